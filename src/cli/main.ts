@@ -1,0 +1,319 @@
+import { Command, Option } from 'commander';
+import { type Backend, openBackend } from './backend.js';
+import { table, time } from './output.js';
+
+// `tollgate` — the CLI. Every command takes --json for scripts; without it, a readable table.
+
+interface GlobalOpts {
+  json?: boolean;
+  server?: string;
+  adminKey?: string;
+}
+
+class CliError extends Error {}
+
+async function withBackend<T>(cmd: Command, fn: (b: Backend, g: GlobalOpts) => Promise<T>): Promise<T> {
+  const g = cmd.optsWithGlobals() as GlobalOpts;
+  const backend = await openBackend({ server: g.server, adminKey: g.adminKey }, process.env);
+  try {
+    return await fn(backend, g);
+  } finally {
+    await backend.close();
+  }
+}
+
+async function call(b: Backend, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const res = await b.call(method, path, body);
+  if (res.status >= 400) {
+    const err = (res.body as { error?: { message?: string; code?: string } } | null)?.error;
+    throw new CliError(`${err?.message ?? `HTTP ${res.status}`}${err?.code ? ` (${err.code})` : ''}`);
+  }
+  return res.body as Record<string, unknown>;
+}
+
+function print(g: GlobalOpts, value: unknown, human: () => string): void {
+  process.stdout.write(g.json ? `${JSON.stringify(value, null, 2)}\n` : human());
+}
+
+function keyRows(items: Array<Record<string, unknown>>) {
+  return items.map((k) => ({
+    ...k,
+    created: time(k.created_at),
+    last_used: time(k.last_used_at),
+    expires: time(k.expires_at),
+    perms: typeof k.permissions === 'string' ? k.permissions : 'restricted',
+  }));
+}
+
+const KEY_COLUMNS = ['id', 'name', 'redacted_value', 'status', 'perms', 'created', 'last_used', 'expires'];
+
+async function projectId(b: Backend, ref: string): Promise<string> {
+  if (ref.startsWith('proj_')) return ref;
+  const list = await call(b, 'GET', '/v1/organization/projects?limit=100&include_archived=true');
+  const found = (list.data as Array<{ id: string; name: string }>).find((p) => p.name === ref);
+  if (!found) throw new CliError(`No project named '${ref}'.`);
+  return found.id;
+}
+
+function parsePermissions(value: string | undefined, restricted: string | undefined): unknown {
+  if (restricted) {
+    const map: Record<string, string> = {};
+    for (const pair of restricted.split(',')) {
+      const [res, level] = pair.split('=').map((s) => s.trim());
+      if (!res || !level) throw new CliError(`--restricted expects resource=level pairs, got '${pair}'`);
+      map[res] = level;
+    }
+    return { restricted: map };
+  }
+  if (!value) return undefined;
+  if (value.startsWith('{')) return JSON.parse(value);
+  return value;
+}
+
+function parseExpiry(v: string | undefined): number | undefined {
+  if (!v) return undefined;
+  const rel = /^(\d+)([mhd])$/.exec(v);
+  if (rel) return Math.floor(Date.now() / 1000) + Number(rel[1]) * { m: 60, h: 3600, d: 86400 }[rel[2] as 'm' | 'h' | 'd'];
+  if (/^\d+$/.test(v)) return Number(v);
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new CliError(`--expires expects unix seconds, an ISO date or 30d/12h/90m, got '${v}'`);
+  return Math.floor(t / 1000);
+}
+
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+
+/** Builds the command tree (exported for tests). */
+export function buildCli(): Command {
+  const program = new Command('tollgate')
+    .description('Tollgate: self-hosted API keys and an OpenAI-compatible gateway')
+    .option('--json', 'print JSON for scripts')
+    .option('--server <url>', 'talk to a running server instead of the local data dir (env TOLLGATE_URL)')
+    .option('--admin-key <key>', 'admin key for --server (env TOLLGATE_ADMIN_KEY)')
+    .showHelpAfterError();
+
+  program
+    .command('serve')
+    .description('start the server (same as npm start)')
+    .action(async () => {
+      await import('../main.js');
+    });
+
+  const admin = program.command('admin-keys').description('admin API keys (sk-tg-admin-…)');
+  admin
+    .command('create')
+    .requiredOption('--name <name>', 'a name to recognise the key by')
+    .option('--expires <when>', 'expiry: unix seconds, ISO date, or 30d/12h')
+    .option('--allowed-ips <list>', 'comma-separated IPs/CIDRs', list)
+    .action(async (o, cmd: Command) =>
+      withBackend(cmd, async (b, g) => {
+        const key = await call(b, 'POST', '/v1/organization/admin_api_keys', {
+          name: o.name,
+          expires_at: parseExpiry(o.expires),
+          allowed_ips: o.allowedIps,
+        });
+        print(g, key, () =>
+          [
+            `Created admin key ${key.id} (${key.name}).`,
+            '',
+            `  ${key.value}`,
+            '',
+            'This secret is shown only now. Store it safely; it cannot be recovered.',
+            '',
+          ].join('\n'),
+        );
+      }),
+    );
+  admin.command('list').action(async (_o, cmd: Command) =>
+    withBackend(cmd, async (b, g) => {
+      const res = await call(b, 'GET', '/v1/organization/admin_api_keys?limit=100');
+      print(g, res, () => table(keyRows(res.data as Array<Record<string, unknown>>), ['id', 'name', 'redacted_value', 'status', 'created', 'last_used']));
+    }),
+  );
+  admin
+    .command('revoke')
+    .argument('<key_id>')
+    .action(async (id: string, _o, cmd: Command) =>
+      withBackend(cmd, async (b, g) => {
+        const res = await call(b, 'DELETE', `/v1/organization/admin_api_keys/${encodeURIComponent(id)}`);
+        print(g, res, () => `Revoked admin key ${id}.\n`);
+      }),
+    );
+
+  const projects = program.command('projects').description('projects');
+  projects
+    .command('list')
+    .option('--all', 'include archived projects')
+    .action(async (o, cmd: Command) =>
+      withBackend(cmd, async (b, g) => {
+        const res = await call(b, 'GET', `/v1/organization/projects?limit=100${o.all ? '&include_archived=true' : ''}`);
+        const rows = (res.data as Array<Record<string, unknown>>).map((p) => ({ ...p, created: time(p.created_at) }));
+        print(g, res, () => table(rows, ['id', 'name', 'status', 'created']));
+      }),
+    );
+  projects
+    .command('create')
+    .argument('<name>')
+    .option('--allowed-ips <list>', 'comma-separated IPs/CIDRs for every key of the project', list)
+    .action(async (name: string, o, cmd: Command) =>
+      withBackend(cmd, async (b, g) => {
+        const p = await call(b, 'POST', '/v1/organization/projects', { name, allowed_ips: o.allowedIps });
+        print(g, p, () => `Created project ${p.id} (${p.name}).\n`);
+      }),
+    );
+  projects
+    .command('archive')
+    .argument('<project>', 'project id or name')
+    .action(async (ref: string, _o, cmd: Command) =>
+      withBackend(cmd, async (b, g) => {
+        const id = await projectId(b, ref);
+        const p = await call(b, 'POST', `/v1/organization/projects/${id}/archive`);
+        print(g, p, () => `Archived project ${p.id} (${p.name}); its keys no longer work.\n`);
+      }),
+    );
+
+  const keys = program.command('keys').description('project API keys (sk-tg-…)');
+  const projectOpt = () => new Option('--project <project>', 'project id or name').default('Default project');
+  keys
+    .command('create')
+    .addOption(projectOpt())
+    .option('--name <name>', 'key name')
+    .option('--permissions <p>', 'all | read_only | JSON {"restricted":{…}}')
+    .option('--restricted <pairs>', 'restricted scopes, e.g. models=read,chat.completions=write')
+    .option('--expires <when>', 'expiry: unix seconds, ISO date, or 30d/12h')
+    .option('--allowed-ips <list>', 'comma-separated IPs/CIDRs', list)
+    .option('--allowed-models <list>', 'comma-separated model names', list)
+    .option('--owner <id>', 'user-… or svc_acct_… (default: the project service account)')
+    .action(async (o, cmd: Command) =>
+      withBackend(cmd, async (b, g) => {
+        const pid = await projectId(b, o.project);
+        const key = await call(b, 'POST', `/v1/organization/projects/${pid}/api_keys`, {
+          name: o.name,
+          permissions: parsePermissions(o.permissions, o.restricted),
+          expires_at: parseExpiry(o.expires),
+          allowed_ips: o.allowedIps,
+          allowed_models: o.allowedModels,
+          owner: o.owner,
+        });
+        print(g, key, () =>
+          [`Created key ${key.id} (${key.name}) in ${pid}.`, '', `  ${key.value}`, '', 'This secret is shown only now; it cannot be recovered.', ''].join('\n'),
+        );
+      }),
+    );
+  keys
+    .command('list')
+    .addOption(projectOpt())
+    .action(async (o, cmd: Command) =>
+      withBackend(cmd, async (b, g) => {
+        const pid = await projectId(b, o.project);
+        const all: Array<Record<string, unknown>> = [];
+        let after = '';
+        for (;;) {
+          const page = await call(b, 'GET', `/v1/organization/projects/${pid}/api_keys?limit=100${after ? `&after=${after}` : ''}`);
+          all.push(...(page.data as Array<Record<string, unknown>>));
+          if (!page.has_more) break;
+          after = String(page.last_id);
+        }
+        print(g, { object: 'list', data: all }, () => table(keyRows(all), KEY_COLUMNS));
+      }),
+    );
+  keys
+    .command('show')
+    .argument('<key_id>')
+    .addOption(projectOpt())
+    .action(async (id: string, o, cmd: Command) =>
+      withBackend(cmd, async (b, g) => {
+        const pid = await projectId(b, o.project);
+        const key = await call(b, 'GET', `/v1/organization/projects/${pid}/api_keys/${encodeURIComponent(id)}`);
+        print(g, key, () => table(keyRows([key]), [...KEY_COLUMNS, 'allowed_ips']));
+      }),
+    );
+  keys
+    .command('rename')
+    .argument('<key_id>')
+    .argument('<name>')
+    .addOption(projectOpt())
+    .action(async (id: string, name: string, o, cmd: Command) =>
+      withBackend(cmd, async (b, g) => {
+        const pid = await projectId(b, o.project);
+        const key = await call(b, 'POST', `/v1/organization/projects/${pid}/api_keys/${encodeURIComponent(id)}`, { name });
+        print(g, key, () => `Renamed ${id} to '${key.name}'.\n`);
+      }),
+    );
+  keys
+    .command('rotate')
+    .argument('<key_id>')
+    .addOption(projectOpt())
+    .option('--grace <seconds>', 'how long the old secret keeps working', (v) => Number(v))
+    .action(async (id: string, o, cmd: Command) =>
+      withBackend(cmd, async (b, g) => {
+        const pid = await projectId(b, o.project);
+        const key = await call(b, 'POST', `/v1/organization/projects/${pid}/api_keys/${encodeURIComponent(id)}/rotate`, {
+          grace_period_seconds: o.grace,
+        });
+        print(g, key, () =>
+          [
+            `Rotated ${id}. New secret (shown only now):`,
+            '',
+            `  ${key.value}`,
+            '',
+            `The old secret works until ${time(key.previous_secret_expires_at)}.`,
+            '',
+          ].join('\n'),
+        );
+      }),
+    );
+  keys
+    .command('revoke')
+    .argument('<key_id>')
+    .addOption(projectOpt())
+    .action(async (id: string, o, cmd: Command) =>
+      withBackend(cmd, async (b, g) => {
+        const pid = await projectId(b, o.project);
+        const res = await call(b, 'DELETE', `/v1/organization/projects/${pid}/api_keys/${encodeURIComponent(id)}`);
+        print(g, res, () => `Revoked ${id}.\n`);
+      }),
+    );
+
+  program
+    .command('audit')
+    .description('the audit log, newest first')
+    .option('--type <types>', 'comma-separated event types')
+    .option('--project <id>', 'project id')
+    .option('--actor <id>', 'actor id')
+    .option('--since <unix>', 'only entries at or after this time')
+    .option('--limit <n>', 'entries to show (1-100)', '20')
+    .action(async (o, cmd: Command) =>
+      withBackend(cmd, async (b, g) => {
+        const q = new URLSearchParams({ limit: o.limit });
+        if (o.type) q.set('event_types', o.type);
+        if (o.project) q.set('project_ids', o.project);
+        if (o.actor) q.set('actor_ids', o.actor);
+        if (o.since) q.set('effective_at[gte]', o.since);
+        const res = await call(b, 'GET', `/v1/organization/audit_logs?${q}`);
+        const rows = (res.data as Array<Record<string, unknown>>).map((e) => {
+          const actor = e.actor as Record<string, unknown>;
+          const who =
+            actor.type === 'api_key'
+              ? (actor.api_key as { id: string }).id
+              : actor.type === 'session'
+                ? ((actor.session as { user: { email: string } }).user.email ?? '')
+                : `${actor.type}${actor.id ? `:${actor.id}` : ''}`;
+          const obj = e[e.type as string] as { id?: string } | undefined;
+          return { time: time(e.effective_at), type: e.type, actor: who, object: obj?.id ?? '-', project: (e.project as { id: string } | null)?.id };
+        });
+        print(g, res, () => table(rows, ['time', 'type', 'actor', 'object', 'project']));
+      }),
+    );
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  try {
+    await buildCli().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+
+// Every setting and its default in one place. Read once in main.ts / the CLI; frozen; passed in.
+
+const intFrom = (def: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return def;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) {
+        ctx.addIssue({ code: 'custom', message: `expected a non-negative integer, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const EnvSchema = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: intFrom(8484),
+  TOLLGATE_DATA_DIR: z.string().default('./data'),
+  DATABASE_URL: z.string().optional(),
+  REDIS_URL: z.string().optional(),
+  TOLLGATE_SECRET: z.string().min(32, 'TOLLGATE_SECRET must be at least 32 characters').optional(),
+  TOLLGATE_CONFIG: z.string().optional(),
+  TOLLGATE_TRUST_PROXY: z.string().optional(),
+  TOLLGATE_METRICS_TOKEN: z.string().optional(),
+  TOLLGATE_KEY_CACHE_SIZE: intFrom(100_000),
+  TOLLGATE_CHANGE_POLL_MS: intFrom(1000),
+  TOLLGATE_BODY_LIMIT: intFrom(10 * 1024 * 1024),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_BASE_URL: z.string().default('https://api.openai.com/v1'),
+});
+
+export type Config = Readonly<{
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  secret: string | undefined;
+  configFile: string | undefined;
+  trustProxy: string | undefined;
+  metricsToken: string | undefined;
+  keyCacheSize: number;
+  changePollMs: number;
+  bodyLimit: number;
+  logLevel: string;
+  openaiApiKey: string | undefined;
+  openaiBaseUrl: string;
+  /** The raw environment, for provider secrets named in the config file (never logged). */
+  env: Readonly<Record<string, string | undefined>>;
+}>;
+
+/** Validates the environment into a frozen Config; throws a readable error on bad values. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    host: e.HOST,
+    port: e.PORT,
+    dataDir: e.TOLLGATE_DATA_DIR,
+    databaseUrl: e.DATABASE_URL || undefined,
+    redisUrl: e.REDIS_URL || undefined,
+    secret: e.TOLLGATE_SECRET,
+    configFile: e.TOLLGATE_CONFIG,
+    trustProxy: e.TOLLGATE_TRUST_PROXY,
+    metricsToken: e.TOLLGATE_METRICS_TOKEN,
+    keyCacheSize: e.TOLLGATE_KEY_CACHE_SIZE,
+    changePollMs: e.TOLLGATE_CHANGE_POLL_MS,
+    bodyLimit: e.TOLLGATE_BODY_LIMIT,
+    logLevel: e.LOG_LEVEL,
+    openaiApiKey: e.OPENAI_API_KEY || undefined,
+    openaiBaseUrl: e.OPENAI_BASE_URL,
+    env: Object.freeze({ ...env }),
+  });
+}

@@ -1,0 +1,99 @@
+// The one closed catalogue of error codes: HTTP status, OpenAI error `type`, and default message.
+// docs/errors.md documents every entry; errors.test.ts keeps the two in step.
+
+export type OpenAIErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'rate_limit_error'
+  | 'insufficient_quota'
+  | 'server_error'
+  | 'api_error';
+
+interface CatalogueEntry {
+  status: number;
+  type: OpenAIErrorType;
+  message: string;
+}
+
+export const ERROR_CATALOGUE = {
+  missing_api_key: {
+    status: 401,
+    type: 'invalid_request_error',
+    message: "You didn't provide an API key. Provide it in the Authorization header (Bearer sk-tg-…).",
+  },
+  invalid_api_key: { status: 401, type: 'invalid_request_error', message: 'Incorrect API key provided.' },
+  invalid_session: { status: 401, type: 'invalid_request_error', message: 'Not signed in.' },
+  admin_key_required: {
+    status: 403,
+    type: 'invalid_request_error',
+    message: 'This endpoint requires an admin API key (sk-tg-admin-…); a project key cannot use the admin API.',
+  },
+  insufficient_permissions: {
+    status: 403,
+    type: 'invalid_request_error',
+    message: 'You have insufficient permissions for this operation.',
+  },
+  ip_not_allowed: {
+    status: 403,
+    type: 'invalid_request_error',
+    message: 'Requests from this IP address are not allowed for this key.',
+  },
+  mismatched_organization: {
+    status: 401,
+    type: 'invalid_request_error',
+    message: 'The OpenAI-Organization header does not match the organization of this API key.',
+  },
+  mismatched_project: {
+    status: 401,
+    type: 'invalid_request_error',
+    message: 'The OpenAI-Project header does not match the project of this API key.',
+  },
+  csrf_failed: { status: 403, type: 'invalid_request_error', message: 'Missing or invalid CSRF token.' },
+  not_found: { status: 404, type: 'invalid_request_error', message: 'Not found.' },
+  unknown_url: { status: 404, type: 'invalid_request_error', message: 'Unknown request URL.' },
+  model_not_found: { status: 404, type: 'invalid_request_error', message: 'The model does not exist.' },
+  invalid_json: { status: 400, type: 'invalid_request_error', message: 'The request body is not valid JSON.' },
+  invalid_value: { status: 400, type: 'invalid_request_error', message: 'Invalid value.' },
+  unknown_parameter: { status: 400, type: 'invalid_request_error', message: 'Unrecognized request argument.' },
+  missing_required_parameter: { status: 400, type: 'invalid_request_error', message: 'Missing required parameter.' },
+  project_archived: { status: 400, type: 'invalid_request_error', message: 'The project is archived.' },
+  key_revoked: { status: 400, type: 'invalid_request_error', message: 'The API key is revoked.' },
+  conflict: { status: 409, type: 'invalid_request_error', message: 'Conflict.' },
+  payload_too_large: { status: 413, type: 'invalid_request_error', message: 'The request body is too large.' },
+  unsupported_media_type: { status: 415, type: 'invalid_request_error', message: 'Unsupported Content-Type.' },
+  method_not_allowed: { status: 405, type: 'invalid_request_error', message: 'Method not allowed.' },
+  rate_limit_exceeded: { status: 429, type: 'rate_limit_error', message: 'Rate limit reached.' },
+  too_many_attempts: { status: 429, type: 'rate_limit_error', message: 'Too many attempts; try again later.' },
+  upstream_error: { status: 502, type: 'api_error', message: 'The upstream provider could not be reached.' },
+  upstream_timeout: { status: 504, type: 'api_error', message: 'The upstream provider did not answer in time.' },
+  service_unavailable: { status: 503, type: 'server_error', message: 'Service temporarily unavailable.' },
+  internal_error: { status: 500, type: 'server_error', message: 'The server had an error processing your request.' },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** An expected failure that the HTTP layer renders in OpenAI's error shape. */
+export class TollgateError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly type: OpenAIErrorType;
+  readonly param: string | null;
+
+  constructor(code: ErrorCode, message?: string, param: string | null = null) {
+    const entry: CatalogueEntry = ERROR_CATALOGUE[code];
+    super(message ?? entry.message);
+    this.code = code;
+    this.status = entry.status;
+    this.type = entry.type;
+    this.param = param;
+  }
+}
+
+/** The OpenAI error body: `{"error":{"message","type","param","code"}}`. */
+export function errorBody(err: TollgateError): {
+  error: { message: string; type: string; param: string | null; code: string };
+} {
+  return { error: { message: err.message, type: err.type, param: err.param, code: err.code } };
+}

@@ -1,0 +1,75 @@
+// Key scopes, after OpenAI's restricted keys: "all", "read_only", or per-resource none/read/write.
+// GET and HEAD need read; every other method needs write. Write implies read.
+
+export type AccessLevel = 'none' | 'read' | 'write';
+export type PermissionsSpec = 'all' | 'read_only' | { restricted: Record<string, AccessLevel> };
+
+/** Resource groups a restricted key can name, in OpenAI's words. */
+export const RESOURCES = [
+  'models',
+  'chat.completions',
+  'completions',
+  'embeddings',
+  'responses',
+  'images',
+  'audio',
+  'moderations',
+  'files',
+  'uploads',
+  'fine_tuning',
+  'batches',
+  'assistants',
+  'threads',
+  'vector_stores',
+  'evals',
+  'realtime',
+] as const;
+export type Resource = (typeof RESOURCES)[number];
+
+const RESOURCE_BY_SEGMENT: Record<string, string> = {
+  models: 'models',
+  completions: 'completions',
+  embeddings: 'embeddings',
+  responses: 'responses',
+  images: 'images',
+  audio: 'audio',
+  moderations: 'moderations',
+  files: 'files',
+  uploads: 'uploads',
+  fine_tuning: 'fine_tuning',
+  batches: 'batches',
+  assistants: 'assistants',
+  threads: 'threads',
+  vector_stores: 'vector_stores',
+  evals: 'evals',
+  realtime: 'realtime',
+};
+
+/** The resource group of a `/v1/...` path; unknown paths map to their first segment, which no restricted key grants. */
+export function resourceForPath(path: string): string {
+  const clean = path.split('?')[0].replace(/^\/v1\/?/, '');
+  const segments = clean.split('/').filter(Boolean);
+  if (segments[0] === 'chat' && segments[1] === 'completions') return 'chat.completions';
+  const first = segments[0] ?? '';
+  return RESOURCE_BY_SEGMENT[first] ?? first;
+}
+
+/** The access level a method needs. */
+export function levelForMethod(method: string): AccessLevel {
+  return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
+}
+
+const RANK: Record<AccessLevel, number> = { none: 0, read: 1, write: 2 };
+
+/** Whether a key with these permissions may perform `level` on `resource`. */
+export function isAllowed(perms: PermissionsSpec, resource: string, level: AccessLevel): boolean {
+  if (perms === 'all') return true;
+  if (perms === 'read_only') return level === 'read' || level === 'none';
+  const granted = perms.restricted[resource] ?? 'none';
+  return RANK[granted] >= RANK[level];
+}
+
+/** Whether a model is usable under an optional allowlist (null or empty means every model). */
+export function isModelAllowed(allowedModels: readonly string[] | null, model: string): boolean {
+  return !allowedModels || allowedModels.length === 0 || allowedModels.includes(model);
+}

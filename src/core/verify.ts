@@ -1,0 +1,63 @@
+import type { IpMatcher } from './ip-rules.js';
+import type { PermissionsSpec } from './permissions.js';
+
+/** What the gateway and admin API need to know about a key, as cached in memory. */
+export interface KeyRecord {
+  id: string;
+  kind: 'project' | 'admin';
+  name: string;
+  orgId: string;
+  projectId: string | null;
+  status: 'active' | 'revoked' | 'exposed';
+  expiresAt: number | null;
+  /** When the presented secret stops working (rotation grace); null for the current secret. */
+  secretExpiresAt: number | null;
+  permissions: PermissionsSpec;
+  allowedModels: string[] | null;
+  ipAllow: IpMatcher | null;
+  projectStatus: 'active' | 'archived' | null;
+  projectIpAllow: IpMatcher | null;
+  exposedAt: number | null;
+  exposedUrl: string | null;
+}
+
+export type VerifyFailure =
+  | 'unknown'
+  | 'revoked'
+  | 'exposed'
+  | 'expired'
+  | 'secret_rotated'
+  | 'project_archived'
+  | 'ip_not_allowed';
+
+export type VerifyResult = { ok: true } | { ok: false; code: VerifyFailure };
+
+/** One ordered list of checks; each failure is data, not an exception. `now` is in seconds. */
+export function verifyKey(input: { record: KeyRecord | null; now: number; ip: string }): VerifyResult {
+  const { record, now, ip } = input;
+  if (!record) return { ok: false, code: 'unknown' };
+  if (record.status === 'exposed') return { ok: false, code: 'exposed' };
+  if (record.status !== 'active') return { ok: false, code: 'revoked' };
+  if (record.expiresAt !== null && now >= record.expiresAt) return { ok: false, code: 'expired' };
+  if (record.secretExpiresAt !== null && now >= record.secretExpiresAt) return { ok: false, code: 'secret_rotated' };
+  if (record.projectStatus === 'archived') return { ok: false, code: 'project_archived' };
+  if (record.ipAllow && !record.ipAllow(ip)) return { ok: false, code: 'ip_not_allowed' };
+  if (record.projectIpAllow && !record.projectIpAllow(ip)) return { ok: false, code: 'ip_not_allowed' };
+  return { ok: true };
+}
+
+/** The client-facing message for a failure; never says whether a key exists, except for exposure. */
+export function verifyFailureMessage(code: VerifyFailure, record: KeyRecord | null): string {
+  switch (code) {
+    case 'exposed':
+      return `This API key was disabled because it was found exposed${record?.exposedUrl ? ` at ${record.exposedUrl}` : ''}. Create a new key.`;
+    case 'ip_not_allowed':
+      return 'Requests from this IP address are not allowed for this key.';
+    case 'expired':
+      return 'Incorrect API key provided: the key has expired.';
+    case 'project_archived':
+      return 'Incorrect API key provided: its project is archived.';
+    default:
+      return 'Incorrect API key provided.';
+  }
+}

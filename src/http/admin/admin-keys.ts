@@ -1,0 +1,18 @@
+import type { FastifyInstance } from 'fastify';
+import { createAdminKey, deleteAdminKey, getAdminKey, listAdminKeys } from '../../services/admin-keys.js';
+import type { AppContext } from '../context.js';
+import { actorOf } from './admin-auth.js';
+
+type P = { Params: { key_id: string }; Querystring: Record<string, unknown> };
+
+/** /v1/organization/admin_api_keys — OpenAI's Admin API keys API. */
+export function registerAdminKeyRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const { deps, orgId } = ctx;
+  app.get<P>('/admin_api_keys', (req) => listAdminKeys(deps, orgId, req.query));
+  app.post<P>('/admin_api_keys', async (req, reply) => {
+    reply.header('cache-control', 'no-store');
+    return createAdminKey(deps, orgId, req.body, actorOf(req));
+  });
+  app.get<P>('/admin_api_keys/:key_id', (req) => getAdminKey(deps, orgId, req.params.key_id));
+  app.delete<P>('/admin_api_keys/:key_id', (req) => deleteAdminKey(deps, orgId, req.params.key_id, actorOf(req)));
+}

@@ -1,0 +1,53 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import { registerAdminKeyRoutes } from './admin/admin-keys.js';
+import { type ActorResolver, installAdminAuth } from './admin/admin-auth.js';
+import { registerApiKeyRoutes } from './admin/api-keys.js';
+import { registerAuditLogRoutes } from './admin/audit-logs.js';
+import { registerProjectRoutes } from './admin/projects.js';
+import { registerServiceAccountRoutes } from './admin/service-accounts.js';
+import { registerUserRoutes } from './admin/users.js';
+import type { AppContext } from './context.js';
+import { installErrorHandling } from './shared/errors.js';
+import { installJsonParser } from './shared/json-body.js';
+
+export interface AppOptions {
+  logger: Logger;
+  sessionResolver?: ActorResolver;
+  /** Extra route groups (gateway, dashboard, …) registered after the admin API. */
+  plugins?: Array<(app: FastifyInstance) => void | Promise<void>>;
+}
+
+/** Builds the HTTP server: a thin shell over the services. */
+export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<FastifyInstance> {
+  const trustProxy = ctx.config.trustProxy ? ctx.config.trustProxy.split(',').map((s) => s.trim()) : false;
+  const app: FastifyInstance = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy,
+    bodyLimit: ctx.config.bodyLimit,
+    // Query strings like effective_at[gt]=… stay literal keys; repeated keys become arrays.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    requestIdHeader: false,
+    return503OnClosing: true,
+  });
+  installJsonParser(app);
+  installErrorHandling(app);
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  await app.register(
+    async (admin) => {
+      installAdminAuth(admin, ctx, opts.sessionResolver);
+      registerProjectRoutes(admin, ctx);
+      registerApiKeyRoutes(admin, ctx);
+      registerServiceAccountRoutes(admin, ctx);
+      registerUserRoutes(admin, ctx);
+      registerAdminKeyRoutes(admin, ctx);
+      registerAuditLogRoutes(admin, ctx);
+    },
+    { prefix: '/v1/organization' },
+  );
+  for (const plugin of opts.plugins ?? []) await app.register(async (scope) => plugin(scope));
+  return app;
+}

@@ -1,0 +1,13 @@
+import type { Config } from '../config/config.js';
+import type { KeyCache } from '../infra/key-cache.js';
+import type { ServiceDeps } from '../services/context.js';
+import type { LastUsedTracker } from '../services/last-used.js';
+
+/** What the HTTP shell needs; assembled in main.ts. */
+export interface AppContext {
+  config: Config;
+  deps: ServiceDeps;
+  keyCache: KeyCache;
+  lastUsed: LastUsedTracker;
+  orgId: string;
+}

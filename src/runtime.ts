@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from './config/config.js';
+import { ChangeFeed } from './infra/change-feed.js';
+import { KeyCache } from './infra/key-cache.js';
+import { ensureInitialized, type Organization } from './services/bootstrap.js';
+import type { ServiceDeps } from './services/context.js';
+import { loadKeyRecord } from './services/key-lookup.js';
+import { LastUsedTracker } from './services/last-used.js';
+import { type Database, openDatabase } from './storage/database.js';
+
+/** Everything both the server and the CLI need: database (migrated), services, caches, organization. */
+export interface Runtime {
+  config: Config;
+  database: Database;
+  deps: ServiceDeps;
+  keyCache: KeyCache;
+  changeFeed: ChangeFeed;
+  lastUsed: LastUsedTracker;
+  org: Organization;
+  orgCreated: boolean;
+  secret: string;
+  close(): Promise<void>;
+}
+
+/** The server secret: TOLLGATE_SECRET, or one generated into the data dir (mode 0600) on first start. */
+export function loadServerSecret(config: Config): string {
+  if (config.secret) return config.secret;
+  mkdirSync(config.dataDir, { recursive: true });
+  const file = join(config.dataDir, 'secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return secret;
+}
+
+/** Opens storage, migrates, initialises the organization on first use, and wires the services. */
+export async function createRuntime(
+  config: Config,
+  opts: { schema?: string; clock?: () => number; onChangeFeedError?: (err: unknown) => void } = {},
+): Promise<Runtime> {
+  const secret = loadServerSecret(config);
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, schema: opts.schema });
+  const clock = opts.clock ?? Date.now;
+  const keyCache = new KeyCache((hash) => loadKeyRecord(database, hash), {
+    max: config.keyCacheSize,
+    negativeTtlMs: 5000,
+    clock,
+  });
+  const deps: ServiceDeps = { database, clock, randomBytes: (n) => randomBytes(n), changes: keyCache };
+  const { org, created } = await ensureInitialized(deps);
+  const changeFeed = new ChangeFeed(database, keyCache, config.changePollMs, opts.onChangeFeedError);
+  const lastUsed = new LastUsedTracker(database);
+  return {
+    config,
+    database,
+    deps,
+    keyCache,
+    changeFeed,
+    lastUsed,
+    org,
+    orgCreated: created,
+    secret,
+    async close() {
+      changeFeed.stop();
+      await lastUsed.stop().catch(() => {});
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,290 @@
+import { z } from 'zod';
+import { TollgateError } from '../core/errors.js';
+import { generateSecret, hashSecret, redactSecret } from '../core/key-format.js';
+import { type PermissionsSpec, RESOURCES } from '../core/permissions.js';
+import { writeAudit } from './audit.js';
+import type { Actor, ServiceDeps } from './context.js';
+import { nowSeconds } from './context.js';
+import { loadOwners, type ProjectApiKeyObject, toProjectKeyObject } from './key-objects.js';
+import { insertKey, recordKeyChange, revokeKeyRow } from './key-writes.js';
+import { type ListPage, pageQuery, toPage } from './pagination.js';
+import { getProject, IpListSchema, NameSchema } from './projects.js';
+import { parseInput } from './validation.js';
+
+const Level = z.enum(['none', 'read', 'write']);
+export const PermissionsSchema = z.union([
+  z.literal('all'),
+  z.literal('read_only'),
+  z.strictObject({ restricted: z.partialRecord(z.enum(RESOURCES), Level) }),
+]);
+
+const ModelList = z.array(z.string().min(1).max(256)).max(1000);
+const ExpiresAt = z.number().int().positive().nullable();
+const MAX_GRACE_SECONDS = 30 * 24 * 3600;
+export const DEFAULT_GRACE_SECONDS = 3600;
+
+const CreateKey = z.strictObject({
+  name: NameSchema.optional(),
+  permissions: PermissionsSchema.optional(),
+  expires_at: ExpiresAt.optional(),
+  allowed_ips: IpListSchema.nullable().optional(),
+  allowed_models: ModelList.nullable().optional(),
+  owner: z.union([z.string().max(64), z.strictObject({ type: z.enum(['user', 'service_account']), id: z.string().max(64) })]).optional(),
+});
+
+const UpdateKey = z.strictObject({
+  name: NameSchema.optional(),
+  permissions: PermissionsSchema.optional(),
+  expires_at: ExpiresAt.optional(),
+  allowed_ips: IpListSchema.nullable().optional(),
+  allowed_models: ModelList.nullable().optional(),
+});
+
+const RotateKey = z.strictObject({
+  grace_period_seconds: z.number().int().min(0).max(MAX_GRACE_SECONDS).optional(),
+});
+
+export type CreatedProjectKey = ProjectApiKeyObject & { value: string };
+
+function checkFutureExpiry(expiresAt: number | null | undefined, now: number): void {
+  if (expiresAt != null && expiresAt <= now) {
+    throw new TollgateError('invalid_value', "Invalid value for 'expires_at': must be in the future (unix seconds).", 'expires_at');
+  }
+}
+
+async function activeProject(deps: ServiceDeps, orgId: string, projectId: string) {
+  const project = await getProject(deps, orgId, projectId);
+  if (project.status === 'archived') {
+    throw new TollgateError('project_archived', `Project '${projectId}' is archived; its keys cannot be changed.`, 'project_id');
+  }
+  return project;
+}
+
+async function resolveOwner(
+  deps: ServiceDeps,
+  orgId: string,
+  projectId: string,
+  owner: z.infer<typeof CreateKey>['owner'],
+  actor: Actor,
+): Promise<{ type: 'user' | 'service_account'; id: string }> {
+  const db = deps.database.db;
+  let ref = typeof owner === 'string' ? { type: owner.startsWith('user-') ? 'user' : 'service_account', id: owner } : owner;
+  if (!ref && actor.type === 'session' && actor.id) ref = { type: 'user', id: actor.id };
+  if (!ref) {
+    const svc = await db
+      .selectFrom('service_accounts')
+      .select('id')
+      .where('project_id', '=', projectId)
+      .where('is_default', '=', 1)
+      .executeTakeFirstOrThrow();
+    return { type: 'service_account', id: svc.id };
+  }
+  if (ref.type === 'user') {
+    const user = await db.selectFrom('users').select('id').where('id', '=', ref.id).where('org_id', '=', orgId).where('deleted_at', 'is', null).executeTakeFirst();
+    if (!user) throw new TollgateError('invalid_value', `Invalid value for 'owner': no user '${ref.id}'.`, 'owner');
+    return { type: 'user', id: user.id };
+  }
+  const svc = await db
+    .selectFrom('service_accounts')
+    .select('id')
+    .where('id', '=', ref.id)
+    .where('project_id', '=', projectId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  if (!svc) throw new TollgateError('invalid_value', `Invalid value for 'owner': no service account '${ref.id}' in this project.`, 'owner');
+  return { type: 'service_account', id: svc.id };
+}
+
+/** Creates a project key; the returned `value` is the only time the secret is ever shown. */
+export async function createProjectKey(
+  deps: ServiceDeps,
+  orgId: string,
+  projectId: string,
+  input: unknown,
+  actor: Actor,
+): Promise<CreatedProjectKey> {
+  const body = parseInput(CreateKey, input);
+  checkFutureExpiry(body.expires_at, nowSeconds(deps));
+  await activeProject(deps, orgId, projectId);
+  const owner = await resolveOwner(deps, orgId, projectId, body.owner, actor);
+  const permissions: PermissionsSpec = body.permissions ?? 'all';
+  const { id, secret } = await deps.database.db.transaction().execute(async (trx) => {
+    const created = await insertKey(
+      trx,
+      deps,
+      {
+        kind: 'project',
+        orgId,
+        projectId,
+        name: body.name ?? 'Secret key',
+        ownerType: owner.type,
+        ownerId: owner.id,
+        permissions,
+        expiresAt: body.expires_at ?? null,
+        allowedIps: body.allowed_ips ?? null,
+        allowedModels: body.allowed_models ?? null,
+      },
+      actor,
+    );
+    await writeAudit(trx, deps, {
+      orgId,
+      type: 'api_key.created',
+      actor,
+      projectId,
+      objectId: created.id,
+      details: {
+        data: {
+          name: body.name ?? 'Secret key',
+          scopes: permissions,
+          expires_at: body.expires_at ?? null,
+          allowed_ips: body.allowed_ips ?? null,
+          owner,
+        },
+      },
+    });
+    return created;
+  });
+  deps.changes.keyChanged(id);
+  return { ...(await getProjectKey(deps, orgId, projectId, id)), value: secret };
+}
+
+/** Lists a project's keys, oldest first, including revoked ones (with their status). */
+export async function listProjectKeys(
+  deps: ServiceDeps,
+  orgId: string,
+  projectId: string,
+  query: Record<string, unknown>,
+): Promise<ListPage<ProjectApiKeyObject>> {
+  await getProject(deps, orgId, projectId);
+  const { limit, after } = pageQuery(query);
+  const db = deps.database.db;
+  let q = db.selectFrom('api_keys').selectAll().where('project_id', '=', projectId).where('kind', '=', 'project');
+  if (after) {
+    const cursor = await db.selectFrom('api_keys').select('seq').where('id', '=', after).executeTakeFirst();
+    if (!cursor) throw new TollgateError('invalid_value', `Invalid value for 'after': no key ${after}.`, 'after');
+    q = q.where('seq', '>', cursor.seq);
+  }
+  const status = typeof query.status === 'string' ? query.status : null;
+  if (status === 'active') q = q.where('status', '=', 'active');
+  const rows = await q.orderBy('seq').limit(limit + 1).execute();
+  const owners = await loadOwners(db, rows);
+  const now = nowSeconds(deps);
+  return toPage(rows.map((r) => toProjectKeyObject(r, owners, now)), limit);
+}
+
+/** One project key, or 404. */
+export async function getProjectKey(deps: ServiceDeps, orgId: string, projectId: string, keyId: string): Promise<ProjectApiKeyObject> {
+  const db = deps.database.db;
+  const row = await db
+    .selectFrom('api_keys')
+    .selectAll()
+    .where('id', '=', keyId)
+    .where('project_id', '=', projectId)
+    .where('org_id', '=', orgId)
+    .where('kind', '=', 'project')
+    .executeTakeFirst();
+  if (!row) throw new TollgateError('not_found', `No API key found with id '${keyId}' in project '${projectId}'.`, 'key_id');
+  return toProjectKeyObject(row, await loadOwners(db, [row]), nowSeconds(deps));
+}
+
+/** Renames a key or changes its scope, expiry, IP or model lists. */
+export async function updateProjectKey(
+  deps: ServiceDeps,
+  orgId: string,
+  projectId: string,
+  keyId: string,
+  input: unknown,
+  actor: Actor,
+): Promise<ProjectApiKeyObject> {
+  const body = parseInput(UpdateKey, input);
+  checkFutureExpiry(body.expires_at, nowSeconds(deps));
+  const current = await getProjectKey(deps, orgId, projectId, keyId);
+  if (current.status === 'revoked' || current.status === 'exposed') {
+    throw new TollgateError('key_revoked', `API key '${keyId}' is ${current.status} and cannot be changed.`, 'key_id');
+  }
+  await deps.database.db.transaction().execute(async (trx) => {
+    const patch: Record<string, string | number | null> = {};
+    if (body.name !== undefined) patch.name = body.name;
+    if (body.permissions !== undefined) patch.permissions = JSON.stringify(body.permissions);
+    if (body.expires_at !== undefined) patch.expires_at = body.expires_at;
+    if (body.allowed_ips !== undefined) patch.allowed_ips = body.allowed_ips?.length ? JSON.stringify(body.allowed_ips) : null;
+    if (body.allowed_models !== undefined) patch.allowed_models = body.allowed_models?.length ? JSON.stringify(body.allowed_models) : null;
+    if (Object.keys(patch).length) await trx.updateTable('api_keys').set(patch).where('id', '=', keyId).execute();
+    await recordKeyChange(trx, deps, keyId);
+    await writeAudit(trx, deps, {
+      orgId,
+      type: 'api_key.updated',
+      actor,
+      projectId,
+      objectId: keyId,
+      details: { changes_requested: { ...body, ...(body.permissions ? { scopes: body.permissions } : {}) } },
+    });
+  });
+  deps.changes.keyChanged(keyId);
+  return getProjectKey(deps, orgId, projectId, keyId);
+}
+
+/** Issues a new secret; the old one keeps working for `grace_period_seconds` (default one hour). */
+export async function rotateProjectKey(
+  deps: ServiceDeps,
+  orgId: string,
+  projectId: string,
+  keyId: string,
+  input: unknown,
+  actor: Actor,
+): Promise<CreatedProjectKey & { previous_secret_expires_at: number }> {
+  const body = parseInput(RotateKey, input);
+  const grace = body.grace_period_seconds ?? DEFAULT_GRACE_SECONDS;
+  await activeProject(deps, orgId, projectId);
+  const current = await getProjectKey(deps, orgId, projectId, keyId);
+  if (current.status !== 'active') {
+    throw new TollgateError('key_revoked', `API key '${keyId}' is ${current.status} and cannot be rotated.`, 'key_id');
+  }
+  const now = nowSeconds(deps);
+  const secret = generateSecret('project', deps.randomBytes);
+  const redacted = redactSecret(secret);
+  await deps.database.db.transaction().execute(async (trx) => {
+    // Old secrets end at now + grace (or sooner, if an earlier rotation already set an end).
+    await trx
+      .updateTable('api_key_secrets')
+      .set({ expires_at: now + grace })
+      .where('key_id', '=', keyId)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now + grace)]))
+      .execute();
+    await trx
+      .insertInto('api_key_secrets')
+      .values({ secret_hash: hashSecret(secret), key_id: keyId, redacted_value: redacted, created_at: now, expires_at: null })
+      .execute();
+    await trx.updateTable('api_keys').set({ redacted_value: redacted, rotated_at: now }).where('id', '=', keyId).execute();
+    await recordKeyChange(trx, deps, keyId);
+    await writeAudit(trx, deps, {
+      orgId,
+      type: 'api_key.rotated',
+      actor,
+      projectId,
+      objectId: keyId,
+      details: { grace_period_seconds: grace, previous_secret_expires_at: now + grace },
+    });
+  });
+  deps.changes.keyChanged(keyId);
+  const key = await getProjectKey(deps, orgId, projectId, keyId);
+  return { ...key, value: secret, previous_secret_expires_at: now + grace };
+}
+
+/** Revokes a key: refused everywhere from the moment this returns. Idempotent. */
+export async function revokeProjectKey(
+  deps: ServiceDeps,
+  orgId: string,
+  projectId: string,
+  keyId: string,
+  actor: Actor,
+): Promise<{ object: 'organization.project.api_key.deleted'; id: string; deleted: true }> {
+  await getProjectKey(deps, orgId, projectId, keyId);
+  await deps.database.db.transaction().execute(async (trx) => {
+    const changed = await revokeKeyRow(trx, deps, keyId);
+    if (changed) await writeAudit(trx, deps, { orgId, type: 'api_key.deleted', actor, projectId, objectId: keyId });
+  });
+  deps.changes.keyChanged(keyId);
+  return { object: 'organization.project.api_key.deleted', id: keyId, deleted: true };
+}
+

@@ -1,0 +1,130 @@
+import type { PermissionsSpec } from '../core/permissions.js';
+import type { ApiKeysTable } from '../storage/schema.js';
+import type { Executor } from './context.js';
+
+// Renders key rows as the API objects of OpenAI's Admin API (plus Tollgate's fields). Never includes a secret.
+
+type KeyRow = Omit<ApiKeysTable, 'seq'> & { seq?: number };
+
+export interface OwnerObject {
+  type: 'user' | 'service_account';
+  user?: Record<string, unknown>;
+  service_account?: Record<string, unknown>;
+}
+
+export interface ProjectApiKeyObject {
+  object: 'organization.project.api_key';
+  id: string;
+  name: string;
+  redacted_value: string;
+  created_at: number;
+  last_used_at: number | null;
+  expires_at: number | null;
+  status: 'active' | 'revoked' | 'expired' | 'exposed';
+  project_id: string | null;
+  permissions: PermissionsSpec;
+  allowed_models: string[] | null;
+  allowed_ips: string[] | null;
+  owner: OwnerObject | null;
+  created_by: { type: string; id: string | null };
+  revoked_at: number | null;
+  rotated_at: number | null;
+  exposed_at: number | null;
+  exposed_url: string | null;
+}
+
+export interface AdminApiKeyObject {
+  object: 'organization.admin_api_key';
+  id: string;
+  name: string;
+  redacted_value: string;
+  created_at: number;
+  last_used_at: number | null;
+  expires_at: number | null;
+  status: 'active' | 'revoked' | 'expired' | 'exposed';
+  allowed_ips: string[] | null;
+  owner: Record<string, unknown> | null;
+  created_by: { type: string; id: string | null };
+  revoked_at: number | null;
+}
+
+/** The displayed status: expiry is computed, not stored. */
+export function displayStatus(row: Pick<KeyRow, 'status' | 'expires_at'>, now: number): ProjectApiKeyObject['status'] {
+  if (row.status !== 'active') return row.status;
+  return row.expires_at !== null && now >= row.expires_at ? 'expired' : 'active';
+}
+
+/** Loads the owners of a batch of keys in two queries. */
+export async function loadOwners(db: Executor, rows: KeyRow[]): Promise<Map<string, OwnerObject>> {
+  const userIds = rows.filter((r) => r.owner_type === 'user' && r.owner_id).map((r) => r.owner_id as string);
+  const svcIds = rows.filter((r) => r.owner_type === 'service_account' && r.owner_id).map((r) => r.owner_id as string);
+  const out = new Map<string, OwnerObject>();
+  if (userIds.length) {
+    const users = await db.selectFrom('users').selectAll().where('id', 'in', [...new Set(userIds)]).execute();
+    for (const u of users) {
+      out.set(u.id, {
+        type: 'user',
+        user: { object: 'organization.project.user', id: u.id, name: u.name, email: u.email, role: u.role, added_at: u.created_at },
+      });
+    }
+  }
+  if (svcIds.length) {
+    const svcs = await db.selectFrom('service_accounts').selectAll().where('id', 'in', [...new Set(svcIds)]).execute();
+    for (const s of svcs) {
+      out.set(s.id, {
+        type: 'service_account',
+        service_account: {
+          object: 'organization.project.service_account',
+          id: s.id,
+          name: s.name,
+          role: s.role,
+          created_at: s.created_at,
+        },
+      });
+    }
+  }
+  return out;
+}
+
+/** A project key row as its API object. */
+export function toProjectKeyObject(row: KeyRow, owners: Map<string, OwnerObject>, now: number): ProjectApiKeyObject {
+  return {
+    object: 'organization.project.api_key',
+    id: row.id,
+    name: row.name,
+    redacted_value: row.redacted_value,
+    created_at: row.created_at,
+    last_used_at: row.last_used_at,
+    expires_at: row.expires_at,
+    status: displayStatus(row, now),
+    project_id: row.project_id,
+    permissions: JSON.parse(row.permissions),
+    allowed_models: row.allowed_models ? JSON.parse(row.allowed_models) : null,
+    allowed_ips: row.allowed_ips ? JSON.parse(row.allowed_ips) : null,
+    owner: row.owner_id ? (owners.get(row.owner_id) ?? null) : null,
+    created_by: { type: row.created_by_type, id: row.created_by_id },
+    revoked_at: row.revoked_at,
+    rotated_at: row.rotated_at,
+    exposed_at: row.exposed_at,
+    exposed_url: row.exposed_url,
+  };
+}
+
+/** An admin key row as its API object. */
+export function toAdminKeyObject(row: KeyRow, owners: Map<string, OwnerObject>, now: number): AdminApiKeyObject {
+  const owner = row.owner_id ? owners.get(row.owner_id) : undefined;
+  return {
+    object: 'organization.admin_api_key',
+    id: row.id,
+    name: row.name,
+    redacted_value: row.redacted_value,
+    created_at: row.created_at,
+    last_used_at: row.last_used_at,
+    expires_at: row.expires_at,
+    status: displayStatus(row, now),
+    allowed_ips: row.allowed_ips ? JSON.parse(row.allowed_ips) : null,
+    owner: owner ? { type: owner.type, ...(owner.user ?? owner.service_account) } : null,
+    created_by: { type: row.created_by_type, id: row.created_by_id },
+    revoked_at: row.revoked_at,
+  };
+}

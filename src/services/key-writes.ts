@@ -1,0 +1,85 @@
+import { newId } from '../core/ids.js';
+import { generateSecret, hashSecret, redactSecret } from '../core/key-format.js';
+import type { PermissionsSpec } from '../core/permissions.js';
+import type { Actor, Executor, ServiceDeps } from './context.js';
+import { nowSeconds } from './context.js';
+
+// Writes shared by project keys, admin keys and service-account keys. The caller owns the transaction.
+
+export interface NewKeyFields {
+  kind: 'project' | 'admin';
+  orgId: string;
+  projectId: string | null;
+  name: string;
+  ownerType: 'user' | 'service_account' | null;
+  ownerId: string | null;
+  permissions: PermissionsSpec;
+  expiresAt: number | null;
+  allowedIps: string[] | null;
+  allowedModels: string[] | null;
+}
+
+/** Creator of a key as recorded in `created_by`. */
+export function createdBy(actor: Actor): { type: string; id: string | null } {
+  if (actor.type === 'api_key') return { type: actor.keyType === 'admin' ? 'admin_api_key' : 'api_key', id: actor.id };
+  if (actor.type === 'session') return { type: 'user', id: actor.id };
+  return { type: actor.type, id: actor.id };
+}
+
+/** Inserts a key and its first secret; returns the id and the secret (shown once by the caller). */
+export async function insertKey(trx: Executor, deps: ServiceDeps, f: NewKeyFields, actor: Actor): Promise<{ id: string; secret: string }> {
+  const now = nowSeconds(deps);
+  const id = newId('key_', deps.randomBytes);
+  const secret = generateSecret(f.kind, deps.randomBytes);
+  const redacted = redactSecret(secret);
+  const by = createdBy(actor);
+  await trx
+    .insertInto('api_keys')
+    .values({
+      id,
+      kind: f.kind,
+      org_id: f.orgId,
+      project_id: f.projectId,
+      name: f.name,
+      redacted_value: redacted,
+      owner_type: f.ownerType,
+      owner_id: f.ownerId,
+      created_by_type: by.type,
+      created_by_id: by.id,
+      created_at: now,
+      last_used_at: null,
+      expires_at: f.expiresAt,
+      status: 'active',
+      revoked_at: null,
+      permissions: JSON.stringify(f.permissions),
+      allowed_models: f.allowedModels?.length ? JSON.stringify(f.allowedModels) : null,
+      allowed_ips: f.allowedIps?.length ? JSON.stringify(f.allowedIps) : null,
+      exposed_at: null,
+      exposed_url: null,
+      rotated_at: null,
+    })
+    .execute();
+  await trx
+    .insertInto('api_key_secrets')
+    .values({ secret_hash: hashSecret(secret), key_id: id, redacted_value: redacted, created_at: now, expires_at: null })
+    .execute();
+  await recordKeyChange(trx, deps, id);
+  return { id, secret };
+}
+
+/** Appends to the change feed that other instances (and a running server, for CLI writes) poll. */
+export async function recordKeyChange(trx: Executor, deps: ServiceDeps, keyId: string): Promise<void> {
+  await trx.insertInto('key_changes').values({ key_id: keyId, changed_at: nowSeconds(deps) }).execute();
+}
+
+/** Marks a key revoked; returns false when it already was not active. */
+export async function revokeKeyRow(trx: Executor, deps: ServiceDeps, keyId: string): Promise<boolean> {
+  const res = await trx
+    .updateTable('api_keys')
+    .set({ status: 'revoked', revoked_at: nowSeconds(deps) })
+    .where('id', '=', keyId)
+    .where('status', '=', 'active')
+    .executeTakeFirst();
+  await recordKeyChange(trx, deps, keyId);
+  return Number(res.numUpdatedRows) > 0;
+}

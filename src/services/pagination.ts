@@ -1,0 +1,42 @@
+import { TollgateError } from '../core/errors.js';
+
+/** OpenAI's list envelope. */
+export interface ListPage<T extends { id: string }> {
+  object: 'list';
+  data: T[];
+  first_id: string | null;
+  last_id: string | null;
+  has_more: boolean;
+}
+
+export interface PageQuery {
+  limit: number;
+  after: string | null;
+}
+
+/** Reads `limit` (1–100, default 20) and `after` from a query string object. */
+export function pageQuery(query: Record<string, unknown>, defaultLimit = 20): PageQuery {
+  const rawLimit = query.limit;
+  let limit = defaultLimit;
+  if (rawLimit !== undefined && rawLimit !== '') {
+    const n = Number(rawLimit);
+    if (!Number.isInteger(n) || n < 1 || n > 100) {
+      throw new TollgateError('invalid_value', "Invalid value for 'limit': expected an integer from 1 to 100.", 'limit');
+    }
+    limit = n;
+  }
+  const after = typeof query.after === 'string' && query.after !== '' ? query.after : null;
+  return { limit, after };
+}
+
+/** Builds the envelope from `limit + 1` fetched rows. */
+export function toPage<T extends { id: string }>(rows: T[], limit: number): ListPage<T> {
+  const data = rows.slice(0, limit);
+  return {
+    object: 'list',
+    data,
+    first_id: data[0]?.id ?? null,
+    last_id: data.at(-1)?.id ?? null,
+    has_more: rows.length > limit,
+  };
+}

@@ -1,0 +1,155 @@
+import { z } from 'zod';
+import { TollgateError } from '../core/errors.js';
+import { normalizeIpEntry } from '../core/ip-rules.js';
+import { writeAudit } from './audit.js';
+import { insertProject } from './bootstrap.js';
+import type { Actor, ServiceDeps } from './context.js';
+import { nowSeconds } from './context.js';
+import { type ListPage, pageQuery, toPage } from './pagination.js';
+import { parseInput } from './validation.js';
+
+export interface ProjectObject {
+  id: string;
+  object: 'organization.project';
+  name: string;
+  created_at: number;
+  archived_at: number | null;
+  status: 'active' | 'archived';
+  allowed_ips: string[] | null;
+}
+
+export const NameSchema = z.string().trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters');
+
+/** Validates and normalises an IP allowlist (addresses and CIDRs). */
+export const IpListSchema = z
+  .array(z.string().max(64))
+  .max(256)
+  .transform((list, ctx) => {
+    const out: string[] = [];
+    for (const [i, entry] of list.entries()) {
+      try {
+        out.push(normalizeIpEntry(entry));
+      } catch {
+        ctx.addIssue({ code: 'custom', path: [i], message: `"${entry}" is not an IP address or CIDR range` });
+        return z.NEVER;
+      }
+    }
+    return out;
+  });
+
+const CreateProject = z.strictObject({ name: NameSchema, allowed_ips: IpListSchema.nullable().optional() });
+const ModifyProject = z.strictObject({ name: NameSchema.optional(), allowed_ips: IpListSchema.nullable().optional() });
+
+type ProjectRow = {
+  id: string;
+  name: string;
+  created_at: number;
+  archived_at: number | null;
+  status: 'active' | 'archived';
+  allowed_ips: string | null;
+};
+
+function toObject(r: ProjectRow): ProjectObject {
+  return {
+    id: r.id,
+    object: 'organization.project',
+    name: r.name,
+    created_at: r.created_at,
+    archived_at: r.archived_at,
+    status: r.status,
+    allowed_ips: r.allowed_ips ? JSON.parse(r.allowed_ips) : null,
+  };
+}
+
+/** Lists projects, oldest first; archived ones only with include_archived=true (as OpenAI does). */
+export async function listProjects(deps: ServiceDeps, orgId: string, query: Record<string, unknown>): Promise<ListPage<ProjectObject>> {
+  const { limit, after } = pageQuery(query);
+  const db = deps.database.db;
+  let q = db.selectFrom('projects').selectAll().where('org_id', '=', orgId);
+  if (String(query.include_archived) !== 'true') q = q.where('status', '=', 'active');
+  if (after) {
+    const cursor = await db.selectFrom('projects').select('seq').where('id', '=', after).executeTakeFirst();
+    if (!cursor) throw new TollgateError('invalid_value', `Invalid value for 'after': no project ${after}.`, 'after');
+    q = q.where('seq', '>', cursor.seq);
+  }
+  const rows = await q.orderBy('seq').limit(limit + 1).execute();
+  return toPage(rows.map(toObject), limit);
+}
+
+/** One project, or 404. */
+export async function getProject(deps: ServiceDeps, orgId: string, projectId: string): Promise<ProjectObject> {
+  const row = await deps.database.db
+    .selectFrom('projects')
+    .selectAll()
+    .where('id', '=', projectId)
+    .where('org_id', '=', orgId)
+    .executeTakeFirst();
+  if (!row) throw new TollgateError('not_found', `No project found with id '${projectId}'.`, 'project_id');
+  return toObject(row);
+}
+
+/** Creates a project (with its default service account) and its audit entry in one transaction. */
+export async function createProject(deps: ServiceDeps, orgId: string, input: unknown, actor: Actor): Promise<ProjectObject> {
+  const body = parseInput(CreateProject, input);
+  const id = await deps.database.db
+    .transaction()
+    .execute((trx) => insertProject(trx, deps, orgId, body.name, body.allowed_ips ?? null, actor));
+  return getProject(deps, orgId, id);
+}
+
+/** Renames a project or changes its IP allowlist. */
+export async function modifyProject(
+  deps: ServiceDeps,
+  orgId: string,
+  projectId: string,
+  input: unknown,
+  actor: Actor,
+): Promise<ProjectObject> {
+  const body = parseInput(ModifyProject, input);
+  const current = await getProject(deps, orgId, projectId);
+  if (current.status === 'archived') throw new TollgateError('project_archived', 'Archived projects cannot be modified.', 'project_id');
+  await deps.database.db.transaction().execute(async (trx) => {
+    const patch: { name?: string; allowed_ips?: string | null } = {};
+    if (body.name !== undefined) patch.name = body.name;
+    if (body.allowed_ips !== undefined) patch.allowed_ips = body.allowed_ips?.length ? JSON.stringify(body.allowed_ips) : null;
+    if (Object.keys(patch).length) await trx.updateTable('projects').set(patch).where('id', '=', projectId).execute();
+    await trx.insertInto('key_changes').values({ key_id: projectId, changed_at: nowSeconds(deps) }).execute();
+    await writeAudit(trx, deps, {
+      orgId,
+      type: 'project.updated',
+      actor,
+      projectId,
+      objectId: projectId,
+      details: { changes_requested: body },
+    });
+  });
+  deps.changes.projectChanged(projectId);
+  return getProject(deps, orgId, projectId);
+}
+
+/** Archives a project: from this moment every key of it is refused. Idempotent. */
+export async function archiveProject(deps: ServiceDeps, orgId: string, projectId: string, actor: Actor): Promise<ProjectObject> {
+  const current = await getProject(deps, orgId, projectId);
+  if (current.status === 'archived') return current;
+  await deps.database.db.transaction().execute(async (trx) => {
+    const now = nowSeconds(deps);
+    await trx.updateTable('projects').set({ status: 'archived', archived_at: now }).where('id', '=', projectId).execute();
+    await trx.insertInto('key_changes').values({ key_id: projectId, changed_at: now }).execute();
+    await writeAudit(trx, deps, { orgId, type: 'project.archived', actor, projectId, objectId: projectId });
+  });
+  deps.changes.projectChanged(projectId);
+  return getProject(deps, orgId, projectId);
+}
+
+/** Resolves a project by id or exact name (for the CLI). */
+export async function resolveProject(deps: ServiceDeps, orgId: string, idOrName: string): Promise<ProjectObject> {
+  const row = await deps.database.db
+    .selectFrom('projects')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)]))
+    .orderBy('seq')
+    .executeTakeFirst();
+  if (!row) throw new TollgateError('not_found', `No project found with id or name '${idOrName}'.`, 'project');
+  return toObject(row);
+}

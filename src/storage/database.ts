@@ -1,0 +1,81 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { type Dialect, migrations } from './migrations.js';
+import type { DB } from './schema.js';
+
+// int8 → number: our bigints are unix seconds and counters, far below 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+pg.types.setTypeParser(1700, (v) => Number(v));
+
+export interface Database {
+  db: Kysely<DB>;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgres://… selects PostgreSQL; unset selects SQLite in dataDir. */
+  url?: string;
+  dataDir: string;
+  /** PostgreSQL schema to use (tests isolate themselves this way). */
+  schema?: string;
+}
+
+/** Opens the database picked by the URL and brings its schema up to date. */
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  const isPostgres = !!opts.url && /^postgres(ql)?:\/\//.test(opts.url);
+  if (opts.url && !isPostgres && !opts.url.startsWith('sqlite:')) {
+    throw new Error('DATABASE_URL must start with postgres:// or postgresql:// (or sqlite:PATH)');
+  }
+  let db: Kysely<DB>;
+  if (isPostgres) {
+    if (opts.schema) {
+      const admin = new pg.Client({ connectionString: opts.url });
+      await admin.connect();
+      await admin.query(`CREATE SCHEMA IF NOT EXISTS "${opts.schema.replace(/"/g, '')}"`);
+      await admin.end();
+    }
+    const pool = new pg.Pool({
+      connectionString: opts.url,
+      max: 10,
+      connectionTimeoutMillis: 5000,
+      ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
+    });
+    // A dropped idle connection must not crash the process; queries on it fail and are retried by callers.
+    pool.on('error', () => {});
+    db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  } else {
+    const file = opts.url?.startsWith('sqlite:') ? opts.url.slice('sqlite:'.length) : join(opts.dataDir, 'tollgate.db');
+    if (file !== ':memory:') mkdirSync(opts.dataDir, { recursive: true });
+    const sqlite = new SQLite(file);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('synchronous = NORMAL');
+    db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  }
+  const dialect: Dialect = isPostgres ? 'postgres' : 'sqlite';
+  await migrate(db, dialect);
+  return { db, dialect, close: () => db.destroy() };
+}
+
+async function migrate(db: Kysely<DB>, dialect: Dialect): Promise<void> {
+  const all = migrations(dialect);
+  // Kysely's migrator takes a row lock (Postgres) so instances starting together migrate once.
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => all } });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${String(error)}`);
+  }
+}
+
+/** Runs fn inside a transaction that holds a cluster-wide lock (Postgres advisory lock; SQLite's write lock). */
+export async function withGlobalLock<T>(database: Database, lockId: number, fn: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
+  return database.db.transaction().execute(async (trx) => {
+    if (database.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${lockId})`.execute(trx);
+    return fn(trx);
+  });
+}

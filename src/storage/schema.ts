@@ -1,0 +1,124 @@
+import type { Generated } from 'kysely';
+
+// Times are unix seconds (as OpenAI's API returns them); JSON columns are text so both databases agree.
+
+export interface OrganizationsTable {
+  id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface ProjectsTable {
+  seq: Generated<number>;
+  id: string;
+  org_id: string;
+  name: string;
+  status: 'active' | 'archived';
+  allowed_ips: string | null;
+  created_at: number;
+  archived_at: number | null;
+}
+
+export interface UsersTable {
+  seq: Generated<number>;
+  id: string;
+  org_id: string;
+  email: string;
+  name: string;
+  role: 'owner' | 'reader';
+  password_hash: string | null;
+  created_at: number;
+  deleted_at: number | null;
+}
+
+export interface ProjectMembersTable {
+  seq: Generated<number>;
+  project_id: string;
+  user_id: string;
+  role: 'owner' | 'member' | 'reader';
+  added_at: number;
+}
+
+export interface ServiceAccountsTable {
+  seq: Generated<number>;
+  id: string;
+  project_id: string;
+  name: string;
+  role: 'owner' | 'member';
+  is_default: number;
+  created_at: number;
+  deleted_at: number | null;
+}
+
+export interface ApiKeysTable {
+  seq: Generated<number>;
+  id: string;
+  kind: 'project' | 'admin';
+  org_id: string;
+  project_id: string | null;
+  name: string;
+  redacted_value: string;
+  owner_type: 'user' | 'service_account' | null;
+  owner_id: string | null;
+  created_by_type: string;
+  created_by_id: string | null;
+  created_at: number;
+  last_used_at: number | null;
+  expires_at: number | null;
+  status: 'active' | 'revoked' | 'exposed';
+  revoked_at: number | null;
+  permissions: string;
+  allowed_models: string | null;
+  allowed_ips: string | null;
+  exposed_at: number | null;
+  exposed_url: string | null;
+  rotated_at: number | null;
+}
+
+export interface ApiKeySecretsTable {
+  secret_hash: string;
+  key_id: string;
+  redacted_value: string;
+  created_at: number;
+  expires_at: number | null;
+}
+
+export interface AuditLogsTable {
+  seq: Generated<number>;
+  id: string;
+  org_id: string;
+  type: string;
+  effective_at: number;
+  actor_type: string;
+  actor_id: string | null;
+  actor: string;
+  project_id: string | null;
+  object_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  details: string;
+}
+
+export interface KeyChangesTable {
+  seq: Generated<number>;
+  key_id: string;
+  changed_at: number;
+}
+
+export interface SettingsTable {
+  name: string;
+  value: string;
+}
+
+export interface DB {
+  organizations: OrganizationsTable;
+  projects: ProjectsTable;
+  users: UsersTable;
+  project_members: ProjectMembersTable;
+  service_accounts: ServiceAccountsTable;
+  api_keys: ApiKeysTable;
+  api_key_secrets: ApiKeySecretsTable;
+  audit_logs: AuditLogsTable;
+  key_changes: KeyChangesTable;
+  settings: SettingsTable;
+}
