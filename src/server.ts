@@ -12,10 +12,11 @@ export interface Server {
 }
 
 /** Creates the runtime and HTTP app and listens; used by main.ts and by tests. */
-export async function startServer(config: Config, opts: { logger?: Logger; schema?: string; listen?: boolean } = {}): Promise<Server> {
+export async function startServer(config: Config, opts: { logger?: Logger; schema?: string; listen?: boolean; clock?: () => number } = {}): Promise<Server> {
   const logger = opts.logger ?? pino({ level: config.logLevel });
   const runtime = await createRuntime(config, {
     schema: opts.schema,
+    clock: opts.clock,
     onChangeFeedError: (err) => logger.warn({ err }, 'key change feed poll failed; retrying'),
   });
   await runtime.changeFeed.start();

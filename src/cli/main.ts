@@ -12,9 +12,22 @@ interface GlobalOpts {
 
 class CliError extends Error {}
 
+/** Where the CLI reads its environment and writes its output (tests pass their own). */
+export interface CliIo {
+  env: Record<string, string | undefined>;
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+let io: CliIo = {
+  env: process.env,
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+};
+
 async function withBackend<T>(cmd: Command, fn: (b: Backend, g: GlobalOpts) => Promise<T>): Promise<T> {
   const g = cmd.optsWithGlobals() as GlobalOpts;
-  const backend = await openBackend({ server: g.server, adminKey: g.adminKey }, process.env);
+  const backend = await openBackend({ server: g.server, adminKey: g.adminKey }, io.env);
   try {
     return await fn(backend, g);
   } finally {
@@ -32,7 +45,7 @@ async function call(b: Backend, method: string, path: string, body?: unknown): P
 }
 
 function print(g: GlobalOpts, value: unknown, human: () => string): void {
-  process.stdout.write(g.json ? `${JSON.stringify(value, null, 2)}\n` : human());
+  io.out(g.json ? `${JSON.stringify(value, null, 2)}\n` : human());
 }
 
 function keyRows(items: Array<Record<string, unknown>>) {
@@ -308,12 +321,20 @@ export function buildCli(): Command {
 }
 
 /** Runs the CLI; returns the exit code. */
-export async function runCli(argv: string[]): Promise<number> {
+export async function runCli(argv: string[], customIo?: CliIo): Promise<number> {
+  const previous = io;
+  if (customIo) io = customIo;
   try {
-    await buildCli().parseAsync(argv);
+    const program = buildCli().exitOverride();
+    if (customIo) program.configureOutput({ writeOut: customIo.out, writeErr: customIo.err });
+    await program.parseAsync(argv);
     return 0;
   } catch (err) {
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    const e = err as { code?: string; exitCode?: number; message?: string };
+    if (e.code?.startsWith('commander.')) return e.exitCode ?? 1;
+    io.err(`error: ${e.message ?? String(err)}\n`);
     return 1;
+  } finally {
+    io = previous;
   }
 }

@@ -45,7 +45,7 @@ export async function insertProject(
       org_id: orgId,
       name,
       status: 'active',
-      allowed_ips: allowedIps && allowedIps.length ? JSON.stringify(allowedIps) : null,
+      allowed_ips: allowedIps?.length ? JSON.stringify(allowedIps) : null,
       created_at: now,
       archived_at: null,
     })

@@ -3,7 +3,7 @@ import { TollgateError } from '../core/errors.js';
 
 /** Parses input with a zod schema; failures become a 400 in OpenAI's shape naming the parameter. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const result = schema.safeParse(input ?? {});
+  const result = schema.safeParse(input ?? {}, { reportInput: true });
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   if (issue.code === 'unrecognized_keys') {

@@ -63,8 +63,15 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
 
 async function migrate(db: Kysely<DB>, dialect: Dialect): Promise<void> {
   const all = migrations(dialect);
+  // Name the schema explicitly: Kysely's existence check otherwise sees same-named tables in other schemas.
+  const schema =
+    dialect === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s : undefined;
   // Kysely's migrator takes a row lock (Postgres) so instances starting together migrate once.
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => all } });
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => all },
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

@@ -1,0 +1,95 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { type Logger, pino } from 'pino';
+import { loadConfig } from '../../src/config/config.js';
+import { createAdminKey } from '../../src/services/admin-keys.js';
+import { type Server, startServer } from '../../src/server.js';
+import { type Backend, freshSchema } from './backends.js';
+
+export interface TestServer {
+  server: Server;
+  url: string;
+  adminKey: string;
+  adminKeyId: string;
+  orgId: string;
+  defaultProjectId: string;
+  dataDir: string;
+  schema: string;
+  /** JSON request helper; returns status, parsed body and headers. */
+  api(method: string, path: string, opts?: { body?: unknown; key?: string | null; headers?: Record<string, string>; raw?: string }): Promise<ApiResult>;
+  close(): Promise<void>;
+}
+
+export interface ApiResult {
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
+  body: any;
+  text: string;
+  headers: Headers;
+}
+
+/** Starts a server on a temp data dir (and a fresh Postgres schema) with an admin key ready. */
+export async function startTestServer(
+  backend: Backend,
+  opts: { env?: Record<string, string>; logger?: Logger; clock?: () => number } = {},
+): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-test-'));
+  const schema = freshSchema();
+  const config = loadConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    TOLLGATE_DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    TOLLGATE_CHANGE_POLL_MS: '200',
+    ...(backend.name === 'postgres' ? { DATABASE_URL: backend.url } : {}),
+    ...opts.env,
+  });
+  const server = await startServer(config, {
+    logger: opts.logger ?? pino({ level: 'silent' }),
+    clock: opts.clock,
+    schema: backend.name === 'postgres' ? schema : undefined,
+  });
+  const { runtime } = server;
+  const admin = await createAdminKey(runtime.deps, runtime.org.id, { name: 'test-admin' }, { type: 'system', id: null });
+  const project = await runtime.database.db.selectFrom('projects').select('id').orderBy('seq').executeTakeFirstOrThrow();
+  const url = server.url;
+  return {
+    server,
+    url,
+    adminKey: admin.value,
+    adminKeyId: admin.id,
+    orgId: runtime.org.id,
+    defaultProjectId: project.id,
+    dataDir,
+    schema,
+    async api(method, path, o = {}) {
+      const headers: Record<string, string> = { ...(o.headers ?? {}) };
+      const key = o.key === undefined ? admin.value : o.key;
+      if (key) headers.authorization = `Bearer ${key}`;
+      let payload: string | undefined = o.raw;
+      if (o.body !== undefined) payload = JSON.stringify(o.body);
+      if (payload !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
+      const res = await fetch(url + path, { method, headers, body: payload });
+      const text = await res.text();
+      let body: unknown = null;
+      try {
+        body = text ? JSON.parse(text) : null;
+      } catch {
+        body = null;
+      }
+      return { status: res.status, body, text, headers: res.headers };
+    },
+    async close() {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+      if (backend.name === 'postgres' && backend.url) {
+        const c = new pg.Client({ connectionString: backend.url });
+        await c.connect();
+        await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await c.end();
+      }
+    },
+  };
+}
