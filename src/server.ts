@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import type { Config } from './config/config.js';
 import { buildApp } from './http/app.js';
+import type { AppContext } from './http/context.js';
+import { dashboardWiring } from './http/dashboard/wiring.js';
 import { createRuntime, type Runtime } from './runtime.js';
 
 export interface Server {
@@ -21,10 +23,13 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
   });
   await runtime.changeFeed.start();
   runtime.lastUsed.start();
-  const app = await buildApp(
-    { config, deps: runtime.deps, keyCache: runtime.keyCache, lastUsed: runtime.lastUsed, orgId: runtime.org.id },
-    { logger },
-  );
+  const ctx: AppContext = { config, deps: runtime.deps, keyCache: runtime.keyCache, lastUsed: runtime.lastUsed, orgId: runtime.org.id };
+  const dashboard = dashboardWiring(ctx, runtime);
+  const app = await buildApp(ctx, {
+    logger,
+    sessionResolver: dashboard.sessionResolver,
+    plugins: [...dashboard.plugins],
+  });
   let url = '';
   if (opts.listen !== false) {
     await app.listen({ host: config.host, port: config.port });

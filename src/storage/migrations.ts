@@ -1,19 +1,25 @@
 import type { ColumnDefinitionBuilder, CreateTableBuilder, Kysely, Migration } from 'kysely';
+import { sessionMigrations } from './migrations-sessions.js';
+import { usageMigrations } from './migrations-usage.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
 // Versioned migrations, in code so the build ships them. Never edit a released one: add the next.
 
-function withSeq<T extends string>(t: CreateTableBuilder<T, never>, dialect: Dialect): CreateTableBuilder<T, 'seq'> {
+export function withSeq<T extends string>(t: CreateTableBuilder<T, never>, dialect: Dialect): CreateTableBuilder<T, 'seq'> {
   return dialect === 'postgres'
     ? t.addColumn('seq', 'bigserial', (c) => c.primaryKey())
     : t.addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement());
 }
 
-const notNull = (c: ColumnDefinitionBuilder) => c.notNull();
+export const notNull = (c: ColumnDefinitionBuilder) => c.notNull();
 
-/** The ordered migrations for a dialect. */
+/** The ordered migrations for a dialect (sorted by name by Kysely; each module owns its prefix). */
 export function migrations(dialect: Dialect): Record<string, Migration> {
+  return { ...controlPlaneMigrations(dialect), ...usageMigrations(dialect), ...sessionMigrations(dialect) };
+}
+
+function controlPlaneMigrations(dialect: Dialect): Record<string, Migration> {
   return {
     '001_control_plane': {
       async up(db: Kysely<unknown>) {

@@ -1,4 +1,6 @@
 import type { Generated } from 'kysely';
+import type { SessionTables } from './schema-sessions.js';
+import type { UsageTables } from './schema-usage.js';
 
 // Times are unix seconds (as OpenAI's API returns them); JSON columns are text so both databases agree.
 
@@ -110,7 +112,7 @@ export interface SettingsTable {
   value: string;
 }
 
-export interface DB {
+export interface DB extends SessionTables, UsageTables {
   organizations: OrganizationsTable;
   projects: ProjectsTable;
   users: UsersTable;
