@@ -1,13 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import type { Config } from './config/config.js';
+import { closeGateway, createGateway } from './gateway-runtime.js';
 import { buildApp } from './http/app.js';
+import type { GatewayContext } from './http/gateway/gateway-context.js';
+import { registerGateway } from './http/gateway/routes.js';
 import type { AppContext } from './http/context.js';
 import { dashboardWiring } from './http/dashboard/wiring.js';
 import { createRuntime, type Runtime } from './runtime.js';
 
 export interface Server {
   app: FastifyInstance;
+  gateway: GatewayContext;
   runtime: Runtime;
   url: string;
   close(): Promise<void>;
@@ -25,10 +29,12 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
   runtime.lastUsed.start();
   const ctx: AppContext = { config, deps: runtime.deps, keyCache: runtime.keyCache, lastUsed: runtime.lastUsed, orgId: runtime.org.id };
   const dashboard = dashboardWiring(ctx, runtime);
+  const gateway = createGateway(config, runtime, ctx, logger);
+  gateway.usage.start();
   const app = await buildApp(ctx, {
     logger,
     sessionResolver: dashboard.sessionResolver,
-    plugins: [...dashboard.plugins],
+    plugins: [(scope) => registerGateway(scope, gateway), ...dashboard.plugins],
   });
   let url = '';
   if (opts.listen !== false) {
@@ -40,12 +46,17 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
   let closed = false;
   return {
     app,
+    gateway,
     runtime,
     url,
     async close() {
       if (closed) return;
       closed = true;
+      // Drain in-flight requests, then cut connections that never finish (idle sockets a client opened but never used).
+      const force = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
       await app.close();
+      clearTimeout(force);
+      await closeGateway(gateway);
       await runtime.close();
     },
   };

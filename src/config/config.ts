@@ -29,6 +29,7 @@ const EnvSchema = z.object({
   TOLLGATE_KEY_CACHE_SIZE: intFrom(100_000),
   TOLLGATE_CHANGE_POLL_MS: intFrom(1000),
   TOLLGATE_BODY_LIMIT: intFrom(10 * 1024 * 1024),
+  TOLLGATE_SHUTDOWN_GRACE_MS: intFrom(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_BASE_URL: z.string().default('https://api.openai.com/v1'),
@@ -47,6 +48,8 @@ export type Config = Readonly<{
   keyCacheSize: number;
   changePollMs: number;
   bodyLimit: number;
+  /** How long shutdown waits for in-flight requests before closing connections. */
+  shutdownGraceMs: number;
   logLevel: string;
   openaiApiKey: string | undefined;
   openaiBaseUrl: string;
@@ -75,6 +78,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     keyCacheSize: e.TOLLGATE_KEY_CACHE_SIZE,
     changePollMs: e.TOLLGATE_CHANGE_POLL_MS,
     bodyLimit: e.TOLLGATE_BODY_LIMIT,
+    shutdownGraceMs: e.TOLLGATE_SHUTDOWN_GRACE_MS,
     logLevel: e.LOG_LEVEL,
     openaiApiKey: e.OPENAI_API_KEY || undefined,
     openaiBaseUrl: e.OPENAI_BASE_URL,

@@ -80,6 +80,8 @@ export class TollgateError extends Error {
   readonly status: number;
   readonly type: OpenAIErrorType;
   readonly param: string | null;
+  /** Headers the answer must carry (retry-after, x-ratelimit-*). */
+  headers: Record<string, string> = {};
 
   constructor(code: ErrorCode, message?: string, param: string | null = null) {
     const entry: CatalogueEntry = ERROR_CATALOGUE[code];

@@ -1,3 +1,30 @@
+/** One metered request; `id` makes writes idempotent (a replayed batch never double-counts). */
+export interface UsageEventsTable {
+  id: string;
+  created_at_ms: number;
+  org_id: string;
+  project_id: string | null;
+  api_key_id: string | null;
+  model: string | null;
+  provider: string | null;
+  endpoint: string;
+  method: string;
+  status: number;
+  /** ok | upstream_error | timeout | client_aborted | stream_interrupted | refused */
+  outcome: string;
+  /** 1 when the request reached a model (billed); refused requests are 0. */
+  billable: number;
+  input_tokens: number;
+  cached_tokens: number;
+  output_tokens: number;
+  latency_ms: number;
+  upstream_latency_ms: number | null;
+  cost_nanousd: number;
+  streamed: number;
+  error_code: string | null;
+}
+
 /** Tables of usage, limits and budgets (see migrations-usage.ts). */
-// biome-ignore lint/suspicious/noEmptyInterface: filled as the usage tables land
-export interface UsageTables {}
+export interface UsageTables {
+  usage_events: UsageEventsTable;
+}

@@ -43,6 +43,7 @@ export async function startTestServer(
     TOLLGATE_DATA_DIR: dataDir,
     LOG_LEVEL: 'silent',
     TOLLGATE_CHANGE_POLL_MS: '200',
+    TOLLGATE_SHUTDOWN_GRACE_MS: '300',
     ...(backend.name === 'postgres' ? { DATABASE_URL: backend.url } : {}),
     ...opts.env,
   });

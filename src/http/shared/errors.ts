@@ -6,7 +6,7 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | TollgateError, request, reply) => {
     const te = toTollgateError(err);
     if (te.status >= 500) request.log.error({ err }, 'request failed');
-    reply.code(te.status).header('content-type', 'application/json; charset=utf-8').send(errorBody(te));
+    reply.code(te.status).headers(te.headers).header('content-type', 'application/json; charset=utf-8').send(errorBody(te));
   });
   app.setNotFoundHandler((request, reply) => {
     const te = new TollgateError('unknown_url', `Unknown request URL: ${request.method} ${request.url.split('?')[0]}.`);

@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { DEFAULT_PRICES, type ModelPrice } from '../core/pricing.js';
+import type { Config } from './config.js';
+
+// tollgate.config.json / .yaml: providers, model routing and aliases, prices. Provider secrets are never in the
+// file: each provider names the environment variable that holds its key.
+
+const Timeouts = z.strictObject({
+  connect_ms: z.number().int().positive().optional(),
+  first_byte_ms: z.number().int().positive().optional(),
+  total_ms: z.number().int().positive().optional(),
+});
+
+const Provider = z.strictObject({
+  name: z.string().regex(/^[a-z0-9_-]+$/i),
+  base_url: z.string().url(),
+  api_key_env: z.string().optional(),
+  /** Azure-style providers take the key in an `api-key` header and an `api-version` query parameter. */
+  auth: z.enum(['bearer', 'api-key', 'none']).optional(),
+  api_version: z.string().optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  models: z.array(z.string()).optional(),
+  timeouts: Timeouts.optional(),
+  retries: z.number().int().min(0).max(5).optional(),
+  connections: z.number().int().positive().max(1024).optional(),
+});
+
+const Price = z.strictObject({ input: z.number().min(0), cached_input: z.number().min(0).optional(), output: z.number().min(0).optional() });
+
+const FileSchema = z.strictObject({
+  providers: z.array(Provider).optional(),
+  routes: z.record(z.string(), z.string()).optional(),
+  aliases: z.record(z.string(), z.string()).optional(),
+  default_provider: z.string().optional(),
+  pricing: z.record(z.string(), Price).optional(),
+  timeouts: Timeouts.optional(),
+});
+
+export interface ProviderConfig {
+  name: string;
+  baseUrl: string;
+  apiKey: string | null;
+  auth: 'bearer' | 'api-key' | 'none';
+  apiVersion: string | null;
+  headers: Record<string, string>;
+  models: string[] | null;
+  timeouts: { connectMs: number; firstByteMs: number; totalMs: number };
+  retries: number;
+  connections: number;
+}
+
+export interface GatewayConfig {
+  /** Empty means the built-in `tollgate-echo` model answers. */
+  providers: ProviderConfig[];
+  routes: Array<{ pattern: string; provider: string }>;
+  aliases: Record<string, string>;
+  defaultProvider: string | null;
+  prices: Record<string, ModelPrice>;
+}
+
+const DEFAULT_TIMEOUTS = { connectMs: 10_000, firstByteMs: 120_000, totalMs: 600_000 };
+
+/** Reads the gateway config (file, then OPENAI_API_KEY), validating it; throws a readable error. */
+export function loadGatewayConfig(config: Config): GatewayConfig {
+  let file: z.infer<typeof FileSchema> = {};
+  if (config.configFile) {
+    const text = readFileSync(config.configFile, 'utf8');
+    const raw = /\.ya?ml$/i.test(config.configFile) ? parseYaml(text) : JSON.parse(text);
+    const parsed = FileSchema.safeParse(raw ?? {});
+    if (!parsed.success) {
+      const i = parsed.error.issues[0];
+      throw new Error(`${config.configFile}: ${i.path.join('.')}: ${i.message}`);
+    }
+    file = parsed.data;
+  }
+  const globalTimeouts = { ...DEFAULT_TIMEOUTS, ...timeouts(file.timeouts) };
+  const providers: ProviderConfig[] = (file.providers ?? []).map((p) => {
+    const key = p.api_key_env ? config.env[p.api_key_env] : undefined;
+    if (p.api_key_env && !key) throw new Error(`provider ${p.name}: environment variable ${p.api_key_env} is not set`);
+    return {
+      name: p.name,
+      baseUrl: p.base_url.replace(/\/+$/, ''),
+      apiKey: key ?? null,
+      auth: p.auth ?? (key ? 'bearer' : 'none'),
+      apiVersion: p.api_version ?? null,
+      headers: p.headers ?? {},
+      models: p.models ?? null,
+      timeouts: { ...globalTimeouts, ...timeouts(p.timeouts) },
+      retries: p.retries ?? 0,
+      connections: p.connections ?? 128,
+    };
+  });
+  if (config.openaiApiKey && !providers.some((p) => p.name === 'openai')) {
+    providers.push({
+      name: 'openai',
+      baseUrl: config.openaiBaseUrl.replace(/\/+$/, ''),
+      apiKey: config.openaiApiKey,
+      auth: 'bearer',
+      apiVersion: null,
+      headers: {},
+      models: null,
+      timeouts: globalTimeouts,
+      retries: 0,
+      connections: 128,
+    });
+  }
+  const names = new Set(providers.map((p) => p.name));
+  const routes = Object.entries(file.routes ?? {}).map(([pattern, provider]) => {
+    if (!names.has(provider)) throw new Error(`route ${pattern}: unknown provider ${provider}`);
+    return { pattern, provider };
+  });
+  const defaultProvider = file.default_provider ?? providers[0]?.name ?? null;
+  if (defaultProvider && !names.has(defaultProvider)) throw new Error(`default_provider: unknown provider ${defaultProvider}`);
+  return {
+    providers,
+    routes,
+    aliases: file.aliases ?? {},
+    defaultProvider,
+    prices: { ...DEFAULT_PRICES, ...(file.pricing ?? {}) },
+  };
+}
+
+function timeouts(t: z.infer<typeof Timeouts> | undefined): Partial<ProviderConfig['timeouts']> {
+  if (!t) return {};
+  return {
+    ...(t.connect_ms ? { connectMs: t.connect_ms } : {}),
+    ...(t.first_byte_ms ? { firstByteMs: t.first_byte_ms } : {}),
+    ...(t.total_ms ? { totalMs: t.total_ms } : {}),
+  };
+}

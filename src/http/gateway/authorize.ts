@@ -1,0 +1,67 @@
+import type { FastifyRequest } from 'fastify';
+import { TollgateError } from '../../core/errors.js';
+import { isAllowed, isModelAllowed, levelForMethod, resourceForPath } from '../../core/permissions.js';
+import type { KeyRecord } from '../../core/verify.js';
+import { checkSecret } from '../../services/verify-secret.js';
+import { refusal } from '../shared/authenticate.js';
+import { presentedKey } from '../shared/bearer.js';
+import type { GatewayContext } from './gateway-context.js';
+
+/** Counts a refusal by code (exported as metrics; never billed). */
+export function countRefusal(g: GatewayContext, code: string): void {
+  g.refusals.set(code, (g.refusals.get(code) ?? 0) + 1);
+}
+
+/**
+ * Checks 1–3 of every gateway request, in order: the key (401), OpenAI-Organization/OpenAI-Project headers (401),
+ * and IP allowlists (403, inside the key check). Synchronous for a cached key.
+ */
+export function authorizeGatewayRequest(g: GatewayContext, request: FastifyRequest): KeyRecord | Promise<KeyRecord> {
+  const now = Math.floor(g.app.deps.clock() / 1000);
+  const pending = checkSecret(g.app.keyCache, presentedKey(request), now, request.ip);
+  const finish = (check: Awaited<typeof pending>): KeyRecord => {
+    if (!check.ok) {
+      countRefusal(g, check.code);
+      throw refusal(check);
+    }
+    const record = check.record;
+    if (record.kind === 'admin') {
+      countRefusal(g, 'admin_key');
+      throw new TollgateError('insufficient_permissions', 'Admin keys manage the organization; call the model API with a project key (sk-tg-…).');
+    }
+    const org = request.headers['openai-organization'];
+    if (typeof org === 'string' && org !== '' && org !== record.orgId) {
+      countRefusal(g, 'mismatched_organization');
+      throw new TollgateError('mismatched_organization');
+    }
+    const project = request.headers['openai-project'];
+    if (typeof project === 'string' && project !== '' && project !== record.projectId) {
+      countRefusal(g, 'mismatched_project');
+      throw new TollgateError('mismatched_project');
+    }
+    g.app.lastUsed.touch(record.id, now);
+    return record;
+  };
+  return pending instanceof Promise ? pending.then(finish) : finish(pending);
+}
+
+/** Check 4: the key's scope must allow this method on this path's resource group (pass-through paths included). */
+export function checkScope(g: GatewayContext, record: KeyRecord, method: string, path: string): void {
+  const resource = resourceForPath(path);
+  const level = levelForMethod(method);
+  if (!isAllowed(record.permissions, resource, level)) {
+    countRefusal(g, 'insufficient_permissions');
+    throw new TollgateError(
+      'insufficient_permissions',
+      `You have insufficient permissions for this operation. Missing scope: ${resource || 'unknown'} (${level}).`,
+    );
+  }
+}
+
+/** Refuses a model outside the key's allowlist. */
+export function checkModel(g: GatewayContext, record: KeyRecord, model: string | null): void {
+  if (model !== null && !isModelAllowed(record.allowedModels, model)) {
+    countRefusal(g, 'model_not_allowed');
+    throw new TollgateError('insufficient_permissions', `This API key may not use the model '${model}'.`, 'model');
+  }
+}

@@ -1,0 +1,18 @@
+import type { GatewayConfig } from '../../config/gateway-config.js';
+import type { Upstream } from '../../providers/types.js';
+import type { UsageRecorder } from '../../services/usage-recorder.js';
+import type { AppContext } from '../context.js';
+import type { RequestGuard } from './guard.js';
+
+/** What the data plane needs, assembled in server.ts. */
+export interface GatewayContext {
+  app: AppContext;
+  config: GatewayConfig;
+  /** Upstreams by provider name; the echo model when none is configured. */
+  upstreams: Map<string, Upstream>;
+  usage: UsageRecorder;
+  guard: RequestGuard;
+  /** Counters for requests refused before reaching a model (never billed). */
+  refusals: Map<string, number>;
+  newEventId(): string;
+}

@@ -1,0 +1,68 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { TollgateError } from '../../core/errors.js';
+import { isModelAllowed } from '../../core/permissions.js';
+import { authorizeGatewayRequest, checkScope } from './authorize.js';
+import type { GatewayContext } from './gateway-context.js';
+import { meter, NO_TOKENS } from './metering.js';
+
+interface ModelObject {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
+}
+
+const CACHE_MS = 60_000;
+const cache = new WeakMap<GatewayContext, { at: number; models: ModelObject[] }>();
+
+/** Every model the configured upstreams serve (declared in config, else asked once a minute), plus aliases. */
+async function allModels(g: GatewayContext): Promise<ModelObject[]> {
+  const hit = cache.get(g);
+  if (hit && hit.at + CACHE_MS > Date.now()) return hit.models;
+  const out = new Map<string, ModelObject>();
+  for (const u of g.upstreams.values()) {
+    if (u.models) {
+      for (const id of u.models) out.set(id, { id, object: 'model', created: 0, owned_by: u.name === 'echo' ? 'tollgate' : u.name });
+      continue;
+    }
+    try {
+      const res = await u.send({ method: 'GET', path: '/models', search: '', headers: { accept: 'application/json' }, body: null, signal: AbortSignal.timeout(10_000) });
+      const chunks: Buffer[] = [];
+      for await (const c of res.body) chunks.push(c as Buffer);
+      if (res.statusCode === 200) {
+        const list = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data?: ModelObject[] };
+        for (const m of list.data ?? []) if (typeof m?.id === 'string') out.set(m.id, { id: m.id, object: 'model', created: m.created ?? 0, owned_by: m.owned_by ?? u.name });
+      }
+    } catch {
+      // An unreachable upstream contributes no models; the list still answers.
+    }
+  }
+  for (const [alias, target] of Object.entries(g.config.aliases)) {
+    const t = out.get(target);
+    if (t) out.set(alias, { ...t, id: alias });
+  }
+  const models = [...out.values()].sort((a, b) => a.id.localeCompare(b.id));
+  cache.set(g, { at: Date.now(), models });
+  return models;
+}
+
+/** GET /v1/models and /v1/models/{model}: only the models this key may use. */
+export async function listModels(g: GatewayContext, request: FastifyRequest, reply: FastifyReply, one: string | null): Promise<unknown> {
+  const startedMs = g.app.deps.clock();
+  const authorized = authorizeGatewayRequest(g, request);
+  const record = authorized instanceof Promise ? await authorized : authorized;
+  const info = { record, model: one, provider: null, endpoint: one ? `/models/${one}` : '/models', method: 'GET', startedMs };
+  try {
+    checkScope(g, record, 'GET', '/v1/models');
+  } catch (err) {
+    meter(g, info, { status: 403, outcome: 'refused', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: 'insufficient_permissions' });
+    throw err;
+  }
+  const visible = (await allModels(g)).filter((m) => isModelAllowed(record.allowedModels, m.id));
+  meter(g, info, { status: 200, outcome: 'ok', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: null });
+  if (one === null) return { object: 'list', data: visible };
+  const found = visible.find((m) => m.id === one);
+  if (!found) throw new TollgateError('model_not_found', `The model '${one}' does not exist or you do not have access to it.`, 'model');
+  reply.header('cache-control', 'no-store');
+  return found;
+}

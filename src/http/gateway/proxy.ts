@@ -1,0 +1,209 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { errorBody, TollgateError } from '../../core/errors.js';
+import { routeModel } from '../../core/routing.js';
+import type { KeyRecord } from '../../core/verify.js';
+import { UpstreamFailure, type Upstream, type UpstreamResponse } from '../../providers/types.js';
+import { toFailure } from '../../providers/http-upstream.js';
+import { authorizeGatewayRequest, checkModel, checkScope } from './authorize.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
+import type { GatewayContext } from './gateway-context.js';
+import type { Admission } from './guard.js';
+import { meter, NO_TOKENS, type Outcome } from './metering.js';
+import { relayStream } from './stream-relay.js';
+import { countFallbackTokens } from './token-fallback.js';
+import { tokensFromUsage } from './usage-extract.js';
+
+/** Endpoints whose answers carry `usage` and are billed per token. */
+const MODEL_ENDPOINTS = new Set(['/chat/completions', '/completions', '/embeddings', '/responses']);
+/** Streamed endpoints that only report usage when asked with stream_options.include_usage. */
+const ASK_FOR_USAGE = new Set(['/chat/completions', '/completions']);
+
+export interface RequestInfo {
+  record: KeyRecord;
+  model: string | null;
+  provider: string | null;
+  endpoint: string;
+  method: string;
+  startedMs: number;
+  body: Record<string, unknown> | null;
+}
+
+function jsonBody(request: FastifyRequest): Record<string, unknown> | null {
+  const b = request.body;
+  return b && typeof b === 'object' && !Buffer.isBuffer(b) && !Array.isArray(b) ? (b as Record<string, unknown>) : null;
+}
+
+/** The data-plane handler for every forwarded `/v1/*` request: verify → scope → limit → forward → meter. */
+export async function proxy(g: GatewayContext, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const startedMs = g.app.deps.clock();
+  const url = request.url;
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  if (path === '/v1/organization' || path.startsWith('/v1/organization/') || path.startsWith('/v1/secret-scanning')) {
+    throw new TollgateError('unknown_url', `Unknown request URL: ${request.method} ${path}.`);
+  }
+  const authorized = authorizeGatewayRequest(g, request);
+  const record = authorized instanceof Promise ? await authorized : authorized;
+  const endpoint = path.slice(3) || '/';
+  const body = jsonBody(request);
+  const requested = typeof body?.model === 'string' ? body.model : null;
+  const route = requested ? routeModel(g.config, requested) : { model: null, provider: g.config.defaultProvider };
+  const upstream = g.upstreams.get(route.provider ?? '') ?? g.upstreams.get('echo');
+  const info: RequestInfo = { record, model: route.model, provider: upstream?.name ?? null, endpoint, method: request.method, startedMs, body };
+
+  let admission: Admission;
+  try {
+    checkScope(g, record, request.method, path);
+    checkModel(g, record, requested);
+    if (route.model !== requested) checkModel(g, record, route.model);
+    if (!upstream) throw new TollgateError('model_not_found', `No upstream provider serves the model '${requested}'.`, 'model');
+    const admitted = g.guard.admit({ record, model: route.model, endpoint, body, nowMs: startedMs });
+    admission = admitted instanceof Promise ? await admitted : admitted;
+  } catch (err) {
+    if (err instanceof TollgateError) refused(g, info, err.status, err.code);
+    throw err;
+  }
+  await forward(g, request, reply, info, upstream as Upstream, admission, q < 0 ? '' : url.slice(q));
+}
+
+function refused(g: GatewayContext, info: RequestInfo, status: number, code: string): void {
+  meter(g, info, { status, outcome: 'refused', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: code });
+}
+
+async function forward(
+  g: GatewayContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  info: RequestInfo,
+  upstream: Upstream,
+  admission: Admission,
+  search: string,
+): Promise<void> {
+  const { body, endpoint } = info;
+  const stream = body?.stream === true;
+  const isModelCall = MODEL_ENDPOINTS.has(endpoint) && request.method === 'POST';
+  let payload: Buffer | null = request.rawBody?.length ? request.rawBody : null;
+  // Ask for usage on streams (and strip that extra chunk again if the client did not ask), and apply aliases.
+  const streamOptions = body?.stream_options as { include_usage?: boolean } | undefined;
+  const injectUsage = stream && ASK_FOR_USAGE.has(endpoint) && streamOptions?.include_usage !== true;
+  if (body && (injectUsage || (info.model !== null && body.model !== info.model))) {
+    const rewritten: Record<string, unknown> = { ...body, model: info.model ?? body.model };
+    if (injectUsage) rewritten.stream_options = { ...(streamOptions ?? {}), include_usage: true };
+    payload = Buffer.from(JSON.stringify(rewritten));
+  }
+  const headers = upstreamRequestHeaders(request.headers);
+  if (payload && !headers['content-type']) headers['content-type'] = 'application/json';
+
+  const controller = new AbortController();
+  let clientGone = false;
+  const onClose = () => {
+    if (!reply.raw.writableFinished) {
+      clientGone = true;
+      controller.abort();
+    }
+  };
+  reply.raw.once('close', onClose);
+  const total = upstream instanceof Object && 'name' in upstream ? totalTimeoutMs(g, upstream.name) : 600_000;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, total);
+  timer.unref();
+
+  let res: UpstreamResponse;
+  try {
+    res = await upstream.send({ method: request.method, path: endpoint, search, headers, body: payload, signal: controller.signal });
+  } catch (err) {
+    clearTimeout(timer);
+    const failure = timedOut ? new UpstreamFailure('timeout', `The upstream provider '${upstream.name}' did not answer within ${total} ms.`) : toFailure(err, upstream.name);
+    const outcome: Outcome['outcome'] = clientGone ? 'client_aborted' : failure.kind === 'timeout' ? 'timeout' : 'upstream_error';
+    const code = failure.kind === 'timeout' ? 'upstream_timeout' : 'upstream_error';
+    const status = failure.kind === 'timeout' ? 504 : 502;
+    meter(g, info, { status, outcome, billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: stream, errorCode: code });
+    admission.settle({ tokens: NO_TOKENS, costNanoUsd: 0, billable: false });
+    throw new TollgateError(code, failure.message);
+  }
+  const upstreamMs = g.app.deps.clock() - info.startedMs;
+  const contentType = String(res.headers['content-type'] ?? '');
+  try {
+    if (res.statusCode < 300 && contentType.includes('text/event-stream')) {
+      const result = await relayStream(g, reply, res, { injectUsage, admissionHeaders: admission.headers, isClientGone: () => clientGone });
+      const tokens = result.tokens ?? (isModelCall ? await countFallbackTokens(body, result.text) : NO_TOKENS);
+      const outcome: Outcome['outcome'] = result.complete ? 'ok' : clientGone ? 'client_aborted' : timedOut ? 'timeout' : 'stream_interrupted';
+      const billable = isModelCall;
+      const cost = meter(g, info, { status: res.statusCode, outcome, billable, tokens, upstreamMs, streamed: true, errorCode: result.complete ? null : outcome });
+      admission.settle({ tokens, costNanoUsd: cost, billable });
+      return;
+    }
+    await relayBuffered(g, reply, res, info, admission, { isModelCall, upstreamMs, stream });
+  } finally {
+    clearTimeout(timer);
+    reply.raw.off('close', onClose);
+  }
+}
+
+function totalTimeoutMs(g: GatewayContext, provider: string): number {
+  return g.config.providers.find((p) => p.name === provider)?.timeouts.totalMs ?? 600_000;
+}
+
+async function relayBuffered(
+  g: GatewayContext,
+  reply: FastifyReply,
+  res: UpstreamResponse,
+  info: RequestInfo,
+  admission: Admission,
+  o: { isModelCall: boolean; upstreamMs: number; stream: boolean },
+): Promise<void> {
+  let buf: Buffer;
+  try {
+    const chunks: Buffer[] = [];
+    for await (const c of res.body) chunks.push(c as Buffer);
+    buf = Buffer.concat(chunks);
+  } catch (err) {
+    const failure = toFailure(err, info.provider ?? 'upstream');
+    meter(g, info, { status: 502, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: false, errorCode: 'upstream_error' });
+    admission.settle({ tokens: NO_TOKENS, costNanoUsd: 0, billable: false });
+    throw new TollgateError('upstream_error', `The upstream provider '${info.provider}' broke off its answer (${failure.message}).`);
+  }
+  const headers = { ...clientResponseHeaders(res.headers), ...admission.headers };
+  if (res.statusCode >= 400) {
+    const shaped = openAIErrorBody(buf, res.statusCode, info.provider);
+    meter(g, info, { status: res.statusCode, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: o.stream, errorCode: `upstream_${res.statusCode}` });
+    admission.settle({ tokens: NO_TOKENS, costNanoUsd: 0, billable: false });
+    reply.code(res.statusCode).headers(headers).header('content-type', 'application/json; charset=utf-8').send(shaped);
+    return;
+  }
+  let tokens = NO_TOKENS;
+  if (o.isModelCall) {
+    let parsed: { usage?: unknown } | null = null;
+    try {
+      parsed = JSON.parse(buf.toString('utf8'));
+    } catch {
+      meter(g, info, { status: 502, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: false, errorCode: 'upstream_malformed' });
+      admission.settle({ tokens: NO_TOKENS, costNanoUsd: 0, billable: false });
+      throw new TollgateError('upstream_error', `The upstream provider '${info.provider}' answered with malformed JSON.`);
+    }
+    tokens = tokensFromUsage(parsed?.usage) ?? (await countFallbackTokens(info.body, parsed));
+  }
+  const cost = meter(g, info, { status: res.statusCode, outcome: 'ok', billable: o.isModelCall, tokens, upstreamMs: o.upstreamMs, streamed: false, errorCode: null });
+  admission.settle({ tokens, costNanoUsd: cost, billable: o.isModelCall });
+  reply.code(res.statusCode).headers(headers).send(buf);
+}
+
+/** Passes an upstream error through when it is already in OpenAI's shape; wraps it otherwise. */
+function openAIErrorBody(buf: Buffer, status: number, provider: string | null): string {
+  const text = buf.toString('utf8');
+  try {
+    const parsed = JSON.parse(text) as { error?: { message?: unknown } };
+    if (parsed?.error && typeof parsed.error === 'object' && typeof parsed.error.message === 'string') return text;
+  } catch {
+    // not JSON: wrapped below
+  }
+  const snippet = text.replace(/\s+/g, ' ').slice(0, 200);
+  const err = new TollgateError(
+    status >= 500 ? 'upstream_error' : 'invalid_value',
+    `The upstream provider '${provider}' answered ${status}${snippet ? `: ${snippet}` : ''}.`,
+  );
+  return JSON.stringify({ error: { ...errorBody(err).error, type: status >= 500 ? 'api_error' : 'invalid_request_error' } });
+}

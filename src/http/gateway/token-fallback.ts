@@ -1,0 +1,16 @@
+import type { TokenCounts } from '../../core/pricing.js';
+import { contentText, countChatPromptTokens, countTokens } from '../../providers/tokenizer.js';
+import { outputText } from './usage-extract.js';
+
+/** Counts tokens with the tokenizer when an upstream reports no usage. */
+export async function countFallbackTokens(body: Record<string, unknown> | null, answer: unknown): Promise<TokenCounts> {
+  let input = 0;
+  if (body) {
+    if (Array.isArray(body.messages)) input = await countChatPromptTokens(body.messages);
+    else if (typeof body.prompt === 'string') input = await countTokens(body.prompt);
+    else if (typeof body.input === 'string') input = await countTokens(body.input);
+    else if (Array.isArray(body.input)) input = await countTokens(body.input.map((i) => (typeof i === 'string' ? i : contentText((i as { content?: unknown })?.content))).join('\n'));
+  }
+  const text = typeof answer === 'string' ? answer : outputText(answer);
+  return { input, cached: 0, output: await countTokens(text) };
+}

@@ -1,0 +1,38 @@
+import type { TokenCounts } from '../../core/pricing.js';
+
+/** Token counts from an OpenAI `usage` object of any endpoint (chat, completions, embeddings, responses). */
+export function tokensFromUsage(usage: unknown): TokenCounts | null {
+  if (!usage || typeof usage !== 'object') return null;
+  const u = usage as Record<string, unknown>;
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : 0);
+  if ('input_tokens' in u || 'output_tokens' in u) {
+    const details = u.input_tokens_details as Record<string, unknown> | undefined;
+    return { input: num(u.input_tokens), cached: num(details?.cached_tokens), output: num(u.output_tokens) };
+  }
+  if ('prompt_tokens' in u || 'completion_tokens' in u) {
+    const details = u.prompt_tokens_details as Record<string, unknown> | undefined;
+    return { input: num(u.prompt_tokens), cached: num(details?.cached_tokens), output: num(u.completion_tokens) };
+  }
+  return null;
+}
+
+/** Generated text of a non-streamed answer (for counting when the upstream gives no usage). */
+export function outputText(body: unknown): string {
+  if (!body || typeof body !== 'object') return '';
+  const b = body as { choices?: Array<{ message?: { content?: unknown }; text?: unknown }>; output_text?: unknown };
+  if (Array.isArray(b.choices)) {
+    return b.choices.map((c) => (typeof c.message?.content === 'string' ? c.message.content : typeof c.text === 'string' ? c.text : '')).join('');
+  }
+  return typeof b.output_text === 'string' ? b.output_text : '';
+}
+
+/** Generated text of one stream event (chat delta, completion text, responses delta). */
+export function deltaText(event: unknown): string {
+  if (!event || typeof event !== 'object') return '';
+  const e = event as { choices?: Array<{ delta?: { content?: unknown }; text?: unknown }>; type?: string; delta?: unknown };
+  if (Array.isArray(e.choices)) {
+    return e.choices.map((c) => (typeof c.delta?.content === 'string' ? c.delta.content : typeof c.text === 'string' ? c.text : '')).join('');
+  }
+  if (e.type === 'response.output_text.delta' && typeof e.delta === 'string') return e.delta;
+  return '';
+}

