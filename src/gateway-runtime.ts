@@ -11,6 +11,7 @@ import { HttpUpstream } from './providers/http-upstream.js';
 import type { Upstream } from './providers/types.js';
 import type { Runtime } from './runtime.js';
 import { UsageRecorder } from './services/usage-recorder.js';
+import { rollUpUsage } from './services/usage-rollups.js';
 
 /** Builds the data plane: upstream pools (or the echo model), the usage recorder, and the limits seam. */
 export function createGateway(config: Config, runtime: Runtime, app: AppContext, logger: Logger, guard: RequestGuard = openGuard): GatewayContext {
@@ -24,6 +25,7 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     maxInMemory: 100_000,
     spillFile: join(config.dataDir, 'usage-spill.jsonl'),
     onError: (err) => logger.warn({ err: String(err) }, 'usage flush failed; events kept and retried'),
+    onInserted: rollUpUsage,
   });
   return {
     app,

@@ -1,6 +1,8 @@
 import { appendFile, readFile, rename, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import type { Kysely } from 'kysely';
 import type { Database } from '../storage/database.js';
+import type { DB } from '../storage/schema.js';
 import type { UsageEventsTable } from '../storage/schema-usage.js';
 
 export type UsageEvent = UsageEventsTable;
@@ -13,6 +15,8 @@ export interface UsageRecorderOptions {
   /** JSON-lines file in this instance's data dir; never shared between instances. */
   spillFile: string;
   onError?: (err: unknown) => void;
+  /** Runs in the same transaction as each batch insert, with only the events newly inserted (rollups). */
+  onInserted?: (trx: Kysely<DB>, events: UsageEvent[]) => Promise<void>;
 }
 
 /**
@@ -82,11 +86,18 @@ export class UsageRecorder {
 
   private async write(batch: UsageEvent[]): Promise<void> {
     if (batch.length === 0) return;
-    await this.database.db
-      .insertInto('usage_events')
-      .values(batch)
-      .onConflict((oc) => oc.column('id').doNothing())
-      .execute();
+    await this.database.db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto('usage_events')
+        .values(batch)
+        .onConflict((oc) => oc.column('id').doNothing())
+        .returning('id')
+        .execute();
+      if (this.opts.onInserted && inserted.length > 0) {
+        const ids = new Set(inserted.map((r) => r.id));
+        await this.opts.onInserted(trx, batch.filter((e) => ids.has(e.id)));
+      }
+    });
   }
 
   private spill(events: UsageEvent[]): void {

@@ -1,4 +1,6 @@
 import type { ColumnDefinitionBuilder, CreateTableBuilder, Kysely, Migration } from 'kysely';
+import { limitMigrations } from './migrations-limits.js';
+import { rollupMigrations } from './migrations-rollups.js';
 import { sessionMigrations } from './migrations-sessions.js';
 import { usageMigrations } from './migrations-usage.js';
 
@@ -16,7 +18,13 @@ export const notNull = (c: ColumnDefinitionBuilder) => c.notNull();
 
 /** The ordered migrations for a dialect (sorted by name by Kysely; each module owns its prefix). */
 export function migrations(dialect: Dialect): Record<string, Migration> {
-  return { ...controlPlaneMigrations(dialect), ...usageMigrations(dialect), ...sessionMigrations(dialect) };
+  return {
+    ...controlPlaneMigrations(dialect),
+    ...usageMigrations(dialect),
+    ...sessionMigrations(dialect),
+    ...rollupMigrations(dialect),
+    ...limitMigrations(dialect),
+  };
 }
 
 function controlPlaneMigrations(dialect: Dialect): Record<string, Migration> {

@@ -1,4 +1,6 @@
 import type { Generated } from 'kysely';
+import type { LimitTables } from './schema-limits.js';
+import type { RollupTables } from './schema-rollups.js';
 import type { SessionTables } from './schema-sessions.js';
 import type { UsageTables } from './schema-usage.js';
 
@@ -112,7 +114,7 @@ export interface SettingsTable {
   value: string;
 }
 
-export interface DB extends SessionTables, UsageTables {
+export interface DB extends SessionTables, UsageTables, RollupTables, LimitTables {
   organizations: OrganizationsTable;
   projects: ProjectsTable;
   users: UsersTable;
