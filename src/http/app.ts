@@ -6,6 +6,7 @@ import { registerApiKeyRoutes } from './admin/api-keys.js';
 import { registerAuditLogRoutes } from './admin/audit-logs.js';
 import { registerProjectRoutes } from './admin/projects.js';
 import { registerServiceAccountRoutes } from './admin/service-accounts.js';
+import { registerUsageRoutes } from './admin/usage.js';
 import { registerUserRoutes } from './admin/users.js';
 import type { AppContext } from './context.js';
 import { installErrorHandling } from './shared/errors.js';
@@ -45,6 +46,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
       registerUserRoutes(admin, ctx);
       registerAdminKeyRoutes(admin, ctx);
       registerAuditLogRoutes(admin, ctx);
+      registerUsageRoutes(admin, ctx);
     },
     { prefix: '/v1/organization' },
   );
