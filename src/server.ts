@@ -5,6 +5,7 @@ import { closeGateway, createGateway } from './gateway-runtime.js';
 import { buildApp } from './http/app.js';
 import type { GatewayContext } from './http/gateway/gateway-context.js';
 import { registerGateway } from './http/gateway/routes.js';
+import { registerSecretScanning } from './http/secret-scanning.js';
 import type { AppContext } from './http/context.js';
 import { dashboardWiring } from './http/dashboard/wiring.js';
 import { createRuntime, type Runtime } from './runtime.js';
@@ -27,14 +28,14 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
   });
   await runtime.changeFeed.start();
   runtime.lastUsed.start();
-  const ctx: AppContext = { config, deps: runtime.deps, keyCache: runtime.keyCache, lastUsed: runtime.lastUsed, orgId: runtime.org.id };
+  const ctx: AppContext = { config, deps: runtime.deps, keyCache: runtime.keyCache, lastUsed: runtime.lastUsed, orgId: runtime.org.id, notify: { exposed: () => {} } };
   const dashboard = dashboardWiring(ctx, runtime);
   const gateway = createGateway(config, runtime, ctx, logger);
   gateway.usage.start();
   const app = await buildApp(ctx, {
     logger,
     sessionResolver: dashboard.sessionResolver,
-    plugins: [(scope) => registerGateway(scope, gateway), ...dashboard.plugins],
+    plugins: [(scope) => registerGateway(scope, gateway), (scope) => registerSecretScanning(scope, ctx, gateway.config.reporters), ...dashboard.plugins],
   });
   let url = '';
   if (opts.listen !== false) {

@@ -44,7 +44,7 @@ export async function openBackend(opts: BackendOptions, env: Record<string, stri
   const logger = pino({ level: 'silent' });
   const who = safeUser();
   const app = await buildApp(
-    { config, deps: runtime.deps, keyCache: runtime.keyCache, lastUsed: runtime.lastUsed, orgId: runtime.org.id },
+    { config, deps: runtime.deps, keyCache: runtime.keyCache, lastUsed: runtime.lastUsed, orgId: runtime.org.id, notify: { exposed: () => {} } },
     { logger, sessionResolver: async () => ({ type: 'cli', id: who, ip: null, userAgent: 'tollgate-cli' }) },
   );
   return {

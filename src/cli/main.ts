@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
 import { type Backend, openBackend } from './backend.js';
+import { type CliIo, cliIo, withCliIo } from './io.js';
 import { table, time } from './output.js';
+import { registerScanCommand } from './scan-command.js';
 
 // `tollgate` — the CLI. Every command takes --json for scripts; without it, a readable table.
 
@@ -12,22 +14,12 @@ interface GlobalOpts {
 
 class CliError extends Error {}
 
-/** Where the CLI reads its environment and writes its output (tests pass their own). */
-export interface CliIo {
-  env: Record<string, string | undefined>;
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
+export type { CliIo };
 
-let io: CliIo = {
-  env: process.env,
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
-};
 
 async function withBackend<T>(cmd: Command, fn: (b: Backend, g: GlobalOpts) => Promise<T>): Promise<T> {
   const g = cmd.optsWithGlobals() as GlobalOpts;
-  const backend = await openBackend({ server: g.server, adminKey: g.adminKey }, io.env);
+  const backend = await openBackend({ server: g.server, adminKey: g.adminKey }, cliIo().env);
   try {
     return await fn(backend, g);
   } finally {
@@ -45,7 +37,7 @@ async function call(b: Backend, method: string, path: string, body?: unknown): P
 }
 
 function print(g: GlobalOpts, value: unknown, human: () => string): void {
-  io.out(g.json ? `${JSON.stringify(value, null, 2)}\n` : human());
+  cliIo().out(g.json ? `${JSON.stringify(value, null, 2)}\n` : human());
 }
 
 function keyRows(items: Array<Record<string, unknown>>) {
@@ -317,24 +309,23 @@ export function buildCli(): Command {
         print(g, res, () => table(rows, ['time', 'type', 'actor', 'object', 'project']));
       }),
     );
+  registerScanCommand(program);
   return program;
 }
 
 /** Runs the CLI; returns the exit code. */
 export async function runCli(argv: string[], customIo?: CliIo): Promise<number> {
-  const previous = io;
-  if (customIo) io = customIo;
-  try {
-    const program = buildCli().exitOverride();
-    if (customIo) program.configureOutput({ writeOut: customIo.out, writeErr: customIo.err });
-    await program.parseAsync(argv);
-    return 0;
-  } catch (err) {
-    const e = err as { code?: string; exitCode?: number; message?: string };
-    if (e.code?.startsWith('commander.')) return e.exitCode ?? 1;
-    io.err(`error: ${e.message ?? String(err)}\n`);
-    return 1;
-  } finally {
-    io = previous;
-  }
+  return withCliIo(customIo, async () => {
+    try {
+      const program = buildCli().exitOverride();
+      if (customIo) program.configureOutput({ writeOut: customIo.out, writeErr: customIo.err });
+      await program.parseAsync(argv);
+      return 0;
+    } catch (err) {
+      const e = err as { code?: string; exitCode?: number; message?: string };
+      if (e.code?.startsWith('commander.')) return e.exitCode ?? 1;
+      cliIo().err(`error: ${e.message ?? String(err)}\n`);
+      return 1;
+    }
+  });
 }

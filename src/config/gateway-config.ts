@@ -29,7 +29,15 @@ const Provider = z.strictObject({
 
 const Price = z.strictObject({ input: z.number().min(0), cached_input: z.number().min(0).optional(), output: z.number().min(0).optional() });
 
+const Reporter = z.strictObject({
+  name: z.string().min(1).max(128),
+  key_id: z.string().min(1).max(512),
+  /** PEM (SPKI) public key of the reporter's ECDSA signing key. */
+  public_key: z.string().min(1),
+});
+
 const FileSchema = z.strictObject({
+  secret_scanning: z.strictObject({ reporters: z.array(Reporter) }).optional(),
   providers: z.array(Provider).optional(),
   routes: z.record(z.string(), z.string()).optional(),
   aliases: z.record(z.string(), z.string()).optional(),
@@ -58,6 +66,8 @@ export interface GatewayConfig {
   aliases: Record<string, string>;
   defaultProvider: string | null;
   prices: Record<string, ModelPrice>;
+  /** Trusted secret-scanning reporters (public keys only). */
+  reporters: Array<{ name: string; keyId: string; publicKey: string }>;
 }
 
 const DEFAULT_TIMEOUTS = { connectMs: 10_000, firstByteMs: 120_000, totalMs: 600_000 };
@@ -119,6 +129,7 @@ export function loadGatewayConfig(config: Config): GatewayConfig {
     aliases: file.aliases ?? {},
     defaultProvider,
     prices: { ...DEFAULT_PRICES, ...(file.pricing ?? {}) },
+    reporters: (file.secret_scanning?.reporters ?? []).map((r) => ({ name: r.name, keyId: r.key_id, publicKey: r.public_key })),
   };
 }
 

@@ -50,6 +50,11 @@ export const ERROR_CATALOGUE = {
     type: 'invalid_request_error',
     message: 'The OpenAI-Project header does not match the project of this API key.',
   },
+  invalid_signature: {
+    status: 401,
+    type: 'invalid_request_error',
+    message: 'The report is not signed by a trusted reporter.',
+  },
   csrf_failed: { status: 403, type: 'invalid_request_error', message: 'Missing or invalid CSRF token.' },
   not_found: { status: 404, type: 'invalid_request_error', message: 'Not found.' },
   unknown_url: { status: 404, type: 'invalid_request_error', message: 'Unknown request URL.' },

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { registerAdminKeyRoutes } from './admin/admin-keys.js';
 import { type ActorResolver, installAdminAuth } from './admin/admin-auth.js';
 import { registerApiKeyRoutes } from './admin/api-keys.js';
+import { registerExposureRoutes } from './admin/exposure.js';
 import { registerAuditLogRoutes } from './admin/audit-logs.js';
 import { registerProjectRoutes } from './admin/projects.js';
 import { registerServiceAccountRoutes } from './admin/service-accounts.js';
@@ -47,6 +48,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
       registerAdminKeyRoutes(admin, ctx);
       registerAuditLogRoutes(admin, ctx);
       registerUsageRoutes(admin, ctx);
+      registerExposureRoutes(admin, ctx);
     },
     { prefix: '/v1/organization' },
   );

@@ -1,6 +1,7 @@
 import type { Config } from '../config/config.js';
 import type { KeyCache } from '../infra/key-cache.js';
 import type { ServiceDeps } from '../services/context.js';
+import type { ExposureListener } from '../services/exposure.js';
 import type { LastUsedTracker } from '../services/last-used.js';
 
 /** What the HTTP shell needs; assembled in main.ts. */
@@ -10,4 +11,6 @@ export interface AppContext {
   keyCache: KeyCache;
   lastUsed: LastUsedTracker;
   orgId: string;
+  /** Outbound notifications (webhooks); no-ops until configured. */
+  notify: { exposed: ExposureListener };
 }

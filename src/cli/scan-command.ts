@@ -1,0 +1,155 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Command } from 'commander';
+import { type Finding, type LookupResults, shouldFail, sortFindings, toPublicFinding, tollgateSecrets } from '../scanner/findings.js';
+import { type PublicReport, type ScanResultView, formatJson, formatText } from '../scanner/format.js';
+import { scanGitHistory, scanStaged } from '../scanner/git-history.js';
+import { DEFAULT_HOOK_COMMAND, installHook } from '../scanner/hook.js';
+import { redactFound } from '../scanner/patterns.js';
+import { createProgress } from '../scanner/progress.js';
+import { type ReportLabel, type ServerOptions, lookupSecrets, reportExposed } from '../scanner/report.js';
+import { formatSarif } from '../scanner/sarif.js';
+import { cliIo, isProcessIo } from './io.js';
+import { LARGEST_SCANNABLE_SIZE, formatBytes, parseSize } from '../scanner/size.js';
+import { type ScanOutcome, scanPaths } from '../scanner/walk.js';
+
+// `tollgate scan`: find leaked secrets in files, git history or staged changes; check Tollgate keys
+// against a server; optionally report them as exposed; install a pre-commit hook.
+
+interface ScanOptions {
+  json?: boolean;
+  server?: string;
+  adminKey?: string;
+  git?: boolean;
+  staged?: boolean;
+  sarif?: boolean;
+  failOnAny?: boolean;
+  maxFileSize: string;
+  report?: boolean;
+  installHook?: boolean;
+  repo: string;
+  hookCommand: string;
+  force?: boolean;
+}
+
+/** A scan that found what should fail it; the CLI prints the message and exits 1. */
+export class ScanFailedError extends Error {}
+
+/** Adds `tollgate scan` to the program. */
+export function registerScanCommand(program: Command): void {
+  program
+    .command('scan')
+    .description('find leaked secrets (Tollgate keys, and other providers\' keys) in files or git history')
+    .argument('[paths...]', 'files and directories to scan (with --git or --staged: one repository)', ['.'])
+    .option('--git', 'scan every commit of the repository\'s history instead of the files')
+    .option('--staged', 'scan the staged changes of the repository (what the next commit adds)')
+    .option('--sarif', 'print SARIF 2.1.0 (for code-scanning dashboards)')
+    .option('--fail-on-any', 'exit 1 on any finding, including other providers\' keys and dead Tollgate keys')
+    .option('--max-file-size <size>', 'skip files larger than this, e.g. 10MB', '50MB')
+    .option('--report', 'report the Tollgate keys found to --server as exposed (the server disables them)')
+    .option('--install-hook', 'install a git pre-commit hook that runs `scan --staged`')
+    .option('--repo <dir>', 'repository for --install-hook', '.')
+    .option('--hook-command <cmd>', 'command the hook runs before `scan --staged`', DEFAULT_HOOK_COMMAND)
+    .option('--force', 'with --install-hook: replace an existing, different pre-commit hook')
+    .action(async (paths: string[], _o: unknown, cmd: Command) => {
+      await runScan(paths, cmd.optsWithGlobals() as ScanOptions, cliIo().env);
+    });
+}
+
+async function runScan(paths: string[], o: ScanOptions, env: Record<string, string | undefined>): Promise<void> {
+  if (o.installHook) {
+    const r = await installHook({ repo: o.repo, command: o.hookCommand, force: o.force });
+    const what = r.action === 'unchanged' ? 'is already installed' : r.action === 'replaced' ? `replaced (old hook kept as ${r.backup})` : 'installed';
+    cliIo().out(`Pre-commit hook ${what}: ${r.path}\n`);
+    return;
+  }
+  const maxFileSize = parseSize(o.maxFileSize);
+  if (maxFileSize === null) throw new Error(`--max-file-size expects a size such as 50MB or 512KB, got '${o.maxFileSize}'`);
+  if (maxFileSize > LARGEST_SCANNABLE_SIZE) throw new Error(`--max-file-size can be at most ${formatBytes(LARGEST_SCANNABLE_SIZE)}`);
+  if (o.json && o.sarif) throw new Error('--json and --sarif cannot be combined');
+  if (o.git && o.staged) throw new Error('--git and --staged cannot be combined');
+  if ((o.git || o.staged) && paths.length > 1) throw new Error('--git and --staged scan one repository at a time');
+  const server = o.server ?? env.TOLLGATE_URL;
+  const adminKey = o.adminKey ?? env.TOLLGATE_ADMIN_KEY;
+  if (server && !adminKey) throw new Error('--server needs --admin-key (or TOLLGATE_ADMIN_KEY)');
+  if (o.report && !server) throw new Error('--report needs --server and --admin-key (or TOLLGATE_URL and TOLLGATE_ADMIN_KEY)');
+  const serverOptions: ServerOptions | null = server && adminKey ? { server, adminKey } : null;
+
+  // Progress only on the real terminal (createProgress also checks isTTY).
+  const progress = createProgress(isProcessIo() ? process.stderr : { isTTY: false, write: () => true });
+  const scanOptions = { maxFileSize, onProgress: progress.update };
+  let outcome: ScanOutcome;
+  try {
+    if (o.git) outcome = await scanGitHistory(paths[0], scanOptions);
+    else if (o.staged) outcome = await scanStaged(paths[0], scanOptions);
+    else outcome = await scanPaths(paths, scanOptions);
+  } finally {
+    progress.done();
+  }
+  for (const note of outcome.notes) cliIo().err(`note: ${note}\n`);
+  const findings = sortFindings(outcome.findings);
+  const secrets = tollgateSecrets(findings);
+
+  let lookups: LookupResults = new Map();
+  let uncheckedWhy = secrets.length > 0 && !serverOptions ? 'no --server to check them against' : '';
+  if (serverOptions && secrets.length > 0) {
+    try {
+      lookups = await lookupSecrets(serverOptions, secrets);
+    } catch (err) {
+      // Not fatal: the keys count as unchecked, which fails the scan; the findings are still worth printing.
+      uncheckedWhy = `could not check them with ${serverOptions.server}: ${errorText(err)}`;
+      cliIo().err(`warning: ${uncheckedWhy}\n`);
+    }
+  }
+
+  let reported: { reports: PublicReport[]; error: unknown } | undefined;
+  if (o.report && serverOptions) {
+    const where = (f: Finding) => reportUrl(f, paths[0], Boolean(o.git || o.staged));
+    reported = await reportFindings(serverOptions, findings, where);
+  }
+
+  const view: ScanResultView = { findings: findings.map((f) => toPublicFinding(f, lookups)), summary: outcome.summary, reports: reported?.reports };
+  cliIo().out(o.sarif ? formatSarif(view.findings) : o.json ? formatJson(view) : formatText(view));
+
+  if (reported?.error) throw new Error(`reporting to ${serverOptions?.server} failed: ${errorText(reported.error)}`);
+  if (shouldFail(findings, lookups, Boolean(o.failOnAny))) {
+    const failing = new Set(findings.filter((f, i) => f.type === 'tollgate' && view.findings[i].live !== false).map((f) => f.secret)).size;
+    throw new ScanFailedError(
+      failing > 0
+        ? `found ${failing} Tollgate ${failing === 1 ? 'key that is' : 'keys that are'} live or could not be checked${uncheckedWhy ? ` (${uncheckedWhy})` : ''}`
+        : `found ${findings.length} ${findings.length === 1 ? 'secret' : 'secrets'} (--fail-on-any)`,
+    );
+  }
+}
+
+/** Reports each distinct Tollgate key once, at its first location; a failure is returned so findings still print. */
+async function reportFindings(
+  server: ServerOptions,
+  findings: readonly Finding[],
+  where: (f: Finding) => string,
+): Promise<{ reports: PublicReport[]; error: unknown }> {
+  const firstSeen = new Map<string, Finding>();
+  for (const f of findings) if (f.type === 'tollgate' && !firstSeen.has(f.secret)) firstSeen.set(f.secret, f);
+  let labels = new Map<string, ReportLabel>();
+  let error: unknown = null;
+  try {
+    labels = await reportExposed(server, [...firstSeen.values()].map((f) => ({ secret: f.secret, url: where(f) })));
+  } catch (err) {
+    error = err;
+  }
+  const reports = [...firstSeen.keys()].map((s) => ({ redacted: redactFound('tollgate', s), label: labels.get(s) ?? null }));
+  return { reports, error };
+}
+
+/** Where a reported secret was found, as a URL the server can store: the file, or the blob in a repository. */
+function reportUrl(f: Finding, root: string, inRepository: boolean): string {
+  if (!inRepository) return `${pathToFileURL(resolve(f.file)).href}#L${f.line}`;
+  return `${pathToFileURL(resolve(root)).href}#${f.commit ?? 'staged'}:${encodeURI(f.file)}:${f.line}`;
+}
+
+function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  // fetch() hides the reason (ECONNREFUSED, a DNS failure) in `cause`.
+  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+  return err.message + cause;
+}

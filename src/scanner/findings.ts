@@ -1,0 +1,104 @@
+import type { SecretKind } from '../core/key-format.js';
+import { type SecretType, redactFound } from './patterns.js';
+
+/** A found secret and where it is. Holds the secret itself, for lookup and reporting: never print it. */
+export interface Finding {
+  type: SecretType;
+  secondary: boolean;
+  secret: string;
+  kind?: SecretKind;
+  /** Path as the user would open it: relative to the scanned argument, or inside the repository. */
+  file: string;
+  line: number;
+  column: number;
+  /** The commit that introduced the blob (--git), else null. */
+  commit: string | null;
+}
+
+/** What the server said about a secret (lookup endpoint), per its contract. */
+export type KeyLookup =
+  | { found: true; id: string; kind: SecretKind; project_id: string | null; name: string | null; status: string }
+  | { found: false };
+
+/** Lookups by secret; a secret missing from the map could not be checked. */
+export type LookupResults = ReadonlyMap<string, KeyLookup>;
+
+export interface ScanSummary {
+  files: number;
+  bytes: number;
+  commits: number;
+}
+
+/** The stable JSON shape of one finding (`--json`). */
+export interface PublicFinding {
+  type: SecretType;
+  secondary: boolean;
+  file: string;
+  line: number;
+  column: number;
+  commit: string | null;
+  redacted: string;
+  kind?: SecretKind;
+  live?: boolean | null;
+  key_id?: string;
+  key_name?: string | null;
+  project_id?: string | null;
+  status?: string;
+}
+
+// Statuses after which a secret no longer authenticates. Any other status (including one a newer server
+// may add) counts as live: failing a scan wrongly is cheaper than passing a live key.
+const DEAD_STATUSES: ReadonlySet<string> = new Set(['revoked', 'expired', 'exposed']);
+
+/** Whether a Tollgate key is live: true, false, or null when it could not be checked. */
+export function isLive(lookup: KeyLookup | undefined): boolean | null {
+  if (!lookup) return null;
+  return lookup.found && !DEAD_STATUSES.has(lookup.status);
+}
+
+/** Whether the scan should exit 1: a Tollgate key that is live or unchecked, or with failOnAny any finding. */
+export function shouldFail(findings: readonly Finding[], lookups: LookupResults, failOnAny: boolean): boolean {
+  if (failOnAny && findings.length > 0) return true;
+  return findings.some((f) => f.type === 'tollgate' && isLive(lookups.get(f.secret)) !== false);
+}
+
+/** The printable form of a finding: redacted, with what the server knows about it. */
+export function toPublicFinding(f: Finding, lookups: LookupResults): PublicFinding {
+  const out: PublicFinding = {
+    type: f.type,
+    secondary: f.secondary,
+    file: f.file,
+    line: f.line,
+    column: f.column,
+    commit: f.commit,
+    redacted: redactFound(f.type, f.secret),
+  };
+  if (f.type !== 'tollgate') return out;
+  const lookup = lookups.get(f.secret);
+  out.kind = f.kind;
+  out.live = isLive(lookup);
+  if (lookup?.found) {
+    out.key_id = lookup.id;
+    out.key_name = lookup.name;
+    out.project_id = lookup.project_id;
+    out.status = lookup.status;
+  } else if (lookup) {
+    // Valid format and checksum, but not a key of this server (another install, or a test fixture).
+    out.status = 'unknown';
+  }
+  return out;
+}
+
+const order = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Sorts findings by file, line, column and commit, so output does not depend on read order. */
+export function sortFindings(findings: Finding[]): Finding[] {
+  return findings.sort(
+    (a, b) => order(a.file, b.file) || a.line - b.line || a.column - b.column || order(a.commit ?? '', b.commit ?? ''),
+  );
+}
+
+/** The distinct valid Tollgate secrets among the findings, in order of first appearance. */
+export function tollgateSecrets(findings: readonly Finding[]): string[] {
+  return [...new Set(findings.filter((f) => f.type === 'tollgate').map((f) => f.secret))];
+}

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import type { PublicFinding } from './findings.js';
+import { formatJson, formatText } from './format.js';
+
+const base = { secondary: false, line: 3, column: 7, commit: null } as const;
+const live: PublicFinding = {
+  ...base,
+  type: 'tollgate',
+  file: 'app/.env',
+  redacted: 'sk-tg-…Ab3x',
+  kind: 'project',
+  live: true,
+  key_id: 'key_1',
+  key_name: 'deploy',
+  project_id: 'proj_9',
+  status: 'active',
+};
+const unchecked: PublicFinding = { ...base, type: 'tollgate', file: 'b.txt', redacted: 'sk-tg-admin-…Zz99', kind: 'admin', live: null };
+const revoked: PublicFinding = { ...live, live: false, status: 'revoked', key_name: null, project_id: null, file: 'c.txt' };
+const unknown: PublicFinding = { ...base, type: 'tollgate', file: 'd.txt', redacted: 'sk-tg-…0000', kind: 'project', live: false, status: 'unknown' };
+const historic: PublicFinding = { ...unchecked, file: 'old/e.txt', commit: 'abcdef0123456789abcdef0123456789abcdef01' };
+const aws: PublicFinding = { ...base, type: 'aws', secondary: true, file: 'f.txt', redacted: 'AKIA…MPLE' };
+
+describe('formatText', () => {
+  it('prints one line per finding with location, kind, redacted key and status, then a summary', () => {
+    const text = formatText({ findings: [live, unchecked, revoked, unknown, historic, aws], summary: { files: 12, bytes: 2048, commits: 0 } });
+    expect(text).toBe(
+      [
+        'app/.env:3:7  Tollgate project key sk-tg-…Ab3x  LIVE (active): key_1 "deploy" in proj_9',
+        'b.txt:3:7  Tollgate admin key sk-tg-admin-…Zz99  NOT CHECKED',
+        'c.txt:3:7  Tollgate project key sk-tg-…Ab3x  revoked: key_1',
+        'd.txt:3:7  Tollgate project key sk-tg-…0000  not a key of this server',
+        'abcdef012345:old/e.txt:3:7  Tollgate admin key sk-tg-admin-…Zz99  NOT CHECKED',
+        'f.txt:3:7  AWS key (other provider) AKIA…MPLE',
+        'Scanned 12 files (2 KB): 6 secrets found.',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('says when nothing was found, and counts commits in history scans', () => {
+    expect(formatText({ findings: [], summary: { files: 1, bytes: 10, commits: 42 } })).toBe('Scanned 1 file (10 bytes) in 42 commits: no secrets found.\n');
+  });
+
+  it('lists what reporting disabled', () => {
+    const text = formatText({
+      findings: [live],
+      summary: { files: 1, bytes: 1, commits: 0 },
+      reports: [
+        { redacted: 'sk-tg-…Ab3x', label: 'true_positive' },
+        { redacted: 'sk-tg-…Cd4y', label: 'false_positive' },
+        { redacted: 'sk-tg-…Ef5z', label: null },
+      ],
+    });
+    expect(text.split('\n').slice(2, 5)).toEqual([
+      'Reported sk-tg-…Ab3x as exposed: disabled.',
+      'Reported sk-tg-…Cd4y as exposed: not disabled (the server did not recognise it as a live key).',
+      'Reported sk-tg-…Ef5z as exposed: no answer.',
+    ]);
+  });
+});
+
+describe('formatJson', () => {
+  it('prints findings and a summary with the finding count', () => {
+    expect(JSON.parse(formatJson({ findings: [live, aws], summary: { files: 2, bytes: 30, commits: 0 } }))).toEqual({
+      findings: [live, aws],
+      summary: { files: 2, bytes: 30, commits: 0, findings: 2 },
+    });
+  });
+
+  it('adds reports only when there are some', () => {
+    const reports = [{ redacted: 'sk-tg-…Ab3x', label: 'true_positive' as const }];
+    expect(JSON.parse(formatJson({ findings: [], summary: { files: 0, bytes: 0, commits: 0 }, reports })).reports).toEqual(reports);
+    expect(JSON.parse(formatJson({ findings: [], summary: { files: 0, bytes: 0, commits: 0 } }))).not.toHaveProperty('reports');
+  });
+});

@@ -1,0 +1,71 @@
+import type { PublicFinding, ScanSummary } from './findings.js';
+import type { SecretType } from './patterns.js';
+import type { ReportLabel } from './report.js';
+import { formatBytes } from './size.js';
+
+// Text and JSON renderings of a scan. They take public (redacted) findings only, so no format can
+// print a secret by mistake.
+
+/** What the server answered for one reported secret. */
+export interface PublicReport {
+  redacted: string;
+  label: ReportLabel | null;
+}
+
+export interface ScanResultView {
+  findings: readonly PublicFinding[];
+  summary: ScanSummary;
+  /** Present only with --report. */
+  reports?: readonly PublicReport[];
+}
+
+const TYPE_NAMES: Readonly<Record<SecretType, string>> = {
+  tollgate: 'Tollgate',
+  openai: 'OpenAI',
+  anthropic: 'Anthropic',
+  aws: 'AWS',
+  github: 'GitHub',
+};
+
+/** `path:line:column`, prefixed by the short commit id for history findings (git's `<rev>:<path>` form). */
+export function locationOf(f: PublicFinding): string {
+  return `${f.commit ? `${f.commit.slice(0, 12)}:` : ''}${f.file}:${f.line}:${f.column}`;
+}
+
+/** What a finding is and, for Tollgate keys, what the server said about it (no location). */
+export function describeFinding(f: PublicFinding): string {
+  const what = f.type === 'tollgate' ? `Tollgate ${f.kind} key` : `${TYPE_NAMES[f.type]} key (other provider)`;
+  return `${what} ${f.redacted}${f.type === 'tollgate' ? `  ${describeStatus(f)}` : ''}`;
+}
+
+function describeStatus(f: PublicFinding): string {
+  if (f.live === null || f.live === undefined) return 'NOT CHECKED';
+  if (f.status === 'unknown') return 'not a key of this server';
+  const owner = `${f.key_id}${f.key_name ? ` "${f.key_name}"` : ''}${f.project_id ? ` in ${f.project_id}` : ''}`;
+  return f.live ? `LIVE (${f.status}): ${owner}` : `${f.status}: ${owner}`;
+}
+
+/** The human-readable report. */
+export function formatText(view: ScanResultView): string {
+  const lines = view.findings.map((f) => `${locationOf(f)}  ${describeFinding(f)}`);
+  const { files, bytes, commits } = view.summary;
+  const scanned = `Scanned ${files} ${files === 1 ? 'file' : 'files'} (${formatBytes(bytes)})${commits > 0 ? ` in ${commits} commits` : ''}`;
+  const count = view.findings.length;
+  lines.push(count === 0 ? `${scanned}: no secrets found.` : `${scanned}: ${count} ${count === 1 ? 'secret' : 'secrets'} found.`);
+  for (const r of view.reports ?? []) {
+    const outcome =
+      r.label === 'true_positive' ? 'disabled' : r.label === 'false_positive' ? 'not disabled (the server did not recognise it as a live key)' : 'no answer';
+    lines.push(`Reported ${r.redacted} as exposed: ${outcome}.`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The `--json` document: `{ findings, summary, reports? }`. */
+export function formatJson(view: ScanResultView): string {
+  const doc = {
+    findings: view.findings,
+    summary: { ...view.summary, findings: view.findings.length },
+    ...(view.reports ? { reports: view.reports } : {}),
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}

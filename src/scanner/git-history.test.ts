@@ -1,0 +1,185 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { generateSecret } from '../core/key-format.js';
+import { scanGitHistory, scanStaged } from './git-history.js';
+
+const key = () => generateSecret('project', randomBytes);
+const MB = 1024 * 1024;
+const ENV = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' };
+
+let repo: string;
+const git = (...args: string[]): string => execFileSync('git', args, { cwd: repo, env: ENV, encoding: 'utf8' }).trim();
+async function put(path: string, content: string | Buffer): Promise<void> {
+  await mkdir(dirname(join(repo, path)), { recursive: true });
+  await writeFile(join(repo, path), content);
+}
+async function commit(files: Record<string, string>, message = 'c'): Promise<string> {
+  for (const [path, content] of Object.entries(files)) await put(path, content);
+  git('add', '-A');
+  git('commit', '-q', '--allow-empty', '-m', message);
+  return git('rev-parse', 'HEAD');
+}
+
+beforeEach(async () => {
+  repo = await mkdtemp(join(tmpdir(), 'tollgate-git-'));
+  git('init', '-q', '-b', 'main');
+});
+afterEach(async () => {
+  await rm(repo, { recursive: true, force: true });
+});
+
+describe('scanGitHistory', () => {
+  it('finds a key in a file deleted deep in history, at the commit that added it', async () => {
+    const k = key();
+    await commit({ 'README.md': 'hello' });
+    const leak = await commit({ 'config/secrets.env': `A=1\nB=2\nTOKEN=${k}\n` });
+    git('rm', '-q', 'config/secrets.env');
+    git('commit', '-q', '-m', 'remove secret');
+    for (let i = 0; i < 20; i++) await commit({ 'README.md': `hello ${i}` });
+    const out = await scanGitHistory(repo, { maxFileSize: MB });
+    expect(out.findings).toEqual([
+      { type: 'tollgate', secondary: false, secret: k, kind: 'project', file: 'config/secrets.env', line: 3, column: 7, commit: leak },
+    ]);
+    expect(out.summary.commits).toBe(23);
+  });
+
+  it('scans each blob once even when it appears at several paths and commits', async () => {
+    const k = key();
+    const first = await commit({ 'a.txt': k });
+    await commit({ 'copy/a.txt': k });
+    await commit({ 'other.txt': 'x' });
+    const out = await scanGitHistory(repo, { maxFileSize: MB });
+    expect(out.findings.map((f) => [f.file, f.commit])).toEqual([['a.txt', first]]);
+    expect(out.summary.files).toBe(2);
+  });
+
+  it('finds keys on unmerged branches and reports the branch commit for merged ones', async () => {
+    const [merged, unmerged] = [key(), key()];
+    await commit({ 'base.txt': 'base' });
+    git('checkout', '-q', '-b', 'feature');
+    const featureCommit = await commit({ 'feature.txt': merged });
+    git('checkout', '-q', '-b', 'wip', 'main');
+    const wipCommit = await commit({ 'wip.txt': unmerged });
+    git('checkout', '-q', 'main');
+    await commit({ 'main.txt': 'main' });
+    git('merge', '-q', '--no-edit', 'feature');
+    const out = await scanGitHistory(repo, { maxFileSize: MB });
+    expect(out.findings.map((f) => [f.file, f.commit])).toEqual([
+      ['feature.txt', featureCommit],
+      ['wip.txt', wipCommit],
+    ]);
+  });
+
+  it('finds a key that first appears in a merge commit (a conflict resolution)', async () => {
+    const k = key();
+    await commit({ 'conf.txt': 'base' });
+    git('checkout', '-q', '-b', 'other');
+    await commit({ 'conf.txt': 'theirs' });
+    git('checkout', '-q', 'main');
+    await commit({ 'conf.txt': 'ours' });
+    try {
+      git('merge', '-q', 'other');
+    } catch {
+      // The conflict is the point: resolve it with content neither side had.
+    }
+    await put('conf.txt', `resolved ${k}`);
+    git('add', 'conf.txt');
+    git('commit', '-q', '--no-edit');
+    const mergeCommit = git('rev-parse', 'HEAD');
+    const out = await scanGitHistory(repo, { maxFileSize: MB });
+    expect(out.findings.map((f) => [f.file, f.commit, f.column])).toEqual([['conf.txt', mergeCommit, 10]]);
+  });
+
+  it('finds a key in a binary blob and notes blobs over the size limit', async () => {
+    const [small, big] = [key(), key()];
+    await commit({ 'img.bin': Buffer.concat([Buffer.from([0, 0, 0]), Buffer.from(small), Buffer.from([0])]).toString('latin1') });
+    await commit({ 'big.txt': `${big}${'x'.repeat(4096)}` });
+    const out = await scanGitHistory(repo, { maxFileSize: 2048 });
+    expect(out.findings.map((f) => f.secret)).toEqual([small]);
+    expect(out.notes).toHaveLength(1);
+    expect(out.notes[0]).toMatch(/^skipped [0-9a-f]{40}:big\.txt: 4\.\d KB is over the 2 KB limit/);
+  });
+
+  it('finds a key added by the root commit even when log.showRoot is off', async () => {
+    git('config', 'log.showRoot', 'false');
+    const k = key();
+    const root = await commit({ 'first.txt': k });
+    await commit({ 'second.txt': 'x' });
+    expect((await scanGitHistory(repo, { maxFileSize: MB })).findings.map((f) => [f.file, f.commit])).toEqual([['first.txt', root]]);
+  });
+
+  const hasSshKeygen = (() => {
+    try {
+      execFileSync('ssh-keygen', ['-?'], { stdio: 'ignore' });
+      return true;
+    } catch (err) {
+      return (err as { status?: number }).status !== undefined;
+    }
+  })();
+  it.skipIf(!hasSshKeygen)('is not confused by log.showSignature on signed commits', async () => {
+    const keyFile = join(repo, '..', `${repo.split('/').pop()}-signing`);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyFile]);
+    try {
+      git('config', 'gpg.format', 'ssh');
+      git('config', 'user.signingkey', `${keyFile}.pub`);
+      git('config', 'commit.gpgSign', 'true');
+      git('config', 'log.showSignature', 'true');
+      const k = key();
+      const signed = await commit({ 'a.txt': k });
+      expect((await scanGitHistory(repo, { maxFileSize: MB })).findings.map((f) => f.commit)).toEqual([signed]);
+    } finally {
+      await rm(keyFile, { force: true });
+      await rm(`${keyFile}.pub`, { force: true });
+    }
+  });
+
+  it('reports progress, ending with the full count', async () => {
+    await commit({ 'a.txt': 'a' });
+    await commit({ 'b.txt': 'bb' });
+    const seen: Array<{ files: number; bytes: number; commits: number }> = [];
+    await scanGitHistory(repo, { maxFileSize: MB, onProgress: (s) => seen.push({ ...s }) });
+    expect(seen.at(-1)).toEqual({ files: 2, bytes: 3, commits: 2 });
+  });
+
+  it('handles a repository without commits', async () => {
+    expect(await scanGitHistory(repo, { maxFileSize: MB })).toEqual({ findings: [], notes: [], summary: { files: 0, bytes: 0, commits: 0 } });
+  });
+
+  it('rejects a directory that is not a repository', async () => {
+    const plain = await mkdtemp(join(tmpdir(), 'tollgate-not-git-'));
+    try {
+      await expect(scanGitHistory(plain, { maxFileSize: MB })).rejects.toThrow(/git log failed/);
+    } finally {
+      await rm(plain, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('scanStaged', () => {
+  it('scans staged content before the first commit', async () => {
+    const k = key();
+    await put('new.env', `KEY=${k}`);
+    git('add', 'new.env');
+    const out = await scanStaged(repo, { maxFileSize: MB });
+    expect(out.findings).toEqual([{ type: 'tollgate', secondary: false, secret: k, kind: 'project', file: 'new.env', line: 1, column: 5, commit: null }]);
+  });
+
+  it('scans what is staged, not the working tree, and only files that differ from HEAD', async () => {
+    const [committed, staged, unstaged] = [key(), key(), key()];
+    await commit({ 'old.txt': committed, 'edit.txt': 'v1' });
+    await put('edit.txt', `v2 ${staged}`);
+    git('add', 'edit.txt');
+    await put('edit.txt', `v3 ${unstaged}`);
+    const out = await scanStaged(repo, { maxFileSize: MB });
+    expect(out.findings.map((f) => [f.file, f.secret])).toEqual([['edit.txt', staged]]);
+  });
+
+  it('finds nothing when nothing is staged', async () => {
+    await commit({ 'a.txt': key() });
+    expect((await scanStaged(repo, { maxFileSize: MB })).findings).toEqual([]);
+  });
+});

@@ -1,0 +1,96 @@
+import { CatFileBatchParser } from './cat-file-parser.js';
+import type { Finding, ScanSummary } from './findings.js';
+import { streamGit } from './git-process.js';
+import { type RawChange, RawDiffParser } from './raw-diff-parser.js';
+import { scanText } from './scan-text.js';
+import { overLimitNote } from './size.js';
+import type { ScanOutcome } from './walk.js';
+
+export interface GitScanOptions {
+  maxFileSize: number;
+  onProgress?: (summary: ScanSummary) => void;
+}
+
+// Every commit reachable from any ref, children before parents (--topo-order), each with the blobs it
+// added or changed against its first parent. Merges are diffed against their first parent so that a blob
+// first seen in a merge (a conflict resolution) is not missed; the root commit shows its whole tree (--root,
+// whatever log.showRoot says). Every blob in any commit's tree thus appears at least once. Renames are off: they cost time and
+// a renamed file's blob was already recorded where it was added.
+const LOG_ARGS = [
+  'log',
+  '--all',
+  '--topo-order',
+  '--root',
+  '--no-renames',
+  '--raw',
+  '--no-abbrev',
+  '--diff-merges=first-parent',
+  '--format=%x01%H',
+  '-z',
+];
+
+// Added, copied, modified, renamed or type-changed entries of the staged changes against HEAD (or against
+// the empty tree before the first commit). Respects GIT_INDEX_FILE, which git sets for hooks.
+const STAGED_ARGS = ['diff', '--cached', '--raw', '--no-abbrev', '--no-renames', '--diff-filter=d', '-z'];
+
+/**
+ * Scans every blob in a repository's history once (deduplicated by blob id), reporting the commit that
+ * introduced it and its path there.
+ */
+export async function scanGitHistory(repo: string, options: GitScanOptions): Promise<ScanOutcome> {
+  const blobs = new Map<string, RawChange>();
+  const summary: ScanSummary = { files: 0, bytes: 0, commits: 0 };
+  // Children come before parents, so the last commit seen for a blob is the one that introduced it.
+  const parser = new RawDiffParser(
+    (change) => blobs.set(change.oid, change),
+    (commits) => {
+      summary.commits = commits;
+      if (commits % 500 === 0) options.onProgress?.(summary);
+    },
+  );
+  await streamGit(repo, LOG_ARGS, (chunk) => parser.push(chunk));
+  parser.end();
+  return scanBlobs(repo, blobs, summary, options);
+}
+
+/** Scans the staged content (the index) of the files that differ from HEAD: what the next commit adds. */
+export async function scanStaged(repo: string, options: GitScanOptions): Promise<ScanOutcome> {
+  const blobs = new Map<string, RawChange>();
+  const parser = new RawDiffParser((change) => {
+    if (!blobs.has(change.oid)) blobs.set(change.oid, change);
+  });
+  await streamGit(repo, STAGED_ARGS, (chunk) => parser.push(chunk));
+  parser.end();
+  return scanBlobs(repo, blobs, { files: 0, bytes: 0, commits: 0 }, options);
+}
+
+/** Streams the blobs' contents out of one `git cat-file --batch` and scans each. */
+async function scanBlobs(repo: string, blobs: ReadonlyMap<string, RawChange>, summary: ScanSummary, options: GitScanOptions): Promise<ScanOutcome> {
+  const findings: Finding[] = [];
+  const notes: string[] = [];
+  const parser = new CatFileBatchParser(options.maxFileSize);
+  const onChunk = (chunk: Buffer): void => {
+    for (const object of parser.push(chunk)) {
+      const where = blobs.get(object.oid);
+      if (!where || object.type !== 'blob') continue;
+      const label = `${where.commit ? `${where.commit}:` : ''}${where.path}`;
+      if (!object.content) {
+        notes.push(overLimitNote(label, object.size, options.maxFileSize));
+        continue;
+      }
+      for (const m of scanText(object.content.toString('latin1'))) {
+        findings.push({ type: m.type, secondary: m.secondary, secret: m.secret, kind: m.kind, file: where.path, line: m.line, column: m.column, commit: where.commit });
+      }
+      summary.files++;
+      summary.bytes += object.size;
+      if (summary.files % 200 === 0) options.onProgress?.(summary);
+    }
+  };
+  if (blobs.size > 0) {
+    // --buffer: git flushes output in blocks instead of after every object, which is much faster.
+    await streamGit(repo, ['cat-file', '--batch', '--buffer'], onChunk, `${[...blobs.keys()].join('\n')}\n`);
+    parser.end();
+  }
+  options.onProgress?.(summary);
+  return { findings, summary, notes };
+}

@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { hashSecret } from '../core/key-format.js';
+import type { KeyLookup } from './findings.js';
+
+// Client for the two admin endpoints a scan uses: look found secrets up (are they ours, are they live?)
+// and report them as exposed (the server disables the true positives). Secrets travel only in request
+// bodies to the server the user named; answers are matched back by SHA-256, which the server never
+// echoes in the clear.
+
+export interface ServerOptions {
+  /** Base URL, e.g. `http://127.0.0.1:8080`. */
+  server: string;
+  adminKey: string;
+  /** How long one request may take: a hung server must not hang a pre-commit hook forever. */
+  timeoutMs?: number;
+}
+
+/** A secret to report and where it was found. */
+export interface ExposureReport {
+  secret: string;
+  url: string;
+}
+
+export type ReportLabel = 'true_positive' | 'false_positive';
+
+// Both endpoints take at most 100 secrets per request.
+const BATCH = 100;
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+const LookupResponse = z.object({
+  data: z.array(
+    z.discriminatedUnion('found', [
+      z.object({
+        hash: z.string(),
+        found: z.literal(true),
+        id: z.string(),
+        kind: z.enum(['project', 'admin']),
+        project_id: z.string().nullable().optional(),
+        name: z.string().nullable().optional(),
+        status: z.string(),
+      }),
+      z.object({ hash: z.string(), found: z.literal(false) }),
+    ]),
+  ),
+});
+
+const ReportResponse = z.object({
+  data: z.array(z.object({ token_hash: z.string(), label: z.enum(['true_positive', 'false_positive']) })),
+});
+
+/** Looks secrets up on the server; a secret absent from the result was not answered for. Throws when unreachable. */
+export async function lookupSecrets(options: ServerOptions, secrets: readonly string[]): Promise<Map<string, KeyLookup>> {
+  const out = new Map<string, KeyLookup>();
+  for (let i = 0; i < secrets.length; i += BATCH) {
+    const batch = secrets.slice(i, i + BATCH);
+    const body = LookupResponse.parse(await post(options, '/v1/organization/api_keys/lookup', { secrets: batch }));
+    const byHash = new Map(body.data.map((item) => [item.hash, item]));
+    for (const secret of batch) {
+      const item = byHash.get(hashSecret(secret));
+      if (!item) continue;
+      out.set(
+        secret,
+        item.found
+          ? { found: true, id: item.id, kind: item.kind, project_id: item.project_id ?? null, name: item.name ?? null, status: item.status }
+          : { found: false },
+      );
+    }
+  }
+  return out;
+}
+
+/** Reports secrets as exposed; returns the server's label per secret (absent: not answered). Throws on failure. */
+export async function reportExposed(options: ServerOptions, reports: readonly ExposureReport[]): Promise<Map<string, ReportLabel>> {
+  const out = new Map<string, ReportLabel>();
+  for (let i = 0; i < reports.length; i += BATCH) {
+    const batch = reports.slice(i, i + BATCH);
+    const body = ReportResponse.parse(
+      await post(options, '/v1/organization/api_keys/report_exposed', {
+        reports: batch.map((r) => ({ token: r.secret, url: r.url, source: 'tollgate-scan' })),
+      }),
+    );
+    const byHash = new Map(body.data.map((item) => [item.token_hash, item.label]));
+    for (const r of batch) {
+      const label = byHash.get(hashSecret(r.secret));
+      if (label) out.set(r.secret, label);
+    }
+  }
+  return out;
+}
+
+async function post(options: ServerOptions, path: string, body: unknown): Promise<unknown> {
+  const url = options.server.replace(/\/+$/, '') + path;
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${options.adminKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+  });
+  const text = await res.text();
+  if (!res.ok) {
+    let message = text.slice(0, 200);
+    try {
+      message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? message;
+    } catch {
+      // Not JSON (a proxy's error page): the start of the text says enough.
+    }
+    throw new Error(`${path} answered HTTP ${res.status}: ${message}`);
+  }
+  return JSON.parse(text);
+}

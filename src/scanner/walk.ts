@@ -1,0 +1,99 @@
+import type { Dirent } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Finding, ScanSummary } from './findings.js';
+import { scanText } from './scan-text.js';
+import { overLimitNote } from './size.js';
+
+/** Directories never worth scanning: history has its own mode (--git), dependencies are not ours. */
+export const DEFAULT_SKIP_DIRS: ReadonlySet<string> = new Set(['.git', 'node_modules']);
+
+/** A file's bytes, or its size when it is over the limit (so it is never read). */
+export type ReadResult = { data: Buffer } | { tooBig: number };
+
+export type ReadFileLimited = (path: string, maxBytes: number) => Promise<ReadResult>;
+
+export interface FileScanOptions {
+  maxFileSize: number;
+  skipDirs?: ReadonlySet<string>;
+  /** Replaces the file reader (tests use it to fail a read). */
+  readFile?: ReadFileLimited;
+  onProgress?: (summary: ScanSummary) => void;
+}
+
+export interface ScanOutcome {
+  findings: Finding[];
+  summary: ScanSummary;
+  /** Things the user should know were not scanned (too big, unreadable), one line each. */
+  notes: string[];
+}
+
+// Reads overlap with scanning the previous file; more in flight only costs memory (up to the size limit each).
+const READ_CONCURRENCY = 4;
+
+/** Reads a whole file unless it is larger than maxBytes; a size check on the open handle avoids a race. */
+export const readFileLimited: ReadFileLimited = async (path, maxBytes) => {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size > maxBytes) return { tooBig: size };
+    return { data: await handle.readFile() };
+  } finally {
+    await handle.close();
+  }
+};
+
+/** Lists regular files under the roots, depth first, without following symlinks inside directories. */
+export async function* listFiles(roots: readonly string[], skipDirs: ReadonlySet<string>): AsyncGenerator<string> {
+  for (const root of roots) {
+    // A root named on the command line is followed even if it is a symlink: the user asked for it.
+    const info = await stat(root);
+    if (info.isFile()) yield root;
+    else if (info.isDirectory()) yield* listDir(root, skipDirs);
+  }
+}
+
+async function* listDir(dir: string, skipDirs: ReadonlySet<string>): AsyncGenerator<string> {
+  const entries: Dirent[] = await readdir(dir, { withFileTypes: true });
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    // Symlinks could loop or leave the tree; FIFOs and devices would block or never end.
+    if (entry.isFile()) yield path;
+    else if (entry.isDirectory() && !skipDirs.has(entry.name)) yield* listDir(path, skipDirs);
+  }
+}
+
+/** Scans files and directories (recursively) for secrets. */
+export async function scanPaths(roots: readonly string[], options: FileScanOptions): Promise<ScanOutcome> {
+  const read = options.readFile ?? readFileLimited;
+  const files = listFiles(roots, options.skipDirs ?? DEFAULT_SKIP_DIRS);
+  const findings: Finding[] = [];
+  const notes: string[] = [];
+  const summary: ScanSummary = { files: 0, bytes: 0, commits: 0 };
+
+  const scanOne = async (path: string): Promise<void> => {
+    let result: ReadResult;
+    try {
+      result = await read(path, options.maxFileSize);
+    } catch (err) {
+      notes.push(`skipped ${path}: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    if ('tooBig' in result) {
+      notes.push(overLimitNote(path, result.tooBig, options.maxFileSize));
+      return;
+    }
+    for (const m of scanText(result.data.toString('latin1'))) {
+      findings.push({ type: m.type, secondary: m.secondary, secret: m.secret, kind: m.kind, file: path, line: m.line, column: m.column, commit: null });
+    }
+    summary.files++;
+    summary.bytes += result.data.length;
+    options.onProgress?.(summary);
+  };
+
+  const worker = async (): Promise<void> => {
+    for (let next = await files.next(); !next.done; next = await files.next()) await scanOne(next.value);
+  };
+  await Promise.all(Array.from({ length: READ_CONCURRENCY }, worker));
+  return { findings, summary, notes };
+}

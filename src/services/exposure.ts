@@ -1,0 +1,140 @@
+import { z } from 'zod';
+import { hashSecret, parseSecret } from '../core/key-format.js';
+import { writeAudit } from './audit.js';
+import type { Actor, ServiceDeps } from './context.js';
+import { nowSeconds } from './context.js';
+import { recordKeyChange } from './key-writes.js';
+import { parseInput } from './validation.js';
+
+// Leak response: find keys by secret (for scanners) and disable the exposed ones at once.
+
+export const LookupBody = z.strictObject({ secrets: z.array(z.string().max(256)).min(1).max(100) });
+export const ReportBody = z.strictObject({
+  reports: z
+    .array(z.strictObject({ token: z.string().max(256), url: z.string().max(2048).optional(), source: z.string().max(256).optional(), type: z.string().max(128).optional() }))
+    .min(1)
+    .max(1000),
+});
+
+export type LookupResult =
+  | { hash: string; found: false }
+  | { hash: string; found: true; id: string; kind: 'project' | 'admin'; project_id: string | null; name: string; status: string };
+
+/** Looks keys up by their secrets (digests only are compared and returned; the secret is never echoed). */
+export async function lookupSecrets(deps: ServiceDeps, orgId: string, input: unknown): Promise<{ object: 'list'; data: LookupResult[] }> {
+  const body = parseInput(LookupBody, input);
+  const now = nowSeconds(deps);
+  const data: LookupResult[] = [];
+  for (const secret of body.secrets) {
+    const hash = hashSecret(secret);
+    const row = parseSecret(secret) ? await findBySecretHash(deps, orgId, hash) : undefined;
+    if (!row) {
+      data.push({ hash, found: false });
+      continue;
+    }
+    const status = row.status === 'active' && row.expires_at !== null && now >= row.expires_at ? 'expired' : row.status;
+    data.push({ hash, found: true, id: row.id, kind: row.kind, project_id: row.project_id, name: row.name, status });
+  }
+  return { object: 'list', data };
+}
+
+async function findBySecretHash(deps: ServiceDeps, orgId: string, hash: string) {
+  return deps.database.db
+    .selectFrom('api_key_secrets as s')
+    .innerJoin('api_keys as k', 'k.id', 's.key_id')
+    .select(['k.id as id', 'k.kind as kind', 'k.project_id as project_id', 'k.name as name', 'k.status as status', 'k.expires_at as expires_at', 'k.org_id as org_id'])
+    .where('s.secret_hash', '=', hash)
+    .where('k.org_id', '=', orgId)
+    .executeTakeFirst();
+}
+
+export interface ExposureReportItem {
+  token: string;
+  url?: string;
+  source?: string;
+  type?: string;
+}
+
+export interface ExposureResult {
+  token_hash: string;
+  token_type: string;
+  label: 'true_positive' | 'false_positive';
+  /** Set when this report disabled the key (a replay finds it already exposed). */
+  disabled_key_id?: string;
+}
+
+/** Called after keys were disabled (webhooks, dashboard banner). */
+export type ExposureListener = (event: { keyId: string; projectId: string | null; orgId: string; url: string | null; source: string | null }) => void;
+
+/**
+ * Disables every reported token that is one of our live keys: status `exposed`, refused by the gateway from this
+ * moment, audited as `api_key.exposed`. Replays are harmless: an already exposed key is reported true_positive again
+ * and nothing else happens. Tokens that are not ours (or fail the checksum) are false positives.
+ */
+export async function reportExposed(
+  deps: ServiceDeps,
+  orgId: string | null,
+  items: ExposureReportItem[],
+  actor: Actor,
+  onExposed?: ExposureListener,
+): Promise<ExposureResult[]> {
+  const out: ExposureResult[] = [];
+  const disabled: Array<Parameters<ExposureListener>[0]> = [];
+  for (const item of items) {
+    const hash = hashSecret(item.token);
+    const token_type = item.type ?? 'tollgate_api_key';
+    const parsed = parseSecret(item.token);
+    const row = parsed
+      ? await deps.database.db
+          .selectFrom('api_key_secrets as s')
+          .innerJoin('api_keys as k', 'k.id', 's.key_id')
+          .select(['k.id as id', 'k.status as status', 'k.project_id as project_id', 'k.org_id as org_id', 's.expires_at as secret_expires_at'])
+          .where('s.secret_hash', '=', hash)
+          .executeTakeFirst()
+      : undefined;
+    if (!row || (orgId !== null && row.org_id !== orgId)) {
+      out.push({ token_hash: hash, token_type, label: 'false_positive' });
+      continue;
+    }
+    if (row.status === 'exposed') {
+      out.push({ token_hash: hash, token_type, label: 'true_positive' });
+      continue;
+    }
+    const now = nowSeconds(deps);
+    const secretStillValid = row.secret_expires_at === null || row.secret_expires_at > now;
+    if (row.status !== 'active' || !secretStillValid) {
+      // Revoked keys and retired secrets cannot be used: ours, but nothing to disable.
+      out.push({ token_hash: hash, token_type, label: 'true_positive' });
+      continue;
+    }
+    const changed = await deps.database.db.transaction().execute(async (trx) => {
+      const res = await trx
+        .updateTable('api_keys')
+        .set({ status: 'exposed', exposed_at: now, exposed_url: item.url ?? null })
+        .where('id', '=', row.id)
+        .where('status', '=', 'active')
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) return false;
+      await recordKeyChange(trx, deps, row.id);
+      await writeAudit(trx, deps, {
+        orgId: row.org_id,
+        type: 'api_key.exposed',
+        actor,
+        projectId: row.project_id,
+        objectId: row.id,
+        details: { url: item.url ?? null, source: item.source ?? null, token_type },
+      });
+      return true;
+    });
+    deps.changes.keyChanged(row.id);
+    if (changed) disabled.push({ keyId: row.id, projectId: row.project_id, orgId: row.org_id, url: item.url ?? null, source: item.source ?? null });
+    out.push({ token_hash: hash, token_type, label: 'true_positive', ...(changed ? { disabled_key_id: row.id } : {}) });
+  }
+  for (const d of disabled) onExposed?.(d);
+  return out;
+}
+
+/** Parses the admin endpoint's body. */
+export function parseReportBody(input: unknown): ExposureReportItem[] {
+  return parseInput(ReportBody, input).reports;
+}
