@@ -3,22 +3,32 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { loadGatewayConfig } from './config/gateway-config.js';
+import type { LimitStore } from './core/limit-store.js';
 import type { AppContext } from './http/context.js';
 import type { GatewayContext } from './http/gateway/gateway-context.js';
-import { openGuard, type RequestGuard } from './http/gateway/guard.js';
+import { MemoryLimitStore } from './infra/memory-limit-store.js';
+import { RedisLimitStore } from './infra/redis-limit-store.js';
 import { EchoUpstream } from './providers/echo.js';
 import { HttpUpstream } from './providers/http-upstream.js';
+import { loadTokenizer } from './providers/tokenizer.js';
 import type { Upstream } from './providers/types.js';
 import type { Runtime } from './runtime.js';
+import { raiseBudgetAlert } from './services/budget-alerts.js';
+import { LimitsGuard } from './services/limits-guard.js';
+import { PolicyCache } from './services/policy-cache.js';
 import { UsageRecorder } from './services/usage-recorder.js';
 import { rollUpUsage } from './services/usage-rollups.js';
 
-/** Builds the data plane: upstream pools (or the echo model), the usage recorder, and the limits seam. */
-export function createGateway(config: Config, runtime: Runtime, app: AppContext, logger: Logger, guard: RequestGuard = openGuard): GatewayContext {
+/** Builds the data plane: upstream pools (or the echo model), the usage recorder, limits and budgets. */
+export function createGateway(config: Config, runtime: Runtime, app: AppContext, logger: Logger): GatewayContext & { limitStore: LimitStore } {
   const gatewayConfig = loadGatewayConfig(config);
   const upstreams = new Map<string, Upstream>();
   for (const p of gatewayConfig.providers) upstreams.set(p.name, new HttpUpstream(p));
-  if (upstreams.size === 0) upstreams.set('echo', new EchoUpstream());
+  if (upstreams.size === 0) {
+    upstreams.set('echo', new EchoUpstream());
+    // The echo model counts every token: load the tokenizer now rather than on the first request.
+    void loadTokenizer();
+  }
   const usage = new UsageRecorder(runtime.database, {
     flushIntervalMs: 1000,
     batchSize: 500,
@@ -26,6 +36,29 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     spillFile: join(config.dataDir, 'usage-spill.jsonl'),
     onError: (err) => logger.warn({ err: String(err) }, 'usage flush failed; events kept and retried'),
     onInserted: rollUpUsage,
+  });
+  const policies = new PolicyCache(runtime.deps);
+  runtime.changes.add(policies);
+  const localStore = new MemoryLimitStore();
+  const limitStore: LimitStore = config.redisUrl ? new RedisLimitStore(config.redisUrl) : localStore;
+  let lastStoreWarning = 0;
+  const guard = new LimitsGuard(runtime.deps, policies, {
+    store: limitStore,
+    localStore,
+    rateLimitFailure: config.rateLimitFailure,
+    budgetFailure: config.budgetFailure,
+    defaultMaxOutputTokens: config.defaultMaxTokens,
+    prices: gatewayConfig.prices,
+    onAlert: (alert) => {
+      raiseBudgetAlert(runtime.deps, app.webhooks, alert).catch((err) => logger.error({ err: String(err) }, 'budget alert failed'));
+    },
+    onStoreError: (err, mode) => {
+      const now = Date.now();
+      if (now - lastStoreWarning > 5000) {
+        lastStoreWarning = now;
+        logger.error({ err: String(err), mode }, mode === 'open' ? 'LIMIT STORE UNAVAILABLE: serving with local counters (fail-open)' : 'LIMIT STORE UNAVAILABLE: refusing requests (fail-closed)');
+      }
+    },
   });
   return {
     app,
@@ -35,11 +68,13 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     guard,
     refusals: new Map(),
     newEventId: () => `evt_${randomUUID()}`,
+    limitStore,
   };
 }
 
-/** Stops the data plane: flush usage (or spill it to disk), close upstream pools. */
-export async function closeGateway(g: GatewayContext): Promise<void> {
+/** Stops the data plane: flush usage (or spill it to disk), close upstream pools and the limit store. */
+export async function closeGateway(g: GatewayContext & { limitStore?: LimitStore }): Promise<void> {
   await g.usage.stop();
   await Promise.all([...g.upstreams.values()].map((u) => u.close().catch(() => {})));
+  await g.limitStore?.close();
 }

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import type { Config } from './config/config.js';
 import { ChangeFeed } from './infra/change-feed.js';
+import { ChangeFanout } from './infra/change-fanout.js';
 import { KeyCache } from './infra/key-cache.js';
 import { ensureInitialized, type Organization } from './services/bootstrap.js';
 import type { ServiceDeps } from './services/context.js';
@@ -16,6 +17,8 @@ export interface Runtime {
   database: Database;
   deps: ServiceDeps;
   keyCache: KeyCache;
+  /** Every cache that must hear of key and project changes (key cache, limit policies, …). */
+  changes: ChangeFanout;
   changeFeed: ChangeFeed;
   lastUsed: LastUsedTracker;
   org: Organization;
@@ -49,15 +52,18 @@ export async function createRuntime(
     negativeTtlMs: 5000,
     clock,
   });
-  const deps: ServiceDeps = { database, clock, randomBytes: (n) => randomBytes(n), changes: keyCache };
+  const changes = new ChangeFanout();
+  changes.add(keyCache);
+  const deps: ServiceDeps = { database, clock, randomBytes: (n) => randomBytes(n), changes };
   const { org, created } = await ensureInitialized(deps);
-  const changeFeed = new ChangeFeed(database, keyCache, config.changePollMs, opts.onChangeFeedError);
+  const changeFeed = new ChangeFeed(database, changes, config.changePollMs, opts.onChangeFeedError);
   const lastUsed = new LastUsedTracker(database);
   return {
     config,
     database,
     deps,
     keyCache,
+    changes,
     changeFeed,
     lastUsed,
     org,

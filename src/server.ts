@@ -9,6 +9,7 @@ import { registerSecretScanning } from './http/secret-scanning.js';
 import type { AppContext } from './http/context.js';
 import { dashboardWiring } from './http/dashboard/wiring.js';
 import { createRuntime, type Runtime } from './runtime.js';
+import { Webhooks } from './services/webhooks.js';
 
 export interface Server {
   app: FastifyInstance;
@@ -28,7 +29,26 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
   });
   await runtime.changeFeed.start();
   runtime.lastUsed.start();
-  const ctx: AppContext = { config, deps: runtime.deps, keyCache: runtime.keyCache, lastUsed: runtime.lastUsed, orgId: runtime.org.id, notify: { exposed: () => {} } };
+  const webhooks = new Webhooks(runtime.deps, runtime.secret, {
+    backoffMs: [1000, 4000, 16_000, 60_000],
+    timeoutMs: 10_000,
+    onError: (msg) => logger.warn(msg),
+  });
+  const ctx: AppContext = {
+    config,
+    deps: runtime.deps,
+    keyCache: runtime.keyCache,
+    lastUsed: runtime.lastUsed,
+    orgId: runtime.org.id,
+    webhooks,
+    notify: {
+      exposed: (e) => {
+        webhooks
+          .emit(e.orgId, 'api_key.exposed', { api_key_id: e.keyId, project_id: e.projectId, url: e.url, source: e.source })
+          .catch((err) => logger.error({ err: String(err) }, 'exposure webhook failed'));
+      },
+    },
+  };
   const dashboard = dashboardWiring(ctx, runtime);
   const gateway = createGateway(config, runtime, ctx, logger);
   gateway.usage.start();

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { type Backend, openBackend } from './backend.js';
 import { type CliIo, cliIo, withCliIo } from './io.js';
 import { table, time } from './output.js';
+import { registerLimitsCommands } from './limits-command.js';
 import { registerScanCommand } from './scan-command.js';
 
 // `tollgate` — the CLI. Every command takes --json for scripts; without it, a readable table.
@@ -310,6 +311,7 @@ export function buildCli(): Command {
       }),
     );
   registerScanCommand(program);
+  registerLimitsCommands(program);
   return program;
 }
 

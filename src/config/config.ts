@@ -30,6 +30,9 @@ const EnvSchema = z.object({
   TOLLGATE_CHANGE_POLL_MS: intFrom(1000),
   TOLLGATE_BODY_LIMIT: intFrom(10 * 1024 * 1024),
   TOLLGATE_SHUTDOWN_GRACE_MS: intFrom(10_000),
+  TOLLGATE_RATE_LIMIT_FAILURE: z.enum(['open', 'closed']).default('open'),
+  TOLLGATE_BUDGET_FAILURE: z.enum(['open', 'closed']).default('closed'),
+  TOLLGATE_DEFAULT_MAX_TOKENS: intFrom(1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_BASE_URL: z.string().default('https://api.openai.com/v1'),
@@ -50,6 +53,11 @@ export type Config = Readonly<{
   bodyLimit: number;
   /** How long shutdown waits for in-flight requests before closing connections. */
   shutdownGraceMs: number;
+  /** When the shared limit store (Redis) fails: serve and count locally (open) or answer 503 (closed). */
+  rateLimitFailure: 'open' | 'closed';
+  budgetFailure: 'open' | 'closed';
+  /** Output tokens reserved for a request that names no max_tokens. */
+  defaultMaxTokens: number;
   logLevel: string;
   openaiApiKey: string | undefined;
   openaiBaseUrl: string;
@@ -79,6 +87,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     changePollMs: e.TOLLGATE_CHANGE_POLL_MS,
     bodyLimit: e.TOLLGATE_BODY_LIMIT,
     shutdownGraceMs: e.TOLLGATE_SHUTDOWN_GRACE_MS,
+    rateLimitFailure: e.TOLLGATE_RATE_LIMIT_FAILURE,
+    budgetFailure: e.TOLLGATE_BUDGET_FAILURE,
+    defaultMaxTokens: e.TOLLGATE_DEFAULT_MAX_TOKENS,
     logLevel: e.LOG_LEVEL,
     openaiApiKey: e.OPENAI_API_KEY || undefined,
     openaiBaseUrl: e.OPENAI_BASE_URL,

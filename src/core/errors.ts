@@ -70,6 +70,26 @@ export const ERROR_CATALOGUE = {
   unsupported_media_type: { status: 415, type: 'invalid_request_error', message: 'Unsupported Content-Type.' },
   method_not_allowed: { status: 405, type: 'invalid_request_error', message: 'Method not allowed.' },
   rate_limit_exceeded: { status: 429, type: 'rate_limit_error', message: 'Rate limit reached.' },
+  project_spend_limit_exceeded: {
+    status: 429,
+    type: 'insufficient_quota',
+    message: "The project's spend limit for this period is reached; retrying will not help until it resets or is raised.",
+  },
+  organization_spend_limit_exceeded: {
+    status: 429,
+    type: 'insufficient_quota',
+    message: "The organization's spend limit for this period is reached.",
+  },
+  api_key_spend_limit_exceeded: {
+    status: 429,
+    type: 'insufficient_quota',
+    message: "This API key's spend limit for this period is reached; retrying will not help until it resets or is raised.",
+  },
+  api_key_quota_exceeded: {
+    status: 429,
+    type: 'insufficient_quota',
+    message: "This API key's request quota is used up; retrying will not help until it resets or is raised.",
+  },
   too_many_attempts: { status: 429, type: 'rate_limit_error', message: 'Too many attempts; try again later.' },
   upstream_error: { status: 502, type: 'api_error', message: 'The upstream provider could not be reached.' },
   upstream_timeout: { status: 504, type: 'api_error', message: 'The upstream provider did not answer in time.' },

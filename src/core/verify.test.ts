@@ -18,6 +18,7 @@ const base: KeyRecord = {
   projectIpAllow: null,
   exposedAt: null,
   exposedUrl: null,
+  limits: null,
 };
 
 describe('verifyKey', () => {

@@ -1,4 +1,5 @@
 import type { IpMatcher } from './ip-rules.js';
+import type { KeyLimits } from './key-limits.js';
 import type { PermissionsSpec } from './permissions.js';
 
 /** What the gateway and admin API need to know about a key, as cached in memory. */
@@ -19,6 +20,7 @@ export interface KeyRecord {
   projectIpAllow: IpMatcher | null;
   exposedAt: number | null;
   exposedUrl: string | null;
+  limits: KeyLimits | null;
 }
 
 export type VerifyFailure =

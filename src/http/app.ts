@@ -4,11 +4,13 @@ import { registerAdminKeyRoutes } from './admin/admin-keys.js';
 import { type ActorResolver, installAdminAuth } from './admin/admin-auth.js';
 import { registerApiKeyRoutes } from './admin/api-keys.js';
 import { registerExposureRoutes } from './admin/exposure.js';
+import { registerLimitRoutes } from './admin/limits.js';
 import { registerAuditLogRoutes } from './admin/audit-logs.js';
 import { registerProjectRoutes } from './admin/projects.js';
 import { registerServiceAccountRoutes } from './admin/service-accounts.js';
 import { registerUsageRoutes } from './admin/usage.js';
 import { registerUserRoutes } from './admin/users.js';
+import { registerWebhookRoutes } from './admin/webhooks.js';
 import type { AppContext } from './context.js';
 import { installErrorHandling } from './shared/errors.js';
 import { installJsonParser } from './shared/json-body.js';
@@ -49,6 +51,8 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
       registerAuditLogRoutes(admin, ctx);
       registerUsageRoutes(admin, ctx);
       registerExposureRoutes(admin, ctx);
+      registerLimitRoutes(admin, ctx);
+      registerWebhookRoutes(admin, ctx);
     },
     { prefix: '/v1/organization' },
   );

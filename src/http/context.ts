@@ -3,6 +3,7 @@ import type { KeyCache } from '../infra/key-cache.js';
 import type { ServiceDeps } from '../services/context.js';
 import type { ExposureListener } from '../services/exposure.js';
 import type { LastUsedTracker } from '../services/last-used.js';
+import type { Webhooks } from '../services/webhooks.js';
 
 /** What the HTTP shell needs; assembled in main.ts. */
 export interface AppContext {
@@ -13,4 +14,5 @@ export interface AppContext {
   orgId: string;
   /** Outbound notifications (webhooks); no-ops until configured. */
   notify: { exposed: ExposureListener };
+  webhooks: Webhooks;
 }

@@ -3,15 +3,15 @@ import { Tiktoken } from 'js-tiktoken/lite';
 // Token counts when an upstream gives none (and for the echo model): o200k_base, the encoding of the
 // gpt-4o and later families. Loaded on first use, so a gateway that always gets `usage` never pays for it.
 
-let encoder: Tiktoken | null = null;
+let encoder: Promise<Tiktoken> | null = null;
 
-async function load(): Promise<Tiktoken> {
-  if (!encoder) {
-    const { default: ranks } = await import('js-tiktoken/ranks/o200k_base');
-    encoder = new Tiktoken(ranks);
-  }
+/** Loads the encoder once; concurrent first callers share one load (building it costs ~0.3 s of CPU). */
+export function loadTokenizer(): Promise<Tiktoken> {
+  encoder ??= import('js-tiktoken/ranks/o200k_base').then(({ default: ranks }) => new Tiktoken(ranks));
   return encoder;
 }
+
+const load = loadTokenizer;
 
 /** Number of tokens in a text. */
 export async function countTokens(text: string): Promise<number> {

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { TollgateError } from '../core/errors.js';
 import { generateSecret, hashSecret, redactSecret } from '../core/key-format.js';
+import { hasLimits, type KeyLimits } from '../core/key-limits.js';
+import { INTERVAL_PATTERN, type Interval } from '../core/periods.js';
 import { type PermissionsSpec, RESOURCES } from '../core/permissions.js';
 import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
@@ -23,6 +25,30 @@ const ExpiresAt = z.number().int().positive().nullable();
 const MAX_GRACE_SECONDS = 30 * 24 * 3600;
 export const DEFAULT_GRACE_SECONDS = 3600;
 
+const PositiveOrNull = z.number().int().positive().max(1e12).nullable().optional();
+export const RateLimitsSchema = z.strictObject({
+  max_requests_per_1_minute: PositiveOrNull,
+  max_tokens_per_1_minute: PositiveOrNull,
+  max_requests_per_1_day: PositiveOrNull,
+});
+export const IntervalSchema = z
+  .string()
+  .regex(INTERVAL_PATTERN, 'must be day, week, month, total or rolling_<N>d (N ≤ 90)')
+  .transform((v) => v as Interval);
+export const SpendLimitSchema = z.strictObject({
+  threshold_amount: z.number().int().positive().max(1e12),
+  interval: IntervalSchema.optional(),
+});
+export const RequestQuotaSchema = z.strictObject({
+  max_requests: z.number().int().positive().max(1e12),
+  interval: z.enum(['day', 'month', 'total']).optional(),
+});
+const LimitFields = {
+  rate_limits: RateLimitsSchema.nullable().optional(),
+  spend_limit: SpendLimitSchema.nullable().optional(),
+  request_quota: RequestQuotaSchema.nullable().optional(),
+};
+
 const CreateKey = z.strictObject({
   name: NameSchema.optional(),
   permissions: PermissionsSchema.optional(),
@@ -30,6 +56,7 @@ const CreateKey = z.strictObject({
   allowed_ips: IpListSchema.nullable().optional(),
   allowed_models: ModelList.nullable().optional(),
   owner: z.union([z.string().max(64), z.strictObject({ type: z.enum(['user', 'service_account']), id: z.string().max(64) })]).optional(),
+  ...LimitFields,
 });
 
 const UpdateKey = z.strictObject({
@@ -38,6 +65,7 @@ const UpdateKey = z.strictObject({
   expires_at: ExpiresAt.optional(),
   allowed_ips: IpListSchema.nullable().optional(),
   allowed_models: ModelList.nullable().optional(),
+  ...LimitFields,
 });
 
 const RotateKey = z.strictObject({
@@ -123,6 +151,7 @@ export async function createProjectKey(
         expiresAt: body.expires_at ?? null,
         allowedIps: body.allowed_ips ?? null,
         allowedModels: body.allowed_models ?? null,
+        limits: { rate_limits: body.rate_limits ?? null, spend_limit: body.spend_limit ?? null, request_quota: body.request_quota ?? null },
       },
       actor,
     );
@@ -209,6 +238,14 @@ export async function updateProjectKey(
     if (body.expires_at !== undefined) patch.expires_at = body.expires_at;
     if (body.allowed_ips !== undefined) patch.allowed_ips = body.allowed_ips?.length ? JSON.stringify(body.allowed_ips) : null;
     if (body.allowed_models !== undefined) patch.allowed_models = body.allowed_models?.length ? JSON.stringify(body.allowed_models) : null;
+    if (body.rate_limits !== undefined || body.spend_limit !== undefined || body.request_quota !== undefined) {
+      const merged: KeyLimits = {
+        rate_limits: body.rate_limits !== undefined ? body.rate_limits : current.rate_limits,
+        spend_limit: body.spend_limit !== undefined ? body.spend_limit : current.spend_limit,
+        request_quota: body.request_quota !== undefined ? body.request_quota : current.request_quota,
+      };
+      patch.limits = hasLimits(merged) ? JSON.stringify(merged) : null;
+    }
     if (Object.keys(patch).length) await trx.updateTable('api_keys').set(patch).where('id', '=', keyId).execute();
     await recordKeyChange(trx, deps, keyId);
     await writeAudit(trx, deps, {

@@ -22,6 +22,7 @@ export async function loadKeyRecord(database: Database, secretHash: string): Pro
       'k.allowed_ips as allowed_ips',
       'k.exposed_at as exposed_at',
       'k.exposed_url as exposed_url',
+      'k.limits as limits',
       'p.status as project_status',
       'p.allowed_ips as project_allowed_ips',
     ])
@@ -44,5 +45,6 @@ export async function loadKeyRecord(database: Database, secretHash: string): Pro
     projectIpAllow: compileAllowlist(row.project_allowed_ips ? JSON.parse(row.project_allowed_ips) : null),
     exposedAt: row.exposed_at,
     exposedUrl: row.exposed_url,
+    limits: row.limits ? JSON.parse(row.limits) : null,
   };
 }

@@ -1,3 +1,4 @@
+import type { KeyLimits } from '../core/key-limits.js';
 import type { PermissionsSpec } from '../core/permissions.js';
 import type { ApiKeysTable } from '../storage/schema.js';
 import type { Executor } from './context.js';
@@ -31,6 +32,9 @@ export interface ProjectApiKeyObject {
   rotated_at: number | null;
   exposed_at: number | null;
   exposed_url: string | null;
+  rate_limits: KeyLimits['rate_limits'] | null;
+  spend_limit: KeyLimits['spend_limit'] | null;
+  request_quota: KeyLimits['request_quota'] | null;
 }
 
 export interface AdminApiKeyObject {
@@ -107,7 +111,13 @@ export function toProjectKeyObject(row: KeyRow, owners: Map<string, OwnerObject>
     rotated_at: row.rotated_at,
     exposed_at: row.exposed_at,
     exposed_url: row.exposed_url,
+    ...limitsOf(row.limits),
   };
+}
+
+function limitsOf(json: string | null): Pick<ProjectApiKeyObject, 'rate_limits' | 'spend_limit' | 'request_quota'> {
+  const l: KeyLimits = json ? JSON.parse(json) : {};
+  return { rate_limits: l.rate_limits ?? null, spend_limit: l.spend_limit ?? null, request_quota: l.request_quota ?? null };
 }
 
 /** An admin key row as its API object. */

@@ -1,5 +1,6 @@
 import { newId } from '../core/ids.js';
 import { generateSecret, hashSecret, redactSecret } from '../core/key-format.js';
+import { hasLimits, type KeyLimits } from '../core/key-limits.js';
 import type { PermissionsSpec } from '../core/permissions.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
@@ -17,6 +18,7 @@ export interface NewKeyFields {
   expiresAt: number | null;
   allowedIps: string[] | null;
   allowedModels: string[] | null;
+  limits?: KeyLimits | null;
 }
 
 /** Creator of a key as recorded in `created_by`. */
@@ -57,6 +59,7 @@ export async function insertKey(trx: Executor, deps: ServiceDeps, f: NewKeyField
       exposed_at: null,
       exposed_url: null,
       rotated_at: null,
+      limits: f.limits && hasLimits(f.limits) ? JSON.stringify(f.limits) : null,
     })
     .execute();
   await trx

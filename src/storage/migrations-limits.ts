@@ -1,7 +1,53 @@
-import type { Migration } from 'kysely';
-import type { Dialect } from './migrations.js';
+import type { Kysely, Migration } from 'kysely';
+import { type Dialect, notNull, withSeq } from './migrations.js';
 
 /** Rate limits, budgets, quotas, webhooks (names 040_…–049_…). */
-export function limitMigrations(_dialect: Dialect): Record<string, Migration> {
-  return {};
+export function limitMigrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    '040_limits': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('api_keys').addColumn('limits', 'text').execute();
+        await db.schema
+          .createTable('rate_limits')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('project_id', 'text', notNull)
+          .addColumn('model', 'text', notNull)
+          .addColumn('max_requests_per_1_minute', 'bigint')
+          .addColumn('max_tokens_per_1_minute', 'bigint')
+          .addColumn('max_requests_per_1_day', 'bigint')
+          .addColumn('created_at', 'bigint', notNull)
+          .addColumn('updated_at', 'bigint', notNull)
+          .addUniqueConstraint('rate_limits_project_model', ['project_id', 'model'])
+          .execute();
+        await db.schema
+          .createTable('spend_limits')
+          .addColumn('project_id', 'text', (c) => c.primaryKey())
+          .addColumn('threshold_amount', 'bigint')
+          .addColumn('interval', 'text', notNull)
+          .addColumn('enforcement', 'text', notNull)
+          .addColumn('alert_thresholds', 'text', notNull)
+          .addColumn('alert_recipients', 'text', notNull)
+          .addColumn('updated_at', 'bigint', notNull)
+          .execute();
+        await db.schema
+          .createTable('alerts_sent')
+          .addColumn('scope', 'text', notNull)
+          .addColumn('period', 'text', notNull)
+          .addColumn('threshold', 'integer', notNull)
+          .addColumn('sent_at', 'bigint', notNull)
+          .addPrimaryKeyConstraint('alerts_sent_pk', ['scope', 'period', 'threshold'])
+          .execute();
+        await withSeq(db.schema.createTable('webhooks'), dialect)
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('org_id', 'text', notNull)
+          .addColumn('url', 'text', notNull)
+          .addColumn('event_types', 'text', notNull)
+          .addColumn('secret_encrypted', 'text', notNull)
+          .addColumn('redacted_secret', 'text', notNull)
+          .addColumn('created_at', 'bigint', notNull)
+          .addColumn('deleted_at', 'bigint')
+          .execute();
+      },
+    },
+  };
 }

@@ -1,3 +1,51 @@
+/** A rate limit of a project (all models when `model` is '') — OpenAI's project.rate_limit. */
+export interface RateLimitsTable {
+  id: string;
+  project_id: string;
+  model: string;
+  max_requests_per_1_minute: number | null;
+  max_tokens_per_1_minute: number | null;
+  max_requests_per_1_day: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A project's spend limit (cents per interval) and its alert thresholds and recipients. */
+export interface SpendLimitsTable {
+  project_id: string;
+  threshold_amount: number | null;
+  interval: string;
+  enforcement: string;
+  alert_thresholds: string;
+  alert_recipients: string;
+  updated_at: number;
+}
+
+/** One alert per threshold per period: the unique row is the claim. */
+export interface AlertsSentTable {
+  scope: string;
+  period: string;
+  threshold: number;
+  sent_at: number;
+}
+
+/** Webhook endpoints; the signing secret is stored encrypted with the server secret (it must be usable to sign). */
+export interface WebhooksTable {
+  seq: import('kysely').Generated<number>;
+  id: string;
+  org_id: string;
+  url: string;
+  event_types: string;
+  secret_encrypted: string;
+  redacted_secret: string;
+  created_at: number;
+  deleted_at: number | null;
+}
+
 /** Limit tables (see migrations-limits.ts). */
-// biome-ignore lint/suspicious/noEmptyInterface: filled as the limit tables land
-export interface LimitTables {}
+export interface LimitTables {
+  rate_limits: RateLimitsTable;
+  spend_limits: SpendLimitsTable;
+  alerts_sent: AlertsSentTable;
+  webhooks: WebhooksTable;
+}

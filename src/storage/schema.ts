@@ -77,6 +77,8 @@ export interface ApiKeysTable {
   exposed_at: number | null;
   exposed_url: string | null;
   rotated_at: number | null;
+  /** Key-level rate limits, spend limit and request quota (JSON, see core/key-limits.ts). */
+  limits: string | null;
 }
 
 export interface ApiKeySecretsTable {

@@ -46,3 +46,23 @@ export function databaseUrlFor(backend: Backend, schema: string): string | undef
   u.searchParams.set('options', `-c search_path=${schema}`);
   return u.toString();
 }
+
+/** Runs a suite against real Redis when TEST_REDIS_URL is set; under CI=true its absence fails. */
+export function describeWithRedis(title: string, fn: (redisUrl: string) => void): void {
+  const url = process.env.TEST_REDIS_URL;
+  if (url) {
+    describe(`${title} [redis]`, () => fn(url));
+    return;
+  }
+  if (isCI) {
+    describe(`${title} [redis]`, () => {
+      it('needs TEST_REDIS_URL under CI=true', () => {
+        throw new Error('TEST_REDIS_URL is not set: the Redis suite must run in CI (see .ci/run)');
+      });
+    });
+  } else {
+    describe.skip(`${title} [redis] (set TEST_REDIS_URL to run)`, () => {
+      it('skipped', () => {});
+    });
+  }
+}

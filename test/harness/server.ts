@@ -33,10 +33,10 @@ export interface ApiResult {
 /** Starts a server on a temp data dir (and a fresh Postgres schema) with an admin key ready. */
 export async function startTestServer(
   backend: Backend,
-  opts: { env?: Record<string, string>; logger?: Logger; clock?: () => number } = {},
+  opts: { env?: Record<string, string>; logger?: Logger; clock?: () => number; schema?: string; keepSchema?: boolean } = {},
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-test-'));
-  const schema = freshSchema();
+  const schema = opts.schema ?? freshSchema();
   const config = loadConfig({
     HOST: '127.0.0.1',
     PORT: '0',
@@ -85,7 +85,7 @@ export async function startTestServer(
     async close() {
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });
-      if (backend.name === 'postgres' && backend.url) {
+      if (backend.name === 'postgres' && backend.url && !opts.keepSchema) {
         const c = new pg.Client({ connectionString: backend.url });
         await c.connect();
         await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);

@@ -1,0 +1,41 @@
+import type { GcraDecision } from './gcra.js';
+
+// The port behind rate limits, quotas and budgets: in process by default, Redis when several instances share limits.
+// One `acquire` decides every limit of a request atomically: all are charged, or none.
+
+export interface RateCheck {
+  key: string;
+  limit: number;
+  periodMs: number;
+  cost: number;
+}
+
+export interface CounterCheck {
+  /** Counter keys summed against the cap; the first one is charged. */
+  keys: string[];
+  cap: number;
+  amount: number;
+  ttlSec: number;
+}
+
+export interface AcquireOutcome {
+  allowed: boolean;
+  rates: GcraDecision[];
+  /** Per counter: the sum after charging (or the current sum when refused), and whether it fitted. */
+  counters: Array<{ allowed: boolean; used: number }>;
+}
+
+export interface LimitStore {
+  acquire(rates: RateCheck[], counters: CounterCheck[], nowMs: number): Promise<AcquireOutcome>;
+  /** Settles estimates: moves rate buckets by `delta` units and counters by `delta`. */
+  adjust(
+    rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>,
+    counters: Array<{ key: string; delta: number; ttlSec: number }>,
+    nowMs: number,
+  ): Promise<void>;
+  /** Sets a counter from stored usage the first time it is needed (no-op when present). */
+  seedCounter(key: string, value: number, ttlSec: number): Promise<void>;
+  /** Whether the counter is known (avoids re-seeding). */
+  hasCounter(key: string): Promise<boolean>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,18 @@
+import type { KeyChangeListener } from '../services/context.js';
+
+/** Passes each key or project change to every registered cache. */
+export class ChangeFanout implements KeyChangeListener {
+  private readonly listeners: KeyChangeListener[] = [];
+
+  add(listener: KeyChangeListener): void {
+    this.listeners.push(listener);
+  }
+
+  keyChanged(keyId: string): void {
+    for (const l of this.listeners) l.keyChanged(keyId);
+  }
+
+  projectChanged(projectId: string): void {
+    for (const l of this.listeners) l.projectChanged(projectId);
+  }
+}

@@ -1,0 +1,139 @@
+import { Redis } from 'ioredis';
+import type { GcraDecision } from '../core/gcra.js';
+import type { AcquireOutcome, CounterCheck, LimitStore, RateCheck } from '../core/limit-store.js';
+
+// The shared limit store: one Lua script decides every limit of a request atomically (all charged or none), on
+// Redis's own clock so instances with skewed clocks agree. Same GCRA as core/gcra.ts.
+
+const ACQUIRE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nr = tonumber(ARGV[1])
+local nc = tonumber(ARGV[2])
+local out = {}
+local ok = 1
+local tats = {}
+local a = 3
+for i = 1, nr do
+  local limit = tonumber(ARGV[a]); local period = tonumber(ARGV[a+1]); local cost = tonumber(ARGV[a+2]); a = a + 3
+  local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
+  local interval = period / limit
+  local base = math.max(tat, now)
+  local newtat = base + cost * interval
+  local allowat = newtat - period
+  if cost > limit or allowat > now then
+    ok = 0
+    local used = (base - now) / interval
+    local retry = -1
+    if cost <= limit then retry = math.ceil(allowat - now) end
+    out[#out+1] = 0; out[#out+1] = math.max(0, math.floor(limit - used)); out[#out+1] = math.max(0, base - now); out[#out+1] = retry
+    tats[i] = false
+  else
+    out[#out+1] = 1; out[#out+1] = math.max(0, math.floor((period - (newtat - now)) / interval + 1e-9)); out[#out+1] = math.max(0, newtat - now); out[#out+1] = 0
+    tats[i] = newtat
+  end
+end
+local k = nr + 1
+local charge = {}
+for j = 1, nc do
+  local nkeys = tonumber(ARGV[a]); local cap = tonumber(ARGV[a+1]); local amountStr = ARGV[a+2]; local amount = tonumber(amountStr); local ttl = tonumber(ARGV[a+3]); a = a + 4
+  local sum = 0
+  for x = 0, nkeys - 1 do sum = sum + tonumber(redis.call('GET', KEYS[k + x]) or '0') end
+  if sum + amount > cap then ok = 0; out[#out+1] = 0 else out[#out+1] = 1 end
+  out[#out+1] = sum
+  -- INCRBY takes the decimal string: tostring() of a large Lua number would be in exponent form.
+  charge[j] = { KEYS[k], amountStr, ttl }
+  k = k + nkeys
+end
+if ok == 1 then
+  for i = 1, nr do redis.call('SET', KEYS[i], tats[i], 'PX', math.ceil(tats[i] - now) + 1000) end
+  for j = 1, nc do
+    local c = charge[j]
+    redis.call('INCRBY', c[1], c[2])
+    if c[3] > 0 then redis.call('EXPIRE', c[1], c[3]) end
+  end
+end
+return { ok, now, out }
+`;
+
+const ADJUST = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nr = tonumber(ARGV[1])
+local a = 2
+for i = 1, nr do
+  local limit = tonumber(ARGV[a]); local period = tonumber(ARGV[a+1]); local delta = tonumber(ARGV[a+2]); a = a + 3
+  local tat = tonumber(redis.call('GET', KEYS[i]) or tostring(now))
+  local newtat = math.max(now, tat + delta * period / limit)
+  redis.call('SET', KEYS[i], newtat, 'PX', math.ceil(newtat - now) + 1000)
+end
+local nc = #KEYS - nr
+for j = 1, nc do
+  local delta = ARGV[a]; local ttl = tonumber(ARGV[a+1]); a = a + 2
+  redis.call('INCRBY', KEYS[nr + j], delta)
+  if ttl > 0 then redis.call('EXPIRE', KEYS[nr + j], ttl) end
+end
+return 1
+`;
+
+export class RedisLimitStore implements LimitStore {
+  readonly redis: Redis;
+
+  constructor(
+    url: string,
+    private readonly prefix = 'tg:',
+  ) {
+    // No offline queue: while Redis is down, calls fail at once and the configured fail-open/closed applies.
+    this.redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false, connectTimeout: 2000 });
+    this.redis.on('error', () => {});
+    this.redis.defineCommand('tgAcquire', { lua: ACQUIRE });
+    this.redis.defineCommand('tgAdjust', { lua: ADJUST });
+  }
+
+  async acquire(rates: RateCheck[], counters: CounterCheck[], _nowMs: number): Promise<AcquireOutcome> {
+    const keys = [...rates.map((r) => this.prefix + r.key), ...counters.flatMap((c) => c.keys.map((k) => this.prefix + k))];
+    const args: Array<string | number> = [rates.length, counters.length];
+    for (const r of rates) args.push(r.limit, r.periodMs, r.cost);
+    for (const c of counters) args.push(c.keys.length, String(c.cap), String(Math.round(c.amount)), c.ttlSec);
+    const cmd = this.redis as unknown as { tgAcquire(n: number, ...a: Array<string | number>): Promise<[number, number, number[]]> };
+    const [ok, , out] = await cmd.tgAcquire(keys.length, ...keys, ...args);
+    const decisions: GcraDecision[] = [];
+    let p = 0;
+    for (let i = 0; i < rates.length; i++, p += 4) {
+      decisions.push({ allowed: out[p] === 1, tat: 0, remaining: out[p + 1], resetMs: out[p + 2], retryAfterMs: out[p + 3] < 0 ? Number.POSITIVE_INFINITY : out[p + 3] });
+    }
+    const counterResults = counters.map((c) => {
+      const allowed = out[p] === 1;
+      const sum = out[p + 1];
+      p += 2;
+      return { allowed, used: ok === 1 ? sum + Math.round(c.amount) : sum };
+    });
+    return { allowed: ok === 1, rates: decisions, counters: counterResults };
+  }
+
+  async adjust(
+    rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>,
+    counters: Array<{ key: string; delta: number; ttlSec: number }>,
+  ): Promise<void> {
+    if (rates.length === 0 && counters.length === 0) return;
+    const keys = [...rates.map((r) => this.prefix + r.key), ...counters.map((c) => this.prefix + c.key)];
+    const args: Array<string | number> = [rates.length];
+    for (const r of rates) args.push(r.limit, r.periodMs, r.delta);
+    for (const c of counters) args.push(String(Math.round(c.delta)), c.ttlSec);
+    const cmd = this.redis as unknown as { tgAdjust(n: number, ...a: Array<string | number>): Promise<number> };
+    await cmd.tgAdjust(keys.length, ...keys, ...args);
+  }
+
+  async seedCounter(key: string, value: number, ttlSec: number): Promise<void> {
+    if (ttlSec > 0) await this.redis.set(this.prefix + key, Math.round(value), 'EX', ttlSec, 'NX');
+    else await this.redis.set(this.prefix + key, Math.round(value), 'NX');
+  }
+
+  async hasCounter(key: string): Promise<boolean> {
+    return (await this.redis.exists(this.prefix + key)) === 1;
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
+}

@@ -1,0 +1,269 @@
+import { TollgateError } from '../core/errors.js';
+import { estimateTokens } from '../core/estimate.js';
+import { formatResetDuration, type GcraDecision } from '../core/gcra.js';
+import type { AcquireOutcome, CounterCheck, LimitStore, RateCheck } from '../core/limit-store.js';
+import { type Interval, keyRange, keyTtlSeconds, periodKeys } from '../core/periods.js';
+import { costNanoUsd, type ModelPrice, priceFor } from '../core/pricing.js';
+import type { KeyRecord } from '../core/verify.js';
+import type { Admission, AdmitInput, RequestGuard } from '../http/gateway/guard.js';
+import type { ServiceDeps } from './context.js';
+import type { PolicyCache } from './policy-cache.js';
+
+// Rate limits (RPM, RPD, TPM at key, project and project-model level), request quotas and money budgets, decided
+// together and atomically by the limit store before a request is forwarded, then settled to its real usage.
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+const NANO_PER_CENT = 10_000_000;
+
+type RateKind = 'rpm' | 'rpd' | 'tpm';
+interface RateMeta {
+  kind: RateKind;
+  scope: string;
+  limit: number;
+}
+type CounterKind = 'quota' | 'key_budget' | 'project_budget';
+interface CounterMeta {
+  kind: CounterKind;
+  cap: number;
+  interval: Interval;
+  period: string;
+  alertThresholds: number[];
+  scopeId: string;
+}
+
+export interface BudgetAlert {
+  scope: 'api_key' | 'project';
+  scopeId: string;
+  orgId: string;
+  projectId: string | null;
+  period: string;
+  threshold: number;
+  usedNanoUsd: number;
+  capNanoUsd: number;
+}
+
+export interface LimitsGuardOptions {
+  store: LimitStore;
+  /** Used when the shared store (Redis) fails and the failure mode is open. */
+  localStore: LimitStore;
+  rateLimitFailure: 'open' | 'closed';
+  budgetFailure: 'open' | 'closed';
+  defaultMaxOutputTokens: number;
+  prices: Readonly<Record<string, ModelPrice>>;
+  onAlert: (alert: BudgetAlert) => void;
+  onStoreError: (err: unknown, fallback: 'open' | 'closed') => void;
+}
+
+const RATE_LABEL: Record<RateKind, string> = { rpm: 'requests per min (RPM)', rpd: 'requests per day (RPD)', tpm: 'tokens per min (TPM)' };
+
+export class LimitsGuard implements RequestGuard {
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly policies: PolicyCache,
+    private readonly opts: LimitsGuardOptions,
+  ) {}
+
+  async admit(input: AdmitInput): Promise<Admission> {
+    const { record, model, nowMs } = input;
+    const policyOrPromise = record.projectId ? this.policies.get(record.projectId) : null;
+    const policy = policyOrPromise instanceof Promise ? await policyOrPromise : policyOrPromise;
+    const estimate = estimateTokens(input.body, input.endpoint, this.opts.defaultMaxOutputTokens);
+    const estTokens = estimate.input + estimate.output;
+    const price = model ? priceFor(this.opts.prices, model) : null;
+    const estCost = costNanoUsd(price, { input: estimate.input, cached: 0, output: estimate.output });
+
+    const rates: RateCheck[] = [];
+    const rateMeta: RateMeta[] = [];
+    const addRate = (scope: string, kind: RateKind, limit: number | null | undefined) => {
+      if (!limit) return;
+      const periodMs = kind === 'rpd' ? DAY : MINUTE;
+      // The limit is part of the key: a changed limit starts a fresh bucket instead of inheriting a state scaled to the old one.
+      rates.push({ key: `rl:${scope}:${kind}:${limit}`, limit, periodMs, cost: kind === 'tpm' ? estTokens : 1 });
+      rateMeta.push({ kind, scope, limit });
+    };
+    const kl = record.limits;
+    addRate(`k:${record.id}`, 'rpm', kl?.rate_limits?.max_requests_per_1_minute);
+    addRate(`k:${record.id}`, 'rpd', kl?.rate_limits?.max_requests_per_1_day);
+    addRate(`k:${record.id}`, 'tpm', kl?.rate_limits?.max_tokens_per_1_minute);
+    for (const rl of policy?.rateLimits ?? []) {
+      if (rl.model !== '*' && rl.model !== model) continue;
+      const scope = `p:${record.projectId}:${rl.model}`;
+      addRate(scope, 'rpm', rl.max_requests_per_1_minute);
+      addRate(scope, 'rpd', rl.max_requests_per_1_day);
+      addRate(scope, 'tpm', rl.max_tokens_per_1_minute);
+    }
+
+    const counters: CounterCheck[] = [];
+    const counterMeta: CounterMeta[] = [];
+    const addCounter = (prefix: string, kind: CounterKind, cap: number, interval: Interval, amount: number, alerts: number[], scopeId: string) => {
+      const keys = periodKeys(interval, nowMs).map((p) => `${prefix}:${p}`);
+      counters.push({ keys, cap, amount, ttlSec: keyTtlSeconds(keys[0].slice(prefix.length + 1), nowMs) });
+      counterMeta.push({ kind, cap, interval, period: keys[0].slice(prefix.length + 1), alertThresholds: alerts, scopeId });
+    };
+    if (kl?.request_quota) addCounter(`q:k:${record.id}`, 'quota', kl.request_quota.max_requests, kl.request_quota.interval ?? 'total', 1, [], record.id);
+    if (kl?.spend_limit) {
+      addCounter(`s:k:${record.id}`, 'key_budget', kl.spend_limit.threshold_amount * NANO_PER_CENT, kl.spend_limit.interval ?? 'month', estCost, [50, 80, 100], record.id);
+    }
+    const sp = policy?.spend;
+    if (sp?.thresholdCents && record.projectId) {
+      const cap = sp.enforced ? sp.thresholdCents * NANO_PER_CENT : Number.MAX_SAFE_INTEGER;
+      addCounter(`s:p:${record.projectId}`, 'project_budget', cap, sp.interval, estCost, sp.alertThresholds, record.projectId);
+      if (!sp.enforced) counterMeta[counterMeta.length - 1].cap = sp.thresholdCents * NANO_PER_CENT;
+    }
+    if (rates.length === 0 && counters.length === 0) return { headers: {}, settle() {} };
+
+    const outcome = await this.acquire(record, rates, counters, counterMeta, nowMs);
+    if (!outcome.allowed) throw this.refusal(outcome, rateMeta, counterMeta, rates, record, model);
+
+    const headers = this.headers(outcome, rateMeta, counterMeta);
+    const usedAtAdmit = outcome.counters.map((c) => c.used);
+    let settled = false;
+    return {
+      headers,
+      settle: (actual) => {
+        if (settled) return;
+        settled = true;
+        const realTokens = actual.billable ? actual.tokens.input + actual.tokens.output : 0;
+        const rateAdjust = rates
+          .map((r, i) => ({ r, m: rateMeta[i] }))
+          .filter(({ m }) => m.kind === 'tpm' || !actual.billable)
+          .map(({ r, m }) => ({ key: r.key, limit: r.limit, periodMs: r.periodMs, delta: m.kind === 'tpm' ? realTokens - estTokens : 0 }))
+          .filter((a) => a.delta !== 0);
+        const counterAdjust = counters
+          .map((c, i) => {
+            const m = counterMeta[i];
+            const delta = m.kind === 'quota' ? (actual.billable ? 0 : -1) : (actual.billable ? actual.costNanoUsd : 0) - c.amount;
+            return { key: c.keys[0], delta, ttlSec: c.ttlSec, i };
+          })
+          .filter((a) => a.delta !== 0);
+        if (rateAdjust.length || counterAdjust.length) {
+          this.opts.store.adjust(rateAdjust, counterAdjust, Date.now()).catch((err) => this.opts.onStoreError(err, 'open'));
+        }
+        counterMeta.forEach((m, i) => {
+          if (m.kind === 'quota' || m.alertThresholds.length === 0) return;
+          const delta = (actual.billable ? actual.costNanoUsd : 0) - counters[i].amount;
+          const used = usedAtAdmit[i] + delta;
+          for (const t of m.alertThresholds) {
+            if (used >= (m.cap * t) / 100 && m.cap > 0) {
+              this.opts.onAlert({
+                scope: m.kind === 'key_budget' ? 'api_key' : 'project',
+                scopeId: m.scopeId,
+                orgId: record.orgId,
+                projectId: record.projectId,
+                period: m.period,
+                threshold: t,
+                usedNanoUsd: used,
+                capNanoUsd: m.cap,
+              });
+            }
+          }
+        });
+      },
+    };
+  }
+
+  /** Seeds unseen counters from stored usage, then decides; falls back per the configured failure modes. */
+  private async acquire(record: KeyRecord, rates: RateCheck[], counters: CounterCheck[], meta: CounterMeta[], nowMs: number): Promise<AcquireOutcome> {
+    try {
+      await this.seed(this.opts.store, record, counters, meta);
+      return await this.opts.store.acquire(rates, counters, nowMs);
+    } catch (err) {
+      if (err instanceof TollgateError) throw err;
+      if (counters.length > 0 && this.opts.budgetFailure === 'closed') {
+        this.opts.onStoreError(err, 'closed');
+        throw new TollgateError('service_unavailable', 'Budgets cannot be checked right now (limit store unavailable); the request was not forwarded. Try again shortly.');
+      }
+      if (rates.length > 0 && this.opts.rateLimitFailure === 'closed') {
+        this.opts.onStoreError(err, 'closed');
+        throw new TollgateError('service_unavailable', 'Rate limits cannot be checked right now (limit store unavailable). Try again shortly.');
+      }
+      this.opts.onStoreError(err, 'open');
+      await this.seed(this.opts.localStore, record, counters, meta);
+      return this.opts.localStore.acquire(rates, counters, nowMs);
+    }
+  }
+
+  private async seed(store: LimitStore, record: KeyRecord, counters: CounterCheck[], meta: CounterMeta[]): Promise<void> {
+    for (const [i, c] of counters.entries()) {
+      for (const key of c.keys) {
+        if (await store.hasCounter(key)) continue;
+        const period = key.slice(key.lastIndexOf(':') + 1);
+        const { start, end } = keyRange(period);
+        const m = meta[i];
+        let q = this.deps.database.db.selectFrom('usage_events').where('created_at_ms', '>=', start).where('created_at_ms', '<', end).where('billable', '=', 1);
+        q = m.kind === 'project_budget' ? q.where('project_id', '=', record.projectId) : q.where('api_key_id', '=', record.id);
+        const row = await q
+          .select((eb) => (m.kind === 'quota' ? eb.fn.countAll<number>().as('v') : eb.fn.coalesce(eb.fn.sum<number>('cost_nanousd'), eb.lit(0)).as('v')))
+          .executeTakeFirst();
+        await store.seedCounter(key, Number(row?.v ?? 0), keyTtlSeconds(period, Date.now()));
+      }
+    }
+  }
+
+  private refusal(outcome: AcquireOutcome, rateMeta: RateMeta[], counterMeta: CounterMeta[], rates: RateCheck[], record: KeyRecord, model: string | null): TollgateError {
+    const failedCounter = outcome.counters.findIndex((c) => !c.allowed);
+    if (failedCounter >= 0) {
+      const m = counterMeta[failedCounter];
+      const used = outcome.counters[failedCounter].used;
+      const code = m.kind === 'quota' ? 'api_key_quota_exceeded' : m.kind === 'key_budget' ? 'api_key_spend_limit_exceeded' : 'project_spend_limit_exceeded';
+      const what =
+        m.kind === 'quota'
+          ? `This API key's request quota is used up: ${used} of ${m.cap} requests (${m.interval}).`
+          : `${m.kind === 'key_budget' ? "This API key's" : "The project's"} spend limit of $${(m.cap / 1e9).toFixed(2)} per ${m.interval} is reached ($${(used / 1e9).toFixed(4)} spent or reserved).`;
+      const err = new TollgateError(code, `${what} Retrying will not help until the period resets or the limit is raised.`);
+      err.headers = this.headers(outcome, rateMeta, counterMeta);
+      return err;
+    }
+    const i = outcome.rates.findIndex((d) => !d.allowed);
+    const d = outcome.rates[i];
+    const m = rateMeta[i];
+    const retryMs = Number.isFinite(d.retryAfterMs) ? d.retryAfterMs : 60_000;
+    const where = m.scope.startsWith('k:') ? `API key ${record.id}` : `project ${record.projectId}${m.scope.endsWith(':*') ? '' : ` for ${model}`}`;
+    const requested = rates[i].cost;
+    const tooBig = !Number.isFinite(d.retryAfterMs);
+    const err = new TollgateError(
+      'rate_limit_exceeded',
+      tooBig
+        ? `Request too large for ${where} on ${RATE_LABEL[m.kind]}: Limit ${m.limit}, Requested ${requested}. Reduce the prompt or max_tokens.`
+        : `Rate limit reached for ${where} on ${RATE_LABEL[m.kind]}: Limit ${m.limit}, Used ${m.limit - d.remaining}, Requested ${requested}. Please try again in ${formatResetDuration(retryMs)}.`,
+    );
+    err.headers = { ...this.headers(outcome, rateMeta, counterMeta), 'retry-after': String(Math.max(1, Math.ceil(retryMs / 1000))), 'retry-after-ms': String(Math.ceil(retryMs)) };
+    return err;
+  }
+
+  private headers(outcome: AcquireOutcome, rateMeta: RateMeta[], counterMeta: CounterMeta[]): Record<string, string> {
+    const h: Record<string, string> = {};
+    const tightest = (kinds: RateKind[]): { d: GcraDecision; m: RateMeta } | null => {
+      let best: { d: GcraDecision; m: RateMeta } | null = null;
+      outcome.rates.forEach((d, i) => {
+        if (!kinds.includes(rateMeta[i].kind)) return;
+        if (!best || d.remaining < best.d.remaining) best = { d, m: rateMeta[i] };
+      });
+      return best;
+    };
+    const req = tightest(['rpm', 'rpd']);
+    if (req) {
+      h['x-ratelimit-limit-requests'] = String(req.m.limit);
+      h['x-ratelimit-remaining-requests'] = String(req.d.remaining);
+      h['x-ratelimit-reset-requests'] = formatResetDuration(req.d.resetMs);
+    }
+    const tok = tightest(['tpm']);
+    if (tok) {
+      h['x-ratelimit-limit-tokens'] = String(tok.m.limit);
+      h['x-ratelimit-remaining-tokens'] = String(tok.d.remaining);
+      h['x-ratelimit-reset-tokens'] = formatResetDuration(tok.d.resetMs);
+    }
+    let budget: number | null = null;
+    let quota: number | null = null;
+    outcome.counters.forEach((c, i) => {
+      const m = counterMeta[i];
+      const left = Math.max(0, m.cap - c.used);
+      if (m.kind === 'quota') quota = quota === null ? left : Math.min(quota, left);
+      else if (m.cap < Number.MAX_SAFE_INTEGER) budget = budget === null ? left : Math.min(budget, left);
+    });
+    if (budget !== null) h['x-tollgate-remaining-budget-usd'] = (budget / 1e9).toFixed(6);
+    if (quota !== null) h['x-tollgate-remaining-requests-quota'] = String(quota);
+    return h;
+  }
+}

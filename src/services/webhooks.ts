@@ -1,0 +1,156 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { request } from 'undici';
+import { z } from 'zod';
+import { randomBase62 } from '../core/base62.js';
+import { TollgateError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import { writeAudit } from './audit.js';
+import type { Actor, ServiceDeps } from './context.js';
+import { nowSeconds } from './context.js';
+import { type ListPage, pageQuery, toPage } from './pagination.js';
+import { open, seal } from './secret-box.js';
+import { parseInput } from './validation.js';
+
+// Organization webhooks: budget alerts and exposure alerts, signed with HMAC-SHA256 and retried with back-off.
+// Signature header (Stripe-style): `x-tollgate-signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`.
+
+export const WEBHOOK_EVENT_TYPES = ['budget.threshold_crossed', 'api_key.exposed', 'anomaly.detected'] as const;
+
+const CreateWebhook = z.strictObject({
+  url: z.string().url().max(2048).refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL'),
+  event_types: z.array(z.enum([...WEBHOOK_EVENT_TYPES, '*'])).min(1).optional(),
+});
+
+export interface WebhookObject {
+  object: 'webhook_endpoint';
+  id: string;
+  url: string;
+  event_types: string[];
+  redacted_secret: string;
+  created_at: number;
+}
+
+type Row = { id: string; url: string; event_types: string; redacted_secret: string; created_at: number };
+const toObject = (r: Row): WebhookObject => ({
+  object: 'webhook_endpoint',
+  id: r.id,
+  url: r.url,
+  event_types: JSON.parse(r.event_types),
+  redacted_secret: r.redacted_secret,
+  created_at: r.created_at,
+});
+
+/** The signature header value for a body. */
+export function signWebhook(secret: string, body: string, timestamp: number): string {
+  return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+export class Webhooks {
+  private pending = 0;
+  readonly stats = { delivered: 0, failed: 0, retried: 0 };
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly serverSecret: string,
+    private readonly opts: { backoffMs: number[]; timeoutMs: number; onError?: (msg: string) => void } = {
+      backoffMs: [1000, 4000, 16_000, 60_000],
+      timeoutMs: 10_000,
+    },
+  ) {}
+
+  /** Creates an endpoint; the signing secret is in the answer this once. */
+  async create(orgId: string, input: unknown, actor: Actor): Promise<WebhookObject & { secret: string }> {
+    const body = parseInput(CreateWebhook, input);
+    const id = newId('wh_', this.deps.randomBytes);
+    const secret = `whsec_${randomBase62(40, this.deps.randomBytes)}`;
+    const row = {
+      id,
+      org_id: orgId,
+      url: body.url,
+      event_types: JSON.stringify(body.event_types ?? ['*']),
+      secret_encrypted: seal(this.serverSecret, secret),
+      redacted_secret: `whsec_…${secret.slice(-4)}`,
+      created_at: nowSeconds(this.deps),
+      deleted_at: null,
+    };
+    await this.deps.database.db.transaction().execute(async (trx) => {
+      await trx.insertInto('webhooks').values(row).execute();
+      await writeAudit(trx, this.deps, { orgId, type: 'webhook.created', actor, objectId: id, details: { data: { url: body.url, event_types: body.event_types ?? ['*'] } } });
+    });
+    return { ...toObject(row), secret };
+  }
+
+  async list(orgId: string, query: Record<string, unknown>): Promise<ListPage<WebhookObject>> {
+    const { limit, after } = pageQuery(query);
+    let q = this.deps.database.db.selectFrom('webhooks').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null);
+    if (after) {
+      const c = await this.deps.database.db.selectFrom('webhooks').select('seq').where('id', '=', after).executeTakeFirst();
+      if (!c) throw new TollgateError('invalid_value', `Invalid value for 'after': no webhook ${after}.`, 'after');
+      q = q.where('seq', '>', c.seq);
+    }
+    return toPage((await q.orderBy('seq').limit(limit + 1).execute()).map(toObject), limit);
+  }
+
+  async delete(orgId: string, id: string, actor: Actor) {
+    const row = await this.deps.database.db.selectFrom('webhooks').select('id').where('id', '=', id).where('org_id', '=', orgId).where('deleted_at', 'is', null).executeTakeFirst();
+    if (!row) throw new TollgateError('not_found', `No webhook found with id '${id}'.`, 'webhook_id');
+    await this.deps.database.db.transaction().execute(async (trx) => {
+      await trx.updateTable('webhooks').set({ deleted_at: nowSeconds(this.deps) }).where('id', '=', id).execute();
+      await writeAudit(trx, this.deps, { orgId, type: 'webhook.deleted', actor, objectId: id });
+    });
+    return { object: 'webhook_endpoint.deleted' as const, id, deleted: true as const };
+  }
+
+  /** Sends an event to every endpoint of the organization subscribed to it (asynchronously, with retries). */
+  async emit(orgId: string, type: string, data: Record<string, unknown>): Promise<void> {
+    const rows = await this.deps.database.db.selectFrom('webhooks').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null).execute();
+    const event = { id: `evt_${randomUUID()}`, object: 'event', type, created_at: nowSeconds(this.deps), data };
+    const body = JSON.stringify(event);
+    for (const r of rows) {
+      const types: string[] = JSON.parse(r.event_types);
+      if (!types.includes('*') && !types.includes(type)) continue;
+      const secret = open(this.serverSecret, r.secret_encrypted);
+      this.pending++;
+      void this.deliver(r.url, body, secret, type, event.id, 0);
+    }
+  }
+
+  private async deliver(url: string, body: string, secret: string, type: string, eventId: string, attempt: number): Promise<void> {
+    let ok = false;
+    let why = '';
+    try {
+      const t = Math.floor(Date.now() / 1000);
+      const res = await request(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'Tollgate-Webhooks/1', 'x-tollgate-event': type, 'x-tollgate-delivery': eventId, 'x-tollgate-signature': signWebhook(secret, body, t) },
+        body,
+        headersTimeout: this.opts.timeoutMs,
+        bodyTimeout: this.opts.timeoutMs,
+      });
+      await res.body.dump();
+      ok = res.statusCode >= 200 && res.statusCode < 300;
+      why = `HTTP ${res.statusCode}`;
+    } catch (err) {
+      why = (err as { code?: string }).code ?? String(err);
+    }
+    if (ok) {
+      this.stats.delivered++;
+      this.pending--;
+      return;
+    }
+    const wait = this.opts.backoffMs[attempt];
+    if (wait === undefined) {
+      this.stats.failed++;
+      this.pending--;
+      this.opts.onError?.(`webhook ${eventId} to ${new URL(url).host} failed after ${attempt + 1} attempts (${why})`);
+      return;
+    }
+    this.stats.retried++;
+    setTimeout(() => void this.deliver(url, body, secret, type, eventId, attempt + 1), wait).unref();
+  }
+
+  /** Deliveries not yet finished (sent or given up). */
+  get inFlight(): number {
+    return this.pending;
+  }
+}

@@ -1,0 +1,322 @@
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeEachDatabase, describeWithRedis } from './harness/backends.js';
+import { startTestServer, type TestServer } from './harness/server.js';
+
+const ORG = '/v1/organization';
+// tollgate-echo priced at $1,000 per 1M tokens: one token costs 1,000,000 nano-dollars.
+const PRICE_NANO_PER_TOKEN = 1_000_000;
+
+function pricedConfig(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'tollgate-lim-')), 'tollgate.config.json');
+  writeFileSync(file, JSON.stringify({ pricing: { 'tollgate-echo': { input: 1000, cached_input: 1000, output: 1000 } } }));
+  return file;
+}
+
+async function receiver() {
+  const got: Array<{ headers: Record<string, unknown>; body: string }> = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      got.push({ headers: req.headers, body });
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, got, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+const chat = (t: TestServer, key: string, extra: Record<string, unknown> = {}) =>
+  fetch(`${t.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'tollgate-echo', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1, ...extra }),
+  });
+
+describeEachDatabase('limits and budgets', (backend) => {
+  let t: TestServer;
+  let now = Date.UTC(2026, 10, 30, 23, 58, 0);
+  beforeAll(async () => {
+    t = await startTestServer(backend, { env: { TOLLGATE_CONFIG: pricedConfig() }, clock: () => now });
+  });
+  afterAll(async () => t?.close());
+  const newKey = async (body: Record<string, unknown>, project = t.defaultProjectId) =>
+    (await t.api('POST', `${ORG}/projects/${project}/api_keys`, { body: { name: 'lim', ...body } })).body;
+
+  it('stores key limits and returns them by get and list', async () => {
+    const k = await newKey({ rate_limits: { max_requests_per_1_minute: 10 }, spend_limit: { threshold_amount: 500 }, request_quota: { max_requests: 1000, interval: 'month' } });
+    const got = (await t.api('GET', `${ORG}/projects/${t.defaultProjectId}/api_keys/${k.id}`)).body;
+    expect(got).toMatchObject({ rate_limits: { max_requests_per_1_minute: 10 }, spend_limit: { threshold_amount: 500 }, request_quota: { max_requests: 1000, interval: 'month' } });
+    const upd = await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys/${k.id}`, { body: { spend_limit: null } });
+    expect(upd.body.spend_limit).toBeNull();
+    expect(upd.body.request_quota).toMatchObject({ max_requests: 1000 });
+    const bad = await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { request_quota: { max_requests: 0 } } });
+    expect(bad.status).toBe(400);
+    const badInterval = await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { spend_limit: { threshold_amount: 1, interval: 'fortnight' } } });
+    expect(badInterval.status).toBe(400);
+  });
+
+  it('enforces a key RPM with OpenAI headers, a 429 naming the limit, and a sliding refill', async () => {
+    const k = await newKey({ rate_limits: { max_requests_per_1_minute: 3 } });
+    const seen: Array<string | null> = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await chat(t, k.value);
+      expect(r.status).toBe(200);
+      expect(r.headers.get('x-ratelimit-limit-requests')).toBe('3');
+      seen.push(r.headers.get('x-ratelimit-remaining-requests'));
+    }
+    expect(seen).toEqual(['2', '1', '0']);
+    const refused = await chat(t, k.value);
+    expect(refused.status).toBe(429);
+    const body = await refused.json();
+    expect(body.error).toMatchObject({ code: 'rate_limit_exceeded', type: 'rate_limit_error' });
+    expect(body.error.message).toContain('requests per min (RPM): Limit 3');
+    expect(Number(refused.headers.get('retry-after'))).toBe(20);
+    const sdk = await new OpenAI({ apiKey: k.value, baseURL: `${t.url}/v1`, maxRetries: 0 }).chat.completions.create({ model: 'tollgate-echo', messages: [] }).catch((e) => e);
+    expect(sdk).toBeInstanceOf(OpenAI.RateLimitError);
+    now += 20_000; // one request refills every 20 s
+    expect((await chat(t, k.value)).status).toBe(200);
+    expect((await chat(t, k.value)).status).toBe(429);
+  });
+
+  it('applies project-wide and per-model limits across keys', async () => {
+    const p = (await t.api('POST', `${ORG}/projects`, { body: { name: 'limited' } })).body.id;
+    const rl = await t.api('POST', `${ORG}/projects/${p}/rate_limits`, { body: { model: 'tollgate-echo', max_requests_per_1_minute: 2 } });
+    expect(rl.body).toMatchObject({ object: 'project.rate_limit', model: 'tollgate-echo', max_requests_per_1_minute: 2 });
+    const list = await t.api('GET', `${ORG}/projects/${p}/rate_limits`);
+    expect(list.body.data).toHaveLength(1);
+    const a = await newKey({}, p);
+    const b = await newKey({}, p);
+    expect((await chat(t, a.value)).status).toBe(200);
+    expect((await chat(t, b.value)).status).toBe(200);
+    const r = await chat(t, a.value);
+    expect(r.status).toBe(429);
+    expect((await r.json()).error.message).toContain(`project ${p} for tollgate-echo`);
+    const mod = await t.api('POST', `${ORG}/projects/${p}/rate_limits/${rl.body.id}`, { body: { max_requests_per_1_minute: 100 } });
+    expect(mod.body.max_requests_per_1_minute).toBe(100);
+    expect((await chat(t, b.value)).status).toBe(200);
+    const dup = await t.api('POST', `${ORG}/projects/${p}/rate_limits`, { body: { model: 'tollgate-echo', max_requests_per_1_minute: 1 } });
+    expect(dup.status).toBe(409);
+  });
+
+  it('reserves TPM from max_tokens and settles to the real count', async () => {
+    const k = await newKey({ rate_limits: { max_tokens_per_1_minute: 100 } });
+    const first = await chat(t, k.value, { max_tokens: 80 });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-ratelimit-limit-tokens')).toBe('100');
+    // Reserved 8 + 80, settled to 9 real tokens: another 80-token request fits now.
+    const second = await chat(t, k.value, { max_tokens: 80 });
+    expect(second.status).toBe(200);
+    const tooBig = await chat(t, k.value, { max_tokens: 500 });
+    expect(tooBig.status).toBe(429);
+    expect((await tooBig.json()).error.message).toContain('tokens per min (TPM)');
+  });
+
+  it('lets exactly N of 200 concurrent requests through a quota of N', async () => {
+    const k = await newKey({ request_quota: { max_requests: 50, interval: 'total' } });
+    const results = await Promise.all(Array.from({ length: 200 }, () => chat(t, k.value)));
+    const ok = results.filter((r) => r.status === 200);
+    expect(ok).toHaveLength(50);
+    const refused = results.filter((r) => r.status === 429);
+    expect(refused).toHaveLength(150);
+    const body = await refused[0].json();
+    expect(body.error).toMatchObject({ type: 'insufficient_quota', code: 'api_key_quota_exceeded' });
+    expect(ok.at(-1)!.headers.get('x-tollgate-remaining-requests-quota')).toMatch(/^\d+$/);
+    await t.server.gateway.usage.flush();
+    const billed = await t.server.runtime.database.db.selectFrom('usage_events').select('id').where('api_key_id', '=', k.id).where('billable', '=', 1).execute();
+    expect(billed).toHaveLength(50);
+    const refusedEvents = await t.server.runtime.database.db.selectFrom('usage_events').select('id').where('api_key_id', '=', k.id).where('outcome', '=', 'refused').execute();
+    expect(refusedEvents).toHaveLength(150);
+  });
+
+  it('lets exactly the requests a budget fits through under concurrency, and records exactly their cost', async () => {
+    // Each request is estimated at 8 prompt + 1 (max_tokens) tokens and really uses 9: 45 cents fit exactly 50.
+    const k = await newKey({ spend_limit: { threshold_amount: 45, interval: 'month' } });
+    const results = await Promise.all(Array.from({ length: 200 }, () => chat(t, k.value)));
+    const ok = results.filter((r) => r.status === 200);
+    expect(ok).toHaveLength(50);
+    await t.server.gateway.usage.flush();
+    const rows = await t.server.runtime.database.db.selectFrom('usage_events').select(['cost_nanousd']).where('api_key_id', '=', k.id).where('billable', '=', 1).execute();
+    expect(rows.reduce((s, r) => s + Number(r.cost_nanousd), 0)).toBe(45 * 10_000_000);
+  });
+
+  it('never overspends when estimates run high, and the recorded spend is the sum of the successes', async () => {
+    // Reserved 13 tokens (max_tokens 5), really 9: reservations are conservative, so the cap is never passed.
+    const k = await newKey({ spend_limit: { threshold_amount: 45, interval: 'month' } });
+    const results = await Promise.all(Array.from({ length: 200 }, () => chat(t, k.value, { max_tokens: 5 })));
+    const ok = results.filter((r) => r.status === 200);
+    const bodies = await Promise.all(ok.map((r) => r.json()));
+    expect(ok.length).toBeGreaterThan(0);
+    expect(ok.length).toBeLessThanOrEqual(50);
+    const refused = results.filter((r) => r.status === 429);
+    expect(refused.length + ok.length).toBe(200);
+    expect((await refused[0].json()).error).toMatchObject({ type: 'insufficient_quota', code: 'api_key_spend_limit_exceeded' });
+    await t.server.gateway.usage.flush();
+    const rows = await t.server.runtime.database.db.selectFrom('usage_events').select(['cost_nanousd']).where('api_key_id', '=', k.id).where('billable', '=', 1).execute();
+    const recorded = rows.reduce((s, r) => s + Number(r.cost_nanousd), 0);
+    const expected = bodies.reduce((s, b) => s + b.usage.total_tokens * PRICE_NANO_PER_TOKEN, 0);
+    expect(rows).toHaveLength(ok.length);
+    expect(recorded).toBe(expected);
+    expect(recorded).toBeLessThanOrEqual(45 * 10_000_000);
+    // Sequentially, the rest of the budget is used up to the last reservation that fits: 49 or 50 in all, never more.
+    let more = 0;
+    for (let i = 0; i < 60; i++) if ((await chat(t, k.value, { max_tokens: 5 })).status === 200) more++;
+    expect(ok.length + more).toBeGreaterThanOrEqual(49);
+    expect(ok.length + more).toBeLessThanOrEqual(50);
+  });
+
+  it('refuses at a project spend limit, tells the remaining budget, fires each alert once, signed', async () => {
+    const hook = await receiver();
+    try {
+      const wh = await t.api('POST', `${ORG}/webhooks`, { body: { url: hook.url, event_types: ['budget.threshold_crossed'] } });
+      expect(wh.body.secret).toMatch(/^whsec_/);
+      expect((await t.api('GET', `${ORG}/webhooks`)).text).not.toContain(wh.body.secret);
+      const p = (await t.api('POST', `${ORG}/projects`, { body: { name: 'budgeted' } })).body.id;
+      const sl = await t.api('POST', `${ORG}/projects/${p}/spend_limit`, { body: { threshold_amount: 9, interval: 'month' } });
+      expect(sl.body).toMatchObject({ object: 'project.spend_limit', threshold_amount: 9, interval: 'month', enforcement: { status: 'enabled' } });
+      const al = await t.api('POST', `${ORG}/projects/${p}/spend_alerts`, { body: { thresholds: [50, 100], recipients: ['ops@example.com', 'cfo@example.com'] } });
+      expect(al.body).toMatchObject({ thresholds: [50, 100], recipients: ['ops@example.com', 'cfo@example.com'] });
+      const k = await newKey({}, p);
+      const budgets: string[] = [];
+      let status = 200;
+      let n = 0;
+      while (status === 200 && n < 20) {
+        const r = await chat(t, k.value);
+        status = r.status;
+        if (r.status === 200) budgets.push(r.headers.get('x-tollgate-remaining-budget-usd') ?? '');
+        else expect((await r.json()).error).toMatchObject({ type: 'insufficient_quota', code: 'project_spend_limit_exceeded' });
+        n++;
+      }
+      expect(status).toBe(429);
+      expect(budgets.length).toBe(10); // 9 cents = 90M nano-dollars = 10 requests of 9M
+      expect(Number(budgets[0])).toBeGreaterThan(Number(budgets.at(-1)));
+      const deadline = Date.now() + 5000;
+      while (hook.got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 300));
+      const audit = (await t.api('GET', `${ORG}/audit_logs?event_types=budget.threshold_crossed&project_ids=${p}`)).body.data;
+      expect(audit.map((e: { 'budget.threshold_crossed': { threshold_percent: number } }) => e['budget.threshold_crossed'].threshold_percent).sort()).toEqual([100, 50]);
+      expect(hook.got).toHaveLength(2);
+      const { headers, body } = hook.got.find((g) => JSON.parse(g.body).data.threshold_percent === 50)!;
+      const [tPart, vPart] = String(headers['x-tollgate-signature']).split(',');
+      const ts = tPart.slice(2);
+      expect(vPart.slice(3)).toBe(createHmac('sha256', wh.body.secret).update(`${ts}.${body}`).digest('hex'));
+      expect(JSON.parse(body)).toMatchObject({ type: 'budget.threshold_crossed', data: { project_id: p, threshold_percent: 50 } });
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('rolls a monthly budget over at the start of the next month', async () => {
+    now = Date.UTC(2026, 10, 30, 23, 59, 0);
+    const k = await newKey({ spend_limit: { threshold_amount: 1, interval: 'month' } });
+    expect((await chat(t, k.value)).status).toBe(200);
+    expect((await chat(t, k.value)).status).toBe(429);
+    now = Date.UTC(2026, 11, 1, 0, 0, 1);
+    expect((await chat(t, k.value)).status).toBe(200);
+  });
+});
+
+describe('limit store failures', () => {
+  it('serves rate-limited keys when the shared store is down (fail-open) but refuses budgeted ones (fail-closed)', async () => {
+    const t = await startTestServer({ name: 'sqlite' }, { env: { REDIS_URL: 'redis://127.0.0.1:1', TOLLGATE_CONFIG: pricedConfig() } });
+    try {
+      const rl = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { rate_limits: { max_requests_per_1_minute: 2 } } })).body;
+      const results = [];
+      for (let i = 0; i < 3; i++) results.push((await chat(t, rl.value)).status);
+      expect(results).toEqual([200, 200, 429]); // counted locally meanwhile
+      const budget = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { spend_limit: { threshold_amount: 100 } } })).body;
+      const r = await chat(t, budget.value);
+      expect(r.status).toBe(503);
+      expect((await r.json()).error.code).toBe('service_unavailable');
+      const plain = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: {} })).body;
+      expect((await chat(t, plain.value)).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('can be configured the other way round', async () => {
+    const t = await startTestServer(
+      { name: 'sqlite' },
+      { env: { REDIS_URL: 'redis://127.0.0.1:1', TOLLGATE_RATE_LIMIT_FAILURE: 'closed', TOLLGATE_BUDGET_FAILURE: 'open', TOLLGATE_CONFIG: pricedConfig() } },
+    );
+    try {
+      const rl = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { rate_limits: { max_requests_per_1_minute: 2 } } })).body;
+      expect((await chat(t, rl.value)).status).toBe(503);
+      const budget = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { spend_limit: { threshold_amount: 100 } } })).body;
+      expect((await chat(t, budget.value)).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describeWithRedis('limits shared by two instances', (redisUrl) => {
+  it('two gateways on one Redis let exactly N of 200 concurrent requests through a quota of N, and share an RPM', async () => {
+    // Two instances share PostgreSQL and Redis (in one process two SQLite connections would block each other).
+    const pgUrl = process.env.TEST_DATABASE_URL;
+    if (!pgUrl) throw new Error('this suite needs TEST_DATABASE_URL as well');
+    const backend = { name: 'postgres' as const, url: pgUrl };
+    const env = { REDIS_URL: redisUrl, TOLLGATE_CONFIG: pricedConfig() };
+    const a = await startTestServer(backend, { env, keepSchema: true });
+    const b = await startTestServer(backend, { env, schema: a.schema });
+    try {
+      expect(b.orgId).toBe(a.orgId);
+      const k = (await a.api('POST', `${ORG}/projects/${a.defaultProjectId}/api_keys`, { body: { request_quota: { max_requests: 50, interval: 'total' } } })).body;
+      const results = await Promise.all(Array.from({ length: 200 }, (_, i) => chat(i % 2 ? a : b, k.value)));
+      expect(results.filter((r) => r.status === 200)).toHaveLength(50);
+      const rl = (await a.api('POST', `${ORG}/projects/${a.defaultProjectId}/api_keys`, { body: { rate_limits: { max_requests_per_1_minute: 4 } } })).body;
+      const seq = [];
+      for (let i = 0; i < 6; i++) seq.push((await chat(i % 2 ? a : b, rl.value)).status);
+      expect(seq).toEqual([200, 200, 200, 200, 429, 429]);
+      const budget = (await a.api('POST', `${ORG}/projects/${a.defaultProjectId}/api_keys`, { body: { spend_limit: { threshold_amount: 9 } } })).body;
+      const spent = await Promise.all(Array.from({ length: 40 }, (_, i) => chat(i % 2 ? a : b, budget.value)));
+      expect(spent.filter((r) => r.status === 200)).toHaveLength(10);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }, 120_000);
+});
+
+describe('limits CLI', () => {
+  it('sets project, model and key limits and budgets', async () => {
+    const { runCli } = await import('../src/cli/main.js');
+    const t = await startTestServer({ name: 'sqlite' });
+    try {
+      let out = '';
+      const io = { env: { LOG_LEVEL: 'silent' }, out: (s: string) => (out += s), err: (s: string) => (out += s) };
+      const g = ['node', 'tollgate', '--server', t.url, '--admin-key', t.adminKey];
+      expect(await runCli([...g, 'limits', 'set', '--rpm', '60', '--tpm', '10000'], io)).toBe(0);
+      expect(await runCli([...g, 'limits', 'set', '--model', 'tollgate-echo', '--rpm', '5'], io)).toBe(0);
+      expect(await runCli([...g, 'limits', 'set', '--rpm', '30'], io)).toBe(0);
+      const list = (await t.api('GET', `${ORG}/projects/${t.defaultProjectId}/rate_limits`)).body.data;
+      expect(list).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ model: '*', max_requests_per_1_minute: 30, max_tokens_per_1_minute: 10000 }),
+          expect.objectContaining({ model: 'tollgate-echo', max_requests_per_1_minute: 5 }),
+        ]),
+      );
+      expect(await runCli([...g, 'budget', 'set', '--usd', '25', '--alerts', '50,90'], io)).toBe(0);
+      expect((await t.api('GET', `${ORG}/projects/${t.defaultProjectId}/spend_limit`)).body).toMatchObject({ threshold_amount: 2500, interval: 'month' });
+      expect((await t.api('GET', `${ORG}/projects/${t.defaultProjectId}/spend_alerts`)).body.thresholds).toEqual([50, 90]);
+      const k = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'cli' } })).body;
+      expect(await runCli([...g, 'budget', 'set', '--key', k.id, '--usd', '1.5', '--requests', '100', '--requests-interval', 'day'], io)).toBe(0);
+      expect(await runCli([...g, 'limits', 'set', '--key', k.id, '--rpd', '1000'], io)).toBe(0);
+      const key = (await t.api('GET', `${ORG}/projects/${t.defaultProjectId}/api_keys/${k.id}`)).body;
+      expect(key).toMatchObject({ spend_limit: { threshold_amount: 150, interval: 'month' }, request_quota: { max_requests: 100, interval: 'day' }, rate_limits: { max_requests_per_1_day: 1000 } });
+      out = '';
+      expect(await runCli([...g, 'limits', 'list'], io)).toBe(0);
+      expect(out).toMatch(/MODEL\s+MAX_REQUESTS_PER_1_MINUTE/);
+    } finally {
+      await t.close();
+    }
+  });
+});
