@@ -22,7 +22,9 @@ export class MemoryLimitStore implements LimitStore {
     const counterResults = counters.map((c, i) => ({ allowed: sums[i] + c.amount <= c.cap, used: sums[i] }));
     const allowed = decisions.every((d) => d.allowed) && counterResults.every((c) => c.allowed);
     if (allowed) {
-      rates.forEach((r, i) => this.tats.set(r.key, { tat: decisions[i].tat, expires: decisions[i].tat + 1000 }));
+      rates.forEach((r, i) => {
+        this.tats.set(r.key, { tat: decisions[i].tat, expires: decisions[i].tat + 1000 });
+      });
       counters.forEach((c, i) => {
         const k = c.keys[0];
         const prev = this.counters.get(k);
