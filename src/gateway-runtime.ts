@@ -38,7 +38,7 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     onInserted: rollUpUsage,
   });
   const policies = new PolicyCache(runtime.deps);
-  runtime.changes.add(policies);
+  runtime.caches.add(policies);
   const localStore = new MemoryLimitStore();
   const limitStore: LimitStore = config.redisUrl ? new RedisLimitStore(config.redisUrl) : localStore;
   let lastStoreWarning = 0;

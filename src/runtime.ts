@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Config } from './config/config.js';
 import { ChangeFeed } from './infra/change-feed.js';
 import { ChangeFanout } from './infra/change-fanout.js';
+import { RedisChangeBus } from './infra/redis-change-bus.js';
 import { KeyCache } from './infra/key-cache.js';
 import { ensureInitialized, type Organization } from './services/bootstrap.js';
 import type { ServiceDeps } from './services/context.js';
@@ -18,7 +19,9 @@ export interface Runtime {
   deps: ServiceDeps;
   keyCache: KeyCache;
   /** Every cache that must hear of key and project changes (key cache, limit policies, …). */
-  changes: ChangeFanout;
+  caches: ChangeFanout;
+  /** Redis broadcast of changes to other instances, when REDIS_URL is set. */
+  bus: RedisChangeBus | null;
   changeFeed: ChangeFeed;
   lastUsed: LastUsedTracker;
   org: Organization;
@@ -52,18 +55,24 @@ export async function createRuntime(
     negativeTtlMs: 5000,
     clock,
   });
+  // Caches hear every change (local writes, the database feed, other instances); `changes` also broadcasts.
+  const caches = new ChangeFanout();
+  caches.add(keyCache);
   const changes = new ChangeFanout();
-  changes.add(keyCache);
+  changes.add(caches);
+  const bus = config.redisUrl ? new RedisChangeBus(config.redisUrl, caches, () => {}) : null;
+  if (bus) changes.add(bus);
   const deps: ServiceDeps = { database, clock, randomBytes: (n) => randomBytes(n), changes };
   const { org, created } = await ensureInitialized(deps);
-  const changeFeed = new ChangeFeed(database, changes, config.changePollMs, opts.onChangeFeedError);
+  const changeFeed = new ChangeFeed(database, caches, config.changePollMs, opts.onChangeFeedError);
   const lastUsed = new LastUsedTracker(database);
   return {
     config,
     database,
     deps,
     keyCache,
-    changes,
+    caches,
+    bus,
     changeFeed,
     lastUsed,
     org,
@@ -71,6 +80,7 @@ export async function createRuntime(
     secret,
     async close() {
       changeFeed.stop();
+      await bus?.close();
       await lastUsed.stop().catch(() => {});
       await database.close();
     },

@@ -5,9 +5,12 @@ import { closeGateway, createGateway } from './gateway-runtime.js';
 import { buildApp } from './http/app.js';
 import type { GatewayContext } from './http/gateway/gateway-context.js';
 import { registerGateway } from './http/gateway/routes.js';
+import { createMetrics, registerMetrics } from './http/metrics.js';
 import { registerSecretScanning } from './http/secret-scanning.js';
+import { readiness } from './readiness.js';
 import type { AppContext } from './http/context.js';
 import { dashboardWiring } from './http/dashboard/wiring.js';
+import { AuthThrottle } from './infra/auth-throttle.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { Webhooks } from './services/webhooks.js';
 
@@ -40,6 +43,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
     keyCache: runtime.keyCache,
     lastUsed: runtime.lastUsed,
     orgId: runtime.org.id,
+    authThrottle: new AuthThrottle(),
     webhooks,
     notify: {
       exposed: (e) => {
@@ -52,8 +56,19 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
   const dashboard = dashboardWiring(ctx, runtime);
   const gateway = createGateway(config, runtime, ctx, logger);
   gateway.usage.start();
+  const metrics = createMetrics(ctx, () => gateway);
+  gateway.observe = { upstream: (provider, seconds, outcome) => metrics.upstream.observe({ provider, outcome }, seconds) };
   const app = await buildApp(ctx, {
     logger,
+    configure: (root) => {
+      registerMetrics(root, ctx, metrics);
+      root.get('/readyz', async (_req, reply) => {
+        const checks = await readiness(runtime, gateway.limitStore);
+        const ok = Object.values(checks).every((c) => c === 'ok');
+        reply.code(ok ? 200 : 503);
+        return { status: ok ? 'ready' : 'not_ready', checks };
+      });
+    },
     sessionResolver: dashboard.sessionResolver,
     plugins: [(scope) => registerGateway(scope, gateway), (scope) => registerSecretScanning(scope, ctx, gateway.config.reporters), ...dashboard.plugins],
   });

@@ -2,6 +2,7 @@ import { userInfo } from 'node:os';
 import { pino } from 'pino';
 import { loadConfig } from '../config/config.js';
 import { buildApp } from '../http/app.js';
+import { AuthThrottle } from '../infra/auth-throttle.js';
 import { createRuntime } from '../runtime.js';
 import { Webhooks } from '../services/webhooks.js';
 
@@ -51,6 +52,7 @@ export async function openBackend(opts: BackendOptions, env: Record<string, stri
       keyCache: runtime.keyCache,
       lastUsed: runtime.lastUsed,
       orgId: runtime.org.id,
+      authThrottle: new AuthThrottle(),
       notify: { exposed: () => {} },
       webhooks: new Webhooks(runtime.deps, runtime.secret),
     },

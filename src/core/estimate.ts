@@ -7,12 +7,14 @@ export interface TokenEstimate {
   output: number;
 }
 
-function textLength(v: unknown): number {
+// Depth-capped: a body nested 10,000 deep must not overflow the stack (what lies deeper is not prompt text anyway).
+function textLength(v: unknown, depth = 0): number {
   if (typeof v === 'string') return v.length;
-  if (Array.isArray(v)) return v.reduce((n: number, x) => n + textLength(x), 0);
+  if (depth > 32) return 0;
+  if (Array.isArray(v)) return v.reduce((n: number, x) => n + textLength(x, depth + 1), 0);
   if (v && typeof v === 'object') {
     let n = 0;
-    for (const [k, x] of Object.entries(v)) if (k !== 'image_url') n += textLength(x);
+    for (const [k, x] of Object.entries(v)) if (k !== 'image_url') n += textLength(x, depth + 1);
     return n;
   }
   return 0;

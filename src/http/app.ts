@@ -18,6 +18,8 @@ import { installJsonParser } from './shared/json-body.js';
 export interface AppOptions {
   logger: Logger;
   sessionResolver?: ActorResolver;
+  /** Root-level setup (hooks that must see every route, such as metrics). */
+  configure?: (app: FastifyInstance) => void;
   /** Extra route groups (gateway, dashboard, …) registered after the admin API. */
   plugins?: Array<(app: FastifyInstance) => void | Promise<void>>;
 }
@@ -38,6 +40,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
   installJsonParser(app);
   installErrorHandling(app);
 
+  opts.configure?.(app);
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   await app.register(

@@ -1,4 +1,5 @@
 import type { Config } from '../config/config.js';
+import type { AuthThrottle } from '../infra/auth-throttle.js';
 import type { KeyCache } from '../infra/key-cache.js';
 import type { ServiceDeps } from '../services/context.js';
 import type { ExposureListener } from '../services/exposure.js';
@@ -15,4 +16,5 @@ export interface AppContext {
   /** Outbound notifications (webhooks); no-ops until configured. */
   notify: { exposed: ExposureListener };
   webhooks: Webhooks;
+  authThrottle: AuthThrottle;
 }

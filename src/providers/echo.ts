@@ -44,7 +44,13 @@ export class EchoUpstream implements Upstream {
   readonly models = [ECHO_MODEL];
 
   async send(req: UpstreamRequest): Promise<UpstreamResponse> {
-    const body = req.body?.length ? (JSON.parse(req.body.toString('utf8')) as Record<string, unknown>) : {};
+    let body: Record<string, unknown> = {};
+    try {
+      const parsed = req.body?.length ? JSON.parse(req.body.toString('utf8')) : {};
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed;
+    } catch {
+      return json(400, { error: { message: 'The request body is not valid JSON.', type: 'invalid_request_error', param: null, code: 'invalid_json' } });
+    }
     if (req.method === 'GET' && req.path === '/models') {
       return json(200, { object: 'list', data: [{ id: ECHO_MODEL, object: 'model', created: 1_735_689_600, owned_by: 'tollgate' }] });
     }

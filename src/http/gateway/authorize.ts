@@ -3,7 +3,7 @@ import { TollgateError } from '../../core/errors.js';
 import { isAllowed, isModelAllowed, levelForMethod, resourceForPath } from '../../core/permissions.js';
 import type { KeyRecord } from '../../core/verify.js';
 import { checkSecret } from '../../services/verify-secret.js';
-import { refusal } from '../shared/authenticate.js';
+import { noteFailure, refusal, throttleGuard } from '../shared/authenticate.js';
 import { presentedKey } from '../shared/bearer.js';
 import type { GatewayContext } from './gateway-context.js';
 
@@ -17,11 +17,13 @@ export function countRefusal(g: GatewayContext, code: string): void {
  * and IP allowlists (403, inside the key check). Synchronous for a cached key.
  */
 export function authorizeGatewayRequest(g: GatewayContext, request: FastifyRequest): KeyRecord | Promise<KeyRecord> {
+  throttleGuard(g.app, request.ip);
   const now = Math.floor(g.app.deps.clock() / 1000);
   const pending = checkSecret(g.app.keyCache, presentedKey(request), now, request.ip);
   const finish = (check: Awaited<typeof pending>): KeyRecord => {
     if (!check.ok) {
       countRefusal(g, check.code);
+      noteFailure(g.app, request.ip, check);
       throw refusal(check);
     }
     const record = check.record;

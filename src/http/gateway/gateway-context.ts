@@ -15,4 +15,6 @@ export interface GatewayContext {
   /** Counters for requests refused before reaching a model (never billed). */
   refusals: Map<string, number>;
   newEventId(): string;
+  /** Observers for metrics (no-ops when not wired). */
+  observe?: { upstream(provider: string, seconds: number, outcome: string): void };
 }

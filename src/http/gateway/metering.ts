@@ -46,5 +46,6 @@ export function meter(
     error_code: o.errorCode,
   };
   g.usage.record(event);
+  if (o.upstreamMs !== null && r.provider) g.observe?.upstream(r.provider, o.upstreamMs / 1000, o.outcome);
   return cost;
 }

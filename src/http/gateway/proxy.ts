@@ -46,6 +46,13 @@ export async function proxy(g: GatewayContext, request: FastifyRequest, reply: F
   const record = authorized instanceof Promise ? await authorized : authorized;
   const endpoint = path.slice(3) || '/';
   const body = jsonBody(request);
+  if (request.method === 'POST' && MODEL_ENDPOINTS.has(endpoint)) {
+    // As OpenAI answers: model calls take a JSON object naming a model.
+    if (!body) throw new TollgateError('invalid_value', 'The request body must be a JSON object.', null);
+    if (typeof body.model !== 'string' || body.model === '') {
+      throw new TollgateError('missing_required_parameter', "Missing required parameter: 'model'.", 'model');
+    }
+  }
   const requested = typeof body?.model === 'string' ? body.model : null;
   const route = requested ? routeModel(g.config, requested) : { model: null, provider: g.config.defaultProvider };
   const upstream = g.upstreams.get(route.provider ?? '') ?? g.upstreams.get('echo');

@@ -13,12 +13,31 @@ export function refusal(check: Extract<SecretCheck, { ok: false }>): TollgateErr
   return new TollgateError(code, verifyFailureMessage(check.code, check.record));
 }
 
+/** Refuses an IP that guessed too many keys; records a guess when a check failed for a bad or unknown key. */
+export function throttleGuard(ctx: AppContext, ip: string): void {
+  const wait = ctx.authThrottle.blockedFor(ip, Date.now());
+  if (wait > 0) {
+    const err = new TollgateError('too_many_attempts', 'Too many invalid API keys from this address; try again later.');
+    err.headers = { 'retry-after': String(Math.ceil(wait / 1000)) };
+    throw err;
+  }
+}
+
+/** Counts failures that look like guessing (malformed, unknown); not revoked/expired keys of real users. */
+export function noteFailure(ctx: AppContext, ip: string, check: Extract<SecretCheck, { ok: false }>): void {
+  if (check.code === 'malformed' || check.code === 'unknown') ctx.authThrottle.fail(ip, Date.now());
+}
+
 /** Verifies the presented key and returns its record, or throws the refusal. Notes the use for last_used_at. */
 export async function authenticateKey(ctx: AppContext, request: FastifyRequest): Promise<KeyRecord> {
+  throttleGuard(ctx, request.ip);
   const now = Math.floor(ctx.deps.clock() / 1000);
   const pending = checkSecret(ctx.keyCache, presentedKey(request), now, request.ip);
   const check = pending instanceof Promise ? await pending : pending;
-  if (!check.ok) throw refusal(check);
+  if (!check.ok) {
+    noteFailure(ctx, request.ip, check);
+    throw refusal(check);
+  }
   ctx.lastUsed.touch(check.record.id, now);
   return check.record;
 }

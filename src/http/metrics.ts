@@ -1,0 +1,128 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { TollgateError } from '../core/errors.js';
+import type { AppContext } from './context.js';
+import type { GatewayContext } from './gateway/gateway-context.js';
+
+/** The metrics a server exports, in its own registry (several servers can share a process in tests). */
+export interface Metrics {
+  registry: Registry;
+  upstream: Histogram<'provider' | 'outcome'>;
+  limiter: Counter<'decision'>;
+}
+
+/** Creates the registry and the collectors read at scrape time (cache, queue, refusals, webhooks). */
+export function createMetrics(ctx: AppContext, g: () => GatewayContext | null): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'tollgate_process_' });
+  const upstream = new Histogram({
+    name: 'tollgate_upstream_duration_seconds',
+    help: 'Time to the upstream answer headers',
+    labelNames: ['provider', 'outcome'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const limiter = new Counter({ name: 'tollgate_limiter_decisions_total', help: 'Limit decisions', labelNames: ['decision'], registers: [registry] });
+  new Gauge({
+    name: 'tollgate_key_cache_entries',
+    help: 'Key records cached',
+    registers: [registry],
+    collect() {
+      this.set(ctx.keyCache.size);
+    },
+  });
+  new Counter({
+    name: 'tollgate_key_cache_lookups_total',
+    help: 'Key cache lookups by result',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ result: 'hit' }, ctx.keyCache.stats.hits);
+      this.inc({ result: 'miss' }, ctx.keyCache.stats.misses);
+    },
+  });
+  new Gauge({
+    name: 'tollgate_usage_queue_depth',
+    help: 'Usage events waiting to be written',
+    registers: [registry],
+    collect() {
+      this.set(g()?.usage.pending ?? 0);
+    },
+  });
+  new Counter({
+    name: 'tollgate_usage_events_total',
+    help: 'Usage events by fate: recorded, written, spilled to disk, replayed from disk',
+    labelNames: ['fate'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const s = g()?.usage.stats;
+      if (!s) return;
+      this.inc({ fate: 'recorded' }, s.recorded);
+      this.inc({ fate: 'written' }, s.written);
+      this.inc({ fate: 'spilled' }, s.spilled);
+      this.inc({ fate: 'replayed' }, s.replayed);
+    },
+  });
+  new Counter({
+    name: 'tollgate_usage_flush_failures_total',
+    help: 'Usage batches that could not be written (kept and retried)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(g()?.usage.stats.failedFlushes ?? 0);
+    },
+  });
+  new Counter({
+    name: 'tollgate_refused_requests_total',
+    help: 'Gateway requests refused before reaching a model (never billed), by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of g()?.refusals ?? []) this.inc({ reason }, n);
+    },
+  });
+  new Counter({
+    name: 'tollgate_webhook_deliveries_total',
+    help: 'Webhook deliveries by result',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const s = ctx.webhooks.stats;
+      this.inc({ result: 'delivered' }, s.delivered);
+      this.inc({ result: 'failed' }, s.failed);
+      this.inc({ result: 'retried' }, s.retried);
+    },
+  });
+  return { registry, upstream, limiter };
+}
+
+/** Request counts and latencies by route and status, and GET /metrics (bearer token when TOLLGATE_METRICS_TOKEN is set). */
+export function registerMetrics(app: FastifyInstance, ctx: AppContext, metrics: Metrics): void {
+  const duration = new Histogram({
+    name: 'tollgate_http_request_duration_seconds',
+    help: 'Request latency by route and status',
+    labelNames: ['route', 'method', 'status'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [metrics.registry],
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    duration.observe({ route, method: request.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    done();
+  });
+  const token = ctx.config.metricsToken;
+  app.get('/metrics', async (request, reply) => {
+    if (token) {
+      const given = Buffer.from(String(request.headers.authorization ?? ''));
+      const want = Buffer.from(`Bearer ${token}`);
+      if (given.length !== want.length || !timingSafeEqual(given, want)) throw new TollgateError('invalid_api_key', 'A valid metrics token is required.');
+    }
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+}
