@@ -30,9 +30,9 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     void loadTokenizer();
   }
   const usage = new UsageRecorder(runtime.database, {
-    flushIntervalMs: 1000,
+    flushIntervalMs: config.usageFlushMs,
     batchSize: 500,
-    maxInMemory: 100_000,
+    maxInMemory: config.usageMaxInMemory,
     spillFile: join(config.dataDir, 'usage-spill.jsonl'),
     onError: (err) => logger.warn({ err: String(err) }, 'usage flush failed; events kept and retried'),
     onInserted: rollUpUsage,

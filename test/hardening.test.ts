@@ -56,7 +56,7 @@ describe('abuse and bad input', () => {
   afterAll(async () => t?.close());
 
   const post = (path: string, body: string | Buffer, headers: Record<string, string> = {}) =>
-    fetch(`${t.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers }, body });
+    fetch(`${t.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : new Uint8Array(body) });
 
   it('answers 413 for a body over the limit', async () => {
     const res = await post('/v1/chat/completions', JSON.stringify({ model: 'tollgate-echo', messages: [{ role: 'user', content: 'x'.repeat(100_000) }] }));

@@ -33,6 +33,8 @@ const EnvSchema = z.object({
   TOLLGATE_RATE_LIMIT_FAILURE: z.enum(['open', 'closed']).default('open'),
   TOLLGATE_BUDGET_FAILURE: z.enum(['open', 'closed']).default('closed'),
   TOLLGATE_DEFAULT_MAX_TOKENS: intFrom(1024),
+  TOLLGATE_USAGE_FLUSH_MS: intFrom(1000),
+  TOLLGATE_USAGE_MAX_IN_MEMORY: intFrom(100_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_BASE_URL: z.string().default('https://api.openai.com/v1'),
@@ -58,6 +60,10 @@ export type Config = Readonly<{
   budgetFailure: 'open' | 'closed';
   /** Output tokens reserved for a request that names no max_tokens. */
   defaultMaxTokens: number;
+  /** Usage events are written at least this often. */
+  usageFlushMs: number;
+  /** Usage events held in memory while the database is unreachable; beyond, they go to a spill file. */
+  usageMaxInMemory: number;
   logLevel: string;
   openaiApiKey: string | undefined;
   openaiBaseUrl: string;
@@ -90,6 +96,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     rateLimitFailure: e.TOLLGATE_RATE_LIMIT_FAILURE,
     budgetFailure: e.TOLLGATE_BUDGET_FAILURE,
     defaultMaxTokens: e.TOLLGATE_DEFAULT_MAX_TOKENS,
+    usageFlushMs: e.TOLLGATE_USAGE_FLUSH_MS,
+    usageMaxInMemory: e.TOLLGATE_USAGE_MAX_IN_MEMORY,
     logLevel: e.LOG_LEVEL,
     openaiApiKey: e.OPENAI_API_KEY || undefined,
     openaiBaseUrl: e.OPENAI_BASE_URL,

@@ -44,8 +44,10 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       connectionTimeoutMillis: 5000,
       ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
     });
-    // A dropped idle connection must not crash the process; queries on it fail and are retried by callers.
+    // A dropped connection (database restarted, network cut) must not crash the process: idle and checked-out
+    // clients alike get an error listener; the queries on them fail and their callers retry or report.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   } else {
     const file = opts.url?.startsWith('sqlite:') ? opts.url.slice('sqlite:'.length) : join(opts.dataDir, 'tollgate.db');
