@@ -1,7 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Runtime } from '../../runtime.js';
+import type { AccountContext } from '../../services/accounts.js';
+import { LoginThrottle } from '../../services/login-throttle.js';
 import type { ActorResolver } from '../admin/admin-auth.js';
+import { registerInviteRoutes } from '../auth/invites.js';
+import { registerAuthRoutes } from '../auth/routes.js';
+import { createSessionResolver } from '../auth/session-resolver.js';
 import type { AppContext } from '../context.js';
+import { registerDashboardStatic } from './static.js';
 
 /** What the dashboard adds to the server: session authentication of the admin API, and its own routes. */
 export interface DashboardWiring {
@@ -11,6 +17,20 @@ export interface DashboardWiring {
 }
 
 /** Builds the dashboard wiring for a server. */
-export function dashboardWiring(_ctx: AppContext, _runtime: Runtime): DashboardWiring {
-  return { plugins: [] };
+export function dashboardWiring(ctx: AppContext, runtime: Runtime): DashboardWiring {
+  const account: AccountContext = {
+    deps: ctx.deps,
+    orgId: ctx.orgId,
+    orgName: runtime.org.name,
+    secret: runtime.secret,
+    throttle: new LoginThrottle(ctx.deps.clock),
+  };
+  return {
+    sessionResolver: createSessionResolver(account),
+    plugins: [
+      (app) => registerAuthRoutes(app, account),
+      (app) => registerInviteRoutes(app, ctx, account),
+      (app) => registerDashboardStatic(app),
+    ],
+  };
 }

@@ -1,0 +1,31 @@
+import { useEffect, useState } from 'preact/hooks';
+import { copyText } from '../clipboard.js';
+
+interface CopyButtonProps {
+  text: string;
+  /** Accessible name; defaults to "Copy". */
+  label?: string;
+  class?: string;
+}
+
+/** Copies `text` and says so for two seconds. */
+export function CopyButton({ text, label = 'Copy', class: cls }: CopyButtonProps) {
+  const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
+  useEffect(() => {
+    if (state === 'idle') return;
+    const t = setTimeout(() => setState('idle'), 2000);
+    return () => clearTimeout(t);
+  }, [state]);
+  return (
+    <button
+      type="button"
+      class={cls ?? 'button'}
+      // The visible word changes to "Copied"; a longer name (which item) applies only while idle.
+      aria-label={state === 'idle' && label !== 'Copy' ? label : undefined}
+      aria-live="polite"
+      onClick={async () => setState((await copyText(text)) ? 'copied' : 'failed')}
+    >
+      {state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed' : 'Copy'}
+    </button>
+  );
+}

@@ -1,0 +1,42 @@
+import { useState } from 'preact/hooks';
+import { api, errorMessage } from '../../api.js';
+import { projectPath } from '../../api-lists.js';
+import { Alert } from '../../components/alert.js';
+import { Dialog } from '../../components/dialog.js';
+import type { ProjectApiKey } from '../../types.js';
+
+/** Confirms and revokes a key. */
+export function RevokeKeyDialog({ apiKey, onClose }: { apiKey: ProjectApiKey; onClose: (changed: boolean) => void }) {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const revoke = async () => {
+    setError(null);
+    setBusy(true);
+    try {
+      await api('DELETE', projectPath(apiKey.project_id ?? '', `/api_keys/${encodeURIComponent(apiKey.id)}`));
+      onClose(true);
+    } catch (err) {
+      setError(errorMessage(err));
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog title="Revoke secret key" onClose={() => onClose(false)}>
+      <div class="stack">
+        <p>
+          <strong>{apiKey.name}</strong> (<code class="mono">{apiKey.redacted_value}</code>) will be disabled immediately. API requests made with
+          it will be rejected, which could break systems that still depend on it. A revoked key cannot be restored.
+        </p>
+        <Alert message={error} />
+        <div class="dialog-actions">
+          <button type="button" class="button" onClick={() => onClose(false)}>
+            Cancel
+          </button>
+          <button type="button" class="button button-danger" disabled={busy} onClick={revoke}>
+            {busy ? 'Revoking…' : 'Revoke key'}
+          </button>
+        </div>
+      </div>
+    </Dialog>
+  );
+}

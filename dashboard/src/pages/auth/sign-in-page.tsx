@@ -1,0 +1,78 @@
+import { useId, useState } from 'preact/hooks';
+import { api, errorMessage } from '../../api.js';
+import { Alert } from '../../components/alert.js';
+import type { Account } from '../../types.js';
+import { useResource } from '../../use-resource.js';
+import { AuthLayout } from './auth-layout.js';
+
+/** Sign in; on a fresh instance, create the owner account instead. */
+export function SignInPage({ onSignedIn }: { onSignedIn: (account: Account) => void }) {
+  const status = useResource(() => api<{ owner_signup_open: boolean }>('GET', '/auth/status'), []);
+  const [name, setName] = useState('');
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const ids = { name: useId(), email: useId(), password: useId() };
+  const firstRun = status.data?.owner_signup_open === true;
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    if (firstRun && password.length < 8) {
+      setError('Choose a password of at least 8 characters.');
+      return;
+    }
+    setBusy(true);
+    try {
+      const account = firstRun
+        ? await api<Account>('POST', '/auth/signup', { email: email.trim(), password, ...(name.trim() ? { name: name.trim() } : {}) })
+        : await api<Account>('POST', '/auth/login', { email: email.trim(), password });
+      setPassword('');
+      onSignedIn(account);
+    } catch (err) {
+      setError(errorMessage(err));
+      setBusy(false);
+    }
+  };
+
+  if (status.loading && !status.data && !status.error) return <AuthLayout title="Tollgate">{null}</AuthLayout>;
+  return (
+    <AuthLayout title={firstRun ? 'Create the owner account' : 'Sign in'}>
+      {firstRun && <p class="muted">This Tollgate has no accounts yet. The first account owns the organization and can invite everyone else.</p>}
+      <form class="stack" onSubmit={submit} noValidate>
+        {firstRun && (
+          <div class="field">
+            <label for={ids.name}>
+              Name <span class="optional">Optional</span>
+            </label>
+            <input id={ids.name} class="input" autoComplete="name" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+          </div>
+        )}
+        <div class="field">
+          <label for={ids.email}>Email</label>
+          <input id={ids.email} class="input" type="email" autoComplete="username" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
+        </div>
+        <div class="field">
+          <label for={ids.password}>Password</label>
+          <input
+            id={ids.password}
+            class="input"
+            type="password"
+            autoComplete={firstRun ? 'new-password' : 'current-password'}
+            required
+            minLength={firstRun ? 8 : undefined}
+            value={password}
+            onInput={(e) => setPassword(e.currentTarget.value)}
+          />
+          {firstRun && <p class="hint">At least 8 characters.</p>}
+        </div>
+        <Alert message={error} />
+        <button type="submit" class="button button-primary button-block" disabled={busy}>
+          {busy ? 'Please wait…' : firstRun ? 'Create account' : 'Sign in'}
+        </button>
+      </form>
+      {!firstRun && <p class="muted small">No account? Ask an organization owner for an invitation link.</p>}
+    </AuthLayout>
+  );
+}

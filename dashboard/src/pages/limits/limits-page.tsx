@@ -1,0 +1,41 @@
+import { ProjectPicker } from '../../components/project-picker.js';
+import { useSession } from '../../session.js';
+import { RateLimits } from './rate-limits.js';
+import { SpendLimitForm } from './spend-limit.js';
+import { Webhooks } from './webhooks.js';
+
+/** Limits: the selected project's rate limits and spend limit, and the organization's webhooks. */
+export function LimitsPage() {
+  const { projectId } = useSession();
+  return (
+    <>
+      <div class="page-head">
+        <div>
+          <h1>Limits</h1>
+          <p class="lede">Rate limits and a spend limit per project keep one runaway client from using everything; webhooks tell you when a limit is hit.</p>
+        </div>
+        <div class="page-tools">
+          <ProjectPicker />
+        </div>
+      </div>
+      {projectId ? (
+        <>
+          <section class="card" aria-labelledby="rate-limits-title">
+            <h2 id="rate-limits-title">Rate limits</h2>
+            <RateLimits projectId={projectId} />
+          </section>
+          <section class="card" aria-labelledby="spend-limit-title">
+            <h2 id="spend-limit-title">Spend limit</h2>
+            <SpendLimitForm projectId={projectId} />
+          </section>
+        </>
+      ) : (
+        <p class="muted">Create a project first.</p>
+      )}
+      <section class="card" aria-labelledby="webhooks-title">
+        <h2 id="webhooks-title">Webhooks</h2>
+        <Webhooks />
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,199 @@
+import { useId, useState } from 'preact/hooks';
+import { api, errorMessage, isMissingEndpoint } from '../../api.js';
+import { listAll, projectPath } from '../../api-lists.js';
+import { Alert, Notice } from '../../components/alert.js';
+import { TrashIcon } from '../../components/icons.js';
+import { isOwner, useSession } from '../../session.js';
+import { useResource } from '../../use-resource.js';
+
+/** OpenAI's project rate limit object. */
+interface RateLimit {
+  object: 'project.rate_limit';
+  id: string;
+  model: string;
+  max_requests_per_1_minute: number | null;
+  max_tokens_per_1_minute: number | null;
+  max_requests_per_1_day: number | null;
+}
+
+const FIELDS = [
+  { key: 'max_requests_per_1_minute', label: 'Requests / min' },
+  { key: 'max_tokens_per_1_minute', label: 'Tokens / min' },
+  { key: 'max_requests_per_1_day', label: 'Requests / day' },
+] as const;
+
+type FieldKey = (typeof FIELDS)[number]['key'];
+
+/** The form's text fields as the API body: empty clears a dimension (null); otherwise a positive whole number. */
+function parseLimits(draft: Record<FieldKey, string>): Record<FieldKey, number | null> | string {
+  const body = {} as Record<FieldKey, number | null>;
+  for (const f of FIELDS) {
+    const text = draft[f.key].trim();
+    const n = Number(text);
+    if (text !== '' && (!Number.isInteger(n) || n <= 0)) return `${f.label} must be a positive whole number, or empty for no limit.`;
+    body[f.key] = text === '' ? null : n;
+  }
+  return body;
+}
+
+const EMPTY_DRAFT: Record<FieldKey, string> = { max_requests_per_1_minute: '', max_tokens_per_1_minute: '', max_requests_per_1_day: '' };
+
+/** Per-model rate limits of the selected project; owners can change them. */
+export function RateLimits({ projectId }: { projectId: string }) {
+  const { account } = useSession();
+  const limits = useResource(() => listAll<RateLimit>(projectPath(projectId, '/rate_limits')), [projectId]);
+  if (isMissingEndpoint(limits.error)) {
+    return <p class="muted">Rate limits are not available on this server yet.</p>;
+  }
+  if (limits.error) return <Alert message={errorMessage(limits.error)} />;
+  if (!limits.data) return <p class="muted">Loading rate limits…</p>;
+  const owner = isOwner(account);
+  return (
+    <div class="stack">
+      {limits.data.length === 0 ? (
+        <p class="muted">No rate limits are set for this project: only each key's own limits apply.</p>
+      ) : (
+    <table class="table compact">
+      <caption class="visually-hidden">Rate limits per model</caption>
+      <thead>
+        <tr>
+          <th scope="col">Model</th>
+          {FIELDS.map((f) => (
+            <th key={f.key} scope="col" class="num">
+              {f.label}
+            </th>
+          ))}
+          <th scope="col">
+            <span class="visually-hidden">Save</span>
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {limits.data.map((l) => (
+          <RateLimitRow key={l.id} limit={l} projectId={projectId} editable={owner} onSaved={limits.reload} />
+        ))}
+      </tbody>
+    </table>
+      )}
+      {owner && <AddRateLimit projectId={projectId} onAdded={limits.reload} />}
+    </div>
+  );
+}
+
+function AddRateLimit({ projectId, onAdded }: { projectId: string; onAdded: () => void }) {
+  const [model, setModel] = useState('');
+  const [draft, setDraft] = useState(EMPTY_DRAFT);
+  const [error, setError] = useState<string | null>(null);
+  const modelId = useId();
+  const add = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    const body = parseLimits(draft);
+    if (typeof body === 'string') return setError(body);
+    try {
+      await api('POST', projectPath(projectId, '/rate_limits'), { model: model.trim() || '*', ...body });
+      setModel('');
+      setDraft(EMPTY_DRAFT);
+      onAdded();
+    } catch (err) {
+      setError(errorMessage(err));
+    }
+  };
+  return (
+    <form class="toolbar" onSubmit={add} aria-label="Add a rate limit">
+      <div class="field grow">
+        <label for={modelId}>Model</label>
+        <input id={modelId} class="input mono" placeholder="* (all models)" value={model} onInput={(e) => setModel(e.currentTarget.value)} />
+      </div>
+      {FIELDS.map((f) => (
+        <div class="field" key={f.key}>
+          <label for={`${modelId}-${f.key}`}>{f.label}</label>
+          <input
+            id={`${modelId}-${f.key}`}
+            class="input"
+            inputMode="numeric"
+            placeholder="No limit"
+            value={draft[f.key]}
+            onInput={(e) => setDraft({ ...draft, [f.key]: e.currentTarget.value })}
+          />
+        </div>
+      ))}
+      <button type="submit" class="button">
+        Add rate limit
+      </button>
+      <Alert message={error} />
+    </form>
+  );
+}
+
+function RateLimitRow({ limit, projectId, editable, onSaved }: { limit: RateLimit; projectId: string; editable: boolean; onSaved: () => void }) {
+  const [draft, setDraft] = useState<Record<FieldKey, string>>(() => ({
+    max_requests_per_1_minute: String(limit.max_requests_per_1_minute ?? ''),
+    max_tokens_per_1_minute: String(limit.max_tokens_per_1_minute ?? ''),
+    max_requests_per_1_day: String(limit.max_requests_per_1_day ?? ''),
+  }));
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    setSaved(null);
+    const body = parseLimits(draft);
+    if (typeof body === 'string') {
+      setError(body);
+      return;
+    }
+    try {
+      await api('POST', projectPath(projectId, `/rate_limits/${encodeURIComponent(limit.id)}`), body);
+      setSaved('Saved.');
+      onSaved();
+    } catch (err) {
+      setError(errorMessage(err));
+    }
+  };
+  const remove = async () => {
+    setError(null);
+    try {
+      await api('DELETE', projectPath(projectId, `/rate_limits/${encodeURIComponent(limit.id)}`));
+      onSaved();
+    } catch (err) {
+      setError(errorMessage(err));
+    }
+  };
+  return (
+    <tr>
+      <th scope="row" data-label="Model" class="mono">
+        {limit.model === '*' ? '* (all models)' : limit.model}
+      </th>
+      {FIELDS.map((f) => (
+        <td key={f.key} data-label={f.label} class="num">
+          {editable ? (
+            <input
+              class="input input-small num"
+              inputMode="numeric"
+              aria-label={`${f.label} for ${limit.model}`}
+              value={draft[f.key]}
+              onInput={(e) => setDraft({ ...draft, [f.key]: e.currentTarget.value })}
+            />
+          ) : (
+            (limit[f.key] ?? '—')
+          )}
+        </td>
+      ))}
+      <td class="cell-actions">
+        {editable && (
+          <form onSubmit={save} class="row-actions">
+            <button type="submit" class="button button-small" aria-label={`Save limits for ${limit.model}`}>
+              Save
+            </button>
+            <button type="button" class="icon-button icon-button-danger" aria-label={`Delete limit for ${limit.model}`} onClick={remove}>
+              <TrashIcon />
+            </button>
+          </form>
+        )}
+        <Alert message={error} />
+        {saved && <Notice message={saved} />}
+      </td>
+    </tr>
+  );
+}

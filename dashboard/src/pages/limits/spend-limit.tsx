@@ -1,0 +1,94 @@
+import { useEffect, useId, useState } from 'preact/hooks';
+import { api, errorMessage, isMissingEndpoint } from '../../api.js';
+import { projectPath } from '../../api-lists.js';
+import { Alert, Notice } from '../../components/alert.js';
+import { isOwner, useSession } from '../../session.js';
+import { useResource } from '../../use-resource.js';
+
+interface SpendLimit {
+  threshold_amount: number | null;
+  interval: string;
+  enforcement: { status: string };
+}
+
+// Periods are UTC calendar periods (src/core/periods.ts); rolling_<N>d values set through the API are kept as they are.
+const INTERVALS = ['month', 'week', 'day', 'total'];
+const ENFORCEMENT = ['enabled', 'disabled'];
+
+/** The project's spend limit (threshold in cents, shown in dollars); owners can change it. */
+export function SpendLimitForm({ projectId }: { projectId: string }) {
+  const { account } = useSession();
+  const limit = useResource(() => api<SpendLimit>('GET', projectPath(projectId, '/spend_limit')), [projectId]);
+  const [dollars, setDollars] = useState('');
+  const [period, setPeriod] = useState('month');
+  const [status, setStatus] = useState('enabled');
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
+  const ids = { amount: useId(), interval: useId(), status: useId() };
+  useEffect(() => {
+    if (!limit.data) return;
+    setDollars(limit.data.threshold_amount == null ? '' : (limit.data.threshold_amount / 100).toFixed(2));
+    setPeriod(limit.data.interval || 'month');
+    setStatus(limit.data.enforcement?.status || 'enabled');
+  }, [limit.data]);
+
+  if (isMissingEndpoint(limit.error)) return <p class="muted">Spend limits are not available on this server yet.</p>;
+  if (limit.error) return <Alert message={errorMessage(limit.error)} />;
+  if (!limit.data) return <p class="muted">Loading spend limit…</p>;
+  const editable = isOwner(account);
+
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    setSaved(null);
+    const amount = dollars.trim() === '' ? null : Math.round(Number(dollars) * 100);
+    if (amount !== null && (!Number.isFinite(amount) || amount <= 0)) {
+      setError('The limit must be an amount in dollars above zero, such as 250 or 99.50; leave it empty for no limit.');
+      return;
+    }
+    try {
+      await api('POST', projectPath(projectId, '/spend_limit'), { threshold_amount: amount, interval: period, enforcement: { status } });
+      setSaved('Spend limit saved.');
+      limit.reload();
+    } catch (err) {
+      setError(errorMessage(err));
+    }
+  };
+  const options = (list: string[], current: string) => (list.includes(current) ? list : [current, ...list]);
+
+  return (
+    <form class="toolbar" onSubmit={save}>
+      <div class="field">
+        <label for={ids.amount}>Limit (USD)</label>
+        <input id={ids.amount} class="input" inputMode="decimal" value={dollars} disabled={!editable} placeholder="No limit" onInput={(e) => setDollars(e.currentTarget.value)} />
+      </div>
+      <div class="field">
+        <label for={ids.interval}>Per</label>
+        <select id={ids.interval} class="input" value={period} disabled={!editable} onChange={(e) => setPeriod(e.currentTarget.value)}>
+          {options(INTERVALS, period).map((i) => (
+            <option key={i} value={i}>
+              {i}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div class="field">
+        <label for={ids.status}>Enforcement</label>
+        <select id={ids.status} class="input" value={status} disabled={!editable} onChange={(e) => setStatus(e.currentTarget.value)}>
+          {options(ENFORCEMENT, status).map((s) => (
+            <option key={s} value={s}>
+              {s === 'enabled' ? 'Block over limit' : s === 'disabled' ? 'Alert only' : s}
+            </option>
+          ))}
+        </select>
+      </div>
+      {editable && (
+        <button type="submit" class="button button-primary">
+          Save spend limit
+        </button>
+      )}
+      <Alert message={error} />
+      {saved && <Notice message={saved} />}
+    </form>
+  );
+}

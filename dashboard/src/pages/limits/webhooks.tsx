@@ -1,0 +1,142 @@
+import { useId, useState } from 'preact/hooks';
+import { api, errorMessage, isMissingEndpoint } from '../../api.js';
+import { listAll } from '../../api-lists.js';
+import { Alert } from '../../components/alert.js';
+import { Dialog } from '../../components/dialog.js';
+import { TrashIcon } from '../../components/icons.js';
+import { SecretReveal } from '../../components/secret-reveal.js';
+import { formatDate } from '../../format.js';
+import { isOwner, useSession } from '../../session.js';
+import { useResource } from '../../use-resource.js';
+
+/** A webhook endpoint (src/services/webhooks.ts). */
+interface Webhook {
+  object: 'webhook_endpoint';
+  id: string;
+  url: string;
+  event_types: string[];
+  redacted_secret: string;
+  created_at: number;
+  /** Signing secret, present only in the create answer. */
+  secret?: string;
+}
+
+const EVENT_TYPES = [
+  { id: 'budget.threshold_crossed', label: 'Budget threshold crossed' },
+  { id: 'api_key.exposed', label: 'API key exposed' },
+  { id: 'anomaly.detected', label: 'Anomaly detected' },
+];
+
+/** Webhook endpoints of the organization (limit and budget alerts); owners add and delete them. */
+export function Webhooks() {
+  const { account } = useSession();
+  const hooks = useResource(() => listAll<Webhook>('/v1/organization/webhooks'), []);
+  const [url, setUrl] = useState('');
+  const [events, setEvents] = useState<string[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [secret, setSecret] = useState<string | null>(null);
+  const ids = { url: useId() };
+
+  if (isMissingEndpoint(hooks.error)) return <p class="muted">Webhooks are not available on this server yet.</p>;
+  const owner = isOwner(account);
+
+  const add = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      const created = await api<Webhook>('POST', '/v1/organization/webhooks', { url: url.trim(), ...(events.length ? { event_types: events } : {}) });
+      setUrl('');
+      setEvents([]);
+      if (created.secret) setSecret(created.secret);
+      hooks.reload();
+    } catch (err) {
+      setError(errorMessage(err));
+    }
+  };
+  const remove = async (hook: Webhook) => {
+    setError(null);
+    try {
+      await api('DELETE', `/v1/organization/webhooks/${encodeURIComponent(hook.id)}`);
+      hooks.reload();
+    } catch (err) {
+      setError(errorMessage(err));
+    }
+  };
+
+  return (
+    <div class="stack">
+      <Alert message={hooks.error ? errorMessage(hooks.error) : error} />
+      {hooks.data && hooks.data.length === 0 && <p class="muted">No webhooks yet.</p>}
+      {hooks.data && hooks.data.length > 0 && (
+        <table class="table compact">
+          <caption class="visually-hidden">Webhook endpoints</caption>
+          <thead>
+            <tr>
+              <th scope="col">URL</th>
+              <th scope="col">Events</th>
+              <th scope="col">Signing secret</th>
+              <th scope="col">Created</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {hooks.data.map((h) => (
+              <tr key={h.id}>
+                <th scope="row" data-label="URL" class="mono break">
+                  {h.url}
+                </th>
+                <td data-label="Events">{h.event_types.length === 0 || h.event_types.includes('*') ? 'All events' : h.event_types.join(', ')}</td>
+                <td data-label="Signing secret">
+                  <code class="mono">{h.redacted_secret}</code>
+                </td>
+                <td data-label="Created">{formatDate(h.created_at)}</td>
+                <td class="cell-actions">
+                  {owner && (
+                    <button type="button" class="icon-button icon-button-danger" aria-label={`Delete webhook ${h.url}`} onClick={() => remove(h)}>
+                      <TrashIcon />
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {owner && (
+        <form class="toolbar" onSubmit={add}>
+          <div class="field grow">
+            <label for={ids.url}>Endpoint URL</label>
+            <input id={ids.url} class="input" type="url" required placeholder="https://example.com/tollgate-events" value={url} onInput={(e) => setUrl(e.currentTarget.value)} />
+          </div>
+          <fieldset class="fieldset">
+            <legend>
+              Events <span class="optional">None checked means all</span>
+            </legend>
+            <div class="checks">
+              {EVENT_TYPES.map((ev) => (
+                <label key={ev.id} class="check">
+                  <input
+                    type="checkbox"
+                    checked={events.includes(ev.id)}
+                    onChange={(e) => setEvents(e.currentTarget.checked ? [...events, ev.id] : events.filter((x) => x !== ev.id))}
+                  />
+                  {ev.label}
+                </label>
+              ))}
+            </div>
+          </fieldset>
+          <button type="submit" class="button button-primary">
+            Add webhook
+          </button>
+        </form>
+      )}
+      {secret && (
+        <Dialog title="Webhook signing secret" onClose={() => setSecret(null)}>
+          <SecretReveal secret={secret} what="signing secret" onDone={() => setSecret(null)} />
+        </Dialog>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,122 @@
+import { useId, useState } from 'preact/hooks';
+import { api, errorMessage } from '../../api.js';
+import { listAll } from '../../api-lists.js';
+import { Alert } from '../../components/alert.js';
+import { Dialog } from '../../components/dialog.js';
+import { TrashIcon } from '../../components/icons.js';
+import { SecretReveal } from '../../components/secret-reveal.js';
+import { formatDate } from '../../format.js';
+import type { AdminApiKey } from '../../types.js';
+import { useResource } from '../../use-resource.js';
+
+/** Admin keys (`sk-tg-admin-…`) for the admin API and the CLI: create (shown once) and revoke. Owners only. */
+export function AdminKeysSection() {
+  const keys = useResource(() => listAll<AdminApiKey>('/v1/organization/admin_api_keys'), []);
+  const [name, setName] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [secret, setSecret] = useState<string | null>(null);
+  const [revoking, setRevoking] = useState<AdminApiKey | null>(null);
+  const nameId = useId();
+  const create = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      const created = await api<AdminApiKey>('POST', '/v1/organization/admin_api_keys', { name: name.trim() });
+      setName('');
+      setSecret(created.value ?? null);
+      keys.reload();
+    } catch (err) {
+      setError(errorMessage(err));
+    }
+  };
+  const revoke = async (key: AdminApiKey) => {
+    setError(null);
+    try {
+      await api('DELETE', `/v1/organization/admin_api_keys/${encodeURIComponent(key.id)}`);
+      setRevoking(null);
+      keys.reload();
+    } catch (err) {
+      setError(errorMessage(err));
+    }
+  };
+  const list = keys.data ?? [];
+  return (
+    <section class="card" aria-labelledby="admin-keys-title">
+      <h2 id="admin-keys-title">Admin keys</h2>
+      <p class="muted">Admin keys manage the whole organization through the admin API and the CLI. Keep them out of applications.</p>
+      <Alert message={keys.error ? errorMessage(keys.error) : error} />
+      {list.length > 0 && (
+        <table class="table compact">
+          <caption class="visually-hidden">Admin keys</caption>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Secret key</th>
+              <th scope="col">Created</th>
+              <th scope="col">Last used</th>
+              <th scope="col">Status</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((k) => (
+              <tr key={k.id}>
+                <th scope="row" data-label="Name">
+                  {k.name}
+                </th>
+                <td data-label="Secret key">
+                  <code class="mono">{k.redacted_value}</code>
+                </td>
+                <td data-label="Created">{formatDate(k.created_at)}</td>
+                <td data-label="Last used">{k.last_used_at ? formatDate(k.last_used_at) : 'Never'}</td>
+                <td data-label="Status">
+                  <span class={`badge badge-${k.status}`}>{k.status}</span>
+                </td>
+                <td class="cell-actions">
+                  {k.status === 'active' && (
+                    <button type="button" class="icon-button icon-button-danger" aria-label={`Revoke ${k.name}`} onClick={() => setRevoking(k)}>
+                      <TrashIcon />
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <form class="toolbar" onSubmit={create}>
+        <div class="field grow">
+          <label for={nameId}>New admin key name</label>
+          <input id={nameId} class="input" required maxLength={256} value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        </div>
+        <button type="submit" class="button" disabled={!name.trim()}>
+          Create admin key
+        </button>
+      </form>
+      {secret && (
+        <Dialog title="Save your admin key" onClose={() => setSecret(null)}>
+          <SecretReveal secret={secret} what="admin key" onDone={() => setSecret(null)} />
+        </Dialog>
+      )}
+      {revoking && (
+        <Dialog title="Revoke admin key" onClose={() => setRevoking(null)}>
+          <div class="stack">
+            <p>
+              <strong>{revoking.name}</strong> will stop working immediately for every script and CLI that uses it.
+            </p>
+            <div class="dialog-actions">
+              <button type="button" class="button" onClick={() => setRevoking(null)}>
+                Cancel
+              </button>
+              <button type="button" class="button button-danger" onClick={() => revoke(revoking)}>
+                Revoke key
+              </button>
+            </div>
+          </div>
+        </Dialog>
+      )}
+    </section>
+  );
+}

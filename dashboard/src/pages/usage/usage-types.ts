@@ -1,0 +1,35 @@
+// OpenAI's Usage and Costs API shapes (GET /v1/organization/usage/completions, GET /v1/organization/costs).
+
+export interface UsageResult {
+  object: 'organization.usage.completions.result';
+  input_tokens: number;
+  output_tokens: number;
+  input_cached_tokens: number;
+  num_model_requests: number;
+  project_id: string | null;
+  api_key_id: string | null;
+  model: string | null;
+  /** Tollgate's addition: the priced cost of these requests, in USD. */
+  cost_usd?: number;
+}
+
+export interface CostResult {
+  object: 'organization.costs.result';
+  amount: { value: number; currency: string };
+  line_item: string | null;
+  project_id: string | null;
+}
+
+export interface Bucket<R> {
+  object: 'bucket';
+  start_time: number;
+  end_time: number;
+  results: R[];
+}
+
+export interface BucketPage<R> {
+  object: 'page';
+  data: Array<Bucket<R>>;
+  has_more: boolean;
+  next_page: string | null;
+}

@@ -1,0 +1,117 @@
+// The API objects the dashboard reads, in OpenAI's Admin API shapes (see src/services/*.ts on the server).
+
+export type OrgRole = 'owner' | 'reader';
+export type ProjectRole = 'owner' | 'member' | 'reader';
+export type AccessLevel = 'none' | 'read' | 'write';
+export type Permissions = 'all' | 'read_only' | { restricted: Record<string, AccessLevel> };
+
+export interface ListPage<T> {
+  object: 'list';
+  data: T[];
+  first_id: string | null;
+  last_id: string | null;
+  has_more: boolean;
+}
+
+export interface Account {
+  object: 'dashboard.session';
+  user: { id: string; email: string; name: string; role: OrgRole };
+  organization: { id: string; name: string };
+  role: OrgRole;
+  projects: Array<{ id: string; name: string; role: ProjectRole }>;
+  csrf_token: string;
+  expires_at: number;
+}
+
+export interface Project {
+  id: string;
+  object: 'organization.project';
+  name: string;
+  created_at: number;
+  archived_at: number | null;
+  status: 'active' | 'archived';
+}
+
+export interface ProjectApiKey {
+  object: 'organization.project.api_key';
+  id: string;
+  name: string;
+  redacted_value: string;
+  created_at: number;
+  last_used_at: number | null;
+  expires_at: number | null;
+  status: 'active' | 'revoked' | 'expired' | 'exposed';
+  project_id: string | null;
+  permissions: Permissions;
+  allowed_ips: string[] | null;
+  owner: { type: 'user' | 'service_account'; user?: { id: string; name: string; email: string }; service_account?: { id: string; name: string } } | null;
+  created_by: { type: string; id: string | null };
+}
+
+/** A create or rotate answer: the only time the full secret is sent. */
+export interface CreatedKey extends ProjectApiKey {
+  value: string;
+}
+
+export interface AdminApiKey {
+  object: 'organization.admin_api_key';
+  id: string;
+  name: string;
+  redacted_value: string;
+  created_at: number;
+  last_used_at: number | null;
+  status: 'active' | 'revoked' | 'expired' | 'exposed';
+  value?: string;
+}
+
+export interface ServiceAccount {
+  object: 'organization.project.service_account';
+  id: string;
+  name: string;
+  role: string;
+  created_at: number;
+}
+
+export interface OrgUser {
+  object: 'organization.user';
+  id: string;
+  name: string;
+  email: string;
+  role: OrgRole;
+  added_at: number;
+}
+
+export interface ProjectUser {
+  object: 'organization.project.user';
+  id: string;
+  name: string;
+  email: string;
+  role: ProjectRole;
+  added_at: number;
+}
+
+export interface Invite {
+  object: 'organization.invite';
+  id: string;
+  email: string;
+  role: OrgRole;
+  status: 'pending' | 'accepted' | 'expired';
+  invited_at: number;
+  expires_at: number;
+  accept_url?: string;
+}
+
+export interface AuditLog {
+  id: string;
+  type: string;
+  effective_at: number;
+  project: { id: string; name: string | null } | null;
+  actor: {
+    type: string;
+    session?: { user: { id: string | null; email: string | null }; ip_address: string | null };
+    api_key?: { id: string; type: string };
+    ip_address?: string | null;
+  };
+  ip_address: string | null;
+  [details: string]: unknown;
+}

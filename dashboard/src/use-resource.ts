@@ -1,0 +1,29 @@
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+
+export interface Resource<T> {
+  data: T | null;
+  error: unknown;
+  loading: boolean;
+  reload: () => void;
+}
+
+/** Loads data with `load` whenever `deps` change; late answers of superseded loads are ignored. */
+export function useResource<T>(load: () => Promise<T>, deps: readonly unknown[]): Resource<T> {
+  const [state, setState] = useState<{ data: T | null; error: unknown; loading: boolean }>({ data: null, error: null, loading: true });
+  const generation = useRef(0);
+  const run = useCallback(() => {
+    const mine = ++generation.current;
+    setState((s) => ({ ...s, loading: true }));
+    load().then(
+      (data) => {
+        if (mine === generation.current) setState({ data, error: null, loading: false });
+      },
+      (error: unknown) => {
+        if (mine === generation.current) setState({ data: null, error, loading: false });
+      },
+    );
+    // Callers pass the inputs of `load` as deps (the hook cannot see inside the closure).
+  }, deps);
+  useEffect(run, [run]);
+  return { ...state, reload: run };
+}

@@ -1,0 +1,18 @@
+import type { FastifyInstance } from 'fastify';
+import type { AccountContext } from '../../services/accounts.js';
+import { hashSessionToken } from '../../services/sessions.js';
+import { logIn } from '../../services/sign-in.js';
+import { readSessionToken } from './cookies.js';
+import { clientOf } from './session-resolver.js';
+import { replyWithSession, withRetryAfter } from './session-reply.js';
+
+/** POST /auth/login {email, password} — a new session (and cookie) on success; 401, or 429 when throttled. */
+export function registerLogin(app: FastifyInstance, ctx: AccountContext): void {
+  app.post('/auth/login', async (request, reply) => {
+    const previous = readSessionToken(request);
+    const started = await logIn(ctx, request.body, clientOf(request), previous ? hashSessionToken(previous) : null).catch((err) =>
+      withRetryAfter(reply, err),
+    );
+    return replyWithSession(ctx, request, reply, started);
+  });
+}

@@ -1,0 +1,17 @@
+import type { FastifyInstance } from 'fastify';
+import { TollgateError } from '../../core/errors.js';
+import type { AccountContext } from '../../services/accounts.js';
+import { changePassword } from '../../services/sign-in.js';
+import { checkCsrf, clientOf, currentSession } from './session-resolver.js';
+import { replyWithSession, withRetryAfter } from './session-reply.js';
+
+/** POST /auth/password {current_password, new_password} — other sessions end; this browser gets a fresh one. */
+export function registerPassword(app: FastifyInstance, ctx: AccountContext): void {
+  app.post('/auth/password', async (request, reply) => {
+    const session = await currentSession(ctx, request);
+    if (!session) throw new TollgateError('invalid_session');
+    checkCsrf(ctx, request, session);
+    const started = await changePassword(ctx, session, request.body, clientOf(request)).catch((err) => withRetryAfter(reply, err));
+    return replyWithSession(ctx, request, reply, started);
+  });
+}

@@ -1,0 +1,56 @@
+import type { Actor, ServiceDeps } from './context.js';
+import type { LoginThrottle } from './login-throttle.js';
+import { csrfTokenFor, type SessionUser } from './sessions.js';
+import type { OrgRole, ProjectRole } from './users.js';
+
+/** What the account use cases need beyond ServiceDeps: the organization, the server secret, the throttle. */
+export interface AccountContext {
+  deps: ServiceDeps;
+  orgId: string;
+  orgName: string;
+  secret: string;
+  throttle: LoginThrottle;
+}
+
+/** Where a request came from, for sessions and audit entries. */
+export interface Client {
+  ip: string;
+  userAgent: string | null;
+}
+
+/** The signed-in user as the dashboard sees it (`GET /auth/me`). */
+export interface AccountObject {
+  object: 'dashboard.session';
+  user: { object: 'organization.user'; id: string; email: string; name: string; role: OrgRole };
+  organization: { id: string; name: string };
+  role: OrgRole;
+  projects: Array<{ id: string; name: string; role: ProjectRole }>;
+  csrf_token: string;
+  expires_at: number;
+}
+
+/** The audit actor of a dashboard user. */
+export function sessionActor(user: { userId: string | null; email: string }, client: Client): Actor {
+  return { type: 'session', id: user.userId, email: user.email, ip: client.ip, userAgent: client.userAgent };
+}
+
+/** Describes a session: the user, their organization role, their active projects, and the CSRF token. */
+export async function describeAccount(ctx: AccountContext, session: SessionUser): Promise<AccountObject> {
+  const projects = await ctx.deps.database.db
+    .selectFrom('project_members as m')
+    .innerJoin('projects as p', 'p.id', 'm.project_id')
+    .select(['p.id as id', 'p.name as name', 'm.role as role'])
+    .where('m.user_id', '=', session.userId)
+    .where('p.status', '=', 'active')
+    .orderBy('p.seq')
+    .execute();
+  return {
+    object: 'dashboard.session',
+    user: { object: 'organization.user', id: session.userId, email: session.email, name: session.name, role: session.role },
+    organization: { id: ctx.orgId, name: ctx.orgName },
+    role: session.role,
+    projects,
+    csrf_token: csrfTokenFor(ctx.secret, session.tokenHash),
+    expires_at: session.expiresAt,
+  };
+}

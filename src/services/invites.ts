@@ -1,0 +1,209 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { randomBase62 } from '../core/base62.js';
+import { TollgateError } from '../core/errors.js';
+import { writeAudit } from './audit.js';
+import type { Actor, ServiceDeps } from './context.js';
+import { nowSeconds } from './context.js';
+import { type ListPage, pageQuery, toPage } from './pagination.js';
+import { parseInput } from './validation.js';
+import type { OrgRole, ProjectRole } from './users.js';
+
+// Invitations in the shape of OpenAI's Invites API. The link carries a 256-bit token; the table holds only
+// its SHA-256 digest, so the link is shown once (at creation) and cannot be recovered afterwards.
+
+export const INVITE_TTL_SECONDS = 7 * 24 * 3600;
+
+export interface InviteObject {
+  object: 'organization.invite';
+  id: string;
+  email: string;
+  role: OrgRole;
+  status: 'pending' | 'accepted' | 'expired';
+  invited_at: number;
+  expires_at: number;
+  accepted_at: number | null;
+  projects: Array<{ id: string; role: ProjectRole }>;
+}
+
+export const EmailSchema = z.string().trim().toLowerCase().max(320).email();
+
+const CreateInvite = z.strictObject({
+  email: EmailSchema,
+  role: z.enum(['owner', 'reader']),
+  projects: z
+    .array(z.strictObject({ id: z.string().max(64), role: z.enum(['owner', 'member', 'reader']) }))
+    .max(100)
+    .optional(),
+});
+
+type InviteRow = {
+  id: string;
+  email: string;
+  role: OrgRole;
+  projects: string;
+  invited_at: number;
+  expires_at: number;
+  accepted_at: number | null;
+};
+
+function toInvite(r: InviteRow, now: number): InviteObject {
+  const status = r.accepted_at !== null ? 'accepted' : now >= r.expires_at ? 'expired' : 'pending';
+  return {
+    object: 'organization.invite',
+    id: r.id,
+    email: r.email,
+    role: r.role,
+    status,
+    invited_at: r.invited_at,
+    expires_at: r.expires_at,
+    accepted_at: r.accepted_at,
+    projects: JSON.parse(r.projects),
+  };
+}
+
+/** SHA-256 hex digest of an invitation token. */
+export function hashInviteToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/**
+ * Invites someone by email; returns the invite and its `accept_url` (`{origin}/#/accept?token=…`), shown this once.
+ * A newer invite for the same email replaces a pending one, so "resend" is simply inviting again.
+ */
+export async function createInvite(
+  deps: ServiceDeps,
+  orgId: string,
+  input: unknown,
+  actor: Actor,
+  origin: string,
+): Promise<InviteObject & { accept_url: string }> {
+  const body = parseInput(CreateInvite, input);
+  const db = deps.database.db;
+  const existing = await db.selectFrom('users').select(['password_hash', 'deleted_at']).where('email', '=', body.email).executeTakeFirst();
+  if (existing?.deleted_at !== null && existing?.deleted_at !== undefined) {
+    throw new TollgateError('conflict', `The user '${body.email}' was removed from the organization and cannot be invited again.`, 'email');
+  }
+  if (existing?.password_hash) throw new TollgateError('conflict', `'${body.email}' already has an account in this organization.`, 'email');
+  const projects = body.projects ?? [];
+  for (const [i, p] of projects.entries()) {
+    const project = await db.selectFrom('projects').select('status').where('id', '=', p.id).where('org_id', '=', orgId).executeTakeFirst();
+    if (project?.status !== 'active') {
+      throw new TollgateError('invalid_value', `Invalid value for 'projects[${i}].id': no active project '${p.id}'.`, `projects.${i}.id`);
+    }
+  }
+  const token = Buffer.from(deps.randomBytes(32)).toString('base64url');
+  const id = `invite-${randomBase62(24, deps.randomBytes)}`;
+  const now = nowSeconds(deps);
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('invites')
+      .set({ deleted_at: now })
+      .where('email', '=', body.email)
+      .where('accepted_at', 'is', null)
+      .where('deleted_at', 'is', null)
+      .execute();
+    await trx
+      .insertInto('invites')
+      .values({
+        id,
+        org_id: orgId,
+        email: body.email,
+        role: body.role,
+        projects: JSON.stringify(projects),
+        token_hash: hashInviteToken(token),
+        invited_by_type: actor.type,
+        invited_by_id: actor.id,
+        invited_at: now,
+        expires_at: now + INVITE_TTL_SECONDS,
+        accepted_at: null,
+        deleted_at: null,
+      })
+      .execute();
+    await writeAudit(trx, deps, { orgId, type: 'invite.sent', actor, objectId: id, details: { data: { email: body.email, role: body.role, projects } } });
+  });
+  const invite = await getInvite(deps, orgId, id);
+  return { ...invite, accept_url: `${origin}/#/accept?token=${token}` };
+}
+
+/** One invite (not deleted), or 404. */
+export async function getInvite(deps: ServiceDeps, orgId: string, inviteId: string): Promise<InviteObject> {
+  const row = await deps.database.db
+    .selectFrom('invites')
+    .selectAll()
+    .where('id', '=', inviteId)
+    .where('org_id', '=', orgId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  if (!row) throw new TollgateError('not_found', `No invite found with id '${inviteId}'.`, 'invite_id');
+  return toInvite(row, nowSeconds(deps));
+}
+
+/** Lists invites, oldest first (pending, accepted and expired; deleted ones are gone). */
+export async function listInvites(deps: ServiceDeps, orgId: string, query: Record<string, unknown>): Promise<ListPage<InviteObject>> {
+  const { limit, after } = pageQuery(query);
+  const db = deps.database.db;
+  let q = db.selectFrom('invites').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null);
+  if (after) {
+    const cursor = await db.selectFrom('invites').select('seq').where('id', '=', after).executeTakeFirst();
+    if (!cursor) throw new TollgateError('invalid_value', `Invalid value for 'after': no invite ${after}.`, 'after');
+    q = q.where('seq', '>', cursor.seq);
+  }
+  const rows = await q.orderBy('seq').limit(limit + 1).execute();
+  const now = nowSeconds(deps);
+  return toPage(
+    rows.map((r) => toInvite(r, now)),
+    limit,
+  );
+}
+
+/** Withdraws an invite; its link stops working. An accepted invite cannot be deleted (as in OpenAI's API). */
+export async function deleteInvite(deps: ServiceDeps, orgId: string, inviteId: string, actor: Actor) {
+  const invite = await getInvite(deps, orgId, inviteId);
+  if (invite.status === 'accepted') throw new TollgateError('conflict', `Invite '${inviteId}' was already accepted.`, 'invite_id');
+  await deps.database.db.transaction().execute(async (trx) => {
+    await trx.updateTable('invites').set({ deleted_at: nowSeconds(deps) }).where('id', '=', inviteId).execute();
+    await writeAudit(trx, deps, { orgId, type: 'invite.deleted', actor, objectId: inviteId, details: { data: { email: invite.email } } });
+  });
+  return { object: 'organization.invite.deleted' as const, id: inviteId, deleted: true as const };
+}
+
+export interface PendingInvite {
+  id: string;
+  orgId: string;
+  email: string;
+  role: OrgRole;
+  projects: Array<{ id: string; role: ProjectRole }>;
+  expiresAt: number;
+}
+
+/** The pending invite a link's token names; null when unknown, withdrawn, used or expired. */
+export async function findPendingInvite(deps: ServiceDeps, token: string): Promise<PendingInvite | null> {
+  if (!token || token.length > 256) return null;
+  const row = await deps.database.db
+    .selectFrom('invites')
+    .selectAll()
+    .where('token_hash', '=', hashInviteToken(token))
+    .where('deleted_at', 'is', null)
+    .where('accepted_at', 'is', null)
+    .executeTakeFirst();
+  if (!row || nowSeconds(deps) >= row.expires_at) return null;
+  return { id: row.id, orgId: row.org_id, email: row.email, role: row.role, projects: JSON.parse(row.projects), expiresAt: row.expires_at };
+}
+
+/** Marks a pending invite used; false when someone else used (or withdrew) it first. */
+export async function claimInvite(deps: ServiceDeps, inviteId: string): Promise<boolean> {
+  const res = await deps.database.db
+    .updateTable('invites')
+    .set({ accepted_at: nowSeconds(deps) })
+    .where('id', '=', inviteId)
+    .where('accepted_at', 'is', null)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/** Undoes claimInvite when creating the account failed, so the link can be used again. */
+export async function releaseInvite(deps: ServiceDeps, inviteId: string): Promise<void> {
+  await deps.database.db.updateTable('invites').set({ accepted_at: null }).where('id', '=', inviteId).execute();
+}

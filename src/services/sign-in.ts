@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { TollgateError } from '../core/errors.js';
+import type { AccountContext, Client } from './accounts.js';
+import { sessionActor } from './accounts.js';
+import { writeAudit } from './audit.js';
+import { nowSeconds } from './context.js';
+import { EmailSchema } from './invites.js';
+import { hashPassword, NewPasswordSchema, PresentedPasswordSchema, verifyPassword } from './passwords.js';
+import { createSession, deleteSession, deleteUserSessions, findSession, purgeExpiredSessions, type SessionUser } from './sessions.js';
+import { parseInput } from './validation.js';
+
+const LogIn = z.strictObject({ email: z.string().trim().toLowerCase().max(320), password: PresentedPasswordSchema });
+const ChangePassword = z.strictObject({ current_password: PresentedPasswordSchema, new_password: NewPasswordSchema });
+
+/** A refused attempt while the email or IP is locked out; the HTTP layer adds Retry-After. */
+export class TooManyAttemptsError extends TollgateError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('too_many_attempts', `Too many failed sign-in attempts. Try again in ${retryAfterSeconds} seconds.`);
+  }
+}
+
+function checkThrottle(ctx: AccountContext, email: string, ip: string): void {
+  const waitMs = ctx.throttle.retryAfterMs(email, ip);
+  if (waitMs > 0) throw new TooManyAttemptsError(Math.ceil(waitMs / 1000));
+}
+
+export interface StartedSession {
+  token: string;
+  session: SessionUser;
+}
+
+/** Opens a session for a user and reads it back as the resolver will. */
+export async function openSession(ctx: AccountContext, userId: string, client: Client): Promise<StartedSession> {
+  const { token } = await createSession(ctx.deps, userId, client);
+  const session = await findSession(ctx.deps, token);
+  if (!session) throw new TollgateError('internal_error');
+  return { token, session };
+}
+
+/**
+ * Signs in with email and password. Always a new session (the caller's old one, if any, is ended: no fixation).
+ * Failures are audited with the email tried (never the password) and counted by the throttle.
+ */
+export async function logIn(ctx: AccountContext, input: unknown, client: Client, previousTokenHash: string | null): Promise<StartedSession> {
+  const body = parseInput(LogIn, input);
+  checkThrottle(ctx, body.email, client.ip);
+  const db = ctx.deps.database.db;
+  const user = EmailSchema.safeParse(body.email).success
+    ? await db.selectFrom('users').select(['id', 'password_hash']).where('email', '=', body.email).where('deleted_at', 'is', null).executeTakeFirst()
+    : undefined;
+  const ok = await verifyPassword(user?.password_hash ?? null, body.password);
+  if (!ok || !user) {
+    ctx.throttle.recordFailure(body.email, client.ip);
+    await writeAudit(db, ctx.deps, {
+      orgId: ctx.orgId,
+      type: 'login.failed',
+      actor: sessionActor({ userId: null, email: body.email }, client),
+      objectId: user?.id ?? null,
+      details: { email: body.email, error_code: 'invalid_credentials', error_message: 'Incorrect email or password.' },
+    });
+    throw new TollgateError('invalid_session', 'Incorrect email or password.');
+  }
+  ctx.throttle.recordSuccess(body.email);
+  if (previousTokenHash) await deleteSession(ctx.deps, previousTokenHash);
+  await purgeExpiredSessions(ctx.deps);
+  const started = await openSession(ctx, user.id, client);
+  await writeAudit(db, ctx.deps, {
+    orgId: ctx.orgId,
+    type: 'login.succeeded',
+    actor: sessionActor(started.session, client),
+    objectId: user.id,
+  });
+  return started;
+}
+
+/** Ends a session and audits it. */
+export async function logOut(ctx: AccountContext, session: SessionUser, client: Client): Promise<void> {
+  await deleteSession(ctx.deps, session.tokenHash);
+  await writeAudit(ctx.deps.database.db, ctx.deps, { orgId: ctx.orgId, type: 'logout', actor: sessionActor(session, client), objectId: session.userId });
+}
+
+/**
+ * Changes the signed-in user's password after checking the current one. Every session of the user ends
+ * (a stolen session must not outlive the change) and a fresh one is returned for this browser.
+ */
+export async function changePassword(ctx: AccountContext, session: SessionUser, input: unknown, client: Client): Promise<StartedSession> {
+  const body = parseInput(ChangePassword, input);
+  checkThrottle(ctx, session.email, client.ip);
+  const db = ctx.deps.database.db;
+  const row = await db.selectFrom('users').select('password_hash').where('id', '=', session.userId).executeTakeFirst();
+  if (!(await verifyPassword(row?.password_hash ?? null, body.current_password))) {
+    ctx.throttle.recordFailure(session.email, client.ip);
+    throw new TollgateError('invalid_value', 'The current password is incorrect.', 'current_password');
+  }
+  const passwordHash = await hashPassword(body.new_password);
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', session.userId).execute();
+    await writeAudit(trx, ctx.deps, {
+      orgId: ctx.orgId,
+      type: 'user.password_changed',
+      actor: sessionActor(session, client),
+      objectId: session.userId,
+      details: { changed_at: nowSeconds(ctx.deps) },
+    });
+  });
+  await deleteUserSessions(ctx.deps, session.userId);
+  return openSession(ctx, session.userId, client);
+}
