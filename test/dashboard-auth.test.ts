@@ -335,7 +335,14 @@ describeEachDatabase('dashboard session API', (backend) => {
       const base = `${ORG}/projects/${t.defaultProjectId}/api_keys`;
       const created = await member.call('POST', base, { name: 'member-key' });
       expect(created.status).toBe(200);
+      expect(created.body.owner.type).toBe('user');
       const id = created.body.id;
+      const me = (await member.call('GET', '/auth/me')).body;
+      const ownerId = (await ownerBrowser.call('GET', '/auth/me')).body.user.id;
+      const forOther = await member.call('POST', base, { name: 'not-mine', owner: ownerId });
+      expect(forOther.status).toBe(403);
+      expect(forOther.body.error.param).toBe('owner');
+      expect((await member.call('POST', base, { name: 'mine', owner: me.user.id })).status).toBe(200);
       expect((await member.call('POST', `${base}/${id}`, { name: 'renamed' })).status).toBe(200);
       expect((await member.call('POST', `${base}/${id}/rotate`, { grace_period_seconds: 0 })).status).toBe(200);
       expect((await member.call('DELETE', `${base}/${id}`)).status).toBe(200);

@@ -25,6 +25,7 @@ export const ERROR_CATALOGUE = {
   },
   invalid_api_key: { status: 401, type: 'invalid_request_error', message: 'Incorrect API key provided.' },
   invalid_session: { status: 401, type: 'invalid_request_error', message: 'Not signed in.' },
+  invalid_credentials: { status: 401, type: 'invalid_request_error', message: 'Incorrect email or password.' },
   admin_key_required: {
     status: 403,
     type: 'invalid_request_error',

@@ -108,6 +108,13 @@ async function resolveOwner(
     return { type: 'service_account', id: svc.id };
   }
   if (ref.type === 'user') {
+    // A member may own keys for themself only; assigning a key to someone else takes an organization owner.
+    if (actor.type === 'session' && ref.id !== actor.id) {
+      const me = await db.selectFrom('users').select('role').where('id', '=', actor.id ?? '').executeTakeFirst();
+      if (me?.role !== 'owner') {
+        throw new TollgateError('insufficient_permissions', 'Only an organization owner can create a key owned by another user.', 'owner');
+      }
+    }
     const user = await db.selectFrom('users').select('id').where('id', '=', ref.id).where('org_id', '=', orgId).where('deleted_at', 'is', null).executeTakeFirst();
     if (!user) throw new TollgateError('invalid_value', `Invalid value for 'owner': no user '${ref.id}'.`, 'owner');
     return { type: 'user', id: user.id };

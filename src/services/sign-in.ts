@@ -58,7 +58,7 @@ export async function logIn(ctx: AccountContext, input: unknown, client: Client,
       objectId: user?.id ?? null,
       details: { email: body.email, error_code: 'invalid_credentials', error_message: 'Incorrect email or password.' },
     });
-    throw new TollgateError('invalid_session', 'Incorrect email or password.');
+    throw new TollgateError('invalid_credentials');
   }
   ctx.throttle.recordSuccess(body.email);
   if (previousTokenHash) await deleteSession(ctx.deps, previousTokenHash);
