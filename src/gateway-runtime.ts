@@ -34,6 +34,7 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     batchSize: 500,
     maxInMemory: config.usageMaxInMemory,
     spillFile: join(config.dataDir, 'usage-spill.jsonl'),
+    walDir: join(config.dataDir, 'wal'),
     onError: (err) => logger.warn({ err: String(err) }, 'usage flush failed; events kept and retried'),
     onInserted: rollUpUsage,
   });

@@ -111,7 +111,7 @@ suite('faults', () => {
     expect((await fetch(`${t.url}/readyz`)).status).toBe(200);
   }, 60_000);
 
-  it('an instance killed with SIGKILL mid-load loses at most the last flush interval of usage events', async () => {
+  it('an instance killed with SIGKILL mid-load: the write-ahead log recovers all but the events of its last moment', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-kill-'));
     const rt0 = await createRuntime(loadConfig({ TOLLGATE_DATA_DIR: dataDir }));
     const { createProjectKey } = await import('../src/services/api-keys.js');
@@ -137,17 +137,29 @@ suite('faults', () => {
       }
     })();
     await sleep(3000);
-    const killedAt = Date.now();
     await child.stop('SIGKILL');
     running = false;
     await load;
-    const rt = await createRuntime(loadConfig({ TOLLGATE_DATA_DIR: dataDir }));
-    const stored = (await rt.database.db.selectFrom('usage_events').select('id').where('api_key_id', '=', key.id).execute()).length;
-    await rt.close();
-    const settledBefore = completions.filter((c) => c < killedAt - 2000).length;
-    console.log(`SIGKILL: ${completions.length} answered, ${stored} events stored, ${completions.length - stored} lost (flush interval 1 s)`);
-    expect(stored).toBeGreaterThanOrEqual(settledBefore);
-    expect(stored).toBeLessThanOrEqual(completions.length);
+    const count = async () => {
+      const rt = await createRuntime(loadConfig({ TOLLGATE_DATA_DIR: dataDir }));
+      try {
+        return (await rt.database.db.selectFrom('usage_events').select('id').where('api_key_id', '=', key.id).execute()).length;
+      } finally {
+        await rt.close();
+      }
+    };
+    const beforeRestart = await count();
+    // The next start on the same data dir replays the write-ahead log.
+    const again = await startChildServer({ TOLLGATE_DATA_DIR: dataDir });
+    await sleep(2500);
+    await again.stop();
+    const stored = await count();
+    console.log(
+      `SIGKILL: ${completions.length} answered; ${beforeRestart} events in the database at the kill, ${stored} after the restart replayed the log; ${Math.max(0, completions.length - stored)} lost`,
+    );
+    // Answered requests whose event the instance had not yet handed to the log in the last event-loop turn may be lost.
+    expect(stored).toBeGreaterThanOrEqual(completions.length - 8);
+    expect(stored).toBeLessThanOrEqual(completions.length + 8);
   }, 90_000);
 
   it('stays responsive for other requests while the upstream hangs, resets and returns garbage', async () => {

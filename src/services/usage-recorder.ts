@@ -1,6 +1,7 @@
 import { appendFile, readFile, rename, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import type { Kysely } from 'kysely';
+import { UsageWal } from '../infra/usage-wal.js';
 import type { Database } from '../storage/database.js';
 import type { DB } from '../storage/schema.js';
 import type { UsageEventsTable } from '../storage/schema-usage.js';
@@ -17,6 +18,8 @@ export interface UsageRecorderOptions {
   onError?: (err: unknown) => void;
   /** Runs in the same transaction as each batch insert, with only the events newly inserted (rollups). */
   onInserted?: (trx: Kysely<DB>, events: UsageEvent[]) => Promise<void>;
+  /** Directory of the write-ahead log (this instance's data dir); none when unset. */
+  walDir?: string;
 }
 
 /**
@@ -30,18 +33,29 @@ export class UsageRecorder {
   private flushing: Promise<void> | null = null;
   private spillChain: Promise<void> = Promise.resolve();
   private spilled = 0;
-  readonly stats = { recorded: 0, written: 0, failedFlushes: 0, spilled: 0, replayed: 0 };
+  private readonly wal: UsageWal<UsageEvent> | null;
+  readonly stats = { recorded: 0, written: 0, failedFlushes: 0, spilled: 0, replayed: 0, recovered: 0 };
 
   constructor(
     private readonly database: Database,
     private readonly opts: UsageRecorderOptions,
   ) {
     if (existsSync(opts.spillFile)) this.spilled = 1;
+    this.wal = opts.walDir ? new UsageWal<UsageEvent>(opts.walDir, opts.onError) : null;
+    // Events a crashed run left in its log are written again (idempotent by id) with the first flush.
+    const recovered = this.wal?.recover() ?? [];
+    this.stats.recovered = recovered.length;
+    for (const e of recovered) this.enqueue(e);
   }
 
-  /** O(1); no I/O on the caller's path (overflow is appended asynchronously). */
+  /** O(1); no I/O on the caller's path (the log and any overflow are written asynchronously). */
   record(event: UsageEvent): void {
     this.stats.recorded++;
+    this.wal?.append(event);
+    this.enqueue(event);
+  }
+
+  private enqueue(event: UsageEvent): void {
     if (this.queue.length >= this.opts.maxInMemory) {
       this.spill([event]);
       return;
@@ -70,6 +84,7 @@ export class UsageRecorder {
 
   private async doFlush(): Promise<void> {
     try {
+      const sealed = this.wal ? await this.wal.seal() : 0;
       while (this.queue.length > 0) {
         const batch = this.queue.slice(0, this.opts.batchSize);
         await this.write(batch);
@@ -77,6 +92,8 @@ export class UsageRecorder {
         this.stats.written += batch.length;
       }
       if (this.spilled) await this.replaySpill();
+      // Everything logged up to the sealed segment is now in the database.
+      if (this.wal) await this.wal.release(sealed);
     } catch (err) {
       this.stats.failedFlushes++;
       this.opts.onError?.(err);
@@ -134,5 +151,6 @@ export class UsageRecorder {
       if (rest.length) this.spill(rest);
     }
     await this.spillChain;
+    await this.wal?.close();
   }
 }

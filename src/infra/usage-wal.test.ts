@@ -1,0 +1,38 @@
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { UsageWal } from './usage-wal.js';
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('usage write-ahead log', () => {
+  it('recovers what a crashed run logged, and deletes released segments', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wal-'));
+    const a = new UsageWal<{ id: number }>(dir);
+    for (let i = 0; i < 5; i++) a.append({ id: i });
+    await tick();
+    const sealed = await a.seal();
+    a.append({ id: 5 });
+    await tick();
+    await a.seal();
+    // "crash": a new log on the same dir sees both segments
+    const b = new UsageWal<{ id: number }>(dir);
+    expect(b.recover().map((e) => e.id)).toEqual([0, 1, 2, 3, 4, 5]);
+    await a.release(sealed);
+    expect(new UsageWal<{ id: number }>(dir).recover().map((e) => e.id)).toEqual([5]);
+    await a.close();
+  });
+
+  it('skips a torn last line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wal-'));
+    const a = new UsageWal<{ id: number }>(dir);
+    a.append({ id: 1 });
+    await a.seal();
+    await a.close();
+    const file = readdirSync(dir)[0];
+    const { appendFileSync } = await import('node:fs');
+    appendFileSync(join(dir, file), '{"id": 2, "tor');
+    expect(new UsageWal<{ id: number }>(dir).recover()).toEqual([{ id: 1 }]);
+  });
+});

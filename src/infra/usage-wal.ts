@@ -1,0 +1,110 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/**
+ * Write-ahead log of usage events in numbered segment files (JSON lines) in this instance's data dir. Appends are
+ * batched per event-loop turn and written asynchronously, so the request path does no I/O; a segment is deleted once
+ * every event in it is in the database. After a crash (SIGKILL) the next start replays what is left — inserts are
+ * idempotent by event id — so at most the events of the last few milliseconds can be lost, not a flush interval.
+ */
+export class UsageWal<T> {
+  private segment: number;
+  private handle: { n: number; fh: Promise<FileHandle> } | null = null;
+  private buffer: string[] = [];
+  private scheduled = false;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly dir: string,
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {
+    mkdirSync(dir, { recursive: true });
+    this.segment = Math.max(0, ...this.segments()) + 1;
+  }
+
+  private file(n: number): string {
+    return join(this.dir, `usage-wal-${String(n).padStart(10, '0')}.jsonl`);
+  }
+
+  private segments(): number[] {
+    return readdirSync(this.dir)
+      .map((f) => /^usage-wal-(\d+)\.jsonl$/.exec(f))
+      .filter((m): m is RegExpExecArray => !!m)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+  }
+
+  /** Events left by a previous run (a torn last line from a crash is skipped). */
+  recover(): T[] {
+    const out: T[] = [];
+    for (const n of this.segments()) {
+      if (n >= this.segment) continue;
+      for (const line of readFileSync(this.file(n), 'utf8').split('\n')) {
+        if (!line) continue;
+        try {
+          out.push(JSON.parse(line) as T);
+        } catch {
+          // torn write at a crash: the event was never acknowledged as written
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Queues an event for the log; written on the next turn of the event loop. */
+  append(event: T): void {
+    this.buffer.push(JSON.stringify(event));
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  private drain(): void {
+    this.scheduled = false;
+    if (this.buffer.length === 0) return;
+    const text = `${this.buffer.join('\n')}\n`;
+    this.buffer = [];
+    const n = this.segment;
+    if (!this.handle || this.handle.n !== n) {
+      const previous = this.handle;
+      this.handle = { n, fh: open(this.file(n), 'a', 0o600) };
+      if (previous) this.chain = this.chain.then(async () => (await previous.fh).close());
+    }
+    const fh = this.handle.fh;
+    this.chain = this.chain.then(async () => {
+      await (await fh).write(text);
+    }).catch(this.onError);
+  }
+
+  /** Starts a new segment and waits until the sealed one is fully written; returns its number. */
+  async seal(): Promise<number> {
+    this.drain();
+    const sealed = this.segment;
+    this.segment++;
+    await this.chain;
+    return sealed;
+  }
+
+  /** Deletes every segment up to and including `upTo` (all their events are in the database). */
+  async release(upTo: number): Promise<void> {
+    await this.chain;
+    for (const n of this.segments()) {
+      if (n > upTo) continue;
+      if (this.handle?.n === n) {
+        const fh = this.handle.fh;
+        this.handle = null;
+        await (await fh).close().catch(() => {});
+      }
+      if (existsSync(this.file(n))) rmSync(this.file(n), { force: true });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.drain();
+    await this.chain;
+    if (this.handle) await (await this.handle.fh).close().catch(() => {});
+    this.handle = null;
+  }
+}
