@@ -13,6 +13,7 @@ import { HttpUpstream } from './providers/http-upstream.js';
 import { loadTokenizer } from './providers/tokenizer.js';
 import type { Upstream } from './providers/types.js';
 import type { Runtime } from './runtime.js';
+import { AnomalyDetector } from './services/anomaly.js';
 import { raiseBudgetAlert } from './services/budget-alerts.js';
 import { LimitsGuard } from './services/limits-guard.js';
 import { PolicyCache } from './services/policy-cache.js';
@@ -61,8 +62,13 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
       }
     },
   });
+  const anomaly = new AnomalyDetector(runtime.deps, app.webhooks, {
+    ...config.anomaly,
+    onError: (err) => logger.warn({ err: String(err) }, 'anomaly signal failed'),
+  });
   return {
     app,
+    anomaly,
     config: gatewayConfig,
     upstreams,
     usage,

@@ -34,6 +34,10 @@ const EnvSchema = z.object({
   TOLLGATE_BUDGET_FAILURE: z.enum(['open', 'closed']).default('closed'),
   TOLLGATE_DEFAULT_MAX_TOKENS: intFrom(1024),
   TOLLGATE_USAGE_FLUSH_MS: intFrom(1000),
+  TOLLGATE_ANOMALY_AUTO_SUSPEND: z.enum(['true', 'false']).default('false'),
+  TOLLGATE_ANOMALY_RATE_FACTOR: intFrom(10),
+  TOLLGATE_ANOMALY_MIN_RATE: intFrom(100),
+  TOLLGATE_ANOMALY_WARMUP_MINUTES: intFrom(10),
   TOLLGATE_USAGE_MAX_IN_MEMORY: intFrom(100_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OPENAI_API_KEY: z.string().optional(),
@@ -64,6 +68,7 @@ export type Config = Readonly<{
   usageFlushMs: number;
   /** Usage events held in memory while the database is unreachable; beyond, they go to a spill file. */
   usageMaxInMemory: number;
+  anomaly: { autoSuspend: boolean; rateFactor: number; minRate: number; warmupMinutes: number };
   logLevel: string;
   openaiApiKey: string | undefined;
   openaiBaseUrl: string;
@@ -98,6 +103,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     defaultMaxTokens: e.TOLLGATE_DEFAULT_MAX_TOKENS,
     usageFlushMs: e.TOLLGATE_USAGE_FLUSH_MS,
     usageMaxInMemory: e.TOLLGATE_USAGE_MAX_IN_MEMORY,
+    anomaly: {
+      autoSuspend: e.TOLLGATE_ANOMALY_AUTO_SUSPEND === 'true',
+      rateFactor: e.TOLLGATE_ANOMALY_RATE_FACTOR,
+      minRate: e.TOLLGATE_ANOMALY_MIN_RATE,
+      warmupMinutes: e.TOLLGATE_ANOMALY_WARMUP_MINUTES,
+    },
     logLevel: e.LOG_LEVEL,
     openaiApiKey: e.OPENAI_API_KEY || undefined,
     openaiBaseUrl: e.OPENAI_BASE_URL,

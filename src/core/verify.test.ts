@@ -30,6 +30,7 @@ describe('verifyKey', () => {
     expect(v(null)).toEqual({ ok: false, code: 'unknown' });
     expect(v({ status: 'revoked' })).toEqual({ ok: false, code: 'revoked' });
     expect(v({ status: 'exposed' })).toEqual({ ok: false, code: 'exposed' });
+    expect(v({ status: 'suspended' })).toEqual({ ok: false, code: 'suspended' });
   });
   it('refuses at and after expiry', () => {
     expect(v({ expiresAt: 1001 }).ok).toBe(true);

@@ -9,7 +9,7 @@ export interface KeyRecord {
   name: string;
   orgId: string;
   projectId: string | null;
-  status: 'active' | 'revoked' | 'exposed';
+  status: 'active' | 'revoked' | 'exposed' | 'suspended';
   expiresAt: number | null;
   /** When the presented secret stops working (rotation grace); null for the current secret. */
   secretExpiresAt: number | null;
@@ -27,6 +27,7 @@ export type VerifyFailure =
   | 'unknown'
   | 'revoked'
   | 'exposed'
+  | 'suspended'
   | 'expired'
   | 'secret_rotated'
   | 'project_archived'
@@ -39,6 +40,7 @@ export function verifyKey(input: { record: KeyRecord | null; now: number; ip: st
   const { record, now, ip } = input;
   if (!record) return { ok: false, code: 'unknown' };
   if (record.status === 'exposed') return { ok: false, code: 'exposed' };
+  if (record.status === 'suspended') return { ok: false, code: 'suspended' };
   if (record.status !== 'active') return { ok: false, code: 'revoked' };
   if (record.expiresAt !== null && now >= record.expiresAt) return { ok: false, code: 'expired' };
   if (record.secretExpiresAt !== null && now >= record.secretExpiresAt) return { ok: false, code: 'secret_rotated' };
@@ -53,6 +55,8 @@ export function verifyFailureMessage(code: VerifyFailure, record: KeyRecord | nu
   switch (code) {
     case 'exposed':
       return `This API key was disabled because it was found exposed${record?.exposedUrl ? ` at ${record.exposedUrl}` : ''}. Create a new key.`;
+    case 'suspended':
+      return 'This API key was suspended automatically because of unusual activity. An administrator can review the audit log and issue a new key.';
     case 'ip_not_allowed':
       return 'Requests from this IP address are not allowed for this key.';
     case 'expired':

@@ -21,7 +21,7 @@ export interface ProjectApiKeyObject {
   created_at: number;
   last_used_at: number | null;
   expires_at: number | null;
-  status: 'active' | 'revoked' | 'expired' | 'exposed';
+  status: 'active' | 'revoked' | 'expired' | 'exposed' | 'suspended';
   project_id: string | null;
   permissions: PermissionsSpec;
   allowed_models: string[] | null;
@@ -45,7 +45,7 @@ export interface AdminApiKeyObject {
   created_at: number;
   last_used_at: number | null;
   expires_at: number | null;
-  status: 'active' | 'revoked' | 'expired' | 'exposed';
+  status: 'active' | 'revoked' | 'expired' | 'exposed' | 'suspended';
   allowed_ips: string[] | null;
   owner: Record<string, unknown> | null;
   created_by: { type: string; id: string | null };

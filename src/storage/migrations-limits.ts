@@ -49,5 +49,16 @@ export function limitMigrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '041_key_networks': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('key_networks')
+          .addColumn('key_id', 'text', notNull)
+          .addColumn('network', 'text', notNull)
+          .addColumn('first_seen', 'bigint', notNull)
+          .addPrimaryKeyConstraint('key_networks_pk', ['key_id', 'network'])
+          .execute();
+      },
+    },
   };
 }

@@ -42,10 +42,18 @@ export interface WebhooksTable {
   deleted_at: number | null;
 }
 
+/** Networks a key has been used from (anomaly signals). */
+export interface KeyNetworksTable {
+  key_id: string;
+  network: string;
+  first_seen: number;
+}
+
 /** Limit tables (see migrations-limits.ts). */
 export interface LimitTables {
   rate_limits: RateLimitsTable;
   spend_limits: SpendLimitsTable;
   alerts_sent: AlertsSentTable;
   webhooks: WebhooksTable;
+  key_networks: KeyNetworksTable;
 }

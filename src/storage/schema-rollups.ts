@@ -1,3 +1,65 @@
-/** Rollup tables (see migrations-rollups.ts). */
-// biome-ignore lint/suspicious/noEmptyInterface: filled as the rollup tables land
-export interface RollupTables {}
+/**
+ * The Usage API category of a gateway endpoint (OpenAI's /v1/organization/usage/{kind}); keyed by
+ * `METHOD path` as usage_events stores them. Anything else is 'other' (listed models, files, …).
+ */
+export const ENDPOINT_KINDS: Readonly<Record<string, string>> = {
+  'POST /chat/completions': 'completions',
+  'POST /completions': 'completions',
+  'POST /responses': 'completions',
+  'POST /embeddings': 'embeddings',
+  'POST /moderations': 'moderations',
+  'POST /images/generations': 'images',
+  'POST /images/edits': 'images',
+  'POST /images/variations': 'images',
+  'POST /audio/speech': 'audio_speeches',
+  'POST /audio/transcriptions': 'audio_transcriptions',
+  'POST /audio/translations': 'audio_transcriptions',
+};
+
+/** The Usage API category of a request. */
+export function endpointKind(method: string, endpoint: string): string {
+  return ENDPOINT_KINDS[`${method} ${endpoint}`] ?? 'other';
+}
+
+/**
+ * One row of a usage rollup: the sums of the usage events of one bucket and one (project, key, model, endpoint kind).
+ * Missing project, key or model are stored as '' (NULL in a unique key would defeat ON CONFLICT).
+ * Tokens and costs count billable requests only; refused requests are counted apart and never billed.
+ */
+export interface UsageRollupsTable {
+  org_id: string;
+  /** Unix seconds, UTC-aligned to the table's width. */
+  bucket_start: number;
+  project_id: string;
+  api_key_id: string;
+  model: string;
+  /** A value of ENDPOINT_KINDS, or 'other'. */
+  endpoint_kind: string;
+  num_requests: number;
+  /** Requests that reached a model (billable). */
+  num_model_requests: number;
+  /** Requests Tollgate refused (scope, model, limits): never billed. */
+  num_refused_requests: number;
+  /** Requests that failed upstream (error, timeout, abort, interrupted stream). */
+  num_failed_requests: number;
+  /** Includes cached tokens (as OpenAI's `input_tokens`). */
+  input_tokens: number;
+  cached_tokens: number;
+  output_tokens: number;
+  /** Cost of the uncached input tokens, nano-dollars. The three parts sum to the events' cost_nanousd. */
+  input_cost_nanousd: number;
+  cached_cost_nanousd: number;
+  output_cost_nanousd: number;
+}
+
+/**
+ * Rollup tables (see migrations-rollups.ts). The `project` tables hold the same sums without the key dimension
+ * (api_key_id is always ''): questions that do not ask about keys read far fewer rows there.
+ * Minute buckets are read from usage_events directly.
+ */
+export interface RollupTables {
+  usage_rollups_1h: UsageRollupsTable;
+  usage_rollups_1d: UsageRollupsTable;
+  usage_rollups_project_1h: UsageRollupsTable;
+  usage_rollups_project_1d: UsageRollupsTable;
+}

@@ -69,7 +69,7 @@ export interface ApiKeysTable {
   created_at: number;
   last_used_at: number | null;
   expires_at: number | null;
-  status: 'active' | 'revoked' | 'exposed';
+  status: 'active' | 'revoked' | 'exposed' | 'suspended';
   revoked_at: number | null;
   permissions: string;
   allowed_models: string | null;

@@ -1,5 +1,6 @@
 import type { GatewayConfig } from '../../config/gateway-config.js';
 import type { Upstream } from '../../providers/types.js';
+import type { AnomalyDetector } from '../../services/anomaly.js';
 import type { UsageRecorder } from '../../services/usage-recorder.js';
 import type { AppContext } from '../context.js';
 import type { RequestGuard } from './guard.js';
@@ -17,4 +18,6 @@ export interface GatewayContext {
   newEventId(): string;
   /** Observers for metrics (no-ops when not wired). */
   observe?: { upstream(provider: string, seconds: number, outcome: string): void };
+  /** Anomaly signals (new network, unusual rate). */
+  anomaly?: AnomalyDetector;
 }

@@ -51,6 +51,7 @@ export async function listModels(g: GatewayContext, request: FastifyRequest, rep
   const startedMs = g.app.deps.clock();
   const authorized = authorizeGatewayRequest(g, request);
   const record = authorized instanceof Promise ? await authorized : authorized;
+  g.anomaly?.observe(record, request.ip, startedMs);
   const info = { record, model: one, provider: null, endpoint: one ? `/models/${one}` : '/models', method: 'GET', startedMs };
   try {
     checkScope(g, record, 'GET', '/v1/models');

@@ -44,6 +44,7 @@ export async function proxy(g: GatewayContext, request: FastifyRequest, reply: F
   }
   const authorized = authorizeGatewayRequest(g, request);
   const record = authorized instanceof Promise ? await authorized : authorized;
+  g.anomaly?.observe(record, request.ip, startedMs);
   const endpoint = path.slice(3) || '/';
   const body = jsonBody(request);
   if (request.method === 'POST' && MODEL_ENDPOINTS.has(endpoint)) {

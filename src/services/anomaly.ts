@@ -1,0 +1,149 @@
+import { networkOf } from '../core/network.js';
+import type { KeyRecord } from '../core/verify.js';
+import { writeAudit } from './audit.js';
+import type { ServiceDeps } from './context.js';
+import { nowSeconds } from './context.js';
+import { recordKeyChange } from './key-writes.js';
+import type { Webhooks } from './webhooks.js';
+
+// Anomaly signals ("monitor usage to detect suspicious activity"): a key used from a network range it was never used
+// from, or at a rate far above its own history. Each raises an audit entry and an `anomaly.detected` webhook, and
+// with auto-suspend on (off by default) suspends the key at once. Observation is O(1) in memory on the request path;
+// what needs the database runs after it.
+
+interface KeyActivity {
+  networks: Set<string> | null;
+  loading: boolean;
+  minuteStart: number;
+  count: number;
+  /** Exponentially weighted requests per minute over past minutes. */
+  average: number;
+  minutesSeen: number;
+  lastRateAlert: number;
+}
+
+export interface AnomalyOptions {
+  autoSuspend: boolean;
+  /** A minute above max(minRate, factor × average) is unusual. */
+  rateFactor: number;
+  minRate: number;
+  /** Minutes of history before rate signals count. */
+  warmupMinutes: number;
+  onError: (err: unknown) => void;
+}
+
+export class AnomalyDetector {
+  private readonly keys = new Map<string, KeyActivity>();
+  readonly stats = { newNetwork: 0, highRate: 0, suspended: 0 };
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly webhooks: Webhooks,
+    private readonly opts: AnomalyOptions,
+  ) {}
+
+  /** Notes one request of a key from an address. */
+  observe(record: KeyRecord, ip: string, nowMs: number): void {
+    let a = this.keys.get(record.id);
+    if (!a) {
+      if (this.keys.size > 200_000) this.keys.clear();
+      a = { networks: null, loading: false, minuteStart: nowMs - (nowMs % 60_000), count: 0, average: 0, minutesSeen: 0, lastRateAlert: 0 };
+      this.keys.set(record.id, a);
+    }
+    const minute = nowMs - (nowMs % 60_000);
+    if (minute !== a.minuteStart) {
+      const elapsed = Math.min(60, Math.round((minute - a.minuteStart) / 60_000));
+      for (let i = 0; i < elapsed; i++) {
+        a.average = a.average * 0.9 + (i === 0 ? a.count : 0) * 0.1;
+        a.minutesSeen++;
+      }
+      a.minuteStart = minute;
+      a.count = 0;
+    }
+    a.count++;
+    if (
+      a.minutesSeen >= this.opts.warmupMinutes &&
+      a.count === Math.max(this.opts.minRate, Math.ceil(this.opts.rateFactor * a.average)) + 1 &&
+      nowMs - a.lastRateAlert > 3_600_000
+    ) {
+      a.lastRateAlert = nowMs;
+      this.stats.highRate++;
+      void this.raise(record, 'high_rate', { requests_this_minute: a.count, usual_per_minute: Number(a.average.toFixed(2)), ip });
+    }
+    const network = networkOf(ip);
+    if (!network) return;
+    if (a.networks === null) {
+      if (!a.loading) {
+        a.loading = true;
+        void this.loadNetworks(record.id, a, network, record, nowMs);
+      }
+      return;
+    }
+    if (!a.networks.has(network)) {
+      const first = a.networks.size === 0;
+      a.networks.add(network);
+      void this.rememberNetwork(record, network, nowMs, first, ip);
+    }
+  }
+
+  private async loadNetworks(keyId: string, a: KeyActivity, network: string, record: KeyRecord, nowMs: number): Promise<void> {
+    try {
+      const rows = await this.deps.database.db.selectFrom('key_networks').select('network').where('key_id', '=', keyId).execute();
+      a.networks = new Set(rows.map((r) => r.network));
+      if (!a.networks.has(network)) {
+        const first = a.networks.size === 0;
+        a.networks.add(network);
+        await this.rememberNetwork(record, network, nowMs, first, null);
+      }
+    } catch (err) {
+      a.loading = false;
+      this.opts.onError(err);
+    }
+  }
+
+  private async rememberNetwork(record: KeyRecord, network: string, nowMs: number, first: boolean, ip: string | null): Promise<void> {
+    try {
+      const inserted = await this.deps.database.db
+        .insertInto('key_networks')
+        .values({ key_id: record.id, network, first_seen: Math.floor(nowMs / 1000) })
+        .onConflict((oc) => oc.columns(['key_id', 'network']).doNothing())
+        .returning('network')
+        .execute();
+      // The first network a key is used from is its baseline, not an anomaly.
+      if (inserted.length > 0 && !first) {
+        this.stats.newNetwork++;
+        await this.raise(record, 'new_network', { network, ip });
+      }
+    } catch (err) {
+      this.opts.onError(err);
+    }
+  }
+
+  private async raise(record: KeyRecord, kind: 'new_network' | 'high_rate', details: Record<string, unknown>): Promise<void> {
+    try {
+      const suspend = this.opts.autoSuspend;
+      await this.deps.database.db.transaction().execute(async (trx) => {
+        await writeAudit(trx, this.deps, {
+          orgId: record.orgId,
+          type: 'api_key.anomaly',
+          actor: { type: 'system', id: null },
+          projectId: record.projectId,
+          objectId: record.id,
+          details: { kind, ...details, auto_suspended: suspend },
+        });
+        if (suspend) {
+          const res = await trx.updateTable('api_keys').set({ status: 'suspended' }).where('id', '=', record.id).where('status', '=', 'active').executeTakeFirst();
+          if (Number(res.numUpdatedRows) > 0) {
+            this.stats.suspended++;
+            await recordKeyChange(trx, this.deps, record.id);
+            await writeAudit(trx, this.deps, { orgId: record.orgId, type: 'api_key.suspended', actor: { type: 'system', id: null }, projectId: record.projectId, objectId: record.id, details: { reason: kind } });
+          }
+        }
+      });
+      if (suspend) this.deps.changes.keyChanged(record.id);
+      await this.webhooks.emit(record.orgId, 'anomaly.detected', { api_key_id: record.id, project_id: record.projectId, kind, ...details, auto_suspended: suspend, at: nowSeconds(this.deps) });
+    } catch (err) {
+      this.opts.onError(err);
+    }
+  }
+}
