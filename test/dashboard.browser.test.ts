@@ -195,6 +195,18 @@ if (!hasChromium) {
       await expect(button.evaluate((el) => el === document.activeElement)).resolves.toBe(true);
     });
 
+    it('shows a banner for a key disabled because it was exposed', async () => {
+      const k = (await t.api('POST', `/v1/organization/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'leaked-key' } })).body;
+      const report = await t.api('POST', '/v1/organization/api_keys/report_exposed', { body: { reports: [{ token: k.value, url: 'https://example.com/leak.env' }] } });
+      expect(report.body.data[0].label).toBe('true_positive');
+      await page.reload();
+      const banner = page.locator('.banner-danger');
+      await banner.getByText('leaked-key').waitFor();
+      await expect(banner.textContent()).resolves.toContain('https://example.com/leak.env');
+      const row = page.locator('tr', { has: page.getByRole('rowheader', { name: 'leaked-key' }) });
+      await row.getByText('Exposed').waitFor();
+    });
+
     it('keeps the page on reload', async () => {
       await page.getByRole('link', { name: 'Settings' }).click();
       await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();

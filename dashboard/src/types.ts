@@ -40,7 +40,8 @@ export interface ProjectApiKey {
   created_at: number;
   last_used_at: number | null;
   expires_at: number | null;
-  status: 'active' | 'revoked' | 'expired' | 'exposed';
+  status: 'active' | 'revoked' | 'expired' | 'exposed' | 'suspended';
+  exposed_url?: string | null;
   project_id: string | null;
   permissions: Permissions;
   allowed_ips: string[] | null;

@@ -13,6 +13,34 @@ import { KeyTable } from './key-table.js';
 import { RevokeKeyDialog } from './revoke-key-dialog.js';
 import { RotateKeyDialog } from './rotate-key-dialog.js';
 
+/** Keys Tollgate disabled on its own (found exposed, or suspended for unusual activity): say so at the top. */
+function DisabledKeysBanner({ keys }: { keys: ProjectApiKey[] }) {
+  const exposed = keys.filter((k) => k.status === 'exposed');
+  const suspended = keys.filter((k) => k.status === 'suspended');
+  if (exposed.length === 0 && suspended.length === 0) return null;
+  return (
+    <div class="banner banner-danger" role="alert">
+      {exposed.map((k) => (
+        <p key={k.id}>
+          <strong>{k.name}</strong> ({k.redacted_value}) was disabled because it was found exposed
+          {k.exposed_url ? (
+            <>
+              {' '}
+              at <code>{k.exposed_url}</code>
+            </>
+          ) : null}
+          . Remove it from where it leaked and create a new key.
+        </p>
+      ))}
+      {suspended.map((k) => (
+        <p key={k.id}>
+          <strong>{k.name}</strong> ({k.redacted_value}) was suspended because of unusual activity. See the audit log under Settings.
+        </p>
+      ))}
+    </div>
+  );
+}
+
 type OpenDialog = { kind: 'create' } | { kind: 'edit' | 'rotate' | 'revoke'; key: ProjectApiKey } | null;
 
 /** The API keys page: the selected project's keys, and everything you can do to them. */
@@ -54,6 +82,7 @@ export function ApiKeysPage() {
         <p class="notice-inline">You can view this project's keys. Creating and changing them needs the project's owner or member role.</p>
       )}
       <Alert message={keys.error ? errorMessage(keys.error) : null} />
+      <DisabledKeysBanner keys={list} />
 
       {keys.loading && !keys.data ? (
         <p class="muted" aria-live="polite">

@@ -25,7 +25,7 @@ function lastUsed(key: ProjectApiKey): string {
   return key.last_used_at ? formatDate(key.last_used_at) : 'Never';
 }
 
-const STATUS_LABEL: Record<ProjectApiKey['status'], string> = { active: 'Active', revoked: 'Revoked', expired: 'Expired', exposed: 'Exposed' };
+const STATUS_LABEL: Record<ProjectApiKey['status'], string> = { active: 'Active', revoked: 'Revoked', expired: 'Expired', exposed: 'Exposed', suspended: 'Suspended' };
 
 /** One row per key. On narrow screens CSS lays each row out as a card (labels come from data-label). */
 export function KeyTable({ keys, users, canManage, onEdit, onRotate, onRevoke }: KeyTableProps) {
