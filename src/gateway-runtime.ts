@@ -18,7 +18,7 @@ import { raiseBudgetAlert } from './services/budget-alerts.js';
 import { LimitsGuard } from './services/limits-guard.js';
 import { PolicyCache } from './services/policy-cache.js';
 import { UsageRecorder } from './services/usage-recorder.js';
-import { rollUpUsage } from './services/usage-rollups.js';
+import { usageRollups } from './services/usage-rollups.js';
 
 /** Builds the data plane: upstream pools (or the echo model), the usage recorder, limits and budgets. */
 export function createGateway(config: Config, runtime: Runtime, app: AppContext, logger: Logger): GatewayContext & { limitStore: LimitStore } {
@@ -37,7 +37,7 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     spillFile: join(config.dataDir, 'usage-spill.jsonl'),
     walDir: join(config.dataDir, 'wal'),
     onError: (err) => logger.warn({ err: String(err) }, 'usage flush failed; events kept and retried'),
-    onInserted: rollUpUsage,
+    onInserted: usageRollups(gatewayConfig.prices),
   });
   const policies = new PolicyCache(runtime.deps);
   runtime.caches.add(policies);

@@ -141,3 +141,27 @@ describe('CLI entry point', () => {
     }
   });
 });
+
+describe('usage CLI through runCli', () => {
+  it('prints the usage table of real gateway calls', async () => {
+    const t = await startTestServer({ name: 'sqlite' });
+    try {
+      const k = (await t.api('POST', `/v1/organization/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'u' } })).body;
+      for (let i = 0; i < 3; i++) {
+        await fetch(`${t.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${k.value}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'tollgate-echo', messages: [{ role: 'user', content: 'hello' }] }),
+        });
+      }
+      await t.server.gateway.usage.flush();
+      const r = await cli({ LOG_LEVEL: 'silent' }, '--server', t.url, '--admin-key', t.adminKey, 'usage', '--by', 'model', '--json');
+      expect(r.code).toBe(0);
+      expect(r.out).toContain('tollgate-echo');
+      const rows = JSON.parse(r.out).data as Array<{ model: string; requests: number }>;
+      expect(rows.find((x) => x.model === 'tollgate-echo')?.requests).toBe(3);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -4,6 +4,7 @@ import { type CliIo, cliIo, withCliIo } from './io.js';
 import { table, time } from './output.js';
 import { registerLimitsCommands } from './limits-command.js';
 import { registerScanCommand } from './scan-command.js';
+import { registerUsageCommand } from './usage-command.js';
 
 // `tollgate` — the CLI. Every command takes --json for scripts; without it, a readable table.
 
@@ -312,6 +313,12 @@ export function buildCli(): Command {
     );
   registerScanCommand(program);
   registerLimitsCommands(program);
+  registerUsageCommand(program, {
+    get env() {
+      return cliIo().env;
+    },
+    out: (t) => cliIo().out(t),
+  });
   return program;
 }
 

@@ -1,0 +1,202 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { costNanoUsd, DEFAULT_PRICES, priceFor } from '../src/core/pricing.js';
+import { noopChanges, type ServiceDeps } from '../src/services/context.js';
+import type { UsageEvent } from '../src/services/usage-recorder.js';
+import { getCosts, getUsage } from '../src/services/usage-query.js';
+import { rollUpUsage } from '../src/services/usage-rollups.js';
+import { type Database, openDatabase } from '../src/storage/database.js';
+
+// The usage API at scale: a month of usage events (1,000,000 over 10,000 keys in 100 projects) written as the
+// recorder writes them (events and rollups in one transaction, here 20,000 events per transaction, in time order), then
+// `usage/completions?start_time=<month ago>&bucket_width=1d&limit=31` grouped by project_id and by api_key_id,
+// timed through the service function (median of 5 after one warm-up). SQLite always; PostgreSQL when
+// TEST_DATABASE_URL is set. Run alone: node --import tsx bench/usage-bench.ts (USAGE_BENCH_EVENTS to resize).
+
+const DAY = 86_400;
+const KEYS = 10_000;
+const PROJECTS = 100;
+const EVENTS_PER_TRANSACTION = 20_000;
+const MODELS = ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1-mini', 'text-embedding-3-small'];
+export const BENCH_ORG = 'org-bench';
+
+export interface UsageBenchResult {
+  events: number;
+  keys: number;
+  /** group_by=project_id, 31 daily buckets. */
+  monthQueryMs: { sqlite: number; postgres?: number };
+  /** group_by=api_key_id, 31 daily buckets (about 10,000 results per bucket). */
+  monthQueryByKeyMs: { sqlite: number; postgres?: number };
+  /** costs grouped by line_item, 31 daily buckets. */
+  monthCostsMs: { sqlite: number; postgres?: number };
+  loadSeconds: { sqlite: number; postgres?: number };
+  rollupRows: { sqlite: { hourly: number; daily: number }; postgres?: { hourly: number; daily: number } };
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** A small seeded PRNG (mulberry32): the same month every run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/**
+ * Events `from`..`from + n` of `total`, in time order as a gateway writes them, spread evenly over 30 days.
+ * Any key may call at any time; each key has a main model (80 %) and a second one; 3 % refused, 1 % failed.
+ */
+function makeEvents(rand: () => number, from: number, n: number, total: number, monthStartMs: number): UsageEvent[] {
+  const spanMs = 30 * DAY * 1000;
+  const out: UsageEvent[] = [];
+  for (let i = from; i < from + n; i++) {
+    const key = Math.floor(rand() * KEYS);
+    const model = MODELS[(key + (rand() < 0.8 ? 0 : 1)) % MODELS.length];
+    const embedding = model.startsWith('text-embedding');
+    const roll = rand();
+    const outcome = roll < 0.03 ? 'refused' : roll < 0.04 ? 'upstream_error' : 'ok';
+    const billable = outcome === 'ok' ? 1 : 0;
+    const input = billable ? 50 + Math.floor(rand() * 2000) : 0;
+    const cached = billable && !embedding ? Math.floor(input * rand() * 0.5) : 0;
+    const output = billable && !embedding ? Math.floor(rand() * 800) : 0;
+    out.push({
+      id: `evt_bench_${i}`,
+      created_at_ms: monthStartMs + Math.floor(((i + rand()) / total) * spanMs),
+      org_id: BENCH_ORG,
+      project_id: `proj_bench_${key % PROJECTS}`,
+      api_key_id: `key_bench_${key}`,
+      model,
+      provider: 'openai',
+      endpoint: embedding ? '/embeddings' : rand() < 0.2 ? '/responses' : '/chat/completions',
+      method: 'POST',
+      status: outcome === 'refused' ? 429 : outcome === 'ok' ? 200 : 502,
+      outcome,
+      billable,
+      input_tokens: input,
+      cached_tokens: cached,
+      output_tokens: output,
+      latency_ms: 200,
+      upstream_latency_ms: billable ? 180 : null,
+      cost_nanousd: billable ? costNanoUsd(priceFor(DEFAULT_PRICES, model), { input, cached, output }) : 0,
+      streamed: 0,
+      error_code: outcome === 'ok' ? null : outcome,
+    });
+  }
+  return out;
+}
+
+/** Writes the month like the recorder does: each transaction inserts its events and folds them into the rollups. */
+export async function loadMonth(database: Database, total: number, monthStartMs: number): Promise<number> {
+  const rand = prng(20_250_106);
+  // Rows per INSERT under each database's parameter limit (21 columns).
+  const rowsPerInsert = database.dialect === 'sqlite' ? 1500 : 3000;
+  const t0 = performance.now();
+  for (let done = 0; done < total; done += EVENTS_PER_TRANSACTION) {
+    const events = makeEvents(rand, done, Math.min(EVENTS_PER_TRANSACTION, total - done), total, monthStartMs);
+    await database.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < events.length; i += rowsPerInsert) {
+        await trx.insertInto('usage_events').values(events.slice(i, i + rowsPerInsert)).execute();
+      }
+      await rollUpUsage(trx, events);
+    });
+    if ((done / EVENTS_PER_TRANSACTION) % 10 === 9) log(`  ${database.dialect}: ${done + events.length} events`);
+  }
+  // Fresh tables have no planner statistics yet; a running server gets them from (auto)analyze.
+  await sql`analyze`.execute(database.db);
+  return (performance.now() - t0) / 1000;
+}
+
+async function median(runs: number, fn: () => Promise<unknown>): Promise<number> {
+  await fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return Math.round(times[Math.floor(times.length / 2)] * 10) / 10;
+}
+
+async function benchOne(database: Database, total: number, nowSec: number) {
+  const monthStart = Math.floor(nowSec / DAY) * DAY - 30 * DAY;
+  const loadSeconds = await loadMonth(database, total, monthStart * 1000);
+  const deps: ServiceDeps = { database, clock: () => nowSec * 1000, randomBytes: (n) => randomBytes(n), changes: noopChanges };
+  const month = { start_time: String(nowSec - 30 * DAY), bucket_width: '1d', limit: '31' };
+  const byProject = () => getUsage(deps, BENCH_ORG, 'completions', { ...month, group_by: 'project_id' });
+  const byKey = () => getUsage(deps, BENCH_ORG, 'completions', { ...month, group_by: 'api_key_id' });
+  const costs = () => getCosts(deps, BENCH_ORG, { ...month, group_by: 'line_item' });
+  // The answer must hold the whole month: every billed completion of the load.
+  const page = await byProject();
+  const requests = page.data.flatMap((b) => b.results).reduce((s, r) => s + Number(r.num_model_requests), 0);
+  if (requests === 0 || page.data.length < 30) throw new Error(`unexpected answer: ${page.data.length} buckets, ${requests} requests`);
+  const count = async (table: 'usage_rollups_1h' | 'usage_rollups_1d') =>
+    Number((await database.db.selectFrom(table).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow()).n);
+  return {
+    loadSeconds: Math.round(loadSeconds * 10) / 10,
+    byProjectMs: await median(5, byProject),
+    byKeyMs: await median(5, byKey),
+    costsMs: await median(5, costs),
+    rows: { hourly: await count('usage_rollups_1h'), daily: await count('usage_rollups_1d') },
+  };
+}
+
+/** Loads a month of usage into SQLite (and PostgreSQL with TEST_DATABASE_URL) and times month-long queries. */
+export async function benchUsageQuery(): Promise<UsageBenchResult> {
+  const total = Number(process.env.USAGE_BENCH_EVENTS ?? 1_000_000);
+  const nowSec = Math.floor(Date.now() / 1000);
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-usage-bench-'));
+  try {
+    log(`usage bench: ${total} events over ${KEYS} keys, SQLite…`);
+    const sqlite = await openDatabase({ dataDir: dir });
+    const s = await benchOne(sqlite, total, nowSec).finally(() => sqlite.close());
+    log(`  sqlite: load ${s.loadSeconds} s; by project ${s.byProjectMs} ms, by key ${s.byKeyMs} ms, costs ${s.costsMs} ms`);
+    const result: UsageBenchResult = {
+      events: total,
+      keys: KEYS,
+      monthQueryMs: { sqlite: s.byProjectMs },
+      monthQueryByKeyMs: { sqlite: s.byKeyMs },
+      monthCostsMs: { sqlite: s.costsMs },
+      loadSeconds: { sqlite: s.loadSeconds },
+      rollupRows: { sqlite: s.rows },
+    };
+    const url = process.env.TEST_DATABASE_URL;
+    if (url) {
+      const schema = `bench_${randomBytes(4).toString('hex')}`;
+      log('usage bench: PostgreSQL…');
+      const postgres = await openDatabase({ url, dataDir: dir, schema });
+      try {
+        const p = await benchOne(postgres, total, nowSec);
+        log(`  postgres: load ${p.loadSeconds} s; by project ${p.byProjectMs} ms, by key ${p.byKeyMs} ms, costs ${p.costsMs} ms`);
+        result.monthQueryMs.postgres = p.byProjectMs;
+        result.monthQueryByKeyMs.postgres = p.byKeyMs;
+        result.monthCostsMs.postgres = p.costsMs;
+        result.loadSeconds.postgres = p.loadSeconds;
+        result.rollupRows.postgres = p.rows;
+      } finally {
+        await postgres.close();
+        const c = new pg.Client({ connectionString: url });
+        await c.connect();
+        await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await c.end();
+      }
+    }
+    return result;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(JSON.stringify(await benchUsageQuery(), null, 2));
+}
