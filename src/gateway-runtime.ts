@@ -18,6 +18,7 @@ import { raiseBudgetAlert } from './services/budget-alerts.js';
 import { LimitsGuard } from './services/limits-guard.js';
 import { PolicyCache } from './services/policy-cache.js';
 import { UsageRecorder } from './services/usage-recorder.js';
+import { sqliteUsageWriter } from './storage/sqlite-usage-writer.js';
 import { usageRollups } from './services/usage-rollups.js';
 
 /** Builds the data plane: upstream pools (or the echo model), the usage recorder, limits and budgets. */
@@ -38,6 +39,7 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     walDir: join(config.dataDir, 'wal'),
     onError: (err) => logger.warn({ err: String(err) }, 'usage flush failed; events kept and retried'),
     onInserted: usageRollups(gatewayConfig.prices),
+    writeBatch: sqliteUsageWriter(runtime.database, gatewayConfig.prices),
   });
   const policies = new PolicyCache(runtime.deps);
   runtime.caches.add(policies);

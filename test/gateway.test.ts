@@ -262,6 +262,19 @@ describeEachDatabase('gateway', (backend) => {
       expect(ev?.output_tokens).toBe(3); // "Hi there!" in o200k_base
     });
 
+    it('counts a stream itself when the upstream reports no usage', async () => {
+      const res = await call('nousage', true);
+      expect(await res.text()).toContain('[DONE]');
+      const deadline = Date.now() + 5000;
+      let ev = (await events()).find((e) => e.model === 'nousage' && e.streamed === 1);
+      while (!ev && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        ev = (await events()).find((e) => e.model === 'nousage' && e.streamed === 1);
+      }
+      expect(ev).toMatchObject({ outcome: 'ok', output_tokens: 3 });
+      expect(ev?.input_tokens).toBeGreaterThan(0);
+    });
+
     it('aborts the upstream request when the client disconnects', async () => {
       up.aborted.length = 0;
       const ac = new AbortController();

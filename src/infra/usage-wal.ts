@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { type FileHandle, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -87,17 +87,20 @@ export class UsageWal<T> {
     return sealed;
   }
 
-  /** Deletes every segment up to and including `upTo` (all their events are in the database). */
+  /** Deletes every segment up to and including `upTo` (all their events are in the database). Asynchronous I/O only. */
   async release(upTo: number): Promise<void> {
     await this.chain;
-    for (const n of this.segments()) {
-      if (n > upTo) continue;
+    const names = await readdir(this.dir);
+    for (const name of names) {
+      const m = /^usage-wal-(\d+)\.jsonl$/.exec(name);
+      const n = m ? Number(m[1]) : Number.NaN;
+      if (!(n <= upTo)) continue;
       if (this.handle?.n === n) {
         const fh = this.handle.fh;
         this.handle = null;
         await (await fh).close().catch(() => {});
       }
-      if (existsSync(this.file(n))) rmSync(this.file(n), { force: true });
+      await rm(join(this.dir, name), { force: true });
     }
   }
 

@@ -20,6 +20,8 @@ interface KeyActivity {
   average: number;
   minutesSeen: number;
   lastRateAlert: number;
+  /** The last address seen: a repeat needs no network lookup (the common case on the hot path). */
+  lastIp: string;
 }
 
 export interface AnomalyOptions {
@@ -47,7 +49,7 @@ export class AnomalyDetector {
     let a = this.keys.get(record.id);
     if (!a) {
       if (this.keys.size > 200_000) this.keys.clear();
-      a = { networks: null, loading: false, minuteStart: nowMs - (nowMs % 60_000), count: 0, average: 0, minutesSeen: 0, lastRateAlert: 0 };
+      a = { networks: null, loading: false, minuteStart: nowMs - (nowMs % 60_000), count: 0, average: 0, minutesSeen: 0, lastRateAlert: 0, lastIp: '' };
       this.keys.set(record.id, a);
     }
     const minute = nowMs - (nowMs % 60_000);
@@ -70,6 +72,8 @@ export class AnomalyDetector {
       this.stats.highRate++;
       void this.raise(record, 'high_rate', { requests_this_minute: a.count, usual_per_minute: Number(a.average.toFixed(2)), ip });
     }
+    if (ip === a.lastIp && a.networks !== null) return;
+    a.lastIp = ip;
     const network = networkOf(ip);
     if (!network) return;
     if (a.networks === null) {

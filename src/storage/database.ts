@@ -13,6 +13,8 @@ pg.types.setTypeParser(1700, (v) => Number(v));
 export interface Database {
   db: Kysely<DB>;
   dialect: Dialect;
+  /** The raw better-sqlite3 handle (SQLite only), for hot bulk writes with prepared statements. */
+  sqlite: SQLite.Database | null;
   close(): Promise<void>;
 }
 
@@ -31,6 +33,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     throw new Error('DATABASE_URL must start with postgres:// or postgresql:// (or sqlite:PATH)');
   }
   let db: Kysely<DB>;
+  let raw: SQLite.Database | null = null;
   if (isPostgres) {
     if (opts.schema) {
       const admin = new pg.Client({ connectionString: opts.url });
@@ -56,11 +59,12 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('synchronous = NORMAL');
+    raw = sqlite;
     db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
   }
   const dialect: Dialect = isPostgres ? 'postgres' : 'sqlite';
   await migrate(db, dialect);
-  return { db, dialect, close: () => db.destroy() };
+  return { db, dialect, sqlite: raw, close: () => db.destroy() };
 }
 
 async function migrate(db: Kysely<DB>, dialect: Dialect): Promise<void> {

@@ -18,6 +18,19 @@ const CUT_OFF = `data: ${JSON.stringify({
   error: { message: 'The upstream stream ended unexpectedly.', type: 'api_error', param: null, code: 'upstream_error' },
 })}\n\n`;
 
+/** The generated text of the relayed events (only needed when the upstream reported no usage). */
+function answerText(data: string[]): string {
+  let text = '';
+  for (const d of data) {
+    try {
+      text += deltaText(JSON.parse(d));
+    } catch {
+      // not JSON: no text
+    }
+  }
+  return text;
+}
+
 /**
  * Relays Server-Sent Events event by event as they arrive (never buffering the whole answer), reading `usage`
  * on the way. When the gateway asked for usage on the client's behalf, the extra usage-only chunk is dropped.
@@ -40,14 +53,16 @@ export async function relayStream(
   const splitter = new SseSplitter();
   let tokens: TokenCounts | null = null;
   let complete = false;
-  let text = '';
+  // Only events that may carry usage are parsed; the others are kept (bounded) in case the upstream never reports
+  // usage and the tokenizer has to count the answer.
+  const contentData: string[] = [];
   try {
     for await (const chunk of res.body) {
       let out = '';
       for (const ev of splitter.push(chunk as Buffer)) {
         const data = eventData(ev);
         if (data === '[DONE]') complete = true;
-        else if (data) {
+        else if (data && (data.includes('"usage"') || data.includes('response.completed'))) {
           let obj: Record<string, unknown> | null = null;
           try {
             obj = JSON.parse(data);
@@ -63,9 +78,9 @@ export async function relayStream(
               complete = true;
               tokens = tokensFromUsage((obj.response as { usage?: unknown } | undefined)?.usage) ?? tokens;
             }
-            if (text.length < 1_000_000) text += deltaText(obj);
           }
-        }
+          if (contentData.length < 20_000) contentData.push(data);
+        } else if (data && contentData.length < 20_000) contentData.push(data);
         out += ev;
       }
       if (out) raw.write(out);
@@ -75,6 +90,7 @@ export async function relayStream(
   } catch {
     complete = false;
   }
+  const text = tokens ? '' : answerText(contentData);
   // A client that went away gets its socket destroyed: ending a hijacked response to a half-closed socket
   // would leave the connection open and hold up graceful shutdown.
   if (o.isClientGone()) raw.destroy();
