@@ -39,7 +39,7 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     walDir: join(config.dataDir, 'wal'),
     onError: (err) => logger.warn({ err: String(err) }, 'usage flush failed; events kept and retried'),
     onInserted: usageRollups(gatewayConfig.prices),
-    writeBatch: sqliteUsageWriter(runtime.database, gatewayConfig.prices),
+    writer: sqliteUsageWriter(runtime.database, gatewayConfig.prices),
   });
   const policies = new PolicyCache(runtime.deps);
   runtime.caches.add(policies);

@@ -20,8 +20,8 @@ export interface UsageRecorderOptions {
   onInserted?: (trx: Kysely<DB>, events: UsageEvent[]) => Promise<void>;
   /** Directory of the write-ahead log (this instance's data dir); none when unset. */
   walDir?: string;
-  /** A faster writer for this database (SQLite prepared statements); the generic Kysely path otherwise. */
-  writeBatch?: ((batch: UsageEvent[]) => Promise<void>) | null;
+  /** A faster writer for this database (SQLite: a worker thread or prepared statements); the generic Kysely path otherwise. */
+  writer?: { write(batch: UsageEvent[]): Promise<void>; close(): Promise<void> } | null;
 }
 
 /**
@@ -105,7 +105,7 @@ export class UsageRecorder {
 
   private async write(batch: UsageEvent[]): Promise<void> {
     if (batch.length === 0) return;
-    if (this.opts.writeBatch) return this.opts.writeBatch(batch);
+    if (this.opts.writer) return this.opts.writer.write(batch);
     await this.database.db.transaction().execute(async (trx) => {
       const inserted = await trx
         .insertInto('usage_events')
@@ -155,5 +155,6 @@ export class UsageRecorder {
     }
     await this.spillChain;
     await this.wal?.close();
+    await this.opts.writer?.close();
   }
 }

@@ -1,0 +1,204 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { benchGateway, type GatewayReport } from './gateway-bench.js';
+import { killAllChildren, removeTempDirs } from './processes.js';
+import { type Comparison, compareToBare, renderGatewayReport } from './report.js';
+
+// `npm run bench`: the gateway bench, then the scanner bench (bench/scan-bench.ts) when it exists.
+// BENCH_ONLY=gateway|scan|usage|propagation runs one section; BENCH_DURATION (seconds, "10" or "10s") sets each measured run.
+// Progress goes to stderr, the report (markdown) to stdout, the numbers to bench/results/latest.json.
+
+interface ScanResult {
+  mbPerSec: number;
+  gitCommits: number;
+  gitSeconds: number;
+}
+
+const RESULTS_FILE = fileURLToPath(new URL('./results/latest.json', import.meta.url));
+const SCAN_BENCH = new URL('./scan-bench.ts', import.meta.url);
+const SCAN_TIMEOUT_MS = 15 * 60_000;
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function durationSeconds(raw: string | undefined): number {
+  if (!raw) return 10;
+  const n = Number(raw.replace(/s$/, ''));
+  if (!Number.isFinite(n) || n < 1) throw new Error(`BENCH_DURATION must be a number of seconds (≥ 1), got "${raw}"`);
+  return Math.round(n);
+}
+
+/** Rejects after `ms` (the timer does not keep the process alive). */
+function timeout(ms: number, what: string): Promise<never> {
+  return new Promise((_, reject) => setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1000} s`)), ms).unref());
+}
+
+async function gatewaySection(): Promise<{ report: GatewayReport; comparisons: Comparison[] }> {
+  const durationS = durationSeconds(process.env.BENCH_DURATION);
+  const warmupS = 3;
+  const connections = [1, 32];
+  // 16 measured runs (each may run twice on a busy host), 4 profiled ones, the sync-I/O run, start-ups, seeding.
+  const budgetMs = (32 * (durationS + warmupS + 5) + 4 * (durationS + warmupS + 30) + 60 + 240) * 1000;
+  log(`gateway bench: ${durationS} s per run (+${warmupS} s warm-up), connections ${connections.join(' and ')}; at most ${Math.round(budgetMs / 60_000)} min`);
+  const report = await Promise.race([
+    benchGateway({ durationS, warmupS, keyCount: 10_000, rotatingKeyCount: 1_000, connections, log }),
+    timeout(budgetMs, 'the gateway bench'),
+  ]);
+  return { report, comparisons: compareToBare(report.runs) };
+}
+
+async function scanSection(): Promise<ScanResult | null> {
+  if (!existsSync(SCAN_BENCH)) {
+    log('scanner bench: bench/scan-bench.ts not found; skipped');
+    return null;
+  }
+  const mod = (await import(SCAN_BENCH.href)) as { benchScan?: () => Promise<ScanResult> };
+  if (typeof mod.benchScan !== 'function') throw new Error('bench/scan-bench.ts does not export benchScan()');
+  log('scanner bench…');
+  return Promise.race([mod.benchScan(), timeout(SCAN_TIMEOUT_MS, 'the scanner bench')]);
+}
+
+function renderScan(s: ScanResult): string {
+  return [
+    '## Scanner',
+    '',
+    '| Files (MB/s) | Git history (commits) | Git history (s) |',
+    '|---:|---:|---:|',
+    `| ${s.mbPerSec} | ${s.gitCommits.toLocaleString('en')} | ${s.gitSeconds} |`,
+    '',
+  ].join('\n');
+}
+
+/** The report without the long lists the markdown already shows (the JSON is meant to be committed). */
+function compact(r: GatewayReport): Record<string, unknown> {
+  return {
+    ...r,
+    profiles: r.profiles.map(({ summary, ...p }) => ({
+      ...p,
+      busyMs: summary.busyMs,
+      idleMs: summary.idleMs,
+      windowMs: summary.windowMs,
+      databaseStalls: summary.databaseStalls,
+      components: summary.components.map((c) => [c.name, c.ms]),
+      topSelf: summary.topSelf.slice(0, 8).map((c) => [c.name, c.ms]),
+    })),
+  };
+}
+
+/** Keeps the previous numbers of a section that did not run this time. */
+function saveResults(sections: Record<string, unknown>): void {
+  let previous: Record<string, unknown> = {};
+  try {
+    previous = JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as Record<string, unknown>;
+  } catch {
+    // first run, or an unreadable file: start over
+  }
+  mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
+  writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...previous, ...sections }, null, 2)}\n`);
+}
+
+/** Runs the gateway bench and the scanner section (BENCH_ONLY picks one); a failing section does not stop the other. */
+export async function main(): Promise<void> {
+  const only = process.env.BENCH_ONLY;
+  if (only && !['gateway', 'scan', 'usage', 'propagation'].includes(only)) throw new Error(`BENCH_ONLY must be gateway, scan, usage or propagation, got "${only}"`);
+  const sections: Record<string, unknown> = {};
+  const out: string[] = ['# Tollgate bench', ''];
+  if (!only || only === 'gateway') {
+    try {
+      const { report, comparisons } = await gatewaySection();
+      out.push(renderGatewayReport(report, comparisons));
+      sections.gateway = { ...compact(report), comparisons };
+    } catch (err) {
+      process.exitCode = 1;
+      out.push('## Gateway', '', `Failed: ${(err as Error).stack ?? String(err)}`, '');
+    } finally {
+      killAllChildren();
+      removeTempDirs();
+    }
+  }
+  if (!only || only === 'scan') {
+    try {
+      const scan = await scanSection();
+      if (scan) {
+        out.push(renderScan(scan));
+        sections.scanner = scan;
+      }
+    } catch (err) {
+      process.exitCode = 1;
+      out.push('## Scanner', '', `Failed: ${(err as Error).message}`, '');
+    }
+  }
+  if (!only || only === 'usage') {
+    try {
+      log('usage query bench…');
+      const { benchUsageQuery } = await import('./usage-bench.js');
+      const usage = await Promise.race([benchUsageQuery(), timeout(20 * 60_000, 'the usage bench')]);
+      sections.usage = usage;
+      out.push(
+        '## Usage API over a month',
+        '',
+        `${usage.events.toLocaleString('en')} events, ${usage.keys.toLocaleString('en')} keys, 31 daily buckets.`,
+        '',
+        '| query | SQLite | PostgreSQL |',
+        '|---|---:|---:|',
+        `| usage by project | ${usage.monthQueryMs.sqlite} ms | ${usage.monthQueryMs.postgres ?? '–'} ms |`,
+        `| usage by key | ${usage.monthQueryByKeyMs.sqlite} ms | ${usage.monthQueryByKeyMs.postgres ?? '–'} ms |`,
+        `| costs by line item | ${usage.monthCostsMs.sqlite} ms | ${usage.monthCostsMs.postgres ?? '–'} ms |`,
+        '',
+      );
+    } catch (err) {
+      process.exitCode = 1;
+      out.push('## Usage API', '', `Failed: ${(err as Error).message}`, '');
+    }
+  }
+  if (!only || only === 'propagation') {
+    try {
+      const { benchPropagation } = await import('./propagation-bench.js');
+      const p = await Promise.race([benchPropagation(), timeout(5 * 60_000, 'the propagation bench')]);
+      if (p) {
+        sections.propagation = p;
+        const pct = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+        out.push(
+          '## Revocation propagation (3 instances on PostgreSQL + Redis, 1 on the database feed only)',
+          '',
+          '| path | p50 | max |',
+          '|---|---:|---:|',
+          `| Redis pub/sub | ${pct(p.redisMs, 0.5)} ms | ${Math.max(...p.redisMs)} ms |`,
+          `| database change feed (1 s poll) | ${pct(p.databaseFeedMs, 0.5)} ms | ${Math.max(...p.databaseFeedMs)} ms |`,
+          '',
+        );
+      }
+    } catch (err) {
+      process.exitCode = 1;
+      out.push('## Revocation propagation', '', `Failed: ${(err as Error).message}`, '');
+    } finally {
+      killAllChildren();
+    }
+  }
+  if (Object.keys(sections).length) {
+    saveResults({ ...sections, savedAt: new Date().toISOString() });
+    log(`results written to ${RESULTS_FILE}`);
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const cleanUp = () => {
+    killAllChildren();
+    removeTempDirs();
+  };
+  process.on('exit', cleanUp);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      cleanUp();
+      process.exit(130);
+    });
+  }
+  try {
+    await main();
+  } catch (err) {
+    log(String((err as Error).stack ?? err));
+    process.exitCode = 1;
+  }
+  // A section that timed out may still hold timers or sockets: the bench ends here regardless.
+  process.exit();
+}

@@ -1,0 +1,58 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_PRICES } from '../src/core/pricing.js';
+import type { UsageEvent } from '../src/services/usage-recorder.js';
+import { openDatabase } from '../src/storage/database.js';
+
+// The worker thread runs the built JavaScript (dist/, made by `npm install`): the test runner cannot load TypeScript
+// into a worker. Under CI=true a missing build fails.
+const built = fileURLToPath(new URL('../dist/storage/sqlite-usage-writer.js', import.meta.url));
+const suite = existsSync(built) || process.env.CI === 'true' ? describe : describe.skip;
+
+const event = (id: string, tokens: number): UsageEvent => ({
+  id,
+  created_at_ms: Date.UTC(2026, 10, 26, 12),
+  org_id: 'org-1',
+  project_id: 'proj_1',
+  api_key_id: 'key_1',
+  model: 'gpt-4o',
+  provider: 'openai',
+  endpoint: '/chat/completions',
+  method: 'POST',
+  status: 200,
+  outcome: 'ok',
+  billable: 1,
+  input_tokens: tokens,
+  cached_tokens: 0,
+  output_tokens: tokens,
+  latency_ms: 5,
+  upstream_latency_ms: 4,
+  cost_nanousd: tokens * 12_500,
+  streamed: 0,
+  error_code: null,
+});
+
+suite('SQLite usage writer in a worker thread', () => {
+  it('writes batches off the event loop, idempotently, with rollups', async () => {
+    const mod = (await import(built)) as typeof import('../src/storage/sqlite-usage-writer.js');
+    const database = await openDatabase({ dataDir: mkdtempSync(join(tmpdir(), 'tollgate-worker-')) });
+    try {
+      const writer = mod.sqliteUsageWriter(database, DEFAULT_PRICES);
+      expect(writer?.mode).toBe('worker');
+      await writer?.write([event('evt_1', 10), event('evt_2', 20)]);
+      await writer?.write([event('evt_2', 20), event('evt_3', 30)]); // evt_2 again: ignored
+      await writer?.close();
+      const rows = await database.db.selectFrom('usage_events').select('id').execute();
+      expect(rows.map((r) => r.id).sort()).toEqual(['evt_1', 'evt_2', 'evt_3']);
+      const rollup = await database.db.selectFrom('usage_rollups_1d').selectAll().execute();
+      expect(rollup).toHaveLength(1);
+      expect(Number(rollup[0].num_model_requests)).toBe(3);
+      expect(Number(rollup[0].input_tokens)).toBe(60);
+    } finally {
+      await database.close();
+    }
+  });
+});
