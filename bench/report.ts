@@ -1,0 +1,155 @@
+import type { Mode } from './chat-load.js';
+import type { ProfileShare } from './cpu-profile.js';
+import { type GatewayReport, MAX_OTHER_LOAD, type RunRecord } from './gateway-bench.js';
+import type { ProfileReport, SyncIoReport } from './gateway-diagnostics.js';
+
+// Turns the gateway bench's numbers into markdown, and checks them against the targets of the gateway issue.
+
+/** The targets: throughput under load within 75% of the bare proxy; at most 150 µs added p50 at one connection. */
+export const TARGETS = { minThroughputRatio: 0.75, maxAddedP50Us: 150 };
+
+export interface Comparison {
+  mode: Mode;
+  connections: number;
+  keys: number;
+  throughputRatio: number;
+  addedP50Us: number;
+  addedP99Us: number;
+  /** Throughput is judged where the load saturates (more than one connection), latency at one connection. */
+  throughputPass: boolean | null;
+  latencyPass: boolean | null;
+}
+
+/** Tollgate against the bare proxy in the same mode and connection count. */
+export function compareToBare(runs: RunRecord[]): Comparison[] {
+  const out: Comparison[] = [];
+  for (const t of runs.filter((r) => r.target === 'tollgate')) {
+    const bare = runs.find((r) => r.target === 'bare-proxy' && r.mode === t.mode && r.connections === t.connections);
+    if (!bare) continue;
+    const ratio = bare.rps > 0 ? t.rps / bare.rps : 0;
+    const added = t.p50Us - bare.p50Us;
+    out.push({
+      mode: t.mode,
+      connections: t.connections,
+      keys: t.keys,
+      throughputRatio: Math.round(ratio * 1000) / 1000,
+      addedP50Us: Math.round(added),
+      addedP99Us: Math.round(t.p99Us - bare.p99Us),
+      throughputPass: t.connections > 1 ? ratio >= TARGETS.minThroughputRatio : null,
+      latencyPass: t.connections === 1 ? added <= TARGETS.maxAddedP50Us : null,
+    });
+  }
+  return out;
+}
+
+const int = (n: number) => Math.round(n).toLocaleString('en');
+const us = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(1)} ms` : `${int(n)} µs`);
+const verdict = (pass: boolean | null) => (pass === null ? '' : pass ? 'PASS' : 'FAIL');
+
+const perRequest = (ms: number, requests: number) => (requests > 0 ? (ms * 1000) / requests : 0);
+const cell = (s: string) => s.replace(/\|/g, '\\|');
+
+/** Components side by side: what the floor spends per request, what Tollgate spends, and the difference. */
+function renderProfiles(bare: ProfileReport | undefined, toll: ProfileReport): string[] {
+  const t = toll.summary;
+  const db = t.databaseStalls;
+  const tollUs = new Map(t.components.map((c) => [c.name, perRequest(c.ms, toll.requestsInWindow)]));
+  const bareUs = new Map(bare ? bare.summary.components.map((c) => [c.name, perRequest(c.ms, bare.requestsInWindow)]) : []);
+  const names = [...new Set([...tollUs.keys(), ...bareUs.keys()])].sort((a, b) => (tollUs.get(b) ?? 0) - (tollUs.get(a) ?? 0));
+  const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  const idle = (p: ProfileReport) => (p.summary.windowMs > 0 ? ((p.summary.idleMs / p.summary.windowMs) * 100).toFixed(0) : '0');
+  const lines = [
+    `### Where the time goes: ${toll.mode}, ${toll.connections} connections, 1 key (--cpu-prof)`,
+    '',
+    `Under the profiler: Tollgate ${int(toll.rps)} req/s, main thread idle ${idle(toll)}%, ${cpuNote(toll)}` +
+      (bare ? `; bare proxy ${int(bare.rps)} req/s, idle ${idle(bare)}%, ${cpuNote(bare)}` : '') +
+      '. The table is busy main-thread wall time per request, so it includes time the OS kept the thread waiting for a core ' +
+      '(mostly inside `writev`, whose loopback send wakes the receiver). Native frames are charged to their caller (JSON and hashing excepted).',
+    '',
+    '| Component | Bare proxy µs/req | Tollgate µs/req | Added µs/req | Tollgate % |',
+    '|---|---:|---:|---:|---:|',
+    ...names.map((n) => {
+      const b = bareUs.get(n) ?? 0;
+      const x = tollUs.get(n) ?? 0;
+      const pct = t.components.find((c) => c.name === n)?.pct ?? 0;
+      return `| ${cell(n)} | ${b.toFixed(1)} | ${x.toFixed(1)} | ${(x - b >= 0 ? '+' : '') + (x - b).toFixed(1)} | ${pct.toFixed(1)} |`;
+    }),
+    `| **total busy** | **${sum(bareUs).toFixed(1)}** | **${sum(tollUs).toFixed(1)}** | **+${(sum(tollUs) - sum(bareUs)).toFixed(1)}** | 100.0 |`,
+    '',
+    `Database work on the event loop (Kysely + better-sqlite3, synchronous): ${int(db.totalMs)} ms of the ${int(t.windowMs)} ms window, ` +
+      `longest uninterrupted stretch **${db.longestMs} ms**, ${db.over10ms} stretches ≥ 10 ms, ${db.over50ms} ≥ 50 ms. ` +
+      'Every request that arrives meanwhile waits: this is what drives p99.',
+    '',
+    ...sharesTable(`Tollgate, top 15 functions by self time (${toll.mode})`, t.topSelf, toll.requestsInWindow),
+    ...sharesTable(`Tollgate's own functions, inclusive (synchronous call chains only; ${toll.mode})`, t.topInclusive.slice(0, 10), toll.requestsInWindow),
+    `Profiles: \`${toll.file}\`${bare ? `, \`${bare.file}\`` : ''} (open in Chrome DevTools → Performance).`,
+    '',
+  ];
+  return lines;
+}
+
+function cpuNote(p: ProfileReport): string {
+  const cpu = p.cpuUsPerRequest === null ? 'CPU time unknown' : `${us(p.cpuUsPerRequest)} CPU/req (all threads)`;
+  return p.otherLoadPct === null ? cpu : `${cpu}, other load ${p.otherLoadPct}%`;
+}
+
+function sharesTable(title: string, rows: ProfileShare[], requests: number): string[] {
+  return [`| ${title} | µs/req | % of busy |`, '|---|---:|---:|', ...rows.map((r) => `| ${cell(r.name)} | ${perRequest(r.ms, requests).toFixed(1)} | ${r.pct.toFixed(1)} |`), ''];
+}
+
+function renderSyncIo(s: SyncIoReport): string[] {
+  const lines = [
+    '### Synchronous I/O in Tollgate (--trace-sync-io)',
+    '',
+    `Warnings: ${s.startup} at startup (module loading after the first tick), ${s.firstRequests} during the first requests (1 s, 1 key), ` +
+      `**${s.underLoad} under load** (both modes, 32 connections, keys not yet cached), ${s.shutdown} at shutdown. ` +
+      'Node flags only its own sync APIs: better-sqlite3 queries block the event loop too but are invisible here (see "Kysely + SQLite" above).',
+    '',
+  ];
+  for (const [phase, sites] of [['under load', s.underLoadSites], ['first requests', s.firstRequestSites]] as const) {
+    for (const site of sites) lines.push(`- ${site.count}× ${phase}: ${site.stack.map((f) => `\`${f.replace(/^at /, '')}\``).join(' ← ')}`);
+  }
+  lines.push('');
+  return lines;
+}
+
+/** The gateway section as markdown. */
+export function renderGatewayReport(r: GatewayReport, comparisons: Comparison[]): string {
+  const lines: string[] = [
+    '## Gateway',
+    '',
+    `${r.cpus} CPUs, Node ${r.node}; wrk, ${r.durationS} s per run after a ${r.warmupS} s warm-up (discarded); ` +
+      `Tollgate with ${int(r.keyCount)} keys in SQLite (seeded in ${r.seedSeconds} s). CPU/req: the target process's CPU time ` +
+      '(all threads) per request. p99 is as wrk reports it, corrected for coordinated omission: one event-loop stall of S ms ' +
+      'counts as the requests that would have arrived during it, so p99 shows stalls that a closed-loop count would hide. ' +
+      `Other load: share of the CPUs used meanwhile by processes the bench did not start (a run above ${MAX_OTHER_LOAD * 100}% is run once more and the quieter attempt kept).`,
+    '',
+    '| Target | Mode | Conns | Keys | req/s | p50 | p99 | CPU/req | Other load | Errors |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...r.runs.map(
+      (x) =>
+        `| ${x.target} | ${x.mode} | ${x.connections} | ${x.target === 'tollgate' ? int(x.keys) : '–'} | ${int(x.rps)} | ${us(x.p50Us)} | ${us(x.p99Us)} | ` +
+        `${x.cpuUsPerRequest === null ? '–' : us(x.cpuUsPerRequest)} | ${x.otherLoadPct === null ? '–' : `${x.otherLoadPct}%`} | ${x.errors} |`,
+    ),
+    '',
+    `### Tollgate vs the bare proxy (targets: throughput ≥ ${TARGETS.minThroughputRatio * 100}% under load, added p50 ≤ ${TARGETS.maxAddedP50Us} µs at 1 connection)`,
+    '',
+    '| Mode | Conns | Keys | Throughput | Added p50 | Added p99 | Verdict |',
+    '|---|---:|---:|---:|---:|---:|---|',
+    ...comparisons.map(
+      (c) =>
+        `| ${c.mode} | ${c.connections} | ${int(c.keys)} | ${(c.throughputRatio * 100).toFixed(1)}% ${verdict(c.throughputPass)} | ` +
+        `${c.addedP50Us >= 0 ? '+' : ''}${us(c.addedP50Us)} ${verdict(c.latencyPass)} | ${c.addedP99Us >= 0 ? '+' : ''}${us(c.addedP99Us)} | ` +
+        `${c.throughputPass === false || c.latencyPass === false ? 'FAIL' : 'PASS'} |`,
+    ),
+    '',
+  ];
+  if (r.usage) lines.push(`Metering: ${int(r.usage.eventsWritten)} usage events written for ${int(r.usage.requestsCompleted)} requests wrk saw completed.`, '');
+  for (const mode of ['non-stream', 'stream'] as Mode[]) {
+    const toll = r.profiles.find((p) => p.target === 'tollgate' && p.mode === mode);
+    if (toll) lines.push(...renderProfiles(r.profiles.find((p) => p.target === 'bare-proxy' && p.mode === mode), toll));
+  }
+  if (r.syncIo) lines.push(...renderSyncIo(r.syncIo));
+  if (r.notes.length) lines.push('### Notes', '', ...r.notes.map((n) => `- ${n}`), '');
+  return lines.join('\n');
+}

@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config/config.js';
+import { createRuntime } from '../src/runtime.js';
+import { insertKey } from '../src/services/key-writes.js';
+import { type Child, childEnv, spawnNode, waitForHttp } from './processes.js';
+
+// Tollgate as the bench runs it: its own process (`node --import tsx src/main.ts`, NODE_ENV=production,
+// LOG_LEVEL=warn), a temp data dir whose SQLite database holds `keyCount` keys before the server starts, and a
+// config file whose only provider is the fake upstream.
+
+export interface TollgateSetup {
+  env: Record<string, string>;
+  /** The key the single-key runs use. */
+  singleKey: string;
+  /** A random sample of the keys, for runs that rotate among many keys. */
+  rotatingKeys: string[];
+  seedSeconds: number;
+}
+
+/** Creates the data dir, inserts `keyCount` project keys in one transaction, and writes the gateway config. */
+export async function seedTollgate(dir: string, upstreamPort: number, keyCount: number, sampleSize: number): Promise<TollgateSetup> {
+  const dataDir = join(dir, 'data');
+  const configFile = join(dir, 'tollgate.config.json');
+  const upstreamKey = `sk-bench-upstream-${randomBytes(8).toString('hex')}`;
+  writeFileSync(configFile, JSON.stringify({ providers: [{ name: 'fake', base_url: `http://127.0.0.1:${upstreamPort}/v1`, api_key_env: 'BENCH_UPSTREAM_KEY' }] }));
+  const started = performance.now();
+  const runtime = await createRuntime(loadConfig({ TOLLGATE_DATA_DIR: dataDir, LOG_LEVEL: 'warn' }));
+  const secrets: string[] = [];
+  try {
+    const db = runtime.database.db;
+    const project = await db.selectFrom('projects').select('id').orderBy('seq').executeTakeFirstOrThrow();
+    const owner = await db
+      .selectFrom('service_accounts')
+      .select('id')
+      .where('project_id', '=', project.id)
+      .where('is_default', '=', 1)
+      .executeTakeFirstOrThrow();
+    await db.transaction().execute(async (trx) => {
+      for (let i = 0; i < keyCount; i++) {
+        const { secret } = await insertKey(
+          trx,
+          runtime.deps,
+          {
+            kind: 'project',
+            orgId: runtime.org.id,
+            projectId: project.id,
+            name: `bench key ${i}`,
+            ownerType: 'service_account',
+            ownerId: owner.id,
+            permissions: 'all',
+            expiresAt: null,
+            allowedIps: null,
+            allowedModels: null,
+          },
+          { type: 'system', id: null },
+        );
+        secrets.push(secret);
+      }
+    });
+  } finally {
+    await runtime.close();
+  }
+  const seedSeconds = (performance.now() - started) / 1000;
+  return {
+    env: {
+      HOST: '127.0.0.1',
+      TOLLGATE_DATA_DIR: dataDir,
+      TOLLGATE_CONFIG: configFile,
+      BENCH_UPSTREAM_KEY: upstreamKey,
+      LOG_LEVEL: 'warn',
+    },
+    singleKey: secrets[0],
+    rotatingKeys: sample(secrets, sampleSize),
+    seedSeconds,
+  };
+}
+
+function sample<T>(items: T[], n: number): T[] {
+  const copy = items.slice();
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = randomBytes(4).readUInt32LE() % (i + 1);
+    [copy[i], copy[j]] = [copy[j], copy[i]];
+  }
+  return copy.slice(0, n);
+}
+
+/** Starts Tollgate on `port` with extra node flags (--cpu-prof, --trace-sync-io, …) and waits for /healthz. */
+export async function startTollgate(setup: TollgateSetup, port: number, nodeFlags: string[] = []): Promise<{ child: Child; url: string }> {
+  const child = spawnNode('tollgate', nodeFlags, ['src/main.ts'], childEnv({ ...setup.env, PORT: String(port) }));
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(child, `${url}/healthz`, 60_000);
+  return { child, url };
+}
+
+/** Counts the usage events Tollgate wrote (after it stopped), as a check that metering kept up with the load. */
+export async function countUsageEvents(setup: TollgateSetup): Promise<number> {
+  const runtime = await createRuntime(loadConfig({ TOLLGATE_DATA_DIR: setup.env.TOLLGATE_DATA_DIR, LOG_LEVEL: 'warn' }));
+  try {
+    const row = await runtime.database.db
+      .selectFrom('usage_events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  } finally {
+    await runtime.close();
+  }
+}
