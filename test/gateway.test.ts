@@ -143,6 +143,16 @@ describeEachDatabase('gateway', (backend) => {
       expect(adminErr).toBeInstanceOf(OpenAI.PermissionDeniedError);
     });
 
+    it('records last_used_at, coalesced and written off the request path', async () => {
+      const k = await newKey();
+      expect((await t.api('GET', `${ORG}/projects/${t.defaultProjectId}/api_keys/${k.id}`)).body.last_used_at).toBeNull();
+      await client(k.value).models.list();
+      await client(k.value).models.list();
+      await t.server.runtime.lastUsed.flush();
+      const used = (await t.api('GET', `${ORG}/projects/${t.defaultProjectId}/api_keys/${k.id}`)).body.last_used_at;
+      expect(used).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000) - 60);
+    });
+
     it('refuses a missing key with missing_api_key and accepts the Azure-style api-key header', async () => {
       const none = await fetch(`${t.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       expect(none.status).toBe(401);

@@ -7,6 +7,7 @@ import type { Database } from '../storage/database.js';
 export class LastUsedTracker {
   private pending = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
+  private update: import('better-sqlite3').Statement | null = null;
 
   constructor(
     private readonly database: Database,
@@ -29,6 +30,18 @@ export class LastUsedTracker {
     const batch = this.pending;
     this.pending = new Map();
     try {
+      const sqlite = this.database.sqlite;
+      if (sqlite) {
+        // SQLite writes block the event loop: one prepared statement in one transaction keeps a flush of thousands
+        // of keys to a few milliseconds (the generic path compiled a statement per key).
+        this.update ??= sqlite.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)');
+        const update = this.update;
+        const run = sqlite.transaction((rows: Array<[string, number]>) => {
+          for (const [id, at] of rows) update.run(at, id, at);
+        });
+        await this.database.db.connection().execute(async () => run([...batch]));
+        return;
+      }
       await this.database.db.transaction().execute(async (trx) => {
         for (const [id, at] of batch) {
           await trx
