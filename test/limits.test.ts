@@ -320,3 +320,27 @@ describe('limits CLI', () => {
     }
   });
 });
+
+describe('organization spend limit', () => {
+  it('caps every project together with organization_spend_limit_exceeded', async () => {
+    const t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: pricedConfig() } });
+    try {
+      const set = await t.api('POST', `${ORG}/spend_limit`, { body: { threshold_amount: 2, interval: 'month' } });
+      expect(set.body).toMatchObject({ object: 'organization.spend_limit', organization_id: t.orgId, threshold_amount: 2 });
+      const p2 = (await t.api('POST', `${ORG}/projects`, { body: { name: 'second' } })).body.id;
+      const a = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: {} })).body;
+      const b = (await t.api('POST', `${ORG}/projects/${p2}/api_keys`, { body: {} })).body;
+      // 2 cents = 20M nano-dollars: two requests of 9M fit, the third does not, whichever project sends it.
+      expect((await chat(t, a.value)).status).toBe(200);
+      expect((await chat(t, b.value)).status).toBe(200);
+      const refused = await chat(t, a.value);
+      expect(refused.status).toBe(429);
+      expect((await refused.json()).error).toMatchObject({ type: 'insufficient_quota', code: 'organization_spend_limit_exceeded' });
+      const raised = await t.api('POST', `${ORG}/spend_limit`, { body: { threshold_amount: 100 } });
+      expect(raised.body.threshold_amount).toBe(100);
+      expect((await chat(t, b.value)).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -41,7 +41,8 @@ export class ChangeFeed {
         .limit(10_000)
         .execute();
       for (const r of rows) {
-        if (r.key_id.startsWith('proj_')) this.listener.projectChanged(r.key_id);
+        // Projects and the organization (its own limits) invalidate policies; anything else is a key.
+        if (r.key_id.startsWith('proj_') || r.key_id.startsWith('org-')) this.listener.projectChanged(r.key_id);
         else this.listener.keyChanged(r.key_id);
         this.last = Number(r.seq);
       }

@@ -22,7 +22,7 @@ interface RateMeta {
   scope: string;
   limit: number;
 }
-type CounterKind = 'quota' | 'key_budget' | 'project_budget';
+type CounterKind = 'quota' | 'key_budget' | 'project_budget' | 'org_budget';
 interface CounterMeta {
   kind: CounterKind;
   cap: number;
@@ -33,7 +33,7 @@ interface CounterMeta {
 }
 
 export interface BudgetAlert {
-  scope: 'api_key' | 'project';
+  scope: 'api_key' | 'project' | 'organization';
   scopeId: string;
   orgId: string;
   projectId: string | null;
@@ -111,6 +111,13 @@ export class LimitsGuard implements RequestGuard {
       addCounter(`s:p:${record.projectId}`, 'project_budget', cap, sp.interval, estCost, sp.alertThresholds, record.projectId);
       if (!sp.enforced) counterMeta[counterMeta.length - 1].cap = sp.thresholdCents * NANO_PER_CENT;
     }
+    const orgOrPromise = this.policies.get(record.orgId);
+    const orgSpend = (orgOrPromise instanceof Promise ? await orgOrPromise : orgOrPromise).spend;
+    if (orgSpend?.thresholdCents) {
+      const cap = orgSpend.enforced ? orgSpend.thresholdCents * NANO_PER_CENT : Number.MAX_SAFE_INTEGER;
+      addCounter(`s:o:${record.orgId}`, 'org_budget', cap, orgSpend.interval, estCost, orgSpend.alertThresholds, record.orgId);
+      if (!orgSpend.enforced) counterMeta[counterMeta.length - 1].cap = orgSpend.thresholdCents * NANO_PER_CENT;
+    }
     if (rates.length === 0 && counters.length === 0) return { headers: {}, settle() {} };
 
     const outcome = await this.acquire(record, rates, counters, counterMeta, nowMs);
@@ -147,7 +154,7 @@ export class LimitsGuard implements RequestGuard {
           for (const t of m.alertThresholds) {
             if (used >= (m.cap * t) / 100 && m.cap > 0) {
               this.opts.onAlert({
-                scope: m.kind === 'key_budget' ? 'api_key' : 'project',
+                scope: m.kind === 'key_budget' ? 'api_key' : m.kind === 'org_budget' ? 'organization' : 'project',
                 scopeId: m.scopeId,
                 orgId: record.orgId,
                 projectId: record.projectId,
@@ -192,7 +199,9 @@ export class LimitsGuard implements RequestGuard {
         const { start, end } = keyRange(period);
         const m = meta[i];
         let q = this.deps.database.db.selectFrom('usage_events').where('created_at_ms', '>=', start).where('created_at_ms', '<', end).where('billable', '=', 1);
-        q = m.kind === 'project_budget' ? q.where('project_id', '=', record.projectId) : q.where('api_key_id', '=', record.id);
+        if (m.kind === 'project_budget') q = q.where('project_id', '=', record.projectId);
+        else if (m.kind === 'org_budget') q = q.where('org_id', '=', record.orgId);
+        else q = q.where('api_key_id', '=', record.id);
         const row = await q
           .select((eb) => (m.kind === 'quota' ? eb.fn.countAll<number>().as('v') : eb.fn.coalesce(eb.fn.sum<number>('cost_nanousd'), eb.lit(0)).as('v')))
           .executeTakeFirst();
@@ -206,11 +215,18 @@ export class LimitsGuard implements RequestGuard {
     if (failedCounter >= 0) {
       const m = counterMeta[failedCounter];
       const used = outcome.counters[failedCounter].used;
-      const code = m.kind === 'quota' ? 'api_key_quota_exceeded' : m.kind === 'key_budget' ? 'api_key_spend_limit_exceeded' : 'project_spend_limit_exceeded';
+      const code =
+        m.kind === 'quota'
+          ? 'api_key_quota_exceeded'
+          : m.kind === 'key_budget'
+            ? 'api_key_spend_limit_exceeded'
+            : m.kind === 'org_budget'
+              ? 'organization_spend_limit_exceeded'
+              : 'project_spend_limit_exceeded';
       const what =
         m.kind === 'quota'
           ? `This API key's request quota is used up: ${used} of ${m.cap} requests (${m.interval}).`
-          : `${m.kind === 'key_budget' ? "This API key's" : "The project's"} spend limit of $${(m.cap / 1e9).toFixed(2)} per ${m.interval} is reached ($${(used / 1e9).toFixed(4)} spent or reserved).`;
+          : `${m.kind === 'key_budget' ? "This API key's" : m.kind === 'org_budget' ? "The organization's" : "The project's"} spend limit of $${(m.cap / 1e9).toFixed(2)} per ${m.interval} is reached ($${(used / 1e9).toFixed(4)} spent or reserved).`;
       const err = new TollgateError(code, `${what} Retrying will not help until the period resets or the limit is raised.`);
       err.headers = this.headers(outcome, rateMeta, counterMeta);
       return err;

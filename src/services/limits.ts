@@ -174,7 +174,15 @@ export async function getSpendLimit(deps: ServiceDeps, orgId: string, projectId:
   return spendLimitObject(projectId, await spendRow(deps, projectId));
 }
 
-async function upsertSpend(deps: ServiceDeps, orgId: string, projectId: string, patch: Record<string, string | number | null>, type: string, actor: Actor, details: unknown) {
+async function upsertSpend(
+  deps: ServiceDeps,
+  orgId: string,
+  projectId: string,
+  patch: Record<string, string | number | null>,
+  type: string,
+  actor: Actor,
+  details: unknown,
+) {
   const current = await spendRow(deps, projectId);
   const now = nowSeconds(deps);
   await deps.database.db.transaction().execute(async (trx) => {
@@ -186,9 +194,27 @@ async function upsertSpend(deps: ServiceDeps, orgId: string, projectId: string, 
         .execute();
     }
     await recordKeyChange(trx, deps, projectId);
-    await writeAudit(trx, deps, { orgId, type, actor, projectId, objectId: projectId, details: { changes_requested: details } });
+    // The organization's own limit is stored under its id: no project in the audit entry then.
+    const auditProject = projectId === orgId ? null : projectId;
+    await writeAudit(trx, deps, { orgId, type, actor, projectId: auditProject, objectId: projectId, details: { changes_requested: details } });
   });
   deps.changes.projectChanged(projectId);
+}
+
+/** The organization-wide spend limit (every project together); stored like a project's, under the org id. */
+export async function getOrgSpendLimit(deps: ServiceDeps, orgId: string) {
+  const o = spendLimitObject(orgId, await spendRow(deps, orgId));
+  return { ...o, object: 'organization.spend_limit' as const, project_id: undefined, organization_id: orgId };
+}
+
+/** Sets the organization-wide spend limit (429 organization_spend_limit_exceeded at the cap). */
+export async function setOrgSpendLimit(deps: ServiceDeps, orgId: string, input: unknown, actor: Actor) {
+  const body = parseInput(SpendLimitBody, input);
+  const patch: Record<string, string | number | null> = { threshold_amount: body.threshold_amount };
+  if (body.interval) patch.interval = body.interval;
+  if (body.enforcement) patch.enforcement = body.enforcement.status;
+  await upsertSpend(deps, orgId, orgId, patch, 'organization.spend_limit.updated', actor, body);
+  return getOrgSpendLimit(deps, orgId);
 }
 
 /** Sets a project's spend limit. */

@@ -2,10 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import {
   createRateLimit,
   deleteRateLimit,
+  getOrgSpendLimit,
   getSpendAlerts,
   getSpendLimit,
   listRateLimits,
   modifyRateLimit,
+  setOrgSpendLimit,
   setSpendAlerts,
   setSpendLimit,
 } from '../../services/limits.js';
@@ -26,6 +28,8 @@ export function registerLimitRoutes(app: FastifyInstance, ctx: AppContext): void
   app.delete<P>(`${base}/rate_limits/:rate_limit_id`, (req) => deleteRateLimit(deps, orgId, req.params.project_id, req.params.rate_limit_id, actorOf(req)));
   app.get<P>(`${base}/spend_limit`, (req) => getSpendLimit(deps, orgId, req.params.project_id));
   app.post<P>(`${base}/spend_limit`, (req) => setSpendLimit(deps, orgId, req.params.project_id, req.body, actorOf(req)));
+  app.get('/spend_limit', () => getOrgSpendLimit(deps, orgId));
+  app.post('/spend_limit', (req) => setOrgSpendLimit(deps, orgId, req.body, actorOf(req)));
   app.get<P>(`${base}/spend_alerts`, (req) => getSpendAlerts(deps, orgId, req.params.project_id));
   app.post<P>(`${base}/spend_alerts`, (req) => setSpendAlerts(deps, orgId, req.params.project_id, req.body, actorOf(req)));
 }
