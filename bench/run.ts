@@ -5,7 +5,7 @@ import { killAllChildren, removeTempDirs } from './processes.js';
 import { type Comparison, compareToBare, renderGatewayReport } from './report.js';
 
 // `npm run bench`: the gateway bench, then the scanner bench (bench/scan-bench.ts) when it exists.
-// BENCH_ONLY=gateway|scan|usage|propagation runs one section; BENCH_DURATION (seconds, "10" or "10s") sets each measured run.
+// BENCH_ONLY=gateway|scan|usage|propagation|sizing runs one section; BENCH_DURATION (seconds, "10" or "10s") sets each measured run.
 // Progress goes to stderr, the report (markdown) to stdout, the numbers to bench/results/latest.json.
 
 interface ScanResult {
@@ -99,7 +99,7 @@ function saveResults(sections: Record<string, unknown>): void {
 /** Runs the gateway bench and the scanner section (BENCH_ONLY picks one); a failing section does not stop the other. */
 export async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY;
-  if (only && !['gateway', 'scan', 'usage', 'propagation'].includes(only)) throw new Error(`BENCH_ONLY must be gateway, scan, usage or propagation, got "${only}"`);
+  if (only && !['gateway', 'scan', 'usage', 'propagation', 'sizing'].includes(only)) throw new Error(`BENCH_ONLY must be gateway, scan, usage, propagation or sizing, got "${only}"`);
   const sections: Record<string, unknown> = {};
   const out: string[] = ['# Tollgate bench', ''];
   if (!only || only === 'gateway') {
@@ -170,6 +170,29 @@ export async function main(): Promise<void> {
     } catch (err) {
       process.exitCode = 1;
       out.push('## Revocation propagation', '', `Failed: ${(err as Error).message}`, '');
+    } finally {
+      killAllChildren();
+    }
+  }
+  if (!only || only === 'sizing') {
+    try {
+      const { benchSizing } = await import('./sizing-bench.js');
+      const r = await Promise.race([benchSizing(durationSeconds(process.env.BENCH_DURATION)), timeout(10 * 60_000, 'the sizing bench')]);
+      if (r) {
+        sections.sizing = r;
+        out.push(
+          '## Sizing: one and two instances on PostgreSQL + Redis (non-streaming, 32 connections in all)',
+          '',
+          '| instances | req/s | p50 | p99 |',
+          '|---:|---:|---:|---:|',
+          `| 1 | ${r.one.rps.toLocaleString('en')} | ${r.one.p50Us} µs | ${r.one.p99Us} µs |`,
+          `| 2 | ${r.two.rps.toLocaleString('en')} | ${r.two.p50Us} µs | ${r.two.p99Us} µs |`,
+          '',
+        );
+      }
+    } catch (err) {
+      process.exitCode = 1;
+      out.push('## Sizing', '', `Failed: ${(err as Error).message}`, '');
     } finally {
       killAllChildren();
     }
