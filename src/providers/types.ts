@@ -7,7 +7,8 @@ export interface UpstreamRequest {
   search: string;
   headers: Record<string, string>;
   body: Buffer | null;
-  signal: AbortSignal;
+  /** AbortSignal, or any emitter of `abort` with an `aborted` flag (undici accepts both). */
+  signal: AbortSignal | (import('node:events').EventEmitter & { aborted: boolean });
 }
 
 export interface UpstreamResponse {

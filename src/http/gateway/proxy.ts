@@ -5,13 +5,16 @@ import type { KeyRecord } from '../../core/verify.js';
 import { UpstreamFailure, type Upstream, type UpstreamResponse } from '../../providers/types.js';
 import { toFailure } from '../../providers/http-upstream.js';
 import { authorizeGatewayRequest, checkModel, checkScope } from './authorize.js';
+import { AbortEmitter, Deadlines } from './deadlines.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { Admission } from './guard.js';
 import { meter, NO_TOKENS, type Outcome } from './metering.js';
 import { relayStream } from './stream-relay.js';
 import { countFallbackTokens } from './token-fallback.js';
-import { tokensFromUsage } from './usage-extract.js';
+import { tokensFromUsage, usageFromJsonTail } from './usage-extract.js';
+
+const DEADLINES = new Deadlines();
 
 /** Endpoints whose answers carry `usage` and are billed per token. */
 const MODEL_ENDPOINTS = new Set(['/chat/completions', '/completions', '/embeddings', '/responses']);
@@ -102,7 +105,7 @@ async function forward(
   const headers = upstreamRequestHeaders(request.headers);
   if (payload && !headers['content-type']) headers['content-type'] = 'application/json';
 
-  const controller = new AbortController();
+  const controller = new AbortEmitter();
   let clientGone = false;
   const onClose = () => {
     if (!reply.raw.writableFinished) {
@@ -113,17 +116,16 @@ async function forward(
   reply.raw.once('close', onClose);
   const total = upstream instanceof Object && 'name' in upstream ? totalTimeoutMs(g, upstream.name) : 600_000;
   let timedOut = false;
-  const timer = setTimeout(() => {
+  const cancelDeadline = DEADLINES.add(total, () => {
     timedOut = true;
     controller.abort();
-  }, total);
-  timer.unref();
+  });
 
   let res: UpstreamResponse;
   try {
-    res = await upstream.send({ method: request.method, path: endpoint, search, headers, body: payload, signal: controller.signal });
+    res = await upstream.send({ method: request.method, path: endpoint, search, headers, body: payload, signal: controller });
   } catch (err) {
-    clearTimeout(timer);
+    cancelDeadline();
     const failure = timedOut ? new UpstreamFailure('timeout', `The upstream provider '${upstream.name}' did not answer within ${total} ms.`) : toFailure(err, upstream.name);
     const outcome: Outcome['outcome'] = clientGone ? 'client_aborted' : failure.kind === 'timeout' ? 'timeout' : 'upstream_error';
     const code = failure.kind === 'timeout' ? 'upstream_timeout' : 'upstream_error';
@@ -146,7 +148,7 @@ async function forward(
     }
     await relayBuffered(g, reply, res, info, admission, { isModelCall, upstreamMs, stream });
   } finally {
-    clearTimeout(timer);
+    cancelDeadline();
     reply.raw.off('close', onClose);
   }
 }
@@ -184,15 +186,19 @@ async function relayBuffered(
   }
   let tokens = NO_TOKENS;
   if (o.isModelCall) {
-    let parsed: { usage?: unknown } | null = null;
-    try {
-      parsed = JSON.parse(buf.toString('utf8'));
-    } catch {
-      meter(g, info, { status: 502, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: false, errorCode: 'upstream_malformed' });
-      admission.settle({ tokens: NO_TOKENS, costNanoUsd: 0, billable: false });
-      throw new TollgateError('upstream_error', `The upstream provider '${info.provider}' answered with malformed JSON.`);
+    const fast = usageFromJsonTail(buf);
+    if (fast) tokens = fast;
+    else {
+      let parsed: { usage?: unknown } | null = null;
+      try {
+        parsed = JSON.parse(buf.toString('utf8'));
+      } catch {
+        meter(g, info, { status: 502, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: false, errorCode: 'upstream_malformed' });
+        admission.settle({ tokens: NO_TOKENS, costNanoUsd: 0, billable: false });
+        throw new TollgateError('upstream_error', `The upstream provider '${info.provider}' answered with malformed JSON.`);
+      }
+      tokens = tokensFromUsage(parsed?.usage) ?? (await countFallbackTokens(info.body, parsed));
     }
-    tokens = tokensFromUsage(parsed?.usage) ?? (await countFallbackTokens(info.body, parsed));
   }
   const cost = meter(g, info, { status: res.statusCode, outcome: 'ok', billable: o.isModelCall, tokens, upstreamMs: o.upstreamMs, streamed: false, errorCode: null });
   admission.settle({ tokens, costNanoUsd: cost, billable: o.isModelCall });

@@ -36,3 +36,40 @@ export function deltaText(event: unknown): string {
   if (e.type === 'response.output_text.delta' && typeof e.delta === 'string') return e.delta;
   return '';
 }
+
+/**
+ * Reads `usage` from a JSON answer without parsing all of it: OpenAI-compatible servers put it last, and parsing a
+ * whole completion per request was a measurable share of the gateway's CPU and garbage. Null when the body does
+ * not look like one complete JSON object with a usage object (the caller then parses it whole).
+ */
+export function usageFromJsonTail(buf: Buffer): TokenCounts | null {
+  let end = buf.length - 1;
+  while (end >= 0 && (buf[end] === 0x20 || buf[end] === 0x0a || buf[end] === 0x0d || buf[end] === 0x09)) end--;
+  if (end < 1 || buf[end] !== 0x7d || buf[0] !== 0x7b) return null;
+  const at = buf.lastIndexOf('"usage"');
+  if (at < 0) return null;
+  let i = at + 7;
+  while (i < end && buf[i] !== 0x7b) {
+    if (buf[i] !== 0x20 && buf[i] !== 0x3a && buf[i] !== 0x0a && buf[i] !== 0x0d && buf[i] !== 0x09) return null;
+    i++;
+  }
+  const start = i;
+  let depth = 0;
+  let inString = false;
+  for (; i <= end; i++) {
+    const c = buf[i];
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b) depth++;
+    else if (c === 0x7d && --depth === 0) {
+      try {
+        return tokensFromUsage(JSON.parse(buf.toString('utf8', start, i + 1)));
+      } catch {
+        return null;
+      }
+    }
+  }
+  return null;
+}

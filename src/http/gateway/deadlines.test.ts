@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { AbortEmitter, Deadlines } from './deadlines.js';
+
+describe('deadlines', () => {
+  it('fires after the time unless cancelled', async () => {
+    const d = new Deadlines(20);
+    const fired: string[] = [];
+    d.add(30, () => fired.push('a'));
+    const cancel = d.add(30, () => fired.push('b'));
+    cancel();
+    await new Promise((r) => setTimeout(r, 120));
+    expect(fired).toEqual(['a']);
+  });
+
+  it('aborts once, with the flag undici checks', () => {
+    const a = new AbortEmitter();
+    let n = 0;
+    a.on('abort', () => n++);
+    a.abort();
+    a.abort();
+    expect(a.aborted).toBe(true);
+    expect(n).toBe(1);
+  });
+});

@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { usageFromJsonTail } from './usage-extract.js';
+
+describe('usageFromJsonTail', () => {
+  const body = (o: unknown) => Buffer.from(JSON.stringify(o, null, 1));
+  it('reads usage at the end of a completion without parsing the rest', () => {
+    const b = body({ id: 'x', choices: [{ message: { content: 'a "usage": {} trap }' } }], usage: { prompt_tokens: 11, completion_tokens: 7, prompt_tokens_details: { cached_tokens: 3 } } });
+    expect(usageFromJsonTail(b)).toEqual({ input: 11, cached: 3, output: 7 });
+    expect(usageFromJsonTail(body({ usage: { input_tokens: 5, output_tokens: 2, input_tokens_details: { cached_tokens: 1 } } }))).toEqual({ input: 5, cached: 1, output: 2 });
+  });
+  it('gives up (null) on anything that is not one complete object with usage', () => {
+    expect(usageFromJsonTail(Buffer.from('{"id": "x", "choices": ['))).toBeNull();
+    expect(usageFromJsonTail(body({ id: 'x' }))).toBeNull();
+    expect(usageFromJsonTail(Buffer.from('[{"usage": {"prompt_tokens": 1}}]'))).toBeNull();
+    expect(usageFromJsonTail(Buffer.from('{"usage": "none"}'))).toBeNull();
+  });
+});
