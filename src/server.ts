@@ -3,16 +3,14 @@ import { type Logger, pino } from 'pino';
 import type { Config } from './config/config.js';
 import { closeGateway, createGateway } from './gateway-runtime.js';
 import { buildApp } from './http/app.js';
+import { createAppContext } from './http/app-context.js';
 import type { GatewayContext } from './http/gateway/gateway-context.js';
 import { registerGateway } from './http/gateway/routes.js';
 import { createMetrics, registerMetrics } from './http/metrics.js';
 import { registerSecretScanning } from './http/secret-scanning.js';
 import { readiness } from './readiness.js';
-import type { AppContext } from './http/context.js';
 import { dashboardWiring } from './http/dashboard/wiring.js';
-import { AuthThrottle } from './infra/auth-throttle.js';
 import { createRuntime, type Runtime } from './runtime.js';
-import { Webhooks } from './services/webhooks.js';
 
 export interface Server {
   app: FastifyInstance;
@@ -32,27 +30,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
   });
   await runtime.changeFeed.start();
   runtime.lastUsed.start();
-  const webhooks = new Webhooks(runtime.deps, runtime.secret, {
-    backoffMs: [1000, 4000, 16_000, 60_000],
-    timeoutMs: 10_000,
-    onError: (msg) => logger.warn(msg),
-  });
-  const ctx: AppContext = {
-    config,
-    deps: runtime.deps,
-    keyCache: runtime.keyCache,
-    lastUsed: runtime.lastUsed,
-    orgId: runtime.org.id,
-    authThrottle: new AuthThrottle(),
-    webhooks,
-    notify: {
-      exposed: (e) => {
-        webhooks
-          .emit(e.orgId, 'api_key.exposed', { api_key_id: e.keyId, project_id: e.projectId, url: e.url, source: e.source })
-          .catch((err) => logger.error({ err: String(err) }, 'exposure webhook failed'));
-      },
-    },
-  };
+  const ctx = createAppContext(runtime, logger);
   const dashboard = dashboardWiring(ctx, runtime);
   const gateway = createGateway(config, runtime, ctx, logger);
   gateway.usage.start();

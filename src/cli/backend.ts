@@ -2,9 +2,8 @@ import { userInfo } from 'node:os';
 import { pino } from 'pino';
 import { loadConfig } from '../config/config.js';
 import { buildApp } from '../http/app.js';
-import { AuthThrottle } from '../infra/auth-throttle.js';
+import { createAppContext } from '../http/app-context.js';
 import { createRuntime } from '../runtime.js';
-import { Webhooks } from '../services/webhooks.js';
 
 /** A call to the admin API: in-process on the local data dir, or over HTTP to a running server. */
 export interface Backend {
@@ -46,16 +45,7 @@ export async function openBackend(opts: BackendOptions, env: Record<string, stri
   const logger = pino({ level: 'silent' });
   const who = safeUser();
   const app = await buildApp(
-    {
-      config,
-      deps: runtime.deps,
-      keyCache: runtime.keyCache,
-      lastUsed: runtime.lastUsed,
-      orgId: runtime.org.id,
-      authThrottle: new AuthThrottle(),
-      notify: { exposed: () => {} },
-      webhooks: new Webhooks(runtime.deps, runtime.secret),
-    },
+    createAppContext(runtime, logger),
     { logger, sessionResolver: async () => ({ type: 'cli', id: who, ip: null, userAgent: 'tollgate-cli' }) },
   );
   return {

@@ -1,0 +1,33 @@
+import type { Logger } from 'pino';
+import { AuthThrottle } from '../infra/auth-throttle.js';
+import type { Runtime } from '../runtime.js';
+import { Webhooks } from '../services/webhooks.js';
+import type { AppContext } from './context.js';
+
+/**
+ * The HTTP context of a runtime: webhooks (which also carry exposure alerts) and the key-guessing throttle.
+ * Shared by the server and the CLI's in-process mode, so both send the same notifications.
+ */
+export function createAppContext(runtime: Runtime, logger: Logger): AppContext {
+  const webhooks = new Webhooks(runtime.deps, runtime.secret, {
+    backoffMs: [1000, 4000, 16_000, 60_000],
+    timeoutMs: 10_000,
+    onError: (msg) => logger.warn(msg),
+  });
+  return {
+    config: runtime.config,
+    deps: runtime.deps,
+    keyCache: runtime.keyCache,
+    lastUsed: runtime.lastUsed,
+    orgId: runtime.org.id,
+    authThrottle: new AuthThrottle(),
+    webhooks,
+    notify: {
+      exposed: (e) => {
+        webhooks
+          .emit(e.orgId, 'api_key.exposed', { api_key_id: e.keyId, project_id: e.projectId, url: e.url, source: e.source })
+          .catch((err) => logger.error({ err: String(err) }, 'exposure webhook failed'));
+      },
+    },
+  };
+}
