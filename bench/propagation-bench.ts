@@ -47,7 +47,10 @@ export async function benchPropagation(rounds = 10): Promise<PropagationResult |
     const databaseFeedMs: number[] = [];
     for (let round = 0; round < rounds; round++) {
       const key = (await (await fetch(`${instances[0].url}/v1/organization/projects/${project}/api_keys`, { method: 'POST', headers: auth, body: '{}' })).json()) as { id: string; value: string };
-      const probe = (i: ChildServer) => fetch(`${i.url}/v1/models`, { headers: { authorization: `Bearer ${key.value}` } }).then(async (r) => (await r.arrayBuffer(), r.status));
+      const probe = (i: ChildServer) => fetch(`${i.url}/v1/models`, { headers: { authorization: `Bearer ${key.value}` } }).then(async (r) => {
+        await r.arrayBuffer();
+        return r.status;
+      });
       for (const i of instances) await probe(i);
       const t0 = performance.now();
       await fetch(`${instances[round % 3].url}/v1/organization/projects/${project}/api_keys/${key.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${adminKey}` } });

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import SQLite from 'better-sqlite3';
+import type SQLite from 'better-sqlite3';
 import type { ModelPrice } from '../core/pricing.js';
 import type { UsageEvent } from '../services/usage-recorder.js';
 import { aggregateRollups } from '../services/usage-rollups.js';
