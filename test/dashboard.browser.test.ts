@@ -274,6 +274,12 @@ if (!hasChromium) {
       await page.getByRole('heading', { name: 'Rate limits' }).waitFor();
       await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
       await page.waitForLoadState('networkidle');
+      await page.getByLabel('Alert thresholds (%)').fill('40, 90');
+      await page.getByLabel('Recipients').fill('ops@example.com, cfo@example.com');
+      await page.getByRole('button', { name: 'Save alerts' }).click();
+      await page.getByText('Alerts saved.').waitFor();
+      const alerts = await t.api('GET', `/v1/organization/projects/${t.defaultProjectId}/spend_alerts`);
+      expect(alerts.body).toMatchObject({ thresholds: [40, 90], recipients: ['ops@example.com', 'cfo@example.com'] });
       await page.screenshot({ path: join(SHOTS, 'limits.png'), fullPage: true });
     });
 

@@ -1,6 +1,7 @@
 import { ProjectPicker } from '../../components/project-picker.js';
 import { useSession } from '../../session.js';
 import { RateLimits } from './rate-limits.js';
+import { SpendAlertsForm } from './spend-alerts.js';
 import { SpendLimitForm } from './spend-limit.js';
 import { Webhooks } from './webhooks.js';
 
@@ -27,6 +28,8 @@ export function LimitsPage() {
           <section class="card" aria-labelledby="spend-limit-title">
             <h2 id="spend-limit-title">Spend limit</h2>
             <SpendLimitForm projectId={projectId} />
+            <p class="muted">Alerts reach the organization's webhooks and the audit log, once per threshold and period.</p>
+            <SpendAlertsForm projectId={projectId} />
           </section>
         </>
       ) : (
