@@ -54,7 +54,12 @@ export class UsageWal<T> {
 
   /** Queues an event for the log; written on the next turn of the event loop. */
   append(event: T): void {
-    this.buffer.push(JSON.stringify(event));
+    this.appendLine(JSON.stringify(event));
+  }
+
+  /** Queues an event already serialised as one JSON line. */
+  appendLine(line: string): void {
+    this.buffer.push(line);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.drain());

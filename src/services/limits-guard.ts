@@ -55,6 +55,8 @@ export interface LimitsGuardOptions {
   onStoreError: (err: unknown, fallback: 'open' | 'closed') => void;
 }
 
+const NO_LIMITS: Admission = { headers: {}, settle() {} };
+
 const RATE_LABEL: Record<RateKind, string> = { rpm: 'requests per min (RPM)', rpd: 'requests per day (RPD)', tpm: 'tokens per min (TPM)' };
 
 export class LimitsGuard implements RequestGuard {
@@ -68,6 +70,11 @@ export class LimitsGuard implements RequestGuard {
     const { record, model, nowMs } = input;
     const policyOrPromise = record.projectId ? this.policies.get(record.projectId) : null;
     const policy = policyOrPromise instanceof Promise ? await policyOrPromise : policyOrPromise;
+    const orgOrPromise = this.policies.get(record.orgId);
+    const orgSpend = (orgOrPromise instanceof Promise ? await orgOrPromise : orgOrPromise).spend;
+    const kl = record.limits;
+    // Most keys have no limit at all: answer before estimating anything (this runs on every request).
+    if (!kl && !policy?.rateLimits.length && !policy?.spend?.thresholdCents && !orgSpend?.thresholdCents) return NO_LIMITS;
     const estimate = estimateTokens(input.body, input.endpoint, this.opts.defaultMaxOutputTokens);
     const estTokens = estimate.input + estimate.output;
     const price = model ? priceFor(this.opts.prices, model) : null;
@@ -82,7 +89,6 @@ export class LimitsGuard implements RequestGuard {
       rates.push({ key: `rl:${scope}:${kind}:${limit}`, limit, periodMs, cost: kind === 'tpm' ? estTokens : 1 });
       rateMeta.push({ kind, scope, limit });
     };
-    const kl = record.limits;
     addRate(`k:${record.id}`, 'rpm', kl?.rate_limits?.max_requests_per_1_minute);
     addRate(`k:${record.id}`, 'rpd', kl?.rate_limits?.max_requests_per_1_day);
     addRate(`k:${record.id}`, 'tpm', kl?.rate_limits?.max_tokens_per_1_minute);
@@ -111,14 +117,12 @@ export class LimitsGuard implements RequestGuard {
       addCounter(`s:p:${record.projectId}`, 'project_budget', cap, sp.interval, estCost, sp.alertThresholds, record.projectId);
       if (!sp.enforced) counterMeta[counterMeta.length - 1].cap = sp.thresholdCents * NANO_PER_CENT;
     }
-    const orgOrPromise = this.policies.get(record.orgId);
-    const orgSpend = (orgOrPromise instanceof Promise ? await orgOrPromise : orgOrPromise).spend;
     if (orgSpend?.thresholdCents) {
       const cap = orgSpend.enforced ? orgSpend.thresholdCents * NANO_PER_CENT : Number.MAX_SAFE_INTEGER;
       addCounter(`s:o:${record.orgId}`, 'org_budget', cap, orgSpend.interval, estCost, orgSpend.alertThresholds, record.orgId);
       if (!orgSpend.enforced) counterMeta[counterMeta.length - 1].cap = orgSpend.thresholdCents * NANO_PER_CENT;
     }
-    if (rates.length === 0 && counters.length === 0) return { headers: {}, settle() {} };
+    if (rates.length === 0 && counters.length === 0) return NO_LIMITS;
 
     const outcome = await this.acquire(record, rates, counters, counterMeta, nowMs);
     if (!outcome.allowed) throw this.refusal(outcome, rateMeta, counterMeta, rates, record, model);

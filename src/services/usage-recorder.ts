@@ -21,7 +21,7 @@ export interface UsageRecorderOptions {
   /** Directory of the write-ahead log (this instance's data dir); none when unset. */
   walDir?: string;
   /** A faster writer for this database (SQLite: a worker thread or prepared statements); the generic Kysely path otherwise. */
-  writer?: { write(batch: UsageEvent[]): Promise<void>; close(): Promise<void> } | null;
+  writer?: { write(batch: UsageEvent[], lines?: string[]): Promise<void>; close(): Promise<void> } | null;
 }
 
 /**
@@ -31,6 +31,8 @@ export interface UsageRecorderOptions {
  */
 export class UsageRecorder {
   private queue: UsageEvent[] = [];
+  /** Each queued event as one JSON line (serialised once, for the log and the worker alike). */
+  private lines: string[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private spillChain: Promise<void> = Promise.resolve();
@@ -47,22 +49,24 @@ export class UsageRecorder {
     // Events a crashed run left in its log are written again (idempotent by id) with the first flush.
     const recovered = this.wal?.recover() ?? [];
     this.stats.recovered = recovered.length;
-    for (const e of recovered) this.enqueue(e);
+    for (const e of recovered) this.enqueue(e, JSON.stringify(e));
   }
 
   /** O(1); no I/O on the caller's path (the log and any overflow are written asynchronously). */
   record(event: UsageEvent): void {
     this.stats.recorded++;
-    this.wal?.append(event);
-    this.enqueue(event);
+    const line = JSON.stringify(event);
+    this.wal?.appendLine(line);
+    this.enqueue(event, line);
   }
 
-  private enqueue(event: UsageEvent): void {
+  private enqueue(event: UsageEvent, line: string): void {
     if (this.queue.length >= this.opts.maxInMemory) {
       this.spill([event]);
       return;
     }
     this.queue.push(event);
+    this.lines.push(line);
   }
 
   get pending(): number {
@@ -89,8 +93,10 @@ export class UsageRecorder {
       const sealed = this.wal ? await this.wal.seal() : 0;
       while (this.queue.length > 0) {
         const batch = this.queue.slice(0, this.opts.batchSize);
-        await this.write(batch);
+        const lines = this.lines.slice(0, batch.length);
+        await this.write(batch, lines);
         this.queue.splice(0, batch.length);
+        this.lines.splice(0, batch.length);
         this.stats.written += batch.length;
       }
       if (this.spilled) await this.replaySpill();
@@ -103,9 +109,9 @@ export class UsageRecorder {
     }
   }
 
-  private async write(batch: UsageEvent[]): Promise<void> {
+  private async write(batch: UsageEvent[], lines?: string[]): Promise<void> {
     if (batch.length === 0) return;
-    if (this.opts.writer) return this.opts.writer.write(batch);
+    if (this.opts.writer) return this.opts.writer.write(batch, lines);
     await this.database.db.transaction().execute(async (trx) => {
       const inserted = await trx
         .insertInto('usage_events')
@@ -151,6 +157,7 @@ export class UsageRecorder {
       await this.flush();
     } catch {
       const rest = this.queue.splice(0);
+      this.lines = [];
       if (rest.length) this.spill(rest);
     }
     await this.spillChain;
