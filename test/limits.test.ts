@@ -207,7 +207,7 @@ describeEachDatabase('limits and budgets', (backend) => {
       const [tPart, vPart] = String(headers['x-tollgate-signature']).split(',');
       const ts = tPart.slice(2);
       expect(vPart.slice(3)).toBe(createHmac('sha256', wh.body.secret).update(`${ts}.${body}`).digest('hex'));
-      expect(JSON.parse(body)).toMatchObject({ type: 'budget.threshold_crossed', data: { project_id: p, threshold_percent: 50 } });
+      expect(JSON.parse(body)).toMatchObject({ type: 'budget.threshold_crossed', data: { project_id: p, threshold_percent: 50, recipients: ['ops@example.com', 'cfo@example.com'] } });
     } finally {
       await hook.close();
     }

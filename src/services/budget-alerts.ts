@@ -24,6 +24,7 @@ export async function raiseBudgetAlert(deps: ServiceDeps, webhooks: Webhooks, al
     threshold_percent: alert.threshold,
     spent_usd: Number((alert.usedNanoUsd / 1e9).toFixed(6)),
     limit_usd: Number((alert.capNanoUsd / 1e9).toFixed(6)),
+    recipients: alert.recipients,
   };
   await writeAudit(deps.database.db, deps, {
     orgId: alert.orgId,

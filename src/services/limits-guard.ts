@@ -30,6 +30,7 @@ interface CounterMeta {
   period: string;
   alertThresholds: number[];
   scopeId: string;
+  recipients?: string[];
 }
 
 export interface BudgetAlert {
@@ -41,6 +42,8 @@ export interface BudgetAlert {
   threshold: number;
   usedNanoUsd: number;
   capNanoUsd: number;
+  /** Who should be told (spend alerts' recipients), passed on in the webhook. */
+  recipients: string[];
 }
 
 export interface LimitsGuardOptions {
@@ -115,6 +118,7 @@ export class LimitsGuard implements RequestGuard {
     if (sp?.thresholdCents && record.projectId) {
       const cap = sp.enforced ? sp.thresholdCents * NANO_PER_CENT : Number.MAX_SAFE_INTEGER;
       addCounter(`s:p:${record.projectId}`, 'project_budget', cap, sp.interval, estCost, sp.alertThresholds, record.projectId);
+      counterMeta[counterMeta.length - 1].recipients = sp.recipients;
       if (!sp.enforced) counterMeta[counterMeta.length - 1].cap = sp.thresholdCents * NANO_PER_CENT;
     }
     if (orgSpend?.thresholdCents) {
@@ -166,6 +170,7 @@ export class LimitsGuard implements RequestGuard {
                 threshold: t,
                 usedNanoUsd: used,
                 capNanoUsd: m.cap,
+                recipients: m.recipients ?? [],
               });
             }
           }
