@@ -242,6 +242,7 @@ if (!hasChromium) {
           await new Promise((r) => setTimeout(r, 200));
         }
       }
+      await t.api('POST', `/v1/organization/projects/${t.defaultProjectId}/spend_limit`, { body: { threshold_amount: 5000, interval: 'month' } });
       await page.getByRole('link', { name: 'Usage' }).click();
       await page.getByRole('heading', { name: 'Usage', level: 1 }).waitFor();
       if (probe.status === 404) {
@@ -251,6 +252,10 @@ if (!hasChromium) {
       } else {
         const requests = page.locator('.stat', { hasText: 'Requests' }).locator('.stat-value');
         await expect.poll(() => requests.textContent()).toBe(String(calls));
+        const budget = page.locator('section', { has: page.getByRole('heading', { name: 'Spend against budget' }) });
+        await budget.getByRole('rowheader', { name: 'Default project' }).waitFor();
+        await expect(budget.textContent()).resolves.toContain('50.00');
+        await budget.getByRole('progressbar').waitFor();
         await page.locator('.chart canvas').waitFor();
         await page.locator('.chart .u-legend').getByText('tollgate-echo').waitFor();
         await page.getByRole('cell', { name: 'tollgate-echo' }).waitFor();

@@ -6,6 +6,7 @@ import { useSession } from '../../session.js';
 import { listAll, projectPath } from '../../api-lists.js';
 import type { ProjectApiKey } from '../../types.js';
 import { useResource } from '../../use-resource.js';
+import { BudgetSpend } from './budget-spend.js';
 import { downloadText } from './download.js';
 import { StackedChart } from './stacked-chart.js';
 import { fetchBuckets } from './usage-api.js';
@@ -197,6 +198,7 @@ export function UsagePage() {
             <Stat label="Output tokens" value={totals ? formatNumber(totals.outputTokens) : '…'} />
             <Stat label="Cost" value={cost === null ? (data.loading ? '…' : 'n/a') : formatUsd(cost)} />
           </div>
+          <BudgetSpend />
           {metric === 'cost' && data.data && !data.data.costs && <p class="notice-inline">This server does not report costs yet.</p>}
           {metric === 'cost' && groupBy === 'api_key_id' && !usageHasCost && <p class="notice-inline">Costs cannot be split by key; showing the total.</p>}
           {series && series.groups.length > 0 ? (
