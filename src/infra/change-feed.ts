@@ -9,7 +9,6 @@ export class ChangeFeed {
   private last = 0;
   private timer: NodeJS.Timeout | null = null;
   private running = false;
-  failures = 0;
 
   constructor(
     private readonly database: Database,
@@ -48,7 +47,6 @@ export class ChangeFeed {
       }
       return rows.length;
     } catch (err) {
-      this.failures++;
       this.onError(err);
       return 0;
     } finally {

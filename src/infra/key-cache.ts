@@ -77,11 +77,6 @@ export class KeyCache implements KeyChangeListener {
     for (const [hash, e] of this.entries) if (!e.record || e.record.projectId === projectId) this.entries.delete(hash);
   }
 
-  clear(): void {
-    this.epoch++;
-    this.entries.clear();
-  }
-
   get size(): number {
     return this.entries.size;
   }

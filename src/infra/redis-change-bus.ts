@@ -13,7 +13,6 @@ export class RedisChangeBus implements KeyChangeListener {
   private readonly pub: Redis;
   private readonly sub: Redis;
   private readonly instance = randomUUID();
-  received = 0;
 
   constructor(
     url: string,
@@ -29,7 +28,6 @@ export class RedisChangeBus implements KeyChangeListener {
       try {
         const m = JSON.parse(message) as { i: string; k?: string; p?: string };
         if (m.i === this.instance) return;
-        this.received++;
         if (m.k) this.local.keyChanged(m.k);
         if (m.p) this.local.projectChanged(m.p);
       } catch (err) {

@@ -10,10 +10,10 @@ describe('usage write-ahead log', () => {
   it('recovers what a crashed run logged, and deletes released segments', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wal-'));
     const a = new UsageWal<{ id: number }>(dir);
-    for (let i = 0; i < 5; i++) a.append({ id: i });
+    for (let i = 0; i < 5; i++) a.appendLine(JSON.stringify({ id: i }));
     await tick();
     const sealed = await a.seal();
-    a.append({ id: 5 });
+    a.appendLine(JSON.stringify({ id: 5 }));
     await tick();
     await a.seal();
     // "crash": a new log on the same dir sees both segments
@@ -27,7 +27,7 @@ describe('usage write-ahead log', () => {
   it('skips a torn last line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wal-'));
     const a = new UsageWal<{ id: number }>(dir);
-    a.append({ id: 1 });
+    a.appendLine(JSON.stringify({ id: 1 }));
     await a.seal();
     await a.close();
     const file = readdirSync(dir)[0];

@@ -52,12 +52,7 @@ export class UsageWal<T> {
     return out;
   }
 
-  /** Queues an event for the log; written on the next turn of the event loop. */
-  append(event: T): void {
-    this.appendLine(JSON.stringify(event));
-  }
-
-  /** Queues an event already serialised as one JSON line. */
+  /** Queues an event, serialised as one JSON line, for the log; written on the next turn of the event loop. */
   appendLine(line: string): void {
     this.buffer.push(line);
     if (!this.scheduled) {

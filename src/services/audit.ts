@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { TollgateError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
@@ -146,12 +145,4 @@ export async function listAuditLogs(
     [r.type]: JSON.parse(r.details),
   }));
   return toPage(data, limit);
-}
-
-/** Count of audit entries (used by tests and the CLI summary). */
-export async function countAuditLogs(deps: ServiceDeps, type?: string): Promise<number> {
-  let q = deps.database.db.selectFrom('audit_logs').select(sql<number>`count(*)`.as('n'));
-  if (type) q = q.where('type', '=', type);
-  const row = await q.executeTakeFirstOrThrow();
-  return Number(row.n);
 }

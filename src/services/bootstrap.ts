@@ -72,9 +72,3 @@ export async function insertProject(
   });
   return id;
 }
-
-/** The organization of this instance. */
-export async function getOrganization(deps: ServiceDeps): Promise<Organization> {
-  const { org } = await ensureInitialized(deps);
-  return org;
-}

@@ -140,16 +140,3 @@ export async function archiveProject(deps: ServiceDeps, orgId: string, projectId
   deps.changes.projectChanged(projectId);
   return getProject(deps, orgId, projectId);
 }
-
-/** Resolves a project by id or exact name (for the CLI). */
-export async function resolveProject(deps: ServiceDeps, orgId: string, idOrName: string): Promise<ProjectObject> {
-  const row = await deps.database.db
-    .selectFrom('projects')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)]))
-    .orderBy('seq')
-    .executeTakeFirst();
-  if (!row) throw new TollgateError('not_found', `No project found with id or name '${idOrName}'.`, 'project');
-  return toObject(row);
-}

@@ -46,7 +46,6 @@ export function signWebhook(secret: string, body: string, timestamp: number): st
 }
 
 export class Webhooks {
-  private pending = 0;
   readonly stats = { delivered: 0, failed: 0, retried: 0 };
 
   constructor(
@@ -110,7 +109,6 @@ export class Webhooks {
       const types: string[] = JSON.parse(r.event_types);
       if (!types.includes('*') && !types.includes(type)) continue;
       const secret = open(this.serverSecret, r.secret_encrypted);
-      this.pending++;
       void this.deliver(r.url, body, secret, type, event.id, 0);
     }
   }
@@ -135,22 +133,15 @@ export class Webhooks {
     }
     if (ok) {
       this.stats.delivered++;
-      this.pending--;
       return;
     }
     const wait = this.opts.backoffMs[attempt];
     if (wait === undefined) {
       this.stats.failed++;
-      this.pending--;
       this.opts.onError?.(`webhook ${eventId} to ${new URL(url).host} failed after ${attempt + 1} attempts (${why})`);
       return;
     }
     this.stats.retried++;
     setTimeout(() => void this.deliver(url, body, secret, type, eventId, attempt + 1), wait).unref();
-  }
-
-  /** Deliveries not yet finished (sent or given up). */
-  get inFlight(): number {
-    return this.pending;
   }
 }

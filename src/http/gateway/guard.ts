@@ -24,10 +24,3 @@ export interface Admission {
 export interface RequestGuard {
   admit(input: AdmitInput): Admission | Promise<Admission>;
 }
-
-const NO_HEADERS: Record<string, string> = {};
-
-/** No limits: every request is admitted. */
-export const openGuard: RequestGuard = {
-  admit: () => ({ headers: NO_HEADERS, settle() {} }),
-};
