@@ -304,6 +304,33 @@ describeEachDatabase('gateway', (backend) => {
     });
   });
 
+  it('ends an exchange that runs past the provider total timeout, with an error event and a timeout event', async () => {
+    const s = await gatewayServer(backend, up, { providers: [{ name: 'fake', base_url: up.url, api_key_env: 'FAKE_UPSTREAM_KEY', timeouts: { total_ms: 1000 } }] });
+    try {
+      const k = (await s.api('POST', `${ORG}/projects/${s.defaultProjectId}/api_keys`, { body: { name: 'slowpoke' } })).body;
+      const started = Date.now();
+      const res = await fetch(`${s.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${k.value}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'drip', messages: [], stream: true }),
+      });
+      const text = await res.text();
+      expect(Date.now() - started).toBeLessThan(8000); // the drip alone lasts over 10 s
+      expect(text).toContain('"code":"upstream_error"');
+      // The event is written just after the answer ends (counting the streamed text first): wait for it.
+      const deadline = Date.now() + 10_000;
+      let ev: { outcome: string; streamed: number } | undefined;
+      while (!ev && Date.now() < deadline) {
+        await s.server.gateway.usage.flush();
+        ev = (await s.server.runtime.database.db.selectFrom('usage_events').selectAll().where('api_key_id', '=', k.id).where('endpoint', '=', '/chat/completions').execute()).at(-1);
+        if (!ev) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(ev).toMatchObject({ outcome: 'timeout', streamed: 1 });
+    } finally {
+      await s.close();
+    }
+  });
+
   it('answers 502 with a clear message when the upstream is down', async () => {
     const dead = await startFakeUpstream();
     await dead.close();

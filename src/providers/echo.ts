@@ -42,6 +42,7 @@ function embed(text: string): number[] {
 export class EchoUpstream implements Upstream {
   readonly name = 'echo';
   readonly models = [ECHO_MODEL];
+  readonly totalTimeoutMs = 60_000;
 
   async send(req: UpstreamRequest): Promise<UpstreamResponse> {
     let body: Record<string, unknown> = {};

@@ -10,6 +10,7 @@ import { type Upstream, UpstreamFailure, type UpstreamRequest, type UpstreamResp
 export class HttpUpstream implements Upstream {
   readonly name: string;
   readonly models: string[] | null;
+  readonly totalTimeoutMs: number;
   private readonly pool: Pool;
   private readonly basePath: string;
   private readonly authHeaders: Record<string, string>;
@@ -17,6 +18,7 @@ export class HttpUpstream implements Upstream {
   constructor(private readonly cfg: ProviderConfig) {
     this.name = cfg.name;
     this.models = cfg.models;
+    this.totalTimeoutMs = cfg.timeouts.totalMs;
     const url = new URL(cfg.baseUrl);
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.pool = new Pool(url.origin, {

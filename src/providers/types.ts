@@ -22,6 +22,8 @@ export interface Upstream {
   readonly name: string;
   /** Models this upstream declares (config), or null when it should be asked. */
   readonly models: string[] | null;
+  /** Longest a whole exchange may take (headers and body) before the gateway aborts it. */
+  readonly totalTimeoutMs: number;
   send(req: UpstreamRequest): Promise<UpstreamResponse>;
   close(): Promise<void>;
 }

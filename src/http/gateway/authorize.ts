@@ -2,9 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { TollgateError } from '../../core/errors.js';
 import { isAllowed, isModelAllowed, levelForMethod, resourceForPath } from '../../core/permissions.js';
 import type { KeyRecord } from '../../core/verify.js';
-import { checkSecret } from '../../services/verify-secret.js';
-import { noteFailure, refusal, throttleGuard } from '../shared/authenticate.js';
-import { presentedKey } from '../shared/bearer.js';
+import { verifyPresentedKey } from '../shared/authenticate.js';
 import type { GatewayContext } from './gateway-context.js';
 
 /** Counts a refusal by code (exported as metrics; never billed). */
@@ -17,34 +15,27 @@ export function countRefusal(g: GatewayContext, code: string): void {
  * and IP allowlists (403, inside the key check). Synchronous for a cached key.
  */
 export function authorizeGatewayRequest(g: GatewayContext, request: FastifyRequest): KeyRecord | Promise<KeyRecord> {
-  throttleGuard(g.app, request.ip);
-  const now = Math.floor(g.app.deps.clock() / 1000);
-  const pending = checkSecret(g.app.keyCache, presentedKey(request), now, request.ip);
-  const finish = (check: Awaited<typeof pending>): KeyRecord => {
-    if (!check.ok) {
-      countRefusal(g, check.code);
-      noteFailure(g.app, request.ip, check);
-      throw refusal(check);
-    }
-    const record = check.record;
-    if (record.kind === 'admin') {
-      countRefusal(g, 'admin_key');
-      throw new TollgateError('insufficient_permissions', 'Admin keys manage the organization; call the model API with a project key (sk-tg-…).');
-    }
-    const org = request.headers['openai-organization'];
-    if (typeof org === 'string' && org !== '' && org !== record.orgId) {
-      countRefusal(g, 'mismatched_organization');
-      throw new TollgateError('mismatched_organization');
-    }
-    const project = request.headers['openai-project'];
-    if (typeof project === 'string' && project !== '' && project !== record.projectId) {
-      countRefusal(g, 'mismatched_project');
-      throw new TollgateError('mismatched_project');
-    }
-    g.app.lastUsed.touch(record.id, now);
-    return record;
-  };
-  return pending instanceof Promise ? pending.then(finish) : finish(pending);
+  const verified = verifyPresentedKey(g.app, request, (code) => countRefusal(g, code));
+  return verified instanceof Promise ? verified.then((record) => checkCaller(g, request, record)) : checkCaller(g, request, verified);
+}
+
+/** What the gateway refuses of a valid key: admin keys, and OpenAI-Organization/OpenAI-Project headers naming others. */
+function checkCaller(g: GatewayContext, request: FastifyRequest, record: KeyRecord): KeyRecord {
+  if (record.kind === 'admin') {
+    countRefusal(g, 'admin_key');
+    throw new TollgateError('insufficient_permissions', 'Admin keys manage the organization; call the model API with a project key (sk-tg-…).');
+  }
+  const org = request.headers['openai-organization'];
+  if (typeof org === 'string' && org !== '' && org !== record.orgId) {
+    countRefusal(g, 'mismatched_organization');
+    throw new TollgateError('mismatched_organization');
+  }
+  const project = request.headers['openai-project'];
+  if (typeof project === 'string' && project !== '' && project !== record.projectId) {
+    countRefusal(g, 'mismatched_project');
+    throw new TollgateError('mismatched_project');
+  }
+  return record;
 }
 
 /** Check 4: the key's scope must allow this method on this path's resource group (pass-through paths included). */

@@ -114,7 +114,7 @@ async function forward(
     }
   };
   reply.raw.once('close', onClose);
-  const total = upstream instanceof Object && 'name' in upstream ? totalTimeoutMs(g, upstream.name) : 600_000;
+  const total = upstream.totalTimeoutMs;
   let timedOut = false;
   const cancelDeadline = DEADLINES.add(total, () => {
     timedOut = true;
@@ -138,7 +138,7 @@ async function forward(
   const contentType = String(res.headers['content-type'] ?? '');
   try {
     if (res.statusCode < 300 && contentType.includes('text/event-stream')) {
-      const result = await relayStream(g, reply, res, { injectUsage, admissionHeaders: admission.headers, isClientGone: () => clientGone });
+      const result = await relayStream(reply, res, { injectUsage, admissionHeaders: admission.headers, isClientGone: () => clientGone });
       const tokens = result.tokens ?? (isModelCall ? await countFallbackTokens(body, result.text) : NO_TOKENS);
       const outcome: Outcome['outcome'] = result.complete ? 'ok' : clientGone ? 'client_aborted' : timedOut ? 'timeout' : 'stream_interrupted';
       const billable = isModelCall;
@@ -151,10 +151,6 @@ async function forward(
     cancelDeadline();
     reply.raw.off('close', onClose);
   }
-}
-
-function totalTimeoutMs(g: GatewayContext, provider: string): number {
-  return g.config.providers.find((p) => p.name === provider)?.timeouts.totalMs ?? 600_000;
 }
 
 async function relayBuffered(

@@ -2,7 +2,6 @@ import type { FastifyReply } from 'fastify';
 import type { TokenCounts } from '../../core/pricing.js';
 import type { UpstreamResponse } from '../../providers/types.js';
 import { clientResponseHeaders } from './forward-headers.js';
-import type { GatewayContext } from './gateway-context.js';
 import { eventData, SseSplitter } from './sse.js';
 import { deltaText, tokensFromUsage } from './usage-extract.js';
 
@@ -37,7 +36,6 @@ function answerText(data: string[]): string {
  * A stream cut off by the upstream ends with an OpenAI-shaped error event.
  */
 export async function relayStream(
-  _g: GatewayContext,
   reply: FastifyReply,
   res: UpstreamResponse,
   o: { injectUsage: boolean; admissionHeaders: Record<string, string>; isClientGone: () => boolean },

@@ -13,8 +13,8 @@ export function refusal(check: Extract<SecretCheck, { ok: false }>): TollgateErr
   return new TollgateError(code, verifyFailureMessage(check.code, check.record));
 }
 
-/** Refuses an IP that guessed too many keys; records a guess when a check failed for a bad or unknown key. */
-export function throttleGuard(ctx: AppContext, ip: string): void {
+/** Refuses an IP that guessed too many keys. */
+function throttleGuard(ctx: AppContext, ip: string): void {
   const wait = ctx.authThrottle.blockedFor(ip, Date.now());
   if (wait > 0) {
     const err = new TollgateError('too_many_attempts', 'Too many invalid API keys from this address; try again later.');
@@ -23,21 +23,32 @@ export function throttleGuard(ctx: AppContext, ip: string): void {
   }
 }
 
-/** Counts failures that look like guessing (malformed, unknown); not revoked/expired keys of real users. */
-export function noteFailure(ctx: AppContext, ip: string, check: Extract<SecretCheck, { ok: false }>): void {
-  if (check.code === 'malformed' || check.code === 'unknown') ctx.authThrottle.fail(ip, Date.now());
-}
-
-/** Verifies the presented key and returns its record, or throws the refusal. Notes the use for last_used_at. */
-export async function authenticateKey(ctx: AppContext, request: FastifyRequest): Promise<KeyRecord> {
+/**
+ * Verifies the presented key (admin API and gateway alike): throttles guessing addresses, refuses in OpenAI's shape,
+ * counts only guess-like failures (malformed, unknown — not revoked or expired keys of real users) toward the throttle,
+ * and notes the use for last_used_at. Synchronous when the key is cached, so the gateway's hot path awaits nothing.
+ */
+export function verifyPresentedKey(
+  ctx: AppContext,
+  request: FastifyRequest,
+  onRefused?: (code: string) => void,
+): KeyRecord | Promise<KeyRecord> {
   throttleGuard(ctx, request.ip);
   const now = Math.floor(ctx.deps.clock() / 1000);
   const pending = checkSecret(ctx.keyCache, presentedKey(request), now, request.ip);
-  const check = pending instanceof Promise ? await pending : pending;
-  if (!check.ok) {
-    noteFailure(ctx, request.ip, check);
-    throw refusal(check);
-  }
-  ctx.lastUsed.touch(check.record.id, now);
-  return check.record;
+  const finish = (check: SecretCheck): KeyRecord => {
+    if (!check.ok) {
+      onRefused?.(check.code);
+      if (check.code === 'malformed' || check.code === 'unknown') ctx.authThrottle.fail(request.ip, Date.now());
+      throw refusal(check);
+    }
+    ctx.lastUsed.touch(check.record.id, now);
+    return check.record;
+  };
+  return pending instanceof Promise ? pending.then(finish) : finish(pending);
+}
+
+/** Verifies the presented key and returns its record, or throws the refusal. */
+export async function authenticateKey(ctx: AppContext, request: FastifyRequest): Promise<KeyRecord> {
+  return verifyPresentedKey(ctx, request);
 }
