@@ -344,3 +344,33 @@ describe('organization spend limit', () => {
     }
   });
 });
+
+describe('counters after a restart', () => {
+  it('seeds a quota and a budget from stored usage, so a restart forgets nothing already spent', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tollgate-restart-')), 'shared.db');
+    const env = { DATABASE_URL: `sqlite:${file}`, TOLLGATE_CONFIG: pricedConfig() };
+    const first = await startTestServer({ name: 'sqlite' }, { env });
+    let quotaKey: { value: string };
+    let budgetKey: { value: string };
+    try {
+      quotaKey = (await first.api('POST', `${ORG}/projects/${first.defaultProjectId}/api_keys`, { body: { request_quota: { max_requests: 3, interval: 'month' } } })).body;
+      budgetKey = (await first.api('POST', `${ORG}/projects/${first.defaultProjectId}/api_keys`, { body: { spend_limit: { threshold_amount: 2 } } })).body;
+      expect((await chat(first, quotaKey.value)).status).toBe(200);
+      expect((await chat(first, quotaKey.value)).status).toBe(200);
+      expect((await chat(first, budgetKey.value)).status).toBe(200); // 0.9 of 2 cents
+    } finally {
+      await first.close(); // flushes usage
+    }
+    const second = await startTestServer({ name: 'sqlite' }, { env });
+    try {
+      expect((await chat(second, quotaKey.value)).status).toBe(200);
+      const over = await chat(second, quotaKey.value);
+      expect(over.status).toBe(429);
+      expect((await over.json()).error.code).toBe('api_key_quota_exceeded');
+      expect((await chat(second, budgetKey.value)).status).toBe(200); // 1.8 of 2 cents
+      expect((await chat(second, budgetKey.value)).status).toBe(429);
+    } finally {
+      await second.close();
+    }
+  });
+});

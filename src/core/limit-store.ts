@@ -20,6 +20,11 @@ export interface CounterCheck {
 
 export interface AcquireOutcome {
   allowed: boolean;
+  /**
+   * Counter keys the store does not hold (a new period, a restarted store): nothing was charged; the caller seeds
+   * them from stored usage and asks again. Found inside the same atomic step, so no extra round trip per request.
+   */
+  missing?: string[];
   rates: GcraDecision[];
   /** Per counter: the sum after charging (or the current sum when refused), and whether it fitted. */
   counters: Array<{ allowed: boolean; used: number }>;
@@ -35,7 +40,5 @@ export interface LimitStore {
   ): Promise<void>;
   /** Sets a counter from stored usage the first time it is needed (no-op when present). */
   seedCounter(key: string, value: number, ttlSec: number): Promise<void>;
-  /** Whether the counter is known (avoids re-seeding). */
-  hasCounter(key: string): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -17,6 +17,8 @@ export class MemoryLimitStore implements LimitStore {
   /** Synchronous core of acquire (exported for tests of exactness). */
   acquireSync(rates: RateCheck[], counters: CounterCheck[], nowMs: number): AcquireOutcome {
     this.sweep(nowMs);
+    const missing = counters.flatMap((c) => c.keys.filter((k) => !this.counters.has(k)));
+    if (missing.length > 0) return { allowed: false, missing, rates: [], counters: [] };
     const decisions = rates.map((r) => gcra(r, this.tats.get(r.key)?.tat ?? 0, r.cost, nowMs));
     const sums = counters.map((c) => c.keys.reduce((s, k) => s + (this.counters.get(k)?.value ?? 0), 0));
     const counterResults = counters.map((c, i) => ({ allowed: sums[i] + c.amount <= c.cap, used: sums[i] }));
@@ -52,10 +54,6 @@ export class MemoryLimitStore implements LimitStore {
 
   async seedCounter(key: string, value: number, ttlSec: number): Promise<void> {
     if (!this.counters.has(key)) this.counters.set(key, { value, expires: ttlSec ? Date.now() + ttlSec * 1000 : Number.POSITIVE_INFINITY });
-  }
-
-  async hasCounter(key: string): Promise<boolean> {
-    return this.counters.has(key);
   }
 
   private sweep(nowMs: number): void {

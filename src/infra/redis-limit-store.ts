@@ -10,6 +10,11 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nr = tonumber(ARGV[1])
 local nc = tonumber(ARGV[2])
+local missing = {}
+for x = nr + 1, #KEYS do
+  if redis.call('EXISTS', KEYS[x]) == 0 then missing[#missing+1] = KEYS[x] end
+end
+if #missing > 0 then return { 2, now, missing } end
 local out = {}
 local ok = 1
 local tats = {}
@@ -95,8 +100,10 @@ export class RedisLimitStore implements LimitStore {
     const args: Array<string | number> = [rates.length, counters.length];
     for (const r of rates) args.push(r.limit, r.periodMs, r.cost);
     for (const c of counters) args.push(c.keys.length, String(c.cap), String(Math.round(c.amount)), c.ttlSec);
-    const cmd = this.redis as unknown as { tgAcquire(n: number, ...a: Array<string | number>): Promise<[number, number, number[]]> };
-    const [ok, , out] = await cmd.tgAcquire(keys.length, ...keys, ...args);
+    const cmd = this.redis as unknown as { tgAcquire(n: number, ...a: Array<string | number>): Promise<[number, number, Array<number | string>]> };
+    const [ok, , reply] = await cmd.tgAcquire(keys.length, ...keys, ...args);
+    if (ok === 2) return { allowed: false, missing: (reply as string[]).map((k) => k.slice(this.prefix.length)), rates: [], counters: [] };
+    const out = reply as number[];
     const decisions: GcraDecision[] = [];
     let p = 0;
     for (let i = 0; i < rates.length; i++, p += 4) {
@@ -127,10 +134,6 @@ export class RedisLimitStore implements LimitStore {
   async seedCounter(key: string, value: number, ttlSec: number): Promise<void> {
     if (ttlSec > 0) await this.redis.set(this.prefix + key, Math.round(value), 'EX', ttlSec, 'NX');
     else await this.redis.set(this.prefix + key, Math.round(value), 'NX');
-  }
-
-  async hasCounter(key: string): Promise<boolean> {
-    return (await this.redis.exists(this.prefix + key)) === 1;
   }
 
   async close(): Promise<void> {

@@ -182,8 +182,7 @@ export class LimitsGuard implements RequestGuard {
   /** Seeds unseen counters from stored usage, then decides; falls back per the configured failure modes. */
   private async acquire(record: KeyRecord, rates: RateCheck[], counters: CounterCheck[], meta: CounterMeta[], nowMs: number): Promise<AcquireOutcome> {
     try {
-      await this.seed(this.opts.store, record, counters, meta);
-      return await this.opts.store.acquire(rates, counters, nowMs);
+      return await this.acquireSeeded(this.opts.store, record, rates, counters, meta, nowMs);
     } catch (err) {
       if (err instanceof TollgateError) throw err;
       if (counters.length > 0 && this.opts.budgetFailure === 'closed') {
@@ -195,28 +194,42 @@ export class LimitsGuard implements RequestGuard {
         throw new TollgateError('service_unavailable', 'Rate limits cannot be checked right now (limit store unavailable). Try again shortly.');
       }
       this.opts.onStoreError(err, 'open');
-      await this.seed(this.opts.localStore, record, counters, meta);
-      return this.opts.localStore.acquire(rates, counters, nowMs);
+      return this.acquireSeeded(this.opts.localStore, record, rates, counters, meta, nowMs);
     }
   }
 
-  private async seed(store: LimitStore, record: KeyRecord, counters: CounterCheck[], meta: CounterMeta[]): Promise<void> {
-    for (const [i, c] of counters.entries()) {
-      for (const key of c.keys) {
-        if (await store.hasCounter(key)) continue;
-        const period = key.slice(key.lastIndexOf(':') + 1);
-        const { start, end } = keyRange(period);
-        const m = meta[i];
-        let q = this.deps.database.db.selectFrom('usage_events').where('created_at_ms', '>=', start).where('created_at_ms', '<', end).where('billable', '=', 1);
-        if (m.kind === 'project_budget') q = q.where('project_id', '=', record.projectId);
-        else if (m.kind === 'org_budget') q = q.where('org_id', '=', record.orgId);
-        else q = q.where('api_key_id', '=', record.id);
-        const row = await q
-          .select((eb) => (m.kind === 'quota' ? eb.fn.countAll<number>().as('v') : eb.fn.coalesce(eb.fn.sum<number>('cost_nanousd'), eb.lit(0)).as('v')))
-          .executeTakeFirst();
-        await store.seedCounter(key, Number(row?.v ?? 0), keyTtlSeconds(period, Date.now()));
-      }
+  /** Decides; a counter the store lacks is seeded from stored usage (once per key and period) and the decision retried. */
+  private async acquireSeeded(
+    store: LimitStore,
+    record: KeyRecord,
+    rates: RateCheck[],
+    counters: CounterCheck[],
+    meta: CounterMeta[],
+    nowMs: number,
+  ): Promise<AcquireOutcome> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const outcome = await store.acquire(rates, counters, nowMs);
+      if (!outcome.missing?.length) return outcome;
+      for (const key of outcome.missing) await this.seed(store, record, counters, meta, key);
     }
+    throw new Error('limit store lost counters while seeding them');
+  }
+
+  /** Sets one counter key from the usage stored for its period (request count for quotas, cost for budgets). */
+  private async seed(store: LimitStore, record: KeyRecord, counters: CounterCheck[], meta: CounterMeta[], key: string): Promise<void> {
+    const i = counters.findIndex((c) => c.keys.includes(key));
+    if (i < 0) return;
+    const m = meta[i];
+    const period = key.slice(key.lastIndexOf(':') + 1);
+    const { start, end } = keyRange(period);
+    let q = this.deps.database.db.selectFrom('usage_events').where('created_at_ms', '>=', start).where('created_at_ms', '<', end).where('billable', '=', 1);
+    if (m.kind === 'project_budget') q = q.where('project_id', '=', record.projectId);
+    else if (m.kind === 'org_budget') q = q.where('org_id', '=', record.orgId);
+    else q = q.where('api_key_id', '=', record.id);
+    const row = await q
+      .select((eb) => (m.kind === 'quota' ? eb.fn.countAll<number>().as('v') : eb.fn.coalesce(eb.fn.sum<number>('cost_nanousd'), eb.lit(0)).as('v')))
+      .executeTakeFirst();
+    await store.seedCounter(key, Number(row?.v ?? 0), keyTtlSeconds(period, Date.now()));
   }
 
   private refusal(outcome: AcquireOutcome, rateMeta: RateMeta[], counterMeta: CounterMeta[], rates: RateCheck[], record: KeyRecord, model: string | null): TollgateError {
