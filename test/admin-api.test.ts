@@ -57,6 +57,11 @@ describeEachDatabase('admin API', (backend) => {
       const second = await t.api('GET', `${ORG}/projects?limit=2&after=${first.body.last_id}`);
       expect(second.body.data[0].id).not.toBe(first.body.data[0].id);
       expect(second.body.data[0].id).not.toBe(first.body.data[1].id);
+      for (const path of ['projects', 'admin_api_keys', 'audit_logs', 'users', `projects/${t.defaultProjectId}/api_keys`]) {
+        const unknown = await t.api('GET', `${ORG}/${path}?after=nope_123`);
+        expect(unknown.status, path).toBe(400);
+        expect(unknown.body.error).toMatchObject({ code: 'invalid_value', param: 'after' });
+      }
     });
   });
 

@@ -104,6 +104,9 @@ describeEachDatabase('limits and budgets', (backend) => {
     expect((await chat(t, b.value)).status).toBe(200);
     const dup = await t.api('POST', `${ORG}/projects/${p}/rate_limits`, { body: { model: 'tollgate-echo', max_requests_per_1_minute: 1 } });
     expect(dup.status).toBe(409);
+    const empty = await t.api('POST', `${ORG}/projects/${p}/rate_limits`, { body: { model: 'gpt-4o' } });
+    expect(empty.status).toBe(400);
+    expect(empty.body.error.message).toContain('at least one of');
   });
 
   it('reserves TPM from max_tokens and settles to the real count', async () => {

@@ -5,8 +5,9 @@ import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { type AdminApiKeyObject, loadOwners, toAdminKeyObject } from './key-objects.js';
 import { insertKey, revokeKeyRow } from './key-writes.js';
-import { type ListPage, pageQuery, toPage } from './pagination.js';
+import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
 import { IpListSchema, NameSchema } from './projects.js';
+import { checkFutureExpiry } from './api-keys.js';
 import { parseInput } from './validation.js';
 
 const CreateAdminKey = z.strictObject({
@@ -23,9 +24,7 @@ export async function createAdminKey(
   actor: Actor,
 ): Promise<AdminApiKeyObject & { value: string }> {
   const body = parseInput(CreateAdminKey, input);
-  if (body.expires_at != null && body.expires_at <= nowSeconds(deps)) {
-    throw new TollgateError('invalid_value', "Invalid value for 'expires_at': must be in the future.", 'expires_at');
-  }
+  checkFutureExpiry(body.expires_at, nowSeconds(deps));
   const owner = actor.type === 'session' && actor.id ? { type: 'user' as const, id: actor.id } : null;
   const { id, secret } = await deps.database.db.transaction().execute(async (trx) => {
     const created = await insertKey(
@@ -63,11 +62,8 @@ export async function listAdminKeys(deps: ServiceDeps, orgId: string, query: Rec
   const { limit, after } = pageQuery(query);
   const db = deps.database.db;
   let q = db.selectFrom('api_keys').selectAll().where('org_id', '=', orgId).where('kind', '=', 'admin');
-  if (after) {
-    const cursor = await db.selectFrom('api_keys').select('seq').where('id', '=', after).executeTakeFirst();
-    if (!cursor) throw new TollgateError('invalid_value', `Invalid value for 'after': no key ${after}.`, 'after');
-    q = q.where('seq', '>', cursor.seq);
-  }
+  const from = await afterSeq(db, 'api_keys', after, 'key');
+  if (from !== null) q = q.where('seq', '>', from);
   const rows = await q.orderBy('seq').limit(limit + 1).execute();
   const owners = await loadOwners(db, rows);
   const now = nowSeconds(deps);

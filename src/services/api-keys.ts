@@ -9,7 +9,7 @@ import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { loadOwners, type ProjectApiKeyObject, toProjectKeyObject } from './key-objects.js';
 import { insertKey, recordKeyChange, revokeKeyRow } from './key-writes.js';
-import { type ListPage, pageQuery, toPage } from './pagination.js';
+import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
 import { getProject, IpListSchema, NameSchema } from './projects.js';
 import { parseInput } from './validation.js';
 
@@ -74,7 +74,8 @@ const RotateKey = z.strictObject({
 
 export type CreatedProjectKey = ProjectApiKeyObject & { value: string };
 
-function checkFutureExpiry(expiresAt: number | null | undefined, now: number): void {
+/** Refuses an expiry that is not in the future. */
+export function checkFutureExpiry(expiresAt: number | null | undefined, now: number): void {
   if (expiresAt != null && expiresAt <= now) {
     throw new TollgateError('invalid_value', "Invalid value for 'expires_at': must be in the future (unix seconds).", 'expires_at');
   }
@@ -195,11 +196,8 @@ export async function listProjectKeys(
   const { limit, after } = pageQuery(query);
   const db = deps.database.db;
   let q = db.selectFrom('api_keys').selectAll().where('project_id', '=', projectId).where('kind', '=', 'project');
-  if (after) {
-    const cursor = await db.selectFrom('api_keys').select('seq').where('id', '=', after).executeTakeFirst();
-    if (!cursor) throw new TollgateError('invalid_value', `Invalid value for 'after': no key ${after}.`, 'after');
-    q = q.where('seq', '>', cursor.seq);
-  }
+  const from = await afterSeq(db, 'api_keys', after, 'key');
+  if (from !== null) q = q.where('seq', '>', from);
   const status = typeof query.status === 'string' ? query.status : null;
   if (status === 'active') q = q.where('status', '=', 'active');
   const rows = await q.orderBy('seq').limit(limit + 1).execute();

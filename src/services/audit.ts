@@ -2,7 +2,7 @@ import { TollgateError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
-import { type ListPage, pageQuery, toPage } from './pagination.js';
+import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
 
 // Audit entries in OpenAI's shape: {id, type, effective_at, actor, project, <type>: {...details}}.
 // Details are written by the use cases themselves and never hold a secret (audit.test.ts checks).
@@ -120,11 +120,8 @@ export async function listAuditLogs(
   if (gte !== null) q = q.where('effective_at', '>=', gte);
   if (lt !== null) q = q.where('effective_at', '<', lt);
   if (lte !== null) q = q.where('effective_at', '<=', lte);
-  if (after) {
-    const cursor = await db.selectFrom('audit_logs').select('seq').where('id', '=', after).executeTakeFirst();
-    if (!cursor) throw new TollgateError('invalid_value', `Invalid value for 'after': no audit log ${after}.`, 'after');
-    q = q.where('seq', '<', cursor.seq);
-  }
+  const from = await afterSeq(db, 'audit_logs', after, 'audit log');
+  if (from !== null) q = q.where('seq', '<', from);
   const rows = await q.orderBy('seq', 'desc').limit(limit + 1).execute();
   const projectIds = [...new Set(rows.map((r) => r.project_id).filter((p): p is string => !!p))];
   const names = new Map<string, string>();

@@ -5,7 +5,7 @@ import { TollgateError } from '../core/errors.js';
 import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
-import { type ListPage, pageQuery, toPage } from './pagination.js';
+import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
 import { parseInput } from './validation.js';
 import type { OrgRole, ProjectRole } from './users.js';
 
@@ -144,11 +144,8 @@ export async function listInvites(deps: ServiceDeps, orgId: string, query: Recor
   const { limit, after } = pageQuery(query);
   const db = deps.database.db;
   let q = db.selectFrom('invites').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null);
-  if (after) {
-    const cursor = await db.selectFrom('invites').select('seq').where('id', '=', after).executeTakeFirst();
-    if (!cursor) throw new TollgateError('invalid_value', `Invalid value for 'after': no invite ${after}.`, 'after');
-    q = q.where('seq', '>', cursor.seq);
-  }
+  const from = await afterSeq(db, 'invites', after, 'invite');
+  if (from !== null) q = q.where('seq', '>', from);
   const rows = await q.orderBy('seq').limit(limit + 1).execute();
   const now = nowSeconds(deps);
   return toPage(

@@ -35,7 +35,10 @@ export interface ProjectPolicy {
   spend: SpendPolicy | null;
 }
 
-const CreateRateLimit = RateLimitsSchema.extend({ model: z.string().min(1).max(256).optional() });
+const CreateRateLimit = RateLimitsSchema.extend({ model: z.string().min(1).max(256).optional() }).refine(
+  (b) => !!(b.max_requests_per_1_minute || b.max_tokens_per_1_minute || b.max_requests_per_1_day),
+  'give at least one of max_requests_per_1_minute, max_tokens_per_1_minute, max_requests_per_1_day',
+);
 
 const SpendLimitBody = z.strictObject({
   threshold_amount: z.number().int().positive().max(1e12).nullable(),
@@ -147,10 +150,9 @@ async function spendRow(deps: ServiceDeps, projectId: string) {
   return deps.database.db.selectFrom('spend_limits').selectAll().where('project_id', '=', projectId).executeTakeFirst();
 }
 
-function spendLimitObject(projectId: string, row: Awaited<ReturnType<typeof spendRow>>) {
+/** The terms of a spend limit row (or the defaults when none is set). */
+function spendTerms(row: Awaited<ReturnType<typeof spendRow>>) {
   return {
-    object: 'project.spend_limit' as const,
-    project_id: projectId,
     threshold_amount: row?.threshold_amount ?? null,
     interval: (row?.interval ?? 'month') as Interval,
     enforcement: { status: (row?.enforcement ?? 'enabled') as 'enabled' | 'disabled' },
@@ -171,7 +173,7 @@ function spendAlertsObject(projectId: string, row: Awaited<ReturnType<typeof spe
 /** A project's spend limit (threshold in cents; enforcement disabled = notify only). */
 export async function getSpendLimit(deps: ServiceDeps, orgId: string, projectId: string) {
   await getProject(deps, orgId, projectId);
-  return spendLimitObject(projectId, await spendRow(deps, projectId));
+  return { object: 'project.spend_limit' as const, project_id: projectId, ...spendTerms(await spendRow(deps, projectId)) };
 }
 
 async function upsertSpend(
@@ -203,27 +205,30 @@ async function upsertSpend(
 
 /** The organization-wide spend limit (every project together); stored like a project's, under the org id. */
 export async function getOrgSpendLimit(deps: ServiceDeps, orgId: string) {
-  const o = spendLimitObject(orgId, await spendRow(deps, orgId));
-  return { ...o, object: 'organization.spend_limit' as const, project_id: undefined, organization_id: orgId };
+  return { object: 'organization.spend_limit' as const, organization_id: orgId, ...spendTerms(await spendRow(deps, orgId)) };
 }
 
 /** Sets the organization-wide spend limit (429 organization_spend_limit_exceeded at the cap). */
 export async function setOrgSpendLimit(deps: ServiceDeps, orgId: string, input: unknown, actor: Actor) {
   const body = parseInput(SpendLimitBody, input);
+  const patch = spendPatch(body);
+  await upsertSpend(deps, orgId, orgId, patch, 'organization.spend_limit.updated', actor, body);
+  return getOrgSpendLimit(deps, orgId);
+}
+
+/** The columns a spend limit body changes. */
+function spendPatch(body: z.infer<typeof SpendLimitBody>): Record<string, string | number | null> {
   const patch: Record<string, string | number | null> = { threshold_amount: body.threshold_amount };
   if (body.interval) patch.interval = body.interval;
   if (body.enforcement) patch.enforcement = body.enforcement.status;
-  await upsertSpend(deps, orgId, orgId, patch, 'organization.spend_limit.updated', actor, body);
-  return getOrgSpendLimit(deps, orgId);
+  return patch;
 }
 
 /** Sets a project's spend limit. */
 export async function setSpendLimit(deps: ServiceDeps, orgId: string, projectId: string, input: unknown, actor: Actor) {
   const body = parseInput(SpendLimitBody, input);
   await getProject(deps, orgId, projectId);
-  const patch: Record<string, string | number | null> = { threshold_amount: body.threshold_amount };
-  if (body.interval) patch.interval = body.interval;
-  if (body.enforcement) patch.enforcement = body.enforcement.status;
+  const patch = spendPatch(body);
   await upsertSpend(deps, orgId, projectId, patch, 'spend_limit.updated', actor, body);
   return getSpendLimit(deps, orgId, projectId);
 }

@@ -1,3 +1,5 @@
+import type { Kysely } from 'kysely';
+import type { DB } from '../storage/schema.js';
 import { TollgateError } from '../core/errors.js';
 
 /** OpenAI's list envelope. */
@@ -39,4 +41,15 @@ export function toPage<T extends { id: string }>(rows: T[], limit: number): List
     last_id: data.at(-1)?.id ?? null,
     has_more: rows.length > limit,
   };
+}
+
+/** Tables listed with an `after` cursor: ordered by `seq`, addressed by `id`. */
+type CursorTable = 'projects' | 'api_keys' | 'users' | 'service_accounts' | 'audit_logs' | 'webhooks' | 'invites';
+
+/** The `seq` of the row an `after` cursor names, or null without a cursor; an unknown cursor is a 400. */
+export async function afterSeq(db: Kysely<DB>, table: CursorTable, after: string | null, what: string): Promise<number | null> {
+  if (!after) return null;
+  const row = await db.selectFrom(table as 'projects').select('seq').where('id', '=', after).executeTakeFirst();
+  if (!row) throw new TollgateError('invalid_value', `Invalid value for 'after': no ${what} ${after}.`, 'after');
+  return row.seq;
 }

@@ -5,7 +5,7 @@ import { writeAudit } from './audit.js';
 import { insertProject } from './bootstrap.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
-import { type ListPage, pageQuery, toPage } from './pagination.js';
+import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
 import { parseInput } from './validation.js';
 
 export interface ProjectObject {
@@ -67,11 +67,8 @@ export async function listProjects(deps: ServiceDeps, orgId: string, query: Reco
   const db = deps.database.db;
   let q = db.selectFrom('projects').selectAll().where('org_id', '=', orgId);
   if (String(query.include_archived) !== 'true') q = q.where('status', '=', 'active');
-  if (after) {
-    const cursor = await db.selectFrom('projects').select('seq').where('id', '=', after).executeTakeFirst();
-    if (!cursor) throw new TollgateError('invalid_value', `Invalid value for 'after': no project ${after}.`, 'after');
-    q = q.where('seq', '>', cursor.seq);
-  }
+  const from = await afterSeq(db, 'projects', after, 'project');
+  if (from !== null) q = q.where('seq', '>', from);
   const rows = await q.orderBy('seq').limit(limit + 1).execute();
   return toPage(rows.map(toObject), limit);
 }

@@ -5,7 +5,7 @@ import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { insertKey, revokeKeyRow } from './key-writes.js';
-import { type ListPage, pageQuery, toPage } from './pagination.js';
+import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
 import { getProject, NameSchema } from './projects.js';
 import { parseInput } from './validation.js';
 
@@ -100,11 +100,8 @@ export async function listServiceAccounts(
   const { limit, after } = pageQuery(query);
   const db = deps.database.db;
   let q = db.selectFrom('service_accounts').selectAll().where('project_id', '=', projectId).where('deleted_at', 'is', null);
-  if (after) {
-    const cursor = await db.selectFrom('service_accounts').select('seq').where('id', '=', after).executeTakeFirst();
-    if (!cursor) throw new TollgateError('invalid_value', `Invalid value for 'after': no service account ${after}.`, 'after');
-    q = q.where('seq', '>', cursor.seq);
-  }
+  const from = await afterSeq(db, 'service_accounts', after, 'service account');
+  if (from !== null) q = q.where('seq', '>', from);
   const rows = await q.orderBy('seq').limit(limit + 1).execute();
   return toPage(rows.map(toObject), limit);
 }

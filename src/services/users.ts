@@ -5,7 +5,7 @@ import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { revokeKeyRow } from './key-writes.js';
-import { type ListPage, pageQuery, toPage } from './pagination.js';
+import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
 import { getProject, NameSchema } from './projects.js';
 import { parseInput } from './validation.js';
 
@@ -84,11 +84,8 @@ export async function listUsers(deps: ServiceDeps, orgId: string, query: Record<
   const { limit, after } = pageQuery(query);
   const db = deps.database.db;
   let q = db.selectFrom('users').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null);
-  if (after) {
-    const cursor = await db.selectFrom('users').select('seq').where('id', '=', after).executeTakeFirst();
-    if (!cursor) throw new TollgateError('invalid_value', `Invalid value for 'after': no user ${after}.`, 'after');
-    q = q.where('seq', '>', cursor.seq);
-  }
+  const from = await afterSeq(db, 'users', after, 'user');
+  if (from !== null) q = q.where('seq', '>', from);
   const rows = await q.orderBy('seq').limit(limit + 1).execute();
   return toPage(rows.map(toUser), limit);
 }

@@ -7,7 +7,7 @@ import { newId } from '../core/ids.js';
 import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
-import { type ListPage, pageQuery, toPage } from './pagination.js';
+import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
 import { open, seal } from './secret-box.js';
 import { parseInput } from './validation.js';
 
@@ -82,11 +82,8 @@ export class Webhooks {
   async list(orgId: string, query: Record<string, unknown>): Promise<ListPage<WebhookObject>> {
     const { limit, after } = pageQuery(query);
     let q = this.deps.database.db.selectFrom('webhooks').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null);
-    if (after) {
-      const c = await this.deps.database.db.selectFrom('webhooks').select('seq').where('id', '=', after).executeTakeFirst();
-      if (!c) throw new TollgateError('invalid_value', `Invalid value for 'after': no webhook ${after}.`, 'after');
-      q = q.where('seq', '>', c.seq);
-    }
+    const from = await afterSeq(this.deps.database.db, 'webhooks', after, 'webhook');
+    if (from !== null) q = q.where('seq', '>', from);
     return toPage((await q.orderBy('seq').limit(limit + 1).execute()).map(toObject), limit);
   }
 
