@@ -316,6 +316,12 @@ describe('limits CLI', () => {
       const key = (await t.api('GET', `${ORG}/projects/${t.defaultProjectId}/api_keys/${k.id}`)).body;
       expect(key).toMatchObject({ spend_limit: { threshold_amount: 150, interval: 'month' }, request_quota: { max_requests: 100, interval: 'day' }, rate_limits: { max_requests_per_1_day: 1000 } });
       out = '';
+      expect(await runCli([...g, 'limits', 'set', '--model', 'x'], io)).toBe(1);
+      expect(out).toContain('at least one of --rpm');
+      out = '';
+      expect(await runCli([...g, 'budget', 'set', '--usd', 'lots'], io)).toBe(1);
+      expect(out).toContain('--usd expects an amount');
+      out = '';
       expect(await runCli([...g, 'limits', 'list'], io)).toBe(0);
       expect(out).toMatch(/MODEL\s+MAX_REQUESTS_PER_1_MINUTE/);
     } finally {

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { type Backend, openBackend } from './backend.js';
+import { CliError, callApi, type GlobalOpts, projectIdOf, withBackend } from './admin-client.js';
 import { type CliIo, cliIo, withCliIo } from './io.js';
 import { table, time } from './output.js';
 import { registerLimitsCommands } from './limits-command.js';
@@ -8,35 +8,7 @@ import { registerUsageCommand } from './usage-command.js';
 
 // `tollgate` — the CLI. Every command takes --json for scripts; without it, a readable table.
 
-interface GlobalOpts {
-  json?: boolean;
-  server?: string;
-  adminKey?: string;
-}
-
-class CliError extends Error {}
-
 export type { CliIo };
-
-
-async function withBackend<T>(cmd: Command, fn: (b: Backend, g: GlobalOpts) => Promise<T>): Promise<T> {
-  const g = cmd.optsWithGlobals() as GlobalOpts;
-  const backend = await openBackend({ server: g.server, adminKey: g.adminKey }, cliIo().env);
-  try {
-    return await fn(backend, g);
-  } finally {
-    await backend.close();
-  }
-}
-
-async function call(b: Backend, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const res = await b.call(method, path, body);
-  if (res.status >= 400) {
-    const err = (res.body as { error?: { message?: string; code?: string } } | null)?.error;
-    throw new CliError(`${err?.message ?? `HTTP ${res.status}`}${err?.code ? ` (${err.code})` : ''}`);
-  }
-  return res.body as Record<string, unknown>;
-}
 
 function print(g: GlobalOpts, value: unknown, human: () => string): void {
   cliIo().out(g.json ? `${JSON.stringify(value, null, 2)}\n` : human());
@@ -54,13 +26,6 @@ function keyRows(items: Array<Record<string, unknown>>) {
 
 const KEY_COLUMNS = ['id', 'name', 'redacted_value', 'status', 'perms', 'created', 'last_used', 'expires'];
 
-async function projectId(b: Backend, ref: string): Promise<string> {
-  if (ref.startsWith('proj_')) return ref;
-  const list = await call(b, 'GET', '/v1/organization/projects?limit=100&include_archived=true');
-  const found = (list.data as Array<{ id: string; name: string }>).find((p) => p.name === ref);
-  if (!found) throw new CliError(`No project named '${ref}'.`);
-  return found.id;
-}
 
 function parsePermissions(value: string | undefined, restricted: string | undefined): unknown {
   if (restricted) {
@@ -113,7 +78,7 @@ export function buildCli(): Command {
     .option('--allowed-ips <list>', 'comma-separated IPs/CIDRs', list)
     .action(async (o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
-        const key = await call(b, 'POST', '/v1/organization/admin_api_keys', {
+        const key = await callApi(b, 'POST', '/v1/organization/admin_api_keys', {
           name: o.name,
           expires_at: parseExpiry(o.expires),
           allowed_ips: o.allowedIps,
@@ -132,7 +97,7 @@ export function buildCli(): Command {
     );
   admin.command('list').action(async (_o, cmd: Command) =>
     withBackend(cmd, async (b, g) => {
-      const res = await call(b, 'GET', '/v1/organization/admin_api_keys?limit=100');
+      const res = await callApi(b, 'GET', '/v1/organization/admin_api_keys?limit=100');
       print(g, res, () => table(keyRows(res.data as Array<Record<string, unknown>>), ['id', 'name', 'redacted_value', 'status', 'created', 'last_used']));
     }),
   );
@@ -141,7 +106,7 @@ export function buildCli(): Command {
     .argument('<key_id>')
     .action(async (id: string, _o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
-        const res = await call(b, 'DELETE', `/v1/organization/admin_api_keys/${encodeURIComponent(id)}`);
+        const res = await callApi(b, 'DELETE', `/v1/organization/admin_api_keys/${encodeURIComponent(id)}`);
         print(g, res, () => `Revoked admin key ${id}.\n`);
       }),
     );
@@ -152,7 +117,7 @@ export function buildCli(): Command {
     .option('--all', 'include archived projects')
     .action(async (o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
-        const res = await call(b, 'GET', `/v1/organization/projects?limit=100${o.all ? '&include_archived=true' : ''}`);
+        const res = await callApi(b, 'GET', `/v1/organization/projects?limit=100${o.all ? '&include_archived=true' : ''}`);
         const rows = (res.data as Array<Record<string, unknown>>).map((p) => ({ ...p, created: time(p.created_at) }));
         print(g, res, () => table(rows, ['id', 'name', 'status', 'created']));
       }),
@@ -163,7 +128,7 @@ export function buildCli(): Command {
     .option('--allowed-ips <list>', 'comma-separated IPs/CIDRs for every key of the project', list)
     .action(async (name: string, o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
-        const p = await call(b, 'POST', '/v1/organization/projects', { name, allowed_ips: o.allowedIps });
+        const p = await callApi(b, 'POST', '/v1/organization/projects', { name, allowed_ips: o.allowedIps });
         print(g, p, () => `Created project ${p.id} (${p.name}).\n`);
       }),
     );
@@ -172,8 +137,8 @@ export function buildCli(): Command {
     .argument('<project>', 'project id or name')
     .action(async (ref: string, _o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
-        const id = await projectId(b, ref);
-        const p = await call(b, 'POST', `/v1/organization/projects/${id}/archive`);
+        const id = await projectIdOf(b, ref);
+        const p = await callApi(b, 'POST', `/v1/organization/projects/${id}/archive`);
         print(g, p, () => `Archived project ${p.id} (${p.name}); its keys no longer work.\n`);
       }),
     );
@@ -192,8 +157,8 @@ export function buildCli(): Command {
     .option('--owner <id>', 'user-… or svc_acct_… (default: the project service account)')
     .action(async (o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
-        const pid = await projectId(b, o.project);
-        const key = await call(b, 'POST', `/v1/organization/projects/${pid}/api_keys`, {
+        const pid = await projectIdOf(b, o.project);
+        const key = await callApi(b, 'POST', `/v1/organization/projects/${pid}/api_keys`, {
           name: o.name,
           permissions: parsePermissions(o.permissions, o.restricted),
           expires_at: parseExpiry(o.expires),
@@ -211,11 +176,11 @@ export function buildCli(): Command {
     .addOption(projectOpt())
     .action(async (o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
-        const pid = await projectId(b, o.project);
+        const pid = await projectIdOf(b, o.project);
         const all: Array<Record<string, unknown>> = [];
         let after = '';
         for (;;) {
-          const page = await call(b, 'GET', `/v1/organization/projects/${pid}/api_keys?limit=100${after ? `&after=${after}` : ''}`);
+          const page = await callApi(b, 'GET', `/v1/organization/projects/${pid}/api_keys?limit=100${after ? `&after=${after}` : ''}`);
           all.push(...(page.data as Array<Record<string, unknown>>));
           if (!page.has_more) break;
           after = String(page.last_id);
@@ -229,8 +194,8 @@ export function buildCli(): Command {
     .addOption(projectOpt())
     .action(async (id: string, o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
-        const pid = await projectId(b, o.project);
-        const key = await call(b, 'GET', `/v1/organization/projects/${pid}/api_keys/${encodeURIComponent(id)}`);
+        const pid = await projectIdOf(b, o.project);
+        const key = await callApi(b, 'GET', `/v1/organization/projects/${pid}/api_keys/${encodeURIComponent(id)}`);
         print(g, key, () => table(keyRows([key]), [...KEY_COLUMNS, 'allowed_ips']));
       }),
     );
@@ -241,8 +206,8 @@ export function buildCli(): Command {
     .addOption(projectOpt())
     .action(async (id: string, name: string, o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
-        const pid = await projectId(b, o.project);
-        const key = await call(b, 'POST', `/v1/organization/projects/${pid}/api_keys/${encodeURIComponent(id)}`, { name });
+        const pid = await projectIdOf(b, o.project);
+        const key = await callApi(b, 'POST', `/v1/organization/projects/${pid}/api_keys/${encodeURIComponent(id)}`, { name });
         print(g, key, () => `Renamed ${id} to '${key.name}'.\n`);
       }),
     );
@@ -253,8 +218,8 @@ export function buildCli(): Command {
     .option('--grace <seconds>', 'how long the old secret keeps working', (v) => Number(v))
     .action(async (id: string, o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
-        const pid = await projectId(b, o.project);
-        const key = await call(b, 'POST', `/v1/organization/projects/${pid}/api_keys/${encodeURIComponent(id)}/rotate`, {
+        const pid = await projectIdOf(b, o.project);
+        const key = await callApi(b, 'POST', `/v1/organization/projects/${pid}/api_keys/${encodeURIComponent(id)}/rotate`, {
           grace_period_seconds: o.grace,
         });
         print(g, key, () =>
@@ -275,8 +240,8 @@ export function buildCli(): Command {
     .addOption(projectOpt())
     .action(async (id: string, o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
-        const pid = await projectId(b, o.project);
-        const res = await call(b, 'DELETE', `/v1/organization/projects/${pid}/api_keys/${encodeURIComponent(id)}`);
+        const pid = await projectIdOf(b, o.project);
+        const res = await callApi(b, 'DELETE', `/v1/organization/projects/${pid}/api_keys/${encodeURIComponent(id)}`);
         print(g, res, () => `Revoked ${id}.\n`);
       }),
     );
@@ -296,7 +261,7 @@ export function buildCli(): Command {
         if (o.project) q.set('project_ids', o.project);
         if (o.actor) q.set('actor_ids', o.actor);
         if (o.since) q.set('effective_at[gte]', o.since);
-        const res = await call(b, 'GET', `/v1/organization/audit_logs?${q}`);
+        const res = await callApi(b, 'GET', `/v1/organization/audit_logs?${q}`);
         const rows = (res.data as Array<Record<string, unknown>>).map((e) => {
           const actor = e.actor as Record<string, unknown>;
           const who =

@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { callApi, projectIdOf } from './admin-client.js';
 import { type Backend, openBackend } from './backend.js';
 import { table, time } from './output.js';
 
@@ -50,23 +51,6 @@ export function parseWhen(v: string, nowSec: number, flag: string): number {
   return Math.floor(t / 1000);
 }
 
-async function call(b: Backend, path: string): Promise<Record<string, unknown>> {
-  const res = await b.call('GET', path);
-  if (res.status >= 400) {
-    const err = (res.body as { error?: { message?: string; code?: string } } | null)?.error;
-    throw new Error(`${err?.message ?? `HTTP ${res.status}`}${err?.code ? ` (${err.code})` : ''}`);
-  }
-  return res.body as Record<string, unknown>;
-}
-
-async function projectIdOf(b: Backend, ref: string): Promise<string> {
-  if (ref.startsWith('proj_')) return ref;
-  const list = await call(b, '/v1/organization/projects?limit=100&include_archived=true');
-  const found = (list.data as Array<{ id: string; name: string }>).find((p) => p.name === ref);
-  if (!found) throw new Error(`No project named '${ref}'.`);
-  return found.id;
-}
-
 type Result = Record<string, unknown> & { num_model_requests: number; num_refused_requests: number; cost_usd: number };
 
 /** Fetches every page of one usage kind. */
@@ -76,7 +60,7 @@ async function fetchBuckets(b: Backend, kind: string, params: URLSearchParams): 
   for (;;) {
     const q = new URLSearchParams(params);
     if (page) q.set('page', page);
-    const res = await call(b, `/v1/organization/usage/${kind}?${q}`);
+    const res = await callApi(b, 'GET', `/v1/organization/usage/${kind}?${q}`);
     out.push(...(res.data as Array<{ start_time: number; results: Result[] }>));
     if (!res.has_more || typeof res.next_page !== 'string') return out;
     page = res.next_page;

@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { type Backend, openBackend } from './backend.js';
+import { cliIo } from './io.js';
+
+// What every CLI command does with the admin API: open the backend named by the global options, call it, turn an
+// error answer into a readable message, resolve a project by name.
+
+export interface GlobalOpts {
+  json?: boolean;
+  server?: string;
+  adminKey?: string;
+}
+
+/** A refusal to show as `error: …` (the CLI exits 1). */
+export class CliError extends Error {}
+
+/** Runs fn with the backend of the command's global options (local data dir, or --server), then closes it. */
+export async function withBackend<T>(cmd: Command, fn: (b: Backend, g: GlobalOpts) => Promise<T>): Promise<T> {
+  const g = cmd.optsWithGlobals() as GlobalOpts;
+  const backend = await openBackend({ server: g.server, adminKey: g.adminKey }, cliIo().env);
+  try {
+    return await fn(backend, g);
+  } finally {
+    await backend.close();
+  }
+}
+
+/** One admin API call; an error answer becomes a CliError with OpenAI's message and code. */
+export async function callApi(b: Backend, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const res = await b.call(method, path, body);
+  if (res.status >= 400) {
+    const err = (res.body as { error?: { message?: string; code?: string } } | null)?.error;
+    throw new CliError(`${err?.message ?? `HTTP ${res.status}`}${err?.code ? ` (${err.code})` : ''}`);
+  }
+  return res.body as Record<string, unknown>;
+}
+
+/** A project id from an id or an exact name (archived projects included, every page read). */
+export async function projectIdOf(b: Backend, ref: string): Promise<string> {
+  if (ref.startsWith('proj_')) return ref;
+  let after = '';
+  for (;;) {
+    const page = await callApi(b, 'GET', `/v1/organization/projects?limit=100&include_archived=true${after ? `&after=${after}` : ''}`);
+    const found = (page.data as Array<{ id: string; name: string }>).find((p) => p.name === ref);
+    if (found) return found.id;
+    if (!page.has_more) throw new CliError(`No project named '${ref}'.`);
+    after = String(page.last_id);
+  }
+}
