@@ -204,7 +204,7 @@ describeEachDatabase('limits and budgets', (backend) => {
       while (hook.got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 300));
       const audit = (await t.api('GET', `${ORG}/audit_logs?event_types=budget.threshold_crossed&project_ids=${p}`)).body.data;
-      expect(audit.map((e: { 'budget.threshold_crossed': { threshold_percent: number } }) => e['budget.threshold_crossed'].threshold_percent).sort()).toEqual([100, 50]);
+      expect(audit.map((e: { 'budget.threshold_crossed': { threshold_percent: number } }) => e['budget.threshold_crossed'].threshold_percent).sort((a: number, b: number) => a - b)).toEqual([50, 100]);
       expect(hook.got).toHaveLength(2);
       const { headers, body } = hook.got.find((g) => JSON.parse(g.body).data.threshold_percent === 50)!;
       const [tPart, vPart] = String(headers['x-tollgate-signature']).split(',');
