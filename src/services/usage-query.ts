@@ -1,7 +1,8 @@
-import { sql } from 'kysely';
+import { type ExpressionBuilder, sql } from 'kysely';
 import { BUCKET_SECONDS, type BucketWidth, bucketCeil, bucketFloor, decodeCursor, encodeCursor, isBucketWidth, pageWindow } from '../core/buckets.js';
 import { TollgateError } from '../core/errors.js';
 import { nanoToUsd } from '../core/pricing.js';
+import type { DB } from '../storage/schema.js';
 import { ENDPOINT_KINDS } from '../storage/schema-rollups.js';
 import type { ServiceDeps } from './context.js';
 
@@ -169,6 +170,20 @@ function rollupTable(width: '1h' | '1d', perKey: boolean): 'usage_rollups_1d' {
   return name as 'usage_rollups_1d';
 }
 
+/** The sums every usage and cost query reads from a rollup table. */
+function rollupSums(eb: ExpressionBuilder<DB, 'usage_rollups_1d'>) {
+  return [
+    eb.fn.sum<number>('num_model_requests').as('num_model_requests'),
+    eb.fn.sum<number>('num_refused_requests').as('num_refused_requests'),
+    eb.fn.sum<number>('input_tokens').as('input_tokens'),
+    eb.fn.sum<number>('cached_tokens').as('cached_tokens'),
+    eb.fn.sum<number>('output_tokens').as('output_tokens'),
+    eb.fn.sum<number>('input_cost_nanousd').as('input_cost'),
+    eb.fn.sum<number>('cached_cost_nanousd').as('cached_cost'),
+    eb.fn.sum<number>('output_cost_nanousd').as('output_cost'),
+  ];
+}
+
 async function sumRollups(deps: ServiceDeps, orgId: string, width: '1h' | '1d', f: UsageFilter): Promise<UsageSums[]> {
   const cols = DIMENSIONS.filter((c) => f.group.includes(c));
   let q = deps.database.db
@@ -182,16 +197,7 @@ async function sumRollups(deps: ServiceDeps, orgId: string, width: '1h' | '1d', 
   if (f.models.length) q = q.where('model', 'in', f.models);
   const rows = await q
     .select(['bucket_start', ...cols])
-    .select((eb) => [
-      eb.fn.sum<number>('num_model_requests').as('num_model_requests'),
-      eb.fn.sum<number>('num_refused_requests').as('num_refused_requests'),
-      eb.fn.sum<number>('input_tokens').as('input_tokens'),
-      eb.fn.sum<number>('cached_tokens').as('cached_tokens'),
-      eb.fn.sum<number>('output_tokens').as('output_tokens'),
-      eb.fn.sum<number>('input_cost_nanousd').as('input_cost'),
-      eb.fn.sum<number>('cached_cost_nanousd').as('cached_cost'),
-      eb.fn.sum<number>('output_cost_nanousd').as('output_cost'),
-    ])
+    .select(rollupSums)
     .groupBy(['bucket_start', ...cols])
     .execute();
   return rows.map((r) => {
@@ -351,15 +357,7 @@ export async function getCosts(deps: ServiceDeps, orgId: string, query: Query): 
     to > from
       ? await q
           .select(['bucket_start', ...cols])
-          .select((eb) => [
-            eb.fn.sum<number>('num_model_requests').as('num_model_requests'),
-            eb.fn.sum<number>('input_tokens').as('input_tokens'),
-            eb.fn.sum<number>('cached_tokens').as('cached_tokens'),
-            eb.fn.sum<number>('output_tokens').as('output_tokens'),
-            eb.fn.sum<number>('input_cost_nanousd').as('input_cost'),
-            eb.fn.sum<number>('cached_cost_nanousd').as('cached_cost'),
-            eb.fn.sum<number>('output_cost_nanousd').as('output_cost'),
-          ])
+          .select(rollupSums)
           .groupBy(['bucket_start', ...cols])
           .execute()
       : [];
