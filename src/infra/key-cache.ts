@@ -1,25 +1,18 @@
 import type { KeyRecord } from '../core/verify.js';
 import type { KeyChangeListener } from '../services/context.js';
 
-export interface KeyCacheStats {
-  hits: number;
-  misses: number;
-  size: number;
-}
-
-interface Entry {
-  record: KeyRecord | null;
-  /** For negative entries only: when to look again (ms). */
-  until: number;
-}
-
 /**
  * Bounded LRU of key records by secret digest, filled on miss, invalidated on change.
  * An epoch counter guards the fill race: a load that started before an invalidation is not stored,
- * so a revoked key can never be re-cached as active.
+ * so a revoked key can never be re-cached as active. Records are indexed by key and project, so a change costs
+ * the entries it touches, not a scan of the cache (every key creation is a change, on every instance).
  */
 export class KeyCache implements KeyChangeListener {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, KeyRecord>();
+  /** Digests known not to be a key, until when (ms): guessing traffic does not reach the database each time. */
+  private readonly unknown = new Map<string, number>();
+  private readonly byKey = new Map<string, Set<string>>();
+  private readonly byProject = new Map<string, Set<string>>();
   private readonly inflight = new Map<string, Promise<KeyRecord | null>>();
   private epoch = 0;
   readonly stats = { hits: 0, misses: 0 };
@@ -32,12 +25,17 @@ export class KeyCache implements KeyChangeListener {
   /** The record for a digest: from memory when known, else one (shared) database lookup. */
   get(secretHash: string): KeyRecord | null | Promise<KeyRecord | null> {
     const hit = this.entries.get(secretHash);
-    if (hit && (hit.record || hit.until > this.opts.clock())) {
+    if (hit) {
       this.stats.hits++;
       // Refresh recency: Map iteration order is insertion order.
       this.entries.delete(secretHash);
       this.entries.set(secretHash, hit);
-      return hit.record;
+      return hit;
+    }
+    const until = this.unknown.get(secretHash);
+    if (until !== undefined && until > this.opts.clock()) {
+      this.stats.hits++;
+      return null;
     }
     this.stats.misses++;
     const pending = this.inflight.get(secretHash);
@@ -59,25 +57,53 @@ export class KeyCache implements KeyChangeListener {
   }
 
   private store(secretHash: string, record: KeyRecord | null): void {
-    this.entries.set(secretHash, { record, until: record ? 0 : this.opts.clock() + this.opts.negativeTtlMs });
-    if (this.entries.size > this.opts.max) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
+    if (!record) {
+      this.unknown.set(secretHash, this.opts.clock() + this.opts.negativeTtlMs);
+      if (this.unknown.size > this.opts.max) this.unknown.delete(this.unknown.keys().next().value as string);
+      return;
     }
+    this.unknown.delete(secretHash);
+    this.entries.set(secretHash, record);
+    index(this.byKey, record.id, secretHash);
+    if (record.projectId) index(this.byProject, record.projectId, secretHash);
+    if (this.entries.size > this.opts.max) this.drop(this.entries.keys().next().value as string);
+  }
+
+  private drop(secretHash: string): void {
+    const record = this.entries.get(secretHash);
+    if (!record) return;
+    this.entries.delete(secretHash);
+    unindex(this.byKey, record.id, secretHash);
+    if (record.projectId) unindex(this.byProject, record.projectId, secretHash);
   }
 
   keyChanged(keyId: string): void {
     this.epoch++;
-    // A new key's digest may sit in the negative cache: negative entries go too.
-    for (const [hash, e] of this.entries) if (!e.record || e.record.id === keyId) this.entries.delete(hash);
+    // A new key's digest may sit among the unknown ones.
+    this.unknown.clear();
+    for (const hash of [...(this.byKey.get(keyId) ?? [])]) this.drop(hash);
   }
 
   projectChanged(projectId: string): void {
     this.epoch++;
-    for (const [hash, e] of this.entries) if (!e.record || e.record.projectId === projectId) this.entries.delete(hash);
+    this.unknown.clear();
+    for (const hash of [...(this.byProject.get(projectId) ?? [])]) this.drop(hash);
   }
 
   get size(): number {
     return this.entries.size;
   }
+}
+
+function index(map: Map<string, Set<string>>, id: string, hash: string): void {
+  const set = map.get(id);
+  if (set) set.add(hash);
+  else map.set(id, new Set([hash]));
+}
+
+function unindex(map: Map<string, Set<string>>, id: string, hash: string): void {
+  const set = map.get(id);
+  if (!set) return;
+  set.delete(hash);
+  if (set.size === 0) map.delete(id);
 }

@@ -7,6 +7,7 @@ import { costNanoUsd, type ModelPrice, priceFor } from '../core/pricing.js';
 import type { KeyRecord } from '../core/verify.js';
 import type { Admission, AdmitInput, RequestGuard } from '../http/gateway/guard.js';
 import type { ServiceDeps } from './context.js';
+import type { ProjectPolicy } from './limits.js';
 import type { PolicyCache } from './policy-cache.js';
 
 // Rate limits (RPM, RPD, TPM at key, project and project-model level), request quotas and money budgets, decided
@@ -69,15 +70,27 @@ export class LimitsGuard implements RequestGuard {
     private readonly opts: LimitsGuardOptions,
   ) {}
 
-  async admit(input: AdmitInput): Promise<Admission> {
-    const { record, model, nowMs } = input;
-    const policyOrPromise = record.projectId ? this.policies.get(record.projectId) : null;
-    const policy = policyOrPromise instanceof Promise ? await policyOrPromise : policyOrPromise;
-    const orgOrPromise = this.policies.get(record.orgId);
-    const orgSpend = (orgOrPromise instanceof Promise ? await orgOrPromise : orgOrPromise).spend;
-    const kl = record.limits;
+  /** Synchronous (no promise, no await) for a key without limits once the policies are cached: the common case. */
+  admit(input: AdmitInput): Admission | Promise<Admission> {
+    const { record } = input;
+    const project = record.projectId ? this.policies.get(record.projectId) : null;
+    const org = this.policies.get(record.orgId);
+    if (project instanceof Promise || org instanceof Promise) {
+      return Promise.all([project, org]).then(([p, o]) => this.admitWith(input, p, o));
+    }
+    return this.admitWith(input, project, org);
+  }
+
+  private admitWith(input: AdmitInput, policy: ProjectPolicy | null, org: ProjectPolicy): Admission | Promise<Admission> {
+    const orgSpend = org.spend;
     // Most keys have no limit at all: answer before estimating anything (this runs on every request).
-    if (!kl && !policy?.rateLimits.length && !policy?.spend?.thresholdCents && !orgSpend?.thresholdCents) return NO_LIMITS;
+    if (!input.record.limits && !policy?.rateLimits.length && !policy?.spend?.thresholdCents && !orgSpend?.thresholdCents) return NO_LIMITS;
+    return this.admitLimited(input, policy, orgSpend);
+  }
+
+  private async admitLimited(input: AdmitInput, policy: ProjectPolicy | null, orgSpend: ProjectPolicy['spend']): Promise<Admission> {
+    const { record, model, nowMs } = input;
+    const kl = record.limits;
     const estimate = estimateTokens(input.body, input.endpoint, this.opts.defaultMaxOutputTokens);
     const estTokens = estimate.input + estimate.output;
     const price = model ? priceFor(this.opts.prices, model) : null;

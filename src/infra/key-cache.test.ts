@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import type { KeyRecord } from '../core/verify.js';
+import { KeyCache } from './key-cache.js';
+
+const rec = (id: string, projectId = 'proj_1'): KeyRecord => ({
+  id,
+  kind: 'project',
+  name: id,
+  orgId: 'org-1',
+  projectId,
+  status: 'active',
+  expiresAt: null,
+  secretExpiresAt: null,
+  permissions: 'all',
+  allowedModels: null,
+  ipAllow: null,
+  projectStatus: 'active',
+  projectIpAllow: null,
+  exposedAt: null,
+  exposedUrl: null,
+  limits: null,
+});
+
+function cache(db: Map<string, KeyRecord>, max = 100) {
+  let loads = 0;
+  const c = new KeyCache(
+    async (h) => {
+      loads++;
+      return db.get(h) ?? null;
+    },
+    { max, negativeTtlMs: 60_000, clock: Date.now },
+  );
+  return { c, loads: () => loads };
+}
+
+describe('KeyCache', () => {
+  it('serves known and unknown digests from memory after one load each', async () => {
+    const db = new Map([['h1', rec('key_1')]]);
+    const { c, loads } = cache(db);
+    expect(await c.get('h1')).toMatchObject({ id: 'key_1' });
+    expect(c.get('h1')).toMatchObject({ id: 'key_1' }); // synchronous now
+    expect(await c.get('nope')).toBeNull();
+    expect(c.get('nope')).toBeNull();
+    expect(loads()).toBe(2);
+  });
+
+  it('drops only the changed key (and the unknown digests, one of which may be the new key)', async () => {
+    const db = new Map([
+      ['h1', rec('key_1')],
+      ['h2', rec('key_2')],
+    ]);
+    const { c, loads } = cache(db);
+    await c.get('h1');
+    await c.get('h2');
+    await c.get('h3');
+    db.set('h3', rec('key_3'));
+    c.keyChanged('key_3');
+    expect(await c.get('h3')).toMatchObject({ id: 'key_3' });
+    c.keyChanged('key_1');
+    expect(c.get('h2')).toMatchObject({ id: 'key_2' }); // still cached
+    await c.get('h1');
+    expect(loads()).toBe(5);
+  });
+
+  it('drops every key of a changed project, and stays within its bound', async () => {
+    const db = new Map<string, KeyRecord>();
+    for (let i = 0; i < 10; i++) db.set(`h${i}`, rec(`key_${i}`, i < 5 ? 'proj_a' : 'proj_b'));
+    const { c } = cache(db, 8);
+    for (let i = 0; i < 10; i++) await c.get(`h${i}`);
+    expect(c.size).toBe(8);
+    c.projectChanged('proj_b');
+    expect(c.size).toBe(3); // h2, h3, h4 of proj_a remain
+    expect(c.get('h4')).toMatchObject({ id: 'key_4' });
+    expect(c.get('h9')).toBeInstanceOf(Promise);
+  });
+});
