@@ -2,6 +2,7 @@ import { costNanoUsd, priceFor, type TokenCounts } from '../../core/pricing.js';
 import type { KeyRecord } from '../../core/verify.js';
 import type { UsageEvent } from '../../services/usage-recorder.js';
 import type { GatewayContext } from './gateway-context.js';
+import type { Admission } from './guard.js';
 
 export interface Outcome {
   status: number;
@@ -48,4 +49,15 @@ export function meter(
   g.usage.record(event);
   if (o.upstreamMs !== null && r.provider) g.observe?.upstream(r.provider, o.upstreamMs / 1000, o.outcome);
   return cost;
+}
+
+/** Meters a request that was admitted, and settles its limits and budgets to what it really used. */
+export function meterAndSettle(
+  g: GatewayContext,
+  r: Parameters<typeof meter>[1],
+  admission: Admission,
+  o: Outcome,
+): void {
+  const cost = meter(g, r, o);
+  admission.settle({ tokens: o.billable ? o.tokens : NO_TOKENS, costNanoUsd: cost, billable: o.billable });
 }

@@ -9,7 +9,7 @@ import { AbortEmitter, Deadlines } from './deadlines.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { Admission } from './guard.js';
-import { meter, NO_TOKENS, type Outcome } from './metering.js';
+import { meter, meterAndSettle, NO_TOKENS, type Outcome } from './metering.js';
 import { relayStream } from './stream-relay.js';
 import { countFallbackTokens } from './token-fallback.js';
 import { tokensFromUsage, usageFromJsonTail } from './usage-extract.js';
@@ -130,8 +130,7 @@ async function forward(
     const outcome: Outcome['outcome'] = clientGone ? 'client_aborted' : failure.kind === 'timeout' ? 'timeout' : 'upstream_error';
     const code = failure.kind === 'timeout' ? 'upstream_timeout' : 'upstream_error';
     const status = failure.kind === 'timeout' ? 504 : 502;
-    meter(g, info, { status, outcome, billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: stream, errorCode: code });
-    admission.settle({ tokens: NO_TOKENS, costNanoUsd: 0, billable: false });
+    meterAndSettle(g, info, admission, { status, outcome, billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: stream, errorCode: code });
     throw new TollgateError(code, failure.message);
   }
   const upstreamMs = g.app.deps.clock() - info.startedMs;
@@ -142,8 +141,7 @@ async function forward(
       const tokens = result.tokens ?? (isModelCall ? await countFallbackTokens(body, result.text) : NO_TOKENS);
       const outcome: Outcome['outcome'] = result.complete ? 'ok' : clientGone ? 'client_aborted' : timedOut ? 'timeout' : 'stream_interrupted';
       const billable = isModelCall;
-      const cost = meter(g, info, { status: res.statusCode, outcome, billable, tokens, upstreamMs, streamed: true, errorCode: result.complete ? null : outcome });
-      admission.settle({ tokens, costNanoUsd: cost, billable });
+      meterAndSettle(g, info, admission, { status: res.statusCode, outcome, billable, tokens, upstreamMs, streamed: true, errorCode: result.complete ? null : outcome });
       return;
     }
     await relayBuffered(g, reply, res, info, admission, { isModelCall, upstreamMs, stream });
@@ -168,15 +166,13 @@ async function relayBuffered(
     buf = Buffer.concat(chunks);
   } catch (err) {
     const failure = toFailure(err, info.provider ?? 'upstream');
-    meter(g, info, { status: 502, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: false, errorCode: 'upstream_error' });
-    admission.settle({ tokens: NO_TOKENS, costNanoUsd: 0, billable: false });
+    meterAndSettle(g, info, admission, { status: 502, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: false, errorCode: 'upstream_error' });
     throw new TollgateError('upstream_error', `The upstream provider '${info.provider}' broke off its answer (${failure.message}).`);
   }
   const headers = { ...clientResponseHeaders(res.headers), ...admission.headers };
   if (res.statusCode >= 400) {
     const shaped = openAIErrorBody(buf, res.statusCode, info.provider);
-    meter(g, info, { status: res.statusCode, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: o.stream, errorCode: `upstream_${res.statusCode}` });
-    admission.settle({ tokens: NO_TOKENS, costNanoUsd: 0, billable: false });
+    meterAndSettle(g, info, admission, { status: res.statusCode, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: o.stream, errorCode: `upstream_${res.statusCode}` });
     reply.code(res.statusCode).headers(headers).header('content-type', 'application/json; charset=utf-8').send(shaped);
     return;
   }
@@ -189,15 +185,13 @@ async function relayBuffered(
       try {
         parsed = JSON.parse(buf.toString('utf8'));
       } catch {
-        meter(g, info, { status: 502, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: false, errorCode: 'upstream_malformed' });
-        admission.settle({ tokens: NO_TOKENS, costNanoUsd: 0, billable: false });
+        meterAndSettle(g, info, admission, { status: 502, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: false, errorCode: 'upstream_malformed' });
         throw new TollgateError('upstream_error', `The upstream provider '${info.provider}' answered with malformed JSON.`);
       }
       tokens = tokensFromUsage(parsed?.usage) ?? (await countFallbackTokens(info.body, parsed));
     }
   }
-  const cost = meter(g, info, { status: res.statusCode, outcome: 'ok', billable: o.isModelCall, tokens, upstreamMs: o.upstreamMs, streamed: false, errorCode: null });
-  admission.settle({ tokens, costNanoUsd: cost, billable: o.isModelCall });
+  meterAndSettle(g, info, admission, { status: res.statusCode, outcome: 'ok', billable: o.isModelCall, tokens, upstreamMs: o.upstreamMs, streamed: false, errorCode: null });
   reply.code(res.statusCode).headers(headers).send(buf);
 }
 
