@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TollgateError } from '../../core/errors.js';
 import { writeAudit } from '../../services/audit.js';
 import type { Actor } from '../../services/context.js';
-import { authenticateKey } from '../shared/authenticate.js';
+import { verifyPresentedKey } from '../shared/authenticate.js';
 import type { AppContext } from '../context.js';
 
 declare module 'fastify' {
@@ -31,7 +31,7 @@ export function installAdminAuth(app: FastifyInstance, ctx: AppContext, sessionR
         return;
       }
     }
-    const record = await authenticateKey(ctx, request);
+    const record = await verifyPresentedKey(ctx, request);
     if (record.kind !== 'admin') throw new TollgateError('admin_key_required');
     const actor: Actor = {
       type: 'api_key',

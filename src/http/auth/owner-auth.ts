@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { TollgateError } from '../../core/errors.js';
 import { type AccountContext, sessionActor } from '../../services/accounts.js';
 import type { AppContext } from '../context.js';
-import { authenticateKey } from '../shared/authenticate.js';
+import { verifyPresentedKey } from '../shared/authenticate.js';
 import { checkCsrf, clientOf, currentSession } from './session-resolver.js';
 
 /**
@@ -20,7 +20,7 @@ export function installOwnerAuth(app: FastifyInstance, appCtx: AppContext, ctx: 
         return;
       }
     }
-    const record = await authenticateKey(appCtx, request);
+    const record = await verifyPresentedKey(appCtx, request);
     if (record.kind !== 'admin') throw new TollgateError('admin_key_required');
     request.actor = {
       type: 'api_key',

@@ -140,8 +140,7 @@ async function forward(
       const result = await relayStream(reply, res, { injectUsage, admissionHeaders: admission.headers, isClientGone: () => clientGone });
       const tokens = result.tokens ?? (isModelCall ? await countFallbackTokens(body, result.text) : NO_TOKENS);
       const outcome: Outcome['outcome'] = result.complete ? 'ok' : clientGone ? 'client_aborted' : timedOut ? 'timeout' : 'stream_interrupted';
-      const billable = isModelCall;
-      meterAndSettle(g, info, admission, { status: res.statusCode, outcome, billable, tokens, upstreamMs, streamed: true, errorCode: result.complete ? null : outcome });
+      meterAndSettle(g, info, admission, { status: res.statusCode, outcome, billable: isModelCall, tokens, upstreamMs, streamed: true, errorCode: result.complete ? null : outcome });
       return;
     }
     await relayBuffered(g, reply, res, info, admission, { isModelCall, upstreamMs, stream });

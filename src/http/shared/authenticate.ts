@@ -47,8 +47,3 @@ export function verifyPresentedKey(
   };
   return pending instanceof Promise ? pending.then(finish) : finish(pending);
 }
-
-/** Verifies the presented key and returns its record, or throws the refusal. */
-export async function authenticateKey(ctx: AppContext, request: FastifyRequest): Promise<KeyRecord> {
-  return verifyPresentedKey(ctx, request);
-}
