@@ -12,7 +12,7 @@ import {
   stopChild,
   waitForOutput,
 } from './processes.js';
-import { countUsageEvents, seedTollgate, startTollgate } from './tollgate-fixture.js';
+import { buildTollgate, countUsageEvents, seedTollgate, startTollgate } from './tollgate-fixture.js';
 import { ensureWrk, runWrk, writeWrkScript } from './wrk.js';
 
 // The gateway bench: the same wrk load against the fake upstream itself, a bare node:http + undici proxy (the
@@ -154,6 +154,8 @@ export async function benchGateway(o: BenchOptions): Promise<GatewayReport> {
     const startBare = nodeServer('bare-proxy', ['bench/bare-proxy.ts', upstream.url]);
     const bare = await startBare([]);
     children.push(bare.child);
+    o.log('building Tollgate (tsc)…');
+    buildTollgate();
     o.log(`seeding Tollgate's database with ${o.keyCount.toLocaleString('en')} keys…`);
     const setup = await seedTollgate(dir, Number(new URL(upstream.url).port), o.keyCount, o.rotatingKeyCount);
     o.log(`  done in ${setup.seedSeconds.toFixed(1)} s`);

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/config/config.js';
 import { createRuntime } from '../src/runtime.js';
 import { insertKey } from '../src/services/key-writes.js';
-import { type Child, childEnv, spawnNode, waitForHttp } from './processes.js';
+import { execFileSync } from 'node:child_process';
+import { type Child, childEnv, REPO_ROOT, spawnChild, waitForHttp } from './processes.js';
 
 // Tollgate as the bench runs it: its own process (`node --import tsx src/main.ts`, NODE_ENV=production,
 // LOG_LEVEL=warn), a temp data dir whose SQLite database holds `keyCount` keys before the server starts, and a
@@ -86,9 +87,15 @@ function sample<T>(items: T[], n: number): T[] {
   return copy.slice(0, n);
 }
 
+/** Compiles the server (`tsc -p tsconfig.build.json`, the server half of `npm run build`) so dist/ matches the sources. */
+export function buildTollgate(): void {
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'inherit' });
+}
+
 /** Starts Tollgate on `port` with extra node flags (--cpu-prof, --trace-sync-io, …) and waits for /healthz. */
 export async function startTollgate(setup: TollgateSetup, port: number, nodeFlags: string[] = []): Promise<{ child: Child; url: string }> {
-  const child = spawnNode('tollgate', nodeFlags, ['src/main.ts'], childEnv({ ...setup.env, PORT: String(port) }));
+  // As `npm start` runs it: the compiled build (see buildTollgate), not the TypeScript sources through tsx.
+  const child = spawnChild('tollgate', process.execPath, [...nodeFlags, 'dist/main.js'], childEnv({ ...setup.env, PORT: String(port) }));
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(child, `${url}/healthz`, 60_000);
   return { child, url };
