@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageWal } from './usage-wal.js';
 
-const tick = () => new Promise((r) => setImmediate(r));
+const tick = () => new Promise((r) => setTimeout(r, 20));
 
 describe('usage write-ahead log', () => {
   it('recovers what a crashed run logged, and deletes released segments', async () => {
