@@ -5,7 +5,7 @@ import { closeGateway, createGateway } from './gateway-runtime.js';
 import { buildApp } from './http/app.js';
 import { createAppContext } from './http/app-context.js';
 import type { GatewayContext } from './http/gateway/gateway-context.js';
-import { registerGateway } from './http/gateway/routes.js';
+import { gatewayListener } from './http/gateway/listener.js';
 import { createMetrics, registerMetrics } from './http/metrics.js';
 import { registerSecretScanning } from './http/secret-scanning.js';
 import { readiness } from './readiness.js';
@@ -36,8 +36,17 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
   gateway.usage.start();
   const metrics = createMetrics(ctx, () => gateway);
   gateway.observe = { upstream: (provider, seconds, outcome) => metrics.upstream.observe({ provider, outcome }, seconds) };
+  let closing = false;
+  const front = gatewayListener(gateway, {
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy ?? null,
+    logger,
+    isClosing: () => closing,
+    observe: (route, method, status, seconds) => metrics.http.observe({ route, method, status: String(status) }, seconds),
+  });
   const app = await buildApp(ctx, {
     logger,
+    front,
     configure: (root) => {
       registerMetrics(root, ctx, metrics);
       root.get('/readyz', async (_req, reply) => {
@@ -48,7 +57,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
       });
     },
     sessionResolver: dashboard.sessionResolver,
-    plugins: [(scope) => registerGateway(scope, gateway), (scope) => registerSecretScanning(scope, ctx, gateway.config.reporters), ...dashboard.plugins],
+    plugins: [(scope) => registerSecretScanning(scope, ctx, gateway.config.reporters), ...dashboard.plugins],
   });
   let url = '';
   if (opts.listen !== false) {
@@ -66,6 +75,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
     async close() {
       if (closed) return;
       closed = true;
+      closing = true;
       // Drain in-flight requests, then cut connections that never finish (idle sockets a client opened but never used).
       const force = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
       await app.close();

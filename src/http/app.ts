@@ -1,3 +1,4 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { registerAdminKeyRoutes } from './admin/admin-keys.js';
@@ -20,9 +21,13 @@ export interface AppOptions {
   sessionResolver?: ActorResolver;
   /** Root-level setup (hooks that must see every route, such as metrics). */
   configure?: (app: FastifyInstance) => void;
+  /** Serves a request before Fastify sees it (the gateway's data plane); returns false to pass it on. */
+  front?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** Extra route groups (gateway, dashboard, …) registered after the admin API. */
   plugins?: Array<(app: FastifyInstance) => void | Promise<void>>;
 }
+
+const KEEP_ALIVE_MS = 72_000;
 
 /** Builds the HTTP server: a thin shell over the services. */
 export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<FastifyInstance> {
@@ -36,6 +41,14 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     requestIdHeader: false,
     return503OnClosing: true,
+    // Fastify's defaults for its own server, which serverFactory replaces.
+    keepAliveTimeout: KEEP_ALIVE_MS,
+    serverFactory: (handler) => {
+      const front = opts.front;
+      const server = createServer(front ? (req, res) => front(req, res) || handler(req, res) : handler);
+      server.keepAliveTimeout = KEEP_ALIVE_MS;
+      return server;
+    },
   });
   installJsonParser(app);
   installErrorHandling(app);

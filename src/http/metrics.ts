@@ -10,6 +10,8 @@ export interface Metrics {
   registry: Registry;
   upstream: Histogram<'provider' | 'outcome'>;
   limiter: Counter<'decision'>;
+  /** Request latency by route, method and status (Fastify's routes and the gateway's listener alike). */
+  http: Histogram<'route' | 'method' | 'status'>;
 }
 
 /** Creates the registry and the collectors read at scrape time (cache, queue, refusals, webhooks). */
@@ -21,6 +23,13 @@ export function createMetrics(ctx: AppContext, g: () => GatewayContext | null): 
     help: 'Time to the upstream answer headers',
     labelNames: ['provider', 'outcome'],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const http = new Histogram({
+    name: 'tollgate_http_request_duration_seconds',
+    help: 'Request latency by route and status',
+    labelNames: ['route', 'method', 'status'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
   const limiter = new Counter({ name: 'tollgate_limiter_decisions_total', help: 'Limit decisions', labelNames: ['decision'], registers: [registry] });
@@ -98,21 +107,14 @@ export function createMetrics(ctx: AppContext, g: () => GatewayContext | null): 
       this.inc({ result: 'retried' }, s.retried);
     },
   });
-  return { registry, upstream, limiter };
+  return { registry, upstream, limiter, http };
 }
 
 /** Request counts and latencies by route and status, and GET /metrics (bearer token when TOLLGATE_METRICS_TOKEN is set). */
 export function registerMetrics(app: FastifyInstance, ctx: AppContext, metrics: Metrics): void {
-  const duration = new Histogram({
-    name: 'tollgate_http_request_duration_seconds',
-    help: 'Request latency by route and status',
-    labelNames: ['route', 'method', 'status'],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [metrics.registry],
-  });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    duration.observe({ route, method: request.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    metrics.http.observe({ route, method: request.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     done();
   });
   const token = ctx.config.metricsToken;

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { contentText, countChatPromptTokens, countTokens, tokenPieces } from './tokenizer.js';
+import { bufferedBody } from './body.js';
 import type { Upstream, UpstreamRequest, UpstreamResponse } from './types.js';
 
 export const ECHO_MODEL = 'tollgate-echo';
@@ -11,7 +11,7 @@ export const ECHO_MODEL = 'tollgate-echo';
 const json = (status: number, body: unknown): UpstreamResponse => ({
   statusCode: status,
   headers: { 'content-type': 'application/json' },
-  body: Readable.from([Buffer.from(JSON.stringify(body))]),
+  body: bufferedBody([Buffer.from(JSON.stringify(body))]),
 });
 
 const notFound = (message: string, code = 'model_not_found') =>
@@ -19,7 +19,7 @@ const notFound = (message: string, code = 'model_not_found') =>
 
 function sse(events: unknown[]): UpstreamResponse {
   const chunks = events.map((e) => Buffer.from(e === '[DONE]' ? 'data: [DONE]\n\n' : `data: ${JSON.stringify(e)}\n\n`));
-  return { statusCode: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8' }, body: Readable.from(chunks) };
+  return { statusCode: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8' }, body: bufferedBody(chunks) };
 }
 
 function lastUserText(messages: unknown): string {

@@ -1,10 +1,12 @@
 import { Pool, errors as undiciErrors } from 'undici';
 import type { ProviderConfig } from '../config/gateway-config.js';
+import { Exchange } from './exchange.js';
 import { type Upstream, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from './types.js';
 
 /**
- * An OpenAI-compatible HTTP upstream over one keep-alive undici Pool (measured: the global fetch() costs 4–6× more
- * CPU per request). Timeouts: connect, first byte (headers) and total; an aborted client aborts the request.
+ * An OpenAI-compatible HTTP upstream over one keep-alive undici Pool, driven through its dispatcher callbacks (see
+ * Exchange; measured: the global fetch() costs 4–6× more CPU per request, undici's request() ~1.5×). Timeouts:
+ * connect, first byte (headers) and total; an aborted client aborts the request.
  * Only idempotent methods are retried, and only when the provider config asks for retries.
  */
 export class HttpUpstream implements Upstream {
@@ -42,16 +44,13 @@ export class HttpUpstream implements Upstream {
     }
     const attempts = req.method === 'GET' || req.method === 'HEAD' ? 1 + this.cfg.retries : 1;
     let lastError: unknown;
+    const headers = req.headers;
+    for (const name in this.authHeaders) headers[name] = this.authHeaders[name];
     for (let attempt = 0; attempt < attempts; attempt++) {
       try {
-        const res = await this.pool.request({
-          method: req.method as 'GET',
-          path: this.basePath + req.path + search,
-          headers: { ...req.headers, ...this.authHeaders },
-          body: req.body ?? undefined,
-          signal: req.signal,
-        });
-        return { statusCode: res.statusCode, headers: res.headers, body: res.body };
+        const exchange = new Exchange(req.signal);
+        this.pool.dispatch({ method: req.method as 'GET', path: this.basePath + req.path + search, headers, body: req.body ?? undefined }, exchange);
+        return await exchange.response;
       } catch (err) {
         lastError = err;
         if (req.signal.aborted) break;

@@ -1,20 +1,25 @@
-import type { Readable } from 'node:stream';
-
 /** A request as the gateway forwards it. `path` is relative to the provider's base URL (e.g. `/chat/completions`). */
 export interface UpstreamRequest {
   method: string;
   path: string;
   search: string;
+  /** Handed over: the upstream adds its own credentials to this object. */
   headers: Record<string, string>;
   body: Buffer | null;
   /** AbortSignal, or any emitter of `abort` with an `aborted` flag (undici accepts both). */
   signal: AbortSignal | (import('node:events').EventEmitter & { aborted: boolean });
 }
 
+/** An upstream answer's body: iterated chunk by chunk as it arrives (streams), or read whole. */
+export interface UpstreamBody extends AsyncIterable<Buffer> {
+  /** The whole body once it has arrived; rejects when the upstream breaks off. */
+  readAll(): Promise<Buffer>;
+}
+
 export interface UpstreamResponse {
   statusCode: number;
   headers: Record<string, string | string[] | undefined>;
-  body: Readable;
+  body: UpstreamBody;
 }
 
 /** An upstream provider (HTTP, or the built-in echo model). */

@@ -1,9 +1,9 @@
-import type { FastifyRequest } from 'fastify';
 import { TollgateError } from '../../core/errors.js';
 import { isAllowed, isModelAllowed, levelForMethod, resourceForPath } from '../../core/permissions.js';
 import type { KeyRecord } from '../../core/verify.js';
 import { verifyPresentedKey } from '../shared/authenticate.js';
 import type { GatewayContext } from './gateway-context.js';
+import type { GatewayRequest } from './request.js';
 
 /** Counts a refusal by code (exported as metrics; never billed). */
 export function countRefusal(g: GatewayContext, code: string): void {
@@ -14,13 +14,13 @@ export function countRefusal(g: GatewayContext, code: string): void {
  * Checks 1–3 of every gateway request, in order: the key (401), OpenAI-Organization/OpenAI-Project headers (401),
  * and IP allowlists (403, inside the key check). Synchronous for a cached key.
  */
-export function authorizeGatewayRequest(g: GatewayContext, request: FastifyRequest): KeyRecord | Promise<KeyRecord> {
+export function authorizeGatewayRequest(g: GatewayContext, request: GatewayRequest): KeyRecord | Promise<KeyRecord> {
   const verified = verifyPresentedKey(g.app, request, (code) => countRefusal(g, code));
   return verified instanceof Promise ? verified.then((record) => checkCaller(g, request, record)) : checkCaller(g, request, verified);
 }
 
 /** What the gateway refuses of a valid key: admin keys, and OpenAI-Organization/OpenAI-Project headers naming others. */
-function checkCaller(g: GatewayContext, request: FastifyRequest, record: KeyRecord): KeyRecord {
+function checkCaller(g: GatewayContext, request: GatewayRequest, record: KeyRecord): KeyRecord {
   if (record.kind === 'admin') {
     countRefusal(g, 'admin_key');
     throw new TollgateError('insufficient_permissions', 'Admin keys manage the organization; call the model API with a project key (sk-tg-…).');

@@ -1,9 +1,11 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import { TollgateError } from '../../core/errors.js';
 import { isModelAllowed } from '../../core/permissions.js';
 import { authorizeGatewayRequest, checkScope } from './authorize.js';
 import type { GatewayContext } from './gateway-context.js';
 import { meter, NO_TOKENS } from './metering.js';
+import type { GatewayRequest } from './request.js';
+import { sendJson } from './respond.js';
 
 interface ModelObject {
   id: string;
@@ -27,10 +29,9 @@ async function allModels(g: GatewayContext): Promise<ModelObject[]> {
     }
     try {
       const res = await u.send({ method: 'GET', path: '/models', search: '', headers: { accept: 'application/json' }, body: null, signal: AbortSignal.timeout(10_000) });
-      const chunks: Buffer[] = [];
-      for await (const c of res.body) chunks.push(c as Buffer);
+      const body = await res.body.readAll();
       if (res.statusCode === 200) {
-        const list = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data?: ModelObject[] };
+        const list = JSON.parse(body.toString('utf8')) as { data?: ModelObject[] };
         for (const m of list.data ?? []) if (typeof m?.id === 'string') out.set(m.id, { id: m.id, object: 'model', created: m.created ?? 0, owned_by: m.owned_by ?? u.name });
       }
     } catch {
@@ -47,7 +48,7 @@ async function allModels(g: GatewayContext): Promise<ModelObject[]> {
 }
 
 /** GET /v1/models and /v1/models/{model}: only the models this key may use. */
-export async function listModels(g: GatewayContext, request: FastifyRequest, reply: FastifyReply, one: string | null): Promise<unknown> {
+export async function listModels(g: GatewayContext, request: GatewayRequest, res: ServerResponse, one: string | null): Promise<void> {
   const startedMs = g.app.deps.clock();
   const authorized = authorizeGatewayRequest(g, request);
   const record = authorized instanceof Promise ? await authorized : authorized;
@@ -61,9 +62,11 @@ export async function listModels(g: GatewayContext, request: FastifyRequest, rep
   }
   const visible = (await allModels(g)).filter((m) => isModelAllowed(record.allowedModels, m.id));
   meter(g, info, { status: 200, outcome: 'ok', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: null });
-  if (one === null) return { object: 'list', data: visible };
+  if (one === null) {
+    sendJson(res, 200, { object: 'list', data: visible });
+    return;
+  }
   const found = visible.find((m) => m.id === one);
   if (!found) throw new TollgateError('model_not_found', `The model '${one}' does not exist or you do not have access to it.`, 'model');
-  reply.header('cache-control', 'no-store');
-  return found;
+  sendJson(res, 200, found, { 'cache-control': 'no-store' });
 }

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { errorBody, TollgateError } from '../../core/errors.js';
 import { routeModel } from '../../core/routing.js';
 import type { KeyRecord } from '../../core/verify.js';
@@ -9,6 +9,7 @@ import { AbortEmitter, Deadlines } from './deadlines.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { Admission } from './guard.js';
+import type { GatewayRequest } from './request.js';
 import { meter, meterAndSettle, NO_TOKENS, type Outcome } from './metering.js';
 import { relayStream } from './stream-relay.js';
 import { countFallbackTokens } from './token-fallback.js';
@@ -31,25 +32,19 @@ export interface RequestInfo {
   body: Record<string, unknown> | null;
 }
 
-function jsonBody(request: FastifyRequest): Record<string, unknown> | null {
-  const b = request.body;
-  return b && typeof b === 'object' && !Buffer.isBuffer(b) && !Array.isArray(b) ? (b as Record<string, unknown>) : null;
+function jsonObject(json: unknown): Record<string, unknown> | null {
+  return json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : null;
 }
 
 /** The data-plane handler for every forwarded `/v1/*` request: verify → scope → limit → forward → meter. */
-export async function proxy(g: GatewayContext, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+export async function proxy(g: GatewayContext, request: GatewayRequest, res: ServerResponse): Promise<void> {
   const startedMs = g.app.deps.clock();
-  const url = request.url;
-  const q = url.indexOf('?');
-  const path = q < 0 ? url : url.slice(0, q);
-  if (path === '/v1/organization' || path.startsWith('/v1/organization/') || path.startsWith('/v1/secret-scanning')) {
-    throw new TollgateError('unknown_url', `Unknown request URL: ${request.method} ${path}.`);
-  }
+  const path = request.path;
   const authorized = authorizeGatewayRequest(g, request);
   const record = authorized instanceof Promise ? await authorized : authorized;
   g.anomaly?.observe(record, request.ip, startedMs);
   const endpoint = path.slice(3) || '/';
-  const body = jsonBody(request);
+  const body = jsonObject(request.json);
   if (request.method === 'POST' && MODEL_ENDPOINTS.has(endpoint)) {
     // As OpenAI answers: model calls take a JSON object naming a model.
     if (!body) throw new TollgateError('invalid_value', 'The request body must be a JSON object.', null);
@@ -74,7 +69,7 @@ export async function proxy(g: GatewayContext, request: FastifyRequest, reply: F
     if (err instanceof TollgateError) refused(g, info, err.status, err.code);
     throw err;
   }
-  await forward(g, request, reply, info, upstream as Upstream, admission, q < 0 ? '' : url.slice(q));
+  await forward(g, request, res, info, upstream as Upstream, admission);
 }
 
 function refused(g: GatewayContext, info: RequestInfo, status: number, code: string): void {
@@ -83,17 +78,16 @@ function refused(g: GatewayContext, info: RequestInfo, status: number, code: str
 
 async function forward(
   g: GatewayContext,
-  request: FastifyRequest,
-  reply: FastifyReply,
+  request: GatewayRequest,
+  res: ServerResponse,
   info: RequestInfo,
   upstream: Upstream,
   admission: Admission,
-  search: string,
 ): Promise<void> {
   const { body, endpoint } = info;
   const stream = body?.stream === true;
   const isModelCall = MODEL_ENDPOINTS.has(endpoint) && request.method === 'POST';
-  let payload: Buffer | null = request.rawBody?.length ? request.rawBody : null;
+  let payload = request.rawBody;
   // Ask for usage on streams (and strip that extra chunk again if the client did not ask), and apply aliases.
   const streamOptions = body?.stream_options as { include_usage?: boolean } | undefined;
   const injectUsage = stream && ASK_FOR_USAGE.has(endpoint) && streamOptions?.include_usage !== true;
@@ -108,12 +102,12 @@ async function forward(
   const controller = new AbortEmitter();
   let clientGone = false;
   const onClose = () => {
-    if (!reply.raw.writableFinished) {
+    if (!res.writableFinished) {
       clientGone = true;
       controller.abort();
     }
   };
-  reply.raw.once('close', onClose);
+  res.once('close', onClose);
   const total = upstream.totalTimeoutMs;
   let timedOut = false;
   const cancelDeadline = DEADLINES.add(total, () => {
@@ -121,9 +115,9 @@ async function forward(
     controller.abort();
   });
 
-  let res: UpstreamResponse;
+  let up: UpstreamResponse;
   try {
-    res = await upstream.send({ method: request.method, path: endpoint, search, headers, body: payload, signal: controller });
+    up = await upstream.send({ method: request.method, path: endpoint, search: request.search, headers, body: payload, signal: controller });
   } catch (err) {
     cancelDeadline();
     const failure = timedOut ? new UpstreamFailure('timeout', `The upstream provider '${upstream.name}' did not answer within ${total} ms.`) : toFailure(err, upstream.name);
@@ -134,45 +128,46 @@ async function forward(
     throw new TollgateError(code, failure.message);
   }
   const upstreamMs = g.app.deps.clock() - info.startedMs;
-  const contentType = String(res.headers['content-type'] ?? '');
+  const contentType = String(up.headers['content-type'] ?? '');
   try {
-    if (res.statusCode < 300 && contentType.includes('text/event-stream')) {
-      const result = await relayStream(reply, res, { injectUsage, admissionHeaders: admission.headers, isClientGone: () => clientGone });
+    if (up.statusCode < 300 && contentType.includes('text/event-stream')) {
+      const result = await relayStream(res, up, { injectUsage, admissionHeaders: admission.headers, isClientGone: () => clientGone });
       const tokens = result.tokens ?? (isModelCall ? await countFallbackTokens(body, result.text) : NO_TOKENS);
       const outcome: Outcome['outcome'] = result.complete ? 'ok' : clientGone ? 'client_aborted' : timedOut ? 'timeout' : 'stream_interrupted';
-      meterAndSettle(g, info, admission, { status: res.statusCode, outcome, billable: isModelCall, tokens, upstreamMs, streamed: true, errorCode: result.complete ? null : outcome });
+      meterAndSettle(g, info, admission, { status: up.statusCode, outcome, billable: isModelCall, tokens, upstreamMs, streamed: true, errorCode: result.complete ? null : outcome });
       return;
     }
-    await relayBuffered(g, reply, res, info, admission, { isModelCall, upstreamMs, stream });
+    await relayBuffered(g, res, up, info, admission, { isModelCall, upstreamMs, stream });
   } finally {
     cancelDeadline();
-    reply.raw.off('close', onClose);
+    res.off('close', onClose);
   }
 }
 
 async function relayBuffered(
   g: GatewayContext,
-  reply: FastifyReply,
-  res: UpstreamResponse,
+  res: ServerResponse,
+  up: UpstreamResponse,
   info: RequestInfo,
   admission: Admission,
   o: { isModelCall: boolean; upstreamMs: number; stream: boolean },
 ): Promise<void> {
   let buf: Buffer;
   try {
-    const chunks: Buffer[] = [];
-    for await (const c of res.body) chunks.push(c as Buffer);
-    buf = Buffer.concat(chunks);
+    buf = await up.body.readAll();
   } catch (err) {
     const failure = toFailure(err, info.provider ?? 'upstream');
     meterAndSettle(g, info, admission, { status: 502, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: false, errorCode: 'upstream_error' });
     throw new TollgateError('upstream_error', `The upstream provider '${info.provider}' broke off its answer (${failure.message}).`);
   }
-  const headers = { ...clientResponseHeaders(res.headers), ...admission.headers };
-  if (res.statusCode >= 400) {
-    const shaped = openAIErrorBody(buf, res.statusCode, info.provider);
-    meterAndSettle(g, info, admission, { status: res.statusCode, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: o.stream, errorCode: `upstream_${res.statusCode}` });
-    reply.code(res.statusCode).headers(headers).header('content-type', 'application/json; charset=utf-8').send(shaped);
+  const headers: OutgoingHttpHeaders = clientResponseHeaders(up.headers);
+  for (const name in admission.headers) headers[name] = admission.headers[name];
+  if (up.statusCode >= 400) {
+    const shaped = openAIErrorBody(buf, up.statusCode, info.provider);
+    meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: o.stream, errorCode: `upstream_${up.statusCode}` });
+    headers['content-type'] = 'application/json; charset=utf-8';
+    res.writeHead(up.statusCode, headers);
+    res.end(shaped);
     return;
   }
   let tokens = NO_TOKENS;
@@ -190,8 +185,9 @@ async function relayBuffered(
       tokens = tokensFromUsage(parsed?.usage) ?? (await countFallbackTokens(info.body, parsed));
     }
   }
-  meterAndSettle(g, info, admission, { status: res.statusCode, outcome: 'ok', billable: o.isModelCall, tokens, upstreamMs: o.upstreamMs, streamed: false, errorCode: null });
-  reply.code(res.statusCode).headers(headers).send(buf);
+  meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'ok', billable: o.isModelCall, tokens, upstreamMs: o.upstreamMs, streamed: false, errorCode: null });
+  res.writeHead(up.statusCode, headers);
+  res.end(buf);
 }
 
 /** Passes an upstream error through when it is already in OpenAI's shape; wraps it otherwise. */

@@ -1,4 +1,4 @@
-import type { FastifyReply } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import type { TokenCounts } from '../../core/pricing.js';
 import type { UpstreamResponse } from '../../providers/types.js';
 import { clientResponseHeaders } from './forward-headers.js';
@@ -36,12 +36,10 @@ function answerText(data: string[]): string {
  * A stream cut off by the upstream ends with an OpenAI-shaped error event.
  */
 export async function relayStream(
-  reply: FastifyReply,
+  raw: ServerResponse,
   res: UpstreamResponse,
   o: { injectUsage: boolean; admissionHeaders: Record<string, string>; isClientGone: () => boolean },
 ): Promise<StreamResult> {
-  reply.hijack();
-  const raw = reply.raw;
   raw.writeHead(res.statusCode, {
     ...clientResponseHeaders(res.headers),
     ...o.admissionHeaders,

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
 import { TollgateError } from '../../core/errors.js';
 import { type KeyRecord, verifyFailureMessage } from '../../core/verify.js';
 import { checkSecret, type SecretCheck } from '../../services/verify-secret.js';
@@ -30,7 +30,7 @@ function throttleGuard(ctx: AppContext, ip: string): void {
  */
 export function verifyPresentedKey(
   ctx: AppContext,
-  request: FastifyRequest,
+  request: { ip: string; headers: IncomingHttpHeaders },
   onRefused?: (code: string) => void,
 ): KeyRecord | Promise<KeyRecord> {
   throttleGuard(ctx, request.ip);

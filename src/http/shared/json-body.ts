@@ -16,14 +16,30 @@ declare module 'fastify' {
 export function installJsonParser(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json');
   const parse = (request: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
-      request.rawBody = body;
-      if (body.length === 0) return done(null, undefined);
-      try {
-        done(null, sjson.parse(body.toString('utf8'), undefined, { protoAction: 'error', constructorAction: 'error' }));
-      } catch (err) {
-        done(new TollgateError('invalid_json', `We could not parse the JSON body of your request: ${(err as Error).message}`));
-      }
+    request.rawBody = body;
+    try {
+      done(null, parseJsonBody(body));
+    } catch (err) {
+      done(err as Error);
+    }
   };
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parse);
   app.addContentTypeParser(/^application\/[\w.-]+\+json/, { parseAs: 'buffer' }, parse);
+}
+
+/** Whether a Content-Type names JSON (application/json, or a +json type such as application/merge-patch+json). */
+export function isJsonContentType(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  const type = contentType.split(';', 1)[0].trim().toLowerCase();
+  return type === 'application/json' || /^application\/[\w.-]+\+json$/.test(type);
+}
+
+/** Parses a JSON request body (undefined when empty); throws `invalid_json`, also for prototype-pollution keys. */
+export function parseJsonBody(body: Buffer): unknown {
+  if (body.length === 0) return undefined;
+  try {
+    return sjson.parse(body.toString('utf8'), undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (err) {
+    throw new TollgateError('invalid_json', `We could not parse the JSON body of your request: ${(err as Error).message}`);
+  }
 }

@@ -1,0 +1,86 @@
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import proxyAddr from '@fastify/proxy-addr';
+import { TollgateError } from '../../core/errors.js';
+import { isJsonContentType, parseJsonBody } from '../shared/json-body.js';
+
+/** One data-plane request as the gateway sees it: plain values, read off node:http without a framework. */
+export interface GatewayRequest {
+  method: string;
+  /** The path without the query string, e.g. `/v1/chat/completions`. */
+  path: string;
+  /** The query string with its `?`, or ''. */
+  search: string;
+  headers: IncomingHttpHeaders;
+  /** The client's address: the socket's, or X-Forwarded-For's when the socket is a trusted proxy. */
+  ip: string;
+  /** The parsed JSON body (any JSON value), or null when the body was empty or not JSON. */
+  json: unknown;
+  /** The body exactly as received (forwarded upstream byte for byte), or null when empty. */
+  rawBody: Buffer | null;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** The client address resolver: the socket address, or through `TOLLGATE_TRUST_PROXY`'s proxies (as Fastify does). */
+export function clientIpResolver(trustProxy: string | null): (req: IncomingMessage) => string {
+  if (!trustProxy) return (req) => req.socket.remoteAddress ?? '';
+  const trust = proxyAddr.compile(trustProxy.split(',').map((s) => s.trim()));
+  return (req) => proxyAddr(req, trust);
+}
+
+/**
+ * Reads the body whole, refusing past `limit` bytes (413), as every gateway must to see the model. Synchronous for a
+ * request without a body. Listeners, not an async iterator: measured, the iterator cost ~3 µs per request.
+ */
+export function readBody(req: IncomingMessage, limit: number): Buffer | Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if ((declared === undefined || declared === '0') && req.headers['transfer-encoding'] === undefined) return EMPTY;
+  if (declared !== undefined && Number(declared) > limit) throw new TollgateError('payload_too_large');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        cleanup();
+        reject(new TollgateError('payload_too_large'));
+        return;
+      }
+      chunks.push(c);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    };
+    const onClose = () => {
+      cleanup();
+      reject(new TollgateError('invalid_value', 'The client closed the connection before sending the whole body.'));
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onClose);
+      req.off('close', onClose);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onClose);
+    req.on('close', onClose);
+  });
+}
+
+/** Builds the gateway request from node:http's request and its body: JSON bodies are parsed (400 `invalid_json`). */
+export function gatewayRequest(req: IncomingMessage, ip: string, body: Buffer): GatewayRequest {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const json = body.length > 0 && isJsonContentType(req.headers['content-type']) ? parseJsonBody(body) : null;
+  return {
+    method: req.method ?? 'GET',
+    path: q < 0 ? url : url.slice(0, q),
+    search: q < 0 ? '' : url.slice(q),
+    headers: req.headers,
+    ip,
+    json: json ?? null,
+    rawBody: body.length > 0 ? body : null,
+  };
+}

@@ -1,0 +1,30 @@
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { errorBody, TollgateError } from '../../core/errors.js';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** Sends a JSON answer. */
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers?: OutgoingHttpHeaders): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, headers ? { ...headers, 'content-type': JSON_TYPE } : { 'content-type': JSON_TYPE });
+  res.end(body);
+}
+
+/**
+ * Answers a failure in OpenAI's error shape with its status and headers (Retry-After, rate-limit headers). Unexpected
+ * errors are logged and answered as `internal_error`, never echoed. Once the answer has begun, the socket is cut instead.
+ */
+export function sendError(res: ServerResponse, err: unknown, logger: Logger): void {
+  const te = err instanceof TollgateError ? err : new TollgateError('internal_error');
+  if (te.status >= 500) logger.error({ err }, 'request failed');
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const headers: OutgoingHttpHeaders = { ...te.headers, 'content-type': JSON_TYPE };
+  // A body refused for its size was not read: close the connection rather than read the rest.
+  if (te.code === 'payload_too_large') headers.connection = 'close';
+  res.writeHead(te.status, headers);
+  res.end(JSON.stringify(errorBody(te)));
+}
