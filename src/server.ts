@@ -35,14 +35,14 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
   const gateway = createGateway(config, runtime, ctx, logger);
   gateway.usage.start();
   const metrics = createMetrics(ctx, () => gateway);
-  gateway.observe = { upstream: (provider, seconds, outcome) => metrics.upstream.observe({ provider, outcome }, seconds) };
+  gateway.observe = { upstream: (provider, seconds, outcome) => metrics.upstream.observe(seconds, provider, outcome) };
   let closing = false;
   const front = gatewayListener(gateway, {
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy ?? null,
     logger,
     isClosing: () => closing,
-    observe: (route, method, status, seconds) => metrics.http.observe({ route, method, status: String(status) }, seconds),
+    observe: (route, method, status, seconds) => metrics.http.observe(seconds, route, method, status),
   });
   const app = await buildApp(ctx, {
     logger,
