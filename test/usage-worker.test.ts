@@ -42,9 +42,9 @@ suite('SQLite usage writer in a worker thread', () => {
     try {
       const writer = mod.sqliteUsageWriter(database, DEFAULT_PRICES);
       expect(writer?.mode).toBe('worker');
-      await writer?.write([event('evt_1', 10), event('evt_2', 20)]);
-      const again = [event('evt_2', 20), event('evt_3', 30)]; // evt_2 again: ignored
-      await writer?.write(again, again.map((e) => JSON.stringify(e))); // as JSON lines, the recorder's way
+      const lines = (events: UsageEvent[]) => events.map((e) => JSON.stringify(e));
+      await writer?.write(lines([event('evt_1', 10), event('evt_2', 20)]));
+      await writer?.write(lines([event('evt_2', 20), event('evt_3', 30)])); // evt_2 again: ignored
       await writer?.close();
       const rows = await database.db.selectFrom('usage_events').select('id').execute();
       expect(rows.map((r) => r.id).sort()).toEqual(['evt_1', 'evt_2', 'evt_3']);

@@ -11,9 +11,9 @@ sqlite.pragma('busy_timeout = 5000');
 sqlite.pragma('synchronous = NORMAL');
 const writeAll = preparedBatchWriter(sqlite, prices);
 
-parentPort?.on('message', (m: { id: number; batch?: UsageEvent[]; text?: string }) => {
+parentPort?.on('message', (m: { id: number; text: string }) => {
   try {
-    writeAll(m.batch ?? (m.text ?? '').split('\n').map((l) => JSON.parse(l) as UsageEvent));
+    writeAll(m.text.split('\n').map((l) => JSON.parse(l) as UsageEvent));
     parentPort?.postMessage({ id: m.id });
   } catch (err) {
     parentPort?.postMessage({ id: m.id, error: String((err as Error).message ?? err) });

@@ -78,8 +78,8 @@ function startWorker(workerData: unknown): Worker | null {
 }
 
 export interface UsageBatchWriter {
-  /** `lines`, when given, are the events as JSON lines: sent to the worker as one string instead of cloned objects. */
-  write(batch: UsageEvent[], lines?: string[]): Promise<void>;
+  /** Writes events given as JSON lines (sent to the worker as one string, not as cloned objects). */
+  write(lines: string[]): Promise<void>;
   close(): Promise<void>;
   readonly mode: 'worker' | 'main-thread';
 }
@@ -110,12 +110,12 @@ export function sqliteUsageWriter(database: Database, prices: Prices, opts: { wo
     });
     return {
       mode: 'worker',
-      write(batch, lines) {
+      write(lines) {
         return new Promise<void>((resolve, reject) => {
           const id = ++seq;
           pending.set(id, { resolve: () => resolve(), reject });
           worker.ref();
-          worker.postMessage(lines && lines.length === batch.length ? { id, text: lines.join('\n') } : { id, batch });
+          worker.postMessage({ id, text: lines.join('\n') });
         }).finally(() => {
           if (pending.size === 0) worker.unref();
         });
@@ -128,7 +128,8 @@ export function sqliteUsageWriter(database: Database, prices: Prices, opts: { wo
   const writeAll = preparedBatchWriter(sqlite, prices);
   return {
     mode: 'main-thread',
-    async write(batch) {
+    async write(lines) {
+      const batch = lines.map((l) => JSON.parse(l) as UsageEvent);
       await database.db.connection().execute(async () => {
         writeAll(batch);
       });
