@@ -27,7 +27,8 @@ const DROP_REQUEST = new Set([
 /** Headers forwarded upstream (lower-case), without hop-by-hop, credentials or x-forwarded-*. */
 export function upstreamRequestHeaders(h: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(h)) {
+  for (const name in h) {
+    const value = h[name];
     if (value === undefined || DROP_REQUEST.has(name) || name.startsWith('x-forwarded-') || name.startsWith('x-tollgate-')) continue;
     out[name] = Array.isArray(value) ? value.join(', ') : value;
   }
@@ -50,7 +51,8 @@ const DROP_RESPONSE = new Set([
 /** Headers passed back to the client from the upstream's answer. */
 export function clientResponseHeaders(h: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(h)) {
+  for (const name in h) {
+    const value = h[name];
     if (value === undefined || DROP_RESPONSE.has(name) || name.startsWith('x-ratelimit-') || name.startsWith('cf-')) continue;
     out[name] = value;
   }
