@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { loadGatewayConfig } from './config/gateway-config.js';
-import { uuidV7 } from './core/ids.js';
+import { uuidV7Source } from './core/ids.js';
 import type { LimitStore } from './core/limit-store.js';
 import type { AppContext } from './http/context.js';
 import type { GatewayContext } from './http/gateway/gateway-context.js';
@@ -69,6 +69,7 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     ...config.anomaly,
     onError: (err) => logger.warn({ err: String(err) }, 'anomaly signal failed'),
   });
+  const nextEventId = uuidV7Source(Date.now, (n) => randomBytes(n));
   return {
     app,
     anomaly,
@@ -78,7 +79,7 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     guard,
     refusals: new Map(),
     // Time-ordered (UUIDv7): the usage table's primary key grows at its end instead of at random pages.
-    newEventId: () => `evt_${uuidV7(Date.now(), randomUUID())}`,
+    newEventId: () => `evt_${nextEventId()}`,
     limitStore,
   };
 }

@@ -1,14 +1,22 @@
-import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { uuidV7 } from './ids.js';
+import { uuidV7Source } from './ids.js';
 
-describe('uuidV7', () => {
-  it('is a version-7 UUID carrying the time, ordered by it', () => {
-    const a = uuidV7(1_764_000_000_000, randomUUID());
-    const b = uuidV7(1_764_000_000_001, randomUUID());
-    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(Number.parseInt(a.replace('-', '').slice(0, 12), 16)).toBe(1_764_000_000_000);
-    expect(a < b).toBe(true);
-    expect(uuidV7(5, randomUUID()).slice(0, 13)).toBe('00000000-0005');
+describe('uuidV7Source', () => {
+  it('makes distinct, well-formed, time-ordered ids', () => {
+    let now = 1_764_000_000_000;
+    const next = uuidV7Source(() => now, (n) => new Uint8Array(n).fill(0xab));
+    const ids = Array.from({ length: 1000 }, () => next());
+    now += 1;
+    const later = next();
+    expect(new Set(ids).size).toBe(1000);
+    for (const id of [...ids, later]) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(Number.parseInt(later.replace('-', '').slice(0, 12), 16)).toBe(now);
+    expect(ids.every((id) => id < later)).toBe(true);
+  });
+
+  it('differs between generators with different random bits', () => {
+    const a = uuidV7Source(() => 5, (n) => new Uint8Array(n).fill(1))();
+    const b = uuidV7Source(() => 5, (n) => new Uint8Array(n).fill(2))();
+    expect(a).not.toBe(b);
   });
 });

@@ -22,16 +22,22 @@ export class KeyCache implements KeyChangeListener {
     private readonly opts: { max: number; negativeTtlMs: number; clock: () => number },
   ) {}
 
-  /** The record for a digest: from memory when known, else one (shared) database lookup. */
-  get(secretHash: string): KeyRecord | null | Promise<KeyRecord | null> {
+  /** The cached record for a digest, or undefined; never a lookup. */
+  peek(secretHash: string): KeyRecord | undefined {
     const hit = this.entries.get(secretHash);
     if (hit) {
       this.stats.hits++;
       // Refresh recency: Map iteration order is insertion order.
       this.entries.delete(secretHash);
       this.entries.set(secretHash, hit);
-      return hit;
     }
+    return hit;
+  }
+
+  /** The record for a digest: from memory when known, else one (shared) database lookup. */
+  get(secretHash: string): KeyRecord | null | Promise<KeyRecord | null> {
+    const hit = this.peek(secretHash);
+    if (hit) return hit;
     const until = this.unknown.get(secretHash);
     if (until !== undefined && until > this.opts.clock()) {
       this.stats.hits++;

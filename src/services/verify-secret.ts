@@ -1,18 +1,24 @@
-import { hashSecret, parseSecret } from '../core/key-format.js';
+import { ADMIN_KEY_PREFIX, CHECKSUM_LENGTH, hashSecret, PROJECT_KEY_PREFIX, parseSecret, SECRET_RANDOM_LENGTH } from '../core/key-format.js';
 import { type KeyRecord, type VerifyFailure, verifyKey } from '../core/verify.js';
 
 /** The cache surface verification needs: a record by digest, from memory or one lookup. */
 export interface KeyRecordSource {
   get(secretHash: string): KeyRecord | null | Promise<KeyRecord | null>;
+  /** The record when it is in memory already, else undefined (no lookup). */
+  peek?(secretHash: string): KeyRecord | undefined;
 }
+
+/** Lengths of a well-formed project (sk-tg-) and admin (sk-tg-admin-) secret. */
+const SECRET_LENGTHS = new Set([PROJECT_KEY_PREFIX.length + SECRET_RANDOM_LENGTH + CHECKSUM_LENGTH, ADMIN_KEY_PREFIX.length + SECRET_RANDOM_LENGTH + CHECKSUM_LENGTH]);
 
 export type SecretCheck =
   | { ok: true; record: KeyRecord }
   | { ok: false; code: 'missing' | 'malformed' | VerifyFailure; record: KeyRecord | null };
 
 /**
- * Checks a presented secret: format and checksum first (no lookup for noise), then the record by SHA-256
- * digest (unique index, so no secret is compared byte by byte), then the ordered checks of core/verify.
+ * Checks a presented secret: a key already in memory by its SHA-256 digest is known well-formed (its digest matched a
+ * stored key's); any other needs its format and checksum first (no lookup for noise), then the record by digest
+ * (unique index, so no secret is compared byte by byte); then the ordered checks of core/verify.
  * Returns synchronously when the record is cached, so the hot path allocates no promise.
  */
 export function checkSecret(
@@ -22,8 +28,11 @@ export function checkSecret(
   ip: string,
 ): SecretCheck | Promise<SecretCheck> {
   if (!secret) return { ok: false, code: 'missing', record: null };
-  if (!parseSecret(secret)) return { ok: false, code: 'malformed', record: null };
-  const got = source.get(hashSecret(secret));
+  const digest = SECRET_LENGTHS.has(secret.length) ? hashSecret(secret) : null;
+  const cached = digest ? source.peek?.(digest) : undefined;
+  if (cached) return decide(cached, nowSeconds, ip);
+  if (!digest || !parseSecret(secret)) return { ok: false, code: 'malformed', record: null };
+  const got = source.get(digest);
   if (got instanceof Promise) return got.then((record) => decide(record, nowSeconds, ip));
   return decide(got, nowSeconds, ip);
 }

@@ -40,6 +40,7 @@ function checkCaller(g: GatewayContext, request: GatewayRequest, record: KeyReco
 
 /** Check 4: the key's scope must allow this method on this path's resource group (pass-through paths included). */
 export function checkScope(g: GatewayContext, record: KeyRecord, method: string, path: string): void {
+  if (record.permissions === 'all') return;
   const resource = resourceForPath(path);
   const level = levelForMethod(method);
   if (!isAllowed(record.permissions, resource, level)) {
