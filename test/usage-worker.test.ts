@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PRICES } from '../src/core/pricing.js';
+import { toUsageLine } from '../src/services/usage-line.js';
 import type { UsageEvent } from '../src/services/usage-recorder.js';
 import { openDatabase } from '../src/storage/database.js';
 
@@ -42,7 +43,7 @@ suite('SQLite usage writer in a worker thread', () => {
     try {
       const writer = mod.sqliteUsageWriter(database, DEFAULT_PRICES);
       expect(writer?.mode).toBe('worker');
-      const lines = (events: UsageEvent[]) => events.map((e) => JSON.stringify(e));
+      const lines = (events: UsageEvent[]) => events.map(toUsageLine);
       await writer?.write(lines([event('evt_1', 10), event('evt_2', 20)]));
       await writer?.write(lines([event('evt_2', 20), event('evt_3', 30)])); // evt_2 again: ignored
       await writer?.close();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
  * every event in it is in the database. After a crash (SIGKILL) the next start replays what is left — inserts are
  * idempotent by event id — so at most the events of the last `groupMs` milliseconds can be lost, not a flush interval.
  */
-export class UsageWal<T> {
+export class UsageWal {
   private segment: number;
   private handle: { n: number; fh: Promise<FileHandle> } | null = null;
   private buffer: string[] = [];
@@ -37,18 +37,14 @@ export class UsageWal<T> {
       .sort((a, b) => a - b);
   }
 
-  /** Events left by a previous run (a torn last line from a crash is skipped). */
-  recover(): T[] {
-    const out: T[] = [];
+  /** Lines left by a previous run that `isValid` accepts (a torn last line from a crash is not). */
+  recover(isValid: (line: string) => boolean = isJson): string[] {
+    const out: string[] = [];
     for (const n of this.segments()) {
       if (n >= this.segment) continue;
       for (const line of readFileSync(this.file(n), 'utf8').split('\n')) {
-        if (!line) continue;
-        try {
-          out.push(JSON.parse(line) as T);
-        } catch {
-          // torn write at a crash: the event was never acknowledged as written
-        }
+        // A torn write at a crash: that event was never acknowledged as written.
+        if (line && isValid(line)) out.push(line);
       }
     }
     return out;
@@ -109,5 +105,14 @@ export class UsageWal<T> {
     await this.chain;
     if (this.handle) await (await this.handle.fh).close().catch(() => {});
     this.handle = null;
+  }
+}
+
+function isJson(line: string): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
   }
 }

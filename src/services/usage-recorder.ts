@@ -5,6 +5,7 @@ import { UsageWal } from '../infra/usage-wal.js';
 import type { Database } from '../storage/database.js';
 import type { DB } from '../storage/schema.js';
 import type { UsageEventsTable } from '../storage/schema-usage.js';
+import { toUsageLine, usageEventOf, usageRowOf } from './usage-line.js';
 
 export type UsageEvent = UsageEventsTable;
 
@@ -38,7 +39,7 @@ export class UsageRecorder {
   private flushing: Promise<void> | null = null;
   private spillChain: Promise<void> = Promise.resolve();
   private spilled = 0;
-  private readonly wal: UsageWal<UsageEvent> | null;
+  private readonly wal: UsageWal | null;
   readonly stats = { recorded: 0, written: 0, failedFlushes: 0, spilled: 0, replayed: 0, recovered: 0 };
 
   constructor(
@@ -46,17 +47,17 @@ export class UsageRecorder {
     private readonly opts: UsageRecorderOptions,
   ) {
     if (existsSync(opts.spillFile)) this.spilled = 1;
-    this.wal = opts.walDir ? new UsageWal<UsageEvent>(opts.walDir, opts.onError) : null;
+    this.wal = opts.walDir ? new UsageWal(opts.walDir, opts.onError) : null;
     // Events a crashed run left in its log are written again (idempotent by id) with the first flush.
-    const recovered = this.wal?.recover() ?? [];
+    const recovered = this.wal?.recover(isJsonLine) ?? [];
     this.stats.recovered = recovered.length;
-    for (const e of recovered) this.enqueue(JSON.stringify(e));
+    for (const line of recovered) this.enqueue(line);
   }
 
   /** O(1); no I/O on the caller's path (the log and any overflow are written asynchronously). */
   record(event: UsageEvent): void {
     this.stats.recorded++;
-    const line = JSON.stringify(event);
+    const line = toUsageLine(event);
     this.wal?.appendLine(line);
     this.enqueue(line);
   }
@@ -110,7 +111,7 @@ export class UsageRecorder {
   private async write(lines: string[]): Promise<void> {
     if (lines.length === 0) return;
     if (this.opts.writer) return this.opts.writer.write(lines);
-    const batch = lines.map((l) => JSON.parse(l) as UsageEvent);
+    const batch = lines.map((l) => usageEventOf(usageRowOf(l)));
     await this.database.db.transaction().execute(async (trx) => {
       const inserted = await trx
         .insertInto('usage_events')
@@ -163,11 +164,11 @@ export class UsageRecorder {
   }
 }
 
-/** A spill-file line that parses (a torn last line from a crash is skipped, as the log does). */
+/** A spill-file line that reads as an event (a torn last line from a crash is skipped, as the log does). */
 function isJsonLine(line: string): boolean {
   if (!line) return false;
   try {
-    JSON.parse(line);
+    usageRowOf(line);
     return true;
   } catch {
     return false;

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
-import type { UsageEvent } from '../services/usage-recorder.js';
+import { usageRowOf } from '../services/usage-line.js';
 import { preparedBatchWriter } from './sqlite-usage-writer.js';
 
 // Worker thread: writes usage batches on its own SQLite connection, off the gateway's event loop.
@@ -13,7 +13,7 @@ const writeAll = preparedBatchWriter(sqlite, prices);
 
 parentPort?.on('message', (m: { id: number; text: string }) => {
   try {
-    writeAll(m.text.split('\n').map((l) => JSON.parse(l) as UsageEvent));
+    writeAll(m.text.split('\n').map(usageRowOf));
     parentPort?.postMessage({ id: m.id });
   } catch (err) {
     parentPort?.postMessage({ id: m.id, error: String((err as Error).message ?? err) });

@@ -4,42 +4,21 @@ import { Worker } from 'node:worker_threads';
 import type SQLite from 'better-sqlite3';
 import type { ModelPrice } from '../core/pricing.js';
 import type { UsageEvent } from '../services/usage-recorder.js';
+import { USAGE_COLUMNS, type UsageRow, usageEventOf, usageRowOf } from '../services/usage-line.js';
 import { aggregateRollups } from '../services/usage-rollups.js';
 import type { Database } from './database.js';
 import { ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES } from './migrations-rollups.js';
 
-const EVENT_COLUMNS = [
-  'id',
-  'created_at_ms',
-  'org_id',
-  'project_id',
-  'api_key_id',
-  'model',
-  'provider',
-  'endpoint',
-  'method',
-  'status',
-  'outcome',
-  'billable',
-  'input_tokens',
-  'cached_tokens',
-  'output_tokens',
-  'latency_ms',
-  'upstream_latency_ms',
-  'cost_nanousd',
-  'streamed',
-  'error_code',
-] as const satisfies ReadonlyArray<keyof UsageEvent>;
-
 type Prices = Readonly<Record<string, ModelPrice>>;
 
 /**
- * Prepared statements for a usage batch on one better-sqlite3 connection: insert-or-ignore by event id, then roll up
- * only the newly inserted events, in one transaction. Synchronous, as better-sqlite3 is.
+ * Prepared statements for a usage batch on one better-sqlite3 connection: insert-or-ignore by event id (positional
+ * parameters: rows as the usage lines carry them), then roll up only the newly inserted events, in one transaction.
+ * Synchronous, as better-sqlite3 is.
  */
-export function preparedBatchWriter(sqlite: SQLite.Database, prices: Prices): (batch: UsageEvent[]) => void {
+export function preparedBatchWriter(sqlite: SQLite.Database, prices: Prices): (batch: UsageRow[]) => void {
   const insert = sqlite.prepare(
-    `INSERT INTO usage_events (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map((c) => `@${c}`).join(', ')}) ON CONFLICT(id) DO NOTHING`,
+    `INSERT INTO usage_events (${USAGE_COLUMNS.join(', ')}) VALUES (${USAGE_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT(id) DO NOTHING`,
   );
   const columns = [...ROLLUP_KEY, ...ROLLUP_SUMS];
   const upserts = new Map<string, SQLite.Statement>(
@@ -51,9 +30,9 @@ export function preparedBatchWriter(sqlite: SQLite.Database, prices: Prices): (b
       ),
     ]),
   );
-  return sqlite.transaction((batch: UsageEvent[]) => {
+  return sqlite.transaction((batch: UsageRow[]) => {
     const inserted: UsageEvent[] = [];
-    for (const e of batch) if (insert.run(e).changes === 1) inserted.push(e);
+    for (const row of batch) if (insert.run(row).changes === 1) inserted.push(usageEventOf(row));
     if (inserted.length === 0) return;
     const rows = aggregateRollups(inserted, prices);
     for (const { table } of ROLLUP_TABLES) {
@@ -129,7 +108,7 @@ export function sqliteUsageWriter(database: Database, prices: Prices, opts: { wo
   return {
     mode: 'main-thread',
     async write(lines) {
-      const batch = lines.map((l) => JSON.parse(l) as UsageEvent);
+      const batch = lines.map(usageRowOf);
       await database.db.connection().execute(async () => {
         writeAll(batch);
       });

