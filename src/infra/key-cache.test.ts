@@ -73,4 +73,18 @@ describe('KeyCache', () => {
     expect(c.get('h4')).toMatchObject({ id: 'key_4' });
     expect(c.get('h9')).toBeInstanceOf(Promise);
   });
+
+  it('keeps a key in use while others come and go (least recently used leave first)', async () => {
+    const db = new Map<string, KeyRecord>([['hot', rec('key_hot')]]);
+    for (let i = 0; i < 40; i++) db.set(`h${i}`, rec(`key_${i}`));
+    const { c, loads } = cache(db, 8);
+    await c.get('hot');
+    for (let i = 0; i < 40; i++) {
+      await c.get(`h${i}`);
+      expect(c.get('hot')).toMatchObject({ id: 'key_hot' }); // synchronous: never evicted
+    }
+    expect(c.size).toBe(8);
+    expect(loads()).toBe(41);
+    expect(c.get('h0')).toBeInstanceOf(Promise); // the oldest went
+  });
 });

@@ -14,6 +14,9 @@ export class KeyCache implements KeyChangeListener {
   private readonly byKey = new Map<string, Set<string>>();
   private readonly byProject = new Map<string, Set<string>>();
   private readonly inflight = new Map<string, Promise<KeyRecord | null>>();
+  /** The lookup count at which each entry last moved to the back of `entries` (its recency). */
+  private readonly movedAt = new Map<string, number>();
+  private lookups = 0;
   private epoch = 0;
   readonly stats = { hits: 0, misses: 0 };
 
@@ -27,9 +30,15 @@ export class KeyCache implements KeyChangeListener {
     const hit = this.entries.get(secretHash);
     if (hit) {
       this.stats.hits++;
-      // Refresh recency: Map iteration order is insertion order.
-      this.entries.delete(secretHash);
-      this.entries.set(secretHash, hit);
+      // Recency is Map insertion order. Moving an entry to the back on every hit churned the Map's table (a deleted
+      // slot per request, then rehashes) and cost the gateway GC time; an entry moved within the last max/2 lookups
+      // is still in the newer half, so it is moved again only after that: evicted entries remain the least recent.
+      const lookup = ++this.lookups;
+      if (lookup - (this.movedAt.get(secretHash) ?? 0) > this.opts.max / 2) {
+        this.entries.delete(secretHash);
+        this.entries.set(secretHash, hit);
+        this.movedAt.set(secretHash, lookup);
+      }
     }
     return hit;
   }
@@ -70,6 +79,7 @@ export class KeyCache implements KeyChangeListener {
     }
     this.unknown.delete(secretHash);
     this.entries.set(secretHash, record);
+    this.movedAt.set(secretHash, this.lookups);
     index(this.byKey, record.id, secretHash);
     if (record.projectId) index(this.byProject, record.projectId, secretHash);
     if (this.entries.size > this.opts.max) this.drop(this.entries.keys().next().value as string);
@@ -79,6 +89,7 @@ export class KeyCache implements KeyChangeListener {
     const record = this.entries.get(secretHash);
     if (!record) return;
     this.entries.delete(secretHash);
+    this.movedAt.delete(secretHash);
     unindex(this.byKey, record.id, secretHash);
     if (record.projectId) unindex(this.byProject, record.projectId, secretHash);
   }

@@ -12,6 +12,17 @@ describe('deadlines', () => {
     expect(fired).toEqual(['a']);
   });
 
+  it('keeps the others when one in the middle is cancelled, or cancelled twice', async () => {
+    const d = new Deadlines(10);
+    const fired: string[] = [];
+    const cancels = ['a', 'b', 'c', 'd'].map((name, i) => d.add(i === 3 ? 10_000 : 20, () => fired.push(name)));
+    cancels[1]();
+    cancels[1]();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fired.sort()).toEqual(['a', 'c']);
+    cancels[3]();
+  });
+
   it('aborts once, with the flag undici checks', () => {
     const a = new AbortEmitter();
     let n = 0;
