@@ -72,6 +72,25 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
   await forward(g, request, res, info, upstream as Upstream, admission);
 }
 
+const INCLUDE_USAGE = Buffer.from(',"stream_options":{"include_usage":true}}');
+
+const isSpace = (b: number | undefined) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+
+/**
+ * A JSON object body (with at least one member and no stream_options) with `"stream_options":{"include_usage":true}`
+ * added as its last member: spliced in before the closing brace instead of serialising the whole body again.
+ * Null when the bytes do not end as such an object does.
+ */
+export function withIncludeUsage(raw: Buffer): Buffer | null {
+  let end = raw.length - 1;
+  while (end > 0 && isSpace(raw[end])) end--;
+  if (raw[end] !== 0x7d) return null;
+  let before = end - 1;
+  while (before > 0 && isSpace(raw[before])) before--;
+  if (before <= 0 || raw[before] === 0x7b) return null;
+  return Buffer.concat([raw.subarray(0, end), INCLUDE_USAGE]);
+}
+
 function refused(g: GatewayContext, info: RequestInfo, status: number, code: string): void {
   meter(g, info, { status, outcome: 'refused', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: code });
 }
@@ -91,7 +110,10 @@ async function forward(
   // Ask for usage on streams (and strip that extra chunk again if the client did not ask), and apply aliases.
   const streamOptions = body?.stream_options as { include_usage?: boolean } | undefined;
   const injectUsage = stream && ASK_FOR_USAGE.has(endpoint) && streamOptions?.include_usage !== true;
-  if (body && (injectUsage || (info.model !== null && body.model !== info.model))) {
+  const aliased = info.model !== null && body?.model !== info.model;
+  const spliced = payload && injectUsage && !aliased && streamOptions === undefined ? withIncludeUsage(payload) : null;
+  if (spliced) payload = spliced;
+  else if (body && (injectUsage || aliased)) {
     const rewritten: Record<string, unknown> = { ...body, model: info.model ?? body.model };
     if (injectUsage) rewritten.stream_options = { ...(streamOptions ?? {}), include_usage: true };
     payload = Buffer.from(JSON.stringify(rewritten));
@@ -131,7 +153,7 @@ async function forward(
   const contentType = String(up.headers['content-type'] ?? '');
   try {
     if (up.statusCode < 300 && contentType.includes('text/event-stream')) {
-      const result = await relayStream(res, up, { injectUsage, admissionHeaders: admission.headers, isClientGone: () => clientGone });
+      const result = await relayStream(res, up, { endpoint, injectUsage, admissionHeaders: admission.headers, isClientGone: () => clientGone });
       const tokens = result.tokens ?? (isModelCall ? await countFallbackTokens(body, result.text) : NO_TOKENS);
       const outcome: Outcome['outcome'] = result.complete ? 'ok' : clientGone ? 'client_aborted' : timedOut ? 'timeout' : 'stream_interrupted';
       meterAndSettle(g, info, admission, { status: up.statusCode, outcome, billable: isModelCall, tokens, upstreamMs, streamed: true, errorCode: result.complete ? null : outcome });

@@ -1,30 +1,39 @@
-/**
- * Incremental Server-Sent Events splitter: feeds bytes, yields complete events (raw text including the blank line),
- * so each event can be inspected for `usage` and forwarded at once, never buffering the whole stream.
- */
-export class SseSplitter {
-  private buffer = '';
+const LF_LF = Buffer.from('\n\n');
+const LF_CRLF = Buffer.from('\n\r\n');
 
-  /** Returns the complete events in this chunk. */
-  push(chunk: Buffer | string): string[] {
-    this.buffer += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
-    const out: string[] = [];
-    for (;;) {
-      const m = /\r?\n\r?\n/.exec(this.buffer);
-      if (!m) break;
-      const end = m.index + m[0].length;
-      out.push(this.buffer.slice(0, end));
-      this.buffer = this.buffer.slice(end);
+/**
+ * Incremental Server-Sent Events framing over bytes: `push` returns the complete events of what has arrived (up to the
+ * last blank line) as one Buffer, keeping an unfinished event for the next chunk. Working on bytes, a multi-byte UTF-8
+ * character split across two chunks is never decoded half by half; and complete events can be forwarded as they came.
+ */
+export class SseFramer {
+  private pending: Buffer | null = null;
+
+  /** The complete events in the bytes received so far (null when none is complete yet). */
+  push(chunk: Buffer): Buffer | null {
+    const data = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    const lf = data.lastIndexOf(LF_LF);
+    const crlf = data.lastIndexOf(LF_CRLF);
+    const end = Math.max(lf < 0 ? -1 : lf + 2, crlf < 0 ? -1 : crlf + 3);
+    if (end < 0) {
+      this.pending = data;
+      return null;
     }
-    return out;
+    this.pending = end < data.length ? data.subarray(end) : null;
+    return end === data.length ? data : data.subarray(0, end);
   }
 
   /** Whatever is left without a terminating blank line. */
-  rest(): string {
-    const r = this.buffer;
-    this.buffer = '';
+  rest(): Buffer | null {
+    const r = this.pending;
+    this.pending = null;
     return r;
   }
+}
+
+/** The events of complete SSE text, each with its terminating blank line. */
+export function splitEvents(text: string): string[] {
+  return text.split(/(?<=\r?\n\r?\n)/).filter((e) => e.length > 0);
 }
 
 /** The `data:` payload of an event (multi-line data joined), or null. */

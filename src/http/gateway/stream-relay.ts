@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { TokenCounts } from '../../core/pricing.js';
 import type { UpstreamResponse } from '../../providers/types.js';
 import { clientResponseHeaders } from './forward-headers.js';
-import { eventData, SseSplitter } from './sse.js';
+import { eventData, SseFramer, splitEvents } from './sse.js';
 import { deltaText, tokensFromUsage } from './usage-extract.js';
 
 export interface StreamResult {
@@ -17,12 +17,31 @@ const CUT_OFF = `data: ${JSON.stringify({
   error: { message: 'The upstream stream ended unexpectedly.', type: 'api_error', param: null, code: 'upstream_error' },
 })}\n\n`;
 
+/** Markers of the events the relay must look into, by endpoint; the others pass through as bytes, never decoded. */
+const bytes = (...markers: string[]) => markers.map((m) => Buffer.from(m));
+const MARKERS: Record<string, Buffer[]> = {
+  '/chat/completions': bytes('"usage"', '[DONE]'),
+  '/completions': bytes('"usage"', '[DONE]'),
+  // The Responses API reports usage inside its response.completed event.
+  '/responses': bytes('response.completed'),
+};
+const ANY_MARKER = bytes('"usage"', '[DONE]', 'response.completed');
+const DONE = '[DONE]';
+const COMPLETED = 'response.completed';
+const LF_LF = Buffer.from('\n\n');
+const LF_CRLF = Buffer.from('\n\r\n');
+
+/** Bytes of content events kept for counting when the upstream never reports usage. */
+const MAX_KEPT_FOR_COUNTING = 4 * 1024 * 1024;
+
 /** The generated text of the relayed events (only needed when the upstream reported no usage). */
-function answerText(data: string[]): string {
+function answerText(kept: Buffer[]): string {
   let text = '';
-  for (const d of data) {
+  for (const ev of splitEvents(Buffer.concat(kept).toString('utf8'))) {
+    const data = eventData(ev);
+    if (!data || data === DONE) continue;
     try {
-      text += deltaText(JSON.parse(d));
+      text += deltaText(JSON.parse(data));
     } catch {
       // not JSON: no text
     }
@@ -30,69 +49,145 @@ function answerText(data: string[]): string {
   return text;
 }
 
+/** Where the first marker at or after `from` is, or -1. */
+function nextMarker(buf: Buffer, from: number, markers: Buffer[]): number {
+  let at = -1;
+  for (const m of markers) {
+    const i = buf.indexOf(m, from);
+    if (i >= 0 && (at < 0 || i < at)) at = i;
+  }
+  return at;
+}
+
+/** The start of the event holding byte `at`: just after the blank line before it. */
+function eventStart(buf: Buffer, at: number): number {
+  const lf = buf.lastIndexOf(LF_LF, at);
+  const crlf = buf.lastIndexOf(LF_CRLF, at);
+  return Math.max(0, lf < 0 ? 0 : lf + 2, crlf < 0 ? 0 : crlf + 3);
+}
+
+/** The end of the event holding byte `at`: just after its blank line (complete events always have one). */
+function eventEnd(buf: Buffer, at: number): number {
+  const lf = buf.indexOf(LF_LF, at);
+  const crlf = buf.indexOf(LF_CRLF, at);
+  if (lf < 0 && crlf < 0) return buf.length;
+  if (lf < 0) return crlf + 3;
+  if (crlf < 0) return lf + 2;
+  return Math.min(lf + 2, crlf + 3);
+}
+
+interface Inspected {
+  /** What the client gets of these events. */
+  out: Buffer;
+  complete: boolean;
+  tokens: TokenCounts | null;
+}
+
 /**
- * Relays Server-Sent Events event by event as they arrive (never buffering the whole answer), reading `usage`
- * on the way. When the gateway asked for usage on the client's behalf, the extra usage-only chunk is dropped.
- * A stream cut off by the upstream ends with an OpenAI-shaped error event.
+ * Looks only into the events that carry a marker (usage, [DONE], response.completed): reads usage and the end of the
+ * stream, and drops the usage-only chunk the gateway asked for. Everything else is passed on as the same bytes.
+ */
+function inspect(events: Buffer, markers: Buffer[], injectUsage: boolean, tokens: TokenCounts | null): Inspected {
+  const kept: Buffer[] = [];
+  let copied = 0;
+  let complete = false;
+  for (let at = nextMarker(events, 0, markers); at >= 0; ) {
+    const start = eventStart(events, at);
+    const end = eventEnd(events, at);
+    const data = eventData(events.toString('utf8', start, end));
+    let drop = false;
+    if (data === DONE) complete = true;
+    else if (data) {
+      let obj: Record<string, unknown> | null = null;
+      try {
+        obj = JSON.parse(data);
+      } catch {
+        obj = null;
+      }
+      if (obj?.usage) {
+        tokens = tokensFromUsage(obj.usage) ?? tokens;
+        drop = injectUsage && Array.isArray(obj.choices) && obj.choices.length === 0;
+      }
+      if (obj?.type === COMPLETED) {
+        complete = true;
+        tokens = tokensFromUsage((obj.response as { usage?: unknown } | undefined)?.usage) ?? tokens;
+      }
+    }
+    if (drop) {
+      kept.push(events.subarray(copied, start));
+      copied = end;
+    }
+    at = end < events.length ? nextMarker(events, end, markers) : -1;
+  }
+  if (copied === 0) return { out: events, complete, tokens };
+  kept.push(events.subarray(copied));
+  return { out: Buffer.concat(kept), complete, tokens };
+}
+
+/**
+ * Relays Server-Sent Events as they arrive (never buffering the whole answer), reading `usage` on the way. Events
+ * without a usage or end marker are forwarded byte for byte, uninspected; when the gateway asked for usage on the
+ * client's behalf, the extra usage-only chunk is dropped. The last events go out with the end of the response (one
+ * write, not two). A stream cut off by the upstream ends with an OpenAI-shaped error event.
  */
 export async function relayStream(
   raw: ServerResponse,
   res: UpstreamResponse,
-  o: { injectUsage: boolean; admissionHeaders: Record<string, string>; isClientGone: () => boolean },
+  o: { endpoint: string; injectUsage: boolean; admissionHeaders: Record<string, string>; isClientGone: () => boolean },
 ): Promise<StreamResult> {
+  const markers = MARKERS[o.endpoint] ?? ANY_MARKER;
   raw.writeHead(res.statusCode, {
     ...clientResponseHeaders(res.headers),
     ...o.admissionHeaders,
     'cache-control': 'no-cache',
     'x-accel-buffering': 'no',
   });
-  const splitter = new SseSplitter();
+  const framer = new SseFramer();
   let tokens: TokenCounts | null = null;
   let complete = false;
-  // Only events that may carry usage are parsed; the others are kept (bounded) in case the upstream never reports
-  // usage and the tokenizer has to count the answer.
-  const contentData: string[] = [];
+  /** Content events, kept (bounded) in case the upstream never reports usage and the tokenizer has to count. */
+  const kept: Buffer[] = [];
+  let keptBytes = 0;
+  /** Output held back once the stream's end marker was seen, to be written together with the end. */
+  let last: Buffer | string | null = null;
   try {
     for await (const chunk of res.body) {
-      let out = '';
-      for (const ev of splitter.push(chunk as Buffer)) {
-        const data = eventData(ev);
-        if (data === '[DONE]') complete = true;
-        else if (data && (data.includes('"usage"') || data.includes('response.completed'))) {
-          let obj: Record<string, unknown> | null = null;
-          try {
-            obj = JSON.parse(data);
-          } catch {
-            obj = null;
-          }
-          if (obj) {
-            if (obj.usage) {
-              tokens = tokensFromUsage(obj.usage) ?? tokens;
-              if (o.injectUsage && Array.isArray(obj.choices) && obj.choices.length === 0) continue;
-            }
-            if (obj.type === 'response.completed') {
-              complete = true;
-              tokens = tokensFromUsage((obj.response as { usage?: unknown } | undefined)?.usage) ?? tokens;
-            }
-          }
-          if (contentData.length < 20_000) contentData.push(data);
-        } else if (data && contentData.length < 20_000) contentData.push(data);
-        out += ev;
+      const events = framer.push(chunk);
+      if (!events) continue;
+      if (last !== null) {
+        raw.write(last);
+        last = null;
       }
-      if (out) raw.write(out);
+      const seen = inspect(events, markers, o.injectUsage, tokens);
+      const out = seen.out;
+      tokens = seen.tokens;
+      complete ||= seen.complete;
+      if (!tokens && keptBytes < MAX_KEPT_FOR_COUNTING) {
+        kept.push(events);
+        keptBytes += events.length;
+      }
+      if (complete) last = out;
+      else if (out.length > 0) raw.write(out);
     }
-    const rest = splitter.rest();
-    if (rest.trim()) raw.write(rest);
+    const rest = framer.rest();
+    if (rest?.toString('utf8').trim()) {
+      if (last !== null) raw.write(last);
+      last = rest;
+    }
   } catch {
     complete = false;
   }
-  const text = tokens ? '' : answerText(contentData);
-  // A client that went away gets its socket destroyed: ending a hijacked response to a half-closed socket
-  // would leave the connection open and hold up graceful shutdown.
+  const text = tokens ? '' : answerText(kept);
+  // A client that went away gets its socket destroyed: ending a response to a half-closed socket would leave the
+  // connection open and hold up graceful shutdown.
   if (o.isClientGone()) raw.destroy();
   else if (!raw.destroyed) {
-    if (!complete) raw.write(CUT_OFF);
-    raw.end();
+    if (!complete) {
+      if (last !== null) raw.write(last);
+      last = CUT_OFF;
+    }
+    if (last !== null && last.length > 0) raw.end(last);
+    else raw.end();
   }
   return { complete, tokens, text };
 }

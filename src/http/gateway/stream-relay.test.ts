@@ -1,0 +1,93 @@
+import type { ServerResponse } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { bufferedBody } from '../../providers/body.js';
+import { SseFramer } from './sse.js';
+import { relayStream } from './stream-relay.js';
+
+/** A ServerResponse stand-in that records what the relay writes, and in how many writes. */
+function recorder() {
+  const writes: string[] = [];
+  let ended = false;
+  const res = {
+    destroyed: false,
+    writeHead: () => res,
+    write(c: Buffer | string) {
+      writes.push(c.toString());
+      return true;
+    },
+    end(c?: Buffer | string) {
+      if (c !== undefined) writes.push(c.toString());
+      ended = true;
+      return res;
+    },
+    destroy() {},
+  };
+  return { res: res as unknown as ServerResponse, writes, text: () => writes.join(''), ended: () => ended };
+}
+
+const ev = (data: unknown) => `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+const chunk = (content: string) => ev({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content }, finish_reason: null }] });
+const usageChunk = ev({ object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 } });
+
+async function relay(parts: Array<string | Buffer>, injectUsage = false) {
+  const r = recorder();
+  const body = bufferedBody(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+  const result = await relayStream(r.res, { statusCode: 200, headers: { 'content-type': 'text/event-stream' }, body }, {
+    endpoint: '/chat/completions',
+    injectUsage,
+    admissionHeaders: {},
+    isClientGone: () => false,
+  });
+  return { ...r, result };
+}
+
+describe('SSE framing', () => {
+  it('never splits a multi-byte character that arrives in two chunks', () => {
+    const bytes = Buffer.from(ev('{"t":"héllo €"}'));
+    const cut = bytes.indexOf(Buffer.from('€')) + 1; // inside the 3-byte euro sign
+    const f = new SseFramer();
+    expect(f.push(bytes.subarray(0, cut))).toBeNull();
+    expect(f.push(bytes.subarray(cut))?.toString('utf8')).toBe(ev('{"t":"héllo €"}'));
+  });
+
+  it('frames CRLF events and keeps an unfinished one for later', () => {
+    const f = new SseFramer();
+    expect(f.push(Buffer.from('data: a\r\n\r\ndata: b'))?.toString()).toBe('data: a\r\n\r\n');
+    expect(f.push(Buffer.from('\r\n\r\n'))?.toString()).toBe('data: b\r\n\r\n');
+    expect(f.rest()).toBeNull();
+  });
+});
+
+describe('relayStream', () => {
+  it('passes events through, drops the usage chunk it asked for, and ends with the last events in one write', async () => {
+    const r = await relay([chunk('Hel') + chunk('lo'), usageChunk, ev('[DONE]')], true);
+    expect(r.result).toEqual({ complete: true, tokens: { input: 5, cached: 0, output: 7 }, text: '' });
+    expect(r.text()).toBe(chunk('Hel') + chunk('lo') + ev('[DONE]'));
+    expect(r.writes.at(-1)).toBe(ev('[DONE]')); // written by end(), not by a write and then an empty end
+    expect(r.ended()).toBe(true);
+  });
+
+  it('keeps the usage chunk when the client asked for it', async () => {
+    const r = await relay([chunk('Hi'), usageChunk + ev('[DONE]')], false);
+    expect(r.text()).toBe(chunk('Hi') + usageChunk + ev('[DONE]'));
+  });
+
+  it('relays a character split across upstream chunks intact', async () => {
+    const bytes = Buffer.from(chunk('€uro') + ev('[DONE]'));
+    const cut = bytes.indexOf(Buffer.from('€')) + 2;
+    const r = await relay([bytes.subarray(0, cut), bytes.subarray(cut)]);
+    expect(r.text()).toBe(chunk('€uro') + ev('[DONE]'));
+  });
+
+  it('collects the answer text when the upstream reports no usage (usage: null included)', async () => {
+    const nullUsage = ev({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: ' there' } }], usage: null });
+    const r = await relay([chunk('Hi'), nullUsage, ev('[DONE]')]);
+    expect(r.result).toMatchObject({ complete: true, tokens: null, text: 'Hi there' });
+  });
+
+  it('ends a stream cut off by the upstream with an error event', async () => {
+    const r = await relay([chunk('Hi')]);
+    expect(r.result.complete).toBe(false);
+    expect(r.writes.at(-1)).toContain('"code":"upstream_error"');
+  });
+});
