@@ -1,11 +1,31 @@
-import type { UpstreamBody } from './types.js';
+import type { BodyPipe, ChunkSink, UpstreamBody } from './types.js';
 
 /** A body whose chunks are all known already (the echo model's answers). */
 export function bufferedBody(chunks: Buffer[]): UpstreamBody {
   return {
     readAll: async () => (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)),
-    async *[Symbol.asyncIterator]() {
-      yield* chunks;
+    pipe(sink: ChunkSink): BodyPipe {
+      let wake: (() => void) | null = null;
+      let cancelled = false;
+      const done = (async () => {
+        for (const c of chunks) {
+          if (cancelled) return;
+          // Delivered a turn later, as a socket would; a paused sink waits for resume().
+          await new Promise((r) => setImmediate(r));
+          if (sink(c) === false) await new Promise<void>((r) => (wake = r));
+        }
+      })();
+      return {
+        done,
+        resume: () => {
+          const w = wake as (() => void) | null;
+          wake = null;
+          w?.();
+        },
+        cancel: () => {
+          cancelled = true;
+        },
+      };
     },
   };
 }

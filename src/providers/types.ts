@@ -10,10 +10,24 @@ export interface UpstreamRequest {
   signal: AbortSignal | (import('node:events').EventEmitter & { aborted: boolean });
 }
 
-/** An upstream answer's body: iterated chunk by chunk as it arrives (streams), or read whole. */
-export interface UpstreamBody extends AsyncIterable<Buffer> {
+/** Takes one chunk of a piped body; returns false to pause the upstream until the pipe's `resume`. */
+export type ChunkSink = (chunk: Buffer) => boolean | undefined;
+
+export interface BodyPipe {
+  /** Settles when the body has ended (rejects when the upstream breaks off). */
+  done: Promise<void>;
+  /** Lets a paused body flow again. */
+  resume(): void;
+  /** Stops reading and frees the upstream connection. */
+  cancel(): void;
+}
+
+/** An upstream answer's body: read whole, or piped chunk by chunk as it arrives (streams). */
+export interface UpstreamBody {
   /** The whole body once it has arrived; rejects when the upstream breaks off. */
   readAll(): Promise<Buffer>;
+  /** Hands each chunk to `sink` as it arrives. */
+  pipe(sink: ChunkSink): BodyPipe;
 }
 
 export interface UpstreamResponse {

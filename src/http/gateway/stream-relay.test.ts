@@ -21,6 +21,8 @@ function recorder() {
       return res;
     },
     destroy() {},
+    once: () => res,
+    off: () => res,
   };
   return { res: res as unknown as ServerResponse, writes, text: () => writes.join(''), ended: () => ended };
 }

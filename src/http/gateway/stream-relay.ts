@@ -150,25 +150,34 @@ export async function relayStream(
   let keptBytes = 0;
   /** Output held back once the stream's end marker was seen, to be written together with the end. */
   let last: Buffer | string | null = null;
-  try {
-    for await (const chunk of res.body) {
-      const events = framer.push(chunk);
-      if (!events) continue;
-      if (last !== null) {
-        raw.write(last);
-        last = null;
-      }
-      const seen = inspect(events, markers, o.injectUsage, tokens);
-      const out = seen.out;
-      tokens = seen.tokens;
-      complete ||= seen.complete;
-      if (!tokens && keptBytes < MAX_KEPT_FOR_COUNTING) {
-        kept.push(events);
-        keptBytes += events.length;
-      }
-      if (complete) last = out;
-      else if (out.length > 0) raw.write(out);
+  // Each chunk is relayed as the upstream socket delivers it (no promise per chunk); a client that reads slower than
+  // the upstream writes pauses the upstream socket until the client's socket drains.
+  const pipe: { resume?: () => void } = {};
+  const onDrain = () => pipe.resume?.();
+  const piped = res.body.pipe((chunk) => {
+    const events = framer.push(chunk);
+    if (!events || raw.destroyed) return true;
+    if (last !== null) {
+      raw.write(last);
+      last = null;
     }
+    const seen = inspect(events, markers, o.injectUsage, tokens);
+    tokens = seen.tokens;
+    complete ||= seen.complete;
+    if (!tokens && keptBytes < MAX_KEPT_FOR_COUNTING) {
+      kept.push(events);
+      keptBytes += events.length;
+    }
+    if (complete) last = seen.out;
+    else if (seen.out.length > 0 && !raw.write(seen.out)) {
+      raw.once('drain', onDrain);
+      return false;
+    }
+    return true;
+  });
+  pipe.resume = piped.resume;
+  try {
+    await piped.done;
     const rest = framer.rest();
     if (rest?.toString('utf8').trim()) {
       if (last !== null) raw.write(last);
@@ -176,6 +185,8 @@ export async function relayStream(
     }
   } catch {
     complete = false;
+  } finally {
+    raw.off('drain', onDrain);
   }
   const text = tokens ? '' : answerText(kept);
   // A client that went away gets its socket destroyed: ending a response to a half-closed socket would leave the
