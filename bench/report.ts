@@ -13,6 +13,8 @@ export interface Comparison {
   connections: number;
   keys: number;
   throughputRatio: number;
+  /** The lowest and highest Tollgate/bare ratio of single rounds (each round runs both within seconds). */
+  roundRatios: [number, number] | null;
   addedP50Us: number;
   addedP99Us: number;
   /** Throughput is judged where the load saturates (more than one connection), latency at one connection. */
@@ -28,11 +30,14 @@ export function compareToBare(runs: RunRecord[]): Comparison[] {
     if (!bare) continue;
     const ratio = bare.rps > 0 ? t.rps / bare.rps : 0;
     const added = t.p50Us - bare.p50Us;
+    const perRound = t.roundsRps.length === bare.roundsRps.length ? t.roundsRps.map((x, i) => (bare.roundsRps[i] > 0 ? x / bare.roundsRps[i] : 0)) : [];
+    const round3 = (n: number) => Math.round(n * 1000) / 1000;
     out.push({
       mode: t.mode,
       connections: t.connections,
       keys: t.keys,
-      throughputRatio: Math.round(ratio * 1000) / 1000,
+      throughputRatio: round3(ratio),
+      roundRatios: perRound.length > 1 ? [round3(Math.min(...perRound)), round3(Math.max(...perRound))] : null,
       addedP50Us: Math.round(added),
       addedP99Us: Math.round(t.p99Us - bare.p99Us),
       throughputPass: t.connections > 1 ? ratio >= TARGETS.minThroughputRatio : null,
@@ -118,27 +123,30 @@ export function renderGatewayReport(r: GatewayReport, comparisons: Comparison[])
   const lines: string[] = [
     '## Gateway',
     '',
-    `${r.cpus} CPUs, Node ${r.node}; wrk, ${r.durationS} s per run after a ${r.warmupS} s warm-up (discarded); ` +
+    `${r.cpus} CPUs, Node ${r.node}; wrk, ${r.rounds} interleaved rounds per mode and connection count (upstream, bare proxy, ` +
+      `Tollgate, Tollgate, then again), ${r.durationS} s per run after a warm-up (${r.warmupS} s in the first round, 1 s after; ` +
+      'discarded); each row is the target\'s median round, and its req/s of every round follow it. ' +
       `Tollgate with ${int(r.keyCount)} keys in SQLite (seeded in ${r.seedSeconds} s). CPU/req: the target process's CPU time ` +
       '(all threads) per request. p99 is as wrk reports it, corrected for coordinated omission: one event-loop stall of S ms ' +
       'counts as the requests that would have arrived during it, so p99 shows stalls that a closed-loop count would hide. ' +
       `Other load: share of the CPUs used meanwhile by processes the bench did not start (a run above ${MAX_OTHER_LOAD * 100}% is run once more and the quieter attempt kept).`,
     '',
-    '| Target | Mode | Conns | Keys | req/s | p50 | p99 | CPU/req | Other load | Errors |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| Target | Mode | Conns | Keys | req/s (median) | Rounds (req/s) | p50 | p99 | CPU/req | Other load | Errors |',
+    '|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|',
     ...r.runs.map(
       (x) =>
-        `| ${x.target} | ${x.mode} | ${x.connections} | ${x.target === 'tollgate' ? int(x.keys) : '–'} | ${int(x.rps)} | ${us(x.p50Us)} | ${us(x.p99Us)} | ` +
-        `${x.cpuUsPerRequest === null ? '–' : us(x.cpuUsPerRequest)} | ${x.otherLoadPct === null ? '–' : `${x.otherLoadPct}%`} | ${x.errors} |`,
+        `| ${x.target} | ${x.mode} | ${x.connections} | ${x.target === 'tollgate' ? int(x.keys) : '–'} | ${int(x.rps)} | ${x.roundsRps.map(int).join(', ')} | ` +
+        `${us(x.p50Us)} | ${us(x.p99Us)} | ${x.cpuUsPerRequest === null ? '–' : us(x.cpuUsPerRequest)} | ${x.otherLoadPct === null ? '–' : `${x.otherLoadPct}%`} | ${x.errors} |`,
     ),
     '',
     `### Tollgate vs the bare proxy (targets: throughput ≥ ${TARGETS.minThroughputRatio * 100}% under load, added p50 ≤ ${TARGETS.maxAddedP50Us} µs at 1 connection)`,
     '',
-    '| Mode | Conns | Keys | Throughput | Added p50 | Added p99 | Verdict |',
-    '|---|---:|---:|---:|---:|---:|---|',
+    '| Mode | Conns | Keys | Throughput (of medians) | Single rounds | Added p50 | Added p99 | Verdict |',
+    '|---|---:|---:|---:|---|---:|---:|---|',
     ...comparisons.map(
       (c) =>
         `| ${c.mode} | ${c.connections} | ${int(c.keys)} | ${(c.throughputRatio * 100).toFixed(1)}% ${verdict(c.throughputPass)} | ` +
+        `${c.roundRatios ? `${(c.roundRatios[0] * 100).toFixed(0)}–${(c.roundRatios[1] * 100).toFixed(0)}%` : '–'} | ` +
         `${c.addedP50Us >= 0 ? '+' : ''}${us(c.addedP50Us)} ${verdict(c.latencyPass)} | ${c.addedP99Us >= 0 ? '+' : ''}${us(c.addedP99Us)} | ` +
         `${c.throughputPass === false || c.latencyPass === false ? 'FAIL' : 'PASS'} |`,
     ),

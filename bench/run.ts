@@ -5,7 +5,8 @@ import { killAllChildren, removeTempDirs } from './processes.js';
 import { type Comparison, compareToBare, renderGatewayReport } from './report.js';
 
 // `npm run bench`: the gateway bench, then the scanner bench (bench/scan-bench.ts) when it exists.
-// BENCH_ONLY=gateway|scan|usage|propagation|sizing runs one section; BENCH_DURATION (seconds, "10" or "10s") sets each measured run.
+// BENCH_ONLY=gateway|scan|usage|propagation|sizing runs one section; BENCH_DURATION (seconds, "10" or "10s") sets each measured run;
+// BENCH_ROUNDS (default 3) sets how many interleaved rounds the gateway section runs (the median round is reported).
 // Progress goes to stderr, the report (markdown) to stdout, the numbers to bench/results/latest.json.
 
 interface ScanResult {
@@ -27,6 +28,13 @@ function durationSeconds(raw: string | undefined): number {
   return Math.round(n);
 }
 
+function roundCount(raw: string | undefined): number {
+  if (!raw) return 3;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_ROUNDS must be a whole number ≥ 1, got "${raw}"`);
+  return n;
+}
+
 /** Rejects after `ms` (the timer does not keep the process alive). */
 function timeout(ms: number, what: string): Promise<never> {
   return new Promise((_, reject) => setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1000} s`)), ms).unref());
@@ -35,12 +43,16 @@ function timeout(ms: number, what: string): Promise<never> {
 async function gatewaySection(): Promise<{ report: GatewayReport; comparisons: Comparison[] }> {
   const durationS = durationSeconds(process.env.BENCH_DURATION);
   const warmupS = 3;
+  const rounds = roundCount(process.env.BENCH_ROUNDS);
   const connections = [1, 32];
-  // 16 measured runs (each may run twice on a busy host), 4 profiled ones, the sync-I/O run, start-ups, seeding.
-  const budgetMs = (32 * (durationS + warmupS + 5) + 4 * (durationS + warmupS + 30) + 60 + 240) * 1000;
-  log(`gateway bench: ${durationS} s per run (+${warmupS} s warm-up), connections ${connections.join(' and ')}; at most ${Math.round(budgetMs / 60_000)} min`);
+  // 16 measured runs per round (each may run twice on a busy host), 4 profiled ones, the sync-I/O run, start-ups, seeding.
+  const budgetMs = (32 * rounds * (durationS + warmupS + 5) + 4 * (durationS + warmupS + 30) + 60 + 240) * 1000;
+  log(
+    `gateway bench: ${rounds} rounds of ${durationS} s per run (+${warmupS} s warm-up), connections ${connections.join(' and ')}; ` +
+      `at most ${Math.round(budgetMs / 60_000)} min`,
+  );
   const report = await Promise.race([
-    benchGateway({ durationS, warmupS, keyCount: 10_000, rotatingKeyCount: 1_000, connections, log }),
+    benchGateway({ durationS, warmupS, rounds, keyCount: 10_000, rotatingKeyCount: 1_000, connections, log }),
     timeout(budgetMs, 'the gateway bench'),
   ]);
   return { report, comparisons: compareToBare(report.runs) };
