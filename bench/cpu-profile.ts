@@ -85,9 +85,10 @@ function componentOfUrl(frame: CallFrame): string | null {
   if (pkg === 'tsx' || pkg === 'esbuild' || pkg === 'get-tsconfig') return 'tsx loader';
   if (pkg) return `other package: ${pkg}`;
   if (url.startsWith('wasm://')) return 'undici (upstream client)'; // undici's llhttp parser is WebAssembly
-  const src = /\/src\/([^/]+)\//.exec(url);
+  // Tollgate runs from its build (dist/ mirrors src/) in the bench, from src/ under tsx elsewhere.
+  const src = /\/(?:src|dist)\/([^/]+)\//.exec(url);
   if (src) return `Tollgate src/${src[1]}`;
-  if (url.includes('/src/')) return 'Tollgate src/ (top level)';
+  if (/\/(?:src|dist)\//.test(url)) return 'Tollgate src/ (top level)';
   if (url.startsWith('node:internal/crypto')) return 'crypto (sha256)';
   if (url.startsWith('node:internal/abort_controller') || url.startsWith('node:internal/event_target')) return 'Node AbortController/EventTarget';
   if (url.startsWith('node:internal/timers') || url === 'node:timers') return 'Node timers';
@@ -190,7 +191,7 @@ export function summarizeProfile(profile: CpuProfile, window: { fromUs: number; 
     const seen = new Set<string>();
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const f = (byId.get(cur) as ProfileNode).callFrame;
-      if (!f.url.includes('/src/') || f.url.includes('/node_modules/')) continue;
+      if (!/\/(?:src|dist)\//.test(f.url) || f.url.includes('/node_modules/')) continue;
       const fl = label(f);
       if (seen.has(fl)) continue;
       seen.add(fl);
