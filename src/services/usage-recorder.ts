@@ -22,7 +22,7 @@ export interface UsageRecorderOptions {
   /** Directory of the write-ahead log (this instance's data dir); none when unset. */
   walDir?: string;
   /** A faster writer for this database (SQLite: a worker thread or prepared statements); the generic Kysely path otherwise. */
-  writer?: { write(lines: string[]): Promise<void>; close(): Promise<void> } | null;
+  writer?: { write(lines: string[]): Promise<void>; close(): Promise<void>; maxBatch?: number } | null;
 }
 
 /**
@@ -70,6 +70,11 @@ export class UsageRecorder {
     this.queue.push(line);
   }
 
+  /** Events per write: the writer's own bound when it has one (the SQLite worker takes a whole flush at once). */
+  private get batchSize(): number {
+    return this.opts.writer?.maxBatch ?? this.opts.batchSize;
+  }
+
   get pending(): number {
     return this.queue.length;
   }
@@ -93,7 +98,7 @@ export class UsageRecorder {
     try {
       const sealed = this.wal ? await this.wal.seal() : 0;
       while (this.queue.length > 0) {
-        const batch = this.queue.slice(0, this.opts.batchSize);
+        const batch = this.queue.slice(0, this.batchSize);
         await this.write(batch);
         this.queue.splice(0, batch.length);
         this.stats.written += batch.length;
@@ -142,7 +147,7 @@ export class UsageRecorder {
     const replaying = `${this.opts.spillFile}.replaying`;
     if (!existsSync(replaying)) await rename(this.opts.spillFile, replaying);
     const lines = (await readFile(replaying, 'utf8')).split('\n').filter(isJsonLine);
-    for (let i = 0; i < lines.length; i += this.opts.batchSize) await this.write(lines.slice(i, i + this.opts.batchSize));
+    for (let i = 0; i < lines.length; i += this.batchSize) await this.write(lines.slice(i, i + this.batchSize));
     this.stats.replayed += lines.length;
     await rm(replaying);
     this.spilled = existsSync(this.opts.spillFile) ? 1 : 0;

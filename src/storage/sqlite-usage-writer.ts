@@ -9,6 +9,9 @@ import { aggregateRollups } from '../services/usage-rollups.js';
 import type { Database } from './database.js';
 import { ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES } from './migrations-rollups.js';
 
+/** Events per transaction in the worker thread. */
+const WORKER_BATCH = 50_000;
+
 type Prices = Readonly<Record<string, ModelPrice>>;
 
 /**
@@ -59,6 +62,8 @@ function startWorker(workerData: unknown): Worker | null {
 export interface UsageBatchWriter {
   /** Writes events given as JSON lines (sent to the worker as one string, not as cloned objects). */
   write(lines: string[]): Promise<void>;
+  /** Most events per write. */
+  readonly maxBatch: number;
   close(): Promise<void>;
   readonly mode: 'worker' | 'main-thread';
 }
@@ -89,6 +94,9 @@ export function sqliteUsageWriter(database: Database, prices: Prices, opts: { wo
     });
     return {
       mode: 'worker',
+      // A whole flush in one transaction: the rollups then get one upsert per key and bucket per flush rather than per
+      // 500 events (measured with 1,000 keys in use: worker CPU per event 20–24 µs with 500-event batches).
+      maxBatch: WORKER_BATCH,
       write(lines) {
         return new Promise<void>((resolve, reject) => {
           const id = ++seq;
@@ -107,6 +115,8 @@ export function sqliteUsageWriter(database: Database, prices: Prices, opts: { wo
   const writeAll = preparedBatchWriter(sqlite, prices);
   return {
     mode: 'main-thread',
+    // On the event loop: small transactions, so that no request waits long.
+    maxBatch: 500,
     async write(lines) {
       const batch = lines.map(usageRowOf);
       await database.db.connection().execute(async () => {
