@@ -64,6 +64,29 @@ describe('abuse and bad input', () => {
     expect((await res.json()).error.code).toBe('payload_too_large');
   });
 
+  it('answers 413 for a chunked body (no Content-Length) once it passes the limit', async () => {
+    const u = new URL(`${t.url}/v1/chat/completions`);
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(
+        { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            body += c;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      req.write(`{"model":"tollgate-echo","messages":[{"role":"user","content":"`);
+      req.write('x'.repeat(70_000));
+      req.end('"}]}');
+    });
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body).error.code).toBe('payload_too_large');
+  });
+
   it('answers clean 4xx for broken, deep, huge, polluting and non-UTF-8 JSON, and keeps serving', async () => {
     const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
     const deepMessages = `{"model":"tollgate-echo","messages":[{"role":"user","content":${'['.repeat(5000)}"x"${']'.repeat(5000)}}]}`;

@@ -1,0 +1,46 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { GatewayContext } from './gateway-context.js';
+import { gatewayListener } from './listener.js';
+
+function exchange(url: string) {
+  const sent: { status?: number; headers: Record<string, unknown>; body?: string } = { headers: {} };
+  const req = { url, method: 'POST', headers: {}, socket: { remoteAddress: '127.0.0.1' } } as unknown as IncomingMessage;
+  const res = {
+    headersSent: false,
+    setHeader(name: string, value: unknown) {
+      sent.headers[name] = value;
+    },
+    writeHead(status: number, headers: Record<string, unknown>) {
+      sent.status = status;
+      Object.assign(sent.headers, headers);
+    },
+    end(body: string) {
+      sent.body = body;
+    },
+  } as unknown as ServerResponse;
+  return { req, res, sent };
+}
+
+const listener = (closing: boolean) =>
+  gatewayListener({} as GatewayContext, { bodyLimit: 1024, trustProxy: null, logger: pino({ level: 'silent' }), isClosing: () => closing });
+
+describe('gateway listener', () => {
+  it('leaves Tollgate’s own /v1 routes and everything else to Fastify', () => {
+    const serve = listener(false);
+    for (const url of ['/healthz', '/v1/organization/projects', '/v1/organization', '/v1/secret-scanning/reports', '/v2/x', '/']) {
+      const { req, res, sent } = exchange(url);
+      expect(serve(req, res), url).toBe(false);
+      expect(sent.status).toBeUndefined();
+    }
+  });
+
+  it('answers 503 in OpenAI’s shape and closes the connection while the server shuts down', () => {
+    const { req, res, sent } = exchange('/v1/chat/completions');
+    expect(listener(true)(req, res)).toBe(true);
+    expect(sent.status).toBe(503);
+    expect(sent.headers.connection).toBe('close');
+    expect(JSON.parse(sent.body ?? '{}').error.code).toBe('service_unavailable');
+  });
+});
