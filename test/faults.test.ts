@@ -111,7 +111,7 @@ suite('faults', () => {
     expect((await fetch(`${t.url}/readyz`)).status).toBe(200);
   }, 60_000);
 
-  it('an instance killed with SIGKILL mid-load: the write-ahead log recovers all but the events of its last moment', async () => {
+  it('an instance killed with SIGKILL mid-load: the write-ahead log recovers all but the events of its last few milliseconds', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-kill-'));
     const rt0 = await createRuntime(loadConfig({ TOLLGATE_DATA_DIR: dataDir }));
     const { createProjectKey } = await import('../src/services/api-keys.js');
@@ -157,8 +157,9 @@ suite('faults', () => {
     console.log(
       `SIGKILL: ${completions.length} answered; ${beforeRestart} events in the database at the kill, ${stored} after the restart replayed the log; ${Math.max(0, completions.length - stored)} lost`,
     );
-    // Answered requests whose event the instance had not yet handed to the log in the last event-loop turn may be lost.
-    expect(stored).toBeGreaterThanOrEqual(completions.length - 8);
+    // Answered requests whose event was still in the log's last 2 ms group may be lost: allow 10 ms of this load.
+    const allowed = Math.max(8, Math.ceil((completions.length / 3000) * 10));
+    expect(stored).toBeGreaterThanOrEqual(completions.length - allowed);
     expect(stored).toBeLessThanOrEqual(completions.length + 8);
   }, 90_000);
 

@@ -4,21 +4,23 @@ import { join } from 'node:path';
 
 /**
  * Write-ahead log of usage events in numbered segment files (JSON lines) in this instance's data dir. Appends are
- * batched per event-loop turn and written asynchronously, so the request path does no I/O; a segment is deleted once
+ * grouped for `groupMs` (2 ms) and written asynchronously, so the request path does no I/O; a segment is deleted once
  * every event in it is in the database. After a crash (SIGKILL) the next start replays what is left — inserts are
- * idempotent by event id — so at most the events of the last moment can be lost, not a flush interval. (Grouping the
- * writes over 5 ms instead made no difference on the gateway bench that the run-to-run noise did not swamp.)
+ * idempotent by event id — so at most the events of the last `groupMs` can be lost, not a flush interval.
+ * Why group: a write per event-loop turn cost the gateway's main thread ~2.5 µs per request under load (CPU profile
+ * with 1,000 keys in use: the string-to-bytes hand-over of each small write), one write per 2 ms a tenth of that.
  */
 export class UsageWal {
   private segment: number;
   private handle: { n: number; fh: Promise<FileHandle> } | null = null;
   private buffer: string[] = [];
-  private scheduled = false;
+  private timer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly dir: string,
     private readonly onError: (err: unknown) => void = () => {},
+    private readonly groupMs = 2,
   ) {
     mkdirSync(dir, { recursive: true });
     this.segment = Math.max(0, ...this.segments()) + 1;
@@ -49,17 +51,15 @@ export class UsageWal {
     return out;
   }
 
-  /** Queues an event, serialised as one JSON line, for the log; written on the next turn of the event loop. */
+  /** Queues an event, serialised as one JSON line, for the log; written with its group within `groupMs`. */
   appendLine(line: string): void {
     this.buffer.push(line);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.drain());
-    }
+    this.timer ??= setTimeout(() => this.drain(), this.groupMs);
   }
 
   private drain(): void {
-    this.scheduled = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     if (this.buffer.length === 0) return;
     const text = `${this.buffer.join('\n')}\n`;
     this.buffer = [];
