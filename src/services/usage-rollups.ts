@@ -72,7 +72,8 @@ function emptyRow(org: string, bucket: number, project: string, key: string, mod
  * key '' in the project tables. Each table's rows come sorted by key.
  */
 export function aggregateRollups(events: UsageEvent[], prices: Prices = DEFAULT_PRICES): Record<keyof RollupTables, UsageRollupsTable[]> {
-  const maps = ROLLUP_TABLES.map(() => new Map<string, UsageRollupsTable>());
+  // Per table: bucket → identity (org, project, key, model, kind) → row. Nested, so that no string is built per table.
+  const maps = ROLLUP_TABLES.map(() => new Map<number, Map<string, UsageRollupsTable>>());
   const priceCache = new Map<string, ModelPrice | null>();
   for (const e of events) {
     const kind = endpointKind(e.method, e.endpoint);
@@ -89,15 +90,23 @@ export function aggregateRollups(events: UsageEvent[], prices: Prices = DEFAULT_
       }
       split = splitCost(price, { input: e.input_tokens, cached: e.cached_tokens, output: e.output_tokens }, cost);
     }
+    // One identity string per event for the key tables and one for the project tables; the bucket is the table's own.
+    const keyed = `${e.org_id}\u0000${project}\u0000${e.api_key_id ?? ''}\u0000${model}\u0000${kind}`;
+    const unkeyed = `${e.org_id}\u0000${project}\u0000\u0000${model}\u0000${kind}`;
     for (let t = 0; t < ROLLUP_TABLES.length; t++) {
       const { width, perKey } = ROLLUP_TABLES[t];
       const bucket = bucketOfMs(e.created_at_ms, width);
       const apiKey = perKey ? (e.api_key_id ?? '') : '';
-      const id = `${e.org_id}\u0000${bucket}\u0000${project}\u0000${apiKey}\u0000${model}\u0000${kind}`;
-      let acc = maps[t].get(id);
+      const id = perKey ? keyed : unkeyed;
+      let rows = maps[t].get(bucket);
+      if (!rows) {
+        rows = new Map();
+        maps[t].set(bucket, rows);
+      }
+      let acc = rows.get(id);
       if (!acc) {
         acc = emptyRow(e.org_id, bucket, project, apiKey, model, kind);
-        maps[t].set(id, acc);
+        rows.set(id, acc);
       }
       acc.num_requests++;
       if (e.outcome === 'refused') acc.num_refused_requests++;
@@ -113,7 +122,9 @@ export function aggregateRollups(events: UsageEvent[], prices: Prices = DEFAULT_
     }
   }
   // A fixed order makes concurrent writers (several instances on PostgreSQL) lock rows in the same order: no deadlocks.
-  const sorted = (m: Map<string, UsageRollupsTable>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
+  const byKey = ([a]: [string, UsageRollupsTable], [b]: [string, UsageRollupsTable]) => (a < b ? -1 : a > b ? 1 : 0);
+  const sorted = (m: Map<number, Map<string, UsageRollupsTable>>) =>
+    [...m.entries()].sort(([a], [b]) => a - b).flatMap(([, rows]) => [...rows.entries()].sort(byKey).map(([, r]) => r));
   return Object.fromEntries(ROLLUP_TABLES.map(({ table }, t) => [table, sorted(maps[t])])) as Record<keyof RollupTables, UsageRollupsTable[]>;
 }
 
