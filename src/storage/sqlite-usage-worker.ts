@@ -9,6 +9,10 @@ const sqlite = new SQLite(file);
 sqlite.pragma('journal_mode = WAL');
 sqlite.pragma('busy_timeout = 5000');
 sqlite.pragma('synchronous = NORMAL');
+// The per-key time index takes inserts at as many places as there are keys in use: a page cache that holds those
+// pages saves re-reading them every flush (measured with 1,000 keys over 900,000 events: 15.0 → 13.2 µs of CPU per
+// event with 64 MB instead of SQLite's 2 MB default).
+sqlite.pragma('cache_size = -65536');
 const writeAll = preparedBatchWriter(sqlite, prices);
 
 parentPort?.on('message', (m: { id: number; text: string }) => {
