@@ -38,7 +38,11 @@ export function isJsonContentType(contentType: string | undefined): boolean {
 export function parseJsonBody(body: Buffer): unknown {
   if (body.length === 0) return undefined;
   try {
-    return sjson.parse(body.toString('utf8'), undefined, { protoAction: 'error', constructorAction: 'error' });
+    const text = body.toString('utf8');
+    // A text without these cannot name a __proto__ or constructor key, even escaped: parse it as it is (the
+    // secure parser's two regular-expression scans cost about as much again as JSON.parse on a chat body).
+    if (!text.includes('__proto__') && !text.includes('constructor') && !text.includes('\\u')) return JSON.parse(text);
+    return sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (err) {
     throw new TollgateError('invalid_json', `We could not parse the JSON body of your request: ${(err as Error).message}`);
   }
