@@ -106,13 +106,16 @@ export class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
     return false;
   }
 
+  private all(): Buffer {
+    return this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.queued);
+  }
+
   readAll(): Promise<Buffer> {
-    const all = () => (this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.queued));
     if (this.error) return Promise.reject(this.error);
-    if (this.ended) return Promise.resolve(all());
-    return new Promise<void>((resolve, reject) => {
-      this.settle = { resolve, reject };
-    }).then(all);
+    if (this.ended) return Promise.resolve(this.all());
+    return new Promise<Buffer>((resolve, reject) => {
+      this.settle = { resolve: () => resolve(this.all()), reject };
+    });
   }
 
   /** Delivers the chunks read while there was no sink or it was paused; true when all went. */

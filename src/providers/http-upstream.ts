@@ -1,4 +1,4 @@
-import { Pool, errors as undiciErrors } from 'undici';
+import { type Dispatcher, Pool, errors as undiciErrors } from 'undici';
 import type { ProviderConfig } from '../config/gateway-config.js';
 import { Exchange } from './exchange.js';
 import { type Upstream, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from './types.js';
@@ -37,23 +37,34 @@ export class HttpUpstream implements Upstream {
     this.authHeaders = { ...cfg.headers, ...auth };
   }
 
-  async send(req: UpstreamRequest): Promise<UpstreamResponse> {
+  send(req: UpstreamRequest): Promise<UpstreamResponse> {
     let search = req.search;
     if (this.cfg.apiVersion && !/[?&]api-version=/.test(search)) {
       search += `${search ? '&' : '?'}api-version=${encodeURIComponent(this.cfg.apiVersion)}`;
     }
-    const attempts = req.method === 'GET' || req.method === 'HEAD' ? 1 + this.cfg.retries : 1;
-    let lastError: unknown;
     const headers = req.headers;
     for (const name in this.authHeaders) headers[name] = this.authHeaders[name];
+    const options = { method: req.method as 'GET', path: this.basePath + req.path + search, headers, body: req.body ?? undefined };
+    const attempts = req.method === 'GET' || req.method === 'HEAD' ? 1 + this.cfg.retries : 1;
+    // One attempt (every non-idempotent call, and the default): the exchange's own promise, no retry loop around it.
+    if (attempts === 1) return this.attempt(options, req.signal).catch((err: unknown) => Promise.reject(toFailure(err, this.name)));
+    return this.withRetries(options, req.signal, attempts);
+  }
+
+  private attempt(options: Dispatcher.DispatchOptions, signal: UpstreamRequest['signal']): Promise<UpstreamResponse> {
+    const exchange = new Exchange(signal);
+    this.pool.dispatch(options, exchange);
+    return exchange.response;
+  }
+
+  private async withRetries(options: Dispatcher.DispatchOptions, signal: UpstreamRequest['signal'], attempts: number): Promise<UpstreamResponse> {
+    let lastError: unknown;
     for (let attempt = 0; attempt < attempts; attempt++) {
       try {
-        const exchange = new Exchange(req.signal);
-        this.pool.dispatch({ method: req.method as 'GET', path: this.basePath + req.path + search, headers, body: req.body ?? undefined }, exchange);
-        return await exchange.response;
+        return await this.attempt(options, signal);
       } catch (err) {
         lastError = err;
-        if (req.signal.aborted) break;
+        if (signal.aborted) break;
       }
     }
     throw toFailure(lastError, this.name);

@@ -129,7 +129,7 @@ async function forward(
       controller.abort();
     }
   };
-  res.once('close', onClose);
+  res.on('close', onClose);
   const total = upstream.totalTimeoutMs;
   let timedOut = false;
   const cancelDeadline = DEADLINES.add(total, () => {
@@ -142,6 +142,7 @@ async function forward(
     up = await upstream.send({ method: request.method, path: endpoint, search: request.search, headers, body: payload, signal: controller });
   } catch (err) {
     cancelDeadline();
+    res.off('close', onClose);
     const failure = timedOut ? new UpstreamFailure('timeout', `The upstream provider '${upstream.name}' did not answer within ${total} ms.`) : toFailure(err, upstream.name);
     const outcome: Outcome['outcome'] = clientGone ? 'client_aborted' : failure.kind === 'timeout' ? 'timeout' : 'upstream_error';
     const code = failure.kind === 'timeout' ? 'upstream_timeout' : 'upstream_error';
