@@ -4,7 +4,7 @@ import { TollgateError } from '../../core/errors.js';
 import type { GatewayContext } from './gateway-context.js';
 import { listModels } from './models.js';
 import { proxy } from './proxy.js';
-import { clientIpResolver, gatewayRequest, readBody } from './request.js';
+import { clientIpResolver, gatewayRequest, readBody, splitUrl } from './request.js';
 import { sendError } from './respond.js';
 
 export interface GatewayListenerOptions {
@@ -35,8 +35,8 @@ export function gatewayListener(g: GatewayContext, o: GatewayListenerOptions): (
   return (req, res) => {
     const url = req.url ?? '';
     if (!url.startsWith('/v1/')) return false;
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
+    const target = splitUrl(url);
+    const path = target.path;
     if (isControlPlanePath(path)) return false;
     const started = performance.now();
     if (o.isClosing()) {
@@ -45,7 +45,7 @@ export function gatewayListener(g: GatewayContext, o: GatewayListenerOptions): (
       return true;
     }
     const route = req.method === 'GET' && (path === '/v1/models' || path.startsWith('/v1/models/')) ? modelsRoute(path) : null;
-    serve(g, o, req, res, ipOf(req), route).then(
+    serve(g, o, req, res, target, ipOf(req), route).then(
       () => o.observe?.(route?.label ?? '/v1/*', req.method ?? 'GET', res.statusCode, (performance.now() - started) / 1000),
       (err: unknown) => {
         sendError(res, err, o.logger);
@@ -73,9 +73,17 @@ function modelsRoute(path: string): ModelsRoute {
   return { label: '/v1/models/:model', model };
 }
 
-async function serve(g: GatewayContext, o: GatewayListenerOptions, req: IncomingMessage, res: ServerResponse, ip: string, route: ModelsRoute | null): Promise<void> {
+async function serve(
+  g: GatewayContext,
+  o: GatewayListenerOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: { path: string; search: string },
+  ip: string,
+  route: ModelsRoute | null,
+): Promise<void> {
   const pending = readBody(req, o.bodyLimit);
-  const request = gatewayRequest(req, ip, pending instanceof Promise ? await pending : pending);
+  const request = gatewayRequest(req, target, ip, pending instanceof Promise ? await pending : pending);
   if (route) await listModels(g, request, res, route.model);
   else await proxy(g, request, res);
 }

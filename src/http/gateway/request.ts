@@ -69,15 +69,22 @@ export function readBody(req: IncomingMessage, limit: number): Buffer | Promise<
   });
 }
 
-/** Builds the gateway request from node:http's request and its body: JSON bodies are parsed (400 `invalid_json`). */
-export function gatewayRequest(req: IncomingMessage, ip: string, body: Buffer): GatewayRequest {
-  const url = req.url ?? '/';
+/** The path and query string of a request URL. */
+export function splitUrl(url: string): { path: string; search: string } {
   const q = url.indexOf('?');
+  return q < 0 ? { path: url, search: '' } : { path: url.slice(0, q), search: url.slice(q) };
+}
+
+/**
+ * Builds the gateway request from node:http's request, its URL (already split by the listener) and its body: JSON
+ * bodies are parsed (400 `invalid_json`).
+ */
+export function gatewayRequest(req: IncomingMessage, target: { path: string; search: string }, ip: string, body: Buffer): GatewayRequest {
   const json = body.length > 0 && isJsonContentType(req.headers['content-type']) ? parseJsonBody(body) : null;
   return {
     method: req.method ?? 'GET',
-    path: q < 0 ? url : url.slice(0, q),
-    search: q < 0 ? '' : url.slice(q),
+    path: target.path,
+    search: target.search,
     headers: req.headers,
     ip,
     json: json ?? null,

@@ -1,5 +1,23 @@
+// An event ends with a blank line: "\n\n", or "\r\n\r\n" (whose last three bytes are "\n\r\n").
 const LF_LF = Buffer.from('\n\n');
 const LF_CRLF = Buffer.from('\n\r\n');
+
+/** Just past the last event boundary in `buf` before `before`, or -1 when there is none. */
+export function lastBoundaryEnd(buf: Buffer, before = buf.length): number {
+  const lf = buf.lastIndexOf(LF_LF, before);
+  const crlf = buf.lastIndexOf(LF_CRLF, before);
+  return Math.max(lf < 0 ? -1 : lf + 2, crlf < 0 ? -1 : crlf + 3);
+}
+
+/** Just past the first event boundary in `buf` at or after `from`, or the end of `buf` when there is none. */
+export function nextBoundaryEnd(buf: Buffer, from: number): number {
+  const lf = buf.indexOf(LF_LF, from);
+  const crlf = buf.indexOf(LF_CRLF, from);
+  if (lf < 0 && crlf < 0) return buf.length;
+  if (lf < 0) return crlf + 3;
+  if (crlf < 0) return lf + 2;
+  return Math.min(lf + 2, crlf + 3);
+}
 
 /**
  * Incremental Server-Sent Events framing over bytes: `push` returns the complete events of what has arrived (up to the
@@ -12,9 +30,7 @@ export class SseFramer {
   /** The complete events in the bytes received so far (null when none is complete yet). */
   push(chunk: Buffer): Buffer | null {
     const data = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    const lf = data.lastIndexOf(LF_LF);
-    const crlf = data.lastIndexOf(LF_CRLF);
-    const end = Math.max(lf < 0 ? -1 : lf + 2, crlf < 0 ? -1 : crlf + 3);
+    const end = lastBoundaryEnd(data);
     if (end < 0) {
       this.pending = data;
       return null;

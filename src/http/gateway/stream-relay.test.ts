@@ -69,6 +69,13 @@ describe('relayStream', () => {
     expect(r.ended()).toBe(true);
   });
 
+  it('finds the usage chunk between CRLF-framed events too', async () => {
+    const crlf = (e: string) => e.replace(/\n\n$/, '\r\n\r\n');
+    const r = await relay([crlf(chunk('Hi')) + crlf(usageChunk) + crlf(ev('[DONE]'))], true);
+    expect(r.result).toMatchObject({ complete: true, tokens: { input: 5, cached: 0, output: 7 } });
+    expect(r.text()).toBe(crlf(chunk('Hi')) + crlf(ev('[DONE]')));
+  });
+
   it('keeps the usage chunk when the client asked for it', async () => {
     const r = await relay([chunk('Hi'), usageChunk + ev('[DONE]')], false);
     expect(r.text()).toBe(chunk('Hi') + usageChunk + ev('[DONE]'));

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { TokenCounts } from '../../core/pricing.js';
 import type { UpstreamResponse } from '../../providers/types.js';
 import { clientResponseHeaders } from './forward-headers.js';
-import { eventData, SseFramer, splitEvents } from './sse.js';
+import { eventData, lastBoundaryEnd, nextBoundaryEnd, SseFramer, splitEvents } from './sse.js';
 import { deltaText, tokensFromUsage } from './usage-extract.js';
 
 export interface StreamResult {
@@ -28,8 +28,6 @@ const MARKERS: Record<string, Buffer[]> = {
 const ANY_MARKER = bytes('"usage"', '[DONE]', 'response.completed');
 const DONE = '[DONE]';
 const COMPLETED = 'response.completed';
-const LF_LF = Buffer.from('\n\n');
-const LF_CRLF = Buffer.from('\n\r\n');
 
 /** Bytes of content events kept for counting when the upstream never reports usage. */
 const MAX_KEPT_FOR_COUNTING = 4 * 1024 * 1024;
@@ -59,23 +57,6 @@ function nextMarker(buf: Buffer, from: number, markers: Buffer[]): number {
   return at;
 }
 
-/** The start of the event holding byte `at`: just after the blank line before it. */
-function eventStart(buf: Buffer, at: number): number {
-  const lf = buf.lastIndexOf(LF_LF, at);
-  const crlf = buf.lastIndexOf(LF_CRLF, at);
-  return Math.max(0, lf < 0 ? 0 : lf + 2, crlf < 0 ? 0 : crlf + 3);
-}
-
-/** The end of the event holding byte `at`: just after its blank line (complete events always have one). */
-function eventEnd(buf: Buffer, at: number): number {
-  const lf = buf.indexOf(LF_LF, at);
-  const crlf = buf.indexOf(LF_CRLF, at);
-  if (lf < 0 && crlf < 0) return buf.length;
-  if (lf < 0) return crlf + 3;
-  if (crlf < 0) return lf + 2;
-  return Math.min(lf + 2, crlf + 3);
-}
-
 interface Inspected {
   /** What the client gets of these events. */
   out: Buffer;
@@ -92,8 +73,9 @@ function inspect(events: Buffer, markers: Buffer[], injectUsage: boolean, tokens
   let copied = 0;
   let complete = false;
   for (let at = nextMarker(events, 0, markers); at >= 0; ) {
-    const start = eventStart(events, at);
-    const end = eventEnd(events, at);
+    // The event holding the marker: from just after the blank line before it to just after its own.
+    const start = Math.max(0, lastBoundaryEnd(events, at));
+    const end = nextBoundaryEnd(events, at);
     const data = eventData(events.toString('utf8', start, end));
     let drop = false;
     if (data === DONE) complete = true;
