@@ -1,25 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { compileAllowlist } from './ip-rules.js';
+import { keyRecord } from '../../test/harness/key-record.js';
 import { type KeyRecord, verifyKey } from './verify.js';
 
-const base: KeyRecord = {
-  id: 'key_1',
-  kind: 'project',
-  name: 'k',
-  orgId: 'org-1',
-  projectId: 'proj_1',
-  status: 'active',
-  expiresAt: null,
-  secretExpiresAt: null,
-  permissions: 'all',
-  allowedModels: null,
-  ipAllow: null,
-  projectStatus: 'active',
-  projectIpAllow: null,
-  exposedAt: null,
-  exposedUrl: null,
-  limits: null,
-};
+const base = keyRecord();
 
 describe('verifyKey', () => {
   const v = (r: Partial<KeyRecord> | null, now = 1000, ip = '127.0.0.1') =>

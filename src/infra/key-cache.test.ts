@@ -1,25 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { keyRecord } from '../../test/harness/key-record.js';
 import type { KeyRecord } from '../core/verify.js';
 import { KeyCache } from './key-cache.js';
 
-const rec = (id: string, projectId = 'proj_1'): KeyRecord => ({
-  id,
-  kind: 'project',
-  name: id,
-  orgId: 'org-1',
-  projectId,
-  status: 'active',
-  expiresAt: null,
-  secretExpiresAt: null,
-  permissions: 'all',
-  allowedModels: null,
-  ipAllow: null,
-  projectStatus: 'active',
-  projectIpAllow: null,
-  exposedAt: null,
-  exposedUrl: null,
-  limits: null,
-});
+const rec = (id: string, projectId = 'proj_1'): KeyRecord => keyRecord({ id, name: id, projectId });
 
 function cache(db: Map<string, KeyRecord>, max = 100) {
   let loads = 0;

@@ -1,28 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { keyRecord } from '../../test/harness/key-record.js';
 import type { KeyRecord } from '../core/verify.js';
 import { MemoryLimitStore } from '../infra/memory-limit-store.js';
 import type { ServiceDeps } from './context.js';
 import { LimitsGuard } from './limits-guard.js';
 import type { PolicyCache } from './policy-cache.js';
 
-const record = (limits: KeyRecord['limits']): KeyRecord => ({
-  id: 'key_1',
-  kind: 'project',
-  name: 'k',
-  orgId: 'org-1',
-  projectId: 'proj_1',
-  status: 'active',
-  expiresAt: null,
-  secretExpiresAt: null,
-  permissions: 'all',
-  allowedModels: null,
-  ipAllow: null,
-  projectStatus: 'active',
-  projectIpAllow: null,
-  exposedAt: null,
-  exposedUrl: null,
-  limits,
-});
+const record = (limits: KeyRecord['limits']): KeyRecord => keyRecord({ limits });
 
 describe('LimitsGuard', () => {
   const policies = { get: () => ({ rateLimits: [], spend: null }) } as unknown as PolicyCache;
