@@ -6,6 +6,7 @@ import { costNanoUsd, DEFAULT_PRICES, priceFor } from '../src/core/pricing.js';
 import { aggregateRollups, splitCost } from '../src/services/usage-rollups.js';
 import type { UsageEvent } from '../src/services/usage-recorder.js';
 import { databaseUrlFor, describeEachDatabase } from './harness/backends.js';
+import { usageEvent } from './harness/usage-event.js';
 import { startTestServer, type TestServer } from './harness/server.js';
 
 const ORG = '/v1/organization';
@@ -17,29 +18,15 @@ const at = (sec: number) => sec * 1000;
 let seq = 0;
 function event(o: Partial<UsageEvent> & { at: number }): UsageEvent {
   const { at: when, ...rest } = o;
-  const e: UsageEvent = {
+  const e = usageEvent({
     id: `evt_test_${++seq}`,
     created_at_ms: at(when),
     org_id: '',
     project_id: 'proj_a',
     api_key_id: 'key_a1',
-    model: 'gpt-4o-mini',
     provider: 'fake',
-    endpoint: '/chat/completions',
-    method: 'POST',
-    status: 200,
-    outcome: 'ok',
-    billable: 1,
-    input_tokens: 0,
-    cached_tokens: 0,
-    output_tokens: 0,
-    latency_ms: 5,
-    upstream_latency_ms: 4,
-    cost_nanousd: 0,
-    streamed: 0,
-    error_code: null,
     ...rest,
-  };
+  });
   if (o.cost_nanousd === undefined && e.billable && e.model) {
     e.cost_nanousd = costNanoUsd(priceFor(DEFAULT_PRICES, e.model), { input: e.input_tokens, cached: e.cached_tokens, output: e.output_tokens });
   }

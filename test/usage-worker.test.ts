@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PRICES } from '../src/core/pricing.js';
 import { toUsageLine } from '../src/services/usage-line.js';
+import { usageEvent } from './harness/usage-event.js';
 import type { UsageEvent } from '../src/services/usage-recorder.js';
 import { openDatabase } from '../src/storage/database.js';
 
@@ -13,28 +14,8 @@ import { openDatabase } from '../src/storage/database.js';
 const built = fileURLToPath(new URL('../dist/storage/sqlite-usage-writer.js', import.meta.url));
 const suite = existsSync(built) || process.env.CI === 'true' ? describe : describe.skip;
 
-const event = (id: string, tokens: number): UsageEvent => ({
-  id,
-  created_at_ms: Date.UTC(2026, 10, 26, 12),
-  org_id: 'org-1',
-  project_id: 'proj_1',
-  api_key_id: 'key_1',
-  model: 'gpt-4o',
-  provider: 'openai',
-  endpoint: '/chat/completions',
-  method: 'POST',
-  status: 200,
-  outcome: 'ok',
-  billable: 1,
-  input_tokens: tokens,
-  cached_tokens: 0,
-  output_tokens: tokens,
-  latency_ms: 5,
-  upstream_latency_ms: 4,
-  cost_nanousd: tokens * 12_500,
-  streamed: 0,
-  error_code: null,
-});
+const event = (id: string, tokens: number): UsageEvent =>
+  usageEvent({ id, model: 'gpt-4o', input_tokens: tokens, output_tokens: tokens, cost_nanousd: tokens * 12_500 });
 
 suite('SQLite usage writer in a worker thread', () => {
   it('writes batches off the event loop, idempotently, with rollups', async () => {
