@@ -200,21 +200,7 @@ async function sumRollups(deps: ServiceDeps, orgId: string, width: '1h' | '1d', 
     .select(rollupSums)
     .groupBy(['bucket_start', ...cols])
     .execute();
-  return rows.map((r) => {
-    const dims = r as Partial<Record<(typeof DIMENSIONS)[number], string>>;
-    return {
-      bucket_start: Number(r.bucket_start),
-      project_id: dims.project_id || null,
-      api_key_id: dims.api_key_id || null,
-      model: dims.model || null,
-      num_model_requests: Number(r.num_model_requests),
-      num_refused_requests: Number(r.num_refused_requests),
-      input_tokens: Number(r.input_tokens),
-      cached_tokens: Number(r.cached_tokens),
-      output_tokens: Number(r.output_tokens),
-      cost_nanousd: Number(r.input_cost) + Number(r.cached_cost) + Number(r.output_cost),
-    };
-  });
+  return rows.map((r) => sumsOf(r, Number(r.bucket_start), Number(r.input_cost) + Number(r.cached_cost) + Number(r.output_cost)));
 }
 
 /** Minute buckets straight from usage_events (over its time index): a page spans at most one day. */
@@ -248,21 +234,33 @@ async function sumEvents(deps: ServiceDeps, orgId: string, f: UsageFilter): Prom
     ])
     .groupBy([minute, ...cols])
     .execute();
-  return rows.map((r) => {
-    const dims = r as Partial<Record<(typeof DIMENSIONS)[number], string | null>>;
-    return {
-      bucket_start: Number(r.minute) * 60,
-      project_id: dims.project_id || null,
-      api_key_id: dims.api_key_id || null,
-      model: dims.model || null,
-      num_model_requests: Number(r.num_model_requests),
-      num_refused_requests: Number(r.num_refused_requests),
-      input_tokens: Number(r.input_tokens),
-      cached_tokens: Number(r.cached_tokens),
-      output_tokens: Number(r.output_tokens),
-      cost_nanousd: Number(r.cost_nanousd),
-    };
-  });
+  return rows.map((r) => sumsOf(r, Number(r.minute) * 60, Number(r.cost_nanousd)));
+}
+
+/** One grouped row (from the rollups or from usage_events) as sums; an empty dimension ('' in rollups) is null. */
+function sumsOf(
+  r: Partial<Record<(typeof DIMENSIONS)[number], string | null>> & {
+    num_model_requests: unknown;
+    num_refused_requests: unknown;
+    input_tokens: unknown;
+    cached_tokens: unknown;
+    output_tokens: unknown;
+  },
+  bucketStart: number,
+  costNanoUsd: number,
+): UsageSums {
+  return {
+    bucket_start: bucketStart,
+    project_id: r.project_id || null,
+    api_key_id: r.api_key_id || null,
+    model: r.model || null,
+    num_model_requests: Number(r.num_model_requests),
+    num_refused_requests: Number(r.num_refused_requests),
+    input_tokens: Number(r.input_tokens),
+    cached_tokens: Number(r.cached_tokens),
+    output_tokens: Number(r.output_tokens),
+    cost_nanousd: costNanoUsd,
+  };
 }
 
 function byBucket<T extends { bucket_start: number }>(rows: T[], order: (a: T, b: T) => number): Map<number, T[]> {
