@@ -116,6 +116,17 @@ describeEachDatabase('gateway', (backend) => {
       await expect(client(limited.value).chat.completions.create({ model: 'gpt-4o', messages: [] })).rejects.toBeInstanceOf(OpenAI.PermissionDeniedError);
     });
 
+    it('retrieves one model the key may use, by its URL-encoded id, and 404s the others', async () => {
+      const limited = await newKey({ allowed_models: ['gpt-4o-mini'] });
+      const one = await client(limited.value).models.retrieve('gpt-4o-mini');
+      expect(one).toMatchObject({ id: 'gpt-4o-mini', object: 'model' });
+      const encoded = await fetch(`${t.url}/v1/models/gpt%2D4o%2Dmini`, { headers: { authorization: `Bearer ${limited.value}` } });
+      expect(encoded.status).toBe(200);
+      expect(encoded.headers.get('cache-control')).toBe('no-store');
+      expect((await encoded.json()).id).toBe('gpt-4o-mini');
+      await expect(client(limited.value).models.retrieve('gpt-4o')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    });
+
     it('raises the SDK typed errors for each refusal', async () => {
       const msg = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'x' }] };
       await expect(client('sk-tg-not-a-real-key').chat.completions.create(msg)).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
