@@ -39,7 +39,7 @@ export class UsageWal {
   }
 
   /** Lines left by a previous run that `isValid` accepts (a torn last line from a crash is not). */
-  recover(isValid: (line: string) => boolean = isJson): string[] {
+  recover(isValid: (line: string) => boolean): string[] {
     const out: string[] = [];
     for (const n of this.segments()) {
       if (n >= this.segment) continue;
@@ -106,14 +106,5 @@ export class UsageWal {
     await this.chain;
     if (this.handle) await (await this.handle.fh).close().catch(() => {});
     this.handle = null;
-  }
-}
-
-function isJson(line: string): boolean {
-  try {
-    JSON.parse(line);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toUsageLine, USAGE_COLUMNS, usageEventOf, usageRowOf } from './usage-line.js';
+import { isUsageLine, toUsageLine, USAGE_COLUMNS, usageEventOf, usageRowOf } from './usage-line.js';
 import { usageEvent } from '../../test/harness/usage-event.js';
 import type { UsageEvent } from './usage-recorder.js';
 
@@ -27,5 +27,12 @@ describe('usage lines', () => {
 
   it('refuses a line with the wrong number of values', () => {
     expect(() => usageRowOf('["evt_1", 1]')).toThrow(/2 values/);
+  });
+
+  it('tells whole lines from torn ones', () => {
+    const line = toUsageLine(event);
+    expect(isUsageLine(line)).toBe(true);
+    expect(isUsageLine(line.slice(0, -5))).toBe(false);
+    expect(isUsageLine('')).toBe(false);
   });
 });

@@ -72,3 +72,14 @@ export function usageEventOf(row: UsageRow): UsageEvent {
   for (let i = 0; i < USAGE_COLUMNS.length; i++) e[USAGE_COLUMNS[i]] = row[i];
   return e as unknown as UsageEvent;
 }
+
+/** Whether a logged line reads as an event (a torn last line from a crash does not). */
+export function isUsageLine(line: string): boolean {
+  if (!line) return false;
+  try {
+    usageRowOf(line);
+    return true;
+  } catch {
+    return false;
+  }
+}

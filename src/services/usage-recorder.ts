@@ -5,7 +5,7 @@ import { UsageWal } from '../infra/usage-wal.js';
 import type { Database } from '../storage/database.js';
 import type { DB } from '../storage/schema.js';
 import type { UsageEventsTable } from '../storage/schema-usage.js';
-import { toUsageLine, usageEventOf, usageRowOf } from './usage-line.js';
+import { isUsageLine, toUsageLine, usageEventOf, usageRowOf } from './usage-line.js';
 
 export type UsageEvent = UsageEventsTable;
 
@@ -49,7 +49,7 @@ export class UsageRecorder {
     if (existsSync(opts.spillFile)) this.spilled = 1;
     this.wal = opts.walDir ? new UsageWal(opts.walDir, opts.onError) : null;
     // Events a crashed run left in its log are written again (idempotent by id) with the first flush.
-    const recovered = this.wal?.recover(isJsonLine) ?? [];
+    const recovered = this.wal?.recover(isUsageLine) ?? [];
     this.stats.recovered = recovered.length;
     for (const line of recovered) this.enqueue(line);
   }
@@ -146,7 +146,7 @@ export class UsageRecorder {
     }
     const replaying = `${this.opts.spillFile}.replaying`;
     if (!existsSync(replaying)) await rename(this.opts.spillFile, replaying);
-    const lines = (await readFile(replaying, 'utf8')).split('\n').filter(isJsonLine);
+    const lines = (await readFile(replaying, 'utf8')).split('\n').filter(isUsageLine);
     for (let i = 0; i < lines.length; i += this.batchSize) await this.write(lines.slice(i, i + this.batchSize));
     this.stats.replayed += lines.length;
     await rm(replaying);
@@ -166,16 +166,5 @@ export class UsageRecorder {
     await this.spillChain;
     await this.wal?.close();
     await this.opts.writer?.close();
-  }
-}
-
-/** A spill-file line that reads as an event (a torn last line from a crash is skipped, as the log does). */
-function isJsonLine(line: string): boolean {
-  if (!line) return false;
-  try {
-    usageRowOf(line);
-    return true;
-  } catch {
-    return false;
   }
 }
