@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { crc32 } from './crc32.js';
-import { checksumOf, generateSecret, hashSecret, parseSecret, redactSecret, SECRET_PATTERN_SOURCE } from './key-format.js';
+import { checksumOf, generateSecret, hashSecret, hasSecretLength, parseSecret, redactSecret, SECRET_PATTERN_SOURCE } from './key-format.js';
 
 const rnd = (n: number) => randomBytes(n);
 
@@ -16,6 +16,14 @@ describe('secret format', () => {
       expect(parseSecret(a)?.kind).toBe('admin');
       expect(new RegExp(`^${SECRET_PATTERN_SOURCE}$`).test(p)).toBe(true);
     }
+  });
+
+  it('knows the lengths of both secret kinds', () => {
+    const rnd = (n: number) => new Uint8Array(randomBytes(n));
+    expect(hasSecretLength(generateSecret('project', rnd))).toBe(true);
+    expect(hasSecretLength(generateSecret('admin', rnd))).toBe(true);
+    expect(hasSecretLength(`${generateSecret('project', rnd)}x`)).toBe(false);
+    expect(hasSecretLength('sk-tg-short')).toBe(false);
   });
 
   it('is unique and uses the whole alphabet', () => {

@@ -32,6 +32,12 @@ export function generateSecret(kind: SecretKind, randomBytes: (n: number) => Uin
 }
 
 const BODY = /^[0-9A-Za-z]+$/;
+const BODY_LENGTH = SECRET_RANDOM_LENGTH + CHECKSUM_LENGTH;
+
+/** Whether a candidate is as long as a project or an admin secret (a cheap first look, before any hashing). */
+export function hasSecretLength(candidate: string): boolean {
+  return candidate.length === PROJECT_KEY_PREFIX.length + BODY_LENGTH || candidate.length === ADMIN_KEY_PREFIX.length + BODY_LENGTH;
+}
 
 /** Parses a candidate secret; null when it is malformed or its checksum does not match. */
 export function parseSecret(candidate: string): ParsedSecret | null {
@@ -44,7 +50,7 @@ export function parseSecret(candidate: string): ParsedSecret | null {
     kind = 'project';
     body = candidate.slice(PROJECT_KEY_PREFIX.length);
   } else return null;
-  if (body.length !== SECRET_RANDOM_LENGTH + CHECKSUM_LENGTH || !BODY.test(body)) return null;
+  if (body.length !== BODY_LENGTH || !BODY.test(body)) return null;
   const random = body.slice(0, SECRET_RANDOM_LENGTH);
   const checksum = body.slice(SECRET_RANDOM_LENGTH);
   if (checksumOf(random) !== checksum) return null;

@@ -1,4 +1,4 @@
-import { ADMIN_KEY_PREFIX, CHECKSUM_LENGTH, hashSecret, PROJECT_KEY_PREFIX, parseSecret, SECRET_RANDOM_LENGTH } from '../core/key-format.js';
+import { hashSecret, hasSecretLength, parseSecret } from '../core/key-format.js';
 import { type KeyRecord, type VerifyFailure, verifyKey } from '../core/verify.js';
 
 /** The cache surface verification needs: a record by digest, from memory or one lookup. */
@@ -7,9 +7,6 @@ export interface KeyRecordSource {
   /** The record when it is in memory already, else undefined (no lookup). */
   peek?(secretHash: string): KeyRecord | undefined;
 }
-
-/** Lengths of a well-formed project (sk-tg-) and admin (sk-tg-admin-) secret. */
-const SECRET_LENGTHS = new Set([PROJECT_KEY_PREFIX.length + SECRET_RANDOM_LENGTH + CHECKSUM_LENGTH, ADMIN_KEY_PREFIX.length + SECRET_RANDOM_LENGTH + CHECKSUM_LENGTH]);
 
 export type SecretCheck =
   | { ok: true; record: KeyRecord }
@@ -28,7 +25,7 @@ export function checkSecret(
   ip: string,
 ): SecretCheck | Promise<SecretCheck> {
   if (!secret) return { ok: false, code: 'missing', record: null };
-  const digest = SECRET_LENGTHS.has(secret.length) ? hashSecret(secret) : null;
+  const digest = hasSecretLength(secret) ? hashSecret(secret) : null;
   const cached = digest ? source.peek?.(digest) : undefined;
   if (cached) return decide(cached, nowSeconds, ip);
   if (!digest || !parseSecret(secret)) return { ok: false, code: 'malformed', record: null };
