@@ -23,7 +23,16 @@ describe('health, readiness and metrics', () => {
     const k = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: {} })).body;
     await fetch(`${t.url}/v1/models`, { headers: { authorization: `Bearer ${k.value}` } });
     await fetch(`${t.url}/v1/models`, { headers: { authorization: 'Bearer sk-tg-bad' } });
+    const chat = await fetch(`${t.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${k.value}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'tollgate-echo', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(chat.status).toBe(200);
     const text = await (await fetch(`${t.url}/metrics`)).text();
+    expect(text).toMatch(/tollgate_http_request_duration_seconds_count\{route="\/v1\/\*",method="POST",status="200"\} 1/);
+    expect(text).toMatch(/tollgate_upstream_duration_seconds_count\{provider="echo",outcome="ok"\} 1/);
+    expect(text).toMatch(/tollgate_upstream_duration_seconds_bucket\{le="\+Inf",provider="echo",outcome="ok"\} 1/);
     expect(text).toMatch(/tollgate_http_request_duration_seconds_count\{route="\/v1\/models",method="GET",status="200"\} 1/);
     expect(text).toMatch(/tollgate_http_request_duration_seconds_count\{route="\/v1\/models",method="GET",status="401"\} 1/);
     expect(text).toMatch(/tollgate_key_cache_lookups_total\{result="miss"\} \d+/);
