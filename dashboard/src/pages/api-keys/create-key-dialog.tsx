@@ -1,5 +1,5 @@
 import { useId, useState } from 'preact/hooks';
-import { api, errorMessage } from '../../api.js';
+import { api } from '../../api.js';
 import { listAll, projectPath } from '../../api-lists.js';
 import { Alert } from '../../components/alert.js';
 import { Dialog } from '../../components/dialog.js';
@@ -7,6 +7,7 @@ import { PermissionsField } from '../../components/permissions-field.js';
 import { SecretReveal } from '../../components/secret-reveal.js';
 import { canManageKeys, useSession } from '../../session.js';
 import type { CreatedKey, Permissions, ServiceAccount } from '../../types.js';
+import { useAction } from '../../use-action.js';
 import { useResource } from '../../use-resource.js';
 import { type ExpiryChoice, expiresAtFor, parseIpList } from './key-form-fields.js';
 
@@ -27,8 +28,7 @@ export function CreateKeyDialog({ onClose }: CreateKeyDialogProps) {
   const [expiry, setExpiry] = useState<ExpiryChoice>('never');
   const [customDate, setCustomDate] = useState('');
   const [ips, setIps] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run, setError } = useAction();
   // The secret lives here only while the dialog shows it; Done or Escape unmounts the dialog and drops it.
   const [secret, setSecret] = useState<string | null>(null);
   const ids = { name: useId(), project: useId(), owner: useId(), svc: useId(), expiry: useId(), date: useId(), ips: useId() };
@@ -46,7 +46,6 @@ export function CreateKeyDialog({ onClose }: CreateKeyDialogProps) {
 
   const submit = async (e: Event) => {
     e.preventDefault();
-    setError(null);
     const svc = serviceAccountId || serviceAccounts.data?.[0]?.id;
     if (ownerType === 'service_account' && !svc) {
       setError('This project has no service account to own the key.');
@@ -65,17 +64,12 @@ export function CreateKeyDialog({ onClose }: CreateKeyDialogProps) {
     if (expiresAt !== null) body.expires_at = expiresAt;
     const allowed = parseIpList(ips);
     if (allowed) body.allowed_ips = allowed;
-    setBusy(true);
-    try {
+    await run(async () => {
       const created = await api<CreatedKey>('POST', projectPath(projectId, '/api_keys'), body);
       setSecret(created.value);
       // Show the new key's project behind the dialog, so the key is in the list once it closes.
       if (projectId !== current) selectProject(projectId);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   if (secret !== null) {

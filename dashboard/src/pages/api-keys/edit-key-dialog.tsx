@@ -1,10 +1,11 @@
 import { useId, useState } from 'preact/hooks';
-import { api, errorMessage } from '../../api.js';
+import { api } from '../../api.js';
 import { projectPath } from '../../api-lists.js';
 import { Alert } from '../../components/alert.js';
 import { Dialog } from '../../components/dialog.js';
 import { PermissionsField } from '../../components/permissions-field.js';
 import type { Permissions, ProjectApiKey } from '../../types.js';
+import { useAction } from '../../use-action.js';
 import { parseIpList } from './key-form-fields.js';
 
 /** Rename a key, or change its permissions or IP allowlist. */
@@ -12,25 +13,19 @@ export function EditKeyDialog({ apiKey, onClose }: { apiKey: ProjectApiKey; onCl
   const [name, setName] = useState(apiKey.name);
   const [permissions, setPermissions] = useState<Permissions>(apiKey.permissions);
   const [ips, setIps] = useState((apiKey.allowed_ips ?? []).join(', '));
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useAction();
   const ids = { name: useId(), ips: useId() };
 
   const submit = async (e: Event) => {
     e.preventDefault();
-    setError(null);
-    setBusy(true);
-    try {
+    await run(async () => {
       await api('POST', projectPath(apiKey.project_id ?? '', `/api_keys/${encodeURIComponent(apiKey.id)}`), {
         name: name.trim() || apiKey.name,
         permissions,
         allowed_ips: parseIpList(ips),
       });
       onClose(true);
-    } catch (err) {
-      setError(errorMessage(err));
-      setBusy(false);
-    }
+    });
   };
 
   return (

@@ -1,24 +1,18 @@
-import { useState } from 'preact/hooks';
-import { api, errorMessage } from '../../api.js';
+import { api } from '../../api.js';
 import { projectPath } from '../../api-lists.js';
 import { Alert } from '../../components/alert.js';
 import { Dialog } from '../../components/dialog.js';
 import type { ProjectApiKey } from '../../types.js';
+import { useAction } from '../../use-action.js';
 
 /** Confirms and revokes a key. */
 export function RevokeKeyDialog({ apiKey, onClose }: { apiKey: ProjectApiKey; onClose: (changed: boolean) => void }) {
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useAction();
   const revoke = async () => {
-    setError(null);
-    setBusy(true);
-    try {
+    await run(async () => {
       await api('DELETE', projectPath(apiKey.project_id ?? '', `/api_keys/${encodeURIComponent(apiKey.id)}`));
       onClose(true);
-    } catch (err) {
-      setError(errorMessage(err));
-      setBusy(false);
-    }
+    });
   };
   return (
     <Dialog title="Revoke secret key" onClose={() => onClose(false)}>

@@ -1,10 +1,11 @@
 import { useId, useState } from 'preact/hooks';
-import { api, errorMessage } from '../../api.js';
+import { api } from '../../api.js';
 import { projectPath } from '../../api-lists.js';
 import { Alert } from '../../components/alert.js';
 import { Dialog } from '../../components/dialog.js';
 import { SecretReveal } from '../../components/secret-reveal.js';
 import type { CreatedKey, ProjectApiKey } from '../../types.js';
+import { useAction } from '../../use-action.js';
 
 const GRACE_CHOICES = [
   { seconds: 0, label: 'Immediately' },
@@ -16,8 +17,7 @@ const GRACE_CHOICES = [
 /** Issue a new secret for a key; the old one keeps working for the grace period. The new one is shown once. */
 export function RotateKeyDialog({ apiKey, onClose }: { apiKey: ProjectApiKey; onClose: (changed: boolean) => void }) {
   const [grace, setGrace] = useState(3600);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useAction();
   const [secret, setSecret] = useState<string | null>(null);
   const graceId = useId();
 
@@ -29,18 +29,12 @@ export function RotateKeyDialog({ apiKey, onClose }: { apiKey: ProjectApiKey; on
 
   const rotate = async (e: Event) => {
     e.preventDefault();
-    setError(null);
-    setBusy(true);
-    try {
+    await run(async () => {
       const rotated = await api<CreatedKey>('POST', projectPath(apiKey.project_id ?? '', `/api_keys/${encodeURIComponent(apiKey.id)}/rotate`), {
         grace_period_seconds: grace,
       });
       setSecret(rotated.value);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   if (secret !== null) {

@@ -3,6 +3,7 @@ import { api, errorMessage } from '../../api.js';
 import { Alert } from '../../components/alert.js';
 import { replaceRoute } from '../../router.js';
 import type { Account, OrgRole } from '../../types.js';
+import { useAction } from '../../use-action.js';
 import { useResource } from '../../use-resource.js';
 import { AuthLayout } from './auth-layout.js';
 
@@ -19,8 +20,7 @@ export function AcceptInvitePage({ token, onSignedIn }: { token: string; onSigne
   const invite = useResource(() => api<InvitePreview>('POST', '/auth/invites/lookup', { token }), [token]);
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run, setError } = useAction();
   const ids = { email: useId(), name: useId(), password: useId() };
 
   if (invite.error) {
@@ -38,13 +38,11 @@ export function AcceptInvitePage({ token, onSignedIn }: { token: string; onSigne
 
   const submit = async (e: Event) => {
     e.preventDefault();
-    setError(null);
     if (password.length < 8) {
       setError('Choose a password of at least 8 characters.');
       return;
     }
-    setBusy(true);
-    try {
+    await run(async () => {
       const account = await api<Account>('POST', '/auth/signup', {
         email: preview.email,
         password,
@@ -54,10 +52,7 @@ export function AcceptInvitePage({ token, onSignedIn }: { token: string; onSigne
       // The token is spent: drop it from the address bar and history.
       replaceRoute('/api-keys');
       onSignedIn(account);
-    } catch (err) {
-      setError(errorMessage(err));
-      setBusy(false);
-    }
+    });
   };
 
   return (

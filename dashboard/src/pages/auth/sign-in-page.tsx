@@ -1,7 +1,8 @@
 import { useId, useState } from 'preact/hooks';
-import { api, errorMessage } from '../../api.js';
+import { api } from '../../api.js';
 import { Alert } from '../../components/alert.js';
 import type { Account } from '../../types.js';
+import { useAction } from '../../use-action.js';
 import { useResource } from '../../use-resource.js';
 import { AuthLayout } from './auth-layout.js';
 
@@ -11,29 +12,23 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (account: Account) => v
   const [name, setName] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run, setError } = useAction();
   const ids = { name: useId(), email: useId(), password: useId() };
   const firstRun = status.data?.owner_signup_open === true;
 
   const submit = async (e: Event) => {
     e.preventDefault();
-    setError(null);
     if (firstRun && password.length < 8) {
       setError('Choose a password of at least 8 characters.');
       return;
     }
-    setBusy(true);
-    try {
+    await run(async () => {
       const account = firstRun
         ? await api<Account>('POST', '/auth/signup', { email: email.trim(), password, ...(name.trim() ? { name: name.trim() } : {}) })
         : await api<Account>('POST', '/auth/login', { email: email.trim(), password });
       setPassword('');
       onSignedIn(account);
-    } catch (err) {
-      setError(errorMessage(err));
-      setBusy(false);
-    }
+    });
   };
 
   if (status.loading && !status.data && !status.error) return <AuthLayout title="Tollgate">{null}</AuthLayout>;

@@ -4,6 +4,7 @@ import { listAll, projectPath } from '../../api-lists.js';
 import { Alert, Notice } from '../../components/alert.js';
 import { TrashIcon } from '../../components/icons.js';
 import { isOwner, useSession } from '../../session.js';
+import { useAction } from '../../use-action.js';
 import { useResource } from '../../use-resource.js';
 
 /** OpenAI's project rate limit object. */
@@ -83,21 +84,18 @@ export function RateLimits({ projectId }: { projectId: string }) {
 function AddRateLimit({ projectId, onAdded }: { projectId: string; onAdded: () => void }) {
   const [model, setModel] = useState('');
   const [draft, setDraft] = useState(EMPTY_DRAFT);
-  const [error, setError] = useState<string | null>(null);
+  const { error, run, setError } = useAction();
   const modelId = useId();
   const add = async (e: Event) => {
     e.preventDefault();
-    setError(null);
     const body = parseLimits(draft);
     if (typeof body === 'string') return setError(body);
-    try {
+    await run(async () => {
       await api('POST', projectPath(projectId, '/rate_limits'), { model: model.trim() || '*', ...body });
       setModel('');
       setDraft(EMPTY_DRAFT);
       onAdded();
-    } catch (err) {
-      setError(errorMessage(err));
-    }
+    });
   };
   return (
     <form class="toolbar" onSubmit={add} aria-label="Add a rate limit">
@@ -132,33 +130,27 @@ function RateLimitRow({ limit, projectId, editable, onSaved }: { limit: RateLimi
     max_tokens_per_1_minute: String(limit.max_tokens_per_1_minute ?? ''),
     max_requests_per_1_day: String(limit.max_requests_per_1_day ?? ''),
   }));
-  const [error, setError] = useState<string | null>(null);
+  const { error, run, setError } = useAction();
   const [saved, setSaved] = useState<string | null>(null);
   const save = async (e: Event) => {
     e.preventDefault();
-    setError(null);
     setSaved(null);
     const body = parseLimits(draft);
     if (typeof body === 'string') {
       setError(body);
       return;
     }
-    try {
+    await run(async () => {
       await api('POST', projectPath(projectId, `/rate_limits/${encodeURIComponent(limit.id)}`), body);
       setSaved('Saved.');
       onSaved();
-    } catch (err) {
-      setError(errorMessage(err));
-    }
+    });
   };
   const remove = async () => {
-    setError(null);
-    try {
+    await run(async () => {
       await api('DELETE', projectPath(projectId, `/rate_limits/${encodeURIComponent(limit.id)}`));
       onSaved();
-    } catch (err) {
-      setError(errorMessage(err));
-    }
+    });
   };
   return (
     <tr>

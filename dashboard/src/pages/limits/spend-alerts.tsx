@@ -3,6 +3,7 @@ import { api, errorMessage, isMissingEndpoint } from '../../api.js';
 import { projectPath } from '../../api-lists.js';
 import { Alert, Notice } from '../../components/alert.js';
 import { isOwner, useSession } from '../../session.js';
+import { useAction } from '../../use-action.js';
 import { useResource } from '../../use-resource.js';
 
 interface SpendAlerts {
@@ -22,7 +23,7 @@ export function SpendAlertsForm({ projectId }: { projectId: string }) {
   const alerts = useResource(() => api<SpendAlerts>('GET', projectPath(projectId, '/spend_alerts')), [projectId]);
   const [thresholds, setThresholds] = useState('');
   const [recipients, setRecipients] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const { error, run, setError } = useAction();
   const [saved, setSaved] = useState<string | null>(null);
   const ids = { thresholds: useId(), recipients: useId() };
   useEffect(() => {
@@ -38,20 +39,17 @@ export function SpendAlertsForm({ projectId }: { projectId: string }) {
 
   const save = async (e: Event) => {
     e.preventDefault();
-    setError(null);
     setSaved(null);
     const values = list(thresholds).map(Number);
     if (values.some((v) => !Number.isInteger(v) || v < 1 || v > 1000)) {
       setError('Thresholds are whole percentages of the spend limit, such as 50, 80, 100.');
       return;
     }
-    try {
+    await run(async () => {
       await api('POST', projectPath(projectId, '/spend_alerts'), { thresholds: values, recipients: list(recipients) });
       setSaved('Alerts saved.');
       alerts.reload();
-    } catch (err) {
-      setError(errorMessage(err));
-    }
+    });
   };
 
   return (

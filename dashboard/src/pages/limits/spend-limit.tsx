@@ -3,6 +3,7 @@ import { api, errorMessage, isMissingEndpoint } from '../../api.js';
 import { projectPath } from '../../api-lists.js';
 import { Alert, Notice } from '../../components/alert.js';
 import { isOwner, useSession } from '../../session.js';
+import { useAction } from '../../use-action.js';
 import { useResource } from '../../use-resource.js';
 
 interface SpendLimit {
@@ -22,7 +23,7 @@ export function SpendLimitForm({ projectId }: { projectId: string }) {
   const [dollars, setDollars] = useState('');
   const [period, setPeriod] = useState('month');
   const [status, setStatus] = useState('enabled');
-  const [error, setError] = useState<string | null>(null);
+  const { error, run, setError } = useAction();
   const [saved, setSaved] = useState<string | null>(null);
   const ids = { amount: useId(), interval: useId(), status: useId() };
   useEffect(() => {
@@ -39,20 +40,17 @@ export function SpendLimitForm({ projectId }: { projectId: string }) {
 
   const save = async (e: Event) => {
     e.preventDefault();
-    setError(null);
     setSaved(null);
     const amount = dollars.trim() === '' ? null : Math.round(Number(dollars) * 100);
     if (amount !== null && (!Number.isFinite(amount) || amount <= 0)) {
       setError('The limit must be an amount in dollars above zero, such as 250 or 99.50; leave it empty for no limit.');
       return;
     }
-    try {
+    await run(async () => {
       await api('POST', projectPath(projectId, '/spend_limit'), { threshold_amount: amount, interval: period, enforcement: { status } });
       setSaved('Spend limit saved.');
       limit.reload();
-    } catch (err) {
-      setError(errorMessage(err));
-    }
+    });
   };
   const options = (list: string[], current: string) => (list.includes(current) ? list : [current, ...list]);
 

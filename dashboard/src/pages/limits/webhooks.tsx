@@ -7,6 +7,7 @@ import { TrashIcon } from '../../components/icons.js';
 import { SecretReveal } from '../../components/secret-reveal.js';
 import { formatDate } from '../../format.js';
 import { isOwner, useSession } from '../../session.js';
+import { useAction } from '../../use-action.js';
 import { useResource } from '../../use-resource.js';
 
 /** A webhook endpoint (src/services/webhooks.ts). */
@@ -33,7 +34,7 @@ export function Webhooks() {
   const hooks = useResource(() => listAll<Webhook>('/v1/organization/webhooks'), []);
   const [url, setUrl] = useState('');
   const [events, setEvents] = useState<string[]>([]);
-  const [error, setError] = useState<string | null>(null);
+  const { error, run } = useAction();
   const [secret, setSecret] = useState<string | null>(null);
   const ids = { url: useId() };
 
@@ -42,25 +43,19 @@ export function Webhooks() {
 
   const add = async (e: Event) => {
     e.preventDefault();
-    setError(null);
-    try {
+    await run(async () => {
       const created = await api<Webhook>('POST', '/v1/organization/webhooks', { url: url.trim(), ...(events.length ? { event_types: events } : {}) });
       setUrl('');
       setEvents([]);
       if (created.secret) setSecret(created.secret);
       hooks.reload();
-    } catch (err) {
-      setError(errorMessage(err));
-    }
+    });
   };
   const remove = async (hook: Webhook) => {
-    setError(null);
-    try {
+    await run(async () => {
       await api('DELETE', `/v1/organization/webhooks/${encodeURIComponent(hook.id)}`);
       hooks.reload();
-    } catch (err) {
-      setError(errorMessage(err));
-    }
+    });
   };
 
   return (

@@ -7,37 +7,32 @@ import { TrashIcon } from '../../components/icons.js';
 import { SecretReveal } from '../../components/secret-reveal.js';
 import { formatDate } from '../../format.js';
 import type { AdminApiKey } from '../../types.js';
+import { useAction } from '../../use-action.js';
 import { useResource } from '../../use-resource.js';
 
 /** Admin keys (`sk-tg-admin-…`) for the admin API and the CLI: create (shown once) and revoke. Owners only. */
 export function AdminKeysSection() {
   const keys = useResource(() => listAll<AdminApiKey>('/v1/organization/admin_api_keys'), []);
   const [name, setName] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const { error, run } = useAction();
   const [secret, setSecret] = useState<string | null>(null);
   const [revoking, setRevoking] = useState<AdminApiKey | null>(null);
   const nameId = useId();
   const create = async (e: Event) => {
     e.preventDefault();
-    setError(null);
-    try {
+    await run(async () => {
       const created = await api<AdminApiKey>('POST', '/v1/organization/admin_api_keys', { name: name.trim() });
       setName('');
       setSecret(created.value ?? null);
       keys.reload();
-    } catch (err) {
-      setError(errorMessage(err));
-    }
+    });
   };
   const revoke = async (key: AdminApiKey) => {
-    setError(null);
-    try {
+    await run(async () => {
       await api('DELETE', `/v1/organization/admin_api_keys/${encodeURIComponent(key.id)}`);
       setRevoking(null);
       keys.reload();
-    } catch (err) {
-      setError(errorMessage(err));
-    }
+    });
   };
   const list = keys.data ?? [];
   return (

@@ -1,9 +1,10 @@
 import { useEffect, useId, useState } from 'preact/hooks';
-import { api, errorMessage, withQuery } from '../../api.js';
+import { api, withQuery } from '../../api.js';
 import { Alert } from '../../components/alert.js';
 import { formatDateTime, fromDateInput } from '../../format.js';
 import { useSession } from '../../session.js';
 import type { AuditLog, ListPage } from '../../types.js';
+import { useAction } from '../../use-action.js';
 
 const EVENT_TYPES = [
   'api_key.created',
@@ -49,14 +50,11 @@ export function AuditLogSection() {
   const [to, setTo] = useState('');
   const [entries, setEntries] = useState<AuditLog[]>([]);
   const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
+  const { error, busy: loading, run } = useAction();
   const ids = { type: useId(), project: useId(), from: useId(), to: useId() };
 
   const load = async (after: string | null) => {
-    setLoading(true);
-    setError(null);
-    try {
+    await run(async () => {
       const page = await api<ListPage<AuditLog>>(
         'GET',
         withQuery('/v1/organization/audit_logs', {
@@ -70,11 +68,7 @@ export function AuditLogSection() {
       );
       setEntries((prev) => (after ? [...prev, ...page.data] : page.data));
       setNext(page.has_more ? page.last_id : null);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setLoading(false);
-    }
+    });
   };
   // Reload from the first page whenever a filter changes.
   useEffect(() => {

@@ -1,9 +1,10 @@
 import { useId, useState } from 'preact/hooks';
-import { api, errorMessage } from '../../api.js';
+import { api } from '../../api.js';
 import { Alert } from '../../components/alert.js';
 import { CopyButton } from '../../components/copy-button.js';
 import { useSession } from '../../session.js';
 import type { Invite, OrgRole, ProjectRole } from '../../types.js';
+import { useAction } from '../../use-action.js';
 
 /** Invites someone by email; shows the one-time accept link to send them (Tollgate sends no email). */
 export function InviteForm({ onInvited }: { onInvited: () => void }) {
@@ -12,14 +13,13 @@ export function InviteForm({ onInvited }: { onInvited: () => void }) {
   const [role, setRole] = useState<OrgRole>('reader');
   const [projectId, setProjectId] = useState('');
   const [projectRole, setProjectRole] = useState<ProjectRole>('member');
-  const [error, setError] = useState<string | null>(null);
+  const { error, run } = useAction();
   const [link, setLink] = useState<{ email: string; url: string } | null>(null);
   const ids = { email: useId(), role: useId(), project: useId(), projectRole: useId() };
   const submit = async (e: Event) => {
     e.preventDefault();
-    setError(null);
     setLink(null);
-    try {
+    await run(async () => {
       const invite = await api<Invite>('POST', '/v1/organization/invites', {
         email: email.trim(),
         role,
@@ -28,9 +28,7 @@ export function InviteForm({ onInvited }: { onInvited: () => void }) {
       setLink({ email: invite.email, url: invite.accept_url ?? '' });
       setEmail('');
       onInvited();
-    } catch (err) {
-      setError(errorMessage(err));
-    }
+    });
   };
   return (
     <form class="stack" onSubmit={submit} aria-labelledby="invite-title">

@@ -1,4 +1,3 @@
-import { useState } from 'preact/hooks';
 import { api, errorMessage } from '../../api.js';
 import { listAll } from '../../api-lists.js';
 import { Alert } from '../../components/alert.js';
@@ -6,6 +5,7 @@ import { TrashIcon } from '../../components/icons.js';
 import { formatDate } from '../../format.js';
 import { isOwner, useSession } from '../../session.js';
 import type { Invite, OrgRole, OrgUser } from '../../types.js';
+import { useAction } from '../../use-action.js';
 import { useResource } from '../../use-resource.js';
 import { InviteForm } from './invite-form.js';
 
@@ -15,15 +15,12 @@ export function MembersSection() {
   const owner = isOwner(account);
   const users = useResource(() => listAll<OrgUser>('/v1/organization/users'), []);
   const invites = useResource(() => (owner ? listAll<Invite>('/v1/organization/invites') : Promise.resolve([] as Invite[])), [owner]);
-  const [error, setError] = useState<string | null>(null);
+  const { error, run } = useAction();
   const act = async (fn: () => Promise<unknown>, reload: () => void) => {
-    setError(null);
-    try {
+    await run(async () => {
       await fn();
       reload();
-    } catch (err) {
-      setError(errorMessage(err));
-    }
+    });
   };
   const pending = (invites.data ?? []).filter((i) => i.status !== 'accepted');
   return (

@@ -1,26 +1,24 @@
 import { useId, useState } from 'preact/hooks';
-import { api, errorMessage } from '../../api.js';
+import { api } from '../../api.js';
 import { Alert } from '../../components/alert.js';
 import { CopyButton } from '../../components/copy-button.js';
 import { formatDate } from '../../format.js';
 import { isOwner, useSession } from '../../session.js';
+import { useAction } from '../../use-action.js';
 
 /** The organization and project IDs (for OpenAI-Organization / OpenAI-Project headers), with copy buttons. */
 export function OrganizationSection() {
   const { account, projects, reloadProjects } = useSession();
   const [name, setName] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const { error, run } = useAction();
   const nameId = useId();
   const create = async (e: Event) => {
     e.preventDefault();
-    setError(null);
-    try {
+    await run(async () => {
       await api('POST', '/v1/organization/projects', { name: name.trim() });
       setName('');
       reloadProjects();
-    } catch (err) {
-      setError(errorMessage(err));
-    }
+    });
   };
   return (
     <section class="card" aria-labelledby="org-title">

@@ -1,8 +1,9 @@
 import { useId, useState } from 'preact/hooks';
-import { api, errorMessage, setCsrfToken } from '../../api.js';
+import { api, setCsrfToken } from '../../api.js';
 import { Alert, Notice } from '../../components/alert.js';
 import { useSession } from '../../session.js';
 import type { Account } from '../../types.js';
+import { useAction } from '../../use-action.js';
 
 /** Your account, and changing your password (which signs out your other browsers). */
 export function PasswordSection() {
@@ -10,16 +11,15 @@ export function PasswordSection() {
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [confirm, setConfirm] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const { error, run, setError } = useAction();
   const [done, setDone] = useState<string | null>(null);
   const ids = { current: useId(), next: useId(), confirm: useId() };
   const submit = async (e: Event) => {
     e.preventDefault();
-    setError(null);
     setDone(null);
     if (next.length < 8) return setError('The new password must be at least 8 characters.');
     if (next !== confirm) return setError('The new passwords do not match.');
-    try {
+    await run(async () => {
       const fresh = await api<Account>('POST', '/auth/password', { current_password: current, new_password: next });
       // The server rotated the session: the old CSRF token went with it.
       setCsrfToken(fresh.csrf_token);
@@ -27,9 +27,7 @@ export function PasswordSection() {
       setNext('');
       setConfirm('');
       setDone('Password changed. Your other sessions were signed out.');
-    } catch (err) {
-      setError(errorMessage(err));
-    }
+    });
   };
   return (
     <section class="card" aria-labelledby="account-title">

@@ -6,6 +6,7 @@ import { TrashIcon } from '../../components/icons.js';
 import { ProjectPicker } from '../../components/project-picker.js';
 import { isOwner, useSession } from '../../session.js';
 import type { OrgUser, ProjectRole, ProjectUser } from '../../types.js';
+import { useAction } from '../../use-action.js';
 import { useResource } from '../../use-resource.js';
 
 const ROLES: ProjectRole[] = ['owner', 'member', 'reader'];
@@ -19,17 +20,14 @@ export function ProjectMembersSection() {
   const users = useResource(() => (owner ? listAll<OrgUser>('/v1/organization/users') : Promise.resolve([] as OrgUser[])), [owner]);
   const [userId, setUserId] = useState('');
   const [role, setRole] = useState<ProjectRole>('member');
-  const [error, setError] = useState<string | null>(null);
+  const { error, run } = useAction();
   const ids = { user: useId(), role: useId() };
   if (!projectId) return null;
   const act = async (fn: () => Promise<unknown>) => {
-    setError(null);
-    try {
+    await run(async () => {
       await fn();
       members.reload();
-    } catch (err) {
-      setError(errorMessage(err));
-    }
+    });
   };
   const memberIds = new Set((members.data ?? []).map((m) => m.id));
   const candidates = (users.data ?? []).filter((u) => !memberIds.has(u.id));
