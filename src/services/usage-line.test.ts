@@ -21,6 +21,13 @@ describe('usage lines', () => {
     expect(USAGE_COLUMNS).toHaveLength(Object.keys(event).length);
   });
 
+  it('maps each value of a row to its column (keys in USAGE_COLUMNS order)', () => {
+    const row = USAGE_COLUMNS.map((_, i) => `v${i}`);
+    const e = usageEventOf(row) as unknown as Record<string, unknown>;
+    expect(Object.keys(e)).toEqual([...USAGE_COLUMNS]);
+    USAGE_COLUMNS.forEach((c, i) => expect(e[c]).toBe(`v${i}`));
+  });
+
   it('reads the JSON objects earlier versions logged', () => {
     expect(usageEventOf(usageRowOf(JSON.stringify(event)))).toEqual(event);
   });

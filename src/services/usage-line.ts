@@ -66,11 +66,33 @@ export function usageRowOf(line: string): UsageRow {
   return USAGE_COLUMNS.map((c) => parsed[c] ?? null);
 }
 
-/** The event of a row. */
-export function usageEventOf(row: UsageRow): UsageEvent {
-  const e: Record<string, unknown> = {};
-  for (let i = 0; i < USAGE_COLUMNS.length; i++) e[USAGE_COLUMNS[i]] = row[i];
-  return e as unknown as UsageEvent;
+/**
+ * The event of a row. One object literal in USAGE_COLUMNS order (a test checks the two agree): built key by key in a
+ * loop, every event went through V8's dictionary-mode stores, ~2.4 µs each on the worker that writes thousands per flush.
+ */
+export function usageEventOf(r: UsageRow): UsageEvent {
+  return {
+    id: r[0],
+    created_at_ms: r[1],
+    org_id: r[2],
+    project_id: r[3],
+    api_key_id: r[4],
+    model: r[5],
+    provider: r[6],
+    endpoint: r[7],
+    method: r[8],
+    status: r[9],
+    outcome: r[10],
+    billable: r[11],
+    input_tokens: r[12],
+    cached_tokens: r[13],
+    output_tokens: r[14],
+    latency_ms: r[15],
+    upstream_latency_ms: r[16],
+    cost_nanousd: r[17],
+    streamed: r[18],
+    error_code: r[19],
+  } as UsageEvent;
 }
 
 /** Whether a logged line reads as an event (a torn last line from a crash does not). */

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { usageEvent } from '../../test/harness/usage-event.js';
+import { bucketOfMs } from '../core/buckets.js';
+import { DEFAULT_PRICES, priceFor } from '../core/pricing.js';
+import { ROLLUP_SUMS, ROLLUP_TABLES } from '../storage/migrations-rollups.js';
+import { endpointKind, type UsageRollupsTable } from '../storage/schema-rollups.js';
+import type { UsageEvent } from './usage-recorder.js';
+import { aggregateRollups, isBilled, splitCost } from './usage-rollups.js';
+
+/** The plain definition: every event summed into every table's (bucket, identity) row, sorted by bucket then identity. */
+function reference(events: UsageEvent[]): Record<string, UsageRollupsTable[]> {
+  const out: Record<string, UsageRollupsTable[]> = {};
+  for (const { table, width, perKey } of ROLLUP_TABLES) {
+    const rows = new Map<string, UsageRollupsTable>();
+    for (const e of events) {
+      const r = {
+        org_id: e.org_id,
+        bucket_start: bucketOfMs(e.created_at_ms, width),
+        project_id: e.project_id ?? '',
+        api_key_id: perKey ? (e.api_key_id ?? '') : '',
+        model: e.model ?? '',
+        endpoint_kind: endpointKind(e.method, e.endpoint),
+      };
+      const id = [r.org_id, r.project_id, r.api_key_id, r.model, r.endpoint_kind].join('\u0000');
+      const at = `${String(r.bucket_start).padStart(12, '0')}|${id}`;
+      let acc = rows.get(at);
+      if (!acc) {
+        acc = { ...r, ...Object.fromEntries(ROLLUP_SUMS.map((c) => [c, 0])) } as UsageRollupsTable;
+        rows.set(at, acc);
+      }
+      acc.num_requests++;
+      if (e.outcome === 'refused') acc.num_refused_requests++;
+      else if (e.outcome !== 'ok') acc.num_failed_requests++;
+      if (!isBilled(e)) continue;
+      acc.num_model_requests++;
+      acc.input_tokens += e.input_tokens;
+      acc.cached_tokens += e.cached_tokens;
+      acc.output_tokens += e.output_tokens;
+      const split = splitCost(e.model ? priceFor(DEFAULT_PRICES, e.model) : null, { input: e.input_tokens, cached: e.cached_tokens, output: e.output_tokens }, Number(e.cost_nanousd));
+      acc.input_cost_nanousd += split[0];
+      acc.cached_cost_nanousd += split[1];
+      acc.output_cost_nanousd += split[2];
+    }
+    out[table] = [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
+  }
+  return out;
+}
+
+/** A deterministic pseudo-random sequence (tests must not depend on luck). */
+function lcg(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    return s / 2 ** 31;
+  };
+}
+
+describe('aggregateRollups', () => {
+  it('sums a mixed batch exactly as the per-table definition does, in the same order', () => {
+    const rand = lcg(7);
+    const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
+    const day = Date.UTC(2026, 10, 26);
+    const events: UsageEvent[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const tokens = { input_tokens: Math.floor(rand() * 500), cached_tokens: 0, output_tokens: Math.floor(rand() * 300) };
+      tokens.cached_tokens = Math.floor(rand() * tokens.input_tokens);
+      events.push(
+        usageEvent({
+          id: `evt_${i}`,
+          // Hours on both sides of a midnight, so that hourly rows fold into two different days.
+          created_at_ms: day + Math.floor((rand() * 6 - 3) * 3_600_000),
+          org_id: pick(['org-a', 'org-b']),
+          project_id: pick(['proj_1', 'proj_2', null]),
+          api_key_id: pick(['key_1', 'key_2', 'key_3', 'key_4', null]),
+          model: pick(['gpt-4o-mini', 'gpt-4o', 'text-embedding-3-small', 'unknown-model', null]),
+          endpoint: pick(['/chat/completions', '/embeddings', '/responses', '/models', '/files']),
+          method: pick(['POST', 'POST', 'GET']),
+          outcome: pick(['ok', 'ok', 'ok', 'refused', 'upstream_error', 'timeout']),
+          billable: pick([1, 1, 0]),
+          ...tokens,
+          cost_nanousd: pick([0, Math.floor(rand() * 1e7)]),
+        }),
+      );
+    }
+    const got = aggregateRollups(events);
+    const want = reference(events);
+    for (const { table } of ROLLUP_TABLES) {
+      expect(got[table].length).toBeGreaterThan(10);
+      expect(got[table]).toEqual(want[table]);
+    }
+  });
+
+  it('keeps a key whose events alternate between models and hours apart', () => {
+    const at = Date.UTC(2026, 10, 26, 10);
+    const events = [0, 1, 2, 3, 4, 5].map((i) =>
+      usageEvent({ id: `evt_${i}`, created_at_ms: at + (i % 3) * 3_600_000, model: i % 2 ? 'gpt-4o' : 'gpt-4o-mini', input_tokens: i + 1 }),
+    );
+    const hourly = aggregateRollups(events).usage_rollups_1h;
+    expect(hourly.map((r) => [r.bucket_start - at / 1000, r.model, r.num_requests, r.input_tokens])).toEqual([
+      [0, 'gpt-4o', 1, 4],
+      [0, 'gpt-4o-mini', 1, 1],
+      [3600, 'gpt-4o', 1, 2],
+      [3600, 'gpt-4o-mini', 1, 5],
+      [7200, 'gpt-4o', 1, 6],
+      [7200, 'gpt-4o-mini', 1, 3],
+    ]);
+  });
+});
