@@ -25,7 +25,7 @@ describe('usage lines', () => {
     const row = USAGE_COLUMNS.map((_, i) => `v${i}`);
     const e = usageEventOf(row) as unknown as Record<string, unknown>;
     expect(Object.keys(e)).toEqual([...USAGE_COLUMNS]);
-    USAGE_COLUMNS.forEach((c, i) => expect(e[c]).toBe(`v${i}`));
+    for (const [i, c] of USAGE_COLUMNS.entries()) expect(e[c]).toBe(`v${i}`);
   });
 
   it('reads the JSON objects earlier versions logged', () => {
