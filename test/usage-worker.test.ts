@@ -24,8 +24,12 @@ suite('SQLite usage writer in a worker thread', () => {
     try {
       const writer = mod.sqliteUsageWriter(database, DEFAULT_PRICES);
       expect(writer?.mode).toBe('worker');
-      const lines = (events: UsageEvent[]) => events.map(toUsageLine);
-      await writer?.write(lines([event('evt_1', 10), event('evt_2', 20)]));
+      const lines = (events: UsageEvent[]) => Buffer.from(events.map((e) => `${toUsageLine(e)}\n`).join(''));
+      const first = lines([event('evt_1', 10), event('evt_2', 20)]);
+      const size = first.byteLength;
+      await writer?.write(first);
+      // The worker got a copy: the caller's bytes stay whole (the recorder keeps them to retry a failed write).
+      expect(first.byteLength).toBe(size);
       await writer?.write(lines([event('evt_2', 20), event('evt_3', 30)])); // evt_2 again: ignored
       await writer?.close();
       const rows = await database.db.selectFrom('usage_events').select('id').execute();

@@ -21,25 +21,48 @@ export interface UsageRecorderOptions {
   onInserted?: (trx: Kysely<DB>, events: UsageEvent[]) => Promise<void>;
   /** Directory of the write-ahead log (this instance's data dir); none when unset. */
   walDir?: string;
-  /** A faster writer for this database (SQLite: a worker thread or prepared statements); the generic Kysely path otherwise. */
-  writer?: { write(lines: string[]): Promise<void>; close(): Promise<void>; maxBatch?: number } | null;
+  /** How long recorded lines gather before they are logged and queued as one group (default 2 ms). */
+  groupMs?: number;
+  /**
+   * A faster writer for this database (SQLite: a worker thread or prepared statements); the generic Kysely path
+   * otherwise. It takes usage lines as UTF-8, each ending in a newline, and may keep no reference to them.
+   */
+  writer?: { write(lines: Uint8Array): Promise<void>; close(): Promise<void>; maxBatch?: number } | null;
+}
+
+/** The lines of ~2 ms of events as UTF-8 bytes, each ending in a newline. */
+interface LineGroup {
+  bytes: Buffer;
+  count: number;
+}
+
+function linesOf(groups: LineGroup[]): string[] {
+  const out: string[] = [];
+  for (const g of groups) for (const line of g.bytes.toString('utf8').split('\n')) if (line) out.push(line);
+  return out;
 }
 
 /**
- * Usage events leave the request path at once: `record` serialises the event to one JSON line and pushes it to memory.
- * Only the line is kept (for the log, the worker, the spill file alike): an event object held until the next flush
- * outlives two young-generation collections, and copying it cost the gateway measurable GC time per request. A timer writes batches
- * (idempotent by event id); a failed write keeps the batch for the next try; past `maxInMemory` events
- * go to a local spill file, replayed once the database answers again. `stop` flushes, or spills what it cannot write.
+ * Usage events leave the request path at once: `record` serialises the event to one JSON line. The lines of each
+ * ~2 ms (`groupMs`) become one group of UTF-8 bytes, written to the log and queued as such: held until the next flush
+ * as strings, every event outlived two young-generation collections and was copied into the old generation (measured:
+ * ~20 µs of the gateway's CPU per request under load, GC threads included); a group's bytes live outside the JS heap.
+ * A timer writes batches (idempotent by event id); a failed write keeps the batch for the next try; past `maxInMemory`
+ * events go to a local spill file, replayed once the database answers again. `stop` flushes, or spills what it cannot
+ * write.
  */
 export class UsageRecorder {
-  /** Each queued event as one JSON line. */
-  private queue: string[] = [];
+  /** Lines recorded since the last group was closed. */
+  private lines: string[] = [];
+  private groupTimer: NodeJS.Timeout | null = null;
+  private queue: LineGroup[] = [];
+  private queued = 0;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private spillChain: Promise<void> = Promise.resolve();
   private spilled = 0;
   private readonly wal: UsageWal | null;
+  private readonly groupMs: number;
   readonly stats = { recorded: 0, written: 0, failedFlushes: 0, spilled: 0, replayed: 0, recovered: 0 };
 
   constructor(
@@ -47,27 +70,39 @@ export class UsageRecorder {
     private readonly opts: UsageRecorderOptions,
   ) {
     if (existsSync(opts.spillFile)) this.spilled = 1;
+    this.groupMs = opts.groupMs ?? 2;
     this.wal = opts.walDir ? new UsageWal(opts.walDir, opts.onError) : null;
     // Events a crashed run left in its log are written again (idempotent by id) with the first flush.
     const recovered = this.wal?.recover(isUsageLine) ?? [];
     this.stats.recovered = recovered.length;
-    for (const line of recovered) this.enqueue(line);
+    if (recovered.length) this.enqueue({ bytes: Buffer.from(`${recovered.join('\n')}\n`), count: recovered.length });
   }
 
   /** O(1); no I/O on the caller's path (the log and any overflow are written asynchronously). */
   record(event: UsageEvent): void {
     this.stats.recorded++;
-    const line = toUsageLine(event);
-    this.wal?.appendLine(line);
-    this.enqueue(line);
+    this.lines.push(toUsageLine(event));
+    this.groupTimer ??= setTimeout(this.closeGroup, this.groupMs);
   }
 
-  private enqueue(line: string): void {
-    if (this.queue.length >= this.opts.maxInMemory) {
-      this.spill([line]);
+  /** Turns the lines gathered so far into one group: logged, then queued. */
+  private readonly closeGroup = (): void => {
+    if (this.groupTimer) clearTimeout(this.groupTimer);
+    this.groupTimer = null;
+    if (this.lines.length === 0) return;
+    const group = { bytes: Buffer.from(`${this.lines.join('\n')}\n`), count: this.lines.length };
+    this.lines = [];
+    this.wal?.write(group.bytes);
+    this.enqueue(group);
+  };
+
+  private enqueue(group: LineGroup): void {
+    if (this.queued >= this.opts.maxInMemory) {
+      this.spill(group.bytes, group.count);
       return;
     }
-    this.queue.push(line);
+    this.queue.push(group);
+    this.queued += group.count;
   }
 
   /** Events per write: the writer's own bound when it has one (the SQLite worker takes a whole flush at once). */
@@ -76,7 +111,7 @@ export class UsageRecorder {
   }
 
   get pending(): number {
-    return this.queue.length;
+    return this.queued + this.lines.length;
   }
 
   start(): void {
@@ -96,12 +131,17 @@ export class UsageRecorder {
 
   private async doFlush(): Promise<void> {
     try {
+      this.closeGroup();
       const sealed = this.wal ? await this.wal.seal() : 0;
       while (this.queue.length > 0) {
-        const batch = this.queue.slice(0, this.batchSize);
-        await this.write(batch);
-        this.queue.splice(0, batch.length);
-        this.stats.written += batch.length;
+        // Whole groups up to the batch size (at least one): a failed write leaves them queued as they were.
+        let n = 0;
+        let count = 0;
+        while (n < this.queue.length && (n === 0 || count + this.queue[n].count <= this.batchSize)) count += this.queue[n++].count;
+        await this.write(this.queue.slice(0, n), count);
+        this.queue.splice(0, n);
+        this.queued -= count;
+        this.stats.written += count;
       }
       if (this.spilled) await this.replaySpill();
       // Everything logged up to the sealed segment is now in the database.
@@ -113,9 +153,21 @@ export class UsageRecorder {
     }
   }
 
-  private async write(lines: string[]): Promise<void> {
+  private async write(groups: LineGroup[], count: number): Promise<void> {
+    const writer = this.opts.writer;
+    if (writer) {
+      if (groups.length === 1) return writer.write(groups[0].bytes);
+      const bytes = Buffer.concat(groups.map((g) => g.bytes));
+      return writer.write(bytes);
+    }
+    // One group can hold more than a batch: its lines go in several transactions (a retry re-inserts nothing twice).
+    const lines = linesOf(groups);
+    if (lines.length !== count) throw new Error(`a queued group held ${lines.length} lines, not ${count}`);
+    for (let i = 0; i < lines.length; i += this.opts.batchSize) await this.insert(lines.slice(i, i + this.opts.batchSize));
+  }
+
+  private async insert(lines: string[]): Promise<void> {
     if (lines.length === 0) return;
-    if (this.opts.writer) return this.opts.writer.write(lines);
     const batch = lines.map((l) => usageEventOf(usageRowOf(l)));
     await this.database.db.transaction().execute(async (trx) => {
       const inserted = await trx
@@ -131,11 +183,10 @@ export class UsageRecorder {
     });
   }
 
-  private spill(lines: string[]): void {
+  private spill(bytes: Buffer, count: number): void {
     this.spilled = 1;
-    this.stats.spilled += lines.length;
-    const text = `${lines.join('\n')}\n`;
-    this.spillChain = this.spillChain.then(() => appendFile(this.opts.spillFile, text, { mode: 0o600 })).catch((err) => this.opts.onError?.(err));
+    this.stats.spilled += count;
+    this.spillChain = this.spillChain.then(() => appendFile(this.opts.spillFile, bytes, { mode: 0o600 })).catch((err) => this.opts.onError?.(err));
   }
 
   private async replaySpill(): Promise<void> {
@@ -147,7 +198,10 @@ export class UsageRecorder {
     const replaying = `${this.opts.spillFile}.replaying`;
     if (!existsSync(replaying)) await rename(this.opts.spillFile, replaying);
     const lines = (await readFile(replaying, 'utf8')).split('\n').filter(isUsageLine);
-    for (let i = 0; i < lines.length; i += this.batchSize) await this.write(lines.slice(i, i + this.batchSize));
+    for (let i = 0; i < lines.length; i += this.batchSize) {
+      const part = lines.slice(i, i + this.batchSize);
+      await this.write([{ bytes: Buffer.from(`${part.join('\n')}\n`), count: part.length }], part.length);
+    }
     this.stats.replayed += lines.length;
     await rm(replaying);
     this.spilled = existsSync(this.opts.spillFile) ? 1 : 0;
@@ -160,8 +214,10 @@ export class UsageRecorder {
     try {
       await this.flush();
     } catch {
+      this.closeGroup();
       const rest = this.queue.splice(0);
-      if (rest.length) this.spill(rest);
+      this.queued = 0;
+      for (const g of rest) this.spill(g.bytes, g.count);
     }
     await this.spillChain;
     await this.wal?.close();

@@ -1,7 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
-import { usageRowOf } from '../services/usage-line.js';
-import { preparedBatchWriter } from './sqlite-usage-writer.js';
+import { preparedBatchWriter, usageRowsOf } from './sqlite-usage-writer.js';
 
 // Worker thread: writes usage batches on its own SQLite connection, off the gateway's event loop.
 const { file, prices } = workerData as { file: string; prices: Record<string, { input: number; cached_input?: number; output?: number }> };
@@ -15,9 +14,9 @@ sqlite.pragma('synchronous = NORMAL');
 sqlite.pragma('cache_size = -65536');
 const writeAll = preparedBatchWriter(sqlite, prices);
 
-parentPort?.on('message', (m: { id: number; text: string }) => {
+parentPort?.on('message', (m: { id: number; bytes: Uint8Array }) => {
   try {
-    writeAll(m.text.split('\n').map(usageRowOf));
+    writeAll(usageRowsOf(m.bytes));
     parentPort?.postMessage({ id: m.id });
   } catch (err) {
     parentPort?.postMessage({ id: m.id, error: String((err as Error).message ?? err) });

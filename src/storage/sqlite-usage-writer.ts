@@ -11,6 +11,8 @@ import { ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES } from './migrations-rollups.js'
 
 /** Events per transaction in the worker thread. */
 const WORKER_BATCH = 50_000;
+/** Events per transaction on the main thread (where no worker can run). */
+const MAIN_THREAD_BATCH = 500;
 
 type Prices = Readonly<Record<string, ModelPrice>>;
 
@@ -59,9 +61,16 @@ function startWorker(workerData: unknown): Worker | null {
   return new Worker(boot, { eval: true, workerData, execArgv: [] });
 }
 
+/** The rows of usage lines given as UTF-8 bytes, each line ending in a newline. */
+export function usageRowsOf(bytes: Uint8Array): UsageRow[] {
+  const rows: UsageRow[] = [];
+  for (const line of Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8').split('\n')) if (line) rows.push(usageRowOf(line));
+  return rows;
+}
+
 export interface UsageBatchWriter {
-  /** Writes events given as JSON lines (sent to the worker as one string, not as cloned objects). */
-  write(lines: string[]): Promise<void>;
+  /** Writes events given as usage lines in UTF-8, each ending in a newline (the worker gets its own copy of the bytes). */
+  write(lines: Uint8Array): Promise<void>;
   /** Most events per write. */
   readonly maxBatch: number;
   close(): Promise<void>;
@@ -102,7 +111,10 @@ export function sqliteUsageWriter(database: Database, prices: Prices, opts: { wo
           const id = ++seq;
           pending.set(id, { resolve: () => resolve(), reject });
           worker.ref();
-          worker.postMessage({ id, text: lines.join('\n') });
+          // A copy moved (not cloned) into the worker: the caller keeps its bytes to retry a failed write.
+          const bytes = new Uint8Array(lines.byteLength);
+          bytes.set(lines);
+          worker.postMessage({ id, bytes }, [bytes.buffer]);
         }).finally(() => {
           if (pending.size === 0) worker.unref();
         });
@@ -116,12 +128,14 @@ export function sqliteUsageWriter(database: Database, prices: Prices, opts: { wo
   return {
     mode: 'main-thread',
     // On the event loop: small transactions, so that no request waits long.
-    maxBatch: 500,
+    maxBatch: MAIN_THREAD_BATCH,
     async write(lines) {
-      const batch = lines.map(usageRowOf);
-      await database.db.connection().execute(async () => {
-        writeAll(batch);
-      });
+      const rows = usageRowsOf(lines);
+      for (let i = 0; i < rows.length; i += MAIN_THREAD_BATCH) {
+        await database.db.connection().execute(async () => {
+          writeAll(rows.slice(i, i + MAIN_THREAD_BATCH));
+        });
+      }
     },
     async close() {},
   };
