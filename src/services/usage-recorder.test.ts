@@ -1,0 +1,105 @@
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { usageEvent } from '../../test/harness/usage-event.js';
+import { type Database, openDatabase } from '../storage/database.js';
+import { UsageRecorder, type UsageRecorderOptions } from './usage-recorder.js';
+
+const open: Database[] = [];
+afterEach(async () => {
+  for (const d of open.splice(0)) await d.close();
+});
+
+async function setup(opts: Partial<UsageRecorderOptions> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-recorder-'));
+  const database = await openDatabase({ dataDir: dir });
+  open.push(database);
+  const recorder = new UsageRecorder(database, {
+    flushIntervalMs: 60_000,
+    batchSize: 50,
+    maxInMemory: 10_000,
+    spillFile: join(dir, 'spill.jsonl'),
+    walDir: join(dir, 'wal'),
+    ...opts,
+  });
+  const stored = async () => (await database.db.selectFrom('usage_events').select('id').orderBy('id').execute()).map((r) => r.id);
+  return { dir, database, recorder, stored };
+}
+
+const ids = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `evt_${String(from + i).padStart(5, '0')}`);
+
+describe('UsageRecorder', () => {
+  it('writes every recorded event, a group larger than a batch in several transactions', async () => {
+    const { recorder, stored } = await setup();
+    // Recorded in one event-loop turn: one group of 120 lines, batches of 50.
+    for (const id of ids(120)) recorder.record(usageEvent({ id }));
+    expect(recorder.pending).toBe(120);
+    await recorder.flush();
+    expect(recorder.pending).toBe(0);
+    expect(recorder.stats.written).toBe(120);
+    expect(await stored()).toEqual(ids(120));
+  });
+
+  it('keeps a batch the writer refused and writes it once with the next flush', async () => {
+    let fail = true;
+    const seen: string[] = [];
+    const { database, recorder, stored } = await setup({
+      writer: {
+        async write(lines) {
+          if (fail) throw new Error('database is locked');
+          const text = Buffer.from(lines).toString('utf8');
+          seen.push(text);
+          for (const line of text.split('\n').filter(Boolean)) {
+            const id = JSON.parse(line)[0] as string;
+            await database.db.insertInto('usage_events').values(usageEvent({ id })).onConflict((oc) => oc.column('id').doNothing()).execute();
+          }
+        },
+        async close() {},
+      },
+    });
+    for (const id of ids(3)) recorder.record(usageEvent({ id }));
+    await new Promise((r) => setTimeout(r, 20)); // the group closes on its own timer
+    for (const id of ids(2, 3)) recorder.record(usageEvent({ id }));
+    await expect(recorder.flush()).rejects.toThrow(/locked/);
+    expect(recorder.pending).toBe(5);
+    expect(recorder.stats).toMatchObject({ written: 0, failedFlushes: 1 });
+    fail = false;
+    await recorder.flush();
+    expect(recorder.pending).toBe(0);
+    expect(recorder.stats.written).toBe(5);
+    expect(await stored()).toEqual(ids(5));
+    // Two groups in one write, whole lines each ending in a newline.
+    expect(seen).toHaveLength(1);
+    expect(seen[0].endsWith('\n')).toBe(true);
+    expect(seen[0].split('\n').filter(Boolean)).toHaveLength(5);
+  });
+
+  it('spills past maxInMemory and replays the spill once the database answers', async () => {
+    const { dir, recorder, stored } = await setup({ maxInMemory: 10 });
+    for (let g = 0; g < 4; g++) {
+      for (const id of ids(5, g * 5)) recorder.record(usageEvent({ id }));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(recorder.stats.spilled).toBe(10);
+    expect(existsSync(join(dir, 'spill.jsonl'))).toBe(true);
+    await recorder.flush();
+    expect(recorder.stats.replayed).toBe(10);
+    expect(await stored()).toEqual(ids(20));
+  });
+
+  it('logs each group before the flush and releases the log once written', async () => {
+    const { dir, recorder, database } = await setup();
+    for (const id of ids(4)) recorder.record(usageEvent({ id }));
+    await new Promise((r) => setTimeout(r, 20));
+    const wal = join(dir, 'wal');
+    // A crash now: a new recorder on the same dir recovers the logged events.
+    const again = new UsageRecorder(database, { flushIntervalMs: 60_000, batchSize: 50, maxInMemory: 100, spillFile: join(dir, 'spill.jsonl'), walDir: wal });
+    expect(again.stats.recovered).toBe(4);
+    expect(again.pending).toBe(4);
+    await recorder.flush();
+    await again.stop();
+    await recorder.stop();
+    expect(readdirSync(wal)).toEqual([]);
+  });
+});
