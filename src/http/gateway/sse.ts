@@ -1,22 +1,32 @@
-// An event ends with a blank line: "\n\n", or "\r\n\r\n" (whose last three bytes are "\n\r\n").
-const LF_LF = Buffer.from('\n\n');
-const LF_CRLF = Buffer.from('\n\r\n');
+// An event ends with a blank line: "\n\n", or "\r\n\r\n" (whose last three bytes are "\n\r\n"). The searches below
+// are plain loops from where the boundary usually is (right before or after the position asked about, or at the end
+// of a chunk): a native indexOf per needle and direction cost more in call overhead than these short walks.
+
+/** Whether an event boundary ends just before `end`. */
+export function boundaryEndsAt(buf: Buffer, end: number): boolean {
+  if (end < 2 || buf[end - 1] !== 0x0a) return false;
+  return buf[end - 2] === 0x0a || (end >= 3 && buf[end - 2] === 0x0d && buf[end - 3] === 0x0a);
+}
 
 /** Just past the last event boundary in `buf` before `before`, or -1 when there is none. */
 export function lastBoundaryEnd(buf: Buffer, before = buf.length): number {
-  const lf = buf.lastIndexOf(LF_LF, before);
-  const crlf = buf.lastIndexOf(LF_CRLF, before);
-  return Math.max(lf < 0 ? -1 : lf + 2, crlf < 0 ? -1 : crlf + 3);
+  // A boundary ending at `before` itself counts only if it started before it (as lastIndexOf(…, before) did).
+  for (let end = Math.min(before + 3, buf.length); end >= 2; end--) {
+    if (buf[end - 1] !== 0x0a) continue;
+    if (buf[end - 2] === 0x0a && end - 2 <= before) return end;
+    if (end >= 3 && buf[end - 2] === 0x0d && buf[end - 3] === 0x0a && end - 3 <= before) return end;
+  }
+  return -1;
 }
 
 /** Just past the first event boundary in `buf` at or after `from`, or the end of `buf` when there is none. */
 export function nextBoundaryEnd(buf: Buffer, from: number): number {
-  const lf = buf.indexOf(LF_LF, from);
-  const crlf = buf.indexOf(LF_CRLF, from);
-  if (lf < 0 && crlf < 0) return buf.length;
-  if (lf < 0) return crlf + 3;
-  if (crlf < 0) return lf + 2;
-  return Math.min(lf + 2, crlf + 3);
+  for (let i = Math.max(from, 0); i + 1 < buf.length; i++) {
+    if (buf[i] !== 0x0a) continue;
+    if (buf[i + 1] === 0x0a) return i + 2;
+    if (buf[i + 1] === 0x0d && buf[i + 2] === 0x0a) return i + 3;
+  }
+  return buf.length;
 }
 
 /**
@@ -30,7 +40,8 @@ export class SseFramer {
   /** The complete events in the bytes received so far (null when none is complete yet). */
   push(chunk: Buffer): Buffer | null {
     const data = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    const end = lastBoundaryEnd(data);
+    // Upstreams nearly always end a chunk with a whole event.
+    const end = boundaryEndsAt(data, data.length) ? data.length : lastBoundaryEnd(data);
     if (end < 0) {
       this.pending = data;
       return null;
@@ -54,6 +65,12 @@ export function splitEvents(text: string): string[] {
 
 /** The `data:` payload of an event (multi-line data joined), or null. */
 export function eventData(event: string): string | null {
+  // The usual event is one `data: …` line and its blank line: no split needed.
+  const nl = event.indexOf('\n');
+  if (event.startsWith('data: ') && nl >= 0) {
+    const lineEnd = event[nl - 1] === '\r' ? nl - 1 : nl;
+    if (event.slice(nl).trim() === '') return event.slice(6, lineEnd);
+  }
   let data: string | null = null;
   for (const line of event.split(/\r?\n/)) {
     if (line.startsWith('data:')) {

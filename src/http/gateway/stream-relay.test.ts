@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { bufferedBody } from '../../providers/body.js';
-import { SseFramer } from './sse.js';
+import { eventData, lastBoundaryEnd, nextBoundaryEnd, SseFramer } from './sse.js';
 import { relayStream } from './stream-relay.js';
 
 /** A ServerResponse stand-in that records what the relay writes, and in how many writes. */
@@ -60,6 +60,51 @@ describe('SSE framing', () => {
   });
 });
 
+// The boundary searches as indexOf/lastIndexOf define them (what the loops in sse.ts must agree with).
+const LF_LF = Buffer.from('\n\n');
+const LF_CRLF = Buffer.from('\n\r\n');
+function refLast(buf: Buffer, before: number): number {
+  const lf = buf.lastIndexOf(LF_LF, before);
+  const crlf = buf.lastIndexOf(LF_CRLF, before);
+  return Math.max(lf < 0 ? -1 : lf + 2, crlf < 0 ? -1 : crlf + 3);
+}
+function refNext(buf: Buffer, from: number): number {
+  const lf = buf.indexOf(LF_LF, from);
+  const crlf = buf.indexOf(LF_CRLF, from);
+  if (lf < 0 && crlf < 0) return buf.length;
+  if (lf < 0) return crlf + 3;
+  if (crlf < 0) return lf + 2;
+  return Math.min(lf + 2, crlf + 3);
+}
+
+describe('SSE boundaries', () => {
+  it('finds the same boundaries as indexOf and lastIndexOf over every position of mixed LF/CRLF text', () => {
+    let seed = 11;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let n = 0; n < 300; n++) {
+      const buf = Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 24) }, () => '\n\ra:'[Math.floor(rand() * 4)]).join(''));
+      for (let at = 0; at <= buf.length; at++) {
+        expect(lastBoundaryEnd(buf, at), `last ${JSON.stringify(buf.toString())} @${at}`).toBe(refLast(buf, at));
+        expect(nextBoundaryEnd(buf, at), `next ${JSON.stringify(buf.toString())} @${at}`).toBe(refNext(buf, at));
+      }
+      expect(lastBoundaryEnd(buf)).toBe(refLast(buf, buf.length));
+    }
+  });
+
+  it('reads the data of one-line and multi-line events alike', () => {
+    expect(eventData('data: {"a":1}\n\n')).toBe('{"a":1}');
+    expect(eventData('data: [DONE]\r\n\r\n')).toBe('[DONE]');
+    expect(eventData('data:  two spaces\n\n')).toBe(' two spaces');
+    expect(eventData('data:x\n\n')).toBe('x');
+    expect(eventData('event: e\ndata: a\ndata: b\n\n')).toBe('a\nb');
+    expect(eventData('data: a\nid: 7\n\n')).toBe('a');
+    expect(eventData(': comment\n\n')).toBeNull();
+  });
+});
+
 describe('relayStream', () => {
   it('passes events through, drops the usage chunk it asked for, and ends with the last events in one write', async () => {
     const r = await relay([chunk('Hel') + chunk('lo'), usageChunk, ev('[DONE]')], true);
@@ -74,6 +119,12 @@ describe('relayStream', () => {
     const r = await relay([crlf(chunk('Hi')) + crlf(usageChunk) + crlf(ev('[DONE]'))], true);
     expect(r.result).toMatchObject({ complete: true, tokens: { input: 5, cached: 0, output: 7 } });
     expect(r.text()).toBe(crlf(chunk('Hi')) + crlf(ev('[DONE]')));
+  });
+
+  it('recognises [DONE] also when it is not the last thing in its chunk', async () => {
+    const r = await relay([chunk('Hi') + ev('[DONE]') + ': keep-alive comment\n\n'], false);
+    expect(r.result.complete).toBe(true);
+    expect(r.text()).toBe(chunk('Hi') + ev('[DONE]') + ': keep-alive comment\n\n');
   });
 
   it('keeps the usage chunk when the client asked for it', async () => {

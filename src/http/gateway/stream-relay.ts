@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { TokenCounts } from '../../core/pricing.js';
 import type { UpstreamResponse } from '../../providers/types.js';
 import { clientResponseHeaders } from './forward-headers.js';
-import { eventData, lastBoundaryEnd, nextBoundaryEnd, SseFramer, splitEvents } from './sse.js';
+import { boundaryEndsAt, eventData, lastBoundaryEnd, nextBoundaryEnd, SseFramer, splitEvents } from './sse.js';
 import { deltaText, tokensFromUsage } from './usage-extract.js';
 
 export interface StreamResult {
@@ -28,6 +28,20 @@ const MARKERS: Record<string, Buffer[]> = {
 const ANY_MARKER = bytes('"usage"', '[DONE]', 'response.completed');
 const DONE = '[DONE]';
 const COMPLETED = 'response.completed';
+/** The end event as upstreams send it, nearly always last in its chunk: recognised there without a search. */
+const DONE_EVENTS = bytes('data: [DONE]\n\n', 'data: [DONE]\r\n\r\n');
+
+/** Where a `data: [DONE]` event that ends `buf` starts, or -1. */
+function doneAtEnd(buf: Buffer): number {
+  for (const done of DONE_EVENTS) {
+    const start = buf.length - done.length;
+    if (start < 0 || (start > 0 && !boundaryEndsAt(buf, start))) continue;
+    let i = done.length - 1;
+    while (i >= 0 && buf[start + i] === done[i]) i--;
+    if (i < 0) return start;
+  }
+  return -1;
+}
 
 /** Bytes of content events kept for counting when the upstream never reports usage. */
 const MAX_KEPT_FOR_COUNTING = 4 * 1024 * 1024;
@@ -47,12 +61,12 @@ function answerText(kept: Buffer[]): string {
   return text;
 }
 
-/** Where the first marker at or after `from` is, or -1. */
-function nextMarker(buf: Buffer, from: number, markers: Buffer[]): number {
+/** Where the first marker at or after `from` and before `limit` is, or -1. */
+function nextMarker(buf: Buffer, from: number, limit: number, markers: Buffer[]): number {
   let at = -1;
   for (const m of markers) {
     const i = buf.indexOf(m, from);
-    if (i >= 0 && (at < 0 || i < at)) at = i;
+    if (i >= 0 && i < limit && (at < 0 || i < at)) at = i;
   }
   return at;
 }
@@ -71,8 +85,11 @@ interface Inspected {
 function inspect(events: Buffer, markers: Buffer[], injectUsage: boolean, tokens: TokenCounts | null): Inspected {
   const kept: Buffer[] = [];
   let copied = 0;
-  let complete = false;
-  for (let at = nextMarker(events, 0, markers); at >= 0; ) {
+  // A [DONE] event at the end of the chunk needs no search and no decoding; markers are looked for before it.
+  const doneAt = markers === MARKERS['/responses'] ? -1 : doneAtEnd(events);
+  let complete = doneAt >= 0;
+  const limit = doneAt >= 0 ? doneAt : events.length;
+  for (let at = nextMarker(events, 0, limit, markers); at >= 0; ) {
     // The event holding the marker: from just after the blank line before it to just after its own.
     const start = Math.max(0, lastBoundaryEnd(events, at));
     const end = nextBoundaryEnd(events, at);
@@ -99,7 +116,7 @@ function inspect(events: Buffer, markers: Buffer[], injectUsage: boolean, tokens
       kept.push(events.subarray(copied, start));
       copied = end;
     }
-    at = end < events.length ? nextMarker(events, end, markers) : -1;
+    at = end < limit ? nextMarker(events, end, limit, markers) : -1;
   }
   if (copied === 0) return { out: events, complete, tokens };
   kept.push(events.subarray(copied));
@@ -118,12 +135,11 @@ export async function relayStream(
   o: { endpoint: string; injectUsage: boolean; admissionHeaders: Record<string, string>; isClientGone: () => boolean },
 ): Promise<StreamResult> {
   const markers = MARKERS[o.endpoint] ?? ANY_MARKER;
-  raw.writeHead(res.statusCode, {
-    ...clientResponseHeaders(res.headers),
-    ...o.admissionHeaders,
-    'cache-control': 'no-cache',
-    'x-accel-buffering': 'no',
-  });
+  const headers = clientResponseHeaders(res.headers);
+  for (const name in o.admissionHeaders) headers[name] = o.admissionHeaders[name];
+  headers['cache-control'] = 'no-cache';
+  headers['x-accel-buffering'] = 'no';
+  raw.writeHead(res.statusCode, headers);
   const framer = new SseFramer();
   let tokens: TokenCounts | null = null;
   let complete = false;
