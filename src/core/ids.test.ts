@@ -14,6 +14,15 @@ describe('uuidV7Source', () => {
     expect(ids.every((id) => id < later)).toBe(true);
   });
 
+  it('counts up by one in the last 48 bits, whatever the random start', () => {
+    for (const fill of [0x00, 0x5a, 0xff]) {
+      const next = uuidV7Source(() => 7, (n) => new Uint8Array(n).fill(fill));
+      const counters = Array.from({ length: 5000 }, () => BigInt(`0x${next().slice(-12)}`));
+      const start = (BigInt((fill << 16) | (fill << 8) | fill) * 2n ** 24n) % 2n ** 48n;
+      for (const [i, c] of counters.entries()) expect(c).toBe((start + BigInt(i) + 1n) % 2n ** 48n);
+    }
+  });
+
   it('differs between generators with different random bits', () => {
     const a = uuidV7Source(() => 5, (n) => new Uint8Array(n).fill(1))();
     const b = uuidV7Source(() => 5, (n) => new Uint8Array(n).fill(2))();

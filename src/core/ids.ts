@@ -22,6 +22,8 @@ export function uuidV7Source(clock: () => number, randomBytes: (n: number) => Ui
   let counter = (((seed[4] << 16) | (seed[5] << 8) | seed[6]) * 2 ** 24) % 2 ** 48;
   let lastMs = -1;
   let prefix = '';
+  let lastHigh = -1;
+  let highHex = '';
   return () => {
     const now = Math.max(0, Math.floor(clock()));
     if (now !== lastMs) {
@@ -30,6 +32,17 @@ export function uuidV7Source(clock: () => number, randomBytes: (n: number) => Ui
       prefix = `${ts.slice(0, 8)}-${ts.slice(8)}-7${randA}-${randB}-`;
     }
     counter = (counter + 1) % 2 ** 48;
-    return prefix + hex(counter, 12);
+    // The counter in two 24-bit halves through a table: Number#toString(16) on a value past 2^31 took V8's slow
+    // path (~0.6 µs per id on the gateway's thread); the high half changes once per 2^24 ids.
+    const high = Math.floor(counter / 2 ** 24);
+    const low = counter - high * 2 ** 24;
+    if (high !== lastHigh) {
+      lastHigh = high;
+      highHex = HEX3[high >> 12] + HEX3[high & 0xfff];
+    }
+    return prefix + highHex + HEX3[low >> 12] + HEX3[low & 0xfff];
   };
 }
+
+/** Every 12-bit value as three hex digits. */
+const HEX3 = Array.from({ length: 4096 }, (_, i) => i.toString(16).padStart(3, '0'));

@@ -30,6 +30,7 @@ export function installJsonParser(app: FastifyInstance): void {
 /** Whether a Content-Type names JSON (application/json, or a +json type such as application/merge-patch+json). */
 export function isJsonContentType(contentType: string | undefined): boolean {
   if (!contentType) return false;
+  if (contentType === 'application/json') return true;
   const type = contentType.split(';', 1)[0].trim().toLowerCase();
   return type === 'application/json' || /^application\/[\w.-]+\+json$/.test(type);
 }
