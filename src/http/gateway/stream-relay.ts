@@ -89,7 +89,7 @@ function inspect(events: Buffer, markers: Buffer[], injectUsage: boolean, tokens
   const doneAt = markers === MARKERS['/responses'] ? -1 : doneAtEnd(events);
   let complete = doneAt >= 0;
   const limit = doneAt >= 0 ? doneAt : events.length;
-  for (let at = nextMarker(events, 0, limit, markers); at >= 0; ) {
+  for (let at = limit > 0 ? nextMarker(events, 0, limit, markers) : -1; at >= 0; ) {
     // The event holding the marker: from just after the blank line before it to just after its own.
     const start = Math.max(0, lastBoundaryEnd(events, at));
     const end = nextBoundaryEnd(events, at);
