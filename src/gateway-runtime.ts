@@ -16,10 +16,11 @@ import type { Upstream } from './providers/types.js';
 import type { Runtime } from './runtime.js';
 import { AnomalyDetector } from './services/anomaly.js';
 import { raiseBudgetAlert } from './services/budget-alerts.js';
+import type { LastUsedSink, LastUsedTracker } from './services/last-used.js';
 import { LimitsGuard } from './services/limits-guard.js';
 import { PolicyCache } from './services/policy-cache.js';
 import { UsageRecorder } from './services/usage-recorder.js';
-import { sqliteUsageWriter } from './storage/sqlite-usage-writer.js';
+import { type UsageBatchWriter, sqliteUsageWriter } from './storage/sqlite-usage-writer.js';
 import { usageRollups } from './services/usage-rollups.js';
 
 /** Builds the data plane: upstream pools (or the echo model), the usage recorder, limits and budgets. */
@@ -40,7 +41,7 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     walDir: join(config.dataDir, 'wal'),
     onError: (err) => logger.warn({ err: String(err) }, 'usage flush failed; events kept and retried'),
     onInserted: usageRollups(gatewayConfig.prices),
-    writer: sqliteUsageWriter(runtime.database, gatewayConfig.prices),
+    writer: lastUsedThrough(sqliteUsageWriter(runtime.database, gatewayConfig.prices), runtime.lastUsed),
   });
   const policies = new PolicyCache(runtime.deps);
   runtime.caches.add(policies);
@@ -85,6 +86,22 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
 }
 
 /** Stops the data plane: flush usage (or spill it to disk), close upstream pools and the limit store. */
+/**
+ * Sends the keys' last-used times through the SQLite usage worker as well, off the event loop, until the writer
+ * closes (the tracker's last flush at shutdown then goes through its own connection).
+ */
+function lastUsedThrough(writer: UsageBatchWriter | null, lastUsed: LastUsedTracker): UsageBatchWriter | null {
+  if (!writer?.writeLastUsed) return writer;
+  lastUsed.useSink(writer as LastUsedSink);
+  return {
+    ...writer,
+    async close() {
+      lastUsed.useSink(null);
+      await writer.close();
+    },
+  };
+}
+
 export async function closeGateway(g: GatewayContext & { limitStore?: LimitStore }): Promise<void> {
   await g.usage.stop();
   await Promise.all([...g.upstreams.values()].map((u) => u.close().catch(() => {})));

@@ -42,4 +42,55 @@ suite('SQLite usage writer in a worker thread', () => {
       await database.close();
     }
   });
+
+  it("writes keys' last-used times on its own connection, never moving one backwards", async () => {
+    const mod = (await import(built)) as typeof import('../src/storage/sqlite-usage-writer.js');
+    const database = await openDatabase({ dataDir: mkdtempSync(join(tmpdir(), 'tollgate-worker-')) });
+    try {
+      await database.db.insertInto('api_keys').values(apiKeyRow('key_a')).execute();
+      await database.db.insertInto('api_keys').values(apiKeyRow('key_b')).execute();
+      const writer = mod.sqliteUsageWriter(database, DEFAULT_PRICES);
+      expect(writer?.mode).toBe('worker');
+      await writer?.writeLastUsed?.([
+        ['key_a', 2000],
+        ['key_b', 1500],
+      ]);
+      await writer?.writeLastUsed?.([['key_a', 1000]]); // older: ignored
+      await writer?.close();
+      const rows = await database.db.selectFrom('api_keys').select(['id', 'last_used_at']).orderBy('id').execute();
+      expect(rows.map((r) => [r.id, Number(r.last_used_at)])).toEqual([
+        ['key_a', 2000],
+        ['key_b', 1500],
+      ]);
+    } finally {
+      await database.close();
+    }
+  });
 });
+
+/** The columns an api_keys row needs, for a key named `id`. */
+function apiKeyRow(id: string) {
+  return {
+    id,
+    kind: 'project',
+    org_id: 'org-1',
+    project_id: 'proj_1',
+    name: id,
+    redacted_value: 'sk-tg-…abcd',
+    owner_type: null,
+    owner_id: null,
+    created_by_type: 'system',
+    created_by_id: null,
+    created_at: 1,
+    last_used_at: null,
+    expires_at: null,
+    status: 'active',
+    revoked_at: null,
+    permissions: 'all',
+    allowed_models: null,
+    allowed_ips: null,
+    exposed_at: null,
+    exposed_url: null,
+    rotated_at: null,
+  };
+}

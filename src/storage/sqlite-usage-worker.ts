@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
+import { type LastUsedRows, sqliteLastUsedWriter } from '../services/last-used.js';
 import { preparedBatchWriter, usageRowsOf } from './sqlite-usage-writer.js';
 
 // Worker thread: writes usage batches on its own SQLite connection, off the gateway's event loop.
@@ -13,10 +14,13 @@ sqlite.pragma('synchronous = NORMAL');
 // event with 64 MB instead of SQLite's 2 MB default).
 sqlite.pragma('cache_size = -65536');
 const writeAll = preparedBatchWriter(sqlite, prices);
+const writeLastUsed = sqliteLastUsedWriter(sqlite);
 
-parentPort?.on('message', (m: { id: number; bytes: Uint8Array }) => {
+// Usage lines ({ bytes }) or key last-used times ({ lastUsed }), in the order they were sent.
+parentPort?.on('message', (m: { id: number; bytes?: Uint8Array; lastUsed?: LastUsedRows }) => {
   try {
-    writeAll(usageRowsOf(m.bytes));
+    if (m.lastUsed) writeLastUsed(m.lastUsed);
+    else if (m.bytes) writeAll(usageRowsOf(m.bytes));
     parentPort?.postMessage({ id: m.id });
   } catch (err) {
     parentPort?.postMessage({ id: m.id, error: String((err as Error).message ?? err) });

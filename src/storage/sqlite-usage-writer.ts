@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type SQLite from 'better-sqlite3';
 import type { ModelPrice } from '../core/pricing.js';
+import type { LastUsedSink } from '../services/last-used.js';
 import type { UsageEvent } from '../services/usage-recorder.js';
 import { USAGE_COLUMNS, type UsageRow, usageEventOf, usageRowOf } from '../services/usage-line.js';
 import { aggregateRollups } from '../services/usage-rollups.js';
@@ -68,7 +69,7 @@ export function usageRowsOf(bytes: Uint8Array): UsageRow[] {
   return rows;
 }
 
-export interface UsageBatchWriter {
+export interface UsageBatchWriter extends Partial<LastUsedSink> {
   /** Writes events given as usage lines in UTF-8, each ending in a newline (the worker gets its own copy of the bytes). */
   write(lines: Uint8Array): Promise<void>;
   /** Most events per write. */
@@ -101,23 +102,28 @@ export function sqliteUsageWriter(database: Database, prices: Prices, opts: { wo
       for (const p of pending.values()) p.reject(err);
       pending.clear();
     });
+    const send = (message: Record<string, unknown>, transfer: ArrayBuffer[]) =>
+      new Promise<void>((resolve, reject) => {
+        const id = ++seq;
+        pending.set(id, { resolve: () => resolve(), reject });
+        worker.ref();
+        worker.postMessage({ id, ...message }, transfer);
+      }).finally(() => {
+        if (pending.size === 0) worker.unref();
+      });
     return {
       mode: 'worker',
       // A whole flush in one transaction: the rollups then get one upsert per key and bucket per flush rather than per
       // 500 events (measured with 1,000 keys in use: worker CPU per event 20–24 µs with 500-event batches).
       maxBatch: WORKER_BATCH,
       write(lines) {
-        return new Promise<void>((resolve, reject) => {
-          const id = ++seq;
-          pending.set(id, { resolve: () => resolve(), reject });
-          worker.ref();
-          // A copy moved (not cloned) into the worker: the caller keeps its bytes to retry a failed write.
-          const bytes = new Uint8Array(lines.byteLength);
-          bytes.set(lines);
-          worker.postMessage({ id, bytes }, [bytes.buffer]);
-        }).finally(() => {
-          if (pending.size === 0) worker.unref();
-        });
+        // A copy moved (not cloned) into the worker: the caller keeps its bytes to retry a failed write.
+        const bytes = new Uint8Array(lines.byteLength);
+        bytes.set(lines);
+        return send({ bytes }, [bytes.buffer]);
+      },
+      writeLastUsed(rows) {
+        return send({ lastUsed: rows }, []);
       },
       async close() {
         await worker.terminate();
