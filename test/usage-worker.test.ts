@@ -7,7 +7,9 @@ import { DEFAULT_PRICES } from '../src/core/pricing.js';
 import { toUsageLine } from '../src/services/usage-line.js';
 import { usageEvent } from './harness/usage-event.js';
 import type { UsageEvent } from '../src/services/usage-recorder.js';
+import type { Insertable } from 'kysely';
 import { openDatabase } from '../src/storage/database.js';
+import type { DB } from '../src/storage/schema.js';
 
 // The worker thread runs the built JavaScript (dist/, made by `npm install`): the test runner cannot load TypeScript
 // into a worker. Under CI=true a missing build fails.
@@ -24,6 +26,9 @@ suite('SQLite usage writer in a worker thread', () => {
     try {
       const writer = mod.sqliteUsageWriter(database, DEFAULT_PRICES);
       expect(writer?.mode).toBe('worker');
+      // The worker's connection runs the checkpoints; the gateway's own runs none while it is up.
+      const checkpointPages = () => database.sqlite?.pragma('wal_autocheckpoint', { simple: true });
+      expect(checkpointPages()).toBe(0);
       const lines = (events: UsageEvent[]) => Buffer.from(events.map((e) => `${toUsageLine(e)}\n`).join(''));
       const first = lines([event('evt_1', 10), event('evt_2', 20)]);
       const size = first.byteLength;
@@ -32,6 +37,7 @@ suite('SQLite usage writer in a worker thread', () => {
       expect(first.byteLength).toBe(size);
       await writer?.write(lines([event('evt_2', 20), event('evt_3', 30)])); // evt_2 again: ignored
       await writer?.close();
+      expect(checkpointPages()).toBe(1000);
       const rows = await database.db.selectFrom('usage_events').select('id').execute();
       expect(rows.map((r) => r.id).sort()).toEqual(['evt_1', 'evt_2', 'evt_3']);
       const rollup = await database.db.selectFrom('usage_rollups_1d').selectAll().execute();
@@ -69,7 +75,7 @@ suite('SQLite usage writer in a worker thread', () => {
 });
 
 /** The columns an api_keys row needs, for a key named `id`. */
-function apiKeyRow(id: string) {
+function apiKeyRow(id: string): Insertable<DB['api_keys']> {
   return {
     id,
     kind: 'project',

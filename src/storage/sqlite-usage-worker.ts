@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import { type LastUsedRows, sqliteLastUsedWriter } from '../services/last-used.js';
-import { preparedBatchWriter, usageRowsOf } from './sqlite-usage-writer.js';
+import { preparedBatchWriter, usageRowsOf, WORKER_CHECKPOINT_PAGES } from './sqlite-usage-writer.js';
 
 // Worker thread: writes usage batches on its own SQLite connection, off the gateway's event loop.
 const { file, prices } = workerData as { file: string; prices: Record<string, { input: number; cached_input?: number; output?: number }> };
@@ -13,6 +13,11 @@ sqlite.pragma('synchronous = NORMAL');
 // pages saves re-reading them every flush (measured with 1,000 keys over 900,000 events: 15.0 → 13.2 µs of CPU per
 // event with 64 MB instead of SQLite's 2 MB default).
 sqlite.pragma('cache_size = -65536');
+// This connection runs the checkpoints (the gateway's own connection runs none while the worker is up: see
+// sqlite-usage-writer.ts). With many keys in use every flush dirties pages all over the per-key and rollup indexes;
+// checkpointing every 10,000 WAL pages (40 MB) instead of 1,000 copies those pages back far less often (measured with
+// 1,000 keys: commit 4.2 → 3.1 µs of worker CPU per event).
+sqlite.pragma(`wal_autocheckpoint = ${WORKER_CHECKPOINT_PAGES}`);
 const writeAll = preparedBatchWriter(sqlite, prices);
 const writeLastUsed = sqliteLastUsedWriter(sqlite);
 

@@ -14,6 +14,10 @@ import { ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES } from './migrations-rollups.js'
 const WORKER_BATCH = 50_000;
 /** Events per transaction on the main thread (where no worker can run). */
 const MAIN_THREAD_BATCH = 500;
+/** WAL pages between checkpoints on the worker's connection (SQLite's default is 1,000). */
+export const WORKER_CHECKPOINT_PAGES = 10_000;
+/** SQLite's default, which the gateway's connection gets back when the worker stops. */
+const DEFAULT_CHECKPOINT_PAGES = 1000;
 
 type Prices = Readonly<Record<string, ModelPrice>>;
 
@@ -90,6 +94,9 @@ export function sqliteUsageWriter(database: Database, prices: Prices, opts: { wo
   const worker = opts.worker === false || sqlite.memory ? null : startWorker({ file: sqlite.name, prices });
   if (worker) {
     worker.unref();
+    // A commit past the checkpoint threshold runs the checkpoint in the committing connection: the gateway's own
+    // commits (admin writes) would then copy up to 40 MB on the event loop. The worker's connection does them all.
+    sqlite.pragma('wal_autocheckpoint = 0');
     let seq = 0;
     const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
     worker.on('message', (m: { id: number; error?: string }) => {
@@ -127,6 +134,7 @@ export function sqliteUsageWriter(database: Database, prices: Prices, opts: { wo
       },
       async close() {
         await worker.terminate();
+        if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_CHECKPOINT_PAGES}`);
       },
     };
   }
