@@ -74,6 +74,30 @@ suite('SQLite usage writer in a worker thread', () => {
   });
 });
 
+suite('SQLite usage writer whose worker stops', () => {
+  it('writes on the event loop from then on, and checkpoints there again', async () => {
+    const mod = (await import(built)) as typeof import('../src/storage/sqlite-usage-writer.js');
+    const database = await openDatabase({ dataDir: mkdtempSync(join(tmpdir(), 'tollgate-worker-')) });
+    try {
+      await database.db.insertInto('api_keys').values(apiKeyRow('key_a')).execute();
+      const writer = mod.sqliteUsageWriter(database, DEFAULT_PRICES);
+      expect(writer?.mode).toBe('worker');
+      // Not through close(): as if the thread had crashed.
+      const exited = new Promise((r) => writer?.worker?.once('exit', r));
+      await writer?.worker?.terminate();
+      await exited;
+      await writer?.write(Buffer.from(`${toUsageLine(event('evt_9', 10))}\n`));
+      await writer?.writeLastUsed?.([['key_a', 3000]]);
+      expect((await database.db.selectFrom('usage_events').select('id').execute()).map((r) => r.id)).toEqual(['evt_9']);
+      expect(Number((await database.db.selectFrom('api_keys').select('last_used_at').executeTakeFirstOrThrow()).last_used_at)).toBe(3000);
+      expect(database.sqlite?.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+      await writer?.close();
+    } finally {
+      await database.close();
+    }
+  });
+});
+
 /** The columns an api_keys row needs, for a key named `id`. */
 function apiKeyRow(id: string): Insertable<DB['api_keys']> {
   return {

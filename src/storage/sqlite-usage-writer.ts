@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type SQLite from 'better-sqlite3';
 import type { ModelPrice } from '../core/pricing.js';
-import type { LastUsedSink } from '../services/last-used.js';
+import { type LastUsedSink, sqliteLastUsedWriter } from '../services/last-used.js';
 import type { UsageEvent } from '../services/usage-recorder.js';
 import { USAGE_COLUMNS, type UsageRow, usageEventOf, usageRowOf } from '../services/usage-line.js';
 import { aggregateRollups } from '../services/usage-rollups.js';
@@ -80,6 +80,8 @@ export interface UsageBatchWriter extends Partial<LastUsedSink> {
   readonly maxBatch: number;
   close(): Promise<void>;
   readonly mode: 'worker' | 'main-thread';
+  /** The thread writing, when one is (diagnostics and tests). */
+  readonly worker?: Worker;
 }
 
 /**
@@ -92,56 +94,72 @@ export function sqliteUsageWriter(database: Database, prices: Prices, opts: { wo
   const sqlite = database.sqlite;
   if (!sqlite) return null;
   const worker = opts.worker === false || sqlite.memory ? null : startWorker({ file: sqlite.name, prices });
-  if (worker) {
-    worker.unref();
-    // A commit past the checkpoint threshold runs the checkpoint in the committing connection: the gateway's own
-    // commits (admin writes) would then copy up to 40 MB on the event loop. The worker's connection does them all.
-    sqlite.pragma('wal_autocheckpoint = 0');
-    let seq = 0;
-    const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
-    worker.on('message', (m: { id: number; error?: string }) => {
-      const p = pending.get(m.id);
-      pending.delete(m.id);
-      if (m.error) p?.reject(new Error(m.error));
-      else p?.resolve();
+  if (!worker) return mainThreadWriter(database, prices);
+  worker.unref();
+  // A commit past the checkpoint threshold runs the checkpoint in the committing connection: the gateway's own
+  // commits (admin writes) would then copy up to 40 MB on the event loop. The worker's connection does them all.
+  sqlite.pragma('wal_autocheckpoint = 0');
+  let seq = 0;
+  const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  /** Set when the worker stopped other than by close(): the event loop then writes, as where no worker can run. */
+  let fallback: UsageBatchWriter | null = null;
+  let closing = false;
+  const stopped = (err: Error) => {
+    if (closing || fallback) return;
+    fallback = mainThreadWriter(database, prices);
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+    if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_CHECKPOINT_PAGES}`);
+  };
+  worker.on('message', (m: { id: number; error?: string }) => {
+    const p = pending.get(m.id);
+    pending.delete(m.id);
+    if (m.error) p?.reject(new Error(m.error));
+    else p?.resolve();
+  });
+  worker.on('error', stopped);
+  worker.on('exit', (code) => stopped(new Error(`the usage worker stopped (exit code ${code})`)));
+  const send = (message: Record<string, unknown>, transfer: ArrayBuffer[]) =>
+    new Promise<void>((resolve, reject) => {
+      const id = ++seq;
+      pending.set(id, { resolve: () => resolve(), reject });
+      worker.ref();
+      worker.postMessage({ id, ...message }, transfer);
+    }).finally(() => {
+      if (pending.size === 0) worker.unref();
     });
-    worker.on('error', (err) => {
-      for (const p of pending.values()) p.reject(err);
-      pending.clear();
-    });
-    const send = (message: Record<string, unknown>, transfer: ArrayBuffer[]) =>
-      new Promise<void>((resolve, reject) => {
-        const id = ++seq;
-        pending.set(id, { resolve: () => resolve(), reject });
-        worker.ref();
-        worker.postMessage({ id, ...message }, transfer);
-      }).finally(() => {
-        if (pending.size === 0) worker.unref();
-      });
-    return {
-      mode: 'worker',
-      // A whole flush in one transaction: the rollups then get one upsert per key and bucket per flush rather than per
-      // 500 events (measured with 1,000 keys in use: worker CPU per event 20–24 µs with 500-event batches).
-      maxBatch: WORKER_BATCH,
-      write(lines) {
-        // A copy moved (not cloned) into the worker: the caller keeps its bytes to retry a failed write.
-        const bytes = new Uint8Array(lines.byteLength);
-        bytes.set(lines);
-        return send({ bytes }, [bytes.buffer]);
-      },
-      writeLastUsed(rows) {
-        return send({ lastUsed: rows }, []);
-      },
-      async close() {
-        await worker.terminate();
-        if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_CHECKPOINT_PAGES}`);
-      },
-    };
-  }
+  return {
+    mode: 'worker',
+    // A whole flush in one transaction: the rollups then get one upsert per key and bucket per flush rather than per
+    // 500 events (measured with 1,000 keys in use: worker CPU per event 20–24 µs with 500-event batches).
+    maxBatch: WORKER_BATCH,
+    worker,
+    write(lines) {
+      if (fallback) return fallback.write(lines);
+      // A copy moved (not cloned) into the worker: the caller keeps its bytes to retry a failed write.
+      const bytes = new Uint8Array(lines.byteLength);
+      bytes.set(lines);
+      return send({ bytes }, [bytes.buffer]);
+    },
+    writeLastUsed(rows) {
+      if (fallback?.writeLastUsed) return fallback.writeLastUsed(rows);
+      return send({ lastUsed: rows }, []);
+    },
+    async close() {
+      closing = true;
+      await worker.terminate();
+      if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_CHECKPOINT_PAGES}`);
+    },
+  };
+}
+
+/** Prepared statements on the gateway's own connection, under Kysely's lock: small transactions, so no request waits long. */
+function mainThreadWriter(database: Database, prices: Prices): UsageBatchWriter {
+  const sqlite = database.sqlite as SQLite.Database;
   const writeAll = preparedBatchWriter(sqlite, prices);
+  const writeLastUsed = sqliteLastUsedWriter(sqlite);
   return {
     mode: 'main-thread',
-    // On the event loop: small transactions, so that no request waits long.
     maxBatch: MAIN_THREAD_BATCH,
     async write(lines) {
       const rows = usageRowsOf(lines);
@@ -150,6 +168,9 @@ export function sqliteUsageWriter(database: Database, prices: Prices, opts: { wo
           writeAll(rows.slice(i, i + MAIN_THREAD_BATCH));
         });
       }
+    },
+    async writeLastUsed(rows) {
+      await database.db.connection().execute(async () => writeLastUsed(rows));
     },
     async close() {},
   };
