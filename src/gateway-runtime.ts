@@ -16,7 +16,7 @@ import type { Upstream } from './providers/types.js';
 import type { Runtime } from './runtime.js';
 import { AnomalyDetector } from './services/anomaly.js';
 import { raiseBudgetAlert } from './services/budget-alerts.js';
-import type { LastUsedSink, LastUsedTracker } from './services/last-used.js';
+import type { LastUsedTracker } from './services/last-used.js';
 import { LimitsGuard } from './services/limits-guard.js';
 import { PolicyCache } from './services/policy-cache.js';
 import { UsageRecorder } from './services/usage-recorder.js';
@@ -88,11 +88,12 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
 /** Stops the data plane: flush usage (or spill it to disk), close upstream pools and the limit store. */
 /**
  * Sends the keys' last-used times through the SQLite usage worker as well, off the event loop, until the writer
- * closes (the tracker's last flush at shutdown then goes through its own connection).
+ * closes (the tracker's last flush at shutdown then goes through its own connection). Without a worker the tracker
+ * writes on its own connection, as the writer would.
  */
 function lastUsedThrough(writer: UsageBatchWriter | null, lastUsed: LastUsedTracker): UsageBatchWriter | null {
-  if (!writer?.writeLastUsed) return writer;
-  lastUsed.useSink(writer as LastUsedSink);
+  if (writer?.mode !== 'worker') return writer;
+  lastUsed.useSink(writer);
   return {
     ...writer,
     async close() {

@@ -57,11 +57,11 @@ suite('SQLite usage writer in a worker thread', () => {
       await database.db.insertInto('api_keys').values(apiKeyRow('key_b')).execute();
       const writer = mod.sqliteUsageWriter(database, DEFAULT_PRICES);
       expect(writer?.mode).toBe('worker');
-      await writer?.writeLastUsed?.([
+      await writer?.writeLastUsed([
         ['key_a', 2000],
         ['key_b', 1500],
       ]);
-      await writer?.writeLastUsed?.([['key_a', 1000]]); // older: ignored
+      await writer?.writeLastUsed([['key_a', 1000]]); // older: ignored
       await writer?.close();
       const rows = await database.db.selectFrom('api_keys').select(['id', 'last_used_at']).orderBy('id').execute();
       expect(rows.map((r) => [r.id, Number(r.last_used_at)])).toEqual([
@@ -87,7 +87,7 @@ suite('SQLite usage writer whose worker stops', () => {
       await writer?.worker?.terminate();
       await exited;
       await writer?.write(Buffer.from(`${toUsageLine(event('evt_9', 10))}\n`));
-      await writer?.writeLastUsed?.([['key_a', 3000]]);
+      await writer?.writeLastUsed([['key_a', 3000]]);
       expect((await database.db.selectFrom('usage_events').select('id').execute()).map((r) => r.id)).toEqual(['evt_9']);
       expect(Number((await database.db.selectFrom('api_keys').select('last_used_at').executeTakeFirstOrThrow()).last_used_at)).toBe(3000);
       expect(database.sqlite?.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isUsageLine, toUsageLine, USAGE_COLUMNS, usageEventOf, usageRowOf } from './usage-line.js';
+import { isUsageLine, toUsageLine, USAGE_COLUMNS, usageEventOf, usageLinesIn, usageLinesToBytes, usageRowOf } from './usage-line.js';
 import { usageEvent } from '../../test/harness/usage-event.js';
 import type { UsageEvent } from './usage-recorder.js';
 
@@ -30,6 +30,15 @@ describe('usage lines', () => {
 
   it('reads the JSON objects earlier versions logged', () => {
     expect(usageEventOf(usageRowOf(JSON.stringify(event)))).toEqual(event);
+  });
+
+  it('carries lines as UTF-8 bytes, each ending in a newline, and reads them back from a view into a larger buffer', () => {
+    const lines = [toUsageLine(event), toUsageLine({ ...event, id: 'evt_2', model: 'modèle €' })];
+    const bytes = usageLinesToBytes(lines);
+    expect(bytes.toString('utf8')).toBe(`${lines[0]}\n${lines[1]}\n`);
+    const padded = Buffer.concat([Buffer.from('xx'), bytes, Buffer.from('yy')]);
+    expect(usageLinesIn(padded.subarray(2, 2 + bytes.length))).toEqual(lines);
+    expect(usageLinesIn(new Uint8Array(0))).toEqual([]);
   });
 
   it('refuses a line with the wrong number of values', () => {

@@ -56,6 +56,19 @@ export function toUsageLine(e: UsageEvent): string {
   ]);
 }
 
+/** Lines as the log, the queue and the worker carry them: UTF-8, each ending in a newline. */
+export function usageLinesToBytes(lines: string[]): Buffer {
+  return Buffer.from(`${lines.join('\n')}\n`);
+}
+
+/** The lines in such bytes (empty lines skipped). */
+export function usageLinesIn(bytes: Uint8Array): string[] {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line !== '');
+}
+
 /** The row of values of a line (also reads the JSON objects that earlier versions logged). */
 export function usageRowOf(line: string): UsageRow {
   const parsed = JSON.parse(line) as UsageRow | UsageEvent;

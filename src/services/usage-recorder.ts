@@ -5,7 +5,7 @@ import { UsageWal } from '../infra/usage-wal.js';
 import type { Database } from '../storage/database.js';
 import type { DB } from '../storage/schema.js';
 import type { UsageEventsTable } from '../storage/schema-usage.js';
-import { isUsageLine, toUsageLine, usageEventOf, usageRowOf } from './usage-line.js';
+import { isUsageLine, toUsageLine, usageEventOf, usageLinesIn, usageLinesToBytes, usageRowOf } from './usage-line.js';
 
 export type UsageEvent = UsageEventsTable;
 
@@ -36,10 +36,8 @@ interface LineGroup {
   count: number;
 }
 
-function linesOf(groups: LineGroup[]): string[] {
-  const out: string[] = [];
-  for (const g of groups) for (const line of g.bytes.toString('utf8').split('\n')) if (line) out.push(line);
-  return out;
+function groupOf(lines: string[]): LineGroup {
+  return { bytes: usageLinesToBytes(lines), count: lines.length };
 }
 
 /**
@@ -75,7 +73,7 @@ export class UsageRecorder {
     // Events a crashed run left in its log are written again (idempotent by id) with the first flush.
     const recovered = this.wal?.recover(isUsageLine) ?? [];
     this.stats.recovered = recovered.length;
-    if (recovered.length) this.enqueue({ bytes: Buffer.from(`${recovered.join('\n')}\n`), count: recovered.length });
+    if (recovered.length) this.enqueue(groupOf(recovered));
   }
 
   /** O(1); no I/O on the caller's path (the log and any overflow are written asynchronously). */
@@ -90,7 +88,7 @@ export class UsageRecorder {
     if (this.groupTimer) clearTimeout(this.groupTimer);
     this.groupTimer = null;
     if (this.lines.length === 0) return;
-    const group = { bytes: Buffer.from(`${this.lines.join('\n')}\n`), count: this.lines.length };
+    const group = groupOf(this.lines);
     this.lines = [];
     this.wal?.write(group.bytes);
     this.enqueue(group);
@@ -138,7 +136,7 @@ export class UsageRecorder {
         let n = 0;
         let count = 0;
         while (n < this.queue.length && (n === 0 || count + this.queue[n].count <= this.batchSize)) count += this.queue[n++].count;
-        await this.write(this.queue.slice(0, n), count);
+        await this.write(this.queue.slice(0, n));
         this.queue.splice(0, n);
         this.queued -= count;
         this.stats.written += count;
@@ -153,16 +151,11 @@ export class UsageRecorder {
     }
   }
 
-  private async write(groups: LineGroup[], count: number): Promise<void> {
+  private async write(groups: LineGroup[]): Promise<void> {
     const writer = this.opts.writer;
-    if (writer) {
-      if (groups.length === 1) return writer.write(groups[0].bytes);
-      const bytes = Buffer.concat(groups.map((g) => g.bytes));
-      return writer.write(bytes);
-    }
+    if (writer) return writer.write(groups.length === 1 ? groups[0].bytes : Buffer.concat(groups.map((g) => g.bytes)));
     // One group can hold more than a batch: its lines go in several transactions (a retry re-inserts nothing twice).
-    const lines = linesOf(groups);
-    if (lines.length !== count) throw new Error(`a queued group held ${lines.length} lines, not ${count}`);
+    const lines = groups.flatMap((g) => usageLinesIn(g.bytes));
     for (let i = 0; i < lines.length; i += this.opts.batchSize) await this.insert(lines.slice(i, i + this.opts.batchSize));
   }
 
@@ -199,8 +192,7 @@ export class UsageRecorder {
     if (!existsSync(replaying)) await rename(this.opts.spillFile, replaying);
     const lines = (await readFile(replaying, 'utf8')).split('\n').filter(isUsageLine);
     for (let i = 0; i < lines.length; i += this.batchSize) {
-      const part = lines.slice(i, i + this.batchSize);
-      await this.write([{ bytes: Buffer.from(`${part.join('\n')}\n`), count: part.length }], part.length);
+      await this.write([groupOf(lines.slice(i, i + this.batchSize))]);
     }
     this.stats.replayed += lines.length;
     await rm(replaying);

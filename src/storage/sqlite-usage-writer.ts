@@ -5,7 +5,7 @@ import type SQLite from 'better-sqlite3';
 import type { ModelPrice } from '../core/pricing.js';
 import { type LastUsedSink, sqliteLastUsedWriter } from '../services/last-used.js';
 import type { UsageEvent } from '../services/usage-recorder.js';
-import { USAGE_COLUMNS, type UsageRow, usageEventOf, usageRowOf } from '../services/usage-line.js';
+import { USAGE_COLUMNS, type UsageRow, usageEventOf, usageLinesIn, usageRowOf } from '../services/usage-line.js';
 import { aggregateRollups } from '../services/usage-rollups.js';
 import type { Database } from './database.js';
 import { ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES } from './migrations-rollups.js';
@@ -68,12 +68,10 @@ function startWorker(workerData: unknown): Worker | null {
 
 /** The rows of usage lines given as UTF-8 bytes, each line ending in a newline. */
 export function usageRowsOf(bytes: Uint8Array): UsageRow[] {
-  const rows: UsageRow[] = [];
-  for (const line of Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8').split('\n')) if (line) rows.push(usageRowOf(line));
-  return rows;
+  return usageLinesIn(bytes).map(usageRowOf);
 }
 
-export interface UsageBatchWriter extends Partial<LastUsedSink> {
+export interface UsageBatchWriter extends LastUsedSink {
   /** Writes events given as usage lines in UTF-8, each ending in a newline (the worker gets its own copy of the bytes). */
   write(lines: Uint8Array): Promise<void>;
   /** Most events per write. */
@@ -142,7 +140,7 @@ export function sqliteUsageWriter(database: Database, prices: Prices, opts: { wo
       return send({ bytes }, [bytes.buffer]);
     },
     writeLastUsed(rows) {
-      if (fallback?.writeLastUsed) return fallback.writeLastUsed(rows);
+      if (fallback) return fallback.writeLastUsed(rows);
       return send({ lastUsed: rows }, []);
     },
     async close() {
