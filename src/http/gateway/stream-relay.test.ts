@@ -31,11 +31,11 @@ const ev = (data: unknown) => `data: ${typeof data === 'string' ? data : JSON.st
 const chunk = (content: string) => ev({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content }, finish_reason: null }] });
 const usageChunk = ev({ object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 } });
 
-async function relay(parts: Array<string | Buffer>, injectUsage = false) {
+async function relay(parts: Array<string | Buffer>, injectUsage = false, endpoint = '/chat/completions') {
   const r = recorder();
   const body = bufferedBody(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
   const result = await relayStream(r.res, { statusCode: 200, headers: { 'content-type': 'text/event-stream' }, body }, {
-    endpoint: '/chat/completions',
+    endpoint,
     injectUsage,
     admissionHeaders: {},
     isClientGone: () => false,
@@ -143,6 +143,16 @@ describe('relayStream', () => {
     const nullUsage = ev({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: ' there' } }], usage: null });
     const r = await relay([chunk('Hi'), nullUsage, ev('[DONE]')]);
     expect(r.result).toMatchObject({ complete: true, tokens: null, text: 'Hi there' });
+  });
+
+  it('reads a Responses stream: usage and the end from response.completed, no [DONE] needed', async () => {
+    const delta = `event: response.output_text.delta\ndata: ${JSON.stringify({ type: 'response.output_text.delta', delta: 'Hi' })}\n\n`;
+    const completed = `event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', response: { usage: { input_tokens: 3, output_tokens: 4 } } })}\n\n`;
+    const r = await relay([delta, completed], false, '/responses');
+    expect(r.result).toEqual({ complete: true, tokens: { input: 3, cached: 0, output: 4 }, text: '' });
+    expect(r.text()).toBe(delta + completed);
+    const cut = await relay([delta], false, '/responses');
+    expect(cut.result.complete).toBe(false);
   });
 
   it('ends a stream cut off by the upstream with an error event', async () => {

@@ -17,15 +17,23 @@ const CUT_OFF = `data: ${JSON.stringify({
   error: { message: 'The upstream stream ended unexpectedly.', type: 'api_error', param: null, code: 'upstream_error' },
 })}\n\n`;
 
-/** Markers of the events the relay must look into, by endpoint; the others pass through as bytes, never decoded. */
+/**
+ * What the relay looks for in an endpoint's stream: the markers of the events it must look into (the others pass
+ * through as bytes, never decoded), and whether the stream ends with a `data: [DONE]` event.
+ */
+interface StreamShape {
+  markers: Buffer[];
+  endsWithDone: boolean;
+}
 const bytes = (...markers: string[]) => markers.map((m) => Buffer.from(m));
-const MARKERS: Record<string, Buffer[]> = {
-  '/chat/completions': bytes('"usage"', '[DONE]'),
-  '/completions': bytes('"usage"', '[DONE]'),
-  // The Responses API reports usage inside its response.completed event.
-  '/responses': bytes('response.completed'),
+const CHAT_SHAPE: StreamShape = { markers: bytes('"usage"', '[DONE]'), endsWithDone: true };
+const SHAPES: Record<string, StreamShape> = {
+  '/chat/completions': CHAT_SHAPE,
+  '/completions': CHAT_SHAPE,
+  // The Responses API reports usage inside its response.completed event, and sends no [DONE].
+  '/responses': { markers: bytes('response.completed'), endsWithDone: false },
 };
-const ANY_MARKER = bytes('"usage"', '[DONE]', 'response.completed');
+const ANY_SHAPE: StreamShape = { markers: bytes('"usage"', '[DONE]', 'response.completed'), endsWithDone: true };
 const DONE = '[DONE]';
 const COMPLETED = 'response.completed';
 /** The end event as upstreams send it, nearly always last in its chunk: recognised there without a search. */
@@ -82,11 +90,12 @@ interface Inspected {
  * Looks only into the events that carry a marker (usage, [DONE], response.completed): reads usage and the end of the
  * stream, and drops the usage-only chunk the gateway asked for. Everything else is passed on as the same bytes.
  */
-function inspect(events: Buffer, markers: Buffer[], injectUsage: boolean, tokens: TokenCounts | null): Inspected {
+function inspect(events: Buffer, shape: StreamShape, injectUsage: boolean, tokens: TokenCounts | null): Inspected {
+  const markers = shape.markers;
   const kept: Buffer[] = [];
   let copied = 0;
   // A [DONE] event at the end of the chunk needs no search and no decoding; markers are looked for before it.
-  const doneAt = markers === MARKERS['/responses'] ? -1 : doneAtEnd(events);
+  const doneAt = shape.endsWithDone ? doneAtEnd(events) : -1;
   let complete = doneAt >= 0;
   const limit = doneAt >= 0 ? doneAt : events.length;
   for (let at = limit > 0 ? nextMarker(events, 0, limit, markers) : -1; at >= 0; ) {
@@ -134,7 +143,7 @@ export async function relayStream(
   res: UpstreamResponse,
   o: { endpoint: string; injectUsage: boolean; admissionHeaders: Record<string, string>; isClientGone: () => boolean },
 ): Promise<StreamResult> {
-  const markers = MARKERS[o.endpoint] ?? ANY_MARKER;
+  const shape = SHAPES[o.endpoint] ?? ANY_SHAPE;
   const headers = clientResponseHeaders(res.headers);
   for (const name in o.admissionHeaders) headers[name] = o.admissionHeaders[name];
   headers['cache-control'] = 'no-cache';
@@ -159,7 +168,7 @@ export async function relayStream(
       raw.write(last);
       last = null;
     }
-    const seen = inspect(events, markers, o.injectUsage, tokens);
+    const seen = inspect(events, shape, o.injectUsage, tokens);
     tokens = seen.tokens;
     complete ||= seen.complete;
     if (!tokens && keptBytes < MAX_KEPT_FOR_COUNTING) {
