@@ -354,30 +354,70 @@ describe('organization spend limit', () => {
   });
 });
 
-describe('counters after a restart', () => {
-  it('seeds a quota and a budget from stored usage, so a restart forgets nothing already spent', async () => {
+describeEachDatabase('counters after a restart', (backend) => {
+  /** Two servers, one after the other, on the same database (a SQLite file, or one PostgreSQL schema). */
+  async function restarted(env: Record<string, string>) {
     const file = join(mkdtempSync(join(tmpdir(), 'tollgate-restart-')), 'shared.db');
-    const env = { DATABASE_URL: `sqlite:${file}`, TOLLGATE_CONFIG: pricedConfig() };
-    const first = await startTestServer({ name: 'sqlite' }, { env });
+    const sqliteEnv: Record<string, string> = backend.name === 'sqlite' ? { DATABASE_URL: `sqlite:${file}` } : {};
+    const first = await startTestServer(backend, { env: { ...env, ...sqliteEnv }, keepSchema: true });
+    return { first, second: () => startTestServer(backend, { env: { ...env, ...sqliteEnv }, schema: first.schema }) };
+  }
+
+  it('seeds quotas and key budgets from stored usage, so a restart forgets nothing already spent', async () => {
+    const { first, second: start } = await restarted({ TOLLGATE_CONFIG: pricedConfig() });
     let quotaKey: { value: string };
+    let totalKey: { value: string };
     let budgetKey: { value: string };
     try {
       quotaKey = (await first.api('POST', `${ORG}/projects/${first.defaultProjectId}/api_keys`, { body: { request_quota: { max_requests: 3, interval: 'month' } } })).body;
+      totalKey = (await first.api('POST', `${ORG}/projects/${first.defaultProjectId}/api_keys`, { body: { request_quota: { max_requests: 2, interval: 'total' } } })).body;
       budgetKey = (await first.api('POST', `${ORG}/projects/${first.defaultProjectId}/api_keys`, { body: { spend_limit: { threshold_amount: 2 } } })).body;
       expect((await chat(first, quotaKey.value)).status).toBe(200);
       expect((await chat(first, quotaKey.value)).status).toBe(200);
+      expect((await chat(first, totalKey.value)).status).toBe(200);
       expect((await chat(first, budgetKey.value)).status).toBe(200); // 0.9 of 2 cents
     } finally {
       await first.close(); // flushes usage
     }
-    const second = await startTestServer({ name: 'sqlite' }, { env });
+    const second = await start();
     try {
       expect((await chat(second, quotaKey.value)).status).toBe(200);
       const over = await chat(second, quotaKey.value);
       expect(over.status).toBe(429);
       expect((await over.json()).error.code).toBe('api_key_quota_exceeded');
+      expect((await chat(second, totalKey.value)).status).toBe(200);
+      expect((await chat(second, totalKey.value)).status).toBe(429);
       expect((await chat(second, budgetKey.value)).status).toBe(200); // 1.8 of 2 cents
       expect((await chat(second, budgetKey.value)).status).toBe(429);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('seeds project and organization budgets from stored usage', async () => {
+    const { first, second: start } = await restarted({ TOLLGATE_CONFIG: pricedConfig() });
+    let inDefault: { value: string };
+    let inSecond: { value: string };
+    try {
+      const p2 = (await first.api('POST', `${ORG}/projects`, { body: { name: 'second' } })).body.id;
+      expect((await first.api('POST', `${ORG}/projects/${p2}/spend_limit`, { body: { threshold_amount: 1, interval: 'month' } })).status).toBe(200);
+      expect((await first.api('POST', `${ORG}/spend_limit`, { body: { threshold_amount: 3, interval: 'month' } })).status).toBe(200);
+      inDefault = (await first.api('POST', `${ORG}/projects/${first.defaultProjectId}/api_keys`, { body: {} })).body;
+      inSecond = (await first.api('POST', `${ORG}/projects/${p2}/api_keys`, { body: {} })).body;
+      expect((await chat(first, inSecond.value)).status).toBe(200); // project: 0.9 of 1 cent; organization: 0.9 of 3
+      expect((await chat(first, inDefault.value)).status).toBe(200); // organization: 1.8 of 3
+    } finally {
+      await first.close();
+    }
+    const second = await start();
+    try {
+      const project = await chat(second, inSecond.value); // would make the project 1.8 of 1
+      expect(project.status).toBe(429);
+      expect((await project.json()).error.code).toBe('project_spend_limit_exceeded');
+      expect((await chat(second, inDefault.value)).status).toBe(200); // organization: 2.7 of 3
+      const org = await chat(second, inDefault.value);
+      expect(org.status).toBe(429);
+      expect((await org.json()).error.code).toBe('organization_spend_limit_exceeded');
     } finally {
       await second.close();
     }

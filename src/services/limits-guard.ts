@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { TollgateError } from '../core/errors.js';
 import { estimateTokens } from '../core/estimate.js';
 import { formatResetDuration, type GcraDecision } from '../core/gcra.js';
@@ -228,20 +229,27 @@ export class LimitsGuard implements RequestGuard {
     throw new Error('limit store lost counters while seeding them');
   }
 
-  /** Sets one counter key from the usage stored for its period (request count for quotas, cost for budgets). */
+  /**
+   * Sets one counter key from the usage stored for its period (request count for quotas, cost for budgets), read
+   * from the daily rollups (every period is whole UTC days, and the rollups are written in the transaction that
+   * writes the events): one row per model and endpoint kind per day, however many requests the period holds.
+   */
   private async seed(store: LimitStore, record: KeyRecord, counters: CounterCheck[], meta: CounterMeta[], key: string): Promise<void> {
     const i = counters.findIndex((c) => c.keys.includes(key));
     if (i < 0) return;
     const m = meta[i];
     const period = key.slice(key.lastIndexOf(':') + 1);
     const { start, end } = keyRange(period);
-    let q = this.deps.database.db.selectFrom('usage_events').where('created_at_ms', '>=', start).where('created_at_ms', '<', end).where('billable', '=', 1);
-    if (m.kind === 'project_budget') q = q.where('project_id', '=', record.projectId);
-    else if (m.kind === 'org_budget') q = q.where('org_id', '=', record.orgId);
-    else q = q.where('api_key_id', '=', record.id);
-    const row = await q
-      .select((eb) => (m.kind === 'quota' ? eb.fn.countAll<number>().as('v') : eb.fn.coalesce(eb.fn.sum<number>('cost_nanousd'), eb.lit(0)).as('v')))
-      .executeTakeFirst();
+    const perKey = m.kind === 'quota' || m.kind === 'key_budget';
+    let q = this.deps.database.db
+      .selectFrom(perKey ? 'usage_rollups_1d' : 'usage_rollups_project_1d')
+      .where('org_id', '=', record.orgId);
+    // A finite period is a few days: naming each day's bucket lets the primary key (org, bucket, project, key, …) seek.
+    q = end === Number.MAX_SAFE_INTEGER ? q.where('bucket_start', '>=', 0) : q.where('bucket_start', 'in', dayBuckets(start, end));
+    if (m.kind !== 'org_budget') q = q.where('project_id', '=', record.projectId ?? '');
+    if (perKey) q = q.where('api_key_id', '=', record.id);
+    const sum = m.kind === 'quota' ? sql`sum(num_model_requests)` : sql`sum(input_cost_nanousd + cached_cost_nanousd + output_cost_nanousd)`;
+    const row = await q.select(sql<number>`coalesce(${sum}, 0)`.as('v')).executeTakeFirst();
     await store.seedCounter(key, Number(row?.v ?? 0), keyTtlSeconds(period, Date.now()));
   }
 
@@ -317,4 +325,11 @@ export class LimitsGuard implements RequestGuard {
     if (quota !== null) h['x-tollgate-remaining-requests-quota'] = String(quota);
     return h;
   }
+}
+
+/** The daily rollup buckets (UTC day starts, in seconds) of [start, end) in ms. */
+function dayBuckets(start: number, end: number): number[] {
+  const out: number[] = [];
+  for (let t = start; t < end; t += DAY) out.push(t / 1000);
+  return out;
 }

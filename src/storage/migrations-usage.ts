@@ -1,7 +1,12 @@
 import type { Kysely, Migration } from 'kysely';
 import { type Dialect, notNull } from './migrations.js';
 
-/** Usage, limits and budgets tables (names 010_…–019_…). */
+/**
+ * Usage, limits and budgets tables (names 010_…–019_…), and 050_…, which drops the per-project and per-key indexes
+ * of usage_events once limit counters are seeded from the daily rollups (030_…): with requests from many keys each
+ * insert dirtied a page of the per-key index, which tripled the usage writer's cost per event. Sums per key or
+ * project come from the rollups; minute buckets read usage_events over its time index.
+ */
 export function usageMigrations(_dialect: Dialect): Record<string, Migration> {
   return {
     '010_usage_events': {
@@ -32,6 +37,12 @@ export function usageMigrations(_dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('usage_events_project_time').on('usage_events').columns(['project_id', 'created_at_ms']).execute();
         await db.schema.createIndex('usage_events_key_time').on('usage_events').columns(['api_key_id', 'created_at_ms']).execute();
         await db.schema.createIndex('usage_events_time').on('usage_events').column('created_at_ms').execute();
+      },
+    },
+    '050_usage_events_time_index_only': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.dropIndex('usage_events_project_time').ifExists().execute();
+        await db.schema.dropIndex('usage_events_key_time').ifExists().execute();
       },
     },
   };
