@@ -14,18 +14,22 @@ const COMPLETION = JSON.stringify({
   usage: { prompt_tokens: 8, completion_tokens: 9, total_tokens: 17 },
 });
 
-function chunk(delta: Record<string, unknown>, finish: string | null): string {
+function chunk(delta: Record<string, unknown>, finish: string | null, usageNull: boolean): string {
   const body = { id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1_700_000_000, model: 'gpt-4o-mini', choices: [{ index: 0, delta, finish_reason: finish }] };
-  return `data: ${JSON.stringify(body)}\n\n`;
+  return `data: ${JSON.stringify(usageNull ? { ...body, usage: null } : body)}\n\n`;
 }
 
-const STREAM_EVENTS = [
-  chunk({ role: 'assistant', content: '' }, null),
-  chunk({ content: 'Hello' }, null),
-  chunk({ content: '! How can' }, null),
-  chunk({ content: ' I help you today?' }, null),
-  chunk({}, 'stop'),
-].join('');
+const streamEvents = (usageNull: boolean) =>
+  [
+    chunk({ role: 'assistant', content: '' }, null, usageNull),
+    chunk({ content: 'Hello' }, null, usageNull),
+    chunk({ content: '! How can' }, null, usageNull),
+    chunk({ content: ' I help you today?' }, null, usageNull),
+    chunk({}, 'stop', usageNull),
+  ].join('');
+const STREAM_EVENTS = streamEvents(false);
+/** As OpenAI streams when asked for usage: every chunk carries "usage":null, and a usage chunk comes last. */
+const STREAM_EVENTS_USAGE_NULL = streamEvents(true);
 const USAGE_EVENT = `data: ${JSON.stringify({
   id: 'chatcmpl-bench',
   object: 'chat.completion.chunk',
@@ -52,8 +56,9 @@ function answer(req: IncomingMessage, res: ServerResponse, body: string): void {
   }
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   // Separate writes, as a real provider sends events one by one (they may still share a TCP segment).
-  res.write(STREAM_EVENTS);
-  if (WANTS_USAGE.test(body)) res.write(USAGE_EVENT);
+  const wantsUsage = WANTS_USAGE.test(body);
+  res.write(wantsUsage ? STREAM_EVENTS_USAGE_NULL : STREAM_EVENTS);
+  if (wantsUsage) res.write(USAGE_EVENT);
   res.end(DONE_EVENT);
 }
 

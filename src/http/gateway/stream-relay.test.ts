@@ -145,6 +145,21 @@ describe('relayStream', () => {
     expect(r.result).toMatchObject({ complete: true, tokens: null, text: 'Hi there' });
   });
 
+  it("skips OpenAI's \"usage\":null in every chunk and reads the usage chunk, whatever its spacing", async () => {
+    // With include_usage OpenAI sends "usage":null in each chunk; other servers space their JSON.
+    const nulls = ['"usage":null', '"usage": null', '"usage" : null'].map(
+      (u) => `data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"a"}}],${u}}\n\n`,
+    );
+    const spaced = 'data: {"object": "chat.completion.chunk", "choices": [], "usage" : {"prompt_tokens": 5, "completion_tokens": 7}}\n\n';
+    const r = await relay([nulls.join('') + spaced + ev('[DONE]')], true);
+    expect(r.result).toEqual({ complete: true, tokens: { input: 5, cached: 0, output: 7 }, text: '' });
+    expect(r.text()).toBe(nulls.join('') + ev('[DONE]'));
+    // The same events one chunk each, the usage chunk alone before [DONE].
+    const apart = await relay([...nulls, spaced, ev('[DONE]')], true);
+    expect(apart.result.tokens).toEqual({ input: 5, cached: 0, output: 7 });
+    expect(apart.text()).toBe(nulls.join('') + ev('[DONE]'));
+  });
+
   it('reads a Responses stream: usage and the end from response.completed, no [DONE] needed', async () => {
     const delta = `event: response.output_text.delta\ndata: ${JSON.stringify({ type: 'response.output_text.delta', delta: 'Hi' })}\n\n`;
     const completed = `event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', response: { usage: { input_tokens: 3, output_tokens: 4 } } })}\n\n`;

@@ -23,17 +23,23 @@ const CUT_OFF = `data: ${JSON.stringify({
  */
 interface StreamShape {
   markers: Buffer[];
+  /** The markers still worth looking for before a `[DONE]` that ends the chunk. */
+  beforeDone: Buffer[];
   endsWithDone: boolean;
 }
 const bytes = (...markers: string[]) => markers.map((m) => Buffer.from(m));
-const CHAT_SHAPE: StreamShape = { markers: bytes('"usage"', '[DONE]'), endsWithDone: true };
+const CHAT_SHAPE: StreamShape = { markers: bytes('"usage"', '[DONE]'), beforeDone: bytes('"usage"'), endsWithDone: true };
 const SHAPES: Record<string, StreamShape> = {
   '/chat/completions': CHAT_SHAPE,
   '/completions': CHAT_SHAPE,
   // The Responses API reports usage inside its response.completed event, and sends no [DONE].
-  '/responses': { markers: bytes('response.completed'), endsWithDone: false },
+  '/responses': { markers: bytes('response.completed'), beforeDone: bytes('response.completed'), endsWithDone: false },
 };
-const ANY_SHAPE: StreamShape = { markers: bytes('"usage"', '[DONE]', 'response.completed'), endsWithDone: true };
+const ANY_SHAPE: StreamShape = {
+  markers: bytes('"usage"', '[DONE]', 'response.completed'),
+  beforeDone: bytes('"usage"', 'response.completed'),
+  endsWithDone: true,
+};
 const DONE = '[DONE]';
 const COMPLETED = 'response.completed';
 /** The end event as upstreams send it, nearly always last in its chunk: recognised there without a search. */
@@ -69,11 +75,33 @@ function answerText(kept: Buffer[]): string {
   return text;
 }
 
-/** Where the first marker at or after `from` and before `limit` is, or -1. */
-function nextMarker(buf: Buffer, from: number, limit: number, markers: Buffer[]): number {
+const USAGE = Buffer.from('"usage"');
+
+function isUsageAt(buf: Buffer, at: number): boolean {
+  let i = USAGE.length - 1;
+  while (i >= 0 && buf[at + i] === USAGE[i]) i--;
+  return i < 0;
+}
+
+/**
+ * Whether the `"usage"` at `at` is a member set to null: OpenAI sends `"usage":null` in every chunk of a stream that
+ * asked for usage, and those events need no decoding.
+ */
+function isNullUsage(buf: Buffer, at: number): boolean {
+  let i = at + USAGE.length;
+  while (i < buf.length && (buf[i] === 0x3a || buf[i] === 0x20 || buf[i] === 0x09)) i++;
+  return buf[i] === 0x6e; // n(ull)
+}
+
+/**
+ * The next marker of `markers` in `buf` before `limit`, from per-marker positions found so far (`next`, -1 when a
+ * marker has no further occurrence): each marker is searched for again only once passed, not on every step.
+ */
+function nextMarker(buf: Buffer, from: number, limit: number, markers: Buffer[], next: number[]): number {
   let at = -1;
-  for (const m of markers) {
-    const i = buf.indexOf(m, from);
+  for (let m = 0; m < markers.length; m++) {
+    let i = next[m];
+    if (i >= 0 && i < from) next[m] = i = buf.indexOf(markers[m], from);
     if (i >= 0 && i < limit && (at < 0 || i < at)) at = i;
   }
   return at;
@@ -91,14 +119,19 @@ interface Inspected {
  * stream, and drops the usage-only chunk the gateway asked for. Everything else is passed on as the same bytes.
  */
 function inspect(events: Buffer, shape: StreamShape, injectUsage: boolean, tokens: TokenCounts | null): Inspected {
-  const markers = shape.markers;
   const kept: Buffer[] = [];
   let copied = 0;
   // A [DONE] event at the end of the chunk needs no search and no decoding; markers are looked for before it.
   const doneAt = shape.endsWithDone ? doneAtEnd(events) : -1;
   let complete = doneAt >= 0;
   const limit = doneAt >= 0 ? doneAt : events.length;
-  for (let at = limit > 0 ? nextMarker(events, 0, limit, markers) : -1; at >= 0; ) {
+  const markers = complete ? shape.beforeDone : shape.markers;
+  const next = limit > 0 ? markers.map((m) => events.indexOf(m)) : [];
+  for (let at = limit > 0 ? nextMarker(events, 0, limit, markers, next) : -1; at >= 0; ) {
+    if (isUsageAt(events, at) && isNullUsage(events, at)) {
+      at = nextMarker(events, at + USAGE.length, limit, markers, next);
+      continue;
+    }
     // The event holding the marker: from just after the blank line before it to just after its own.
     const start = Math.max(0, lastBoundaryEnd(events, at));
     const end = nextBoundaryEnd(events, at);
@@ -125,7 +158,7 @@ function inspect(events: Buffer, shape: StreamShape, injectUsage: boolean, token
       kept.push(events.subarray(copied, start));
       copied = end;
     }
-    at = end < limit ? nextMarker(events, end, limit, markers) : -1;
+    at = end < limit ? nextMarker(events, end, limit, markers, next) : -1;
   }
   if (copied === 0) return { out: events, complete, tokens };
   kept.push(events.subarray(copied));
