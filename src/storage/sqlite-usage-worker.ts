@@ -9,12 +9,12 @@ const sqlite = new SQLite(file);
 sqlite.pragma('journal_mode = WAL');
 sqlite.pragma('busy_timeout = 5000');
 sqlite.pragma('synchronous = NORMAL');
-// The per-key time index takes inserts at as many places as there are keys in use: a page cache that holds those
-// pages saves re-reading them every flush (measured with 1,000 keys over 900,000 events: 15.0 → 13.2 µs of CPU per
-// event with 64 MB instead of SQLite's 2 MB default).
+// With many keys in use each flush updates rollup rows all over the per-key rollup tables: a page cache that holds
+// those pages saves re-reading them every flush (measured with 1,000 keys over 900,000 events, when usage_events still
+// had a per-key index: 15.0 → 13.2 µs of CPU per event with 64 MB instead of SQLite's 2 MB default).
 sqlite.pragma('cache_size = -65536');
 // This connection runs the checkpoints (the gateway's own connection runs none while the worker is up: see
-// sqlite-usage-writer.ts). With many keys in use every flush dirties pages all over the per-key and rollup indexes;
+// sqlite-usage-writer.ts). With many keys in use every flush dirties pages all over the per-key rollup tables;
 // checkpointing every 10,000 WAL pages (40 MB) instead of 1,000 copies those pages back far less often (measured with
 // 1,000 keys: commit 4.2 → 3.1 µs of worker CPU per event).
 sqlite.pragma(`wal_autocheckpoint = ${WORKER_CHECKPOINT_PAGES}`);
