@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AbortEmitter } from '../http/gateway/deadlines.js';
+import { AbortHandle } from '../http/gateway/deadlines.js';
 import { Exchange } from './exchange.js';
 
 // A server that streams three chunks 20 ms apart, or answers at once.
@@ -35,7 +35,7 @@ afterAll(async () => {
   server.close();
 });
 
-function send(path: string, signal = new AbortEmitter()) {
+function send(path: string, signal = new AbortHandle()) {
   const exchange = new Exchange(signal);
   pool.dispatch({ method: 'GET', path }, exchange);
   return exchange.response;
@@ -61,6 +61,17 @@ describe('Exchange', () => {
     pipe.resume();
     await pipe.done;
     expect(got.join('')).toBe('chunk1;chunk2;chunk3;');
+  });
+
+  it('aborting the handle aborts the request in flight, and one aborted before the exchange starts stops it at once', async () => {
+    const handle = new AbortHandle();
+    const res = await send('/stream', handle);
+    const pipe = res.body.pipe(() => true);
+    handle.abort();
+    await expect(pipe.done).rejects.toThrow(/aborted/i);
+    const early = new AbortHandle();
+    early.abort();
+    await expect(send('/stream', early)).rejects.toThrow(/aborted/i);
   });
 
   it('cancelling a pipe aborts the request', async () => {

@@ -1,8 +1,7 @@
-import type { EventEmitter } from 'node:events';
 import { type Dispatcher, errors as undiciErrors, util } from 'undici';
-import type { BodyPipe, ChunkSink, UpstreamBody, UpstreamResponse } from './types.js';
+import type { BodyPipe, ChunkSink, UpstreamBody, UpstreamRequest, UpstreamResponse } from './types.js';
 
-type Signal = AbortSignal | (EventEmitter & { aborted: boolean });
+type Signal = UpstreamRequest['signal'];
 
 interface Settle {
   resolve(): void;
@@ -35,7 +34,7 @@ export class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
       this.settleHeaders = { resolve, reject };
     });
     if ('addEventListener' in signal) signal.addEventListener('abort', this.onSignal, { once: true });
-    else signal.once('abort', this.onSignal);
+    else signal.onAbort(this.onSignal);
   }
 
   private abort(err: Error): void {
@@ -46,7 +45,7 @@ export class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
   private release(): void {
     const s = this.signal;
     if ('removeEventListener' in s) s.removeEventListener('abort', this.onSignal);
-    else s.off('abort', this.onSignal);
+    else s.onAbort(null);
   }
 
   private finish(): void {

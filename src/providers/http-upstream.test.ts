@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProviderConfig } from '../config/gateway-config.js';
-import { AbortEmitter } from '../http/gateway/deadlines.js';
+import { AbortHandle } from '../http/gateway/deadlines.js';
 import { HttpUpstream } from './http-upstream.js';
 import { UpstreamFailure } from './types.js';
 
@@ -42,7 +42,7 @@ const upstream = (retries: number) =>
   } satisfies ProviderConfig);
 
 const send = (u: HttpUpstream, method: string) =>
-  u.send({ method, path: '/models', search: '?x=1', headers: { accept: 'application/json' }, body: method === 'POST' ? Buffer.from('{}') : null, signal: new AbortEmitter() });
+  u.send({ method, path: '/models', search: '?x=1', headers: { accept: 'application/json' }, body: method === 'POST' ? Buffer.from('{}') : null, signal: new AbortHandle() });
 
 describe('HttpUpstream', () => {
   it('retries an idempotent request when configured, with the provider credentials and the base path', async () => {

@@ -6,8 +6,8 @@ export interface UpstreamRequest {
   /** Handed over: the upstream adds its own credentials to this object. */
   headers: Record<string, string>;
   body: Buffer | null;
-  /** AbortSignal, or any emitter of `abort` with an `aborted` flag (undici accepts both). */
-  signal: AbortSignal | (import('node:events').EventEmitter & { aborted: boolean });
+  /** An AbortSignal, or the gateway's cheaper one-listener handle. */
+  signal: AbortSignal | import('../http/gateway/deadlines.js').AbortHandle;
 }
 
 /** Takes one chunk of a piped body; returns false to pause the upstream until the pipe's `resume`. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AbortEmitter, Deadlines } from './deadlines.js';
+import { AbortHandle, Deadlines } from './deadlines.js';
 
 describe('deadlines', () => {
   it('fires after the time unless cancelled', async () => {
@@ -23,13 +23,19 @@ describe('deadlines', () => {
     cancels[3]();
   });
 
-  it('aborts once, with the flag undici checks', () => {
-    const a = new AbortEmitter();
-    let n = 0;
-    a.on('abort', () => n++);
+  it('aborts once, calling its current listener only', () => {
+    const a = new AbortHandle();
+    const calls: string[] = [];
+    a.onAbort(() => calls.push('first'));
+    a.onAbort(() => calls.push('second')); // replaces the first (a retry's new exchange)
     a.abort();
     a.abort();
     expect(a.aborted).toBe(true);
-    expect(n).toBe(1);
+    expect(calls).toEqual(['second']);
+    const cleared = new AbortHandle();
+    cleared.onAbort(() => calls.push('cleared'));
+    cleared.onAbort(null);
+    cleared.abort();
+    expect(calls).toEqual(['second']);
   });
 });
