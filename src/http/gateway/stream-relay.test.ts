@@ -150,7 +150,8 @@ describe('relayStream', () => {
     const nulls = ['"usage":null', '"usage": null', '"usage" : null'].map(
       (u) => `data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"a"}}],${u}}\n\n`,
     );
-    const spaced = 'data: {"object": "chat.completion.chunk", "choices": [], "usage" : {"prompt_tokens": 5, "completion_tokens": 7}}\n\n';
+    // A key that ends in "usage" is not the usage member, wherever it stands.
+    const spaced = 'data: {"object": "chat.completion.chunk", "choices": [], "x_usage": {"prompt_tokens": 1}, "usage" : {"prompt_tokens": 5, "completion_tokens": 7}}\n\n';
     const r = await relay([nulls.join('') + spaced + ev('[DONE]')], true);
     expect(r.result).toEqual({ complete: true, tokens: { input: 5, cached: 0, output: 7 }, text: '' });
     expect(r.text()).toBe(nulls.join('') + ev('[DONE]'));

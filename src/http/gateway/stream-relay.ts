@@ -22,24 +22,27 @@ const CUT_OFF = `data: ${JSON.stringify({
  * through as bytes, never decoded), and whether the stream ends with a `data: [DONE]` event.
  */
 interface StreamShape {
-  markers: Buffer[];
+  /** ASCII, searched for in the chunk read as latin1 (one character per byte, so offsets are byte offsets). */
+  markers: string[];
   /** The markers still worth looking for before a `[DONE]` that ends the chunk. */
-  beforeDone: Buffer[];
+  beforeDone: string[];
   endsWithDone: boolean;
 }
 const bytes = (...markers: string[]) => markers.map((m) => Buffer.from(m));
-const CHAT_SHAPE: StreamShape = { markers: bytes('"usage"', '[DONE]'), beforeDone: bytes('"usage"'), endsWithDone: true };
+/**
+ * The usage member's key without its opening quote (checked apart): V8 searches needles of 7 characters or more with
+ * Boyer-Moore-Horspool, whose table it builds on every call (measured over a chat chunk's five events: 1.27 µs for
+ * '"usage"', 0.37 µs for 'usage"').
+ */
+const USAGE = 'usage"';
+const CHAT_SHAPE: StreamShape = { markers: [USAGE, '[DONE]'], beforeDone: [USAGE], endsWithDone: true };
 const SHAPES: Record<string, StreamShape> = {
   '/chat/completions': CHAT_SHAPE,
   '/completions': CHAT_SHAPE,
   // The Responses API reports usage inside its response.completed event, and sends no [DONE].
-  '/responses': { markers: bytes('response.completed'), beforeDone: bytes('response.completed'), endsWithDone: false },
+  '/responses': { markers: ['response.completed'], beforeDone: ['response.completed'], endsWithDone: false },
 };
-const ANY_SHAPE: StreamShape = {
-  markers: bytes('"usage"', '[DONE]', 'response.completed'),
-  beforeDone: bytes('"usage"', 'response.completed'),
-  endsWithDone: true,
-};
+const ANY_SHAPE: StreamShape = { markers: [USAGE, '[DONE]', 'response.completed'], beforeDone: [USAGE, 'response.completed'], endsWithDone: true };
 const DONE = '[DONE]';
 const COMPLETED = 'response.completed';
 /** The end event as upstreams send it, nearly always last in its chunk: recognised there without a search. */
@@ -75,33 +78,28 @@ function answerText(kept: Buffer[]): string {
   return text;
 }
 
-const USAGE = Buffer.from('"usage"');
-
-function isUsageAt(buf: Buffer, at: number): boolean {
-  let i = USAGE.length - 1;
-  while (i >= 0 && buf[at + i] === USAGE[i]) i--;
-  return i < 0;
-}
-
 /**
- * Whether the `"usage"` at `at` is a member set to null: OpenAI sends `"usage":null` in every chunk of a stream that
- * asked for usage, and those events need no decoding.
+ * Whether the `usage"` at `at` is not a usage member worth decoding: a member set to null (OpenAI sends `"usage":null`
+ * in every chunk of a stream that asked for usage), or a longer key that ends in `usage"`.
  */
-function isNullUsage(buf: Buffer, at: number): boolean {
+function isIdleUsage(text: string, at: number): boolean {
+  if (text[at - 1] !== '"') return true; // some other key ending in usage: nothing to read either
   let i = at + USAGE.length;
-  while (i < buf.length && (buf[i] === 0x3a || buf[i] === 0x20 || buf[i] === 0x09)) i++;
-  return buf[i] === 0x6e; // n(ull)
+  while (i < text.length && (text[i] === ':' || text[i] === ' ' || text[i] === '\t')) i++;
+  return text[i] === 'n';
 }
 
 /**
- * The next marker of `markers` in `buf` before `limit`, from per-marker positions found so far (`next`, -1 when a
- * marker has no further occurrence): each marker is searched for again only once passed, not on every step.
+ * The next marker of `markers` in `text` before `limit`, from per-marker positions found so far (`next`, -1 when a
+ * marker has no further occurrence): each marker is searched for again only once passed, not on every step. The
+ * searches run on a latin1 string of the chunk: String#indexOf is a V8 builtin, where Buffer#indexOf crosses into
+ * C++ on every call (measured on a chat stream's chunks: ~0.2 µs a call, ~2 µs of the relay's 7.5 per stream).
  */
-function nextMarker(buf: Buffer, from: number, limit: number, markers: Buffer[], next: number[]): number {
+function nextMarker(text: string, from: number, limit: number, markers: string[], next: number[]): number {
   let at = -1;
   for (let m = 0; m < markers.length; m++) {
     let i = next[m];
-    if (i >= 0 && i < from) next[m] = i = buf.indexOf(markers[m], from);
+    if (i >= 0 && i < from) next[m] = i = text.indexOf(markers[m], from);
     if (i >= 0 && i < limit && (at < 0 || i < at)) at = i;
   }
   return at;
@@ -126,10 +124,11 @@ function inspect(events: Buffer, shape: StreamShape, injectUsage: boolean, token
   let complete = doneAt >= 0;
   const limit = doneAt >= 0 ? doneAt : events.length;
   const markers = complete ? shape.beforeDone : shape.markers;
-  const next = limit > 0 ? markers.map((m) => events.indexOf(m)) : [];
-  for (let at = limit > 0 ? nextMarker(events, 0, limit, markers, next) : -1; at >= 0; ) {
-    if (isUsageAt(events, at) && isNullUsage(events, at)) {
-      at = nextMarker(events, at + USAGE.length, limit, markers, next);
+  const text = limit > 0 ? events.toString('latin1', 0, limit) : '';
+  const next = limit > 0 ? markers.map((m) => text.indexOf(m)) : [];
+  for (let at = limit > 0 ? nextMarker(text, 0, limit, markers, next) : -1; at >= 0; ) {
+    if (text.startsWith(USAGE, at) && isIdleUsage(text, at)) {
+      at = nextMarker(text, at + USAGE.length, limit, markers, next);
       continue;
     }
     // The event holding the marker: from just after the blank line before it to just after its own.
@@ -158,7 +157,7 @@ function inspect(events: Buffer, shape: StreamShape, injectUsage: boolean, token
       kept.push(events.subarray(copied, start));
       copied = end;
     }
-    at = end < limit ? nextMarker(events, end, limit, markers, next) : -1;
+    at = end < limit ? nextMarker(text, end, limit, markers, next) : -1;
   }
   if (copied === 0) return { out: events, complete, tokens };
   kept.push(events.subarray(copied));
