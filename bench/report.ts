@@ -77,9 +77,9 @@ function renderProfiles(bare: ProfileReport | undefined, toll: ProfileReport): s
       const b = bareUs.get(n) ?? 0;
       const x = tollUs.get(n) ?? 0;
       const pct = t.components.find((c) => c.name === n)?.pct ?? 0;
-      return `| ${cell(n)} | ${b.toFixed(1)} | ${x.toFixed(1)} | ${(x - b >= 0 ? '+' : '') + (x - b).toFixed(1)} | ${pct.toFixed(1)} |`;
+      return `| ${cell(n)} | ${b.toFixed(1)} | ${x.toFixed(1)} | ${signed(x - b)} | ${pct.toFixed(1)} |`;
     }),
-    `| **total busy** | **${sum(bareUs).toFixed(1)}** | **${sum(tollUs).toFixed(1)}** | **+${(sum(tollUs) - sum(bareUs)).toFixed(1)}** | 100.0 |`,
+    `| **total busy** | **${sum(bareUs).toFixed(1)}** | **${sum(tollUs).toFixed(1)}** | **${signed(sum(tollUs) - sum(bareUs))}** | 100.0 |`,
     '',
     `Database work on the event loop (Kysely + better-sqlite3, synchronous): ${int(db.totalMs)} ms of the ${int(t.windowMs)} ms window, ` +
       `longest uninterrupted stretch **${db.longestMs} ms**, ${db.over10ms} stretches ≥ 10 ms, ${db.over50ms} ≥ 50 ms. ` +
@@ -160,4 +160,9 @@ export function renderGatewayReport(r: GatewayReport, comparisons: Comparison[])
   if (r.syncIo) lines.push(...renderSyncIo(r.syncIo));
   if (r.notes.length) lines.push('### Notes', '', ...r.notes.map((n) => `- ${n}`), '');
   return lines.join('\n');
+}
+
+/** A difference with its sign: +1.5, -0.3. */
+function signed(v: number): string {
+  return (v >= 0 ? '+' : '') + v.toFixed(1);
 }
