@@ -4,6 +4,7 @@ import { writeAudit } from './audit.js';
 import type { ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
+import { precompiled } from '../storage/precompiled.js';
 import type { Webhooks } from './webhooks.js';
 
 // Anomaly signals ("monitor usage to detect suspicious activity"): a key used from a network range it was never used
@@ -37,12 +38,26 @@ export interface AnomalyOptions {
 export class AnomalyDetector {
   private readonly keys = new Map<string, KeyActivity>();
   readonly stats = { newNetwork: 0, highRate: 0, suspended: 0 };
+  // Both run at every key's first use (compiled once: see precompiled).
+  private readonly networksOf: (keyId: string) => Promise<Array<{ network: string }>>;
+  private readonly insertNetwork: (keyId: string, network: string, firstSeen: number) => Promise<Array<{ network: string }>>;
 
   constructor(
     private readonly deps: ServiceDeps,
     private readonly webhooks: Webhooks,
     private readonly opts: AnomalyOptions,
-  ) {}
+  ) {
+    const db = deps.database.db;
+    this.networksOf = precompiled(db, 1, (keyId) => db.selectFrom('key_networks').select('network').where('key_id', '=', keyId));
+    this.insertNetwork = precompiled(db, 3, (keyId, network, firstSeen) =>
+      db
+        .insertInto('key_networks')
+        // A placeholder for the number bound here (the compiled SQL is the same whatever the value).
+        .values({ key_id: keyId, network, first_seen: firstSeen as unknown as number })
+        .onConflict((oc) => oc.columns(['key_id', 'network']).doNothing())
+        .returning('network'),
+    );
+  }
 
   /** Notes one request of a key from an address. */
   observe(record: KeyRecord, ip: string, nowMs: number): void {
@@ -92,7 +107,7 @@ export class AnomalyDetector {
 
   private async loadNetworks(keyId: string, a: KeyActivity, network: string, record: KeyRecord, nowMs: number): Promise<void> {
     try {
-      const rows = await this.deps.database.db.selectFrom('key_networks').select('network').where('key_id', '=', keyId).execute();
+      const rows = await this.networksOf(keyId);
       a.networks = new Set(rows.map((r) => r.network));
       if (!a.networks.has(network)) {
         const first = a.networks.size === 0;
@@ -107,12 +122,7 @@ export class AnomalyDetector {
 
   private async rememberNetwork(record: KeyRecord, network: string, nowMs: number, first: boolean, ip: string | null): Promise<void> {
     try {
-      const inserted = await this.deps.database.db
-        .insertInto('key_networks')
-        .values({ key_id: record.id, network, first_seen: Math.floor(nowMs / 1000) })
-        .onConflict((oc) => oc.columns(['key_id', 'network']).doNothing())
-        .returning('network')
-        .execute();
+      const inserted = await this.insertNetwork(record.id, network, Math.floor(nowMs / 1000));
       // The first network a key is used from is its baseline, not an anomaly.
       if (inserted.length > 0 && !first) {
         this.stats.newNetwork++;

@@ -1,10 +1,10 @@
 import { compileAllowlist } from '../core/ip-rules.js';
 import type { KeyRecord } from '../core/verify.js';
 import type { Database } from '../storage/database.js';
+import { precompiled } from '../storage/precompiled.js';
 
-/** Loads the verification record for a secret digest (one indexed join), or null if unknown. */
-export async function loadKeyRecord(database: Database, secretHash: string): Promise<KeyRecord | null> {
-  const row = await database.db
+function keyQuery(database: Database, secretHash: string) {
+  return database.db
     .selectFrom('api_key_secrets as s')
     .innerJoin('api_keys as k', 'k.id', 's.key_id')
     .leftJoin('projects as p', 'p.id', 'k.project_id')
@@ -26,8 +26,21 @@ export async function loadKeyRecord(database: Database, secretHash: string): Pro
       'p.status as project_status',
       'p.allowed_ips as project_allowed_ips',
     ])
-    .where('s.secret_hash', '=', secretHash)
-    .executeTakeFirst();
+    .where('s.secret_hash', '=', secretHash);
+}
+
+/** Each database's key lookup, compiled once (it runs on the event loop at every key's first use). */
+type KeyRow = Awaited<ReturnType<ReturnType<typeof keyQuery>['executeTakeFirstOrThrow']>>;
+const lookups = new WeakMap<Database, (secretHash: string) => Promise<KeyRow[]>>();
+
+/** Loads the verification record for a secret digest (one indexed join), or null if unknown. */
+export async function loadKeyRecord(database: Database, secretHash: string): Promise<KeyRecord | null> {
+  let lookup = lookups.get(database);
+  if (!lookup) {
+    lookup = precompiled<KeyRow, [string]>(database.db, 1, (hash) => keyQuery(database, hash));
+    lookups.set(database, lookup);
+  }
+  const [row] = await lookup(secretHash);
   if (!row) return null;
   return {
     id: row.id,

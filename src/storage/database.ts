@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type SqliteDatabase, sql } from 'kysely';
 import pg from 'pg';
 import { type Dialect, migrations } from './migrations.js';
 import type { DB } from './schema.js';
@@ -60,11 +60,37 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('synchronous = NORMAL');
     raw = sqlite;
-    db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+    db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   }
   const dialect: Dialect = isPostgres ? 'postgres' : 'sqlite';
   await migrate(db, dialect);
   return { db, dialect, sqlite: raw, close: () => db.destroy() };
+}
+
+/** Prepared statements kept per SQL text (Kysely's SQLite driver prepares every query anew). */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * better-sqlite3 for Kysely with a bounded cache of prepared statements: preparing parses and plans the SQL, and for
+ * the short queries of the control plane (a key's first lookup, its networks, an admin read) it cost more than
+ * running them, on the event loop. Kysely binds every value as a parameter, so the texts are as many as the query
+ * shapes. A statement still being iterated (`busy`) is not handed out again: that call gets a fresh one.
+ */
+export function withStatementCache(sqlite: SQLite.Database, max = STATEMENT_CACHE_SIZE): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(text) {
+      const hit = cache.get(text);
+      if (hit && !hit.busy) return hit;
+      const stmt = sqlite.prepare(text);
+      if (!hit) {
+        if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+        cache.set(text, stmt);
+      }
+      return stmt;
+    },
+  };
 }
 
 async function migrate(db: Kysely<DB>, dialect: Dialect): Promise<void> {
