@@ -33,6 +33,10 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     // The echo model counts every token: load the tokenizer now rather than on the first request.
     void loadTokenizer();
   }
+  const anomaly = new AnomalyDetector(runtime.deps, app.webhooks, {
+    ...config.anomaly,
+    onError: (err) => logger.warn({ err: String(err) }, 'anomaly signal failed'),
+  });
   const usage = new UsageRecorder(runtime.database, {
     flushIntervalMs: config.usageFlushMs,
     batchSize: 500,
@@ -41,7 +45,7 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     walDir: join(config.dataDir, 'wal'),
     onError: (err) => logger.warn({ err: String(err) }, 'usage flush failed; events kept and retried'),
     onInserted: usageRollups(gatewayConfig.prices),
-    writer: lastUsedThrough(sqliteUsageWriter(runtime.database, gatewayConfig.prices), runtime.lastUsed),
+    writer: throughWorker(sqliteUsageWriter(runtime.database, gatewayConfig.prices), runtime.lastUsed, anomaly),
   });
   const policies = new PolicyCache(runtime.deps);
   runtime.caches.add(policies);
@@ -66,10 +70,6 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
       }
     },
   });
-  const anomaly = new AnomalyDetector(runtime.deps, app.webhooks, {
-    ...config.anomaly,
-    onError: (err) => logger.warn({ err: String(err) }, 'anomaly signal failed'),
-  });
   const nextEventId = uuidV7Source(Date.now, (n) => randomBytes(n));
   return {
     app,
@@ -87,17 +87,19 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
 
 /** Stops the data plane: flush usage (or spill it to disk), close upstream pools and the limit store. */
 /**
- * Sends the keys' last-used times through the SQLite usage worker as well, off the event loop, until the writer
- * closes (the tracker's last flush at shutdown then goes through its own connection). Without a worker the tracker
- * writes on its own connection, as the writer would.
+ * Sends the keys' last-used times and new networks through the SQLite usage worker as well, off the event loop, until
+ * the writer closes (the tracker's last flush at shutdown then goes through its own connection). Without a worker
+ * both write on their own connection, as the writer would.
  */
-function lastUsedThrough(writer: UsageBatchWriter | null, lastUsed: LastUsedTracker): UsageBatchWriter | null {
+function throughWorker(writer: UsageBatchWriter | null, lastUsed: LastUsedTracker, anomaly: AnomalyDetector): UsageBatchWriter | null {
   if (writer?.mode !== 'worker') return writer;
   lastUsed.useSink(writer);
+  anomaly.useNetworkSink(writer);
   return {
     ...writer,
     async close() {
       lastUsed.useSink(null);
+      anomaly.useNetworkSink(null);
       await writer.close();
     },
   };

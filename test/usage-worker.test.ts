@@ -8,6 +8,7 @@ import { toUsageLine } from '../src/services/usage-line.js';
 import { usageEvent } from './harness/usage-event.js';
 import type { UsageEvent } from '../src/services/usage-recorder.js';
 import type { Insertable } from 'kysely';
+import SQLite from 'better-sqlite3';
 import { openDatabase } from '../src/storage/database.js';
 import type { DB } from '../src/storage/schema.js';
 
@@ -72,6 +73,37 @@ suite('SQLite usage writer in a worker thread', () => {
       await database.close();
     }
   });
+
+  it("writes a key's new network on its own connection: the event loop runs on while another connection holds the write lock", async () => {
+    const mod = (await import(built)) as typeof import('../src/storage/sqlite-usage-writer.js');
+    const database = await openDatabase({ dataDir: mkdtempSync(join(tmpdir(), 'tollgate-worker-')) });
+    const blocker = new SQLite(database.sqlite?.name as string);
+    try {
+      const writer = mod.sqliteUsageWriter(database, DEFAULT_PRICES);
+      expect(writer?.mode).toBe('worker');
+      blocker.exec('BEGIN IMMEDIATE'); // as the worker's own usage transaction would, or another process
+      let settled = false;
+      const first = writer?.rememberNetwork({ key_id: 'key_a', network: '10.0.0.0/24', first_seen: 100 }).finally(() => {
+        settled = true;
+      });
+      // On the event loop, the insert would wait here for the lock (busy timeout) and this timer with it.
+      await new Promise((r) => setTimeout(r, 50));
+      expect(settled).toBe(false);
+      blocker.exec('COMMIT');
+      expect(await first).toBe(true);
+      expect(await writer?.rememberNetwork({ key_id: 'key_a', network: '10.0.0.0/24', first_seen: 200 })).toBe(false); // known
+      expect(await writer?.rememberNetwork({ key_id: 'key_a', network: '10.0.1.0/24', first_seen: 300 })).toBe(true);
+      await writer?.close();
+      const rows = await database.db.selectFrom('key_networks').select(['network', 'first_seen']).orderBy('network').execute();
+      expect(rows.map((r) => [r.network, Number(r.first_seen)])).toEqual([
+        ['10.0.0.0/24', 100],
+        ['10.0.1.0/24', 300],
+      ]);
+    } finally {
+      blocker.close();
+      await database.close();
+    }
+  });
 });
 
 suite('SQLite usage writer whose worker stops', () => {
@@ -88,6 +120,8 @@ suite('SQLite usage writer whose worker stops', () => {
       await exited;
       await writer?.write(Buffer.from(`${toUsageLine(event('evt_9', 10))}\n`));
       await writer?.writeLastUsed([['key_a', 3000]]);
+      expect(await writer?.rememberNetwork({ key_id: 'key_a', network: '10.0.0.0/24', first_seen: 1 })).toBe(true);
+      expect(await writer?.rememberNetwork({ key_id: 'key_a', network: '10.0.0.0/24', first_seen: 2 })).toBe(false);
       expect((await database.db.selectFrom('usage_events').select('id').execute()).map((r) => r.id)).toEqual(['evt_9']);
       expect(Number((await database.db.selectFrom('api_keys').select('last_used_at').executeTakeFirstOrThrow()).last_used_at)).toBe(3000);
       expect(database.sqlite?.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);

@@ -1,7 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import { type LastUsedRows, sqliteLastUsedWriter } from '../services/last-used.js';
-import { preparedBatchWriter, usageRowsOf, WORKER_CHECKPOINT_PAGES } from './sqlite-usage-writer.js';
+import type { KeyNetworkRow } from '../services/anomaly.js';
+import { preparedBatchWriter, sqliteNetworkWriter, usageRowsOf, WORKER_CHECKPOINT_PAGES } from './sqlite-usage-writer.js';
 
 // Worker thread: writes usage batches on its own SQLite connection, off the gateway's event loop.
 const { file, prices } = workerData as { file: string; prices: Record<string, { input: number; cached_input?: number; output?: number }> };
@@ -20,13 +21,17 @@ sqlite.pragma('cache_size = -65536');
 sqlite.pragma(`wal_autocheckpoint = ${WORKER_CHECKPOINT_PAGES}`);
 const writeAll = preparedBatchWriter(sqlite, prices);
 const writeLastUsed = sqliteLastUsedWriter(sqlite);
+const writeNetwork = sqliteNetworkWriter(sqlite);
 
-// Usage lines ({ bytes }) or key last-used times ({ lastUsed }), in the order they were sent.
-parentPort?.on('message', (m: { id: number; bytes?: Uint8Array; lastUsed?: LastUsedRows }) => {
+// Usage lines ({ bytes }), key last-used times ({ lastUsed }) or a key's new network ({ network }, answered with
+// whether it was new), in the order they were sent.
+parentPort?.on('message', (m: { id: number; bytes?: Uint8Array; lastUsed?: LastUsedRows; network?: KeyNetworkRow }) => {
   try {
+    let result: unknown;
     if (m.lastUsed) writeLastUsed(m.lastUsed);
+    else if (m.network) result = writeNetwork(m.network);
     else if (m.bytes) writeAll(usageRowsOf(m.bytes));
-    parentPort?.postMessage({ id: m.id });
+    parentPort?.postMessage({ id: m.id, result });
   } catch (err) {
     parentPort?.postMessage({ id: m.id, error: String((err as Error).message ?? err) });
   }

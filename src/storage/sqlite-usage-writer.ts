@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type SQLite from 'better-sqlite3';
 import type { ModelPrice } from '../core/pricing.js';
+import type { KeyNetworkRow, KeyNetworkSink } from '../services/anomaly.js';
 import { type LastUsedSink, sqliteLastUsedWriter } from '../services/last-used.js';
 import type { UsageEvent } from '../services/usage-recorder.js';
 import { USAGE_COLUMNS, type UsageRow, usageEventOf, usageLinesIn, usageRowOf } from '../services/usage-line.js';
@@ -71,7 +72,13 @@ export function usageRowsOf(bytes: Uint8Array): UsageRow[] {
   return usageLinesIn(bytes).map(usageRowOf);
 }
 
-export interface UsageBatchWriter extends LastUsedSink {
+/** The SQLite write of a key's new network (ignored when known); true when it was new. */
+export function sqliteNetworkWriter(sqlite: SQLite.Database): (row: KeyNetworkRow) => boolean {
+  const insert = sqlite.prepare('INSERT INTO key_networks (key_id, network, first_seen) VALUES (?, ?, ?) ON CONFLICT(key_id, network) DO NOTHING');
+  return (row) => insert.run(row.key_id, row.network, row.first_seen).changes === 1;
+}
+
+export interface UsageBatchWriter extends LastUsedSink, KeyNetworkSink {
   /** Writes events given as usage lines in UTF-8, each ending in a newline (the worker gets its own copy of the bytes). */
   write(lines: Uint8Array): Promise<void>;
   /** Most events per write. */
@@ -98,7 +105,7 @@ export function sqliteUsageWriter(database: Database, prices: Prices, opts: { wo
   // commits (admin writes) would then copy up to 40 MB on the event loop. The worker's connection does them all.
   sqlite.pragma('wal_autocheckpoint = 0');
   let seq = 0;
-  const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  const pending = new Map<number, { resolve: (result: unknown) => void; reject: (e: Error) => void }>();
   /** Set when the worker stopped other than by close(): the event loop then writes, as where no worker can run. */
   let fallback: UsageBatchWriter | null = null;
   let closing = false;
@@ -109,18 +116,18 @@ export function sqliteUsageWriter(database: Database, prices: Prices, opts: { wo
     pending.clear();
     if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_CHECKPOINT_PAGES}`);
   };
-  worker.on('message', (m: { id: number; error?: string }) => {
+  worker.on('message', (m: { id: number; error?: string; result?: unknown }) => {
     const p = pending.get(m.id);
     pending.delete(m.id);
     if (m.error) p?.reject(new Error(m.error));
-    else p?.resolve();
+    else p?.resolve(m.result);
   });
   worker.on('error', stopped);
   worker.on('exit', (code) => stopped(new Error(`the usage worker stopped (exit code ${code})`)));
   const send = (message: Record<string, unknown>, transfer: ArrayBuffer[]) =>
-    new Promise<void>((resolve, reject) => {
+    new Promise<unknown>((resolve, reject) => {
       const id = ++seq;
-      pending.set(id, { resolve: () => resolve(), reject });
+      pending.set(id, { resolve, reject });
       worker.ref();
       worker.postMessage({ id, ...message }, transfer);
     }).finally(() => {
@@ -137,11 +144,15 @@ export function sqliteUsageWriter(database: Database, prices: Prices, opts: { wo
       // A copy moved (not cloned) into the worker: the caller keeps its bytes to retry a failed write.
       const bytes = new Uint8Array(lines.byteLength);
       bytes.set(lines);
-      return send({ bytes }, [bytes.buffer]);
+      return send({ bytes }, [bytes.buffer]).then(() => {});
     },
     writeLastUsed(rows) {
       if (fallback) return fallback.writeLastUsed(rows);
-      return send({ lastUsed: rows }, []);
+      return send({ lastUsed: rows }, []).then(() => {});
+    },
+    rememberNetwork(row) {
+      if (fallback) return fallback.rememberNetwork(row);
+      return send({ network: row }, []).then((inserted) => inserted === true);
     },
     async close() {
       closing = true;
@@ -156,6 +167,7 @@ function mainThreadWriter(database: Database, prices: Prices): UsageBatchWriter 
   const sqlite = database.sqlite as SQLite.Database;
   const writeAll = preparedBatchWriter(sqlite, prices);
   const writeLastUsed = sqliteLastUsedWriter(sqlite);
+  const writeNetwork = sqliteNetworkWriter(sqlite);
   return {
     mode: 'main-thread',
     maxBatch: MAIN_THREAD_BATCH,
@@ -169,6 +181,9 @@ function mainThreadWriter(database: Database, prices: Prices): UsageBatchWriter 
     },
     async writeLastUsed(rows) {
       await database.db.connection().execute(async () => writeLastUsed(rows));
+    },
+    rememberNetwork(row) {
+      return database.db.connection().execute(async () => writeNetwork(row));
     },
     async close() {},
   };
