@@ -85,7 +85,6 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
   };
 }
 
-/** Stops the data plane: flush usage (or spill it to disk), close upstream pools and the limit store. */
 /**
  * Sends the keys' last-used times and new networks through the SQLite usage worker as well, off the event loop, until
  * the writer closes (the tracker's last flush at shutdown then goes through its own connection). Without a worker
@@ -105,6 +104,7 @@ function throughWorker(writer: UsageBatchWriter | null, lastUsed: LastUsedTracke
   };
 }
 
+/** Stops the data plane: flush usage (or spill it to disk), close upstream pools and the limit store. */
 export async function closeGateway(g: GatewayContext & { limitStore?: LimitStore }): Promise<void> {
   await g.usage.stop();
   await Promise.all([...g.upstreams.values()].map((u) => u.close().catch(() => {})));
