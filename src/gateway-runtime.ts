@@ -95,7 +95,15 @@ function throughWorker(writer: UsageBatchWriter | null, lastUsed: LastUsedTracke
   lastUsed.useSink(writer);
   anomaly.useNetworkSink(writer);
   return {
-    ...writer,
+    mode: writer.mode,
+    maxBatch: writer.maxBatch,
+    // The writer's current thread (a restarted worker is a new one).
+    get worker() {
+      return writer.worker;
+    },
+    write: (lines) => writer.write(lines),
+    writeLastUsed: (rows) => writer.writeLastUsed(rows),
+    rememberNetwork: (row) => writer.rememberNetwork(row),
     async close() {
       lastUsed.useSink(null);
       anomaly.useNetworkSink(null);

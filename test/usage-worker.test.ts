@@ -107,16 +107,18 @@ suite('SQLite usage writer in a worker thread', () => {
 });
 
 suite('SQLite usage writer whose worker stops', () => {
-  it('writes on the event loop from then on, and checkpoints there again', async () => {
+  it('writes on the event loop until a new worker is started, then off it again', async () => {
     const mod = (await import(built)) as typeof import('../src/storage/sqlite-usage-writer.js');
     const database = await openDatabase({ dataDir: mkdtempSync(join(tmpdir(), 'tollgate-worker-')) });
+    const blocker = new SQLite(database.sqlite?.name as string);
     try {
       await database.db.insertInto('api_keys').values(apiKeyRow('key_a')).execute();
-      const writer = mod.sqliteUsageWriter(database, DEFAULT_PRICES);
+      const writer = mod.sqliteUsageWriter(database, DEFAULT_PRICES, { restartDelayMs: 100 });
       expect(writer?.mode).toBe('worker');
+      const crashed = writer?.worker;
       // Not through close(): as if the thread had crashed.
-      const exited = new Promise((r) => writer?.worker?.once('exit', r));
-      await writer?.worker?.terminate();
+      const exited = new Promise((r) => crashed?.once('exit', r));
+      await crashed?.terminate();
       await exited;
       await writer?.write(Buffer.from(`${toUsageLine(event('evt_9', 10))}\n`));
       await writer?.writeLastUsed([['key_a', 3000]]);
@@ -125,8 +127,24 @@ suite('SQLite usage writer whose worker stops', () => {
       expect((await database.db.selectFrom('usage_events').select('id').execute()).map((r) => r.id)).toEqual(['evt_9']);
       expect(Number((await database.db.selectFrom('api_keys').select('last_used_at').executeTakeFirstOrThrow()).last_used_at)).toBe(3000);
       expect(database.sqlite?.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+      // A new thread takes over (polled: started 100 ms after the crash, allowed 20 s on a busy machine).
+      for (let i = 0; i < 400 && writer?.worker === crashed; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(writer?.worker).not.toBe(crashed);
+      expect(database.sqlite?.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+      // Off the event loop again: a write waiting for another connection's lock lets this timer run meanwhile.
+      blocker.exec('BEGIN IMMEDIATE');
+      let settled = false;
+      const written = writer?.write(Buffer.from(`${toUsageLine(event('evt_10', 10))}\n`)).finally(() => {
+        settled = true;
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(settled).toBe(false);
+      blocker.exec('COMMIT');
+      await written;
+      expect((await database.db.selectFrom('usage_events').select('id').orderBy('id').execute()).map((r) => r.id)).toEqual(['evt_10', 'evt_9']);
       await writer?.close();
     } finally {
+      blocker.close();
       await database.close();
     }
   });

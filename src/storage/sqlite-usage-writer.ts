@@ -17,6 +17,8 @@ const WORKER_BATCH = 50_000;
 const MAIN_THREAD_BATCH = 500;
 /** WAL pages between checkpoints on the worker's connection (SQLite's default is 1,000). */
 export const WORKER_CHECKPOINT_PAGES = 10_000;
+/** First pause before a stopped usage worker is started again (doubled, up to a minute, while it keeps dying). */
+const WORKER_RESTART_MS = 1000;
 /** SQLite's default, which the gateway's connection gets back when the worker stops. */
 const DEFAULT_CHECKPOINT_PAGES = 1000;
 
@@ -94,36 +96,67 @@ export interface UsageBatchWriter extends LastUsedSink, KeyNetworkSink {
  * meanwhile (measured: ~30 µs of CPU per request and stalls past 100 ms). So batches go to a worker thread with its
  * own connection (WAL mode lets the main thread keep reading keys); where no worker can run (an in-memory database,
  * or a test runner that cannot load the worker), prepared statements on the main connection, under Kysely's lock.
+ * A worker that stops other than by close() hands its writes to the event loop until a new one is started, after
+ * `restartDelayMs` (1 s; doubled, up to a minute, each time it dies within a minute of starting).
  */
-export function sqliteUsageWriter(database: Database, prices: Prices, opts: { worker?: boolean } = {}): UsageBatchWriter | null {
+export function sqliteUsageWriter(
+  database: Database,
+  prices: Prices,
+  opts: { worker?: boolean; restartDelayMs?: number } = {},
+): UsageBatchWriter | null {
   const sqlite = database.sqlite;
   if (!sqlite) return null;
-  const worker = opts.worker === false || sqlite.memory ? null : startWorker({ file: sqlite.name, prices });
-  if (!worker) return mainThreadWriter(database, prices);
-  worker.unref();
-  // A commit past the checkpoint threshold runs the checkpoint in the committing connection: the gateway's own
-  // commits (admin writes) would then copy up to 40 MB on the event loop. The worker's connection does them all.
-  sqlite.pragma('wal_autocheckpoint = 0');
+  const first = opts.worker === false || sqlite.memory ? null : startWorker({ file: sqlite.name, prices });
+  if (!first) return mainThreadWriter(database, prices);
+  const baseDelay = opts.restartDelayMs ?? WORKER_RESTART_MS;
   let seq = 0;
   const pending = new Map<number, { resolve: (result: unknown) => void; reject: (e: Error) => void }>();
-  /** Set when the worker stopped other than by close(): the event loop then writes, as where no worker can run. */
+  /** Set while the worker is down (stopped other than by close()): the event loop then writes, as where none can run. */
   let fallback: UsageBatchWriter | null = null;
   let closing = false;
-  const stopped = (err: Error) => {
-    if (closing || fallback) return;
-    fallback = mainThreadWriter(database, prices);
-    for (const p of pending.values()) p.reject(err);
-    pending.clear();
-    if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_CHECKPOINT_PAGES}`);
+  let worker: Worker = first;
+  let startedAt = Date.now();
+  let delay = baseDelay;
+  let restartTimer: NodeJS.Timeout | null = null;
+  const adopt = (w: Worker) => {
+    worker = w;
+    startedAt = Date.now();
+    w.unref();
+    // A commit past the checkpoint threshold runs the checkpoint in the committing connection: the gateway's own
+    // commits (admin writes) would then copy up to 40 MB on the event loop. The worker's connection does them all.
+    sqlite.pragma('wal_autocheckpoint = 0');
+    let down = false;
+    const stopped = (err: Error) => {
+      if (closing || down) return;
+      down = true;
+      fallback = mainThreadWriter(database, prices);
+      for (const p of pending.values()) p.reject(err);
+      pending.clear();
+      if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_CHECKPOINT_PAGES}`);
+      // Started again after a pause, doubled each time it dies within a minute of starting.
+      const wait = Date.now() - startedAt < 60_000 ? delay : baseDelay;
+      delay = Math.min(wait * 2, 60_000);
+      restartTimer = setTimeout(restart, wait);
+      restartTimer.unref();
+    };
+    w.on('message', (m: { id: number; error?: string; result?: unknown }) => {
+      const p = pending.get(m.id);
+      pending.delete(m.id);
+      if (m.error) p?.reject(new Error(m.error));
+      else p?.resolve(m.result);
+    });
+    w.on('error', stopped);
+    w.on('exit', (code) => stopped(new Error(`the usage worker stopped (exit code ${code})`)));
   };
-  worker.on('message', (m: { id: number; error?: string; result?: unknown }) => {
-    const p = pending.get(m.id);
-    pending.delete(m.id);
-    if (m.error) p?.reject(new Error(m.error));
-    else p?.resolve(m.result);
-  });
-  worker.on('error', stopped);
-  worker.on('exit', (code) => stopped(new Error(`the usage worker stopped (exit code ${code})`)));
+  const restart = () => {
+    restartTimer = null;
+    if (closing || !sqlite.open) return;
+    const w = startWorker({ file: sqlite.name, prices });
+    if (!w) return;
+    adopt(w);
+    fallback = null;
+  };
+  adopt(first);
   const send = (message: Record<string, unknown>, transfer: ArrayBuffer[]) =>
     new Promise<unknown>((resolve, reject) => {
       const id = ++seq;
@@ -138,7 +171,9 @@ export function sqliteUsageWriter(database: Database, prices: Prices, opts: { wo
     // A whole flush in one transaction: the rollups then get one upsert per key and bucket per flush rather than per
     // 500 events (measured with 1,000 keys in use: worker CPU per event 20–24 µs with 500-event batches).
     maxBatch: WORKER_BATCH,
-    worker,
+    get worker() {
+      return worker;
+    },
     write(lines) {
       if (fallback) return fallback.write(lines);
       // A copy moved (not cloned) into the worker: the caller keeps its bytes to retry a failed write.
@@ -156,6 +191,7 @@ export function sqliteUsageWriter(database: Database, prices: Prices, opts: { wo
     },
     async close() {
       closing = true;
+      if (restartTimer) clearTimeout(restartTimer);
       await worker.terminate();
       if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_CHECKPOINT_PAGES}`);
     },
