@@ -81,16 +81,7 @@ suite('SQLite usage writer in a worker thread', () => {
     try {
       const writer = mod.sqliteUsageWriter(database, DEFAULT_PRICES);
       expect(writer?.mode).toBe('worker');
-      blocker.exec('BEGIN IMMEDIATE'); // as the worker's own usage transaction would, or another process
-      let settled = false;
-      const first = writer?.rememberNetwork({ key_id: 'key_a', network: '10.0.0.0/24', first_seen: 100 }).finally(() => {
-        settled = true;
-      });
-      // On the event loop, the insert would wait here for the lock (busy timeout) and this timer with it.
-      await new Promise((r) => setTimeout(r, 50));
-      expect(settled).toBe(false);
-      blocker.exec('COMMIT');
-      expect(await first).toBe(true);
+      expect(await offTheEventLoop(blocker, () => writer?.rememberNetwork({ key_id: 'key_a', network: '10.0.0.0/24', first_seen: 100 }))).toBe(true);
       expect(await writer?.rememberNetwork({ key_id: 'key_a', network: '10.0.0.0/24', first_seen: 200 })).toBe(false); // known
       expect(await writer?.rememberNetwork({ key_id: 'key_a', network: '10.0.1.0/24', first_seen: 300 })).toBe(true);
       await writer?.close();
@@ -131,16 +122,8 @@ suite('SQLite usage writer whose worker stops', () => {
       for (let i = 0; i < 400 && writer?.worker === crashed; i++) await new Promise((r) => setTimeout(r, 50));
       expect(writer?.worker).not.toBe(crashed);
       expect(database.sqlite?.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
-      // Off the event loop again: a write waiting for another connection's lock lets this timer run meanwhile.
-      blocker.exec('BEGIN IMMEDIATE');
-      let settled = false;
-      const written = writer?.write(Buffer.from(`${toUsageLine(event('evt_10', 10))}\n`)).finally(() => {
-        settled = true;
-      });
-      await new Promise((r) => setTimeout(r, 50));
-      expect(settled).toBe(false);
-      blocker.exec('COMMIT');
-      await written;
+      // Off the event loop again.
+      await offTheEventLoop(blocker, () => writer?.write(Buffer.from(`${toUsageLine(event('evt_10', 10))}\n`)));
       expect((await database.db.selectFrom('usage_events').select('id').orderBy('id').execute()).map((r) => r.id)).toEqual(['evt_10', 'evt_9']);
       await writer?.close();
     } finally {
@@ -149,6 +132,23 @@ suite('SQLite usage writer whose worker stops', () => {
     }
   });
 });
+
+/**
+ * Runs `write` while `blocker` holds the database's write lock (as the worker's own usage transaction would, or another
+ * process): a write on the event loop would wait for the lock there (busy timeout), and a timer with it; off the event
+ * loop the timer fires while the write still waits. Then releases the lock and returns the write's result.
+ */
+async function offTheEventLoop<T>(blocker: SQLite.Database, write: () => Promise<T> | undefined): Promise<T | undefined> {
+  blocker.exec('BEGIN IMMEDIATE');
+  let settled = false;
+  const pending = write()?.finally(() => {
+    settled = true;
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  expect(settled).toBe(false);
+  blocker.exec('COMMIT');
+  return pending;
+}
 
 /** The columns an api_keys row needs, for a key named `id`. */
 function apiKeyRow(id: string): Insertable<DB['api_keys']> {

@@ -62,12 +62,13 @@ export class AnomalyDetector {
     private readonly opts: AnomalyOptions,
   ) {
     const db = deps.database.db;
-    this.networksOf = precompiled(db, 1, (keyId) => db.selectFrom('key_networks').select('network').where('key_id', '=', keyId));
-    this.insertNetwork = precompiled(db, 3, (keyId, network, firstSeen) =>
+    this.networksOf = precompiled<{ network: string }, [string]>(db, 1, (keyId) =>
+      db.selectFrom('key_networks').select('network').where('key_id', '=', keyId),
+    );
+    this.insertNetwork = precompiled<{ network: string }, [string, string, number]>(db, 3, (keyId, network, firstSeen) =>
       db
         .insertInto('key_networks')
-        // A placeholder for the number bound here (the compiled SQL is the same whatever the value).
-        .values({ key_id: keyId, network, first_seen: firstSeen as unknown as number })
+        .values({ key_id: keyId, network, first_seen: firstSeen })
         .onConflict((oc) => oc.columns(['key_id', 'network']).doNothing())
         .returning('network'),
     );

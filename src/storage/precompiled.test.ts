@@ -31,7 +31,7 @@ describe('precompiled queries', () => {
     const { db } = await withNetworks();
     // The builder names the second placeholder first: values still go where their placeholders went.
     const since = precompiled<{ network: string }, [string, number]>(db, 2, (keyId, after) =>
-      db.selectFrom('key_networks').select('network').where('first_seen', '>', after as unknown as number).where('key_id', '=', keyId).orderBy('network'),
+      db.selectFrom('key_networks').select('network').where('first_seen', '>', after).where('key_id', '=', keyId).orderBy('network'),
     );
     expect(await since('key_a', 0)).toEqual([{ network: '10.0.0.0/24' }, { network: '10.0.1.0/24' }]);
     expect(await since('key_a', 1)).toEqual([{ network: '10.0.1.0/24' }]);

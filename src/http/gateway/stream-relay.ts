@@ -123,10 +123,11 @@ function inspect(events: Buffer, shape: StreamShape, injectUsage: boolean, token
   const doneAt = shape.endsWithDone ? doneAtEnd(events) : -1;
   let complete = doneAt >= 0;
   const limit = doneAt >= 0 ? doneAt : events.length;
+  if (limit === 0) return { out: events, complete, tokens };
   const markers = complete ? shape.beforeDone : shape.markers;
-  const text = limit > 0 ? events.toString('latin1', 0, limit) : '';
-  const next = limit > 0 ? markers.map((m) => text.indexOf(m)) : [];
-  for (let at = limit > 0 ? nextMarker(text, 0, limit, markers, next) : -1; at >= 0; ) {
+  const text = events.toString('latin1', 0, limit);
+  const next = markers.map((m) => text.indexOf(m));
+  for (let at = nextMarker(text, 0, limit, markers, next); at >= 0; ) {
     if (text.startsWith(USAGE, at) && isIdleUsage(text, at)) {
       at = nextMarker(text, at + USAGE.length, limit, markers, next);
       continue;
