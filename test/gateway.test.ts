@@ -74,6 +74,10 @@ describeEachDatabase('gateway', (backend) => {
       expect(res.headers.get('openai-organization')).toBeNull();
       expect(res.headers.get('x-ratelimit-limit-requests')).toBeNull();
       expect(res.headers.get('x-request-id')).toBe('req_fake');
+      // A buffered answer goes out with its length, not in chunks.
+      const text = await res.text();
+      expect(res.headers.get('transfer-encoding')).toBeNull();
+      expect(Number(res.headers.get('content-length'))).toBe(Buffer.byteLength(text));
     });
 
     it('streams chunk by chunk, asks for usage and strips it when the client did not', async () => {
@@ -167,9 +171,13 @@ describeEachDatabase('gateway', (backend) => {
     it('refuses a missing key with missing_api_key and accepts the Azure-style api-key header', async () => {
       const none = await fetch(`${t.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       expect(none.status).toBe(401);
-      expect((await none.json()).error.code).toBe('missing_api_key');
+      const text = await none.text();
+      expect(JSON.parse(text).error.code).toBe('missing_api_key');
+      expect(Number(none.headers.get('content-length'))).toBe(Buffer.byteLength(text));
       const azure = await fetch(`${t.url}/v1/models`, { headers: { 'api-key': key.value } });
       expect(azure.status).toBe(200);
+      const list = await azure.text();
+      expect(Number(azure.headers.get('content-length'))).toBe(Buffer.byteLength(list));
     });
 
     it('refuses a revoked key from the moment the revoke returns', async () => {
@@ -240,7 +248,10 @@ describeEachDatabase('gateway', (backend) => {
       expect((await a.json()).error.message).toBe('The server had an error');
       const b = await call('html500');
       expect(b.status).toBe(500);
-      const body = await b.json();
+      const text = await b.text();
+      expect(b.headers.get('transfer-encoding')).toBeNull();
+      expect(Number(b.headers.get('content-length'))).toBe(Buffer.byteLength(text));
+      const body = JSON.parse(text);
       expect(body.error).toMatchObject({ code: 'upstream_error', type: 'api_error' });
       expect(body.error.message).toContain('Bad gateway');
       expect(await lastEvent('html500')).toMatchObject({ outcome: 'upstream_error', status: 500, billable: 0 });

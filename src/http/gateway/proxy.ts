@@ -187,6 +187,7 @@ async function relayBuffered(
     const shaped = openAIErrorBody(buf, up.statusCode, info.provider);
     meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: o.stream, errorCode: `upstream_${up.statusCode}` });
     headers['content-type'] = 'application/json; charset=utf-8';
+    headers['content-length'] = Buffer.byteLength(shaped);
     res.writeHead(up.statusCode, headers);
     res.end(shaped);
     return;
@@ -207,6 +208,9 @@ async function relayBuffered(
     }
   }
   meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'ok', billable: o.isModelCall, tokens, upstreamMs: o.upstreamMs, streamed: false, errorCode: null });
+  // The whole answer is here: its length goes with it (not chunked framing, which costs both ends a little per
+  // answer). HEAD, 204 and 304 answers carry no body to measure.
+  if (info.method !== 'HEAD' && up.statusCode !== 204 && up.statusCode !== 304) headers['content-length'] = buf.length;
   res.writeHead(up.statusCode, headers);
   res.end(buf);
 }

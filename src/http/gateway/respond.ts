@@ -4,10 +4,10 @@ import { errorBody, TollgateError } from '../../core/errors.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-/** Sends a JSON answer. */
+/** Sends a JSON answer, with its length (not in chunks). */
 export function sendJson(res: ServerResponse, status: number, value: unknown, headers?: OutgoingHttpHeaders): void {
   const body = JSON.stringify(value);
-  res.writeHead(status, headers ? { ...headers, 'content-type': JSON_TYPE } : { 'content-type': JSON_TYPE });
+  res.writeHead(status, { ...headers, 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 
@@ -25,6 +25,8 @@ export function sendError(res: ServerResponse, err: unknown, logger: Logger): vo
   const headers: OutgoingHttpHeaders = { ...te.headers, 'content-type': JSON_TYPE };
   // A body refused for its size was not read: close the connection rather than read the rest.
   if (te.code === 'payload_too_large') headers.connection = 'close';
+  const body = JSON.stringify(errorBody(te));
+  headers['content-length'] = Buffer.byteLength(body);
   res.writeHead(te.status, headers);
-  res.end(JSON.stringify(errorBody(te)));
+  res.end(body);
 }
