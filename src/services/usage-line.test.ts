@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isUsageLine, toUsageLine, USAGE_COLUMNS, usageEventOf, usageLinesIn, usageLinesToBytes, usageRowOf } from './usage-line.js';
+import { isUsageLine, toUsageLine, USAGE_COLUMNS, UsageLineWriter, usageEventOf, usageLinesIn, usageLinesToBytes, usageRowOf } from './usage-line.js';
 import { usageEvent } from '../../test/harness/usage-event.js';
 import type { UsageEvent } from './usage-recorder.js';
 
@@ -50,5 +50,34 @@ describe('usage lines', () => {
     expect(isUsageLine(line)).toBe(true);
     expect(isUsageLine(line.slice(0, -5))).toBe(false);
     expect(isUsageLine('')).toBe(false);
+  });
+});
+
+describe('UsageLineWriter', () => {
+  const odd: UsageEvent[] = [
+    event,
+    usageEvent({ id: 'evt_2', model: 'modèle € \u2028 \ud800', endpoint: '/chat\\completions', error_code: 'line\nbreak\u0001' }),
+    usageEvent({ id: 'evt_3', created_at_ms: 1_795_722_642_797, cost_nanousd: 2 ** 53 - 1, latency_ms: 2 ** 31 - 1, upstream_latency_ms: 2 ** 31 }),
+    usageEvent({ id: 'evt_4', input_tokens: 0, cached_tokens: 9, output_tokens: 10, latency_ms: 99, upstream_latency_ms: 100, cost_nanousd: 1_000_000_000 }),
+    usageEvent({ id: 'evt_5', latency_ms: -5, upstream_latency_ms: 1.5, cost_nanousd: Number.NaN, input_tokens: -0, output_tokens: Number.POSITIVE_INFINITY }),
+    usageEvent({ id: 'evt_6', cost_nanousd: 2 ** 53 + 2, created_at_ms: 1e21, model: null, provider: null }),
+  ];
+
+  it('writes the same JSON values as toUsageLine, byte for byte, for every kind of string and number', () => {
+    const w = new UsageLineWriter();
+    for (const e of odd) w.append(e);
+    expect(w.count).toBe(odd.length);
+    expect(w.take().toString('utf8')).toBe(usageLinesToBytes(odd.map(toUsageLine)).toString('utf8'));
+  });
+
+  it('grows past its first buffer, and starts empty after each take', () => {
+    const w = new UsageLineWriter();
+    const long = Array.from({ length: 200 }, (_, i) => usageEvent({ id: `evt_${i}`, model: `m-${'x'.repeat(300)}-${i}` }));
+    for (const e of long) w.append(e);
+    expect(w.take().equals(usageLinesToBytes(long.map(toUsageLine)))).toBe(true);
+    expect(w.count).toBe(0);
+    w.append(event);
+    expect(w.take().toString('utf8')).toBe(`${toUsageLine(event)}\n`);
+    expect(w.take().length).toBe(0);
   });
 });

@@ -118,3 +118,143 @@ export function isUsageLine(line: string): boolean {
     return false;
   }
 }
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const NULL_BYTES = [0x6e, 0x75, 0x6c, 0x6c];
+
+/**
+ * Usage lines written straight into bytes: the same JSON values as `usageLinesToBytes(events.map(toUsageLine))`, for a
+ * group of events appended one by one, then taken whole. Printable-ASCII strings (ids, the usual model and endpoint
+ * names) and whole numbers are copied byte by byte; anything else goes through `JSON.stringify`. Measured on the
+ * gateway's thread under load, a row's `JSON.stringify` took ~4.5 µs when each event was serialised in its own request
+ * (this writer as much: cold caches between requests), ~2 µs per event when a group's events are written in one loop.
+ */
+export class UsageLineWriter {
+  private buf = Buffer.allocUnsafeSlow(16 * 1024);
+  private at = 0;
+  /** Lines appended since the last `take`. */
+  count = 0;
+
+  append(e: UsageEvent): void {
+    this.byte(0x5b);
+    this.str(e.id);
+    this.num(e.created_at_ms);
+    this.str(e.org_id);
+    this.str(e.project_id);
+    this.str(e.api_key_id);
+    this.str(e.model);
+    this.str(e.provider);
+    this.str(e.endpoint);
+    this.str(e.method);
+    this.num(e.status);
+    this.str(e.outcome);
+    this.num(e.billable);
+    this.num(e.input_tokens);
+    this.num(e.cached_tokens);
+    this.num(e.output_tokens);
+    this.num(e.latency_ms);
+    this.num(e.upstream_latency_ms);
+    this.num(e.cost_nanousd);
+    this.num(e.streamed);
+    this.str(e.error_code);
+    // The last value's comma becomes the closing bracket.
+    this.buf[this.at - 1] = 0x5d;
+    this.byte(0x0a);
+    this.count++;
+  }
+
+  /** The lines appended so far (a copy), each ending in a newline; the writer starts empty again. */
+  take(): Buffer {
+    const out = Buffer.from(this.buf.subarray(0, this.at));
+    this.at = 0;
+    this.count = 0;
+    return out;
+  }
+
+  private reserve(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.at + n));
+    this.buf.copy(bigger, 0, 0, this.at);
+    this.buf = bigger;
+  }
+
+  private byte(b: number): void {
+    this.reserve(1);
+    this.buf[this.at++] = b;
+  }
+
+  private nil(): void {
+    this.reserve(5);
+    const buf = this.buf;
+    for (const b of NULL_BYTES) buf[this.at++] = b;
+    buf[this.at++] = COMMA;
+  }
+
+  /** A JSON text (from JSON.stringify), then a comma. */
+  private json(text: string): void {
+    this.reserve(text.length * 3 + 1);
+    this.at += this.buf.write(text, this.at, 'utf8');
+    this.buf[this.at++] = COMMA;
+  }
+
+  private str(s: unknown): void {
+    if (typeof s !== 'string') {
+      if (s === null || s === undefined) this.nil();
+      else this.json(JSON.stringify(s) ?? 'null');
+      return;
+    }
+    const n = s.length;
+    this.reserve(n + 3);
+    const buf = this.buf;
+    const start = this.at;
+    let at = start;
+    buf[at++] = QUOTE;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      // Printable ASCII but `"` and `\`: the same bytes as JSON.stringify writes; anything else takes its way.
+      if (c < 0x20 || c > 0x7e || c === QUOTE || c === 0x5c) {
+        this.at = start;
+        this.json(JSON.stringify(s));
+        return;
+      }
+      buf[at++] = c;
+    }
+    buf[at++] = QUOTE;
+    buf[at++] = COMMA;
+    this.at = at;
+  }
+
+  private num(v: unknown): void {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+      if (v === null || v === undefined) this.nil();
+      else this.json(JSON.stringify(v) ?? 'null');
+      return;
+    }
+    this.reserve(17);
+    if (v < 2 ** 31) this.digits(v, 0);
+    else {
+      // Past int32 (times in ms): the high part, then the low nine digits, with integer arithmetic only.
+      const high = Math.floor(v / 1e9);
+      this.digits(high, 0);
+      this.digits(v - high * 1e9, 9);
+    }
+    this.buf[this.at++] = COMMA;
+  }
+
+  /** An int32 value's decimal digits, at least `width` of them (zero-padded). */
+  private digits(v: number, width: number): void {
+    let n = 1;
+    for (let p = 10; p <= v && n < 10; p *= 10) n++;
+    if (n < width) n = width;
+    const buf = this.buf;
+    let at = this.at + n;
+    this.at = at;
+    let rest = v | 0;
+    for (let i = 0; i < n; i++) {
+      const q = (rest / 10) | 0;
+      buf[--at] = 0x30 + rest - q * 10;
+      rest = q;
+    }
+  }
+}
