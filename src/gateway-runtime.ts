@@ -39,6 +39,7 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
   });
   const usage = new UsageRecorder(runtime.database, {
     flushIntervalMs: config.usageFlushMs,
+    groupMs: config.usageGroupMs,
     batchSize: 500,
     maxInMemory: config.usageMaxInMemory,
     spillFile: join(config.dataDir, 'usage-spill.jsonl'),

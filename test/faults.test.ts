@@ -157,8 +157,9 @@ suite('faults', () => {
     console.log(
       `SIGKILL: ${completions.length} answered; ${beforeRestart} events in the database at the kill, ${stored} after the restart replayed the log; ${Math.max(0, completions.length - stored)} lost`,
     );
-    // Answered requests whose event was still in the log's last 2 ms group may be lost: allow 10 ms of this load.
-    const allowed = Math.max(8, Math.ceil((completions.length / 3000) * 10));
+    // Answered requests whose event was still in the log's last group (5 ms, the default) may be lost: allow three
+    // groups' worth of this load.
+    const allowed = Math.max(8, Math.ceil((completions.length / 3000) * 15));
     expect(stored).toBeGreaterThanOrEqual(completions.length - allowed);
     expect(stored).toBeLessThanOrEqual(completions.length + 8);
   }, 90_000);

@@ -34,6 +34,7 @@ const EnvSchema = z.object({
   TOLLGATE_BUDGET_FAILURE: z.enum(['open', 'closed']).default('closed'),
   TOLLGATE_DEFAULT_MAX_TOKENS: intFrom(1024),
   TOLLGATE_USAGE_FLUSH_MS: intFrom(1000),
+  TOLLGATE_USAGE_GROUP_MS: intFrom(5),
   TOLLGATE_ANOMALY_AUTO_SUSPEND: z.enum(['true', 'false']).default('false'),
   TOLLGATE_ANOMALY_RATE_FACTOR: intFrom(10),
   TOLLGATE_ANOMALY_MIN_RATE: intFrom(100),
@@ -66,6 +67,8 @@ export type Config = Readonly<{
   defaultMaxTokens: number;
   /** Usage events are written at least this often. */
   usageFlushMs: number;
+  /** Usage events gather this long before they go to the write-ahead log as one group (the bound of a crash's loss). */
+  usageGroupMs: number;
   /** Usage events held in memory while the database is unreachable; beyond, they go to a spill file. */
   usageMaxInMemory: number;
   anomaly: { autoSuspend: boolean; rateFactor: number; minRate: number; warmupMinutes: number };
@@ -102,6 +105,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     budgetFailure: e.TOLLGATE_BUDGET_FAILURE,
     defaultMaxTokens: e.TOLLGATE_DEFAULT_MAX_TOKENS,
     usageFlushMs: e.TOLLGATE_USAGE_FLUSH_MS,
+    usageGroupMs: e.TOLLGATE_USAGE_GROUP_MS,
     usageMaxInMemory: e.TOLLGATE_USAGE_MAX_IN_MEMORY,
     anomaly: {
       autoSuspend: e.TOLLGATE_ANOMALY_AUTO_SUSPEND === 'true',

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 /**
  * Write-ahead log of usage events in numbered segment files (JSON lines) in this instance's data dir. The recorder
- * hands it each group of lines (the events of ~2 ms, already as UTF-8 bytes) and it appends them asynchronously, so
+ * hands it each group of lines (the events of ~5 ms, already as UTF-8 bytes) and it appends them asynchronously, so
  * the request path does no I/O; a segment is deleted once every event in it is in the database. After a crash
  * (SIGKILL) the next start replays what is left — inserts are idempotent by event id — so at most the events of the
  * last group can be lost, not a flush interval.

@@ -88,6 +88,20 @@ describe('UsageRecorder', () => {
     expect(await stored()).toEqual(ids(20));
   });
 
+  it('gathers events for groupMs before it logs them as one group', async () => {
+    const { dir, recorder, database, stored } = await setup({ groupMs: 60_000 });
+    for (const id of ids(3)) recorder.record(usageEvent({ id }));
+    await new Promise((r) => setTimeout(r, 50));
+    // Nothing logged yet: a recorder started on the same dir now recovers nothing.
+    const early = new UsageRecorder(database, { flushIntervalMs: 60_000, batchSize: 50, maxInMemory: 100, spillFile: join(dir, 'other-spill.jsonl'), walDir: join(dir, 'wal') });
+    expect(early.stats.recovered).toBe(0);
+    await early.stop();
+    // A flush closes the open group at once.
+    await recorder.flush();
+    expect(await stored()).toEqual(ids(3));
+    await recorder.stop();
+  });
+
   it('logs each group before the flush and releases the log once written', async () => {
     const { dir, recorder, database } = await setup();
     for (const id of ids(4)) recorder.record(usageEvent({ id }));

@@ -21,7 +21,10 @@ export interface UsageRecorderOptions {
   onInserted?: (trx: Kysely<DB>, events: UsageEvent[]) => Promise<void>;
   /** Directory of the write-ahead log (this instance's data dir); none when unset. */
   walDir?: string;
-  /** How long recorded lines gather before they are logged and queued as one group (default 2 ms). */
+  /**
+   * How long recorded events gather before they are logged and queued as one group (default 5 ms). Measured under
+   * load: 2 ms groups (~10 events each) cost 3–15% more CPU per request than 5 ms ones; 10 and 25 ms gained nothing more.
+   */
   groupMs?: number;
   /**
    * A faster writer for this database (SQLite: a worker thread or prepared statements); the generic Kysely path
@@ -30,7 +33,7 @@ export interface UsageRecorderOptions {
   writer?: { write(lines: Uint8Array): Promise<void>; close(): Promise<void>; maxBatch?: number } | null;
 }
 
-/** The lines of ~2 ms of events as UTF-8 bytes, each ending in a newline. */
+/** The lines of a group of events (~5 ms of them) as UTF-8 bytes, each ending in a newline. */
 interface LineGroup {
   bytes: Buffer;
   count: number;
@@ -41,7 +44,7 @@ function groupOf(lines: string[]): LineGroup {
 }
 
 /**
- * Usage events leave the request path at once: `record` only keeps the event. The events of each ~2 ms (`groupMs`)
+ * Usage events leave the request path at once: `record` only keeps the event. The events of each ~5 ms (`groupMs`)
  * are written as one group of JSON lines (UTF-8 bytes) in one loop — serialising each in its own request cost twice
  * as much, caches being cold by then — and the group is written to the log and queued as such: held until the next
  * flush as strings, every event outlived two young-generation collections and was copied into the old generation
@@ -71,7 +74,7 @@ export class UsageRecorder {
     private readonly opts: UsageRecorderOptions,
   ) {
     if (existsSync(opts.spillFile)) this.spilled = 1;
-    this.groupMs = opts.groupMs ?? 2;
+    this.groupMs = opts.groupMs ?? 5;
     this.wal = opts.walDir ? new UsageWal(opts.walDir, opts.onError) : null;
     // Events a crashed run left in its log are written again (idempotent by id) with the first flush.
     const recovered = this.wal?.recover(isUsageLine) ?? [];
