@@ -7,17 +7,23 @@ export function bufferedBody(chunks: Buffer[]): UpstreamBody {
     pipe(sink: ChunkSink): BodyPipe {
       let wake: (() => void) | null = null;
       let cancelled = false;
+      let paused = false;
       const done = (async () => {
         for (const c of chunks) {
           if (cancelled) return;
-          // Delivered a turn later, as a socket would; a paused sink waits for resume().
+          // Delivered a turn later, as a socket would; a paused body waits for resume().
           await new Promise((r) => setImmediate(r));
-          if (sink(c) === false) await new Promise<void>((r) => (wake = r));
+          if (paused) await new Promise<void>((r) => (wake = r));
+          if (sink(c) === false) paused = true;
         }
       })();
       return {
         done,
+        pause: () => {
+          paused = true;
+        },
         resume: () => {
+          paused = false;
           const w = wake as (() => void) | null;
           wake = null;
           w?.();

@@ -137,6 +137,9 @@ export class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
     this.drainQueued();
     return {
       done,
+      pause: () => {
+        this.paused = true;
+      },
       resume: () => {
         if (!this.paused) return;
         this.paused = false;

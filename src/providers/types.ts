@@ -16,6 +16,8 @@ export type ChunkSink = (chunk: Buffer) => boolean | undefined;
 export interface BodyPipe {
   /** Settles when the body has ended (rejects when the upstream breaks off). */
   done: Promise<void>;
+  /** Holds back further chunks (and stops reading the upstream) until `resume`. */
+  pause(): void;
   /** Lets a paused body flow again. */
   resume(): void;
   /** Stops reading and frees the upstream connection. */

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { bufferedBody } from '../../providers/body.js';
+import type { UpstreamBody } from '../../providers/types.js';
 import { eventData, lastBoundaryEnd, nextBoundaryEnd, SseFramer } from './sse.js';
 import { relayStream } from './stream-relay.js';
 
@@ -161,6 +162,23 @@ describe('relayStream', () => {
     expect(apart.text()).toBe(nulls.join('') + ev('[DONE]'));
   });
 
+  it('reads the usage chunk wherever it stands before [DONE], also when a usage:null chunk comes after it', async () => {
+    const nullUsage = ev({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: '!' } }], usage: null });
+    // The last usage key before [DONE] is null: the chunk is searched from its start.
+    const r = await relay([chunk('Hi') + usageChunk + nullUsage + ev('[DONE]')], true);
+    expect(r.result).toEqual({ complete: true, tokens: { input: 5, cached: 0, output: 7 }, text: '' });
+    expect(r.text()).toBe(chunk('Hi') + nullUsage + ev('[DONE]'));
+    // Usage in every chunk (as vLLM's continuous usage stats): the last one counts, and only the usage-only chunk goes.
+    const running = (n: number) => ev({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'a' } }], usage: { prompt_tokens: 5, completion_tokens: n } });
+    const all = await relay([running(1) + running(2) + usageChunk + ev('[DONE]')], true);
+    expect(all.result.tokens).toEqual({ input: 5, cached: 0, output: 7 });
+    expect(all.text()).toBe(running(1) + running(2) + ev('[DONE]'));
+    // No usage key at all: passed on as it came, the text kept for counting.
+    const none = await relay([chunk('Hi') + ev('[DONE]')], true);
+    expect(none.result).toEqual({ complete: true, tokens: null, text: 'Hi' });
+    expect(none.text()).toBe(chunk('Hi') + ev('[DONE]'));
+  });
+
   it('reads a Responses stream: usage and the end from response.completed, no [DONE] needed', async () => {
     const delta = `event: response.output_text.delta\ndata: ${JSON.stringify({ type: 'response.output_text.delta', delta: 'Hi' })}\n\n`;
     const completed = `event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', response: { usage: { input_tokens: 3, output_tokens: 4 } } })}\n\n`;
@@ -169,6 +187,79 @@ describe('relayStream', () => {
     expect(r.text()).toBe(delta + completed);
     const cut = await relay([delta], false, '/responses');
     expect(cut.result.complete).toBe(false);
+  });
+
+  it('relays what one read of the upstream delivers as one burst: one inspection, one write', async () => {
+    // undici hands over each HTTP chunk of a read apart, in the same turn: the events, the usage chunk and [DONE].
+    const parts = [chunk('Hel') + chunk('lo'), usageChunk, ev('[DONE]')].map((p) => Buffer.from(p));
+    const body: UpstreamBody = {
+      readAll: async () => Buffer.concat(parts),
+      pipe(sink) {
+        const done = new Promise<void>((resolve) =>
+          setImmediate(() => {
+            for (const p of parts) sink(p);
+            resolve();
+          }),
+        );
+        return { done, pause() {}, resume() {}, cancel() {} };
+      },
+    };
+    const r = recorder();
+    const result = await relayStream(r.res, { statusCode: 200, headers: {}, body }, { endpoint: '/chat/completions', injectUsage: true, admissionHeaders: {}, isClientGone: () => false });
+    expect(result).toEqual({ complete: true, tokens: { input: 5, cached: 0, output: 7 }, text: '' });
+    expect(r.writes).toEqual([chunk('Hel') + chunk('lo') + ev('[DONE]')]);
+  });
+
+  it("pauses the upstream while the client's socket is full, and resumes it once that drains", async () => {
+    const calls: string[] = [];
+    let wake: (() => void) | null = null;
+    let paused = false;
+    const body: UpstreamBody = {
+      readAll: async () => Buffer.alloc(0),
+      pipe(sink) {
+        const done = (async () => {
+          await new Promise((r) => setImmediate(r));
+          sink(Buffer.from(chunk('a')));
+          await new Promise((r) => setImmediate(r));
+          if (paused) await new Promise<void>((r) => (wake = r));
+          sink(Buffer.from(chunk('b') + ev('[DONE]')));
+        })();
+        return {
+          done,
+          pause: () => {
+            paused = true;
+            calls.push('pause');
+          },
+          resume: () => {
+            paused = false;
+            calls.push('resume');
+            wake?.();
+          },
+          cancel() {},
+        };
+      },
+    };
+    const r = recorder();
+    let drain: (() => void) | null = null;
+    const res = r.res as unknown as { write: (c: Buffer) => boolean; once: (e: string, f: () => void) => unknown };
+    const write = res.write;
+    res.write = (c) => {
+      write(c);
+      return false; // the client's socket is full
+    };
+    res.once = (e, f) => {
+      if (e === 'drain') drain = f;
+      return res;
+    };
+    const relayed = relayStream(r.res, { statusCode: 200, headers: {}, body }, { endpoint: '/chat/completions', injectUsage: false, admissionHeaders: {}, isClientGone: () => false });
+    for (let i = 0; i < 20 && !drain; i++) await new Promise((r) => setImmediate(r));
+    expect(calls).toEqual(['pause']);
+    expect(r.text()).toBe(chunk('a'));
+    (drain as unknown as () => void)();
+    const result = await relayed;
+    expect(calls).toEqual(['pause', 'resume']);
+    expect(result.complete).toBe(true);
+    expect(r.text()).toBe(chunk('a') + chunk('b') + ev('[DONE]'));
   });
 
   it('ends a stream cut off by the upstream with an error event', async () => {

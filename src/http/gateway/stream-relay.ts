@@ -112,6 +112,21 @@ interface Inspected {
   tokens: TokenCounts | null;
 }
 
+/** Where the last `"usage"` before `limit` starts, or -1: a loop from the end, where the usage chunk stands. */
+function lastUsageKey(buf: Buffer, limit: number): number {
+  for (let i = limit - 7; i >= 0; i--) {
+    if (buf[i] === 0x22 && buf[i + 6] === 0x22 && buf[i + 1] === 0x75 && buf[i + 2] === 0x73 && buf[i + 3] === 0x61 && buf[i + 4] === 0x67 && buf[i + 5] === 0x65) return i;
+  }
+  return -1;
+}
+
+/** Whether the `"usage"` key at `at` (its opening quote) is set to null. */
+function isNullUsageAt(buf: Buffer, at: number): boolean {
+  let i = at + 7;
+  while (i < buf.length && (buf[i] === 0x3a || buf[i] === 0x20 || buf[i] === 0x09)) i++;
+  return buf[i] === 0x6e;
+}
+
 /**
  * Looks only into the events that carry a marker (usage, [DONE], response.completed): reads usage and the end of the
  * stream, and drops the usage-only chunk the gateway asked for. Everything else is passed on as the same bytes.
@@ -125,14 +140,9 @@ function inspect(events: Buffer, shape: StreamShape, injectUsage: boolean, token
   const limit = doneAt >= 0 ? doneAt : events.length;
   if (limit === 0) return { out: events, complete, tokens };
   const markers = complete ? shape.beforeDone : shape.markers;
-  const text = events.toString('latin1', 0, limit);
-  const next = markers.map((m) => text.indexOf(m));
-  for (let at = nextMarker(text, 0, limit, markers, next); at >= 0; ) {
-    if (text.startsWith(USAGE, at) && isIdleUsage(text, at)) {
-      at = nextMarker(text, at + USAGE.length, limit, markers, next);
-      continue;
-    }
-    // The event holding the marker: from just after the blank line before it to just after its own.
+  /** Reads the event holding the marker at `at`; returns where that event ends. */
+  const look = (at: number): number => {
+    // The event: from just after the blank line before the marker to just after its own.
     const start = Math.max(0, lastBoundaryEnd(events, at));
     const end = nextBoundaryEnd(events, at);
     const data = eventData(events.toString('utf8', start, end));
@@ -158,11 +168,36 @@ function inspect(events: Buffer, shape: StreamShape, injectUsage: boolean, token
       kept.push(events.subarray(copied, start));
       copied = end;
     }
+    return end;
+  };
+  const result = (): Inspected => {
+    if (copied === 0) return { out: events, complete, tokens };
+    kept.push(events.subarray(copied));
+    return { out: Buffer.concat(kept), complete, tokens };
+  };
+  // The usual end of a chat stream: [DONE] after the usage chunk, in one read. The last usage before [DONE] is the one
+  // that counts (a later usage replaces an earlier one), so when the last "usage" key there holds an object, that event
+  // is the only one to read; with no "usage" key at all, there is nothing to read. Found by a loop from [DONE]
+  // backwards, the rest of the chunk is not even decoded (it held five "usage":null on a bench chat stream).
+  if (complete && markers === CHAT_SHAPE.beforeDone) {
+    const at = lastUsageKey(events, limit);
+    if (at < 0) return { out: events, complete, tokens };
+    if (!isNullUsageAt(events, at)) {
+      look(at);
+      return result();
+    }
+  }
+  const text = events.toString('latin1', 0, limit);
+  const next = markers.map((m) => text.indexOf(m));
+  for (let at = nextMarker(text, 0, limit, markers, next); at >= 0; ) {
+    if (text.startsWith(USAGE, at) && isIdleUsage(text, at)) {
+      at = nextMarker(text, at + USAGE.length, limit, markers, next);
+      continue;
+    }
+    const end = look(at);
     at = end < limit ? nextMarker(text, end, limit, markers, next) : -1;
   }
-  if (copied === 0) return { out: events, complete, tokens };
-  kept.push(events.subarray(copied));
-  return { out: Buffer.concat(kept), complete, tokens };
+  return result();
 }
 
 /**
@@ -190,13 +225,21 @@ export async function relayStream(
   let keptBytes = 0;
   /** Output held back once the stream's end marker was seen, to be written together with the end. */
   let last: Buffer | string | null = null;
-  // Each chunk is relayed as the upstream socket delivers it (no promise per chunk); a client that reads slower than
-  // the upstream writes pauses the upstream socket until the client's socket drains.
-  const pipe: { resume?: () => void } = {};
+  // What one read of the upstream socket delivers (undici hands over each HTTP chunk of it apart: a chat stream that
+  // asked for usage came as three, its events, the usage chunk and [DONE]) is relayed as one burst, once that read is
+  // handled (a microtask): one inspection, and one write to the client instead of one per chunk. A client that reads
+  // slower than the upstream writes pauses the upstream until the client's socket drains.
+  let burst: Buffer[] = [];
+  let scheduled = false;
+  const pipe: { pause?: () => void; resume?: () => void } = {};
   const onDrain = () => pipe.resume?.();
-  const piped = res.body.pipe((chunk) => {
+  const relayBurst = (): void => {
+    scheduled = false;
+    if (burst.length === 0) return;
+    const chunk = burst.length === 1 ? burst[0] : Buffer.concat(burst);
+    burst = [];
     const events = framer.push(chunk);
-    if (!events || raw.destroyed) return true;
+    if (!events || raw.destroyed) return;
     if (last !== null) {
       raw.write(last);
       last = null;
@@ -210,21 +253,37 @@ export async function relayStream(
     }
     if (complete) last = seen.out;
     else if (seen.out.length > 0 && !raw.write(seen.out)) {
+      pipe.pause?.();
       raw.once('drain', onDrain);
-      return false;
+    }
+  };
+  const piped = res.body.pipe((chunk) => {
+    burst.push(chunk);
+    if (!scheduled) {
+      scheduled = true;
+      queueMicrotask(relayBurst);
     }
     return true;
   });
+  pipe.pause = piped.pause;
   pipe.resume = piped.resume;
+  let failed = false;
   try {
     await piped.done;
-    const rest = framer.rest();
-    if (rest?.toString('utf8').trim()) {
-      if (last !== null) raw.write(last);
-      last = rest;
-    }
   } catch {
-    complete = false;
+    failed = true;
+  }
+  try {
+    // What the last read brought, if its microtask has not run yet.
+    relayBurst();
+    if (failed) complete = false;
+    else {
+      const rest = framer.rest();
+      if (rest?.toString('utf8').trim()) {
+        if (last !== null) raw.write(last);
+        last = rest;
+      }
+    }
   } finally {
     raw.off('drain', onDrain);
   }
