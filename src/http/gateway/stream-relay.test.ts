@@ -262,6 +262,39 @@ describe('relayStream', () => {
     expect(r.text()).toBe(chunk('a') + chunk('b') + ev('[DONE]'));
   });
 
+  it('ends the exchange, not the process, when relaying a burst throws', async () => {
+    let cancelled = false;
+    const body: UpstreamBody = {
+      readAll: async () => Buffer.alloc(0),
+      pipe(sink) {
+        let stop: (() => void) | null = null;
+        const done = (async () => {
+          await new Promise((r) => setImmediate(r));
+          sink(Buffer.from(chunk('a')));
+          // The rest would come later; a cancel ends the body instead.
+          await new Promise<void>((r) => (stop = r));
+          throw new Error('aborted');
+        })();
+        return {
+          done,
+          pause() {},
+          resume() {},
+          cancel: () => {
+            cancelled = true;
+            (stop as unknown as () => void)?.();
+          },
+        };
+      },
+    };
+    const r = recorder();
+    (r.res as unknown as { write: () => boolean }).write = () => {
+      throw new Error('write failed');
+    };
+    const result = await relayStream(r.res, { statusCode: 200, headers: {}, body }, { endpoint: '/chat/completions', injectUsage: false, admissionHeaders: {}, isClientGone: () => false });
+    expect(cancelled).toBe(true);
+    expect(result.complete).toBe(false);
+  });
+
   it('ends a stream cut off by the upstream with an error event', async () => {
     const r = await relay([chunk('Hi')]);
     expect(r.result.complete).toBe(false);

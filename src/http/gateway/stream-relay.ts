@@ -257,11 +257,21 @@ export async function relayStream(
       raw.once('drain', onDrain);
     }
   };
+  // A burst that throws (nothing in it should) ends the exchange as a broken stream, never the process.
+  let burstError = false;
+  const relayScheduled = (): void => {
+    try {
+      relayBurst();
+    } catch {
+      burstError = true;
+      piped.cancel();
+    }
+  };
   const piped = res.body.pipe((chunk) => {
     burst.push(chunk);
     if (!scheduled) {
       scheduled = true;
-      queueMicrotask(relayBurst);
+      queueMicrotask(relayScheduled);
     }
     return true;
   });
@@ -275,8 +285,8 @@ export async function relayStream(
   }
   try {
     // What the last read brought, if its microtask has not run yet.
-    relayBurst();
-    if (failed) complete = false;
+    if (!burstError) relayBurst();
+    if (failed || burstError) complete = false;
     else {
       const rest = framer.rest();
       if (rest?.toString('utf8').trim()) {
