@@ -70,6 +70,15 @@ describe('UsageLineWriter', () => {
     expect(w.take().toString('utf8')).toBe(usageLinesToBytes(odd.map(toUsageLine)).toString('utf8'));
   });
 
+  it('refuses an event it cannot write (a bigint) without leaving part of its line', () => {
+    const w = new UsageLineWriter();
+    w.append(event);
+    expect(() => w.append(usageEvent({ id: 'evt_big', cost_nanousd: 10n as unknown as number }))).toThrow(TypeError);
+    w.append(odd[1]);
+    expect(w.count).toBe(2);
+    expect(w.take().toString('utf8')).toBe(`${toUsageLine(event)}\n${toUsageLine(odd[1])}\n`);
+  });
+
   it('grows past its first buffer, and starts empty after each take', () => {
     const w = new UsageLineWriter();
     const long = Array.from({ length: 200 }, (_, i) => usageEvent({ id: `evt_${i}`, model: `m-${'x'.repeat(300)}-${i}` }));

@@ -136,7 +136,19 @@ export class UsageLineWriter {
   /** Lines appended since the last `take`. */
   count = 0;
 
+  /** Appends an event's line; one whose values cannot be written (a bigint) throws and leaves no partial line. */
   append(e: UsageEvent): void {
+    const start = this.at;
+    try {
+      this.line(e);
+    } catch (err) {
+      this.at = start;
+      throw err;
+    }
+    this.count++;
+  }
+
+  private line(e: UsageEvent): void {
     this.byte(0x5b);
     this.str(e.id);
     this.num(e.created_at_ms);
@@ -161,7 +173,6 @@ export class UsageLineWriter {
     // The last value's comma becomes the closing bracket.
     this.buf[this.at - 1] = 0x5d;
     this.byte(0x0a);
-    this.count++;
   }
 
   /** The lines appended so far (a copy), each ending in a newline; the writer starts empty again. */

@@ -88,6 +88,19 @@ describe('UsageRecorder', () => {
     expect(await stored()).toEqual(ids(20));
   });
 
+  it('drops only an event it cannot write, reports it, and writes the rest of its group', async () => {
+    const errors: unknown[] = [];
+    const { recorder, stored } = await setup({ onError: (err) => errors.push(err) });
+    recorder.record(usageEvent({ id: 'evt_00000' }));
+    recorder.record(usageEvent({ id: 'evt_bad', cost_nanousd: 1n as unknown as number }));
+    recorder.record(usageEvent({ id: 'evt_00001' }));
+    await recorder.flush();
+    expect(await stored()).toEqual(ids(2));
+    expect(errors).toHaveLength(1);
+    expect(recorder.pending).toBe(0);
+    await recorder.stop();
+  });
+
   it('gathers events for groupMs before it logs them as one group', async () => {
     const { dir, recorder, database, stored } = await setup({ groupMs: 60_000 });
     for (const id of ids(3)) recorder.record(usageEvent({ id }));

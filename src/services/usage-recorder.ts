@@ -96,7 +96,15 @@ export class UsageRecorder {
     const events = this.events;
     if (events.length === 0) return;
     this.events = [];
-    for (const e of events) this.lines.append(e);
+    for (const e of events) {
+      try {
+        this.lines.append(e);
+      } catch (err) {
+        // Not an event the gateway makes (a value JSON cannot hold): reported and dropped, never the whole group.
+        this.opts.onError?.(err);
+      }
+    }
+    if (this.lines.count === 0) return;
     const group = { count: this.lines.count, bytes: this.lines.take() };
     this.wal?.write(group.bytes);
     this.enqueue(group);
