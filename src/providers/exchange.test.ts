@@ -63,6 +63,21 @@ describe('Exchange', () => {
     expect(got.join('')).toBe('chunk1;chunk2;chunk3;');
   });
 
+  it('pause() holds back further chunks, also when called after the sink returned, until resume', async () => {
+    const res = await send('/stream');
+    const got: string[] = [];
+    const pipe = res.body.pipe((c) => {
+      got.push(c.toString());
+      if (got.length === 1) queueMicrotask(() => pipe.pause()); // as the relay does, once the burst is handled
+      return true;
+    });
+    await new Promise((r) => setTimeout(r, 200)); // the server has sent everything by now
+    expect(got).toEqual(['chunk1;']);
+    pipe.resume();
+    await pipe.done;
+    expect(got.join('')).toBe('chunk1;chunk2;chunk3;');
+  });
+
   it('aborting the handle aborts the request in flight, and one aborted before the exchange starts stops it at once', async () => {
     const handle = new AbortHandle();
     const res = await send('/stream', handle);

@@ -3,7 +3,7 @@ import type { TokenCounts } from '../../core/pricing.js';
 import type { UpstreamResponse } from '../../providers/types.js';
 import { clientResponseHeaders } from './forward-headers.js';
 import { boundaryEndsAt, eventData, lastBoundaryEnd, nextBoundaryEnd, SseFramer, splitEvents } from './sse.js';
-import { deltaText, tokensFromUsage } from './usage-extract.js';
+import { deltaText, lastUsageKey, tokensFromUsage } from './usage-extract.js';
 
 export interface StreamResult {
   /** The stream ended properly ([DONE] or response.completed). */
@@ -110,14 +110,6 @@ interface Inspected {
   out: Buffer;
   complete: boolean;
   tokens: TokenCounts | null;
-}
-
-/** Where the last `"usage"` before `limit` starts, or -1: a loop from the end, where the usage chunk stands. */
-function lastUsageKey(buf: Buffer, limit: number): number {
-  for (let i = limit - 7; i >= 0; i--) {
-    if (buf[i] === 0x22 && buf[i + 6] === 0x22 && buf[i + 1] === 0x75 && buf[i + 2] === 0x73 && buf[i + 3] === 0x61 && buf[i + 4] === 0x67 && buf[i + 5] === 0x65) return i;
-  }
-  return -1;
 }
 
 /** Whether the `"usage"` key at `at` (its opening quote) is set to null. */
@@ -231,8 +223,8 @@ export async function relayStream(
   // slower than the upstream writes pauses the upstream until the client's socket drains.
   let burst: Buffer[] = [];
   let scheduled = false;
-  const pipe: { pause?: () => void; resume?: () => void } = {};
-  const onDrain = () => pipe.resume?.();
+  // relayBurst and onDrain run only once `piped` is set (a microtask later, and on a drain after a write).
+  const onDrain = () => piped.resume();
   const relayBurst = (): void => {
     scheduled = false;
     if (burst.length === 0) return;
@@ -253,7 +245,7 @@ export async function relayStream(
     }
     if (complete) last = seen.out;
     else if (seen.out.length > 0 && !raw.write(seen.out)) {
-      pipe.pause?.();
+      piped.pause();
       raw.once('drain', onDrain);
     }
   };
@@ -275,8 +267,6 @@ export async function relayStream(
     }
     return true;
   });
-  pipe.pause = piped.pause;
-  pipe.resume = piped.resume;
   let failed = false;
   try {
     await piped.done;
