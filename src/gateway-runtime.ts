@@ -29,7 +29,7 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
   const upstreams = new Map<string, Upstream>();
   for (const p of gatewayConfig.providers) upstreams.set(p.name, new HttpUpstream(p));
   if (upstreams.size === 0) {
-    upstreams.set('echo', new EchoUpstream());
+    upstreams.set('echo', new EchoUpstream(runtime.deps.clock));
     // The echo model counts every token: load the tokenizer now rather than on the first request.
     void loadTokenizer();
   }
@@ -64,14 +64,14 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
       raiseBudgetAlert(runtime.deps, app.webhooks, alert).catch((err) => logger.error({ err: String(err) }, 'budget alert failed'));
     },
     onStoreError: (err, mode) => {
-      const now = Date.now();
+      const now = runtime.deps.clock();
       if (now - lastStoreWarning > 5000) {
         lastStoreWarning = now;
         logger.error({ err: String(err), mode }, mode === 'open' ? 'LIMIT STORE UNAVAILABLE: serving with local counters (fail-open)' : 'LIMIT STORE UNAVAILABLE: refusing requests (fail-closed)');
       }
     },
   });
-  const nextEventId = uuidV7Source(Date.now, (n) => randomBytes(n));
+  const nextEventId = uuidV7Source(runtime.deps.clock, runtime.deps.randomBytes);
   return {
     app,
     anomaly,

@@ -4,6 +4,7 @@ import { loadConfig } from '../config/config.js';
 import { buildApp } from '../http/app.js';
 import { createAppContext } from '../http/app-context.js';
 import { createRuntime } from '../runtime.js';
+import { cliClock } from './io.js';
 
 /** A call to the admin API: in-process on the local data dir, or over HTTP to a running server. */
 export interface Backend {
@@ -41,7 +42,7 @@ export async function openBackend(opts: BackendOptions, env: Record<string, stri
     };
   }
   const config = loadConfig({ ...env, LOG_LEVEL: env.LOG_LEVEL ?? 'warn' });
-  const runtime = await createRuntime(config);
+  const runtime = await createRuntime(config, { clock: cliClock() });
   const logger = pino({ level: 'silent' });
   const who = safeUser();
   const app = await buildApp(

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { CliError, callApi, type GlobalOpts, projectIdOf, withBackend } from './admin-client.js';
-import { type CliIo, cliIo, withCliIo } from './io.js';
+import { type CliIo, cliClock, cliIo, withCliIo } from './io.js';
 import { table, time } from './output.js';
 import { registerLimitsCommands } from './limits-command.js';
 import { registerScanCommand } from './scan-command.js';
@@ -45,7 +45,7 @@ function parsePermissions(value: string | undefined, restricted: string | undefi
 function parseExpiry(v: string | undefined): number | undefined {
   if (!v) return undefined;
   const rel = /^(\d+)([mhd])$/.exec(v);
-  if (rel) return Math.floor(Date.now() / 1000) + Number(rel[1]) * { m: 60, h: 3600, d: 86400 }[rel[2] as 'm' | 'h' | 'd'];
+  if (rel) return Math.floor(cliClock()() / 1000) + Number(rel[1]) * { m: 60, h: 3600, d: 86400 }[rel[2] as 'm' | 'h' | 'd'];
   if (/^\d+$/.test(v)) return Number(v);
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw new CliError(`--expires expects unix seconds, an ISO date or 30d/12h/90m, got '${v}'`);

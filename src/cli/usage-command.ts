@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander';
 import { callApi, projectIdOf } from './admin-client.js';
 import { type Backend, openBackend } from './backend.js';
 import { table, time } from './output.js';
+import { cliClock } from './io.js';
 
 // `tollgate usage`: requests, tokens, cost and refusals per day or hour, from the admin Usage API
 // (completions and embeddings added up), in-process on the data dir or against --server.
@@ -130,7 +131,7 @@ export function registerUsageCommand(program: Command, io: UsageCommandIo = { en
       const o = cmd.optsWithGlobals() as UsageOptions;
       const backend = await openBackend({ server: o.server, adminKey: o.adminKey }, io.env);
       try {
-        const report = await usageReport(backend, o, Math.floor(Date.now() / 1000));
+        const report = await usageReport(backend, o, Math.floor(cliClock()() / 1000));
         if (o.json) {
           io.out(`${JSON.stringify({ object: 'list', data: report.rows, total: report.total }, null, 2)}\n`);
           return;

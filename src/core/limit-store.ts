@@ -32,13 +32,13 @@ export interface AcquireOutcome {
 
 export interface LimitStore {
   acquire(rates: RateCheck[], counters: CounterCheck[], nowMs: number): Promise<AcquireOutcome>;
-  /** Settles estimates: moves rate buckets by `delta` units and counters by `delta`. */
+  /** Settles estimates: moves rate buckets by `delta` units and counters by `delta`; `nowMs` from the injected clock. */
   adjust(
     rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>,
     counters: Array<{ key: string; delta: number; ttlSec: number }>,
     nowMs: number,
   ): Promise<void>;
-  /** Sets a counter from stored usage the first time it is needed (no-op when present). */
-  seedCounter(key: string, value: number, ttlSec: number): Promise<void>;
+  /** Sets a counter from stored usage the first time it is needed (no-op when present); `nowMs` from the injected clock. */
+  seedCounter(key: string, value: number, ttlSec: number, nowMs: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -52,8 +52,8 @@ export class MemoryLimitStore implements LimitStore {
     }
   }
 
-  async seedCounter(key: string, value: number, ttlSec: number): Promise<void> {
-    if (!this.counters.has(key)) this.counters.set(key, { value, expires: ttlSec ? Date.now() + ttlSec * 1000 : Number.POSITIVE_INFINITY });
+  async seedCounter(key: string, value: number, ttlSec: number, nowMs: number): Promise<void> {
+    if (!this.counters.has(key)) this.counters.set(key, { value, expires: ttlSec ? nowMs + ttlSec * 1000 : Number.POSITIVE_INFINITY });
   }
 
   private sweep(nowMs: number): void {

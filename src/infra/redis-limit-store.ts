@@ -2,14 +2,15 @@ import { Redis } from 'ioredis';
 import type { GcraDecision } from '../core/gcra.js';
 import type { AcquireOutcome, CounterCheck, LimitStore, RateCheck } from '../core/limit-store.js';
 
-// The shared limit store: one Lua script decides every limit of a request atomically (all charged or none), on
-// Redis's own clock so instances with skewed clocks agree. Same GCRA as core/gcra.ts.
+// The shared limit store: one Lua script decides every limit of a request atomically (all charged or none). Same
+// GCRA as core/gcra.ts, on the caller's injected clock (one clock everywhere: a test that pins a date gets the same
+// decisions on Redis as in process; instances are expected to keep NTP time, and a skew of s between two of them
+// moves a bucket by at most s).
 
 const ACQUIRE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local nr = tonumber(ARGV[1])
-local nc = tonumber(ARGV[2])
+local now = tonumber(ARGV[1])
+local nr = tonumber(ARGV[2])
+local nc = tonumber(ARGV[3])
 local missing = {}
 for x = nr + 1, #KEYS do
   if redis.call('EXISTS', KEYS[x]) == 0 then missing[#missing+1] = KEYS[x] end
@@ -18,7 +19,7 @@ if #missing > 0 then return { 2, now, missing } end
 local out = {}
 local ok = 1
 local tats = {}
-local a = 3
+local a = 4
 for i = 1, nr do
   local limit = tonumber(ARGV[a]); local period = tonumber(ARGV[a+1]); local cost = tonumber(ARGV[a+2]); a = a + 3
   local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
@@ -62,10 +63,9 @@ return { ok, now, out }
 `;
 
 const ADJUST = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local nr = tonumber(ARGV[1])
-local a = 2
+local now = tonumber(ARGV[1])
+local nr = tonumber(ARGV[2])
+local a = 3
 for i = 1, nr do
   local limit = tonumber(ARGV[a]); local period = tonumber(ARGV[a+1]); local delta = tonumber(ARGV[a+2]); a = a + 3
   local tat = tonumber(redis.call('GET', KEYS[i]) or tostring(now))
@@ -95,9 +95,9 @@ export class RedisLimitStore implements LimitStore {
     this.redis.defineCommand('tgAdjust', { lua: ADJUST });
   }
 
-  async acquire(rates: RateCheck[], counters: CounterCheck[], _nowMs: number): Promise<AcquireOutcome> {
+  async acquire(rates: RateCheck[], counters: CounterCheck[], nowMs: number): Promise<AcquireOutcome> {
     const keys = [...rates.map((r) => this.prefix + r.key), ...counters.flatMap((c) => c.keys.map((k) => this.prefix + k))];
-    const args: Array<string | number> = [rates.length, counters.length];
+    const args: Array<string | number> = [Math.floor(nowMs), rates.length, counters.length];
     for (const r of rates) args.push(r.limit, r.periodMs, r.cost);
     for (const c of counters) args.push(c.keys.length, String(c.cap), String(Math.round(c.amount)), c.ttlSec);
     const cmd = this.redis as unknown as { tgAcquire(n: number, ...a: Array<string | number>): Promise<[number, number, Array<number | string>]> };
@@ -121,17 +121,18 @@ export class RedisLimitStore implements LimitStore {
   async adjust(
     rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>,
     counters: Array<{ key: string; delta: number; ttlSec: number }>,
+    nowMs: number,
   ): Promise<void> {
     if (rates.length === 0 && counters.length === 0) return;
     const keys = [...rates.map((r) => this.prefix + r.key), ...counters.map((c) => this.prefix + c.key)];
-    const args: Array<string | number> = [rates.length];
+    const args: Array<string | number> = [Math.floor(nowMs), rates.length];
     for (const r of rates) args.push(r.limit, r.periodMs, r.delta);
     for (const c of counters) args.push(String(Math.round(c.delta)), c.ttlSec);
     const cmd = this.redis as unknown as { tgAdjust(n: number, ...a: Array<string | number>): Promise<number> };
     await cmd.tgAdjust(keys.length, ...keys, ...args);
   }
 
-  async seedCounter(key: string, value: number, ttlSec: number): Promise<void> {
+  async seedCounter(key: string, value: number, ttlSec: number, _nowMs: number): Promise<void> {
     if (ttlSec > 0) await this.redis.set(this.prefix + key, Math.round(value), 'EX', ttlSec, 'NX');
     else await this.redis.set(this.prefix + key, Math.round(value), 'NX');
   }

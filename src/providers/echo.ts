@@ -44,6 +44,9 @@ export class EchoUpstream implements Upstream {
   readonly models = [ECHO_MODEL];
   readonly totalTimeoutMs = 60_000;
 
+  /** `clock`: the injected clock (milliseconds), for the answers' `created` times. */
+  constructor(private readonly clock: () => number) {}
+
   async send(req: UpstreamRequest): Promise<UpstreamResponse> {
     let body: Record<string, unknown> = {};
     try {
@@ -61,7 +64,7 @@ export class EchoUpstream implements Upstream {
         `The model '${String(body.model)}' does not exist. No upstream is configured, so only the built-in '${ECHO_MODEL}' model answers (set OPENAI_API_KEY or TOLLGATE_CONFIG).`,
       );
     }
-    const created = Math.floor(Date.now() / 1000);
+    const created = Math.floor(this.clock() / 1000);
     switch (req.path) {
       case '/chat/completions':
         return this.chat(body, created);

@@ -17,7 +17,7 @@ export interface Progress {
 }
 
 /** A progress line that redraws itself at most every intervalMs. */
-export function createProgress(stream: ProgressStream, now: () => number = Date.now, intervalMs = 200): Progress {
+export function createProgress(stream: ProgressStream, now: () => number = () => performance.now(), intervalMs = 200): Progress {
   if (!stream.isTTY) return { update() {}, done() {} };
   let last = Number.NEGATIVE_INFINITY;
   let drawn = false;

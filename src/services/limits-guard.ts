@@ -167,7 +167,7 @@ export class LimitsGuard implements RequestGuard {
           })
           .filter((a) => a.delta !== 0);
         if (rateAdjust.length || counterAdjust.length) {
-          this.opts.store.adjust(rateAdjust, counterAdjust, Date.now()).catch((err) => this.opts.onStoreError(err, 'open'));
+          this.opts.store.adjust(rateAdjust, counterAdjust, this.deps.clock()).catch((err) => this.opts.onStoreError(err, 'open'));
         }
         counterMeta.forEach((m, i) => {
           if (m.kind === 'quota' || m.alertThresholds.length === 0) return;
@@ -250,7 +250,8 @@ export class LimitsGuard implements RequestGuard {
     if (perKey) q = q.where('api_key_id', '=', record.id);
     const sum = m.kind === 'quota' ? sql`sum(num_model_requests)` : sql`sum(input_cost_nanousd + cached_cost_nanousd + output_cost_nanousd)`;
     const row = await q.select(sql<number>`coalesce(${sum}, 0)`.as('v')).executeTakeFirst();
-    await store.seedCounter(key, Number(row?.v ?? 0), keyTtlSeconds(period, Date.now()));
+    const now = this.deps.clock();
+    await store.seedCounter(key, Number(row?.v ?? 0), keyTtlSeconds(period, now), now);
   }
 
   private refusal(outcome: AcquireOutcome, rateMeta: RateMeta[], counterMeta: CounterMeta[], rates: RateCheck[], record: KeyRecord, model: string | null): TollgateError {

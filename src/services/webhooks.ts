@@ -114,7 +114,7 @@ export class Webhooks {
     let ok = false;
     let why = '';
     try {
-      const t = Math.floor(Date.now() / 1000);
+      const t = nowSeconds(this.deps);
       const res = await request(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'user-agent': 'Tollgate-Webhooks/1', 'x-tollgate-event': type, 'x-tollgate-delivery': eventId, 'x-tollgate-signature': signWebhook(secret, body, t) },

@@ -115,12 +115,12 @@ export function sqliteUsageWriter(
   let fallback: UsageBatchWriter | null = null;
   let closing = false;
   let worker: Worker = first;
-  let startedAt = Date.now();
+  let startedAt = performance.now(); // elapsed real time (restart backoff), not the injected wall clock
   let delay = baseDelay;
   let restartTimer: NodeJS.Timeout | null = null;
   const adopt = (w: Worker) => {
     worker = w;
-    startedAt = Date.now();
+    startedAt = performance.now();
     w.unref();
     // A commit past the checkpoint threshold runs the checkpoint in the committing connection: the gateway's own
     // commits (admin writes) would then copy up to 40 MB on the event loop. The worker's connection does them all.
@@ -134,7 +134,7 @@ export function sqliteUsageWriter(
       pending.clear();
       if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_CHECKPOINT_PAGES}`);
       // Started again after a pause, doubled each time it dies within a minute of starting.
-      const wait = Date.now() - startedAt < 60_000 ? delay : baseDelay;
+      const wait = performance.now() - startedAt < 60_000 ? delay : baseDelay;
       delay = Math.min(wait * 2, 60_000);
       restartTimer = setTimeout(restart, wait);
       restartTimer.unref();

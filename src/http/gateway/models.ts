@@ -20,7 +20,7 @@ const cache = new WeakMap<GatewayContext, { at: number; models: ModelObject[] }>
 /** Every model the configured upstreams serve (declared in config, else asked once a minute), plus aliases. */
 async function allModels(g: GatewayContext): Promise<ModelObject[]> {
   const hit = cache.get(g);
-  if (hit && hit.at + CACHE_MS > Date.now()) return hit.models;
+  if (hit && hit.at + CACHE_MS > g.app.deps.clock()) return hit.models;
   const out = new Map<string, ModelObject>();
   for (const u of g.upstreams.values()) {
     if (u.models) {
@@ -43,7 +43,7 @@ async function allModels(g: GatewayContext): Promise<ModelObject[]> {
     if (t) out.set(alias, { ...t, id: alias });
   }
   const models = [...out.values()].sort((a, b) => a.id.localeCompare(b.id));
-  cache.set(g, { at: Date.now(), models });
+  cache.set(g, { at: g.app.deps.clock(), models });
   return models;
 }
 

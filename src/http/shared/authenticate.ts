@@ -15,7 +15,7 @@ export function refusal(check: Extract<SecretCheck, { ok: false }>): TollgateErr
 
 /** Refuses an IP that guessed too many keys. */
 function throttleGuard(ctx: AppContext, ip: string): void {
-  const wait = ctx.authThrottle.blockedFor(ip, Date.now());
+  const wait = ctx.authThrottle.blockedFor(ip, ctx.deps.clock());
   if (wait > 0) {
     const err = new TollgateError('too_many_attempts', 'Too many invalid API keys from this address; try again later.');
     err.headers = { 'retry-after': String(Math.ceil(wait / 1000)) };
@@ -39,7 +39,7 @@ export function verifyPresentedKey(
   const finish = (check: SecretCheck): KeyRecord => {
     if (!check.ok) {
       onRefused?.(check.code);
-      if (check.code === 'malformed' || check.code === 'unknown') ctx.authThrottle.fail(request.ip, Date.now());
+      if (check.code === 'malformed' || check.code === 'unknown') ctx.authThrottle.fail(request.ip, ctx.deps.clock());
       throw refusal(check);
     }
     ctx.lastUsed.touch(check.record.id, now);
