@@ -26,7 +26,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** Lines of `text` that read the wall clock (comments ignored). */
-export function wallClockReads(text: string): number[] {
+function wallClockReads(text: string): number[] {
   const out: number[] = [];
   text.split('\n').forEach((line, i) => {
     const code = line.replace(/\/\/.*$/, '').replace(/^\s*\*.*$/, '');
