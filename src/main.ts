@@ -1,12 +1,20 @@
 import { pino } from 'pino';
-import { loadConfig } from './config/config.js';
+import { type Config, loadConfig } from './config/config.js';
 import { startServer } from './server.js';
 
 // The composition root: read config once, start, and shut down cleanly on SIGTERM/SIGINT.
-const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
+// The configuration (LOG_LEVEL included) is validated before the logger is built from it, so a bad value gets the
+// same readable error as every other setting instead of a stack trace from pino.
+let config: Config;
+try {
+  config = loadConfig(process.env);
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n`);
+  process.exit(1);
+}
+const logger = pino({ level: config.logLevel });
 
 async function main(): Promise<void> {
-  const config = loadConfig(process.env);
   const server = await startServer(config, { logger });
   const { runtime } = server;
   logger.info(
