@@ -41,6 +41,30 @@ describe('UsageRecorder', () => {
     expect(await stored()).toEqual(ids(120));
   });
 
+  it('a flush called while another is writing also writes the events recorded before the call', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const written: string[] = [];
+    const { recorder } = await setup({
+      writer: {
+        async write(lines) {
+          await gate;
+          for (const line of Buffer.from(lines).toString('utf8').split('\n').filter(Boolean)) written.push(JSON.parse(line)[0] as string);
+        },
+        async close() {},
+      },
+    });
+    recorder.record(usageEvent({ id: 'evt_first' }));
+    const underWay = recorder.flush(); // as the timer's flush: its group holds only the first event
+    await new Promise((r) => setTimeout(r, 20));
+    recorder.record(usageEvent({ id: 'evt_second' }));
+    const mine = recorder.flush();
+    release();
+    await underWay;
+    await mine;
+    expect(written).toEqual(['evt_first', 'evt_second']);
+  });
+
   it('keeps a batch the writer refused and writes it once with the next flush', async () => {
     let fail = true;
     const seen: string[] = [];

@@ -63,6 +63,8 @@ export class UsageRecorder {
   private queued = 0;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
+  /** The flush that runs once the one under way ends, shared by every caller meanwhile. */
+  private again: Promise<void> | null = null;
   private spillChain: Promise<void> = Promise.resolve();
   private spilled = 0;
   private readonly wal: UsageWal | null;
@@ -133,13 +135,24 @@ export class UsageRecorder {
     this.timer.unref();
   }
 
-  /** Writes everything queued (and any spilled events); rejects when the database refuses. */
+  /**
+   * Writes everything recorded before the call (and any spilled events); rejects when the database refuses. A flush
+   * already under way (the timer's) closed its group before the latest events, so one more runs after it: returning
+   * the one under way let a caller see events recorded just before its call missing.
+   */
   flush(): Promise<void> {
-    if (!this.flushing) {
-      this.flushing = this.doFlush().finally(() => {
-        this.flushing = null;
-      });
+    if (this.flushing) {
+      this.again ??= this.flushing
+        .catch(() => {})
+        .then(() => {
+          this.again = null;
+          return this.flush();
+        });
+      return this.again;
     }
+    this.flushing = this.doFlush().finally(() => {
+      this.flushing = null;
+    });
     return this.flushing;
   }
 
