@@ -120,14 +120,17 @@ describeEachDatabase('gateway', (backend) => {
       await expect(client(limited.value).chat.completions.create({ model: 'gpt-4o', messages: [] })).rejects.toBeInstanceOf(OpenAI.PermissionDeniedError);
     });
 
-    it('retrieves one model the key may use, by its URL-encoded id, and 404s the others', async () => {
+    it('retrieves one model the key may use, and 404s the others and any non-canonical spelling', async () => {
       const limited = await newKey({ allowed_models: ['gpt-4o-mini'] });
       const one = await client(limited.value).models.retrieve('gpt-4o-mini');
       expect(one).toMatchObject({ id: 'gpt-4o-mini', object: 'model' });
+      const plain = await fetch(`${t.url}/v1/models/gpt-4o-mini`, { headers: { authorization: `Bearer ${limited.value}` } });
+      expect(plain.status).toBe(200);
+      expect(plain.headers.get('cache-control')).toBe('no-store');
+      // Unreserved characters percent-encoded are not canonical: refused as OpenAI refuses an unknown URL.
       const encoded = await fetch(`${t.url}/v1/models/gpt%2D4o%2Dmini`, { headers: { authorization: `Bearer ${limited.value}` } });
-      expect(encoded.status).toBe(200);
-      expect(encoded.headers.get('cache-control')).toBe('no-store');
-      expect((await encoded.json()).id).toBe('gpt-4o-mini');
+      expect(encoded.status).toBe(404);
+      expect((await encoded.json()).error.message).toBe('Invalid URL (GET /v1/models/gpt%2D4o%2Dmini)');
       await expect(client(limited.value).models.retrieve('gpt-4o')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     });
 

@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { canonicalTarget, isV1Target } from '../../core/canonical-path.js';
 import { TollgateError } from '../../core/errors.js';
 import type { GatewayContext } from './gateway-context.js';
 import { listModels } from './models.js';
 import { proxy } from './proxy.js';
-import { clientIpResolver, gatewayRequest, readBody, splitUrl } from './request.js';
+import { clientIpResolver, gatewayRequest, readBody } from './request.js';
 import { sendError } from './respond.js';
 
 export interface GatewayListenerOptions {
@@ -20,7 +21,24 @@ export interface GatewayListenerOptions {
 
 /** Tollgate's own `/v1` routes, served by the control plane and never forwarded. */
 function isControlPlanePath(path: string): boolean {
-  return path === '/v1/organization' || path.startsWith('/v1/organization/') || path.startsWith('/v1/secret-scanning');
+  return path === '/v1/organization' || path.startsWith('/v1/organization/') || path === '/v1/secret-scanning' || path.startsWith('/v1/secret-scanning/');
+}
+
+/**
+ * Paths that are never forwarded nor served: the bare `/v1`, and OpenAI's Admin API outside `/organization`
+ * (`/v1/projects/{id}/roles`, …), which would act on the provider's account with the provider's key.
+ */
+function isNeverForwarded(path: string): boolean {
+  return path === '/v1' || path === '/v1/projects' || path.startsWith('/v1/projects/');
+}
+
+/** `GET /v1/models/{model}` is answered by Tollgate itself, so its model may hold an encoded `/` (`org%2Fmodel`). */
+const modelsParam = (segments: string[]) => segments.length === 3 && segments[1] === 'models';
+
+/** OpenAI's answer to a URL it does not serve: 404 `Invalid URL (METHOD /path)`. */
+export function invalidUrl(method: string, target: string): TollgateError {
+  const shown = target.length > 256 ? `${target.slice(0, 256)}…` : target;
+  return new TollgateError('unknown_url', `Invalid URL (${method} ${shown})`);
 }
 
 /**
@@ -34,10 +52,28 @@ export function gatewayListener(g: GatewayContext, o: GatewayListenerOptions): (
   const ipOf = clientIpResolver(o.trustProxy);
   return (req, res) => {
     const url = req.url ?? '';
-    if (!url.startsWith('/v1/')) return false;
-    const target = splitUrl(url);
+    // Every spelling of a /v1 target is decided here, once: a target that is not canonical is refused, never
+    // rewritten, so every check below and the upstream see the same path (docs/gateway-paths.md).
+    if (!isV1Target(url)) return false;
+    const target = canonicalTarget(url, { allowEncodedSlashIn: req.method === 'GET' ? modelsParam : undefined });
+    if (!target.ok) {
+      req.resume();
+      sendError(res, invalidUrl(req.method ?? 'GET', url.split('?')[0]), o.logger);
+      return true;
+    }
     const path = target.path;
+    // Canonical, and in the one spelling of the prefix (`/V1/files` is canonical but not ours to forward as /files).
+    if (path !== '/v1' && !path.startsWith('/v1/')) {
+      req.resume();
+      sendError(res, invalidUrl(req.method ?? 'GET', path), o.logger);
+      return true;
+    }
     if (isControlPlanePath(path)) return false;
+    if (isNeverForwarded(path)) {
+      req.resume();
+      sendError(res, invalidUrl(req.method ?? 'GET', path), o.logger);
+      return true;
+    }
     const started = performance.now();
     if (o.isClosing()) {
       res.setHeader('connection', 'close');

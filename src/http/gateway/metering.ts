@@ -19,7 +19,7 @@ export const NO_TOKENS: TokenCounts = { input: 0, cached: 0, output: 0 };
 /** Builds and queues the usage event of one request; returns its cost in nano-dollars. */
 export function meter(
   g: GatewayContext,
-  r: { record: KeyRecord; model: string | null; provider: string | null; endpoint: string; method: string; startedMs: number },
+  r: { record: KeyRecord; model: string | null; provider: string | null; route: string; method: string; startedMs: number },
   o: Outcome,
 ): number {
   const cost = o.billable && r.model ? costNanoUsd(priceFor(g.config.prices, r.model), o.tokens) : 0;
@@ -32,7 +32,7 @@ export function meter(
     api_key_id: r.record.id,
     model: r.model,
     provider: r.provider,
-    endpoint: r.endpoint,
+    endpoint: r.route,
     method: r.method,
     status: o.status,
     outcome: o.outcome,

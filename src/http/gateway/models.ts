@@ -53,7 +53,7 @@ export async function listModels(g: GatewayContext, request: GatewayRequest, res
   const authorized = authorizeGatewayRequest(g, request);
   const record = authorized instanceof Promise ? await authorized : authorized;
   g.anomaly?.observe(record, request.ip, startedMs);
-  const info = { record, model: one, provider: null, endpoint: one ? `/models/${one}` : '/models', method: 'GET', startedMs };
+  const info = { record, model: one, provider: null, route: one ? '/models/{model}' : '/models', method: 'GET', startedMs };
   try {
     checkScope(g, record, 'GET', '/v1/models');
   } catch (err) {

@@ -1,5 +1,6 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { errorBody, TollgateError } from '../../core/errors.js';
+import { matchApiRoute } from '../../core/api-routes.js';
 import { routeModel } from '../../core/routing.js';
 import type { KeyRecord } from '../../core/verify.js';
 import { UpstreamFailure, type Upstream, type UpstreamResponse } from '../../providers/types.js';
@@ -13,7 +14,7 @@ import type { GatewayRequest } from './request.js';
 import { meter, meterAndSettle, NO_TOKENS, type Outcome } from './metering.js';
 import { relayStream } from './stream-relay.js';
 import { countFallbackTokens } from './token-fallback.js';
-import { tokensFromUsage, usageFromJsonTail } from './usage-extract.js';
+import { lastUsageKey, tokensFromUsage, usageFromJsonTail } from './usage-extract.js';
 
 const DEADLINES = new Deadlines();
 
@@ -26,7 +27,12 @@ export interface RequestInfo {
   record: KeyRecord;
   model: string | null;
   provider: string | null;
+  /** The canonical path relative to `/v1`, as forwarded (`/files/file-abc/content`). */
   endpoint: string;
+  /** Its API route template (`/files/{file_id}/content`), or a bounded label for a path the API does not list. */
+  route: string;
+  /** Whether the API lists the route (false: an upstream's own extension, metered from its answer's usage). */
+  listed: boolean;
   method: string;
   startedMs: number;
   body: Record<string, unknown> | null;
@@ -44,6 +50,8 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
   const record = authorized instanceof Promise ? await authorized : authorized;
   g.anomaly?.observe(record, request.ip, startedMs);
   const endpoint = path.slice(3) || '/';
+  const matched = matchApiRoute(endpoint);
+  const route = matched ? matched.template : unlistedLabel(endpoint);
   const body = jsonObject(request.json);
   if (request.method === 'POST' && MODEL_ENDPOINTS.has(endpoint)) {
     // As OpenAI answers: model calls take a JSON object naming a model.
@@ -53,23 +61,34 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
     }
   }
   const requested = typeof body?.model === 'string' ? body.model : null;
-  const route = requested ? routeModel(g.config, requested) : { model: null, provider: g.config.defaultProvider };
-  const upstream = g.upstreams.get(route.provider ?? '') ?? g.upstreams.get('echo');
-  const info: RequestInfo = { record, model: route.model, provider: upstream?.name ?? null, endpoint, method: request.method, startedMs, body };
+  const target = requested ? routeModel(g.config, requested) : { model: null, provider: g.config.defaultProvider };
+  const upstream = g.upstreams.get(target.provider ?? '') ?? g.upstreams.get('echo');
+  const info: RequestInfo = { record, model: target.model, provider: upstream?.name ?? null, endpoint, route, listed: matched !== null, method: request.method, startedMs, body };
 
   let admission: Admission;
   try {
     checkScope(g, record, request.method, path);
     checkModel(g, record, requested);
-    if (route.model !== requested) checkModel(g, record, route.model);
+    if (target.model !== requested) checkModel(g, record, target.model);
     if (!upstream) throw new TollgateError('model_not_found', `No upstream provider serves the model '${requested}'.`, 'model');
-    const admitted = g.guard.admit({ record, model: route.model, endpoint, body, nowMs: startedMs });
+    const admitted = g.guard.admit({ record, model: target.model, endpoint, body, nowMs: startedMs });
     admission = admitted instanceof Promise ? await admitted : admitted;
   } catch (err) {
     if (err instanceof TollgateError) refused(g, info, err.status, err.code);
     throw err;
   }
   await forward(g, request, res, info, upstream as Upstream, admission);
+}
+
+/**
+ * What metering records as the endpoint of a path the API does not list (an API route records its template, so a
+ * client's ids never reach storage): its first segment (already canonical, so pchar characters only), capped in
+ * length, and `/*` when more follows.
+ */
+export function unlistedLabel(endpoint: string): string {
+  const slash = endpoint.indexOf('/', 1);
+  const first = slash < 0 ? endpoint : endpoint.slice(0, slash);
+  return `${first.length > 65 ? first.slice(0, 65) : first}${slash < 0 ? '' : '/*'}`;
 }
 
 const INCLUDE_USAGE = Buffer.from(',"stream_options":{"include_usage":true}}');
@@ -106,6 +125,9 @@ async function forward(
   const { body, endpoint } = info;
   const stream = body?.stream === true;
   const isModelCall = MODEL_ENDPOINTS.has(endpoint) && request.method === 'POST';
+  // A POST naming a model to a route the API does not list (an OpenAI-compatible server's own model endpoint, such
+  // as Mistral's /v1/fim/completions) is billed whenever its answer reports usage: no path escapes metering.
+  const meterIfReported = !info.listed && request.method === 'POST' && info.model !== null;
   let payload = request.rawBody;
   // Ask for usage on streams (and strip that extra chunk again if the client did not ask), and apply aliases.
   const streamOptions = body?.stream_options as { include_usage?: boolean } | undefined;
@@ -155,11 +177,12 @@ async function forward(
     if (up.statusCode < 300 && contentType.includes('text/event-stream')) {
       const result = await relayStream(res, up, { endpoint, injectUsage, admissionHeaders: admission.headers, isClientGone: () => clientGone });
       const tokens = result.tokens ?? (isModelCall ? await countFallbackTokens(body, result.text) : NO_TOKENS);
+      const billable = isModelCall || (meterIfReported && result.tokens !== null);
       const outcome: Outcome['outcome'] = result.complete ? 'ok' : clientGone ? 'client_aborted' : timedOut ? 'timeout' : 'stream_interrupted';
-      meterAndSettle(g, info, admission, { status: up.statusCode, outcome, billable: isModelCall, tokens, upstreamMs, streamed: true, errorCode: result.complete ? null : outcome });
+      meterAndSettle(g, info, admission, { status: up.statusCode, outcome, billable, tokens, upstreamMs, streamed: true, errorCode: result.complete ? null : outcome });
       return;
     }
-    await relayBuffered(g, res, up, info, admission, { isModelCall, upstreamMs, stream });
+    await relayBuffered(g, res, up, info, admission, { isModelCall, meterIfReported, upstreamMs, stream });
   } finally {
     cancelDeadline();
   }
@@ -171,7 +194,7 @@ async function relayBuffered(
   up: UpstreamResponse,
   info: RequestInfo,
   admission: Admission,
-  o: { isModelCall: boolean; upstreamMs: number; stream: boolean },
+  o: { isModelCall: boolean; meterIfReported: boolean; upstreamMs: number; stream: boolean },
 ): Promise<void> {
   let buf: Buffer;
   try {
@@ -207,12 +230,30 @@ async function relayBuffered(
       tokens = tokensFromUsage(parsed?.usage) ?? (await countFallbackTokens(info.body, parsed));
     }
   }
-  meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'ok', billable: o.isModelCall, tokens, upstreamMs: o.upstreamMs, streamed: false, errorCode: null });
+  let billable = o.isModelCall;
+  if (o.meterIfReported) {
+    const reported = usageFromJsonTail(buf) ?? usageFromWholeJson(buf);
+    if (reported) {
+      tokens = reported;
+      billable = true;
+    }
+  }
+  meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'ok', billable, tokens, upstreamMs: o.upstreamMs, streamed: false, errorCode: null });
   // The whole answer is here: its length goes with it (not chunked framing, which costs both ends a little per
   // answer). HEAD, 204 and 304 answers carry no body to measure.
   if (info.method !== 'HEAD' && up.statusCode !== 204 && up.statusCode !== 304) headers['content-length'] = buf.length;
   res.writeHead(up.statusCode, headers);
   res.end(buf);
+}
+
+/** The usage of a JSON answer whose `usage` is not its last member (parsed whole; only when it has one). */
+function usageFromWholeJson(buf: Buffer): ReturnType<typeof tokensFromUsage> {
+  if (lastUsageKey(buf, buf.length) < 0) return null;
+  try {
+    return tokensFromUsage((JSON.parse(buf.toString('utf8')) as { usage?: unknown })?.usage);
+  } catch {
+    return null;
+  }
 }
 
 /** Passes an upstream error through when it is already in OpenAI's shape; wraps it otherwise. */

@@ -6,7 +6,7 @@ import { isJsonContentType, parseJsonBody } from '../shared/json-body.js';
 /** One data-plane request as the gateway sees it: plain values, read off node:http without a framework. */
 export interface GatewayRequest {
   method: string;
-  /** The path without the query string, e.g. `/v1/chat/completions`. */
+  /** The canonical path without the query string, e.g. `/v1/chat/completions` (core/canonical-path.ts). */
   path: string;
   /** The query string with its `?`, or ''. */
   search: string;
@@ -67,12 +67,6 @@ export function readBody(req: IncomingMessage, limit: number): Buffer | Promise<
     req.on('error', onClose);
     req.on('close', onClose);
   });
-}
-
-/** The path and query string of a request URL. */
-export function splitUrl(url: string): { path: string; search: string } {
-  const q = url.indexOf('?');
-  return q < 0 ? { path: url, search: '' } : { path: url.slice(0, q), search: url.slice(q) };
 }
 
 /**

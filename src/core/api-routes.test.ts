@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { API_PATH_WORDS, API_ROUTES, matchApiRoute } from './api-routes.js';
+
+const SPEC = join(import.meta.dirname, '..', '..', '..', 'shared', 'openai-openapi', 'openapi.yaml');
+const hasSpec = (() => {
+  try {
+    readFileSync(SPEC, { flag: 'r' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe('API routes', () => {
+  // The spec lives beside the repository (../shared); under CI=true its absence is a failure, not a skip.
+  it.runIf(hasSpec || process.env.CI === 'true')("lists exactly the spec's data-plane paths and every static word of its paths", () => {
+    // The keys of the top-level `paths:` map, read line by line (a YAML parse of the 3 MB file takes ~2 s).
+    const lines = readFileSync(SPEC, 'utf8').split('\n');
+    const start = lines.indexOf('paths:');
+    const end = lines.findIndex((l, i) => i > start && /^\S/.test(l));
+    const paths = lines
+      .slice(start + 1, end)
+      .map((l) => /^ {2}['"]?(\/[^'":]*(?:\?[^'":]*)?)['"]?:\s*$/.exec(l)?.[1])
+      .filter((p): p is string => p !== undefined)
+      .map((p) => p.split('?')[0]);
+    expect(paths.length).toBeGreaterThan(150);
+    const dataPlane = [...new Set(paths.filter((p) => !p.startsWith('/organization') && !p.startsWith('/projects/')))].sort();
+    expect([...API_ROUTES].sort()).toEqual(dataPlane);
+    const words = new Set(paths.flatMap((p) => p.split('/').filter((s) => s && !s.startsWith('{'))));
+    expect([...API_PATH_WORDS].sort()).toEqual([...words].sort());
+  });
+
+  it('matches a path to its most specific template, with its parameters', () => {
+    expect(matchApiRoute('/chat/completions')).toEqual({ template: '/chat/completions', params: [] });
+    expect(matchApiRoute('/files/file-abc/content')).toEqual({ template: '/files/{file_id}/content', params: ['file-abc'] });
+    expect(matchApiRoute('/threads/runs')?.template).toBe('/threads/runs');
+    expect(matchApiRoute('/threads/thread_1')?.template).toBe('/threads/{thread_id}');
+    expect(matchApiRoute('/responses/input_tokens')?.template).toBe('/responses/input_tokens');
+    expect(matchApiRoute('/responses/resp_1')?.template).toBe('/responses/{response_id}');
+    expect(matchApiRoute('/fim/completions')).toBeNull();
+    expect(matchApiRoute('/chat/completions/x/y/z')).toBeNull();
+  });
+});

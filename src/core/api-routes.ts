@@ -1,0 +1,274 @@
+// The data-plane routes of OpenAI's API, as its published description lists them (openapi.yaml, paths outside the
+// Admin API), and every static word those paths use. api-routes.test.ts checks both against the spec, so a route the
+// spec gains is noticed. A request path is matched to its template (`/files/{file_id}/content`): metering records the
+// template, never the client's id, and decisions that depend on the route read it from here.
+
+/** Every data-plane route template, relative to `/v1`. */
+export const API_ROUTES: readonly string[] = [
+  '/assistants',
+  '/assistants/{assistant_id}',
+  '/audio/speech',
+  '/audio/transcriptions',
+  '/audio/translations',
+  '/audio/voice_consents',
+  '/audio/voice_consents/{consent_id}',
+  '/audio/voices',
+  '/batches',
+  '/batches/{batch_id}',
+  '/batches/{batch_id}/cancel',
+  '/chat/completions',
+  '/chat/completions/{completion_id}',
+  '/chat/completions/{completion_id}/messages',
+  '/chatkit/sessions',
+  '/chatkit/sessions/{session_id}/cancel',
+  '/chatkit/threads',
+  '/chatkit/threads/{thread_id}',
+  '/chatkit/threads/{thread_id}/items',
+  '/completions',
+  '/containers',
+  '/containers/{container_id}',
+  '/containers/{container_id}/files',
+  '/containers/{container_id}/files/{file_id}',
+  '/containers/{container_id}/files/{file_id}/content',
+  '/content_provenance_checks',
+  '/conversations',
+  '/conversations/{conversation_id}',
+  '/conversations/{conversation_id}/items',
+  '/conversations/{conversation_id}/items/{item_id}',
+  '/embeddings',
+  '/evals',
+  '/evals/{eval_id}',
+  '/evals/{eval_id}/runs',
+  '/evals/{eval_id}/runs/{run_id}',
+  '/evals/{eval_id}/runs/{run_id}/output_items',
+  '/evals/{eval_id}/runs/{run_id}/output_items/{output_item_id}',
+  '/files',
+  '/files/{file_id}',
+  '/files/{file_id}/content',
+  '/fine_tuning/alpha/graders/run',
+  '/fine_tuning/alpha/graders/validate',
+  '/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions',
+  '/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions/{permission_id}',
+  '/fine_tuning/jobs',
+  '/fine_tuning/jobs/{fine_tuning_job_id}',
+  '/fine_tuning/jobs/{fine_tuning_job_id}/cancel',
+  '/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints',
+  '/fine_tuning/jobs/{fine_tuning_job_id}/events',
+  '/fine_tuning/jobs/{fine_tuning_job_id}/pause',
+  '/fine_tuning/jobs/{fine_tuning_job_id}/resume',
+  '/images/edits',
+  '/images/generations',
+  '/images/variations',
+  '/models',
+  '/models/{model}',
+  '/moderations',
+  '/realtime/calls',
+  '/realtime/calls/{call_id}/accept',
+  '/realtime/calls/{call_id}/hangup',
+  '/realtime/calls/{call_id}/refer',
+  '/realtime/calls/{call_id}/reject',
+  '/realtime/client_secrets',
+  '/realtime/sessions',
+  '/realtime/transcription_sessions',
+  '/realtime/translations/client_secrets',
+  '/responses',
+  '/responses/compact',
+  '/responses/input_tokens',
+  '/responses/{response_id}',
+  '/responses/{response_id}/cancel',
+  '/responses/{response_id}/input_items',
+  '/skills',
+  '/skills/{skill_id}',
+  '/skills/{skill_id}/content',
+  '/skills/{skill_id}/versions',
+  '/skills/{skill_id}/versions/{version}',
+  '/skills/{skill_id}/versions/{version}/content',
+  '/threads',
+  '/threads/runs',
+  '/threads/{thread_id}',
+  '/threads/{thread_id}/messages',
+  '/threads/{thread_id}/messages/{message_id}',
+  '/threads/{thread_id}/runs',
+  '/threads/{thread_id}/runs/{run_id}',
+  '/threads/{thread_id}/runs/{run_id}/cancel',
+  '/threads/{thread_id}/runs/{run_id}/steps',
+  '/threads/{thread_id}/runs/{run_id}/steps/{step_id}',
+  '/threads/{thread_id}/runs/{run_id}/submit_tool_outputs',
+  '/uploads',
+  '/uploads/{upload_id}/cancel',
+  '/uploads/{upload_id}/complete',
+  '/uploads/{upload_id}/parts',
+  '/vector_stores',
+  '/vector_stores/{vector_store_id}',
+  '/vector_stores/{vector_store_id}/file_batches',
+  '/vector_stores/{vector_store_id}/file_batches/{batch_id}',
+  '/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel',
+  '/vector_stores/{vector_store_id}/file_batches/{batch_id}/files',
+  '/vector_stores/{vector_store_id}/files',
+  '/vector_stores/{vector_store_id}/files/{file_id}',
+  '/vector_stores/{vector_store_id}/files/{file_id}/content',
+  '/vector_stores/{vector_store_id}/search',
+  '/videos',
+  '/videos/characters',
+  '/videos/characters/{character_id}',
+  '/videos/edits',
+  '/videos/extensions',
+  '/videos/{video_id}',
+  '/videos/{video_id}/content',
+  '/videos/{video_id}/remix',
+];
+
+/** Every static path word of the API (the Admin API's included), in its one canonical spelling. */
+export const API_PATH_WORDS: ReadonlySet<string> = new Set([
+  'accept',
+  'activate',
+  'admin_api_keys',
+  'alpha',
+  'api_keys',
+  'archive',
+  'assistants',
+  'audio',
+  'audio_speeches',
+  'audio_transcriptions',
+  'audit_logs',
+  'batches',
+  'calls',
+  'cancel',
+  'certificates',
+  'characters',
+  'chat',
+  'chatkit',
+  'checkpoints',
+  'client_secrets',
+  'code_interpreter_sessions',
+  'compact',
+  'complete',
+  'completions',
+  'containers',
+  'content',
+  'content_provenance_checks',
+  'conversations',
+  'costs',
+  'data_retention',
+  'deactivate',
+  'edits',
+  'embeddings',
+  'evals',
+  'events',
+  'extensions',
+  'file_batches',
+  'file_search_calls',
+  'files',
+  'fine_tuning',
+  'generations',
+  'graders',
+  'groups',
+  'hangup',
+  'hosted_tool_permissions',
+  'images',
+  'input_items',
+  'input_tokens',
+  'invites',
+  'items',
+  'jobs',
+  'messages',
+  'model_permissions',
+  'models',
+  'moderations',
+  'organization',
+  'output_items',
+  'parts',
+  'pause',
+  'permissions',
+  'projects',
+  'rate_limits',
+  'realtime',
+  'refer',
+  'reject',
+  'remix',
+  'responses',
+  'resume',
+  'roles',
+  'run',
+  'runs',
+  'search',
+  'service_accounts',
+  'sessions',
+  'skills',
+  'speech',
+  'spend_alerts',
+  'spend_limit',
+  'steps',
+  'submit_tool_outputs',
+  'threads',
+  'transcription_sessions',
+  'transcriptions',
+  'translations',
+  'uploads',
+  'usage',
+  'users',
+  'validate',
+  'variations',
+  'vector_stores',
+  'versions',
+  'videos',
+  'voice_consents',
+  'voices',
+  'web_search_calls',
+]);
+
+/** A request path matched to an API route. */
+export interface ApiRoute {
+  /** The route's template, e.g. `/files/{file_id}/content`. */
+  template: string;
+  /** The path's values for the template's `{…}` segments, in order (still percent-encoded). */
+  params: string[];
+}
+
+interface Compiled {
+  template: string;
+  segments: Array<string | null>;
+  statics: number;
+}
+
+const EXACT = new Set<string>();
+const BY_LENGTH = new Map<number, Compiled[]>();
+for (const template of API_ROUTES) {
+  const segments = template
+    .slice(1)
+    .split('/')
+    .map((s) => (s.startsWith('{') ? null : s));
+  if (segments.every((s) => s !== null)) {
+    EXACT.add(template);
+    continue;
+  }
+  const list = BY_LENGTH.get(segments.length) ?? [];
+  list.push({ template, segments, statics: segments.filter((s) => s !== null).length });
+  BY_LENGTH.set(segments.length, list);
+}
+// The most specific template first: `/threads/runs` is not `/threads/{thread_id}`.
+for (const list of BY_LENGTH.values()) list.sort((a, b) => b.statics - a.statics);
+
+const NO_PARAMS: string[] = [];
+
+/** The API route of a canonical path relative to `/v1` (e.g. `/files/file-abc/content`), or null for none. */
+export function matchApiRoute(path: string): ApiRoute | null {
+  if (EXACT.has(path)) return { template: path, params: NO_PARAMS };
+  const segments = path.slice(1).split('/');
+  const candidates = BY_LENGTH.get(segments.length);
+  if (!candidates) return null;
+  for (const c of candidates) {
+    const params: string[] = [];
+    let ok = true;
+    for (let i = 0; i < segments.length; i++) {
+      const s = c.segments[i];
+      if (s === null) params.push(segments[i]);
+      else if (s !== segments[i]) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return { template: c.template, params };
+  }
+  return null;
+}
