@@ -79,6 +79,7 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     usage,
     guard,
     refusals: new Map(),
+    log: logger,
     // Time-ordered (UUIDv7): the usage table's primary key grows at its end instead of at random pages.
     newEventId: () => `evt_${nextEventId()}`,
     limitStore,

@@ -39,6 +39,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
   let closing = false;
   const front = gatewayListener(gateway, {
     bodyLimit: config.bodyLimit,
+    bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
     trustProxy: config.trustProxy ?? null,
     logger,
     isClosing: () => closing,

@@ -29,6 +29,7 @@ const EnvSchema = z.object({
   TOLLGATE_KEY_CACHE_SIZE: intFrom(100_000),
   TOLLGATE_CHANGE_POLL_MS: intFrom(1000),
   TOLLGATE_BODY_LIMIT: intFrom(10 * 1024 * 1024),
+  TOLLGATE_BODY_IDLE_TIMEOUT_MS: intFrom(60_000),
   TOLLGATE_SHUTDOWN_GRACE_MS: intFrom(10_000),
   TOLLGATE_RATE_LIMIT_FAILURE: z.enum(['open', 'closed']).default('open'),
   TOLLGATE_BUDGET_FAILURE: z.enum(['open', 'closed']).default('closed'),
@@ -58,6 +59,8 @@ export type Config = Readonly<{
   keyCacheSize: number;
   changePollMs: number;
   bodyLimit: number;
+  /** A request body that sends nothing for this long is cut (408), as nginx's client_body_timeout does. */
+  bodyIdleTimeoutMs: number;
   /** How long shutdown waits for in-flight requests before closing connections. */
   shutdownGraceMs: number;
   /** When the shared limit store (Redis) fails: serve and count locally (open) or answer 503 (closed). */
@@ -100,6 +103,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     keyCacheSize: e.TOLLGATE_KEY_CACHE_SIZE,
     changePollMs: e.TOLLGATE_CHANGE_POLL_MS,
     bodyLimit: e.TOLLGATE_BODY_LIMIT,
+    bodyIdleTimeoutMs: e.TOLLGATE_BODY_IDLE_TIMEOUT_MS,
     shutdownGraceMs: e.TOLLGATE_SHUTDOWN_GRACE_MS,
     rateLimitFailure: e.TOLLGATE_RATE_LIMIT_FAILURE,
     budgetFailure: e.TOLLGATE_BUDGET_FAILURE,

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { registerAdminKeyRoutes } from './admin/admin-keys.js';
 import { type ActorResolver, installAdminAuth } from './admin/admin-auth.js';
@@ -15,6 +15,8 @@ import { registerWebhookRoutes } from './admin/webhooks.js';
 import type { AppContext } from './context.js';
 import { installErrorHandling } from './shared/errors.js';
 import { installJsonParser } from './shared/json-body.js';
+import { onClientError, watchBodyIdle } from './shared/raw-errors.js';
+import { errorBody, TollgateError } from '../core/errors.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -45,9 +47,26 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
     keepAliveTimeout: KEEP_ALIVE_MS,
     serverFactory: (handler) => {
       const front = opts.front;
-      const server = createServer(front ? (req, res) => front(req, res) || handler(req, res) : handler);
+      const idleMs = ctx.config.bodyIdleTimeoutMs;
+      const served = (req: IncomingMessage, res: ServerResponse) => {
+        watchBodyIdle(req, res, idleMs);
+        handler(req, res);
+      };
+      const server = createServer(front ? (req, res) => front(req, res) || served(req, res) : served);
       server.keepAliveTimeout = KEEP_ALIVE_MS;
+      // Bodies are cut by idle time instead (watchBodyIdle, the gateway's reader): a large upload over a slow link
+      // may take longer than any total limit, a stalled one is cut after TOLLGATE_BODY_IDLE_TIMEOUT_MS.
+      server.requestTimeout = 0;
       return server;
+    },
+    // Node's parse errors and Fastify's router errors in OpenAI's shape, like every other answer.
+    clientErrorHandler: onClientError,
+    frameworkErrors: (err, _request, reply) => {
+      const te =
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new TollgateError('uri_too_long', 'A path parameter is longer than 200 characters.')
+          : new TollgateError('invalid_value', 'Malformed request URL (bad percent-encoding).');
+      (reply as unknown as FastifyReply).code(te.status).header('content-type', 'application/json; charset=utf-8').send(errorBody(te));
     },
   });
   installJsonParser(app);

@@ -1,35 +1,32 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
-// Which headers cross the gateway. The client's credentials and org/project headers never reach the provider;
-// the provider's account details, cookies and rate-limit headers never reach the client.
+// Which headers cross the gateway. Only an allowlist of the client's headers reaches the provider (never its
+// credentials or org/project headers); the provider's account details, cookies and rate-limit headers never reach
+// the client.
 
-const DROP_REQUEST = new Set([
-  'host',
-  'connection',
-  'keep-alive',
-  'content-length',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'authorization',
-  'api-key',
-  'openai-organization',
-  'openai-project',
-  'cookie',
-  'forwarded',
-  'accept-encoding',
-  'proxy-authorization',
-  'proxy-connection',
-  'expect',
+/**
+ * The client headers that reach the provider: an allowlist, so that nothing a client invents is forwarded (addresses
+ * such as X-Real-IP or True-Client-IP, X-HTTP-Method-Override, credentials in x-api-key or api-key, cookies). What
+ * OpenAI's API and its official SDKs send is kept: the body's type, what the client accepts, the user agent, beta and
+ * idempotency headers, the client's own request id, and the SDKs' `x-stainless-*` descriptions of themselves.
+ */
+const FORWARD_REQUEST = new Set([
+  'content-type',
+  'accept',
+  'accept-language',
+  'user-agent',
+  'openai-beta',
+  'openai-version',
+  'idempotency-key',
+  'x-client-request-id',
 ]);
 
-/** Headers forwarded upstream (lower-case), without hop-by-hop, credentials or x-forwarded-*. */
+/** Headers forwarded upstream (lower-case): the allowlist above, and `x-stainless-*`. */
 export function upstreamRequestHeaders(h: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name in h) {
     const value = h[name];
-    if (value === undefined || DROP_REQUEST.has(name) || name.startsWith('x-forwarded-') || name.startsWith('x-tollgate-')) continue;
+    if (value === undefined || !(FORWARD_REQUEST.has(name) || name.startsWith('x-stainless-'))) continue;
     out[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return out;

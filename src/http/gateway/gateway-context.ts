@@ -18,6 +18,8 @@ export interface GatewayContext {
   newEventId(): string;
   /** Observers for metrics (no-ops when not wired). */
   observe?: { upstream(provider: string, seconds: number, outcome: string): void };
+  /** The operator's log, for what only the operator can act on (a provider refusing its credentials). */
+  log?: Pick<import('pino').Logger, 'error' | 'warn'>;
   /** Anomaly signals (new network, unusual rate). */
   anomaly?: AnomalyDetector;
 }

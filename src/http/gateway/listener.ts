@@ -10,6 +10,8 @@ import { sendError } from './respond.js';
 
 export interface GatewayListenerOptions {
   bodyLimit: number;
+  /** TOLLGATE_BODY_IDLE_TIMEOUT_MS: a body that sends nothing for this long is cut (408). */
+  bodyIdleTimeoutMs: number;
   /** TOLLGATE_TRUST_PROXY: the proxies whose X-Forwarded-For is believed, or null. */
   trustProxy: string | null;
   logger: Logger;
@@ -118,7 +120,7 @@ async function serve(
   ip: string,
   route: ModelsRoute | null,
 ): Promise<void> {
-  const pending = readBody(req, o.bodyLimit);
+  const pending = readBody(req, o.bodyLimit, o.bodyIdleTimeoutMs);
   const request = gatewayRequest(req, target, ip, pending instanceof Promise ? await pending : pending);
   if (route) await listModels(g, request, res, route.model);
   else await proxy(g, request, res);

@@ -32,7 +32,12 @@ async function allModels(g: GatewayContext): Promise<ModelObject[]> {
       const body = await res.body.readAll();
       if (res.statusCode === 200) {
         const list = JSON.parse(body.toString('utf8')) as { data?: ModelObject[] };
-        for (const m of list.data ?? []) if (typeof m?.id === 'string') out.set(m.id, { id: m.id, object: 'model', created: m.created ?? 0, owned_by: m.owned_by ?? u.name });
+        // A fine-tuned model is owned by the provider's organization (`org-…`): shown as the provider instead.
+        for (const m of list.data ?? []) {
+          if (typeof m?.id !== 'string') continue;
+          const owner = typeof m.owned_by === 'string' && !m.owned_by.startsWith('org-') ? m.owned_by : u.name;
+          out.set(m.id, { id: m.id, object: 'model', created: m.created ?? 0, owned_by: owner });
+        }
       }
     } catch {
       // An unreachable upstream contributes no models; the list still answers.

@@ -1,6 +1,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { errorBody, TollgateError } from '../../core/errors.js';
 import { matchApiRoute } from '../../core/api-routes.js';
+import { mayHoldProviderDetails, withoutProviderDetails } from '../../core/provider-details.js';
 import { routeModel } from '../../core/routing.js';
 import type { KeyRecord } from '../../core/verify.js';
 import { UpstreamFailure, type Upstream, type UpstreamResponse } from '../../providers/types.js';
@@ -12,6 +13,7 @@ import type { GatewayContext } from './gateway-context.js';
 import type { Admission } from './guard.js';
 import type { GatewayRequest } from './request.js';
 import { meter, meterAndSettle, NO_TOKENS, type Outcome } from './metering.js';
+import { relayPassThrough, streamsThrough } from './pass-through.js';
 import { relayStream } from './stream-relay.js';
 import { countFallbackTokens } from './token-fallback.js';
 import { lastUsageKey, tokensFromUsage, usageFromJsonTail } from './usage-extract.js';
@@ -182,6 +184,14 @@ async function forward(
       meterAndSettle(g, info, admission, { status: up.statusCode, outcome, billable, tokens, upstreamMs, streamed: true, errorCode: result.complete ? null : outcome });
       return;
     }
+    if (up.statusCode < 400 && !isModelCall && !meterIfReported && streamsThrough(up, info.route)) {
+      const headers: OutgoingHttpHeaders = clientResponseHeaders(up.headers);
+      for (const name in admission.headers) headers[name] = admission.headers[name];
+      const whole = await relayPassThrough(res, up, headers, () => clientGone);
+      const outcome: Outcome['outcome'] = whole ? 'ok' : clientGone ? 'client_aborted' : timedOut ? 'timeout' : 'upstream_error';
+      meterAndSettle(g, info, admission, { status: up.statusCode, outcome, billable: false, tokens: NO_TOKENS, upstreamMs, streamed: false, errorCode: whole ? null : outcome });
+      return;
+    }
     await relayBuffered(g, res, up, info, admission, { isModelCall, meterIfReported, upstreamMs, stream });
   } finally {
     cancelDeadline();
@@ -207,8 +217,18 @@ async function relayBuffered(
   const headers: OutgoingHttpHeaders = clientResponseHeaders(up.headers);
   for (const name in admission.headers) headers[name] = admission.headers[name];
   if (up.statusCode >= 400) {
-    const shaped = openAIErrorBody(buf, up.statusCode, info.provider);
     meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: o.stream, errorCode: `upstream_${up.statusCode}` });
+    if (up.statusCode === 401 || up.statusCode === 403) {
+      // About the provider's credentials or account, not the client's request: the operator must act. The
+      // provider's words (masked key, organization) are logged without its details and never answered.
+      const secrets = providerSecrets(g);
+      g.log?.error(
+        { provider: info.provider, status: up.statusCode, upstream: withoutProviderDetails(buf.toString('utf8').slice(0, 2000), secrets) },
+        'UPSTREAM REFUSED THE PROVIDER CREDENTIALS: check the provider key and account',
+      );
+      throw new TollgateError('upstream_auth_failed', `The upstream provider '${info.provider}' refused Tollgate's credentials for it; the operator has been told. This is not a problem with your API key.`);
+    }
+    const shaped = openAIErrorBody(buf, up.statusCode, info.provider, providerSecrets(g));
     headers['content-type'] = 'application/json; charset=utf-8';
     headers['content-length'] = Buffer.byteLength(shaped);
     res.writeHead(up.statusCode, headers);
@@ -239,6 +259,12 @@ async function relayBuffered(
     }
   }
   meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'ok', billable, tokens, upstreamMs: o.upstreamMs, streamed: false, errorCode: null });
+  // Objects other than model answers can name the provider's organization (fine-tuning jobs, models' owners).
+  if (!o.isModelCall) {
+    const secrets = providerSecrets(g);
+    const text = buf.toString('utf8');
+    if (mayHoldProviderDetails(text, secrets)) buf = Buffer.from(withoutProviderDetails(text, secrets));
+  }
   // The whole answer is here: its length goes with it (not chunked framing, which costs both ends a little per
   // answer). HEAD, 204 and 304 answers carry no body to measure.
   if (info.method !== 'HEAD' && up.statusCode !== 204 && up.statusCode !== 304) headers['content-length'] = buf.length;
@@ -256,9 +282,24 @@ function usageFromWholeJson(buf: Buffer): ReturnType<typeof tokensFromUsage> {
   }
 }
 
-/** Passes an upstream error through when it is already in OpenAI's shape; wraps it otherwise. */
-function openAIErrorBody(buf: Buffer, status: number, provider: string | null): string {
-  const text = buf.toString('utf8');
+const SECRETS = new WeakMap<GatewayContext, string[]>();
+
+/** The providers' API keys, to keep them out of answers and logs. */
+function providerSecrets(g: GatewayContext): string[] {
+  let s = SECRETS.get(g);
+  if (!s) {
+    s = g.config.providers.map((p) => p.apiKey ?? '').filter((k) => k.length > 0);
+    SECRETS.set(g, s);
+  }
+  return s;
+}
+
+/**
+ * Passes an upstream error through when it is already in OpenAI's shape; wraps it otherwise. Either way without the
+ * provider's organization ids or keys.
+ */
+function openAIErrorBody(buf: Buffer, status: number, provider: string | null, secrets: readonly string[]): string {
+  const text = withoutProviderDetails(buf.toString('utf8'), secrets);
   try {
     const parsed = JSON.parse(text) as { error?: { message?: unknown } };
     if (parsed?.error && typeof parsed.error === 'object' && typeof parsed.error.message === 'string') return text;

@@ -24,7 +24,7 @@ export function sendError(res: ServerResponse, err: unknown, logger: Logger): vo
   }
   const headers: OutgoingHttpHeaders = { ...te.headers, 'content-type': JSON_TYPE };
   // A body refused for its size was not read: close the connection rather than read the rest.
-  if (te.code === 'payload_too_large') headers.connection = 'close';
+  if (te.code === 'payload_too_large' || te.code === 'request_timeout') headers.connection = 'close';
   const body = JSON.stringify(errorBody(te));
   headers['content-length'] = Buffer.byteLength(body);
   res.writeHead(te.status, headers);
