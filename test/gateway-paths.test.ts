@@ -72,6 +72,7 @@ async function startLaxUpstream(): Promise<Lax> {
 }
 
 /** Sends a raw request target (no URL normalisation on the way), returning status and parsed body. */
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
 function raw(base: string, method: string, target: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: any; text: string }> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
