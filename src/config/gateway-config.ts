@@ -27,7 +27,26 @@ const Provider = z.strictObject({
   connections: z.number().int().positive().max(1024).optional(),
 });
 
-const Price = z.strictObject({ input: z.number().min(0), cached_input: z.number().min(0).optional(), output: z.number().min(0).optional() });
+const usd = z.number().min(0).finite();
+/** A model's price (see core/pricing.ts ModelPrice): USD per 1M tokens, per image, per 1M characters, per minute. */
+const Price = z
+  .strictObject({
+    input: usd.optional(),
+    cached_input: usd.optional(),
+    output: usd.optional(),
+    audio_input: usd.optional(),
+    audio_output: usd.optional(),
+    image_input: usd.optional(),
+    image_output: usd.optional(),
+    long_context: z.strictObject({ above_input_tokens: z.number().int().positive(), input: usd, cached_input: usd.optional(), output: usd.optional() }).optional(),
+    images: z.record(z.string(), z.record(z.string(), usd)).optional(),
+    characters: usd.optional(),
+    minutes: usd.optional(),
+  })
+  .refine((p) => Object.keys(p).length > 0, 'a price names at least one rate');
+
+/** `pricing.default` prices every model the table does not name (else such models are refused to budgeted keys). */
+const DEFAULT_PRICE_KEY = 'default';
 
 const Reporter = z.strictObject({
   name: z.string().min(1).max(128),
@@ -66,6 +85,8 @@ export interface GatewayConfig {
   aliases: Record<string, string>;
   defaultProvider: string | null;
   prices: Record<string, ModelPrice>;
+  /** `pricing.default`: the price of models `prices` does not name (exactly or as a dated snapshot), or null. */
+  defaultPrice: ModelPrice | null;
   /** Trusted secret-scanning reporters (public keys only). */
   reporters: Array<{ name: string; keyId: string; publicKey: string }>;
 }
@@ -128,9 +149,15 @@ export function loadGatewayConfig(config: Config): GatewayConfig {
     routes,
     aliases: file.aliases ?? {},
     defaultProvider,
-    prices: { ...DEFAULT_PRICES, ...(file.pricing ?? {}) },
+    ...pricesOf(file.pricing ?? {}),
     reporters: (file.secret_scanning?.reporters ?? []).map((r) => ({ name: r.name, keyId: r.key_id, publicKey: r.public_key })),
   };
+}
+
+/** The price table (built-in prices, overridden per model by the file) and the file's `default` price apart. */
+function pricesOf(pricing: Record<string, ModelPrice>): { prices: Record<string, ModelPrice>; defaultPrice: ModelPrice | null } {
+  const { [DEFAULT_PRICE_KEY]: defaultPrice, ...models } = pricing;
+  return { prices: { ...DEFAULT_PRICES, ...models }, defaultPrice: defaultPrice ?? null };
 }
 
 function timeouts(t: z.infer<typeof Timeouts> | undefined): Partial<ProviderConfig['timeouts']> {

@@ -1,12 +1,55 @@
 import { describe, expect, it } from 'vitest';
-import { costNanoUsd, DEFAULT_PRICES, priceFor } from './pricing.js';
+import { costNanoUsd, DEFAULT_PRICES, priceFor, snapshotBase } from './pricing.js';
 
 describe('pricing', () => {
-  it('finds exact names and dated snapshots by longest prefix', () => {
+  it('finds exact names and dated snapshots of them', () => {
     expect(priceFor(DEFAULT_PRICES, 'gpt-4o')?.input).toBe(2.5);
     expect(priceFor(DEFAULT_PRICES, 'gpt-4o-2024-08-06')?.input).toBe(2.5);
     expect(priceFor(DEFAULT_PRICES, 'gpt-4o-mini-2024-07-18')?.input).toBe(0.15);
+    expect(priceFor(DEFAULT_PRICES, 'gpt-4-0613')?.input).toBe(30);
+    expect(priceFor(DEFAULT_PRICES, 'gpt-4-32k-0613')?.input).toBe(60);
+    expect(priceFor(DEFAULT_PRICES, 'o1-pro-2025-03-19')?.input).toBe(150);
     expect(priceFor(DEFAULT_PRICES, 'unknown-model')).toBeNull();
+  });
+
+  it('prefers a snapshot priced apart over its base model', () => {
+    expect(priceFor(DEFAULT_PRICES, 'gpt-4o-2024-05-13')).toEqual({ input: 5, output: 15 });
+    expect(priceFor(DEFAULT_PRICES, 'gpt-3.5-turbo-1106')?.input).toBe(1);
+  });
+
+  it('never prices a model as a shorter model that happens to be its prefix', () => {
+    expect(priceFor(DEFAULT_PRICES, 'o1-pro')).toEqual({ input: 150, output: 600 });
+    expect(priceFor(DEFAULT_PRICES, 'o3-pro')).toEqual({ input: 20, output: 80 });
+    expect(priceFor(DEFAULT_PRICES, 'gpt-4o-mini')?.input).toBe(0.15);
+    expect(priceFor({ o1: { input: 15 } }, 'o1-pro')).toBeNull();
+    expect(priceFor({ 'gpt-4o': { input: 2.5 } }, 'gpt-4o-mini')).toBeNull();
+    expect(priceFor({ 'gpt-4o': { input: 2.5 } }, 'gpt-4o-mini-2024-07-18')).toBeNull();
+    expect(priceFor({ 'gpt-4': { input: 30 } }, 'gpt-4-32k')).toBeNull();
+    expect(priceFor({ 'gpt-4': { input: 30 } }, 'gpt-4-turbo-2024-04-09')).toBeNull();
+    // Not a table's own inherited keys either.
+    expect(priceFor(DEFAULT_PRICES, 'constructor')).toBeNull();
+    expect(priceFor(DEFAULT_PRICES, '__proto__')).toBeNull();
+  });
+
+  it('reads dated snapshots as OpenAI names them, and nothing else', () => {
+    expect(snapshotBase('gpt-4o-2024-08-06')).toBe('gpt-4o');
+    expect(snapshotBase('gpt-3.5-turbo-0125')).toBe('gpt-3.5-turbo');
+    expect(snapshotBase('gpt-5.4-mini-2026-03-17')).toBe('gpt-5.4-mini');
+    expect(snapshotBase('tts-1-hd-1106')).toBe('tts-1-hd');
+    expect(snapshotBase('gpt-4o')).toBeNull();
+    expect(snapshotBase('o1-pro')).toBeNull();
+    expect(snapshotBase('gpt-4-32k')).toBeNull();
+    expect(snapshotBase('gpt-4o-2024-13-01')).toBeNull();
+    expect(snapshotBase('gpt-4o-9999')).toBeNull();
+    expect(snapshotBase('gpt-4o-2024-08')).toBeNull();
+    expect(snapshotBase('2024-08-06')).toBeNull();
+    expect(snapshotBase('davinci-002')).toBeNull();
+  });
+
+  it('prices the models the table used to miss', () => {
+    for (const m of ['gpt-4', 'gpt-4-32k', 'chatgpt-4o-latest', 'gpt-4.5-preview', 'o1-pro', 'o3-pro', 'o3-mini', 'o1-mini', 'gpt-4.1-nano', 'gpt-5-pro', 'gpt-5.5-pro']) {
+      expect(priceFor(DEFAULT_PRICES, m)?.input, m).toBeGreaterThan(0);
+    }
   });
 
   it('computes cost in exact nano-dollars with cached input', () => {
@@ -14,5 +57,24 @@ describe('pricing', () => {
     expect(costNanoUsd(DEFAULT_PRICES['gpt-4o'], { input: 1000, cached: 200, output: 500 })).toBe(800 * 2500 + 200 * 1250 + 500 * 10000);
     expect(costNanoUsd(DEFAULT_PRICES['text-embedding-3-small'], { input: 1_000_000, cached: 0, output: 0 })).toBe(20_000_000);
     expect(costNanoUsd(null, { input: 10, cached: 0, output: 10 })).toBe(0);
+    // o1-pro priced as itself: 1M output tokens are $600, not o1's $60.
+    expect(costNanoUsd(priceFor(DEFAULT_PRICES, 'o1-pro'), { input: 0, cached: 0, output: 1_000_000 })).toBe(600e9);
+  });
+
+  it('prices every token of a long-context request at the long-context rates', () => {
+    const p = DEFAULT_PRICES['gpt-5.4'];
+    expect(costNanoUsd(p, { input: 272_000, cached: 0, output: 1000 })).toBe(272_000 * 2500 + 1000 * 15_000);
+    expect(costNanoUsd(p, { input: 272_001, cached: 1, output: 1000 })).toBe(272_000 * 5000 + 1 * 500 + 1000 * 22_500);
+  });
+
+  it('bills audio and image tokens at their own rates, within the totals', () => {
+    const audio = DEFAULT_PRICES['gpt-4o-audio-preview'];
+    // 100 input of which 40 audio, 50 output of which 30 audio.
+    expect(costNanoUsd(audio, { input: 100, cached: 0, output: 50, audioInput: 40, audioOutput: 30 })).toBe(60 * 2500 + 40 * 40_000 + 20 * 10_000 + 30 * 80_000);
+    // Details larger than their totals are clamped: never a negative part.
+    expect(costNanoUsd(audio, { input: 10, cached: 0, output: 0, audioInput: 40 })).toBe(10 * 40_000);
+    const image = DEFAULT_PRICES['gpt-image-1'];
+    // GPT Image 1: text and image input, every output token an image token.
+    expect(costNanoUsd(image, { input: 150, cached: 0, output: 4160, imageInput: 100 })).toBe(50 * 5000 + 100 * 10_000 + 4160 * 40_000);
   });
 });

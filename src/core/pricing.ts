@@ -1,58 +1,217 @@
-// Model prices in USD per 1M tokens (public list prices, standard tier, as of late 2025). Overridable in config.
-// Costs are computed in integer nano-dollars so that sums are exact.
+// Model prices (USD) and the cost of a request in integer nano-dollars (1e-9 USD), so that sums are exact.
+// A model is priced only by its own entry or, for a dated snapshot of it, by its base model's entry: never by a
+// shorter model that happens to be a prefix (o1-pro is not o1). An unpriced model is no free model: the gateway
+// refuses it to keys and projects with a spend limit (see core/metering-plan.ts and docs/metering.md).
 
+/** The price of one model. Token rates are USD per 1M tokens; the other dimensions are named by their unit. */
 export interface ModelPrice {
-  input: number;
+  /** Input tokens (text; audio and image tokens too when they have no rate of their own). */
+  input?: number;
+  /** Cached input tokens; `input` when absent. */
   cached_input?: number;
+  /** Output tokens (text); `image_output` when absent (image models bill every output token as an image token). */
   output?: number;
+  /** Audio input tokens (audio chat models, transcription models). */
+  audio_input?: number;
+  /** Audio output tokens. */
+  audio_output?: number;
+  /** Image input tokens (GPT Image models). */
+  image_input?: number;
+  /** Image output tokens (GPT Image models). */
+  image_output?: number;
+  /**
+   * OpenAI's long-context tier: a request with more than `above_input_tokens` input tokens is priced at these rates
+   * for all its tokens (input, cached input and output).
+   */
+  long_context?: { above_input_tokens: number; input: number; cached_input?: number; output?: number };
+  /** USD per image, by quality then size (DALL·E: `standard`/`hd`, `1024x1024`, …). */
+  images?: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** USD per 1M characters of input text (tts-1, tts-1-hd). */
+  characters?: number;
+  /** USD per minute of audio, billed by the second (whisper-1). */
+  minutes?: number;
 }
 
-export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
+export type PriceTable = Readonly<Record<string, ModelPrice>>;
+
+const LONG_272K = 272_000;
+
+/**
+ * Public list prices, standard processing tier, as published on OpenAI's pricing page
+ * (https://developers.openai.com/api/docs/pricing), read on 2026-12-04 through LiteLLM's transcription of it
+ * (BerriAI/litellm model_prices_and_context_window.json at 00035b69) and checked against OpenAI's model pages for
+ * the older models that table no longer lists (gpt-4-32k, gpt-4.5-preview, chatgpt-4o-latest, o1-mini). Batch, flex
+ * and priority tiers, regional uplifts and per-call tool fees are not modelled. Realtime models are left out: the
+ * Realtime API (WebSocket, WebRTC) is not metered by Tollgate and is refused to keys with a spend limit.
+ * Every entry is overridable, and `pricing.default` prices what is not here (see gateway-config.ts).
+ */
+export const DEFAULT_PRICES: PriceTable = {
+  // GPT-5 family
+  'gpt-5.6': { input: 5, cached_input: 0.5, output: 30, long_context: { above_input_tokens: LONG_272K, input: 10, cached_input: 1, output: 45 } },
+  'gpt-5.6-sol': { input: 5, cached_input: 0.5, output: 30, long_context: { above_input_tokens: LONG_272K, input: 10, cached_input: 1, output: 45 } },
+  'gpt-5.6-terra': { input: 2.5, cached_input: 0.25, output: 15, long_context: { above_input_tokens: LONG_272K, input: 5, cached_input: 0.5, output: 22.5 } },
+  'gpt-5.6-luna': { input: 1, cached_input: 0.1, output: 6, long_context: { above_input_tokens: LONG_272K, input: 2, cached_input: 0.2, output: 9 } },
+  'gpt-5.5': { input: 5, cached_input: 0.5, output: 30, long_context: { above_input_tokens: LONG_272K, input: 10, cached_input: 1, output: 45 } },
+  'gpt-5.5-pro': { input: 30, cached_input: 3, output: 180, long_context: { above_input_tokens: LONG_272K, input: 60, cached_input: 6, output: 270 } },
+  'gpt-5.4': { input: 2.5, cached_input: 0.25, output: 15, long_context: { above_input_tokens: LONG_272K, input: 5, cached_input: 0.5, output: 22.5 } },
+  'gpt-5.4-pro': { input: 30, cached_input: 3, output: 180, long_context: { above_input_tokens: LONG_272K, input: 60, cached_input: 6, output: 270 } },
+  'gpt-5.4-mini': { input: 0.75, cached_input: 0.075, output: 4.5 },
+  'gpt-5.4-nano': { input: 0.2, cached_input: 0.02, output: 1.25 },
+  'gpt-5.3-codex': { input: 1.75, cached_input: 0.175, output: 14 },
+  'gpt-5.3-chat-latest': { input: 1.75, cached_input: 0.175, output: 14 },
+  'gpt-5.2': { input: 1.75, cached_input: 0.175, output: 14 },
+  'gpt-5.2-chat-latest': { input: 1.75, cached_input: 0.175, output: 14 },
+  'gpt-5.2-codex': { input: 1.75, cached_input: 0.175, output: 14 },
+  'gpt-5.2-pro': { input: 21, output: 168 },
+  'gpt-5.1': { input: 1.25, cached_input: 0.125, output: 10 },
+  'gpt-5.1-chat-latest': { input: 1.25, cached_input: 0.125, output: 10 },
+  'gpt-5.1-codex': { input: 1.25, cached_input: 0.125, output: 10 },
+  'gpt-5.1-codex-max': { input: 1.25, cached_input: 0.125, output: 10 },
+  'gpt-5.1-codex-mini': { input: 0.25, cached_input: 0.025, output: 2 },
   'gpt-5': { input: 1.25, cached_input: 0.125, output: 10 },
+  'gpt-5-chat-latest': { input: 1.25, cached_input: 0.125, output: 10 },
+  'gpt-5-codex': { input: 1.25, cached_input: 0.125, output: 10 },
+  'gpt-5-pro': { input: 15, output: 120 },
   'gpt-5-mini': { input: 0.25, cached_input: 0.025, output: 2 },
   'gpt-5-nano': { input: 0.05, cached_input: 0.005, output: 0.4 },
+  // GPT-4.1, GPT-4.5, GPT-4o
   'gpt-4.1': { input: 2, cached_input: 0.5, output: 8 },
   'gpt-4.1-mini': { input: 0.4, cached_input: 0.1, output: 1.6 },
   'gpt-4.1-nano': { input: 0.1, cached_input: 0.025, output: 0.4 },
+  'gpt-4.5-preview': { input: 75, cached_input: 37.5, output: 150 },
   'gpt-4o': { input: 2.5, cached_input: 1.25, output: 10 },
+  // The first gpt-4o snapshot kept its launch price: a snapshot's own entry wins over its base model's.
+  'gpt-4o-2024-05-13': { input: 5, output: 15 },
   'gpt-4o-mini': { input: 0.15, cached_input: 0.075, output: 0.6 },
-  o3: { input: 2, cached_input: 0.5, output: 8 },
-  'o4-mini': { input: 1.1, cached_input: 0.275, output: 4.4 },
+  'chatgpt-4o-latest': { input: 5, output: 15 },
+  'gpt-4o-audio-preview': { input: 2.5, output: 10, audio_input: 40, audio_output: 80 },
+  'gpt-4o-mini-audio-preview': { input: 0.15, output: 0.6, audio_input: 10, audio_output: 20 },
+  'gpt-audio': { input: 2.5, output: 10, audio_input: 32, audio_output: 64 },
+  'gpt-audio-mini': { input: 0.6, output: 2.4, audio_input: 10, audio_output: 20 },
+  // o-series reasoning models
   o1: { input: 15, cached_input: 7.5, output: 60 },
+  'o1-pro': { input: 150, output: 600 },
+  'o1-preview': { input: 15, cached_input: 7.5, output: 60 },
+  'o1-mini': { input: 1.1, cached_input: 0.55, output: 4.4 },
+  o3: { input: 2, cached_input: 0.5, output: 8 },
+  'o3-pro': { input: 20, output: 80 },
+  'o3-mini': { input: 1.1, cached_input: 0.55, output: 4.4 },
+  'o3-deep-research': { input: 10, cached_input: 2.5, output: 40 },
+  'o4-mini': { input: 1.1, cached_input: 0.275, output: 4.4 },
+  'o4-mini-deep-research': { input: 2, cached_input: 0.5, output: 8 },
+  'codex-mini-latest': { input: 1.5, cached_input: 0.375, output: 6 },
+  'computer-use-preview': { input: 3, output: 12 },
+  // Older GPT-4 and GPT-3.5 models (-0613 and -0125 snapshots are priced by their base model)
+  'gpt-4': { input: 30, output: 60 },
+  'gpt-4-32k': { input: 60, output: 120 },
   'gpt-4-turbo': { input: 10, output: 30 },
+  'gpt-4-turbo-preview': { input: 10, output: 30 },
+  'gpt-4-1106-preview': { input: 10, output: 30 },
+  'gpt-4-0125-preview': { input: 10, output: 30 },
+  'gpt-4-vision-preview': { input: 10, output: 30 },
   'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
+  'gpt-3.5-turbo-1106': { input: 1, output: 2 },
+  'gpt-3.5-turbo-0613': { input: 1.5, output: 2 },
+  'gpt-3.5-turbo-0301': { input: 1.5, output: 2 },
+  'gpt-3.5-turbo-16k': { input: 3, output: 4 },
+  'gpt-3.5-turbo-instruct': { input: 1.5, output: 2 },
+  'davinci-002': { input: 2, output: 2 },
+  'babbage-002': { input: 0.4, output: 0.4 },
+  // Embeddings
   'text-embedding-3-small': { input: 0.02 },
   'text-embedding-3-large': { input: 0.13 },
   'text-embedding-ada-002': { input: 0.1 },
+  // Images: GPT Image models by token (text and image input, image output), DALL·E per image
+  'gpt-image-2': { input: 5, cached_input: 1.25, output: 10, image_input: 8, image_output: 30 },
+  'gpt-image-1.5': { input: 5, cached_input: 1.25, output: 10, image_input: 8, image_output: 32 },
+  'gpt-image-1': { input: 5, cached_input: 1.25, image_input: 10, image_output: 40 },
+  'gpt-image-1-mini': { input: 2, cached_input: 0.2, image_input: 2.5, image_output: 8 },
+  'dall-e-3': {
+    images: { standard: { '1024x1024': 0.04, '1024x1792': 0.08, '1792x1024': 0.08 }, hd: { '1024x1024': 0.08, '1024x1792': 0.12, '1792x1024': 0.12 } },
+  },
+  'dall-e-2': { images: { standard: { '256x256': 0.016, '512x512': 0.018, '1024x1024': 0.02 } } },
+  // Audio: speech by character, transcription by the second (whisper) or by token
+  'tts-1': { characters: 15 },
+  'tts-1-hd': { characters: 30 },
+  'whisper-1': { minutes: 0.006 },
+  'gpt-4o-transcribe': { input: 2.5, output: 10, audio_input: 6 },
+  'gpt-4o-mini-transcribe': { input: 1.25, output: 5, audio_input: 3 },
+  // The built-in echo model is free.
   'tollgate-echo': { input: 0, cached_input: 0, output: 0 },
 };
 
-/** Finds the price of a model: exact name, else the longest known prefix (dated snapshots like gpt-4o-2024-08-06). */
-export function priceFor(prices: Readonly<Record<string, ModelPrice>>, model: string): ModelPrice | null {
-  const exact = prices[model];
-  if (exact) return exact;
-  let best: string | null = null;
-  for (const name of Object.keys(prices)) {
-    if (model.startsWith(`${name}-`) && (!best || name.length > best.length)) best = name;
-  }
-  return best ? prices[best] : null;
+/**
+ * The base model of a dated snapshot id, or null when the id names no snapshot. OpenAI dates snapshots with a last
+ * `-YYYY-MM-DD` (gpt-4o-2024-08-06, o1-pro-2025-03-19) or, for older models, `-MMDD` (gpt-4-0613,
+ * gpt-3.5-turbo-0125); the date must be a plausible calendar date (month 01–12, day 01–31).
+ */
+export function snapshotBase(model: string): string | null {
+  const m = /^(.+?)-(?:(20\d\d)-(\d\d)-(\d\d)|(\d\d)(\d\d))$/.exec(model);
+  if (!m) return null;
+  const month = Number(m[3] ?? m[5]);
+  const day = Number(m[4] ?? m[6]);
+  if (month < 1 || month > 12 || day < 1 || day > 31) return null;
+  return m[1];
 }
 
-/** USD per 1M tokens → nano-dollars per token (exact for prices with up to 3 decimals per 1M). */
+/** The price of a model: its own entry, else its base model's when it is a dated snapshot of it; null otherwise. */
+export function priceFor(prices: PriceTable, model: string): ModelPrice | null {
+  if (Object.hasOwn(prices, model)) return prices[model];
+  const base = snapshotBase(model);
+  return base !== null && Object.hasOwn(prices, base) ? prices[base] : null;
+}
+
+/** USD per 1M units → nano-dollars per unit (exact for prices with up to 3 decimals per 1M). */
 const perToken = (usdPerMillion: number | undefined) => Math.round((usdPerMillion ?? 0) * 1000);
 
+/** Token counts of a request; the detail counts are parts of `input` and `output`, when the upstream reports them. */
 export interface TokenCounts {
   input: number;
   cached: number;
   output: number;
+  audioInput?: number;
+  imageInput?: number;
+  audioOutput?: number;
+  imageOutput?: number;
 }
 
-/** Cost of a request in integer nano-dollars (1e-9 USD). Unknown models cost 0 and are flagged by the caller. */
+/** Whether a price can bill tokens (chat, completions, responses, embeddings). */
+export function pricesTokens(price: ModelPrice | null): price is ModelPrice {
+  return price !== null && (price.input !== undefined || price.output !== undefined || price.image_output !== undefined);
+}
+
+/**
+ * Cost of a request's tokens in integer nano-dollars. Cached, audio and image input tokens are parts of `input`, audio
+ * and image output tokens parts of `output`; each part is billed at its own rate (the text rate when it has none).
+ * An unpriced model costs 0 here: whether that is allowed is decided before forwarding.
+ */
 export function costNanoUsd(price: ModelPrice | null, tokens: TokenCounts): number {
   if (!price) return 0;
+  const long = price.long_context && tokens.input > price.long_context.above_input_tokens ? price.long_context : null;
+  const inputRate = long ? long.input : price.input;
+  const cachedRate = long ? (long.cached_input ?? long.input) : (price.cached_input ?? price.input);
+  const outputRate = long ? long.output : (price.output ?? price.image_output);
   const cached = Math.min(tokens.cached, tokens.input);
-  const cachedRate = price.cached_input ?? price.input;
-  return (tokens.input - cached) * perToken(price.input) + cached * perToken(cachedRate) + tokens.output * perToken(price.output);
+  const audioIn = Math.min(tokens.audioInput ?? 0, tokens.input - cached);
+  const imageIn = Math.min(tokens.imageInput ?? 0, tokens.input - cached - audioIn);
+  const textIn = tokens.input - cached - audioIn - imageIn;
+  const audioOut = Math.min(tokens.audioOutput ?? 0, tokens.output);
+  const imageOut = Math.min(tokens.imageOutput ?? 0, tokens.output - audioOut);
+  const textOut = tokens.output - audioOut - imageOut;
+  return (
+    textIn * perToken(inputRate) +
+    cached * perToken(cachedRate) +
+    audioIn * perToken(price.audio_input ?? inputRate) +
+    imageIn * perToken(price.image_input ?? inputRate) +
+    textOut * perToken(outputRate) +
+    audioOut * perToken(price.audio_output ?? outputRate) +
+    imageOut * perToken(price.image_output ?? outputRate)
+  );
+}
+
+/** Nano-dollars per unit of a USD amount per unit (an image, a second). */
+export function usdToNano(usd: number): number {
+  return Math.round(usd * 1e9);
 }
 
 /** Nano-dollars as a USD number (for display and the usage API). */
