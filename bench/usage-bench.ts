@@ -90,6 +90,8 @@ function makeEvents(rand: () => number, from: number, n: number, total: number, 
       cost_nanousd: billable ? costNanoUsd(priceFor(DEFAULT_PRICES, model), { input, cached, output }) : 0,
       streamed: 0,
       error_code: outcome === 'ok' ? null : outcome,
+      units: 0,
+      unpriced: 0,
     });
   }
   return out;

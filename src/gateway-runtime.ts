@@ -58,7 +58,6 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     rateLimitFailure: config.rateLimitFailure,
     budgetFailure: config.budgetFailure,
     defaultMaxOutputTokens: config.defaultMaxTokens,
-    prices: gatewayConfig.prices,
     onAlert: (alert) => {
       raiseBudgetAlert(runtime.deps, app.webhooks, alert).catch((err) => logger.error({ err: String(err) }, 'budget alert failed'));
     },

@@ -56,6 +56,16 @@ export const ERROR_CATALOGUE = {
     type: 'invalid_request_error',
     message: 'The report is not signed by a trusted reporter.',
   },
+  model_not_priced: {
+    status: 403,
+    type: 'invalid_request_error',
+    message: 'The model has no price in this gateway and a spend limit applies: the request was not forwarded.',
+  },
+  endpoint_not_metered: {
+    status: 403,
+    type: 'invalid_request_error',
+    message: 'Tollgate cannot meter the cost of this endpoint and a spend limit applies: the request was not forwarded.',
+  },
   csrf_failed: { status: 403, type: 'invalid_request_error', message: 'Missing or invalid CSRF token.' },
   not_found: { status: 404, type: 'invalid_request_error', message: 'Not found.' },
   unknown_url: { status: 404, type: 'invalid_request_error', message: 'Unknown request URL.' },

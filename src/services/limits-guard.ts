@@ -4,7 +4,8 @@ import { estimateTokens } from '../core/estimate.js';
 import { formatResetDuration, type GcraDecision } from '../core/gcra.js';
 import type { AcquireOutcome, CounterCheck, LimitStore, RateCheck } from '../core/limit-store.js';
 import { type Interval, keyRange, keyTtlSeconds, periodKeys } from '../core/periods.js';
-import { costNanoUsd, type ModelPrice, priceFor } from '../core/pricing.js';
+import type { MeterPlan } from '../core/metering-plan.js';
+import { costNanoUsd } from '../core/pricing.js';
 import type { KeyRecord } from '../core/verify.js';
 import type { Admission, AdmitInput, RequestGuard } from '../http/gateway/guard.js';
 import type { ServiceDeps } from './context.js';
@@ -55,7 +56,6 @@ export interface LimitsGuardOptions {
   rateLimitFailure: 'open' | 'closed';
   budgetFailure: 'open' | 'closed';
   defaultMaxOutputTokens: number;
-  prices: Readonly<Record<string, ModelPrice>>;
   onAlert: (alert: BudgetAlert) => void;
   onStoreError: (err: unknown, fallback: 'open' | 'closed') => void;
 }
@@ -86,16 +86,25 @@ export class LimitsGuard implements RequestGuard {
     const orgSpend = org.spend;
     // Most keys have no limit at all: answer before estimating anything (this runs on every request).
     if (!input.record.limits && !policy?.rateLimits.length && !policy?.spend?.thresholdCents && !orgSpend?.thresholdCents) return NO_LIMITS;
+    const capped = input.record.limits?.spend_limit
+      ? 'this API key has a spend limit'
+      : policy?.spend?.thresholdCents && policy.spend.enforced
+        ? "this key's project has a spend limit"
+        : orgSpend?.thresholdCents && orgSpend.enforced
+          ? 'the organization has a spend limit'
+          : null;
+    if (capped) refuseUnmetered(input.plan, capped);
     return this.admitLimited(input, policy, orgSpend);
   }
 
   private async admitLimited(input: AdmitInput, policy: ProjectPolicy | null, orgSpend: ProjectPolicy['spend']): Promise<Admission> {
     const { record, model, nowMs } = input;
     const kl = record.limits;
-    const estimate = estimateTokens(input.body, input.endpoint, this.opts.defaultMaxOutputTokens);
+    const { plan } = input;
+    // Tokens are estimated for token-billed calls only; the other kinds reserve what their plan estimates.
+    const estimate = plan.kind === 'tokens' ? estimateTokens(input.body, input.endpoint, this.opts.defaultMaxOutputTokens) : { input: 0, output: 0 };
     const estTokens = estimate.input + estimate.output;
-    const price = model ? priceFor(this.opts.prices, model) : null;
-    const estCost = costNanoUsd(price, { input: estimate.input, cached: 0, output: estimate.output });
+    const estCost = plan.kind === 'tokens' ? costNanoUsd(plan.price, { input: estimate.input, cached: 0, output: estimate.output }) : plan.estimateNano;
 
     const rates: RateCheck[] = [];
     const rateMeta: RateMeta[] = [];
@@ -162,7 +171,8 @@ export class LimitsGuard implements RequestGuard {
         const counterAdjust = counters
           .map((c, i) => {
             const m = counterMeta[i];
-            const delta = m.kind === 'quota' ? (actual.billable ? 0 : -1) : (actual.billable ? actual.costNanoUsd : 0) - c.amount;
+            // A forwarded request keeps its place in the quota whatever its outcome: only money is settled.
+            const delta = m.kind === 'quota' ? 0 : (actual.billable ? actual.costNanoUsd : 0) - c.amount;
             return { key: c.keys[0], delta, ttlSec: c.ttlSec, i };
           })
           .filter((a) => a.delta !== 0);
@@ -230,7 +240,7 @@ export class LimitsGuard implements RequestGuard {
   }
 
   /**
-   * Sets one counter key from the usage stored for its period (request count for quotas, cost for budgets), read
+   * Sets one counter key from the usage stored for its period (forwarded requests for quotas, cost for budgets), read
    * from the daily rollups (every period is whole UTC days, and the rollups are written in the transaction that
    * writes the events): one row per model and endpoint kind per day, however many requests the period holds.
    */
@@ -248,7 +258,8 @@ export class LimitsGuard implements RequestGuard {
     q = end === Number.MAX_SAFE_INTEGER ? q.where('bucket_start', '>=', 0) : q.where('bucket_start', 'in', dayBuckets(start, end));
     if (m.kind !== 'org_budget') q = q.where('project_id', '=', record.projectId ?? '');
     if (perKey) q = q.where('api_key_id', '=', record.id);
-    const sum = m.kind === 'quota' ? sql`sum(num_model_requests)` : sql`sum(input_cost_nanousd + cached_cost_nanousd + output_cost_nanousd)`;
+    // Every forwarded request counted against the quota, failed ones included: all but the refused.
+    const sum = m.kind === 'quota' ? sql`sum(num_requests - num_refused_requests)` : sql`sum(input_cost_nanousd + cached_cost_nanousd + output_cost_nanousd)`;
     const row = await q.select(sql<number>`coalesce(${sum}, 0)`.as('v')).executeTakeFirst();
     const now = this.deps.clock();
     await store.seedCounter(key, Number(row?.v ?? 0), keyTtlSeconds(period, now), now);
@@ -326,6 +337,27 @@ export class LimitsGuard implements RequestGuard {
     if (quota !== null) h['x-tollgate-remaining-requests-quota'] = String(quota);
     return h;
   }
+}
+
+/**
+ * Refuses, for a key under an enforced spend limit (`who` says whose), what would spend money no budget sees: an
+ * endpoint Tollgate cannot meter, or a model it has no price for.
+ */
+function refuseUnmetered(plan: MeterPlan, who: string): void {
+  if (plan.kind === 'unmetered') {
+    throw new TollgateError(
+      'endpoint_not_metered',
+      `Tollgate cannot meter the cost of ${plan.family}, and ${who}: the request was not forwarded. Use a key without a spend limit for this endpoint (see docs/metering.md).`,
+    );
+  }
+  if (plan.priced) return;
+  throw new TollgateError(
+    'model_not_priced',
+    plan.model === null
+      ? `This request names no model Tollgate can price for ${plan.family}, and ${who}: the request was not forwarded. Name the model.`
+      : `The model '${plan.model}' has no price for ${plan.family} in this gateway, and ${who}: the request was not forwarded. An operator can price it under 'pricing' in the config file (or set 'pricing.default').`,
+    'model',
+  );
 }
 
 /** The daily rollup buckets (UTC day starts, in seconds) of [start, end) in ms. */

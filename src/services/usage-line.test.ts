@@ -41,6 +41,15 @@ describe('usage lines', () => {
     expect(usageLinesIn(new Uint8Array(0))).toEqual([]);
   });
 
+  it('reads the 20-value lines logged before units and unpriced, as 0 and 0', () => {
+    const billed = { ...event, units: 3, unpriced: 1 };
+    const old = JSON.stringify(JSON.parse(toUsageLine(billed)).slice(0, 20));
+    expect(usageEventOf(usageRowOf(old))).toEqual({ ...billed, units: 0, unpriced: 0 });
+    const { units: _u, unpriced: _p, ...oldObject } = billed;
+    expect(usageEventOf(usageRowOf(JSON.stringify(oldObject)))).toEqual({ ...billed, units: 0, unpriced: 0 });
+    expect(usageEventOf(usageRowOf(toUsageLine(billed)))).toEqual(billed);
+  });
+
   it('refuses a line with the wrong number of values', () => {
     expect(() => usageRowOf('["evt_1", 1]')).toThrow(/2 values/);
   });

@@ -22,6 +22,8 @@ export const USAGE_COLUMNS = [
   'cost_nanousd',
   'streamed',
   'error_code',
+  'units',
+  'unpriced',
 ] as const satisfies ReadonlyArray<keyof UsageEvent>;
 
 export type UsageRow = unknown[];
@@ -54,6 +56,8 @@ export function toUsageLine(e: UsageEvent): string {
     e.cost_nanousd,
     e.streamed,
     e.error_code,
+    e.units,
+    e.unpriced,
   ]);
 }
 
@@ -70,14 +74,18 @@ export function usageLinesIn(bytes: Uint8Array): string[] {
     .filter((line) => line !== '');
 }
 
-/** The row of values of a line (also reads the JSON objects that earlier versions logged). */
+/** Values of the lines written before `units` and `unpriced` (a log or spill file left by an earlier version). */
+const LEGACY_COLUMNS = 20;
+
+/** The row of values of a line (also reads the shorter rows and the JSON objects that earlier versions logged). */
 export function usageRowOf(line: string): UsageRow {
   const parsed = JSON.parse(line) as UsageRow | UsageEvent;
   if (Array.isArray(parsed)) {
+    if (parsed.length === LEGACY_COLUMNS) return [...parsed, 0, 0];
     if (parsed.length !== USAGE_COLUMNS.length) throw new Error(`a usage line has ${parsed.length} values, not ${USAGE_COLUMNS.length}`);
     return parsed;
   }
-  return USAGE_COLUMNS.map((c) => parsed[c] ?? null);
+  return USAGE_COLUMNS.map((c) => parsed[c] ?? (c === 'units' || c === 'unpriced' ? 0 : null));
 }
 
 /**
@@ -106,6 +114,8 @@ export function usageEventOf(r: UsageRow): UsageEvent {
     cost_nanousd: r[17],
     streamed: r[18],
     error_code: r[19],
+    units: r[20],
+    unpriced: r[21],
   } as UsageEvent;
 }
 
@@ -171,6 +181,8 @@ export class UsageLineWriter {
     this.num(e.cost_nanousd);
     this.num(e.streamed);
     this.str(e.error_code);
+    this.num(e.units);
+    this.num(e.unpriced);
     // The last value's comma becomes the closing bracket.
     this.buf[this.at - 1] = 0x5d;
     this.byte(0x0a);

@@ -7,8 +7,9 @@ import { ENDPOINT_KINDS } from '../storage/schema-rollups.js';
 import type { ServiceDeps } from './context.js';
 
 // OpenAI's Usage API (GET /v1/organization/usage/{kind}) and Costs API (GET /v1/organization/costs), answered
-// from the hourly and daily rollups (minute buckets from usage_events). Tollgate adds `cost_usd` and
-// `num_refused_requests` to usage results: requests Tollgate refused are never billed and are counted apart.
+// from the hourly and daily rollups (minute buckets from usage_events). Tollgate adds `cost_usd`,
+// `num_refused_requests` and `num_unpriced_requests` to usage results: requests Tollgate refused are never billed
+// and are counted apart; requests of a model it had no price for are billed at 0 and counted apart.
 
 export const USAGE_KINDS = [
   'completions',
@@ -23,7 +24,10 @@ export const USAGE_KINDS = [
 export type UsageKind = (typeof USAGE_KINDS)[number];
 
 /** Kinds Tollgate meters; the others answer pages of empty buckets. */
-const METERED: ReadonlySet<UsageKind> = new Set(['completions', 'embeddings']);
+const METERED: ReadonlySet<UsageKind> = new Set(['completions', 'embeddings', 'images', 'audio_speeches', 'audio_transcriptions']);
+
+/** group_by values OpenAI accepts that Tollgate does not record (an image's size and source). */
+const UNRECORDED_GROUPS: ReadonlySet<string> = new Set(['size', 'source']);
 
 const KEY_FIELDS = ['project_id', 'user_id', 'api_key_id', 'model'];
 /** group_by values OpenAI accepts per kind. */
@@ -149,6 +153,9 @@ interface UsageSums {
   cached_tokens: number;
   output_tokens: number;
   cost_nanousd: number;
+  /** Images, characters or seconds, by kind. */
+  units: number;
+  num_unpriced_requests: number;
 }
 
 interface UsageFilter {
@@ -181,6 +188,8 @@ function rollupSums(eb: ExpressionBuilder<DB, 'usage_rollups_1d'>) {
     eb.fn.sum<number>('input_cost_nanousd').as('input_cost'),
     eb.fn.sum<number>('cached_cost_nanousd').as('cached_cost'),
     eb.fn.sum<number>('output_cost_nanousd').as('output_cost'),
+    eb.fn.sum<number>('units').as('units'),
+    eb.fn.sum<number>('num_unpriced_requests').as('num_unpriced_requests'),
   ];
 }
 
@@ -231,6 +240,8 @@ async function sumEvents(deps: ServiceDeps, orgId: string, f: UsageFilter): Prom
       sql<number>`sum(case when ${billed} then cached_tokens else 0 end)`.as('cached_tokens'),
       sql<number>`sum(case when ${billed} then output_tokens else 0 end)`.as('output_tokens'),
       sql<number>`sum(case when ${billed} then cost_nanousd else 0 end)`.as('cost_nanousd'),
+      sql<number>`sum(case when ${billed} then units else 0 end)`.as('units'),
+      sql<number>`sum(case when ${billed} and unpriced = 1 then 1 else 0 end)`.as('num_unpriced_requests'),
     ])
     .groupBy([minute, ...cols])
     .execute();
@@ -245,6 +256,8 @@ function sumsOf(
     input_tokens: unknown;
     cached_tokens: unknown;
     output_tokens: unknown;
+    units: unknown;
+    num_unpriced_requests: unknown;
   },
   bucketStart: number,
   costNanoUsd: number,
@@ -260,6 +273,8 @@ function sumsOf(
     cached_tokens: Number(r.cached_tokens),
     output_tokens: Number(r.output_tokens),
     cost_nanousd: costNanoUsd,
+    units: Number(r.units),
+    num_unpriced_requests: Number(r.num_unpriced_requests),
   };
 }
 
@@ -284,7 +299,16 @@ const byDims = (a: UsageSums, b: UsageSums) => cmp(a.project_id, b.project_id) |
 
 function usageResult(kind: UsageKind, s: UsageSums, group: string[]): Record<string, unknown> {
   const dims = { project_id: s.project_id, user_id: null, api_key_id: s.api_key_id, model: s.model };
-  const extras = { cost_usd: nanoToUsd(s.cost_nanousd), num_refused_requests: s.num_refused_requests };
+  const extras = { cost_usd: nanoToUsd(s.cost_nanousd), num_refused_requests: s.num_refused_requests, num_unpriced_requests: s.num_unpriced_requests };
+  if (kind === 'images') {
+    return { object: 'organization.usage.images.result', images: s.units, num_model_requests: s.num_model_requests, source: null, size: null, ...dims, ...extras };
+  }
+  if (kind === 'audio_speeches') {
+    return { object: 'organization.usage.audio_speeches.result', characters: s.units, num_model_requests: s.num_model_requests, ...dims, ...extras };
+  }
+  if (kind === 'audio_transcriptions') {
+    return { object: 'organization.usage.audio_transcriptions.result', seconds: s.units, num_model_requests: s.num_model_requests, ...dims, ...extras };
+  }
   if (kind === 'embeddings') {
     return { object: 'organization.usage.embeddings.result', input_tokens: s.input_tokens, num_model_requests: s.num_model_requests, ...dims, ...extras };
   }
@@ -308,6 +332,9 @@ export async function getUsage(deps: ServiceDeps, orgId: string, kind: UsageKind
   const width = bucketWidth(query, ['1m', '1h', '1d']);
   const r = range(query, width, USAGE_LIMITS[width], Math.floor(deps.clock() / 1000));
   const group = [...groupBy(query, GROUP_BY[kind])];
+  for (const f of group) {
+    if (UNRECORDED_GROUPS.has(f)) throw invalid('group_by', `Tollgate does not record an image's ${f}; group by project_id, user_id, api_key_id or model.`);
+  }
   // user_ids is accepted and ignored: Tollgate attributes usage to keys and projects, not users.
   const filter: UsageFilter = { kind, ...pageSpan(r), group, projectIds: list(query, 'project_ids'), apiKeyIds: list(query, 'api_key_ids'), models: list(query, 'models') };
   const batchOnly = single(query, 'batch') === 'true';

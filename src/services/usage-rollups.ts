@@ -64,6 +64,8 @@ function emptyRow(org: string, bucket: number, project: string, key: string, mod
     input_cost_nanousd: 0,
     cached_cost_nanousd: 0,
     output_cost_nanousd: 0,
+    units: 0,
+    num_unpriced_requests: 0,
   };
 }
 
@@ -145,6 +147,8 @@ export function aggregateRollups(events: UsageEvent[], prices: Prices = DEFAULT_
     acc.input_tokens += e.input_tokens;
     acc.cached_tokens += e.cached_tokens;
     acc.output_tokens += e.output_tokens;
+    acc.units += Number(e.units ?? 0);
+    if (e.unpriced) acc.num_unpriced_requests++;
     const cost = Number(e.cost_nanousd);
     if (cost === 0) continue;
     let price = priceCache.get(model);

@@ -1,13 +1,13 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 import type { Dialect } from './migrations.js';
 import { notNull } from './migrations.js';
-import { ENDPOINT_KINDS, type RollupTables } from './schema-rollups.js';
+import type { RollupTables } from './schema-rollups.js';
 
 /** The unique key of every rollup table (api_key_id is '' in the project tables). */
 export const ROLLUP_KEY = ['org_id', 'bucket_start', 'project_id', 'api_key_id', 'model', 'endpoint_kind'] as const;
 
-/** The summed columns of every rollup table. */
-export const ROLLUP_SUMS = [
+/** The summed columns migration 030 created (frozen: the migration must create the same columns forever). */
+const SUMS_030 = [
   'num_requests',
   'num_model_requests',
   'num_refused_requests',
@@ -19,6 +19,24 @@ export const ROLLUP_SUMS = [
   'cached_cost_nanousd',
   'output_cost_nanousd',
 ] as const;
+
+/** The endpoint kinds of migration 030's backfill, as they were then (frozen; see ENDPOINT_KINDS for today's). */
+const KINDS_030: Readonly<Record<string, string>> = {
+  'POST /chat/completions': 'completions',
+  'POST /completions': 'completions',
+  'POST /responses': 'completions',
+  'POST /embeddings': 'embeddings',
+  'POST /moderations': 'moderations',
+  'POST /images/generations': 'images',
+  'POST /images/edits': 'images',
+  'POST /images/variations': 'images',
+  'POST /audio/speech': 'audio_speeches',
+  'POST /audio/transcriptions': 'audio_transcriptions',
+  'POST /audio/translations': 'audio_transcriptions',
+};
+
+/** The summed columns of every rollup table: 030's, then `units` and `num_unpriced_requests` (060). */
+export const ROLLUP_SUMS = [...SUMS_030, 'units', 'num_unpriced_requests'] as const;
 
 /** Each rollup table: its bucket width in seconds, and whether it keeps the key dimension. */
 export const ROLLUP_TABLES: ReadonlyArray<{ table: keyof RollupTables; width: number; perKey: boolean }> = [
@@ -46,7 +64,7 @@ export function rollupMigrations(dialect: Dialect): Record<string, Migration> {
             .addColumn('api_key_id', 'text', notNull)
             .addColumn('model', 'text', notNull)
             .addColumn('endpoint_kind', 'text', notNull);
-          for (const c of ROLLUP_SUMS) t = t.addColumn(c, 'bigint', (col) => col.notNull().defaultTo(0));
+          for (const c of SUMS_030) t = t.addColumn(c, 'bigint', (col) => col.notNull().defaultTo(0));
           // The key leads with (org, bucket) so a time range is one index range scan; SQLite clusters rows on it.
           t = t.addPrimaryKeyConstraint(`${table}_pk`, [...ROLLUP_KEY]);
           if (dialect === 'sqlite') t = t.modifyEnd(sql`without rowid`);
@@ -60,13 +78,13 @@ export function rollupMigrations(dialect: Dialect): Record<string, Migration> {
 
 /** Rolls up events recorded before this migration (their whole cost goes to the input line item). */
 async function backfill(db: Kysely<unknown>, table: string, width: number, perKey: boolean): Promise<void> {
-  const kindCases = Object.entries(ENDPOINT_KINDS).map(([route, kind]) => {
+  const kindCases = Object.entries(KINDS_030).map(([route, kind]) => {
     const [method, endpoint] = route.split(' ');
     return sql`when method = ${sql.lit(method)} and endpoint = ${sql.lit(endpoint)} then ${sql.lit(kind)}`;
   });
   const billed = sql`billable = 1 and outcome <> 'refused'`;
   await sql`
-    insert into ${sql.table(table)} (${sql.join([...ROLLUP_KEY, ...ROLLUP_SUMS].map((c) => sql.ref(c)))})
+    insert into ${sql.table(table)} (${sql.join([...ROLLUP_KEY, ...SUMS_030].map((c) => sql.ref(c)))})
     select org_id, (created_at_ms / ${sql.lit(width * 1000)}) * ${sql.lit(width)},
       coalesce(project_id, ''), ${perKey ? sql`coalesce(api_key_id, '')` : sql`''`}, coalesce(model, ''),
       case ${sql.join(kindCases, sql` `)} else 'other' end,

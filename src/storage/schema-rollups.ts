@@ -50,6 +50,10 @@ export interface UsageRollupsTable {
   input_cost_nanousd: number;
   cached_cost_nanousd: number;
   output_cost_nanousd: number;
+  /** What billed requests were billed by besides tokens: images (images), characters (audio_speeches), seconds (audio_transcriptions). */
+  units: number;
+  /** Billed requests of a model Tollgate had no price for (cost 0): see docs/metering.md. */
+  num_unpriced_requests: number;
 }
 
 /**

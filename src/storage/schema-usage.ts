@@ -22,6 +22,10 @@ export interface UsageEventsTable {
   cost_nanousd: number;
   streamed: number;
   error_code: string | null;
+  /** Images, characters or seconds the request was billed by (image, speech and transcription endpoints), else 0. */
+  units: number;
+  /** 1 when the request was billed with no price for its model (recorded at cost 0, for keys without a spend limit). */
+  unpriced: number;
 }
 
 /** Tables of usage, limits and budgets (see migrations-usage.ts). */

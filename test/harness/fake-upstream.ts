@@ -13,6 +13,8 @@ export interface FakeUpstream {
   url: string;
   port: number;
   seen: SeenRequest[];
+  /** Background responses by id: how many times each was retrieved (the third retrieval and later see it finished). */
+  background: Map<string, number>;
   /** Requests whose client went away before the answer ended. */
   aborted: string[];
   close(): Promise<void>;
@@ -20,14 +22,31 @@ export interface FakeUpstream {
 
 const usage = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18, prompt_tokens_details: { cached_tokens: 3 } };
 
+/** A finished background response's usage: 1,000 input and 100,000 output tokens. */
+export const BACKGROUND_USAGE = { input_tokens: 1000, input_tokens_details: { cached_tokens: 0 }, output_tokens: 100_000, total_tokens: 101_000 };
+/** Seconds of audio the fake's transcriptions report, and the tokens of its GPT Image answers per image. */
+export const TRANSCRIBED_SECONDS = 42;
+export const IMAGE_USAGE = { input_tokens: 50, input_tokens_details: { text_tokens: 40, image_tokens: 10 }, output_tokens: 4160 };
+
+/** The text fields of a multipart body (enough for the fake: names and short values). */
+function formFields(body: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of body.matchAll(/name="([^"]+)"\r\n\r\n([^\r]*)\r\n/g)) out[m[1]] = m[2];
+  return out;
+}
+
 /**
- * An OpenAI-compatible upstream for tests. The requested model picks the behaviour:
+ * An OpenAI-compatible upstream for tests: chat completions, embeddings, responses (background ones finish on their
+ * second retrieval), images (DALL·E per image, GPT Image with usage), speech, transcriptions (seconds or tokens, or
+ * plain text), and object creations (batches, fine-tuning jobs, runs, vector stores). The requested model picks the behaviour:
  * normal, `slow` (headers after 3 s), `hang` (never answers), `error500` (OpenAI-shaped 500), `html500`,
  * `badjson`, `cutoff` (stream ends without [DONE]), `reset` (socket destroyed), `nousage`, `drip` (streams slowly).
  */
 export async function startFakeUpstream(): Promise<FakeUpstream> {
   const seen: SeenRequest[] = [];
   const aborted: string[] = [];
+  const background = new Map<string, number>();
+  let responseSeq = 0;
   const sockets = new Set<import('node:net').Socket>();
   const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -46,6 +65,37 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       return json(200, { object: 'list', data: ['gpt-4o', 'gpt-4o-mini', 'text-embedding-3-small'].map((id) => ({ id, object: 'model', created: 1, owned_by: 'openai' })) });
     }
     if (req.method === 'GET' && path.startsWith('/v1/files')) return json(200, { object: 'list', data: [] });
+    if (req.method === 'GET' && path.startsWith('/v1/responses/')) {
+      const id = path.slice('/v1/responses/'.length);
+      const seenBefore = background.get(id);
+      if (seenBefore === undefined) return json(404, { error: { message: `No response ${id}`, type: 'invalid_request_error', param: null, code: null } });
+      background.set(id, seenBefore + 1);
+      const done = seenBefore + 1 >= 2;
+      const base = { id, object: 'response', created_at: 1, model: 'gpt-4o', background: true };
+      return json(200, done ? { ...base, status: 'completed', output: [], usage: BACKGROUND_USAGE } : { ...base, status: 'in_progress', output: [], usage: null });
+    }
+    if (req.method === 'POST' && (path === '/v1/batches' || path === '/v1/fine_tuning/jobs' || path === '/v1/threads/runs' || path === '/v1/vector_stores')) {
+      return json(200, { id: `obj_${++responseSeq}`, object: path.split('/')[2], status: 'validating' });
+    }
+    const contentType = String(req.headers['content-type'] ?? '');
+    if (contentType.startsWith('multipart/form-data')) {
+      const fields = formFields(body);
+      if (path === '/v1/images/edits' || path === '/v1/images/variations') {
+        const n = Number(fields.n ?? 1);
+        return json(200, { created: 1, data: Array.from({ length: n }, () => ({ url: 'https://images.example/x.png' })) });
+      }
+      if (path === '/v1/audio/transcriptions' || path === '/v1/audio/translations') {
+        if (fields.response_format === 'text') {
+          res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+          return res.end('hello world');
+        }
+        if (fields.model?.startsWith('gpt-')) {
+          return json(200, { text: 'hello world', usage: { type: 'tokens', input_tokens: 300, input_token_details: { text_tokens: 0, audio_tokens: 300 }, output_tokens: 20, total_tokens: 320 } });
+        }
+        return json(200, { text: 'hello world', usage: { type: 'duration', seconds: TRANSCRIBED_SECONDS } });
+      }
+      return json(400, { error: { message: 'unexpected multipart body', type: 'invalid_request_error', param: null, code: null } });
+    }
     let parsed: Record<string, unknown> = {};
     try {
       parsed = body ? JSON.parse(body) : {};
@@ -65,17 +115,38 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       res.writeHead(200, { 'content-type': 'application/json' });
       return res.end('{"id": "x", "choices": [');
     }
+    if (path === '/v1/images/generations') {
+      const n = typeof parsed.n === 'number' ? parsed.n : 1;
+      const gptImage = model.startsWith('gpt-image');
+      const data = Array.from({ length: n }, () => (gptImage ? { b64_json: 'iVBORw0KGgo=' } : { url: 'https://images.example/x.png' }));
+      return json(200, { created: 1, data, ...(gptImage ? { usage: { ...IMAGE_USAGE, output_tokens: IMAGE_USAGE.output_tokens * n, total_tokens: 50 + IMAGE_USAGE.output_tokens * n } } : {}) });
+    }
+    if (path === '/v1/audio/speech') {
+      res.writeHead(200, { 'content-type': 'audio/mpeg' });
+      return res.end(Buffer.alloc(2048, 0xff));
+    }
+    if (path === '/v1/responses') {
+      const id = `resp_${++responseSeq}`;
+      if (parsed.background === true) {
+        background.set(id, 0);
+        return json(200, { id, object: 'response', created_at: 1, model, background: true, status: 'queued', output: [], usage: null });
+      }
+      return json(200, { id, object: 'response', created_at: 1, model, status: 'completed', output: [], usage: { input_tokens: 11, input_tokens_details: { cached_tokens: 0 }, output_tokens: 7, total_tokens: 18 } });
+    }
     if (path === '/v1/embeddings') {
       return json(200, { object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2] }], model, usage: { prompt_tokens: 5, total_tokens: 5 } });
     }
     if (path === '/v1/chat/completions') {
       const base = { id: 'chatcmpl-1', created: 1, model };
       if (!parsed.stream) {
+        // metadata.completion_tokens asks for a bigger answer (a long one, as a reasoning model's can be).
+        const asked = Number((parsed.metadata as { completion_tokens?: string } | undefined)?.completion_tokens);
+        const reported = Number.isInteger(asked) && asked > 0 ? { ...usage, completion_tokens: asked, total_tokens: usage.prompt_tokens + asked } : usage;
         return json(200, {
           ...base,
           object: 'chat.completion',
           choices: [{ index: 0, message: { role: 'assistant', content: 'Hi there!' }, finish_reason: 'stop' }],
-          ...(model === 'nousage' ? {} : { usage }),
+          ...(model === 'nousage' ? {} : { usage: reported }),
         });
       }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'x-ratelimit-remaining-requests': '9999' });
@@ -114,6 +185,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     port,
     seen,
     aborted,
+    background,
     close: () =>
       new Promise<void>((r) => {
         for (const s of sockets) s.destroy();

@@ -23,6 +23,8 @@ export function usageEvent(overrides: Partial<UsageEvent> = {}): UsageEvent {
     cost_nanousd: 0,
     streamed: 0,
     error_code: null,
+    units: 0,
+    unpriced: 0,
     ...overrides,
   };
 }

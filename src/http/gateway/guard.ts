@@ -1,3 +1,4 @@
+import type { MeterPlan } from '../../core/metering-plan.js';
 import type { TokenCounts } from '../../core/pricing.js';
 import type { KeyRecord } from '../../core/verify.js';
 
@@ -8,6 +9,8 @@ export interface AdmitInput {
   endpoint: string;
   /** The parsed JSON body (for token estimates), or null. */
   body: Record<string, unknown> | null;
+  /** How the request is metered: what it may cost, and whether a spend limit may let it through at all. */
+  plan: MeterPlan;
   nowMs: number;
 }
 
@@ -19,7 +22,9 @@ export interface Admission {
 
 /**
  * The seam where rate limits, quotas and budgets plug into the gateway (checked after scope, before forwarding).
- * `admit` throws a TollgateError (429 with headers) to refuse.
+ * `admit` throws a TollgateError to refuse: 429 with headers over a limit, 403 for what a spend limit cannot see.
+ * An admitted request counts against request quotas and RPM/RPD whatever its outcome: settling moves only tokens
+ * and money.
  */
 export interface RequestGuard {
   admit(input: AdmitInput): Admission | Promise<Admission>;

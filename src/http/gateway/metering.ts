@@ -1,4 +1,5 @@
-import { costNanoUsd, priceFor, type TokenCounts } from '../../core/pricing.js';
+import type { MeterPlan } from '../../core/metering-plan.js';
+import { costNanoUsd, type TokenCounts } from '../../core/pricing.js';
 import type { KeyRecord } from '../../core/verify.js';
 import type { UsageEvent } from '../../services/usage-recorder.js';
 import type { GatewayContext } from './gateway-context.js';
@@ -12,6 +13,14 @@ export interface Outcome {
   upstreamMs: number | null;
   streamed: boolean;
   errorCode: string | null;
+  /** Images, characters or seconds billed (image, speech and transcription endpoints). */
+  units?: number;
+  /** The cost when it is not the plan's price of `tokens` (per image, character or second; an estimate). */
+  costNanoUsd?: number;
+  /** The model billed when it is not the request's (a retrieved background response's). */
+  model?: string | null;
+  /** Whether the billed model had a price, when it is not the plan's to say (a retrieved background response). */
+  priced?: boolean;
 }
 
 export const NO_TOKENS: TokenCounts = { input: 0, cached: 0, output: 0 };
@@ -19,10 +28,12 @@ export const NO_TOKENS: TokenCounts = { input: 0, cached: 0, output: 0 };
 /** Builds and queues the usage event of one request; returns its cost in nano-dollars. */
 export function meter(
   g: GatewayContext,
-  r: { record: KeyRecord; model: string | null; provider: string | null; route: string; method: string; startedMs: number },
+  r: { record: KeyRecord; model: string | null; provider: string | null; route: string; method: string; startedMs: number; plan?: MeterPlan },
   o: Outcome,
 ): number {
-  const cost = o.billable && r.model ? costNanoUsd(priceFor(g.config.prices, r.model), o.tokens) : 0;
+  // An unpriced model is billed at 0 and flagged (only keys without a spend limit get this far with one).
+  const cost = o.billable ? (o.costNanoUsd ?? costNanoUsd(r.plan?.price ?? null, o.tokens)) : 0;
+  const priced = o.priced ?? r.plan?.priced ?? true;
   const now = g.app.deps.clock();
   const event: UsageEvent = {
     id: g.newEventId(),
@@ -30,7 +41,7 @@ export function meter(
     org_id: r.record.orgId,
     project_id: r.record.projectId,
     api_key_id: r.record.id,
-    model: r.model,
+    model: o.model === undefined ? (r.model ?? r.plan?.model ?? null) : o.model,
     provider: r.provider,
     endpoint: r.route,
     method: r.method,
@@ -45,6 +56,8 @@ export function meter(
     cost_nanousd: cost,
     streamed: o.streamed ? 1 : 0,
     error_code: o.errorCode,
+    units: o.billable ? (o.units ?? 0) : 0,
+    unpriced: o.billable && !priced ? 1 : 0,
   };
   g.usage.record(event);
   if (o.upstreamMs !== null && r.provider) g.observe?.upstream(r.provider, o.upstreamMs / 1000, o.outcome);

@@ -6,6 +6,8 @@ import { routeModel } from '../../core/routing.js';
 import type { KeyRecord } from '../../core/verify.js';
 import { UpstreamFailure, type Upstream, type UpstreamResponse } from '../../providers/types.js';
 import { toFailure } from '../../providers/http-upstream.js';
+import type { MeterPlan } from '../../core/metering-plan.js';
+import { measureStream, meteredAnswer, meterPlanOf, needsWholeAnswer } from './answer-metering.js';
 import { authorizeGatewayRequest, checkModel, checkScope } from './authorize.js';
 import { AbortHandle, Deadlines } from './deadlines.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
@@ -38,6 +40,8 @@ export interface RequestInfo {
   method: string;
   startedMs: number;
   body: Record<string, unknown> | null;
+  /** How the request is metered (answer-metering.ts). */
+  plan: MeterPlan;
 }
 
 function jsonObject(json: unknown): Record<string, unknown> | null {
@@ -65,7 +69,8 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
   const requested = typeof body?.model === 'string' ? body.model : null;
   const target = requested ? routeModel(g.config, requested) : { model: null, provider: g.config.defaultProvider };
   const upstream = g.upstreams.get(target.provider ?? '') ?? g.upstreams.get('echo');
-  const info: RequestInfo = { record, model: target.model, provider: upstream?.name ?? null, endpoint, route, listed: matched !== null, method: request.method, startedMs, body };
+  const plan = meterPlanOf(g, request, endpoint, body, target.model);
+  const info: RequestInfo = { record, model: target.model, provider: upstream?.name ?? null, endpoint, route, listed: matched !== null, method: request.method, startedMs, body, plan };
 
   let admission: Admission;
   try {
@@ -73,7 +78,7 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
     checkModel(g, record, requested);
     if (target.model !== requested) checkModel(g, record, target.model);
     if (!upstream) throw new TollgateError('model_not_found', `No upstream provider serves the model '${requested}'.`, 'model');
-    const admitted = g.guard.admit({ record, model: target.model, endpoint, body, nowMs: startedMs });
+    const admitted = g.guard.admit({ record, model: target.model, endpoint, body, plan, nowMs: startedMs });
     admission = admitted instanceof Promise ? await admitted : admitted;
   } catch (err) {
     if (err instanceof TollgateError) refused(g, info, err.status, err.code);
@@ -126,7 +131,7 @@ async function forward(
 ): Promise<void> {
   const { body, endpoint } = info;
   const stream = body?.stream === true;
-  const isModelCall = MODEL_ENDPOINTS.has(endpoint) && request.method === 'POST';
+  const isModelCall = info.plan.kind === 'tokens';
   // A POST naming a model to a route the API does not list (an OpenAI-compatible server's own model endpoint, such
   // as Mistral's /v1/fim/completions) is billed whenever its answer reports usage: no path escapes metering.
   const meterIfReported = !info.listed && request.method === 'POST' && info.model !== null;
@@ -178,18 +183,25 @@ async function forward(
   try {
     if (up.statusCode < 300 && contentType.includes('text/event-stream')) {
       const result = await relayStream(res, up, { endpoint, injectUsage, admissionHeaders: admission.headers, isClientGone: () => clientGone });
-      const tokens = result.tokens ?? (isModelCall ? await countFallbackTokens(body, result.text) : NO_TOKENS);
-      const billable = isModelCall || (meterIfReported && result.tokens !== null);
+      const m = isModelCall
+        ? { billable: true, tokens: result.tokens ?? (await countFallbackTokens(body, result.text)) }
+        : meterIfReported && result.tokens !== null
+          ? { billable: true, tokens: result.tokens }
+          : measureStream(g, info, result.tokens, result.complete);
+      const measured = m instanceof Promise ? await m : m;
       const outcome: Outcome['outcome'] = result.complete ? 'ok' : clientGone ? 'client_aborted' : timedOut ? 'timeout' : 'stream_interrupted';
-      meterAndSettle(g, info, admission, { status: up.statusCode, outcome, billable, tokens, upstreamMs, streamed: true, errorCode: result.complete ? null : outcome });
+      meterAndSettle(g, info, admission, { status: up.statusCode, outcome, ...measured, upstreamMs, streamed: true, errorCode: result.complete ? null : outcome });
       return;
     }
-    if (up.statusCode < 400 && !isModelCall && !meterIfReported && streamsThrough(up, info.route)) {
+    if (up.statusCode < 400 && !isModelCall && !meterIfReported && !needsWholeAnswer(info.plan) && streamsThrough(up, info.route)) {
       const headers: OutgoingHttpHeaders = clientResponseHeaders(up.headers);
       for (const name in admission.headers) headers[name] = admission.headers[name];
       const whole = await relayPassThrough(res, up, headers, () => clientGone);
       const outcome: Outcome['outcome'] = whole ? 'ok' : clientGone ? 'client_aborted' : timedOut ? 'timeout' : 'upstream_error';
-      meterAndSettle(g, info, admission, { status: up.statusCode, outcome, billable: false, tokens: NO_TOKENS, upstreamMs, streamed: false, errorCode: whole ? null : outcome });
+      // Speech (audio), a transcription as plain text, images past the size kept in memory: billed by their plan.
+      const m = measureStream(g, info, null, whole);
+      const measured = m instanceof Promise ? await m : m;
+      meterAndSettle(g, info, admission, { status: up.statusCode, outcome, ...measured, upstreamMs, streamed: false, errorCode: whole ? null : outcome });
       return;
     }
     await relayBuffered(g, res, up, info, admission, { isModelCall, meterIfReported, upstreamMs, stream });
@@ -258,7 +270,9 @@ async function relayBuffered(
       billable = true;
     }
   }
-  meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'ok', billable, tokens, upstreamMs: o.upstreamMs, streamed: false, errorCode: null });
+  const m = billable ? { billable, tokens } : meteredAnswer(g, info, admission, buf, o.upstreamMs);
+  const measured = m instanceof Promise ? await m : m;
+  meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'ok', ...measured, upstreamMs: o.upstreamMs, streamed: false, errorCode: null });
   // Objects other than model answers can name the provider's organization (fine-tuning jobs, models' owners).
   if (!o.isModelCall) {
     const secrets = providerSecrets(g);

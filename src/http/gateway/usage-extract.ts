@@ -1,17 +1,39 @@
 import type { TokenCounts } from '../../core/pricing.js';
 
-/** Token counts from an OpenAI `usage` object of any endpoint (chat, completions, embeddings, responses). */
+const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : 0);
+
+/** Adds the audio and image parts a usage details object reports (only when it reports them). */
+function withDetails(t: TokenCounts, input: unknown, output: unknown): TokenCounts {
+  if (input && typeof input === 'object') {
+    const d = input as Record<string, unknown>;
+    if (num(d.audio_tokens) > 0) t.audioInput = num(d.audio_tokens);
+    if (num(d.image_tokens) > 0) t.imageInput = num(d.image_tokens);
+  }
+  if (output && typeof output === 'object') {
+    const d = output as Record<string, unknown>;
+    if (num(d.audio_tokens) > 0) t.audioOutput = num(d.audio_tokens);
+    if (num(d.image_tokens) > 0) t.imageOutput = num(d.image_tokens);
+  }
+  return t;
+}
+
+/**
+ * Token counts from an OpenAI `usage` object of any endpoint (chat, completions, embeddings, responses, images,
+ * transcriptions), with the audio and image parts it reports.
+ */
 export function tokensFromUsage(usage: unknown): TokenCounts | null {
   if (!usage || typeof usage !== 'object') return null;
   const u = usage as Record<string, unknown>;
-  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : 0);
   if ('input_tokens' in u || 'output_tokens' in u) {
-    const details = u.input_tokens_details as Record<string, unknown> | undefined;
-    return { input: num(u.input_tokens), cached: num(details?.cached_tokens), output: num(u.output_tokens) };
+    // Transcriptions spell it input_token_details.
+    const details = (u.input_tokens_details ?? u.input_token_details) as Record<string, unknown> | undefined;
+    const t: TokenCounts = { input: num(u.input_tokens), cached: num(details?.cached_tokens), output: num(u.output_tokens) };
+    return details || u.output_tokens_details ? withDetails(t, details, u.output_tokens_details) : t;
   }
   if ('prompt_tokens' in u || 'completion_tokens' in u) {
     const details = u.prompt_tokens_details as Record<string, unknown> | undefined;
-    return { input: num(u.prompt_tokens), cached: num(details?.cached_tokens), output: num(u.completion_tokens) };
+    const t: TokenCounts = { input: num(u.prompt_tokens), cached: num(details?.cached_tokens), output: num(u.completion_tokens) };
+    return details || u.completion_tokens_details ? withDetails(t, details, u.completion_tokens_details) : t;
   }
   return null;
 }

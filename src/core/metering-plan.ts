@@ -1,0 +1,266 @@
+import type { FormFields } from './form-fields.js';
+import { type ModelPrice, type PriceTable, priceFor, pricesTokens, usdToNano } from './pricing.js';
+
+// How a forwarded request is metered, decided once before it is forwarded (docs/metering.md is the table of it).
+// Every forwarded request counts against request quotas and RPM/RPD whatever its kind; this decides what it costs,
+// and whether a key or project with a spend limit may send it at all: an endpoint Tollgate cannot meter, or a model
+// it has no price for, would spend money no budget sees.
+
+export type MeterKind =
+  /** Billed by the tokens in the answer's `usage` (chat, completions, responses, embeddings). */
+  | 'tokens'
+  /** Billed per image (DALL·E) or by the tokens in the answer (GPT Image). */
+  | 'image'
+  /** Billed by the characters of the input text (text to speech). */
+  | 'speech'
+  /** Billed by the seconds of audio (whisper-1) or by the tokens in the answer (GPT-4o transcribe). */
+  | 'transcription'
+  /** `GET /responses/{id}`: bills a background response's result once, when it is retrieved finished. */
+  | 'retrieval'
+  /** Costs nothing (reads, deletes, uploads, cancellations, moderations). */
+  | 'free'
+  /** Costs money Tollgate cannot see (batches, fine-tuning, assistants runs, vector stores, realtime, …). */
+  | 'unmetered';
+
+export interface MeterPlan {
+  kind: MeterKind;
+  /** The endpoint family as docs/metering.md names it (also in refusals). */
+  family: string;
+  /** The model billed, or null. */
+  model: string | null;
+  /** The model's price (its own, else `pricing.default`), or null. */
+  price: ModelPrice | null;
+  /** Whether the price covers what this request is billed by; false for a metered kind means "unpriced". */
+  priced: boolean;
+  /** A background response (`"background": true`): billed when its result is retrieved, not when it is created. */
+  deferred: boolean;
+  /** Units billed per request when they are known before the answer: characters (speech). */
+  units: number;
+  /** Nano-dollars per unit the answer reports: per image (DALL·E). */
+  unitNano: number;
+  /** What the request may cost, nano-dollars, for the kinds the guard cannot estimate from tokens (0 otherwise). */
+  estimateNano: number;
+}
+
+export interface PlanInput {
+  method: string;
+  /** The canonical path after `/v1`, e.g. `/chat/completions`. */
+  endpoint: string;
+  /** The JSON object body, or null. */
+  body: Record<string, unknown> | null;
+  /** The text fields of a multipart body, or null. */
+  form: FormFields | null;
+  /** The model the request is routed to (aliases applied), from whichever body named it; null when none did. */
+  model: string | null;
+  /** Size of the request body in bytes (audio: the duration is estimated from it). */
+  bodyBytes: number;
+  prices: PriceTable;
+  /** `pricing.default`: the price of models the table does not name, or null. */
+  defaultPrice: ModelPrice | null;
+}
+
+const TOKEN_ENDPOINTS = new Set(['/chat/completions', '/completions', '/responses', '/embeddings', '/responses/compact']);
+const IMAGE_ENDPOINTS = new Set(['/images/generations', '/images/edits', '/images/variations']);
+const TRANSCRIPTION_ENDPOINTS = new Set(['/audio/transcriptions', '/audio/translations']);
+
+/** POSTs that cost nothing: uploads, cancellations, object updates without a model run, token counting, moderation. */
+const FREE_POSTS: readonly RegExp[] = [
+  /^\/moderations$/,
+  /^\/responses\/input_tokens$/,
+  /\/(cancel|pause)$/,
+  /^\/files$/,
+  /^\/uploads(\/[^/]+\/(parts|complete))?$/,
+  /^\/chat\/completions\/[^/]+$/,
+  /^\/conversations(\/[^/]+(\/items)?)?$/,
+  /^\/assistants(\/[^/]+)?$/,
+  // Threads and their messages, not runs (`/threads/runs` creates a thread and runs it).
+  /^\/threads(\/(?!runs$)[^/]+(\/messages(\/[^/]+)?)?)?$/,
+];
+
+/** Families of the endpoints Tollgate cannot meter, by first path segment (for refusals and docs). */
+const UNMETERED_FAMILIES: Readonly<Record<string, string>> = {
+  batches: 'batches',
+  fine_tuning: 'fine-tuning',
+  threads: 'assistants runs',
+  realtime: 'realtime',
+  vector_stores: 'vector stores',
+  containers: 'containers',
+  evals: 'evals',
+  videos: 'videos',
+  audio: 'audio',
+};
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
+
+const plan = (kind: MeterKind, family: string, o: Partial<MeterPlan> = {}): MeterPlan => ({
+  kind,
+  family,
+  model: null,
+  price: null,
+  priced: kind === 'free' || kind === 'retrieval',
+  deferred: false,
+  units: 0,
+  unitNano: 0,
+  estimateNano: 0,
+  ...o,
+});
+
+/** The price of a model for metering: its own (or its snapshot's base model's), else the configured default. */
+export function meteringPrice(prices: PriceTable, defaultPrice: ModelPrice | null, model: string | null): ModelPrice | null {
+  if (model === null) return null;
+  return priceFor(prices, model) ?? defaultPrice;
+}
+
+/** How a request is metered (see MeterKind). */
+export function planMetering(i: PlanInput): MeterPlan {
+  const { endpoint } = i;
+  if (READS.has(i.method)) {
+    return i.method === 'GET' && /^\/responses\/[^/]+$/.test(endpoint) && endpoint !== '/responses/input_tokens'
+      ? plan('retrieval', 'responses')
+      : plan('free', 'reads');
+  }
+  if (i.method !== 'POST') return unmetered(i);
+  if (TOKEN_ENDPOINTS.has(endpoint)) return tokenPlan(i);
+  if (IMAGE_ENDPOINTS.has(endpoint)) return imagePlan(i);
+  if (endpoint === '/audio/speech') return speechPlan(i);
+  if (TRANSCRIPTION_ENDPOINTS.has(endpoint)) return transcriptionPlan(i);
+  if (FREE_POSTS.some((r) => r.test(endpoint))) return plan('free', 'free');
+  return unmetered(i);
+}
+
+/**
+ * What Tollgate cannot meter. It still carries the model's token price: a model call on a route the API does not
+ * list is billed by the usage its answer reports, when it reports one (proxy.ts), for keys without a spend limit.
+ */
+function unmetered(i: PlanInput): MeterPlan {
+  const first = i.endpoint.split('/')[1] ?? '';
+  const family = Object.hasOwn(UNMETERED_FAMILIES, first) ? UNMETERED_FAMILIES[first] : `${i.endpoint || '/'}`;
+  const price = meteringPrice(i.prices, i.defaultPrice, i.model);
+  return plan('unmetered', family, { model: i.model, price, priced: pricesTokens(price) });
+}
+
+function tokenPlan(i: PlanInput): MeterPlan {
+  const price = meteringPrice(i.prices, i.defaultPrice, i.model);
+  const family = i.endpoint === '/embeddings' ? 'embeddings' : i.endpoint.startsWith('/responses') ? 'responses' : 'completions';
+  // A background response runs after its answer: what it costs is only seen when its result is retrieved.
+  const deferred = i.endpoint === '/responses' && i.body?.background === true && i.body?.stream !== true;
+  if (deferred) return plan('unmetered', 'background responses', { model: i.model, price, priced: pricesTokens(price), deferred: true });
+  return plan('tokens', family, { model: i.model, price, priced: pricesTokens(price) });
+}
+
+/** One text field of either body: a JSON value, or the single value of a form field (a repeated field is unknown). */
+function field(i: PlanInput, name: string): { value: unknown; known: boolean } {
+  if (i.body) return { value: i.body[name], known: true };
+  const values = i.form?.values[name];
+  if (!i.form) return { value: undefined, known: false };
+  if (!values) return { value: undefined, known: true };
+  return values.length === 1 ? { value: values[0], known: true } : { value: undefined, known: false };
+}
+
+/** Images requested: `n` (1 when absent); null when it is not a whole number from 1 to 10, as OpenAI takes it. */
+function imageCount(i: PlanInput): number | null {
+  const n = field(i, 'n');
+  if (!n.known) return null;
+  if (n.value === undefined || n.value === null) return 1;
+  const v = typeof n.value === 'string' && /^\d{1,2}$/.test(n.value.trim()) ? Number(n.value) : n.value;
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 10 ? v : null;
+}
+
+/** Output image tokens of GPT Image models at 1024x1024, by quality (OpenAI's image generation guide); scaled by area. */
+const IMAGE_TOKENS_1024: Readonly<Record<string, number>> = { low: 272, medium: 1056, high: 4160 };
+/** The largest standard size, for `auto`: the estimate must not fall short. */
+const LARGEST_AUTO_PIXELS = 1536 * 1024;
+/** Input image tokens reserved per input image of an edit (a high-fidelity 1536x1024 image); settled to the answer. */
+const INPUT_IMAGE_TOKENS = 6240;
+
+function pixelsOf(size: unknown): number | null {
+  if (size === undefined || size === null || size === 'auto') return LARGEST_AUTO_PIXELS;
+  const m = typeof size === 'string' ? /^(\d{2,5})x(\d{2,5})$/.exec(size) : null;
+  return m ? Number(m[1]) * Number(m[2]) : null;
+}
+
+function imagePlan(i: PlanInput): MeterPlan {
+  const model = i.model;
+  const price = meteringPrice(i.prices, i.defaultPrice, model);
+  const n = imageCount(i);
+  const base = plan('image', 'images', { model, price });
+  if (!price || n === null) return base;
+  const quality = field(i, 'quality');
+  const size = field(i, 'size');
+  if (!quality.known || !size.known) return base;
+  if (price.images) {
+    // DALL·E: a price per image of this quality and size (`auto` or absent quality: the dearest, to be safe).
+    const sz = size.value ?? '1024x1024';
+    const q = quality.value ?? 'standard';
+    const candidates = q === 'auto' ? Object.values(price.images) : Object.hasOwn(price.images, String(q)) ? [price.images[String(q)]] : [];
+    const perImage = Math.max(-1, ...candidates.map((bySize) => (typeof sz === 'string' && Object.hasOwn(bySize, sz) ? bySize[sz] : -1)));
+    if (perImage < 0) return base;
+    const unitNano = usdToNano(perImage);
+    return { ...base, priced: true, unitNano, estimateNano: unitNano * n };
+  }
+  if (price.image_output !== undefined) {
+    // GPT Image: output tokens by quality and size, prompt and input images by token; settled to the answer's usage.
+    const q = quality.value ?? 'auto';
+    const perArea = q === 'auto' ? IMAGE_TOKENS_1024.high : Object.hasOwn(IMAGE_TOKENS_1024, String(q)) ? IMAGE_TOKENS_1024[String(q)] : null;
+    const pixels = pixelsOf(size.value);
+    if (perArea === null || pixels === null) return base;
+    const outputTokens = Math.ceil((perArea * pixels) / (1024 * 1024)) * n;
+    const prompt = field(i, 'prompt').value;
+    const promptTokens = Math.ceil((typeof prompt === 'string' ? prompt.length : 4096) / 4);
+    const inputImages = (i.form?.files.image ?? 0) + (i.form?.files['image[]'] ?? 0) + (Array.isArray(i.body?.images) ? i.body.images.length : 0);
+    const rate = (usdPerMillion: number | undefined) => Math.round((usdPerMillion ?? 0) * 1000);
+    const estimateNano =
+      outputTokens * rate(price.image_output) + promptTokens * rate(price.input) + inputImages * INPUT_IMAGE_TOKENS * rate(price.image_input ?? price.input);
+    return { ...base, priced: true, estimateNano };
+  }
+  return base;
+}
+
+/** Characters of a text as OpenAI counts them (code points, not UTF-16 units). */
+function characters(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+function speechPlan(i: PlanInput): MeterPlan {
+  const price = meteringPrice(i.prices, i.defaultPrice, i.model);
+  const input = i.body?.input;
+  const units = typeof input === 'string' ? characters(input) : 0;
+  const base = plan('speech', 'audio speech', { model: i.model, price, units });
+  // Only per-character prices are knowable here: the audio tokens of token-priced speech models are not reported.
+  if (price?.characters === undefined || typeof input !== 'string') return base;
+  const unitNano = Math.round(price.characters * 1000);
+  return { ...base, priced: true, unitNano, estimateNano: units * unitNano };
+}
+
+/**
+ * Seconds of audio reserved for a transcription before its answer says: the body at 16 kbit/s, a low bitrate for
+ * speech (real uploads are denser, so this errs high). Settled to the seconds or tokens the answer reports.
+ */
+export function estimatedAudioSeconds(bodyBytes: number): number {
+  return Math.max(1, Math.ceil(bodyBytes / 2000));
+}
+
+/** Audio and text tokens per second of audio reserved for token-priced transcription models (about twice the usual). */
+const AUDIO_TOKENS_PER_SECOND = 20;
+const TEXT_TOKENS_PER_SECOND = 10;
+
+function transcriptionPlan(i: PlanInput): MeterPlan {
+  const price = meteringPrice(i.prices, i.defaultPrice, i.model);
+  const base = plan('transcription', 'audio transcription', { model: i.model, price });
+  if (!price) return base;
+  const seconds = estimatedAudioSeconds(i.bodyBytes);
+  if (price.minutes !== undefined) return { ...base, priced: true, estimateNano: seconds * Math.round((price.minutes * 1e9) / 60) };
+  if (price.audio_input !== undefined || price.input !== undefined) {
+    const rate = (usdPerMillion: number | undefined) => Math.round((usdPerMillion ?? 0) * 1000);
+    const perSecond = AUDIO_TOKENS_PER_SECOND * rate(price.audio_input ?? price.input) + TEXT_TOKENS_PER_SECOND * rate(price.output);
+    return { ...base, priced: true, estimateNano: seconds * perSecond };
+  }
+  return base;
+}
+
+/** What a plan needs from the request beyond a JSON body: the fields of a multipart one. */
+export function needsFormFields(method: string, endpoint: string): boolean {
+  return method === 'POST' && (IMAGE_ENDPOINTS.has(endpoint) || TRANSCRIPTION_ENDPOINTS.has(endpoint));
+}

@@ -1,0 +1,176 @@
+import { formBoundary, readFormFields } from '../../core/form-fields.js';
+import { type MeterPlan, meteringPrice, needsFormFields, planMetering } from '../../core/metering-plan.js';
+import { costNanoUsd, pricesTokens, type TokenCounts } from '../../core/pricing.js';
+import { TollgateError } from '../../core/errors.js';
+import { routeModel } from '../../core/routing.js';
+import { claimBackgroundResponse, recordBackgroundResponse } from '../../services/background-responses.js';
+import type { GatewayContext } from './gateway-context.js';
+import type { Admission } from './guard.js';
+import { meterAndSettle, NO_TOKENS, type Outcome } from './metering.js';
+import type { RequestInfo } from './proxy.js';
+import type { GatewayRequest } from './request.js';
+import { tokensFromUsage } from './usage-extract.js';
+
+// The gateway's side of metering every endpoint family (core/metering-plan.ts decides what a request is billed by):
+// the plan of a request, read from its JSON or multipart body, and what its answer says it used.
+
+/** The metering plan of a request; `model` is the routed model of a JSON body, or null (read from a form here). */
+export function meterPlanOf(g: GatewayContext, request: GatewayRequest, endpoint: string, body: Record<string, unknown> | null, model: string | null): MeterPlan {
+  let form = null;
+  let billed = model;
+  if (!body && request.rawBody && needsFormFields(request.method, endpoint)) {
+    const header = request.headers['content-type'];
+    const boundary = formBoundary(typeof header === 'string' ? header : undefined);
+    form = boundary ? readFormFields(request.rawBody, boundary) : null;
+    const named = form?.values.model;
+    if (billed === null && named?.length === 1) billed = routeModel(g.config, named[0]).model;
+  }
+  return planMetering({
+    method: request.method,
+    endpoint,
+    body,
+    form,
+    model: billed,
+    bodyBytes: request.rawBody?.length ?? 0,
+    prices: g.config.prices,
+    defaultPrice: g.config.defaultPrice,
+  });
+}
+
+/** What an answer was billed: the parts of an Outcome that metering fills in. */
+export type Measured = Pick<Outcome, 'billable' | 'tokens' | 'units' | 'costNanoUsd' | 'model' | 'priced'>;
+
+const NOT_BILLED: Measured = { billable: false, tokens: NO_TOKENS };
+
+/**
+ * Whether an answer must be read whole, however large, to be billed: a background response's creation (its id) and
+ * retrieval (its usage). Other answers that stream through are billed by their plan (speech by character; images and
+ * transcriptions at their estimate when their answer is not read).
+ */
+export function needsWholeAnswer(plan: MeterPlan): boolean {
+  return plan.kind === 'retrieval' || plan.deferred;
+}
+
+/** Whether a successful answer must be read for metering (beyond the token calls the proxy reads itself). */
+export function measuresAnswer(plan: MeterPlan): boolean {
+  return plan.kind === 'image' || plan.kind === 'transcription' || plan.kind === 'retrieval' || plan.kind === 'speech' || plan.deferred;
+}
+
+function parseObject(buf: Buffer): Record<string, unknown> | null {
+  try {
+    const v = JSON.parse(buf.toString('utf8'));
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Image tokens of a GPT Image answer: output tokens are image tokens unless the answer splits them. */
+function imageTokens(usage: unknown): TokenCounts | null {
+  const t = tokensFromUsage(usage);
+  if (t && t.imageOutput === undefined && t.audioOutput === undefined) t.imageOutput = t.output;
+  return t;
+}
+
+/** Billing of an image answer: per image in `data` (DALL·E), or by its usage (GPT Image); the estimate without either. */
+function measureImages(plan: MeterPlan, answer: Record<string, unknown> | null, streamedTokens: TokenCounts | null): Measured {
+  if (answer === null && streamedTokens === null) {
+    // An answer not read (streamed through for its size, or not JSON): billed at its estimate (DALL·E: every image asked for).
+    const units = plan.unitNano > 0 ? Math.round(plan.estimateNano / plan.unitNano) : 0;
+    return { billable: true, tokens: NO_TOKENS, units, costNanoUsd: plan.estimateNano };
+  }
+  const count = Array.isArray(answer?.data) ? answer.data.length : 0;
+  if (plan.price?.images) return { billable: true, tokens: NO_TOKENS, units: count, costNanoUsd: count * plan.unitNano };
+  const tokens = streamedTokens ?? imageTokens(answer?.usage);
+  if (tokens) return { billable: true, tokens, units: count };
+  return { billable: true, tokens: NO_TOKENS, units: count, costNanoUsd: plan.estimateNano };
+}
+
+/** Billing of a transcription: the seconds or tokens its answer reports; the estimate when it reports neither (text formats). */
+function measureTranscription(plan: MeterPlan, answer: Record<string, unknown> | null, streamedTokens: TokenCounts | null): Measured {
+  const usage = answer?.usage as Record<string, unknown> | undefined;
+  const duration = typeof answer?.duration === 'number' && answer.duration >= 0 ? answer.duration : null;
+  const reported = usage?.type === 'duration' && typeof usage.seconds === 'number' && usage.seconds >= 0 ? usage.seconds : duration;
+  const seconds = reported === null ? 0 : Math.ceil(reported);
+  const price = plan.price;
+  if (price?.minutes !== undefined && reported !== null) {
+    return { billable: true, tokens: NO_TOKENS, units: seconds, costNanoUsd: seconds * Math.round((price.minutes * 1e9) / 60) };
+  }
+  const tokens = streamedTokens ?? (usage?.type === 'duration' ? null : tokensFromUsage(usage));
+  if (tokens && price?.minutes === undefined) return { billable: true, tokens, units: seconds };
+  return { billable: true, tokens: NO_TOKENS, units: seconds, costNanoUsd: plan.estimateNano };
+}
+
+const UNFINISHED = new Set(['queued', 'in_progress']);
+
+/** Bills a retrieved background response's usage once: only the retrieval that claims it is billed. */
+async function measureRetrieval(g: GatewayContext, info: RequestInfo, answer: Record<string, unknown> | null, streamedTokens: TokenCounts | null): Promise<Measured> {
+  const tokens = streamedTokens ?? (answer && !UNFINISHED.has(String(answer.status)) ? tokensFromUsage(answer.usage) : null);
+  if (!tokens) return NOT_BILLED;
+  const id = info.endpoint.slice('/responses/'.length);
+  let claimed: Awaited<ReturnType<typeof claimBackgroundResponse>>;
+  try {
+    claimed = await claimBackgroundResponse(g.app.deps, info.record.orgId, id);
+  } catch {
+    // Not claimed: it stays awaiting billing, and the next retrieval of it bills it.
+    return NOT_BILLED;
+  }
+  if (!claimed) return NOT_BILLED;
+  const model = claimed.model ?? (typeof answer?.model === 'string' ? answer.model : null);
+  const price = meteringPrice(g.config.prices, g.config.defaultPrice, model);
+  return { billable: true, tokens, model, priced: pricesTokens(price), costNanoUsd: costNanoUsd(price, tokens) };
+}
+
+/** A background response's creation: billed now if it already finished, else recorded to be billed when retrieved. */
+async function measureDeferred(g: GatewayContext, info: RequestInfo, answer: Record<string, unknown> | null): Promise<Measured> {
+  if (!answer || typeof answer.id !== 'string') return NOT_BILLED;
+  const tokens = UNFINISHED.has(String(answer.status)) ? null : tokensFromUsage(answer.usage);
+  if (tokens) return { billable: true, tokens };
+  await recordBackgroundResponse(g.app.deps, {
+    responseId: answer.id,
+    orgId: info.record.orgId,
+    projectId: info.record.projectId,
+    apiKeyId: info.record.id,
+    model: info.plan.model,
+  });
+  return NOT_BILLED;
+}
+
+/**
+ * What a successful buffered answer was billed, for the plans `measuresAnswer` names. Rejects only when a background
+ * response cannot be recorded for billing (the database is unreachable): the caller must not hand out its id unbilled.
+ */
+export function measureAnswer(g: GatewayContext, info: RequestInfo, buf: Buffer): Measured | Promise<Measured> {
+  const plan = info.plan;
+  if (plan.kind === 'speech') return { billable: true, tokens: NO_TOKENS, units: plan.units, costNanoUsd: plan.units * plan.unitNano };
+  const answer = parseObject(buf);
+  if (plan.kind === 'image') return measureImages(plan, answer, null);
+  if (plan.kind === 'transcription') return measureTranscription(plan, answer, null);
+  if (plan.kind === 'retrieval') return measureRetrieval(g, info, answer, null);
+  if (plan.deferred) return measureDeferred(g, info, answer);
+  return NOT_BILLED;
+}
+
+/**
+ * What a successful buffered answer that is no token call was billed (nothing, for most). When a background response
+ * cannot be recorded for billing, the request is metered unbilled and answered 503: its id is not handed out unbilled.
+ */
+export function meteredAnswer(g: GatewayContext, info: RequestInfo, admission: Admission, buf: Buffer, upstreamMs: number): Measured | Promise<Measured> {
+  if (!measuresAnswer(info.plan)) return NOT_BILLED;
+  const measured = measureAnswer(g, info, buf);
+  if (!(measured instanceof Promise)) return measured;
+  return measured.catch((err: unknown) => {
+    meterAndSettle(g, info, admission, { status: 503, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs, streamed: false, errorCode: 'metering_unavailable' });
+    throw new TollgateError('service_unavailable', `The background response could not be recorded for billing (${String(err)}); it was not handed out. Try again shortly.`);
+  });
+}
+
+/** What a streamed answer (images, transcriptions, a retrieved background response) was billed, from its usage. */
+export function measureStream(g: GatewayContext, info: RequestInfo, tokens: TokenCounts | null, complete: boolean): Measured | Promise<Measured> {
+  const plan = info.plan;
+  if (plan.kind === 'image') return measureImages(plan, null, tokens && tokens.imageOutput === undefined ? { ...tokens, imageOutput: tokens.output } : tokens);
+  if (plan.kind === 'transcription') return measureTranscription(plan, null, tokens);
+  if (plan.kind === 'speech') return measureAnswer(g, info, Buffer.alloc(0));
+  if (plan.kind === 'retrieval' && complete) return measureRetrieval(g, info, null, tokens);
+  return NOT_BILLED;
+}
