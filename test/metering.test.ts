@@ -150,7 +150,16 @@ describeEachDatabase('metering every forwarded request', (backend) => {
     }
 
     it('for a key with a spend limit', async () => {
-      await expectRefused(await newKey({ spend_limit: { threshold_amount: 100, interval: 'month' } }), 'this API key has a spend limit');
+      const k = await newKey({ spend_limit: { threshold_amount: 100, interval: 'month' } });
+      await expectRefused(k, 'this API key has a spend limit');
+      // A transcription whose answer would report no duration is billed at a guess: not for a budget.
+      const before = up.seen.length;
+      for (const format of ['text', 'srt', 'vtt']) {
+        const r = await call(t, k.value, 'POST', '/v1/audio/transcriptions', form({ model: 'whisper-1', response_format: format }, { file: 'AUDIO' }));
+        expect(r.body.error, format).toMatchObject({ code: 'endpoint_not_metered' });
+      }
+      expect(up.seen.length).toBe(before);
+      expect((await call(t, k.value, 'POST', '/v1/audio/transcriptions', form({ model: 'whisper-1' }, { file: 'AUDIO' }))).status).toBe(200);
     });
 
     it('for a key whose project has an enforced spend limit, not a notify-only one', async () => {

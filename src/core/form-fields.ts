@@ -13,17 +13,13 @@ const MAX_VALUE = 1024;
 /** The boundary of a multipart/form-data Content-Type, or null when the type is not one. */
 export function formBoundary(contentType: string | undefined): string | null {
   if (!contentType) return null;
-  const [type, ...params] = contentType.split(';');
-  if (type.trim().toLowerCase() !== 'multipart/form-data') return null;
-  for (const p of params) {
-    const eq = p.indexOf('=');
-    if (eq < 0 || p.slice(0, eq).trim().toLowerCase() !== 'boundary') continue;
-    let v = p.slice(eq + 1).trim();
-    if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) v = v.slice(1, -1);
-    // RFC 2046: 1–70 characters.
-    return v.length >= 1 && v.length <= 70 ? v : null;
-  }
-  return null;
+  const semi = contentType.indexOf(';');
+  if (semi < 0 || contentType.slice(0, semi).trim().toLowerCase() !== 'multipart/form-data') return null;
+  // A quoted boundary may hold `;` and spaces (RFC 2046 allows both).
+  const m = /;\s*boundary\s*=\s*(?:"([^"]*)"|([^;\s]+))/i.exec(contentType.slice(semi));
+  const v = m ? (m[1] ?? m[2]) : '';
+  // RFC 2046: 1–70 characters.
+  return v.length >= 1 && v.length <= 70 ? v : null;
 }
 
 /** The `name` and whether a `filename` is given, from a part's Content-Disposition; null when it is no form-data part. */

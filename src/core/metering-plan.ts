@@ -32,6 +32,11 @@ export interface MeterPlan {
   price: ModelPrice | null;
   /** Whether the price covers what this request is billed by; false for a metered kind means "unpriced". */
   priced: boolean;
+  /**
+   * Whether what the request costs may go unseen: every `unmetered` request, and a transcription whose answer reports
+   * no duration (it is billed at its estimate). Refused to keys, projects and organizations with a spend limit.
+   */
+  unmeterable: boolean;
   /** A background response (`"background": true`): billed when its result is retrieved, not when it is created. */
   deferred: boolean;
   /** Units billed per request when they are known before the answer: characters (speech). */
@@ -98,6 +103,7 @@ const plan = (kind: MeterKind, family: string, o: Partial<MeterPlan> = {}): Mete
   model: null,
   price: null,
   priced: kind === 'free' || kind === 'retrieval',
+  unmeterable: kind === 'unmetered',
   deferred: false,
   units: 0,
   unitNano: 0,
@@ -142,8 +148,10 @@ function unmetered(i: PlanInput): MeterPlan {
 function tokenPlan(i: PlanInput): MeterPlan {
   const price = meteringPrice(i.prices, i.defaultPrice, i.model);
   const family = i.endpoint === '/embeddings' ? 'embeddings' : i.endpoint.startsWith('/responses') ? 'responses' : 'completions';
-  // A background response runs after its answer: what it costs is only seen when its result is retrieved.
-  const deferred = i.endpoint === '/responses' && i.body?.background === true && i.body?.stream !== true;
+  // A background response runs after its answer: what it costs is only seen when its result is retrieved. Anything
+  // but an absent or false `background` is taken for one (an upstream may read "true" or 1 as true).
+  const background = i.body?.background;
+  const deferred = i.endpoint === '/responses' && background !== undefined && background !== null && background !== false && i.body?.stream !== true;
   if (deferred) return plan('unmetered', 'background responses', { model: i.model, price, priced: pricesTokens(price), deferred: true });
   return plan('tokens', family, { model: i.model, price, priced: pricesTokens(price) });
 }
@@ -246,9 +254,17 @@ export function estimatedAudioSeconds(bodyBytes: number): number {
 const AUDIO_TOKENS_PER_SECOND = 20;
 const TEXT_TOKENS_PER_SECOND = 10;
 
+/** Transcription formats whose answers report the audio's duration or usage (OpenAI's default is json). */
+const FORMATS_WITH_USAGE = new Set(['json', 'verbose_json', 'diarized_json']);
+
 function transcriptionPlan(i: PlanInput): MeterPlan {
   const price = meteringPrice(i.prices, i.defaultPrice, i.model);
-  const base = plan('transcription', 'audio transcription', { model: i.model, price });
+  const format = field(i, 'response_format');
+  // Text, srt and vtt answers say nothing of the audio: billed at the estimate, which a denser encoding could beat.
+  const reportsUsage = format.known && (format.value === undefined || FORMATS_WITH_USAGE.has(String(format.value)));
+  const base = reportsUsage
+    ? plan('transcription', 'audio transcription', { model: i.model, price })
+    : plan('transcription', 'audio transcription in a format that reports no duration (text, srt, vtt)', { model: i.model, price, unmeterable: true });
   if (!price) return base;
   const seconds = estimatedAudioSeconds(i.bodyBytes);
   if (price.minutes !== undefined) return { ...base, priced: true, estimateNano: seconds * Math.round((price.minutes * 1e9) / 60) };

@@ -344,7 +344,7 @@ export class LimitsGuard implements RequestGuard {
  * endpoint Tollgate cannot meter, or a model it has no price for.
  */
 function refuseUnmetered(plan: MeterPlan, who: string): void {
-  if (plan.kind === 'unmetered') {
+  if (plan.unmeterable) {
     throw new TollgateError(
       'endpoint_not_metered',
       `Tollgate cannot meter the cost of ${plan.family}, and ${who}: the request was not forwarded. Use a key without a spend limit for this endpoint (see docs/metering.md).`,

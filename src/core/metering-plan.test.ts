@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import type { FormFields } from './form-fields.js';
+import { estimatedAudioSeconds, type PlanInput, planMetering } from './metering-plan.js';
+import { DEFAULT_PRICES } from './pricing.js';
+
+const input = (o: Partial<PlanInput>): PlanInput => ({
+  method: 'POST',
+  endpoint: '/chat/completions',
+  body: null,
+  form: null,
+  model: null,
+  bodyBytes: 0,
+  prices: DEFAULT_PRICES,
+  defaultPrice: null,
+  ...o,
+});
+const form = (values: Record<string, string[]>, files: Record<string, number> = {}): FormFields => ({ values, files });
+
+describe('metering plan', () => {
+  it('bills model calls by token, priced by their model or the default', () => {
+    expect(planMetering(input({ model: 'o1-pro', body: {} }))).toMatchObject({ kind: 'tokens', family: 'completions', priced: true, unmeterable: false });
+    expect(planMetering(input({ endpoint: '/embeddings', model: 'text-embedding-3-small', body: {} }))).toMatchObject({ kind: 'tokens', family: 'embeddings', priced: true });
+    expect(planMetering(input({ endpoint: '/responses/compact', model: 'gpt-5', body: {} }))).toMatchObject({ kind: 'tokens', priced: true });
+    expect(planMetering(input({ model: 'gpt-9', body: {} }))).toMatchObject({ kind: 'tokens', priced: false, price: null });
+    expect(planMetering(input({ model: null, body: {} }))).toMatchObject({ kind: 'tokens', priced: false });
+    expect(planMetering(input({ model: 'gpt-9', body: {}, defaultPrice: { input: 1 } }))).toMatchObject({ priced: true, price: { input: 1 } });
+    // A per-character price is no token price.
+    expect(planMetering(input({ model: 'tts-1', body: {} }))).toMatchObject({ priced: false });
+  });
+
+  it('takes any background that is not absent or false for a background response, unless it streams', () => {
+    for (const background of [true, 'true', 1, {}]) {
+      expect(planMetering(input({ endpoint: '/responses', model: 'gpt-4o', body: { background } })), String(background)).toMatchObject({ kind: 'unmetered', deferred: true, unmeterable: true });
+    }
+    for (const background of [false, null, undefined]) {
+      expect(planMetering(input({ endpoint: '/responses', model: 'gpt-4o', body: { background } }))).toMatchObject({ kind: 'tokens', deferred: false });
+    }
+    expect(planMetering(input({ endpoint: '/responses', model: 'gpt-4o', body: { background: true, stream: true } }))).toMatchObject({ kind: 'tokens', deferred: false });
+  });
+
+  it('lets reads, deletes and free posts through, and names what it cannot meter', () => {
+    expect(planMetering(input({ method: 'GET', endpoint: '/files' }))).toMatchObject({ kind: 'free', unmeterable: false });
+    expect(planMetering(input({ method: 'DELETE', endpoint: '/files/file_1' }))).toMatchObject({ kind: 'free' });
+    expect(planMetering(input({ method: 'GET', endpoint: '/responses/resp_1' }))).toMatchObject({ kind: 'retrieval' });
+    expect(planMetering(input({ method: 'GET', endpoint: '/responses/resp_1/input_items' }))).toMatchObject({ kind: 'free' });
+    for (const endpoint of ['/files', '/uploads', '/uploads/u/parts', '/moderations', '/batches/b/cancel', '/responses/r/cancel', '/threads', '/threads/t/messages', '/assistants', '/chat/completions/c', '/responses/input_tokens']) {
+      expect(planMetering(input({ endpoint })).kind, endpoint).toBe('free');
+    }
+    const families: Record<string, string> = {
+      '/batches': 'batches',
+      '/fine_tuning/jobs': 'fine-tuning',
+      '/fine_tuning/jobs/j/resume': 'fine-tuning',
+      '/threads/runs': 'assistants runs',
+      '/threads/t/runs': 'assistants runs',
+      '/threads/t/runs/r/submit_tool_outputs': 'assistants runs',
+      '/vector_stores': 'vector stores',
+      '/realtime/client_secrets': 'realtime',
+      '/videos': 'videos',
+      '/containers': 'containers',
+      '/evals/e/runs': 'evals',
+      '/something/new': '/something/new',
+    };
+    for (const [endpoint, family] of Object.entries(families)) {
+      expect(planMetering(input({ endpoint })), endpoint).toMatchObject({ kind: 'unmetered', family, unmeterable: true });
+    }
+    expect(planMetering(input({ method: 'PATCH', endpoint: '/files/f' }))).toMatchObject({ kind: 'unmetered' });
+  });
+
+  it('prices DALL·E per image of a known quality and size, and nothing it cannot tell', () => {
+    const img = (model: string | null, body: Record<string, unknown> | null, f: FormFields | null = null) =>
+      planMetering(input({ endpoint: '/images/generations', model, body, form: f }));
+    expect(img('dall-e-3', { quality: 'hd', size: '1792x1024' })).toMatchObject({ kind: 'image', priced: true, unitNano: 120_000_000, estimateNano: 120_000_000 });
+    expect(img('dall-e-3', {})).toMatchObject({ priced: true, unitNano: 40_000_000 });
+    // auto quality: the dearest.
+    expect(img('dall-e-3', { quality: 'auto' })).toMatchObject({ priced: true, unitNano: 80_000_000 });
+    expect(img('dall-e-2', { n: 4, size: '512x512' })).toMatchObject({ priced: true, estimateNano: 4 * 18_000_000 });
+    for (const body of [{ size: '512x512' }, { quality: 'HD' }, { n: 0 }, { n: 11 }, { n: 1.5 }, { n: '2x' }]) {
+      expect(img('dall-e-3', body).priced, JSON.stringify(body)).toBe(false);
+    }
+    // A count sent as a string is counted (an upstream may read it as one).
+    expect(img('dall-e-2', { n: '2' }).estimateNano).toBe(2 * 20_000_000);
+    expect(img(null, { prompt: 'x' }).priced).toBe(false);
+    expect(img('dall-e-2', null, form({ n: ['3'], size: ['256x256'] })).estimateNano).toBe(3 * 16_000_000);
+    // A repeated field could be read either way upstream: not priced.
+    expect(img('dall-e-2', null, form({ n: ['1', '10'] })).priced).toBe(false);
+    expect(img('dall-e-2', null, null).priced).toBe(false);
+  });
+
+  it('estimates GPT Image by its output tokens, erring high for auto', () => {
+    const p = planMetering(input({ endpoint: '/images/generations', model: 'gpt-image-1', body: { quality: 'high', size: '1024x1024', prompt: 'abcd' } }));
+    expect(p).toMatchObject({ priced: true, estimateNano: 4160 * 40_000 + 1 * 5000 });
+    const auto = planMetering(input({ endpoint: '/images/generations', model: 'gpt-image-1', body: { prompt: 'abcd', n: 2 } }));
+    expect(auto.estimateNano).toBe(2 * 6240 * 40_000 + 5000);
+    const edit = planMetering(input({ endpoint: '/images/edits', model: 'gpt-image-1', form: form({ quality: ['low'], size: ['1024x1024'], prompt: ['abcd'] }, { 'image[]': 2 }) }));
+    expect(edit.estimateNano).toBe(272 * 40_000 + 5000 + 2 * 6240 * 10_000);
+  });
+
+  it('prices speech by character (code points) and refuses to guess token-priced speech', () => {
+    expect(planMetering(input({ endpoint: '/audio/speech', model: 'tts-1', body: { input: 'a😀b' } }))).toMatchObject({ priced: true, units: 3, estimateNano: 3 * 15_000 });
+    expect(planMetering(input({ endpoint: '/audio/speech', model: 'gpt-4o-mini-tts', body: { input: 'hi' } }))).toMatchObject({ priced: false, units: 2 });
+  });
+
+  it('estimates a transcription from its size, and will not let one that reports no duration past a budget', () => {
+    expect(estimatedAudioSeconds(0)).toBe(1);
+    expect(estimatedAudioSeconds(2_000_001)).toBe(1001);
+    const t = (values: Record<string, string[]>, model = 'whisper-1') => planMetering(input({ endpoint: '/audio/transcriptions', model, form: form(values), bodyBytes: 20_000 }));
+    expect(t({})).toMatchObject({ kind: 'transcription', priced: true, unmeterable: false, estimateNano: 10 * 100_000 });
+    expect(t({ response_format: ['verbose_json'] })).toMatchObject({ unmeterable: false });
+    for (const f of [['text'], ['srt'], ['vtt'], ['json', 'text']]) expect(t({ response_format: f }).unmeterable, f.join()).toBe(true);
+    expect(t({}, 'gpt-4o-transcribe')).toMatchObject({ priced: true, estimateNano: 10 * (20 * 6000 + 10 * 10_000) });
+    expect(t({}, 'some-asr')).toMatchObject({ priced: false });
+  });
+});
