@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -142,8 +142,11 @@ describe('UsageRecorder', () => {
   it('logs each group before the flush and releases the log once written', async () => {
     const { dir, recorder, database } = await setup();
     for (const id of ids(4)) recorder.record(usageEvent({ id }));
-    await new Promise((r) => setTimeout(r, 20));
     const wal = join(dir, 'wal');
+    // The group is logged asynchronously once its 5 ms are up: wait for the log to hold it (a fixed sleep was flaky
+    // on a loaded machine).
+    const logged = () => (existsSync(wal) ? readdirSync(wal) : []).reduce((n, f) => n + readFileSync(join(wal, f), 'utf8').split('\n').filter(Boolean).length, 0);
+    for (const deadline = Date.now() + 5000; Date.now() < deadline && logged() < 4; ) await new Promise((r) => setTimeout(r, 10));
     // A crash now: a new recorder on the same dir recovers the logged events.
     const again = new UsageRecorder(database, { flushIntervalMs: 60_000, batchSize: 50, maxInMemory: 100, spillFile: join(dir, 'spill.jsonl'), walDir: wal });
     expect(again.stats.recovered).toBe(4);
