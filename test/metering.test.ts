@@ -314,6 +314,14 @@ describeEachDatabase('metering every forwarded request', (backend) => {
         output_tokens: BACKGROUND_USAGE.output_tokens,
         cost_nanousd: 1000 * 2500 + 100_000 * 10_000,
       });
+      // The usage API counts the bill as a completion, by hour and by minute.
+      const start = Math.floor(events[0].created_at_ms / 1000) - 1;
+      for (const width of ['1h', '1m']) {
+        const usage = await t.api('GET', `${ORG}/usage/completions?start_time=${start}&bucket_width=${width}&api_key_ids=${k.id}`);
+        expect(usage.body.data.flatMap((b: { results: unknown[] }) => b.results), width).toEqual([
+          expect.objectContaining({ num_model_requests: 1, output_tokens: BACKGROUND_USAGE.output_tokens, cost_usd: 1.0025 }),
+        ]);
+      }
       // A response that was not made in the background is billed when made, never when retrieved.
       const sync = await newKey();
       expect((await call(t, sync.value, 'POST', '/v1/responses', { model: 'gpt-4o', input: 'hi' })).status).toBe(200);

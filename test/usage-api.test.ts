@@ -122,6 +122,7 @@ describeEachDatabase('usage and costs API', (backend) => {
           batch: null,
           cost_usd: day0Cost / 1e9,
           num_refused_requests: 1,
+          num_unpriced_requests: 0,
         },
       ]);
       expect(day1.results[0]).toMatchObject({ num_model_requests: 1, num_refused_requests: 1, input_tokens: 100 });
@@ -218,8 +219,10 @@ describeEachDatabase('usage and costs API', (backend) => {
           model: null,
           cost_usd: evs[4].cost_nanousd / 1e9,
           num_refused_requests: 0,
+          num_unpriced_requests: 0,
         },
       ]);
+      // No image or audio request in the fixture; the others are not metered.
       for (const kind of ['moderations', 'images', 'audio_speeches', 'audio_transcriptions', 'vector_stores', 'code_interpreter_sessions']) {
         const p = await get(`${ORG}/usage/${kind}?start_time=${D}&end_time=${D + 2 * DAY}`);
         expect(p).toMatchObject({ object: 'page', has_more: false });

@@ -3,7 +3,7 @@ import { BUCKET_SECONDS, type BucketWidth, bucketCeil, bucketFloor, decodeCursor
 import { TollgateError } from '../core/errors.js';
 import { nanoToUsd } from '../core/pricing.js';
 import type { DB } from '../storage/schema.js';
-import { ENDPOINT_KINDS } from '../storage/schema-rollups.js';
+import { ENDPOINT_KINDS, RESPONSE_RETRIEVAL_PREFIX } from '../storage/schema-rollups.js';
 import type { ServiceDeps } from './context.js';
 
 // OpenAI's Usage API (GET /v1/organization/usage/{kind}) and Costs API (GET /v1/organization/costs), answered
@@ -226,8 +226,12 @@ async function sumEvents(deps: ServiceDeps, orgId: string, f: UsageFilter): Prom
     .where('org_id', '=', orgId)
     .where('created_at_ms', '>=', f.from * 1000)
     .where('created_at_ms', '<', f.to * 1000)
-    .where('method', '=', 'POST')
-    .where('endpoint', 'in', endpoints);
+    .where((eb) => {
+      const posts = eb.and([eb('method', '=', 'POST'), eb('endpoint', 'in', endpoints)]);
+      // A background response is billed by the retrieval of its result (GET /responses/{id}); only billed ones count.
+      if (f.kind !== 'completions') return posts;
+      return eb.or([posts, eb.and([eb('method', '=', 'GET'), eb('endpoint', 'like', `${RESPONSE_RETRIEVAL_PREFIX}%`), eb('billable', '=', 1)])]);
+    });
   if (f.projectIds.length) q = q.where('project_id', 'in', f.projectIds);
   if (f.apiKeyIds.length) q = q.where('api_key_id', 'in', f.apiKeyIds);
   if (f.models.length) q = q.where('model', 'in', f.models);

@@ -16,9 +16,16 @@ export const ENDPOINT_KINDS: Readonly<Record<string, string>> = {
   'POST /audio/translations': 'audio_transcriptions',
 };
 
+/** Retrievals of one response (`GET /responses/{id}`): they bill background responses, so they count as completions. */
+export const RESPONSE_RETRIEVAL_PREFIX = '/responses/';
+
+function isResponseRetrieval(method: string, endpoint: string): boolean {
+  return method === 'GET' && endpoint.startsWith(RESPONSE_RETRIEVAL_PREFIX) && endpoint.indexOf('/', RESPONSE_RETRIEVAL_PREFIX.length) < 0;
+}
+
 /** The Usage API category of a request. */
 export function endpointKind(method: string, endpoint: string): string {
-  return ENDPOINT_KINDS[`${method} ${endpoint}`] ?? 'other';
+  return ENDPOINT_KINDS[`${method} ${endpoint}`] ?? (isResponseRetrieval(method, endpoint) ? 'completions' : 'other');
 }
 
 /**
