@@ -291,6 +291,19 @@ describeEachDatabase('metering every forwarded request', (backend) => {
     });
   });
 
+  it('adds images and audio to the CLI usage report', async () => {
+    const { runCli } = await import('../src/cli/main.js');
+    const k = await newKey();
+    expect((await call(t, k.value, 'POST', '/v1/images/generations', { model: 'dall-e-2', prompt: 'x', size: '256x256', n: 2 })).status).toBe(200);
+    expect((await call(t, k.value, 'POST', '/v1/audio/speech', { model: 'tts-1', input: 'hello', voice: 'alloy' })).status).toBe(200);
+    await eventsOf(t, k.id);
+    let out = '';
+    const io = { env: { LOG_LEVEL: 'silent' }, out: (s: string) => (out += s), err: (s: string) => (out += s) };
+    expect(await runCli(['node', 'tollgate', '--server', t.url, '--admin-key', t.adminKey, 'usage', '--project', t.defaultProjectId, '--by', 'key', '--since', '1d', '--json'], io)).toBe(0);
+    const row = (JSON.parse(out).data as Array<{ api_key_id: string; requests: number; cost_usd: number }>).find((r) => r.api_key_id === k.id);
+    expect(row).toMatchObject({ requests: 2, cost_usd: (2 * 16_000_000 + 5 * 15_000) / 1e9 });
+  });
+
   describe('background responses', () => {
     it('bill the finished result once, on the retrieval that sees it, never on creation or a second retrieval', async () => {
       const k = await newKey();

@@ -40,7 +40,8 @@ interface Row {
 }
 
 const GROUP_BY = { project: 'project_id', key: 'api_key_id', model: 'model' } as const;
-const KINDS = ['completions', 'embeddings'] as const;
+// Every kind Tollgate meters (images and audio carry tokens only for token-priced models).
+const KINDS = ['completions', 'embeddings', 'images', 'audio_speeches', 'audio_transcriptions'] as const;
 
 /** Parses unix seconds, an ISO date, or a span back from now (90m, 12h, 7d). */
 export function parseWhen(v: string, nowSec: number, flag: string): number {
