@@ -133,6 +133,8 @@ describeEachDatabase('metering every forwarded request', (backend) => {
       ['POST', '/v1/vector_stores', { name: 'docs' }],
       ['POST', '/v1/realtime/client_secrets', { session: { type: 'realtime', model: 'gpt-realtime' } }],
       ['POST', '/v1/responses', { model: 'gpt-4o', input: 'hi', background: true }],
+      // A route the API does not list: billed only if its answer happens to report usage.
+      ['POST', '/v1/fim/completions', { model: 'gpt-4o-mini', prompt: 'def' }],
     ];
 
     async function expectRefused(key: Key, who: string) {
