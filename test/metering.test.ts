@@ -337,6 +337,16 @@ describeEachDatabase('metering every forwarded request', (backend) => {
           expect.objectContaining({ num_model_requests: 1, output_tokens: BACKGROUND_USAGE.output_tokens, cost_usd: 1.0025 }),
         ]);
       }
+      // Its stream resumed (GET …?stream=true) after it was billed: not billed again. Another one's first resumed
+      // stream that finishes bills it.
+      const other = String((await call(t, k.value, 'POST', '/v1/responses', { model: 'gpt-4o-mini', input: 'hi', background: true })).body.id);
+      for (const rid of [id, other]) {
+        const res = await fetch(`${t.url}/v1/responses/${rid}?stream=true`, { headers: { authorization: `Bearer ${k.value}` } });
+        expect(await res.text()).toContain('response.completed');
+      }
+      const after = (await eventsOf(t, k.id)).filter((e) => e.billable === 1);
+      expect(after).toHaveLength(2);
+      expect(after[1]).toMatchObject({ model: 'gpt-4o-mini', streamed: 1, output_tokens: BACKGROUND_USAGE.output_tokens, cost_nanousd: 1000 * 150 + 100_000 * 600 });
       // A response that was not made in the background is billed when made, never when retrieved.
       const sync = await newKey();
       expect((await call(t, sync.value, 'POST', '/v1/responses', { model: 'gpt-4o', input: 'hi' })).status).toBe(200);

@@ -72,6 +72,14 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       background.set(id, seenBefore + 1);
       const done = seenBefore + 1 >= 2;
       const base = { id, object: 'response', created_at: 1, model: 'gpt-4o', background: true };
+      if ((req.url ?? '').includes('stream=true')) {
+        // Resuming the stream of a background response: its events, ending with response.completed.
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(`event: response.output_text.delta\ndata: ${JSON.stringify({ type: 'response.output_text.delta', delta: 'Hi', sequence_number: 1 })}\n\n`);
+        const completed = { type: 'response.completed', sequence_number: 2, response: { ...base, status: 'completed', output: [], usage: BACKGROUND_USAGE } };
+        res.write(`event: response.completed\ndata: ${JSON.stringify(completed)}\n\n`);
+        return res.end();
+      }
       return json(200, done ? { ...base, status: 'completed', output: [], usage: BACKGROUND_USAGE } : { ...base, status: 'in_progress', output: [], usage: null });
     }
     if (req.method === 'POST' && (path === '/v1/batches' || path === '/v1/fine_tuning/jobs' || path === '/v1/threads/runs' || path === '/v1/vector_stores')) {
