@@ -133,6 +133,9 @@ describeEachDatabase('metering every forwarded request', (backend) => {
       ['POST', '/v1/vector_stores', { name: 'docs' }],
       ['POST', '/v1/realtime/client_secrets', { session: { type: 'realtime', model: 'gpt-realtime' } }],
       ['POST', '/v1/responses', { model: 'gpt-4o', input: 'hi', background: true }],
+      // Hosted tools are billed per call, outside the answer's usage.
+      ['POST', '/v1/responses', { model: 'gpt-4o', input: 'hi', tools: [{ type: 'web_search' }] }],
+      ['POST', '/v1/chat/completions', { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], web_search_options: {} }],
       // A route the API does not list: billed only if its answer happens to report usage.
       ['POST', '/v1/fim/completions', { model: 'gpt-4o-mini', prompt: 'def' }],
     ];

@@ -28,6 +28,20 @@ describe('metering plan', () => {
     expect(planMetering(input({ model: 'tts-1', body: {} }))).toMatchObject({ priced: false });
   });
 
+  it('will not let hosted tools (billed apart from tokens) past a budget, and bills them as tokens otherwise', () => {
+    for (const body of [
+      { tools: [{ type: 'function', name: 'f' }, { type: 'web_search_preview' }] },
+      { tools: [{ type: 'web_search' }] },
+      { tools: [{ type: 'file_search', vector_store_ids: ['vs_1'] }] },
+      { tools: [{ type: 'code_interpreter', container: { type: 'auto' } }] },
+      { tools: [{ type: 'image_generation' }] },
+      { web_search_options: {} },
+    ]) {
+      expect(planMetering(input({ endpoint: '/responses', model: 'gpt-4o', body })), JSON.stringify(body)).toMatchObject({ kind: 'tokens', unmeterable: true, priced: true });
+    }
+    expect(planMetering(input({ model: 'gpt-4o', body: { tools: [{ type: 'function', function: { name: 'f' } }, { type: 'custom' }, null, 'x'] } }))).toMatchObject({ unmeterable: false });
+  });
+
   it('takes any background that is not absent or false for a background response, unless it streams', () => {
     for (const background of [true, 'true', 1, {}]) {
       expect(planMetering(input({ endpoint: '/responses', model: 'gpt-4o', body: { background } })), String(background)).toMatchObject({ kind: 'unmetered', deferred: true, unmeterable: true });

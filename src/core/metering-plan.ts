@@ -153,8 +153,34 @@ function tokenPlan(i: PlanInput): MeterPlan {
   const background = i.body?.background;
   const deferred = i.endpoint === '/responses' && background !== undefined && background !== null && background !== false && i.body?.stream !== true;
   if (deferred) return plan('unmetered', 'background responses', { model: i.model, price, priced: pricesTokens(price), deferred: true });
+  // Hosted tools bill per call or by tokens of their own, outside the answer's usage: billed as tokens, not for budgets.
+  const unmeterable = i.body !== null && (i.body.web_search_options !== undefined || usesHostedTool(i.body.tools));
   // Every model call takes this path: one literal, no spread (measured ~0.1 µs less per request).
-  return { kind: 'tokens', family, model: i.model, price, priced: pricesTokens(price), unmeterable: false, deferred: false, units: 0, unitNano: 0, estimateNano: 0 };
+  return {
+    kind: 'tokens',
+    family: unmeterable ? HOSTED_TOOLS : family,
+    model: i.model,
+    price,
+    priced: pricesTokens(price),
+    unmeterable,
+    deferred: false,
+    units: 0,
+    unitNano: 0,
+    estimateNano: 0,
+  };
+}
+
+const HOSTED_TOOLS = 'hosted tools (web search, file search, code interpreter, image generation)';
+
+/** Whether a `tools` list declares a tool OpenAI bills apart from tokens (function and custom tools cost nothing extra). */
+function usesHostedTool(tools: unknown): boolean {
+  if (!Array.isArray(tools)) return false;
+  for (const t of tools) {
+    const type = t !== null && typeof t === 'object' ? (t as { type?: unknown }).type : undefined;
+    if (typeof type !== 'string') continue;
+    if (type.startsWith('web_search') || type === 'file_search' || type === 'code_interpreter' || type === 'image_generation') return true;
+  }
+  return false;
 }
 
 /** One text field of either body: a JSON value, or the single value of a form field (a repeated field is unknown). */
