@@ -256,6 +256,19 @@ describeEachDatabase('metering every forwarded request', (backend) => {
       expect((await t.api('GET', `${ORG}/usage/images?start_time=${start}&group_by=size`)).status).toBe(400);
     });
 
+    it('bills images whose answer is too large to hold (streamed through) at what was asked for', async () => {
+      const k = await newKey();
+      const r = await fetch(`${t.url}/v1/images/generations`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${k.value}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'dall-e-2', prompt: 'x', size: '512x512', n: 3, response_format: 'b64_json', user: 'huge' }),
+      });
+      expect(r.status).toBe(200);
+      expect((await r.text()).length).toBeGreaterThan(9 * 1024 * 1024);
+      const [e] = await eventsOf(t, k.id);
+      expect(e).toMatchObject({ model: 'dall-e-2', billable: 1, units: 3, cost_nanousd: 3 * 18_000_000 });
+    });
+
     it('reserves an image generation against a budget and settles it to what was generated', async () => {
       // 6 cents: one standard DALL·E 3 image (4 cents) fits, a second does not, a small DALL·E 2 one (1.6) does.
       const k = await newKey({ spend_limit: { threshold_amount: 6, interval: 'month' } });

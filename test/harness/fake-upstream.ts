@@ -126,7 +126,9 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     if (path === '/v1/images/generations') {
       const n = typeof parsed.n === 'number' ? parsed.n : 1;
       const gptImage = model.startsWith('gpt-image');
-      const data = Array.from({ length: n }, () => (gptImage ? { b64_json: 'iVBORw0KGgo=' } : { url: 'https://images.example/x.png' }));
+      // user 'huge': 3 MiB of base64 per image, so that a few make an answer too large to hold in memory.
+      const b64 = parsed.user === 'huge' ? 'A'.repeat(3 * 1024 * 1024) : 'iVBORw0KGgo=';
+      const data = Array.from({ length: n }, () => (gptImage || parsed.user === 'huge' ? { b64_json: b64 } : { url: 'https://images.example/x.png' }));
       return json(200, { created: 1, data, ...(gptImage ? { usage: { ...IMAGE_USAGE, output_tokens: IMAGE_USAGE.output_tokens * n, total_tokens: 50 + IMAGE_USAGE.output_tokens * n } } : {}) });
     }
     if (path === '/v1/audio/speech') {
