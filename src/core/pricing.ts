@@ -39,11 +39,12 @@ const LONG_272K = 272_000;
 /**
  * Public list prices, standard processing tier, as published on OpenAI's pricing page
  * (https://developers.openai.com/api/docs/pricing), read on 2026-12-04 through LiteLLM's transcription of it
- * (BerriAI/litellm model_prices_and_context_window.json at 00035b69) and checked against OpenAI's model pages for
- * the older models that table no longer lists (gpt-4-32k, gpt-4.5-preview, chatgpt-4o-latest, o1-mini). Batch, flex
- * and priority tiers, regional uplifts and per-call tool fees are not modelled. Realtime models are left out: the
- * Realtime API (WebSocket, WebRTC) is not metered by Tollgate and is refused to keys with a spend limit.
- * Every entry is overridable, and `pricing.default` prices what is not here (see gateway-config.ts).
+ * (BerriAI/litellm model_prices_and_context_window.json at 00035b69); the older models that table no longer lists
+ * (gpt-4-32k, gpt-4.5-preview, chatgpt-4o-latest, o1-mini, o1-pro, o3-pro) at the prices OpenAI published for them,
+ * as public price tables of late 2025 quote them, and the transcription models' audio rates from OpenAI's
+ * cookbook. Batch, flex and priority tiers, regional uplifts and per-call tool fees are not modelled. Realtime models
+ * are left out: the Realtime API (WebSocket, WebRTC) is not metered by Tollgate and is refused to keys with a spend
+ * limit. Every entry is overridable, and `pricing.default` prices what is not here (see gateway-config.ts).
  */
 export const DEFAULT_PRICES: PriceTable = {
   // GPT-5 family
