@@ -46,6 +46,8 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       return json(200, { object: 'list', data: ['gpt-4o', 'gpt-4o-mini', 'text-embedding-3-small'].map((id) => ({ id, object: 'model', created: 1, owned_by: 'openai' })) });
     }
     if (req.method === 'GET' && path.startsWith('/v1/files')) return json(200, { object: 'list', data: [] });
+    // Transcriptions take multipart/form-data: answered without reading it (tests look at `seen`).
+    if (path.startsWith('/v1/audio/')) return json(200, { text: 'hello' });
     let parsed: Record<string, unknown> = {};
     try {
       parsed = body ? JSON.parse(body) : {};
