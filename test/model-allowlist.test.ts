@@ -273,6 +273,15 @@ describeEachDatabase('the model a request names, whatever its body', (backend) =
       if (backend.name === 'sqlite') expect(after.bytes - before.bytes).toBeLessThan(256 * 1024);
     });
 
+    it('stores a long pass-through path bounded', async () => {
+      const long = `/v1/files/file-${'a'.repeat(8000)}`;
+      expect((await send(open, long, { method: 'GET' })).status).toBe(200);
+      expect(up.seen.at(-1)?.url).toBe(long);
+      const stored = await events();
+      expect(Math.max(...stored.map((e) => e.endpoint.length))).toBeLessThanOrEqual(128);
+      expect(stored.some((e) => e.endpoint.includes('aaaa'))).toBe(false);
+    });
+
     /** Writes what the server holds back (usage events, last use) so that the database shows it. */
     async function settle(): Promise<void> {
       await t.server.gateway.usage.flush();
