@@ -101,6 +101,8 @@ describeEachDatabase('the model a request names, whatever its body', (backend) =
         ['a model nested in a tool', '/v1/responses', { headers: { 'content-type': 'application/json' }, body: '{"model":"gpt-4o-mini","input":"x","tools":[{"type":"image_generation","model":"gpt-image-1"}]}' }, 403],
         ['a model left to the default', '/v1/images/generations', { headers: { 'content-type': 'application/json' }, body: '{"prompt":"a cat"}' }, 400],
         ['a model left to the default, no type', '/v1/moderations', { body: '{"input":"x"}' }, 400],
+        ['a model named only in the query of an image', '/v1/images/generations?model=gpt-4o-mini', { headers: { 'content-type': 'application/json' }, body: '{"prompt":"a cat"}' }, 400],
+        ['a nested form field', '/v1/images/generations', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'model=gpt-4o-mini&prompt=x&extra[model]=dall-e-3' }, 415],
         ['a run on the assistant model', '/v1/threads/thread_1/runs', { headers: { 'content-type': 'application/json' }, body: '{"assistant_id":"asst_1"}' }, 400],
         ['a batch (models in its file)', '/v1/batches', { headers: { 'content-type': 'application/json' }, body: '{"input_file_id":"file-1","endpoint":"/v1/chat/completions","completion_window":"24h"}' }, 403],
         ['gzip', '/v1/chat/completions', { headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(json('gpt-4')) }, 415],
@@ -235,8 +237,7 @@ describeEachDatabase('the model a request names, whatever its body', (backend) =
       const limited = (await newKey({ allowed_models: ['gpt-4o-mini'] })).value;
       // Both keys have been used once: what a first use stores (networks, last use) is already there.
       for (const key of [open, limited]) expect((await send(key, '/v1/chat/completions', { headers: { 'content-type': 'application/json' }, body: chatJson('gpt-4o-mini') })).status).toBe(200);
-      await settle();
-      const before = await snapshot();
+      const before = await settledSnapshot();
       const huge = 'x'.repeat(2 * 1024 * 1024);
       const long = 'y'.repeat(257);
       const cases: Array<[string, string, { method?: string; headers?: Record<string, string>; body?: string | Buffer }]> = [];
@@ -267,8 +268,7 @@ describeEachDatabase('the model a request names, whatever its body', (backend) =
         }
       }
       expect(seen()).toEqual([]);
-      await settle();
-      const after = await snapshot();
+      const after = await settledSnapshot();
       expect(after.rows).toEqual(before.rows);
       if (backend.name === 'sqlite') expect(after.bytes - before.bytes).toBeLessThan(256 * 1024);
     });
@@ -282,10 +282,21 @@ describeEachDatabase('the model a request names, whatever its body', (backend) =
       expect(stored.some((e) => e.endpoint.includes('aaaa'))).toBe(false);
     });
 
-    /** Writes what the server holds back (usage events, last use) so that the database shows it. */
-    async function settle(): Promise<void> {
-      await t.server.gateway.usage.flush();
-      await t.server.runtime.lastUsed.flush();
+    /**
+     * The database once what the server holds back is written (usage events, last use) and what a key's first use
+     * writes in the background (its network) has landed: two snapshots 100 ms apart agree.
+     */
+    async function settledSnapshot(): Promise<Awaited<ReturnType<typeof snapshot>>> {
+      let last = await snapshot();
+      for (let i = 0; i < 50; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        await t.server.gateway.usage.flush();
+        await t.server.runtime.lastUsed.flush();
+        const next = await snapshot();
+        if (JSON.stringify(next.rows) === JSON.stringify(last.rows)) return next;
+        last = next;
+      }
+      throw new Error('the database did not settle');
     }
 
     /** The rows of every table, and on SQLite the bytes of the data directory (database, its WAL, the usage log). */

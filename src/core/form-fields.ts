@@ -1,7 +1,7 @@
 // application/x-www-form-urlencoded text (a form body, or a query string without its `?`), read to find one named
 // field. Read strictly as WHATWG URLSearchParams does (`&` between fields, `+` for space, percent-decoding of names
 // and values), and checked against a loose reading (`;` between fields too, as older parsers split; names in any
-// case, `name[]` and `name.x` notations) so that a text read differently elsewhere is refused rather than guessed at.
+// case, bracket and dot notations) so that a text read differently elsewhere is refused rather than guessed at.
 
 /** A field's value and where its encoded form lies in the text: text[start, end). */
 export interface FormField {
@@ -36,13 +36,21 @@ export function formFields(text: string, name: string): FormFields {
       for (const piece of pair.split(';')) {
         const e = piece.indexOf('=');
         const k = decodeFormText(e < 0 ? piece : piece.slice(0, e)).trim().toLowerCase();
-        if (k === name || k.startsWith(`${name}[`) || k.startsWith(`${name}.`)) loose++;
+        if (mayNameField(k, name)) loose++;
       }
     }
     at = amp + 1;
   }
   if (loose !== fields.length) return { ok: false, why: `the ${name} field is named in a way other readers may take differently` };
   return { ok: true, fields };
+}
+
+/**
+ * Whether a field name (trimmed, lower-cased) may mean the field `name` to some reader: itself, or a part of a
+ * bracket or dot notation (`model[]`, `session[model]`, `tools.0.model`), which qs-style readers nest.
+ */
+export function mayNameField(key: string, name: string): boolean {
+  return key === name || key.split(/[[\].]/).includes(name);
 }
 
 /** `+` as space and percent-decoding over the text's bytes, then UTF-8 (invalid sequences as U+FFFD, as WHATWG does). */

@@ -1,3 +1,4 @@
+import { mayNameField } from './form-fields.js';
 import { parseHeaderParams } from './header-params.js';
 
 // multipart/form-data (RFC 7578 over RFC 2046), read to find named fields: strictly (CRLF line ends, a boundary
@@ -159,7 +160,7 @@ function startsCaseless(body: Buffer, at: number, lower: Buffer): boolean {
 
 /**
  * Whether a name parameter's text could mean `name` to some reader: unquoted, unescaped, percent-decoded, without an
- * RFC 8187 charset prefix, trimmed, in any case, or as `name[...]` / `name.x` (bracket and dot notations).
+ * RFC 8187 charset prefix, trimmed, in any case, or within a bracket or dot notation (see mayNameField).
  */
 function isLooselyNamed(raw: string, name: string, extended: boolean): boolean {
   let v = raw.trim();
@@ -172,5 +173,5 @@ function isLooselyNamed(raw: string, name: string, extended: boolean): boolean {
     // not percent-encoding: taken as it is
   }
   v = v.trim().toLowerCase();
-  return v === name || v.startsWith(`${name}[`) || v.startsWith(`${name}.`);
+  return mayNameField(v, name);
 }

@@ -152,7 +152,9 @@ function jsonModel(raw: Buffer, json: unknown): { ok: true; model: string | null
  */
 function mayRepeatModelKey(raw: Buffer): boolean {
   const first = raw.indexOf('"model"');
-  return (first >= 0 && raw.indexOf('"model"', first + 7) >= 0) || raw.indexOf('\\u004') >= 0 || raw.indexOf('\\u006') >= 0;
+  if (first >= 0 && raw.indexOf('"model"', first + 7) >= 0) return true;
+  // The letters of `model` escaped are \u004X or \u006X; most bodies have no \u00 at all, so that is looked for first.
+  return raw.indexOf('\\u00') >= 0 && (raw.indexOf('\\u004') >= 0 || raw.indexOf('\\u006') >= 0);
 }
 
 /** How many members of a valid JSON text's top-level object are named `key`, escapes decoded, in any case. */

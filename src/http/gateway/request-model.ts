@@ -47,10 +47,15 @@ export function requestModel(request: GatewayRequest, endpoint: string): Request
   if ((use === 'required' || use === 'defaulted') && found.undetermined !== null) {
     throw new TollgateError('unsupported_media_type', `Tollgate cannot read the model of this request: ${found.undetermined}.`, 'model');
   }
-  if (use === 'required' && found.model === null) {
+  if (use === 'required' && !namesModelInBody(found)) {
     throw new TollgateError('missing_required_parameter', "Missing required parameter: 'model'.", 'model');
   }
   return found;
+}
+
+/** Whether the body names the model: a model endpoint reads its body, not the query string. */
+function namesModelInBody(found: RequestModel): boolean {
+  return found.model !== null && found.place?.in !== 'query';
 }
 
 function pathModel(segment: string): string {
@@ -94,7 +99,7 @@ export function checkModelUse(g: GatewayContext, record: KeyRecord, found: Reque
     countRefusal(g, 'model_not_named');
     throw new TollgateError('insufficient_permissions', `${limited}, and ${method} /v1${endpoint} runs a model that its request does not name.`, 'model');
   }
-  if (use === 'defaulted' && found.model === null) {
+  if (use === 'defaulted' && !namesModelInBody(found)) {
     countRefusal(g, 'model_not_named');
     throw new TollgateError('missing_required_parameter', `${limited}: name the model, or the provider picks its default.`, 'model');
   }
