@@ -45,22 +45,21 @@ const MODEL_USE: ReadonlyArray<readonly [string, ModelUse]> = [
   ['/videos/*/remix', 'hidden'],
 ];
 
-const BY_LENGTH = new Map<number, Array<{ segments: string[]; use: ModelUse }>>();
+const EXACT = new Map<string, ModelUse>();
+const WILDCARD: Array<{ segments: string[]; use: ModelUse }> = [];
 for (const [pattern, use] of MODEL_USE) {
-  const segments = pattern.split('/').slice(1);
-  const list = BY_LENGTH.get(segments.length) ?? [];
-  list.push({ segments, use });
-  BY_LENGTH.set(segments.length, list);
+  if (pattern.includes('*')) WILDCARD.push({ segments: pattern.split('/'), use });
+  else EXACT.set(pattern, use);
 }
 
 /** How the endpoint (a canonical path relative to /v1, e.g. `/chat/completions`) picks its model; null when it runs none. */
 export function modelUseOf(method: string, endpoint: string): ModelUse | null {
   if (method !== 'POST') return null;
-  const segments = endpoint.split('/').slice(1);
-  const candidates = BY_LENGTH.get(segments.length);
-  if (!candidates) return null;
-  for (const c of candidates) {
-    if (c.segments.every((s, i) => s === '*' || s === segments[i])) return c.use;
+  const exact = EXACT.get(endpoint);
+  if (exact !== undefined) return exact;
+  const segments = endpoint.split('/');
+  for (const w of WILDCARD) {
+    if (w.segments.length === segments.length && w.segments.every((s, i) => s === '*' || s === segments[i])) return w.use;
   }
   return null;
 }
