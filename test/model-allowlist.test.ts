@@ -254,9 +254,13 @@ describeEachDatabase('the model a request names, whatever its body', (backend) =
         ['query', `/v1/chat/completions?model=${long}`, { method: 'GET' }],
         ['query NUL', '/v1/chat/completions?model=gpt-4o%00', { method: 'GET' }],
         ['models path', `/v1/models/${long}`, { method: 'GET' }],
-        ['models path NUL', '/v1/models/gpt-4o%00', { method: 'GET' }],
-        ['models path newline', '/v1/models/gpt-4o%0A', { method: 'DELETE' }],
+        ['models path, DELETE', `/v1/models/${long}`, { method: 'DELETE' }],
       );
+      // A control character in a path is not canonical: refused as an invalid URL before the model is looked at.
+      const paths: Array<[string, string, string]> = [
+        ['models path NUL', '/v1/models/gpt-4o%00', 'GET'],
+        ['models path newline', '/v1/models/gpt-4o%0A', 'DELETE'],
+      ];
       forget();
       for (const key of [open, limited]) {
         for (const [label, path, request] of cases) {
@@ -266,6 +270,7 @@ describeEachDatabase('the model a request names, whatever its body', (backend) =
           expect(body.error, label).toMatchObject({ type: 'invalid_request_error', code: 'invalid_value', param: 'model' });
           expect(body.error.message.length, label).toBeLessThan(400);
         }
+        for (const [label, path, method] of paths) expect((await send(key, path, { method })).status, label).toBe(404);
       }
       expect(seen()).toEqual([]);
       const after = await settledSnapshot();
