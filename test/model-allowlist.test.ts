@@ -205,6 +205,11 @@ describeEachDatabase('the model a request names, whatever its body', (backend) =
       await send(open, '/v1/chat/completions?limit=2&model=fast', { method: 'GET' });
       expect(up.seen[0].url).toBe('/v1/chat/completions?limit=2&model=gpt-4o-mini');
       forget();
+      // An alias that names the body's model in the query string too is written in both.
+      expect((await send(open, '/v1/chat/completions?model=fast', { headers: { 'content-type': 'application/json' }, body: chatJson('fast') })).status).toBe(200);
+      expect(up.seen[0].url).toBe('/v1/chat/completions?model=gpt-4o-mini');
+      expect(JSON.parse(up.seen[0].body).model).toBe('gpt-4o-mini');
+      forget();
       expect((await send(open, '/v1/chat/completions', { body: chatJson('fast') })).status).toBe(200);
       expect(JSON.parse(up.seen[0].body).model).toBe('gpt-4o-mini');
       expect(up.seen[0].headers['content-type']).toBeUndefined();

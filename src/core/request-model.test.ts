@@ -40,7 +40,7 @@ describe('findRequestModel: JSON', () => {
     expect(model(json('{"model":"gpt-4o-mini","messages":[]}'))).toBe('gpt-4o-mini');
     expect(model(json('{"messages":[{"role":"user","model":"gpt-4"}],"model":"gpt-4o-mini"}'))).toBe('gpt-4o-mini');
     expect(model(json('{"tools":[{"type":"image_generation","model":"gpt-image-1"}]}'))).toBeNull();
-    expect(json('{"model":"a"}')).toMatchObject({ ok: true, place: { in: 'json' }, body: { model: 'a' }, undetermined: null });
+    expect(json('{"model":"a"}')).toMatchObject({ ok: true, places: [{ in: 'json' }], body: { model: 'a' }, undetermined: null });
   });
 
   it('refuses a model named twice, escaped, or in another case, which readers would take differently', () => {
@@ -101,8 +101,9 @@ describe('findRequestModel: multipart, forms and the query string', () => {
   it('reads a multipart model field with its offsets', () => {
     const raw = mp(['Content-Disposition: form-data; name="file"; filename="a.mp3"', 'ID3...'], ['Content-Disposition: form-data; name="model"', 'whisper-1']);
     const found = other(raw, MP);
-    expect(found).toMatchObject({ ok: true, model: 'whisper-1', place: { in: 'body', encoding: 'raw' } });
-    if (found.ok && found.place?.in === 'body') expect(raw.slice(found.place.start, found.place.end)).toBe('whisper-1');
+    expect(found).toMatchObject({ ok: true, model: 'whisper-1', places: [{ in: 'body', encoding: 'raw' }] });
+    const place = found.ok ? found.places[0] : null;
+    if (place?.in === 'body') expect(raw.slice(place.start, place.end)).toBe('whisper-1');
   });
 
   it('refuses repeated, file, non-text, non-UTF-8, multi-line and over-long multipart models', () => {
@@ -133,7 +134,7 @@ describe('findRequestModel: multipart, forms and the query string', () => {
 
   it('reads form bodies, refusing repeats and marking JSON-looking ones undetermined', () => {
     const found = other('prompt=x&model=dall%2De-3', 'application/x-www-form-urlencoded');
-    expect(found).toMatchObject({ ok: true, model: 'dall-e-3', place: { in: 'body', start: 15, end: 25, encoding: 'form' } });
+    expect(found).toMatchObject({ ok: true, model: 'dall-e-3', places: [{ in: 'body', start: 15, end: 25, encoding: 'form' }] });
     expect(model(other('model=a&model=b', 'application/x-www-form-urlencoded'))).toBe('refused: invalid_value');
     expect(model(other(`model=${'x'.repeat(257)}`, 'application/x-www-form-urlencoded'))).toBe('refused: invalid_value');
     expect(model(other('model=a%00', 'application/x-www-form-urlencoded'))).toBe('refused: invalid_value');
@@ -144,14 +145,14 @@ describe('findRequestModel: multipart, forms and the query string', () => {
   it('reads the query string, refusing repeats, pollution and a body that names another model', () => {
     const q = (search: string, body?: string) =>
       findRequestModel({ contentType: 'application/json', contentEncoding: undefined, raw: body ? Buffer.from(body) : null, json: body ? JSON.parse(body) : undefined, search });
-    expect(q('?limit=10&model=gpt-4o')).toMatchObject({ ok: true, model: 'gpt-4o', place: { in: 'query', start: 15, end: 21 } });
+    expect(q('?limit=10&model=gpt-4o')).toMatchObject({ ok: true, model: 'gpt-4o', places: [{ in: 'query', start: 15, end: 21 }] });
     expect(q('?model=a&model=b')).toMatchObject({ ok: false, code: 'invalid_value', param: 'model' });
     expect(q('?a=1;model=b')).toMatchObject({ ok: false, code: 'invalid_value' });
     expect(q('?MODEL=b')).toMatchObject({ ok: false, code: 'invalid_value' });
     expect(q('?model=a%0Ab')).toMatchObject({ ok: false, code: 'invalid_value' });
     expect(q(`?model=${'x'.repeat(300)}`)).toMatchObject({ ok: false, code: 'invalid_value' });
     expect(q('?model=a', '{"model":"b"}')).toMatchObject({ ok: false, code: 'invalid_value' });
-    expect(q('?model=a', '{"model":"a"}')).toMatchObject({ ok: true, model: 'a', place: { in: 'json' } });
+    expect(q('?model=a', '{"model":"a"}')).toMatchObject({ ok: true, model: 'a', places: [{ in: 'json' }, { in: 'query', start: 6, end: 7 }] });
     expect(q('?model=')).toMatchObject({ ok: true, model: null });
     expect(q('?')).toMatchObject({ ok: true, model: null });
   });

@@ -11,7 +11,7 @@ import { multipartFields } from './multipart.js';
 /** How a body is read, by its declared Content-Type; anything not multipart or a form is tried as JSON. */
 export type BodyKind = 'json' | 'multipart' | 'form' | 'other';
 
-/** Where the model was found, so an alias can be written back in the same place. */
+/** Where the model was found, so an alias can be written back in the same places. */
 export type ModelPlace =
   | { in: 'json' }
   /** body[start, end) or the query string (after its `?`)[start, end), encoded as the field is (`form`: percent-encoded). */
@@ -33,7 +33,8 @@ export type ModelFinding =
       ok: true;
       /** The model named (clean and bounded), or null when none is. */
       model: string | null;
-      place: ModelPlace | null;
+      /** Every place that names it: the body's, then the query string's when both do (an alias is written in each). */
+      places: ModelPlace[];
       /** The body when it is a JSON object. */
       body: Record<string, unknown> | null;
       /** Why the body's model could not be read (it is not JSON, multipart or a form, or reads ambiguously), or null. */
@@ -83,7 +84,7 @@ export function findRequestModel(r: ModelRequest): ModelFinding {
     };
   }
   let model: string | null = null;
-  let place: ModelPlace | null = null;
+  const places: ModelPlace[] = [];
   let body: Record<string, unknown> | null = null;
   let undetermined: string | null = null;
   if (raw) {
@@ -92,14 +93,14 @@ export function findRequestModel(r: ModelRequest): ModelFinding {
       const found = jsonModel(raw, r.json);
       if (!found.ok) return found;
       ({ model, body } = found);
-      if (model !== null) place = { in: 'json' };
+      if (model !== null) places.push({ in: 'json' });
     } else if (kind === 'multipart') {
       const found = multipartModel(raw, r.contentType as string);
       if ('ok' in found) return found;
       if ('why' in found) undetermined = `its multipart/form-data cannot be read unambiguously: ${found.why}`;
       else if (found.value !== null) {
         model = found.value;
-        place = { in: 'body', start: found.start, end: found.end, encoding: 'raw' };
+        places.push({ in: 'body', start: found.start, end: found.end, encoding: 'raw' });
       }
     } else if (kind === 'form') {
       const found = formModel(raw.toString('latin1'), 'body');
@@ -107,7 +108,7 @@ export function findRequestModel(r: ModelRequest): ModelFinding {
       if ('why' in found) undetermined = found.why;
       else if (found.value !== null) {
         model = found.value;
-        place = { in: 'body', start: found.start, end: found.end, encoding: 'form' };
+        places.push({ in: 'body', start: found.start, end: found.end, encoding: 'form' });
       }
     } else {
       undetermined = 'the body is not JSON, multipart/form-data or application/x-www-form-urlencoded';
@@ -119,13 +120,11 @@ export function findRequestModel(r: ModelRequest): ModelFinding {
     if ('why' in found) return invalid(`The query string names the model ambiguously: ${found.why}.`);
     if (found.value !== null) {
       if (model !== null && model !== found.value) return invalid(`The query string names the model '${found.value}' and the body '${model}'; name one.`);
-      if (model === null) {
-        model = found.value;
-        place = { in: 'query', start: found.start, end: found.end, encoding: 'form' };
-      }
+      model = found.value;
+      places.push({ in: 'query', start: found.start, end: found.end, encoding: 'form' });
     }
   }
-  return { ok: true, model, place, body, undetermined };
+  return { ok: true, model, places, body, undetermined };
 }
 
 type Field = { value: string | null; start: number; end: number };

@@ -72,7 +72,7 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
     if (err instanceof TollgateError) refused(g, info, err.status, err.code);
     throw err;
   }
-  const sent = target.model !== requested ? withModel(request, found.place, target.model as string) : request;
+  const sent = target.model !== requested ? withModel(request, found.places, target.model as string) : request;
   await forward(g, sent, res, info, upstream as Upstream, admission);
 }
 

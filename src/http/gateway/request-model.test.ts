@@ -22,7 +22,7 @@ describe('requestModel', () => {
     const text = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'héllo "model" \u00e9' }], stream: true });
     const parse = vi.spyOn(JSON, 'parse');
     const found = requestModel(request({ headers: { 'content-type': 'application/json' }, json: JSON.parse(text), rawBody: Buffer.from(text) }), '/chat/completions');
-    expect(found).toMatchObject({ model: 'gpt-4o-mini', place: { in: 'json' }, undetermined: null });
+    expect(found).toMatchObject({ model: 'gpt-4o-mini', places: [{ in: 'json' }], undetermined: null });
     expect(parse).toHaveBeenCalledTimes(1); // the test's own
   });
 
@@ -57,7 +57,7 @@ describe('requestModel', () => {
 describe('checkModelUse', () => {
   const g = { refusals: new Map() } as unknown as GatewayContext;
   const limited = keyRecord({ allowedModels: ['gpt-4o-mini'] });
-  const found = (o: Partial<ReturnType<typeof requestModel>>) => ({ model: null, place: null, body: null, undetermined: null, ...o });
+  const found = (o: Partial<ReturnType<typeof requestModel>>) => ({ model: null, places: [], body: null, undetermined: null, ...o });
   const refusal = (f: ReturnType<typeof found>, endpoint: string) => {
     try {
       checkModelUse(g, limited, f, 'POST', endpoint);
@@ -70,8 +70,10 @@ describe('checkModelUse', () => {
   it('lets keys without an allowlist through, and refuses what a limited key cannot be checked on', () => {
     expect(checkModelUse(g, keyRecord(), found({ undetermined: 'x' }), 'POST', '/batches')).toBeUndefined();
     expect(refusal(found({ undetermined: 'not JSON' }), '/files')).toBe('unsupported_media_type');
-    expect(refusal(found({ model: 'gpt-4o-mini' }), '/batches')).toBe('insufficient_permissions');
+    expect(refusal(found({ model: 'gpt-4o-mini', places: [{ in: 'json' }] }), '/batches')).toBe('insufficient_permissions');
     expect(refusal(found({}), '/images/generations')).toBe('missing_required_parameter');
+    expect(refusal(found({ model: 'gpt-4o-mini', places: [{ in: 'query', start: 6, end: 17, encoding: 'form' }] }), '/images/generations')).toBe('missing_required_parameter');
+    expect(refusal(found({ model: 'gpt-4o-mini', places: [{ in: 'json' }], body: { model: 'gpt-4o-mini' } }), '/images/generations')).toBeNull();
     expect(refusal(found({ model: 'gpt-4o-mini', body: { model: 'gpt-4o-mini', tools: [{ model: 'gpt-image-1' }] } }), '/responses')).toBe('insufficient_permissions');
     expect(refusal(found({ model: 'gpt-4o-mini', body: { model: 'gpt-4o-mini', tools: [{ model: 'gpt-4o-mini' }] } }), '/responses')).toBeNull();
     expect(refusal(found({ model: 'gpt-4o-mini', body: { tools: [{ model: 'x'.repeat(300) }] } }), '/responses')).toBe('invalid_value');
@@ -82,10 +84,12 @@ describe('checkModelUse', () => {
 describe('withModel', () => {
   it('writes an alias back into multipart, form and query places, and leaves JSON to the forwarder', () => {
     const raw = Buffer.from('a=1&model=fast&b=2');
-    expect(withModel(request({ rawBody: raw }), { in: 'body', start: 10, end: 14, encoding: 'form' }, 'gpt 4').rawBody?.toString()).toBe('a=1&model=gpt%204&b=2');
-    expect(withModel(request({ rawBody: Buffer.from('xxfastyy') }), { in: 'body', start: 2, end: 6, encoding: 'raw' }, 'whisper-1').rawBody?.toString()).toBe('xxwhisper-1yy');
-    expect(withModel(request({ search: '?model=fast&x=1' }), { in: 'query', start: 6, end: 10, encoding: 'form' }, 'gpt-4o-mini').search).toBe('?model=gpt-4o-mini&x=1');
+    expect(withModel(request({ rawBody: raw }), [{ in: 'body', start: 10, end: 14, encoding: 'form' }], 'gpt 4').rawBody?.toString()).toBe('a=1&model=gpt%204&b=2');
+    expect(withModel(request({ rawBody: Buffer.from('xxfastyy') }), [{ in: 'body', start: 2, end: 6, encoding: 'raw' }], 'whisper-1').rawBody?.toString()).toBe('xxwhisper-1yy');
+    expect(withModel(request({ search: '?model=fast&x=1' }), [{ in: 'query', start: 6, end: 10, encoding: 'form' }], 'gpt-4o-mini').search).toBe('?model=gpt-4o-mini&x=1');
+    const both = withModel(request({ rawBody: raw, search: '?model=fast' }), [{ in: 'body', start: 10, end: 14, encoding: 'form' }, { in: 'query', start: 6, end: 10, encoding: 'form' }], 'gpt-4o-mini');
+    expect([both.rawBody?.toString(), both.search]).toEqual(['a=1&model=gpt-4o-mini&b=2', '?model=gpt-4o-mini']);
     const r = request({ rawBody: raw });
-    expect(withModel(r, { in: 'json' }, 'x')).toBe(r);
+    expect(withModel(r, [{ in: 'json' }], 'x')).toBe(r);
   });
 });

@@ -12,7 +12,8 @@ import type { GatewayRequest } from './request.js';
 export interface RequestModel {
   /** The model named (clean, at most 256 characters), or null. */
   model: string | null;
-  place: ModelPlace | null;
+  /** Where it is named (body, query string), to write an alias back. */
+  places: ModelPlace[];
   /** The body when it is a JSON object, however it was declared. */
   body: Record<string, unknown> | null;
   /** Why the body's model could not be read, or null. */
@@ -55,7 +56,7 @@ export function requestModel(request: GatewayRequest, endpoint: string): Request
 
 /** Whether the body names the model: a model endpoint reads its body, not the query string. */
 function namesModelInBody(found: RequestModel): boolean {
-  return found.model !== null && found.place?.in !== 'query';
+  return found.model !== null && found.places.length > 0 && found.places[0].in !== 'query';
 }
 
 function pathModel(segment: string): string {
@@ -113,14 +114,22 @@ export function checkModelUse(g: GatewayContext, record: KeyRecord, found: Reque
   }
 }
 
-/** The request with the model written back where it was found (aliases): multipart, form and query places. JSON bodies are rewritten when forwarded. */
-export function withModel(request: GatewayRequest, place: ModelPlace | null, model: string): GatewayRequest {
-  if (place === null || place.in === 'json') return request;
-  const value = place.encoding === 'form' ? encodeURIComponent(model) : model;
-  if (place.in === 'query') {
-    const text = request.search.slice(1);
-    return { ...request, search: `?${text.slice(0, place.start)}${value}${text.slice(place.end)}` };
+/**
+ * The request with the model written back wherever it was named (aliases): multipart and form fields, the query
+ * string. JSON bodies are rewritten when forwarded.
+ */
+export function withModel(request: GatewayRequest, places: ModelPlace[], model: string): GatewayRequest {
+  let out = request;
+  for (const place of places) {
+    if (place.in === 'json') continue;
+    const value = place.encoding === 'form' ? encodeURIComponent(model) : model;
+    if (place.in === 'query') {
+      const text = out.search.slice(1);
+      out = { ...out, search: `?${text.slice(0, place.start)}${value}${text.slice(place.end)}` };
+    } else {
+      const raw = out.rawBody as Buffer;
+      out = { ...out, rawBody: Buffer.concat([raw.subarray(0, place.start), Buffer.from(value), raw.subarray(place.end)]) };
+    }
   }
-  const raw = request.rawBody as Buffer;
-  return { ...request, rawBody: Buffer.concat([raw.subarray(0, place.start), Buffer.from(value), raw.subarray(place.end)]) };
+  return out;
 }
