@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { sql } from 'kysely';
+import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeEachDatabase } from './harness/backends.js';
 import { type FakeUpstream, startFakeUpstream } from './harness/fake-upstream.js';
@@ -164,6 +165,23 @@ describeEachDatabase('the model a request names, whatever its body', (backend) =
       expect(speech.seen[0].headers['content-type']).toBe(MULTIPART);
       expect(speech.seen[0].body).toBe(body.toString('utf8'));
     });
+  });
+
+  it('reads the multipart body the openai SDK sends', async () => {
+    const ears = (await newKey({ allowed_models: ['whisper-1'] })).value;
+    const mouth = (await newKey({ allowed_models: ['gpt-4o-mini'] })).value;
+    const client = (apiKey: string) => new OpenAI({ apiKey, baseURL: `${t.url}/v1`, maxRetries: 0, timeout: 15_000 });
+    const file = await toFile(Buffer.from('RIFF....WAVEfmt '), 'hello "there".wav', { type: 'audio/wav' });
+    forget();
+    const heard = await client(ears).audio.transcriptions.create({ file, model: 'whisper-1', language: 'en' });
+    expect(heard.text).toBe('hello');
+    expect(speech.seen).toHaveLength(1);
+    expect(speech.seen[0].headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
+    const refused = await client(mouth)
+      .audio.transcriptions.create({ file: await toFile(Buffer.from('RIFF'), 'a.wav'), model: 'whisper-1' })
+      .catch((e) => e);
+    expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(speech.seen).toHaveLength(1);
   });
 
   describe('any key', () => {

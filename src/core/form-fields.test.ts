@@ -25,6 +25,19 @@ describe('formFields', () => {
   });
 });
 
+describe('formFields bounds', () => {
+  it('refuses past 10,000 fields or a 1 KB field name, and stays linear on 10 MB', () => {
+    expect(formFields(`${'a=1&'.repeat(9_999)}model=x`, 'model')).toMatchObject({ ok: true, fields: [{ value: 'x' }] });
+    expect(formFields(`${'a=1&'.repeat(10_000)}model=x`, 'model')).toEqual({ ok: false, why: 'it has more than 10000 fields' });
+    expect(formFields(`${'k'.repeat(1025)}=1&model=x`, 'model').ok).toBe(false);
+    const started = performance.now();
+    expect(formFields('a&'.repeat(5 * 1024 * 1024), 'model').ok).toBe(false);
+    expect(formFields('a;'.repeat(5 * 1024 * 1024), 'model').ok).toBe(false);
+    expect(formFields(`model=${'%41'.repeat(3 * 1024 * 1024)}`, 'model')).toMatchObject({ ok: true });
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+});
+
 describe('decodeFormText', () => {
   it('decodes plus, percent escapes and UTF-8, and keeps malformed escapes', () => {
     expect(decodeFormText('a+b%20c')).toBe('a b c');

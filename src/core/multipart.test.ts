@@ -5,6 +5,7 @@ const CT = 'multipart/form-data; boundary=XyZ';
 const body = (...parts: string[]) => Buffer.from(`${parts.join('')}`, 'latin1');
 const part = (headers: string, value: string) => `--XyZ\r\n${headers}\r\n\r\n${value}\r\n`;
 const END = '--XyZ--\r\n';
+const field = (name: string) => `Content-Disposition: form-data; name="${name}"`;
 const text = (b: Buffer, f: { start: number; end: number }) => b.toString('latin1', f.start, f.end);
 
 describe('multipartBoundary', () => {
@@ -77,6 +78,21 @@ describe('multipartFields', () => {
       ['a part without the end of its headers', body('--XyZ\r\nContent-Disposition: form-data; name="model"\r\n--XyZ--\r\n')],
     ];
     for (const [why, b] of cases) expect(multipartFields(b, CT, 'model').ok, why).toBe(false);
+  });
+
+  it('bounds the work of a body: parts, header lines and bytes, disposition lines', () => {
+    const many = Buffer.concat([...Array.from({ length: 1001 }, () => Buffer.from(part(field('a'), 'x'))), Buffer.from(END)]);
+    expect(multipartFields(many, CT, 'model')).toEqual({ ok: false, why: 'it has more than 1000 parts' });
+    const fewer = Buffer.concat([...Array.from({ length: 999 }, () => Buffer.from(part(field('a'), 'x'))), Buffer.from(part(field('model'), 'm')), Buffer.from(END)]);
+    expect(multipartFields(fewer, CT, 'model').ok).toBe(true);
+    expect(multipartFields(body(part(`${field('model')}\r\n${'X-A: b\r\n'.repeat(64)}`, 'm'), END), CT, 'model').ok).toBe(false);
+    expect(multipartFields(body(part(`${field('model')}\r\nX-A: ${'b'.repeat(17 * 1024)}`, 'm'), END), CT, 'model').ok).toBe(false);
+    const lines = body(part('Content-Disposition: form-data; name="file"; filename="x"', 'content-disposition: form-data; name="x"\n'.repeat(10_001)), part(field('model'), 'm'), END);
+    expect(multipartFields(lines, CT, 'model').ok).toBe(false);
+    const started = performance.now();
+    const empty = Buffer.concat([...Array.from({ length: 200_000 }, () => Buffer.from(part(field('a'), 'x'))), Buffer.from(END)]);
+    expect(multipartFields(empty, CT, 'model').ok).toBe(false);
+    expect(performance.now() - started).toBeLessThan(5000);
   });
 
   it('reads a field after a large file part quickly', () => {
