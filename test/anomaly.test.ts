@@ -40,6 +40,18 @@ describe('anomaly signals', () => {
     expect((await from(t, k.value, '203.0.113.8')).status).toBe(200); // not suspended by default
   });
 
+  it('stores the address a trusted proxy forwarded bounded, however long', async () => {
+    const k = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: {} })).body;
+    expect((await from(t, k.value, '10.2.2.2')).status).toBe(200);
+    await sleep(200);
+    // ipaddr.js reads an IPv6 zone of any length: the address is valid, and 4 KB long.
+    expect((await from(t, k.value, `fe80::1%${'z'.repeat(4096)}`)).status).toBe(200);
+    const found = await anomalies(t, k.id, 1);
+    expect(found).toHaveLength(1);
+    expect(found[0]['api_key.anomaly']).toMatchObject({ kind: 'new_network', network: 'fe80:0:0::/48' });
+    expect(found[0]['api_key.anomaly'].ip.length).toBeLessThanOrEqual(64);
+  });
+
   it('flags a rate far above the key’s own history', async () => {
     const k = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: {} })).body;
     for (let m = 0; m < 4; m++) {

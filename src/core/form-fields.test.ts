@@ -1,45 +1,51 @@
 import { describe, expect, it } from 'vitest';
-import { formBoundary, readFormFields } from './form-fields.js';
+import { decodeFormText, formFields } from './form-fields.js';
 
-const body = (boundary: string, parts: string[]) => Buffer.from(`${parts.map((p) => `--${boundary}\r\n${p}\r\n`).join('')}--${boundary}--\r\n`);
-
-describe('multipart form fields', () => {
-  it('reads the boundary of multipart/form-data only', () => {
-    expect(formBoundary('multipart/form-data; boundary=abc')).toBe('abc');
-    expect(formBoundary('Multipart/Form-Data; charset=utf-8; BOUNDARY="a b;c"')).toBe('a b;c');
-    expect(formBoundary('multipart/mixed; boundary=abc')).toBeNull();
-    expect(formBoundary('application/json')).toBeNull();
-    expect(formBoundary('multipart/form-data')).toBeNull();
-    expect(formBoundary(`multipart/form-data; boundary=${'x'.repeat(71)}`)).toBeNull();
-    expect(formBoundary(undefined)).toBeNull();
+describe('formFields', () => {
+  it('finds a field with its decoded value and the offsets of its encoded value', () => {
+    const text = 'prompt=a+cat&model=gpt%2D4o-mini&n=1';
+    const found = formFields(text, 'model');
+    if (!found.ok) throw new Error(found.why);
+    expect(found.fields).toEqual([{ value: 'gpt-4o-mini', start: 19, end: 32 }]);
+    expect(text.slice(19, 32)).toBe('gpt%2D4o-mini');
   });
 
-  it('reads text fields, every value of a repeated one, and counts files without reading them', () => {
-    const b = body('XyZ', [
-      'Content-Disposition: form-data; name="model"\r\n\r\ndall-e-2',
-      'Content-Disposition: form-data; name="n"\r\n\r\n2',
-      'content-disposition: form-data; name=size\r\nContent-Type: text/plain\r\n\r\n512x512',
-      'Content-Disposition: form-data; name="image"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n\u0000\u0001--XyZ-not-a-delimiter',
-      'Content-Disposition: form-data; name="n"\r\n\r\n9',
-    ]);
-    const f = readFormFields(b, 'XyZ');
-    expect(f?.values).toEqual({ model: ['dall-e-2'], n: ['2', '9'], size: ['512x512'] });
-    expect(f?.files).toEqual({ image: 1 });
+  it('decodes names as WHATWG URLSearchParams does, and returns repeated fields', () => {
+    const found = formFields('mod%65l=a&model=b&model', 'model');
+    if (!found.ok) throw new Error(found.why);
+    expect(found.fields.map((f) => f.value)).toEqual(['a', 'b', '']);
+    expect(formFields('', 'model')).toEqual({ ok: true, fields: [] });
+    expect(formFields('&&x=1&', 'model')).toEqual({ ok: true, fields: [] });
   });
 
-  it('cannot be fooled into a field by a file part or a lookalike name', () => {
-    const b = body('B', ['Content-Disposition: form-data; name="file"; filename="model"\r\n\r\nmodel', 'Content-Disposition: form-data; name="model_x"\r\n\r\ngpt-4']);
-    expect(readFormFields(b, 'B')?.values).toEqual({ model_x: ['gpt-4'] });
+  it('refuses texts other readers split or name differently', () => {
+    for (const text of ['x=1;model=gpt-4', 'model=gpt-4o-mini;model=gpt-4', 'Model=gpt-4', 'MODEL=gpt-4', 'model[]=gpt-4', 'model.id=gpt-4', '%20model=gpt-4', 'model%20=gpt-4']) {
+      expect(formFields(text, 'model').ok, text).toBe(false);
+    }
   });
+});
 
-  it('answers null for a body that is not well-formed with this boundary', () => {
-    expect(readFormFields(Buffer.from('{"model":"x"}'), 'B')).toBeNull();
-    expect(readFormFields(Buffer.from('--B\r\nContent-Disposition: form-data; name="model"\r\n\r\nunterminated'), 'B')).toBeNull();
-    expect(readFormFields(body('A', ['Content-Disposition: form-data; name="model"\r\n\r\nx']), 'B')).toBeNull();
+describe('formFields bounds', () => {
+  it('refuses past 10,000 fields or a 1 KB field name, and stays linear on 10 MB', () => {
+    expect(formFields(`${'a=1&'.repeat(9_999)}model=x`, 'model')).toMatchObject({ ok: true, fields: [{ value: 'x' }] });
+    expect(formFields(`${'a=1&'.repeat(10_000)}model=x`, 'model')).toEqual({ ok: false, why: 'it has more than 10000 fields' });
+    expect(formFields(`${'k'.repeat(1025)}=1&model=x`, 'model').ok).toBe(false);
+    const started = performance.now();
+    expect(formFields('a&'.repeat(5 * 1024 * 1024), 'model').ok).toBe(false);
+    expect(formFields('a;'.repeat(5 * 1024 * 1024), 'model').ok).toBe(false);
+    expect(formFields(`model=${'%41'.repeat(3 * 1024 * 1024)}`, 'model')).toMatchObject({ ok: true });
+    expect(performance.now() - started).toBeLessThan(5000);
   });
+});
 
-  it('keeps a long value cut, never whole', () => {
-    const f = readFormFields(body('B', [`Content-Disposition: form-data; name="prompt"\r\n\r\n${'p'.repeat(5000)}`]), 'B');
-    expect(f?.values.prompt[0]).toHaveLength(1024);
+describe('decodeFormText', () => {
+  it('decodes plus, percent escapes and UTF-8, and keeps malformed escapes', () => {
+    expect(decodeFormText('a+b%20c')).toBe('a b c');
+    expect(decodeFormText('%E2%82%AC')).toBe('€');
+    expect(decodeFormText('100%')).toBe('100%');
+    expect(decodeFormText('%zz')).toBe('%zz');
+    expect(decodeFormText('%FF')).toBe('\ufffd');
+    expect(decodeFormText('%00')).toBe('\u0000');
+    for (const s of ['a+b', '%41%42', 'x%2By', '%E2%82%AC', 'plain']) expect(decodeFormText(s)).toBe(new URLSearchParams(`k=${s}`).get('k'));
   });
 });

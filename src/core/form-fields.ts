@@ -1,71 +1,90 @@
-// The text fields of a multipart/form-data body (RFC 7578), for what metering needs to know of image edits and audio
-// transcriptions before forwarding them (model, n, size, quality, response_format). Files are counted, not read.
+// application/x-www-form-urlencoded text (a form body, or a query string without its `?`), read to find one named
+// field. Read strictly as WHATWG URLSearchParams does (`&` between fields, `+` for space, percent-decoding of names
+// and values), and checked against a loose reading (`;` between fields too, as older parsers split; names in any
+// case, bracket and dot notations) so that a text read differently elsewhere is refused rather than guessed at.
 
-/** Text fields by name (every value, in order) and the number of file parts by name. */
-export interface FormFields {
-  values: Readonly<Record<string, readonly string[]>>;
-  files: Readonly<Record<string, number>>;
+/** A field's value and where its encoded form lies in the text: text[start, end). */
+export interface FormField {
+  value: string;
+  start: number;
+  end: number;
 }
 
-/** Longest text value kept: the fields metering reads are short; a longer one is cut, not refused here. */
-const MAX_VALUE = 1024;
+export type FormFields = { ok: true; fields: FormField[] } | { ok: false; why: string };
 
-/** The boundary of a multipart/form-data Content-Type, or null when the type is not one. */
-export function formBoundary(contentType: string | undefined): string | null {
-  if (!contentType) return null;
-  const semi = contentType.indexOf(';');
-  if (semi < 0 || contentType.slice(0, semi).trim().toLowerCase() !== 'multipart/form-data') return null;
-  // A quoted boundary may hold `;` and spaces (RFC 2046 allows both).
-  const m = /;\s*boundary\s*=\s*(?:"([^"]*)"|([^;\s]+))/i.exec(contentType.slice(semi));
-  const v = m ? (m[1] ?? m[2]) : '';
-  // RFC 2046: 1–70 characters.
-  return v.length >= 1 && v.length <= 70 ? v : null;
-}
+// Bounds on the work one text may cost (10 MB of `a&` took seconds): OpenAI's form bodies have a few fields.
+const MAX_FIELDS = 10_000;
+const MAX_NAME_LENGTH = 1024;
 
-/** The `name` and whether a `filename` is given, from a part's Content-Disposition; null when it is no form-data part. */
-function disposition(headers: string): { name: string; isFile: boolean } | null {
-  for (const line of headers.split('\r\n')) {
-    const colon = line.indexOf(':');
-    if (colon < 0 || line.slice(0, colon).trim().toLowerCase() !== 'content-disposition') continue;
-    const value = line.slice(colon + 1);
-    if (value.split(';', 1)[0].trim().toLowerCase() !== 'form-data') return null;
-    const name = /;\s*name\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/i.exec(value);
-    if (!name) return null;
-    return { name: name[1] ?? name[2], isFile: /;\s*filename\*?\s*=/i.test(value) };
+/**
+ * The fields named `name` in a form text whose characters are its bytes (latin1), or why it cannot be read
+ * unambiguously: a loose reading finds a field of that name the strict one does not, or it is past the bounds.
+ */
+export function formFields(text: string, name: string): FormFields {
+  const fields: FormField[] = [];
+  let loose = 0;
+  let count = 0;
+  for (let at = 0; at <= text.length; ) {
+    let amp = text.indexOf('&', at);
+    if (amp < 0) amp = text.length;
+    if (amp > at) {
+      if (++count > MAX_FIELDS) return { ok: false, why: `it has more than ${MAX_FIELDS} fields` };
+      // Searched within the pair only: a search of the rest of the text per field is quadratic.
+      const pair = text.slice(at, amp);
+      const eq = pair.indexOf('=') < 0 ? pair.length : pair.indexOf('=');
+      if (eq > MAX_NAME_LENGTH) return { ok: false, why: `a field name is over ${MAX_NAME_LENGTH} characters` };
+      const key = decodeFormText(pair.slice(0, eq));
+      if (key === name) {
+        const value = eq < pair.length ? pair.slice(eq + 1) : '';
+        // Read `;`-split, the value would end at the `;`.
+        if (value.includes(';')) return { ok: false, why: `the ${name} field's value holds a ';'` };
+        fields.push({ value: decodeFormText(value), start: amp - value.length, end: amp });
+      }
+      // The loose reading: `;` separates fields too; names trimmed, in any case, in bracket or dot notations.
+      const split = pair.includes(';');
+      for (const piece of split ? pair.split(';') : [pair]) {
+        const e = piece.indexOf('=');
+        const k = (split ? decodeFormText(e < 0 ? piece : piece.slice(0, e)) : key).trim().toLowerCase();
+        if (k.includes(name) && mayNameField(k, name)) loose++;
+      }
+    }
+    at = amp + 1;
   }
-  return null;
+  if (loose !== fields.length) return { ok: false, why: `the ${name} field is named in a way other readers may take differently` };
+  return { ok: true, fields };
 }
 
 /**
- * Reads the fields of a multipart/form-data body. Null when the body is not well-formed multipart with this
- * boundary (no delimiter, an unterminated part): a caller that needs a field then cannot know it.
+ * Whether a field name (trimmed, lower-cased) may mean the field `name` to some reader: itself, or a part of a
+ * bracket or dot notation (`model[]`, `session[model]`, `tools.0.model`), which qs-style readers nest.
  */
-export function readFormFields(body: Buffer, boundary: string): FormFields | null {
-  const delimiter = Buffer.from(`--${boundary}`);
-  let at = body.indexOf(delimiter);
-  if (at < 0) return null;
-  const values: Record<string, string[]> = Object.create(null);
-  const files: Record<string, number> = Object.create(null);
-  for (;;) {
-    at += delimiter.length;
-    // The close delimiter ends the body.
-    if (body[at] === 0x2d && body[at + 1] === 0x2d) return { values, files };
-    const headersStart = body.indexOf('\r\n', at);
-    if (headersStart < 0) return null;
-    const headersEnd = body.indexOf('\r\n\r\n', headersStart);
-    if (headersEnd < 0) return null;
-    const next = body.indexOf(Buffer.from(`\r\n--${boundary}`), headersEnd + 4);
-    if (next < 0) return null;
-    const part = disposition(body.toString('latin1', headersStart + 2, headersEnd));
-    if (part) {
-      if (part.isFile) files[part.name] = (files[part.name] ?? 0) + 1;
-      else {
-        const end = Math.min(next, headersEnd + 4 + MAX_VALUE);
-        const list = values[part.name] ?? [];
-        list.push(body.toString('utf8', headersEnd + 4, end));
-        values[part.name] = list;
-      }
-    }
-    at = next + 2;
+export function mayNameField(key: string, name: string): boolean {
+  return key === name || key.split(/[[\].]/).includes(name);
+}
+
+/** `+` as space and percent-decoding over the text's bytes, then UTF-8 (invalid sequences as U+FFFD, as WHATWG does). */
+export function decodeFormText(s: string): string {
+  if (!PLAIN_OR_RAW.test(s)) return s;
+  const out = Buffer.allocUnsafe(s.length);
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x2b) out[n++] = 0x20;
+    else if (c === 0x25 && isHex(s.charCodeAt(i + 1)) && isHex(s.charCodeAt(i + 2))) {
+      out[n++] = (hexValue(s.charCodeAt(i + 1)) << 4) | hexValue(s.charCodeAt(i + 2));
+      i += 2;
+    } else out[n++] = c & 0xff;
   }
+  return out.toString('utf8', 0, n);
+}
+
+// Anything to decode: `+`, `%`, or a byte past ASCII (taken as UTF-8).
+const PLAIN_OR_RAW = /[+%\u0080-\u00ff]/;
+
+function hexValue(c: number): number {
+  return c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FormFields } from './form-fields.js';
-import { estimatedAudioSeconds, type PlanInput, planMetering } from './metering-plan.js';
+import { estimatedAudioSeconds, type FormValues, type PlanInput, planMetering } from './metering-plan.js';
 import { DEFAULT_PRICES } from './pricing.js';
 
 const input = (o: Partial<PlanInput>): PlanInput => ({
@@ -14,7 +13,7 @@ const input = (o: Partial<PlanInput>): PlanInput => ({
   defaultPrice: null,
   ...o,
 });
-const form = (values: Record<string, string[]>, files: Record<string, number> = {}): FormFields => ({ values, files });
+const form = (values: Record<string, string[]>, files: Record<string, number> = {}): FormValues => ({ values, files });
 
 describe('metering plan', () => {
   it('bills model calls by token, priced by their model or the default', () => {
@@ -81,7 +80,7 @@ describe('metering plan', () => {
   });
 
   it('prices DALL·E per image of a known quality and size, and nothing it cannot tell', () => {
-    const img = (model: string | null, body: Record<string, unknown> | null, f: FormFields | null = null) =>
+    const img = (model: string | null, body: Record<string, unknown> | null, f: FormValues | null = null) =>
       planMetering(input({ endpoint: '/images/generations', model, body, form: f }));
     expect(img('dall-e-3', { quality: 'hd', size: '1792x1024' })).toMatchObject({ kind: 'image', priced: true, unitNano: 120_000_000, estimateNano: 120_000_000 });
     expect(img('dall-e-3', {})).toMatchObject({ priced: true, unitNano: 40_000_000 });

@@ -1,4 +1,3 @@
-import type { FormFields } from './form-fields.js';
 import { type ModelPrice, type PriceTable, priceFor, pricesTokens, usdToNano } from './pricing.js';
 
 // How a forwarded request is metered, decided once before it is forwarded (docs/metering.md is the table of it).
@@ -47,14 +46,20 @@ export interface MeterPlan {
   estimateNano: number;
 }
 
+/** The text fields of a multipart body metering reads (every value of each, in order), and its file parts by name. */
+export interface FormValues {
+  values: Readonly<Record<string, readonly string[]>>;
+  files: Readonly<Record<string, number>>;
+}
+
 export interface PlanInput {
   method: string;
   /** The canonical path after `/v1`, e.g. `/chat/completions`. */
   endpoint: string;
   /** The JSON object body, or null. */
   body: Record<string, unknown> | null;
-  /** The text fields of a multipart body, or null. */
-  form: FormFields | null;
+  /** The fields of a multipart body (see formFieldNames), or null: none, or one that cannot be read unambiguously. */
+  form: FormValues | null;
   /** The model the request is routed to (aliases applied), from whichever body named it; null when none did. */
   model: string | null;
   /** Size of the request body in bytes (audio: the duration is estimated from it). */
@@ -303,7 +308,12 @@ function transcriptionPlan(i: PlanInput): MeterPlan {
   return base;
 }
 
-/** What a plan needs from the request beyond a JSON body: the fields of a multipart one. */
-export function needsFormFields(method: string, endpoint: string): boolean {
-  return method === 'POST' && (IMAGE_ENDPOINTS.has(endpoint) || TRANSCRIPTION_ENDPOINTS.has(endpoint));
+const IMAGE_FIELDS = ['n', 'size', 'quality', 'prompt', 'image', 'image[]'] as const;
+const TRANSCRIPTION_FIELDS = ['response_format'] as const;
+
+/** The multipart fields a plan reads for a request (empty when it reads none): what `form` must hold. */
+export function formFieldNames(method: string, endpoint: string): readonly string[] {
+  if (method !== 'POST') return [];
+  if (IMAGE_ENDPOINTS.has(endpoint)) return IMAGE_FIELDS;
+  return TRANSCRIPTION_ENDPOINTS.has(endpoint) ? TRANSCRIPTION_FIELDS : [];
 }

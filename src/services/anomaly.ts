@@ -1,4 +1,5 @@
 import { networkOf } from '../core/network.js';
+import { boundedText, MAX_STORED_ADDRESS } from '../core/stored-text.js';
 import type { KeyRecord } from '../core/verify.js';
 import { writeAudit } from './audit.js';
 import type { ServiceDeps } from './context.js';
@@ -161,7 +162,9 @@ export class AnomalyDetector {
     }
   }
 
-  private async raise(record: KeyRecord, kind: 'new_network' | 'high_rate', details: Record<string, unknown>): Promise<void> {
+  private async raise(record: KeyRecord, kind: 'new_network' | 'high_rate', details: { ip: string | null; [k: string]: unknown }): Promise<void> {
+    // The address may be any text a trusted proxy forwarded (X-Forwarded-For): stored bounded.
+    if (details.ip !== null) details.ip = boundedText(details.ip, MAX_STORED_ADDRESS);
     try {
       const suspend = this.opts.autoSuspend;
       await this.deps.database.db.transaction().execute(async (trx) => {

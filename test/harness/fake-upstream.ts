@@ -95,15 +95,17 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       if (path === '/v1/audio/transcriptions' || path === '/v1/audio/translations') {
         if (fields.response_format === 'text') {
           res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-          return res.end('hello world');
+          return res.end('hello');
         }
         if (fields.model?.startsWith('gpt-')) {
-          return json(200, { text: 'hello world', usage: { type: 'tokens', input_tokens: 300, input_token_details: { text_tokens: 0, audio_tokens: 300 }, output_tokens: 20, total_tokens: 320 } });
+          return json(200, { text: 'hello', usage: { type: 'tokens', input_tokens: 300, input_token_details: { text_tokens: 0, audio_tokens: 300 }, output_tokens: 20, total_tokens: 320 } });
         }
-        return json(200, { text: 'hello world', usage: { type: 'duration', seconds: TRANSCRIBED_SECONDS } });
+        return json(200, { text: 'hello', usage: { type: 'duration', seconds: TRANSCRIBED_SECONDS } });
       }
       return json(400, { error: { message: 'unexpected multipart body', type: 'invalid_request_error', param: null, code: null } });
     }
+    // Other audio bodies (speech aside): answered without reading them (tests look at `seen`).
+    if (path.startsWith('/v1/audio/') && path !== '/v1/audio/speech') return json(200, { text: 'hello' });
     let parsed: Record<string, unknown> = {};
     try {
       parsed = body ? JSON.parse(body) : {};

@@ -1,8 +1,7 @@
-import { formBoundary, readFormFields } from '../../core/form-fields.js';
-import { type MeterPlan, meteringPrice, needsFormFields, planMetering } from '../../core/metering-plan.js';
+import { type FormValues, formFieldNames, type MeterPlan, meteringPrice, planMetering } from '../../core/metering-plan.js';
+import { multipartFields } from '../../core/multipart.js';
 import { costNanoUsd, pricesTokens, type TokenCounts } from '../../core/pricing.js';
 import { TollgateError } from '../../core/errors.js';
-import { routeModel } from '../../core/routing.js';
 import { claimBackgroundResponse, recordBackgroundResponse } from '../../services/background-responses.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { Admission } from './guard.js';
@@ -14,23 +13,41 @@ import { tokensFromUsage } from './usage-extract.js';
 // The gateway's side of metering every endpoint family (core/metering-plan.ts decides what a request is billed by):
 // the plan of a request, read from its JSON or multipart body, and what its answer says it used.
 
-/** The metering plan of a request; `model` is the routed model of a JSON body, or null (read from a form here). */
-export function meterPlanOf(g: GatewayContext, request: GatewayRequest, endpoint: string, body: Record<string, unknown> | null, model: string | null): MeterPlan {
-  let form = null;
-  let billed = model;
-  if (!body && request.rawBody && needsFormFields(request.method, endpoint)) {
-    const header = request.headers['content-type'];
-    const boundary = formBoundary(typeof header === 'string' ? header : undefined);
-    form = boundary ? readFormFields(request.rawBody, boundary) : null;
-    const named = form?.values.model;
-    if (billed === null && named?.length === 1) billed = routeModel(g.config, named[0]).model;
+/** Longest text value metering keeps of a form field (the fields it reads are short). */
+const MAX_FORM_VALUE = 1024;
+
+/**
+ * The multipart fields metering reads, through the one multipart reader every check uses (core/multipart.ts); null
+ * when the body is not multipart, or any of them cannot be read unambiguously, or a text field comes as a file.
+ */
+function formValuesOf(raw: Buffer, contentType: string, names: readonly string[]): FormValues | null {
+  const values: Record<string, string[]> = {};
+  const files: Record<string, number> = {};
+  for (const name of names) {
+    const read = multipartFields(raw, contentType, name);
+    if (!read.ok) return null;
+    const isFile = name === 'image' || name === 'image[]';
+    if (isFile) files[name] = read.fields.length;
+    else if (read.fields.length > 0) {
+      if (read.fields.some((f) => f.filename !== null)) return null;
+      values[name] = read.fields.map((f) => raw.toString('utf8', f.start, Math.min(f.end, f.start + MAX_FORM_VALUE)));
+    }
   }
+  return { values, files };
+}
+
+/** The metering plan of a request: `body` its JSON object (however declared), `model` its routed model, or nulls. */
+export function meterPlanOf(g: GatewayContext, request: GatewayRequest, endpoint: string, body: Record<string, unknown> | null, model: string | null): MeterPlan {
+  let form: FormValues | null = null;
+  const names = formFieldNames(request.method, endpoint);
+  const contentType = request.headers['content-type'];
+  if (!body && request.rawBody && names.length > 0 && typeof contentType === 'string') form = formValuesOf(request.rawBody, contentType, names);
   return planMetering({
     method: request.method,
     endpoint,
     body,
     form,
-    model: billed,
+    model,
     bodyBytes: request.rawBody?.length ?? 0,
     prices: g.config.prices,
     defaultPrice: g.config.defaultPrice,

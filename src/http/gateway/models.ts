@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { TollgateError } from '../../core/errors.js';
+import { modelNameProblem } from '../../core/model-name.js';
 import { isModelAllowed } from '../../core/permissions.js';
 import { authorizeGatewayRequest, checkScope } from './authorize.js';
 import type { GatewayContext } from './gateway-context.js';
@@ -58,6 +59,9 @@ export async function listModels(g: GatewayContext, request: GatewayRequest, res
   const authorized = authorizeGatewayRequest(g, request);
   const record = authorized instanceof Promise ? await authorized : authorized;
   g.anomaly?.observe(record, request.ip, startedMs);
+  // Checked before it is metered (stored): bounded and clean, as everywhere a model is named.
+  const problem = one === null ? null : modelNameProblem(one);
+  if (problem) throw new TollgateError('invalid_value', problem, 'model');
   const info = { record, model: one, provider: null, route: one ? '/models/{model}' : '/models', method: 'GET', startedMs };
   try {
     checkScope(g, record, 'GET', '/v1/models');

@@ -16,6 +16,7 @@ import type { Admission } from './guard.js';
 import type { GatewayRequest } from './request.js';
 import { meter, meterAndSettle, NO_TOKENS, type Outcome } from './metering.js';
 import { relayPassThrough, streamsThrough } from './pass-through.js';
+import { checkModelUse, requestModel, withModel } from './request-model.js';
 import { relayStream } from './stream-relay.js';
 import { countFallbackTokens } from './token-fallback.js';
 import { lastUsageKey, tokensFromUsage, usageFromJsonTail } from './usage-extract.js';
@@ -44,10 +45,6 @@ export interface RequestInfo {
   plan: MeterPlan;
 }
 
-function jsonObject(json: unknown): Record<string, unknown> | null {
-  return json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : null;
-}
-
 /** The data-plane handler for every forwarded `/v1/*` request: verify → scope → limit → forward → meter. */
 export async function proxy(g: GatewayContext, request: GatewayRequest, res: ServerResponse): Promise<void> {
   const startedMs = g.app.deps.clock();
@@ -58,23 +55,20 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
   const endpoint = path.slice(3) || '/';
   const matched = matchApiRoute(endpoint);
   const route = matched ? matched.template : unlistedLabel(endpoint);
-  const body = jsonObject(request.json);
-  if (request.method === 'POST' && MODEL_ENDPOINTS.has(endpoint)) {
-    // As OpenAI answers: model calls take a JSON object naming a model.
-    if (!body) throw new TollgateError('invalid_value', 'The request body must be a JSON object.', null);
-    if (typeof body.model !== 'string' || body.model === '') {
-      throw new TollgateError('missing_required_parameter', "Missing required parameter: 'model'.", 'model');
-    }
-  }
-  const requested = typeof body?.model === 'string' ? body.model : null;
+  // The model wherever the upstream reads it (body of any type, query string); 400/415 before anything is stored.
+  const found = requestModel(request, endpoint);
+  const body = found.body;
+  const requested = found.model;
   const target = requested ? routeModel(g.config, requested) : { model: null, provider: g.config.defaultProvider };
   const upstream = g.upstreams.get(target.provider ?? '') ?? g.upstreams.get('echo');
-  const plan = meterPlanOf(g, request, endpoint, body, target.model);
+  // Billed as the model its body names: one named only in the query string is not what the upstream runs.
+  const plan = meterPlanOf(g, request, endpoint, body, found.places.some((p) => p.in !== 'query') ? target.model : null);
   const info: RequestInfo = { record, model: target.model, provider: upstream?.name ?? null, endpoint, route, listed: matched !== null, method: request.method, startedMs, body, plan };
 
   let admission: Admission;
   try {
     checkScope(g, record, request.method, path);
+    checkModelUse(g, record, found, request.method, endpoint);
     checkModel(g, record, requested);
     if (target.model !== requested) checkModel(g, record, target.model);
     if (!upstream) throw new TollgateError('model_not_found', `No upstream provider serves the model '${requested}'.`, 'model');
@@ -84,7 +78,8 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
     if (err instanceof TollgateError) refused(g, info, err.status, err.code);
     throw err;
   }
-  await forward(g, request, res, info, upstream as Upstream, admission);
+  const sent = target.model !== requested ? withModel(request, found.places, target.model as string) : request;
+  await forward(g, sent, res, info, upstream as Upstream, admission);
 }
 
 /**
@@ -139,7 +134,7 @@ async function forward(
   // Ask for usage on streams (and strip that extra chunk again if the client did not ask), and apply aliases.
   const streamOptions = body?.stream_options as { include_usage?: boolean } | undefined;
   const injectUsage = stream && ASK_FOR_USAGE.has(endpoint) && streamOptions?.include_usage !== true;
-  const aliased = info.model !== null && body?.model !== info.model;
+  const aliased = info.model !== null && typeof body?.model === 'string' && body.model !== info.model;
   const spliced = payload && injectUsage && !aliased && streamOptions === undefined ? withIncludeUsage(payload) : null;
   if (spliced) payload = spliced;
   else if (body && (injectUsage || aliased)) {
@@ -147,8 +142,8 @@ async function forward(
     if (injectUsage) rewritten.stream_options = { ...(streamOptions ?? {}), include_usage: true };
     payload = Buffer.from(JSON.stringify(rewritten));
   }
+  // Forwarded with the client's Content-Type, or none: never one the client did not send.
   const headers = upstreamRequestHeaders(request.headers);
-  if (payload && !headers['content-type']) headers['content-type'] = 'application/json';
 
   const controller = new AbortHandle();
   let clientGone = false;

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import proxyAddr from '@fastify/proxy-addr';
 import { TollgateError } from '../../core/errors.js';
+import { isContentEncoded } from '../../core/request-model.js';
 import { isJsonContentType, parseJsonBody } from '../shared/json-body.js';
 import { Deadlines } from './deadlines.js';
 
@@ -90,7 +91,8 @@ export function readBody(req: IncomingMessage, limit: number, idleMs: number): B
  * bodies are parsed (400 `invalid_json`).
  */
 export function gatewayRequest(req: IncomingMessage, target: { path: string; search: string }, ip: string, body: Buffer): GatewayRequest {
-  const json = body.length > 0 && isJsonContentType(req.headers['content-type']) ? parseJsonBody(body) : null;
+  // A compressed body is not parsed: it is refused (415) once the key is known (see request-model.ts).
+  const json = body.length > 0 && !isContentEncoded(req.headers['content-encoding']) && isJsonContentType(req.headers['content-type']) ? parseJsonBody(body) : null;
   return {
     method: req.method ?? 'GET',
     path: target.path,

@@ -1,0 +1,68 @@
+// How each OpenAI endpoint picks the model it runs (OpenAI API reference, openapi.yaml request bodies), so that a key
+// limited to some models cannot reach another by leaving the model out.
+//
+// required  the request must name it (the upstream refuses it otherwise).
+// defaulted naming it is optional and the upstream then runs a default model (images: dall-e-2, moderations:
+//           omni-moderation-latest, runs: the assistant's model, …): a key with a model allowlist must name it.
+// hidden    the model is not named at the top of the request (a batch's input file, an eval's graders, the source of a
+//           remix, an SDP offer, a realtime session's nested config whose client secret is then used with the
+//           provider directly): Tollgate cannot check it, so a key with a model allowlist is refused.
+
+export type ModelUse = 'required' | 'defaulted' | 'hidden';
+
+/** Endpoint patterns (POST, relative to /v1; `*` is one path segment) and how they pick their model. */
+const MODEL_USE: ReadonlyArray<readonly [string, ModelUse]> = [
+  ['/chat/completions', 'required'],
+  ['/completions', 'required'],
+  ['/embeddings', 'required'],
+  ['/responses', 'required'],
+  ['/responses/compact', 'required'],
+  ['/audio/speech', 'required'],
+  ['/audio/transcriptions', 'required'],
+  ['/audio/translations', 'required'],
+  ['/fine_tuning/jobs', 'required'],
+  ['/assistants', 'required'],
+  ['/responses/input_tokens', 'defaulted'],
+  ['/moderations', 'defaulted'],
+  ['/images/generations', 'defaulted'],
+  ['/images/edits', 'defaulted'],
+  ['/images/variations', 'defaulted'],
+  ['/videos', 'defaulted'],
+  ['/threads/runs', 'defaulted'],
+  ['/threads/*/runs', 'defaulted'],
+  ['/realtime/sessions', 'defaulted'],
+  ['/realtime/calls/*/accept', 'defaulted'],
+  ['/batches', 'hidden'],
+  ['/evals/*/runs', 'hidden'],
+  ['/threads/*/runs/*/submit_tool_outputs', 'hidden'],
+  ['/realtime/calls', 'hidden'],
+  ['/realtime/transcription_sessions', 'hidden'],
+  ['/realtime/client_secrets', 'hidden'],
+  ['/realtime/translations/client_secrets', 'hidden'],
+  ['/chatkit/sessions', 'hidden'],
+  ['/videos/edits', 'hidden'],
+  ['/videos/extensions', 'hidden'],
+  ['/videos/*/remix', 'hidden'],
+];
+
+const EXACT = new Map<string, ModelUse>();
+const WILDCARD: Array<{ segments: string[]; use: ModelUse }> = [];
+for (const [pattern, use] of MODEL_USE) {
+  if (pattern.includes('*')) WILDCARD.push({ segments: pattern.split('/'), use });
+  else EXACT.set(pattern, use);
+}
+
+/** How the endpoint (a canonical path relative to /v1, e.g. `/chat/completions`) picks its model; null when it runs none. */
+export function modelUseOf(method: string, endpoint: string): ModelUse | null {
+  if (method !== 'POST') return null;
+  const exact = EXACT.get(endpoint);
+  if (exact !== undefined) return exact;
+  const segments = endpoint.split('/');
+  for (const w of WILDCARD) {
+    if (w.segments.length === segments.length && w.segments.every((s, i) => s === '*' || s === segments[i])) return w.use;
+  }
+  return null;
+}
+
+/** The endpoints whose body must be a JSON object (as OpenAI answers: the four billed per token). */
+export const JSON_MODEL_ENDPOINTS: ReadonlySet<string> = new Set(['/chat/completions', '/completions', '/embeddings', '/responses']);

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { multipartBoundary, multipartFields } from './multipart.js';
+
+const CT = 'multipart/form-data; boundary=XyZ';
+const body = (...parts: string[]) => Buffer.from(`${parts.join('')}`, 'latin1');
+const part = (headers: string, value: string) => `--XyZ\r\n${headers}\r\n\r\n${value}\r\n`;
+const END = '--XyZ--\r\n';
+const field = (name: string) => `Content-Disposition: form-data; name="${name}"`;
+const text = (b: Buffer, f: { start: number; end: number }) => b.toString('latin1', f.start, f.end);
+
+describe('multipartBoundary', () => {
+  it('reads quoted, unquoted and upper-case boundary parameters and refuses bad ones', () => {
+    expect(multipartBoundary('multipart/form-data; boundary=abc')).toBe('abc');
+    expect(multipartBoundary('multipart/form-data;BOUNDARY="a b:c"')).toBe('a b:c');
+    expect(multipartBoundary('multipart/form-data; charset=utf-8; boundary=----WebKitFormBoundary7MA4YWxk')).toBe('----WebKitFormBoundary7MA4YWxk');
+    expect(multipartBoundary('multipart/form-data')).toBeNull();
+    expect(multipartBoundary('multipart/form-data; boundary=a; boundary=b')).toBeNull();
+    expect(multipartBoundary('multipart/form-data; boundary=')).toBeNull();
+    expect(multipartBoundary(`multipart/form-data; boundary=${'a'.repeat(71)}`)).toBeNull();
+    expect(multipartBoundary('multipart/form-data; boundary="ends in space "')).toBeNull();
+    expect(multipartBoundary('multipart/form-data; boundary="a\\"b"')).toBeNull();
+  });
+});
+
+describe('multipartFields', () => {
+  it('finds a field by quoted or unquoted name, whatever the header case, with the offsets of its value', () => {
+    const b = body(
+      part('Content-Disposition: form-data; name="file"; filename="a.wav"\r\nContent-Type: audio/wav', 'RIFF....model....'),
+      part('CONTENT-DISPOSITION: FORM-DATA; NAME=model', 'whisper-1'),
+      part('content-disposition: form-data; name="language"', 'en'),
+      END,
+    );
+    const found = multipartFields(b, CT, 'model');
+    expect(found.ok).toBe(true);
+    if (!found.ok) return;
+    expect(found.fields).toHaveLength(1);
+    expect(text(b, found.fields[0])).toBe('whisper-1');
+    expect(found.fields[0]).toMatchObject({ filename: null, contentType: null, transferEncoding: null });
+  });
+
+  it('returns every repeated field, a filename, and an empty value', () => {
+    const b = body(part('Content-Disposition: form-data; name="model"', 'a'), part('Content-Disposition: form-data; name="model"; filename="m.txt"', ''), END);
+    const found = multipartFields(b, CT, 'model');
+    if (!found.ok) throw new Error(found.why);
+    expect(found.fields.map((f) => [text(b, f), f.filename])).toEqual([
+      ['a', null],
+      ['', 'm.txt'],
+    ]);
+  });
+
+  it('reads a preamble, an epilogue, transport padding and the _charset_ field', () => {
+    const b = body('This is a preamble.\r\n', `--XyZ  \r\nContent-Disposition: form-data; name="_charset_"\r\n\r\niso-8859-1\r\n`, part('Content-Disposition: form-data; name=model', 'x'), END, 'epilogue');
+    const found = multipartFields(b, CT, 'model');
+    if (!found.ok) throw new Error(found.why);
+    expect(found.charset).toBe('iso-8859-1');
+    expect(text(b, found.fields[0])).toBe('x');
+  });
+
+  it('refuses bodies other readers may split or name differently', () => {
+    const cases: Array<[string, Buffer]> = [
+      ['bare LF line ends', Buffer.from('--XyZ\nContent-Disposition: form-data; name="model"\n\ngpt-4\n--XyZ--\n')],
+      ['a model part hidden in the preamble', body('Content-Disposition: form-data; name="model"\r\n\r\ngpt-4\r\n', part('Content-Disposition: form-data; name="model"', 'a'), END)],
+      ['a model part after the close delimiter', body(part('Content-Disposition: form-data; name="model"', 'a'), END, part('Content-Disposition: form-data; name="model"', 'gpt-4'))],
+      ['a model part behind a bare-LF boundary inside a file', body(part('Content-Disposition: form-data; name="file"; filename="x"', '\n--XyZ\nContent-Disposition: form-data; name="model"\n\ngpt-4'), END)],
+      ['another case', body(part('Content-Disposition: form-data; name="Model"', 'gpt-4'), END)],
+      ['bracket notation', body(part('Content-Disposition: form-data; name="model[]"', 'gpt-4'), END)],
+      ['RFC 8187 name*', body(part("Content-Disposition: form-data; name*=UTF-8''model", 'gpt-4'), END)],
+      ['name and name*', body(part('Content-Disposition: form-data; name="model"; name*=UTF-8\'\'prompt', 'a'), END)],
+      ['a percent-encoded name', body(part('Content-Disposition: form-data; name="mod%65l"', 'gpt-4'), END)],
+      ['an escaped name', body(part('Content-Disposition: form-data; name="mod\\el"', 'gpt-4'), END)],
+      ['a padded name', body(part('Content-Disposition: form-data; name="model "', 'gpt-4'), END)],
+      ['a folded header', body('--XyZ\r\nContent-Disposition: form-data;\r\n name="model"\r\n\r\ngpt-4\r\n', END)],
+      ['a repeated name parameter', body(part('Content-Disposition: form-data; name="prompt"; name="model"', 'gpt-4'), END)],
+      ['a non form-data disposition', body(part('Content-Disposition: attachment; name="model"', 'gpt-4'), END)],
+      ['no close delimiter', body(part('Content-Disposition: form-data; name="model"', 'a'))],
+      ['a boundary line going on', body(part('Content-Disposition: form-data; name="model"', 'a'), '--XyZabc\r\n', END)],
+      ['no boundary at all', Buffer.from('{"model":"gpt-4"}')],
+      ['a part without the end of its headers', body('--XyZ\r\nContent-Disposition: form-data; name="model"\r\n--XyZ--\r\n')],
+    ];
+    for (const [why, b] of cases) expect(multipartFields(b, CT, 'model').ok, why).toBe(false);
+  });
+
+  it('bounds the work of a body: parts, header lines and bytes, disposition lines', () => {
+    const many = Buffer.concat([...Array.from({ length: 1001 }, () => Buffer.from(part(field('a'), 'x'))), Buffer.from(END)]);
+    expect(multipartFields(many, CT, 'model')).toEqual({ ok: false, why: 'it has more than 1000 parts' });
+    const fewer = Buffer.concat([...Array.from({ length: 999 }, () => Buffer.from(part(field('a'), 'x'))), Buffer.from(part(field('model'), 'm')), Buffer.from(END)]);
+    expect(multipartFields(fewer, CT, 'model').ok).toBe(true);
+    expect(multipartFields(body(part(`${field('model')}\r\n${'X-A: b\r\n'.repeat(64)}`, 'm'), END), CT, 'model').ok).toBe(false);
+    expect(multipartFields(body(part(`${field('model')}\r\nX-A: ${'b'.repeat(17 * 1024)}`, 'm'), END), CT, 'model').ok).toBe(false);
+    const lines = body(part('Content-Disposition: form-data; name="file"; filename="x"', 'content-disposition: form-data; name="x"\n'.repeat(10_001)), part(field('model'), 'm'), END);
+    expect(multipartFields(lines, CT, 'model').ok).toBe(false);
+    const started = performance.now();
+    const empty = Buffer.concat([...Array.from({ length: 200_000 }, () => Buffer.from(part(field('a'), 'x'))), Buffer.from(END)]);
+    expect(multipartFields(empty, CT, 'model').ok).toBe(false);
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  it('reads a field after a large file part quickly', () => {
+    const file = Buffer.alloc(8 * 1024 * 1024, 0x61);
+    const b = Buffer.concat([
+      Buffer.from('--XyZ\r\nContent-Disposition: form-data; name="file"; filename="big.wav"\r\n\r\n'),
+      file,
+      Buffer.from(`\r\n${part('Content-Disposition: form-data; name="model"', 'whisper-1')}${END}`),
+    ]);
+    const started = performance.now();
+    const found = multipartFields(b, CT, 'model');
+    const ms = performance.now() - started;
+    if (!found.ok) throw new Error(found.why);
+    expect(text(b, found.fields[0])).toBe('whisper-1');
+    expect(ms).toBeLessThan(2000);
+  });
+});

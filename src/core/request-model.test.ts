@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_MODEL_NAME_LENGTH, modelNameProblem } from './model-name.js';
+import { modelUseOf } from './model-use.js';
+import { bodyKindOf, findRequestModel, type ModelRequest, nestedModels, topLevelKeyCount } from './request-model.js';
+
+const json = (text: string, extra: Partial<ModelRequest> = {}): ReturnType<typeof findRequestModel> =>
+  findRequestModel({ contentType: 'application/json', contentEncoding: undefined, raw: Buffer.from(text), json: JSON.parse(text), search: '', ...extra });
+const other = (raw: string | Buffer, contentType: string | undefined, extra: Partial<ModelRequest> = {}) =>
+  findRequestModel({ contentType, contentEncoding: undefined, raw: Buffer.from(raw), json: undefined, search: '', ...extra });
+const model = (f: ReturnType<typeof findRequestModel>) => (f.ok ? f.model : `refused: ${f.code}`);
+
+describe('modelNameProblem', () => {
+  it('accepts up to 256 characters without control characters', () => {
+    expect(modelNameProblem('gpt-4o-mini')).toBeNull();
+    expect(modelNameProblem('ft:gpt-4o-mini:acme:suffix:abc123')).toBeNull();
+    expect(modelNameProblem('m'.repeat(MAX_MODEL_NAME_LENGTH))).toBeNull();
+    expect(modelNameProblem('modèle-ü')).toBeNull();
+    expect(modelNameProblem('m'.repeat(MAX_MODEL_NAME_LENGTH + 1))).toContain('256');
+    expect(modelNameProblem('x'.repeat(2 * 1024 * 1024))).toContain('256');
+    for (const c of ['\u0000', '\u0001', '\t', '\n', '\r', '\u001f', '\u007f', '\u0085', '\u009f']) {
+      expect(modelNameProblem(`gpt-4${c}`), JSON.stringify(c)).toContain('control');
+    }
+  });
+});
+
+describe('bodyKindOf', () => {
+  it('reads JSON, multipart and form types in any case and with parameters; anything else is tried as JSON', () => {
+    expect(bodyKindOf('application/json')).toBe('json');
+    expect(bodyKindOf('APPLICATION/JSON; charset=utf-8')).toBe('json');
+    expect(bodyKindOf('application/vnd.foo+json')).toBe('json');
+    expect(bodyKindOf('Multipart/Form-Data; boundary=x')).toBe('multipart');
+    expect(bodyKindOf('application/x-www-form-urlencoded;charset=UTF-8')).toBe('form');
+    expect(bodyKindOf('text/plain')).toBe('other');
+    expect(bodyKindOf(undefined)).toBe('other');
+  });
+});
+
+describe('findRequestModel: JSON', () => {
+  it('reads the top-level model, not nested ones', () => {
+    expect(model(json('{"model":"gpt-4o-mini","messages":[]}'))).toBe('gpt-4o-mini');
+    expect(model(json('{"messages":[{"role":"user","model":"gpt-4"}],"model":"gpt-4o-mini"}'))).toBe('gpt-4o-mini');
+    expect(model(json('{"tools":[{"type":"image_generation","model":"gpt-image-1"}]}'))).toBeNull();
+    expect(json('{"model":"a"}')).toMatchObject({ ok: true, places: [{ in: 'json' }], body: { model: 'a' }, undetermined: null });
+  });
+
+  it('refuses a model named twice, escaped, or in another case, which readers would take differently', () => {
+    for (const text of [
+      '{"model":"gpt-4o-mini","model":"gpt-4"}',
+      '{"model":"gpt-4","messages":[],"model":"gpt-4o-mini"}',
+      '{"model":"gpt-4o-mini","mod\\u0065l":"gpt-4"}',
+      '{"mod\\u0065l":"gpt-4","model":"gpt-4o-mini"}',
+      '{"model":"gpt-4o-mini","MODEL":"gpt-4"}',
+      '{"Model":"gpt-4"}',
+      '{"model":"gpt-4o-mini","MODE\\u004c":"gpt-4"}',
+    ]) {
+      expect(json(text), text).toMatchObject({ ok: false, code: 'invalid_value', param: 'model' });
+    }
+  });
+
+  it('refuses a model that is not a string, and reads null, empty and arrays as naming none', () => {
+    for (const v of ['5', 'true', '["gpt-4"]', '{"id":"gpt-4"}']) expect(model(json(`{"model":${v}}`)), v).toBe('refused: invalid_value');
+    expect(model(json('{"model":null}'))).toBeNull();
+    expect(model(json('{"model":""}'))).toBeNull();
+    expect(json('[{"model":"gpt-4"}]')).toMatchObject({ ok: true, model: null, body: null });
+    expect(json('"gpt-4"')).toMatchObject({ ok: true, model: null, body: null });
+  });
+
+  it('refuses a model over 256 characters or with control characters', () => {
+    expect(model(json(JSON.stringify({ model: 'x'.repeat(2 * 1024 * 1024) })))).toBe('refused: invalid_value');
+    expect(model(json('{"model":"gpt-4o-mini\\u0000"}'))).toBe('refused: invalid_value');
+    expect(model(json('{"model":"gpt\\n4"}'))).toBe('refused: invalid_value');
+    expect(model(json(JSON.stringify({ model: 'x'.repeat(256) })))).toBe('x'.repeat(256));
+  });
+
+  it('refuses a compressed body (its model is hidden) but not an empty one or identity', () => {
+    expect(json('{"model":"a"}', { contentEncoding: 'gzip' })).toMatchObject({ ok: false, code: 'unsupported_media_type' });
+    expect(json('{"model":"a"}', { contentEncoding: 'deflate, identity' })).toMatchObject({ ok: false, code: 'unsupported_media_type' });
+    expect(model(json('{"model":"a"}', { contentEncoding: 'Identity' }))).toBe('a');
+    expect(findRequestModel({ contentType: undefined, contentEncoding: 'gzip', raw: null, json: undefined, search: '' })).toMatchObject({ ok: true, model: null });
+  });
+
+  it('marks a body that is not JSON, multipart or a form as undetermined', () => {
+    expect(other(Buffer.from([0x1f, 0x8b, 0x08]), undefined)).toMatchObject({ ok: true, model: null, undetermined: expect.any(String) });
+    expect(other('model=gpt-4', 'text/plain')).toMatchObject({ ok: true, model: null, undetermined: expect.any(String) });
+  });
+});
+
+describe('topLevelKeyCount', () => {
+  it('counts members of the top-level object only, escapes decoded, in any case', () => {
+    expect(topLevelKeyCount(Buffer.from('{"model":1,"a":{"model":2},"b":["model","model"],"c":"model"}'), 'model')).toBe(1);
+    expect(topLevelKeyCount(Buffer.from('{"a":"x\\"model\\"","model":1, "MODEL" :2,"mod\\u0065l":3}'), 'model')).toBe(3);
+    expect(topLevelKeyCount(Buffer.from('[{"model":1},{"model":2}]'), 'model')).toBe(0);
+  });
+});
+
+const MP = 'multipart/form-data; boundary=b0undary';
+const mp = (...fields: Array<[string, string]>) =>
+  `${fields.map(([headers, value]) => `--b0undary\r\n${headers}\r\n\r\n${value}\r\n`).join('')}--b0undary--\r\n`;
+
+describe('findRequestModel: multipart, forms and the query string', () => {
+  it('reads a multipart model field with its offsets', () => {
+    const raw = mp(['Content-Disposition: form-data; name="file"; filename="a.mp3"', 'ID3...'], ['Content-Disposition: form-data; name="model"', 'whisper-1']);
+    const found = other(raw, MP);
+    expect(found).toMatchObject({ ok: true, model: 'whisper-1', places: [{ in: 'body', encoding: 'raw' }] });
+    const place = found.ok ? found.places[0] : null;
+    if (place?.in === 'body') expect(raw.slice(place.start, place.end)).toBe('whisper-1');
+  });
+
+  it('refuses repeated, file, non-text, non-UTF-8, multi-line and over-long multipart models', () => {
+    const d = 'Content-Disposition: form-data; name="model"';
+    expect(model(other(mp([d, 'whisper-1'], [d, 'gpt-4o-transcribe']), MP))).toBe('refused: invalid_value');
+    expect(model(other(mp([`${d}; filename="m"`, 'whisper-1']), MP))).toBe('refused: invalid_value');
+    expect(model(other(mp([`${d}\r\nContent-Type: application/octet-stream`, 'whisper-1']), MP))).toBe('refused: invalid_value');
+    expect(model(other(Buffer.from(mp([d, 'whisper-\xff']), 'latin1'), MP))).toBe('refused: invalid_value');
+    expect(model(other(mp([d, 'whisper-1\r\nxx']), MP))).toBe('refused: invalid_value');
+    expect(model(other(mp([d, 'x'.repeat(300)]), MP))).toBe('refused: invalid_value');
+    expect(model(other(mp([d, 'a\u0000']), MP))).toBe('refused: invalid_value');
+    expect(model(other(mp([`${d}\r\nContent-Type: text/plain; charset=utf-8`, 'whisper-1']), MP))).toBe('whisper-1');
+  });
+
+  it('marks transfer encodings, other charsets and ambiguous multipart as undetermined', () => {
+    const d = 'Content-Disposition: form-data; name="model"';
+    for (const raw of [
+      mp([`${d}\r\nContent-Transfer-Encoding: base64`, 'd2hpc3Blci0x']),
+      mp([`${d}\r\nContent-Type: text/plain; charset=utf-16`, 'whisper-1']),
+      mp(['Content-Disposition: form-data; name="_charset_"', 'utf-16'], [d, 'whisper-1']),
+      mp(['Content-Disposition: form-data; name="Model"', 'whisper-1']),
+      '--b0undary\nContent-Disposition: form-data; name="model"\n\nwhisper-1\n--b0undary--\n',
+    ]) {
+      expect(other(raw, MP)).toMatchObject({ ok: true, model: null, undetermined: expect.any(String) });
+    }
+    expect(other(mp([d, 'a']), 'multipart/form-data')).toMatchObject({ ok: true, undetermined: expect.stringContaining('boundary') });
+  });
+
+  it('reads form bodies, refusing repeats and marking JSON-looking ones undetermined', () => {
+    const found = other('prompt=x&model=dall%2De-3', 'application/x-www-form-urlencoded');
+    expect(found).toMatchObject({ ok: true, model: 'dall-e-3', places: [{ in: 'body', start: 15, end: 25, encoding: 'form' }] });
+    expect(model(other('model=a&model=b', 'application/x-www-form-urlencoded'))).toBe('refused: invalid_value');
+    expect(model(other(`model=${'x'.repeat(257)}`, 'application/x-www-form-urlencoded'))).toBe('refused: invalid_value');
+    expect(model(other('model=a%00', 'application/x-www-form-urlencoded'))).toBe('refused: invalid_value');
+    expect(other('{"model":"gpt-4"}', 'application/x-www-form-urlencoded')).toMatchObject({ ok: true, model: null, undetermined: expect.any(String) });
+    expect(other('x=1;model=gpt-4', 'application/x-www-form-urlencoded')).toMatchObject({ ok: true, model: null, undetermined: expect.any(String) });
+  });
+
+  it('reads the query string, refusing repeats, pollution and a body that names another model', () => {
+    const q = (search: string, body?: string) =>
+      findRequestModel({ contentType: 'application/json', contentEncoding: undefined, raw: body ? Buffer.from(body) : null, json: body ? JSON.parse(body) : undefined, search });
+    expect(q('?limit=10&model=gpt-4o')).toMatchObject({ ok: true, model: 'gpt-4o', places: [{ in: 'query', start: 15, end: 21 }] });
+    expect(q('?model=a&model=b')).toMatchObject({ ok: false, code: 'invalid_value', param: 'model' });
+    expect(q('?a=1;model=b')).toMatchObject({ ok: false, code: 'invalid_value' });
+    expect(q('?MODEL=b')).toMatchObject({ ok: false, code: 'invalid_value' });
+    expect(q('?model=a%0Ab')).toMatchObject({ ok: false, code: 'invalid_value' });
+    expect(q(`?model=${'x'.repeat(300)}`)).toMatchObject({ ok: false, code: 'invalid_value' });
+    expect(q('?model=a', '{"model":"b"}')).toMatchObject({ ok: false, code: 'invalid_value' });
+    expect(q('?model=a', '{"model":"a"}')).toMatchObject({ ok: true, model: 'a', places: [{ in: 'json' }, { in: 'query', start: 6, end: 7 }] });
+    expect(q('?model=')).toMatchObject({ ok: true, model: null });
+    expect(q('?')).toMatchObject({ ok: true, model: null });
+  });
+});
+
+describe('nestedModels', () => {
+  it('collects string models below the top level, in any case, and gives up past depth 64', () => {
+    expect(nestedModels({ model: 'top', tools: [{ type: 'image_generation', model: 'gpt-image-1' }], data_source: { sampling: { Model: 'gpt-4' } } })).toEqual(['gpt-image-1', 'gpt-4']);
+    expect(nestedModels({ response_format: { schema: { properties: { model: { type: 'string' } } } } })).toEqual([]);
+    let deep: unknown = { model: 'x' };
+    for (let i = 0; i < 70; i++) deep = [deep];
+    expect(nestedModels({ a: deep })).toBeNull();
+  });
+});
+
+describe('modelUseOf', () => {
+  it('says how each POST endpoint picks its model', () => {
+    expect(modelUseOf('POST', '/chat/completions')).toBe('required');
+    expect(modelUseOf('POST', '/audio/transcriptions')).toBe('required');
+    expect(modelUseOf('POST', '/images/generations')).toBe('defaulted');
+    expect(modelUseOf('POST', '/threads/thread_abc/runs')).toBe('defaulted');
+    expect(modelUseOf('POST', '/batches')).toBe('hidden');
+    expect(modelUseOf('POST', '/videos/video_1/remix')).toBe('hidden');
+    expect(modelUseOf('POST', '/files')).toBeNull();
+    expect(modelUseOf('GET', '/chat/completions')).toBeNull();
+    expect(modelUseOf('POST', '/threads/thread_abc/messages')).toBeNull();
+  });
+});

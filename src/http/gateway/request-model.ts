@@ -1,0 +1,135 @@
+import { TollgateError } from '../../core/errors.js';
+import { modelNameProblem } from '../../core/model-name.js';
+import { JSON_MODEL_ENDPOINTS, modelUseOf } from '../../core/model-use.js';
+import { bodyKindOf, findRequestModel, type ModelPlace, nestedModels } from '../../core/request-model.js';
+import type { KeyRecord } from '../../core/verify.js';
+import { parseJsonBody } from '../shared/json-body.js';
+import { checkModel, countRefusal } from './authorize.js';
+import type { GatewayContext } from './gateway-context.js';
+import type { GatewayRequest } from './request.js';
+
+/** The model a gateway request names, and the body it was read from. */
+export interface RequestModel {
+  /** The model named (clean, at most 256 characters), or null. */
+  model: string | null;
+  /** Where it is named (body, query string), to write an alias back. */
+  places: ModelPlace[];
+  /** The body when it is a JSON object, however it was declared. */
+  body: Record<string, unknown> | null;
+  /** Why the body's model could not be read, or null. */
+  undetermined: string | null;
+}
+
+/**
+ * Finds the model of a request (body, whatever its Content-Type, and query string) before anything is stored or
+ * forwarded: 400 for a bad or ambiguous model, 415 for a compressed body, and, where the endpoint runs a model, 400/415
+ * for a body that names none or cannot be read. A JSON body declared as JSON is the one the listener parsed already.
+ */
+export function requestModel(request: GatewayRequest, endpoint: string): RequestModel {
+  const raw = request.rawBody;
+  const contentType = request.headers['content-type'];
+  let json: unknown = request.json ?? undefined;
+  if (json === undefined && raw !== null && bodyKindOf(contentType) === 'other') json = sniffJson(raw);
+  const encoding = request.headers['content-encoding'];
+  const found = findRequestModel({ contentType, contentEncoding: encoding, raw, json, search: request.search });
+  if (!found.ok) throw new TollgateError(found.code, found.message, found.param);
+  // DELETE /v1/models/{model} (a fine-tuned model) names its model in the path.
+  if (found.model === null && endpoint.startsWith('/models/')) {
+    const named = pathModel(endpoint.slice('/models/'.length));
+    const problem = modelNameProblem(named);
+    if (problem) throw new TollgateError('invalid_value', problem, 'model');
+    found.model = named;
+  }
+  const use = modelUseOf(request.method, endpoint);
+  // As OpenAI answers: these take a JSON object naming a model.
+  if (request.method === 'POST' && JSON_MODEL_ENDPOINTS.has(endpoint) && !found.body) {
+    throw new TollgateError('invalid_value', 'The request body must be a JSON object.', null);
+  }
+  if ((use === 'required' || use === 'defaulted') && found.undetermined !== null) {
+    throw new TollgateError('unsupported_media_type', `Tollgate cannot read the model of this request: ${found.undetermined}.`, 'model');
+  }
+  if (use === 'required' && !namesModelInBody(found)) {
+    throw new TollgateError('missing_required_parameter', "Missing required parameter: 'model'.", 'model');
+  }
+  return found;
+}
+
+/** Whether the body names the model: a model endpoint reads its body, not the query string. */
+function namesModelInBody(found: RequestModel): boolean {
+  return found.model !== null && found.places.length > 0 && found.places[0].in !== 'query';
+}
+
+function pathModel(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/**
+ * A body sent without a JSON Content-Type that is a JSON object or array all the same (many upstreams read JSON
+ * whatever the type says), after an optional UTF-8 byte order mark; undefined otherwise.
+ */
+function sniffJson(raw: Buffer): unknown {
+  let i = raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
+  const start = i;
+  while (raw[i] === 0x20 || raw[i] === 0x0a || raw[i] === 0x0d || raw[i] === 0x09) i++;
+  if (raw[i] !== 0x7b && raw[i] !== 0x5b) return undefined;
+  try {
+    return parseJsonBody(start ? raw.subarray(start) : raw);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * For a key with a model allowlist, after its scope: refuses what would let it reach a model it may not use: a body
+ * whose model cannot be read, an endpoint that runs a model the request does not name, a model left to the upstream's
+ * default, or a model named deeper in the body (a tool's, a grader's) outside the list.
+ */
+export function checkModelUse(g: GatewayContext, record: KeyRecord, found: RequestModel, method: string, endpoint: string): void {
+  if (!record.allowedModels || record.allowedModels.length === 0) return;
+  const limited = 'This API key may only use certain models';
+  if (found.undetermined !== null) {
+    countRefusal(g, 'model_unreadable');
+    throw new TollgateError('unsupported_media_type', `${limited}, and Tollgate cannot read the model of this request: ${found.undetermined}.`, 'model');
+  }
+  const use = modelUseOf(method, endpoint);
+  if (use === 'hidden') {
+    countRefusal(g, 'model_not_named');
+    throw new TollgateError('insufficient_permissions', `${limited}, and ${method} /v1${endpoint} runs a model that its request does not name.`, 'model');
+  }
+  if (use === 'defaulted' && !namesModelInBody(found)) {
+    countRefusal(g, 'model_not_named');
+    throw new TollgateError('missing_required_parameter', `${limited}: name the model, or the provider picks its default.`, 'model');
+  }
+  if (!found.body) return;
+  const nested = nestedModels(found.body);
+  if (nested === null) throw new TollgateError('invalid_value', `${limited}, and this body is nested too deeply to check the models it names.`, 'model');
+  for (const name of nested) {
+    const problem = modelNameProblem(name);
+    if (problem) throw new TollgateError('invalid_value', problem, 'model');
+    checkModel(g, record, name);
+  }
+}
+
+/**
+ * The request with the model written back wherever it was named (aliases): multipart and form fields, the query
+ * string. JSON bodies are rewritten when forwarded.
+ */
+export function withModel(request: GatewayRequest, places: ModelPlace[], model: string): GatewayRequest {
+  let out = request;
+  for (const place of places) {
+    if (place.in === 'json') continue;
+    const value = place.encoding === 'form' ? encodeURIComponent(model) : model;
+    if (place.in === 'query') {
+      const text = out.search.slice(1);
+      out = { ...out, search: `?${text.slice(0, place.start)}${value}${text.slice(place.end)}` };
+    } else {
+      const raw = out.rawBody as Buffer;
+      out = { ...out, rawBody: Buffer.concat([raw.subarray(0, place.start), Buffer.from(value), raw.subarray(place.end)]) };
+    }
+  }
+  return out;
+}
