@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Backend, describeEachDatabase, describeWithRedis } from './harness/backends.js';
 import { BACKGROUND_USAGE, type FakeUpstream, IMAGE_USAGE, startFakeUpstream, TRANSCRIBED_SECONDS } from './harness/fake-upstream.js';
+import { contractProblems, specAvailable } from './harness/openapi-contract.js';
 import { startTestServer, type TestServer } from './harness/server.js';
 
 // Issue 15, §3 and §4: every forwarded request is counted, no model is free for lack of a price, every endpoint
@@ -256,6 +257,7 @@ describeEachDatabase('metering every forwarded request', (backend) => {
       const usage = await t.api('GET', `${ORG}/usage/images?start_time=${start}&api_key_ids=${k.id}&group_by=model`);
       const byModel = Object.fromEntries(usage.body.data[0].results.map((r: { model: string; images: number }) => [r.model, r]));
       expect(byModel['dall-e-2']).toMatchObject({ object: 'organization.usage.images.result', images: 5, num_model_requests: 2, size: null, source: null });
+      if (specAvailable()) expect(contractProblems('GET', '/organization/usage/images', 200, usage.body)).toEqual([]);
       expect((await t.api('GET', `${ORG}/usage/images?start_time=${start}&group_by=size`)).status).toBe(400);
     });
 
@@ -305,7 +307,9 @@ describeEachDatabase('metering every forwarded request', (backend) => {
       const start = Math.floor(tts.created_at_ms / 1000) - 1;
       const speeches = await t.api('GET', `${ORG}/usage/audio_speeches?start_time=${start}&api_key_ids=${k.id}`);
       expect(speeches.body.data[0].results).toEqual([expect.objectContaining({ object: 'organization.usage.audio_speeches.result', characters: 20, num_model_requests: 3, num_unpriced_requests: 1 })]);
+      if (specAvailable()) expect(contractProblems('GET', '/organization/usage/audio_speeches', 200, speeches.body)).toEqual([]);
       const seconds = await t.api('GET', `${ORG}/usage/audio_transcriptions?start_time=${start}&api_key_ids=${k.id}&group_by=model`);
+      if (specAvailable()) expect(contractProblems('GET', '/organization/usage/audio_transcriptions', 200, seconds.body)).toEqual([]);
       expect(seconds.body.data[0].results).toEqual(
         expect.arrayContaining([expect.objectContaining({ object: 'organization.usage.audio_transcriptions.result', model: 'whisper-1', seconds: TRANSCRIBED_SECONDS, num_model_requests: 2 })]),
       );
