@@ -1,5 +1,6 @@
 import type { ColumnDefinitionBuilder, CreateTableBuilder, Kysely, Migration } from 'kysely';
 import { limitMigrations } from './migrations-limits.js';
+import { objectMigrations } from './migrations-objects.js';
 import { rollupMigrations } from './migrations-rollups.js';
 import { sessionMigrations } from './migrations-sessions.js';
 import { usageMigrations } from './migrations-usage.js';
@@ -24,6 +25,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     ...sessionMigrations(dialect),
     ...rollupMigrations(dialect),
     ...limitMigrations(dialect),
+    ...objectMigrations(dialect),
   };
 }
 

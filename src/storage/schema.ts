@@ -1,5 +1,6 @@
 import type { Generated } from 'kysely';
 import type { LimitTables } from './schema-limits.js';
+import type { ObjectTables } from './schema-objects.js';
 import type { RollupTables } from './schema-rollups.js';
 import type { SessionTables } from './schema-sessions.js';
 import type { UsageTables } from './schema-usage.js';
@@ -116,7 +117,7 @@ export interface SettingsTable {
   value: string;
 }
 
-export interface DB extends SessionTables, UsageTables, RollupTables, LimitTables {
+export interface DB extends SessionTables, UsageTables, RollupTables, LimitTables, ObjectTables {
   organizations: OrganizationsTable;
   projects: ProjectsTable;
   users: UsersTable;

@@ -1,0 +1,106 @@
+import { TollgateError } from '../../core/errors.js';
+import { notFoundMessage } from '../../core/object-families.js';
+import { type ObjectPlan, planObjects } from '../../core/object-plan.js';
+import type { KeyRecord } from '../../core/verify.js';
+import type { OwnerCache } from '../../infra/owner-cache.js';
+import type { ObjectOwner } from '../../services/upstream-objects.js';
+import type { Upstream } from '../../providers/types.js';
+import { countRefusal } from './authorize.js';
+import { formFields, multipartBoundary } from './form-fields.js';
+import type { GatewayContext } from './gateway-context.js';
+import { settleAnswer } from './owned-answers.js';
+import type { GatewayRequest } from './request.js';
+
+// Check 4b of a gateway request (after scope and model, before limits): every upstream object the request names must
+// belong to the caller's project, else 404 as OpenAI answers for a missing object. Requests that name, create and
+// list no object (a chat completion that stores nothing) cost a few type checks and nothing else.
+
+/** The ownership wiring of the data plane. */
+export interface GatewayObjects {
+  owners: OwnerCache;
+  /** Reports a failure the client is not told about in full (logged for the operator). */
+  onError(err: unknown, message: string): void;
+}
+
+/** A request's plan and who is making it: what the answer's handling needs. */
+export interface ObjectAccess {
+  plan: ObjectPlan;
+  projectId: string;
+  apiKeyId: string;
+}
+
+/**
+ * The body as the upstream reads it: the parsed JSON, else multipart text fields, else the bytes parsed as JSON
+ * whatever the declared type (an upstream may ignore Content-Type, and the gateway forwards a body without one as
+ * JSON).
+ */
+function bodyOf(request: GatewayRequest): unknown {
+  if (request.json !== null) return request.json;
+  const raw = request.rawBody;
+  if (!raw) return null;
+  const type = request.headers['content-type'];
+  const boundary = typeof type === 'string' ? multipartBoundary(type) : null;
+  if (boundary) return formFields(raw, boundary);
+  let i = 0;
+  while (i < raw.length && (raw[i] === 0x20 || raw[i] === 0x0a || raw[i] === 0x0d || raw[i] === 0x09)) i++;
+  if (raw[i] !== 0x7b && raw[i] !== 0x5b) return null;
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Plans a request's use of upstream objects and checks the objects it names: null when it uses none; throws 404
+ * (`not_found`) for an object of another project or of none, 403 for a request Tollgate cannot confine to the
+ * project. Synchronous when the owners are cached.
+ */
+export function checkObjects(
+  g: GatewayContext,
+  record: KeyRecord,
+  request: GatewayRequest,
+  endpoint: string,
+  model: string | null,
+): ObjectAccess | null | Promise<ObjectAccess | null> {
+  if (!g.objects || record.projectId === null) return null;
+  const plan = planObjects({ method: request.method, endpoint, search: request.search, body: bodyOf(request), model });
+  if (!plan) return null;
+  if (plan.refusal) {
+    countRefusal(g, 'object_query');
+    throw new TollgateError('insufficient_permissions', plan.refusal);
+  }
+  const access: ObjectAccess = { plan, projectId: record.projectId, apiKeyId: record.id };
+  if (plan.named.length === 0) return access;
+  const owners = g.objects.owners.owners(plan.named.map((r) => r.id));
+  return owners instanceof Promise ? owners.then((o) => verifyOwners(g, access, o)) : verifyOwners(g, access, owners);
+}
+
+function verifyOwners(g: GatewayContext, access: ObjectAccess, owners: Map<string, ObjectOwner | null>): ObjectAccess {
+  for (const ref of access.plan.named) {
+    if (owners.get(ref.id)?.projectId !== access.projectId) {
+      countRefusal(g, 'object_not_found');
+      throw new TollgateError('not_found', notFoundMessage(ref.type, ref.id), ref.param);
+    }
+  }
+  return access;
+}
+
+/**
+ * The upstream as seen by a request that uses objects: its answer is read for the objects it creates (recorded as
+ * the project's before the answer goes on), filtered when it is a shared list, and its deletions recorded.
+ */
+export function ownedUpstream(g: GatewayContext, access: ObjectAccess, inner: Upstream): Upstream {
+  return {
+    name: inner.name,
+    models: inner.models,
+    totalTimeoutMs: inner.totalTimeoutMs,
+    send: (req) => {
+      // Later pages of a filtered list go out with the same headers (the upstream adds its credentials to the object).
+      const headers = { ...req.headers };
+      return inner.send(req).then((up) => settleAnswer(g, access, up, { inner, req: { ...req, headers } }));
+    },
+    // The pool belongs to the upstream this wraps.
+    close: () => Promise.resolve(),
+  };
+}
