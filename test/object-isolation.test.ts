@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Backend, describeEachDatabase } from './harness/backends.js';
 import { type FakeObjectsUpstream, startFakeObjectsUpstream } from './harness/fake-objects-upstream.js';
@@ -27,11 +28,16 @@ interface Family {
   uses?: (id: string) => Array<{ method: string; path: string; body?: unknown }>;
 }
 
-async function serverFor(backend: Backend, up: FakeObjectsUpstream, env: Record<string, string> = {}): Promise<TestServer> {
+async function serverFor(
+  backend: Backend,
+  up: FakeObjectsUpstream,
+  env: Record<string, string> = {},
+  o: { keepSchema?: boolean; schema?: string; dataDir?: string; projects?: Record<string, string> } = {},
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-objects-'));
   const file = join(dir, 'tollgate.config.json');
-  writeFileSync(file, JSON.stringify({ providers: [{ name: 'fake', base_url: up.url, api_key_env: 'FAKE_KEY' }] }));
-  return startTestServer(backend, { env: { TOLLGATE_CONFIG: file, FAKE_KEY: 'sk-provider', ...env } });
+  writeFileSync(file, JSON.stringify({ providers: [{ name: 'fake', base_url: up.url, api_key_env: 'FAKE_KEY', ...(o.projects ? { projects: o.projects } : {}) }] }));
+  return startTestServer(backend, { env: { TOLLGATE_CONFIG: file, FAKE_KEY: 'sk-provider', ...env }, keepSchema: o.keepSchema, schema: o.schema, dataDir: o.dataDir });
 }
 
 describeEachDatabase('upstream objects are isolated per project', (backend) => {
@@ -326,5 +332,276 @@ describeEachDatabase('upstream objects are isolated per project', (backend) => {
         await expectHidden(aFull, 'GET', family.get?.(id) ?? family.del(id));
       }
     });
+  });
+
+  describe('objects the upstream makes for the caller', () => {
+    it("a batch's output file is its creator's: B downloads it, A cannot", async () => {
+      const batch = await created(bFull, 'POST', '/batches', { input_file_id: await fileOf(bFull), endpoint: '/v1/chat/completions', completion_window: '24h' });
+      await expectHidden(aFull, 'GET', `/batches/${batch}`);
+      const done = await call(bFull, 'GET', `/batches/${batch}`);
+      const output = done.body.output_file_id;
+      expect(output).toMatch(/^file-/);
+      expect((await call(bFull, 'GET', `/files/${output}/content`)).status).toBe(200);
+      await expectHidden(aFull, 'GET', `/files/${output}/content`);
+      await expectHidden(aReadOnly, 'GET', `/files/${output}`);
+      expect(await listIds(bFull, '/files?limit=100')).toContain(output);
+      expect(await listIds(aFull, '/files?limit=100')).not.toContain(output);
+    });
+
+    it("a fine-tuning job's model and result files are its creator's: A can neither call nor delete the model", async () => {
+      const job = await created(bFull, 'POST', '/fine_tuning/jobs', { model: 'gpt-4o-mini', training_file: await fileOf(bFull, 'fine-tune') });
+      const done = (await call(bFull, 'GET', `/fine_tuning/jobs/${job}`)).body;
+      const model = done.fine_tuned_model as string;
+      expect(model).toMatch(/^ft:/);
+      const chat = { model, messages: [{ role: 'user', content: 'hi' }] };
+      expect((await call(bFull, 'POST', '/chat/completions', chat)).status).toBe(200);
+      await expectHidden(aFull, 'POST', '/chat/completions', chat);
+      await expectHidden(aFull, 'POST', '/responses', { model, input: 'hi' });
+      await expectHidden(aFull, 'GET', `/files/${done.result_files[0]}/content`);
+      await expectHidden(aFull, 'DELETE', `/models/${encodeURIComponent(model)}`);
+      expect((await call(bFull, 'GET', `/files/${done.result_files[0]}/content`)).status).toBe(200);
+    });
+
+    it('an upload becomes a file of its creator; a run made with its thread gives the thread to its creator', async () => {
+      const upload = await created(bFull, 'POST', '/uploads', { filename: 'a.jsonl', purpose: 'batch', bytes: 3, mime_type: 'text/jsonl' });
+      const file = (await call(bFull, 'POST', `/uploads/${upload}/complete`, { part_ids: [] })).body.file.id;
+      expect((await call(bFull, 'GET', `/files/${file}`)).status).toBe(200);
+      await expectHidden(aFull, 'GET', `/files/${file}`);
+      const assistant = await created(bFull, 'POST', '/assistants', { model: 'gpt-4o-mini' });
+      const run = (await call(bFull, 'POST', '/threads/runs', { assistant_id: assistant })).body;
+      expect((await call(bFull, 'GET', `/threads/${run.thread_id}/runs/${run.id}`)).status).toBe(200);
+      await expectHidden(aFull, 'GET', `/threads/${run.thread_id}/runs/${run.id}`);
+    });
+
+    it("a stored response's items can be referenced by its project only", async () => {
+      const response = (await call(bFull, 'POST', '/responses', { model: 'gpt-4o-mini', input: 'hi' })).body;
+      const item = response.output[0].id;
+      const again = { model: 'gpt-4o-mini', input: [{ type: 'item_reference', id: item }] };
+      expect((await call(bFull, 'POST', '/responses', again)).status).toBe(200);
+      await expectHidden(aFull, 'POST', '/responses', again);
+      // A response that is not stored is nobody's.
+      const unstored = (await call(bFull, 'POST', '/responses', { model: 'gpt-4o-mini', input: 'hi', store: false })).body.id;
+      await expectHidden(bFull, 'GET', `/responses/${unstored}`);
+    });
+  });
+
+  describe('streams', () => {
+    const stream = async (key: string, path: string, body: unknown) => {
+      const res = await fetch(`${t.url}/v1${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, text: await res.text() };
+    };
+
+    it('records a streamed response and a streamed stored chat completion before their ids reach the client', async () => {
+      const r = await stream(bFull, '/responses', { model: 'gpt-4o-mini', input: 'hi', stream: true });
+      expect(r.status).toBe(200);
+      const id = /"id":"(resp_[^"]+)"/.exec(r.text)?.[1] as string;
+      expect((await call(bFull, 'GET', `/responses/${id}`)).status).toBe(200);
+      await expectHidden(aFull, 'GET', `/responses/${id}`);
+      const item = /"output":\[\{"id":"(msg_[^"]+)"/.exec(r.text)?.[1] as string;
+      await expectHidden(aFull, 'POST', '/responses', { model: 'gpt-4o-mini', input: [{ type: 'item_reference', id: item }] });
+      expect((await call(bFull, 'POST', '/responses', { model: 'gpt-4o-mini', input: [{ type: 'item_reference', id: item }] })).status).toBe(200);
+
+      const c = await stream(bFull, '/chat/completions', { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], store: true, stream: true });
+      expect(c.text).toContain('[DONE]');
+      const chat = /"id":"(chatcmpl-[^"]+)"/.exec(c.text)?.[1] as string;
+      expect((await call(bFull, 'GET', `/chat/completions/${chat}`)).status).toBe(200);
+      await expectHidden(aFull, 'GET', `/chat/completions/${chat}`);
+    });
+  });
+
+  describe('bodies in other spellings', () => {
+    it('finds ids in multipart fields and in JSON sent with another or no content type', async () => {
+      const file = await fileOf(bFull);
+      const container = await created(aFull, 'POST', '/containers', { name: 'mine' });
+      const form = new FormData();
+      form.set('file_id', file);
+      const before = up.seen.length;
+      const multipart = await call(aFull, 'POST', `/containers/${container}/files`, undefined, form);
+      expect(multipart.status).toBe(404);
+      const nested = new FormData();
+      nested.set('prompt', 'x');
+      nested.set('input_reference[file_id]', file);
+      expect((await call(aFull, 'POST', '/videos', undefined, nested)).status).toBe(404);
+      for (const type of ['text/plain', null]) {
+        const res = await fetch(`${t.url}/v1/batches`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${aFull}`, ...(type ? { 'content-type': type } : {}) },
+          body: JSON.stringify({ input_file_id: file, endpoint: '/v1/chat/completions', completion_window: '24h' }),
+        });
+        expect(res.status).toBe(404);
+      }
+      // JSON with its keys escaped is the same JSON.
+      const escaped = `{"input\\u005ffile_id":"${file}","endpoint":"/v1/chat/completions","completion_window":"24h"}`;
+      const res = await fetch(`${t.url}/v1/batches`, { method: 'POST', headers: { authorization: `Bearer ${aFull}`, 'content-type': 'application/json' }, body: escaped });
+      expect(res.status).toBe(404);
+      expect(up.seen.length).toBe(before);
+      const own = new FormData();
+      own.set('file_id', file);
+      expect((await call(bFull, 'POST', `/containers/${await created(bFull, 'POST', '/containers', { name: 'b' })}/files`, undefined, own)).status).toBe(200);
+    });
+
+    it('refuses eval data sources that read the stored objects of every project', async () => {
+      const res = await call(aFull, 'POST', '/evals', { name: 'e', data_source_config: { type: 'stored_completions', metadata: {} }, testing_criteria: [] });
+      expect(res.status).toBe(403);
+      expect(res.body.error.code).toBe('insufficient_permissions');
+    });
+  });
+
+  describe('lists', () => {
+    const page = (key: string, path: string) => call(key, 'GET', path);
+
+    it('pages through only the caller’s objects, whatever lies between, with consistent cursors both ways', async () => {
+      const mine: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        mine.push(await created(aFull, 'POST', '/vector_stores', { name: `a${i}` }));
+        for (let j = 0; j < 7; j++) await created(bFull, 'POST', '/vector_stores', { name: `b${i}.${j}` });
+      }
+      const newestFirst = [...mine].reverse();
+      const seenIds: string[] = [];
+      let after = '';
+      for (let n = 0; n < 10; n++) {
+        const res = await page(aReadOnly, `/vector_stores?limit=2${after ? `&after=${after}` : ''}`);
+        expect(res.status).toBe(200);
+        seenIds.push(...res.body.data.map((o: { id: string }) => o.id));
+        expect(res.body.first_id).toBe(res.body.data[0]?.id ?? null);
+        expect(res.body.last_id).toBe(res.body.data.at(-1)?.id ?? null);
+        if (!res.body.has_more) break;
+        after = res.body.last_id;
+      }
+      expect(seenIds).toEqual(newestFirst);
+      const asc = await page(aFull, '/vector_stores?order=asc&limit=3');
+      expect(asc.body.data.map((o: { id: string }) => o.id)).toEqual(mine.slice(0, 3));
+      expect(asc.body.has_more).toBe(true);
+      const back = await page(aFull, `/vector_stores?limit=2&before=${newestFirst[3]}`);
+      expect(back.body.data.map((o: { id: string }) => o.id)).toEqual(newestFirst.slice(1, 3));
+      // A cursor naming another project's object is a missing object.
+      const theirs = await page(bFull, '/vector_stores?limit=1');
+      await expectHidden(aFull, 'GET', `/vector_stores?after=${theirs.body.data[0].id}`);
+    });
+
+    it('stops reading the upstream once the caller owns nothing further down the list', async () => {
+      const only = await created(aFull, 'POST', '/assistants', { model: 'gpt-4o-mini' });
+      for (let i = 0; i < 30; i++) await created(bFull, 'POST', '/assistants', { model: 'gpt-4o-mini' });
+      const before = up.seen.length;
+      const newest = await page(aFull, '/assistants?limit=5');
+      expect(newest.body.data.map((o: { id: string }) => o.id)).toContain(only);
+      expect(newest.body.has_more).toBe(false);
+      // 31 assistants, 5 a page: the scan went past the 30 of B to A's, then asked the table and stopped.
+      expect(up.seen.length - before).toBeLessThanOrEqual(3);
+      const mineFirst = await created(aFull, 'POST', '/assistants', { model: 'gpt-4o-mini' });
+      const before2 = up.seen.length;
+      const top = await page(aFull, '/assistants?limit=1');
+      expect(top.body.data.map((o: { id: string }) => o.id)).toEqual([mineFirst]);
+      expect(top.body.has_more).toBe(true);
+      expect(up.seen.length - before2).toBe(1);
+    });
+  });
+
+  describe('objects made outside Tollgate', () => {
+    it('are invisible to every project key until an operator assigns one, which is audited and can be moved or undone', async () => {
+      const outside = up.seed('files', { filename: 'legacy.jsonl', purpose: 'batch' });
+      const thread = up.seed('chatkit/threads', { title: 'support' });
+      for (const key of [aFull, aReadOnly, bFull]) {
+        await expectHidden(key, 'GET', `/files/${outside.id}`);
+        await expectHidden(key, 'GET', `/chatkit/threads/${thread.id}`);
+        expect(await listIds(key, '/files?limit=1000')).not.toContain(outside.id);
+        expect(await listIds(key, '/chatkit/threads')).not.toContain(thread.id);
+      }
+      const assigned = await t.api('POST', `${ORG}/projects/${projectA}/upstream_objects`, { body: { id: outside.id } });
+      expect(assigned.status).toBe(200);
+      expect(assigned.body).toMatchObject({ object: 'organization.project.upstream_object', id: outside.id, type: 'file', project_id: projectA, source: 'assigned' });
+      expect((await call(aReadOnly, 'GET', `/files/${outside.id}`)).status).toBe(200);
+      expect(await listIds(aFull, '/files?limit=1000')).toContain(outside.id);
+      await expectHidden(bFull, 'GET', `/files/${outside.id}`);
+      const audit = await t.api('GET', `${ORG}/audit_logs?event_types[]=upstream_object.assigned&resource_ids[]=${outside.id}`);
+      expect(audit.body.data[0]).toMatchObject({ type: 'upstream_object.assigned', project: { id: projectA } });
+      expect(audit.body.data[0]['upstream_object.assigned']).toMatchObject({ id: outside.id, type: 'file', previous_project_id: null });
+
+      // Moved to B: A loses it at once.
+      expect((await t.api('POST', `${ORG}/projects/${projectB}/upstream_objects`, { body: { id: outside.id, type: 'file' } })).status).toBe(200);
+      await expectHidden(aFull, 'GET', `/files/${outside.id}`);
+      expect((await call(bFull, 'GET', `/files/${outside.id}`)).status).toBe(200);
+      const moved = await t.api('GET', `${ORG}/audit_logs?event_types[]=upstream_object.assigned&resource_ids[]=${outside.id}`);
+      expect(moved.body.data[0]['upstream_object.assigned'].previous_project_id).toBe(projectA);
+      const listed = await t.api('GET', `${ORG}/projects/${projectB}/upstream_objects?type=file&limit=100`);
+      expect(listed.body.data.map((o: { id: string }) => o.id)).toContain(outside.id);
+
+      // Unassigned: nobody's again.
+      expect((await t.api('DELETE', `${ORG}/projects/${projectB}/upstream_objects/${outside.id}`)).status).toBe(200);
+      await expectHidden(bFull, 'GET', `/files/${outside.id}`);
+      expect((await t.api('DELETE', `${ORG}/projects/${projectB}/upstream_objects/${outside.id}`)).status).toBe(404);
+
+      // ChatKit threads are only ever made outside: assigned, they are listed and served.
+      expect((await t.api('POST', `${ORG}/projects/${projectA}/upstream_objects`, { body: { id: thread.id, type: 'chatkit_thread' } })).status).toBe(200);
+      expect(await listIds(aFull, '/chatkit/threads')).toEqual([thread.id]);
+      expect((await call(aFull, 'GET', `/chatkit/threads/${thread.id}/items`)).status).toBe(200);
+    });
+
+    it('refuses an assignment it cannot type, to an unknown project, or with a bad id', async () => {
+      expect((await t.api('POST', `${ORG}/projects/${projectA}/upstream_objects`, { body: { id: 'msg_123' } })).body.error.code).toBe('missing_required_parameter');
+      expect((await t.api('POST', `${ORG}/projects/${projectA}/upstream_objects`, { body: { id: 'file x' } })).body.error.code).toBe('invalid_value');
+      expect((await t.api('POST', `${ORG}/projects/${projectA}/upstream_objects`, { body: { id: 'file-1', type: 'spaceship' } })).body.error.code).toBe('invalid_value');
+      expect((await t.api('POST', `${ORG}/projects/proj_nope/upstream_objects`, { body: { id: 'file-1' } })).status).toBe(404);
+      expect((await t.api('POST', `${ORG}/projects/${projectA}/upstream_objects`, { key: aFull, body: { id: 'file-1' } })).status).toBe(403);
+    });
+  });
+});
+
+describeEachDatabase('recording upstream objects', (backend) => {
+  it('refuses to deliver an object whose owner cannot be recorded, and names it for the operator', async () => {
+    const up = await startFakeObjectsUpstream();
+    const t = await serverFor(backend, up);
+    try {
+      const key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'k' } })).body.value;
+      await sql`drop table upstream_objects`.execute(t.server.runtime.database.db);
+      const res = await fetch(`${t.url}/v1/vector_stores`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{"name":"x"}' });
+      expect(res.status).toBe(503);
+      const body = await res.json();
+      const made = [...(up.objects.get('vector_stores')?.keys() ?? [])];
+      expect(made).toHaveLength(1);
+      expect(body.error).toMatchObject({ code: 'service_unavailable', type: 'server_error' });
+      expect(body.error.message).toContain(made[0]);
+      // A stream is cut before the event that names the object.
+      const stream = await fetch(`${t.url}/v1/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', input: 'hi', stream: true }),
+      });
+      const text = await stream.text();
+      expect(text).not.toContain('resp_');
+      expect(text).toContain('upstream_error');
+    } finally {
+      await t.close();
+      await up.close();
+    }
+  });
+
+  it("sends a project's mapped OpenAI-Project upstream, and no other project's", async () => {
+    const up = await startFakeObjectsUpstream();
+    const first = await serverFor(backend, up, {}, { keepSchema: true });
+    const mapped = (await first.api('POST', `${ORG}/projects`, { body: { name: 'mapped' } })).body.id;
+    const keyOf = async (project: string) => (await first.api('POST', `${ORG}/projects/${project}/api_keys`, { body: { name: 'k' } })).body.value;
+    const mappedKey = await keyOf(mapped);
+    const otherKey = await keyOf(first.defaultProjectId);
+    await first.server.close();
+    const t = await serverFor(backend, up, {}, { schema: first.schema, dataDir: first.dataDir, projects: { [mapped]: 'proj_upstream_mapped' } });
+    try {
+      for (const [key, expected] of [
+        [mappedKey, 'proj_upstream_mapped'],
+        [otherKey, undefined],
+      ] as const) {
+        up.seen.length = 0;
+        const res = await fetch(`${t.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'openai-project': '' },
+          body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+        });
+        expect(res.status).toBe(200);
+        expect(up.seen[0].headers['openai-project']).toBe(expected);
+      }
+    } finally {
+      await t.close();
+      await up.close();
+    }
   });
 });

@@ -15,6 +15,8 @@ import type { ObjectAccess } from './ownership.js';
 const PAGES_WITH_RESULTS = 20;
 /** Upstream pages read at most for one client page: a list this sparse is refused rather than read for minutes. */
 const MAX_PAGES = 200;
+/** Further pages are read this large at least (every list of the API takes `limit` up to 100; files up to 10,000). */
+const SCAN_PAGE = 100;
 
 interface Item {
   id: string;
@@ -97,18 +99,19 @@ export async function filterList(g: GatewayContext, access: ObjectAccess, answer
       hasMore = true;
       break;
     }
-    page = await nextPage(origin, query, forward ? 'after' : 'before', last.id);
+    page = await nextPage(origin, query, forward ? 'after' : 'before', last.id, Math.max(SCAN_PAGE, Number.isFinite(target) ? target : 0));
     pages++;
   }
   const data = (forward ? found : found.reverse()).map((i) => i.value);
   return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: hasMore };
 }
 
-async function nextPage(origin: Origin, query: URLSearchParams, cursor: 'after' | 'before', id: string): Promise<Page> {
+async function nextPage(origin: Origin, query: URLSearchParams, cursor: 'after' | 'before', id: string, limit: number): Promise<Page> {
   const params = new URLSearchParams(query);
   params.delete('after');
   params.delete('before');
   params.set(cursor, id);
+  params.set('limit', String(limit));
   const { inner, req } = origin;
   const up = await inner.send({ ...req, method: 'GET', search: `?${params}`, headers: { ...req.headers }, body: null });
   const buf = await up.body.readAll();
