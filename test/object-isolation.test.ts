@@ -67,10 +67,10 @@ describeEachDatabase('upstream objects are isolated per project', (backend) => {
     expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(300);
     return res.body.id;
   };
-  const fileOf = (key: string, purpose = 'batch') => {
+  const fileOf = (key: string, purpose = 'batch', content = '{"custom_id":"1"}\n') => {
     const form = new FormData();
     form.set('purpose', purpose);
-    form.set('file', new Blob(['{"custom_id":"1"}\n']), 'input.jsonl');
+    form.set('file', new Blob([content]), 'input.jsonl');
     return created(key, 'POST', '/files', undefined, form);
   };
   const listIds = async (key: string, path: string): Promise<string[]> => {
@@ -438,6 +438,21 @@ describeEachDatabase('upstream objects are isolated per project', (backend) => {
       const own = new FormData();
       own.set('file_id', file);
       expect((await call(bFull, 'POST', `/containers/${await created(bFull, 'POST', '/containers', { name: 'b' })}/files`, undefined, own)).status).toBe(200);
+    });
+
+    it("checks the objects named by every request of a batch's input file before the batch is made", async () => {
+      const theirs = await created(bFull, 'POST', '/responses', { model: 'gpt-4o-mini', input: 'secret' });
+      const mine = await created(aFull, 'POST', '/responses', { model: 'gpt-4o-mini', input: 'mine' });
+      const line = (n: number, body: Record<string, unknown>) => JSON.stringify({ custom_id: String(n), method: 'POST', url: '/v1/responses', body: { model: 'gpt-4o-mini', input: 'x', ...body } });
+      const sneaky = await fileOf(aFull, 'batch', `${line(1, { previous_response_id: mine })}\n\n${line(2, { previous_response_id: theirs })}\n`);
+      const batch = { input_file_id: sneaky, endpoint: '/v1/responses', completion_window: '24h' };
+      const refused = await call(aFull, 'POST', '/batches', batch);
+      expect(refused.status).toBe(404);
+      expect(refused.body.error).toMatchObject({ code: 'not_found', param: 'input_file_id' });
+      expect(refused.body.error.message).toContain(`Line 3 of the batch input file ${sneaky}`);
+      expect(up.seen.filter((r) => r.method === 'POST' && r.url === '/v1/batches' && r.body.includes(sneaky))).toHaveLength(0);
+      const honest = await fileOf(aFull, 'batch', line(1, { previous_response_id: mine }));
+      expect((await call(aFull, 'POST', '/batches', { ...batch, input_file_id: honest })).status).toBe(200);
     });
 
     it('refuses eval data sources that read the stored objects of every project', async () => {

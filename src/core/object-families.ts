@@ -43,6 +43,8 @@ export interface Collection {
   type: ObjectType;
   /** POST to the collection creates an object (its `id` in the answer unless said otherwise). */
   create?: Creation;
+  /** Whether a create stores the object: only with `store: true` (chat completions), or unless `store: false` (responses). */
+  stores?: 'when_true' | 'unless_false';
   /** GET on the collection lists objects of every project: the answer is filtered. `order` is the API's default. */
   list?: { order: 'asc' | 'desc' };
   /** DELETE `/{collection}/{id}` deletes the object: its ownership row is marked deleted. */
@@ -67,12 +69,10 @@ export const COLLECTIONS: Readonly<Record<string, Collection>> = {
   files: { type: 'file', create: own('file'), list: { order: 'desc' }, deletable: true },
   uploads: { type: 'upload', create: own('upload'), actions: { complete: own('file', 'file.id') } },
   batches: { type: 'batch', create: own('batch'), list: { order: 'desc' }, adopts: true },
-  // POST /responses stores the response unless `store` is false (see planObjects).
-  responses: { type: 'response', create: own('response'), deletable: true, adopts: true },
+  responses: { type: 'response', create: own('response'), stores: 'unless_false', deletable: true, adopts: true },
   'responses/input_tokens': { type: 'response' },
   'responses/compact': { type: 'response' },
-  // POST /chat/completions stores the completion only with `store: true`.
-  'chat/completions': { type: 'chat_completion', create: own('chat_completion'), list: { order: 'asc' }, deletable: true },
+  'chat/completions': { type: 'chat_completion', create: own('chat_completion'), stores: 'when_true', list: { order: 'asc' }, deletable: true },
   vector_stores: { type: 'vector_store', create: own('vector_store'), list: { order: 'desc' }, deletable: true, nested: { files: 'file' } },
   assistants: { type: 'assistant', create: own('assistant'), list: { order: 'desc' }, deletable: true },
   threads: { type: 'thread', create: own('thread'), deletable: true, adopts: true },
@@ -99,7 +99,7 @@ export const COLLECTIONS: Readonly<Record<string, Collection>> = {
   models: { type: 'model', deletable: true },
 };
 
-/** The collection a path lies in, and the segments after it (still percent-encoded); null for other paths. */
+/** The collection a path lies in (its segments decoded), and the segments after it; null for other paths. */
 export function collectionOf(segments: readonly string[]): { key: string; collection: Collection; rest: readonly string[] } | null {
   if (segments.length >= 2) {
     const key = `${segments[0]}/${segments[1]}`;

@@ -60,6 +60,15 @@ describe('planObjects', () => {
       expect(plan('DELETE', '/threads/thread_1/messages/msg_1')?.deletes).toBeNull();
     });
 
+    it('reads every spelling of a path as an upstream that resolves it would', () => {
+      for (const spelling of ['/files/file-A/../file-B', '/chat/completions/../../files/file-B', '/files/file-A/%2e%2e/file-B', '//files//file-B/', '/files\\file-B', '/files/file-A%2F..%2Ffile-B', '/embeddings/../files/./file-B']) {
+        expect(ids(plan('GET', spelling)), spelling).toContain('file:file-B');
+      }
+      expect(plan('POST', '/chat/completions/', { body: { store: true } })?.creates).toEqual({ type: 'chat_completion', from: 'id' });
+      expect(plan('POST', '/chat//completions', { body: { store: false } })).toBeNull();
+      expect(plan('POST', '/./responses', { body: {} })?.creates).toEqual({ type: 'response', from: 'id' });
+    });
+
     it('knows the collection actions that are not ids', () => {
       expect(plan('POST', '/threads/runs', { body: { assistant_id: 'asst_1' } })).toMatchObject({
         creates: { type: 'thread', from: 'thread_id' },

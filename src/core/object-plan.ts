@@ -17,6 +17,11 @@ export interface ObjectPlan {
   refusal: string | null;
   /** The type of the collection the path lies in (its objects' items are adopted from answers), or null. */
   collection: ObjectType | null;
+  /**
+   * A batch's input file, whose every line is a request the upstream runs in the shared account: the objects those
+   * requests name are checked too, before the batch is made.
+   */
+  batchInput: string | null;
 }
 
 export interface ListPlan {
@@ -56,6 +61,23 @@ function decodeSegment(s: string): string {
   }
 }
 
+/**
+ * The segments of a path as an upstream that decodes escapes, takes `\` for `/` and resolves dot and empty segments
+ * would read them. The gateway forwards canonical paths only; reading any other spelling this way here as well means
+ * no spelling can name an object without it being checked.
+ */
+function resolvedSegments(endpoint: string): string[] {
+  const out: string[] = [];
+  for (const raw of endpoint.split('/')) {
+    for (const segment of decodeSegment(raw).split(/[\\/]/)) {
+      if (segment === '' || segment === '.') continue;
+      if (segment === '..') out.pop();
+      else out.push(segment);
+    }
+  }
+  return out;
+}
+
 const isFineTuned = (model: string | null): model is string => model?.startsWith('ft:') === true;
 
 /**
@@ -79,13 +101,15 @@ export function planObjects(input: PlanInput): ObjectPlan | null {
   if (NO_REFS.has(endpoint)) return isFineTuned(model) ? emptyPlan([{ type: 'model', id: model, param: 'model' }]) : null;
 
   const plan = emptyPlan([]);
-  const segments = endpoint.split('/').slice(1);
-  const at = collectionOf(segments);
+  const at = collectionOf(resolvedSegments(endpoint));
+  const stored = (body as { store?: unknown } | null)?.store;
   const query = input.search ? new URLSearchParams(input.search) : null;
   if (at) {
     const { collection: c, rest } = at;
     if (rest.length === 0) {
-      if (method === 'POST' && c.create) plan.creates = c.create;
+      if (method === 'POST' && c.create && (c.stores === 'when_true' ? stored === true : c.stores !== 'unless_false' || stored !== false)) {
+        plan.creates = c.create;
+      }
       if (method === 'GET' && c.list) {
         const order = query?.get('order');
         const direction = query?.has('before') ? 'before' : 'after';
@@ -97,9 +121,9 @@ export function planObjects(input: PlanInput): ObjectPlan | null {
         }
       }
     } else {
-      const id = decodeSegment(rest[0]);
+      const id = rest[0];
       plan.named.push({ type: c.type, id, param: null });
-      if (rest.length >= 3 && c.nested?.[rest[1]]) plan.named.push({ type: c.nested[rest[1]], id: decodeSegment(rest[2]), param: null });
+      if (rest.length >= 3 && c.nested?.[rest[1]]) plan.named.push({ type: c.nested[rest[1]], id: rest[2], param: null });
       if (method === 'DELETE' && rest.length === 1 && c.deletable) plan.deletes = { type: c.type, id, param: null };
       if (method === 'POST' && rest.length === 2 && c.actions?.[rest[1]]) plan.creates = c.actions[rest[1]];
     }
@@ -108,8 +132,8 @@ export function planObjects(input: PlanInput): ObjectPlan | null {
   }
   if (body !== null && body !== undefined) {
     requestRefs(body, plan.named);
-    // POST /responses stores the response unless told not to; the other creations always store.
-    if (plan.creates?.type === 'response' && (body as { store?: unknown }).store === false) plan.creates = null;
+    const input = (body as { input_file_id?: unknown }).input_file_id;
+    if (plan.creates?.type === 'batch' && typeof input === 'string') plan.batchInput = input;
     if (at?.key === 'evals' && queriesStoredObjects(body)) {
       plan.refusal =
         'Eval data sources that select stored responses or completions by query read the objects of every project sharing the upstream account; Tollgate refuses them. Use a file or inline data source.';
@@ -121,5 +145,5 @@ export function planObjects(input: PlanInput): ObjectPlan | null {
 }
 
 function emptyPlan(named: ObjectRef[]): ObjectPlan {
-  return { named, creates: null, list: null, deletes: null, adopts: false, refusal: null, collection: null };
+  return { named, creates: null, list: null, deletes: null, adopts: false, refusal: null, collection: null, batchInput: null };
 }

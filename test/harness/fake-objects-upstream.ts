@@ -218,7 +218,8 @@ export async function startFakeObjectsUpstream(): Promise<FakeObjectsUpstream> {
     }
     if (name === 'models' || name === 'chatkit/threads') return json(405, { error: { message: 'not here', type: 'invalid_request_error', param: null, code: null } });
     const obj = make(name === 'videos/edits' || name === 'videos/extensions' ? 'videos' : name, fields);
-    if (name === 'files') contents.set(obj.id, Buffer.from(`uploaded ${obj.id}`));
+    if (name === 'files') contents.set(obj.id, Buffer.isBuffer(body._content) ? body._content : Buffer.from(`uploaded ${obj.id}`));
+    delete obj._content;
     if (name === 'conversations') for (const item of (body.items as unknown[] | undefined) ?? []) child(`${obj.id}/items`, 'message', item as Record<string, unknown>, `msg_${++counter}`);
     json(200, obj);
   }
@@ -255,14 +256,16 @@ function list(all: Obj[], q: URLSearchParams, defaultOrder: 'asc' | 'desc') {
   return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: hasMore };
 }
 
-/** The text fields of a multipart body (files become their filename). */
+/** The fields of a multipart body; a file part becomes its filename, its bytes under `_content`. */
 function multipartFields(raw: Buffer, type: string): Record<string, unknown> {
   const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(type);
   const out: Record<string, unknown> = {};
   if (!boundary) return out;
   for (const part of raw.toString('latin1').split(`--${boundary[1] ?? boundary[2]}`)) {
     const m = /name="([^"]+)"(?:; filename="([^"]*)")?[\s\S]*?\r\n\r\n([\s\S]*)\r\n$/.exec(part);
-    if (m) out[m[1]] = m[2] !== undefined ? m[2] : m[3];
+    if (!m) continue;
+    out[m[1]] = m[2] !== undefined ? m[2] : m[3];
+    if (m[2] !== undefined) out._content = Buffer.from(m[3], 'latin1');
   }
   if (typeof out.file === 'string') out.filename = out.file;
   return out;

@@ -1,6 +1,6 @@
 // The text fields of a multipart/form-data body (RFC 7578), for the object ids they name: `file_id` when a container
-// file is made from a file, `consent` of a custom voice, `input_reference[file_id]` of a video. Parts that carry a
-// file (a filename in their Content-Disposition) are skipped, never decoded.
+// file is made from a file, `consent` of a custom voice, `input_reference[file_id]` of a video. Uploaded files (parts
+// with a filename, beyond a few KB) are skipped, never decoded.
 
 /** The boundary of a multipart/form-data Content-Type, or null. */
 export function multipartBoundary(contentType: string): string | null {
@@ -9,12 +9,51 @@ export function multipartBoundary(contentType: string): string | null {
   return m ? (m[1] ?? m[2]) : null;
 }
 
-/** Text fields longer than this are not ids: left out. */
-const MAX_FIELD = 4096;
+/** File parts longer than this are uploads, not ids: left out. */
+const MAX_FILE_FIELD = 4096;
+
+/**
+ * The names a Content-Disposition gives its part, read the ways parsers do: quoted (escapes undone), as a bare token,
+ * or RFC 5987 encoded (`name*=UTF-8''…`). All of them count, so no spelling hides a field.
+ */
+function partNames(headers: string): { names: string[]; isFile: boolean } {
+  const names: string[] = [];
+  let isFile = false;
+  for (const line of headers.split(/\r?\n/)) {
+    if (!/^content-disposition\s*:/i.test(line)) continue;
+    const params = /(?:^|;)\s*([\w*-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))/g;
+    for (let m = params.exec(line); m; m = params.exec(line)) {
+      const key = m[1].toLowerCase();
+      const value = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : (m[3] ?? '');
+      if (key === 'filename' || key === 'filename*') isFile = true;
+      if (key === 'name') names.push(value);
+      if (key === 'name*') {
+        const encoded = value.split("'").slice(2).join("'");
+        try {
+          names.push(decodeURIComponent(encoded));
+        } catch {
+          names.push(encoded);
+        }
+      }
+    }
+  }
+  return { names, isFile };
+}
+
+/** A field value that is JSON (a realtime call's `session`): what it names is read too. */
+function fieldValue(text: string): unknown {
+  const first = text.trimStart()[0];
+  if (first !== '{' && first !== '[') return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
 
 /**
  * The text fields of a multipart body as an object: `a[b]` nests as `{a: {b}}` and `a[]` collects an array (as SDKs
- * send nested parameters), a repeated name becomes an array.
+ * send nested parameters), a repeated name becomes an array. Lines may end in CRLF or a bare LF.
  */
 export function formFields(body: Buffer, boundary: string): Record<string, unknown> {
   const out: Record<string, unknown> = Object.create(null);
@@ -23,25 +62,28 @@ export function formFields(body: Buffer, boundary: string): Record<string, unkno
   while (at >= 0) {
     const headersStart = at + delimiter.length;
     if (body[headersStart] === 0x2d && body[headersStart + 1] === 0x2d) break; // the closing delimiter
-    const headersEnd = body.indexOf('\r\n\r\n', headersStart);
+    const crlf = body.indexOf('\r\n\r\n', headersStart);
+    const lf = body.indexOf('\n\n', headersStart);
+    const [headersEnd, gap] = crlf >= 0 && (lf < 0 || crlf < lf) ? [crlf, 4] : [lf, 2];
     if (headersEnd < 0) break;
-    const next = body.indexOf(delimiter, headersEnd + 4);
+    const valueStart = headersEnd + gap;
+    const next = body.indexOf(delimiter, valueStart);
     if (next < 0) break;
-    const headers = body.toString('latin1', headersStart, headersEnd);
-    const disposition = /content-disposition:[^\r\n]*/i.exec(headers)?.[0] ?? '';
-    const name = /;\s*name="([^"]*)"/i.exec(disposition)?.[1];
-    const isFile = /;\s*filename\*?=/i.test(disposition);
-    // The value ends before the CRLF that precedes the next delimiter.
-    const valueEnd = next >= 2 && body[next - 2] === 0x0d && body[next - 1] === 0x0a ? next - 2 : next;
-    if (name !== undefined && !isFile && valueEnd - (headersEnd + 4) <= MAX_FIELD) {
-      setField(out, name, body.toString('utf8', headersEnd + 4, valueEnd));
+    const { names, isFile } = partNames(body.toString('latin1', headersStart, headersEnd));
+    // The value ends before the line break that precedes the next delimiter.
+    let valueEnd = next;
+    if (body[valueEnd - 1] === 0x0a) valueEnd--;
+    if (body[valueEnd - 1] === 0x0d) valueEnd--;
+    if (names.length > 0 && (!isFile || valueEnd - valueStart <= MAX_FILE_FIELD)) {
+      const value = fieldValue(body.toString('utf8', valueStart, Math.max(valueStart, valueEnd)));
+      for (const name of new Set(names)) setField(out, name, value);
     }
     at = next;
   }
   return out;
 }
 
-function setField(out: Record<string, unknown>, name: string, value: string): void {
+function setField(out: Record<string, unknown>, name: string, value: unknown): void {
   const path = name.split('[').map((p, i) => (i === 0 ? p : p.replace(/\]$/, '')));
   const appends = path.length > 1 && path[path.length - 1] === '';
   if (appends) path.pop();

@@ -6,6 +6,7 @@ import type { OwnerCache } from '../../infra/owner-cache.js';
 import type { ObjectOwner } from '../../services/upstream-objects.js';
 import type { Upstream } from '../../providers/types.js';
 import { countRefusal } from './authorize.js';
+import { checkBatchInput } from './batch-input.js';
 import { formFields, multipartBoundary } from './form-fields.js';
 import type { GatewayContext } from './gateway-context.js';
 import { settleAnswer } from './owned-answers.js';
@@ -95,10 +96,11 @@ export function ownedUpstream(g: GatewayContext, access: ObjectAccess, inner: Up
     name: inner.name,
     models: inner.models,
     totalTimeoutMs: inner.totalTimeoutMs,
-    send: (req) => {
+    send: async (req) => {
       // Later pages of a filtered list go out with the same headers (the upstream adds its credentials to the object).
       const headers = { ...req.headers };
-      return inner.send(req).then((up) => settleAnswer(g, access, up, { inner, req: { ...req, headers } }));
+      if (access.plan.batchInput) await checkBatchInput(g, access, inner, req, access.plan.batchInput);
+      return settleAnswer(g, access, await inner.send(req), { inner, req: { ...req, headers } });
     },
     // The pool belongs to the upstream this wraps.
     close: () => Promise.resolve(),
