@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli/main.js';
 import { type Backend, describeEachDatabase } from './harness/backends.js';
 import { type FakeObjectsUpstream, startFakeObjectsUpstream } from './harness/fake-objects-upstream.js';
 import { startTestServer, type TestServer } from './harness/server.js';
@@ -360,6 +361,11 @@ describeEachDatabase('upstream objects are isolated per project', (backend) => {
       await expectHidden(aFull, 'GET', `/files/${done.result_files[0]}/content`);
       await expectHidden(aFull, 'DELETE', `/models/${encodeURIComponent(model)}`);
       expect((await call(bFull, 'GET', `/files/${done.result_files[0]}/content`)).status).toBe(200);
+      // Listed and retrieved among the models of its project only.
+      expect(await listIds(bFull, '/models')).toContain(model);
+      expect(await listIds(aFull, '/models')).not.toContain(model);
+      expect((await call(aFull, 'GET', `/models/${encodeURIComponent(model)}`)).status).toBe(404);
+      expect((await call(bFull, 'GET', `/models/${encodeURIComponent(model)}`)).status).toBe(200);
     });
 
     it('an upload becomes a file of its creator; a run made with its thread gives the thread to its creator', async () => {
@@ -552,6 +558,29 @@ describeEachDatabase('upstream objects are isolated per project', (backend) => {
       expect((await call(aFull, 'GET', `/chatkit/threads/${thread.id}/items`)).status).toBe(200);
     });
 
+    it('are assigned, listed and unassigned with the CLI', async () => {
+      const outside = up.seed('vector_stores', { name: 'legacy' });
+      const cli = async (...args: string[]) => {
+        let out = '';
+        let err = '';
+        const code = await runCli(['node', 'tollgate', '--server', t.url, '--admin-key', t.adminKey, ...args], { env: {}, out: (x) => (out += x), err: (x) => (err += x) });
+        return { code, out, err };
+      };
+      const assigned = await cli('objects', 'assign', outside.id, '--project', 'A');
+      expect(assigned.code, assigned.err).toBe(0);
+      expect(assigned.out).toContain(`Assigned vector_store ${outside.id} to ${projectA}`);
+      expect((await call(aFull, 'GET', `/vector_stores/${outside.id}`)).status).toBe(200);
+      const listed = await cli('--json', 'objects', 'list', '--project', 'A', '--type', 'vector_store');
+      expect(JSON.parse(listed.out).map((o: { id: string }) => o.id)).toContain(outside.id);
+      const table = await cli('objects', 'list', '--project', projectA);
+      expect(table.out).toMatch(new RegExp(`${outside.id}\\s+vector_store\\s+assigned`));
+      expect((await cli('objects', 'unassign', outside.id, '--project', 'A')).code).toBe(0);
+      await expectHidden(aFull, 'GET', `/vector_stores/${outside.id}`);
+      const untyped = await cli('objects', 'assign', 'msg_1', '--project', 'A');
+      expect(untyped.code).toBe(1);
+      expect(untyped.err).toContain("give 'type'");
+    });
+
     it('refuses an assignment it cannot type, to an unknown project, or with a bad id', async () => {
       expect((await t.api('POST', `${ORG}/projects/${projectA}/upstream_objects`, { body: { id: 'msg_123' } })).body.error.code).toBe('missing_required_parameter');
       expect((await t.api('POST', `${ORG}/projects/${projectA}/upstream_objects`, { body: { id: 'file x' } })).body.error.code).toBe('invalid_value');
@@ -616,6 +645,37 @@ describeEachDatabase('recording upstream objects', (backend) => {
       }
     } finally {
       await t.close();
+      await up.close();
+    }
+  });
+
+  it("reaches every instance: an operator's assignment takes effect on the others within the change feed's poll", async () => {
+    const up = await startFakeObjectsUpstream();
+    const one = await serverFor(backend, up, {}, { keepSchema: true });
+    const two = await serverFor(backend, up, {}, { schema: one.schema, dataDir: one.dataDir, keepSchema: true });
+    try {
+      const project = (await one.api('POST', `${ORG}/projects`, { body: { name: 'P' } })).body.id;
+      const key = (await one.api('POST', `${ORG}/projects/${project}/api_keys`, { body: { name: 'k' } })).body.value;
+      const get = async (id: string) => (await fetch(`${two.url}/v1/files/${id}`, { headers: { authorization: `Bearer ${key}` } })).status;
+      const until = async (id: string, status: number) => {
+        const t0 = performance.now();
+        while ((await get(id)) !== status) {
+          if (performance.now() - t0 > 5000) throw new Error(`${id} never answered ${status} on the other instance`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      const moved = up.seed('files', {});
+      const later = up.seed('files', {});
+      expect((await one.api('POST', `${ORG}/projects/${project}/upstream_objects`, { body: { id: moved.id } })).status).toBe(200);
+      await until(moved.id, 200); // now cached as the project's on the other instance
+      expect(await get(later.id)).toBe(404); // and this one cached as nobody's
+      expect((await one.api('POST', `${ORG}/projects/${one.defaultProjectId}/upstream_objects`, { body: { id: moved.id } })).status).toBe(200);
+      expect((await one.api('POST', `${ORG}/projects/${project}/upstream_objects`, { body: { id: later.id } })).status).toBe(200);
+      await until(moved.id, 404);
+      await until(later.id, 200);
+    } finally {
+      await two.server.close();
+      await one.close();
       await up.close();
     }
   });

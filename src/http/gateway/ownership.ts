@@ -106,3 +106,13 @@ export function ownedUpstream(g: GatewayContext, access: ObjectAccess, inner: Up
     close: () => Promise.resolve(),
   };
 }
+
+/** Models without the fine-tuned ones (`ft:…`) of other projects: a project sees its own fine-tuned models only. */
+export async function withoutForeignModels<T extends { id: string }>(g: GatewayContext, record: KeyRecord, models: T[]): Promise<T[]> {
+  if (!g.objects || record.projectId === null) return models;
+  const tuned = models.filter((m) => m.id.startsWith('ft:')).map((m) => m.id);
+  if (tuned.length === 0) return models;
+  const found = g.objects.owners.owners(tuned);
+  const owners = found instanceof Promise ? await found : found;
+  return models.filter((m) => !m.id.startsWith('ft:') || owners.get(m.id)?.projectId === record.projectId);
+}
