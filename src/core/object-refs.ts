@@ -97,7 +97,8 @@ function walk(root: unknown, keys: Readonly<Record<string, ObjectType>>, found: 
       else if (obj.type === 'item_reference') found('item', obj.id, 'id');
     }
     const inContainer = typeof obj.container_id === 'string';
-    for (const key of Object.keys(obj)) {
+    // for…in allocates nothing (Object.keys would, per object); parsed JSON has no inherited enumerable keys.
+    for (const key in obj) {
       const v = obj[key];
       if (v === null || v === undefined) continue;
       const type = keys[key];
