@@ -113,7 +113,7 @@ function bufferedBody(buf: Buffer): UpstreamBody {
 }
 
 /** Looks at the complete events of a stream; returns the recording to wait for, or null when they hold no objects. */
-type Inspector = (events: Buffer) => Promise<void> | null;
+export type Inspector = (events: Buffer) => Promise<void> | null;
 
 function streamInspector(g: GatewayContext, access: ObjectAccess): Inspector {
   const { plan } = access;
@@ -151,7 +151,7 @@ function eventName(ev: string): string | null {
  * A Server-Sent Events body passed on event by event, held back at an event that names new objects until they are
  * recorded: no client sees an id before it is the project's. A recording that fails cuts the stream there.
  */
-class InspectedStream implements UpstreamBody {
+export class InspectedStream implements UpstreamBody {
   constructor(
     private readonly inner: UpstreamBody,
     private readonly inspect: Inspector,
