@@ -28,7 +28,8 @@ export async function settleAnswer(g: GatewayContext, access: ObjectAccess, up: 
     if (id) await record(g, access, { created: [{ type: plan.creates.type, id, createdAt: null }], produced: [] });
     return up;
   }
-  if (!plan.creates && !plan.list && !plan.adopts) return up;
+  // File contents (and whatever else a `…/content` route serves) stream through untouched: they name no objects.
+  if ((!plan.creates && !plan.list && !plan.adopts) || origin.req.path.endsWith('/content')) return up;
   const type = String(up.headers['content-type'] ?? '');
   if (type.includes('text/event-stream')) return { ...up, body: new InspectedStream(up.body, streamInspector(g, access)) };
   if (!type.includes('json')) return up;
