@@ -391,6 +391,27 @@ describeEachDatabase('upstream objects are isolated per project', (backend) => {
     });
   });
 
+  describe("objects under an object (a thread's messages, a vector store's files)", () => {
+    it("are reached only under their parent, which must be the caller's: B's children under A's own parent are not found", async () => {
+      const bThread = await created(bFull, 'POST', '/threads', {});
+      const bMessage = await created(bFull, 'POST', `/threads/${bThread}/messages`, { role: 'user', content: 'secret' });
+      const bFile = await fileOf(bFull);
+      const bStore = await created(bFull, 'POST', '/vector_stores', { name: 'b' });
+      expect((await call(bFull, 'POST', `/vector_stores/${bStore}/files`, { file_id: bFile })).status).toBe(200);
+      expect((await call(bFull, 'GET', `/threads/${bThread}/messages/${bMessage}`)).status).toBe(200);
+      expect((await call(bFull, 'GET', `/vector_stores/${bStore}/files/${bFile}`)).status).toBe(200);
+
+      await expectHidden(aFull, 'GET', `/threads/${bThread}/messages/${bMessage}`);
+      const aThread = await created(aFull, 'POST', '/threads', {});
+      const aStore = await created(aFull, 'POST', '/vector_stores', { name: 'a' });
+      // Under A's own thread the upstream answers 404 for another thread's message ...
+      expect((await call(aFull, 'GET', `/threads/${aThread}/messages/${bMessage}`)).status).toBe(404);
+      // ... and B's file is refused by Tollgate itself, as in any path.
+      await expectHidden(aFull, 'GET', `/vector_stores/${aStore}/files/${bFile}`);
+      await expectHidden(aFull, 'POST', `/vector_stores/${aStore}/files`, { file_id: bFile });
+    });
+  });
+
   describe('streams', () => {
     const stream = async (key: string, path: string, body: unknown) => {
       const res = await fetch(`${t.url}/v1${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
