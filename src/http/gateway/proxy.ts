@@ -167,8 +167,9 @@ async function forward(
   } catch (err) {
     cancelDeadline();
     if (err instanceof TollgateError) {
-      // Refused on its answer (objects that could not be recorded, a list the upstream broke off).
-      meterAndSettle(g, info, admission, { status: err.status, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: stream, errorCode: err.code });
+      // Refused on what the upstream holds (a batch input naming another project's object) or answered (objects
+      // that could not be recorded, a list the upstream broke off).
+      meterAndSettle(g, info, admission, { status: err.status, outcome: err.status < 500 ? 'refused' : 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: stream, errorCode: err.code });
       throw err;
     }
     const failure = timedOut ? new UpstreamFailure('timeout', `The upstream provider '${upstream.name}' did not answer within ${total} ms.`) : toFailure(err, upstream.name);
