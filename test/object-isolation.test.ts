@@ -460,6 +460,14 @@ describeEachDatabase('upstream objects are isolated per project', (backend) => {
         });
         expect(res.status).toBe(404);
       }
+      // A form body, and the query string, for an upstream that reads parameters there.
+      const urlencoded = await fetch(`${t.url}/v1/batches`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${aFull}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: `endpoint=%2Fv1%2Fchat%2Fcompletions&completion_window=24h&input_file_id=${file}`,
+      });
+      expect(urlencoded.status).toBe(404);
+      expect((await call(aFull, 'POST', `/batches?input_file_id=${file}`, { endpoint: '/v1/chat/completions', completion_window: '24h' })).status).toBe(404);
       // JSON with its keys escaped is the same JSON.
       const escaped = `{"input\\u005ffile_id":"${file}","endpoint":"/v1/chat/completions","completion_window":"24h"}`;
       const res = await fetch(`${t.url}/v1/batches`, { method: 'POST', headers: { authorization: `Bearer ${aFull}`, 'content-type': 'application/json' }, body: escaped });

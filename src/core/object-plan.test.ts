@@ -116,6 +116,11 @@ describe('planObjects', () => {
       expect(ids(plan('POST', '/realtime/client_secrets', { body: { session: { prompt: { id: 'pmpt_1', variables: { doc: { type: 'input_file', file_id: 'file-1' } } } } } }))).toEqual(['file:file-1']);
     });
 
+    it('finds objects named in the query string too, where an upstream may read parameters', () => {
+      expect(ids(plan('POST', '/batches', { query: { input_file_id: 'file-q' }, body: { endpoint: '/v1/x' } }))).toEqual(['file:file-q']);
+      expect(ids(plan('POST', '/chat/completions', { query: { previous_response_id: 'resp_q' }, body: { messages: [] } }))).toEqual(['response:resp_q']);
+    });
+
     it('refuses eval data sources that query stored objects of every project', () => {
       expect(plan('POST', '/evals', { body: { data_source_config: { type: 'stored_completions', metadata: {} } } })?.refusal).toMatch(/every project/);
       expect(plan('POST', '/evals/eval_1/runs', { body: { data_source: { type: 'responses', source: { type: 'responses', model: 'x' } } } })?.refusal).toMatch(/every project/);

@@ -40,8 +40,10 @@ export interface PlanInput {
   endpoint: string;
   /** The query string with its `?`, or ''. */
   search: string;
-  /** The parsed body: a JSON value, multipart text fields as an object, or null. */
+  /** The parsed body: a JSON value, multipart or form fields as an object, or null. */
   body: unknown;
+  /** The query string's parameters as an object (an upstream may read parameters there), or null. */
+  query?: unknown;
   /** The model the request is forwarded with, when the client named it (not an operator's alias). */
   model: string | null;
 }
@@ -87,7 +89,7 @@ const isFineTuned = (model: string | null): model is string => model?.startsWith
 export function planObjects(input: PlanInput): ObjectPlan | null {
   const { method, endpoint, body, model } = input;
   // The hot path: model calls that store nothing.
-  if (method === 'POST' && endpoint === '/chat/completions') {
+  if (method === 'POST' && endpoint === '/chat/completions' && !input.query) {
     const b = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : null;
     const refs = b ? chatRefs(b) : null;
     const stores = b?.store === true;
@@ -98,7 +100,7 @@ export function planObjects(input: PlanInput): ObjectPlan | null {
     if (stores) plan.creates = { type: 'chat_completion', from: 'id' };
     return plan;
   }
-  if (NO_REFS.has(endpoint)) return isFineTuned(model) ? emptyPlan([{ type: 'model', id: model, param: 'model' }]) : null;
+  if (NO_REFS.has(endpoint) && !input.query) return isFineTuned(model) ? emptyPlan([{ type: 'model', id: model, param: 'model' }]) : null;
 
   const plan = emptyPlan([]);
   const at = collectionOf(resolvedSegments(endpoint));
@@ -130,6 +132,7 @@ export function planObjects(input: PlanInput): ObjectPlan | null {
     plan.adopts = c.adopts === true;
     plan.collection = c.type;
   }
+  if (input.query) requestRefs(input.query, plan.named);
   if (body !== null && body !== undefined) {
     requestRefs(body, plan.named);
     const input = (body as { input_file_id?: unknown }).input_file_id;

@@ -7,7 +7,7 @@ import type { ObjectOwner } from '../../services/upstream-objects.js';
 import type { Upstream } from '../../providers/types.js';
 import { countRefusal } from './authorize.js';
 import { checkBatchInput } from './batch-input.js';
-import { formFields, multipartBoundary } from './form-fields.js';
+import { multipartBoundary, multipartTextFields, urlencodedFields } from './body-fields.js';
 import type { GatewayContext } from './gateway-context.js';
 import { settleAnswer } from './owned-answers.js';
 import type { GatewayRequest } from './request.js';
@@ -31,9 +31,8 @@ export interface ObjectAccess {
 }
 
 /**
- * The body as the upstream reads it: the parsed JSON, else multipart text fields, else the bytes parsed as JSON
- * whatever the declared type (an upstream may ignore Content-Type, and the gateway forwards a body without one as
- * JSON).
+ * The body as the upstream reads it: the parsed JSON, else multipart or form fields, else the bytes parsed as JSON
+ * whatever the declared type (an upstream may ignore Content-Type).
  */
 function bodyOf(request: GatewayRequest): unknown {
   if (request.json !== null) return request.json;
@@ -41,7 +40,8 @@ function bodyOf(request: GatewayRequest): unknown {
   if (!raw) return null;
   const type = request.headers['content-type'];
   const boundary = typeof type === 'string' ? multipartBoundary(type) : null;
-  if (boundary) return formFields(raw, boundary);
+  if (boundary) return multipartTextFields(raw, boundary);
+  if (typeof type === 'string' && /^\s*application\/x-www-form-urlencoded/i.test(type)) return urlencodedFields(raw.toString('latin1'));
   let i = 0;
   while (i < raw.length && (raw[i] === 0x20 || raw[i] === 0x0a || raw[i] === 0x0d || raw[i] === 0x09)) i++;
   if (raw[i] !== 0x7b && raw[i] !== 0x5b) return null;
@@ -65,7 +65,10 @@ export function checkObjects(
   model: string | null,
 ): ObjectAccess | null | Promise<ObjectAccess | null> {
   if (!g.objects || record.projectId === null) return null;
-  const plan = planObjects({ method: request.method, endpoint, search: request.search, body: bodyOf(request), model });
+  const body = bodyOf(request);
+  // Parameters in the query string name objects for an upstream that reads them there as well.
+  const query = request.search.length > 1 ? urlencodedFields(request.search.slice(1)) : null;
+  const plan = planObjects({ method: request.method, endpoint, search: request.search, body, query, model });
   if (!plan) return null;
   if (plan.refusal) {
     countRefusal(g, 'object_query');

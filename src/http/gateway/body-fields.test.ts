@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { requestRefs } from '../../core/object-refs.js';
-import { formFields, multipartBoundary } from './form-fields.js';
+import { multipartBoundary, multipartTextFields as formFields, urlencodedFields } from './body-fields.js';
 
 const part = (disposition: string, value: string, eol = '\r\n') => `--XyZ${eol}Content-Disposition: form-data; ${disposition}${eol}${eol}${value}${eol}`;
 const body = (parts: string[], eol = '\r\n') => Buffer.from(`${parts.join('')}--XyZ--${eol}`);
 const fields = (b: Buffer) => JSON.parse(JSON.stringify(formFields(b, 'XyZ')));
 
-describe('formFields', () => {
+describe('multipartTextFields', () => {
   it('reads text fields, nesting brackets as SDKs send them', () => {
     const b = body([part('name="prompt"', 'a cat'), part('name="input_reference[file_id]"', 'file-1'), part('name="ids[]"', 'a'), part('name="ids[]"', 'b'), part('name="x"', '1'), part('name="x"', '2')]);
     expect(fields(b)).toEqual({ prompt: 'a cat', input_reference: { file_id: 'file-1' }, ids: ['a', 'b'], x: ['1', '2'] });
@@ -28,5 +28,12 @@ describe('formFields', () => {
     expect(requestRefs(out)).toEqual([{ type: 'file', id: 'file-3', param: 'file_id' }]);
     expect(out.file).toBeUndefined();
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('reads urlencoded fields the same way, `;` separators included', () => {
+    expect(requestRefs(urlencodedFields('endpoint=%2Fv1%2Fx;input_file_id=file-7&tools[0][vector_store_ids][]=vs_1'))).toEqual([
+      { type: 'file', id: 'file-7', param: 'input_file_id' },
+      { type: 'vector_store', id: 'vs_1', param: 'vector_store_ids' },
+    ]);
   });
 });

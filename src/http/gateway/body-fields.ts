@@ -1,6 +1,7 @@
-// The text fields of a multipart/form-data body (RFC 7578), for the object ids they name: `file_id` when a container
-// file is made from a file, `consent` of a custom voice, `input_reference[file_id]` of a video. Uploaded files (parts
-// with a filename, beyond a few KB) are skipped, never decoded.
+// The fields of a body that is not JSON, and of a query string, as one object, for the object ids they name:
+// multipart/form-data (RFC 7578: `file_id` when a container file is made from a file, `consent` of a custom voice,
+// `input_reference[file_id]` of a video; uploaded files, parts with a filename beyond a few KB, are skipped, never
+// decoded) and application/x-www-form-urlencoded (an upstream may read one, or read parameters from the query).
 
 /** The boundary of a multipart/form-data Content-Type, or null. */
 export function multipartBoundary(contentType: string): string | null {
@@ -55,7 +56,7 @@ function fieldValue(text: string): unknown {
  * The text fields of a multipart body as an object: `a[b]` nests as `{a: {b}}` and `a[]` collects an array (as SDKs
  * send nested parameters), a repeated name becomes an array. Lines may end in CRLF or a bare LF.
  */
-export function formFields(body: Buffer, boundary: string): Record<string, unknown> {
+export function multipartTextFields(body: Buffer, boundary: string): Record<string, unknown> {
   const out: Record<string, unknown> = Object.create(null);
   const delimiter = Buffer.from(`--${boundary}`);
   let at = body.indexOf(delimiter);
@@ -104,4 +105,12 @@ function setField(out: Record<string, unknown>, name: string, value: unknown): v
     list.push(value);
     node[last] = list;
   } else node[last] = value;
+}
+
+/** The fields of urlencoded text (a form body, or a query string without its `?`), nested as multipart fields are. */
+export function urlencodedFields(text: string): Record<string, unknown> {
+  const out: Record<string, unknown> = Object.create(null);
+  // `;` separated fields too, as older parsers split.
+  for (const [name, value] of new URLSearchParams(text.replaceAll(';', '&'))) setField(out, name, fieldValue(value));
+  return out;
 }
