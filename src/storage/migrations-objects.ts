@@ -7,7 +7,7 @@ type Dialect = 'sqlite' | 'postgres';
 /** Upstream objects and the project that owns each (names 050_…–059_…). */
 export function objectMigrations(dialect: Dialect): Record<string, Migration> {
   return {
-    '050_upstream_objects': {
+    '070_upstream_objects': {
       async up(db: Kysely<unknown>) {
         // One row per object id the upstream returned to a project (or an operator assigned): the id is unique
         // across the upstream account, so it alone is the key. `seq` orders the admin listing.
