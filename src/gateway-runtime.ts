@@ -7,6 +7,7 @@ import type { LimitStore } from './core/limit-store.js';
 import type { AppContext } from './http/context.js';
 import type { GatewayContext } from './http/gateway/gateway-context.js';
 import { MemoryLimitStore } from './infra/memory-limit-store.js';
+import { OwnerCache } from './infra/owner-cache.js';
 import { RedisLimitStore } from './infra/redis-limit-store.js';
 import { EchoUpstream } from './providers/echo.js';
 import { HttpUpstream } from './providers/http-upstream.js';
@@ -18,6 +19,7 @@ import { raiseBudgetAlert } from './services/budget-alerts.js';
 import type { LastUsedTracker } from './services/last-used.js';
 import { LimitsGuard } from './services/limits-guard.js';
 import { PolicyCache } from './services/policy-cache.js';
+import { loadOwners } from './services/upstream-objects.js';
 import { UsageRecorder } from './services/usage-recorder.js';
 import { type UsageBatchWriter, sqliteUsageWriter } from './storage/sqlite-usage-writer.js';
 import { usageRollups } from './services/usage-rollups.js';
@@ -70,6 +72,8 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     },
   });
   const nextEventId = uuidV7Source(runtime.deps.clock, runtime.deps.randomBytes);
+  const owners = new OwnerCache((ids) => loadOwners(runtime.deps, ids), { max: OWNER_CACHE_SIZE, unownedTtlMs: 5000, clock: runtime.deps.clock });
+  runtime.caches.add(owners);
   return {
     app,
     anomaly,
@@ -82,8 +86,12 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     // Time-ordered (UUIDv7): the usage table's primary key grows at its end instead of at random pages.
     newEventId: () => `evt_${nextEventId()}`,
     limitStore,
+    objects: { owners, onError: (err, message) => logger.error({ err: String(err) }, message) },
   };
 }
+
+/** Object owners kept in memory (an entry is an id and a project: ~200 bytes). */
+const OWNER_CACHE_SIZE = 100_000;
 
 /**
  * Sends the keys' last-used times and new networks through the SQLite usage worker as well, off the event loop, until

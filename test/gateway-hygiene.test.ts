@@ -110,6 +110,10 @@ describeEachDatabase('gateway pass-through hygiene', (backend) => {
     writeFileSync(file, JSON.stringify({ providers: [{ name: 'up', base_url: up.url, api_key_env: 'UP_KEY' }] }));
     t = await startTestServer(backend, { env: { TOLLGATE_CONFIG: file, UP_KEY: PROVIDER_KEY, TOLLGATE_BODY_IDLE_TIMEOUT_MS: '1500' } });
     key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'hygiene' } })).body.value;
+    // The upstream's objects were made outside Tollgate: the project sees them once an operator assigns them.
+    for (const id of ['file-big', 'file-cut', 'ftjob-1']) {
+      expect((await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/upstream_objects`, { body: { id } })).status).toBe(200);
+    }
   });
   afterAll(async () => {
     up?.releaseBig();

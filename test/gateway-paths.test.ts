@@ -244,6 +244,8 @@ describeEachDatabase('gateway paths: decided on exactly what is forwarded', (bac
 
   it('metering records the route template, never the client-chosen ids of the path', async () => {
     const k = await newKey({ permissions: 'all' });
+    // An object made outside Tollgate, assigned to the project (docs/object-isolation.md).
+    await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/upstream_objects`, { body: { id: `file-${'x'.repeat(300)}` } });
     const r = await raw(t.url, 'GET', `/v1/files/file-${'x'.repeat(300)}/content`, { authorization: `Bearer ${k.value}` });
     expect(r.status).toBe(200);
     expect((await events(k.id)).map((e) => e.endpoint)).toEqual(['/files/{file_id}/content']);

@@ -66,15 +66,27 @@ async function eventsOf(t: TestServer, keyId: string) {
 
 const seenAt = (up: FakeUpstream, path: string) => up.seen.filter((s) => s.url.split('?')[0] === path).length;
 
+/**
+ * An input file and an assistant of a project's own, for the requests that name them (object isolation refuses
+ * objects of no project): made outside Tollgate, assigned by an operator.
+ */
+async function owned(t: TestServer, project: string, tag: string): Promise<{ file: string; assistant: string }> {
+  const ids = { file: `file-${tag}`, assistant: `asst_${tag}` };
+  for (const id of Object.values(ids)) expect((await t.api('POST', `${ORG}/projects/${project}/upstream_objects`, { body: { id } })).status).toBe(200);
+  return ids;
+}
+
 describeEachDatabase('metering every forwarded request', (backend) => {
   let up: FakeUpstream;
   let t: TestServer;
   const newKey = async (body: Record<string, unknown> = {}, project = t.defaultProjectId): Promise<Key> =>
     (await t.api('POST', `${ORG}/projects/${project}/api_keys`, { body: { name: 'meter', ...body } })).body;
 
+  let mine: { file: string; assistant: string };
   beforeAll(async () => {
     up = await startFakeUpstream();
     t = await gateway(backend, up);
+    mine = await owned(t, t.defaultProjectId, 'default');
   });
   afterAll(async () => {
     await t?.close();
@@ -94,7 +106,7 @@ describeEachDatabase('metering every forwarded request', (backend) => {
       const seenBatches = seenAt(up, '/v1/batches');
       const refused = [];
       for (let i = 0; i < 5; i++) {
-        const r = await call(t, batches.value, 'POST', '/v1/batches', { input_file_id: 'file_1', endpoint: '/v1/chat/completions', completion_window: '24h' });
+        const r = await call(t, batches.value, 'POST', '/v1/batches', { input_file_id: mine.file, endpoint: '/v1/chat/completions', completion_window: '24h' });
         if (r.status === 429) refused.push(r.body.error);
         else expect(r.status).toBe(200);
       }
@@ -121,16 +133,16 @@ describeEachDatabase('metering every forwarded request', (backend) => {
     it('counts reads and object creations against RPM', async () => {
       const k = await newKey({ rate_limits: { max_requests_per_1_minute: 2 } });
       expect((await call(t, k.value, 'GET', '/v1/files')).status).toBe(200);
-      expect((await call(t, k.value, 'POST', '/v1/batches', { input_file_id: 'f' })).status).toBe(200);
+      expect((await call(t, k.value, 'POST', '/v1/batches', { input_file_id: mine.file })).status).toBe(200);
       expect((await call(t, k.value, 'GET', '/v1/files')).body.error?.code).toBe('rate_limit_exceeded');
     });
   });
 
   describe('spend limits refuse what Tollgate cannot meter', () => {
-    const unmetered: Array<[string, string, Record<string, unknown>]> = [
-      ['POST', '/v1/batches', { input_file_id: 'file_1', endpoint: '/v1/chat/completions', completion_window: '24h' }],
-      ['POST', '/v1/fine_tuning/jobs', { model: 'gpt-4o-mini', training_file: 'file_1' }],
-      ['POST', '/v1/threads/runs', { assistant_id: 'asst_1' }],
+    const unmetered = (own: { file: string; assistant: string }): Array<[string, string, Record<string, unknown>]> => [
+      ['POST', '/v1/batches', { input_file_id: own.file, endpoint: '/v1/chat/completions', completion_window: '24h' }],
+      ['POST', '/v1/fine_tuning/jobs', { model: 'gpt-4o-mini', training_file: own.file }],
+      ['POST', '/v1/threads/runs', { assistant_id: own.assistant }],
       ['POST', '/v1/vector_stores', { name: 'docs' }],
       ['POST', '/v1/realtime/client_secrets', { session: { type: 'realtime', model: 'gpt-realtime' } }],
       ['POST', '/v1/responses', { model: 'gpt-4o', input: 'hi', background: true }],
@@ -141,9 +153,9 @@ describeEachDatabase('metering every forwarded request', (backend) => {
       ['POST', '/v1/fim/completions', { model: 'gpt-4o-mini', prompt: 'def' }],
     ];
 
-    async function expectRefused(key: Key, who: string) {
+    async function expectRefused(key: Key, who: string, own = mine) {
       const before = up.seen.length;
-      for (const [method, path, body] of unmetered) {
+      for (const [method, path, body] of unmetered(own)) {
         const r = await call(t, key.value, method, path, body);
         expect(r.status, path).toBe(403);
         expect(r.body.error).toMatchObject({ type: 'invalid_request_error', code: 'endpoint_not_metered', param: null });
@@ -171,11 +183,12 @@ describeEachDatabase('metering every forwarded request', (backend) => {
     it('for a key whose project has an enforced spend limit, not a notify-only one', async () => {
       const p = (await t.api('POST', `${ORG}/projects`, { body: { name: 'capped' } })).body.id;
       await t.api('POST', `${ORG}/projects/${p}/spend_limit`, { body: { threshold_amount: 100, interval: 'month' } });
-      await expectRefused(await newKey({}, p), "this key's project has a spend limit");
+      await expectRefused(await newKey({}, p), "this key's project has a spend limit", await owned(t, p, 'capped'));
       const q = (await t.api('POST', `${ORG}/projects`, { body: { name: 'notify only' } })).body.id;
       await t.api('POST', `${ORG}/projects/${q}/spend_limit`, { body: { threshold_amount: 100, interval: 'month', enforcement: { status: 'disabled' } } });
       const k = await newKey({}, q);
-      expect((await call(t, k.value, 'POST', '/v1/batches', { input_file_id: 'f' })).status).toBe(200);
+      const notified = await owned(t, q, 'notified');
+      expect((await call(t, k.value, 'POST', '/v1/batches', { input_file_id: notified.file })).status).toBe(200);
     });
 
     it('for every key of an organization with a spend limit', async () => {
@@ -186,7 +199,7 @@ describeEachDatabase('metering every forwarded request', (backend) => {
       } finally {
         await t.api('POST', `${ORG}/spend_limit`, { body: { threshold_amount: null } });
       }
-      expect((await call(t, k.value, 'POST', '/v1/batches', { input_file_id: 'f' })).status).toBe(200);
+      expect((await call(t, k.value, 'POST', '/v1/batches', { input_file_id: mine.file })).status).toBe(200);
     });
   });
 
@@ -391,8 +404,9 @@ describeEachDatabase('metering after a restart', (backend) => {
       key = (await first.api('POST', `${ORG}/projects/${first.defaultProjectId}/api_keys`, { body: { name: 'bg' } })).body;
       quota = (await first.api('POST', `${ORG}/projects/${first.defaultProjectId}/api_keys`, { body: { name: 'q', request_quota: { max_requests: 3, interval: 'month' } } })).body;
       id = String((await call(first, key.value, 'POST', '/v1/responses', { model: 'gpt-4o', input: 'hi', background: true })).body.id);
+      const own = await owned(first, first.defaultProjectId, 'restart');
       expect((await call(first, quota.value, 'GET', '/v1/files')).status).toBe(200);
-      expect((await call(first, quota.value, 'POST', '/v1/batches', { input_file_id: 'f' })).status).toBe(200);
+      expect((await call(first, quota.value, 'POST', '/v1/batches', { input_file_id: own.file })).status).toBe(200);
     } finally {
       await first.close();
     }

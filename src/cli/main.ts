@@ -3,6 +3,7 @@ import { CliError, callApi, type GlobalOpts, projectIdOf, withBackend } from './
 import { type CliIo, cliClock, cliIo, withCliIo } from './io.js';
 import { table, time } from './output.js';
 import { registerLimitsCommands } from './limits-command.js';
+import { registerObjectsCommand } from './objects-command.js';
 import { registerScanCommand } from './scan-command.js';
 import { registerUsageCommand } from './usage-command.js';
 
@@ -278,6 +279,7 @@ export function buildCli(): Command {
     );
   registerScanCommand(program);
   registerLimitsCommands(program);
+  registerObjectsCommand(program);
   registerUsageCommand(program, {
     get env() {
       return cliIo().env;

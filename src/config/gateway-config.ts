@@ -25,6 +25,16 @@ const Provider = z.strictObject({
   timeouts: Timeouts.optional(),
   retries: z.number().int().min(0).max(5).optional(),
   connections: z.number().int().positive().max(1024).optional(),
+  /**
+   * Tollgate project id → the provider's own project, sent as `OpenAI-Project` on every request of that project, for
+   * the provider's isolation on top of Tollgate's (docs/object-isolation.md).
+   */
+  projects: z
+    .record(
+      z.string().regex(/^proj_[A-Za-z0-9]+$/, 'must be a Tollgate project id (proj_…)'),
+      z.string().regex(/^[\x21-\x7e]{1,256}$/, 'must be a project id of the provider (printable, no spaces)'),
+    )
+    .optional(),
 });
 
 const usd = z.number().min(0).finite();
@@ -76,6 +86,8 @@ export interface ProviderConfig {
   timeouts: { connectMs: number; firstByteMs: number; totalMs: number };
   retries: number;
   connections: number;
+  /** Tollgate project id → the provider's project (`OpenAI-Project`). */
+  projects: Record<string, string>;
 }
 
 export interface GatewayConfig {
@@ -121,6 +133,7 @@ export function loadGatewayConfig(config: Config): GatewayConfig {
       timeouts: { ...globalTimeouts, ...timeouts(p.timeouts) },
       retries: p.retries ?? 0,
       connections: p.connections ?? 128,
+      projects: p.projects ?? {},
     };
   });
   if (config.openaiApiKey && !providers.some((p) => p.name === 'openai')) {
@@ -135,6 +148,7 @@ export function loadGatewayConfig(config: Config): GatewayConfig {
       timeouts: globalTimeouts,
       retries: 0,
       connections: 128,
+      projects: {},
     });
   }
   const names = new Set(providers.map((p) => p.name));

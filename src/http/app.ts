@@ -9,6 +9,7 @@ import { registerLimitRoutes } from './admin/limits.js';
 import { registerAuditLogRoutes } from './admin/audit-logs.js';
 import { registerProjectRoutes } from './admin/projects.js';
 import { registerServiceAccountRoutes } from './admin/service-accounts.js';
+import { registerUpstreamObjectRoutes } from './admin/upstream-objects.js';
 import { registerUsageRoutes } from './admin/usage.js';
 import { registerUserRoutes } from './admin/users.js';
 import { registerWebhookRoutes } from './admin/webhooks.js';
@@ -88,6 +89,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
       registerExposureRoutes(admin, ctx);
       registerLimitRoutes(admin, ctx);
       registerWebhookRoutes(admin, ctx);
+      registerUpstreamObjectRoutes(admin, ctx);
     },
     { prefix: '/v1/organization' },
   );

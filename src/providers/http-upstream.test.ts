@@ -16,7 +16,8 @@ const server = createServer((req, res) => {
     return;
   }
   res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ method: req.method, url: req.url, auth: req.headers.authorization }));
+  const project = req.headers['openai-project'];
+  res.end(JSON.stringify({ method: req.method, url: req.url, auth: req.headers.authorization, ...(project ? { project } : {}) }));
 });
 let base = '';
 
@@ -27,7 +28,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const upstream = (retries: number) =>
+const upstream = (retries: number, extra: Partial<ProviderConfig> = {}) =>
   new HttpUpstream({
     name: 'test',
     baseUrl: base,
@@ -39,6 +40,8 @@ const upstream = (retries: number) =>
     timeouts: { connectMs: 5000, firstByteMs: 5000, totalMs: 10_000 },
     retries,
     connections: 4,
+    projects: {},
+    ...extra,
   } satisfies ProviderConfig);
 
 const send = (u: HttpUpstream, method: string) =>
@@ -61,6 +64,19 @@ describe('HttpUpstream', () => {
     expect(seen).toBe(1);
     expect(err).toBeInstanceOf(UpstreamFailure);
     expect((err as UpstreamFailure).kind).toBe('unreachable');
+    await u.close();
+  });
+
+  it('sends the provider project mapped to the Tollgate project, in place of a configured one, and none for others', async () => {
+    const u = upstream(1, { headers: { 'OpenAI-Project': 'proj_upstream_default' }, projects: { proj_mapped: 'proj_upstream_a' } });
+    const project = async (tollgateProject: string | null) => {
+      seen = 0;
+      const res = await u.send({ method: 'GET', path: '/models', search: '', headers: {}, body: null, project: tollgateProject, signal: new AbortHandle() });
+      return JSON.parse((await res.body.readAll()).toString()).project;
+    };
+    expect(await project('proj_mapped')).toBe('proj_upstream_a');
+    expect(await project('proj_other')).toBe('proj_upstream_default');
+    expect(await project(null)).toBe('proj_upstream_default');
     await u.close();
   });
 });

@@ -16,6 +16,8 @@ export class HttpUpstream implements Upstream {
   private readonly pool: Pool;
   private readonly basePath: string;
   private readonly authHeaders: Record<string, string>;
+  /** Tollgate project → the provider's project (`OpenAI-Project`), or null when none is mapped. */
+  private readonly projects: Map<string, string> | null;
 
   constructor(private readonly cfg: ProviderConfig) {
     this.name = cfg.name;
@@ -34,7 +36,12 @@ export class HttpUpstream implements Upstream {
     const auth: Record<string, string> = {};
     if (cfg.apiKey && cfg.auth === 'bearer') auth.authorization = `Bearer ${cfg.apiKey}`;
     if (cfg.apiKey && cfg.auth === 'api-key') auth['api-key'] = cfg.apiKey;
-    this.authHeaders = { ...cfg.headers, ...auth };
+    // Lower-case names, so a mapped OpenAI-Project replaces a configured one instead of going out beside it.
+    const configured: Record<string, string> = {};
+    for (const [name, value] of Object.entries(cfg.headers)) configured[name.toLowerCase()] = value;
+    this.authHeaders = { ...configured, ...auth };
+    const mapped = Object.entries(cfg.projects);
+    this.projects = mapped.length > 0 ? new Map(mapped) : null;
   }
 
   send(req: UpstreamRequest): Promise<UpstreamResponse> {
@@ -44,6 +51,10 @@ export class HttpUpstream implements Upstream {
     }
     const headers = req.headers;
     for (const name in this.authHeaders) headers[name] = this.authHeaders[name];
+    if (this.projects && req.project) {
+      const project = this.projects.get(req.project);
+      if (project) headers['openai-project'] = project;
+    }
     const options = { method: req.method as 'GET', path: this.basePath + req.path + search, headers, body: req.body ?? undefined };
     const attempts = req.method === 'GET' || req.method === 'HEAD' ? 1 + this.cfg.retries : 1;
     // One attempt (every non-idempotent call, and the default): the exchange's own promise, no retry loop around it.

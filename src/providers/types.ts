@@ -6,6 +6,8 @@ export interface UpstreamRequest {
   /** Handed over: the upstream adds its own credentials to this object. */
   headers: Record<string, string>;
   body: Buffer | null;
+  /** The Tollgate project the request is made for (a provider may map it to a project of its own). */
+  project?: string | null;
   /** An AbortSignal, or the gateway's cheaper one-listener handle. */
   signal: AbortSignal | import('../http/gateway/deadlines.js').AbortHandle;
 }

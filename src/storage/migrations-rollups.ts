@@ -35,7 +35,7 @@ const KINDS_030: Readonly<Record<string, string>> = {
   'POST /audio/translations': 'audio_transcriptions',
 };
 
-/** The summed columns of every rollup table: 030's, then `units` and `num_unpriced_requests` (060). */
+/** The summed columns of every rollup table: 030's, then `units` and `num_unpriced_requests` (080). */
 export const ROLLUP_SUMS = [...SUMS_030, 'units', 'num_unpriced_requests'] as const;
 
 /** Each rollup table: its bucket width in seconds, and whether it keeps the key dimension. */

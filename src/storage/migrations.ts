@@ -1,6 +1,7 @@
 import type { ColumnDefinitionBuilder, CreateTableBuilder, Kysely, Migration } from 'kysely';
 import { limitMigrations } from './migrations-limits.js';
 import { meteringMigrations } from './migrations-metering.js';
+import { objectMigrations } from './migrations-objects.js';
 import { rollupMigrations } from './migrations-rollups.js';
 import { sessionMigrations } from './migrations-sessions.js';
 import { usageMigrations } from './migrations-usage.js';
@@ -25,6 +26,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     ...sessionMigrations(dialect),
     ...rollupMigrations(dialect),
     ...limitMigrations(dialect),
+    ...objectMigrations(dialect),
     ...meteringMigrations(dialect),
   };
 }

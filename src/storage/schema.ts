@@ -1,6 +1,7 @@
 import type { Generated } from 'kysely';
 import type { LimitTables } from './schema-limits.js';
 import type { MeteringTables } from './schema-metering.js';
+import type { ObjectTables } from './schema-objects.js';
 import type { RollupTables } from './schema-rollups.js';
 import type { SessionTables } from './schema-sessions.js';
 import type { UsageTables } from './schema-usage.js';
@@ -117,7 +118,7 @@ export interface SettingsTable {
   value: string;
 }
 
-export interface DB extends SessionTables, UsageTables, RollupTables, LimitTables, MeteringTables {
+export interface DB extends SessionTables, UsageTables, RollupTables, LimitTables, ObjectTables, MeteringTables {
   organizations: OrganizationsTable;
   projects: ProjectsTable;
   users: UsersTable;

@@ -33,9 +33,10 @@ export interface ApiResult {
 /** Starts a server on a temp data dir (and a fresh Postgres schema) with an admin key ready. */
 export async function startTestServer(
   backend: Backend,
-  opts: { env?: Record<string, string>; logger?: Logger; clock?: () => number; schema?: string; keepSchema?: boolean } = {},
+  opts: { env?: Record<string, string>; logger?: Logger; clock?: () => number; schema?: string; keepSchema?: boolean; dataDir?: string } = {},
 ): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-test-'));
+  // An existing data dir (and schema) restarts on what an earlier server left.
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'tollgate-test-'));
   const schema = opts.schema ?? freshSchema();
   const config = loadConfig({
     HOST: '127.0.0.1',

@@ -4,6 +4,7 @@ import type { AnomalyDetector } from '../../services/anomaly.js';
 import type { UsageRecorder } from '../../services/usage-recorder.js';
 import type { AppContext } from '../context.js';
 import type { RequestGuard } from './guard.js';
+import type { GatewayObjects } from './ownership.js';
 
 /** What the data plane needs, assembled in server.ts. */
 export interface GatewayContext {
@@ -22,4 +23,6 @@ export interface GatewayContext {
   log?: Pick<import('pino').Logger, 'error' | 'warn'>;
   /** Anomaly signals (new network, unusual rate). */
   anomaly?: AnomalyDetector;
+  /** Which project owns each upstream object (absent: objects are not isolated, as in unit tests of other parts). */
+  objects?: GatewayObjects;
 }

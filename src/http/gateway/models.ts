@@ -5,6 +5,7 @@ import { isModelAllowed } from '../../core/permissions.js';
 import { authorizeGatewayRequest, checkScope } from './authorize.js';
 import type { GatewayContext } from './gateway-context.js';
 import { meter, NO_TOKENS } from './metering.js';
+import { withoutForeignModels } from './ownership.js';
 import type { GatewayRequest } from './request.js';
 import { sendJson } from './respond.js';
 
@@ -69,7 +70,8 @@ export async function listModels(g: GatewayContext, request: GatewayRequest, res
     meter(g, info, { status: 403, outcome: 'refused', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: 'insufficient_permissions' });
     throw err;
   }
-  const visible = (await allModels(g)).filter((m) => isModelAllowed(record.allowedModels, m.id));
+  const allowed = (await allModels(g)).filter((m) => isModelAllowed(record.allowedModels, m.id));
+  const visible = await withoutForeignModels(g, record, allowed);
   meter(g, info, { status: 200, outcome: 'ok', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: null });
   if (one === null) {
     sendJson(res, 200, { object: 'list', data: visible });

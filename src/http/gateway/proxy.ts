@@ -15,6 +15,7 @@ import type { GatewayContext } from './gateway-context.js';
 import type { Admission } from './guard.js';
 import type { GatewayRequest } from './request.js';
 import { meter, meterAndSettle, NO_TOKENS, type Outcome } from './metering.js';
+import { checkObjects, ownedUpstream } from './ownership.js';
 import { relayPassThrough, streamsThrough } from './pass-through.js';
 import { checkModelUse, requestModel, withModel } from './request-model.js';
 import { relayStream } from './stream-relay.js';
@@ -23,8 +24,6 @@ import { lastUsageKey, tokensFromUsage, usageFromJsonTail } from './usage-extrac
 
 const DEADLINES = new Deadlines();
 
-/** Endpoints whose answers carry `usage` and are billed per token. */
-const MODEL_ENDPOINTS = new Set(['/chat/completions', '/completions', '/embeddings', '/responses']);
 /** Streamed endpoints that only report usage when asked with stream_options.include_usage. */
 const ASK_FOR_USAGE = new Set(['/chat/completions', '/completions']);
 
@@ -66,12 +65,17 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
   const info: RequestInfo = { record, model: target.model, provider: upstream?.name ?? null, endpoint, route, listed: matched !== null, method: request.method, startedMs, body, plan };
 
   let admission: Admission;
+  let via = upstream as Upstream;
   try {
     checkScope(g, record, request.method, path);
     checkModelUse(g, record, found, request.method, endpoint);
     checkModel(g, record, requested);
     if (target.model !== requested) checkModel(g, record, target.model);
     if (!upstream) throw new TollgateError('model_not_found', `No upstream provider serves the model '${requested}'.`, 'model');
+    // Objects the request names must be the project's; what it creates, lists or deletes is settled on the answer.
+    const checked = checkObjects(g, record, request, endpoint, target.model === requested ? requested : null);
+    const objects = checked instanceof Promise ? await checked : checked;
+    if (objects) via = ownedUpstream(g, objects, upstream);
     const admitted = g.guard.admit({ record, model: target.model, endpoint, body, plan, nowMs: startedMs });
     admission = admitted instanceof Promise ? await admitted : admitted;
   } catch (err) {
@@ -79,7 +83,7 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
     throw err;
   }
   const sent = target.model !== requested ? withModel(request, found.places, target.model as string) : request;
-  await forward(g, sent, res, info, upstream as Upstream, admission);
+  await forward(g, sent, res, info, via, admission);
 }
 
 /**
@@ -163,9 +167,15 @@ async function forward(
 
   let up: UpstreamResponse;
   try {
-    up = await upstream.send({ method: request.method, path: endpoint, search: request.search, headers, body: payload, signal: controller });
+    up = await upstream.send({ method: request.method, path: endpoint, search: request.search, headers, body: payload, project: info.record.projectId, signal: controller });
   } catch (err) {
     cancelDeadline();
+    if (err instanceof TollgateError) {
+      // Refused on what the upstream holds (a batch input naming another project's object) or answered (objects
+      // that could not be recorded, a list the upstream broke off).
+      meterAndSettle(g, info, admission, { status: err.status, outcome: err.status < 500 ? 'refused' : 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: stream, errorCode: err.code });
+      throw err;
+    }
     const failure = timedOut ? new UpstreamFailure('timeout', `The upstream provider '${upstream.name}' did not answer within ${total} ms.`) : toFailure(err, upstream.name);
     const outcome: Outcome['outcome'] = clientGone ? 'client_aborted' : failure.kind === 'timeout' ? 'timeout' : 'upstream_error';
     const code = failure.kind === 'timeout' ? 'upstream_timeout' : 'upstream_error';

@@ -1,0 +1,80 @@
+import type { ObjectPlan } from './object-plan.js';
+import { type AnswerObject, createdObject, itemsOf, producedObjects } from './object-refs.js';
+
+/** What an answer gives the caller: objects its request created, and objects the upstream made on its behalf. */
+export interface AnswerObjects {
+  created: AnswerObject[];
+  produced: AnswerObject[];
+}
+
+/** Collections whose answers list items (conversation items, a response's input and output) that can be referenced. */
+const HOLDS_ITEMS = new Set(['response', 'conversation']);
+
+/** The objects of a JSON answer (one object, or a list already filtered to the caller's). */
+export function answerObjects(plan: ObjectPlan, answer: unknown): AnswerObjects {
+  const out: AnswerObjects = { created: [], produced: [] };
+  const c = plan.creates;
+  if (c && c.from !== 'location') {
+    const made = createdObject(answer, c.type, c.from);
+    if (made) out.created.push(made);
+    // A stored response's output items can be referenced (`item_reference`) by later requests.
+    if (c.type === 'response') out.created.push(...itemsOf(answer, 'output'));
+  }
+  if (plan.adopts) {
+    out.produced.push(...producedObjects(answer));
+    if (plan.collection && HOLDS_ITEMS.has(plan.collection) && !c) out.produced.push(...itemsOf(answer, 'data'), ...itemsOf(answer, 'output'));
+  }
+  return out;
+}
+
+/** Event types of Server-Sent Event streams that carry objects: a stream is read only at these. */
+export const OBJECT_EVENTS = [
+  'response.created',
+  'response.completed',
+  'response.incomplete',
+  'response.failed',
+  'thread.created',
+  'thread.run.created',
+  'thread.message.completed',
+  'thread.run.step.completed',
+];
+
+const RESPONSE_ENDS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+
+/**
+ * The objects of one streamed event: a Responses event (`{type, response}`), an Assistants event (named by its
+ * `event:` line), or a chat completion chunk (its `id`, when the completion is stored).
+ */
+export function eventObjects(plan: ObjectPlan, event: string | null, data: unknown): AnswerObjects {
+  const out: AnswerObjects = { created: [], produced: [] };
+  if (data === null || typeof data !== 'object') return out;
+  const obj = data as Record<string, unknown>;
+  const c = plan.creates;
+  const type = typeof obj.type === 'string' ? obj.type : (event ?? '');
+  if (type.startsWith('response.') && obj.response && typeof obj.response === 'object') {
+    const response = obj.response;
+    if (type === 'response.created' && c?.type === 'response') {
+      const made = createdObject(response, 'response', 'id');
+      if (made) out.created.push(made);
+    } else if (RESPONSE_ENDS.has(type)) {
+      (c?.type === 'response' ? out.created : out.produced).push(...itemsOf(response, 'output'));
+      if (plan.adopts) out.produced.push(...producedObjects(response));
+    }
+    return out;
+  }
+  if (c?.type === 'chat_completion' && obj.object === 'chat.completion.chunk') {
+    const made = createdObject(obj, 'chat_completion', 'id');
+    if (made) out.created.push(made);
+    return out;
+  }
+  if (c?.type === 'thread' && event === 'thread.created') {
+    const made = createdObject(obj, 'thread', 'id');
+    if (made) out.created.push(made);
+  } else if (c?.type === 'thread' && event === 'thread.run.created') {
+    const made = createdObject(obj, 'thread', 'thread_id');
+    if (made) out.created.push(made);
+  } else if (plan.adopts && (event === 'thread.message.completed' || event === 'thread.run.step.completed')) {
+    out.produced.push(...producedObjects(obj));
+  }
+  return out;
+}

@@ -1,0 +1,152 @@
+import { type Creation, collectionOf, type ObjectType } from './object-families.js';
+import { chatRefs, type ObjectRef, queriesStoredObjects, requestRefs } from './object-refs.js';
+
+/** What a gateway request does with upstream objects: which it names, creates, lists or deletes. */
+export interface ObjectPlan {
+  /** Objects named in the path, the query's list cursor and the body: each must be the caller's project's. */
+  named: ObjectRef[];
+  /** The object the answer creates (recorded as the caller's), or null. */
+  creates: Creation | null;
+  /** A list of a collection shared by every project: the answer is filtered to the caller's objects. */
+  list: ListPlan | null;
+  /** The object a successful answer deletes (its ownership row is marked deleted), or null. */
+  deletes: ObjectRef | null;
+  /** Whether the answer may carry ids the upstream made for the caller (adopted when nobody owns them). */
+  adopts: boolean;
+  /** A reason to refuse the request whatever the objects (403), or null. */
+  refusal: string | null;
+  /** The type of the collection the path lies in (its objects' items are adopted from answers), or null. */
+  collection: ObjectType | null;
+  /**
+   * A batch's input file, whose every line is a request the upstream runs in the shared account: the objects those
+   * requests name are checked too, before the batch is made.
+   */
+  batchInput: string | null;
+}
+
+export interface ListPlan {
+  type: ObjectType;
+  /** The direction the list runs in (the `order` asked for, or the API's default). */
+  order: 'asc' | 'desc';
+  /** The paging direction: forward from `after`, or backward from `before`. */
+  direction: 'after' | 'before';
+  /** Query parameters other than the cursor, limit and order: filters the upstream applies. */
+  filtered: boolean;
+}
+
+export interface PlanInput {
+  method: string;
+  /** The path after `/v1`, canonical (e.g. `/files/file-abc/content`). */
+  endpoint: string;
+  /** The query string with its `?`, or ''. */
+  search: string;
+  /** The parsed body: a JSON value, multipart or form fields as an object, or null. */
+  body: unknown;
+  /** The query string's parameters as an object (an upstream may read parameters there), or null. */
+  query?: unknown;
+  /** The model the request is forwarded with, when the client named it (not an operator's alias). */
+  model: string | null;
+}
+
+/** Endpoints whose bodies name no objects (openapi.yaml): only a fine-tuned model needs a check. */
+const NO_REFS = new Set(['/completions', '/embeddings', '/moderations', '/images/generations']);
+
+const PAGING = new Set(['after', 'before', 'limit', 'order']);
+
+/** A path segment as the upstream reads it; a malformed escape stays as sent (and matches no object). */
+function decodeSegment(s: string): string {
+  if (!s.includes('%')) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/**
+ * The segments of a path as an upstream that decodes escapes, takes `\` for `/` and resolves dot and empty segments
+ * would read them. The gateway forwards canonical paths only; reading any other spelling this way here as well means
+ * no spelling can name an object without it being checked.
+ */
+function resolvedSegments(endpoint: string): string[] {
+  const out: string[] = [];
+  for (const raw of endpoint.split('/')) {
+    for (const segment of decodeSegment(raw).split(/[\\/]/)) {
+      if (segment === '' || segment === '.') continue;
+      if (segment === '..') out.pop();
+      else out.push(segment);
+    }
+  }
+  return out;
+}
+
+const isFineTuned = (model: string | null): model is string => model?.startsWith('ft:') === true;
+
+/**
+ * Classifies a request by what it does with upstream objects; null when it touches none (a chat completion that
+ * stores nothing and names no file costs a few type checks). Pure: the gateway checks and records what this returns.
+ */
+export function planObjects(input: PlanInput): ObjectPlan | null {
+  const { method, endpoint, body, model } = input;
+  // The hot path: model calls that store nothing.
+  if (method === 'POST' && endpoint === '/chat/completions' && !input.query) {
+    const b = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : null;
+    const refs = b ? chatRefs(b) : null;
+    const stores = b?.store === true;
+    if (!refs && !stores && !isFineTuned(model)) return null;
+    const plan = emptyPlan(refs ?? []);
+    plan.collection = 'chat_completion';
+    if (isFineTuned(model)) plan.named.push({ type: 'model', id: model, param: 'model' });
+    if (stores) plan.creates = { type: 'chat_completion', from: 'id' };
+    return plan;
+  }
+  if (NO_REFS.has(endpoint) && !input.query) return isFineTuned(model) ? emptyPlan([{ type: 'model', id: model, param: 'model' }]) : null;
+
+  const plan = emptyPlan([]);
+  const at = collectionOf(resolvedSegments(endpoint));
+  const stored = (body as { store?: unknown } | null)?.store;
+  const query = input.search ? new URLSearchParams(input.search) : null;
+  if (at) {
+    const { collection: c, rest } = at;
+    if (rest.length === 0) {
+      if (method === 'POST' && c.create && (c.stores === 'when_true' ? stored === true : c.stores !== 'unless_false' || stored !== false)) {
+        plan.creates = c.create;
+      }
+      if (method === 'GET' && c.list) {
+        const order = query?.get('order');
+        const direction = query?.has('before') ? 'before' : 'after';
+        let filtered = false;
+        for (const name of query?.keys() ?? []) if (!PAGING.has(name)) filtered = true;
+        plan.list = { type: c.type, order: order === 'asc' || order === 'desc' ? order : c.list.order, direction, filtered };
+        for (const cursor of ['after', 'before']) {
+          for (const id of query?.getAll(cursor) ?? []) if (id !== '') plan.named.push({ type: c.type, id, param: cursor });
+        }
+      }
+    } else {
+      const id = rest[0];
+      plan.named.push({ type: c.type, id, param: null });
+      if (rest.length >= 3 && c.nested?.[rest[1]]) plan.named.push({ type: c.nested[rest[1]], id: rest[2], param: null });
+      if (method === 'DELETE' && rest.length === 1 && c.deletable) plan.deletes = { type: c.type, id, param: null };
+      if (method === 'POST' && rest.length === 2 && c.actions?.[rest[1]]) plan.creates = c.actions[rest[1]];
+    }
+    plan.adopts = c.adopts === true;
+    plan.collection = c.type;
+  }
+  if (input.query) requestRefs(input.query, plan.named);
+  if (body !== null && body !== undefined) {
+    requestRefs(body, plan.named);
+    const input = (body as { input_file_id?: unknown }).input_file_id;
+    if (plan.creates?.type === 'batch' && typeof input === 'string') plan.batchInput = input;
+    if (at?.key === 'evals' && queriesStoredObjects(body)) {
+      plan.refusal =
+        'Eval data sources that select stored responses or completions by query read the objects of every project sharing the upstream account; Tollgate refuses them. Use a file or inline data source.';
+    }
+  }
+  if (isFineTuned(model) && !plan.named.some((r) => r.type === 'model' && r.id === model)) plan.named.push({ type: 'model', id: model, param: 'model' });
+  if (plan.named.length === 0 && !plan.creates && !plan.list && !plan.deletes && !plan.refusal) return null;
+  return plan;
+}
+
+function emptyPlan(named: ObjectRef[]): ObjectPlan {
+  return { named, creates: null, list: null, deletes: null, adopts: false, refusal: null, collection: null, batchInput: null };
+}

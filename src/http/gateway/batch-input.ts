@@ -1,0 +1,76 @@
+import { TollgateError } from '../../core/errors.js';
+import { notFoundMessage } from '../../core/object-families.js';
+import { type ObjectRef, requestRefs } from '../../core/object-refs.js';
+import type { Upstream, UpstreamRequest } from '../../providers/types.js';
+import type { GatewayContext } from './gateway-context.js';
+import type { ObjectAccess } from './ownership.js';
+
+// A batch runs the requests of its input file inside the upstream account, where nothing stops a line from naming
+// another project's response, file or vector store. So before a batch is made, its input file is read from the
+// upstream (streamed, a line at a time) and every object its requests name must be the project's, as if each line
+// had been sent through the gateway.
+
+/** Longest line read: the upstream's own limit on a batch request body is far below this. */
+const MAX_LINE = 64 * 1024 * 1024;
+
+/** Checks the objects named by the requests of a batch input file; throws 404 naming the line of the first stranger. */
+export async function checkBatchInput(g: GatewayContext, access: ObjectAccess, inner: Upstream, req: UpstreamRequest, fileId: string): Promise<void> {
+  const up = await inner.send({
+    method: 'GET',
+    path: `/files/${encodeURIComponent(fileId)}/content`,
+    search: '',
+    headers: { accept: '*/*' },
+    body: null,
+    project: req.project,
+    signal: req.signal,
+  });
+  if (up.statusCode !== 200) {
+    await up.body.readAll().catch(() => {});
+    throw new TollgateError('upstream_error', `Tollgate could not read the batch input file ${fileId} to check the objects it names (the upstream answered ${up.statusCode}).`);
+  }
+  const refs = new Map<string, { ref: ObjectRef; line: number }>();
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let line = 0;
+  const take = (bytes: Buffer) => {
+    line++;
+    const text = bytes.toString('utf8').trim();
+    if (text === '') return;
+    let request: unknown;
+    try {
+      request = JSON.parse(text);
+    } catch {
+      return; // the upstream refuses a line that is not JSON
+    }
+    for (const ref of requestRefs((request as { body?: unknown } | null)?.body ?? null)) if (!refs.has(ref.id)) refs.set(ref.id, { ref, line });
+  };
+  const piped = up.body.pipe((chunk) => {
+    let from = 0;
+    for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, from)) {
+      take(pending.length > 0 ? Buffer.concat([...pending, chunk.subarray(from, nl)]) : chunk.subarray(from, nl));
+      pending = [];
+      pendingBytes = 0;
+      from = nl + 1;
+    }
+    if (from < chunk.length) {
+      pending.push(chunk.subarray(from));
+      pendingBytes += chunk.length - from;
+      if (pendingBytes > MAX_LINE) throw new TollgateError('invalid_value', `A line of the batch input file ${fileId} is longer than ${MAX_LINE} bytes.`, 'input_file_id');
+    }
+    return true;
+  });
+  try {
+    await piped.done;
+  } catch (err) {
+    if (err instanceof TollgateError) throw err;
+    throw new TollgateError('upstream_error', `Tollgate could not read the batch input file ${fileId} to check the objects it names.`);
+  }
+  if (pending.length > 0) take(Buffer.concat(pending));
+  if (refs.size === 0 || !g.objects) return;
+  const owners = await g.objects.owners.owners([...refs.keys()]);
+  for (const { ref, line: at } of refs.values()) {
+    if (owners.get(ref.id)?.projectId !== access.projectId) {
+      throw new TollgateError('not_found', `Line ${at} of the batch input file ${fileId}: ${notFoundMessage(ref.type, ref.id)}`, 'input_file_id');
+    }
+  }
+}

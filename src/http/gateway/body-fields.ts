@@ -1,0 +1,116 @@
+// The fields of a body that is not JSON, and of a query string, as one object, for the object ids they name:
+// multipart/form-data (RFC 7578: `file_id` when a container file is made from a file, `consent` of a custom voice,
+// `input_reference[file_id]` of a video; uploaded files, parts with a filename beyond a few KB, are skipped, never
+// decoded) and application/x-www-form-urlencoded (an upstream may read one, or read parameters from the query).
+
+/** The boundary of a multipart/form-data Content-Type, or null. */
+export function multipartBoundary(contentType: string): string | null {
+  if (!/^\s*multipart\/form-data\s*;/i.test(contentType)) return null;
+  const m = /;\s*boundary\s*=\s*(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
+  return m ? (m[1] ?? m[2]) : null;
+}
+
+/** File parts longer than this are uploads, not ids: left out. */
+const MAX_FILE_FIELD = 4096;
+
+/**
+ * The names a Content-Disposition gives its part, read the ways parsers do: quoted (escapes undone), as a bare token,
+ * or RFC 5987 encoded (`name*=UTF-8''…`). All of them count, so no spelling hides a field.
+ */
+function partNames(headers: string): { names: string[]; isFile: boolean } {
+  const names: string[] = [];
+  let isFile = false;
+  for (const line of headers.split(/\r?\n/)) {
+    if (!/^content-disposition\s*:/i.test(line)) continue;
+    const params = /(?:^|;)\s*([\w*-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))/g;
+    for (let m = params.exec(line); m; m = params.exec(line)) {
+      const key = m[1].toLowerCase();
+      const value = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : (m[3] ?? '');
+      if (key === 'filename' || key === 'filename*') isFile = true;
+      if (key === 'name') names.push(value);
+      if (key === 'name*') {
+        const encoded = value.split("'").slice(2).join("'");
+        try {
+          names.push(decodeURIComponent(encoded));
+        } catch {
+          names.push(encoded);
+        }
+      }
+    }
+  }
+  return { names, isFile };
+}
+
+/** A field value that is JSON (a realtime call's `session`): what it names is read too. */
+function fieldValue(text: string): unknown {
+  const first = text.trimStart()[0];
+  if (first !== '{' && first !== '[') return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * The text fields of a multipart body as an object: `a[b]` nests as `{a: {b}}` and `a[]` collects an array (as SDKs
+ * send nested parameters), a repeated name becomes an array. Lines may end in CRLF or a bare LF.
+ */
+export function multipartTextFields(body: Buffer, boundary: string): Record<string, unknown> {
+  const out: Record<string, unknown> = Object.create(null);
+  const delimiter = Buffer.from(`--${boundary}`);
+  let at = body.indexOf(delimiter);
+  while (at >= 0) {
+    const headersStart = at + delimiter.length;
+    if (body[headersStart] === 0x2d && body[headersStart + 1] === 0x2d) break; // the closing delimiter
+    const crlf = body.indexOf('\r\n\r\n', headersStart);
+    const lf = body.indexOf('\n\n', headersStart);
+    const [headersEnd, gap] = crlf >= 0 && (lf < 0 || crlf < lf) ? [crlf, 4] : [lf, 2];
+    if (headersEnd < 0) break;
+    const valueStart = headersEnd + gap;
+    const next = body.indexOf(delimiter, valueStart);
+    if (next < 0) break;
+    const { names, isFile } = partNames(body.toString('latin1', headersStart, headersEnd));
+    // The value ends before the line break that precedes the next delimiter.
+    let valueEnd = next;
+    if (body[valueEnd - 1] === 0x0a) valueEnd--;
+    if (body[valueEnd - 1] === 0x0d) valueEnd--;
+    if (names.length > 0 && (!isFile || valueEnd - valueStart <= MAX_FILE_FIELD)) {
+      const value = fieldValue(body.toString('utf8', valueStart, Math.max(valueStart, valueEnd)));
+      for (const name of new Set(names)) setField(out, name, value);
+    }
+    at = next;
+  }
+  return out;
+}
+
+function setField(out: Record<string, unknown>, name: string, value: unknown): void {
+  const path = name.split('[').map((p, i) => (i === 0 ? p : p.replace(/\]$/, '')));
+  const appends = path.length > 1 && path[path.length - 1] === '';
+  if (appends) path.pop();
+  // Null-prototype objects: a field named `__proto__[x]` is a key like any other, never the prototype.
+  let node = out;
+  for (let i = 0; i < path.length - 1; i++) {
+    const child = node[path[i]];
+    if (child === null || typeof child !== 'object' || Array.isArray(child)) {
+      const fresh: Record<string, unknown> = Object.create(null);
+      node[path[i]] = fresh;
+      node = fresh;
+    } else node = child as Record<string, unknown>;
+  }
+  const last = path[path.length - 1];
+  const existing = node[last];
+  if (appends || existing !== undefined) {
+    const list = Array.isArray(existing) ? existing : existing === undefined ? [] : [existing];
+    list.push(value);
+    node[last] = list;
+  } else node[last] = value;
+}
+
+/** The fields of urlencoded text (a form body, or a query string without its `?`), nested as multipart fields are. */
+export function urlencodedFields(text: string): Record<string, unknown> {
+  const out: Record<string, unknown> = Object.create(null);
+  // `;` separated fields too, as older parsers split.
+  for (const [name, value] of new URLSearchParams(text.replaceAll(';', '&'))) setField(out, name, fieldValue(value));
+  return out;
+}

@@ -1,0 +1,235 @@
+import { TollgateError } from '../../core/errors.js';
+import { type AnswerObjects, answerObjects, eventObjects, OBJECT_EVENTS } from '../../core/object-answers.js';
+import type { BodyPipe, ChunkSink, Upstream, UpstreamBody, UpstreamRequest, UpstreamResponse } from '../../providers/types.js';
+import { markObjectDeleted, recordObjects } from '../../services/upstream-objects.js';
+import type { GatewayContext } from './gateway-context.js';
+import { filterList } from './owned-lists.js';
+import type { ObjectAccess } from './ownership.js';
+import { eventData, SseFramer, splitEvents } from './sse.js';
+
+/** The upstream and the request, for the further pages a filtered list needs. */
+export interface Origin {
+  inner: Upstream;
+  req: UpstreamRequest;
+}
+
+/**
+ * Reads what a successful answer does to objects before the client sees it: records the objects it creates (a write
+ * committed before the answer goes on: an answer whose objects cannot be recorded is not delivered, so no project
+ * holds an id it cannot use), adopts the ones the upstream made for the caller, filters a shared list, and marks a
+ * deletion. Answers that carry no objects (errors, file contents, audio) pass untouched.
+ */
+export async function settleAnswer(g: GatewayContext, access: ObjectAccess, up: UpstreamResponse, origin: Origin): Promise<UpstreamResponse> {
+  const { plan } = access;
+  if (up.statusCode < 200 || up.statusCode >= 300) return up;
+  if (plan.deletes) await markDeleted(g, access, plan.deletes.id);
+  if (plan.creates?.from === 'location') {
+    const id = idFromLocation(up.headers.location);
+    if (id) await record(g, access, { created: [{ type: plan.creates.type, id, createdAt: null }], produced: [] });
+    return up;
+  }
+  // File contents (and whatever else a `…/content` route serves) stream through untouched: they name no objects.
+  if ((!plan.creates && !plan.list && !plan.adopts) || origin.req.path.endsWith('/content')) return up;
+  const type = String(up.headers['content-type'] ?? '');
+  if (type.includes('text/event-stream')) return { ...up, body: new InspectedStream(up.body, streamInspector(g, access)) };
+  if (!type.includes('json')) return up;
+  let buf = await up.body.readAll();
+  let answer: unknown;
+  try {
+    answer = JSON.parse(buf.toString('utf8'));
+  } catch {
+    if (plan.list) throw new TollgateError('upstream_error', `The upstream provider '${origin.inner.name}' answered a list with malformed JSON.`);
+    return withBody(up, buf);
+  }
+  if (plan.list) {
+    answer = await filterList(g, access, answer, origin);
+    buf = Buffer.from(JSON.stringify(answer));
+  }
+  await record(g, access, answerObjects(plan, answer));
+  return withBody(up, buf);
+}
+
+/** The last path segment of a Location header (`/v1/realtime/calls/rtc_…`). */
+function idFromLocation(location: string | string[] | undefined): string | null {
+  const value = Array.isArray(location) ? location[0] : location;
+  if (!value) return null;
+  const path = value.split('?')[0];
+  const id = path.slice(path.lastIndexOf('/') + 1);
+  return id === '' ? null : id;
+}
+
+async function markDeleted(g: GatewayContext, access: ObjectAccess, id: string): Promise<void> {
+  try {
+    await markObjectDeleted(g.app.deps, id, access.projectId);
+    g.objects?.owners.remember(id, { projectId: access.projectId, deleted: true, createdAt: null });
+  } catch (err) {
+    // The object is gone upstream either way; a row left live only costs filtered lists a little.
+    g.objects?.onError(err, `could not mark upstream object ${id} deleted`);
+  }
+}
+
+/** Records created and adopted objects; a failure refuses the answer (503) and names the object for the operator. */
+async function record(g: GatewayContext, access: ObjectAccess, found: AnswerObjects): Promise<void> {
+  if (found.created.length === 0 && found.produced.length === 0) return;
+  const owner = { projectId: access.projectId, apiKeyId: access.apiKeyId };
+  try {
+    await recordObjects(g.app.deps, found.created, owner, 'created');
+    await recordObjects(g.app.deps, found.produced, owner, 'produced');
+  } catch (err) {
+    const ids = [...found.created, ...found.produced].map((o) => o.id).join(', ');
+    g.objects?.onError(err, `could not record upstream objects ${ids} of project ${access.projectId}`);
+    throw new TollgateError(
+      'service_unavailable',
+      `The upstream made ${ids}, but Tollgate could not record that it belongs to this project, so it is not usable through this key. Ask an operator to assign it (tollgate objects assign).`,
+    );
+  }
+  const owners = g.objects?.owners;
+  if (!owners) return;
+  for (const o of found.created) owners.remember(o.id, { projectId: access.projectId, deleted: false, createdAt: o.createdAt });
+  // An adopted id may sit among the ids remembered as nobody's.
+  for (const o of found.produced) owners.forget(o.id);
+}
+
+function withBody(up: UpstreamResponse, buf: Buffer): UpstreamResponse {
+  const headers = { ...up.headers };
+  delete headers['content-length'];
+  return { statusCode: up.statusCode, headers, body: bufferedBody(buf) };
+}
+
+/** A body already read whole. */
+function bufferedBody(buf: Buffer): UpstreamBody {
+  return {
+    readAll: () => Promise.resolve(buf),
+    pipe(sink: ChunkSink): BodyPipe {
+      let cancelled = false;
+      const done = Promise.resolve().then(() => {
+        if (!cancelled && buf.length > 0) sink(buf);
+      });
+      const cancel = () => {
+        cancelled = true;
+      };
+      return { done, pause() {}, resume() {}, cancel };
+    },
+  };
+}
+
+/** Looks at the complete events of a stream; returns the recording to wait for, or null when they hold no objects. */
+export type Inspector = (events: Buffer) => Promise<void> | null;
+
+function streamInspector(g: GatewayContext, access: ObjectAccess): Inspector {
+  const { plan } = access;
+  // A stored chat completion names itself in every chunk: the first is enough.
+  let chatId = plan.creates?.type === 'chat_completion';
+  return (events) => {
+    const text = events.toString('utf8');
+    if (!chatId && !OBJECT_EVENTS.some((m) => text.includes(m))) return null;
+    const found: AnswerObjects = { created: [], produced: [] };
+    for (const ev of splitEvents(text)) {
+      if (!chatId && !OBJECT_EVENTS.some((m) => ev.includes(m))) continue;
+      const data = eventData(ev);
+      if (!data || data === '[DONE]') continue;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(data);
+      } catch {
+        continue;
+      }
+      const got = eventObjects(plan, eventName(ev), parsed);
+      if (chatId && got.created.length > 0) chatId = false;
+      found.created.push(...got.created);
+      found.produced.push(...got.produced);
+    }
+    return found.created.length > 0 || found.produced.length > 0 ? record(g, access, found) : null;
+  };
+}
+
+function eventName(ev: string): string | null {
+  const m = /^event:[ \t]?([^\r\n]*)/m.exec(ev);
+  return m ? m[1].trim() : null;
+}
+
+/**
+ * A Server-Sent Events body passed on event by event, held back at an event that names new objects until they are
+ * recorded: no client sees an id before it is the project's. A recording that fails cuts the stream there.
+ */
+export class InspectedStream implements UpstreamBody {
+  constructor(
+    private readonly inner: UpstreamBody,
+    private readonly inspect: Inspector,
+  ) {}
+
+  async readAll(): Promise<Buffer> {
+    const buf = await this.inner.readAll();
+    const pending = this.inspect(buf);
+    if (pending) await pending;
+    return buf;
+  }
+
+  pipe(sink: ChunkSink): BodyPipe {
+    const framer = new SseFramer();
+    const queue: Buffer[] = [];
+    let holds = 0;
+    let downstreamPaused = false;
+    let innerDone = false;
+    let finished = false;
+    let settle!: { resolve(): void; reject(err: Error): void };
+    const done = new Promise<void>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    const fail = (err: Error) => {
+      if (finished) return;
+      finished = true;
+      innerPipe.cancel();
+      settle.reject(err);
+    };
+    const flush = (): boolean => {
+      while (queue.length > 0 && holds === 0 && !downstreamPaused && !finished) {
+        if (sink(queue.shift() as Buffer) === false) downstreamPaused = true;
+      }
+      if (queue.length === 0 && innerDone && holds === 0 && !finished) {
+        finished = true;
+        settle.resolve();
+      }
+      return queue.length === 0 && holds === 0 && !downstreamPaused;
+    };
+    const take = (events: Buffer) => {
+      const pending = this.inspect(events);
+      queue.push(events);
+      if (!pending) return;
+      holds++;
+      pending.then(
+        () => {
+          holds--;
+          if (flush() && !innerDone) innerPipe.resume();
+        },
+        (err: Error) => fail(err),
+      );
+    };
+    const innerPipe = this.inner.pipe((chunk) => {
+      const events = framer.push(chunk);
+      if (events) take(events);
+      // False holds the upstream until `resume`: while an event waits for its objects, or the client reads slowly.
+      return flush();
+    });
+    innerPipe.done.then(
+      () => {
+        const rest = framer.rest();
+        if (rest) take(rest);
+        innerDone = true;
+        flush();
+      },
+      (err: Error) => fail(err),
+    );
+    return {
+      done,
+      pause: () => {
+        downstreamPaused = true;
+      },
+      resume: () => {
+        downstreamPaused = false;
+        if (flush() && !innerDone) innerPipe.resume();
+      },
+      cancel: () => fail(new Error('cancelled')),
+    };
+  }
+}

@@ -1,0 +1,121 @@
+import { TollgateError } from '../../core/errors.js';
+import { notFoundMessage } from '../../core/object-families.js';
+import { type ObjectPlan, planObjects } from '../../core/object-plan.js';
+import type { KeyRecord } from '../../core/verify.js';
+import type { OwnerCache } from '../../infra/owner-cache.js';
+import type { ObjectOwner } from '../../services/upstream-objects.js';
+import type { Upstream } from '../../providers/types.js';
+import { countRefusal } from './authorize.js';
+import { checkBatchInput } from './batch-input.js';
+import { multipartBoundary, multipartTextFields, urlencodedFields } from './body-fields.js';
+import type { GatewayContext } from './gateway-context.js';
+import { settleAnswer } from './owned-answers.js';
+import type { GatewayRequest } from './request.js';
+
+// Check 4b of a gateway request (after scope and model, before limits): every upstream object the request names must
+// belong to the caller's project, else 404 as OpenAI answers for a missing object. Requests that name, create and
+// list no object (a chat completion that stores nothing) cost a few type checks and nothing else.
+
+/** The ownership wiring of the data plane. */
+export interface GatewayObjects {
+  owners: OwnerCache;
+  /** Reports a failure the client is not told about in full (logged for the operator). */
+  onError(err: unknown, message: string): void;
+}
+
+/** A request's plan and who is making it: what the answer's handling needs. */
+export interface ObjectAccess {
+  plan: ObjectPlan;
+  projectId: string;
+  apiKeyId: string;
+}
+
+/**
+ * The body as the upstream reads it: the parsed JSON, else multipart or form fields, else the bytes parsed as JSON
+ * whatever the declared type (an upstream may ignore Content-Type).
+ */
+function bodyOf(request: GatewayRequest): unknown {
+  if (request.json !== null) return request.json;
+  const raw = request.rawBody;
+  if (!raw) return null;
+  const type = request.headers['content-type'];
+  const boundary = typeof type === 'string' ? multipartBoundary(type) : null;
+  if (boundary) return multipartTextFields(raw, boundary);
+  if (typeof type === 'string' && /^\s*application\/x-www-form-urlencoded/i.test(type)) return urlencodedFields(raw.toString('latin1'));
+  let i = 0;
+  while (i < raw.length && (raw[i] === 0x20 || raw[i] === 0x0a || raw[i] === 0x0d || raw[i] === 0x09)) i++;
+  if (raw[i] !== 0x7b && raw[i] !== 0x5b) return null;
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Plans a request's use of upstream objects and checks the objects it names: null when it uses none; throws 404
+ * (`not_found`) for an object of another project or of none, 403 for a request Tollgate cannot confine to the
+ * project. Synchronous when the owners are cached.
+ */
+export function checkObjects(
+  g: GatewayContext,
+  record: KeyRecord,
+  request: GatewayRequest,
+  endpoint: string,
+  model: string | null,
+): ObjectAccess | null | Promise<ObjectAccess | null> {
+  if (!g.objects || record.projectId === null) return null;
+  const body = bodyOf(request);
+  // Parameters in the query string name objects for an upstream that reads them there as well.
+  const query = request.search.length > 1 ? urlencodedFields(request.search.slice(1)) : null;
+  const plan = planObjects({ method: request.method, endpoint, search: request.search, body, query, model });
+  if (!plan) return null;
+  if (plan.refusal) {
+    countRefusal(g, 'object_query');
+    throw new TollgateError('insufficient_permissions', plan.refusal);
+  }
+  const access: ObjectAccess = { plan, projectId: record.projectId, apiKeyId: record.id };
+  if (plan.named.length === 0) return access;
+  const owners = g.objects.owners.owners(plan.named.map((r) => r.id));
+  return owners instanceof Promise ? owners.then((o) => verifyOwners(g, access, o)) : verifyOwners(g, access, owners);
+}
+
+function verifyOwners(g: GatewayContext, access: ObjectAccess, owners: Map<string, ObjectOwner | null>): ObjectAccess {
+  for (const ref of access.plan.named) {
+    if (owners.get(ref.id)?.projectId !== access.projectId) {
+      countRefusal(g, 'object_not_found');
+      throw new TollgateError('not_found', notFoundMessage(ref.type, ref.id), ref.param);
+    }
+  }
+  return access;
+}
+
+/**
+ * The upstream as seen by a request that uses objects: its answer is read for the objects it creates (recorded as
+ * the project's before the answer goes on), filtered when it is a shared list, and its deletions recorded.
+ */
+export function ownedUpstream(g: GatewayContext, access: ObjectAccess, inner: Upstream): Upstream {
+  return {
+    name: inner.name,
+    models: inner.models,
+    totalTimeoutMs: inner.totalTimeoutMs,
+    send: async (req) => {
+      // Later pages of a filtered list go out with the same headers (the upstream adds its credentials to the object).
+      const headers = { ...req.headers };
+      if (access.plan.batchInput) await checkBatchInput(g, access, inner, req, access.plan.batchInput);
+      return settleAnswer(g, access, await inner.send(req), { inner, req: { ...req, headers } });
+    },
+    // The pool belongs to the upstream this wraps.
+    close: () => Promise.resolve(),
+  };
+}
+
+/** Models without the fine-tuned ones (`ft:…`) of other projects: a project sees its own fine-tuned models only. */
+export async function withoutForeignModels<T extends { id: string }>(g: GatewayContext, record: KeyRecord, models: T[]): Promise<T[]> {
+  if (!g.objects || record.projectId === null) return models;
+  const tuned = models.filter((m) => m.id.startsWith('ft:')).map((m) => m.id);
+  if (tuned.length === 0) return models;
+  const found = g.objects.owners.owners(tuned);
+  const owners = found instanceof Promise ? await found : found;
+  return models.filter((m) => !m.id.startsWith('ft:') || owners.get(m.id)?.projectId === record.projectId);
+}
