@@ -10,12 +10,16 @@ import { createMetrics, registerMetrics } from './http/metrics.js';
 import { registerSecretScanning } from './http/secret-scanning.js';
 import { readiness } from './readiness.js';
 import { dashboardWiring } from './http/dashboard/wiring.js';
+import { setupTokenFile } from './infra/setup-token-file.js';
 import { createRuntime, type Runtime } from './runtime.js';
+import { provisionSetupToken, type SetupTokenState, watchSetupToken } from './services/setup-token.js';
 
 export interface Server {
   app: FastifyInstance;
   gateway: GatewayContext;
   runtime: Runtime;
+  /** The first sign-up's setup token, as this instance knows it (the banner prints it). */
+  setup: SetupTokenState;
   url: string;
   close(): Promise<void>;
 }
@@ -31,7 +35,16 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
   await runtime.changeFeed.start();
   runtime.lastUsed.start();
   const ctx = createAppContext(runtime, logger);
-  const dashboard = dashboardWiring(ctx, runtime);
+  const tokenFile = setupTokenFile(config.dataDir);
+  const setup = await provisionSetupToken(runtime.deps, tokenFile, config.setupToken);
+  // The copy in the data dir goes once an account is created through another instance (here it goes at once).
+  const stopSetupWatch =
+    setup.kind === 'here' && setup.source === 'generated'
+      ? watchSetupToken(runtime.deps, tokenFile, setup.token, config.changePollMs * 5, (err) =>
+          logger.warn({ err: String(err) }, 'setup token check failed; retrying'),
+        )
+      : () => {};
+  const dashboard = dashboardWiring(ctx, runtime, { log: logger, setupTokenFile: tokenFile });
   const gateway = createGateway(config, runtime, ctx, logger);
   gateway.usage.start();
   const metrics = createMetrics(ctx, () => gateway);
@@ -72,11 +85,13 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
     app,
     gateway,
     runtime,
+    setup,
     url,
     async close() {
       if (closed) return;
       closed = true;
       closing = true;
+      stopSetupWatch();
       // Drain in-flight requests, then cut connections that never finish (idle sockets a client opened but never used).
       const force = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
       await app.close();

@@ -85,7 +85,7 @@ describeEachDatabase('dashboard session API', (backend) => {
       expect(status.body).toEqual({ object: 'dashboard.status', owner_signup_open: true });
 
       ownerBrowser = owner();
-      const res = await ownerBrowser.call('POST', '/auth/signup', OWNER);
+      const res = await ownerBrowser.call('POST', '/auth/signup', { ...OWNER, setup_token: t.setupToken });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({
         object: 'dashboard.session',
@@ -399,7 +399,7 @@ describeEachDatabase('dashboard sessions over time and behind a proxy', (backend
 
   it('marks the cookie Secure (with the __Host- prefix) when a trusted proxy says https', async () => {
     const b = new Browser(t.url);
-    const res = await b.call('POST', '/auth/signup', OWNER, { headers: { 'x-forwarded-proto': 'https' } });
+    const res = await b.call('POST', '/auth/signup', { ...OWNER, setup_token: t.setupToken }, { headers: { 'x-forwarded-proto': 'https' } });
     expect(res.status).toBe(200);
     const cookie = b.lastSetCookie[0];
     expect(cookie).toMatch(/^__Host-tollgate_session=/);

@@ -3,7 +3,8 @@ import { pino } from 'pino';
 import { loadConfig } from '../config/config.js';
 import { buildApp } from '../http/app.js';
 import { createAppContext } from '../http/app-context.js';
-import { createRuntime } from '../runtime.js';
+import { createRuntime, type Runtime } from '../runtime.js';
+import type { Actor } from '../services/context.js';
 import { cliClock } from './io.js';
 
 /** A call to the admin API: in-process on the local data dir, or over HTTP to a running server. */
@@ -41,14 +42,10 @@ export async function openBackend(opts: BackendOptions, env: Record<string, stri
       async close() {},
     };
   }
-  const config = loadConfig({ ...env, LOG_LEVEL: env.LOG_LEVEL ?? 'warn' });
-  const runtime = await createRuntime(config, { clock: cliClock() });
+  const runtime = await openLocalRuntime(env);
   const logger = pino({ level: 'silent' });
-  const who = safeUser();
-  const app = await buildApp(
-    createAppContext(runtime, logger),
-    { logger, sessionResolver: async () => ({ type: 'cli', id: who, ip: null, userAgent: 'tollgate-cli' }) },
-  );
+  const actor = cliActor();
+  const app = await buildApp(createAppContext(runtime, logger), { logger, sessionResolver: async () => ({ ...actor }) });
   return {
     async call(method, path, body) {
       const res = await app.inject({
@@ -66,10 +63,19 @@ export async function openBackend(opts: BackendOptions, env: Record<string, stri
   };
 }
 
-function safeUser(): string {
+/** The local data dir's runtime (database migrated, organization initialised), for commands that act on it directly. */
+export async function openLocalRuntime(env: Record<string, string | undefined>): Promise<Runtime> {
+  const config = loadConfig({ ...env, LOG_LEVEL: env.LOG_LEVEL ?? 'warn' });
+  return createRuntime(config, { clock: cliClock() });
+}
+
+/** The audit actor of a local command: the operating-system user who ran it. */
+export function cliActor(): Actor {
+  let who = 'cli';
   try {
-    return userInfo().username;
+    who = userInfo().username;
   } catch {
-    return 'cli';
+    // no passwd entry (containers): keep 'cli'
   }
+  return { type: 'cli', id: who, ip: null, userAgent: 'tollgate-cli' };
 }

@@ -5,15 +5,55 @@ export interface CliIo {
   err: (text: string) => void;
   /** Milliseconds since the epoch (the wall clock unless a test pins one). */
   clock?: () => number;
+  /** All of standard input (`--password-stdin`). */
+  readStdin?: () => Promise<string>;
+  /** Asks on the terminal without echoing the answer; fails when standard input is not a terminal. */
+  promptHidden?: (question: string) => Promise<string>;
 }
 
 // The CLI's composition root: the one place it binds the process (environment, terminal, wall clock).
-const processIo: Required<CliIo> = {
+const processIo: CliIo & Required<Pick<CliIo, 'clock'>> = {
   env: process.env,
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
   clock: Date.now,
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
+  promptHidden,
 };
+
+/** Reads one line from the terminal in raw mode, echoing nothing (Enter ends it, Ctrl-C or Ctrl-D cancels). */
+function promptHidden(question: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const input = process.stdin;
+    if (!input.isTTY) return reject(new Error('standard input is not a terminal: pipe the password in with --password-stdin'));
+    let value = '';
+    const finish = (err?: Error) => {
+      input.off('data', onData);
+      input.setRawMode(false);
+      input.pause();
+      process.stderr.write('\n');
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n') return finish();
+        if (ch === '\u0003' || (ch === '\u0004' && !value)) return finish(new Error('cancelled'));
+        if (ch === '\u007f' || ch === '\b') value = [...value].slice(0, -1).join('');
+        else if (ch >= ' ') value += ch;
+      }
+    };
+    process.stderr.write(question);
+    input.setEncoding('utf8');
+    input.setRawMode(true);
+    input.on('data', onData);
+    input.resume();
+  });
+}
 
 let current: CliIo = processIo;
 

@@ -6,6 +6,7 @@ import { registerLimitsCommands } from './limits-command.js';
 import { registerObjectsCommand } from './objects-command.js';
 import { registerScanCommand } from './scan-command.js';
 import { registerUsageCommand } from './usage-command.js';
+import { registerUsersCommands } from './users-command.js';
 
 // `tollgate` — the CLI. Every command takes --json for scripts; without it, a readable table.
 
@@ -280,6 +281,7 @@ export function buildCli(): Command {
   registerScanCommand(program);
   registerLimitsCommands(program);
   registerObjectsCommand(program);
+  registerUsersCommands(program);
   registerUsageCommand(program, {
     get env() {
       return cliIo().env;

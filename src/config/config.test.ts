@@ -7,4 +7,21 @@ describe('loadConfig', () => {
     expect(loadConfig({ TOLLGATE_USAGE_GROUP_MS: '20' }).usageGroupMs).toBe(20);
     expect(() => loadConfig({ TOLLGATE_USAGE_GROUP_MS: '-1' })).toThrow(/TOLLGATE_USAGE_GROUP_MS/);
   });
+
+  it('takes TOLLGATE_SETUP_TOKEN when it is 20 to 256 printable characters, and never echoes a refused one', () => {
+    expect(loadConfig({}).setupToken).toBeUndefined();
+    expect(loadConfig({ TOLLGATE_SETUP_TOKEN: '' }).setupToken).toBeUndefined();
+    const token = 'install-7Qm2-rP9x-Lk4z-Wt8c';
+    expect(loadConfig({ TOLLGATE_SETUP_TOKEN: token }).setupToken).toBe(token);
+    for (const bad of ['short-but-secret', 'has a space in it somewhere', `x${'y'.repeat(256)}`, 'control\u0007characters-here-1234']) {
+      let message = '';
+      try {
+        loadConfig({ TOLLGATE_SETUP_TOKEN: bad });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/TOLLGATE_SETUP_TOKEN must be 20 to 256 printable ASCII characters/);
+      expect(message).not.toContain(bad);
+    }
+  });
 });

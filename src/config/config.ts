@@ -23,6 +23,12 @@ const EnvSchema = z.object({
   DATABASE_URL: z.string().optional(),
   REDIS_URL: z.string().optional(),
   TOLLGATE_SECRET: z.string().min(32, 'TOLLGATE_SECRET must be at least 32 characters').optional(),
+  // Unset or empty: a token is generated at first start. Set: long enough that guessing it is hopeless even unthrottled,
+  // and printable without spaces, so it survives env files and copy-paste unchanged.
+  TOLLGATE_SETUP_TOKEN: z
+    .string()
+    .optional()
+    .refine((v) => !v || /^[\x21-\x7e]{20,256}$/.test(v), 'TOLLGATE_SETUP_TOKEN must be 20 to 256 printable ASCII characters without spaces'),
   TOLLGATE_CONFIG: z.string().optional(),
   TOLLGATE_TRUST_PROXY: z.string().optional(),
   TOLLGATE_METRICS_TOKEN: z.string().optional(),
@@ -53,6 +59,8 @@ export type Config = Readonly<{
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
   secret: string | undefined;
+  /** The setup token of the first (owner) sign-up, when the operator sets it; otherwise one is generated. */
+  setupToken: string | undefined;
   configFile: string | undefined;
   trustProxy: string | undefined;
   metricsToken: string | undefined;
@@ -97,6 +105,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     databaseUrl: e.DATABASE_URL || undefined,
     redisUrl: e.REDIS_URL || undefined,
     secret: e.TOLLGATE_SECRET,
+    setupToken: e.TOLLGATE_SETUP_TOKEN || undefined,
     configFile: e.TOLLGATE_CONFIG,
     trustProxy: e.TOLLGATE_TRUST_PROXY,
     metricsToken: e.TOLLGATE_METRICS_TOKEN,

@@ -26,6 +26,13 @@ export const ERROR_CATALOGUE = {
   invalid_api_key: { status: 401, type: 'invalid_request_error', message: 'Incorrect API key provided.' },
   invalid_session: { status: 401, type: 'invalid_request_error', message: 'Not signed in.' },
   invalid_credentials: { status: 401, type: 'invalid_request_error', message: 'Incorrect email or password.' },
+  setup_token_required: {
+    status: 401,
+    type: 'invalid_request_error',
+    message:
+      "Creating the owner account needs the setup token. It was printed when the server started and saved as 'setup-token' in its data directory; or run `tollgate users create-owner` on the server.",
+  },
+  invalid_setup_token: { status: 401, type: 'invalid_request_error', message: 'Incorrect setup token.' },
   admin_key_required: {
     status: 403,
     type: 'invalid_request_error',

@@ -1,15 +1,24 @@
 import type { Actor, ServiceDeps } from './context.js';
 import type { LoginThrottle } from './login-throttle.js';
+import type { SetupTokenFile } from './setup-token.js';
 import { csrfTokenFor, type SessionUser } from './sessions.js';
 import type { OrgRole, ProjectRole } from './users.js';
 
-/** What the account use cases need beyond ServiceDeps: the organization, the server secret, the throttle. */
+/** Where refused attempts are logged (pino's warn, in the server). */
+export interface SecurityLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+/** What the account use cases need beyond ServiceDeps: the organization, the server secret, the throttle, the log. */
 export interface AccountContext {
   deps: ServiceDeps;
   orgId: string;
   orgName: string;
   secret: string;
   throttle: LoginThrottle;
+  log: SecurityLog;
+  /** This instance's copy of the setup token (the data dir's file); voided with the token. */
+  setupTokenFile: SetupTokenFile | null;
 }
 
 /** Where a request came from, for sessions and audit entries. */

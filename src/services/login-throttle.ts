@@ -1,14 +1,48 @@
-// Slows password guessing: after `maxFailures` failed sign-ins for one email (or from one IP), further
-// attempts are refused for `baseLockMs`, doubling with each further failure up to `maxLockMs`
-// (OWASP Authentication Cheat Sheet, "Account lockout"). In memory, so per instance; a restart forgets.
+import ipaddr from 'ipaddr.js';
+
+// Slows password guessing without letting a stranger lock an account's owner out (OWASP Authentication Cheat Sheet,
+// "Account lockout": lock-outs by a third party are a denial of service; NIST SP 800-63B §5.2.2). Failures are counted
+// per source address and per account-and-address, so a guesser is slowed where it guesses from while the owner signing
+// in from elsewhere is not. Against guessing spread over many addresses, a per-account ceiling of 100 failures (NIST's
+// bound) is the last resort; even then an address that signed in to the account before keeps its way in.
+// In memory, so per instance; a restart forgets.
 
 export interface ThrottlePolicy {
   maxFailures: number;
   baseLockMs: number;
   maxLockMs: number;
-  /** Failures older than this (since the last one) are forgotten. */
+  /** Failures are forgotten this long after the last one, or after the lock it imposed ended. */
   windowMs: number;
 }
+
+/** Which count a lock comes from. */
+export type LockScope = 'address' | 'account_address' | 'account';
+
+/** A lock imposed by a failure: who is refused, and for how long. */
+export interface ImposedLock {
+  scope: LockScope;
+  retryAfterSeconds: number;
+}
+
+export interface ThrottlePolicies {
+  address: ThrottlePolicy;
+  accountAddress: ThrottlePolicy;
+  account: ThrottlePolicy;
+  /** How long a successful sign-in keeps its address exempt from the account's ceiling. */
+  knownAddressMs: number;
+}
+
+const HOUR = 3_600_000;
+
+export const DEFAULT_POLICIES: ThrottlePolicies = {
+  /** Per address: room for offices and NATs that share one; 60 s, then 120 s, … up to an hour. */
+  address: { maxFailures: 20, baseLockMs: 60_000, maxLockMs: HOUR, windowMs: 900_000 },
+  /** Per account from one address: 5 failures lock that pair for 60 s, doubling up to an hour. */
+  accountAddress: { maxFailures: 5, baseLockMs: 60_000, maxLockMs: HOUR, windowMs: 900_000 },
+  /** Per account from anywhere: NIST SP 800-63B's ceiling of 100, for guessing spread over many addresses. */
+  account: { maxFailures: 100, baseLockMs: 60_000, maxLockMs: HOUR, windowMs: 900_000 },
+  knownAddressMs: 30 * 24 * HOUR,
+};
 
 interface Entry {
   failures: number;
@@ -16,12 +50,16 @@ interface Entry {
   lockedUntil: number;
 }
 
-/** Per-email: 5 failures lock for 60 s, then 120 s, 240 s, … up to an hour. */
-export const EMAIL_POLICY: ThrottlePolicy = { maxFailures: 5, baseLockMs: 60_000, maxLockMs: 3_600_000, windowMs: 900_000 };
-/** Per-IP: more room, since offices and NATs share an address. */
-export const IP_POLICY: ThrottlePolicy = { maxFailures: 20, baseLockMs: 60_000, maxLockMs: 3_600_000, windowMs: 900_000 };
-
 const MAX_ENTRIES = 50_000;
+
+/** Drops the oldest entries of a Map kept in insertion order once it grows past the bound. */
+function bound<V>(map: Map<string, V>): void {
+  if (map.size <= MAX_ENTRIES) return;
+  for (const key of map.keys()) {
+    if (map.size <= MAX_ENTRIES * 0.9) break;
+    map.delete(key);
+  }
+}
 
 class Counter {
   private readonly entries = new Map<string, Entry>();
@@ -36,16 +74,19 @@ class Counter {
     return Math.max(0, e.lockedUntil - this.clock());
   }
 
-  fail(key: string): void {
+  /** Counts a failure; returns the lock it imposes in ms (0 when none). */
+  fail(key: string): number {
     const now = this.clock();
     const e = this.entries.get(key);
-    const fresh = !e || now - e.lastFailureAt > this.policy.windowMs;
+    // Measured from the end of the lock: a lock longer than the window must not wipe the count that doubles it.
+    const fresh = !e || now - Math.max(e.lastFailureAt, e.lockedUntil) > this.policy.windowMs;
     const failures = fresh ? 1 : e.failures + 1;
     const over = failures - this.policy.maxFailures;
-    const lockedUntil = over >= 0 ? now + Math.min(this.policy.baseLockMs * 2 ** Math.min(over, 30), this.policy.maxLockMs) : 0;
+    const lockMs = over >= 0 ? Math.min(this.policy.baseLockMs * 2 ** Math.min(over, 30), this.policy.maxLockMs) : 0;
     this.entries.delete(key);
-    this.entries.set(key, { failures, lastFailureAt: now, lockedUntil });
+    this.entries.set(key, { failures, lastFailureAt: now, lockedUntil: lockMs ? now + lockMs : 0 });
     if (this.entries.size > MAX_ENTRIES) this.prune(now);
+    return lockMs;
   }
 
   clear(key: string): void {
@@ -54,39 +95,84 @@ class Counter {
 
   private prune(now: number): void {
     for (const [key, e] of this.entries) {
-      if (e.lockedUntil <= now && now - e.lastFailureAt > this.policy.windowMs) this.entries.delete(key);
+      if (now - Math.max(e.lastFailureAt, e.lockedUntil) > this.policy.windowMs) this.entries.delete(key);
     }
-    // Still full: drop the oldest (Map keeps insertion order, and fail() re-inserts).
-    for (const key of this.entries.keys()) {
-      if (this.entries.size <= MAX_ENTRIES * 0.9) break;
-      this.entries.delete(key);
-    }
+    bound(this.entries); // still full: drop the oldest (fail() re-inserts, so Map order is recency)
   }
 }
 
-/** Failed sign-in bookkeeping per email and per client IP. */
+/**
+ * The address a failure is counted against: IPv4 as is (an IPv4-mapped IPv6 address too), IPv6 by its /64, which one
+ * subscriber usually holds whole, so that walking through one's own prefix is not a fresh address per guess.
+ */
+export function throttleAddress(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip;
+  const addr = ipaddr.parse(ip);
+  if (addr.kind() === 'ipv4') return addr.toString();
+  const v6 = addr as ipaddr.IPv6;
+  if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString();
+  return `${v6.parts
+    .slice(0, 4)
+    .map((p) => p.toString(16))
+    .join(':')}::/64`;
+}
+
+/** Failed sign-in bookkeeping per address, per account and address, and per account. */
 export class LoginThrottle {
-  private readonly byEmail: Counter;
-  private readonly byIp: Counter;
+  private readonly byAddress: Counter;
+  private readonly byAccountAddress: Counter;
+  private readonly byAccount: Counter;
+  /** account + address → when it last signed in successfully. */
+  private readonly known = new Map<string, number>();
 
-  constructor(clock: () => number, policies: { email: ThrottlePolicy; ip: ThrottlePolicy } = { email: EMAIL_POLICY, ip: IP_POLICY }) {
-    this.byEmail = new Counter(policies.email, clock);
-    this.byIp = new Counter(policies.ip, clock);
+  constructor(
+    private readonly clock: () => number,
+    private readonly policies: ThrottlePolicies = DEFAULT_POLICIES,
+  ) {
+    this.byAddress = new Counter(policies.address, clock);
+    this.byAccountAddress = new Counter(policies.accountAddress, clock);
+    this.byAccount = new Counter(policies.account, clock);
   }
 
-  /** Milliseconds until another attempt is allowed; 0 when it is allowed now. */
-  retryAfterMs(email: string, ip: string): number {
-    return Math.max(this.byEmail.retryAfterMs(email), this.byIp.retryAfterMs(ip));
+  /** Milliseconds until `account` may be tried again from `ip`; 0 when it may be now. */
+  retryAfterMs(account: string, ip: string): number {
+    const address = throttleAddress(ip);
+    const pair = `${account}\n${address}`;
+    const accountWait = this.isKnown(pair) ? 0 : this.byAccount.retryAfterMs(account);
+    return Math.max(this.byAddress.retryAfterMs(address), this.byAccountAddress.retryAfterMs(pair), accountWait);
   }
 
-  /** Counts a wrong password (or unknown email). */
-  recordFailure(email: string, ip: string): void {
-    this.byEmail.fail(email);
-    this.byIp.fail(ip);
+  /**
+   * Counts a wrong password (or unknown email, or wrong setup token) for `account` from `ip`; returns the locks this
+   * failure imposed, for the audit log. `perAccount: false` leaves the account's own ceiling out (the setup token:
+   * there, a ceiling would let anyone lock the operator out of the first sign-up).
+   */
+  recordFailure(account: string, ip: string, opts: { perAccount?: boolean } = {}): ImposedLock[] {
+    const address = throttleAddress(ip);
+    const locks: ImposedLock[] = [];
+    const note = (scope: LockScope, ms: number) => {
+      if (ms > 0) locks.push({ scope, retryAfterSeconds: Math.ceil(ms / 1000) });
+    };
+    note('address', this.byAddress.fail(address));
+    note('account_address', this.byAccountAddress.fail(`${account}\n${address}`));
+    if (opts.perAccount !== false) note('account', this.byAccount.fail(account));
+    return locks;
   }
 
-  /** Forgets the email's failures. The IP's stay, so signing in to one's own account cannot reset them. */
-  recordSuccess(email: string): void {
-    this.byEmail.clear(email);
+  /**
+   * Forgets the account's failures from this address and remembers the address as the account's own. The address's
+   * count stays, so signing in to one's own account cannot reset a guesser's; so does the account's ceiling.
+   */
+  recordSuccess(account: string, ip: string): void {
+    const pair = `${account}\n${throttleAddress(ip)}`;
+    this.byAccountAddress.clear(pair);
+    this.known.delete(pair);
+    this.known.set(pair, this.clock());
+    bound(this.known);
+  }
+
+  private isKnown(pair: string): boolean {
+    const at = this.known.get(pair);
+    return at !== undefined && this.clock() - at <= this.policies.knownAddressMs;
   }
 }

@@ -5,17 +5,21 @@ import { sessionActor } from './accounts.js';
 import { writeAudit } from './audit.js';
 import { nowSeconds } from './context.js';
 import { EmailSchema } from './invites.js';
-import { hashPassword, NewPasswordSchema, PresentedPasswordSchema, verifyPassword } from './passwords.js';
+import { checkNewPassword, hashPassword, NewPasswordSchema, PresentedPasswordSchema, verifyPassword } from './passwords.js';
+import { recordLocks } from './refusals.js';
 import { createSession, deleteSession, deleteUserSessions, findSession, purgeExpiredSessions, type SessionUser } from './sessions.js';
 import { parseInput } from './validation.js';
 
 const LogIn = z.strictObject({ email: z.string().trim().toLowerCase().max(320), password: PresentedPasswordSchema });
 const ChangePassword = z.strictObject({ current_password: PresentedPasswordSchema, new_password: NewPasswordSchema });
 
-/** A refused attempt while the email or IP is locked out; the HTTP layer adds Retry-After. */
+/** A refused attempt while the address, or the account from it, is locked out; the HTTP layer adds Retry-After. */
 export class TooManyAttemptsError extends TollgateError {
-  constructor(readonly retryAfterSeconds: number) {
-    super('too_many_attempts', `Too many failed sign-in attempts. Try again in ${retryAfterSeconds} seconds.`);
+  constructor(
+    readonly retryAfterSeconds: number,
+    reason = 'Too many failed sign-in attempts.',
+  ) {
+    super('too_many_attempts', `${reason} Try again in ${retryAfterSeconds} seconds.`);
   }
 }
 
@@ -50,7 +54,7 @@ export async function logIn(ctx: AccountContext, input: unknown, client: Client,
     : undefined;
   const ok = await verifyPassword(user?.password_hash ?? null, body.password);
   if (!ok || !user) {
-    ctx.throttle.recordFailure(body.email, client.ip);
+    const locks = ctx.throttle.recordFailure(body.email, client.ip);
     await writeAudit(db, ctx.deps, {
       orgId: ctx.orgId,
       type: 'login.failed',
@@ -58,9 +62,10 @@ export async function logIn(ctx: AccountContext, input: unknown, client: Client,
       objectId: user?.id ?? null,
       details: { email: body.email, error_code: 'invalid_credentials', error_message: 'Incorrect email or password.' },
     });
+    await recordLocks(ctx, client, body.email, 'login', locks, user?.id ?? null);
     throw new TollgateError('invalid_credentials');
   }
-  ctx.throttle.recordSuccess(body.email);
+  ctx.throttle.recordSuccess(body.email, client.ip);
   if (previousTokenHash) await deleteSession(ctx.deps, previousTokenHash);
   await purgeExpiredSessions(ctx.deps);
   const started = await openSession(ctx, user.id, client);
@@ -86,10 +91,12 @@ export async function logOut(ctx: AccountContext, session: SessionUser, client: 
 export async function changePassword(ctx: AccountContext, session: SessionUser, input: unknown, client: Client): Promise<StartedSession> {
   const body = parseInput(ChangePassword, input);
   checkThrottle(ctx, session.email, client.ip);
+  await checkNewPassword(body.new_password, session.email, 'new_password');
   const db = ctx.deps.database.db;
   const row = await db.selectFrom('users').select('password_hash').where('id', '=', session.userId).executeTakeFirst();
   if (!(await verifyPassword(row?.password_hash ?? null, body.current_password))) {
-    ctx.throttle.recordFailure(session.email, client.ip);
+    const locks = ctx.throttle.recordFailure(session.email, client.ip);
+    await recordLocks(ctx, client, session.email, 'password_change', locks, session.userId);
     throw new TollgateError('invalid_value', 'The current password is incorrect.', 'current_password');
   }
   const passwordHash = await hashPassword(body.new_password);

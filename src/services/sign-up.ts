@@ -3,12 +3,21 @@ import { TollgateError } from '../core/errors.js';
 import type { AccountContext, Client } from './accounts.js';
 import { sessionActor } from './accounts.js';
 import { writeAudit } from './audit.js';
-import type { Actor } from './context.js';
+import type { Actor, ServiceDeps } from './context.js';
 import { claimInvite, EmailSchema, findPendingInvite, releaseInvite } from './invites.js';
-import { hashPassword, NewPasswordSchema } from './passwords.js';
+import { checkNewPassword, hashPassword, NewPasswordSchema } from './passwords.js';
 import { NameSchema } from './projects.js';
+import { emailField, recordLocks, recordSignupRefusal } from './refusals.js';
 import { deleteSession } from './sessions.js';
-import { openSession, type StartedSession } from './sign-in.js';
+import {
+  claimOwnerSlot,
+  isOwnerSignupOpen,
+  isSetupTokenValid,
+  releaseOwnerSlot,
+  type SetupTokenFile,
+  voidSetupToken,
+} from './setup-token.js';
+import { openSession, type StartedSession, TooManyAttemptsError } from './sign-in.js';
 import { addProjectUser, createUser, type OrgRole } from './users.js';
 import { parseInput } from './validation.js';
 
@@ -17,43 +26,32 @@ const SignUp = z.strictObject({
   password: NewPasswordSchema,
   name: NameSchema.optional(),
   invite_token: z.string().max(256).optional(),
+  setup_token: z.string().max(256).optional(),
 });
 
-// Set once, by the first sign-up; its primary key makes "first" atomic across instances and databases.
-const OWNER_CLAIM = 'dashboard.owner_claimed';
+const CreateOwner = z.strictObject({ email: EmailSchema, password: NewPasswordSchema, name: NameSchema.optional() });
 
-/** Whether sign-up without an invitation is open: nobody has ever set a password on this instance. */
-export async function isOwnerSignupOpen(ctx: AccountContext): Promise<boolean> {
-  const db = ctx.deps.database.db;
-  const claim = await db.selectFrom('settings').select('name').where('name', '=', OWNER_CLAIM).executeTakeFirst();
-  if (claim) return false;
-  const withPassword = await db.selectFrom('users').select('id').where('password_hash', 'is not', null).executeTakeFirst();
-  return !withPassword;
-}
+// Wrong setup tokens and invitation tokens from one address are counted like wrong passwords (the address's count is
+// shared with failed sign-ins): after a few, the address waits, doubling, before it may guess again.
+const SIGNUP_ATTEMPTS = '\u0000signup';
 
-async function claimOwnerSlot(ctx: AccountContext, email: string): Promise<boolean> {
-  const db = ctx.deps.database.db;
-  try {
-    await db.insertInto('settings').values({ name: OWNER_CLAIM, value: email }).execute();
-    return true;
-  } catch (err) {
-    const taken = await db.selectFrom('settings').select('name').where('name', '=', OWNER_CLAIM).executeTakeFirst();
-    if (taken) return false;
-    throw err;
-  }
+/** Whether a refusal was a wrong guess at a secret (counted by the throttle), not a mistake in the input. */
+function isWrongGuess(err: TollgateError): boolean {
+  return err.code === 'invalid_setup_token' || (err.code === 'invalid_value' && err.param === 'invite_token');
 }
 
 /** Creates the user, or gives a password to one an owner added through the admin API (users have none until then). */
 async function establishUser(
-  ctx: AccountContext,
+  deps: ServiceDeps,
+  orgId: string,
   fields: { email: string; name?: string; role: OrgRole },
   passwordHash: string,
   actor: Actor,
 ): Promise<string> {
-  const db = ctx.deps.database.db;
+  const db = deps.database.db;
   const existing = await db.selectFrom('users').select(['id', 'password_hash', 'deleted_at']).where('email', '=', fields.email).executeTakeFirst();
   if (!existing) {
-    const created = await createUser(ctx.deps, ctx.orgId, { email: fields.email, name: fields.name, role: fields.role }, actor, passwordHash);
+    const created = await createUser(deps, orgId, { email: fields.email, name: fields.name, role: fields.role }, actor, passwordHash);
     return created.id;
   }
   if (existing.deleted_at !== null) {
@@ -66,33 +64,35 @@ async function establishUser(
       .set({ password_hash: passwordHash, role: fields.role, ...(fields.name ? { name: fields.name } : {}) })
       .where('id', '=', existing.id)
       .execute();
-    await writeAudit(trx, ctx.deps, { orgId: ctx.orgId, type: 'user.updated', actor, objectId: existing.id, details: { changes_requested: { role: fields.role } } });
+    await writeAudit(trx, deps, { orgId, type: 'user.updated', actor, objectId: existing.id, details: { changes_requested: { role: fields.role } } });
   });
   return existing.id;
 }
 
 /**
- * Creates an account and signs it in. On a fresh instance the first account becomes the organization owner;
- * after that an invitation token is required, and the account gets the invite's role and projects.
+ * Creates an account and signs it in. While the organization has no account, the first one becomes its owner and
+ * must present the setup token; after that an invitation token is required, and the account gets the invite's role
+ * and projects. Every refusal is audited and logged (refusals.ts); wrong tokens count against the caller's address.
  */
 export async function signUp(ctx: AccountContext, input: unknown, client: Client, previousTokenHash: string | null): Promise<StartedSession> {
-  const body = parseInput(SignUp, input);
-  const newcomer = sessionActor({ userId: null, email: body.email }, client);
+  const wait = ctx.throttle.retryAfterMs(SIGNUP_ATTEMPTS, client.ip);
+  if (wait > 0) throw new TooManyAttemptsError(Math.ceil(wait / 1000), 'Too many wrong setup or invitation tokens from your address.');
   let userId: string;
-  if (body.invite_token !== undefined) {
-    userId = await acceptInvitation(ctx, body, newcomer);
-  } else {
-    const closed = new TollgateError('insufficient_permissions', 'Sign-up needs an invitation. Ask an organization owner to invite you.');
-    if (!(await isOwnerSignupOpen(ctx))) throw closed;
-    const passwordHash = await hashPassword(body.password);
-    if (!(await claimOwnerSlot(ctx, body.email))) throw closed;
-    try {
-      userId = await establishUser(ctx, { email: body.email, name: body.name, role: 'owner' }, passwordHash, newcomer);
-    } catch (err) {
-      await ctx.deps.database.db.deleteFrom('settings').where('name', '=', OWNER_CLAIM).execute();
-      throw err;
+  try {
+    userId = await createAccount(ctx, input, client);
+  } catch (err) {
+    if (err instanceof TollgateError) {
+      const email = emailField(input);
+      await recordSignupRefusal(ctx, client, email, err);
+      if (isWrongGuess(err)) {
+        const locks = ctx.throttle.recordFailure(SIGNUP_ATTEMPTS, client.ip, { perAccount: false });
+        await recordLocks(ctx, client, email, err.code === 'invalid_setup_token' ? 'setup_token' : 'invite_token', locks);
+      }
     }
+    throw err;
   }
+  // Any account closes the first-account slot: the token is void from now on.
+  await voidSetupToken(ctx.deps, ctx.setupTokenFile);
   if (previousTokenHash) await deleteSession(ctx.deps, previousTokenHash);
   const started = await openSession(ctx, userId, client);
   await writeAudit(ctx.deps.database.db, ctx.deps, {
@@ -105,6 +105,62 @@ export async function signUp(ctx: AccountContext, input: unknown, client: Client
   return started;
 }
 
+async function createAccount(ctx: AccountContext, input: unknown, client: Client): Promise<string> {
+  const body = parseInput(SignUp, input);
+  const newcomer = sessionActor({ userId: null, email: body.email }, client);
+  if (body.invite_token !== undefined) {
+    if (body.setup_token !== undefined) {
+      throw new TollgateError('invalid_value', 'The setup token is for the first (owner) account; a sign-up with an invitation takes none.', 'setup_token');
+    }
+    return acceptInvitation(ctx, body, newcomer);
+  }
+  const closed = new TollgateError('insufficient_permissions', 'Sign-up needs an invitation. Ask an organization owner to invite you.');
+  if (!(await isOwnerSignupOpen(ctx.deps))) throw closed;
+  if (body.setup_token === undefined) throw new TollgateError('setup_token_required', undefined, 'setup_token');
+  if (!(await isSetupTokenValid(ctx.deps, body.setup_token))) throw new TollgateError('invalid_setup_token', undefined, 'setup_token');
+  await checkNewPassword(body.password, body.email, 'password');
+  const passwordHash = await hashPassword(body.password);
+  if (!(await claimOwnerSlot(ctx.deps, body.email))) throw closed;
+  try {
+    return await establishUser(ctx.deps, ctx.orgId, { email: body.email, name: body.name, role: 'owner' }, passwordHash, newcomer);
+  } catch (err) {
+    await releaseOwnerSlot(ctx.deps);
+    throw err;
+  }
+}
+
+/** Why create-owner is refused once any account exists. */
+export const OWNER_EXISTS =
+  'This organization already has an account (an owner signed up, or an invitation was accepted). Sign in, or ask an owner to invite you.';
+
+/**
+ * Creates the owner account from the machine itself (`tollgate users create-owner`): no setup token, since whoever
+ * can open the data dir (or the database) already holds the instance. Refused once any account exists; voids the token.
+ */
+export async function createOwner(
+  deps: ServiceDeps,
+  orgId: string,
+  setupTokenFile: SetupTokenFile | null,
+  input: unknown,
+  actor: Actor,
+): Promise<{ id: string; email: string }> {
+  const body = parseInput(CreateOwner, input);
+  const taken = new TollgateError('conflict', OWNER_EXISTS);
+  if (!(await isOwnerSignupOpen(deps))) throw taken;
+  await checkNewPassword(body.password, body.email, 'password');
+  const passwordHash = await hashPassword(body.password);
+  if (!(await claimOwnerSlot(deps, body.email))) throw taken;
+  let id: string;
+  try {
+    id = await establishUser(deps, orgId, { email: body.email, name: body.name, role: 'owner' }, passwordHash, actor);
+  } catch (err) {
+    await releaseOwnerSlot(deps);
+    throw err;
+  }
+  await voidSetupToken(deps, setupTokenFile);
+  return { id, email: body.email };
+}
+
 async function acceptInvitation(ctx: AccountContext, body: z.infer<typeof SignUp>, newcomer: Actor): Promise<string> {
   const invalid = new TollgateError('invalid_value', 'This invitation link is invalid, was withdrawn, or has expired.', 'invite_token');
   const invite = await findPendingInvite(ctx.deps, body.invite_token ?? '');
@@ -112,11 +168,12 @@ async function acceptInvitation(ctx: AccountContext, body: z.infer<typeof SignUp
   if (invite.email !== body.email) {
     throw new TollgateError('invalid_value', `This invitation was sent to a different email address.`, 'email');
   }
+  await checkNewPassword(body.password, body.email, 'password');
   const passwordHash = await hashPassword(body.password);
   if (!(await claimInvite(ctx.deps, invite.id))) throw invalid;
   let userId: string;
   try {
-    userId = await establishUser(ctx, { email: body.email, name: body.name, role: invite.role }, passwordHash, newcomer);
+    userId = await establishUser(ctx.deps, ctx.orgId, { email: body.email, name: body.name, role: invite.role }, passwordHash, newcomer);
   } catch (err) {
     await releaseInvite(ctx.deps, invite.id);
     throw err;

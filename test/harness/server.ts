@@ -17,6 +17,8 @@ export interface TestServer {
   defaultProjectId: string;
   dataDir: string;
   schema: string;
+  /** The first sign-up's setup token when this instance knows it (generated here, or TOLLGATE_SETUP_TOKEN). */
+  setupToken: string | null;
   /** JSON request helper; returns status, parsed body and headers. */
   api(method: string, path: string, opts?: { body?: unknown; key?: string | null; headers?: Record<string, string>; raw?: string }): Promise<ApiResult>;
   close(): Promise<void>;
@@ -33,7 +35,17 @@ export interface ApiResult {
 /** Starts a server on a temp data dir (and a fresh Postgres schema) with an admin key ready. */
 export async function startTestServer(
   backend: Backend,
-  opts: { env?: Record<string, string>; logger?: Logger; clock?: () => number; schema?: string; keepSchema?: boolean; dataDir?: string } = {},
+  opts: {
+    env?: Record<string, string>;
+    logger?: Logger;
+    clock?: () => number;
+    schema?: string;
+    keepSchema?: boolean;
+    /** An existing data dir (restarts on what an earlier server left). */
+    dataDir?: string;
+    /** Start without the admin key the harness otherwise creates (a truly fresh instance). */
+    noAdminKey?: boolean;
+  } = {},
 ): Promise<TestServer> {
   // An existing data dir (and schema) restarts on what an earlier server left.
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'tollgate-test-'));
@@ -54,7 +66,9 @@ export async function startTestServer(
     schema: backend.name === 'postgres' ? schema : undefined,
   });
   const { runtime } = server;
-  const admin = await createAdminKey(runtime.deps, runtime.org.id, { name: 'test-admin' }, { type: 'system', id: null });
+  const admin = opts.noAdminKey
+    ? { id: '', value: '' }
+    : await createAdminKey(runtime.deps, runtime.org.id, { name: 'test-admin' }, { type: 'system', id: null });
   const project = await runtime.database.db.selectFrom('projects').select('id').orderBy('seq').executeTakeFirstOrThrow();
   const url = server.url;
   return {
@@ -66,6 +80,7 @@ export async function startTestServer(
     defaultProjectId: project.id,
     dataDir,
     schema,
+    setupToken: server.setup.kind === 'here' ? server.setup.token : null,
     async api(method, path, o = {}) {
       const headers: Record<string, string> = { ...(o.headers ?? {}) };
       const key = o.key === undefined ? admin.value : o.key;

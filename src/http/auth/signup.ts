@@ -4,13 +4,18 @@ import { hashSessionToken } from '../../services/sessions.js';
 import { signUp } from '../../services/sign-up.js';
 import { readSessionToken } from './cookies.js';
 import { clientOf } from './session-resolver.js';
-import { replyWithSession } from './session-reply.js';
+import { replyWithSession, withRetryAfter } from './session-reply.js';
 
-/** POST /auth/signup {email, password, name?, invite_token?} — first account becomes owner; later ones need an invite. */
+/**
+ * POST /auth/signup {email, password, name?, setup_token?, invite_token?} — the first account becomes the owner and
+ * needs the setup token; later ones need an invitation. 429 with Retry-After after repeated refusals from an address.
+ */
 export function registerSignup(app: FastifyInstance, ctx: AccountContext): void {
   app.post('/auth/signup', async (request, reply) => {
     const previous = readSessionToken(request);
-    const started = await signUp(ctx, request.body, clientOf(request), previous ? hashSessionToken(previous) : null);
+    const started = await signUp(ctx, request.body, clientOf(request), previous ? hashSessionToken(previous) : null).catch((err) =>
+      withRetryAfter(reply, err),
+    );
     return replyWithSession(ctx, request, reply, started);
   });
 }

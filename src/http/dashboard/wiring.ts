@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Runtime } from '../../runtime.js';
-import type { AccountContext } from '../../services/accounts.js';
+import type { AccountContext, SecurityLog } from '../../services/accounts.js';
 import { LoginThrottle } from '../../services/login-throttle.js';
+import type { SetupTokenFile } from '../../services/setup-token.js';
 import type { ActorResolver } from '../admin/admin-auth.js';
 import { registerInviteRoutes } from '../auth/invites.js';
 import { registerAuthRoutes } from '../auth/routes.js';
@@ -17,13 +18,19 @@ export interface DashboardWiring {
 }
 
 /** Builds the dashboard wiring for a server. */
-export function dashboardWiring(ctx: AppContext, runtime: Runtime): DashboardWiring {
+export function dashboardWiring(
+  ctx: AppContext,
+  runtime: Runtime,
+  opts: { log: SecurityLog; setupTokenFile: SetupTokenFile | null },
+): DashboardWiring {
   const account: AccountContext = {
     deps: ctx.deps,
     orgId: ctx.orgId,
     orgName: runtime.org.name,
     secret: runtime.secret,
     throttle: new LoginThrottle(ctx.deps.clock),
+    log: opts.log,
+    setupTokenFile: opts.setupTokenFile,
   };
   return {
     sessionResolver: createSessionResolver(account),
