@@ -115,8 +115,16 @@ if (!hasChromium) {
       await page.getByRole('heading', { name: 'Create the owner account' }).waitFor();
       console.info(`[dashboard.browser.test] first load to interactive sign-up form: ${Date.now() - start} ms`);
       await page.screenshot({ path: join(SHOTS, 'sign-up-owner.png') });
+      // The form says where the setup token is, and refuses to go on without it.
+      await expect(page.getByText('saved as setup-token in its data directory').isVisible()).resolves.toBe(true);
       await page.getByLabel('Email').fill(OWNER.email);
       await page.getByLabel('Password').fill(OWNER.password);
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.getByText('Enter the setup token').waitFor();
+      await page.getByLabel('Setup token').fill('not-the-setup-token-0000000000');
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.getByText('Incorrect setup token.').waitFor();
+      await page.getByLabel('Setup token').fill(t.setupToken as string);
       await page.getByRole('button', { name: 'Create account' }).click();
       await page.getByRole('link', { name: 'API keys' }).waitFor();
       for (const name of ['API keys', 'Usage', 'Limits', 'Settings']) {

@@ -85,7 +85,7 @@ export function AcceptInvitePage({ token, onSignedIn }: { token: string; onSigne
             value={password}
             onInput={(e) => setPassword(e.currentTarget.value)}
           />
-          <p class="hint">At least 8 characters.</p>
+          <p class="hint">At least 8 characters; long passphrases are welcome. Not a common password, nor your email.</p>
         </div>
         <Alert message={error} />
         <button type="submit" class="button button-primary button-block" disabled={busy}>

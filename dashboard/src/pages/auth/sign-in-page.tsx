@@ -12,21 +12,32 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (account: Account) => v
   const [name, setName] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
+  const [setupToken, setSetupToken] = useState('');
   const { error, busy, run, setError } = useAction();
-  const ids = { name: useId(), email: useId(), password: useId() };
+  const ids = { name: useId(), email: useId(), password: useId(), setupToken: useId() };
   const firstRun = status.data?.owner_signup_open === true;
 
   const submit = async (e: Event) => {
     e.preventDefault();
+    if (firstRun && !setupToken.trim()) {
+      setError('Enter the setup token: it was printed when the server started.');
+      return;
+    }
     if (firstRun && password.length < 8) {
       setError('Choose a password of at least 8 characters.');
       return;
     }
     await run(async () => {
       const account = firstRun
-        ? await api<Account>('POST', '/auth/signup', { email: email.trim(), password, ...(name.trim() ? { name: name.trim() } : {}) })
+        ? await api<Account>('POST', '/auth/signup', {
+            email: email.trim(),
+            password,
+            setup_token: setupToken.trim(),
+            ...(name.trim() ? { name: name.trim() } : {}),
+          })
         : await api<Account>('POST', '/auth/login', { email: email.trim(), password });
       setPassword('');
+      setSetupToken('');
       onSignedIn(account);
     });
   };
@@ -36,6 +47,25 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (account: Account) => v
     <AuthLayout title={firstRun ? 'Create the owner account' : 'Sign in'}>
       {firstRun && <p class="muted">This Tollgate has no accounts yet. The first account owns the organization and can invite everyone else.</p>}
       <form class="stack" onSubmit={submit} noValidate>
+        {firstRun && (
+          <div class="field">
+            <label for={ids.setupToken}>Setup token</label>
+            <input
+              id={ids.setupToken}
+              class="input mono"
+              autoComplete="off"
+              spellcheck={false}
+              required
+              value={setupToken}
+              onInput={(e) => setSetupToken(e.currentTarget.value)}
+            />
+            <p class="hint">
+              Proves you run this server. It was printed when the server started, and is saved as <code>setup-token</code> in its data
+              directory (<code>./data/setup-token</code> by default). Or create the owner on the server with{' '}
+              <code>npx tollgate users create-owner --email …</code>
+            </p>
+          </div>
+        )}
         {firstRun && (
           <div class="field">
             <label for={ids.name}>
@@ -60,7 +90,7 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (account: Account) => v
             value={password}
             onInput={(e) => setPassword(e.currentTarget.value)}
           />
-          {firstRun && <p class="hint">At least 8 characters.</p>}
+          {firstRun && <p class="hint">At least 8 characters; long passphrases are welcome. Not a common password, nor your email.</p>}
         </div>
         <Alert message={error} />
         <button type="submit" class="button button-primary button-block" disabled={busy}>

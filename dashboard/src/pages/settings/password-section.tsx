@@ -48,6 +48,7 @@ export function PasswordSection() {
         <div class="field">
           <label for={ids.next}>New password</label>
           <input id={ids.next} class="input" type="password" autoComplete="new-password" minLength={8} required value={next} onInput={(e) => setNext(e.currentTarget.value)} />
+          <p class="hint">At least 8 characters; long passphrases are welcome. Not a common password, nor your email.</p>
         </div>
         <div class="field">
           <label for={ids.confirm}>Confirm new password</label>
