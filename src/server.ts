@@ -40,7 +40,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
   // The copy in the data dir goes once an account is created through another instance (here it goes at once).
   const stopSetupWatch =
     setup.kind === 'here' && setup.source === 'generated'
-      ? watchSetupToken(runtime.deps, tokenFile, setup.token, config.changePollMs * 5, (err) =>
+      ? watchSetupToken(runtime.deps, tokenFile, setup.token, Math.max(1000, config.changePollMs * 5), (err) =>
           logger.warn({ err: String(err) }, 'setup token check failed; retrying'),
         )
       : () => {};
