@@ -44,6 +44,9 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     requestIdHeader: false,
     return503OnClosing: true,
+    // avvio's 10 s default per plugin killed healthy starts on a loaded machine (2 cores at load 16: 20-30 s to
+    // listen, main's code and this alike); a plugin that truly hangs still fails the start, a minute later.
+    pluginTimeout: 60_000,
     // Fastify's defaults for its own server, which serverFactory replaces.
     keepAliveTimeout: KEEP_ALIVE_MS,
     serverFactory: (handler) => {
