@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { setupTokenFile } from '../src/infra/setup-token-file.js';
+import { noopChanges, type ServiceDeps } from '../src/services/context.js';
+import { claimOwnerSlot, isSetupTokenValid, provisionSetupToken, type SetupTokenFile } from '../src/services/setup-token.js';
+import { type Database, openDatabase } from '../src/storage/database.js';
+import { describeEachDatabase, freshSchema } from './harness/backends.js';
+
+// provisionSetupToken at each start, as one instance after another (or several at once) would see it.
+
+describeEachDatabase('setup token provisioning', (backend) => {
+  let database: Database;
+  let deps: ServiceDeps;
+  const schema = freshSchema();
+  const dirs: string[] = [];
+  const dataDir = () => {
+    const d = mkdtempSync(join(tmpdir(), 'tollgate-setup-'));
+    dirs.push(d);
+    return d;
+  };
+  beforeAll(async () => {
+    database = await openDatabase({ url: backend.url, dataDir: dataDir(), schema: backend.url ? schema : undefined });
+    deps = { database, clock: () => Date.UTC(2026, 0, 1), randomBytes: (n) => randomBytes(n), changes: noopChanges };
+  });
+  afterAll(async () => {
+    await database?.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    if (backend.url) {
+      const c = new pg.Client({ connectionString: backend.url });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await c.end();
+    }
+  });
+
+  let first: SetupTokenFile;
+  let token: string;
+
+  it('generates a token into the data dir (0600) on the first start, and gives the same one at the next', async () => {
+    first = setupTokenFile(dataDir());
+    const state = await provisionSetupToken(deps, first, undefined);
+    expect(state).toMatchObject({ kind: 'here', source: 'generated' });
+    token = (state as { token: string }).token;
+    expect(first.read()).toBe(token);
+    expect(statSync(first.path).mode & 0o777).toBe(0o600);
+    expect(await provisionSetupToken(deps, first, undefined)).toEqual({ kind: 'here', token, source: 'generated' });
+    expect(await isSetupTokenValid(deps, token)).toBe(true);
+    expect(await isSetupTokenValid(deps, `${token.slice(0, -1)}x`)).toBe(false);
+  });
+
+  it('another instance (own data dir) does not make its own: the token is elsewhere', async () => {
+    const other = setupTokenFile(dataDir());
+    expect(await provisionSetupToken(deps, other, undefined)).toEqual({ kind: 'elsewhere' });
+    expect(other.read()).toBeNull();
+  });
+
+  it('instances starting together keep one token; the others remove the copies they wrote', async () => {
+    await database.db.deleteFrom('settings').where('name', '=', 'setup.token_sha256').execute();
+    const files = [setupTokenFile(dataDir()), setupTokenFile(dataDir()), setupTokenFile(dataDir())];
+    const states = await Promise.all(files.map((f) => provisionSetupToken(deps, f, undefined)));
+    const here = states.filter((s) => s.kind === 'here');
+    expect(here).toHaveLength(1);
+    expect(files.filter((f) => f.read() !== null)).toHaveLength(1);
+    token = (here[0] as { token: string }).token;
+    expect(await isSetupTokenValid(deps, token)).toBe(true);
+    first.remove();
+  });
+
+  it('TOLLGATE_SETUP_TOKEN replaces a generated token and removes the generated copy', async () => {
+    const file = setupTokenFile(dataDir());
+    file.write('a'.repeat(32));
+    const configured = 'configured-token-for-automation-01';
+    expect(await provisionSetupToken(deps, file, configured)).toEqual({ kind: 'here', token: configured, source: 'environment' });
+    expect(file.read()).toBeNull();
+    expect(await isSetupTokenValid(deps, configured)).toBe(true);
+    expect(await isSetupTokenValid(deps, token)).toBe(false);
+  });
+
+  it('once an account exists the token is void: digest deleted, file removed, nothing generated', async () => {
+    const file = setupTokenFile(dataDir());
+    file.write('b'.repeat(32));
+    expect(await claimOwnerSlot(deps, 'owner@example.com')).toBe(true);
+    expect(await provisionSetupToken(deps, file, undefined)).toEqual({ kind: 'claimed' });
+    expect(file.read()).toBeNull();
+    expect(await database.db.selectFrom('settings').selectAll().where('name', '=', 'setup.token_sha256').executeTakeFirst()).toBeUndefined();
+    expect(await isSetupTokenValid(deps, 'configured-token-for-automation-01')).toBe(false);
+    expect(await provisionSetupToken(deps, file, 'configured-token-for-automation-01')).toEqual({ kind: 'claimed' });
+  });
+});
