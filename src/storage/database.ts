@@ -1,7 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type SqliteDatabase, sql } from 'kysely';
+import {
+  type DatabaseIntrospector,
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  type SqliteDatabase,
+  sql,
+  type TableMetadata,
+} from 'kysely';
 import pg from 'pg';
 import { type Dialect, migrations } from './migrations.js';
 import type { DB } from './schema.js';
@@ -51,7 +60,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     // clients alike get an error listener; the queries on them fail and their callers retry or report.
     pool.on('error', () => {});
     pool.on('connect', (client) => client.on('error', () => {}));
-    db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    db = new Kysely<DB>({ dialect: new SchemaScopedPostgresDialect({ pool }) });
   } else {
     const file = opts.url?.startsWith('sqlite:') ? opts.url.slice('sqlite:'.length) : join(opts.dataDir, 'tollgate.db');
     if (file !== ':memory:') mkdirSync(opts.dataDir, { recursive: true });
@@ -65,6 +74,32 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const dialect: Dialect = isPostgres ? 'postgres' : 'sqlite';
   await migrate(db, dialect);
   return { db, dialect, sqlite: raw, close: () => db.destroy() };
+}
+
+/**
+ * PostgreSQL whose introspection sees only the current schema. Kysely's migrator asks the introspector whether its
+ * own tables exist, and the stock one reads every schema's catalogue (`pg_get_serial_sequence` on each table): a
+ * schema dropped meanwhile by someone else on a shared server (another tenant, another test's teardown) failed our
+ * start with `schema "…" does not exist`. Nothing else in Tollgate introspects.
+ */
+class SchemaScopedPostgresDialect extends PostgresDialect {
+  // biome-ignore lint/suspicious/noExplicitAny: Kysely's own signature
+  override createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    const base = super.createIntrospector(db);
+    return {
+      getSchemas: () => base.getSchemas(),
+      getMetadata: async () => ({ tables: await currentSchemaTables(db) }),
+      getTables: () => currentSchemaTables(db),
+    };
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: any Kysely instance
+async function currentSchemaTables(db: Kysely<any>): Promise<TableMetadata[]> {
+  const { rows } = await sql<{ name: string; schema: string }>`
+    select table_name as name, table_schema as schema from information_schema.tables
+    where table_schema = current_schema()`.execute(db);
+  return rows.map((r) => ({ name: r.name, schema: r.schema, isView: false, columns: [] }));
 }
 
 /** Prepared statements kept per SQL text (Kysely's SQLite driver prepares every query anew). */
