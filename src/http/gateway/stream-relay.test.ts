@@ -153,13 +153,36 @@ describe('relayStream', () => {
     );
     // A key that ends in "usage" is not the usage member, wherever it stands.
     const spaced = 'data: {"object": "chat.completion.chunk", "choices": [], "x_usage": {"prompt_tokens": 1}, "usage" : {"prompt_tokens": 5, "completion_tokens": 7}}\n\n';
+    // The gateway asked for usage: the client gets neither the usage chunk nor the null members (as from OpenAI when
+    // not asked), the rest of each chunk as it came.
+    const without = `data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"a"}}]}\n\n`.repeat(3);
     const r = await relay([nulls.join('') + spaced + ev('[DONE]')], true);
     expect(r.result).toEqual({ complete: true, tokens: { input: 5, cached: 0, output: 7 }, text: '' });
-    expect(r.text()).toBe(nulls.join('') + ev('[DONE]'));
+    expect(r.text()).toBe(without + ev('[DONE]'));
     // The same events one chunk each, the usage chunk alone before [DONE].
     const apart = await relay([...nulls, spaced, ev('[DONE]')], true);
     expect(apart.result.tokens).toEqual({ input: 5, cached: 0, output: 7 });
-    expect(apart.text()).toBe(nulls.join('') + ev('[DONE]'));
+    expect(apart.text()).toBe(without + ev('[DONE]'));
+    // The client asked for usage itself: everything byte for byte.
+    const asked = await relay([...nulls, spaced, ev('[DONE]')], false);
+    expect(asked.result.tokens).toEqual({ input: 5, cached: 0, output: 7 });
+    expect(asked.text()).toBe(nulls.join('') + spaced + ev('[DONE]'));
+  });
+
+  it('leaves out "usage": null wherever it stands in the chunk, with its comma, and nothing that only looks like it', async () => {
+    const cases: Array<[string, string]> = [
+      ['{"usage":null,"choices":[]}', '{"choices":[]}'],
+      ['{"choices":[] , "usage" :\tnull , "id":"x"}', '{"choices":[] ,  "id":"x"}'],
+      ['{"choices":[],"usage":null}', '{"choices":[]}'],
+      ['{"usage":null}', '{}'],
+      // Not the member: a string value "usage", a longer key, a text that mentions it (escaped quotes).
+      ['{"name":"usage","x_usage":null,"t":"\\"usage\\":null"}', '{"name":"usage","x_usage":null,"t":"\\"usage\\":null"}'],
+    ];
+    for (const [sent, got] of cases) {
+      const r = await relay([`data: ${sent}\n\n`, usageChunk, ev('[DONE]')], true);
+      expect(r.text()).toBe(`data: ${got}\n\n${ev('[DONE]')}`);
+      expect(() => JSON.parse(got)).not.toThrow();
+    }
   });
 
   it('reads the usage chunk wherever it stands before [DONE], also when a usage:null chunk comes after it', async () => {
@@ -167,7 +190,7 @@ describe('relayStream', () => {
     // The last usage key before [DONE] is null: the chunk is searched from its start.
     const r = await relay([chunk('Hi') + usageChunk + nullUsage + ev('[DONE]')], true);
     expect(r.result).toEqual({ complete: true, tokens: { input: 5, cached: 0, output: 7 }, text: '' });
-    expect(r.text()).toBe(chunk('Hi') + nullUsage + ev('[DONE]'));
+    expect(r.text()).toBe(chunk('Hi') + nullUsage.replace(',"usage":null', '') + ev('[DONE]'));
     // Usage in every chunk (as vLLM's continuous usage stats): the last one counts, and only the usage-only chunk goes.
     const running = (n: number) => ev({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'a' } }], usage: { prompt_tokens: 5, completion_tokens: n } });
     const all = await relay([running(1) + running(2) + usageChunk + ev('[DONE]')], true);
@@ -187,6 +210,16 @@ describe('relayStream', () => {
     expect(r.text()).toBe(delta + completed);
     const cut = await relay([delta], false, '/responses');
     expect(cut.result.complete).toBe(false);
+  });
+
+  it('ends a Responses stream at response.incomplete or response.failed too, with their usage and no cut-off error', async () => {
+    const delta = `event: response.output_text.delta\ndata: ${JSON.stringify({ type: 'response.output_text.delta', delta: 'Hi' })}\n\n`;
+    for (const type of ['response.incomplete', 'response.failed']) {
+      const end = `event: ${type}\ndata: ${JSON.stringify({ type, response: { status: type.slice(9), usage: { input_tokens: 3, output_tokens: 16 } } })}\n\n`;
+      const r = await relay([delta, end], false, '/responses');
+      expect(r.result).toEqual({ complete: true, tokens: { input: 3, cached: 0, output: 16 }, text: '' });
+      expect(r.text()).toBe(delta + end);
+    }
   });
 
   it('relays what one read of the upstream delivers as one burst: one inspection, one write', async () => {

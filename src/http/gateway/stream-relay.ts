@@ -6,7 +6,7 @@ import { boundaryEndsAt, eventData, lastBoundaryEnd, nextBoundaryEnd, SseFramer,
 import { deltaText, lastUsageKey, tokensFromUsage } from './usage-extract.js';
 
 export interface StreamResult {
-  /** The stream ended properly ([DONE] or response.completed). */
+  /** The stream ended properly ([DONE], or the Responses API's response.completed, .incomplete or .failed). */
   complete: boolean;
   tokens: TokenCounts | null;
   /** Generated text seen, for counting when the upstream reported no usage. */
@@ -35,16 +35,19 @@ const bytes = (...markers: string[]) => markers.map((m) => Buffer.from(m));
  * '"usage"', 0.37 µs for 'usage"').
  */
 const USAGE = 'usage"';
+/** The Responses API's events that end a stream, each with the final Response (and its usage). */
+const RESPONSE_END_EVENTS = ['response.completed', 'response.incomplete', 'response.failed'] as const;
 const CHAT_SHAPE: StreamShape = { markers: [USAGE, '[DONE]'], beforeDone: [USAGE], endsWithDone: true };
 const SHAPES: Record<string, StreamShape> = {
   '/chat/completions': CHAT_SHAPE,
   '/completions': CHAT_SHAPE,
-  // The Responses API reports usage inside its response.completed event, and sends no [DONE].
-  '/responses': { markers: ['response.completed'], beforeDone: ['response.completed'], endsWithDone: false },
+  // The Responses API reports usage inside the event that ends the stream (response.completed, or .incomplete when
+  // max_output_tokens cut the answer short, or .failed), and sends no [DONE].
+  '/responses': { markers: [...RESPONSE_END_EVENTS], beforeDone: [...RESPONSE_END_EVENTS], endsWithDone: false },
 };
-const ANY_SHAPE: StreamShape = { markers: [USAGE, '[DONE]', 'response.completed'], beforeDone: [USAGE, 'response.completed'], endsWithDone: true };
+const ANY_SHAPE: StreamShape = { markers: [USAGE, '[DONE]', ...RESPONSE_END_EVENTS], beforeDone: [USAGE, ...RESPONSE_END_EVENTS], endsWithDone: true };
 const DONE = '[DONE]';
-const COMPLETED = 'response.completed';
+const RESPONSE_ENDS: ReadonlySet<string> = new Set(RESPONSE_END_EVENTS);
 /** The end event as upstreams send it, nearly always last in its chunk: recognised there without a search. */
 const DONE_EVENTS = bytes('data: [DONE]\n\n', 'data: [DONE]\r\n\r\n');
 
@@ -119,9 +122,35 @@ function isNullUsageAt(buf: Buffer, at: number): boolean {
   return buf[i] === 0x6e;
 }
 
+const isJsonSpace = (c: string | undefined) => c === ' ' || c === '\t' || c === '\n' || c === '\r';
+
+/**
+ * Where the `"usage": null` member whose `usage"` is at `at` starts and ends, with the comma that separates it from
+ * the member after it (or else before it), or null when the key is not `"usage"` or its value is not null.
+ */
+export function nullUsageSpan(text: string, at: number): [number, number] | null {
+  const key = at - 1;
+  if (text[key] !== '"') return null;
+  let i = at + USAGE.length;
+  while (isJsonSpace(text[i])) i++;
+  if (text[i] !== ':') return null;
+  i++;
+  while (isJsonSpace(text[i])) i++;
+  if (!text.startsWith('null', i)) return null;
+  const end = i + 4;
+  let after = end;
+  while (isJsonSpace(text[after])) after++;
+  if (text[after] === ',') return [key, after + 1];
+  let before = key - 1;
+  while (before >= 0 && isJsonSpace(text[before])) before--;
+  return text[before] === ',' ? [before, end] : [key, end];
+}
+
 /**
  * Looks only into the events that carry a marker (usage, [DONE], response.completed): reads usage and the end of the
- * stream, and drops the usage-only chunk the gateway asked for. Everything else is passed on as the same bytes.
+ * stream. When the gateway asked for usage on the client's behalf, it drops the usage-only chunk and the
+ * `"usage": null` member OpenAI sends in every other chunk of such a stream (a client that did not ask gets none, as
+ * from OpenAI). Everything else is passed on as the same bytes.
  */
 function inspect(events: Buffer, shape: StreamShape, injectUsage: boolean, tokens: TokenCounts | null): Inspected {
   const kept: Buffer[] = [];
@@ -151,16 +180,18 @@ function inspect(events: Buffer, shape: StreamShape, injectUsage: boolean, token
         tokens = tokensFromUsage(obj.usage) ?? tokens;
         drop = injectUsage && Array.isArray(obj.choices) && obj.choices.length === 0;
       }
-      if (obj?.type === COMPLETED) {
+      if (typeof obj?.type === 'string' && RESPONSE_ENDS.has(obj.type)) {
         complete = true;
         tokens = tokensFromUsage((obj.response as { usage?: unknown } | undefined)?.usage) ?? tokens;
       }
     }
-    if (drop) {
-      kept.push(events.subarray(copied, start));
-      copied = end;
-    }
+    if (drop) cut(start, end);
     return end;
+  };
+  /** Leaves out the bytes from `from` to `to` (in order: each cut after the last). */
+  const cut = (from: number, to: number) => {
+    kept.push(events.subarray(copied, from));
+    copied = to;
   };
   const result = (): Inspected => {
     if (copied === 0) return { out: events, complete, tokens };
@@ -170,11 +201,12 @@ function inspect(events: Buffer, shape: StreamShape, injectUsage: boolean, token
   // The usual end of a chat stream: [DONE] after the usage chunk, in one read. The last usage before [DONE] is the one
   // that counts (a later usage replaces an earlier one), so when the last "usage" key there holds an object, that event
   // is the only one to read; with no "usage" key at all, there is nothing to read. Found by a loop from [DONE]
-  // backwards, the rest of the chunk is not even decoded (it held five "usage":null on a bench chat stream).
+  // backwards, the rest of the chunk is not even decoded (it held five "usage":null on a bench chat stream), unless it
+  // has "usage":null members to leave out.
   if (complete && markers === CHAT_SHAPE.beforeDone) {
     const at = lastUsageKey(events, limit);
     if (at < 0) return { out: events, complete, tokens };
-    if (!isNullUsageAt(events, at)) {
+    if (!isNullUsageAt(events, at) && (!injectUsage || lastUsageKey(events, at) < 0)) {
       look(at);
       return result();
     }
@@ -183,6 +215,8 @@ function inspect(events: Buffer, shape: StreamShape, injectUsage: boolean, token
   const next = markers.map((m) => text.indexOf(m));
   for (let at = nextMarker(text, 0, limit, markers, next); at >= 0; ) {
     if (text.startsWith(USAGE, at) && isIdleUsage(text, at)) {
+      const span = injectUsage ? nullUsageSpan(text, at) : null;
+      if (span) cut(span[0], span[1]);
       at = nextMarker(text, at + USAGE.length, limit, markers, next);
       continue;
     }
