@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contractProblems, operationPath, specAvailable } from './harness/openapi-contract.js';
+import { componentProblems, contractProblems, operationPath, specAvailable } from './harness/openapi-contract.js';
 
 // The contract harness itself: it must find contradictions, not only pass (a checker that checks nothing passes all).
 describe.runIf(specAvailable() || process.env.CI === 'true')('OpenAPI contract harness', () => {
@@ -15,6 +15,19 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('OpenAPI contract h
     const wrong = contractProblems('GET', '/organization/projects/proj_1', 200, { ...project, object: 'project', created_at: 'yesterday' });
     expect(wrong.join('\n')).toMatch(/object/);
     expect(wrong.join('\n')).toMatch(/created_at/);
+  });
+
+  it("reads OpenAPI 3.0's nullable as 'or null' (beside an enum or a $ref), and checks stream events against their own type's schema", () => {
+    const chunk = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: {}, finish_reason: null }], usage: null };
+    expect(componentProblems('CreateChatCompletionStreamResponse', chunk)).toEqual([]);
+    const bad = componentProblems('CreateChatCompletionStreamResponse', { ...chunk, choices: [{ index: 0, delta: {}, finish_reason: 'bored' }], usage: 5 });
+    expect(bad.join('\n')).toMatch(/finish_reason/);
+    expect(bad.join('\n')).toMatch(/usage/);
+    const delta = { type: 'response.output_text.delta', item_id: 'msg_1', output_index: 0, content_index: 0, delta: 'x', sequence_number: 1, logprobs: [] };
+    expect(componentProblems('ResponseStreamEvent', delta)).toEqual([]);
+    const { sequence_number: _, ...unnumbered } = delta;
+    expect(componentProblems('ResponseStreamEvent', unnumbered)).toEqual([expect.stringContaining('sequence_number')]);
+    expect(() => componentProblems('NoSuchSchema', {})).toThrow(/no schema/);
   });
 
   it('checks errors against the spec error shape, and refuses to check an operation the spec lacks', () => {

@@ -81,6 +81,8 @@ export const ERROR_CATALOGUE = {
   invalid_value: { status: 400, type: 'invalid_request_error', message: 'Invalid value.' },
   unknown_parameter: { status: 400, type: 'invalid_request_error', message: 'Unrecognized request argument.' },
   missing_required_parameter: { status: 400, type: 'invalid_request_error', message: 'Missing required parameter.' },
+  invalid_type: { status: 400, type: 'invalid_request_error', message: 'A parameter has the wrong type.' },
+  empty_array: { status: 400, type: 'invalid_request_error', message: 'A parameter is an empty array.' },
   project_archived: { status: 400, type: 'invalid_request_error', message: 'The project is archived.' },
   key_revoked: { status: 400, type: 'invalid_request_error', message: 'The API key is revoked.' },
   conflict: { status: 409, type: 'invalid_request_error', message: 'Conflict.' },

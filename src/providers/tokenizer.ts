@@ -19,10 +19,38 @@ export async function countTokens(text: string): Promise<number> {
   return (await load()).encode(text).length;
 }
 
-/** Splits a text into its tokens' strings (for streaming the echo model token by token). */
-export async function tokenPieces(text: string): Promise<string[]> {
+/** An answer's text as a model generates it: its tokens (at most `max`), as text pieces to stream. */
+export interface GeneratedText {
+  /** The text of the tokens kept. */
+  text: string;
+  /** Pieces that join to `text`: one per token, except where a character spans tokens (kept whole). */
+  pieces: string[];
+  tokens: number;
+  /** Whether `max` cut the text short. */
+  truncated: boolean;
+}
+
+/** Splits a text into tokens, keeping at most `max` (for the echo model's answers and their streams). */
+export async function generatedText(text: string, max = Number.POSITIVE_INFINITY): Promise<GeneratedText> {
   const enc = await load();
-  return enc.encode(text).map((t) => enc.decode([t]));
+  const all = enc.encode(text);
+  const truncated = all.length > max;
+  const ids = truncated ? all.slice(0, max) : all;
+  const pieces: string[] = [];
+  let from = 0;
+  for (let i = 0; i < ids.length; i++) {
+    // A token that ends inside a multi-byte character decodes to U+FFFD: it waits for the tokens that complete it.
+    const piece = enc.decode(ids.slice(from, i + 1));
+    if (piece.endsWith('\ufffd') && i + 1 < ids.length && i - from < 4) continue;
+    pieces.push(piece);
+    from = i + 1;
+  }
+  return { text: truncated ? pieces.join('') : text, pieces, tokens: ids.length, truncated };
+}
+
+/** The text of token ids (a prompt sent as tokens). */
+export async function decodeTokens(ids: number[]): Promise<string> {
+  return (await load()).decode(ids);
 }
 
 /** Tokens of a chat request's messages, with OpenAI's per-message overhead (3 per message + 3 for the reply). */

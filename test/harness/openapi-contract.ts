@@ -50,7 +50,7 @@ function spec() {
     addFormats(ajv);
     // OpenAI's own format names: Unix seconds are integers, already typed as such.
     for (const f of ['unixtime', 'int64', 'int32', 'double', 'float', 'binary', 'byte']) ajv.addFormat(f, true);
-    ajv.addSchema({ $id: 'openapi', components: doc.components }, 'openapi');
+    ajv.addSchema({ $id: 'openapi', components: withNullableAsNull(doc.components) }, 'openapi');
     cached = { doc, ajv, validators: new Map() };
   }
   return cached;
@@ -84,6 +84,21 @@ export function operationPath(path: string): string | null {
 export function operation(method: string, path: string): Json | null {
   const tmpl = operationPath(path);
   return tmpl ? (spec().doc.paths[tmpl]?.[method.toLowerCase()] ?? null) : null;
+}
+
+/**
+ * OpenAPI 3.0's `nullable: true`, which the spec still uses in places (beside a `type` and `enum`, or a `$ref`), in JSON
+ * Schema 2020-12 terms: the schema, or null. ajv's own reading of the keyword refuses it without a `type` and lets an
+ * `enum` without null refuse null.
+ */
+function withNullableAsNull(schema: Json): Json {
+  if (Array.isArray(schema)) return schema.map(withNullableAsNull);
+  if (!schema || typeof schema !== 'object') return schema;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(schema)) if (k !== 'nullable') out[k] = withNullableAsNull(v);
+  if (schema.nullable !== true) return out;
+  const { description, ...rest } = out;
+  return { ...(description === undefined ? {} : { description }), anyOf: [rest, { type: 'null' }] };
 }
 
 /** Rewrites the spec's `#/components/...` refs to the registered document's id. */
@@ -140,4 +155,25 @@ export function requestSchema(method: string, path: string): Json | null {
 /** A component schema by name. */
 export function componentSchema(name: string): Json {
   return spec().doc.components.schemas[name];
+}
+
+/**
+ * Checks a value against one of the spec's component schemas (stream events and chunks, which no operation's JSON
+ * answer describes: `ResponseStreamEvent`, `CreateChatCompletionStreamResponse`, …). Throws when the spec has no such
+ * schema, so a test cannot pass by checking nothing.
+ */
+export function componentProblems(name: string, value: unknown): string[] {
+  const schemas = spec().doc.components.schemas;
+  if (!schemas[name]) throw new Error(`the spec has no schema ${name}`);
+  // A union of events told apart by `type` (ResponseStreamEvent): checked against the branch of its type, so that a
+  // problem is reported as that event's, not as a mismatch with every branch.
+  const type = (value as { type?: unknown } | null)?.type;
+  const branches: Json[] = schemas[name].anyOf ?? schemas[name].oneOf ?? [];
+  const branch = branches
+    .map((b) => b.$ref?.split('/').pop())
+    .find((n: string | undefined) => n && schemas[n]?.properties?.type?.enum?.length === 1 && schemas[n].properties.type.enum[0] === type);
+  if (branch) name = branch;
+  const v = validatorFor(`#${name}`, { $ref: `#/components/schemas/${name}` });
+  if (v(value)) return [];
+  return (v.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`);
 }
