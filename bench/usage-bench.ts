@@ -92,6 +92,8 @@ function makeEvents(rand: () => number, from: number, n: number, total: number, 
       error_code: outcome === 'ok' ? null : outcome,
       units: 0,
       unpriced: 0,
+      request_id: `req_bench_${i}`,
+      upstream_request_id: billable ? `req_upstream_${i}` : null,
     });
   }
   return out;

@@ -9,6 +9,7 @@ import { gatewayListener } from './http/gateway/listener.js';
 import { createMetrics, registerMetrics } from './http/metrics.js';
 import { registerSecretScanning } from './http/secret-scanning.js';
 import { readiness } from './readiness.js';
+import { requestIdSource } from './core/ids.js';
 import { dashboardWiring } from './http/dashboard/wiring.js';
 import { setupTokenFile } from './infra/setup-token-file.js';
 import { createRuntime, type Runtime } from './runtime.js';
@@ -50,7 +51,10 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
   const metrics = createMetrics(ctx, () => gateway);
   gateway.observe = { upstream: (provider, seconds, outcome) => metrics.upstream.observe(seconds, provider, outcome) };
   let closing = false;
+  // One source of request ids for the gateway's answers and Fastify's.
+  const newRequestId = requestIdSource(runtime.deps.randomBytes);
   const front = gatewayListener(gateway, {
+    newRequestId,
     bodyLimit: config.bodyLimit,
     bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
     trustProxy: config.trustProxy ?? null,
@@ -61,6 +65,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
   const app = await buildApp(ctx, {
     logger,
     front,
+    newRequestId,
     configure: (root) => {
       registerMetrics(root, ctx, metrics);
       root.get('/readyz', async (_req, reply) => {

@@ -6,6 +6,7 @@ import { createAppContext } from '../http/app-context.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 import type { Actor } from '../services/context.js';
 import { cliClock } from './io.js';
+import { requestIdSource } from '../core/ids.js';
 
 /** A call to the admin API: in-process on the local data dir, or over HTTP to a running server. */
 export interface Backend {
@@ -45,7 +46,11 @@ export async function openBackend(opts: BackendOptions, env: Record<string, stri
   const runtime = await openLocalRuntime(env);
   const logger = pino({ level: 'silent' });
   const actor = cliActor();
-  const app = await buildApp(createAppContext(runtime, logger), { logger, sessionResolver: async () => ({ ...actor }) });
+  const app = await buildApp(createAppContext(runtime, logger), {
+    logger,
+    sessionResolver: async () => ({ ...actor }),
+    newRequestId: requestIdSource(runtime.deps.randomBytes),
+  });
   return {
     async call(method, path, body) {
       const res = await app.inject({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { uuidV7Source } from './ids.js';
+import { requestIdSource, uuidV7Source } from './ids.js';
 
 describe('uuidV7Source', () => {
   it('makes distinct, well-formed, time-ordered ids', () => {
@@ -27,5 +27,29 @@ describe('uuidV7Source', () => {
     const a = uuidV7Source(() => 5, (n) => new Uint8Array(n).fill(1))();
     const b = uuidV7Source(() => 5, (n) => new Uint8Array(n).fill(2))();
     expect(a).not.toBe(b);
+  });
+});
+
+describe('requestIdSource', () => {
+  it("writes each id from 16 fresh random bytes, in OpenAI's form, drawing the pool again when it runs out", () => {
+    let draws = 0;
+    let counter = 0;
+    // A deterministic source: byte k of the stream is k mod 256, so ids are predictable here and checkable.
+    const next = requestIdSource((n) => {
+      draws++;
+      return Uint8Array.from({ length: n }, () => counter++ % 256);
+    });
+    const ids = Array.from({ length: 600 }, () => next());
+    for (const id of ids) expect(id).toMatch(/^req_[0-9a-f]{32}$/);
+    expect(ids[0]).toBe('req_000102030405060708090a0b0c0d0e0f');
+    expect(ids[1]).toBe('req_101112131415161718191a1b1c1d1e1f');
+    expect(draws).toBe(3);
+  });
+
+  it('makes distinct ids from a real random source', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const next = requestIdSource((n) => randomBytes(n));
+    const ids = Array.from({ length: 10_000 }, () => next());
+    expect(new Set(ids).size).toBe(10_000);
   });
 });

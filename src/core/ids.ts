@@ -46,3 +46,29 @@ export function uuidV7Source(clock: () => number, randomBytes: (n: number) => Ui
 
 /** Every 12-bit value as three hex digits. */
 const HEX3 = Array.from({ length: 4096 }, (_, i) => i.toString(16).padStart(3, '0'));
+
+/** Every byte value as two hex digits. */
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** Random bytes drawn at once for request ids: 256 ids' worth. */
+const REQUEST_ID_POOL = 4096;
+
+/**
+ * A source of request ids as OpenAI writes them: `req_` and 32 hex digits, 128 random bits each (unguessable, and
+ * unique for every practical purpose). The random bytes are drawn 4 KB at a time and written out through a table:
+ * measured (bench/request-id.ts), about half the cost of a `crypto.randomUUID()` per request, and a third of one
+ * without its dashes.
+ */
+export function requestIdSource(randomBytes: (n: number) => Uint8Array): () => string {
+  let pool = randomBytes(REQUEST_ID_POOL);
+  let at = 0;
+  return () => {
+    if (at + 16 > pool.length) {
+      pool = randomBytes(REQUEST_ID_POOL);
+      at = 0;
+    }
+    const b = pool;
+    const i = at;
+    at += 16;
+    return `req_${HEX2[b[i]]}${HEX2[b[i + 1]]}${HEX2[b[i + 2]]}${HEX2[b[i + 3]]}${HEX2[b[i + 4]]}${HEX2[b[i + 5]]}${HEX2[b[i + 6]]}${HEX2[b[i + 7]]}${HEX2[b[i + 8]]}${HEX2[b[i + 9]]}${HEX2[b[i + 10]]}${HEX2[b[i + 11]]}${HEX2[b[i + 12]]}${HEX2[b[i + 13]]}${HEX2[b[i + 14]]}${HEX2[b[i + 15]]}`;
+  };
+}

@@ -17,7 +17,8 @@ import type { AppContext } from './context.js';
 import { installErrorHandling } from './shared/errors.js';
 import { installJsonParser } from './shared/json-body.js';
 import { onClientError, watchBodyIdle } from './shared/raw-errors.js';
-import { errorBody, TollgateError } from '../core/errors.js';
+import { TollgateError } from '../core/errors.js';
+import { errorBodyFor, REQUEST_ID_HEADER, REQUEST_ID_LOG_KEY, requestIdOf, setRequestId } from './shared/request-id.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -28,6 +29,8 @@ export interface AppOptions {
   front?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** Extra route groups (gateway, dashboard, …) registered after the admin API. */
   plugins?: Array<(app: FastifyInstance) => void | Promise<void>>;
+  /** A new request id (core/ids.ts requestIdSource); every answer carries its request's in `x-request-id`. */
+  newRequestId: () => string;
 }
 
 const KEEP_ALIVE_MS = 72_000;
@@ -42,7 +45,11 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
     bodyLimit: ctx.config.bodyLimit,
     // Query strings like effective_at[gt]=… stay literal keys; repeated keys become arrays.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Tollgate's own ids, never a client's (a client's x-request-id is not trusted as ours): given to each request in
+    // serverFactory below, read back here, and logged under the same key as the gateway's.
     requestIdHeader: false,
+    genReqId: (req) => requestIdOf(req as IncomingMessage) ?? opts.newRequestId(),
+    requestIdLogLabel: REQUEST_ID_LOG_KEY,
     return503OnClosing: true,
     // avvio's 10 s default per plugin killed healthy starts on a loaded machine (2 cores at load 16: 20-30 s to
     // listen, main's code and this alike); a plugin that truly hangs still fails the start, a minute later.
@@ -53,6 +60,11 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
       const front = opts.front;
       const idleMs = ctx.config.bodyIdleTimeoutMs;
       const served = (req: IncomingMessage, res: ServerResponse) => {
+        // Set before Fastify sees the request, so that every answer has it: routes, errors, 404s, Fastify's own
+        // answers (bad URLs, 503 while closing) and the body-idle cut.
+        const id = opts.newRequestId();
+        setRequestId(req, id);
+        res.setHeader(REQUEST_ID_HEADER, id);
         watchBodyIdle(req, res, idleMs);
         handler(req, res);
       };
@@ -64,13 +76,13 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
       return server;
     },
     // Node's parse errors and Fastify's router errors in OpenAI's shape, like every other answer.
-    clientErrorHandler: onClientError,
+    clientErrorHandler: (err, socket) => onClientError(err, socket, opts.newRequestId()),
     frameworkErrors: (err, _request, reply) => {
       const te =
         err.code === 'FST_ERR_MAX_PARAM_LENGTH'
           ? new TollgateError('uri_too_long', 'A path parameter is longer than 200 characters.')
           : new TollgateError('invalid_value', 'Malformed request URL (bad percent-encoding).');
-      (reply as unknown as FastifyReply).code(te.status).header('content-type', 'application/json; charset=utf-8').send(errorBody(te));
+      (reply as unknown as FastifyReply).code(te.status).header('content-type', 'application/json; charset=utf-8').send(errorBodyFor(te, _request.id));
     },
   });
   installJsonParser(app);

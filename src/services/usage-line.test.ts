@@ -44,7 +44,7 @@ describe('usage lines', () => {
   it('reads the 20-value lines logged before units and unpriced, as 0 and 0', () => {
     const billed = { ...event, units: 3, unpriced: 1 };
     const old = JSON.stringify(JSON.parse(toUsageLine(billed)).slice(0, 20));
-    expect(usageEventOf(usageRowOf(old))).toEqual({ ...billed, units: 0, unpriced: 0 });
+    expect(usageEventOf(usageRowOf(old))).toEqual({ ...billed, units: 0, unpriced: 0, request_id: null, upstream_request_id: null });
     const { units: _u, unpriced: _p, ...oldObject } = billed;
     expect(usageEventOf(usageRowOf(JSON.stringify(oldObject)))).toEqual({ ...billed, units: 0, unpriced: 0 });
     expect(usageEventOf(usageRowOf(toUsageLine(billed)))).toEqual(billed);
@@ -52,6 +52,23 @@ describe('usage lines', () => {
 
   it('refuses a line with the wrong number of values', () => {
     expect(() => usageRowOf('["evt_1", 1]')).toThrow(/2 values/);
+    expect(() => usageRowOf(JSON.stringify([...usageRowOf(toUsageLine(event)), 'extra']))).toThrow(/values/);
+  });
+
+  it('reads the 22-value lines logged before the request ids (columns are only appended), the ids null', () => {
+    const billed = { ...event, units: 3, unpriced: 1 };
+    const before090 = JSON.stringify(usageRowOf(toUsageLine(billed)).slice(0, 22));
+    expect(usageEventOf(usageRowOf(before090))).toEqual({ ...billed, request_id: null, upstream_request_id: null });
+    const { request_id: _, upstream_request_id: __, ...oldObject } = event;
+    expect(usageEventOf(usageRowOf(JSON.stringify(oldObject)))).toEqual({ ...event, request_id: null, upstream_request_id: null });
+  });
+
+  it("carries the request ids, Tollgate's and the upstream's, through the line and back", () => {
+    const e = usageEvent({ request_id: 'req_0123456789abcdef0123456789abcdef', upstream_request_id: 'req_upstream"odd\\id' });
+    expect(usageEventOf(usageRowOf(toUsageLine(e)))).toEqual(e);
+    const w = new UsageLineWriter();
+    w.append(e);
+    expect(w.take().toString('utf8')).toBe(`${toUsageLine(e)}\n`);
   });
 
   it('tells whole lines from torn ones', () => {

@@ -24,7 +24,17 @@ export const USAGE_COLUMNS = [
   'error_code',
   'units',
   'unpriced',
+  'request_id',
+  'upstream_request_id',
 ] as const satisfies ReadonlyArray<keyof UsageEvent>;
+
+/**
+ * What a column holds on a line written before it existed: columns are only ever appended, so a shorter line is an
+ * earlier version's (a write-ahead log or spill file left by it), read with these values for the columns it lacks.
+ */
+const ABSENT_VALUE: Partial<Record<(typeof USAGE_COLUMNS)[number], unknown>> = { units: 0, unpriced: 0, request_id: null, upstream_request_id: null };
+/** The lengths of lines earlier versions wrote: 20 values, then 22 (units, unpriced: migration 080). */
+const EARLIER_LENGTHS: ReadonlySet<number> = new Set([20, 22]);
 
 export type UsageRow = unknown[];
 
@@ -58,6 +68,8 @@ export function toUsageLine(e: UsageEvent): string {
     e.error_code,
     e.units,
     e.unpriced,
+    e.request_id,
+    e.upstream_request_id,
   ]);
 }
 
@@ -74,18 +86,19 @@ export function usageLinesIn(bytes: Uint8Array): string[] {
     .filter((line) => line !== '');
 }
 
-/** Values of the lines written before `units` and `unpriced` (a log or spill file left by an earlier version). */
-const LEGACY_COLUMNS = 20;
-
 /** The row of values of a line (also reads the shorter rows and the JSON objects that earlier versions logged). */
 export function usageRowOf(line: string): UsageRow {
   const parsed = JSON.parse(line) as UsageRow | UsageEvent;
   if (Array.isArray(parsed)) {
-    if (parsed.length === LEGACY_COLUMNS) return [...parsed, 0, 0];
-    if (parsed.length !== USAGE_COLUMNS.length) throw new Error(`a usage line has ${parsed.length} values, not ${USAGE_COLUMNS.length}`);
-    return parsed;
+    if (parsed.length === USAGE_COLUMNS.length) return parsed;
+    if (!EARLIER_LENGTHS.has(parsed.length)) {
+      throw new Error(`a usage line has ${parsed.length} values, not ${USAGE_COLUMNS.length}`);
+    }
+    const row = parsed.slice();
+    for (let i = parsed.length; i < USAGE_COLUMNS.length; i++) row.push(ABSENT_VALUE[USAGE_COLUMNS[i]] ?? null);
+    return row;
   }
-  return USAGE_COLUMNS.map((c) => parsed[c] ?? (c === 'units' || c === 'unpriced' ? 0 : null));
+  return USAGE_COLUMNS.map((c) => parsed[c] ?? ABSENT_VALUE[c] ?? null);
 }
 
 /**
@@ -116,6 +129,8 @@ export function usageEventOf(r: UsageRow): UsageEvent {
     error_code: r[19],
     units: r[20],
     unpriced: r[21],
+    request_id: r[22],
+    upstream_request_id: r[23],
   } as UsageEvent;
 }
 
@@ -183,6 +198,8 @@ export class UsageLineWriter {
     this.str(e.error_code);
     this.num(e.units);
     this.num(e.unpriced);
+    this.str(e.request_id);
+    this.str(e.upstream_request_id);
     // The last value's comma becomes the closing bracket.
     this.buf[this.at - 1] = 0x5d;
     this.byte(0x0a);

@@ -2,7 +2,7 @@ import type { Kysely, Migration } from 'kysely';
 import { type Dialect, notNull } from './migrations.js';
 
 /**
- * Usage, limits and budgets tables (names 010_…–019_…), and 050_…, which drops the per-project and per-key indexes
+ * Usage, limits and budgets tables (names 010_…–019_…), 090_… (the request ids of usage events), and 050_…, which drops the per-project and per-key indexes
  * of usage_events once limit counters are seeded from the daily rollups (030_…): with requests from many keys each
  * insert dirtied a page of the per-key index, which tripled the usage writer's cost per event. Sums per key or
  * project come from the rollups; minute buckets read usage_events over its time index.
@@ -43,6 +43,14 @@ export function usageMigrations(_dialect: Dialect): Record<string, Migration> {
       async up(db: Kysely<unknown>) {
         await db.schema.dropIndex('usage_events_project_time').ifExists().execute();
         await db.schema.dropIndex('usage_events_key_time').ifExists().execute();
+      },
+    },
+    // Tollgate's id of each request and the upstream's own (issue 17 §4). Not indexed: every index on this table costs
+    // each insert (see 050); finding one request's event scans its time range, which the request's date narrows.
+    '090_usage_request_ids': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('usage_events').addColumn('request_id', 'text').execute();
+        await db.schema.alterTable('usage_events').addColumn('upstream_request_id', 'text').execute();
       },
     },
   };

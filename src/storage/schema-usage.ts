@@ -26,6 +26,10 @@ export interface UsageEventsTable {
   units: number;
   /** 1 when the request was billed with no price for its model (recorded at cost 0, for keys without a spend limit). */
   unpriced: number;
+  /** Tollgate's id of the request (`x-request-id` of its answer); null on events written before migration 090. */
+  request_id: string | null;
+  /** The upstream's own id of the request (its `x-request-id`, passed on as `x-upstream-request-id`), if it gave one. */
+  upstream_request_id: string | null;
 }
 
 /** Tables of usage, limits and budgets (see migrations-usage.ts). */

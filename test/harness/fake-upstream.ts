@@ -161,7 +161,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
           ...(model === 'nousage' ? {} : { usage: reported }),
         });
       }
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'x-ratelimit-remaining-requests': '9999' });
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'x-ratelimit-remaining-requests': '9999', 'x-request-id': 'req_fake_stream' });
       const send = (o: unknown) => res.write(`data: ${JSON.stringify(o)}\n\n`);
       const pieces = ['Hi', ' there', '!'];
       for (const p of pieces) {

@@ -25,6 +25,8 @@ export function usageEvent(overrides: Partial<UsageEvent> = {}): UsageEvent {
     error_code: null,
     units: 0,
     unpriced: 0,
+    request_id: 'req_00000000000000000000000000000001',
+    upstream_request_id: null,
     ...overrides,
   };
 }

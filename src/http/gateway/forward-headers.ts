@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { REQUEST_ID_HEADER, UPSTREAM_REQUEST_ID_HEADER } from '../shared/request-id.js';
 
 // Which headers cross the gateway. Only an allowlist of the client's headers reaches the provider (never its
 // credentials or org/project headers); the provider's account details, cookies and rate-limit headers never reach
@@ -45,13 +46,18 @@ const DROP_RESPONSE = new Set([
   'strict-transport-security',
 ]);
 
-/** Headers passed back to the client from the upstream's answer. */
-export function clientResponseHeaders(h: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+/**
+ * Headers passed back to the client from the upstream's answer, with Tollgate's request id in `x-request-id`; the
+ * upstream's own `x-request-id` goes on as `x-upstream-request-id`.
+ */
+export function clientResponseHeaders(h: Record<string, string | string[] | undefined>, requestId: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const name in h) {
     const value = h[name];
     if (value === undefined || DROP_RESPONSE.has(name) || name.startsWith('x-ratelimit-') || name.startsWith('cf-')) continue;
-    out[name] = value;
+    if (name === REQUEST_ID_HEADER) out[UPSTREAM_REQUEST_ID_HEADER] = value;
+    else if (name !== UPSTREAM_REQUEST_ID_HEADER) out[name] = value;
   }
+  out[REQUEST_ID_HEADER] = requestId;
   return out;
 }

@@ -24,7 +24,7 @@ function exchange(url: string) {
 }
 
 const listener = (closing: boolean) =>
-  gatewayListener({} as GatewayContext, { bodyLimit: 1024, bodyIdleTimeoutMs: 60_000, trustProxy: null, logger: pino({ level: 'silent' }), isClosing: () => closing });
+  gatewayListener({} as GatewayContext, { bodyLimit: 1024, bodyIdleTimeoutMs: 60_000, trustProxy: null, logger: pino({ level: 'silent' }), isClosing: () => closing, newRequestId: () => 'req_test' });
 
 describe('gateway listener', () => {
   it('leaves Tollgate’s own /v1 routes and everything else to Fastify', () => {

@@ -19,6 +19,8 @@ export interface GatewayListenerOptions {
   isClosing(): boolean;
   /** Request latency by route, method and status (metrics). */
   observe?(route: string, method: string, status: number, seconds: number): void;
+  /** A new request id (core/ids.ts requestIdSource). */
+  newRequestId(): string;
 }
 
 /** Tollgate's own `/v1` routes, served by the control plane and never forwarded. */
@@ -60,33 +62,34 @@ export function gatewayListener(g: GatewayContext, o: GatewayListenerOptions): (
     const target = canonicalTarget(url, { allowEncodedSlashIn: req.method === 'GET' ? modelsParam : undefined });
     if (!target.ok) {
       req.resume();
-      sendError(res, invalidUrl(req.method ?? 'GET', url.split('?')[0]), o.logger);
+      sendError(res, invalidUrl(req.method ?? 'GET', url.split('?')[0]), o.logger, o.newRequestId());
       return true;
     }
     const path = target.path;
     // Canonical, and in the one spelling of the prefix (`/V1/files` is canonical but not ours to forward as /files).
     if (path !== '/v1' && !path.startsWith('/v1/')) {
       req.resume();
-      sendError(res, invalidUrl(req.method ?? 'GET', path), o.logger);
+      sendError(res, invalidUrl(req.method ?? 'GET', path), o.logger, o.newRequestId());
       return true;
     }
     if (isControlPlanePath(path)) return false;
+    const requestId = o.newRequestId();
     if (isNeverForwarded(path)) {
       req.resume();
-      sendError(res, invalidUrl(req.method ?? 'GET', path), o.logger);
+      sendError(res, invalidUrl(req.method ?? 'GET', path), o.logger, requestId);
       return true;
     }
     const started = performance.now();
     if (o.isClosing()) {
       res.setHeader('connection', 'close');
-      sendError(res, new TollgateError('service_unavailable', 'The server is shutting down; retry on another instance.'), o.logger);
+      sendError(res, new TollgateError('service_unavailable', 'The server is shutting down; retry on another instance.'), o.logger, requestId);
       return true;
     }
     const route = req.method === 'GET' && (path === '/v1/models' || path.startsWith('/v1/models/')) ? modelsRoute(path) : null;
-    serve(g, o, req, res, target, ipOf(req), route).then(
+    serve(g, o, req, res, target, ipOf(req), route, requestId).then(
       () => o.observe?.(route?.label ?? '/v1/*', req.method ?? 'GET', res.statusCode, (performance.now() - started) / 1000),
       (err: unknown) => {
-        sendError(res, err, o.logger);
+        sendError(res, err, o.logger, requestId);
         o.observe?.(route?.label ?? '/v1/*', req.method ?? 'GET', res.statusCode, (performance.now() - started) / 1000);
       },
     );
@@ -119,9 +122,10 @@ async function serve(
   target: { path: string; search: string },
   ip: string,
   route: ModelsRoute | null,
+  requestId: string,
 ): Promise<void> {
   const pending = readBody(req, o.bodyLimit, o.bodyIdleTimeoutMs);
-  const request = gatewayRequest(req, target, ip, pending instanceof Promise ? await pending : pending);
+  const request = gatewayRequest(req, target, ip, pending instanceof Promise ? await pending : pending, requestId);
   if (route) await listModels(g, request, res, route.model);
   else await proxy(g, request, res);
 }

@@ -28,7 +28,17 @@ export const NO_TOKENS: TokenCounts = { input: 0, cached: 0, output: 0 };
 /** Builds and queues the usage event of one request; returns its cost in nano-dollars. */
 export function meter(
   g: GatewayContext,
-  r: { record: KeyRecord; model: string | null; provider: string | null; route: string; method: string; startedMs: number; plan?: MeterPlan },
+  r: {
+    record: KeyRecord;
+    model: string | null;
+    provider: string | null;
+    route: string;
+    method: string;
+    startedMs: number;
+    requestId: string;
+    upstreamRequestId: string | null;
+    plan?: MeterPlan;
+  },
   o: Outcome,
 ): number {
   // An unpriced model is billed at 0 and flagged (only keys without a spend limit get this far with one).
@@ -58,6 +68,8 @@ export function meter(
     error_code: o.errorCode,
     units: o.billable ? (o.units ?? 0) : 0,
     unpriced: o.billable && !priced ? 1 : 0,
+    request_id: r.requestId,
+    upstream_request_id: r.upstreamRequestId,
   };
   g.usage.record(event);
   if (o.upstreamMs !== null && r.provider) g.observe?.upstream(r.provider, o.upstreamMs / 1000, o.outcome);

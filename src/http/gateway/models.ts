@@ -63,7 +63,16 @@ export async function listModels(g: GatewayContext, request: GatewayRequest, res
   // Checked before it is metered (stored): bounded and clean, as everywhere a model is named.
   const problem = one === null ? null : modelNameProblem(one);
   if (problem) throw new TollgateError('invalid_value', problem, 'model');
-  const info = { record, model: one, provider: null, route: one ? '/models/{model}' : '/models', method: 'GET', startedMs };
+  const info = {
+    record,
+    model: one,
+    provider: null,
+    route: one ? '/models/{model}' : '/models',
+    method: 'GET',
+    startedMs,
+    requestId: request.requestId,
+    upstreamRequestId: null,
+  };
   try {
     checkScope(g, record, 'GET', '/v1/models');
   } catch (err) {
@@ -74,10 +83,10 @@ export async function listModels(g: GatewayContext, request: GatewayRequest, res
   const visible = await withoutForeignModels(g, record, allowed);
   meter(g, info, { status: 200, outcome: 'ok', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: null });
   if (one === null) {
-    sendJson(res, 200, { object: 'list', data: visible });
+    sendJson(res, request.requestId, 200, { object: 'list', data: visible });
     return;
   }
   const found = visible.find((m) => m.id === one);
   if (!found) throw new TollgateError('model_not_found', `The model '${one}' does not exist or you do not have access to it.`, 'model');
-  sendJson(res, 200, found, { 'cache-control': 'no-store' });
+  sendJson(res, request.requestId, 200, found, { 'cache-control': 'no-store' });
 }

@@ -18,6 +18,7 @@ import { meter, meterAndSettle, NO_TOKENS, type Outcome } from './metering.js';
 import { checkObjects, ownedUpstream } from './ownership.js';
 import { relayPassThrough, streamsThrough } from './pass-through.js';
 import { checkModelUse, requestModel, withModel } from './request-model.js';
+import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
 import { relayStream } from './stream-relay.js';
 import { countFallbackTokens } from './token-fallback.js';
 import { lastUsageKey, tokensFromUsage, usageFromJsonTail } from './usage-extract.js';
@@ -42,6 +43,10 @@ export interface RequestInfo {
   body: Record<string, unknown> | null;
   /** How the request is metered (answer-metering.ts). */
   plan: MeterPlan;
+  /** Tollgate's id of the request. */
+  requestId: string;
+  /** The upstream's own id of it (its `x-request-id`), once it answered. */
+  upstreamRequestId: string | null;
 }
 
 /** The data-plane handler for every forwarded `/v1/*` request: verify → scope → limit → forward → meter. */
@@ -62,7 +67,20 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
   const upstream = g.upstreams.get(target.provider ?? '') ?? g.upstreams.get('echo');
   // Billed as the model its body names: one named only in the query string is not what the upstream runs.
   const plan = meterPlanOf(g, request, endpoint, body, found.places.some((p) => p.in !== 'query') ? target.model : null);
-  const info: RequestInfo = { record, model: target.model, provider: upstream?.name ?? null, endpoint, route, listed: matched !== null, method: request.method, startedMs, body, plan };
+  const info: RequestInfo = {
+    record,
+    model: target.model,
+    provider: upstream?.name ?? null,
+    endpoint,
+    route,
+    listed: matched !== null,
+    method: request.method,
+    startedMs,
+    body,
+    plan,
+    requestId: request.requestId,
+    upstreamRequestId: null,
+  };
 
   let admission: Admission;
   let via = upstream as Upstream;
@@ -184,10 +202,17 @@ async function forward(
     throw new TollgateError(code, failure.message);
   }
   const upstreamMs = g.app.deps.clock() - info.startedMs;
+  info.upstreamRequestId = upstreamRequestIdOf(up.headers);
   const contentType = String(up.headers['content-type'] ?? '');
   try {
     if (up.statusCode < 300 && contentType.includes('text/event-stream')) {
-      const result = await relayStream(res, up, { endpoint, injectUsage, admissionHeaders: admission.headers, isClientGone: () => clientGone });
+      const result = await relayStream(res, up, {
+        endpoint,
+        injectUsage,
+        admissionHeaders: admission.headers,
+        requestId: info.requestId,
+        isClientGone: () => clientGone,
+      });
       const m = isModelCall
         ? { billable: true, tokens: result.tokens ?? (await countFallbackTokens(body, result.text)) }
         : meterIfReported && result.tokens !== null
@@ -199,7 +224,7 @@ async function forward(
       return;
     }
     if (up.statusCode < 400 && !isModelCall && !meterIfReported && !needsWholeAnswer(info.plan) && streamsThrough(up, info.route)) {
-      const headers: OutgoingHttpHeaders = clientResponseHeaders(up.headers);
+      const headers: OutgoingHttpHeaders = clientResponseHeaders(up.headers, info.requestId);
       for (const name in admission.headers) headers[name] = admission.headers[name];
       const whole = await relayPassThrough(res, up, headers, () => clientGone);
       const outcome: Outcome['outcome'] = whole ? 'ok' : clientGone ? 'client_aborted' : timedOut ? 'timeout' : 'upstream_error';
@@ -231,7 +256,7 @@ async function relayBuffered(
     meterAndSettle(g, info, admission, { status: 502, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: false, errorCode: 'upstream_error' });
     throw new TollgateError('upstream_error', `The upstream provider '${info.provider}' broke off its answer (${failure.message}).`);
   }
-  const headers: OutgoingHttpHeaders = clientResponseHeaders(up.headers);
+  const headers: OutgoingHttpHeaders = clientResponseHeaders(up.headers, info.requestId);
   for (const name in admission.headers) headers[name] = admission.headers[name];
   if (up.statusCode >= 400) {
     meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: o.stream, errorCode: `upstream_${up.statusCode}` });
@@ -240,7 +265,13 @@ async function relayBuffered(
       // provider's words (masked key, organization) are logged without its details and never answered.
       const secrets = providerSecrets(g);
       g.log?.error(
-        { provider: info.provider, status: up.statusCode, upstream: withoutProviderDetails(buf.toString('utf8').slice(0, 2000), secrets) },
+        {
+          provider: info.provider,
+          status: up.statusCode,
+          upstream: withoutProviderDetails(buf.toString('utf8').slice(0, 2000), secrets),
+          [REQUEST_ID_LOG_KEY]: info.requestId,
+          upstream_request_id: info.upstreamRequestId,
+        },
         'UPSTREAM REFUSED THE PROVIDER CREDENTIALS: check the provider key and account',
       );
       throw new TollgateError('upstream_auth_failed', `The upstream provider '${info.provider}' refused Tollgate's credentials for it; the operator has been told. This is not a problem with your API key.`);

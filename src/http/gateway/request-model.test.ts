@@ -12,6 +12,7 @@ const request = (o: Partial<GatewayRequest>): GatewayRequest => ({
   ip: '127.0.0.1',
   json: null,
   rawBody: null,
+  requestId: 'req_test',
   ...o,
 });
 

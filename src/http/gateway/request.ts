@@ -19,6 +19,8 @@ export interface GatewayRequest {
   json: unknown;
   /** The body exactly as received (forwarded upstream byte for byte), or null when empty. */
   rawBody: Buffer | null;
+  /** The id Tollgate gave the request (`x-request-id` of its answer, its log lines and usage event). */
+  requestId: string;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -90,7 +92,7 @@ export function readBody(req: IncomingMessage, limit: number, idleMs: number): B
  * Builds the gateway request from node:http's request, its URL (already split by the listener) and its body: JSON
  * bodies are parsed (400 `invalid_json`).
  */
-export function gatewayRequest(req: IncomingMessage, target: { path: string; search: string }, ip: string, body: Buffer): GatewayRequest {
+export function gatewayRequest(req: IncomingMessage, target: { path: string; search: string }, ip: string, body: Buffer, requestId: string): GatewayRequest {
   // A compressed body is not parsed: it is refused (415) once the key is known (see request-model.ts).
   const json = body.length > 0 && !isContentEncoded(req.headers['content-encoding']) && isJsonContentType(req.headers['content-type']) ? parseJsonBody(body) : null;
   return {
@@ -101,5 +103,6 @@ export function gatewayRequest(req: IncomingMessage, target: { path: string; sea
     ip,
     json: json ?? null,
     rawBody: body.length > 0 ? body : null,
+    requestId,
   };
 }

@@ -1,13 +1,14 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { errorBody, TollgateError } from '../../core/errors.js';
+import { TollgateError } from '../../core/errors.js';
+import { errorBodyFor, REQUEST_ID_HEADER, REQUEST_ID_LOG_KEY } from '../shared/request-id.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-/** Sends a JSON answer, with its length (not in chunks). */
-export function sendJson(res: ServerResponse, status: number, value: unknown, headers?: OutgoingHttpHeaders): void {
+/** Sends a JSON answer, with its length (not in chunks) and the request's id. */
+export function sendJson(res: ServerResponse, requestId: string, status: number, value: unknown, headers?: OutgoingHttpHeaders): void {
   const body = JSON.stringify(value);
-  res.writeHead(status, { ...headers, 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, { ...headers, 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body), [REQUEST_ID_HEADER]: requestId });
   res.end(body);
 }
 
@@ -15,17 +16,17 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
  * Answers a failure in OpenAI's error shape with its status and headers (Retry-After, rate-limit headers). Unexpected
  * errors are logged and answered as `internal_error`, never echoed. Once the answer has begun, the socket is cut instead.
  */
-export function sendError(res: ServerResponse, err: unknown, logger: Logger): void {
+export function sendError(res: ServerResponse, err: unknown, logger: Logger, requestId: string): void {
   const te = err instanceof TollgateError ? err : new TollgateError('internal_error');
-  if (te.status >= 500) logger.error({ err }, 'request failed');
+  if (te.status >= 500) logger.error({ err, [REQUEST_ID_LOG_KEY]: requestId }, 'request failed');
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const headers: OutgoingHttpHeaders = { ...te.headers, 'content-type': JSON_TYPE };
+  const headers: OutgoingHttpHeaders = { ...te.headers, 'content-type': JSON_TYPE, [REQUEST_ID_HEADER]: requestId };
   // A body refused for its size was not read: close the connection rather than read the rest.
   if (te.code === 'payload_too_large' || te.code === 'request_timeout') headers.connection = 'close';
-  const body = JSON.stringify(errorBody(te));
+  const body = JSON.stringify(errorBodyFor(te, requestId));
   headers['content-length'] = Buffer.byteLength(body);
   res.writeHead(te.status, headers);
   res.end(body);

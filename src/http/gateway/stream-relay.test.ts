@@ -39,6 +39,7 @@ async function relay(parts: Array<string | Buffer>, injectUsage = false, endpoin
     endpoint,
     injectUsage,
     admissionHeaders: {},
+    requestId: 'req_test',
     isClientGone: () => false,
   });
   return { ...r, result };
@@ -238,7 +239,7 @@ describe('relayStream', () => {
       },
     };
     const r = recorder();
-    const result = await relayStream(r.res, { statusCode: 200, headers: {}, body }, { endpoint: '/chat/completions', injectUsage: true, admissionHeaders: {}, isClientGone: () => false });
+    const result = await relayStream(r.res, { statusCode: 200, headers: {}, body }, { endpoint: '/chat/completions', injectUsage: true, admissionHeaders: {}, requestId: 'req_test', isClientGone: () => false });
     expect(result).toEqual({ complete: true, tokens: { input: 5, cached: 0, output: 7 }, text: '' });
     expect(r.writes).toEqual([chunk('Hel') + chunk('lo') + ev('[DONE]')]);
   });
@@ -284,7 +285,7 @@ describe('relayStream', () => {
       if (e === 'drain') drain = f;
       return res;
     };
-    const relayed = relayStream(r.res, { statusCode: 200, headers: {}, body }, { endpoint: '/chat/completions', injectUsage: false, admissionHeaders: {}, isClientGone: () => false });
+    const relayed = relayStream(r.res, { statusCode: 200, headers: {}, body }, { endpoint: '/chat/completions', injectUsage: false, admissionHeaders: {}, requestId: 'req_test', isClientGone: () => false });
     for (let i = 0; i < 20 && !drain; i++) await new Promise((r) => setImmediate(r));
     expect(calls).toEqual(['pause']);
     expect(r.text()).toBe(chunk('a'));
@@ -323,7 +324,7 @@ describe('relayStream', () => {
     (r.res as unknown as { write: () => boolean }).write = () => {
       throw new Error('write failed');
     };
-    const result = await relayStream(r.res, { statusCode: 200, headers: {}, body }, { endpoint: '/chat/completions', injectUsage: false, admissionHeaders: {}, isClientGone: () => false });
+    const result = await relayStream(r.res, { statusCode: 200, headers: {}, body }, { endpoint: '/chat/completions', injectUsage: false, admissionHeaders: {}, requestId: 'req_test', isClientGone: () => false });
     expect(cancelled).toBe(true);
     expect(result.complete).toBe(false);
   });

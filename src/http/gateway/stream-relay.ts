@@ -235,10 +235,10 @@ function inspect(events: Buffer, shape: StreamShape, injectUsage: boolean, token
 export async function relayStream(
   raw: ServerResponse,
   res: UpstreamResponse,
-  o: { endpoint: string; injectUsage: boolean; admissionHeaders: Record<string, string>; isClientGone: () => boolean },
+  o: { endpoint: string; injectUsage: boolean; admissionHeaders: Record<string, string>; requestId: string; isClientGone: () => boolean },
 ): Promise<StreamResult> {
   const shape = SHAPES[o.endpoint] ?? ANY_SHAPE;
-  const headers = clientResponseHeaders(res.headers);
+  const headers = clientResponseHeaders(res.headers, o.requestId);
   for (const name in o.admissionHeaders) headers[name] = o.admissionHeaders[name];
   headers['cache-control'] = 'no-cache';
   headers['x-accel-buffering'] = 'no';

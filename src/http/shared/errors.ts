@@ -1,12 +1,13 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { errorBody, TollgateError } from '../../core/errors.js';
+import { errorBodyFor } from './request-id.js';
 
 /** Maps every failure to OpenAI's error shape and status; unexpected errors are logged, never echoed. */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | TollgateError, request, reply) => {
     const te = toTollgateError(err);
     if (te.status >= 500) request.log.error({ err }, 'request failed');
-    reply.code(te.status).headers(te.headers).header('content-type', 'application/json; charset=utf-8').send(errorBody(te));
+    reply.code(te.status).headers(te.headers).header('content-type', 'application/json; charset=utf-8').send(errorBodyFor(te, request.id));
   });
   app.setNotFoundHandler((request, reply) => {
     const te = new TollgateError('unknown_url', `Unknown request URL: ${request.method} ${request.url.split('?')[0]}.`);

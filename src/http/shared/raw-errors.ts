@@ -2,12 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errorBody, TollgateError } from '../../core/errors.js';
 import { Deadlines } from '../gateway/deadlines.js';
+import { REQUEST_ID_HEADER } from './request-id.js';
 
 // Errors answered before any route sees the request (Node's parser, Fastify's router), and the body-idle cut of
 // Fastify's routes: in OpenAI's error shape like every other answer, never Node's or Fastify's own.
 
 /** The raw HTTP/1.1 answer for a request Node could not parse (`clientError`): OpenAI's shape, connection closed. */
-export function clientErrorAnswer(err: { code?: string }): string {
+export function clientErrorAnswer(err: { code?: string }, requestId: string): string {
   const te =
     err.code === 'HPE_HEADER_OVERFLOW'
       ? new TollgateError('headers_too_large')
@@ -16,13 +17,13 @@ export function clientErrorAnswer(err: { code?: string }): string {
         : new TollgateError('malformed_request');
   const body = JSON.stringify(errorBody(te));
   const reason = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }[te.status] ?? 'Bad Request';
-  return `HTTP/1.1 ${te.status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+  return `HTTP/1.1 ${te.status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${REQUEST_ID_HEADER}: ${requestId}\r\nconnection: close\r\n\r\n${body}`;
 }
 
-/** Node's `clientError` listener: answers in OpenAI's shape when the socket can still take it. */
-export function onClientError(err: Error & { code?: string }, socket: Duplex): void {
+/** Node's `clientError` listener: answers in OpenAI's shape, with a request id, when the socket can still take it. */
+export function onClientError(err: Error & { code?: string }, socket: Duplex, requestId: string): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  if (socket.writable) socket.end(clientErrorAnswer(err));
+  if (socket.writable) socket.end(clientErrorAnswer(err, requestId));
   else socket.destroy();
 }
 
