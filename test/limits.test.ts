@@ -6,12 +6,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { boundTokens } from '../src/core/estimate.js';
 import { describeEachDatabase, describeWithRedis } from './harness/backends.js';
 import { startTestServer, type TestServer } from './harness/server.js';
 
 const ORG = '/v1/organization';
 // tollgate-echo priced at $1,000 per 1M tokens: one token costs 1,000,000 nano-dollars.
 const PRICE_NANO_PER_TOKEN = 1_000_000;
+/** Tokens an echo answer to `chat()` really uses (8 prompt + 1 completion), whatever its max_tokens. */
+const REAL_TOKENS = 9;
+
+/**
+ * Tokens a hard spend cap reserves for `chat()` with these extras: the body's input bounded from above (its UTF-8
+ * bytes, every token being at least one) and its max_tokens; settled to REAL_TOKENS once answered.
+ */
+function reservedTokens(extra: Record<string, unknown> = {}): number {
+  const r = boundTokens({ model: 'tollgate-echo', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1, ...extra }, '/chat/completions', 16_384);
+  return r.input + r.output;
+}
+
+/** chat()'s extra for tests whose arithmetic uses a reservation of max_tokens 5. */
+const FIVE = { max_tokens: 5 };
+
+/** How many calls, one after another, a hard cap of `capTokens` admits: each needs room for its reservation. */
+function sequentialFits(capTokens: number, reserved: number, alreadyUsed = 0): number {
+  return capTokens < alreadyUsed + reserved ? 0 : Math.floor((capTokens - alreadyUsed - reserved) / REAL_TOKENS) + 1;
+}
 
 function pricedConfig(): string {
   const file = join(mkdtempSync(join(tmpdir(), 'tollgate-lim-')), 'tollgate.config.json');
@@ -139,19 +159,26 @@ describeEachDatabase('limits and budgets', (backend) => {
     expect(refusedEvents).toHaveLength(150);
   });
 
-  it('lets exactly the requests a budget fits through under concurrency, and records exactly their cost', async () => {
-    // Each request is estimated at 8 prompt + 1 (max_tokens) tokens and really uses 9: 45 cents fit exactly 50.
+  it('lets no more requests through a budget than their reservations fit, under concurrency, and records exactly their cost', async () => {
+    // 45 cents = 450 tokens at 1M nano-dollars each. Each request reserves its bounded input and max_tokens and
+    // settles to 9 real tokens: one after another, the cap admits a call while spent + its reservation fits.
     const k = await newKey({ spend_limit: { threshold_amount: 45, interval: 'month' } });
+    const most = sequentialFits(450, reservedTokens());
     const results = await Promise.all(Array.from({ length: 200 }, () => chat(t, k.value)));
     const ok = results.filter((r) => r.status === 200);
-    expect(ok).toHaveLength(50);
+    expect(ok.length).toBeGreaterThan(0);
+    expect(ok.length).toBeLessThanOrEqual(most);
+    let more = 0;
+    while ((await chat(t, k.value)).status === 200) more++;
+    expect(ok.length + more).toBe(most);
     await t.server.gateway.usage.flush();
     const rows = await t.server.runtime.database.db.selectFrom('usage_events').select(['cost_nanousd']).where('api_key_id', '=', k.id).where('billable', '=', 1).execute();
-    expect(rows.reduce((s, r) => s + Number(r.cost_nanousd), 0)).toBe(45 * 10_000_000);
+    expect(rows.reduce((s, r) => s + Number(r.cost_nanousd), 0)).toBe(most * REAL_TOKENS * PRICE_NANO_PER_TOKEN);
+    expect(most * REAL_TOKENS * PRICE_NANO_PER_TOKEN).toBeLessThanOrEqual(45 * 10_000_000);
   });
 
   it('never overspends when estimates run high, and the recorded spend is the sum of the successes', async () => {
-    // Reserved 13 tokens (max_tokens 5), really 9: reservations are conservative, so the cap is never passed.
+    // Reserved more than the 9 tokens really used (bounded input, max_tokens 5): the cap is never passed.
     const k = await newKey({ spend_limit: { threshold_amount: 45, interval: 'month' } });
     const results = await Promise.all(Array.from({ length: 200 }, () => chat(t, k.value, { max_tokens: 5 })));
     const ok = results.filter((r) => r.status === 200);
@@ -168,11 +195,10 @@ describeEachDatabase('limits and budgets', (backend) => {
     expect(rows).toHaveLength(ok.length);
     expect(recorded).toBe(expected);
     expect(recorded).toBeLessThanOrEqual(45 * 10_000_000);
-    // Sequentially, the rest of the budget is used up to the last reservation that fits: 49 or 50 in all, never more.
+    // Sequentially, the rest of the budget is used up to the last reservation that fits, never more.
     let more = 0;
     for (let i = 0; i < 60; i++) if ((await chat(t, k.value, { max_tokens: 5 })).status === 200) more++;
-    expect(ok.length + more).toBeGreaterThanOrEqual(49);
-    expect(ok.length + more).toBeLessThanOrEqual(50);
+    expect(ok.length + more).toBe(sequentialFits(450, reservedTokens({ max_tokens: 5 })));
   });
 
   it('refuses at a project spend limit, tells the remaining budget, fires each alert once, signed', async () => {
@@ -198,7 +224,7 @@ describeEachDatabase('limits and budgets', (backend) => {
         n++;
       }
       expect(status).toBe(429);
-      expect(budgets.length).toBe(10); // 9 cents = 90M nano-dollars = 10 requests of 9M
+      expect(budgets.length).toBe(sequentialFits(90, reservedTokens())); // 9 cents = 90 tokens' worth
       expect(Number(budgets[0])).toBeGreaterThan(Number(budgets.at(-1)));
       const deadline = Date.now() + 5000;
       while (hook.got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -218,7 +244,9 @@ describeEachDatabase('limits and budgets', (backend) => {
 
   it('rolls a monthly budget over at the start of the next month', async () => {
     now = Date.UTC(2026, 10, 30, 23, 59, 0);
-    const k = await newKey({ spend_limit: { threshold_amount: 1, interval: 'month' } });
+    // 5 cents = 50 tokens' worth: room for one reservation, not two.
+    expect(sequentialFits(50, reservedTokens())).toBe(1);
+    const k = await newKey({ spend_limit: { threshold_amount: 5, interval: 'month' } });
     expect((await chat(t, k.value)).status).toBe(200);
     expect((await chat(t, k.value)).status).toBe(429);
     now = Date.UTC(2026, 11, 1, 0, 0, 1);
@@ -280,8 +308,16 @@ describeWithRedis('limits shared by two instances', (redisUrl) => {
       for (let i = 0; i < 6; i++) seq.push((await chat(i % 2 ? a : b, rl.value)).status);
       expect(seq).toEqual([200, 200, 200, 200, 429, 429]);
       const budget = (await a.api('POST', `${ORG}/projects/${a.defaultProjectId}/api_keys`, { body: { spend_limit: { threshold_amount: 9 } } })).body;
+      // 9 cents = 90 tokens' worth: what the two gateways admit together, at once then one by one, is exactly what
+      // one would admit (each call needs room for its reservation).
+      const most = sequentialFits(90, reservedTokens());
       const spent = await Promise.all(Array.from({ length: 40 }, (_, i) => chat(i % 2 ? a : b, budget.value)));
-      expect(spent.filter((r) => r.status === 200)).toHaveLength(10);
+      const atOnce = spent.filter((r) => r.status === 200).length;
+      expect(atOnce).toBeGreaterThan(0);
+      expect(atOnce).toBeLessThanOrEqual(most);
+      let more = 0;
+      while ((await chat(more % 2 ? a : b, budget.value)).status === 200) more++;
+      expect(atOnce + more).toBe(most);
     } finally {
       await a.close();
       await b.close();
@@ -334,15 +370,16 @@ describe('organization spend limit', () => {
   it('caps every project together with organization_spend_limit_exceeded', async () => {
     const t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: pricedConfig() } });
     try {
-      const set = await t.api('POST', `${ORG}/spend_limit`, { body: { threshold_amount: 2, interval: 'month' } });
-      expect(set.body).toMatchObject({ object: 'organization.spend_limit', organization_id: t.orgId, threshold_amount: 2 });
+      const set = await t.api('POST', `${ORG}/spend_limit`, { body: { threshold_amount: 6, interval: 'month' } });
+      expect(set.body).toMatchObject({ object: 'organization.spend_limit', organization_id: t.orgId, threshold_amount: 6 });
       const p2 = (await t.api('POST', `${ORG}/projects`, { body: { name: 'second' } })).body.id;
       const a = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: {} })).body;
       const b = (await t.api('POST', `${ORG}/projects/${p2}/api_keys`, { body: {} })).body;
-      // 2 cents = 20M nano-dollars: two requests of 9M fit, the third does not, whichever project sends it.
-      expect((await chat(t, a.value)).status).toBe(200);
-      expect((await chat(t, b.value)).status).toBe(200);
-      const refused = await chat(t, a.value);
+      // 6 cents = 60 tokens' worth: two calls fit with their reservations, the third does not, whichever project sends it.
+      expect(sequentialFits(60, reservedTokens(FIVE))).toBe(2);
+      expect((await chat(t, a.value, FIVE)).status).toBe(200);
+      expect((await chat(t, b.value, FIVE)).status).toBe(200);
+      const refused = await chat(t, a.value, FIVE);
       expect(refused.status).toBe(429);
       expect((await refused.json()).error).toMatchObject({ type: 'insufficient_quota', code: 'organization_spend_limit_exceeded' });
       const raised = await t.api('POST', `${ORG}/spend_limit`, { body: { threshold_amount: 100 } });
@@ -371,11 +408,12 @@ describeEachDatabase('counters after a restart', (backend) => {
     try {
       quotaKey = (await first.api('POST', `${ORG}/projects/${first.defaultProjectId}/api_keys`, { body: { request_quota: { max_requests: 3, interval: 'month' } } })).body;
       totalKey = (await first.api('POST', `${ORG}/projects/${first.defaultProjectId}/api_keys`, { body: { request_quota: { max_requests: 2, interval: 'total' } } })).body;
-      budgetKey = (await first.api('POST', `${ORG}/projects/${first.defaultProjectId}/api_keys`, { body: { spend_limit: { threshold_amount: 2 } } })).body;
+      budgetKey = (await first.api('POST', `${ORG}/projects/${first.defaultProjectId}/api_keys`, { body: { spend_limit: { threshold_amount: 6 } } })).body;
+      expect(sequentialFits(60, reservedTokens(FIVE))).toBe(2); // 6 cents: two calls, one per run
       expect((await chat(first, quotaKey.value)).status).toBe(200);
       expect((await chat(first, quotaKey.value)).status).toBe(200);
       expect((await chat(first, totalKey.value)).status).toBe(200);
-      expect((await chat(first, budgetKey.value)).status).toBe(200); // 0.9 of 2 cents
+      expect((await chat(first, budgetKey.value, FIVE)).status).toBe(200); // 0.9 of 6 cents spent
     } finally {
       await first.close(); // flushes usage
     }
@@ -387,8 +425,8 @@ describeEachDatabase('counters after a restart', (backend) => {
       expect((await over.json()).error.code).toBe('api_key_quota_exceeded');
       expect((await chat(second, totalKey.value)).status).toBe(200);
       expect((await chat(second, totalKey.value)).status).toBe(429);
-      expect((await chat(second, budgetKey.value)).status).toBe(200); // 1.8 of 2 cents
-      expect((await chat(second, budgetKey.value)).status).toBe(429);
+      expect((await chat(second, budgetKey.value, FIVE)).status).toBe(200); // 1.8 of 6 cents spent
+      expect((await chat(second, budgetKey.value, FIVE)).status).toBe(429);
     } finally {
       await second.close();
     }
@@ -400,22 +438,25 @@ describeEachDatabase('counters after a restart', (backend) => {
     let inSecond: { value: string };
     try {
       const p2 = (await first.api('POST', `${ORG}/projects`, { body: { name: 'second' } })).body.id;
-      expect((await first.api('POST', `${ORG}/projects/${p2}/spend_limit`, { body: { threshold_amount: 1, interval: 'month' } })).status).toBe(200);
-      expect((await first.api('POST', `${ORG}/spend_limit`, { body: { threshold_amount: 3, interval: 'month' } })).status).toBe(200);
+      // The project (5 cents) has room for one call with its reservation; the organization (7 cents) for three.
+      expect(sequentialFits(50, reservedTokens(FIVE))).toBe(1);
+      expect(sequentialFits(70, reservedTokens(FIVE))).toBe(3);
+      expect((await first.api('POST', `${ORG}/projects/${p2}/spend_limit`, { body: { threshold_amount: 5, interval: 'month' } })).status).toBe(200);
+      expect((await first.api('POST', `${ORG}/spend_limit`, { body: { threshold_amount: 7, interval: 'month' } })).status).toBe(200);
       inDefault = (await first.api('POST', `${ORG}/projects/${first.defaultProjectId}/api_keys`, { body: {} })).body;
       inSecond = (await first.api('POST', `${ORG}/projects/${p2}/api_keys`, { body: {} })).body;
-      expect((await chat(first, inSecond.value)).status).toBe(200); // project: 0.9 of 1 cent; organization: 0.9 of 3
-      expect((await chat(first, inDefault.value)).status).toBe(200); // organization: 1.8 of 3
+      expect((await chat(first, inSecond.value, FIVE)).status).toBe(200); // project: 0.9 of 5 cents; organization: 0.9 of 7
+      expect((await chat(first, inDefault.value, FIVE)).status).toBe(200); // organization: 1.8 of 7
     } finally {
       await first.close();
     }
     const second = await start();
     try {
-      const project = await chat(second, inSecond.value); // would make the project 1.8 of 1
+      const project = await chat(second, inSecond.value, FIVE); // no room in the project for another reservation
       expect(project.status).toBe(429);
       expect((await project.json()).error.code).toBe('project_spend_limit_exceeded');
-      expect((await chat(second, inDefault.value)).status).toBe(200); // organization: 2.7 of 3
-      const org = await chat(second, inDefault.value);
+      expect((await chat(second, inDefault.value, FIVE)).status).toBe(200); // organization: 2.7 of 7
+      const org = await chat(second, inDefault.value, FIVE);
       expect(org.status).toBe(429);
       expect((await org.json()).error.code).toBe('organization_spend_limit_exceeded');
     } finally {

@@ -52,6 +52,7 @@ const Price = z
     images: z.record(z.string(), z.record(z.string(), usd)).optional(),
     characters: usd.optional(),
     minutes: usd.optional(),
+    max_output_tokens: z.number().int().positive().optional(),
   })
   .refine((p) => Object.keys(p).length > 0, 'a price names at least one rate');
 

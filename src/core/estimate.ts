@@ -30,3 +30,44 @@ export function estimateTokens(body: Record<string, unknown> | null, endpoint: s
   const n = typeof body.n === 'number' && body.n > 1 ? Math.min(body.n, 128) : 1;
   return { input, output: (declared ?? defaultMaxOutput) * n };
 }
+
+/** Input tokens reserved for an image part under a hard cap (a high-detail image costs any current model less). */
+export const IMAGE_PART_TOKENS = 6_000;
+
+/**
+ * Input tokens of a body, counted so that the real count cannot be higher: every token of OpenAI's byte-level
+ * tokenizers is at least one byte, so a text's UTF-8 length bounds its tokens. Every string and key of the body is
+ * counted (messages, instructions, tools and their schemas, …), an image part as IMAGE_PART_TOKENS whatever its
+ * bytes, inline files and audio as their (base64) bytes.
+ */
+function inputBound(v: unknown, key: string, depth: number): number {
+  if (typeof v === 'string') {
+    if (key === 'image_url' || (key === 'url' && v.startsWith('data:image/'))) return IMAGE_PART_TOKENS;
+    return Buffer.byteLength(v, 'utf8') + 1;
+  }
+  if (v === null || typeof v !== 'object') return 1;
+  // Deeper than any prompt nests: counted whole (the body was parsed at this depth, so it serialises at it too).
+  if (depth > 64) return Buffer.byteLength(JSON.stringify(v), 'utf8');
+  if (Array.isArray(v)) return v.reduce((n: number, x) => n + inputBound(x, key, depth + 1), 1);
+  const o = v as Record<string, unknown>;
+  // An image part: one allowance, not its bytes (a 2 MB data URL is still one image).
+  if (o.type === 'image_url' || o.type === 'input_image') return IMAGE_PART_TOKENS;
+  let n = 1;
+  for (const [k, x] of Object.entries(o)) n += Buffer.byteLength(k, 'utf8') + inputBound(x, k, depth + 1);
+  return n;
+}
+
+/**
+ * What a request may cost at most, in tokens, for a budget with a hard cap: input bounded from above (inputBound),
+ * and output the declared max_tokens / max_completion_tokens / max_output_tokens, else the model's largest answer,
+ * times `n`. Only input the body does not carry (files named by id, stored conversation items) can exceed it.
+ */
+export function boundTokens(body: Record<string, unknown> | null, endpoint: string, modelMaxOutput: number): TokenEstimate {
+  if (!body) return { input: 0, output: 0 };
+  const { model: _model, stream: _stream, stream_options: _so, ...rest } = body;
+  const input = inputBound(rest, '', 0);
+  if (endpoint === '/embeddings') return { input, output: 0 };
+  const declared = [body.max_completion_tokens, body.max_tokens, body.max_output_tokens].find((v) => typeof v === 'number' && v > 0) as number | undefined;
+  const n = typeof body.n === 'number' && body.n > 1 ? Math.min(body.n, 128) : 1;
+  return { input, output: (declared ?? modelMaxOutput) * n };
+}

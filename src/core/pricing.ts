@@ -30,6 +30,8 @@ export interface ModelPrice {
   characters?: number;
   /** USD per minute of audio, billed by the second (whisper-1). */
   minutes?: number;
+  /** Not a price: the most output tokens the model produces (core/model-limits.ts), reserved under a hard spend cap. */
+  max_output_tokens?: number;
 }
 
 export type PriceTable = Readonly<Record<string, ModelPrice>>;

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { TollgateError } from '../core/errors.js';
-import { estimateTokens } from '../core/estimate.js';
+import { boundTokens, estimateTokens } from '../core/estimate.js';
+import { maxOutputTokens } from '../core/model-limits.js';
 import { formatResetDuration, type GcraDecision } from '../core/gcra.js';
 import type { AcquireOutcome, CounterCheck, LimitStore, RateCheck } from '../core/limit-store.js';
 import { type Interval, keyRange, keyTtlSeconds, periodKeys } from '../core/periods.js';
@@ -94,17 +95,22 @@ export class LimitsGuard implements RequestGuard {
           ? 'the organization has a spend limit'
           : null;
     if (capped) refuseUnmetered(input.plan, capped);
-    return this.admitLimited(input, policy, orgSpend);
+    return this.admitLimited(input, policy, orgSpend, capped !== null);
   }
 
-  private async admitLimited(input: AdmitInput, policy: ProjectPolicy | null, orgSpend: ProjectPolicy['spend']): Promise<Admission> {
+  private async admitLimited(input: AdmitInput, policy: ProjectPolicy | null, orgSpend: ProjectPolicy['spend'], hardCap: boolean): Promise<Admission> {
     const { record, model, nowMs } = input;
     const kl = record.limits;
     const { plan } = input;
-    // Tokens are estimated for token-billed calls only; the other kinds reserve what their plan estimates.
+    // Tokens are estimated for token-billed calls only; the other kinds reserve what their plan estimates. TPM
+    // reserves the usual estimate (as OpenAI's own limiter does); a hard spend cap reserves what the request can cost
+    // at most (input bounded from above, output its max_tokens or else the model's largest answer), so that a burst
+    // of concurrent calls cannot overshoot the cap (docs/metering.md).
     const estimate = plan.kind === 'tokens' ? estimateTokens(input.body, input.endpoint, this.opts.defaultMaxOutputTokens) : { input: 0, output: 0 };
     const estTokens = estimate.input + estimate.output;
-    const estCost = plan.kind === 'tokens' ? costNanoUsd(plan.price, { input: estimate.input, cached: 0, output: estimate.output }) : plan.estimateNano;
+    const reserved =
+      plan.kind === 'tokens' && hardCap ? boundTokens(input.body, input.endpoint, maxOutputTokens(model, () => plan.price?.max_output_tokens)) : estimate;
+    const estCost = plan.kind === 'tokens' ? costNanoUsd(plan.price, { input: reserved.input, cached: 0, output: reserved.output }) : plan.estimateNano;
 
     const rates: RateCheck[] = [];
     const rateMeta: RateMeta[] = [];
@@ -152,7 +158,10 @@ export class LimitsGuard implements RequestGuard {
     if (rates.length === 0 && counters.length === 0) return NO_LIMITS;
 
     const outcome = await this.acquire(record, rates, counters, counterMeta, nowMs);
-    if (!outcome.allowed) throw this.refusal(outcome, rateMeta, counterMeta, rates, record, model);
+    if (!outcome.allowed) {
+      this.alertExhausted(outcome, counters, counterMeta, record);
+      throw this.refusal(outcome, rateMeta, counterMeta, rates, counters, record, model);
+    }
 
     const headers = this.headers(outcome, rateMeta, counterMeta);
     const usedAtAdmit = outcome.counters.map((c) => c.used);
@@ -265,7 +274,41 @@ export class LimitsGuard implements RequestGuard {
     await store.seedCounter(key, Number(row?.v ?? 0), keyTtlSeconds(period, now), now);
   }
 
-  private refusal(outcome: AcquireOutcome, rateMeta: RateMeta[], counterMeta: CounterMeta[], rates: RateCheck[], record: KeyRecord, model: string | null): TollgateError {
+  /**
+   * A budget that refuses a request is exhausted for new requests (spent and reserved leave no room for this one's
+   * reservation): every alert threshold of it fires now, once per period, since with reservations the recorded
+   * spend itself may stop short of 100 %.
+   */
+  private alertExhausted(outcome: AcquireOutcome, counters: CounterCheck[], counterMeta: CounterMeta[], record: KeyRecord): void {
+    outcome.counters.forEach((c, i) => {
+      const m = counterMeta[i];
+      if (c.allowed || m.kind === 'quota' || m.cap <= 0) return;
+      for (const t of m.alertThresholds) {
+        if (c.used + counters[i].amount < (m.cap * t) / 100) continue;
+        this.opts.onAlert({
+          scope: m.kind === 'key_budget' ? 'api_key' : m.kind === 'org_budget' ? 'organization' : 'project',
+          scopeId: m.scopeId,
+          orgId: record.orgId,
+          projectId: record.projectId,
+          period: m.period,
+          threshold: t,
+          usedNanoUsd: c.used,
+          capNanoUsd: m.cap,
+          recipients: m.recipients ?? [],
+        });
+      }
+    });
+  }
+
+  private refusal(
+    outcome: AcquireOutcome,
+    rateMeta: RateMeta[],
+    counterMeta: CounterMeta[],
+    rates: RateCheck[],
+    counters: CounterCheck[],
+    record: KeyRecord,
+    model: string | null,
+  ): TollgateError {
     const failedCounter = outcome.counters.findIndex((c) => !c.allowed);
     if (failedCounter >= 0) {
       const m = counterMeta[failedCounter];
@@ -281,8 +324,13 @@ export class LimitsGuard implements RequestGuard {
       const what =
         m.kind === 'quota'
           ? `This API key's request quota is used up: ${used} of ${m.cap} requests (${m.interval}).`
-          : `${m.kind === 'key_budget' ? "This API key's" : m.kind === 'org_budget' ? "The organization's" : "The project's"} spend limit of $${(m.cap / 1e9).toFixed(2)} per ${m.interval} is reached ($${(used / 1e9).toFixed(4)} spent or reserved).`;
-      const err = new TollgateError(code, `${what} Retrying will not help until the period resets or the limit is raised.`);
+          : `${m.kind === 'key_budget' ? "This API key's" : m.kind === 'org_budget' ? "The organization's" : "The project's"} spend limit of $${(m.cap / 1e9).toFixed(2)} per ${m.interval} leaves no room for this request: $${(used / 1e9).toFixed(4)} is spent or reserved by requests in flight, and this one reserves up to $${(counters[failedCounter].amount / 1e9).toFixed(4)} (its max_tokens, or else the model's largest answer: set max_tokens to reserve less).`;
+      const err = new TollgateError(
+        code,
+        m.kind === 'quota'
+          ? `${what} Retrying will not help until the period resets or the limit is raised.`
+          : `${what} Retrying helps only once requests in flight settle, the period resets or the limit is raised.`,
+      );
       err.headers = this.headers(outcome, rateMeta, counterMeta);
       return err;
     }

@@ -1,0 +1,60 @@
+import fc from 'fast-check';
+import { Tiktoken } from 'js-tiktoken/lite';
+import { describe, expect, it } from 'vitest';
+import { boundTokens, estimateTokens, IMAGE_PART_TOKENS } from './estimate.js';
+import { maxOutputTokens, UNKNOWN_MAX_OUTPUT_TOKENS } from './model-limits.js';
+
+describe('the reservation of a hard spend cap', () => {
+  it('bounds the real input tokens from above, whatever the text (o200k and cl100k)', async () => {
+    const encoders = await Promise.all(
+      ['o200k_base', 'cl100k_base'].map(async (name) => new Tiktoken((await import(`js-tiktoken/ranks/${name}`)).default)),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: 'binary' }), { minLength: 1, maxLength: 4 }), fc.string({ unit: 'grapheme' }), (parts, system) => {
+        const messages = [{ role: 'system', content: system }, ...parts.map((content) => ({ role: 'user', content }))];
+        const bound = boundTokens({ model: 'm', messages }, '/chat/completions', 100).input;
+        for (const enc of encoders) {
+          const real = messages.reduce((n, m) => n + enc.encode(m.content).length + 4, 3);
+          if (real > bound) return false;
+        }
+        return true;
+      }),
+      { numRuns: 100 },
+    );
+    // Where the usual estimate (characters / 4) falls far short: CJK, emoji.
+    const cjk = '漢字仮名交じり文'.repeat(50);
+    const usual = estimateTokens({ messages: [{ role: 'user', content: cjk }] }, '/chat/completions', 0).input;
+    expect(encoders[0].encode(cjk).length).toBeGreaterThan(usual);
+    expect(boundTokens({ messages: [{ role: 'user', content: cjk }] }, '/chat/completions', 0).input).toBeGreaterThan(encoders[0].encode(cjk).length);
+  });
+
+  it('counts instructions, tools and their schemas, an image as one allowance, and inline files by their bytes', () => {
+    const tools = [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string', description: 'x'.repeat(500) } } } } }];
+    expect(boundTokens({ input: 'hi', instructions: 'y'.repeat(1000), tools }, '/responses', 0).input).toBeGreaterThan(1500);
+    const image = { type: 'image_url', image_url: { url: `data:image/png;base64,${'A'.repeat(2_000_000)}` } };
+    expect(boundTokens({ messages: [{ role: 'user', content: [image] }] }, '/chat/completions', 0).input).toBeLessThan(IMAGE_PART_TOKENS + 100);
+    expect(boundTokens({ messages: [{ role: 'user', content: [image, image] }] }, '/chat/completions', 0).input).toBeGreaterThanOrEqual(2 * IMAGE_PART_TOKENS);
+    const file = { type: 'file', file: { filename: 'a.pdf', file_data: `data:application/pdf;base64,${'B'.repeat(30_000)}` } };
+    expect(boundTokens({ messages: [{ role: 'user', content: [file] }] }, '/chat/completions', 0).input).toBeGreaterThan(30_000);
+  });
+
+  it("reserves the declared max_tokens, else the model's largest answer, times n; embeddings no output", () => {
+    expect(boundTokens({ messages: [], max_tokens: 50 }, '/chat/completions', 16_384).output).toBe(50);
+    expect(boundTokens({ messages: [], max_completion_tokens: 70, n: 3 }, '/chat/completions', 16_384).output).toBe(210);
+    expect(boundTokens({ input: 'x', max_output_tokens: 9 }, '/responses', 16_384).output).toBe(9);
+    expect(boundTokens({ messages: [] }, '/chat/completions', 16_384).output).toBe(16_384);
+    expect(boundTokens({ input: 'x' }, '/embeddings', 16_384).output).toBe(0);
+  });
+
+  it("knows models' largest answers, their snapshots', a configured one, and assumes the most for the rest", () => {
+    expect(maxOutputTokens('gpt-4o')).toBe(16_384);
+    expect(maxOutputTokens('gpt-4o-2024-08-06')).toBe(16_384);
+    expect(maxOutputTokens('gpt-4o-2024-05-13')).toBe(4_096);
+    expect(maxOutputTokens('o1-pro')).toBe(100_000);
+    expect(maxOutputTokens('gpt-4-0613')).toBe(8_192);
+    expect(maxOutputTokens('gpt-5')).toBe(UNKNOWN_MAX_OUTPUT_TOKENS);
+    expect(maxOutputTokens('my-local-llama')).toBe(UNKNOWN_MAX_OUTPUT_TOKENS);
+    expect(maxOutputTokens('my-local-llama', () => 2048)).toBe(2048);
+    expect(maxOutputTokens(null)).toBe(UNKNOWN_MAX_OUTPUT_TOKENS);
+  });
+});

@@ -1,0 +1,70 @@
+import { snapshotBase } from './pricing.js';
+
+// The most output tokens a model can produce in one answer (OpenAI's model pages; LiteLLM's table of them). A budget
+// with a hard cap reserves this much output for a request that sets no max_tokens, so that no answer can cost more
+// than was reserved for it (docs/metering.md, "How far a hard cap can be overshot").
+
+/** Reserved for a model this table does not know: the most any current OpenAI model produces. */
+export const UNKNOWN_MAX_OUTPUT_TOKENS = 128_000;
+
+const MAX_OUTPUT_TOKENS: Readonly<Record<string, number>> = {
+  'gpt-4o': 16_384,
+  'gpt-4o-2024-05-13': 4_096,
+  'gpt-4o-mini': 16_384,
+  'chatgpt-4o-latest': 16_384,
+  'gpt-4o-audio-preview': 16_384,
+  'gpt-4o-mini-audio-preview': 16_384,
+  'gpt-audio': 16_384,
+  'gpt-audio-mini': 16_384,
+  'gpt-4.1': 32_768,
+  'gpt-4.1-mini': 32_768,
+  'gpt-4.1-nano': 32_768,
+  'gpt-4.5-preview': 16_384,
+  'gpt-5-chat-latest': 16_384,
+  'gpt-5.1-chat-latest': 16_384,
+  'gpt-5.2-chat-latest': 16_384,
+  'gpt-5.3-chat-latest': 16_384,
+  o1: 100_000,
+  'o1-pro': 100_000,
+  'o1-preview': 32_768,
+  'o1-mini': 65_536,
+  o3: 100_000,
+  'o3-pro': 100_000,
+  'o3-mini': 100_000,
+  'o3-deep-research': 100_000,
+  'o4-mini': 100_000,
+  'o4-mini-deep-research': 100_000,
+  'codex-mini-latest': 100_000,
+  'computer-use-preview': 1_024,
+  'gpt-4': 8_192,
+  'gpt-4-32k': 32_768,
+  'gpt-4-turbo': 4_096,
+  'gpt-4-turbo-preview': 4_096,
+  'gpt-4-1106-preview': 4_096,
+  'gpt-4-0125-preview': 4_096,
+  'gpt-4-vision-preview': 4_096,
+  'gpt-3.5-turbo': 4_096,
+  'gpt-3.5-turbo-16k': 4_096,
+  'gpt-3.5-turbo-instruct': 4_096,
+  'davinci-002': 16_384,
+  'babbage-002': 16_384,
+  'tollgate-echo': 16_384,
+};
+
+/**
+ * The most output a model can produce: a configured `max_output_tokens` (pricing entry), its own entry, its snapshot's
+ * base model's entry, else UNKNOWN_MAX_OUTPUT_TOKENS (GPT-5 models, whose answers may reach 128,000 tokens, among them).
+ */
+export function maxOutputTokens(model: string | null, configured?: (model: string) => number | undefined): number {
+  if (model === null) return UNKNOWN_MAX_OUTPUT_TOKENS;
+  const own = configured?.(model);
+  if (own !== undefined) return own;
+  if (Object.hasOwn(MAX_OUTPUT_TOKENS, model)) return MAX_OUTPUT_TOKENS[model];
+  const base = snapshotBase(model);
+  if (base !== null) {
+    const fromBase = configured?.(base);
+    if (fromBase !== undefined) return fromBase;
+    if (Object.hasOwn(MAX_OUTPUT_TOKENS, base)) return MAX_OUTPUT_TOKENS[base];
+  }
+  return UNKNOWN_MAX_OUTPUT_TOKENS;
+}
