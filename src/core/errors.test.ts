@@ -13,6 +13,14 @@ describe('error catalogue', () => {
     }
   });
 
+  it('documents no code that does not exist, and each once (no stale or duplicate row)', () => {
+    const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
+    const rows = [...doc.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]);
+    expect(rows.filter((code) => !(code in ERROR_CATALOGUE))).toEqual([]);
+    expect(rows.filter((code, i) => rows.indexOf(code) !== i)).toEqual([]);
+    expect(rows.length).toBe(Object.keys(ERROR_CATALOGUE).length);
+  });
+
   it('renders the OpenAI error shape', () => {
     const body = errorBody(new TollgateError('invalid_value', 'bad name', 'name'));
     expect(body).toEqual({ error: { message: 'bad name', type: 'invalid_request_error', param: 'name', code: 'invalid_value' } });
