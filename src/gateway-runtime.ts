@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
-import { loadGatewayConfig } from './config/gateway-config.js';
 import { uuidV7Source } from './core/ids.js';
 import type { LimitStore } from './core/limit-store.js';
 import type { AppContext } from './http/context.js';
@@ -26,7 +25,7 @@ import { usageRollups } from './services/usage-rollups.js';
 
 /** Builds the data plane: upstream pools (or the echo model), the usage recorder, limits and budgets. */
 export function createGateway(config: Config, runtime: Runtime, app: AppContext, logger: Logger): GatewayContext & { limitStore: LimitStore } {
-  const gatewayConfig = loadGatewayConfig(config);
+  const gatewayConfig = config.gateway;
   const upstreams = new Map<string, Upstream>();
   for (const p of gatewayConfig.providers) upstreams.set(p.name, new HttpUpstream(p));
   if (upstreams.size === 0) {

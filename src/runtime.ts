@@ -30,6 +30,9 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/** Where a background error came from. */
+export type BackgroundSource = 'change-feed' | 'change-bus' | 'last-used';
+
 /** The server secret: TOLLGATE_SECRET, or one generated into the data dir (mode 0600) on first start. */
 export function loadServerSecret(config: Config): string {
   if (config.secret) return config.secret;
@@ -45,9 +48,15 @@ export function loadServerSecret(config: Config): string {
 /** Opens storage, migrates, initialises the organization on first use, and wires the services. */
 export async function createRuntime(
   config: Config,
-  opts: { schema?: string; clock?: () => number; onChangeFeedError?: (err: unknown) => void } = {},
+  opts: {
+    schema?: string;
+    clock?: () => number;
+    /** Errors of background work that retries by itself (change feed, Redis change bus, last-used flush): for the log. */
+    onBackgroundError?: (source: BackgroundSource, err: unknown) => void;
+  } = {},
 ): Promise<Runtime> {
   const secret = loadServerSecret(config);
+  const onError = opts.onBackgroundError ?? (() => {});
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, schema: opts.schema });
   const clock = opts.clock ?? Date.now;
   const keyCache = new KeyCache((hash) => loadKeyRecord(database, hash), {
@@ -60,12 +69,12 @@ export async function createRuntime(
   caches.add(keyCache);
   const changes = new ChangeFanout();
   changes.add(caches);
-  const bus = config.redisUrl ? new RedisChangeBus(config.redisUrl, caches, () => {}) : null;
+  const bus = config.redisUrl ? new RedisChangeBus(config.redisUrl, caches, (err) => onError('change-bus', err)) : null;
   if (bus) changes.add(bus);
   const deps: ServiceDeps = { database, clock, randomBytes: (n) => randomBytes(n), changes };
   const { org, created } = await ensureInitialized(deps);
-  const changeFeed = new ChangeFeed(database, caches, config.changePollMs, opts.onChangeFeedError);
-  const lastUsed = new LastUsedTracker(database);
+  const changeFeed = new ChangeFeed(database, caches, config.changePollMs, (err) => onError('change-feed', err));
+  const lastUsed = new LastUsedTracker(database, undefined, (err) => onError('last-used', err));
   return {
     config,
     database,

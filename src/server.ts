@@ -12,7 +12,7 @@ import { readiness } from './readiness.js';
 import { requestIdSource } from './core/ids.js';
 import { dashboardWiring } from './http/dashboard/wiring.js';
 import { setupTokenFile } from './infra/setup-token-file.js';
-import { createRuntime, type Runtime } from './runtime.js';
+import { type BackgroundSource, createRuntime, type Runtime } from './runtime.js';
 import { provisionSetupToken, type SetupTokenState, watchSetupToken } from './services/setup-token.js';
 
 export interface Server {
@@ -25,13 +25,19 @@ export interface Server {
   close(): Promise<void>;
 }
 
+const BACKGROUND_FAILURES: Record<BackgroundSource, string> = {
+  'change-feed': 'key change feed poll failed',
+  'change-bus': 'Redis change bus failed (the change feed still carries changes)',
+  'last-used': 'writing last-used times failed (kept for the next flush)',
+};
+
 /** Creates the runtime and HTTP app and listens; used by main.ts and by tests. */
 export async function startServer(config: Config, opts: { logger?: Logger; schema?: string; listen?: boolean; clock?: () => number } = {}): Promise<Server> {
   const logger = opts.logger ?? pino({ level: config.logLevel });
   const runtime = await createRuntime(config, {
     schema: opts.schema,
     clock: opts.clock,
-    onChangeFeedError: (err) => logger.warn({ err }, 'key change feed poll failed; retrying'),
+    onBackgroundError: (source, err) => logger.warn({ err, source }, `${BACKGROUND_FAILURES[source]}; retrying`),
   });
   await runtime.changeFeed.start();
   runtime.lastUsed.start();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type GatewayConfig, loadGatewayConfig } from './gateway-config.js';
 
 // Every setting and its default in one place. Read once in main.ts / the CLI; frozen; passed in.
 
@@ -86,8 +87,8 @@ export type Config = Readonly<{
   logLevel: string;
   openaiApiKey: string | undefined;
   openaiBaseUrl: string;
-  /** The raw environment, for provider secrets named in the config file (never logged). */
-  env: Readonly<Record<string, string | undefined>>;
+  /** Providers, routes, aliases and prices (the config file and OPENAI_API_KEY), resolved once and deep-frozen. */
+  gateway: GatewayConfig;
 }>;
 
 /** Validates the environment into a frozen Config; throws a readable error on bad values. */
@@ -98,7 +99,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
-  return Object.freeze({
+  const settings = {
     host: e.HOST,
     port: e.PORT,
     dataDir: e.TOLLGATE_DATA_DIR,
@@ -129,6 +130,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL,
     openaiApiKey: e.OPENAI_API_KEY || undefined,
     openaiBaseUrl: e.OPENAI_BASE_URL,
-    env: Object.freeze({ ...env }),
-  });
+  };
+  // The environment is not kept: only the secrets the gateway config names are resolved from it, into that config.
+  return deepFreeze({ ...settings, gateway: loadGatewayConfig(settings, env) });
+}
+
+/** Freezes a plain-data tree (config holds no class instances), so no holder can change what another reads. */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }

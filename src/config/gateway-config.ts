@@ -106,8 +106,14 @@ export interface GatewayConfig {
 
 const DEFAULT_TIMEOUTS = { connectMs: 10_000, firstByteMs: 120_000, totalMs: 600_000 };
 
-/** Reads the gateway config (file, then OPENAI_API_KEY), validating it; throws a readable error. */
-export function loadGatewayConfig(config: Config): GatewayConfig {
+/** What the gateway config is read from: the settings it depends on and the provider secrets' environment. */
+export type GatewaySources = Pick<Config, 'configFile' | 'openaiApiKey' | 'openaiBaseUrl'>;
+
+/**
+ * Reads the gateway config (file, then OPENAI_API_KEY), validating it; throws a readable error. Called once, by
+ * loadConfig: the environment is read here for the secrets the file names and kept nowhere else.
+ */
+export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<string, string | undefined>>): GatewayConfig {
   let file: z.infer<typeof FileSchema> = {};
   if (config.configFile) {
     const text = readFileSync(config.configFile, 'utf8');
@@ -121,7 +127,7 @@ export function loadGatewayConfig(config: Config): GatewayConfig {
   }
   const globalTimeouts = { ...DEFAULT_TIMEOUTS, ...timeouts(file.timeouts) };
   const providers: ProviderConfig[] = (file.providers ?? []).map((p) => {
-    const key = p.api_key_env ? config.env[p.api_key_env] : undefined;
+    const key = p.api_key_env ? env[p.api_key_env] : undefined;
     if (p.api_key_env && !key) throw new Error(`provider ${p.name}: environment variable ${p.api_key_env} is not set`);
     return {
       name: p.name,

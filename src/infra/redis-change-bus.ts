@@ -17,7 +17,7 @@ export class RedisChangeBus implements KeyChangeListener {
   constructor(
     url: string,
     private readonly local: KeyChangeListener,
-    onError: (err: unknown) => void = () => {},
+    private readonly onError: (err: unknown) => void = () => {},
   ) {
     this.pub = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
     this.sub = new Redis(url, { connectTimeout: 2000 });
@@ -42,11 +42,11 @@ export class RedisChangeBus implements KeyChangeListener {
   }
 
   keyChanged(keyId: string): void {
-    this.pub.publish(CHANNEL, JSON.stringify({ i: this.instance, k: keyId })).catch(() => {});
+    this.pub.publish(CHANNEL, JSON.stringify({ i: this.instance, k: keyId })).catch(this.onError);
   }
 
   projectChanged(projectId: string): void {
-    this.pub.publish(CHANNEL, JSON.stringify({ i: this.instance, p: projectId })).catch(() => {});
+    this.pub.publish(CHANNEL, JSON.stringify({ i: this.instance, p: projectId })).catch(this.onError);
   }
 
   async close(): Promise<void> {

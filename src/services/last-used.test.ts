@@ -40,4 +40,21 @@ describe('LastUsedTracker', () => {
       await database.close();
     }
   });
+
+  it('reports a failed background flush instead of swallowing it', async () => {
+    const database = await openDatabase({ dataDir: mkdtempSync(join(tmpdir(), 'tollgate-last-used-')) });
+    try {
+      const errors: unknown[] = [];
+      const tracker = new LastUsedTracker(database, 10, (err) => errors.push(err));
+      tracker.useSink({ writeLastUsed: async () => Promise.reject(new Error('worker gone')) });
+      tracker.touch('key_a', 100);
+      tracker.start();
+      for (let i = 0; i < 500 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      tracker.useSink({ writeLastUsed: async () => {} });
+      await tracker.stop();
+      expect(String(errors[0])).toMatch(/worker gone/);
+    } finally {
+      await database.close();
+    }
+  });
 });

@@ -33,6 +33,7 @@ export class LastUsedTracker {
   constructor(
     private readonly database: Database,
     private readonly intervalMs = 5000,
+    private readonly onError: (err: unknown) => void = () => {},
   ) {}
 
   /**
@@ -49,7 +50,7 @@ export class LastUsedTracker {
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.flush().catch(() => {}), this.intervalMs);
+    this.timer = setInterval(() => void this.flush().catch(this.onError), this.intervalMs);
     this.timer.unref();
   }
 
