@@ -33,6 +33,18 @@ export interface AppOptions {
   newRequestId: () => string;
 }
 
+/** One registered route: method and Fastify pattern (`/v1/organization/projects/:project_id`). */
+export interface RouteEntry {
+  method: string;
+  url: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeTable: readonly RouteEntry[];
+  }
+}
+
 const KEEP_ALIVE_MS = 72_000;
 
 /** Builds the HTTP server: a thin shell over the services. */
@@ -87,6 +99,12 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
   });
   installJsonParser(app);
   installErrorHandling(app);
+  // Every route as registered, for the route-table-driven security suite (test/route-security.test.ts) and tooling.
+  const routeTable: RouteEntry[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: route.url });
+  });
+  app.decorate('routeTable', routeTable);
 
   opts.configure?.(app);
   app.get('/healthz', async () => ({ status: 'ok' }));
