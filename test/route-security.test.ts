@@ -201,12 +201,12 @@ describeEachDatabase('route security', (backend) => {
   it('refuses the session-only routes without a session, and the metrics and secret-scanning routes without their own credential', async () => {
     for (const r of SESSION_ONLY) {
       const [method, path] = r.split(' ');
-      for (const headers of [{}, { authorization: `Bearer ${t.adminKey}` }]) {
+      for (const headers of [{}, { authorization: `Bearer ${t.adminKey}` }] as Array<Record<string, string>>) {
         const res = await fetch(t.url + path, { method, headers: { ...freshAddress(), ...headers, 'content-type': 'application/json' }, body: method === 'GET' ? undefined : '{}' });
         expect(res.status, `${r} with ${Object.keys(headers).join() || 'nothing'}`).toBe(401);
       }
     }
-    for (const headers of [{}, { authorization: `Bearer ${t.adminKey}` }, { authorization: 'Bearer wrong' }]) {
+    for (const headers of [{}, { authorization: `Bearer ${t.adminKey}` }, { authorization: 'Bearer wrong' }] as Array<Record<string, string>>) {
       expect((await fetch(`${t.url}/metrics`, { headers: { ...freshAddress(), ...headers } })).status).toBe(401);
     }
     expect((await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).status).toBe(200);

@@ -1,14 +1,14 @@
+import { TollgateError } from '../../core/errors.js';
 import { type FormValues, formFieldNames, type MeterPlan, meteringPrice, planMetering } from '../../core/metering-plan.js';
 import { multipartFields } from '../../core/multipart.js';
 import { costNanoUsd, pricesTokens, type TokenCounts } from '../../core/pricing.js';
-import { TollgateError } from '../../core/errors.js';
+import { tokensFromUsage } from '../../core/usage-extract.js';
 import { claimBackgroundResponse, recordBackgroundResponse } from '../../services/background-responses.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { Admission } from './guard.js';
 import { meterAndSettle, NO_TOKENS, type Outcome } from './metering.js';
 import type { RequestInfo } from './proxy.js';
 import type { GatewayRequest } from './request.js';
-import { tokensFromUsage } from './usage-extract.js';
 
 // The gateway's side of metering every endpoint family (core/metering-plan.ts decides what a request is billed by):
 // the plan of a request, read from its JSON or multipart body, and what its answer says it used.

@@ -1,11 +1,11 @@
 import { TollgateError } from '../../core/errors.js';
 import { type AnswerObjects, answerObjects, eventObjects, OBJECT_EVENTS } from '../../core/object-answers.js';
+import { eventData, SseFramer, splitEvents } from '../../core/sse.js';
 import type { BodyPipe, ChunkSink, Upstream, UpstreamBody, UpstreamRequest, UpstreamResponse } from '../../providers/types.js';
 import { markObjectDeleted, recordObjects } from '../../services/upstream-objects.js';
 import type { GatewayContext } from './gateway-context.js';
 import { filterList } from './owned-lists.js';
 import type { ObjectAccess } from './ownership.js';
-import { eventData, SseFramer, splitEvents } from './sse.js';
 
 /** The upstream and the request, for the further pages a filtered list needs. */
 export interface Origin {

@@ -1,27 +1,27 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { errorBody, TollgateError } from '../../core/errors.js';
 import { matchApiRoute } from '../../core/api-routes.js';
+import { errorBody, TollgateError } from '../../core/errors.js';
+import type { MeterPlan } from '../../core/metering-plan.js';
 import { mayHoldProviderDetails, withoutProviderDetails } from '../../core/provider-details.js';
 import { routeModel } from '../../core/routing.js';
+import { lastUsageKey, tokensFromUsage, usageFromJsonTail } from '../../core/usage-extract.js';
 import type { KeyRecord } from '../../core/verify.js';
-import { UpstreamFailure, type Upstream, type UpstreamResponse } from '../../providers/types.js';
 import { toFailure } from '../../providers/http-upstream.js';
-import type { MeterPlan } from '../../core/metering-plan.js';
+import { type Upstream, UpstreamFailure, type UpstreamResponse } from '../../providers/types.js';
+import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
 import { measureStream, meteredAnswer, meterPlanOf, needsWholeAnswer } from './answer-metering.js';
 import { authorizeGatewayRequest, checkModel, checkScope } from './authorize.js';
 import { AbortHandle, Deadlines } from './deadlines.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { Admission } from './guard.js';
-import type { GatewayRequest } from './request.js';
 import { meter, meterAndSettle, NO_TOKENS, type Outcome } from './metering.js';
 import { checkObjects, ownedUpstream } from './ownership.js';
 import { relayPassThrough, streamsThrough } from './pass-through.js';
+import type { GatewayRequest } from './request.js';
 import { checkModelUse, requestModel, withModel } from './request-model.js';
-import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
 import { relayStream } from './stream-relay.js';
 import { countFallbackTokens } from './token-fallback.js';
-import { lastUsageKey, tokensFromUsage, usageFromJsonTail } from './usage-extract.js';
 
 const DEADLINES = new Deadlines();
 

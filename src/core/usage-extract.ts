@@ -1,4 +1,4 @@
-import type { TokenCounts } from '../../core/pricing.js';
+import type { TokenCounts } from './pricing.js';
 
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : 0);
 

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { answerText, inspectEvents, nullUsageSpan, streamShapeFor } from './stream-usage.js';
+
+const chunk = (obj: unknown) => `data: ${JSON.stringify(obj)}\n\n`;
+const delta = (text: string, extra: Record<string, unknown> = {}) =>
+  chunk({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: text } }], ...extra });
+const usage = { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 };
+const at = (s: string, needle = 'usage"') => s.indexOf(needle);
+
+describe('the stream usage scanner', () => {
+  it('finds a null usage member with the comma that goes with it, in byte offsets, and nothing else', () => {
+    const mid = '{"a":1,"usage": null ,"b":2}';
+    const span = nullUsageSpan(Buffer.from(mid), at(mid));
+    expect(span).not.toBeNull();
+    const [from, to] = span as [number, number];
+    expect(mid.slice(0, from) + mid.slice(to)).toBe('{"a":1,"b":2}');
+    const last = '{"a":1, "usage":null}';
+    const [f2, t2] = nullUsageSpan(Buffer.from(last), at(last)) as [number, number];
+    expect(last.slice(0, f2) + last.slice(t2)).toBe('{"a":1}');
+    expect(nullUsageSpan(Buffer.from('{"usage":{"x":1}}'), at('{"usage":{"x":1}}'))).toBeNull();
+    expect(nullUsageSpan(Buffer.from('{"max_usage":null}'), at('{"max_usage":null}'))).toBeNull();
+    expect(nullUsageSpan(Buffer.from('{"usage":nul'), at('{"usage":nul'))).toBeNull();
+    // Multi-byte text before the member: offsets are bytes, as the relay's latin1 search gives them.
+    const accented = '{"content":"héllo €","usage":null}';
+    const bytes = Buffer.from(accented);
+    const [f3, t3] = nullUsageSpan(bytes, bytes.indexOf('usage"')) as [number, number];
+    expect(Buffer.concat([bytes.subarray(0, f3), bytes.subarray(t3)]).toString()).toBe('{"content":"héllo €"}');
+  });
+
+  it('reads the usage and the end of a chat stream, and leaves the bytes alone when the client asked for usage', () => {
+    const events = Buffer.from(delta('Hi', { usage: null }) + chunk({ id: 'c', choices: [], usage }) + 'data: [DONE]\n\n');
+    const seen = inspectEvents(events, streamShapeFor('/chat/completions'), false, null);
+    expect(seen.complete).toBe(true);
+    expect(seen.tokens).toMatchObject({ input: 7, output: 3 });
+    expect(seen.out).toBe(events);
+  });
+
+  it('leaves out what a client that did not ask for usage must not see: the null members and the usage-only chunk', () => {
+    const events = Buffer.from(delta('Hi', { usage: null }) + delta(' there', { usage: null }) + chunk({ id: 'c', choices: [], usage }) + 'data: [DONE]\n\n');
+    const seen = inspectEvents(events, streamShapeFor('/chat/completions'), true, null);
+    expect(seen.tokens).toMatchObject({ input: 7, output: 3 });
+    const out = seen.out.toString();
+    expect(out).not.toContain('usage');
+    expect(out).toBe(`${delta('Hi')}${delta(' there')}data: [DONE]\n\n`);
+    expect(answerText([seen.out])).toBe('Hi there');
+  });
+
+  it("ends a Responses stream on its end event, with that event's usage, and never on a [DONE] it does not send", () => {
+    const completed = chunk({ type: 'response.completed', response: { usage: { input_tokens: 5, output_tokens: 2, total_tokens: 7 } } });
+    const shape = streamShapeFor('/responses');
+    const open = inspectEvents(Buffer.from(chunk({ type: 'response.output_text.delta', delta: 'x' })), shape, false, null);
+    expect(open.complete).toBe(false);
+    const done = inspectEvents(Buffer.from(`event: response.completed\n${completed}`), shape, false, null);
+    expect(done.complete).toBe(true);
+    expect(done.tokens).toMatchObject({ input: 5, output: 2 });
+  });
+});

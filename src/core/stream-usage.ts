@@ -1,0 +1,210 @@
+import type { TokenCounts } from './pricing.js';
+import { boundaryEndsAt, eventData, lastBoundaryEnd, nextBoundaryEnd, splitEvents } from './sse.js';
+import { deltaText, lastUsageKey, tokensFromUsage } from './usage-extract.js';
+
+// The stream usage scanner: pure functions over the bytes of Server-Sent Events, apart from the pump that moves them
+// (http/gateway/stream-relay.ts). It finds the usage an upstream reports and the end of the stream, and leaves out
+// what a client that did not ask for usage must not see. Every fast path here was measured on the gateway bench;
+// each says why it is there.
+
+/**
+ * What the relay looks for in an endpoint's stream: the markers of the events it must look into (the others pass
+ * through as bytes, never decoded), and whether the stream ends with a `data: [DONE]` event.
+ */
+export interface StreamShape {
+  /** ASCII, searched for in the chunk read as latin1 (one character per byte, so offsets are byte offsets). */
+  markers: string[];
+  /** The markers still worth looking for before a `[DONE]` that ends the chunk. */
+  beforeDone: string[];
+  endsWithDone: boolean;
+}
+const bytes = (...markers: string[]) => markers.map((m) => Buffer.from(m));
+/**
+ * The usage member's key without its opening quote (checked apart): V8 searches needles of 7 characters or more with
+ * Boyer-Moore-Horspool, whose table it builds on every call (measured over a chat chunk's five events: 1.27 µs for
+ * '"usage"', 0.37 µs for 'usage"').
+ */
+const USAGE = 'usage"';
+/** The Responses API's events that end a stream, each with the final Response (and its usage). */
+const RESPONSE_END_EVENTS = ['response.completed', 'response.incomplete', 'response.failed'] as const;
+const CHAT_SHAPE: StreamShape = { markers: [USAGE, '[DONE]'], beforeDone: [USAGE], endsWithDone: true };
+const SHAPES: Readonly<Record<string, StreamShape>> = {
+  '/chat/completions': CHAT_SHAPE,
+  '/completions': CHAT_SHAPE,
+  // The Responses API reports usage inside the event that ends the stream (response.completed, or .incomplete when
+  // max_output_tokens cut the answer short, or .failed), and sends no [DONE].
+  '/responses': { markers: [...RESPONSE_END_EVENTS], beforeDone: [...RESPONSE_END_EVENTS], endsWithDone: false },
+};
+const ANY_SHAPE: StreamShape = { markers: [USAGE, '[DONE]', ...RESPONSE_END_EVENTS], beforeDone: [USAGE, ...RESPONSE_END_EVENTS], endsWithDone: true };
+const DONE = '[DONE]';
+const RESPONSE_ENDS: ReadonlySet<string> = new Set(RESPONSE_END_EVENTS);
+/** The end event as upstreams send it, nearly always last in its chunk: recognised there without a search. */
+const DONE_EVENTS = bytes('data: [DONE]\n\n', 'data: [DONE]\r\n\r\n');
+
+/** Where a `data: [DONE]` event that ends `buf` starts, or -1. */
+function doneAtEnd(buf: Buffer): number {
+  for (const done of DONE_EVENTS) {
+    const start = buf.length - done.length;
+    if (start < 0 || (start > 0 && !boundaryEndsAt(buf, start))) continue;
+    let i = done.length - 1;
+    while (i >= 0 && buf[start + i] === done[i]) i--;
+    if (i < 0) return start;
+  }
+  return -1;
+}
+
+/** The generated text of the relayed events (only needed when the upstream reported no usage). */
+export function answerText(kept: Buffer[]): string {
+  let text = '';
+  for (const ev of splitEvents(Buffer.concat(kept).toString('utf8'))) {
+    const data = eventData(ev);
+    if (!data || data === DONE) continue;
+    try {
+      text += deltaText(JSON.parse(data));
+    } catch {
+      // not JSON: no text
+    }
+  }
+  return text;
+}
+
+/**
+ * The next marker of `markers` in `text` before `limit`, from per-marker positions found so far (`next`, -1 when a
+ * marker has no further occurrence): each marker is searched for again only once passed, not on every step. The
+ * searches run on a latin1 string of the chunk: String#indexOf is a V8 builtin, where Buffer#indexOf crosses into
+ * C++ on every call (measured on a chat stream's chunks: ~0.2 µs a call, ~2 µs of the relay's 7.5 per stream).
+ */
+function nextMarker(text: string, from: number, limit: number, markers: string[], next: number[]): number {
+  let at = -1;
+  for (let m = 0; m < markers.length; m++) {
+    let i = next[m];
+    if (i >= 0 && i < from) next[m] = i = text.indexOf(markers[m], from);
+    if (i >= 0 && i < limit && (at < 0 || i < at)) at = i;
+  }
+  return at;
+}
+
+export interface Inspected {
+  /** What the client gets of these events. */
+  out: Buffer;
+  complete: boolean;
+  tokens: TokenCounts | null;
+}
+
+const isJsonSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+const QUOTE = 0x22;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const NULL = Buffer.from('null');
+
+/**
+ * The one null-usage check, in byte offsets of the chunk (the marker search runs on its latin1 string, whose offsets
+ * are the same): where the `"usage": null` member whose `usage"` is at `at` starts and ends, with the comma that
+ * separates it from the member after it (or else before it); null when the key is not `"usage"` (a longer key ending
+ * in `usage"`) or its value is not null. OpenAI sends `"usage":null` in every chunk of a stream that asked for usage.
+ */
+export function nullUsageSpan(buf: Buffer, at: number): [number, number] | null {
+  const key = at - 1;
+  if (buf[key] !== QUOTE) return null;
+  let i = at + USAGE.length;
+  while (isJsonSpace(buf[i])) i++;
+  if (buf[i] !== COLON) return null;
+  i++;
+  while (isJsonSpace(buf[i])) i++;
+  if (buf.length < i + NULL.length || NULL.compare(buf, i, i + NULL.length) !== 0) return null;
+  const end = i + NULL.length;
+  let after = end;
+  while (isJsonSpace(buf[after])) after++;
+  if (buf[after] === COMMA) return [key, after + 1];
+  let before = key - 1;
+  while (before >= 0 && isJsonSpace(buf[before])) before--;
+  return buf[before] === COMMA ? [before, end] : [key, end];
+}
+
+/** Whether the `usage"` at `at` holds nothing to decode: a null usage member, or some other key ending in `usage"`. */
+const isIdleUsage = (buf: Buffer, at: number): boolean => buf[at - 1] !== QUOTE || nullUsageSpan(buf, at) !== null;
+
+/**
+ * Looks only into the events that carry a marker (usage, [DONE], response.completed): reads usage and the end of the
+ * stream. When the gateway asked for usage on the client's behalf, it drops the usage-only chunk and the
+ * `"usage": null` member OpenAI sends in every other chunk of such a stream (a client that did not ask gets none, as
+ * from OpenAI). Everything else is passed on as the same bytes.
+ */
+export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: boolean, tokens: TokenCounts | null): Inspected {
+  const kept: Buffer[] = [];
+  let copied = 0;
+  // A [DONE] event at the end of the chunk needs no search and no decoding; markers are looked for before it.
+  const doneAt = shape.endsWithDone ? doneAtEnd(events) : -1;
+  let complete = doneAt >= 0;
+  const limit = doneAt >= 0 ? doneAt : events.length;
+  if (limit === 0) return { out: events, complete, tokens };
+  const markers = complete ? shape.beforeDone : shape.markers;
+  /** Reads the event holding the marker at `at`; returns where that event ends. */
+  const look = (at: number): number => {
+    // The event: from just after the blank line before the marker to just after its own.
+    const start = Math.max(0, lastBoundaryEnd(events, at));
+    const end = nextBoundaryEnd(events, at);
+    const data = eventData(events.toString('utf8', start, end));
+    let drop = false;
+    if (data === DONE) complete = true;
+    else if (data) {
+      let obj: Record<string, unknown> | null = null;
+      try {
+        obj = JSON.parse(data);
+      } catch {
+        obj = null;
+      }
+      if (obj?.usage) {
+        tokens = tokensFromUsage(obj.usage) ?? tokens;
+        drop = injectUsage && Array.isArray(obj.choices) && obj.choices.length === 0;
+      }
+      if (typeof obj?.type === 'string' && RESPONSE_ENDS.has(obj.type)) {
+        complete = true;
+        tokens = tokensFromUsage((obj.response as { usage?: unknown } | undefined)?.usage) ?? tokens;
+      }
+    }
+    if (drop) cut(start, end);
+    return end;
+  };
+  /** Leaves out the bytes from `from` to `to` (in order: each cut after the last). */
+  const cut = (from: number, to: number) => {
+    kept.push(events.subarray(copied, from));
+    copied = to;
+  };
+  const result = (): Inspected => {
+    if (copied === 0) return { out: events, complete, tokens };
+    kept.push(events.subarray(copied));
+    return { out: Buffer.concat(kept), complete, tokens };
+  };
+  // The usual end of a chat stream: [DONE] after the usage chunk, in one read. The last usage before [DONE] is the one
+  // that counts (a later usage replaces an earlier one), so when the last "usage" key there holds an object, that event
+  // is the only one to read; with no "usage" key at all, there is nothing to read. Found by a loop from [DONE]
+  // backwards, the rest of the chunk is not even decoded (it held five "usage":null on a bench chat stream), unless it
+  // has "usage":null members to leave out.
+  if (complete && markers === CHAT_SHAPE.beforeDone) {
+    const at = lastUsageKey(events, limit);
+    if (at < 0) return { out: events, complete, tokens };
+    if (nullUsageSpan(events, at + 1) === null && (!injectUsage || lastUsageKey(events, at) < 0)) {
+      look(at);
+      return result();
+    }
+  }
+  const text = events.toString('latin1', 0, limit);
+  const next = markers.map((m) => text.indexOf(m));
+  for (let at = nextMarker(text, 0, limit, markers, next); at >= 0; ) {
+    if (text.startsWith(USAGE, at) && isIdleUsage(events, at)) {
+      const span = injectUsage ? nullUsageSpan(events, at) : null;
+      if (span) cut(span[0], span[1]);
+      at = nextMarker(text, at + USAGE.length, limit, markers, next);
+      continue;
+    }
+    const end = look(at);
+    at = end < limit ? nextMarker(text, end, limit, markers, next) : -1;
+  }
+  return result();
+}
+
+/** What the relay looks for in a stream of `endpoint` (a route template relative to /v1). */
+export function streamShapeFor(endpoint: string): StreamShape {
+  return SHAPES[endpoint] ?? ANY_SHAPE;
+}
