@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
 import type { LimitStore } from './core/limit-store.js';
-import { RedisLimitStore } from './infra/redis-limit-store.js';
 import type { Runtime } from './runtime.js';
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -16,12 +15,12 @@ export async function readiness(runtime: Runtime, store: LimitStore): Promise<Re
   } catch (err) {
     checks.database = `unavailable: ${(err as Error).message}`;
   }
-  if (store instanceof RedisLimitStore) {
+  if (store.health) {
     try {
-      await withTimeout(store.redis.ping(), 1000);
-      checks.redis = 'ok';
+      await withTimeout(store.health.ping(), 1000);
+      checks[store.health.name] = 'ok';
     } catch (err) {
-      checks.redis = `unavailable: ${(err as Error).message}`;
+      checks[store.health.name] = `unavailable: ${(err as Error).message}`;
     }
   }
   return checks;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config/config.js';
-import { ChangeFeed } from './infra/change-feed.js';
+import { ChangeFeed } from './services/change-feed.js';
 import { ChangeFanout } from './infra/change-fanout.js';
 import { RedisChangeBus } from './infra/redis-change-bus.js';
 import { KeyCache } from './infra/key-cache.js';

@@ -40,5 +40,10 @@ export interface LimitStore {
   ): Promise<void>;
   /** Sets a counter from stored usage the first time it is needed (no-op when present); `nowMs` from the injected clock. */
   seedCounter(key: string, value: number, ttlSec: number, nowMs: number): Promise<void>;
+  /**
+   * For readiness: resolves when the shared store answers (Redis), absent for the in-process store, which is always
+   * there. The check is reported under `name`.
+   */
+  readonly health?: { name: string; ping(): Promise<unknown> };
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import type { KeyChangeListener } from '../services/context.js';
+import type { KeyChangeListener } from '../core/ports.js';
 
 /** Passes each key or project change to every registered cache. */
 export class ChangeFanout implements KeyChangeListener {

@@ -1,5 +1,5 @@
 import type { KeyRecord } from '../core/verify.js';
-import type { KeyChangeListener } from '../services/context.js';
+import type { KeyChangeListener } from '../core/ports.js';
 
 /**
  * Bounded LRU of key records by secret digest, filled on miss, invalidated on change.

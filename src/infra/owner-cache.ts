@@ -1,5 +1,5 @@
-import type { KeyChangeListener } from '../services/context.js';
-import type { ObjectOwner } from '../services/upstream-objects.js';
+import type { KeyChangeListener } from '../core/ports.js';
+import type { ObjectOwner } from '../core/ports.js';
 
 const CHANGE_PREFIX = 'obj:';
 

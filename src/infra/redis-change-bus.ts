@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { KeyChangeListener } from '../services/context.js';
+import type { KeyChangeListener } from '../core/ports.js';
 
 const CHANNEL = 'tollgate:key-changes';
 

@@ -83,6 +83,7 @@ return 1
 
 export class RedisLimitStore implements LimitStore {
   readonly redis: Redis;
+  readonly health = { name: 'redis', ping: () => this.redis.ping() };
 
   constructor(
     url: string,

@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SetupTokenFile } from '../services/setup-token.js';
+import type { SetupTokenFile } from '../core/ports.js';
 
 /** The setup token's file in a data dir: `setup-token`, readable by the server's user only (0600). */
 export function setupTokenFile(dataDir: string): SetupTokenFile {

@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AbortHandle } from '../http/gateway/deadlines.js';
+import { AbortHandle } from '../core/abort-handle.js';
 import { Exchange } from './exchange.js';
 
 // A server that streams three chunks 20 ms apart, or answers at once.

@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProviderConfig } from '../config/gateway-config.js';
-import { AbortHandle } from '../http/gateway/deadlines.js';
+import { AbortHandle } from '../core/abort-handle.js';
 import { HttpUpstream } from './http-upstream.js';
 import { UpstreamFailure } from './types.js';
 

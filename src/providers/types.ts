@@ -9,7 +9,7 @@ export interface UpstreamRequest {
   /** The Tollgate project the request is made for (a provider may map it to a project of its own). */
   project?: string | null;
   /** An AbortSignal, or the gateway's cheaper one-listener handle. */
-  signal: AbortSignal | import('../http/gateway/deadlines.js').AbortHandle;
+  signal: AbortSignal | import('../core/abort-handle.js').AbortHandle;
 }
 
 /** Takes one chunk of a piped body; returns false to pause the upstream until the pipe's `resume`. */

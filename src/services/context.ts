@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { KeyChangeListener } from '../core/ports.js';
 import type { Database } from '../storage/database.js';
 import type { DB } from '../storage/schema.js';
 
@@ -14,11 +15,6 @@ export interface Actor {
   userAgent?: string | null;
 }
 
-/** Notified after a commit that changed keys, so caches drop what they hold. */
-export interface KeyChangeListener {
-  keyChanged(keyId: string): void;
-  projectChanged(projectId: string): void;
-}
 
 /** Everything a use case needs; built once in main.ts (or the CLI) and passed in. */
 export interface ServiceDeps {
@@ -28,6 +24,8 @@ export interface ServiceDeps {
   randomBytes: (n: number) => Uint8Array;
   changes: KeyChangeListener;
 }
+
+export type { KeyChangeListener };
 
 export type Executor = Kysely<DB>;
 

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { randomBase62 } from '../core/base62.js';
+import type { SetupTokenFile } from '../core/ports.js';
 import type { ServiceDeps } from './context.js';
 
 // First-run ownership, as Jenkins' initial admin password and GitLab's initial root password do it: until the
@@ -15,13 +16,7 @@ const OWNER_CLAIM = 'dashboard.owner_claimed';
 const GENERATED_TOKEN = /^[0-9A-Za-z]{32}$/;
 
 /** This instance's copy of the token (the file `setup-token` in the data dir, mode 0600). */
-export interface SetupTokenFile {
-  readonly path: string;
-  /** The file's text (trimmed), or null when there is none. */
-  read(): string | null;
-  write(token: string): void;
-  remove(): void;
-}
+export type { SetupTokenFile };
 
 /** What this instance knows of the setup token at start. */
 export type SetupTokenState =

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TollgateError } from '../core/errors.js';
 import { isObjectType, OBJECT_TYPES, type ObjectType, typeOfId } from '../core/object-families.js';
 import type { AnswerObject } from '../core/object-refs.js';
+import type { ObjectOwner } from '../core/ports.js';
 import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
@@ -14,11 +15,7 @@ import { parseInput } from './validation.js';
 // operator assigns objects made outside Tollgate. See docs/object-isolation.md.
 
 /** The owner of an object, as the gateway needs it. */
-export interface ObjectOwner {
-  projectId: string;
-  deleted: boolean;
-  createdAt: number | null;
-}
+export type { ObjectOwner };
 
 /** Longest object id recorded: upstream ids are far shorter (fine-tuned model names are the longest). */
 const MAX_ID = 512;

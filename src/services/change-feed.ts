@@ -1,5 +1,5 @@
 import type { Database } from '../storage/database.js';
-import type { KeyChangeListener } from '../services/context.js';
+import type { KeyChangeListener } from '../core/ports.js';
 
 /**
  * Polls the key_changes table and forwards each change to the listener. This is how a running server
