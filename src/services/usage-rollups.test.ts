@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { usageEvent } from '../../test/harness/usage-event.js';
 import { bucketOfMs } from '../core/buckets.js';
 import { DEFAULT_PRICES, priceFor } from '../core/pricing.js';
-import { ROLLUP_SUMS, ROLLUP_TABLES } from '../storage/migrations-rollups.js';
-import { endpointKind, type UsageRollupsTable } from '../storage/schema-rollups.js';
+import { endpointKind, ROLLUP_SUMS, ROLLUP_TABLES, type UsageRollupsTable } from '../storage/schema-rollups.js';
 import type { UsageEvent } from './usage-recorder.js';
 import { aggregateRollups, isBilled, splitCost } from './usage-rollups.js';
 

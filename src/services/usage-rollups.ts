@@ -1,9 +1,8 @@
 import { type Kysely, sql } from 'kysely';
 import { bucketOfMs } from '../core/buckets.js';
 import { costNanoUsd, DEFAULT_PRICES, type ModelPrice, priceFor } from '../core/pricing.js';
-import { ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES } from '../storage/migrations-rollups.js';
 import type { DB } from '../storage/schema.js';
-import { endpointKind, type RollupTables, type UsageRollupsTable } from '../storage/schema-rollups.js';
+import { endpointKind, ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES, type RollupTables, type UsageRollupsTable } from '../storage/schema-rollups.js';
 import type { UsageEvent } from './usage-recorder.js';
 
 type Prices = Readonly<Record<string, ModelPrice>>;

@@ -1,10 +1,12 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 import type { Dialect } from './migrations.js';
 import { notNull } from './migrations.js';
-import type { RollupTables } from './schema-rollups.js';
 
-/** The unique key of every rollup table (api_key_id is '' in the project tables). */
-export const ROLLUP_KEY = ['org_id', 'bucket_start', 'project_id', 'api_key_id', 'model', 'endpoint_kind'] as const;
+// Frozen history: this file imports nothing from runtime code; the tables, key and columns migration 030 created are
+// written out here (today's are in schema-rollups.ts), so changing those never changes what 030 creates.
+
+/** The unique key of every rollup table, as 030 created it (api_key_id is '' in the project tables). */
+const KEY_030 = ['org_id', 'bucket_start', 'project_id', 'api_key_id', 'model', 'endpoint_kind'] as const;
 
 /** The summed columns migration 030 created (frozen: the migration must create the same columns forever). */
 const SUMS_030 = [
@@ -35,16 +37,13 @@ const KINDS_030: Readonly<Record<string, string>> = {
   'POST /audio/translations': 'audio_transcriptions',
 };
 
-/** The summed columns of every rollup table: 030's, then `units` and `num_unpriced_requests` (080). */
-export const ROLLUP_SUMS = [...SUMS_030, 'units', 'num_unpriced_requests'] as const;
-
-/** Each rollup table: its bucket width in seconds, and whether it keeps the key dimension. */
-export const ROLLUP_TABLES: ReadonlyArray<{ table: keyof RollupTables; width: number; perKey: boolean }> = [
+/** The tables 030 created: bucket width in seconds, and whether a table keeps the key dimension. */
+const TABLES_030 = [
   { table: 'usage_rollups_1h', width: 3600, perKey: true },
   { table: 'usage_rollups_1d', width: 86_400, perKey: true },
   { table: 'usage_rollups_project_1h', width: 3600, perKey: false },
   { table: 'usage_rollups_project_1d', width: 86_400, perKey: false },
-];
+] as const;
 
 /**
  * Usage rollups per hour and per day, per key and per project (names 030_…–039_…). There is no minute table:
@@ -55,7 +54,7 @@ export function rollupMigrations(dialect: Dialect): Record<string, Migration> {
   return {
     '030_usage_rollups': {
       async up(db: Kysely<unknown>) {
-        for (const { table, width, perKey } of ROLLUP_TABLES) {
+        for (const { table, width, perKey } of TABLES_030) {
           let t = db.schema
             .createTable(table)
             .addColumn('org_id', 'text', notNull)
@@ -66,7 +65,7 @@ export function rollupMigrations(dialect: Dialect): Record<string, Migration> {
             .addColumn('endpoint_kind', 'text', notNull);
           for (const c of SUMS_030) t = t.addColumn(c, 'bigint', (col) => col.notNull().defaultTo(0));
           // The key leads with (org, bucket) so a time range is one index range scan; SQLite clusters rows on it.
-          t = t.addPrimaryKeyConstraint(`${table}_pk`, [...ROLLUP_KEY]);
+          t = t.addPrimaryKeyConstraint(`${table}_pk`, [...KEY_030]);
           if (dialect === 'sqlite') t = t.modifyEnd(sql`without rowid`);
           await t.execute();
           await backfill(db, table, width, perKey);
@@ -84,7 +83,7 @@ async function backfill(db: Kysely<unknown>, table: string, width: number, perKe
   });
   const billed = sql`billable = 1 and outcome <> 'refused'`;
   await sql`
-    insert into ${sql.table(table)} (${sql.join([...ROLLUP_KEY, ...SUMS_030].map((c) => sql.ref(c)))})
+    insert into ${sql.table(table)} (${sql.join([...KEY_030, ...SUMS_030].map((c) => sql.ref(c)))})
     select org_id, (created_at_ms / ${sql.lit(width * 1000)}) * ${sql.lit(width)},
       coalesce(project_id, ''), ${perKey ? sql`coalesce(api_key_id, '')` : sql`''`}, coalesce(model, ''),
       case ${sql.join(kindCases, sql` `)} else 'other' end,

@@ -74,3 +74,30 @@ export interface RollupTables {
   usage_rollups_project_1h: UsageRollupsTable;
   usage_rollups_project_1d: UsageRollupsTable;
 }
+
+/** The unique key of every rollup table (api_key_id is '' in the project tables). */
+export const ROLLUP_KEY = ['org_id', 'bucket_start', 'project_id', 'api_key_id', 'model', 'endpoint_kind'] as const;
+
+/** The summed columns of every rollup table: migration 030's, then `units` and `num_unpriced_requests` (080). */
+export const ROLLUP_SUMS = [
+  'num_requests',
+  'num_model_requests',
+  'num_refused_requests',
+  'num_failed_requests',
+  'input_tokens',
+  'cached_tokens',
+  'output_tokens',
+  'input_cost_nanousd',
+  'cached_cost_nanousd',
+  'output_cost_nanousd',
+  'units',
+  'num_unpriced_requests',
+] as const;
+
+/** Each rollup table: its bucket width in seconds, and whether it keeps the key dimension. */
+export const ROLLUP_TABLES: ReadonlyArray<{ table: keyof RollupTables; width: number; perKey: boolean }> = [
+  { table: 'usage_rollups_1h', width: 3600, perKey: true },
+  { table: 'usage_rollups_1d', width: 86_400, perKey: true },
+  { table: 'usage_rollups_project_1h', width: 3600, perKey: false },
+  { table: 'usage_rollups_project_1d', width: 86_400, perKey: false },
+];

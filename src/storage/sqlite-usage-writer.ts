@@ -5,11 +5,11 @@ import type SQLite from 'better-sqlite3';
 import type { ModelPrice } from '../core/pricing.js';
 import type { KeyNetworkRow, KeyNetworkSink } from '../services/anomaly.js';
 import { type LastUsedSink, sqliteLastUsedWriter } from '../services/last-used.js';
-import type { UsageEvent } from '../services/usage-recorder.js';
 import { USAGE_COLUMNS, type UsageRow, usageEventOf, usageLinesIn, usageRowOf } from '../services/usage-line.js';
+import type { UsageEvent } from '../services/usage-recorder.js';
 import { aggregateRollups } from '../services/usage-rollups.js';
 import type { Database } from './database.js';
-import { ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES } from './migrations-rollups.js';
+import { ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES } from './schema-rollups.js';
 
 /** Events per transaction in the worker thread. */
 const WORKER_BATCH = 50_000;
