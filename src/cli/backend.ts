@@ -5,6 +5,7 @@ import { buildApp } from '../http/app.js';
 import { createAppContext } from '../http/app-context.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 import type { Actor } from '../services/context.js';
+import { setupTokenFile } from '../infra/setup-token-file.js';
 import { cliClock } from './io.js';
 import { requestIdSource } from '../core/ids.js';
 
@@ -84,3 +85,6 @@ export function cliActor(): Actor {
   }
   return { type: 'cli', id: who, ip: null, userAgent: 'tollgate-cli' };
 }
+
+/** The setup token's file in a local data dir (the adapter, handed to the commands from here). */
+export const localSetupTokenFile = setupTokenFile;

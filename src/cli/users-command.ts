@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import { TollgateError } from '../core/errors.js';
-import { setupTokenFile } from '../infra/setup-token-file.js';
 import { isOwnerSignupOpen } from '../services/setup-token.js';
 import { createOwner, OWNER_EXISTS } from '../services/sign-up.js';
 import { CliError, type GlobalOpts } from './admin-client.js';
-import { cliActor, openLocalRuntime } from './backend.js';
+import { cliActor, localSetupTokenFile, openLocalRuntime } from './backend.js';
 import { type CliIo, cliIo } from './io.js';
 
 // `tollgate users create-owner`: the operator's way to claim a fresh instance from the machine itself, instead of the
@@ -47,7 +46,7 @@ export function registerUsersCommands(program: Command): void {
         // Refuse before asking for a password that could not be used.
         if (!(await isOwnerSignupOpen(runtime.deps))) throw new TollgateError('conflict', OWNER_EXISTS);
         const password = await readNewPassword(io, !!o.passwordStdin);
-        const file = setupTokenFile(runtime.config.dataDir);
+        const file = localSetupTokenFile(runtime.config.dataDir);
         const owner = await createOwner(runtime.deps, runtime.org.id, file, { email: o.email, name: o.name, password }, cliActor());
         const result = { object: 'organization.user', id: owner.id, email: owner.email, role: 'owner' };
         io.out(

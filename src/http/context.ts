@@ -1,6 +1,5 @@
 import type { Config } from '../config/config.js';
-import type { AuthThrottle } from '../infra/auth-throttle.js';
-import type { KeyCache } from '../infra/key-cache.js';
+import type { FailureThrottle, KeyCachePort } from '../core/ports.js';
 import type { ServiceDeps } from '../services/context.js';
 import type { ExposureListener } from '../services/exposure.js';
 import type { LastUsedTracker } from '../services/last-used.js';
@@ -10,11 +9,11 @@ import type { Webhooks } from '../services/webhooks.js';
 export interface AppContext {
   config: Config;
   deps: ServiceDeps;
-  keyCache: KeyCache;
+  keyCache: KeyCachePort;
   lastUsed: LastUsedTracker;
   orgId: string;
   /** Outbound notifications (webhooks); no-ops until configured. */
   notify: { exposed: ExposureListener };
   webhooks: Webhooks;
-  authThrottle: AuthThrottle;
+  authThrottle: FailureThrottle;
 }

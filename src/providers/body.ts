@@ -1,4 +1,4 @@
-import type { BodyPipe, ChunkSink, UpstreamBody } from './types.js';
+import type { BodyPipe, ChunkSink, UpstreamBody } from '../core/upstream.js';
 
 /** A body whose chunks are all known already (the echo model's answers). */
 export function bufferedBody(chunks: Buffer[]): UpstreamBody {

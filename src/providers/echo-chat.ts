@@ -1,4 +1,4 @@
-import { contentText, countChatPromptTokens, countTokens, decodeTokens, type GeneratedText, generatedText } from './tokenizer.js';
+import { contentText, countChatPromptTokens, countTokens, decodeTokens, type GeneratedText, generatedText } from '../core/tokenizer.js';
 import {
   checkKnown,
   KNOWN_PARAMETERS,
@@ -12,7 +12,7 @@ import {
   typeName,
 } from './echo-checks.js';
 import { type EchoEvent, json, refuse, sse } from './echo-wire.js';
-import type { UpstreamResponse } from './types.js';
+import type { UpstreamResponse } from '../core/upstream.js';
 
 // Chat completions and (legacy) completions of the built-in model: the answer is the last user message (or the
 // prompt), cut by `stop` and `max_tokens` as a model's would be, in OpenAI's objects and chunks.

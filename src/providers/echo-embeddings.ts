@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { countTokens, decodeTokens } from './tokenizer.js';
+import { countTokens, decodeTokens } from '../core/tokenizer.js';
 import { checkKnown, KNOWN_PARAMETERS, optionalEnum, optionalInteger, required, typeName } from './echo-checks.js';
 import { json, refuse } from './echo-wire.js';
-import type { UpstreamResponse } from './types.js';
+import type { UpstreamResponse } from '../core/upstream.js';
 
 // `POST /embeddings` of the built-in model: deterministic unit vectors of 1536 dimensions (as text-embedding-3-small),
 // shortened by `dimensions` as OpenAI shortens its text-embedding-3 vectors (the first N, renormalised), and sent as

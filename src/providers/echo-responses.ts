@@ -1,4 +1,4 @@
-import { contentText, countTokens, type GeneratedText, generatedText } from './tokenizer.js';
+import { contentText, countTokens, type GeneratedText, generatedText } from '../core/tokenizer.js';
 import {
   checkKnown,
   KNOWN_PARAMETERS,
@@ -11,7 +11,7 @@ import {
   typeName,
 } from './echo-checks.js';
 import { type EchoEvent, json, refuse, sse } from './echo-wire.js';
-import type { UpstreamResponse } from './types.js';
+import type { UpstreamResponse } from '../core/upstream.js';
 
 // `POST /responses` of the built-in model: the Response object with every member OpenAI's specification requires,
 // and, streamed, OpenAI's whole sequence of named events (created, in_progress, output_item.added,

@@ -1,6 +1,6 @@
 import { errorBody, TollgateError } from '../core/errors.js';
 import { bufferedBody } from './body.js';
-import type { UpstreamResponse } from './types.js';
+import type { UpstreamResponse } from '../core/upstream.js';
 
 // How the echo model answers: JSON bodies, Server-Sent Events, and OpenAI's error shape for a request it refuses.
 

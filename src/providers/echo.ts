@@ -4,7 +4,7 @@ import { chatCompletion, completion } from './echo-chat.js';
 import { createEmbeddings } from './echo-embeddings.js';
 import { createResponse } from './echo-responses.js';
 import { EchoRefusal, json, refusal } from './echo-wire.js';
-import type { Upstream, UpstreamRequest, UpstreamResponse } from './types.js';
+import type { Upstream, UpstreamRequest, UpstreamResponse } from '../core/upstream.js';
 
 export const ECHO_MODEL = 'tollgate-echo';
 

@@ -1,5 +1,5 @@
 import { type Dispatcher, errors as undiciErrors, util } from 'undici';
-import type { BodyPipe, ChunkSink, UpstreamBody, UpstreamRequest, UpstreamResponse } from './types.js';
+import type { BodyPipe, ChunkSink, UpstreamBody, UpstreamRequest, UpstreamResponse } from '../core/upstream.js';
 
 type Signal = UpstreamRequest['signal'];
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProviderConfig } from '../config/gateway-config.js';
 import { AbortHandle } from '../core/abort-handle.js';
 import { HttpUpstream } from './http-upstream.js';
-import { UpstreamFailure } from './types.js';
+import { UpstreamFailure } from '../core/upstream.js';
 
 // Every other request has its connection cut before any answer; the rest get 200 with what they carried.
 let seen = 0;

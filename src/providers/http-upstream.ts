@@ -1,7 +1,7 @@
 import { type Dispatcher, Pool, errors as undiciErrors } from 'undici';
 import type { ProviderConfig } from '../config/gateway-config.js';
 import { Exchange } from './exchange.js';
-import { type Upstream, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from './types.js';
+import { asUpstreamFailure, type Upstream, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
 
 /**
  * An OpenAI-compatible HTTP upstream over one keep-alive undici Pool, driven through its dispatcher callbacks (see
@@ -93,8 +93,5 @@ export function toFailure(err: unknown, provider: string): UpstreamFailure {
   if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError || e?.code === 'UND_ERR_CONNECT_TIMEOUT') {
     return new UpstreamFailure('timeout', `The upstream provider '${provider}' did not answer in time (${e.code ?? e.name}).`);
   }
-  if (e?.name === 'AbortError' || e?.code === 'UND_ERR_ABORTED') {
-    return new UpstreamFailure('aborted', 'The request was aborted.');
-  }
-  return new UpstreamFailure('unreachable', `The upstream provider '${provider}' could not be reached (${e?.code ?? e?.message ?? 'error'}).`);
+  return asUpstreamFailure(err, provider);
 }

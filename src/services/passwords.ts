@@ -1,7 +1,7 @@
 import { hash, verify } from '@node-rs/argon2';
 import { z } from 'zod';
 import { TollgateError } from '../core/errors.js';
-import { isCommonPassword } from '../infra/common-passwords.js';
+import { isCommonPassword } from './common-passwords.js';
 
 // Argon2id with OWASP's minimum profile (19 MiB, 2 passes, 1 lane): RFC 9106 §4 recommends Argon2id,
 // and the memory cost is what makes offline guessing expensive on GPUs.

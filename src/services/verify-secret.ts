@@ -1,12 +1,9 @@
+import type { KeyRecordSource } from '../core/ports.js';
 import { hashSecret, hasSecretLength, parseSecret } from '../core/key-format.js';
 import { type KeyRecord, type VerifyFailure, verifyKey } from '../core/verify.js';
 
 /** The cache surface verification needs: a record by digest, from memory or one lookup. */
-export interface KeyRecordSource {
-  get(secretHash: string): KeyRecord | null | Promise<KeyRecord | null>;
-  /** The record when it is in memory already, else undefined (no lookup). */
-  peek?(secretHash: string): KeyRecord | undefined;
-}
+export type { KeyRecordSource };
 
 export type SecretCheck =
   | { ok: true; record: KeyRecord }

@@ -1,7 +1,7 @@
 import { TollgateError } from '../../core/errors.js';
 import { notFoundMessage } from '../../core/object-families.js';
 import { type ObjectRef, requestRefs } from '../../core/object-refs.js';
-import type { Upstream, UpstreamRequest } from '../../providers/types.js';
+import type { Upstream, UpstreamRequest } from '../../core/upstream.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { ObjectAccess } from './ownership.js';
 

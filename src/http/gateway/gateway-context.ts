@@ -1,5 +1,5 @@
 import type { GatewayConfig } from '../../config/gateway-config.js';
-import type { Upstream } from '../../providers/types.js';
+import type { Upstream } from '../../core/upstream.js';
 import type { AnomalyDetector } from '../../services/anomaly.js';
 import type { UsageRecorder } from '../../services/usage-recorder.js';
 import type { AppContext } from '../context.js';

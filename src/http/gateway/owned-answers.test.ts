@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { BodyPipe, ChunkSink, UpstreamBody } from '../../providers/types.js';
+import type { BodyPipe, ChunkSink, UpstreamBody } from '../../core/upstream.js';
 import { InspectedStream } from './owned-answers.js';
 
 /** An upstream body that hands over the given chunks when told to, and records pauses as undici would. */

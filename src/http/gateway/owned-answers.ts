@@ -1,7 +1,7 @@
 import { TollgateError } from '../../core/errors.js';
 import { type AnswerObjects, answerObjects, eventObjects, OBJECT_EVENTS } from '../../core/object-answers.js';
 import { eventData, SseFramer, splitEvents } from '../../core/sse.js';
-import type { BodyPipe, ChunkSink, Upstream, UpstreamBody, UpstreamRequest, UpstreamResponse } from '../../providers/types.js';
+import type { BodyPipe, ChunkSink, Upstream, UpstreamBody, UpstreamRequest, UpstreamResponse } from '../../core/upstream.js';
 import { markObjectDeleted, recordObjects } from '../../services/upstream-objects.js';
 import type { GatewayContext } from './gateway-context.js';
 import { filterList } from './owned-lists.js';

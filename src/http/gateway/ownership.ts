@@ -2,9 +2,8 @@ import { TollgateError } from '../../core/errors.js';
 import { notFoundMessage } from '../../core/object-families.js';
 import { type ObjectPlan, planObjects } from '../../core/object-plan.js';
 import type { KeyRecord } from '../../core/verify.js';
-import type { OwnerCache } from '../../infra/owner-cache.js';
-import type { ObjectOwner } from '../../services/upstream-objects.js';
-import type { Upstream } from '../../providers/types.js';
+import type { ObjectOwner, ObjectOwners } from '../../core/ports.js';
+import type { Upstream } from '../../core/upstream.js';
 import { countRefusal } from './authorize.js';
 import { checkBatchInput } from './batch-input.js';
 import { multipartBoundary, multipartTextFields, urlencodedFields } from './body-fields.js';
@@ -18,7 +17,7 @@ import type { GatewayRequest } from './request.js';
 
 /** The ownership wiring of the data plane. */
 export interface GatewayObjects {
-  owners: OwnerCache;
+  owners: ObjectOwners;
   /** Reports a failure the client is not told about in full (logged for the operator). */
   onError(err: unknown, message: string): void;
 }

@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { UpstreamResponse } from '../../providers/types.js';
+import type { UpstreamResponse } from '../../core/upstream.js';
 
 /** Answers larger than this, or of unknown length and not JSON, are streamed through instead of read whole. */
 export const BUFFER_LIMIT = 8 * 1024 * 1024;

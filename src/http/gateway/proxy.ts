@@ -6,8 +6,7 @@ import { mayHoldProviderDetails, withoutProviderDetails } from '../../core/provi
 import { routeModel } from '../../core/routing.js';
 import { lastUsageKey, tokensFromUsage, usageFromJsonTail } from '../../core/usage-extract.js';
 import type { KeyRecord } from '../../core/verify.js';
-import { toFailure } from '../../providers/http-upstream.js';
-import { type Upstream, UpstreamFailure, type UpstreamResponse } from '../../providers/types.js';
+import { asUpstreamFailure, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
 import { measureStream, meteredAnswer, meterPlanOf, needsWholeAnswer } from './answer-metering.js';
 import { authorizeGatewayRequest, checkModel, checkScope } from './authorize.js';
@@ -194,7 +193,7 @@ async function forward(
       meterAndSettle(g, info, admission, { status: err.status, outcome: err.status < 500 ? 'refused' : 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: stream, errorCode: err.code });
       throw err;
     }
-    const failure = timedOut ? new UpstreamFailure('timeout', `The upstream provider '${upstream.name}' did not answer within ${total} ms.`) : toFailure(err, upstream.name);
+    const failure = timedOut ? new UpstreamFailure('timeout', `The upstream provider '${upstream.name}' did not answer within ${total} ms.`) : asUpstreamFailure(err, upstream.name);
     const outcome: Outcome['outcome'] = clientGone ? 'client_aborted' : failure.kind === 'timeout' ? 'timeout' : 'upstream_error';
     const code = failure.kind === 'timeout' ? 'upstream_timeout' : 'upstream_error';
     const status = failure.kind === 'timeout' ? 504 : 502;
@@ -252,7 +251,7 @@ async function relayBuffered(
   try {
     buf = await up.body.readAll();
   } catch (err) {
-    const failure = toFailure(err, info.provider ?? 'upstream');
+    const failure = asUpstreamFailure(err, info.provider ?? 'upstream');
     meterAndSettle(g, info, admission, { status: 502, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: false, errorCode: 'upstream_error' });
     throw new TollgateError('upstream_error', `The upstream provider '${info.provider}' broke off its answer (${failure.message}).`);
   }

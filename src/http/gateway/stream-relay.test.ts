@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { eventData, lastBoundaryEnd, nextBoundaryEnd, SseFramer } from '../../core/sse.js';
 import { bufferedBody } from '../../providers/body.js';
-import type { UpstreamBody } from '../../providers/types.js';
+import type { UpstreamBody } from '../../core/upstream.js';
 import { relayStream } from './stream-relay.js';
 
 /** A ServerResponse stand-in that records what the relay writes, and in how many writes. */

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { TokenCounts } from '../../core/pricing.js';
 import { SseFramer } from '../../core/sse.js';
 import { answerText, inspectEvents, streamShapeFor } from '../../core/stream-usage.js';
-import type { UpstreamResponse } from '../../providers/types.js';
+import type { UpstreamResponse } from '../../core/upstream.js';
 import { clientResponseHeaders } from './forward-headers.js';
 
 export interface StreamResult {

@@ -1,6 +1,6 @@
 import type { TokenCounts } from '../../core/pricing.js';
 import { outputText } from '../../core/usage-extract.js';
-import { contentText, countChatPromptTokens, countTokens } from '../../providers/tokenizer.js';
+import { contentText, countChatPromptTokens, countTokens } from '../../core/tokenizer.js';
 
 /** Counts tokens with the tokenizer when an upstream reports no usage. */
 export async function countFallbackTokens(body: Record<string, unknown> | null, answer: unknown): Promise<TokenCounts> {

@@ -9,7 +9,7 @@ export interface UpstreamRequest {
   /** The Tollgate project the request is made for (a provider may map it to a project of its own). */
   project?: string | null;
   /** An AbortSignal, or the gateway's cheaper one-listener handle. */
-  signal: AbortSignal | import('../core/abort-handle.js').AbortHandle;
+  signal: AbortSignal | import('./abort-handle.js').AbortHandle;
 }
 
 /** Takes one chunk of a piped body; returns false to pause the upstream until the pipe's `resume`. */
@@ -59,4 +59,15 @@ export class UpstreamFailure extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * Any error of an exchange as an UpstreamFailure: an UpstreamFailure as it is, an abort as such, anything else as
+ * unreachable with the error's code. Providers classify their own transport's errors first (timeouts).
+ */
+export function asUpstreamFailure(err: unknown, provider: string): UpstreamFailure {
+  if (err instanceof UpstreamFailure) return err;
+  const e = err as { code?: string; name?: string; message?: string } | null;
+  if (e?.name === 'AbortError' || e?.code === 'UND_ERR_ABORTED') return new UpstreamFailure('aborted', 'The request was aborted.');
+  return new UpstreamFailure('unreachable', `The upstream provider '${provider}' could not be reached (${e?.code ?? e?.message ?? 'error'}).`);
 }

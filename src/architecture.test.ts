@@ -1,0 +1,122 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+// The layering of docs/architecture.md, enforced: every relative import of every source file (tests excluded) must
+// point the allowed way. Written down once, here; a new file in a known folder is covered at once, and a new folder
+// fails until it is given a layer.
+
+const SRC = import.meta.dirname;
+
+/** The composition roots: the only files that wire adapters, services and shells together. */
+const ROOTS = new Set([
+  'main.ts',
+  'server.ts',
+  'runtime.ts',
+  'gateway-runtime.ts',
+  'readiness.ts',
+  // The CLI's entry (its `start` command runs main.ts) and its backend (a local runtime and the admin app in process).
+  'cli/main.ts',
+  'cli/backend.ts',
+  // The HTTP shell's context and the dashboard's, built from the runtime.
+  'http/app-context.ts',
+  'http/dashboard/wiring.ts',
+]);
+
+/** What each layer may import besides itself. */
+const ALLOWED: Record<string, readonly string[]> = {
+  core: [],
+  config: ['core'],
+  storage: ['core', 'config'],
+  infra: ['core', 'config'],
+  providers: ['core', 'config'],
+  scanner: ['core'],
+  services: ['core', 'config', 'storage'],
+  http: ['core', 'config', 'services'],
+  cli: ['core', 'config', 'services', 'scanner'],
+};
+
+/**
+ * Imports that still point the wrong way, each with where it is to go. The list only shrinks: an entry that is no
+ * longer needed fails the suite too, so it is removed when its import is.
+ */
+const PENDING: Record<string, string> = {
+  'services/limits-guard.ts -> http/gateway/guard.ts': 'the RequestGuard port, to core',
+  'services/usage-recorder.ts -> infra/usage-wal.ts': 'one UsageSink port (issue 18 §2)',
+  'storage/sqlite-usage-worker.ts -> services/anomaly.ts': 'one UsageSink port (issue 18 §2)',
+  'storage/sqlite-usage-worker.ts -> services/last-used.ts': 'one UsageSink port (issue 18 §2)',
+  'storage/sqlite-usage-writer.ts -> services/anomaly.ts': 'one UsageSink port (issue 18 §2)',
+  'storage/sqlite-usage-writer.ts -> services/last-used.ts': 'one UsageSink port (issue 18 §2)',
+  'storage/sqlite-usage-writer.ts -> services/usage-line.ts': 'the line codec, to core (issue 18 §2)',
+  'storage/sqlite-usage-writer.ts -> services/usage-recorder.ts': 'one UsageSink port (issue 18 §2)',
+  'storage/sqlite-usage-writer.ts -> services/usage-rollups.ts': 'rollup rows, to core (issue 18 §2)',
+};
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return sourceFiles(p);
+    return e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [p] : [];
+  });
+}
+
+/** Relative imports and re-exports of a file, type-only ones included (a type is a dependency too). */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const found = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'";]*?from\s+'(\.{1,2}\/[^']+)'/g), ...text.matchAll(/import\('(\.{1,2}\/[^']+)'\)/g)];
+  return found.map((m) => relative(SRC, normalize(join(dirname(file), m[1]))).replace(/\.js$/, '.ts'));
+}
+
+const layerOf = (rel: string) => (rel.includes('/') ? rel.split('/')[0] : rel);
+const isMigration = (rel: string) => /^storage\/migrations(-[a-z]+)?\.ts$/.test(rel);
+
+function violations(): string[] {
+  const out: string[] = [];
+  for (const file of sourceFiles(SRC)) {
+    const from = relative(SRC, file);
+    if (ROOTS.has(from)) continue;
+    const layer = layerOf(from);
+    for (const to of importsOf(file)) {
+      const target = layerOf(to);
+      const edge = `${from} -> ${to}`;
+      if (isMigration(from)) {
+        // Frozen history: a migration uses Kysely and the shared migration helpers, nothing of today's code.
+        if (!isMigration(to)) out.push(edge);
+        continue;
+      }
+      if (target === layer) continue;
+      if (ROOTS.has(to) || !(ALLOWED[layer] ?? []).includes(target)) out.push(edge);
+    }
+  }
+  return out.sort();
+}
+
+describe('architecture', () => {
+  it('gives every source folder a layer', () => {
+    const folders = readdirSync(SRC, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+    expect(folders.filter((f) => !(f in ALLOWED))).toEqual([]);
+    const loose = readdirSync(SRC).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !ROOTS.has(f));
+    expect(loose).toEqual([]);
+  });
+
+  it('imports only inward, and migrations import no runtime code', () => {
+    const found = violations();
+    expect(found.filter((edge) => !(edge in PENDING))).toEqual([]);
+    expect(Object.keys(PENDING).filter((edge) => !found.includes(edge))).toEqual([]);
+  });
+
+  it('catches a wrong import when there is one (the check is not vacuous)', () => {
+    expect(importsOf(join(SRC, 'services', 'limits-guard.ts')).length).toBeGreaterThan(0);
+    expect(layerOf('core/ports.ts')).toBe('core');
+    expect(ALLOWED.core.includes('http')).toBe(false);
+  });
+
+  it('names only files that exist in docs/architecture.md', () => {
+    const doc = readFileSync(join(SRC, '..', 'docs', 'architecture.md'), 'utf8');
+    const named = [...doc.matchAll(/`((?:core|config|storage|infra|providers|services|http|cli|scanner)\/[a-z0-9/.-]+\.ts)`/g)].map((m) => m[1]);
+    expect(named.length).toBeGreaterThan(20);
+    expect(named.filter((f) => !existsSync(join(SRC, f)))).toEqual([]);
+  });
+});
