@@ -18,6 +18,13 @@ const SERVED = [
   'GET /organization/projects/{project_id}',
   'POST /organization/projects/{project_id}',
   'POST /organization/projects/{project_id}/archive',
+  'GET /organization/projects/{project_id}/api_keys',
+  'GET /organization/projects/{project_id}/api_keys/{api_key_id}',
+  'DELETE /organization/projects/{project_id}/api_keys/{api_key_id}',
+  'GET /organization/admin_api_keys',
+  'POST /organization/admin_api_keys',
+  'GET /organization/admin_api_keys/{key_id}',
+  'DELETE /organization/admin_api_keys/{key_id}',
 ];
 
 // biome-ignore lint/suspicious/noExplicitAny: the spec is arbitrary JSON
@@ -155,6 +162,158 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract
         await refused('GET', `${ORG}/projects/${t.defaultProjectId}?expand=all`, undefined, 400, 'unknown_parameter', 'expand');
         await refused('POST', `${ORG}/projects/${t.defaultProjectId}/archive`, { reason: 'x' }, 400, 'unknown_parameter', 'reason');
         expect((await ok('GET', `${ORG}/projects/${t.defaultProjectId}`)).status).toBe('active');
+      });
+    });
+
+    /** A key made through Tollgate's own create route (OpenAI has none for project keys). */
+    async function makeKey(projectId: string, body: Record<string, unknown> = {}): Promise<Json> {
+      const res = await t.api('POST', `${ORG}/projects/${projectId}/api_keys`, { body: { name: 'contract key', ...body } });
+      expect(res.status, res.text).toBe(200);
+      return res.body;
+    }
+
+    describe('project API keys', () => {
+      it('lists every key with owner_project_access and its owner object, page by page with every query parameter', async () => {
+        const p = (await ok('POST', `${ORG}/projects`, { name: 'Keys' })).id;
+        const made: string[] = [];
+        for (let i = 0; i < 5; i++) made.push((await makeKey(p)).id);
+        const all: Json[] = [];
+        let after = '';
+        for (let page = 0; page < 10; page++) {
+          const body = await ok('GET', fullQuery('GET', `${ORG}/projects/${p}/api_keys`, { limit: '2', after, owner_project_access: 'any' }));
+          all.push(...body.data);
+          if (!body.has_more) break;
+          after = body.last_id;
+        }
+        expect(all.map((k) => k.id)).toEqual(made);
+        for (const k of all) {
+          expect(k.owner_project_access).toBe('active');
+          expect(k.owner.type).toBe('service_account');
+        }
+        const one = await ok('GET', `${ORG}/projects/${p}/api_keys/${made[0]}`);
+        expect(one).toMatchObject({ id: made[0], object: 'organization.project.api_key', owner_project_access: 'active' });
+      });
+
+      it("filters by owner_project_access: a user's key is inactive once the user leaves the project", async () => {
+        const p = (await ok('POST', `${ORG}/projects`, { name: 'Access' })).id;
+        const u = (await t.api('POST', `${ORG}/users`, { body: { email: 'keyowner@example.com', role: 'reader' } })).body;
+        await ok('POST', `${ORG}/projects/${p}/users`, { user_id: u.id, role: 'member' });
+        const userKey = (await makeKey(p, { owner: u.id })).id;
+        const svcKey = (await makeKey(p)).id;
+        const ids = async (q: string) => (await ok('GET', `${ORG}/projects/${p}/api_keys?${q}`)).data.map((k: { id: string }) => k.id);
+        expect(await ids('owner_project_access=active')).toEqual([userKey, svcKey]);
+        expect(await ids('owner_project_access=inactive')).toEqual([]);
+        await ok('DELETE', `${ORG}/projects/${p}/users/${u.id}`);
+        const got = await ok('GET', `${ORG}/projects/${p}/api_keys/${userKey}`);
+        expect(got.owner_project_access).toBe('inactive');
+        expect(got.owner).toMatchObject({ type: 'user', user: { id: u.id, email: 'keyowner@example.com' } });
+        expect(await ids('owner_project_access=active')).toEqual([svcKey]);
+        expect(await ids('owner_project_access=inactive')).toEqual([userKey]);
+        expect(await ids('owner_project_access=any')).toEqual([userKey, svcKey]);
+        expect(await ids('')).toEqual([userKey, svcKey]);
+        // An organization owner has every project.
+        await ok('POST', `${ORG}/users/${u.id}`, { role: 'owner' });
+        expect(await ids('owner_project_access=inactive')).toEqual([]);
+      });
+
+      it('a deleted key is gone from the API as at OpenAI (404, not listed), and shown only when include_revoked=true asks', async () => {
+        const p = t.defaultProjectId;
+        const k = await makeKey(p, { name: 'to delete' });
+        const path = `${ORG}/projects/${p}/api_keys/${k.id}`;
+        expect(await ok('DELETE', path)).toEqual({ object: 'organization.project.api_key.deleted', id: k.id, deleted: true });
+        await refused('GET', path, undefined, 404, 'not_found');
+        await refused('DELETE', path, undefined, 404, 'not_found');
+        expect((await t.api('POST', path, { body: { name: 'back?' } })).status).toBe(404);
+        expect((await t.api('POST', `${path}/rotate`, { body: {} })).status).toBe(404);
+        const listed = async (q: string) => (await ok('GET', `${ORG}/projects/${p}/api_keys?limit=100${q}`)).data.map((x: { id: string }) => x.id);
+        expect(await listed('')).not.toContain(k.id);
+        expect(await listed('&owner_project_access=any')).not.toContain(k.id);
+        expect(await listed('&include_revoked=true')).toContain(k.id);
+        expect(await listed('&status=revoked')).toEqual([k.id]);
+        const kept = await ok('GET', `${path}?include_revoked=true`);
+        expect(kept).toMatchObject({ id: k.id, status: 'revoked' });
+        expect(kept.revoked_at).toBeTypeOf('number');
+      });
+
+      it('refuses unknown keys, filter values outside the spec and parameters it does not know', async () => {
+        const p = t.defaultProjectId;
+        await refused('GET', `${ORG}/projects/${p}/api_keys/key_nope`, undefined, 404, 'not_found');
+        await refused('DELETE', `${ORG}/projects/${p}/api_keys/key_nope`, undefined, 404, 'not_found');
+        await refused('GET', `${ORG}/projects/proj_nope/api_keys`, undefined, 404, 'not_found');
+        await refused('GET', `${ORG}/projects/${p}/api_keys?owner_project_access=some`, undefined, 400, 'invalid_value', 'owner_project_access');
+        await refused('GET', `${ORG}/projects/${p}/api_keys?order=desc`, undefined, 400, 'unknown_parameter', 'order');
+        await refused('GET', `${ORG}/projects/${p}/api_keys?status=gone`, undefined, 400, 'invalid_value', 'status');
+        const k = await makeKey(p);
+        await refused('GET', `${ORG}/projects/${p}/api_keys/${k.id}?verbose=1`, undefined, 400, 'unknown_parameter', 'verbose');
+        await refused('DELETE', `${ORG}/projects/${p}/api_keys/${k.id}?force=true`, undefined, 400, 'unknown_parameter', 'force');
+        expect((await ok('GET', `${ORG}/projects/${p}/api_keys/${k.id}`)).status).toBe('active');
+      });
+    });
+
+    describe('admin API keys', () => {
+      it('creates with every field of the spec (expires_in_seconds); the owner is an object: the organization, or the user', async () => {
+        const path = `${ORG}/admin_api_keys`;
+        const created = await ok('POST', path, fullBody('POST', path, { name: 'Contract admin', expires_in_seconds: 3600 }));
+        expect(created.value).toMatch(/^sk-tg-admin-/);
+        expect(created.expires_at).toBe(created.created_at + 3600);
+        // Made by the harness's admin key, which no user owns: the organization owns it.
+        expect(created.owner).toMatchObject({ type: 'organization', object: 'organization', id: t.orgId, role: 'owner' });
+        const got = await ok('GET', `${path}/${created.id}`);
+        expect(got).toMatchObject({ id: created.id, expires_at: created.expires_at, owner: created.owner });
+        expect(got).not.toHaveProperty('value');
+        // A key a signed-in user makes is theirs, and so is a key made with that key.
+        const { createAdminKey } = await import('../src/services/admin-keys.js');
+        const u = (await t.api('POST', `${ORG}/users`, { body: { email: 'admin-owner@example.com', name: 'Ada Admin', role: 'owner' } })).body;
+        const runtime = t.server.runtime;
+        const theirs = await createAdminKey(runtime.deps, runtime.org.id, { name: 'by Ada' }, { type: 'session', id: u.id });
+        expect(theirs.owner).toMatchObject({ type: 'user', object: 'organization.user', id: u.id, name: 'Ada Admin', role: 'owner' });
+        const made = await t.api('POST', path, { body: { name: 'made with Ada key' }, key: theirs.value });
+        expect(made.body.owner).toMatchObject({ type: 'user', id: u.id });
+        expect(contractProblems('POST', '/organization/admin_api_keys', made.status, made.body)).toEqual([]);
+      });
+
+      it('lists with every query parameter, in both orders, page by page', async () => {
+        const path = `${ORG}/admin_api_keys`;
+        for (let i = 0; i < 3; i++) await ok('POST', path, { name: `Listed admin ${i}` });
+        const read = async (order: string) => {
+          const ids: string[] = [];
+          let after = '';
+          for (let page = 0; page < 20; page++) {
+            const body = await ok('GET', fullQuery('GET', path, { limit: '2', after, order }));
+            expect(body.data.length).toBeLessThanOrEqual(2);
+            ids.push(...body.data.map((k: { id: string }) => k.id));
+            if (!body.has_more) break;
+            after = body.last_id;
+          }
+          return ids;
+        };
+        const asc = await read('asc');
+        expect(asc.length).toBeGreaterThanOrEqual(4);
+        expect(await read('desc')).toEqual([...asc].reverse());
+      });
+
+      it('a deleted admin key is gone from the API (404, not listed) unless include_revoked=true', async () => {
+        const path = `${ORG}/admin_api_keys`;
+        const k = await ok('POST', path, { name: 'to delete' });
+        expect(await ok('DELETE', `${path}/${k.id}`)).toEqual({ object: 'organization.admin_api_key.deleted', id: k.id, deleted: true });
+        await refused('GET', `${path}/${k.id}`, undefined, 404, 'not_found');
+        await refused('DELETE', `${path}/${k.id}`, undefined, 404, 'not_found');
+        expect((await ok('GET', `${path}?limit=100`)).data.map((x: { id: string }) => x.id)).not.toContain(k.id);
+        expect((await ok('GET', `${path}?limit=100&include_revoked=true`)).data.map((x: { id: string }) => x.id)).toContain(k.id);
+        expect((await ok('GET', `${path}/${k.id}?include_revoked=true`)).status).toBe('revoked');
+      });
+
+      it('refuses values outside the spec, and members and parameters it does not know', async () => {
+        const path = `${ORG}/admin_api_keys`;
+        await refused('POST', path, { name: 'x', expires_in_seconds: 0 }, 400, 'invalid_value', 'expires_in_seconds');
+        await refused('POST', path, { name: 'x', expires_in_seconds: 31_536_001 }, 400, 'invalid_value', 'expires_in_seconds');
+        await refused('POST', path, { name: 'x', expires_in_seconds: 60, expires_at: 4_000_000_000 }, 400, 'invalid_value', 'expires_in_seconds');
+        await refused('POST', path, { expires_in_seconds: 60 }, 400, 'missing_required_parameter', 'name');
+        await refused('POST', path, { name: 'x', scopes: ['all'] }, 400, 'unknown_parameter', 'scopes');
+        await refused('GET', `${path}?order=sideways`, undefined, 400, 'invalid_value', 'order');
+        await refused('GET', `${path}?owner=me`, undefined, 400, 'unknown_parameter', 'owner');
+        await refused('GET', `${path}/key_nope`, undefined, 404, 'not_found');
+        await refused('DELETE', `${path}/key_nope`, undefined, 404, 'not_found');
       });
     });
 
