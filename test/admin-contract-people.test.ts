@@ -21,6 +21,12 @@ const SERVED = [
   'GET /organization/projects/{project_id}/api_keys',
   'GET /organization/projects/{project_id}/api_keys/{api_key_id}',
   'DELETE /organization/projects/{project_id}/api_keys/{api_key_id}',
+  'GET /organization/projects/{project_id}/service_accounts',
+  'POST /organization/projects/{project_id}/service_accounts',
+  'GET /organization/projects/{project_id}/service_accounts/{service_account_id}',
+  'POST /organization/projects/{project_id}/service_accounts/{service_account_id}',
+  'DELETE /organization/projects/{project_id}/service_accounts/{service_account_id}',
+  'POST /organization/projects/{project_id}/service_accounts/{service_account_id}/api_keys',
   'GET /organization/admin_api_keys',
   'POST /organization/admin_api_keys',
   'GET /organization/admin_api_keys/{key_id}',
@@ -314,6 +320,105 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract
         await refused('GET', `${path}?owner=me`, undefined, 400, 'unknown_parameter', 'owner');
         await refused('GET', `${path}/key_nope`, undefined, 404, 'not_found');
         await refused('DELETE', `${path}/key_nope`, undefined, 404, 'not_found');
+      });
+    });
+
+    describe('project service accounts', () => {
+      const keysOf = async (projectId: string, accountId: string) =>
+        (await ok('GET', `${ORG}/projects/${projectId}/api_keys?limit=100`)).data.filter(
+          (k: Json) => k.owner.type === 'service_account' && k.owner.service_account.id === accountId,
+        );
+
+      it('creates with every field of the spec: with its first key, or alone (create_service_account_only)', async () => {
+        const p = (await ok('POST', `${ORG}/projects`, { name: 'Accounts' })).id;
+        const path = `${ORG}/projects/${p}/service_accounts`;
+        const withKey = await ok('POST', path, fullBody('POST', path, { name: 'With key', create_service_account_only: false }));
+        expect(withKey).toMatchObject({ object: 'organization.project.service_account', name: 'With key', role: 'member' });
+        expect(withKey.api_key.value).toMatch(/^sk-tg-/);
+        expect((await keysOf(p, withKey.id)).map((k: Json) => k.id)).toEqual([withKey.api_key.id]);
+        const alone = await ok('POST', path, { name: 'Alone', create_service_account_only: true });
+        expect(alone.api_key).toBeNull();
+        expect(await keysOf(p, alone.id)).toEqual([]);
+        const nullFlag = await ok('POST', path, { name: 'Null flag', create_service_account_only: null });
+        expect(nullFlag.api_key).not.toBeNull();
+      });
+
+      it('updates name and role with every field of the spec', async () => {
+        const p = t.defaultProjectId;
+        const path = `${ORG}/projects/${p}/service_accounts`;
+        const acct = await ok('POST', path, { name: 'To update', create_service_account_only: true });
+        const updated = await ok('POST', `${path}/${acct.id}`, fullBody('POST', `${path}/${acct.id}`, { name: 'Updated', role: 'owner' }));
+        expect(updated).toMatchObject({ id: acct.id, name: 'Updated', role: 'owner' });
+        expect(await ok('GET', `${path}/${acct.id}`)).toMatchObject({ name: 'Updated', role: 'owner' });
+        expect(await ok('POST', `${path}/${acct.id}`, { role: 'member' })).toMatchObject({ name: 'Updated', role: 'member' });
+      });
+
+      it('issues more keys for an account, scoped by OpenAI scopes (none: every permission)', async () => {
+        const p = t.defaultProjectId;
+        const acct = await ok('POST', `${ORG}/projects/${p}/service_accounts`, { name: 'Key holder', create_service_account_only: true });
+        const path = `${ORG}/projects/${p}/service_accounts/${acct.id}/api_keys`;
+        const scoped = await ok('POST', path, fullBody('POST', path, { name: 'Scoped', scopes: ['api.model.request', 'api.files.read'] }));
+        expect(scoped).toMatchObject({ object: 'organization.project.service_account.api_key', name: 'Scoped' });
+        expect(scoped.value).toMatch(/^sk-tg-/);
+        const plain = await ok('POST', path, {});
+        const keys = await keysOf(p, acct.id);
+        expect(keys.map((k: Json) => k.id)).toEqual([scoped.id, plain.id]);
+        const full = await t.api('GET', `${ORG}/projects/${p}/api_keys/${scoped.id}`);
+        expect(full.body.permissions).toEqual({
+          restricted: { 'chat.completions': 'write', completions: 'write', embeddings: 'write', images: 'write', audio: 'write', moderations: 'write', files: 'read' },
+        });
+        expect((await t.api('GET', `${ORG}/projects/${p}/api_keys/${plain.id}`)).body.permissions).toBe('all');
+        // The scoped key may call models but not write files.
+        const gw = (method: string, route: string, body?: unknown) => t.api(method, `/v1${route}`, { key: scoped.value, body });
+        expect((await gw('POST', '/embeddings', { model: 'tollgate-echo', input: 'x' })).status).toBe(200);
+        const denied = await gw('DELETE', '/files/file-abc');
+        expect(denied.status).toBe(403);
+        expect(denied.body.error.code).toBe('insufficient_permissions');
+        expect((await t.api('DELETE', '/v1/files/file-abc', { key: plain.value })).status).not.toBe(403);
+      });
+
+      it('lists page by page with every query parameter; a deleted account is gone, its keys revoked', async () => {
+        const p = (await ok('POST', `${ORG}/projects`, { name: 'Account pages' })).id;
+        const path = `${ORG}/projects/${p}/service_accounts`;
+        const made = [];
+        for (let i = 0; i < 3; i++) made.push(await ok('POST', path, { name: `Account ${i}` }));
+        const ids: string[] = [];
+        let after = '';
+        for (let page = 0; page < 10; page++) {
+          const body = await ok('GET', fullQuery('GET', path, { limit: '2', after }));
+          ids.push(...body.data.map((a: { id: string }) => a.id));
+          if (!body.has_more) break;
+          after = body.last_id;
+        }
+        expect(ids.slice(1)).toEqual(made.map((a) => a.id)); // after the project's default account
+        expect(await ok('DELETE', `${path}/${made[0].id}`)).toEqual({ object: 'organization.project.service_account.deleted', id: made[0].id, deleted: true });
+        await refused('GET', `${path}/${made[0].id}`, undefined, 404, 'not_found');
+        await refused('DELETE', `${path}/${made[0].id}`, undefined, 404, 'not_found');
+        expect(await keysOf(p, made[0].id)).toEqual([]);
+        const kept = await t.api('GET', `${ORG}/projects/${p}/api_keys/${made[0].api_key.id}?include_revoked=true`);
+        expect(kept.body.status).toBe('revoked');
+      });
+
+      it('refuses values outside the spec, members and parameters it does not know, and what cannot be done', async () => {
+        const p = t.defaultProjectId;
+        const path = `${ORG}/projects/${p}/service_accounts`;
+        const acct = await ok('POST', path, { name: 'Refusals', create_service_account_only: true });
+        await refused('POST', path, { name: 'x', role: 'owner' }, 400, 'unknown_parameter', 'role');
+        await refused('POST', path, { create_service_account_only: true }, 400, 'missing_required_parameter', 'name');
+        await refused('POST', `${path}/${acct.id}`, { role: 'none' }, 400, 'invalid_value', 'role');
+        await refused('POST', `${path}/${acct.id}`, { name: 'x', colour: 'red' }, 400, 'unknown_parameter', 'colour');
+        await refused('POST', `${path}/${acct.id}/api_keys`, { scopes: ['api.nukes.write'] }, 400, 'invalid_value', 'scopes.0');
+        await refused('POST', `${path}/${acct.id}/api_keys`, { scopes: [] }, 400, 'empty_array', 'scopes');
+        await refused('POST', `${path}/${acct.id}/api_keys`, { name: 'x', expires_at: 1 }, 400, 'unknown_parameter', 'expires_at');
+        await refused('POST', `${path}/svc_acct_nope/api_keys`, {}, 404, 'not_found');
+        await refused('POST', `${path}/svc_acct_nope`, { name: 'x' }, 404, 'not_found');
+        await refused('GET', `${path}/svc_acct_nope`, undefined, 404, 'not_found');
+        await refused('GET', `${path}?order=asc`, undefined, 400, 'unknown_parameter', 'order');
+        const defaultAccount = (await ok('GET', `${path}?limit=1`)).data[0];
+        await refused('DELETE', `${path}/${defaultAccount.id}`, undefined, 400, 'invalid_value', 'service_account_id');
+        const archived = (await ok('POST', `${ORG}/projects`, { name: 'Archived accounts' })).id;
+        await ok('POST', `${ORG}/projects/${archived}/archive`);
+        await refused('POST', `${ORG}/projects/${archived}/service_accounts`, { name: 'x' }, 400, 'project_archived');
       });
     });
 
