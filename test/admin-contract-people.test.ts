@@ -27,6 +27,10 @@ const SERVED = [
   'POST /organization/projects/{project_id}/service_accounts/{service_account_id}',
   'DELETE /organization/projects/{project_id}/service_accounts/{service_account_id}',
   'POST /organization/projects/{project_id}/service_accounts/{service_account_id}/api_keys',
+  'GET /organization/invites',
+  'POST /organization/invites',
+  'GET /organization/invites/{invite_id}',
+  'DELETE /organization/invites/{invite_id}',
   'GET /organization/admin_api_keys',
   'POST /organization/admin_api_keys',
   'GET /organization/admin_api_keys/{key_id}',
@@ -419,6 +423,58 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract
         const archived = (await ok('POST', `${ORG}/projects`, { name: 'Archived accounts' })).id;
         await ok('POST', `${ORG}/projects/${archived}/archive`);
         await refused('POST', `${ORG}/projects/${archived}/service_accounts`, { name: 'x' }, 400, 'project_archived');
+      });
+    });
+
+    describe('invites', () => {
+      it('invites with every field of InviteRequest; the invite has created_at (and the older invited_at)', async () => {
+        const path = `${ORG}/invites`;
+        const p = (await ok('POST', `${ORG}/projects`, { name: 'Invited to' })).id;
+        const body = fullBody('POST', path, { email: 'Grace@Example.com', role: 'reader', projects: [{ id: p, role: 'member' }] });
+        const inv = await ok('POST', path, body);
+        expect(inv).toMatchObject({ object: 'organization.invite', email: 'grace@example.com', role: 'reader', status: 'pending', projects: [{ id: p, role: 'member' }] });
+        expect(inv.created_at).toBeTypeOf('number');
+        expect(inv.invited_at).toBe(inv.created_at);
+        expect(inv.expires_at).toBe(inv.created_at + 7 * 24 * 3600);
+        expect(inv.accept_url).toContain('token=');
+        const got = await ok('GET', `${path}/${inv.id}`);
+        expect(got).not.toHaveProperty('accept_url');
+        expect(got).toMatchObject({ id: inv.id, created_at: inv.created_at, projects: inv.projects });
+        const owner = await ok('POST', path, { email: 'owner-invite@example.com', role: 'owner', projects: [{ id: p, role: 'owner' }] });
+        expect(owner.projects).toEqual([{ id: p, role: 'owner' }]);
+      });
+
+      it('lists page by page with every query parameter, and deletes', async () => {
+        const path = `${ORG}/invites`;
+        const made: string[] = [];
+        for (let i = 0; i < 3; i++) made.push((await ok('POST', path, { email: `page${i}@example.com`, role: 'reader' })).id);
+        const ids: string[] = [];
+        let after = '';
+        for (let page = 0; page < 20; page++) {
+          const body = await ok('GET', fullQuery('GET', path, { limit: '2', after }));
+          ids.push(...body.data.map((x: { id: string }) => x.id));
+          if (!body.has_more) break;
+          after = body.last_id;
+        }
+        expect(ids).toEqual(expect.arrayContaining(made));
+        expect(await ok('DELETE', `${path}/${made[0]}`)).toEqual({ object: 'organization.invite.deleted', id: made[0], deleted: true });
+        await refused('GET', `${path}/${made[0]}`, undefined, 404, 'not_found');
+        await refused('DELETE', `${path}/${made[0]}`, undefined, 404, 'not_found');
+      });
+
+      it('refuses what the Invite object cannot show (a project reader), values outside the spec, unknown members and parameters', async () => {
+        const path = `${ORG}/invites`;
+        const p = t.defaultProjectId;
+        const reader = await refused('POST', path, { email: 'r@example.com', role: 'reader', projects: [{ id: p, role: 'reader' }] }, 400, 'invalid_value', 'projects.0.role');
+        expect(reader.message).toMatch(/member.*owner/);
+        await refused('POST', path, { email: 'r@example.com', role: 'admin' }, 400, 'invalid_value', 'role');
+        await refused('POST', path, { email: 'r@example.com' }, 400, 'missing_required_parameter', 'role');
+        await refused('POST', path, { email: 'not an email', role: 'reader' }, 400, 'invalid_value', 'email');
+        await refused('POST', path, { email: 'r@example.com', role: 'reader', projects: [{ id: 'proj_nope', role: 'member' }] }, 400, 'invalid_value', 'projects.0.id');
+        await refused('POST', path, { email: 'r@example.com', role: 'reader', message: 'hi' }, 400, 'unknown_parameter', 'message');
+        await refused('GET', `${path}?status=pending`, undefined, 400, 'unknown_parameter', 'status');
+        await refused('GET', `${path}/invite-nope`, undefined, 404, 'not_found');
+        await refused('DELETE', `${path}/invite-nope`, undefined, 404, 'not_found');
       });
     });
 
