@@ -27,6 +27,15 @@ const SERVED = [
   'POST /organization/projects/{project_id}/service_accounts/{service_account_id}',
   'DELETE /organization/projects/{project_id}/service_accounts/{service_account_id}',
   'POST /organization/projects/{project_id}/service_accounts/{service_account_id}/api_keys',
+  'GET /organization/projects/{project_id}/users',
+  'POST /organization/projects/{project_id}/users',
+  'GET /organization/projects/{project_id}/users/{user_id}',
+  'POST /organization/projects/{project_id}/users/{user_id}',
+  'DELETE /organization/projects/{project_id}/users/{user_id}',
+  'GET /organization/users',
+  'GET /organization/users/{user_id}',
+  'POST /organization/users/{user_id}',
+  'DELETE /organization/users/{user_id}',
   'GET /organization/invites',
   'POST /organization/invites',
   'GET /organization/invites/{invite_id}',
@@ -475,6 +484,124 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract
         await refused('GET', `${path}?status=pending`, undefined, 400, 'unknown_parameter', 'status');
         await refused('GET', `${path}/invite-nope`, undefined, 404, 'not_found');
         await refused('DELETE', `${path}/invite-nope`, undefined, 404, 'not_found');
+      });
+    });
+
+    /** A user made through Tollgate's own create route (OpenAI adds users by invitation only). */
+    async function makeUser(email: string, role = 'reader'): Promise<Json> {
+      const res = await t.api('POST', `${ORG}/users`, { body: { email, role } });
+      expect(res.status, res.text).toBe(200);
+      return res.body;
+    }
+
+    describe('users', () => {
+      it('lists with every query parameter: emails keeps exactly those addresses, in any case, page by page', async () => {
+        const made = [];
+        for (const name of ['ann', 'bob', 'cid', 'dee']) made.push(await makeUser(`${name}.list@example.com`));
+        const wanted = ['ANN.list@example.com', 'cid.list@example.com', 'dee.LIST@example.com'];
+        const ids: string[] = [];
+        let after = '';
+        for (let page = 0; page < 10; page++) {
+          const body = await ok('GET', fullQuery('GET', `${ORG}/users`, { limit: '2', after, 'emails[]': wanted }));
+          ids.push(...body.data.map((u: { id: string }) => u.id));
+          if (!body.has_more) break;
+          after = body.last_id;
+        }
+        expect(ids).toEqual([made[0].id, made[2].id, made[3].id]);
+        const one = await ok('GET', `${ORG}/users?emails=bob.list@example.com`);
+        expect(one.data.map((u: { id: string }) => u.id)).toEqual([made[1].id]);
+        expect((await ok('GET', `${ORG}/users?emails[]=nobody@example.com`)).data).toEqual([]);
+        expect((await ok('GET', `${ORG}/users?emails[]=`)).data).toEqual([]);
+        expect((await ok('GET', `${ORG}/users?limit=100`)).data.length).toBeGreaterThan(4);
+      });
+
+      it('modifies with every field of UserRoleUpdateRequest: role, and stores technical_level and developer_persona', async () => {
+        const u = await makeUser('modify.user@example.com');
+        const path = `${ORG}/users/${u.id}`;
+        const body = fullBody('POST', path, { role: 'owner', role_id: null, technical_level: 'expert', developer_persona: 'builder' });
+        expect(await ok('POST', path, body)).toMatchObject({ id: u.id, role: 'owner', technical_level: 'expert', developer_persona: 'builder' });
+        expect(await ok('GET', path)).toMatchObject({ role: 'owner', technical_level: 'expert', developer_persona: 'builder' });
+        expect(await ok('POST', path, { role: null, technical_level: null })).toMatchObject({ role: 'owner', technical_level: null, developer_persona: 'builder' });
+        expect(await ok('POST', path, { role: 'reader' })).toMatchObject({ role: 'reader', developer_persona: 'builder' });
+      });
+
+      it('deletes a user: gone from the API', async () => {
+        const u = await makeUser('delete.user@example.com');
+        expect(await ok('DELETE', `${ORG}/users/${u.id}`)).toEqual({ object: 'organization.user.deleted', id: u.id, deleted: true });
+        await refused('GET', `${ORG}/users/${u.id}`, undefined, 404, 'not_found');
+        await refused('DELETE', `${ORG}/users/${u.id}`, undefined, 404, 'not_found');
+        expect((await ok('GET', `${ORG}/users?emails[]=delete.user@example.com`)).data).toEqual([]);
+      });
+
+      it('refuses custom roles it does not have, values outside the spec, members and parameters it does not know', async () => {
+        const u = await makeUser('refuse.user@example.com');
+        const path = `${ORG}/users/${u.id}`;
+        const custom = await refused('POST', path, { role_id: 'role_abc' }, 400, 'invalid_value', 'role_id');
+        expect(custom.message).toMatch(/role/);
+        await refused('POST', path, { role: 'admin' }, 400, 'invalid_value', 'role');
+        await refused('POST', path, { role: 'owner', nickname: 'x' }, 400, 'unknown_parameter', 'nickname');
+        expect((await ok('GET', path)).role).toBe('reader');
+        await refused('GET', `${ORG}/users?order=desc`, undefined, 400, 'unknown_parameter', 'order');
+        await refused('GET', `${ORG}/users?limit=101`, undefined, 400, 'invalid_value', 'limit');
+        await refused('GET', `${ORG}/users/user-nope`, undefined, 404, 'not_found');
+        await refused('POST', `${ORG}/users/user-nope`, { role: 'owner' }, 404, 'not_found');
+        await refused('DELETE', `${ORG}/users/user-nope`, undefined, 404, 'not_found');
+      });
+    });
+
+    describe('project users', () => {
+      it('adds users by user_id, by email, or both (every field of ProjectUserCreateRequest)', async () => {
+        const p = (await ok('POST', `${ORG}/projects`, { name: 'Members' })).id;
+        const path = `${ORG}/projects/${p}/users`;
+        const [a, b, c] = [await makeUser('a.member@example.com'), await makeUser('b.member@example.com'), await makeUser('c.member@example.com')];
+        const both = await ok('POST', path, fullBody('POST', path, { user_id: a.id, email: 'A.Member@example.com', role: 'owner' }));
+        expect(both).toMatchObject({ object: 'organization.project.user', id: a.id, email: 'a.member@example.com', role: 'owner' });
+        expect(await ok('POST', path, { email: 'b.member@example.com', role: 'member' })).toMatchObject({ id: b.id, role: 'member' });
+        expect(await ok('POST', path, { user_id: c.id, email: null, role: 'reader' })).toMatchObject({ id: c.id, role: 'reader' });
+        expect(await ok('GET', `${path}/${b.id}`)).toMatchObject({ id: b.id, role: 'member' });
+        const ids: string[] = [];
+        let after = '';
+        for (let page = 0; page < 10; page++) {
+          const body = await ok('GET', fullQuery('GET', path, { limit: '2', after }));
+          ids.push(...body.data.map((u: { id: string }) => u.id));
+          if (!body.has_more) break;
+          after = body.last_id;
+        }
+        expect(ids).toEqual([a.id, b.id, c.id]);
+      });
+
+      it('modifies a member with every field of ProjectUserUpdateRequest (null keeps the role) and removes one', async () => {
+        const p = t.defaultProjectId;
+        const u = await makeUser('modify.member@example.com');
+        await ok('POST', `${ORG}/projects/${p}/users`, { user_id: u.id, role: 'member' });
+        const path = `${ORG}/projects/${p}/users/${u.id}`;
+        expect(await ok('POST', path, fullBody('POST', path, { role: 'owner' }))).toMatchObject({ role: 'owner' });
+        expect(await ok('POST', path, { role: null })).toMatchObject({ role: 'owner' });
+        expect(await ok('DELETE', path)).toEqual({ object: 'organization.project.user.deleted', id: u.id, deleted: true });
+        await refused('GET', path, undefined, 404, 'not_found');
+        await refused('DELETE', path, undefined, 404, 'not_found');
+      });
+
+      it('refuses a user nobody has, mismatched id and email, values outside the spec and unknown members and parameters', async () => {
+        const p = t.defaultProjectId;
+        const path = `${ORG}/projects/${p}/users`;
+        const u = await makeUser('refuse.member@example.com');
+        const other = await makeUser('other.member@example.com');
+        await refused('POST', path, { email: 'stranger@example.com', role: 'member' }, 400, 'invalid_value', 'email');
+        await refused('POST', path, { user_id: 'user-nope', role: 'member' }, 400, 'invalid_value', 'user_id');
+        await refused('POST', path, { user_id: u.id, email: other.email, role: 'member' }, 400, 'invalid_value', 'email');
+        await refused('POST', path, { role: 'member' }, 400, 'missing_required_parameter', 'user_id');
+        await refused('POST', path, { user_id: u.id }, 400, 'missing_required_parameter', 'role');
+        await refused('POST', path, { user_id: u.id, role: 'boss' }, 400, 'invalid_value', 'role');
+        await refused('POST', path, { user_id: u.id, role: 'member', notify: true }, 400, 'unknown_parameter', 'notify');
+        await ok('POST', path, { user_id: u.id, role: 'member' });
+        await refused('POST', path, { email: u.email, role: 'owner' }, 409, 'conflict', 'user_id');
+        await refused('POST', `${path}/${u.id}`, { role: 'boss' }, 400, 'invalid_value', 'role');
+        await refused('GET', `${path}?emails=x`, undefined, 400, 'unknown_parameter', 'emails');
+        await refused('GET', `${path}/user-nope`, undefined, 404, 'not_found');
+        await refused('POST', `${path}/user-nope`, { role: 'owner' }, 404, 'not_found');
+        await refused('GET', `${ORG}/projects/proj_nope/users`, undefined, 404, 'not_found');
+        expect((await ok('GET', `${path}/${u.id}`)).role).toBe('member');
       });
     });
 
