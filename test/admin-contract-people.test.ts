@@ -130,6 +130,11 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract
         const plain = await ok('POST', path, { name: 'Plain', residency: null, external_key_id: null });
         expect(plain.external_key_id).toBeNull();
         expect(plain).not.toHaveProperty('residency');
+        // geography: the older name OpenAI's SDKs still send (the npm package has no other); not with residency.
+        const older = await ok('POST', path, { name: 'Older name', geography: 'EU' });
+        expect(older.geography).toBe('EU');
+        expect((await ok('POST', `${path}/${older.id}`, { geography: null })).geography).toBeUndefined();
+        await refused('POST', path, { name: 'Both', residency: 'GLOBAL', geography: 'US' }, 400, 'invalid_value', 'geography');
       });
 
       it('modifies a project with every field of ProjectUpdateRequest; null leaves the name, clears the key id', async () => {

@@ -35,7 +35,7 @@ export async function insertProject(
   name: string,
   allowedIps: string[] | null,
   actor: Parameters<typeof writeAudit>[2]['actor'],
-  extra: { residency: string | null; externalKeyId: string | null } = { residency: null, externalKeyId: null },
+  extra: { residency: string | null; geography: string | null; externalKeyId: string | null } = { residency: null, geography: null, externalKeyId: null },
 ): Promise<string> {
   const now = nowSeconds(deps);
   const id = newId('proj_', deps.randomBytes);
@@ -50,6 +50,7 @@ export async function insertProject(
       created_at: now,
       archived_at: null,
       residency: extra.residency,
+      geography: extra.geography,
       external_key_id: extra.externalKeyId,
     })
     .execute();
@@ -76,6 +77,7 @@ export async function insertProject(
         name,
         allowed_ips: allowedIps ?? null,
         ...(extra.residency ? { residency: extra.residency } : {}),
+        ...(extra.geography ? { geography: extra.geography } : {}),
         ...(extra.externalKeyId ? { external_key_id: extra.externalKeyId } : {}),
       },
     },

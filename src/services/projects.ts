@@ -20,6 +20,8 @@ export interface ProjectObject {
   external_key_id: string | null;
   /** Omitted when none was given: OpenAI's schema has no null for it. */
   residency?: Residency;
+  /** The older, free-form region OpenAI's SDKs still send (`geography`), when one was given. */
+  geography?: string;
 }
 
 /** OpenAI's PublicProjectResidency values. */
@@ -58,13 +60,16 @@ export const IpListSchema = z
     return out;
   });
 
-// OpenAI's ProjectCreateRequest and ProjectUpdateRequest, plus Tollgate's allowed_ips. `residency` and
-// `external_key_id` are recorded and returned as given: Tollgate keeps its data where it runs and sends requests to the
-// upstreams it is configured with, whatever they say (docs/admin-api.md).
+// OpenAI's ProjectCreateRequest and ProjectUpdateRequest, plus Tollgate's allowed_ips. `residency`, `geography` (the
+// deprecated name OpenAI's SDKs still send; the npm package knows no other) and `external_key_id` are recorded and
+// returned as given: Tollgate keeps its data where it runs and sends requests to the upstreams it is configured with,
+// whatever they say (docs/admin-api.md).
 const ExternalKeyId = z.string().trim().min(1, 'must not be empty').max(256).nullable();
+const Geography = z.string().trim().min(1, 'must not be empty').max(64).nullable();
 const CreateProject = z.strictObject({
   name: NameSchema,
   residency: z.enum(RESIDENCIES).nullable().optional(),
+  geography: Geography.optional(),
   external_key_id: ExternalKeyId.optional(),
   allowed_ips: IpListSchema.nullable().optional(),
 });
@@ -72,6 +77,7 @@ const CreateProject = z.strictObject({
 const ModifyProject = z.strictObject({
   name: NameSchema.nullable().optional(),
   external_key_id: ExternalKeyId.optional(),
+  geography: Geography.optional(),
   allowed_ips: IpListSchema.nullable().optional(),
 });
 const ListQuery = z.strictObject({ ...pageParams, include_archived: BoolParam.optional() });
@@ -85,6 +91,7 @@ type ProjectRow = {
   allowed_ips: string | null;
   external_key_id: string | null;
   residency: string | null;
+  geography: string | null;
 };
 
 function toObject(r: ProjectRow): ProjectObject {
@@ -98,6 +105,7 @@ function toObject(r: ProjectRow): ProjectObject {
     allowed_ips: r.allowed_ips ? JSON.parse(r.allowed_ips) : null,
     external_key_id: r.external_key_id,
     ...(r.residency ? { residency: r.residency as Residency } : {}),
+    ...(r.geography ? { geography: r.geography } : {}),
   };
 }
 
@@ -129,11 +137,15 @@ export async function getProject(deps: ServiceDeps, orgId: string, projectId: st
 /** Creates a project (with its default service account) and its audit entry in one transaction. */
 export async function createProject(deps: ServiceDeps, orgId: string, input: unknown, actor: Actor): Promise<ProjectObject> {
   const body = parseInput(CreateProject, input);
+  if (body.residency != null && body.geography != null) {
+    throw new TollgateError('invalid_value', "Give either 'residency' or 'geography' (its older name), not both.", 'geography');
+  }
   const id = await deps.database.db
     .transaction()
     .execute((trx) =>
       insertProject(trx, deps, orgId, body.name, body.allowed_ips ?? null, actor, {
         residency: body.residency ?? null,
+        geography: body.geography ?? null,
         externalKeyId: body.external_key_id ?? null,
       }),
     );
@@ -152,7 +164,8 @@ export async function modifyProject(
   const current = await getProject(deps, orgId, projectId);
   if (current.status === 'archived') throw new TollgateError('project_archived', 'Archived projects cannot be modified.', 'project_id');
   await deps.database.db.transaction().execute(async (trx) => {
-    const patch: { name?: string; allowed_ips?: string | null; external_key_id?: string | null } = {};
+    const patch: { name?: string; allowed_ips?: string | null; external_key_id?: string | null; geography?: string | null } = {};
+    if (body.geography !== undefined) patch.geography = body.geography;
     if (body.name != null) patch.name = body.name;
     if (body.external_key_id !== undefined) patch.external_key_id = body.external_key_id;
     if (body.allowed_ips !== undefined) patch.allowed_ips = body.allowed_ips?.length ? JSON.stringify(body.allowed_ips) : null;

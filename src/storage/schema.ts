@@ -25,6 +25,7 @@ export interface ProjectsTable {
   archived_at: number | null;
   external_key_id: string | null;
   residency: string | null;
+  geography: string | null;
 }
 
 export interface UsersTable {
