@@ -359,6 +359,11 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract
         expect(await keysOf(p, alone.id)).toEqual([]);
         const nullFlag = await ok('POST', path, { name: 'Null flag', create_service_account_only: null });
         expect(nullFlag.api_key).not.toBeNull();
+        // expires_in_seconds (OpenAI's Python SDK sends it; the published spec does not list it yet): the first key's lifetime.
+        const expiring = await ok('POST', path, { name: 'Expiring', expires_in_seconds: 600 });
+        const firstKey = (await t.api('GET', `${ORG}/projects/${p}/api_keys/${expiring.api_key.id}`)).body;
+        expect(firstKey.expires_at).toBe(expiring.created_at + 600);
+        await refused('POST', path, { name: 'x', create_service_account_only: true, expires_in_seconds: 600 }, 400, 'invalid_value', 'expires_in_seconds');
       });
 
       it('updates name and role with every field of the spec', async () => {
@@ -379,8 +384,10 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract
         expect(scoped).toMatchObject({ object: 'organization.project.service_account.api_key', name: 'Scoped' });
         expect(scoped.value).toMatch(/^sk-tg-/);
         const plain = await ok('POST', path, {});
+        const short = await ok('POST', path, { expires_in_seconds: 60 });
+        expect((await t.api('GET', `${ORG}/projects/${p}/api_keys/${short.id}`)).body.expires_at).toBe(short.created_at + 60);
         const keys = await keysOf(p, acct.id);
-        expect(keys.map((k: Json) => k.id)).toEqual([scoped.id, plain.id]);
+        expect(keys.map((k: Json) => k.id)).toEqual([scoped.id, plain.id, short.id]);
         const full = await t.api('GET', `${ORG}/projects/${p}/api_keys/${scoped.id}`);
         expect(full.body.permissions).toEqual({
           restricted: { 'chat.completions': 'write', completions: 'write', embeddings: 'write', images: 'write', audio: 'write', moderations: 'write', files: 'read' },

@@ -30,10 +30,23 @@ export interface ServiceAccountApiKey {
   id: string;
 }
 
+/** Ten years: a bound on `expires_in_seconds`, not a policy. */
+const MAX_EXPIRES_IN_SECONDS = 10 * 365 * 24 * 3600;
+
 // OpenAI's bodies. A new account is a member (OpenAI's create answer allows no other role); update sets the role.
-const CreateServiceAccount = z.strictObject({ name: NameSchema, create_service_account_only: z.boolean().nullable().optional() });
+// `expires_in_seconds` is not in the published spec yet but OpenAI's Python SDK sends it: the key's lifetime.
+const ExpiresIn = z.number().int().min(1).max(MAX_EXPIRES_IN_SECONDS).nullable();
+const CreateServiceAccount = z.strictObject({
+  name: NameSchema,
+  create_service_account_only: z.boolean().nullable().optional(),
+  expires_in_seconds: ExpiresIn.optional(),
+});
 const UpdateServiceAccount = z.strictObject({ name: NameSchema.optional(), role: z.enum(['owner', 'member']).optional() });
-const CreateAccountKey = z.strictObject({ name: NameSchema.optional(), scopes: z.array(z.string().max(128)).max(100).optional() });
+const CreateAccountKey = z.strictObject({
+  name: NameSchema.optional(),
+  scopes: z.array(z.string().max(128)).max(100).optional(),
+  expires_in_seconds: ExpiresIn.optional(),
+});
 const ListQuery = z.strictObject(pageParams);
 
 const FIRST_KEY_NAME = 'Secret Key';
@@ -57,7 +70,7 @@ async function activeProject(deps: ServiceDeps, orgId: string, projectId: string
 async function insertAccountKey(
   trx: Executor,
   deps: ServiceDeps,
-  a: { orgId: string; projectId: string; accountId: string; name: string; permissions: PermissionsSpec },
+  a: { orgId: string; projectId: string; accountId: string; name: string; permissions: PermissionsSpec; expiresInSeconds: number | null },
   actor: Actor,
 ): Promise<ServiceAccountApiKey> {
   const key = await insertKey(
@@ -71,7 +84,7 @@ async function insertAccountKey(
       ownerType: 'service_account',
       ownerId: a.accountId,
       permissions: a.permissions,
-      expiresAt: null,
+      expiresAt: a.expiresInSeconds ? nowSeconds(deps) + a.expiresInSeconds : null,
       allowedIps: null,
       allowedModels: null,
     },
@@ -91,6 +104,9 @@ async function insertAccountKey(
 /** Creates a service account and (unless `create_service_account_only`) its first key, returned together as OpenAI does. */
 export async function createServiceAccount(deps: ServiceDeps, orgId: string, projectId: string, input: unknown, actor: Actor) {
   const body = parseInput(CreateServiceAccount, input);
+  if (body.create_service_account_only && body.expires_in_seconds != null) {
+    throw new TollgateError('invalid_value', "'expires_in_seconds' sets the first key's lifetime; with create_service_account_only there is no key.", 'expires_in_seconds');
+  }
   await activeProject(deps, orgId, projectId);
   const now = nowSeconds(deps);
   const id = newId('svc_acct_', deps.randomBytes);
@@ -109,7 +125,12 @@ export async function createServiceAccount(deps: ServiceDeps, orgId: string, pro
       details: { data: { name: body.name, role } },
     });
     if (body.create_service_account_only) return null;
-    return insertAccountKey(trx, deps, { orgId, projectId, accountId: id, name: FIRST_KEY_NAME, permissions: 'all' }, actor);
+    return insertAccountKey(
+      trx,
+      deps,
+      { orgId, projectId, accountId: id, name: FIRST_KEY_NAME, permissions: 'all', expiresInSeconds: body.expires_in_seconds ?? null },
+      actor,
+    );
   });
   if (apiKey) deps.changes.keyChanged(apiKey.id);
   return { object: 'organization.project.service_account' as const, id, name: body.name, role, created_at: now, api_key: apiKey };
@@ -189,7 +210,14 @@ export async function createServiceAccountKey(
   await getServiceAccount(deps, orgId, projectId, id);
   const key = await deps.database.db
     .transaction()
-    .execute((trx) => insertAccountKey(trx, deps, { orgId, projectId, accountId: id, name: body.name ?? FIRST_KEY_NAME, permissions }, actor));
+    .execute((trx) =>
+      insertAccountKey(
+        trx,
+        deps,
+        { orgId, projectId, accountId: id, name: body.name ?? FIRST_KEY_NAME, permissions, expiresInSeconds: body.expires_in_seconds ?? null },
+        actor,
+      ),
+    );
   deps.changes.keyChanged(key.id);
   return key;
 }
