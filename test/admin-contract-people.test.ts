@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeEachDatabase } from './harness/backends.js';
-import { componentSchema, contractProblems, operation, operationPath, requestSchema, specAvailable } from './harness/openapi-contract.js';
+import { componentSchema, contractProblems, operation, operationPath, requestSchema, specAvailable, specOperations } from './harness/openapi-contract.js';
 import { type ApiResult, startTestServer, type TestServer } from './harness/server.js';
 
 // OpenAI's Admin API for projects, project API keys, service accounts, admin API keys, invites, users and project
@@ -70,7 +72,32 @@ function specQueryParams(method: string, path: string): string[] {
     .sort();
 }
 
+/** The rows of the "Projects, keys and people" table in docs/admin-api.md: operation, spec id, served. */
+function documentedOperations(): Array<{ op: string; id: string; served: boolean }> {
+  const doc = readFileSync(join(import.meta.dirname, '..', 'docs', 'admin-api.md'), 'utf8');
+  const section = doc.split('## Projects, keys and people')[1]?.split(/\n## /)[0] ?? '';
+  return [...section.matchAll(/^\| `(GET|POST|DELETE) (\/organization\/[^`]*)` \| ([^|]+) \| (S|–) \|/gm)].map((m) => ({
+    op: `${m[1]} ${m[2]}`,
+    id: m[3].trim(),
+    served: m[4] === 'S',
+  }));
+}
+
+/** Every /organization operation of the spec, except the limits, spend, audit log, usage and cost ones (their own section). */
+function specOperationsOfThisSection(): Array<{ op: string; id: string }> {
+  return specOperations()
+    .filter((o) => o.path.startsWith('/organization/') && !/rate_limits|spend_|audit_logs|\/usage|\/costs/.test(o.path))
+    .map((o) => ({ op: `${o.method} ${o.path}`, id: o.operationId }));
+}
+
 describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract: projects, keys and people', () => {
+  it('docs/admin-api.md lists every operation of the spec for these resources, served exactly when Tollgate serves it', () => {
+    const documented = documentedOperations();
+    const spec = specOperationsOfThisSection();
+    expect(spec.length).toBeGreaterThan(60);
+    expect(documented.map((d) => `${d.op} ${d.id}`).sort()).toEqual(spec.map((s) => `${s.op} ${s.id}`).sort());
+    expect(documented.filter((d) => d.served).map((d) => d.op).sort()).toEqual([...SERVED].sort());
+  });
   describeEachDatabase('served operations', (backend) => {
     let t: TestServer;
     const seen = new Map<string, Set<number>>();
@@ -673,6 +700,18 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract
       expect(await auditCount()).toBe(before);
       expect(await ok('GET', `${ORG}/projects/${p}`)).toMatchObject({ name: 'Sweep', status: 'active' });
       expect((await ok('GET', `${ORG}/projects/${p}/api_keys/${key}`)).status).toBe('active');
+    });
+
+    it('answers each operation docs/admin-api.md says is not served with 404 unknown_url, in the error shape', async () => {
+      const notServed = documentedOperations().filter((d) => !d.served);
+      expect(notServed.length).toBeGreaterThan(30);
+      for (const { op } of notServed) {
+        const [method, template] = op.split(' ');
+        const path = `/v1${template.replace('{project_id}', t.defaultProjectId).replace(/\{[a-z_]+\}/g, 'x_1')}`;
+        const res = await call(method, path, method === 'POST' ? {} : undefined);
+        expect(res.status, op).toBe(404);
+        expect(res.body.error.code, op).toBe('unknown_url');
+      }
     });
 
     it('answered every served operation with a success and a refusal, each checked against the spec', () => {
