@@ -63,6 +63,11 @@ describeEachDatabase('CLI (local data dir)', (backend) => {
     const human = await cli(env, 'admin-keys', 'create', '--name', 'ops2');
     expect(human.out).toMatch(/sk-tg-admin-[0-9A-Za-z]{46}/);
     expect(human.out).toContain('shown only now');
+    // A revoked admin key leaves the list; --all shows it with its status.
+    expect((await cli(env, 'admin-keys', 'revoke', key.id, '--json')).code).toBe(0);
+    expect((await cli(env, 'admin-keys', 'list')).out).not.toContain(key.redacted_value);
+    const all = (await cli(env, 'admin-keys', 'list', '--all', '--json')).json().data;
+    expect(all.find((k: { id: string }) => k.id === key.id)?.status).toBe('revoked');
   });
 
   it('manages projects and keys, never showing a secret twice', async () => {
@@ -84,6 +89,11 @@ describeEachDatabase('CLI (local data dir)', (backend) => {
     expect(rotated.value).not.toBe(key.value);
     const revoked = await cli(env, 'keys', 'revoke', key.id, '--project', 'Mobile', '--json');
     expect(revoked.json()).toMatchObject({ deleted: true, id: key.id });
+    // Revoked keys are left out of the list unless --all asks; show still finds one by id.
+    expect((await cli(env, 'keys', 'list', '--project', 'Mobile', '--json')).json().data).toEqual([]);
+    const withRevoked = (await cli(env, 'keys', 'list', '--project', 'Mobile', '--all', '--json')).json().data;
+    expect(withRevoked.map((k: { id: string; status: string }) => [k.id, k.status])).toEqual([[key.id, 'revoked']]);
+    expect((await cli(env, 'keys', 'show', key.id, '--project', 'Mobile', '--json')).json().status).toBe('revoked');
     const audit = await cli(env, 'audit', '--limit', '100', '--json');
     const types = audit.json().data.map((e: { type: string }) => e.type);
     expect(types).toEqual(expect.arrayContaining(['api_key.created', 'api_key.updated', 'api_key.rotated', 'api_key.deleted', 'project.created']));

@@ -356,7 +356,13 @@ describeEachDatabase('dashboard session API', (backend) => {
     });
 
     it('a project reader cannot create keys in it', async () => {
-      const preader = await join('preader@example.com', 'reader', [{ id: otherProject, role: 'reader' }]);
+      // An invitation gives project roles member or owner (OpenAI's Invite object); a reader is added after joining.
+      const refusedInvite = await ownerBrowser.call('POST', `${ORG}/invites`, { email: 'preader@example.com', role: 'reader', projects: [{ id: otherProject, role: 'reader' }] });
+      expect(refusedInvite.status).toBe(400);
+      expect(refusedInvite.body.error.param).toBe('projects.0.role');
+      const preader = await join('preader@example.com', 'reader');
+      const me = (await preader.call('GET', '/auth/me')).body;
+      expect((await ownerBrowser.call('POST', `${ORG}/projects/${otherProject}/users`, { email: me.user.email, role: 'reader' })).status).toBe(200);
       expect((await preader.call('POST', `${ORG}/projects/${otherProject}/api_keys`, { name: 'x' })).status).toBe(403);
     });
 

@@ -16,6 +16,12 @@ export async function listAll<T extends { id: string }>(path: string, query: Rec
   return out;
 }
 
+/**
+ * The query that keeps deleted (revoked) keys in a key list: the API leaves them out, as OpenAI's does, but the
+ * dashboard shows them, greyed, for the record (and names them in usage).
+ */
+export const WITH_REVOKED = { include_revoked: 'true' };
+
 /** `/v1/organization/projects/{id}/…` */
 export function projectPath(projectId: string, rest = ''): string {
   return `/v1/organization/projects/${encodeURIComponent(projectId)}${rest}`;

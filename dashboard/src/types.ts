@@ -97,7 +97,7 @@ export interface Invite {
   email: string;
   role: OrgRole;
   status: 'pending' | 'accepted' | 'expired';
-  invited_at: number;
+  created_at: number;
   expires_at: number;
   accept_url?: string;
 }

@@ -97,12 +97,15 @@ export function buildCli(): Command {
         );
       }),
     );
-  admin.command('list').action(async (_o, cmd: Command) =>
-    withBackend(cmd, async (b, g) => {
-      const res = await callApi(b, 'GET', '/v1/organization/admin_api_keys?limit=100');
-      print(g, res, () => table(keyRows(res.data as Array<Record<string, unknown>>), ['id', 'name', 'redacted_value', 'status', 'created', 'last_used']));
-    }),
-  );
+  admin
+    .command('list')
+    .option('--all', 'include revoked keys')
+    .action(async (o, cmd: Command) =>
+      withBackend(cmd, async (b, g) => {
+        const res = await callApi(b, 'GET', `/v1/organization/admin_api_keys?limit=100${o.all ? '&include_revoked=true' : ''}`);
+        print(g, res, () => table(keyRows(res.data as Array<Record<string, unknown>>), ['id', 'name', 'redacted_value', 'status', 'created', 'last_used']));
+      }),
+    );
   admin
     .command('revoke')
     .argument('<key_id>')
@@ -176,13 +179,15 @@ export function buildCli(): Command {
   keys
     .command('list')
     .addOption(projectOpt())
+    .option('--all', 'include revoked keys')
     .action(async (o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
         const pid = await projectIdOf(b, o.project);
         const all: Array<Record<string, unknown>> = [];
         let after = '';
         for (;;) {
-          const page = await callApi(b, 'GET', `/v1/organization/projects/${pid}/api_keys?limit=100${after ? `&after=${after}` : ''}`);
+          const query = `limit=100${o.all ? '&include_revoked=true' : ''}${after ? `&after=${after}` : ''}`;
+          const page = await callApi(b, 'GET', `/v1/organization/projects/${pid}/api_keys?${query}`);
           all.push(...(page.data as Array<Record<string, unknown>>));
           if (!page.has_more) break;
           after = String(page.last_id);
@@ -197,7 +202,8 @@ export function buildCli(): Command {
     .action(async (id: string, o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
         const pid = await projectIdOf(b, o.project);
-        const key = await callApi(b, 'GET', `/v1/organization/projects/${pid}/api_keys/${encodeURIComponent(id)}`);
+        // A revoked key is gone from the API's default answers; the CLI still shows it by id, for the record.
+        const key = await callApi(b, 'GET', `/v1/organization/projects/${pid}/api_keys/${encodeURIComponent(id)}?include_revoked=true`);
         print(g, key, () => table(keyRows([key]), [...KEY_COLUMNS, 'allowed_ips']));
       }),
     );

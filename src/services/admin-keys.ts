@@ -1,20 +1,47 @@
 import { z } from 'zod';
 import { TollgateError } from '../core/errors.js';
+import { checkFutureExpiry } from './api-keys.js';
 import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
-import { type AdminApiKeyObject, loadOwners, toAdminKeyObject } from './key-objects.js';
+import { type AdminApiKeyObject, loadOwners, type OrgRef, toAdminKeyObject } from './key-objects.js';
 import { insertKey, revokeKeyRow } from './key-writes.js';
-import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
+import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { IpListSchema, NameSchema } from './projects.js';
-import { checkFutureExpiry } from './api-keys.js';
+import { BoolParam, OrderParam, pageOf, pageParams, parseQuery } from './query-params.js';
 import { parseInput } from './validation.js';
 
+/** OpenAI's limit on `expires_in_seconds`: one year. */
+const MAX_EXPIRES_IN_SECONDS = 31_536_000;
+
+// OpenAI's body (name, expires_in_seconds) plus Tollgate's expires_at (an absolute time) and allowed_ips.
 const CreateAdminKey = z.strictObject({
   name: NameSchema,
+  expires_in_seconds: z.number().int().min(1).max(MAX_EXPIRES_IN_SECONDS).optional(),
   expires_at: z.number().int().positive().nullable().optional(),
   allowed_ips: IpListSchema.nullable().optional(),
 });
+
+// A deleted admin key is shown as OpenAI shows one, that is not at all, unless `include_revoked=true` (Tollgate's).
+const ListQuery = z.strictObject({ ...pageParams, order: OrderParam.optional(), include_revoked: BoolParam.optional() });
+const GetQuery = z.strictObject({ include_revoked: BoolParam.optional() });
+
+/**
+ * Who owns a new admin key: the signed-in user who makes it, or the owner of the admin key that makes it; a key made
+ * without a user (the CLI on the server, the first start) belongs to the organization.
+ */
+async function ownerFor(deps: ServiceDeps, actor: Actor): Promise<string | null> {
+  if (actor.type === 'session') return actor.id;
+  if (actor.type === 'api_key' && actor.keyType === 'admin' && actor.id) {
+    const maker = await deps.database.db.selectFrom('api_keys').select(['owner_type', 'owner_id']).where('id', '=', actor.id).executeTakeFirst();
+    return maker?.owner_type === 'user' ? maker.owner_id : null;
+  }
+  return null;
+}
+
+async function orgRef(deps: ServiceDeps, orgId: string): Promise<OrgRef> {
+  return deps.database.db.selectFrom('organizations').select(['id', 'name', 'created_at']).where('id', '=', orgId).executeTakeFirstOrThrow();
+}
 
 /** Creates an admin key (`sk-tg-admin-…`); the returned `value` is shown this once. */
 export async function createAdminKey(
@@ -24,8 +51,13 @@ export async function createAdminKey(
   actor: Actor,
 ): Promise<AdminApiKeyObject & { value: string }> {
   const body = parseInput(CreateAdminKey, input);
-  checkFutureExpiry(body.expires_at, nowSeconds(deps));
-  const owner = actor.type === 'session' && actor.id ? { type: 'user' as const, id: actor.id } : null;
+  const now = nowSeconds(deps);
+  if (body.expires_in_seconds !== undefined && body.expires_at != null) {
+    throw new TollgateError('invalid_value', "Give either 'expires_in_seconds' or 'expires_at', not both.", 'expires_in_seconds');
+  }
+  checkFutureExpiry(body.expires_at, now);
+  const expiresAt = body.expires_in_seconds !== undefined ? now + body.expires_in_seconds : (body.expires_at ?? null);
+  const ownerId = await ownerFor(deps, actor);
   const { id, secret } = await deps.database.db.transaction().execute(async (trx) => {
     const created = await insertKey(
       trx,
@@ -35,10 +67,10 @@ export async function createAdminKey(
         orgId,
         projectId: null,
         name: body.name,
-        ownerType: owner?.type ?? null,
-        ownerId: owner?.id ?? null,
+        ownerType: ownerId ? 'user' : null,
+        ownerId,
         permissions: 'all',
-        expiresAt: body.expires_at ?? null,
+        expiresAt,
         allowedIps: body.allowed_ips ?? null,
         allowedModels: null,
       },
@@ -49,7 +81,7 @@ export async function createAdminKey(
       type: 'admin_api_key.created',
       actor,
       objectId: created.id,
-      details: { data: { name: body.name, expires_at: body.expires_at ?? null, allowed_ips: body.allowed_ips ?? null } },
+      details: { data: { name: body.name, expires_at: expiresAt, allowed_ips: body.allowed_ips ?? null } },
     });
     return created;
   });
@@ -57,34 +89,43 @@ export async function createAdminKey(
   return { ...(await getAdminKey(deps, orgId, id)), value: secret };
 }
 
-/** Lists admin keys, oldest first. */
+/** Lists admin keys, oldest first (`order=desc`: newest first); deleted ones only with include_revoked=true. */
 export async function listAdminKeys(deps: ServiceDeps, orgId: string, query: Record<string, unknown>): Promise<ListPage<AdminApiKeyObject>> {
-  const { limit, after } = pageQuery(query);
+  const params = parseQuery(ListQuery, query);
+  const { limit, after } = pageOf(params);
+  const desc = params.order === 'desc';
   const db = deps.database.db;
   let q = db.selectFrom('api_keys').selectAll().where('org_id', '=', orgId).where('kind', '=', 'admin');
+  if (!params.include_revoked) q = q.where('status', '!=', 'revoked');
   const from = await afterSeq(db, 'api_keys', after, 'key');
-  if (from !== null) q = q.where('seq', '>', from);
-  const rows = await q.orderBy('seq').limit(limit + 1).execute();
+  if (from !== null) q = q.where('seq', desc ? '<' : '>', from);
+  const rows = await q.orderBy('seq', desc ? 'desc' : 'asc').limit(limit + 1).execute();
   const owners = await loadOwners(db, rows);
   const now = nowSeconds(deps);
-  return toPage(rows.map((r) => toAdminKeyObject(r, owners, now)), limit);
+  const org = await orgRef(deps, orgId);
+  return toPage(
+    rows.map((r) => toAdminKeyObject(r, owners, now, org)),
+    limit,
+  );
 }
 
-/** One admin key, or 404. */
-export async function getAdminKey(deps: ServiceDeps, orgId: string, keyId: string): Promise<AdminApiKeyObject> {
+/** GET /admin_api_keys/{key_id}: a deleted key is a 404 unless `include_revoked=true`. */
+export async function retrieveAdminKey(deps: ServiceDeps, orgId: string, keyId: string, query: Record<string, unknown>): Promise<AdminApiKeyObject> {
+  const params = parseQuery(GetQuery, query);
+  return getAdminKey(deps, orgId, keyId, { includeRevoked: params.include_revoked ?? false });
+}
+
+/** One admin key, or 404 (a deleted one too, unless asked for). */
+export async function getAdminKey(deps: ServiceDeps, orgId: string, keyId: string, opts: { includeRevoked?: boolean } = {}): Promise<AdminApiKeyObject> {
   const db = deps.database.db;
-  const row = await db
-    .selectFrom('api_keys')
-    .selectAll()
-    .where('id', '=', keyId)
-    .where('org_id', '=', orgId)
-    .where('kind', '=', 'admin')
-    .executeTakeFirst();
+  let q = db.selectFrom('api_keys').selectAll().where('id', '=', keyId).where('org_id', '=', orgId).where('kind', '=', 'admin');
+  if (!opts.includeRevoked) q = q.where('status', '!=', 'revoked');
+  const row = await q.executeTakeFirst();
   if (!row) throw new TollgateError('not_found', `No admin API key found with id '${keyId}'.`, 'key_id');
-  return toAdminKeyObject(row, await loadOwners(db, [row]), nowSeconds(deps));
+  return toAdminKeyObject(row, await loadOwners(db, [row]), nowSeconds(deps), await orgRef(deps, orgId));
 }
 
-/** Revokes an admin key. Idempotent. */
+/** Deletes (revokes) an admin key; a deleted one is a 404, as it is gone from the API. */
 export async function deleteAdminKey(
   deps: ServiceDeps,
   orgId: string,

@@ -7,9 +7,10 @@ import { type PermissionsSpec, RESOURCES } from '../core/permissions.js';
 import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
-import { loadOwners, type ProjectApiKeyObject, toProjectKeyObject } from './key-objects.js';
+import { loadOwners, ownerHasProjectAccess, type ProjectApiKeyObject, toProjectKeyObject } from './key-objects.js';
 import { insertKey, recordKeyChange, revokeKeyRow } from './key-writes.js';
-import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
+import { afterSeq, type ListPage, toPage } from './pagination.js';
+import { BoolParam, pageOf, pageParams, parseQuery } from './query-params.js';
 import { getProject, IpListSchema, NameSchema } from './projects.js';
 import { parseInput } from './validation.js';
 
@@ -185,38 +186,84 @@ export async function createProjectKey(
   return { ...(await getProjectKey(deps, orgId, projectId, id)), value: secret };
 }
 
-/** Lists a project's keys, oldest first, including revoked ones (with their status). */
+// Deleting a key (DELETE …/api_keys/{id}) revokes it: the row stays, for the audit log, usage by key and the
+// dashboard, but the API shows it as OpenAI does a deleted key, that is not at all (404 on GET, left out of lists),
+// unless `include_revoked=true` asks (Tollgate's). Keys disabled by Tollgate itself (exposed, suspended) stay shown.
+const ListKeysQuery = z.strictObject({
+  ...pageParams,
+  owner_project_access: z.enum(['active', 'inactive', 'any']).optional(),
+  include_revoked: BoolParam.optional(),
+  status: z.enum(['active', 'expired', 'revoked', 'exposed', 'suspended']).optional(),
+});
+const GetKeyQuery = z.strictObject({ include_revoked: BoolParam.optional() });
+
+function projectKeyQuery(deps: ServiceDeps) {
+  return deps.database.db
+    .selectFrom('api_keys')
+    .selectAll('api_keys')
+    .select((eb) => ownerHasProjectAccess(eb).as('owner_access'))
+    .where('api_keys.kind', '=', 'project');
+}
+
+/**
+ * Lists a project's keys, oldest first: every key not deleted; `owner_project_access` (OpenAI's) keeps those whose
+ * owner has (`active`) or has lost (`inactive`) access to the project; `include_revoked` and `status` are Tollgate's.
+ */
 export async function listProjectKeys(
   deps: ServiceDeps,
   orgId: string,
   projectId: string,
   query: Record<string, unknown>,
 ): Promise<ListPage<ProjectApiKeyObject>> {
+  const params = parseQuery(ListKeysQuery, query);
   await getProject(deps, orgId, projectId);
-  const { limit, after } = pageQuery(query);
+  const { limit, after } = pageOf(params);
   const db = deps.database.db;
-  let q = db.selectFrom('api_keys').selectAll().where('project_id', '=', projectId).where('kind', '=', 'project');
-  const from = await afterSeq(db, 'api_keys', after, 'key');
-  if (from !== null) q = q.where('seq', '>', from);
-  const status = typeof query.status === 'string' ? query.status : null;
-  if (status === 'active') q = q.where('status', '=', 'active');
-  const rows = await q.orderBy('seq').limit(limit + 1).execute();
-  const owners = await loadOwners(db, rows);
   const now = nowSeconds(deps);
-  return toPage(rows.map((r) => toProjectKeyObject(r, owners, now)), limit);
+  let q = projectKeyQuery(deps).where('api_keys.project_id', '=', projectId);
+  const from = await afterSeq(db, 'api_keys', after, 'key');
+  if (from !== null) q = q.where('api_keys.seq', '>', from);
+  if (params.status === 'revoked') q = q.where('api_keys.status', '=', 'revoked');
+  else if (!params.include_revoked) q = q.where('api_keys.status', '!=', 'revoked');
+  if (params.status === 'exposed' || params.status === 'suspended') q = q.where('api_keys.status', '=', params.status);
+  if (params.status === 'active') {
+    q = q.where('api_keys.status', '=', 'active').where((eb) => eb.or([eb('api_keys.expires_at', 'is', null), eb('api_keys.expires_at', '>', now)]));
+  }
+  if (params.status === 'expired') q = q.where('api_keys.status', '=', 'active').where('api_keys.expires_at', '<=', now);
+  if (params.owner_project_access === 'active') q = q.where((eb) => ownerHasProjectAccess(eb));
+  if (params.owner_project_access === 'inactive') q = q.where((eb) => eb.not(ownerHasProjectAccess(eb)));
+  const rows = await q.orderBy('api_keys.seq').limit(limit + 1).execute();
+  const owners = await loadOwners(db, rows);
+  return toPage(
+    rows.map((r) => toProjectKeyObject(r, owners, now)),
+    limit,
+  );
 }
 
-/** One project key, or 404. */
-export async function getProjectKey(deps: ServiceDeps, orgId: string, projectId: string, keyId: string): Promise<ProjectApiKeyObject> {
+/** GET …/api_keys/{key_id}: a deleted key is a 404 unless `include_revoked=true`. */
+export async function retrieveProjectKey(
+  deps: ServiceDeps,
+  orgId: string,
+  projectId: string,
+  keyId: string,
+  query: Record<string, unknown>,
+): Promise<ProjectApiKeyObject> {
+  const params = parseQuery(GetKeyQuery, query);
+  return getProjectKey(deps, orgId, projectId, keyId, { includeRevoked: params.include_revoked ?? false });
+}
+
+/** One project key, or 404 (a deleted one too, unless asked for). */
+export async function getProjectKey(
+  deps: ServiceDeps,
+  orgId: string,
+  projectId: string,
+  keyId: string,
+  opts: { includeRevoked?: boolean } = {},
+): Promise<ProjectApiKeyObject> {
   const db = deps.database.db;
-  const row = await db
-    .selectFrom('api_keys')
-    .selectAll()
-    .where('id', '=', keyId)
-    .where('project_id', '=', projectId)
-    .where('org_id', '=', orgId)
-    .where('kind', '=', 'project')
-    .executeTakeFirst();
+  let q = projectKeyQuery(deps).where('api_keys.id', '=', keyId).where('api_keys.project_id', '=', projectId).where('api_keys.org_id', '=', orgId);
+  if (!opts.includeRevoked) q = q.where('api_keys.status', '!=', 'revoked');
+  const row = await q.executeTakeFirst();
   if (!row) throw new TollgateError('not_found', `No API key found with id '${keyId}' in project '${projectId}'.`, 'key_id');
   return toProjectKeyObject(row, await loadOwners(db, [row]), nowSeconds(deps));
 }

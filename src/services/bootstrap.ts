@@ -35,6 +35,7 @@ export async function insertProject(
   name: string,
   allowedIps: string[] | null,
   actor: Parameters<typeof writeAudit>[2]['actor'],
+  extra: { residency: string | null; geography: string | null; externalKeyId: string | null } = { residency: null, geography: null, externalKeyId: null },
 ): Promise<string> {
   const now = nowSeconds(deps);
   const id = newId('proj_', deps.randomBytes);
@@ -48,6 +49,9 @@ export async function insertProject(
       allowed_ips: allowedIps?.length ? JSON.stringify(allowedIps) : null,
       created_at: now,
       archived_at: null,
+      residency: extra.residency,
+      geography: extra.geography,
+      external_key_id: extra.externalKeyId,
     })
     .execute();
   await trx
@@ -68,7 +72,15 @@ export async function insertProject(
     actor,
     projectId: id,
     objectId: id,
-    details: { data: { name, allowed_ips: allowedIps ?? null } },
+    details: {
+      data: {
+        name,
+        allowed_ips: allowedIps ?? null,
+        ...(extra.residency ? { residency: extra.residency } : {}),
+        ...(extra.geography ? { geography: extra.geography } : {}),
+        ...(extra.externalKeyId ? { external_key_id: extra.externalKeyId } : {}),
+      },
+    },
   });
   return id;
 }

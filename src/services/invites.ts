@@ -5,7 +5,8 @@ import { TollgateError } from '../core/errors.js';
 import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
-import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
+import { afterSeq, type ListPage, toPage } from './pagination.js';
+import { pageOf, pageParams, parseQuery } from './query-params.js';
 import { parseInput } from './validation.js';
 import type { OrgRole, ProjectRole } from './users.js';
 
@@ -20,6 +21,8 @@ export interface InviteObject {
   email: string;
   role: OrgRole;
   status: 'pending' | 'accepted' | 'expired';
+  created_at: number;
+  /** The same time under the older name of OpenAI's Invite object, kept for clients written against it. */
   invited_at: number;
   expires_at: number;
   accepted_at: number | null;
@@ -28,14 +31,20 @@ export interface InviteObject {
 
 export const EmailSchema = z.string().trim().toLowerCase().max(320).email();
 
+// OpenAI's InviteRequest. An invitation grants project roles member or owner only, as OpenAI's Invite object can
+// show no other: Tollgate's project readers are added once they have joined (POST …/projects/{id}/users).
+const InviteProjectRole = z.enum(['owner', 'member'], {
+  error: "must be 'member' or 'owner' (an invitation cannot make a project reader: add readers to the project once they have joined)",
+});
 const CreateInvite = z.strictObject({
   email: EmailSchema,
   role: z.enum(['owner', 'reader']),
   projects: z
-    .array(z.strictObject({ id: z.string().max(64), role: z.enum(['owner', 'member', 'reader']) }))
+    .array(z.strictObject({ id: z.string().max(64), role: InviteProjectRole }))
     .max(100)
     .optional(),
 });
+const ListQuery = z.strictObject(pageParams);
 
 type InviteRow = {
   id: string;
@@ -55,6 +64,7 @@ function toInvite(r: InviteRow, now: number): InviteObject {
     email: r.email,
     role: r.role,
     status,
+    created_at: r.invited_at,
     invited_at: r.invited_at,
     expires_at: r.expires_at,
     accepted_at: r.accepted_at,
@@ -141,7 +151,7 @@ export async function getInvite(deps: ServiceDeps, orgId: string, inviteId: stri
 
 /** Lists invites, oldest first (pending, accepted and expired; deleted ones are gone). */
 export async function listInvites(deps: ServiceDeps, orgId: string, query: Record<string, unknown>): Promise<ListPage<InviteObject>> {
-  const { limit, after } = pageQuery(query);
+  const { limit, after } = pageOf(parseQuery(ListQuery, query));
   const db = deps.database.db;
   let q = db.selectFrom('invites').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null);
   const from = await afterSeq(db, 'invites', after, 'invite');

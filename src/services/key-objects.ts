@@ -1,11 +1,14 @@
+import type { ExpressionBuilder } from 'kysely';
 import type { KeyLimits } from '../core/key-limits.js';
 import type { PermissionsSpec } from '../core/permissions.js';
-import type { ApiKeysTable } from '../storage/schema.js';
+import type { ApiKeysTable, DB } from '../storage/schema.js';
 import type { Executor } from './context.js';
 
 // Renders key rows as the API objects of OpenAI's Admin API (plus Tollgate's fields). Never includes a secret.
 
 type KeyRow = Omit<ApiKeysTable, 'seq'> & { seq?: number };
+/** A key row with whether its owner has access to its project (SQLite answers 0/1, PostgreSQL true/false). */
+type ProjectKeyRow = KeyRow & { owner_access: unknown };
 
 export interface OwnerObject {
   type: 'user' | 'service_account';
@@ -23,6 +26,8 @@ export interface ProjectApiKeyObject {
   expires_at: number | null;
   status: 'active' | 'revoked' | 'expired' | 'exposed' | 'suspended';
   project_id: string | null;
+  /** OpenAI's: whether the key's owner currently has access to the project (ownerHasProjectAccess). */
+  owner_project_access: 'active' | 'inactive';
   permissions: PermissionsSpec;
   allowed_models: string[] | null;
   allowed_ips: string[] | null;
@@ -47,9 +52,63 @@ export interface AdminApiKeyObject {
   expires_at: number | null;
   status: 'active' | 'revoked' | 'expired' | 'exposed' | 'suspended';
   allowed_ips: string[] | null;
-  owner: Record<string, unknown> | null;
+  owner: AdminKeyOwner;
   created_by: { type: string; id: string | null };
   revoked_at: number | null;
+}
+
+/** OpenAI's AdminApiKey.owner: the user who owns the key, or (Tollgate) the organization for keys made without one. */
+export interface AdminKeyOwner {
+  type: 'user' | 'organization';
+  object: 'organization.user' | 'organization';
+  id: string;
+  name: string;
+  created_at: number;
+  role: string;
+  email?: string;
+}
+
+/**
+ * Whether a project key's owner has effective access to the key's project: a service account of the project that
+ * is not deleted; a user not removed from the organization who is an organization owner or a member of the project.
+ */
+export function ownerHasProjectAccess(eb: ExpressionBuilder<DB, 'api_keys'>) {
+  return eb.or([
+    eb('api_keys.owner_type', 'is', null),
+    eb.and([
+      eb('api_keys.owner_type', '=', 'service_account'),
+      eb.exists(
+        eb
+          .selectFrom('service_accounts as s')
+          .select('s.id')
+          .whereRef('s.id', '=', 'api_keys.owner_id')
+          .whereRef('s.project_id', '=', 'api_keys.project_id')
+          .where('s.deleted_at', 'is', null),
+      ),
+    ]),
+    eb.and([
+      eb('api_keys.owner_type', '=', 'user'),
+      eb.exists(
+        eb
+          .selectFrom('users as u')
+          .select('u.id')
+          .whereRef('u.id', '=', 'api_keys.owner_id')
+          .where('u.deleted_at', 'is', null)
+          .where((inner) =>
+            inner.or([
+              inner('u.role', '=', 'owner'),
+              inner.exists(
+                inner
+                  .selectFrom('project_members as m')
+                  .select('m.user_id')
+                  .whereRef('m.user_id', '=', 'u.id')
+                  .whereRef('m.project_id', '=', 'api_keys.project_id'),
+              ),
+            ]),
+          ),
+      ),
+    ]),
+  ]);
 }
 
 /** The displayed status: expiry is computed, not stored. */
@@ -68,7 +127,15 @@ export async function loadOwners(db: Executor, rows: KeyRow[]): Promise<Map<stri
     for (const u of users) {
       out.set(u.id, {
         type: 'user',
-        user: { object: 'organization.project.user', id: u.id, name: u.name, email: u.email, role: u.role, added_at: u.created_at },
+        user: {
+          object: 'organization.project.user',
+          id: u.id,
+          name: u.name,
+          email: u.email,
+          role: u.role,
+          created_at: u.created_at,
+          added_at: u.created_at,
+        },
       });
     }
   }
@@ -91,7 +158,7 @@ export async function loadOwners(db: Executor, rows: KeyRow[]): Promise<Map<stri
 }
 
 /** A project key row as its API object. */
-export function toProjectKeyObject(row: KeyRow, owners: Map<string, OwnerObject>, now: number): ProjectApiKeyObject {
+export function toProjectKeyObject(row: ProjectKeyRow, owners: Map<string, OwnerObject>, now: number): ProjectApiKeyObject {
   return {
     object: 'organization.project.api_key',
     id: row.id,
@@ -102,6 +169,7 @@ export function toProjectKeyObject(row: KeyRow, owners: Map<string, OwnerObject>
     expires_at: row.expires_at,
     status: displayStatus(row, now),
     project_id: row.project_id,
+    owner_project_access: row.owner_access === true || Number(row.owner_access) === 1 ? 'active' : 'inactive',
     permissions: JSON.parse(row.permissions),
     allowed_models: row.allowed_models ? JSON.parse(row.allowed_models) : null,
     allowed_ips: row.allowed_ips ? JSON.parse(row.allowed_ips) : null,
@@ -115,14 +183,21 @@ export function toProjectKeyObject(row: KeyRow, owners: Map<string, OwnerObject>
   };
 }
 
+/** The organization, as the owner of admin keys that no user owns. */
+export interface OrgRef {
+  id: string;
+  name: string;
+  created_at: number;
+}
+
 function limitsOf(json: string | null): Pick<ProjectApiKeyObject, 'rate_limits' | 'spend_limit' | 'request_quota'> {
   const l: KeyLimits = json ? JSON.parse(json) : {};
   return { rate_limits: l.rate_limits ?? null, spend_limit: l.spend_limit ?? null, request_quota: l.request_quota ?? null };
 }
 
-/** An admin key row as its API object. */
-export function toAdminKeyObject(row: KeyRow, owners: Map<string, OwnerObject>, now: number): AdminApiKeyObject {
-  const owner = row.owner_id ? owners.get(row.owner_id) : undefined;
+/** An admin key row as its API object; `org` owns the keys no user owns. */
+export function toAdminKeyObject(row: KeyRow, owners: Map<string, OwnerObject>, now: number, org: OrgRef): AdminApiKeyObject {
+  const user = row.owner_id ? owners.get(row.owner_id)?.user : undefined;
   return {
     object: 'organization.admin_api_key',
     id: row.id,
@@ -133,7 +208,17 @@ export function toAdminKeyObject(row: KeyRow, owners: Map<string, OwnerObject>, 
     expires_at: row.expires_at,
     status: displayStatus(row, now),
     allowed_ips: row.allowed_ips ? JSON.parse(row.allowed_ips) : null,
-    owner: owner ? { type: owner.type, ...(owner.user ?? owner.service_account) } : null,
+    owner: user
+      ? {
+          type: 'user',
+          object: 'organization.user',
+          id: String(user.id),
+          name: String(user.name),
+          email: String(user.email),
+          created_at: Number(user.created_at),
+          role: String(user.role),
+        }
+      : { type: 'organization', object: 'organization', id: org.id, name: org.name, created_at: org.created_at, role: 'owner' },
     created_by: { type: row.created_by_type, id: row.created_by_id },
     revoked_at: row.revoked_at,
   };

@@ -5,7 +5,8 @@ import { writeAudit } from './audit.js';
 import { insertProject } from './bootstrap.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
-import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
+import { afterSeq, type ListPage, toPage } from './pagination.js';
+import { BoolParam, pageOf, pageParams, parseQuery } from './query-params.js';
 import { parseInput } from './validation.js';
 
 export interface ProjectObject {
@@ -16,7 +17,29 @@ export interface ProjectObject {
   archived_at: number | null;
   status: 'active' | 'archived';
   allowed_ips: string[] | null;
+  external_key_id: string | null;
+  /** Omitted when none was given: OpenAI's schema has no null for it. */
+  residency?: Residency;
+  /** The older, free-form region OpenAI's SDKs still send (`geography`), when one was given. */
+  geography?: string;
 }
+
+/** OpenAI's PublicProjectResidency values. */
+export const RESIDENCIES = [
+  'GLOBAL',
+  'US_STORAGE_PROCESSING',
+  'EU_STORAGE_PROCESSING',
+  'JP_STORAGE',
+  'KR_STORAGE',
+  'CA_STORAGE',
+  'SG_STORAGE',
+  'IN_STORAGE',
+  'AU_STORAGE',
+  'GB_STORAGE',
+  'AE_STORAGE',
+  'AE_STORAGE_PROCESSING',
+] as const;
+export type Residency = (typeof RESIDENCIES)[number];
 
 export const NameSchema = z.string().trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters');
 
@@ -37,8 +60,27 @@ export const IpListSchema = z
     return out;
   });
 
-const CreateProject = z.strictObject({ name: NameSchema, allowed_ips: IpListSchema.nullable().optional() });
-const ModifyProject = z.strictObject({ name: NameSchema.optional(), allowed_ips: IpListSchema.nullable().optional() });
+// OpenAI's ProjectCreateRequest and ProjectUpdateRequest, plus Tollgate's allowed_ips. `residency`, `geography` (the
+// deprecated name OpenAI's SDKs still send; the npm package knows no other) and `external_key_id` are recorded and
+// returned as given: Tollgate keeps its data where it runs and sends requests to the upstreams it is configured with,
+// whatever they say (docs/admin-api.md).
+const ExternalKeyId = z.string().trim().min(1, 'must not be empty').max(256).nullable();
+const Geography = z.string().trim().min(1, 'must not be empty').max(64).nullable();
+const CreateProject = z.strictObject({
+  name: NameSchema,
+  residency: z.enum(RESIDENCIES).nullable().optional(),
+  geography: Geography.optional(),
+  external_key_id: ExternalKeyId.optional(),
+  allowed_ips: IpListSchema.nullable().optional(),
+});
+// A null name leaves the name as it is (the spec's name is nullable; a project always has one).
+const ModifyProject = z.strictObject({
+  name: NameSchema.nullable().optional(),
+  external_key_id: ExternalKeyId.optional(),
+  geography: Geography.optional(),
+  allowed_ips: IpListSchema.nullable().optional(),
+});
+const ListQuery = z.strictObject({ ...pageParams, include_archived: BoolParam.optional() });
 
 type ProjectRow = {
   id: string;
@@ -47,6 +89,9 @@ type ProjectRow = {
   archived_at: number | null;
   status: 'active' | 'archived';
   allowed_ips: string | null;
+  external_key_id: string | null;
+  residency: string | null;
+  geography: string | null;
 };
 
 function toObject(r: ProjectRow): ProjectObject {
@@ -58,15 +103,19 @@ function toObject(r: ProjectRow): ProjectObject {
     archived_at: r.archived_at,
     status: r.status,
     allowed_ips: r.allowed_ips ? JSON.parse(r.allowed_ips) : null,
+    external_key_id: r.external_key_id,
+    ...(r.residency ? { residency: r.residency as Residency } : {}),
+    ...(r.geography ? { geography: r.geography } : {}),
   };
 }
 
 /** Lists projects, oldest first; archived ones only with include_archived=true (as OpenAI does). */
 export async function listProjects(deps: ServiceDeps, orgId: string, query: Record<string, unknown>): Promise<ListPage<ProjectObject>> {
-  const { limit, after } = pageQuery(query);
+  const params = parseQuery(ListQuery, query);
+  const { limit, after } = pageOf(params);
   const db = deps.database.db;
   let q = db.selectFrom('projects').selectAll().where('org_id', '=', orgId);
-  if (String(query.include_archived) !== 'true') q = q.where('status', '=', 'active');
+  if (!params.include_archived) q = q.where('status', '=', 'active');
   const from = await afterSeq(db, 'projects', after, 'project');
   if (from !== null) q = q.where('seq', '>', from);
   const rows = await q.orderBy('seq').limit(limit + 1).execute();
@@ -88,9 +137,18 @@ export async function getProject(deps: ServiceDeps, orgId: string, projectId: st
 /** Creates a project (with its default service account) and its audit entry in one transaction. */
 export async function createProject(deps: ServiceDeps, orgId: string, input: unknown, actor: Actor): Promise<ProjectObject> {
   const body = parseInput(CreateProject, input);
+  if (body.residency != null && body.geography != null) {
+    throw new TollgateError('invalid_value', "Give either 'residency' or 'geography' (its older name), not both.", 'geography');
+  }
   const id = await deps.database.db
     .transaction()
-    .execute((trx) => insertProject(trx, deps, orgId, body.name, body.allowed_ips ?? null, actor));
+    .execute((trx) =>
+      insertProject(trx, deps, orgId, body.name, body.allowed_ips ?? null, actor, {
+        residency: body.residency ?? null,
+        geography: body.geography ?? null,
+        externalKeyId: body.external_key_id ?? null,
+      }),
+    );
   return getProject(deps, orgId, id);
 }
 
@@ -106,8 +164,10 @@ export async function modifyProject(
   const current = await getProject(deps, orgId, projectId);
   if (current.status === 'archived') throw new TollgateError('project_archived', 'Archived projects cannot be modified.', 'project_id');
   await deps.database.db.transaction().execute(async (trx) => {
-    const patch: { name?: string; allowed_ips?: string | null } = {};
-    if (body.name !== undefined) patch.name = body.name;
+    const patch: { name?: string; allowed_ips?: string | null; external_key_id?: string | null; geography?: string | null } = {};
+    if (body.geography !== undefined) patch.geography = body.geography;
+    if (body.name != null) patch.name = body.name;
+    if (body.external_key_id !== undefined) patch.external_key_id = body.external_key_id;
     if (body.allowed_ips !== undefined) patch.allowed_ips = body.allowed_ips?.length ? JSON.stringify(body.allowed_ips) : null;
     if (Object.keys(patch).length) await trx.updateTable('projects').set(patch).where('id', '=', projectId).execute();
     await trx.insertInto('key_changes').values({ key_id: projectId, changed_at: nowSeconds(deps) }).execute();

@@ -1,12 +1,15 @@
 import { z } from 'zod';
 import { TollgateError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import type { PermissionsSpec } from '../core/permissions.js';
+import { permissionsFromScopes, SCOPE_EXAMPLES } from '../core/scopes.js';
 import { writeAudit } from './audit.js';
-import type { Actor, ServiceDeps } from './context.js';
+import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { insertKey, revokeKeyRow } from './key-writes.js';
-import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
+import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { getProject, NameSchema } from './projects.js';
+import { pageOf, pageParams, parseQuery } from './query-params.js';
 import { parseInput } from './validation.js';
 
 export interface ServiceAccountObject {
@@ -18,7 +21,35 @@ export interface ServiceAccountObject {
   is_default: boolean;
 }
 
-const CreateServiceAccount = z.strictObject({ name: NameSchema, role: z.enum(['owner', 'member']).optional() });
+/** OpenAI's ServiceAccountApiKeyBody: a service account's key, with its secret (shown this once). */
+export interface ServiceAccountApiKey {
+  object: 'organization.project.service_account.api_key';
+  value: string;
+  name: string;
+  created_at: number;
+  id: string;
+}
+
+/** Ten years: a bound on `expires_in_seconds`, not a policy. */
+const MAX_EXPIRES_IN_SECONDS = 10 * 365 * 24 * 3600;
+
+// OpenAI's bodies. A new account is a member (OpenAI's create answer allows no other role); update sets the role.
+// `expires_in_seconds` is not in the published spec yet but OpenAI's Python SDK sends it: the key's lifetime.
+const ExpiresIn = z.number().int().min(1).max(MAX_EXPIRES_IN_SECONDS).nullable();
+const CreateServiceAccount = z.strictObject({
+  name: NameSchema,
+  create_service_account_only: z.boolean().nullable().optional(),
+  expires_in_seconds: ExpiresIn.optional(),
+});
+const UpdateServiceAccount = z.strictObject({ name: NameSchema.optional(), role: z.enum(['owner', 'member']).optional() });
+const CreateAccountKey = z.strictObject({
+  name: NameSchema.optional(),
+  scopes: z.array(z.string().max(128)).max(100).optional(),
+  expires_in_seconds: ExpiresIn.optional(),
+});
+const ListQuery = z.strictObject(pageParams);
+
+const FIRST_KEY_NAME = 'Secret Key';
 
 type Row = { id: string; name: string; role: 'owner' | 'member'; created_at: number; is_default: number };
 const toObject = (r: Row): ServiceAccountObject => ({
@@ -30,36 +61,61 @@ const toObject = (r: Row): ServiceAccountObject => ({
   is_default: r.is_default === 1,
 });
 
-/** Creates a service account and its first key, returned together as OpenAI does. */
-export async function createServiceAccount(deps: ServiceDeps, orgId: string, projectId: string, input: unknown, actor: Actor) {
-  const body = parseInput(CreateServiceAccount, input);
+async function activeProject(deps: ServiceDeps, orgId: string, projectId: string): Promise<void> {
   const project = await getProject(deps, orgId, projectId);
   if (project.status === 'archived') throw new TollgateError('project_archived', `Project '${projectId}' is archived.`, 'project_id');
+}
+
+/** Inserts a key owned by a service account and its audit entry (caller owns the transaction). */
+async function insertAccountKey(
+  trx: Executor,
+  deps: ServiceDeps,
+  a: { orgId: string; projectId: string; accountId: string; name: string; permissions: PermissionsSpec; expiresInSeconds: number | null },
+  actor: Actor,
+): Promise<ServiceAccountApiKey> {
+  const key = await insertKey(
+    trx,
+    deps,
+    {
+      kind: 'project',
+      orgId: a.orgId,
+      projectId: a.projectId,
+      name: a.name,
+      ownerType: 'service_account',
+      ownerId: a.accountId,
+      permissions: a.permissions,
+      expiresAt: a.expiresInSeconds ? nowSeconds(deps) + a.expiresInSeconds : null,
+      allowedIps: null,
+      allowedModels: null,
+    },
+    actor,
+  );
+  await writeAudit(trx, deps, {
+    orgId: a.orgId,
+    type: 'api_key.created',
+    actor,
+    projectId: a.projectId,
+    objectId: key.id,
+    details: { data: { name: a.name, scopes: a.permissions, owner: { type: 'service_account', id: a.accountId } } },
+  });
+  return { object: 'organization.project.service_account.api_key', value: key.secret, name: a.name, created_at: nowSeconds(deps), id: key.id };
+}
+
+/** Creates a service account and (unless `create_service_account_only`) its first key, returned together as OpenAI does. */
+export async function createServiceAccount(deps: ServiceDeps, orgId: string, projectId: string, input: unknown, actor: Actor) {
+  const body = parseInput(CreateServiceAccount, input);
+  if (body.create_service_account_only && body.expires_in_seconds != null) {
+    throw new TollgateError('invalid_value', "'expires_in_seconds' sets the first key's lifetime; with create_service_account_only there is no key.", 'expires_in_seconds');
+  }
+  await activeProject(deps, orgId, projectId);
   const now = nowSeconds(deps);
   const id = newId('svc_acct_', deps.randomBytes);
-  const role = body.role ?? 'member';
-  const { keyId, secret } = await deps.database.db.transaction().execute(async (trx) => {
+  const role = 'member' as const;
+  const apiKey = await deps.database.db.transaction().execute(async (trx) => {
     await trx
       .insertInto('service_accounts')
       .values({ id, project_id: projectId, name: body.name, role, is_default: 0, created_at: now, deleted_at: null })
       .execute();
-    const key = await insertKey(
-      trx,
-      deps,
-      {
-        kind: 'project',
-        orgId,
-        projectId,
-        name: 'Secret Key',
-        ownerType: 'service_account',
-        ownerId: id,
-        permissions: 'all',
-        expiresAt: null,
-        allowedIps: null,
-        allowedModels: null,
-      },
-      actor,
-    );
     await writeAudit(trx, deps, {
       orgId,
       type: 'service_account.created',
@@ -68,25 +124,16 @@ export async function createServiceAccount(deps: ServiceDeps, orgId: string, pro
       objectId: id,
       details: { data: { name: body.name, role } },
     });
-    await writeAudit(trx, deps, {
-      orgId,
-      type: 'api_key.created',
+    if (body.create_service_account_only) return null;
+    return insertAccountKey(
+      trx,
+      deps,
+      { orgId, projectId, accountId: id, name: FIRST_KEY_NAME, permissions: 'all', expiresInSeconds: body.expires_in_seconds ?? null },
       actor,
-      projectId,
-      objectId: key.id,
-      details: { data: { name: 'Secret Key', scopes: 'all', owner: { type: 'service_account', id } } },
-    });
-    return { keyId: key.id, secret: key.secret };
+    );
   });
-  deps.changes.keyChanged(keyId);
-  return {
-    object: 'organization.project.service_account' as const,
-    id,
-    name: body.name,
-    role,
-    created_at: now,
-    api_key: { object: 'organization.project.service_account.api_key' as const, value: secret, name: 'Secret Key', created_at: now, id: keyId },
-  };
+  if (apiKey) deps.changes.keyChanged(apiKey.id);
+  return { object: 'organization.project.service_account' as const, id, name: body.name, role, created_at: now, api_key: apiKey };
 }
 
 /** Lists a project's service accounts. */
@@ -96,8 +143,9 @@ export async function listServiceAccounts(
   projectId: string,
   query: Record<string, unknown>,
 ): Promise<ListPage<ServiceAccountObject>> {
+  const params = parseQuery(ListQuery, query);
   await getProject(deps, orgId, projectId);
-  const { limit, after } = pageQuery(query);
+  const { limit, after } = pageOf(params);
   const db = deps.database.db;
   let q = db.selectFrom('service_accounts').selectAll().where('project_id', '=', projectId).where('deleted_at', 'is', null);
   const from = await afterSeq(db, 'service_accounts', after, 'service account');
@@ -118,6 +166,60 @@ export async function getServiceAccount(deps: ServiceDeps, orgId: string, projec
     .executeTakeFirst();
   if (!row) throw new TollgateError('not_found', `No service account found with id '${id}'.`, 'service_account_id');
   return toObject(row);
+}
+
+/** Renames a service account or changes its project role. */
+export async function updateServiceAccount(deps: ServiceDeps, orgId: string, projectId: string, id: string, input: unknown, actor: Actor) {
+  const body = parseInput(UpdateServiceAccount, input);
+  await activeProject(deps, orgId, projectId);
+  await getServiceAccount(deps, orgId, projectId, id);
+  await deps.database.db.transaction().execute(async (trx) => {
+    const patch: { name?: string; role?: 'owner' | 'member' } = {};
+    if (body.name !== undefined) patch.name = body.name;
+    if (body.role !== undefined) patch.role = body.role;
+    if (Object.keys(patch).length) await trx.updateTable('service_accounts').set(patch).where('id', '=', id).execute();
+    await writeAudit(trx, deps, { orgId, type: 'service_account.updated', actor, projectId, objectId: id, details: { changes_requested: body } });
+  });
+  return getServiceAccount(deps, orgId, projectId, id);
+}
+
+/** Issues another key for a service account; `scopes` (OpenAI's) restrict it, none means every permission. */
+export async function createServiceAccountKey(
+  deps: ServiceDeps,
+  orgId: string,
+  projectId: string,
+  id: string,
+  input: unknown,
+  actor: Actor,
+): Promise<ServiceAccountApiKey> {
+  const body = parseInput(CreateAccountKey, input);
+  let permissions: PermissionsSpec = 'all';
+  if (body.scopes !== undefined) {
+    if (body.scopes.length === 0) {
+      throw new TollgateError('empty_array', "Invalid value for 'scopes': give at least one scope, or leave it out for every permission.", 'scopes');
+    }
+    const read = permissionsFromScopes(body.scopes);
+    if (!read.ok) {
+      const param = `scopes.${read.index}`;
+      const hint = `use api.<resource>.read or api.<resource>.write (e.g. ${SCOPE_EXAMPLES.join(', ')}); docs/admin-api.md lists the resources`;
+      throw new TollgateError('invalid_value', `Invalid value for '${param}': unknown scope '${body.scopes[read.index]}'; ${hint}.`, param);
+    }
+    permissions = read.permissions;
+  }
+  await activeProject(deps, orgId, projectId);
+  await getServiceAccount(deps, orgId, projectId, id);
+  const key = await deps.database.db
+    .transaction()
+    .execute((trx) =>
+      insertAccountKey(
+        trx,
+        deps,
+        { orgId, projectId, accountId: id, name: body.name ?? FIRST_KEY_NAME, permissions, expiresInSeconds: body.expires_in_seconds ?? null },
+        actor,
+      ),
+    );
+  deps.changes.keyChanged(key.id);
+  return key;
 }
 
 /** Deletes a service account and revokes its keys in one transaction. */

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { z } from 'zod';
 import { TollgateError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
@@ -5,7 +6,8 @@ import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { revokeKeyRow } from './key-writes.js';
-import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
+import { afterSeq, type ListPage, toPage } from './pagination.js';
+import { listParam, listValues, pageOf, pageParams, parseQuery } from './query-params.js';
 import { getProject, NameSchema } from './projects.js';
 import { parseInput } from './validation.js';
 
@@ -19,6 +21,8 @@ export interface UserObject {
   email: string;
   role: OrgRole;
   added_at: number;
+  technical_level: string | null;
+  developer_persona: string | null;
 }
 
 export interface ProjectUserObject {
@@ -32,11 +36,37 @@ export interface ProjectUserObject {
 
 const Email = z.string().trim().toLowerCase().max(320).email();
 const CreateUser = z.strictObject({ email: Email, name: NameSchema.optional(), role: z.enum(['owner', 'reader']).optional() });
-const ModifyUser = z.strictObject({ role: z.enum(['owner', 'reader']) });
-const AddMember = z.strictObject({ user_id: z.string().max(64), role: z.enum(['owner', 'member', 'reader']) });
-const ModifyMember = z.strictObject({ role: z.enum(['owner', 'member', 'reader']) });
+const OrgRoleSchema = z.enum(['owner', 'reader']);
+const ProjectRoleSchema = z.enum(['owner', 'member', 'reader']);
+const Label = z.string().trim().max(256).nullable();
+// OpenAI's UserRoleUpdateRequest. `technical_level` and `developer_persona` are stored and shown as given (null
+// clears); `role_id` names a custom role of OpenAI's Roles API, which Tollgate does not have.
+const ModifyUser = z.strictObject({
+  role: OrgRoleSchema.nullable().optional(),
+  role_id: z.string().max(256).nullable().optional(),
+  technical_level: Label.optional(),
+  developer_persona: Label.optional(),
+});
+// OpenAI's ProjectUserCreateRequest: the user by id or by email (either; both must name the same user).
+const AddMember = z.strictObject({
+  user_id: z.string().max(64).nullable().optional(),
+  email: z.string().trim().toLowerCase().max(320).nullable().optional(),
+  role: ProjectRoleSchema,
+});
+// A null role leaves the role as it is.
+const ModifyMember = z.strictObject({ role: ProjectRoleSchema.nullable().optional() });
+const ListUsersQuery = z.strictObject({ ...pageParams, ...listParam('emails') });
+const ListMembersQuery = z.strictObject(pageParams);
 
-type UserRow = { id: string; name: string; email: string; role: OrgRole; created_at: number };
+type UserRow = {
+  id: string;
+  name: string;
+  email: string;
+  role: OrgRole;
+  created_at: number;
+  technical_level: string | null;
+  developer_persona: string | null;
+};
 const toUser = (r: UserRow): UserObject => ({
   object: 'organization.user',
   id: r.id,
@@ -44,6 +74,8 @@ const toUser = (r: UserRow): UserObject => ({
   email: r.email,
   role: r.role,
   added_at: r.created_at,
+  technical_level: r.technical_level,
+  developer_persona: r.developer_persona,
 });
 
 /** Adds a user to the organization (sign-in credentials are set by the session API). */
@@ -79,11 +111,18 @@ export async function createUser(
   return getUser(deps, orgId, id);
 }
 
-/** Lists the organization's users. */
+/** Lists the organization's users; `emails` (OpenAI's) keeps those with one of the addresses, in any case. */
 export async function listUsers(deps: ServiceDeps, orgId: string, query: Record<string, unknown>): Promise<ListPage<UserObject>> {
-  const { limit, after } = pageQuery(query);
+  const params = parseQuery(ListUsersQuery, query);
+  const { limit, after } = pageOf(params);
+  const emails = listValues(params, 'emails');
   const db = deps.database.db;
   let q = db.selectFrom('users').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null);
+  if (emails !== null) {
+    // Asked for no address (emails[]= with nothing), nobody matches: an empty filter never means "everyone".
+    const wanted = emails.map((e) => e.trim().toLowerCase()).filter(Boolean);
+    q = wanted.length ? q.where('email', 'in', wanted) : q.where(sql<boolean>`1 = 0`);
+  }
   const from = await afterSeq(db, 'users', after, 'user');
   if (from !== null) q = q.where('seq', '>', from);
   const rows = await q.orderBy('seq').limit(limit + 1).execute();
@@ -103,12 +142,23 @@ export async function getUser(deps: ServiceDeps, orgId: string, userId: string):
   return toUser(row);
 }
 
-/** Changes a user's organization role. */
+/** Changes a user's organization role, or their technical level and developer persona. */
 export async function modifyUser(deps: ServiceDeps, orgId: string, userId: string, input: unknown, actor: Actor): Promise<UserObject> {
   const body = parseInput(ModifyUser, input);
+  if (body.role_id != null) {
+    throw new TollgateError(
+      'invalid_value',
+      "Invalid value for 'role_id': Tollgate has no custom roles (OpenAI's Roles API is not served); set 'role' to owner or reader.",
+      'role_id',
+    );
+  }
   await getUser(deps, orgId, userId);
+  const patch: { role?: OrgRole; technical_level?: string | null; developer_persona?: string | null } = {};
+  if (body.role != null) patch.role = body.role;
+  if (body.technical_level !== undefined) patch.technical_level = body.technical_level || null;
+  if (body.developer_persona !== undefined) patch.developer_persona = body.developer_persona || null;
   await deps.database.db.transaction().execute(async (trx) => {
-    await trx.updateTable('users').set({ role: body.role }).where('id', '=', userId).execute();
+    if (Object.keys(patch).length) await trx.updateTable('users').set(patch).where('id', '=', userId).execute();
     await writeAudit(trx, deps, { orgId, type: 'user.updated', actor, objectId: userId, details: { changes_requested: body } });
   });
   return getUser(deps, orgId, userId);
@@ -159,8 +209,9 @@ export async function listProjectUsers(
   projectId: string,
   query: Record<string, unknown>,
 ): Promise<ListPage<ProjectUserObject>> {
+  const params = parseQuery(ListMembersQuery, query);
   await getProject(deps, orgId, projectId);
-  const { limit, after } = pageQuery(query);
+  const { limit, after } = pageOf(params);
   let q = memberQuery(deps, projectId);
   if (after) {
     const cursor = await deps.database.db
@@ -184,37 +235,60 @@ export async function getProjectUser(deps: ServiceDeps, orgId: string, projectId
   return toMember(row);
 }
 
-/** Adds an organization user to a project with a role. */
+/** The organization user a project-user request names by `user_id` or `email` (both: the same user). */
+async function namedUser(deps: ServiceDeps, orgId: string, body: { user_id?: string | null; email?: string | null }): Promise<UserObject> {
+  if (!body.user_id && !body.email) {
+    throw new TollgateError('missing_required_parameter', "Missing required parameter: 'user_id' (or 'email').", 'user_id');
+  }
+  let user: UserObject | undefined;
+  if (body.user_id) {
+    user = await getUser(deps, orgId, body.user_id).catch(() => {
+      throw new TollgateError('invalid_value', `Invalid value for 'user_id': no user '${body.user_id}'.`, 'user_id');
+    });
+  }
+  if (body.email) {
+    const row = await deps.database.db
+      .selectFrom('users')
+      .select('id')
+      .where('org_id', '=', orgId)
+      .where('email', '=', body.email)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (!row) {
+      throw new TollgateError('invalid_value', `Invalid value for 'email': no user of this organization has the address '${body.email}'.`, 'email');
+    }
+    if (user && user.id !== row.id) throw new TollgateError('invalid_value', "'user_id' and 'email' name different users.", 'email');
+    user ??= await getUser(deps, orgId, row.id);
+  }
+  return user as UserObject;
+}
+
+/** Adds an organization user (by id or email) to a project with a role. */
 export async function addProjectUser(deps: ServiceDeps, orgId: string, projectId: string, input: unknown, actor: Actor) {
   const body = parseInput(AddMember, input);
   const project = await getProject(deps, orgId, projectId);
   if (project.status === 'archived') throw new TollgateError('project_archived', `Project '${projectId}' is archived.`, 'project_id');
-  await getUser(deps, orgId, body.user_id).catch(() => {
-    throw new TollgateError('invalid_value', `Invalid value for 'user_id': no user '${body.user_id}'.`, 'user_id');
-  });
+  const userId = (await namedUser(deps, orgId, body)).id;
   const db = deps.database.db;
   const existing = await db
     .selectFrom('project_members')
     .select('seq')
     .where('project_id', '=', projectId)
-    .where('user_id', '=', body.user_id)
+    .where('user_id', '=', userId)
     .executeTakeFirst();
-  if (existing) throw new TollgateError('conflict', `User '${body.user_id}' is already a member of this project.`, 'user_id');
+  if (existing) throw new TollgateError('conflict', `User '${userId}' is already a member of this project.`, 'user_id');
   await db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('project_members')
-      .values({ project_id: projectId, user_id: body.user_id, role: body.role, added_at: nowSeconds(deps) })
-      .execute();
+    await trx.insertInto('project_members').values({ project_id: projectId, user_id: userId, role: body.role, added_at: nowSeconds(deps) }).execute();
     await writeAudit(trx, deps, {
       orgId,
       type: 'project.user.added',
       actor,
       projectId,
-      objectId: body.user_id,
+      objectId: userId,
       details: { data: { role: body.role } },
     });
   });
-  return getProjectUser(deps, orgId, projectId, body.user_id);
+  return getProjectUser(deps, orgId, projectId, userId);
 }
 
 /** Changes a member's project role. */
@@ -222,7 +296,7 @@ export async function modifyProjectUser(deps: ServiceDeps, orgId: string, projec
   const body = parseInput(ModifyMember, input);
   await getProjectUser(deps, orgId, projectId, userId);
   await deps.database.db.transaction().execute(async (trx) => {
-    await trx.updateTable('project_members').set({ role: body.role }).where('project_id', '=', projectId).where('user_id', '=', userId).execute();
+    if (body.role != null) await trx.updateTable('project_members').set({ role: body.role }).where('project_id', '=', projectId).where('user_id', '=', userId).execute();
     await writeAudit(trx, deps, { orgId, type: 'project.user.updated', actor, projectId, objectId: userId, details: { changes_requested: body } });
   });
   return getProjectUser(deps, orgId, projectId, userId);

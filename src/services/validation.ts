@@ -12,7 +12,8 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
     throw new TollgateError('unknown_parameter', `Unrecognized request argument supplied: ${param}`, param);
   }
   const param = issue.path.map(String).join('.') || null;
-  if (issue.code === 'invalid_type' && issue.input === undefined && param) {
+  // Absent: zod reports a missing enum member as invalid_value, any other as invalid_type.
+  if ((issue.code === 'invalid_type' || issue.code === 'invalid_value') && issue.input === undefined && param) {
     throw new TollgateError('missing_required_parameter', `Missing required parameter: '${param}'.`, param);
   }
   if (param === null && issue.code === 'invalid_type') {

@@ -1,4 +1,5 @@
 import type { ColumnDefinitionBuilder, CreateTableBuilder, Kysely, Migration } from 'kysely';
+import { adminPeopleMigrations } from './migrations-admin.js';
 import { limitMigrations } from './migrations-limits.js';
 import { meteringMigrations } from './migrations-metering.js';
 import { objectMigrations } from './migrations-objects.js';
@@ -28,6 +29,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     ...limitMigrations(dialect),
     ...objectMigrations(dialect),
     ...meteringMigrations(dialect),
+    ...adminPeopleMigrations(dialect),
   };
 }
 

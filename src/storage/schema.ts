@@ -23,6 +23,9 @@ export interface ProjectsTable {
   allowed_ips: string | null;
   created_at: number;
   archived_at: number | null;
+  external_key_id: string | null;
+  residency: string | null;
+  geography: string | null;
 }
 
 export interface UsersTable {
@@ -35,6 +38,8 @@ export interface UsersTable {
   password_hash: string | null;
   created_at: number;
   deleted_at: number | null;
+  technical_level: string | null;
+  developer_persona: string | null;
 }
 
 export interface ProjectMembersTable {

@@ -177,3 +177,12 @@ export function componentProblems(name: string, value: unknown): string[] {
   if (v(value)) return [];
   return (v.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`);
 }
+
+/** Every operation of the spec: method (upper case), path template and operationId. */
+export function specOperations(): Array<{ method: string; path: string; operationId: string }> {
+  const out: Array<{ method: string; path: string; operationId: string }> = [];
+  for (const [path, item] of Object.entries(spec().doc.paths as Record<string, Record<string, Json>>)) {
+    for (const [method, op] of Object.entries(item)) if (op?.operationId) out.push({ method: method.toUpperCase(), path, operationId: op.operationId });
+  }
+  return out;
+}

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { createAdminKey, deleteAdminKey, getAdminKey, listAdminKeys } from '../../services/admin-keys.js';
+import { createAdminKey, deleteAdminKey, listAdminKeys, retrieveAdminKey } from '../../services/admin-keys.js';
 import type { AppContext } from '../context.js';
 import { actorOf } from './admin-auth.js';
+import { refuseQuery, refuseQueryAndBody } from './strict-input.js';
 
 type P = { Params: { key_id: string }; Querystring: Record<string, unknown> };
 
@@ -9,10 +10,10 @@ type P = { Params: { key_id: string }; Querystring: Record<string, unknown> };
 export function registerAdminKeyRoutes(app: FastifyInstance, ctx: AppContext): void {
   const { deps, orgId } = ctx;
   app.get<P>('/admin_api_keys', (req) => listAdminKeys(deps, orgId, req.query));
-  app.post<P>('/admin_api_keys', async (req, reply) => {
+  app.post<P>('/admin_api_keys', { preValidation: refuseQuery }, async (req, reply) => {
     reply.header('cache-control', 'no-store');
     return createAdminKey(deps, orgId, req.body, actorOf(req));
   });
-  app.get<P>('/admin_api_keys/:key_id', (req) => getAdminKey(deps, orgId, req.params.key_id));
-  app.delete<P>('/admin_api_keys/:key_id', (req) => deleteAdminKey(deps, orgId, req.params.key_id, actorOf(req)));
+  app.get<P>('/admin_api_keys/:key_id', (req) => retrieveAdminKey(deps, orgId, req.params.key_id, req.query));
+  app.delete<P>('/admin_api_keys/:key_id', { preValidation: refuseQueryAndBody }, (req) => deleteAdminKey(deps, orgId, req.params.key_id, actorOf(req)));
 }

@@ -1,14 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import {
   createProjectKey,
-  getProjectKey,
   listProjectKeys,
+  retrieveProjectKey,
   revokeProjectKey,
   rotateProjectKey,
   updateProjectKey,
 } from '../../services/api-keys.js';
 import type { AppContext } from '../context.js';
 import { actorOf } from './admin-auth.js';
+import { refuseQuery, refuseQueryAndBody } from './strict-input.js';
 
 type P = { Params: { project_id: string; key_id: string }; Querystring: Record<string, unknown> };
 
@@ -16,18 +17,19 @@ type P = { Params: { project_id: string; key_id: string }; Querystring: Record<s
 export function registerApiKeyRoutes(app: FastifyInstance, ctx: AppContext): void {
   const { deps, orgId } = ctx;
   const base = '/projects/:project_id/api_keys';
+  const noQuery = { preValidation: refuseQuery };
   app.get<P>(base, (req) => listProjectKeys(deps, orgId, req.params.project_id, req.query));
-  app.post<P>(base, async (req, reply) => {
+  app.post<P>(base, noQuery, async (req, reply) => {
     const created = await createProjectKey(deps, orgId, req.params.project_id, req.body, actorOf(req));
     reply.header('cache-control', 'no-store');
     return created;
   });
-  app.get<P>(`${base}/:key_id`, (req) => getProjectKey(deps, orgId, req.params.project_id, req.params.key_id));
-  app.post<P>(`${base}/:key_id`, (req) =>
+  app.get<P>(`${base}/:key_id`, (req) => retrieveProjectKey(deps, orgId, req.params.project_id, req.params.key_id, req.query));
+  app.post<P>(`${base}/:key_id`, noQuery, (req) =>
     updateProjectKey(deps, orgId, req.params.project_id, req.params.key_id, req.body, actorOf(req)),
   );
-  app.delete<P>(`${base}/:key_id`, (req) => revokeProjectKey(deps, orgId, req.params.project_id, req.params.key_id, actorOf(req)));
-  app.post<P>(`${base}/:key_id/rotate`, async (req, reply) => {
+  app.delete<P>(`${base}/:key_id`, { preValidation: refuseQueryAndBody }, (req) => revokeProjectKey(deps, orgId, req.params.project_id, req.params.key_id, actorOf(req)));
+  app.post<P>(`${base}/:key_id/rotate`, noQuery, async (req, reply) => {
     const rotated = await rotateProjectKey(deps, orgId, req.params.project_id, req.params.key_id, req.body, actorOf(req));
     reply.header('cache-control', 'no-store');
     return rotated;

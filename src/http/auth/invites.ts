@@ -3,6 +3,7 @@ import type { AccountContext } from '../../services/accounts.js';
 import { createInvite, deleteInvite, getInvite, listInvites } from '../../services/invites.js';
 import { actorOf } from '../admin/admin-auth.js';
 import type { AppContext } from '../context.js';
+import { refuseQuery, refuseQueryAndBody } from '../admin/strict-input.js';
 import { installOwnerAuth } from './owner-auth.js';
 
 type P = { Params: { invite_id: string }; Querystring: Record<string, unknown> };
@@ -12,11 +13,11 @@ export function registerInviteRoutes(app: FastifyInstance, appCtx: AppContext, c
   const { deps, orgId } = ctx;
   installOwnerAuth(app, appCtx, ctx);
   app.get<P>('/v1/organization/invites', (req) => listInvites(deps, orgId, req.query));
-  app.post<P>('/v1/organization/invites', async (req, reply) => {
+  app.post<P>('/v1/organization/invites', { preValidation: refuseQuery }, async (req, reply) => {
     // The accept_url holds the only copy of the invitation token.
     reply.header('cache-control', 'no-store');
     return createInvite(deps, orgId, req.body, actorOf(req), `${req.protocol}://${req.host}`);
   });
-  app.get<P>('/v1/organization/invites/:invite_id', (req) => getInvite(deps, orgId, req.params.invite_id));
-  app.delete<P>('/v1/organization/invites/:invite_id', (req) => deleteInvite(deps, orgId, req.params.invite_id, actorOf(req)));
+  app.get<P>('/v1/organization/invites/:invite_id', { preValidation: refuseQuery }, (req) => getInvite(deps, orgId, req.params.invite_id));
+  app.delete<P>('/v1/organization/invites/:invite_id', { preValidation: refuseQueryAndBody }, (req) => deleteInvite(deps, orgId, req.params.invite_id, actorOf(req)));
 }

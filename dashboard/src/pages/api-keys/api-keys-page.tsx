@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'preact/hooks';
 import { errorMessage } from '../../api.js';
-import { listAll, projectPath } from '../../api-lists.js';
+import { listAll, projectPath, WITH_REVOKED } from '../../api-lists.js';
 import { Alert } from '../../components/alert.js';
 import { ProjectPicker } from '../../components/project-picker.js';
 import { Quickstart } from '../../components/quickstart.js';
@@ -47,7 +47,7 @@ type OpenDialog = { kind: 'create' } | { kind: 'edit' | 'rotate' | 'revoke'; key
 export function ApiKeysPage() {
   const { account, projectId, projects } = useSession();
   const [open, setOpen] = useState<OpenDialog>(null);
-  const keys = useResource(() => (projectId ? listAll<ProjectApiKey>(projectPath(projectId, '/api_keys')) : Promise.resolve([])), [projectId]);
+  const keys = useResource(() => (projectId ? listAll<ProjectApiKey>(projectPath(projectId, '/api_keys'), WITH_REVOKED) : Promise.resolve([])), [projectId]);
   const users = useResource(() => listAll<OrgUser>('/v1/organization/users').catch(() => [] as OrgUser[]), []);
   const usersById = useMemo(() => new Map((users.data ?? []).map((u) => [u.id, u])), [users.data]);
   const canManage = canManageKeys(account, projectId);

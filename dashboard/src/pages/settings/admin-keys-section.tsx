@@ -1,6 +1,6 @@
 import { useId, useState } from 'preact/hooks';
 import { api, errorMessage } from '../../api.js';
-import { listAll } from '../../api-lists.js';
+import { listAll, WITH_REVOKED } from '../../api-lists.js';
 import { Alert } from '../../components/alert.js';
 import { Dialog } from '../../components/dialog.js';
 import { TrashIcon } from '../../components/icons.js';
@@ -12,7 +12,7 @@ import { useResource } from '../../use-resource.js';
 
 /** Admin keys (`sk-tg-admin-…`) for the admin API and the CLI: create (shown once) and revoke. Owners only. */
 export function AdminKeysSection() {
-  const keys = useResource(() => listAll<AdminApiKey>('/v1/organization/admin_api_keys'), []);
+  const keys = useResource(() => listAll<AdminApiKey>('/v1/organization/admin_api_keys', WITH_REVOKED), []);
   const [name, setName] = useState('');
   const { error, run } = useAction();
   const [secret, setSecret] = useState<string | null>(null);

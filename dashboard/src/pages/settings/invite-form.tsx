@@ -4,6 +4,9 @@ import { Alert } from '../../components/alert.js';
 import { CopyButton } from '../../components/copy-button.js';
 import { useSession } from '../../session.js';
 import type { Invite, OrgRole, ProjectRole } from '../../types.js';
+
+/** The project roles an invitation can give (OpenAI's Invite object shows no other); readers are added once they join. */
+type InviteProjectRole = Exclude<ProjectRole, 'reader'>;
 import { useAction } from '../../use-action.js';
 
 /** Invites someone by email; shows the one-time accept link to send them (Tollgate sends no email). */
@@ -12,7 +15,7 @@ export function InviteForm({ onInvited }: { onInvited: () => void }) {
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<OrgRole>('reader');
   const [projectId, setProjectId] = useState('');
-  const [projectRole, setProjectRole] = useState<ProjectRole>('member');
+  const [projectRole, setProjectRole] = useState<InviteProjectRole>('member');
   const { error, run } = useAction();
   const [link, setLink] = useState<{ email: string; url: string } | null>(null);
   const ids = { email: useId(), role: useId(), project: useId(), projectRole: useId() };
@@ -59,10 +62,9 @@ export function InviteForm({ onInvited }: { onInvited: () => void }) {
         {projectId && (
           <div class="field">
             <label for={ids.projectRole}>Project role</label>
-            <select id={ids.projectRole} class="input" value={projectRole} onChange={(e) => setProjectRole(e.currentTarget.value as ProjectRole)}>
+            <select id={ids.projectRole} class="input" value={projectRole} onChange={(e) => setProjectRole(e.currentTarget.value as InviteProjectRole)}>
               <option value="member">Member</option>
               <option value="owner">Owner</option>
-              <option value="reader">Reader</option>
             </select>
           </div>
         )}

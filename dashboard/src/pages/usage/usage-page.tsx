@@ -3,7 +3,7 @@ import { errorMessage, isMissingEndpoint } from '../../api.js';
 import { Alert } from '../../components/alert.js';
 import { formatNumber, formatUsd, fromDateInput, toDateInput } from '../../format.js';
 import { useSession } from '../../session.js';
-import { listAll, projectPath } from '../../api-lists.js';
+import { listAll, projectPath, WITH_REVOKED } from '../../api-lists.js';
 import type { ProjectApiKey } from '../../types.js';
 import { useResource } from '../../use-resource.js';
 import { BudgetSpend } from './budget-spend.js';
@@ -64,7 +64,7 @@ export function UsagePage() {
   // Key names for the legend, read only when grouping by key (one list call per project).
   const keyNames = useResource(async () => {
     if (groupBy !== 'api_key_id') return new Map<string, string>();
-    const lists = await Promise.all(projects.map((p) => listAll<ProjectApiKey>(projectPath(p.id, '/api_keys')).catch(() => [])));
+    const lists = await Promise.all(projects.map((p) => listAll<ProjectApiKey>(projectPath(p.id, '/api_keys'), WITH_REVOKED).catch(() => [])));
     return new Map(lists.flat().map((k) => [k.id, `${k.name} (${k.redacted_value})`]));
   }, [groupBy, projects]);
   const labelOf = useCallback(

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { parseInput } from './validation.js';
+
+// Query-string parameters of the Admin API, parsed strictly: a parameter the route does not know is a 400
+// unknown_parameter naming it (a silently dropped filter returns the wrong data, which is worse than an error).
+// Values arrive as strings, or as arrays when a key repeats; OpenAI's SDKs send arrays as `name[]=a&name[]=b`.
+
+/** `limit`: an integer from 1 to 100. */
+export const LimitParam = z.string().transform((v, ctx) => {
+  const n = Number(v);
+  if (v === '' || !Number.isInteger(n) || n < 1 || n > 100) {
+    ctx.addIssue({ code: 'custom', message: 'expected an integer from 1 to 100.' });
+    return z.NEVER;
+  }
+  return n;
+});
+
+/** `after`: an object id; empty means none. */
+export const AfterParam = z.string().max(256);
+
+/** `true` or `false`. */
+export const BoolParam = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+/** `asc` or `desc`. */
+export const OrderParam = z.enum(['asc', 'desc']);
+
+const StringList = z.union([z.string().max(1024), z.array(z.string().max(1024)).max(1000)]);
+
+/** The two spellings of an array parameter, `name` and `name[]`, for a strict object's shape. */
+export function listParam<N extends string>(name: N) {
+  return { [name]: StringList.optional(), [`${name}[]`]: StringList.optional() } as Record<N | `${N}[]`, z.ZodOptional<typeof StringList>>;
+}
+
+/** The values of an array parameter given as `name`, `name[]` or both (repeated or comma-free single values). */
+export function listValues(query: Record<string, unknown>, name: string): string[] | null {
+  const out: string[] = [];
+  let given = false;
+  for (const key of [name, `${name}[]`]) {
+    const v = query[key];
+    if (v === undefined) continue;
+    given = true;
+    out.push(...(Array.isArray(v) ? (v as string[]) : [v as string]));
+  }
+  return given ? out : null;
+}
+
+/** `limit` and `after`, the cursor pair of every list. */
+export const pageParams = { limit: LimitParam.optional(), after: AfterParam.optional() };
+
+/** Parses a query with a strict schema (unknown parameter: 400 unknown_parameter; bad value: 400 invalid_value). */
+export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {
+  return parseInput(schema, query ?? {});
+}
+
+/** A route without query parameters: refuses any. */
+export const NoQuery = z.strictObject({});
+
+/** A route without a body (DELETE, archive): refuses any member, accepts no body or `{}`. */
+export const NoBody = z.strictObject({});
+
+/** The page a parsed `limit`/`after` pair asks for. */
+export function pageOf(q: { limit?: number; after?: string }, defaultLimit = 20): { limit: number; after: string | null } {
+  return { limit: q.limit ?? defaultLimit, after: q.after ? q.after : null };
+}
