@@ -33,7 +33,7 @@ describeWithRedis('scale-out', (redisUrl) => {
     } finally {
       await rt.close();
     }
-  }, 90_000);
+  }, 200_000);
 
   afterAll(async () => {
     await Promise.all([...instances, ...(noRedis ? [noRedis] : [])].map((i) => i.stop()));

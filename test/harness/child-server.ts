@@ -25,8 +25,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts an instance and waits until /healthz answers. */
-export async function startChildServer(env: Record<string, string>, timeoutMs = 30_000): Promise<ChildServer> {
+/** Starts an instance and waits until /healthz answers (a bound a loaded 2-core machine cannot break: 32 s was seen). */
+export async function startChildServer(env: Record<string, string>, timeoutMs = 120_000): Promise<ChildServer> {
   const port = await freePort();
   const dataDir = env.TOLLGATE_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'tollgate-child-'));
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
