@@ -6,7 +6,8 @@ import { nowSeconds } from './context.js';
 import { type AdminApiKeyObject, loadOwners, toAdminKeyObject } from './key-objects.js';
 import { insertKey, revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
-import { IpListSchema, NameSchema } from './projects.js';
+import { IpListSchema } from './projects.js';
+import { NameSchema } from './text-fields.js';
 import { checkFutureExpiry } from './api-keys.js';
 import { parseInput } from './validation.js';
 

@@ -10,7 +10,8 @@ import { nowSeconds } from './context.js';
 import { loadOwners, type ProjectApiKeyObject, toProjectKeyObject } from './key-objects.js';
 import { insertKey, recordKeyChange, revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
-import { getProject, IpListSchema, NameSchema } from './projects.js';
+import { getProject, IpListSchema } from './projects.js';
+import { IdSchema, NameSchema, text } from './text-fields.js';
 import { parseInput } from './validation.js';
 
 const Level = z.enum(['none', 'read', 'write']);
@@ -20,7 +21,7 @@ export const PermissionsSchema = z.union([
   z.strictObject({ restricted: z.partialRecord(z.enum(RESOURCES), Level) }),
 ]);
 
-const ModelList = z.array(z.string().min(1).max(256)).max(1000);
+const ModelList = z.array(text({ min: 1, max: 256 })).max(1000);
 const ExpiresAt = z.number().int().positive().nullable();
 const MAX_GRACE_SECONDS = 30 * 24 * 3600;
 export const DEFAULT_GRACE_SECONDS = 3600;
@@ -31,8 +32,7 @@ export const RateLimitsSchema = z.strictObject({
   max_tokens_per_1_minute: PositiveOrNull,
   max_requests_per_1_day: PositiveOrNull,
 });
-export const IntervalSchema = z
-  .string()
+export const IntervalSchema = text({ max: 32 })
   .regex(INTERVAL_PATTERN, 'must be day, week, month, total or rolling_<N>d (N ≤ 90)')
   .transform((v) => v as Interval);
 export const SpendLimitSchema = z.strictObject({
@@ -55,7 +55,7 @@ const CreateKey = z.strictObject({
   expires_at: ExpiresAt.optional(),
   allowed_ips: IpListSchema.nullable().optional(),
   allowed_models: ModelList.nullable().optional(),
-  owner: z.union([z.string().max(64), z.strictObject({ type: z.enum(['user', 'service_account']), id: z.string().max(64) })]).optional(),
+  owner: z.union([IdSchema, z.strictObject({ type: z.enum(['user', 'service_account']), id: IdSchema })]).optional(),
   ...LimitFields,
 });
 

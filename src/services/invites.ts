@@ -6,6 +6,7 @@ import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
+import { EmailSchema, IdSchema } from './text-fields.js';
 import { parseInput } from './validation.js';
 import type { OrgRole, ProjectRole } from './users.js';
 
@@ -26,13 +27,11 @@ export interface InviteObject {
   projects: Array<{ id: string; role: ProjectRole }>;
 }
 
-export const EmailSchema = z.string().trim().toLowerCase().max(320).email();
-
 const CreateInvite = z.strictObject({
   email: EmailSchema,
   role: z.enum(['owner', 'reader']),
   projects: z
-    .array(z.strictObject({ id: z.string().max(64), role: z.enum(['owner', 'member', 'reader']) }))
+    .array(z.strictObject({ id: IdSchema, role: z.enum(['owner', 'member', 'reader']) }))
     .max(100)
     .optional(),
 });

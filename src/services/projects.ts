@@ -6,6 +6,7 @@ import { insertProject } from './bootstrap.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
+import { NameSchema, text } from './text-fields.js';
 import { parseInput } from './validation.js';
 
 export interface ProjectObject {
@@ -18,11 +19,9 @@ export interface ProjectObject {
   allowed_ips: string[] | null;
 }
 
-export const NameSchema = z.string().trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters');
-
 /** Validates and normalises an IP allowlist (addresses and CIDRs). */
 export const IpListSchema = z
-  .array(z.string().max(64))
+  .array(text({ max: 64 }))
   .max(256)
   .transform((list, ctx) => {
     const out: string[] = [];

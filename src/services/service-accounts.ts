@@ -6,7 +6,8 @@ import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { insertKey, revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
-import { getProject, NameSchema } from './projects.js';
+import { getProject } from './projects.js';
+import { NameSchema } from './text-fields.js';
 import { parseInput } from './validation.js';
 
 export interface ServiceAccountObject {

@@ -6,7 +6,8 @@ import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
-import { getProject, NameSchema } from './projects.js';
+import { getProject } from './projects.js';
+import { EmailSchema, IdSchema, NameSchema } from './text-fields.js';
 import { parseInput } from './validation.js';
 
 export type OrgRole = 'owner' | 'reader';
@@ -30,10 +31,9 @@ export interface ProjectUserObject {
   added_at: number;
 }
 
-const Email = z.string().trim().toLowerCase().max(320).email();
-const CreateUser = z.strictObject({ email: Email, name: NameSchema.optional(), role: z.enum(['owner', 'reader']).optional() });
+const CreateUser = z.strictObject({ email: EmailSchema, name: NameSchema.optional(), role: z.enum(['owner', 'reader']).optional() });
 const ModifyUser = z.strictObject({ role: z.enum(['owner', 'reader']) });
-const AddMember = z.strictObject({ user_id: z.string().max(64), role: z.enum(['owner', 'member', 'reader']) });
+const AddMember = z.strictObject({ user_id: IdSchema, role: z.enum(['owner', 'member', 'reader']) });
 const ModifyMember = z.strictObject({ role: z.enum(['owner', 'member', 'reader']) });
 
 type UserRow = { id: string; name: string; email: string; role: OrgRole; created_at: number };

@@ -1,0 +1,28 @@
+// What text a client may give the control plane (names, emails, ids, model lists, …). Such text is stored, matched
+// and shown again in the dashboard, the CLI's tables and the audit log, so it must be text a person can read the same
+// way everywhere (issue 16 §2: a project name with U+0000 was a 500 on PostgreSQL, which cannot store it):
+//  - Unicode's control characters (category Cc: C0, DEL and C1). C1 too: nothing writes names with them, and a
+//    terminal may read U+009B as the start of an escape sequence as it reads ESC [.
+//  - the bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), which make a name display
+//    in another order than it is stored ("Trojan Source", CVE-2021-42574). The marks U+200E, U+200F and U+061C stay
+//    allowed: right-to-left names need them and they reorder nothing beyond themselves.
+//  - the line and paragraph separators (U+2028, U+2029): every such field is one line.
+//  - unpaired surrogates: not text at all (a JSON string may hold one; PostgreSQL would store U+FFFD instead).
+
+const REFUSED = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function codePointName(ch: string): string {
+  return `U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** Why `text` may not be stored as client text (naming the first character refused), or null when it may. */
+export function plainTextProblem(text: string): string | null {
+  const m = REFUSED.exec(text);
+  if (m) {
+    const what = /[\u202a-\u202e\u2066-\u2069]/.test(m[0]) ? 'a bidirectional override' : /[\u2028\u2029]/.test(m[0]) ? 'a line separator' : 'a control character';
+    return `must not contain ${what} (${codePointName(m[0])} at position ${m.index})`;
+  }
+  if (LONE_SURROGATE.test(text)) return 'must be well-formed Unicode (it contains an unpaired surrogate)';
+  return null;
+}
