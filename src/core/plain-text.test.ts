@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { plainTextProblem } from './plain-text.js';
+import { plainTextProblem, quotedForDisplay } from './plain-text.js';
 
 describe('plainTextProblem', () => {
   it('accepts ordinary text in any script, emoji and the right-to-left marks', () => {
@@ -27,5 +27,38 @@ describe('plainTextProblem', () => {
     expect(plainTextProblem('a\ud800')).toMatch(/unpaired surrogate/);
     expect(plainTextProblem('\udc00a')).toMatch(/unpaired surrogate/);
     expect(plainTextProblem('\ud83d\ude80')).toBeNull();
+  });
+});
+
+describe('quotedForDisplay', () => {
+  it('leaves plain text as it is', () => {
+    for (const ok of ['Mobile app', 'Équipe 東京', '🚀', 'a/b c:d']) expect(quotedForDisplay(ok)).toBe(ok);
+  });
+
+  it('quotes and escapes as git quotes a path: C escapes, octal for other C0 controls and DEL', () => {
+    expect(quotedForDisplay('a\u001b[2Jb')).toBe('"a\\033[2Jb"');
+    expect(quotedForDisplay('\u001b]0;pwned\u0007')).toBe('"\\033]0;pwned\\a"');
+    expect(quotedForDisplay('tab\there\nnext\r')).toBe('"tab\\there\\nnext\\r"');
+    expect(quotedForDisplay('nul\u0000del\u007f')).toBe('"nul\\000del\\177"');
+  });
+
+  it('escapes C1 controls, bidi overrides, separators and unpaired surrogates as \\uXXXX, keeping pairs', () => {
+    expect(quotedForDisplay('x\u009by')).toBe('"x\\u009by"');
+    expect(quotedForDisplay('invoice\u202egnp.exe')).toBe('"invoice\\u202egnp.exe"');
+    expect(quotedForDisplay('a\u2028b')).toBe('"a\\u2028b"');
+    expect(quotedForDisplay('🚀\ud800')).toBe('"🚀\\ud800"');
+  });
+
+  it('quotes a name holding a quote or backslash too, so no name reads as another one escaped', () => {
+    expect(quotedForDisplay('back\\slash')).toBe('"back\\\\slash"');
+    expect(quotedForDisplay('"a\\033b"')).toBe('"\\"a\\\\033b\\""');
+    expect(quotedForDisplay('a\u001bb')).not.toBe(quotedForDisplay('a\\033b'));
+  });
+
+  it('never lets a character through that plain text refuses', () => {
+    for (let c = 0; c < 0x3000; c++) {
+      const shown = quotedForDisplay(`x${String.fromCharCode(c)}y`);
+      expect(plainTextProblem(shown), c.toString(16)).toBeNull();
+    }
   });
 });
