@@ -11,6 +11,7 @@ import { loadOwners, type ProjectApiKeyObject, toProjectKeyObject } from './key-
 import { insertKey, recordKeyChange, revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
 import { getProject, IpListSchema } from './projects.js';
+import { decideKeyManagement } from './session-access.js';
 import { IdSchema, NameSchema, text } from './text-fields.js';
 import { parseInput } from './validation.js';
 
@@ -89,6 +90,28 @@ async function activeProject(deps: ServiceDeps, orgId: string, projectId: string
   return project;
 }
 
+type OwnerRef = { type: 'user' | 'service_account'; id: string };
+
+/**
+ * Refuses a signed-in user who may not manage a key owned by `owner` in this project: a member manages only their own
+ * keys (session-access.ts). Admin keys and the CLI act for the organization and are not asked.
+ */
+async function checkKeyManager(deps: ServiceDeps, projectId: string, owner: OwnerRef | null, actor: Actor): Promise<void> {
+  if (actor.type !== 'session') return;
+  const db = deps.database.db;
+  const userId = actor.id ?? '';
+  const user = await db.selectFrom('users').select('role').where('id', '=', userId).where('deleted_at', 'is', null).executeTakeFirst();
+  const member = await db.selectFrom('project_members').select('role').where('project_id', '=', projectId).where('user_id', '=', userId).executeTakeFirst();
+  const decision = decideKeyManagement({ userId, orgRole: user?.role ?? null, projectRole: member?.role ?? null, owner });
+  if (!decision.allowed) throw new TollgateError('insufficient_permissions', decision.message);
+}
+
+/** Who owns a stored key. */
+async function ownerOfKey(deps: ServiceDeps, keyId: string): Promise<OwnerRef | null> {
+  const row = await deps.database.db.selectFrom('api_keys').select(['owner_type', 'owner_id']).where('id', '=', keyId).executeTakeFirst();
+  return row?.owner_type && row.owner_id ? { type: row.owner_type, id: row.owner_id } : null;
+}
+
 async function resolveOwner(
   deps: ServiceDeps,
   orgId: string,
@@ -143,6 +166,7 @@ export async function createProjectKey(
   checkFutureExpiry(body.expires_at, nowSeconds(deps));
   await activeProject(deps, orgId, projectId);
   const owner = await resolveOwner(deps, orgId, projectId, body.owner, actor);
+  await checkKeyManager(deps, projectId, owner, actor);
   const permissions: PermissionsSpec = body.permissions ?? 'all';
   const { id, secret } = await deps.database.db.transaction().execute(async (trx) => {
     const created = await insertKey(
@@ -233,6 +257,7 @@ export async function updateProjectKey(
   const body = parseInput(UpdateKey, input);
   checkFutureExpiry(body.expires_at, nowSeconds(deps));
   const current = await getProjectKey(deps, orgId, projectId, keyId);
+  await checkKeyManager(deps, projectId, await ownerOfKey(deps, keyId), actor);
   if (current.status === 'revoked' || current.status === 'exposed') {
     throw new TollgateError('key_revoked', `API key '${keyId}' is ${current.status} and cannot be changed.`, 'key_id');
   }
@@ -279,6 +304,7 @@ export async function rotateProjectKey(
   const grace = body.grace_period_seconds ?? DEFAULT_GRACE_SECONDS;
   await activeProject(deps, orgId, projectId);
   const current = await getProjectKey(deps, orgId, projectId, keyId);
+  await checkKeyManager(deps, projectId, await ownerOfKey(deps, keyId), actor);
   if (current.status !== 'active') {
     throw new TollgateError('key_revoked', `API key '${keyId}' is ${current.status} and cannot be rotated.`, 'key_id');
   }
@@ -322,6 +348,7 @@ export async function revokeProjectKey(
   actor: Actor,
 ): Promise<{ object: 'organization.project.api_key.deleted'; id: string; deleted: true }> {
   await getProjectKey(deps, orgId, projectId, keyId);
+  await checkKeyManager(deps, projectId, await ownerOfKey(deps, keyId), actor);
   await deps.database.db.transaction().execute(async (trx) => {
     const changed = await revokeKeyRow(trx, deps, keyId);
     if (changed) await writeAudit(trx, deps, { orgId, type: 'api_key.deleted', actor, projectId, objectId: keyId });
