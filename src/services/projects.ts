@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TollgateError } from '../core/errors.js';
-import { normalizeIpEntry } from '../core/ip-rules.js';
+import { IpEntryError, parseIpEntry } from '../core/ip-rules.js';
 import { writeAudit } from './audit.js';
 import { insertProject } from './bootstrap.js';
 import type { Actor, ServiceDeps } from './context.js';
@@ -19,7 +19,7 @@ export interface ProjectObject {
   allowed_ips: string[] | null;
 }
 
-/** Validates and normalises an IP allowlist (addresses and CIDRs). */
+/** Validates an IP allowlist (addresses and CIDR ranges, core/ip-rules.ts) and stores each entry canonically. */
 export const IpListSchema = z
   .array(text({ max: 64 }))
   .max(256)
@@ -27,9 +27,9 @@ export const IpListSchema = z
     const out: string[] = [];
     for (const [i, entry] of list.entries()) {
       try {
-        out.push(normalizeIpEntry(entry));
-      } catch {
-        ctx.addIssue({ code: 'custom', path: [i], message: `"${entry}" is not an IP address or CIDR range` });
+        out.push(parseIpEntry(entry));
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: [i], message: err instanceof IpEntryError ? err.message : `"${entry}" is not an IP address or CIDR range` });
         return z.NEVER;
       }
     }
