@@ -45,6 +45,17 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     spillFile: join(config.dataDir, 'usage-spill.jsonl'),
     walDir: join(config.dataDir, 'wal'),
     onError: (err) => logger.warn({ err: String(err) }, 'usage flush failed; events kept and retried'),
+    deadLetter: {
+      file: join(config.dataDir, USAGE_DEAD_LETTER_FILE),
+      clock: runtime.deps.clock,
+      onSetAside: (e) =>
+        logger.error(
+          { event_id: e.id, error: e.error, error_code: e.error_code, salvaged: e.salvaged, file: USAGE_DEAD_LETTER_FILE },
+          e.salvaged
+            ? 'usage event refused by the database: written with its text quoted, the original set aside in the dead-letter file'
+            : 'usage event refused by the database: set aside in the dead-letter file, not counted',
+        ),
+    },
     onInserted: usageRollups(gatewayConfig.prices),
     writer: throughWorker(sqliteUsageWriter(runtime.database, gatewayConfig.prices), runtime.lastUsed, anomaly),
   });
@@ -88,6 +99,9 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     objects: { owners, onError: (err, message) => logger.error({ err: String(err) }, message) },
   };
 }
+
+/** The file (in the data dir) of usage events the database refused for their data (infra/usage-dead-letter.ts). */
+export const USAGE_DEAD_LETTER_FILE = 'usage-dead-letter.jsonl';
 
 /** Object owners kept in memory (an entry is an id and a project: ~200 bytes). */
 const OWNER_CACHE_SIZE = 100_000;

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import type { Config } from './config/config.js';
-import { closeGateway, createGateway } from './gateway-runtime.js';
+import { closeGateway, createGateway, USAGE_DEAD_LETTER_FILE } from './gateway-runtime.js';
 import { buildApp } from './http/app.js';
 import { createAppContext } from './http/app-context.js';
 import type { GatewayContext } from './http/gateway/gateway-context.js';
@@ -78,7 +78,10 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
         const checks = await readiness(runtime, gateway.limitStore);
         const ok = Object.values(checks).every((c) => c === 'ok');
         reply.code(ok ? 200 : 503);
-        return { status: ok ? 'ready' : 'not_ready', checks };
+        // Events set aside do not make the instance unready (every other event is written), but an operator must see them.
+        const dead = gateway.usage.deadLetters?.count ?? 0;
+        const usage = dead > 0 ? { usage: { dead_letter_events: dead, dead_letter_file: USAGE_DEAD_LETTER_FILE } } : {};
+        return { status: ok ? 'ready' : 'not_ready', checks, ...usage };
       });
     },
     sessionResolver: dashboard.sessionResolver,

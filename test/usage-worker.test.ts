@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_PRICES } from '../src/core/pricing.js';
 import { toUsageLine } from '../src/services/usage-line.js';
 import { usageEvent } from './harness/usage-event.js';
-import type { UsageEvent } from '../src/services/usage-recorder.js';
+import { type UsageEvent, UsageRecorder } from '../src/services/usage-recorder.js';
 import type { Insertable } from 'kysely';
 import SQLite from 'better-sqlite3';
 import { openDatabase } from '../src/storage/database.js';
@@ -92,6 +92,41 @@ suite('SQLite usage writer in a worker thread', () => {
       ]);
     } finally {
       blocker.close();
+      await database.close();
+    }
+  });
+});
+
+suite('SQLite usage worker and events the database refuses', () => {
+  it('passes the error code back, so the recorder sets the refused event aside and writes the rest off the event loop', async () => {
+    const mod = (await import(built)) as typeof import('../src/storage/sqlite-usage-writer.js');
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-worker-'));
+    const database = await openDatabase({ dataDir: dir });
+    try {
+      database.sqlite?.exec(`CREATE TRIGGER usage_poison BEFORE INSERT ON usage_events WHEN NEW.model = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned event refused'); END`);
+      const writer = mod.sqliteUsageWriter(database, DEFAULT_PRICES);
+      expect(writer?.mode).toBe('worker');
+      const refused = await writer?.write(Buffer.from(`${toUsageLine(usageEvent({ id: 'evt_p', model: 'poison' }))}\n`)).catch((e) => e);
+      expect(refused).toMatchObject({ code: 'SQLITE_CONSTRAINT_TRIGGER', message: expect.stringContaining('poisoned') });
+      const recorder = new UsageRecorder(database, {
+        flushIntervalMs: 60_000,
+        batchSize: 500,
+        maxInMemory: 10_000,
+        spillFile: join(dir, 'spill.jsonl'),
+        walDir: join(dir, 'wal'),
+        writer,
+        deadLetter: { file: join(dir, 'dead.jsonl'), clock: () => 1 },
+      });
+      for (let i = 0; i < 100; i++) recorder.record(i === 42 ? usageEvent({ id: 'evt_042', model: 'poison' }) : event(`evt_${String(i).padStart(3, '0')}`, 10));
+      await recorder.flush();
+      expect(writer?.mode).toBe('worker');
+      const rows = await database.db.selectFrom('usage_events').select('id').execute();
+      expect(rows).toHaveLength(99);
+      expect(rows.map((r) => r.id)).not.toContain('evt_042');
+      const dead = readFileSync(join(dir, 'dead.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      expect(dead).toMatchObject([{ id: 'evt_042', error_code: 'SQLITE_CONSTRAINT_TRIGGER', salvaged: false }]);
+      await recorder.stop();
+    } finally {
       await database.close();
     }
   });

@@ -1,6 +1,6 @@
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
-import type { Account, Project, ProjectRole } from './types.js';
+import type { Account, Project, ProjectApiKey, ProjectRole } from './types.js';
 
 /** What every page needs: who is signed in, the organization's projects, and the selected project. */
 export interface SessionState {
@@ -31,6 +31,13 @@ export function projectRole(account: Account, projectId: string | null): Project
 export function canManageKeys(account: Account, projectId: string | null): boolean {
   const role = projectRole(account, projectId);
   return role === 'owner' || role === 'member';
+}
+
+/** Whether the user may change, rotate and revoke this key (mirrors the server's rule: a member only their own keys). */
+export function canManageKey(account: Account, key: ProjectApiKey): boolean {
+  const role = projectRole(account, key.project_id);
+  if (role === 'owner') return true;
+  return role === 'member' && key.owner?.type === 'user' && key.owner.user?.id === account.user.id;
 }
 
 /** Whether the user is an organization owner. */

@@ -1,3 +1,5 @@
+import { terminalSafe } from './output.js';
+
 /** Where the CLI reads its environment and writes its output (tests pass their own). */
 export interface CliIo {
   env: Record<string, string | undefined>;
@@ -55,22 +57,27 @@ function promptHidden(question: string): Promise<string> {
   });
 }
 
-let current: CliIo = processIo;
+/** The IO with every line written made safe for a terminal (output.ts terminalSafe), whoever writes it. */
+function safeIo(io: CliIo): CliIo {
+  return { ...io, out: (t) => io.out(terminalSafe(t)), err: (t) => io.err(terminalSafe(t)) };
+}
+
+let current: { io: CliIo; safe: CliIo } = { io: processIo, safe: safeIo(processIo) };
 
 /** The IO of the command being run. */
 export function cliIo(): CliIo {
-  return current;
+  return current.safe;
 }
 
 /** The clock of the command being run. */
 export function cliClock(): () => number {
-  return current.clock ?? processIo.clock;
+  return current.io.clock ?? processIo.clock;
 }
 
 /** Runs fn with a different IO (restored afterwards). */
 export async function withCliIo<T>(io: CliIo | undefined, fn: () => Promise<T>): Promise<T> {
   const previous = current;
-  if (io) current = io;
+  if (io) current = { io, safe: safeIo(io) };
   try {
     return await fn();
   } finally {
@@ -80,5 +87,5 @@ export async function withCliIo<T>(io: CliIo | undefined, fn: () => Promise<T>):
 
 /** Whether output goes to the real terminal (progress bars only then). */
 export function isProcessIo(): boolean {
-  return current === processIo;
+  return current.io === processIo;
 }

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { CliError, callApi, type GlobalOpts, projectIdOf, withBackend } from './admin-client.js';
 import { type CliIo, cliClock, cliIo, withCliIo } from './io.js';
-import { table, time } from './output.js';
+import { shown, table, time } from './output.js';
 import { registerLimitsCommands } from './limits-command.js';
 import { registerObjectsCommand } from './objects-command.js';
 import { registerScanCommand } from './scan-command.js';
@@ -87,7 +87,7 @@ export function buildCli(): Command {
         });
         print(g, key, () =>
           [
-            `Created admin key ${key.id} (${key.name}).`,
+            `Created admin key ${key.id} (${shown(key.name)}).`,
             '',
             `  ${key.value}`,
             '',
@@ -134,7 +134,7 @@ export function buildCli(): Command {
     .action(async (name: string, o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
         const p = await callApi(b, 'POST', '/v1/organization/projects', { name, allowed_ips: o.allowedIps });
-        print(g, p, () => `Created project ${p.id} (${p.name}).\n`);
+        print(g, p, () => `Created project ${p.id} (${shown(p.name)}).\n`);
       }),
     );
   projects
@@ -144,7 +144,7 @@ export function buildCli(): Command {
       withBackend(cmd, async (b, g) => {
         const id = await projectIdOf(b, ref);
         const p = await callApi(b, 'POST', `/v1/organization/projects/${id}/archive`);
-        print(g, p, () => `Archived project ${p.id} (${p.name}); its keys no longer work.\n`);
+        print(g, p, () => `Archived project ${p.id} (${shown(p.name)}); its keys no longer work.\n`);
       }),
     );
 
@@ -172,7 +172,7 @@ export function buildCli(): Command {
           owner: o.owner,
         });
         print(g, key, () =>
-          [`Created key ${key.id} (${key.name}) in ${pid}.`, '', `  ${key.value}`, '', 'This secret is shown only now; it cannot be recovered.', ''].join('\n'),
+          [`Created key ${key.id} (${shown(key.name)}) in ${pid}.`, '', `  ${key.value}`, '', 'This secret is shown only now; it cannot be recovered.', ''].join('\n'),
         );
       }),
     );
@@ -216,7 +216,7 @@ export function buildCli(): Command {
       withBackend(cmd, async (b, g) => {
         const pid = await projectIdOf(b, o.project);
         const key = await callApi(b, 'POST', `/v1/organization/projects/${pid}/api_keys/${encodeURIComponent(id)}`, { name });
-        print(g, key, () => `Renamed ${id} to '${key.name}'.\n`);
+        print(g, key, () => `Renamed ${id} to ${shown(key.name)}.\n`);
       }),
     );
   keys
@@ -302,7 +302,8 @@ export async function runCli(argv: string[], customIo?: CliIo): Promise<number> 
   return withCliIo(customIo, async () => {
     try {
       const program = buildCli().exitOverride();
-      if (customIo) program.configureOutput({ writeOut: customIo.out, writeErr: customIo.err });
+      // Commander's own messages too (they echo arguments), through the same safe output.
+      program.configureOutput({ writeOut: (t) => cliIo().out(t), writeErr: (t) => cliIo().err(t) });
       await program.parseAsync(argv);
       return 0;
     } catch (err) {

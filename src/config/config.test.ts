@@ -24,4 +24,11 @@ describe('loadConfig', () => {
       expect(message).not.toContain(bad);
     }
   });
+
+  it('takes TOLLGATE_TRUST_PROXY as addresses, CIDR ranges and proxy-addr presets under the allowlist rules', () => {
+    expect(loadConfig({ TOLLGATE_TRUST_PROXY: '127.0.0.1, 10.0.0.0/8, ::1, loopback, uniquelocal' }).trustProxy).toBe('127.0.0.1, 10.0.0.0/8, ::1, loopback, uniquelocal');
+    for (const bad of ['010.0.0.1', '127.1', '10.0.0.1/8', 'localhost', '10.0.0.0/255.0.0.0', '127.0.0.1,']) {
+      expect(() => loadConfig({ TOLLGATE_TRUST_PROXY: bad }), bad).toThrow(/TOLLGATE_TRUST_PROXY: "/);
+    }
+  });
 });

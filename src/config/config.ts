@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type GatewayConfig, loadGatewayConfig } from './gateway-config.js';
+import { IpEntryError, parseIpEntry } from '../core/ip-rules.js';
 
 // Every setting and its default in one place. Read once in main.ts / the CLI; frozen; passed in.
 
@@ -17,6 +18,26 @@ const intFrom = (def: number) =>
       return n;
     });
 
+/** proxy-addr's names for address families, which TOLLGATE_TRUST_PROXY may use besides addresses and ranges. */
+const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * Why a TOLLGATE_TRUST_PROXY list is refused: its entries are addresses and CIDR ranges under the same rules as IP
+ * allowlists (core/ip-rules.ts: `010.0.0.1` would trust 8.0.0.1), or proxy-addr's presets.
+ */
+function trustProxyProblem(list: string): string | null {
+  for (const raw of list.split(',')) {
+    const entry = raw.trim();
+    if (PROXY_PRESETS.has(entry)) continue;
+    try {
+      parseIpEntry(entry);
+    } catch (err) {
+      return `TOLLGATE_TRUST_PROXY: ${err instanceof IpEntryError ? err.message : `"${entry}" is not an IP address or CIDR range`} (or loopback, linklocal, uniquelocal)`;
+    }
+  }
+  return null;
+}
+
 const EnvSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: intFrom(8484),
@@ -31,7 +52,13 @@ const EnvSchema = z.object({
     .optional()
     .refine((v) => !v || /^[\x21-\x7e]{20,256}$/.test(v), 'TOLLGATE_SETUP_TOKEN must be 20 to 256 printable ASCII characters without spaces'),
   TOLLGATE_CONFIG: z.string().optional(),
-  TOLLGATE_TRUST_PROXY: z.string().optional(),
+  TOLLGATE_TRUST_PROXY: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      const problem = v ? trustProxyProblem(v) : null;
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   TOLLGATE_METRICS_TOKEN: z.string().optional(),
   TOLLGATE_KEY_CACHE_SIZE: intFrom(100_000),
   TOLLGATE_CHANGE_POLL_MS: intFrom(1000),

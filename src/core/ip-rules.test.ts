@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileAllowlist, normalizeIpEntry } from './ip-rules.js';
+import { compileAllowlist, IpEntryError, parseIpEntry } from './ip-rules.js';
 
 describe('IP allowlists', () => {
   it('matches IPv4 and IPv6 addresses and ranges', () => {
@@ -21,9 +21,61 @@ describe('IP allowlists', () => {
     expect(compileAllowlist([])).toBeNull();
     expect(compileAllowlist(null)).toBeNull();
     expect(compileAllowlist(['1.2.3.4'])!('not-an-ip')).toBe(false);
-    expect(() => normalizeIpEntry('300.1.1.1')).toThrow();
-    expect(() => normalizeIpEntry('1.2.3.0/33')).toThrow();
-    expect(() => normalizeIpEntry('hello')).toThrow();
-    expect(normalizeIpEntry(' 10.0.0.0/8 ')).toBe('10.0.0.0/8');
+    expect(() => parseIpEntry('300.1.1.1')).toThrow(IpEntryError);
+    expect(() => parseIpEntry('1.2.3.0/33')).toThrow(IpEntryError);
+    expect(() => parseIpEntry('hello')).toThrow(IpEntryError);
+    expect(parseIpEntry(' 10.0.0.0/8 ')).toBe('10.0.0.0/8');
+  });
+
+  it('goes on matching entries stored before the strict rules as it did', () => {
+    const m = compileAllowlist(['10.0.0.1/8', '8.0.0.1'])!;
+    expect(m('10.200.0.1')).toBe(true);
+    expect(m('8.0.0.1')).toBe(true);
+  });
+});
+
+describe('parseIpEntry', () => {
+  it('accepts dotted-quad decimal and standard IPv6, canonically', () => {
+    const cases: Array<[string, string]> = [
+      ['10.0.0.1', '10.0.0.1'],
+      ['0.0.0.0', '0.0.0.0'],
+      ['255.255.255.255', '255.255.255.255'],
+      ['192.168.0.0/16', '192.168.0.0/16'],
+      ['10.0.0.1/32', '10.0.0.1/32'],
+      ['0.0.0.0/0', '0.0.0.0/0'],
+      ['2001:DB8::1', '2001:db8::1'],
+      ['2001:db8:0:0:0:0:0:1', '2001:db8::1'],
+      ['::1', '::1'],
+      ['::', '::'],
+      ['2001:db8::/32', '2001:db8::/32'],
+      ['::ffff:10.0.0.1', '10.0.0.1'],
+      ['::ffff:10.0.0.0/104', '10.0.0.0/8'],
+      ['64:ff9b::192.0.2.33', '64:ff9b::c000:221'],
+    ];
+    for (const [entry, stored] of cases) expect(parseIpEntry(entry), entry).toBe(stored);
+  });
+
+  it('refuses the legacy IPv4 forms that read as another address, naming the entry', () => {
+    for (const entry of ['010.0.0.1', '10.1', '10.0.1', '2130706433', '0x7f.1', '0x7f000001', '1.2.3.04', '00.0.0.0', '1.2.3.4.', ' .1.2.3', '1.2.3.-1', '1..2.3']) {
+      expect(() => parseIpEntry(entry), entry).toThrow(new RegExp(`"${entry.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" is not an IP address`));
+    }
+  });
+
+  it('refuses IPv6 outside the standard notation: zones, two ::, too many groups, legacy IPv4 inside', () => {
+    for (const entry of ['fe80::1%eth0', '1::2::3', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7', '12345::1', ':1::', '1::2:', '::ffff:010.0.0.1', '1.2.3.4::', '::1.2.3', 'g::1']) {
+      expect(() => parseIpEntry(entry), entry).toThrow(IpEntryError);
+    }
+  });
+
+  it('refuses a range with host bits set, naming the network and the one address', () => {
+    expect(() => parseIpEntry('10.0.0.1/8')).toThrow('"10.0.0.1/8" has host bits set: the range is 10.0.0.0/8; for the one address write 10.0.0.1/32 or 10.0.0.1');
+    expect(() => parseIpEntry('2001:db8::1/32')).toThrow(/the range is 2001:db8::\/32/);
+    expect(() => parseIpEntry('192.168.1.1/24')).toThrow(IpEntryError);
+  });
+
+  it('refuses prefixes that are not a whole number in range', () => {
+    for (const entry of ['10.0.0.0/08', '10.0.0.0/', '10.0.0.0/8/8', '10.0.0.0/ 8', '10.0.0.0/+8', '10.0.0.0/33', '::/129', '10.0.0.0/255.0.0.0']) {
+      expect(() => parseIpEntry(entry), entry).toThrow(IpEntryError);
+    }
   });
 });

@@ -16,6 +16,7 @@ import { registerWebhookRoutes } from './admin/webhooks.js';
 import type { AppContext } from './context.js';
 import { installErrorHandling } from './shared/errors.js';
 import { installJsonParser } from './shared/json-body.js';
+import { installPlainParams } from './shared/plain-params.js';
 import { onClientError, watchBodyIdle } from './shared/raw-errors.js';
 import { TollgateError } from '../core/errors.js';
 import { errorBodyFor, REQUEST_ID_HEADER, REQUEST_ID_LOG_KEY, requestIdOf, setRequestId } from './shared/request-id.js';
@@ -105,6 +106,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
     for (const method of [route.method].flat()) if (method !== 'HEAD') routeTable.push({ method, url: route.url });
   });
   app.decorate('routeTable', routeTable);
+  installPlainParams(app);
 
   opts.configure?.(app);
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -63,7 +63,7 @@ export function createMetrics(ctx: AppContext, g: () => GatewayContext | null): 
   });
   new Counter({
     name: 'tollgate_usage_events_total',
-    help: 'Usage events by fate: recorded, written, spilled to disk, replayed from disk',
+    help: 'Usage events by fate: recorded, written, spilled to disk, replayed from disk, dead_lettered (refused by the database, set aside), salvaged (of those, written with their text quoted)',
     labelNames: ['fate'],
     registers: [registry],
     collect() {
@@ -74,6 +74,16 @@ export function createMetrics(ctx: AppContext, g: () => GatewayContext | null): 
       this.inc({ fate: 'written' }, s.written);
       this.inc({ fate: 'spilled' }, s.spilled);
       this.inc({ fate: 'replayed' }, s.replayed);
+      this.inc({ fate: 'dead_lettered' }, s.deadLettered);
+      this.inc({ fate: 'salvaged' }, s.salvaged);
+    },
+  });
+  new Gauge({
+    name: 'tollgate_usage_dead_letter_events',
+    help: 'Usage events in the dead-letter file: refused by the database for their data, set aside (see docs/metering.md)',
+    registers: [registry],
+    collect() {
+      this.set(g()?.usage.deadLetters?.count ?? 0);
     },
   });
   new Counter({

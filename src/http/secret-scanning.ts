@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { TollgateError } from '../core/errors.js';
 import { reportExposed } from '../services/exposure.js';
+import { text } from '../services/text-fields.js';
 import { parseInput } from '../services/validation.js';
 import type { AppContext } from './context.js';
 
@@ -11,7 +12,7 @@ import type { AppContext } from './context.js';
 // reporter's public key. Answers each token's SHA-256 with true_positive / false_positive.
 
 const Report = z
-  .array(z.object({ token: z.string().max(256), type: z.string().max(128).optional(), url: z.string().max(2048).optional(), source: z.string().max(256).optional() }))
+  .array(z.object({ token: text({ max: 256 }), type: text({ max: 128 }).optional(), url: text({ max: 2048 }).optional(), source: text({ max: 256 }).optional() }))
   .min(1)
   .max(1000);
 

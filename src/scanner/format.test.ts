@@ -22,6 +22,13 @@ const historic: PublicFinding = { ...unchecked, file: 'old/e.txt', commit: 'abcd
 const aws: PublicFinding = { ...base, type: 'aws', secondary: true, file: 'f.txt', redacted: 'AKIA…MPLE' };
 
 describe('formatText', () => {
+  it('quotes and escapes a path or key name holding control characters, as git quotes paths', () => {
+    const evil: PublicFinding = { ...live, file: 'x\u001b[2J.env', key_name: 'dep\u001b]0;t\u0007loy' };
+    const text = formatText({ findings: [evil], summary: { files: 1, bytes: 10, commits: 0 } });
+    expect(text.split('\n')[0]).toBe('"x\\033[2J.env":3:7  Tollgate project key sk-tg-…Ab3x  LIVE (active): key_1 "dep\\033]0;t\\aloy" in proj_9');
+    expect(text).not.toContain('\u001b');
+  });
+
   it('prints one line per finding with location, kind, redacted key and status, then a summary', () => {
     const text = formatText({ findings: [live, unchecked, revoked, unknown, historic, aws], summary: { files: 12, bytes: 2048, commits: 0 } });
     expect(text).toBe(

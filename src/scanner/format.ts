@@ -1,6 +1,7 @@
 import type { PublicFinding, ScanSummary } from './findings.js';
 import type { SecretType } from './patterns.js';
 import type { ReportLabel } from './report.js';
+import { quotedForDisplay } from '../core/plain-text.js';
 import { formatBytes } from './size.js';
 
 // Text and JSON renderings of a scan. They take public (redacted) findings only, so no format can
@@ -27,9 +28,12 @@ const TYPE_NAMES: Readonly<Record<SecretType, string>> = {
   github: 'GitHub',
 };
 
-/** `path:line:column`, prefixed by the short commit id for history findings (git's `<rev>:<path>` form). */
+/**
+ * `path:line:column`, prefixed by the short commit id for history findings (git's `<rev>:<path>` form). A path with a
+ * control character (a file named to rewrite the terminal) is quoted and escaped as git quotes it.
+ */
 export function locationOf(f: PublicFinding): string {
-  return `${f.commit ? `${f.commit.slice(0, 12)}:` : ''}${f.file}:${f.line}:${f.column}`;
+  return `${f.commit ? `${f.commit.slice(0, 12)}:` : ''}${quotedForDisplay(f.file)}:${f.line}:${f.column}`;
 }
 
 /** What a finding is and, for Tollgate keys, what the server said about it (no location). */
@@ -38,10 +42,16 @@ export function describeFinding(f: PublicFinding): string {
   return `${what} ${f.redacted}${f.type === 'tollgate' ? `  ${describeStatus(f)}` : ''}`;
 }
 
+/** A key's name in double quotes, escaped as git quotes a path when it holds control characters or quotes. */
+function quotedName(name: string): string {
+  const quoted = quotedForDisplay(name);
+  return quoted === name ? `"${name}"` : quoted;
+}
+
 function describeStatus(f: PublicFinding): string {
   if (f.live === null || f.live === undefined) return 'NOT CHECKED';
   if (f.status === 'unknown') return 'not a key of this server';
-  const owner = `${f.key_id}${f.key_name ? ` "${f.key_name}"` : ''}${f.project_id ? ` in ${f.project_id}` : ''}`;
+  const owner = `${f.key_id}${f.key_name ? ` ${quotedName(f.key_name)}` : ''}${f.project_id ? ` in ${f.project_id}` : ''}`;
   return f.live ? `LIVE (${f.status}): ${owner}` : `${f.status}: ${owner}`;
 }
 

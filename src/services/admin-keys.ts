@@ -7,8 +7,9 @@ import { nowSeconds } from './context.js';
 import { type AdminApiKeyObject, loadOwners, type OrgRef, toAdminKeyObject } from './key-objects.js';
 import { insertKey, revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
-import { IpListSchema, NameSchema } from './projects.js';
+import { IpListSchema } from './projects.js';
 import { BoolParam, OrderParam, pageOf, pageParams, parseQuery } from './query-params.js';
+import { NameSchema } from './text-fields.js';
 import { parseInput } from './validation.js';
 
 /** OpenAI's limit on `expires_in_seconds`: one year. */

@@ -11,7 +11,9 @@ import { loadOwners, ownerHasProjectAccess, type ProjectApiKeyObject, toProjectK
 import { insertKey, recordKeyChange, revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { BoolParam, pageOf, pageParams, parseQuery } from './query-params.js';
-import { getProject, IpListSchema, NameSchema } from './projects.js';
+import { getProject, IpListSchema } from './projects.js';
+import { decideKeyManagement } from './session-access.js';
+import { IdSchema, NameSchema, text } from './text-fields.js';
 import { parseInput } from './validation.js';
 
 const Level = z.enum(['none', 'read', 'write']);
@@ -21,7 +23,7 @@ export const PermissionsSchema = z.union([
   z.strictObject({ restricted: z.partialRecord(z.enum(RESOURCES), Level) }),
 ]);
 
-const ModelList = z.array(z.string().min(1).max(256)).max(1000);
+const ModelList = z.array(text({ min: 1, max: 256 })).max(1000);
 const ExpiresAt = z.number().int().positive().nullable();
 const MAX_GRACE_SECONDS = 30 * 24 * 3600;
 export const DEFAULT_GRACE_SECONDS = 3600;
@@ -32,8 +34,7 @@ export const RateLimitsSchema = z.strictObject({
   max_tokens_per_1_minute: PositiveOrNull,
   max_requests_per_1_day: PositiveOrNull,
 });
-export const IntervalSchema = z
-  .string()
+export const IntervalSchema = text({ max: 32 })
   .regex(INTERVAL_PATTERN, 'must be day, week, month, total or rolling_<N>d (N ≤ 90)')
   .transform((v) => v as Interval);
 export const SpendLimitSchema = z.strictObject({
@@ -56,7 +57,7 @@ const CreateKey = z.strictObject({
   expires_at: ExpiresAt.optional(),
   allowed_ips: IpListSchema.nullable().optional(),
   allowed_models: ModelList.nullable().optional(),
-  owner: z.union([z.string().max(64), z.strictObject({ type: z.enum(['user', 'service_account']), id: z.string().max(64) })]).optional(),
+  owner: z.union([IdSchema, z.strictObject({ type: z.enum(['user', 'service_account']), id: IdSchema })]).optional(),
   ...LimitFields,
 });
 
@@ -88,6 +89,28 @@ async function activeProject(deps: ServiceDeps, orgId: string, projectId: string
     throw new TollgateError('project_archived', `Project '${projectId}' is archived; its keys cannot be changed.`, 'project_id');
   }
   return project;
+}
+
+type OwnerRef = { type: 'user' | 'service_account'; id: string };
+
+/**
+ * Refuses a signed-in user who may not manage a key owned by `owner` in this project: a member manages only their own
+ * keys (session-access.ts). Admin keys and the CLI act for the organization and are not asked.
+ */
+async function checkKeyManager(deps: ServiceDeps, projectId: string, owner: OwnerRef | null, actor: Actor): Promise<void> {
+  if (actor.type !== 'session') return;
+  const db = deps.database.db;
+  const userId = actor.id ?? '';
+  const user = await db.selectFrom('users').select('role').where('id', '=', userId).where('deleted_at', 'is', null).executeTakeFirst();
+  const member = await db.selectFrom('project_members').select('role').where('project_id', '=', projectId).where('user_id', '=', userId).executeTakeFirst();
+  const decision = decideKeyManagement({ userId, orgRole: user?.role ?? null, projectRole: member?.role ?? null, owner });
+  if (!decision.allowed) throw new TollgateError('insufficient_permissions', decision.message);
+}
+
+/** Who owns a stored key. */
+async function ownerOfKey(deps: ServiceDeps, keyId: string): Promise<OwnerRef | null> {
+  const row = await deps.database.db.selectFrom('api_keys').select(['owner_type', 'owner_id']).where('id', '=', keyId).executeTakeFirst();
+  return row?.owner_type && row.owner_id ? { type: row.owner_type, id: row.owner_id } : null;
 }
 
 async function resolveOwner(
@@ -144,6 +167,7 @@ export async function createProjectKey(
   checkFutureExpiry(body.expires_at, nowSeconds(deps));
   await activeProject(deps, orgId, projectId);
   const owner = await resolveOwner(deps, orgId, projectId, body.owner, actor);
+  await checkKeyManager(deps, projectId, owner, actor);
   const permissions: PermissionsSpec = body.permissions ?? 'all';
   const { id, secret } = await deps.database.db.transaction().execute(async (trx) => {
     const created = await insertKey(
@@ -280,6 +304,7 @@ export async function updateProjectKey(
   const body = parseInput(UpdateKey, input);
   checkFutureExpiry(body.expires_at, nowSeconds(deps));
   const current = await getProjectKey(deps, orgId, projectId, keyId);
+  await checkKeyManager(deps, projectId, await ownerOfKey(deps, keyId), actor);
   if (current.status === 'revoked' || current.status === 'exposed') {
     throw new TollgateError('key_revoked', `API key '${keyId}' is ${current.status} and cannot be changed.`, 'key_id');
   }
@@ -326,6 +351,7 @@ export async function rotateProjectKey(
   const grace = body.grace_period_seconds ?? DEFAULT_GRACE_SECONDS;
   await activeProject(deps, orgId, projectId);
   const current = await getProjectKey(deps, orgId, projectId, keyId);
+  await checkKeyManager(deps, projectId, await ownerOfKey(deps, keyId), actor);
   if (current.status !== 'active') {
     throw new TollgateError('key_revoked', `API key '${keyId}' is ${current.status} and cannot be rotated.`, 'key_id');
   }
@@ -369,6 +395,7 @@ export async function revokeProjectKey(
   actor: Actor,
 ): Promise<{ object: 'organization.project.api_key.deleted'; id: string; deleted: true }> {
   await getProjectKey(deps, orgId, projectId, keyId);
+  await checkKeyManager(deps, projectId, await ownerOfKey(deps, keyId), actor);
   await deps.database.db.transaction().execute(async (trx) => {
     const changed = await revokeKeyRow(trx, deps, keyId);
     if (changed) await writeAudit(trx, deps, { orgId, type: 'api_key.deleted', actor, projectId, objectId: keyId });

@@ -4,14 +4,15 @@ import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
+import { text } from './text-fields.js';
 import { parseInput } from './validation.js';
 
 // Leak response: find keys by secret (for scanners) and disable the exposed ones at once.
 
-export const LookupBody = z.strictObject({ secrets: z.array(z.string().max(256)).min(1).max(100) });
+export const LookupBody = z.strictObject({ secrets: z.array(text({ max: 256 })).min(1).max(100) });
 export const ReportBody = z.strictObject({
   reports: z
-    .array(z.strictObject({ token: z.string().max(256), url: z.string().max(2048).optional(), source: z.string().max(256).optional(), type: z.string().max(128).optional() }))
+    .array(z.strictObject({ token: text({ max: 256 }), url: text({ max: 2048 }).optional(), source: text({ max: 256 }).optional(), type: text({ max: 128 }).optional() }))
     .min(1)
     .max(1000),
 });

@@ -7,6 +7,7 @@ import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { pageOf, pageParams, parseQuery } from './query-params.js';
+import { EmailSchema, IdSchema } from './text-fields.js';
 import { parseInput } from './validation.js';
 import type { OrgRole, ProjectRole } from './users.js';
 
@@ -29,7 +30,7 @@ export interface InviteObject {
   projects: Array<{ id: string; role: ProjectRole }>;
 }
 
-export const EmailSchema = z.string().trim().toLowerCase().max(320).email();
+export { EmailSchema };
 
 // OpenAI's InviteRequest. An invitation grants project roles member or owner only, as OpenAI's Invite object can
 // show no other: Tollgate's project readers are added once they have joined (POST …/projects/{id}/users).
@@ -40,7 +41,7 @@ const CreateInvite = z.strictObject({
   email: EmailSchema,
   role: z.enum(['owner', 'reader']),
   projects: z
-    .array(z.strictObject({ id: z.string().max(64), role: InviteProjectRole }))
+    .array(z.strictObject({ id: IdSchema, role: InviteProjectRole }))
     .max(100)
     .optional(),
 });

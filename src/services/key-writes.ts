@@ -75,13 +75,16 @@ export async function recordKeyChange(trx: Executor, deps: ServiceDeps, keyId: s
   await trx.insertInto('key_changes').values({ key_id: keyId, changed_at: nowSeconds(deps) }).execute();
 }
 
-/** Marks a key revoked; returns false when it already was not active. */
+/**
+ * Marks a key revoked, whatever its status (active, suspended, exposed: issue 16 §3, a suspended or exposed key was
+ * answered `deleted` and left as it was, to be reinstated or to linger); returns false when it already was revoked.
+ */
 export async function revokeKeyRow(trx: Executor, deps: ServiceDeps, keyId: string): Promise<boolean> {
   const res = await trx
     .updateTable('api_keys')
     .set({ status: 'revoked', revoked_at: nowSeconds(deps) })
     .where('id', '=', keyId)
-    .where('status', '=', 'active')
+    .where('status', '!=', 'revoked')
     .executeTakeFirst();
   await recordKeyChange(trx, deps, keyId);
   return Number(res.numUpdatedRows) > 0;

@@ -8,6 +8,7 @@ import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
 import { getProject } from './projects.js';
+import { MAX_EMAIL_LENGTH, text } from './text-fields.js';
 import { parseInput } from './validation.js';
 
 // Project rate limits (OpenAI's project.rate_limit, per model or for all models), spend limit and spend alerts.
@@ -35,7 +36,7 @@ export interface ProjectPolicy {
   spend: SpendPolicy | null;
 }
 
-const CreateRateLimit = RateLimitsSchema.extend({ model: z.string().min(1).max(256).optional() }).refine(
+const CreateRateLimit = RateLimitsSchema.extend({ model: text({ min: 1, max: 256 }).optional() }).refine(
   (b) => !!(b.max_requests_per_1_minute || b.max_tokens_per_1_minute || b.max_requests_per_1_day),
   'give at least one of max_requests_per_1_minute, max_tokens_per_1_minute, max_requests_per_1_day',
 );
@@ -48,7 +49,7 @@ const SpendLimitBody = z.strictObject({
 
 const SpendAlertsBody = z.strictObject({
   thresholds: z.array(z.number().int().min(1).max(1000)).max(20),
-  recipients: z.array(z.string().max(320)).max(50).optional(),
+  recipients: z.array(text({ max: MAX_EMAIL_LENGTH })).max(50).optional(),
 });
 
 type RateRow = {

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { TollgateError } from '../core/errors.js';
-import { normalizeIpEntry } from '../core/ip-rules.js';
+import { IpEntryError, parseIpEntry } from '../core/ip-rules.js';
 import { writeAudit } from './audit.js';
 import { insertProject } from './bootstrap.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { BoolParam, pageOf, pageParams, parseQuery } from './query-params.js';
+import { NameSchema, text } from './text-fields.js';
 import { parseInput } from './validation.js';
 
 export interface ProjectObject {
@@ -41,19 +42,19 @@ export const RESIDENCIES = [
 ] as const;
 export type Residency = (typeof RESIDENCIES)[number];
 
-export const NameSchema = z.string().trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters');
+export { NameSchema };
 
-/** Validates and normalises an IP allowlist (addresses and CIDRs). */
+/** Validates an IP allowlist (addresses and CIDR ranges, core/ip-rules.ts) and stores each entry canonically. */
 export const IpListSchema = z
-  .array(z.string().max(64))
+  .array(text({ max: 64 }))
   .max(256)
   .transform((list, ctx) => {
     const out: string[] = [];
     for (const [i, entry] of list.entries()) {
       try {
-        out.push(normalizeIpEntry(entry));
-      } catch {
-        ctx.addIssue({ code: 'custom', path: [i], message: `"${entry}" is not an IP address or CIDR range` });
+        out.push(parseIpEntry(entry));
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: [i], message: err instanceof IpEntryError ? err.message : `"${entry}" is not an IP address or CIDR range` });
         return z.NEVER;
       }
     }

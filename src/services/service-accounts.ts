@@ -8,8 +8,9 @@ import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { insertKey, revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
-import { getProject, NameSchema } from './projects.js';
+import { getProject } from './projects.js';
 import { pageOf, pageParams, parseQuery } from './query-params.js';
+import { NameSchema } from './text-fields.js';
 import { parseInput } from './validation.js';
 
 export interface ServiceAccountObject {

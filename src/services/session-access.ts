@@ -47,3 +47,32 @@ export function decideSessionAccess(q: AccessQuestion): SessionAccess {
   }
   return { allowed: false, message: 'Only organization owners can make this change; you can read it.' };
 }
+
+export interface KeyManagementQuestion {
+  /** The signed-in user. */
+  userId: string;
+  orgRole: OrgRole | null;
+  /** Their role in the key's project, if any. */
+  projectRole: ProjectRole | null;
+  /** Who owns the key (for a key being created: who will). */
+  owner: { type: 'user' | 'service_account'; id: string } | null;
+}
+
+/**
+ * Whether a signed-in user may change, rotate or revoke a project key (or create one with this owner). Organization
+ * and project owners manage every key of the project; a member manages only the keys they own (issue 16 §3: a member
+ * could clear the spend limit of a colleague's key, or rotate it and receive its new secret). Admin keys and the CLI are
+ * the organization's own and are not asked.
+ */
+export function decideKeyManagement(q: KeyManagementQuestion): SessionAccess {
+  if (q.orgRole === 'owner' || q.projectRole === 'owner') return { allowed: true };
+  if (q.projectRole !== 'member') return { allowed: false, message: "You need the project's owner or member role to change its API keys." };
+  if (q.owner?.type === 'user' && q.owner.id === q.userId) return { allowed: true };
+  return {
+    allowed: false,
+    message:
+      q.owner?.type === 'service_account'
+        ? "Keys owned by a service account are managed by the project's owners; project members manage only their own keys."
+        : "This key is owned by someone else: project members manage only their own keys. Ask a project owner.",
+  };
+}

@@ -4,13 +4,13 @@ import type { AccountContext, Client } from './accounts.js';
 import { sessionActor } from './accounts.js';
 import { writeAudit } from './audit.js';
 import { nowSeconds } from './context.js';
-import { EmailSchema } from './invites.js';
+import { EmailSchema, MAX_EMAIL_LENGTH, text } from './text-fields.js';
 import { checkNewPassword, hashPassword, NewPasswordSchema, PresentedPasswordSchema, verifyPassword } from './passwords.js';
 import { recordLocks } from './refusals.js';
 import { createSession, deleteSession, deleteUserSessions, findSession, purgeExpiredSessions, type SessionUser } from './sessions.js';
 import { parseInput } from './validation.js';
 
-const LogIn = z.strictObject({ email: z.string().trim().toLowerCase().max(320), password: PresentedPasswordSchema });
+const LogIn = z.strictObject({ email: text({ max: MAX_EMAIL_LENGTH, trim: true }).toLowerCase(), password: PresentedPasswordSchema });
 const ChangePassword = z.strictObject({ current_password: PresentedPasswordSchema, new_password: NewPasswordSchema });
 
 /** A refused attempt while the address, or the account from it, is locked out; the HTTP layer adds Retry-After. */

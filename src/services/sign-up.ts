@@ -4,9 +4,9 @@ import type { AccountContext, Client } from './accounts.js';
 import { sessionActor } from './accounts.js';
 import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
-import { claimInvite, EmailSchema, findPendingInvite, releaseInvite } from './invites.js';
+import { claimInvite, findPendingInvite, releaseInvite } from './invites.js';
 import { checkNewPassword, hashPassword, NewPasswordSchema } from './passwords.js';
-import { NameSchema } from './projects.js';
+import { EmailSchema, NameSchema, text } from './text-fields.js';
 import { emailField, recordLocks, recordSignupRefusal } from './refusals.js';
 import { deleteSession } from './sessions.js';
 import {
@@ -25,8 +25,8 @@ const SignUp = z.strictObject({
   email: EmailSchema,
   password: NewPasswordSchema,
   name: NameSchema.optional(),
-  invite_token: z.string().max(256).optional(),
-  setup_token: z.string().max(256).optional(),
+  invite_token: text({ max: 256 }).optional(),
+  setup_token: text({ max: 256 }).optional(),
 });
 
 const CreateOwner = z.strictObject({ email: EmailSchema, password: NewPasswordSchema, name: NameSchema.optional() });
@@ -78,13 +78,17 @@ export async function signUp(ctx: AccountContext, input: unknown, client: Client
   const wait = ctx.throttle.retryAfterMs(SIGNUP_ATTEMPTS, client.ip);
   if (wait > 0) throw new TooManyAttemptsError(Math.ceil(wait / 1000), 'Too many wrong setup or invitation tokens from your address.');
   let userId: string;
+  // A body the schema refuses (a token with a control character in it, say) is a mistake in the input, not a guess.
+  let parsed = false;
   try {
-    userId = await createAccount(ctx, input, client);
+    const body = parseInput(SignUp, input);
+    parsed = true;
+    userId = await createAccount(ctx, body, client);
   } catch (err) {
     if (err instanceof TollgateError) {
       const email = emailField(input);
       await recordSignupRefusal(ctx, client, email, err);
-      if (isWrongGuess(err)) {
+      if (parsed && isWrongGuess(err)) {
         const locks = ctx.throttle.recordFailure(SIGNUP_ATTEMPTS, client.ip, { perAccount: false });
         await recordLocks(ctx, client, email, err.code === 'invalid_setup_token' ? 'setup_token' : 'invite_token', locks);
       }
@@ -105,8 +109,7 @@ export async function signUp(ctx: AccountContext, input: unknown, client: Client
   return started;
 }
 
-async function createAccount(ctx: AccountContext, input: unknown, client: Client): Promise<string> {
-  const body = parseInput(SignUp, input);
+async function createAccount(ctx: AccountContext, body: z.output<typeof SignUp>, client: Client): Promise<string> {
   const newcomer = sessionActor({ userId: null, email: body.email }, client);
   if (body.invite_token !== undefined) {
     if (body.setup_token !== undefined) {

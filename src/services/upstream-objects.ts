@@ -8,6 +8,7 @@ import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { type ListPage, pageQuery } from './pagination.js';
 import { getProject } from './projects.js';
+import { text } from './text-fields.js';
 import { parseInput } from './validation.js';
 
 // Which project owns each object of the shared upstream account. The gateway records the objects a project's
@@ -156,11 +157,7 @@ const toObject = (r: Row): UpstreamObjectObject => ({
   deleted_at: r.deleted_at,
 });
 
-const ObjectId = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(MAX_ID, `must be at most ${MAX_ID} characters`)
-  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+const ObjectId = text({ min: 1, max: MAX_ID }).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
 
 const Assign = z.strictObject({ id: ObjectId, type: z.enum(OBJECT_TYPES).optional() });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isUsageLine, toUsageLine, USAGE_COLUMNS, UsageLineWriter, usageEventOf, usageLinesIn, usageLinesToBytes, usageRowOf } from './usage-line.js';
+import { isUsageLine, salvagedUsageLine, toUsageLine, USAGE_COLUMNS, UsageLineWriter, usageEventOf, usageLinesIn, usageLinesToBytes, usageRowOf } from './usage-line.js';
 import { usageEvent } from '../../test/harness/usage-event.js';
 import type { UsageEvent } from './usage-recorder.js';
 
@@ -114,5 +114,20 @@ describe('UsageLineWriter', () => {
     w.append(event);
     expect(w.take().toString('utf8')).toBe(`${toUsageLine(event)}\n`);
     expect(w.take().length).toBe(0);
+  });
+});
+
+describe('salvagedUsageLine', () => {
+  it('shows refused text quoted, keeping every other value', () => {
+    const line = toUsageLine(usageEvent({ id: 'evt_s', model: 'gpt\u0000x', upstream_request_id: 'r\u202e', input_tokens: 7 }));
+    const salvaged = salvagedUsageLine(line);
+    expect(salvaged).not.toBeNull();
+    const e = usageEventOf(usageRowOf(salvaged as string));
+    expect(e).toEqual({ ...usageEventOf(usageRowOf(line)), model: '"gpt\\000x"', upstream_request_id: '"r\\u202e"' });
+  });
+
+  it('is null when there is nothing to salvage, or no event', () => {
+    expect(salvagedUsageLine(toUsageLine(usageEvent({ model: 'gpt-4o' })))).toBeNull();
+    expect(salvagedUsageLine('[1,2')).toBeNull();
   });
 });

@@ -1,3 +1,5 @@
+import { plainTextProblem, quotedForDisplay } from '../core/plain-text.js';
+import { BAD_USAGE_LINE } from '../storage/write-errors.js';
 import type { UsageEvent } from './usage-recorder.js';
 
 /** The columns of a usage event, in the order of its serialised line. */
@@ -92,7 +94,7 @@ export function usageRowOf(line: string): UsageRow {
   if (Array.isArray(parsed)) {
     if (parsed.length === USAGE_COLUMNS.length) return parsed;
     if (!EARLIER_LENGTHS.has(parsed.length)) {
-      throw new Error(`a usage line has ${parsed.length} values, not ${USAGE_COLUMNS.length}`);
+      throw Object.assign(new Error(`a usage line has ${parsed.length} values, not ${USAGE_COLUMNS.length}`), { code: BAD_USAGE_LINE });
     }
     const row = parsed.slice();
     for (let i = parsed.length; i < USAGE_COLUMNS.length; i++) row.push(ABSENT_VALUE[USAGE_COLUMNS[i]] ?? null);
@@ -298,4 +300,25 @@ export class UsageLineWriter {
       rest = q;
     }
   }
+}
+
+/**
+ * The line with each text value that plain text refuses (U+0000, which PostgreSQL cannot store, …) shown quoted as
+ * core/plain-text.ts shows it instead; null when it holds none, or is no event at all. A request whose event the
+ * database refused is then still counted and billed (its quota and budget stay right), under a readable model name.
+ */
+export function salvagedUsageLine(line: string): string | null {
+  let row: UsageRow;
+  try {
+    row = usageRowOf(line);
+  } catch {
+    return null;
+  }
+  let changed = false;
+  const out = row.map((v) => {
+    if (typeof v !== 'string' || plainTextProblem(v) === null) return v;
+    changed = true;
+    return quotedForDisplay(v);
+  });
+  return changed ? JSON.stringify(out) : null;
 }

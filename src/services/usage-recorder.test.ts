@@ -156,4 +156,103 @@ describe('UsageRecorder', () => {
     await recorder.stop();
     expect(readdirSync(wal)).toEqual([]);
   });
+
+  describe('events the database refuses for their data', () => {
+    const dataError = () => Object.assign(new Error('poisoned event refused'), { code: 'SQLITE_CONSTRAINT_TRIGGER' });
+
+    /** A writer that refuses any batch holding a poisoned event (as a database does: the whole transaction), and fails
+     * every write while `down` (as a lost connection does). */
+    function poisonableWriter(store: Set<string>) {
+      const w = {
+        down: false,
+        writes: 0,
+        async write(lines: Uint8Array) {
+          w.writes++;
+          if (w.down) throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+          const batch = Buffer.from(lines).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown[]);
+          if (batch.some((row) => row[5] === 'poison')) throw dataError();
+          for (const row of batch) store.add(row[0] as string);
+        },
+        async close() {},
+      };
+      return w;
+    }
+
+    const deadLetterOf = (dir: string) => ({ file: join(dir, 'dead.jsonl'), clock: () => 1_700_000_000_000 });
+    const filed = (dir: string) =>
+      existsSync(join(dir, 'dead.jsonl'))
+        ? readFileSync(join(dir, 'dead.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+        : [];
+
+    it('splits the batch to find them, files each with its error, and writes every other event', async () => {
+      const store = new Set<string>();
+      const writer = poisonableWriter(store);
+      const dir = mkdtempSync(join(tmpdir(), 'tollgate-recorder-'));
+      const set: string[] = [];
+      const { recorder } = await setup({ writer, deadLetter: { ...deadLetterOf(dir), onSetAside: (e) => set.push(e.id ?? '') } });
+      const all = ids(1000);
+      const bad = new Set(['evt_00017', 'evt_00600']);
+      for (const id of all) recorder.record(usageEvent({ id, model: bad.has(id) ? 'poison' : 'gpt-4o' }));
+      await recorder.flush();
+      expect([...store].sort()).toEqual(all.filter((id) => !bad.has(id)));
+      expect(set.sort()).toEqual([...bad]);
+      const dead = filed(dir);
+      expect(dead.map((d) => d.id).sort()).toEqual([...bad]);
+      expect(dead[0]).toMatchObject({ dead_at_ms: 1_700_000_000_000, error: 'poisoned event refused', error_code: 'SQLITE_CONSTRAINT_TRIGGER', salvaged: false });
+      expect(JSON.parse(dead[0].line)[0]).toBe(dead[0].id);
+      expect(recorder.stats).toMatchObject({ written: 998, deadLettered: 2, salvaged: 0 });
+      expect(recorder.pending).toBe(0);
+      // Two bad events among 1,000: about 2·2·log2(1000) writes, not 1,000.
+      expect(writer.writes).toBeLessThanOrEqual(1 + 4 * Math.ceil(Math.log2(1000)));
+      await recorder.stop();
+    });
+
+    it('retries, and files nothing, when the failure is not the data’s', async () => {
+      const store = new Set<string>();
+      const writer = poisonableWriter(store);
+      writer.down = true;
+      const dir = mkdtempSync(join(tmpdir(), 'tollgate-recorder-'));
+      const { recorder } = await setup({ writer, deadLetter: deadLetterOf(dir) });
+      for (const id of ids(10)) recorder.record(usageEvent({ id }));
+      await expect(recorder.flush()).rejects.toThrow(/terminated/);
+      await expect(recorder.flush()).rejects.toThrow(/terminated/);
+      expect(recorder.pending).toBe(10);
+      expect(filed(dir)).toEqual([]);
+      writer.down = false;
+      await recorder.flush();
+      expect(store.size).toBe(10);
+      expect(recorder.stats.deadLettered).toBe(0);
+    });
+
+    it('a connection lost in the middle of the search keeps the batch queued; the next flush finishes it and files each event once', async () => {
+      const store = new Set<string>();
+      const writer = poisonableWriter(store);
+      const dir = mkdtempSync(join(tmpdir(), 'tollgate-recorder-'));
+      const { recorder } = await setup({ writer, deadLetter: deadLetterOf(dir) });
+      for (const id of ids(8)) recorder.record(usageEvent({ id, model: id === 'evt_00001' || id === 'evt_00006' ? 'poison' : 'gpt-4o' }));
+      // The connection drops once the first bad event is filed, before the second is found.
+      const write = writer.write;
+      writer.write = async (lines) => {
+        if (filed(dir).length === 1) writer.down = true;
+        return write(lines);
+      };
+      await expect(recorder.flush()).rejects.toThrow(/terminated/);
+      expect(recorder.pending).toBe(8);
+      writer.write = write;
+      writer.down = false;
+      await recorder.flush();
+      expect(recorder.pending).toBe(0);
+      expect([...store].sort()).toEqual(ids(8).filter((id) => id !== 'evt_00001' && id !== 'evt_00006'));
+      expect(filed(dir).map((d) => d.id)).toEqual(['evt_00001', 'evt_00006']);
+    });
+
+    it('without a dead-letter file, a refused batch is kept and retried as before', async () => {
+      const store = new Set<string>();
+      const writer = poisonableWriter(store);
+      const { recorder } = await setup({ writer });
+      recorder.record(usageEvent({ id: 'evt_a', model: 'poison' }));
+      await expect(recorder.flush()).rejects.toThrow(/poisoned/);
+      expect(recorder.pending).toBe(1);
+    });
+  });
 });

@@ -1,11 +1,13 @@
 import { appendFile, readFile, rename, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import type { Kysely } from 'kysely';
+import { type DeadLetter, UsageDeadLetters } from '../infra/usage-dead-letter.js';
 import { UsageWal } from '../infra/usage-wal.js';
 import type { Database } from '../storage/database.js';
 import type { DB } from '../storage/schema.js';
 import type { UsageEventsTable } from '../storage/schema-usage.js';
-import { isUsageLine, UsageLineWriter, usageEventOf, usageLinesIn, usageLinesToBytes, usageRowOf } from './usage-line.js';
+import { isDataError } from '../storage/write-errors.js';
+import { isUsageLine, salvagedUsageLine, UsageLineWriter, usageEventOf, usageLinesIn, usageLinesToBytes, usageRowOf } from './usage-line.js';
 
 export type UsageEvent = UsageEventsTable;
 
@@ -21,6 +23,18 @@ export interface UsageRecorderOptions {
   onInserted?: (trx: Kysely<DB>, events: UsageEvent[]) => Promise<void>;
   /** Directory of the write-ahead log (this instance's data dir); none when unset. */
   walDir?: string;
+  /**
+   * A JSON-lines file (this instance's data dir) for events the database refuses for their data: a batch that fails so
+   * is split until the events at fault are found, which go here, and the rest is written. Without one such a batch is
+   * retried like any other failure.
+   */
+  deadLetter?: {
+    file: string;
+    /** Milliseconds since the epoch, for the entries. */
+    clock: () => number;
+    /** Told of each event set aside, once it is in the file. */
+    onSetAside?: (entry: DeadLetter) => void;
+  };
   /**
    * How long recorded events gather before they are logged and queued as one group (default 5 ms). Measured under
    * load: 2 ms groups (~10 events each) cost 3–15% more CPU per request than 5 ms ones; 10 and 25 ms gained nothing more.
@@ -51,8 +65,9 @@ function groupOf(lines: string[]): LineGroup {
  * (measured: ~20 µs of the gateway's CPU per request under load, GC threads included); a group's bytes live outside
  * the JS heap.
  * A timer writes batches (idempotent by event id); a failed write keeps the batch for the next try; past `maxInMemory`
- * events go to a local spill file, replayed once the database answers again. `stop` flushes, or spills what it cannot
- * write.
+ * events go to a local spill file, replayed once the database answers again. A batch refused for its data is split to
+ * set the events at fault aside (`deadLetter`), so that one of them never holds back the rest. `stop` flushes, or
+ * spills what it cannot write.
  */
 export class UsageRecorder {
   /** Events recorded since the last group was closed. */
@@ -69,7 +84,11 @@ export class UsageRecorder {
   private spilled = 0;
   private readonly wal: UsageWal | null;
   private readonly groupMs: number;
-  readonly stats = { recorded: 0, written: 0, failedFlushes: 0, spilled: 0, replayed: 0, recovered: 0 };
+  /** The events set aside, when there is a dead-letter file. */
+  readonly deadLetters: UsageDeadLetters | null;
+  /** Ids set aside by this run: a flush retried after a lost connection does not file them twice. */
+  private readonly setAside = new Set<string>();
+  readonly stats = { recorded: 0, written: 0, failedFlushes: 0, spilled: 0, replayed: 0, recovered: 0, deadLettered: 0, salvaged: 0 };
 
   constructor(
     private readonly database: Database,
@@ -78,6 +97,7 @@ export class UsageRecorder {
     if (existsSync(opts.spillFile)) this.spilled = 1;
     this.groupMs = opts.groupMs ?? 5;
     this.wal = opts.walDir ? new UsageWal(opts.walDir, opts.onError) : null;
+    this.deadLetters = opts.deadLetter ? new UsageDeadLetters(opts.deadLetter.file) : null;
     // Events a crashed run left in its log are written again (idempotent by id) with the first flush.
     const recovered = this.wal?.recover(isUsageLine) ?? [];
     this.stats.recovered = recovered.length;
@@ -165,10 +185,10 @@ export class UsageRecorder {
         let n = 0;
         let count = 0;
         while (n < this.queue.length && (n === 0 || count + this.queue[n].count <= this.batchSize)) count += this.queue[n++].count;
-        await this.write(this.queue.slice(0, n));
+        const setAside = await this.write(this.queue.slice(0, n));
         this.queue.splice(0, n);
         this.queued -= count;
-        this.stats.written += count;
+        this.stats.written += count - setAside;
       }
       if (this.spilled) await this.replaySpill();
       // Everything logged up to the sealed segment is now in the database.
@@ -180,12 +200,82 @@ export class UsageRecorder {
     }
   }
 
-  private async write(groups: LineGroup[]): Promise<void> {
+  /** Writes the groups; returns how many of their events were set aside, not written (the rest are). */
+  private async write(groups: LineGroup[]): Promise<number> {
+    const bytes = groups.length === 1 ? groups[0].bytes : Buffer.concat(groups.map((g) => g.bytes));
+    try {
+      await this.writeBytes(bytes);
+      return 0;
+    } catch (err) {
+      if (!this.deadLetters || !isDataError(err)) throw err;
+      return this.isolate(usageLinesIn(bytes), err);
+    }
+  }
+
+  private async writeBytes(bytes: Uint8Array): Promise<void> {
     const writer = this.opts.writer;
-    if (writer) return writer.write(groups.length === 1 ? groups[0].bytes : Buffer.concat(groups.map((g) => g.bytes)));
+    if (writer) return writer.write(bytes);
     // One group can hold more than a batch: its lines go in several transactions (a retry re-inserts nothing twice).
-    const lines = groups.flatMap((g) => usageLinesIn(g.bytes));
+    const lines = usageLinesIn(bytes);
     for (let i = 0; i < lines.length; i += this.opts.batchSize) await this.insert(lines.slice(i, i + this.opts.batchSize));
+  }
+
+  /**
+   * Lines the database refused for their data: written in halves, each half that fails split again, until each event
+   * at fault is alone; those are set aside (a write is a transaction and inserts are idempotent by id, so a half
+   * written before its sibling failed is never counted twice). k bad events among n cost about 2k·log2(n) writes, on
+   * this path only. A failure that is not the data's (the connection lost meanwhile) ends the search: the whole batch
+   * stays queued and is retried, as any batch. Returns how many were set aside.
+   */
+  private async isolate(lines: string[], err: unknown): Promise<number> {
+    if (lines.length === 1) return this.setAsideLine(lines[0], err);
+    const mid = lines.length >> 1;
+    let setAside = 0;
+    for (const half of [lines.slice(0, mid), lines.slice(mid)]) {
+      try {
+        await this.writeBytes(usageLinesToBytes(half));
+      } catch (halfErr) {
+        if (!isDataError(halfErr)) throw halfErr;
+        setAside += await this.isolate(half, halfErr);
+      }
+    }
+    return setAside;
+  }
+
+  /** Files one refused event, after writing its salvaged copy when it has one; 1 when nothing of it was written. */
+  private async setAsideLine(line: string, err: unknown): Promise<number> {
+    const salvage = salvagedUsageLine(line);
+    let salvaged = false;
+    if (salvage) {
+      try {
+        await this.writeBytes(usageLinesToBytes([salvage]));
+        salvaged = true;
+      } catch (salvageErr) {
+        if (!isDataError(salvageErr)) throw salvageErr;
+      }
+    }
+    let id: string | null = null;
+    try {
+      id = String(usageRowOf(line)[0]);
+    } catch {}
+    const key = id ?? line;
+    if (!this.setAside.has(key)) {
+      const e = err as { message?: unknown; code?: unknown };
+      const entry: DeadLetter = {
+        dead_at_ms: this.opts.deadLetter?.clock() ?? 0,
+        id,
+        error: String(e?.message ?? err),
+        error_code: typeof e?.code === 'string' ? e.code : null,
+        salvaged,
+        line,
+      };
+      await this.deadLetters?.append([entry]);
+      this.setAside.add(key);
+      this.stats.deadLettered++;
+      if (salvaged) this.stats.salvaged++;
+      this.opts.deadLetter?.onSetAside?.(entry);
+    }
+    return salvaged ? 0 : 1;
   }
 
   private async insert(lines: string[]): Promise<void> {

@@ -8,7 +8,8 @@ import { nowSeconds } from './context.js';
 import { revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { listParam, listValues, pageOf, pageParams, parseQuery } from './query-params.js';
-import { getProject, NameSchema } from './projects.js';
+import { getProject } from './projects.js';
+import { EmailSchema, IdSchema, NameSchema, text } from './text-fields.js';
 import { parseInput } from './validation.js';
 
 export type OrgRole = 'owner' | 'reader';
@@ -34,23 +35,22 @@ export interface ProjectUserObject {
   added_at: number;
 }
 
-const Email = z.string().trim().toLowerCase().max(320).email();
-const CreateUser = z.strictObject({ email: Email, name: NameSchema.optional(), role: z.enum(['owner', 'reader']).optional() });
+const CreateUser = z.strictObject({ email: EmailSchema, name: NameSchema.optional(), role: z.enum(['owner', 'reader']).optional() });
 const OrgRoleSchema = z.enum(['owner', 'reader']);
 const ProjectRoleSchema = z.enum(['owner', 'member', 'reader']);
-const Label = z.string().trim().max(256).nullable();
+const Label = text({ max: 256, trim: true }).nullable();
 // OpenAI's UserRoleUpdateRequest. `technical_level` and `developer_persona` are stored and shown as given (null
 // clears); `role_id` names a custom role of OpenAI's Roles API, which Tollgate does not have.
 const ModifyUser = z.strictObject({
   role: OrgRoleSchema.nullable().optional(),
-  role_id: z.string().max(256).nullable().optional(),
+  role_id: text({ max: 256 }).nullable().optional(),
   technical_level: Label.optional(),
   developer_persona: Label.optional(),
 });
 // OpenAI's ProjectUserCreateRequest: the user by id or by email (either; both must name the same user).
 const AddMember = z.strictObject({
-  user_id: z.string().max(64).nullable().optional(),
-  email: z.string().trim().toLowerCase().max(320).nullable().optional(),
+  user_id: IdSchema.nullable().optional(),
+  email: EmailSchema.nullable().optional(),
   role: ProjectRoleSchema,
 });
 // A null role leaves the role as it is.

@@ -9,6 +9,7 @@ import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
 import { open, seal } from './secret-box.js';
+import { text } from './text-fields.js';
 import { parseInput } from './validation.js';
 
 // Organization webhooks: budget alerts and exposure alerts, signed with HMAC-SHA256 and retried with back-off.
@@ -17,7 +18,7 @@ import { parseInput } from './validation.js';
 export const WEBHOOK_EVENT_TYPES = ['budget.threshold_crossed', 'api_key.exposed', 'anomaly.detected'] as const;
 
 const CreateWebhook = z.strictObject({
-  url: z.string().url().max(2048).refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL'),
+  url: text({ max: 2048 }).url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL'),
   event_types: z.array(z.enum([...WEBHOOK_EVENT_TYPES, '*'])).min(1).optional(),
 });
 

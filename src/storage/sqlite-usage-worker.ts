@@ -33,6 +33,8 @@ parentPort?.on('message', (m: { id: number; bytes?: Uint8Array; lastUsed?: LastU
     else if (m.bytes) writeAll(usageRowsOf(m.bytes));
     parentPort?.postMessage({ id: m.id, result });
   } catch (err) {
-    parentPort?.postMessage({ id: m.id, error: String((err as Error).message ?? err) });
+    // The code and name go along: the recorder tells data errors (split and set aside) from others (retried) by them.
+    const e = err as { message?: unknown; code?: unknown; name?: unknown };
+    parentPort?.postMessage({ id: m.id, error: String(e?.message ?? err), code: typeof e?.code === 'string' ? e.code : undefined, name: typeof e?.name === 'string' ? e.name : undefined });
   }
 });

@@ -139,10 +139,10 @@ export function sqliteUsageWriter(
       restartTimer = setTimeout(restart, wait);
       restartTimer.unref();
     };
-    w.on('message', (m: { id: number; error?: string; result?: unknown }) => {
+    w.on('message', (m: { id: number; error?: string; code?: string; name?: string; result?: unknown }) => {
       const p = pending.get(m.id);
       pending.delete(m.id);
-      if (m.error) p?.reject(new Error(m.error));
+      if (m.error) p?.reject(Object.assign(new Error(m.error), { code: m.code, ...(m.name ? { name: m.name } : {}) }));
       else p?.resolve(m.result);
     });
     w.on('error', stopped);

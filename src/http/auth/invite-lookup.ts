@@ -3,9 +3,10 @@ import { z } from 'zod';
 import { TollgateError } from '../../core/errors.js';
 import type { AccountContext } from '../../services/accounts.js';
 import { findPendingInvite } from '../../services/invites.js';
+import { text } from '../../services/text-fields.js';
 import { parseInput } from '../../services/validation.js';
 
-const Lookup = z.strictObject({ token: z.string().max(256) });
+const Lookup = z.strictObject({ token: text({ max: 256 }) });
 
 /**
  * POST /auth/invites/lookup {token} — what an invitation link is for (email, role, organization), so the accept

@@ -4,7 +4,7 @@ import { listAll, projectPath, WITH_REVOKED } from '../../api-lists.js';
 import { Alert } from '../../components/alert.js';
 import { ProjectPicker } from '../../components/project-picker.js';
 import { Quickstart } from '../../components/quickstart.js';
-import { canManageKeys, useSession } from '../../session.js';
+import { canManageKey, canManageKeys, projectRole, useSession } from '../../session.js';
 import type { OrgUser, ProjectApiKey } from '../../types.js';
 import { useResource } from '../../use-resource.js';
 import { CreateKeyDialog } from './create-key-dialog.js';
@@ -81,6 +81,9 @@ export function ApiKeysPage() {
       {!canManage && projectId && (
         <p class="notice-inline">You can view this project's keys. Creating and changing them needs the project's owner or member role.</p>
       )}
+      {canManage && projectRole(account, projectId) === 'member' && (
+        <p class="notice-inline">You can change, rotate and revoke the keys you own; the project's owners manage the others.</p>
+      )}
       <Alert message={keys.error ? errorMessage(keys.error) : null} />
       <DisabledKeysBanner keys={list} />
 
@@ -104,7 +107,7 @@ export function ApiKeysPage() {
           <KeyTable
             keys={list}
             users={usersById}
-            canManage={canManage}
+            canManage={(key) => canManageKey(account, key)}
             onEdit={(key) => setOpen({ kind: 'edit', key })}
             onRotate={(key) => setOpen({ kind: 'rotate', key })}
             onRevoke={(key) => setOpen({ kind: 'revoke', key })}

@@ -5,7 +5,7 @@ import { Alert } from '../../components/alert.js';
 import { Dialog } from '../../components/dialog.js';
 import { PermissionsField } from '../../components/permissions-field.js';
 import { SecretReveal } from '../../components/secret-reveal.js';
-import { canManageKeys, useSession } from '../../session.js';
+import { canManageKeys, projectRole, useSession } from '../../session.js';
 import type { CreatedKey, Permissions, ServiceAccount } from '../../types.js';
 import { useAction } from '../../use-action.js';
 import { useResource } from '../../use-resource.js';
@@ -22,6 +22,9 @@ export function CreateKeyDialog({ onClose }: CreateKeyDialogProps) {
   const writable = projects.filter((p) => canManageKeys(account, p.id));
   const [projectId, setProjectId] = useState(writable.some((p) => p.id === current) ? (current as string) : (writable[0]?.id ?? ''));
   const [ownerType, setOwnerType] = useState<'user' | 'service_account'>('user');
+  // A member's keys are their own (they could not manage a service account's key afterwards).
+  const mayOwnForService = projectRole(account, projectId) === 'owner';
+  const owning = mayOwnForService ? ownerType : 'user';
   const [serviceAccountId, setServiceAccountId] = useState('');
   const [name, setName] = useState('');
   const [permissions, setPermissions] = useState<Permissions>('all');
@@ -47,13 +50,13 @@ export function CreateKeyDialog({ onClose }: CreateKeyDialogProps) {
   const submit = async (e: Event) => {
     e.preventDefault();
     const svc = serviceAccountId || serviceAccounts.data?.[0]?.id;
-    if (ownerType === 'service_account' && !svc) {
+    if (owning === 'service_account' && !svc) {
       setError('This project has no service account to own the key.');
       return;
     }
     const body: Record<string, unknown> = {
       permissions,
-      owner: ownerType === 'user' ? { type: 'user', id: account.user.id } : { type: 'service_account', id: svc },
+      owner: owning === 'user' ? { type: 'user', id: account.user.id } : { type: 'service_account', id: svc },
     };
     if (name.trim()) body.name = name.trim();
     const expiresAt = expiresAtFor(expiry, customDate);
@@ -86,21 +89,23 @@ export function CreateKeyDialog({ onClose }: CreateKeyDialogProps) {
         <fieldset class="fieldset">
           <legend>Owned by</legend>
           <div class="segmented">
-            <label class={ownerType === 'user' ? 'segment segment-on' : 'segment'}>
-              <input type="radio" name={ids.owner} checked={ownerType === 'user'} onChange={() => setOwnerType('user')} />
+            <label class={owning === 'user' ? 'segment segment-on' : 'segment'}>
+              <input type="radio" name={ids.owner} checked={owning === 'user'} onChange={() => setOwnerType('user')} />
               You
             </label>
-            <label class={ownerType === 'service_account' ? 'segment segment-on' : 'segment'}>
-              <input type="radio" name={ids.owner} checked={ownerType === 'service_account'} onChange={() => setOwnerType('service_account')} />
-              Service account
-            </label>
+            {mayOwnForService && (
+              <label class={owning === 'service_account' ? 'segment segment-on' : 'segment'}>
+                <input type="radio" name={ids.owner} checked={owning === 'service_account'} onChange={() => setOwnerType('service_account')} />
+                Service account
+              </label>
+            )}
           </div>
           <p class="hint">
-            {ownerType === 'user'
+            {owning === 'user'
               ? 'This key is tied to your user and stops working if you leave the organization.'
               : "A service account key belongs to the project and survives people leaving; use it for production systems."}
           </p>
-          {ownerType === 'service_account' && (
+          {owning === 'service_account' && (
             <div class="field">
               <label for={ids.svc}>Service account</label>
               <select id={ids.svc} class="input" value={serviceAccountId} onChange={(e) => setServiceAccountId(e.currentTarget.value)}>

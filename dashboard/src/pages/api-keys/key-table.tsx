@@ -6,7 +6,8 @@ import type { OrgUser, ProjectApiKey } from '../../types.js';
 interface KeyTableProps {
   keys: ProjectApiKey[];
   users: Map<string, OrgUser>;
-  canManage: boolean;
+  /** Whether the signed-in user may change this key. */
+  canManage: (key: ProjectApiKey) => boolean;
   onEdit: (key: ProjectApiKey) => void;
   onRotate: (key: ProjectApiKey) => void;
   onRevoke: (key: ProjectApiKey) => void;
@@ -49,6 +50,7 @@ export function KeyTable({ keys, users, canManage, onEdit, onRotate, onRevoke }:
       <tbody>
         {keys.map((key) => {
           const isActive = key.status === 'active';
+          const manages = canManage(key);
           return (
             <tr key={key.id} data-key-id={key.id} data-status={key.status}>
               <th scope="row" data-label="Name" class="cell-name">
@@ -66,14 +68,18 @@ export function KeyTable({ keys, users, canManage, onEdit, onRotate, onRevoke }:
                 <span class={`badge badge-${key.status}`}>{STATUS_LABEL[key.status]}</span>
               </td>
               <td class="cell-actions">
-                {canManage && isActive && (
+                {manages && key.status !== 'revoked' && (
                   <div class="row-actions">
-                    <button type="button" class="icon-button" aria-label={`Edit ${key.name}`} title="Edit" onClick={() => onEdit(key)}>
-                      <PencilIcon />
-                    </button>
-                    <button type="button" class="icon-button" aria-label={`Rotate ${key.name}`} title="Rotate" onClick={() => onRotate(key)}>
-                      <RotateIcon />
-                    </button>
+                    {isActive && (
+                      <button type="button" class="icon-button" aria-label={`Edit ${key.name}`} title="Edit" onClick={() => onEdit(key)}>
+                        <PencilIcon />
+                      </button>
+                    )}
+                    {isActive && (
+                      <button type="button" class="icon-button" aria-label={`Rotate ${key.name}`} title="Rotate" onClick={() => onRotate(key)}>
+                        <RotateIcon />
+                      </button>
+                    )}
                     <button
                       type="button"
                       class="icon-button icon-button-danger"
