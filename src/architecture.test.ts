@@ -43,6 +43,7 @@ const ALLOWED: Record<string, readonly string[]> = {
 const PENDING: Record<string, string> = {
   'services/limits-guard.ts -> http/gateway/guard.ts': 'the RequestGuard port, to core',
   'services/usage-recorder.ts -> infra/usage-wal.ts': 'one UsageSink port (issue 18 §2)',
+  'services/usage-recorder.ts -> infra/usage-dead-letter.ts': 'one UsageSink port (issue 18 §2)',
   'storage/sqlite-usage-worker.ts -> services/anomaly.ts': 'one UsageSink port (issue 18 §2)',
   'storage/sqlite-usage-worker.ts -> services/last-used.ts': 'one UsageSink port (issue 18 §2)',
   'storage/sqlite-usage-writer.ts -> services/anomaly.ts': 'one UsageSink port (issue 18 §2)',

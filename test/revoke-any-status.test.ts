@@ -45,18 +45,18 @@ describeEachDatabase('revoking a key whatever its status', (backend) => {
       const key = await projectKey(status);
       await disable(key);
       const path = `${ORG}/projects/${project}/api_keys/${key.id}`;
-      expect((await t.api('GET', path)).body.status).toBe(status);
+      expect((await t.api('GET', `${path}?include_revoked=true`)).body.status).toBe(status);
       const res = await t.api('DELETE', path);
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ object: 'organization.project.api_key.deleted', id: key.id, deleted: true });
-      const after = (await t.api('GET', path)).body;
+      const after = (await t.api('GET', `${path}?include_revoked=true`)).body;
       expect(after.status).toBe('revoked');
       expect(after.revoked_at).toBeTypeOf('number');
       if (status === 'exposed') expect(after.exposed_at).toBeTypeOf('number');
       expect(await audits(key.id, 'api_key.deleted')).toBe(1);
-      // Idempotent: again changes nothing and audits nothing.
-      expect((await t.api('DELETE', path)).status).toBe(200);
-      expect((await t.api('GET', path)).body.revoked_at).toBe(after.revoked_at);
+      // Deleted, as OpenAI's API shows it (404); and again changes nothing and audits nothing.
+      expect((await t.api('DELETE', path)).status).toBe(404);
+      expect((await t.api('GET', `${path}?include_revoked=true`)).body.revoked_at).toBe(after.revoked_at);
       expect(await audits(key.id, 'api_key.deleted')).toBe(1);
       const call = await fetch(`${t.url}/v1/models`, { headers: { authorization: `Bearer ${key.value}` } });
       expect(call.status).toBe(401);
@@ -67,9 +67,9 @@ describeEachDatabase('revoking a key whatever its status', (backend) => {
     const created = await t.api('POST', `${ORG}/admin_api_keys`, { body: { name: 'leaky' } });
     await expose(created.body.value);
     const path = `${ORG}/admin_api_keys/${created.body.id}`;
-    expect((await t.api('GET', path)).body.status).toBe('exposed');
+    expect((await t.api('GET', `${path}?include_revoked=true`)).body.status).toBe('exposed');
     expect((await t.api('DELETE', path)).status).toBe(200);
-    const after = (await t.api('GET', path)).body;
+    const after = (await t.api('GET', `${path}?include_revoked=true`)).body;
     expect(after.status).toBe('revoked');
     expect(after.revoked_at).toBeTypeOf('number');
     expect(await audits(created.body.id, 'admin_api_key.deleted')).toBe(1);
@@ -85,7 +85,7 @@ describeEachDatabase('revoking a key whatever its status', (backend) => {
     await expose(exposed.value);
     expect((await t.api('DELETE', `${ORG}/users/${user.id}`)).status).toBe(200);
     for (const k of [suspended, exposed]) {
-      const after = (await t.api('GET', `${ORG}/projects/${project}/api_keys/${k.id}`)).body;
+      const after = (await t.api('GET', `${ORG}/projects/${project}/api_keys/${k.id}?include_revoked=true`)).body;
       expect(after.status).toBe('revoked');
       expect(after.revoked_at).toBeTypeOf('number');
       expect(await audits(k.id, 'api_key.deleted')).toBe(1);

@@ -65,8 +65,8 @@ export const IpListSchema = z
 // deprecated name OpenAI's SDKs still send; the npm package knows no other) and `external_key_id` are recorded and
 // returned as given: Tollgate keeps its data where it runs and sends requests to the upstreams it is configured with,
 // whatever they say (docs/admin-api.md).
-const ExternalKeyId = z.string().trim().min(1, 'must not be empty').max(256).nullable();
-const Geography = z.string().trim().min(1, 'must not be empty').max(64).nullable();
+const ExternalKeyId = text({ max: 256, min: 1, trim: true }).nullable();
+const Geography = text({ max: 64, min: 1, trim: true }).nullable();
 const CreateProject = z.strictObject({
   name: NameSchema,
   residency: z.enum(RESIDENCIES).nullable().optional(),

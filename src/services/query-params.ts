@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { text } from './text-fields.js';
 import { parseInput } from './validation.js';
 
 // Query-string parameters of the Admin API, parsed strictly: a parameter the route does not know is a 400
@@ -6,7 +7,7 @@ import { parseInput } from './validation.js';
 // Values arrive as strings, or as arrays when a key repeats; OpenAI's SDKs send arrays as `name[]=a&name[]=b`.
 
 /** `limit`: an integer from 1 to 100. */
-export const LimitParam = z.string().transform((v, ctx) => {
+export const LimitParam = text({ max: 32 }).transform((v, ctx) => {
   const n = Number(v);
   if (v === '' || !Number.isInteger(n) || n < 1 || n > 100) {
     ctx.addIssue({ code: 'custom', message: 'expected an integer from 1 to 100.' });
@@ -16,7 +17,7 @@ export const LimitParam = z.string().transform((v, ctx) => {
 });
 
 /** `after`: an object id; empty means none. */
-export const AfterParam = z.string().max(256);
+export const AfterParam = text({ max: 256 });
 
 /** `true` or `false`. */
 export const BoolParam = z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -24,7 +25,7 @@ export const BoolParam = z.enum(['true', 'false']).transform((v) => v === 'true'
 /** `asc` or `desc`. */
 export const OrderParam = z.enum(['asc', 'desc']);
 
-const StringList = z.union([z.string().max(1024), z.array(z.string().max(1024)).max(1000)]);
+const StringList = z.union([text({ max: 1024 }), z.array(text({ max: 1024 })).max(1000)]);
 
 /** The two spellings of an array parameter, `name` and `name[]`, for a strict object's shape. */
 export function listParam<N extends string>(name: N) {

@@ -10,7 +10,7 @@ import { insertKey, revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { getProject } from './projects.js';
 import { pageOf, pageParams, parseQuery } from './query-params.js';
-import { NameSchema } from './text-fields.js';
+import { NameSchema, text } from './text-fields.js';
 import { parseInput } from './validation.js';
 
 export interface ServiceAccountObject {
@@ -45,7 +45,7 @@ const CreateServiceAccount = z.strictObject({
 const UpdateServiceAccount = z.strictObject({ name: NameSchema.optional(), role: z.enum(['owner', 'member']).optional() });
 const CreateAccountKey = z.strictObject({
   name: NameSchema.optional(),
-  scopes: z.array(z.string().max(128)).max(100).optional(),
+  scopes: z.array(text({ max: 128 })).max(100).optional(),
   expires_in_seconds: ExpiresIn.optional(),
 });
 const ListQuery = z.strictObject(pageParams);
