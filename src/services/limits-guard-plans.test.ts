@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { keyRecord } from '../../test/harness/key-record.js';
 import type { ProjectPolicy } from '../core/limit-plan.js';
-import type { CounterCheck, LimitStore, RateCheck } from '../core/limit-store.js';
+import type { CounterCheck, RateCheck } from '../core/limit-store.js';
 import { planMetering } from '../core/metering-plan.js';
 import { DEFAULT_PRICES } from '../core/pricing.js';
 import { MemoryLimitStore } from '../infra/memory-limit-store.js';
