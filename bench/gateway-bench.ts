@@ -8,6 +8,7 @@ import {
   freePort,
   makeTempDir,
   otherLoadMeter,
+  residentMb,
   spawnNode,
   stopChild,
   waitForOutput,
@@ -16,10 +17,24 @@ import { buildTollgate, countUsageEvents, seedTollgate, startTollgate } from './
 import { ensureWrk, runWrk, writeWrkScript } from './wrk.js';
 
 // The gateway bench: the same wrk load against the fake upstream itself, a bare node:http + undici proxy (the
-// floor for any Node gateway), and Tollgate with 10,000 keys, interleaved so that all see the same machine state.
-// Then CPU profiles of the bare proxy and Tollgate (where the time goes), and Tollgate under --trace-sync-io.
+// floor for any Node gateway), and Tollgate with 10,000 keys (one key without limits, 1,000 of them rotating, and
+// one key with RPM, TPM and a spend limit), interleaved so that all see the same machine state. Then Tollgate's
+// resident memory once it has served every key, CPU profiles of the bare proxy and Tollgate (where the time goes),
+// and Tollgate under --trace-sync-io.
 
 export type TargetName = 'upstream' | 'bare-proxy' | 'tollgate';
+
+/** Which of Tollgate's keys a run uses: without limits, or with RPM, TPM and a spend limit (LIMITED_KEY_LIMITS). */
+export type KeyKind = 'plain' | 'limited';
+
+/** Resident memory (MB) now and at its peak, after Tollgate served every one of its keys. */
+export interface RssReport {
+  keys: number;
+  /** Requests of the run over every key (at least `keys`, so that each was served). */
+  requests: number;
+  tollgate: { now: number; peak: number };
+  bare: { now: number; peak: number };
+}
 
 export interface BenchOptions {
   durationS: number;
@@ -38,6 +53,8 @@ export interface RunRecord {
   connections: number;
   /** How many distinct keys the load rotates over. */
   keys: number;
+  /** The kind of key (Tollgate's runs; 'plain' for the others). */
+  keyKind: KeyKind;
   requests: number;
   rps: number;
   p50Us: number;
@@ -64,6 +81,7 @@ export interface GatewayReport {
   seedSeconds: number;
   runs: RunRecord[];
   usage: { eventsWritten: number; requestsCompleted: number } | null;
+  rss: RssReport | null;
   profiles: ProfileReport[];
   syncIo: SyncIoReport | null;
   notes: string[];
@@ -74,6 +92,9 @@ interface Target {
   url: string;
   child: Child;
   keys: number;
+  keyKind: KeyKind;
+  /** The key checked before the load (the first of the script's). */
+  key: string;
   script: Record<Mode, string>;
 }
 
@@ -113,6 +134,7 @@ async function measure(t: Target, mode: Mode, connections: number, o: BenchOptio
       mode,
       connections,
       keys: t.keys,
+      keyKind: t.keyKind,
       requests: r.requests,
       rps: Math.round(r.rps),
       p50Us: r.p50Us,
@@ -180,15 +202,17 @@ export async function benchGateway(o: BenchOptions): Promise<GatewayReport> {
       stream: writeWrkScript(dir, `${name}-stream`, CHAT_BODIES.stream, keys),
     });
     const one = scripts('one-key', [setup.singleKey]);
+    const key = setup.singleKey;
     const targets: Target[] = [
-      { name: 'upstream', url: upstream.url, child: upstream.child, keys: 1, script: one },
-      { name: 'bare-proxy', url: bare.url, child: bare.child, keys: 1, script: one },
-      { name: 'tollgate', url: tollgate.url, child: tollgate.child, keys: 1, script: one },
-      { name: 'tollgate', url: tollgate.url, child: tollgate.child, keys: setup.rotatingKeys.length, script: scripts('many-keys', setup.rotatingKeys) },
+      { name: 'upstream', url: upstream.url, child: upstream.child, keys: 1, keyKind: 'plain', key, script: one },
+      { name: 'bare-proxy', url: bare.url, child: bare.child, keys: 1, keyKind: 'plain', key, script: one },
+      { name: 'tollgate', url: tollgate.url, child: tollgate.child, keys: 1, keyKind: 'plain', key, script: one },
+      { name: 'tollgate', url: tollgate.url, child: tollgate.child, keys: setup.rotatingKeys.length, keyKind: 'plain', key, script: scripts('many-keys', setup.rotatingKeys) },
+      { name: 'tollgate', url: tollgate.url, child: tollgate.child, keys: 1, keyKind: 'limited', key: setup.limitedKey, script: scripts('limited-key', [setup.limitedKey]) },
     ];
     let tollgateRequests = 0;
     for (const t of targets) {
-      for (const mode of MODES) await checkTarget(t.url, setup.singleKey, mode);
+      for (const mode of MODES) await checkTarget(t.url, t.key, mode);
       if (t.name === 'tollgate') tollgateRequests += MODES.length;
     }
 
@@ -200,7 +224,7 @@ export async function benchGateway(o: BenchOptions): Promise<GatewayReport> {
         const rounds = new Map<Target, RunRecord[]>(targets.map((t) => [t, []]));
         for (let round = 0; round < o.rounds; round++) {
           for (const t of targets) {
-            const label = t.name === 'tollgate' ? `tollgate (${t.keys} key${t.keys > 1 ? 's' : ''})` : t.name;
+            const label = t.name === 'tollgate' ? `tollgate (${t.keyKind === 'limited' ? 'limited key' : `${t.keys} key${t.keys > 1 ? 's' : ''}`})` : t.name;
             o.log(`  ${mode.padEnd(10)} c=${String(connections).padEnd(3)} round ${round + 1}/${o.rounds} ${label}`);
             const { served, run } = await measure(t, mode, connections, o, round === 0 ? o.warmupS : 1);
             rounds.get(t)?.push(run);
@@ -211,6 +235,22 @@ export async function benchGateway(o: BenchOptions): Promise<GatewayReport> {
         for (const t of targets) runs.push(medianRun(rounds.get(t) ?? []));
       }
     }
+
+    // Resident memory once Tollgate holds every key (each one served at least once), against the bare proxy's after
+    // the same rounds; both peaks (VmHWM) include the load.
+    o.log(`  every key once (${setup.allKeys.length.toLocaleString('en')} keys, c=${Math.max(...o.connections)}), then resident memory…`);
+    const everyKey = writeWrkScript(dir, 'every-key', CHAT_BODIES['non-stream'], setup.allKeys);
+    let rss: RssReport | null = null;
+    let everyKeyRequests = 0;
+    for (let s = 3; s <= 24 && everyKeyRequests < setup.allKeys.length; s *= 2) {
+      everyKeyRequests = (await runWrk({ url: tollgate.url + CHAT_PATH, script: everyKey, connections: Math.max(...o.connections), durationS: s })).requests;
+      tollgateRequests += everyKeyRequests;
+    }
+    const tollRss = residentMb(tollgate.child.pid);
+    const bareRss = residentMb(bare.child.pid);
+    if (tollRss && bareRss && everyKeyRequests >= setup.allKeys.length) {
+      rss = { keys: setup.allKeys.length, requests: everyKeyRequests, tollgate: tollRss, bare: bareRss };
+    } else notes.push(`Resident memory not measured (${everyKeyRequests} requests over ${setup.allKeys.length} keys, /proc ${tollRss ? 'read' : 'unreadable'}).`);
 
     const busy = runs.filter((r) => (r.otherLoadPct ?? 0) > MAX_OTHER_LOAD * 100);
     if (busy.length) {
@@ -227,12 +267,17 @@ export async function benchGateway(o: BenchOptions): Promise<GatewayReport> {
     const profiles: ProfileReport[] = [];
     const connections = Math.max(...o.connections);
     for (const mode of MODES) {
-      for (const [target, start] of [['bare-proxy', startBare], ['tollgate', startTollgateOn]] as const) {
-        o.log(`profiling ${target} (--cpu-prof), ${mode}, c=${connections}…`);
+      const kinds = [
+        ['bare-proxy', startBare, 'plain', setup.singleKey],
+        ['tollgate', startTollgateOn, 'plain', setup.singleKey],
+        ['tollgate', startTollgateOn, 'limited', setup.limitedKey],
+      ] as const;
+      for (const [target, start, keyKind, key] of kinds) {
+        o.log(`profiling ${target}${target === 'tollgate' ? ` (${keyKind} key)` : ''} (--cpu-prof), ${mode}, c=${connections}…`);
         try {
-          profiles.push(await profileServer(target, start, { dir, key: setup.singleKey, mode, connections, durationS: o.durationS, warmupS: o.warmupS }));
+          profiles.push(await profileServer(target, start, { dir, key, keyKind, mode, connections, durationS: o.durationS, warmupS: o.warmupS }));
         } catch (err) {
-          notes.push(`CPU profile of ${target} (${mode}) failed: ${(err as Error).message}`);
+          notes.push(`CPU profile of ${target} (${keyKind} key, ${mode}) failed: ${(err as Error).message}`);
         }
       }
     }
@@ -254,6 +299,7 @@ export async function benchGateway(o: BenchOptions): Promise<GatewayReport> {
       seedSeconds: Math.round(setup.seedSeconds * 10) / 10,
       runs,
       usage,
+      rss,
       profiles,
       syncIo,
       notes,

@@ -2,6 +2,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHAT_BODIES, CHAT_PATH, type Mode } from './chat-load.js';
+import type { KeyKind } from './gateway-bench.js';
 import { type CpuProfile, type ProfileSummary, summarizeProfile } from './cpu-profile.js';
 import { type Child, cpuSeconds, makeTempDir, otherLoadMeter, stopChild } from './processes.js';
 import { parseSyncIoWarnings, type SyncIoSite } from './sync-io.js';
@@ -18,6 +19,7 @@ export type StartServer = (nodeFlags: string[]) => Promise<{ child: Child; url: 
 
 export interface ProfileReport {
   target: 'bare-proxy' | 'tollgate';
+  keyKind: KeyKind;
   mode: Mode;
   connections: number;
   /** Throughput under the profiler (a little below the unprofiled runs). */
@@ -50,7 +52,7 @@ function busySamples(p: CpuProfile): number {
 export async function profileServer(
   target: ProfileReport['target'],
   start: StartServer,
-  o: { dir: string; key: string; mode: Mode; connections: number; durationS: number; warmupS: number },
+  o: { dir: string; key: string; keyKind: KeyKind; mode: Mode; connections: number; durationS: number; warmupS: number },
 ): Promise<ProfileReport> {
   const profDir = makeTempDir('tollgate-bench-prof-');
   const { child, url } = await start(['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=250']);
@@ -60,7 +62,7 @@ export async function profileServer(
   let cpuUsPerRequest: number | null = null;
   let other: number | null = null;
   try {
-    const script = writeWrkScript(o.dir, `profile-${target}-${o.mode}`, CHAT_BODIES[o.mode], [o.key]);
+    const script = writeWrkScript(o.dir, `profile-${target}-${o.keyKind}-${o.mode}`, CHAT_BODIES[o.mode], [o.key]);
     const load = { url: url + CHAT_PATH, script, connections: o.connections };
     await runWrk({ ...load, durationS: o.warmupS });
     const cpuBefore = cpuSeconds(child.pid);
@@ -88,10 +90,11 @@ export async function profileServer(
   const window = { fromUs: totalUs - (exitedAt - loadStart) * 1000 + 300_000, toUs: totalUs - (exitedAt - loadEnd) * 1000 - 300_000 };
   const summary = summarizeProfile(best.p, window);
   mkdirSync(PROFILE_DIR, { recursive: true });
-  const file = join(PROFILE_DIR, `${target}-${o.mode}-c${o.connections}.cpuprofile`);
+  const file = join(PROFILE_DIR, `${target}${target === 'tollgate' && o.keyKind === 'limited' ? '-limited' : ''}-${o.mode}-c${o.connections}.cpuprofile`);
   copyFileSync(join(profDir, best.f), file);
   return {
     target,
+    keyKind: o.keyKind,
     mode: o.mode,
     connections: o.connections,
     rps: Math.round(rps),

@@ -212,3 +212,17 @@ export function otherLoadMeter(): () => number | null {
     return Math.max(0, (machineNow - machine - (ownNow - own)) / capacity);
   };
 }
+
+/** A process's resident memory now and at its peak (VmRSS, VmHWM of /proc/<pid>/status), in MB; null off Linux. */
+export function residentMb(pid: number): { now: number; peak: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+    const now = kb('VmRSS');
+    const peak = kb('VmHWM');
+    if (!Number.isFinite(now) || !Number.isFinite(peak)) return null;
+    return { now: Math.round(now / 1024), peak: Math.round(peak / 1024) };
+  } catch {
+    return null;
+  }
+}

@@ -45,8 +45,9 @@ async function gatewaySection(): Promise<{ report: GatewayReport; comparisons: C
   const warmupS = 3;
   const rounds = roundCount(process.env.BENCH_ROUNDS);
   const connections = [1, 32];
-  // 16 measured runs per round (each may run twice on a busy host), 4 profiled ones, the sync-I/O run, start-ups, seeding.
-  const budgetMs = (32 * rounds * (durationS + warmupS + 5) + 4 * (durationS + warmupS + 30) + 60 + 240) * 1000;
+  // 20 measured runs per round (each may run twice on a busy host), 6 profiled ones, the every-key run (up to 45 s),
+  // the sync-I/O run, start-ups, seeding.
+  const budgetMs = (40 * rounds * (durationS + warmupS + 5) + 6 * (durationS + warmupS + 30) + 60 + 60 + 240) * 1000;
   log(
     `gateway bench: ${rounds} rounds of ${durationS} s per run (+${warmupS} s warm-up), connections ${connections.join(' and ')}; ` +
       `at most ${Math.round(budgetMs / 60_000)} min`,

@@ -9,18 +9,33 @@ import { type Child, childEnv, REPO_ROOT, spawnChild, waitForHttp } from './proc
 
 // Tollgate as the bench runs it: its own process (`node --import tsx src/main.ts`, NODE_ENV=production,
 // LOG_LEVEL=warn), a temp data dir whose SQLite database holds `keyCount` keys before the server starts, and a
-// config file whose only provider is the fake upstream.
+// config file whose only provider is the fake upstream. One of the keys has limits on (LIMITED_KEY_LIMITS).
+
+/**
+ * The limits of the bench's limited key: RPM, TPM and a monthly spend limit, as a production key commonly has them,
+ * set far above what the bench can spend (a few hundred thousand requests a minute at most, each reserving ~4,100
+ * tokens of TPM and ~$0.01 of budget until it settles to its ~17 real tokens), so that every request takes the whole
+ * limits path (estimate, reserve, settle) and none is refused.
+ */
+export const LIMITED_KEY_LIMITS = {
+  rate_limits: { max_requests_per_1_minute: 100_000_000, max_tokens_per_1_minute: 1_000_000_000_000 },
+  spend_limit: { threshold_amount: 100_000_000, interval: 'month' },
+} as const;
 
 export interface TollgateSetup {
   env: Record<string, string>;
-  /** The key the single-key runs use. */
+  /** The key the single-key runs use (no limits). */
   singleKey: string;
-  /** A random sample of the keys, for runs that rotate among many keys. */
+  /** A key with RPM, TPM and a spend limit (LIMITED_KEY_LIMITS), none of them near exhaustion. */
+  limitedKey: string;
+  /** A random sample of the keys without limits, for runs that rotate among many keys. */
   rotatingKeys: string[];
+  /** Every key, for the run that makes Tollgate hold all of them (the RSS measurement). */
+  allKeys: string[];
   seedSeconds: number;
 }
 
-/** Creates the data dir, inserts `keyCount` project keys in one transaction, and writes the gateway config. */
+/** Creates the data dir, inserts `keyCount` project keys (the last one limited) in one transaction, and writes the gateway config. */
 export async function seedTollgate(dir: string, upstreamPort: number, keyCount: number, sampleSize: number): Promise<TollgateSetup> {
   const dataDir = join(dir, 'data');
   const configFile = join(dir, 'tollgate.config.json');
@@ -54,6 +69,7 @@ export async function seedTollgate(dir: string, upstreamPort: number, keyCount: 
             expiresAt: null,
             allowedIps: null,
             allowedModels: null,
+            limits: i === keyCount - 1 ? LIMITED_KEY_LIMITS : null,
           },
           { type: 'system', id: null },
         );
@@ -73,7 +89,9 @@ export async function seedTollgate(dir: string, upstreamPort: number, keyCount: 
       LOG_LEVEL: 'warn',
     },
     singleKey: secrets[0],
-    rotatingKeys: sample(secrets, sampleSize),
+    limitedKey: secrets[keyCount - 1],
+    rotatingKeys: sample(secrets.slice(0, keyCount - 1), sampleSize),
+    allKeys: secrets,
     seedSeconds,
   };
 }

@@ -7,17 +7,23 @@ export interface TokenEstimate {
   output: number;
 }
 
+// The walks below run on every request of a key with TPM or a budget: plain loops over the parsed JSON (for…in sees
+// exactly the own keys of a JSON.parse object), not Object.entries and reduce, which allocate for every object.
+
 // Depth-capped: a body nested 10,000 deep must not overflow the stack (what lies deeper is not prompt text anyway).
 function textLength(v: unknown, depth = 0): number {
   if (typeof v === 'string') return v.length;
   if (depth > 32) return 0;
-  if (Array.isArray(v)) return v.reduce((n: number, x) => n + textLength(x, depth + 1), 0);
-  if (v && typeof v === 'object') {
-    let n = 0;
-    for (const [k, x] of Object.entries(v)) if (k !== 'image_url') n += textLength(x, depth + 1);
+  let n = 0;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) n += textLength(v[i], depth + 1);
     return n;
   }
-  return 0;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    for (const k in o) if (k !== 'image_url') n += textLength(o[k], depth + 1);
+  }
+  return n;
 }
 
 /** Upper-leaning token estimate of a request body. */
@@ -48,12 +54,23 @@ function inputBound(v: unknown, key: string, depth: number): number {
   if (v === null || typeof v !== 'object') return 1;
   // Deeper than any prompt nests: counted whole (the body was parsed at this depth, so it serialises at it too).
   if (depth > 64) return Buffer.byteLength(JSON.stringify(v), 'utf8');
-  if (Array.isArray(v)) return v.reduce((n: number, x) => n + inputBound(x, key, depth + 1), 1);
-  const o = v as Record<string, unknown>;
+  if (Array.isArray(v)) {
+    let n = 1;
+    for (let i = 0; i < v.length; i++) n += inputBound(v[i], key, depth + 1);
+    return n;
+  }
+  return objectBound(v as Record<string, unknown>, depth, false);
+}
+
+/** inputBound of an object; `top` leaves out the body's members that are not input (model, stream, stream_options). */
+function objectBound(o: Record<string, unknown>, depth: number, top: boolean): number {
   // An image part: one allowance, not its bytes (a 2 MB data URL is still one image).
   if (o.type === 'image_url' || o.type === 'input_image') return IMAGE_PART_TOKENS;
   let n = 1;
-  for (const [k, x] of Object.entries(o)) n += Buffer.byteLength(k, 'utf8') + inputBound(x, k, depth + 1);
+  for (const k in o) {
+    if (top && (k === 'model' || k === 'stream' || k === 'stream_options')) continue;
+    n += Buffer.byteLength(k, 'utf8') + inputBound(o[k], k, depth + 1);
+  }
   return n;
 }
 
@@ -64,8 +81,7 @@ function inputBound(v: unknown, key: string, depth: number): number {
  */
 export function boundTokens(body: Record<string, unknown> | null, endpoint: string, modelMaxOutput: number): TokenEstimate {
   if (!body) return { input: 0, output: 0 };
-  const { model: _model, stream: _stream, stream_options: _so, ...rest } = body;
-  const input = inputBound(rest, '', 0);
+  const input = objectBound(body, 0, true);
   if (endpoint === '/embeddings') return { input, output: 0 };
   const declared = [body.max_completion_tokens, body.max_tokens, body.max_output_tokens].find((v) => typeof v === 'number' && v > 0) as number | undefined;
   const n = typeof body.n === 'number' && body.n > 1 ? Math.min(body.n, 128) : 1;

@@ -70,7 +70,11 @@ export function keyRange(key: string): { start: number; end: number } {
 
 /** Seconds a counter key must live (its period plus a day of slack), for Redis TTLs. */
 export function keyTtlSeconds(key: string, now: number): number {
-  const { end } = keyRange(key);
+  return ttlSecondsUntil(keyRange(key).end, now);
+}
+
+/** Seconds a counter key of a period ending at `end` (ms) must live: until then plus a day of slack; 0 for ever. */
+export function ttlSecondsUntil(end: number, now: number): number {
   if (end === Number.MAX_SAFE_INTEGER) return 0;
   return Math.max(60, Math.ceil((end - now) / 1000) + 86_400);
 }

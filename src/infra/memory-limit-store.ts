@@ -1,4 +1,4 @@
-import { gcra, gcraAdjust } from '../core/gcra.js';
+import { type GcraDecision, gcra, gcraAdjust } from '../core/gcra.js';
 import type { AcquireOutcome, CounterCheck, LimitStore, RateCheck } from '../core/limit-store.js';
 
 /**
@@ -14,25 +14,55 @@ export class MemoryLimitStore implements LimitStore {
     return this.acquireSync(rates, counters, nowMs);
   }
 
-  /** Synchronous core of acquire (exported for tests of exactness). */
+  /**
+   * Synchronous core of acquire (exported for tests of exactness). Plain loops, and entries updated in place: this
+   * runs for every request of a key with limits.
+   */
   acquireSync(rates: RateCheck[], counters: CounterCheck[], nowMs: number): AcquireOutcome {
     this.sweep(nowMs);
-    const missing = counters.flatMap((c) => c.keys.filter((k) => !this.counters.has(k)));
-    if (missing.length > 0) return { allowed: false, missing, rates: [], counters: [] };
-    const decisions = rates.map((r) => gcra(r, this.tats.get(r.key)?.tat ?? 0, r.cost, nowMs));
-    const sums = counters.map((c) => c.keys.reduce((s, k) => s + (this.counters.get(k)?.value ?? 0), 0));
-    const counterResults = counters.map((c, i) => ({ allowed: sums[i] + c.amount <= c.cap, used: sums[i] }));
-    const allowed = decisions.every((d) => d.allowed) && counterResults.every((c) => c.allowed);
+    let missing: string[] | null = null;
+    for (const c of counters) {
+      for (const k of c.keys) {
+        if (this.counters.has(k)) continue;
+        if (!missing) missing = [];
+        missing.push(k);
+      }
+    }
+    if (missing) return { allowed: false, missing, rates: [], counters: [] };
+    let allowed = true;
+    const decisions: GcraDecision[] = new Array(rates.length);
+    for (let i = 0; i < rates.length; i++) {
+      const r = rates[i];
+      decisions[i] = gcra(r, this.tats.get(r.key)?.tat ?? 0, r.cost, nowMs);
+      if (!decisions[i].allowed) allowed = false;
+    }
+    const counterResults: AcquireOutcome['counters'] = new Array(counters.length);
+    for (let i = 0; i < counters.length; i++) {
+      const c = counters[i];
+      let sum = 0;
+      for (const k of c.keys) sum += this.counters.get(k)?.value ?? 0;
+      counterResults[i] = { allowed: sum + c.amount <= c.cap, used: sum };
+      if (!counterResults[i].allowed) allowed = false;
+    }
     if (allowed) {
-      rates.forEach((r, i) => {
-        this.tats.set(r.key, { tat: decisions[i].tat, expires: decisions[i].tat + 1000 });
-      });
-      counters.forEach((c, i) => {
-        const k = c.keys[0];
-        const prev = this.counters.get(k);
-        this.counters.set(k, { value: (prev?.value ?? 0) + c.amount, expires: c.ttlSec ? nowMs + c.ttlSec * 1000 : Number.POSITIVE_INFINITY });
-        counterResults[i].used = sums[i] + c.amount;
-      });
+      for (let i = 0; i < rates.length; i++) {
+        const tat = decisions[i].tat;
+        const entry = this.tats.get(rates[i].key);
+        if (entry) {
+          entry.tat = tat;
+          entry.expires = tat + 1000;
+        } else this.tats.set(rates[i].key, { tat, expires: tat + 1000 });
+      }
+      for (let i = 0; i < counters.length; i++) {
+        const c = counters[i];
+        const expires = c.ttlSec ? nowMs + c.ttlSec * 1000 : Number.POSITIVE_INFINITY;
+        const entry = this.counters.get(c.keys[0]);
+        if (entry) {
+          entry.value += c.amount;
+          entry.expires = expires;
+        } else this.counters.set(c.keys[0], { value: c.amount, expires });
+        counterResults[i].used += c.amount;
+      }
     }
     return { allowed, rates: decisions, counters: counterResults };
   }
@@ -43,12 +73,17 @@ export class MemoryLimitStore implements LimitStore {
     nowMs: number,
   ): Promise<void> {
     for (const r of rates) {
-      const tat = gcraAdjust(r, this.tats.get(r.key)?.tat ?? nowMs, r.delta, nowMs);
-      this.tats.set(r.key, { tat, expires: tat + 1000 });
+      const entry = this.tats.get(r.key);
+      const tat = gcraAdjust(r, entry?.tat ?? nowMs, r.delta, nowMs);
+      if (entry) {
+        entry.tat = tat;
+        entry.expires = tat + 1000;
+      } else this.tats.set(r.key, { tat, expires: tat + 1000 });
     }
     for (const c of counters) {
-      const prev = this.counters.get(c.key);
-      this.counters.set(c.key, { value: (prev?.value ?? 0) + c.delta, expires: prev?.expires ?? (c.ttlSec ? nowMs + c.ttlSec * 1000 : Number.POSITIVE_INFINITY) });
+      const entry = this.counters.get(c.key);
+      if (entry) entry.value += c.delta;
+      else this.counters.set(c.key, { value: c.delta, expires: c.ttlSec ? nowMs + c.ttlSec * 1000 : Number.POSITIVE_INFINITY });
     }
   }
 

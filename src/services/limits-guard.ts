@@ -2,40 +2,21 @@ import { sql } from 'kysely';
 import { TollgateError } from '../core/errors.js';
 import { boundTokens, estimateTokens } from '../core/estimate.js';
 import { maxOutputTokens } from '../core/model-limits.js';
-import { formatResetDuration, type GcraDecision } from '../core/gcra.js';
+import { formatResetDuration } from '../core/gcra.js';
+import { hasAnyLimit, type LimitPlan, limitChecks, type PlannedCounter, planHolds, planLimits, type ProjectPolicy, type RateKind, type SpendPolicy } from '../core/limit-plan.js';
 import type { AcquireOutcome, CounterCheck, LimitStore, RateCheck } from '../core/limit-store.js';
-import { type Interval, keyRange, keyTtlSeconds, periodKeys } from '../core/periods.js';
+import { keyRange, keyTtlSeconds } from '../core/periods.js';
 import type { MeterPlan } from '../core/metering-plan.js';
-import { costNanoUsd } from '../core/pricing.js';
+import { costNanoUsd, type TokenCounts } from '../core/pricing.js';
 import type { KeyRecord } from '../core/verify.js';
 import type { Admission, AdmitInput, RequestGuard } from '../http/gateway/guard.js';
 import type { ServiceDeps } from './context.js';
-import type { ProjectPolicy } from './limits.js';
 import type { PolicyCache } from './policy-cache.js';
 
 // Rate limits (RPM, RPD, TPM at key, project and project-model level), request quotas and money budgets, decided
 // together and atomically by the limit store before a request is forwarded, then settled to its real usage.
 
-const MINUTE = 60_000;
 const DAY = 86_400_000;
-const NANO_PER_CENT = 10_000_000;
-
-type RateKind = 'rpm' | 'rpd' | 'tpm';
-interface RateMeta {
-  kind: RateKind;
-  scope: string;
-  limit: number;
-}
-type CounterKind = 'quota' | 'key_budget' | 'project_budget' | 'org_budget';
-interface CounterMeta {
-  kind: CounterKind;
-  cap: number;
-  interval: Interval;
-  period: string;
-  alertThresholds: number[];
-  scopeId: string;
-  recipients?: string[];
-}
 
 export interface BudgetAlert {
   scope: 'api_key' | 'project' | 'organization';
@@ -65,7 +46,24 @@ const NO_LIMITS: Admission = { headers: {}, settle() {} };
 
 const RATE_LABEL: Record<RateKind, string> = { rpm: 'requests per min (RPM)', rpd: 'requests per day (RPD)', tpm: 'tokens per min (TPM)' };
 
+/** A key's plan, and what it was planned from (a plan is reused while these are the same and its periods hold). */
+interface CachedPlan {
+  plan: LimitPlan;
+  policy: ProjectPolicy | null;
+  orgSpend: SpendPolicy | null;
+  /** The model it was planned for, or undefined when the project has no per-model limit (any model then). */
+  model: string | null | undefined;
+}
+
 export class LimitsGuard implements RequestGuard {
+  /**
+   * The last plan of each key record. The key cache keeps one record object per key until the key changes (a change
+   * makes a new record), and policies are new objects after every change: a plan is reused while both are the same.
+   * Planning afresh on every request (key strings, period keys from dates) was the larger part of the limits path's
+   * cost, and the per-request garbage of it grew with the requests in flight.
+   */
+  private readonly plans = new WeakMap<KeyRecord, CachedPlan>();
+
   constructor(
     private readonly deps: ServiceDeps,
     private readonly policies: PolicyCache,
@@ -86,7 +84,7 @@ export class LimitsGuard implements RequestGuard {
   private admitWith(input: AdmitInput, policy: ProjectPolicy | null, org: ProjectPolicy): Admission | Promise<Admission> {
     const orgSpend = org.spend;
     // Most keys have no limit at all: answer before estimating anything (this runs on every request).
-    if (!input.record.limits && !policy?.rateLimits.length && !policy?.spend?.thresholdCents && !orgSpend?.thresholdCents) return NO_LIMITS;
+    if (!hasAnyLimit(input.record.limits, policy, orgSpend)) return NO_LIMITS;
     const capped = input.record.limits?.spend_limit
       ? 'this API key has a spend limit'
       : policy?.spend?.thresholdCents && policy.spend.enforced
@@ -98,154 +96,86 @@ export class LimitsGuard implements RequestGuard {
     return this.admitLimited(input, policy, orgSpend, capped !== null);
   }
 
-  private async admitLimited(input: AdmitInput, policy: ProjectPolicy | null, orgSpend: ProjectPolicy['spend'], hardCap: boolean): Promise<Admission> {
+  /** The key's plan for `model` at `nowMs`: the cached one while it holds, else planned anew. */
+  private planFor(record: KeyRecord, policy: ProjectPolicy | null, orgSpend: SpendPolicy | null, model: string | null, nowMs: number): LimitPlan {
+    const hit = this.plans.get(record);
+    if (hit && hit.policy === policy && hit.orgSpend === orgSpend && (hit.model === undefined || hit.model === model) && planHolds(hit.plan, nowMs)) return hit.plan;
+    const plan = planLimits(record, policy, orgSpend, model, nowMs);
+    const perModel = policy?.rateLimits.some((rl) => rl.model !== '*') ?? false;
+    this.plans.set(record, { plan, policy, orgSpend, model: perModel ? model : undefined });
+    return plan;
+  }
+
+  private async admitLimited(input: AdmitInput, policy: ProjectPolicy | null, orgSpend: SpendPolicy | null, hardCap: boolean): Promise<Admission> {
     const { record, model, nowMs } = input;
-    const kl = record.limits;
+    const limits = this.planFor(record, policy, orgSpend, model, nowMs);
+    if (limits.rates.length === 0 && limits.counters.length === 0) return NO_LIMITS;
     const { plan } = input;
     // Tokens are estimated for token-billed calls only; the other kinds reserve what their plan estimates. TPM
     // reserves the usual estimate (as OpenAI's own limiter does); a hard spend cap reserves what the request can cost
     // at most (input bounded from above, output its max_tokens or else the model's largest answer), so that a burst
-    // of concurrent calls cannot overshoot the cap (docs/metering.md).
-    const estimate = plan.kind === 'tokens' ? estimateTokens(input.body, input.endpoint, this.opts.defaultMaxOutputTokens) : { input: 0, output: 0 };
+    // of concurrent calls cannot overshoot the cap (docs/metering.md). Each is computed only when a limit reads it.
+    const tokens = plan.kind === 'tokens';
+    const needsEstimate = tokens && (limits.rates.some((r) => r.kind === 'tpm') || (!hardCap && limits.counters.some((c) => c.kind !== 'quota')));
+    const estimate = needsEstimate ? estimateTokens(input.body, input.endpoint, this.opts.defaultMaxOutputTokens) : NO_ESTIMATE;
     const estTokens = estimate.input + estimate.output;
-    const reserved =
-      plan.kind === 'tokens' && hardCap ? boundTokens(input.body, input.endpoint, maxOutputTokens(model, () => plan.price?.max_output_tokens)) : estimate;
-    const estCost = plan.kind === 'tokens' ? costNanoUsd(plan.price, { input: reserved.input, cached: 0, output: reserved.output }) : plan.estimateNano;
-
-    const rates: RateCheck[] = [];
-    const rateMeta: RateMeta[] = [];
-    const addRate = (scope: string, kind: RateKind, limit: number | null | undefined) => {
-      if (!limit) return;
-      const periodMs = kind === 'rpd' ? DAY : MINUTE;
-      // The limit is part of the key: a changed limit starts a fresh bucket instead of inheriting a state scaled to the old one.
-      rates.push({ key: `rl:${scope}:${kind}:${limit}`, limit, periodMs, cost: kind === 'tpm' ? estTokens : 1 });
-      rateMeta.push({ kind, scope, limit });
-    };
-    addRate(`k:${record.id}`, 'rpm', kl?.rate_limits?.max_requests_per_1_minute);
-    addRate(`k:${record.id}`, 'rpd', kl?.rate_limits?.max_requests_per_1_day);
-    addRate(`k:${record.id}`, 'tpm', kl?.rate_limits?.max_tokens_per_1_minute);
-    for (const rl of policy?.rateLimits ?? []) {
-      if (rl.model !== '*' && rl.model !== model) continue;
-      const scope = `p:${record.projectId}:${rl.model}`;
-      addRate(scope, 'rpm', rl.max_requests_per_1_minute);
-      addRate(scope, 'rpd', rl.max_requests_per_1_day);
-      addRate(scope, 'tpm', rl.max_tokens_per_1_minute);
+    let estCost = 0;
+    if (!tokens) estCost = plan.estimateNano;
+    else if (limits.counters.some((c) => c.kind !== 'quota')) {
+      const reserved = hardCap ? boundTokens(input.body, input.endpoint, maxOutputTokens(model, () => plan.price?.max_output_tokens)) : estimate;
+      estCost = costNanoUsd(plan.price, { input: reserved.input, cached: 0, output: reserved.output });
     }
+    const { rates, counters } = limitChecks(limits, estTokens, estCost, nowMs);
 
-    const counters: CounterCheck[] = [];
-    const counterMeta: CounterMeta[] = [];
-    const addCounter = (prefix: string, kind: CounterKind, cap: number, interval: Interval, amount: number, alerts: number[], scopeId: string) => {
-      const keys = periodKeys(interval, nowMs).map((p) => `${prefix}:${p}`);
-      counters.push({ keys, cap, amount, ttlSec: keyTtlSeconds(keys[0].slice(prefix.length + 1), nowMs) });
-      counterMeta.push({ kind, cap, interval, period: keys[0].slice(prefix.length + 1), alertThresholds: alerts, scopeId });
-    };
-    if (kl?.request_quota) addCounter(`q:k:${record.id}`, 'quota', kl.request_quota.max_requests, kl.request_quota.interval ?? 'total', 1, [], record.id);
-    if (kl?.spend_limit) {
-      addCounter(`s:k:${record.id}`, 'key_budget', kl.spend_limit.threshold_amount * NANO_PER_CENT, kl.spend_limit.interval ?? 'month', estCost, [50, 80, 100], record.id);
-    }
-    const sp = policy?.spend;
-    if (sp?.thresholdCents && record.projectId) {
-      const cap = sp.enforced ? sp.thresholdCents * NANO_PER_CENT : Number.MAX_SAFE_INTEGER;
-      addCounter(`s:p:${record.projectId}`, 'project_budget', cap, sp.interval, estCost, sp.alertThresholds, record.projectId);
-      counterMeta[counterMeta.length - 1].recipients = sp.recipients;
-      if (!sp.enforced) counterMeta[counterMeta.length - 1].cap = sp.thresholdCents * NANO_PER_CENT;
-    }
-    if (orgSpend?.thresholdCents) {
-      const cap = orgSpend.enforced ? orgSpend.thresholdCents * NANO_PER_CENT : Number.MAX_SAFE_INTEGER;
-      addCounter(`s:o:${record.orgId}`, 'org_budget', cap, orgSpend.interval, estCost, orgSpend.alertThresholds, record.orgId);
-      if (!orgSpend.enforced) counterMeta[counterMeta.length - 1].cap = orgSpend.thresholdCents * NANO_PER_CENT;
-    }
-    if (rates.length === 0 && counters.length === 0) return NO_LIMITS;
-
-    const outcome = await this.acquire(record, rates, counters, counterMeta, nowMs);
-    if (!outcome.allowed) {
-      this.alertExhausted(outcome, counters, counterMeta, record);
-      throw this.refusal(outcome, rateMeta, counterMeta, rates, counters, record, model);
-    }
-
-    const headers = this.headers(outcome, rateMeta, counterMeta);
-    const usedAtAdmit = outcome.counters.map((c) => c.used);
-    let settled = false;
-    return {
-      headers,
-      settle: (actual) => {
-        if (settled) return;
-        settled = true;
-        const realTokens = actual.billable ? actual.tokens.input + actual.tokens.output : 0;
-        const rateAdjust = rates
-          .map((r, i) => ({ r, m: rateMeta[i] }))
-          .filter(({ m }) => m.kind === 'tpm' || !actual.billable)
-          .map(({ r, m }) => ({ key: r.key, limit: r.limit, periodMs: r.periodMs, delta: m.kind === 'tpm' ? realTokens - estTokens : 0 }))
-          .filter((a) => a.delta !== 0);
-        const counterAdjust = counters
-          .map((c, i) => {
-            const m = counterMeta[i];
-            // A forwarded request keeps its place in the quota whatever its outcome: only money is settled.
-            const delta = m.kind === 'quota' ? 0 : (actual.billable ? actual.costNanoUsd : 0) - c.amount;
-            return { key: c.keys[0], delta, ttlSec: c.ttlSec, i };
-          })
-          .filter((a) => a.delta !== 0);
-        if (rateAdjust.length || counterAdjust.length) {
-          this.opts.store.adjust(rateAdjust, counterAdjust, this.deps.clock()).catch((err) => this.opts.onStoreError(err, 'open'));
-        }
-        counterMeta.forEach((m, i) => {
-          if (m.kind === 'quota' || m.alertThresholds.length === 0) return;
-          const delta = (actual.billable ? actual.costNanoUsd : 0) - counters[i].amount;
-          const used = usedAtAdmit[i] + delta;
-          for (const t of m.alertThresholds) {
-            if (used >= (m.cap * t) / 100 && m.cap > 0) {
-              this.opts.onAlert({
-                scope: m.kind === 'key_budget' ? 'api_key' : m.kind === 'org_budget' ? 'organization' : 'project',
-                scopeId: m.scopeId,
-                orgId: record.orgId,
-                projectId: record.projectId,
-                period: m.period,
-                threshold: t,
-                usedNanoUsd: used,
-                capNanoUsd: m.cap,
-                recipients: m.recipients ?? [],
-              });
-            }
-          }
-        });
-      },
-    };
-  }
-
-  /** Seeds unseen counters from stored usage, then decides; falls back per the configured failure modes. */
-  private async acquire(record: KeyRecord, rates: RateCheck[], counters: CounterCheck[], meta: CounterMeta[], nowMs: number): Promise<AcquireOutcome> {
+    let outcome: AcquireOutcome;
     try {
-      return await this.acquireSeeded(this.opts.store, record, rates, counters, meta, nowMs);
+      outcome = await this.opts.store.acquire(rates, counters, nowMs);
+      if (outcome.missing?.length) outcome = await this.acquireSeeded(this.opts.store, record, limits, rates, counters, nowMs, outcome);
     } catch (err) {
-      if (err instanceof TollgateError) throw err;
-      if (counters.length > 0 && this.opts.budgetFailure === 'closed') {
-        this.opts.onStoreError(err, 'closed');
-        throw new TollgateError('service_unavailable', 'Budgets cannot be checked right now (limit store unavailable); the request was not forwarded. Try again shortly.');
-      }
-      if (rates.length > 0 && this.opts.rateLimitFailure === 'closed') {
-        this.opts.onStoreError(err, 'closed');
-        throw new TollgateError('service_unavailable', 'Rate limits cannot be checked right now (limit store unavailable). Try again shortly.');
-      }
-      this.opts.onStoreError(err, 'open');
-      return this.acquireSeeded(this.opts.localStore, record, rates, counters, meta, nowMs);
+      outcome = await this.acquireFallback(err, record, limits, rates, counters, nowMs);
     }
+    if (!outcome.allowed) {
+      this.alertExhausted(outcome, counters, limits, record);
+      throw this.refusal(outcome, limits, rates, counters, record, model);
+    }
+    return new LimitedAdmission(this, record, limits, rates, counters, estTokens, outcome, headersOf(outcome, limits));
   }
 
-  /** Decides; a counter the store lacks is seeded from stored usage (once per key and period) and the decision retried. */
+  /** After a failure of the shared store: refuse (fail-closed), or decide on the local store (fail-open). */
+  private acquireFallback(err: unknown, record: KeyRecord, plan: LimitPlan, rates: RateCheck[], counters: CounterCheck[], nowMs: number): Promise<AcquireOutcome> {
+    if (err instanceof TollgateError) throw err;
+    if (counters.length > 0 && this.opts.budgetFailure === 'closed') {
+      this.opts.onStoreError(err, 'closed');
+      throw new TollgateError('service_unavailable', 'Budgets cannot be checked right now (limit store unavailable); the request was not forwarded. Try again shortly.');
+    }
+    if (rates.length > 0 && this.opts.rateLimitFailure === 'closed') {
+      this.opts.onStoreError(err, 'closed');
+      throw new TollgateError('service_unavailable', 'Rate limits cannot be checked right now (limit store unavailable). Try again shortly.');
+    }
+    this.opts.onStoreError(err, 'open');
+    return this.acquireSeeded(this.opts.localStore, record, plan, rates, counters, nowMs);
+  }
+
+  /**
+   * Decides; a counter the store lacks is seeded from stored usage (once per key and period) and the decision retried,
+   * three decisions in all. `first` is a decision already made, which named missing counters.
+   */
   private async acquireSeeded(
     store: LimitStore,
     record: KeyRecord,
+    plan: LimitPlan,
     rates: RateCheck[],
     counters: CounterCheck[],
-    meta: CounterMeta[],
     nowMs: number,
+    first?: AcquireOutcome,
   ): Promise<AcquireOutcome> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const outcome = await store.acquire(rates, counters, nowMs);
+    let outcome = first ?? (await store.acquire(rates, counters, nowMs));
+    for (let attempt = 1; ; attempt++) {
       if (!outcome.missing?.length) return outcome;
-      for (const key of outcome.missing) await this.seed(store, record, counters, meta, key);
+      for (const key of outcome.missing) await this.seed(store, record, plan, key);
+      if (attempt === 3) throw new Error('limit store lost counters while seeding them');
+      outcome = await store.acquire(rates, counters, nowMs);
     }
-    throw new Error('limit store lost counters while seeding them');
   }
 
   /**
@@ -253,10 +183,9 @@ export class LimitsGuard implements RequestGuard {
    * from the daily rollups (every period is whole UTC days, and the rollups are written in the transaction that
    * writes the events): one row per model and endpoint kind per day, however many requests the period holds.
    */
-  private async seed(store: LimitStore, record: KeyRecord, counters: CounterCheck[], meta: CounterMeta[], key: string): Promise<void> {
-    const i = counters.findIndex((c) => c.keys.includes(key));
-    if (i < 0) return;
-    const m = meta[i];
+  private async seed(store: LimitStore, record: KeyRecord, plan: LimitPlan, key: string): Promise<void> {
+    const m = plan.counters.find((c) => c.keys.includes(key));
+    if (!m) return;
     const period = key.slice(key.lastIndexOf(':') + 1);
     const { start, end } = keyRange(period);
     const perKey = m.kind === 'quota' || m.kind === 'key_budget';
@@ -274,44 +203,46 @@ export class LimitsGuard implements RequestGuard {
     await store.seedCounter(key, Number(row?.v ?? 0), keyTtlSeconds(period, now), now);
   }
 
+  /** Tells of every budget threshold `used` nano-dollars of `m` have reached. */
+  alert(record: KeyRecord, m: PlannedCounter, used: number, threshold: number): void {
+    this.opts.onAlert({
+      scope: m.kind === 'key_budget' ? 'api_key' : m.kind === 'org_budget' ? 'organization' : 'project',
+      scopeId: m.scopeId,
+      orgId: record.orgId,
+      projectId: record.projectId,
+      period: m.period,
+      threshold,
+      usedNanoUsd: used,
+      capNanoUsd: m.cap,
+      recipients: [...m.recipients],
+    });
+  }
+
+  /** Settles a granted request's estimates to what it used (`LimitedAdmission.settle`). */
+  adjust(rates: Parameters<LimitStore['adjust']>[0], counters: Parameters<LimitStore['adjust']>[1]): void {
+    this.opts.store.adjust(rates, counters, this.deps.clock()).catch((err) => this.opts.onStoreError(err, 'open'));
+  }
+
   /**
    * A budget that refuses a request is exhausted for new requests (spent and reserved leave no room for this one's
    * reservation): every alert threshold of it fires now, once per period, since with reservations the recorded
    * spend itself may stop short of 100 %.
    */
-  private alertExhausted(outcome: AcquireOutcome, counters: CounterCheck[], counterMeta: CounterMeta[], record: KeyRecord): void {
+  private alertExhausted(outcome: AcquireOutcome, counters: CounterCheck[], plan: LimitPlan, record: KeyRecord): void {
     outcome.counters.forEach((c, i) => {
-      const m = counterMeta[i];
+      const m = plan.counters[i];
       if (c.allowed || m.kind === 'quota' || m.cap <= 0) return;
       for (const t of m.alertThresholds) {
         if (c.used + counters[i].amount < (m.cap * t) / 100) continue;
-        this.opts.onAlert({
-          scope: m.kind === 'key_budget' ? 'api_key' : m.kind === 'org_budget' ? 'organization' : 'project',
-          scopeId: m.scopeId,
-          orgId: record.orgId,
-          projectId: record.projectId,
-          period: m.period,
-          threshold: t,
-          usedNanoUsd: c.used,
-          capNanoUsd: m.cap,
-          recipients: m.recipients ?? [],
-        });
+        this.alert(record, m, c.used, t);
       }
     });
   }
 
-  private refusal(
-    outcome: AcquireOutcome,
-    rateMeta: RateMeta[],
-    counterMeta: CounterMeta[],
-    rates: RateCheck[],
-    counters: CounterCheck[],
-    record: KeyRecord,
-    model: string | null,
-  ): TollgateError {
+  private refusal(outcome: AcquireOutcome, plan: LimitPlan, rates: RateCheck[], counters: CounterCheck[], record: KeyRecord, model: string | null): TollgateError {
     const failedCounter = outcome.counters.findIndex((c) => !c.allowed);
     if (failedCounter >= 0) {
-      const m = counterMeta[failedCounter];
+      const m = plan.counters[failedCounter];
       const used = outcome.counters[failedCounter].used;
       const code =
         m.kind === 'quota'
@@ -331,12 +262,12 @@ export class LimitsGuard implements RequestGuard {
           ? `${what} Retrying will not help until the period resets or the limit is raised.`
           : `${what} Retrying helps only once requests in flight settle, the period resets or the limit is raised.`,
       );
-      err.headers = this.headers(outcome, rateMeta, counterMeta);
+      err.headers = headersOf(outcome, plan);
       return err;
     }
     const i = outcome.rates.findIndex((d) => !d.allowed);
     const d = outcome.rates[i];
-    const m = rateMeta[i];
+    const m = plan.rates[i];
     const retryMs = Number.isFinite(d.retryAfterMs) ? d.retryAfterMs : 60_000;
     const where = m.scope.startsWith('k:') ? `API key ${record.id}` : `project ${record.projectId}${m.scope.endsWith(':*') ? '' : ` for ${model}`}`;
     const requested = rates[i].cost;
@@ -347,44 +278,98 @@ export class LimitsGuard implements RequestGuard {
         ? `Request too large for ${where} on ${RATE_LABEL[m.kind]}: Limit ${m.limit}, Requested ${requested}. Reduce the prompt or max_tokens.`
         : `Rate limit reached for ${where} on ${RATE_LABEL[m.kind]}: Limit ${m.limit}, Used ${m.limit - d.remaining}, Requested ${requested}. Please try again in ${formatResetDuration(retryMs)}.`,
     );
-    err.headers = { ...this.headers(outcome, rateMeta, counterMeta), 'retry-after': String(Math.max(1, Math.ceil(retryMs / 1000))), 'retry-after-ms': String(Math.ceil(retryMs)) };
+    err.headers = { ...headersOf(outcome, plan), 'retry-after': String(Math.max(1, Math.ceil(retryMs / 1000))), 'retry-after-ms': String(Math.ceil(retryMs)) };
     return err;
   }
+}
 
-  private headers(outcome: AcquireOutcome, rateMeta: RateMeta[], counterMeta: CounterMeta[]): Record<string, string> {
-    const h: Record<string, string> = {};
-    const tightest = (kinds: RateKind[]): { d: GcraDecision; m: RateMeta } | null => {
-      let best: { d: GcraDecision; m: RateMeta } | null = null;
-      outcome.rates.forEach((d, i) => {
-        if (!kinds.includes(rateMeta[i].kind)) return;
-        if (!best || d.remaining < best.d.remaining) best = { d, m: rateMeta[i] };
-      });
-      return best;
-    };
-    const req = tightest(['rpm', 'rpd']);
-    if (req) {
-      h['x-ratelimit-limit-requests'] = String(req.m.limit);
-      h['x-ratelimit-remaining-requests'] = String(req.d.remaining);
-      h['x-ratelimit-reset-requests'] = formatResetDuration(req.d.resetMs);
+const NO_ESTIMATE = { input: 0, output: 0 };
+
+/** A granted request under limits: its headers, and what settling it needs (the plan is shared with the key's other requests). */
+class LimitedAdmission implements Admission {
+  private settled = false;
+
+  constructor(
+    private readonly guard: LimitsGuard,
+    private readonly record: KeyRecord,
+    private readonly plan: LimitPlan,
+    private readonly rates: RateCheck[],
+    private readonly counters: CounterCheck[],
+    private readonly estTokens: number,
+    private readonly outcome: AcquireOutcome,
+    readonly headers: Record<string, string>,
+  ) {}
+
+  settle(actual: { tokens: TokenCounts; costNanoUsd: number; billable: boolean }): void {
+    if (this.settled) return;
+    this.settled = true;
+    const { plan, rates, counters } = this;
+    const spent = actual.billable ? actual.costNanoUsd : 0;
+    // TPM is moved from the estimate to the real count; RPM/RPD keep the request whatever its outcome.
+    const rateAdjust: Parameters<LimitStore['adjust']>[0] = [];
+    const realTokens = actual.billable ? actual.tokens.input + actual.tokens.output : 0;
+    for (let i = 0; i < rates.length; i++) {
+      if (plan.rates[i].kind !== 'tpm') continue;
+      const delta = realTokens - this.estTokens;
+      if (delta === 0) continue;
+      const r = rates[i];
+      rateAdjust.push({ key: r.key, limit: r.limit, periodMs: r.periodMs, delta });
     }
-    const tok = tightest(['tpm']);
-    if (tok) {
-      h['x-ratelimit-limit-tokens'] = String(tok.m.limit);
-      h['x-ratelimit-remaining-tokens'] = String(tok.d.remaining);
-      h['x-ratelimit-reset-tokens'] = formatResetDuration(tok.d.resetMs);
+    // A forwarded request keeps its place in the quota whatever its outcome: only money is settled.
+    const counterAdjust: Parameters<LimitStore['adjust']>[1] = [];
+    for (let i = 0; i < counters.length; i++) {
+      if (plan.counters[i].kind === 'quota') continue;
+      const c = counters[i];
+      const delta = spent - c.amount;
+      if (delta !== 0) counterAdjust.push({ key: c.keys[0], delta, ttlSec: c.ttlSec });
     }
-    let budget: number | null = null;
-    let quota: number | null = null;
-    outcome.counters.forEach((c, i) => {
-      const m = counterMeta[i];
-      const left = Math.max(0, m.cap - c.used);
-      if (m.kind === 'quota') quota = quota === null ? left : Math.min(quota, left);
-      else if (m.cap < Number.MAX_SAFE_INTEGER) budget = budget === null ? left : Math.min(budget, left);
-    });
-    if (budget !== null) h['x-tollgate-remaining-budget-usd'] = (budget / 1e9).toFixed(6);
-    if (quota !== null) h['x-tollgate-remaining-requests-quota'] = String(quota);
-    return h;
+    if (rateAdjust.length || counterAdjust.length) this.guard.adjust(rateAdjust, counterAdjust);
+    for (let i = 0; i < counters.length; i++) {
+      const m = plan.counters[i];
+      if (m.kind === 'quota' || m.alertThresholds.length === 0) continue;
+      const used = this.outcome.counters[i].used + spent - counters[i].amount;
+      for (const t of m.alertThresholds) if (used >= (m.cap * t) / 100 && m.cap > 0) this.guard.alert(this.record, m, used, t);
+    }
   }
+}
+
+/**
+ * OpenAI's x-ratelimit-* headers from the tightest request limit (RPM or RPD) and the tightest token limit, and
+ * Tollgate's remaining budget and request quota.
+ */
+function headersOf(outcome: AcquireOutcome, plan: LimitPlan): Record<string, string> {
+  const h: Record<string, string> = {};
+  let req = -1;
+  let tok = -1;
+  for (let i = 0; i < outcome.rates.length; i++) {
+    const remaining = outcome.rates[i].remaining;
+    if (plan.rates[i].kind === 'tpm') {
+      if (tok < 0 || remaining < outcome.rates[tok].remaining) tok = i;
+    } else if (req < 0 || remaining < outcome.rates[req].remaining) req = i;
+  }
+  if (req >= 0) {
+    const d = outcome.rates[req];
+    h['x-ratelimit-limit-requests'] = String(plan.rates[req].limit);
+    h['x-ratelimit-remaining-requests'] = String(d.remaining);
+    h['x-ratelimit-reset-requests'] = formatResetDuration(d.resetMs);
+  }
+  if (tok >= 0) {
+    const d = outcome.rates[tok];
+    h['x-ratelimit-limit-tokens'] = String(plan.rates[tok].limit);
+    h['x-ratelimit-remaining-tokens'] = String(d.remaining);
+    h['x-ratelimit-reset-tokens'] = formatResetDuration(d.resetMs);
+  }
+  let budget: number | null = null;
+  let quota: number | null = null;
+  for (let i = 0; i < outcome.counters.length; i++) {
+    const m = plan.counters[i];
+    const left = Math.max(0, m.cap - outcome.counters[i].used);
+    if (m.kind === 'quota') quota = quota === null ? left : Math.min(quota, left);
+    else if (m.cap < Number.MAX_SAFE_INTEGER) budget = budget === null ? left : Math.min(budget, left);
+  }
+  if (budget !== null) h['x-tollgate-remaining-budget-usd'] = (budget / 1e9).toFixed(6);
+  if (quota !== null) h['x-tollgate-remaining-requests-quota'] = String(quota);
+  return h;
 }
 
 /**

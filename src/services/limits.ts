@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TollgateError } from '../core/errors.js';
+import type { ProjectPolicy } from '../core/limit-plan.js';
 import { newId } from '../core/ids.js';
 import type { Interval } from '../core/periods.js';
 import { IntervalSchema, RateLimitsSchema } from './api-keys.js';
@@ -23,18 +24,7 @@ export interface RateLimitObject {
   max_requests_per_1_day: number | null;
 }
 
-export interface SpendPolicy {
-  thresholdCents: number | null;
-  interval: Interval;
-  enforced: boolean;
-  alertThresholds: number[];
-  recipients: string[];
-}
-
-export interface ProjectPolicy {
-  rateLimits: RateLimitObject[];
-  spend: SpendPolicy | null;
-}
+export type { ProjectPolicy, SpendPolicy } from '../core/limit-plan.js';
 
 const CreateRateLimit = RateLimitsSchema.extend({ model: text({ min: 1, max: 256 }).optional() }).refine(
   (b) => !!(b.max_requests_per_1_minute || b.max_tokens_per_1_minute || b.max_requests_per_1_day),

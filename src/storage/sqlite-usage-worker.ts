@@ -12,8 +12,11 @@ sqlite.pragma('busy_timeout = 5000');
 sqlite.pragma('synchronous = NORMAL');
 // With many keys in use each flush updates rollup rows all over the per-key rollup tables: a page cache that holds
 // those pages saves re-reading them every flush (measured with 1,000 keys over 900,000 events, when usage_events still
-// had a per-key index: 15.0 → 13.2 µs of CPU per event with 64 MB instead of SQLite's 2 MB default).
-sqlite.pragma('cache_size = -65536');
+// had a per-key index: 15.0 → 13.2 µs of CPU per event with 64 MB instead of SQLite's 2 MB default). Without that index
+// 8 MB holds what a flush touches: with 1,000 keys rotating at 32 connections the threads off the event loop used
+// 23–34 µs per request with a 64, 8 or 2 MB cache alike (noise), while a 64 MB cache filled up and made the
+// process's resident memory 60–70 MB larger after a few minutes of load (issue 18 §6: ≤ 160 MB at 10,000 keys).
+sqlite.pragma('cache_size = -8192');
 // This connection runs the checkpoints (the gateway's own connection runs none while the worker is up: see
 // sqlite-usage-writer.ts). With many keys in use every flush dirties pages all over the per-key rollup tables;
 // checkpointing every 10,000 WAL pages (40 MB) instead of 1,000 copies those pages back far less often (measured with

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { limitChecks, planHolds, planLimits, type ProjectPolicy } from './limit-plan.js';
+import { keyTtlSeconds } from './periods.js';
+
+const key = (limits: Parameters<typeof planLimits>[0]['limits']) => ({ id: 'key_1', orgId: 'org-1', projectId: 'proj_1', limits });
+const at = (iso: string) => Date.parse(iso);
+const rateLimit = (model: string, rpm: number | null, tpm: number | null = null) => ({
+  model,
+  max_requests_per_1_minute: rpm,
+  max_tokens_per_1_minute: tpm,
+  max_requests_per_1_day: null,
+});
+
+describe('planLimits', () => {
+  it("lists the key's rates, the project's for all models and for this model only, then quota and budgets, in order", () => {
+    const policy: ProjectPolicy = {
+      rateLimits: [rateLimit('*', 100), rateLimit('gpt-4o', null, 5000), rateLimit('o3', 7)],
+      spend: { thresholdCents: 500, interval: 'week', enforced: false, alertThresholds: [80], recipients: ['a@example.com'] },
+    };
+    const orgSpend = { thresholdCents: 900, interval: 'day' as const, enforced: true, alertThresholds: [], recipients: ['b@example.com'] };
+    const plan = planLimits(
+      key({
+        rate_limits: { max_requests_per_1_minute: 10, max_requests_per_1_day: 20, max_tokens_per_1_minute: 30 },
+        request_quota: { max_requests: 40 },
+        spend_limit: { threshold_amount: 50, interval: 'rolling_3d' },
+      }),
+      policy,
+      orgSpend,
+      'gpt-4o',
+      at('2026-05-06T12:00:00Z'),
+    );
+    expect(plan.rates.map((r) => [r.key, r.periodMs])).toEqual([
+      ['rl:k:key_1:rpm:10', 60_000],
+      ['rl:k:key_1:rpd:20', 86_400_000],
+      ['rl:k:key_1:tpm:30', 60_000],
+      ['rl:p:proj_1:*:rpm:100', 60_000],
+      ['rl:p:proj_1:gpt-4o:tpm:5000', 60_000],
+    ]);
+    expect(plan.counters.map((c) => [c.kind, c.keys, c.cap, c.storeCap, c.period, c.scopeId, c.recipients])).toEqual([
+      ['quota', ['q:k:key_1:total'], 40, 40, 'total', 'key_1', []],
+      ['key_budget', ['s:k:key_1:d2026-05-06', 's:k:key_1:d2026-05-05', 's:k:key_1:d2026-05-04'], 500_000_000, 500_000_000, 'd2026-05-06', 'key_1', []],
+      // An alert-only limit is never refused by the store, but alerts and headers still see its cap.
+      ['project_budget', ['s:p:proj_1:w2026-05-04'], 5_000_000_000, Number.MAX_SAFE_INTEGER, 'w2026-05-04', 'proj_1', ['a@example.com']],
+      ['org_budget', ['s:o:org-1:d2026-05-06'], 9_000_000_000, 9_000_000_000, 'd2026-05-06', 'org-1', []],
+    ]);
+    expect(plan.counters[1].alertThresholds).toEqual([50, 80, 100]);
+    // It holds for the day its shortest period is in (the rolling window's current day, the organization's day).
+    expect([plan.fromMs, plan.untilMs]).toEqual([at('2026-05-06T00:00:00Z'), at('2026-05-07T00:00:00Z')]);
+  });
+
+  it('holds within its periods only, on either side', () => {
+    const plan = planLimits(key({ spend_limit: { threshold_amount: 1 } }), null, null, null, at('2026-02-10T00:00:00Z'));
+    expect(plan.counters[0].keys).toEqual(['s:k:key_1:m2026-02']);
+    expect(planHolds(plan, at('2026-02-01T00:00:00Z'))).toBe(true);
+    expect(planHolds(plan, at('2026-02-28T23:59:59.999Z'))).toBe(true);
+    expect(planHolds(plan, at('2026-03-01T00:00:00Z'))).toBe(false);
+    expect(planHolds(plan, at('2026-01-31T23:59:59.999Z'))).toBe(false);
+    // Rates alone hold for ever.
+    const rates = planLimits(key({ rate_limits: { max_requests_per_1_minute: 1 } }), null, null, null, 0);
+    expect(planHolds(rates, at('2099-01-01T00:00:00Z'))).toBe(true);
+  });
+
+  it('lays one request onto the plan: tokens on TPM, 1 on requests and quotas, the cost on budgets, expiry from now', () => {
+    const now = at('2026-02-10T08:00:00Z');
+    const plan = planLimits(
+      key({ rate_limits: { max_requests_per_1_minute: 5, max_tokens_per_1_minute: 50 }, request_quota: { max_requests: 9, interval: 'day' }, spend_limit: { threshold_amount: 1 } }),
+      null,
+      null,
+      null,
+      now,
+    );
+    const later = now + 3_600_000;
+    const { rates, counters } = limitChecks(plan, 321, 654.5, later);
+    expect(rates.map((r) => r.cost)).toEqual([1, 321]);
+    expect(counters.map((c) => [c.amount, c.cap, c.ttlSec])).toEqual([
+      [1, 9, keyTtlSeconds('d2026-02-10', later)],
+      [654.5, 10_000_000, keyTtlSeconds('m2026-02', later)],
+    ]);
+  });
+});

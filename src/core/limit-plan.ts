@@ -1,0 +1,181 @@
+import type { KeyLimits } from './key-limits.js';
+import type { CounterCheck, RateCheck } from './limit-store.js';
+import { type Interval, keyRange, periodKeys, ttlSecondsUntil } from './periods.js';
+
+// Which rate limits, request quotas and budgets apply to a request, and under which limit-store keys: decided from
+// the key's own limits, its project's policy and its organization's spend policy. The plan names no amounts, so one
+// plan serves every request of a key until a limit or policy changes or a period ends (`fromMs`/`untilMs`); the
+// amounts of one request are laid onto it by limitChecks.
+
+export type RateKind = 'rpm' | 'rpd' | 'tpm';
+export type CounterKind = 'quota' | 'key_budget' | 'project_budget' | 'org_budget';
+
+/** A project's rate limit for one model, or for every model (`'*'`), as OpenAI's project.rate_limit has it. */
+export interface ModelRateLimit {
+  model: string;
+  max_requests_per_1_minute: number | null;
+  max_tokens_per_1_minute: number | null;
+  max_requests_per_1_day: number | null;
+}
+
+/** A project's or organization's spend limit and alerts. */
+export interface SpendPolicy {
+  thresholdCents: number | null;
+  interval: Interval;
+  /** Whether the limit refuses requests (else it only alerts). */
+  enforced: boolean;
+  alertThresholds: number[];
+  recipients: string[];
+}
+
+/** The limits a project sets on all its keys. */
+export interface ProjectPolicy {
+  rateLimits: readonly ModelRateLimit[];
+  spend: SpendPolicy | null;
+}
+
+/** One GCRA bucket a request is charged against: `cost` 1 for requests, its estimated tokens for TPM. */
+export interface PlannedRate {
+  kind: RateKind;
+  /** `k:<key id>` for the key's own limits, `p:<project id>:<model or *>` for the project's. */
+  scope: string;
+  limit: number;
+  periodMs: number;
+  /** The store key; the limit is part of it, so a changed limit starts a fresh bucket instead of inheriting one. */
+  key: string;
+}
+
+/** One quota or budget counter: the store sums `keys` (a rolling window's days) against `storeCap`. */
+export interface PlannedCounter {
+  kind: CounterKind;
+  /** The cap as the key's or project's owner set it (nano-dollars, or requests for a quota). */
+  cap: number;
+  /** What the store refuses above: `cap`, or no cap for a limit that only alerts. */
+  storeCap: number;
+  interval: Interval;
+  /** The current period's key (`m2026-05`, `d2026-05-04`, `total`); the first of `keys` after the prefix. */
+  period: string;
+  keys: string[];
+  /** When the period ends (ms), for the store's expiry of its counter. */
+  endMs: number;
+  alertThresholds: readonly number[];
+  scopeId: string;
+  recipients: readonly string[];
+}
+
+export interface LimitPlan {
+  rates: PlannedRate[];
+  counters: PlannedCounter[];
+  /** The plan holds for requests at fromMs ≤ now < untilMs (the current periods of its counters). */
+  fromMs: number;
+  untilMs: number;
+}
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+const NANO_PER_CENT = 10_000_000;
+const KEY_BUDGET_ALERTS: readonly number[] = [50, 80, 100];
+const NO_ONE: readonly string[] = [];
+
+/** Whether any limit, quota or budget applies to a key (the common case is none: checked on every request). */
+export function hasAnyLimit(limits: KeyLimits | null, policy: ProjectPolicy | null, orgSpend: SpendPolicy | null): boolean {
+  return !!(limits || policy?.rateLimits.length || policy?.spend?.thresholdCents || orgSpend?.thresholdCents);
+}
+
+/**
+ * The limits of a request by key `record` for `model` at `nowMs`, in the order they are checked: the key's RPM, RPD
+ * and TPM, the project's for all models and for this model, then the key's request quota and budget, the project's
+ * budget and the organization's.
+ */
+export function planLimits(
+  record: { id: string; orgId: string; projectId: string | null; limits: KeyLimits | null },
+  policy: ProjectPolicy | null,
+  orgSpend: SpendPolicy | null,
+  model: string | null,
+  nowMs: number,
+): LimitPlan {
+  const plan: LimitPlan = { rates: [], counters: [], fromMs: Number.NEGATIVE_INFINITY, untilMs: Number.POSITIVE_INFINITY };
+  const kl = record.limits;
+  const addRate = (scope: string, kind: RateKind, limit: number | null | undefined) => {
+    if (!limit) return;
+    plan.rates.push({ kind, scope, limit, periodMs: kind === 'rpd' ? DAY : MINUTE, key: `rl:${scope}:${kind}:${limit}` });
+  };
+  addRate(`k:${record.id}`, 'rpm', kl?.rate_limits?.max_requests_per_1_minute);
+  addRate(`k:${record.id}`, 'rpd', kl?.rate_limits?.max_requests_per_1_day);
+  addRate(`k:${record.id}`, 'tpm', kl?.rate_limits?.max_tokens_per_1_minute);
+  for (const rl of policy?.rateLimits ?? []) {
+    if (rl.model !== '*' && rl.model !== model) continue;
+    const scope = `p:${record.projectId}:${rl.model}`;
+    addRate(scope, 'rpm', rl.max_requests_per_1_minute);
+    addRate(scope, 'rpd', rl.max_requests_per_1_day);
+    addRate(scope, 'tpm', rl.max_tokens_per_1_minute);
+  }
+
+  const addCounter = (
+    prefix: string,
+    c: { kind: CounterKind; cap: number; storeCap: number; interval: Interval; alertThresholds: readonly number[]; scopeId: string; recipients: readonly string[] },
+  ) => {
+    const periods = periodKeys(c.interval, nowMs);
+    const { start, end } = keyRange(periods[0]);
+    plan.fromMs = Math.max(plan.fromMs, start);
+    plan.untilMs = Math.min(plan.untilMs, end);
+    plan.counters.push({ ...c, period: periods[0], keys: periods.map((p) => `${prefix}:${p}`), endMs: end });
+  };
+  if (kl?.request_quota) {
+    const cap = kl.request_quota.max_requests;
+    addCounter(`q:k:${record.id}`, { kind: 'quota', cap, storeCap: cap, interval: kl.request_quota.interval ?? 'total', alertThresholds: [], scopeId: record.id, recipients: NO_ONE });
+  }
+  if (kl?.spend_limit) {
+    const cap = kl.spend_limit.threshold_amount * NANO_PER_CENT;
+    addCounter(`s:k:${record.id}`, { kind: 'key_budget', cap, storeCap: cap, interval: kl.spend_limit.interval ?? 'month', alertThresholds: KEY_BUDGET_ALERTS, scopeId: record.id, recipients: NO_ONE });
+  }
+  const sp = policy?.spend;
+  if (sp?.thresholdCents && record.projectId) {
+    const cap = sp.thresholdCents * NANO_PER_CENT;
+    addCounter(`s:p:${record.projectId}`, {
+      kind: 'project_budget',
+      cap,
+      storeCap: sp.enforced ? cap : Number.MAX_SAFE_INTEGER,
+      interval: sp.interval,
+      alertThresholds: sp.alertThresholds,
+      scopeId: record.projectId,
+      recipients: sp.recipients,
+    });
+  }
+  if (orgSpend?.thresholdCents) {
+    const cap = orgSpend.thresholdCents * NANO_PER_CENT;
+    addCounter(`s:o:${record.orgId}`, {
+      kind: 'org_budget',
+      cap,
+      storeCap: orgSpend.enforced ? cap : Number.MAX_SAFE_INTEGER,
+      interval: orgSpend.interval,
+      alertThresholds: orgSpend.alertThresholds,
+      scopeId: record.orgId,
+      recipients: NO_ONE,
+    });
+  }
+  return plan;
+}
+
+/** Whether `plan` still holds at `nowMs` (its counters' periods have not turned). */
+export function planHolds(plan: LimitPlan, nowMs: number): boolean {
+  return nowMs >= plan.fromMs && nowMs < plan.untilMs;
+}
+
+/**
+ * The limit-store checks of one request under `plan`: each rate charged 1 request or `tokens` (TPM), each quota 1
+ * request, each budget `costNano` (what the request may cost).
+ */
+export function limitChecks(plan: LimitPlan, tokens: number, costNano: number, nowMs: number): { rates: RateCheck[]; counters: CounterCheck[] } {
+  const rates: RateCheck[] = new Array(plan.rates.length);
+  for (let i = 0; i < plan.rates.length; i++) {
+    const r = plan.rates[i];
+    rates[i] = { key: r.key, limit: r.limit, periodMs: r.periodMs, cost: r.kind === 'tpm' ? tokens : 1 };
+  }
+  const counters: CounterCheck[] = new Array(plan.counters.length);
+  for (let i = 0; i < plan.counters.length; i++) {
+    const c = plan.counters[i];
+    counters[i] = { keys: c.keys, cap: c.storeCap, amount: c.kind === 'quota' ? 1 : costNano, ttlSec: ttlSecondsUntil(c.endMs, nowMs) };
+  }
+  return { rates, counters };
+}
