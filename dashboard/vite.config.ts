@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+import { precompress } from './precompress.js';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
@@ -10,6 +11,8 @@ export default defineConfig({
   base: '/',
   // Preact's automatic JSX runtime; Vite 8 transforms with Oxc (its `esbuild` option is deprecated).
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  // .br and .gz of every asset, served by static.ts with Content-Encoding.
+  plugins: [precompress()],
   resolve: {
     alias: {
       react: 'preact/compat',

@@ -10,6 +10,7 @@ import { createMetrics, registerMetrics } from './http/metrics.js';
 import { registerSecretScanning } from './http/secret-scanning.js';
 import { readiness } from './readiness.js';
 import { requestIdSource } from './core/ids.js';
+import { quickstartModel } from './core/quickstart-model.js';
 import { dashboardWiring } from './http/dashboard/wiring.js';
 import { setupTokenFile } from './infra/setup-token-file.js';
 import { type BackgroundSource, createRuntime, type Runtime } from './runtime.js';
@@ -51,8 +52,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
           logger.warn({ err: String(err) }, 'setup token check failed; retrying'),
         )
       : () => {};
-  const dashboard = dashboardWiring(ctx, runtime, { log: logger, setupTokenFile: tokenFile });
   const gateway = createGateway(config, runtime, ctx, logger);
+  const dashboard = dashboardWiring(ctx, runtime, { log: logger, setupTokenFile: tokenFile, quickstartModel: quickstartModel(gateway.config) });
   gateway.usage.start();
   const metrics = createMetrics(ctx, () => gateway);
   gateway.observe = { upstream: (provider, seconds, outcome) => metrics.upstream.observe(seconds, provider, outcome) };

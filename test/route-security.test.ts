@@ -32,14 +32,22 @@ const PUBLIC = new Set([
   'GET /favicon.svg',
 ]);
 /** Routes that need a dashboard session (no admin key), refused without one. */
-const SESSION_ONLY = new Set(['GET /auth/me', 'POST /auth/password']);
+const SESSION_ONLY = new Set([
+  'GET /auth/me',
+  'POST /auth/password',
+  'GET /auth/dashboard/instance',
+  'GET /auth/dashboard/projects/:project_id/api_keys',
+  'GET /auth/dashboard/names',
+  'GET /auth/dashboard/refusals',
+  'GET /auth/dashboard/budgets',
+]);
 /** Routes with their own credential, tried separately below. */
 const OWN_CREDENTIAL = new Set(['GET /metrics', 'POST /v1/secret-scanning/reports']);
 /** Routes an organization member without the owner role may not even read. */
 const OWNER_ONLY_READS = [`${ORG}/audit_logs`, `${ORG}/admin_api_keys`, `${ORG}/invites`];
 /** The writes a project owner or member may make in their own project (docs/deployment.md, roles). */
 const KEYS = `${ORG}/projects/:project_id/api_keys`;
-const PROJECT_KEY_WRITES = new Set([`POST ${KEYS}`, `POST ${KEYS}/:key_id`, `DELETE ${KEYS}/:key_id`, `POST ${KEYS}/:key_id/rotate`]);
+const PROJECT_KEY_WRITES = new Set([`POST ${KEYS}`, `POST ${KEYS}/:key_id`, `DELETE ${KEYS}/:key_id`, `POST ${KEYS}/:key_id/rotate`, `POST ${KEYS}/:key_id/end_grace`]);
 
 interface Reply {
   status: number;

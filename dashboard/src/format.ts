@@ -37,3 +37,30 @@ export function fromDateInput(value: string): number {
   const [y, m, d] = value.split('-').map(Number);
   return Math.floor(new Date(y, m - 1, d).getTime() / 1000);
 }
+
+/** "$5.00" from cents. */
+export function formatCents(cents: number): string {
+  return usdFmt.format(cents / 100);
+}
+
+const DAY = 86_400;
+
+/** "Expires in 3 days", "Expires today", "Expires Mar 4, 2026": how soon a key stops working. */
+export function expiryLabel(expiresAt: number, nowSec: number): { text: string; soon: boolean } {
+  const left = expiresAt - nowSec;
+  if (left <= 0) return { text: 'Expired', soon: true };
+  const days = Math.ceil(left / DAY);
+  if (left < DAY) return { text: `Expires in ${Math.max(1, Math.round(left / 3600))} h`, soon: true };
+  if (days <= 7) return { text: `Expires in ${days} day${days === 1 ? '' : 's'}`, soon: true };
+  return { text: `Expires ${formatDate(expiresAt)}`, soon: false };
+}
+
+/** "per day", "per month", "in total", "per 7 days (rolling)": a limit's interval in words. */
+export function intervalLabel(interval: string | undefined): string {
+  if (!interval || interval === 'month') return 'per month';
+  if (interval === 'day') return 'per day';
+  if (interval === 'week') return 'per week';
+  if (interval === 'total') return 'in total';
+  const rolling = /^rolling_(\d+)d$/.exec(interval);
+  return rolling ? `per ${rolling[1]} days (rolling)` : interval;
+}

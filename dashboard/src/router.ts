@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 
-// Hash routing (`#/api-keys?project=proj_…`): the server serves one index.html, and a reload keeps the page.
+// Hash routing (`#/api-keys?project=proj_…`, `#/api-keys/key_…?project=…`, `#/settings/members`): the server serves
+// one index.html, and a reload keeps the page.
 
 export interface Route {
   path: string;
@@ -25,18 +26,30 @@ export function useRoute(): Route {
   return route;
 }
 
-/** Changes one query parameter of the current route without adding a history entry. */
-export function replaceParam(name: string, value: string | null): void {
+/** Changes query parameters of the current route (null removes one) without adding a history entry. */
+export function replaceParams(changes: Record<string, string | null>): void {
   const { path, params } = currentRoute();
-  if (value === null) params.delete(name);
-  else params.set(name, value);
+  for (const [name, value] of Object.entries(changes)) {
+    if (value === null || value === '') params.delete(name);
+    else params.set(name, value);
+  }
   const qs = params.toString();
   history.replaceState(null, '', `#${path}${qs ? `?${qs}` : ''}`);
   window.dispatchEvent(new HashChangeEvent('hashchange'));
+}
+
+/** Changes one query parameter of the current route without adding a history entry. */
+export function replaceParam(name: string, value: string | null): void {
+  replaceParams({ [name]: value });
 }
 
 /** Replaces the current route (no history entry), e.g. to drop a spent token from the address bar. */
 export function replaceRoute(path: string): void {
   history.replaceState(null, '', `#${path}`);
   window.dispatchEvent(new HashChangeEvent('hashchange'));
+}
+
+/** The link to a key's own page. */
+export function keyHref(projectId: string | null, keyId: string): string {
+  return `#/api-keys/${encodeURIComponent(keyId)}${projectId ? `?project=${encodeURIComponent(projectId)}` : ''}`;
 }

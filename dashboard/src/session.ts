@@ -5,7 +5,10 @@ import type { Account, Project, ProjectApiKey, ProjectRole } from './types.js';
 /** What every page needs: who is signed in, the organization's projects, and the selected project. */
 export interface SessionState {
   account: Account;
+  /** Active projects (where keys are made and used). */
   projects: Project[];
+  /** Every project, archived ones included (settings, names in usage). */
+  allProjects: Project[];
   projectId: string | null;
   selectProject: (id: string) => void;
   reloadProjects: () => void;

@@ -45,8 +45,64 @@ export interface ProjectApiKey {
   project_id: string | null;
   permissions: Permissions;
   allowed_ips: string[] | null;
+  allowed_models: string[] | null;
   owner: { type: 'user' | 'service_account'; user?: { id: string; name: string; email: string }; service_account?: { id: string; name: string } } | null;
   created_by: { type: string; id: string | null };
+  revoked_at?: number | null;
+  rotated_at?: number | null;
+  rate_limits: KeyRateLimits | null;
+  spend_limit: { threshold_amount: number; interval?: string } | null;
+  request_quota: { max_requests: number; interval?: 'day' | 'month' | 'total' } | null;
+  /** The dashboard's list and key page: when the secret replaced by the last rotation stops working (null: none in grace). */
+  previous_secret_expires_at?: number | null;
+}
+
+export interface KeyRateLimits {
+  max_requests_per_1_minute?: number | null;
+  max_tokens_per_1_minute?: number | null;
+  max_requests_per_1_day?: number | null;
+}
+
+export type KeyStatus = ProjectApiKey['status'];
+export type KeyOrder = 'created_desc' | 'created_asc' | 'last_used' | 'name';
+
+/** GET /auth/dashboard/projects/{id}/api_keys. */
+export interface KeySearchPage extends ListPage<ProjectApiKey> {
+  total: number;
+  status_counts: Record<KeyStatus, number>;
+}
+
+/** GET /auth/dashboard/refusals. */
+export interface RefusalReport {
+  object: 'list';
+  data: Array<{ error_code: string | null; reason: string; count: number; last_at: number }>;
+  total: number;
+}
+
+/** GET /auth/dashboard/budgets: where a spend limit or request quota stands in its period. */
+export interface Standing {
+  kind: 'spend' | 'quota';
+  scope: 'api_key' | 'project' | 'organization';
+  id: string;
+  project_id: string | null;
+  interval: string;
+  period_start: number;
+  resets_at: number | null;
+  limit: number;
+  used: number;
+  enforced: boolean;
+  blocked: boolean;
+  refused: number;
+  last_refused_at: number | null;
+}
+
+/** GET /auth/dashboard/names. */
+export interface NamedObject {
+  id: string;
+  object: 'api_key' | 'admin_api_key' | 'user' | 'service_account' | 'project';
+  name: string;
+  detail: string | null;
+  project_id: string | null;
 }
 
 /** A create or rotate answer: the only time the full secret is sent. */
@@ -71,6 +127,12 @@ export interface ServiceAccount {
   name: string;
   role: string;
   created_at: number;
+  is_default?: boolean;
+}
+
+/** A service account as created: with its first key's secret, shown once. */
+export interface CreatedServiceAccount extends ServiceAccount {
+  api_key: { id: string; name: string; value: string; created_at: number };
 }
 
 export interface OrgUser {

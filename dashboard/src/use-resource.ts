@@ -7,8 +7,11 @@ export interface Resource<T> {
   reload: () => void;
 }
 
-/** Loads data with `load` whenever `deps` change; late answers of superseded loads are ignored. */
-export function useResource<T>(load: () => Promise<T>, deps: readonly unknown[]): Resource<T> {
+/**
+ * Loads data with `load` whenever `deps` change; late answers of superseded loads are ignored. With `keepStale`, a
+ * failed reload keeps the data read before (beside the error).
+ */
+export function useResource<T>(load: () => Promise<T>, deps: readonly unknown[], opts: { keepStale?: boolean } = {}): Resource<T> {
   const [state, setState] = useState<{ data: T | null; error: unknown; loading: boolean }>({ data: null, error: null, loading: true });
   const generation = useRef(0);
   const run = useCallback(() => {
@@ -19,11 +22,17 @@ export function useResource<T>(load: () => Promise<T>, deps: readonly unknown[])
         if (mine === generation.current) setState({ data, error: null, loading: false });
       },
       (error: unknown) => {
-        if (mine === generation.current) setState({ data: null, error, loading: false });
+        if (mine === generation.current) setState((s) => ({ data: opts.keepStale ? s.data : null, error, loading: false }));
       },
     );
     // Callers pass the inputs of `load` as deps (the hook cannot see inside the closure).
   }, deps);
   useEffect(run, [run]);
   return { ...state, reload: run };
+}
+
+/** What a value that comes from a resource shows: "…" while loading, "—" when it failed (the error says why, once). */
+export function shown<T>(r: Resource<unknown>, value: T | null | undefined, format: (v: T) => string): string {
+  if (value !== null && value !== undefined) return format(value);
+  return r.error ? '—' : '…';
 }

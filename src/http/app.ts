@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { Logger } from 'pino';
 import { registerAdminKeyRoutes } from './admin/admin-keys.js';
 import { type ActorResolver, installAdminAuth } from './admin/admin-auth.js';
+import { registerApiKeyGraceRoutes } from './admin/api-key-grace.js';
 import { registerApiKeyRoutes } from './admin/api-keys.js';
 import { registerExposureRoutes } from './admin/exposure.js';
 import { registerLimitRoutes } from './admin/limits.js';
@@ -116,6 +117,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
       installAdminAuth(admin, ctx, opts.sessionResolver);
       registerProjectRoutes(admin, ctx);
       registerApiKeyRoutes(admin, ctx);
+      registerApiKeyGraceRoutes(admin, ctx);
       registerServiceAccountRoutes(admin, ctx);
       registerUserRoutes(admin, ctx);
       registerAdminKeyRoutes(admin, ctx);

@@ -97,7 +97,7 @@ type OwnerRef = { type: 'user' | 'service_account'; id: string };
  * Refuses a signed-in user who may not manage a key owned by `owner` in this project: a member manages only their own
  * keys (session-access.ts). Admin keys and the CLI act for the organization and are not asked.
  */
-async function checkKeyManager(deps: ServiceDeps, projectId: string, owner: OwnerRef | null, actor: Actor): Promise<void> {
+export async function checkKeyManager(deps: ServiceDeps, projectId: string, owner: OwnerRef | null, actor: Actor): Promise<void> {
   if (actor.type !== 'session') return;
   const db = deps.database.db;
   const userId = actor.id ?? '';
@@ -108,7 +108,7 @@ async function checkKeyManager(deps: ServiceDeps, projectId: string, owner: Owne
 }
 
 /** Who owns a stored key. */
-async function ownerOfKey(deps: ServiceDeps, keyId: string): Promise<OwnerRef | null> {
+export async function ownerOfKey(deps: ServiceDeps, keyId: string): Promise<OwnerRef | null> {
   const row = await deps.database.db.selectFrom('api_keys').select(['owner_type', 'owner_id']).where('id', '=', keyId).executeTakeFirst();
   return row?.owner_type && row.owner_id ? { type: row.owner_type, id: row.owner_id } : null;
 }

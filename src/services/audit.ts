@@ -1,3 +1,4 @@
+import type { AuditEventType } from '../core/audit-events.js';
 import { TollgateError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
@@ -9,7 +10,7 @@ import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
 
 export interface AuditEntryInput {
   orgId: string;
-  type: string;
+  type: AuditEventType;
   actor: Actor;
   projectId?: string | null;
   objectId?: string | null;

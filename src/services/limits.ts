@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AuditEventType } from '../core/audit-events.js';
 import { TollgateError } from '../core/errors.js';
 import type { ProjectPolicy } from '../core/limit-plan.js';
 import { newId } from '../core/ids.js';
@@ -172,7 +173,7 @@ async function upsertSpend(
   orgId: string,
   projectId: string,
   patch: Record<string, string | number | null>,
-  type: string,
+  type: AuditEventType,
   actor: Actor,
   details: unknown,
 ) {

@@ -13,7 +13,7 @@ const OWNER_ONLY_PREFIXES = [`${ADMIN}/audit_logs`, `${ADMIN}/admin_api_keys`, `
 
 const KEYS = `${ADMIN}/projects/:project_id/api_keys`;
 /** The writes a project owner or member may make, by method and route pattern. */
-const PROJECT_KEY_WRITES = new Set([`POST ${KEYS}`, `POST ${KEYS}/:key_id`, `DELETE ${KEYS}/:key_id`, `POST ${KEYS}/:key_id/rotate`]);
+const PROJECT_KEY_WRITES = new Set([`POST ${KEYS}`, `POST ${KEYS}/:key_id`, `DELETE ${KEYS}/:key_id`, `POST ${KEYS}/:key_id/rotate`, `POST ${KEYS}/:key_id/end_grace`]);
 
 export type SessionAccess = { allowed: true } | { allowed: false; message: string };
 

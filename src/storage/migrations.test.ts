@@ -5,11 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { openDatabase } from './database.js';
 
 describe('usage_events indexes', () => {
-  it('keeps only its id and time indexes: per-key and per-project sums come from the rollups', async () => {
+  it('keeps only its id and time indexes (and one of refusals alone): per-key and per-project sums come from the rollups', async () => {
     const database = await openDatabase({ dataDir: mkdtempSync(join(tmpdir(), 'tollgate-schema-')) });
     try {
       const indexes = database.sqlite?.prepare("select name from sqlite_master where type = 'index' and tbl_name = 'usage_events' order by name").pluck().all();
-      expect(indexes).toEqual(['sqlite_autoindex_usage_events_1', 'usage_events_time']);
+      expect(indexes).toEqual(['sqlite_autoindex_usage_events_1', 'usage_events_refused_time', 'usage_events_time']);
+      // Partial: an answered request's insert writes no entry in it.
+      const refused = database.sqlite?.prepare("select sql from sqlite_master where name = 'usage_events_refused_time'").pluck().get();
+      expect(refused).toMatch(/where outcome = 'refused'$/);
     } finally {
       await database.close();
     }

@@ -1,5 +1,6 @@
 import type { ColumnDefinitionBuilder, CreateTableBuilder, Kysely, Migration } from 'kysely';
 import { adminPeopleMigrations } from './migrations-admin.js';
+import { dashboardMigrations } from './migrations-dashboard.js';
 import { limitMigrations } from './migrations-limits.js';
 import { meteringMigrations } from './migrations-metering.js';
 import { objectMigrations } from './migrations-objects.js';
@@ -30,6 +31,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     ...objectMigrations(dialect),
     ...meteringMigrations(dialect),
     ...adminPeopleMigrations(dialect),
+    ...dashboardMigrations(dialect),
   };
 }
 

@@ -1,3 +1,4 @@
+import type { Ref } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { copyText } from '../clipboard.js';
 
@@ -6,10 +7,13 @@ interface CopyButtonProps {
   /** Accessible name; defaults to "Copy". */
   label?: string;
   class?: string;
+  buttonRef?: Ref<HTMLButtonElement>;
+  /** Called once the text is on the clipboard. */
+  onCopied?: () => void;
 }
 
 /** Copies `text` and says so for two seconds. */
-export function CopyButton({ text, label = 'Copy', class: cls }: CopyButtonProps) {
+export function CopyButton({ text, label = 'Copy', class: cls, buttonRef, onCopied }: CopyButtonProps) {
   const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
   useEffect(() => {
     if (state === 'idle') return;
@@ -18,12 +22,17 @@ export function CopyButton({ text, label = 'Copy', class: cls }: CopyButtonProps
   }, [state]);
   return (
     <button
+      ref={buttonRef}
       type="button"
       class={cls ?? 'button'}
       // The visible word changes to "Copied"; a longer name (which item) applies only while idle.
       aria-label={state === 'idle' && label !== 'Copy' ? label : undefined}
       aria-live="polite"
-      onClick={async () => setState((await copyText(text)) ? 'copied' : 'failed')}
+      onClick={async () => {
+        const ok = await copyText(text);
+        setState(ok ? 'copied' : 'failed');
+        if (ok) onCopied?.();
+      }}
     >
       {state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed' : 'Copy'}
     </button>

@@ -7,13 +7,15 @@ interface DialogProps {
   onClose: () => void;
   children: ComponentChildren;
   wide?: boolean;
+  /** Where focus goes when the dialog closes; by default, whatever had it when the dialog opened. */
+  returnFocusTo?: HTMLElement | null;
 }
 
 /**
  * A modal built on <dialog>.showModal(): the browser traps focus, makes the page behind it inert, and closes
  * on Escape; the title labels it for screen readers. Mounted only while open.
  */
-export function Dialog({ title, onClose, children, wide }: DialogProps) {
+export function Dialog({ title, onClose, children, wide, returnFocusTo }: DialogProps) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   const closeRef = useRef(onClose);
@@ -21,7 +23,7 @@ export function Dialog({ title, onClose, children, wide }: DialogProps) {
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
-    const opener = document.activeElement as HTMLElement | null;
+    const opener = returnFocusTo ?? (document.activeElement as HTMLElement | null);
     dialog.showModal();
     const onCancel = (e: Event) => {
       e.preventDefault();

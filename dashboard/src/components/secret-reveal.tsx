@@ -1,40 +1,70 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { CopyButton } from './copy-button.js';
+import { Dialog } from './dialog.js';
 
-interface SecretRevealProps {
+interface SecretDialogProps {
+  title: string;
   secret: string;
+  /** Called when the dialog closes; the parent drops the secret then. */
   onDone: () => void;
   what?: string;
+  /** Where focus goes when the dialog closes (the button that opened the dialog this one replaced). */
+  returnFocusTo?: HTMLElement | null;
 }
 
 /**
- * The one moment a secret is visible. The parent holds it in state and drops it (sets null) on Done or
- * Escape, so it lives in memory only while this is on screen.
+ * The one moment a secret is visible. Focus goes to Copy. Closing (Done or Escape) before the secret was copied asks
+ * once: the secret can never be shown again. The parent holds the secret in state and drops it on close, so it lives
+ * in memory only while this is on screen.
  */
-export function SecretReveal({ secret, onDone, what = 'secret key' }: SecretRevealProps) {
+export function SecretDialog({ title, secret, onDone, what = 'secret key', returnFocusTo }: SecretDialogProps) {
+  const [copied, setCopied] = useState(false);
+  const [warned, setWarned] = useState(false);
+  const copyRef = useRef<HTMLButtonElement>(null);
+  const doneRef = useRef<HTMLButtonElement>(null);
+  // After the dialog has taken focus (showModal focuses its first control, or nothing when the form it replaces went).
+  useEffect(() => {
+    const t = setTimeout(() => copyRef.current?.focus(), 0);
+    return () => clearTimeout(t);
+  }, []);
+  const tryClose = () => {
+    if (copied || warned) onDone();
+    else {
+      setWarned(true);
+      copyRef.current?.focus();
+    }
+  };
   return (
-    <div class="stack">
-      <p>
-        Please save this {what} somewhere safe and accessible. For security reasons, <strong>you won't be able to view it again</strong>{' '}
-        through this dashboard. If you lose it, you'll need to generate a new one.
-      </p>
-      <div class="secret-row">
-        <input
-          class="input mono secret"
-          readOnly
-          value={secret}
-          aria-label={`Your new ${what}`}
-          data-testid="secret"
-          spellcheck={false}
-          autoComplete="off"
-          onFocus={(e) => e.currentTarget.select()}
-        />
-        <CopyButton text={secret} label="Copy" class="button button-primary" />
+    <Dialog title={title} onClose={tryClose} returnFocusTo={returnFocusTo}>
+      <div class="stack">
+        <p>
+          Please save this {what} somewhere safe and accessible. For security reasons, <strong>you won't be able to view it again</strong>{' '}
+          through this dashboard. If you lose it, you'll need to generate a new one.
+        </p>
+        <div class="secret-row">
+          <input
+            class="input mono secret"
+            readOnly
+            value={secret}
+            aria-label={`Your new ${what}`}
+            data-testid="secret"
+            spellcheck={false}
+            autoComplete="off"
+            onFocus={(e) => e.currentTarget.select()}
+          />
+          <CopyButton text={secret} label="Copy" class="button button-primary" buttonRef={copyRef} onCopied={() => setCopied(true)} />
+        </div>
+        {warned && !copied && (
+          <p class="alert" role="alert">
+            You have not copied this {what}. It cannot be shown again: copy it now, or choose Done again to close without it.
+          </p>
+        )}
+        <div class="dialog-actions">
+          <button ref={doneRef} type="button" class="button" onClick={tryClose}>
+            Done
+          </button>
+        </div>
       </div>
-      <div class="dialog-actions">
-        <button type="button" class="button" onClick={onDone}>
-          Done
-        </button>
-      </div>
-    </div>
+    </Dialog>
   );
 }

@@ -18,7 +18,9 @@ const NOT_BUILT = `<!doctype html>
 
 /**
  * Serves the built dashboard at `/`. Vite names assets by content hash, so they are cached for a year as
- * immutable; index.html is revalidated on every load so a new build is picked up at once.
+ * immutable; index.html is revalidated on every load so a new build is picked up at once. Assets are compressed at
+ * build time (dashboard/precompress.ts): a browser that accepts Brotli gets the `.br`, else gzip's `.gz`, else the
+ * file itself, with `Content-Encoding` and `Vary: Accept-Encoding`; the compressed copies have no URL of their own.
  */
 export async function registerDashboardStatic(app: FastifyInstance, distDir: string = DEFAULT_DIST_DIR): Promise<void> {
   installSecurityHeaders(app);
@@ -38,6 +40,8 @@ export async function registerDashboardStatic(app: FastifyInstance, distDir: str
     redirect: false,
     cacheControl: false,
     dotfiles: 'ignore',
+    preCompressed: true,
+    globIgnore: ['**/*.br', '**/*.gz'],
     setHeaders(reply, path) {
       const isHashedAsset = path.includes(`${join(distDir, 'assets')}`);
       reply.header('cache-control', isHashedAsset ? 'public, max-age=31536000, immutable' : 'no-cache');

@@ -8,6 +8,7 @@ import { registerInviteRoutes } from '../auth/invites.js';
 import { registerAuthRoutes } from '../auth/routes.js';
 import { createSessionResolver } from '../auth/session-resolver.js';
 import type { AppContext } from '../context.js';
+import { registerDashboardSessionApi } from './session-api.js';
 import { registerDashboardStatic } from './static.js';
 
 /** What the dashboard adds to the server: session authentication of the admin API, and its own routes. */
@@ -21,7 +22,7 @@ export interface DashboardWiring {
 export function dashboardWiring(
   ctx: AppContext,
   runtime: Runtime,
-  opts: { log: SecurityLog; setupTokenFile: SetupTokenFile | null },
+  opts: { log: SecurityLog; setupTokenFile: SetupTokenFile | null; quickstartModel: string | null },
 ): DashboardWiring {
   const account: AccountContext = {
     deps: ctx.deps,
@@ -37,6 +38,7 @@ export function dashboardWiring(
     plugins: [
       (app) => registerAuthRoutes(app, account),
       (app) => registerInviteRoutes(app, ctx, account),
+      (app) => registerDashboardSessionApi(app, account, { quickstartModel: opts.quickstartModel }),
       (app) => registerDashboardStatic(app),
     ],
   };

@@ -3,7 +3,9 @@ import { isAllowed, isModelAllowed, levelForMethod, resourceForPath } from '../.
 import type { KeyRecord } from '../../core/verify.js';
 import { verifyPresentedKey } from '../shared/authenticate.js';
 import type { GatewayContext } from './gateway-context.js';
+import { meter, NO_TOKENS } from './metering.js';
 import type { GatewayRequest } from './request.js';
+import { routeLabel } from './route-label.js';
 
 /** Counts a refusal by code (exported as metrics; never billed). */
 export function countRefusal(g: GatewayContext, code: string): void {
@@ -12,10 +14,14 @@ export function countRefusal(g: GatewayContext, code: string): void {
 
 /**
  * Checks 1–3 of every gateway request, in order: the key (401), OpenAI-Organization/OpenAI-Project headers (401),
- * and IP allowlists (403, inside the key check). Synchronous for a cached key.
+ * and IP allowlists (403, inside the key check). Synchronous for a cached key. A live key refused for the address
+ * it came from is metered as a refused request of that key, so its owners see the attempts (issue 19).
  */
 export function authorizeGatewayRequest(g: GatewayContext, request: GatewayRequest): KeyRecord | Promise<KeyRecord> {
-  const verified = verifyPresentedKey(g.app, request, (code) => countRefusal(g, code));
+  const verified = verifyPresentedKey(g.app, request, (code, record) => {
+    countRefusal(g, code);
+    if (code === 'ip_not_allowed' && record?.kind === 'project') meterIpRefusal(g, request, record);
+  });
   return verified instanceof Promise ? verified.then((record) => checkCaller(g, request, record)) : checkCaller(g, request, verified);
 }
 
@@ -58,4 +64,14 @@ export function checkModel(g: GatewayContext, record: KeyRecord, model: string |
     countRefusal(g, 'model_not_allowed');
     throw new TollgateError('insufficient_permissions', `This API key may not use the model '${model}'.`, 'model');
   }
+}
+
+/** Meters a request refused because of its address: nothing of its body was read, so no model is named. */
+function meterIpRefusal(g: GatewayContext, request: GatewayRequest, record: KeyRecord): void {
+  const now = g.app.deps.clock();
+  meter(
+    g,
+    { record, model: null, provider: null, route: routeLabel(request.path.slice(3) || '/').route, method: request.method, startedMs: now, requestId: request.requestId, upstreamRequestId: null },
+    { status: 403, outcome: 'refused', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: 'ip_not_allowed' },
+  );
 }

@@ -19,6 +19,7 @@ import { checkObjects, ownedUpstream } from './ownership.js';
 import { relayPassThrough, streamsThrough } from './pass-through.js';
 import type { GatewayRequest } from './request.js';
 import { checkModelUse, requestModel, withModel } from './request-model.js';
+import { unlistedLabel } from './route-label.js';
 import { relayStream } from './stream-relay.js';
 import { countFallbackTokens } from './token-fallback.js';
 
@@ -101,17 +102,6 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
   }
   const sent = target.model !== requested ? withModel(request, found.places, target.model as string) : request;
   await forward(g, sent, res, info, via, admission);
-}
-
-/**
- * What metering records as the endpoint of a path the API does not list (an API route records its template, so a
- * client's ids never reach storage): its first segment (already canonical, so pchar characters only), capped in
- * length, and `/*` when more follows.
- */
-export function unlistedLabel(endpoint: string): string {
-  const slash = endpoint.indexOf('/', 1);
-  const first = slash < 0 ? endpoint : endpoint.slice(0, slash);
-  return `${first.length > 65 ? first.slice(0, 65) : first}${slash < 0 ? '' : '/*'}`;
 }
 
 const INCLUDE_USAGE = Buffer.from(',"stream_options":{"include_usage":true}}');

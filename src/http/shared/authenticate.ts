@@ -31,14 +31,14 @@ function throttleGuard(ctx: AppContext, ip: string): void {
 export function verifyPresentedKey(
   ctx: AppContext,
   request: { ip: string; headers: IncomingHttpHeaders },
-  onRefused?: (code: string) => void,
+  onRefused?: (code: string, record: KeyRecord | null) => void,
 ): KeyRecord | Promise<KeyRecord> {
   throttleGuard(ctx, request.ip);
   const now = Math.floor(ctx.deps.clock() / 1000);
   const pending = checkSecret(ctx.keyCache, presentedKey(request), now, request.ip);
   const finish = (check: SecretCheck): KeyRecord => {
     if (!check.ok) {
-      onRefused?.(check.code);
+      onRefused?.(check.code, check.record);
       if (check.code === 'malformed' || check.code === 'unknown') ctx.authThrottle.fail(request.ip, ctx.deps.clock());
       throw refusal(check);
     }

@@ -1,29 +1,26 @@
-import { useId, useState } from 'preact/hooks';
-import { api } from '../../api.js';
-import { projectPath } from '../../api-lists.js';
+import { useState } from 'preact/hooks';
+import { updateKey } from '../../api-client.js';
 import { Alert } from '../../components/alert.js';
 import { Dialog } from '../../components/dialog.js';
-import { PermissionsField } from '../../components/permissions-field.js';
-import type { Permissions, ProjectApiKey } from '../../types.js';
+import type { ProjectApiKey } from '../../types.js';
 import { useAction } from '../../use-action.js';
-import { parseIpList } from './key-form-fields.js';
+import { KeyFields } from './key-fields.js';
+import { bodyOf, draftOf, type KeyDraft } from './key-form-fields.js';
 
-/** Rename a key, or change its permissions or IP allowlist. */
+/** Change anything of a key but its secret: name, permissions, expiry, allowlists and limits. */
 export function EditKeyDialog({ apiKey, onClose }: { apiKey: ProjectApiKey; onClose: (changed: boolean) => void }) {
-  const [name, setName] = useState(apiKey.name);
-  const [permissions, setPermissions] = useState<Permissions>(apiKey.permissions);
-  const [ips, setIps] = useState((apiKey.allowed_ips ?? []).join(', '));
-  const { error, busy, run } = useAction();
-  const ids = { name: useId(), ips: useId() };
+  const [draft, setDraft] = useState<KeyDraft>(() => draftOf(apiKey));
+  const { error, busy, run, setError } = useAction();
 
   const submit = async (e: Event) => {
     e.preventDefault();
+    const result = bodyOf({ ...draft, name: draft.name.trim() || apiKey.name });
+    if (!result.ok) {
+      setError(result.message);
+      return;
+    }
     await run(async () => {
-      await api('POST', projectPath(apiKey.project_id ?? '', `/api_keys/${encodeURIComponent(apiKey.id)}`), {
-        name: name.trim() || apiKey.name,
-        permissions,
-        allowed_ips: parseIpList(ips),
-      });
+      await updateKey(apiKey.project_id ?? '', apiKey.id, result.body);
       onClose(true);
     });
   };
@@ -31,17 +28,7 @@ export function EditKeyDialog({ apiKey, onClose }: { apiKey: ProjectApiKey; onCl
   return (
     <Dialog title="Edit secret key" onClose={() => onClose(false)} wide>
       <form class="stack" onSubmit={submit} noValidate>
-        <div class="field">
-          <label for={ids.name}>Name</label>
-          <input id={ids.name} class="input" value={name} maxLength={256} onInput={(e) => setName(e.currentTarget.value)} />
-        </div>
-        <PermissionsField value={permissions} onChange={setPermissions} />
-        <div class="field">
-          <label for={ids.ips}>
-            IP allowlist <span class="optional">Optional</span>
-          </label>
-          <textarea id={ids.ips} class="input mono" rows={2} value={ips} onInput={(e) => setIps(e.currentTarget.value)} />
-        </div>
+        <KeyFields draft={draft} onChange={setDraft} currentExpiry={apiKey.expires_at} editing />
         <Alert message={error} />
         <div class="dialog-actions">
           <button type="button" class="button" onClick={() => onClose(false)}>

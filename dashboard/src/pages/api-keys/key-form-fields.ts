@@ -1,23 +1,130 @@
-// Conversions between the key form's text fields and the API's values.
+import type { KeyFields } from '../../api-client.js';
+import type { Permissions, ProjectApiKey } from '../../types.js';
 
-export type ExpiryChoice = 'never' | '7' | '30' | '90' | 'custom';
+// Conversions between the key dialogs' text fields and the API's values: everything the API takes for a key.
 
-/** Unix seconds for an expiry choice; a custom date expires at the end of that local day. */
-export function expiresAtFor(choice: ExpiryChoice, customDate: string, nowMs = Date.now()): number | null {
+export type ExpiryChoice = 'keep' | 'never' | '7' | '30' | '90' | 'custom';
+
+/** Unix seconds for an expiry choice; a custom date expires at the end of that local day. Undefined: leave as it is. */
+export function expiresAtFor(choice: ExpiryChoice, customDate: string, nowMs = Date.now()): number | null | undefined {
+  if (choice === 'keep') return undefined;
   if (choice === 'never') return null;
   if (choice === 'custom') {
-    if (!customDate) return null;
+    if (!customDate) return undefined;
     const [y, m, d] = customDate.split('-').map(Number);
     return Math.floor(new Date(y, m - 1, d, 23, 59, 59).getTime() / 1000);
   }
   return Math.floor(nowMs / 1000) + Number(choice) * 86_400;
 }
 
-/** IPs and CIDR ranges from free text (commas, spaces or new lines); null when empty (no allowlist). */
-export function parseIpList(text: string): string[] | null {
+/** Items of a free-text list (commas, spaces or new lines); null when empty (no allowlist). */
+export function parseList(text: string): string[] | null {
   const items = text
     .split(/[\s,]+/)
     .map((s) => s.trim())
     .filter(Boolean);
-  return items.length ? items : null;
+  return items.length ? [...new Set(items)] : null;
+}
+
+/** IPs and CIDR ranges from free text; null when empty. */
+export const parseIpList = parseList;
+
+export interface KeyDraft {
+  name: string;
+  permissions: Permissions;
+  expiry: ExpiryChoice;
+  customDate: string;
+  ips: string;
+  models: string;
+  rpm: string;
+  tpm: string;
+  rpd: string;
+  /** Dollars. */
+  spend: string;
+  spendInterval: string;
+  quota: string;
+  quotaInterval: 'day' | 'month' | 'total';
+}
+
+export const EMPTY_DRAFT: KeyDraft = {
+  name: '',
+  permissions: 'all',
+  expiry: 'never',
+  customDate: '',
+  ips: '',
+  models: '',
+  rpm: '',
+  tpm: '',
+  rpd: '',
+  spend: '',
+  spendInterval: 'month',
+  quota: '',
+  quotaInterval: 'month',
+};
+
+const text = (n: number | null | undefined) => (n ? String(n) : '');
+
+/** The draft of an existing key (the edit dialog), its expiry kept unless changed. */
+export function draftOf(key: ProjectApiKey): KeyDraft {
+  return {
+    name: key.name,
+    permissions: key.permissions,
+    expiry: 'keep',
+    customDate: '',
+    ips: (key.allowed_ips ?? []).join(', '),
+    models: (key.allowed_models ?? []).join(', '),
+    rpm: text(key.rate_limits?.max_requests_per_1_minute),
+    tpm: text(key.rate_limits?.max_tokens_per_1_minute),
+    rpd: text(key.rate_limits?.max_requests_per_1_day),
+    spend: key.spend_limit ? (key.spend_limit.threshold_amount / 100).toFixed(2) : '',
+    spendInterval: key.spend_limit?.interval ?? 'month',
+    quota: text(key.request_quota?.max_requests),
+    quotaInterval: key.request_quota?.interval ?? 'total',
+  };
+}
+
+/** Whether any allowlist or limit is filled in (the dialogs open that section then). */
+export function hasRestrictions(d: KeyDraft): boolean {
+  return !!(d.ips.trim() || d.models.trim() || d.rpm || d.tpm || d.rpd || d.spend || d.quota);
+}
+
+export type DraftResult = { ok: true; body: KeyFields } | { ok: false; message: string; field: string };
+
+function whole(label: string, value: string, field: string): number | null | { message: string; field: string } {
+  const t = value.trim().replace(/[,_\s]/g, '');
+  if (t === '') return null;
+  const n = Number(t);
+  if (!Number.isInteger(n) || n <= 0 || n > 1e12) return { message: `${label} must be a whole number above zero, or empty for none.`, field };
+  return n;
+}
+
+const isProblem = (v: unknown): v is { message: string; field: string } => typeof v === 'object' && v !== null;
+
+/** The API body of a draft, or the first problem with it (named by its field). */
+export function bodyOf(d: KeyDraft, nowMs = Date.now()): DraftResult {
+  const body: KeyFields = { permissions: d.permissions };
+  if (d.name.trim()) body.name = d.name.trim();
+  if (d.expiry === 'custom' && !d.customDate) return { ok: false, message: 'Choose the date the key expires.', field: 'date' };
+  const expires = expiresAtFor(d.expiry, d.customDate, nowMs);
+  if (expires !== undefined) {
+    if (expires !== null && expires * 1000 <= nowMs) return { ok: false, message: 'The expiry date must be in the future.', field: 'date' };
+    body.expires_at = expires;
+  }
+  body.allowed_ips = parseList(d.ips);
+  body.allowed_models = parseList(d.models);
+  const rpm = whole('Requests per minute', d.rpm, 'rpm');
+  const tpm = whole('Tokens per minute', d.tpm, 'tpm');
+  const rpd = whole('Requests per day', d.rpd, 'rpd');
+  const quota = whole('The request quota', d.quota, 'quota');
+  for (const v of [rpm, tpm, rpd, quota]) if (isProblem(v)) return { ok: false, ...v };
+  body.rate_limits = rpm || tpm || rpd ? { max_requests_per_1_minute: rpm as number | null, max_tokens_per_1_minute: tpm as number | null, max_requests_per_1_day: rpd as number | null } : null;
+  const spend = d.spend.trim().replace(/^\$/, '');
+  if (spend === '') body.spend_limit = null;
+  else {
+    const cents = Math.round(Number(spend) * 100);
+    if (!Number.isFinite(cents) || cents <= 0) return { ok: false, message: 'The spend limit is an amount in dollars above zero, such as 25 or 9.50; empty for none.', field: 'spend' };
+    body.spend_limit = { threshold_amount: cents, interval: d.spendInterval };
+  }
+  body.request_quota = quota ? { max_requests: quota as number, interval: d.quotaInterval } : null;
+  return { ok: true, body };
 }

@@ -1,5 +1,4 @@
-import { api } from '../../api.js';
-import { projectPath } from '../../api-lists.js';
+import { revokeKey } from '../../api-client.js';
 import { Alert } from '../../components/alert.js';
 import { Dialog } from '../../components/dialog.js';
 import type { ProjectApiKey } from '../../types.js';
@@ -10,7 +9,7 @@ export function RevokeKeyDialog({ apiKey, onClose }: { apiKey: ProjectApiKey; on
   const { error, busy, run } = useAction();
   const revoke = async () => {
     await run(async () => {
-      await api('DELETE', projectPath(apiKey.project_id ?? '', `/api_keys/${encodeURIComponent(apiKey.id)}`));
+      await revokeKey(apiKey.project_id ?? '', apiKey.id);
       onClose(true);
     });
   };
@@ -18,7 +17,7 @@ export function RevokeKeyDialog({ apiKey, onClose }: { apiKey: ProjectApiKey; on
     <Dialog title="Revoke secret key" onClose={() => onClose(false)}>
       <div class="stack">
         <p>
-          <strong>{apiKey.name}</strong> (<code class="mono">{apiKey.redacted_value}</code>) will be disabled immediately. API requests made with
+          <strong class="break">{apiKey.name}</strong> (<code class="mono">{apiKey.redacted_value}</code>) will be disabled immediately. API requests made with
           it will be rejected, which could break systems that still depend on it. A revoked key cannot be restored.
         </p>
         <Alert message={error} />

@@ -1,10 +1,9 @@
 import { useId, useState } from 'preact/hooks';
-import { api } from '../../api.js';
-import { projectPath } from '../../api-lists.js';
+import { rotateKey } from '../../api-client.js';
 import { Alert } from '../../components/alert.js';
 import { Dialog } from '../../components/dialog.js';
-import { SecretReveal } from '../../components/secret-reveal.js';
-import type { CreatedKey, ProjectApiKey } from '../../types.js';
+import { SecretDialog } from '../../components/secret-reveal.js';
+import type { ProjectApiKey } from '../../types.js';
 import { useAction } from '../../use-action.js';
 
 const GRACE_CHOICES = [
@@ -20,6 +19,7 @@ export function RotateKeyDialog({ apiKey, onClose }: { apiKey: ProjectApiKey; on
   const { error, busy, run } = useAction();
   const [secret, setSecret] = useState<string | null>(null);
   const graceId = useId();
+  const [opener] = useState(() => document.activeElement as HTMLElement | null);
 
   const close = () => {
     const changed = secret !== null;
@@ -30,25 +30,19 @@ export function RotateKeyDialog({ apiKey, onClose }: { apiKey: ProjectApiKey; on
   const rotate = async (e: Event) => {
     e.preventDefault();
     await run(async () => {
-      const rotated = await api<CreatedKey>('POST', projectPath(apiKey.project_id ?? '', `/api_keys/${encodeURIComponent(apiKey.id)}/rotate`), {
-        grace_period_seconds: grace,
-      });
+      const rotated = await rotateKey(apiKey.project_id ?? '', apiKey.id, grace);
       setSecret(rotated.value);
     });
   };
 
   if (secret !== null) {
-    return (
-      <Dialog title="Save your new key" onClose={close}>
-        <SecretReveal secret={secret} onDone={close} />
-      </Dialog>
-    );
+    return <SecretDialog title="Save your new key" secret={secret} onDone={close} returnFocusTo={opener} />;
   }
   return (
-    <Dialog title="Rotate secret key" onClose={close}>
+    <Dialog title="Rotate secret key" onClose={close} returnFocusTo={opener}>
       <form class="stack" onSubmit={rotate}>
         <p>
-          A new secret replaces <code class="mono">{apiKey.redacted_value}</code> for <strong>{apiKey.name}</strong>. Its name, permissions and
+          A new secret replaces <code class="mono">{apiKey.redacted_value}</code> for <strong class="break">{apiKey.name}</strong>. Its name, permissions and
           history stay the same.
         </p>
         <div class="field">
@@ -60,7 +54,7 @@ export function RotateKeyDialog({ apiKey, onClose }: { apiKey: ProjectApiKey; on
               </option>
             ))}
           </select>
-          <p class="hint">Give running systems time to pick up the new secret.</p>
+          <p class="hint">Give running systems time to pick up the new secret. You can end the grace period early from the key list or the key's page.</p>
         </div>
         <Alert message={error} />
         <div class="dialog-actions">

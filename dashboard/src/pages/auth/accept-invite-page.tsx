@@ -1,23 +1,16 @@
 import { useId, useState } from 'preact/hooks';
-import { api, errorMessage } from '../../api.js';
+import { errorMessage } from '../../api.js';
+import { lookupInvite, signUp } from '../../api-client.js';
 import { Alert } from '../../components/alert.js';
 import { replaceRoute } from '../../router.js';
-import type { Account, OrgRole } from '../../types.js';
+import type { Account } from '../../types.js';
 import { useAction } from '../../use-action.js';
 import { useResource } from '../../use-resource.js';
 import { AuthLayout } from './auth-layout.js';
 
-interface InvitePreview {
-  email: string;
-  role: OrgRole;
-  expires_at: number;
-  organization: { id: string; name: string };
-  projects: Array<{ id: string; name: string; role: string }>;
-}
-
 /** `#/accept?token=…`: join the organization with the invited email, a name and a password. */
 export function AcceptInvitePage({ token, onSignedIn }: { token: string; onSignedIn: (account: Account) => void }) {
-  const invite = useResource(() => api<InvitePreview>('POST', '/auth/invites/lookup', { token }), [token]);
+  const invite = useResource(() => lookupInvite(token), [token]);
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
   const { error, busy, run, setError } = useAction();
@@ -43,12 +36,7 @@ export function AcceptInvitePage({ token, onSignedIn }: { token: string; onSigne
       return;
     }
     await run(async () => {
-      const account = await api<Account>('POST', '/auth/signup', {
-        email: preview.email,
-        password,
-        invite_token: token,
-        ...(name.trim() ? { name: name.trim() } : {}),
-      });
+      const account = await signUp({ email: preview.email, password, invite_token: token, ...(name.trim() ? { name: name.trim() } : {}) });
       // The token is spent: drop it from the address bar and history.
       replaceRoute('/api-keys');
       onSignedIn(account);

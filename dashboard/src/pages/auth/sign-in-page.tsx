@@ -1,5 +1,5 @@
 import { useId, useState } from 'preact/hooks';
-import { api } from '../../api.js';
+import { getAuthStatus, signIn, signUp } from '../../api-client.js';
 import { Alert } from '../../components/alert.js';
 import type { Account } from '../../types.js';
 import { useAction } from '../../use-action.js';
@@ -8,7 +8,7 @@ import { AuthLayout } from './auth-layout.js';
 
 /** Sign in; on a fresh instance, create the owner account instead. */
 export function SignInPage({ onSignedIn }: { onSignedIn: (account: Account) => void }) {
-  const status = useResource(() => api<{ owner_signup_open: boolean }>('GET', '/auth/status'), []);
+  const status = useResource(() => getAuthStatus(), []);
   const [name, setName] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -29,13 +29,8 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (account: Account) => v
     }
     await run(async () => {
       const account = firstRun
-        ? await api<Account>('POST', '/auth/signup', {
-            email: email.trim(),
-            password,
-            setup_token: setupToken.trim(),
-            ...(name.trim() ? { name: name.trim() } : {}),
-          })
-        : await api<Account>('POST', '/auth/login', { email: email.trim(), password });
+        ? await signUp({ email: email.trim(), password, setup_token: setupToken.trim(), ...(name.trim() ? { name: name.trim() } : {}) })
+        : await signIn(email.trim(), password);
       setPassword('');
       setSetupToken('');
       onSignedIn(account);

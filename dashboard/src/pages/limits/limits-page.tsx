@@ -28,7 +28,6 @@ export function LimitsPage() {
           <section class="card" aria-labelledby="spend-limit-title">
             <h2 id="spend-limit-title">Spend limit</h2>
             <SpendLimitForm projectId={projectId} />
-            <p class="muted">Alerts reach the organization's webhooks and the audit log, once per threshold and period.</p>
             <SpendAlertsForm projectId={projectId} />
           </section>
         </>

@@ -1,21 +1,12 @@
 import { useId, useState } from 'preact/hooks';
-import { api, errorMessage, isMissingEndpoint } from '../../api.js';
-import { listAll, projectPath } from '../../api-lists.js';
+import { isMissingEndpoint } from '../../api.js';
+import { createRateLimit, deleteRateLimit, listRateLimits, type RateLimit, updateRateLimit } from '../../api-client.js';
 import { Alert, Notice } from '../../components/alert.js';
+import { LoadError } from '../../components/load-error.js';
 import { TrashIcon } from '../../components/icons.js';
 import { isOwner, useSession } from '../../session.js';
 import { useAction } from '../../use-action.js';
 import { useResource } from '../../use-resource.js';
-
-/** OpenAI's project rate limit object. */
-interface RateLimit {
-  object: 'project.rate_limit';
-  id: string;
-  model: string;
-  max_requests_per_1_minute: number | null;
-  max_tokens_per_1_minute: number | null;
-  max_requests_per_1_day: number | null;
-}
 
 const FIELDS = [
   { key: 'max_requests_per_1_minute', label: 'Requests / min' },
@@ -42,11 +33,11 @@ const EMPTY_DRAFT: Record<FieldKey, string> = { max_requests_per_1_minute: '', m
 /** Per-model rate limits of the selected project; owners can change them. */
 export function RateLimits({ projectId }: { projectId: string }) {
   const { account } = useSession();
-  const limits = useResource(() => listAll<RateLimit>(projectPath(projectId, '/rate_limits')), [projectId]);
+  const limits = useResource(() => listRateLimits(projectId), [projectId]);
   if (isMissingEndpoint(limits.error)) {
     return <p class="muted">Rate limits are not available on this server yet.</p>;
   }
-  if (limits.error) return <Alert message={errorMessage(limits.error)} />;
+  if (limits.error) return <LoadError error={limits.error} retry={limits.reload} what="rate limits" />;
   if (!limits.data) return <p class="muted">Loading rate limits…</p>;
   const owner = isOwner(account);
   return (
@@ -91,7 +82,7 @@ function AddRateLimit({ projectId, onAdded }: { projectId: string; onAdded: () =
     const body = parseLimits(draft);
     if (typeof body === 'string') return setError(body);
     await run(async () => {
-      await api('POST', projectPath(projectId, '/rate_limits'), { model: model.trim() || '*', ...body });
+      await createRateLimit(projectId, { model: model.trim() || '*', ...body });
       setModel('');
       setDraft(EMPTY_DRAFT);
       onAdded();
@@ -141,14 +132,14 @@ function RateLimitRow({ limit, projectId, editable, onSaved }: { limit: RateLimi
       return;
     }
     await run(async () => {
-      await api('POST', projectPath(projectId, `/rate_limits/${encodeURIComponent(limit.id)}`), body);
+      await updateRateLimit(projectId, limit.id, body);
       setSaved('Saved.');
       onSaved();
     });
   };
   const remove = async () => {
     await run(async () => {
-      await api('DELETE', projectPath(projectId, `/rate_limits/${encodeURIComponent(limit.id)}`));
+      await deleteRateLimit(projectId, limit.id);
       onSaved();
     });
   };

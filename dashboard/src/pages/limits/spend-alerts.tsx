@@ -1,39 +1,35 @@
 import { useEffect, useId, useState } from 'preact/hooks';
-import { api, errorMessage, isMissingEndpoint } from '../../api.js';
-import { projectPath } from '../../api-lists.js';
+import { isMissingEndpoint } from '../../api.js';
+import { getAlertThresholds, setAlertThresholds } from '../../api-client.js';
 import { Alert, Notice } from '../../components/alert.js';
+import { LoadError } from '../../components/load-error.js';
 import { isOwner, useSession } from '../../session.js';
 import { useAction } from '../../use-action.js';
 import { useResource } from '../../use-resource.js';
 
-interface SpendAlerts {
-  thresholds: number[];
-  recipients: string[];
-}
-
 const list = (text: string) =>
   text
-    .split(',')
+    .split(/[\s,]+/)
     .map((s) => s.trim())
     .filter(Boolean);
 
-/** Alert thresholds (percent of the spend limit) and who is told; each fires once per period. */
+/**
+ * Alert thresholds (percent of the spend limit); each fires once per period. Tollgate sends no email: an alert is a
+ * signed webhook event (budget.threshold_crossed) and an audit entry, so the form asks for no recipients.
+ */
 export function SpendAlertsForm({ projectId }: { projectId: string }) {
   const { account } = useSession();
-  const alerts = useResource(() => api<SpendAlerts>('GET', projectPath(projectId, '/spend_alerts')), [projectId]);
+  const alerts = useResource(() => getAlertThresholds(projectId), [projectId]);
   const [thresholds, setThresholds] = useState('');
-  const [recipients, setRecipients] = useState('');
   const { error, run, setError } = useAction();
   const [saved, setSaved] = useState<string | null>(null);
-  const ids = { thresholds: useId(), recipients: useId() };
+  const id = useId();
   useEffect(() => {
-    if (!alerts.data) return;
-    setThresholds(alerts.data.thresholds.join(', '));
-    setRecipients(alerts.data.recipients.join(', '));
+    if (alerts.data) setThresholds(alerts.data.join(', '));
   }, [alerts.data]);
 
   if (isMissingEndpoint(alerts.error)) return null;
-  if (alerts.error) return <Alert message={errorMessage(alerts.error)} />;
+  if (alerts.error) return <LoadError error={alerts.error} retry={alerts.reload} what="alerts" />;
   if (!alerts.data) return <p class="muted">Loading alerts…</p>;
   const editable = isOwner(account);
 
@@ -46,7 +42,7 @@ export function SpendAlertsForm({ projectId }: { projectId: string }) {
       return;
     }
     await run(async () => {
-      await api('POST', projectPath(projectId, '/spend_alerts'), { thresholds: values, recipients: list(recipients) });
+      await setAlertThresholds(projectId, values);
       setSaved('Alerts saved.');
       alerts.reload();
     });
@@ -54,13 +50,13 @@ export function SpendAlertsForm({ projectId }: { projectId: string }) {
 
   return (
     <form class="toolbar" onSubmit={save}>
-      <div class="field">
-        <label for={ids.thresholds}>Alert thresholds (%)</label>
-        <input id={ids.thresholds} class="input" value={thresholds} disabled={!editable} placeholder="50, 80, 100" onInput={(e) => setThresholds(e.currentTarget.value)} />
-      </div>
-      <div class="field">
-        <label for={ids.recipients}>Recipients</label>
-        <input id={ids.recipients} class="input" value={recipients} disabled={!editable} placeholder="ops@example.com" onInput={(e) => setRecipients(e.currentTarget.value)} />
+      <div class="field grow">
+        <label for={id}>Alert thresholds (%)</label>
+        <input id={id} class="input" value={thresholds} disabled={!editable} placeholder="50, 80, 100" onInput={(e) => setThresholds(e.currentTarget.value)} />
+        <p class="hint">
+          Each threshold alerts once per period: a <code>budget.threshold_crossed</code> event to the webhooks below and an entry in the audit log.
+          Tollgate sends no email; point a webhook at your chat or mail relay to be told there.
+        </p>
       </div>
       {editable && (
         <button type="submit" class="button">

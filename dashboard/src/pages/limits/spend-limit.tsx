@@ -1,16 +1,11 @@
 import { useEffect, useId, useState } from 'preact/hooks';
-import { api, errorMessage, isMissingEndpoint } from '../../api.js';
-import { projectPath } from '../../api-lists.js';
+import { isMissingEndpoint } from '../../api.js';
+import { getSpendLimit, setSpendLimit } from '../../api-client.js';
 import { Alert, Notice } from '../../components/alert.js';
+import { LoadError } from '../../components/load-error.js';
 import { isOwner, useSession } from '../../session.js';
 import { useAction } from '../../use-action.js';
 import { useResource } from '../../use-resource.js';
-
-interface SpendLimit {
-  threshold_amount: number | null;
-  interval: string;
-  enforcement: { status: string };
-}
 
 // Periods are UTC calendar periods (src/core/periods.ts); rolling_<N>d values set through the API are kept as they are.
 const INTERVALS = ['month', 'week', 'day', 'total'];
@@ -19,7 +14,7 @@ const ENFORCEMENT = ['enabled', 'disabled'];
 /** The project's spend limit (threshold in cents, shown in dollars); owners can change it. */
 export function SpendLimitForm({ projectId }: { projectId: string }) {
   const { account } = useSession();
-  const limit = useResource(() => api<SpendLimit>('GET', projectPath(projectId, '/spend_limit')), [projectId]);
+  const limit = useResource(() => getSpendLimit(projectId), [projectId]);
   const [dollars, setDollars] = useState('');
   const [period, setPeriod] = useState('month');
   const [status, setStatus] = useState('enabled');
@@ -34,7 +29,7 @@ export function SpendLimitForm({ projectId }: { projectId: string }) {
   }, [limit.data]);
 
   if (isMissingEndpoint(limit.error)) return <p class="muted">Spend limits are not available on this server yet.</p>;
-  if (limit.error) return <Alert message={errorMessage(limit.error)} />;
+  if (limit.error) return <LoadError error={limit.error} retry={limit.reload} what="spend limit" />;
   if (!limit.data) return <p class="muted">Loading spend limit…</p>;
   const editable = isOwner(account);
 
@@ -47,7 +42,7 @@ export function SpendLimitForm({ projectId }: { projectId: string }) {
       return;
     }
     await run(async () => {
-      await api('POST', projectPath(projectId, '/spend_limit'), { threshold_amount: amount, interval: period, enforcement: { status } });
+      await setSpendLimit(projectId, { threshold_amount: amount, interval: period, enforcement: { status } });
       setSaved('Spend limit saved.');
       limit.reload();
     });

@@ -1,26 +1,14 @@
 import { useId, useState } from 'preact/hooks';
-import { api, errorMessage, isMissingEndpoint } from '../../api.js';
-import { listAll } from '../../api-lists.js';
+import { isMissingEndpoint } from '../../api.js';
+import { createWebhook, deleteWebhook, listWebhooks, type Webhook } from '../../api-client.js';
 import { Alert } from '../../components/alert.js';
-import { Dialog } from '../../components/dialog.js';
 import { TrashIcon } from '../../components/icons.js';
-import { SecretReveal } from '../../components/secret-reveal.js';
+import { LoadError } from '../../components/load-error.js';
+import { SecretDialog } from '../../components/secret-reveal.js';
 import { formatDate } from '../../format.js';
 import { isOwner, useSession } from '../../session.js';
 import { useAction } from '../../use-action.js';
 import { useResource } from '../../use-resource.js';
-
-/** A webhook endpoint (src/services/webhooks.ts). */
-interface Webhook {
-  object: 'webhook_endpoint';
-  id: string;
-  url: string;
-  event_types: string[];
-  redacted_secret: string;
-  created_at: number;
-  /** Signing secret, present only in the create answer. */
-  secret?: string;
-}
 
 const EVENT_TYPES = [
   { id: 'budget.threshold_crossed', label: 'Budget threshold crossed' },
@@ -31,7 +19,7 @@ const EVENT_TYPES = [
 /** Webhook endpoints of the organization (limit and budget alerts); owners add and delete them. */
 export function Webhooks() {
   const { account } = useSession();
-  const hooks = useResource(() => listAll<Webhook>('/v1/organization/webhooks'), []);
+  const hooks = useResource(() => listWebhooks(), []);
   const [url, setUrl] = useState('');
   const [events, setEvents] = useState<string[]>([]);
   const { error, run } = useAction();
@@ -44,7 +32,7 @@ export function Webhooks() {
   const add = async (e: Event) => {
     e.preventDefault();
     await run(async () => {
-      const created = await api<Webhook>('POST', '/v1/organization/webhooks', { url: url.trim(), ...(events.length ? { event_types: events } : {}) });
+      const created = await createWebhook(url.trim(), events);
       setUrl('');
       setEvents([]);
       if (created.secret) setSecret(created.secret);
@@ -53,14 +41,15 @@ export function Webhooks() {
   };
   const remove = async (hook: Webhook) => {
     await run(async () => {
-      await api('DELETE', `/v1/organization/webhooks/${encodeURIComponent(hook.id)}`);
+      await deleteWebhook(hook.id);
       hooks.reload();
     });
   };
 
   return (
     <div class="stack">
-      <Alert message={hooks.error ? errorMessage(hooks.error) : error} />
+      <LoadError error={hooks.error} retry={hooks.reload} what="webhooks" />
+      <Alert message={error} />
       {hooks.data && hooks.data.length === 0 && <p class="muted">No webhooks yet.</p>}
       {hooks.data && hooks.data.length > 0 && (
         <table class="table compact">
@@ -127,11 +116,7 @@ export function Webhooks() {
           </button>
         </form>
       )}
-      {secret && (
-        <Dialog title="Webhook signing secret" onClose={() => setSecret(null)}>
-          <SecretReveal secret={secret} what="signing secret" onDone={() => setSecret(null)} />
-        </Dialog>
-      )}
+      {secret && <SecretDialog title="Webhook signing secret" secret={secret} what="signing secret" onDone={() => setSecret(null)} />}
     </div>
   );
 }

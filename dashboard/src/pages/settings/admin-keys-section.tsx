@@ -1,10 +1,10 @@
 import { useId, useState } from 'preact/hooks';
-import { api, errorMessage } from '../../api.js';
-import { listAll, WITH_REVOKED } from '../../api-lists.js';
+import { createAdminKey, listAdminKeys, revokeAdminKey } from '../../api-client.js';
 import { Alert } from '../../components/alert.js';
 import { Dialog } from '../../components/dialog.js';
 import { TrashIcon } from '../../components/icons.js';
-import { SecretReveal } from '../../components/secret-reveal.js';
+import { LoadError } from '../../components/load-error.js';
+import { SecretDialog } from '../../components/secret-reveal.js';
 import { formatDate } from '../../format.js';
 import type { AdminApiKey } from '../../types.js';
 import { useAction } from '../../use-action.js';
@@ -12,7 +12,7 @@ import { useResource } from '../../use-resource.js';
 
 /** Admin keys (`sk-tg-admin-…`) for the admin API and the CLI: create (shown once) and revoke. Owners only. */
 export function AdminKeysSection() {
-  const keys = useResource(() => listAll<AdminApiKey>('/v1/organization/admin_api_keys', WITH_REVOKED), []);
+  const keys = useResource(() => listAdminKeys(), []);
   const [name, setName] = useState('');
   const { error, run } = useAction();
   const [secret, setSecret] = useState<string | null>(null);
@@ -21,7 +21,7 @@ export function AdminKeysSection() {
   const create = async (e: Event) => {
     e.preventDefault();
     await run(async () => {
-      const created = await api<AdminApiKey>('POST', '/v1/organization/admin_api_keys', { name: name.trim() });
+      const created = await createAdminKey(name.trim());
       setName('');
       setSecret(created.value ?? null);
       keys.reload();
@@ -29,7 +29,7 @@ export function AdminKeysSection() {
   };
   const revoke = async (key: AdminApiKey) => {
     await run(async () => {
-      await api('DELETE', `/v1/organization/admin_api_keys/${encodeURIComponent(key.id)}`);
+      await revokeAdminKey(key.id);
       setRevoking(null);
       keys.reload();
     });
@@ -39,7 +39,8 @@ export function AdminKeysSection() {
     <section class="card" aria-labelledby="admin-keys-title">
       <h2 id="admin-keys-title">Admin keys</h2>
       <p class="muted">Admin keys manage the whole organization through the admin API and the CLI. Keep them out of applications.</p>
-      <Alert message={keys.error ? errorMessage(keys.error) : error} />
+      <LoadError error={keys.error} retry={keys.reload} what="admin keys" />
+      <Alert message={error} />
       {list.length > 0 && (
         <table class="table compact">
           <caption class="visually-hidden">Admin keys</caption>
@@ -58,7 +59,7 @@ export function AdminKeysSection() {
           <tbody>
             {list.map((k) => (
               <tr key={k.id}>
-                <th scope="row" data-label="Name">
+                <th scope="row" data-label="Name" class="break">
                   {k.name}
                 </th>
                 <td data-label="Secret key">
@@ -90,11 +91,7 @@ export function AdminKeysSection() {
           Create admin key
         </button>
       </form>
-      {secret && (
-        <Dialog title="Save your admin key" onClose={() => setSecret(null)}>
-          <SecretReveal secret={secret} what="admin key" onDone={() => setSecret(null)} />
-        </Dialog>
-      )}
+      {secret && <SecretDialog title="Save your admin key" secret={secret} what="admin key" onDone={() => setSecret(null)} />}
       {revoking && (
         <Dialog title="Revoke admin key" onClose={() => setRevoking(null)}>
           <div class="stack">

@@ -1,21 +1,18 @@
 import { useId, useState } from 'preact/hooks';
-import { api } from '../../api.js';
+import { createInvite } from '../../api-client.js';
 import { Alert } from '../../components/alert.js';
 import { CopyButton } from '../../components/copy-button.js';
 import { useSession } from '../../session.js';
-import type { Invite, OrgRole, ProjectRole } from '../../types.js';
-
-/** The project roles an invitation can give (OpenAI's Invite object shows no other); readers are added once they join. */
-type InviteProjectRole = Exclude<ProjectRole, 'reader'>;
+import type { OrgRole, ProjectRole } from '../../types.js';
 import { useAction } from '../../use-action.js';
 
-/** Invites someone by email; shows the one-time accept link to send them (Tollgate sends no email). */
+/** Makes an invitation link for someone's email; Tollgate sends no email, so the link is shown once to pass on. */
 export function InviteForm({ onInvited }: { onInvited: () => void }) {
   const { projects } = useSession();
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<OrgRole>('reader');
   const [projectId, setProjectId] = useState('');
-  const [projectRole, setProjectRole] = useState<InviteProjectRole>('member');
+  const [projectRole, setProjectRole] = useState<ProjectRole>('member');
   const { error, run } = useAction();
   const [link, setLink] = useState<{ email: string; url: string } | null>(null);
   const ids = { email: useId(), role: useId(), project: useId(), projectRole: useId() };
@@ -23,7 +20,7 @@ export function InviteForm({ onInvited }: { onInvited: () => void }) {
     e.preventDefault();
     setLink(null);
     await run(async () => {
-      const invite = await api<Invite>('POST', '/v1/organization/invites', {
+      const invite = await createInvite({
         email: email.trim(),
         role,
         ...(projectId ? { projects: [{ id: projectId, role: projectRole }] } : {}),
@@ -36,6 +33,7 @@ export function InviteForm({ onInvited }: { onInvited: () => void }) {
   return (
     <form class="stack" onSubmit={submit} aria-labelledby="invite-title">
       <h3 id="invite-title">Invite a member</h3>
+      <p class="hint">Tollgate sends no email: it makes a one-time link for the address, which you pass on yourself.</p>
       <div class="toolbar">
         <div class="field grow">
           <label for={ids.email}>Email</label>
@@ -62,14 +60,15 @@ export function InviteForm({ onInvited }: { onInvited: () => void }) {
         {projectId && (
           <div class="field">
             <label for={ids.projectRole}>Project role</label>
-            <select id={ids.projectRole} class="input" value={projectRole} onChange={(e) => setProjectRole(e.currentTarget.value as InviteProjectRole)}>
+            <select id={ids.projectRole} class="input" value={projectRole} onChange={(e) => setProjectRole(e.currentTarget.value as ProjectRole)}>
               <option value="member">Member</option>
               <option value="owner">Owner</option>
+              <option value="reader">Reader</option>
             </select>
           </div>
         )}
         <button type="submit" class="button button-primary">
-          Send invite
+          Create invite link
         </button>
       </div>
       <Alert message={error} />

@@ -1,10 +1,10 @@
-import { api, errorMessage } from '../../api.js';
-import { listAll } from '../../api-lists.js';
+import { deleteInvite, listInvites, listUsers, removeUser, setUserRole } from '../../api-client.js';
 import { Alert } from '../../components/alert.js';
 import { TrashIcon } from '../../components/icons.js';
+import { LoadError } from '../../components/load-error.js';
 import { formatDate } from '../../format.js';
 import { isOwner, useSession } from '../../session.js';
-import type { Invite, OrgRole, OrgUser } from '../../types.js';
+import type { Invite, OrgRole } from '../../types.js';
 import { useAction } from '../../use-action.js';
 import { useResource } from '../../use-resource.js';
 import { InviteForm } from './invite-form.js';
@@ -13,8 +13,8 @@ import { InviteForm } from './invite-form.js';
 export function MembersSection() {
   const { account } = useSession();
   const owner = isOwner(account);
-  const users = useResource(() => listAll<OrgUser>('/v1/organization/users'), []);
-  const invites = useResource(() => (owner ? listAll<Invite>('/v1/organization/invites') : Promise.resolve([] as Invite[])), [owner]);
+  const users = useResource(() => listUsers(), []);
+  const invites = useResource(() => (owner ? listInvites() : Promise.resolve([] as Invite[])), [owner]);
   const { error, run } = useAction();
   const act = async (fn: () => Promise<unknown>, reload: () => void) => {
     await run(async () => {
@@ -26,7 +26,9 @@ export function MembersSection() {
   return (
     <section class="card" aria-labelledby="members-title">
       <h2 id="members-title">Members</h2>
-      <Alert message={users.error ? errorMessage(users.error) : error} />
+      <LoadError error={users.error} retry={users.reload} what="members" />
+      <LoadError error={invites.error} retry={invites.reload} what="invitations" />
+      <Alert message={error} />
       <table class="table compact">
         <caption class="visually-hidden">Organization members</caption>
         <thead>
@@ -58,7 +60,7 @@ export function MembersSection() {
                       class="input input-small"
                       aria-label={`Role of ${u.email}`}
                       value={u.role}
-                      onChange={(e) => act(() => api('POST', `/v1/organization/users/${u.id}`, { role: e.currentTarget.value as OrgRole }), users.reload)}
+                      onChange={(e) => act(() => setUserRole(u.id, e.currentTarget.value as OrgRole), users.reload)}
                     >
                       <option value="owner">Owner</option>
                       <option value="reader">Reader</option>
@@ -78,7 +80,7 @@ export function MembersSection() {
                       aria-label={`Remove ${u.email}`}
                       onClick={() => {
                         if (confirm(`Remove ${u.email}? Their keys are revoked and their sessions end.`)) {
-                          act(() => api('DELETE', `/v1/organization/users/${u.id}`), users.reload);
+                          act(() => removeUser(u.id), users.reload);
                         }
                       }}
                     >
@@ -125,7 +127,7 @@ export function MembersSection() {
                         type="button"
                         class="icon-button icon-button-danger"
                         aria-label={`Withdraw invitation for ${i.email}`}
-                        onClick={() => act(() => api('DELETE', `/v1/organization/invites/${i.id}`), invites.reload)}
+                        onClick={() => act(() => deleteInvite(i.id), invites.reload)}
                       >
                         <TrashIcon />
                       </button>

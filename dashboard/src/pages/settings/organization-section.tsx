@@ -1,21 +1,26 @@
 import { useId, useState } from 'preact/hooks';
-import { api } from '../../api.js';
+import { archiveProject, createProject, renameProject } from '../../api-client.js';
 import { Alert } from '../../components/alert.js';
 import { CopyButton } from '../../components/copy-button.js';
+import { Dialog } from '../../components/dialog.js';
 import { formatDate } from '../../format.js';
 import { isOwner, useSession } from '../../session.js';
+import type { Project } from '../../types.js';
 import { useAction } from '../../use-action.js';
 
-/** The organization and project IDs (for OpenAI-Organization / OpenAI-Project headers), with copy buttons. */
+/** The organization and its projects (IDs for OpenAI-Organization / OpenAI-Project headers); owners create, rename and archive projects. */
 export function OrganizationSection() {
-  const { account, projects, reloadProjects } = useSession();
+  const { account, allProjects, reloadProjects } = useSession();
+  const owner = isOwner(account);
   const [name, setName] = useState('');
   const { error, run } = useAction();
+  const [renaming, setRenaming] = useState<Project | null>(null);
+  const [archiving, setArchiving] = useState<Project | null>(null);
   const nameId = useId();
   const create = async (e: Event) => {
     e.preventDefault();
     await run(async () => {
-      await api('POST', '/v1/organization/projects', { name: name.trim() });
+      await createProject(name.trim());
       setName('');
       reloadProjects();
     });
@@ -40,12 +45,16 @@ export function OrganizationSection() {
             <th scope="col">Name</th>
             <th scope="col">Project ID</th>
             <th scope="col">Created</th>
+            <th scope="col">Status</th>
+            <th scope="col">
+              <span class="visually-hidden">Actions</span>
+            </th>
           </tr>
         </thead>
         <tbody>
-          {projects.map((p) => (
-            <tr key={p.id}>
-              <th scope="row" data-label="Name">
+          {allProjects.map((p) => (
+            <tr key={p.id} data-status={p.status}>
+              <th scope="row" data-label="Name" class="break">
                 {p.name}
               </th>
               <td data-label="Project ID">
@@ -55,11 +64,26 @@ export function OrganizationSection() {
                 </span>
               </td>
               <td data-label="Created">{formatDate(p.created_at)}</td>
+              <td data-label="Status">
+                <span class={`badge badge-${p.status}`}>{p.status === 'archived' ? 'Archived' : 'Active'}</span>
+              </td>
+              <td class="cell-actions">
+                {owner && p.status !== 'archived' && (
+                  <div class="row-actions">
+                    <button type="button" class="button button-small" aria-label={`Rename ${p.name}`} onClick={() => setRenaming(p)}>
+                      Rename
+                    </button>
+                    <button type="button" class="button button-small" aria-label={`Archive ${p.name}`} onClick={() => setArchiving(p)}>
+                      Archive
+                    </button>
+                  </div>
+                )}
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
-      {isOwner(account) && (
+      {owner && (
         <form class="toolbar" onSubmit={create}>
           <div class="field grow">
             <label for={nameId}>New project name</label>
@@ -71,6 +95,85 @@ export function OrganizationSection() {
           <Alert message={error} />
         </form>
       )}
+      {renaming && (
+        <RenameProjectDialog
+          project={renaming}
+          onClose={(changed) => {
+            setRenaming(null);
+            if (changed) reloadProjects();
+          }}
+        />
+      )}
+      {archiving && (
+        <ArchiveProjectDialog
+          project={archiving}
+          onClose={(changed) => {
+            setArchiving(null);
+            if (changed) reloadProjects();
+          }}
+        />
+      )}
     </section>
+  );
+}
+
+function RenameProjectDialog({ project, onClose }: { project: Project; onClose: (changed: boolean) => void }) {
+  const [name, setName] = useState(project.name);
+  const { error, busy, run } = useAction();
+  const id = useId();
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    await run(async () => {
+      await renameProject(project.id, name.trim());
+      onClose(true);
+    });
+  };
+  return (
+    <Dialog title="Rename project" onClose={() => onClose(false)}>
+      <form class="stack" onSubmit={submit}>
+        <div class="field">
+          <label for={id}>Project name</label>
+          <input id={id} class="input" required maxLength={256} value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        </div>
+        <Alert message={error} />
+        <div class="dialog-actions">
+          <button type="button" class="button" onClick={() => onClose(false)}>
+            Cancel
+          </button>
+          <button type="submit" class="button button-primary" disabled={busy || !name.trim()}>
+            {busy ? 'Saving…' : 'Rename'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function ArchiveProjectDialog({ project, onClose }: { project: Project; onClose: (changed: boolean) => void }) {
+  const { error, busy, run } = useAction();
+  const archive = async () => {
+    await run(async () => {
+      await archiveProject(project.id);
+      onClose(true);
+    });
+  };
+  return (
+    <Dialog title="Archive project" onClose={() => onClose(false)}>
+      <div class="stack">
+        <p>
+          <strong class="break">{project.name}</strong> will be archived: its keys stop working at once and no key can be created in it. Its usage
+          and audit history stay. An archived project cannot be brought back.
+        </p>
+        <Alert message={error} />
+        <div class="dialog-actions">
+          <button type="button" class="button" onClick={() => onClose(false)}>
+            Cancel
+          </button>
+          <button type="button" class="button button-danger" disabled={busy} onClick={archive}>
+            {busy ? 'Archiving…' : 'Archive project'}
+          </button>
+        </div>
+      </div>
+    </Dialog>
   );
 }

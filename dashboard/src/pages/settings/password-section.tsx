@@ -1,8 +1,8 @@
 import { useId, useState } from 'preact/hooks';
-import { api, setCsrfToken } from '../../api.js';
+import { setCsrfToken } from '../../api.js';
+import { changePassword } from '../../api-client.js';
 import { Alert, Notice } from '../../components/alert.js';
 import { useSession } from '../../session.js';
-import type { Account } from '../../types.js';
 import { useAction } from '../../use-action.js';
 
 /** Your account, and changing your password (which signs out your other browsers). */
@@ -20,7 +20,7 @@ export function PasswordSection() {
     if (next.length < 8) return setError('The new password must be at least 8 characters.');
     if (next !== confirm) return setError('The new passwords do not match.');
     await run(async () => {
-      const fresh = await api<Account>('POST', '/auth/password', { current_password: current, new_password: next });
+      const fresh = await changePassword(current, next);
       // The server rotated the session: the old CSRF token went with it.
       setCsrfToken(fresh.csrf_token);
       setCurrent('');

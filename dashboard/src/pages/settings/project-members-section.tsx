@@ -1,8 +1,8 @@
 import { useId, useState } from 'preact/hooks';
-import { api, errorMessage } from '../../api.js';
-import { listAll, projectPath } from '../../api-lists.js';
+import { addProjectMember, listProjectMembers, listUsers, removeProjectMember, setProjectMemberRole } from '../../api-client.js';
 import { Alert } from '../../components/alert.js';
 import { TrashIcon } from '../../components/icons.js';
+import { LoadError } from '../../components/load-error.js';
 import { ProjectPicker } from '../../components/project-picker.js';
 import { isOwner, useSession } from '../../session.js';
 import type { OrgUser, ProjectRole, ProjectUser } from '../../types.js';
@@ -16,8 +16,8 @@ const ROLE_LABEL: Record<ProjectRole, string> = { owner: 'Owner', member: 'Membe
 export function ProjectMembersSection() {
   const { account, projectId } = useSession();
   const owner = isOwner(account);
-  const members = useResource(() => (projectId ? listAll<ProjectUser>(projectPath(projectId, '/users')) : Promise.resolve([])), [projectId]);
-  const users = useResource(() => (owner ? listAll<OrgUser>('/v1/organization/users') : Promise.resolve([] as OrgUser[])), [owner]);
+  const members = useResource(() => (projectId ? listProjectMembers(projectId) : Promise.resolve([] as ProjectUser[])), [projectId]);
+  const users = useResource(() => (owner ? listUsers() : Promise.resolve([] as OrgUser[])), [owner]);
   const [userId, setUserId] = useState('');
   const [role, setRole] = useState<ProjectRole>('member');
   const { error, run } = useAction();
@@ -37,7 +37,8 @@ export function ProjectMembersSection() {
         <h2 id="project-members-title">Project members</h2>
         <ProjectPicker />
       </div>
-      <Alert message={members.error ? errorMessage(members.error) : error} />
+      <LoadError error={members.error} retry={members.reload} what="project members" />
+      <Alert message={error} />
       {members.data && members.data.length === 0 && <p class="muted">No members yet. Organization owners can manage every project.</p>}
       {members.data && members.data.length > 0 && (
         <table class="table compact">
@@ -67,7 +68,7 @@ export function ProjectMembersSection() {
                       class="input input-small"
                       aria-label={`Project role of ${m.email}`}
                       value={m.role}
-                      onChange={(e) => act(() => api('POST', projectPath(projectId, `/users/${m.id}`), { role: e.currentTarget.value }))}
+                      onChange={(e) => act(() => setProjectMemberRole(projectId, m.id, e.currentTarget.value as ProjectRole))}
                     >
                       {ROLES.map((r) => (
                         <option key={r} value={r}>
@@ -85,7 +86,7 @@ export function ProjectMembersSection() {
                       type="button"
                       class="icon-button icon-button-danger"
                       aria-label={`Remove ${m.email} from the project`}
-                      onClick={() => act(() => api('DELETE', projectPath(projectId, `/users/${m.id}`)))}
+                      onClick={() => act(() => removeProjectMember(projectId, m.id))}
                     >
                       <TrashIcon />
                     </button>
@@ -102,7 +103,7 @@ export function ProjectMembersSection() {
           onSubmit={(e) => {
             e.preventDefault();
             const chosen = userId || candidates[0]?.id;
-            if (chosen) act(() => api('POST', projectPath(projectId, '/users'), { user_id: chosen, role }));
+            if (chosen) act(() => addProjectMember(projectId, chosen, role));
           }}
         >
           <div class="field grow">

@@ -32,6 +32,10 @@ export function StackedChart({ series, labelOf, formatValue, title, hourly, inte
       .then(([{ default: UPlot }]) => {
         const el = box.current;
         if (cancelled || !el) return;
+        // Canvas has no currentColor: the axes take the page's own text and border colours (light or dark).
+        const style = getComputedStyle(el);
+        const axisColor = style.color;
+        const gridColor = style.getPropertyValue('--border').trim() || axisColor;
         const sums = cumulative(series.groups);
         const order = series.groups.map((_, k) => k).reverse();
         const bars = UPlot.paths.bars?.({ size: [0.7, 48], gap: 1 });
@@ -45,13 +49,21 @@ export function StackedChart({ series, labelOf, formatValue, title, hourly, inte
           legend: { live: true },
           axes: [
             {
-              stroke: 'currentColor',
+              stroke: axisColor,
+              ticks: { stroke: gridColor },
               grid: { show: false },
               // Ticks on whole buckets: whole days for daily data, whole hours for hourly.
               incrs: hourly ? [3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86_400, 2 * 86_400, 7 * 86_400] : [86_400, 2 * 86_400, 7 * 86_400, 14 * 86_400, 30 * 86_400],
               values: hourly ? undefined : '{MMM} {D}',
             },
-            { stroke: 'currentColor', size: 64, incrs: integers ? INTEGER_STEPS : undefined, values: (_u, ticks) => ticks.map(formatValue) },
+            {
+              stroke: axisColor,
+              ticks: { stroke: gridColor },
+              grid: { stroke: gridColor, width: 1 },
+              size: 64,
+              incrs: integers ? INTEGER_STEPS : undefined,
+              values: (_u, ticks) => ticks.map(formatValue),
+            },
           ],
           series: [
             { label: hourly ? 'Hour' : 'Day', value: (_u, v) => (v == null ? '' : new Date(v * 1000).toLocaleString(undefined, hourly ? { dateStyle: 'medium', timeStyle: 'short' } : { dateStyle: 'medium' })) },

@@ -1,4 +1,4 @@
-import type { Bucket, CostResult, UsageResult } from './usage-types.js';
+import type { Bucket, UsageResult } from './usage-types.js';
 
 // Pure transforms from API buckets to what the page draws: stacked series, totals, CSV.
 
@@ -52,68 +52,105 @@ export function cumulative(groups: Array<{ values: number[] }>): number[][] {
 
 export interface UsageTotals {
   requests: number;
+  refused: number;
+  embeddings: number;
   inputTokens: number;
   outputTokens: number;
   cachedTokens: number;
+  costUsd: number;
 }
 
-/** Sums of the usage results over all buckets. */
+/** Sums of the usage results over all buckets (answered requests, refused ones apart; embeddings counted also on their own). */
 export function usageTotals(buckets: Array<Bucket<UsageResult>>): UsageTotals {
-  const t: UsageTotals = { requests: 0, inputTokens: 0, outputTokens: 0, cachedTokens: 0 };
+  const t: UsageTotals = { requests: 0, refused: 0, embeddings: 0, inputTokens: 0, outputTokens: 0, cachedTokens: 0, costUsd: 0 };
   for (const b of buckets) {
     for (const r of b.results) {
       t.requests += r.num_model_requests ?? 0;
+      t.refused += r.num_refused_requests ?? 0;
+      if (r.kind === 'embeddings') t.embeddings += r.num_model_requests ?? 0;
       t.inputTokens += r.input_tokens ?? 0;
       t.outputTokens += r.output_tokens ?? 0;
       t.cachedTokens += r.input_cached_tokens ?? 0;
+      t.costUsd += r.cost_usd ?? 0;
     }
   }
   return t;
 }
 
-/** Total cost (in the currency of the results, USD) over all buckets. */
-export function costTotal(buckets: Array<Bucket<CostResult>>): number {
-  let sum = 0;
-  for (const b of buckets) for (const r of b.results) sum += Number(r.amount?.value ?? 0);
-  return sum;
+/**
+ * One series of buckets from several usage kinds (completions and embeddings): same bucket starts, results
+ * concatenated, each marked with its kind.
+ */
+export function mergeKinds(parts: Array<{ kind: UsageResult['kind']; buckets: Array<Bucket<UsageResult>> }>): Array<Bucket<UsageResult>> {
+  const byStart = new Map<number, Bucket<UsageResult>>();
+  for (const { kind, buckets } of parts) {
+    for (const b of buckets) {
+      let into = byStart.get(b.start_time);
+      if (!into) {
+        into = { object: 'bucket', start_time: b.start_time, end_time: b.end_time, results: [] };
+        byStart.set(b.start_time, into);
+      }
+      for (const r of b.results) into.results.push({ ...r, kind });
+    }
+  }
+  return [...byStart.values()].sort((a, b) => a.start_time - b.start_time);
 }
 
-function csvField(v: string | number | null): string {
-  const s = v === null ? '' : String(v);
+function csvField(v: string | number | null | undefined): string {
+  const s = v === null || v === undefined ? '' : String(v);
   // RFC 4180 quoting; a leading = + - @ is prefixed so spreadsheets do not run it as a formula (OWASP CSV injection).
   const safe = /^[=+\-@\t\r]/.test(s) && typeof v === 'string' ? `'${s}` : s;
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 /** Rows to CSV text with a header line. */
-export function toCsv(header: string[], rows: Array<Array<string | number | null>>): string {
+export function toCsv(header: string[], rows: Array<Array<string | number | null | undefined>>): string {
   return [header, ...rows].map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n';
 }
 
-/** One CSV row per bucket and result. */
-export function usageCsv(buckets: Array<Bucket<UsageResult>>): string {
+/** Names for the CSV: project and key names beside their ids. */
+export interface CsvNames {
+  project: (id: string) => string | undefined;
+  key: (id: string) => string | undefined;
+}
+
+export const USAGE_CSV_HEADER = [
+  'start_time',
+  'end_time',
+  'kind',
+  'project_id',
+  'project_name',
+  'api_key_id',
+  'api_key_name',
+  'model',
+  'num_model_requests',
+  'num_refused_requests',
+  'input_tokens',
+  'output_tokens',
+  'input_cached_tokens',
+  'cost_usd',
+];
+
+/** One CSV row per bucket and result, with names as well as ids. */
+export function usageCsv(buckets: Array<Bucket<UsageResult>>, names: CsvNames): string {
   const iso = (s: number) => new Date(s * 1000).toISOString();
   const rows = buckets.flatMap((b) =>
     b.results.map((r) => [
       iso(b.start_time),
       iso(b.end_time),
+      r.kind ?? 'completions',
       r.project_id,
+      r.project_id ? names.project(r.project_id) : '',
       r.api_key_id,
+      r.api_key_id ? names.key(r.api_key_id) : '',
       r.model,
       r.num_model_requests,
+      r.num_refused_requests ?? 0,
       r.input_tokens,
-      r.output_tokens,
-      r.input_cached_tokens,
+      r.output_tokens ?? 0,
+      r.input_cached_tokens ?? 0,
+      r.cost_usd ?? '',
     ]),
   );
-  return toCsv(['start_time', 'end_time', 'project_id', 'api_key_id', 'model', 'num_model_requests', 'input_tokens', 'output_tokens', 'input_cached_tokens'], rows);
-}
-
-/** One CSV row per bucket and cost line. */
-export function costCsv(buckets: Array<Bucket<CostResult>>): string {
-  const iso = (s: number) => new Date(s * 1000).toISOString();
-  const rows = buckets.flatMap((b) =>
-    b.results.map((r) => [iso(b.start_time), iso(b.end_time), r.project_id, r.line_item, r.amount?.value ?? 0, r.amount?.currency ?? 'usd']),
-  );
-  return toCsv(['start_time', 'end_time', 'project_id', 'line_item', 'amount', 'currency'], rows);
+  return toCsv(USAGE_CSV_HEADER, rows);
 }

@@ -1,128 +1,117 @@
 import { useCallback, useId, useMemo, useState } from 'preact/hooks';
-import { errorMessage, isMissingEndpoint } from '../../api.js';
-import { Alert } from '../../components/alert.js';
+import { getBudgets, getRefusals, getUsage, resolveNames, searchAllKeys } from '../../api-client.js';
+import { LoadError } from '../../components/load-error.js';
+import { StandingMeter } from '../../components/standing.js';
 import { formatNumber, formatUsd, fromDateInput, toDateInput } from '../../format.js';
+import { keyHref } from '../../router.js';
 import { useSession } from '../../session.js';
-import { listAll, projectPath, WITH_REVOKED } from '../../api-lists.js';
-import type { ProjectApiKey } from '../../types.js';
-import { useResource } from '../../use-resource.js';
-import { BudgetSpend } from './budget-spend.js';
+import type { NamedObject, Standing } from '../../types.js';
+import { shown, useResource } from '../../use-resource.js';
 import { downloadText } from './download.js';
+import { RefusalTable } from './refusal-table.js';
 import { StackedChart } from './stacked-chart.js';
-import { fetchBuckets } from './usage-api.js';
-import { costCsv, costTotal, stackByGroup, usageCsv, usageTotals } from './usage-data.js';
-import type { Bucket, CostResult, UsageResult } from './usage-types.js';
+import { mergeKinds, stackByGroup, usageCsv, usageTotals } from './usage-data.js';
+import type { UsageResult } from './usage-types.js';
 
-type Metric = 'requests' | 'tokens' | 'cost';
+type Metric = 'requests' | 'refused' | 'tokens' | 'cost';
 type GroupBy = 'model' | 'project_id' | 'api_key_id';
 type Width = '1d' | '1h';
 
 const DAY = 86_400;
+const ALL_STATUSES = ['active', 'expired', 'exposed', 'suspended', 'revoked'] as const;
 
 function defaultRange(): { start: string; end: string } {
   const today = fromDateInput(toDateInput(Date.now() / 1000));
   return { start: toDateInput(today - 6 * DAY), end: toDateInput(today) };
 }
 
-interface UsageData {
-  usage: Array<Bucket<UsageResult>>;
-  costs: Array<Bucket<CostResult>> | null;
-}
+const METRIC_LABEL: Record<Metric, string> = { requests: 'Answered requests', refused: 'Refused requests', tokens: 'Tokens', cost: 'Cost' };
+const GROUP_LABEL: Record<GroupBy, string> = { model: 'Model', project_id: 'Project', api_key_id: 'API key' };
+/** The same, inside a sentence. */
+const GROUP_WORD: Record<GroupBy, string> = { model: 'model', project_id: 'project', api_key_id: 'API key' };
 
-/** Usage: requests, tokens and cost over time, stacked by model, project or key, with totals and CSV export. */
+const amountOf: Record<Metric, (r: UsageResult) => number> = {
+  requests: (r) => r.num_model_requests,
+  refused: (r) => r.num_refused_requests ?? 0,
+  tokens: (r) => r.input_tokens + (r.output_tokens ?? 0),
+  cost: (r) => r.cost_usd ?? 0,
+};
+
+/**
+ * Usage: answered and refused requests, tokens and cost of chat, completions, responses and embeddings over time,
+ * stacked by model, project or key; refusals by reason; where budgets stand; filtered by project and key; CSV export.
+ */
 export function UsagePage() {
-  const { projects } = useSession();
+  const { allProjects } = useSession();
   const [range, setRange] = useState(defaultRange);
   const [width, setWidth] = useState<Width>('1d');
   const [metric, setMetric] = useState<Metric>('requests');
   const [groupBy, setGroupBy] = useState<GroupBy>('model');
-  const ids = { start: useId(), end: useId(), width: useId(), metric: useId(), group: useId() };
+  const [projectId, setProjectId] = useState('');
+  const [keyId, setKeyId] = useState('');
+  const ids = { start: useId(), end: useId(), width: useId(), metric: useId(), group: useId(), project: useId(), key: useId() };
 
   const startTime = fromDateInput(range.start);
   const endTime = fromDateInput(range.end) + DAY;
   const rangeError = !range.start || !range.end || endTime <= startTime ? 'The start date must be on or before the end date.' : null;
-  // Costs come in daily buckets and split by project or line item (OpenAI's Costs API); models are line items.
-  const costGroup = groupBy === 'project_id' ? 'project_id' : groupBy === 'model' ? 'line_item' : undefined;
+  const projectIds = projectId ? [projectId] : undefined;
+  const keyIds = keyId ? [keyId] : undefined;
 
-  const data = useResource<UsageData>(async () => {
-    if (rangeError) return { usage: [], costs: null };
-    const query = { start_time: startTime, end_time: endTime, bucket_width: width, group_by: groupBy };
-    const usage = await fetchBuckets<UsageResult>('/v1/organization/usage/completions', query);
-    const costs = await fetchBuckets<CostResult>('/v1/organization/costs', {
-      start_time: startTime,
-      end_time: endTime,
-      bucket_width: '1d',
-      group_by: costGroup,
-    }).catch((err: unknown) => {
-      if (isMissingEndpoint(err)) return null;
-      throw err;
-    });
-    return { usage, costs };
-  }, [startTime, endTime, width, groupBy, costGroup, rangeError]);
+  const keys = useResource(() => (projectId ? searchAllKeys(projectId, { status: [...ALL_STATUSES], order: 'name' }) : Promise.resolve([])), [projectId]);
 
-  const projectName = useMemo(() => new Map(projects.map((p) => [p.id, p.name])), [projects]);
-  // Key names for the legend, read only when grouping by key (one list call per project).
-  const keyNames = useResource(async () => {
-    if (groupBy !== 'api_key_id') return new Map<string, string>();
-    const lists = await Promise.all(projects.map((p) => listAll<ProjectApiKey>(projectPath(p.id, '/api_keys'), WITH_REVOKED).catch(() => [])));
-    return new Map(lists.flat().map((k) => [k.id, `${k.name} (${k.redacted_value})`]));
-  }, [groupBy, projects]);
+  const usage = useResource(async () => {
+    if (rangeError) return [];
+    // Every dimension, so that the chart can group by any and the CSV carries project, key and model on each row.
+    const q = { start_time: startTime, end_time: endTime, bucket_width: width, group_by: ['project_id', 'api_key_id', 'model'], project_ids: projectIds, api_key_ids: keyIds };
+    const [completions, embeddings] = await Promise.all([getUsage('completions', q), getUsage('embeddings', q)]);
+    return mergeKinds([
+      { kind: 'completions', buckets: completions },
+      { kind: 'embeddings', buckets: embeddings },
+    ]);
+  }, [startTime, endTime, width, projectId, keyId, rangeError]);
+  const refusals = useResource(
+    () => (rangeError ? Promise.resolve(null) : getRefusals({ start: startTime, end: endTime, projectIds, apiKeyIds: keyIds })),
+    [startTime, endTime, projectId, keyId, rangeError],
+  );
+  const budgets = useResource(() => getBudgets(projectId ? { projectId } : {}), [projectId]);
+
+  const projectName = useMemo(() => new Map(allProjects.map((p) => [p.id, p.name])), [allProjects]);
+  // Key names for the legend, the table and the CSV: looked up for the keys the results name.
+  const keyIdsInResults = useMemo(() => [...new Set((usage.data ?? []).flatMap((b) => b.results.map((r) => r.api_key_id)).filter((x): x is string => !!x))], [usage.data]);
+  const names = useResource(() => (keyIdsInResults.length ? resolveNames(keyIdsInResults) : Promise.resolve(new Map<string, NamedObject>())), [keyIdsInResults.join(',')]);
+  const keyName = useCallback((id: string) => names.data?.get(id)?.name, [names.data]);
   const labelOf = useCallback(
     (key: string) => {
       if (key === 'Other' || key === '(none)') return key;
       if (groupBy === 'project_id') return projectName.get(key) ?? key;
-      if (groupBy === 'api_key_id') return keyNames.data?.get(key) ?? key;
+      if (groupBy === 'api_key_id') {
+        const n = names.data?.get(key);
+        return n ? `${n.name} (${n.detail ?? key})` : key;
+      }
       return key;
     },
-    [groupBy, projectName, keyNames.data],
+    [groupBy, projectName, names.data],
   );
-  const usageHasCost = !!data.data?.usage.some((b) => b.results.some((r) => typeof r.cost_usd === 'number'));
 
-  const series = useMemo(() => {
-    if (!data.data) return null;
-    if (metric === 'cost') {
-      // Costs cannot be split by key; usage results carry Tollgate's cost_usd, which can.
-      if (groupBy === 'api_key_id' && usageHasCost) {
-        return stackByGroup(
-          data.data.usage,
-          (r) => r.api_key_id ?? '(none)',
-          (r) => r.cost_usd ?? 0,
-        );
-      }
-      if (!data.data.costs) return null;
-      const field = costGroup ?? null;
-      return stackByGroup(
-        data.data.costs,
-        (r) => (field ? (r[field] ?? '(none)') : 'Total'),
-        (r) => Number(r.amount?.value ?? 0),
-      );
-    }
-    return stackByGroup(
-      data.data.usage,
-      (r) => r[groupBy] ?? '(none)',
-      (r) => (metric === 'requests' ? r.num_model_requests : r.input_tokens + r.output_tokens),
-    );
-  }, [data.data, metric, groupBy, costGroup, usageHasCost]);
-
+  const series = useMemo(() => (usage.data ? stackByGroup(usage.data, (r) => r[groupBy] ?? '(none)', amountOf[metric]) : null), [usage.data, metric, groupBy]);
   const formatValue = useCallback((v: number) => (metric === 'cost' ? formatUsd(v) : formatNumber(Math.round(v))), [metric]);
-  const totals = data.data ? usageTotals(data.data.usage) : null;
-  const cost = data.data?.costs ? costTotal(data.data.costs) : null;
-  const missing = isMissingEndpoint(data.error);
+  const totals = usage.data ? usageTotals(usage.data) : null;
   const exportCsv = () => {
-    if (!data.data) return;
-    const name = `tollgate-${metric === 'cost' ? 'costs' : 'usage'}-${range.start}-to-${range.end}.csv`;
-    downloadText(name, metric === 'cost' && data.data.costs ? costCsv(data.data.costs) : usageCsv(data.data.usage));
+    if (!usage.data) return;
+    const name = `tollgate-usage-${range.start}-to-${range.end}.csv`;
+    downloadText(name, usageCsv(usage.data, { project: (id) => projectName.get(id), key: keyName }));
   };
+  const standingName = (s: Standing) => (s.scope === 'organization' ? 'Organization (all projects)' : (projectName.get(s.id) ?? s.id));
 
   return (
     <>
       <div class="page-head">
         <div>
           <h1>Usage</h1>
-          <p class="lede">Requests, tokens and cost of the calls made through Tollgate with your organization's keys.</p>
+          <p class="lede">What your organization's keys did through Tollgate: answered and refused requests, tokens and cost.</p>
         </div>
         <div class="page-tools">
-          <button type="button" class="button" onClick={exportCsv} disabled={!data.data || data.data.usage.length === 0}>
+          <button type="button" class="button" onClick={exportCsv} disabled={!usage.data || usage.data.length === 0}>
             Export CSV
           </button>
         </div>
@@ -138,28 +127,61 @@ export function UsagePage() {
           <input id={ids.end} class="input" type="date" value={range.end} min={range.start} onChange={(e) => setRange({ ...range, end: e.currentTarget.value })} />
         </div>
         <div class="field">
+          <label for={ids.project}>Project</label>
+          <select
+            id={ids.project}
+            class="input"
+            value={projectId}
+            onChange={(e) => {
+              setProjectId(e.currentTarget.value);
+              setKeyId('');
+            }}
+          >
+            <option value="">All projects</option>
+            {allProjects.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name}
+                {p.status === 'archived' ? ' (archived)' : ''}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for={ids.key}>API key</label>
+          <select id={ids.key} class="input" value={keyId} disabled={!projectId} onChange={(e) => setKeyId(e.currentTarget.value)}>
+            <option value="">{projectId ? 'All keys' : 'Choose a project first'}</option>
+            {(keys.data ?? []).map((k) => (
+              <option key={k.id} value={k.id}>
+                {k.name.length > 60 ? `${k.name.slice(0, 59)}…` : k.name} ({k.redacted_value})
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
           <label for={ids.metric}>Show</label>
           <select id={ids.metric} class="input" value={metric} onChange={(e) => setMetric(e.currentTarget.value as Metric)}>
-            <option value="requests">Requests</option>
-            <option value="tokens">Tokens</option>
-            <option value="cost">Cost</option>
+            {(Object.keys(METRIC_LABEL) as Metric[]).map((m) => (
+              <option key={m} value={m}>
+                {METRIC_LABEL[m]}
+              </option>
+            ))}
           </select>
         </div>
         <div class="field">
           <label for={ids.group}>Group by</label>
           <select id={ids.group} class="input" value={groupBy} onChange={(e) => setGroupBy(e.currentTarget.value as GroupBy)}>
-            <option value="model">Model</option>
-            <option value="project_id">Project</option>
-            <option value="api_key_id">API key</option>
+            {(Object.keys(GROUP_LABEL) as GroupBy[]).map((g) => (
+              <option key={g} value={g}>
+                {GROUP_LABEL[g]}
+              </option>
+            ))}
           </select>
         </div>
         <div class="field">
           <label for={ids.width}>Per</label>
           <select id={ids.width} class="input" value={width} onChange={(e) => setWidth(e.currentTarget.value as Width)}>
             <option value="1d">Day</option>
-            <option value="1h" disabled={metric === 'cost'}>
-              Hour
-            </option>
+            <option value="1h">Hour</option>
           </select>
         </div>
         <fieldset class="presets">
@@ -180,77 +202,99 @@ export function UsagePage() {
         </fieldset>
       </form>
 
-      <Alert message={rangeError ?? (data.error && !missing ? errorMessage(data.error) : null)} />
+      {rangeError && (
+        <p class="alert" role="alert">
+          {rangeError}
+        </p>
+      )}
+      <LoadError error={usage.error} retry={usage.reload} what="usage" />
 
-      {missing ? (
-        <div class="empty">
-          <h2>Usage will appear here</h2>
-          <p>
-            Once applications call the API through Tollgate, their requests, tokens and costs show up on this page. This server does not report
-            usage yet.
-          </p>
-        </div>
-      ) : (
-        <>
-          <div class="stats" aria-live="polite">
-            <Stat label="Requests" value={totals ? formatNumber(totals.requests) : '…'} />
-            <Stat label="Input tokens" value={totals ? formatNumber(totals.inputTokens) : '…'} />
-            <Stat label="Output tokens" value={totals ? formatNumber(totals.outputTokens) : '…'} />
-            <Stat label="Cost" value={cost === null ? (data.loading ? '…' : 'n/a') : formatUsd(cost)} />
+      <div class="stats" aria-live="polite">
+        <Stat label="Answered requests" value={shown(usage, totals?.requests, formatNumber)} testId="answered" />
+        <Stat label="Refused requests" value={shown(usage, totals?.refused, formatNumber)} testId="refused" />
+        <Stat label="Embeddings requests" value={shown(usage, totals?.embeddings, formatNumber)} testId="embeddings" />
+        <Stat label="Input tokens" value={shown(usage, totals?.inputTokens, formatNumber)} testId="input-tokens" />
+        <Stat label="Output tokens" value={shown(usage, totals?.outputTokens, formatNumber)} testId="output-tokens" />
+        <Stat label="Cost" value={shown(usage, totals?.costUsd, formatUsd)} testId="cost" />
+      </div>
+
+      <LoadError error={budgets.error} retry={budgets.reload} what="budgets" />
+      {budgets.data && budgets.data.length > 0 && (
+        <section class="card" aria-labelledby="budget-title">
+          <h2 id="budget-title">Spend against budget</h2>
+          <div class="standings">
+            {budgets.data.map((s) => (
+              <StandingMeter key={`${s.scope}:${s.id}`} s={s} name={standingName(s)} />
+            ))}
           </div>
-          <BudgetSpend />
-          {metric === 'cost' && data.data && !data.data.costs && <p class="notice-inline">This server does not report costs yet.</p>}
-          {metric === 'cost' && groupBy === 'api_key_id' && !usageHasCost && <p class="notice-inline">Costs cannot be split by key; showing the total.</p>}
-          {series && series.groups.length > 0 ? (
-            <section class="card" aria-label="Chart">
-              <StackedChart
-                series={series}
-                labelOf={labelOf}
-                formatValue={formatValue}
-                hourly={width === '1h'}
-                integers={metric !== 'cost'}
-                title={`${metric} per ${width === '1d' ? 'day' : 'hour'}, by ${groupBy}`}
-              />
-              <table class="table compact">
-                <caption class="visually-hidden">Totals by group</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">{groupBy === 'model' ? 'Model' : groupBy === 'project_id' ? 'Project' : 'API key'}</th>
-                    <th scope="col" class="num">
-                      {metric === 'cost' ? 'Cost' : metric === 'tokens' ? 'Tokens' : 'Requests'}
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {series.groups.map((g) => (
+        </section>
+      )}
+
+      {series?.groups.some((g) => g.total > 0) ? (
+        <section class="card" aria-labelledby="chart-title">
+          <h2 id="chart-title">
+            {METRIC_LABEL[metric]} by {GROUP_WORD[groupBy]}
+          </h2>
+          <StackedChart
+            series={series}
+            labelOf={labelOf}
+            formatValue={formatValue}
+            hourly={width === '1h'}
+            integers={metric !== 'cost'}
+            title={`${METRIC_LABEL[metric]} per ${width === '1d' ? 'day' : 'hour'}, by ${GROUP_WORD[groupBy]}`}
+          />
+          <table class="table compact">
+            <caption class="visually-hidden">Totals by {GROUP_WORD[groupBy]}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{GROUP_LABEL[groupBy]}</th>
+                <th scope="col" class="num">
+                  {METRIC_LABEL[metric]}
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {series.groups
+                .filter((g) => g.total > 0)
+                .map((g) => {
+                  const keyProject = groupBy === 'api_key_id' ? names.data?.get(g.key)?.project_id : null;
+                  return (
                     <tr key={g.key}>
-                      <td data-label="Group">{labelOf(g.key)}</td>
-                      <td data-label="Total" class="num">
+                      <td data-label={GROUP_LABEL[groupBy]} class="break">
+                        {keyProject ? <a href={keyHref(keyProject, g.key)}>{labelOf(g.key)}</a> : labelOf(g.key)}
+                      </td>
+                      <td data-label={METRIC_LABEL[metric]} class="num">
                         {formatValue(g.total)}
                       </td>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
-            </section>
-          ) : (
-            !data.loading &&
-            !data.error && (
-              <div class="empty">
-                <h2>No usage in this period</h2>
-                <p>Pick another date range, or make a request with one of your keys.</p>
-              </div>
-            )
-          )}
-        </>
+                  );
+                })}
+            </tbody>
+          </table>
+        </section>
+      ) : (
+        usage.data &&
+        !rangeError && (
+          <div class="empty">
+            <h2>No {METRIC_LABEL[metric].toLowerCase()} in this period</h2>
+            <p>Pick another date range or filter, or make a request with one of your keys.</p>
+          </div>
+        )
       )}
+
+      <section class="card" aria-labelledby="refused-title">
+        <h2 id="refused-title">Refused requests by reason</h2>
+        <LoadError error={refusals.error} retry={refusals.reload} what="refusals" />
+        {refusals.data && <RefusalTable report={refusals.data} caption="Refused requests by reason" />}
+        {!refusals.data && !refusals.error && !rangeError && <p class="muted">Loading…</p>}
+      </section>
     </>
   );
 }
 
-function Stat({ label, value }: { label: string; value: string }) {
+function Stat({ label, value, testId }: { label: string; value: string; testId: string }) {
   return (
-    <div class="stat">
+    <div class="stat" data-testid={testId}>
       <div class="stat-label">{label}</div>
       <div class="stat-value">{value}</div>
     </div>

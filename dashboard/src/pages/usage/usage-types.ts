@@ -1,16 +1,21 @@
 // OpenAI's Usage and Costs API shapes (GET /v1/organization/usage/completions, GET /v1/organization/costs).
 
 export interface UsageResult {
-  object: 'organization.usage.completions.result';
+  object: 'organization.usage.completions.result' | 'organization.usage.embeddings.result';
   input_tokens: number;
-  output_tokens: number;
-  input_cached_tokens: number;
+  /** Completions only. */
+  output_tokens?: number;
+  input_cached_tokens?: number;
   num_model_requests: number;
   project_id: string | null;
   api_key_id: string | null;
   model: string | null;
   /** Tollgate's addition: the priced cost of these requests, in USD. */
   cost_usd?: number;
+  /** Tollgate's addition: requests it refused (never billed). */
+  num_refused_requests?: number;
+  /** Which usage kind the result came from (set by the dashboard when it merges kinds). */
+  kind?: 'completions' | 'embeddings';
 }
 
 export interface CostResult {

@@ -1,0 +1,326 @@
+// Every call the dashboard makes to the server, in one place: the paths, methods and shapes of the admin API
+// (/v1/organization/…, OpenAI's), the session API (/auth/…) and the dashboard's own reads (/auth/dashboard/…).
+// Pages call these functions, never fetch or api() directly, so a change of the API is made here once.
+
+import { api, withQuery } from './api.js';
+import type { Bucket, BucketPage, UsageResult } from './pages/usage/usage-types.js';
+import type {
+  Account,
+  AdminApiKey,
+  AuditLog,
+  CreatedKey,
+  CreatedServiceAccount,
+  Invite,
+  KeyOrder,
+  KeySearchPage,
+  KeyStatus,
+  ListPage,
+  NamedObject,
+  OrgRole,
+  OrgUser,
+  Permissions,
+  Project,
+  ProjectApiKey,
+  ProjectRole,
+  ProjectUser,
+  RefusalReport,
+  ServiceAccount,
+  Standing,
+} from './types.js';
+
+const ORG = '/v1/organization';
+const MAX_PAGES = 20;
+const enc = encodeURIComponent;
+
+/** `/v1/organization/projects/{id}/…` */
+export function projectPath(projectId: string, rest = ''): string {
+  return `${ORG}/projects/${enc(projectId)}${rest}`;
+}
+
+/** Reads every page of an OpenAI-style list (up to 2,000 items). */
+async function listAll<T extends { id: string }>(path: string, query: Record<string, string> = {}): Promise<T[]> {
+  const out: T[] = [];
+  let after: string | null = null;
+  for (let i = 0; i < MAX_PAGES; i++) {
+    const page: ListPage<T> = await api<ListPage<T>>('GET', withQuery(path, { ...query, limit: 100, after }));
+    out.push(...page.data);
+    if (!page.has_more || !page.last_id) break;
+    after = page.last_id;
+  }
+  return out;
+}
+
+// ---- Session (/auth) ----
+
+export const getMe = () => api<Account>('GET', '/auth/me');
+export const getAuthStatus = () => api<{ owner_signup_open: boolean }>('GET', '/auth/status');
+export const signIn = (email: string, password: string) => api<Account>('POST', '/auth/login', { email, password });
+export const signUp = (body: { email: string; password: string; name?: string; setup_token?: string; invite_token?: string }) =>
+  api<Account>('POST', '/auth/signup', body);
+export const signOut = () => api<unknown>('POST', '/auth/logout');
+export const changePassword = (currentPassword: string, newPassword: string) =>
+  api<Account>('POST', '/auth/password', { current_password: currentPassword, new_password: newPassword });
+
+export interface InvitePreview {
+  email: string;
+  role: OrgRole;
+  expires_at: number;
+  organization: { id: string; name: string };
+  projects: Array<{ id: string; name: string; role: string }>;
+}
+export const lookupInvite = (token: string) => api<InvitePreview>('POST', '/auth/invites/lookup', { token });
+
+// ---- The dashboard's own reads (/auth/dashboard) ----
+
+export const getInstance = () => api<{ quickstart_model: string | null }>('GET', '/auth/dashboard/instance');
+
+export interface KeyQuery {
+  search?: string;
+  status?: KeyStatus[];
+  order?: KeyOrder;
+  ownerId?: string;
+  after?: string | null;
+  limit?: number;
+}
+
+/** One page of a project's keys, searched, filtered and sorted by the server. */
+export function searchKeys(projectId: string, q: KeyQuery = {}): Promise<KeySearchPage> {
+  return api<KeySearchPage>(
+    'GET',
+    withQuery(`/auth/dashboard/projects/${enc(projectId)}/api_keys`, {
+      search: q.search?.trim() || undefined,
+      status: q.status?.length ? q.status.join(',') : undefined,
+      order: q.order,
+      owner_id: q.ownerId,
+      after: q.after,
+      limit: q.limit ?? 50,
+    }),
+  );
+}
+
+/** Every key of a project matching `q` (all pages). */
+export async function searchAllKeys(projectId: string, q: Omit<KeyQuery, 'after' | 'limit'> = {}): Promise<ProjectApiKey[]> {
+  const out: ProjectApiKey[] = [];
+  let after: string | null = null;
+  for (let i = 0; i < MAX_PAGES; i++) {
+    const page: KeySearchPage = await searchKeys(projectId, { ...q, after, limit: 100 });
+    out.push(...page.data);
+    if (!page.has_more || !page.last_id) break;
+    after = page.last_id;
+  }
+  return out;
+}
+
+/** Names of ids (keys, users, service accounts, projects), at most 200 per call. */
+export async function resolveNames(ids: string[]): Promise<Map<string, NamedObject>> {
+  const unique = [...new Set(ids.filter(Boolean))];
+  const out = new Map<string, NamedObject>();
+  for (let i = 0; i < unique.length; i += 200) {
+    const res = await api<{ data: NamedObject[] }>('GET', withQuery('/auth/dashboard/names', { ids: unique.slice(i, i + 200).join(',') }));
+    for (const n of res.data) out.set(n.id, n);
+  }
+  return out;
+}
+
+export interface RangeFilter {
+  start: number;
+  end: number;
+  projectIds?: string[];
+  apiKeyIds?: string[];
+}
+
+/** Refused requests by reason. */
+export const getRefusals = (f: RangeFilter) =>
+  api<RefusalReport>(
+    'GET',
+    withQuery('/auth/dashboard/refusals', {
+      start_time: f.start,
+      end_time: f.end,
+      project_ids: f.projectIds?.join(','),
+      api_key_ids: f.apiKeyIds?.join(','),
+    }),
+  );
+
+/** Where budgets and quotas stand: every project's, one project's, or one key's with its project's. */
+export const getBudgets = (opts: { projectId?: string; apiKeyId?: string } = {}) =>
+  api<{ data: Standing[] }>('GET', withQuery('/auth/dashboard/budgets', { project_id: opts.projectId, api_key_id: opts.apiKeyId })).then((r) => r.data);
+
+// ---- Projects ----
+
+/** Every project, archived ones included (the pages pick the active ones where keys are made). */
+export const listProjects = () => listAll<Project>(`${ORG}/projects`, { include_archived: 'true' });
+export const createProject = (name: string) => api<Project>('POST', `${ORG}/projects`, { name });
+export const renameProject = (projectId: string, name: string) => api<Project>('POST', projectPath(projectId), { name });
+export const archiveProject = (projectId: string) => api<Project>('POST', projectPath(projectId, '/archive'));
+
+// ---- Project keys ----
+
+/** What the create and edit dialogs send: every field the API takes for a key. */
+export interface KeyFields {
+  name?: string;
+  permissions?: Permissions;
+  expires_at?: number | null;
+  allowed_ips?: string[] | null;
+  allowed_models?: string[] | null;
+  rate_limits?: ProjectApiKey['rate_limits'];
+  spend_limit?: ProjectApiKey['spend_limit'];
+  request_quota?: ProjectApiKey['request_quota'];
+}
+
+const keyPath = (projectId: string, keyId: string, rest = '') => projectPath(projectId, `/api_keys/${enc(keyId)}${rest}`);
+
+export const getKey = (projectId: string, keyId: string) => api<ProjectApiKey>('GET', keyPath(projectId, keyId));
+export const createKey = (projectId: string, body: KeyFields & { owner: { type: 'user' | 'service_account'; id: string } }) =>
+  api<CreatedKey>('POST', projectPath(projectId, '/api_keys'), body);
+export const updateKey = (projectId: string, keyId: string, body: KeyFields) => api<ProjectApiKey>('POST', keyPath(projectId, keyId), body);
+export const rotateKey = (projectId: string, keyId: string, graceSeconds: number) =>
+  api<CreatedKey & { previous_secret_expires_at: number }>('POST', keyPath(projectId, keyId, '/rotate'), { grace_period_seconds: graceSeconds });
+export const revokeKey = (projectId: string, keyId: string) => api<unknown>('DELETE', keyPath(projectId, keyId));
+/** Ends a rotation's grace period: the previous secrets stop working now. */
+export const endGrace = (projectId: string, keyId: string) => api<ProjectApiKey>('POST', keyPath(projectId, keyId, '/end_grace'));
+
+// ---- Service accounts ----
+
+export const listServiceAccounts = (projectId: string) => listAll<ServiceAccount>(projectPath(projectId, '/service_accounts'));
+export const createServiceAccount = (projectId: string, name: string) =>
+  api<CreatedServiceAccount>('POST', projectPath(projectId, '/service_accounts'), { name });
+export const renameServiceAccount = (projectId: string, id: string, name: string) =>
+  api<ServiceAccount>('POST', projectPath(projectId, `/service_accounts/${enc(id)}`), { name });
+export const deleteServiceAccount = (projectId: string, id: string) => api<unknown>('DELETE', projectPath(projectId, `/service_accounts/${enc(id)}`));
+
+// ---- People ----
+
+export const listUsers = () => listAll<OrgUser>(`${ORG}/users`);
+export const setUserRole = (userId: string, role: OrgRole) => api<OrgUser>('POST', `${ORG}/users/${enc(userId)}`, { role });
+export const removeUser = (userId: string) => api<unknown>('DELETE', `${ORG}/users/${enc(userId)}`);
+export const listProjectMembers = (projectId: string) => listAll<ProjectUser>(projectPath(projectId, '/users'));
+export const addProjectMember = (projectId: string, userId: string, role: ProjectRole) =>
+  api<ProjectUser>('POST', projectPath(projectId, '/users'), { user_id: userId, role });
+export const setProjectMemberRole = (projectId: string, userId: string, role: ProjectRole) =>
+  api<ProjectUser>('POST', projectPath(projectId, `/users/${enc(userId)}`), { role });
+export const removeProjectMember = (projectId: string, userId: string) => api<unknown>('DELETE', projectPath(projectId, `/users/${enc(userId)}`));
+export const listInvites = () => listAll<Invite>(`${ORG}/invites`);
+export const createInvite = (body: { email: string; role: OrgRole; projects?: Array<{ id: string; role: ProjectRole }> }) =>
+  api<Invite>('POST', `${ORG}/invites`, body);
+export const deleteInvite = (inviteId: string) => api<unknown>('DELETE', `${ORG}/invites/${enc(inviteId)}`);
+
+// ---- Admin keys ----
+
+export const listAdminKeys = () => listAll<AdminApiKey>(`${ORG}/admin_api_keys`);
+export const createAdminKey = (name: string) => api<AdminApiKey>('POST', `${ORG}/admin_api_keys`, { name });
+export const revokeAdminKey = (keyId: string) => api<unknown>('DELETE', `${ORG}/admin_api_keys/${enc(keyId)}`);
+
+// ---- Audit log ----
+
+export interface AuditQuery {
+  eventTypes?: string[];
+  projectIds?: string[];
+  resourceIds?: string[];
+  from?: number;
+  to?: number;
+  after?: string | null;
+  limit?: number;
+}
+
+export const listAuditLogs = (q: AuditQuery) =>
+  api<ListPage<AuditLog>>(
+    'GET',
+    withQuery(`${ORG}/audit_logs`, {
+      limit: q.limit ?? 50,
+      after: q.after,
+      'event_types[]': q.eventTypes,
+      'project_ids[]': q.projectIds,
+      'resource_ids[]': q.resourceIds,
+      'effective_at[gte]': q.from,
+      'effective_at[lt]': q.to,
+    }),
+  );
+
+// ---- Usage and costs ----
+
+export interface BucketQuery {
+  start_time: number;
+  end_time: number;
+  bucket_width: '1d' | '1h';
+  group_by?: string[];
+  project_ids?: string[];
+  api_key_ids?: string[];
+}
+
+/** Every page of a bucketed usage or costs answer (OpenAI pages with `next_page` → `page=`). */
+async function fetchBuckets<R>(path: string, q: BucketQuery): Promise<Array<Bucket<R>>> {
+  const span = q.end_time - q.start_time;
+  const perPage = q.bucket_width === '1d' ? Math.min(31, Math.max(1, Math.ceil(span / 86_400))) : Math.min(168, Math.max(1, Math.ceil(span / 3600)));
+  const out: Array<Bucket<R>> = [];
+  let page: string | null = null;
+  for (let i = 0; i < MAX_PAGES; i++) {
+    const res: BucketPage<R> = await api<BucketPage<R>>(
+      'GET',
+      withQuery(path, {
+        start_time: q.start_time,
+        end_time: q.end_time,
+        bucket_width: q.bucket_width,
+        group_by: q.group_by?.length ? q.group_by.join(',') : undefined,
+        project_ids: q.project_ids?.length ? q.project_ids.join(',') : undefined,
+        api_key_ids: q.api_key_ids?.length ? q.api_key_ids.join(',') : undefined,
+        limit: perPage,
+        page,
+      }),
+    );
+    out.push(...res.data);
+    if (!res.has_more || !res.next_page) break;
+    page = res.next_page;
+  }
+  return out.sort((a, b) => a.start_time - b.start_time);
+}
+
+/** The usage kinds the dashboard shows: chat, completions and responses, and embeddings. */
+export type UsageKind = 'completions' | 'embeddings';
+
+export const getUsage = (kind: UsageKind, q: BucketQuery) => fetchBuckets<UsageResult>(`${ORG}/usage/${kind}`, q);
+
+// ---- Limits and alerts ----
+
+export interface RateLimit {
+  object: 'project.rate_limit';
+  id: string;
+  model: string;
+  max_requests_per_1_minute: number | null;
+  max_tokens_per_1_minute: number | null;
+  max_requests_per_1_day: number | null;
+}
+export type RateLimitFields = Pick<RateLimit, 'max_requests_per_1_minute' | 'max_tokens_per_1_minute' | 'max_requests_per_1_day'>;
+
+export const listRateLimits = (projectId: string) => listAll<RateLimit>(projectPath(projectId, '/rate_limits'));
+export const createRateLimit = (projectId: string, body: RateLimitFields & { model: string }) => api<RateLimit>('POST', projectPath(projectId, '/rate_limits'), body);
+export const updateRateLimit = (projectId: string, id: string, body: RateLimitFields) => api<RateLimit>('POST', projectPath(projectId, `/rate_limits/${enc(id)}`), body);
+export const deleteRateLimit = (projectId: string, id: string) => api<unknown>('DELETE', projectPath(projectId, `/rate_limits/${enc(id)}`));
+
+export interface SpendLimit {
+  threshold_amount: number | null;
+  interval: string;
+  enforcement: { status: string };
+}
+export const getSpendLimit = (projectId: string) => api<SpendLimit>('GET', projectPath(projectId, '/spend_limit'));
+export const setSpendLimit = (projectId: string, body: SpendLimit) => api<SpendLimit>('POST', projectPath(projectId, '/spend_limit'), body);
+
+/** Alert thresholds in percent of the spend limit (alerts go to webhooks and the audit log). */
+export async function getAlertThresholds(projectId: string): Promise<number[]> {
+  const res = await api<{ thresholds: number[] }>('GET', projectPath(projectId, '/spend_alerts'));
+  return res.thresholds;
+}
+export const setAlertThresholds = (projectId: string, thresholds: number[]) => api<unknown>('POST', projectPath(projectId, '/spend_alerts'), { thresholds });
+
+export interface Webhook {
+  object: 'webhook_endpoint';
+  id: string;
+  url: string;
+  event_types: string[];
+  redacted_secret: string;
+  created_at: number;
+  /** Signing secret, present only in the create answer. */
+  secret?: string;
+}
+export const listWebhooks = () => listAll<Webhook>(`${ORG}/webhooks`);
+export const createWebhook = (url: string, eventTypes: string[]) => api<Webhook>('POST', `${ORG}/webhooks`, { url, ...(eventTypes.length ? { event_types: eventTypes } : {}) });
+export const deleteWebhook = (id: string) => api<unknown>('DELETE', `${ORG}/webhooks/${enc(id)}`);

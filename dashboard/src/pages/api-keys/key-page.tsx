@@ -1,0 +1,311 @@
+import { useCallback, useMemo, useState } from 'preact/hooks';
+import { getBudgets, getRefusals, getUsage, listAuditLogs, searchKeys } from '../../api-client.js';
+import { CopyButton } from '../../components/copy-button.js';
+import { LoadError } from '../../components/load-error.js';
+import { describePermissions } from '../../components/permissions-field.js';
+import { StandingMeter } from '../../components/standing.js';
+import { formatCents, formatDateTime, formatNumber, formatUsd, intervalLabel } from '../../format.js';
+import { canManageKeys, isOwner, useSession } from '../../session.js';
+import type { ProjectApiKey, Standing } from '../../types.js';
+import { shown, useResource } from '../../use-resource.js';
+import { AuditEntries } from '../settings/audit-entries.js';
+import { RefusalTable } from '../usage/refusal-table.js';
+import { StackedChart } from '../usage/stacked-chart.js';
+import { mergeKinds, stackByGroup, usageTotals } from '../usage/usage-data.js';
+import { EditKeyDialog } from './edit-key-dialog.js';
+import { EndGraceDialog } from './end-grace-dialog.js';
+import { describeRateLimits, KeyBadges } from './key-badges.js';
+import { ownerLabel, STATUS_LABEL } from './key-table.js';
+import { RevokeKeyDialog } from './revoke-key-dialog.js';
+import { RotateKeyDialog } from './rotate-key-dialog.js';
+
+const DAY = 86_400;
+const RANGES = [7, 30, 90];
+const ALL_STATUSES = ['active', 'expired', 'exposed', 'suspended', 'revoked'] as const;
+
+/** A key by id, with its rotation grace (the dashboard's list carries it; the id is unique, so the search finds one). */
+async function loadKey(projectId: string, keyId: string): Promise<ProjectApiKey | null> {
+  const page = await searchKeys(projectId, { search: keyId, status: [...ALL_STATUSES], limit: 5 });
+  return page.data.find((k) => k.id === keyId) ?? null;
+}
+
+type OpenDialog = 'edit' | 'rotate' | 'revoke' | 'grace' | null;
+
+/** One key's page: what it is, what it may do, what it used and was refused, its limits and its history. */
+export function KeyPage({ keyId }: { keyId: string }) {
+  const { account, projectId, allProjects } = useSession();
+  const key = useResource(() => (projectId ? loadKey(projectId, keyId) : Promise.resolve(null)), [projectId, keyId]);
+  const [open, setOpen] = useState<OpenDialog>(null);
+  const k = key.data;
+  const project = allProjects.find((p) => p.id === projectId);
+  const canManage = canManageKeys(account, projectId) && k?.status === 'active';
+  const close = (changed: boolean) => {
+    setOpen(null);
+    if (changed) key.reload();
+  };
+  const nowSec = Math.floor(Date.now() / 1000);
+
+  return (
+    <>
+      <p class="breadcrumb">
+        <a href={`#/api-keys${projectId ? `?project=${encodeURIComponent(projectId)}` : ''}`}>API keys</a>
+        {project && <span class="muted"> · {project.name}</span>}
+      </p>
+      <LoadError error={key.error} retry={key.reload} what="key" />
+      {!k && !key.loading && !key.error && (
+        <div class="empty">
+          <h1>Key not found</h1>
+          <p>No key {keyId} in this project. It may belong to another project: pick it above the key list.</p>
+        </div>
+      )}
+      {!k && key.loading && <p class="muted">Loading the key…</p>}
+      {k && (
+        <>
+          <div class="page-head">
+            <div>
+              <h1 class="key-title break">{k.name}</h1>
+              <p class="key-sub">
+                <code class="mono">{k.redacted_value}</code> <span class={`badge badge-${k.status}`}>{STATUS_LABEL[k.status]}</span>
+              </p>
+              <KeyBadges apiKey={k} nowSec={nowSec} onEndGrace={canManage ? () => setOpen('grace') : undefined} />
+            </div>
+            {canManage && (
+              <div class="page-tools">
+                <button type="button" class="button" onClick={() => setOpen('edit')}>
+                  Edit
+                </button>
+                <button type="button" class="button" onClick={() => setOpen('rotate')}>
+                  Rotate
+                </button>
+                <button type="button" class="button button-danger-outline" onClick={() => setOpen('revoke')}>
+                  Revoke
+                </button>
+              </div>
+            )}
+          </div>
+          <div class="key-grid">
+            <KeyFacts apiKey={k} />
+            <KeyLimits apiKey={k} projectId={projectId as string} />
+          </div>
+          <KeyUsage apiKey={k} projectId={projectId as string} />
+          <section class="card" aria-labelledby="key-audit-title">
+            <h2 id="key-audit-title">Recent changes</h2>
+            {isOwner(account) ? (
+              <KeyAudit keyId={k.id} />
+            ) : (
+              <p class="muted">Only organization owners can read the audit log.</p>
+            )}
+          </section>
+        </>
+      )}
+      {k && open === 'edit' && <EditKeyDialog apiKey={k} onClose={close} />}
+      {k && open === 'rotate' && <RotateKeyDialog apiKey={k} onClose={close} />}
+      {k && open === 'revoke' && <RevokeKeyDialog apiKey={k} onClose={close} />}
+      {k && open === 'grace' && <EndGraceDialog apiKey={k} onClose={close} />}
+    </>
+  );
+}
+
+function KeyFacts({ apiKey: k }: { apiKey: ProjectApiKey }) {
+  return (
+    <section class="card" aria-labelledby="key-facts-title">
+      <h2 id="key-facts-title">Settings</h2>
+      <dl class="facts">
+        <dt>Name</dt>
+        <dd class="break">{k.name}</dd>
+        <dt>Key ID</dt>
+        <dd class="id-row">
+          <code class="mono">{k.id}</code>
+          <CopyButton text={k.id} label="Copy key ID" class="button button-small" />
+        </dd>
+        <dt>Owner</dt>
+        <dd>
+          {ownerLabel(k)}
+          {k.owner?.type === 'service_account' && <span class="tag">service account</span>}
+        </dd>
+        <dt>Created</dt>
+        <dd>{formatDateTime(k.created_at)}</dd>
+        <dt>Last used</dt>
+        <dd>{k.last_used_at ? formatDateTime(k.last_used_at) : 'Never'}</dd>
+        <dt>Expires</dt>
+        <dd>{k.expires_at ? formatDateTime(k.expires_at) : 'Never'}</dd>
+        {k.rotated_at ? (
+          <>
+            <dt>Rotated</dt>
+            <dd>{formatDateTime(k.rotated_at)}</dd>
+          </>
+        ) : null}
+        <dt>Permissions</dt>
+        <dd>{describePermissions(k.permissions)}</dd>
+        <dt>IP allowlist</dt>
+        <dd class="break">{k.allowed_ips?.length ? k.allowed_ips.join(', ') : 'Any address'}</dd>
+        <dt>Model allowlist</dt>
+        <dd class="break">{k.allowed_models?.length ? k.allowed_models.join(', ') : 'Every model'}</dd>
+        {k.exposed_url ? (
+          <>
+            <dt>Found exposed at</dt>
+            <dd class="break">{k.exposed_url}</dd>
+          </>
+        ) : null}
+      </dl>
+    </section>
+  );
+}
+
+function KeyLimits({ apiKey: k, projectId }: { apiKey: ProjectApiKey; projectId: string }) {
+  const standings = useResource(() => getBudgets({ projectId, apiKeyId: k.id }), [projectId, k.id, k.spend_limit?.threshold_amount, k.request_quota?.max_requests]);
+  const rate = describeRateLimits(k.rate_limits);
+  const name = (s: Standing) =>
+    s.scope === 'api_key' ? (s.kind === 'spend' ? "This key's spend limit" : "This key's request quota") : s.scope === 'project' ? "The project's spend limit" : "The organization's spend limit";
+  return (
+    <section class="card" aria-labelledby="key-limits-title">
+      <h2 id="key-limits-title">Limits and budget</h2>
+      <dl class="facts">
+        <dt>Rate limits</dt>
+        <dd>{rate ?? 'None of its own'}</dd>
+        <dt>Spend limit</dt>
+        <dd>{k.spend_limit ? `${formatCents(k.spend_limit.threshold_amount)} ${intervalLabel(k.spend_limit.interval)}` : 'None of its own'}</dd>
+        <dt>Request quota</dt>
+        <dd>{k.request_quota ? `${formatNumber(k.request_quota.max_requests)} requests ${intervalLabel(k.request_quota.interval ?? 'total')}` : 'None'}</dd>
+      </dl>
+      <LoadError error={standings.error} retry={standings.reload} what="budgets" />
+      {(standings.data ?? []).map((s) => (
+        <StandingMeter key={`${s.scope}:${s.kind}`} s={s} name={name(s)} />
+      ))}
+      {standings.data && standings.data.length === 0 && <p class="muted">No spend limit or quota applies to this key.</p>}
+    </section>
+  );
+}
+
+function KeyUsage({ apiKey: k, projectId }: { apiKey: ProjectApiKey; projectId: string }) {
+  const [days, setDays] = useState(7);
+  const end = Math.floor(Date.now() / 1000 / 3600) * 3600 + 3600;
+  const start = Math.floor((end - days * DAY) / DAY) * DAY;
+  const usage = useResource(async () => {
+    const q = { start_time: start, end_time: end, bucket_width: '1d' as const, group_by: ['model'], api_key_ids: [k.id], project_ids: [projectId] };
+    const [completions, embeddings] = await Promise.all([getUsage('completions', q), getUsage('embeddings', q)]);
+    return mergeKinds([
+      { kind: 'completions', buckets: completions },
+      { kind: 'embeddings', buckets: embeddings },
+    ]);
+  }, [k.id, projectId, start, end]);
+  const refusals = useResource(() => getRefusals({ start, end, apiKeyIds: [k.id] }), [k.id, start, end]);
+  const totals = usage.data ? usageTotals(usage.data) : null;
+  const series = useMemo(() => (usage.data ? stackByGroup(usage.data, (r) => r.model ?? '(none)', (r) => r.num_model_requests) : null), [usage.data]);
+  const byModel = useMemo(() => {
+    const m = new Map<string, { requests: number; input: number; output: number; cost: number; kind: string }>();
+    for (const b of usage.data ?? []) {
+      for (const r of b.results) {
+        const key = r.model ?? '(none)';
+        const row = m.get(key) ?? { requests: 0, input: 0, output: 0, cost: 0, kind: r.kind ?? 'completions' };
+        row.requests += r.num_model_requests;
+        row.input += r.input_tokens;
+        row.output += r.output_tokens ?? 0;
+        row.cost += r.cost_usd ?? 0;
+        m.set(key, row);
+      }
+    }
+    return [...m.entries()].filter(([, v]) => v.requests > 0).sort((a, b) => b[1].requests - a[1].requests);
+  }, [usage.data]);
+  const labelOf = useCallback((x: string) => x, []);
+  const formatValue = useCallback((v: number) => formatNumber(Math.round(v)), []);
+
+  return (
+    <section class="card" aria-labelledby="key-usage-title">
+      <div class="section-head">
+        <h2 id="key-usage-title">Usage and outcomes</h2>
+        <fieldset class="presets">
+          <legend class="visually-hidden">Period</legend>
+          {RANGES.map((d) => (
+            <button key={d} type="button" class="button button-small" aria-pressed={days === d} onClick={() => setDays(d)}>
+              Last {d} days
+            </button>
+          ))}
+        </fieldset>
+      </div>
+      <LoadError error={usage.error} retry={usage.reload} what="usage" />
+      <div class="stats" aria-live="polite">
+        <Stat label="Answered requests" value={shown(usage, totals?.requests, formatNumber)} testId="key-answered" />
+        <Stat label="Refused requests" value={shown(refusals, refusals.data?.total, formatNumber)} testId="key-refused" />
+        <Stat label="Input tokens" value={shown(usage, totals?.inputTokens, formatNumber)} testId="key-input-tokens" />
+        <Stat label="Output tokens" value={shown(usage, totals?.outputTokens, formatNumber)} testId="key-output-tokens" />
+        <Stat label="Cost" value={shown(usage, totals?.costUsd, formatUsd)} testId="key-cost" />
+      </div>
+      {series && series.groups.length > 0 && (
+        <StackedChart series={series} labelOf={labelOf} formatValue={formatValue} hourly={false} integers title={`Answered requests per day, by model, last ${days} days`} />
+      )}
+      {byModel.length > 0 && (
+        <table class="table compact">
+          <caption class="table-caption">Answered requests by model</caption>
+          <thead>
+            <tr>
+              <th scope="col">Model</th>
+              <th scope="col" class="num">
+                Requests
+              </th>
+              <th scope="col" class="num">
+                Input tokens
+              </th>
+              <th scope="col" class="num">
+                Output tokens
+              </th>
+              <th scope="col" class="num">
+                Cost
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {byModel.map(([model, v]) => (
+              <tr key={model}>
+                <th scope="row" data-label="Model" class="mono">
+                  {model}
+                  {v.kind === 'embeddings' && <span class="tag">embeddings</span>}
+                </th>
+                <td data-label="Requests" class="num">
+                  {formatNumber(v.requests)}
+                </td>
+                <td data-label="Input tokens" class="num">
+                  {formatNumber(v.input)}
+                </td>
+                <td data-label="Output tokens" class="num">
+                  {formatNumber(v.output)}
+                </td>
+                <td data-label="Cost" class="num">
+                  {formatUsd(v.cost)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {usage.data && byModel.length === 0 && <p class="muted">No answered requests in this period.</p>}
+      <h3>Refused requests</h3>
+      <LoadError error={refusals.error} retry={refusals.reload} what="refusals" />
+      {refusals.data && <RefusalTable report={refusals.data} caption="Refused requests of this key by reason" />}
+    </section>
+  );
+}
+
+function KeyAudit({ keyId }: { keyId: string }) {
+  const entries = useResource(() => listAuditLogs({ resourceIds: [keyId], limit: 10 }), [keyId]);
+  return (
+    <>
+      <LoadError error={entries.error} retry={entries.reload} what="audit entries" />
+      {entries.data && <AuditEntries entries={entries.data.data} caption="Recent audit entries of this key" />}
+      {entries.data?.has_more && (
+        <p>
+          <a href="#/settings/audit-log">The whole audit log</a>
+        </p>
+      )}
+    </>
+  );
+}
+
+function Stat({ label, value, testId }: { label: string; value: string; testId?: string }) {
+  return (
+    <div class="stat" data-testid={testId}>
+      <div class="stat-label">{label}</div>
+      <div class="stat-value">{value}</div>
+    </div>
+  );
+}

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { expiryLabel, intervalLabel } from '../dashboard/src/format.js';
+import { bodyOf, draftOf, EMPTY_DRAFT, expiresAtFor, parseList } from '../dashboard/src/pages/api-keys/key-form-fields.js';
+import { mergeKinds, USAGE_CSV_HEADER, usageCsv, usageTotals } from '../dashboard/src/pages/usage/usage-data.js';
+import type { Bucket, UsageResult } from '../dashboard/src/pages/usage/usage-types.js';
+import type { ProjectApiKey } from '../dashboard/src/types.js';
+
+// The dashboard's pure parts: what the key dialogs send, how usage is summed and exported, how expiry reads.
+
+const NOW_MS = Date.UTC(2026, 2, 4, 12, 0, 0);
+
+describe('key dialog fields', () => {
+  it('sends every setting the API takes for a key, empty ones as null (none)', () => {
+    const r = bodyOf(
+      {
+        ...EMPTY_DRAFT,
+        name: '  billing worker ',
+        expiry: '30',
+        ips: '203.0.113.7, 10.0.0.0/8\n203.0.113.7',
+        models: 'gpt-4o-mini\ntext-embedding-3-small',
+        rpm: '60',
+        tpm: '10,000',
+        rpd: '',
+        spend: '$12.50',
+        spendInterval: 'week',
+        quota: '5000',
+        quotaInterval: 'day',
+      },
+      NOW_MS,
+    );
+    expect(r).toEqual({
+      ok: true,
+      body: {
+        name: 'billing worker',
+        permissions: 'all',
+        expires_at: NOW_MS / 1000 + 30 * 86_400,
+        allowed_ips: ['203.0.113.7', '10.0.0.0/8'],
+        allowed_models: ['gpt-4o-mini', 'text-embedding-3-small'],
+        rate_limits: { max_requests_per_1_minute: 60, max_tokens_per_1_minute: 10_000, max_requests_per_1_day: null },
+        spend_limit: { threshold_amount: 1250, interval: 'week' },
+        request_quota: { max_requests: 5000, interval: 'day' },
+      },
+    });
+    expect(bodyOf(EMPTY_DRAFT, NOW_MS)).toEqual({
+      ok: true,
+      body: { permissions: 'all', expires_at: null, allowed_ips: null, allowed_models: null, rate_limits: null, spend_limit: null, request_quota: null },
+    });
+  });
+
+  it('names the field of the first problem', () => {
+    expect(bodyOf({ ...EMPTY_DRAFT, rpm: '1.5' }, NOW_MS)).toMatchObject({ ok: false, field: 'rpm' });
+    expect(bodyOf({ ...EMPTY_DRAFT, quota: '-3' }, NOW_MS)).toMatchObject({ ok: false, field: 'quota' });
+    expect(bodyOf({ ...EMPTY_DRAFT, spend: '0' }, NOW_MS)).toMatchObject({ ok: false, field: 'spend' });
+    expect(bodyOf({ ...EMPTY_DRAFT, spend: 'ten' }, NOW_MS)).toMatchObject({ ok: false, field: 'spend' });
+    expect(bodyOf({ ...EMPTY_DRAFT, expiry: 'custom', customDate: '' }, NOW_MS)).toMatchObject({ ok: false, field: 'date' });
+    expect(bodyOf({ ...EMPTY_DRAFT, expiry: 'custom', customDate: '2026-03-01' }, NOW_MS)).toMatchObject({ ok: false, field: 'date' });
+  });
+
+  it('keeps an edited key expiry unless changed, and reads its settings back', () => {
+    const key = {
+      name: 'k',
+      permissions: 'read_only',
+      expires_at: NOW_MS / 1000 + 86_400,
+      allowed_ips: ['10.0.0.1'],
+      allowed_models: null,
+      rate_limits: { max_requests_per_1_day: 100 },
+      spend_limit: { threshold_amount: 999, interval: 'rolling_7d' },
+      request_quota: null,
+    } as unknown as ProjectApiKey;
+    const draft = draftOf(key);
+    expect(draft).toMatchObject({ expiry: 'keep', ips: '10.0.0.1', rpd: '100', spend: '9.99', spendInterval: 'rolling_7d', quotaInterval: 'total' });
+    const r = bodyOf(draft, NOW_MS);
+    expect(r.ok && 'expires_at' in r.body).toBe(false);
+    expect(r.ok && r.body.spend_limit).toEqual({ threshold_amount: 999, interval: 'rolling_7d' });
+    expect(expiresAtFor('never', '')).toBeNull();
+    expect(expiresAtFor('keep', '')).toBeUndefined();
+    expect(parseList(' , \n ')).toBeNull();
+  });
+});
+
+describe('usage data', () => {
+  const bucket = (start: number, results: Partial<UsageResult>[]): Bucket<UsageResult> => ({
+    object: 'bucket',
+    start_time: start,
+    end_time: start + 86_400,
+    results: results as UsageResult[],
+  });
+
+  it('merges chat and embeddings buckets, marking each result with its kind, and sums them', () => {
+    const merged = mergeKinds([
+      { kind: 'completions', buckets: [bucket(0, [{ num_model_requests: 2, num_refused_requests: 1, input_tokens: 10, output_tokens: 4, cost_usd: 0.5 }]), bucket(86_400, [])] },
+      { kind: 'embeddings', buckets: [bucket(86_400, [{ num_model_requests: 3, num_refused_requests: 0, input_tokens: 7, cost_usd: 0.25 }])] },
+    ]);
+    expect(merged.map((b) => [b.start_time, b.results.map((r) => r.kind)])).toEqual([
+      [0, ['completions']],
+      [86_400, ['embeddings']],
+    ]);
+    expect(usageTotals(merged)).toEqual({ requests: 5, refused: 1, embeddings: 3, inputTokens: 17, outputTokens: 4, cachedTokens: 0, costUsd: 0.75 });
+  });
+
+  it('exports names beside ids, quoted, and defuses spreadsheet formulas', () => {
+    const csv = usageCsv(
+      [bucket(0, [{ kind: 'completions', project_id: 'proj_1', api_key_id: 'key_1', model: 'gpt-4o', num_model_requests: 1, input_tokens: 2, output_tokens: 3 }])],
+      { project: () => 'Team, "A"', key: () => '=HYPERLINK("x")' },
+    );
+    const [head, line] = csv.trim().split('\r\n');
+    expect(head).toBe(USAGE_CSV_HEADER.join(','));
+    expect(line).toBe(`1970-01-01T00:00:00.000Z,1970-01-02T00:00:00.000Z,completions,proj_1,"Team, ""A""",key_1,"'=HYPERLINK(""x"")",gpt-4o,1,0,2,3,0,`);
+  });
+});
+
+describe('expiry and interval words', () => {
+  const now = NOW_MS / 1000;
+  it('says how soon a key expires', () => {
+    expect(expiryLabel(now + 3 * 86_400 - 60, now)).toEqual({ text: 'Expires in 3 days', soon: true });
+    expect(expiryLabel(now + 86_400 + 1, now)).toEqual({ text: 'Expires in 2 days', soon: true });
+    expect(expiryLabel(now + 3600 * 5, now)).toEqual({ text: 'Expires in 5 h', soon: true });
+    expect(expiryLabel(now - 1, now)).toEqual({ text: 'Expired', soon: true });
+    expect(expiryLabel(now + 30 * 86_400, now).soon).toBe(false);
+  });
+  it('names intervals', () => {
+    expect(['day', 'week', 'month', 'total', 'rolling_7d', undefined].map(intervalLabel)).toEqual(['per day', 'per week', 'per month', 'in total', 'per 7 days (rolling)', 'per month']);
+  });
+});
+
+describe('audit entry details', () => {
+  it('says which threshold of which budget was crossed, and what a change changed', async () => {
+    const { summary, idsOf } = await import('../dashboard/src/pages/settings/audit-summary.js');
+    const entry = (type: string, details: Record<string, unknown>, actor: Record<string, unknown> = { type: 'system' }) =>
+      ({ id: 'audit_log-1', type, effective_at: 0, project: null, actor, ip_address: null, [type]: details }) as never;
+    expect(
+      summary(entry('budget.threshold_crossed', { scope: 'api_key', id: 'key_1', threshold_percent: 80, period: 'm2026-03', spent_usd: 8.25, limit_usd: 10 })),
+    ).toBe("80 % of a key's spend limit of $10.00 (period m2026-03): $8.25 spent");
+    expect(summary(entry('api_key.updated', { id: 'key_1', changes_requested: { name: 'x', spend_limit: null } }))).toBe('Changed: name, spend_limit');
+    expect(summary(entry('login.failed', { email: 'a@b.c', error_code: 'invalid_credentials' }))).toBe('a@b.c · invalid_credentials');
+    expect(idsOf(entry('api_key.created', { id: 'key_1', data: { owner: { type: 'user', id: 'user-9' } } }, { type: 'api_key', api_key: { id: 'key_admin', type: 'admin' } }))).toEqual([
+      'key_1',
+      'key_admin',
+      'user-9',
+    ]);
+  });
+});
