@@ -108,6 +108,16 @@ describe('architecture', () => {
     expect(Object.keys(PENDING).filter((edge) => !found.includes(edge))).toEqual([]);
   });
 
+  it('runs no query in the HTTP shell: routes call services, which own their queries and transactions', () => {
+    // A query is a use of the database handle (deps.database…) or of a query builder on it.
+    const query = /\.database\b|\.(selectFrom|insertInto|updateTable|deleteFrom)\(|\bsql`/;
+    const offenders = sourceFiles(join(SRC, 'http'))
+      .map((f) => relative(SRC, f))
+      .filter((rel) => !ROOTS.has(rel) && query.test(readFileSync(join(SRC, rel), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')));
+    expect(offenders).toEqual([]);
+    expect(query.test('ctx.deps.database.db.selectFrom("x")')).toBe(true);
+  });
+
   it('catches a wrong import when there is one (the check is not vacuous)', () => {
     expect(importsOf(join(SRC, 'services', 'limits-guard.ts')).length).toBeGreaterThan(0);
     expect(layerOf('core/ports.ts')).toBe('core');

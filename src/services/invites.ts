@@ -199,6 +199,24 @@ export async function findPendingInvite(deps: ServiceDeps, token: string): Promi
   return { id: row.id, orgId: row.org_id, email: row.email, role: row.role, projects: JSON.parse(row.projects), expiresAt: row.expires_at };
 }
 
+/** What an invitation link is for, as the accept page shows it before sign-up; null when the link is not valid here. */
+export async function previewInvite(deps: ServiceDeps, org: { id: string; name: string }, token: string) {
+  const invite = await findPendingInvite(deps, token);
+  if (!invite || invite.orgId !== org.id) return null;
+  const ids = invite.projects.map((p) => p.id);
+  const names = ids.length
+    ? new Map((await deps.database.db.selectFrom('projects').select(['id', 'name']).where('id', 'in', ids).execute()).map((p) => [p.id, p.name]))
+    : new Map<string, string>();
+  return {
+    object: 'organization.invite.preview' as const,
+    email: invite.email,
+    role: invite.role,
+    expires_at: invite.expiresAt,
+    organization: { id: org.id, name: org.name },
+    projects: invite.projects.map((p) => ({ id: p.id, name: names.get(p.id) ?? p.id, role: p.role })),
+  };
+}
+
 /** Marks a pending invite used; false when someone else used (or withdrew) it first. */
 export async function claimInvite(deps: ServiceDeps, inviteId: string): Promise<boolean> {
   const res = await deps.database.db

@@ -15,6 +15,17 @@ import { parseInput } from './validation.js';
 export type OrgRole = 'owner' | 'reader';
 export type ProjectRole = 'owner' | 'member' | 'reader';
 
+/** A user's role in a project, or null when they are not its member. */
+export async function projectRoleOf(deps: ServiceDeps, userId: string, projectId: string): Promise<ProjectRole | null> {
+  const row = await deps.database.db
+    .selectFrom('project_members')
+    .select('role')
+    .where('project_id', '=', projectId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return row?.role ?? null;
+}
+
 export interface UserObject {
   object: 'organization.user';
   id: string;

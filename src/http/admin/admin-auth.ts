@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TollgateError } from '../../core/errors.js';
-import { writeAudit } from '../../services/audit.js';
+import { recordAdminKeyUse } from '../../services/admin-key-use.js';
 import type { Actor } from '../../services/context.js';
 import { verifyPresentedKey } from '../shared/authenticate.js';
 import type { AppContext } from '../context.js';
@@ -46,13 +46,7 @@ export function installAdminAuth(app: FastifyInstance, ctx: AppContext, sessionR
     if ((lastAudited.get(useKey) ?? 0) + USE_AUDIT_INTERVAL_MS <= now) {
       lastAudited.set(useKey, now);
       if (lastAudited.size > 10_000) lastAudited.clear();
-      await writeAudit(ctx.deps.database.db, ctx.deps, {
-        orgId: record.orgId,
-        type: 'admin_api_key.used',
-        actor,
-        objectId: record.id,
-        details: { method: request.method, path: request.url.split('?')[0] },
-      });
+      await recordAdminKeyUse(ctx.deps, { orgId: record.orgId, keyId: record.id, actor, method: request.method, path: request.url.split('?')[0] });
     }
   });
 }

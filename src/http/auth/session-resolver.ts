@@ -3,7 +3,7 @@ import { TollgateError } from '../../core/errors.js';
 import { type AccountContext, type Client, sessionActor } from '../../services/accounts.js';
 import { decideSessionAccess, isProjectKeyWrite } from '../../services/session-access.js';
 import { findSession, isCsrfTokenValid, type SessionUser } from '../../services/sessions.js';
-import type { ProjectRole } from '../../services/users.js';
+import { projectRoleOf } from '../../services/users.js';
 import type { ActorResolver } from '../admin/admin-auth.js';
 import { readSessionToken } from './cookies.js';
 
@@ -42,16 +42,6 @@ export function checkCsrf(ctx: AccountContext, request: FastifyRequest, session:
   }
 }
 
-async function projectRoleOf(ctx: AccountContext, userId: string, projectId: string): Promise<ProjectRole | null> {
-  const row = await ctx.deps.database.db
-    .selectFrom('project_members')
-    .select('role')
-    .where('project_id', '=', projectId)
-    .where('user_id', '=', userId)
-    .executeTakeFirst();
-  return row?.role ?? null;
-}
-
 /** Authenticates admin API requests by dashboard session: cookie, then CSRF, then the member's role. */
 export function createSessionResolver(ctx: AccountContext): ActorResolver {
   return async (request) => {
@@ -65,7 +55,7 @@ export function createSessionResolver(ctx: AccountContext): ActorResolver {
       method: request.method,
       route,
       orgRole: session.role,
-      projectRole: needsProjectRole && projectId ? await projectRoleOf(ctx, session.userId, projectId) : null,
+      projectRole: needsProjectRole && projectId ? await projectRoleOf(ctx.deps, session.userId, projectId) : null,
     });
     if (!decision.allowed) throw new TollgateError('insufficient_permissions', decision.message);
     return sessionActor(session, clientOf(request));
