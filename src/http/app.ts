@@ -54,7 +54,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
   const trustProxy = ctx.config.trustProxy ? ctx.config.trustProxy.split(',').map((s) => s.trim()) : false;
   const app: FastifyInstance = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true }),
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: REQUEST_ID_LOG_KEY }),
     trustProxy,
     bodyLimit: ctx.config.bodyLimit,
     // Query strings like effective_at[gt]=… stay literal keys; repeated keys become arrays.
@@ -63,7 +63,6 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
     // serverFactory below, read back here, and logged under the same key as the gateway's.
     requestIdHeader: false,
     genReqId: (req) => requestIdOf(req as IncomingMessage) ?? opts.newRequestId(),
-    requestIdLogLabel: REQUEST_ID_LOG_KEY,
     return503OnClosing: true,
     // avvio's 10 s default per plugin killed healthy starts on a loaded machine (2 cores at load 16: 20-30 s to
     // listen, main's code and this alike); a plugin that truly hangs still fails the start, a minute later.
