@@ -198,6 +198,12 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract
         // Another project's limits are its own.
         const other = await newProject('Other limits');
         expect((await ok('GET', `${ORG}/projects/${other}/rate_limits`)).data.find((r: Json) => r.model === 'gpt-4o').max_requests_per_1_minute).toBe(RATE_LIMIT_UNLIMITED);
+        // A model's first limit, asked for eight times at once: one stored limit, whichever came last.
+        const burst = await Promise.all(Array.from({ length: 8 }, (_, i) => call('POST', `${ORG}/projects/${other}/rate_limits/rl-o3`, { max_requests_per_1_minute: 10 + i })));
+        expect(burst.map((r) => r.status)).toEqual(Array(8).fill(200));
+        const rows = await t.server.runtime.database.db.selectFrom('rate_limits').select('max_requests_per_1_minute').where('project_id', '=', other).execute();
+        expect(rows).toHaveLength(1);
+        expect(burst.map((r) => r.body.max_requests_per_1_minute)).toContain(rows[0].max_requests_per_1_minute);
       });
 
       it('enforces requests per minute set through the update on a listed model', async () => {

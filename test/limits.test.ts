@@ -330,6 +330,13 @@ describe('limit store failures', () => {
       expect((await r.json()).error.code).toBe('service_unavailable');
       const plain = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: {} })).body;
       expect((await chat(t, plain.value)).status).toBe(200);
+      // Spend alerts and a watched-only limit refuse nothing, so they do not fail closed either.
+      const watched = (await t.api('POST', `${ORG}/projects`, { body: { name: 'watched' } })).body.id;
+      const alert = { threshold_amount: 1, currency: 'USD', interval: 'month', notification_channel: { type: 'email', recipients: [] } };
+      expect((await t.api('POST', `${ORG}/projects/${watched}/spend_alerts`, { body: alert })).status).toBe(200);
+      expect((await t.api('POST', `${ORG}/projects/${watched}/spend_limit`, { body: { threshold_amount: 1, enforcement: { status: 'inactive' } } })).status).toBe(200);
+      const inWatched = (await t.api('POST', `${ORG}/projects/${watched}/api_keys`, { body: {} })).body;
+      expect((await chat(t, inWatched.value)).status).toBe(200);
     } finally {
       await t.close();
     }

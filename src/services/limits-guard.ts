@@ -160,7 +160,9 @@ export class LimitsGuard implements RequestGuard {
   /** After a failure of the shared store: refuse (fail-closed), or decide on the local store (fail-open). */
   private acquireFallback(err: unknown, record: KeyRecord, plan: LimitPlan, rates: RateCheck[], counters: CounterCheck[], nowMs: number): Promise<AcquireOutcome> {
     if (err instanceof TollgateError) throw err;
-    if (counters.length > 0 && this.opts.budgetFailure === 'closed') {
+    // Only a counter that can refuse fails closed: spend alerts and a limit that is only watched never refuse, so
+    // they are counted on the local store meanwhile rather than turning every request away.
+    if (plan.counters.some((c) => c.storeCap < Number.MAX_SAFE_INTEGER) && this.opts.budgetFailure === 'closed') {
       this.opts.onStoreError(err, 'closed');
       throw new TollgateError('service_unavailable', 'Budgets cannot be checked right now (limit store unavailable); the request was not forwarded. Try again shortly.');
     }
