@@ -131,6 +131,8 @@ describe('audit entry details', () => {
     expect(
       summary(entry('budget.threshold_crossed', { scope: 'api_key', id: 'key_1', threshold_percent: 80, period: 'm2026-03', spent_usd: 8.25, limit_usd: 10 })),
     ).toBe("80 % of a key's spend limit of $10.00 (period m2026-03): $8.25 spent");
+    const alert = { scope: 'project', id: 'proj_1', spend_alert_id: 'alert_1', threshold_percent: null, threshold_usd: 50, period: 'm2026-03', spent_usd: 50.5, limit_usd: null };
+    expect(summary(entry('budget.threshold_crossed', alert))).toBe("Spend alert at $50.00 of the project's spend this month (m2026-03): $50.50 spent");
     expect(summary(entry('api_key.updated', { id: 'key_1', changes_requested: { name: 'x', spend_limit: null } }))).toBe('Changed: name, spend_limit');
     expect(summary(entry('login.failed', { email: 'a@b.c', error_code: 'invalid_credentials' }))).toBe('a@b.c · invalid_credentials');
     expect(idsOf(entry('api_key.created', { id: 'key_1', data: { owner: { type: 'user', id: 'user-9' } } }, { type: 'api_key', api_key: { id: 'key_admin', type: 'admin' } }))).toEqual([

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_EVENT_TYPES } from '../src/core/audit-events.js';
+import { RATE_LIMIT_UNLIMITED } from '../src/core/project-rate-limits.js';
 import { startTestServer, type TestServer } from './harness/server.js';
 
 // Drives the built dashboard (dashboard/dist) in Debian's Chromium, one browser for the whole suite: sign-up, the
@@ -677,20 +678,48 @@ if (!hasChromium) {
       }
     });
 
-    it('renders the limits page; alert thresholds are saved, and alerts are said to go to webhooks and the audit log', async () => {
+    it('renders the limits page: a model limit, a spend limit set and removed, a spend alert with recipients said to go to webhooks', async () => {
       await page.getByRole('link', { name: 'Limits' }).click();
       await page.getByRole('heading', { name: 'Limits', level: 1 }).waitFor();
       await page.getByRole('heading', { name: 'Rate limits' }).waitFor();
       await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
-      await expect(page.getByLabel('Recipients').count()).resolves.toBe(0);
+      const project = `${ORG}/projects/${t.defaultProjectId}`;
+
+      // The API lists the echo model without a limit: the page lists none until one is set (OpenAI's update of rl-<model>).
+      await page.getByText('No rate limits are set for this project').waitFor();
+      const add = page.getByRole('form', { name: 'Add a rate limit' });
+      await add.getByLabel('Model').fill('tollgate-echo');
+      await add.getByLabel('Requests / min', { exact: true }).fill('60');
+      await add.getByRole('button', { name: 'Add rate limit' }).click();
+      await page.getByRole('rowheader', { name: 'tollgate-echo' }).waitFor();
+      const limits = (await t.api('GET', `${project}/rate_limits`)).body.data;
+      expect(limits).toEqual([expect.objectContaining({ id: 'rl-tollgate-echo', max_requests_per_1_minute: 60, max_tokens_per_1_minute: RATE_LIMIT_UNLIMITED })]);
+
+      await page.getByLabel('Limit (USD)').fill('250');
+      await page.getByRole('button', { name: 'Save spend limit' }).click();
+      await page.getByText('Spend limit saved.').waitFor();
+      expect((await t.api('GET', `${project}/spend_limit`)).body).toMatchObject({ threshold_amount: 25_000, currency: 'USD', enforcement: { status: 'enforcing' } });
+      await page.getByLabel('Limit (USD)').fill('');
+      await page.getByRole('button', { name: 'Save spend limit' }).click();
+      await page.getByText('Spend limit removed.').waitFor();
+      expect((await t.api('GET', `${project}/spend_limit`)).status).toBe(404);
+
       await page.getByText('Tollgate sends no email').waitFor();
-      await page.getByLabel('Alert thresholds (%)').fill('40, 90');
-      await page.getByRole('button', { name: 'Save alerts' }).click();
-      await page.getByText('Alerts saved.').waitFor();
-      const alerts = await t.api('GET', `${ORG}/projects/${t.defaultProjectId}/spend_alerts`);
-      expect(alerts.body.thresholds).toEqual([40, 90]);
+      await page.getByLabel('Alert at (USD per month)').fill('40');
+      await page.getByLabel('Recipients').fill('finance@example.com, ops@example.com');
+      await page.getByRole('button', { name: 'Add alert' }).click();
+      await page.getByText('Alert added.').waitFor();
+      await page.getByRole('rowheader', { name: '$40.00' }).waitFor();
+      const alerts = (await t.api('GET', `${project}/spend_alerts`)).body.data;
+      expect(alerts.map((a: { threshold_amount: number; notification_channel: { recipients: string[] } }) => [a.threshold_amount, a.notification_channel.recipients])).toEqual([
+        [4000, ['finance@example.com', 'ops@example.com']],
+      ]);
       await page.screenshot({ path: join(SHOTS, 'limits.png'), fullPage: true });
-      await scan('limits', () => page.getByLabel('Alert thresholds (%)').waitFor());
+      await scan('limits', () => page.getByLabel('Alert at (USD per month)').waitFor());
+      await page.getByRole('button', { name: 'Delete alert at $40.00' }).click();
+      await page.getByText('No spend alerts for this project.').waitFor();
+      expect((await t.api('GET', `${project}/spend_alerts`)).body.data).toEqual([]);
+      expect((await t.api('DELETE', `${project}/rate_limits/rl-tollgate-echo`)).status).toBe(200);
     });
 
     it('settings: sections with their own navigation, service accounts, projects renamed and archived, an audit log with every event type and names', async () => {

@@ -216,6 +216,12 @@ describeEachDatabase('gateway paths: decided on exactly what is forwarded', (bac
         expect(r.body?.error?.type, target).toBe('invalid_request_error');
       }
     }
+    // A rate limit's id may carry an encoded slash (it names a model): the admin API's, never forwarded either.
+    const slashed = `/v1/organization/projects/${t.defaultProjectId}/rate_limits/rl-meta%2Fllama..%2F..%2Ffiles`;
+    expect((await raw(t.url, 'POST', slashed, { authorization: `Bearer ${k.value}` })).status).toBe(403);
+    const asAdmin = await raw(t.url, 'POST', slashed, { authorization: `Bearer ${t.adminKey}`, 'content-type': 'application/json' }, '{}');
+    expect([asAdmin.status, asAdmin.body?.error?.code]).toEqual([404, 'not_found']);
+    expect((await raw(t.url, 'POST', `/v1/organization/projects/${t.defaultProjectId}/rate_limits%2Frl-x`, { authorization: `Bearer ${t.adminKey}` })).status).toBe(404);
     expect(up.seen).toEqual([]);
     // The canonical control-plane route still answers the admin key, and refuses the project key.
     expect((await raw(t.url, 'GET', '/v1/organization/projects', { authorization: `Bearer ${t.adminKey}` })).status).toBe(200);

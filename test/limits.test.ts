@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boundTokens } from '../src/core/estimate.js';
+import { RATE_LIMIT_UNLIMITED } from '../src/core/project-rate-limits.js';
 import { describeEachDatabase, describeWithRedis } from './harness/backends.js';
 import { startTestServer, type TestServer } from './harness/server.js';
 
@@ -109,9 +110,9 @@ describeEachDatabase('limits and budgets', (backend) => {
   it('applies project-wide and per-model limits across keys', async () => {
     const p = (await t.api('POST', `${ORG}/projects`, { body: { name: 'limited' } })).body.id;
     const rl = await t.api('POST', `${ORG}/projects/${p}/rate_limits`, { body: { model: 'tollgate-echo', max_requests_per_1_minute: 2 } });
-    expect(rl.body).toMatchObject({ object: 'project.rate_limit', model: 'tollgate-echo', max_requests_per_1_minute: 2 });
+    expect(rl.body).toMatchObject({ object: 'project.rate_limit', id: 'rl-tollgate-echo', model: 'tollgate-echo', max_requests_per_1_minute: 2 });
     const list = await t.api('GET', `${ORG}/projects/${p}/rate_limits`);
-    expect(list.body.data).toHaveLength(1);
+    expect(list.body.data).toEqual([rl.body]); // the one model this instance answers, now with its limit
     const a = await newKey({}, p);
     const b = await newKey({}, p);
     expect((await chat(t, a.value)).status).toBe(200);
@@ -201,17 +202,19 @@ describeEachDatabase('limits and budgets', (backend) => {
     expect(ok.length + more).toBe(sequentialFits(450, reservedTokens({ max_tokens: 5 })));
   });
 
-  it('refuses at a project spend limit, tells the remaining budget, fires each alert once, signed', async () => {
+  it('refuses at a project spend limit, tells the remaining budget, fires each spend alert once, signed', async () => {
     const hook = await receiver();
     try {
       const wh = await t.api('POST', `${ORG}/webhooks`, { body: { url: hook.url, event_types: ['budget.threshold_crossed'] } });
       expect(wh.body.secret).toMatch(/^whsec_/);
       expect((await t.api('GET', `${ORG}/webhooks`)).text).not.toContain(wh.body.secret);
       const p = (await t.api('POST', `${ORG}/projects`, { body: { name: 'budgeted' } })).body.id;
-      const sl = await t.api('POST', `${ORG}/projects/${p}/spend_limit`, { body: { threshold_amount: 9, interval: 'month' } });
-      expect(sl.body).toMatchObject({ object: 'project.spend_limit', threshold_amount: 9, interval: 'month', enforcement: { status: 'enabled' } });
-      const al = await t.api('POST', `${ORG}/projects/${p}/spend_alerts`, { body: { thresholds: [50, 100], recipients: ['ops@example.com', 'cfo@example.com'] } });
-      expect(al.body).toMatchObject({ thresholds: [50, 100], recipients: ['ops@example.com', 'cfo@example.com'] });
+      const sl = await t.api('POST', `${ORG}/projects/${p}/spend_limit`, { body: { threshold_amount: 9, currency: 'USD', interval: 'month' } });
+      expect(sl.body).toMatchObject({ object: 'project.spend_limit', threshold_amount: 9, currency: 'USD', interval: 'month', enforcement: { status: 'enforcing' } });
+      const channel = { type: 'email', recipients: ['ops@example.com', 'cfo@example.com'], subject_prefix: 'Tollgate' };
+      const half = await t.api('POST', `${ORG}/projects/${p}/spend_alerts`, { body: { threshold_amount: 4, currency: 'usd', interval: 'month', notification_channel: channel } });
+      expect(half.body).toMatchObject({ object: 'project.spend_alert', threshold_amount: 4, currency: 'USD', interval: 'month', notification_channel: channel });
+      const full = (await t.api('POST', `${ORG}/projects/${p}/spend_alerts`, { body: { threshold_amount: 9, currency: 'USD', interval: 'month', notification_channel: channel } })).body;
       const k = await newKey({}, p);
       const budgets: string[] = [];
       let status = 200;
@@ -226,17 +229,76 @@ describeEachDatabase('limits and budgets', (backend) => {
       expect(status).toBe(429);
       expect(budgets.length).toBe(sequentialFits(90, reservedTokens())); // 9 cents = 90 tokens' worth
       expect(Number(budgets[0])).toBeGreaterThan(Number(budgets.at(-1)));
+      for (let i = 0; i < 3; i++) expect((await chat(t, k.value)).status).toBe(429); // told once, however often refused
       const deadline = Date.now() + 5000;
       while (hook.got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 300));
-      const audit = (await t.api('GET', `${ORG}/audit_logs?event_types=budget.threshold_crossed&project_ids=${p}`)).body.data;
-      expect(audit.map((e: { 'budget.threshold_crossed': { threshold_percent: number } }) => e['budget.threshold_crossed'].threshold_percent).sort((a: number, b: number) => a - b)).toEqual([50, 100]);
+      type Crossed = { 'budget.threshold_crossed': { spend_alert_id: string; threshold_usd: number; threshold_percent: number | null } };
+      const audit: Crossed[] = (await t.api('GET', `${ORG}/audit_logs?event_types=budget.threshold_crossed&project_ids=${p}`)).body.data;
+      expect(audit.map((e) => e['budget.threshold_crossed'].spend_alert_id).sort()).toEqual([half.body.id, full.id].sort());
+      expect(audit.map((e) => e['budget.threshold_crossed'].threshold_usd).sort()).toEqual([0.04, 0.09]);
       expect(hook.got).toHaveLength(2);
-      const { headers, body } = hook.got.find((g) => JSON.parse(g.body).data.threshold_percent === 50)!;
+      const { headers, body } = hook.got.find((g) => JSON.parse(g.body).data.spend_alert_id === half.body.id)!;
       const [tPart, vPart] = String(headers['x-tollgate-signature']).split(',');
       const ts = tPart.slice(2);
       expect(vPart.slice(3)).toBe(createHmac('sha256', wh.body.secret).update(`${ts}.${body}`).digest('hex'));
-      expect(JSON.parse(body)).toMatchObject({ type: 'budget.threshold_crossed', data: { project_id: p, threshold_percent: 50, recipients: ['ops@example.com', 'cfo@example.com'] } });
+      expect(JSON.parse(body)).toMatchObject({
+        type: 'budget.threshold_crossed',
+        data: { scope: 'project', id: p, project_id: p, threshold_percent: null, threshold_usd: 0.04, limit_usd: 0.09, recipients: channel.recipients, subject_prefix: 'Tollgate' },
+      });
+      expect(JSON.parse(body).data.spent_usd).toBeGreaterThanOrEqual(0.04);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('tells spend alerts without any spend limit: a project\'s and the organization\'s, once a month each, never refusing', async () => {
+    const hook = await receiver();
+    try {
+      await t.api('POST', `${ORG}/webhooks`, { body: { url: hook.url, event_types: ['budget.threshold_crossed'] } });
+      const p = (await t.api('POST', `${ORG}/projects`, { body: { name: 'alerts only' } })).body.id;
+      const body = (cents: number) => ({ threshold_amount: cents, currency: 'USD', interval: 'month', notification_channel: { type: 'email', recipients: ['ops@example.com'] } });
+      const project = (await t.api('POST', `${ORG}/projects/${p}/spend_alerts`, { body: body(2) })).body;
+      const org = (await t.api('POST', `${ORG}/spend_alerts`, { body: body(1_000_000) })).body;
+      expect(org.object).toBe('organization.spend_alert');
+      const k = await newKey({}, p);
+      // 2 cents = 20 tokens' worth: the third call (27 tokens) crosses it; nothing is refused.
+      for (let i = 0; i < 6; i++) {
+        const r = await chat(t, k.value);
+        expect(r.status).toBe(200);
+        expect(r.headers.get('x-tollgate-remaining-budget-usd')).toBeNull();
+      }
+      const deadline = Date.now() + 5000;
+      while (hook.got.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(hook.got.map((g) => JSON.parse(g.body).data.spend_alert_id)).toEqual([project.id]);
+      expect(JSON.parse(hook.got[0].body).data).toMatchObject({ scope: 'project', limit_usd: null, threshold_usd: 0.02 });
+      // Lowering the organization's alert below what was spent tells it; the project's, already told, stays quiet.
+      expect((await t.api('POST', `${ORG}/spend_alerts/${org.id}`, { body: { threshold_amount: 1 } })).body.threshold_amount).toBe(1);
+      expect((await chat(t, k.value)).status).toBe(200);
+      const later = Date.now() + 5000;
+      while (hook.got.length < 2 && Date.now() < later) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(hook.got.map((g) => JSON.parse(g.body).data.spend_alert_id)).toEqual([project.id, org.id]);
+      expect(JSON.parse(hook.got[1].body).data).toMatchObject({ scope: 'organization', id: t.orgId, limit_usd: null, threshold_usd: 0.01 });
+      await t.api('DELETE', `${ORG}/spend_alerts/${org.id}`);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it('tells monthly alerts of a project whose spend limit is daily, on the month\'s spend', async () => {
+    const hook = await receiver();
+    try {
+      await t.api('POST', `${ORG}/webhooks`, { body: { url: hook.url, event_types: ['budget.threshold_crossed'] } });
+      const p = (await t.api('POST', `${ORG}/projects`, { body: { name: 'daily limit' } })).body.id;
+      expect((await t.api('POST', `${ORG}/projects/${p}/spend_limit`, { body: { threshold_amount: 1000, currency: 'USD', interval: 'day' } })).status).toBe(200);
+      const alert = (await t.api('POST', `${ORG}/projects/${p}/spend_alerts`, { body: { threshold_amount: 1, currency: 'USD', interval: 'month', notification_channel: { type: 'email', recipients: [] } } })).body;
+      const k = await newKey({}, p);
+      for (let i = 0; i < 2; i++) expect((await chat(t, k.value)).status).toBe(200); // 18 tokens: over 1 cent
+      const deadline = Date.now() + 5000;
+      while (hook.got.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(JSON.parse(hook.got[0].body).data).toMatchObject({ spend_alert_id: alert.id, scope: 'project', limit_usd: null, period: expect.stringMatching(/^m\d{4}-\d\d$/) });
     } finally {
       await hook.close();
     }
@@ -268,6 +330,13 @@ describe('limit store failures', () => {
       expect((await r.json()).error.code).toBe('service_unavailable');
       const plain = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: {} })).body;
       expect((await chat(t, plain.value)).status).toBe(200);
+      // Spend alerts and a watched-only limit refuse nothing, so they do not fail closed either.
+      const watched = (await t.api('POST', `${ORG}/projects`, { body: { name: 'watched' } })).body.id;
+      const alert = { threshold_amount: 1, currency: 'USD', interval: 'month', notification_channel: { type: 'email', recipients: [] } };
+      expect((await t.api('POST', `${ORG}/projects/${watched}/spend_alerts`, { body: alert })).status).toBe(200);
+      expect((await t.api('POST', `${ORG}/projects/${watched}/spend_limit`, { body: { threshold_amount: 1, enforcement: { status: 'inactive' } } })).status).toBe(200);
+      const inWatched = (await t.api('POST', `${ORG}/projects/${watched}/api_keys`, { body: {} })).body;
+      expect((await chat(t, inWatched.value)).status).toBe(200);
     } finally {
       await t.close();
     }
@@ -344,8 +413,15 @@ describe('limits CLI', () => {
         ]),
       );
       expect(await runCli([...g, 'budget', 'set', '--usd', '25', '--alerts', '50,90'], io)).toBe(0);
-      expect((await t.api('GET', `${ORG}/projects/${t.defaultProjectId}/spend_limit`)).body).toMatchObject({ threshold_amount: 2500, interval: 'month' });
-      expect((await t.api('GET', `${ORG}/projects/${t.defaultProjectId}/spend_alerts`)).body.thresholds).toEqual([50, 90]);
+      expect((await t.api('GET', `${ORG}/projects/${t.defaultProjectId}/spend_limit`)).body).toMatchObject({ threshold_amount: 2500, interval: 'month', enforcement: { status: 'enforcing' } });
+      const alertAmounts = async () => (await t.api('GET', `${ORG}/projects/${t.defaultProjectId}/spend_alerts`)).body.data.map((a: { threshold_amount: number }) => a.threshold_amount);
+      expect(await alertAmounts()).toEqual([1250, 2250]);
+      expect(await runCli([...g, 'budget', 'set', '--usd', '10', '--alerts', '80', '--notify-only'], io)).toBe(0); // replaces them
+      expect(await alertAmounts()).toEqual([800]);
+      expect((await t.api('GET', `${ORG}/projects/${t.defaultProjectId}/spend_limit`)).body.enforcement).toEqual({ status: 'inactive' });
+      out = '';
+      expect(await runCli([...g, 'budget', 'set', '--usd', '10', '--interval', 'week', '--alerts', '80'], io)).toBe(1);
+      expect(out).toContain('--alerts needs a monthly limit');
       const k = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'cli' } })).body;
       expect(await runCli([...g, 'budget', 'set', '--key', k.id, '--usd', '1.5', '--requests', '100', '--requests-interval', 'day'], io)).toBe(0);
       expect(await runCli([...g, 'limits', 'set', '--key', k.id, '--rpd', '1000'], io)).toBe(0);
@@ -360,6 +436,12 @@ describe('limits CLI', () => {
       out = '';
       expect(await runCli([...g, 'limits', 'list'], io)).toBe(0);
       expect(out).toMatch(/MODEL\s+MAX_REQUESTS_PER_1_MINUTE/);
+      expect(out).toMatch(/rl-\*\s+\*\s+30\s+10000\s/);
+      expect(out).toMatch(/rl-tollgate-echo\s+tollgate-echo\s+5\s+unlimited\s/);
+      // A model this instance does not list is added by the CLI (OpenAI's update knows only listed models).
+      expect(await runCli([...g, 'limits', 'set', '--model', 'my-own-model', '--rpd', '7'], io)).toBe(0);
+      const own = (await t.api('GET', `${ORG}/projects/${t.defaultProjectId}/rate_limits`)).body.data.find((r: { model: string }) => r.model === 'my-own-model');
+      expect(own).toMatchObject({ id: 'rl-my-own-model', max_requests_per_1_day: 7, max_requests_per_1_minute: RATE_LIMIT_UNLIMITED });
     } finally {
       await t.close();
     }

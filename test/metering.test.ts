@@ -197,7 +197,7 @@ describeEachDatabase('metering every forwarded request', (backend) => {
       try {
         await expectRefused(k, 'the organization has a spend limit');
       } finally {
-        await t.api('POST', `${ORG}/spend_limit`, { body: { threshold_amount: null } });
+        await t.api('DELETE', `${ORG}/spend_limit`);
       }
       expect((await call(t, k.value, 'POST', '/v1/batches', { input_file_id: mine.file })).status).toBe(200);
     });

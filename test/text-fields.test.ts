@@ -68,6 +68,7 @@ describeEachDatabase('text fields of the control plane', (backend) => {
 
   const name = (p = 'name'): Field => ({ param: p, good: 'Mobile app', max: 256, body: (v) => ({ [p]: v }) });
   const ips = (): Field => ({ param: 'allowed_ips.1', good: '10.0.0.1', max: 64, body: (v) => ({ allowed_ips: ['10.0.0.0/8', v] }) });
+  const alertBody = (notification_channel: unknown) => ({ threshold_amount: 100, currency: 'USD', interval: 'month', notification_channel });
 
   const routes: Route[] = [
     { method: 'POST', path: () => `${ORG}/projects`, fields: [name(), { ...ips(), body: (v) => ({ name: 'p', allowed_ips: ['10.0.0.0/8', v] }) }] },
@@ -106,7 +107,10 @@ describeEachDatabase('text fields of the control plane', (backend) => {
     {
       method: 'POST',
       path: () => `${ORG}/projects/${project}/spend_alerts`,
-      fields: [{ param: 'recipients.0', good: 'ops@example.com', max: 320, body: (v) => ({ thresholds: [50], recipients: [v] }) }],
+      fields: [
+        { param: 'notification_channel.recipients.0', good: 'ops@example.com', max: 320, body: (v) => alertBody({ type: 'email', recipients: [v] }) },
+        { param: 'notification_channel.subject_prefix', good: 'Spend', max: 256, body: (v) => alertBody({ type: 'email', recipients: [], subject_prefix: v }) },
+      ],
     },
     { method: 'POST', path: () => `${ORG}/webhooks`, fields: [{ param: 'url', good: 'https://hooks.example.com/x', max: 2048, body: (v) => ({ url: v }) }] },
     { method: 'POST', path: () => `${ORG}/projects/${project}/upstream_objects`, fields: [{ param: 'id', good: 'file-abc', max: 512, body: (v) => ({ id: v }) }] },

@@ -2,7 +2,7 @@
 // (/v1/organization/…, OpenAI's), the session API (/auth/…) and the dashboard's own reads (/auth/dashboard/…).
 // Pages call these functions, never fetch or api() directly, so a change of the API is made here once.
 
-import { api, withQuery } from './api.js';
+import { ApiError, api, withQuery } from './api.js';
 import type { Bucket, BucketPage, UsageResult } from './pages/usage/usage-types.js';
 import type {
   Account,
@@ -281,35 +281,71 @@ export const getUsage = (kind: UsageKind, q: BucketQuery) => fetchBuckets<UsageR
 
 // ---- Limits and alerts ----
 
+/** A project's rate limit for one model ('*': all models); RATE_LIMIT_UNLIMITED (or absent) where none is set. */
 export interface RateLimit {
   object: 'project.rate_limit';
   id: string;
   model: string;
-  max_requests_per_1_minute: number | null;
-  max_tokens_per_1_minute: number | null;
-  max_requests_per_1_day: number | null;
+  max_requests_per_1_minute: number;
+  max_tokens_per_1_minute: number;
+  max_requests_per_1_day?: number;
+  max_images_per_1_minute?: number;
+  max_audio_megabytes_per_1_minute?: number;
+  batch_1_day_max_input_tokens?: number;
 }
-export type RateLimitFields = Pick<RateLimit, 'max_requests_per_1_minute' | 'max_tokens_per_1_minute' | 'max_requests_per_1_day'>;
+/** What the dashboard sets: a limit, or null to remove it. */
+export type RateLimitFields = Record<'max_requests_per_1_minute' | 'max_tokens_per_1_minute' | 'max_requests_per_1_day', number | null>;
 
+/** One rate limit per model the project can use, set or not (every page). */
 export const listRateLimits = (projectId: string) => listAll<RateLimit>(projectPath(projectId, '/rate_limits'));
 export const createRateLimit = (projectId: string, body: RateLimitFields & { model: string }) => api<RateLimit>('POST', projectPath(projectId, '/rate_limits'), body);
 export const updateRateLimit = (projectId: string, id: string, body: RateLimitFields) => api<RateLimit>('POST', projectPath(projectId, `/rate_limits/${enc(id)}`), body);
+/** Sets a model's limits: OpenAI's update of `rl-<model>`, or for a model the server does not list, Tollgate's create. */
+export async function setModelRateLimit(projectId: string, model: string, body: RateLimitFields): Promise<RateLimit> {
+  try {
+    return await updateRateLimit(projectId, `rl-${model}`, body);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404 && err.code === 'not_found') return createRateLimit(projectId, { model, ...body });
+    throw err;
+  }
+}
 export const deleteRateLimit = (projectId: string, id: string) => api<unknown>('DELETE', projectPath(projectId, `/rate_limits/${enc(id)}`));
 
 export interface SpendLimit {
-  threshold_amount: number | null;
+  threshold_amount: number;
+  currency: 'USD';
   interval: string;
+  /** `enforcing` refuses requests over the limit; `inactive` only watches it. */
   enforcement: { status: string };
 }
-export const getSpendLimit = (projectId: string) => api<SpendLimit>('GET', projectPath(projectId, '/spend_limit'));
-export const setSpendLimit = (projectId: string, body: SpendLimit) => api<SpendLimit>('POST', projectPath(projectId, '/spend_limit'), body);
 
-/** Alert thresholds in percent of the spend limit (alerts go to webhooks and the audit log). */
-export async function getAlertThresholds(projectId: string): Promise<number[]> {
-  const res = await api<{ thresholds: number[] }>('GET', projectPath(projectId, '/spend_alerts'));
-  return res.thresholds;
+/** The project's spend limit, or null when none is set (the API answers 404 not_found then). */
+export async function getSpendLimit(projectId: string): Promise<SpendLimit | null> {
+  try {
+    return await api<SpendLimit>('GET', projectPath(projectId, '/spend_limit'));
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404 && err.code === 'not_found') return null;
+    throw err;
+  }
 }
-export const setAlertThresholds = (projectId: string, thresholds: number[]) => api<unknown>('POST', projectPath(projectId, '/spend_alerts'), { thresholds });
+export const setSpendLimit = (projectId: string, body: SpendLimit) => api<SpendLimit>('POST', projectPath(projectId, '/spend_limit'), body);
+export const deleteSpendLimit = (projectId: string) => api<unknown>('DELETE', projectPath(projectId, '/spend_limit'));
+
+/** A spend alert: an amount in cents of the month's spend; told by webhook and audit entry, with its recipients. */
+export interface SpendAlert {
+  id: string;
+  object: 'project.spend_alert';
+  threshold_amount: number;
+  currency: 'USD';
+  interval: 'month';
+  notification_channel: { type: 'email'; recipients: string[]; subject_prefix?: string | null };
+}
+export type SpendAlertFields = Pick<SpendAlert, 'threshold_amount' | 'notification_channel'>;
+
+export const listSpendAlerts = (projectId: string) => listAll<SpendAlert>(projectPath(projectId, '/spend_alerts'));
+export const createSpendAlert = (projectId: string, body: SpendAlertFields) =>
+  api<SpendAlert>('POST', projectPath(projectId, '/spend_alerts'), { ...body, currency: 'USD', interval: 'month' });
+export const deleteSpendAlert = (projectId: string, id: string) => api<unknown>('DELETE', projectPath(projectId, `/spend_alerts/${enc(id)}`));
 
 export interface Webhook {
   object: 'webhook_endpoint';

@@ -27,7 +27,11 @@ export async function withBackend<T>(cmd: Command, fn: (b: Backend, g: GlobalOpt
 
 /** One admin API call; an error answer becomes a CliError with OpenAI's message and code. */
 export async function callApi(b: Backend, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const res = await b.call(method, path, body);
+  return resultOf(await b.call(method, path, body));
+}
+
+/** The body of an answer, or a CliError with its error message. */
+export function resultOf(res: { status: number; body: unknown }): Record<string, unknown> {
   if (res.status >= 400) {
     const err = (res.body as { error?: { message?: string; code?: string } } | null)?.error;
     throw new CliError(`${err?.message ?? `HTTP ${res.status}`}${err?.code ? ` (${err.code})` : ''}`);

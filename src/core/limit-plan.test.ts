@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { limitChecks, planHolds, planLimits, type ProjectPolicy } from './limit-plan.js';
+import { hasAnyLimit, limitChecks, planHolds, planLimits, type ProjectPolicy } from './limit-plan.js';
 import { keyTtlSeconds } from './periods.js';
 
 const key = (limits: Parameters<typeof planLimits>[0]['limits']) => ({ id: 'key_1', orgId: 'org-1', projectId: 'proj_1', limits });
@@ -15,9 +15,9 @@ describe('planLimits', () => {
   it("lists the key's rates, the project's for all models and for this model only, then quota and budgets, in order", () => {
     const policy: ProjectPolicy = {
       rateLimits: [rateLimit('*', 100), rateLimit('gpt-4o', null, 5000), rateLimit('o3', 7)],
-      spend: { thresholdCents: 500, interval: 'week', enforced: false, alertThresholds: [80], recipients: ['a@example.com'] },
+      spend: { thresholdCents: 500, interval: 'week', enforced: false, alerts: [] },
     };
-    const orgSpend = { thresholdCents: 900, interval: 'day' as const, enforced: true, alertThresholds: [], recipients: ['b@example.com'] };
+    const orgSpend = { thresholdCents: 900, interval: 'day' as const, enforced: true, alerts: [] };
     const plan = planLimits(
       key({
         rate_limits: { max_requests_per_1_minute: 10, max_requests_per_1_day: 20, max_tokens_per_1_minute: 30 },
@@ -36,16 +36,42 @@ describe('planLimits', () => {
       ['rl:p:proj_1:*:rpm:100', 60_000],
       ['rl:p:proj_1:gpt-4o:tpm:5000', 60_000],
     ]);
-    expect(plan.counters.map((c) => [c.kind, c.keys, c.cap, c.storeCap, c.period, c.scopeId, c.recipients])).toEqual([
-      ['quota', ['q:k:key_1:total'], 40, 40, 'total', 'key_1', []],
-      ['key_budget', ['s:k:key_1:d2026-05-06', 's:k:key_1:d2026-05-05', 's:k:key_1:d2026-05-04'], 500_000_000, 500_000_000, 'd2026-05-06', 'key_1', []],
-      // An alert-only limit is never refused by the store, but alerts and headers still see its cap.
-      ['project_budget', ['s:p:proj_1:w2026-05-04'], 5_000_000_000, Number.MAX_SAFE_INTEGER, 'w2026-05-04', 'proj_1', ['a@example.com']],
-      ['org_budget', ['s:o:org-1:d2026-05-06'], 9_000_000_000, 9_000_000_000, 'd2026-05-06', 'org-1', []],
+    expect(plan.counters.map((c) => [c.kind, c.keys, c.cap, c.storeCap, c.period, c.scopeId])).toEqual([
+      ['quota', ['q:k:key_1:total'], 40, 40, 'total', 'key_1'],
+      ['key_budget', ['s:k:key_1:d2026-05-06', 's:k:key_1:d2026-05-05', 's:k:key_1:d2026-05-04'], 500_000_000, 500_000_000, 'd2026-05-06', 'key_1'],
+      // A limit that is not enforced is never refused by the store, but the headers still see its cap.
+      ['project_budget', ['s:p:proj_1:w2026-05-04'], 5_000_000_000, Number.MAX_SAFE_INTEGER, 'w2026-05-04', 'proj_1'],
+      ['org_budget', ['s:o:org-1:d2026-05-06'], 9_000_000_000, 9_000_000_000, 'd2026-05-06', 'org-1'],
     ]);
-    expect(plan.counters[1].alertThresholds).toEqual([50, 80, 100]);
+    // A key's budget tells at 50, 80 and 100 % of it; a project's or organization's only by its spend alerts.
+    expect(plan.counters[1].alerts.map((a) => [a.percent, a.atNano])).toEqual([
+      [50, 250_000_000],
+      [80, 400_000_000],
+      [100, 500_000_000],
+    ]);
+    expect(plan.counters[2].alerts).toEqual([]);
     // It holds for the day its shortest period is in (the rolling window's current day, the organization's day).
     expect([plan.fromMs, plan.untilMs]).toEqual([at('2026-05-06T00:00:00Z'), at('2026-05-07T00:00:00Z')]);
+  });
+
+  it("puts spend alerts on a monthly limit's counter, else on a month counter of their own that refuses nothing", () => {
+    const alert = (id: string, cents: number) => ({ id, thresholdCents: cents, recipients: ['ops@example.com'], subjectPrefix: null });
+    const now = at('2026-05-06T12:00:00Z');
+    const monthly: ProjectPolicy = { rateLimits: [], spend: { thresholdCents: 1000, interval: 'month', enforced: true, alerts: [alert('alert_a', 300)] } };
+    const one = planLimits(key(null), monthly, null, null, now);
+    expect(one.counters.map((c) => [c.kind, c.keys, c.cap, c.storeCap])).toEqual([['project_budget', ['s:p:proj_1:m2026-05'], 10_000_000_000, 10_000_000_000]]);
+    expect(one.counters[0].alerts).toEqual([{ atNano: 3_000_000_000, percent: null, spendAlert: alert('alert_a', 300) }]);
+
+    const daily: ProjectPolicy = { rateLimits: [], spend: { thresholdCents: 1000, interval: 'day', enforced: true, alerts: [alert('alert_b', 5000)] } };
+    const orgAlertsOnly = { thresholdCents: null, interval: 'month' as const, enforced: false, alerts: [alert('alert_c', 0)] };
+    const two = planLimits(key(null), daily, orgAlertsOnly, null, now);
+    expect(two.counters.map((c) => [c.kind, c.keys, c.cap, c.storeCap, c.alerts.map((a) => a.spendAlert?.id)])).toEqual([
+      ['project_budget', ['s:p:proj_1:d2026-05-06'], 10_000_000_000, 10_000_000_000, []],
+      ['project_budget', ['s:p:proj_1:m2026-05'], Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, ['alert_b']],
+      ['org_budget', ['s:o:org-1:m2026-05'], Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, ['alert_c']],
+    ]);
+    expect(hasAnyLimit(null, null, orgAlertsOnly)).toBe(true);
+    expect(hasAnyLimit(null, { rateLimits: [], spend: null }, { ...orgAlertsOnly, alerts: [] })).toBe(false);
   });
 
   it('holds within its periods only, on either side', () => {

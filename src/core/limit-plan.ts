@@ -18,14 +18,23 @@ export interface ModelRateLimit {
   max_requests_per_1_day: number | null;
 }
 
-/** A project's or organization's spend limit and alerts. */
+/** A spend alert of a project or the organization (OpenAI's spend_alert): an amount of the month's spend, in cents. */
+export interface SpendAlertPolicy {
+  id: string;
+  thresholdCents: number;
+  recipients: readonly string[];
+  subjectPrefix: string | null;
+}
+
+/** A project's or organization's spend limit and its spend alerts. */
 export interface SpendPolicy {
+  /** The hard spend limit in cents, or null when only alerts are set. */
   thresholdCents: number | null;
   interval: Interval;
-  /** Whether the limit refuses requests (else it only alerts). */
+  /** Whether the limit refuses requests (else it is only watched, for the dashboard and the headers). */
   enforced: boolean;
-  alertThresholds: number[];
-  recipients: string[];
+  /** Spend alerts; always monthly (calendar month, UTC), as OpenAI's are. */
+  alerts: readonly SpendAlertPolicy[];
 }
 
 /** The limits a project sets on all its keys. */
@@ -45,10 +54,20 @@ export interface PlannedRate {
   key: string;
 }
 
+/** A point of a budget counter at which someone is told, once per period. */
+export interface PlannedAlert {
+  /** The counter's value (nano-dollars) from which it fires. */
+  atNano: number;
+  /** Percent of a key's spend limit (50, 80, 100), or null for a spend alert (an amount of its own). */
+  percent: number | null;
+  /** The spend alert it is, or null. */
+  spendAlert: SpendAlertPolicy | null;
+}
+
 /** One quota or budget counter: the store sums `keys` (a rolling window's days) against `storeCap`. */
 export interface PlannedCounter {
   kind: CounterKind;
-  /** The cap as the key's or project's owner set it (nano-dollars, or requests for a quota). */
+  /** The cap as the key's or project's owner set it (nano-dollars, or requests for a quota); MAX_SAFE_INTEGER for none. */
   cap: number;
   /** What the store refuses above: `cap`, or no cap for a limit that only alerts. */
   storeCap: number;
@@ -58,9 +77,8 @@ export interface PlannedCounter {
   keys: string[];
   /** When the period ends (ms), for the store's expiry of its counter. */
   endMs: number;
-  alertThresholds: readonly number[];
+  alerts: readonly PlannedAlert[];
   scopeId: string;
-  recipients: readonly string[];
 }
 
 export interface LimitPlan {
@@ -75,12 +93,20 @@ const MINUTE = 60_000;
 const DAY = 86_400_000;
 const NANO_PER_CENT = 10_000_000;
 const KEY_BUDGET_ALERTS: readonly number[] = [50, 80, 100];
-const NO_ONE: readonly string[] = [];
+const NONE: readonly PlannedAlert[] = [];
+const UNCAPPED = Number.MAX_SAFE_INTEGER;
 
 /** Whether any limit, quota or budget applies to a key (the common case is none: checked on every request). */
 export function hasAnyLimit(limits: KeyLimits | null, policy: ProjectPolicy | null, orgSpend: SpendPolicy | null): boolean {
-  return !!(limits || policy?.rateLimits.length || policy?.spend?.thresholdCents || orgSpend?.thresholdCents);
+  return !!(limits || policy?.rateLimits.length || watchesSpend(policy?.spend) || watchesSpend(orgSpend));
 }
+
+function watchesSpend(spend: SpendPolicy | null | undefined): boolean {
+  return !!spend && (!!spend.thresholdCents || spend.alerts.length > 0);
+}
+
+const spendAlertsOf = (spend: SpendPolicy): PlannedAlert[] =>
+  spend.alerts.map((a) => ({ atNano: a.thresholdCents * NANO_PER_CENT, percent: null, spendAlert: a }));
 
 /**
  * The limits of a request by key `record` for `model` at `nowMs`, in the order they are checked: the key's RPM, RPD
@@ -113,7 +139,7 @@ export function planLimits(
 
   const addCounter = (
     prefix: string,
-    c: { kind: CounterKind; cap: number; storeCap: number; interval: Interval; alertThresholds: readonly number[]; scopeId: string; recipients: readonly string[] },
+    c: { kind: CounterKind; cap: number; storeCap: number; interval: Interval; alerts: readonly PlannedAlert[]; scopeId: string },
   ) => {
     const periods = periodKeys(c.interval, nowMs);
     const { start, end } = keyRange(periods[0]);
@@ -121,39 +147,32 @@ export function planLimits(
     plan.untilMs = Math.min(plan.untilMs, end);
     plan.counters.push({ ...c, period: periods[0], keys: periods.map((p) => `${prefix}:${p}`), endMs: end });
   };
+  /**
+   * A project's or the organization's spend: its limit's counter, and its spend alerts on the month's. A monthly
+   * limit's counter is the month's, so the alerts go on it; with another interval (or no limit), the alerts get a
+   * month counter of their own that refuses nothing.
+   */
+  const addSpend = (prefix: string, kind: 'project_budget' | 'org_budget', spend: SpendPolicy, scopeId: string) => {
+    const alerts = spendAlertsOf(spend);
+    if (spend.thresholdCents) {
+      const cap = spend.thresholdCents * NANO_PER_CENT;
+      const monthly = spend.interval === 'month';
+      addCounter(prefix, { kind, cap, storeCap: spend.enforced ? cap : UNCAPPED, interval: spend.interval, alerts: monthly ? alerts : NONE, scopeId });
+      if (monthly || alerts.length === 0) return;
+    }
+    if (alerts.length) addCounter(prefix, { kind, cap: UNCAPPED, storeCap: UNCAPPED, interval: 'month', alerts, scopeId });
+  };
   if (kl?.request_quota) {
     const cap = kl.request_quota.max_requests;
-    addCounter(`q:k:${record.id}`, { kind: 'quota', cap, storeCap: cap, interval: kl.request_quota.interval ?? 'total', alertThresholds: [], scopeId: record.id, recipients: NO_ONE });
+    addCounter(`q:k:${record.id}`, { kind: 'quota', cap, storeCap: cap, interval: kl.request_quota.interval ?? 'total', alerts: NONE, scopeId: record.id });
   }
   if (kl?.spend_limit) {
     const cap = kl.spend_limit.threshold_amount * NANO_PER_CENT;
-    addCounter(`s:k:${record.id}`, { kind: 'key_budget', cap, storeCap: cap, interval: kl.spend_limit.interval ?? 'month', alertThresholds: KEY_BUDGET_ALERTS, scopeId: record.id, recipients: NO_ONE });
+    const alerts = KEY_BUDGET_ALERTS.map((percent) => ({ atNano: (cap * percent) / 100, percent, spendAlert: null }));
+    addCounter(`s:k:${record.id}`, { kind: 'key_budget', cap, storeCap: cap, interval: kl.spend_limit.interval ?? 'month', alerts, scopeId: record.id });
   }
-  const sp = policy?.spend;
-  if (sp?.thresholdCents && record.projectId) {
-    const cap = sp.thresholdCents * NANO_PER_CENT;
-    addCounter(`s:p:${record.projectId}`, {
-      kind: 'project_budget',
-      cap,
-      storeCap: sp.enforced ? cap : Number.MAX_SAFE_INTEGER,
-      interval: sp.interval,
-      alertThresholds: sp.alertThresholds,
-      scopeId: record.projectId,
-      recipients: sp.recipients,
-    });
-  }
-  if (orgSpend?.thresholdCents) {
-    const cap = orgSpend.thresholdCents * NANO_PER_CENT;
-    addCounter(`s:o:${record.orgId}`, {
-      kind: 'org_budget',
-      cap,
-      storeCap: orgSpend.enforced ? cap : Number.MAX_SAFE_INTEGER,
-      interval: orgSpend.interval,
-      alertThresholds: orgSpend.alertThresholds,
-      scopeId: record.orgId,
-      recipients: NO_ONE,
-    });
-  }
+  if (policy?.spend && record.projectId) addSpend(`s:p:${record.projectId}`, 'project_budget', policy.spend, record.projectId);
+  if (orgSpend) addSpend(`s:o:${record.orgId}`, 'org_budget', orgSpend, record.orgId);
   return plan;
 }
 

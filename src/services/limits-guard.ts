@@ -3,7 +3,19 @@ import { TollgateError } from '../core/errors.js';
 import { boundTokens, estimateTokens } from '../core/estimate.js';
 import { maxOutputTokens } from '../core/model-limits.js';
 import { formatResetDuration } from '../core/gcra.js';
-import { hasAnyLimit, type LimitPlan, limitChecks, type PlannedCounter, planHolds, planLimits, type ProjectPolicy, type RateKind, type SpendPolicy } from '../core/limit-plan.js';
+import {
+  hasAnyLimit,
+  type LimitPlan,
+  limitChecks,
+  type PlannedAlert,
+  type PlannedCounter,
+  planHolds,
+  planLimits,
+  type ProjectPolicy,
+  type RateKind,
+  type SpendAlertPolicy,
+  type SpendPolicy,
+} from '../core/limit-plan.js';
 import type { AcquireOutcome, CounterCheck, LimitStore, RateCheck } from '../core/limit-store.js';
 import { keyRange, keyTtlSeconds } from '../core/periods.js';
 import type { MeterPlan } from '../core/metering-plan.js';
@@ -24,11 +36,15 @@ export interface BudgetAlert {
   orgId: string;
   projectId: string | null;
   period: string;
-  threshold: number;
+  /** Percent of a key's spend limit, or null for a spend alert (an amount of its own). */
+  percent: number | null;
+  /** The spend crossed (nano-dollars). */
+  thresholdNanoUsd: number;
   usedNanoUsd: number;
-  capNanoUsd: number;
-  /** Who should be told (spend alerts' recipients), passed on in the webhook. */
-  recipients: string[];
+  /** The spend limit of the counter, or null when it has none (a project's or organization's alerts alone). */
+  capNanoUsd: number | null;
+  /** The spend alert crossed (its recipients and subject prefix are passed on in the webhook), or null. */
+  spendAlert: SpendAlertPolicy | null;
 }
 
 export interface LimitsGuardOptions {
@@ -144,7 +160,9 @@ export class LimitsGuard implements RequestGuard {
   /** After a failure of the shared store: refuse (fail-closed), or decide on the local store (fail-open). */
   private acquireFallback(err: unknown, record: KeyRecord, plan: LimitPlan, rates: RateCheck[], counters: CounterCheck[], nowMs: number): Promise<AcquireOutcome> {
     if (err instanceof TollgateError) throw err;
-    if (counters.length > 0 && this.opts.budgetFailure === 'closed') {
+    // Only a counter that can refuse fails closed: spend alerts and a limit that is only watched never refuse, so
+    // they are counted on the local store meanwhile rather than turning every request away.
+    if (plan.counters.some((c) => c.storeCap < Number.MAX_SAFE_INTEGER) && this.opts.budgetFailure === 'closed') {
       this.opts.onStoreError(err, 'closed');
       throw new TollgateError('service_unavailable', 'Budgets cannot be checked right now (limit store unavailable); the request was not forwarded. Try again shortly.');
     }
@@ -203,18 +221,19 @@ export class LimitsGuard implements RequestGuard {
     await store.seedCounter(key, Number(row?.v ?? 0), keyTtlSeconds(period, now), now);
   }
 
-  /** Tells of every budget threshold `used` nano-dollars of `m` have reached. */
-  alert(record: KeyRecord, m: PlannedCounter, used: number, threshold: number): void {
+  /** Tells that `used` nano-dollars of `m` reached alert `a`. */
+  alert(record: KeyRecord, m: PlannedCounter, used: number, a: PlannedAlert): void {
     this.opts.onAlert({
       scope: m.kind === 'key_budget' ? 'api_key' : m.kind === 'org_budget' ? 'organization' : 'project',
       scopeId: m.scopeId,
       orgId: record.orgId,
       projectId: record.projectId,
       period: m.period,
-      threshold,
+      percent: a.percent,
+      thresholdNanoUsd: a.atNano,
       usedNanoUsd: used,
-      capNanoUsd: m.cap,
-      recipients: [...m.recipients],
+      capNanoUsd: m.cap < Number.MAX_SAFE_INTEGER ? m.cap : null,
+      spendAlert: a.spendAlert,
     });
   }
 
@@ -225,16 +244,16 @@ export class LimitsGuard implements RequestGuard {
 
   /**
    * A budget that refuses a request is exhausted for new requests (spent and reserved leave no room for this one's
-   * reservation): every alert threshold of it fires now, once per period, since with reservations the recorded
-   * spend itself may stop short of 100 %.
+   * reservation): every alert it would have reached fires now, once per period, since with reservations the
+   * recorded spend itself may stop short of the limit.
    */
   private alertExhausted(outcome: AcquireOutcome, counters: CounterCheck[], plan: LimitPlan, record: KeyRecord): void {
     outcome.counters.forEach((c, i) => {
       const m = plan.counters[i];
       if (c.allowed || m.kind === 'quota' || m.cap <= 0) return;
-      for (const t of m.alertThresholds) {
-        if (c.used + counters[i].amount < (m.cap * t) / 100) continue;
-        this.alert(record, m, c.used, t);
+      for (const a of m.alerts) {
+        if (c.used + counters[i].amount < a.atNano) continue;
+        this.alert(record, m, c.used, a);
       }
     });
   }
@@ -326,9 +345,10 @@ class LimitedAdmission implements Admission {
     if (rateAdjust.length || counterAdjust.length) this.guard.adjust(rateAdjust, counterAdjust);
     for (let i = 0; i < counters.length; i++) {
       const m = plan.counters[i];
-      if (m.kind === 'quota' || m.alertThresholds.length === 0) continue;
+      if (m.kind === 'quota' || m.alerts.length === 0) continue;
       const used = this.outcome.counters[i].used + spent - counters[i].amount;
-      for (const t of m.alertThresholds) if (used >= (m.cap * t) / 100 && m.cap > 0) this.guard.alert(this.record, m, used, t);
+      // Spend from zero: an alert at 0 cents is told of the month's first spend, not of nothing.
+      for (const a of m.alerts) if (used >= a.atNano && used > 0) this.guard.alert(this.record, m, used, a);
     }
   }
 }

@@ -59,3 +59,62 @@ describe('migration history', () => {
     await db.destroy();
   });
 });
+
+describe('093: spend alerts as OpenAI objects', () => {
+  it("turns a monthly limit's percent thresholds into alerts of that share, keeps limits, drops alert-only rows", async () => {
+    const { Kysely, Migrator, SqliteDialect } = await import('kysely');
+    const { default: SQLite } = await import('better-sqlite3');
+    const { migrations } = await import('./migrations.js');
+    const all = migrations('sqlite');
+    const before = Object.fromEntries(Object.entries(all).filter(([name]) => name < '093'));
+    const db = new Kysely<Record<string, Record<string, unknown>>>({ dialect: new SqliteDialect({ database: new SQLite(':memory:') }) });
+    try {
+      expect((await new Migrator({ db, provider: { getMigrations: async () => before } }).migrateToLatest()).error).toBeUndefined();
+      await db.insertInto('organizations').values({ id: 'org-1', name: 'Org', created_at: 1 }).execute();
+      for (const id of ['proj_month', 'proj_week', 'proj_alerts_only']) {
+        await db.insertInto('projects').values({ id, org_id: 'org-1', name: id, status: 'active', created_at: 1 }).execute();
+      }
+      const row = (project_id: string, threshold_amount: number | null, interval: string, thresholds: number[], recipients: string[]) => ({
+        project_id,
+        threshold_amount,
+        interval,
+        enforcement: 'enabled',
+        alert_thresholds: JSON.stringify(thresholds),
+        alert_recipients: JSON.stringify(recipients),
+        updated_at: 1_700_000_000,
+      });
+      await db
+        .insertInto('spend_limits')
+        .values([
+          row('org-1', 10_000, 'month', [50, 80, 100], []),
+          row('proj_month', 999, 'month', [90, 50, 50], ['ops@example.com']),
+          row('proj_week', 500, 'week', [80], ['ops@example.com']),
+          row('proj_alerts_only', null, 'month', [50], []),
+        ])
+        .execute();
+      expect((await new Migrator({ db, provider: { getMigrations: async () => all } }).migrateToLatest()).error).toBeUndefined();
+      const alerts = await db.selectFrom('spend_alerts').selectAll().orderBy('seq').execute();
+      expect(alerts.map((a) => [a.org_id, a.project_id, a.threshold_amount, a.currency, a.interval, a.channel_type, JSON.parse(String(a.recipients))])).toEqual([
+        ['org-1', 'org-1', 5000, 'USD', 'month', 'email', []],
+        ['org-1', 'org-1', 8000, 'USD', 'month', 'email', []],
+        ['org-1', 'org-1', 10_000, 'USD', 'month', 'email', []],
+        ['org-1', 'proj_month', 500, 'USD', 'month', 'email', ['ops@example.com']], // 999 × 50 %, rounded
+        ['org-1', 'proj_month', 899, 'USD', 'month', 'email', ['ops@example.com']],
+      ]);
+      expect(alerts.every((a) => /^alert_[0-9a-f]{24}$/.test(String(a.id)))).toBe(true);
+      const limits = await db.selectFrom('spend_limits').selectAll().orderBy('project_id').execute();
+      expect(limits.map((l) => [l.project_id, l.threshold_amount, l.interval])).toEqual([
+        ['org-1', 10_000, 'month'],
+        ['proj_month', 999, 'month'],
+        ['proj_week', 500, 'week'],
+      ]);
+      expect(Object.keys(limits[0]).sort()).toEqual(['enforcement', 'interval', 'project_id', 'threshold_amount', 'updated_at']);
+      // The rate limit dimensions OpenAI has and Tollgate did not store.
+      const dims = { max_images_per_1_minute: 10, max_audio_megabytes_per_1_minute: 20, batch_1_day_max_input_tokens: 30 };
+      await db.insertInto('rate_limits').values({ id: 'rl_1', project_id: 'proj_month', model: 'o3', ...dims, created_at: 1, updated_at: 1 }).execute();
+      expect(await db.selectFrom('rate_limits').select(Object.keys(dims) as never[]).executeTakeFirst()).toEqual(dims);
+    } finally {
+      await db.destroy();
+    }
+  });
+});

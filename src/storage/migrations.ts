@@ -6,6 +6,7 @@ import { meteringMigrations } from './migrations-metering.js';
 import { objectMigrations } from './migrations-objects.js';
 import { rollupMigrations } from './migrations-rollups.js';
 import { sessionMigrations } from './migrations-sessions.js';
+import { spendMigrations } from './migrations-spend.js';
 import { usageMigrations } from './migrations-usage.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -32,6 +33,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     ...meteringMigrations(dialect),
     ...adminPeopleMigrations(dialect),
     ...dashboardMigrations(dialect),
+    ...spendMigrations(dialect),
   };
 }
 

@@ -6,18 +6,39 @@ export interface RateLimitsTable {
   max_requests_per_1_minute: number | null;
   max_tokens_per_1_minute: number | null;
   max_requests_per_1_day: number | null;
+  /** Stored and shown, not enforced (093). */
+  max_images_per_1_minute: number | null;
+  max_audio_megabytes_per_1_minute: number | null;
+  batch_1_day_max_input_tokens: number | null;
   created_at: number;
   updated_at: number;
 }
 
-/** A project's spend limit (cents per interval) and its alert thresholds and recipients. */
+/** A project's spend limit (cents per interval); the organization's is stored under its id. */
 export interface SpendLimitsTable {
   project_id: string;
   threshold_amount: number | null;
   interval: string;
+  /** `enabled` (refuses over the limit) or `disabled` (watched only); OpenAI's `enforcing` and `inactive`. */
   enforcement: string;
-  alert_thresholds: string;
-  alert_recipients: string;
+  updated_at: number;
+}
+
+/** A spend alert (OpenAI's spend_alert) of a project, or of the organization when project_id is the org's id. */
+export interface SpendAlertsTable {
+  seq: import('kysely').Generated<number>;
+  id: string;
+  org_id: string;
+  project_id: string;
+  /** Cents of the month's spend. */
+  threshold_amount: number;
+  currency: string;
+  interval: string;
+  channel_type: string;
+  /** JSON array of email addresses. */
+  recipients: string;
+  subject_prefix: string | null;
+  created_at: number;
   updated_at: number;
 }
 
@@ -49,10 +70,11 @@ export interface KeyNetworksTable {
   first_seen: number;
 }
 
-/** Limit tables (see migrations-limits.ts). */
+/** Limit tables (see migrations-limits.ts, migrations-spend.ts). */
 export interface LimitTables {
   rate_limits: RateLimitsTable;
   spend_limits: SpendLimitsTable;
+  spend_alerts: SpendAlertsTable;
   alerts_sent: AlertsSentTable;
   webhooks: WebhooksTable;
   key_networks: KeyNetworksTable;

@@ -38,6 +38,9 @@ function isNeverForwarded(path: string): boolean {
 
 /** `GET /v1/models/{model}` is answered by Tollgate itself, so its model may hold an encoded `/` (`org%2Fmodel`). */
 const modelsParam = (segments: string[]) => segments.length === 3 && segments[1] === 'models';
+/** A project rate limit's id names its model (`rl-meta%2Fllama-3.1`); the admin API serves it, the router decodes it. */
+const rateLimitParam = (segments: string[]) => segments.length === 6 && segments[1] === 'organization' && segments[2] === 'projects' && segments[4] === 'rate_limits';
+const getParamWithSlash = (segments: string[]) => modelsParam(segments) || rateLimitParam(segments);
 
 /** OpenAI's answer to a URL it does not serve: 404 `Invalid URL (METHOD /path)`. */
 export function invalidUrl(method: string, target: string): TollgateError {
@@ -59,7 +62,7 @@ export function gatewayListener(g: GatewayContext, o: GatewayListenerOptions): (
     // Every spelling of a /v1 target is decided here, once: a target that is not canonical is refused, never
     // rewritten, so every check below and the upstream see the same path (docs/gateway-paths.md).
     if (!isV1Target(url)) return false;
-    const target = canonicalTarget(url, { allowEncodedSlashIn: req.method === 'GET' ? modelsParam : undefined });
+    const target = canonicalTarget(url, { allowEncodedSlashIn: req.method === 'GET' ? getParamWithSlash : rateLimitParam });
     if (!target.ok) {
       req.resume();
       sendError(res, invalidUrl(req.method ?? 'GET', url.split('?')[0]), o.logger, o.newRequestId());

@@ -5,7 +5,7 @@ import { SpendAlertsForm } from './spend-alerts.js';
 import { SpendLimitForm } from './spend-limit.js';
 import { Webhooks } from './webhooks.js';
 
-/** Limits: the selected project's rate limits and spend limit, and the organization's webhooks. */
+/** Limits: the selected project's rate limits, spend limit and spend alerts, and the organization's webhooks. */
 export function LimitsPage() {
   const { projectId } = useSession();
   return (
@@ -13,7 +13,7 @@ export function LimitsPage() {
       <div class="page-head">
         <div>
           <h1>Limits</h1>
-          <p class="lede">Rate limits and a spend limit per project keep one runaway client from using everything; webhooks tell you when a limit is hit.</p>
+          <p class="lede">Rate limits and a spend limit per project keep one runaway client from using everything; spend alerts tell your webhooks when the month's spend crosses an amount.</p>
         </div>
         <div class="page-tools">
           <ProjectPicker />
@@ -26,7 +26,7 @@ export function LimitsPage() {
             <RateLimits projectId={projectId} />
           </section>
           <section class="card" aria-labelledby="spend-limit-title">
-            <h2 id="spend-limit-title">Spend limit</h2>
+            <h2 id="spend-limit-title">Spend limit and alerts</h2>
             <SpendLimitForm projectId={projectId} />
             <SpendAlertsForm projectId={projectId} />
           </section>

@@ -1,6 +1,7 @@
 import { useId, useState } from 'preact/hooks';
+import { RATE_LIMIT_UNLIMITED } from '../../../../src/core/project-rate-limits.js';
 import { isMissingEndpoint } from '../../api.js';
-import { createRateLimit, deleteRateLimit, listRateLimits, type RateLimit, updateRateLimit } from '../../api-client.js';
+import { deleteRateLimit, listRateLimits, type RateLimit, setModelRateLimit, updateRateLimit } from '../../api-client.js';
 import { Alert, Notice } from '../../components/alert.js';
 import { LoadError } from '../../components/load-error.js';
 import { TrashIcon } from '../../components/icons.js';
@@ -30,6 +31,15 @@ function parseLimits(draft: Record<FieldKey, string>): Record<FieldKey, number |
 
 const EMPTY_DRAFT: Record<FieldKey, string> = { max_requests_per_1_minute: '', max_tokens_per_1_minute: '', max_requests_per_1_day: '' };
 
+/** A dimension's limit, or null when none is set (the API shows RATE_LIMIT_UNLIMITED, or leaves it out). */
+const limitOf = (l: RateLimit, key: FieldKey): number | null => {
+  const v = l[key];
+  return v === undefined || v === RATE_LIMIT_UNLIMITED ? null : v;
+};
+
+/** The API lists every model the project can use; the page shows those with a limit the gateway enforces. */
+const isSet = (l: RateLimit) => FIELDS.some((f) => limitOf(l, f.key) !== null);
+
 /** Per-model rate limits of the selected project; owners can change them. */
 export function RateLimits({ projectId }: { projectId: string }) {
   const { account } = useSession();
@@ -40,9 +50,10 @@ export function RateLimits({ projectId }: { projectId: string }) {
   if (limits.error) return <LoadError error={limits.error} retry={limits.reload} what="rate limits" />;
   if (!limits.data) return <p class="muted">Loading rate limits…</p>;
   const owner = isOwner(account);
+  const set = limits.data.filter(isSet);
   return (
     <div class="stack">
-      {limits.data.length === 0 ? (
+      {set.length === 0 ? (
         <p class="muted">No rate limits are set for this project: only each key's own limits apply.</p>
       ) : (
     <table class="table compact">
@@ -61,7 +72,7 @@ export function RateLimits({ projectId }: { projectId: string }) {
         </tr>
       </thead>
       <tbody>
-        {limits.data.map((l) => (
+        {set.map((l) => (
           <RateLimitRow key={l.id} limit={l} projectId={projectId} editable={owner} onSaved={limits.reload} />
         ))}
       </tbody>
@@ -81,8 +92,9 @@ function AddRateLimit({ projectId, onAdded }: { projectId: string; onAdded: () =
     e.preventDefault();
     const body = parseLimits(draft);
     if (typeof body === 'string') return setError(body);
+    if (FIELDS.every((f) => body[f.key] === null)) return setError('Give at least one limit.');
     await run(async () => {
-      await createRateLimit(projectId, { model: model.trim() || '*', ...body });
+      await setModelRateLimit(projectId, model.trim() || '*', body);
       setModel('');
       setDraft(EMPTY_DRAFT);
       onAdded();
@@ -117,9 +129,9 @@ function AddRateLimit({ projectId, onAdded }: { projectId: string; onAdded: () =
 
 function RateLimitRow({ limit, projectId, editable, onSaved }: { limit: RateLimit; projectId: string; editable: boolean; onSaved: () => void }) {
   const [draft, setDraft] = useState<Record<FieldKey, string>>(() => ({
-    max_requests_per_1_minute: String(limit.max_requests_per_1_minute ?? ''),
-    max_tokens_per_1_minute: String(limit.max_tokens_per_1_minute ?? ''),
-    max_requests_per_1_day: String(limit.max_requests_per_1_day ?? ''),
+    max_requests_per_1_minute: String(limitOf(limit, 'max_requests_per_1_minute') ?? ''),
+    max_tokens_per_1_minute: String(limitOf(limit, 'max_tokens_per_1_minute') ?? ''),
+    max_requests_per_1_day: String(limitOf(limit, 'max_requests_per_1_day') ?? ''),
   }));
   const { error, run, setError } = useAction();
   const [saved, setSaved] = useState<string | null>(null);
@@ -159,7 +171,7 @@ function RateLimitRow({ limit, projectId, editable, onSaved }: { limit: RateLimi
               onInput={(e) => setDraft({ ...draft, [f.key]: e.currentTarget.value })}
             />
           ) : (
-            (limit[f.key] ?? '—')
+            (limitOf(limit, f.key) ?? '—')
           )}
         </td>
       ))}

@@ -1,6 +1,6 @@
 import { useEffect, useId, useState } from 'preact/hooks';
 import { isMissingEndpoint } from '../../api.js';
-import { getSpendLimit, setSpendLimit } from '../../api-client.js';
+import { deleteSpendLimit, getSpendLimit, setSpendLimit } from '../../api-client.js';
 import { Alert, Notice } from '../../components/alert.js';
 import { LoadError } from '../../components/load-error.js';
 import { isOwner, useSession } from '../../session.js';
@@ -9,29 +9,31 @@ import { useResource } from '../../use-resource.js';
 
 // Periods are UTC calendar periods (src/core/periods.ts); rolling_<N>d values set through the API are kept as they are.
 const INTERVALS = ['month', 'week', 'day', 'total'];
-const ENFORCEMENT = ['enabled', 'disabled'];
+const ENFORCEMENT = ['enforcing', 'inactive'];
 
 /** The project's spend limit (threshold in cents, shown in dollars); owners can change it. */
 export function SpendLimitForm({ projectId }: { projectId: string }) {
   const { account } = useSession();
-  const limit = useResource(() => getSpendLimit(projectId), [projectId]);
+  // Wrapped: a project without a limit loads as { limit: null }, not as "no data yet".
+  const limit = useResource(async () => ({ limit: await getSpendLimit(projectId) }), [projectId]);
   const [dollars, setDollars] = useState('');
   const [period, setPeriod] = useState('month');
-  const [status, setStatus] = useState('enabled');
+  const [status, setStatus] = useState('enforcing');
   const { error, run, setError } = useAction();
   const [saved, setSaved] = useState<string | null>(null);
   const ids = { amount: useId(), interval: useId(), status: useId() };
   useEffect(() => {
-    if (!limit.data) return;
-    setDollars(limit.data.threshold_amount == null ? '' : (limit.data.threshold_amount / 100).toFixed(2));
-    setPeriod(limit.data.interval || 'month');
-    setStatus(limit.data.enforcement?.status || 'enabled');
+    const current = limit.data?.limit;
+    setDollars(current ? (current.threshold_amount / 100).toFixed(2) : '');
+    setPeriod(current?.interval || 'month');
+    setStatus(current?.enforcement?.status || 'enforcing');
   }, [limit.data]);
 
   if (isMissingEndpoint(limit.error)) return <p class="muted">Spend limits are not available on this server yet.</p>;
   if (limit.error) return <LoadError error={limit.error} retry={limit.reload} what="spend limit" />;
   if (!limit.data) return <p class="muted">Loading spend limit…</p>;
   const editable = isOwner(account);
+  const isSet = limit.data.limit !== null;
 
   const save = async (e: Event) => {
     e.preventDefault();
@@ -42,8 +44,13 @@ export function SpendLimitForm({ projectId }: { projectId: string }) {
       return;
     }
     await run(async () => {
-      await setSpendLimit(projectId, { threshold_amount: amount, interval: period, enforcement: { status } });
-      setSaved('Spend limit saved.');
+      if (amount === null) {
+        if (isSet) await deleteSpendLimit(projectId);
+        setSaved(isSet ? 'Spend limit removed.' : 'No spend limit is set.');
+      } else {
+        await setSpendLimit(projectId, { threshold_amount: amount, currency: 'USD', interval: period, enforcement: { status } });
+        setSaved('Spend limit saved.');
+      }
       limit.reload();
     });
   };
@@ -70,7 +77,7 @@ export function SpendLimitForm({ projectId }: { projectId: string }) {
         <select id={ids.status} class="input" value={status} disabled={!editable} onChange={(e) => setStatus(e.currentTarget.value)}>
           {options(ENFORCEMENT, status).map((s) => (
             <option key={s} value={s}>
-              {s === 'enabled' ? 'Block over limit' : s === 'disabled' ? 'Alert only' : s}
+              {s === 'enforcing' ? 'Block over limit' : s === 'inactive' ? 'Watch only' : s}
             </option>
           ))}
         </select>

@@ -31,7 +31,10 @@ export function summary(e: AuditLog): string {
   switch (e.type) {
     case 'budget.threshold_crossed': {
       const scope = d.scope === 'api_key' ? "a key's" : d.scope === 'organization' ? "the organization's" : "the project's";
-      return `${str(d.threshold_percent)} % of ${scope} spend limit of ${formatUsd(Number(d.limit_usd ?? 0))} (period ${str(d.period)}): ${formatUsd(Number(d.spent_usd ?? 0))} spent`;
+      const spent = `${formatUsd(Number(d.spent_usd ?? 0))} spent`;
+      // A spend alert is an amount of its own; a key's budget tells at a percent of its limit.
+      if (d.spend_alert_id) return `Spend alert at ${formatUsd(Number(d.threshold_usd ?? 0))} of ${scope} spend this month (${str(d.period)}): ${spent}`;
+      return `${str(d.threshold_percent)} % of ${scope} spend limit of ${formatUsd(Number(d.limit_usd ?? 0))} (period ${str(d.period)}): ${spent}`;
     }
     case 'api_key.rotated':
       return d.previous_secret_expires_at ? `Previous secret valid until ${formatDateTime(Number(d.previous_secret_expires_at))}` : '';

@@ -1,0 +1,215 @@
+import { z } from 'zod';
+import { TollgateError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import {
+  modelOfRateLimitId,
+  modelRateLimitId,
+  RATE_LIMIT_FIELDS,
+  RATE_LIMIT_UNLIMITED,
+  type RateLimitField,
+} from '../core/project-rate-limits.js';
+import type { RateLimitsTable } from '../storage/schema-limits.js';
+import { writeAudit } from './audit.js';
+import type { Actor, ServiceDeps } from './context.js';
+import { nowSeconds } from './context.js';
+import { recordKeyChange } from './key-writes.js';
+import { getProject } from './projects.js';
+import { AfterParam, LimitParam, parseQuery } from './query-params.js';
+import { text } from './text-fields.js';
+import { parseInput } from './validation.js';
+
+// OpenAI's project rate limits (list, update) and Tollgate's own create and delete. The list has one object per model
+// the project can use (core/project-rate-limits.ts), set or not, plus any limit stored for another model or for all
+// models ('*', Tollgate's). An unset limit reads RATE_LIMIT_UNLIMITED in the two members the spec requires and is
+// absent from the optional ones. Requests, tokens per minute and requests per day are enforced; images and audio per
+// minute and batch input tokens per day are stored and shown only (docs/admin-api.md).
+
+export type RateLimitObject = {
+  object: 'project.rate_limit';
+  id: string;
+  /** '*' for the limit that applies to every model of the project. */
+  model: string;
+  max_requests_per_1_minute: number;
+  max_tokens_per_1_minute: number;
+} & Partial<Record<Exclude<RateLimitField, 'max_requests_per_1_minute' | 'max_tokens_per_1_minute'>, number>>;
+
+/**
+ * The longest model whose limit is shown named after it (`rl-<model>`, as OpenAI's `rl-ada`): a path parameter holds
+ * 200 characters. A stored row has a random id of its own (ids are unique across projects), which also names it.
+ */
+const MAX_NAMED_MODEL = 190;
+const MAX_LIMIT = 1e12;
+
+/** A limit: a whole number from 1; RATE_LIMIT_UNLIMITED or null (Tollgate's) remove it. */
+const LimitValue = z
+  .number()
+  .int()
+  .nullable()
+  .superRefine((v, ctx) => {
+    if (v === null || v === RATE_LIMIT_UNLIMITED || (v >= 1 && v <= MAX_LIMIT)) return;
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        v === 0
+          ? `a limit of 0 would refuse every request; to remove the limit send ${RATE_LIMIT_UNLIMITED} (unlimited) or null. To keep a model from a key, use the key's allowed_models.`
+          : `expected a whole number from 1 to ${MAX_LIMIT}, or ${RATE_LIMIT_UNLIMITED} (unlimited) or null to remove the limit.`,
+    });
+  })
+  .transform((v) => (v === RATE_LIMIT_UNLIMITED ? null : v));
+
+const limitFields = Object.fromEntries(RATE_LIMIT_FIELDS.map((f) => [f, LimitValue.optional()])) as Record<RateLimitField, z.ZodOptional<typeof LimitValue>>;
+
+/** ProjectRateLimitUpdateRequest: every dimension of the spec. */
+const UpdateBody = z.strictObject(limitFields);
+
+const CreateBody = z.strictObject({ model: text({ min: 1, max: 256 }).optional(), ...limitFields }).refine(
+  (b) => RATE_LIMIT_FIELDS.some((f) => b[f] != null),
+  `give at least one of ${RATE_LIMIT_FIELDS.join(', ')}`,
+);
+
+/** list-project-rate-limits: `limit` (default 100), `after`, `before`. */
+const ListQuery = z.strictObject({ limit: LimitParam.optional(), after: AfterParam.optional(), before: AfterParam.optional() });
+
+type RateRow = Pick<RateLimitsTable, 'id' | 'model' | RateLimitField>;
+
+const shownModel = (stored: string) => (stored === '' ? '*' : stored);
+const storedModel = (model: string) => (model === '*' ? '' : model);
+
+function toObject(model: string, id: string, row: RateRow | null): RateLimitObject {
+  const out: RateLimitObject = {
+    object: 'project.rate_limit',
+    id,
+    model,
+    max_requests_per_1_minute: row?.max_requests_per_1_minute ?? RATE_LIMIT_UNLIMITED,
+    max_tokens_per_1_minute: row?.max_tokens_per_1_minute ?? RATE_LIMIT_UNLIMITED,
+  };
+  for (const f of RATE_LIMIT_FIELDS.slice(2) as Array<Exclude<RateLimitField, 'max_requests_per_1_minute' | 'max_tokens_per_1_minute'>>) {
+    const v = row?.[f];
+    if (v !== null && v !== undefined) out[f] = Number(v);
+  }
+  return out;
+}
+
+/** The id a model's limit is shown with: `rl-<model>`, or for a very long name its row's own id. */
+const shownId = (model: string, row: RateRow | null) => (model.length <= MAX_NAMED_MODEL || !row ? modelRateLimitId(model) : row.id);
+
+const rowObject = (row: RateRow) => toObject(shownModel(row.model), shownId(shownModel(row.model), row), row);
+
+/** '*' first, then by model name. */
+const byModel = (a: RateLimitObject, b: RateLimitObject) => (a.model === b.model ? 0 : a.model === '*' ? -1 : b.model === '*' ? 1 : a.model < b.model ? -1 : 1);
+
+async function storedRows(deps: ServiceDeps, projectId: string): Promise<RateRow[]> {
+  return deps.database.db.selectFrom('rate_limits').selectAll().where('project_id', '=', projectId).execute();
+}
+
+/** Lists a project's rate limits: one per model it can use (`models`), and every one stored. */
+export async function listRateLimits(deps: ServiceDeps, orgId: string, projectId: string, models: readonly string[], query: unknown) {
+  const q = parseQuery(ListQuery, query);
+  if (q.after && q.before) throw new TollgateError('invalid_value', "Give 'after' or 'before', not both.", 'before');
+  await getProject(deps, orgId, projectId);
+  const rows = await storedRows(deps, projectId);
+  const stored = new Set(rows.map((r) => shownModel(r.model)));
+  const all = [...rows.map(rowObject), ...models.filter((m) => !stored.has(m)).map((m) => toObject(m, modelRateLimitId(m), null))].sort(byModel);
+  const limit = q.limit ?? 100;
+  const cursor = q.after || q.before;
+  let start = 0;
+  let end = all.length;
+  if (cursor) {
+    const at = all.findIndex((r) => r.id === cursor);
+    if (at < 0) throw new TollgateError('invalid_value', `Invalid value for '${q.after ? 'after' : 'before'}': no rate limit ${cursor} in this project.`, q.after ? 'after' : 'before');
+    if (q.after) start = at + 1;
+    else end = at;
+  }
+  // `before`: the page that ends just before the cursor; has_more says whether more come before it.
+  const data = q.before ? all.slice(Math.max(start, end - limit), end) : all.slice(start, start + limit);
+  const hasMore = q.before ? end - limit > start : start + limit < end;
+  return { object: 'list' as const, data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: hasMore };
+}
+
+/**
+ * The stored row an id names: a row's own id, or `rl-<model>` for the model's row. `row` is null when the id names a
+ * model the project can use (or '*') that has no limit yet; any other id is a 404.
+ */
+async function resolve(deps: ServiceDeps, projectId: string, id: string, models: readonly string[]): Promise<{ model: string; row: RateRow | null }> {
+  const db = deps.database.db;
+  const own = await db.selectFrom('rate_limits').selectAll().where('project_id', '=', projectId).where('id', '=', id).executeTakeFirst();
+  if (own) return { model: shownModel(own.model), row: own };
+  const model = modelOfRateLimitId(id);
+  if (model !== null) {
+    const row = await db.selectFrom('rate_limits').selectAll().where('project_id', '=', projectId).where('model', '=', storedModel(model)).executeTakeFirst();
+    if (row || model === '*' || models.includes(model)) return { model, row: row ?? null };
+  }
+  throw new TollgateError('not_found', `No rate limit found with id '${id}'. For a model this instance does not list, add one with POST …/rate_limits and {"model": …}.`, 'rate_limit_id');
+}
+
+/** The columns a parsed body sets (absent members are left as they are). */
+function columnsOf(body: Partial<Record<RateLimitField, number | null>>): Partial<Record<RateLimitField, number | null>> {
+  const out: Partial<Record<RateLimitField, number | null>> = {};
+  for (const f of RATE_LIMIT_FIELDS) if (body[f] !== undefined) out[f] = body[f];
+  return out;
+}
+
+function emptyColumns(): Record<RateLimitField, null> {
+  return Object.fromEntries(RATE_LIMIT_FIELDS.map((f) => [f, null])) as Record<RateLimitField, null>;
+}
+
+/** Adds a rate limit for one model (or '*' / omitted for all models): Tollgate's, beside OpenAI's update. */
+export async function createRateLimit(deps: ServiceDeps, orgId: string, projectId: string, input: unknown, actor: Actor): Promise<RateLimitObject> {
+  const body = parseInput(CreateBody, input);
+  await getProject(deps, orgId, projectId);
+  const model = body.model ?? '*';
+  const db = deps.database.db;
+  const clash = await db.selectFrom('rate_limits').select('id').where('project_id', '=', projectId).where('model', '=', storedModel(model)).executeTakeFirst();
+  if (clash) throw new TollgateError('conflict', `A rate limit for ${model === '*' ? 'all models' : model} exists: ${clash.id}; modify it instead.`, 'model');
+  const now = nowSeconds(deps);
+  const row = { id: newId('rl_', deps.randomBytes), model: storedModel(model), ...emptyColumns(), ...columnsOf(body) };
+  const shown = rowObject(row);
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto('rate_limits').values({ ...row, project_id: projectId, created_at: now, updated_at: now }).execute();
+    await recordKeyChange(trx, deps, projectId);
+    await writeAudit(trx, deps, { orgId, type: 'rate_limit.created', actor, projectId, objectId: shown.id, details: { data: { ...columnsOf(body), model } } });
+  });
+  deps.changes.projectChanged(projectId);
+  return shown;
+}
+
+/** OpenAI's POST …/rate_limits/{rate_limit_id}: sets the members given (unlimited or null removes one). */
+export async function modifyRateLimit(deps: ServiceDeps, orgId: string, projectId: string, id: string, models: readonly string[], input: unknown, actor: Actor) {
+  const body = parseInput(UpdateBody, input);
+  await getProject(deps, orgId, projectId);
+  const { model, row } = await resolve(deps, projectId, id, models);
+  const patch = columnsOf(body);
+  if (Object.keys(patch).length === 0) return row ? rowObject(row) : toObject(model, shownId(model, null), null);
+  const now = nowSeconds(deps);
+  const db = deps.database.db;
+  await db.transaction().execute(async (trx) => {
+    // The model's first limit: a row for it (another request may have made one meanwhile), then the members given.
+    if (!row) {
+      await trx
+        .insertInto('rate_limits')
+        .values({ id: newId('rl_', deps.randomBytes), project_id: projectId, model: storedModel(model), ...emptyColumns(), created_at: now, updated_at: now })
+        .onConflict((oc) => oc.columns(['project_id', 'model']).doNothing())
+        .execute();
+    }
+    await trx.updateTable('rate_limits').set({ ...patch, updated_at: now }).where('project_id', '=', projectId).where('model', '=', storedModel(model)).execute();
+    await recordKeyChange(trx, deps, projectId);
+    await writeAudit(trx, deps, { orgId, type: 'rate_limit.updated', actor, projectId, objectId: row ? rowObject(row).id : shownId(model, null), details: { changes_requested: { ...patch, model } } });
+  });
+  deps.changes.projectChanged(projectId);
+  const after = await db.selectFrom('rate_limits').selectAll().where('project_id', '=', projectId).where('model', '=', storedModel(model)).executeTakeFirstOrThrow();
+  return rowObject(after);
+}
+
+/** Removes a stored rate limit (Tollgate's): the model's limit is unlimited again. */
+export async function deleteRateLimit(deps: ServiceDeps, orgId: string, projectId: string, id: string, models: readonly string[], actor: Actor) {
+  await getProject(deps, orgId, projectId);
+  const { model, row } = await resolve(deps, projectId, id, models);
+  if (!row) throw new TollgateError('not_found', `No rate limit is set for ${model === '*' ? 'all models' : model} in this project.`, 'rate_limit_id');
+  await deps.database.db.transaction().execute(async (trx) => {
+    await trx.deleteFrom('rate_limits').where('id', '=', row.id).execute();
+    await recordKeyChange(trx, deps, projectId);
+    await writeAudit(trx, deps, { orgId, type: 'rate_limit.deleted', actor, projectId, objectId: rowObject(row).id, details: { model } });
+  });
+  deps.changes.projectChanged(projectId);
+  return { object: 'project.rate_limit.deleted' as const, id: rowObject(row).id, deleted: true as const };
+}

@@ -1,0 +1,195 @@
+import { z } from 'zod';
+import { TollgateError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import type { SpendAlertsTable } from '../storage/schema-limits.js';
+import { writeAudit } from './audit.js';
+import type { Actor, ServiceDeps } from './context.js';
+import { nowSeconds } from './context.js';
+import { recordKeyChange } from './key-writes.js';
+import { getProject } from './projects.js';
+import { AfterParam, OrderParam, parseQuery } from './query-params.js';
+import { CurrencySchema } from './spend-fields.js';
+import { EmailSchema, text } from './text-fields.js';
+import { parseInput } from './validation.js';
+
+// OpenAI's spend alerts of a project and of the organization: an amount in cents of the calendar month's spend (UTC),
+// told once per month when crossed, as a signed `budget.threshold_crossed` webhook event and an audit entry. Tollgate
+// sends no email: the notification channel's recipients and subject prefix are stored, shown and passed on in the
+// event, for a relay to mail (docs/admin-api.md). The organization's alerts are stored under its id, as its spend limit.
+
+export type SpendAlertScope = { kind: 'project'; projectId: string } | { kind: 'organization' };
+
+const MAX_RECIPIENTS = 50;
+
+/** `limit` of the spend alert lists: 0 to 100 (the spec's bounds), 20 by default. */
+const AlertLimit = text({ max: 32 }).transform((v, ctx) => {
+  const n = Number(v);
+  if (v === '' || !Number.isInteger(n) || n < 0 || n > 100) {
+    ctx.addIssue({ code: 'custom', message: 'expected an integer from 0 to 100.' });
+    return z.NEVER;
+  }
+  return n;
+});
+
+const ListQuery = z.strictObject({ limit: AlertLimit.optional(), order: OrderParam.optional(), after: AfterParam.optional(), before: AfterParam.optional() });
+
+const Channel = z.strictObject({
+  type: z.literal('email', { error: "Tollgate's spend alerts notify by email recipients passed on in a webhook event: type must be email." }),
+  recipients: z.array(EmailSchema).max(MAX_RECIPIENTS),
+  subject_prefix: text({ max: 256 }).nullable().optional(),
+});
+
+/** CreateSpendAlertBody. */
+const AlertFields = {
+  threshold_amount: z.number().int().min(0).max(1e12),
+  currency: CurrencySchema,
+  interval: text({ max: 32 }).refine((v) => v === 'month', "spend alerts are of the calendar month's spend (UTC): interval must be month."),
+  notification_channel: Channel,
+};
+const CreateBody = z.strictObject(AlertFields);
+/** The update takes the same body; members left out keep their value. */
+const UpdateBody = z.strictObject(AlertFields).partial();
+
+type AlertRow = Omit<SpendAlertsTable, 'seq'> & { seq: number };
+
+function scopeIdOf(orgId: string, scope: SpendAlertScope): string {
+  return scope.kind === 'project' ? scope.projectId : orgId;
+}
+
+function toObject(row: AlertRow, scope: SpendAlertScope) {
+  return {
+    id: row.id,
+    object: scope.kind === 'project' ? ('project.spend_alert' as const) : ('organization.spend_alert' as const),
+    threshold_amount: Number(row.threshold_amount),
+    currency: 'USD' as const,
+    interval: 'month' as const,
+    notification_channel: { type: 'email' as const, recipients: JSON.parse(row.recipients) as string[], subject_prefix: row.subject_prefix },
+    ...(scope.kind === 'project' ? { project_id: scope.projectId } : {}),
+    created_at: Number(row.created_at),
+    updated_at: Number(row.updated_at),
+  };
+}
+
+export type SpendAlertObject = ReturnType<typeof toObject>;
+
+async function checkScope(deps: ServiceDeps, orgId: string, scope: SpendAlertScope): Promise<void> {
+  if (scope.kind === 'project') await getProject(deps, orgId, scope.projectId);
+}
+
+async function findAlert(deps: ServiceDeps, orgId: string, scope: SpendAlertScope, id: string): Promise<AlertRow | undefined> {
+  return (await deps.database.db
+    .selectFrom('spend_alerts')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('project_id', '=', scopeIdOf(orgId, scope))
+    .where('id', '=', id)
+    .executeTakeFirst()) as AlertRow | undefined;
+}
+
+async function getAlertRow(deps: ServiceDeps, orgId: string, scope: SpendAlertScope, id: string): Promise<AlertRow> {
+  const row = await findAlert(deps, orgId, scope, id);
+  if (!row) throw new TollgateError('not_found', `No spend alert found with id '${id}'.`, 'alert_id');
+  return row;
+}
+
+/** Lists spend alerts, oldest first (`order=desc`: newest first), with `after` and `before` cursors. */
+export async function listSpendAlerts(deps: ServiceDeps, orgId: string, scope: SpendAlertScope, query: unknown) {
+  const q = parseQuery(ListQuery, query);
+  if (q.after && q.before) throw new TollgateError('invalid_value', "Give 'after' or 'before', not both.", 'before');
+  await checkScope(deps, orgId, scope);
+  const limit = q.limit ?? 20;
+  const desc = q.order === 'desc';
+  const cursorParam = q.after ? 'after' : 'before';
+  const cursorId = q.after || q.before;
+  let cursor: number | null = null;
+  if (cursorId) {
+    const row = await findAlert(deps, orgId, scope, cursorId);
+    if (!row) throw new TollgateError('invalid_value', `Invalid value for '${cursorParam}': no spend alert ${cursorId}.`, cursorParam);
+    cursor = Number(row.seq);
+  }
+  // `before` reads backwards from the cursor (then turns the page round); `after`, or no cursor, forwards.
+  const backwards = !!q.before;
+  const ascending = desc === backwards;
+  let sel = deps.database.db.selectFrom('spend_alerts').selectAll().where('org_id', '=', orgId).where('project_id', '=', scopeIdOf(orgId, scope));
+  if (cursor !== null) sel = sel.where('seq', ascending ? '>' : '<', cursor);
+  const rows = (await sel.orderBy('seq', ascending ? 'asc' : 'desc').limit(limit + 1).execute()) as AlertRow[];
+  const page = rows.slice(0, limit);
+  if (backwards) page.reverse();
+  const data = page.map((r) => toObject(r, scope));
+  return { object: 'list' as const, data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: rows.length > limit };
+}
+
+/** Creates a spend alert. */
+export async function createSpendAlert(deps: ServiceDeps, orgId: string, scope: SpendAlertScope, input: unknown, actor: Actor): Promise<SpendAlertObject> {
+  const body = parseInput(CreateBody, input);
+  await checkScope(deps, orgId, scope);
+  const now = nowSeconds(deps);
+  const scopeId = scopeIdOf(orgId, scope);
+  const id = newId('alert_', deps.randomBytes);
+  await deps.database.db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('spend_alerts')
+      .values({
+        id,
+        org_id: orgId,
+        project_id: scopeId,
+        threshold_amount: body.threshold_amount,
+        currency: body.currency,
+        interval: 'month',
+        channel_type: 'email',
+        recipients: JSON.stringify(body.notification_channel.recipients),
+        subject_prefix: body.notification_channel.subject_prefix ?? null,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    await recordKeyChange(trx, deps, scopeId);
+    await writeAudit(trx, deps, { orgId, type: 'spend_alert.created', actor, projectId: scope.kind === 'project' ? scopeId : null, objectId: id, details: { data: body } });
+  });
+  deps.changes.projectChanged(scopeId);
+  return toObject(await getAlertRow(deps, orgId, scope, id), scope);
+}
+
+/** One spend alert. */
+export async function getSpendAlert(deps: ServiceDeps, orgId: string, scope: SpendAlertScope, id: string): Promise<SpendAlertObject> {
+  await checkScope(deps, orgId, scope);
+  return toObject(await getAlertRow(deps, orgId, scope, id), scope);
+}
+
+/** Updates a spend alert: the members given (a new amount may be told again this month, once crossed). */
+export async function updateSpendAlert(deps: ServiceDeps, orgId: string, scope: SpendAlertScope, id: string, input: unknown, actor: Actor): Promise<SpendAlertObject> {
+  const body = parseInput(UpdateBody, input);
+  await checkScope(deps, orgId, scope);
+  await getAlertRow(deps, orgId, scope, id);
+  const patch: { threshold_amount?: number; recipients?: string; subject_prefix?: string | null } = {};
+  if (body.threshold_amount !== undefined) patch.threshold_amount = body.threshold_amount;
+  if (body.notification_channel) {
+    patch.recipients = JSON.stringify(body.notification_channel.recipients);
+    patch.subject_prefix = body.notification_channel.subject_prefix ?? null;
+  }
+  if (Object.keys(body).length > 0) {
+    const scopeId = scopeIdOf(orgId, scope);
+    await deps.database.db.transaction().execute(async (trx) => {
+      await trx.updateTable('spend_alerts').set({ ...patch, updated_at: nowSeconds(deps) }).where('id', '=', id).execute();
+      await recordKeyChange(trx, deps, scopeId);
+      await writeAudit(trx, deps, { orgId, type: 'spend_alert.updated', actor, projectId: scope.kind === 'project' ? scopeId : null, objectId: id, details: { changes_requested: body } });
+    });
+    deps.changes.projectChanged(scopeId);
+  }
+  return toObject(await getAlertRow(deps, orgId, scope, id), scope);
+}
+
+/** Deletes a spend alert. */
+export async function deleteSpendAlert(deps: ServiceDeps, orgId: string, scope: SpendAlertScope, id: string, actor: Actor) {
+  await checkScope(deps, orgId, scope);
+  await getAlertRow(deps, orgId, scope, id);
+  const scopeId = scopeIdOf(orgId, scope);
+  await deps.database.db.transaction().execute(async (trx) => {
+    await trx.deleteFrom('spend_alerts').where('id', '=', id).execute();
+    await recordKeyChange(trx, deps, scopeId);
+    await writeAudit(trx, deps, { orgId, type: 'spend_alert.deleted', actor, projectId: scope.kind === 'project' ? scopeId : null, objectId: id });
+  });
+  deps.changes.projectChanged(scopeId);
+  const object = scope.kind === 'project' ? ('project.spend_alert.deleted' as const) : ('organization.spend_alert.deleted' as const);
+  return { id, object, deleted: true as const };
+}

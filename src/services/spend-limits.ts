@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import type { AuditEventType } from '../core/audit-events.js';
+import { TollgateError } from '../core/errors.js';
+import type { Interval } from '../core/periods.js';
+import { IntervalSchema } from './api-keys.js';
+import { writeAudit } from './audit.js';
+import type { Actor, ServiceDeps } from './context.js';
+import { nowSeconds } from './context.js';
+import { recordKeyChange } from './key-writes.js';
+import { getProject } from './projects.js';
+import { CurrencySchema } from './spend-fields.js';
+import { parseInput } from './validation.js';
+
+// OpenAI's hard spend limits of a project and of the organization (get, create or replace, delete). The
+// organization's is stored like a project's, under the organization's id. Tollgate's additions: intervals besides
+// `month` (day, week, total, rolling_<N>d) and `enforcement.status` in the body: `inactive` watches the limit
+// (dashboard, headers) without refusing anything.
+
+/** OpenAI's enforcement words; the older `enabled`/`disabled` (stored) are still taken. */
+const EnforcementStatus = z.enum(['enforcing', 'inactive', 'enabled', 'disabled']).transform((s) => (s === 'enforcing' || s === 'enabled' ? 'enabled' : 'disabled'));
+
+/** UpdateProjectSpendLimitBody / UpdateOrganizationSpendLimitBody, and Tollgate's `enforcement`. */
+const SpendLimitBody = z.strictObject({
+  threshold_amount: z.number().int().min(1).max(1e12),
+  currency: CurrencySchema.optional(),
+  interval: IntervalSchema.optional(),
+  enforcement: z.strictObject({ status: EnforcementStatus }).optional(),
+});
+
+type SpendRow = { threshold_amount: number | null; interval: string; enforcement: string; updated_at: number };
+
+async function spendRow(deps: ServiceDeps, scopeId: string): Promise<SpendRow | undefined> {
+  const row = await deps.database.db.selectFrom('spend_limits').selectAll().where('project_id', '=', scopeId).executeTakeFirst();
+  return row && row.threshold_amount !== null ? row : undefined;
+}
+
+function terms(row: SpendRow) {
+  return {
+    threshold_amount: Number(row.threshold_amount),
+    currency: 'USD' as const,
+    interval: row.interval as Interval,
+    enforcement: { status: row.enforcement === 'enabled' ? ('enforcing' as const) : ('inactive' as const) },
+    updated_at: row.updated_at,
+  };
+}
+
+function parseBody(input: unknown) {
+  // A null amount cleared the limit before DELETE was served: say what to do instead of "expected number".
+  if (input && typeof input === 'object' && (input as Record<string, unknown>).threshold_amount === null) {
+    throw new TollgateError('invalid_value', "Invalid value for 'threshold_amount': expected an amount in cents from 1; to remove the spend limit, DELETE it.", 'threshold_amount');
+  }
+  return parseInput(SpendLimitBody, input);
+}
+
+const noLimit = (what: string) => new TollgateError('not_found', `No spend limit is set for ${what}.`, null);
+
+/** Creates or replaces the limit stored under `scopeId`; members left out keep their value (new: month, enforcing). */
+async function upsert(deps: ServiceDeps, orgId: string, scopeId: string, body: z.infer<typeof SpendLimitBody>, type: AuditEventType, actor: Actor): Promise<void> {
+  const now = nowSeconds(deps);
+  const db = deps.database.db;
+  const values = {
+    threshold_amount: body.threshold_amount,
+    ...(body.interval ? { interval: body.interval } : {}),
+    ...(body.enforcement ? { enforcement: body.enforcement.status } : {}),
+    updated_at: now,
+  };
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('spend_limits')
+      .values({ project_id: scopeId, interval: 'month', enforcement: 'enabled', ...values })
+      .onConflict((oc) => oc.column('project_id').doUpdateSet(values))
+      .execute();
+    await recordKeyChange(trx, deps, scopeId);
+    // The organization's limit is stored under its id: no project in the audit entry then.
+    await writeAudit(trx, deps, { orgId, type, actor, projectId: scopeId === orgId ? null : scopeId, objectId: scopeId, details: { changes_requested: body } });
+  });
+  deps.changes.projectChanged(scopeId);
+}
+
+async function remove(deps: ServiceDeps, orgId: string, scopeId: string, type: AuditEventType, actor: Actor): Promise<boolean> {
+  const deleted = await deps.database.db.transaction().execute(async (trx) => {
+    const res = await trx.deleteFrom('spend_limits').where('project_id', '=', scopeId).executeTakeFirst();
+    if (Number(res.numDeletedRows) === 0) return false;
+    await recordKeyChange(trx, deps, scopeId);
+    await writeAudit(trx, deps, { orgId, type, actor, projectId: scopeId === orgId ? null : scopeId, objectId: scopeId });
+    return true;
+  });
+  if (deleted) deps.changes.projectChanged(scopeId);
+  return deleted;
+}
+
+/** A project's spend limit (404 when none is set). */
+export async function getSpendLimit(deps: ServiceDeps, orgId: string, projectId: string) {
+  await getProject(deps, orgId, projectId);
+  const row = await spendRow(deps, projectId);
+  if (!row) throw noLimit(`project ${projectId}`);
+  return { object: 'project.spend_limit' as const, project_id: projectId, ...terms(row) };
+}
+
+/** Creates or replaces a project's spend limit. */
+export async function setSpendLimit(deps: ServiceDeps, orgId: string, projectId: string, input: unknown, actor: Actor) {
+  const body = parseBody(input);
+  await getProject(deps, orgId, projectId);
+  await upsert(deps, orgId, projectId, body, 'spend_limit.updated', actor);
+  return getSpendLimit(deps, orgId, projectId);
+}
+
+/** Deletes a project's spend limit (404 when none is set). */
+export async function deleteSpendLimit(deps: ServiceDeps, orgId: string, projectId: string, actor: Actor) {
+  await getProject(deps, orgId, projectId);
+  if (!(await remove(deps, orgId, projectId, 'spend_limit.deleted', actor))) throw noLimit(`project ${projectId}`);
+  return { object: 'project.spend_limit.deleted' as const, project_id: projectId, deleted: true as const };
+}
+
+/** The organization-wide spend limit (every project together; 404 when none is set). */
+export async function getOrgSpendLimit(deps: ServiceDeps, orgId: string) {
+  const row = await spendRow(deps, orgId);
+  if (!row) throw noLimit('the organization');
+  return { object: 'organization.spend_limit' as const, organization_id: orgId, ...terms(row) };
+}
+
+/** Creates or replaces the organization-wide spend limit (429 organization_spend_limit_exceeded at the cap). */
+export async function setOrgSpendLimit(deps: ServiceDeps, orgId: string, input: unknown, actor: Actor) {
+  const body = parseBody(input);
+  await upsert(deps, orgId, orgId, body, 'organization.spend_limit.updated', actor);
+  return getOrgSpendLimit(deps, orgId);
+}
+
+/** Deletes the organization-wide spend limit. */
+export async function deleteOrgSpendLimit(deps: ServiceDeps, orgId: string, actor: Actor) {
+  if (!(await remove(deps, orgId, orgId, 'organization.spend_limit.deleted', actor))) throw noLimit('the organization');
+  return { object: 'organization.spend_limit.deleted' as const, organization_id: orgId, deleted: true as const };
+}
