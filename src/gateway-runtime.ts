@@ -21,9 +21,10 @@ import { LimitsGuard } from './services/limits-guard.js';
 import { PolicyCache } from './services/policy-cache.js';
 import { loadOwners } from './services/upstream-objects.js';
 import { UsageRecorder } from './services/usage-recorder.js';
+import { UsageRetention } from './services/usage-retention.js';
 
 /** Builds the data plane: upstream pools (or the echo model), the usage recorder, limits and budgets. */
-export function createGateway(config: Config, runtime: Runtime, app: AppContext, logger: Logger): GatewayContext & { limitStore: LimitStore } {
+export function createGateway(config: Config, runtime: Runtime, app: AppContext, logger: Logger): GatewayContext & { limitStore: LimitStore; retention: UsageRetention } {
   const gatewayConfig = config.gateway;
   const upstreams = new Map<string, Upstream>();
   for (const p of gatewayConfig.providers) upstreams.set(p.name, new HttpUpstream(p));
@@ -55,6 +56,12 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
             : 'usage event refused by the database: set aside in the dead-letter file, not counted',
         ),
     },
+  });
+  const retention = new UsageRetention(runtime.usageSink, {
+    days: config.usageRetentionDays,
+    clock: runtime.deps.clock,
+    onError: (err) => logger.warn({ err: String(err) }, 'usage retention pass failed; retried at the next'),
+    onPass: (deleted, before) => logger.info({ deleted, before: new Date(before).toISOString() }, 'usage retention: raw usage events deleted (rollups kept)'),
   });
   const policies = new PolicyCache(runtime.deps);
   runtime.caches.add(policies);
@@ -93,6 +100,7 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     // Time-ordered (UUIDv7): the usage table's primary key grows at its end instead of at random pages.
     newEventId: () => `evt_${nextEventId()}`,
     limitStore,
+    retention,
     objects: { owners, onError: (err, message) => logger.error({ err: String(err) }, message) },
   };
 }
@@ -103,8 +111,9 @@ export const USAGE_DEAD_LETTER_FILE = 'usage-dead-letter.jsonl';
 /** Object owners kept in memory (an entry is an id and a project: ~200 bytes). */
 const OWNER_CACHE_SIZE = 100_000;
 
-/** Stops the data plane: flush usage (or spill it to disk), close upstream pools and the limit store. */
-export async function closeGateway(g: GatewayContext & { limitStore?: LimitStore }): Promise<void> {
+/** Stops the data plane: the retention, flush usage (or spill it to disk), close upstream pools and the limit store. */
+export async function closeGateway(g: GatewayContext & { limitStore?: LimitStore; retention?: UsageRetention }): Promise<void> {
+  await g.retention?.stop();
   await g.usage.stop();
   await Promise.all([...g.upstreams.values()].map((u) => u.close().catch(() => {})));
   await g.limitStore?.close();

@@ -90,7 +90,8 @@ describeEachDatabase('usage and costs API', (backend) => {
   const completions = (q: string) => get(`${ORG}/usage/completions?${q}`);
 
   beforeAll(async () => {
-    t = await startTestServer(backend);
+    // The fixture is from January 2025: raw events kept for good (the retention has its own suite, usage-retention).
+    t = await startTestServer(backend, { env: { TOLLGATE_USAGE_RETENTION_DAYS: 'forever' } });
     evs = fixture(t.orgId);
     for (const e of evs) t.server.gateway.usage.record(eventOfRow(e));
     await t.server.gateway.usage.flush();

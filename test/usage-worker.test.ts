@@ -100,6 +100,33 @@ suite('SQLite usage writer in a worker thread', () => {
   });
 });
 
+suite('SQLite usage worker and the retention', () => {
+  it('deletes old events in its own thread, oldest first and as many as asked: the event loop runs on while another connection holds the write lock', async () => {
+    const mod = (await import(built)) as typeof import('../src/storage/sqlite-usage-sink.js');
+    const database = await openDatabase({ dataDir: mkdtempSync(join(tmpdir(), 'tollgate-worker-')) });
+    const blocker = new SQLite(database.sqlite?.name as string);
+    try {
+      const writer = mod.sqliteUsageSink(database, DEFAULT_PRICES);
+      expect(writer.mode).toBe('worker');
+      const t0 = Date.UTC(2026, 0, 1);
+      await writer.write(Buffer.from(Array.from({ length: 3000 }, (_, i) => `${toUsageLine(usageEvent({ id: `evt_${String(i).padStart(5, '0')}`, createdAtMs: t0 + i }))}\n`).join('')));
+      // More than the main thread's cap in one transaction: the worker blocks no request while it deletes.
+      expect(await offTheEventLoop(blocker, () => writer.deleteEventsBefore(t0 + 2500, 2000))).toBe(2000);
+      expect(await writer.deleteEventsBefore(t0 + 2500, 2000)).toBe(500);
+      expect(await writer.deleteEventsBefore(t0 + 2500, 2000)).toBe(0);
+      await writer.close();
+      const left = await database.db.selectFrom('usage_events').select('id').orderBy('id').execute();
+      expect(left).toHaveLength(500);
+      expect(left[0].id).toBe('evt_02500');
+      const rolled = await database.db.selectFrom('usage_rollups_1d').select(({ fn }) => fn.sum<number>('num_requests').as('n')).executeTakeFirstOrThrow();
+      expect(Number(rolled.n)).toBe(3000);
+    } finally {
+      blocker.close();
+      await database.close();
+    }
+  });
+});
+
 suite('SQLite usage worker and events the database refuses', () => {
   it('passes the error code back, so the recorder sets the refused event aside and writes the rest off the event loop', async () => {
     const mod = (await import(built)) as typeof import('../src/storage/sqlite-usage-sink.js');
@@ -148,6 +175,7 @@ suite('SQLite usage writer whose worker stops', () => {
       const exited = new Promise((r) => crashed?.once('exit', r));
       await crashed?.terminate();
       await exited;
+      expect(writer.mode).toBe('main-thread');
       await writer?.write(Buffer.from(`${toUsageLine(event('evt_9', 10))}\n`));
       await writer?.writeLastUsed([['key_a', 3000]]);
       expect(await writer?.rememberNetwork({ key_id: 'key_a', network: '10.0.0.0/24', first_seen: 1 })).toBe(true);
@@ -158,6 +186,7 @@ suite('SQLite usage writer whose worker stops', () => {
       // A new thread takes over (polled: started 100 ms after the crash, allowed 20 s on a busy machine).
       for (let i = 0; i < 400 && writer?.worker === crashed; i++) await new Promise((r) => setTimeout(r, 50));
       expect(writer?.worker).not.toBe(crashed);
+      expect(writer.mode).toBe('worker');
       expect(database.sqlite?.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
       // Off the event loop again.
       await offTheEventLoop(blocker, () => writer?.write(Buffer.from(`${toUsageLine(event('evt_10', 10))}\n`)));
