@@ -7,9 +7,9 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { costNanoUsd, DEFAULT_PRICES, priceFor } from '../src/core/pricing.js';
 import { noopChanges, type ServiceDeps } from '../src/services/context.js';
-import type { UsageEvent } from '../src/services/usage-recorder.js';
+import type { UsageEventsTable as UsageEvent } from '../src/storage/schema-usage.js';
 import { getCosts, getUsage } from '../src/services/usage-query.js';
-import { rollUpUsage } from '../src/services/usage-rollups.js';
+import { rollUpUsage } from '../src/storage/usage-rollups.js';
 import { type Database, openDatabase } from '../src/storage/database.js';
 
 // The usage API at scale: a month of usage events (1,000,000 over 10,000 keys in 100 projects) written as the

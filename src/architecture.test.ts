@@ -42,15 +42,6 @@ const ALLOWED: Record<string, readonly string[]> = {
  */
 const PENDING: Record<string, string> = {
   'services/limits-guard.ts -> http/gateway/guard.ts': 'the RequestGuard port, to core',
-  'services/usage-recorder.ts -> infra/usage-wal.ts': 'one UsageSink port (issue 18 §2)',
-  'services/usage-recorder.ts -> infra/usage-dead-letter.ts': 'one UsageSink port (issue 18 §2)',
-  'storage/sqlite-usage-worker.ts -> services/anomaly.ts': 'one UsageSink port (issue 18 §2)',
-  'storage/sqlite-usage-worker.ts -> services/last-used.ts': 'one UsageSink port (issue 18 §2)',
-  'storage/sqlite-usage-writer.ts -> services/anomaly.ts': 'one UsageSink port (issue 18 §2)',
-  'storage/sqlite-usage-writer.ts -> services/last-used.ts': 'one UsageSink port (issue 18 §2)',
-  'storage/sqlite-usage-writer.ts -> services/usage-line.ts': 'the line codec, to core (issue 18 §2)',
-  'storage/sqlite-usage-writer.ts -> services/usage-recorder.ts': 'one UsageSink port (issue 18 §2)',
-  'storage/sqlite-usage-writer.ts -> services/usage-rollups.ts': 'rollup rows, to core (issue 18 §2)',
 };
 
 function sourceFiles(dir: string): string[] {

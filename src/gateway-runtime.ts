@@ -8,6 +8,8 @@ import type { GatewayContext } from './http/gateway/gateway-context.js';
 import { MemoryLimitStore } from './infra/memory-limit-store.js';
 import { OwnerCache } from './infra/owner-cache.js';
 import { RedisLimitStore } from './infra/redis-limit-store.js';
+import { UsageDeadLetters } from './infra/usage-dead-letter.js';
+import { UsageWal } from './infra/usage-wal.js';
 import { EchoUpstream } from './providers/echo.js';
 import { HttpUpstream } from './providers/http-upstream.js';
 import { loadTokenizer } from './core/tokenizer.js';
@@ -15,16 +17,14 @@ import type { Upstream } from './core/upstream.js';
 import type { Runtime } from './runtime.js';
 import { AnomalyDetector } from './services/anomaly.js';
 import { raiseBudgetAlert } from './services/budget-alerts.js';
-import type { LastUsedTracker } from './services/last-used.js';
 import { LimitsGuard } from './services/limits-guard.js';
 import { PolicyCache } from './services/policy-cache.js';
 import { loadOwners } from './services/upstream-objects.js';
 import { UsageRecorder } from './services/usage-recorder.js';
-import { type UsageBatchWriter, sqliteUsageWriter } from './storage/sqlite-usage-writer.js';
-import { usageRollups } from './services/usage-rollups.js';
+import { UsageRetention } from './services/usage-retention.js';
 
 /** Builds the data plane: upstream pools (or the echo model), the usage recorder, limits and budgets. */
-export function createGateway(config: Config, runtime: Runtime, app: AppContext, logger: Logger): GatewayContext & { limitStore: LimitStore } {
+export function createGateway(config: Config, runtime: Runtime, app: AppContext, logger: Logger): GatewayContext & { limitStore: LimitStore; retention: UsageRetention } {
   const gatewayConfig = config.gateway;
   const upstreams = new Map<string, Upstream>();
   for (const p of gatewayConfig.providers) upstreams.set(p.name, new HttpUpstream(p));
@@ -33,20 +33,20 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     // The echo model counts every token: load the tokenizer now rather than on the first request.
     void loadTokenizer();
   }
-  const anomaly = new AnomalyDetector(runtime.deps, app.webhooks, {
+  const anomaly = new AnomalyDetector(runtime.deps, app.webhooks, runtime.usageSink, {
     ...config.anomaly,
     onError: (err) => logger.warn({ err: String(err) }, 'anomaly signal failed'),
   });
-  const usage = new UsageRecorder(runtime.database, {
+  const onUsageError = (err: unknown) => logger.warn({ err: String(err) }, 'usage flush failed; events kept and retried');
+  const usage = new UsageRecorder(runtime.usageSink, {
     flushIntervalMs: config.usageFlushMs,
     groupMs: config.usageGroupMs,
-    batchSize: 500,
     maxInMemory: config.usageMaxInMemory,
     spillFile: join(config.dataDir, 'usage-spill.jsonl'),
-    walDir: join(config.dataDir, 'wal'),
-    onError: (err) => logger.warn({ err: String(err) }, 'usage flush failed; events kept and retried'),
+    log: new UsageWal(join(config.dataDir, 'wal'), onUsageError),
+    onError: onUsageError,
     deadLetter: {
-      file: join(config.dataDir, USAGE_DEAD_LETTER_FILE),
+      file: new UsageDeadLetters(join(config.dataDir, USAGE_DEAD_LETTER_FILE)),
       clock: runtime.deps.clock,
       onSetAside: (e) =>
         logger.error(
@@ -56,8 +56,12 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
             : 'usage event refused by the database: set aside in the dead-letter file, not counted',
         ),
     },
-    onInserted: usageRollups(gatewayConfig.prices),
-    writer: throughWorker(sqliteUsageWriter(runtime.database, gatewayConfig.prices), runtime.lastUsed, anomaly),
+  });
+  const retention = new UsageRetention(runtime.usageSink, {
+    days: config.usageRetentionDays,
+    clock: runtime.deps.clock,
+    onError: (err) => logger.warn({ err: String(err) }, 'usage retention pass failed; retried at the next'),
+    onPass: (deleted, before) => logger.info({ deleted, before: new Date(before).toISOString() }, 'usage retention: raw usage events deleted (rollups kept)'),
   });
   const policies = new PolicyCache(runtime.deps);
   runtime.caches.add(policies);
@@ -96,6 +100,7 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     // Time-ordered (UUIDv7): the usage table's primary key grows at its end instead of at random pages.
     newEventId: () => `evt_${nextEventId()}`,
     limitStore,
+    retention,
     objects: { owners, onError: (err, message) => logger.error({ err: String(err) }, message) },
   };
 }
@@ -106,35 +111,9 @@ export const USAGE_DEAD_LETTER_FILE = 'usage-dead-letter.jsonl';
 /** Object owners kept in memory (an entry is an id and a project: ~200 bytes). */
 const OWNER_CACHE_SIZE = 100_000;
 
-/**
- * Sends the keys' last-used times and new networks through the SQLite usage worker as well, off the event loop, until
- * the writer closes (the tracker's last flush at shutdown then goes through its own connection). Without a worker
- * both write on their own connection, as the writer would.
- */
-function throughWorker(writer: UsageBatchWriter | null, lastUsed: LastUsedTracker, anomaly: AnomalyDetector): UsageBatchWriter | null {
-  if (writer?.mode !== 'worker') return writer;
-  lastUsed.useSink(writer);
-  anomaly.useNetworkSink(writer);
-  return {
-    mode: writer.mode,
-    maxBatch: writer.maxBatch,
-    // The writer's current thread (a restarted worker is a new one).
-    get worker() {
-      return writer.worker;
-    },
-    write: (lines) => writer.write(lines),
-    writeLastUsed: (rows) => writer.writeLastUsed(rows),
-    rememberNetwork: (row) => writer.rememberNetwork(row),
-    async close() {
-      lastUsed.useSink(null);
-      anomaly.useNetworkSink(null);
-      await writer.close();
-    },
-  };
-}
-
-/** Stops the data plane: flush usage (or spill it to disk), close upstream pools and the limit store. */
-export async function closeGateway(g: GatewayContext & { limitStore?: LimitStore }): Promise<void> {
+/** Stops the data plane: the retention, flush usage (or spill it to disk), close upstream pools and the limit store. */
+export async function closeGateway(g: GatewayContext & { limitStore?: LimitStore; retention?: UsageRetention }): Promise<void> {
+  await g.retention?.stop();
   await g.usage.stop();
   await Promise.all([...g.upstreams.values()].map((u) => u.close().catch(() => {})));
   await g.limitStore?.close();

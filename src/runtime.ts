@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config/config.js';
+import type { UsageSink } from './core/ports.js';
 import { ChangeFeed } from './services/change-feed.js';
 import { ChangeFanout } from './infra/change-fanout.js';
 import { RedisChangeBus } from './infra/redis-change-bus.js';
@@ -11,6 +12,8 @@ import type { ServiceDeps } from './services/context.js';
 import { loadKeyRecord } from './services/key-lookup.js';
 import { LastUsedTracker } from './services/last-used.js';
 import { type Database, openDatabase } from './storage/database.js';
+import { postgresUsageSink } from './storage/postgres-usage-sink.js';
+import { sqliteUsageSink } from './storage/sqlite-usage-sink.js';
 
 /** Everything both the server and the CLI need: database (migrated), services, caches, organization. */
 export interface Runtime {
@@ -23,6 +26,8 @@ export interface Runtime {
   /** Redis broadcast of changes to other instances, when REDIS_URL is set. */
   bus: RedisChangeBus | null;
   changeFeed: ChangeFeed;
+  /** Where usage events, keys' last-used times and new networks are written: the one usage write path. */
+  usageSink: UsageSink;
   lastUsed: LastUsedTracker;
   org: Organization;
   orgCreated: boolean;
@@ -53,6 +58,11 @@ export async function createRuntime(
     clock?: () => number;
     /** Errors of background work that retries by itself (change feed, Redis change bus, last-used flush): for the log. */
     onBackgroundError?: (source: BackgroundSource, err: unknown) => void;
+    /**
+     * Whether SQLite's usage writes go to a worker thread (default) or stay on the event loop: a CLI command writes
+     * little (a last-used time at most) and needs no thread of its own.
+     */
+    usageWorker?: boolean;
   } = {},
 ): Promise<Runtime> {
   const secret = loadServerSecret(config);
@@ -74,7 +84,11 @@ export async function createRuntime(
   const deps: ServiceDeps = { database, clock, randomBytes: (n) => randomBytes(n), changes };
   const { org, created } = await ensureInitialized(deps);
   const changeFeed = new ChangeFeed(database, caches, config.changePollMs, (err) => onError('change-feed', err));
-  const lastUsed = new LastUsedTracker(database, undefined, (err) => onError('last-used', err));
+  // The one usage write path, picked by the database; nothing is rebound later.
+  const usageSink = database.sqlite
+    ? sqliteUsageSink(database, config.gateway.prices, { worker: opts.usageWorker ?? true })
+    : postgresUsageSink(database, config.gateway.prices);
+  const lastUsed = new LastUsedTracker(usageSink, undefined, (err) => onError('last-used', err));
   return {
     config,
     database,
@@ -83,6 +97,7 @@ export async function createRuntime(
     caches,
     bus,
     changeFeed,
+    usageSink,
     lastUsed,
     org,
     orgCreated: created,
@@ -91,6 +106,7 @@ export async function createRuntime(
       changeFeed.stop();
       await bus?.close();
       await lastUsed.stop().catch(() => {});
+      await usageSink.close();
       await database.close();
     },
   };

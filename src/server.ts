@@ -15,10 +15,13 @@ import { dashboardWiring } from './http/dashboard/wiring.js';
 import { setupTokenFile } from './infra/setup-token-file.js';
 import { type BackgroundSource, createRuntime, type Runtime } from './runtime.js';
 import { provisionSetupToken, type SetupTokenState, watchSetupToken } from './services/setup-token.js';
+import type { UsageRetention } from './services/usage-retention.js';
 
 export interface Server {
   app: FastifyInstance;
   gateway: GatewayContext;
+  /** Deletes raw usage events past TOLLGATE_USAGE_RETENTION_DAYS (a pass a minute). */
+  retention: UsageRetention;
   runtime: Runtime;
   /** The first sign-up's setup token, as this instance knows it (the banner prints it). */
   setup: SetupTokenState;
@@ -55,6 +58,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
   const gateway = createGateway(config, runtime, ctx, logger);
   const dashboard = dashboardWiring(ctx, runtime, { log: logger, setupTokenFile: tokenFile, quickstartModel: quickstartModel(gateway.config) });
   gateway.usage.start();
+  gateway.retention.start();
   const metrics = createMetrics(ctx, () => gateway);
   gateway.observe = { upstream: (provider, seconds, outcome) => metrics.upstream.observe(seconds, provider, outcome) };
   let closing = false;
@@ -99,6 +103,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
   return {
     app,
     gateway,
+    retention: gateway.retention,
     runtime,
     setup,
     url,

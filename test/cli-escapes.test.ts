@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.js';
-import type { UsageEvent } from '../src/services/usage-recorder.js';
-import { rollUpUsage } from '../src/services/usage-rollups.js';
+import type { UsageEventsTable } from '../src/storage/schema-usage.js';
+import { rollUpUsage } from '../src/storage/usage-rollups.js';
 import { describeEachDatabase } from './harness/backends.js';
 import { startTestServer, type TestServer } from './harness/server.js';
-import { usageEvent } from './harness/usage-event.js';
+import { usageRow } from './harness/usage-event.js';
 
 // Issue 16 §3: a key or model name holding terminal escape codes rewrote the terminal of whoever listed it. The CLI
 // shows such text as git shows a path — quoted, escaped — in every table and sentence; --json stays exact.
@@ -36,7 +36,7 @@ describeEachDatabase('CLI output of untrusted text', (backend) => {
     // Stored below the door checks (they refuse such names now): data written before them, or by other means.
     keyId = (await t.api('POST', `/v1/organization/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'placeholder' } })).body.id;
     await db.updateTable('api_keys').set({ name: EVIL }).where('id', '=', keyId).execute();
-    const event: UsageEvent = usageEvent({
+    const event: UsageEventsTable = usageRow({
       id: 'evt_evil',
       created_at_ms: t.server.runtime.deps.clock() - 3_600_000,
       org_id: t.orgId,

@@ -3,10 +3,11 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerUsageCommand } from '../src/cli/usage-command.js';
 import { costNanoUsd, DEFAULT_PRICES, priceFor } from '../src/core/pricing.js';
-import { aggregateRollups, splitCost } from '../src/services/usage-rollups.js';
-import type { UsageEvent } from '../src/services/usage-recorder.js';
+import { aggregateRollups, splitCost } from '../src/storage/usage-rollups.js';
+// The fixture's events are rows (as storage holds them), recorded through the gateway's recorder as events.
+import type { UsageEventsTable as UsageEvent } from '../src/storage/schema-usage.js';
 import { databaseUrlFor, describeEachDatabase } from './harness/backends.js';
-import { usageEvent } from './harness/usage-event.js';
+import { eventOfRow, usageRow as usageEvent } from './harness/usage-event.js';
 import { startTestServer, type TestServer } from './harness/server.js';
 
 const ORG = '/v1/organization';
@@ -89,9 +90,10 @@ describeEachDatabase('usage and costs API', (backend) => {
   const completions = (q: string) => get(`${ORG}/usage/completions?${q}`);
 
   beforeAll(async () => {
-    t = await startTestServer(backend);
+    // The fixture is from January 2025: raw events kept for good (the retention has its own suite, usage-retention).
+    t = await startTestServer(backend, { env: { TOLLGATE_USAGE_RETENTION_DAYS: 'forever' } });
     evs = fixture(t.orgId);
-    for (const e of evs) t.server.gateway.usage.record(e);
+    for (const e of evs) t.server.gateway.usage.record(eventOfRow(e));
     await t.server.gateway.usage.flush();
   });
   afterAll(async () => t?.close());
@@ -267,7 +269,7 @@ describeEachDatabase('usage and costs API', (backend) => {
     it('counts a replayed batch once (rollups follow only newly inserted events)', async () => {
       const before = await get(`${ORG}/costs?start_time=${D}&end_time=${D + 4 * DAY}&group_by=line_item`);
       const usageBefore = await completions(`start_time=${D}&end_time=${D + 4 * DAY}&group_by=api_key_id`);
-      for (const e of evs) t.server.gateway.usage.record({ ...e });
+      for (const e of evs) t.server.gateway.usage.record(eventOfRow(e));
       await t.server.gateway.usage.flush();
       expect(await get(`${ORG}/costs?start_time=${D}&end_time=${D + 4 * DAY}&group_by=line_item`)).toEqual(before);
       expect(await completions(`start_time=${D}&end_time=${D + 4 * DAY}&group_by=api_key_id`)).toEqual(usageBefore);

@@ -5,11 +5,12 @@ import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, expect, it } from 'vitest';
-import { toUsageLine } from '../src/services/usage-line.js';
-import type { UsageEvent } from '../src/services/usage-recorder.js';
+import type { UsageEvent } from '../src/core/usage-event.js';
+import { toUsageLine } from '../src/core/usage-line.js';
 import type { DB } from '../src/storage/schema.js';
 import { type Backend, describeEachDatabase, freshSchema } from './harness/backends.js';
 import { startTestServer, type TestServer } from './harness/server.js';
+import { eventOfRow } from './harness/usage-event.js';
 
 // Issue 16 §2b: one event the database cannot write must not stop metering. Events are forced to fail below the
 // gateway's door checks: recorded straight into the usage recorder, with a model a trigger refuses (on both backends),
@@ -97,8 +98,8 @@ describeEachDatabase('usage events the database refuses', (backend) => {
     ).body;
     expect((await chat(t, key.value)).status).toBe(200);
     await t.server.gateway.usage.flush();
-    const [real] = await eventsOf(t, key.id);
-    const like = (id: string, model: string): UsageEvent => ({ ...real, id, model, created_at_ms: Number(real.created_at_ms) + 1, cost_nanousd: Number(real.cost_nanousd) });
+    const real = eventOfRow((await eventsOf(t, key.id))[0]);
+    const like = (id: string, model: string): UsageEvent => ({ ...real, id, model, createdAtMs: real.createdAtMs + 1 });
 
     // A flush whose batch holds good events around two bad ones.
     const usage = t.server.gateway.usage;
@@ -167,11 +168,11 @@ describeEachDatabase('usage events the database refuses', (backend) => {
     const key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'crashed' } })).body;
     expect((await chat(t, key.value)).status).toBe(200);
     await t.server.gateway.usage.flush();
-    const [real] = await eventsOf(t, key.id);
+    const real = eventOfRow((await eventsOf(t, key.id))[0]);
     await t.server.close();
 
     // What a run that could not write a bad event left in its log when it stopped (before this fix: every run).
-    const like = (id: string, model: string): UsageEvent => ({ ...real, id, model, cost_nanousd: Number(real.cost_nanousd) });
+    const like = (id: string, model: string): UsageEvent => ({ ...real, id, model });
     mkdirSync(join(dataDir, 'wal'), { recursive: true });
     const left = [like('evt_before', 'tollgate-echo'), like('evt_stuck', POISON), like('evt_after', 'tollgate-echo')].map((e) => `${toUsageLine(e)}\n`).join('');
     writeFileSync(join(dataDir, 'wal', 'usage-wal-0000000001.jsonl'), left);

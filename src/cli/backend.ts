@@ -72,7 +72,7 @@ export async function openBackend(opts: BackendOptions, env: Record<string, stri
 /** The local data dir's runtime (database migrated, organization initialised), for commands that act on it directly. */
 export async function openLocalRuntime(env: Record<string, string | undefined>): Promise<Runtime> {
   const config = loadConfig({ ...env, LOG_LEVEL: env.LOG_LEVEL ?? 'warn' });
-  return createRuntime(config, { clock: cliClock() });
+  return createRuntime(config, { clock: cliClock(), usageWorker: false });
 }
 
 /** The audit actor of a local command: the operating-system user who ran it. */

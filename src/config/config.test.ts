@@ -8,6 +8,21 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TOLLGATE_USAGE_GROUP_MS: '-1' })).toThrow(/TOLLGATE_USAGE_GROUP_MS/);
   });
 
+  it('reads TOLLGATE_USAGE_RETENTION_DAYS (35 by default, or forever) and refuses anything else, readably', () => {
+    expect(loadConfig({}).usageRetentionDays).toBe(35);
+    expect(loadConfig({ TOLLGATE_USAGE_RETENTION_DAYS: '' }).usageRetentionDays).toBe(35);
+    expect(loadConfig({ TOLLGATE_USAGE_RETENTION_DAYS: '1' }).usageRetentionDays).toBe(1);
+    expect(loadConfig({ TOLLGATE_USAGE_RETENTION_DAYS: '400' }).usageRetentionDays).toBe(400);
+    expect(loadConfig({ TOLLGATE_USAGE_RETENTION_DAYS: '36500' }).usageRetentionDays).toBe(36_500);
+    expect(loadConfig({ TOLLGATE_USAGE_RETENTION_DAYS: 'forever' }).usageRetentionDays).toBeNull();
+    expect(loadConfig({ TOLLGATE_USAGE_RETENTION_DAYS: ' Forever ' }).usageRetentionDays).toBeNull();
+    for (const bad of ['0', '-1', '1.5', '1e3', '0x10', '36501', 'never', '35 days', 'Infinity']) {
+      expect(() => loadConfig({ TOLLGATE_USAGE_RETENTION_DAYS: bad }), bad).toThrow(
+        /Invalid configuration:\n {2}TOLLGATE_USAGE_RETENTION_DAYS: expected a whole number of days from 1 to 36500, or "forever"/,
+      );
+    }
+  });
+
   it('takes TOLLGATE_SETUP_TOKEN when it is 20 to 256 printable characters, and never echoes a refused one', () => {
     expect(loadConfig({}).setupToken).toBeUndefined();
     expect(loadConfig({ TOLLGATE_SETUP_TOKEN: '' }).setupToken).toBeUndefined();

@@ -18,6 +18,28 @@ const intFrom = (def: number) =>
       return n;
     });
 
+/** The most days TOLLGATE_USAGE_RETENTION_DAYS takes (a hundred years); `forever` keeps raw usage for good. */
+const MAX_RETENTION_DAYS = 36_500;
+
+/**
+ * TOLLGATE_USAGE_RETENTION_DAYS: whole days, 1 to 36,500 (default 35), or `forever`. 0 is refused rather than read as
+ * "none" or "forever": with no raw events there are no minute buckets and no refusal reasons, and `forever` says
+ * what it means.
+ */
+const retentionDays = z
+  .string()
+  .optional()
+  .transform((v, ctx): number | null => {
+    if (v === undefined || v === '') return 35;
+    if (v.trim().toLowerCase() === 'forever') return null;
+    const n = /^\d{1,6}$/.test(v.trim()) ? Number(v) : Number.NaN;
+    if (!(n >= 1 && n <= MAX_RETENTION_DAYS)) {
+      ctx.addIssue({ code: 'custom', message: `expected a whole number of days from 1 to ${MAX_RETENTION_DAYS}, or "forever", got "${v}"` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
 /** proxy-addr's names for address families, which TOLLGATE_TRUST_PROXY may use besides addresses and ranges. */
 const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
@@ -70,6 +92,7 @@ const EnvSchema = z.object({
   TOLLGATE_DEFAULT_MAX_TOKENS: intFrom(1024),
   TOLLGATE_USAGE_FLUSH_MS: intFrom(1000),
   TOLLGATE_USAGE_GROUP_MS: intFrom(5),
+  TOLLGATE_USAGE_RETENTION_DAYS: retentionDays,
   TOLLGATE_ANOMALY_AUTO_SUSPEND: z.enum(['true', 'false']).default('false'),
   TOLLGATE_ANOMALY_RATE_FACTOR: intFrom(10),
   TOLLGATE_ANOMALY_MIN_RATE: intFrom(100),
@@ -110,6 +133,8 @@ export type Config = Readonly<{
   usageGroupMs: number;
   /** Usage events held in memory while the database is unreachable; beyond, they go to a spill file. */
   usageMaxInMemory: number;
+  /** Days raw usage events are kept (the rollups are kept for good); null: forever. */
+  usageRetentionDays: number | null;
   anomaly: { autoSuspend: boolean; rateFactor: number; minRate: number; warmupMinutes: number };
   logLevel: string;
   openaiApiKey: string | undefined;
@@ -148,6 +173,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     usageFlushMs: e.TOLLGATE_USAGE_FLUSH_MS,
     usageGroupMs: e.TOLLGATE_USAGE_GROUP_MS,
     usageMaxInMemory: e.TOLLGATE_USAGE_MAX_IN_MEMORY,
+    usageRetentionDays: e.TOLLGATE_USAGE_RETENTION_DAYS,
     anomaly: {
       autoSuspend: e.TOLLGATE_ANOMALY_AUTO_SUSPEND === 'true',
       rateFactor: e.TOLLGATE_ANOMALY_RATE_FACTOR,

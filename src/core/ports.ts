@@ -52,3 +52,75 @@ export interface ObjectOwners {
   remember(id: string, owner: ObjectOwner): void;
   forget(id: string): void;
 }
+
+/** (key id, unix seconds) pairs: when each key was last used. */
+export type LastUsedRows = Array<[keyId: string, atSeconds: number]>;
+
+/** A network a key was seen from, as key_networks stores it. */
+export interface KeyNetworkRow {
+  key_id: string;
+  network: string;
+  first_seen: number;
+}
+
+/**
+ * Where usage is written: every usage event, key's last-used time and key's new network goes through the one sink of
+ * the process, chosen in the composition root (storage/postgres-usage-sink.ts; storage/sqlite-usage-sink.ts, a worker
+ * thread or, where none runs, the gateway's own connection).
+ */
+export interface UsageSink {
+  /** Most events per `write` (the recorder gathers up to this many). */
+  readonly maxBatch: number;
+  /**
+   * Writes usage lines (core/usage-line.ts: UTF-8, each ending in a newline) with their rollups, idempotently by event
+   * id; keeps no reference to the bytes. Rejects as the database does: a data error (storage/write-errors.ts) when the
+   * lines' own values were refused, and then nothing of that transaction is written.
+   */
+  write(lines: Uint8Array): Promise<void>;
+  /** Sets each key's last-used time, never moving one backwards. */
+  writeLastUsed(rows: LastUsedRows): Promise<void>;
+  /** Stores a key's network unless the key already has it; true when it was new. */
+  rememberNetwork(row: KeyNetworkRow): Promise<boolean>;
+  /** Deletes up to `max` of the oldest raw usage events created before `beforeMs` (rollups are kept); how many it did. */
+  deleteEventsBefore(beforeMs: number, max: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * The write-ahead log of usage lines, in this instance's data dir (infra/usage-wal.ts): what the recorder has taken but
+ * not yet written survives a crash.
+ */
+export interface UsageLog {
+  /** Lines a previous run left that `isValid` accepts (a torn last line is not). */
+  recover(isValid: (line: string) => boolean): string[];
+  /** Appends whole lines, asynchronously, after every earlier append. */
+  write(lines: Uint8Array): void;
+  /** Starts a new segment once every earlier append is written; returns the sealed one's number. */
+  seal(): Promise<number>;
+  /** Drops every segment up to `upTo` (their events are in the database). */
+  release(upTo: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** One usage event the database refused, as the dead-letter file keeps it (one JSON object a line). */
+export interface DeadLetter {
+  /** When it was set aside (ms since the epoch, the injected clock's). */
+  dead_at_ms: number;
+  /** The event's id, when its line reads as one. */
+  id: string | null;
+  /** The database's error, and its code (SQLSTATE, SQLITE_…) when it gave one. */
+  error: string;
+  error_code: string | null;
+  /** Whether a copy with its refused text shown quoted was written instead (then the request is counted and billed). */
+  salvaged: boolean;
+  /** The event's usage line exactly as it was logged (core/usage-line.ts: values in USAGE_COLUMNS order). */
+  line: string;
+}
+
+/** The file of usage events set aside (infra/usage-dead-letter.ts). */
+export interface DeadLetterFile {
+  /** Entries in the file: earlier runs' and this run's. */
+  readonly count: number;
+  /** Appends entries; resolves once they are in the file. */
+  append(entries: DeadLetter[]): Promise<void>;
+}

@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { type FileHandle, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { UsageLog } from '../core/ports.js';
 
 /**
  * Write-ahead log of usage events in numbered segment files (JSON lines) in this instance's data dir. The recorder
@@ -9,7 +10,7 @@ import { join } from 'node:path';
  * (SIGKILL) the next start replays what is left — inserts are idempotent by event id — so at most the events of the
  * last group can be lost, not a flush interval.
  */
-export class UsageWal {
+export class UsageWal implements UsageLog {
   private segment: number;
   private handle: { n: number; fh: Promise<FileHandle> } | null = null;
   private chain: Promise<void> = Promise.resolve();

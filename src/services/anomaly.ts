@@ -1,4 +1,5 @@
 import { networkOf } from '../core/network.js';
+import type { UsageSink } from '../core/ports.js';
 import { boundedText, MAX_STORED_ADDRESS } from '../core/stored-text.js';
 import type { KeyRecord } from '../core/verify.js';
 import { writeAudit } from './audit.js';
@@ -36,52 +37,26 @@ export interface AnomalyOptions {
   onError: (err: unknown) => void;
 }
 
-/** A network a key was seen from, as key_networks stores it. */
-export interface KeyNetworkRow {
-  key_id: string;
-  network: string;
-  first_seen: number;
-}
-
-/** Writes key networks elsewhere: the SQLite usage worker, on its own connection and thread. */
-export interface KeyNetworkSink {
-  /** Stores the row unless the key already has that network; true when it was new. */
-  rememberNetwork(row: KeyNetworkRow): Promise<boolean>;
-}
-
 export class AnomalyDetector {
   private readonly keys = new Map<string, KeyActivity>();
   readonly stats = { newNetwork: 0, highRate: 0, suspended: 0 };
-  // Both run at every key's first use (compiled once: see precompiled).
+  // Runs at every key's first use (compiled once: see precompiled).
   private readonly networksOf: (keyId: string) => Promise<Array<{ network: string }>>;
-  private readonly insertNetwork: (keyId: string, network: string, firstSeen: number) => Promise<Array<{ network: string }>>;
-  private networkSink: KeyNetworkSink | null = null;
 
+  /**
+   * `networks` stores a key's new networks: the usage sink (on SQLite that write, at every key's first use, waited on
+   * the event loop whenever the usage worker held the write lock, tens of milliseconds under load; the worker does it).
+   */
   constructor(
     private readonly deps: ServiceDeps,
     private readonly webhooks: Webhooks,
+    private readonly networks: Pick<UsageSink, 'rememberNetwork'>,
     private readonly opts: AnomalyOptions,
   ) {
     const db = deps.database.db;
     this.networksOf = precompiled<{ network: string }, [string]>(db, 1, (keyId) =>
       db.selectFrom('key_networks').select('network').where('key_id', '=', keyId),
     );
-    this.insertNetwork = precompiled<{ network: string }, [string, string, number]>(db, 3, (keyId, network, firstSeen) =>
-      db
-        .insertInto('key_networks')
-        .values({ key_id: keyId, network, first_seen: firstSeen })
-        .onConflict((oc) => oc.columns(['key_id', 'network']).doNothing())
-        .returning('network'),
-    );
-  }
-
-  /**
-   * Routes the write of a key's new network to `sink` (null: back to the gateway's own connection). With SQLite that
-   * write, at every key's first use, waited on the event loop whenever the usage worker held the write lock (one
-   * flush: tens of milliseconds under load).
-   */
-  useNetworkSink(sink: KeyNetworkSink | null): void {
-    this.networkSink = sink;
   }
 
   /** Notes one request of a key from an address. */
@@ -147,11 +122,7 @@ export class AnomalyDetector {
 
   private async rememberNetwork(record: KeyRecord, network: string, nowMs: number, first: boolean, ip: string | null): Promise<void> {
     try {
-      const firstSeen = Math.floor(nowMs / 1000);
-      const sink = this.networkSink;
-      const inserted = sink
-        ? await sink.rememberNetwork({ key_id: record.id, network, first_seen: firstSeen })
-        : (await this.insertNetwork(record.id, network, firstSeen)).length > 0;
+      const inserted = await this.networks.rememberNetwork({ key_id: record.id, network, first_seen: Math.floor(nowMs / 1000) });
       // The first network a key is used from is its baseline, not an anomaly.
       if (inserted && !first) {
         this.stats.newNetwork++;

@@ -2,6 +2,7 @@ import { type ExpressionBuilder, sql } from 'kysely';
 import { BUCKET_SECONDS, type BucketWidth, bucketCeil, bucketFloor, decodeCursor, encodeCursor, isBucketWidth, pageWindow } from '../core/buckets.js';
 import { TollgateError } from '../core/errors.js';
 import { nanoToUsd } from '../core/pricing.js';
+import { rawUsageSince } from '../core/usage-retention.js';
 import type { DB } from '../storage/schema.js';
 import { ENDPOINT_KINDS, RESPONSE_RETRIEVAL_PREFIX } from '../storage/schema-rollups.js';
 import type { ServiceDeps } from './context.js';
@@ -331,8 +332,22 @@ function usageResult(kind: UsageKind, s: UsageSums, group: string[]): Record<str
   };
 }
 
+/**
+ * Minute buckets come from the raw events, kept `retentionDays` (TOLLGATE_USAGE_RETENTION_DAYS; null: forever): a
+ * page of them that starts before the window is refused rather than answered short (hour and day buckets come from
+ * the rollups, kept for good).
+ */
+function checkRawWindow(deps: ServiceDeps, fromSeconds: number, retentionDays: number | null): void {
+  const since = rawUsageSince(deps.clock(), retentionDays);
+  if (since === null || fromSeconds * 1000 >= since) return;
+  throw invalid(
+    'start_time',
+    `1m buckets are answered from ${since / 1000} on (raw usage is kept ${retentionDays} days, TOLLGATE_USAGE_RETENTION_DAYS); use bucket_width 1h or 1d for earlier times.`,
+  );
+}
+
 /** GET /v1/organization/usage/{kind}: buckets of usage, empty buckets included. */
-export async function getUsage(deps: ServiceDeps, orgId: string, kind: UsageKind, query: Query): Promise<Page<Record<string, unknown>>> {
+export async function getUsage(deps: ServiceDeps, orgId: string, kind: UsageKind, query: Query, retentionDays: number | null = null): Promise<Page<Record<string, unknown>>> {
   const width = bucketWidth(query, ['1m', '1h', '1d']);
   const r = range(query, width, USAGE_LIMITS[width], Math.floor(deps.clock() / 1000));
   const group = [...groupBy(query, GROUP_BY[kind])];
@@ -341,6 +356,7 @@ export async function getUsage(deps: ServiceDeps, orgId: string, kind: UsageKind
   }
   // user_ids is accepted and ignored: Tollgate attributes usage to keys and projects, not users.
   const filter: UsageFilter = { kind, ...pageSpan(r), group, projectIds: list(query, 'project_ids'), apiKeyIds: list(query, 'api_key_ids'), models: list(query, 'models') };
+  if (width === '1m') checkRawWindow(deps, filter.from, retentionDays);
   const batchOnly = single(query, 'batch') === 'true';
   const metered = METERED.has(kind) && !batchOnly && filter.to > filter.from;
   const rows = !metered ? [] : width === '1m' ? await sumEvents(deps, orgId, filter) : await sumRollups(deps, orgId, width, filter);

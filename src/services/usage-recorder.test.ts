@@ -3,24 +3,36 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { usageEvent } from '../../test/harness/usage-event.js';
+import type { UsageSink } from '../core/ports.js';
+import { DEFAULT_PRICES } from '../core/pricing.js';
+import { UsageDeadLetters } from '../infra/usage-dead-letter.js';
+import { UsageWal } from '../infra/usage-wal.js';
 import { type Database, openDatabase } from '../storage/database.js';
+import { sqliteUsageSink } from '../storage/sqlite-usage-sink.js';
 import { UsageRecorder, type UsageRecorderOptions } from './usage-recorder.js';
+
+type Writer = Pick<UsageSink, 'write' | 'maxBatch'>;
 
 const open: Database[] = [];
 afterEach(async () => {
   for (const d of open.splice(0)) await d.close();
 });
 
-async function setup(opts: Partial<UsageRecorderOptions> = {}) {
+/**
+ * A recorder on a fresh SQLite database, writing through the main-thread SQLite sink (50 events a batch), or through
+ * what `writer` makes of it.
+ */
+async function setup(opts: Partial<UsageRecorderOptions> = {}, writer?: (sink: Writer, database: Database) => Writer) {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-recorder-'));
   const database = await openDatabase({ dataDir: dir });
   open.push(database);
-  const recorder = new UsageRecorder(database, {
+  const sqlite: Writer = { ...sqliteUsageSink(database, DEFAULT_PRICES, { worker: false }), maxBatch: 50 };
+  const sink = writer ? writer(sqlite, database) : sqlite;
+  const recorder = new UsageRecorder(sink, {
     flushIntervalMs: 60_000,
-    batchSize: 50,
     maxInMemory: 10_000,
     spillFile: join(dir, 'spill.jsonl'),
-    walDir: join(dir, 'wal'),
+    log: new UsageWal(join(dir, 'wal')),
     ...opts,
   });
   const stored = async () => (await database.db.selectFrom('usage_events').select('id').orderBy('id').execute()).map((r) => r.id);
@@ -30,30 +42,41 @@ async function setup(opts: Partial<UsageRecorderOptions> = {}) {
 const ids = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `evt_${String(from + i).padStart(5, '0')}`);
 
 describe('UsageRecorder', () => {
-  it('writes every recorded event, a group larger than a batch in several transactions', async () => {
-    const { recorder, stored } = await setup();
-    // Recorded in one event-loop turn: one group of 120 lines, batches of 50.
+  it('writes every recorded event, a group larger than a batch whole (groups are never split)', async () => {
+    const writes: number[] = [];
+    const count = (lines: Uint8Array) => Buffer.from(lines).toString('utf8').split('\n').filter(Boolean).length;
+    const { recorder, stored } = await setup({}, (sink) => ({
+      maxBatch: sink.maxBatch,
+      write(lines) {
+        writes.push(count(lines));
+        return sink.write(lines);
+      },
+    }));
+    // Recorded in one event-loop turn: one group of 120 lines; then two groups of 30, batches of 50.
     for (const id of ids(120)) recorder.record(usageEvent({ id }));
-    expect(recorder.pending).toBe(120);
+    for (const from of [120, 150]) {
+      await new Promise((r) => setTimeout(r, 20));
+      for (const id of ids(30, from)) recorder.record(usageEvent({ id }));
+    }
+    expect(recorder.pending).toBe(180);
     await recorder.flush();
     expect(recorder.pending).toBe(0);
-    expect(recorder.stats.written).toBe(120);
-    expect(await stored()).toEqual(ids(120));
+    expect(recorder.stats.written).toBe(180);
+    expect(await stored()).toEqual(ids(180));
+    expect(writes).toEqual([120, 30, 30]);
   });
 
   it('a flush called while another is writing also writes the events recorded before the call', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));
     const written: string[] = [];
-    const { recorder } = await setup({
-      writer: {
-        async write(lines) {
-          await gate;
-          for (const line of Buffer.from(lines).toString('utf8').split('\n').filter(Boolean)) written.push(JSON.parse(line)[0] as string);
-        },
-        async close() {},
+    const { recorder } = await setup({}, () => ({
+      maxBatch: 500,
+      async write(lines) {
+        await gate;
+        for (const line of Buffer.from(lines).toString('utf8').split('\n').filter(Boolean)) written.push(JSON.parse(line)[0] as string);
       },
-    });
+    }));
     recorder.record(usageEvent({ id: 'evt_first' }));
     const underWay = recorder.flush(); // as the timer's flush: its group holds only the first event
     await new Promise((r) => setTimeout(r, 20));
@@ -68,20 +91,14 @@ describe('UsageRecorder', () => {
   it('keeps a batch the writer refused and writes it once with the next flush', async () => {
     let fail = true;
     const seen: string[] = [];
-    const { database, recorder, stored } = await setup({
-      writer: {
-        async write(lines) {
-          if (fail) throw new Error('database is locked');
-          const text = Buffer.from(lines).toString('utf8');
-          seen.push(text);
-          for (const line of text.split('\n').filter(Boolean)) {
-            const id = JSON.parse(line)[0] as string;
-            await database.db.insertInto('usage_events').values(usageEvent({ id })).onConflict((oc) => oc.column('id').doNothing()).execute();
-          }
-        },
-        async close() {},
+    const { recorder, stored } = await setup({}, (sink) => ({
+      maxBatch: 500,
+      async write(lines) {
+        if (fail) throw new Error('database is locked');
+        seen.push(Buffer.from(lines).toString('utf8'));
+        await sink.write(lines);
       },
-    });
+    }));
     for (const id of ids(3)) recorder.record(usageEvent({ id }));
     await new Promise((r) => setTimeout(r, 20)); // the group closes on its own timer
     for (const id of ids(2, 3)) recorder.record(usageEvent({ id }));
@@ -116,7 +133,7 @@ describe('UsageRecorder', () => {
     const errors: unknown[] = [];
     const { recorder, stored } = await setup({ onError: (err) => errors.push(err) });
     recorder.record(usageEvent({ id: 'evt_00000' }));
-    recorder.record(usageEvent({ id: 'evt_bad', cost_nanousd: 1n as unknown as number }));
+    recorder.record(usageEvent({ id: 'evt_bad', costNanoUsd: 1n as unknown as number }));
     recorder.record(usageEvent({ id: 'evt_00001' }));
     await recorder.flush();
     expect(await stored()).toEqual(ids(2));
@@ -130,7 +147,7 @@ describe('UsageRecorder', () => {
     for (const id of ids(3)) recorder.record(usageEvent({ id }));
     await new Promise((r) => setTimeout(r, 50));
     // Nothing logged yet: a recorder started on the same dir now recovers nothing.
-    const early = new UsageRecorder(database, { flushIntervalMs: 60_000, batchSize: 50, maxInMemory: 100, spillFile: join(dir, 'other-spill.jsonl'), walDir: join(dir, 'wal') });
+    const early = new UsageRecorder(sqliteUsageSink(database, DEFAULT_PRICES, { worker: false }), { flushIntervalMs: 60_000, maxInMemory: 100, spillFile: join(dir, 'other-spill.jsonl'), log: new UsageWal(join(dir, 'wal')) });
     expect(early.stats.recovered).toBe(0);
     await early.stop();
     // A flush closes the open group at once.
@@ -148,7 +165,7 @@ describe('UsageRecorder', () => {
     const logged = () => (existsSync(wal) ? readdirSync(wal) : []).reduce((n, f) => n + readFileSync(join(wal, f), 'utf8').split('\n').filter(Boolean).length, 0);
     for (const deadline = Date.now() + 5000; Date.now() < deadline && logged() < 4; ) await new Promise((r) => setTimeout(r, 10));
     // A crash now: a new recorder on the same dir recovers the logged events.
-    const again = new UsageRecorder(database, { flushIntervalMs: 60_000, batchSize: 50, maxInMemory: 100, spillFile: join(dir, 'spill.jsonl'), walDir: wal });
+    const again = new UsageRecorder(sqliteUsageSink(database, DEFAULT_PRICES, { worker: false }), { flushIntervalMs: 60_000, maxInMemory: 100, spillFile: join(dir, 'spill.jsonl'), log: new UsageWal(wal) });
     expect(again.stats.recovered).toBe(4);
     expect(again.pending).toBe(4);
     await recorder.flush();
@@ -164,6 +181,7 @@ describe('UsageRecorder', () => {
      * every write while `down` (as a lost connection does). */
     function poisonableWriter(store: Set<string>) {
       const w = {
+        maxBatch: 500,
         down: false,
         writes: 0,
         async write(lines: Uint8Array) {
@@ -173,12 +191,11 @@ describe('UsageRecorder', () => {
           if (batch.some((row) => row[5] === 'poison')) throw dataError();
           for (const row of batch) store.add(row[0] as string);
         },
-        async close() {},
       };
       return w;
     }
 
-    const deadLetterOf = (dir: string) => ({ file: join(dir, 'dead.jsonl'), clock: () => 1_700_000_000_000 });
+    const deadLetterOf = (dir: string) => ({ file: new UsageDeadLetters(join(dir, 'dead.jsonl')), clock: () => 1_700_000_000_000 });
     const filed = (dir: string) =>
       existsSync(join(dir, 'dead.jsonl'))
         ? readFileSync(join(dir, 'dead.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
@@ -189,7 +206,7 @@ describe('UsageRecorder', () => {
       const writer = poisonableWriter(store);
       const dir = mkdtempSync(join(tmpdir(), 'tollgate-recorder-'));
       const set: string[] = [];
-      const { recorder } = await setup({ writer, deadLetter: { ...deadLetterOf(dir), onSetAside: (e) => set.push(e.id ?? '') } });
+      const { recorder } = await setup({ deadLetter: { ...deadLetterOf(dir), onSetAside: (e) => set.push(e.id ?? '') } }, () => writer);
       const all = ids(1000);
       const bad = new Set(['evt_00017', 'evt_00600']);
       for (const id of all) recorder.record(usageEvent({ id, model: bad.has(id) ? 'poison' : 'gpt-4o' }));
@@ -212,7 +229,7 @@ describe('UsageRecorder', () => {
       const writer = poisonableWriter(store);
       writer.down = true;
       const dir = mkdtempSync(join(tmpdir(), 'tollgate-recorder-'));
-      const { recorder } = await setup({ writer, deadLetter: deadLetterOf(dir) });
+      const { recorder } = await setup({ deadLetter: deadLetterOf(dir) }, () => writer);
       for (const id of ids(10)) recorder.record(usageEvent({ id }));
       await expect(recorder.flush()).rejects.toThrow(/terminated/);
       await expect(recorder.flush()).rejects.toThrow(/terminated/);
@@ -228,7 +245,7 @@ describe('UsageRecorder', () => {
       const store = new Set<string>();
       const writer = poisonableWriter(store);
       const dir = mkdtempSync(join(tmpdir(), 'tollgate-recorder-'));
-      const { recorder } = await setup({ writer, deadLetter: deadLetterOf(dir) });
+      const { recorder } = await setup({ deadLetter: deadLetterOf(dir) }, () => writer);
       for (const id of ids(8)) recorder.record(usageEvent({ id, model: id === 'evt_00001' || id === 'evt_00006' ? 'poison' : 'gpt-4o' }));
       // The connection drops once the first bad event is filed, before the second is found.
       const write = writer.write;
@@ -249,7 +266,7 @@ describe('UsageRecorder', () => {
     it('without a dead-letter file, a refused batch is kept and retried as before', async () => {
       const store = new Set<string>();
       const writer = poisonableWriter(store);
-      const { recorder } = await setup({ writer });
+      const { recorder } = await setup({}, () => writer);
       recorder.record(usageEvent({ id: 'evt_a', model: 'poison' }));
       await expect(recorder.flush()).rejects.toThrow(/poisoned/);
       expect(recorder.pending).toBe(1);

@@ -1,35 +1,25 @@
 import { appendFile, readFile, rename, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import type { Kysely } from 'kysely';
-import { type DeadLetter, UsageDeadLetters } from '../infra/usage-dead-letter.js';
-import { UsageWal } from '../infra/usage-wal.js';
-import type { Database } from '../storage/database.js';
-import type { DB } from '../storage/schema.js';
-import type { UsageEventsTable } from '../storage/schema-usage.js';
+import type { DeadLetter, DeadLetterFile, UsageLog, UsageSink } from '../core/ports.js';
+import type { UsageEvent } from '../core/usage-event.js';
+import { isUsageLine, salvagedUsageLine, UsageLineWriter, usageLinesIn, usageLinesToBytes, usageValuesOf } from '../core/usage-line.js';
 import { isDataError } from '../storage/write-errors.js';
-import { isUsageLine, salvagedUsageLine, UsageLineWriter, usageEventOf, usageLinesIn, usageLinesToBytes, usageRowOf } from './usage-line.js';
-
-export type UsageEvent = UsageEventsTable;
 
 export interface UsageRecorderOptions {
   flushIntervalMs: number;
-  batchSize: number;
   /** Events kept in memory before overflow goes to the spill file. */
   maxInMemory: number;
   /** JSON-lines file in this instance's data dir; never shared between instances. */
   spillFile: string;
   onError?: (err: unknown) => void;
-  /** Runs in the same transaction as each batch insert, with only the events newly inserted (rollups). */
-  onInserted?: (trx: Kysely<DB>, events: UsageEvent[]) => Promise<void>;
-  /** Directory of the write-ahead log (this instance's data dir); none when unset. */
-  walDir?: string;
+  /** The write-ahead log (in this instance's data dir); none when unset. */
+  log?: UsageLog;
   /**
-   * A JSON-lines file (this instance's data dir) for events the database refuses for their data: a batch that fails so
-   * is split until the events at fault are found, which go here, and the rest is written. Without one such a batch is
-   * retried like any other failure.
+   * Where events the database refuses for their data go: a batch that fails so is split until the events at fault are
+   * found, which are filed there, and the rest is written. Without one such a batch is retried like any other failure.
    */
   deadLetter?: {
-    file: string;
+    file: DeadLetterFile;
     /** Milliseconds since the epoch, for the entries. */
     clock: () => number;
     /** Told of each event set aside, once it is in the file. */
@@ -40,11 +30,6 @@ export interface UsageRecorderOptions {
    * load: 2 ms groups (~10 events each) cost 3–15% more CPU per request than 5 ms ones; 10 and 25 ms gained nothing more.
    */
   groupMs?: number;
-  /**
-   * A faster writer for this database (SQLite: a worker thread or prepared statements); the generic Kysely path
-   * otherwise. It takes usage lines as UTF-8, each ending in a newline, and may keep no reference to them.
-   */
-  writer?: { write(lines: Uint8Array): Promise<void>; close(): Promise<void>; maxBatch?: number } | null;
 }
 
 /** The lines of a group of events (~5 ms of them) as UTF-8 bytes, each ending in a newline. */
@@ -64,7 +49,7 @@ function groupOf(lines: string[]): LineGroup {
  * flush as strings, every event outlived two young-generation collections and was copied into the old generation
  * (measured: ~20 µs of the gateway's CPU per request under load, GC threads included); a group's bytes live outside
  * the JS heap.
- * A timer writes batches (idempotent by event id); a failed write keeps the batch for the next try; past `maxInMemory`
+ * A timer hands batches to the usage sink (writes are idempotent by event id); a failed write keeps the batch for the next try; past `maxInMemory`
  * events go to a local spill file, replayed once the database answers again. A batch refused for its data is split to
  * set the events at fault aside (`deadLetter`), so that one of them never holds back the rest. `stop` flushes, or
  * spills what it cannot write.
@@ -82,22 +67,22 @@ export class UsageRecorder {
   private again: Promise<void> | null = null;
   private spillChain: Promise<void> = Promise.resolve();
   private spilled = 0;
-  private readonly wal: UsageWal | null;
+  private readonly wal: UsageLog | null;
   private readonly groupMs: number;
   /** The events set aside, when there is a dead-letter file. */
-  readonly deadLetters: UsageDeadLetters | null;
+  readonly deadLetters: DeadLetterFile | null;
   /** Ids set aside by this run: a flush retried after a lost connection does not file them twice. */
   private readonly setAside = new Set<string>();
   readonly stats = { recorded: 0, written: 0, failedFlushes: 0, spilled: 0, replayed: 0, recovered: 0, deadLettered: 0, salvaged: 0 };
 
   constructor(
-    private readonly database: Database,
+    private readonly sink: Pick<UsageSink, 'write' | 'maxBatch'>,
     private readonly opts: UsageRecorderOptions,
   ) {
     if (existsSync(opts.spillFile)) this.spilled = 1;
     this.groupMs = opts.groupMs ?? 5;
-    this.wal = opts.walDir ? new UsageWal(opts.walDir, opts.onError) : null;
-    this.deadLetters = opts.deadLetter ? new UsageDeadLetters(opts.deadLetter.file) : null;
+    this.wal = opts.log ?? null;
+    this.deadLetters = opts.deadLetter?.file ?? null;
     // Events a crashed run left in its log are written again (idempotent by id) with the first flush.
     const recovered = this.wal?.recover(isUsageLine) ?? [];
     this.stats.recovered = recovered.length;
@@ -141,9 +126,9 @@ export class UsageRecorder {
     this.queued += group.count;
   }
 
-  /** Events per write: the writer's own bound when it has one (the SQLite worker takes a whole flush at once). */
+  /** Events per write: the sink's bound (the SQLite worker takes a whole flush at once). */
   private get batchSize(): number {
-    return this.opts.writer?.maxBatch ?? this.opts.batchSize;
+    return this.sink.maxBatch;
   }
 
   get pending(): number {
@@ -204,20 +189,12 @@ export class UsageRecorder {
   private async write(groups: LineGroup[]): Promise<number> {
     const bytes = groups.length === 1 ? groups[0].bytes : Buffer.concat(groups.map((g) => g.bytes));
     try {
-      await this.writeBytes(bytes);
+      await this.sink.write(bytes);
       return 0;
     } catch (err) {
       if (!this.deadLetters || !isDataError(err)) throw err;
       return this.isolate(usageLinesIn(bytes), err);
     }
-  }
-
-  private async writeBytes(bytes: Uint8Array): Promise<void> {
-    const writer = this.opts.writer;
-    if (writer) return writer.write(bytes);
-    // One group can hold more than a batch: its lines go in several transactions (a retry re-inserts nothing twice).
-    const lines = usageLinesIn(bytes);
-    for (let i = 0; i < lines.length; i += this.opts.batchSize) await this.insert(lines.slice(i, i + this.opts.batchSize));
   }
 
   /**
@@ -233,7 +210,7 @@ export class UsageRecorder {
     let setAside = 0;
     for (const half of [lines.slice(0, mid), lines.slice(mid)]) {
       try {
-        await this.writeBytes(usageLinesToBytes(half));
+        await this.sink.write(usageLinesToBytes(half));
       } catch (halfErr) {
         if (!isDataError(halfErr)) throw halfErr;
         setAside += await this.isolate(half, halfErr);
@@ -248,7 +225,7 @@ export class UsageRecorder {
     let salvaged = false;
     if (salvage) {
       try {
-        await this.writeBytes(usageLinesToBytes([salvage]));
+        await this.sink.write(usageLinesToBytes([salvage]));
         salvaged = true;
       } catch (salvageErr) {
         if (!isDataError(salvageErr)) throw salvageErr;
@@ -256,7 +233,7 @@ export class UsageRecorder {
     }
     let id: string | null = null;
     try {
-      id = String(usageRowOf(line)[0]);
+      id = String(usageValuesOf(line)[0]);
     } catch {}
     const key = id ?? line;
     if (!this.setAside.has(key)) {
@@ -276,23 +253,6 @@ export class UsageRecorder {
       this.opts.deadLetter?.onSetAside?.(entry);
     }
     return salvaged ? 0 : 1;
-  }
-
-  private async insert(lines: string[]): Promise<void> {
-    if (lines.length === 0) return;
-    const batch = lines.map((l) => usageEventOf(usageRowOf(l)));
-    await this.database.db.transaction().execute(async (trx) => {
-      const inserted = await trx
-        .insertInto('usage_events')
-        .values(batch)
-        .onConflict((oc) => oc.column('id').doNothing())
-        .returning('id')
-        .execute();
-      if (this.opts.onInserted && inserted.length > 0) {
-        const ids = new Set(inserted.map((r) => r.id));
-        await this.opts.onInserted(trx, batch.filter((e) => ids.has(e.id)));
-      }
-    });
   }
 
   private spill(bytes: Buffer, count: number): void {
@@ -318,7 +278,7 @@ export class UsageRecorder {
     this.spilled = existsSync(this.opts.spillFile) ? 1 : 0;
   }
 
-  /** Stops the timer and writes what is left; what cannot be written is spilled to disk for the next start. */
+  /** Stops the timer and writes what is left; what cannot be written is spilled to disk for the next start. The sink stays open (its owner closes it). */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
@@ -332,6 +292,5 @@ export class UsageRecorder {
     }
     await this.spillChain;
     await this.wal?.close();
-    await this.opts.writer?.close();
   }
 }

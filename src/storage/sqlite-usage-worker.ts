@@ -1,10 +1,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
-import { type LastUsedRows, sqliteLastUsedWriter } from '../services/last-used.js';
-import type { KeyNetworkRow } from '../services/anomaly.js';
-import { preparedBatchWriter, sqliteNetworkWriter, usageRowsOf, WORKER_CHECKPOINT_PAGES } from './sqlite-usage-writer.js';
+import type { KeyNetworkRow, LastUsedRows } from '../core/ports.js';
+import { usageValuesIn } from '../core/usage-line.js';
+import { eventPruner, lastUsedWriter, networkWriter, preparedBatchWriter, WORKER_CHECKPOINT_PAGES } from './sqlite-usage-statements.js';
 
-// Worker thread: writes usage batches on its own SQLite connection, off the gateway's event loop.
+// Worker thread: the SQLite usage sink's writes, on its own connection, off the gateway's event loop.
 const { file, prices } = workerData as { file: string; prices: Record<string, { input: number; cached_input?: number; output?: number }> };
 const sqlite = new SQLite(file);
 sqlite.pragma('journal_mode = WAL');
@@ -18,22 +18,33 @@ sqlite.pragma('synchronous = NORMAL');
 // process's resident memory 60–70 MB larger after a few minutes of load (issue 18 §6: ≤ 160 MB at 10,000 keys).
 sqlite.pragma('cache_size = -8192');
 // This connection runs the checkpoints (the gateway's own connection runs none while the worker is up: see
-// sqlite-usage-writer.ts). With many keys in use every flush dirties pages all over the per-key rollup tables;
+// sqlite-usage-sink.ts). With many keys in use every flush dirties pages all over the per-key rollup tables;
 // checkpointing every 10,000 WAL pages (40 MB) instead of 1,000 copies those pages back far less often (measured with
 // 1,000 keys: commit 4.2 → 3.1 µs of worker CPU per event).
 sqlite.pragma(`wal_autocheckpoint = ${WORKER_CHECKPOINT_PAGES}`);
 const writeAll = preparedBatchWriter(sqlite, prices);
-const writeLastUsed = sqliteLastUsedWriter(sqlite);
-const writeNetwork = sqliteNetworkWriter(sqlite);
+const writeLastUsed = lastUsedWriter(sqlite);
+const writeNetwork = networkWriter(sqlite);
+const prune = eventPruner(sqlite);
 
-// Usage lines ({ bytes }), key last-used times ({ lastUsed }) or a key's new network ({ network }, answered with
-// whether it was new), in the order they were sent.
-parentPort?.on('message', (m: { id: number; bytes?: Uint8Array; lastUsed?: LastUsedRows; network?: KeyNetworkRow }) => {
+interface Message {
+  id: number;
+  bytes?: Uint8Array;
+  lastUsed?: LastUsedRows;
+  network?: KeyNetworkRow;
+  prune?: { beforeMs: number; max: number };
+}
+
+// Usage lines ({ bytes }), key last-used times ({ lastUsed }), a key's new network ({ network }, answered with whether
+// it was new) or a batch of old events to delete ({ prune }, answered with how many), in the order they were sent:
+// a retention batch is one transaction between two usage writes, never holding them back long.
+parentPort?.on('message', (m: Message) => {
   try {
     let result: unknown;
     if (m.lastUsed) writeLastUsed(m.lastUsed);
     else if (m.network) result = writeNetwork(m.network);
-    else if (m.bytes) writeAll(usageRowsOf(m.bytes));
+    else if (m.prune) result = prune(m.prune.beforeMs, m.prune.max);
+    else if (m.bytes) writeAll(usageValuesIn(m.bytes));
     parentPort?.postMessage({ id: m.id, result });
   } catch (err) {
     // The code and name go along: the recorder tells data errors (split and set aside) from others (retried) by them.

@@ -3,12 +3,12 @@
 // PostgreSQL), so the recorder splits it to find the events at fault; any other failure (a lost connection, a
 // lock, a full disk, a deadlock) is retried as it is.
 
+import { BAD_USAGE_LINE } from '../core/usage-line.js';
+
 /** PostgreSQL SQLSTATE classes and codes of data errors: 22 data exception, 23 integrity violation, P0001 raised. */
 const PG_DATA = /^(22|23)[0-9A-Z]{3}$|^P0001$/;
 /** SQLite result codes of data errors: constraints (NOT NULL, CHECK, a trigger's RAISE), type mismatch, too big. */
 const SQLITE_DATA = /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)(_|$)/;
-/** A usage line that does not read as an event (usage-line.ts). */
-export const BAD_USAGE_LINE = 'TOLLGATE_BAD_USAGE_LINE';
 
 /** Whether `err` says the data written was at fault (so writing it again would fail again), not the database. */
 export function isDataError(err: unknown): boolean {

@@ -1,32 +1,48 @@
-import type { UsageEvent } from '../../src/services/usage-recorder.js';
+import type { UsageEvent } from '../../src/core/usage-event.js';
+import { USAGE_COLUMNS, type UsageRow } from '../../src/core/usage-line.js';
 
 /** A successful, billed chat completion's usage event of org-1/proj_1/key_1, with `overrides` on top (test fixture). */
 export function usageEvent(overrides: Partial<UsageEvent> = {}): UsageEvent {
   return {
     id: 'evt_1',
-    created_at_ms: Date.UTC(2026, 10, 26, 12),
-    org_id: 'org-1',
-    project_id: 'proj_1',
-    api_key_id: 'key_1',
+    createdAtMs: Date.UTC(2026, 10, 26, 12),
+    orgId: 'org-1',
+    projectId: 'proj_1',
+    apiKeyId: 'key_1',
     model: 'gpt-4o-mini',
     provider: 'openai',
     endpoint: '/chat/completions',
     method: 'POST',
     status: 200,
     outcome: 'ok',
-    billable: 1,
-    input_tokens: 0,
-    cached_tokens: 0,
-    output_tokens: 0,
-    latency_ms: 5,
-    upstream_latency_ms: 4,
-    cost_nanousd: 0,
-    streamed: 0,
-    error_code: null,
+    billable: true,
+    inputTokens: 0,
+    cachedTokens: 0,
+    outputTokens: 0,
+    latencyMs: 5,
+    upstreamLatencyMs: 4,
+    costNanoUsd: 0,
+    streamed: false,
+    errorCode: null,
     units: 0,
-    unpriced: 0,
-    request_id: 'req_00000000000000000000000000000001',
-    upstream_request_id: null,
+    unpriced: false,
+    requestId: 'req_00000000000000000000000000000001',
+    upstreamRequestId: null,
     ...overrides,
   };
+}
+
+/** The same event as a usage_events row (as storage holds it), with `overrides` (by column) on top. */
+export function usageRow(overrides: Partial<UsageRow> = {}): UsageRow {
+  return { ...rowOfEvent(usageEvent()), ...overrides };
+}
+
+/** An event as its usage_events row: flags 1 or 0. */
+export function rowOfEvent(e: UsageEvent): UsageRow {
+  return Object.fromEntries(USAGE_COLUMNS.map(([column, field, kind]) => [column, kind === 'flag' ? (e[field] ? 1 : 0) : e[field]])) as UsageRow;
+}
+
+/** A usage_events row as the event the gateway would have recorded (to record a stored event again, or one like it). */
+export function eventOfRow(row: UsageRow): UsageEvent {
+  return Object.fromEntries(USAGE_COLUMNS.map(([column, field, kind]) => [field, kind === 'flag' ? row[column] === 1 : row[column]])) as unknown as UsageEvent;
 }

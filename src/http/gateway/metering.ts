@@ -1,13 +1,13 @@
 import type { MeterPlan } from '../../core/metering-plan.js';
 import { costNanoUsd, type TokenCounts } from '../../core/pricing.js';
+import type { UsageEvent, UsageOutcome } from '../../core/usage-event.js';
 import type { KeyRecord } from '../../core/verify.js';
-import type { UsageEvent } from '../../services/usage-recorder.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { Admission } from './guard.js';
 
 export interface Outcome {
   status: number;
-  outcome: 'ok' | 'upstream_error' | 'timeout' | 'client_aborted' | 'stream_interrupted' | 'refused';
+  outcome: UsageOutcome;
   billable: boolean;
   tokens: TokenCounts;
   upstreamMs: number | null;
@@ -47,29 +47,29 @@ export function meter(
   const now = g.app.deps.clock();
   const event: UsageEvent = {
     id: g.newEventId(),
-    created_at_ms: now,
-    org_id: r.record.orgId,
-    project_id: r.record.projectId,
-    api_key_id: r.record.id,
+    createdAtMs: now,
+    orgId: r.record.orgId,
+    projectId: r.record.projectId,
+    apiKeyId: r.record.id,
     model: o.model === undefined ? (r.model ?? r.plan?.model ?? null) : o.model,
     provider: r.provider,
     endpoint: r.route,
     method: r.method,
     status: o.status,
     outcome: o.outcome,
-    billable: o.billable ? 1 : 0,
-    input_tokens: o.billable ? o.tokens.input : 0,
-    cached_tokens: o.billable ? o.tokens.cached : 0,
-    output_tokens: o.billable ? o.tokens.output : 0,
-    latency_ms: Math.max(0, Math.round(now - r.startedMs)),
-    upstream_latency_ms: o.upstreamMs === null ? null : Math.round(o.upstreamMs),
-    cost_nanousd: cost,
-    streamed: o.streamed ? 1 : 0,
-    error_code: o.errorCode,
+    billable: o.billable,
+    inputTokens: o.billable ? o.tokens.input : 0,
+    cachedTokens: o.billable ? o.tokens.cached : 0,
+    outputTokens: o.billable ? o.tokens.output : 0,
+    latencyMs: Math.max(0, Math.round(now - r.startedMs)),
+    upstreamLatencyMs: o.upstreamMs === null ? null : Math.round(o.upstreamMs),
+    costNanoUsd: cost,
+    streamed: o.streamed,
+    errorCode: o.errorCode,
     units: o.billable ? (o.units ?? 0) : 0,
-    unpriced: o.billable && !priced ? 1 : 0,
-    request_id: r.requestId,
-    upstream_request_id: r.upstreamRequestId,
+    unpriced: o.billable && !priced,
+    requestId: r.requestId,
+    upstreamRequestId: r.upstreamRequestId,
   };
   g.usage.record(event);
   if (o.upstreamMs !== null && r.provider) g.observe?.upstream(r.provider, o.upstreamMs / 1000, o.outcome);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { usageEvent } from '../../test/harness/usage-event.js';
+import { usageRow } from '../../test/harness/usage-event.js';
 import { bucketOfMs } from '../core/buckets.js';
 import { DEFAULT_PRICES, priceFor } from '../core/pricing.js';
-import { endpointKind, ROLLUP_SUMS, ROLLUP_TABLES, type UsageRollupsTable } from '../storage/schema-rollups.js';
-import type { UsageEvent } from './usage-recorder.js';
+import { endpointKind, ROLLUP_SUMS, ROLLUP_TABLES, type UsageRollupsTable } from './schema-rollups.js';
+import type { UsageEventsTable as UsageEvent } from './schema-usage.js';
 import { aggregateRollups, isBilled, splitCost } from './usage-rollups.js';
 
 /** The plain definition: every event summed into every table's (bucket, identity) row, sorted by bucket then identity. */
@@ -64,7 +64,7 @@ describe('aggregateRollups', () => {
       const tokens = { input_tokens: Math.floor(rand() * 500), cached_tokens: 0, output_tokens: Math.floor(rand() * 300) };
       tokens.cached_tokens = Math.floor(rand() * tokens.input_tokens);
       events.push(
-        usageEvent({
+        usageRow({
           id: `evt_${i}`,
           // Hours on both sides of a midnight, so that hourly rows fold into two different days.
           created_at_ms: day + Math.floor((rand() * 6 - 3) * 3_600_000),
@@ -92,7 +92,7 @@ describe('aggregateRollups', () => {
   it('keeps a key whose events alternate between models and hours apart', () => {
     const at = Date.UTC(2026, 10, 26, 10);
     const events = [0, 1, 2, 3, 4, 5].map((i) =>
-      usageEvent({ id: `evt_${i}`, created_at_ms: at + (i % 3) * 3_600_000, model: i % 2 ? 'gpt-4o' : 'gpt-4o-mini', input_tokens: i + 1 }),
+      usageRow({ id: `evt_${i}`, created_at_ms: at + (i % 3) * 3_600_000, model: i % 2 ? 'gpt-4o' : 'gpt-4o-mini', input_tokens: i + 1 }),
     );
     const hourly = aggregateRollups(events).usage_rollups_1h;
     expect(hourly.map((r) => [r.bucket_start - at / 1000, r.model, r.num_requests, r.input_tokens])).toEqual([

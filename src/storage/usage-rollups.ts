@@ -1,9 +1,9 @@
 import { type Kysely, sql } from 'kysely';
 import { bucketOfMs } from '../core/buckets.js';
 import { costNanoUsd, DEFAULT_PRICES, type ModelPrice, priceFor } from '../core/pricing.js';
-import type { DB } from '../storage/schema.js';
-import { endpointKind, ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES, type RollupTables, type UsageRollupsTable } from '../storage/schema-rollups.js';
-import type { UsageEvent } from './usage-recorder.js';
+import type { DB } from './schema.js';
+import { endpointKind, ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES, type RollupTables, type UsageRollupsTable } from './schema-rollups.js';
+import type { UsageEventsTable } from './schema-usage.js';
 
 type Prices = Readonly<Record<string, ModelPrice>>;
 
@@ -11,7 +11,7 @@ type Prices = Readonly<Record<string, ModelPrice>>;
 const ROWS_PER_STATEMENT = 1000;
 
 /** A request reaches the bill only when it reached a model; a refused request never does, whatever it carries. */
-export function isBilled(e: Pick<UsageEvent, 'billable' | 'outcome'>): boolean {
+export function isBilled(e: Pick<UsageEventsTable, 'billable' | 'outcome'>): boolean {
   return e.billable === 1 && e.outcome !== 'refused';
 }
 
@@ -104,7 +104,7 @@ function sameGroup(r: UsageRollupsTable, org: string, bucket: number, project: s
  * event), then those rows, a few per key, are summed into each table's buckets. Measured on the usage worker with
  * 1,000 keys in rotation: 4 µs per event summing each event into each table by a built identity string, ~1 µs now.
  */
-export function aggregateRollups(events: UsageEvent[], prices: Prices = DEFAULT_PRICES): RollupRows {
+export function aggregateRollups(events: UsageEventsTable[], prices: Prices = DEFAULT_PRICES): RollupRows {
   const byKey = new Map<string, KeyGroups>();
   const priceCache = new Map<string, ModelPrice | null>();
   let lastRoute = '';
@@ -196,17 +196,12 @@ export async function upsertRollups(trx: Kysely<DB>, table: keyof RollupTables, 
 }
 
 /**
- * Folds newly inserted usage events into the rollups, in the inserting transaction (the recorder passes only
- * events it inserted, so a replayed batch is never counted twice). `prices` splits each cost into line items:
- * pass the gateway's prices (see `usageRollups`).
+ * Folds newly inserted usage events into the rollups, in the inserting transaction (the sinks pass only events they
+ * inserted, so a replayed batch is never counted twice). `prices` splits each cost into line items: the sinks pass the
+ * gateway's prices.
  */
-export async function rollUpUsage(trx: Kysely<DB>, events: UsageEvent[], prices: Prices = DEFAULT_PRICES): Promise<void> {
+export async function rollUpUsage(trx: Kysely<DB>, events: UsageEventsTable[], prices: Prices = DEFAULT_PRICES): Promise<void> {
   if (events.length === 0) return;
   const rows = aggregateRollups(events, prices);
   for (const { table } of ROLLUP_TABLES) await upsertRollups(trx, table, rows[table]);
-}
-
-/** The recorder's `onInserted` hook with the gateway's configured prices. */
-export function usageRollups(prices: Prices): (trx: Kysely<DB>, events: UsageEvent[]) => Promise<void> {
-  return (trx, events) => rollUpUsage(trx, events, prices);
 }

@@ -2,21 +2,18 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type SQLite from 'better-sqlite3';
+import type { UsageSink } from '../core/ports.js';
 import type { ModelPrice } from '../core/pricing.js';
-import type { KeyNetworkRow, KeyNetworkSink } from '../services/anomaly.js';
-import { type LastUsedSink, sqliteLastUsedWriter } from '../services/last-used.js';
-import { USAGE_COLUMNS, type UsageRow, usageEventOf, usageLinesIn, usageRowOf } from '../services/usage-line.js';
-import type { UsageEvent } from '../services/usage-recorder.js';
-import { aggregateRollups } from '../services/usage-rollups.js';
 import type { Database } from './database.js';
-import { ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES } from './schema-rollups.js';
+import { usageValuesIn } from '../core/usage-line.js';
+import { eventPruner, lastUsedWriter, networkWriter, preparedBatchWriter } from './sqlite-usage-statements.js';
 
 /** Events per transaction in the worker thread. */
 const WORKER_BATCH = 50_000;
-/** Events per transaction on the main thread (where no worker can run). */
+/** Events per transaction on the main thread (where no worker can run): small, so no request waits long. */
 const MAIN_THREAD_BATCH = 500;
-/** WAL pages between checkpoints on the worker's connection (SQLite's default is 1,000). */
-export const WORKER_CHECKPOINT_PAGES = 10_000;
+/** Usage events deleted per transaction on the main thread, whatever the retention asks for (a few milliseconds). */
+const MAIN_THREAD_PRUNE = 500;
 /** First pause before a stopped usage worker is started again (doubled, up to a minute, while it keeps dying). */
 const WORKER_RESTART_MS = 1000;
 /** SQLite's default, which the gateway's connection gets back when the worker stops. */
@@ -24,35 +21,11 @@ const DEFAULT_CHECKPOINT_PAGES = 1000;
 
 type Prices = Readonly<Record<string, ModelPrice>>;
 
-/**
- * Prepared statements for a usage batch on one better-sqlite3 connection: insert-or-ignore by event id (positional
- * parameters: rows as the usage lines carry them), then roll up only the newly inserted events, in one transaction.
- * Synchronous, as better-sqlite3 is.
- */
-export function preparedBatchWriter(sqlite: SQLite.Database, prices: Prices): (batch: UsageRow[]) => void {
-  const insert = sqlite.prepare(
-    `INSERT INTO usage_events (${USAGE_COLUMNS.join(', ')}) VALUES (${USAGE_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT(id) DO NOTHING`,
-  );
-  const columns = [...ROLLUP_KEY, ...ROLLUP_SUMS];
-  const upserts = new Map<string, SQLite.Statement>(
-    ROLLUP_TABLES.map(({ table }) => [
-      table,
-      sqlite.prepare(
-        `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')}) ` +
-          `ON CONFLICT(${ROLLUP_KEY.join(', ')}) DO UPDATE SET ${ROLLUP_SUMS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`,
-      ),
-    ]),
-  );
-  return sqlite.transaction((batch: UsageRow[]) => {
-    const inserted: UsageEvent[] = [];
-    for (const row of batch) if (insert.run(row).changes === 1) inserted.push(usageEventOf(row));
-    if (inserted.length === 0) return;
-    const rows = aggregateRollups(inserted, prices);
-    for (const { table } of ROLLUP_TABLES) {
-      const stmt = upserts.get(table) as SQLite.Statement;
-      for (const r of rows[table]) stmt.run(r);
-    }
-  });
+/** The SQLite usage sink, and how it writes now. */
+export interface SqliteUsageSink extends UsageSink {
+  readonly mode: 'worker' | 'main-thread';
+  /** The thread writing, when one is (diagnostics and tests). */
+  readonly worker?: Worker;
 }
 
 /**
@@ -69,50 +42,25 @@ function startWorker(workerData: unknown): Worker | null {
   return new Worker(boot, { eval: true, workerData, execArgv: [] });
 }
 
-/** The rows of usage lines given as UTF-8 bytes, each line ending in a newline. */
-export function usageRowsOf(bytes: Uint8Array): UsageRow[] {
-  return usageLinesIn(bytes).map(usageRowOf);
-}
-
-/** The SQLite write of a key's new network (ignored when known); true when it was new. */
-export function sqliteNetworkWriter(sqlite: SQLite.Database): (row: KeyNetworkRow) => boolean {
-  const insert = sqlite.prepare('INSERT INTO key_networks (key_id, network, first_seen) VALUES (?, ?, ?) ON CONFLICT(key_id, network) DO NOTHING');
-  return (row) => insert.run(row.key_id, row.network, row.first_seen).changes === 1;
-}
-
-export interface UsageBatchWriter extends LastUsedSink, KeyNetworkSink {
-  /** Writes events given as usage lines in UTF-8, each ending in a newline (the worker gets its own copy of the bytes). */
-  write(lines: Uint8Array): Promise<void>;
-  /** Most events per write. */
-  readonly maxBatch: number;
-  close(): Promise<void>;
-  readonly mode: 'worker' | 'main-thread';
-  /** The thread writing, when one is (diagnostics and tests). */
-  readonly worker?: Worker;
-}
-
 /**
- * The SQLite writer of usage batches. better-sqlite3 is synchronous, so writing on the event loop stalls every request
- * meanwhile (measured: ~30 µs of CPU per request and stalls past 100 ms). So batches go to a worker thread with its
- * own connection (WAL mode lets the main thread keep reading keys); where no worker can run (an in-memory database,
- * or a test runner that cannot load the worker), prepared statements on the main connection, under Kysely's lock.
- * A worker that stops other than by close() hands its writes to the event loop until a new one is started, after
+ * The SQLite usage sink. better-sqlite3 is synchronous, so writing on the event loop stalls every request meanwhile
+ * (measured: ~30 µs of CPU per request and stalls past 100 ms; last-used times 23–25 ms every 5 s with 1,000 keys in
+ * use; a key's first network waited behind a whole flush). So everything goes to a worker thread with its own
+ * connection (WAL mode lets the main thread keep reading keys); where no worker can run (an in-memory database, a test
+ * runner that cannot load the worker, `worker: false`), prepared statements on the main connection, under Kysely's lock.
+ * A worker that stops other than by close() hands its work to the event loop until a new one is started, after
  * `restartDelayMs` (1 s; doubled, up to a minute, each time it dies within a minute of starting).
  */
-export function sqliteUsageWriter(
-  database: Database,
-  prices: Prices,
-  opts: { worker?: boolean; restartDelayMs?: number } = {},
-): UsageBatchWriter | null {
+export function sqliteUsageSink(database: Database, prices: Prices, opts: { worker?: boolean; restartDelayMs?: number } = {}): SqliteUsageSink {
   const sqlite = database.sqlite;
-  if (!sqlite) return null;
+  if (!sqlite) throw new Error('the SQLite usage sink needs a SQLite database');
   const first = opts.worker === false || sqlite.memory ? null : startWorker({ file: sqlite.name, prices });
-  if (!first) return mainThreadWriter(database, prices);
+  if (!first) return mainThreadSink(database, prices);
   const baseDelay = opts.restartDelayMs ?? WORKER_RESTART_MS;
   let seq = 0;
   const pending = new Map<number, { resolve: (result: unknown) => void; reject: (e: Error) => void }>();
   /** Set while the worker is down (stopped other than by close()): the event loop then writes, as where none can run. */
-  let fallback: UsageBatchWriter | null = null;
+  let fallback: SqliteUsageSink | null = null;
   let closing = false;
   let worker: Worker = first;
   let startedAt = performance.now(); // elapsed real time (restart backoff), not the injected wall clock
@@ -129,7 +77,7 @@ export function sqliteUsageWriter(
     const stopped = (err: Error) => {
       if (closing || down) return;
       down = true;
-      fallback = mainThreadWriter(database, prices);
+      fallback = mainThreadSink(database, prices);
       for (const p of pending.values()) p.reject(err);
       pending.clear();
       if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${DEFAULT_CHECKPOINT_PAGES}`);
@@ -167,7 +115,9 @@ export function sqliteUsageWriter(
       if (pending.size === 0) worker.unref();
     });
   return {
-    mode: 'worker',
+    get mode() {
+      return fallback ? fallback.mode : 'worker';
+    },
     // A whole flush in one transaction: the rollups then get one upsert per key and bucket per flush rather than per
     // 500 events (measured with 1,000 keys in use: worker CPU per event 20–24 µs with 500-event batches).
     maxBatch: WORKER_BATCH,
@@ -189,6 +139,10 @@ export function sqliteUsageWriter(
       if (fallback) return fallback.rememberNetwork(row);
       return send({ network: row }, []).then((inserted) => inserted === true);
     },
+    deleteEventsBefore(beforeMs, max) {
+      if (fallback) return fallback.deleteEventsBefore(beforeMs, max);
+      return send({ prune: { beforeMs, max } }, []).then((n) => Number(n));
+    },
     async close() {
       closing = true;
       if (restartTimer) clearTimeout(restartTimer);
@@ -198,29 +152,27 @@ export function sqliteUsageWriter(
   };
 }
 
-/** Prepared statements on the gateway's own connection, under Kysely's lock: small transactions, so no request waits long. */
-function mainThreadWriter(database: Database, prices: Prices): UsageBatchWriter {
+/**
+ * The main-thread fallback: prepared statements on the gateway's own connection, under Kysely's lock, in small
+ * transactions so that no request waits long.
+ */
+function mainThreadSink(database: Database, prices: Prices): SqliteUsageSink {
   const sqlite = database.sqlite as SQLite.Database;
   const writeAll = preparedBatchWriter(sqlite, prices);
-  const writeLastUsed = sqliteLastUsedWriter(sqlite);
-  const writeNetwork = sqliteNetworkWriter(sqlite);
+  const writeLastUsed = lastUsedWriter(sqlite);
+  const writeNetwork = networkWriter(sqlite);
+  const prune = eventPruner(sqlite);
+  const locked = <T>(fn: () => T): Promise<T> => database.db.connection().execute(async () => fn());
   return {
     mode: 'main-thread',
     maxBatch: MAIN_THREAD_BATCH,
     async write(lines) {
-      const rows = usageRowsOf(lines);
-      for (let i = 0; i < rows.length; i += MAIN_THREAD_BATCH) {
-        await database.db.connection().execute(async () => {
-          writeAll(rows.slice(i, i + MAIN_THREAD_BATCH));
-        });
-      }
+      const batch = usageValuesIn(lines);
+      for (let i = 0; i < batch.length; i += MAIN_THREAD_BATCH) await locked(() => writeAll(batch.slice(i, i + MAIN_THREAD_BATCH)));
     },
-    async writeLastUsed(rows) {
-      await database.db.connection().execute(async () => writeLastUsed(rows));
-    },
-    rememberNetwork(row) {
-      return database.db.connection().execute(async () => writeNetwork(row));
-    },
+    writeLastUsed: (rows) => locked(() => writeLastUsed(rows)),
+    rememberNetwork: (row) => locked(() => writeNetwork(row)),
+    deleteEventsBefore: (beforeMs, max) => locked(() => prune(beforeMs, Math.min(max, MAIN_THREAD_PRUNE))),
     async close() {},
   };
 }

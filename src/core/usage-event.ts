@@ -1,0 +1,40 @@
+/** How a metered request ended. */
+export type UsageOutcome = 'ok' | 'upstream_error' | 'timeout' | 'client_aborted' | 'stream_interrupted' | 'refused';
+
+/**
+ * One metered request, as the gateway builds it (http/gateway/metering.ts). It reaches storage as a usage line
+ * (core/usage-line.ts), which storage reads into its `usage_events` row: flags there are 1 and 0, the outcome text.
+ */
+export interface UsageEvent {
+  /** Makes writes idempotent: a replayed batch never counts twice. */
+  id: string;
+  createdAtMs: number;
+  orgId: string;
+  projectId: string | null;
+  apiKeyId: string | null;
+  model: string | null;
+  provider: string | null;
+  /** The route (core/api-routes.ts), e.g. `/chat/completions`. */
+  endpoint: string;
+  method: string;
+  status: number;
+  outcome: UsageOutcome;
+  /** Whether the request reached a model (billed); a refused request never does. */
+  billable: boolean;
+  inputTokens: number;
+  cachedTokens: number;
+  outputTokens: number;
+  latencyMs: number;
+  upstreamLatencyMs: number | null;
+  costNanoUsd: number;
+  streamed: boolean;
+  errorCode: string | null;
+  /** Images, characters or seconds the request was billed by (image, speech and transcription endpoints), else 0. */
+  units: number;
+  /** Billed with no price for its model (at cost 0, for keys without a spend limit). */
+  unpriced: boolean;
+  /** Tollgate's id of the request (`x-request-id` of its answer); null on events written before migration 090. */
+  requestId: string | null;
+  /** The upstream's own id of the request (its `x-request-id`, passed on as `x-upstream-request-id`), if it gave one. */
+  upstreamRequestId: string | null;
+}

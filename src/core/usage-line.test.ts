@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import { eventOfRow, rowOfEvent, usageEvent } from '../../test/harness/usage-event.js';
+import type { UsageEvent } from './usage-event.js';
+import {
+  isUsageLine,
+  salvagedUsageLine,
+  toUsageLine,
+  USAGE_COLUMNS,
+  UsageLineWriter,
+  usageLinesIn,
+  usageLinesToBytes,
+  usageRowOf,
+  usageValuesIn,
+  usageValuesOf,
+} from './usage-line.js';
+
+const event: UsageEvent = usageEvent({
+  model: 'gpt-4o-mini "quoted"',
+  inputTokens: 8,
+  cachedTokens: 2,
+  outputTokens: 9,
+  latencyMs: 12,
+  upstreamLatencyMs: null,
+  costNanoUsd: 1234,
+});
+
+/** An event through its line and back, as storage reads it and as the gateway recorded it. */
+const roundTrip = (line: string) => eventOfRow(usageRowOf(usageValuesOf(line)));
+
+describe('usage lines', () => {
+  it('round-trips an event through its line, every column in order, flags as 1 and 0', () => {
+    const line = toUsageLine(event);
+    expect(line.startsWith('["evt_1",')).toBe(true);
+    expect(roundTrip(line)).toEqual(event);
+    expect(USAGE_COLUMNS).toHaveLength(Object.keys(event).length);
+    const flags = usageEvent({ billable: false, streamed: true, unpriced: true });
+    const values = usageValuesOf(toUsageLine(flags));
+    const at = (column: string) => USAGE_COLUMNS.findIndex(([c]) => c === column);
+    expect([values[at('billable')], values[at('streamed')], values[at('unpriced')]]).toEqual([0, 1, 1]);
+    expect(roundTrip(toUsageLine(flags))).toEqual(flags);
+  });
+
+  it('maps each value to its column (keys in USAGE_COLUMNS order)', () => {
+    const values = USAGE_COLUMNS.map((_, i) => `v${i}`);
+    const row = usageRowOf(values) as unknown as Record<string, unknown>;
+    expect(Object.keys(row)).toEqual(USAGE_COLUMNS.map(([c]) => c));
+    for (const [i, [c]] of USAGE_COLUMNS.entries()) expect(row[c]).toBe(`v${i}`);
+  });
+
+  it('reads the JSON objects (by column) earlier versions logged', () => {
+    expect(roundTrip(JSON.stringify(rowOfEvent(event)))).toEqual(event);
+  });
+
+  it('carries lines as UTF-8 bytes, each ending in a newline, and reads them back from a view into a larger buffer', () => {
+    const lines = [toUsageLine(event), toUsageLine({ ...event, id: 'evt_2', model: 'modèle €' })];
+    const bytes = usageLinesToBytes(lines);
+    expect(bytes.toString('utf8')).toBe(`${lines[0]}\n${lines[1]}\n`);
+    const padded = Buffer.concat([Buffer.from('xx'), bytes, Buffer.from('yy')]);
+    expect(usageLinesIn(padded.subarray(2, 2 + bytes.length))).toEqual(lines);
+    expect(usageValuesIn(bytes)).toEqual(lines.map(usageValuesOf));
+    expect(usageLinesIn(new Uint8Array(0))).toEqual([]);
+  });
+
+  it('reads the 20-value lines logged before units and unpriced, as 0 and 0', () => {
+    const billed = { ...event, units: 3, unpriced: true };
+    const old = JSON.stringify(JSON.parse(toUsageLine(billed)).slice(0, 20));
+    expect(roundTrip(old)).toEqual({ ...billed, units: 0, unpriced: false, requestId: null, upstreamRequestId: null });
+    const { units: _u, unpriced: _p, ...oldObject } = rowOfEvent(billed);
+    expect(roundTrip(JSON.stringify(oldObject))).toEqual({ ...billed, units: 0, unpriced: false });
+    expect(roundTrip(toUsageLine(billed))).toEqual(billed);
+  });
+
+  it('refuses a line with the wrong number of values', () => {
+    expect(() => usageValuesOf('["evt_1", 1]')).toThrow(/2 values/);
+    expect(() => usageValuesOf(JSON.stringify([...usageValuesOf(toUsageLine(event)), 'extra']))).toThrow(/values/);
+  });
+
+  it('reads the 22-value lines logged before the request ids (columns are only appended), the ids null', () => {
+    const billed = { ...event, units: 3, unpriced: true };
+    const before090 = JSON.stringify(usageValuesOf(toUsageLine(billed)).slice(0, 22));
+    expect(roundTrip(before090)).toEqual({ ...billed, requestId: null, upstreamRequestId: null });
+    const { request_id: _, upstream_request_id: __, ...oldObject } = rowOfEvent(event);
+    expect(roundTrip(JSON.stringify(oldObject))).toEqual({ ...event, requestId: null, upstreamRequestId: null });
+  });
+
+  it("carries the request ids, Tollgate's and the upstream's, through the line and back", () => {
+    const e = usageEvent({ requestId: 'req_0123456789abcdef0123456789abcdef', upstreamRequestId: 'req_upstream"odd\\id' });
+    expect(roundTrip(toUsageLine(e))).toEqual(e);
+    const w = new UsageLineWriter();
+    w.append(e);
+    expect(w.take().toString('utf8')).toBe(`${toUsageLine(e)}\n`);
+  });
+
+  it('tells whole lines from torn ones', () => {
+    const line = toUsageLine(event);
+    expect(isUsageLine(line)).toBe(true);
+    expect(isUsageLine(line.slice(0, -5))).toBe(false);
+    expect(isUsageLine('')).toBe(false);
+  });
+});
+
+describe('UsageLineWriter', () => {
+  const odd: UsageEvent[] = [
+    event,
+    usageEvent({ id: 'evt_2', model: 'modèle € \u2028 \ud800', endpoint: '/chat\\completions', errorCode: 'line\nbreak\u0001', billable: false, streamed: true }),
+    usageEvent({ id: 'evt_3', createdAtMs: 1_795_722_642_797, costNanoUsd: 2 ** 53 - 1, latencyMs: 2 ** 31 - 1, upstreamLatencyMs: 2 ** 31, unpriced: true }),
+    usageEvent({ id: 'evt_4', inputTokens: 0, cachedTokens: 9, outputTokens: 10, latencyMs: 99, upstreamLatencyMs: 100, costNanoUsd: 1_000_000_000 }),
+    usageEvent({ id: 'evt_5', latencyMs: -5, upstreamLatencyMs: 1.5, costNanoUsd: Number.NaN, inputTokens: -0, outputTokens: Number.POSITIVE_INFINITY }),
+    usageEvent({ id: 'evt_6', costNanoUsd: 2 ** 53 + 2, createdAtMs: 1e21, model: null, provider: null }),
+  ];
+
+  it('writes the same JSON values as toUsageLine, byte for byte, for every kind of string, number and flag', () => {
+    const w = new UsageLineWriter();
+    for (const e of odd) w.append(e);
+    expect(w.count).toBe(odd.length);
+    expect(w.take().toString('utf8')).toBe(usageLinesToBytes(odd.map(toUsageLine)).toString('utf8'));
+  });
+
+  it('writes every field in its column: a line of distinct values reads back as the event', () => {
+    // Each field a value no other field has: a writer that swapped two columns would not read back the same.
+    const distinct = usageEvent({ id: 'evt_d', createdAtMs: 1001, orgId: 'o', projectId: 'p', apiKeyId: 'k', model: 'm', provider: 'pv', endpoint: '/e', method: 'GET', status: 201, outcome: 'timeout', billable: true, inputTokens: 3, cachedTokens: 4, outputTokens: 5, latencyMs: 6, upstreamLatencyMs: 7, costNanoUsd: 8, streamed: false, errorCode: 'c', units: 9, unpriced: true, requestId: 'r', upstreamRequestId: 'u' });
+    const w = new UsageLineWriter();
+    w.append(distinct);
+    expect(roundTrip(usageLinesIn(w.take())[0])).toEqual(distinct);
+  });
+
+  it('refuses an event it cannot write (a bigint) without leaving part of its line', () => {
+    const w = new UsageLineWriter();
+    w.append(event);
+    expect(() => w.append(usageEvent({ id: 'evt_big', costNanoUsd: 10n as unknown as number }))).toThrow(TypeError);
+    w.append(odd[1]);
+    expect(w.count).toBe(2);
+    expect(w.take().toString('utf8')).toBe(`${toUsageLine(event)}\n${toUsageLine(odd[1])}\n`);
+  });
+
+  it('grows past its first buffer, and starts empty after each take', () => {
+    const w = new UsageLineWriter();
+    const long = Array.from({ length: 200 }, (_, i) => usageEvent({ id: `evt_${i}`, model: `m-${'x'.repeat(300)}-${i}` }));
+    for (const e of long) w.append(e);
+    expect(w.take().equals(usageLinesToBytes(long.map(toUsageLine)))).toBe(true);
+    expect(w.count).toBe(0);
+    w.append(event);
+    expect(w.take().toString('utf8')).toBe(`${toUsageLine(event)}\n`);
+    expect(w.take().length).toBe(0);
+  });
+});
+
+describe('salvagedUsageLine', () => {
+  it('shows refused text quoted, keeping every other value', () => {
+    const line = toUsageLine(usageEvent({ id: 'evt_s', model: 'gpt\u0000x', upstreamRequestId: 'r\u202e', inputTokens: 7 }));
+    const salvaged = salvagedUsageLine(line);
+    expect(salvaged).not.toBeNull();
+    expect(roundTrip(salvaged as string)).toEqual({ ...roundTrip(line), model: '"gpt\\000x"', upstreamRequestId: '"r\\u202e"' });
+  });
+
+  it('is null when there is nothing to salvage, or no event', () => {
+    expect(salvagedUsageLine(toUsageLine(usageEvent({ model: 'gpt-4o' })))).toBeNull();
+    expect(salvagedUsageLine('[1,2')).toBeNull();
+  });
+});
