@@ -102,8 +102,9 @@ function makeEvents(rand: () => number, from: number, n: number, total: number, 
 /** Writes the month like the recorder does: each transaction inserts its events and folds them into the rollups. */
 export async function loadMonth(database: Database, total: number, monthStartMs: number): Promise<number> {
   const rand = prng(20_250_106);
-  // Rows per INSERT under each database's parameter limit (21 columns).
-  const rowsPerInsert = database.dialect === 'sqlite' ? 1500 : 3000;
+  // Rows per INSERT under each database's parameter limit (SQLite 32,766, PostgreSQL 65,535), whatever the columns.
+  const columns = Object.keys(makeEvents(prng(1), 0, 1, 1, monthStartMs)[0]).length;
+  const rowsPerInsert = Math.floor((database.dialect === 'sqlite' ? 32_766 : 65_535) / columns);
   const t0 = performance.now();
   for (let done = 0; done < total; done += EVENTS_PER_TRANSACTION) {
     const events = makeEvents(rand, done, Math.min(EVENTS_PER_TRANSACTION, total - done), total, monthStartMs);
