@@ -8,7 +8,8 @@ import pg from 'pg';
 import { costNanoUsd, DEFAULT_PRICES, priceFor } from '../src/core/pricing.js';
 import { noopChanges, type ServiceDeps } from '../src/services/context.js';
 import type { UsageEvent } from '../src/services/usage-recorder.js';
-import { getCosts, getUsage } from '../src/services/usage-query.js';
+import { getCosts } from '../src/services/costs-query.js';
+import { getUsage } from '../src/services/usage-query.js';
 import { rollUpUsage } from '../src/services/usage-rollups.js';
 import { type Database, openDatabase } from '../src/storage/database.js';
 

@@ -9,7 +9,7 @@ import { USAGE_COLUMNS, type UsageRow, usageEventOf, usageLinesIn, usageRowOf } 
 import type { UsageEvent } from '../services/usage-recorder.js';
 import { aggregateRollups } from '../services/usage-rollups.js';
 import type { Database } from './database.js';
-import { ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES } from './schema-rollups.js';
+import { COSTS_KEY_KEY, COSTS_KEY_SUMS, ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES } from './schema-rollups.js';
 
 /** Events per transaction in the worker thread. */
 const WORKER_BATCH = 50_000;
@@ -43,6 +43,11 @@ export function preparedBatchWriter(sqlite: SQLite.Database, prices: Prices): (b
       ),
     ]),
   );
+  const costColumns = [...COSTS_KEY_KEY, ...COSTS_KEY_SUMS];
+  const costsByKey = sqlite.prepare(
+    `INSERT INTO usage_costs_key_1d (${costColumns.join(', ')}) VALUES (${costColumns.map((c) => `@${c}`).join(', ')}) ` +
+      `ON CONFLICT(${COSTS_KEY_KEY.join(', ')}) DO UPDATE SET ${COSTS_KEY_SUMS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`,
+  );
   return sqlite.transaction((batch: UsageRow[]) => {
     const inserted: UsageEvent[] = [];
     for (const row of batch) if (insert.run(row).changes === 1) inserted.push(usageEventOf(row));
@@ -52,6 +57,7 @@ export function preparedBatchWriter(sqlite: SQLite.Database, prices: Prices): (b
       const stmt = upserts.get(table) as SQLite.Statement;
       for (const r of rows[table]) stmt.run(r);
     }
+    for (const r of rows.usage_costs_key_1d) costsByKey.run(r);
   });
 }
 

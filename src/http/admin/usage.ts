@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { getCosts, getUsage, USAGE_KINDS } from '../../services/usage-query.js';
+import { getCosts } from '../../services/costs-query.js';
+import { JsonAnswer } from '../../services/usage-params.js';
+import { getUsage, USAGE_KINDS } from '../../services/usage-query.js';
 import type { AppContext } from '../context.js';
 
 type Q = { Querystring: Record<string, unknown> };
@@ -8,5 +10,9 @@ type Q = { Querystring: Record<string, unknown> };
 export function registerUsageRoutes(app: FastifyInstance, ctx: AppContext): void {
   const { deps, orgId } = ctx;
   for (const kind of USAGE_KINDS) app.get<Q>(`/usage/${kind}`, (req) => getUsage(deps, orgId, kind, req.query));
-  app.get<Q>('/costs', (req) => getCosts(deps, orgId, req.query));
+  app.get<Q>('/costs', async (req, reply) => {
+    const answer = await getCosts(deps, orgId, req.query);
+    // Costs by key come written as JSON by the database (services/costs-query.ts): sent as they are.
+    return answer instanceof JsonAnswer ? reply.type('application/json; charset=utf-8').send(answer.text) : answer;
+  });
 }
