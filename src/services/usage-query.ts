@@ -126,13 +126,14 @@ function rollupSums(eb: ExpressionBuilder<DB, 'usage_rollups_1d'>) {
 
 /** Applies the filters of a question to a query over rollups or usage_events (both name their columns alike). */
 function filtered<Q extends SelectQueryBuilder<DB, 'usage_rollups_1d' | 'usage_events', object>>(q: Q, f: UsageFilter): Q {
-  let out = q;
   // An empty list is "none of these": an empty filter never means "everything".
-  if (f.projectIds) out = out.where('project_id', 'in', f.projectIds.length ? f.projectIds : ['\u0000']) as Q;
-  if (f.apiKeyIds) out = out.where('api_key_id', 'in', f.apiKeyIds.length ? f.apiKeyIds : ['\u0000']) as Q;
-  if (f.models) out = out.where('model', 'in', f.models.length ? f.models : ['\u0000']) as Q;
-  if (f.userIds) {
-    const users = f.userIds.length ? f.userIds : ['\u0000'];
+  if ([f.projectIds, f.apiKeyIds, f.models, f.userIds].some((ids) => ids?.length === 0)) return q.where(sql<boolean>`1 = 0`) as Q;
+  let out = q;
+  if (f.projectIds) out = out.where('project_id', 'in', f.projectIds) as Q;
+  if (f.apiKeyIds) out = out.where('api_key_id', 'in', f.apiKeyIds) as Q;
+  if (f.models) out = out.where('model', 'in', f.models) as Q;
+  const users = f.userIds;
+  if (users) {
     out = out.where((eb) =>
       eb('api_key_id', 'in', eb.selectFrom('api_keys').select('api_keys.id').where('api_keys.owner_type', '=', 'user').where('api_keys.owner_id', 'in', users)),
     ) as Q;
