@@ -473,6 +473,10 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract
             ].sort(),
           ),
         );
+        // Written by the database and sent as it is: still JSON with the headers of every answer.
+        const raw = await t.api('GET', `${path}?${range}&group_by=api_key_id`);
+        expect(raw.headers.get('content-type')).toBe('application/json; charset=utf-8');
+        expect(raw.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/);
         const byKey = await ok(`${path}?${range}&group_by=api_key_id`);
         expect(byKey.data[2].results).toEqual(
           expect.arrayContaining([
