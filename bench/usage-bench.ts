@@ -162,7 +162,7 @@ async function checkCostsByKey(byKey: unknown, totals: unknown): Promise<{ resul
     results += bucket.results.length;
   }
   if (results < 10_000) throw new Error(`only ${results} results by key`);
-  return { results, bytes: byKey instanceof JsonAnswer ? Buffer.byteLength(byKey.text) : Buffer.byteLength(JSON.stringify(byKey)) };
+  return { results, bytes: byKey instanceof JsonAnswer ? byKey.bytes().length : Buffer.byteLength(JSON.stringify(byKey)) };
 }
 
 async function benchOne(database: Database, total: number, nowSec: number) {

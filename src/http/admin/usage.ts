@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { getCosts } from '../../services/costs-query.js';
 import { JsonAnswer } from '../../services/usage-params.js';
@@ -13,6 +14,7 @@ export function registerUsageRoutes(app: FastifyInstance, ctx: AppContext): void
   app.get<Q>('/costs', async (req, reply) => {
     const answer = await getCosts(deps, orgId, req.query);
     // Costs by key come written as JSON by the database (services/costs-query.ts): sent as they are.
-    return answer instanceof JsonAnswer ? reply.type('application/json; charset=utf-8').send(answer.text) : answer;
+    if (!(answer instanceof JsonAnswer)) return answer;
+    return reply.type('application/json; charset=utf-8').send(Readable.from(answer.parts, { objectMode: false }));
   });
 }
