@@ -333,6 +333,41 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract
         expect(between.data.map((e: Json) => e.id)).toEqual(all.slice(1, 11).map((e) => e.id).slice(0, 10));
       });
 
+      it('shows entries written by earlier versions in the same shape (permissions stored as scopes, admin actor type, nulls)', async () => {
+        const db = t.server.runtime.database.db;
+        const legacy = [
+          {
+            id: 'audit_log-legacy1',
+            type: 'api_key.created',
+            actor_type: 'api_key',
+            actor_id: t.adminKeyId,
+            actor: JSON.stringify({ type: 'api_key', api_key: { id: t.adminKeyId, type: 'admin' }, ip_address: null, user_agent: null }),
+            project_id: project,
+            object_id: 'key_legacy',
+            details: JSON.stringify({ id: 'key_legacy', data: { name: 'old', scopes: 'all', expires_at: null, allowed_ips: null } }),
+          },
+          {
+            id: 'audit_log-legacy2',
+            type: 'service_account.updated',
+            actor_type: 'cli',
+            actor_id: 'root',
+            actor: JSON.stringify({ type: 'cli', id: 'root', ip_address: null }),
+            project_id: project,
+            object_id: 'key_legacy',
+            details: JSON.stringify({ id: 'key_legacy', changes_requested: { name: 'x', role: null } }),
+          },
+        ];
+        for (const row of legacy) await db.insertInto('audit_logs').values({ ...row, org_id: t.orgId, effective_at: 1, ip: null, user_agent: null }).execute();
+        const page = await ok(`${ORG}/audit_logs?resource_ids[]=key_legacy`);
+        expect(page.data.map((e: Json) => e.id)).toEqual(['audit_log-legacy2', 'audit_log-legacy1']);
+        const [updated, created] = page.data;
+        expect(created.actor).toEqual({ type: 'api_key', api_key: { id: t.adminKeyId, object: 'organization.admin_api_key' } });
+        expect(created['api_key.created'].data.scopes).toContain('api.responses.write');
+        expect(created['api_key.created'].data.permissions).toBe('all');
+        expect(updated).toMatchObject({ actor: null, tollgate_actor: { type: 'cli', id: 'root' } });
+        expect(updated['service_account.updated'].changes_requested).toEqual({ name: 'x' });
+      });
+
       it('refuses what it does not know, naming it', async () => {
         const path = `${ORG}/audit_logs`;
         await refused(`${path}?order=asc`, 'unknown_parameter', 'order');
