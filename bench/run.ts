@@ -156,6 +156,8 @@ export async function main(): Promise<void> {
         `| usage by project | ${usage.monthQueryMs.sqlite} ms | ${usage.monthQueryMs.postgres ?? '–'} ms |`,
         `| usage by key | ${usage.monthQueryByKeyMs.sqlite} ms | ${usage.monthQueryByKeyMs.postgres ?? '–'} ms |`,
         `| costs by line item | ${usage.monthCostsMs.sqlite} ms | ${usage.monthCostsMs.postgres ?? '–'} ms |`,
+        `| costs by key (${usage.monthCostsByKey.results.toLocaleString('en')} results, JSON ready) | ${usage.monthCostsByKeyMs.sqlite} ms | ${usage.monthCostsByKeyMs.postgres ?? '–'} ms |`,
+        `| costs of one key | ${usage.monthCostsOneKeyMs.sqlite} ms | ${usage.monthCostsOneKeyMs.postgres ?? '–'} ms |`,
         '',
       );
     } catch (err) {

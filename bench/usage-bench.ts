@@ -8,15 +8,19 @@ import pg from 'pg';
 import { costNanoUsd, DEFAULT_PRICES, priceFor } from '../src/core/pricing.js';
 import { noopChanges, type ServiceDeps } from '../src/services/context.js';
 import type { UsageEventsTable as UsageEvent } from '../src/storage/schema-usage.js';
-import { getCosts, getUsage } from '../src/services/usage-query.js';
+import { getCosts } from '../src/services/costs-query.js';
+import { JsonAnswer } from '../src/services/usage-params.js';
+import { getUsage } from '../src/services/usage-query.js';
 import { rollUpUsage } from '../src/storage/usage-rollups.js';
 import { type Database, openDatabase } from '../src/storage/database.js';
 
 // The usage API at scale: a month of usage events (1,000,000 over 10,000 keys in 100 projects) written as the
 // recorder writes them (events and rollups in one transaction, here 20,000 events per transaction, in time order), then
-// `usage/completions?start_time=<month ago>&bucket_width=1d&limit=31` grouped by project_id and by api_key_id,
-// timed through the service function (median of 5 after one warm-up). SQLite always; PostgreSQL when
-// TEST_DATABASE_URL is set. Run alone: node --import tsx bench/usage-bench.ts (USAGE_BENCH_EVENTS to resize).
+// `usage/completions?start_time=<month ago>&bucket_width=1d&limit=31` grouped by project_id and by api_key_id, and
+// `costs` by line item and by api_key_id, timed through the service function (median of 5 after one warm-up; the
+// costs by key come back as the JSON answer itself, so their time includes what serialising objects costs the others).
+// Each answer is checked first: costs by key must add up, day by day, to the day's total. SQLite always; PostgreSQL
+// when TEST_DATABASE_URL is set. Run alone: node --import tsx bench/usage-bench.ts (USAGE_BENCH_EVENTS to resize).
 
 const DAY = 86_400;
 const KEYS = 10_000;
@@ -34,6 +38,12 @@ export interface UsageBenchResult {
   monthQueryByKeyMs: { sqlite: number; postgres?: number };
   /** costs grouped by line_item, 31 daily buckets. */
   monthCostsMs: { sqlite: number; postgres?: number };
+  /** costs grouped by api_key_id, 31 daily buckets (one result per key and day), the JSON answer ready to send. */
+  monthCostsByKeyMs: { sqlite: number; postgres?: number };
+  /** Results and bytes of that answer. */
+  monthCostsByKey: { results: number; bytes: number };
+  /** costs of one key (api_key_ids), 31 daily buckets. */
+  monthCostsOneKeyMs: { sqlite: number; postgres?: number };
   loadSeconds: { sqlite: number; postgres?: number };
   rollupRows: { sqlite: { hourly: number; daily: number }; postgres?: { hourly: number; daily: number } };
 }
@@ -102,8 +112,9 @@ function makeEvents(rand: () => number, from: number, n: number, total: number, 
 /** Writes the month like the recorder does: each transaction inserts its events and folds them into the rollups. */
 export async function loadMonth(database: Database, total: number, monthStartMs: number): Promise<number> {
   const rand = prng(20_250_106);
-  // Rows per INSERT under each database's parameter limit (21 columns).
-  const rowsPerInsert = database.dialect === 'sqlite' ? 1500 : 3000;
+  // Rows per INSERT under each database's parameter limit (SQLite 32,766, PostgreSQL 65,535), whatever the columns.
+  const columns = Object.keys(makeEvents(prng(1), 0, 1, 1, monthStartMs)[0]).length;
+  const rowsPerInsert = Math.floor((database.dialect === 'sqlite' ? 32_766 : 65_535) / columns);
   const t0 = performance.now();
   for (let done = 0; done < total; done += EVENTS_PER_TRANSACTION) {
     const events = makeEvents(rand, done, Math.min(EVENTS_PER_TRANSACTION, total - done), total, monthStartMs);
@@ -132,6 +143,28 @@ async function median(runs: number, fn: () => Promise<unknown>): Promise<number>
   return Math.round(times[Math.floor(times.length / 2)] * 10) / 10;
 }
 
+type CostsPage = { data: Array<{ results: Array<{ amount: { value: number }; api_key_id: string | null }> }> };
+
+const pageOf = (answer: unknown): CostsPage => (answer instanceof JsonAnswer ? answer.parse<CostsPage>() : (answer as CostsPage));
+
+/** The by-key answer must hold one result per key and day, adding up to each day's total. */
+async function checkCostsByKey(byKey: unknown, totals: unknown): Promise<{ results: number; bytes: number }> {
+  const keyed = pageOf(byKey);
+  const total = pageOf(totals);
+  const nano = (v: number) => Math.round(v * 1e9);
+  let results = 0;
+  for (const [i, bucket] of keyed.data.entries()) {
+    const keys = bucket.results.map((r) => r.api_key_id);
+    if (new Set(keys).size !== keys.length || keys.some((k) => !k)) throw new Error(`bucket ${i}: a key twice, or without an id`);
+    const sum = bucket.results.reduce((s, r) => s + nano(r.amount.value), 0);
+    const want = total.data[i].results.reduce((s, r) => s + nano(r.amount.value), 0);
+    if (sum !== want) throw new Error(`bucket ${i}: keys add up to ${sum} nano-dollars, the day's total is ${want}`);
+    results += bucket.results.length;
+  }
+  if (results < 10_000) throw new Error(`only ${results} results by key`);
+  return { results, bytes: byKey instanceof JsonAnswer ? byKey.bytes().length : Buffer.byteLength(JSON.stringify(byKey)) };
+}
+
 async function benchOne(database: Database, total: number, nowSec: number) {
   const monthStart = Math.floor(nowSec / DAY) * DAY - 30 * DAY;
   const loadSeconds = await loadMonth(database, total, monthStart * 1000);
@@ -140,6 +173,9 @@ async function benchOne(database: Database, total: number, nowSec: number) {
   const byProject = () => getUsage(deps, BENCH_ORG, 'completions', { ...month, group_by: 'project_id' });
   const byKey = () => getUsage(deps, BENCH_ORG, 'completions', { ...month, group_by: 'api_key_id' });
   const costs = () => getCosts(deps, BENCH_ORG, { ...month, group_by: 'line_item' });
+  const costsByKey = () => getCosts(deps, BENCH_ORG, { ...month, group_by: 'api_key_id' });
+  const costsOneKey = () => getCosts(deps, BENCH_ORG, { ...month, api_key_ids: 'key_bench_42' });
+  const byKeyAnswer = await checkCostsByKey(await costsByKey(), await getCosts(deps, BENCH_ORG, month));
   // The answer must hold the whole month: every billed completion of the load.
   const page = await byProject();
   const requests = page.data.flatMap((b) => b.results).reduce((s, r) => s + Number(r.num_model_requests), 0);
@@ -151,6 +187,9 @@ async function benchOne(database: Database, total: number, nowSec: number) {
     byProjectMs: await median(5, byProject),
     byKeyMs: await median(5, byKey),
     costsMs: await median(5, costs),
+    costsByKeyMs: await median(5, costsByKey),
+    costsOneKeyMs: await median(5, costsOneKey),
+    costsByKey: byKeyAnswer,
     rows: { hourly: await count('usage_rollups_1h'), daily: await count('usage_rollups_1d') },
   };
 }
@@ -164,13 +203,16 @@ export async function benchUsageQuery(): Promise<UsageBenchResult> {
     log(`usage bench: ${total} events over ${KEYS} keys, SQLite…`);
     const sqlite = await openDatabase({ dataDir: dir });
     const s = await benchOne(sqlite, total, nowSec).finally(() => sqlite.close());
-    log(`  sqlite: load ${s.loadSeconds} s; by project ${s.byProjectMs} ms, by key ${s.byKeyMs} ms, costs ${s.costsMs} ms`);
+    log(`  sqlite: load ${s.loadSeconds} s; by project ${s.byProjectMs} ms, by key ${s.byKeyMs} ms, costs ${s.costsMs} ms, costs by key ${s.costsByKeyMs} ms, one key ${s.costsOneKeyMs} ms`);
     const result: UsageBenchResult = {
       events: total,
       keys: KEYS,
       monthQueryMs: { sqlite: s.byProjectMs },
       monthQueryByKeyMs: { sqlite: s.byKeyMs },
       monthCostsMs: { sqlite: s.costsMs },
+      monthCostsByKeyMs: { sqlite: s.costsByKeyMs },
+      monthCostsByKey: s.costsByKey,
+      monthCostsOneKeyMs: { sqlite: s.costsOneKeyMs },
       loadSeconds: { sqlite: s.loadSeconds },
       rollupRows: { sqlite: s.rows },
     };
@@ -181,10 +223,12 @@ export async function benchUsageQuery(): Promise<UsageBenchResult> {
       const postgres = await openDatabase({ url, dataDir: dir, schema });
       try {
         const p = await benchOne(postgres, total, nowSec);
-        log(`  postgres: load ${p.loadSeconds} s; by project ${p.byProjectMs} ms, by key ${p.byKeyMs} ms, costs ${p.costsMs} ms`);
+        log(`  postgres: load ${p.loadSeconds} s; by project ${p.byProjectMs} ms, by key ${p.byKeyMs} ms, costs ${p.costsMs} ms, costs by key ${p.costsByKeyMs} ms, one key ${p.costsOneKeyMs} ms`);
         result.monthQueryMs.postgres = p.byProjectMs;
         result.monthQueryByKeyMs.postgres = p.byKeyMs;
         result.monthCostsMs.postgres = p.costsMs;
+        result.monthCostsByKeyMs.postgres = p.costsByKeyMs;
+        result.monthCostsOneKeyMs.postgres = p.costsOneKeyMs;
         result.loadSeconds.postgres = p.loadSeconds;
         result.rollupRows.postgres = p.rows;
       } finally {

@@ -201,7 +201,7 @@ describeEachDatabase('dashboard session API', (backend) => {
       const admin = await stale.call('GET', `${ORG}/projects`);
       expect(admin.status).toBe(401);
       expect(admin.body.error.code).toBe('invalid_session');
-      expect((await auditRows(t, 'logout')).length).toBeGreaterThan(0);
+      expect((await auditRows(t, 'logout.succeeded')).length).toBeGreaterThan(0);
     });
 
     it('rotates the session id at login (no fixation)', async () => {

@@ -327,7 +327,11 @@ describeEachDatabase('gateway', (backend) => {
       const deadline = Date.now() + 10_000;
       while (up.aborted.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       expect(up.aborted).toContain('/v1/chat/completions');
-      expect((await lastEvent('drip', 'client_aborted'))?.outcome).toBe('client_aborted');
+      const aborted = await lastEvent('drip', 'client_aborted');
+      expect(aborted?.outcome).toBe('client_aborted');
+      // Billed for what was delivered before the client left (docs/usage-api.md): the upstream bills it too.
+      expect(aborted).toMatchObject({ billable: 1, streamed: 1 });
+      expect(aborted?.output_tokens).toBeGreaterThanOrEqual(1);
     });
   });
 

@@ -92,7 +92,9 @@ describeEachDatabase('leak response', (backend) => {
     await expect(models(k.value)).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
     const audit = (await t.api('GET', `${ORG}/audit_logs?event_types=api_key.exposed&resource_ids=${k.id}`)).body.data;
     expect(audit).toHaveLength(1);
-    expect(audit[0].actor).toMatchObject({ type: 'reporter', id: 'codehost' });
+    // No person or key reported it: OpenAI's actor null, and who did in Tollgate's tollgate_actor.
+    expect(audit[0].actor).toBeNull();
+    expect(audit[0].tollgate_actor).toMatchObject({ type: 'reporter', id: 'codehost' });
     const replay = await postSigned(body, 'kid-1', trusted.privateKey);
     expect(replay.status).toBe(200);
     expect((await t.api('GET', `${ORG}/audit_logs?event_types=api_key.exposed&resource_ids=${k.id}`)).body.data).toHaveLength(1);

@@ -240,7 +240,7 @@ describeEachDatabase('usage and costs API', (backend) => {
       const dayOf = (e: UsageEvent) => Math.floor(e.created_at_ms / 1000 / DAY) * DAY;
       expect(perDay).toEqual([0, 1, 2, 3].map((i) => billedCost(evs.filter((e) => dayOf(e) === D + i * DAY))));
       expect(totals.data[0].results).toEqual([
-        { object: 'organization.costs.result', amount: { value: billedCost(evs.slice(0, 5)) / 1e9, currency: 'usd' }, line_item: null, project_id: null },
+        { object: 'organization.costs.result', amount: { value: billedCost(evs.slice(0, 5)) / 1e9, currency: 'usd' }, line_item: null, project_id: null, api_key_id: null },
       ]);
       expect(totals.data[2].results).toEqual([]);
 

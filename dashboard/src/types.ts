@@ -168,13 +168,17 @@ export interface AuditLog {
   id: string;
   type: string;
   effective_at: number;
-  project: { id: string; name: string | null } | null;
+  /** Absent when the entry is not about a project. */
+  project?: { id: string; name?: string };
+  /** OpenAI's actor: a session or an API key (its `type` is its owner's; `object` says admin or project key). */
   actor: {
     type: string;
-    session?: { user: { id: string | null; email: string | null }; ip_address: string | null };
-    api_key?: { id: string; type: string };
-    ip_address?: string | null;
-  };
+    session?: { user: { id?: string; email?: string }; ip_address?: string };
+    api_key?: { id: string; type?: string; object?: string; user?: { id: string; email?: string }; service_account?: { id: string } };
+    ip_address?: string;
+  } | null;
+  /** Who acted when no person or key did (actor null): the CLI on the server, Tollgate itself, a leak reporter. */
+  tollgate_actor?: { type: string; id?: string; ip_address?: string };
   ip_address: string | null;
   [details: string]: unknown;
 }

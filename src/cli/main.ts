@@ -265,21 +265,22 @@ export function buildCli(): Command {
     .action(async (o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
         const q = new URLSearchParams({ limit: o.limit });
-        if (o.type) q.set('event_types', o.type);
+        for (const type of String(o.type ?? '').split(',')) if (type.trim()) q.append('event_types[]', type.trim());
         if (o.project) q.set('project_ids', o.project);
         if (o.actor) q.set('actor_ids', o.actor);
         if (o.since) q.set('effective_at[gte]', o.since);
         const res = await callApi(b, 'GET', `/v1/organization/audit_logs?${q}`);
         const rows = (res.data as Array<Record<string, unknown>>).map((e) => {
-          const actor = e.actor as Record<string, unknown>;
+          // OpenAI's actor (a session or an API key), or null with Tollgate's account of who acted (cli, system, reporter).
+          const actor = (e.actor ?? e.tollgate_actor ?? {}) as Record<string, unknown>;
           const who =
             actor.type === 'api_key'
               ? (actor.api_key as { id: string }).id
               : actor.type === 'session'
-                ? ((actor.session as { user: { email: string } }).user.email ?? '')
+                ? ((actor.session as { user: { email?: string } }).user.email ?? '')
                 : `${actor.type}${actor.id ? `:${actor.id}` : ''}`;
           const obj = e[e.type as string] as { id?: string } | undefined;
-          return { time: time(e.effective_at), type: e.type, actor: who, object: obj?.id ?? '-', project: (e.project as { id: string } | null)?.id };
+          return { time: time(e.effective_at), type: e.type, actor: who, object: obj?.id ?? '-', project: (e.project as { id: string } | undefined)?.id };
         });
         print(g, res, () => table(rows, ['time', 'type', 'actor', 'object', 'project']));
       }),

@@ -49,10 +49,23 @@ export const AUDIT_EVENTS = {
   'login.succeeded': 'Signed in',
   'login.failed': 'Sign-in failed',
   'login.locked': 'Sign-in locked',
-  logout: 'Signed out',
+  'logout.succeeded': 'Signed out',
 } as const;
 
 export type AuditEventType = keyof typeof AUDIT_EVENTS;
 
 /** Every audit event type, in the catalogue's order. */
 export const AUDIT_EVENT_TYPES = Object.keys(AUDIT_EVENTS) as AuditEventType[];
+
+/**
+ * OpenAI's tenant-scoped event types (its ChatGPT Enterprise tenants; `tenant_only=true` asks for these alone). Tollgate
+ * writes none of them.
+ */
+export function isTenantScoped(type: string): boolean {
+  return type.startsWith('tenant.') || type === 'role.bound_to_resource' || type === 'role.unbound_from_resource';
+}
+
+/** An event type as OpenAI and Tollgate spell them: lower-case words joined by dots (`api_key.created`). */
+export function isEventTypeName(type: string): boolean {
+  return /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/.test(type);
+}

@@ -30,3 +30,18 @@ export function permissionsFromScopes(scopes: readonly string[]): { ok: true; pe
 
 /** Examples of accepted scopes, for error messages. */
 export const SCOPE_EXAMPLES = ['api.model.request', 'api.model.read', 'api.responses.write', 'api.files.read'];
+
+/**
+ * A key's permissions as OpenAI's scopes (what its audit entries show in `scopes`): `api.<resource>.<level>` per
+ * resource it may use; `all` and `read_only` are every resource at write or read. permissionsFromScopes reads them
+ * back to the same grants.
+ */
+export function scopesFromPermissions(permissions: PermissionsSpec): string[] {
+  if (permissions === 'all' || permissions === 'read_only') {
+    const level = permissions === 'all' ? 'write' : 'read';
+    return RESOURCES.map((r) => `api.${r}.${level}`);
+  }
+  return Object.entries(permissions.restricted)
+    .filter(([resource, level]) => level !== 'none' && (RESOURCES as readonly string[]).includes(resource))
+    .map(([resource, level]) => `api.${resource}.${level}`);
+}

@@ -197,7 +197,7 @@ export async function createProjectKey(
       details: {
         data: {
           name: body.name ?? 'Secret key',
-          scopes: permissions,
+          permissions,
           expires_at: body.expires_at ?? null,
           allowed_ips: body.allowed_ips ?? null,
           owner,
@@ -331,7 +331,7 @@ export async function updateProjectKey(
       actor,
       projectId,
       objectId: keyId,
-      details: { changes_requested: { ...body, ...(body.permissions ? { scopes: body.permissions } : {}) } },
+      details: { changes_requested: body },
     });
   });
   deps.changes.keyChanged(keyId);

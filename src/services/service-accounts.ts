@@ -71,7 +71,7 @@ async function activeProject(deps: ServiceDeps, orgId: string, projectId: string
 async function insertAccountKey(
   trx: Executor,
   deps: ServiceDeps,
-  a: { orgId: string; projectId: string; accountId: string; name: string; permissions: PermissionsSpec; expiresInSeconds: number | null },
+  a: { orgId: string; projectId: string; accountId: string; name: string; permissions: PermissionsSpec; scopes?: string[]; expiresInSeconds: number | null },
   actor: Actor,
 ): Promise<ServiceAccountApiKey> {
   const key = await insertKey(
@@ -97,7 +97,8 @@ async function insertAccountKey(
     actor,
     projectId: a.projectId,
     objectId: key.id,
-    details: { data: { name: a.name, scopes: a.permissions, owner: { type: 'service_account', id: a.accountId } } },
+    // OpenAI's scopes as given (none given: the audit log shows the permissions' scopes), Tollgate's permissions beside.
+    details: { data: { name: a.name, ...(a.scopes ? { scopes: a.scopes } : {}), permissions: a.permissions, owner: { type: 'service_account', id: a.accountId } } },
   });
   return { object: 'organization.project.service_account.api_key', value: key.secret, name: a.name, created_at: nowSeconds(deps), id: key.id };
 }
@@ -215,7 +216,7 @@ export async function createServiceAccountKey(
       insertAccountKey(
         trx,
         deps,
-        { orgId, projectId, accountId: id, name: body.name ?? FIRST_KEY_NAME, permissions, expiresInSeconds: body.expires_in_seconds ?? null },
+        { orgId, projectId, accountId: id, name: body.name ?? FIRST_KEY_NAME, permissions, scopes: body.scopes, expiresInSeconds: body.expires_in_seconds ?? null },
         actor,
       ),
     );

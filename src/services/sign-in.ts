@@ -81,7 +81,7 @@ export async function logIn(ctx: AccountContext, input: unknown, client: Client,
 /** Ends a session and audits it. */
 export async function logOut(ctx: AccountContext, session: SessionUser, client: Client): Promise<void> {
   await deleteSession(ctx.deps, session.tokenHash);
-  await writeAudit(ctx.deps.database.db, ctx.deps, { orgId: ctx.orgId, type: 'logout', actor: sessionActor(session, client), objectId: session.userId });
+  await writeAudit(ctx.deps.database.db, ctx.deps, { orgId: ctx.orgId, type: 'logout.succeeded', actor: sessionActor(session, client), objectId: session.userId });
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ColumnDefinitionBuilder, CreateTableBuilder, Kysely, Migration } from 'kysely';
 import { adminPeopleMigrations } from './migrations-admin.js';
 import { dashboardMigrations } from './migrations-dashboard.js';
+import { fidelityMigrations } from './migrations-fidelity.js';
 import { limitMigrations } from './migrations-limits.js';
 import { meteringMigrations } from './migrations-metering.js';
 import { objectMigrations } from './migrations-objects.js';
@@ -34,6 +35,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     ...adminPeopleMigrations(dialect),
     ...dashboardMigrations(dialect),
     ...spendMigrations(dialect),
+    ...fidelityMigrations(dialect),
   };
 }
 

@@ -68,12 +68,38 @@ export interface UsageRollupsTable {
  * (api_key_id is always ''): questions that do not ask about keys read far fewer rows there.
  * Minute buckets are read from usage_events directly.
  */
-export interface RollupTables {
+export interface UsageRollupTables {
   usage_rollups_1h: UsageRollupsTable;
   usage_rollups_1d: UsageRollupsTable;
   usage_rollups_project_1h: UsageRollupsTable;
   usage_rollups_project_1d: UsageRollupsTable;
 }
+
+/**
+ * A day's billed requests and cost of one key (migration 094): the Costs API grouped or filtered by key without line
+ * items reads one row per key and day here, where the per-key day table has one per key, model and endpoint kind.
+ * Rows with neither a billed request nor a cost are not written.
+ */
+export interface UsageCostsKeyTable {
+  org_id: string;
+  /** Unix seconds, UTC day. */
+  bucket_start: number;
+  api_key_id: string;
+  /** The key's project (a key never changes project; part of the key all the same, as in the other rollups). */
+  project_id: string;
+  num_model_requests: number;
+  /** input + cached input + output cost, nano-dollars. */
+  cost_nanousd: number;
+}
+
+export interface RollupTables extends UsageRollupTables {
+  usage_costs_key_1d: UsageCostsKeyTable;
+}
+
+/** The unique key of usage_costs_key_1d: a day's rows are in key order. */
+export const COSTS_KEY_KEY = ['org_id', 'bucket_start', 'api_key_id', 'project_id'] as const;
+/** The summed columns of usage_costs_key_1d. */
+export const COSTS_KEY_SUMS = ['num_model_requests', 'cost_nanousd'] as const;
 
 /** The unique key of every rollup table (api_key_id is '' in the project tables). */
 export const ROLLUP_KEY = ['org_id', 'bucket_start', 'project_id', 'api_key_id', 'model', 'endpoint_kind'] as const;
@@ -95,7 +121,7 @@ export const ROLLUP_SUMS = [
 ] as const;
 
 /** Each rollup table: its bucket width in seconds, and whether it keeps the key dimension. */
-export const ROLLUP_TABLES: ReadonlyArray<{ table: keyof RollupTables; width: number; perKey: boolean }> = [
+export const ROLLUP_TABLES: ReadonlyArray<{ table: keyof UsageRollupTables; width: number; perKey: boolean }> = [
   { table: 'usage_rollups_1h', width: 3600, perKey: true },
   { table: 'usage_rollups_1d', width: 86_400, perKey: true },
   { table: 'usage_rollups_project_1h', width: 3600, perKey: false },

@@ -2,7 +2,7 @@ import type SQLite from 'better-sqlite3';
 import type { KeyNetworkRow, LastUsedRows } from '../core/ports.js';
 import type { ModelPrice } from '../core/pricing.js';
 import { USAGE_COLUMNS, type UsageRow, type UsageValues, usageRowOf } from '../core/usage-line.js';
-import { ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES } from './schema-rollups.js';
+import { COSTS_KEY_KEY, COSTS_KEY_SUMS, ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES } from './schema-rollups.js';
 import { aggregateRollups } from './usage-rollups.js';
 
 // The SQLite usage sink's statements, prepared on one better-sqlite3 connection: the usage worker's own, or the
@@ -30,6 +30,11 @@ export function preparedBatchWriter(sqlite: SQLite.Database, prices: Prices): (b
       ),
     ]),
   );
+  const costColumns = [...COSTS_KEY_KEY, ...COSTS_KEY_SUMS];
+  const costsByKey = sqlite.prepare(
+    `INSERT INTO usage_costs_key_1d (${costColumns.join(', ')}) VALUES (${costColumns.map((c) => `@${c}`).join(', ')}) ` +
+      `ON CONFLICT(${COSTS_KEY_KEY.join(', ')}) DO UPDATE SET ${COSTS_KEY_SUMS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`,
+  );
   return sqlite.transaction((batch: UsageValues[]) => {
     const inserted: UsageRow[] = [];
     for (const values of batch) if (insert.run(values).changes === 1) inserted.push(usageRowOf(values));
@@ -39,6 +44,7 @@ export function preparedBatchWriter(sqlite: SQLite.Database, prices: Prices): (b
       const stmt = upserts.get(table) as SQLite.Statement;
       for (const r of rows[table]) stmt.run(r);
     }
+    for (const r of rows.usage_costs_key_1d) costsByKey.run(r);
   });
 }
 

@@ -87,6 +87,24 @@ describe('aggregateRollups', () => {
       expect(got[table].length).toBeGreaterThan(10);
       expect(got[table]).toEqual(want[table]);
     }
+    // A day's cost per key: the billed events' requests and cost of each (day, key, project), none where both are 0.
+    const byKey = new Map<string, { num_model_requests: number; cost_nanousd: number }>();
+    for (const e of events.filter(isBilled)) {
+      const id = [e.org_id, bucketOfMs(e.created_at_ms, 86_400), e.api_key_id ?? '', e.project_id ?? ''].join('|');
+      const acc = byKey.get(id) ?? { num_model_requests: 0, cost_nanousd: 0 };
+      acc.num_model_requests++;
+      acc.cost_nanousd += Number(e.cost_nanousd);
+      byKey.set(id, acc);
+    }
+    const costs = got.usage_costs_key_1d;
+    expect(costs.length).toBeGreaterThan(10);
+    expect(new Map(costs.map((r) => [[r.org_id, r.bucket_start, r.api_key_id, r.project_id].join('|'), { num_model_requests: r.num_model_requests, cost_nanousd: r.cost_nanousd }]))).toEqual(byKey);
+    const order = costs.map((r) => [r.bucket_start, r.org_id, r.api_key_id, r.project_id]);
+    const byParts = (a: Array<string | number>, b: Array<string | number>) => {
+      for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+      return 0;
+    };
+    expect(order).toEqual([...order].sort(byParts));
   });
 
   it('keeps a key whose events alternate between models and hours apart', () => {

@@ -2,7 +2,17 @@ import { type Kysely, sql } from 'kysely';
 import { bucketOfMs } from '../core/buckets.js';
 import { costNanoUsd, DEFAULT_PRICES, type ModelPrice, priceFor } from '../core/pricing.js';
 import type { DB } from './schema.js';
-import { endpointKind, ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES, type RollupTables, type UsageRollupsTable } from './schema-rollups.js';
+import {
+  COSTS_KEY_KEY,
+  COSTS_KEY_SUMS,
+  endpointKind,
+  ROLLUP_KEY,
+  ROLLUP_SUMS,
+  ROLLUP_TABLES,
+  type UsageCostsKeyTable,
+  type UsageRollupsTable,
+  type UsageRollupTables,
+} from './schema-rollups.js';
 import type { UsageEventsTable } from './schema-usage.js';
 
 type Prices = Readonly<Record<string, ModelPrice>>;
@@ -68,7 +78,7 @@ function emptyRow(org: string, bucket: number, project: string, key: string, mod
   };
 }
 
-type RollupRows = Record<keyof RollupTables, UsageRollupsTable[]>;
+type RollupRows = Record<keyof UsageRollupTables, UsageRollupsTable[]> & { usage_costs_key_1d: UsageCostsKeyTable[] };
 
 /** The identity of a row within its bucket: org, project, key ('' in the project tables), model, endpoint kind. */
 function identityOf(r: UsageRollupsTable, perKey: boolean): string {
@@ -180,11 +190,41 @@ export function aggregateRollups(events: UsageEventsTable[], prices: Prices = DE
     }
     out[table] = [...merged.values()].sort((a, b) => a.bucket - b.bucket || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((m) => m.row);
   }
+  out.usage_costs_key_1d = costsByKey(out.usage_rollups_1d);
   return out;
 }
 
+const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** A day's billed requests and cost per key (usage_costs_key_1d) from the per-key day rows, in key order. */
+function costsByKey(daily: UsageRollupsTable[]): UsageCostsKeyTable[] {
+  const merged = new Map<string, UsageCostsKeyTable>();
+  for (const r of daily) {
+    const cost = r.input_cost_nanousd + r.cached_cost_nanousd + r.output_cost_nanousd;
+    if (r.num_model_requests === 0 && cost === 0) continue;
+    const id = `${r.org_id}\u0000${r.bucket_start}\u0000${r.api_key_id}\u0000${r.project_id}`;
+    const m = merged.get(id);
+    if (m) {
+      m.num_model_requests += r.num_model_requests;
+      m.cost_nanousd += cost;
+    } else {
+      merged.set(id, {
+        org_id: r.org_id,
+        bucket_start: r.bucket_start,
+        api_key_id: r.api_key_id,
+        project_id: r.project_id,
+        num_model_requests: r.num_model_requests,
+        cost_nanousd: cost,
+      });
+    }
+  }
+  return [...merged.values()].sort(
+    (a, b) => a.bucket_start - b.bucket_start || order(a.org_id, b.org_id) || order(a.api_key_id, b.api_key_id) || order(a.project_id, b.project_id),
+  );
+}
+
 /** Adds rows to a rollup table: INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x (SQLite ≥ 3.24 and PostgreSQL). */
-export async function upsertRollups(trx: Kysely<DB>, table: keyof RollupTables, rows: UsageRollupsTable[]): Promise<void> {
+export async function upsertRollups(trx: Kysely<DB>, table: keyof UsageRollupTables, rows: UsageRollupsTable[]): Promise<void> {
   const add = Object.fromEntries(ROLLUP_SUMS.map((c) => [c, sql<number>`${sql.ref(`${table}.${c}`)} + ${sql.ref(`excluded.${c}`)}`]));
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
     await trx
@@ -204,4 +244,17 @@ export async function rollUpUsage(trx: Kysely<DB>, events: UsageEventsTable[], p
   if (events.length === 0) return;
   const rows = aggregateRollups(events, prices);
   for (const { table } of ROLLUP_TABLES) await upsertRollups(trx, table, rows[table]);
+  await upsertCostsByKey(trx, rows.usage_costs_key_1d);
+}
+
+/** Adds rows to usage_costs_key_1d, as upsertRollups does. */
+async function upsertCostsByKey(trx: Kysely<DB>, rows: UsageCostsKeyTable[]): Promise<void> {
+  const add = Object.fromEntries(COSTS_KEY_SUMS.map((c) => [c, sql<number>`${sql.ref(`usage_costs_key_1d.${c}`)} + ${sql.ref(`excluded.${c}`)}`]));
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    await trx
+      .insertInto('usage_costs_key_1d')
+      .values(rows.slice(i, i + ROWS_PER_STATEMENT))
+      .onConflict((oc) => oc.columns([...COSTS_KEY_KEY]).doUpdateSet(add))
+      .execute();
+  }
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { listAuditLogs } from '../../services/audit.js';
+import { listAuditLogs } from '../../services/audit-logs.js';
 import type { AppContext } from '../context.js';
 
 /** GET /v1/organization/audit_logs — OpenAI's Audit Logs API and filters. */

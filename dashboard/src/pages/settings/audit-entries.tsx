@@ -8,13 +8,19 @@ export { eventLabel };
 
 function actorLabel(e: AuditLog, names: Map<string, NamedObject>): string {
   const a = e.actor;
+  if (!a) {
+    const t = e.tollgate_actor;
+    if (t?.type === 'system') return 'Tollgate';
+    if (t?.type === 'cli') return `Command line${t.id ? ` (${t.id})` : ''}`;
+    if (t?.type === 'reporter') return `Leak report${t.id ? ` (${t.id})` : ''}`;
+    return t?.type ?? '—';
+  }
   if (a.type === 'session') return a.session?.user.email ?? 'Someone signing in';
   if (a.type === 'api_key') {
     const id = a.api_key?.id ?? '';
     const name = names.get(id)?.name;
-    return `${a.api_key?.type === 'admin' ? 'Admin key' : 'Key'} ${name ? `“${name}”` : id}`;
+    return `${a.api_key?.object === 'organization.admin_api_key' ? 'Admin key' : 'Key'} ${name ? `“${name}”` : id}`;
   }
-  if (a.type === 'system') return 'Tollgate';
   return a.type;
 }
 

@@ -20,7 +20,7 @@ export function eventLabel(type: string): string {
 /** Ids an entry names (its subject, the key or user who acted), for looking their names up. */
 export function idsOf(e: AuditLog): string[] {
   const d = detailsOf(e);
-  const out = [d.id, e.actor.api_key?.id, e.actor.session?.user.id, (d.data?.owner as { id?: string } | undefined)?.id];
+  const out = [d.id, e.actor?.api_key?.id, e.actor?.session?.user.id, (d.data?.owner as { id?: string } | undefined)?.id];
   return out.filter((x): x is string => typeof x === 'string' && x.length > 0);
 }
 

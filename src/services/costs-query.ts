@@ -1,0 +1,171 @@
+import { type ExpressionBuilder, sql } from 'kysely';
+import { nanoToUsd } from '../core/pricing.js';
+import type { DB } from '../storage/schema.js';
+import type { ServiceDeps } from './context.js';
+import { pageWindow } from '../core/buckets.js';
+import { bucketWidth, byBucket, checkParams, cmp, groupBy, JsonAnswer, list, type Page, pageJson, pageSpan, type Query, type Range, range, toPage } from './usage-params.js';
+
+// OpenAI's Costs API (GET /v1/organization/costs): daily costs, grouped by project, key and/or line item
+// (`<model>, input`, `…, cached input`, `…, output`), filtered by project and key. Sums are of integer nano-dollars,
+// converted to USD last, so line items add up to the total exactly. Where each question is answered from:
+// - by line item: the day rollups (per key when keys are asked about, else per project);
+// - by key, without line items: usage_costs_key_1d, one row per key and day, answered as JSON the database wrote;
+// - for some keys, without line items: usage_costs_key_1d;
+// - otherwise: the per-project day rollup.
+
+const COSTS_LIMITS = [7, 180] as const;
+const LINE_ITEMS = ['input', 'cached input', 'output'] as const;
+
+export interface CostResult {
+  object: 'organization.costs.result';
+  amount: { value: number; currency: 'usd' };
+  line_item: string | null;
+  project_id: string | null;
+  api_key_id: string | null;
+}
+
+function costResult(nano: number, lineItem: string | null, projectId: string | null, apiKeyId: string | null): CostResult {
+  return { object: 'organization.costs.result', amount: { value: nanoToUsd(nano), currency: 'usd' }, line_item: lineItem, project_id: projectId, api_key_id: apiKeyId };
+}
+
+interface CostQuestion {
+  orgId: string;
+  from: number;
+  to: number;
+  /** The page's bucket starts (days). */
+  days: number[];
+  group: Set<string>;
+  /** null: not filtered; []: none of them. */
+  projectIds: string[] | null;
+  apiKeyIds: string[] | null;
+}
+
+/** GET /v1/organization/costs. */
+export async function getCosts(deps: ServiceDeps, orgId: string, query: Query): Promise<Page<CostResult> | JsonAnswer> {
+  checkParams(query, ['project_ids', 'api_key_ids', 'group_by'], ['project_ids', 'api_key_ids', 'group_by']);
+  const width = bucketWidth(query, ['1d']);
+  const r = range(query, width, COSTS_LIMITS, Math.floor(deps.clock() / 1000));
+  const q: CostQuestion = {
+    orgId,
+    ...pageSpan(r),
+    days: pageWindow(r).starts,
+    group: groupBy(query, ['project_id', 'line_item', 'api_key_id']),
+    projectIds: list(query, 'project_ids'),
+    apiKeyIds: list(query, 'api_key_ids'),
+  };
+  const none = q.to <= q.from || q.projectIds?.length === 0 || q.apiKeyIds?.length === 0;
+  if (none) return toPage(r, () => []);
+  if (q.group.has('line_item')) return byLineItem(deps, q, r);
+  if (q.group.has('api_key_id')) return byKey(deps, q, r);
+  return totals(deps, q, r);
+}
+
+/** Rows of the per-key or per-project day rollups, by line item. */
+async function byLineItem(deps: ServiceDeps, q: CostQuestion, r: Range): Promise<Page<CostResult>> {
+  const perKey = q.group.has('api_key_id') || q.apiKeyIds !== null;
+  const cols = [...(q.group.has('project_id') ? ['project_id' as const] : []), ...(q.group.has('api_key_id') ? ['api_key_id' as const] : []), 'model' as const];
+  let sel = deps.database.db
+    .selectFrom(perKey ? 'usage_rollups_1d' : 'usage_rollups_project_1d')
+    .where('org_id', '=', q.orgId)
+    .where('bucket_start', '>=', q.from)
+    .where('bucket_start', '<', q.to);
+  if (q.projectIds) sel = sel.where('project_id', 'in', q.projectIds);
+  if (q.apiKeyIds) sel = sel.where('api_key_id', 'in', q.apiKeyIds);
+  const raw = await sel
+    .select(['bucket_start', ...cols])
+    .select((eb: ExpressionBuilder<DB, 'usage_rollups_1d'>) => [
+      eb.fn.sum<number>('num_model_requests').as('num_model_requests'),
+      eb.fn.sum<number>('input_tokens').as('input_tokens'),
+      eb.fn.sum<number>('cached_tokens').as('cached_tokens'),
+      eb.fn.sum<number>('output_tokens').as('output_tokens'),
+      eb.fn.sum<number>('input_cost_nanousd').as('input_cost'),
+      eb.fn.sum<number>('cached_cost_nanousd').as('cached_cost'),
+      eb.fn.sum<number>('output_cost_nanousd').as('output_cost'),
+    ])
+    .groupBy(['bucket_start', ...cols])
+    .execute();
+  const rows = raw.map((row) => {
+    const dims = row as Partial<Record<'project_id' | 'api_key_id' | 'model', string>>;
+    const cached = Number(row.cached_tokens);
+    return {
+      bucket_start: Number(row.bucket_start),
+      project_id: dims.project_id || null,
+      api_key_id: dims.api_key_id || null,
+      model: dims.model || 'unknown model',
+      tokens: [Number(row.input_tokens) - cached, cached, Number(row.output_tokens)],
+      cost: [Number(row.input_cost), Number(row.cached_cost), Number(row.output_cost)],
+    };
+  });
+  const buckets = byBucket(rows, (a, b) => cmp(a.project_id, b.project_id) || cmp(a.api_key_id, b.api_key_id) || cmp(a.model, b.model));
+  return toPage(r, (s) =>
+    (buckets.get(s) ?? []).flatMap((row) =>
+      LINE_ITEMS.flatMap((item, i) =>
+        row.tokens[i] > 0 || row.cost[i] !== 0 ? [costResult(row.cost[i], `${row.model}, ${item}`, row.project_id, row.api_key_id)] : [],
+      ),
+    ),
+  );
+}
+
+/** Totals per day (and project), from the per-project day rollup, or from the keys' day costs when keys are named. */
+async function totals(deps: ServiceDeps, q: CostQuestion, r: Range): Promise<Page<CostResult>> {
+  const byProject = q.group.has('project_id');
+  const db = deps.database.db;
+  let rows: Array<{ bucket_start: number; project_id: string | null; requests: number; cost: number }>;
+  if (q.apiKeyIds) {
+    // Each day by name: the key leads (org, day, key), so named keys are looked up, not a month of keys scanned.
+    let sel = db.selectFrom('usage_costs_key_1d').where('org_id', '=', q.orgId).where('bucket_start', 'in', q.days).where('api_key_id', 'in', q.apiKeyIds);
+    if (q.projectIds) sel = sel.where('project_id', 'in', q.projectIds);
+    const raw = await sel
+      .select(['bucket_start', ...(byProject ? ['project_id' as const] : [])])
+      .select((eb) => [eb.fn.sum<number>('num_model_requests').as('requests'), eb.fn.sum<number>('cost_nanousd').as('cost')])
+      .groupBy(['bucket_start', ...(byProject ? ['project_id' as const] : [])])
+      .execute();
+    rows = raw.map((x) => ({ bucket_start: Number(x.bucket_start), project_id: (x as { project_id?: string }).project_id || null, requests: Number(x.requests), cost: Number(x.cost) }));
+  } else {
+    let sel = db.selectFrom('usage_rollups_project_1d').where('org_id', '=', q.orgId).where('bucket_start', '>=', q.from).where('bucket_start', '<', q.to);
+    if (q.projectIds) sel = sel.where('project_id', 'in', q.projectIds);
+    const raw = await sel
+      .select(['bucket_start', ...(byProject ? ['project_id' as const] : [])])
+      .select((eb) => [
+        eb.fn.sum<number>('num_model_requests').as('requests'),
+        sql<number>`sum(input_cost_nanousd + cached_cost_nanousd + output_cost_nanousd)`.as('cost'),
+      ])
+      .groupBy(['bucket_start', ...(byProject ? ['project_id' as const] : [])])
+      .execute();
+    rows = raw.map((x) => ({ bucket_start: Number(x.bucket_start), project_id: (x as { project_id?: string }).project_id || null, requests: Number(x.requests), cost: Number(x.cost) }));
+  }
+  const buckets = byBucket(rows, (a, b) => cmp(a.project_id, b.project_id));
+  return toPage(r, (s) => (buckets.get(s) ?? []).flatMap((row) => (row.requests > 0 || row.cost !== 0 ? [costResult(row.cost, null, row.project_id, null)] : [])));
+}
+
+/**
+ * Costs per key (and project), written as JSON by the database: a month by key is ~290,000 results (~40 MB), and
+ * fetching them as rows, building objects and serialising them took several times longer than having the database
+ * write each day's results as one JSON text (`value` is the nano-dollars as a double divided by 1e9, which both
+ * databases print as a number JSON reads back to the same double as nanoToUsd gives). One result per key: a key's
+ * usage is always its project's (a key never changes project), so each (day, key) has one row of the table.
+ */
+async function byKey(deps: ServiceDeps, q: CostQuestion, r: Range): Promise<JsonAnswer> {
+  const byProject = q.group.has('project_id');
+  const pg = deps.database.dialect === 'postgres';
+  // An id as a JSON string ('' , none, as null).
+  const quote = (col: 'api_key_id' | 'project_id') =>
+    pg ? sql`coalesce(to_json(nullif(${sql.ref(col)}, ''))::text, 'null')` : sql`json_quote(nullif(${sql.ref(col)}, ''))`;
+  const value = pg ? sql`(cost_nanousd::float8 / 1e9)::text` : sql`(cost_nanousd / 1e9)`;
+  const result = sql`'{"object":"organization.costs.result","amount":{"value":' || ${value} || ',"currency":"usd"},"line_item":null,"project_id":' || ${
+    byProject ? quote('project_id') : sql`'null'`
+  } || ',"api_key_id":' || ${quote('api_key_id')} || '}'`;
+  // In the order the rows are read, the table's (key, project) order; sorting them again cost half the time on PostgreSQL.
+  // SQLite's as bytes: decoding ~40 MB of UTF-8 into strings took longer than the database took to write it.
+  const joined = pg ? sql<string | Buffer>`string_agg(${result}, ',')` : sql<string | Buffer>`cast(group_concat(${result}, ',') as blob)`;
+  let sel = deps.database.db
+    .selectFrom('usage_costs_key_1d')
+    .where('org_id', '=', q.orgId)
+    .where('bucket_start', '>=', q.from)
+    .where('bucket_start', '<', q.to);
+  if (q.projectIds) sel = sel.where('project_id', 'in', q.projectIds);
+  if (q.apiKeyIds) sel = sel.where('bucket_start', 'in', q.days).where('api_key_id', 'in', q.apiKeyIds);
+  const days = await sel.select(['bucket_start', joined.as('results')]).groupBy('bucket_start').execute();
+  const results = new Map<number, string | Buffer>(days.map((d) => [Number(d.bucket_start), d.results]));
+  return new JsonAnswer(pageJson(r, (start) => results.get(start) ?? ''));
+}
