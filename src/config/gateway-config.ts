@@ -43,12 +43,23 @@ const Price = z
   .strictObject({
     input: usd.optional(),
     cached_input: usd.optional(),
+    cache_write_input: usd.optional(),
+    cache_write_1h_input: usd.optional(),
     output: usd.optional(),
     audio_input: usd.optional(),
     audio_output: usd.optional(),
     image_input: usd.optional(),
     image_output: usd.optional(),
-    long_context: z.strictObject({ above_input_tokens: z.number().int().positive(), input: usd, cached_input: usd.optional(), output: usd.optional() }).optional(),
+    long_context: z
+      .strictObject({
+        above_input_tokens: z.number().int().positive(),
+        input: usd,
+        cached_input: usd.optional(),
+        output: usd.optional(),
+        cache_write_input: usd.optional(),
+        cache_write_1h_input: usd.optional(),
+      })
+      .optional(),
     images: z.record(z.string(), z.record(z.string(), usd)).optional(),
     characters: usd.optional(),
     minutes: usd.optional(),

@@ -217,6 +217,20 @@ export const API_PATH_WORDS: ReadonlySet<string> = new Set([
   'web_search_calls',
 ]);
 
+/**
+ * Anthropic's Messages API, served on the same `/v1` (docs/providers.md): relative to `/v1` as the routes above. Its
+ * message batches (`/messages/batches…`) are not listed: they pass through to an Anthropic provider, unmetered.
+ */
+export const ANTHROPIC_ROUTES: readonly string[] = ['/messages', '/messages/count_tokens'];
+
+/** The static words of Anthropic's paths that OpenAI's do not have. */
+export const ANTHROPIC_PATH_WORDS: ReadonlySet<string> = new Set(['count_tokens']);
+
+/** Whether a canonical `/v1` path is Anthropic's Messages API (`/v1/messages` and below): answered in Anthropic's shapes. */
+export function isAnthropicPath(path: string): boolean {
+  return path === '/v1/messages' || path.startsWith('/v1/messages/');
+}
+
 /** A request path matched to an API route. */
 export interface ApiRoute {
   /** The route's template, e.g. `/files/{file_id}/content`. */
@@ -233,7 +247,7 @@ interface Compiled {
 
 const EXACT = new Set<string>();
 const BY_LENGTH = new Map<number, Compiled[]>();
-for (const template of API_ROUTES) {
+for (const template of [...API_ROUTES, ...ANTHROPIC_ROUTES]) {
   const segments = template
     .slice(1)
     .split('/')
