@@ -53,3 +53,33 @@ describe('configuration as one frozen value', () => {
     expect(() => loadConfig({ TOLLGATE_CONFIG: path, TOLLGATE_DATA_DIR: dir })).toThrow(/NOT_SET_ANYWHERE is not set/);
   });
 });
+
+describe('provider kinds', () => {
+  it('openai by default; azure-openai with api-key, api_version and deployments; anthropic with x-api-key and a default anthropic-version', () => {
+    expect(load(provider({})).providers[0]).toMatchObject({ kind: 'openai', auth: 'bearer', apiVersion: null, deployments: {} });
+    const azure = load(provider({ kind: 'azure-openai', base_url: 'https://res.openai.azure.com', api_version: '2024-10-21', deployments: { 'gpt-4o': 'prod-4o' } })).providers[0];
+    expect(azure).toMatchObject({ kind: 'azure-openai', auth: 'api-key', apiVersion: '2024-10-21', deployments: { 'gpt-4o': 'prod-4o' } });
+    expect(load(provider({ kind: 'anthropic', base_url: 'https://api.anthropic.com/v1' })).providers[0]).toMatchObject({ kind: 'anthropic', auth: 'x-api-key', apiVersion: '2023-06-01' });
+    expect(load(provider({ kind: 'anthropic', api_version: '2024-01-01' })).providers[0].apiVersion).toBe('2024-01-01');
+  });
+
+  it('refuses what a kind cannot take, and a kind it does not know', () => {
+    expect(() => load(provider({ kind: 'azure-openai' }))).toThrow(/needs api_version/);
+    expect(() => load(provider({ deployments: { a: 'b' } }))).toThrow(/deployments are for azure-openai/);
+    expect(() => load(provider({ kind: 'anthropic', projects: { proj_abc: 'proj_up' } }))).toThrow(/anthropic provider/);
+    expect(() => load(provider({ kind: 'bedrock' }))).toThrow(/providers.0.kind/);
+    expect(() => load(provider({ kind: 'azure-openai', api_version: '2024 10' }))).toThrow(/api_version/);
+  });
+
+  it('ANTHROPIC_API_KEY alone or beside OPENAI_API_KEY: an anthropic provider, and claude-* routed to it', () => {
+    const both = loadConfig({ TOLLGATE_DATA_DIR: dir, OPENAI_API_KEY: 'sk-o', ANTHROPIC_API_KEY: 'sk-ant-a' }).gateway;
+    expect(both.providers.map((p) => [p.name, p.kind, p.auth, p.baseUrl])).toEqual([
+      ['openai', 'openai', 'bearer', 'https://api.openai.com/v1'],
+      ['anthropic', 'anthropic', 'x-api-key', 'https://api.anthropic.com/v1'],
+    ]);
+    expect(both.routes).toEqual([{ pattern: 'claude-*', provider: 'anthropic' }]);
+    expect(both.defaultProvider).toBe('openai');
+    const alone = loadConfig({ TOLLGATE_DATA_DIR: dir, ANTHROPIC_API_KEY: 'sk-ant-a' }).gateway;
+    expect(alone.defaultProvider).toBe('anthropic');
+  });
+});

@@ -174,7 +174,7 @@ async function forward(
 
   let up: UpstreamResponse;
   try {
-    up = await upstream.send({ method: request.method, path: endpoint, search: request.search, headers, body: payload, project: info.record.projectId, signal: controller });
+    up = await upstream.send({ method: request.method, path: endpoint, search: request.search, headers, body: payload, project: info.record.projectId, model: info.model, signal: controller });
   } catch (err) {
     cancelDeadline();
     if (err instanceof TollgateError) {
