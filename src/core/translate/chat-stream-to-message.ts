@@ -15,6 +15,8 @@ export class ChatStreamToMessage {
   complete = false;
   /** Whether the client's stream has ended ([DONE], or an error chunk). */
   ended = false;
+  /** The text generated so far (counted by the tokenizer when the upstream reports no usage). */
+  text = '';
   private started = false;
   private next = 0;
   /** The content block open now: its index, and the tool call it is (null for text). */
@@ -55,7 +57,8 @@ export class ChatStreamToMessage {
     return out + anthropicEvent('content_block_start', { index, content_block: block });
   }
 
-  private text(text: string): string {
+  private textDelta(text: string): string {
+    this.text += text;
     let out = '';
     if (this.open?.tool !== null || !this.open) out += this.openBlock(null, { type: 'text', text: '' });
     return out + anthropicEvent('content_block_delta', { index: this.open?.index, delta: { type: 'text_delta', text } });
@@ -82,9 +85,9 @@ export class ChatStreamToMessage {
     const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
     if (!isObject(choice)) return out;
     const delta = isObject(choice.delta) ? choice.delta : {};
-    if (typeof delta.content === 'string' && delta.content !== '') out += this.text(delta.content);
+    if (typeof delta.content === 'string' && delta.content !== '') out += this.textDelta(delta.content);
     if (typeof delta.refusal === 'string' && delta.refusal !== '') {
-      out += this.text(delta.refusal);
+      out += this.textDelta(delta.refusal);
       this.stopReason = 'refusal';
     }
     if (Array.isArray(delta.tool_calls)) {
