@@ -6,8 +6,8 @@ import type { SeenRequest } from './fake-upstream.js';
 /**
  * A fake of Anthropic's Messages API for tests: checks the provider key (`x-api-key`) and `anthropic-version` as
  * Anthropic does, records every request, and answers with the provider-shaped payloads of provider-payloads.ts. The
- * model picks the behaviour: plain (the default), `…cached…` (cache writes and reads in its usage), a request with
- * tools gets a tool_use answer, `claude-error400`, `claude-overloaded` (529), `claude-refuses-key` (401: the provider
+ * model picks the behaviour: plain (the default), `…cached…` (cache writes and reads in its usage), a request offering
+ * a get_weather tool gets a tool_use answer, `claude-error400`, `claude-overloaded` (529), `claude-refuses-key` (401: the provider
  * refuses Tollgate's key), `claude-cutoff` (a stream that ends before message_stop).
  */
 export interface FakeAnthropic {
@@ -63,7 +63,8 @@ export async function startFakeAnthropic(secret: string): Promise<FakeAnthropic>
     if (model === 'claude-overloaded') return error(529, 'overloaded_error', 'Overloaded');
     if (model === 'claude-refuses-key') return error(401, 'authentication_error', 'invalid x-api-key sk-ant-api03-provider-secret');
     const withModel = (sseText: string) => sseText.replaceAll('claude-sonnet-4-5-20250929', model);
-    const tools = Array.isArray(body.tools) && body.tools.length > 0;
+    // A request offering the get_weather tool gets it called; any other (Claude Code's own tools included) gets text.
+    const tools = Array.isArray(body.tools) && body.tools.some((t) => (t as { name?: unknown })?.name === 'get_weather');
     if (body.stream === true) {
       if (model === 'claude-cutoff') {
         const events = anthropicSse([
