@@ -10,7 +10,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const load = (file: unknown) => {
   const path = join(dir, `c${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(path, JSON.stringify(file));
-  return loadConfig({ TOLLGATE_CONFIG: path, TOLLGATE_DATA_DIR: dir, UP_KEY: 'sk-x' }).gateway;
+  return loadConfig({ TOLLGATE_CONFIG: path, TOLLGATE_DATA_DIR: dir, UP_KEY: 'sk-x', UP_KEY_2: 'sk-y' }).gateway;
 };
 const provider = (extra: Record<string, unknown>) => ({ providers: [{ name: 'up', base_url: 'https://api.example.com/v1', api_key_env: 'UP_KEY', ...extra }] });
 
@@ -81,5 +81,27 @@ describe('provider kinds', () => {
     expect(both.defaultProvider).toBe('openai');
     const alone = loadConfig({ TOLLGATE_DATA_DIR: dir, ANTHROPIC_API_KEY: 'sk-ant-a' }).gateway;
     expect(alone.defaultProvider).toBe('anthropic');
+  });
+});
+
+describe('several keys for one provider', () => {
+  it('reads each from its variable, weight 1 unless given, one attempt per key unless max_attempts says', () => {
+    const one = load(provider({})).providers[0];
+    expect(one.credentials).toEqual([{ id: 'UP_KEY', apiKey: 'sk-x', weight: 1 }]);
+    expect(one.maxAttempts).toBe(1);
+    const two = load(provider({ api_key_env: undefined, credentials: [{ api_key_env: 'UP_KEY', weight: 3 }, { api_key_env: 'UP_KEY_2' }] })).providers[0];
+    expect(two.credentials).toEqual([
+      { id: 'UP_KEY', apiKey: 'sk-x', weight: 3 },
+      { id: 'UP_KEY_2', apiKey: 'sk-y', weight: 1 },
+    ]);
+    expect(two).toMatchObject({ apiKey: 'sk-x', auth: 'bearer', maxAttempts: 2 });
+    expect(load(provider({ api_key_env: undefined, credentials: [{ api_key_env: 'UP_KEY' }, { api_key_env: 'UP_KEY_2' }], max_attempts: 5 })).providers[0].maxAttempts).toBe(5);
+  });
+
+  it('refuses both forms at once, a key listed twice, an unset variable, a weight of 0', () => {
+    expect(() => load(provider({ credentials: [{ api_key_env: 'UP_KEY_2' }] }))).toThrow(/not both/);
+    expect(() => load(provider({ api_key_env: undefined, credentials: [{ api_key_env: 'UP_KEY' }, { api_key_env: 'UP_KEY' }] }))).toThrow(/listed twice/);
+    expect(() => load(provider({ api_key_env: undefined, credentials: [{ api_key_env: 'NOT_SET_ANYWHERE' }] }))).toThrow(/NOT_SET_ANYWHERE is not set/);
+    expect(() => load(provider({ api_key_env: undefined, credentials: [{ api_key_env: 'UP_KEY', weight: 0 }] }))).toThrow(/weight/);
   });
 });

@@ -30,6 +30,10 @@ const Provider = z.strictObject({
   kind: z.enum(PROVIDER_KINDS).optional(),
   base_url: z.string().url(),
   api_key_env: z.string().optional(),
+  /** Several keys of this provider, picked by weight; a failed attempt moves on to another (docs/providers.md). */
+  credentials: z.array(z.strictObject({ api_key_env: z.string().min(1), weight: z.number().positive().finite().optional() })).min(1).max(64).optional(),
+  /** Attempts of one request over the provider's credentials (default: one per credential). */
+  max_attempts: z.number().int().min(1).max(10).optional(),
   /** How the key is sent; each kind has its own default (bearer, api-key, x-api-key). */
   auth: z.enum(['bearer', 'api-key', 'x-api-key', 'none']).optional(),
   /** `api-version` (query parameter) for Azure-style providers; the default `anthropic-version` for Anthropic. */
@@ -112,6 +116,10 @@ export interface ProviderConfig {
   apiVersion: string | null;
   /** Azure OpenAI: model → deployment. */
   deployments: Record<string, string>;
+  /** The provider's keys (one, or a weighted pool); `apiKey` is the first one's. */
+  credentials: Array<{ id: string; apiKey: string; weight: number }>;
+  /** Attempts of one request over the credentials. */
+  maxAttempts: number;
   headers: Record<string, string>;
   models: string[] | null;
   timeouts: { connectMs: number; firstByteMs: number; totalMs: number };
@@ -146,7 +154,19 @@ function kindProblem(p: z.infer<typeof Provider>, kind: ProviderKind): string | 
   if (kind === 'azure-openai' && !p.api_version) return 'an azure-openai provider needs api_version (e.g. 2024-10-21)';
   if (p.deployments && kind !== 'azure-openai') return 'deployments are for azure-openai providers';
   if (p.projects && kind === 'anthropic') return "projects map to OpenAI's projects (OpenAI-Project), which an anthropic provider has none of";
+  if (p.credentials && p.api_key_env) return 'give api_key_env or credentials, not both';
+  if (p.credentials && new Set(p.credentials.map((c) => c.api_key_env)).size !== p.credentials.length) return 'a credential is listed twice';
   return null;
+}
+
+/** A provider's credentials from the environment; throws for one whose variable is not set. */
+function credentialsOf(p: z.infer<typeof Provider>, env: Readonly<Record<string, string | undefined>>): ProviderConfig['credentials'] {
+  const listed = p.credentials ?? (p.api_key_env ? [{ api_key_env: p.api_key_env, weight: 1 }] : []);
+  return listed.map((c) => {
+    const apiKey = env[c.api_key_env];
+    if (!apiKey) throw new Error(`provider ${p.name}: environment variable ${c.api_key_env} is not set`);
+    return { id: c.api_key_env, apiKey, weight: c.weight ?? 1 };
+  });
 }
 
 /**
@@ -167,11 +187,11 @@ export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<s
   }
   const globalTimeouts = { ...DEFAULT_TIMEOUTS, ...timeouts(file.timeouts) };
   const providers: ProviderConfig[] = (file.providers ?? []).map((p) => {
-    const key = p.api_key_env ? env[p.api_key_env] : undefined;
-    if (p.api_key_env && !key) throw new Error(`provider ${p.name}: environment variable ${p.api_key_env} is not set`);
     const kind = p.kind ?? 'openai';
     const problem = kindProblem(p, kind);
     if (problem) throw new Error(`provider ${p.name}: ${problem}`);
+    const credentials = credentialsOf(p, env);
+    const key = credentials[0]?.apiKey;
     return {
       name: p.name,
       kind,
@@ -180,6 +200,8 @@ export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<s
       auth: p.auth ?? (key ? DEFAULT_AUTH[kind] : 'none'),
       apiVersion: p.api_version ?? (kind === 'anthropic' ? DEFAULT_ANTHROPIC_VERSION : null),
       deployments: p.deployments ?? {},
+      credentials,
+      maxAttempts: p.max_attempts ?? Math.max(1, credentials.length),
       headers: p.headers ?? {},
       models: p.models ?? null,
       timeouts: { ...globalTimeouts, ...timeouts(p.timeouts) },
@@ -188,7 +210,7 @@ export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<s
       projects: p.projects ?? {},
     };
   });
-  const fromEnv = (name: string, kind: ProviderKind, baseUrl: string, apiKey: string): ProviderConfig => ({
+  const fromEnv = (name: string, kind: ProviderKind, baseUrl: string, apiKey: string, variable: string): ProviderConfig => ({
     name,
     kind,
     baseUrl: baseUrl.replace(/\/+$/, ''),
@@ -196,6 +218,8 @@ export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<s
     auth: DEFAULT_AUTH[kind],
     apiVersion: kind === 'anthropic' ? DEFAULT_ANTHROPIC_VERSION : null,
     deployments: {},
+    credentials: [{ id: variable, apiKey, weight: 1 }],
+    maxAttempts: 1,
     headers: {},
     models: null,
     timeouts: globalTimeouts,
@@ -203,10 +227,10 @@ export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<s
     connections: 128,
     projects: {},
   });
-  if (config.openaiApiKey && !providers.some((p) => p.name === 'openai')) providers.push(fromEnv('openai', 'openai', config.openaiBaseUrl, config.openaiApiKey));
+  if (config.openaiApiKey && !providers.some((p) => p.name === 'openai')) providers.push(fromEnv('openai', 'openai', config.openaiBaseUrl, config.openaiApiKey, 'OPENAI_API_KEY'));
   // ANTHROPIC_API_KEY alone, or beside OPENAI_API_KEY: Claude models (claude-*) go to Anthropic.
   const anthropicFromEnv = config.anthropicApiKey !== undefined && !providers.some((p) => p.name === 'anthropic');
-  if (anthropicFromEnv) providers.push(fromEnv('anthropic', 'anthropic', config.anthropicBaseUrl, config.anthropicApiKey as string));
+  if (anthropicFromEnv) providers.push(fromEnv('anthropic', 'anthropic', config.anthropicBaseUrl, config.anthropicApiKey as string, 'ANTHROPIC_API_KEY'));
   const names = new Set(providers.map((p) => p.name));
   const routes = Object.entries(file.routes ?? {}).map(([pattern, provider]) => {
     if (!names.has(provider)) throw new Error(`route ${pattern}: unknown provider ${provider}`);

@@ -30,6 +30,7 @@ export const AUDIT_EVENTS = {
   'organization.spend_limit.updated': 'Organization spend limit changed',
   'spend_alerts.updated': 'Spend alerts changed',
   'budget.threshold_crossed': 'Budget threshold crossed',
+  'provider_credential.failed': "Provider refused one of Tollgate's keys for it",
   'webhook.created': 'Webhook added',
   'webhook.deleted': 'Webhook deleted',
   'upstream_object.assigned': 'Upstream object assigned',

@@ -31,10 +31,13 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const upstream = (retries: number, extra: Partial<ProviderConfig> = {}) =>
-  new HttpUpstream({
+  new HttpUpstream(
+    {
     name: 'test',
     kind: 'openai',
     deployments: {},
+    credentials: [{ id: 'TEST_KEY', apiKey: 'sk-provider', weight: 1 }],
+    maxAttempts: 1,
     baseUrl: base,
     apiKey: 'sk-provider',
     auth: 'bearer',
@@ -46,7 +49,9 @@ const upstream = (retries: number, extra: Partial<ProviderConfig> = {}) =>
     connections: 4,
     projects: {},
     ...extra,
-  } satisfies ProviderConfig);
+  } satisfies ProviderConfig,
+    { clock: () => 0 },
+  );
 
 const send = (u: HttpUpstream, method: string) =>
   u.send({ method, path: '/models', search: '?x=1', headers: { accept: 'application/json' }, body: method === 'POST' ? Buffer.from('{}') : null, signal: new AbortHandle() });

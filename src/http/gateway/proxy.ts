@@ -341,7 +341,7 @@ const SECRETS = new WeakMap<GatewayContext, string[]>();
 function providerSecrets(g: GatewayContext): string[] {
   let s = SECRETS.get(g);
   if (!s) {
-    s = g.config.providers.map((p) => p.apiKey ?? '').filter((k) => k.length > 0);
+    s = g.config.providers.flatMap((p) => [p.apiKey ?? '', ...p.credentials.map((c) => c.apiKey)]).filter((k) => k.length > 0);
     SECRETS.set(g, s);
   }
   return s;
