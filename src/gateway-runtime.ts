@@ -16,6 +16,7 @@ import { loadTokenizer } from './core/tokenizer.js';
 import type { Upstream } from './core/upstream.js';
 import type { Runtime } from './runtime.js';
 import { AnomalyDetector } from './services/anomaly.js';
+import { type ProviderCredentialFailure, reportCredentialFailure } from './services/provider-credentials.js';
 import { raiseBudgetAlert } from './services/budget-alerts.js';
 import { LimitsGuard } from './services/limits-guard.js';
 import { PolicyCache } from './services/policy-cache.js';
@@ -27,7 +28,11 @@ import { UsageRetention } from './services/usage-retention.js';
 export function createGateway(config: Config, runtime: Runtime, app: AppContext, logger: Logger): GatewayContext & { limitStore: LimitStore; retention: UsageRetention } {
   const gatewayConfig = config.gateway;
   const upstreams = new Map<string, Upstream>();
-  for (const p of gatewayConfig.providers) upstreams.set(p.name, new HttpUpstream(p));
+  const onCredentialFailed = (failure: ProviderCredentialFailure) => {
+    logger.error(failure, 'PROVIDER REFUSED ONE OF ITS CREDENTIALS: disabled until the next start; check that key');
+    reportCredentialFailure(runtime.deps, app.webhooks, runtime.org.id, failure).catch((err) => logger.error({ err: String(err) }, 'provider credential report failed'));
+  };
+  for (const p of gatewayConfig.providers) upstreams.set(p.name, new HttpUpstream(p, { clock: runtime.deps.clock, onCredentialFailed }));
   if (upstreams.size === 0) {
     upstreams.set('echo', new EchoUpstream(runtime.deps.clock));
     // The echo model counts every token: load the tokenizer now rather than on the first request.

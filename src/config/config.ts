@@ -101,6 +101,8 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_BASE_URL: z.string().default('https://api.openai.com/v1'),
+  ANTHROPIC_API_KEY: z.string().optional(),
+  ANTHROPIC_BASE_URL: z.string().default('https://api.anthropic.com/v1'),
 });
 
 export type Config = Readonly<{
@@ -139,7 +141,9 @@ export type Config = Readonly<{
   logLevel: string;
   openaiApiKey: string | undefined;
   openaiBaseUrl: string;
-  /** Providers, routes, aliases and prices (the config file and OPENAI_API_KEY), resolved once and deep-frozen. */
+  anthropicApiKey: string | undefined;
+  anthropicBaseUrl: string;
+  /** Providers, routes, aliases and prices (the config file, OPENAI_API_KEY and ANTHROPIC_API_KEY), resolved once and deep-frozen. */
   gateway: GatewayConfig;
 }>;
 
@@ -183,6 +187,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL,
     openaiApiKey: e.OPENAI_API_KEY || undefined,
     openaiBaseUrl: e.OPENAI_BASE_URL,
+    anthropicApiKey: e.ANTHROPIC_API_KEY || undefined,
+    anthropicBaseUrl: e.ANTHROPIC_BASE_URL,
   };
   // The environment is not kept: only the secrets the gateway config names are resolved from it, into that config.
   return deepFreeze({ ...settings, gateway: loadGatewayConfig(settings, env) });

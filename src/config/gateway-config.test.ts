@@ -10,7 +10,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const load = (file: unknown) => {
   const path = join(dir, `c${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(path, JSON.stringify(file));
-  return loadConfig({ TOLLGATE_CONFIG: path, TOLLGATE_DATA_DIR: dir, UP_KEY: 'sk-x' }).gateway;
+  return loadConfig({ TOLLGATE_CONFIG: path, TOLLGATE_DATA_DIR: dir, UP_KEY: 'sk-x', UP_KEY_2: 'sk-y' }).gateway;
 };
 const provider = (extra: Record<string, unknown>) => ({ providers: [{ name: 'up', base_url: 'https://api.example.com/v1', api_key_env: 'UP_KEY', ...extra }] });
 
@@ -51,5 +51,57 @@ describe('configuration as one frozen value', () => {
     const path = join(dir, 'unset.json');
     writeFileSync(path, JSON.stringify(provider({ api_key_env: 'NOT_SET_ANYWHERE' })));
     expect(() => loadConfig({ TOLLGATE_CONFIG: path, TOLLGATE_DATA_DIR: dir })).toThrow(/NOT_SET_ANYWHERE is not set/);
+  });
+});
+
+describe('provider kinds', () => {
+  it('openai by default; azure-openai with api-key, api_version and deployments; anthropic with x-api-key and a default anthropic-version', () => {
+    expect(load(provider({})).providers[0]).toMatchObject({ kind: 'openai', auth: 'bearer', apiVersion: null, deployments: {} });
+    const azure = load(provider({ kind: 'azure-openai', base_url: 'https://res.openai.azure.com', api_version: '2024-10-21', deployments: { 'gpt-4o': 'prod-4o' } })).providers[0];
+    expect(azure).toMatchObject({ kind: 'azure-openai', auth: 'api-key', apiVersion: '2024-10-21', deployments: { 'gpt-4o': 'prod-4o' } });
+    expect(load(provider({ kind: 'anthropic', base_url: 'https://api.anthropic.com/v1' })).providers[0]).toMatchObject({ kind: 'anthropic', auth: 'x-api-key', apiVersion: '2023-06-01' });
+    expect(load(provider({ kind: 'anthropic', api_version: '2024-01-01' })).providers[0].apiVersion).toBe('2024-01-01');
+  });
+
+  it('refuses what a kind cannot take, and a kind it does not know', () => {
+    expect(() => load(provider({ kind: 'azure-openai' }))).toThrow(/needs api_version/);
+    expect(() => load(provider({ deployments: { a: 'b' } }))).toThrow(/deployments are for azure-openai/);
+    expect(() => load(provider({ kind: 'anthropic', projects: { proj_abc: 'proj_up' } }))).toThrow(/anthropic provider/);
+    expect(() => load(provider({ kind: 'bedrock' }))).toThrow(/providers.0.kind/);
+    expect(() => load(provider({ kind: 'azure-openai', api_version: '2024 10' }))).toThrow(/api_version/);
+  });
+
+  it('ANTHROPIC_API_KEY alone or beside OPENAI_API_KEY: an anthropic provider, and claude-* routed to it', () => {
+    const both = loadConfig({ TOLLGATE_DATA_DIR: dir, OPENAI_API_KEY: 'sk-o', ANTHROPIC_API_KEY: 'sk-ant-a' }).gateway;
+    expect(both.providers.map((p) => [p.name, p.kind, p.auth, p.baseUrl])).toEqual([
+      ['openai', 'openai', 'bearer', 'https://api.openai.com/v1'],
+      ['anthropic', 'anthropic', 'x-api-key', 'https://api.anthropic.com/v1'],
+    ]);
+    expect(both.routes).toEqual([{ pattern: 'claude-*', provider: 'anthropic' }]);
+    expect(both.defaultProvider).toBe('openai');
+    const alone = loadConfig({ TOLLGATE_DATA_DIR: dir, ANTHROPIC_API_KEY: 'sk-ant-a' }).gateway;
+    expect(alone.defaultProvider).toBe('anthropic');
+  });
+});
+
+describe('several keys for one provider', () => {
+  it('reads each from its variable, weight 1 unless given, one attempt per key unless max_attempts says', () => {
+    const one = load(provider({})).providers[0];
+    expect(one.credentials).toEqual([{ id: 'UP_KEY', apiKey: 'sk-x', weight: 1 }]);
+    expect(one.maxAttempts).toBe(1);
+    const two = load(provider({ api_key_env: undefined, credentials: [{ api_key_env: 'UP_KEY', weight: 3 }, { api_key_env: 'UP_KEY_2' }] })).providers[0];
+    expect(two.credentials).toEqual([
+      { id: 'UP_KEY', apiKey: 'sk-x', weight: 3 },
+      { id: 'UP_KEY_2', apiKey: 'sk-y', weight: 1 },
+    ]);
+    expect(two).toMatchObject({ apiKey: 'sk-x', auth: 'bearer', maxAttempts: 2 });
+    expect(load(provider({ api_key_env: undefined, credentials: [{ api_key_env: 'UP_KEY' }, { api_key_env: 'UP_KEY_2' }], max_attempts: 5 })).providers[0].maxAttempts).toBe(5);
+  });
+
+  it('refuses both forms at once, a key listed twice, an unset variable, a weight of 0', () => {
+    expect(() => load(provider({ credentials: [{ api_key_env: 'UP_KEY_2' }] }))).toThrow(/not both/);
+    expect(() => load(provider({ api_key_env: undefined, credentials: [{ api_key_env: 'UP_KEY' }, { api_key_env: 'UP_KEY' }] }))).toThrow(/listed twice/);
+    expect(() => load(provider({ api_key_env: undefined, credentials: [{ api_key_env: 'NOT_SET_ANYWHERE' }] }))).toThrow(/NOT_SET_ANYWHERE is not set/);
+    expect(() => load(provider({ api_key_env: undefined, credentials: [{ api_key_env: 'UP_KEY', weight: 0 }] }))).toThrow(/weight/);
   });
 });

@@ -13,13 +13,33 @@ const Timeouts = z.strictObject({
   total_ms: z.number().int().positive().optional(),
 });
 
+/** The kinds of provider (docs/providers.md): what the upstream speaks and how it takes its key. */
+export const PROVIDER_KINDS = ['openai', 'azure-openai', 'anthropic'] as const;
+export type ProviderKind = (typeof PROVIDER_KINDS)[number];
+
+/** The `anthropic-version` sent to an Anthropic provider when the client sends none. */
+export const DEFAULT_ANTHROPIC_VERSION = '2023-06-01';
+
 const Provider = z.strictObject({
   name: z.string().regex(/^[a-z0-9_-]+$/i),
+  /**
+   * `openai` (the default): OpenAI and every OpenAI-compatible server (vLLM, Ollama, Groq, Mistral, Gemini's
+   * OpenAI-compatible endpoint); `azure-openai`: Azure OpenAI's deployment URLs, `api-key` and `api-version`;
+   * `anthropic`: Anthropic's Messages API, `x-api-key` and `anthropic-version`.
+   */
+  kind: z.enum(PROVIDER_KINDS).optional(),
   base_url: z.string().url(),
   api_key_env: z.string().optional(),
-  /** Azure-style providers take the key in an `api-key` header and an `api-version` query parameter. */
-  auth: z.enum(['bearer', 'api-key', 'none']).optional(),
-  api_version: z.string().optional(),
+  /** Several keys of this provider, picked by weight; a failed attempt moves on to another (docs/providers.md). */
+  credentials: z.array(z.strictObject({ api_key_env: z.string().min(1), weight: z.number().positive().finite().optional() })).min(1).max(64).optional(),
+  /** Attempts of one request over the provider's credentials (default: one per credential). */
+  max_attempts: z.number().int().min(1).max(10).optional(),
+  /** How the key is sent; each kind has its own default (bearer, api-key, x-api-key). */
+  auth: z.enum(['bearer', 'api-key', 'x-api-key', 'none']).optional(),
+  /** `api-version` (query parameter) for Azure-style providers; the default `anthropic-version` for Anthropic. */
+  api_version: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'must be a version (printable, no spaces)').optional(),
+  /** Azure OpenAI: model → deployment name (a model without one is its own deployment). */
+  deployments: z.record(z.string(), z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a deployment name')).optional(),
   headers: z.record(z.string(), z.string()).optional(),
   models: z.array(z.string()).optional(),
   timeouts: Timeouts.optional(),
@@ -43,12 +63,23 @@ const Price = z
   .strictObject({
     input: usd.optional(),
     cached_input: usd.optional(),
+    cache_write_input: usd.optional(),
+    cache_write_1h_input: usd.optional(),
     output: usd.optional(),
     audio_input: usd.optional(),
     audio_output: usd.optional(),
     image_input: usd.optional(),
     image_output: usd.optional(),
-    long_context: z.strictObject({ above_input_tokens: z.number().int().positive(), input: usd, cached_input: usd.optional(), output: usd.optional() }).optional(),
+    long_context: z
+      .strictObject({
+        above_input_tokens: z.number().int().positive(),
+        input: usd,
+        cached_input: usd.optional(),
+        output: usd.optional(),
+        cache_write_input: usd.optional(),
+        cache_write_1h_input: usd.optional(),
+      })
+      .optional(),
     images: z.record(z.string(), z.record(z.string(), usd)).optional(),
     characters: usd.optional(),
     minutes: usd.optional(),
@@ -78,10 +109,17 @@ const FileSchema = z.strictObject({
 
 export interface ProviderConfig {
   name: string;
+  kind: ProviderKind;
   baseUrl: string;
   apiKey: string | null;
-  auth: 'bearer' | 'api-key' | 'none';
+  auth: 'bearer' | 'api-key' | 'x-api-key' | 'none';
   apiVersion: string | null;
+  /** Azure OpenAI: model → deployment. */
+  deployments: Record<string, string>;
+  /** The provider's keys (one, or a weighted pool); `apiKey` is the first one's. */
+  credentials: Array<{ id: string; apiKey: string; weight: number }>;
+  /** Attempts of one request over the credentials. */
+  maxAttempts: number;
   headers: Record<string, string>;
   models: string[] | null;
   timeouts: { connectMs: number; firstByteMs: number; totalMs: number };
@@ -107,7 +145,29 @@ export interface GatewayConfig {
 const DEFAULT_TIMEOUTS = { connectMs: 10_000, firstByteMs: 120_000, totalMs: 600_000 };
 
 /** What the gateway config is read from: the settings it depends on and the provider secrets' environment. */
-export type GatewaySources = Pick<Config, 'configFile' | 'openaiApiKey' | 'openaiBaseUrl'>;
+export type GatewaySources = Pick<Config, 'configFile' | 'openaiApiKey' | 'openaiBaseUrl' | 'anthropicApiKey' | 'anthropicBaseUrl'>;
+
+const DEFAULT_AUTH: Record<ProviderKind, ProviderConfig['auth']> = { openai: 'bearer', 'azure-openai': 'api-key', anthropic: 'x-api-key' };
+
+/** What a kind of provider cannot take, as a load error, or null. */
+function kindProblem(p: z.infer<typeof Provider>, kind: ProviderKind): string | null {
+  if (kind === 'azure-openai' && !p.api_version) return 'an azure-openai provider needs api_version (e.g. 2024-10-21)';
+  if (p.deployments && kind !== 'azure-openai') return 'deployments are for azure-openai providers';
+  if (p.projects && kind === 'anthropic') return "projects map to OpenAI's projects (OpenAI-Project), which an anthropic provider has none of";
+  if (p.credentials && p.api_key_env) return 'give api_key_env or credentials, not both';
+  if (p.credentials && new Set(p.credentials.map((c) => c.api_key_env)).size !== p.credentials.length) return 'a credential is listed twice';
+  return null;
+}
+
+/** A provider's credentials from the environment; throws for one whose variable is not set. */
+function credentialsOf(p: z.infer<typeof Provider>, env: Readonly<Record<string, string | undefined>>): ProviderConfig['credentials'] {
+  const listed = p.credentials ?? (p.api_key_env ? [{ api_key_env: p.api_key_env, weight: 1 }] : []);
+  return listed.map((c) => {
+    const apiKey = env[c.api_key_env];
+    if (!apiKey) throw new Error(`provider ${p.name}: environment variable ${c.api_key_env} is not set`);
+    return { id: c.api_key_env, apiKey, weight: c.weight ?? 1 };
+  });
+}
 
 /**
  * Reads the gateway config (file, then OPENAI_API_KEY), validating it; throws a readable error. Called once, by
@@ -127,14 +187,21 @@ export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<s
   }
   const globalTimeouts = { ...DEFAULT_TIMEOUTS, ...timeouts(file.timeouts) };
   const providers: ProviderConfig[] = (file.providers ?? []).map((p) => {
-    const key = p.api_key_env ? env[p.api_key_env] : undefined;
-    if (p.api_key_env && !key) throw new Error(`provider ${p.name}: environment variable ${p.api_key_env} is not set`);
+    const kind = p.kind ?? 'openai';
+    const problem = kindProblem(p, kind);
+    if (problem) throw new Error(`provider ${p.name}: ${problem}`);
+    const credentials = credentialsOf(p, env);
+    const key = credentials[0]?.apiKey;
     return {
       name: p.name,
+      kind,
       baseUrl: p.base_url.replace(/\/+$/, ''),
       apiKey: key ?? null,
-      auth: p.auth ?? (key ? 'bearer' : 'none'),
-      apiVersion: p.api_version ?? null,
+      auth: p.auth ?? (key ? DEFAULT_AUTH[kind] : 'none'),
+      apiVersion: p.api_version ?? (kind === 'anthropic' ? DEFAULT_ANTHROPIC_VERSION : null),
+      deployments: p.deployments ?? {},
+      credentials,
+      maxAttempts: p.max_attempts ?? Math.max(1, credentials.length),
       headers: p.headers ?? {},
       models: p.models ?? null,
       timeouts: { ...globalTimeouts, ...timeouts(p.timeouts) },
@@ -143,26 +210,33 @@ export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<s
       projects: p.projects ?? {},
     };
   });
-  if (config.openaiApiKey && !providers.some((p) => p.name === 'openai')) {
-    providers.push({
-      name: 'openai',
-      baseUrl: config.openaiBaseUrl.replace(/\/+$/, ''),
-      apiKey: config.openaiApiKey,
-      auth: 'bearer',
-      apiVersion: null,
-      headers: {},
-      models: null,
-      timeouts: globalTimeouts,
-      retries: 0,
-      connections: 128,
-      projects: {},
-    });
-  }
+  const fromEnv = (name: string, kind: ProviderKind, baseUrl: string, apiKey: string, variable: string): ProviderConfig => ({
+    name,
+    kind,
+    baseUrl: baseUrl.replace(/\/+$/, ''),
+    apiKey,
+    auth: DEFAULT_AUTH[kind],
+    apiVersion: kind === 'anthropic' ? DEFAULT_ANTHROPIC_VERSION : null,
+    deployments: {},
+    credentials: [{ id: variable, apiKey, weight: 1 }],
+    maxAttempts: 1,
+    headers: {},
+    models: null,
+    timeouts: globalTimeouts,
+    retries: 0,
+    connections: 128,
+    projects: {},
+  });
+  if (config.openaiApiKey && !providers.some((p) => p.name === 'openai')) providers.push(fromEnv('openai', 'openai', config.openaiBaseUrl, config.openaiApiKey, 'OPENAI_API_KEY'));
+  // ANTHROPIC_API_KEY alone, or beside OPENAI_API_KEY: Claude models (claude-*) go to Anthropic.
+  const anthropicFromEnv = config.anthropicApiKey !== undefined && !providers.some((p) => p.name === 'anthropic');
+  if (anthropicFromEnv) providers.push(fromEnv('anthropic', 'anthropic', config.anthropicBaseUrl, config.anthropicApiKey as string, 'ANTHROPIC_API_KEY'));
   const names = new Set(providers.map((p) => p.name));
   const routes = Object.entries(file.routes ?? {}).map(([pattern, provider]) => {
     if (!names.has(provider)) throw new Error(`route ${pattern}: unknown provider ${provider}`);
     return { pattern, provider };
   });
+  if (anthropicFromEnv && !routes.some((r) => r.provider === 'anthropic')) routes.push({ pattern: 'claude-*', provider: 'anthropic' });
   const defaultProvider = file.default_provider ?? providers[0]?.name ?? null;
   if (defaultProvider && !names.has(defaultProvider)) throw new Error(`default_provider: unknown provider ${defaultProvider}`);
   return {

@@ -40,6 +40,10 @@ describe('API routes', () => {
     expect(matchApiRoute('/responses/input_tokens')?.template).toBe('/responses/input_tokens');
     expect(matchApiRoute('/responses/resp_1')?.template).toBe('/responses/{response_id}');
     expect(matchApiRoute('/fim/completions')).toBeNull();
+    // Anthropic's Messages API, and not its batches.
+    expect(matchApiRoute('/messages')?.template).toBe('/messages');
+    expect(matchApiRoute('/messages/count_tokens')?.template).toBe('/messages/count_tokens');
+    expect(matchApiRoute('/messages/batches')).toBeNull();
     expect(matchApiRoute('/chat/completions/x/y/z')).toBeNull();
   });
 });

@@ -1,3 +1,5 @@
+import type { ApiFormat } from './anthropic-errors.js';
+
 // The data-plane routes of OpenAI's API, as its published description lists them (openapi.yaml, paths outside the
 // Admin API), and every static word those paths use. api-routes.test.ts checks both against the spec, so a route the
 // spec gains is noticed. A request path is matched to its template (`/files/{file_id}/content`): metering records the
@@ -217,6 +219,30 @@ export const API_PATH_WORDS: ReadonlySet<string> = new Set([
   'web_search_calls',
 ]);
 
+/**
+ * Anthropic's Messages API, served on the same `/v1` (docs/providers.md): relative to `/v1` as the routes above. Its
+ * message batches (`/messages/batches…`) are not listed: they pass through to an Anthropic provider, unmetered.
+ */
+export const ANTHROPIC_ROUTES: readonly string[] = ['/messages', '/messages/count_tokens'];
+
+/** The static words of Anthropic's paths that OpenAI's do not have. */
+export const ANTHROPIC_PATH_WORDS: ReadonlySet<string> = new Set(['count_tokens']);
+
+/** Whether a canonical `/v1` path is Anthropic's Messages API (`/v1/messages` and below): answered in Anthropic's shapes. */
+export function isAnthropicPath(path: string): boolean {
+  return path === '/v1/messages' || path.startsWith('/v1/messages/');
+}
+
+/**
+ * The shape a `/v1` request is answered in: Anthropic's on its Messages API paths, and on the model list when the
+ * client says it speaks Anthropic's API (its SDKs send `anthropic-version` on every request; OpenAI's never do).
+ */
+export function answerFormat(method: string, path: string, anthropicVersion: unknown): ApiFormat {
+  if (isAnthropicPath(path)) return 'anthropic';
+  const models = path === '/v1/models' || path.startsWith('/v1/models/');
+  return models && method === 'GET' && typeof anthropicVersion === 'string' ? 'anthropic' : 'openai';
+}
+
 /** A request path matched to an API route. */
 export interface ApiRoute {
   /** The route's template, e.g. `/files/{file_id}/content`. */
@@ -233,7 +259,7 @@ interface Compiled {
 
 const EXACT = new Set<string>();
 const BY_LENGTH = new Map<number, Compiled[]>();
-for (const template of API_ROUTES) {
+for (const template of [...API_ROUTES, ...ANTHROPIC_ROUTES]) {
   const segments = template
     .slice(1)
     .split('/')

@@ -34,6 +34,7 @@ export const AUDIT_EVENTS = {
   'spend_alert.updated': 'Spend alert changed',
   'spend_alert.deleted': 'Spend alert removed',
   'budget.threshold_crossed': 'Budget threshold crossed',
+  'provider_credential.failed': "Provider refused one of Tollgate's keys for it",
   'webhook.created': 'Webhook added',
   'webhook.deleted': 'Webhook deleted',
   'upstream_object.assigned': 'Upstream object assigned',

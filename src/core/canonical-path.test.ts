@@ -36,7 +36,7 @@ describe('canonical request targets', () => {
   });
 
   it("refuses another letter case of the API's own path words, not of ids", () => {
-    for (const t of ['/v1/Chat/completions', '/v1/chat/Completions', '/v1/FILES', '/v1/Organization/projects', '/v1/files/file-1/CONTENT']) refused(t);
+    for (const t of ['/v1/Chat/completions', '/v1/chat/Completions', '/v1/FILES', '/v1/Organization/projects', '/v1/files/file-1/CONTENT', '/v1/Messages', '/v1/messages/Count_Tokens', '/v1/MESSAGES/count_tokens']) refused(t);
     accepted('/v1/files/FILE-ABC');
     accepted('/v1/batches/batch_AbC');
   });

@@ -12,7 +12,7 @@
 // segment that spells one of the API's own path words in other letter case (`Completions`) is refused too, so a
 // case-insensitive upstream cannot serve it as that route.
 
-import { API_PATH_WORDS } from './api-routes.js';
+import { ANTHROPIC_PATH_WORDS, API_PATH_WORDS } from './api-routes.js';
 
 export type CanonicalTarget =
   | { ok: true; path: string; search: string }
@@ -27,7 +27,7 @@ const PCHAR_RAW = new Uint8Array(128);
 for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,=:@") PCHAR_RAW[c.charCodeAt(0)] = 1;
 const HEX_UPPER = /^[0-9A-F]{2}$/;
 
-const LOWER_WORDS: ReadonlyMap<string, string> = new Map([...API_PATH_WORDS].map((w) => [w.toLowerCase(), w]));
+const LOWER_WORDS: ReadonlyMap<string, string> = new Map([...API_PATH_WORDS, ...ANTHROPIC_PATH_WORDS].map((w) => [w.toLowerCase(), w]));
 
 /** Why a path segment is not canonical, or null when it is. `allowEncodedSlash` for a segment Tollgate serves itself. */
 export function segmentProblem(segment: string, allowEncodedSlash = false): string | null {

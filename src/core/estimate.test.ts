@@ -57,4 +57,20 @@ describe('the reservation of a hard spend cap', () => {
     expect(maxOutputTokens('my-local-llama', () => 2048)).toBe(2048);
     expect(maxOutputTokens(null)).toBe(UNKNOWN_MAX_OUTPUT_TOKENS);
   });
+
+  it("reads Anthropic's bodies: the system prompt beside the messages, max_tokens, and an image block as one image", () => {
+    const system = 'x'.repeat(4000);
+    const withSystem = estimateTokens({ system, messages: [{ role: 'user', content: 'hi' }], max_tokens: 300 }, '/messages', 1024);
+    // The role and the text of the message, and the system prompt, at four characters a token.
+    expect(withSystem).toEqual({ input: Math.ceil((4 + 2 + 4000) / 4) + 6, output: 300 });
+    const blocks = estimateTokens({ system: [{ type: 'text', text: system }], messages: [{ role: 'user', content: 'hi' }], max_tokens: 300 }, '/messages', 1024);
+    expect(blocks.input).toBeGreaterThanOrEqual(withSystem.input);
+    const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'A'.repeat(2_000_000) } };
+    const bound = boundTokens({ model: 'claude-opus-4-6', max_tokens: 10, messages: [{ role: 'user', content: [image, { type: 'text', text: 'what is it?' }] }] }, '/messages', 128_000);
+    expect(bound.input).toBeGreaterThanOrEqual(IMAGE_PART_TOKENS);
+    expect(bound.input).toBeLessThan(IMAGE_PART_TOKENS + 200);
+    expect(bound.output).toBe(10);
+    expect(maxOutputTokens('claude-sonnet-4-5-20250929')).toBe(64_000);
+    expect(maxOutputTokens('claude-opus-4-1')).toBe(32_000);
+  });
 });

@@ -30,7 +30,9 @@ function textLength(v: unknown, depth = 0): number {
 export function estimateTokens(body: Record<string, unknown> | null, endpoint: string, defaultMaxOutput: number): TokenEstimate {
   if (!body) return { input: 0, output: 0 };
   const source = body.messages ?? body.input ?? body.prompt ?? '';
-  const input = Math.ceil(textLength(source) / 4) + (Array.isArray(body.messages) ? 3 * body.messages.length + 3 : 0);
+  // Anthropic's Messages API keeps the system prompt beside the messages.
+  const chars = textLength(source) + (body.system === undefined ? 0 : textLength(body.system));
+  const input = Math.ceil(chars / 4) + (Array.isArray(body.messages) ? 3 * body.messages.length + 3 : 0);
   if (endpoint === '/embeddings') return { input, output: 0 };
   const declared = [body.max_completion_tokens, body.max_tokens, body.max_output_tokens].find((v) => typeof v === 'number' && v > 0) as number | undefined;
   const n = typeof body.n === 'number' && body.n > 1 ? Math.min(body.n, 128) : 1;
@@ -64,8 +66,8 @@ function inputBound(v: unknown, key: string, depth: number): number {
 
 /** inputBound of an object; `top` leaves out the body's members that are not input (model, stream, stream_options). */
 function objectBound(o: Record<string, unknown>, depth: number, top: boolean): number {
-  // An image part: one allowance, not its bytes (a 2 MB data URL is still one image).
-  if (o.type === 'image_url' || o.type === 'input_image') return IMAGE_PART_TOKENS;
+  // An image part: one allowance, not its bytes (a 2 MB data URL is still one image). Anthropic's image blocks too.
+  if (o.type === 'image_url' || o.type === 'input_image' || (o.type === 'image' && o.source !== null && typeof o.source === 'object')) return IMAGE_PART_TOKENS;
   let n = 1;
   for (const k in o) {
     if (top && (k === 'model' || k === 'stream' || k === 'stream_options')) continue;

@@ -27,6 +27,20 @@ describe('metering plan', () => {
     expect(planMetering(input({ model: 'tts-1', body: {} }))).toMatchObject({ priced: false });
   });
 
+  it("bills Anthropic's messages by token, counts tokens for free, and keeps its server tools from budgets", () => {
+    expect(planMetering(input({ endpoint: '/messages', model: 'claude-sonnet-4-5-20250929', body: {} }))).toMatchObject({ kind: 'tokens', family: 'messages', priced: true, unmeterable: false });
+    expect(planMetering(input({ endpoint: '/messages/count_tokens', model: 'claude-sonnet-4-5', body: {} }))).toMatchObject({ kind: 'free' });
+    for (const type of ['web_search_20250305', 'code_execution_20250825']) {
+      expect(planMetering(input({ endpoint: '/messages', model: 'claude-opus-4-6', body: { tools: [{ type, name: 'x' }] } })), type).toMatchObject({ kind: 'tokens', unmeterable: true });
+    }
+    // Client tools (run by the caller) cost only tokens.
+    for (const tool of [{ name: 'get_weather', input_schema: { type: 'object' } }, { type: 'bash_20250124', name: 'bash' }, { type: 'text_editor_20250728', name: 'str_replace_based_edit_tool' }]) {
+      expect(planMetering(input({ endpoint: '/messages', model: 'claude-opus-4-6', body: { tools: [tool] } })).unmeterable).toBe(false);
+    }
+    // Anthropic's message batches are not listed: not metered.
+    expect(planMetering(input({ endpoint: '/messages/batches', model: null, body: {} }))).toMatchObject({ kind: 'unmetered' });
+  });
+
   it('will not let hosted tools (billed apart from tokens) past a budget, and bills them as tokens otherwise', () => {
     for (const body of [
       { tools: [{ type: 'function', name: 'f' }, { type: 'web_search_preview' }] },

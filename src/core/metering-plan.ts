@@ -69,7 +69,7 @@ export interface PlanInput {
   defaultPrice: ModelPrice | null;
 }
 
-const TOKEN_ENDPOINTS = new Set(['/chat/completions', '/completions', '/responses', '/embeddings', '/responses/compact']);
+const TOKEN_ENDPOINTS = new Set(['/chat/completions', '/completions', '/responses', '/embeddings', '/responses/compact', '/messages']);
 const IMAGE_ENDPOINTS = new Set(['/images/generations', '/images/edits', '/images/variations']);
 const TRANSCRIPTION_ENDPOINTS = new Set(['/audio/transcriptions', '/audio/translations']);
 
@@ -77,6 +77,7 @@ const TRANSCRIPTION_ENDPOINTS = new Set(['/audio/transcriptions', '/audio/transl
 const FREE_POSTS: readonly RegExp[] = [
   /^\/moderations$/,
   /^\/responses\/input_tokens$/,
+  /^\/messages\/count_tokens$/,
   /\/(cancel|pause)$/,
   /^\/files$/,
   /^\/uploads(\/[^/]+\/(parts|complete))?$/,
@@ -152,7 +153,7 @@ function unmetered(i: PlanInput): MeterPlan {
 
 function tokenPlan(i: PlanInput): MeterPlan {
   const price = meteringPrice(i.prices, i.defaultPrice, i.model);
-  const family = i.endpoint === '/embeddings' ? 'embeddings' : i.endpoint.startsWith('/responses') ? 'responses' : 'completions';
+  const family = i.endpoint === '/embeddings' ? 'embeddings' : i.endpoint.startsWith('/responses') ? 'responses' : i.endpoint === '/messages' ? 'messages' : 'completions';
   // A background response runs after its answer: what it costs is only seen when its result is retrieved. Anything
   // but an absent or false `background` is taken for one (an upstream may read "true" or 1 as true).
   const background = i.body?.background;
@@ -175,15 +176,19 @@ function tokenPlan(i: PlanInput): MeterPlan {
   };
 }
 
-const HOSTED_TOOLS = 'hosted tools (web search, file search, code interpreter, image generation)';
+const HOSTED_TOOLS = 'hosted tools (web search, file search, code interpreter or execution, image generation)';
 
-/** Whether a `tools` list declares a tool OpenAI bills apart from tokens (function and custom tools cost nothing extra). */
+/**
+ * Whether a `tools` list declares a tool the provider bills apart from tokens: OpenAI's hosted tools, Anthropic's web
+ * search (per search) and code execution (per container hour). Function, custom and client-run tools (Anthropic's bash,
+ * text editor, computer use) cost nothing extra.
+ */
 function usesHostedTool(tools: unknown): boolean {
   if (!Array.isArray(tools)) return false;
   for (const t of tools) {
     const type = t !== null && typeof t === 'object' ? (t as { type?: unknown }).type : undefined;
     if (typeof type !== 'string') continue;
-    if (type.startsWith('web_search') || type === 'file_search' || type === 'code_interpreter' || type === 'image_generation') return true;
+    if (type.startsWith('web_search') || type === 'file_search' || type === 'code_interpreter' || type === 'image_generation' || type.startsWith('code_execution')) return true;
   }
   return false;
 }

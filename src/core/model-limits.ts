@@ -49,7 +49,45 @@ const MAX_OUTPUT_TOKENS: Readonly<Record<string, number>> = {
   'davinci-002': 16_384,
   'babbage-002': 16_384,
   'tollgate-echo': 16_384,
+  // Anthropic's models (platform.claude.com model pages): dated ids are read by their base id.
+  'claude-fable-5-2': 128_000,
+  'claude-mythos-5-2': 128_000,
+  'claude-fable-5-1': 128_000,
+  'claude-mythos-5-1': 128_000,
+  'claude-fable-5': 128_000,
+  'claude-mythos-5': 128_000,
+  'claude-opus-5-5': 128_000,
+  'claude-opus-5': 128_000,
+  'claude-sonnet-5-5': 128_000,
+  'claude-sonnet-5': 128_000,
+  'claude-haiku-5-5': 128_000,
+  'claude-opus-4-8': 128_000,
+  'claude-opus-4-7': 128_000,
+  'claude-opus-4-6': 128_000,
+  'claude-opus-4-5': 64_000,
+  'claude-opus-4-1': 32_000,
+  'claude-opus-4-0': 32_000,
+  'claude-opus-4': 32_000,
+  'claude-sonnet-4-6': 64_000,
+  'claude-sonnet-4-5': 64_000,
+  'claude-sonnet-4-0': 64_000,
+  'claude-sonnet-4': 64_000,
+  'claude-3-7-sonnet': 64_000,
+  'claude-3-7-sonnet-latest': 64_000,
+  'claude-haiku-4-5': 64_000,
+  'claude-3-5-haiku': 8_192,
+  'claude-3-5-haiku-latest': 8_192,
+  'claude-3-opus': 4_096,
+  'claude-3-opus-latest': 4_096,
+  'claude-3-haiku': 4_096,
 };
+
+/** Whether the table knows a model's largest answer (its own entry or its snapshot's base model's). */
+export function knowsMaxOutputTokens(model: string): boolean {
+  if (Object.hasOwn(MAX_OUTPUT_TOKENS, model)) return true;
+  const base = snapshotBase(model);
+  return base !== null && Object.hasOwn(MAX_OUTPUT_TOKENS, base);
+}
 
 /**
  * The most output a model can produce: a configured `max_output_tokens` (pricing entry), its own entry, its snapshot's

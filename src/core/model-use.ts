@@ -22,6 +22,9 @@ const MODEL_USE: ReadonlyArray<readonly [string, ModelUse]> = [
   ['/audio/translations', 'required'],
   ['/fine_tuning/jobs', 'required'],
   ['/assistants', 'required'],
+  // Anthropic's Messages API: both name their model.
+  ['/messages', 'required'],
+  ['/messages/count_tokens', 'required'],
   ['/responses/input_tokens', 'defaulted'],
   ['/moderations', 'defaulted'],
   ['/images/generations', 'defaulted'],
@@ -64,5 +67,5 @@ export function modelUseOf(method: string, endpoint: string): ModelUse | null {
   return null;
 }
 
-/** The endpoints whose body must be a JSON object (as OpenAI answers: the four billed per token). */
-export const JSON_MODEL_ENDPOINTS: ReadonlySet<string> = new Set(['/chat/completions', '/completions', '/embeddings', '/responses']);
+/** The endpoints whose body must be a JSON object (as OpenAI answers: the four billed per token; Anthropic's two). */
+export const JSON_MODEL_ENDPOINTS: ReadonlySet<string> = new Set(['/chat/completions', '/completions', '/embeddings', '/responses', '/messages', '/messages/count_tokens']);

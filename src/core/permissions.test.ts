@@ -8,6 +8,10 @@ describe('permissions', () => {
     expect(resourceForPath('/v1/models/gpt-4o')).toBe('models');
     expect(resourceForPath('/v1/files/file-1/content?x=1')).toBe('files');
     expect(resourceForPath('/v1/something/else')).toBe('something');
+    expect(resourceForPath('/v1/messages')).toBe('messages');
+    expect(resourceForPath('/v1/messages/count_tokens')).toBe('messages');
+    // OpenAI's thread messages are the threads resource, not Anthropic's messages.
+    expect(resourceForPath('/v1/threads/thread_1/messages')).toBe('threads');
   });
 
   it('needs read for GET/HEAD and write otherwise', () => {

@@ -23,6 +23,8 @@ export const RESOURCES = [
   'vector_stores',
   'evals',
   'realtime',
+  // Anthropic's Messages API (`/v1/messages`, `/v1/messages/count_tokens`).
+  'messages',
 ] as const;
 export type Resource = (typeof RESOURCES)[number];
 
@@ -43,6 +45,7 @@ const RESOURCE_BY_SEGMENT: Record<string, string> = {
   vector_stores: 'vector_stores',
   evals: 'evals',
   realtime: 'realtime',
+  messages: 'messages',
 };
 
 /** The resource group of a `/v1/...` path; unknown paths map to their first segment, which no restricted key grants. */

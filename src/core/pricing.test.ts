@@ -77,4 +77,27 @@ describe('pricing', () => {
     // GPT Image 1: text and image input, every output token an image token.
     expect(costNanoUsd(image, { input: 150, cached: 0, output: 4160, imageInput: 100 })).toBe(50 * 5000 + 100 * 10_000 + 4160 * 40_000);
   });
+
+  it("prices Claude models, dated ids by their base id, with cache reads and 5-minute and 1-hour cache writes", () => {
+    expect(snapshotBase('claude-sonnet-4-5-20250929')).toBe('claude-sonnet-4-5');
+    expect(snapshotBase('claude-opus-4-20250514')).toBe('claude-opus-4');
+    expect(snapshotBase('claude-sonnet-4-5-20251399')).toBeNull();
+    expect(priceFor(DEFAULT_PRICES, 'claude-haiku-4-5-20251001')?.input).toBe(1);
+    expect(priceFor(DEFAULT_PRICES, 'claude-opus-4-5-20251101')?.output).toBe(25);
+    // Opus 4.1 is not Opus 4.6's price, nor Sonnet 5.5 Sonnet 5's.
+    expect(priceFor(DEFAULT_PRICES, 'claude-opus-4-1')?.input).toBe(15);
+    expect(priceFor(DEFAULT_PRICES, 'claude-sonnet-5-5')?.cached_input).toBe(0.1);
+    expect(priceFor(DEFAULT_PRICES, 'claude-sonnet-5')?.cached_input).toBe(0.2);
+    const sonnet = DEFAULT_PRICES['claude-sonnet-4-6'];
+    // 100 fresh input, 1,000 cache reads, 2,000 5-minute and 400 1-hour cache writes, 50 output ($3, $0.30, $3.75, $6, $15).
+    const tokens = { input: 100 + 1000 + 2000 + 400, cached: 1000, cacheWrite: 2000, cacheWrite1h: 400, output: 50 };
+    expect(costNanoUsd(sonnet, tokens)).toBe(100 * 3000 + 1000 * 300 + 2000 * 3750 + 400 * 6000 + 50 * 15_000);
+    // Without a 1-hour rate the 5-minute one applies; without either, the input rate.
+    expect(costNanoUsd({ input: 3, cache_write_input: 3.75, output: 15 }, tokens)).toBe(100 * 3000 + 1000 * 3000 + 2400 * 3750 + 50 * 15_000);
+    expect(costNanoUsd({ input: 3, output: 15 }, tokens)).toBe(3500 * 3000 + 50 * 15_000);
+    // Haiku 5.5 above 100K input (cache reads and writes counted): every token at the long-prompt rates.
+    const haiku = DEFAULT_PRICES['claude-haiku-5-5'];
+    expect(costNanoUsd(haiku, { input: 100_000, cached: 0, output: 10 })).toBe(100_000 * 100 + 10 * 500);
+    expect(costNanoUsd(haiku, { input: 100_001, cached: 50_000, cacheWrite: 50_000, output: 10 })).toBe(1 * 500 + 50_000 * 50 + 50_000 * 625 + 10 * 2500);
+  });
 });

@@ -7,8 +7,12 @@
 export interface ModelPrice {
   /** Input tokens (text; audio and image tokens too when they have no rate of their own). */
   input?: number;
-  /** Cached input tokens; `input` when absent. */
+  /** Cached input tokens (OpenAI's cached input, Anthropic's cache reads); `input` when absent. */
   cached_input?: number;
+  /** Input tokens written to Anthropic's prompt cache with the default 5-minute lifetime; `input` when absent. */
+  cache_write_input?: number;
+  /** Input tokens written to Anthropic's prompt cache with a 1-hour lifetime; `cache_write_input` when absent. */
+  cache_write_1h_input?: number;
   /** Output tokens (text); `image_output` when absent (image models bill every output token as an image token). */
   output?: number;
   /** Audio input tokens (audio chat models, transcription models). */
@@ -20,10 +24,18 @@ export interface ModelPrice {
   /** Image output tokens (GPT Image models). */
   image_output?: number;
   /**
-   * OpenAI's long-context tier: a request with more than `above_input_tokens` input tokens is priced at these rates
-   * for all its tokens (input, cached input and output).
+   * A long-context tier (OpenAI's GPT-5.4 and later, Anthropic's Sonnet 4 and 4.5, Haiku 5.5's long prompts): a request
+   * with more than `above_input_tokens` input tokens (cache reads and writes included) is priced at these rates for
+   * all its tokens (input, cached input, cache writes and output).
    */
-  long_context?: { above_input_tokens: number; input: number; cached_input?: number; output?: number };
+  long_context?: {
+    above_input_tokens: number;
+    input: number;
+    cached_input?: number;
+    output?: number;
+    cache_write_input?: number;
+    cache_write_1h_input?: number;
+  };
   /** USD per image, by quality then size (DALL·E: `standard`/`hd`, `1024x1024`, …). */
   images?: Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** USD per 1M characters of input text (tts-1, tts-1-hd). */
@@ -37,6 +49,59 @@ export interface ModelPrice {
 export type PriceTable = Readonly<Record<string, ModelPrice>>;
 
 const LONG_272K = 272_000;
+
+/** An Anthropic model's price: cache writes at 1.25× input (5 minutes) and 2× input (1 hour), as Anthropic prices them. */
+const claude = (input: number, output: number, cacheRead: number, long?: { above: number; input: number; output: number; cacheRead: number }): ModelPrice => ({
+  input,
+  cached_input: cacheRead,
+  cache_write_input: input * 1.25,
+  cache_write_1h_input: input * 2,
+  output,
+  ...(long
+    ? { long_context: { above_input_tokens: long.above, input: long.input, cached_input: long.cacheRead, output: long.output, cache_write_input: long.input * 1.25, cache_write_1h_input: long.input * 2 } }
+    : {}),
+});
+
+/**
+ * Anthropic's public list prices (https://platform.claude.com/docs/en/about-claude/pricing, "Model pricing"; the
+ * models' overview pages for the 5.x generation), read on 2026-12-04: base input, cache hits (`cached_input`), 5-minute
+ * and 1-hour cache writes, output. Sonnet 4 and 4.5 charge their long-context rates above 200K input tokens, Haiku 5.5
+ * above 100K (cache reads and writes counted); Sonnet 4.6 and later charge none. Dated ids (`-YYYYMMDD`) are priced by
+ * their base id (snapshotBase). Batch, fast mode (`speed: "fast"`), `inference_geo` uplifts and server tools' per-use
+ * fees (web search, code execution) are not modelled.
+ */
+const ANTHROPIC_PRICES: PriceTable = {
+  'claude-fable-5-2': claude(8, 40, 0.2),
+  'claude-mythos-5-2': claude(8, 40, 0.2),
+  'claude-fable-5-1': claude(10, 50, 0.25),
+  'claude-mythos-5-1': claude(10, 50, 0.25),
+  'claude-fable-5': claude(10, 50, 1),
+  'claude-mythos-5': claude(10, 50, 1),
+  'claude-opus-5-5': claude(4, 20, 0.2),
+  'claude-opus-5': claude(5, 25, 0.5),
+  'claude-sonnet-5-5': claude(2, 10, 0.1),
+  'claude-sonnet-5': claude(2, 10, 0.2),
+  'claude-haiku-5-5': claude(0.1, 0.5, 0.01, { above: 100_000, input: 0.5, output: 2.5, cacheRead: 0.05 }),
+  'claude-opus-4-8': claude(5, 25, 0.5),
+  'claude-opus-4-7': claude(5, 25, 0.5),
+  'claude-opus-4-6': claude(5, 25, 0.5),
+  'claude-opus-4-5': claude(5, 25, 0.5),
+  'claude-opus-4-1': claude(15, 75, 1.5),
+  'claude-opus-4-0': claude(15, 75, 1.5),
+  'claude-opus-4': claude(15, 75, 1.5),
+  'claude-sonnet-4-6': claude(3, 15, 0.3),
+  'claude-sonnet-4-5': claude(3, 15, 0.3, { above: 200_000, input: 6, output: 22.5, cacheRead: 0.6 }),
+  'claude-sonnet-4-0': claude(3, 15, 0.3, { above: 200_000, input: 6, output: 22.5, cacheRead: 0.6 }),
+  'claude-sonnet-4': claude(3, 15, 0.3, { above: 200_000, input: 6, output: 22.5, cacheRead: 0.6 }),
+  'claude-3-7-sonnet': claude(3, 15, 0.3),
+  'claude-3-7-sonnet-latest': claude(3, 15, 0.3),
+  'claude-haiku-4-5': claude(1, 5, 0.1),
+  'claude-3-5-haiku': claude(0.8, 4, 0.08),
+  'claude-3-5-haiku-latest': claude(0.8, 4, 0.08),
+  'claude-3-opus': claude(15, 75, 1.5),
+  'claude-3-opus-latest': claude(15, 75, 1.5),
+  'claude-3-haiku': { input: 0.25, cached_input: 0.03, cache_write_input: 0.3, cache_write_1h_input: 0.5, output: 1.25 },
+};
 
 /**
  * Public list prices, standard processing tier, as published on OpenAI's pricing page
@@ -141,18 +206,20 @@ export const DEFAULT_PRICES: PriceTable = {
   'gpt-4o-mini-transcribe': { input: 1.25, output: 5, audio_input: 3 },
   // The built-in echo model is free.
   'tollgate-echo': { input: 0, cached_input: 0, output: 0 },
+  ...ANTHROPIC_PRICES,
 };
 
 /**
  * The base model of a dated snapshot id, or null when the id names no snapshot. OpenAI dates snapshots with a last
  * `-YYYY-MM-DD` (gpt-4o-2024-08-06, o1-pro-2025-03-19) or, for older models, `-MMDD` (gpt-4-0613,
- * gpt-3.5-turbo-0125); the date must be a plausible calendar date (month 01–12, day 01–31).
+ * gpt-3.5-turbo-0125); Anthropic with `-YYYYMMDD` (claude-sonnet-4-5-20250929). The date must be a plausible calendar
+ * date (month 01–12, day 01–31).
  */
 export function snapshotBase(model: string): string | null {
-  const m = /^(.+?)-(?:(20\d\d)-(\d\d)-(\d\d)|(\d\d)(\d\d))$/.exec(model);
+  const m = /^(.+?)-(?:(20\d\d)-(\d\d)-(\d\d)|20\d\d(\d\d)(\d\d)|(\d\d)(\d\d))$/.exec(model);
   if (!m) return null;
-  const month = Number(m[3] ?? m[5]);
-  const day = Number(m[4] ?? m[6]);
+  const month = Number(m[3] ?? m[5] ?? m[7]);
+  const day = Number(m[4] ?? m[6] ?? m[8]);
   if (month < 1 || month > 12 || day < 1 || day > 31) return null;
   return m[1];
 }
@@ -170,8 +237,12 @@ const perToken = (usdPerMillion: number | undefined) => Math.round((usdPerMillio
 /** Token counts of a request; the detail counts are parts of `input` and `output`, when the upstream reports them. */
 export interface TokenCounts {
   input: number;
+  /** Input tokens read from a prompt cache (OpenAI's cached tokens, Anthropic's cache reads). */
   cached: number;
   output: number;
+  /** Input tokens written to Anthropic's prompt cache: with the 5-minute lifetime, and with the 1-hour one. */
+  cacheWrite?: number;
+  cacheWrite1h?: number;
   audioInput?: number;
   imageInput?: number;
   audioOutput?: number;
@@ -184,26 +255,32 @@ export function pricesTokens(price: ModelPrice | null): price is ModelPrice {
 }
 
 /**
- * Cost of a request's tokens in integer nano-dollars. Cached, audio and image input tokens are parts of `input`, audio
- * and image output tokens parts of `output`; each part is billed at its own rate (the text rate when it has none).
- * An unpriced model costs 0 here: whether that is allowed is decided before forwarding.
+ * Cost of a request's tokens in integer nano-dollars. Cached, cache-write, audio and image input tokens are parts of
+ * `input`, audio and image output tokens parts of `output`; each part is billed at its own rate (the text rate when it
+ * has none). An unpriced model costs 0 here: whether that is allowed is decided before forwarding.
  */
 export function costNanoUsd(price: ModelPrice | null, tokens: TokenCounts): number {
   if (!price) return 0;
   const long = price.long_context && tokens.input > price.long_context.above_input_tokens ? price.long_context : null;
   const inputRate = long ? long.input : price.input;
   const cachedRate = long ? (long.cached_input ?? long.input) : (price.cached_input ?? price.input);
+  const writeRate = long ? (long.cache_write_input ?? long.input) : (price.cache_write_input ?? price.input);
+  const write1hRate = long ? (long.cache_write_1h_input ?? writeRate) : (price.cache_write_1h_input ?? writeRate);
   const outputRate = long ? long.output : (price.output ?? price.image_output);
   const cached = Math.min(tokens.cached, tokens.input);
-  const audioIn = Math.min(tokens.audioInput ?? 0, tokens.input - cached);
-  const imageIn = Math.min(tokens.imageInput ?? 0, tokens.input - cached - audioIn);
-  const textIn = tokens.input - cached - audioIn - imageIn;
+  const write = Math.min(tokens.cacheWrite ?? 0, tokens.input - cached);
+  const write1h = Math.min(tokens.cacheWrite1h ?? 0, tokens.input - cached - write);
+  const audioIn = Math.min(tokens.audioInput ?? 0, tokens.input - cached - write - write1h);
+  const imageIn = Math.min(tokens.imageInput ?? 0, tokens.input - cached - write - write1h - audioIn);
+  const textIn = tokens.input - cached - write - write1h - audioIn - imageIn;
   const audioOut = Math.min(tokens.audioOutput ?? 0, tokens.output);
   const imageOut = Math.min(tokens.imageOutput ?? 0, tokens.output - audioOut);
   const textOut = tokens.output - audioOut - imageOut;
   return (
     textIn * perToken(inputRate) +
     cached * perToken(cachedRate) +
+    write * perToken(writeRate) +
+    write1h * perToken(write1hRate) +
     audioIn * perToken(price.audio_input ?? inputRate) +
     imageIn * perToken(price.image_input ?? inputRate) +
     textOut * perToken(outputRate) +

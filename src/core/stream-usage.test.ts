@@ -54,4 +54,25 @@ describe('the stream usage scanner', () => {
     expect(done.complete).toBe(true);
     expect(done.tokens).toMatchObject({ input: 5, output: 2 });
   });
+
+  it("reads an Anthropic stream: input from message_start, output from message_delta, the end at message_stop", () => {
+    const ev = (type: string, obj: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...obj })}\n\n`;
+    const shape = streamShapeFor('/messages');
+    const start = ev('message_start', {
+      message: { id: 'msg_1', type: 'message', role: 'assistant', content: [], model: 'claude-haiku-4-5', stop_reason: null, usage: { input_tokens: 25, cache_creation_input_tokens: 5, cache_read_input_tokens: 0, output_tokens: 1 } },
+    });
+    const text = ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }) + ev('ping', {}) + ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'message_stop is only text here' } });
+    const first = inspectEvents(Buffer.from(start + text), shape, false, null);
+    expect(first.complete).toBe(false);
+    expect(first.tokens).toEqual({ input: 30, cached: 0, cacheWrite: 5, output: 1 });
+    expect(first.out.toString()).toBe(start + text);
+    const end = ev('content_block_stop', { index: 0 }) + ev('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 15 } }) + ev('message_stop', {});
+    const last = inspectEvents(Buffer.from(end), shape, false, first.tokens);
+    expect(last.complete).toBe(true);
+    expect(last.tokens).toEqual({ input: 30, cached: 0, cacheWrite: 5, output: 15 });
+    // An error event instead of message_stop: not complete.
+    const broken = inspectEvents(Buffer.from(ev('error', { error: { type: 'overloaded_error', message: 'Overloaded' } })), shape, false, first.tokens);
+    expect(broken.complete).toBe(false);
+    expect(answerText([Buffer.from(text)])).toBe('message_stop is only text here');
+  });
 });

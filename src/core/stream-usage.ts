@@ -1,6 +1,6 @@
 import type { TokenCounts } from './pricing.js';
 import { boundaryEndsAt, eventData, lastBoundaryEnd, nextBoundaryEnd, splitEvents } from './sse.js';
-import { deltaText, lastUsageKey, tokensFromUsage } from './usage-extract.js';
+import { deltaText, lastUsageKey, tokensFromUsage, withAnthropicDelta } from './usage-extract.js';
 
 // The stream usage scanner: pure functions over the bytes of Server-Sent Events, apart from the pump that moves them
 // (http/gateway/stream-relay.ts). It finds the usage an upstream reports and the end of the stream, and leaves out
@@ -27,6 +27,8 @@ const bytes = (...markers: string[]) => markers.map((m) => Buffer.from(m));
 const USAGE = 'usage"';
 /** The Responses API's events that end a stream, each with the final Response (and its usage). */
 const RESPONSE_END_EVENTS = ['response.completed', 'response.incomplete', 'response.failed'] as const;
+/** The events of an Anthropic message stream that carry its usage and its end. */
+const ANTHROPIC_EVENTS = ['message_start', 'message_delta', 'message_stop'] as const;
 const CHAT_SHAPE: StreamShape = { markers: [USAGE, '[DONE]'], beforeDone: [USAGE], endsWithDone: true };
 const SHAPES: Readonly<Record<string, StreamShape>> = {
   '/chat/completions': CHAT_SHAPE,
@@ -34,6 +36,8 @@ const SHAPES: Readonly<Record<string, StreamShape>> = {
   // The Responses API reports usage inside the event that ends the stream (response.completed, or .incomplete when
   // max_output_tokens cut the answer short, or .failed), and sends no [DONE].
   '/responses': { markers: [...RESPONSE_END_EVENTS], beforeDone: [...RESPONSE_END_EVENTS], endsWithDone: false },
+  // Anthropic's Messages API: input in message_start, output (cumulative) in message_delta, the end at message_stop.
+  '/messages': { markers: [...ANTHROPIC_EVENTS], beforeDone: [...ANTHROPIC_EVENTS], endsWithDone: false },
 };
 const ANY_SHAPE: StreamShape = { markers: [USAGE, '[DONE]', ...RESPONSE_END_EVENTS], beforeDone: [USAGE, ...RESPONSE_END_EVENTS], endsWithDone: true };
 const DONE = '[DONE]';
@@ -154,7 +158,9 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
       } catch {
         obj = null;
       }
-      if (obj?.usage) {
+      if (obj?.type === 'message_delta') {
+        if (obj.usage) tokens = withAnthropicDelta(tokens, obj.usage);
+      } else if (obj?.usage) {
         tokens = tokensFromUsage(obj.usage) ?? tokens;
         drop = injectUsage && Array.isArray(obj.choices) && obj.choices.length === 0;
       }
@@ -162,6 +168,8 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
         complete = true;
         tokens = tokensFromUsage((obj.response as { usage?: unknown } | undefined)?.usage) ?? tokens;
       }
+      if (obj?.type === 'message_start') tokens = tokensFromUsage((obj.message as { usage?: unknown } | undefined)?.usage) ?? tokens;
+      else if (obj?.type === 'message_stop') complete = true;
     }
     if (drop) cut(start, end);
     return end;

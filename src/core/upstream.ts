@@ -8,6 +8,8 @@ export interface UpstreamRequest {
   body: Buffer | null;
   /** The Tollgate project the request is made for (a provider may map it to a project of its own). */
   project?: string | null;
+  /** The model the request runs, as routed (Azure OpenAI addresses it as a deployment in the URL). */
+  model?: string | null;
   /** An AbortSignal, or the gateway's cheaper one-listener handle. */
   signal: AbortSignal | import('./abort-handle.js').AbortHandle;
 }
@@ -41,8 +43,12 @@ export interface UpstreamResponse {
 }
 
 /** An upstream provider (HTTP, or the built-in echo model). */
+/** What an upstream speaks: OpenAI's API (and OpenAI-compatible servers, Azure OpenAI), or Anthropic's Messages API. */
+export type UpstreamFormat = 'openai' | 'anthropic';
+
 export interface Upstream {
   readonly name: string;
+  readonly format: UpstreamFormat;
   /** Models this upstream declares (config), or null when it should be asked. */
   readonly models: string[] | null;
   /** Longest a whole exchange may take (headers and body) before the gateway aborts it. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { usageFromJsonTail } from './usage-extract.js';
+import { deltaText, outputText, tokensFromUsage, usageFromJsonTail, withAnthropicDelta } from './usage-extract.js';
 
 describe('usageFromJsonTail', () => {
   const body = (o: unknown) => Buffer.from(JSON.stringify(o, null, 1));
@@ -17,5 +17,43 @@ describe('usageFromJsonTail', () => {
     expect(usageFromJsonTail(body({ id: 'x' }))).toBeNull();
     expect(usageFromJsonTail(Buffer.from('[{"usage": {"prompt_tokens": 1}}]'))).toBeNull();
     expect(usageFromJsonTail(Buffer.from('{"usage": "none"}'))).toBeNull();
+  });
+});
+
+describe("Anthropic's usage", () => {
+  // As Anthropic's Messages API answers: input_tokens leave out the cache writes and reads.
+  const message = {
+    id: 'msg_01XFDUDYJgAACzvnptvVoYEL',
+    type: 'message',
+    role: 'assistant',
+    content: [{ type: 'text', text: 'Hello!' }],
+    model: 'claude-sonnet-4-5-20250929',
+    stop_reason: 'end_turn',
+    stop_sequence: null,
+    usage: {
+      input_tokens: 12,
+      cache_creation_input_tokens: 2048,
+      cache_read_input_tokens: 4096,
+      cache_creation: { ephemeral_5m_input_tokens: 1024, ephemeral_1h_input_tokens: 1024 },
+      output_tokens: 6,
+      service_tier: 'standard',
+      server_tool_use: null,
+    },
+  };
+
+  it('counts the input as fresh input plus cache writes and reads, with the writes split by lifetime', () => {
+    expect(usageFromJsonTail(Buffer.from(JSON.stringify(message)))).toEqual({ input: 12 + 2048 + 4096, cached: 4096, cacheWrite: 1024, cacheWrite1h: 1024, output: 6 });
+    expect(tokensFromUsage({ input_tokens: 5, cache_creation_input_tokens: 10, cache_read_input_tokens: 0, output_tokens: 1 })).toEqual({ input: 15, cached: 0, cacheWrite: 10, output: 1 });
+    expect(tokensFromUsage({ input_tokens: 5, cache_creation_input_tokens: null, cache_read_input_tokens: null, output_tokens: 1 })).toEqual({ input: 5, cached: 0, output: 1 });
+    expect(outputText(message)).toBe('Hello!');
+  });
+
+  it("lays a message_delta's cumulative counts over message_start's, keeping what it leaves out", () => {
+    const start = tokensFromUsage({ input_tokens: 25, cache_creation_input_tokens: 0, cache_read_input_tokens: 100, output_tokens: 1 });
+    expect(withAnthropicDelta(start, { output_tokens: 15 })).toEqual({ input: 125, cached: 100, output: 15 });
+    expect(withAnthropicDelta(start, { input_tokens: 30, cache_read_input_tokens: 100, output_tokens: 15 })).toEqual({ input: 130, cached: 100, output: 15 });
+    expect(withAnthropicDelta(null, { output_tokens: 4 })).toEqual({ input: 0, cached: 0, output: 4 });
+    expect(deltaText({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hi' } })).toBe('Hi');
+    expect(deltaText({ type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"a"' } })).toBe('');
   });
 });

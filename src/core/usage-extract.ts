@@ -24,6 +24,7 @@ function withDetails(t: TokenCounts, input: unknown, output: unknown): TokenCoun
 export function tokensFromUsage(usage: unknown): TokenCounts | null {
   if (!usage || typeof usage !== 'object') return null;
   const u = usage as Record<string, unknown>;
+  if ('cache_creation_input_tokens' in u || 'cache_read_input_tokens' in u) return anthropicTokens(u);
   if ('input_tokens' in u || 'output_tokens' in u) {
     // Transcriptions spell it input_token_details.
     const details = (u.input_tokens_details ?? u.input_token_details) as Record<string, unknown> | undefined;
@@ -38,12 +39,55 @@ export function tokensFromUsage(usage: unknown): TokenCounts | null {
   return null;
 }
 
+/**
+ * Token counts of an Anthropic `usage` object: its `input_tokens` are only the input after the last cache breakpoint,
+ * so the input is those plus the cache writes and reads. Cache writes are split by lifetime when the usage says
+ * (`cache_creation.ephemeral_1h_input_tokens`), else all are taken for 5-minute writes.
+ */
+export function anthropicTokens(u: Record<string, unknown>): TokenCounts {
+  const written = num(u.cache_creation_input_tokens);
+  const read = num(u.cache_read_input_tokens);
+  const t: TokenCounts = { input: num(u.input_tokens) + written + read, cached: read, output: num(u.output_tokens) };
+  if (written > 0) {
+    const split = u.cache_creation as Record<string, unknown> | null | undefined;
+    const hour = split && typeof split === 'object' ? Math.min(num(split.ephemeral_1h_input_tokens), written) : 0;
+    if (hour > 0) t.cacheWrite1h = hour;
+    if (written - hour > 0) t.cacheWrite = written - hour;
+  }
+  return t;
+}
+
+/**
+ * An Anthropic stream's counts once a `message_delta` reports its usage: `message_start`'s counts (`prev`) with the
+ * delta's laid over them. The delta's counts are cumulative totals of the whole message, each omitted when it does not
+ * apply, so each one it has replaces the one before and the others stay.
+ */
+export function withAnthropicDelta(prev: TokenCounts | null, delta: unknown): TokenCounts {
+  const p = prev ?? { input: 0, cached: 0, output: 0 };
+  const writes = (p.cacheWrite ?? 0) + (p.cacheWrite1h ?? 0);
+  const merged: Record<string, unknown> = {
+    input_tokens: p.input - p.cached - writes,
+    cache_read_input_tokens: p.cached,
+    cache_creation_input_tokens: writes,
+    cache_creation: { ephemeral_1h_input_tokens: p.cacheWrite1h ?? 0 },
+    output_tokens: p.output,
+  };
+  if (delta && typeof delta === 'object') {
+    for (const [k, v] of Object.entries(delta as Record<string, unknown>)) if (v !== null && v !== undefined) merged[k] = v;
+  }
+  return anthropicTokens(merged);
+}
+
 /** Generated text of a non-streamed answer (for counting when the upstream gives no usage). */
 export function outputText(body: unknown): string {
   if (!body || typeof body !== 'object') return '';
-  const b = body as { choices?: Array<{ message?: { content?: unknown }; text?: unknown }>; output_text?: unknown };
+  const b = body as { choices?: Array<{ message?: { content?: unknown }; text?: unknown }>; output_text?: unknown; type?: unknown; content?: unknown };
   if (Array.isArray(b.choices)) {
     return b.choices.map((c) => (typeof c.message?.content === 'string' ? c.message.content : typeof c.text === 'string' ? c.text : '')).join('');
+  }
+  // An Anthropic message: its text blocks.
+  if (b.type === 'message' && Array.isArray(b.content)) {
+    return b.content.map((c) => (c && typeof c === 'object' && typeof (c as { text?: unknown }).text === 'string' ? (c as { text: string }).text : '')).join('');
   }
   return typeof b.output_text === 'string' ? b.output_text : '';
 }
@@ -56,6 +100,11 @@ export function deltaText(event: unknown): string {
     return e.choices.map((c) => (typeof c.delta?.content === 'string' ? c.delta.content : typeof c.text === 'string' ? c.text : '')).join('');
   }
   if (e.type === 'response.output_text.delta' && typeof e.delta === 'string') return e.delta;
+  // Anthropic's text deltas.
+  if (e.type === 'content_block_delta' && e.delta && typeof e.delta === 'object') {
+    const d = e.delta as { type?: unknown; text?: unknown };
+    if (d.type === 'text_delta' && typeof d.text === 'string') return d.text;
+  }
   return '';
 }
 

@@ -18,6 +18,7 @@ const notFound = (message: string, code: 'model_not_found' | 'unknown_url' = 'mo
 
 export class EchoUpstream implements Upstream {
   readonly name = 'echo';
+  readonly format = 'openai' as const;
   readonly models = [ECHO_MODEL];
   readonly totalTimeoutMs = 60_000;
 

@@ -17,7 +17,9 @@ const server = createServer((req, res) => {
   }
   res.writeHead(200, { 'content-type': 'application/json' });
   const project = req.headers['openai-project'];
-  res.end(JSON.stringify({ method: req.method, url: req.url, auth: req.headers.authorization, ...(project ? { project } : {}) }));
+  const h = req.headers;
+  const kinds = h['x-api-key'] || h['api-key'] || h['anthropic-version'] ? { xApiKey: h['x-api-key'], apiKey: h['api-key'], version: h['anthropic-version'] } : {};
+  res.end(JSON.stringify({ method: req.method, url: req.url, auth: h.authorization, ...(project ? { project } : {}), ...kinds }));
 });
 let base = '';
 
@@ -29,8 +31,13 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const upstream = (retries: number, extra: Partial<ProviderConfig> = {}) =>
-  new HttpUpstream({
+  new HttpUpstream(
+    {
     name: 'test',
+    kind: 'openai',
+    deployments: {},
+    credentials: [{ id: 'TEST_KEY', apiKey: 'sk-provider', weight: 1 }],
+    maxAttempts: 1,
     baseUrl: base,
     apiKey: 'sk-provider',
     auth: 'bearer',
@@ -42,7 +49,9 @@ const upstream = (retries: number, extra: Partial<ProviderConfig> = {}) =>
     connections: 4,
     projects: {},
     ...extra,
-  } satisfies ProviderConfig);
+  } satisfies ProviderConfig,
+    { clock: () => 0 },
+  );
 
 const send = (u: HttpUpstream, method: string) =>
   u.send({ method, path: '/models', search: '?x=1', headers: { accept: 'application/json' }, body: method === 'POST' ? Buffer.from('{}') : null, signal: new AbortHandle() });
@@ -78,5 +87,27 @@ describe('HttpUpstream', () => {
     expect(await project('proj_other')).toBe('proj_upstream_default');
     expect(await project(null)).toBe('proj_upstream_default');
     await u.close();
+  });
+
+  it('speaks each kind of provider: Anthropic (x-api-key, anthropic-version unless the client sent one) and Azure (deployments, api-key, api-version)', async () => {
+    const call = async (u: HttpUpstream, req: { method?: string; path: string; search?: string; model?: string | null; headers?: Record<string, string> }) => {
+      // The server cuts every other request: this one is its second.
+      seen = 1;
+      const res = await u.send({ method: req.method ?? 'POST', path: req.path, search: req.search ?? '', headers: { ...req.headers }, body: Buffer.from('{}'), model: req.model, signal: new AbortHandle() });
+      return JSON.parse((await res.body.readAll()).toString());
+    };
+    const anthropic = upstream(0, { kind: 'anthropic', auth: 'x-api-key', apiVersion: '2023-06-01' });
+    expect(anthropic.format).toBe('anthropic');
+    expect(await call(anthropic, { path: '/messages' })).toEqual({ method: 'POST', url: '/v1/messages', xApiKey: 'sk-provider', version: '2023-06-01' });
+    expect((await call(anthropic, { path: '/messages', headers: { 'anthropic-version': '2024-01-01' } })).version).toBe('2024-01-01');
+    expect((await call(anthropic, { method: 'GET', path: '/models' })).url).toBe('/v1/models?limit=1000');
+    await anthropic.close();
+    const azure = upstream(0, { kind: 'azure-openai', auth: 'api-key', apiVersion: '2024-10-21', deployments: { 'gpt-4o': 'prod-4o' }, baseUrl: base.replace(/\/v1$/, '') });
+    expect(azure.format).toBe('openai');
+    expect(azure.models).toEqual(['gpt-4o']);
+    expect(await call(azure, { path: '/chat/completions', model: 'gpt-4o' })).toEqual({ method: 'POST', url: '/openai/deployments/prod-4o/chat/completions?api-version=2024-10-21', apiKey: 'sk-provider' });
+    expect((await call(azure, { path: '/embeddings', model: 'text-embedding-3-small' })).url).toBe('/openai/deployments/text-embedding-3-small/embeddings?api-version=2024-10-21');
+    expect((await call(azure, { method: 'GET', path: '/files', search: '?limit=2' })).url).toBe('/openai/files?limit=2&api-version=2024-10-21');
+    await azure.close();
   });
 });

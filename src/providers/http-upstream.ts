@@ -1,16 +1,52 @@
 import { type Dispatcher, Pool, errors as undiciErrors } from 'undici';
 import type { ProviderConfig } from '../config/gateway-config.js';
 import { Exchange } from './exchange.js';
-import { asUpstreamFailure, type Upstream, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
+import { CredentialPool, coolDownMs } from '../core/credential-pool.js';
+import { asUpstreamFailure, type Upstream, type UpstreamFormat, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
+
+/** A provider refused one of its credentials (401/403): it is disabled until the next start. */
+export interface CredentialFailure {
+  provider: string;
+  /** The credential's id: the name of the variable that holds it, never the key. */
+  credential: string;
+  status: number;
+}
+
+export interface HttpUpstreamOptions {
+  /** The injected wall clock (ms): cool-downs and the provider's reset times. */
+  clock: () => number;
+  /** Randomness for the weighted pick (Math.random unless a test fixes it). */
+  random?: () => number;
+  /** Told once per credential the provider refuses (the audit entry and webhook are the caller's). */
+  onCredentialFailed?: (failure: CredentialFailure) => void;
+}
+
+/** Failures that happen before the request reached the provider: another credential (or provider) may be tried. */
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** Azure OpenAI's endpoints that are addressed through a deployment (`/openai/deployments/{deployment}/…`). */
+const AZURE_DEPLOYMENT_PATHS = new Set([
+  '/chat/completions',
+  '/completions',
+  '/embeddings',
+  '/images/generations',
+  '/images/edits',
+  '/audio/speech',
+  '/audio/transcriptions',
+  '/audio/translations',
+]);
 
 /**
- * An OpenAI-compatible HTTP upstream over one keep-alive undici Pool, driven through its dispatcher callbacks (see
- * Exchange; measured: the global fetch() costs 4–6× more CPU per request, undici's request() ~1.5×). Timeouts:
- * connect, first byte (headers) and total; an aborted client aborts the request.
- * Only idempotent methods are retried, and only when the provider config asks for retries.
+ * An HTTP upstream over one keep-alive undici Pool, driven through its dispatcher callbacks (see Exchange; measured:
+ * the global fetch() costs 4–6× more CPU per request, undici's request() ~1.5×). Timeouts: connect, first byte
+ * (headers) and total; an aborted client aborts the request. Only idempotent methods are retried, and only when the
+ * provider config asks for retries. By kind: `openai` (OpenAI-compatible: the key as a bearer token), `azure-openai`
+ * (deployment URLs, `api-key`, `api-version`), `anthropic` (`x-api-key`, and `anthropic-version` when the client sent
+ * none).
  */
 export class HttpUpstream implements Upstream {
   readonly name: string;
+  readonly format: UpstreamFormat;
   readonly models: string[] | null;
   readonly totalTimeoutMs: number;
   private readonly pool: Pool;
@@ -18,10 +54,19 @@ export class HttpUpstream implements Upstream {
   private readonly authHeaders: Record<string, string>;
   /** Tollgate project → the provider's project (`OpenAI-Project`), or null when none is mapped. */
   private readonly projects: Map<string, string> | null;
+  /** Several credentials: each attempt picks one (null for one credential or none: the headers above are it). */
+  private readonly credentialPool: CredentialPool<ProviderConfig['credentials'][number]> | null;
+  /** Each credential's headers (configured headers and its key), by credential id. */
+  private readonly credentialHeaders = new Map<string, Record<string, string>>();
 
-  constructor(private readonly cfg: ProviderConfig) {
+  constructor(
+    private readonly cfg: ProviderConfig,
+    private readonly opts: HttpUpstreamOptions,
+  ) {
     this.name = cfg.name;
-    this.models = cfg.models;
+    this.format = cfg.kind === 'anthropic' ? 'anthropic' : 'openai';
+    const deployed = Object.keys(cfg.deployments);
+    this.models = cfg.models ?? (deployed.length > 0 ? deployed : null);
     this.totalTimeoutMs = cfg.timeouts.totalMs;
     const url = new URL(cfg.baseUrl);
     this.basePath = url.pathname.replace(/\/+$/, '');
@@ -33,29 +78,46 @@ export class HttpUpstream implements Upstream {
       bodyTimeout: cfg.timeouts.totalMs,
       keepAliveTimeout: 30_000,
     });
-    const auth: Record<string, string> = {};
-    if (cfg.apiKey && cfg.auth === 'bearer') auth.authorization = `Bearer ${cfg.apiKey}`;
-    if (cfg.apiKey && cfg.auth === 'api-key') auth['api-key'] = cfg.apiKey;
+    const auth = (key: string | null): Record<string, string> => {
+      if (!key) return {};
+      if (cfg.auth === 'bearer') return { authorization: `Bearer ${key}` };
+      if (cfg.auth === 'api-key') return { 'api-key': key };
+      if (cfg.auth === 'x-api-key') return { 'x-api-key': key };
+      return {};
+    };
     // Lower-case names, so a mapped OpenAI-Project replaces a configured one instead of going out beside it.
     const configured: Record<string, string> = {};
     for (const [name, value] of Object.entries(cfg.headers)) configured[name.toLowerCase()] = value;
-    this.authHeaders = { ...configured, ...auth };
+    this.authHeaders = { ...configured, ...auth(cfg.apiKey) };
+    for (const c of cfg.credentials) this.credentialHeaders.set(c.id, { ...configured, ...auth(c.apiKey) });
+    this.credentialPool = cfg.credentials.length > 1 ? new CredentialPool(cfg.credentials, opts.clock, opts.random ?? Math.random) : null;
     const mapped = Object.entries(cfg.projects);
     this.projects = mapped.length > 0 ? new Map(mapped) : null;
   }
 
   send(req: UpstreamRequest): Promise<UpstreamResponse> {
     let search = req.search;
-    if (this.cfg.apiVersion && !/[?&]api-version=/.test(search)) {
+    const headers = req.headers;
+    let path = req.path;
+    if (this.format === 'anthropic') {
+      // The client's version is passed through; one that sent none (an OpenAI client, translated) gets the configured one.
+      if (!headers['anthropic-version']) headers['anthropic-version'] = this.cfg.apiVersion as string;
+      // Anthropic lists 20 models a page unless asked for more.
+      if (req.method === 'GET' && path === '/models' && !search) search = '?limit=1000';
+    } else if (this.cfg.apiVersion && !/[?&]api-version=/.test(search)) {
       search += `${search ? '&' : '?'}api-version=${encodeURIComponent(this.cfg.apiVersion)}`;
     }
-    const headers = req.headers;
-    for (const name in this.authHeaders) headers[name] = this.authHeaders[name];
-    if (this.projects && req.project) {
-      const project = this.projects.get(req.project);
-      if (project) headers['openai-project'] = project;
+    if (this.cfg.kind === 'azure-openai') {
+      const deployment = req.model ? (this.cfg.deployments[req.model] ?? req.model) : null;
+      path = deployment && AZURE_DEPLOYMENT_PATHS.has(path) ? `/openai/deployments/${encodeURIComponent(deployment)}${path}` : `/openai${path}`;
     }
-    const options = { method: req.method as 'GET', path: this.basePath + req.path + search, headers, body: req.body ?? undefined };
+    const project = this.projects && req.project ? (this.projects.get(req.project) ?? null) : null;
+    if (this.credentialPool) {
+      return this.sendPooled(this.credentialPool, { method: req.method as 'GET', path: this.basePath + path + search, headers, body: req.body ?? undefined }, project, req.signal);
+    }
+    for (const name in this.authHeaders) headers[name] = this.authHeaders[name];
+    if (project) headers['openai-project'] = project;
+    const options = { method: req.method as 'GET', path: this.basePath + path + search, headers, body: req.body ?? undefined };
     const attempts = req.method === 'GET' || req.method === 'HEAD' ? 1 + this.cfg.retries : 1;
     // One attempt (every non-idempotent call, and the default): the exchange's own promise, no retry loop around it.
     if (attempts === 1) return this.attempt(options, req.signal).catch((err: unknown) => Promise.reject(toFailure(err, this.name)));
@@ -79,6 +141,51 @@ export class HttpUpstream implements Upstream {
       }
     }
     throw toFailure(lastError, this.name);
+  }
+
+  /**
+   * One request over a pool of credentials: each attempt with a credential picked by weight among the usable ones; a
+   * 429 cools its credential down for as long as the provider says, a 401 or 403 disables it (and is reported), and
+   * a 429, a 401/403, a 5xx or a failure to connect moves on to another credential while attempts remain. Nothing
+   * has reached the client yet: the gateway sees only the answer returned here. The request's signal (the client
+   * gone, its deadline) stops the attempts.
+   */
+  private async sendPooled(
+    pool: NonNullable<HttpUpstream['credentialPool']>,
+    base: Dispatcher.DispatchOptions,
+    project: string | null,
+    signal: UpstreamRequest['signal'],
+  ): Promise<UpstreamResponse> {
+    const tried = new Set<string>();
+    let lastError: unknown = null;
+    for (let attempt = 0; attempt < this.cfg.maxAttempts; attempt++) {
+      const credential = pool.pick(tried);
+      if (!credential) break;
+      tried.add(credential.id);
+      // Each attempt its own headers: the upstream may keep the object it was given.
+      const headers = { ...(base.headers as Record<string, string>) };
+      const own = this.credentialHeaders.get(credential.id) as Record<string, string>;
+      for (const name in own) headers[name] = own[name];
+      if (project) headers['openai-project'] = project;
+      let res: UpstreamResponse;
+      try {
+        res = await this.attempt({ ...base, headers }, signal);
+      } catch (err) {
+        lastError = err;
+        const code = (err as { code?: string } | null)?.code;
+        if (signal.aborted || !CONNECT_ERRORS.has(code ?? '')) throw toFailure(err, this.name);
+        continue;
+      }
+      const status = res.statusCode;
+      if (status === 429) pool.coolDown(credential.id, coolDownMs(res.headers, this.opts.clock()));
+      else if (status === 401 || status === 403) {
+        if (pool.disable(credential.id)) this.opts.onCredentialFailed?.({ provider: this.name, credential: credential.id, status });
+      } else if (status < 500) return res;
+      if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried) || signal.aborted) return res;
+      // Moving on: this answer is read and dropped, so its connection goes back to the pool.
+      await res.body.readAll().catch(() => undefined);
+    }
+    throw toFailure(lastError ?? new UpstreamFailure('unreachable', `No credential of the upstream provider '${this.name}' could be used.`), this.name);
   }
 
   close(): Promise<void> {

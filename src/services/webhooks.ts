@@ -12,10 +12,10 @@ import { open, seal } from './secret-box.js';
 import { text } from './text-fields.js';
 import { parseInput } from './validation.js';
 
-// Organization webhooks: budget alerts and exposure alerts, signed with HMAC-SHA256 and retried with back-off.
+// Organization webhooks: budget, exposure and anomaly alerts, and provider credentials refused, signed with HMAC-SHA256 and retried with back-off.
 // Signature header (Stripe-style): `x-tollgate-signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`.
 
-export const WEBHOOK_EVENT_TYPES = ['budget.threshold_crossed', 'api_key.exposed', 'anomaly.detected'] as const;
+export const WEBHOOK_EVENT_TYPES = ['budget.threshold_crossed', 'api_key.exposed', 'anomaly.detected', 'provider_credential.failed'] as const;
 
 const CreateWebhook = z.strictObject({
   url: text({ max: 2048 }).url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL'),

@@ -8,6 +8,7 @@ export const RESOURCES: Array<{ id: string; label: string }> = [
   { id: 'completions', label: 'Completions (legacy)' },
   { id: 'embeddings', label: 'Embeddings' },
   { id: 'responses', label: 'Responses' },
+  { id: 'messages', label: 'Messages (Anthropic API)' },
   { id: 'images', label: 'Images' },
   { id: 'audio', label: 'Audio' },
   { id: 'moderations', label: 'Moderations' },

@@ -18,10 +18,15 @@ export function countRefusal(g: GatewayContext, code: string): void {
  * it came from is metered as a refused request of that key, so its owners see the attempts (issue 19).
  */
 export function authorizeGatewayRequest(g: GatewayContext, request: GatewayRequest): KeyRecord | Promise<KeyRecord> {
-  const verified = verifyPresentedKey(g.app, request, (code, record) => {
-    countRefusal(g, code);
-    if (code === 'ip_not_allowed' && record?.kind === 'project') meterIpRefusal(g, request, record);
-  });
+  const verified = verifyPresentedKey(
+    g.app,
+    request,
+    (code, record) => {
+      countRefusal(g, code);
+      if (code === 'ip_not_allowed' && record?.kind === 'project') meterIpRefusal(g, request, record);
+    },
+    true,
+  );
   return verified instanceof Promise ? verified.then((record) => checkCaller(g, request, record)) : checkCaller(g, request, verified);
 }
 

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { REQUEST_ID_HEADER, UPSTREAM_REQUEST_ID_HEADER } from '../shared/request-id.js';
+import type { ApiFormat } from '../../core/anthropic-errors.js';
+import { ANTHROPIC_REQUEST_ID_HEADER, REQUEST_ID_HEADER, UPSTREAM_REQUEST_ID_HEADER } from '../shared/request-id.js';
 
 // Which headers cross the gateway. Only an allowlist of the client's headers reaches the provider (never its
 // credentials or org/project headers); the provider's account details, cookies and rate-limit headers never reach
@@ -9,7 +10,8 @@ import { REQUEST_ID_HEADER, UPSTREAM_REQUEST_ID_HEADER } from '../shared/request
  * The client headers that reach the provider: an allowlist, so that nothing a client invents is forwarded (addresses
  * such as X-Real-IP or True-Client-IP, X-HTTP-Method-Override, credentials in x-api-key or api-key, cookies). What
  * OpenAI's API and its official SDKs send is kept: the body's type, what the client accepts, the user agent, beta and
- * idempotency headers, the client's own request id, and the SDKs' `x-stainless-*` descriptions of themselves.
+ * idempotency headers, the client's own request id, and the SDKs' `x-stainless-*` descriptions of themselves; and
+ * Anthropic's version and beta headers (its SDKs send them on every request).
  */
 const FORWARD_REQUEST = new Set([
   'content-type',
@@ -20,6 +22,8 @@ const FORWARD_REQUEST = new Set([
   'openai-version',
   'idempotency-key',
   'x-client-request-id',
+  'anthropic-version',
+  'anthropic-beta',
 ]);
 
 /** Headers forwarded upstream (lower-case): the allowlist above, and `x-stainless-*`. */
@@ -44,20 +48,24 @@ const DROP_RESPONSE = new Set([
   'openai-project',
   'alt-svc',
   'strict-transport-security',
+  'anthropic-organization-id',
 ]);
 
 /**
- * Headers passed back to the client from the upstream's answer, with Tollgate's request id in `x-request-id`; the
- * upstream's own `x-request-id` goes on as `x-upstream-request-id`.
+ * Headers passed back to the client from the upstream's answer, with Tollgate's request id in `x-request-id` (and in
+ * `request-id` for Anthropic's clients); the upstream's own id (`x-request-id`, Anthropic's `request-id`) goes on as
+ * `x-upstream-request-id`. The provider's rate-limit headers (OpenAI's `x-ratelimit-*`, Anthropic's
+ * `anthropic-ratelimit-*`) describe its account, not the key: Tollgate's own take their place.
  */
-export function clientResponseHeaders(h: Record<string, string | string[] | undefined>, requestId: string): Record<string, string | string[]> {
+export function clientResponseHeaders(h: Record<string, string | string[] | undefined>, requestId: string, format: ApiFormat = 'openai'): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const name in h) {
     const value = h[name];
-    if (value === undefined || DROP_RESPONSE.has(name) || name.startsWith('x-ratelimit-') || name.startsWith('cf-')) continue;
-    if (name === REQUEST_ID_HEADER) out[UPSTREAM_REQUEST_ID_HEADER] = value;
+    if (value === undefined || DROP_RESPONSE.has(name) || name.startsWith('x-ratelimit-') || name.startsWith('cf-') || name.startsWith('anthropic-ratelimit-')) continue;
+    if (name === REQUEST_ID_HEADER || name === ANTHROPIC_REQUEST_ID_HEADER) out[UPSTREAM_REQUEST_ID_HEADER] = value;
     else if (name !== UPSTREAM_REQUEST_ID_HEADER) out[name] = value;
   }
   out[REQUEST_ID_HEADER] = requestId;
+  if (format === 'anthropic') out[ANTHROPIC_REQUEST_ID_HEADER] = requestId;
   return out;
 }

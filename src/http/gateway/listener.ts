@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { answerFormat } from '../../core/api-routes.js';
 import { canonicalTarget, isV1Target } from '../../core/canonical-path.js';
 import { TollgateError } from '../../core/errors.js';
 import type { GatewayContext } from './gateway-context.js';
@@ -83,16 +84,17 @@ export function gatewayListener(g: GatewayContext, o: GatewayListenerOptions): (
       return true;
     }
     const started = performance.now();
+    const format = answerFormat(req.method ?? 'GET', path, req.headers['anthropic-version']);
     if (o.isClosing()) {
       res.setHeader('connection', 'close');
-      sendError(res, new TollgateError('service_unavailable', 'The server is shutting down; retry on another instance.'), o.logger, requestId);
+      sendError(res, new TollgateError('service_unavailable', 'The server is shutting down; retry on another instance.'), o.logger, requestId, format);
       return true;
     }
     const route = req.method === 'GET' && (path === '/v1/models' || path.startsWith('/v1/models/')) ? modelsRoute(path) : null;
     serve(g, o, req, res, target, ipOf(req), route, requestId).then(
       () => o.observe?.(route?.label ?? '/v1/*', req.method ?? 'GET', res.statusCode, (performance.now() - started) / 1000),
       (err: unknown) => {
-        sendError(res, err, o.logger, requestId);
+        sendError(res, err, o.logger, requestId, format);
         o.observe?.(route?.label ?? '/v1/*', req.method ?? 'GET', res.statusCode, (performance.now() - started) / 1000);
       },
     );

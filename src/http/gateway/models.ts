@@ -38,7 +38,7 @@ async function allModels(g: GatewayContext): Promise<ModelObject[]> {
         for (const m of list.data ?? []) {
           if (typeof m?.id !== 'string') continue;
           const owner = typeof m.owned_by === 'string' && !m.owned_by.startsWith('org-') ? m.owned_by : u.name;
-          out.set(m.id, { id: m.id, object: 'model', created: m.created ?? 0, owned_by: owner });
+          out.set(m.id, { id: m.id, object: 'model', created: createdOf(m), owned_by: owner });
         }
       }
     } catch {
@@ -54,7 +54,19 @@ async function allModels(g: GatewayContext): Promise<ModelObject[]> {
   return models;
 }
 
-/** GET /v1/models and /v1/models/{model}: only the models this key may use. */
+/** A listed model's creation time in seconds: OpenAI's `created`, or Anthropic's `created_at` (RFC 3339). */
+function createdOf(m: ModelObject & { created_at?: unknown }): number {
+  if (typeof m.created === 'number') return m.created;
+  const at = typeof m.created_at === 'string' ? Date.parse(m.created_at) : Number.NaN;
+  return Number.isFinite(at) ? Math.floor(at / 1000) : 0;
+}
+
+/** A model in Anthropic's shape (its SDKs' `models.list()` and `models.retrieve()`). */
+function anthropicModel(m: ModelObject): Record<string, unknown> {
+  return { type: 'model', id: m.id, display_name: m.id, created_at: new Date(m.created * 1000).toISOString() };
+}
+
+/** GET /v1/models and /v1/models/{model}: only the models this key may use (in Anthropic's shape to its clients). */
 export async function listModels(g: GatewayContext, request: GatewayRequest, res: ServerResponse, one: string | null): Promise<void> {
   const startedMs = g.app.deps.clock();
   const authorized = authorizeGatewayRequest(g, request);
@@ -82,11 +94,16 @@ export async function listModels(g: GatewayContext, request: GatewayRequest, res
   const allowed = (await allModels(g)).filter((m) => isModelAllowed(record.allowedModels, m.id));
   const visible = await withoutForeignModels(g, record, allowed);
   meter(g, info, { status: 200, outcome: 'ok', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: null });
+  const anthropic = request.format === 'anthropic';
+  const headers = anthropic ? { 'request-id': request.requestId } : undefined;
   if (one === null) {
-    sendJson(res, request.requestId, 200, { object: 'list', data: visible });
+    const list = anthropic
+      ? { data: visible.map(anthropicModel), has_more: false, first_id: visible[0]?.id ?? null, last_id: visible.at(-1)?.id ?? null }
+      : { object: 'list', data: visible };
+    sendJson(res, request.requestId, 200, list, headers);
     return;
   }
   const found = visible.find((m) => m.id === one);
   if (!found) throw new TollgateError('model_not_found', `The model '${one}' does not exist or you do not have access to it.`, 'model');
-  sendJson(res, request.requestId, 200, found, { 'cache-control': 'no-store' });
+  sendJson(res, request.requestId, 200, anthropic ? anthropicModel(found) : found, { ...headers, 'cache-control': 'no-store' });
 }

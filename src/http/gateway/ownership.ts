@@ -96,6 +96,7 @@ function verifyOwners(g: GatewayContext, access: ObjectAccess, owners: Map<strin
 export function ownedUpstream(g: GatewayContext, access: ObjectAccess, inner: Upstream): Upstream {
   return {
     name: inner.name,
+    format: inner.format,
     models: inner.models,
     totalTimeoutMs: inner.totalTimeoutMs,
     send: async (req) => {

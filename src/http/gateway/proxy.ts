@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { type ApiFormat, anthropicError } from '../../core/anthropic-errors.js';
 import { matchApiRoute } from '../../core/api-routes.js';
 import { errorBody, TollgateError } from '../../core/errors.js';
 import type { MeterPlan } from '../../core/metering-plan.js';
@@ -22,6 +23,8 @@ import { checkModelUse, requestModel, withModel } from './request-model.js';
 import { unlistedLabel } from './route-label.js';
 import { relayStream } from './stream-relay.js';
 import { countFallbackTokens } from './token-fallback.js';
+import { forwardTranslated, planTranslation, type Translation } from './translated.js';
+import { isAnthropicErrorBody } from '../../core/translate/error-bodies.js';
 
 const DEADLINES = new Deadlines();
 
@@ -47,6 +50,8 @@ export interface RequestInfo {
   requestId: string;
   /** The upstream's own id of it (its `x-request-id`), once it answered. */
   upstreamRequestId: string | null;
+  /** The shape the client is answered in. */
+  format: ApiFormat;
 }
 
 /** The data-plane handler for every forwarded `/v1/*` request: verify → scope → limit → forward → meter. */
@@ -80,16 +85,20 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
     plan,
     requestId: request.requestId,
     upstreamRequestId: null,
+    format: request.format,
   };
 
   let admission: Admission;
   let via = upstream as Upstream;
+  let translation: Translation | null = null;
   try {
     checkScope(g, record, request.method, path);
     checkModelUse(g, record, found, request.method, endpoint);
     checkModel(g, record, requested);
     if (target.model !== requested) checkModel(g, record, target.model);
     if (!upstream) throw new TollgateError('model_not_found', `No upstream provider serves the model '${requested}'.`, 'model');
+    // A client and a provider that speak different APIs: translated, or refused before anything is counted.
+    translation = planTranslation(request, endpoint, body, target.model, upstream, info);
     // Objects the request names must be the project's; what it creates, lists or deletes is settled on the answer.
     const checked = checkObjects(g, record, request, endpoint, target.model === requested ? requested : null);
     const objects = checked instanceof Promise ? await checked : checked;
@@ -99,6 +108,10 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
   } catch (err) {
     if (err instanceof TollgateError) refused(g, info, err.status, err.code);
     throw err;
+  }
+  if (translation) {
+    await forwardTranslated(g, request, res, info, via, admission, translation, providerSecrets(g));
+    return;
   }
   const sent = target.model !== requested ? withModel(request, found.places, target.model as string) : request;
   await forward(g, sent, res, info, via, admission);
@@ -174,7 +187,7 @@ async function forward(
 
   let up: UpstreamResponse;
   try {
-    up = await upstream.send({ method: request.method, path: endpoint, search: request.search, headers, body: payload, project: info.record.projectId, signal: controller });
+    up = await upstream.send({ method: request.method, path: endpoint, search: request.search, headers, body: payload, project: info.record.projectId, model: info.model, signal: controller });
   } catch (err) {
     cancelDeadline();
     if (err instanceof TollgateError) {
@@ -201,6 +214,7 @@ async function forward(
         admissionHeaders: admission.headers,
         requestId: info.requestId,
         isClientGone: () => clientGone,
+        format: info.format,
       });
       const m = isModelCall
         ? { billable: true, tokens: result.tokens ?? (await countFallbackTokens(body, result.text)) }
@@ -213,7 +227,7 @@ async function forward(
       return;
     }
     if (up.statusCode < 400 && !isModelCall && !meterIfReported && !needsWholeAnswer(info.plan) && streamsThrough(up, info.route)) {
-      const headers: OutgoingHttpHeaders = clientResponseHeaders(up.headers, info.requestId);
+      const headers: OutgoingHttpHeaders = clientResponseHeaders(up.headers, info.requestId, info.format);
       for (const name in admission.headers) headers[name] = admission.headers[name];
       const whole = await relayPassThrough(res, up, headers, () => clientGone);
       const outcome: Outcome['outcome'] = whole ? 'ok' : clientGone ? 'client_aborted' : timedOut ? 'timeout' : 'upstream_error';
@@ -245,7 +259,7 @@ async function relayBuffered(
     meterAndSettle(g, info, admission, { status: 502, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: false, errorCode: 'upstream_error' });
     throw new TollgateError('upstream_error', `The upstream provider '${info.provider}' broke off its answer (${failure.message}).`);
   }
-  const headers: OutgoingHttpHeaders = clientResponseHeaders(up.headers, info.requestId);
+  const headers: OutgoingHttpHeaders = clientResponseHeaders(up.headers, info.requestId, info.format);
   for (const name in admission.headers) headers[name] = admission.headers[name];
   if (up.statusCode >= 400) {
     meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: o.stream, errorCode: `upstream_${up.statusCode}` });
@@ -265,7 +279,7 @@ async function relayBuffered(
       );
       throw new TollgateError('upstream_auth_failed', `The upstream provider '${info.provider}' refused Tollgate's credentials for it; the operator has been told. This is not a problem with your API key.`);
     }
-    const shaped = openAIErrorBody(buf, up.statusCode, info.provider, providerSecrets(g));
+    const shaped = info.format === 'anthropic' ? anthropicErrorText(buf, up.statusCode, info, providerSecrets(g)) : openAIErrorBody(buf, up.statusCode, info.provider, providerSecrets(g));
     headers['content-type'] = 'application/json; charset=utf-8';
     headers['content-length'] = Buffer.byteLength(shaped);
     res.writeHead(up.statusCode, headers);
@@ -327,10 +341,21 @@ const SECRETS = new WeakMap<GatewayContext, string[]>();
 function providerSecrets(g: GatewayContext): string[] {
   let s = SECRETS.get(g);
   if (!s) {
-    s = g.config.providers.map((p) => p.apiKey ?? '').filter((k) => k.length > 0);
+    s = g.config.providers.flatMap((p) => [p.apiKey ?? '', ...p.credentials.map((c) => c.apiKey)]).filter((k) => k.length > 0);
     SECRETS.set(g, s);
   }
   return s;
+}
+
+/**
+ * An Anthropic provider's error for an Anthropic client: passed through when it is in Anthropic's shape, wrapped
+ * otherwise; either way without the provider's account details or keys.
+ */
+function anthropicErrorText(buf: Buffer, status: number, info: RequestInfo, secrets: readonly string[]): string {
+  const text = withoutProviderDetails(buf.toString('utf8'), secrets);
+  if (isAnthropicErrorBody(text)) return text;
+  const snippet = text.replace(/\s+/g, ' ').slice(0, 200);
+  return JSON.stringify(anthropicError(status, `The upstream provider '${info.provider}' answered ${status}${snippet ? `: ${snippet}` : ''}.`, info.requestId));
 }
 
 /**

@@ -13,6 +13,7 @@ const request = (o: Partial<GatewayRequest>): GatewayRequest => ({
   json: null,
   rawBody: null,
   requestId: 'req_test',
+  format: 'openai',
   ...o,
 });
 

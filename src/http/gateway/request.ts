@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import proxyAddr from '@fastify/proxy-addr';
+import type { ApiFormat } from '../../core/anthropic-errors.js';
+import { answerFormat } from '../../core/api-routes.js';
 import { TollgateError } from '../../core/errors.js';
 import { isContentEncoded } from '../../core/request-model.js';
 import { isJsonContentType, parseJsonBody } from '../shared/json-body.js';
@@ -21,6 +23,8 @@ export interface GatewayRequest {
   rawBody: Buffer | null;
   /** The id Tollgate gave the request (`x-request-id` of its answer, its log lines and usage event). */
   requestId: string;
+  /** The shape it is answered in: OpenAI's, or Anthropic's (its Messages API paths). */
+  format: ApiFormat;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -104,5 +108,6 @@ export function gatewayRequest(req: IncomingMessage, target: { path: string; sea
     json: json ?? null,
     rawBody: body.length > 0 ? body : null,
     requestId,
+    format: answerFormat(req.method ?? 'GET', target.path, req.headers['anthropic-version']),
   };
 }

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { type ApiFormat, anthropicError } from '../../core/anthropic-errors.js';
 import type { TokenCounts } from '../../core/pricing.js';
 import { SseFramer } from '../../core/sse.js';
 import { answerText, inspectEvents, streamShapeFor } from '../../core/stream-usage.js';
@@ -13,9 +14,12 @@ export interface StreamResult {
   text: string;
 }
 
-const CUT_OFF = `data: ${JSON.stringify({
-  error: { message: 'The upstream stream ended unexpectedly.', type: 'api_error', param: null, code: 'upstream_error' },
-})}\n\n`;
+const CUT_OFF_MESSAGE = 'The upstream stream ended unexpectedly.';
+/** The event that ends a stream the upstream cut off, in each client's shape. */
+export const CUT_OFF: Readonly<Record<ApiFormat, string>> = {
+  openai: `data: ${JSON.stringify({ error: { message: CUT_OFF_MESSAGE, type: 'api_error', param: null, code: 'upstream_error' } })}\n\n`,
+  anthropic: `event: error\ndata: ${JSON.stringify(anthropicError(500, CUT_OFF_MESSAGE))}\n\n`,
+};
 
 /** Bytes of content events kept for counting when the upstream never reports usage. */
 const MAX_KEPT_FOR_COUNTING = 4 * 1024 * 1024;
@@ -29,10 +33,10 @@ const MAX_KEPT_FOR_COUNTING = 4 * 1024 * 1024;
 export async function relayStream(
   raw: ServerResponse,
   res: UpstreamResponse,
-  o: { endpoint: string; injectUsage: boolean; admissionHeaders: Record<string, string>; requestId: string; isClientGone: () => boolean },
+  o: { endpoint: string; injectUsage: boolean; admissionHeaders: Record<string, string>; requestId: string; isClientGone: () => boolean; format?: ApiFormat },
 ): Promise<StreamResult> {
   const shape = streamShapeFor(o.endpoint);
-  const headers = clientResponseHeaders(res.headers, o.requestId);
+  const headers = clientResponseHeaders(res.headers, o.requestId, o.format);
   for (const name in o.admissionHeaders) headers[name] = o.admissionHeaders[name];
   headers['cache-control'] = 'no-cache';
   headers['x-accel-buffering'] = 'no';
@@ -122,7 +126,7 @@ export async function relayStream(
   else if (!raw.destroyed) {
     if (!complete) {
       if (last !== null) raw.write(last);
-      last = CUT_OFF;
+      last = CUT_OFF[o.format ?? 'openai'];
     }
     if (last !== null && last.length > 0) raw.end(last);
     else raw.end();

@@ -3,7 +3,7 @@ import { TollgateError } from '../../core/errors.js';
 import { type KeyRecord, verifyFailureMessage } from '../../core/verify.js';
 import { checkSecret, type SecretCheck } from '../../services/verify-secret.js';
 import type { AppContext } from '../context.js';
-import { presentedKey } from './bearer.js';
+import { CONFLICTING_KEYS, presentedKey } from './bearer.js';
 
 /** Turns a failed check into the OpenAI-shaped refusal. */
 export function refusal(check: Extract<SecretCheck, { ok: false }>): TollgateError {
@@ -32,10 +32,16 @@ export function verifyPresentedKey(
   ctx: AppContext,
   request: { ip: string; headers: IncomingHttpHeaders },
   onRefused?: (code: string, record: KeyRecord | null) => void,
+  dataPlane = false,
 ): KeyRecord | Promise<KeyRecord> {
   throttleGuard(ctx, request.ip);
   const now = Math.floor(ctx.deps.clock() / 1000);
-  const pending = checkSecret(ctx.keyCache, presentedKey(request), now, request.ip);
+  const presented = presentedKey(request, dataPlane);
+  if (presented === CONFLICTING_KEYS) {
+    onRefused?.('conflicting_keys', null);
+    throw new TollgateError('invalid_api_key', 'The request presents two different API keys (in Authorization, x-api-key or api-key); send one.');
+  }
+  const pending = checkSecret(ctx.keyCache, presented, now, request.ip);
   const finish = (check: SecretCheck): KeyRecord => {
     if (!check.ok) {
       onRefused?.(check.code, check.record);

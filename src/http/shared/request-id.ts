@@ -7,6 +7,8 @@ import { errorBody, type TollgateError } from '../../core/errors.js';
 
 /** The header of Tollgate's request id. */
 export const REQUEST_ID_HEADER = 'x-request-id';
+/** Anthropic's header for its request id (its SDKs read it): on Anthropic-shaped answers it holds Tollgate's id too. */
+export const ANTHROPIC_REQUEST_ID_HEADER = 'request-id';
 /** The header an upstream's own request id is passed on in. */
 export const UPSTREAM_REQUEST_ID_HEADER = 'x-upstream-request-id';
 /** Fastify's log label for the request id, and the gateway's: the same key in every log line. */
@@ -37,9 +39,9 @@ export function errorBodyFor(err: TollgateError, requestId: string | undefined):
 /** The longest upstream request id kept. */
 const MAX_UPSTREAM_ID = 128;
 
-/** An upstream's `x-request-id` as kept: printable ASCII of at most 128 characters, else null. */
+/** An upstream's `x-request-id` (Anthropic's `request-id`) as kept: printable ASCII of at most 128 characters, else null. */
 export function upstreamRequestIdOf(headers: Record<string, string | string[] | undefined>): string | null {
-  const v = headers[REQUEST_ID_HEADER];
+  const v = headers[REQUEST_ID_HEADER] ?? headers[ANTHROPIC_REQUEST_ID_HEADER];
   const id = Array.isArray(v) ? v[0] : v;
   if (!id || id.length > MAX_UPSTREAM_ID) return null;
   for (let i = 0; i < id.length; i++) {

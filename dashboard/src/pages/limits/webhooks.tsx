@@ -14,6 +14,7 @@ const EVENT_TYPES = [
   { id: 'budget.threshold_crossed', label: 'Budget threshold crossed' },
   { id: 'api_key.exposed', label: 'API key exposed' },
   { id: 'anomaly.detected', label: 'Anomaly detected' },
+  { id: 'provider_credential.failed', label: 'Provider key refused' },
 ];
 
 /** Webhook endpoints of the organization (limit and budget alerts); owners add and delete them. */

@@ -1,0 +1,131 @@
+// A provider's credentials, when it has several (issue 20 §3): each request picks one by weight among those neither
+// cooling down (after a 429, for as long as the provider said) nor disabled (after the provider refused it, 401/403),
+// and a failed attempt moves on to another. Time and randomness are passed in.
+
+export interface PoolCredential {
+  /** Not secret: the name of the environment variable that holds it. */
+  id: string;
+  weight: number;
+}
+
+/** Cool-down when a 429 says nothing of how long, and the longest one a provider's headers are believed for. */
+export const DEFAULT_COOL_DOWN_MS = 1000;
+export const MAX_COOL_DOWN_MS = 10 * 60_000;
+
+export class CredentialPool<C extends PoolCredential = PoolCredential> {
+  private readonly coolUntil = new Map<string, number>();
+  private readonly disabledAt = new Map<string, number>();
+
+  constructor(
+    readonly credentials: readonly C[],
+    private readonly now: () => number,
+    private readonly random: () => number,
+  ) {}
+
+  /**
+   * A credential for the next attempt, by weight among the usable ones not in `tried`; when none is usable (all cooling
+   * down or disabled), the one that cools down first, then the one disabled longest ago, so that a request is always
+   * tried once (a provider whose only key is refused still answers, and the refusal is seen). Null once every
+   * credential has been tried.
+   */
+  pick(tried: ReadonlySet<string>): C | null {
+    const now = this.now();
+    let total = 0;
+    const usable: C[] = [];
+    for (const c of this.credentials) {
+      if (tried.has(c.id) || this.disabledAt.has(c.id) || (this.coolUntil.get(c.id) ?? 0) > now) continue;
+      usable.push(c);
+      total += c.weight;
+    }
+    if (usable.length > 0) {
+      let r = this.random() * total;
+      for (const c of usable) {
+        r -= c.weight;
+        if (r < 0) return c;
+      }
+      return usable[usable.length - 1];
+    }
+    if (tried.size > 0) return null;
+    let best: C | null = null;
+    let bestAt = Number.POSITIVE_INFINITY;
+    for (const c of this.credentials) {
+      const at = this.disabledAt.has(c.id) ? Number.MAX_SAFE_INTEGER + (this.disabledAt.get(c.id) as number) : (this.coolUntil.get(c.id) ?? 0);
+      if (at < bestAt) {
+        best = c;
+        bestAt = at;
+      }
+    }
+    return best;
+  }
+
+  /** Whether a credential not in `tried` is usable now (another attempt is worth making). */
+  hasUsable(tried: ReadonlySet<string>): boolean {
+    const now = this.now();
+    return this.credentials.some((c) => !tried.has(c.id) && !this.disabledAt.has(c.id) && (this.coolUntil.get(c.id) ?? 0) <= now);
+  }
+
+  /** Cools a credential down for `ms` (bounded). */
+  coolDown(id: string, ms: number): void {
+    this.coolUntil.set(id, this.now() + Math.min(Math.max(ms, 0), MAX_COOL_DOWN_MS));
+  }
+
+  /** Disables a credential (the provider refused it); true the first time. */
+  disable(id: string): boolean {
+    if (this.disabledAt.has(id)) return false;
+    this.disabledAt.set(id, this.now());
+    return true;
+  }
+
+  isDisabled(id: string): boolean {
+    return this.disabledAt.has(id);
+  }
+
+  /** Milliseconds until a credential is usable again (0 when it is). */
+  coolingFor(id: string): number {
+    return Math.max(0, (this.coolUntil.get(id) ?? 0) - this.now());
+  }
+}
+
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** OpenAI's reset durations (`1s`, `6m0s`, `20ms`, `1h2m3.5s`), in milliseconds, or null. */
+function durationMs(v: string): number | null {
+  if (!/^(\d+(\.\d+)?(ms|h|m|s))+$/.test(v)) return null;
+  let ms = 0;
+  for (const m of v.matchAll(DURATION_PART)) ms += Number(m[1]) * UNIT_MS[m[2]];
+  return ms;
+}
+
+const header = (h: Record<string, string | string[] | undefined>, name: string): string | null => {
+  const v = h[name];
+  const s = Array.isArray(v) ? v[0] : v;
+  return typeof s === 'string' && s.trim() ? s.trim() : null;
+};
+
+/**
+ * How long a 429 asks to wait, from its headers: `retry-after` (seconds or an HTTP date), else the longest of OpenAI's
+ * `x-ratelimit-reset-*` durations and Anthropic's `anthropic-ratelimit-*-reset` times; DEFAULT_COOL_DOWN_MS when
+ * none says. `nowMs` is the wall clock (for the dates).
+ */
+export function coolDownMs(h: Record<string, string | string[] | undefined>, nowMs: number): number {
+  const after = header(h, 'retry-after');
+  if (after !== null) {
+    if (/^\d+(\.\d+)?$/.test(after)) return Math.ceil(Number(after) * 1000);
+    const at = Date.parse(after);
+    if (Number.isFinite(at)) return Math.max(0, at - nowMs);
+  }
+  let longest: number | null = null;
+  for (const name in h) {
+    const v = header(h, name);
+    if (v === null) continue;
+    let ms: number | null = null;
+    if (name.startsWith('x-ratelimit-reset-')) ms = durationMs(v);
+    else if (name.startsWith('anthropic-ratelimit-') && name.endsWith('-reset')) {
+      const at = Date.parse(v);
+      ms = Number.isFinite(at) ? Math.max(0, at - nowMs) : null;
+    }
+    if (ms !== null && (longest === null || ms > longest)) longest = ms;
+  }
+  return longest ?? DEFAULT_COOL_DOWN_MS;
+}

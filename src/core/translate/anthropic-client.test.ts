@@ -1,0 +1,349 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ANTHROPIC_ERROR_400,
+  ANTHROPIC_ERROR_429,
+  OPENAI_ERROR_400,
+  OPENAI_PLAIN,
+  OPENAI_STREAM_TEXT,
+  OPENAI_STREAM_TOOLS,
+  OPENAI_TOOL_CALLS,
+  openaiSse,
+} from '../../../test/harness/provider-payloads.js';
+import { eventData, splitEvents } from '../sse.js';
+import { chatCompletionToMessage } from './chat-completion-to-message.js';
+import { chatRequestToMessages } from './chat-request-to-messages.js';
+import { ChatStreamToMessage } from './chat-stream-to-message.js';
+import { anthropicErrorAsOpenAI, openAIErrorAsAnthropic } from './error-bodies.js';
+import { messagesRequestToChat } from './messages-request-to-chat.js';
+import { messageToChatCompletion } from './message-to-chat-completion.js';
+
+// An Anthropic-SDK client calling an OpenAI model: its Messages API request as a chat completions request, and the
+// chat completions answers and streams as Anthropic's, field by field; then round trips both ways.
+
+const MODEL = 'gpt-4o-mini';
+const toChat = (body: Record<string, unknown>) => messagesRequestToChat({ model: MODEL, max_tokens: 1024, ...body }, { model: MODEL });
+const refusal = (body: Record<string, unknown>) => {
+  try {
+    toChat(body);
+  } catch (err) {
+    return err as { status: number; param: string | null; message: string };
+  }
+  throw new Error('not refused');
+};
+
+/** Runs chat chunks through the translator: Anthropic's events as [type, data] pairs. */
+function chatStreamToEvents(sse: string) {
+  const translator = new ChatStreamToMessage({ model: MODEL });
+  const out = splitEvents(sse)
+    .map((e) => translator.push(eventData(e)))
+    .join('');
+  const events = splitEvents(out).map((e) => {
+    const name = /^event: (\S+)\n/.exec(e)?.[1];
+    const data = JSON.parse(eventData(e) as string) as Record<string, unknown>;
+    expect(data.type).toBe(name);
+    return data;
+  });
+  return { events, translator };
+}
+
+describe('a Messages API request as a chat completions request', () => {
+  it('plain: model, max_tokens, system, messages, temperature, top_p, stop_sequences, stream (with usage asked for)', () => {
+    expect(toChat({ system: 'Be brief.', messages: [{ role: 'user', content: 'Hello, Claude' }], temperature: 0.5, top_p: 0.8, stop_sequences: ['\n\nHuman:'] })).toEqual({
+      body: {
+        model: MODEL,
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'Hello, Claude' },
+        ],
+        max_completion_tokens: 1024,
+        temperature: 0.5,
+        top_p: 0.8,
+        stop: ['\n\nHuman:'],
+      },
+      stream: false,
+    });
+    expect(toChat({ messages: [], stream: true }).body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+    // A system prompt of text blocks (cache breakpoints in them are fine: OpenAI caches prompts on its own).
+    expect(toChat({ system: [{ type: 'text', text: 'A' }, { type: 'text', text: 'B', cache_control: { type: 'ephemeral' } }], messages: [] }).body.messages).toEqual([{ role: 'system', content: 'A\n\nB' }]);
+  });
+
+  it('multi-turn with images and documents', () => {
+    const out = toChat({
+      messages: [
+        { role: 'user', content: 'Hello there.' },
+        { role: 'assistant', content: [{ type: 'text', text: 'Hi, I am Claude.' }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: '/9j/4AAQSkZJRg==' } },
+            { type: 'image', source: { type: 'url', url: 'https://upload.wikimedia.org/ant.jpg' } },
+            { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0x' }, title: 'Q3.pdf' },
+            { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'Plain notes.' } },
+            { type: 'text', text: 'Describe these.', cache_control: { type: 'ephemeral' } },
+          ],
+        },
+      ],
+    }).body;
+    expect(out.messages).toEqual([
+      { role: 'user', content: 'Hello there.' },
+      { role: 'assistant', content: 'Hi, I am Claude.' },
+      {
+        role: 'user',
+        content: [
+          { type: 'image_url', image_url: { url: 'data:image/jpeg;base64,/9j/4AAQSkZJRg==' } },
+          { type: 'image_url', image_url: { url: 'https://upload.wikimedia.org/ant.jpg' } },
+          { type: 'file', file: { filename: 'Q3.pdf', file_data: 'data:application/pdf;base64,JVBERi0x' } },
+          { type: 'text', text: 'Plain notes.' },
+          { type: 'text', text: 'Describe these.' },
+        ],
+      },
+    ]);
+  });
+
+  it('tools, tool_choice, tool_use and tool_result (errors marked in the text), metadata, effort, format, service tier', () => {
+    const schema = { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] };
+    const out = toChat({
+      tools: [{ name: 'get_weather', description: 'Get the weather', input_schema: schema, cache_control: { type: 'ephemeral' } }],
+      tool_choice: { type: 'any', disable_parallel_tool_use: true },
+      metadata: { user_id: 'user-42' },
+      output_config: { effort: 'low', format: { type: 'json_schema', schema } },
+      service_tier: 'standard_only',
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'text', text: 'Checking.' },
+            { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { location: 'Paris' } },
+            { type: 'tool_use', id: 'toolu_2', name: 'get_weather', input: { location: 'Lyon' } },
+          ],
+        },
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', tool_use_id: 'toolu_1', content: '18°C' },
+            { type: 'tool_result', tool_use_id: 'toolu_2', content: [{ type: 'text', text: 'station down' }], is_error: true },
+            { type: 'text', text: 'And tomorrow?' },
+          ],
+        },
+      ],
+    }).body;
+    expect(out).toMatchObject({
+      tools: [{ type: 'function', function: { name: 'get_weather', description: 'Get the weather', parameters: schema } }],
+      tool_choice: 'required',
+      parallel_tool_calls: false,
+      user: 'user-42',
+      reasoning_effort: 'low',
+      response_format: { type: 'json_schema', json_schema: { name: 'output', schema, strict: true } },
+      service_tier: 'default',
+    });
+    expect(out.messages).toEqual([
+      { role: 'user', content: 'Weather in Paris?' },
+      {
+        role: 'assistant',
+        content: 'Checking.',
+        tool_calls: [
+          { id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris"}' } },
+          { id: 'toolu_2', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Lyon"}' } },
+        ],
+      },
+      { role: 'tool', tool_call_id: 'toolu_1', content: '18°C' },
+      { role: 'tool', tool_call_id: 'toolu_2', content: '[tool error] station down' },
+      { role: 'user', content: 'And tomorrow?' },
+    ]);
+    for (const [choice, expected] of [
+      [{ type: 'auto' }, { tool_choice: 'auto' }],
+      [{ type: 'none' }, { tool_choice: 'none' }],
+      [{ type: 'tool', name: 'get_weather' }, { tool_choice: { type: 'function', function: { name: 'get_weather' } } }],
+    ] as const) {
+      expect(toChat({ messages: [], tool_choice: choice }).body).toMatchObject(expected);
+    }
+    expect(toChat({ messages: [], thinking: { type: 'disabled' } }).body).not.toHaveProperty('thinking');
+  });
+
+  it('refuses with a 400 naming the field whatever cannot be translated', () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ messages: [], top_k: 5 }, 'top_k'],
+      [{ messages: [], thinking: { type: 'enabled', budget_tokens: 2048 } }, 'thinking'],
+      [{ messages: [], max_tokens: 0 }, 'max_tokens'],
+      [{ messages: [], container: 'c' }, 'container'],
+      [{ messages: [], mcp_servers: [] }, 'mcp_servers'],
+      [{ messages: [], brand_new: true }, 'brand_new'],
+      [{ messages: [], metadata: { user_id: 'u', other: 1 } }, 'metadata.other'],
+      [{ messages: [], output_config: { effort: 'max' } }, 'output_config.effort'],
+      [{ messages: [], service_tier: 'priority' }, 'service_tier'],
+      [{ messages: [], tools: [{ type: 'web_search_20250305', name: 'web_search' }] }, 'tools[0].type'],
+      [{ messages: [], tools: [{ name: 'x', input_schema: {}, defer_loading: true }] }, 'tools[0].defer_loading'],
+      [{ messages: [], system: [{ type: 'text', text: 'a', citations: [{ type: 'char_location' }] }] }, 'system[0].citations'],
+      [{ messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'file', file_id: 'file_1' } }] }] }, 'messages[0].content[0].source.type'],
+      [{ messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'url', url: 'https://x/a.pdf' } }] }] }, 'messages[0].content[0].source'],
+      [{ messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'x' }, citations: { enabled: true } }] }] }, 'messages[0].content[0].citations'],
+      [{ messages: [{ role: 'user', content: [{ type: 'search_result', source: 's', title: 't', content: [] }] }] }, 'messages[0].content[0].type'],
+      [{ messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: [{ type: 'image', source: { type: 'url', url: 'https://x/a.png' } }] }] }] }, 'messages[0].content[0].content[0].type'],
+      [{ messages: [{ role: 'assistant', content: [{ type: 'thinking', thinking: 'hm', signature: 's' }] }] }, 'messages[0].content[0].type'],
+      [{ messages: [{ role: 'system', content: 'x' }] }, 'messages[0].role'],
+    ];
+    for (const [body, field] of cases) {
+      const err = refusal(body);
+      expect(err.status, field).toBe(400);
+      expect(err.param, JSON.stringify(body)).toBe(field);
+      expect(err.message).toContain(`'${field}'`);
+    }
+  });
+});
+
+describe('chat completions as Anthropic messages', () => {
+  it('plain: content, stop reason, usage (cached prompt tokens are cache reads)', () => {
+    expect(chatCompletionToMessage(OPENAI_PLAIN, { model: MODEL })).toEqual({
+      id: 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT',
+      type: 'message',
+      role: 'assistant',
+      model: 'gpt-4o-2024-08-06',
+      content: [{ type: 'text', text: 'Hello! How can I assist you today?' }],
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+      usage: { input_tokens: 19, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 10 },
+    });
+  });
+
+  it('tools: tool calls as tool_use blocks with their arguments parsed; finish reasons as stop reasons', () => {
+    expect(chatCompletionToMessage(OPENAI_TOOL_CALLS, { model: MODEL })).toMatchObject({
+      content: [{ type: 'tool_use', id: 'call_abc123', name: 'get_current_weather', input: { location: 'Boston, MA' } }],
+      stop_reason: 'tool_use',
+      usage: { input_tokens: 82 - 64, cache_read_input_tokens: 64, output_tokens: 17 },
+    });
+    const reasons: Array<[string, string]> = [
+      ['stop', 'end_turn'],
+      ['length', 'max_tokens'],
+      ['tool_calls', 'tool_use'],
+      ['content_filter', 'refusal'],
+    ];
+    const choice = (OPENAI_PLAIN.choices as Array<Record<string, unknown>>)[0];
+    for (const [finish, stop] of reasons) {
+      expect(chatCompletionToMessage({ ...OPENAI_PLAIN, choices: [{ ...choice, finish_reason: finish }] }, { model: MODEL }).stop_reason, finish).toBe(stop);
+    }
+    const refused = chatCompletionToMessage({ ...OPENAI_PLAIN, choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: "I can't help with that." }, finish_reason: 'stop' }] }, { model: MODEL });
+    expect(refused).toMatchObject({ content: [{ type: 'text', text: "I can't help with that." }], stop_reason: 'refusal' });
+    expect(() => chatCompletionToMessage({ ...OPENAI_TOOL_CALLS, choices: [{ index: 0, message: { tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '[1,2' } }] } }] }, { model: MODEL })).toThrow(
+      expect.objectContaining({ code: 'upstream_error' }),
+    );
+  });
+
+  it('streams: message_start, a text block, message_delta with the stop reason and usage, message_stop', () => {
+    const { events, translator } = chatStreamToEvents(OPENAI_STREAM_TEXT);
+    expect(events.map((e) => e.type)).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+    expect(events[0].message).toMatchObject({ id: 'chatcmpl-123', type: 'message', role: 'assistant', model: 'gpt-4o-mini', content: [], stop_reason: null });
+    expect(events[1]).toEqual({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
+    expect(events[2]).toEqual({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hello' } });
+    expect(events[5]).toEqual({
+      type: 'message_delta',
+      delta: { stop_reason: 'end_turn', stop_sequence: null },
+      usage: { input_tokens: 9, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 2 },
+    });
+    expect(translator.complete).toBe(true);
+    expect(translator.tokens).toEqual({ input: 9, cached: 0, output: 2 });
+  });
+
+  it('streamed tools: each tool call a tool_use block, its arguments input_json_delta pieces, stop reason tool_use', () => {
+    const { events, translator } = chatStreamToEvents(OPENAI_STREAM_TOOLS);
+    expect(events.map((e) => `${e.type}${e.index === undefined ? '' : `:${e.index}`}`)).toEqual([
+      'message_start',
+      'content_block_start:0',
+      'content_block_delta:0',
+      'content_block_delta:0',
+      'content_block_stop:0',
+      'content_block_start:1',
+      'content_block_delta:1',
+      'content_block_stop:1',
+      'message_delta',
+      'message_stop',
+    ]);
+    expect(events[1].content_block).toEqual({ type: 'tool_use', id: 'call_DdmO9pD3xa9XTPNJ32zg2hcA', name: 'get_weather', input: {} });
+    expect(events.filter((e) => e.index === 0 && e.type === 'content_block_delta').map((e) => (e.delta as { partial_json: string }).partial_json).join('')).toBe('{"location": "Paris"}');
+    expect(events[6].delta).toEqual({ type: 'input_json_delta', partial_json: '{"location": "Bogotá"}' });
+    expect(events[8]).toMatchObject({ delta: { stop_reason: 'tool_use' }, usage: { input_tokens: 64, cache_read_input_tokens: 16, output_tokens: 40 } });
+    expect(translator.tokens).toEqual({ input: 80, cached: 16, output: 40 });
+  });
+
+  it('an error chunk ends the stream with an Anthropic error event; a stream without [DONE] is not complete', () => {
+    const { events, translator } = chatStreamToEvents(`${openaiSse([], false)}data: ${JSON.stringify({ error: { message: 'The server had an error', type: 'server_error' } })}\n\n`);
+    expect(events).toEqual([{ type: 'error', error: { type: 'api_error', message: 'The server had an error' } }]);
+    expect(translator.ended).toBe(true);
+    expect(translator.complete).toBe(false);
+    const cut = chatStreamToEvents(OPENAI_STREAM_TEXT.replace('data: [DONE]\n\n', ''));
+    expect(cut.translator.complete).toBe(false);
+    expect(cut.events.some((e) => e.type === 'message_stop')).toBe(false);
+  });
+});
+
+describe('errors between the two shapes', () => {
+  it("an Anthropic provider's error for an OpenAI client, and an OpenAI provider's error for an Anthropic client", () => {
+    expect(anthropicErrorAsOpenAI(400, JSON.stringify(ANTHROPIC_ERROR_400), 'anthropic')).toEqual({
+      error: { message: 'messages.1.content: Input should be a valid list', type: 'invalid_request_error', param: null, code: 'invalid_request_error' },
+    });
+    expect(anthropicErrorAsOpenAI(429, JSON.stringify(ANTHROPIC_ERROR_429), 'anthropic').error.type).toBe('rate_limit_error');
+    expect(anthropicErrorAsOpenAI(529, '<html>overloaded</html>', 'anthropic').error).toMatchObject({ type: 'api_error', message: "The upstream provider 'anthropic' answered 529: <html>overloaded</html>." });
+    expect(openAIErrorAsAnthropic(400, JSON.stringify(OPENAI_ERROR_400), 'openai', 'req_1')).toEqual({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: "Invalid value for 'temperature': expected a number from 0 to 2.", details: { error_code: 'invalid_value' } },
+      request_id: 'req_1',
+    });
+    expect(openAIErrorAsAnthropic(503, 'upstream connect error', 'openai', null).error).toEqual({ type: 'api_error', message: "The upstream provider 'openai' answered 503: upstream connect error." });
+  });
+});
+
+describe('round trips', () => {
+  it('a chat request through Anthropic and back keeps every translated member', () => {
+    const chat = {
+      model: MODEL,
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Weather?' },
+        { role: 'assistant', content: 'Checking.', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'w', arguments: '{"city":"Oslo"}' } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: '3°C' },
+        { role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,iVBOR' } }, { type: 'text', text: 'And this?' }] },
+      ],
+      max_completion_tokens: 300,
+      temperature: 0.3,
+      top_p: 0.5,
+      stop: ['END'],
+      tools: [{ type: 'function', function: { name: 'w', description: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+      tool_choice: 'required',
+      parallel_tool_calls: false,
+      user: 'u-1',
+      stream: true,
+      stream_options: { include_usage: true },
+    };
+    const anthropic = chatRequestToMessages(chat, { model: MODEL, defaultMaxTokens: 1 }).body;
+    const back = messagesRequestToChat(anthropic, { model: MODEL }).body;
+    expect(back).toEqual(chat);
+  });
+
+  it('an Anthropic request through OpenAI and back keeps every translated member', () => {
+    const messages = {
+      model: MODEL,
+      max_tokens: 512,
+      system: [{ type: 'text', text: 'Be brief.' }],
+      messages: [
+        { role: 'user', content: 'Weather?' },
+        { role: 'assistant', content: [{ type: 'text', text: 'Checking.' }, { type: 'tool_use', id: 'toolu_1', name: 'w', input: { city: 'Oslo' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '3°C' }, { type: 'text', text: 'Thanks' }] },
+      ],
+      temperature: 0.3,
+      stop_sequences: ['END'],
+      tools: [{ name: 'w', description: 'weather', input_schema: { type: 'object', properties: {} } }],
+      tool_choice: { type: 'tool', name: 'w', disable_parallel_tool_use: true },
+      metadata: { user_id: 'u-1' },
+    };
+    const chat = messagesRequestToChat(messages, { model: MODEL }).body;
+    const back = chatRequestToMessages(chat, { model: MODEL, defaultMaxTokens: 1 }).body;
+    expect(back).toEqual(messages);
+  });
+
+  it('an answer through both translations keeps its text, tool calls, stop reason and counts', () => {
+    for (const completion of [OPENAI_PLAIN, OPENAI_TOOL_CALLS]) {
+      const message = chatCompletionToMessage(completion, { model: MODEL });
+      expect(chatCompletionToMessage(messageToChatCompletion(message, { created: 1 }), { model: MODEL })).toEqual(message);
+    }
+  });
+});

@@ -1,0 +1,336 @@
+import { ANTHROPIC_IMAGE_TYPES, absent, isObject, type Json, parseDataUrl, untranslatable } from './shared.js';
+
+// An OpenAI chat completions request as Anthropic's Messages API request, for an `openai`-SDK app calling a Claude
+// model through `/v1/chat/completions`. Every member is either translated or refused with a 400 naming it: nothing is
+// dropped. docs/providers.md has the table.
+
+export interface ChatToMessagesOptions {
+  /** The model as routed (aliases applied). */
+  model: string;
+  /** `max_tokens` when the request sets none: Anthropic requires one (the model's largest answer, or a default). */
+  defaultMaxTokens: number;
+}
+
+export interface MessagesRequest {
+  body: Json;
+  stream: boolean;
+  /** Whether the client asked for a usage chunk at the end of its stream (`stream_options.include_usage`). */
+  includeUsage: boolean;
+}
+
+type Refuse = (field: string, why: string) => never;
+
+/** Members translated one way or another; anything else is refused. */
+const HANDLED = new Set([
+  'model',
+  'messages',
+  'max_tokens',
+  'max_completion_tokens',
+  'temperature',
+  'top_p',
+  'stop',
+  'stream',
+  'stream_options',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+  'user',
+  'safety_identifier',
+  'n',
+  'response_format',
+  'reasoning_effort',
+  'service_tier',
+  'store',
+  'logprobs',
+  'frequency_penalty',
+  'presence_penalty',
+  'metadata',
+  'modalities',
+  'logit_bias',
+]);
+
+/** Why each refused member cannot be translated (anything not listed: Anthropic has no such parameter). */
+const NO_EQUIVALENT: Readonly<Record<string, string>> = {
+  seed: 'Anthropic has no seed',
+  top_logprobs: 'Anthropic returns no log probabilities',
+  audio: 'Claude models produce no audio',
+  prediction: 'Anthropic has no predicted outputs',
+  web_search_options: "Anthropic's web search is a server tool of its own, not this option",
+  functions: 'send tools instead (the deprecated functions are not translated)',
+  function_call: 'send tool_choice instead (the deprecated function_call is not translated)',
+  verbosity: 'Anthropic has no verbosity setting',
+  prompt_cache_key: 'Anthropic caches by cache_control breakpoints, not by key',
+  prompt_cache_retention: 'Anthropic caches by cache_control breakpoints',
+  prompt_cache_options: 'Anthropic caches by cache_control breakpoints',
+  moderation: 'Anthropic has no moderation setting',
+};
+
+const EFFORTS = new Set(['low', 'medium', 'high', 'xhigh']);
+
+/** Translates a chat completions body (a JSON object) into a Messages API body; throws a 400 for what it cannot. */
+export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): MessagesRequest {
+  const refuse: Refuse = (field, why) => {
+    throw untranslatable('anthropic', o.model, field, why);
+  };
+  for (const key in body) {
+    if (HANDLED.has(key) || absent(body[key])) continue;
+    refuse(key, NO_EQUIVALENT[key] ?? "Anthropic's Messages API has no such parameter");
+  }
+  const out: Json = { model: o.model };
+  const { system, messages } = translateMessages(body.messages, refuse);
+  out.max_tokens = maxTokens(body, o.defaultMaxTokens, refuse);
+  if (system.length > 0) out.system = system;
+  out.messages = messages;
+
+  if (!absent(body.temperature)) {
+    if (typeof body.temperature === 'number' && body.temperature > 1) refuse('temperature', `${body.temperature} is out of Anthropic's range (0 to 1)`);
+    out.temperature = body.temperature;
+  }
+  if (!absent(body.top_p)) out.top_p = body.top_p;
+  if (!absent(body.stop)) out.stop_sequences = typeof body.stop === 'string' ? [body.stop] : body.stop;
+
+  const stream = body.stream === true;
+  if (stream) out.stream = true;
+  let includeUsage = false;
+  if (!absent(body.stream_options)) {
+    const so = body.stream_options;
+    if (!stream) refuse('stream_options', 'it is only allowed when stream is true');
+    if (!isObject(so)) refuse('stream_options', 'it must be an object');
+    for (const k in so) if (k !== 'include_usage' && !absent(so[k])) refuse(`stream_options.${k}`, "Anthropic's streams have no such option");
+    includeUsage = so.include_usage === true;
+  }
+
+  const hasTools = Array.isArray(body.tools) && body.tools.length > 0;
+  if (!absent(body.tools)) out.tools = translateTools(body.tools, refuse);
+  const choice = translateToolChoice(body.tool_choice, refuse);
+  if (body.parallel_tool_calls === false && hasTools) {
+    if (choice?.type !== 'none') out.tool_choice = { ...(choice ?? { type: 'auto' }), disable_parallel_tool_use: true };
+    else out.tool_choice = choice;
+  } else if (choice) out.tool_choice = choice;
+
+  const userId = userIdOf(body, refuse);
+  if (userId !== undefined) out.metadata = { user_id: userId };
+
+  if (!absent(body.n) && body.n !== 1) refuse('n', 'Anthropic returns one answer per request');
+  if (body.store === true) refuse('store', 'Anthropic does not store completions');
+  if (body.logprobs === true) refuse('logprobs', 'Anthropic returns no log probabilities');
+  for (const k of ['frequency_penalty', 'presence_penalty'] as const) {
+    if (!absent(body[k]) && body[k] !== 0) refuse(k, 'Anthropic has no frequency or presence penalty');
+  }
+  if (!absent(body.logit_bias) && !(isObject(body.logit_bias) && Object.keys(body.logit_bias).length === 0)) refuse('logit_bias', 'Anthropic has no logit bias');
+  if (!absent(body.metadata) && !(isObject(body.metadata) && Object.keys(body.metadata).length === 0)) refuse('metadata', "Anthropic's metadata holds only a user id (send user)");
+  if (!absent(body.modalities) && !(Array.isArray(body.modalities) && body.modalities.every((m) => m === 'text'))) refuse('modalities', 'Claude models answer in text only');
+
+  const outputConfig: Json = {};
+  if (!absent(body.reasoning_effort)) {
+    if (typeof body.reasoning_effort !== 'string' || !EFFORTS.has(body.reasoning_effort)) refuse('reasoning_effort', `'${String(body.reasoning_effort)}' has no Anthropic effort (low, medium, high, xhigh)`);
+    outputConfig.effort = body.reasoning_effort;
+  }
+  const format = translateResponseFormat(body.response_format, refuse);
+  if (format) outputConfig.format = format;
+  if (Object.keys(outputConfig).length > 0) out.output_config = outputConfig;
+
+  if (!absent(body.service_tier)) {
+    if (body.service_tier === 'auto') out.service_tier = 'auto';
+    else if (body.service_tier === 'default') out.service_tier = 'standard_only';
+    else refuse('service_tier', `Anthropic has no '${String(body.service_tier)}' tier (auto or default)`);
+  }
+  return { body: out, stream, includeUsage };
+}
+
+function maxTokens(body: Json, fallback: number, refuse: Refuse): unknown {
+  const a = body.max_completion_tokens;
+  const b = body.max_tokens;
+  if (!absent(a) && !absent(b) && a !== b) refuse('max_tokens', 'it differs from max_completion_tokens; send one');
+  return absent(a) ? (absent(b) ? fallback : b) : a;
+}
+
+function userIdOf(body: Json, refuse: Refuse): unknown {
+  const { user, safety_identifier: safety } = body;
+  if (!absent(user) && !absent(safety) && user !== safety) refuse('safety_identifier', "it differs from user, and Anthropic's metadata holds one user id");
+  return absent(safety) ? (absent(user) ? undefined : user) : safety;
+}
+
+interface Turn {
+  role: 'user' | 'assistant';
+  content: unknown;
+  /** Whether content is still the client's string (kept as it is unless the turn is merged with the next). */
+  plain: boolean;
+}
+
+const asBlocks = (t: Turn): Json[] => (t.plain ? [{ type: 'text', text: t.content as string }] : (t.content as Json[]));
+
+/**
+ * System and developer messages before the conversation become the system prompt; user messages and tool results
+ * become user turns, assistant messages assistant turns (with tool_use blocks); consecutive turns of one role are
+ * merged, as Anthropic needs every tool result of an assistant turn in the one user turn after it.
+ */
+function translateMessages(messages: unknown, refuse: Refuse): { system: Json[]; messages: Json[] } {
+  if (!Array.isArray(messages)) refuse('messages', 'it must be an array');
+  const system: Json[] = [];
+  const turns: Turn[] = [];
+  const push = (t: Turn) => {
+    const last = turns[turns.length - 1];
+    if (last && last.role === t.role) {
+      turns[turns.length - 1] = { role: t.role, content: [...asBlocks(last), ...asBlocks(t)], plain: false };
+    } else turns.push(t);
+  };
+  messages.forEach((m: unknown, i: number) => {
+    const at = `messages[${i}]`;
+    if (!isObject(m)) refuse(at, 'each message must be an object');
+    for (const key in m) {
+      if (absent(m[key]) || ['role', 'content', 'tool_calls', 'tool_call_id', 'refusal'].includes(key)) continue;
+      refuse(`${at}.${key}`, key === 'name' ? 'Anthropic has no participant names' : "Anthropic's messages have no such member");
+    }
+    switch (m.role) {
+      case 'system':
+      case 'developer':
+        if (turns.length > 0) refuse(`${at}.role`, `a ${m.role} message after the conversation started has no place in Anthropic's messages (its system prompt comes first)`);
+        system.push(...textBlocks(m.content, `${at}.content`, refuse));
+        return;
+      case 'user':
+        if (typeof m.content === 'string') push({ role: 'user', content: m.content, plain: true });
+        else push({ role: 'user', content: userBlocks(m.content, `${at}.content`, refuse), plain: false });
+        return;
+      case 'assistant':
+        push(assistantTurn(m, at, refuse));
+        return;
+      case 'tool': {
+        if (typeof m.tool_call_id !== 'string') refuse(`${at}.tool_call_id`, 'a tool message names the tool call it answers');
+        const content = typeof m.content === 'string' ? m.content : textBlocks(m.content, `${at}.content`, refuse);
+        push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: m.tool_call_id, content }], plain: false });
+        return;
+      }
+      default:
+        refuse(`${at}.role`, `the role '${String(m.role)}' has no Anthropic equivalent`);
+    }
+  });
+  return { system, messages: turns.map((t) => ({ role: t.role, content: t.content })) };
+}
+
+function textBlocks(content: unknown, at: string, refuse: Refuse): Json[] {
+  if (typeof content === 'string') return [{ type: 'text', text: content }];
+  if (!Array.isArray(content)) refuse(at, 'it must be a string or an array of text parts');
+  return content.map((p: unknown, j: number) => {
+    if (!isObject(p) || p.type !== 'text') refuse(`${at}[${j}].type`, 'only text parts are allowed here');
+    return { type: 'text', text: p.text };
+  });
+}
+
+function userBlocks(content: unknown, at: string, refuse: Refuse): Json[] {
+  if (!Array.isArray(content)) refuse(at, 'it must be a string or an array of content parts');
+  return content.map((p: unknown, j: number) => {
+    const where = `${at}[${j}]`;
+    if (!isObject(p)) refuse(where, 'each content part must be an object');
+    switch (p.type) {
+      case 'text':
+        return { type: 'text', text: p.text };
+      case 'image_url':
+        return imageBlock(p.image_url, `${where}.image_url`, refuse);
+      case 'file':
+        return documentBlock(p.file, `${where}.file`, refuse);
+      case 'input_audio':
+        return refuse(`${where}.type`, 'Claude models take no audio input');
+      default:
+        return refuse(`${where}.type`, `the content part '${String(p.type)}' has no Anthropic equivalent`);
+    }
+  });
+}
+
+function imageBlock(image: unknown, at: string, refuse: Refuse): Json {
+  if (!isObject(image) || typeof image.url !== 'string') return refuse(`${at}.url`, 'an image part needs a url');
+  // Claude reads an image at its own resolution: `low` (a cheaper, coarser read) cannot be honoured.
+  if (image.detail === 'low') refuse(`${at}.detail`, "Anthropic has no low-detail reading of images ('auto' and 'high' are read as Claude reads every image)");
+  const data = parseDataUrl(image.url);
+  if (data) {
+    if (!ANTHROPIC_IMAGE_TYPES.has(data.mediaType)) refuse(`${at}.url`, `Anthropic reads JPEG, PNG, GIF and WebP images, not ${data.mediaType}`);
+    return { type: 'image', source: { type: 'base64', media_type: data.mediaType, data: data.data } };
+  }
+  if (/^https?:\/\//i.test(image.url)) return { type: 'image', source: { type: 'url', url: image.url } };
+  return refuse(`${at}.url`, 'an image is a base64 data URL or an http(s) URL');
+}
+
+function documentBlock(file: unknown, at: string, refuse: Refuse): Json {
+  if (!isObject(file)) return refuse(at, 'a file part needs a file');
+  if (!absent(file.file_id)) refuse(`${at}.file_id`, "an OpenAI file id means nothing to Anthropic (send file_data)");
+  const data = typeof file.file_data === 'string' ? parseDataUrl(file.file_data) : null;
+  if (!data) return refuse(`${at}.file_data`, 'a file is sent as a base64 data URL');
+  if (data.mediaType !== 'application/pdf') refuse(`${at}.file_data`, `Anthropic reads PDF documents, not ${data.mediaType}`);
+  const block: Json = { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: data.data } };
+  if (typeof file.filename === 'string') block.title = file.filename;
+  return block;
+}
+
+function assistantTurn(m: Json, at: string, refuse: Refuse): Turn {
+  if (!absent(m.refusal)) refuse(`${at}.refusal`, "Anthropic's assistant turns carry no refusal");
+  const toolCalls = m.tool_calls;
+  if (typeof m.content === 'string' && absent(toolCalls)) return { role: 'assistant', content: m.content, plain: true };
+  const blocks: Json[] = [];
+  if (typeof m.content === 'string') {
+    if (m.content !== '') blocks.push({ type: 'text', text: m.content });
+  } else if (Array.isArray(m.content)) {
+    m.content.forEach((p: unknown, j: number) => {
+      if (!isObject(p) || p.type !== 'text') refuse(`${at}.content[${j}].type`, "only text parts are translated in an assistant's content");
+      if (p.text !== '') blocks.push({ type: 'text', text: p.text });
+    });
+  } else if (!absent(m.content)) refuse(`${at}.content`, 'it must be a string or an array of text parts');
+  if (!absent(toolCalls)) {
+    if (!Array.isArray(toolCalls)) refuse(`${at}.tool_calls`, 'it must be an array');
+    toolCalls.forEach((c: unknown, j: number) => {
+      const where = `${at}.tool_calls[${j}]`;
+      if (!isObject(c) || (c.type !== undefined && c.type !== 'function') || !isObject(c.function)) refuse(where, 'only function tool calls are translated');
+      const fn = c.function as Json;
+      let input: unknown;
+      try {
+        input = JSON.parse(typeof fn.arguments === 'string' ? fn.arguments : '');
+      } catch {
+        refuse(`${where}.function.arguments`, 'Anthropic takes a tool call as a JSON object, and these arguments are not JSON');
+      }
+      if (!isObject(input)) refuse(`${where}.function.arguments`, 'Anthropic takes a tool call as a JSON object');
+      blocks.push({ type: 'tool_use', id: c.id, name: fn.name, input });
+    });
+  }
+  return { role: 'assistant', content: blocks, plain: false };
+}
+
+function translateTools(tools: unknown, refuse: Refuse): Json[] {
+  if (!Array.isArray(tools)) return refuse('tools', 'it must be an array');
+  return tools.map((t: unknown, i: number) => {
+    const at = `tools[${i}]`;
+    if (!isObject(t) || t.type !== 'function' || !isObject(t.function)) return refuse(`${at}.type`, 'only function tools are translated');
+    for (const k in t) if (k !== 'type' && k !== 'function' && !absent(t[k])) refuse(`${at}.${k}`, 'no such member of a tool');
+    const fn = t.function;
+    const tool: Json = { name: fn.name };
+    for (const k in fn) {
+      if (absent(fn[k]) || k === 'name') continue;
+      if (k === 'description') tool.description = fn.description;
+      else if (k === 'parameters') tool.input_schema = fn.parameters;
+      else if (k === 'strict') tool.strict = fn.strict;
+      else refuse(`${at}.function.${k}`, "Anthropic's tools have no such member");
+    }
+    // A function without parameters takes none: Anthropic needs that said as an empty object schema.
+    tool.input_schema ??= { type: 'object', properties: {} };
+    return tool;
+  });
+}
+
+function translateToolChoice(choice: unknown, refuse: Refuse): Json | null {
+  if (absent(choice)) return null;
+  if (choice === 'auto') return { type: 'auto' };
+  if (choice === 'none') return { type: 'none' };
+  if (choice === 'required') return { type: 'any' };
+  if (isObject(choice) && choice.type === 'function' && isObject(choice.function) && typeof choice.function.name === 'string') {
+    return { type: 'tool', name: choice.function.name };
+  }
+  return refuse('tool_choice', 'Anthropic takes auto, none, required (any) or one named function (tool)');
+}
+
+function translateResponseFormat(format: unknown, refuse: Refuse): Json | null {
+  if (absent(format)) return null;
+  if (!isObject(format)) return refuse('response_format', 'it must be an object');
+  if (format.type === 'text') return null;
+  if (format.type === 'json_schema' && isObject(format.json_schema) && isObject(format.json_schema.schema)) {
+    return { type: 'json_schema', schema: format.json_schema.schema };
+  }
+  return refuse('response_format.type', `Anthropic structures its output by a JSON schema only, not '${String(format.type)}'`);
+}

@@ -1,0 +1,119 @@
+import type { TokenCounts } from '../pricing.js';
+import { tokensFromUsage } from '../usage-extract.js';
+import { anthropicEvent, anthropicUsageOf, isObject, type Json } from './shared.js';
+import { stopReasonOf } from './stop-reasons.js';
+
+// OpenAI chat completion chunks as an Anthropic message stream, chunk by chunk: the first chunk opens the message
+// (message_start), content deltas are a text block's text_delta events, each tool call a tool_use block whose argument
+// pieces are input_json_delta events as they come, and [DONE] closes the open block and ends the message with
+// message_delta (stop reason and usage: OpenAI reports the input only at the end, so message_start says 0 and
+// message_delta the real counts, as Anthropic's own message_delta may) and message_stop.
+
+export class ChatStreamToMessage {
+  tokens: TokenCounts | null = null;
+  /** Whether the stream reached [DONE]. */
+  complete = false;
+  /** Whether the client's stream has ended ([DONE], or an error chunk). */
+  ended = false;
+  /** The text generated so far (counted by the tokenizer when the upstream reports no usage). */
+  text = '';
+  private started = false;
+  private next = 0;
+  /** The content block open now: its index, and the tool call it is (null for text). */
+  private open: { index: number; tool: number | null } | null = null;
+  /** The tool call's index (OpenAI's) → its content block's index. */
+  private readonly tools = new Map<number, number>();
+  private stopReason: string | null = null;
+
+  constructor(private readonly o: { model: string }) {}
+
+  private start(chunk: Json): string {
+    this.started = true;
+    const message = {
+      id: String(chunk.id ?? ''),
+      type: 'message',
+      role: 'assistant',
+      model: typeof chunk.model === 'string' ? chunk.model : this.o.model,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { input_tokens: 0, output_tokens: 0 },
+    };
+    return anthropicEvent('message_start', { message });
+  }
+
+  private close(): string {
+    if (!this.open) return '';
+    const out = anthropicEvent('content_block_stop', { index: this.open.index });
+    this.open = null;
+    return out;
+  }
+
+  private openBlock(tool: number | null, block: Json): string {
+    const out = this.close();
+    const index = this.next++;
+    this.open = { index, tool };
+    if (tool !== null) this.tools.set(tool, index);
+    return out + anthropicEvent('content_block_start', { index, content_block: block });
+  }
+
+  private textDelta(text: string): string {
+    this.text += text;
+    let out = '';
+    if (this.open?.tool !== null || !this.open) out += this.openBlock(null, { type: 'text', text: '' });
+    return out + anthropicEvent('content_block_delta', { index: this.open?.index, delta: { type: 'text_delta', text } });
+  }
+
+  /** The Anthropic events for one chunk's `data:` text ([DONE] included), or '' when it has none. */
+  push(data: string | null): string {
+    if (data === null || this.ended) return '';
+    if (data.trim() === '[DONE]') return this.done();
+    let chunk: Json;
+    try {
+      const parsed: unknown = JSON.parse(data);
+      if (!isObject(parsed)) return '';
+      chunk = parsed;
+    } catch {
+      return '';
+    }
+    if (isObject(chunk.error)) {
+      this.ended = true;
+      return anthropicEvent('error', { error: { type: 'api_error', message: String(chunk.error.message ?? 'The upstream stream failed.') } });
+    }
+    let out = this.started ? '' : this.start(chunk);
+    if (isObject(chunk.usage)) this.tokens = tokensFromUsage(chunk.usage) ?? this.tokens;
+    const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
+    if (!isObject(choice)) return out;
+    const delta = isObject(choice.delta) ? choice.delta : {};
+    if (typeof delta.content === 'string' && delta.content !== '') out += this.textDelta(delta.content);
+    if (typeof delta.refusal === 'string' && delta.refusal !== '') {
+      out += this.textDelta(delta.refusal);
+      this.stopReason = 'refusal';
+    }
+    if (Array.isArray(delta.tool_calls)) {
+      for (const call of delta.tool_calls) {
+        if (!isObject(call)) continue;
+        const tool = typeof call.index === 'number' ? call.index : 0;
+        const fn = isObject(call.function) ? call.function : {};
+        if (!this.tools.has(tool)) out += this.openBlock(tool, { type: 'tool_use', id: call.id, name: fn.name, input: {} });
+        if (typeof fn.arguments === 'string' && fn.arguments !== '') {
+          out += anthropicEvent('content_block_delta', { index: this.tools.get(tool), delta: { type: 'input_json_delta', partial_json: fn.arguments } });
+        }
+      }
+    }
+    if (!absentReason(choice.finish_reason) && this.stopReason !== 'refusal') this.stopReason = stopReasonOf(choice.finish_reason);
+    return out;
+  }
+
+  private done(): string {
+    this.complete = true;
+    this.ended = true;
+    let out = this.started ? '' : this.start({});
+    out += this.close();
+    const usage = anthropicUsageOf(this.tokens ?? { input: 0, cached: 0, output: 0 });
+    out += anthropicEvent('message_delta', { delta: { stop_reason: this.stopReason ?? 'end_turn', stop_sequence: null }, usage });
+    return out + anthropicEvent('message_stop', {});
+  }
+}
+
+const absentReason = (v: unknown) => v === null || v === undefined;

@@ -1,0 +1,124 @@
+import type { TokenCounts } from '../pricing.js';
+import { tokensFromUsage, withAnthropicDelta } from '../usage-extract.js';
+import { HIDDEN_BLOCKS } from './message-to-chat-completion.js';
+import { chatEvent, chatUsageOf, isObject, type Json, thinkingTokensOf } from './shared.js';
+import { finishReasonOf } from './stop-reasons.js';
+
+// An Anthropic message stream as OpenAI chat completion chunks, event by event: message_start opens the assistant's
+// message, text deltas are content deltas, a tool_use block and its input_json_delta pieces are one tool call and its
+// argument pieces (streamed as they come), message_delta gives the finish reason and the output count, message_stop
+// ends it (with a usage chunk when the client asked for one) and [DONE]. Thinking is not shown; pings are dropped.
+
+export class MessageStreamToChat {
+  /** The counts the stream reported so far (message_start's, then message_delta's over them). */
+  tokens: TokenCounts | null = null;
+  /** Whether the stream reached message_stop. */
+  complete = false;
+  /** Whether the client's stream has ended (message_stop, or an error event). */
+  ended = false;
+  private id = '';
+  private model = '';
+  private thinking: number | undefined;
+  /** Anthropic's content block index → the tool call's index among the answer's tool calls, for tool_use blocks. */
+  private readonly tools = new Map<number, number>();
+  /** Blocks that are not shown (thinking). */
+  private readonly hidden = new Set<number>();
+  private finish: string | null = null;
+
+  constructor(private readonly o: { created: number; includeUsage: boolean }) {}
+
+  private chunk(delta: Json, finishReason: string | null = null): string {
+    return chatEvent({
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.o.created,
+      model: this.model,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    });
+  }
+
+  /** The chunks for one Anthropic event (its `data:` JSON text), or '' when it has none. */
+  push(data: string | null): string {
+    if (data === null || this.ended) return '';
+    let e: Json;
+    try {
+      const parsed: unknown = JSON.parse(data);
+      if (!isObject(parsed)) return '';
+      e = parsed;
+    } catch {
+      return '';
+    }
+    switch (e.type) {
+      case 'message_start': {
+        const m = isObject(e.message) ? e.message : {};
+        this.id = String(m.id ?? '');
+        this.model = String(m.model ?? '');
+        this.tokens = tokensFromUsage(m.usage) ?? this.tokens;
+        return this.chunk({ role: 'assistant', content: '', refusal: null });
+      }
+      case 'content_block_start': {
+        const index = Number(e.index);
+        const block = isObject(e.content_block) ? e.content_block : {};
+        if (block.type === 'tool_use') {
+          const call = this.tools.size;
+          this.tools.set(index, call);
+          return this.chunk({ tool_calls: [{ index: call, id: block.id, type: 'function', function: { name: block.name, arguments: '' } }] });
+        }
+        if (block.type === 'text') return typeof block.text === 'string' && block.text !== '' ? this.chunk({ content: block.text }) : '';
+        if (HIDDEN_BLOCKS.has(String(block.type))) this.hidden.add(index);
+        else return this.fail(`a '${String(block.type)}' content block has no place in a chat completion`);
+        return '';
+      }
+      case 'content_block_delta': {
+        const index = Number(e.index);
+        const d = isObject(e.delta) ? e.delta : {};
+        if (this.hidden.has(index)) return '';
+        if (d.type === 'text_delta') return this.chunk({ content: String(d.text ?? '') });
+        if (d.type === 'input_json_delta') {
+          const call = this.tools.get(index);
+          return call === undefined ? '' : this.chunk({ tool_calls: [{ index: call, function: { arguments: String(d.partial_json ?? '') } }] });
+        }
+        // Citations of documents are only sent when a request asks for them, which a translated one never does.
+        return '';
+      }
+      case 'message_delta': {
+        const d = isObject(e.delta) ? e.delta : {};
+        if (isObject(e.usage)) {
+          this.tokens = withAnthropicDelta(this.tokens, e.usage);
+          this.thinking = thinkingTokensOf(e.usage) ?? this.thinking;
+        }
+        this.finish = finishReasonOf(d.stop_reason) ?? 'stop';
+        return this.chunk({}, this.finish);
+      }
+      case 'message_stop': {
+        this.complete = true;
+        this.ended = true;
+        let out = '';
+        if (this.finish === null) out += this.chunk({}, 'stop');
+        if (this.o.includeUsage) {
+          out += chatEvent({
+            id: this.id,
+            object: 'chat.completion.chunk',
+            created: this.o.created,
+            model: this.model,
+            choices: [],
+            usage: chatUsageOf(this.tokens ?? { input: 0, cached: 0, output: 0 }, this.thinking),
+          });
+        }
+        return out + chatEvent('[DONE]');
+      }
+      case 'error': {
+        const err = isObject(e.error) ? e.error : {};
+        return this.fail(String(err.message ?? 'The upstream stream failed.'), String(err.type ?? 'api_error'));
+      }
+      default:
+        return '';
+    }
+  }
+
+  /** An OpenAI-shaped error event: the stream ends there, incomplete. */
+  private fail(message: string, type = 'api_error'): string {
+    this.ended = true;
+    return chatEvent({ error: { message, type, param: null, code: null } });
+  }
+}

@@ -1,0 +1,39 @@
+import { TollgateError } from '../errors.js';
+import { anthropicTokens } from '../usage-extract.js';
+import { chatUsageOf, isObject, type Json, thinkingTokensOf } from './shared.js';
+import { finishReasonOf } from './stop-reasons.js';
+
+// An Anthropic message (the answer of `POST /v1/messages`) as an OpenAI chat completion, for a client that called a
+// Claude model through `/v1/chat/completions`. Text blocks become the message's content, tool_use blocks its
+// tool_calls; thinking is not shown (as OpenAI's reasoning models do not show theirs), its tokens are in
+// completion_tokens.
+
+/** Content blocks left out of a chat completion: the model's thinking. */
+export const HIDDEN_BLOCKS: ReadonlySet<string> = new Set(['thinking', 'redacted_thinking']);
+
+/** The chat completion of an Anthropic message; throws a 502 when the message is not one Tollgate can read. */
+export function messageToChatCompletion(message: unknown, o: { created: number }): Json {
+  if (!isObject(message) || !Array.isArray(message.content)) throw unreadable('it is not a message');
+  let text: string | null = null;
+  const toolCalls: Json[] = [];
+  for (const block of message.content) {
+    if (!isObject(block)) throw unreadable('a content block is not an object');
+    if (block.type === 'text') text = (text ?? '') + String(block.text ?? '');
+    else if (block.type === 'tool_use') {
+      toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) } });
+    } else if (!HIDDEN_BLOCKS.has(String(block.type))) throw unreadable(`a '${String(block.type)}' content block has no place in a chat completion`);
+  }
+  const assistant: Json = { role: 'assistant', content: text, refusal: null };
+  if (toolCalls.length > 0) assistant.tool_calls = toolCalls;
+  const usage = isObject(message.usage) ? message.usage : {};
+  return {
+    id: message.id,
+    object: 'chat.completion',
+    created: o.created,
+    model: message.model,
+    choices: [{ index: 0, message: assistant, logprobs: null, finish_reason: finishReasonOf(message.stop_reason) ?? 'stop' }],
+    usage: chatUsageOf(anthropicTokens(usage), thinkingTokensOf(usage)),
+  };
+}
+
+const unreadable = (why: string) => new TollgateError('upstream_error', `The Anthropic provider's answer could not be translated to a chat completion: ${why}.`);

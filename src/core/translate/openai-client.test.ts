@@ -1,0 +1,324 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ANTHROPIC_CACHED,
+  ANTHROPIC_PLAIN,
+  ANTHROPIC_STREAM_ERROR,
+  ANTHROPIC_STREAM_TEXT,
+  ANTHROPIC_STREAM_TOOLS,
+  ANTHROPIC_THINKING,
+  ANTHROPIC_TOOL_USE,
+} from '../../../test/harness/provider-payloads.js';
+import { eventData, splitEvents } from '../sse.js';
+import { chatRequestToMessages } from './chat-request-to-messages.js';
+import { MessageStreamToChat } from './message-stream-to-chat.js';
+import { messageToChatCompletion } from './message-to-chat-completion.js';
+
+/** Runs an Anthropic event stream through the translator: the chunks it wrote, and whether it wrote [DONE]. */
+function messageStreamToChatEvents(sse: string, o: { created: number; includeUsage: boolean }) {
+  const translator = new MessageStreamToChat(o);
+  const out = splitEvents(sse)
+    .map((e) => translator.push(eventData(e)))
+    .join('');
+  const data = splitEvents(out).map((e) => eventData(e) as string);
+  const done = data.at(-1) === '[DONE]';
+  const chunks = data.filter((d) => d !== '[DONE]').map((d) => JSON.parse(d) as Record<string, unknown>);
+  return { chunks, done, translator };
+}
+
+// An `openai`-SDK app calling a Claude model: its chat completions request as Anthropic's, and Anthropic's answers
+// and streams as chat completions, field by field.
+
+const MODEL = 'claude-sonnet-4-5-20250929';
+const toMessages = (body: Record<string, unknown>, defaultMaxTokens = 4096) => chatRequestToMessages({ model: MODEL, ...body }, { model: MODEL, defaultMaxTokens });
+const refusal = (body: Record<string, unknown>) => {
+  try {
+    toMessages(body);
+  } catch (err) {
+    return err as { code: string; status: number; param: string | null; message: string };
+  }
+  throw new Error('not refused');
+};
+
+describe('a chat completions request as a Messages API request', () => {
+  it('plain: the model, the messages, max_tokens (the default when none is set), temperature, top_p, stop', () => {
+    expect(toMessages({ messages: [{ role: 'user', content: 'Hello' }] })).toEqual({
+      body: { model: MODEL, max_tokens: 4096, messages: [{ role: 'user', content: 'Hello' }] },
+      stream: false,
+      includeUsage: false,
+    });
+    const out = toMessages({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 100, temperature: 0.2, top_p: 0.9, stop: 'END' }).body;
+    expect(out).toMatchObject({ max_tokens: 100, temperature: 0.2, top_p: 0.9, stop_sequences: ['END'] });
+    expect(toMessages({ messages: [], max_completion_tokens: 77, stop: ['a', 'b'] }).body).toMatchObject({ max_tokens: 77, stop_sequences: ['a', 'b'] });
+    expect(toMessages({ messages: [], max_completion_tokens: 77, max_tokens: 77 }).body.max_tokens).toBe(77);
+    // Nulls are members left out.
+    expect(toMessages({ messages: [], temperature: null, stop: null, seed: null, n: 1 }).body).toEqual({ model: MODEL, max_tokens: 4096, messages: [] });
+  });
+
+  it('system and developer messages before the conversation become the system prompt', () => {
+    const out = toMessages({
+      messages: [
+        { role: 'system', content: 'You are terse.' },
+        { role: 'developer', content: [{ type: 'text', text: 'Answer in French.' }] },
+        { role: 'user', content: 'Hello' },
+      ],
+    }).body;
+    expect(out.system).toEqual([
+      { type: 'text', text: 'You are terse.' },
+      { type: 'text', text: 'Answer in French.' },
+    ]);
+    expect(out.messages).toEqual([{ role: 'user', content: 'Hello' }]);
+  });
+
+  it('multi-turn: roles kept, consecutive turns of one role merged into one', () => {
+    const out = toMessages({
+      messages: [
+        { role: 'user', content: 'Hello there.' },
+        { role: 'assistant', content: "Hi, I'm Claude. How can I help you?" },
+        { role: 'user', content: 'Can you explain LLMs in plain English?' },
+        { role: 'user', content: [{ type: 'text', text: 'Briefly.' }] },
+      ],
+    }).body;
+    expect(out.messages).toEqual([
+      { role: 'user', content: 'Hello there.' },
+      { role: 'assistant', content: "Hi, I'm Claude. How can I help you?" },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'Can you explain LLMs in plain English?' },
+          { type: 'text', text: 'Briefly.' },
+        ],
+      },
+    ]);
+  });
+
+  it('images (data URLs and URLs) and PDF files as image and document blocks', () => {
+    const out = toMessages({
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is in these?' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=', detail: 'high' } },
+            { type: 'image_url', image_url: { url: 'https://upload.wikimedia.org/a.jpg' } },
+            { type: 'file', file: { filename: 'contract.pdf', file_data: 'data:application/pdf;base64,JVBERi0xLjQ=' } },
+          ],
+        },
+      ],
+    }).body;
+    expect(out.messages).toEqual([
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'What is in these?' },
+          { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+          { type: 'image', source: { type: 'url', url: 'https://upload.wikimedia.org/a.jpg' } },
+          { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0xLjQ=' }, title: 'contract.pdf' },
+        ],
+      },
+    ]);
+  });
+
+  it('tools, tool_choice, parallel_tool_calls, and a tool round trip (assistant tool_calls, tool results)', () => {
+    const tools = [
+      { type: 'function', function: { name: 'get_weather', description: 'Get the weather', parameters: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] }, strict: true } },
+      { type: 'function', function: { name: 'now' } },
+    ];
+    const out = toMessages({
+      tools,
+      tool_choice: 'required',
+      parallel_tool_calls: false,
+      messages: [
+        { role: 'user', content: 'Weather in Paris and Bogotá?' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris"}' } },
+            { id: 'call_2', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Bogotá"}' } },
+          ],
+        },
+        { role: 'tool', tool_call_id: 'call_1', content: '18°C' },
+        { role: 'tool', tool_call_id: 'call_2', content: [{ type: 'text', text: '14°C' }] },
+        { role: 'user', content: 'Thanks, and tomorrow?' },
+      ],
+    }).body;
+    expect(out.tools).toEqual([
+      { name: 'get_weather', description: 'Get the weather', input_schema: tools[0].function.parameters, strict: true },
+      { name: 'now', input_schema: { type: 'object', properties: {} } },
+    ]);
+    expect(out.tool_choice).toEqual({ type: 'any', disable_parallel_tool_use: true });
+    expect(out.messages).toEqual([
+      { role: 'user', content: 'Weather in Paris and Bogotá?' },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'tool_use', id: 'call_1', name: 'get_weather', input: { location: 'Paris' } },
+          { type: 'tool_use', id: 'call_2', name: 'get_weather', input: { location: 'Bogotá' } },
+        ],
+      },
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 'call_1', content: '18°C' },
+          { type: 'tool_result', tool_use_id: 'call_2', content: [{ type: 'text', text: '14°C' }] },
+          { type: 'text', text: 'Thanks, and tomorrow?' },
+        ],
+      },
+    ]);
+    expect(toMessages({ tools, tool_choice: 'auto', messages: [] }).body.tool_choice).toEqual({ type: 'auto' });
+    expect(toMessages({ tools, tool_choice: 'none', messages: [] }).body.tool_choice).toEqual({ type: 'none' });
+    expect(toMessages({ tools, tool_choice: { type: 'function', function: { name: 'now' } }, messages: [] }).body.tool_choice).toEqual({ type: 'tool', name: 'now' });
+    expect(toMessages({ tools, parallel_tool_calls: false, messages: [] }).body.tool_choice).toEqual({ type: 'auto', disable_parallel_tool_use: true });
+  });
+
+  it('stream, include_usage, user, response_format, reasoning_effort, service_tier', () => {
+    const r = toMessages({ messages: [], stream: true, stream_options: { include_usage: true }, user: 'user-42' });
+    expect(r).toMatchObject({ stream: true, includeUsage: true, body: { stream: true, metadata: { user_id: 'user-42' } } });
+    const schema = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'], additionalProperties: false };
+    const out = toMessages({ messages: [], response_format: { type: 'json_schema', json_schema: { name: 'a', schema, strict: true } }, reasoning_effort: 'high', service_tier: 'default' }).body;
+    expect(out.output_config).toEqual({ effort: 'high', format: { type: 'json_schema', schema } });
+    expect(out.service_tier).toBe('standard_only');
+    expect(toMessages({ messages: [], safety_identifier: 'hash-1' }).body.metadata).toEqual({ user_id: 'hash-1' });
+    expect(toMessages({ messages: [], response_format: { type: 'text' }, frequency_penalty: 0, presence_penalty: 0, logprobs: false, store: false, modalities: ['text'] }).body).toEqual({ model: MODEL, max_tokens: 4096, messages: [] });
+  });
+
+  it('refuses with a 400 naming the field whatever cannot be translated', () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ messages: [], n: 2 }, 'n'],
+      [{ messages: [], seed: 7 }, 'seed'],
+      [{ messages: [], logprobs: true }, 'logprobs'],
+      [{ messages: [], top_logprobs: 2 }, 'top_logprobs'],
+      [{ messages: [], frequency_penalty: 0.5 }, 'frequency_penalty'],
+      [{ messages: [], presence_penalty: -1 }, 'presence_penalty'],
+      [{ messages: [], logit_bias: { '50256': -100 } }, 'logit_bias'],
+      [{ messages: [], temperature: 1.5 }, 'temperature'],
+      [{ messages: [], response_format: { type: 'json_object' } }, 'response_format.type'],
+      [{ messages: [], audio: { voice: 'alloy', format: 'mp3' } }, 'audio'],
+      [{ messages: [], modalities: ['text', 'audio'] }, 'modalities'],
+      [{ messages: [], store: true }, 'store'],
+      [{ messages: [], metadata: { a: 'b' } }, 'metadata'],
+      [{ messages: [], reasoning_effort: 'minimal' }, 'reasoning_effort'],
+      [{ messages: [], service_tier: 'flex' }, 'service_tier'],
+      [{ messages: [], functions: [{ name: 'f' }] }, 'functions'],
+      [{ messages: [], web_search_options: {} }, 'web_search_options'],
+      [{ messages: [], prompt_cache_key: 'k' }, 'prompt_cache_key'],
+      [{ messages: [], some_new_parameter: 1 }, 'some_new_parameter'],
+      [{ messages: [], max_tokens: 10, max_completion_tokens: 20 }, 'max_tokens'],
+      [{ messages: [], user: 'a', safety_identifier: 'b' }, 'safety_identifier'],
+      [{ messages: [], stream: true, stream_options: { include_obfuscation: true } }, 'stream_options.include_obfuscation'],
+      [{ messages: [], stream_options: { include_usage: true } }, 'stream_options'],
+      [{ messages: [], tools: [{ type: 'custom', custom: { name: 'x' } }] }, 'tools[0].type'],
+      [{ messages: [], tools: [{ type: 'function', function: { name: 'x', other: 1 } }] }, 'tools[0].function.other'],
+      [{ messages: [], tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [] } } }, 'tool_choice'],
+      [{ messages: [{ role: 'user', content: 'a' }, { role: 'system', content: 'late' }] }, 'messages[1].role'],
+      [{ messages: [{ role: 'user', content: 'a', name: 'bob' }] }, 'messages[0].name'],
+      [{ messages: [{ role: 'function', name: 'f', content: 'x' }] }, 'messages[0].name'],
+      [{ messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }] }] }, 'messages[0].content[0].type'],
+      [{ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/a.png', detail: 'low' } }] }] }, 'messages[0].content[0].image_url.detail'],
+      [{ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/bmp;base64,Qk0=' } }] }] }, 'messages[0].content[0].image_url.url'],
+      [{ messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-abc' } }] }] }, 'messages[0].content[0].file.file_id'],
+      [{ messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{oops' } }] }] }, 'messages[0].tool_calls[0].function.arguments'],
+      [{ messages: [{ role: 'assistant', content: [{ type: 'refusal', refusal: 'no' }] }] }, 'messages[0].content[0].type'],
+    ];
+    for (const [body, field] of cases) {
+      const err = refusal(body);
+      expect(err.status, field).toBe(400);
+      expect(err.param, JSON.stringify(body)).toBe(field);
+      expect(err.message).toContain(`'${field}'`);
+      expect(err.message).toContain(MODEL);
+    }
+  });
+});
+
+describe("Anthropic's answers as chat completions", () => {
+  it('plain: id, model, content, finish reason, usage (cache writes and reads are prompt tokens; reads are cached)', () => {
+    expect(messageToChatCompletion(ANTHROPIC_PLAIN, { created: 1_700_000_000 })).toEqual({
+      id: 'msg_01XFDUDYJgAACzvnptvVoYEL',
+      object: 'chat.completion',
+      created: 1_700_000_000,
+      model: 'claude-sonnet-4-5-20250929',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Hello! How can I help you today?', refusal: null }, logprobs: null, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 12, completion_tokens: 12, total_tokens: 24, prompt_tokens_details: { cached_tokens: 0 } },
+    });
+    expect(messageToChatCompletion(ANTHROPIC_CACHED, { created: 1 }).usage).toEqual({
+      prompt_tokens: 50 + 2048 + 10_000,
+      completion_tokens: 14,
+      total_tokens: 50 + 2048 + 10_000 + 14,
+      prompt_tokens_details: { cached_tokens: 10_000 },
+    });
+  });
+
+  it('tools: text and tool_use blocks as content and tool_calls, tool_use as tool_calls', () => {
+    const c = messageToChatCompletion(ANTHROPIC_TOOL_USE, { created: 1 }) as { choices: Array<{ message: Record<string, unknown>; finish_reason: string }> };
+    expect(c.choices[0].finish_reason).toBe('tool_calls');
+    expect(c.choices[0].message).toEqual({
+      role: 'assistant',
+      content: "I'll check the current weather in San Francisco for you.",
+      refusal: null,
+      tool_calls: [{ id: 'toolu_01A09q90qw90lq917835lq9', type: 'function', function: { name: 'get_weather', arguments: '{"location":"San Francisco, CA","unit":"celsius"}' } }],
+    });
+  });
+
+  it('thinking is not shown, its tokens are reasoning tokens; every stop reason has a finish reason', () => {
+    const c = messageToChatCompletion(ANTHROPIC_THINKING, { created: 1 }) as { choices: Array<{ message: { content: string } }>; usage: Record<string, unknown> };
+    expect(c.choices[0].message.content).toBe('42.');
+    expect(c.usage.completion_tokens_details).toEqual({ reasoning_tokens: 27 });
+    const reasons: Array<[string, string]> = [
+      ['end_turn', 'stop'],
+      ['stop_sequence', 'stop'],
+      ['max_tokens', 'length'],
+      ['model_context_window_exceeded', 'length'],
+      ['tool_use', 'tool_calls'],
+      ['refusal', 'content_filter'],
+      ['pause_turn', 'stop'],
+    ];
+    for (const [stop, finish] of reasons) {
+      const out = messageToChatCompletion({ ...ANTHROPIC_PLAIN, stop_reason: stop }, { created: 1 }) as { choices: Array<{ finish_reason: string }> };
+      expect(out.choices[0].finish_reason, stop).toBe(finish);
+    }
+    expect(() => messageToChatCompletion({ ...ANTHROPIC_PLAIN, content: [{ type: 'server_tool_use', id: 'x', name: 'web_search', input: {} }] }, { created: 1 })).toThrow(/server_tool_use/);
+    expect(() => messageToChatCompletion({ type: 'error' }, { created: 1 })).toThrow(expect.objectContaining({ code: 'upstream_error' }));
+  });
+});
+
+describe("Anthropic's streams as chat completion chunks", () => {
+  it('plain: the role first, text deltas, the finish reason, a usage chunk when asked, [DONE]', () => {
+    const { chunks, done, translator } = messageStreamToChatEvents(ANTHROPIC_STREAM_TEXT, { created: 5, includeUsage: true });
+    expect(done).toBe(true);
+    expect(translator.complete).toBe(true);
+    expect(chunks.map((c) => c.choices)).toEqual([
+      [{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }],
+      [{ index: 0, delta: { content: 'Hello' }, logprobs: null, finish_reason: null }],
+      [{ index: 0, delta: { content: '!' }, logprobs: null, finish_reason: null }],
+      [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }],
+      [],
+    ]);
+    expect(chunks[0]).toMatchObject({ id: 'msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY', object: 'chat.completion.chunk', created: 5, model: 'claude-sonnet-4-5-20250929' });
+    expect(chunks[4].usage).toEqual({ prompt_tokens: 25, completion_tokens: 15, total_tokens: 40, prompt_tokens_details: { cached_tokens: 0 } });
+    expect(translator.tokens).toEqual({ input: 25, cached: 0, output: 15 });
+    // Without include_usage: no usage chunk, the counts are still read.
+    const quiet = messageStreamToChatEvents(ANTHROPIC_STREAM_TEXT, { created: 5, includeUsage: false });
+    expect(quiet.chunks.some((c) => c.usage)).toBe(false);
+    expect(quiet.translator.tokens).toEqual({ input: 25, cached: 0, output: 15 });
+  });
+
+  it('streamed tools: one tool call, its arguments in pieces as they came, finish reason tool_calls', () => {
+    const { chunks } = messageStreamToChatEvents(ANTHROPIC_STREAM_TOOLS, { created: 5, includeUsage: false });
+    const deltas = chunks.map((c) => (c.choices as Array<{ delta: Record<string, unknown>; finish_reason: string | null }>)[0]);
+    expect(deltas.map((d) => d.delta.content ?? null).join('')).toBe("Okay, let's check the weather.");
+    const calls = deltas.flatMap((d) => (d.delta.tool_calls as Array<Record<string, unknown>> | undefined) ?? []);
+    expect(calls[0]).toEqual({ index: 0, id: 'toolu_01T1x1fJ34qAmk2tNTrN7Up6', type: 'function', function: { name: 'get_weather', arguments: '' } });
+    expect(calls.slice(1).map((c) => (c.function as { arguments: string }).arguments)).toEqual(['', '{"location":', ' "San Fra', 'ncisco, CA"}']);
+    expect(calls.every((c) => c.index === 0)).toBe(true);
+    expect(deltas.at(-1)?.finish_reason).toBe('tool_calls');
+  });
+
+  it('an error event ends the stream with an OpenAI-shaped error, incomplete', () => {
+    const { chunks, done, translator } = messageStreamToChatEvents(ANTHROPIC_STREAM_ERROR, { created: 5, includeUsage: true });
+    expect(done).toBe(false);
+    expect(translator.complete).toBe(false);
+    expect(translator.ended).toBe(true);
+    expect(chunks.at(-1)).toEqual({ error: { message: 'Overloaded', type: 'overloaded_error', param: null, code: null } });
+    expect(translator.tokens).toEqual({ input: 9, cached: 0, output: 1 });
+  });
+});

@@ -1,0 +1,67 @@
+import { TollgateError } from '../errors.js';
+import type { TokenCounts } from '../pricing.js';
+
+// What the translations between OpenAI's chat completions and Anthropic's Messages API share: how a field that cannot
+// be translated is refused (a 400 naming it, never dropped), and the two usage objects. docs/providers.md is the
+// table of every field.
+
+export type Json = Record<string, unknown>;
+
+/** Which way a request is translated, for the refusal's words. */
+export type Target = 'anthropic' | 'openai';
+
+const SERVED_BY: Record<Target, string> = {
+  anthropic: "which an Anthropic provider serves through Anthropic's Messages API",
+  openai: "which an OpenAI-compatible provider serves through OpenAI's chat completions",
+};
+
+/** The 400 for a field Tollgate cannot translate: names the field (as a path into the body) and why. */
+export function untranslatable(target: Target, model: string, field: string, why: string): TollgateError {
+  return new TollgateError('invalid_value', `Tollgate cannot translate '${field}' for the model '${model}', ${SERVED_BY[target]}: ${why}.`, field);
+}
+
+export const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Whether a member is absent (OpenAI's and Anthropic's APIs take null for an optional member left out). */
+export const absent = (v: unknown): boolean => v === undefined || v === null;
+
+/** A `data:` URL's media type and base64 data, or null when it is not a base64 data URL. */
+export function parseDataUrl(url: string): { mediaType: string; data: string } | null {
+  const m = /^data:([\w.+-]+\/[\w.+-]+)(?:;[^;,]*)*;base64,/i.exec(url);
+  return m ? { mediaType: m[1].toLowerCase(), data: url.slice(m[0].length) } : null;
+}
+
+/** The image types Anthropic's Messages API reads. */
+export const ANTHROPIC_IMAGE_TYPES: ReadonlySet<string> = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
+
+const int = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : 0);
+
+/** OpenAI's chat `usage` for Anthropic's counts (cache writes and reads are prompt tokens; reads are its cached tokens). */
+export function chatUsageOf(t: TokenCounts, thinkingTokens?: number): Json {
+  const usage: Json = {
+    prompt_tokens: t.input,
+    completion_tokens: t.output,
+    total_tokens: t.input + t.output,
+    prompt_tokens_details: { cached_tokens: t.cached },
+  };
+  if (thinkingTokens !== undefined) usage.completion_tokens_details = { reasoning_tokens: thinkingTokens };
+  return usage;
+}
+
+/** Anthropic's `usage` for OpenAI's counts: the cached prompt tokens are cache reads; nothing is written to a cache. */
+export function anthropicUsageOf(t: TokenCounts): Json {
+  const cached = Math.min(t.cached, t.input);
+  return { input_tokens: t.input - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: t.output };
+}
+
+/** The thinking tokens an Anthropic usage reports (`output_tokens_details.thinking_tokens`), if it does. */
+export function thinkingTokensOf(usage: unknown): number | undefined {
+  const details = isObject(usage) ? usage.output_tokens_details : undefined;
+  return isObject(details) && typeof details.thinking_tokens === 'number' ? int(details.thinking_tokens) : undefined;
+}
+
+/** One Server-Sent Event in Anthropic's framing (`event:` then `data:`). */
+export const anthropicEvent = (type: string, data: Json): string => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+
+/** One chat completion chunk (or [DONE]) in OpenAI's framing. */
+export const chatEvent = (data: Json | '[DONE]'): string => `data: ${data === '[DONE]' ? data : JSON.stringify(data)}\n\n`;

@@ -1,0 +1,247 @@
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { TollgateError } from '../../core/errors.js';
+import { knowsMaxOutputTokens, maxOutputTokens } from '../../core/model-limits.js';
+import type { TokenCounts } from '../../core/pricing.js';
+import { withoutProviderDetails } from '../../core/provider-details.js';
+import { eventData, SseFramer, splitEvents } from '../../core/sse.js';
+import { countChatPromptTokens, countTokens } from '../../core/tokenizer.js';
+import { chatCompletionToMessage } from '../../core/translate/chat-completion-to-message.js';
+import { chatRequestToMessages } from '../../core/translate/chat-request-to-messages.js';
+import { ChatStreamToMessage } from '../../core/translate/chat-stream-to-message.js';
+import { anthropicErrorAsOpenAI, openAIErrorAsAnthropic } from '../../core/translate/error-bodies.js';
+import { MessageStreamToChat } from '../../core/translate/message-stream-to-chat.js';
+import { messageToChatCompletion } from '../../core/translate/message-to-chat-completion.js';
+import { messagesRequestToChat } from '../../core/translate/messages-request-to-chat.js';
+import { untranslatable } from '../../core/translate/shared.js';
+import { tokensFromUsage } from '../../core/usage-extract.js';
+import { asUpstreamFailure, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
+import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
+import { AbortHandle, Deadlines } from './deadlines.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
+import type { GatewayContext } from './gateway-context.js';
+import type { Admission } from './guard.js';
+import { meterAndSettle, NO_TOKENS, type Outcome } from './metering.js';
+import type { RequestInfo } from './proxy.js';
+import type { GatewayRequest } from './request.js';
+import { sendJson } from './respond.js';
+import { CUT_OFF } from './stream-relay.js';
+import { countFallbackTokens } from './token-fallback.js';
+
+// Requests whose client speaks one API and whose provider another (docs/providers.md): an OpenAI client's chat
+// completion to an Anthropic provider, an Anthropic client's message (or token count) to an OpenAI-compatible one.
+// The request is translated before it is admitted (a field that cannot be translated is a 400 that costs no quota),
+// the answer, stream or error on the way back. Requests whose formats agree never come here: they take the
+// byte-for-byte path of proxy.ts.
+
+const DEADLINES = new Deadlines();
+
+/** max_tokens sent to Anthropic for a chat request that sets none, when the model's largest answer is unknown. */
+export const UNKNOWN_MODEL_MAX_TOKENS = 4096;
+
+export type Translation =
+  | { kind: 'chat-to-anthropic'; body: Record<string, unknown>; stream: boolean; includeUsage: boolean }
+  | { kind: 'messages-to-openai'; body: Record<string, unknown>; stream: boolean }
+  | { kind: 'count-locally'; body: Record<string, unknown> };
+
+/**
+ * The translation a request needs to reach its upstream, or null when the client and the upstream speak the same
+ * API. Throws what cannot be served: a field with no counterpart (400), an Anthropic beta an OpenAI model cannot
+ * honour (400), an endpoint the other API has no counterpart for (400, 404, 405).
+ */
+export function planTranslation(request: GatewayRequest, endpoint: string, body: Record<string, unknown> | null, model: string | null, upstream: Upstream, info: RequestInfo): Translation | null {
+  if (request.format === 'anthropic') {
+    const known = endpoint === '/messages' || endpoint === '/messages/count_tokens';
+    if (known && request.method !== 'POST') throw new TollgateError('method_not_allowed', `${request.method} is not allowed on /v1${endpoint}; send POST.`);
+    if (upstream.format === 'anthropic') return null;
+    if (!known || model === null || body === null) {
+      throw new TollgateError('unknown_url', `The model's provider speaks OpenAI's API: Tollgate translates only POST /v1/messages and /v1/messages/count_tokens to it, not ${request.method} /v1${endpoint}.`);
+    }
+    const beta = request.headers['anthropic-beta'];
+    if (beta !== undefined) throw untranslatable('openai', model, 'anthropic-beta', `the header's betas (${String(beta).slice(0, 200)}) are Anthropic's own`);
+    if (endpoint === '/messages/count_tokens') {
+      messagesRequestToChat(body, { model, forCounting: true });
+      return { kind: 'count-locally', body };
+    }
+    const chat = messagesRequestToChat(body, { model });
+    return { kind: 'messages-to-openai', body: chat.body, stream: chat.stream };
+  }
+  if (upstream.format !== 'anthropic' || model === null) return null;
+  if (endpoint !== '/chat/completions' || request.method !== 'POST' || body === null) {
+    throw new TollgateError(
+      'invalid_value',
+      `The model '${model}' is served by an Anthropic provider: call it through /v1/chat/completions or /v1/messages, not ${request.method} /v1${endpoint}.`,
+      'model',
+    );
+  }
+  // Anthropic needs max_tokens: the model's largest answer (the most a hard spend cap reserves for it), else a default.
+  const configured = info.plan.price?.max_output_tokens;
+  const defaultMaxTokens = configured !== undefined || knowsMaxOutputTokens(model) ? maxOutputTokens(model, () => configured) : UNKNOWN_MODEL_MAX_TOKENS;
+  const messages = chatRequestToMessages(body, { model, defaultMaxTokens });
+  return { kind: 'chat-to-anthropic', body: messages.body, stream: messages.stream, includeUsage: messages.includeUsage };
+}
+
+/** Answers a translated request: forwards it in the upstream's API and answers in the client's. */
+export async function forwardTranslated(
+  g: GatewayContext,
+  request: GatewayRequest,
+  res: ServerResponse,
+  info: RequestInfo,
+  upstream: Upstream,
+  admission: Admission,
+  t: Translation,
+  secrets: readonly string[],
+): Promise<void> {
+  if (t.kind === 'count-locally') return countLocally(g, request, res, info, admission, t.body);
+  const headers = upstreamRequestHeaders(request.headers);
+  for (const name in headers) if (name.startsWith('anthropic-') || name.startsWith('openai-')) delete headers[name];
+  headers['content-type'] = 'application/json';
+  const path = t.kind === 'chat-to-anthropic' ? '/messages' : '/chat/completions';
+  const controller = new AbortHandle();
+  let clientGone = false;
+  res.on('close', () => {
+    if (!res.writableFinished) {
+      clientGone = true;
+      controller.abort();
+    }
+  });
+  const total = upstream.totalTimeoutMs;
+  let timedOut = false;
+  const cancelDeadline = DEADLINES.add(total, () => {
+    timedOut = true;
+    controller.abort();
+  });
+  const failed = (o: Pick<Outcome, 'status' | 'outcome' | 'errorCode'>, upstreamMs: number | null) =>
+    meterAndSettle(g, info, admission, { ...o, billable: false, tokens: NO_TOKENS, upstreamMs, streamed: t.stream });
+  let up: UpstreamResponse;
+  try {
+    up = await upstream.send({ method: 'POST', path, search: '', headers, body: Buffer.from(JSON.stringify(t.body)), project: info.record.projectId, model: info.model, signal: controller });
+  } catch (err) {
+    cancelDeadline();
+    const failure = timedOut ? new UpstreamFailure('timeout', `The upstream provider '${upstream.name}' did not answer within ${total} ms.`) : asUpstreamFailure(err, upstream.name);
+    const code = failure.kind === 'timeout' ? 'upstream_timeout' : 'upstream_error';
+    failed({ status: failure.kind === 'timeout' ? 504 : 502, outcome: clientGone ? 'client_aborted' : failure.kind === 'timeout' ? 'timeout' : 'upstream_error', errorCode: code }, null);
+    throw new TollgateError(code, failure.message);
+  }
+  const upstreamMs = g.app.deps.clock() - info.startedMs;
+  info.upstreamRequestId = upstreamRequestIdOf(up.headers);
+  const answerHeaders: OutgoingHttpHeaders = clientResponseHeaders(up.headers, info.requestId, request.format);
+  for (const name in admission.headers) answerHeaders[name] = admission.headers[name];
+  try {
+    const type = String(up.headers['content-type'] ?? '');
+    if (up.statusCode < 300 && t.stream && type.includes('text/event-stream')) {
+      const result = await relayTranslatedStream(res, up, answerHeaders, t, Math.floor(info.startedMs / 1000), () => clientGone);
+      const tokens = result.tokens ?? (await countFallbackTokens(t.kind === 'messages-to-openai' ? t.body : null, result.text));
+      const outcome: Outcome['outcome'] = result.complete ? 'ok' : clientGone ? 'client_aborted' : timedOut ? 'timeout' : 'stream_interrupted';
+      meterAndSettle(g, info, admission, { status: up.statusCode, outcome, billable: true, tokens, upstreamMs, streamed: true, errorCode: result.complete ? null : outcome });
+      return;
+    }
+    let buf: Buffer;
+    try {
+      buf = await up.body.readAll();
+    } catch (err) {
+      failed({ status: 502, outcome: 'upstream_error', errorCode: 'upstream_error' }, upstreamMs);
+      throw new TollgateError('upstream_error', `The upstream provider '${upstream.name}' broke off its answer (${asUpstreamFailure(err, upstream.name).message}).`);
+    }
+    if (up.statusCode >= 300) {
+      failed({ status: up.statusCode, outcome: 'upstream_error', errorCode: `upstream_${up.statusCode}` }, upstreamMs);
+      const text = withoutProviderDetails(buf.toString('utf8'), secrets);
+      if (up.statusCode === 401 || up.statusCode === 403) {
+        g.log?.error(
+          { provider: upstream.name, status: up.statusCode, upstream: text.slice(0, 2000), [REQUEST_ID_LOG_KEY]: info.requestId, upstream_request_id: info.upstreamRequestId },
+          'UPSTREAM REFUSED THE PROVIDER CREDENTIALS: check the provider key and account',
+        );
+        throw new TollgateError('upstream_auth_failed', `The upstream provider '${upstream.name}' refused Tollgate's credentials for it; the operator has been told. This is not a problem with your API key.`);
+      }
+      const shaped =
+        t.kind === 'chat-to-anthropic' ? anthropicErrorAsOpenAI(up.statusCode, text, upstream.name) : openAIErrorAsAnthropic(up.statusCode, text, upstream.name, info.requestId);
+      sendJson(res, info.requestId, up.statusCode, shaped, answerHeaders);
+      return;
+    }
+    let answer: unknown;
+    try {
+      answer = JSON.parse(buf.toString('utf8'));
+    } catch {
+      failed({ status: 502, outcome: 'upstream_error', errorCode: 'upstream_malformed' }, upstreamMs);
+      throw new TollgateError('upstream_error', `The upstream provider '${upstream.name}' answered with malformed JSON.`);
+    }
+    let translated: Record<string, unknown>;
+    try {
+      translated = t.kind === 'chat-to-anthropic' ? messageToChatCompletion(answer, { created: Math.floor(info.startedMs / 1000) }) : chatCompletionToMessage(answer, { model: info.model ?? '' });
+    } catch (err) {
+      failed({ status: 502, outcome: 'upstream_error', errorCode: 'upstream_malformed' }, upstreamMs);
+      throw err;
+    }
+    const usage = (answer as { usage?: unknown }).usage;
+    const tokens = tokensFromUsage(usage) ?? (await countFallbackTokens(t.kind === 'messages-to-openai' ? t.body : null, answer));
+    meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'ok', billable: true, tokens, upstreamMs, streamed: false, errorCode: null });
+    sendJson(res, info.requestId, up.statusCode, translated, answerHeaders);
+  } finally {
+    cancelDeadline();
+  }
+}
+
+interface TranslatedStream {
+  complete: boolean;
+  tokens: TokenCounts | null;
+  /** Generated text seen, for counting when the upstream reported no usage. */
+  text: string;
+}
+
+/**
+ * Relays a stream event by event through its translator, pausing the upstream while the client's socket is full. A
+ * stream the upstream cuts off ends with an error event in the client's shape.
+ */
+async function relayTranslatedStream(
+  res: ServerResponse,
+  up: UpstreamResponse,
+  headers: OutgoingHttpHeaders,
+  t: Extract<Translation, { kind: 'chat-to-anthropic' | 'messages-to-openai' }>,
+  created: number,
+  isClientGone: () => boolean,
+): Promise<TranslatedStream> {
+  const translator = t.kind === 'chat-to-anthropic' ? new MessageStreamToChat({ created, includeUsage: t.includeUsage }) : new ChatStreamToMessage({ model: String(t.body.model) });
+  const format = t.kind === 'chat-to-anthropic' ? 'openai' : 'anthropic';
+  delete headers['content-length'];
+  headers['content-type'] = 'text/event-stream; charset=utf-8';
+  headers['cache-control'] = 'no-cache';
+  headers['x-accel-buffering'] = 'no';
+  res.writeHead(200, headers);
+  const framer = new SseFramer();
+  const onDrain = () => piped.resume();
+  const piped = up.body.pipe((chunk) => {
+    const events = framer.push(chunk);
+    if (!events || res.destroyed || translator.ended) return true;
+    let out = '';
+    for (const event of splitEvents(events.toString('utf8'))) out += translator.push(eventData(event));
+    if (translator.ended) queueMicrotask(() => piped.cancel());
+    if (out.length === 0 || res.write(out)) return true;
+    res.once('drain', onDrain);
+    return false;
+  });
+  try {
+    await piped.done;
+  } catch {
+    // broken off (or cancelled once the translator ended): judged below
+  }
+  res.off('drain', onDrain);
+  const rest = framer.rest();
+  if (rest && !translator.ended) {
+    const out = translator.push(eventData(rest.toString('utf8')));
+    if (out) res.write(out);
+  }
+  if (isClientGone()) res.destroy();
+  else if (!res.destroyed) res.end(translator.ended ? undefined : CUT_OFF[format]);
+  return { complete: translator.complete, tokens: translator.tokens, text: translator instanceof ChatStreamToMessage ? translator.text : '' };
+}
+
+/**
+ * `POST /v1/messages/count_tokens` for a model of an OpenAI-compatible provider, which has no such endpoint: counted
+ * here with OpenAI's o200k tokenizer over the translated messages and tools (images and documents are not counted).
+ */
+async function countLocally(g: GatewayContext, request: GatewayRequest, res: ServerResponse, info: RequestInfo, admission: Admission, body: Record<string, unknown>): Promise<void> {
+  const chat = messagesRequestToChat(body, { model: info.model ?? '', forCounting: true }).body;
+  const tools = chat.tools === undefined ? 0 : await countTokens(JSON.stringify(chat.tools));
+  const inputTokens = (await countChatPromptTokens(chat.messages)) + tools;
+  meterAndSettle(g, info, admission, { status: 200, outcome: 'ok', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: null });
+  sendJson(res, request.requestId, 200, { input_tokens: inputTokens }, { ...admission.headers, 'request-id': request.requestId });
+}

@@ -1,0 +1,150 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProviderConfig } from '../config/gateway-config.js';
+import { AbortHandle } from '../core/abort-handle.js';
+import { UpstreamFailure } from '../core/upstream.js';
+import { type CredentialFailure, HttpUpstream } from './http-upstream.js';
+
+// A provider with several keys (issue 20 §3): the fake answers by the key it gets. sk-busy is rate limited (429,
+// retry-after 30 s), sk-bad refused (401), sk-down failing (503), sk-ok answers.
+const seen: Array<{ key: string; body: string }> = [];
+const server = createServer(async (req, res) => {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const key = String(req.headers.authorization).replace('Bearer ', '');
+  seen.push({ key, body: Buffer.concat(chunks).toString() });
+  const answer = (status: number, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify({ key, status }));
+  };
+  if (key === 'sk-busy') return answer(429, { 'retry-after': '30' });
+  if (key === 'sk-bad') return answer(401);
+  if (key === 'sk-down') return answer(503);
+  return answer(200);
+});
+let base = '';
+beforeAll(async () => {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+});
+afterAll(() => server.close());
+
+function pooled(keys: Array<[string, string, number?]>, o: { maxAttempts?: number; baseUrl?: string } = {}) {
+  let now = 1_000_000;
+  const failures: CredentialFailure[] = [];
+  const cfg: ProviderConfig = {
+    name: 'pool',
+    kind: 'openai',
+    baseUrl: o.baseUrl ?? base,
+    apiKey: keys[0][1],
+    auth: 'bearer',
+    apiVersion: null,
+    deployments: {},
+    credentials: keys.map(([id, apiKey, weight]) => ({ id, apiKey, weight: weight ?? 1 })),
+    maxAttempts: o.maxAttempts ?? keys.length,
+    headers: {},
+    models: null,
+    timeouts: { connectMs: 2000, firstByteMs: 5000, totalMs: 10_000 },
+    retries: 0,
+    connections: 4,
+    projects: {},
+  };
+  // random() = 0: the first usable credential in the list is picked.
+  const u = new HttpUpstream(cfg, { clock: () => now, random: () => 0, onCredentialFailed: (f) => failures.push(f) });
+  const send = async (signal = new AbortHandle()) => {
+    const res = await u.send({ method: 'POST', path: '/chat/completions', search: '', headers: { 'content-type': 'application/json' }, body: Buffer.from('{"model":"m"}'), signal });
+    return { status: res.statusCode, body: JSON.parse((await res.body.readAll()).toString()) as { key: string } };
+  };
+  return { u, send, failures, advance: (ms: number) => (now += ms) };
+}
+
+describe('a pool of provider credentials', () => {
+  it('moves on from a rate-limited key, cools it down for as long as the provider said, then uses it again', async () => {
+    const p = pooled([
+      ['KEY_BUSY', 'sk-busy'],
+      ['KEY_OK', 'sk-ok'],
+    ]);
+    seen.length = 0;
+    expect(await p.send()).toEqual({ status: 200, body: { key: 'sk-ok', status: 200 } });
+    expect(seen.map((s) => s.key)).toEqual(['sk-busy', 'sk-ok']);
+    // The same body both times.
+    expect(seen.map((s) => s.body)).toEqual(['{"model":"m"}', '{"model":"m"}']);
+    seen.length = 0;
+    await p.send();
+    expect(seen.map((s) => s.key)).toEqual(['sk-ok']);
+    p.advance(30_000);
+    seen.length = 0;
+    await p.send();
+    expect(seen.map((s) => s.key)).toEqual(['sk-busy', 'sk-ok']);
+    await p.u.close();
+  });
+
+  it('disables a refused key, reports it once, and never sends it again', async () => {
+    const p = pooled([
+      ['KEY_BAD', 'sk-bad'],
+      ['KEY_OK', 'sk-ok'],
+    ]);
+    seen.length = 0;
+    expect((await p.send()).status).toBe(200);
+    expect((await p.send()).status).toBe(200);
+    p.advance(3_600_000);
+    expect((await p.send()).status).toBe(200);
+    expect(seen.map((s) => s.key)).toEqual(['sk-bad', 'sk-ok', 'sk-ok', 'sk-ok']);
+    expect(p.failures).toEqual([{ provider: 'pool', credential: 'KEY_BAD', status: 401 }]);
+    await p.u.close();
+  });
+
+  it('moves on from a 5xx; when every key fails, the last answer is the one given', async () => {
+    const p = pooled([
+      ['KEY_DOWN', 'sk-down'],
+      ['KEY_BUSY', 'sk-busy'],
+    ]);
+    seen.length = 0;
+    expect(await p.send()).toEqual({ status: 429, body: { key: 'sk-busy', status: 429 } });
+    expect(seen.map((s) => s.key)).toEqual(['sk-down', 'sk-busy']);
+    // sk-busy cools down and sk-down is failing: the next request tries sk-down alone, no further key is usable.
+    seen.length = 0;
+    expect((await p.send()).status).toBe(503);
+    expect(seen.map((s) => s.key)).toEqual(['sk-down']);
+    await p.u.close();
+  });
+
+  it('tries no more than max_attempts, and not after the request was aborted', async () => {
+    const one = pooled(
+      [
+        ['KEY_BUSY', 'sk-busy'],
+        ['KEY_OK', 'sk-ok'],
+      ],
+      { maxAttempts: 1 },
+    );
+    seen.length = 0;
+    expect((await one.send()).status).toBe(429);
+    expect(seen).toHaveLength(1);
+    await one.u.close();
+    const aborted = pooled([
+      ['KEY_DOWN', 'sk-down'],
+      ['KEY_OK', 'sk-ok'],
+    ]);
+    const signal = new AbortHandle();
+    signal.abort();
+    await expect(aborted.send(signal)).rejects.toBeInstanceOf(UpstreamFailure);
+    await aborted.u.close();
+  });
+
+  it('moves on when the provider cannot be reached, and reports it unreachable when none can be', async () => {
+    const p = pooled(
+      [
+        ['KEY_A', 'sk-ok'],
+        ['KEY_B', 'sk-ok'],
+      ],
+      { baseUrl: 'http://127.0.0.1:9/v1' },
+    );
+    const err = await p.send().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UpstreamFailure);
+    expect((err as UpstreamFailure).kind).toBe('unreachable');
+    await p.u.close();
+  });
+});
