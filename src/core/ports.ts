@@ -1,4 +1,5 @@
 import type { KeyRecord } from './verify.js';
+import type { MaybePromise } from './maybe-promise.js';
 
 // Ports the outer layers implement and the inner ones use (STYLE.md: ports live in core, implementations in storage,
 // infra and providers, wiring in the composition root). Other ports stay beside the pure code they serve
@@ -28,7 +29,7 @@ export interface SetupTokenFile {
 
 /** Key records by secret digest (infra/key-cache.ts, over the database). Synchronous when cached. */
 export interface KeyRecordSource {
-  get(secretHash: string): KeyRecord | null | Promise<KeyRecord | null>;
+  get(secretHash: string): MaybePromise<KeyRecord | null>;
   /** The record when it is in memory already, else undefined (no lookup). */
   peek?(secretHash: string): KeyRecord | undefined;
 }
@@ -48,7 +49,7 @@ export interface FailureThrottle {
 
 /** The owners of upstream objects (infra/owner-cache.ts over the database). Synchronous when all are cached. */
 export interface ObjectOwners {
-  owners(ids: readonly string[]): Map<string, ObjectOwner | null> | Promise<Map<string, ObjectOwner | null>>;
+  owners(ids: readonly string[]): MaybePromise<Map<string, ObjectOwner | null>>;
   remember(id: string, owner: ObjectOwner): void;
   forget(id: string): void;
 }

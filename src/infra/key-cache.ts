@@ -1,5 +1,6 @@
 import type { KeyRecord } from '../core/verify.js';
 import type { KeyChangeListener } from '../core/ports.js';
+import type { MaybePromise } from '../core/maybe-promise.js';
 
 /**
  * Bounded LRU of key records by secret digest, filled on miss, invalidated on change.
@@ -44,7 +45,7 @@ export class KeyCache implements KeyChangeListener {
   }
 
   /** The record for a digest: from memory when known, else one (shared) database lookup. */
-  get(secretHash: string): KeyRecord | null | Promise<KeyRecord | null> {
+  get(secretHash: string): MaybePromise<KeyRecord | null> {
     const hit = this.peek(secretHash);
     if (hit) return hit;
     const until = this.unknown.get(secretHash);

@@ -1,5 +1,6 @@
 import type { KeyChangeListener } from '../core/ports.js';
 import type { ObjectOwner } from '../core/ports.js';
+import type { MaybePromise } from '../core/maybe-promise.js';
 
 const CHANGE_PREFIX = 'obj:';
 
@@ -20,7 +21,7 @@ export class OwnerCache implements KeyChangeListener {
   ) {}
 
   /** The owners of `ids` (null: nobody's): synchronous when all are in memory, else one load for the rest. */
-  owners(ids: readonly string[]): Map<string, ObjectOwner | null> | Promise<Map<string, ObjectOwner | null>> {
+  owners(ids: readonly string[]): MaybePromise<Map<string, ObjectOwner | null>> {
     const out = new Map<string, ObjectOwner | null>();
     const missing: string[] = [];
     const now = this.opts.clock();

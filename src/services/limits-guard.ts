@@ -21,9 +21,10 @@ import { keyRange, keyTtlSeconds } from '../core/periods.js';
 import type { MeterPlan } from '../core/metering-plan.js';
 import { costNanoUsd, type TokenCounts } from '../core/pricing.js';
 import type { KeyRecord } from '../core/verify.js';
-import type { Admission, AdmitInput, RequestGuard } from '../http/gateway/guard.js';
+import type { Admission, AdmitInput, RequestGuard } from '../core/request-guard.js';
 import type { ServiceDeps } from './context.js';
 import type { PolicyCache } from './policy-cache.js';
+import { isPending, type MaybePromise } from '../core/maybe-promise.js';
 
 // Rate limits (RPM, RPD, TPM at key, project and project-model level), request quotas and money budgets, decided
 // together and atomically by the limit store before a request is forwarded, then settled to its real usage.
@@ -87,17 +88,17 @@ export class LimitsGuard implements RequestGuard {
   ) {}
 
   /** Synchronous (no promise, no await) for a key without limits once the policies are cached: the common case. */
-  admit(input: AdmitInput): Admission | Promise<Admission> {
+  admit(input: AdmitInput): MaybePromise<Admission> {
     const { record } = input;
     const project = record.projectId ? this.policies.get(record.projectId) : null;
     const org = this.policies.get(record.orgId);
-    if (project instanceof Promise || org instanceof Promise) {
+    if (isPending(project) || isPending(org)) {
       return Promise.all([project, org]).then(([p, o]) => this.admitWith(input, p, o));
     }
     return this.admitWith(input, project, org);
   }
 
-  private admitWith(input: AdmitInput, policy: ProjectPolicy | null, org: ProjectPolicy): Admission | Promise<Admission> {
+  private admitWith(input: AdmitInput, policy: ProjectPolicy | null, org: ProjectPolicy): MaybePromise<Admission> {
     const orgSpend = org.spend;
     // Most keys have no limit at all: answer before estimating anything (this runs on every request).
     if (!hasAnyLimit(input.record.limits, policy, orgSpend)) return NO_LIMITS;

@@ -1,5 +1,6 @@
 import type { KeyChangeListener, ServiceDeps } from './context.js';
 import { loadProjectPolicy, type ProjectPolicy } from './limits.js';
+import type { MaybePromise } from '../core/maybe-promise.js';
 
 /** Project limit policies in memory, loaded on first use and dropped on any change of the project. */
 export class PolicyCache implements KeyChangeListener {
@@ -9,7 +10,7 @@ export class PolicyCache implements KeyChangeListener {
 
   constructor(private readonly deps: ServiceDeps) {}
 
-  get(projectId: string): ProjectPolicy | Promise<ProjectPolicy> {
+  get(projectId: string): MaybePromise<ProjectPolicy> {
     const hit = this.entries.get(projectId);
     if (hit) return hit;
     const pending = this.inflight.get(projectId);

@@ -1,6 +1,7 @@
 import type { KeyRecordSource } from '../core/ports.js';
 import { hashSecret, hasSecretLength, parseSecret } from '../core/key-format.js';
 import { type KeyRecord, type VerifyFailure, verifyKey } from '../core/verify.js';
+import { isPending, type MaybePromise } from '../core/maybe-promise.js';
 
 /** The cache surface verification needs: a record by digest, from memory or one lookup. */
 export type { KeyRecordSource };
@@ -20,14 +21,14 @@ export function checkSecret(
   secret: string | null,
   nowSeconds: number,
   ip: string,
-): SecretCheck | Promise<SecretCheck> {
+): MaybePromise<SecretCheck> {
   if (!secret) return { ok: false, code: 'missing', record: null };
   const digest = hasSecretLength(secret) ? hashSecret(secret) : null;
   const cached = digest ? source.peek?.(digest) : undefined;
   if (cached) return decide(cached, nowSeconds, ip);
   if (!digest || !parseSecret(secret)) return { ok: false, code: 'malformed', record: null };
   const got = source.get(digest);
-  if (got instanceof Promise) return got.then((record) => decide(record, nowSeconds, ip));
+  if (isPending(got)) return got.then((record) => decide(record, nowSeconds, ip));
   return decide(got, nowSeconds, ip);
 }
 

@@ -5,10 +5,11 @@ import { costNanoUsd, pricesTokens, type TokenCounts } from '../../core/pricing.
 import { tokensFromUsage } from '../../core/usage-extract.js';
 import { claimBackgroundResponse, recordBackgroundResponse } from '../../services/background-responses.js';
 import type { GatewayContext } from './gateway-context.js';
-import type { Admission } from './guard.js';
+import type { Admission } from '../../core/request-guard.js';
 import { meterAndSettle, NO_TOKENS, type Outcome } from './metering.js';
 import type { RequestInfo } from './proxy.js';
 import type { GatewayRequest } from './request.js';
+import { isPending, type MaybePromise } from '../../core/maybe-promise.js';
 
 // The gateway's side of metering every endpoint family (core/metering-plan.ts decides what a request is billed by):
 // the plan of a request, read from its JSON or multipart body, and what its answer says it used.
@@ -157,7 +158,7 @@ async function measureDeferred(g: GatewayContext, info: RequestInfo, answer: Rec
  * What a successful buffered answer was billed, for the plans `measuresAnswer` names. Rejects only when a background
  * response cannot be recorded for billing (the database is unreachable): the caller must not hand out its id unbilled.
  */
-export function measureAnswer(g: GatewayContext, info: RequestInfo, buf: Buffer): Measured | Promise<Measured> {
+export function measureAnswer(g: GatewayContext, info: RequestInfo, buf: Buffer): MaybePromise<Measured> {
   const plan = info.plan;
   if (plan.kind === 'speech') return { billable: true, tokens: NO_TOKENS, units: plan.units, costNanoUsd: plan.units * plan.unitNano };
   const answer = parseObject(buf);
@@ -172,10 +173,10 @@ export function measureAnswer(g: GatewayContext, info: RequestInfo, buf: Buffer)
  * What a successful buffered answer that is no token call was billed (nothing, for most). When a background response
  * cannot be recorded for billing, the request is metered unbilled and answered 503: its id is not handed out unbilled.
  */
-export function meteredAnswer(g: GatewayContext, info: RequestInfo, admission: Admission, buf: Buffer, upstreamMs: number): Measured | Promise<Measured> {
+export function meteredAnswer(g: GatewayContext, info: RequestInfo, admission: Admission, buf: Buffer, upstreamMs: number): MaybePromise<Measured> {
   if (!measuresAnswer(info.plan)) return NOT_BILLED;
   const measured = measureAnswer(g, info, buf);
-  if (!(measured instanceof Promise)) return measured;
+  if (!isPending(measured)) return measured;
   return measured.catch((err: unknown) => {
     meterAndSettle(g, info, admission, { status: 503, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs, streamed: false, errorCode: 'metering_unavailable' });
     throw new TollgateError('service_unavailable', `The background response could not be recorded for billing (${String(err)}); it was not handed out. Try again shortly.`);
@@ -183,7 +184,7 @@ export function meteredAnswer(g: GatewayContext, info: RequestInfo, admission: A
 }
 
 /** What a streamed answer (images, transcriptions, a retrieved background response) was billed, from its usage. */
-export function measureStream(g: GatewayContext, info: RequestInfo, tokens: TokenCounts | null, complete: boolean): Measured | Promise<Measured> {
+export function measureStream(g: GatewayContext, info: RequestInfo, tokens: TokenCounts | null, complete: boolean): MaybePromise<Measured> {
   const plan = info.plan;
   if (plan.kind === 'image') return measureImages(plan, null, tokens && tokens.imageOutput === undefined ? { ...tokens, imageOutput: tokens.output } : tokens);
   if (plan.kind === 'transcription') return measureTranscription(plan, null, tokens);

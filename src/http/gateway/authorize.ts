@@ -6,6 +6,7 @@ import type { GatewayContext } from './gateway-context.js';
 import { meter, NO_TOKENS } from './metering.js';
 import type { GatewayRequest } from './request.js';
 import { routeLabel } from './route-label.js';
+import { andThen, type MaybePromise } from '../../core/maybe-promise.js';
 
 /** Counts a refusal by code (exported as metrics; never billed). */
 export function countRefusal(g: GatewayContext, code: string): void {
@@ -17,7 +18,7 @@ export function countRefusal(g: GatewayContext, code: string): void {
  * and IP allowlists (403, inside the key check). Synchronous for a cached key. A live key refused for the address
  * it came from is metered as a refused request of that key, so its owners see the attempts (issue 19).
  */
-export function authorizeGatewayRequest(g: GatewayContext, request: GatewayRequest): KeyRecord | Promise<KeyRecord> {
+export function authorizeGatewayRequest(g: GatewayContext, request: GatewayRequest): MaybePromise<KeyRecord> {
   const verified = verifyPresentedKey(
     g.app,
     request,
@@ -27,7 +28,7 @@ export function authorizeGatewayRequest(g: GatewayContext, request: GatewayReque
     },
     true,
   );
-  return verified instanceof Promise ? verified.then((record) => checkCaller(g, request, record)) : checkCaller(g, request, verified);
+  return andThen(verified, (record) => checkCaller(g, request, record));
 }
 
 /** What the gateway refuses of a valid key: admin keys, and OpenAI-Organization/OpenAI-Project headers naming others. */

@@ -3,7 +3,7 @@ import type { Upstream } from '../../core/upstream.js';
 import type { AnomalyDetector } from '../../services/anomaly.js';
 import type { UsageRecorder } from '../../services/usage-recorder.js';
 import type { AppContext } from '../context.js';
-import type { RequestGuard } from './guard.js';
+import type { RequestGuard } from '../../core/request-guard.js';
 import type { GatewayObjects } from './ownership.js';
 
 /** What the data plane needs, assembled in server.ts. */

@@ -8,6 +8,7 @@ import { listModels } from './models.js';
 import { proxy } from './proxy.js';
 import { clientIpResolver, gatewayRequest, readBody } from './request.js';
 import { sendError } from './respond.js';
+import { isPending } from '../../core/maybe-promise.js';
 
 export interface GatewayListenerOptions {
   bodyLimit: number;
@@ -130,7 +131,7 @@ async function serve(
   requestId: string,
 ): Promise<void> {
   const pending = readBody(req, o.bodyLimit, o.bodyIdleTimeoutMs);
-  const request = gatewayRequest(req, target, ip, pending instanceof Promise ? await pending : pending, requestId);
+  const request = gatewayRequest(req, target, ip, isPending(pending) ? await pending : pending, requestId);
   if (route) await listModels(g, request, res, route.model);
   else await proxy(g, request, res);
 }

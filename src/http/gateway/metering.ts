@@ -3,7 +3,7 @@ import { costNanoUsd, type TokenCounts } from '../../core/pricing.js';
 import type { UsageEvent, UsageOutcome } from '../../core/usage-event.js';
 import type { KeyRecord } from '../../core/verify.js';
 import type { GatewayContext } from './gateway-context.js';
-import type { Admission } from './guard.js';
+import type { Admission } from '../../core/request-guard.js';
 
 export interface Outcome {
   status: number;

@@ -8,6 +8,7 @@ import { meter, NO_TOKENS } from './metering.js';
 import { withoutForeignModels } from './ownership.js';
 import type { GatewayRequest } from './request.js';
 import { sendJson } from './respond.js';
+import { isPending } from '../../core/maybe-promise.js';
 
 interface ModelObject {
   id: string;
@@ -70,7 +71,7 @@ function anthropicModel(m: ModelObject): Record<string, unknown> {
 export async function listModels(g: GatewayContext, request: GatewayRequest, res: ServerResponse, one: string | null): Promise<void> {
   const startedMs = g.app.deps.clock();
   const authorized = authorizeGatewayRequest(g, request);
-  const record = authorized instanceof Promise ? await authorized : authorized;
+  const record = isPending(authorized) ? await authorized : authorized;
   g.anomaly?.observe(record, request.ip, startedMs);
   // Checked before it is metered (stored): bounded and clean, as everywhere a model is named.
   const problem = one === null ? null : modelNameProblem(one);

@@ -10,6 +10,7 @@ import { multipartBoundary, multipartTextFields, urlencodedFields } from './body
 import type { GatewayContext } from './gateway-context.js';
 import { settleAnswer } from './owned-answers.js';
 import type { GatewayRequest } from './request.js';
+import { andThen, isPending, type MaybePromise } from '../../core/maybe-promise.js';
 
 // Check 4b of a gateway request (after scope and model, before limits): every upstream object the request names must
 // belong to the caller's project, else 404 as OpenAI answers for a missing object. Requests that name, create and
@@ -62,7 +63,7 @@ export function checkObjects(
   request: GatewayRequest,
   endpoint: string,
   model: string | null,
-): ObjectAccess | null | Promise<ObjectAccess | null> {
+): MaybePromise<ObjectAccess | null> {
   if (!g.objects || record.projectId === null) return null;
   const body = bodyOf(request);
   // Parameters in the query string name objects for an upstream that reads them there as well.
@@ -76,7 +77,7 @@ export function checkObjects(
   const access: ObjectAccess = { plan, projectId: record.projectId, apiKeyId: record.id };
   if (plan.named.length === 0) return access;
   const owners = g.objects.owners.owners(plan.named.map((r) => r.id));
-  return owners instanceof Promise ? owners.then((o) => verifyOwners(g, access, o)) : verifyOwners(g, access, owners);
+  return andThen(owners, (o) => verifyOwners(g, access, o));
 }
 
 function verifyOwners(g: GatewayContext, access: ObjectAccess, owners: Map<string, ObjectOwner | null>): ObjectAccess {
@@ -116,6 +117,6 @@ export async function withoutForeignModels<T extends { id: string }>(g: GatewayC
   const tuned = models.filter((m) => m.id.startsWith('ft:')).map((m) => m.id);
   if (tuned.length === 0) return models;
   const found = g.objects.owners.owners(tuned);
-  const owners = found instanceof Promise ? await found : found;
+  const owners = isPending(found) ? await found : found;
   return models.filter((m) => !m.id.startsWith('ft:') || owners.get(m.id)?.projectId === record.projectId);
 }

@@ -14,7 +14,7 @@ import { authorizeGatewayRequest, checkModel, checkScope } from './authorize.js'
 import { AbortHandle, Deadlines } from './deadlines.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import type { GatewayContext } from './gateway-context.js';
-import type { Admission } from './guard.js';
+import type { Admission } from '../../core/request-guard.js';
 import { meter, meterAndSettle, NO_TOKENS, type Outcome } from './metering.js';
 import { checkObjects, ownedUpstream } from './ownership.js';
 import { relayPassThrough, streamsThrough } from './pass-through.js';
@@ -25,6 +25,7 @@ import { relayStream } from './stream-relay.js';
 import { countFallbackTokens } from './token-fallback.js';
 import { forwardTranslated, planTranslation, type Translation } from './translated.js';
 import { isAnthropicErrorBody } from '../../core/translate/error-bodies.js';
+import { isPending } from '../../core/maybe-promise.js';
 
 const DEADLINES = new Deadlines();
 
@@ -59,7 +60,7 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
   const startedMs = g.app.deps.clock();
   const path = request.path;
   const authorized = authorizeGatewayRequest(g, request);
-  const record = authorized instanceof Promise ? await authorized : authorized;
+  const record = isPending(authorized) ? await authorized : authorized;
   g.anomaly?.observe(record, request.ip, startedMs);
   const endpoint = path.slice(3) || '/';
   const matched = matchApiRoute(endpoint);
@@ -101,10 +102,10 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
     translation = planTranslation(request, endpoint, body, target.model, upstream, info);
     // Objects the request names must be the project's; what it creates, lists or deletes is settled on the answer.
     const checked = checkObjects(g, record, request, endpoint, target.model === requested ? requested : null);
-    const objects = checked instanceof Promise ? await checked : checked;
+    const objects = isPending(checked) ? await checked : checked;
     if (objects) via = ownedUpstream(g, objects, upstream);
     const admitted = g.guard.admit({ record, model: target.model, endpoint, body, plan, nowMs: startedMs });
-    admission = admitted instanceof Promise ? await admitted : admitted;
+    admission = isPending(admitted) ? await admitted : admitted;
   } catch (err) {
     if (err instanceof TollgateError) refused(g, info, err.status, err.code);
     throw err;
@@ -221,7 +222,7 @@ async function forward(
         : meterIfReported && result.tokens !== null
           ? { billable: true, tokens: result.tokens }
           : measureStream(g, info, result.tokens, result.complete);
-      const measured = m instanceof Promise ? await m : m;
+      const measured = isPending(m) ? await m : m;
       const outcome: Outcome['outcome'] = result.complete ? 'ok' : clientGone ? 'client_aborted' : timedOut ? 'timeout' : 'stream_interrupted';
       meterAndSettle(g, info, admission, { status: up.statusCode, outcome, ...measured, upstreamMs, streamed: true, errorCode: result.complete ? null : outcome });
       return;
@@ -233,7 +234,7 @@ async function forward(
       const outcome: Outcome['outcome'] = whole ? 'ok' : clientGone ? 'client_aborted' : timedOut ? 'timeout' : 'upstream_error';
       // Speech (audio), a transcription as plain text, images past the size kept in memory: billed by their plan.
       const m = measureStream(g, info, null, whole);
-      const measured = m instanceof Promise ? await m : m;
+      const measured = isPending(m) ? await m : m;
       meterAndSettle(g, info, admission, { status: up.statusCode, outcome, ...measured, upstreamMs, streamed: false, errorCode: whole ? null : outcome });
       return;
     }
@@ -310,7 +311,7 @@ async function relayBuffered(
     }
   }
   const m = billable ? { billable, tokens } : meteredAnswer(g, info, admission, buf, o.upstreamMs);
-  const measured = m instanceof Promise ? await m : m;
+  const measured = isPending(m) ? await m : m;
   meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'ok', ...measured, upstreamMs: o.upstreamMs, streamed: false, errorCode: null });
   // Objects other than model answers can name the provider's organization (fine-tuning jobs, models' owners).
   if (!o.isModelCall) {

@@ -19,7 +19,7 @@ import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js
 import { AbortHandle, Deadlines } from './deadlines.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import type { GatewayContext } from './gateway-context.js';
-import type { Admission } from './guard.js';
+import type { Admission } from '../../core/request-guard.js';
 import { meterAndSettle, NO_TOKENS, type Outcome } from './metering.js';
 import type { RequestInfo } from './proxy.js';
 import type { GatewayRequest } from './request.js';

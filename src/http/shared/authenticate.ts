@@ -4,6 +4,7 @@ import { type KeyRecord, verifyFailureMessage } from '../../core/verify.js';
 import { checkSecret, type SecretCheck } from '../../services/verify-secret.js';
 import type { AppContext } from '../context.js';
 import { CONFLICTING_KEYS, presentedKey } from './bearer.js';
+import { andThen, type MaybePromise } from '../../core/maybe-promise.js';
 
 /** Turns a failed check into the OpenAI-shaped refusal. */
 export function refusal(check: Extract<SecretCheck, { ok: false }>): TollgateError {
@@ -33,7 +34,7 @@ export function verifyPresentedKey(
   request: { ip: string; headers: IncomingHttpHeaders },
   onRefused?: (code: string, record: KeyRecord | null) => void,
   dataPlane = false,
-): KeyRecord | Promise<KeyRecord> {
+): MaybePromise<KeyRecord> {
   throttleGuard(ctx, request.ip);
   const now = Math.floor(ctx.deps.clock() / 1000);
   const presented = presentedKey(request, dataPlane);
@@ -51,5 +52,5 @@ export function verifyPresentedKey(
     ctx.lastUsed.touch(check.record.id, now);
     return check.record;
   };
-  return pending instanceof Promise ? pending.then(finish) : finish(pending);
+  return andThen(pending, finish);
 }

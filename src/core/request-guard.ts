@@ -1,6 +1,7 @@
-import type { MeterPlan } from '../../core/metering-plan.js';
-import type { TokenCounts } from '../../core/pricing.js';
-import type { KeyRecord } from '../../core/verify.js';
+import type { MeterPlan } from './metering-plan.js';
+import type { TokenCounts } from './pricing.js';
+import type { KeyRecord } from './verify.js';
+import type { MaybePromise } from './maybe-promise.js';
 
 /** What a limit or budget needs to decide on a request before it is forwarded. */
 export interface AdmitInput {
@@ -27,5 +28,5 @@ export interface Admission {
  * and money.
  */
 export interface RequestGuard {
-  admit(input: AdmitInput): Admission | Promise<Admission>;
+  admit(input: AdmitInput): MaybePromise<Admission>;
 }
