@@ -25,7 +25,13 @@ import { UsageRecorder } from './services/usage-recorder.js';
 import { UsageRetention } from './services/usage-retention.js';
 
 /** Builds the data plane: upstream pools (or the echo model), the usage recorder, limits and budgets. */
-export function createGateway(config: Config, runtime: Runtime, app: AppContext, logger: Logger): GatewayContext & { limitStore: LimitStore; retention: UsageRetention } {
+export function createGateway(
+  config: Config,
+  runtime: Runtime,
+  app: AppContext,
+  logger: Logger,
+  observe?: GatewayContext['observe'],
+): GatewayContext & { limitStore: LimitStore; retention: UsageRetention } {
   const gatewayConfig = config.gateway;
   const upstreams = new Map<string, Upstream>();
   const onCredentialFailed = (failure: ProviderCredentialFailure) => {
@@ -93,9 +99,10 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
   const nextEventId = uuidV7Source(runtime.deps.clock, runtime.deps.randomBytes);
   const owners = new OwnerCache((ids) => loadOwners(runtime.deps, ids), { max: OWNER_CACHE_SIZE, unownedTtlMs: 5000, clock: runtime.deps.clock });
   runtime.caches.add(owners);
-  return {
+  return Object.freeze({
     app,
     anomaly,
+    observe,
     config: gatewayConfig,
     upstreams,
     usage,
@@ -106,8 +113,8 @@ export function createGateway(config: Config, runtime: Runtime, app: AppContext,
     newEventId: () => `evt_${nextEventId()}`,
     limitStore,
     retention,
-    objects: { owners, onError: (err, message) => logger.error({ err: String(err) }, message) },
-  };
+    objects: { owners, onError: (err: unknown, message: string) => logger.error({ err: String(err) }, message) },
+  });
 }
 
 /** The file (in the data dir) of usage events the database refused for their data (infra/usage-dead-letter.ts). */

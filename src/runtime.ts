@@ -81,7 +81,7 @@ export async function createRuntime(
   changes.add(caches);
   const bus = config.redisUrl ? new RedisChangeBus(config.redisUrl, caches, (err) => onError('change-bus', err)) : null;
   if (bus) changes.add(bus);
-  const deps: ServiceDeps = { database, clock, randomBytes: (n) => randomBytes(n), changes };
+  const deps: ServiceDeps = Object.freeze({ database, clock, randomBytes: (n: number) => randomBytes(n), changes });
   const { org, created } = await ensureInitialized(deps);
   const changeFeed = new ChangeFeed(database, caches, config.changePollMs, (err) => onError('change-feed', err));
   // The one usage write path, picked by the database; nothing is rebound later.
@@ -89,7 +89,7 @@ export async function createRuntime(
     ? sqliteUsageSink(database, config.gateway.prices, { worker: opts.usageWorker ?? true })
     : postgresUsageSink(database, config.gateway.prices);
   const lastUsed = new LastUsedTracker(usageSink, undefined, (err) => onError('last-used', err));
-  return {
+  return Object.freeze({
     config,
     database,
     deps,
@@ -109,5 +109,5 @@ export async function createRuntime(
       await usageSink.close();
       await database.close();
     },
-  };
+  });
 }

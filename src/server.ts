@@ -55,12 +55,16 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
           logger.warn({ err: String(err) }, 'setup token check failed; retrying'),
         )
       : () => {};
-  const gateway = createGateway(config, runtime, ctx, logger);
+  // The metrics read the gateway's counters when scraped; the gateway reports upstream times to them as it runs.
+  let built: GatewayContext | null = null;
+  const metrics = createMetrics(ctx, () => built);
+  const gateway = createGateway(config, runtime, ctx, logger, {
+    upstream: (provider, seconds, outcome) => metrics.upstream.observe(seconds, provider, outcome),
+  });
+  built = gateway;
   const dashboard = dashboardWiring(ctx, runtime, { log: logger, setupTokenFile: tokenFile, quickstartModel: quickstartModel(gateway.config) });
   gateway.usage.start();
   gateway.retention.start();
-  const metrics = createMetrics(ctx, () => gateway);
-  gateway.observe = { upstream: (provider, seconds, outcome) => metrics.upstream.observe(seconds, provider, outcome) };
   let closing = false;
   // One source of request ids for the gateway's answers and Fastify's.
   const newRequestId = requestIdSource(runtime.deps.randomBytes);

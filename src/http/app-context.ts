@@ -14,7 +14,8 @@ export function createAppContext(runtime: Runtime, logger: Logger): AppContext {
     timeoutMs: 10_000,
     onError: (msg) => logger.warn(msg),
   });
-  return {
+  // Built once and frozen, as every context is: a holder reads it, nobody rewires it.
+  const ctx: AppContext = {
     config: runtime.config,
     deps: runtime.deps,
     keyCache: runtime.keyCache,
@@ -30,4 +31,5 @@ export function createAppContext(runtime: Runtime, logger: Logger): AppContext {
       },
     },
   };
+  return Object.freeze(ctx);
 }

@@ -24,7 +24,7 @@ export function dashboardWiring(
   runtime: Runtime,
   opts: { log: SecurityLog; setupTokenFile: SetupTokenFile | null; quickstartModel: string | null },
 ): DashboardWiring {
-  const account: AccountContext = {
+  const account: AccountContext = Object.freeze({
     deps: ctx.deps,
     orgId: ctx.orgId,
     orgName: runtime.org.name,
@@ -32,7 +32,7 @@ export function dashboardWiring(
     throttle: new LoginThrottle(ctx.deps.clock),
     log: opts.log,
     setupTokenFile: opts.setupTokenFile,
-  };
+  });
   return {
     sessionResolver: createSessionResolver(account),
     plugins: [
