@@ -1,7 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeEachDatabase } from './harness/backends.js';
 import { startTestServer, type TestServer } from './harness/server.js';
 
@@ -52,5 +52,10 @@ if (python !== null || mustRun) {
       expect(seen.ok).toBe(true);
       expect(seen.projects_listed).toBeGreaterThanOrEqual(4);
     }, 120_000);
+  });
+} else {
+  // A file without a suite fails vitest's run ("No test suite found"): skipped, it says so instead.
+  describe.skip("Admin API through OpenAI's Python SDK (no Python with the openai package)", () => {
+    it('skipped', () => {});
   });
 }

@@ -6,11 +6,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli/main.js';
 import { generateSecret } from '../src/core/key-format.js';
 import { type FakeKeyServer, startFakeKeyServer } from '../src/scanner/fake-key-server.js';
 
-// `tollgate scan` end to end: the real CLI in a child process (exit codes, stdout/stderr) against files,
-// throwaway git repositories, and a fake server implementing the lookup and report contracts.
+// `tollgate scan` end to end against files, throwaway git repositories, and a fake server implementing the lookup
+// and report contracts. Most cases run the CLI in this process (runCli, with its own environment and output, in the
+// directory a user would run it from): a Node process per case cost a third of the suite's time. The process itself
+// is what is under test in a few: its exit code and streams, the progress it draws on a terminal, and the
+// pre-commit hook git runs; those spawn the real CLI.
 
 const ENTRY = fileURLToPath(new URL('../src/cli/scan-entry.ts', import.meta.url));
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -37,8 +41,42 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the CLI asynchronously (the fake server lives in this process and must keep answering). */
-function scan(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Runs `tollgate scan` in this process, from `cwd` (the test's directory unless given), with only BASE_ENV and
+ * `env` as its environment. Whatever it writes to the real stdout or stderr instead of its own output fails the test.
+ */
+async function scan(args: string[], options: RunOptions = {}): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const leaked: string[] = [];
+  const realWrites = { out: process.stdout.write, err: process.stderr.write };
+  const previousDir = process.cwd();
+  process.chdir(options.cwd ?? dir);
+  process.stdout.write = ((chunk: string | Uint8Array) => leaked.push(`stdout: ${chunk}`) > 0) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => leaked.push(`stderr: ${chunk}`) > 0) as typeof process.stderr.write;
+  let code: number;
+  try {
+    code = await runCli(['node', 'tollgate', 'scan', ...args], {
+      env: { ...BASE_ENV, ...options.env },
+      out: (t) => (stdout += t),
+      err: (t) => (stderr += t),
+    });
+  } finally {
+    process.stdout.write = realWrites.out;
+    process.stderr.write = realWrites.err;
+    process.chdir(previousDir);
+  }
+  expect(leaked, 'written around the CLI\'s own output').toEqual([]);
+  return { code, stdout, stderr };
+}
+
+/** Runs the real CLI as a child process (asynchronously: the fake server lives in this process and must keep answering). */
+function scanProcess(args: string[], options: RunOptions = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...CLI, 'scan', ...args], { cwd: options.cwd ?? dir, env: { ...BASE_ENV, ...options.env } });
     let stdout = '';
@@ -71,10 +109,10 @@ async function put(rel: string, content: string | Buffer): Promise<void> {
   await writeFile(join(dir, rel), content);
 }
 
-describe('tollgate scan (files, offline)', () => {
+describe('tollgate scan as a process', () => {
   it('exits 0 on a clean tree, and draws no progress when stderr is piped', async () => {
     await put('a.txt', 'nothing here\n');
-    const run = await scan(['.']);
+    const run = await scanProcess(['.']);
     expect(run).toEqual({ code: 0, stdout: 'Scanned 1 file (13 bytes): no secrets found.\n', stderr: '' });
   });
 
@@ -100,11 +138,20 @@ describe('tollgate scan (files, offline)', () => {
   it('exits 1 on a valid key it cannot check, printing only its redacted form', async () => {
     const k = projectKey();
     await put('src/config.ts', `export const key =\n  '${k}';\n`);
-    const run = await scan([]);
-    expect(run.code).toBe(1);
-    expect(run.stdout).toContain(`src/config.ts:2:4  Tollgate project key sk-tg-…${k.slice(-4)}  NOT CHECKED`);
-    expect(run.stderr).toBe('error: found 1 Tollgate key that is live or could not be checked (no --server to check them against)\n');
-    expectNoSecret(run, k);
+    for (const run of [await scanProcess([]), await scan([])]) {
+      expect(run.code).toBe(1);
+      expect(run.stdout).toContain(`src/config.ts:2:4  Tollgate project key sk-tg-…${k.slice(-4)}  NOT CHECKED`);
+      expect(run.stderr).toBe('error: found 1 Tollgate key that is live or could not be checked (no --server to check them against)\n');
+      expectNoSecret(run, k);
+    }
+  });
+});
+
+describe('tollgate scan (files, offline)', () => {
+  it('exits 0 on a clean tree, printing nothing on stderr', async () => {
+    await put('a.txt', 'nothing here\n');
+    const run = await scan(['.']);
+    expect(run).toEqual({ code: 0, stdout: 'Scanned 1 file (13 bytes): no secrets found.\n', stderr: '' });
   });
 
   it('exits 0 when the only look-alike fails its checksum', async () => {
