@@ -71,7 +71,9 @@ export async function createAdminKey(
         ownerType: ownerId ? 'user' : null,
         ownerId,
         permissions: 'all',
-        expiresAt,
+        // A lifetime is counted from the creation time the key records (one clock reading for both).
+        expiresAt: body.expires_in_seconds !== undefined ? null : expiresAt,
+        expiresInSeconds: body.expires_in_seconds ?? null,
         allowedIps: body.allowed_ips ?? null,
         allowedModels: null,
       },
@@ -82,7 +84,7 @@ export async function createAdminKey(
       type: 'admin_api_key.created',
       actor,
       objectId: created.id,
-      details: { data: { name: body.name, expires_at: expiresAt, allowed_ips: body.allowed_ips ?? null } },
+      details: { data: { name: body.name, expires_at: created.expiresAt, allowed_ips: body.allowed_ips ?? null } },
     });
     return created;
   });

@@ -16,6 +16,8 @@ export interface NewKeyFields {
   ownerId: string | null;
   permissions: PermissionsSpec;
   expiresAt: number | null;
+  /** The key's lifetime from its creation instead of an absolute expiresAt: both read from the same clock reading. */
+  expiresInSeconds?: number | null;
   allowedIps: string[] | null;
   allowedModels: string[] | null;
   limits?: KeyLimits | null;
@@ -29,8 +31,14 @@ export function createdBy(actor: Actor): { type: string; id: string | null } {
 }
 
 /** Inserts a key and its first secret; returns the id and the secret (shown once by the caller). */
-export async function insertKey(trx: Executor, deps: ServiceDeps, f: NewKeyFields, actor: Actor): Promise<{ id: string; secret: string }> {
+export async function insertKey(
+  trx: Executor,
+  deps: ServiceDeps,
+  f: NewKeyFields,
+  actor: Actor,
+): Promise<{ id: string; secret: string; createdAt: number; expiresAt: number | null }> {
   const now = nowSeconds(deps);
+  const expiresAt = f.expiresInSeconds ? now + f.expiresInSeconds : f.expiresAt;
   const id = newId('key_', deps.randomBytes);
   const secret = generateSecret(f.kind, deps.randomBytes);
   const redacted = redactSecret(secret);
@@ -50,7 +58,7 @@ export async function insertKey(trx: Executor, deps: ServiceDeps, f: NewKeyField
       created_by_id: by.id,
       created_at: now,
       last_used_at: null,
-      expires_at: f.expiresAt,
+      expires_at: expiresAt,
       status: 'active',
       revoked_at: null,
       permissions: JSON.stringify(f.permissions),
@@ -67,7 +75,7 @@ export async function insertKey(trx: Executor, deps: ServiceDeps, f: NewKeyField
     .values({ secret_hash: hashSecret(secret), key_id: id, redacted_value: redacted, created_at: now, expires_at: null })
     .execute();
   await recordKeyChange(trx, deps, id);
-  return { id, secret };
+  return { id, secret, createdAt: now, expiresAt };
 }
 
 /** Appends to the change feed that other instances (and a running server, for CLI writes) poll. */

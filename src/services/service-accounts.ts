@@ -85,7 +85,8 @@ async function insertAccountKey(
       ownerType: 'service_account',
       ownerId: a.accountId,
       permissions: a.permissions,
-      expiresAt: a.expiresInSeconds ? nowSeconds(deps) + a.expiresInSeconds : null,
+      expiresAt: null,
+      expiresInSeconds: a.expiresInSeconds,
       allowedIps: null,
       allowedModels: null,
     },
@@ -100,7 +101,7 @@ async function insertAccountKey(
     // OpenAI's scopes as given (none given: the audit log shows the permissions' scopes), Tollgate's permissions beside.
     details: { data: { name: a.name, ...(a.scopes ? { scopes: a.scopes } : {}), permissions: a.permissions, owner: { type: 'service_account', id: a.accountId } } },
   });
-  return { object: 'organization.project.service_account.api_key', value: key.secret, name: a.name, created_at: nowSeconds(deps), id: key.id };
+  return { object: 'organization.project.service_account.api_key', value: key.secret, name: a.name, created_at: key.createdAt, id: key.id };
 }
 
 /** Creates a service account and (unless `create_service_account_only`) its first key, returned together as OpenAI does. */
