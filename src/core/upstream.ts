@@ -62,9 +62,23 @@ export class UpstreamFailure extends Error {
   constructor(
     readonly kind: 'unreachable' | 'timeout' | 'aborted',
     message: string,
+    /** The request never reached the provider (no connection was made): trying elsewhere cannot run it twice. */
+    readonly notSent = false,
   ) {
     super(message);
   }
+}
+
+/** Errors that mean no connection was made, so the provider saw nothing of the request. */
+export const CONNECT_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * Statuses that say the provider did not run the request (rate limited, a gateway or overload in front of it, its own
+ * timeout waiting for it), so another credential or a fallback may take it without running it twice. A 500 is not
+ * one: the request may have run (issue 20 §3, docs/providers.md).
+ */
+export function isRetryableStatus(status: number): boolean {
+  return status === 429 || status === 502 || status === 503 || status === 504;
 }
 
 /**
@@ -75,5 +89,5 @@ export function asUpstreamFailure(err: unknown, provider: string): UpstreamFailu
   if (err instanceof UpstreamFailure) return err;
   const e = err as { code?: string; name?: string; message?: string } | null;
   if (e?.name === 'AbortError' || e?.code === 'UND_ERR_ABORTED') return new UpstreamFailure('aborted', 'The request was aborted.');
-  return new UpstreamFailure('unreachable', `The upstream provider '${provider}' could not be reached (${e?.code ?? e?.message ?? 'error'}).`);
+  return new UpstreamFailure('unreachable', `The upstream provider '${provider}' could not be reached (${e?.code ?? e?.message ?? 'error'}).`, CONNECT_ERRORS.has(e?.code ?? ''));
 }

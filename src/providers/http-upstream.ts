@@ -2,7 +2,7 @@ import { type Dispatcher, Pool, errors as undiciErrors } from 'undici';
 import type { ProviderConfig } from '../config/gateway-config.js';
 import { Exchange } from './exchange.js';
 import { CredentialPool, coolDownMs } from '../core/credential-pool.js';
-import { asUpstreamFailure, type Upstream, type UpstreamFormat, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
+import { asUpstreamFailure, CONNECT_ERRORS, isRetryableStatus, type Upstream, type UpstreamFormat, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
 
 /** A provider refused one of its credentials (401/403): it is disabled until the next start. */
 export interface CredentialFailure {
@@ -21,8 +21,6 @@ export interface HttpUpstreamOptions {
   onCredentialFailed?: (failure: CredentialFailure) => void;
 }
 
-/** Failures that happen before the request reached the provider: another credential (or provider) may be tried. */
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /** Azure OpenAI's endpoints that are addressed through a deployment (`/openai/deployments/{deployment}/…`). */
 const AZURE_DEPLOYMENT_PATHS = new Set([
@@ -146,7 +144,8 @@ export class HttpUpstream implements Upstream {
   /**
    * One request over a pool of credentials: each attempt with a credential picked by weight among the usable ones; a
    * 429 cools its credential down for as long as the provider says, a 401 or 403 disables it (and is reported), and
-   * a 429, a 401/403, a 5xx or a failure to connect moves on to another credential while attempts remain. Nothing
+   * a 429, a 401/403, a 502/503/504 or a failure to connect moves on to another credential while attempts remain:
+   * each says the request did not run. A 500, a reset or a timeout may have run it, and is answered as it is. Nothing
    * has reached the client yet: the gateway sees only the answer returned here. The request's signal (the client
    * gone, its deadline) stops the attempts.
    */
@@ -180,7 +179,7 @@ export class HttpUpstream implements Upstream {
       if (status === 429) pool.coolDown(credential.id, coolDownMs(res.headers, this.opts.clock()));
       else if (status === 401 || status === 403) {
         if (pool.disable(credential.id)) this.opts.onCredentialFailed?.({ provider: this.name, credential: credential.id, status });
-      } else if (status < 500) return res;
+      } else if (!isRetryableStatus(status)) return res;
       if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried) || signal.aborted) return res;
       // Moving on: this answer is read and dropped, so its connection goes back to the pool.
       await res.body.readAll().catch(() => undefined);
@@ -198,7 +197,7 @@ export function toFailure(err: unknown, provider: string): UpstreamFailure {
   if (err instanceof UpstreamFailure) return err;
   const e = err as { code?: string; name?: string; message?: string };
   if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError || e?.code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return new UpstreamFailure('timeout', `The upstream provider '${provider}' did not answer in time (${e.code ?? e.name}).`);
+    return new UpstreamFailure('timeout', `The upstream provider '${provider}' did not answer in time (${e.code ?? e.name}).`, e?.code === 'UND_ERR_CONNECT_TIMEOUT');
   }
   return asUpstreamFailure(err, provider);
 }
