@@ -288,7 +288,7 @@ function routeOf(pattern: string, route: z.infer<typeof Route>, providers: reado
     if (formatOf(p.kind) !== formatOf(primary.kind)) {
       throw new Error(`route ${pattern}: fallbacks.${i}: provider ${name} (${p.kind}) does not speak the API of ${primary.name} (${primary.kind})`);
     }
-    if (f.model !== undefined && f.model.includes('*')) throw new Error(`route ${pattern}: fallbacks.${i}: a model is a name, not a pattern`);
+    if (f.model?.includes('*')) throw new Error(`route ${pattern}: fallbacks.${i}: a model is a name, not a pattern`);
     const key = `${name}\n${f.model ?? ''}`;
     if (seen.has(key)) throw new Error(`route ${pattern}: fallbacks.${i}: tries ${name}${f.model ? ` with ${f.model}` : ''} again`);
     seen.add(key);
