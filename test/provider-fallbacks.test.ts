@@ -57,6 +57,7 @@ async function fake(name: string): Promise<Fake> {
 describe('fallbacks in routes', () => {
   let main: Fake;
   let alt: Fake;
+  let flaky: Fake;
   let t: TestServer;
   let key: { id: string; value: string };
   const client = (apiKey: string) => new OpenAI({ apiKey, baseURL: `${t.url}/v1`, maxRetries: 0 });
@@ -70,6 +71,7 @@ describe('fallbacks in routes', () => {
   beforeAll(async () => {
     main = await fake('main');
     alt = await fake('alt');
+    flaky = await fake('flaky');
     const dir = mkdtempSync(join(tmpdir(), 'tollgate-fallbacks-'));
     const file = join(dir, 'tollgate.config.json');
     writeFileSync(
@@ -80,11 +82,15 @@ describe('fallbacks in routes', () => {
           { name: 'alt', base_url: alt.url, api_key_env: 'ALT_KEY' },
           // Nothing listens on port 9: no connection is ever made.
           { name: 'dead', base_url: 'http://127.0.0.1:9/v1', api_key_env: 'ALT_KEY' },
+          { name: 'flaky', base_url: flaky.url, api_key_env: 'ALT_KEY', circuit_breaker: { failures: 2, cool_off_ms: 400 } },
+          { name: 'flaky2', base_url: flaky.url, api_key_env: 'ALT_KEY', circuit_breaker: { failures: 2, cool_off_ms: 60_000 } },
         ],
         routes: {
           'gpt-4o-mini': { provider: 'main', fallbacks: [{ provider: 'alt' }] },
           'gpt-4.1-mini': { provider: 'dead', fallbacks: [{ provider: 'alt' }] },
           'gpt-4.1-nano': { provider: 'main', fallbacks: [{ model: 'gpt-4o' }] },
+          'gpt-4-turbo': 'flaky',
+          'gpt-4-0613': { provider: 'flaky2', fallbacks: [{ provider: 'alt' }] },
           'gpt-3.5-turbo': { provider: 'main', fallbacks: [{ provider: 'dead' }, { provider: 'alt' }], max_attempts: 2 },
         },
         default_provider: 'main',
@@ -96,12 +102,15 @@ describe('fallbacks in routes', () => {
   afterAll(async () => {
     await t?.close();
     main?.server.close();
+    flaky?.server.close();
     alt?.server.close();
   });
   beforeEach(() => {
     main.status = 200;
     alt.status = 200;
     main.only = null;
+    flaky.status = 200;
+    flaky.seen.length = 0;
     main.seen.length = 0;
     alt.seen.length = 0;
   });
@@ -181,4 +190,33 @@ describe('fallbacks in routes', () => {
     expect((refused as InstanceType<typeof OpenAI.APIError>).status).toBe(429);
     expect(main.seen.map((s) => s.model)).toEqual(['gpt-4.1-nano']);
   });
+  it('opens the breaker after K failures: a clear 503 in OpenAI’s shape (Anthropic’s on /v1/messages), then one probe closes it', async () => {
+    flaky.status = 503;
+    for (let i = 0; i < 2; i++) expect((await t.api('POST', '/v1/chat/completions', { key: key.value, body: { model: 'gpt-4-turbo', messages: [{ role: 'user', content: 'hi' }] } })).status).toBe(503);
+    expect(flaky.seen).toHaveLength(2);
+    const open = await t.api('POST', '/v1/chat/completions', { key: key.value, body: { model: 'gpt-4-turbo', messages: [{ role: 'user', content: 'hi' }] } });
+    expect(open.status).toBe(503);
+    expect(open.body.error).toMatchObject({ code: 'upstream_unavailable', type: 'api_error' });
+    expect(open.body.error.message).toMatch(/flaky/);
+    const messages = await t.api('POST', '/v1/messages', { key: key.value, headers: { 'anthropic-version': '2023-06-01' }, body: { model: 'gpt-4-turbo', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] } });
+    expect(messages.status).toBe(503);
+    expect(messages.body).toMatchObject({ type: 'error', error: { details: { error_code: 'upstream_unavailable' } } });
+    // Nothing was sent while open.
+    expect(flaky.seen).toHaveLength(2);
+    await new Promise((r) => setTimeout(r, 450));
+    flaky.status = 200;
+    expect((await ask(key.value, 'gpt-4-turbo')).choices[0].message.content).toBe('flaky');
+    expect((await ask(key.value, 'gpt-4-turbo')).choices[0].message.content).toBe('flaky');
+    expect(flaky.seen).toHaveLength(4);
+  });
+
+  it('sends to the fallback while the breaker is open, without trying the failing provider', async () => {
+    flaky.status = 502;
+    for (let i = 0; i < 2; i++) expect((await ask(key.value, 'gpt-4-0613')).choices[0].message.content).toBe('alt');
+    expect(flaky.seen).toHaveLength(2);
+    for (let i = 0; i < 3; i++) expect((await ask(key.value, 'gpt-4-0613')).choices[0].message.content).toBe('alt');
+    expect(flaky.seen).toHaveLength(2);
+    expect(alt.seen).toHaveLength(5);
+  });
 });
+

@@ -141,3 +141,25 @@ describe('routes with fallbacks', () => {
     expect(() => load(two({ 'gpt-*': { provider: 'up', fallbacks: [{ provider: 'alt' }], max_attempts: 0 } }))).toThrow(/max_attempts/);
   });
 });
+
+describe('circuit breaker and attempts', () => {
+  it('gives every provider a breaker (5 failures, 30 s) unless it says otherwise or turns it off', () => {
+    expect(load(provider({})).providers[0].circuitBreaker).toEqual({ failures: 5, coolOffMs: 30_000 });
+    expect(load(provider({ circuit_breaker: { failures: 2 } })).providers[0].circuitBreaker).toEqual({ failures: 2, coolOffMs: 30_000 });
+    expect(load(provider({ circuit_breaker: { cool_off_ms: 500 } })).providers[0].circuitBreaker).toEqual({ failures: 5, coolOffMs: 500 });
+    expect(load(provider({ circuit_breaker: false })).providers[0].circuitBreaker).toBeNull();
+    expect(() => load(provider({ circuit_breaker: true }))).toThrow(/circuit_breaker/);
+    expect(() => load(provider({ circuit_breaker: { failures: 0 } }))).toThrow(/circuit_breaker/);
+    expect(() => load(provider({ circuit_breaker: { cool_off: 5 } }))).toThrow(/circuit_breaker/);
+  });
+
+  it('tries at most three of a provider’s keys per request unless max_attempts says', () => {
+    const path = join(dir, 'four.json');
+    const credentials = ['K1', 'K2', 'K3', 'K4'].map((api_key_env) => ({ api_key_env }));
+    writeFileSync(path, JSON.stringify({ providers: [{ name: 'up', base_url: 'https://api.example.com/v1', credentials }] }));
+    const env = { TOLLGATE_CONFIG: path, TOLLGATE_DATA_DIR: dir, K1: 'a', K2: 'b', K3: 'c', K4: 'd' };
+    expect(loadConfig(env).gateway.providers[0].maxAttempts).toBe(3);
+    writeFileSync(path, JSON.stringify({ providers: [{ name: 'up', base_url: 'https://api.example.com/v1', credentials, max_attempts: 4 }] }));
+    expect(loadConfig(env).gateway.providers[0].maxAttempts).toBe(4);
+  });
+});

@@ -34,6 +34,13 @@ const Provider = z.strictObject({
   credentials: z.array(z.strictObject({ api_key_env: z.string().min(1), weight: z.number().positive().finite().optional() })).min(1).max(64).optional(),
   /** Attempts of one request over the provider's credentials (default: one per credential). */
   max_attempts: z.number().int().min(1).max(10).optional(),
+  /**
+   * The provider's circuit breaker: opened by `failures` consecutive failures (no connection, timeouts, 5xx) for
+   * `cool_off_ms`, then probed with one request; `false` turns it off.
+   */
+  circuit_breaker: z
+    .union([z.literal(false), z.strictObject({ failures: z.number().int().min(1).max(1000).optional(), cool_off_ms: z.number().int().min(100).max(3_600_000).optional() })])
+    .optional(),
   /** How the key is sent; each kind has its own default (bearer, api-key, x-api-key). */
   auth: z.enum(['bearer', 'api-key', 'x-api-key', 'none']).optional(),
   /** `api-version` (query parameter) for Azure-style providers; the default `anthropic-version` for Anthropic. */
@@ -134,6 +141,8 @@ export interface ProviderConfig {
   credentials: Array<{ id: string; apiKey: string; weight: number }>;
   /** Attempts of one request over the credentials. */
   maxAttempts: number;
+  /** The provider's circuit breaker, or null when turned off. */
+  circuitBreaker: { failures: number; coolOffMs: number } | null;
   headers: Record<string, string>;
   models: string[] | null;
   timeouts: { connectMs: number; firstByteMs: number; totalMs: number };
@@ -165,6 +174,12 @@ export interface GatewayConfig {
   /** Trusted secret-scanning reporters (public keys only). */
   reporters: Array<{ name: string; keyId: string; publicKey: string }>;
 }
+
+/** A provider's circuit breaker unless its config says otherwise: five failures in a row open it for 30 s. */
+export const DEFAULT_CIRCUIT_BREAKER = Object.freeze({ failures: 5, coolOffMs: 30_000 });
+
+/** Credentials one request tries at most when the provider does not say (its keys, up to three). */
+export const DEFAULT_CREDENTIAL_ATTEMPTS = 3;
 
 const DEFAULT_TIMEOUTS = { connectMs: 10_000, firstByteMs: 120_000, totalMs: 600_000 };
 
@@ -225,7 +240,11 @@ export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<s
       apiVersion: p.api_version ?? (kind === 'anthropic' ? DEFAULT_ANTHROPIC_VERSION : null),
       deployments: p.deployments ?? {},
       credentials,
-      maxAttempts: p.max_attempts ?? Math.max(1, credentials.length),
+      maxAttempts: p.max_attempts ?? Math.max(1, Math.min(credentials.length, DEFAULT_CREDENTIAL_ATTEMPTS)),
+      circuitBreaker:
+        p.circuit_breaker === false
+          ? null
+          : { failures: p.circuit_breaker?.failures ?? DEFAULT_CIRCUIT_BREAKER.failures, coolOffMs: p.circuit_breaker?.cool_off_ms ?? DEFAULT_CIRCUIT_BREAKER.coolOffMs },
       headers: p.headers ?? {},
       models: p.models ?? null,
       timeouts: { ...globalTimeouts, ...timeouts(p.timeouts) },
@@ -244,6 +263,7 @@ export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<s
     deployments: {},
     credentials: [{ id: variable, apiKey, weight: 1 }],
     maxAttempts: 1,
+    circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER },
     headers: {},
     models: null,
     timeouts: globalTimeouts,

@@ -60,7 +60,8 @@ export interface Upstream {
 /** A failure to get an answer at all (connect, timeout, reset); the gateway answers 502/504. */
 export class UpstreamFailure extends Error {
   constructor(
-    readonly kind: 'unreachable' | 'timeout' | 'aborted',
+    /** `unavailable`: the provider's circuit breaker is open, nothing was sent (503). */
+    readonly kind: 'unreachable' | 'timeout' | 'aborted' | 'unavailable',
     message: string,
     /** The request never reached the provider (no connection was made): trying elsewhere cannot run it twice. */
     readonly notSent = false,
@@ -90,4 +91,11 @@ export function asUpstreamFailure(err: unknown, provider: string): UpstreamFailu
   const e = err as { code?: string; name?: string; message?: string } | null;
   if (e?.name === 'AbortError' || e?.code === 'UND_ERR_ABORTED') return new UpstreamFailure('aborted', 'The request was aborted.');
   return new UpstreamFailure('unreachable', `The upstream provider '${provider}' could not be reached (${e?.code ?? e?.message ?? 'error'}).`, CONNECT_ERRORS.has(e?.code ?? ''));
+}
+
+/** The error a client gets for a failure: 504 for a timeout, 503 while the breaker is open, 502 otherwise. */
+export function failureAnswer(kind: UpstreamFailure['kind']): { code: 'upstream_timeout' | 'upstream_unavailable' | 'upstream_error'; status: number } {
+  if (kind === 'timeout') return { code: 'upstream_timeout', status: 504 };
+  if (kind === 'unavailable') return { code: 'upstream_unavailable', status: 503 };
+  return { code: 'upstream_error', status: 502 };
 }

@@ -46,6 +46,7 @@ function pooled(keys: Array<[string, string, number?]>, o: { maxAttempts?: numbe
     deployments: {},
     credentials: keys.map(([id, apiKey, weight]) => ({ id, apiKey, weight: weight ?? 1 })),
     maxAttempts: o.maxAttempts ?? keys.length,
+    circuitBreaker: null,
     headers: {},
     models: null,
     timeouts: { connectMs: 2000, firstByteMs: 5000, totalMs: 10_000 },

@@ -7,7 +7,7 @@ import { mayHoldProviderDetails, withoutProviderDetails } from '../../core/provi
 import { routeModel, type RouteTarget } from '../../core/routing.js';
 import { lastUsageKey, tokensFromUsage, usageFromJsonTail } from '../../core/usage-extract.js';
 import type { KeyRecord } from '../../core/verify.js';
-import { asUpstreamFailure, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
+import { asUpstreamFailure, failureAnswer, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
 import { measureStream, meteredAnswer, meterPlanOf, needsWholeAnswer } from './answer-metering.js';
 import { authorizeGatewayRequest, checkModel, checkScope } from './authorize.js';
@@ -279,8 +279,7 @@ function failed(
   }
   const failure = o.timedOut ? new UpstreamFailure('timeout', `The upstream provider '${o.upstream.name}' did not answer within ${o.total} ms.`) : asUpstreamFailure(err, o.upstream.name);
   const outcome: Outcome['outcome'] = o.clientGone ? 'client_aborted' : failure.kind === 'timeout' ? 'timeout' : 'upstream_error';
-  const code = failure.kind === 'timeout' ? 'upstream_timeout' : 'upstream_error';
-  const status = failure.kind === 'timeout' ? 504 : 502;
+  const { code, status } = failureAnswer(failure.kind);
   meterAndSettle(g, info, admission, { status, outcome, billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: o.stream, errorCode: code });
   throw new TollgateError(code, failure.message);
 }

@@ -14,7 +14,7 @@ import { messageToChatCompletion } from '../../core/translate/message-to-chat-co
 import { messagesRequestToChat } from '../../core/translate/messages-request-to-chat.js';
 import { untranslatable } from '../../core/translate/shared.js';
 import { tokensFromUsage } from '../../core/usage-extract.js';
-import { asUpstreamFailure, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
+import { asUpstreamFailure, failureAnswer, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
 import { AbortHandle, Deadlines } from './deadlines.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
@@ -118,8 +118,8 @@ export async function forwardTranslated(
   } catch (err) {
     cancelDeadline();
     const failure = timedOut ? new UpstreamFailure('timeout', `The upstream provider '${upstream.name}' did not answer within ${total} ms.`) : asUpstreamFailure(err, upstream.name);
-    const code = failure.kind === 'timeout' ? 'upstream_timeout' : 'upstream_error';
-    failed({ status: failure.kind === 'timeout' ? 504 : 502, outcome: clientGone ? 'client_aborted' : failure.kind === 'timeout' ? 'timeout' : 'upstream_error', errorCode: code }, null);
+    const { code, status } = failureAnswer(failure.kind);
+    failed({ status, outcome: clientGone ? 'client_aborted' : failure.kind === 'timeout' ? 'timeout' : 'upstream_error', errorCode: code }, null);
     throw new TollgateError(code, failure.message);
   }
   const upstreamMs = g.app.deps.clock() - info.startedMs;
