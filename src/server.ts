@@ -60,7 +60,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
   gateway.usage.start();
   gateway.retention.start();
   const metrics = createMetrics(ctx, () => gateway);
-  gateway.observe = { upstream: (provider, seconds, outcome) => metrics.upstream.observe(seconds, provider, outcome) };
+  gateway.observe = { upstream: (provider, credential, seconds, outcome) => metrics.upstream.observe(seconds, provider, credential, outcome) };
   let closing = false;
   // One source of request ids for the gateway's answers and Fastify's.
   const newRequestId = requestIdSource(runtime.deps.randomBytes);

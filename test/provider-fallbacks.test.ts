@@ -124,7 +124,7 @@ describe('fallbacks in routes', () => {
     expect(alt.seen).toEqual([{ model: 'gpt-4o-mini', stream: false }]);
     const rows = await events(k.id);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ provider: 'alt', model: 'gpt-4o-mini', status: 200, output_tokens: 1000 });
+    expect(rows[0]).toMatchObject({ provider: 'alt', credential: 'ALT_KEY', model: 'gpt-4o-mini', status: 200, output_tokens: 1000 });
   });
 
   it('falls back on a 429 and on a streamed request before its first byte', async () => {
@@ -203,6 +203,10 @@ describe('fallbacks in routes', () => {
     expect(messages.body).toMatchObject({ type: 'error', error: { details: { error_code: 'upstream_unavailable' } } });
     // Nothing was sent while open.
     expect(flaky.seen).toHaveLength(2);
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toContain('tollgate_provider_circuit_open{provider="flaky"} 1');
+    expect(metrics).toContain('tollgate_provider_circuit_opened_total{provider="flaky"} 1');
+    expect(metrics).toMatch(/tollgate_upstream_duration_seconds_count\{provider="flaky",credential="none",outcome="upstream_error"\} 2/);
     await new Promise((r) => setTimeout(r, 450));
     flaky.status = 200;
     expect((await ask(key.value, 'gpt-4-turbo')).choices[0].message.content).toBe('flaky');

@@ -38,8 +38,22 @@ export interface UpstreamBody {
 
 export interface UpstreamResponse {
   statusCode: number;
+  /** The credential that answered, when the upstream picks among several (else its `credential`). */
+  credential?: string;
   headers: Record<string, string | string[] | undefined>;
   body: UpstreamBody;
+}
+
+/** What each attempt of a provider with several credentials came to (counted for /metrics). */
+export const ATTEMPT_RESULTS = ['ok', 'rate_limited', 'refused', 'server_error', 'unreachable'] as const;
+export type AttemptResult = (typeof ATTEMPT_RESULTS)[number];
+
+/** One credential's counters (for /metrics): attempts by result, cool-downs, and whether it is usable now. */
+export interface CredentialStats {
+  credential: string;
+  attempts: Record<AttemptResult, number>;
+  coolDowns: number;
+  usable: boolean;
 }
 
 /** An upstream provider (HTTP, or the built-in echo model). */
@@ -53,8 +67,14 @@ export interface Upstream {
   readonly models: string[] | null;
   /** Longest a whole exchange may take (headers and body) before the gateway aborts it. */
   readonly totalTimeoutMs: number;
+  /** Its one credential's id (the variable's name), or null: several (each answer says which) or none. */
+  readonly credential: string | null;
   send(req: UpstreamRequest): Promise<UpstreamResponse>;
   close(): Promise<void>;
+  /** Its credentials' counters, when it picks among several (for /metrics). */
+  credentialStats?(): CredentialStats[];
+  /** Its circuit breaker's state and how often it opened, when it has one (for /metrics). */
+  circuit?(): { state: 'closed' | 'open' | 'half_open'; opened: number };
 }
 
 /** A failure to get an answer at all (connect, timeout, reset); the gateway answers 502/504. */

@@ -1,5 +1,5 @@
-import { CircuitBreaker, type BreakerOptions } from '../core/circuit-breaker.js';
-import { type Upstream, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
+import { type BreakerOptions, type BreakerState, CircuitBreaker } from '../core/circuit-breaker.js';
+import { type CredentialStats, type Upstream, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
 
 /** Told when a provider's breaker opens (logs, metrics). */
 export type BreakerOpened = (provider: string) => void;
@@ -15,7 +15,9 @@ export class BreakerUpstream implements Upstream {
   readonly format: Upstream['format'];
   readonly models: string[] | null;
   readonly totalTimeoutMs: number;
+  readonly credential: string | null;
   readonly breaker: CircuitBreaker;
+  private opened = 0;
 
   constructor(
     private readonly inner: Upstream,
@@ -27,6 +29,7 @@ export class BreakerUpstream implements Upstream {
     this.format = inner.format;
     this.models = inner.models;
     this.totalTimeoutMs = inner.totalTimeoutMs;
+    this.credential = inner.credential;
     this.breaker = new CircuitBreaker(opts, now);
   }
 
@@ -49,7 +52,18 @@ export class BreakerUpstream implements Upstream {
   }
 
   private fail(): void {
-    if (this.breaker.failed()) this.onOpened?.(this.name);
+    if (this.breaker.failed()) {
+      this.opened++;
+      this.onOpened?.(this.name);
+    }
+  }
+
+  credentialStats(): CredentialStats[] {
+    return this.inner.credentialStats?.() ?? [];
+  }
+
+  circuit(): { state: BreakerState; opened: number } {
+    return { state: this.breaker.state, opened: this.opened };
   }
 
   close(): Promise<void> {

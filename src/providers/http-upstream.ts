@@ -2,7 +2,7 @@ import { type Dispatcher, Pool, errors as undiciErrors } from 'undici';
 import type { ProviderConfig } from '../config/gateway-config.js';
 import { Exchange } from './exchange.js';
 import { CredentialPool, coolDownMs } from '../core/credential-pool.js';
-import { asUpstreamFailure, CONNECT_ERRORS, isRetryableStatus, type Upstream, type UpstreamFormat, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
+import { type AttemptResult, asUpstreamFailure, CONNECT_ERRORS, type CredentialStats, isRetryableStatus, type Upstream, type UpstreamFormat, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
 
 /** A provider refused one of its credentials (401/403): it is disabled until the next start. */
 export interface CredentialFailure {
@@ -47,6 +47,7 @@ export class HttpUpstream implements Upstream {
   readonly format: UpstreamFormat;
   readonly models: string[] | null;
   readonly totalTimeoutMs: number;
+  readonly credential: string | null;
   private readonly pool: Pool;
   private readonly basePath: string;
   private readonly authHeaders: Record<string, string>;
@@ -54,6 +55,8 @@ export class HttpUpstream implements Upstream {
   private readonly projects: Map<string, string> | null;
   /** Several credentials: each attempt picks one (null for one credential or none: the headers above are it). */
   private readonly credentialPool: CredentialPool<ProviderConfig['credentials'][number]> | null;
+  /** Each pooled credential's counters, by credential id (none for a provider with one key: see credentialStats). */
+  private readonly counters = new Map<string, { attempts: Record<AttemptResult, number>; coolDowns: number }>();
   /** Each credential's headers (configured headers and its key), by credential id. */
   private readonly credentialHeaders = new Map<string, Record<string, string>>();
 
@@ -66,6 +69,7 @@ export class HttpUpstream implements Upstream {
     const deployed = Object.keys(cfg.deployments);
     this.models = cfg.models ?? (deployed.length > 0 ? deployed : null);
     this.totalTimeoutMs = cfg.timeouts.totalMs;
+    this.credential = cfg.credentials.length === 1 ? cfg.credentials[0].id : null;
     const url = new URL(cfg.baseUrl);
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.pool = new Pool(url.origin, {
@@ -89,6 +93,9 @@ export class HttpUpstream implements Upstream {
     this.authHeaders = { ...configured, ...auth(cfg.apiKey) };
     for (const c of cfg.credentials) this.credentialHeaders.set(c.id, { ...configured, ...auth(c.apiKey) });
     this.credentialPool = cfg.credentials.length > 1 ? new CredentialPool(cfg.credentials, opts.clock, opts.random ?? Math.random) : null;
+    if (this.credentialPool) {
+      for (const c of cfg.credentials) this.counters.set(c.id, { attempts: { ok: 0, rate_limited: 0, refused: 0, server_error: 0, unreachable: 0 }, coolDowns: 0 });
+    }
     const mapped = Object.entries(cfg.projects);
     this.projects = mapped.length > 0 ? new Map(mapped) : null;
   }
@@ -161,6 +168,7 @@ export class HttpUpstream implements Upstream {
       const credential = pool.pick(tried);
       if (!credential) break;
       tried.add(credential.id);
+      const counter = this.counters.get(credential.id) as { attempts: Record<AttemptResult, number>; coolDowns: number };
       // Each attempt its own headers: the upstream may keep the object it was given.
       const headers = { ...(base.headers as Record<string, string>) };
       const own = this.credentialHeaders.get(credential.id) as Record<string, string>;
@@ -172,12 +180,17 @@ export class HttpUpstream implements Upstream {
       } catch (err) {
         lastError = err;
         const code = (err as { code?: string } | null)?.code;
+        if (!signal.aborted) counter.attempts.unreachable++;
         if (signal.aborted || !CONNECT_ERRORS.has(code ?? '')) throw toFailure(err, this.name);
         continue;
       }
+      res.credential = credential.id;
       const status = res.statusCode;
-      if (status === 429) pool.coolDown(credential.id, coolDownMs(res.headers, this.opts.clock()));
-      else if (status === 401 || status === 403) {
+      counter.attempts[status === 429 ? 'rate_limited' : status === 401 || status === 403 ? 'refused' : status >= 500 ? 'server_error' : 'ok']++;
+      if (status === 429) {
+        pool.coolDown(credential.id, coolDownMs(res.headers, this.opts.clock()));
+        counter.coolDowns++;
+      } else if (status === 401 || status === 403) {
         if (pool.disable(credential.id)) this.opts.onCredentialFailed?.({ provider: this.name, credential: credential.id, status });
       } else if (!isRetryableStatus(status)) return res;
       if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried) || signal.aborted) return res;
@@ -185,6 +198,21 @@ export class HttpUpstream implements Upstream {
       await res.body.readAll().catch(() => undefined);
     }
     throw toFailure(lastError ?? new UpstreamFailure('unreachable', `No credential of the upstream provider '${this.name}' could be used.`), this.name);
+  }
+
+  /**
+   * Each pooled credential's counters and whether it is usable now (cooling down or disabled: not); empty for a
+   * provider with one key, whose requests /metrics counts by the credential that answered.
+   */
+  credentialStats(): CredentialStats[] {
+    const pool = this.credentialPool;
+    if (!pool) return [];
+    return [...this.counters].map(([credential, c]) => ({
+      credential,
+      attempts: { ...c.attempts },
+      coolDowns: c.coolDowns,
+      usable: !pool.isDisabled(credential) && pool.coolingFor(credential) === 0,
+    }));
   }
 
   close(): Promise<void> {

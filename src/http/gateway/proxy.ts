@@ -53,6 +53,8 @@ export interface RequestInfo {
   upstreamRequestId: string | null;
   /** The shape the client is answered in. */
   format: ApiFormat;
+  /** The provider credential that answered (its id, never the key), once one did. */
+  credential?: string | null;
 }
 
 /** The data-plane handler for every forwarded `/v1/*` request: verify → scope → limit → forward → meter. */
@@ -206,6 +208,7 @@ async function forward(
   }
   const upstreamMs = g.app.deps.clock() - info.startedMs;
   info.upstreamRequestId = upstreamRequestIdOf(up.headers);
+  info.credential = up.credential ?? upstream.credential;
   const contentType = String(up.headers['content-type'] ?? '');
   try {
     if (up.statusCode < 300 && contentType.includes('text/event-stream')) {

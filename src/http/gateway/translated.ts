@@ -124,6 +124,7 @@ export async function forwardTranslated(
   }
   const upstreamMs = g.app.deps.clock() - info.startedMs;
   info.upstreamRequestId = upstreamRequestIdOf(up.headers);
+  info.credential = up.credential ?? upstream.credential;
   const answerHeaders: OutgoingHttpHeaders = clientResponseHeaders(up.headers, info.requestId, request.format);
   for (const name in admission.headers) answerHeaders[name] = admission.headers[name];
   try {
