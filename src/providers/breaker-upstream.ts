@@ -38,18 +38,21 @@ export class BreakerUpstream implements Upstream {
       const s = Math.ceil(this.breaker.retryInMs() / 1000);
       return Promise.reject(new UpstreamFailure('unavailable', `The upstream provider '${this.name}' is failing and is not being sent requests for now (next try in ${s} s).`, true));
     }
-    return this.inner.send(req).then(
-      (res) => {
-        if (res.statusCode >= 500) this.fail();
-        else this.breaker.succeeded();
-        return res;
-      },
-      (err: unknown) => {
-        if (!req.signal.aborted) this.fail();
-        throw err;
-      },
-    );
+    return this.inner.send(req).then(this.answered, this.failedToAnswer);
   }
+
+  // Bound once: no closure per request.
+  private readonly answered = (res: UpstreamResponse): UpstreamResponse => {
+    if (res.statusCode >= 500) this.fail();
+    else this.breaker.succeeded();
+    return res;
+  };
+
+  /** An aborted request (its client gone, its deadline) says nothing of the provider. */
+  private readonly failedToAnswer = (err: unknown): never => {
+    if (!(err instanceof UpstreamFailure && err.kind === 'aborted')) this.fail();
+    throw err;
+  };
 
   private fail(): void {
     if (this.breaker.failed()) {

@@ -89,6 +89,7 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
     requestId: request.requestId,
     upstreamRequestId: null,
     format: request.format,
+    credential: null,
   };
 
   let admission: Admission;
