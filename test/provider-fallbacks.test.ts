@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type FakeAnthropic, startFakeAnthropic } from './harness/fake-anthropic-upstream.js';
+import { ANTHROPIC_PROVIDER_KEY } from './harness/provider-servers.js';
 import { startTestServer, type TestServer } from './harness/server.js';
 
 // Fallbacks in routes (issue 20 §3): a provider that cannot answer before anything reached the client (429, 502/503/
@@ -58,6 +60,7 @@ describe('fallbacks in routes', () => {
   let main: Fake;
   let alt: Fake;
   let flaky: Fake;
+  let ant: FakeAnthropic;
   let t: TestServer;
   let key: { id: string; value: string };
   const client = (apiKey: string) => new OpenAI({ apiKey, baseURL: `${t.url}/v1`, maxRetries: 0 });
@@ -72,6 +75,7 @@ describe('fallbacks in routes', () => {
     main = await fake('main');
     alt = await fake('alt');
     flaky = await fake('flaky');
+    ant = await startFakeAnthropic(ANTHROPIC_PROVIDER_KEY);
     const dir = mkdtempSync(join(tmpdir(), 'tollgate-fallbacks-'));
     const file = join(dir, 'tollgate.config.json');
     writeFileSync(
@@ -83,6 +87,7 @@ describe('fallbacks in routes', () => {
           // Nothing listens on port 9: no connection is ever made.
           { name: 'dead', base_url: 'http://127.0.0.1:9/v1', api_key_env: 'ALT_KEY' },
           { name: 'flaky', base_url: flaky.url, api_key_env: 'ALT_KEY', circuit_breaker: { failures: 2, cool_off_ms: 400 } },
+          { name: 'ant', kind: 'anthropic', base_url: ant.url, api_key_env: 'ANT_KEY' },
           { name: 'flaky2', base_url: flaky.url, api_key_env: 'ALT_KEY', circuit_breaker: { failures: 2, cool_off_ms: 60_000 } },
         ],
         routes: {
@@ -90,19 +95,22 @@ describe('fallbacks in routes', () => {
           'gpt-4.1-mini': { provider: 'dead', fallbacks: [{ provider: 'alt' }] },
           'gpt-4.1-nano': { provider: 'main', fallbacks: [{ model: 'gpt-4o' }] },
           'gpt-4-turbo': 'flaky',
+          // The fake answers this model 529 (overloaded).
+          'claude-overloaded': { provider: 'ant', fallbacks: [{ model: 'claude-haiku-4-5' }] },
           'gpt-4-0613': { provider: 'flaky2', fallbacks: [{ provider: 'alt' }] },
           'gpt-3.5-turbo': { provider: 'main', fallbacks: [{ provider: 'dead' }, { provider: 'alt' }], max_attempts: 2 },
         },
         default_provider: 'main',
       }),
     );
-    t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, MAIN_KEY: 'sk-main-0000', ALT_KEY: 'sk-alt-0000' } });
+    t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, MAIN_KEY: 'sk-main-0000', ALT_KEY: 'sk-alt-0000', ANT_KEY: ANTHROPIC_PROVIDER_KEY } });
     key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'fallbacks' } })).body;
   });
   afterAll(async () => {
     await t?.close();
     main?.server.close();
     flaky?.server.close();
+    await ant?.close();
     alt?.server.close();
   });
   beforeEach(() => {
@@ -221,6 +229,16 @@ describe('fallbacks in routes', () => {
     for (let i = 0; i < 3; i++) expect((await ask(key.value, 'gpt-4-0613')).choices[0].message.content).toBe('alt');
     expect(flaky.seen).toHaveLength(2);
     expect(alt.seen).toHaveLength(5);
+  });
+  it('falls back on Anthropic’s 529, for a request translated from OpenAI’s API, billed as the model that answered', async () => {
+    ant.seen.length = 0;
+    const k = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'translated' } })).body;
+    const answer = await ask(k.value, 'claude-overloaded', { max_tokens: 50 });
+    expect(answer.object).toBe('chat.completion');
+    expect(answer.model).toBe('claude-haiku-4-5');
+    expect(ant.seen.map((s) => JSON.parse(s.body).model)).toEqual(['claude-overloaded', 'claude-haiku-4-5']);
+    const rows = await events(k.id);
+    expect(rows.map((r) => [r.provider, r.model, r.credential, r.status])).toEqual([['ant', 'claude-haiku-4-5', 'ANT_KEY', 200]]);
   });
 });
 

@@ -95,11 +95,11 @@ export const CONNECT_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENO
 
 /**
  * Statuses that say the provider did not run the request (rate limited, a gateway or overload in front of it, its own
- * timeout waiting for it), so another credential or a fallback may take it without running it twice. A 500 is not
- * one: the request may have run (issue 20 §3, docs/providers.md).
+ * timeout waiting for it, Anthropic's 529 overloaded), so another credential or a fallback may take it without running
+ * it twice. A 500 is not one: the request may have run (issue 20 §3, docs/providers.md).
  */
 export function isRetryableStatus(status: number): boolean {
-  return status === 429 || status === 502 || status === 503 || status === 504;
+  return status === 429 || status === 502 || status === 503 || status === 504 || status === 529;
 }
 
 /**

@@ -113,14 +113,14 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
     if (err instanceof TollgateError) refused(g, info, err.status, err.code);
     throw err;
   }
-  if (translation) {
-    await forwardTranslated(g, request, res, info, via, admission, translation, providerSecrets(g));
-    return;
-  }
-  const sent = target.model !== requested ? withModel(request, found.places, target.model as string) : request;
   // Fallbacks for a request the route gives them to, unless it names objects held by one provider.
   const fallback: FallbackPlan | null =
     target.route && via === upstream ? { fallbacks: target.route.fallbacks, maxAttempts: target.route.maxAttempts, original: request, places: found.places, attempts: 1, next: 0 } : null;
+  if (translation) {
+    await forwardTranslated(g, request, res, info, via, admission, translation, providerSecrets(g), fallback);
+    return;
+  }
+  const sent = target.model !== requested ? withModel(request, found.places, target.model as string) : request;
   await forward(g, sent, res, info, via, admission, fallback);
 }
 
