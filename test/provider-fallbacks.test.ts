@@ -24,10 +24,12 @@ interface Fake {
   status: number;
   /** When set, only this model gets `status` (others are answered). */
   only: string | null;
+  /** Streams: break off after the first chunk. */
+  cut: boolean;
 }
 
 async function fake(name: string): Promise<Fake> {
-  const f: Fake = { server: createServer(), url: '', seen: [], status: 200, only: null };
+  const f: Fake = { server: createServer(), url: '', seen: [], status: 200, only: null, cut: false };
   f.server.on('request', async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -43,6 +45,10 @@ async function fake(name: string): Promise<Fake> {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       const chunk = (o: unknown) => res.write(`data: ${JSON.stringify(o)}\n\n`);
       chunk({ id: 'c', object: 'chat.completion.chunk', created: 1, model: body.model, choices: [{ index: 0, delta: { content: name }, finish_reason: null }] });
+      if (f.cut) {
+        setTimeout(() => res.socket?.destroy(), 20);
+        return;
+      }
       chunk({ id: 'c', object: 'chat.completion.chunk', created: 1, model: body.model, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
       chunk({ id: 'c', object: 'chat.completion.chunk', created: 1, model: body.model, choices: [], usage });
       res.end('data: [DONE]\n\n');
@@ -117,6 +123,7 @@ describe('fallbacks in routes', () => {
     main.status = 200;
     alt.status = 200;
     main.only = null;
+    main.cut = false;
     flaky.status = 200;
     flaky.seen.length = 0;
     main.seen.length = 0;
@@ -239,6 +246,25 @@ describe('fallbacks in routes', () => {
     expect(ant.seen.map((s) => JSON.parse(s.body).model)).toEqual(['claude-overloaded', 'claude-haiku-4-5']);
     const rows = await events(k.id);
     expect(rows.map((r) => [r.provider, r.model, r.credential, r.status])).toEqual([['ant', 'claude-haiku-4-5', 'ANT_KEY', 200]]);
+  });
+  it('never falls back once a byte reached the client: a stream cut in the middle stays cut', async () => {
+    main.cut = true;
+    const k = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'cut' } })).body;
+    const stream = await client(k.value).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    let text = '';
+    const err = await (async () => {
+      for await (const c of stream) text += c.choices[0]?.delta?.content ?? '';
+    })().catch((e: unknown) => e);
+    expect(text).toBe('main');
+    expect(err).toBeDefined();
+    expect(alt.seen).toHaveLength(0);
+    // Metered once the server has seen the cut (it may finish after the client gave up).
+    let rows = await events(k.id);
+    for (let i = 0; i < 50 && rows.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      rows = await events(k.id);
+    }
+    expect(rows.map((r) => [r.provider, r.outcome])).toEqual([['main', 'stream_interrupted']]);
   });
 });
 
