@@ -54,6 +54,7 @@ function* events(total: number, startMs: number): Generator<UsageEvent> {
       unpriced: false,
       requestId: requestId(),
       upstreamRequestId: i % 2 ? requestId() : null,
+      credential: 'OPENAI_API_KEY',
     };
   }
 }

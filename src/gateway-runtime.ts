@@ -11,6 +11,7 @@ import { RedisLimitStore } from './infra/redis-limit-store.js';
 import { UsageDeadLetters } from './infra/usage-dead-letter.js';
 import { UsageWal } from './infra/usage-wal.js';
 import { EchoUpstream } from './providers/echo.js';
+import { BreakerUpstream } from './providers/breaker-upstream.js';
 import { HttpUpstream } from './providers/http-upstream.js';
 import { loadTokenizer } from './core/tokenizer.js';
 import type { Upstream } from './core/upstream.js';
@@ -38,7 +39,11 @@ export function createGateway(
     logger.error(failure, 'PROVIDER REFUSED ONE OF ITS CREDENTIALS: disabled until the next start; check that key');
     reportCredentialFailure(runtime.deps, app.webhooks, runtime.org.id, failure).catch((err) => logger.error({ err: String(err) }, 'provider credential report failed'));
   };
-  for (const p of gatewayConfig.providers) upstreams.set(p.name, new HttpUpstream(p, { clock: runtime.deps.clock, onCredentialFailed }));
+  const onBreakerOpened = (provider: string) => logger.warn({ provider }, 'upstream provider failing: circuit breaker open, requests go to fallbacks or get 503 until a probe succeeds');
+  for (const p of gatewayConfig.providers) {
+    const http = new HttpUpstream(p, { clock: runtime.deps.clock, onCredentialFailed });
+    upstreams.set(p.name, p.circuitBreaker ? new BreakerUpstream(http, p.circuitBreaker, runtime.deps.clock, onBreakerOpened) : http);
+  }
   if (upstreams.size === 0) {
     upstreams.set('echo', new EchoUpstream(runtime.deps.clock));
     // The echo model counts every token: load the tokenizer now rather than on the first request.

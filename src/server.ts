@@ -59,7 +59,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
   let built: GatewayContext | null = null;
   const metrics = createMetrics(ctx, () => built);
   const gateway = createGateway(config, runtime, ctx, logger, {
-    upstream: (provider, seconds, outcome) => metrics.upstream.observe(seconds, provider, outcome),
+    upstream: (provider, credential, seconds, outcome) => metrics.upstream.observe(seconds, provider, credential, outcome),
   });
   built = gateway;
   const dashboard = dashboardWiring(ctx, runtime, { log: logger, setupTokenFile: tokenFile, quickstartModel: quickstartModel(gateway.config) });

@@ -31,8 +31,8 @@ describe('health, readiness and metrics', () => {
     expect(chat.status).toBe(200);
     const text = await (await fetch(`${t.url}/metrics`)).text();
     expect(text).toMatch(/tollgate_http_request_duration_seconds_count\{route="\/v1\/\*",method="POST",status="200"\} 1/);
-    expect(text).toMatch(/tollgate_upstream_duration_seconds_count\{provider="echo",outcome="ok"\} 1/);
-    expect(text).toMatch(/tollgate_upstream_duration_seconds_bucket\{le="\+Inf",provider="echo",outcome="ok"\} 1/);
+    expect(text).toMatch(/tollgate_upstream_duration_seconds_count\{provider="echo",credential="none",outcome="ok"\} 1/);
+    expect(text).toMatch(/tollgate_upstream_duration_seconds_bucket\{le="\+Inf",provider="echo",credential="none",outcome="ok"\} 1/);
     expect(text).toMatch(/tollgate_http_request_duration_seconds_count\{route="\/v1\/models",method="GET",status="200"\} 1/);
     expect(text).toMatch(/tollgate_http_request_duration_seconds_count\{route="\/v1\/models",method="GET",status="401"\} 1/);
     expect(text).toMatch(/tollgate_key_cache_lookups_total\{result="miss"\} \d+/);

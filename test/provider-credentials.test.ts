@@ -78,4 +78,24 @@ describe('a provider with two keys, one refused', () => {
     expect(audit[0]['provider_credential.failed']).toMatchObject({ id: 'ANTHROPIC_KEY_REVOKED', provider: 'anthropic', credential: 'ANTHROPIC_KEY_REVOKED', status: 401 });
     expect(JSON.stringify(audit)).not.toContain('sk-ant-api03');
   });
+
+  it('records the credential that answered in each usage event, and counts attempts, cool-downs and latency per credential in /metrics, never the key', async () => {
+    const key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'metrics' } })).body;
+    const client = new Anthropic({ apiKey: key.value, baseURL: t.url, maxRetries: 0 });
+    await client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] });
+    await t.server.gateway.usage.flush();
+    const rows = await t.server.runtime.database.db.selectFrom('usage_events').selectAll().where('api_key_id', '=', key.id).execute();
+    expect(rows.map((r) => [r.provider, r.credential])).toEqual([['anthropic', 'ANTHROPIC_KEY_GOOD']]);
+    const text = await (await fetch(`${t.url}/metrics`)).text();
+    const value = (line: string) => Number(text.split('\n').find((l) => l.startsWith(`${line} `))?.split(' ')[1]);
+    expect(value('tollgate_provider_credential_attempts_total{provider="anthropic",credential="ANTHROPIC_KEY_REVOKED",result="refused"}')).toBe(1);
+    expect(value('tollgate_provider_credential_attempts_total{provider="anthropic",credential="ANTHROPIC_KEY_GOOD",result="ok"}')).toBe(6);
+    expect(value('tollgate_provider_credential_usable{provider="anthropic",credential="ANTHROPIC_KEY_REVOKED"}')).toBe(0);
+    expect(value('tollgate_provider_credential_usable{provider="anthropic",credential="ANTHROPIC_KEY_GOOD"}')).toBe(1);
+    expect(value('tollgate_provider_credential_cool_downs_total{provider="anthropic",credential="ANTHROPIC_KEY_GOOD"}')).toBe(0);
+    expect(value('tollgate_upstream_duration_seconds_count{provider="anthropic",credential="ANTHROPIC_KEY_GOOD",outcome="ok"}')).toBe(6);
+    expect(value('tollgate_provider_circuit_open{provider="anthropic"}')).toBe(0);
+    expect(text).not.toContain('sk-ant-api03');
+    expect(text).not.toContain(ANTHROPIC_PROVIDER_KEY);
+  });
 });

@@ -77,7 +77,7 @@ describe('provider kinds', () => {
       ['openai', 'openai', 'bearer', 'https://api.openai.com/v1'],
       ['anthropic', 'anthropic', 'x-api-key', 'https://api.anthropic.com/v1'],
     ]);
-    expect(both.routes).toEqual([{ pattern: 'claude-*', provider: 'anthropic' }]);
+    expect(both.routes).toEqual([{ pattern: 'claude-*', provider: 'anthropic', fallbacks: [], maxAttempts: 1 }]);
     expect(both.defaultProvider).toBe('openai');
     const alone = loadConfig({ TOLLGATE_DATA_DIR: dir, ANTHROPIC_API_KEY: 'sk-ant-a' }).gateway;
     expect(alone.defaultProvider).toBe('anthropic');
@@ -103,5 +103,63 @@ describe('several keys for one provider', () => {
     expect(() => load(provider({ api_key_env: undefined, credentials: [{ api_key_env: 'UP_KEY' }, { api_key_env: 'UP_KEY' }] }))).toThrow(/listed twice/);
     expect(() => load(provider({ api_key_env: undefined, credentials: [{ api_key_env: 'NOT_SET_ANYWHERE' }] }))).toThrow(/NOT_SET_ANYWHERE is not set/);
     expect(() => load(provider({ api_key_env: undefined, credentials: [{ api_key_env: 'UP_KEY', weight: 0 }] }))).toThrow(/weight/);
+  });
+});
+
+describe('routes with fallbacks', () => {
+  const two = (routes: unknown, kind2 = 'openai') => ({
+    providers: [
+      { name: 'up', base_url: 'https://api.example.com/v1', api_key_env: 'UP_KEY' },
+      { name: 'alt', kind: kind2, base_url: 'https://alt.example.com/v1', api_key_env: 'UP_KEY_2' },
+    ],
+    routes,
+  });
+
+  it('takes a provider name as before, or a provider with fallbacks (a provider, a model, or both) and max_attempts', () => {
+    expect(load(two({ 'gpt-*': 'up' })).routes).toEqual([{ pattern: 'gpt-*', provider: 'up', fallbacks: [], maxAttempts: 3 }]);
+    const r = load(two({ 'gpt-4o': { provider: 'up', fallbacks: [{ provider: 'alt' }, { model: 'gpt-4o-mini' }, { provider: 'alt', model: 'gpt-4.1' }], max_attempts: 2 } })).routes[0];
+    expect(r).toEqual({
+      pattern: 'gpt-4o',
+      provider: 'up',
+      fallbacks: [
+        { provider: 'alt', model: null },
+        { provider: 'up', model: 'gpt-4o-mini' },
+        { provider: 'alt', model: 'gpt-4.1' },
+      ],
+      maxAttempts: 2,
+    });
+  });
+
+  it('refuses at load an unknown provider, a provider of another API, a pattern for a model, a repeat, an empty fallback', () => {
+    expect(() => load(two({ 'gpt-*': { provider: 'up', fallbacks: [{ provider: 'nope' }] } }))).toThrow(/fallbacks.0: unknown provider nope/);
+    expect(() => load(two({ 'gpt-*': { provider: 'up', fallbacks: [{ provider: 'alt' }] } }, 'anthropic'))).toThrow(/does not speak the API/);
+    expect(() => load(two({ 'gpt-*': { provider: 'up', fallbacks: [{ model: 'gpt-*' }] } }))).toThrow(/not a pattern/);
+    expect(() => load(two({ 'gpt-*': { provider: 'up', fallbacks: [{ provider: 'up' }] } }))).toThrow(/again/);
+    expect(() => load(two({ 'gpt-*': { provider: 'up', fallbacks: [{ provider: 'alt' }, { provider: 'alt' }] } }))).toThrow(/again/);
+    expect(() => load(two({ 'gpt-*': { provider: 'up', fallbacks: [{}] } }))).toThrow(/a provider, a model, or both/);
+    expect(() => load(two({ 'gpt-*': { provider: 'up', fallback: [{ provider: 'alt' }] } }))).toThrow(/routes/);
+    expect(() => load(two({ 'gpt-*': { provider: 'up', fallbacks: [{ provider: 'alt' }], max_attempts: 0 } }))).toThrow(/max_attempts/);
+  });
+});
+
+describe('circuit breaker and attempts', () => {
+  it('gives every provider a breaker (5 failures, 30 s) unless it says otherwise or turns it off', () => {
+    expect(load(provider({})).providers[0].circuitBreaker).toEqual({ failures: 5, coolOffMs: 30_000 });
+    expect(load(provider({ circuit_breaker: { failures: 2 } })).providers[0].circuitBreaker).toEqual({ failures: 2, coolOffMs: 30_000 });
+    expect(load(provider({ circuit_breaker: { cool_off_ms: 500 } })).providers[0].circuitBreaker).toEqual({ failures: 5, coolOffMs: 500 });
+    expect(load(provider({ circuit_breaker: false })).providers[0].circuitBreaker).toBeNull();
+    expect(() => load(provider({ circuit_breaker: true }))).toThrow(/circuit_breaker/);
+    expect(() => load(provider({ circuit_breaker: { failures: 0 } }))).toThrow(/circuit_breaker/);
+    expect(() => load(provider({ circuit_breaker: { cool_off: 5 } }))).toThrow(/circuit_breaker/);
+  });
+
+  it('tries at most three of a provider’s keys per request unless max_attempts says', () => {
+    const path = join(dir, 'four.json');
+    const credentials = ['K1', 'K2', 'K3', 'K4'].map((api_key_env) => ({ api_key_env }));
+    writeFileSync(path, JSON.stringify({ providers: [{ name: 'up', base_url: 'https://api.example.com/v1', credentials }] }));
+    const env = { TOLLGATE_CONFIG: path, TOLLGATE_DATA_DIR: dir, K1: 'a', K2: 'b', K3: 'c', K4: 'd' };
+    expect(loadConfig(env).gateway.providers[0].maxAttempts).toBe(3);
+    writeFileSync(path, JSON.stringify({ providers: [{ name: 'up', base_url: 'https://api.example.com/v1', credentials, max_attempts: 4 }] }));
+    expect(loadConfig(env).gateway.providers[0].maxAttempts).toBe(4);
   });
 });

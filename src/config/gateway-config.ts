@@ -34,6 +34,13 @@ const Provider = z.strictObject({
   credentials: z.array(z.strictObject({ api_key_env: z.string().min(1), weight: z.number().positive().finite().optional() })).min(1).max(64).optional(),
   /** Attempts of one request over the provider's credentials (default: one per credential). */
   max_attempts: z.number().int().min(1).max(10).optional(),
+  /**
+   * The provider's circuit breaker: opened by `failures` consecutive failures (no connection, timeouts, 5xx) for
+   * `cool_off_ms`, then probed with one request; `false` turns it off.
+   */
+  circuit_breaker: z
+    .union([z.literal(false), z.strictObject({ failures: z.number().int().min(1).max(1000).optional(), cool_off_ms: z.number().int().min(100).max(3_600_000).optional() })])
+    .optional(),
   /** How the key is sent; each kind has its own default (bearer, api-key, x-api-key). */
   auth: z.enum(['bearer', 'api-key', 'x-api-key', 'none']).optional(),
   /** `api-version` (query parameter) for Azure-style providers; the default `anthropic-version` for Anthropic. */
@@ -97,10 +104,24 @@ const Reporter = z.strictObject({
   public_key: z.string().min(1),
 });
 
+/**
+ * A route: a provider's name, or a provider with fallbacks (issue 20 §3): tried in order when the provider cannot
+ * answer before anything reached the client (docs/providers.md). A fallback names another provider, another model, or
+ * both; `max_attempts` bounds the providers tried for one request, the first included.
+ */
+const Fallback = z.strictObject({ provider: z.string().optional(), model: z.string().min(1).max(256).optional() }).refine((f) => f.provider !== undefined || f.model !== undefined, 'a fallback names a provider, a model, or both');
+const Route = z.union([
+  z.string(),
+  z.strictObject({ provider: z.string(), fallbacks: z.array(Fallback).max(8).optional(), max_attempts: z.number().int().min(1).max(10).optional() }),
+]);
+
+/** Providers (or models) tried for one request when its route does not say: the first and two fallbacks. */
+export const DEFAULT_ROUTE_ATTEMPTS = 3;
+
 const FileSchema = z.strictObject({
   secret_scanning: z.strictObject({ reporters: z.array(Reporter) }).optional(),
   providers: z.array(Provider).optional(),
-  routes: z.record(z.string(), z.string()).optional(),
+  routes: z.record(z.string(), Route).optional(),
   aliases: z.record(z.string(), z.string()).optional(),
   default_provider: z.string().optional(),
   pricing: z.record(z.string(), Price).optional(),
@@ -120,6 +141,8 @@ export interface ProviderConfig {
   credentials: Array<{ id: string; apiKey: string; weight: number }>;
   /** Attempts of one request over the credentials. */
   maxAttempts: number;
+  /** The provider's circuit breaker, or null when turned off. */
+  circuitBreaker: { failures: number; coolOffMs: number } | null;
   headers: Record<string, string>;
   models: string[] | null;
   timeouts: { connectMs: number; firstByteMs: number; totalMs: number };
@@ -129,10 +152,20 @@ export interface ProviderConfig {
   projects: Record<string, string>;
 }
 
+/** A route: the provider a model pattern goes to, and where a request goes when that provider cannot answer. */
+export interface RouteConfig {
+  pattern: string;
+  provider: string;
+  /** Tried in order; `model` null keeps the request's model. Empty for most routes. */
+  fallbacks: ReadonlyArray<{ provider: string; model: string | null }>;
+  /** Providers (or models) tried for one request, the first included. */
+  maxAttempts: number;
+}
+
 export interface GatewayConfig {
   /** Empty means the built-in `tollgate-echo` model answers. */
   providers: ProviderConfig[];
-  routes: Array<{ pattern: string; provider: string }>;
+  routes: RouteConfig[];
   aliases: Record<string, string>;
   defaultProvider: string | null;
   prices: Record<string, ModelPrice>;
@@ -141,6 +174,12 @@ export interface GatewayConfig {
   /** Trusted secret-scanning reporters (public keys only). */
   reporters: Array<{ name: string; keyId: string; publicKey: string }>;
 }
+
+/** A provider's circuit breaker unless its config says otherwise: five failures in a row open it for 30 s. */
+export const DEFAULT_CIRCUIT_BREAKER = Object.freeze({ failures: 5, coolOffMs: 30_000 });
+
+/** Credentials one request tries at most when the provider does not say (its keys, up to three). */
+export const DEFAULT_CREDENTIAL_ATTEMPTS = 3;
 
 const DEFAULT_TIMEOUTS = { connectMs: 10_000, firstByteMs: 120_000, totalMs: 600_000 };
 
@@ -201,7 +240,11 @@ export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<s
       apiVersion: p.api_version ?? (kind === 'anthropic' ? DEFAULT_ANTHROPIC_VERSION : null),
       deployments: p.deployments ?? {},
       credentials,
-      maxAttempts: p.max_attempts ?? Math.max(1, credentials.length),
+      maxAttempts: p.max_attempts ?? Math.max(1, Math.min(credentials.length, DEFAULT_CREDENTIAL_ATTEMPTS)),
+      circuitBreaker:
+        p.circuit_breaker === false
+          ? null
+          : { failures: p.circuit_breaker?.failures ?? DEFAULT_CIRCUIT_BREAKER.failures, coolOffMs: p.circuit_breaker?.cool_off_ms ?? DEFAULT_CIRCUIT_BREAKER.coolOffMs },
       headers: p.headers ?? {},
       models: p.models ?? null,
       timeouts: { ...globalTimeouts, ...timeouts(p.timeouts) },
@@ -220,6 +263,7 @@ export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<s
     deployments: {},
     credentials: [{ id: variable, apiKey, weight: 1 }],
     maxAttempts: 1,
+    circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER },
     headers: {},
     models: null,
     timeouts: globalTimeouts,
@@ -232,11 +276,8 @@ export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<s
   const anthropicFromEnv = config.anthropicApiKey !== undefined && !providers.some((p) => p.name === 'anthropic');
   if (anthropicFromEnv) providers.push(fromEnv('anthropic', 'anthropic', config.anthropicBaseUrl, config.anthropicApiKey as string, 'ANTHROPIC_API_KEY'));
   const names = new Set(providers.map((p) => p.name));
-  const routes = Object.entries(file.routes ?? {}).map(([pattern, provider]) => {
-    if (!names.has(provider)) throw new Error(`route ${pattern}: unknown provider ${provider}`);
-    return { pattern, provider };
-  });
-  if (anthropicFromEnv && !routes.some((r) => r.provider === 'anthropic')) routes.push({ pattern: 'claude-*', provider: 'anthropic' });
+  const routes = Object.entries(file.routes ?? {}).map(([pattern, route]) => routeOf(pattern, route, providers));
+  if (anthropicFromEnv && !routes.some((r) => r.provider === 'anthropic')) routes.push({ pattern: 'claude-*', provider: 'anthropic', fallbacks: NO_FALLBACKS, maxAttempts: 1 });
   const defaultProvider = file.default_provider ?? providers[0]?.name ?? null;
   if (defaultProvider && !names.has(defaultProvider)) throw new Error(`default_provider: unknown provider ${defaultProvider}`);
   return {
@@ -247,6 +288,34 @@ export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<s
     ...pricesOf(file.pricing ?? {}),
     reporters: (file.secret_scanning?.reporters ?? []).map((r) => ({ name: r.name, keyId: r.key_id, publicKey: r.public_key })),
   };
+}
+
+const NO_FALLBACKS: RouteConfig['fallbacks'] = Object.freeze([]);
+
+/** What a provider speaks: a fallback must speak what its route's provider does (the request is sent as it is). */
+const formatOf = (kind: ProviderKind): string => (kind === 'anthropic' ? 'anthropic' : 'openai');
+
+/** A route from the file, validated: known providers, fallbacks that speak the same API and differ from the route. */
+function routeOf(pattern: string, route: z.infer<typeof Route>, providers: readonly ProviderConfig[]): RouteConfig {
+  const spec = typeof route === 'string' ? { provider: route } : route;
+  const primary = providers.find((p) => p.name === spec.provider);
+  if (!primary) throw new Error(`route ${pattern}: unknown provider ${spec.provider}`);
+  const seen = new Set([`${primary.name}\n`]);
+  const fallbacks = (('fallbacks' in spec && spec.fallbacks) || []).map((f, i) => {
+    const name = f.provider ?? primary.name;
+    const p = providers.find((q) => q.name === name);
+    if (!p) throw new Error(`route ${pattern}: fallbacks.${i}: unknown provider ${name}`);
+    if (formatOf(p.kind) !== formatOf(primary.kind)) {
+      throw new Error(`route ${pattern}: fallbacks.${i}: provider ${name} (${p.kind}) does not speak the API of ${primary.name} (${primary.kind})`);
+    }
+    if (f.model?.includes('*')) throw new Error(`route ${pattern}: fallbacks.${i}: a model is a name, not a pattern`);
+    const key = `${name}\n${f.model ?? ''}`;
+    if (seen.has(key)) throw new Error(`route ${pattern}: fallbacks.${i}: tries ${name}${f.model ? ` with ${f.model}` : ''} again`);
+    seen.add(key);
+    return { provider: name, model: f.model ?? null };
+  });
+  const maxAttempts = ('max_attempts' in spec && spec.max_attempts) || DEFAULT_ROUTE_ATTEMPTS;
+  return { pattern, provider: primary.name, fallbacks: fallbacks.length > 0 ? fallbacks : NO_FALLBACKS, maxAttempts };
 }
 
 /** The price table (built-in prices, overridden per model by the file) and the file's `default` price apart. */

@@ -126,6 +126,7 @@ export const ERROR_CATALOGUE = {
     message: "The upstream provider refused Tollgate's credentials for it; the operator has been told.",
   },
   upstream_timeout: { status: 504, type: 'api_error', message: 'The upstream provider did not answer in time.' },
+  upstream_unavailable: { status: 503, type: 'api_error', message: 'The upstream provider is failing and is not being sent requests for now.' },
   service_unavailable: { status: 503, type: 'server_error', message: 'Service temporarily unavailable.' },
   internal_error: { status: 500, type: 'server_error', message: 'The server had an error processing your request.' },
 } as const satisfies Record<string, CatalogueEntry>;

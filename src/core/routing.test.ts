@@ -20,3 +20,22 @@ describe('routeModel', () => {
     expect(routeModel({ ...table, defaultProvider: null }, 'x')).toEqual({ model: 'x', provider: null });
   });
 });
+
+describe('routeModel with fallbacks', () => {
+  const fallbacks = [{ provider: 'alt', model: null }];
+  const table = {
+    routes: [
+      { pattern: 'gpt-*', provider: 'up', fallbacks, maxAttempts: 3 },
+      { pattern: 'gpt-4o', provider: 'up', fallbacks, maxAttempts: 1 },
+      { pattern: 'o3', provider: 'up', fallbacks: [], maxAttempts: 3 },
+    ],
+    aliases: {},
+    defaultProvider: 'openai',
+  };
+  it('gives the matched route’s fallbacks, and none when there are none or only one attempt is allowed', () => {
+    expect(routeModel(table, 'gpt-4.1')).toEqual({ model: 'gpt-4.1', provider: 'up', route: { fallbacks, maxAttempts: 3 } });
+    expect(routeModel(table, 'gpt-4o')).toEqual({ model: 'gpt-4o', provider: 'up' });
+    expect(routeModel(table, 'o3')).toEqual({ model: 'o3', provider: 'up' });
+    expect(routeModel(table, 'x')).toEqual({ model: 'x', provider: 'openai' });
+  });
+});

@@ -38,8 +38,22 @@ export interface UpstreamBody {
 
 export interface UpstreamResponse {
   statusCode: number;
+  /** The credential that answered, when the upstream picks among several (else its `credential`). */
+  credential?: string;
   headers: Record<string, string | string[] | undefined>;
   body: UpstreamBody;
+}
+
+/** What each attempt of a provider with several credentials came to (counted for /metrics). */
+export const ATTEMPT_RESULTS = ['ok', 'rate_limited', 'refused', 'server_error', 'unreachable'] as const;
+export type AttemptResult = (typeof ATTEMPT_RESULTS)[number];
+
+/** One credential's counters (for /metrics): attempts by result, cool-downs, and whether it is usable now. */
+export interface CredentialStats {
+  credential: string;
+  attempts: Record<AttemptResult, number>;
+  coolDowns: number;
+  usable: boolean;
 }
 
 /** An upstream provider (HTTP, or the built-in echo model). */
@@ -53,18 +67,39 @@ export interface Upstream {
   readonly models: string[] | null;
   /** Longest a whole exchange may take (headers and body) before the gateway aborts it. */
   readonly totalTimeoutMs: number;
+  /** Its one credential's id (the variable's name), or null: several (each answer says which) or none. */
+  readonly credential: string | null;
   send(req: UpstreamRequest): Promise<UpstreamResponse>;
   close(): Promise<void>;
+  /** Its credentials' counters, when it picks among several (for /metrics). */
+  credentialStats?(): CredentialStats[];
+  /** Its circuit breaker's state and how often it opened, when it has one (for /metrics). */
+  circuit?(): { state: 'closed' | 'open' | 'half_open'; opened: number };
 }
 
 /** A failure to get an answer at all (connect, timeout, reset); the gateway answers 502/504. */
 export class UpstreamFailure extends Error {
   constructor(
-    readonly kind: 'unreachable' | 'timeout' | 'aborted',
+    /** `unavailable`: the provider's circuit breaker is open, nothing was sent (503). */
+    readonly kind: 'unreachable' | 'timeout' | 'aborted' | 'unavailable',
     message: string,
+    /** The request never reached the provider (no connection was made): trying elsewhere cannot run it twice. */
+    readonly notSent = false,
   ) {
     super(message);
   }
+}
+
+/** Errors that mean no connection was made, so the provider saw nothing of the request. */
+export const CONNECT_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * Statuses that say the provider did not run the request (rate limited, a gateway or overload in front of it, its own
+ * timeout waiting for it, Anthropic's 529 overloaded), so another credential or a fallback may take it without running
+ * it twice. A 500 is not one: the request may have run (issue 20 §3, docs/providers.md).
+ */
+export function isRetryableStatus(status: number): boolean {
+  return status === 429 || status === 502 || status === 503 || status === 504 || status === 529;
 }
 
 /**
@@ -75,5 +110,12 @@ export function asUpstreamFailure(err: unknown, provider: string): UpstreamFailu
   if (err instanceof UpstreamFailure) return err;
   const e = err as { code?: string; name?: string; message?: string } | null;
   if (e?.name === 'AbortError' || e?.code === 'UND_ERR_ABORTED') return new UpstreamFailure('aborted', 'The request was aborted.');
-  return new UpstreamFailure('unreachable', `The upstream provider '${provider}' could not be reached (${e?.code ?? e?.message ?? 'error'}).`);
+  return new UpstreamFailure('unreachable', `The upstream provider '${provider}' could not be reached (${e?.code ?? e?.message ?? 'error'}).`, CONNECT_ERRORS.has(e?.code ?? ''));
+}
+
+/** The error a client gets for a failure: 504 for a timeout, 503 while the breaker is open, 502 otherwise. */
+export function failureAnswer(kind: UpstreamFailure['kind']): { code: 'upstream_timeout' | 'upstream_unavailable' | 'upstream_error'; status: number } {
+  if (kind === 'timeout') return { code: 'upstream_timeout', status: 504 };
+  if (kind === 'unavailable') return { code: 'upstream_unavailable', status: 503 };
+  return { code: 'upstream_error', status: 502 };
 }

@@ -37,4 +37,9 @@ export interface UsageEvent {
   requestId: string | null;
   /** The upstream's own id of the request (its `x-request-id`, passed on as `x-upstream-request-id`), if it gave one. */
   upstreamRequestId: string | null;
+  /**
+   * The provider credential that answered: its id (the name of the environment variable that holds it), never the
+   * key; null when no provider answered, and on events written before migration 095.
+   */
+  credential: string | null;
 }

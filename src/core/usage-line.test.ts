@@ -83,6 +83,16 @@ describe('usage lines', () => {
     expect(roundTrip(JSON.stringify(oldObject))).toEqual({ ...event, requestId: null, upstreamRequestId: null });
   });
 
+  it('reads the 24-value lines logged before the credential column (migration 095), the credential null', () => {
+    const served = { ...event, credential: 'OPENAI_KEY_B' };
+    const before095 = JSON.stringify(usageValuesOf(toUsageLine(served)).slice(0, 24));
+    expect(roundTrip(before095)).toEqual({ ...served, credential: null });
+    expect(roundTrip(toUsageLine(served))).toEqual(served);
+    const w = new UsageLineWriter();
+    w.append(served);
+    expect(w.take().toString('utf8')).toBe(`${toUsageLine(served)}\n`);
+  });
+
   it("carries the request ids, Tollgate's and the upstream's, through the line and back", () => {
     const e = usageEvent({ requestId: 'req_0123456789abcdef0123456789abcdef', upstreamRequestId: 'req_upstream"odd\\id' });
     expect(roundTrip(toUsageLine(e))).toEqual(e);

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { TollgateError } from '../core/errors.js';
+import { ATTEMPT_RESULTS } from '../core/upstream.js';
 import type { AppContext } from './context.js';
 import { FastHistogram } from './fast-histogram.js';
 import type { GatewayContext } from './gateway/gateway-context.js';
@@ -9,7 +10,7 @@ import type { GatewayContext } from './gateway/gateway-context.js';
 /** The metrics a server exports, in its own registry (several servers can share a process in tests). */
 export interface Metrics {
   registry: Registry;
-  /** Time to the upstream's answer headers, by provider and outcome. */
+  /** Time to the upstream's answer headers, by provider, credential (its id, never the key) and outcome. */
   upstream: FastHistogram;
   /** Request latency by route, method and status (Fastify's routes and the gateway's listener alike). */
   http: FastHistogram;
@@ -23,7 +24,7 @@ export function createMetrics(ctx: AppContext, g: () => GatewayContext | null): 
   const upstream = new FastHistogram(
     'tollgate_upstream_duration_seconds',
     'Time to the upstream answer headers',
-    ['provider', 'outcome'],
+    ['provider', 'credential', 'outcome'],
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
   );
   const http = new FastHistogram(
@@ -116,6 +117,64 @@ export function createMetrics(ctx: AppContext, g: () => GatewayContext | null): 
       this.inc({ result: 'delivered' }, s.delivered);
       this.inc({ result: 'failed' }, s.failed);
       this.inc({ result: 'retried' }, s.retried);
+    },
+  });
+  new Counter({
+    name: 'tollgate_provider_credential_attempts_total',
+    help: "Attempts sent with each credential of a provider with several, by result (a failed one moved on to another credential); by the credential's id (its variable's name), never the key",
+    labelNames: ['provider', 'credential', 'result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const u of g()?.upstreams.values() ?? []) {
+        for (const c of u.credentialStats?.() ?? []) for (const result of ATTEMPT_RESULTS) this.inc({ provider: u.name, credential: c.credential, result }, c.attempts[result]);
+      }
+    },
+  });
+  new Counter({
+    name: 'tollgate_provider_credential_cool_downs_total',
+    help: 'Times a credential was cooled down after the provider answered 429',
+    labelNames: ['provider', 'credential'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const u of g()?.upstreams.values() ?? []) for (const c of u.credentialStats?.() ?? []) this.inc({ provider: u.name, credential: c.credential }, c.coolDowns);
+    },
+  });
+  new Gauge({
+    name: 'tollgate_provider_credential_usable',
+    help: 'Whether a credential is usable now (0: cooling down or disabled)',
+    labelNames: ['provider', 'credential'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const u of g()?.upstreams.values() ?? []) for (const c of u.credentialStats?.() ?? []) this.set({ provider: u.name, credential: c.credential }, c.usable ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'tollgate_provider_circuit_open',
+    help: "Whether a provider's circuit breaker is open (1), half-open (0.5) or closed (0)",
+    labelNames: ['provider'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const u of g()?.upstreams.values() ?? []) {
+        const c = u.circuit?.();
+        if (c) this.set({ provider: u.name }, c.state === 'open' ? 1 : c.state === 'half_open' ? 0.5 : 0);
+      }
+    },
+  });
+  new Counter({
+    name: 'tollgate_provider_circuit_opened_total',
+    help: "Times a provider's circuit breaker opened",
+    labelNames: ['provider'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const u of g()?.upstreams.values() ?? []) {
+        const c = u.circuit?.();
+        if (c) this.inc({ provider: u.name }, c.opened);
+      }
     },
   });
   return { registry, upstream, http };

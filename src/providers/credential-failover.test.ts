@@ -22,6 +22,7 @@ const server = createServer(async (req, res) => {
   if (key === 'sk-busy') return answer(429, { 'retry-after': '30' });
   if (key === 'sk-bad') return answer(401);
   if (key === 'sk-down') return answer(503);
+  if (key === 'sk-error') return answer(500);
   return answer(200);
 });
 let base = '';
@@ -45,6 +46,7 @@ function pooled(keys: Array<[string, string, number?]>, o: { maxAttempts?: numbe
     deployments: {},
     credentials: keys.map(([id, apiKey, weight]) => ({ id, apiKey, weight: weight ?? 1 })),
     maxAttempts: o.maxAttempts ?? keys.length,
+    circuitBreaker: null,
     headers: {},
     models: null,
     timeouts: { connectMs: 2000, firstByteMs: 5000, totalMs: 10_000 },
@@ -112,6 +114,17 @@ describe('a pool of provider credentials', () => {
     await p.u.close();
   });
 
+  it('does not move on from a 500: the provider may have run the request, and a POST must not run twice', async () => {
+    const p = pooled([
+      ['KEY_ERROR', 'sk-error'],
+      ['KEY_OK', 'sk-ok'],
+    ]);
+    seen.length = 0;
+    expect((await p.send()).status).toBe(500);
+    expect(seen.map((s) => s.key)).toEqual(['sk-error']);
+    await p.u.close();
+  });
+
   it('tries no more than max_attempts, and not after the request was aborted', async () => {
     const one = pooled(
       [
@@ -145,6 +158,7 @@ describe('a pool of provider credentials', () => {
     const err = await p.send().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamFailure);
     expect((err as UpstreamFailure).kind).toBe('unreachable');
+    expect((err as UpstreamFailure).notSent).toBe(true);
     await p.u.close();
   });
 });

@@ -21,6 +21,7 @@ export class EchoUpstream implements Upstream {
   readonly format = 'openai' as const;
   readonly models = [ECHO_MODEL];
   readonly totalTimeoutMs = 60_000;
+  readonly credential = null;
 
   /** `clock`: the injected clock (milliseconds), for the answers' `created` times. */
   constructor(private readonly clock: () => number) {}

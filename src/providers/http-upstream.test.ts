@@ -48,6 +48,7 @@ const upstream = (retries: number, extra: Partial<ProviderConfig> = {}) =>
     retries,
     connections: 4,
     projects: {},
+    circuitBreaker: null,
     ...extra,
   } satisfies ProviderConfig,
     { clock: () => 0 },

@@ -2,7 +2,7 @@ import { type Dispatcher, Pool, errors as undiciErrors } from 'undici';
 import type { ProviderConfig } from '../config/gateway-config.js';
 import { Exchange } from './exchange.js';
 import { CredentialPool, coolDownMs } from '../core/credential-pool.js';
-import { asUpstreamFailure, type Upstream, type UpstreamFormat, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
+import { type AttemptResult, asUpstreamFailure, CONNECT_ERRORS, type CredentialStats, isRetryableStatus, type Upstream, type UpstreamFormat, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
 
 /** A provider refused one of its credentials (401/403): it is disabled until the next start. */
 export interface CredentialFailure {
@@ -21,8 +21,6 @@ export interface HttpUpstreamOptions {
   onCredentialFailed?: (failure: CredentialFailure) => void;
 }
 
-/** Failures that happen before the request reached the provider: another credential (or provider) may be tried. */
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /** Azure OpenAI's endpoints that are addressed through a deployment (`/openai/deployments/{deployment}/…`). */
 const AZURE_DEPLOYMENT_PATHS = new Set([
@@ -49,6 +47,7 @@ export class HttpUpstream implements Upstream {
   readonly format: UpstreamFormat;
   readonly models: string[] | null;
   readonly totalTimeoutMs: number;
+  readonly credential: string | null;
   private readonly pool: Pool;
   private readonly basePath: string;
   private readonly authHeaders: Record<string, string>;
@@ -56,6 +55,8 @@ export class HttpUpstream implements Upstream {
   private readonly projects: Map<string, string> | null;
   /** Several credentials: each attempt picks one (null for one credential or none: the headers above are it). */
   private readonly credentialPool: CredentialPool<ProviderConfig['credentials'][number]> | null;
+  /** Each pooled credential's counters, by credential id (none for a provider with one key: see credentialStats). */
+  private readonly counters = new Map<string, { attempts: Record<AttemptResult, number>; coolDowns: number }>();
   /** Each credential's headers (configured headers and its key), by credential id. */
   private readonly credentialHeaders = new Map<string, Record<string, string>>();
 
@@ -68,6 +69,7 @@ export class HttpUpstream implements Upstream {
     const deployed = Object.keys(cfg.deployments);
     this.models = cfg.models ?? (deployed.length > 0 ? deployed : null);
     this.totalTimeoutMs = cfg.timeouts.totalMs;
+    this.credential = cfg.credentials.length === 1 ? cfg.credentials[0].id : null;
     const url = new URL(cfg.baseUrl);
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.pool = new Pool(url.origin, {
@@ -91,6 +93,9 @@ export class HttpUpstream implements Upstream {
     this.authHeaders = { ...configured, ...auth(cfg.apiKey) };
     for (const c of cfg.credentials) this.credentialHeaders.set(c.id, { ...configured, ...auth(c.apiKey) });
     this.credentialPool = cfg.credentials.length > 1 ? new CredentialPool(cfg.credentials, opts.clock, opts.random ?? Math.random) : null;
+    if (this.credentialPool) {
+      for (const c of cfg.credentials) this.counters.set(c.id, { attempts: { ok: 0, rate_limited: 0, refused: 0, server_error: 0, unreachable: 0 }, coolDowns: 0 });
+    }
     const mapped = Object.entries(cfg.projects);
     this.projects = mapped.length > 0 ? new Map(mapped) : null;
   }
@@ -146,7 +151,8 @@ export class HttpUpstream implements Upstream {
   /**
    * One request over a pool of credentials: each attempt with a credential picked by weight among the usable ones; a
    * 429 cools its credential down for as long as the provider says, a 401 or 403 disables it (and is reported), and
-   * a 429, a 401/403, a 5xx or a failure to connect moves on to another credential while attempts remain. Nothing
+   * a 429, a 401/403, a 502/503/504 or a failure to connect moves on to another credential while attempts remain:
+   * each says the request did not run. A 500, a reset or a timeout may have run it, and is answered as it is. Nothing
    * has reached the client yet: the gateway sees only the answer returned here. The request's signal (the client
    * gone, its deadline) stops the attempts.
    */
@@ -162,6 +168,7 @@ export class HttpUpstream implements Upstream {
       const credential = pool.pick(tried);
       if (!credential) break;
       tried.add(credential.id);
+      const counter = this.counters.get(credential.id) as { attempts: Record<AttemptResult, number>; coolDowns: number };
       // Each attempt its own headers: the upstream may keep the object it was given.
       const headers = { ...(base.headers as Record<string, string>) };
       const own = this.credentialHeaders.get(credential.id) as Record<string, string>;
@@ -173,19 +180,39 @@ export class HttpUpstream implements Upstream {
       } catch (err) {
         lastError = err;
         const code = (err as { code?: string } | null)?.code;
+        if (!signal.aborted) counter.attempts.unreachable++;
         if (signal.aborted || !CONNECT_ERRORS.has(code ?? '')) throw toFailure(err, this.name);
         continue;
       }
+      res.credential = credential.id;
       const status = res.statusCode;
-      if (status === 429) pool.coolDown(credential.id, coolDownMs(res.headers, this.opts.clock()));
-      else if (status === 401 || status === 403) {
+      counter.attempts[status === 429 ? 'rate_limited' : status === 401 || status === 403 ? 'refused' : status >= 500 ? 'server_error' : 'ok']++;
+      if (status === 429) {
+        pool.coolDown(credential.id, coolDownMs(res.headers, this.opts.clock()));
+        counter.coolDowns++;
+      } else if (status === 401 || status === 403) {
         if (pool.disable(credential.id)) this.opts.onCredentialFailed?.({ provider: this.name, credential: credential.id, status });
-      } else if (status < 500) return res;
+      } else if (!isRetryableStatus(status)) return res;
       if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried) || signal.aborted) return res;
       // Moving on: this answer is read and dropped, so its connection goes back to the pool.
       await res.body.readAll().catch(() => undefined);
     }
     throw toFailure(lastError ?? new UpstreamFailure('unreachable', `No credential of the upstream provider '${this.name}' could be used.`), this.name);
+  }
+
+  /**
+   * Each pooled credential's counters and whether it is usable now (cooling down or disabled: not); empty for a
+   * provider with one key, whose requests /metrics counts by the credential that answered.
+   */
+  credentialStats(): CredentialStats[] {
+    const pool = this.credentialPool;
+    if (!pool) return [];
+    return [...this.counters].map(([credential, c]) => ({
+      credential,
+      attempts: { ...c.attempts },
+      coolDowns: c.coolDowns,
+      usable: !pool.isDisabled(credential) && pool.coolingFor(credential) === 0,
+    }));
   }
 
   close(): Promise<void> {
@@ -198,7 +225,7 @@ export function toFailure(err: unknown, provider: string): UpstreamFailure {
   if (err instanceof UpstreamFailure) return err;
   const e = err as { code?: string; name?: string; message?: string };
   if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError || e?.code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return new UpstreamFailure('timeout', `The upstream provider '${provider}' did not answer in time (${e.code ?? e.name}).`);
+    return new UpstreamFailure('timeout', `The upstream provider '${provider}' did not answer in time (${e.code ?? e.name}).`, e?.code === 'UND_ERR_CONNECT_TIMEOUT');
   }
   return asUpstreamFailure(err, provider);
 }

@@ -53,5 +53,11 @@ export function usageMigrations(_dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('usage_events').addColumn('upstream_request_id', 'text').execute();
       },
     },
+    // Which of a provider's credentials answered (issue 20 §3): its id, the variable's name, never the key.
+    '095_usage_credential': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('usage_events').addColumn('credential', 'text').execute();
+      },
+    },
   };
 }

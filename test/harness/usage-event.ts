@@ -28,6 +28,7 @@ export function usageEvent(overrides: Partial<UsageEvent> = {}): UsageEvent {
     unpriced: false,
     requestId: 'req_00000000000000000000000000000001',
     upstreamRequestId: null,
+    credential: null,
     ...overrides,
   };
 }

@@ -18,7 +18,7 @@ export interface GatewayContext {
   refusals: Map<string, number>;
   newEventId(): string;
   /** Observers for metrics (no-ops when not wired). */
-  observe?: { upstream(provider: string, seconds: number, outcome: string): void };
+  observe?: { upstream(provider: string, credential: string, seconds: number, outcome: string): void };
   /** The operator's log, for what only the operator can act on (a provider refusing its credentials). */
   log?: Pick<import('pino').Logger, 'error' | 'warn'>;
   /** Anomaly signals (new network, unusual rate). */

@@ -37,6 +37,8 @@ export function meter(
     startedMs: number;
     requestId: string;
     upstreamRequestId: string | null;
+    /** The provider credential that answered (its id), when one did. */
+    credential?: string | null;
     plan?: MeterPlan;
   },
   o: Outcome,
@@ -70,9 +72,14 @@ export function meter(
     unpriced: o.billable && !priced,
     requestId: r.requestId,
     upstreamRequestId: r.upstreamRequestId,
+    credential: r.credential ?? null,
   };
   g.usage.record(event);
-  if (o.upstreamMs !== null && r.provider) g.observe?.upstream(r.provider, o.upstreamMs / 1000, o.outcome);
+  // Every request that reached for a provider: its answers by the credential that answered, and its failures (no
+  // answer at all: no connection, a timeout, an open breaker) under `none`, timed to when they failed.
+  if (r.provider && (o.upstreamMs !== null || o.outcome === 'upstream_error' || o.outcome === 'timeout')) {
+    g.observe?.upstream(r.provider, r.credential ?? 'none', (o.upstreamMs ?? now - r.startedMs) / 1000, o.outcome);
+  }
   return cost;
 }
 

@@ -100,6 +100,7 @@ export function ownedUpstream(g: GatewayContext, access: ObjectAccess, inner: Up
     format: inner.format,
     models: inner.models,
     totalTimeoutMs: inner.totalTimeoutMs,
+    credential: inner.credential,
     send: async (req) => {
       // Later pages of a filtered list go out with the same headers (the upstream adds its credentials to the object).
       const headers = { ...req.headers };

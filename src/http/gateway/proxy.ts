@@ -4,10 +4,10 @@ import { matchApiRoute } from '../../core/api-routes.js';
 import { errorBody, TollgateError } from '../../core/errors.js';
 import type { MeterPlan } from '../../core/metering-plan.js';
 import { mayHoldProviderDetails, withoutProviderDetails } from '../../core/provider-details.js';
-import { routeModel } from '../../core/routing.js';
+import { routeModel, type RouteTarget } from '../../core/routing.js';
 import { lastUsageKey, tokensFromUsage, usageFromJsonTail } from '../../core/usage-extract.js';
 import type { KeyRecord } from '../../core/verify.js';
-import { asUpstreamFailure, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
+import { asUpstreamFailure, failureAnswer, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
 import { measureStream, meteredAnswer, meterPlanOf, needsWholeAnswer } from './answer-metering.js';
 import { authorizeGatewayRequest, checkModel, checkScope } from './authorize.js';
@@ -26,6 +26,7 @@ import { countFallbackTokens } from './token-fallback.js';
 import { forwardTranslated, planTranslation, type Translation } from './translated.js';
 import { isAnthropicErrorBody } from '../../core/translate/error-bodies.js';
 import { isPending } from '../../core/maybe-promise.js';
+import { type FallbackPlan, mayFallBack, nextFallback } from './fallback.js';
 
 const DEADLINES = new Deadlines();
 
@@ -53,6 +54,8 @@ export interface RequestInfo {
   upstreamRequestId: string | null;
   /** The shape the client is answered in. */
   format: ApiFormat;
+  /** The provider credential that answered (its id, never the key), once one did. */
+  credential?: string | null;
 }
 
 /** The data-plane handler for every forwarded `/v1/*` request: verify → scope → limit → forward → meter. */
@@ -69,7 +72,7 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
   const found = requestModel(request, endpoint);
   const body = found.body;
   const requested = found.model;
-  const target = requested ? routeModel(g.config, requested) : { model: null, provider: g.config.defaultProvider };
+  const target: { model: string | null; provider: string | null; route?: RouteTarget['route'] } = requested ? routeModel(g.config, requested) : { model: null, provider: g.config.defaultProvider };
   const upstream = g.upstreams.get(target.provider ?? '') ?? g.upstreams.get('echo');
   // Billed as the model its body names: one named only in the query string is not what the upstream runs.
   const plan = meterPlanOf(g, request, endpoint, body, found.places.some((p) => p.in !== 'query') ? target.model : null);
@@ -87,6 +90,7 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
     requestId: request.requestId,
     upstreamRequestId: null,
     format: request.format,
+    credential: null,
   };
 
   let admission: Admission;
@@ -110,12 +114,15 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
     if (err instanceof TollgateError) refused(g, info, err.status, err.code);
     throw err;
   }
+  // Fallbacks for a request the route gives them to, unless it names objects held by one provider.
+  const fallback: FallbackPlan | null =
+    target.route && via === upstream ? { fallbacks: target.route.fallbacks, maxAttempts: target.route.maxAttempts, original: request, places: found.places, attempts: 1, next: 0 } : null;
   if (translation) {
-    await forwardTranslated(g, request, res, info, via, admission, translation, providerSecrets(g));
+    await forwardTranslated(g, request, res, info, via, admission, translation, providerSecrets(g), fallback);
     return;
   }
   const sent = target.model !== requested ? withModel(request, found.places, target.model as string) : request;
-  await forward(g, sent, res, info, via, admission);
+  await forward(g, sent, res, info, via, admission, fallback);
 }
 
 const INCLUDE_USAGE = Buffer.from(',"stream_options":{"include_usage":true}}');
@@ -146,8 +153,9 @@ async function forward(
   request: GatewayRequest,
   res: ServerResponse,
   info: RequestInfo,
-  upstream: Upstream,
-  admission: Admission,
+  firstUpstream: Upstream,
+  firstAdmission: Admission,
+  fallback: FallbackPlan | null,
 ): Promise<void> {
   const { body, endpoint } = info;
   const stream = body?.stream === true;
@@ -155,20 +163,11 @@ async function forward(
   // A POST naming a model to a route the API does not list (an OpenAI-compatible server's own model endpoint, such
   // as Mistral's /v1/fim/completions) is billed whenever its answer reports usage: no path escapes metering.
   const meterIfReported = !info.listed && request.method === 'POST' && info.model !== null;
-  let payload = request.rawBody;
   // Ask for usage on streams (and strip that extra chunk again if the client did not ask), and apply aliases.
   const streamOptions = body?.stream_options as { include_usage?: boolean } | undefined;
   const injectUsage = stream && ASK_FOR_USAGE.has(endpoint) && streamOptions?.include_usage !== true;
-  const aliased = info.model !== null && typeof body?.model === 'string' && body.model !== info.model;
-  const spliced = payload && injectUsage && !aliased && streamOptions === undefined ? withIncludeUsage(payload) : null;
-  if (spliced) payload = spliced;
-  else if (body && (injectUsage || aliased)) {
-    const rewritten: Record<string, unknown> = { ...body, model: info.model ?? body.model };
-    if (injectUsage) rewritten.stream_options = { ...(streamOptions ?? {}), include_usage: true };
-    payload = Buffer.from(JSON.stringify(rewritten));
-  }
-  // Forwarded with the client's Content-Type, or none: never one the client did not send.
-  const headers = upstreamRequestHeaders(request.headers);
+  let upstream = firstUpstream;
+  let admission = firstAdmission;
 
   const controller = new AbortHandle();
   let clientGone = false;
@@ -187,25 +186,31 @@ async function forward(
   });
 
   let up: UpstreamResponse;
-  try {
-    up = await upstream.send({ method: request.method, path: endpoint, search: request.search, headers, body: payload, project: info.record.projectId, model: info.model, signal: controller });
-  } catch (err) {
-    cancelDeadline();
-    if (err instanceof TollgateError) {
-      // Refused on what the upstream holds (a batch input naming another project's object) or answered (objects
-      // that could not be recorded, a list the upstream broke off).
-      meterAndSettle(g, info, admission, { status: err.status, outcome: err.status < 500 ? 'refused' : 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: stream, errorCode: err.code });
-      throw err;
+  for (;;) {
+    try {
+      // Forwarded with the client's Content-Type, or none: never one the client did not send.
+      const headers = upstreamRequestHeaders(request.headers);
+      const payload = payloadOf(request.rawBody, body, info.model, injectUsage, streamOptions);
+      up = await upstream.send({ method: request.method, path: endpoint, search: request.search, headers, body: payload, project: info.record.projectId, model: info.model, signal: controller });
+      if (fallback === null || !mayFallBack(up) || controller.aborted) break;
+    } catch (err) {
+      const step = fallback !== null && !controller.aborted && mayFallBack(err) ? await nextFallback(g, fallback, info, admission) : null;
+      if (step === null) {
+        cancelDeadline();
+        return failed(g, info, admission, err, { upstream, timedOut, clientGone, stream, total });
+      }
+      ({ upstream, request, admission } = step);
+      continue;
     }
-    const failure = timedOut ? new UpstreamFailure('timeout', `The upstream provider '${upstream.name}' did not answer within ${total} ms.`) : asUpstreamFailure(err, upstream.name);
-    const outcome: Outcome['outcome'] = clientGone ? 'client_aborted' : failure.kind === 'timeout' ? 'timeout' : 'upstream_error';
-    const code = failure.kind === 'timeout' ? 'upstream_timeout' : 'upstream_error';
-    const status = failure.kind === 'timeout' ? 504 : 502;
-    meterAndSettle(g, info, admission, { status, outcome, billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: stream, errorCode: code });
-    throw new TollgateError(code, failure.message);
+    const step = await nextFallback(g, fallback, info, admission);
+    if (step === null) break;
+    // This answer is read and dropped (its connection goes back to the pool); the client has seen nothing of it.
+    await up.body.readAll().catch(() => undefined);
+    ({ upstream, request, admission } = step);
   }
   const upstreamMs = g.app.deps.clock() - info.startedMs;
   info.upstreamRequestId = upstreamRequestIdOf(up.headers);
+  info.credential = up.credential ?? upstream.credential;
   const contentType = String(up.headers['content-type'] ?? '');
   try {
     if (up.statusCode < 300 && contentType.includes('text/event-stream')) {
@@ -242,6 +247,46 @@ async function forward(
   } finally {
     cancelDeadline();
   }
+}
+
+/** The body sent upstream: as the client sent it, or with the model as routed and usage asked for on a stream. */
+function payloadOf(
+  raw: Buffer | null,
+  body: Record<string, unknown> | null,
+  model: string | null,
+  injectUsage: boolean,
+  streamOptions: { include_usage?: boolean } | undefined,
+): Buffer | null {
+  const aliased = model !== null && typeof body?.model === 'string' && body.model !== model;
+  const spliced = raw && injectUsage && !aliased && streamOptions === undefined ? withIncludeUsage(raw) : null;
+  if (spliced) return spliced;
+  if (body && (injectUsage || aliased)) {
+    const rewritten: Record<string, unknown> = { ...body, model: model ?? body.model };
+    if (injectUsage) rewritten.stream_options = { ...(streamOptions ?? {}), include_usage: true };
+    return Buffer.from(JSON.stringify(rewritten));
+  }
+  return raw;
+}
+
+/** Meters and throws a request no upstream answered (the client is answered 502/504, or was gone). */
+function failed(
+  g: GatewayContext,
+  info: RequestInfo,
+  admission: Admission,
+  err: unknown,
+  o: { upstream: Upstream; timedOut: boolean; clientGone: boolean; stream: boolean; total: number },
+): never {
+  if (err instanceof TollgateError) {
+    // Refused on what the upstream holds (a batch input naming another project's object) or answered (objects
+    // that could not be recorded, a list the upstream broke off).
+    meterAndSettle(g, info, admission, { status: err.status, outcome: err.status < 500 ? 'refused' : 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: o.stream, errorCode: err.code });
+    throw err;
+  }
+  const failure = o.timedOut ? new UpstreamFailure('timeout', `The upstream provider '${o.upstream.name}' did not answer within ${o.total} ms.`) : asUpstreamFailure(err, o.upstream.name);
+  const outcome: Outcome['outcome'] = o.clientGone ? 'client_aborted' : failure.kind === 'timeout' ? 'timeout' : 'upstream_error';
+  const { code, status } = failureAnswer(failure.kind);
+  meterAndSettle(g, info, admission, { status, outcome, billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: o.stream, errorCode: code });
+  throw new TollgateError(code, failure.message);
 }
 
 async function relayBuffered(

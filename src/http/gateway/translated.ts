@@ -14,7 +14,8 @@ import { messageToChatCompletion } from '../../core/translate/message-to-chat-co
 import { messagesRequestToChat } from '../../core/translate/messages-request-to-chat.js';
 import { untranslatable } from '../../core/translate/shared.js';
 import { tokensFromUsage } from '../../core/usage-extract.js';
-import { asUpstreamFailure, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
+import { type FallbackPlan, mayFallBack, nextFallback } from './fallback.js';
+import { asUpstreamFailure, failureAnswer, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
 import { AbortHandle, Deadlines } from './deadlines.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
@@ -90,6 +91,7 @@ export async function forwardTranslated(
   admission: Admission,
   t: Translation,
   secrets: readonly string[],
+  fallback: FallbackPlan | null = null,
 ): Promise<void> {
   if (t.kind === 'count-locally') return countLocally(g, request, res, info, admission, t.body);
   const headers = upstreamRequestHeaders(request.headers);
@@ -113,17 +115,36 @@ export async function forwardTranslated(
   const failed = (o: Pick<Outcome, 'status' | 'outcome' | 'errorCode'>, upstreamMs: number | null) =>
     meterAndSettle(g, info, admission, { ...o, billable: false, tokens: NO_TOKENS, upstreamMs, streamed: t.stream });
   let up: UpstreamResponse;
-  try {
-    up = await upstream.send({ method: 'POST', path, search: '', headers, body: Buffer.from(JSON.stringify(t.body)), project: info.record.projectId, model: info.model, signal: controller });
-  } catch (err) {
+  // The translated body goes to the route's fallbacks as it is (they speak the same API), with the model changed when
+  // a fallback names another: see fallback.ts.
+  for (;;) {
+    try {
+      // The translation is this request's own: a fallback's model is written into it (the answer names it too).
+      if (info.model !== null && t.body.model !== info.model) t.body.model = info.model;
+      const sent = fallback === null ? headers : { ...headers };
+      up = await upstream.send({ method: 'POST', path, search: '', headers: sent, body: Buffer.from(JSON.stringify(t.body)), project: info.record.projectId, model: info.model, signal: controller });
+      if (fallback === null || !mayFallBack(up) || controller.aborted) break;
+    } catch (err) {
+      const step = fallback !== null && !controller.aborted && mayFallBack(err) ? await nextFallback(g, fallback, info, admission) : null;
+      if (step === null) return unanswered(err);
+      ({ upstream, admission } = step);
+      continue;
+    }
+    const step = await nextFallback(g, fallback, info, admission);
+    if (step === null) break;
+    await up.body.readAll().catch(() => undefined);
+    ({ upstream, admission } = step);
+  }
+  function unanswered(err: unknown): never {
     cancelDeadline();
     const failure = timedOut ? new UpstreamFailure('timeout', `The upstream provider '${upstream.name}' did not answer within ${total} ms.`) : asUpstreamFailure(err, upstream.name);
-    const code = failure.kind === 'timeout' ? 'upstream_timeout' : 'upstream_error';
-    failed({ status: failure.kind === 'timeout' ? 504 : 502, outcome: clientGone ? 'client_aborted' : failure.kind === 'timeout' ? 'timeout' : 'upstream_error', errorCode: code }, null);
+    const { code, status } = failureAnswer(failure.kind);
+    failed({ status, outcome: clientGone ? 'client_aborted' : failure.kind === 'timeout' ? 'timeout' : 'upstream_error', errorCode: code }, null);
     throw new TollgateError(code, failure.message);
   }
   const upstreamMs = g.app.deps.clock() - info.startedMs;
   info.upstreamRequestId = upstreamRequestIdOf(up.headers);
+  info.credential = up.credential ?? upstream.credential;
   const answerHeaders: OutgoingHttpHeaders = clientResponseHeaders(up.headers, info.requestId, request.format);
   for (const name in admission.headers) answerHeaders[name] = admission.headers[name];
   try {

@@ -1,0 +1,82 @@
+import type { ModelPlace } from '../../core/request-model.js';
+import type { Fallback } from '../../core/routing.js';
+import { isRetryableStatus, type Upstream, UpstreamFailure } from '../../core/upstream.js';
+import { isModelAllowed } from '../../core/permissions.js';
+import { TollgateError } from '../../core/errors.js';
+import { meterPlanOf } from './answer-metering.js';
+import type { GatewayContext } from './gateway-context.js';
+import type { Admission } from './guard.js';
+import { NO_TOKENS } from './metering.js';
+import type { RequestInfo } from './proxy.js';
+import type { GatewayRequest } from './request.js';
+import { withModel } from './request-model.js';
+import { isPending } from '../../core/maybe-promise.js';
+
+// Fallbacks (issue 20 §3): when a route's provider cannot answer before anything reached the client, the request goes
+// to the route's next fallback (another provider, another model, or both), at most the route's max_attempts in all,
+// within the request's one deadline. Only what says the request did not run falls back: 429, 502/503/504 (after the
+// provider's own credentials were tried), and a failure to connect. A 500, a reset or a timeout may have run a POST
+// and is answered as it is, never sent twice.
+
+/** A request's way to its fallbacks: the route's list, and the request as the client sent it (to name another model). */
+export interface FallbackPlan {
+  fallbacks: readonly Fallback[];
+  maxAttempts: number;
+  /** The request before any model was substituted, and where it names its model. */
+  original: GatewayRequest;
+  places: ModelPlace[];
+  /** Attempts made so far (the first included) and the next fallback's index. */
+  attempts: number;
+  next: number;
+}
+
+/** Whether an upstream's answer or failure lets the request fall back (nothing ran upstream, nothing was sent on). */
+export function mayFallBack(outcome: { statusCode: number } | unknown): boolean {
+  if (outcome instanceof UpstreamFailure) return outcome.notSent;
+  const status = (outcome as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' && isRetryableStatus(status);
+}
+
+export interface FallbackStep {
+  upstream: Upstream;
+  request: GatewayRequest;
+  admission: Admission;
+}
+
+/**
+ * The next fallback the request may take, with the request to send and its admission, or null. A fallback the key may
+ * not use (its model allowlist) or whose provider is not configured is passed over. One naming another model is
+ * admitted again as that model (limits and budgets checked and reserved for its price, so a pricier fallback cannot
+ * escape a spend limit) and the first admission is released; refused, the request falls back no further. `info` is
+ * updated to the fallback's provider, model and plan: the request is billed once, as what answered.
+ */
+export async function nextFallback(g: GatewayContext, plan: FallbackPlan, info: RequestInfo, admission: Admission): Promise<FallbackStep | null> {
+  if (plan.attempts >= plan.maxAttempts) return null;
+  while (plan.next < plan.fallbacks.length) {
+    const fb = plan.fallbacks[plan.next++];
+    const upstream = g.upstreams.get(fb.provider);
+    const model = fb.model ?? info.model;
+    if (!upstream || model === null || !isModelAllowed(info.record.allowedModels, model)) continue;
+    plan.attempts++;
+    if (model === info.model) {
+      info.provider = upstream.name;
+      return { upstream, request: withModel(plan.original, plan.places, model), admission };
+    }
+    const request = withModel(plan.original, plan.places, model);
+    const metering = meterPlanOf(g, request, info.endpoint, info.body, model);
+    let again: Admission;
+    try {
+      const admitted = g.guard.admit({ record: info.record, model, endpoint: info.endpoint, body: info.body, plan: metering, nowMs: g.app.deps.clock() });
+      again = isPending(admitted) ? await admitted : admitted;
+    } catch (err) {
+      if (err instanceof TollgateError) return null;
+      throw err;
+    }
+    admission.settle({ tokens: NO_TOKENS, costNanoUsd: 0, billable: false });
+    info.provider = upstream.name;
+    info.model = model;
+    info.plan = metering;
+    return { upstream, request, admission: again };
+  }
+  return null;
+}

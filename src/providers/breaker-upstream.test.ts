@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { AbortHandle } from '../core/abort-handle.js';
+import { type Upstream, UpstreamFailure, type UpstreamResponse } from '../core/upstream.js';
+import { BreakerUpstream } from './breaker-upstream.js';
+
+// The breaker around an upstream: what counts as a failure, and what an open breaker answers.
+function fakeInner(next: () => Promise<UpstreamResponse>): Upstream & { sent: number } {
+  const u = {
+    name: 'up',
+    format: 'openai' as const,
+    models: null,
+    totalTimeoutMs: 1000,
+    credential: 'UP_KEY',
+    sent: 0,
+    send: () => {
+      u.sent++;
+      return next();
+    },
+    close: async () => undefined,
+  };
+  return u;
+}
+const answer = (statusCode: number): Promise<UpstreamResponse> =>
+  Promise.resolve({ statusCode, headers: {}, body: { readAll: async () => Buffer.alloc(0), pipe: () => ({ done: Promise.resolve(), pause() {}, resume() {}, cancel() {} }) } });
+const req = () => ({ method: 'POST', path: '/chat/completions', search: '', headers: {}, body: null, signal: new AbortHandle() });
+
+describe('BreakerUpstream', () => {
+  it('counts 5xx answers and failures to answer, not 4xx answers nor aborted requests; open, it sends nothing', async () => {
+    let now = 0;
+    let next: () => Promise<UpstreamResponse> = () => answer(503);
+    const inner = fakeInner(() => next());
+    const opened: string[] = [];
+    const b = new BreakerUpstream(inner, { failures: 2, coolOffMs: 1000 }, () => now, (p) => opened.push(p));
+    expect(b.credential).toBe('UP_KEY');
+    await b.send(req());
+    next = () => answer(429);
+    await b.send(req());
+    next = () => Promise.reject(new UpstreamFailure('aborted', 'aborted'));
+    await expect(b.send(req())).rejects.toBeInstanceOf(UpstreamFailure);
+    expect(b.circuit()).toEqual({ state: 'closed', opened: 0 });
+    next = () => answer(500);
+    await b.send(req());
+    next = () => Promise.reject(new UpstreamFailure('unreachable', 'no', true));
+    await expect(b.send(req())).rejects.toMatchObject({ kind: 'unreachable' });
+    expect(b.circuit()).toEqual({ state: 'open', opened: 1 });
+    expect(opened).toEqual(['up']);
+    const sent = inner.sent;
+    const refused = (await b.send(req()).catch((e: unknown) => e)) as UpstreamFailure;
+    expect(refused).toMatchObject({ kind: 'unavailable', notSent: true });
+    expect(refused.message).toMatch(/'up'.*1 s/);
+    expect(inner.sent).toBe(sent);
+    now += 1000;
+    next = () => answer(200);
+    expect((await b.send(req())).statusCode).toBe(200);
+    expect(b.circuit()).toEqual({ state: 'closed', opened: 1 });
+  });
+});
