@@ -5,7 +5,7 @@ import { isModelAllowed } from '../../core/permissions.js';
 import { TollgateError } from '../../core/errors.js';
 import { meterPlanOf } from './answer-metering.js';
 import type { GatewayContext } from './gateway-context.js';
-import type { Admission } from './guard.js';
+import type { Admission } from '../../core/request-guard.js';
 import { NO_TOKENS } from './metering.js';
 import type { RequestInfo } from './proxy.js';
 import type { GatewayRequest } from './request.js';
