@@ -155,6 +155,38 @@ describe('CLI entry point', () => {
     expect(help).toMatchObject({ code: 0, err: '' });
     expect(help.out).toContain('admin-keys');
   });
+
+  it("returns a subcommand's usage error and help through its own output, escaped, never exiting the process", async () => {
+    const exits: unknown[] = [];
+    const leaked: string[] = [];
+    const real = { exit: process.exit, out: process.stdout.write, err: process.stderr.write };
+    process.exit = ((code?: number) => {
+      exits.push(code);
+      throw new Error(`process.exit(${code})`);
+    }) as typeof process.exit;
+    process.stdout.write = ((chunk: string) => leaked.push(chunk) > 0) as typeof process.stdout.write;
+    process.stderr.write = ((chunk: string) => leaked.push(chunk) > 0) as typeof process.stderr.write;
+    let unknown: Awaited<ReturnType<typeof cli>>;
+    let missing: Awaited<ReturnType<typeof cli>>;
+    let help: Awaited<ReturnType<typeof cli>>;
+    try {
+      unknown = await cli({}, 'users', 'create-owner', '--email', 'a@example.com', '--password\x1b]0;owned\x07', 'x');
+      missing = await cli({}, 'keys', 'rename', 'key_1');
+      help = await cli({}, 'keys', 'create', '--help');
+    } finally {
+      Object.assign(process, { exit: real.exit });
+      process.stdout.write = real.out;
+      process.stderr.write = real.err;
+    }
+    expect({ exits, leaked }).toEqual({ exits: [], leaked: [] });
+    expect(unknown).toMatchObject({ code: 1, out: '' });
+    expect(unknown.err).toMatch(/^error: unknown option '--password\\033\]0;owned\\007'\n/);
+    expect(unknown.err).toContain('Usage: tollgate users create-owner');
+    expect(missing).toMatchObject({ code: 1, out: '' });
+    expect(missing.err).toMatch(/^error: missing required argument 'name'/);
+    expect(help).toMatchObject({ code: 0, err: '' });
+    expect(help.out).toContain('Usage: tollgate keys create [options]');
+  });
 });
 
 describe('usage CLI through runCli', () => {

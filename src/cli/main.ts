@@ -298,13 +298,23 @@ export function buildCli(): Command {
   return program;
 }
 
+/** A command and all its subcommands, depth first. */
+function commandTree(command: Command): Command[] {
+  return [command, ...command.commands.flatMap((c) => commandTree(c as Command))];
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function runCli(argv: string[], customIo?: CliIo): Promise<number> {
   return withCliIo(customIo, async () => {
     try {
-      const program = buildCli().exitOverride();
-      // Commander's own messages too (they echo arguments), through the same safe output.
-      program.configureOutput({ writeOut: (t) => cliIo().out(t), writeErr: (t) => cliIo().err(t) });
+      const program = buildCli();
+      // Commander copies these two settings only into subcommands made after they are set, so every command gets
+      // them: a subcommand's usage error or help returns its code instead of exiting the process, and commander's own
+      // messages (they echo arguments) go through the same safe output.
+      for (const command of commandTree(program)) {
+        command.exitOverride();
+        command.configureOutput({ writeOut: (t) => cliIo().out(t), writeErr: (t) => cliIo().err(t) });
+      }
       await program.parseAsync(argv);
       return 0;
     } catch (err) {

@@ -6,6 +6,17 @@ import { freePort } from './child-server.js';
 
 // Servers of our own for fault tests, so stopping one never disturbs the machine's shared PostgreSQL and Redis.
 
+/**
+ * The environment of these servers and their clients: without the libfaketime that `npm run test:shifted` preloads
+ * into every process. They stand in for the shared servers, which run on the machine's real clock, and redis-server
+ * and redis-cli (built with jemalloc) deadlock under it at start.
+ */
+function serverEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  if (env.LD_PRELOAD?.includes('faketime')) delete env.LD_PRELOAD;
+  return env;
+}
+
 function pgBin(name: string): string {
   const root = '/usr/lib/postgresql';
   const versions = existsSync(root) ? readdirSync(root).sort() : [];
@@ -40,7 +51,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
   const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
   chownSync(dir, uid, gid);
-  const asPg = (cmd: string, args: string[]) => execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe', timeout: 60_000 });
+  const asPg = (cmd: string, args: string[]) =>
+    execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe', timeout: 60_000, env: serverEnv() });
   asPg(pgBin('initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
   const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`;
   const start = () => asPg(pgBin('pg_ctl'), ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', 'start']);
@@ -73,11 +85,12 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await freePort();
   let proc: ChildProcess | null = null;
   const start = async () => {
-    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore', env: serverEnv() });
     const deadline = Date.now() + 10_000;
     for (;;) {
       try {
-        execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: 'pipe' });
+        // Bounded: a synchronous call that hangs would stop this whole test worker, its timeouts included.
+        execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: 'pipe', env: serverEnv(), timeout: 5_000 });
         return;
       } catch {
         if (Date.now() > deadline) throw new Error('private redis did not start');
