@@ -168,7 +168,12 @@ suite('faults', () => {
     const up = await startFakeUpstream();
     cleanups.push(() => up.close());
     const file = join(mkdtempSync(join(tmpdir(), 'tollgate-hang-')), 'c.json');
-    writeFileSync(file, JSON.stringify({ providers: [{ name: 'fake', base_url: up.url, timeouts: { first_byte_ms: 8000 } }] }));
+    // The breaker is off: this is about the event loop and the connection pool, and 20 failures in a row would
+    // (rightly) open it, answering the good call 503 upstream_unavailable (test/provider-fallbacks.test.ts tests that).
+    writeFileSync(
+      file,
+      JSON.stringify({ providers: [{ name: 'fake', base_url: up.url, timeouts: { first_byte_ms: 8000 }, circuit_breaker: false }] }),
+    );
     const t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file } });
     cleanups.push(() => t.close());
     const k = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: {} })).body;
