@@ -1,41 +1,21 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from './harness/backends.js';
+import { describeWithPythonSdk } from './harness/python-sdk.js';
 import { startTestServer, type TestServer } from './harness/server.js';
 import { SessionClient, signUpOwner } from './harness/session-client.js';
 import { usageEvent } from './harness/usage-event.js';
 
 // OpenAI's Python SDK (strict response validation) through its audit log, usage and costs methods:
-// test/python/admin_audit_usage.py. Which Python, and when it is skipped, as test/admin-python-people.test.ts:
-// TOLLGATE_PYTHON, else a `python3` that imports `openai` (e.g. the venv /tmp/tollgate-python-sdk/bin/python); skipped
-// when there is none, except under CI=true unless .ci/run said it could not install the package.
+// test/python/admin_audit_usage.py.
+// Which Python, and when it is skipped: test/harness/python-sdk.ts.
 
 const run = promisify(execFile);
 const D = 1_736_121_600;
 
-function pythonWithSdk(): string | null {
-  for (const python of [process.env.TOLLGATE_PYTHON, 'python3']) {
-    if (!python) continue;
-    try {
-      execFileSync(python, ['-c', 'import openai'], { stdio: 'ignore', timeout: 20_000 });
-      return python;
-    } catch {
-      // not there, or without the package
-    }
-  }
-  return null;
-}
-
-const python = pythonWithSdk();
-const declaredUnavailable = process.env.TOLLGATE_PYTHON_SDK === 'unavailable';
-const mustRun = process.env.CI === 'true' && !declaredUnavailable;
-if (!python && !mustRun) {
-  console.warn(`admin-python-audit-usage: skipped, no Python with the openai package (${declaredUnavailable ? 'CI could not install it' : 'set TOLLGATE_PYTHON'})`);
-}
-
-if (python !== null || mustRun) {
+describeWithPythonSdk('admin-python-audit-usage', (python) => {
   describeEachDatabase("Audit logs, usage and costs through OpenAI's Python SDK (strict validation)", (backend) => {
     let t: TestServer;
     beforeAll(async () => {
@@ -80,4 +60,4 @@ if (python !== null || mustRun) {
       expect(seen.audit_types).toEqual(expect.arrayContaining(['webhook.created', 'admin_api_key.created', 'project.updated']));
     }, 120_000);
   });
-}
+});

@@ -1,41 +1,21 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from './harness/backends.js';
+import { describeWithPythonSdk } from './harness/python-sdk.js';
 import { startTestServer, type TestServer } from './harness/server.js';
 
 // OpenAI's Python SDK (strict response validation) through its admin methods for project rate limits, spend limits
-// and spend alerts: test/python/admin_limits.py. Which Python, and when it is skipped, as
-// test/admin-python-people.test.ts: TOLLGATE_PYTHON, else a `python3` that imports `openai`; skipped when there is
-// none, except under CI=true unless .ci/run said it could not install the package (TOLLGATE_PYTHON_SDK=unavailable).
+// and spend alerts: test/python/admin_limits.py.
+// Which Python, and when it is skipped: test/harness/python-sdk.ts.
 
 const run = promisify(execFile);
 const MODELS = ['gpt-4o', 'gpt-4o-mini', 'o3', 'o4-mini'];
 
-function pythonWithSdk(): string | null {
-  for (const python of [process.env.TOLLGATE_PYTHON, 'python3']) {
-    if (!python) continue;
-    try {
-      execFileSync(python, ['-c', 'import openai'], { stdio: 'ignore', timeout: 20_000 });
-      return python;
-    } catch {
-      // not there, or without the package
-    }
-  }
-  return null;
-}
-
-const python = pythonWithSdk();
-const declaredUnavailable = process.env.TOLLGATE_PYTHON_SDK === 'unavailable';
-const mustRun = process.env.CI === 'true' && !declaredUnavailable;
-if (!python && !mustRun) {
-  console.warn(`admin-python-limits: skipped, no Python with the openai package (${declaredUnavailable ? 'CI could not install it' : 'set TOLLGATE_PYTHON'})`);
-}
-
-if (python !== null || mustRun) {
+describeWithPythonSdk('admin-python-limits', (python) => {
   describeEachDatabase("rate limits and spend through OpenAI's Python SDK (strict validation)", (backend) => {
     let t: TestServer;
     beforeAll(async () => {
@@ -55,4 +35,4 @@ if (python !== null || mustRun) {
       expect(seen).toMatchObject({ ok: true, rate_limits: MODELS.length, 'project.spend_alert': 5, 'organization.spend_alert': 5 });
     }, 120_000);
   });
-}
+});
