@@ -98,7 +98,10 @@ export function range(query: Query, width: BucketWidth, limits: readonly [number
   const start = seconds(query, 'start_time', true) as number;
   const endTime = seconds(query, 'end_time', false);
   if (endTime !== undefined && endTime <= start) throw invalid('end_time', 'must be after start_time.');
-  const end = endTime ?? now;
+  // Without end_time the range runs to now, the current second included (end_time is exclusive): `now` is whole
+  // seconds, so ending at it left out what was recorded in this second, and at the first second of a minute (or hour,
+  // or day) the whole current bucket, with the event just made in it.
+  const end = endTime ?? now + 1;
   const [defaultLimit, maxLimit] = limits;
   const rawLimit = single(query, 'limit');
   const limit = rawLimit === undefined ? defaultLimit : Number(rawLimit);
