@@ -448,7 +448,7 @@ describe('secrets in logs', () => {
       await c.models.list().catch(() => {});
       await t.api('DELETE', `${ORG}/projects/${t.defaultProjectId}/api_keys/${k.id}`);
       await new OpenAI({ apiKey: `${k.value}x`, baseURL: `${t.url}/v1`, maxRetries: 0 }).models.list().catch(() => {});
-      await fetch(`${t.url}/v1/organization/projects`, { headers: { authorization: `Bearer ${t.adminKey.slice(0, -1)}Z` } });
+      await fetch(`${t.url}/v1/organization/projects`, { headers: { authorization: `Bearer ${t.adminKey.slice(0, -1)}${t.adminKey.endsWith('Z') ? 'Y' : 'Z'}` } });
       await t.server.gateway.usage.flush();
     } finally {
       await t.close();
