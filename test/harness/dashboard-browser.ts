@@ -1,0 +1,226 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { describe, it } from 'vitest';
+import { startTestServer, type TestServer } from './server.js';
+
+// What the dashboard's browser suites share: Debian's Chromium through playwright-core, the built dashboard
+// (dashboard/dist, rebuilt when older than its sources), one server and one page per suite, and axe-core's scan of
+// what is on screen in four views (light and dark, 1280 and 375 px). The suites are split in two files that run side by
+// side (the whole flow in one file was the longest file of npm test by far): test/dashboard.browser.test.ts (sign-up
+// and the keys pages) and test/dashboard-pages.browser.test.ts (usage, limits, settings, failures, members).
+
+export const CHROMIUM = '/usr/bin/chromium';
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const DIST_INDEX = join(ROOT, 'dashboard', 'dist', 'index.html');
+// Screenshots go to docs/screenshots/ with UPDATE_SCREENSHOTS=1 (kept in git for the README), else to a temp dir.
+export const SHOTS = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs', 'screenshots') : join(tmpdir(), 'tollgate-screenshots');
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+export const ORG = '/v1/organization';
+export const OWNER = { email: 'owner@example.com', password: 'a long owner password' };
+
+/**
+ * Declares a browser suite, or, without Chromium, a skipped one (a failing one under CI=true, where a missing browser
+ * must not pass unnoticed).
+ */
+export function describeBrowser(name: string, declare: () => void): void {
+  if (existsSync(CHROMIUM)) {
+    // One browser, one server: the tests build on each other. Scans of four views each take longer than 30 s.
+    describe(name, { timeout: 120_000 }, declare);
+    return;
+  }
+  const reason = `${CHROMIUM} not found: install it with "apt-get install -y chromium" to run the dashboard browser tests`;
+  if (process.env.CI === 'true') {
+    describe(name, () => {
+      it('needs Chromium under CI=true', () => {
+        throw new Error(reason);
+      });
+    });
+  } else {
+    console.warn(`[${name}] skipped: ${reason}`);
+    describe.skip(`${name} (skipped: ${reason})`, () => {
+      it('skipped', () => {});
+    });
+  }
+}
+
+/** Whether the gateway accepts a key: GET /v1/models answers 200 (401 once revoked). */
+export async function keyIsAccepted(t: TestServer, secret: string): Promise<boolean> {
+  const res = await fetch(`${t.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } });
+  return res.status === 200;
+}
+
+export const chat = (t: TestServer, key: string, content = 'hello', extra: Record<string, unknown> = {}) =>
+  fetch(`${t.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'tollgate-echo', messages: [{ role: 'user', content }], ...extra }),
+  });
+
+export const embed = (t: TestServer, key: string, input: string) =>
+  fetch(`${t.url}/v1/embeddings`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'tollgate-echo', input, encoding_format: 'float' }),
+  });
+
+const VIEWS = [
+  { width: 1280, height: 860, scheme: 'light' as const },
+  { width: 1280, height: 860, scheme: 'dark' as const },
+  { width: 375, height: 812, scheme: 'light' as const },
+  { width: 375, height: 812, scheme: 'dark' as const },
+];
+
+interface Violation {
+  id: string;
+  impact: string | null;
+  nodes: string[];
+}
+
+/** axe-core over the whole document (run through the DevTools protocol, which the page's CSP does not govern). */
+export async function axe(page: Page): Promise<Violation[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
+  return page.evaluate(async () => {
+    // biome-ignore lint/suspicious/noExplicitAny: axe-core is injected at run time
+    const result = await (window as any).axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.map((v: { id: string; impact: string | null; nodes: Array<{ target: string[]; failureSummary: string }> }) => ({
+      id: v.id,
+      impact: v.impact,
+      nodes: v.nodes.slice(0, 3).map((n) => `${n.target.join(' ')}: ${n.failureSummary}`),
+    }));
+  });
+}
+
+/** The newest modification time of the files the bundle is built from. */
+function newestSource(): number {
+  const walk = (dir: string): number[] =>
+    readdirSync(dir).flatMap((name) => {
+      const p = join(dir, name);
+      return statSync(p).isDirectory() ? walk(p) : [statSync(p).mtimeMs];
+    });
+  const files = [join(ROOT, 'dashboard', 'vite.config.ts'), join(ROOT, 'dashboard', 'precompress.ts'), join(ROOT, 'dashboard', 'index.html')];
+  return Math.max(...walk(join(ROOT, 'dashboard', 'src')), ...walk(join(ROOT, 'src', 'core')), ...files.map((f) => statSync(f).mtimeMs));
+}
+
+/**
+ * Rebuilds dashboard/dist when it is older than its sources. The two browser suites run at once: a lock directory
+ * (mkdir is atomic) lets one build while the other waits for it, then finds the bundle fresh.
+ */
+async function ensureDashboardBuilt(): Promise<void> {
+  const lock = join(ROOT, 'dashboard', '.build-lock');
+  for (;;) {
+    const fresh = () => existsSync(DIST_INDEX) && statSync(DIST_INDEX).mtimeMs >= newestSource();
+    if (fresh()) return;
+    try {
+      mkdirSync(lock);
+    } catch {
+      // Another suite is building (or a build died: a lock older than five minutes is stale).
+      const since = statSync(lock, { throwIfNoEntry: false })?.mtimeMs;
+      if (since !== undefined && Date.now() - since > 300_000) rmSync(lock, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 250));
+      continue;
+    }
+    try {
+      if (fresh()) return;
+      // Vitest sets NODE_ENV=test, which would make Vite emit a development bundle.
+      execFileSync('npx', ['vite', 'build', '--config', 'dashboard/vite.config.ts'], { cwd: ROOT, stdio: 'pipe', env: { ...process.env, NODE_ENV: 'production' } });
+      return;
+    } finally {
+      rmdirSync(lock);
+    }
+  }
+}
+
+/** One suite's browser, server and page, with what the page did (responses, errors) and what axe found. */
+export interface DashboardSession {
+  t: TestServer;
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  responses: Array<{ method: string; url: string; status: number; body: Promise<string> }>;
+  /** Script errors and CSP violations the pages logged. */
+  problems: string[];
+  /** Every axe violation found, by where it was found. */
+  a11y: string[];
+  /** How many views were scanned. */
+  scans(): number;
+  /** Scans what is on screen in the four views; `open` brings it back after each view change (a dialog), `close` ends it. */
+  scan(label: string, ready: () => Promise<unknown>, open?: () => Promise<unknown>, close?: () => Promise<unknown>): Promise<void>;
+  closeDialog(): Promise<void>;
+  /** The key table's row whose name link is `name`. */
+  row(name: string): Locator;
+  close(): Promise<void>;
+}
+
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Builds the dashboard if needed, starts a SQLite server and Chromium, and opens one page (no account yet). */
+export async function openDashboard(): Promise<DashboardSession> {
+  await ensureDashboardBuilt();
+  mkdirSync(SHOTS, { recursive: true });
+  const t = await startTestServer({ name: 'sqlite' });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: 'light' });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: t.url });
+  context.setDefaultTimeout(10_000);
+  const page = await context.newPage();
+  const responses: DashboardSession['responses'] = [];
+  const problems: string[] = [];
+  const a11y: string[] = [];
+  let scans = 0;
+  page.on('response', (r) => {
+    responses.push({ method: r.request().method(), url: r.url(), status: r.status(), body: r.text().catch(() => '') });
+  });
+  // CSP violations and script errors surface here; the dashboard must produce none.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of (401|404|503)/.test(m.text())) {
+      problems.push(m.text());
+    }
+  });
+  page.on('pageerror', (e) => problems.push(e.message));
+  return {
+    t,
+    browser,
+    context,
+    page,
+    responses,
+    problems,
+    a11y,
+    scans: () => scans,
+    async scan(label, ready, open, close) {
+      for (const v of VIEWS) {
+        await page.setViewportSize({ width: v.width, height: v.height });
+        await page.emulateMedia({ colorScheme: v.scheme });
+        if (open) await open();
+        await ready();
+        for (const found of await axe(page)) a11y.push(`${label} @${v.width}px ${v.scheme}: ${found.id} (${found.impact}) ${found.nodes.join(' | ')}`);
+        scans++;
+        if (close) await close();
+      }
+      await page.setViewportSize({ width: 1280, height: 860 });
+      await page.emulateMedia({ colorScheme: 'light' });
+    },
+    async closeDialog() {
+      await page.keyboard.press('Escape');
+      await page.getByRole('dialog').waitFor({ state: 'detached' });
+    },
+    row: (name) => page.locator('tr', { has: page.getByRole('link', { name, exact: true }) }),
+    async close() {
+      await browser.close();
+      await t.close();
+    },
+  };
+}
