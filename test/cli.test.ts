@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.js';
 import { type Backend, databaseUrlFor, describeEachDatabase, freshSchema } from './harness/backends.js';
 import { startTestServer } from './harness/server.js';
+import { entryArgs } from './harness/entry.js';
 
 const run = promisify(execFile);
 
@@ -140,7 +141,7 @@ describe('CLI entry point', () => {
   it('runs as a process on a fresh data dir', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tollgate-bin-'));
     try {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'admin-keys', 'create', '--name', 'ops', '--json'], {
+      const { stdout } = await run(process.execPath, [...entryArgs('src/cli/run.ts'), 'admin-keys', 'create', '--name', 'ops', '--json'], {
         env: { ...process.env, TOLLGATE_DATA_DIR: dir, DATABASE_URL: '', LOG_LEVEL: 'silent' },
       });
       const key = JSON.parse(stdout);

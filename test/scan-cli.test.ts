@@ -1,14 +1,14 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.js';
 import { generateSecret } from '../src/core/key-format.js';
 import { type FakeKeyServer, startFakeKeyServer } from '../src/scanner/fake-key-server.js';
+import { entryArgs, entryCommand } from './harness/entry.js';
 
 // `tollgate scan` end to end against files, throwaway git repositories, and a fake server implementing the lookup
 // and report contracts. Most cases run the CLI in this process (runCli, with its own environment and output, in the
@@ -16,10 +16,8 @@ import { type FakeKeyServer, startFakeKeyServer } from '../src/scanner/fake-key-
 // is what is under test in a few: its exit code and streams, the progress it draws on a terminal, and the
 // pre-commit hook git runs; those spawn the real CLI.
 
-const ENTRY = fileURLToPath(new URL('../src/cli/scan-entry.ts', import.meta.url));
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-const CLI = ['--import', TSX, ENTRY];
-const HOOK_COMMAND = `node --import '${TSX}' '${ENTRY}'`;
+const CLI = entryArgs('src/cli/scan-entry.ts');
+const HOOK_COMMAND = entryCommand('src/cli/scan-entry.ts');
 
 const projectKey = () => generateSecret('project', randomBytes);
 const ADMIN = generateSecret('admin', randomBytes);
@@ -127,7 +125,7 @@ describe('tollgate scan as a process', () => {
   })();
   it.skipIf(!hasScript)('draws progress when stderr is a terminal, and clears it', async () => {
     await put('a.txt', 'nothing here\n');
-    const out = execFileSync('script', ['-qec', `'${process.execPath}' --import '${TSX}' '${ENTRY}' scan .`, '/dev/null'], {
+    const out = execFileSync('script', ['-qec', `${entryCommand('src/cli/scan-entry.ts').replace(/^'node'/, `'${process.execPath}'`)} scan .`, '/dev/null'], {
       cwd: dir,
       env: BASE_ENV,
       encoding: 'latin1',
