@@ -161,6 +161,9 @@ function kindProblem(kind: ProviderKind, apiVersion: string | null, deployments:
 
 /** The runtime providers use cases; `reservedNames` are the config file's providers (a runtime one may not clash). */
 export class RuntimeProviders {
+  /** Awaited after each write: the gateway's directory reloading, so that this instance's next request sees it. */
+  private readonly settlers: Array<() => Promise<void>> = [];
+
   constructor(
     private readonly deps: ServiceDeps,
     private readonly cipher: SecretCipher,
@@ -368,13 +371,22 @@ export class RuntimeProviders {
     });
   }
 
-  /** One transaction with its change-feed row, then the local fan-out (directory, other instances by Redis). */
+  /** Registers what a write waits for before it answers (the gateway's directory reload). */
+  onWritten(settle: () => Promise<void>): void {
+    this.settlers.push(settle);
+  }
+
+  /**
+   * One transaction with its change-feed row, then the fan-out (this instance's directory, other instances by Redis
+   * and the feed); the answer waits for this instance's directory, so a rotation is used from the next request on.
+   */
   private async write(providerId: string, fn: (trx: Executor) => Promise<void>): Promise<void> {
     await this.deps.database.db.transaction().execute(async (trx) => {
       await fn(trx);
       await recordKeyChange(trx, this.deps, providerId);
     });
     this.deps.changes.providerChanged?.(providerId);
+    await Promise.all(this.settlers.map((settle) => settle()));
   }
 
   private async checkName(orgId: string, name: string, self: string | null): Promise<void> {
