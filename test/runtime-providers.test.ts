@@ -1,9 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeEachDatabase } from './harness/backends.js';
+import { describeEachDatabase, describeWithRedis } from './harness/backends.js';
 import { type KeyedUpstream, startKeyedUpstream } from './harness/keyed-upstream.js';
 import { startTestServer, type TestServer } from './harness/server.js';
 
@@ -259,5 +259,50 @@ describeEachDatabase('runtime providers under another TOLLGATE_SECRET', (backend
       body: JSON.stringify({ model: 'sealed-model', messages: [{ role: 'user', content: 'hi' }] }),
     });
     expect(up.keys).toEqual([SECRET_B]);
+  });
+});
+
+describeWithRedis('runtime providers on two instances sharing PostgreSQL and Redis', (redisUrl) => {
+  const pgUrl = process.env.TEST_DATABASE_URL;
+  let a: TestServer | null = null;
+  let b: TestServer | null = null;
+  let up: KeyedUpstream;
+
+  beforeAll(async () => {
+    if (!pgUrl) throw new Error('this suite needs TEST_DATABASE_URL as well');
+    up = await startKeyedUpstream([SECRET_A, SECRET_B]);
+    const env = { REDIS_URL: redisUrl, TOLLGATE_SECRET: 'two-instances-share-this-secret-0123456789' };
+    a = await startTestServer({ name: 'postgres', url: pgUrl }, { env, keepSchema: true });
+    b = await startTestServer({ name: 'postgres', url: pgUrl }, { env, schema: a.schema });
+  });
+  afterAll(async () => {
+    await a?.server.close();
+    if (a) rmSync(a.dataDir, { recursive: true, force: true });
+    await b?.close();
+    await up?.close();
+  });
+
+  it('a provider added, rotated and disabled on one instance is used so by the other within seconds', async () => {
+    const one = a as TestServer;
+    const two = b as TestServer;
+    const key = (await one.api('POST', `${ORG}/projects/${one.defaultProjectId}/api_keys`, { body: { name: 'both' } })).body.value;
+    const viaB = async () => {
+      up.keys.length = 0;
+      await fetch(`${two.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'shared-model', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      return up.keys[0] ?? null;
+    };
+    expect(await viaB()).toBe(null); // the echo model answers it: no provider serves it yet
+    const p = await one.api('POST', `${ORG}/providers`, { body: { name: 'shared', base_url: `${up.url}/v1`, models: ['shared-model'] } });
+    const c = await one.api('POST', `${ORG}/providers/${p.body.id}/credentials`, { body: { value: SECRET_A } });
+    await waitFor(async () => (await viaB()) === SECRET_A);
+    await one.api('POST', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}/rotate`, { body: { value: SECRET_B } });
+    await waitFor(async () => (await viaB()) === SECRET_B);
+    await one.api('POST', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}/disable`);
+    // No usable credential left: the provider is still routed, with no key.
+    await waitFor(async () => (await viaB()) === '');
   });
 });
