@@ -333,7 +333,7 @@ export class RuntimeProviders {
   async markRefused(orgId: string, id: string): Promise<boolean> {
     const db = this.deps.database.db;
     const row = await db.selectFrom('provider_credentials').select(['provider_id', 'status']).where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
-    if (!row || row.status !== 'active') return false;
+    if (row?.status !== 'active') return false;
     await this.write(row.provider_id, async (trx) => {
       await trx.updateTable('provider_credentials').set({ status: 'disabled', disabled_reason: 'upstream_refused', updated_at: nowSeconds(this.deps) }).where('id', '=', id).execute();
     });
