@@ -14,6 +14,8 @@ const ROOTS = new Set([
   'server.ts',
   'runtime.ts',
   'gateway-runtime.ts',
+  // The gateway's view of providers added at run time: upstreams built from what a service loads.
+  'provider-directory.ts',
   'readiness.ts',
   // The CLI's entry (its `start` command runs main.ts) and its backend (a local runtime and the admin app in process).
   'cli/main.ts',

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
+import type { ProviderConfig } from './config/gateway-config.js';
 import { uuidV7Source } from './core/ids.js';
 import type { LimitStore } from './core/limit-store.js';
 import type { AppContext } from './http/context.js';
@@ -20,6 +21,7 @@ import { AnomalyDetector } from './services/anomaly.js';
 import { type ProviderCredentialFailure, reportCredentialFailure } from './services/provider-credentials.js';
 import { raiseBudgetAlert } from './services/budget-alerts.js';
 import { LimitsGuard } from './services/limits-guard.js';
+import { ProviderDirectory } from './provider-directory.js';
 import { PolicyCache } from './services/policy-cache.js';
 import { loadOwners } from './services/upstream-objects.js';
 import { UsageRecorder } from './services/usage-recorder.js';
@@ -32,23 +34,32 @@ export function createGateway(
   app: AppContext,
   logger: Logger,
   observe?: GatewayContext['observe'],
-): GatewayContext & { limitStore: LimitStore; retention: UsageRetention } {
+): GatewayContext & { limitStore: LimitStore; retention: UsageRetention; directory: ProviderDirectory } {
   const gatewayConfig = config.gateway;
   const upstreams = new Map<string, Upstream>();
   const onCredentialFailed = (failure: ProviderCredentialFailure) => {
     logger.error(failure, 'PROVIDER REFUSED ONE OF ITS CREDENTIALS: disabled until the next start; check that key');
     reportCredentialFailure(runtime.deps, app.webhooks, runtime.org.id, failure).catch((err) => logger.error({ err: String(err) }, 'provider credential report failed'));
+    // A runtime credential is disabled in storage too: the API shows it, and every instance stops using it.
+    if (failure.credential.startsWith('pcred_')) {
+      app.providers.markRefused(runtime.org.id, failure.credential).catch((err) => logger.error({ err: String(err) }, 'provider credential could not be marked disabled'));
+    }
   };
   const onBreakerOpened = (provider: string) => logger.warn({ provider }, 'upstream provider failing: circuit breaker open, requests go to fallbacks or get 503 until a probe succeeds');
-  for (const p of gatewayConfig.providers) {
+  const build = (p: ProviderConfig): Upstream => {
     const http = new HttpUpstream(p, { clock: runtime.deps.clock, onCredentialFailed });
-    upstreams.set(p.name, p.circuitBreaker ? new BreakerUpstream(http, p.circuitBreaker, runtime.deps.clock, onBreakerOpened) : http);
-  }
+    return p.circuitBreaker ? new BreakerUpstream(http, p.circuitBreaker, runtime.deps.clock, onBreakerOpened) : http;
+  };
+  for (const p of gatewayConfig.providers) upstreams.set(p.name, build(p));
   if (upstreams.size === 0) {
     upstreams.set('echo', new EchoUpstream(runtime.deps.clock));
     // The echo model counts every token: load the tokenizer now rather than on the first request.
     void loadTokenizer();
   }
+  // Providers added at run time join the map and the routes; loaded before serving (server.ts), then on each change.
+  const directory = new ProviderDirectory(gatewayConfig, upstreams, { load: () => app.providers.load(runtime.org.id), build, log: logger });
+  runtime.caches.add(directory);
+  app.providers.onWritten(() => directory.refresh());
   const anomaly = new AnomalyDetector(runtime.deps, app.webhooks, runtime.usageSink, {
     ...config.anomaly,
     onError: (err) => logger.warn({ err: String(err) }, 'anomaly signal failed'),
@@ -109,6 +120,9 @@ export function createGateway(
     anomaly,
     observe,
     config: gatewayConfig,
+    routing: directory,
+    runtimeSecrets: () => directory.secrets(),
+    directory,
     upstreams,
     usage,
     guard,

@@ -62,6 +62,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
     upstream: (provider, credential, seconds, outcome) => metrics.upstream.observe(seconds, provider, credential, outcome),
   });
   built = gateway;
+  // Providers added at run time are routed from the first request on.
+  await gateway.directory.refresh();
   const dashboard = dashboardWiring(ctx, runtime, { log: logger, setupTokenFile: tokenFile, quickstartModel: quickstartModel(gateway.config) });
   gateway.usage.start();
   gateway.retention.start();

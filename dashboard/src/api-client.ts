@@ -360,3 +360,41 @@ export interface Webhook {
 export const listWebhooks = () => listAll<Webhook>(`${ORG}/webhooks`);
 export const createWebhook = (url: string, eventTypes: string[]) => api<Webhook>('POST', `${ORG}/webhooks`, { url, ...(eventTypes.length ? { event_types: eventTypes } : {}) });
 export const deleteWebhook = (id: string) => api<unknown>('DELETE', `${ORG}/webhooks/${enc(id)}`);
+
+// ---- Runtime providers (/v1/organization/providers; owners) ----
+
+export interface RuntimeProvider {
+  object: 'organization.provider';
+  id: string;
+  name: string;
+  kind: 'openai' | 'azure-openai' | 'anthropic';
+  base_url: string;
+  models: string[];
+  model_prefixes: string[];
+  api_version: string | null;
+  created_at: number;
+}
+
+export interface ProviderCredential {
+  object: 'organization.provider.credential';
+  id: string;
+  provider_id: string;
+  redacted_value: string;
+  weight: number;
+  status: 'active' | 'disabled';
+  disabled_reason: 'manual' | 'upstream_refused' | null;
+  created_at: number;
+}
+
+const providerPath = (id: string, rest = '') => `${ORG}/providers/${enc(id)}${rest}`;
+export const listProviders = () => listAll<RuntimeProvider>(`${ORG}/providers`);
+export const createProvider = (body: Record<string, unknown>) => api<RuntimeProvider>('POST', `${ORG}/providers`, body);
+export const deleteProvider = (id: string) => api<unknown>('DELETE', providerPath(id));
+export const listProviderCredentials = (providerId: string) => listAll<ProviderCredential>(providerPath(providerId, '/credentials'));
+export const addProviderCredential = (providerId: string, value: string, weight: number | null) =>
+  api<ProviderCredential>('POST', providerPath(providerId, '/credentials'), { value, ...(weight !== null ? { weight } : {}) });
+export const rotateProviderCredential = (providerId: string, id: string, value: string) =>
+  api<ProviderCredential>('POST', providerPath(providerId, `/credentials/${enc(id)}/rotate`), { value });
+export const setProviderCredentialEnabled = (providerId: string, id: string, enabled: boolean) =>
+  api<ProviderCredential>('POST', providerPath(providerId, `/credentials/${enc(id)}/${enabled ? 'enable' : 'disable'}`));
+export const deleteProviderCredential = (providerId: string, id: string) => api<unknown>('DELETE', providerPath(providerId, `/credentials/${enc(id)}`));

@@ -4,6 +4,7 @@ import { type CliIo, cliClock, cliIo, withCliIo } from './io.js';
 import { shown, table, time } from './output.js';
 import { registerLimitsCommands } from './limits-command.js';
 import { registerObjectsCommand } from './objects-command.js';
+import { registerProvidersCommands } from './providers-command.js';
 import { registerScanCommand } from './scan-command.js';
 import { registerUsageCommand } from './usage-command.js';
 import { registerUsersCommands } from './users-command.js';
@@ -288,6 +289,7 @@ export function buildCli(): Command {
   registerScanCommand(program);
   registerLimitsCommands(program);
   registerObjectsCommand(program);
+  registerProvidersCommands(program);
   registerUsersCommands(program);
   registerUsageCommand(program, {
     get env() {

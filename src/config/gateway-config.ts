@@ -173,6 +173,45 @@ export interface GatewayConfig {
   defaultPrice: ModelPrice | null;
   /** Trusted secret-scanning reporters (public keys only). */
   reporters: Array<{ name: string; keyId: string; publicKey: string }>;
+  /** The file's `timeouts` over the defaults: what a provider added at run time gets. */
+  timeouts?: ProviderConfig['timeouts'];
+}
+
+/** A provider added at run time (services/runtime-providers.ts), as the gateway builds it. */
+export interface RuntimeProviderSpec {
+  name: string;
+  kind: ProviderKind;
+  baseUrl: string;
+  models: readonly string[];
+  apiVersion: string | null;
+  deployments: Record<string, string>;
+  credentials: Array<{ id: string; apiKey: string; weight: number }>;
+}
+
+/**
+ * A runtime provider's config, with the defaults a config-file provider of its kind gets (auth by kind, credential
+ * attempts, circuit breaker, the file's timeouts).
+ */
+export function runtimeProviderConfig(p: RuntimeProviderSpec, timeouts: ProviderConfig['timeouts'] = DEFAULT_TIMEOUTS): ProviderConfig {
+  const key = p.credentials[0]?.apiKey ?? null;
+  return {
+    name: p.name,
+    kind: p.kind,
+    baseUrl: p.baseUrl.replace(/\/+$/, ''),
+    apiKey: key,
+    auth: DEFAULT_AUTH[p.kind],
+    apiVersion: p.apiVersion ?? (p.kind === 'anthropic' ? DEFAULT_ANTHROPIC_VERSION : null),
+    deployments: { ...p.deployments },
+    credentials: p.credentials.map((c) => ({ ...c })),
+    maxAttempts: Math.max(1, Math.min(p.credentials.length, DEFAULT_CREDENTIAL_ATTEMPTS)),
+    circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER },
+    headers: {},
+    models: p.models.length > 0 ? [...p.models] : null,
+    timeouts: { ...timeouts },
+    retries: 0,
+    connections: 128,
+    projects: {},
+  };
 }
 
 /** A provider's circuit breaker unless its config says otherwise: five failures in a row open it for 30 s. */
@@ -287,6 +326,7 @@ export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<s
     defaultProvider,
     ...pricesOf(file.pricing ?? {}),
     reporters: (file.secret_scanning?.reporters ?? []).map((r) => ({ name: r.name, keyId: r.key_id, publicKey: r.public_key })),
+    timeouts: globalTimeouts,
   };
 }
 

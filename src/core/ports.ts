@@ -9,6 +9,18 @@ import type { MaybePromise } from './maybe-promise.js';
 export interface KeyChangeListener {
   keyChanged(keyId: string): void;
   projectChanged(projectId: string): void;
+  /** A runtime provider or one of its credentials changed (only the provider directory listens). */
+  providerChanged?(providerId: string): void;
+}
+
+/**
+ * Encrypts secrets Tollgate must use again (runtime provider credentials) at rest (infra/aes-gcm-cipher.ts). `context`
+ * is bound to the ciphertext (the credential's id), so a ciphertext copied onto another row does not open.
+ */
+export interface SecretCipher {
+  seal(plaintext: string, context: string): string;
+  /** The plaintext; throws when the ciphertext was tampered with, belongs to another context, or the key differs. */
+  open(sealed: string, context: string): string;
 }
 
 /** The project an upstream object (file, batch, response, …) created through Tollgate belongs to. */

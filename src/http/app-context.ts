@@ -1,11 +1,14 @@
 import type { Logger } from 'pino';
+import { AesGcmCipher } from '../infra/aes-gcm-cipher.js';
 import { AuthThrottle } from '../infra/auth-throttle.js';
 import type { Runtime } from '../runtime.js';
+import { RuntimeProviders } from '../services/runtime-providers.js';
 import { Webhooks } from '../services/webhooks.js';
 import type { AppContext } from './context.js';
 
 /**
- * The HTTP context of a runtime: webhooks (which also carry exposure alerts) and the key-guessing throttle.
+ * The HTTP context of a runtime: webhooks (which also carry exposure alerts), runtime providers (their secrets sealed
+ * under a key derived from the server secret) and the key-guessing throttle.
  * Shared by the server and the CLI's in-process mode, so both send the same notifications.
  */
 export function createAppContext(runtime: Runtime, logger: Logger): AppContext {
@@ -23,6 +26,11 @@ export function createAppContext(runtime: Runtime, logger: Logger): AppContext {
     orgId: runtime.org.id,
     authThrottle: new AuthThrottle(),
     webhooks,
+    providers: new RuntimeProviders(
+      runtime.deps,
+      new AesGcmCipher(runtime.secret),
+      runtime.config.gateway.providers.map((p) => p.name),
+    ),
     notify: {
       exposed: (e) => {
         webhooks

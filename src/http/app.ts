@@ -9,6 +9,7 @@ import { registerExposureRoutes } from './admin/exposure.js';
 import { registerLimitRoutes } from './admin/limits.js';
 import { registerAuditLogRoutes } from './admin/audit-logs.js';
 import { registerProjectRoutes } from './admin/projects.js';
+import { registerProviderRoutes } from './admin/providers.js';
 import { registerServiceAccountRoutes } from './admin/service-accounts.js';
 import { registerUpstreamObjectRoutes } from './admin/upstream-objects.js';
 import { registerUsageRoutes } from './admin/usage.js';
@@ -126,6 +127,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
       registerLimitRoutes(admin, ctx);
       registerWebhookRoutes(admin, ctx);
       registerUpstreamObjectRoutes(admin, ctx);
+      registerProviderRoutes(admin, ctx);
     },
     { prefix: '/v1/organization' },
   );

@@ -3,6 +3,7 @@ import type { FailureThrottle, KeyCachePort } from '../core/ports.js';
 import type { ServiceDeps } from '../services/context.js';
 import type { ExposureListener } from '../services/exposure.js';
 import type { LastUsedTracker } from '../services/last-used.js';
+import type { RuntimeProviders } from '../services/runtime-providers.js';
 import type { Webhooks } from '../services/webhooks.js';
 
 /** What the HTTP shell needs; assembled in main.ts. */
@@ -15,5 +16,7 @@ export interface AppContext {
   /** Outbound notifications (webhooks); no-ops until configured. */
   notify: { exposed: ExposureListener };
   webhooks: Webhooks;
+  /** Providers and credentials managed at run time (/v1/organization/providers). */
+  providers: RuntimeProviders;
   authThrottle: FailureThrottle;
 }

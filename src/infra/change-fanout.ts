@@ -1,6 +1,6 @@
 import type { KeyChangeListener } from '../core/ports.js';
 
-/** Passes each key or project change to every registered cache. */
+/** Passes each key, project or provider change to every registered cache. */
 export class ChangeFanout implements KeyChangeListener {
   private readonly listeners: KeyChangeListener[] = [];
 
@@ -14,5 +14,9 @@ export class ChangeFanout implements KeyChangeListener {
 
   projectChanged(projectId: string): void {
     for (const l of this.listeners) l.projectChanged(projectId);
+  }
+
+  providerChanged(providerId: string): void {
+    for (const l of this.listeners) l.providerChanged?.(providerId);
   }
 }

@@ -5,7 +5,7 @@ import type { KeyChangeListener } from '../core/ports.js';
 const CHANNEL = 'tollgate:key-changes';
 
 /**
- * Broadcasts key and project changes to every instance through Redis pub/sub, so a revoke on one instance empties
+ * Broadcasts key, project and runtime provider changes to every instance through Redis pub/sub, so a revoke on one instance empties
  * the others' caches within milliseconds. Lost messages (Redis down) are caught by the database change feed,
  * which every instance also polls.
  */
@@ -26,10 +26,11 @@ export class RedisChangeBus implements KeyChangeListener {
     this.sub.subscribe(CHANNEL).catch(onError);
     this.sub.on('message', (_channel: string, message: string) => {
       try {
-        const m = JSON.parse(message) as { i: string; k?: string; p?: string };
+        const m = JSON.parse(message) as { i: string; k?: string; p?: string; v?: string };
         if (m.i === this.instance) return;
         if (m.k) this.local.keyChanged(m.k);
         if (m.p) this.local.projectChanged(m.p);
+        if (m.v) this.local.providerChanged?.(m.v);
       } catch (err) {
         onError(err);
       }
@@ -47,6 +48,10 @@ export class RedisChangeBus implements KeyChangeListener {
 
   projectChanged(projectId: string): void {
     this.pub.publish(CHANNEL, JSON.stringify({ i: this.instance, p: projectId })).catch(this.onError);
+  }
+
+  providerChanged(providerId: string): void {
+    this.pub.publish(CHANNEL, JSON.stringify({ i: this.instance, v: providerId })).catch(this.onError);
   }
 
   async close(): Promise<void> {

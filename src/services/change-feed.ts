@@ -40,8 +40,10 @@ export class ChangeFeed {
         .limit(10_000)
         .execute();
       for (const r of rows) {
-        // Projects and the organization (its own limits) invalidate policies; anything else is a key.
+        // Projects and the organization (its own limits) invalidate policies; runtime providers (and their credentials)
+        // reload the provider directory; anything else is a key.
         if (r.key_id.startsWith('proj_') || r.key_id.startsWith('org-')) this.listener.projectChanged(r.key_id);
+        else if (r.key_id.startsWith('prov_')) this.listener.providerChanged?.(r.key_id);
         else this.listener.keyChanged(r.key_id);
         this.last = Number(r.seq);
       }

@@ -44,7 +44,7 @@ export function toPage<T extends { id: string }>(rows: T[], limit: number): List
 }
 
 /** Tables listed with an `after` cursor: ordered by `seq`, addressed by `id`. */
-type CursorTable = 'projects' | 'api_keys' | 'users' | 'service_accounts' | 'audit_logs' | 'webhooks' | 'invites';
+type CursorTable = 'projects' | 'api_keys' | 'users' | 'service_accounts' | 'audit_logs' | 'webhooks' | 'invites' | 'runtime_providers' | 'provider_credentials';
 
 /** The `seq` of the row an `after` cursor names, or null without a cursor; an unknown cursor is a 400. */
 export async function afterSeq(db: Kysely<DB>, table: CursorTable, after: string | null, what: string): Promise<number | null> {

@@ -9,7 +9,7 @@ import type { OrgRole, ProjectRole } from './users.js';
 const ADMIN = '/v1/organization';
 
 /** Areas only organization owners can even read: they name credentials, people's IPs, or pending invites. */
-const OWNER_ONLY_PREFIXES = [`${ADMIN}/audit_logs`, `${ADMIN}/admin_api_keys`, `${ADMIN}/invites`];
+const OWNER_ONLY_PREFIXES = [`${ADMIN}/audit_logs`, `${ADMIN}/admin_api_keys`, `${ADMIN}/invites`, `${ADMIN}/providers`];
 
 const KEYS = `${ADMIN}/projects/:project_id/api_keys`;
 /** The writes a project owner or member may make, by method and route pattern. */

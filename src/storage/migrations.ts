@@ -5,6 +5,7 @@ import { fidelityMigrations } from './migrations-fidelity.js';
 import { limitMigrations } from './migrations-limits.js';
 import { meteringMigrations } from './migrations-metering.js';
 import { objectMigrations } from './migrations-objects.js';
+import { providerMigrations } from './migrations-providers.js';
 import { rollupMigrations } from './migrations-rollups.js';
 import { sessionMigrations } from './migrations-sessions.js';
 import { spendMigrations } from './migrations-spend.js';
@@ -36,6 +37,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     ...dashboardMigrations(dialect),
     ...spendMigrations(dialect),
     ...fidelityMigrations(dialect),
+    ...providerMigrations(dialect),
   };
 }
 

@@ -123,7 +123,41 @@ export interface SettingsTable {
   value: string;
 }
 
+/** A provider added at run time (migration 096). models, model_prefixes and deployments are JSON text. */
+export interface RuntimeProvidersTable {
+  seq: Generated<number>;
+  id: string;
+  org_id: string;
+  name: string;
+  kind: string;
+  base_url: string;
+  models: string;
+  model_prefixes: string;
+  api_version: string | null;
+  deployments: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A runtime provider's credential: its secret as ciphertext only (infra/aes-gcm-cipher.ts). */
+export interface ProviderCredentialsTable {
+  seq: Generated<number>;
+  id: string;
+  org_id: string;
+  provider_id: string;
+  secret_ciphertext: string;
+  redacted_value: string;
+  weight: number;
+  status: string;
+  disabled_reason: string | null;
+  created_at: number;
+  updated_at: number;
+  rotated_at: number | null;
+}
+
 export interface DB extends SessionTables, UsageTables, RollupTables, LimitTables, ObjectTables, MeteringTables {
+  runtime_providers: RuntimeProvidersTable;
+  provider_credentials: ProviderCredentialsTable;
   organizations: OrganizationsTable;
   projects: ProjectsTable;
   users: UsersTable;

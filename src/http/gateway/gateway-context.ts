@@ -1,4 +1,5 @@
 import type { GatewayConfig } from '../../config/gateway-config.js';
+import type { RoutingTable } from '../../core/routing.js';
 import type { Upstream } from '../../core/upstream.js';
 import type { AnomalyDetector } from '../../services/anomaly.js';
 import type { UsageRecorder } from '../../services/usage-recorder.js';
@@ -10,7 +11,11 @@ import type { GatewayObjects } from './ownership.js';
 export interface GatewayContext {
   app: AppContext;
   config: GatewayConfig;
-  /** Upstreams by provider name; the echo model when none is configured. */
+  /** Model routing: the file's routes and those of providers added at run time (absent: the file's alone). */
+  routing?: RoutingTable;
+  /** The keys of providers added at run time, kept out of answers like the file's (absent: none). */
+  runtimeSecrets?: () => readonly string[];
+  /** Upstreams by provider name (the file's and those added at run time); the echo model when none is configured. */
   upstreams: Map<string, Upstream>;
   usage: UsageRecorder;
   guard: RequestGuard;

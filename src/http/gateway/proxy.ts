@@ -72,7 +72,7 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
   const found = requestModel(request, endpoint);
   const body = found.body;
   const requested = found.model;
-  const target: { model: string | null; provider: string | null; route?: RouteTarget['route'] } = requested ? routeModel(g.config, requested) : { model: null, provider: g.config.defaultProvider };
+  const target: { model: string | null; provider: string | null; route?: RouteTarget['route'] } = requested ? routeModel(g.routing ?? g.config, requested) : { model: null, provider: g.config.defaultProvider };
   const upstream = g.upstreams.get(target.provider ?? '') ?? g.upstreams.get('echo');
   // Billed as the model its body names: one named only in the query string is not what the upstream runs.
   const plan = meterPlanOf(g, request, endpoint, body, found.places.some((p) => p.in !== 'query') ? target.model : null);
@@ -383,14 +383,15 @@ function usageFromWholeJson(buf: Buffer): ReturnType<typeof tokensFromUsage> {
 
 const SECRETS = new WeakMap<GatewayContext, string[]>();
 
-/** The providers' API keys, to keep them out of answers and logs. */
+/** The providers' API keys (the file's, and those added at run time), to keep them out of answers and logs. */
 function providerSecrets(g: GatewayContext): string[] {
   let s = SECRETS.get(g);
   if (!s) {
     s = g.config.providers.flatMap((p) => [p.apiKey ?? '', ...p.credentials.map((c) => c.apiKey)]).filter((k) => k.length > 0);
     SECRETS.set(g, s);
   }
-  return s;
+  const runtime = g.runtimeSecrets?.();
+  return runtime && runtime.length > 0 ? [...s, ...runtime] : s;
 }
 
 /**

@@ -6,6 +6,7 @@ import { MembersSection } from './members-section.js';
 import { OrganizationSection } from './organization-section.js';
 import { PasswordSection } from './password-section.js';
 import { ProjectMembersSection } from './project-members-section.js';
+import { ProvidersSection } from './providers-section.js';
 import { ServiceAccountsSection } from './service-accounts-section.js';
 
 interface Section {
@@ -21,11 +22,12 @@ const SECTIONS: Section[] = [
   { id: 'project-members', label: 'Project members', render: () => <ProjectMembersSection /> },
   { id: 'service-accounts', label: 'Service accounts', render: () => <ServiceAccountsSection /> },
   { id: 'admin-keys', label: 'Admin keys', ownersOnly: true, render: () => <AdminKeysSection /> },
+  { id: 'providers', label: 'Providers', ownersOnly: true, render: () => <ProvidersSection /> },
   { id: 'audit-log', label: 'Audit log', ownersOnly: true, render: () => <AuditLogSection /> },
   { id: 'account', label: 'Your account', render: () => <PasswordSection /> },
 ];
 
-/** Settings, one section at a time with its own navigation: the organization, people, service accounts, admin keys, the audit log, your account. */
+/** Settings, one section at a time with its own navigation: the organization, people, service accounts, admin keys, providers, the audit log, your account. */
 export function SettingsPage({ section }: { section: string | null }) {
   const { account, projectId } = useSession();
   const owner = isOwner(account);

@@ -1,0 +1,42 @@
+// The provider form's fields turned into the admin API's body (pure: tested in test/dashboard-logic.test.ts).
+
+export interface ProviderDraft {
+  name: string;
+  kind: 'openai' | 'azure-openai' | 'anthropic';
+  baseUrl: string;
+  /** Comma- or space-separated: exact model ids, and prefixes written with a trailing `*` (`claude-*`). */
+  models: string;
+  apiVersion: string;
+}
+
+export const EMPTY_PROVIDER: ProviderDraft = { name: '', kind: 'openai', baseUrl: '', models: '', apiVersion: '' };
+
+/** The create body: `models` split into exact ids and `model_prefixes` (those written `prefix*`). */
+export function providerBody(d: ProviderDraft): Record<string, unknown> {
+  const items = d.models
+    .split(/[\s,]+/)
+    .map((m) => m.trim())
+    .filter(Boolean);
+  const models = items.filter((m) => !m.endsWith('*'));
+  const prefixes = items.filter((m) => m.endsWith('*')).map((m) => m.slice(0, -1));
+  return {
+    name: d.name.trim(),
+    kind: d.kind,
+    base_url: d.baseUrl.trim(),
+    ...(models.length ? { models } : {}),
+    ...(prefixes.length ? { model_prefixes: prefixes } : {}),
+    ...(d.apiVersion.trim() ? { api_version: d.apiVersion.trim() } : {}),
+  };
+}
+
+/** What a credential's status reads as. */
+export function credentialStatusLabel(c: { status: 'active' | 'disabled'; disabled_reason: string | null }): string {
+  if (c.status === 'active') return 'active';
+  return c.disabled_reason === 'upstream_refused' ? 'refused by provider' : 'disabled';
+}
+
+/** A weight typed in the form: a positive number, or null for the default (1). */
+export function weightOf(text: string): number | null {
+  const n = Number(text.trim());
+  return text.trim() && Number.isFinite(n) && n > 0 ? n : null;
+}

@@ -1,0 +1,137 @@
+import { type GatewayConfig, type ProviderConfig, runtimeProviderConfig } from './config/gateway-config.js';
+import type { KeyChangeListener } from './core/ports.js';
+import type { RoutingTable } from './core/routing.js';
+import type { Upstream } from './core/upstream.js';
+import type { RuntimeProviderRecord } from './services/runtime-providers.js';
+
+type Route = RoutingTable['routes'][number];
+
+/**
+ * The gateway's in-memory view of the providers added at run time (issue 20 §3), beside the config file's: their
+ * upstreams in the gateway's map, their models and prefixes in the routing table, their keys among the secrets kept
+ * out of answers. The request path reads it and never waits for the database: a change (this instance's write, the
+ * change feed, another instance through Redis) reloads it in the background. A provider whose settings and keys did
+ * not change keeps its upstream (its pool, cool-downs and breaker); one that changed gets a new one, and the old one
+ * is closed once its requests finish.
+ */
+export class ProviderDirectory implements KeyChangeListener, RoutingTable {
+  private allRoutes: readonly Route[];
+  private secretList: readonly string[] = [];
+  /** Runtime providers in the upstream map, by name: the config their upstream was built from (JSON). */
+  private readonly built = new Map<string, string>();
+  /** Credentials already reported as unreadable (reported once, not at each reload). */
+  private readonly reported = new Set<string>();
+  private running: Promise<void> | null = null;
+  private again = false;
+
+  constructor(
+    private readonly base: GatewayConfig,
+    private readonly upstreams: Map<string, Upstream>,
+    private readonly opts: {
+      load: () => Promise<RuntimeProviderRecord[]>;
+      build: (cfg: ProviderConfig) => Upstream;
+      log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+    },
+  ) {
+    this.allRoutes = base.routes;
+  }
+
+  get routes(): RoutingTable['routes'] {
+    return this.allRoutes;
+  }
+
+  get aliases(): RoutingTable['aliases'] {
+    return this.base.aliases;
+  }
+
+  get defaultProvider(): string | null {
+    return this.base.defaultProvider;
+  }
+
+  /** The runtime providers' keys, to keep them out of answers and logs. */
+  secrets(): readonly string[] {
+    return this.secretList;
+  }
+
+  keyChanged(): void {}
+
+  projectChanged(): void {}
+
+  providerChanged(): void {
+    void this.refresh();
+  }
+
+  /** Reloads from storage; changes arriving meanwhile are folded into one more reload. Never rejects. */
+  refresh(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    const run = async () => {
+      do {
+        this.again = false;
+        try {
+          this.apply(await this.opts.load());
+        } catch (err) {
+          this.opts.log.warn({ err: String(err) }, 'runtime providers could not be loaded; kept as they were, retried at the next change');
+        }
+      } while (this.again);
+    };
+    this.running = run().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private apply(records: RuntimeProviderRecord[]): void {
+    const configNames = new Set(this.base.providers.map((p) => p.name.toLowerCase()));
+    const routes: Route[] = [];
+    const secrets: string[] = [];
+    const seen = new Set<string>();
+    for (const r of records) {
+      for (const id of r.unreadable) {
+        if (this.reported.has(id)) continue;
+        this.reported.add(id);
+        this.opts.log.error(
+          { provider: r.name, provider_id: r.id, credential: id },
+          'PROVIDER CREDENTIAL CANNOT BE DECRYPTED (stored under another TOLLGATE_SECRET, or altered): not used; rotate it or restore the secret',
+        );
+      }
+      // The config file wins a name it took after the runtime provider was added (the API refuses such a name).
+      if (configNames.has(r.name.toLowerCase()) || this.upstreamIsForeign(r.name)) {
+        if (!this.reported.has(`name:${r.name}`)) {
+          this.reported.add(`name:${r.name}`);
+          this.opts.log.warn({ provider: r.name, provider_id: r.id }, 'runtime provider not used: the configuration file has a provider of that name');
+        }
+        continue;
+      }
+      seen.add(r.name);
+      const cfg = runtimeProviderConfig(r, this.base.timeouts);
+      const signature = JSON.stringify(cfg);
+      if (this.built.get(r.name) !== signature) {
+        const old = this.upstreams.get(r.name);
+        this.upstreams.set(r.name, this.opts.build(cfg));
+        this.built.set(r.name, signature);
+        void old?.close().catch(() => {});
+      }
+      for (const m of r.models) routes.push({ pattern: m, provider: r.name });
+      for (const p of r.modelPrefixes) routes.push({ pattern: `${p}*`, provider: r.name });
+      for (const c of r.credentials) secrets.push(c.apiKey);
+    }
+    for (const name of [...this.built.keys()]) {
+      if (seen.has(name)) continue;
+      const old = this.upstreams.get(name);
+      this.upstreams.delete(name);
+      this.built.delete(name);
+      void old?.close().catch(() => {});
+    }
+    // The file's routes first: a model the file routes stays where the file sends it.
+    this.allRoutes = routes.length > 0 ? [...this.base.routes, ...routes] : this.base.routes;
+    this.secretList = secrets;
+  }
+
+  /** Whether an upstream of this name is in the map and not one of ours (the config file's, or the echo model). */
+  private upstreamIsForeign(name: string): boolean {
+    return this.upstreams.has(name) && !this.built.has(name);
+  }
+}

@@ -1,0 +1,414 @@
+import { z } from 'zod';
+import { PROVIDER_KINDS, type ProviderKind } from '../config/gateway-config.js';
+import { TollgateError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import type { SecretCipher } from '../core/ports.js';
+import { writeAudit } from './audit.js';
+import type { Actor, Executor, ServiceDeps } from './context.js';
+import { nowSeconds } from './context.js';
+import { recordKeyChange } from './key-writes.js';
+import { afterSeq, type ListPage, toPage } from './pagination.js';
+import { pageOf, pageParams, parseQuery } from './query-params.js';
+import { text } from './text-fields.js';
+import { parseInput } from './validation.js';
+
+// Providers and their credentials managed at run time (issue 20 §3, docs/providers.md): beside the config file's, in
+// the same routing and credential pool. A credential's secret is sealed (core/ports.ts SecretCipher) before it is
+// stored and is never answered, written to an audit entry or logged: only its redacted form is.
+
+const ProviderName = text({ max: 64, min: 1 }).regex(/^[a-z0-9_-]+$/i, 'must be letters, digits, - and _');
+const ModelId = text({ max: 256, min: 1 }).refine((m) => !m.includes('*'), 'is a model id; use model_prefixes for prefixes');
+const BaseUrl = text({ max: 2048 })
+  .url()
+  .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL');
+const ApiVersion = text({ max: 64 }).regex(/^[\x21-\x7e]{1,64}$/, 'must be a version (printable, no spaces)');
+const Deployments = z.record(text({ max: 256, min: 1 }), text({ max: 64 }).regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a deployment name'));
+
+const ProviderFields = {
+  kind: z.enum(PROVIDER_KINDS).optional(),
+  base_url: BaseUrl,
+  models: z.array(ModelId).max(1000).optional(),
+  model_prefixes: z.array(text({ max: 256, min: 1 }).refine((m) => !m.includes('*'), 'is a prefix, without *')).max(100).optional(),
+  api_version: ApiVersion.nullable().optional(),
+  deployments: Deployments.nullable().optional(),
+};
+const CreateProvider = z.strictObject({ name: ProviderName, ...ProviderFields });
+const UpdateProvider = z.strictObject({ name: ProviderName.optional(), ...ProviderFields, base_url: BaseUrl.optional() });
+
+/** A provider's key as given: printable ASCII without spaces (it goes into a header as it is). */
+const Secret = text({ max: 4096, min: 1 }).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+const Weight = z.number().positive().max(1_000_000).finite();
+const CreateCredential = z.strictObject({ value: Secret, weight: Weight.optional() });
+const RotateCredential = z.strictObject({ value: Secret });
+const ListQuery = z.strictObject(pageParams);
+
+/** Names no runtime provider may take besides the config file's: the built-in echo model's. */
+const RESERVED_NAMES = ['echo'];
+
+export interface RuntimeProviderObject {
+  object: 'organization.provider';
+  id: string;
+  name: string;
+  kind: ProviderKind;
+  base_url: string;
+  models: string[];
+  model_prefixes: string[];
+  api_version: string | null;
+  deployments: Record<string, string> | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ProviderCredentialObject {
+  object: 'organization.provider.credential';
+  id: string;
+  provider_id: string;
+  /** The secret's kind and last four characters (`sk-…abcd`): never the secret. */
+  redacted_value: string;
+  weight: number;
+  status: 'active' | 'disabled';
+  /** `manual` (disabled through the API), `upstream_refused` (the provider answered 401/403 to it), or null. */
+  disabled_reason: 'manual' | 'upstream_refused' | null;
+  created_at: number;
+  updated_at: number;
+  rotated_at: number | null;
+}
+
+/** A runtime provider as the gateway uses it: its usable credentials opened, those that would not open named. */
+export interface RuntimeProviderRecord {
+  id: string;
+  name: string;
+  kind: ProviderKind;
+  baseUrl: string;
+  models: string[];
+  modelPrefixes: string[];
+  apiVersion: string | null;
+  deployments: Record<string, string>;
+  /** Active credentials whose secret opened, in creation order. */
+  credentials: Array<{ id: string; apiKey: string; weight: number }>;
+  /** Active credentials whose secret did not open (another TOLLGATE_SECRET, or tampered with): ids only. */
+  unreadable: string[];
+}
+
+type ProviderRow = {
+  id: string;
+  name: string;
+  kind: string;
+  base_url: string;
+  models: string;
+  model_prefixes: string;
+  api_version: string | null;
+  deployments: string | null;
+  created_at: number;
+  updated_at: number;
+};
+type CredentialRow = {
+  id: string;
+  provider_id: string;
+  secret_ciphertext: string;
+  redacted_value: string;
+  weight: number;
+  status: string;
+  disabled_reason: string | null;
+  created_at: number;
+  updated_at: number;
+  rotated_at: number | null;
+};
+
+const toProvider = (r: ProviderRow): RuntimeProviderObject => ({
+  object: 'organization.provider',
+  id: r.id,
+  name: r.name,
+  kind: r.kind as ProviderKind,
+  base_url: r.base_url,
+  models: JSON.parse(r.models),
+  model_prefixes: JSON.parse(r.model_prefixes),
+  api_version: r.api_version,
+  deployments: r.deployments === null ? null : JSON.parse(r.deployments),
+  created_at: Number(r.created_at),
+  updated_at: Number(r.updated_at),
+});
+
+const toCredential = (r: CredentialRow): ProviderCredentialObject => ({
+  object: 'organization.provider.credential',
+  id: r.id,
+  provider_id: r.provider_id,
+  redacted_value: r.redacted_value,
+  weight: Number(r.weight),
+  status: r.status === 'disabled' ? 'disabled' : 'active',
+  disabled_reason: r.status === 'disabled' ? ((r.disabled_reason as 'manual' | 'upstream_refused' | null) ?? 'manual') : null,
+  created_at: Number(r.created_at),
+  updated_at: Number(r.updated_at),
+  rotated_at: r.rotated_at === null ? null : Number(r.rotated_at),
+});
+
+/**
+ * The display form of a provider key: its kind prefix (`sk-`, `sk-ant-`, `sk-proj-`) when it has one, and its last
+ * four characters when it is long enough for them not to give much away (OpenAI's `sk-…abcd`).
+ */
+export function redactSecret(secret: string): string {
+  const tail = secret.length >= 16 ? secret.slice(-4) : '';
+  const prefix = /^[a-z]{2,8}-(?:[a-z]{2,8}-)?/i.exec(secret)?.[0] ?? '';
+  return `${prefix.length + 12 <= secret.length ? prefix : ''}…${tail}`;
+}
+
+/** What a kind of provider cannot take (the config file's rules, docs/providers.md), or null. */
+function kindProblem(kind: ProviderKind, apiVersion: string | null, deployments: Record<string, string> | null): [string, string] | null {
+  if (kind === 'azure-openai' && !apiVersion) return ['an azure-openai provider needs api_version (e.g. 2024-10-21)', 'api_version'];
+  if (deployments && Object.keys(deployments).length > 0 && kind !== 'azure-openai') return ['deployments are for azure-openai providers', 'deployments'];
+  return null;
+}
+
+/** The runtime providers use cases; `reservedNames` are the config file's providers (a runtime one may not clash). */
+export class RuntimeProviders {
+  /** Awaited after each write: the gateway's directory reloading, so that this instance's next request sees it. */
+  private readonly settlers: Array<() => Promise<void>> = [];
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly cipher: SecretCipher,
+    private readonly reservedNames: readonly string[],
+  ) {}
+
+  async list(orgId: string, query: unknown): Promise<ListPage<RuntimeProviderObject>> {
+    const { limit, after } = pageOf(parseQuery(ListQuery, query));
+    const db = this.deps.database.db;
+    let q = db.selectFrom('runtime_providers').selectAll().where('org_id', '=', orgId);
+    const from = await afterSeq(db, 'runtime_providers', after, 'provider');
+    if (from !== null) q = q.where('seq', '>', from);
+    return toPage((await q.orderBy('seq').limit(limit + 1).execute()).map(toProvider), limit);
+  }
+
+  async get(orgId: string, id: string): Promise<RuntimeProviderObject> {
+    return toProvider(await this.providerRow(orgId, id));
+  }
+
+  async create(orgId: string, input: unknown, actor: Actor): Promise<RuntimeProviderObject> {
+    const body = parseInput(CreateProvider, input);
+    const kind = body.kind ?? 'openai';
+    const problem = kindProblem(kind, body.api_version ?? null, body.deployments ?? null);
+    if (problem) throw new TollgateError('invalid_value', `Invalid value for '${problem[1]}': ${problem[0]}.`, problem[1]);
+    await this.checkName(orgId, body.name, null);
+    const id = newId('prov_', this.deps.randomBytes);
+    const now = nowSeconds(this.deps);
+    const row = {
+      id,
+      org_id: orgId,
+      name: body.name,
+      kind,
+      base_url: body.base_url.replace(/\/+$/, ''),
+      models: JSON.stringify(body.models ?? []),
+      model_prefixes: JSON.stringify(body.model_prefixes ?? []),
+      api_version: body.api_version ?? null,
+      deployments: body.deployments ? JSON.stringify(body.deployments) : null,
+      created_at: now,
+      updated_at: now,
+    };
+    await this.write(id, async (trx) => {
+      await trx.insertInto('runtime_providers').values(row).execute();
+      const { object: _object, ...data } = toProvider(row);
+      await writeAudit(trx, this.deps, { orgId, type: 'provider.created', actor, objectId: id, details: { data } });
+    });
+    return toProvider(row);
+  }
+
+  async update(orgId: string, id: string, input: unknown, actor: Actor): Promise<RuntimeProviderObject> {
+    const body = parseInput(UpdateProvider, input);
+    const current = toProvider(await this.providerRow(orgId, id));
+    const kind = body.kind ?? current.kind;
+    const apiVersion = body.api_version === undefined ? current.api_version : body.api_version;
+    const deployments = body.deployments === undefined ? current.deployments : body.deployments;
+    const problem = kindProblem(kind, apiVersion, deployments);
+    if (problem) throw new TollgateError('invalid_value', `Invalid value for '${problem[1]}': ${problem[0]}.`, problem[1]);
+    if (body.name !== undefined && body.name !== current.name) await this.checkName(orgId, body.name, id);
+    const patch = {
+      name: body.name ?? current.name,
+      kind,
+      base_url: body.base_url !== undefined ? body.base_url.replace(/\/+$/, '') : current.base_url,
+      models: JSON.stringify(body.models ?? current.models),
+      model_prefixes: JSON.stringify(body.model_prefixes ?? current.model_prefixes),
+      api_version: apiVersion,
+      deployments: deployments ? JSON.stringify(deployments) : null,
+      updated_at: nowSeconds(this.deps),
+    };
+    await this.write(id, async (trx) => {
+      await trx.updateTable('runtime_providers').set(patch).where('id', '=', id).execute();
+      await writeAudit(trx, this.deps, { orgId, type: 'provider.updated', actor, objectId: id, details: { changes_requested: body } });
+    });
+    return this.get(orgId, id);
+  }
+
+  /** Deletes a provider and its credentials. */
+  async delete(orgId: string, id: string, actor: Actor) {
+    const row = await this.providerRow(orgId, id);
+    await this.write(id, async (trx) => {
+      await trx.deleteFrom('provider_credentials').where('provider_id', '=', id).execute();
+      await trx.deleteFrom('runtime_providers').where('id', '=', id).execute();
+      await writeAudit(trx, this.deps, { orgId, type: 'provider.deleted', actor, objectId: id, details: { data: { name: row.name } } });
+    });
+    return { object: 'organization.provider.deleted' as const, id, deleted: true as const };
+  }
+
+  async listCredentials(orgId: string, providerId: string, query: unknown): Promise<ListPage<ProviderCredentialObject>> {
+    const { limit, after } = pageOf(parseQuery(ListQuery, query));
+    await this.providerRow(orgId, providerId);
+    const db = this.deps.database.db;
+    let q = db.selectFrom('provider_credentials').selectAll().where('provider_id', '=', providerId);
+    const from = await afterSeq(db, 'provider_credentials', after, 'credential');
+    if (from !== null) q = q.where('seq', '>', from);
+    return toPage((await q.orderBy('seq').limit(limit + 1).execute()).map(toCredential), limit);
+  }
+
+  async getCredential(orgId: string, providerId: string, id: string): Promise<ProviderCredentialObject> {
+    return toCredential(await this.credentialRow(orgId, providerId, id));
+  }
+
+  /** Adds a credential; the answer has its redacted form only (the caller already has the secret). */
+  async addCredential(orgId: string, providerId: string, input: unknown, actor: Actor): Promise<ProviderCredentialObject> {
+    const body = parseInput(CreateCredential, input);
+    await this.providerRow(orgId, providerId);
+    const id = newId('pcred_', this.deps.randomBytes);
+    const now = nowSeconds(this.deps);
+    const row = {
+      id,
+      org_id: orgId,
+      provider_id: providerId,
+      secret_ciphertext: this.cipher.seal(body.value, id),
+      redacted_value: redactSecret(body.value),
+      weight: body.weight ?? 1,
+      status: 'active',
+      disabled_reason: null,
+      created_at: now,
+      updated_at: now,
+      rotated_at: null,
+    };
+    await this.write(providerId, async (trx) => {
+      await trx.insertInto('provider_credentials').values(row).execute();
+      await writeAudit(trx, this.deps, { orgId, type: 'provider_credential.created', actor, objectId: id, details: { data: { provider_id: providerId, redacted_value: row.redacted_value, weight: row.weight } } });
+    });
+    return toCredential(row);
+  }
+
+  /** Replaces a credential's secret at once: the gateway's next request uses the new one. */
+  async rotateCredential(orgId: string, providerId: string, id: string, input: unknown, actor: Actor): Promise<ProviderCredentialObject> {
+    const body = parseInput(RotateCredential, input);
+    const before = await this.credentialRow(orgId, providerId, id);
+    const now = nowSeconds(this.deps);
+    const redacted = redactSecret(body.value);
+    await this.write(providerId, async (trx) => {
+      await trx.updateTable('provider_credentials').set({ secret_ciphertext: this.cipher.seal(body.value, id), redacted_value: redacted, updated_at: now, rotated_at: now }).where('id', '=', id).execute();
+      await writeAudit(trx, this.deps, { orgId, type: 'provider_credential.rotated', actor, objectId: id, details: { data: { provider_id: providerId, previous_redacted_value: before.redacted_value, redacted_value: redacted } } });
+    });
+    return this.getCredential(orgId, providerId, id);
+  }
+
+  /** Disables or enables a credential (enabling also clears a refusal the gateway saw). */
+  async setCredentialStatus(orgId: string, providerId: string, id: string, status: 'active' | 'disabled', actor: Actor): Promise<ProviderCredentialObject> {
+    await this.credentialRow(orgId, providerId, id);
+    await this.write(providerId, async (trx) => {
+      await trx
+        .updateTable('provider_credentials')
+        .set({ status, disabled_reason: status === 'disabled' ? 'manual' : null, updated_at: nowSeconds(this.deps) })
+        .where('id', '=', id)
+        .execute();
+      await writeAudit(trx, this.deps, { orgId, type: status === 'disabled' ? 'provider_credential.disabled' : 'provider_credential.enabled', actor, objectId: id, details: { data: { provider_id: providerId } } });
+    });
+    return this.getCredential(orgId, providerId, id);
+  }
+
+  async deleteCredential(orgId: string, providerId: string, id: string, actor: Actor) {
+    const row = await this.credentialRow(orgId, providerId, id);
+    await this.write(providerId, async (trx) => {
+      await trx.deleteFrom('provider_credentials').where('id', '=', id).execute();
+      await writeAudit(trx, this.deps, { orgId, type: 'provider_credential.deleted', actor, objectId: id, details: { data: { provider_id: providerId, redacted_value: row.redacted_value } } });
+    });
+    return { object: 'organization.provider.credential.deleted' as const, id, deleted: true as const };
+  }
+
+  /**
+   * A credential the provider refused (the gateway saw 401/403 and stopped using it): disabled here too, so the API
+   * shows it and every instance stops using it. The failure's audit entry is reportCredentialFailure's. False when
+   * it is not an active runtime credential.
+   */
+  async markRefused(orgId: string, id: string): Promise<boolean> {
+    const db = this.deps.database.db;
+    const row = await db.selectFrom('provider_credentials').select(['provider_id', 'status']).where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
+    if (row?.status !== 'active') return false;
+    await this.write(row.provider_id, async (trx) => {
+      await trx.updateTable('provider_credentials').set({ status: 'disabled', disabled_reason: 'upstream_refused', updated_at: nowSeconds(this.deps) }).where('id', '=', id).execute();
+    });
+    return true;
+  }
+
+  /** Every runtime provider of the organization with its active credentials opened (for the gateway's directory). */
+  async load(orgId: string): Promise<RuntimeProviderRecord[]> {
+    const db = this.deps.database.db;
+    const providers = await db.selectFrom('runtime_providers').selectAll().where('org_id', '=', orgId).orderBy('seq').execute();
+    const creds = await db.selectFrom('provider_credentials').selectAll().where('org_id', '=', orgId).where('status', '=', 'active').orderBy('seq').execute();
+    return providers.map((row) => {
+      const p = toProvider(row);
+      const record: RuntimeProviderRecord = {
+        id: p.id,
+        name: p.name,
+        kind: p.kind,
+        baseUrl: p.base_url,
+        models: p.models,
+        modelPrefixes: p.model_prefixes,
+        apiVersion: p.api_version,
+        deployments: p.deployments ?? {},
+        credentials: [],
+        unreadable: [],
+      };
+      for (const c of creds) {
+        if (c.provider_id !== p.id) continue;
+        try {
+          record.credentials.push({ id: c.id, apiKey: this.cipher.open(c.secret_ciphertext, c.id), weight: Number(c.weight) });
+        } catch {
+          record.unreadable.push(c.id);
+        }
+      }
+      return record;
+    });
+  }
+
+  /** Registers what a write waits for before it answers (the gateway's directory reload). */
+  onWritten(settle: () => Promise<void>): void {
+    this.settlers.push(settle);
+  }
+
+  /**
+   * One transaction with its change-feed row, then the fan-out (this instance's directory, other instances by Redis
+   * and the feed); the answer waits for this instance's directory, so a rotation is used from the next request on.
+   */
+  private async write(providerId: string, fn: (trx: Executor) => Promise<void>): Promise<void> {
+    await this.deps.database.db.transaction().execute(async (trx) => {
+      await fn(trx);
+      await recordKeyChange(trx, this.deps, providerId);
+    });
+    this.deps.changes.providerChanged?.(providerId);
+    await Promise.all(this.settlers.map((settle) => settle()));
+  }
+
+  private async checkName(orgId: string, name: string, self: string | null): Promise<void> {
+    const lower = name.toLowerCase();
+    if (this.reservedNames.some((n) => n.toLowerCase() === lower)) {
+      throw new TollgateError('conflict', `A provider named '${name}' is in the configuration file; choose another name.`, 'name');
+    }
+    if (RESERVED_NAMES.includes(lower)) throw new TollgateError('conflict', `The name '${name}' is the built-in echo model's; choose another name.`, 'name');
+    const rows = await this.deps.database.db.selectFrom('runtime_providers').select(['id', 'name']).where('org_id', '=', orgId).execute();
+    if (rows.some((r) => r.id !== self && r.name.toLowerCase() === lower)) throw new TollgateError('conflict', `A provider named '${name}' already exists.`, 'name');
+  }
+
+  private async providerRow(orgId: string, id: string): Promise<ProviderRow> {
+    const row = await this.deps.database.db.selectFrom('runtime_providers').selectAll().where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
+    if (!row) throw new TollgateError('not_found', `No provider found with id '${id}'.`, 'provider_id');
+    return row;
+  }
+
+  private async credentialRow(orgId: string, providerId: string, id: string): Promise<CredentialRow> {
+    await this.providerRow(orgId, providerId);
+    const row = await this.deps.database.db.selectFrom('provider_credentials').selectAll().where('id', '=', id).where('provider_id', '=', providerId).executeTakeFirst();
+    if (!row) throw new TollgateError('not_found', `No credential found with id '${id}'.`, 'credential_id');
+    return row;
+  }
+}

@@ -1,0 +1,308 @@
+import { mkdtempSync, readdirSync, rmSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeEachDatabase, describeWithRedis } from './harness/backends.js';
+import { type KeyedUpstream, startKeyedUpstream } from './harness/keyed-upstream.js';
+import { startTestServer, type TestServer } from './harness/server.js';
+
+// Providers and credentials managed at run time (issue 20 §3): the admin API, what it never shows (the secret), the
+// gateway routing through them at once, and what a wrong TOLLGATE_SECRET does.
+
+const ORG = '/v1/organization';
+const SECRET_A = 'sk-runtime-credential-AAAA-0123456789abcdefA1b2';
+const SECRET_B = 'sk-runtime-credential-BBBB-0123456789abcdefB3c4';
+const SECRET_C = 'sk-runtime-credential-CCCC-0123456789abcdefC5d6';
+const REFUSED = 'sk-runtime-credential-REFUSED-0123456789abcdefR7';
+const ALL_SECRETS = [SECRET_A, SECRET_B, SECRET_C, REFUSED];
+
+/** Every file under a directory, as text (the SQLite database and its WAL included). */
+function filesText(dir: string): string {
+  let out = '';
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    out += statSync(p).isDirectory() ? filesText(p) : readFileSync(p).toString('latin1');
+  }
+  return out;
+}
+
+const waitFor = async (check: () => boolean | Promise<boolean>, ms = 5000) => {
+  const deadline = performance.now() + ms;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+};
+
+describeEachDatabase('runtime providers', (backend) => {
+  let t: TestServer;
+  let up: KeyedUpstream;
+  let projectKey: string;
+  const logs: string[] = [];
+  const answers: string[] = [];
+
+  /** An admin call whose answer text is kept (to check that no secret is ever in one). */
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await t.api(method, path, body === undefined ? {} : { body });
+    answers.push(res.text);
+    return res;
+  };
+  const chat = (model = 'rt-model') =>
+    fetch(`${t.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${projectKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+
+  beforeAll(async () => {
+    up = await startKeyedUpstream([SECRET_A, SECRET_B, SECRET_C]);
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-rtp-'));
+    const file = join(dir, 'tollgate.config.json');
+    // A provider from the file, to clash with; it serves nothing the tests ask for.
+    writeFileSync(file, JSON.stringify({ providers: [{ name: 'fromfile', base_url: `${up.url}/v1`, api_key_env: 'FILE_KEY' }], routes: { 'file-*': 'fromfile' } }));
+    t = await startTestServer(backend, {
+      env: { TOLLGATE_CONFIG: file, FILE_KEY: SECRET_A, TOLLGATE_SECRET: 'runtime-providers-test-secret-0123456789' },
+      logger: pino({ level: 'trace' }, { write: (line: string) => logs.push(line) }),
+    });
+    projectKey = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'rt' } })).body.value;
+  });
+  afterAll(async () => {
+    await t?.close();
+    await up?.close();
+  });
+
+  it('creates, lists, reads, updates and deletes providers and credentials, showing each secret only redacted', async () => {
+    const p = await api('POST', `${ORG}/providers`, { name: 'crud', kind: 'anthropic', base_url: 'https://api.anthropic.example/v1/', model_prefixes: ['claude-'] });
+    expect(p.status).toBe(200);
+    expect(p.body).toMatchObject({ object: 'organization.provider', name: 'crud', kind: 'anthropic', base_url: 'https://api.anthropic.example/v1', models: [], model_prefixes: ['claude-'], api_version: null, deployments: null });
+    expect(p.body.id).toMatch(/^prov_[A-Za-z0-9]+$/);
+    const c1 = await api('POST', `${ORG}/providers/${p.body.id}/credentials`, { value: SECRET_A, weight: 3 });
+    expect(c1.status).toBe(200);
+    expect(c1.body).toMatchObject({ object: 'organization.provider.credential', provider_id: p.body.id, redacted_value: 'sk-runtime-…A1b2', weight: 3, status: 'active', disabled_reason: null });
+    expect(c1.body.id).toMatch(/^pcred_[A-Za-z0-9]+$/);
+    const c2 = await api('POST', `${ORG}/providers/${p.body.id}/credentials`, { value: SECRET_B });
+    expect(c2.body.weight).toBe(1);
+
+    const list = await api('GET', `${ORG}/providers/${p.body.id}/credentials?limit=1`);
+    expect(list.body).toMatchObject({ object: 'list', first_id: c1.body.id, last_id: c1.body.id, has_more: true });
+    const rest = await api('GET', `${ORG}/providers/${p.body.id}/credentials?limit=1&after=${c1.body.id}`);
+    expect(rest.body).toMatchObject({ data: [{ id: c2.body.id }], has_more: false });
+    expect((await api('GET', `${ORG}/providers/${p.body.id}/credentials/${c2.body.id}`)).body.redacted_value).toBe('sk-runtime-…B3c4');
+    expect((await api('GET', `${ORG}/providers`)).body.data.map((x: { name: string }) => x.name)).toContain('crud');
+
+    const rotated = await api('POST', `${ORG}/providers/${p.body.id}/credentials/${c2.body.id}/rotate`, { value: SECRET_C });
+    expect(rotated.body).toMatchObject({ redacted_value: 'sk-runtime-…C5d6', status: 'active' });
+    expect(rotated.body.rotated_at).toEqual(expect.any(Number));
+    expect((await api('POST', `${ORG}/providers/${p.body.id}/credentials/${c2.body.id}/disable`)).body).toMatchObject({ status: 'disabled', disabled_reason: 'manual' });
+    expect((await api('POST', `${ORG}/providers/${p.body.id}/credentials/${c2.body.id}/enable`)).body).toMatchObject({ status: 'active', disabled_reason: null });
+    const updated = await api('POST', `${ORG}/providers/${p.body.id}`, { models: ['claude-x'], api_version: '2023-06-01' });
+    expect(updated.body).toMatchObject({ models: ['claude-x'], model_prefixes: ['claude-'], api_version: '2023-06-01' });
+    expect((await api('DELETE', `${ORG}/providers/${p.body.id}/credentials/${c1.body.id}`)).body).toEqual({ object: 'organization.provider.credential.deleted', id: c1.body.id, deleted: true });
+    expect((await api('GET', `${ORG}/providers/${p.body.id}/credentials/${c1.body.id}`)).status).toBe(404);
+    expect((await api('DELETE', `${ORG}/providers/${p.body.id}`)).body).toEqual({ object: 'organization.provider.deleted', id: p.body.id, deleted: true });
+    expect((await api('GET', `${ORG}/providers/${p.body.id}`)).status).toBe(404);
+
+    const audit = await api('GET', `${ORG}/audit_logs?limit=100`);
+    const types = audit.body.data.map((e: { type: string }) => e.type);
+    for (const type of [
+      'provider.created',
+      'provider.updated',
+      'provider.deleted',
+      'provider_credential.created',
+      'provider_credential.rotated',
+      'provider_credential.disabled',
+      'provider_credential.enabled',
+      'provider_credential.deleted',
+    ]) {
+      expect(types, type).toContain(type);
+    }
+  });
+
+  it('refuses a name the config file or another runtime provider has (409), unknown parameters (400) and bad values', async () => {
+    const clash = await api('POST', `${ORG}/providers`, { name: 'fromfile', base_url: 'https://x.example' });
+    expect(clash.status).toBe(409);
+    expect(clash.body.error).toMatchObject({ type: 'invalid_request_error', param: 'name' });
+    expect((await api('POST', `${ORG}/providers`, { name: 'echo', base_url: 'https://x.example' })).status).toBe(409);
+    const first = await api('POST', `${ORG}/providers`, { name: 'twice', base_url: 'https://x.example' });
+    expect(first.status).toBe(200);
+    expect((await api('POST', `${ORG}/providers`, { name: 'TWICE', base_url: 'https://y.example' })).status).toBe(409);
+    const other = await api('POST', `${ORG}/providers`, { name: 'other', base_url: 'https://y.example' });
+    expect((await api('POST', `${ORG}/providers/${other.body.id}`, { name: 'twice' })).status).toBe(409);
+
+    const unknown = await api('POST', `${ORG}/providers`, { name: 'u', base_url: 'https://x.example', colour: 'red' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error).toMatchObject({ code: 'unknown_parameter', param: 'colour' });
+    const credUnknown = await api('POST', `${ORG}/providers/${first.body.id}/credentials`, { value: SECRET_A, label: 'x' });
+    expect(credUnknown.body.error).toMatchObject({ code: 'unknown_parameter', param: 'label' });
+    expect((await api('GET', `${ORG}/providers?colour=red`)).body.error).toMatchObject({ code: 'unknown_parameter', param: 'colour' });
+    expect((await api('POST', `${ORG}/providers/${first.body.id}/credentials/pcred_none/disable`, { why: 1 })).body.error).toMatchObject({ code: 'unknown_parameter' });
+    expect((await api('POST', `${ORG}/providers`, { name: 'az', kind: 'azure-openai', base_url: 'https://x.example' })).body.error).toMatchObject({ code: 'invalid_value', param: 'api_version' });
+    expect((await api('POST', `${ORG}/providers`, { name: 'bad name', base_url: 'https://x.example' })).body.error).toMatchObject({ param: 'name' });
+    expect((await api('POST', `${ORG}/providers`, { name: 'k', kind: 'gemini', base_url: 'https://x.example' })).body.error).toMatchObject({ param: 'kind' });
+    const spaced = await api('POST', `${ORG}/providers/${first.body.id}/credentials`, { value: 'has a space in it' });
+    expect(spaced.body.error).toMatchObject({ code: 'invalid_value', param: 'value' });
+    expect(spaced.text).not.toContain('has a space');
+    expect((await api('GET', `${ORG}/providers/prov_none/credentials`)).status).toBe(404);
+    await api('DELETE', `${ORG}/providers/${first.body.id}`);
+    await api('DELETE', `${ORG}/providers/${other.body.id}`);
+  });
+
+  it('routes a request to a runtime provider at once, with its credential; a rotation and a disable take effect on the next request', async () => {
+    const p = await api('POST', `${ORG}/providers`, { name: 'rt', base_url: `${up.url}/v1`, models: ['rt-model'], model_prefixes: ['rtp-'] });
+    const a = await api('POST', `${ORG}/providers/${p.body.id}/credentials`, { value: SECRET_A });
+    up.keys.length = 0;
+    const res = await chat();
+    expect(res.status).toBe(200);
+    expect((await res.json()).choices[0].message.content).toBe('hi');
+    expect((await chat('rtp-anything')).status).toBe(200);
+    expect(up.keys).toEqual([SECRET_A, SECRET_A]);
+
+    await api('POST', `${ORG}/providers/${p.body.id}/credentials/${a.body.id}/rotate`, { value: SECRET_B });
+    up.keys.length = 0;
+    expect((await chat()).status).toBe(200);
+    expect(up.keys).toEqual([SECRET_B]);
+
+    // Two credentials, one disabled: only the other is used.
+    const c = await api('POST', `${ORG}/providers/${p.body.id}/credentials`, { value: SECRET_C, weight: 1000 });
+    await api('POST', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}/disable`);
+    up.keys.length = 0;
+    for (let i = 0; i < 5; i++) expect((await chat()).status).toBe(200);
+    expect(up.keys).toEqual(Array(5).fill(SECRET_B));
+    await api('POST', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}/enable`);
+    up.keys.length = 0;
+    expect((await chat()).status).toBe(200);
+    // Weight 1000 to 1: the enabled one is picked (a miss has odds of 1 in 1001).
+    expect(up.keys).toEqual([SECRET_C]);
+
+    // Deleted: the model is no longer routed there, but to the default provider (the file's, with its own key).
+    await api('DELETE', `${ORG}/providers/${p.body.id}`);
+    up.keys.length = 0;
+    await chat();
+    expect(up.keys).toEqual([SECRET_A]);
+  });
+
+  it('shows a credential the provider refused (401) as disabled, and stops using it', async () => {
+    const p = await api('POST', `${ORG}/providers`, { name: 'refusing', base_url: `${up.url}/v1`, models: ['ref-model'] });
+    const bad = await api('POST', `${ORG}/providers/${p.body.id}/credentials`, { value: REFUSED, weight: 1000 });
+    await api('POST', `${ORG}/providers/${p.body.id}/credentials`, { value: SECRET_A, weight: 1 });
+    up.keys.length = 0;
+    for (let i = 0; i < 3; i++) expect((await chat('ref-model')).status).toBe(200);
+    expect(up.keys.filter((k) => k === REFUSED)).toHaveLength(1);
+    await waitFor(async () => (await t.api('GET', `${ORG}/providers/${p.body.id}/credentials/${bad.body.id}`)).body.status === 'disabled');
+    expect((await api('GET', `${ORG}/providers/${p.body.id}/credentials/${bad.body.id}`)).body).toMatchObject({ status: 'disabled', disabled_reason: 'upstream_refused' });
+    const audit = await api('GET', `${ORG}/audit_logs?event_types=provider_credential.failed`);
+    expect(audit.body.data[0]['provider_credential.failed']).toMatchObject({ provider: 'refusing', credential: bad.body.id, status: 401 });
+    await api('DELETE', `${ORG}/providers/${p.body.id}`);
+  });
+
+  it('never shows a secret: not in any answer, audit entry, log line or the database', async () => {
+    const texts = answers.join('\n');
+    const audit = (await t.api('GET', `${ORG}/audit_logs?limit=100`)).text;
+    const rows = JSON.stringify(await t.server.runtime.database.db.selectFrom('provider_credentials').selectAll().execute());
+    const auditRows = JSON.stringify(await t.server.runtime.database.db.selectFrom('audit_logs').selectAll().execute());
+    const files = backend.name === 'sqlite' ? filesText(t.dataDir) : '';
+    for (const s of ALL_SECRETS) {
+      for (const [where, text] of Object.entries({ answers: texts, audit, rows, auditRows, logs: logs.join('\n'), files })) {
+        expect(text.includes(s), `${where} has ${s.slice(-4)}`).toBe(false);
+        // Nor a long piece of it (a secret cut short is still a secret).
+        expect(text.includes(s.slice(0, 30)), `${where} has part of ${s.slice(-4)}`).toBe(false);
+      }
+    }
+    expect(texts.length).toBeGreaterThan(1000);
+  });
+});
+
+describeEachDatabase('runtime providers under another TOLLGATE_SECRET', (backend) => {
+  let up: KeyedUpstream;
+  let second: TestServer | null = null;
+
+  beforeAll(async () => {
+    up = await startKeyedUpstream([SECRET_A, SECRET_B]);
+  });
+  afterAll(async () => {
+    await second?.close();
+    await up?.close();
+  });
+
+  it('starts, logs which credentials cannot be decrypted (without them) and does not use them', async () => {
+    const first = await startTestServer(backend, { env: { TOLLGATE_SECRET: 'the-first-server-secret-0123456789abcdef' }, keepSchema: true });
+    const p = await first.api('POST', `${ORG}/providers`, { body: { name: 'sealed', base_url: `${up.url}/v1`, models: ['sealed-model'] } });
+    const c = await first.api('POST', `${ORG}/providers/${p.body.id}/credentials`, { body: { value: SECRET_A } });
+    await first.server.close();
+    const logs: string[] = [];
+    second = await startTestServer(backend, {
+      env: { TOLLGATE_SECRET: 'another-server-secret-0123456789abcdef0' },
+      dataDir: first.dataDir,
+      schema: first.schema,
+      logger: pino({ level: 'info' }, { write: (line: string) => logs.push(line) }),
+    });
+    const line = logs.map((l) => JSON.parse(l)).find((l) => l.credential === c.body.id);
+    expect(line).toMatchObject({ level: 50, provider: 'sealed', provider_id: p.body.id });
+    expect(line.msg).toMatch(/CANNOT BE DECRYPTED/);
+    expect(logs.join('\n')).not.toContain(SECRET_A);
+    const key = (await second.api('POST', `${ORG}/projects/${second.defaultProjectId}/api_keys`, { body: { name: 'k' } })).body.value;
+    up.keys.length = 0;
+    await fetch(`${second.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'sealed-model', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    // The provider is routed, with no key of its own: the undecryptable one is not sent (nor anything made of it).
+    expect(up.keys).toEqual(['']);
+    // Rotated under the new secret, it is used again.
+    await second.api('POST', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}/rotate`, { body: { value: SECRET_B } });
+    up.keys.length = 0;
+    await fetch(`${second.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'sealed-model', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(up.keys).toEqual([SECRET_B]);
+  });
+});
+
+describeWithRedis('runtime providers on two instances sharing PostgreSQL and Redis', (redisUrl) => {
+  const pgUrl = process.env.TEST_DATABASE_URL;
+  let a: TestServer | null = null;
+  let b: TestServer | null = null;
+  let up: KeyedUpstream;
+
+  beforeAll(async () => {
+    if (!pgUrl) throw new Error('this suite needs TEST_DATABASE_URL as well');
+    up = await startKeyedUpstream([SECRET_A, SECRET_B]);
+    const env = { REDIS_URL: redisUrl, TOLLGATE_SECRET: 'two-instances-share-this-secret-0123456789' };
+    a = await startTestServer({ name: 'postgres', url: pgUrl }, { env, keepSchema: true });
+    b = await startTestServer({ name: 'postgres', url: pgUrl }, { env, schema: a.schema });
+  });
+  afterAll(async () => {
+    await a?.server.close();
+    if (a) rmSync(a.dataDir, { recursive: true, force: true });
+    await b?.close();
+    await up?.close();
+  });
+
+  it('a provider added, rotated and disabled on one instance is used so by the other within seconds', async () => {
+    const one = a as TestServer;
+    const two = b as TestServer;
+    const key = (await one.api('POST', `${ORG}/projects/${one.defaultProjectId}/api_keys`, { body: { name: 'both' } })).body.value;
+    const viaB = async () => {
+      up.keys.length = 0;
+      await fetch(`${two.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'shared-model', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      return up.keys[0] ?? null;
+    };
+    expect(await viaB()).toBe(null); // the echo model answers it: no provider serves it yet
+    const p = await one.api('POST', `${ORG}/providers`, { body: { name: 'shared', base_url: `${up.url}/v1`, models: ['shared-model'] } });
+    const c = await one.api('POST', `${ORG}/providers/${p.body.id}/credentials`, { body: { value: SECRET_A } });
+    await waitFor(async () => (await viaB()) === SECRET_A);
+    await one.api('POST', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}/rotate`, { body: { value: SECRET_B } });
+    await waitFor(async () => (await viaB()) === SECRET_B);
+    await one.api('POST', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}/disable`);
+    // No usable credential left: the provider is still routed, with no key.
+    await waitFor(async () => (await viaB()) === '');
+  });
+});
