@@ -1,7 +1,7 @@
 import { type GatewayConfig, type ProviderConfig, runtimeProviderConfig } from './config/gateway-config.js';
 import type { KeyChangeListener } from './core/ports.js';
 import type { RoutingTable } from './core/routing.js';
-import type { Upstream } from './core/upstream.js';
+import { type Upstream, UpstreamFailure } from './core/upstream.js';
 import type { RuntimeProviderRecord } from './services/runtime-providers.js';
 
 type Route = RoutingTable['routes'][number];
@@ -107,10 +107,14 @@ export class ProviderDirectory implements KeyChangeListener, RoutingTable {
       }
       seen.add(r.name);
       const cfg = runtimeProviderConfig(r, this.base.timeouts);
-      const signature = JSON.stringify(cfg);
+      // Keys stored but none usable (all disabled, or unreadable): refused, never sent without a key. None stored at
+      // all: a server that takes no key (Ollama, vLLM).
+      const unusable = r.credentials.length === 0 && r.stored > 0;
+      const signature = JSON.stringify({ cfg, unusable });
       if (this.built.get(r.name) !== signature) {
         const old = this.upstreams.get(r.name);
-        this.upstreams.set(r.name, this.opts.build(cfg));
+        const upstream = this.opts.build(cfg);
+        this.upstreams.set(r.name, unusable ? withoutUsableKey(upstream) : upstream);
         this.built.set(r.name, signature);
         void old?.close().catch(() => {});
       }
@@ -134,4 +138,22 @@ export class ProviderDirectory implements KeyChangeListener, RoutingTable {
   private upstreamIsForeign(name: string): boolean {
     return this.upstreams.has(name) && !this.built.has(name);
   }
+}
+
+/**
+ * A runtime provider whose stored keys are all disabled or cannot be decrypted: each request is answered 503
+ * upstream_unavailable (nothing sent, so a route's fallback takes it) instead of reaching the provider without a key,
+ * whose 401 the client would read as its own key refused.
+ */
+function withoutUsableKey(u: Upstream): Upstream {
+  return {
+    name: u.name,
+    format: u.format,
+    models: u.models,
+    totalTimeoutMs: u.totalTimeoutMs,
+    credential: null,
+    send: () =>
+      Promise.reject(new UpstreamFailure('unavailable', `The upstream provider '${u.name}' has no usable key: each of its keys is disabled or cannot be decrypted.`, true)),
+    close: () => u.close(),
+  };
 }

@@ -175,6 +175,25 @@ describeEachDatabase('runtime providers', (backend) => {
     // Weight 1000 to 1: the enabled one is picked (a miss has odds of 1 in 1001).
     expect(up.keys).toEqual([SECRET_C]);
 
+    // Every key disabled: refused with 503 and nothing sent, not sent without a key; enabled again, used again.
+    await api('POST', `${ORG}/providers/${p.body.id}/credentials/${a.body.id}/disable`);
+    await api('POST', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}/disable`);
+    up.keys.length = 0;
+    const none = await chat();
+    expect(none.status).toBe(503);
+    expect((await none.json()).error.code).toBe('upstream_unavailable');
+    expect(up.keys).toEqual([]);
+    await api('POST', `${ORG}/providers/${p.body.id}/credentials/${a.body.id}/enable`);
+    expect((await chat()).status).toBe(200);
+    expect(up.keys).toEqual([SECRET_B]);
+
+    // A provider with no key stored at all is a server that takes none (Ollama, vLLM): sent without one.
+    const keyless = await api('POST', `${ORG}/providers`, { name: 'keyless', base_url: `${up.url}/v1`, models: ['keyless-model'] });
+    expect(keyless.status).toBe(200);
+    up.keys.length = 0;
+    await chat('keyless-model');
+    expect(up.keys).toEqual(['']);
+
     // Deleted: the model is no longer routed there, but to the default provider (the file's, with its own key).
     await api('DELETE', `${ORG}/providers/${p.body.id}`);
     up.keys.length = 0;
@@ -243,13 +262,16 @@ describeEachDatabase('runtime providers under another TOLLGATE_SECRET', (backend
     expect(logs.join('\n')).not.toContain(SECRET_A);
     const key = (await second.api('POST', `${ORG}/projects/${second.defaultProjectId}/api_keys`, { body: { name: 'k' } })).body.value;
     up.keys.length = 0;
-    await fetch(`${second.url}/v1/chat/completions`, {
+    const refused = await fetch(`${second.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'sealed-model', messages: [{ role: 'user', content: 'hi' }] }),
     });
-    // The provider is routed, with no key of its own: the undecryptable one is not sent (nor anything made of it).
-    expect(up.keys).toEqual(['']);
+    // Its only key cannot be opened: refused with 503, nothing sent (neither that key, nor anything made of it, nor
+    // the request without a key, whose 401 the client would take for its own key refused).
+    expect(refused.status).toBe(503);
+    expect((await refused.json()).error).toMatchObject({ code: 'upstream_unavailable', message: expect.stringContaining("'sealed' has no usable key") });
+    expect(up.keys).toEqual([]);
     // Rotated under the new secret, it is used again.
     await second.api('POST', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}/rotate`, { body: { value: SECRET_B } });
     up.keys.length = 0;
@@ -286,13 +308,15 @@ describeWithRedis('runtime providers on two instances sharing PostgreSQL and Red
     const one = a as TestServer;
     const two = b as TestServer;
     const key = (await one.api('POST', `${ORG}/projects/${one.defaultProjectId}/api_keys`, { body: { name: 'both' } })).body.value;
+    let lastStatus = 0;
     const viaB = async () => {
       up.keys.length = 0;
-      await fetch(`${two.url}/v1/chat/completions`, {
+      const res = await fetch(`${two.url}/v1/chat/completions`, {
         method: 'POST',
         headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
         body: JSON.stringify({ model: 'shared-model', messages: [{ role: 'user', content: 'hi' }] }),
       });
+      lastStatus = res.status;
       return up.keys[0] ?? null;
     };
     expect(await viaB()).toBe(null); // the echo model answers it: no provider serves it yet
@@ -302,7 +326,7 @@ describeWithRedis('runtime providers on two instances sharing PostgreSQL and Red
     await one.api('POST', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}/rotate`, { body: { value: SECRET_B } });
     await waitFor(async () => (await viaB()) === SECRET_B);
     await one.api('POST', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}/disable`);
-    // No usable credential left: the provider is still routed, with no key.
-    await waitFor(async () => (await viaB()) === '');
+    // No usable credential left: refused (503) on the other instance too, nothing sent.
+    await waitFor(async () => (await viaB()) === null && lastStatus === 503);
   });
 });

@@ -88,6 +88,8 @@ export interface RuntimeProviderRecord {
   credentials: Array<{ id: string; apiKey: string; weight: number }>;
   /** Active credentials whose secret did not open (another TOLLGATE_SECRET, or tampered with): ids only. */
   unreadable: string[];
+  /** Credentials stored for it, whatever their status: a provider with some but none usable is refused, not sent keyless. */
+  stored: number;
 }
 
 type ProviderRow = {
@@ -344,7 +346,7 @@ export class RuntimeProviders {
   async load(orgId: string): Promise<RuntimeProviderRecord[]> {
     const db = this.deps.database.db;
     const providers = await db.selectFrom('runtime_providers').selectAll().where('org_id', '=', orgId).orderBy('seq').execute();
-    const creds = await db.selectFrom('provider_credentials').selectAll().where('org_id', '=', orgId).where('status', '=', 'active').orderBy('seq').execute();
+    const creds = await db.selectFrom('provider_credentials').selectAll().where('org_id', '=', orgId).orderBy('seq').execute();
     return providers.map((row) => {
       const p = toProvider(row);
       const record: RuntimeProviderRecord = {
@@ -358,9 +360,12 @@ export class RuntimeProviders {
         deployments: p.deployments ?? {},
         credentials: [],
         unreadable: [],
+        stored: 0,
       };
       for (const c of creds) {
         if (c.provider_id !== p.id) continue;
+        record.stored++;
+        if (c.status !== 'active') continue;
         try {
           record.credentials.push({ id: c.id, apiKey: this.cipher.open(c.secret_ciphertext, c.id), weight: Number(c.weight) });
         } catch {
