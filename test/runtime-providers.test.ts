@@ -119,6 +119,17 @@ describeEachDatabase('runtime providers', (backend) => {
     }
   });
 
+  it('keeps names unique whatever their case under concurrent creates: one is made, the others get 409', async () => {
+    const names = ['Racer', 'racer', 'RACER', 'rAcEr', 'racer'];
+    const answers = await Promise.all(names.map((name) => api('POST', `${ORG}/providers`, { name, base_url: 'https://race.example' })));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409, 409, 409, 409]);
+    for (const a of answers.filter((x) => x.status === 409)) expect(a.body.error).toMatchObject({ param: 'name', message: expect.stringMatching(/already exists/) });
+    // The database itself refuses a second spelling (what holds when two writes pass the service's check at once).
+    const db = t.server.runtime.database.db;
+    const row = await db.selectFrom('runtime_providers').selectAll().where('name', 'in', names).executeTakeFirstOrThrow();
+    await expect(db.insertInto('runtime_providers').values({ ...row, seq: undefined, id: 'prov_other', name: row.name.toUpperCase() === row.name ? row.name.toLowerCase() : row.name.toUpperCase() } as never).execute()).rejects.toThrow();
+  });
+
   it('refuses a name the config file or another runtime provider has (409), unknown parameters (400) and bad values', async () => {
     const clash = await api('POST', `${ORG}/providers`, { name: 'fromfile', base_url: 'https://x.example' });
     expect(clash.status).toBe(409);

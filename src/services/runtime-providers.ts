@@ -207,7 +207,7 @@ export class RuntimeProviders {
       updated_at: now,
     };
     await this.write(id, async (trx) => {
-      await trx.insertInto('runtime_providers').values(row).execute();
+      await nameClash(body.name, trx.insertInto('runtime_providers').values(row).execute());
       const { object: _object, ...data } = toProvider(row);
       await writeAudit(trx, this.deps, { orgId, type: 'provider.created', actor, objectId: id, details: { data } });
     });
@@ -234,7 +234,7 @@ export class RuntimeProviders {
       updated_at: nowSeconds(this.deps),
     };
     await this.write(id, async (trx) => {
-      await trx.updateTable('runtime_providers').set(patch).where('id', '=', id).execute();
+      await nameClash(patch.name, trx.updateTable('runtime_providers').set(patch).where('id', '=', id).execute());
       await writeAudit(trx, this.deps, { orgId, type: 'provider.updated', actor, objectId: id, details: { changes_requested: body } });
     });
     return this.get(orgId, id);
@@ -415,5 +415,16 @@ export class RuntimeProviders {
     const row = await this.deps.database.db.selectFrom('provider_credentials').selectAll().where('id', '=', id).where('provider_id', '=', providerId).executeTakeFirst();
     if (!row) throw new TollgateError('not_found', `No credential found with id '${id}'.`, 'credential_id');
     return row;
+  }
+}
+
+/** A write's unique-name violation (two writes racing past the check with one name, in any case) as the check's 409. */
+async function nameClash<T>(name: string, write: Promise<T>): Promise<T> {
+  try {
+    return await write;
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    if (e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE') throw new TollgateError('conflict', `A provider named '${name}' already exists.`, 'name');
+    throw err;
   }
 }

@@ -1,4 +1,4 @@
-import type { Kysely, Migration } from 'kysely';
+import { type Kysely, type Migration, sql } from 'kysely';
 import { type Dialect, notNull, withSeq } from './migrations.js';
 
 // Issue 20 §3: providers and their credentials managed at run time (the admin API and the dashboard), beside the
@@ -24,7 +24,8 @@ export function providerMigrations(dialect: Dialect): Record<string, Migration> 
           .addColumn('created_at', 'bigint', notNull)
           .addColumn('updated_at', 'bigint', notNull)
           .execute();
-        await db.schema.createIndex('runtime_providers_name').on('runtime_providers').columns(['org_id', 'name']).unique().execute();
+        // Names are unique in an organization whatever their case (the service's check, kept under concurrent writes).
+        await sql`CREATE UNIQUE INDEX runtime_providers_name ON runtime_providers (org_id, lower(name))`.execute(db);
 
         // status: active | disabled; disabled_reason: manual | upstream_refused (the gateway saw a 401/403).
         await withSeq(db.schema.createTable('provider_credentials'), dialect)
