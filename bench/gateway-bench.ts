@@ -87,9 +87,11 @@ export interface GatewayReport {
   notes: string[];
 }
 
-interface Target {
+export interface Target {
   name: TargetName;
   url: string;
+  /** The path the load POSTs to (CHAT_PATH unless said). */
+  path?: string;
   child: Child;
   keys: number;
   keyKind: KeyKind;
@@ -114,8 +116,15 @@ async function checkTarget(url: string, key: string, mode: Mode): Promise<void> 
 /** Other processes using more than this share of the CPUs during a run make it run again (once). */
 export const MAX_OTHER_LOAD = 0.15;
 
-async function measure(t: Target, mode: Mode, connections: number, o: BenchOptions, warmupS: number): Promise<{ served: number; run: RunRecord }> {
-  const load = { url: t.url + CHAT_PATH, script: t.script[mode], connections };
+/** One measured run of `t` (a warm-up first; run again once when other processes were busy), and every request it served. */
+export async function measure(
+  t: Target,
+  mode: Mode,
+  connections: number,
+  o: Pick<BenchOptions, 'durationS' | 'log'>,
+  warmupS: number,
+): Promise<{ served: number; run: RunRecord }> {
+  const load = { url: t.url + (t.path ?? CHAT_PATH), script: t.script[mode], connections };
   let best: RunRecord | null = null;
   /** Every request the target answered, warm-ups and discarded attempts included (they are metered too). */
   let served = 0;
@@ -160,7 +169,7 @@ export function medianRun(rounds: RunRecord[]): RunRecord {
 }
 
 /** Starts bench/<file> (which prints `LISTENING <port>`) under node --import tsx. */
-function nodeServer(name: string, args: string[]): StartServer {
+export function nodeServer(name: string, args: string[]): StartServer {
   return async (nodeFlags) => {
     const child = spawnNode(name, nodeFlags, args, childEnv({}));
     const m = await waitForOutput(child, /LISTENING (\d+)/, 30_000);

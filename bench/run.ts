@@ -1,13 +1,21 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { benchFlows } from './flows-bench.js';
 import { benchGateway, type GatewayReport } from './gateway-bench.js';
 import { killAllChildren, removeTempDirs } from './processes.js';
+import type { FlowsReport } from './flows-bench.js';
+import { isNative, parseFlows } from './flows.js';
+import { comparePassThrough, type FlowComparison, renderFlowsReport, type TranslationCost, translationCosts } from './flows-report.js';
 import { type Comparison, compareToBare, renderGatewayReport } from './report.js';
 
-// `npm run bench`: the gateway bench, then the scanner bench (bench/scan-bench.ts) when it exists.
-// BENCH_ONLY=gateway|scan|usage|propagation|sizing runs one section; BENCH_DURATION (seconds, "10" or "10s") sets each measured run;
-// BENCH_ROUNDS (default 3) sets how many interleaved rounds the gateway section runs (the median round is reported).
-// Progress goes to stderr, the report (markdown) to stdout, the numbers to bench/results/latest.json.
+// `npm run bench`: the gateway bench, the flows bench (Anthropic and OpenAI, native and translated), then the scanner
+// bench (bench/scan-bench.ts) when it exists, and the others.
+// BENCH_ONLY=gateway|flows|scan|usage|propagation|sizing runs one section; BENCH_DURATION (seconds, "10" or "10s") sets each measured run;
+// BENCH_ROUNDS (default 3) sets how many interleaved rounds the gateway and flows sections run (the median round is reported);
+// BENCH_FLOWS (comma-separated: openai, anthropic-native, openai-to-anthropic, anthropic-to-openai; all by default)
+// picks the flows of the flows section.
+// Progress goes to stderr, the report (markdown) to stdout and bench/results/latest.md, the numbers to
+// bench/results/latest.json (both keep the previous results of sections that did not run).
 
 interface ScanResult {
   mbPerSec: number;
@@ -16,6 +24,8 @@ interface ScanResult {
 }
 
 const RESULTS_FILE = fileURLToPath(new URL('./results/latest.json', import.meta.url));
+const REPORT_FILE = fileURLToPath(new URL('./results/latest.md', import.meta.url));
+const SECTIONS = ['gateway', 'flows', 'scan', 'usage', 'propagation', 'sizing'] as const;
 const SCAN_BENCH = new URL('./scan-bench.ts', import.meta.url);
 const SCAN_TIMEOUT_MS = 15 * 60_000;
 
@@ -97,6 +107,49 @@ function compact(r: GatewayReport): Record<string, unknown> {
   };
 }
 
+async function flowsSection(): Promise<{ report: FlowsReport; passThrough: FlowComparison[]; costs: TranslationCost[] }> {
+  const durationS = durationSeconds(process.env.BENCH_DURATION);
+  const warmupS = 3;
+  const rounds = roundCount(process.env.BENCH_ROUNDS);
+  const flows = parseFlows(process.env.BENCH_FLOWS);
+  const connections = [1, 32];
+  const targets = flows.reduce((n, f) => n + (isNative(f) ? 2 : 1), 0);
+  const budgetMs = (2 * targets * 2 * connections.length * rounds * (durationS + warmupS + 5) + 240) * 1000;
+  log(`flows bench: ${flows.map((f) => f.name).join(', ')}; ${rounds} rounds of ${durationS} s per run; at most ${Math.round(budgetMs / 60_000)} min`);
+  const report = await Promise.race([benchFlows({ durationS, warmupS, rounds, connections, flows, samples: 5, log }), timeout(budgetMs, 'the flows bench')]);
+  return { report, passThrough: comparePassThrough(report.runs), costs: translationCosts(report.runs) };
+}
+
+/**
+ * latest.md: this run's sections, and the previous file's sections (its `## ` headings) that did not run this time.
+ * A section is known by its heading's first word(s): every heading a section writes starts with its HEADINGS entry.
+ */
+const HEADINGS: Record<(typeof SECTIONS)[number], string> = {
+  gateway: '## Gateway',
+  flows: '## Flows',
+  scan: '## Scanner',
+  usage: '## Usage API',
+  propagation: '## Revocation propagation',
+  sizing: '## Sizing',
+};
+
+/** Merges this run's markdown sections into the previous report's, in the order of SECTIONS. */
+export function mergeReport(previous: string, ran: Partial<Record<(typeof SECTIONS)[number], string>>): string {
+  const old = previous.split(/^(?=## )/m).filter((s) => s.startsWith('## '));
+  const parts = SECTIONS.map((name) => ran[name] ?? old.find((s) => s.startsWith(HEADINGS[name])) ?? null).filter((s): s is string => s !== null);
+  return `# Tollgate bench\n\n${parts.map((p) => `${p.trimEnd()}\n`).join('\n')}`;
+}
+
+function saveReport(ran: Partial<Record<(typeof SECTIONS)[number], string>>): void {
+  let previous = '';
+  try {
+    previous = readFileSync(REPORT_FILE, 'utf8');
+  } catch {
+    // first run
+  }
+  writeFileSync(REPORT_FILE, mergeReport(previous, ran));
+}
+
 /** Keeps the previous numbers of a section that did not run this time. */
 function saveResults(sections: Record<string, unknown>): void {
   let previous: Record<string, unknown> = {};
@@ -112,10 +165,14 @@ function saveResults(sections: Record<string, unknown>): void {
 /** Runs the gateway bench and the scanner section (BENCH_ONLY picks one); a failing section does not stop the other. */
 export async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY;
-  if (only && !['gateway', 'scan', 'usage', 'propagation', 'sizing'].includes(only)) throw new Error(`BENCH_ONLY must be gateway, scan, usage, propagation or sizing, got "${only}"`);
+  if (only && !(SECTIONS as readonly string[]).includes(only)) throw new Error(`BENCH_ONLY must be one of ${SECTIONS.join(', ')}, got "${only}"`);
   const sections: Record<string, unknown> = {};
   const out: string[] = ['# Tollgate bench', ''];
+  /** Where each section's markdown starts in `out`, to save latest.md by section. */
+  const starts: Array<[(typeof SECTIONS)[number], number]> = [];
+  const mark = (name: (typeof SECTIONS)[number]) => starts.push([name, out.length]);
   if (!only || only === 'gateway') {
+    mark('gateway');
     try {
       const { report, comparisons } = await gatewaySection();
       out.push(renderGatewayReport(report, comparisons));
@@ -128,7 +185,22 @@ export async function main(): Promise<void> {
       removeTempDirs();
     }
   }
+  if (!only || only === 'flows') {
+    mark('flows');
+    try {
+      const { report, passThrough, costs } = await flowsSection();
+      out.push(renderFlowsReport(report, passThrough, costs));
+      sections.flows = { ...report, passThrough, translationCosts: costs };
+    } catch (err) {
+      process.exitCode = 1;
+      out.push('## Flows', '', `Failed: ${(err as Error).stack ?? String(err)}`, '');
+    } finally {
+      killAllChildren();
+      removeTempDirs();
+    }
+  }
   if (!only || only === 'scan') {
+    mark('scan');
     try {
       const scan = await scanSection();
       if (scan) {
@@ -141,6 +213,7 @@ export async function main(): Promise<void> {
     }
   }
   if (!only || only === 'usage') {
+    mark('usage');
     try {
       log('usage query bench…');
       const { benchUsageQuery } = await import('./usage-bench.js');
@@ -166,6 +239,7 @@ export async function main(): Promise<void> {
     }
   }
   if (!only || only === 'propagation') {
+    mark('propagation');
     try {
       const { benchPropagation } = await import('./propagation-bench.js');
       const p = await Promise.race([benchPropagation(), timeout(5 * 60_000, 'the propagation bench')]);
@@ -190,6 +264,7 @@ export async function main(): Promise<void> {
     }
   }
   if (!only || only === 'sizing') {
+    mark('sizing');
     try {
       const { benchSizing } = await import('./sizing-bench.js');
       const r = await Promise.race([benchSizing(durationSeconds(process.env.BENCH_DURATION)), timeout(10 * 60_000, 'the sizing bench')]);
@@ -215,6 +290,15 @@ export async function main(): Promise<void> {
   if (Object.keys(sections).length) {
     saveResults({ ...sections, savedAt: new Date().toISOString() });
     log(`results written to ${RESULTS_FILE}`);
+  }
+  const ran: Partial<Record<(typeof SECTIONS)[number], string>> = {};
+  starts.forEach(([name, at], i) => {
+    const text = out.slice(at, starts[i + 1]?.[1] ?? out.length).join('\n');
+    if (text.trim()) ran[name] = text;
+  });
+  if (Object.keys(ran).length) {
+    saveReport(ran);
+    log(`report written to ${REPORT_FILE}`);
   }
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -35,12 +35,19 @@ export interface TollgateSetup {
   seedSeconds: number;
 }
 
-/** Creates the data dir, inserts `keyCount` project keys (the last one limited) in one transaction, and writes the gateway config. */
-export async function seedTollgate(dir: string, upstreamPort: number, keyCount: number, sampleSize: number): Promise<TollgateSetup> {
+/** The environment variable that holds the fake upstream's key in the bench's gateway config. */
+export const UPSTREAM_KEY_ENV = 'BENCH_UPSTREAM_KEY';
+
+/**
+ * Creates the data dir, inserts `keyCount` project keys (the last one limited) in one transaction, and writes the
+ * gateway config: `gatewayConfig` when given, else the fake upstream as the one OpenAI-compatible provider.
+ */
+export async function seedTollgate(dir: string, upstreamPort: number, keyCount: number, sampleSize: number, gatewayConfig?: Record<string, unknown>): Promise<TollgateSetup> {
   const dataDir = join(dir, 'data');
   const configFile = join(dir, 'tollgate.config.json');
   const upstreamKey = `sk-bench-upstream-${randomBytes(8).toString('hex')}`;
-  writeFileSync(configFile, JSON.stringify({ providers: [{ name: 'fake', base_url: `http://127.0.0.1:${upstreamPort}/v1`, api_key_env: 'BENCH_UPSTREAM_KEY' }] }));
+  const config = gatewayConfig ?? { providers: [{ name: 'fake', base_url: `http://127.0.0.1:${upstreamPort}/v1`, api_key_env: UPSTREAM_KEY_ENV }] };
+  writeFileSync(configFile, JSON.stringify(config));
   const started = performance.now();
   const runtime = await createRuntime(loadConfig({ TOLLGATE_DATA_DIR: dataDir, LOG_LEVEL: 'warn' }));
   const secrets: string[] = [];
@@ -85,7 +92,7 @@ export async function seedTollgate(dir: string, upstreamPort: number, keyCount: 
       HOST: '127.0.0.1',
       TOLLGATE_DATA_DIR: dataDir,
       TOLLGATE_CONFIG: configFile,
-      BENCH_UPSTREAM_KEY: upstreamKey,
+      [UPSTREAM_KEY_ENV]: upstreamKey,
       LOG_LEVEL: 'warn',
     },
     singleKey: secrets[0],
