@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,8 @@ import { MODES, type Mode } from '../bench/chat-load.js';
 import { ANTHROPIC_TEXT, OPENAI_TEXT, startFakeUpstream } from '../bench/fake-upstream.js';
 import { sampleAnswers } from '../bench/flows-bench.js';
 import { comparePassThrough, translationCosts } from '../bench/flows-report.js';
+import { mergeReport } from '../bench/run.js';
+import { writeWrkScript } from '../bench/wrk.js';
 import type { FlowRun } from '../bench/flows-bench.js';
 import { type Answer, CLAUDE_MODEL, checkAnswer, FLOW_NAMES, FLOWS, type Flow, flowsGatewayConfig, isNative, nativeFlowOf, OPENAI_MODEL, parseFlows } from '../bench/flows.js';
 import { startTestServer, type TestServer } from './harness/server.js';
@@ -91,6 +93,36 @@ describe('the flows', () => {
       ['openai', 1.5, 0.75],
       ['anthropic-native', 1.6, 0.625],
     ]);
+  });
+});
+
+describe('the load scripts', () => {
+  it("send the key as each flow's client does: a bearer token for OpenAI's, x-api-key and anthropic-version for Anthropic's", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-wrk-'));
+    try {
+      const lua = (f: Flow) => readFileSync(writeWrkScript(dir, f.name, f.bodies.stream, ['sk-tg-one'], f.shape), 'utf8');
+      const anthropic = lua(FLOWS['anthropic-to-openai']);
+      expect(anthropic).toContain('wrk.headers["anthropic-version"] = "2023-06-01"');
+      expect(anthropic).toContain('wrk.headers["x-api-key"] = keys[');
+      expect(anthropic).toContain('  "sk-tg-one",');
+      expect(anthropic).not.toContain('Bearer');
+      const openai = lua(FLOWS['openai-to-anthropic']);
+      expect(openai).toContain('wrk.headers["Authorization"] = keys[');
+      expect(openai).toContain('  "Bearer sk-tg-one",');
+      expect(openai).not.toContain('anthropic-version');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('latest.md', () => {
+  it("replaces the sections that ran, keeps the others, in the bench's order", () => {
+    const previous = '# Tollgate bench\n\n## Gateway\n\nold gateway\n\n### Targets\n\nrows\n\n## Flows: old\n\nold flows\n\n## Scanner\n\nold scan\n';
+    expect(mergeReport(previous, { flows: '## Flows: new\n\nnew flows\n' })).toBe(
+      '# Tollgate bench\n\n## Gateway\n\nold gateway\n\n### Targets\n\nrows\n\n## Flows: new\n\nnew flows\n\n## Scanner\n\nold scan\n',
+    );
+    expect(mergeReport('', { sizing: '## Sizing\n\nx', flows: '## Flows\n\ny' })).toBe('# Tollgate bench\n\n## Flows\n\ny\n\n## Sizing\n\nx\n');
   });
 });
 
