@@ -1,4 +1,5 @@
 import type { GcraDecision } from './gcra.js';
+import type { MaybePromise } from './maybe-promise.js';
 
 // The port behind rate limits, quotas and budgets: in process by default, Redis when several instances share limits.
 // One `acquire` decides every limit of a request atomically: all are charged, or none.
@@ -31,13 +32,14 @@ export interface AcquireOutcome {
 }
 
 export interface LimitStore {
-  acquire(rates: RateCheck[], counters: CounterCheck[], nowMs: number): Promise<AcquireOutcome>;
+  /** The decision at once from a store in process (no trip through the microtask queue per request), later from Redis. */
+  acquire(rates: RateCheck[], counters: CounterCheck[], nowMs: number): MaybePromise<AcquireOutcome>;
   /** Settles estimates: moves rate buckets by `delta` units and counters by `delta`; `nowMs` from the injected clock. */
   adjust(
     rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>,
     counters: Array<{ key: string; delta: number; ttlSec: number }>,
     nowMs: number,
-  ): Promise<void>;
+  ): MaybePromise<void>;
   /** Sets a counter from stored usage the first time it is needed (no-op when present); `nowMs` from the injected clock. */
   seedCounter(key: string, value: number, ttlSec: number, nowMs: number): Promise<void>;
   /**

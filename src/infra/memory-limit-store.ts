@@ -10,15 +10,11 @@ export class MemoryLimitStore implements LimitStore {
   private readonly counters = new Map<string, { value: number; expires: number }>();
   private lastSweep = 0;
 
-  async acquire(rates: RateCheck[], counters: CounterCheck[], nowMs: number): Promise<AcquireOutcome> {
-    return this.acquireSync(rates, counters, nowMs);
-  }
-
   /**
-   * Synchronous core of acquire (exported for tests of exactness). Plain loops, and entries updated in place: this
-   * runs for every request of a key with limits.
+   * Decided at once (no promise): plain loops, and entries updated in place, since this runs for every request of a
+   * key with limits.
    */
-  acquireSync(rates: RateCheck[], counters: CounterCheck[], nowMs: number): AcquireOutcome {
+  acquire(rates: RateCheck[], counters: CounterCheck[], nowMs: number): AcquireOutcome {
     this.sweep(nowMs);
     let missing: string[] | null = null;
     for (const c of counters) {
@@ -67,11 +63,11 @@ export class MemoryLimitStore implements LimitStore {
     return { allowed, rates: decisions, counters: counterResults };
   }
 
-  async adjust(
+  adjust(
     rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>,
     counters: Array<{ key: string; delta: number; ttlSec: number }>,
     nowMs: number,
-  ): Promise<void> {
+  ): void {
     for (const r of rates) {
       const entry = this.tats.get(r.key);
       const tat = gcraAdjust(r, entry?.tat ?? nowMs, r.delta, nowMs);

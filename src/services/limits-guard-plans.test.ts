@@ -15,9 +15,10 @@ import type { PolicyCache } from './policy-cache.js';
 /** A memory store that notes the keys each decision was asked about, with every counter present (seeded at 0). */
 class RecordingStore extends MemoryLimitStore {
   readonly asked: string[][] = [];
-  override async acquire(rates: RateCheck[], counters: CounterCheck[], nowMs: number) {
+  override acquire(rates: RateCheck[], counters: CounterCheck[], nowMs: number) {
     this.asked.push([...rates.map((r) => r.key), ...counters.map((c) => c.keys[0])]);
-    for (const c of counters) for (const k of c.keys) await this.seedCounter(k, 0, 0, nowMs);
+    // The memory store seeds at once (its promise is already settled when returned).
+    for (const c of counters) for (const k of c.keys) void this.seedCounter(k, 0, 0, nowMs);
     return super.acquire(rates, counters, nowMs);
   }
 }

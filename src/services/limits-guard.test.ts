@@ -3,6 +3,7 @@ import { keyRecord } from '../../test/harness/key-record.js';
 import { planMetering } from '../core/metering-plan.js';
 import { DEFAULT_PRICES } from '../core/pricing.js';
 import type { KeyRecord } from '../core/verify.js';
+import type { LimitStore } from '../core/limit-store.js';
 import { MemoryLimitStore } from '../infra/memory-limit-store.js';
 import type { ServiceDeps } from './context.js';
 import { LimitsGuard } from './limits-guard.js';
@@ -39,11 +40,43 @@ describe('LimitsGuard', () => {
     expect((a as { headers: Record<string, string> }).headers).toEqual({});
   });
 
-  it('decides a limited key through the store', async () => {
-    const a = guard.admit(input({ rate_limits: { max_requests_per_1_minute: 1 } }));
+  it('decides a limited key on the in-memory store at once: a grant is no promise, a refusal is thrown', () => {
+    const limits = { rate_limits: { max_requests_per_1_minute: 1 } };
+    const a = guard.admit(input(limits));
+    expect(a).not.toBeInstanceOf(Promise);
+    expect((a as { headers: Record<string, string> }).headers['x-ratelimit-remaining-requests']).toBe('0');
+    expect(() => guard.admit(input(limits))).toThrow(expect.objectContaining({ code: 'rate_limit_exceeded', status: 429 }));
+  });
+
+  it('waits for a store that answers later (Redis), with the same decisions, and reports a failed settlement', async () => {
+    const memory = new MemoryLimitStore();
+    const errors: unknown[] = [];
+    const later: LimitStore = {
+      acquire: async (rates, counters, nowMs) => memory.acquire(rates, counters, nowMs),
+      adjust: async () => {
+        throw new Error('connection lost');
+      },
+      seedCounter: (key, value, ttlSec, nowMs) => memory.seedCounter(key, value, ttlSec, nowMs),
+      close: async () => {},
+    };
+    const remote = new LimitsGuard({ clock: () => 1_000_000 } as ServiceDeps, policies, {
+      store: later,
+      localStore: memory,
+      rateLimitFailure: 'open',
+      budgetFailure: 'closed',
+      defaultMaxOutputTokens: 16,
+      onAlert: () => {},
+      onStoreError: (err) => errors.push(err),
+    });
+    const limits = { rate_limits: { max_requests_per_1_minute: 1, max_tokens_per_1_minute: 1000 } };
+    const a = remote.admit(input(limits));
     expect(a).toBeInstanceOf(Promise);
-    expect((await a).headers['x-ratelimit-remaining-requests']).toBe('0');
-    await expect(guard.admit(input({ rate_limits: { max_requests_per_1_minute: 1 } }))).rejects.toMatchObject({ code: 'rate_limit_exceeded' });
+    const admission = await a;
+    expect(admission.headers['x-ratelimit-remaining-requests']).toBe('0');
+    await expect(remote.admit(input(limits))).rejects.toMatchObject({ code: 'rate_limit_exceeded' });
+    admission.settle({ tokens: { input: 1, cached: 0, output: 1 }, costNanoUsd: 0, billable: true });
+    await new Promise((r) => setImmediate(r));
+    expect(errors).toEqual([expect.objectContaining({ message: 'connection lost' })]);
   });
 
   it('refuses an unpriced model and an unmetered endpoint to a key with a spend limit, before the store is asked', async () => {
@@ -56,6 +89,6 @@ describe('LimitsGuard', () => {
     await expect(guard.admit(input(budget, plan('GET', '/batches/batch_1', null)))).rejects.toMatchObject({ code: 'service_unavailable' });
     // Without a spend limit, nothing of the kind is refused (it is recorded, flagged, instead).
     expect(guard.admit(input(null, plan('POST', '/chat/completions', 'gpt-9-unknown')))).toMatchObject({ headers: {} });
-    await expect(guard.admit(input({ rate_limits: { max_requests_per_1_minute: 100 } }, plan('POST', '/batches', null)))).resolves.toBeDefined();
+    expect(guard.admit(input({ rate_limits: { max_requests_per_1_minute: 100 } }, plan('POST', '/batches', null)))).toMatchObject({ headers: expect.any(Object) });
   });
 });

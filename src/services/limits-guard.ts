@@ -123,7 +123,7 @@ export class LimitsGuard implements RequestGuard {
     return plan;
   }
 
-  private async admitLimited(input: AdmitInput, policy: ProjectPolicy | null, orgSpend: SpendPolicy | null, hardCap: boolean): Promise<Admission> {
+  private admitLimited(input: AdmitInput, policy: ProjectPolicy | null, orgSpend: SpendPolicy | null, hardCap: boolean): MaybePromise<Admission> {
     const { record, model, nowMs } = input;
     const limits = this.planFor(record, policy, orgSpend, model, nowMs);
     if (limits.rates.length === 0 && limits.counters.length === 0) return NO_LIMITS;
@@ -143,19 +143,39 @@ export class LimitsGuard implements RequestGuard {
       estCost = costNanoUsd(plan.price, { input: reserved.input, cached: 0, output: reserved.output });
     }
     const { rates, counters } = limitChecks(limits, estTokens, estCost, nowMs);
-
-    let outcome: AcquireOutcome;
+    const granted = (outcome: AcquireOutcome): Admission => {
+      if (!outcome.allowed) {
+        this.alertExhausted(outcome, counters, limits, record);
+        throw this.refusal(outcome, limits, rates, counters, record, model);
+      }
+      return new LimitedAdmission(this, record, limits, rates, counters, estTokens, outcome, headersOf(outcome, limits));
+    };
+    let first: MaybePromise<AcquireOutcome>;
     try {
-      outcome = await this.opts.store.acquire(rates, counters, nowMs);
-      if (outcome.missing?.length) outcome = await this.acquireSeeded(this.opts.store, record, limits, rates, counters, nowMs, outcome);
+      first = this.opts.store.acquire(rates, counters, nowMs);
     } catch (err) {
-      outcome = await this.acquireFallback(err, record, limits, rates, counters, nowMs);
+      first = Promise.reject(err);
     }
-    if (!outcome.allowed) {
-      this.alertExhausted(outcome, counters, limits, record);
-      throw this.refusal(outcome, limits, rates, counters, record, model);
+    // The in-process store decides at once: the request goes on without waiting for a microtask.
+    if (!isPending(first) && !first.missing?.length) return granted(first);
+    return this.decideLater(first, record, limits, rates, counters, nowMs).then(granted);
+  }
+
+  /** The decision of the shared store, a store that lacked counters (seeded, then asked again), or a failed store. */
+  private async decideLater(
+    first: MaybePromise<AcquireOutcome>,
+    record: KeyRecord,
+    limits: LimitPlan,
+    rates: RateCheck[],
+    counters: CounterCheck[],
+    nowMs: number,
+  ): Promise<AcquireOutcome> {
+    try {
+      const outcome = await first;
+      return outcome.missing?.length ? await this.acquireSeeded(this.opts.store, record, limits, rates, counters, nowMs, outcome) : outcome;
+    } catch (err) {
+      return this.acquireFallback(err, record, limits, rates, counters, nowMs);
     }
-    return new LimitedAdmission(this, record, limits, rates, counters, estTokens, outcome, headersOf(outcome, limits));
   }
 
   /** After a failure of the shared store: refuse (fail-closed), or decide on the local store (fail-open). */
@@ -240,7 +260,12 @@ export class LimitsGuard implements RequestGuard {
 
   /** Settles a granted request's estimates to what it used (`LimitedAdmission.settle`). */
   adjust(rates: Parameters<LimitStore['adjust']>[0], counters: Parameters<LimitStore['adjust']>[1]): void {
-    this.opts.store.adjust(rates, counters, this.deps.clock()).catch((err) => this.opts.onStoreError(err, 'open'));
+    try {
+      const done = this.opts.store.adjust(rates, counters, this.deps.clock());
+      if (isPending(done)) done.catch((err) => this.opts.onStoreError(err, 'open'));
+    } catch (err) {
+      this.opts.onStoreError(err, 'open');
+    }
   }
 
   /**
