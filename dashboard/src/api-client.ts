@@ -8,9 +8,13 @@ import type {
   Account,
   AdminApiKey,
   AuditLog,
+  CreatedAdminKey,
+  CreatedInvite,
   CreatedKey,
   CreatedServiceAccount,
+  GraceEndedKey,
   Invite,
+  InvitePreview,
   KeyOrder,
   KeySearchPage,
   KeyStatus,
@@ -24,6 +28,7 @@ import type {
   ProjectRole,
   ProjectUser,
   RefusalReport,
+  RotatedProjectKey,
   ServiceAccount,
   Standing,
 } from './types.js';
@@ -61,13 +66,6 @@ export const signOut = () => api<unknown>('POST', '/auth/logout');
 export const changePassword = (currentPassword: string, newPassword: string) =>
   api<Account>('POST', '/auth/password', { current_password: currentPassword, new_password: newPassword });
 
-export interface InvitePreview {
-  email: string;
-  role: OrgRole;
-  expires_at: number;
-  organization: { id: string; name: string };
-  projects: Array<{ id: string; name: string; role: string }>;
-}
 export const lookupInvite = (token: string) => api<InvitePreview>('POST', '/auth/invites/lookup', { token });
 
 // ---- The dashboard's own reads (/auth/dashboard) ----
@@ -174,10 +172,10 @@ export const createKey = (projectId: string, body: KeyFields & { owner: { type: 
   api<CreatedKey>('POST', projectPath(projectId, '/api_keys'), body);
 export const updateKey = (projectId: string, keyId: string, body: KeyFields) => api<ProjectApiKey>('POST', keyPath(projectId, keyId), body);
 export const rotateKey = (projectId: string, keyId: string, graceSeconds: number) =>
-  api<CreatedKey & { previous_secret_expires_at: number }>('POST', keyPath(projectId, keyId, '/rotate'), { grace_period_seconds: graceSeconds });
+  api<RotatedProjectKey>('POST', keyPath(projectId, keyId, '/rotate'), { grace_period_seconds: graceSeconds });
 export const revokeKey = (projectId: string, keyId: string) => api<unknown>('DELETE', keyPath(projectId, keyId));
 /** Ends a rotation's grace period: the previous secrets stop working now. */
-export const endGrace = (projectId: string, keyId: string) => api<ProjectApiKey>('POST', keyPath(projectId, keyId, '/end_grace'));
+export const endGrace = (projectId: string, keyId: string) => api<GraceEndedKey>('POST', keyPath(projectId, keyId, '/end_grace'));
 
 // ---- Service accounts ----
 
@@ -201,13 +199,13 @@ export const setProjectMemberRole = (projectId: string, userId: string, role: Pr
 export const removeProjectMember = (projectId: string, userId: string) => api<unknown>('DELETE', projectPath(projectId, `/users/${enc(userId)}`));
 export const listInvites = () => listAll<Invite>(`${ORG}/invites`);
 export const createInvite = (body: { email: string; role: OrgRole; projects?: Array<{ id: string; role: ProjectRole }> }) =>
-  api<Invite>('POST', `${ORG}/invites`, body);
+  api<CreatedInvite>('POST', `${ORG}/invites`, body);
 export const deleteInvite = (inviteId: string) => api<unknown>('DELETE', `${ORG}/invites/${enc(inviteId)}`);
 
 // ---- Admin keys ----
 
 export const listAdminKeys = () => listAll<AdminApiKey>(`${ORG}/admin_api_keys`);
-export const createAdminKey = (name: string) => api<AdminApiKey>('POST', `${ORG}/admin_api_keys`, { name });
+export const createAdminKey = (name: string) => api<CreatedAdminKey>('POST', `${ORG}/admin_api_keys`, { name });
 export const revokeAdminKey = (keyId: string) => api<unknown>('DELETE', `${ORG}/admin_api_keys/${enc(keyId)}`);
 
 // ---- Audit log ----
