@@ -12,6 +12,7 @@ import type {
   CreatedInvite,
   CreatedKey,
   CreatedServiceAccount,
+  CreatedWebhook,
   GraceEndedKey,
   Invite,
   InvitePreview,
@@ -27,10 +28,14 @@ import type {
   ProjectApiKey,
   ProjectRole,
   ProjectUser,
+  ProviderCredential,
+  RateLimit,
   RefusalReport,
   RotatedProjectKey,
+  RuntimeProvider,
   ServiceAccount,
   Standing,
+  Webhook,
 } from './types.js';
 
 const ORG = '/v1/organization';
@@ -279,18 +284,6 @@ export const getUsage = (kind: UsageKind, q: BucketQuery) => fetchBuckets<UsageR
 
 // ---- Limits and alerts ----
 
-/** A project's rate limit for one model ('*': all models); RATE_LIMIT_UNLIMITED (or absent) where none is set. */
-export interface RateLimit {
-  object: 'project.rate_limit';
-  id: string;
-  model: string;
-  max_requests_per_1_minute: number;
-  max_tokens_per_1_minute: number;
-  max_requests_per_1_day?: number;
-  max_images_per_1_minute?: number;
-  max_audio_megabytes_per_1_minute?: number;
-  batch_1_day_max_input_tokens?: number;
-}
 /** What the dashboard sets: a limit, or null to remove it. */
 export type RateLimitFields = Record<'max_requests_per_1_minute' | 'max_tokens_per_1_minute' | 'max_requests_per_1_day', number | null>;
 
@@ -345,44 +338,11 @@ export const createSpendAlert = (projectId: string, body: SpendAlertFields) =>
   api<SpendAlert>('POST', projectPath(projectId, '/spend_alerts'), { ...body, currency: 'USD', interval: 'month' });
 export const deleteSpendAlert = (projectId: string, id: string) => api<unknown>('DELETE', projectPath(projectId, `/spend_alerts/${enc(id)}`));
 
-export interface Webhook {
-  object: 'webhook_endpoint';
-  id: string;
-  url: string;
-  event_types: string[];
-  redacted_secret: string;
-  created_at: number;
-  /** Signing secret, present only in the create answer. */
-  secret?: string;
-}
 export const listWebhooks = () => listAll<Webhook>(`${ORG}/webhooks`);
-export const createWebhook = (url: string, eventTypes: string[]) => api<Webhook>('POST', `${ORG}/webhooks`, { url, ...(eventTypes.length ? { event_types: eventTypes } : {}) });
+export const createWebhook = (url: string, eventTypes: string[]) => api<CreatedWebhook>('POST', `${ORG}/webhooks`, { url, ...(eventTypes.length ? { event_types: eventTypes } : {}) });
 export const deleteWebhook = (id: string) => api<unknown>('DELETE', `${ORG}/webhooks/${enc(id)}`);
 
 // ---- Runtime providers (/v1/organization/providers; owners) ----
-
-export interface RuntimeProvider {
-  object: 'organization.provider';
-  id: string;
-  name: string;
-  kind: 'openai' | 'azure-openai' | 'anthropic';
-  base_url: string;
-  models: string[];
-  model_prefixes: string[];
-  api_version: string | null;
-  created_at: number;
-}
-
-export interface ProviderCredential {
-  object: 'organization.provider.credential';
-  id: string;
-  provider_id: string;
-  redacted_value: string;
-  weight: number;
-  status: 'active' | 'disabled';
-  disabled_reason: 'manual' | 'upstream_refused' | null;
-  created_at: number;
-}
 
 const providerPath = (id: string, rest = '') => `${ORG}/providers/${enc(id)}${rest}`;
 export const listProviders = () => listAll<RuntimeProvider>(`${ORG}/providers`);
