@@ -28,14 +28,16 @@ const ROOTS = new Set([
 /** What each layer may import besides itself. */
 const ALLOWED: Record<string, readonly string[]> = {
   core: [],
+  // The admin and session APIs' response shapes, for the server, the CLI and the dashboard (which reads them too).
+  contract: ['core'],
   config: ['core'],
   storage: ['core', 'config'],
   infra: ['core', 'config'],
   providers: ['core', 'config'],
   scanner: ['core'],
-  services: ['core', 'config', 'storage'],
-  http: ['core', 'config', 'services'],
-  cli: ['core', 'config', 'services', 'scanner'],
+  services: ['core', 'config', 'storage', 'contract'],
+  http: ['core', 'config', 'services', 'contract'],
+  cli: ['core', 'config', 'services', 'scanner', 'contract'],
 };
 
 /**
@@ -84,6 +86,59 @@ function violations(): string[] {
   return out.sort();
 }
 
+const DASHBOARD = join(SRC, '..', 'dashboard', 'src');
+
+/** The dashboard's source files (.ts and .tsx), tests excluded. */
+function dashboardFiles(dir = DASHBOARD): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return dashboardFiles(p);
+    return /\.tsx?$/.test(e.name) && !/\.test\.tsx?$/.test(e.name) ? [p] : [];
+  });
+}
+
+/** A file's imports of modules by path (relative ones resolved to .ts under src/, or outside it), and whether each is type-only. */
+function specifiersOf(file: string): Array<{ target: string; typeOnly: boolean }> {
+  const text = readFileSync(file, 'utf8');
+  const statics = [...text.matchAll(/(?:^|\n)\s*(import|export)\s+(type\s)?[^'";]*?from\s+'(\.{1,2}\/[^']+)'/g)].map((m) => ({ spec: m[3], typeOnly: !!m[2] }));
+  const bare = [...text.matchAll(/(?:^|\n)\s*import\s+'(\.{1,2}\/[^']+)'/g), ...text.matchAll(/import\('(\.{1,2}\/[^']+)'\)/g)].map((m) => ({ spec: m[1], typeOnly: false }));
+  return [...statics, ...bare].map(({ spec, typeOnly }) => ({ target: relative(SRC, normalize(join(dirname(file), spec))).replace(/\.js$/, '.ts'), typeOnly }));
+}
+
+const insideSrc = (rel: string) => !rel.startsWith('..');
+
+/**
+ * The dashboard's imports of the server: types only from core and contract (the API's shapes), values only from core
+ * (pure, browser-safe rules such as core/roles.ts). A type of a service would drag the server's Node-only code into the
+ * dashboard's typecheck; a value of one would be bundled into the browser.
+ */
+function dashboardViolations(): string[] {
+  const out: string[] = [];
+  for (const file of dashboardFiles()) {
+    const from = relative(join(SRC, '..'), file);
+    for (const { target, typeOnly } of specifiersOf(file)) {
+      if (!insideSrc(target)) continue;
+      const layer = layerOf(target);
+      const ok = typeOnly ? layer === 'core' || layer === 'contract' : layer === 'core';
+      if (!ok) out.push(`${from} -> ${target}${typeOnly ? ' (type)' : ''}`);
+    }
+  }
+  return out.sort();
+}
+
+/** Every server file the dashboard reaches, through any chain of imports (its typecheck reads them all). */
+function reachedFromDashboard(): string[] {
+  const seen = new Set<string>();
+  const queue = dashboardFiles().flatMap((f) => specifiersOf(f).map((s) => s.target).filter(insideSrc));
+  while (queue.length) {
+    const rel = queue.pop() as string;
+    if (seen.has(rel)) continue;
+    seen.add(rel);
+    queue.push(...importsOf(join(SRC, rel)));
+  }
+  return [...seen].sort();
+}
+
 describe('architecture', () => {
   it('gives every source folder a layer', () => {
     const folders = readdirSync(SRC, { withFileTypes: true })
@@ -120,6 +175,27 @@ describe('architecture', () => {
     expect(asks.test('get(): KeyRecord | null | Promise<KeyRecord | null>')).toBe(true);
   });
 
+  it('lets the dashboard import only types of core and contract, and values of core only', () => {
+    expect(dashboardViolations()).toEqual([]);
+    // Not vacuous: the dashboard does import the server's types and its role rules.
+    const reached = reachedFromDashboard();
+    expect(reached).toContain('contract/api-keys.ts');
+    expect(reached).toContain('core/roles.ts');
+  });
+
+  it('reaches no server code that needs Node or a package from the dashboard (what the browser bundle and its typecheck read)', () => {
+    const offenders = reachedFromDashboard().filter((rel) => /(?:^|\n)\s*(?:import|export)\s[^'";]*?from\s+'(?!\.{1,2}\/)[^']+'/.test(readFileSync(join(SRC, rel), 'utf8')));
+    expect(offenders).toEqual([]);
+  });
+
+  it('spells the admin API\'s paths in one dashboard module only (api-client.ts)', () => {
+    const offenders = dashboardFiles()
+      .filter((f) => !f.endsWith(join('src', 'api-client.ts')))
+      .filter((f) => readFileSync(f, 'utf8').includes('/v1/organization'))
+      .map((f) => relative(DASHBOARD, f));
+    expect(offenders).toEqual([]);
+  });
+
   it('catches a wrong import when there is one (the check is not vacuous)', () => {
     expect(importsOf(join(SRC, 'services', 'limits-guard.ts')).length).toBeGreaterThan(0);
     expect(layerOf('core/ports.ts')).toBe('core');
@@ -128,7 +204,7 @@ describe('architecture', () => {
 
   it('names only files that exist in docs/architecture.md', () => {
     const doc = readFileSync(join(SRC, '..', 'docs', 'architecture.md'), 'utf8');
-    const named = [...doc.matchAll(/`((?:core|config|storage|infra|providers|services|http|cli|scanner)\/[a-z0-9/.-]+\.ts)`/g)].map((m) => m[1]);
+    const named = [...doc.matchAll(/`((?:core|contract|config|storage|infra|providers|services|http|cli|scanner)\/[a-z0-9/.-]+\.ts)`/g)].map((m) => m[1]);
     expect(named.length).toBeGreaterThan(20);
     expect(named.filter((f) => !existsSync(join(SRC, f)))).toEqual([]);
   });

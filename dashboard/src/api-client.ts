@@ -8,9 +8,14 @@ import type {
   Account,
   AdminApiKey,
   AuditLog,
+  CreatedAdminKey,
+  CreatedInvite,
   CreatedKey,
   CreatedServiceAccount,
+  CreatedWebhook,
+  GraceEndedKey,
   Invite,
+  InvitePreview,
   KeyOrder,
   KeySearchPage,
   KeyStatus,
@@ -23,9 +28,14 @@ import type {
   ProjectApiKey,
   ProjectRole,
   ProjectUser,
+  ProviderCredential,
+  RateLimit,
   RefusalReport,
+  RotatedProjectKey,
+  RuntimeProvider,
   ServiceAccount,
   Standing,
+  Webhook,
 } from './types.js';
 
 const ORG = '/v1/organization';
@@ -61,13 +71,6 @@ export const signOut = () => api<unknown>('POST', '/auth/logout');
 export const changePassword = (currentPassword: string, newPassword: string) =>
   api<Account>('POST', '/auth/password', { current_password: currentPassword, new_password: newPassword });
 
-export interface InvitePreview {
-  email: string;
-  role: OrgRole;
-  expires_at: number;
-  organization: { id: string; name: string };
-  projects: Array<{ id: string; name: string; role: string }>;
-}
 export const lookupInvite = (token: string) => api<InvitePreview>('POST', '/auth/invites/lookup', { token });
 
 // ---- The dashboard's own reads (/auth/dashboard) ----
@@ -174,10 +177,10 @@ export const createKey = (projectId: string, body: KeyFields & { owner: { type: 
   api<CreatedKey>('POST', projectPath(projectId, '/api_keys'), body);
 export const updateKey = (projectId: string, keyId: string, body: KeyFields) => api<ProjectApiKey>('POST', keyPath(projectId, keyId), body);
 export const rotateKey = (projectId: string, keyId: string, graceSeconds: number) =>
-  api<CreatedKey & { previous_secret_expires_at: number }>('POST', keyPath(projectId, keyId, '/rotate'), { grace_period_seconds: graceSeconds });
+  api<RotatedProjectKey>('POST', keyPath(projectId, keyId, '/rotate'), { grace_period_seconds: graceSeconds });
 export const revokeKey = (projectId: string, keyId: string) => api<unknown>('DELETE', keyPath(projectId, keyId));
 /** Ends a rotation's grace period: the previous secrets stop working now. */
-export const endGrace = (projectId: string, keyId: string) => api<ProjectApiKey>('POST', keyPath(projectId, keyId, '/end_grace'));
+export const endGrace = (projectId: string, keyId: string) => api<GraceEndedKey>('POST', keyPath(projectId, keyId, '/end_grace'));
 
 // ---- Service accounts ----
 
@@ -201,13 +204,13 @@ export const setProjectMemberRole = (projectId: string, userId: string, role: Pr
 export const removeProjectMember = (projectId: string, userId: string) => api<unknown>('DELETE', projectPath(projectId, `/users/${enc(userId)}`));
 export const listInvites = () => listAll<Invite>(`${ORG}/invites`);
 export const createInvite = (body: { email: string; role: OrgRole; projects?: Array<{ id: string; role: ProjectRole }> }) =>
-  api<Invite>('POST', `${ORG}/invites`, body);
+  api<CreatedInvite>('POST', `${ORG}/invites`, body);
 export const deleteInvite = (inviteId: string) => api<unknown>('DELETE', `${ORG}/invites/${enc(inviteId)}`);
 
 // ---- Admin keys ----
 
 export const listAdminKeys = () => listAll<AdminApiKey>(`${ORG}/admin_api_keys`);
-export const createAdminKey = (name: string) => api<AdminApiKey>('POST', `${ORG}/admin_api_keys`, { name });
+export const createAdminKey = (name: string) => api<CreatedAdminKey>('POST', `${ORG}/admin_api_keys`, { name });
 export const revokeAdminKey = (keyId: string) => api<unknown>('DELETE', `${ORG}/admin_api_keys/${enc(keyId)}`);
 
 // ---- Audit log ----
@@ -281,18 +284,6 @@ export const getUsage = (kind: UsageKind, q: BucketQuery) => fetchBuckets<UsageR
 
 // ---- Limits and alerts ----
 
-/** A project's rate limit for one model ('*': all models); RATE_LIMIT_UNLIMITED (or absent) where none is set. */
-export interface RateLimit {
-  object: 'project.rate_limit';
-  id: string;
-  model: string;
-  max_requests_per_1_minute: number;
-  max_tokens_per_1_minute: number;
-  max_requests_per_1_day?: number;
-  max_images_per_1_minute?: number;
-  max_audio_megabytes_per_1_minute?: number;
-  batch_1_day_max_input_tokens?: number;
-}
 /** What the dashboard sets: a limit, or null to remove it. */
 export type RateLimitFields = Record<'max_requests_per_1_minute' | 'max_tokens_per_1_minute' | 'max_requests_per_1_day', number | null>;
 
@@ -347,44 +338,11 @@ export const createSpendAlert = (projectId: string, body: SpendAlertFields) =>
   api<SpendAlert>('POST', projectPath(projectId, '/spend_alerts'), { ...body, currency: 'USD', interval: 'month' });
 export const deleteSpendAlert = (projectId: string, id: string) => api<unknown>('DELETE', projectPath(projectId, `/spend_alerts/${enc(id)}`));
 
-export interface Webhook {
-  object: 'webhook_endpoint';
-  id: string;
-  url: string;
-  event_types: string[];
-  redacted_secret: string;
-  created_at: number;
-  /** Signing secret, present only in the create answer. */
-  secret?: string;
-}
 export const listWebhooks = () => listAll<Webhook>(`${ORG}/webhooks`);
-export const createWebhook = (url: string, eventTypes: string[]) => api<Webhook>('POST', `${ORG}/webhooks`, { url, ...(eventTypes.length ? { event_types: eventTypes } : {}) });
+export const createWebhook = (url: string, eventTypes: string[]) => api<CreatedWebhook>('POST', `${ORG}/webhooks`, { url, ...(eventTypes.length ? { event_types: eventTypes } : {}) });
 export const deleteWebhook = (id: string) => api<unknown>('DELETE', `${ORG}/webhooks/${enc(id)}`);
 
 // ---- Runtime providers (/v1/organization/providers; owners) ----
-
-export interface RuntimeProvider {
-  object: 'organization.provider';
-  id: string;
-  name: string;
-  kind: 'openai' | 'azure-openai' | 'anthropic';
-  base_url: string;
-  models: string[];
-  model_prefixes: string[];
-  api_version: string | null;
-  created_at: number;
-}
-
-export interface ProviderCredential {
-  object: 'organization.provider.credential';
-  id: string;
-  provider_id: string;
-  redacted_value: string;
-  weight: number;
-  status: 'active' | 'disabled';
-  disabled_reason: 'manual' | 'upstream_refused' | null;
-  created_at: number;
-}
 
 const providerPath = (id: string, rest = '') => `${ORG}/providers/${enc(id)}${rest}`;
 export const listProviders = () => listAll<RuntimeProvider>(`${ORG}/providers`);

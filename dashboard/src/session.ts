@@ -1,6 +1,7 @@
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
-import type { Account, Project, ProjectApiKey, ProjectRole } from './types.js';
+import { decideKeyManagement, effectiveProjectRole, isOrgOwner, mayManageProjectKeys, type ProjectRole } from '../../src/core/roles.js';
+import type { Account, Project, ProjectApiKey } from './types.js';
 
 /** What every page needs: who is signed in, the organization's projects, and the selected project. */
 export interface SessionState {
@@ -26,24 +27,32 @@ export function useSession(): SessionState {
 
 /** The user's role in a project (organization owners count as project owners). */
 export function projectRole(account: Account, projectId: string | null): ProjectRole | null {
-  if (account.role === 'owner') return 'owner';
-  return account.projects.find((p) => p.id === projectId)?.role ?? null;
+  return effectiveProjectRole(account.role, membershipOf(account, projectId));
 }
 
-/** Whether the user may create, change, rotate and revoke keys in a project (mirrors the server's rule). */
+/** Whether the user may create, change, rotate and revoke keys in a project (the server's rule, core/roles.ts). */
 export function canManageKeys(account: Account, projectId: string | null): boolean {
-  const role = projectRole(account, projectId);
-  return role === 'owner' || role === 'member';
+  return mayManageProjectKeys(account.role, membershipOf(account, projectId));
 }
 
-/** Whether the user may change, rotate and revoke this key (mirrors the server's rule: a member only their own keys). */
+/** Whether the user may change, rotate and revoke this key (the server's rule: a member only their own keys). */
 export function canManageKey(account: Account, key: ProjectApiKey): boolean {
-  const role = projectRole(account, key.project_id);
-  if (role === 'owner') return true;
-  return role === 'member' && key.owner?.type === 'user' && key.owner.user?.id === account.user.id;
+  const owner = key.owner;
+  const ownerId = owner?.type === 'user' ? owner.user?.id : owner?.service_account?.id;
+  return decideKeyManagement({
+    userId: account.user.id,
+    orgRole: account.role,
+    projectRole: membershipOf(account, key.project_id),
+    owner: owner && ownerId ? { type: owner.type, id: ownerId } : null,
+  }).allowed;
 }
 
 /** Whether the user is an organization owner. */
 export function isOwner(account: Account): boolean {
-  return account.role === 'owner';
+  return isOrgOwner(account.role);
+}
+
+/** The user's own role in a project, not counting their organization role. */
+function membershipOf(account: Account, projectId: string | null): ProjectRole | null {
+  return account.projects.find((p) => p.id === projectId)?.role ?? null;
 }

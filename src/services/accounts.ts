@@ -2,7 +2,9 @@ import type { Actor, ServiceDeps } from './context.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { SetupTokenFile } from './setup-token.js';
 import { csrfTokenFor, type SessionUser } from './sessions.js';
-import type { OrgRole, ProjectRole } from './users.js';
+import type { AccountObject } from '../contract/session.js';
+
+export type { AccountObject } from '../contract/session.js';
 
 /** Where refused attempts are logged (pino's warn, in the server). */
 export interface SecurityLog {
@@ -25,17 +27,6 @@ export interface AccountContext {
 export interface Client {
   ip: string;
   userAgent: string | null;
-}
-
-/** The signed-in user as the dashboard sees it (`GET /auth/me`). */
-export interface AccountObject {
-  object: 'dashboard.session';
-  user: { object: 'organization.user'; id: string; email: string; name: string; role: OrgRole };
-  organization: { id: string; name: string };
-  role: OrgRole;
-  projects: Array<{ id: string; name: string; role: ProjectRole }>;
-  csrf_token: string;
-  expires_at: number;
 }
 
 /** The audit actor of a dashboard user. */

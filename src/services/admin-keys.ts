@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TollgateError } from '../core/errors.js';
+import type { CreatedAdminKey } from '../contract/api-keys.js';
 import { checkFutureExpiry } from './api-keys.js';
 import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
@@ -50,7 +51,7 @@ export async function createAdminKey(
   orgId: string,
   input: unknown,
   actor: Actor,
-): Promise<AdminApiKeyObject & { value: string }> {
+): Promise<CreatedAdminKey> {
   const body = parseInput(CreateAdminKey, input);
   const now = nowSeconds(deps);
   if (body.expires_in_seconds !== undefined && body.expires_at != null) {

@@ -12,9 +12,12 @@ import { insertKey, recordKeyChange, revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { BoolParam, pageOf, pageParams, parseQuery } from './query-params.js';
 import { getProject, IpListSchema } from './projects.js';
-import { decideKeyManagement } from './session-access.js';
+import { decideKeyManagement, decideKeyOwnerAssignment } from '../core/roles.js';
 import { IdSchema, NameSchema, text } from './text-fields.js';
 import { parseInput } from './validation.js';
+import type { CreatedProjectKey, RotatedProjectKey } from '../contract/api-keys.js';
+
+export type { CreatedProjectKey } from '../contract/api-keys.js';
 
 const Level = z.enum(['none', 'read', 'write']);
 export const PermissionsSchema = z.union([
@@ -74,8 +77,6 @@ const RotateKey = z.strictObject({
   grace_period_seconds: z.number().int().min(0).max(MAX_GRACE_SECONDS).optional(),
 });
 
-export type CreatedProjectKey = ProjectApiKeyObject & { value: string };
-
 /** Refuses an expiry that is not in the future. */
 export function checkFutureExpiry(expiresAt: number | null | undefined, now: number): void {
   if (expiresAt != null && expiresAt <= now) {
@@ -95,7 +96,7 @@ type OwnerRef = { type: 'user' | 'service_account'; id: string };
 
 /**
  * Refuses a signed-in user who may not manage a key owned by `owner` in this project: a member manages only their own
- * keys (session-access.ts). Admin keys and the CLI act for the organization and are not asked.
+ * keys (core/roles.ts). Admin keys and the CLI act for the organization and are not asked.
  */
 export async function checkKeyManager(deps: ServiceDeps, projectId: string, owner: OwnerRef | null, actor: Actor): Promise<void> {
   if (actor.type !== 'session') return;
@@ -136,9 +137,8 @@ async function resolveOwner(
     // A member may own keys for themself only; assigning a key to someone else takes an organization owner.
     if (actor.type === 'session' && ref.id !== actor.id) {
       const me = await db.selectFrom('users').select('role').where('id', '=', actor.id ?? '').executeTakeFirst();
-      if (me?.role !== 'owner') {
-        throw new TollgateError('insufficient_permissions', 'Only an organization owner can create a key owned by another user.', 'owner');
-      }
+      const decision = decideKeyOwnerAssignment(actor.id ?? '', me?.role ?? null, ref.id);
+      if (!decision.allowed) throw new TollgateError('insufficient_permissions', decision.message, 'owner');
     }
     const user = await db.selectFrom('users').select('id').where('id', '=', ref.id).where('org_id', '=', orgId).where('deleted_at', 'is', null).executeTakeFirst();
     if (!user) throw new TollgateError('invalid_value', `Invalid value for 'owner': no user '${ref.id}'.`, 'owner');
@@ -346,7 +346,7 @@ export async function rotateProjectKey(
   keyId: string,
   input: unknown,
   actor: Actor,
-): Promise<CreatedProjectKey & { previous_secret_expires_at: number }> {
+): Promise<RotatedProjectKey> {
   const body = parseInput(RotateKey, input);
   const grace = body.grace_period_seconds ?? DEFAULT_GRACE_SECONDS;
   await activeProject(deps, orgId, projectId);

@@ -7,6 +7,9 @@ import type { ServiceDeps } from './context.js';
 import { getProjectKey } from './api-keys.js';
 import { countRefusals } from './refusal-counts.js';
 import { getProject } from './projects.js';
+import type { Standing } from '../contract/dashboard.js';
+
+export type { Standing } from '../contract/dashboard.js';
 
 // Where each budget and quota stands in its current period, for the dashboard (issue 19): what was spent (from the
 // daily rollups, as the limits guard seeds its counters), when the period resets, and whether it is blocking requests.
@@ -15,28 +18,6 @@ import { getProject } from './projects.js';
 // since its limit was last set says so; raising the limit clears it.
 
 const DAY = 86_400;
-
-export interface Standing {
-  kind: 'spend' | 'quota';
-  scope: 'api_key' | 'project' | 'organization';
-  /** The key, project or organization id. */
-  id: string;
-  project_id: string | null;
-  interval: Interval;
-  /** Unix seconds. */
-  period_start: number;
-  /** When the period starts over (a rolling window: when its oldest day leaves it); null for `total`. */
-  resets_at: number | null;
-  /** Spend limits: USD. Quotas: requests. */
-  limit: number;
-  used: number;
-  /** A spend limit set to alert only does not block. */
-  enforced: boolean;
-  blocked: boolean;
-  /** Requests this limit refused in the period, since it was last set. */
-  refused: number;
-  last_refused_at: number | null;
-}
 
 /** When the period containing `nowSec` starts over. */
 export function periodReset(interval: Interval, nowSec: number): number | null {

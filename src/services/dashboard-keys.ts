@@ -4,28 +4,19 @@ import type { DB } from '../storage/schema.js';
 import type { ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { previousSecretEnds } from './key-grace.js';
-import { loadOwners, ownerHasProjectAccess, type ProjectApiKeyObject, toProjectKeyObject } from './key-objects.js';
-import { type ListPage, pageQuery, toPage } from './pagination.js';
+import { loadOwners, ownerHasProjectAccess, toProjectKeyObject } from './key-objects.js';
+import { pageQuery, toPage } from './pagination.js';
 import { getProject } from './projects.js';
+import { KEY_ORDERS, KEY_STATUSES, type KeyOrder, type KeySearchPage, type KeyStatus } from '../contract/api-keys.js';
+import type { NamedObject } from '../contract/dashboard.js';
+
+export type { DashboardKey, KeyOrder, KeySearchPage, KeyStatus } from '../contract/api-keys.js';
+export type { NamedObject } from '../contract/dashboard.js';
 
 // The dashboard's key list (issue 19): a project's keys found by name, id or redacted value, filtered by status,
 // sorted, and paged by cursor, so a team with hundreds of keys sees the ones it looks for. The OpenAI list
 // (GET …/api_keys) stays as OpenAI shapes it; this is a session-only read beside it.
 
-export const KEY_STATUSES = ['active', 'expired', 'revoked', 'exposed', 'suspended'] as const;
-export type KeyStatus = (typeof KEY_STATUSES)[number];
-export const KEY_ORDERS = ['created_desc', 'created_asc', 'last_used', 'name'] as const;
-export type KeyOrder = (typeof KEY_ORDERS)[number];
-
-/** A key as the dashboard lists it: the API object, and when its previous secret stops working (a rotation's grace). */
-export type DashboardKey = ProjectApiKeyObject & { previous_secret_expires_at: number | null };
-
-export interface KeySearchPage extends ListPage<DashboardKey> {
-  /** Keys matching the search and status filter, on every page. */
-  total: number;
-  /** Keys matching the search, by status (whatever the status filter), for the filter's counts. */
-  status_counts: Record<KeyStatus, number>;
-}
 
 type Q = SelectQueryBuilder<DB, 'api_keys', object>;
 type Eb = ExpressionBuilder<DB, 'api_keys'>;
@@ -142,16 +133,6 @@ export async function searchProjectKeys(deps: ServiceDeps, orgId: string, projec
     limit,
   );
   return { ...page, total, status_counts };
-}
-
-/** What an id names, for labels: keys, users, service accounts and projects of the organization. */
-export interface NamedObject {
-  id: string;
-  object: 'api_key' | 'admin_api_key' | 'user' | 'service_account' | 'project';
-  name: string;
-  /** A key's redacted value, a user's email. */
-  detail: string | null;
-  project_id: string | null;
 }
 
 const MAX_NAMES = 200;

@@ -9,26 +9,15 @@ import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { pageOf, pageParams, parseQuery } from './query-params.js';
 import { EmailSchema, IdSchema } from './text-fields.js';
 import { parseInput } from './validation.js';
-import type { OrgRole, ProjectRole } from './users.js';
+import type { OrgRole, ProjectRole } from '../core/roles.js';
+import type { CreatedInvite, InviteObject, InvitePreview } from '../contract/invites.js';
+
+export type { InviteObject } from '../contract/invites.js';
 
 // Invitations in the shape of OpenAI's Invites API. The link carries a 256-bit token; the table holds only
 // its SHA-256 digest, so the link is shown once (at creation) and cannot be recovered afterwards.
 
 export const INVITE_TTL_SECONDS = 7 * 24 * 3600;
-
-export interface InviteObject {
-  object: 'organization.invite';
-  id: string;
-  email: string;
-  role: OrgRole;
-  status: 'pending' | 'accepted' | 'expired';
-  created_at: number;
-  /** The same time under the older name of OpenAI's Invite object, kept for clients written against it. */
-  invited_at: number;
-  expires_at: number;
-  accepted_at: number | null;
-  projects: Array<{ id: string; role: ProjectRole }>;
-}
 
 export { EmailSchema };
 
@@ -88,7 +77,7 @@ export async function createInvite(
   input: unknown,
   actor: Actor,
   origin: string,
-): Promise<InviteObject & { accept_url: string }> {
+): Promise<CreatedInvite> {
   const body = parseInput(CreateInvite, input);
   const db = deps.database.db;
   const existing = await db.selectFrom('users').select(['password_hash', 'deleted_at']).where('email', '=', body.email).executeTakeFirst();
@@ -200,7 +189,7 @@ export async function findPendingInvite(deps: ServiceDeps, token: string): Promi
 }
 
 /** What an invitation link is for, as the accept page shows it before sign-up; null when the link is not valid here. */
-export async function previewInvite(deps: ServiceDeps, org: { id: string; name: string }, token: string) {
+export async function previewInvite(deps: ServiceDeps, org: { id: string; name: string }, token: string): Promise<InvitePreview | null> {
   const invite = await findPendingInvite(deps, token);
   if (!invite || invite.orgId !== org.id) return null;
   const ids = invite.projects.map((p) => p.id);
@@ -208,7 +197,7 @@ export async function previewInvite(deps: ServiceDeps, org: { id: string; name: 
     ? new Map((await deps.database.db.selectFrom('projects').select(['id', 'name']).where('id', 'in', ids).execute()).map((p) => [p.id, p.name]))
     : new Map<string, string>();
   return {
-    object: 'organization.invite.preview' as const,
+    object: 'organization.invite.preview',
     email: invite.email,
     role: invite.role,
     expires_at: invite.expiresAt,

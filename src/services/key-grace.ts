@@ -4,7 +4,7 @@ import { checkKeyManager, getProjectKey, ownerOfKey } from './api-keys.js';
 import { writeAudit } from './audit.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
-import type { ProjectApiKeyObject } from './key-objects.js';
+import type { GraceEndedKey } from '../contract/api-keys.js';
 import { recordKeyChange } from './key-writes.js';
 import { getProject } from './projects.js';
 import { parseInput } from './validation.js';
@@ -41,7 +41,7 @@ export async function endRotationGrace(
   keyId: string,
   input: unknown,
   actor: Actor,
-): Promise<ProjectApiKeyObject & { previous_secret_expires_at: null }> {
+): Promise<GraceEndedKey> {
   parseInput(EndGrace, input);
   const project = await getProject(deps, orgId, projectId);
   const key = await getProjectKey(deps, orgId, projectId, keyId);

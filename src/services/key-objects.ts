@@ -1,72 +1,16 @@
 import type { ExpressionBuilder } from 'kysely';
 import type { KeyLimits } from '../core/key-limits.js';
-import type { PermissionsSpec } from '../core/permissions.js';
 import type { ApiKeysTable, DB } from '../storage/schema.js';
 import type { Executor } from './context.js';
+import type { AdminApiKeyObject, OwnerObject, ProjectApiKeyObject } from '../contract/api-keys.js';
+
+export type { AdminApiKeyObject, AdminKeyOwner, OwnerObject, ProjectApiKeyObject } from '../contract/api-keys.js';
 
 // Renders key rows as the API objects of OpenAI's Admin API (plus Tollgate's fields). Never includes a secret.
 
 type KeyRow = Omit<ApiKeysTable, 'seq'> & { seq?: number };
 /** A key row with whether its owner has access to its project (SQLite answers 0/1, PostgreSQL true/false). */
 type ProjectKeyRow = KeyRow & { owner_access: unknown };
-
-export interface OwnerObject {
-  type: 'user' | 'service_account';
-  user?: Record<string, unknown>;
-  service_account?: Record<string, unknown>;
-}
-
-export interface ProjectApiKeyObject {
-  object: 'organization.project.api_key';
-  id: string;
-  name: string;
-  redacted_value: string;
-  created_at: number;
-  last_used_at: number | null;
-  expires_at: number | null;
-  status: 'active' | 'revoked' | 'expired' | 'exposed' | 'suspended';
-  project_id: string | null;
-  /** OpenAI's: whether the key's owner currently has access to the project (ownerHasProjectAccess). */
-  owner_project_access: 'active' | 'inactive';
-  permissions: PermissionsSpec;
-  allowed_models: string[] | null;
-  allowed_ips: string[] | null;
-  owner: OwnerObject | null;
-  created_by: { type: string; id: string | null };
-  revoked_at: number | null;
-  rotated_at: number | null;
-  exposed_at: number | null;
-  exposed_url: string | null;
-  rate_limits: KeyLimits['rate_limits'] | null;
-  spend_limit: KeyLimits['spend_limit'] | null;
-  request_quota: KeyLimits['request_quota'] | null;
-}
-
-export interface AdminApiKeyObject {
-  object: 'organization.admin_api_key';
-  id: string;
-  name: string;
-  redacted_value: string;
-  created_at: number;
-  last_used_at: number | null;
-  expires_at: number | null;
-  status: 'active' | 'revoked' | 'expired' | 'exposed' | 'suspended';
-  allowed_ips: string[] | null;
-  owner: AdminKeyOwner;
-  created_by: { type: string; id: string | null };
-  revoked_at: number | null;
-}
-
-/** OpenAI's AdminApiKey.owner: the user who owns the key, or (Tollgate) the organization for keys made without one. */
-export interface AdminKeyOwner {
-  type: 'user' | 'organization';
-  object: 'organization.user' | 'organization';
-  id: string;
-  name: string;
-  created_at: number;
-  role: string;
-  email?: string;
-}
 
 /**
  * Whether a project key's owner has effective access to the key's project: a service account of the project that

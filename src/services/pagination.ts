@@ -1,15 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../storage/schema.js';
 import { TollgateError } from '../core/errors.js';
+import type { ListPage } from '../contract/lists.js';
 
-/** OpenAI's list envelope. */
-export interface ListPage<T extends { id: string }> {
-  object: 'list';
-  data: T[];
-  first_id: string | null;
-  last_id: string | null;
-  has_more: boolean;
-}
+export type { ListPage } from '../contract/lists.js';
 
 export interface PageQuery {
   limit: number;

@@ -9,38 +9,9 @@ import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { BoolParam, pageOf, pageParams, parseQuery } from './query-params.js';
 import { NameSchema, text } from './text-fields.js';
 import { parseInput } from './validation.js';
+import { RESIDENCIES, type ProjectObject, type Residency } from '../contract/projects.js';
 
-export interface ProjectObject {
-  id: string;
-  object: 'organization.project';
-  name: string;
-  created_at: number;
-  archived_at: number | null;
-  status: 'active' | 'archived';
-  allowed_ips: string[] | null;
-  external_key_id: string | null;
-  /** Omitted when none was given: OpenAI's schema has no null for it. */
-  residency?: Residency;
-  /** The older, free-form region OpenAI's SDKs still send (`geography`), when one was given. */
-  geography?: string;
-}
-
-/** OpenAI's PublicProjectResidency values. */
-export const RESIDENCIES = [
-  'GLOBAL',
-  'US_STORAGE_PROCESSING',
-  'EU_STORAGE_PROCESSING',
-  'JP_STORAGE',
-  'KR_STORAGE',
-  'CA_STORAGE',
-  'SG_STORAGE',
-  'IN_STORAGE',
-  'AU_STORAGE',
-  'GB_STORAGE',
-  'AE_STORAGE',
-  'AE_STORAGE_PROCESSING',
-] as const;
-export type Residency = (typeof RESIDENCIES)[number];
+export type { ProjectObject, Residency } from '../contract/projects.js';
 
 export { NameSchema };
 

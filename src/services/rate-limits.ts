@@ -17,21 +17,15 @@ import { getProject } from './projects.js';
 import { AfterParam, LimitParam, parseQuery } from './query-params.js';
 import { text } from './text-fields.js';
 import { parseInput } from './validation.js';
+import type { RateLimitObject } from '../contract/limits.js';
+
+export type { RateLimitObject } from '../contract/limits.js';
 
 // OpenAI's project rate limits (list, update) and Tollgate's own create and delete. The list has one object per model
 // the project can use (core/project-rate-limits.ts), set or not, plus any limit stored for another model or for all
 // models ('*', Tollgate's). An unset limit reads RATE_LIMIT_UNLIMITED in the two members the spec requires and is
 // absent from the optional ones. Requests, tokens per minute and requests per day are enforced; images and audio per
 // minute and batch input tokens per day are stored and shown only (docs/admin-api.md).
-
-export type RateLimitObject = {
-  object: 'project.rate_limit';
-  id: string;
-  /** '*' for the limit that applies to every model of the project. */
-  model: string;
-  max_requests_per_1_minute: number;
-  max_tokens_per_1_minute: number;
-} & Partial<Record<Exclude<RateLimitField, 'max_requests_per_1_minute' | 'max_tokens_per_1_minute'>, number>>;
 
 /**
  * The longest model whose limit is shown named after it (`rl-<model>`, as OpenAI's `rl-ada`): a path parameter holds

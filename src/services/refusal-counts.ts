@@ -1,19 +1,14 @@
 import { sql } from 'kysely';
 import { TollgateError } from '../core/errors.js';
-import { type RefusalReason, refusalReason } from '../core/refusal-reasons.js';
+import { refusalReason } from '../core/refusal-reasons.js';
 import type { ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
+import type { RefusalCount, RefusalReport } from '../contract/dashboard.js';
+
+export type { RefusalCount } from '../contract/dashboard.js';
 
 // Requests the gateway refused, counted by reason (usage_events with outcome 'refused', over their own partial index,
 // migration 092). The Usage API counts them (num_refused_requests) but cannot say why; the dashboard shows why.
-
-export interface RefusalCount {
-  error_code: string | null;
-  reason: RefusalReason;
-  count: number;
-  /** The latest refusal of this code in the range (unix seconds). */
-  last_at: number;
-}
 
 export interface RefusalFilter {
   from: number;
@@ -63,7 +58,7 @@ function ids(query: Record<string, unknown>, name: string): string[] {
 }
 
 /** GET /auth/dashboard/refusals: `start_time` (required), `end_time` (exclusive; default just after now), `project_ids`, `api_key_ids`. */
-export async function refusalsReport(deps: ServiceDeps, orgId: string, query: Record<string, unknown>) {
+export async function refusalsReport(deps: ServiceDeps, orgId: string, query: Record<string, unknown>): Promise<RefusalReport> {
   const from = seconds(query, 'start_time');
   if (from === null) throw new TollgateError('missing_required_parameter', "Missing required parameter: 'start_time'.", 'start_time');
   // Without an end, up to now inclusive: the range's end is exclusive, and this second's refusals count.
@@ -71,5 +66,5 @@ export async function refusalsReport(deps: ServiceDeps, orgId: string, query: Re
   if (to <= from) throw new TollgateError('invalid_value', "Invalid value for 'end_time': must be after start_time.", 'end_time');
   if (to - from > MAX_SPAN) throw new TollgateError('invalid_value', "Invalid value for 'start_time': a range spans at most 400 days.", 'start_time');
   const data = await countRefusals(deps, orgId, { from, to, projectIds: ids(query, 'project_ids'), apiKeyIds: ids(query, 'api_key_ids') });
-  return { object: 'list' as const, data, total: data.reduce((sum, r) => sum + r.count, 0), start_time: from, end_time: to };
+  return { object: 'list', data, total: data.reduce((sum, r) => sum + r.count, 0), start_time: from, end_time: to };
 }

@@ -11,6 +11,13 @@ import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { pageOf, pageParams, parseQuery } from './query-params.js';
 import { text } from './text-fields.js';
 import { parseInput } from './validation.js';
+import type { ProviderCredentialObject, ProviderKindName, RuntimeProviderObject } from '../contract/providers.js';
+
+export type { ProviderCredentialObject, RuntimeProviderObject } from '../contract/providers.js';
+
+// The contract's kinds are the configuration's, both ways.
+const _sameKinds: [ProviderKind, ProviderKindName] extends [ProviderKindName, ProviderKind] ? true : never = true;
+void _sameKinds;
 
 // Providers and their credentials managed at run time (issue 20 §3, docs/providers.md): beside the config file's, in
 // the same routing and credential pool. A credential's secret is sealed (core/ports.ts SecretCipher) before it is
@@ -44,35 +51,6 @@ const ListQuery = z.strictObject(pageParams);
 
 /** Names no runtime provider may take besides the config file's: the built-in echo model's. */
 const RESERVED_NAMES = ['echo'];
-
-export interface RuntimeProviderObject {
-  object: 'organization.provider';
-  id: string;
-  name: string;
-  kind: ProviderKind;
-  base_url: string;
-  models: string[];
-  model_prefixes: string[];
-  api_version: string | null;
-  deployments: Record<string, string> | null;
-  created_at: number;
-  updated_at: number;
-}
-
-export interface ProviderCredentialObject {
-  object: 'organization.provider.credential';
-  id: string;
-  provider_id: string;
-  /** The secret's kind and last four characters (`sk-…abcd`): never the secret. */
-  redacted_value: string;
-  weight: number;
-  status: 'active' | 'disabled';
-  /** `manual` (disabled through the API), `upstream_refused` (the provider answered 401/403 to it), or null. */
-  disabled_reason: 'manual' | 'upstream_refused' | null;
-  created_at: number;
-  updated_at: number;
-  rotated_at: number | null;
-}
 
 /** A runtime provider as the gateway uses it: its usable credentials opened, those that would not open named. */
 export interface RuntimeProviderRecord {

@@ -12,24 +12,9 @@ import { getProject } from './projects.js';
 import { pageOf, pageParams, parseQuery } from './query-params.js';
 import { NameSchema, text } from './text-fields.js';
 import { parseInput } from './validation.js';
+import type { CreatedServiceAccount, ServiceAccountApiKey, ServiceAccountObject } from '../contract/service-accounts.js';
 
-export interface ServiceAccountObject {
-  object: 'organization.project.service_account';
-  id: string;
-  name: string;
-  role: 'owner' | 'member';
-  created_at: number;
-  is_default: boolean;
-}
-
-/** OpenAI's ServiceAccountApiKeyBody: a service account's key, with its secret (shown this once). */
-export interface ServiceAccountApiKey {
-  object: 'organization.project.service_account.api_key';
-  value: string;
-  name: string;
-  created_at: number;
-  id: string;
-}
+export type { ServiceAccountApiKey, ServiceAccountObject } from '../contract/service-accounts.js';
 
 /** Ten years: a bound on `expires_in_seconds`, not a policy. */
 const MAX_EXPIRES_IN_SECONDS = 10 * 365 * 24 * 3600;
@@ -105,7 +90,13 @@ async function insertAccountKey(
 }
 
 /** Creates a service account and (unless `create_service_account_only`) its first key, returned together as OpenAI does. */
-export async function createServiceAccount(deps: ServiceDeps, orgId: string, projectId: string, input: unknown, actor: Actor) {
+export async function createServiceAccount(
+  deps: ServiceDeps,
+  orgId: string,
+  projectId: string,
+  input: unknown,
+  actor: Actor,
+): Promise<CreatedServiceAccount> {
   const body = parseInput(CreateServiceAccount, input);
   if (body.create_service_account_only && body.expires_in_seconds != null) {
     throw new TollgateError('invalid_value', "'expires_in_seconds' sets the first key's lifetime; with create_service_account_only there is no key.", 'expires_in_seconds');
@@ -136,7 +127,7 @@ export async function createServiceAccount(deps: ServiceDeps, orgId: string, pro
     );
   });
   if (apiKey) deps.changes.keyChanged(apiKey.id);
-  return { object: 'organization.project.service_account' as const, id, name: body.name, role, created_at: now, api_key: apiKey };
+  return { object: 'organization.project.service_account', id, name: body.name, role, created_at: now, api_key: apiKey };
 }
 
 /** Lists a project's service accounts. */

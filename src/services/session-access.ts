@@ -1,10 +1,7 @@
-import type { OrgRole, ProjectRole } from './users.js';
+import { decideOrganizationWrite, decideOwnerOnlyRead, decideProjectKeyWrite, type OrgRole, type ProjectRole, type RoleDecision } from '../core/roles.js';
 
-// What a signed-in dashboard user may do in the admin API (admin keys are not subject to this: they are
-// the organization's own credentials). Modelled on the OpenAI platform's roles:
-//  - organization owner: everything;
-//  - anyone else in the organization reads (GET/HEAD), except the owner-only areas below;
-//  - project owner or member: also creates, updates, rotates and revokes that project's keys.
+// What a signed-in dashboard user may do in the admin API, route by route (admin keys are not subject to this: they
+// are the organization's own credentials). The role rules themselves are core/roles.ts's; this file maps routes onto them.
 
 const ADMIN = '/v1/organization';
 
@@ -15,7 +12,7 @@ const KEYS = `${ADMIN}/projects/:project_id/api_keys`;
 /** The writes a project owner or member may make, by method and route pattern. */
 const PROJECT_KEY_WRITES = new Set([`POST ${KEYS}`, `POST ${KEYS}/:key_id`, `DELETE ${KEYS}/:key_id`, `POST ${KEYS}/:key_id/rotate`, `POST ${KEYS}/:key_id/end_grace`]);
 
-export type SessionAccess = { allowed: true } | { allowed: false; message: string };
+export type SessionAccess = RoleDecision;
 
 export interface AccessQuestion {
   method: string;
@@ -35,44 +32,9 @@ export function isProjectKeyWrite(method: string, route: string | undefined): bo
 
 /** The decision for one request. */
 export function decideSessionAccess(q: AccessQuestion): SessionAccess {
-  if (q.orgRole === 'owner') return { allowed: true };
   const route = q.route ?? '';
-  if (OWNER_ONLY_PREFIXES.some((p) => route === p || route.startsWith(`${p}/`))) {
-    return { allowed: false, message: 'Only organization owners can see this.' };
-  }
+  if (OWNER_ONLY_PREFIXES.some((p) => route === p || route.startsWith(`${p}/`))) return decideOwnerOnlyRead(q.orgRole);
   if (isRead(q.method)) return { allowed: true };
-  if (isProjectKeyWrite(q.method, q.route)) {
-    if (q.projectRole === 'owner' || q.projectRole === 'member') return { allowed: true };
-    return { allowed: false, message: "You need the project's owner or member role to change its API keys." };
-  }
-  return { allowed: false, message: 'Only organization owners can make this change; you can read it.' };
-}
-
-export interface KeyManagementQuestion {
-  /** The signed-in user. */
-  userId: string;
-  orgRole: OrgRole | null;
-  /** Their role in the key's project, if any. */
-  projectRole: ProjectRole | null;
-  /** Who owns the key (for a key being created: who will). */
-  owner: { type: 'user' | 'service_account'; id: string } | null;
-}
-
-/**
- * Whether a signed-in user may change, rotate or revoke a project key (or create one with this owner). Organization
- * and project owners manage every key of the project; a member manages only the keys they own (issue 16 §3: a member
- * could clear the spend limit of a colleague's key, or rotate it and receive its new secret). Admin keys and the CLI are
- * the organization's own and are not asked.
- */
-export function decideKeyManagement(q: KeyManagementQuestion): SessionAccess {
-  if (q.orgRole === 'owner' || q.projectRole === 'owner') return { allowed: true };
-  if (q.projectRole !== 'member') return { allowed: false, message: "You need the project's owner or member role to change its API keys." };
-  if (q.owner?.type === 'user' && q.owner.id === q.userId) return { allowed: true };
-  return {
-    allowed: false,
-    message:
-      q.owner?.type === 'service_account'
-        ? "Keys owned by a service account are managed by the project's owners; project members manage only their own keys."
-        : "This key is owned by someone else: project members manage only their own keys. Ask a project owner.",
-  };
+  if (isProjectKeyWrite(q.method, q.route)) return decideProjectKeyWrite(q.orgRole, q.projectRole);
+  return decideOrganizationWrite(q.orgRole);
 }

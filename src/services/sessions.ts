@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { OrgRole } from './users.js';
+import type { OrgRole } from '../core/roles.js';
 import type { ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 

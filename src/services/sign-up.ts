@@ -18,7 +18,8 @@ import {
   voidSetupToken,
 } from './setup-token.js';
 import { openSession, type StartedSession, TooManyAttemptsError } from './sign-in.js';
-import { addProjectUser, createUser, type OrgRole } from './users.js';
+import type { OrgRole } from '../core/roles.js';
+import { addProjectUser, createUser } from './users.js';
 import { parseInput } from './validation.js';
 
 const SignUp = z.strictObject({

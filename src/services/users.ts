@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import { TollgateError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import { ORG_ROLES, type OrgRole, PROJECT_ROLES, type ProjectRole } from '../core/roles.js';
 import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
@@ -11,9 +12,10 @@ import { listParam, listValues, pageOf, pageParams, parseQuery } from './query-p
 import { getProject } from './projects.js';
 import { EmailSchema, IdSchema, NameSchema, text } from './text-fields.js';
 import { parseInput } from './validation.js';
+import type { ProjectUserObject, UserObject } from '../contract/users.js';
 
-export type OrgRole = 'owner' | 'reader';
-export type ProjectRole = 'owner' | 'member' | 'reader';
+export type { ProjectUserObject, UserObject } from '../contract/users.js';
+
 
 /** A user's role in a project, or null when they are not its member. */
 export async function projectRoleOf(deps: ServiceDeps, userId: string, projectId: string): Promise<ProjectRole | null> {
@@ -26,29 +28,9 @@ export async function projectRoleOf(deps: ServiceDeps, userId: string, projectId
   return row?.role ?? null;
 }
 
-export interface UserObject {
-  object: 'organization.user';
-  id: string;
-  name: string;
-  email: string;
-  role: OrgRole;
-  added_at: number;
-  technical_level: string | null;
-  developer_persona: string | null;
-}
-
-export interface ProjectUserObject {
-  object: 'organization.project.user';
-  id: string;
-  name: string;
-  email: string;
-  role: ProjectRole;
-  added_at: number;
-}
-
-const CreateUser = z.strictObject({ email: EmailSchema, name: NameSchema.optional(), role: z.enum(['owner', 'reader']).optional() });
-const OrgRoleSchema = z.enum(['owner', 'reader']);
-const ProjectRoleSchema = z.enum(['owner', 'member', 'reader']);
+const CreateUser = z.strictObject({ email: EmailSchema, name: NameSchema.optional(), role: z.enum(ORG_ROLES).optional() });
+const OrgRoleSchema = z.enum(ORG_ROLES);
+const ProjectRoleSchema = z.enum(PROJECT_ROLES);
 const Label = text({ max: 256, trim: true }).nullable();
 // OpenAI's UserRoleUpdateRequest. `technical_level` and `developer_persona` are stored and shown as given (null
 // clears); `role_id` names a custom role of OpenAI's Roles API, which Tollgate does not have.

@@ -11,6 +11,9 @@ import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
 import { open, seal } from './secret-box.js';
 import { text } from './text-fields.js';
 import { parseInput } from './validation.js';
+import type { CreatedWebhook, WebhookObject } from '../contract/webhooks.js';
+
+export type { WebhookObject } from '../contract/webhooks.js';
 
 // Organization webhooks: budget, exposure and anomaly alerts, and provider credentials refused, signed with HMAC-SHA256 and retried with back-off.
 // Signature header (Stripe-style): `x-tollgate-signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`.
@@ -21,15 +24,6 @@ const CreateWebhook = z.strictObject({
   url: text({ max: 2048 }).url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL'),
   event_types: z.array(z.enum([...WEBHOOK_EVENT_TYPES, '*'])).min(1).optional(),
 });
-
-export interface WebhookObject {
-  object: 'webhook_endpoint';
-  id: string;
-  url: string;
-  event_types: string[];
-  redacted_secret: string;
-  created_at: number;
-}
 
 type Row = { id: string; url: string; event_types: string; redacted_secret: string; created_at: number };
 const toObject = (r: Row): WebhookObject => ({
@@ -59,7 +53,7 @@ export class Webhooks {
   ) {}
 
   /** Creates an endpoint; the signing secret is in the answer this once. */
-  async create(orgId: string, input: unknown, actor: Actor): Promise<WebhookObject & { secret: string }> {
+  async create(orgId: string, input: unknown, actor: Actor): Promise<CreatedWebhook> {
     const body = parseInput(CreateWebhook, input);
     const id = newId('wh_', this.deps.randomBytes);
     const secret = `whsec_${randomBase62(40, this.deps.randomBytes)}`;

@@ -1,6 +1,7 @@
 import { useId } from 'preact/hooks';
 import { PermissionsField } from '../../components/permissions-field.js';
 import { formatDateTime } from '../../format.js';
+import type { Interval } from '../../types.js';
 import type { ExpiryChoice, KeyDraft } from './key-form-fields.js';
 import { hasRestrictions } from './key-form-fields.js';
 
@@ -131,7 +132,7 @@ export function KeyFields({ draft, onChange, currentExpiry, editing }: KeyFields
             </div>
             <div class="field">
               <label for={ids.spendInterval}>Spend limit period</label>
-              <select id={ids.spendInterval} class="input" value={draft.spendInterval} onChange={(e) => set('spendInterval', e.currentTarget.value)}>
+              <select id={ids.spendInterval} class="input" value={draft.spendInterval} onChange={(e) => set('spendInterval', e.currentTarget.value as Interval)}>
                 {spendIntervals.map((i) => (
                   <option key={i.id} value={i.id}>
                     {i.label}

@@ -1,5 +1,5 @@
 import type { KeyFields } from '../../api-client.js';
-import type { Permissions, ProjectApiKey } from '../../types.js';
+import type { Interval, Permissions, ProjectApiKey } from '../../types.js';
 
 // Conversions between the key dialogs' text fields and the API's values: everything the API takes for a key.
 
@@ -41,7 +41,7 @@ export interface KeyDraft {
   rpd: string;
   /** Dollars. */
   spend: string;
-  spendInterval: string;
+  spendInterval: Interval;
   quota: string;
   quotaInterval: 'day' | 'month' | 'total';
 }

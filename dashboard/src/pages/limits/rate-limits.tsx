@@ -1,7 +1,8 @@
 import { useId, useState } from 'preact/hooks';
 import { RATE_LIMIT_UNLIMITED } from '../../../../src/core/project-rate-limits.js';
 import { isMissingEndpoint } from '../../api.js';
-import { deleteRateLimit, listRateLimits, type RateLimit, setModelRateLimit, updateRateLimit } from '../../api-client.js';
+import { deleteRateLimit, listRateLimits, setModelRateLimit, updateRateLimit } from '../../api-client.js';
+import type { RateLimit } from '../../types.js';
 import { Alert, Notice } from '../../components/alert.js';
 import { LoadError } from '../../components/load-error.js';
 import { TrashIcon } from '../../components/icons.js';

@@ -1,6 +1,7 @@
 import { useId, useState } from 'preact/hooks';
 import { isMissingEndpoint } from '../../api.js';
-import { createWebhook, deleteWebhook, listWebhooks, type Webhook } from '../../api-client.js';
+import { createWebhook, deleteWebhook, listWebhooks } from '../../api-client.js';
+import type { Webhook } from '../../types.js';
 import { Alert } from '../../components/alert.js';
 import { TrashIcon } from '../../components/icons.js';
 import { LoadError } from '../../components/load-error.js';

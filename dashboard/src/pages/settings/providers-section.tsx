@@ -6,8 +6,6 @@ import {
   deleteProviderCredential,
   listProviderCredentials,
   listProviders,
-  type ProviderCredential,
-  type RuntimeProvider,
   rotateProviderCredential,
   setProviderCredentialEnabled,
 } from '../../api-client.js';
@@ -16,6 +14,7 @@ import { Dialog } from '../../components/dialog.js';
 import { TrashIcon } from '../../components/icons.js';
 import { LoadError } from '../../components/load-error.js';
 import { formatDate } from '../../format.js';
+import type { ProviderCredential, RuntimeProvider } from '../../types.js';
 import { useAction } from '../../use-action.js';
 import { useResource } from '../../use-resource.js';
 import { credentialStatusLabel, EMPTY_PROVIDER, type ProviderDraft, providerBody, weightOf } from './provider-form.js';

@@ -51,7 +51,8 @@ export function ServiceAccountsSection() {
     await run(async () => {
       const created = await createServiceAccount(projectId, name.trim());
       setName('');
-      setSecret(created.api_key.value);
+      // The first key comes with every account the dashboard makes (it never asks for create_service_account_only).
+      setSecret(created.api_key?.value ?? null);
       reload();
     });
   };

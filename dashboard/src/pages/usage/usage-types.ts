@@ -1,4 +1,4 @@
-// OpenAI's Usage and Costs API shapes (GET /v1/organization/usage/completions, GET /v1/organization/costs).
+// OpenAI's Usage and Costs API shapes, as the Usage page reads them (api-client.ts's getUsage).
 
 export interface UsageResult {
   object: 'organization.usage.completions.result' | 'organization.usage.embeddings.result';
