@@ -105,6 +105,7 @@ function makeEvents(rand: () => number, from: number, n: number, total: number, 
       unpriced: 0,
       request_id: `req_bench_${i}`,
       upstream_request_id: billable ? `req_upstream_${i}` : null,
+      service_tier: billable ? 'default' : null,
     });
   }
   return out;

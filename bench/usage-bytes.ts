@@ -55,6 +55,7 @@ function* events(total: number, startMs: number): Generator<UsageEvent> {
       requestId: requestId(),
       upstreamRequestId: i % 2 ? requestId() : null,
       credential: 'OPENAI_API_KEY',
+      serviceTier: 'default',
     };
   }
 }

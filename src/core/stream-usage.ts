@@ -1,4 +1,5 @@
 import type { TokenCounts } from './pricing.js';
+import { answeredServiceTier } from './service-tier.js';
 import { boundaryEndsAt, eventData, lastBoundaryEnd, nextBoundaryEnd, splitEvents } from './sse.js';
 import { deltaText, lastUsageKey, tokensFromUsage, withAnthropicDelta } from './usage-extract.js';
 
@@ -93,6 +94,8 @@ export interface Inspected {
   out: Buffer;
   complete: boolean;
   tokens: TokenCounts | null;
+  /** The service tier an event read here named (a chat chunk's, or the final Response's), or null. */
+  serviceTier: string | null;
 }
 
 const isJsonSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
@@ -140,8 +143,9 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
   // A [DONE] event at the end of the chunk needs no search and no decoding; markers are looked for before it.
   const doneAt = shape.endsWithDone ? doneAtEnd(events) : -1;
   let complete = doneAt >= 0;
+  let serviceTier: string | null = null;
   const limit = doneAt >= 0 ? doneAt : events.length;
-  if (limit === 0) return { out: events, complete, tokens };
+  if (limit === 0) return { out: events, complete, tokens, serviceTier };
   const markers = complete ? shape.beforeDone : shape.markers;
   /** Reads the event holding the marker at `at`; returns where that event ends. */
   const look = (at: number): number => {
@@ -162,11 +166,15 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
         if (obj.usage) tokens = withAnthropicDelta(tokens, obj.usage);
       } else if (obj?.usage) {
         tokens = tokensFromUsage(obj.usage) ?? tokens;
+        // The usage chunk of a chat stream names the tier as every chunk does (the others are not decoded).
+        serviceTier = answeredServiceTier(obj.service_tier) ?? serviceTier;
         drop = injectUsage && Array.isArray(obj.choices) && obj.choices.length === 0;
       }
       if (typeof obj?.type === 'string' && RESPONSE_ENDS.has(obj.type)) {
         complete = true;
-        tokens = tokensFromUsage((obj.response as { usage?: unknown } | undefined)?.usage) ?? tokens;
+        const response = obj.response as { usage?: unknown; service_tier?: unknown } | undefined;
+        tokens = tokensFromUsage(response?.usage) ?? tokens;
+        serviceTier = answeredServiceTier(response?.service_tier) ?? serviceTier;
       }
       if (obj?.type === 'message_start') tokens = tokensFromUsage((obj.message as { usage?: unknown } | undefined)?.usage) ?? tokens;
       else if (obj?.type === 'message_stop') complete = true;
@@ -180,9 +188,9 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
     copied = to;
   };
   const result = (): Inspected => {
-    if (copied === 0) return { out: events, complete, tokens };
+    if (copied === 0) return { out: events, complete, tokens, serviceTier };
     kept.push(events.subarray(copied));
-    return { out: Buffer.concat(kept), complete, tokens };
+    return { out: Buffer.concat(kept), complete, tokens, serviceTier };
   };
   // The usual end of a chat stream: [DONE] after the usage chunk, in one read. The last usage before [DONE] is the one
   // that counts (a later usage replaces an earlier one), so when the last "usage" key there holds an object, that event
@@ -191,7 +199,7 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
   // has "usage":null members to leave out.
   if (complete && markers === CHAT_SHAPE.beforeDone) {
     const at = lastUsageKey(events, limit);
-    if (at < 0) return { out: events, complete, tokens };
+    if (at < 0) return { out: events, complete, tokens, serviceTier };
     if (nullUsageSpan(events, at + 1) === null && (!injectUsage || lastUsageKey(events, at) < 0)) {
       look(at);
       return result();

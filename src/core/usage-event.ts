@@ -42,4 +42,9 @@ export interface UsageEvent {
    * key; null when no provider answered, and on events written before migration 095.
    */
   credential: string | null;
+  /**
+   * The service tier the request ran at (OpenAI's `service_tier`): what the answer said, else what the request asked
+   * for, else null (and on events written before migration 097). Only short plain words are kept (core/service-tier.ts).
+   */
+  serviceTier: string | null;
 }

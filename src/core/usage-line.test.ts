@@ -93,6 +93,16 @@ describe('usage lines', () => {
     expect(w.take().toString('utf8')).toBe(`${toUsageLine(served)}\n`);
   });
 
+  it('reads the 25-value lines logged before the service tier column (migration 097), the tier null', () => {
+    const served = { ...event, credential: 'OPENAI_KEY_B', serviceTier: 'flex' };
+    const before097 = JSON.stringify(usageValuesOf(toUsageLine(served)).slice(0, 25));
+    expect(roundTrip(before097)).toEqual({ ...served, serviceTier: null });
+    expect(roundTrip(toUsageLine(served))).toEqual(served);
+    const w = new UsageLineWriter();
+    w.append(served);
+    expect(w.take().toString('utf8')).toBe(`${toUsageLine(served)}\n`);
+  });
+
   it("carries the request ids, Tollgate's and the upstream's, through the line and back", () => {
     const e = usageEvent({ requestId: 'req_0123456789abcdef0123456789abcdef', upstreamRequestId: 'req_upstream"odd\\id' });
     expect(roundTrip(toUsageLine(e))).toEqual(e);

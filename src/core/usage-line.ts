@@ -41,6 +41,7 @@ export const USAGE_COLUMNS = [
   ['request_id', 'requestId', 'text'],
   ['upstream_request_id', 'upstreamRequestId', 'text'],
   ['credential', 'credential', 'text'],
+  ['service_tier', 'serviceTier', 'text'],
 ] as const satisfies readonly Column[];
 
 type Columns = (typeof USAGE_COLUMNS)[number];
@@ -57,12 +58,12 @@ export type UsageRow = { [C in Columns as C[0]]: Stored<UsageEvent[C[1]]> };
 export type UsageValues = unknown[];
 
 /** What a column holds on a line written before it existed (the lengths of such lines: EARLIER_LENGTHS). */
-const ABSENT_VALUE: Partial<Record<UsageColumn, unknown>> = { units: 0, unpriced: 0, request_id: null, upstream_request_id: null, credential: null };
+const ABSENT_VALUE: Partial<Record<UsageColumn, unknown>> = { units: 0, unpriced: 0, request_id: null, upstream_request_id: null, credential: null, service_tier: null };
 /**
  * The lengths of lines earlier versions wrote: 20 values, then 22 (units, unpriced: migration 080), then 24 (request
- * ids: 090).
+ * ids: 090), then 25 (credential: 095).
  */
-const EARLIER_LENGTHS: ReadonlySet<number> = new Set([20, 22, 24]);
+const EARLIER_LENGTHS: ReadonlySet<number> = new Set([20, 22, 24, 25]);
 /** The error code of a line that does not read as an event (storage/write-errors.ts counts it as the data's fault). */
 export const BAD_USAGE_LINE = 'TOLLGATE_BAD_USAGE_LINE';
 

@@ -55,16 +55,14 @@ const ENUM_FILTERS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /**
- * What a metered kind cannot be asked about: Tollgate does not record an image's size or source, nor the service tier
- * a request ran at (refused, never answered as if it knew). Kinds Tollgate does not meter answer empty buckets
- * whatever they are asked, which is exact.
+ * What a metered kind cannot be asked about: Tollgate does not record an image's size or source (refused, never
+ * answered as if it knew). Kinds Tollgate does not meter answer empty buckets whatever they are asked, which is exact.
  */
 const UNRECORDED: Readonly<Record<string, string>> = {
   size: "Tollgate does not record an image's size",
   sizes: "Tollgate does not record an image's size",
   source: "Tollgate does not record an image's source (generation, edit or variation)",
   sources: "Tollgate does not record an image's source (generation, edit or variation)",
-  service_tier: 'Tollgate does not record the service tier a request ran at',
 };
 
 /** Buckets per page: [default, max] as OpenAI documents them. */
@@ -76,6 +74,8 @@ interface UsageSums {
   project_id: string | null;
   api_key_id: string | null;
   model: string | null;
+  /** The service tier (null: not known, or not grouped by). */
+  service_tier: string | null;
   num_model_requests: number;
   num_refused_requests: number;
   input_tokens: number;
@@ -100,7 +100,7 @@ interface UsageFilter {
   models: string[] | null;
 }
 
-const DIMENSIONS = ['project_id', 'api_key_id', 'model'] as const;
+const DIMENSIONS = ['project_id', 'api_key_id', 'model', 'service_tier'] as const;
 
 /** Reads the per-key tables only when the question is about keys; the project tables are much smaller. */
 function rollupTable(width: '1h' | '1d', perKey: boolean): 'usage_rollups_1d' {
@@ -219,6 +219,7 @@ function sumsOf(
     project_id: r.project_id || null,
     api_key_id: r.api_key_id || null,
     model: r.model || null,
+    service_tier: r.service_tier || null,
     num_model_requests: Number(r.num_model_requests),
     num_refused_requests: Number(r.num_refused_requests),
     input_tokens: Number(r.input_tokens),
@@ -246,7 +247,7 @@ async function byUser(deps: ServiceDeps, orgId: string, rows: UsageSums[], keepK
   for (const r of rows) {
     const user = (r.api_key_id && owners.get(r.api_key_id)) || null;
     const row: UserSums = { ...r, user_id: user, api_key_id: keepKey ? r.api_key_id : null };
-    const id = `${r.bucket_start}\u0000${row.project_id ?? ''}\u0000${user ?? ''}\u0000${row.api_key_id ?? ''}\u0000${row.model ?? ''}`;
+    const id = `${r.bucket_start}\u0000${row.project_id ?? ''}\u0000${user ?? ''}\u0000${row.api_key_id ?? ''}\u0000${row.model ?? ''}\u0000${row.service_tier ?? ''}`;
     const acc = merged.get(id);
     if (!acc) {
       merged.set(id, row);
@@ -265,7 +266,11 @@ async function byUser(deps: ServiceDeps, orgId: string, rows: UsageSums[], keepK
 }
 
 const byDims = (a: UserSums, b: UserSums) =>
-  cmp(a.project_id, b.project_id) || cmp(a.user_id, b.user_id) || cmp(a.api_key_id, b.api_key_id) || cmp(a.model, b.model);
+  cmp(a.project_id, b.project_id) ||
+  cmp(a.user_id, b.user_id) ||
+  cmp(a.api_key_id, b.api_key_id) ||
+  cmp(a.model, b.model) ||
+  cmp(a.service_tier, b.service_tier);
 
 function usageResult(kind: UsageKind, s: UserSums, group: Set<string>): Record<string, unknown> {
   const dims = { project_id: s.project_id, user_id: s.user_id, api_key_id: s.api_key_id, model: s.model };
@@ -293,6 +298,8 @@ function usageResult(kind: UsageKind, s: UserSums, group: Set<string>): Record<s
     ...dims,
     // Tollgate relays no Batch API jobs: grouped by batch, everything is batch=false.
     batch: group.has('batch') ? false : null,
+    // Grouped by tier: the tier requests ran at (null for those whose tier is not known).
+    service_tier: s.service_tier,
     ...extras,
   };
 }

@@ -82,7 +82,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
  * schema dropped meanwhile by someone else on a shared server (another tenant, another test's teardown) failed our
  * start with `schema "…" does not exist`. Nothing else in Tollgate introspects.
  */
-class SchemaScopedPostgresDialect extends PostgresDialect {
+export class SchemaScopedPostgresDialect extends PostgresDialect {
   // biome-ignore lint/suspicious/noExplicitAny: Kysely's own signature
   override createIntrospector(db: Kysely<any>): DatabaseIntrospector {
     const base = super.createIntrospector(db);

@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, sql } from 'kysely';
+import { type CreateTableBuilder, type Kysely, type Migration, sql } from 'kysely';
 import type { Dialect } from './migrations.js';
 import { notNull } from './migrations.js';
 
@@ -11,7 +11,51 @@ import { notNull } from './migrations.js';
  * 094: usage_costs_key_1d, a day's billed requests and cost per key, for the Costs API grouped or filtered by key (a
  * month by key read ~425,000 per-key, per-model, per-endpoint rows to answer ~290,000 results). Backfilled from the
  * per-key day rollup, which holds the same sums.
+ *
+ * 097: the service tier a request ran at (OpenAI's `service_tier`, for the Usage API's group_by=service_tier), on usage
+ * events (null: not known, as on every event before) and in the four rollups, where it joins the unique key ('' when
+ * not known, as the other dimensions; every existing row gets ''). SQLite cannot change a WITHOUT ROWID table's key,
+ * so there each rollup is copied into a new table with the longer key; PostgreSQL swaps the key's constraint.
  */
+/** The rollup tables, their key and columns as migrations 030 and 080 left them (frozen). */
+const ROLLUPS_097 = ['usage_rollups_1h', 'usage_rollups_1d', 'usage_rollups_project_1h', 'usage_rollups_project_1d'] as const;
+const ROLLUP_KEY_097 = ['org_id', 'bucket_start', 'project_id', 'api_key_id', 'model', 'endpoint_kind'] as const;
+const ROLLUP_SUMS_097 = [
+  'num_requests',
+  'num_model_requests',
+  'num_refused_requests',
+  'num_failed_requests',
+  'input_tokens',
+  'cached_tokens',
+  'output_tokens',
+  'input_cost_nanousd',
+  'cached_cost_nanousd',
+  'output_cost_nanousd',
+  'units',
+  'num_unpriced_requests',
+] as const;
+
+async function addServiceTierToRollup(db: Kysely<unknown>, dialect: Dialect, table: string): Promise<void> {
+  const key = [...ROLLUP_KEY_097, 'service_tier'];
+  if (dialect === 'postgres') {
+    await db.schema.alterTable(table).addColumn('service_tier', 'text', (c) => c.notNull().defaultTo('')).execute();
+    await db.schema.alterTable(table).dropConstraint(`${table}_pk`).execute();
+    await db.schema.alterTable(table).addPrimaryKeyConstraint(`${table}_pk`, key).execute();
+    return;
+  }
+  const copy = `${table}_097`;
+  let t: CreateTableBuilder<string, string> = db.schema.createTable(copy);
+  for (const c of ROLLUP_KEY_097) t = t.addColumn(c, c === 'bucket_start' ? 'bigint' : 'text', notNull);
+  t = t.addColumn('service_tier', 'text', (c) => c.notNull().defaultTo(''));
+  for (const c of ROLLUP_SUMS_097) t = t.addColumn(c, 'bigint', (col) => col.notNull().defaultTo(0));
+  await t.addPrimaryKeyConstraint(`${table}_pk`, key).modifyEnd(sql`without rowid`).execute();
+  const columns = sql.join([...ROLLUP_KEY_097, ...ROLLUP_SUMS_097].map((c) => sql.ref(c)));
+  // Read in the old key's order, which is the new key's (every row's tier is ''): appended, never reshuffled.
+  await sql`insert into ${sql.table(copy)} (${columns}) select ${columns} from ${sql.table(table)}`.execute(db);
+  await db.schema.dropTable(table).execute();
+  await db.schema.alterTable(copy).renameTo(table).execute();
+}
+
 export function fidelityMigrations(dialect: Dialect): Record<string, Migration> {
   return {
     '093_audit_openai_event_names': {
@@ -43,6 +87,12 @@ export function fidelityMigrations(dialect: Dialect): Record<string, Migration> 
         `.execute(db);
         // Planner statistics at once: without them PostgreSQL sorted a month of rows on disk instead of reading the key.
         await sql`analyze usage_costs_key_1d`.execute(db);
+      },
+    },
+    '097_usage_service_tier': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('usage_events').addColumn('service_tier', 'text').execute();
+        for (const table of ROLLUPS_097) await addServiceTierToRollup(db, dialect, table);
       },
     },
   };

@@ -29,8 +29,8 @@ export function endpointKind(method: string, endpoint: string): string {
 }
 
 /**
- * One row of a usage rollup: the sums of the usage events of one bucket and one (project, key, model, endpoint kind).
- * Missing project, key or model are stored as '' (NULL in a unique key would defeat ON CONFLICT).
+ * One row of a usage rollup: the sums of the usage events of one bucket and one (project, key, model, endpoint kind,
+ * service tier). Missing project, key, model or tier are stored as '' (NULL in a unique key would defeat ON CONFLICT).
  * Tokens and costs count billable requests only; refused requests are counted apart and never billed.
  */
 export interface UsageRollupsTable {
@@ -42,6 +42,8 @@ export interface UsageRollupsTable {
   model: string;
   /** A value of ENDPOINT_KINDS, or 'other'. */
   endpoint_kind: string;
+  /** The service tier the requests ran at ('' when not known; migration 097). */
+  service_tier: string;
   num_requests: number;
   /** Requests that reached a model (billable). */
   num_model_requests: number;
@@ -101,8 +103,8 @@ export const COSTS_KEY_KEY = ['org_id', 'bucket_start', 'api_key_id', 'project_i
 /** The summed columns of usage_costs_key_1d. */
 export const COSTS_KEY_SUMS = ['num_model_requests', 'cost_nanousd'] as const;
 
-/** The unique key of every rollup table (api_key_id is '' in the project tables). */
-export const ROLLUP_KEY = ['org_id', 'bucket_start', 'project_id', 'api_key_id', 'model', 'endpoint_kind'] as const;
+/** The unique key of every rollup table (api_key_id is '' in the project tables); service_tier appended by 097. */
+export const ROLLUP_KEY = ['org_id', 'bucket_start', 'project_id', 'api_key_id', 'model', 'endpoint_kind', 'service_tier'] as const;
 
 /** The summed columns of every rollup table: migration 030's, then `units` and `num_unpriced_requests` (080). */
 export const ROLLUP_SUMS = [

@@ -19,8 +19,9 @@ function reference(events: UsageEvent[]): Record<string, UsageRollupsTable[]> {
         api_key_id: perKey ? (e.api_key_id ?? '') : '',
         model: e.model ?? '',
         endpoint_kind: endpointKind(e.method, e.endpoint),
+        service_tier: e.service_tier ?? '',
       };
-      const id = [r.org_id, r.project_id, r.api_key_id, r.model, r.endpoint_kind].join('\u0000');
+      const id = [r.org_id, r.project_id, r.api_key_id, r.model, r.endpoint_kind, r.service_tier].join('\u0000');
       const at = `${String(r.bucket_start).padStart(12, '0')}|${id}`;
       let acc = rows.get(at);
       if (!acc) {
@@ -76,6 +77,7 @@ describe('aggregateRollups', () => {
           method: pick(['POST', 'POST', 'GET']),
           outcome: pick(['ok', 'ok', 'ok', 'refused', 'upstream_error', 'timeout']),
           billable: pick([1, 1, 0]),
+          service_tier: pick(['default', 'default', 'flex', null]),
           ...tokens,
           cost_nanousd: pick([0, Math.floor(rand() * 1e7)]),
         }),

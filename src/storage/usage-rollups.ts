@@ -55,7 +55,7 @@ export function splitCost(
   return shares;
 }
 
-function emptyRow(org: string, bucket: number, project: string, key: string, model: string, kind: string): UsageRollupsTable {
+function emptyRow(org: string, bucket: number, project: string, key: string, model: string, kind: string, tier: string): UsageRollupsTable {
   return {
     org_id: org,
     bucket_start: bucket,
@@ -63,6 +63,7 @@ function emptyRow(org: string, bucket: number, project: string, key: string, mod
     api_key_id: key,
     model,
     endpoint_kind: kind,
+    service_tier: tier,
     num_requests: 0,
     num_model_requests: 0,
     num_refused_requests: 0,
@@ -80,9 +81,9 @@ function emptyRow(org: string, bucket: number, project: string, key: string, mod
 
 type RollupRows = Record<keyof UsageRollupTables, UsageRollupsTable[]> & { usage_costs_key_1d: UsageCostsKeyTable[] };
 
-/** The identity of a row within its bucket: org, project, key ('' in the project tables), model, endpoint kind. */
+/** The identity of a row within its bucket: org, project, key ('' in the project tables), model, endpoint kind, tier. */
 function identityOf(r: UsageRollupsTable, perKey: boolean): string {
-  return `${r.org_id}\u0000${r.project_id}\u0000${perKey ? r.api_key_id : ''}\u0000${r.model}\u0000${r.endpoint_kind}`;
+  return `${r.org_id}\u0000${r.project_id}\u0000${perKey ? r.api_key_id : ''}\u0000${r.model}\u0000${r.endpoint_kind}\u0000${r.service_tier}`;
 }
 
 function addInto(acc: UsageRollupsTable, r: UsageRollupsTable): void {
@@ -102,12 +103,12 @@ interface KeyGroups {
   more: Map<string, UsageRollupsTable> | null;
 }
 
-function sameGroup(r: UsageRollupsTable, org: string, bucket: number, project: string, model: string, kind: string): boolean {
-  return r.bucket_start === bucket && r.model === model && r.endpoint_kind === kind && r.project_id === project && r.org_id === org;
+function sameGroup(r: UsageRollupsTable, org: string, bucket: number, project: string, model: string, kind: string, tier: string): boolean {
+  return r.bucket_start === bucket && r.model === model && r.endpoint_kind === kind && r.service_tier === tier && r.project_id === project && r.org_id === org;
 }
 
 /**
- * Sums events into the rows of every rollup table: one row per (bucket, project, key, model, endpoint kind),
+ * Sums events into the rows of every rollup table: one row per (bucket, project, key, model, endpoint kind, tier),
  * key '' in the project tables. Each table's rows come sorted by bucket, then identity.
  *
  * Two steps: each event is added to its key's row of the finest bucket (one map lookup by key, no string built per
@@ -130,20 +131,21 @@ export function aggregateRollups(events: UsageEventsTable[], prices: Prices = DE
     const project = e.project_id ?? '';
     const model = e.model ?? '';
     const key = e.api_key_id ?? '';
+    const tier = e.service_tier ?? '';
     const bucket = bucketOfMs(e.created_at_ms, FINEST);
     const groups = byKey.get(key);
     let acc: UsageRollupsTable | undefined;
     if (!groups) {
-      acc = emptyRow(e.org_id, bucket, project, key, model, kind);
+      acc = emptyRow(e.org_id, bucket, project, key, model, kind, tier);
       byKey.set(key, { last: acc, more: null });
-    } else if (sameGroup(groups.last, e.org_id, bucket, project, model, kind)) {
+    } else if (sameGroup(groups.last, e.org_id, bucket, project, model, kind, tier)) {
       acc = groups.last;
     } else {
       groups.more ??= new Map([[`${groups.last.bucket_start}\u0000${identityOf(groups.last, true)}`, groups.last]]);
-      const id = `${bucket}\u0000${e.org_id}\u0000${project}\u0000${key}\u0000${model}\u0000${kind}`;
+      const id = `${bucket}\u0000${e.org_id}\u0000${project}\u0000${key}\u0000${model}\u0000${kind}\u0000${tier}`;
       acc = groups.more.get(id);
       if (!acc) {
-        acc = emptyRow(e.org_id, bucket, project, key, model, kind);
+        acc = emptyRow(e.org_id, bucket, project, key, model, kind, tier);
         groups.more.set(id, acc);
       }
       groups.last = acc;

@@ -29,6 +29,7 @@ export function usageEvent(overrides: Partial<UsageEvent> = {}): UsageEvent {
     requestId: 'req_00000000000000000000000000000001',
     upstreamRequestId: null,
     credential: null,
+    serviceTier: null,
     ...overrides,
   };
 }

@@ -1,5 +1,6 @@
 import type { MeterPlan } from '../../core/metering-plan.js';
 import { costNanoUsd, type TokenCounts } from '../../core/pricing.js';
+import { requestedServiceTier } from '../../core/service-tier.js';
 import type { UsageEvent, UsageOutcome } from '../../core/usage-event.js';
 import type { KeyRecord } from '../../core/verify.js';
 import type { GatewayContext } from './gateway-context.js';
@@ -21,6 +22,8 @@ export interface Outcome {
   model?: string | null;
   /** Whether the billed model had a price, when it is not the plan's to say (a retrieved background response). */
   priced?: boolean;
+  /** The service tier the answer named (core/service-tier.ts); else the request's is recorded. */
+  serviceTier?: string | null;
 }
 
 export const NO_TOKENS: TokenCounts = { input: 0, cached: 0, output: 0 };
@@ -40,6 +43,8 @@ export function meter(
     /** The provider credential that answered (its id), when one did. */
     credential?: string | null;
     plan?: MeterPlan;
+    /** The request's JSON body (the service tier it asked for). */
+    body?: Record<string, unknown> | null;
   },
   o: Outcome,
 ): number {
@@ -73,6 +78,7 @@ export function meter(
     requestId: r.requestId,
     upstreamRequestId: r.upstreamRequestId,
     credential: r.credential ?? null,
+    serviceTier: o.serviceTier ?? requestedServiceTier(r.body),
   };
   g.usage.record(event);
   // Every request that reached for a provider: its answers by the credential that answered, and its failures (no

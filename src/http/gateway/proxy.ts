@@ -6,6 +6,7 @@ import type { MeterPlan } from '../../core/metering-plan.js';
 import { mayHoldProviderDetails, withoutProviderDetails } from '../../core/provider-details.js';
 import { routeModel, type RouteTarget } from '../../core/routing.js';
 import { lastUsageKey, tokensFromUsage, usageFromJsonTail } from '../../core/usage-extract.js';
+import { serviceTierInJson } from '../../core/service-tier.js';
 import type { KeyRecord } from '../../core/verify.js';
 import { asUpstreamFailure, failureAnswer, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
@@ -229,7 +230,15 @@ async function forward(
           : measureStream(g, info, result.tokens, result.complete);
       const measured = isPending(m) ? await m : m;
       const outcome: Outcome['outcome'] = result.complete ? 'ok' : clientGone ? 'client_aborted' : timedOut ? 'timeout' : 'stream_interrupted';
-      meterAndSettle(g, info, admission, { status: up.statusCode, outcome, ...measured, upstreamMs, streamed: true, errorCode: result.complete ? null : outcome });
+      meterAndSettle(g, info, admission, {
+        status: up.statusCode,
+        outcome,
+        ...measured,
+        upstreamMs,
+        streamed: true,
+        errorCode: result.complete ? null : outcome,
+        serviceTier: result.serviceTier,
+      });
       return;
     }
     if (up.statusCode < 400 && !isModelCall && !meterIfReported && !needsWholeAnswer(info.plan) && streamsThrough(up, info.route)) {
@@ -357,7 +366,9 @@ async function relayBuffered(
   }
   const m = billable ? { billable, tokens } : meteredAnswer(g, info, admission, buf, o.upstreamMs);
   const measured = isPending(m) ? await m : m;
-  meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'ok', ...measured, upstreamMs: o.upstreamMs, streamed: false, errorCode: null });
+  // A model's answer names the tier it ran at (chat completions, responses); other answers are not searched.
+  const serviceTier = billable ? serviceTierInJson(buf) : null;
+  meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'ok', ...measured, upstreamMs: o.upstreamMs, streamed: false, errorCode: null, serviceTier });
   // Objects other than model answers can name the provider's organization (fine-tuning jobs, models' owners).
   if (!o.isModelCall) {
     const secrets = providerSecrets(g);

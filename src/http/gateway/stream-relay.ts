@@ -12,6 +12,8 @@ export interface StreamResult {
   tokens: TokenCounts | null;
   /** Generated text seen, for counting when the upstream reported no usage. */
   text: string;
+  /** The service tier the stream named (its usage chunk, or the final Response), or null. */
+  serviceTier: string | null;
 }
 
 const CUT_OFF_MESSAGE = 'The upstream stream ended unexpectedly.';
@@ -43,6 +45,7 @@ export async function relayStream(
   raw.writeHead(res.statusCode, headers);
   const framer = new SseFramer();
   let tokens: TokenCounts | null = null;
+  let serviceTier: string | null = null;
   let complete = false;
   /** Content events, kept (bounded) in case the upstream never reports usage and the tokenizer has to count. */
   const kept: Buffer[] = [];
@@ -70,6 +73,7 @@ export async function relayStream(
     }
     const seen = inspectEvents(events, shape, o.injectUsage, tokens);
     tokens = seen.tokens;
+    serviceTier = seen.serviceTier ?? serviceTier;
     complete ||= seen.complete;
     if (!tokens && keptBytes < MAX_KEPT_FOR_COUNTING) {
       kept.push(events);
@@ -131,5 +135,5 @@ export async function relayStream(
     if (last !== null && last.length > 0) raw.end(last);
     else raw.end();
   }
-  return { complete, tokens, text };
+  return { complete, tokens, text, serviceTier };
 }
