@@ -30,6 +30,8 @@ suite('SQLite usage writer in a worker thread', () => {
     try {
       const writer = mod.sqliteUsageSink(database, DEFAULT_PRICES);
       expect(writer?.mode).toBe('worker');
+      // A small young generation: a main thread's default was tens of MB of resident memory for short-lived batches.
+      expect(writer?.worker?.resourceLimits?.maxYoungGenerationSizeMb).toBeLessThanOrEqual(8);
       // The worker's connection runs the checkpoints; the gateway's own runs none while it is up.
       const checkpointPages = () => database.sqlite?.pragma('wal_autocheckpoint', { simple: true });
       expect(checkpointPages()).toBe(0);

@@ -16,6 +16,12 @@ const MAIN_THREAD_BATCH = 500;
 const MAIN_THREAD_PRUNE = 500;
 /** First pause before a stopped usage worker is started again (doubled, up to a minute, while it keeps dying). */
 const WORKER_RESTART_MS = 1000;
+/**
+ * The worker's young generation (MB). V8 sizes it for a main thread (tens of MB); the worker's garbage is short-lived
+ * batches, which a small nursery collects as cheaply, and each MB of it is resident memory: measured on the gateway
+ * bench with 10,000 keys served, 220–232 MB resident with the default, 198 MB with this.
+ */
+const WORKER_YOUNG_GENERATION_MB = 6;
 /** SQLite's default, which the gateway's connection gets back when the worker stops. */
 const DEFAULT_CHECKPOINT_PAGES = 1000;
 
@@ -33,13 +39,14 @@ export interface SqliteUsageSink extends UsageSink {
  * entry through tsx's loader, which Node 20 does not pass on to workers by itself. Null when neither applies.
  */
 function startWorker(workerData: unknown): Worker | null {
+  const resourceLimits = { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB };
   const js = new URL('./sqlite-usage-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData });
+  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData, resourceLimits });
   const ts = new URL('./sqlite-usage-worker.ts', import.meta.url);
   const hasTsx = process.execArgv.some((a) => a === 'tsx' || a.endsWith('=tsx'));
   if (!hasTsx || !existsSync(fileURLToPath(ts))) return null;
   const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(ts.href)}); })`;
-  return new Worker(boot, { eval: true, workerData, execArgv: [] });
+  return new Worker(boot, { eval: true, workerData, execArgv: [], resourceLimits });
 }
 
 /**

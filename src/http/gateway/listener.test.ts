@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import type { GatewayContext } from './gateway-context.js';
 import { gatewayListener } from './listener.js';
 
-function exchange(url: string) {
+function exchange(url: string, method = 'POST') {
   const sent: { status?: number; headers: Record<string, unknown>; body?: string } = { headers: {} };
-  const req = { url, method: 'POST', headers: {}, socket: { remoteAddress: '127.0.0.1' } } as unknown as IncomingMessage;
+  const req = { url, method, headers: {}, socket: { remoteAddress: '127.0.0.1' }, resume() {} } as unknown as IncomingMessage;
   const res = {
     headersSent: false,
     setHeader(name: string, value: unknown) {
@@ -42,5 +42,23 @@ describe('gateway listener', () => {
     expect(sent.status).toBe(503);
     expect(sent.headers.connection).toBe('close');
     expect(JSON.parse(sent.body ?? '{}').error.code).toBe('service_unavailable');
+  });
+
+  it('decides a target it has seen before as it did the first time, for each method', () => {
+    // Shutting down, a forwardable target is answered 503 and a refused one 404: which one shows what was decided.
+    const serve = listener(true);
+    const statusOf = (url: string, method: string) => {
+      const { req, res, sent } = exchange(url, method);
+      return serve(req, res) ? sent.status : 'fastify';
+    };
+    for (let round = 0; round < 2; round++) {
+      // An encoded slash is read as part of a model's name on GET /v1/models/{model} only.
+      expect(statusOf('/v1/models/org%2Fmodel', 'GET')).toBe(503);
+      expect(statusOf('/v1/models/org%2Fmodel', 'POST')).toBe(404);
+      expect(statusOf('/v1/chat/completions', 'POST')).toBe(503);
+      expect(statusOf('/v1/chat//completions', 'POST')).toBe(404);
+      expect(statusOf('/v1/projects/proj_1/roles', 'GET')).toBe(404);
+      expect(statusOf('/v1/organization/projects', 'GET')).toBe('fastify');
+    }
   });
 });
