@@ -405,8 +405,8 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract
             usageEvent({ id: `evt_contract_${++n}`, orgId: t.orgId, projectId: project, apiKeyId: key, createdAtMs: (D + day * DAY + 3600 * (n % 20)) * 1000, ...o }),
           );
         for (const day of [0, 1, 2]) {
-          add(userKey, day, { model: 'gpt-4o-mini', inputTokens: 1000, cachedTokens: 100, outputTokens: 200, costNanoUsd: 1_000_000 + day });
-          add(svcKey, day, { model: 'gpt-4o', inputTokens: 500, outputTokens: 50, costNanoUsd: 3_000_000 });
+          add(userKey, day, { model: 'gpt-4o-mini', inputTokens: 1000, cachedTokens: 100, outputTokens: 200, costNanoUsd: 1_000_000 + day, serviceTier: 'default' });
+          add(svcKey, day, { model: 'gpt-4o', inputTokens: 500, outputTokens: 50, costNanoUsd: 3_000_000, serviceTier: 'flex' });
           add(svcKey, day, { model: 'text-embedding-3-small', endpoint: '/embeddings', inputTokens: 700, costNanoUsd: 14_000 });
           add(userKey, day, { model: 'gpt-image-1', endpoint: '/images/generations', units: 2, costNanoUsd: 80_000_000 });
         }
@@ -428,7 +428,7 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract
           context_levels: { 'context_levels[]': ['low', 'high'] },
         };
         const groups: Record<string, string[]> = {
-          completions: ['project_id', 'user_id', 'api_key_id', 'model', 'batch'],
+          completions: ['project_id', 'user_id', 'api_key_id', 'model', 'batch', 'service_tier'],
           embeddings: ['project_id', 'user_id', 'api_key_id', 'model'],
           moderations: ['project_id', 'user_id', 'api_key_id', 'model'],
           images: ['project_id', 'user_id', 'api_key_id', 'model'],
@@ -457,7 +457,11 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract
         const images = await ok(`${ORG}/usage/images?${range}&group_by[]=user_id&user_ids[]=${userId}`);
         expect(images.data.map((b: Json) => b.results.map((r: Json) => [r.user_id, r.images]))).toEqual([[[userId, 2]], [[userId, 2]], [[userId, 2]]]);
         await refused(`${ORG}/usage/images?${range}&group_by=size`, 'invalid_value', 'group_by');
-        await refused(`${ORG}/usage/completions?${range}&group_by=service_tier`, 'invalid_value', 'group_by');
+        const tiers = await ok(`${ORG}/usage/completions?${range}&group_by=service_tier`);
+        expect(tiers.data[0].results.map((r: Json) => [r.service_tier, r.num_model_requests, r.input_tokens])).toEqual([
+          ['default', 1, 1000],
+          ['flex', 1, 500],
+        ]);
         await refused(`${ORG}/usage/completions?${range}&batch=maybe`, 'invalid_value', 'batch');
         await refused(`${ORG}/usage/web_search_calls?${range}&context_levels[]=extreme`, 'invalid_value', 'context_levels');
         for (const kind of ['file_search_calls', 'web_search_calls']) {

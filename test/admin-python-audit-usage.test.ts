@@ -44,7 +44,17 @@ describeWithPythonSdk('admin-python-audit-usage', (python) => {
         [keyB, 250_000],
       ].entries()) {
         t.server.gateway.usage.record(
-          usageEvent({ id: `evt_py_${i}`, orgId: t.orgId, projectId: project, apiKeyId: key as string, createdAtMs: (D + 60) * 1000, inputTokens: 10, outputTokens: 5, costNanoUsd: cost as number }),
+          usageEvent({
+            id: `evt_py_${i}`,
+            orgId: t.orgId,
+            projectId: project,
+            apiKeyId: key as string,
+            createdAtMs: (D + 60) * 1000,
+            inputTokens: 10,
+            outputTokens: 5,
+            costNanoUsd: cost as number,
+            serviceTier: i === 0 ? 'default' : 'flex',
+          }),
         );
       }
       await t.server.gateway.usage.flush();

@@ -34,7 +34,17 @@ describeEachDatabase("Audit logs, usage and costs through the openai npm package
         [keyB, 250_000],
       ] as const) {
         t.server.gateway.usage.record(
-          usageEvent({ id: `evt_sdk_${++n}`, orgId: t.orgId, projectId: project, apiKeyId: k, createdAtMs: (D + day * DAY + 60) * 1000, inputTokens: 10, outputTokens: 5, costNanoUsd: cost + day }),
+          usageEvent({
+            id: `evt_sdk_${++n}`,
+            orgId: t.orgId,
+            projectId: project,
+            apiKeyId: k,
+            createdAtMs: (D + day * DAY + 60) * 1000,
+            inputTokens: 10,
+            outputTokens: 5,
+            costNanoUsd: cost + day,
+            serviceTier: k === keyA ? 'default' : 'flex',
+          }),
         );
       }
     }
@@ -99,8 +109,11 @@ describeEachDatabase("Audit logs, usage and costs through the openai npm package
       expect(page.object).toBe('page');
       expect(page.data.map((b) => b.results)).toEqual([[], []]);
     }
-    const refused = await org.usage.completions({ ...range, group_by: ['service_tier'] }).catch((e) => e);
-    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
-    expect(refused.param).toBe('group_by');
+    const tiers = await org.usage.completions({ ...range, group_by: ['service_tier'], bucket_width: '1d' });
+    const results = tiers.data[0].results as Array<{ service_tier?: string | null; num_model_requests?: number }>;
+    expect(results.map((r) => [r.service_tier, r.num_model_requests])).toEqual([
+      ['default', 1],
+      ['flex', 1],
+    ]);
   });
 });

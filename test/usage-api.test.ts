@@ -40,9 +40,10 @@ const refused = (o: Partial<UsageEvent> & { at: number }) =>
 /** The fixture: four days from D, two projects, three keys, chat + responses + embeddings, refusals and failures. */
 function fixture(orgId: string): UsageEvent[] {
   const evs = [
-    event({ at: D + 10 * H + 15 * 60 + 5, input_tokens: 1000, cached_tokens: 200, output_tokens: 300 }),
-    event({ at: D + 10 * H + 45 * 60, endpoint: '/responses', input_tokens: 500, output_tokens: 100 }),
-    event({ at: D + 11 * H + 5 * 60, api_key_id: 'key_a2', model: 'gpt-4o', input_tokens: 2000, cached_tokens: 1000, output_tokens: 50 }),
+    // The service tiers the requests ran at: default, flex and priority (the refusals' and failure's not known).
+    event({ at: D + 10 * H + 15 * 60 + 5, input_tokens: 1000, cached_tokens: 200, output_tokens: 300, service_tier: 'default' }),
+    event({ at: D + 10 * H + 45 * 60, endpoint: '/responses', input_tokens: 500, output_tokens: 100, service_tier: 'flex' }),
+    event({ at: D + 11 * H + 5 * 60, api_key_id: 'key_a2', model: 'gpt-4o', input_tokens: 2000, cached_tokens: 1000, output_tokens: 50, service_tier: 'priority' }),
     refused({ at: D + 11 * H + 10 * 60, api_key_id: 'key_a2', model: 'gpt-4o' }),
     event({ at: D + 12 * H, project_id: 'proj_b', api_key_id: 'key_b1', model: 'text-embedding-3-small', endpoint: '/embeddings', input_tokens: 800 }),
     event({ at: D + 13 * H, status: 502, outcome: 'upstream_error', billable: 0, error_code: 'upstream_error' }),
@@ -122,6 +123,7 @@ describeEachDatabase('usage and costs API', (backend) => {
           api_key_id: null,
           model: null,
           batch: null,
+          service_tier: null,
           cost_usd: day0Cost / 1e9,
           num_refused_requests: 1,
           num_unpriced_requests: 0,
@@ -153,6 +155,41 @@ describeEachDatabase('usage and costs API', (backend) => {
       ]);
       const batch = await completions(`start_time=${D}&end_time=${D + DAY}&group_by=batch,user_id`);
       expect(batch.data[0].results[0]).toMatchObject({ batch: false, user_id: null, num_model_requests: 3 });
+    });
+
+    it('groups completions by service tier, the same from the day and hour rollups as from the raw events (minutes)', async () => {
+      type Row = { service_tier: string | null; model: string | null; num_model_requests: number; num_refused_requests: number; input_tokens: number };
+      const tiers = (page: { data: Array<{ results: Row[] }> }) => {
+        const sums = new Map<string | null, [number, number, number]>();
+        for (const r of page.data.flatMap((b) => b.results)) {
+          const acc = sums.get(r.service_tier) ?? [0, 0, 0];
+          sums.set(r.service_tier, [acc[0] + r.num_model_requests, acc[1] + r.num_refused_requests, acc[2] + r.input_tokens]);
+        }
+        return [...sums.entries()].sort(([a], [b]) => String(a).localeCompare(String(b)));
+      };
+      const day = await completions(`start_time=${D}&end_time=${D + DAY}&group_by=service_tier`);
+      expect(day.data[0].results.map((r: Row) => [r.service_tier, r.num_model_requests, r.num_refused_requests, r.input_tokens])).toEqual([
+        [null, 0, 1, 0],
+        ['default', 1, 0, 1000],
+        ['flex', 1, 0, 500],
+        ['priority', 1, 0, 2000],
+      ]);
+      const want = tiers(day);
+      expect(tiers(await completions(`start_time=${D}&end_time=${D + DAY}&bucket_width=1h&group_by=service_tier`))).toEqual(want);
+      expect(tiers(await completions(`start_time=${D}&end_time=${D + DAY}&bucket_width=1m&limit=1440&group_by=service_tier`))).toEqual(want);
+      // With the other dimensions, and as a filter of none of them: tiers stay apart, null when not grouped by.
+      const both = await completions(`start_time=${D}&end_time=${D + DAY}&group_by=model,service_tier`);
+      expect(both.data[0].results.map((r: Row) => [r.model, r.service_tier])).toEqual([
+        ['gpt-4o', null],
+        ['gpt-4o', 'priority'],
+        ['gpt-4o-mini', 'default'],
+        ['gpt-4o-mini', 'flex'],
+      ]);
+      const plain = await completions(`start_time=${D}&end_time=${D + DAY}&group_by=model`);
+      expect(plain.data[0].results.map((r: Row) => [r.model, r.service_tier, r.num_model_requests])).toEqual([
+        ['gpt-4o', null, 1],
+        ['gpt-4o-mini', null, 2],
+      ]);
     });
 
     it('filters by project_ids, api_key_ids and models', async () => {

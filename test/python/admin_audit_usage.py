@@ -72,11 +72,8 @@ for page in [
     org.usage.web_search_calls(**span, group_by=["context_level"], context_levels=["high"]),
 ]:
     assert page.object == "page" and [b.results for b in page.data] == [[]], page
-try:
-    org.usage.completions(**span, group_by=["service_tier"])
-    raise AssertionError("service_tier grouping should be refused")
-except openai.BadRequestError as e:
-    assert e.param == "group_by", e
+tiers = org.usage.completions(**span, group_by=["service_tier"], bucket_width="1d")
+assert [(r.service_tier, r.num_model_requests) for r in tiers.data[0].results] == [("default", 1), ("flex", 1)], tiers
 
 seen["ok"] = True
 print(json.dumps(seen))
