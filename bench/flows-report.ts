@@ -19,8 +19,13 @@ export interface TranslationCost {
   same: 'upstream' | 'client';
   mode: Mode;
   connections: number;
-  /** Tollgate's CPU µs per request, translated minus native (null when either is unknown). */
+  /**
+   * Tollgate's CPU µs per request, translated minus native: the median of the differences paired by round (the two
+   * ran within seconds of each other, so a slow spell of the machine hits both), else of the median rounds.
+   */
   addedCpuUs: number | null;
+  /** The smallest and largest of the per-round differences (null with fewer than two rounds). */
+  addedCpuRangeUs: [number, number] | null;
   addedP50Us: number;
   throughputRatio: number;
 }
@@ -30,6 +35,18 @@ export function comparePassThrough(runs: FlowRun[]): FlowComparison[] {
   return Object.values(FLOWS)
     .filter(isNative)
     .flatMap((f) => compareToBare(runs.filter((r) => r.flow === f.name)).map((c) => ({ ...c, flow: f.name })));
+}
+
+/** Translated minus native CPU µs per request, paired by round when both kept every round's. */
+function addedCpu(t: FlowRun, n: FlowRun): Pick<TranslationCost, 'addedCpuUs' | 'addedCpuRangeUs'> {
+  const a = t.roundsCpuUs ?? [];
+  const b = n.roundsCpuUs ?? [];
+  const paired = a.length === b.length ? a.flatMap((x, i) => (x !== null && b[i] !== null ? [x - (b[i] as number)] : [])) : [];
+  if (paired.length > 1 && paired.length === a.length) {
+    const sorted = [...paired].sort((x, y) => x - y);
+    return { addedCpuUs: sorted[Math.floor((sorted.length - 1) / 2)], addedCpuRangeUs: [sorted[0], sorted[sorted.length - 1]] };
+  }
+  return { addedCpuUs: t.cpuUsPerRequest !== null && n.cpuUsPerRequest !== null ? t.cpuUsPerRequest - n.cpuUsPerRequest : null, addedCpuRangeUs: null };
 }
 
 /** Each translated flow against the native flow with the same upstream and the one with the same client API. */
@@ -49,7 +66,7 @@ export function translationCosts(runs: FlowRun[]): TranslationCost[] {
         same,
         mode: t.mode,
         connections: t.connections,
-        addedCpuUs: t.cpuUsPerRequest !== null && n.cpuUsPerRequest !== null ? t.cpuUsPerRequest - n.cpuUsPerRequest : null,
+        ...addedCpu(t, n),
         addedP50Us: Math.round(t.p50Us - n.p50Us),
         throughputRatio: n.rps > 0 ? Math.round((t.rps / n.rps) * 1000) / 1000 : 0,
       });
@@ -72,7 +89,8 @@ function translationRows(costs: TranslationCost[], loaded: number): string[] {
     if (seen.has(id)) continue;
     seen.add(id);
     const at = (same: TranslationCost['same'], connections: number) => costs.find((x) => x.flow === c.flow && x.mode === c.mode && x.same === same && x.connections === connections);
-    const cpu = (x: TranslationCost | undefined) => (x ? signedUs(x.addedCpuUs) : '–');
+    const cpu = (x: TranslationCost | undefined) =>
+      x ? `${signedUs(x.addedCpuUs)}${x.addedCpuRangeUs ? ` (${x.addedCpuRangeUs.map((v) => signedUs(v)).join(' to ')})` : ''}` : '–';
     const p50 = (x: TranslationCost | undefined) => (x ? signedUs(x.addedP50Us) : '–');
     const tput = (x: TranslationCost | undefined) => (x ? `${x.throughputRatio.toFixed(2)}×` : '–');
     rows.push(
@@ -107,7 +125,8 @@ export function renderFlowsReport(r: FlowsReport, passThrough: FlowComparison[],
     '',
     "### Translation's cost per request: Tollgate's translated flow minus its native flows",
     '',
-    `Against the native flow with the same upstream API (the upstream's work is the same) and with the same client API. CPU/req and throughput at ${loaded} connections, added p50 at 1.`,
+    `Against the native flow with the same upstream API (the upstream's work is the same) and with the same client API. CPU/req and throughput at ${loaded} connections, added p50 at 1. ` +
+      'Added CPU/req is the median of the differences paired by round (each round runs both within seconds), the range of single rounds after it.',
     '',
     `| Flow | Mode | Added CPU/req at ${loaded}: same upstream | same client | Added p50 at 1: same upstream | same client | Throughput at ${loaded}: same upstream | same client |`,
     '|---|---|---:|---:|---:|---:|---:|---:|',

@@ -68,6 +68,8 @@ export interface RunRecord {
   otherLoadPct: number | null;
   /** req/s of every round, in order (the record itself is the median round). */
   roundsRps: number[];
+  /** CPU µs per request of every round, in order (for differences paired by round). */
+  roundsCpuUs?: Array<number | null>;
 }
 
 export interface GatewayReport {
@@ -165,7 +167,7 @@ export async function measure(
 /** The round with the median req/s (the lower middle one for an even count), carrying every round's req/s. */
 export function medianRun(rounds: RunRecord[]): RunRecord {
   const sorted = [...rounds].sort((a, b) => a.rps - b.rps);
-  return { ...sorted[Math.floor((sorted.length - 1) / 2)], roundsRps: rounds.map((r) => r.rps) };
+  return { ...sorted[Math.floor((sorted.length - 1) / 2)], roundsRps: rounds.map((r) => r.rps), roundsCpuUs: rounds.map((r) => r.cpuUsPerRequest) };
 }
 
 /** Starts bench/<file> (which prints `LISTENING <port>`) under node --import tsx. */

@@ -86,9 +86,15 @@ describe('the flows', () => {
       run('openai-to-anthropic', 'tollgate', 4000, 210, 5000),
     ];
     expect(translationCosts(runs)).toEqual([
-      { flow: 'openai-to-anthropic', against: 'anthropic-native', same: 'upstream', mode: 'non-stream', connections: 32, addedCpuUs: 50, addedP50Us: 800, throughputRatio: 0.8 },
-      { flow: 'openai-to-anthropic', against: 'openai', same: 'client', mode: 'non-stream', connections: 32, addedCpuUs: 60, addedP50Us: 1000, throughputRatio: 0.667 },
+      { flow: 'openai-to-anthropic', against: 'anthropic-native', same: 'upstream', mode: 'non-stream', connections: 32, addedCpuUs: 50, addedCpuRangeUs: null, addedP50Us: 800, throughputRatio: 0.8 },
+      { flow: 'openai-to-anthropic', against: 'openai', same: 'client', mode: 'non-stream', connections: 32, addedCpuUs: 60, addedCpuRangeUs: null, addedP50Us: 1000, throughputRatio: 0.667 },
     ]);
+    // With every round's CPU kept, the differences are paired by round (a slow spell hits both runs of a round).
+    const paired = [
+      { ...runs[3], roundsCpuUs: [160, 240, 170] },
+      { ...runs[4], roundsCpuUs: [210, 300, 205] },
+    ];
+    expect(translationCosts(paired)).toEqual([expect.objectContaining({ against: 'anthropic-native', addedCpuUs: 50, addedCpuRangeUs: [35, 60] })]);
     expect(comparePassThrough(runs).map((c) => [c.flow, c.cpuRatio, c.throughputRatio])).toEqual([
       ['openai', 1.5, 0.75],
       ['anthropic-native', 1.6, 0.625],
