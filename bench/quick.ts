@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CHAT_BODIES, CHAT_PATH, type Mode } from './chat-load.js';
@@ -21,6 +21,7 @@ import {
 } from './processes.js';
 import { buildTollgate, seedTollgate, type TollgateSetup } from './tollgate-fixture.js';
 import { ensureWrk, runWrk, writeWrkScript } from './wrk.js';
+import { profileServer, type StartServer } from './gateway-diagnostics.js';
 
 // A quick A/B bench for iterating on the gateway's cost per request (minutes, not the half hour of `npm run bench`):
 // the bare proxy, Tollgate built from the working tree (B) and, when QUICK_BASE names one, an earlier build (A),
@@ -32,7 +33,8 @@ import { ensureWrk, runWrk, writeWrkScript } from './wrk.js';
 //
 // QUICK_SECONDS (per run, default 4), QUICK_ROUNDS (default 3), QUICK_CONNS ("32" or "1,32"), QUICK_MODES
 // ("non-stream", "stream" or both), QUICK_KEYS (keys in the database, default 1,000), QUICK_RSS=1 (each Tollgate
-// serves every key, then its resident memory is read).
+// serves every key, then its resident memory is read), QUICK_PROFILE=limited|plain (then B under --cpu-prof with that
+// key: where its time goes, per request).
 
 type KeyKind = 'plain' | 'limited';
 
@@ -68,21 +70,52 @@ function snapshot(): void {
   log(`snapshot of dist/ in ${join(SNAPSHOT_DIR, 'dist')}`);
 }
 
-async function startBuild(name: string, distDir: string, setup: TollgateSetup, dataDir: string): Promise<{ child: Child; url: string }> {
+async function startBuild(name: string, distDir: string, setup: TollgateSetup, dataDir: string, nodeFlags: string[] = []): Promise<{ child: Child; url: string }> {
   const port = await freePort();
-  const child = spawnChild(name, process.execPath, [join(distDir, 'main.js')], childEnv({ ...setup.env, TOLLGATE_DATA_DIR: dataDir, PORT: String(port) }));
+  const child = spawnChild(name, process.execPath, [...nodeFlags, join(distDir, 'main.js')], childEnv({ ...setup.env, TOLLGATE_DATA_DIR: dataDir, PORT: String(port) }));
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(child, `${url}/healthz`, 60_000);
   return { child, url };
 }
 
+/** CPU seconds of a process's threads: the main thread, and the others by name (comm), summed per name. */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    // Node names every thread but libuv's "node": the main thread is the process's id, V8's platform threads (GC
+    // helpers, 4) start right after it, and threads started later are worker_threads (the SQLite usage writer).
+    const tids = readdirSync(`/proc/${pid}/task`).map(Number).sort((a, b) => a - b);
+    for (const [i, tid] of tids.entries()) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const name = tid === pid ? 'main' : comm !== 'node' ? comm : i <= 4 ? 'V8 platform' : 'later threads (workers)';
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+    }
+  } catch {
+    // not Linux, or the process is gone
+  }
+  return out;
+}
+
+/** Per-thread CPU µs per request over the run, for the last Tollgate measured (QUICK_THREADS=1). */
+const threadShares = new Map<string, Map<string, number[]>>();
+
 async function measure(t: Target, mode: Mode, connections: number, seconds: number): Promise<Sample> {
   const load = { url: t.url + CHAT_PATH, script: t.scripts[mode], connections };
   await runWrk({ ...load, durationS: 1 });
   const before = cpuSeconds(t.child.pid) ?? 0;
+  const threadsBefore = threadCpu(t.child.pid);
   const other = otherLoadMeter();
   const r = await runWrk({ ...load, durationS: seconds });
   const after = cpuSeconds(t.child.pid) ?? 0;
+  const shares = threadShares.get(t.label) ?? new Map<string, number[]>();
+  threadShares.set(t.label, shares);
+  for (const [name, sec] of threadCpu(t.child.pid)) {
+    const list = shares.get(name) ?? [];
+    list.push(((sec - (threadsBefore.get(name) ?? 0)) * 1e6) / Math.max(1, r.requests));
+    shares.set(name, list);
+  }
   const errors = r.errors.connect + r.errors.read + r.errors.write + r.errors.status + r.errors.timeout;
   if (errors > 0) log(`    ${t.label}: ${errors} errors`);
   return { rps: r.rps, cpuUs: ((after - before) * 1e6) / Math.max(1, r.requests), p50Us: r.p50Us, other: other() ?? 0 };
@@ -129,7 +162,7 @@ async function main(): Promise<void> {
       targets.push({ label: `${name} limited`, url: s.url, child: s.child, keyKind: 'limited', scripts: limited });
     }
     const out: string[] = [];
-    for (const mode of modes) {
+    for (const mode of rounds > 0 ? modes : []) {
       for (const c of conns) {
         const samples = new Map<Target, Sample[]>(targets.map((t) => [t, []]));
         for (let round = 0; round < rounds; round++) {
@@ -160,6 +193,10 @@ async function main(): Promise<void> {
         }
       }
     }
+    for (const [label, shares] of threadShares) {
+      const parts = [...shares].map(([name, us]) => [name, median(us)] as const).filter(([, us]) => us >= 0.5);
+      out.push(`CPU µs/req by thread, ${label} (medians of every run): ${parts.map(([name, us]) => `${name} ${us.toFixed(1)}`).join(', ')}`);
+    }
     if (env.QUICK_RSS) {
       const every = writeWrkScript(dir, 'every-key', CHAT_BODIES['non-stream'], setup.allKeys);
       for (const s of servers) {
@@ -169,6 +206,19 @@ async function main(): Promise<void> {
       }
       const bareRss = residentMb(bare.pid);
       out.push(`RSS of the bare proxy: ${bareRss?.now} MB (peak ${bareRss?.peak} MB)`);
+    }
+    const profiled = env.QUICK_PROFILE as KeyKind | undefined;
+    if (profiled) {
+      // B under --cpu-prof (its own copy of the database), at the largest connection count, in the first mode.
+      const start: StartServer = async (flags) => startBuild('tollgate-B-profiled', join(REPO_ROOT, 'dist'), setup, join(dir, 'data-B'), flags);
+      const key = profiled === 'limited' ? setup.limitedKey : setup.singleKey;
+      const connections = Math.max(...conns);
+      const r = await profileServer('tollgate', start, { dir, key, keyKind: profiled, mode: modes[0], connections, durationS: seconds * 2, warmupS: 2 });
+      const perReq = (ms: number) => ((ms * 1000) / r.requestsInWindow).toFixed(1);
+      out.push(`\nB under --cpu-prof, ${profiled} key, ${modes[0]}, c=${connections}: ${r.rps} req/s, ${r.cpuUsPerRequest} CPU µs/req, idle ${Math.round((r.summary.idleMs / r.summary.windowMs) * 100)}%, ${r.file}`);
+      out.push('| Component | µs/req |', '|---|---:|', ...r.summary.components.map((c) => `| ${c.name} | ${perReq(c.ms)} |`));
+      out.push('| Self | µs/req |', '|---|---:|', ...r.summary.topSelf.slice(0, 30).map((c) => `| ${c.name} | ${perReq(c.ms)} |`));
+      out.push('| Inclusive | µs/req |', '|---|---:|', ...r.summary.topInclusive.slice(0, 30).map((c) => `| ${c.name} | ${perReq(c.ms)} |`));
     }
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {
