@@ -47,6 +47,14 @@ const ALLOWED: Record<string, readonly string[]> = {
 const PENDING: Record<string, string> = {
 };
 
+/** The services that parse input themselves, each with why. */
+const PARSES_OWN_INPUT: Record<string, string> = {
+  'services/validation.ts': 'parseInput itself: the one mapping of a zod failure to an OpenAI-shaped 400',
+  'services/query-params.ts': 'parseQuery itself, over parseInput',
+  'services/spend-limits.ts': "parseSpendLimitBody, called by the route: a null amount gets a message saying to DELETE instead",
+  'services/sign-up.ts': 'a sign-up refused by its schema is audited and throttled like any refused sign-up, after the throttle check',
+};
+
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = join(dir, e.name);
@@ -163,6 +171,19 @@ describe('architecture', () => {
       .filter((rel) => !ROOTS.has(rel) && query.test(readFileSync(join(SRC, rel), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')));
     expect(offenders).toEqual([]);
     expect(query.test('ctx.deps.database.db.selectFrom("x")')).toBe(true);
+  });
+
+  it('parses request input at the edge: routes parse with the schemas their services export, services take typed values', () => {
+    // A service that parsed its own input took `unknown`: its input type was hidden from its route, the CLI and the
+    // tests, and a caller inside the server (sign-up adding a member) had its already-parsed values parsed again.
+    const parses = /\bparse(?:Input|Query)\s*[<(]/;
+    const offenders = sourceFiles(join(SRC, 'services'))
+      .map((f) => relative(SRC, f))
+      .filter((rel) => !(rel in PARSES_OWN_INPUT) && parses.test(readFileSync(join(SRC, rel), 'utf8')));
+    expect(offenders).toEqual([]);
+    // Each exception still parses (or the entry is stale), and the rule is not vacuous: the routes do the parsing.
+    expect(Object.keys(PARSES_OWN_INPUT).filter((rel) => !parses.test(readFileSync(join(SRC, rel), 'utf8')))).toEqual([]);
+    expect(parses.test(readFileSync(join(SRC, 'http', 'admin', 'projects.ts'), 'utf8'))).toBe(true);
   });
 
   it('asks whether a value is a promise in one place only: core/maybe-promise.ts', () => {

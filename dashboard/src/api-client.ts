@@ -34,6 +34,8 @@ import type {
   RotatedProjectKey,
   RuntimeProvider,
   ServiceAccount,
+  SpendAlert,
+  SpendLimit,
   Standing,
   Webhook,
 } from './types.js';
@@ -302,11 +304,11 @@ export async function setModelRateLimit(projectId: string, model: string, body: 
 }
 export const deleteRateLimit = (projectId: string, id: string) => api<unknown>('DELETE', projectPath(projectId, `/rate_limits/${enc(id)}`));
 
-export interface SpendLimit {
+/** A spend limit's body: the interval and the enforcement status as the form holds them (`enforcing` refuses requests over the limit; `inactive` only watches it). */
+export interface SpendLimitFields {
   threshold_amount: number;
   currency: 'USD';
   interval: string;
-  /** `enforcing` refuses requests over the limit; `inactive` only watches it. */
   enforcement: { status: string };
 }
 
@@ -319,19 +321,14 @@ export async function getSpendLimit(projectId: string): Promise<SpendLimit | nul
     throw err;
   }
 }
-export const setSpendLimit = (projectId: string, body: SpendLimit) => api<SpendLimit>('POST', projectPath(projectId, '/spend_limit'), body);
+export const setSpendLimit = (projectId: string, body: SpendLimitFields) => api<SpendLimit>('POST', projectPath(projectId, '/spend_limit'), body);
 export const deleteSpendLimit = (projectId: string) => api<unknown>('DELETE', projectPath(projectId, '/spend_limit'));
 
-/** A spend alert: an amount in cents of the month's spend; told by webhook and audit entry, with its recipients. */
-export interface SpendAlert {
-  id: string;
-  object: 'project.spend_alert';
+/** A spend alert's body (an amount in cents of the month's spend; told by webhook and audit entry, with its recipients). */
+export interface SpendAlertFields {
   threshold_amount: number;
-  currency: 'USD';
-  interval: 'month';
   notification_channel: { type: 'email'; recipients: string[]; subject_prefix?: string | null };
 }
-export type SpendAlertFields = Pick<SpendAlert, 'threshold_amount' | 'notification_channel'>;
 
 export const listSpendAlerts = (projectId: string) => listAll<SpendAlert>(projectPath(projectId, '/spend_alerts'));
 export const createSpendAlert = (projectId: string, body: SpendAlertFields) =>

@@ -26,7 +26,7 @@ export type { CreatedServiceAccount, ServiceAccountObject as ServiceAccount } fr
 export type { ProjectUserObject as ProjectUser, UserObject as OrgUser } from '../../src/contract/users.js';
 export type { CreatedInvite, InviteObject as Invite, InvitePreview } from '../../src/contract/invites.js';
 export type { NamedObject, RefusalReport, Standing } from '../../src/contract/dashboard.js';
-export type { RateLimitObject as RateLimit } from '../../src/contract/limits.js';
+export type { ProjectSpendAlertObject as SpendAlert, ProjectSpendLimitObject as SpendLimit, RateLimitObject as RateLimit } from '../../src/contract/limits.js';
 export type { CreatedWebhook, WebhookObject as Webhook } from '../../src/contract/webhooks.js';
 export type { ProviderCredentialObject as ProviderCredential, RuntimeProviderObject as RuntimeProvider } from '../../src/contract/providers.js';
 

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { TollgateError } from '../core/errors.js';
 import { isOwnerSignupOpen } from '../services/setup-token.js';
-import { createOwner, OWNER_EXISTS } from '../services/sign-up.js';
+import { CreateOwnerBody, createOwner, OWNER_EXISTS } from '../services/sign-up.js';
+import { parseInput } from '../services/validation.js';
 import { CliError, type GlobalOpts } from './admin-client.js';
 import { cliActor, localSetupTokenFile, openLocalRuntime } from './backend.js';
 import { type CliIo, cliIo } from './io.js';
@@ -47,7 +48,8 @@ export function registerUsersCommands(program: Command): void {
         if (!(await isOwnerSignupOpen(runtime.deps))) throw new TollgateError('conflict', OWNER_EXISTS);
         const password = await readNewPassword(io, !!o.passwordStdin);
         const file = localSetupTokenFile(runtime.config.dataDir);
-        const owner = await createOwner(runtime.deps, runtime.org.id, file, { email: o.email, name: o.name, password }, cliActor());
+        const body = parseInput(CreateOwnerBody, { email: o.email, name: o.name, password });
+        const owner = await createOwner(runtime.deps, runtime.org.id, file, body, cliActor());
         const result = { object: 'organization.user', id: owner.id, email: owner.email, role: 'owner' };
         io.out(
           g.json

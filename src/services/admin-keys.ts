@@ -9,24 +9,29 @@ import { type AdminApiKeyObject, loadOwners, type OrgRef, toAdminKeyObject } fro
 import { insertKey, revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { IpListSchema } from './projects.js';
-import { BoolParam, OrderParam, pageOf, pageParams, parseQuery } from './query-params.js';
+import { BoolParam, OrderParam, pageOf, pageParams } from './query-params.js';
 import { NameSchema } from './text-fields.js';
-import { parseInput } from './validation.js';
 
 /** OpenAI's limit on `expires_in_seconds`: one year. */
 const MAX_EXPIRES_IN_SECONDS = 31_536_000;
 
-// OpenAI's body (name, expires_in_seconds) plus Tollgate's expires_at (an absolute time) and allowed_ips.
-const CreateAdminKey = z.strictObject({
+/** The body of POST /admin_api_keys: OpenAI's (name, expires_in_seconds) plus Tollgate's expires_at (an absolute time) and allowed_ips. */
+export const CreateAdminKeyBody = z.strictObject({
   name: NameSchema,
   expires_in_seconds: z.number().int().min(1).max(MAX_EXPIRES_IN_SECONDS).optional(),
   expires_at: z.number().int().positive().nullable().optional(),
   allowed_ips: IpListSchema.nullable().optional(),
 });
 
+export type CreateAdminKeyBody = z.output<typeof CreateAdminKeyBody>;
+
 // A deleted admin key is shown as OpenAI shows one, that is not at all, unless `include_revoked=true` (Tollgate's).
-const ListQuery = z.strictObject({ ...pageParams, order: OrderParam.optional(), include_revoked: BoolParam.optional() });
-const GetQuery = z.strictObject({ include_revoked: BoolParam.optional() });
+/** The query of GET /admin_api_keys. */
+export const ListAdminKeysQuery = z.strictObject({ ...pageParams, order: OrderParam.optional(), include_revoked: BoolParam.optional() });
+export type ListAdminKeysQuery = z.output<typeof ListAdminKeysQuery>;
+/** The query of GET /admin_api_keys/{key_id}. */
+export const RetrieveAdminKeyQuery = z.strictObject({ include_revoked: BoolParam.optional() });
+export type RetrieveAdminKeyQuery = z.output<typeof RetrieveAdminKeyQuery>;
 
 /**
  * Who owns a new admin key: the signed-in user who makes it, or the owner of the admin key that makes it; a key made
@@ -49,10 +54,9 @@ async function orgRef(deps: ServiceDeps, orgId: string): Promise<OrgRef> {
 export async function createAdminKey(
   deps: ServiceDeps,
   orgId: string,
-  input: unknown,
+  body: CreateAdminKeyBody,
   actor: Actor,
 ): Promise<CreatedAdminKey> {
-  const body = parseInput(CreateAdminKey, input);
   const now = nowSeconds(deps);
   if (body.expires_in_seconds !== undefined && body.expires_at != null) {
     throw new TollgateError('invalid_value', "Give either 'expires_in_seconds' or 'expires_at', not both.", 'expires_in_seconds');
@@ -94,8 +98,7 @@ export async function createAdminKey(
 }
 
 /** Lists admin keys, oldest first (`order=desc`: newest first); deleted ones only with include_revoked=true. */
-export async function listAdminKeys(deps: ServiceDeps, orgId: string, query: Record<string, unknown>): Promise<ListPage<AdminApiKeyObject>> {
-  const params = parseQuery(ListQuery, query);
+export async function listAdminKeys(deps: ServiceDeps, orgId: string, params: ListAdminKeysQuery): Promise<ListPage<AdminApiKeyObject>> {
   const { limit, after } = pageOf(params);
   const desc = params.order === 'desc';
   const db = deps.database.db;
@@ -114,8 +117,7 @@ export async function listAdminKeys(deps: ServiceDeps, orgId: string, query: Rec
 }
 
 /** GET /admin_api_keys/{key_id}: a deleted key is a 404 unless `include_revoked=true`. */
-export async function retrieveAdminKey(deps: ServiceDeps, orgId: string, keyId: string, query: Record<string, unknown>): Promise<AdminApiKeyObject> {
-  const params = parseQuery(GetQuery, query);
+export async function retrieveAdminKey(deps: ServiceDeps, orgId: string, keyId: string, params: RetrieveAdminKeyQuery): Promise<AdminApiKeyObject> {
   return getAdminKey(deps, orgId, keyId, { includeRevoked: params.include_revoked ?? false });
 }
 

@@ -10,11 +10,10 @@ import { nowSeconds } from './context.js';
 import { loadOwners, ownerHasProjectAccess, type ProjectApiKeyObject, toProjectKeyObject } from './key-objects.js';
 import { insertKey, recordKeyChange, revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
-import { BoolParam, pageOf, pageParams, parseQuery } from './query-params.js';
+import { BoolParam, pageOf, pageParams } from './query-params.js';
 import { getProject, IpListSchema } from './projects.js';
 import { decideKeyManagement, decideKeyOwnerAssignment } from '../core/roles.js';
 import { IdSchema, NameSchema, text } from './text-fields.js';
-import { parseInput } from './validation.js';
 import type { CreatedProjectKey, RotatedProjectKey } from '../contract/api-keys.js';
 
 export type { CreatedProjectKey } from '../contract/api-keys.js';
@@ -54,7 +53,8 @@ const LimitFields = {
   request_quota: RequestQuotaSchema.nullable().optional(),
 };
 
-const CreateKey = z.strictObject({
+/** The body of POST /projects/{project_id}/api_keys. */
+export const CreateProjectKeyBody = z.strictObject({
   name: NameSchema.optional(),
   permissions: PermissionsSchema.optional(),
   expires_at: ExpiresAt.optional(),
@@ -64,7 +64,10 @@ const CreateKey = z.strictObject({
   ...LimitFields,
 });
 
-const UpdateKey = z.strictObject({
+export type CreateProjectKeyBody = z.output<typeof CreateProjectKeyBody>;
+
+/** The body of POST /projects/{project_id}/api_keys/{key_id}. */
+export const UpdateProjectKeyBody = z.strictObject({
   name: NameSchema.optional(),
   permissions: PermissionsSchema.optional(),
   expires_at: ExpiresAt.optional(),
@@ -73,9 +76,13 @@ const UpdateKey = z.strictObject({
   ...LimitFields,
 });
 
-const RotateKey = z.strictObject({
+export type UpdateProjectKeyBody = z.output<typeof UpdateProjectKeyBody>;
+
+/** The body of POST /projects/{project_id}/api_keys/{key_id}/rotate. */
+export const RotateProjectKeyBody = z.strictObject({
   grace_period_seconds: z.number().int().min(0).max(MAX_GRACE_SECONDS).optional(),
 });
+export type RotateProjectKeyBody = z.output<typeof RotateProjectKeyBody>;
 
 /** Refuses an expiry that is not in the future. */
 export function checkFutureExpiry(expiresAt: number | null | undefined, now: number): void {
@@ -118,7 +125,7 @@ async function resolveOwner(
   deps: ServiceDeps,
   orgId: string,
   projectId: string,
-  owner: z.infer<typeof CreateKey>['owner'],
+  owner: CreateProjectKeyBody['owner'],
   actor: Actor,
 ): Promise<{ type: 'user' | 'service_account'; id: string }> {
   const db = deps.database.db;
@@ -160,10 +167,9 @@ export async function createProjectKey(
   deps: ServiceDeps,
   orgId: string,
   projectId: string,
-  input: unknown,
+  body: CreateProjectKeyBody,
   actor: Actor,
 ): Promise<CreatedProjectKey> {
-  const body = parseInput(CreateKey, input);
   checkFutureExpiry(body.expires_at, nowSeconds(deps));
   await activeProject(deps, orgId, projectId);
   const owner = await resolveOwner(deps, orgId, projectId, body.owner, actor);
@@ -213,13 +219,17 @@ export async function createProjectKey(
 // Deleting a key (DELETE …/api_keys/{id}) revokes it: the row stays, for the audit log, usage by key and the
 // dashboard, but the API shows it as OpenAI does a deleted key, that is not at all (404 on GET, left out of lists),
 // unless `include_revoked=true` asks (Tollgate's). Keys disabled by Tollgate itself (exposed, suspended) stay shown.
-const ListKeysQuery = z.strictObject({
+/** The query of GET /projects/{project_id}/api_keys. */
+export const ListProjectKeysQuery = z.strictObject({
   ...pageParams,
   owner_project_access: z.enum(['active', 'inactive', 'any']).optional(),
   include_revoked: BoolParam.optional(),
   status: z.enum(['active', 'expired', 'revoked', 'exposed', 'suspended']).optional(),
 });
-const GetKeyQuery = z.strictObject({ include_revoked: BoolParam.optional() });
+export type ListProjectKeysQuery = z.output<typeof ListProjectKeysQuery>;
+/** The query of GET /projects/{project_id}/api_keys/{key_id}. */
+export const RetrieveProjectKeyQuery = z.strictObject({ include_revoked: BoolParam.optional() });
+export type RetrieveProjectKeyQuery = z.output<typeof RetrieveProjectKeyQuery>;
 
 function projectKeyQuery(deps: ServiceDeps) {
   return deps.database.db
@@ -237,9 +247,8 @@ export async function listProjectKeys(
   deps: ServiceDeps,
   orgId: string,
   projectId: string,
-  query: Record<string, unknown>,
+  params: ListProjectKeysQuery,
 ): Promise<ListPage<ProjectApiKeyObject>> {
-  const params = parseQuery(ListKeysQuery, query);
   await getProject(deps, orgId, projectId);
   const { limit, after } = pageOf(params);
   const db = deps.database.db;
@@ -270,9 +279,8 @@ export async function retrieveProjectKey(
   orgId: string,
   projectId: string,
   keyId: string,
-  query: Record<string, unknown>,
+  params: RetrieveProjectKeyQuery,
 ): Promise<ProjectApiKeyObject> {
-  const params = parseQuery(GetKeyQuery, query);
   return getProjectKey(deps, orgId, projectId, keyId, { includeRevoked: params.include_revoked ?? false });
 }
 
@@ -298,10 +306,9 @@ export async function updateProjectKey(
   orgId: string,
   projectId: string,
   keyId: string,
-  input: unknown,
+  body: UpdateProjectKeyBody,
   actor: Actor,
 ): Promise<ProjectApiKeyObject> {
-  const body = parseInput(UpdateKey, input);
   checkFutureExpiry(body.expires_at, nowSeconds(deps));
   const current = await getProjectKey(deps, orgId, projectId, keyId);
   await checkKeyManager(deps, projectId, await ownerOfKey(deps, keyId), actor);
@@ -344,10 +351,9 @@ export async function rotateProjectKey(
   orgId: string,
   projectId: string,
   keyId: string,
-  input: unknown,
+  body: RotateProjectKeyBody,
   actor: Actor,
 ): Promise<RotatedProjectKey> {
-  const body = parseInput(RotateKey, input);
   const grace = body.grace_period_seconds ?? DEFAULT_GRACE_SECONDS;
   await activeProject(deps, orgId, projectId);
   const current = await getProjectKey(deps, orgId, projectId, keyId);

@@ -6,7 +6,7 @@ import { TollgateError } from '../core/errors.js';
 import type { DB } from '../storage/schema.js';
 import type { ServiceDeps } from './context.js';
 import { type ListPage, toPage } from './pagination.js';
-import { AfterParam, BoolParam, listParam, listValues, pageOf, pageParams, parseQuery } from './query-params.js';
+import { AfterParam, BoolParam, listParam, listValues, pageOf, pageParams } from './query-params.js';
 import { text } from './text-fields.js';
 
 // GET /v1/organization/audit_logs: OpenAI's Audit Logs API, newest first, with every query parameter of its
@@ -22,7 +22,8 @@ const Seconds = text({ max: 32 }).transform((v, ctx) => {
   return Number(v);
 });
 
-const ListAuditLogsQuery = z.strictObject({
+/** The query of GET /audit_logs: every parameter of OpenAI's list-audit-logs. */
+export const ListAuditLogsQuery = z.strictObject({
   ...pageParams,
   before: AfterParam.optional(),
   'effective_at[gt]': Seconds.optional(),
@@ -36,9 +37,10 @@ const ListAuditLogsQuery = z.strictObject({
   ...listParam('resource_ids'),
   tenant_only: BoolParam.optional(),
 });
+export type ListAuditLogsQuery = z.output<typeof ListAuditLogsQuery>;
 
 /** Which spelling of a list parameter the client used (`name[]` or `name`), to name it in an error. */
-function spelling(query: Record<string, unknown>, name: string): string {
+function spelling(query: ListAuditLogsQuery, name: 'event_types'): string {
   return query[`${name}[]`] !== undefined ? `${name}[]` : name;
 }
 
@@ -77,8 +79,7 @@ async function actingKeys(deps: ServiceDeps, keyIds: string[]): Promise<Map<stri
 }
 
 /** Lists audit entries, newest first, filtered as OpenAI's list-audit-logs documents. */
-export async function listAuditLogs(deps: ServiceDeps, orgId: string, query: Record<string, unknown>): Promise<ListPage<AuditLogObject>> {
-  const params = parseQuery(ListAuditLogsQuery, query);
+export async function listAuditLogs(deps: ServiceDeps, orgId: string, params: ListAuditLogsQuery): Promise<ListPage<AuditLogObject>> {
   const { limit, after } = pageOf(params);
   const before = params.before ? params.before : null;
   const db = deps.database.db;
@@ -89,7 +90,7 @@ export async function listAuditLogs(deps: ServiceDeps, orgId: string, query: Rec
     // Any type OpenAI's list has (it grows) or Tollgate's catalogue has is taken; one nobody writes matches nothing.
     const malformed = types.find((t) => !isEventTypeName(t));
     if (malformed !== undefined) {
-      const param = spelling(query, 'event_types');
+      const param = spelling(params, 'event_types');
       throw new TollgateError('invalid_value', `Invalid value for '${param}': '${malformed}' is not an event type (such as api_key.created; docs/audit-log.md lists them).`, param);
     }
     q = q.where('type', 'in', types.length ? types : ['']);

@@ -5,25 +5,27 @@ import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
 import { text } from './text-fields.js';
-import { parseInput } from './validation.js';
 
 // Leak response: find keys by secret (for scanners) and disable the exposed ones at once.
 
-export const LookupBody = z.strictObject({ secrets: z.array(text({ max: 256 })).min(1).max(100) });
-export const ReportBody = z.strictObject({
+/** The body of POST /api_keys/lookup. */
+export const LookupSecretsBody = z.strictObject({ secrets: z.array(text({ max: 256 })).min(1).max(100) });
+export type LookupSecretsBody = z.output<typeof LookupSecretsBody>;
+/** The body of POST /api_keys/report_exposed. */
+export const ReportExposedBody = z.strictObject({
   reports: z
     .array(z.strictObject({ token: text({ max: 256 }), url: text({ max: 2048 }).optional(), source: text({ max: 256 }).optional(), type: text({ max: 128 }).optional() }))
     .min(1)
     .max(1000),
 });
+export type ReportExposedBody = z.output<typeof ReportExposedBody>;
 
 export type LookupResult =
   | { hash: string; found: false }
   | { hash: string; found: true; id: string; kind: 'project' | 'admin'; project_id: string | null; name: string; status: string };
 
 /** Looks keys up by their secrets (digests only are compared and returned; the secret is never echoed). */
-export async function lookupSecrets(deps: ServiceDeps, orgId: string, input: unknown): Promise<{ object: 'list'; data: LookupResult[] }> {
-  const body = parseInput(LookupBody, input);
+export async function lookupSecrets(deps: ServiceDeps, orgId: string, body: LookupSecretsBody): Promise<{ object: 'list'; data: LookupResult[] }> {
   const now = nowSeconds(deps);
   const data: LookupResult[] = [];
   for (const secret of body.secrets) {
@@ -133,9 +135,4 @@ export async function reportExposed(
   }
   for (const d of disabled) onExposed?.(d);
   return out;
-}
-
-/** Parses the admin endpoint's body. */
-export function parseReportBody(input: unknown): ExposureReportItem[] {
-  return parseInput(ReportBody, input).reports;
 }

@@ -6,9 +6,8 @@ import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
-import { pageOf, pageParams, parseQuery } from './query-params.js';
+import { pageOf, pageParams } from './query-params.js';
 import { EmailSchema, IdSchema } from './text-fields.js';
-import { parseInput } from './validation.js';
 import type { OrgRole, ProjectRole } from '../core/roles.js';
 import type { CreatedInvite, InviteObject, InvitePreview } from '../contract/invites.js';
 
@@ -26,7 +25,8 @@ export { EmailSchema };
 const InviteProjectRole = z.enum(['owner', 'member'], {
   error: "must be 'member' or 'owner' (an invitation cannot make a project reader: add readers to the project once they have joined)",
 });
-const CreateInvite = z.strictObject({
+/** The body of POST /invites. */
+export const CreateInviteBody = z.strictObject({
   email: EmailSchema,
   role: z.enum(['owner', 'reader']),
   projects: z
@@ -34,7 +34,10 @@ const CreateInvite = z.strictObject({
     .max(100)
     .optional(),
 });
-const ListQuery = z.strictObject(pageParams);
+export type CreateInviteBody = z.output<typeof CreateInviteBody>;
+/** The query of GET /invites. */
+export const ListInvitesQuery = z.strictObject(pageParams);
+export type ListInvitesQuery = z.output<typeof ListInvitesQuery>;
 
 type InviteRow = {
   id: string;
@@ -74,11 +77,10 @@ export function hashInviteToken(token: string): string {
 export async function createInvite(
   deps: ServiceDeps,
   orgId: string,
-  input: unknown,
+  body: CreateInviteBody,
   actor: Actor,
   origin: string,
 ): Promise<CreatedInvite> {
-  const body = parseInput(CreateInvite, input);
   const db = deps.database.db;
   const existing = await db.selectFrom('users').select(['password_hash', 'deleted_at']).where('email', '=', body.email).executeTakeFirst();
   if (existing?.deleted_at !== null && existing?.deleted_at !== undefined) {
@@ -140,8 +142,8 @@ export async function getInvite(deps: ServiceDeps, orgId: string, inviteId: stri
 }
 
 /** Lists invites, oldest first (pending, accepted and expired; deleted ones are gone). */
-export async function listInvites(deps: ServiceDeps, orgId: string, query: Record<string, unknown>): Promise<ListPage<InviteObject>> {
-  const { limit, after } = pageOf(parseQuery(ListQuery, query));
+export async function listInvites(deps: ServiceDeps, orgId: string, params: ListInvitesQuery): Promise<ListPage<InviteObject>> {
+  const { limit, after } = pageOf(params);
   const db = deps.database.db;
   let q = db.selectFrom('invites').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null);
   const from = await afterSeq(db, 'invites', after, 'invite');

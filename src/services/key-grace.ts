@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { TollgateError } from '../core/errors.js';
 import { checkKeyManager, getProjectKey, ownerOfKey } from './api-keys.js';
 import { writeAudit } from './audit.js';
@@ -7,12 +6,9 @@ import { nowSeconds } from './context.js';
 import type { GraceEndedKey } from '../contract/api-keys.js';
 import { recordKeyChange } from './key-writes.js';
 import { getProject } from './projects.js';
-import { parseInput } from './validation.js';
 
 // A rotation leaves the previous secrets working for a grace period (api-keys.ts rotateProjectKey). Once every
 // system has the new secret, the grace can be ended at once instead of waiting it out (issue 19).
-
-const EndGrace = z.strictObject({});
 
 /** When each key's previous secrets stop working, for the keys that still have one working (a rotation's grace). */
 export async function previousSecretEnds(db: Executor, keyIds: string[], now: number): Promise<Map<string, number>> {
@@ -39,10 +35,8 @@ export async function endRotationGrace(
   orgId: string,
   projectId: string,
   keyId: string,
-  input: unknown,
   actor: Actor,
 ): Promise<GraceEndedKey> {
-  parseInput(EndGrace, input);
   const project = await getProject(deps, orgId, projectId);
   const key = await getProjectKey(deps, orgId, projectId, keyId);
   // A project member ends the grace of their own keys only, as for every other key change.

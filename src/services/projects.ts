@@ -6,9 +6,8 @@ import { insertProject } from './bootstrap.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
-import { BoolParam, pageOf, pageParams, parseQuery } from './query-params.js';
+import { BoolParam, pageOf, pageParams } from './query-params.js';
 import { NameSchema, text } from './text-fields.js';
-import { parseInput } from './validation.js';
 import { RESIDENCIES, type ProjectObject, type Residency } from '../contract/projects.js';
 
 export type { ProjectObject, Residency } from '../contract/projects.js';
@@ -38,21 +37,26 @@ export const IpListSchema = z
 // whatever they say (docs/admin-api.md).
 const ExternalKeyId = text({ max: 256, min: 1, trim: true }).nullable();
 const Geography = text({ max: 64, min: 1, trim: true }).nullable();
-const CreateProject = z.strictObject({
+/** The body of POST /projects. */
+export const CreateProjectBody = z.strictObject({
   name: NameSchema,
   residency: z.enum(RESIDENCIES).nullable().optional(),
   geography: Geography.optional(),
   external_key_id: ExternalKeyId.optional(),
   allowed_ips: IpListSchema.nullable().optional(),
 });
-// A null name leaves the name as it is (the spec's name is nullable; a project always has one).
-const ModifyProject = z.strictObject({
+export type CreateProjectBody = z.output<typeof CreateProjectBody>;
+/** The body of POST /projects/{project_id}. A null name leaves the name as it is (the spec's name is nullable; a project always has one). */
+export const ModifyProjectBody = z.strictObject({
   name: NameSchema.nullable().optional(),
   external_key_id: ExternalKeyId.optional(),
   geography: Geography.optional(),
   allowed_ips: IpListSchema.nullable().optional(),
 });
-const ListQuery = z.strictObject({ ...pageParams, include_archived: BoolParam.optional() });
+export type ModifyProjectBody = z.output<typeof ModifyProjectBody>;
+/** The query of GET /projects. */
+export const ListProjectsQuery = z.strictObject({ ...pageParams, include_archived: BoolParam.optional() });
+export type ListProjectsQuery = z.output<typeof ListProjectsQuery>;
 
 type ProjectRow = {
   id: string;
@@ -82,8 +86,7 @@ function toObject(r: ProjectRow): ProjectObject {
 }
 
 /** Lists projects, oldest first; archived ones only with include_archived=true (as OpenAI does). */
-export async function listProjects(deps: ServiceDeps, orgId: string, query: Record<string, unknown>): Promise<ListPage<ProjectObject>> {
-  const params = parseQuery(ListQuery, query);
+export async function listProjects(deps: ServiceDeps, orgId: string, params: ListProjectsQuery): Promise<ListPage<ProjectObject>> {
   const { limit, after } = pageOf(params);
   const db = deps.database.db;
   let q = db.selectFrom('projects').selectAll().where('org_id', '=', orgId);
@@ -107,8 +110,7 @@ export async function getProject(deps: ServiceDeps, orgId: string, projectId: st
 }
 
 /** Creates a project (with its default service account) and its audit entry in one transaction. */
-export async function createProject(deps: ServiceDeps, orgId: string, input: unknown, actor: Actor): Promise<ProjectObject> {
-  const body = parseInput(CreateProject, input);
+export async function createProject(deps: ServiceDeps, orgId: string, body: CreateProjectBody, actor: Actor): Promise<ProjectObject> {
   if (body.residency != null && body.geography != null) {
     throw new TollgateError('invalid_value', "Give either 'residency' or 'geography' (its older name), not both.", 'geography');
   }
@@ -129,10 +131,9 @@ export async function modifyProject(
   deps: ServiceDeps,
   orgId: string,
   projectId: string,
-  input: unknown,
+  body: ModifyProjectBody,
   actor: Actor,
 ): Promise<ProjectObject> {
-  const body = parseInput(ModifyProject, input);
   const current = await getProject(deps, orgId, projectId);
   if (current.status === 'archived') throw new TollgateError('project_archived', 'Archived projects cannot be modified.', 'project_id');
   await deps.database.db.transaction().execute(async (trx) => {

@@ -14,9 +14,8 @@ import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
 import { getProject } from './projects.js';
-import { AfterParam, LimitParam, parseQuery } from './query-params.js';
+import { AfterParam, LimitParam } from './query-params.js';
 import { text } from './text-fields.js';
-import { parseInput } from './validation.js';
 import type { RateLimitObject } from '../contract/limits.js';
 
 export type { RateLimitObject } from '../contract/limits.js';
@@ -53,16 +52,21 @@ const LimitValue = z
 
 const limitFields = Object.fromEntries(RATE_LIMIT_FIELDS.map((f) => [f, LimitValue.optional()])) as Record<RateLimitField, z.ZodOptional<typeof LimitValue>>;
 
-/** ProjectRateLimitUpdateRequest: every dimension of the spec. */
-const UpdateBody = z.strictObject(limitFields);
+/** The body of POST /projects/{project_id}/rate_limits/{rate_limit_id}: OpenAI's ProjectRateLimitUpdateRequest, every dimension of the spec. */
+export const ModifyRateLimitBody = z.strictObject(limitFields);
+export type ModifyRateLimitBody = z.output<typeof ModifyRateLimitBody>;
 
-const CreateBody = z.strictObject({ model: text({ min: 1, max: 256 }).optional(), ...limitFields }).refine(
+/** The body of POST /projects/{project_id}/rate_limits (Tollgate's). */
+export const CreateRateLimitBody = z.strictObject({ model: text({ min: 1, max: 256 }).optional(), ...limitFields }).refine(
   (b) => RATE_LIMIT_FIELDS.some((f) => b[f] != null),
   `give at least one of ${RATE_LIMIT_FIELDS.join(', ')}`,
 );
 
-/** list-project-rate-limits: `limit` (default 100), `after`, `before`. */
-const ListQuery = z.strictObject({ limit: LimitParam.optional(), after: AfterParam.optional(), before: AfterParam.optional() });
+export type CreateRateLimitBody = z.output<typeof CreateRateLimitBody>;
+
+/** The query of list-project-rate-limits: `limit` (default 100), `after`, `before`. */
+export const ListRateLimitsQuery = z.strictObject({ limit: LimitParam.optional(), after: AfterParam.optional(), before: AfterParam.optional() });
+export type ListRateLimitsQuery = z.output<typeof ListRateLimitsQuery>;
 
 type RateRow = Pick<RateLimitsTable, 'id' | 'model' | RateLimitField>;
 
@@ -97,8 +101,7 @@ async function storedRows(deps: ServiceDeps, projectId: string): Promise<RateRow
 }
 
 /** Lists a project's rate limits: one per model it can use (`models`), and every one stored. */
-export async function listRateLimits(deps: ServiceDeps, orgId: string, projectId: string, models: readonly string[], query: unknown) {
-  const q = parseQuery(ListQuery, query);
+export async function listRateLimits(deps: ServiceDeps, orgId: string, projectId: string, models: readonly string[], q: ListRateLimitsQuery) {
   if (q.after && q.before) throw new TollgateError('invalid_value', "Give 'after' or 'before', not both.", 'before');
   await getProject(deps, orgId, projectId);
   const rows = await storedRows(deps, projectId);
@@ -148,8 +151,7 @@ function emptyColumns(): Record<RateLimitField, null> {
 }
 
 /** Adds a rate limit for one model (or '*' / omitted for all models): Tollgate's, beside OpenAI's update. */
-export async function createRateLimit(deps: ServiceDeps, orgId: string, projectId: string, input: unknown, actor: Actor): Promise<RateLimitObject> {
-  const body = parseInput(CreateBody, input);
+export async function createRateLimit(deps: ServiceDeps, orgId: string, projectId: string, body: CreateRateLimitBody, actor: Actor): Promise<RateLimitObject> {
   await getProject(deps, orgId, projectId);
   const model = body.model ?? '*';
   const db = deps.database.db;
@@ -168,8 +170,7 @@ export async function createRateLimit(deps: ServiceDeps, orgId: string, projectI
 }
 
 /** OpenAI's POST …/rate_limits/{rate_limit_id}: sets the members given (unlimited or null removes one). */
-export async function modifyRateLimit(deps: ServiceDeps, orgId: string, projectId: string, id: string, models: readonly string[], input: unknown, actor: Actor) {
-  const body = parseInput(UpdateBody, input);
+export async function modifyRateLimit(deps: ServiceDeps, orgId: string, projectId: string, id: string, models: readonly string[], body: ModifyRateLimitBody, actor: Actor) {
   await getProject(deps, orgId, projectId);
   const { model, row } = await resolve(deps, projectId, id, models);
   const patch = columnsOf(body);

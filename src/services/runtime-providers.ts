@@ -8,9 +8,8 @@ import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
-import { pageOf, pageParams, parseQuery } from './query-params.js';
+import { pageOf, pageParams } from './query-params.js';
 import { text } from './text-fields.js';
-import { parseInput } from './validation.js';
 import type { ProviderCredentialObject, ProviderKindName, RuntimeProviderObject } from '../contract/providers.js';
 
 export type { ProviderCredentialObject, RuntimeProviderObject } from '../contract/providers.js';
@@ -39,15 +38,25 @@ const ProviderFields = {
   api_version: ApiVersion.nullable().optional(),
   deployments: Deployments.nullable().optional(),
 };
-const CreateProvider = z.strictObject({ name: ProviderName, ...ProviderFields });
-const UpdateProvider = z.strictObject({ name: ProviderName.optional(), ...ProviderFields, base_url: BaseUrl.optional() });
+/** The body of POST /providers. */
+export const CreateProviderBody = z.strictObject({ name: ProviderName, ...ProviderFields });
+export type CreateProviderBody = z.output<typeof CreateProviderBody>;
+/** The body of POST /providers/{provider_id}: members left out keep their value. */
+export const UpdateProviderBody = z.strictObject({ name: ProviderName.optional(), ...ProviderFields, base_url: BaseUrl.optional() });
+export type UpdateProviderBody = z.output<typeof UpdateProviderBody>;
 
 /** A provider's key as given: printable ASCII without spaces (it goes into a header as it is). */
 const Secret = text({ max: 4096, min: 1 }).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
 const Weight = z.number().positive().max(1_000_000).finite();
-const CreateCredential = z.strictObject({ value: Secret, weight: Weight.optional() });
-const RotateCredential = z.strictObject({ value: Secret });
-const ListQuery = z.strictObject(pageParams);
+/** The body of POST /providers/{provider_id}/credentials. */
+export const AddCredentialBody = z.strictObject({ value: Secret, weight: Weight.optional() });
+export type AddCredentialBody = z.output<typeof AddCredentialBody>;
+/** The body of POST /providers/{provider_id}/credentials/{credential_id}/rotate. */
+export const RotateCredentialBody = z.strictObject({ value: Secret });
+export type RotateCredentialBody = z.output<typeof RotateCredentialBody>;
+/** The query of GET /providers and GET /providers/{provider_id}/credentials. */
+export const ListProvidersQuery = z.strictObject(pageParams);
+export type ListProvidersQuery = z.output<typeof ListProvidersQuery>;
 
 /** Names no runtime provider may take besides the config file's: the built-in echo model's. */
 const RESERVED_NAMES = ['echo'];
@@ -150,8 +159,8 @@ export class RuntimeProviders {
     private readonly reservedNames: readonly string[],
   ) {}
 
-  async list(orgId: string, query: unknown): Promise<ListPage<RuntimeProviderObject>> {
-    const { limit, after } = pageOf(parseQuery(ListQuery, query));
+  async list(orgId: string, query: ListProvidersQuery): Promise<ListPage<RuntimeProviderObject>> {
+    const { limit, after } = pageOf(query);
     const db = this.deps.database.db;
     let q = db.selectFrom('runtime_providers').selectAll().where('org_id', '=', orgId);
     const from = await afterSeq(db, 'runtime_providers', after, 'provider');
@@ -163,8 +172,7 @@ export class RuntimeProviders {
     return toProvider(await this.providerRow(orgId, id));
   }
 
-  async create(orgId: string, input: unknown, actor: Actor): Promise<RuntimeProviderObject> {
-    const body = parseInput(CreateProvider, input);
+  async create(orgId: string, body: CreateProviderBody, actor: Actor): Promise<RuntimeProviderObject> {
     const kind = body.kind ?? 'openai';
     const problem = kindProblem(kind, body.api_version ?? null, body.deployments ?? null);
     if (problem) throw new TollgateError('invalid_value', `Invalid value for '${problem[1]}': ${problem[0]}.`, problem[1]);
@@ -192,8 +200,7 @@ export class RuntimeProviders {
     return toProvider(row);
   }
 
-  async update(orgId: string, id: string, input: unknown, actor: Actor): Promise<RuntimeProviderObject> {
-    const body = parseInput(UpdateProvider, input);
+  async update(orgId: string, id: string, body: UpdateProviderBody, actor: Actor): Promise<RuntimeProviderObject> {
     const current = toProvider(await this.providerRow(orgId, id));
     const kind = body.kind ?? current.kind;
     const apiVersion = body.api_version === undefined ? current.api_version : body.api_version;
@@ -229,8 +236,8 @@ export class RuntimeProviders {
     return { object: 'organization.provider.deleted' as const, id, deleted: true as const };
   }
 
-  async listCredentials(orgId: string, providerId: string, query: unknown): Promise<ListPage<ProviderCredentialObject>> {
-    const { limit, after } = pageOf(parseQuery(ListQuery, query));
+  async listCredentials(orgId: string, providerId: string, query: ListProvidersQuery): Promise<ListPage<ProviderCredentialObject>> {
+    const { limit, after } = pageOf(query);
     await this.providerRow(orgId, providerId);
     const db = this.deps.database.db;
     let q = db.selectFrom('provider_credentials').selectAll().where('provider_id', '=', providerId);
@@ -244,8 +251,7 @@ export class RuntimeProviders {
   }
 
   /** Adds a credential; the answer has its redacted form only (the caller already has the secret). */
-  async addCredential(orgId: string, providerId: string, input: unknown, actor: Actor): Promise<ProviderCredentialObject> {
-    const body = parseInput(CreateCredential, input);
+  async addCredential(orgId: string, providerId: string, body: AddCredentialBody, actor: Actor): Promise<ProviderCredentialObject> {
     await this.providerRow(orgId, providerId);
     const id = newId('pcred_', this.deps.randomBytes);
     const now = nowSeconds(this.deps);
@@ -270,8 +276,7 @@ export class RuntimeProviders {
   }
 
   /** Replaces a credential's secret at once: the gateway's next request uses the new one. */
-  async rotateCredential(orgId: string, providerId: string, id: string, input: unknown, actor: Actor): Promise<ProviderCredentialObject> {
-    const body = parseInput(RotateCredential, input);
+  async rotateCredential(orgId: string, providerId: string, id: string, body: RotateCredentialBody, actor: Actor): Promise<ProviderCredentialObject> {
     const before = await this.credentialRow(orgId, providerId, id);
     const now = nowSeconds(this.deps);
     const redacted = redactSecret(body.value);

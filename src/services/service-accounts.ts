@@ -9,9 +9,8 @@ import { nowSeconds } from './context.js';
 import { insertKey, revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { getProject } from './projects.js';
-import { pageOf, pageParams, parseQuery } from './query-params.js';
+import { pageOf, pageParams } from './query-params.js';
 import { NameSchema, text } from './text-fields.js';
-import { parseInput } from './validation.js';
 import type { CreatedServiceAccount, ServiceAccountApiKey, ServiceAccountObject } from '../contract/service-accounts.js';
 
 export type { ServiceAccountApiKey, ServiceAccountObject } from '../contract/service-accounts.js';
@@ -22,18 +21,26 @@ const MAX_EXPIRES_IN_SECONDS = 10 * 365 * 24 * 3600;
 // OpenAI's bodies. A new account is a member (OpenAI's create answer allows no other role); update sets the role.
 // `expires_in_seconds` is not in the published spec yet but OpenAI's Python SDK sends it: the key's lifetime.
 const ExpiresIn = z.number().int().min(1).max(MAX_EXPIRES_IN_SECONDS).nullable();
-const CreateServiceAccount = z.strictObject({
+/** The body of POST /projects/{project_id}/service_accounts. */
+export const CreateServiceAccountBody = z.strictObject({
   name: NameSchema,
   create_service_account_only: z.boolean().nullable().optional(),
   expires_in_seconds: ExpiresIn.optional(),
 });
-const UpdateServiceAccount = z.strictObject({ name: NameSchema.optional(), role: z.enum(['owner', 'member']).optional() });
-const CreateAccountKey = z.strictObject({
+export type CreateServiceAccountBody = z.output<typeof CreateServiceAccountBody>;
+/** The body of POST /projects/{project_id}/service_accounts/{service_account_id}. */
+export const UpdateServiceAccountBody = z.strictObject({ name: NameSchema.optional(), role: z.enum(['owner', 'member']).optional() });
+export type UpdateServiceAccountBody = z.output<typeof UpdateServiceAccountBody>;
+/** The body of POST /projects/{project_id}/service_accounts/{service_account_id}/api_keys. */
+export const CreateServiceAccountKeyBody = z.strictObject({
   name: NameSchema.optional(),
   scopes: z.array(text({ max: 128 })).max(100).optional(),
   expires_in_seconds: ExpiresIn.optional(),
 });
-const ListQuery = z.strictObject(pageParams);
+export type CreateServiceAccountKeyBody = z.output<typeof CreateServiceAccountKeyBody>;
+/** The query of GET /projects/{project_id}/service_accounts. */
+export const ListServiceAccountsQuery = z.strictObject(pageParams);
+export type ListServiceAccountsQuery = z.output<typeof ListServiceAccountsQuery>;
 
 const FIRST_KEY_NAME = 'Secret Key';
 
@@ -94,10 +101,9 @@ export async function createServiceAccount(
   deps: ServiceDeps,
   orgId: string,
   projectId: string,
-  input: unknown,
+  body: CreateServiceAccountBody,
   actor: Actor,
 ): Promise<CreatedServiceAccount> {
-  const body = parseInput(CreateServiceAccount, input);
   if (body.create_service_account_only && body.expires_in_seconds != null) {
     throw new TollgateError('invalid_value', "'expires_in_seconds' sets the first key's lifetime; with create_service_account_only there is no key.", 'expires_in_seconds');
   }
@@ -135,9 +141,8 @@ export async function listServiceAccounts(
   deps: ServiceDeps,
   orgId: string,
   projectId: string,
-  query: Record<string, unknown>,
+  params: ListServiceAccountsQuery,
 ): Promise<ListPage<ServiceAccountObject>> {
-  const params = parseQuery(ListQuery, query);
   await getProject(deps, orgId, projectId);
   const { limit, after } = pageOf(params);
   const db = deps.database.db;
@@ -163,8 +168,7 @@ export async function getServiceAccount(deps: ServiceDeps, orgId: string, projec
 }
 
 /** Renames a service account or changes its project role. */
-export async function updateServiceAccount(deps: ServiceDeps, orgId: string, projectId: string, id: string, input: unknown, actor: Actor) {
-  const body = parseInput(UpdateServiceAccount, input);
+export async function updateServiceAccount(deps: ServiceDeps, orgId: string, projectId: string, id: string, body: UpdateServiceAccountBody, actor: Actor) {
   await activeProject(deps, orgId, projectId);
   await getServiceAccount(deps, orgId, projectId, id);
   await deps.database.db.transaction().execute(async (trx) => {
@@ -183,10 +187,9 @@ export async function createServiceAccountKey(
   orgId: string,
   projectId: string,
   id: string,
-  input: unknown,
+  body: CreateServiceAccountKeyBody,
   actor: Actor,
 ): Promise<ServiceAccountApiKey> {
-  const body = parseInput(CreateAccountKey, input);
   let permissions: PermissionsSpec = 'all';
   if (body.scopes !== undefined) {
     if (body.scopes.length === 0) {

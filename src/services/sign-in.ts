@@ -8,10 +8,13 @@ import { EmailSchema, MAX_EMAIL_LENGTH, text } from './text-fields.js';
 import { checkNewPassword, hashPassword, NewPasswordSchema, PresentedPasswordSchema, verifyPassword } from './passwords.js';
 import { recordLocks } from './refusals.js';
 import { createSession, deleteSession, deleteUserSessions, findSession, purgeExpiredSessions, type SessionUser } from './sessions.js';
-import { parseInput } from './validation.js';
 
-const LogIn = z.strictObject({ email: text({ max: MAX_EMAIL_LENGTH, trim: true }).toLowerCase(), password: PresentedPasswordSchema });
-const ChangePassword = z.strictObject({ current_password: PresentedPasswordSchema, new_password: NewPasswordSchema });
+/** The body of POST /auth/login. */
+export const LogInBody = z.strictObject({ email: text({ max: MAX_EMAIL_LENGTH, trim: true }).toLowerCase(), password: PresentedPasswordSchema });
+export type LogInBody = z.output<typeof LogInBody>;
+/** The body of POST /auth/password. */
+export const ChangePasswordBody = z.strictObject({ current_password: PresentedPasswordSchema, new_password: NewPasswordSchema });
+export type ChangePasswordBody = z.output<typeof ChangePasswordBody>;
 
 /** A refused attempt while the address, or the account from it, is locked out; the HTTP layer adds Retry-After. */
 export class TooManyAttemptsError extends TollgateError {
@@ -45,8 +48,7 @@ export async function openSession(ctx: AccountContext, userId: string, client: C
  * Signs in with email and password. Always a new session (the caller's old one, if any, is ended: no fixation).
  * Failures are audited with the email tried (never the password) and counted by the throttle.
  */
-export async function logIn(ctx: AccountContext, input: unknown, client: Client, previousTokenHash: string | null): Promise<StartedSession> {
-  const body = parseInput(LogIn, input);
+export async function logIn(ctx: AccountContext, body: LogInBody, client: Client, previousTokenHash: string | null): Promise<StartedSession> {
   checkThrottle(ctx, body.email, client.ip);
   const db = ctx.deps.database.db;
   const user = EmailSchema.safeParse(body.email).success
@@ -88,8 +90,7 @@ export async function logOut(ctx: AccountContext, session: SessionUser, client: 
  * Changes the signed-in user's password after checking the current one. Every session of the user ends
  * (a stolen session must not outlive the change) and a fresh one is returned for this browser.
  */
-export async function changePassword(ctx: AccountContext, session: SessionUser, input: unknown, client: Client): Promise<StartedSession> {
-  const body = parseInput(ChangePassword, input);
+export async function changePassword(ctx: AccountContext, session: SessionUser, body: ChangePasswordBody, client: Client): Promise<StartedSession> {
   checkThrottle(ctx, session.email, client.ip);
   await checkNewPassword(body.new_password, session.email, 'new_password');
   const db = ctx.deps.database.db;

@@ -30,7 +30,9 @@ const SignUp = z.strictObject({
   setup_token: text({ max: 256 }).optional(),
 });
 
-const CreateOwner = z.strictObject({ email: EmailSchema, password: NewPasswordSchema, name: NameSchema.optional() });
+/** The owner account `tollgate users create-owner` makes. */
+export const CreateOwnerBody = z.strictObject({ email: EmailSchema, password: NewPasswordSchema, name: NameSchema.optional() });
+export type CreateOwnerBody = z.output<typeof CreateOwnerBody>;
 
 // Wrong setup tokens and invitation tokens from one address are counted like wrong passwords (the address's count is
 // shared with failed sign-ins): after a few, the address waits, doubling, before it may guess again.
@@ -145,10 +147,9 @@ export async function createOwner(
   deps: ServiceDeps,
   orgId: string,
   setupTokenFile: SetupTokenFile | null,
-  input: unknown,
+  body: CreateOwnerBody,
   actor: Actor,
 ): Promise<{ id: string; email: string }> {
-  const body = parseInput(CreateOwner, input);
   const taken = new TollgateError('conflict', OWNER_EXISTS);
   if (!(await isOwnerSignupOpen(deps))) throw taken;
   await checkNewPassword(body.password, body.email, 'password');

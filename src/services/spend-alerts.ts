@@ -7,10 +7,13 @@ import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
 import { getProject } from './projects.js';
-import { AfterParam, OrderParam, parseQuery } from './query-params.js';
+import { AfterParam, OrderParam } from './query-params.js';
 import { CurrencySchema } from './spend-fields.js';
 import { EmailSchema, text } from './text-fields.js';
-import { parseInput } from './validation.js';
+import type { ListPage } from './pagination.js';
+import type { SpendAlertDeleted, SpendAlertObject } from '../contract/limits.js';
+
+export type { SpendAlertObject } from '../contract/limits.js';
 
 // OpenAI's spend alerts of a project and of the organization: an amount in cents of the calendar month's spend (UTC),
 // told once per month when crossed, as a signed `budget.threshold_crossed` webhook event and an audit entry. Tollgate
@@ -31,7 +34,9 @@ const AlertLimit = text({ max: 32 }).transform((v, ctx) => {
   return n;
 });
 
-const ListQuery = z.strictObject({ limit: AlertLimit.optional(), order: OrderParam.optional(), after: AfterParam.optional(), before: AfterParam.optional() });
+/** The query of GET /spend_alerts and /projects/{project_id}/spend_alerts. */
+export const ListSpendAlertsQuery = z.strictObject({ limit: AlertLimit.optional(), order: OrderParam.optional(), after: AfterParam.optional(), before: AfterParam.optional() });
+export type ListSpendAlertsQuery = z.output<typeof ListSpendAlertsQuery>;
 
 const Channel = z.strictObject({
   type: z.literal('email', { error: "Tollgate's spend alerts notify by email recipients passed on in a webhook event: type must be email." }),
@@ -39,16 +44,19 @@ const Channel = z.strictObject({
   subject_prefix: text({ max: 256 }).nullable().optional(),
 });
 
-/** CreateSpendAlertBody. */
+/** OpenAI's CreateSpendAlertBody. */
 const AlertFields = {
   threshold_amount: z.number().int().min(0).max(1e12),
   currency: CurrencySchema,
   interval: text({ max: 32 }).refine((v) => v === 'month', "spend alerts are of the calendar month's spend (UTC): interval must be month."),
   notification_channel: Channel,
 };
-const CreateBody = z.strictObject(AlertFields);
-/** The update takes the same body; members left out keep their value. */
-const UpdateBody = z.strictObject(AlertFields).partial();
+/** The body of POST …/spend_alerts. */
+export const CreateSpendAlertBody = z.strictObject(AlertFields);
+export type CreateSpendAlertBody = z.output<typeof CreateSpendAlertBody>;
+/** The body of POST …/spend_alerts/{alert_id}: the create body's members, those left out keeping their value. */
+export const UpdateSpendAlertBody = z.strictObject(AlertFields).partial();
+export type UpdateSpendAlertBody = z.output<typeof UpdateSpendAlertBody>;
 
 type AlertRow = Omit<SpendAlertsTable, 'seq'> & { seq: number };
 
@@ -56,21 +64,19 @@ function scopeIdOf(orgId: string, scope: SpendAlertScope): string {
   return scope.kind === 'project' ? scope.projectId : orgId;
 }
 
-function toObject(row: AlertRow, scope: SpendAlertScope) {
-  return {
-    id: row.id,
-    object: scope.kind === 'project' ? ('project.spend_alert' as const) : ('organization.spend_alert' as const),
+function toObject(row: AlertRow, scope: SpendAlertScope): SpendAlertObject {
+  const terms = {
     threshold_amount: Number(row.threshold_amount),
     currency: 'USD' as const,
     interval: 'month' as const,
     notification_channel: { type: 'email' as const, recipients: JSON.parse(row.recipients) as string[], subject_prefix: row.subject_prefix },
-    ...(scope.kind === 'project' ? { project_id: scope.projectId } : {}),
-    created_at: Number(row.created_at),
-    updated_at: Number(row.updated_at),
   };
+  const times = { created_at: Number(row.created_at), updated_at: Number(row.updated_at) };
+  // Members in the order the API has always answered them (the project's id before the times).
+  return scope.kind === 'project'
+    ? { id: row.id, object: 'project.spend_alert', ...terms, project_id: scope.projectId, ...times }
+    : { id: row.id, object: 'organization.spend_alert', ...terms, ...times };
 }
-
-export type SpendAlertObject = ReturnType<typeof toObject>;
 
 async function checkScope(deps: ServiceDeps, orgId: string, scope: SpendAlertScope): Promise<void> {
   if (scope.kind === 'project') await getProject(deps, orgId, scope.projectId);
@@ -93,8 +99,7 @@ async function getAlertRow(deps: ServiceDeps, orgId: string, scope: SpendAlertSc
 }
 
 /** Lists spend alerts, oldest first (`order=desc`: newest first), with `after` and `before` cursors. */
-export async function listSpendAlerts(deps: ServiceDeps, orgId: string, scope: SpendAlertScope, query: unknown) {
-  const q = parseQuery(ListQuery, query);
+export async function listSpendAlerts(deps: ServiceDeps, orgId: string, scope: SpendAlertScope, q: ListSpendAlertsQuery): Promise<ListPage<SpendAlertObject>> {
   if (q.after && q.before) throw new TollgateError('invalid_value', "Give 'after' or 'before', not both.", 'before');
   await checkScope(deps, orgId, scope);
   const limit = q.limit ?? 20;
@@ -116,12 +121,11 @@ export async function listSpendAlerts(deps: ServiceDeps, orgId: string, scope: S
   const page = rows.slice(0, limit);
   if (backwards) page.reverse();
   const data = page.map((r) => toObject(r, scope));
-  return { object: 'list' as const, data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: rows.length > limit };
+  return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: rows.length > limit };
 }
 
 /** Creates a spend alert. */
-export async function createSpendAlert(deps: ServiceDeps, orgId: string, scope: SpendAlertScope, input: unknown, actor: Actor): Promise<SpendAlertObject> {
-  const body = parseInput(CreateBody, input);
+export async function createSpendAlert(deps: ServiceDeps, orgId: string, scope: SpendAlertScope, body: CreateSpendAlertBody, actor: Actor): Promise<SpendAlertObject> {
   await checkScope(deps, orgId, scope);
   const now = nowSeconds(deps);
   const scopeId = scopeIdOf(orgId, scope);
@@ -157,8 +161,7 @@ export async function getSpendAlert(deps: ServiceDeps, orgId: string, scope: Spe
 }
 
 /** Updates a spend alert: the members given (a new amount may be told again this month, once crossed). */
-export async function updateSpendAlert(deps: ServiceDeps, orgId: string, scope: SpendAlertScope, id: string, input: unknown, actor: Actor): Promise<SpendAlertObject> {
-  const body = parseInput(UpdateBody, input);
+export async function updateSpendAlert(deps: ServiceDeps, orgId: string, scope: SpendAlertScope, id: string, body: UpdateSpendAlertBody, actor: Actor): Promise<SpendAlertObject> {
   await checkScope(deps, orgId, scope);
   await getAlertRow(deps, orgId, scope, id);
   const patch: { threshold_amount?: number; recipients?: string; subject_prefix?: string | null } = {};
@@ -180,7 +183,7 @@ export async function updateSpendAlert(deps: ServiceDeps, orgId: string, scope: 
 }
 
 /** Deletes a spend alert. */
-export async function deleteSpendAlert(deps: ServiceDeps, orgId: string, scope: SpendAlertScope, id: string, actor: Actor) {
+export async function deleteSpendAlert(deps: ServiceDeps, orgId: string, scope: SpendAlertScope, id: string, actor: Actor): Promise<SpendAlertDeleted> {
   await checkScope(deps, orgId, scope);
   await getAlertRow(deps, orgId, scope, id);
   const scopeId = scopeIdOf(orgId, scope);
@@ -190,6 +193,5 @@ export async function deleteSpendAlert(deps: ServiceDeps, orgId: string, scope: 
     await writeAudit(trx, deps, { orgId, type: 'spend_alert.deleted', actor, projectId: scope.kind === 'project' ? scopeId : null, objectId: id });
   });
   deps.changes.projectChanged(scopeId);
-  const object = scope.kind === 'project' ? ('project.spend_alert.deleted' as const) : ('organization.spend_alert.deleted' as const);
-  return { id, object, deleted: true as const };
+  return { id, object: scope.kind === 'project' ? 'project.spend_alert.deleted' : 'organization.spend_alert.deleted', deleted: true };
 }

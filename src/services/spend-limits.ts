@@ -10,6 +10,15 @@ import { recordKeyChange } from './key-writes.js';
 import { getProject } from './projects.js';
 import { CurrencySchema } from './spend-fields.js';
 import { parseInput } from './validation.js';
+import type {
+  OrganizationSpendLimitDeleted,
+  OrganizationSpendLimitObject,
+  ProjectSpendLimitDeleted,
+  ProjectSpendLimitObject,
+  SpendLimitTerms,
+} from '../contract/limits.js';
+
+export type { OrganizationSpendLimitObject, ProjectSpendLimitObject } from '../contract/limits.js';
 
 // OpenAI's hard spend limits of a project and of the organization (get, create or replace, delete). The
 // organization's is stored like a project's, under the organization's id. Tollgate's additions: intervals besides
@@ -19,13 +28,15 @@ import { parseInput } from './validation.js';
 /** OpenAI's enforcement words; the older `enabled`/`disabled` (stored) are still taken. */
 const EnforcementStatus = z.enum(['enforcing', 'inactive', 'enabled', 'disabled']).transform((s) => (s === 'enforcing' || s === 'enabled' ? 'enabled' : 'disabled'));
 
-/** UpdateProjectSpendLimitBody / UpdateOrganizationSpendLimitBody, and Tollgate's `enforcement`. */
-const SpendLimitBody = z.strictObject({
+/** The body of POST /spend_limit and /projects/{project_id}/spend_limit: OpenAI's UpdateProjectSpendLimitBody / UpdateOrganizationSpendLimitBody, and Tollgate's `enforcement`. */
+export const SpendLimitBody = z.strictObject({
   threshold_amount: z.number().int().min(1).max(1e12),
   currency: CurrencySchema.optional(),
   interval: IntervalSchema.optional(),
   enforcement: z.strictObject({ status: EnforcementStatus }).optional(),
 });
+
+export type SpendLimitBody = z.output<typeof SpendLimitBody>;
 
 type SpendRow = { threshold_amount: number | null; interval: string; enforcement: string; updated_at: number };
 
@@ -34,17 +45,18 @@ async function spendRow(deps: ServiceDeps, scopeId: string): Promise<SpendRow | 
   return row && row.threshold_amount !== null ? row : undefined;
 }
 
-function terms(row: SpendRow) {
+function terms(row: SpendRow): SpendLimitTerms {
   return {
     threshold_amount: Number(row.threshold_amount),
-    currency: 'USD' as const,
+    currency: 'USD',
     interval: row.interval as Interval,
-    enforcement: { status: row.enforcement === 'enabled' ? ('enforcing' as const) : ('inactive' as const) },
+    enforcement: { status: row.enforcement === 'enabled' ? 'enforcing' : 'inactive' },
     updated_at: row.updated_at,
   };
 }
 
-function parseBody(input: unknown) {
+/** Parses a spend limit's body (SpendLimitBody), saying what to do instead when the amount is null. */
+export function parseSpendLimitBody(input: unknown): SpendLimitBody {
   // A null amount cleared the limit before DELETE was served: say what to do instead of "expected number".
   if (input && typeof input === 'object' && (input as Record<string, unknown>).threshold_amount === null) {
     throw new TollgateError('invalid_value', "Invalid value for 'threshold_amount': expected an amount in cents from 1; to remove the spend limit, DELETE it.", 'threshold_amount');
@@ -55,7 +67,7 @@ function parseBody(input: unknown) {
 const noLimit = (what: string) => new TollgateError('not_found', `No spend limit is set for ${what}.`, null);
 
 /** Creates or replaces the limit stored under `scopeId`; members left out keep their value (new: month, enforcing). */
-async function upsert(deps: ServiceDeps, orgId: string, scopeId: string, body: z.infer<typeof SpendLimitBody>, type: AuditEventType, actor: Actor): Promise<void> {
+async function upsert(deps: ServiceDeps, orgId: string, scopeId: string, body: SpendLimitBody, type: AuditEventType, actor: Actor): Promise<void> {
   const now = nowSeconds(deps);
   const db = deps.database.db;
   const values = {
@@ -90,44 +102,42 @@ async function remove(deps: ServiceDeps, orgId: string, scopeId: string, type: A
 }
 
 /** A project's spend limit (404 when none is set). */
-export async function getSpendLimit(deps: ServiceDeps, orgId: string, projectId: string) {
+export async function getSpendLimit(deps: ServiceDeps, orgId: string, projectId: string): Promise<ProjectSpendLimitObject> {
   await getProject(deps, orgId, projectId);
   const row = await spendRow(deps, projectId);
   if (!row) throw noLimit(`project ${projectId}`);
-  return { object: 'project.spend_limit' as const, project_id: projectId, ...terms(row) };
+  return { object: 'project.spend_limit', project_id: projectId, ...terms(row) };
 }
 
 /** Creates or replaces a project's spend limit. */
-export async function setSpendLimit(deps: ServiceDeps, orgId: string, projectId: string, input: unknown, actor: Actor) {
-  const body = parseBody(input);
+export async function setSpendLimit(deps: ServiceDeps, orgId: string, projectId: string, body: SpendLimitBody, actor: Actor): Promise<ProjectSpendLimitObject> {
   await getProject(deps, orgId, projectId);
   await upsert(deps, orgId, projectId, body, 'spend_limit.updated', actor);
   return getSpendLimit(deps, orgId, projectId);
 }
 
 /** Deletes a project's spend limit (404 when none is set). */
-export async function deleteSpendLimit(deps: ServiceDeps, orgId: string, projectId: string, actor: Actor) {
+export async function deleteSpendLimit(deps: ServiceDeps, orgId: string, projectId: string, actor: Actor): Promise<ProjectSpendLimitDeleted> {
   await getProject(deps, orgId, projectId);
   if (!(await remove(deps, orgId, projectId, 'spend_limit.deleted', actor))) throw noLimit(`project ${projectId}`);
-  return { object: 'project.spend_limit.deleted' as const, project_id: projectId, deleted: true as const };
+  return { object: 'project.spend_limit.deleted', project_id: projectId, deleted: true };
 }
 
 /** The organization-wide spend limit (every project together; 404 when none is set). */
-export async function getOrgSpendLimit(deps: ServiceDeps, orgId: string) {
+export async function getOrgSpendLimit(deps: ServiceDeps, orgId: string): Promise<OrganizationSpendLimitObject> {
   const row = await spendRow(deps, orgId);
   if (!row) throw noLimit('the organization');
-  return { object: 'organization.spend_limit' as const, organization_id: orgId, ...terms(row) };
+  return { object: 'organization.spend_limit', organization_id: orgId, ...terms(row) };
 }
 
 /** Creates or replaces the organization-wide spend limit (429 organization_spend_limit_exceeded at the cap). */
-export async function setOrgSpendLimit(deps: ServiceDeps, orgId: string, input: unknown, actor: Actor) {
-  const body = parseBody(input);
+export async function setOrgSpendLimit(deps: ServiceDeps, orgId: string, body: SpendLimitBody, actor: Actor): Promise<OrganizationSpendLimitObject> {
   await upsert(deps, orgId, orgId, body, 'organization.spend_limit.updated', actor);
   return getOrgSpendLimit(deps, orgId);
 }
 
 /** Deletes the organization-wide spend limit. */
-export async function deleteOrgSpendLimit(deps: ServiceDeps, orgId: string, actor: Actor) {
+export async function deleteOrgSpendLimit(deps: ServiceDeps, orgId: string, actor: Actor): Promise<OrganizationSpendLimitDeleted> {
   if (!(await remove(deps, orgId, orgId, 'organization.spend_limit.deleted', actor))) throw noLimit('the organization');
-  return { object: 'organization.spend_limit.deleted' as const, organization_id: orgId, deleted: true as const };
+  return { object: 'organization.spend_limit.deleted', organization_id: orgId, deleted: true };
 }

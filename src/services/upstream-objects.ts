@@ -9,7 +9,6 @@ import { nowSeconds } from './context.js';
 import { type ListPage, pageQuery } from './pagination.js';
 import { getProject } from './projects.js';
 import { text } from './text-fields.js';
-import { parseInput } from './validation.js';
 
 // Which project owns each object of the shared upstream account. The gateway records the objects a project's
 // requests create (before their answer goes out), checks every object a request names, and filters lists; an
@@ -159,7 +158,9 @@ const toObject = (r: Row): UpstreamObjectObject => ({
 
 const ObjectId = text({ min: 1, max: MAX_ID }).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
 
-const Assign = z.strictObject({ id: ObjectId, type: z.enum(OBJECT_TYPES).optional() });
+/** The body of POST /projects/{project_id}/upstream_objects. */
+export const AssignUpstreamObjectBody = z.strictObject({ id: ObjectId, type: z.enum(OBJECT_TYPES).optional() });
+export type AssignUpstreamObjectBody = z.output<typeof AssignUpstreamObjectBody>;
 
 const COLUMNS = ['object_id', 'type', 'project_id', 'api_key_id', 'source', 'created_at', 'recorded_at', 'deleted_at'] as const;
 
@@ -197,10 +198,9 @@ export async function assignUpstreamObject(
   deps: ServiceDeps,
   orgId: string,
   projectId: string,
-  input: unknown,
+  body: AssignUpstreamObjectBody,
   actor: Actor,
 ): Promise<UpstreamObjectObject> {
-  const body = parseInput(Assign, input);
   const project = await getProject(deps, orgId, projectId);
   if (project.status === 'archived') throw new TollgateError('project_archived', `Project '${projectId}' is archived.`, 'project_id');
   const type = body.type ?? typeOfId(body.id);

@@ -8,10 +8,9 @@ import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
-import { listParam, listValues, pageOf, pageParams, parseQuery } from './query-params.js';
+import { listParam, listValues, pageOf, pageParams } from './query-params.js';
 import { getProject } from './projects.js';
 import { EmailSchema, IdSchema, NameSchema, text } from './text-fields.js';
-import { parseInput } from './validation.js';
 import type { ProjectUserObject, UserObject } from '../contract/users.js';
 
 export type { ProjectUserObject, UserObject } from '../contract/users.js';
@@ -28,28 +27,39 @@ export async function projectRoleOf(deps: ServiceDeps, userId: string, projectId
   return row?.role ?? null;
 }
 
-const CreateUser = z.strictObject({ email: EmailSchema, name: NameSchema.optional(), role: z.enum(ORG_ROLES).optional() });
+/** The body of POST /users. */
+export const CreateUserBody = z.strictObject({ email: EmailSchema, name: NameSchema.optional(), role: z.enum(ORG_ROLES).optional() });
+export type CreateUserBody = z.output<typeof CreateUserBody>;
 const OrgRoleSchema = z.enum(ORG_ROLES);
 const ProjectRoleSchema = z.enum(PROJECT_ROLES);
 const Label = text({ max: 256, trim: true }).nullable();
-// OpenAI's UserRoleUpdateRequest. `technical_level` and `developer_persona` are stored and shown as given (null
-// clears); `role_id` names a custom role of OpenAI's Roles API, which Tollgate does not have.
-const ModifyUser = z.strictObject({
+/**
+ * The body of POST /users/{user_id}: OpenAI's UserRoleUpdateRequest. `technical_level` and `developer_persona` are
+ * stored and shown as given (null clears); `role_id` names a custom role of OpenAI's Roles API, which Tollgate does not have.
+ */
+export const ModifyUserBody = z.strictObject({
   role: OrgRoleSchema.nullable().optional(),
   role_id: text({ max: 256 }).nullable().optional(),
   technical_level: Label.optional(),
   developer_persona: Label.optional(),
 });
-// OpenAI's ProjectUserCreateRequest: the user by id or by email (either; both must name the same user).
-const AddMember = z.strictObject({
+export type ModifyUserBody = z.output<typeof ModifyUserBody>;
+/** The body of POST /projects/{project_id}/users: OpenAI's ProjectUserCreateRequest, the user by id or by email (either; both must name the same user). */
+export const AddProjectUserBody = z.strictObject({
   user_id: IdSchema.nullable().optional(),
   email: EmailSchema.nullable().optional(),
   role: ProjectRoleSchema,
 });
-// A null role leaves the role as it is.
-const ModifyMember = z.strictObject({ role: ProjectRoleSchema.nullable().optional() });
-const ListUsersQuery = z.strictObject({ ...pageParams, ...listParam('emails') });
-const ListMembersQuery = z.strictObject(pageParams);
+export type AddProjectUserBody = z.output<typeof AddProjectUserBody>;
+/** The body of POST /projects/{project_id}/users/{user_id}. A null role leaves the role as it is. */
+export const ModifyProjectUserBody = z.strictObject({ role: ProjectRoleSchema.nullable().optional() });
+export type ModifyProjectUserBody = z.output<typeof ModifyProjectUserBody>;
+/** The query of GET /users. */
+export const ListUsersQuery = z.strictObject({ ...pageParams, ...listParam('emails') });
+export type ListUsersQuery = z.output<typeof ListUsersQuery>;
+/** The query of GET /projects/{project_id}/users. */
+export const ListProjectUsersQuery = z.strictObject(pageParams);
+export type ListProjectUsersQuery = z.output<typeof ListProjectUsersQuery>;
 
 type UserRow = {
   id: string;
@@ -75,11 +85,10 @@ const toUser = (r: UserRow): UserObject => ({
 export async function createUser(
   deps: ServiceDeps,
   orgId: string,
-  input: unknown,
+  body: CreateUserBody,
   actor: Actor,
   passwordHash: string | null = null,
 ): Promise<UserObject> {
-  const body = parseInput(CreateUser, input);
   const db = deps.database.db;
   const clash = await db.selectFrom('users').select('id').where('email', '=', body.email).executeTakeFirst();
   if (clash) throw new TollgateError('conflict', `A user with email '${body.email}' already exists.`, 'email');
@@ -105,8 +114,7 @@ export async function createUser(
 }
 
 /** Lists the organization's users; `emails` (OpenAI's) keeps those with one of the addresses, in any case. */
-export async function listUsers(deps: ServiceDeps, orgId: string, query: Record<string, unknown>): Promise<ListPage<UserObject>> {
-  const params = parseQuery(ListUsersQuery, query);
+export async function listUsers(deps: ServiceDeps, orgId: string, params: ListUsersQuery): Promise<ListPage<UserObject>> {
   const { limit, after } = pageOf(params);
   const emails = listValues(params, 'emails');
   const db = deps.database.db;
@@ -136,8 +144,7 @@ export async function getUser(deps: ServiceDeps, orgId: string, userId: string):
 }
 
 /** Changes a user's organization role, or their technical level and developer persona. */
-export async function modifyUser(deps: ServiceDeps, orgId: string, userId: string, input: unknown, actor: Actor): Promise<UserObject> {
-  const body = parseInput(ModifyUser, input);
+export async function modifyUser(deps: ServiceDeps, orgId: string, userId: string, body: ModifyUserBody, actor: Actor): Promise<UserObject> {
   if (body.role_id != null) {
     throw new TollgateError(
       'invalid_value',
@@ -200,9 +207,8 @@ export async function listProjectUsers(
   deps: ServiceDeps,
   orgId: string,
   projectId: string,
-  query: Record<string, unknown>,
+  params: ListProjectUsersQuery,
 ): Promise<ListPage<ProjectUserObject>> {
-  const params = parseQuery(ListMembersQuery, query);
   await getProject(deps, orgId, projectId);
   const { limit, after } = pageOf(params);
   let q = memberQuery(deps, projectId);
@@ -257,8 +263,7 @@ async function namedUser(deps: ServiceDeps, orgId: string, body: { user_id?: str
 }
 
 /** Adds an organization user (by id or email) to a project with a role. */
-export async function addProjectUser(deps: ServiceDeps, orgId: string, projectId: string, input: unknown, actor: Actor) {
-  const body = parseInput(AddMember, input);
+export async function addProjectUser(deps: ServiceDeps, orgId: string, projectId: string, body: AddProjectUserBody, actor: Actor) {
   const project = await getProject(deps, orgId, projectId);
   if (project.status === 'archived') throw new TollgateError('project_archived', `Project '${projectId}' is archived.`, 'project_id');
   const userId = (await namedUser(deps, orgId, body)).id;
@@ -285,8 +290,7 @@ export async function addProjectUser(deps: ServiceDeps, orgId: string, projectId
 }
 
 /** Changes a member's project role. */
-export async function modifyProjectUser(deps: ServiceDeps, orgId: string, projectId: string, userId: string, input: unknown, actor: Actor) {
-  const body = parseInput(ModifyMember, input);
+export async function modifyProjectUser(deps: ServiceDeps, orgId: string, projectId: string, userId: string, body: ModifyProjectUserBody, actor: Actor) {
   await getProjectUser(deps, orgId, projectId, userId);
   await deps.database.db.transaction().execute(async (trx) => {
     if (body.role != null) await trx.updateTable('project_members').set({ role: body.role }).where('project_id', '=', projectId).where('user_id', '=', userId).execute();

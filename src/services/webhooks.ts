@@ -7,10 +7,9 @@ import { newId } from '../core/ids.js';
 import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
-import { afterSeq, type ListPage, pageQuery, toPage } from './pagination.js';
+import { afterSeq, type ListPage, type PageQuery, toPage } from './pagination.js';
 import { open, seal } from './secret-box.js';
 import { text } from './text-fields.js';
-import { parseInput } from './validation.js';
 import type { CreatedWebhook, WebhookObject } from '../contract/webhooks.js';
 
 export type { WebhookObject } from '../contract/webhooks.js';
@@ -20,10 +19,13 @@ export type { WebhookObject } from '../contract/webhooks.js';
 
 export const WEBHOOK_EVENT_TYPES = ['budget.threshold_crossed', 'api_key.exposed', 'anomaly.detected', 'provider_credential.failed'] as const;
 
-const CreateWebhook = z.strictObject({
+/** The body of POST /webhooks. */
+export const CreateWebhookBody = z.strictObject({
   url: text({ max: 2048 }).url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL'),
   event_types: z.array(z.enum([...WEBHOOK_EVENT_TYPES, '*'])).min(1).optional(),
 });
+
+export type CreateWebhookBody = z.output<typeof CreateWebhookBody>;
 
 type Row = { id: string; url: string; event_types: string; redacted_secret: string; created_at: number };
 const toObject = (r: Row): WebhookObject => ({
@@ -53,8 +55,7 @@ export class Webhooks {
   ) {}
 
   /** Creates an endpoint; the signing secret is in the answer this once. */
-  async create(orgId: string, input: unknown, actor: Actor): Promise<CreatedWebhook> {
-    const body = parseInput(CreateWebhook, input);
+  async create(orgId: string, body: CreateWebhookBody, actor: Actor): Promise<CreatedWebhook> {
     const id = newId('wh_', this.deps.randomBytes);
     const secret = `whsec_${randomBase62(40, this.deps.randomBytes)}`;
     const row = {
@@ -74,8 +75,8 @@ export class Webhooks {
     return { ...toObject(row), secret };
   }
 
-  async list(orgId: string, query: Record<string, unknown>): Promise<ListPage<WebhookObject>> {
-    const { limit, after } = pageQuery(query);
+  async list(orgId: string, page: PageQuery): Promise<ListPage<WebhookObject>> {
+    const { limit, after } = page;
     let q = this.deps.database.db.selectFrom('webhooks').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null);
     const from = await afterSeq(this.deps.database.db, 'webhooks', after, 'webhook');
     if (from !== null) q = q.where('seq', '>', from);

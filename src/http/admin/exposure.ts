@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import { lookupSecrets, parseReportBody, reportExposed } from '../../services/exposure.js';
+import { LookupSecretsBody, lookupSecrets, ReportExposedBody, reportExposed } from '../../services/exposure.js';
+import { parseInput } from '../../services/validation.js';
 import type { AppContext } from '../context.js';
 import { actorOf } from './admin-auth.js';
 
 /** Scanner support: look keys up by secret, and report exposed ones (disables them at once). */
 export function registerExposureRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.post('/api_keys/lookup', (req) => lookupSecrets(ctx.deps, ctx.orgId, req.body));
+  app.post('/api_keys/lookup', (req) => lookupSecrets(ctx.deps, ctx.orgId, parseInput(LookupSecretsBody, req.body)));
   app.post('/api_keys/report_exposed', async (req) => {
-    const items = parseReportBody(req.body);
+    const items = parseInput(ReportExposedBody, req.body).reports;
     const data = await reportExposed(ctx.deps, ctx.orgId, items, actorOf(req), ctx.notify.exposed);
     return { object: 'list', data: data.map(({ token_hash, label, disabled_key_id }) => ({ token_hash, label, ...(disabled_key_id ? { disabled_key_id } : {}) })) };
   });

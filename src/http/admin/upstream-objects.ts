@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { assignUpstreamObject, listUpstreamObjects, unassignUpstreamObject } from '../../services/upstream-objects.js';
+import { AssignUpstreamObjectBody, assignUpstreamObject, listUpstreamObjects, unassignUpstreamObject } from '../../services/upstream-objects.js';
+import { parseInput } from '../../services/validation.js';
 import type { AppContext } from '../context.js';
 import { actorOf } from './admin-auth.js';
 
@@ -13,6 +14,6 @@ export function registerUpstreamObjectRoutes(app: FastifyInstance, ctx: AppConte
   const { deps, orgId } = ctx;
   const base = '/projects/:project_id/upstream_objects';
   app.get<P>(base, (req) => listUpstreamObjects(deps, orgId, req.params.project_id, req.query));
-  app.post<P>(base, (req) => assignUpstreamObject(deps, orgId, req.params.project_id, req.body, actorOf(req)));
+  app.post<P>(base, (req) => assignUpstreamObject(deps, orgId, req.params.project_id, parseInput(AssignUpstreamObjectBody, req.body), actorOf(req)));
   app.delete<P>(`${base}/:object_id`, (req) => unassignUpstreamObject(deps, orgId, req.params.project_id, req.params.object_id, actorOf(req)));
 }

@@ -1,13 +1,16 @@
 import type { FastifyInstance } from 'fastify';
+import { pageQuery } from '../../services/pagination.js';
+import { parseInput } from '../../services/validation.js';
+import { CreateWebhookBody } from '../../services/webhooks.js';
 import type { AppContext } from '../context.js';
 import { actorOf } from './admin-auth.js';
 
 /** /v1/organization/webhooks: endpoints for budget and exposure alerts (signing secret shown once). */
 export function registerWebhookRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.get<{ Querystring: Record<string, unknown> }>('/webhooks', (req) => ctx.webhooks.list(ctx.orgId, req.query));
+  app.get<{ Querystring: Record<string, unknown> }>('/webhooks', (req) => ctx.webhooks.list(ctx.orgId, pageQuery(req.query)));
   app.post('/webhooks', async (req, reply) => {
     reply.header('cache-control', 'no-store');
-    return ctx.webhooks.create(ctx.orgId, req.body, actorOf(req));
+    return ctx.webhooks.create(ctx.orgId, parseInput(CreateWebhookBody, req.body), actorOf(req));
   });
   app.delete<{ Params: { webhook_id: string } }>('/webhooks/:webhook_id', (req) => ctx.webhooks.delete(ctx.orgId, req.params.webhook_id, actorOf(req)));
 }

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { AccountContext } from '../../services/accounts.js';
-import { createInvite, deleteInvite, getInvite, listInvites } from '../../services/invites.js';
+import { CreateInviteBody, createInvite, deleteInvite, getInvite, ListInvitesQuery, listInvites } from '../../services/invites.js';
+import { parseQuery } from '../../services/query-params.js';
+import { parseInput } from '../../services/validation.js';
 import { actorOf } from '../admin/admin-auth.js';
 import type { AppContext } from '../context.js';
 import { refuseQuery, refuseQueryAndBody } from '../admin/strict-input.js';
@@ -12,11 +14,11 @@ type P = { Params: { invite_id: string }; Querystring: Record<string, unknown> }
 export function registerInviteRoutes(app: FastifyInstance, appCtx: AppContext, ctx: AccountContext): void {
   const { deps, orgId } = ctx;
   installOwnerAuth(app, appCtx, ctx);
-  app.get<P>('/v1/organization/invites', (req) => listInvites(deps, orgId, req.query));
+  app.get<P>('/v1/organization/invites', (req) => listInvites(deps, orgId, parseQuery(ListInvitesQuery, req.query)));
   app.post<P>('/v1/organization/invites', { preValidation: refuseQuery }, async (req, reply) => {
     // The accept_url holds the only copy of the invitation token.
     reply.header('cache-control', 'no-store');
-    return createInvite(deps, orgId, req.body, actorOf(req), `${req.protocol}://${req.host}`);
+    return createInvite(deps, orgId, parseInput(CreateInviteBody, req.body), actorOf(req), `${req.protocol}://${req.host}`);
   });
   app.get<P>('/v1/organization/invites/:invite_id', { preValidation: refuseQuery }, (req) => getInvite(deps, orgId, req.params.invite_id));
   app.delete<P>('/v1/organization/invites/:invite_id', { preValidation: refuseQueryAndBody }, (req) => deleteInvite(deps, orgId, req.params.invite_id, actorOf(req)));

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { AccountContext } from '../../services/accounts.js';
 import { hashSessionToken } from '../../services/sessions.js';
-import { logIn } from '../../services/sign-in.js';
+import { LogInBody, logIn } from '../../services/sign-in.js';
+import { parseInput } from '../../services/validation.js';
 import { readSessionToken } from './cookies.js';
 import { clientOf } from './session-resolver.js';
 import { replyWithSession, withRetryAfter } from './session-reply.js';
@@ -10,7 +11,8 @@ import { replyWithSession, withRetryAfter } from './session-reply.js';
 export function registerLogin(app: FastifyInstance, ctx: AccountContext): void {
   app.post('/auth/login', async (request, reply) => {
     const previous = readSessionToken(request);
-    const started = await logIn(ctx, request.body, clientOf(request), previous ? hashSessionToken(previous) : null).catch((err) =>
+    const body = parseInput(LogInBody, request.body);
+    const started = await logIn(ctx, body, clientOf(request), previous ? hashSessionToken(previous) : null).catch((err) =>
       withRetryAfter(reply, err),
     );
     return replyWithSession(ctx, request, reply, started);

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { TollgateError } from '../../core/errors.js';
 import type { AccountContext } from '../../services/accounts.js';
-import { changePassword } from '../../services/sign-in.js';
+import { ChangePasswordBody, changePassword } from '../../services/sign-in.js';
+import { parseInput } from '../../services/validation.js';
 import { checkCsrf, clientOf, currentSession } from './session-resolver.js';
 import { replyWithSession, withRetryAfter } from './session-reply.js';
 
@@ -11,7 +12,8 @@ export function registerPassword(app: FastifyInstance, ctx: AccountContext): voi
     const session = await currentSession(ctx, request);
     if (!session) throw new TollgateError('invalid_session');
     checkCsrf(ctx, request, session);
-    const started = await changePassword(ctx, session, request.body, clientOf(request)).catch((err) => withRetryAfter(reply, err));
+    const body = parseInput(ChangePasswordBody, request.body);
+    const started = await changePassword(ctx, session, body, clientOf(request)).catch((err) => withRetryAfter(reply, err));
     return replyWithSession(ctx, request, reply, started);
   });
 }

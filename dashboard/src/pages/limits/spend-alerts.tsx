@@ -1,6 +1,6 @@
 import { useId, useState } from 'preact/hooks';
 import { isMissingEndpoint } from '../../api.js';
-import { createSpendAlert, deleteSpendAlert, listSpendAlerts, type SpendAlert } from '../../api-client.js';
+import { createSpendAlert, deleteSpendAlert, listSpendAlerts } from '../../api-client.js';
 import { Alert, Notice } from '../../components/alert.js';
 import { TrashIcon } from '../../components/icons.js';
 import { LoadError } from '../../components/load-error.js';
@@ -8,6 +8,7 @@ import { formatCents } from '../../format.js';
 import { isOwner, useSession } from '../../session.js';
 import { useAction } from '../../use-action.js';
 import { useResource } from '../../use-resource.js';
+import type { SpendAlert } from '../../types.js';
 
 const list = (text: string) =>
   text
