@@ -141,7 +141,12 @@ export interface DashboardSession {
   browser: Browser;
   context: BrowserContext;
   page: Page;
+  /**
+   * Every response the page received while `keepResponses` was on (bodies read through the DevTools protocol as they
+   * arrive, which costs the browser and the test CPU for each one: a suite turns it off once it has checked them).
+   */
   responses: Array<{ method: string; url: string; status: number; body: Promise<string> }>;
+  keepResponses: boolean;
   /** Script errors and CSP violations the pages logged. */
   problems: string[];
   /** Every axe violation found, by where it was found. */
@@ -167,8 +172,11 @@ const LAUNCH_ARGS = [
   '--disable-sync',
 ];
 
-/** Builds the dashboard if needed, starts a SQLite server and Chromium, and opens one page (no account yet). */
-export async function openDashboard(): Promise<DashboardSession> {
+/**
+ * Builds the dashboard if needed, starts a SQLite server and Chromium, and opens one page (no account yet).
+ * `keepResponses`: whether the page's responses and their bodies are kept from the start (see DashboardSession).
+ */
+export async function openDashboard(opts: { keepResponses?: boolean } = {}): Promise<DashboardSession> {
   await ensureDashboardBuilt();
   mkdirSync(SHOTS, { recursive: true });
   const t = await startTestServer({ name: 'sqlite' });
@@ -182,7 +190,7 @@ export async function openDashboard(): Promise<DashboardSession> {
   const a11y: string[] = [];
   let scans = 0;
   page.on('response', (r) => {
-    responses.push({ method: r.request().method(), url: r.url(), status: r.status(), body: r.text().catch(() => '') });
+    if (session.keepResponses) responses.push({ method: r.request().method(), url: r.url(), status: r.status(), body: r.text().catch(() => '') });
   });
   // CSP violations and script errors surface here; the dashboard must produce none.
   page.on('console', (m) => {
@@ -191,7 +199,8 @@ export async function openDashboard(): Promise<DashboardSession> {
     }
   });
   page.on('pageerror', (e) => problems.push(e.message));
-  return {
+  const session: DashboardSession = {
+    keepResponses: opts.keepResponses ?? false,
     t,
     browser,
     context,
@@ -223,4 +232,5 @@ export async function openDashboard(): Promise<DashboardSession> {
       await t.close();
     },
   };
+  return session;
 }
