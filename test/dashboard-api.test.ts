@@ -193,6 +193,9 @@ describeEachDatabase('dashboard session API', (backend) => {
       expect(await bad('limit=101')).toMatchObject({ code: 'invalid_value', param: 'limit' });
       expect(await bad(`search=${'x'.repeat(257)}`)).toMatchObject({ code: 'invalid_value', param: 'search' });
       expect(await bad('order=name&order=last_used')).toMatchObject({ code: 'invalid_value', param: 'order' });
+      // A filter the search does not apply is refused, never dropped (a dropped filter lists the wrong keys).
+      expect(await bad('owner=someone')).toMatchObject({ code: 'unknown_parameter', param: 'owner' });
+      expect(await bad('name=x&limit=5')).toMatchObject({ code: 'unknown_parameter', param: 'name' });
       const other = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'elsewhere' } })).body.id;
       expect(await bad(`after=${other}`)).toMatchObject({ code: 'invalid_value', param: 'after' });
       expect((await member.call('GET', `/auth/dashboard/projects/proj_nope/api_keys`)).status).toBe(404);
@@ -359,6 +362,7 @@ describeEachDatabase('dashboard session API', (backend) => {
       expect((await reader.call('GET', '/auth/dashboard/refusals')).body.error).toMatchObject({ code: 'missing_required_parameter', param: 'start_time' });
       expect((await reader.call('GET', `/auth/dashboard/refusals?start_time=${start}&end_time=${start}`)).body.error).toMatchObject({ param: 'end_time' });
       expect((await reader.call('GET', `/auth/dashboard/refusals?start_time=0`)).body.error).toMatchObject({ param: 'start_time' });
+      expect((await reader.call('GET', `/auth/dashboard/refusals?start_time=${start}&api_key_id=x`)).body.error).toMatchObject({ code: 'unknown_parameter', param: 'api_key_id' });
     });
 
     it('says a budget is blocking once it refused a request, short of its limit, until the limit is raised', async () => {

@@ -208,6 +208,7 @@ describeEachDatabase('limits and budgets', (backend) => {
       const wh = await t.api('POST', `${ORG}/webhooks`, { body: { url: hook.url, event_types: ['budget.threshold_crossed'] } });
       expect(wh.body.secret).toMatch(/^whsec_/);
       expect((await t.api('GET', `${ORG}/webhooks`)).text).not.toContain(wh.body.secret);
+      expect((await t.api('GET', `${ORG}/webhooks?event_type=budget.threshold_crossed`)).body.error).toMatchObject({ code: 'unknown_parameter', param: 'event_type' });
       const p = (await t.api('POST', `${ORG}/projects`, { body: { name: 'budgeted' } })).body.id;
       const sl = await t.api('POST', `${ORG}/projects/${p}/spend_limit`, { body: { threshold_amount: 9, currency: 'USD', interval: 'month' } });
       expect(sl.body).toMatchObject({ object: 'project.spend_limit', threshold_amount: 9, currency: 'USD', interval: 'month', enforcement: { status: 'enforcing' } });

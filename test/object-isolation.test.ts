@@ -581,6 +581,12 @@ describeEachDatabase('upstream objects are isolated per project', (backend) => {
       expect(moved.body.data[0]['upstream_object.assigned'].previous_project_id).toBe(projectA);
       const listed = await t.api('GET', `${ORG}/projects/${projectB}/upstream_objects?type=file&limit=100`);
       expect(listed.body.data.map((o: { id: string }) => o.id)).toContain(outside.id);
+      // What the list does not filter by, and any query or body member where a route takes none, is refused.
+      const unknown = { code: 'unknown_parameter' };
+      expect((await t.api('GET', `${ORG}/projects/${projectB}/upstream_objects?project_id=${projectA}`)).body.error).toMatchObject({ ...unknown, param: 'project_id' });
+      expect((await t.api('GET', `${ORG}/projects/${projectB}/upstream_objects?type=bogus`)).body.error).toMatchObject({ code: 'invalid_value', param: 'type' });
+      expect((await t.api('POST', `${ORG}/projects/${projectB}/upstream_objects?force=1`, { body: { id: outside.id } })).body.error).toMatchObject({ ...unknown, param: 'force' });
+      expect((await t.api('DELETE', `${ORG}/projects/${projectB}/upstream_objects/${outside.id}?soft=1`)).body.error).toMatchObject({ ...unknown, param: 'soft' });
 
       // Unassigned: nobody's again.
       expect((await t.api('DELETE', `${ORG}/projects/${projectB}/upstream_objects/${outside.id}`)).status).toBe(200);

@@ -53,6 +53,9 @@ function statusCondition(eb: Eb, status: KeyStatus, now: number) {
 const lowerNameOf = (dialect: 'sqlite' | 'postgres') => (dialect === 'postgres' ? sql<string>`lower(name) collate "C"` : sql<string>`lower(name)`);
 const lastUsed = sql<number>`coalesce(last_used_at, -1)`;
 
+/** The query parameters searchProjectKeys reads; the route refuses any other. */
+export const KEY_SEARCH_PARAMS = ['limit', 'after', 'search', 'status', 'status[]', 'order', 'owner_id'] as const;
+
 /** The project's keys matching `search` (name, id, redacted value), `status` (any of), `owner_id`; sorted by `order`, paged by `after`. */
 export async function searchProjectKeys(deps: ServiceDeps, orgId: string, projectId: string, query: Record<string, unknown>): Promise<KeySearchPage> {
   await getProject(deps, orgId, projectId);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TollgateError } from '../core/errors.js';
 import { text } from './text-fields.js';
 import { parseInput } from './validation.js';
 
@@ -62,4 +63,16 @@ export const NoBody = z.strictObject({});
 /** The page a parsed `limit`/`after` pair asks for. */
 export function pageOf(q: { limit?: number; after?: string }, defaultLimit = 20): { limit: number; after: string | null } {
   return { limit: q.limit ?? defaultLimit, after: q.after ? q.after : null };
+}
+
+/**
+ * Refuses any query parameter outside `allowed` (400 unknown_parameter naming it), for the few routes whose services
+ * read their query by hand: a filter that is not applied must not be dropped silently.
+ */
+export function refuseUnknownParams(query: unknown, allowed: readonly string[]): Record<string, unknown> {
+  const q = (query ?? {}) as Record<string, unknown>;
+  for (const key of Object.keys(q)) {
+    if (!allowed.includes(key)) throw new TollgateError('unknown_parameter', `Unrecognized request argument supplied: ${key}`, key);
+  }
+  return q;
 }

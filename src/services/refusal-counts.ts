@@ -57,6 +57,9 @@ function ids(query: Record<string, unknown>, name: string): string[] {
   return [...new Set(out)];
 }
 
+/** The query parameters refusalsReport reads; the route refuses any other. */
+export const REFUSAL_PARAMS = ['start_time', 'end_time', 'project_ids', 'project_ids[]', 'api_key_ids', 'api_key_ids[]'] as const;
+
 /** GET /auth/dashboard/refusals: `start_time` (required), `end_time` (exclusive; default just after now), `project_ids`, `api_key_ids`. */
 export async function refusalsReport(deps: ServiceDeps, orgId: string, query: Record<string, unknown>): Promise<RefusalReport> {
   const from = seconds(query, 'start_time');

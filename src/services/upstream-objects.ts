@@ -6,8 +6,9 @@ import type { ObjectOwner } from '../core/ports.js';
 import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
-import { type ListPage, pageQuery } from './pagination.js';
+import type { ListPage } from './pagination.js';
 import { getProject } from './projects.js';
+import { pageOf, pageParams } from './query-params.js';
 import { text } from './text-fields.js';
 
 // Which project owns each object of the shared upstream account. The gateway records the objects a project's
@@ -164,22 +165,24 @@ export type AssignUpstreamObjectBody = z.output<typeof AssignUpstreamObjectBody>
 
 const COLUMNS = ['object_id', 'type', 'project_id', 'api_key_id', 'source', 'created_at', 'recorded_at', 'deleted_at'] as const;
 
+/** The query of GET /projects/{project_id}/upstream_objects: the page and `type`; any other parameter is refused. */
+export const ListUpstreamObjectsQuery = z.strictObject({ ...pageParams, type: text({ max: 64 }).optional() });
+export type ListUpstreamObjectsQuery = z.output<typeof ListUpstreamObjectsQuery>;
+
 /** The objects a project owns, in the order they were recorded; `type` filters. */
 export async function listUpstreamObjects(
   deps: ServiceDeps,
   orgId: string,
   projectId: string,
-  query: Record<string, unknown>,
+  query: ListUpstreamObjectsQuery,
 ): Promise<ListPage<UpstreamObjectObject>> {
+  const type = query.type;
+  if (type !== undefined && !isObjectType(type)) throw new TollgateError('invalid_value', `Invalid value for 'type': '${type}' is not an object type.`, 'type');
   await getProject(deps, orgId, projectId);
-  const { limit, after } = pageQuery(query);
+  const { limit, after } = pageOf(query);
   const db = deps.database.db;
   let q = db.selectFrom('upstream_objects').select([...COLUMNS, 'seq']).where('project_id', '=', projectId);
-  if (query.type !== undefined) {
-    const type = String(query.type);
-    if (!isObjectType(type)) throw new TollgateError('invalid_value', `Invalid value for 'type': '${type}' is not an object type.`, 'type');
-    q = q.where('type', '=', type);
-  }
+  if (type !== undefined) q = q.where('type', '=', type);
   if (after) {
     const from = await db.selectFrom('upstream_objects').select('seq').where('object_id', '=', after).where('project_id', '=', projectId).executeTakeFirst();
     if (!from) throw new TollgateError('invalid_value', `Invalid value for 'after': no object ${after} in this project.`, 'after');

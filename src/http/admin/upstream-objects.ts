@@ -1,8 +1,16 @@
 import type { FastifyInstance } from 'fastify';
-import { AssignUpstreamObjectBody, assignUpstreamObject, listUpstreamObjects, unassignUpstreamObject } from '../../services/upstream-objects.js';
+import { parseQuery } from '../../services/query-params.js';
+import {
+  AssignUpstreamObjectBody,
+  assignUpstreamObject,
+  ListUpstreamObjectsQuery,
+  listUpstreamObjects,
+  unassignUpstreamObject,
+} from '../../services/upstream-objects.js';
 import { parseInput } from '../../services/validation.js';
 import type { AppContext } from '../context.js';
 import { actorOf } from './admin-auth.js';
+import { refuseQuery, refuseQueryAndBody } from './strict-input.js';
 
 type P = { Params: { project_id: string; object_id: string }; Querystring: Record<string, unknown> };
 
@@ -13,7 +21,7 @@ type P = { Params: { project_id: string; object_id: string }; Querystring: Recor
 export function registerUpstreamObjectRoutes(app: FastifyInstance, ctx: AppContext): void {
   const { deps, orgId } = ctx;
   const base = '/projects/:project_id/upstream_objects';
-  app.get<P>(base, (req) => listUpstreamObjects(deps, orgId, req.params.project_id, req.query));
-  app.post<P>(base, (req) => assignUpstreamObject(deps, orgId, req.params.project_id, parseInput(AssignUpstreamObjectBody, req.body), actorOf(req)));
-  app.delete<P>(`${base}/:object_id`, (req) => unassignUpstreamObject(deps, orgId, req.params.project_id, req.params.object_id, actorOf(req)));
+  app.get<P>(base, (req) => listUpstreamObjects(deps, orgId, req.params.project_id, parseQuery(ListUpstreamObjectsQuery, req.query)));
+  app.post<P>(base, { preValidation: refuseQuery }, (req) => assignUpstreamObject(deps, orgId, req.params.project_id, parseInput(AssignUpstreamObjectBody, req.body), actorOf(req)));
+  app.delete<P>(`${base}/:object_id`, { preValidation: refuseQueryAndBody }, (req) => unassignUpstreamObject(deps, orgId, req.params.project_id, req.params.object_id, actorOf(req)));
 }

@@ -1,13 +1,17 @@
 import type { FastifyInstance } from 'fastify';
-import { pageQuery } from '../../services/pagination.js';
+import { z } from 'zod';
+import { pageOf, pageParams, parseQuery } from '../../services/query-params.js';
 import { parseInput } from '../../services/validation.js';
 import { CreateWebhookBody } from '../../services/webhooks.js';
 import type { AppContext } from '../context.js';
 import { actorOf } from './admin-auth.js';
 
+/** GET /webhooks takes the page only. */
+const ListWebhooksQuery = z.strictObject(pageParams);
+
 /** /v1/organization/webhooks: endpoints for budget and exposure alerts (signing secret shown once). */
 export function registerWebhookRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.get<{ Querystring: Record<string, unknown> }>('/webhooks', (req) => ctx.webhooks.list(ctx.orgId, pageQuery(req.query)));
+  app.get<{ Querystring: Record<string, unknown> }>('/webhooks', (req) => ctx.webhooks.list(ctx.orgId, pageOf(parseQuery(ListWebhooksQuery, req.query))));
   app.post('/webhooks', async (req, reply) => {
     reply.header('cache-control', 'no-store');
     return ctx.webhooks.create(ctx.orgId, parseInput(CreateWebhookBody, req.body), actorOf(req));

@@ -2,8 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TollgateError } from '../../core/errors.js';
 import type { AccountContext } from '../../services/accounts.js';
 import { budgetStandings } from '../../services/budget-standing.js';
-import { resolveNames, searchProjectKeys } from '../../services/dashboard-keys.js';
-import { refusalsReport } from '../../services/refusal-counts.js';
+import { KEY_SEARCH_PARAMS, resolveNames, searchProjectKeys } from '../../services/dashboard-keys.js';
+import { refuseUnknownParams } from '../../services/query-params.js';
+import { REFUSAL_PARAMS, refusalsReport } from '../../services/refusal-counts.js';
 import type { SessionUser } from '../../services/sessions.js';
 import { currentSession } from '../auth/session-resolver.js';
 
@@ -43,14 +44,14 @@ export function registerDashboardSessionApi(app: FastifyInstance, ctx: AccountCo
     request.dashboardSession = session;
   });
   app.get('/auth/dashboard/instance', async () => ({ object: 'dashboard.instance', quickstart_model: instance.quickstartModel }));
-  app.get<P>('/auth/dashboard/projects/:project_id/api_keys', (req) => searchProjectKeys(deps, orgId, req.params.project_id, req.query));
+  app.get<P>('/auth/dashboard/projects/:project_id/api_keys', (req) => searchProjectKeys(deps, orgId, req.params.project_id, refuseUnknownParams(req.query, KEY_SEARCH_PARAMS)));
   app.get<Q>('/auth/dashboard/names', async (req) => {
     const raw = req.query.ids ?? req.query['ids[]'];
     const ids = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).flatMap((v) => String(v).split(','));
     const data = await resolveNames(deps, orgId, ids, sessionOf(req).role === 'owner');
     return { object: 'list', data };
   });
-  app.get<Q>('/auth/dashboard/refusals', (req) => refusalsReport(deps, orgId, req.query));
+  app.get<Q>('/auth/dashboard/refusals', (req) => refusalsReport(deps, orgId, refuseUnknownParams(req.query, REFUSAL_PARAMS)));
   app.get<Q>('/auth/dashboard/budgets', async (req) => {
     const projectId = one(req.query, 'project_id');
     const keyId = one(req.query, 'api_key_id');
