@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AUDIT_EVENT_TYPES } from '../src/core/audit-events.js';
 import { RATE_LIMIT_UNLIMITED } from '../src/core/project-rate-limits.js';
-import { chat, type DashboardSession, describeBrowser, embed, keyIsAccepted, ORG, OWNER, openDashboard, SHOTS } from './harness/dashboard-browser.js';
+import { chat, type DashboardSession, describeBrowser, embed, keyIsAccepted, ORG, OWNER, openDashboard, shot } from './harness/dashboard-browser.js';
 import { startTestServer, type TestServer } from './harness/server.js';
 
 // The dashboard in Debian's Chromium, second half (the first: test/dashboard.browser.test.ts), signed in as an owner
@@ -73,7 +73,7 @@ describeBrowser('dashboard in a browser: usage, limits, settings and members', (
     await page.getByLabel('Show').selectOption('refused');
     await page.getByLabel('Group by').selectOption('api_key_id');
     await page.getByRole('link', { name: `office-only (${ipKey.redacted_value})` }).waitFor();
-    await page.screenshot({ path: join(SHOTS, 'usage-refused.png'), fullPage: true });
+    await shot(page, 'usage-refused.png', { fullPage: true });
     await page.getByLabel('Show').selectOption('requests');
     await page.getByLabel('Group by').selectOption('model');
     // Filtered by key.
@@ -101,7 +101,7 @@ describeBrowser('dashboard in a browser: usage, limits, settings and members', (
     expect(lines[0]).toBe('start_time,end_time,kind,project_id,project_name,api_key_id,api_key_name,model,num_model_requests,num_refused_requests,input_tokens,output_tokens,input_cached_tokens,cost_usd');
     expect(lines.some((l) => l.includes(`,completions,${t.defaultProjectId},Default project,${demo.id},usage-demo,`))).toBe(true);
     expect(lines.some((l) => l.includes(`,embeddings,${t.defaultProjectId},Default project,${demo.id},usage-demo,`))).toBe(true);
-    await page.screenshot({ path: join(SHOTS, 'usage.png'), fullPage: true });
+    await shot(page, 'usage.png', { fullPage: true });
     await scan('usage', () => page.locator('.chart canvas').waitFor());
     // The usage page links to the key's page.
     await link.click();
@@ -140,7 +140,7 @@ describeBrowser('dashboard in a browser: usage, limits, settings and members', (
       expect(text).toMatch(/Blocked: requests are refused/);
       expect(text).toMatch(/Resets /);
       expect(text).toMatch(/of \$0\.10 per day/);
-      await p2.screenshot({ path: join(SHOTS, 'usage-budget-blocked.png') });
+      await shot(p2, 'usage-budget-blocked.png');
       await other.close();
     } finally {
       await priced.close();
@@ -183,7 +183,7 @@ describeBrowser('dashboard in a browser: usage, limits, settings and members', (
     expect(alerts.map((a: { threshold_amount: number; notification_channel: { recipients: string[] } }) => [a.threshold_amount, a.notification_channel.recipients])).toEqual([
       [4000, ['finance@example.com', 'ops@example.com']],
     ]);
-    await page.screenshot({ path: join(SHOTS, 'limits.png'), fullPage: true });
+    await shot(page, 'limits.png', { fullPage: true });
     await scan('limits', () => page.getByLabel('Alert at (USD per month)').waitFor());
     await page.getByRole('button', { name: 'Delete alert at $40.00' }).click();
     await page.getByText('No spend alerts for this project.').waitFor();
@@ -261,7 +261,7 @@ describeBrowser('dashboard in a browser: usage, limits, settings and members', (
     await page.getByLabel('Event').selectOption('api_key.grace_ended');
     await page.locator('tr[data-type="api_key.grace_ended"]').first().getByText('badged').waitFor();
     await page.getByLabel('Event').selectOption('');
-    await page.screenshot({ path: join(SHOTS, 'settings.png'), fullPage: false });
+    await shot(page, 'settings.png', { fullPage: false });
     await scan('settings: audit log', () => page.locator('.audit-table').waitFor());
     for (const [section, heading] of [
       ['Members', 'Members'],
@@ -286,7 +286,7 @@ describeBrowser('dashboard in a browser: usage, limits, settings and members', (
     }
     await page.goto(`${t.url}/#/api-keys`);
     await page.locator('tbody tr').first().waitFor();
-    await page.screenshot({ path: join(SHOTS, 'api-keys-375px.png'), fullPage: false });
+    await shot(page, 'api-keys-375px.png', { fullPage: false });
     await page.getByRole('button', { name: 'Create new secret key' }).click();
     const dialogWidth = await page.getByRole('dialog').evaluate((el) => el.getBoundingClientRect().width);
     expect(dialogWidth).toBeLessThanOrEqual(375);
@@ -297,7 +297,7 @@ describeBrowser('dashboard in a browser: usage, limits, settings and members', (
     await page.goto(`${t.url}/#/usage`);
     await page.getByTestId('answered').waitFor();
     await page.waitForTimeout(500);
-    await page.screenshot({ path: join(SHOTS, 'usage-dark.png'), fullPage: false });
+    await shot(page, 'usage-dark.png', { fullPage: false });
     await page.emulateMedia({ colorScheme: 'light' });
   });
 
@@ -348,7 +348,7 @@ describeBrowser('dashboard in a browser: usage, limits, settings and members', (
   it('signs out, and signs back in', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-    await page.screenshot({ path: join(SHOTS, 'sign-in.png') });
+    await shot(page, 'sign-in.png');
     await scan('sign-in', () => page.getByRole('heading', { name: 'Sign in' }).waitFor());
     await page.getByLabel('Email').fill(OWNER.email);
     await page.getByLabel('Password').fill('not the password');
@@ -380,7 +380,7 @@ describeBrowser('dashboard in a browser: usage, limits, settings and members', (
     await invited.goto(link);
     await invited.getByRole('heading', { name: 'Join Default organization' }).waitFor();
     expect(await invited.getByLabel('Email').inputValue()).toBe('member@example.com');
-    await invited.screenshot({ path: join(SHOTS, 'accept-invite.png') });
+    await shot(invited, 'accept-invite.png');
     await invited.getByLabel('Name').fill('Mia Member');
     await invited.getByLabel('Password').fill('member password!');
     await invited.getByRole('button', { name: 'Create account' }).click();

@@ -1,7 +1,7 @@
-import { join } from 'node:path';
+
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { axe, chat, type DashboardSession, describeBrowser, embed, keyIsAccepted, ORG, OWNER, openDashboard, SHOTS } from './harness/dashboard-browser.js';
+import { axe, chat, type DashboardSession, describeBrowser, embed, keyIsAccepted, ORG, OWNER, openDashboard, shot } from './harness/dashboard-browser.js';
 import type { TestServer } from './harness/server.js';
 
 // The dashboard in Debian's Chromium, first half (the other: test/dashboard-pages.browser.test.ts): sign-up with the
@@ -53,7 +53,7 @@ describeBrowser('dashboard in a browser: sign-up and keys', () => {
     await page.goto(`${t.url}/`);
     await page.getByRole('heading', { name: 'Create the owner account' }).waitFor();
     console.info(`[dashboard.browser.test] first load to interactive sign-up form: ${Date.now() - start} ms`);
-    await page.screenshot({ path: join(SHOTS, 'sign-up-owner.png') });
+    await shot(page, 'sign-up-owner.png');
     // The scanner works here, under the page's CSP: it finds a violation planted for it.
     await page.evaluate(() => {
       const p = document.createElement('p');
@@ -85,7 +85,7 @@ describeBrowser('dashboard in a browser: sign-up and keys', () => {
     await quickstart.getByText('"model": "tollgate-echo"').waitFor();
     expect(await quickstart.textContent()).toContain(`${t.url}/v1`);
     // The curl snippet as shown works against this server.
-    await page.screenshot({ path: join(SHOTS, 'api-keys-empty.png'), fullPage: true });
+    await shot(page, 'api-keys-empty.png', { fullPage: true });
     await scan('api-keys (empty)', () => page.getByRole('heading', { name: 'Create your first secret key' }).waitFor());
   });
 
@@ -103,7 +103,7 @@ describeBrowser('dashboard in a browser: sign-up and keys', () => {
     await page.keyboard.press('Enter');
     const dialog = page.getByRole('dialog', { name: 'Create new secret key' });
     await dialog.waitFor();
-    await page.screenshot({ path: join(SHOTS, 'create-key-dialog.png') });
+    await shot(page, 'create-key-dialog.png');
     const isName = () => page.evaluate(() => document.activeElement?.id !== '' && document.activeElement === document.querySelector('input[placeholder="My test key"]'));
     for (let i = 0; i < 10 && !(await isName()); i++) await page.keyboard.press('Tab');
     expect(await isName()).toBe(true);
@@ -116,7 +116,7 @@ describeBrowser('dashboard in a browser: sign-up and keys', () => {
     expect(secret).toMatch(/^sk-tg-[0-9A-Za-z]{46}$/);
     await expect.poll(focused).toBe('Copy');
     await expect(secretDialog.getByText("you won't be able to view it again").isVisible()).resolves.toBe(true);
-    await page.screenshot({ path: join(SHOTS, 'create-key-secret.png'), mask: [secretField] });
+    await shot(page, 'create-key-secret.png', { mask: [secretField] });
     await page.keyboard.press('Enter');
     await secretDialog.getByRole('button', { name: 'Copied' }).waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
@@ -221,7 +221,7 @@ describeBrowser('dashboard in a browser: sign-up and keys', () => {
     await page.getByRole('button', { name: 'Previous' }).click();
     await expect.poll(() => status.textContent()).toBe('101–150 of 192 keys');
     await page.evaluate(() => window.scrollTo(0, 0));
-    await page.screenshot({ path: join(SHOTS, 'api-keys.png'), fullPage: false });
+    await shot(page, 'api-keys.png', { fullPage: false });
     // Search by name: back to page one, only the matches.
     await page.getByLabel('Search').fill('payments');
     await expect.poll(() => status.textContent()).toBe('1–3 of 3 keys');
@@ -311,7 +311,7 @@ describeBrowser('dashboard in a browser: sign-up and keys', () => {
     await r.getByText('Previous secret valid until').waitFor({ state: 'detached' });
     expect(await keyIsAccepted(t, k.value)).toBe(false);
     expect(await keyIsAccepted(t, rotated.value)).toBe(true);
-    await page.screenshot({ path: join(SHOTS, 'api-keys-badges.png') });
+    await shot(page, 'api-keys-badges.png');
   });
 
   it("shows on a key's own page the numbers of what was sent with it, refusals by reason, and its limits", async () => {
@@ -355,7 +355,7 @@ describeBrowser('dashboard in a browser: sign-up and keys', () => {
     // Its recent audit entries name it.
     await page.getByRole('heading', { name: 'Recent changes' }).waitFor();
     await page.locator('.audit-table').getByText('API key created').waitFor();
-    await page.screenshot({ path: join(SHOTS, 'key-page.png'), fullPage: true });
+    await shot(page, 'key-page.png', { fullPage: true });
     await scan('key page', () => page.locator('.chart canvas').waitFor());
     // Every dialog of the key page.
     for (const [button, title] of [

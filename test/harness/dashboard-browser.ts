@@ -1,10 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page, type PageScreenshotOptions } from 'playwright-core';
 import { describe, it } from 'vitest';
 import { startTestServer, type TestServer } from './server.js';
 
@@ -17,8 +16,14 @@ import { startTestServer, type TestServer } from './server.js';
 export const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DIST_INDEX = join(ROOT, 'dashboard', 'dist', 'index.html');
-// Screenshots go to docs/screenshots/ with UPDATE_SCREENSHOTS=1 (kept in git for the README), else to a temp dir.
-export const SHOTS = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs', 'screenshots') : join(tmpdir(), 'tollgate-screenshots');
+// Screenshots are the docs' pictures (docs/screenshots/, kept in git for the README), taken with UPDATE_SCREENSHOTS=1
+// only: nothing reads them in a test, and encoding a full page costs about a second of CPU each.
+const SHOTS = join(ROOT, 'docs', 'screenshots');
+
+/** Saves a screenshot for the docs when UPDATE_SCREENSHOTS is set; otherwise does nothing. */
+export async function shot(page: Page, name: string, options: Omit<PageScreenshotOptions, 'path'> = {}): Promise<void> {
+  if (process.env.UPDATE_SCREENSHOTS) await page.screenshot({ ...options, path: join(SHOTS, name) });
+}
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 export const ORG = '/v1/organization';
 export const OWNER = { email: 'owner@example.com', password: 'a long owner password' };
@@ -194,7 +199,7 @@ const LAUNCH_ARGS = [
  */
 export async function openDashboard(opts: { keepResponses?: boolean } = {}): Promise<DashboardSession> {
   await ensureDashboardBuilt();
-  mkdirSync(SHOTS, { recursive: true });
+  if (process.env.UPDATE_SCREENSHOTS) mkdirSync(SHOTS, { recursive: true });
   const t = await startTestServer({ name: 'sqlite' });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: 'light' });
