@@ -29,8 +29,8 @@ export interface OwnerObject {
   };
 }
 
-export interface ProjectApiKeyObject {
-  object: 'organization.project.api_key';
+/** What every secret key answer carries, project and admin keys alike. */
+interface SecretKeyFields {
   id: string;
   name: string;
   redacted_value: string;
@@ -38,6 +38,10 @@ export interface ProjectApiKeyObject {
   last_used_at: number | null;
   expires_at: number | null;
   status: KeyStatus;
+}
+
+export interface ProjectApiKeyObject extends SecretKeyFields {
+  object: 'organization.project.api_key';
   project_id: string | null;
   /** OpenAI's: whether the key's owner currently has access to the project (ownerHasProjectAccess). */
   owner_project_access: 'active' | 'inactive';
@@ -90,15 +94,8 @@ export interface AdminKeyOwner {
   email?: string;
 }
 
-export interface AdminApiKeyObject {
+export interface AdminApiKeyObject extends SecretKeyFields {
   object: 'organization.admin_api_key';
-  id: string;
-  name: string;
-  redacted_value: string;
-  created_at: number;
-  last_used_at: number | null;
-  expires_at: number | null;
-  status: KeyStatus;
   allowed_ips: string[] | null;
   owner: AdminKeyOwner;
   created_by: { type: string; id: string | null };
