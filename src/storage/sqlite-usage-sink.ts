@@ -18,8 +18,8 @@ const MAIN_THREAD_PRUNE = 500;
 const WORKER_RESTART_MS = 1000;
 /**
  * The worker's young generation (MB). V8 sizes it for a main thread (tens of MB); the worker's garbage is short-lived
- * batches, which a small nursery collects as cheaply, and each MB of it is resident memory: measured on the gateway
- * bench with 10,000 keys served, 220–232 MB resident with the default, 198 MB with this.
+ * batches, which a small nursery collects as cheaply, and each MB of it is resident memory: bench/usage-worker-rss.ts
+ * (the sink alone, 400,000 events) peaked at 223–226 MB with the default and 204–207 MB with this.
  */
 const WORKER_YOUNG_GENERATION_MB = 6;
 /** SQLite's default, which the gateway's connection gets back when the worker stops. */
