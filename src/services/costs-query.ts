@@ -1,5 +1,6 @@
 import { type ExpressionBuilder, sql } from 'kysely';
 import { nanoToUsd } from '../core/pricing.js';
+import type { CostResult } from '../contract/usage.js';
 import type { DB } from '../storage/schema.js';
 import type { ServiceDeps } from './context.js';
 import { pageWindow } from '../core/buckets.js';
@@ -16,13 +17,6 @@ import { bucketWidth, byBucket, checkParams, cmp, groupBy, JsonAnswer, list, typ
 const COSTS_LIMITS = [7, 180] as const;
 const LINE_ITEMS = ['input', 'cached input', 'output'] as const;
 
-export interface CostResult {
-  object: 'organization.costs.result';
-  amount: { value: number; currency: 'usd' };
-  line_item: string | null;
-  project_id: string | null;
-  api_key_id: string | null;
-}
 
 function costResult(nano: number, lineItem: string | null, projectId: string | null, apiKeyId: string | null): CostResult {
   return { object: 'organization.costs.result', amount: { value: nanoToUsd(nano), currency: 'usd' }, line_item: lineItem, project_id: projectId, api_key_id: apiKeyId };

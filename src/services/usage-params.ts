@@ -1,5 +1,6 @@
 import { BUCKET_SECONDS, type BucketWidth, bucketCeil, bucketFloor, decodeCursor, encodeCursor, isBucketWidth, pageWindow } from '../core/buckets.js';
 import { TollgateError } from '../core/errors.js';
+import type { UsagePage } from '../contract/usage.js';
 
 // The query parameters of OpenAI's Usage and Costs APIs, read strictly: each route takes exactly the parameters its
 // operation in OpenAI's specification documents (a list as `x`, `x[]` or repeated, or `x=a,b`); any other is a 400
@@ -126,12 +127,8 @@ export function pageSpan(r: Range): { from: number; to: number } {
   return { from: w.from, to: w.to };
 }
 
-export interface Page<T> {
-  object: 'page';
-  data: Array<{ object: 'bucket'; start_time: number; end_time: number; results: T[] }>;
-  has_more: boolean;
-  next_page: string | null;
-}
+/** A page of buckets, in the contract's shape. */
+export type Page<T> = UsagePage<T>;
 
 /** The page of buckets of a range, each with its results (every bucket shown, empty ones included). */
 export function toPage<T>(r: Range, resultsOf: (start: number) => T[]): Page<T> {

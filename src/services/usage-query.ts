@@ -2,6 +2,7 @@ import { type ExpressionBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import type { BucketWidth } from '../core/buckets.js';
 import { nanoToUsd } from '../core/pricing.js';
 import { rawUsageSince } from '../core/usage-retention.js';
+import type { UsageResult } from '../contract/usage.js';
 import type { DB } from '../storage/schema.js';
 import { ENDPOINT_KINDS, RESPONSE_RETRIEVAL_PREFIX } from '../storage/schema-rollups.js';
 import type { ServiceDeps } from './context.js';
@@ -272,7 +273,7 @@ const byDims = (a: UserSums, b: UserSums) =>
   cmp(a.model, b.model) ||
   cmp(a.service_tier, b.service_tier);
 
-function usageResult(kind: UsageKind, s: UserSums, group: Set<string>): Record<string, unknown> {
+function usageResult(kind: UsageKind, s: UserSums, group: Set<string>): UsageResult {
   const dims = { project_id: s.project_id, user_id: s.user_id, api_key_id: s.api_key_id, model: s.model };
   const extras = { cost_usd: nanoToUsd(s.cost_nanousd), num_refused_requests: s.num_refused_requests, num_unpriced_requests: s.num_unpriced_requests };
   if (kind === 'images') {
@@ -325,7 +326,7 @@ export async function getUsage(
   kind: UsageKind,
   query: Query,
   retentionDays: number | null = null,
-): Promise<Page<Record<string, unknown>>> {
+): Promise<Page<UsageResult>> {
   const spec = SPEC[kind];
   const lists = [...spec.filters.filter((f) => f !== 'batch'), 'group_by'];
   checkParams(query, [...spec.filters, 'group_by'], lists);

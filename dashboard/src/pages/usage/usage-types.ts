@@ -1,40 +1,15 @@
-// OpenAI's Usage and Costs API shapes, as the Usage page reads them (api-client.ts's getUsage).
+// The Usage and Costs API shapes the Usage page reads: the server's own types (src/contract/usage.ts), imported
+// type-only, so a change of the answer fails the dashboard's typecheck instead of drifting. Only the page's own view
+// of them is declared here.
 
-export interface UsageResult {
-  object: 'organization.usage.completions.result' | 'organization.usage.embeddings.result';
-  input_tokens: number;
-  /** Completions only. */
-  output_tokens?: number;
-  input_cached_tokens?: number;
-  num_model_requests: number;
-  project_id: string | null;
-  api_key_id: string | null;
-  model: string | null;
-  /** Tollgate's addition: the priced cost of these requests, in USD. */
-  cost_usd?: number;
-  /** Tollgate's addition: requests it refused (never billed). */
-  num_refused_requests?: number;
-  /** Which usage kind the result came from (set by the dashboard when it merges kinds). */
+import type { CompletionsUsageResult, EmbeddingsUsageResult } from '../../../../src/contract/usage.js';
+
+export type { CostResult, UsageBucket as Bucket, UsagePage as BucketPage } from '../../../../src/contract/usage.js';
+
+/**
+ * A completions or embeddings result as the page reads it: an embeddings result has no output or cached tokens, and
+ * `kind` says which usage the result came from (set by the page when it merges kinds).
+ */
+export type UsageResult = (CompletionsUsageResult | (EmbeddingsUsageResult & { output_tokens?: undefined; input_cached_tokens?: undefined })) & {
   kind?: 'completions' | 'embeddings';
-}
-
-export interface CostResult {
-  object: 'organization.costs.result';
-  amount: { value: number; currency: string };
-  line_item: string | null;
-  project_id: string | null;
-}
-
-export interface Bucket<R> {
-  object: 'bucket';
-  start_time: number;
-  end_time: number;
-  results: R[];
-}
-
-export interface BucketPage<R> {
-  object: 'page';
-  data: Array<Bucket<R>>;
-  has_more: boolean;
-  next_page: string | null;
-}
+};

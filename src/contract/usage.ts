@@ -1,0 +1,93 @@
+// OpenAI's Usage and Costs API shapes (GET /v1/organization/usage/{kind}, GET /v1/organization/costs), as Tollgate
+// answers them: the server's builders are typed against these, and the dashboard's Usage page reads them.
+
+/** A bucket of a usage or costs page: [start_time, end_time) in unix seconds, with its results. */
+export interface UsageBucket<R> {
+  object: 'bucket';
+  start_time: number;
+  end_time: number;
+  results: R[];
+}
+
+/** A page of buckets (every bucket of the page's span, empty ones included). */
+export interface UsagePage<R> {
+  object: 'page';
+  data: Array<UsageBucket<R>>;
+  has_more: boolean;
+  next_page: string | null;
+}
+
+/** The fields a usage result is grouped by; null where the answer is not grouped by that field. */
+export interface UsageDimensions {
+  project_id: string | null;
+  user_id: string | null;
+  api_key_id: string | null;
+  model: string | null;
+}
+
+/** Tollgate's additions to every usage result. */
+export interface UsageExtras {
+  /** The priced cost of these requests, in USD. */
+  cost_usd: number;
+  /** Requests Tollgate refused (never billed). */
+  num_refused_requests: number;
+  /** Requests of a model Tollgate had no price for (billed at 0). */
+  num_unpriced_requests: number;
+}
+
+export interface CompletionsUsageResult extends UsageDimensions, UsageExtras {
+  object: 'organization.usage.completions.result';
+  input_tokens: number;
+  output_tokens: number;
+  input_cached_tokens: number;
+  input_audio_tokens: number;
+  output_audio_tokens: number;
+  num_model_requests: number;
+  /** false when grouped by batch (Tollgate relays no Batch API jobs), else null. */
+  batch: boolean | null;
+  /** The tier the requests ran at, when grouped by service_tier (null where it is not known). */
+  service_tier: string | null;
+}
+
+export interface EmbeddingsUsageResult extends UsageDimensions, UsageExtras {
+  object: 'organization.usage.embeddings.result';
+  input_tokens: number;
+  num_model_requests: number;
+}
+
+export interface ImagesUsageResult extends UsageDimensions, UsageExtras {
+  object: 'organization.usage.images.result';
+  images: number;
+  num_model_requests: number;
+  source: string | null;
+  size: string | null;
+}
+
+export interface AudioSpeechesUsageResult extends UsageDimensions, UsageExtras {
+  object: 'organization.usage.audio_speeches.result';
+  characters: number;
+  num_model_requests: number;
+}
+
+export interface AudioTranscriptionsUsageResult extends UsageDimensions, UsageExtras {
+  object: 'organization.usage.audio_transcriptions.result';
+  seconds: number;
+  num_model_requests: number;
+}
+
+/** Any usage result Tollgate answers (kinds it does not meter answer empty buckets). */
+export type UsageResult =
+  | CompletionsUsageResult
+  | EmbeddingsUsageResult
+  | ImagesUsageResult
+  | AudioSpeechesUsageResult
+  | AudioTranscriptionsUsageResult;
+
+/** A costs result: integer nano-dollars summed, converted to USD last. */
+export interface CostResult {
+  object: 'organization.costs.result';
+  amount: { value: number; currency: 'usd' };
+  line_item: string | null;
+  project_id: string | null;
+  api_key_id: string | null;
+}
