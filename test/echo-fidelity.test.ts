@@ -99,6 +99,30 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('tollgate-echo beha
       ]);
     });
 
+    it('answers the service tier it ran at: the one asked for, as OpenAI names it (auto or none: default; fast: priority)', async () => {
+      const tierOf = async (path: string, body: Record<string, unknown>) => {
+        const res = await post(path, body);
+        expect(res.status, JSON.stringify(body)).toBe(200);
+        if (!body.stream) return res.body.service_tier;
+        const tiers = readEvents(res.text)
+          .filter((e) => e.data !== '[DONE]')
+          .map((e) => (e.data as { service_tier?: string; response?: { service_tier?: string } }).service_tier ?? (e.data as { response?: { service_tier?: string } }).response?.service_tier)
+          .filter((x) => x !== undefined);
+        expect(new Set(tiers).size, JSON.stringify(tiers)).toBe(1);
+        return tiers[0];
+      };
+      const chat = { model: MODEL, messages: [{ role: 'user', content: 'hi' }] };
+      const responses = { model: MODEL, input: 'hi' };
+      expect(await tierOf('/chat/completions', chat)).toBe('default');
+      expect(await tierOf('/chat/completions', { ...chat, service_tier: 'auto' })).toBe('default');
+      expect(await tierOf('/chat/completions', { ...chat, service_tier: 'flex' })).toBe('flex');
+      expect(await tierOf('/chat/completions', { ...chat, service_tier: 'fast', stream: true })).toBe('priority');
+      expect(await tierOf('/responses', { ...responses, service_tier: 'priority' })).toBe('priority');
+      expect(await tierOf('/responses', { ...responses, service_tier: 'flex', stream: true })).toBe('flex');
+      // The usage event records the tier the answer named.
+      expect((await events()).at(-1)).toMatchObject({ endpoint: '/responses', service_tier: 'flex' });
+    });
+
     it('refuses a request without messages, or with empty or invalid ones, as OpenAI does (400, never 200)', async () => {
       const cases: Array<[unknown, string, string]> = [
         [{ model: MODEL }, 'missing_required_parameter', 'messages'],
@@ -118,6 +142,8 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('tollgate-echo beha
         [{ model: MODEL, messages: [{ role: 'user', content: 'hi' }], stop: ['a', 'b', 'c', 'd', 'e'] }, 'invalid_value', 'stop'],
         [{ model: MODEL, messages: [{ role: 'user', content: 'hi' }], temprature: 1 }, 'unknown_parameter', 'temprature'],
         [{ messages: [{ role: 'user', content: 'hi' }] }, 'missing_required_parameter', 'model'],
+        [{ model: MODEL, messages: [{ role: 'user', content: 'hi' }], service_tier: 'ultrafast' }, 'invalid_value', 'service_tier'],
+        [{ model: MODEL, messages: [{ role: 'user', content: 'hi' }], service_tier: 1 }, 'invalid_type', 'service_tier'],
       ];
       for (const [body, code, param] of cases) {
         const res = await post('/chat/completions', body);
@@ -297,6 +323,7 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('tollgate-echo beha
         [{ model: MODEL, input: 5 }, 'invalid_type', 'input'],
         [{ model: MODEL }, 'missing_required_parameter', 'input'],
         [{ model: MODEL, input: 'x', bogus: 1 }, 'unknown_parameter', 'bogus'],
+        [{ model: MODEL, input: 'x', service_tier: 'turbo' }, 'invalid_value', 'service_tier'],
       ] as const) {
         const res = await post('/responses', body);
         expect(res.status, JSON.stringify(body)).toBe(400);

@@ -7,7 +7,9 @@ import {
   optionalEnum,
   optionalInteger,
   required,
+  SERVICE_TIERS,
   samplingParameters,
+  servedServiceTier,
   streamParameters,
   typeName,
 } from './echo-checks.js';
@@ -94,6 +96,7 @@ export async function chatCompletion(body: Body, id: string, created: number, mo
   const messages = checkMessages(body);
   const { stream, includeUsage } = streamParameters(body);
   samplingParameters(body);
+  const serviceTier = servedServiceTier(body, SERVICE_TIERS.chat);
   const n = optionalInteger(body, 'n', 1, 128) ?? 1;
   const logprobs = optionalBoolean(body, 'logprobs') === true;
   const topLogprobs = optionalInteger(body, 'top_logprobs', 0, 20);
@@ -111,7 +114,7 @@ export async function chatCompletion(body: Body, id: string, created: number, mo
     completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
   };
   const choices = Array.from({ length: n }, (_, index) => index);
-  const base = { id, object: 'chat.completion', created, model, service_tier: 'default', system_fingerprint: 'fp_tollgate_echo' };
+  const base = { id, object: 'chat.completion', created, model, service_tier: serviceTier, system_fingerprint: 'fp_tollgate_echo' };
   if (!stream) {
     return json(200, {
       ...base,

@@ -95,6 +95,23 @@ export function optionalEnum<T extends string>(body: Body, name: string, values:
   return v as T;
 }
 
+/** The tiers a request may ask for, per endpoint (the specification's ServiceTier and ServiceTierResponses). */
+export const SERVICE_TIERS = {
+  chat: ['auto', 'default', 'flex', 'scale', 'priority', 'fast'],
+  responses: ['auto', 'default', 'flex', 'scale', 'priority', 'fast', 'ultrafast'],
+} as const;
+
+/**
+ * The tier the built-in model answers it ran at: the one asked for, as OpenAI's answers name it ('auto' or none:
+ * 'default'; 'fast': 'priority', which the specification says the answer shows for either). Refuses a tier the
+ * endpoint does not have, in OpenAI's words.
+ */
+export function servedServiceTier(body: Body, tiers: readonly string[]): string {
+  const asked = optionalEnum(body, 'service_tier', tiers);
+  if (asked === undefined || asked === 'auto') return 'default';
+  return asked === 'fast' ? 'priority' : asked;
+}
+
 /** An optional object. */
 export function optionalObject(body: Body, name: string): Body | undefined {
   const v = body[name];

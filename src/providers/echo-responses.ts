@@ -6,7 +6,9 @@ import {
   optionalEnum,
   optionalInteger,
   optionalObject,
+  SERVICE_TIERS,
   samplingParameters,
+  servedServiceTier,
   streamParameters,
   typeName,
 } from './echo-checks.js';
@@ -84,6 +86,7 @@ export async function createResponse(body: Body, id: string, created: number, mo
   const max = optionalInteger(body, 'max_output_tokens', 16);
   const topLogprobs = optionalInteger(body, 'top_logprobs', 0, 20);
   optionalEnum(body, 'truncation', ['auto', 'disabled'] as const);
+  const serviceTier = servedServiceTier(body, SERVICE_TIERS.responses);
   const metadata = optionalObject(body, 'metadata') ?? {};
   const include = body.include ?? [];
   if (!Array.isArray(include)) refuse('invalid_type', `Invalid type for 'include': expected an array, but got ${typeName(include)} instead.`, 'include');
@@ -123,7 +126,7 @@ export async function createResponse(body: Body, id: string, created: number, mo
     prompt_cache_key: body.prompt_cache_key ?? null,
     reasoning: body.reasoning ?? { effort: null, summary: null },
     safety_identifier: body.safety_identifier ?? null,
-    service_tier: 'default',
+    service_tier: serviceTier,
     // Nothing is kept: a stored response could not be retrieved from the echo model.
     store: false,
     temperature: body.temperature ?? 1,
