@@ -103,10 +103,11 @@ export const COLLECTIONS: Readonly<Record<string, Collection>> = {
 export function collectionOf(segments: readonly string[]): { key: string; collection: Collection; rest: readonly string[] } | null {
   if (segments.length >= 2) {
     const key = `${segments[0]}/${segments[1]}`;
-    const c = COLLECTIONS[key];
+    const c = Object.hasOwn(COLLECTIONS, key) ? COLLECTIONS[key] : undefined;
     if (c) return { key, collection: c, rest: segments.slice(2) };
   }
-  const c = segments.length >= 1 ? COLLECTIONS[segments[0]] : undefined;
+  // Own members only: a path segment such as `toString` names no collection.
+  const c = segments.length >= 1 && Object.hasOwn(COLLECTIONS, segments[0]) ? COLLECTIONS[segments[0]] : undefined;
   return c ? { key: segments[0], collection: c, rest: segments.slice(1) } : null;
 }
 

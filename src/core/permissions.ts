@@ -54,7 +54,7 @@ export function resourceForPath(path: string): string {
   const segments = clean.split('/').filter(Boolean);
   if (segments[0] === 'chat' && segments[1] === 'completions') return 'chat.completions';
   const first = segments[0] ?? '';
-  return RESOURCE_BY_SEGMENT[first] ?? first;
+  return Object.hasOwn(RESOURCE_BY_SEGMENT, first) ? RESOURCE_BY_SEGMENT[first] : first;
 }
 
 /** The access level a method needs. */
@@ -68,7 +68,7 @@ const RANK: Record<AccessLevel, number> = { none: 0, read: 1, write: 2 };
 export function isAllowed(perms: PermissionsSpec, resource: string, level: AccessLevel): boolean {
   if (perms === 'all') return true;
   if (perms === 'read_only') return level === 'read' || level === 'none';
-  const granted = perms.restricted[resource] ?? 'none';
+  const granted = Object.hasOwn(perms.restricted, resource) ? perms.restricted[resource] : 'none';
   return RANK[granted] >= RANK[level];
 }
 

@@ -21,7 +21,8 @@ export interface RouteTarget {
 
 /** Resolves the upstream model name and provider for a requested model. */
 export function routeModel(table: RoutingTable, requested: string): RouteTarget {
-  const model = table.aliases[requested] ?? requested;
+  // Own members only: a model named `constructor` or `__proto__` is a name, not Object.prototype's member.
+  const model = Object.hasOwn(table.aliases, requested) ? table.aliases[requested] : requested;
   let best: { len: number; route: RoutingTable['routes'][number] } | null = null;
   for (const r of table.routes) {
     if (r.pattern === model) return targetOf(model, r);

@@ -54,6 +54,17 @@ describe("Anthropic's usage", () => {
     expect(withAnthropicDelta(start, { input_tokens: 30, cache_read_input_tokens: 100, output_tokens: 15 })).toEqual({ input: 130, cached: 100, output: 15 });
     expect(withAnthropicDelta(null, { output_tokens: 4 })).toEqual({ input: 0, cached: 0, output: 4 });
     expect(deltaText({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hi' } })).toBe('Hi');
-    expect(deltaText({ type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"a"' } })).toBe('');
+    expect(deltaText({ type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"a"' } })).toBe('{"a"');
+  });
+
+  it('reads every generated piece of a stream event: what a cut stream delivered is billed (tool arguments and thinking included)', () => {
+    expect(deltaText({ type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'Let me see' } })).toBe('Let me see');
+    expect(deltaText({ type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: 'EqQB' } })).toBe('');
+    const chunk = { choices: [{ index: 0, delta: { content: 'a', refusal: 'b', tool_calls: [{ index: 0, function: { arguments: '{"x"' } }, { index: 1, function: { name: 'f' } }] } }] };
+    expect(deltaText(chunk)).toBe('ab{"x"');
+    expect(deltaText({ choices: [{ index: 0, text: 'done' }] })).toBe('done');
+    expect(deltaText({ type: 'response.function_call_arguments.delta', delta: '{"q":' })).toBe('{"q":');
+    expect(deltaText({ type: 'response.output_text.delta', delta: 'Hi' })).toBe('Hi');
+    expect(deltaText({ type: 'response.created', delta: 'not output' })).toBe('');
   });
 });

@@ -92,21 +92,54 @@ export function outputText(body: unknown): string {
   return typeof b.output_text === 'string' ? b.output_text : '';
 }
 
-/** Generated text of one stream event (chat delta, completion text, responses delta). */
+/**
+ * Generated output of one stream event, as text to count when the upstream reports no (final) usage: chat deltas'
+ * content, refusal and tool-call arguments, completion text, the Responses API's text, refusal, argument and reasoning
+ * summary deltas, Anthropic's text, tool input (input_json_delta) and thinking deltas. Every piece is output the
+ * provider bills, so a stream cut before its usage is billed at least for what it delivered.
+ */
 export function deltaText(event: unknown): string {
   if (!event || typeof event !== 'object') return '';
-  const e = event as { choices?: Array<{ delta?: { content?: unknown }; text?: unknown }>; type?: string; delta?: unknown };
+  const e = event as { choices?: unknown; type?: unknown; delta?: unknown };
   if (Array.isArray(e.choices)) {
-    return e.choices.map((c) => (typeof c.delta?.content === 'string' ? c.delta.content : typeof c.text === 'string' ? c.text : '')).join('');
+    let text = '';
+    for (const c of e.choices as Array<{ delta?: unknown; text?: unknown } | null>) {
+      if (!c || typeof c !== 'object') continue;
+      if (typeof c.text === 'string') text += c.text;
+      const d = c.delta as { content?: unknown; refusal?: unknown; tool_calls?: unknown } | null | undefined;
+      if (!d || typeof d !== 'object') continue;
+      if (typeof d.content === 'string') text += d.content;
+      if (typeof d.refusal === 'string') text += d.refusal;
+      if (Array.isArray(d.tool_calls)) {
+        for (const call of d.tool_calls as Array<{ function?: { arguments?: unknown } } | null>) {
+          const args = call?.function?.arguments;
+          if (typeof args === 'string') text += args;
+        }
+      }
+    }
+    return text;
   }
-  if (e.type === 'response.output_text.delta' && typeof e.delta === 'string') return e.delta;
-  // Anthropic's text deltas.
+  if (typeof e.type !== 'string') return '';
+  if (typeof e.delta === 'string' && RESPONSE_OUTPUT_DELTAS.has(e.type)) return e.delta;
+  // Anthropic's deltas: text, a tool's input in pieces, thinking.
   if (e.type === 'content_block_delta' && e.delta && typeof e.delta === 'object') {
-    const d = e.delta as { type?: unknown; text?: unknown };
+    const d = e.delta as { type?: unknown; text?: unknown; partial_json?: unknown; thinking?: unknown };
     if (d.type === 'text_delta' && typeof d.text === 'string') return d.text;
+    if (d.type === 'input_json_delta' && typeof d.partial_json === 'string') return d.partial_json;
+    if (d.type === 'thinking_delta' && typeof d.thinking === 'string') return d.thinking;
   }
   return '';
 }
+
+/** The Responses API's stream events whose `delta` is generated output. */
+const RESPONSE_OUTPUT_DELTAS: ReadonlySet<string> = new Set([
+  'response.output_text.delta',
+  'response.refusal.delta',
+  'response.function_call_arguments.delta',
+  'response.custom_tool_call_input.delta',
+  'response.reasoning_summary_text.delta',
+  'response.reasoning_text.delta',
+]);
 
 /**
  * Where the last `"usage"` before `end` starts, or -1 (JSON answers and stream chunks alike). A loop from the end, where

@@ -74,7 +74,7 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Mes
   };
   for (const key in body) {
     if (HANDLED.has(key) || absent(body[key])) continue;
-    refuse(key, NO_EQUIVALENT[key] ?? "Anthropic's Messages API has no such parameter");
+    refuse(key, (Object.hasOwn(NO_EQUIVALENT, key) ? NO_EQUIVALENT[key] : undefined) ?? "Anthropic's Messages API has no such parameter");
   }
   const out: Json = { model: o.model };
   const { system, messages } = translateMessages(body.messages, refuse);

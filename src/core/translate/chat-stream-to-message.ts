@@ -1,6 +1,6 @@
 import type { TokenCounts } from '../pricing.js';
 import { tokensFromUsage } from '../usage-extract.js';
-import { anthropicEvent, anthropicUsageOf, isObject, type Json } from './shared.js';
+import { anthropicEvent, anthropicUsageOf, isObject, type Json, MAX_KEPT_TEXT } from './shared.js';
 import { stopReasonOf } from './stop-reasons.js';
 
 // OpenAI chat completion chunks as an Anthropic message stream, chunk by chunk: the first chunk opens the message
@@ -15,7 +15,7 @@ export class ChatStreamToMessage {
   complete = false;
   /** Whether the client's stream has ended ([DONE], or an error chunk). */
   ended = false;
-  /** The text generated so far (counted by the tokenizer when the upstream reports no usage). */
+  /** The output generated so far, tool arguments included, bounded (counted by the tokenizer when no usage came). */
   text = '';
   private started = false;
   private next = 0;
@@ -58,10 +58,14 @@ export class ChatStreamToMessage {
   }
 
   private textDelta(text: string): string {
-    this.text += text;
+    this.keep(text);
     let out = '';
     if (this.open?.tool !== null || !this.open) out += this.openBlock(null, { type: 'text', text: '' });
     return out + anthropicEvent('content_block_delta', { index: this.open?.index, delta: { type: 'text_delta', text } });
+  }
+
+  private keep(text: string): void {
+    if (this.text.length < MAX_KEPT_TEXT) this.text += text;
   }
 
   /** The Anthropic events for one chunk's `data:` text ([DONE] included), or '' when it has none. */
@@ -97,6 +101,7 @@ export class ChatStreamToMessage {
         const fn = isObject(call.function) ? call.function : {};
         if (!this.tools.has(tool)) out += this.openBlock(tool, { type: 'tool_use', id: call.id, name: fn.name, input: {} });
         if (typeof fn.arguments === 'string' && fn.arguments !== '') {
+          this.keep(fn.arguments);
           out += anthropicEvent('content_block_delta', { index: this.tools.get(tool), delta: { type: 'input_json_delta', partial_json: fn.arguments } });
         }
       }

@@ -1,7 +1,7 @@
 import type { TokenCounts } from '../pricing.js';
-import { tokensFromUsage, withAnthropicDelta } from '../usage-extract.js';
+import { deltaText, tokensFromUsage, withAnthropicDelta } from '../usage-extract.js';
 import { HIDDEN_BLOCKS } from './message-to-chat-completion.js';
-import { chatEvent, chatUsageOf, isObject, type Json, thinkingTokensOf } from './shared.js';
+import { chatEvent, chatUsageOf, isObject, type Json, MAX_KEPT_TEXT, thinkingTokensOf } from './shared.js';
 import { finishReasonOf } from './stop-reasons.js';
 
 // An Anthropic message stream as OpenAI chat completion chunks, event by event: message_start opens the assistant's
@@ -14,6 +14,11 @@ export class MessageStreamToChat {
   tokens: TokenCounts | null = null;
   /** Whether the stream reached message_stop. */
   complete = false;
+  /**
+   * The output delivered so far (text, tool input, thinking, shown or not), bounded: counted by the tokenizer when the
+   * stream ends before message_delta reports the real output count.
+   */
+  text = '';
   /** Whether the client's stream has ended (message_stop, or an error event). */
   ended = false;
   private id = '';
@@ -72,6 +77,7 @@ export class MessageStreamToChat {
       case 'content_block_delta': {
         const index = Number(e.index);
         const d = isObject(e.delta) ? e.delta : {};
+        this.keep(deltaText(e));
         if (this.hidden.has(index)) return '';
         if (d.type === 'text_delta') return this.chunk({ content: String(d.text ?? '') });
         if (d.type === 'input_json_delta') {
@@ -114,6 +120,10 @@ export class MessageStreamToChat {
       default:
         return '';
     }
+  }
+
+  private keep(text: string): void {
+    if (text !== '' && this.text.length < MAX_KEPT_TEXT) this.text += text;
   }
 
   /** An OpenAI-shaped error event: the stream ends there, incomplete. */

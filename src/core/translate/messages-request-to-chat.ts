@@ -51,7 +51,7 @@ export function messagesRequestToChat(body: Json, o: { model: string; forCountin
   };
   for (const key in body) {
     if (HANDLED.has(key) || absent(body[key])) continue;
-    refuse(key, NO_EQUIVALENT[key] ?? "OpenAI's chat completions have no such parameter");
+    refuse(key, (Object.hasOwn(NO_EQUIVALENT, key) ? NO_EQUIVALENT[key] : undefined) ?? "OpenAI's chat completions have no such parameter");
   }
   const messages: Json[] = [];
   if (!absent(body.system)) messages.push({ role: 'system', content: systemText(body.system, refuse) });

@@ -65,3 +65,6 @@ export const anthropicEvent = (type: string, data: Json): string => `event: ${ty
 
 /** One chat completion chunk (or [DONE]) in OpenAI's framing. */
 export const chatEvent = (data: Json | '[DONE]'): string => `data: ${data === '[DONE]' ? data : JSON.stringify(data)}\n\n`;
+
+/** Characters of a stream's output a translator keeps for counting (a cut stream's delivered output; 4 MiB of bytes on the pass-through relay). */
+export const MAX_KEPT_TEXT = 4 * 1024 * 1024;

@@ -23,7 +23,7 @@ import type { GatewayRequest } from './request.js';
 import { checkModelUse, requestModel, withModel } from './request-model.js';
 import { unlistedLabel } from './route-label.js';
 import { relayStream } from './stream-relay.js';
-import { countFallbackTokens } from './token-fallback.js';
+import { countFallbackTokens, streamedTokens } from './token-fallback.js';
 import { forwardTranslated, planTranslation, type Translation } from './translated.js';
 import { isAnthropicErrorBody } from '../../core/translate/error-bodies.js';
 import { isPending } from '../../core/maybe-promise.js';
@@ -224,7 +224,7 @@ async function forward(
         format: info.format,
       });
       const m = isModelCall
-        ? { billable: true, tokens: result.tokens ?? (await countFallbackTokens(body, result.text)) }
+        ? { billable: true, tokens: await streamedTokens(body, result) }
         : meterIfReported && result.tokens !== null
           ? { billable: true, tokens: result.tokens }
           : measureStream(g, info, result.tokens, result.complete);

@@ -10,7 +10,7 @@ export interface StreamResult {
   /** The stream ended properly ([DONE], or the Responses API's response.completed, .incomplete or .failed). */
   complete: boolean;
   tokens: TokenCounts | null;
-  /** Generated text seen, for counting when the upstream reported no usage. */
+  /** Generated output seen, for counting when the upstream reported no usage, or a stream ended before its last usage. */
   text: string;
   /** The service tier the stream named (its usage chunk, or the final Response), or null. */
   serviceTier: string | null;
@@ -75,7 +75,9 @@ export async function relayStream(
     tokens = seen.tokens;
     serviceTier = seen.serviceTier ?? serviceTier;
     complete ||= seen.complete;
-    if (!tokens && keptBytes < MAX_KEPT_FOR_COUNTING) {
+    // Kept until the stream ends properly: usage reported so far may not be the last (Anthropic's message_start says
+    // 1 output token, message_delta the real count), so a stream cut before its end is counted from what it delivered.
+    if ((!tokens || !complete) && keptBytes < MAX_KEPT_FOR_COUNTING) {
       kept.push(events);
       keptBytes += events.length;
     }
@@ -123,7 +125,7 @@ export async function relayStream(
   } finally {
     raw.off('drain', onDrain);
   }
-  const text = tokens ? '' : answerText(kept);
+  const text = tokens && complete ? '' : answerText(kept);
   // A client that went away gets its socket destroyed: ending a response to a half-closed socket would leave the
   // connection open and hold up graceful shutdown.
   if (o.isClientGone()) raw.destroy();

@@ -14,3 +14,15 @@ export async function countFallbackTokens(body: Record<string, unknown> | null, 
   const text = typeof answer === 'string' ? answer : outputText(answer);
   return { input, cached: 0, output: await countTokens(text) };
 }
+
+/**
+ * The tokens of a streamed model answer: the usage it reported when it ended properly; else (cut by the upstream, or
+ * its client gone) at least the output it delivered, counted by the tokenizer, since the usage reported before the end
+ * need not be the last (Anthropic's message_start reports 1 output token, its message_delta the real count).
+ */
+export async function streamedTokens(body: Record<string, unknown> | null, r: { complete: boolean; tokens: TokenCounts | null; text: string }): Promise<TokenCounts> {
+  if (r.tokens === null) return countFallbackTokens(body, r.text);
+  if (r.complete || r.text === '') return r.tokens;
+  const delivered = await countTokens(r.text);
+  return delivered > r.tokens.output ? { ...r.tokens, output: delivered } : r.tokens;
+}

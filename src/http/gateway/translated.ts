@@ -26,7 +26,7 @@ import type { RequestInfo } from './proxy.js';
 import type { GatewayRequest } from './request.js';
 import { sendJson } from './respond.js';
 import { CUT_OFF } from './stream-relay.js';
-import { countFallbackTokens } from './token-fallback.js';
+import { countFallbackTokens, streamedTokens } from './token-fallback.js';
 
 // Requests whose client speaks one API and whose provider another (docs/providers.md): an OpenAI client's chat
 // completion to an Anthropic provider, an Anthropic client's message (or token count) to an OpenAI-compatible one.
@@ -151,7 +151,7 @@ export async function forwardTranslated(
     const type = String(up.headers['content-type'] ?? '');
     if (up.statusCode < 300 && t.stream && type.includes('text/event-stream')) {
       const result = await relayTranslatedStream(res, up, answerHeaders, t, Math.floor(info.startedMs / 1000), () => clientGone);
-      const tokens = result.tokens ?? (await countFallbackTokens(t.kind === 'messages-to-openai' ? t.body : null, result.text));
+      const tokens = await streamedTokens(t.kind === 'messages-to-openai' ? t.body : null, result);
       const outcome: Outcome['outcome'] = result.complete ? 'ok' : clientGone ? 'client_aborted' : timedOut ? 'timeout' : 'stream_interrupted';
       meterAndSettle(g, info, admission, { status: up.statusCode, outcome, billable: true, tokens, upstreamMs, streamed: true, errorCode: result.complete ? null : outcome });
       return;
@@ -204,7 +204,7 @@ export async function forwardTranslated(
 interface TranslatedStream {
   complete: boolean;
   tokens: TokenCounts | null;
-  /** Generated text seen, for counting when the upstream reported no usage. */
+  /** Generated output seen, for counting when the upstream reported no usage or the stream ended before its last. */
   text: string;
 }
 
@@ -252,7 +252,7 @@ async function relayTranslatedStream(
   }
   if (isClientGone()) res.destroy();
   else if (!res.destroyed) res.end(translator.ended ? undefined : CUT_OFF[format]);
-  return { complete: translator.complete, tokens: translator.tokens, text: translator instanceof ChatStreamToMessage ? translator.text : '' };
+  return { complete: translator.complete, tokens: translator.tokens, text: translator.text };
 }
 
 /**
