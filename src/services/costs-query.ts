@@ -139,6 +139,20 @@ async function totals(deps: ServiceDeps, q: CostQuestion, r: Range): Promise<Pag
 }
 
 /**
+ * Connections a page of costs by key is split across on PostgreSQL: two, for the two cores Tollgate is measured on
+ * (docs/usage-api.md, Performance); more would take more of the pool that the usage sink and other queries share.
+ */
+const PG_CONNECTIONS = 2;
+
+/** `days` in up to `n` runs of consecutive days, as even as can be. */
+function splitDays(days: number[], n: number): number[][] {
+  const size = Math.ceil(days.length / n);
+  const out: number[][] = [];
+  for (let i = 0; i < days.length; i += size) out.push(days.slice(i, i + size));
+  return out;
+}
+
+/**
  * Costs per key (and project), written as JSON by the database: a month by key is ~290,000 results (~40 MB), and
  * fetching them as rows, building objects and serialising them took several times longer than having the database
  * write each day's results as one JSON text (`value` is the nano-dollars as a double divided by 1e9, which both
@@ -173,13 +187,22 @@ async function byKey(deps: ServiceDeps, q: CostQuestion, r: Range): Promise<Json
       ...(q.projectIds ? [sql`c.project_id in (${sql.join(q.projectIds)})`] : []),
       ...(q.apiKeyIds ? [sql`c.api_key_id in (${sql.join(q.apiKeyIds)})`] : []),
     ];
-    rows = await deps.database.db.transaction().execute(async (trx) => {
-      await sql`set local jit = off`.execute(trx);
-      const answer = await sql<{ bucket_start: string; results: string | null }>`
-        select d.bucket_start, (select ${joined} from usage_costs_key_1d c where ${sql.join(filters, sql` and `)}) as results
-        from unnest(cast(${`{${q.days.join(',')}}`} as bigint[])) as d(bucket_start)`.execute(trx);
-      return answer.rows;
-    });
+    // The days split across connections, run at once: each backend writes its days' text on a core of its own
+    // (one backend wrote a month's ~43 MB alone, the database's CPU most of the answer's time). Named keys are few rows:
+    // one connection.
+    const spans = q.apiKeyIds ? [q.days] : splitDays(q.days, PG_CONNECTIONS);
+    const answers = await Promise.all(
+      spans.map((days) =>
+        deps.database.db.transaction().execute(async (trx) => {
+          await sql`set local jit = off`.execute(trx);
+          const answer = await sql<{ bucket_start: string; results: string | null }>`
+            select d.bucket_start, (select ${joined} from usage_costs_key_1d c where ${sql.join(filters, sql` and `)}) as results
+            from unnest(cast(${`{${days.join(',')}}`} as bigint[])) as d(bucket_start)`.execute(trx);
+          return answer.rows;
+        }),
+      ),
+    );
+    rows = answers.flat();
   } else {
     let sel = deps.database.db
       .selectFrom('usage_costs_key_1d')
