@@ -199,8 +199,9 @@ async function byKey(deps: ServiceDeps, q: CostQuestion, r: Range): Promise<Json
       ...(q.apiKeyIds ? [sql`c.api_key_id in (${sql.join(q.apiKeyIds)})`] : []),
     ];
     // The days split across connections, run at once: each backend writes its days' text on a core of its own
-    // (one backend wrote a month's ~43 MB alone, the database's CPU most of the answer's time). Named keys are few rows:
-    // one connection.
+    // (one backend wrote a month's ~43 MB alone, the database's CPU most of the answer's time). Each day is read whole
+    // by one transaction; the two may see the table a few milliseconds apart, as two pages of an answer already do.
+    // Named keys are few rows: one connection.
     const spans = q.apiKeyIds ? [q.days] : splitDays(q.days, PG_CONNECTIONS);
     const answers = await Promise.all(
       spans.map((days) =>
