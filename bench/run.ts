@@ -232,6 +232,8 @@ export async function main(): Promise<void> {
         `| costs by key (${usage.monthCostsByKey.results.toLocaleString('en')} results, JSON ready) | ${usage.monthCostsByKeyMs.sqlite} ms | ${usage.monthCostsByKeyMs.postgres ?? '–'} ms |`,
         `| costs of one key | ${usage.monthCostsOneKeyMs.sqlite} ms | ${usage.monthCostsOneKeyMs.postgres ?? '–'} ms |`,
         '',
+        `Medians of 5 after a warm-up. The machine's 1-minute load average while they were timed: ${usage.loadAverage.sqlite} (SQLite), ${usage.loadAverage.postgres ?? '–'} (PostgreSQL), on ${usage.loadAverage.cpus} CPUs.`,
+        '',
       );
     } catch (err) {
       process.exitCode = 1;

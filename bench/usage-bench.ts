@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -45,6 +46,8 @@ export interface UsageBenchResult {
   /** costs of one key (api_key_ids), 31 daily buckets. */
   monthCostsOneKeyMs: { sqlite: number; postgres?: number };
   loadSeconds: { sqlite: number; postgres?: number };
+  /** The machine's 1-minute load average while the queries were timed (mean of before and after), and its CPUs. */
+  loadAverage: { sqlite: number; postgres?: number; cpus: number };
   rollupRows: { sqlite: { hourly: number; daily: number }; postgres?: { hourly: number; daily: number } };
 }
 
@@ -182,15 +185,21 @@ async function benchOne(database: Database, total: number, nowSec: number) {
   const page = await byProject();
   const requests = page.data.flatMap((b) => b.results).reduce((s, r) => s + Number(r.num_model_requests), 0);
   if (requests === 0 || page.data.length < 30) throw new Error(`unexpected answer: ${page.data.length} buckets, ${requests} requests`);
-  const count = async (table: 'usage_rollups_1h' | 'usage_rollups_1d') =>
-    Number((await database.db.selectFrom(table).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow()).n);
-  return {
-    loadSeconds: Math.round(loadSeconds * 10) / 10,
+  const loadBefore = loadavg()[0];
+  const times = {
     byProjectMs: await median(5, byProject),
     byKeyMs: await median(5, byKey),
     costsMs: await median(5, costs),
     costsByKeyMs: await median(5, costsByKey),
     costsOneKeyMs: await median(5, costsOneKey),
+  };
+  const load = Math.round(((loadBefore + loadavg()[0]) / 2) * 10) / 10;
+  const count = async (table: 'usage_rollups_1h' | 'usage_rollups_1d') =>
+    Number((await database.db.selectFrom(table).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow()).n);
+  return {
+    loadSeconds: Math.round(loadSeconds * 10) / 10,
+    ...times,
+    load,
     costsByKey: byKeyAnswer,
     rows: { hourly: await count('usage_rollups_1h'), daily: await count('usage_rollups_1d') },
   };
@@ -205,7 +214,7 @@ export async function benchUsageQuery(): Promise<UsageBenchResult> {
     log(`usage bench: ${total} events over ${KEYS} keys, SQLite…`);
     const sqlite = await openDatabase({ dataDir: dir });
     const s = await benchOne(sqlite, total, nowSec).finally(() => sqlite.close());
-    log(`  sqlite: load ${s.loadSeconds} s; by project ${s.byProjectMs} ms, by key ${s.byKeyMs} ms, costs ${s.costsMs} ms, costs by key ${s.costsByKeyMs} ms, one key ${s.costsOneKeyMs} ms`);
+    log(`  sqlite (load average ${s.load}): load ${s.loadSeconds} s; by project ${s.byProjectMs} ms, by key ${s.byKeyMs} ms, costs ${s.costsMs} ms, costs by key ${s.costsByKeyMs} ms, one key ${s.costsOneKeyMs} ms`);
     const result: UsageBenchResult = {
       events: total,
       keys: KEYS,
@@ -216,6 +225,7 @@ export async function benchUsageQuery(): Promise<UsageBenchResult> {
       monthCostsByKey: s.costsByKey,
       monthCostsOneKeyMs: { sqlite: s.costsOneKeyMs },
       loadSeconds: { sqlite: s.loadSeconds },
+      loadAverage: { sqlite: s.load, cpus: availableParallelism() },
       rollupRows: { sqlite: s.rows },
     };
     const url = process.env.TEST_DATABASE_URL;
@@ -225,13 +235,14 @@ export async function benchUsageQuery(): Promise<UsageBenchResult> {
       const postgres = await openDatabase({ url, dataDir: dir, schema });
       try {
         const p = await benchOne(postgres, total, nowSec);
-        log(`  postgres: load ${p.loadSeconds} s; by project ${p.byProjectMs} ms, by key ${p.byKeyMs} ms, costs ${p.costsMs} ms, costs by key ${p.costsByKeyMs} ms, one key ${p.costsOneKeyMs} ms`);
+        log(`  postgres (load average ${p.load}): load ${p.loadSeconds} s; by project ${p.byProjectMs} ms, by key ${p.byKeyMs} ms, costs ${p.costsMs} ms, costs by key ${p.costsByKeyMs} ms, one key ${p.costsOneKeyMs} ms`);
         result.monthQueryMs.postgres = p.byProjectMs;
         result.monthQueryByKeyMs.postgres = p.byKeyMs;
         result.monthCostsMs.postgres = p.costsMs;
         result.monthCostsByKeyMs.postgres = p.costsByKeyMs;
         result.monthCostsOneKeyMs.postgres = p.costsOneKeyMs;
         result.loadSeconds.postgres = p.loadSeconds;
+        result.loadAverage.postgres = p.load;
         result.rollupRows.postgres = p.rows;
       } finally {
         await postgres.close();

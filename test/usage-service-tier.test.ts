@@ -64,29 +64,79 @@ async function startTierUpstream(): Promise<{ url: string; close(): Promise<void
   return { url, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
+/**
+ * Anthropic's Messages API naming the tier in its usage, as Anthropic does (the message's, and a stream's message_start
+ * and message_delta): model `claude-priority` runs at `priority`, `claude-silent` names none, any other at `standard`.
+ */
+async function startTierAnthropic(): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+    const tier = body.model === 'claude-silent' ? {} : { service_tier: body.model === 'claude-priority' ? 'priority' : 'standard' };
+    const usage = { input_tokens: 11, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 7, ...tier };
+    const message = { id: 'msg_1', type: 'message', role: 'assistant', model: body.model, content: [{ type: 'text', text: 'hi' }], stop_reason: 'end_turn', stop_sequence: null, usage };
+    if (!body.stream) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(message));
+      return;
+    }
+    const events = [
+      { type: 'message_start', message: { ...message, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } } },
+      { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'hi' } },
+      { type: 'content_block_stop', index: 0 },
+      { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 7, ...tier } },
+      { type: 'message_stop' },
+    ];
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.end(events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join(''));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  return { url, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** The `data:` objects of an SSE answer. */
+const sseData = (text: string): Array<Record<string, unknown>> =>
+  text
+    .split('\n')
+    .filter((l) => l.startsWith('data: ') && l !== 'data: [DONE]')
+    .map((l) => JSON.parse(l.slice(6)));
+
 describeEachDatabase('service tier of each request', (backend) => {
   let up: Awaited<ReturnType<typeof startTierUpstream>>;
+  let claude: Awaited<ReturnType<typeof startTierAnthropic>>;
   let t: TestServer;
   let key: { id: string; value: string };
+  /** The key of the Anthropic and translated requests (the group_by test counts only the first key's). */
+  let claudeKey: { id: string; value: string };
   const started = Math.floor(Date.now() / 1000) - 60;
 
   beforeAll(async () => {
     up = await startTierUpstream();
+    claude = await startTierAnthropic();
     const file = join(mkdtempSync(join(tmpdir(), 'tollgate-tier-')), 'tollgate.config.json');
-    writeFileSync(file, JSON.stringify({ providers: [{ name: 'tiers', base_url: up.url, api_key_env: 'TIER_KEY' }] }));
+    const providers = [
+      { name: 'tiers', base_url: up.url, api_key_env: 'TIER_KEY' },
+      { name: 'claude', kind: 'anthropic', base_url: claude.url, api_key_env: 'TIER_KEY' },
+    ];
+    writeFileSync(file, JSON.stringify({ providers, routes: { 'claude-*': 'claude' }, default_provider: 'tiers' }));
     t = await startTestServer(backend, { env: { TOLLGATE_CONFIG: file, TIER_KEY: 'sk-tier-provider' } });
     key = (await t.api('POST', `/v1/organization/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'tiers' } })).body;
+    claudeKey = (await t.api('POST', `/v1/organization/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'claude tiers' } })).body;
   });
   afterAll(async () => {
     await t?.close();
     await up?.close();
+    await claude?.close();
   });
 
-  /** Sends a request through the gateway and reads the service tier its usage event recorded. */
-  async function tierOf(path: string, body: Record<string, unknown>): Promise<string | null> {
+  /** Sends a request through the gateway; the service tier its usage event recorded, and the answer's text. */
+  async function answerOf(path: string, body: Record<string, unknown>, as = key): Promise<{ tier: string | null; text: string }> {
     const res = await fetch(`${t.url}/v1${path}`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${key.value}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${as.value}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
     const text = await res.text();
@@ -95,8 +145,9 @@ describeEachDatabase('service tier of each request', (backend) => {
     await t.server.gateway.usage.flush();
     const row = await t.server.runtime.database.db.selectFrom('usage_events').select(['service_tier', 'outcome']).where('request_id', '=', id).executeTakeFirstOrThrow();
     expect(row.outcome).toBe('ok');
-    return row.service_tier;
+    return { tier: row.service_tier, text };
   }
+  const tierOf = async (path: string, body: Record<string, unknown>, as = key) => (await answerOf(path, body, as)).tier;
 
   const chat = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] };
   const responses = { model: 'gpt-4o-mini', input: 'hi' };
@@ -118,6 +169,49 @@ describeEachDatabase('service tier of each request', (backend) => {
     expect(await tierOf('/chat/completions', { ...chat, model: 'silent' })).toBeNull();
     // Not a tier of OpenAI's specification: not recorded (the upstream may accept it, the rollups do not take it).
     expect(await tierOf('/chat/completions', { ...chat, model: 'silent', service_tier: 'x'.repeat(200) })).toBeNull();
+  });
+
+  const claudeChat = { model: 'claude-sonnet', messages: [{ role: 'user', content: 'hi' }] };
+  const message = { model: 'claude-sonnet', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] };
+
+  it("records Anthropic's tier under OpenAI's names (standard is default), from the message or its stream", async () => {
+    expect(await tierOf('/messages', message, claudeKey)).toBe('default');
+    expect(await tierOf('/messages', { ...message, model: 'claude-priority' }, claudeKey)).toBe('priority');
+    expect(await tierOf('/messages', { ...message, stream: true }, claudeKey)).toBe('default');
+    expect(await tierOf('/messages', { ...message, model: 'claude-priority', stream: true }, claudeKey)).toBe('priority');
+    // Named by nothing: what the request asked for, in OpenAI's names (Anthropic's standard_only is default).
+    expect(await tierOf('/messages', { ...message, model: 'claude-silent', service_tier: 'standard_only' }, claudeKey)).toBe('default');
+    expect(await tierOf('/messages', { ...message, model: 'claude-silent', service_tier: 'auto', stream: true }, claudeKey)).toBe('auto');
+    expect(await tierOf('/messages', { ...message, model: 'claude-silent' }, claudeKey)).toBeNull();
+  });
+
+  it('carries the tier across a translation: to an OpenAI client as service_tier, to an Anthropic client as usage.service_tier', async () => {
+    // An OpenAI client calling a Claude model.
+    const plain = await answerOf('/chat/completions', claudeChat, claudeKey);
+    expect(plain.tier).toBe('default');
+    expect(JSON.parse(plain.text).service_tier).toBe('default');
+    const fast = await answerOf('/chat/completions', { ...claudeChat, model: 'claude-priority', stream: true, stream_options: { include_usage: true } }, claudeKey);
+    expect(fast.tier).toBe('priority');
+    const chunks = sseData(fast.text);
+    expect(chunks.length).toBeGreaterThan(2);
+    expect(chunks.every((c) => c.service_tier === 'priority')).toBe(true);
+    const silent = await answerOf('/chat/completions', { ...claudeChat, model: 'claude-silent', service_tier: 'default' }, claudeKey);
+    expect(silent.tier).toBe('default');
+    expect(JSON.parse(silent.text)).not.toHaveProperty('service_tier');
+    // An Anthropic client calling an OpenAI model (whose answers name `default`).
+    const toOpenAI = await answerOf('/messages', { ...message, model: 'gpt-4o-mini' }, claudeKey);
+    expect(toOpenAI.tier).toBe('default');
+    expect(JSON.parse(toOpenAI.text).usage.service_tier).toBe('standard');
+    const streamed = await answerOf('/messages', { ...message, model: 'gpt-4o-mini', service_tier: 'standard_only', stream: true }, claudeKey);
+    expect(streamed.tier).toBe('default');
+    const events = sseData(streamed.text);
+    const start = events.find((e) => e.type === 'message_start') as { message: { usage: Record<string, unknown> } };
+    const delta = events.find((e) => e.type === 'message_delta') as { usage: Record<string, unknown> };
+    expect([start.message.usage.service_tier, delta.usage.service_tier]).toEqual(['standard', 'standard']);
+    // A tier Anthropic has no name for (this upstream answers `auto` when asked it): recorded, not shown.
+    const auto = await answerOf('/messages', { ...message, model: 'gpt-4o-mini', service_tier: 'auto' }, claudeKey);
+    expect(auto.tier).toBe('auto');
+    expect(JSON.parse(auto.text).usage).not.toHaveProperty('service_tier');
   });
 
   it.runIf(specAvailable())('groups the Usage API by the recorded tiers, in the shape of OpenAI’s specification', async () => {

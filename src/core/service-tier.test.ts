@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { answeredServiceTier, requestedServiceTier, serviceTierInJson } from './service-tier.js';
+import { answeredServiceTier, anthropicAnswerServiceTier, anthropicServiceTier, openAIAnswerServiceTier, requestedServiceTier, serviceTierInJson } from './service-tier.js';
 
 const json = (v: unknown) => Buffer.from(JSON.stringify(v, null, 1));
 
@@ -42,5 +42,19 @@ describe('service tiers', () => {
     expect(requestedServiceTier({ service_tier: 'flexible' })).toBeNull();
     expect(requestedServiceTier({})).toBeNull();
     expect(requestedServiceTier(null)).toBeNull();
+  });
+
+  it("records Anthropic's tiers by OpenAI's names (standard is default), and what an Anthropic request asks for likewise", () => {
+    expect(['standard', 'priority', 'batch', 'Odd!', null, 1, 'constructor'].map(anthropicServiceTier)).toEqual(['default', 'priority', 'batch', null, null, null, 'constructor']);
+    expect(requestedServiceTier({ service_tier: 'standard_only' }, 'anthropic')).toBe('default');
+    expect(requestedServiceTier({ service_tier: 'auto' }, 'anthropic')).toBe('auto');
+    // OpenAI's words are not Anthropic's request values.
+    expect(requestedServiceTier({ service_tier: 'flex' }, 'anthropic')).toBeNull();
+    expect(requestedServiceTier({ service_tier: 'toString' }, 'anthropic')).toBeNull();
+  });
+
+  it('names a recorded tier in an answer only with a word that API has for it', () => {
+    expect(['default', 'priority', 'flex', 'batch', null].map(openAIAnswerServiceTier)).toEqual(['default', 'priority', 'flex', null, null]);
+    expect(['default', 'priority', 'flex', 'auto', null].map(anthropicAnswerServiceTier)).toEqual(['standard', 'priority', null, null, null]);
   });
 });

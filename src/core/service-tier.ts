@@ -2,6 +2,24 @@
 // (chat completions and responses carry it, streamed or not), else what the request asked for, else null. The tier
 // becomes a dimension of the usage rollups and of the Usage API (group_by=service_tier), so only short plain words
 // are kept: a long or odd value would add rows to the rollups for every distinct spelling.
+//
+// Anthropic's answers name their tier too (a message's `usage.service_tier`: `standard`, `priority`, `batch`), and are
+// recorded under OpenAI's names, so that one tier is one word in the rollups and the Usage API's group_by=service_tier
+// whichever provider served it: `standard` is OpenAI's `default` (as the request translation already maps `default`
+// to `standard_only`), `priority` is `priority`; `batch` has no OpenAI tier (OpenAI's batch is a usage dimension of its
+// own) and is kept as given. The provider and model of the event still say whose tier it was.
+
+/** Anthropic's tiers by OpenAI's names for them (docs/usage-api.md, "Service tier"). */
+const FROM_ANTHROPIC: ReadonlyMap<string, string> = new Map([
+  ['standard', 'default'],
+  ['priority', 'priority'],
+]);
+
+/** What an Anthropic request's `service_tier` asks for, by OpenAI's names: `auto`, or `standard_only` (`default`). */
+const ANTHROPIC_REQUESTABLE: ReadonlyMap<string, string> = new Map([
+  ['auto', 'auto'],
+  ['standard_only', 'default'],
+]);
 
 /** The values OpenAI's specification allows in a request (ServiceTier, ServiceTierResponses). */
 const REQUESTABLE: ReadonlySet<string> = new Set(['auto', 'default', 'flex', 'scale', 'priority', 'fast', 'ultrafast']);
@@ -14,10 +32,31 @@ export function answeredServiceTier(value: unknown): string | null {
   return typeof value === 'string' && TIER.test(value) ? value : null;
 }
 
-/** The tier a request body asked for, when it is one OpenAI's specification allows; else null. */
-export function requestedServiceTier(body: Record<string, unknown> | null | undefined): string | null {
+/** An Anthropic answer's `usage.service_tier` as recorded: by OpenAI's name when it has one, else as answeredServiceTier keeps it. */
+export function anthropicServiceTier(value: unknown): string | null {
+  return (typeof value === 'string' && FROM_ANTHROPIC.get(value)) || answeredServiceTier(value);
+}
+
+/** A recorded tier as an OpenAI answer's `service_tier` may name it (OpenAI's specification), else null. */
+export function openAIAnswerServiceTier(tier: string | null): string | null {
+  return tier !== null && REQUESTABLE.has(tier) ? tier : null;
+}
+
+/** A recorded tier as an Anthropic answer's `usage.service_tier` names it (`standard`, `priority`), else null. */
+export function anthropicAnswerServiceTier(tier: string | null): string | null {
+  if (tier === 'default') return 'standard';
+  return tier === 'priority' ? 'priority' : null;
+}
+
+/**
+ * The tier a request body asked for, when it is one the client's API allows (OpenAI's specification; Anthropic's
+ * `auto` and `standard_only`, the latter by OpenAI's name `default`); else null.
+ */
+export function requestedServiceTier(body: Record<string, unknown> | null | undefined, format: 'openai' | 'anthropic' = 'openai'): string | null {
   const asked = body?.service_tier;
-  return typeof asked === 'string' && REQUESTABLE.has(asked) ? asked : null;
+  if (typeof asked !== 'string') return null;
+  if (format === 'anthropic') return ANTHROPIC_REQUESTABLE.get(asked) ?? null;
+  return REQUESTABLE.has(asked) ? asked : null;
 }
 
 const KEY = Buffer.from('"service_tier"');

@@ -74,5 +74,17 @@ describe('the stream usage scanner', () => {
     const broken = inspectEvents(Buffer.from(ev('error', { error: { type: 'overloaded_error', message: 'Overloaded' } })), shape, false, first.tokens);
     expect(broken.complete).toBe(false);
     expect(answerText([Buffer.from(text)])).toBe('message_stop is only text here');
+    expect([first.serviceTier, last.serviceTier]).toEqual([null, null]);
+  });
+
+  it("reads the tier an Anthropic stream names (message_start's usage, message_delta's) by OpenAI's names", () => {
+    const ev = (type: string, obj: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...obj })}\n\n`;
+    const shape = streamShapeFor('/messages');
+    const start = (tier: string) => ev('message_start', { message: { id: 'msg_1', type: 'message', role: 'assistant', content: [], usage: { input_tokens: 2, output_tokens: 1, service_tier: tier } } });
+    const delta = (usage: Record<string, unknown>) => ev('message_delta', { delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 3, ...usage } });
+    expect(inspectEvents(Buffer.from(start('standard')), shape, false, null).serviceTier).toBe('default');
+    expect(inspectEvents(Buffer.from(start('priority')), shape, false, null).serviceTier).toBe('priority');
+    expect(inspectEvents(Buffer.from(delta({ service_tier: 'standard' })), shape, false, null).serviceTier).toBe('default');
+    expect(inspectEvents(Buffer.from(delta({})), shape, false, null).serviceTier).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 import type { TokenCounts } from './pricing.js';
-import { answeredServiceTier } from './service-tier.js';
+import { answeredServiceTier, anthropicServiceTier } from './service-tier.js';
 import { boundaryEndsAt, eventData, lastBoundaryEnd, nextBoundaryEnd, splitEvents } from './sse.js';
 import { deltaText, lastUsageKey, tokensFromUsage, withAnthropicDelta } from './usage-extract.js';
 
@@ -163,7 +163,10 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
         obj = null;
       }
       if (obj?.type === 'message_delta') {
-        if (obj.usage) tokens = withAnthropicDelta(tokens, obj.usage);
+        if (obj.usage) {
+          tokens = withAnthropicDelta(tokens, obj.usage);
+          serviceTier = anthropicServiceTier((obj.usage as { service_tier?: unknown }).service_tier) ?? serviceTier;
+        }
       } else if (obj?.usage) {
         tokens = tokensFromUsage(obj.usage) ?? tokens;
         // The usage chunk of a chat stream names the tier as every chunk does (the others are not decoded).
@@ -176,8 +179,12 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
         tokens = tokensFromUsage(response?.usage) ?? tokens;
         serviceTier = answeredServiceTier(response?.service_tier) ?? serviceTier;
       }
-      if (obj?.type === 'message_start') tokens = tokensFromUsage((obj.message as { usage?: unknown } | undefined)?.usage) ?? tokens;
-      else if (obj?.type === 'message_stop') complete = true;
+      if (obj?.type === 'message_start') {
+        // Anthropic's message names its tier in its usage (by OpenAI's names here: core/service-tier.ts).
+        const usage = (obj.message as { usage?: { service_tier?: unknown } } | undefined)?.usage;
+        tokens = tokensFromUsage(usage) ?? tokens;
+        serviceTier = anthropicServiceTier(usage?.service_tier) ?? serviceTier;
+      } else if (obj?.type === 'message_stop') complete = true;
     }
     if (drop) cut(start, end);
     return end;

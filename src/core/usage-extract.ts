@@ -159,6 +159,12 @@ export function lastUsageKey(buf: Buffer, end: number): number {
  * not look like one complete JSON object with a usage object (the caller then parses it whole).
  */
 export function usageFromJsonTail(buf: Buffer): TokenCounts | null {
+  const usage = usageAtJsonTail(buf);
+  return usage === null ? null : tokensFromUsage(usage);
+}
+
+/** The `usage` object at the end of a JSON answer, parsed (usageFromJsonTail's); null when there is none to read there. */
+export function usageAtJsonTail(buf: Buffer): Record<string, unknown> | null {
   let end = buf.length - 1;
   while (end >= 0 && (buf[end] === 0x20 || buf[end] === 0x0a || buf[end] === 0x0d || buf[end] === 0x09)) end--;
   if (end < 1 || buf[end] !== 0x7d || buf[0] !== 0x7b) return null;
@@ -181,7 +187,7 @@ export function usageFromJsonTail(buf: Buffer): TokenCounts | null {
     else if (c === 0x7b) depth++;
     else if (c === 0x7d && --depth === 0) {
       try {
-        return tokensFromUsage(JSON.parse(buf.toString('utf8', start, i + 1)));
+        return JSON.parse(buf.toString('utf8', start, i + 1)) as Record<string, unknown>;
       } catch {
         return null;
       }

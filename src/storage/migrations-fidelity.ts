@@ -16,6 +16,11 @@ import { notNull } from './migrations.js';
  * events (null: not known, as on every event before) and in the four rollups, where it joins the unique key ('' when
  * not known, as the other dimensions; every existing row gets ''). SQLite cannot change a WITHOUT ROWID table's key,
  * so there each rollup is copied into a new table with the longer key; PostgreSQL swaps the key's constraint.
+ *
+ * 098 (PostgreSQL): a partial index of the usage_costs_key_1d rows whose key or project id is not a plain word (empty,
+ * or with characters JSON escapes). Costs by key quote plain ids as they are and only a range with such a row through
+ * to_json; the index, empty where every id is Tollgate's, answers that question at once. The query repeats this
+ * predicate word for word (services/costs-query.ts, ODD_IDS). SQLite quotes with json_quote, as cheap: nothing there.
  */
 /** The rollup tables, their key and columns as migrations 030 and 080 left them (frozen). */
 const ROLLUPS_097 = ['usage_rollups_1h', 'usage_rollups_1d', 'usage_rollups_project_1h', 'usage_rollups_project_1d'] as const;
@@ -93,6 +98,15 @@ export function fidelityMigrations(dialect: Dialect): Record<string, Migration> 
       async up(db: Kysely<unknown>) {
         await db.schema.alterTable('usage_events').addColumn('service_tier', 'text').execute();
         for (const table of ROLLUPS_097) await addServiceTierToRollup(db, dialect, table);
+      },
+    },
+    '098_usage_costs_odd_ids': {
+      async up(db: Kysely<unknown>) {
+        if (dialect !== 'postgres') return;
+        await sql`
+          create index usage_costs_key_1d_odd_ids on usage_costs_key_1d (org_id, bucket_start)
+          where api_key_id !~ '^[A-Za-z0-9_-]+$' or project_id !~ '^[A-Za-z0-9_-]+$'
+        `.execute(db);
       },
     },
   };

@@ -192,8 +192,25 @@ describe('a Messages API request as a chat completions request', () => {
   });
 });
 
+describe('the tier of a chat stream, as an Anthropic stream names it', () => {
+  it("in message_start's and message_delta's usage by Anthropic's name (default is standard); recorded by OpenAI's", () => {
+    const chunk = (tier: unknown, extra: Record<string, unknown> = {}) => ({ id: 'c1', object: 'chat.completion.chunk', model: 'gpt-4o', service_tier: tier, choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: null }], ...extra });
+    const sse = (tier: unknown) => `data: ${JSON.stringify(chunk(tier))}\n\ndata: ${JSON.stringify(chunk(tier, { choices: [], usage: { prompt_tokens: 3, completion_tokens: 1 } }))}\n\ndata: [DONE]\n\n`;
+    const tiers = (tier: unknown) => {
+      const { events, translator } = chatStreamToEvents(sse(tier));
+      const start = events.find((e) => e.type === 'message_start') as { message: { usage: Record<string, unknown> } };
+      const delta = events.find((e) => e.type === 'message_delta') as { usage: Record<string, unknown> };
+      return [start.message.usage.service_tier, delta.usage.service_tier, translator.serviceTier];
+    };
+    expect(tiers('default')).toEqual(['standard', 'standard', 'default']);
+    expect(tiers('priority')).toEqual(['priority', 'priority', 'priority']);
+    expect(tiers('flex')).toEqual([undefined, undefined, 'flex']);
+    expect(tiers(undefined)).toEqual([undefined, undefined, null]);
+  });
+});
+
 describe('chat completions as Anthropic messages', () => {
-  it('plain: content, stop reason, usage (cached prompt tokens are cache reads)', () => {
+  it('plain: content, stop reason, usage (cached prompt tokens are cache reads), the tier by Anthropic’s name', () => {
     expect(chatCompletionToMessage(OPENAI_PLAIN, { model: MODEL })).toEqual({
       id: 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT',
       type: 'message',
@@ -202,8 +219,10 @@ describe('chat completions as Anthropic messages', () => {
       content: [{ type: 'text', text: 'Hello! How can I assist you today?' }],
       stop_reason: 'end_turn',
       stop_sequence: null,
-      usage: { input_tokens: 19, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 10 },
+      usage: { input_tokens: 19, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 10, service_tier: 'standard' },
     });
+    const tier = (t: unknown) => (chatCompletionToMessage({ ...OPENAI_PLAIN, service_tier: t }, { model: MODEL }).usage as Record<string, unknown>).service_tier;
+    expect([tier('priority'), tier('flex'), tier('scale'), tier(null), tier(undefined)]).toEqual(['priority', undefined, undefined, undefined, undefined]);
   });
 
   it('tools: tool calls as tool_use blocks with their arguments parsed; finish reasons as stop reasons', () => {

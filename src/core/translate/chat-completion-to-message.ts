@@ -1,4 +1,5 @@
 import { TollgateError } from '../errors.js';
+import { answeredServiceTier, anthropicAnswerServiceTier } from '../service-tier.js';
 import { tokensFromUsage } from '../usage-extract.js';
 import { anthropicUsageOf, isObject, type Json } from './shared.js';
 import { stopReasonOf } from './stop-reasons.js';
@@ -27,6 +28,10 @@ export function chatCompletionToMessage(completion: unknown, o: { model: string 
     }
   }
   const tokens = tokensFromUsage(completion.usage) ?? { input: 0, cached: 0, output: 0 };
+  const usage = anthropicUsageOf(tokens);
+  // The tier it ran at, by Anthropic's name (OpenAI's `default` is `standard`), when Anthropic has one for it.
+  const tier = anthropicAnswerServiceTier(answeredServiceTier(completion.service_tier));
+  if (tier !== null) usage.service_tier = tier;
   return {
     id: completion.id,
     type: 'message',
@@ -35,7 +40,7 @@ export function chatCompletionToMessage(completion: unknown, o: { model: string 
     content,
     stop_reason: stopReason,
     stop_sequence: null,
-    usage: anthropicUsageOf(tokens),
+    usage,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { TokenCounts } from '../pricing.js';
+import { answeredServiceTier, anthropicAnswerServiceTier } from '../service-tier.js';
 import { tokensFromUsage } from '../usage-extract.js';
 import { anthropicEvent, anthropicUsageOf, isObject, type Json, MAX_KEPT_TEXT } from './shared.js';
 import { stopReasonOf } from './stop-reasons.js';
@@ -17,6 +18,8 @@ export class ChatStreamToMessage {
   ended = false;
   /** The output generated so far, tool arguments included, bounded (counted by the tokenizer when no usage came). */
   text = '';
+  /** The tier the chunks named (OpenAI's `service_tier`, in every chunk), as recorded. */
+  serviceTier: string | null = null;
   private started = false;
   private next = 0;
   /** The content block open now: its index, and the tool call it is (null for text). */
@@ -37,9 +40,15 @@ export class ChatStreamToMessage {
       content: [],
       stop_reason: null,
       stop_sequence: null,
-      usage: { input_tokens: 0, output_tokens: 0 },
+      usage: this.withTier({ input_tokens: 0, output_tokens: 0 }),
     };
     return anthropicEvent('message_start', { message });
+  }
+
+  /** `usage` with the tier by Anthropic's name, as Anthropic's own usage carries it, once known (and when it has one). */
+  private withTier(usage: Json): Json {
+    const tier = anthropicAnswerServiceTier(this.serviceTier);
+    return tier === null ? usage : { ...usage, service_tier: tier };
   }
 
   private close(): string {
@@ -84,6 +93,7 @@ export class ChatStreamToMessage {
       this.ended = true;
       return anthropicEvent('error', { error: { type: 'api_error', message: String(chunk.error.message ?? 'The upstream stream failed.') } });
     }
+    this.serviceTier = answeredServiceTier(chunk.service_tier) ?? this.serviceTier;
     let out = this.started ? '' : this.start(chunk);
     if (isObject(chunk.usage)) this.tokens = tokensFromUsage(chunk.usage) ?? this.tokens;
     const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
@@ -115,7 +125,7 @@ export class ChatStreamToMessage {
     this.ended = true;
     let out = this.started ? '' : this.start({});
     out += this.close();
-    const usage = anthropicUsageOf(this.tokens ?? { input: 0, cached: 0, output: 0 });
+    const usage = this.withTier(anthropicUsageOf(this.tokens ?? { input: 0, cached: 0, output: 0 }));
     out += anthropicEvent('message_delta', { delta: { stop_reason: this.stopReason ?? 'end_turn', stop_sequence: null }, usage });
     return out + anthropicEvent('message_stop', {});
   }

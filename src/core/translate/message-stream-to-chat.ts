@@ -1,4 +1,5 @@
 import type { TokenCounts } from '../pricing.js';
+import { anthropicServiceTier, openAIAnswerServiceTier } from '../service-tier.js';
 import { deltaText, tokensFromUsage, withAnthropicDelta } from '../usage-extract.js';
 import { HIDDEN_BLOCKS } from './message-to-chat-completion.js';
 import { chatEvent, chatUsageOf, isObject, type Json, MAX_KEPT_TEXT, thinkingTokensOf } from './shared.js';
@@ -21,6 +22,8 @@ export class MessageStreamToChat {
   text = '';
   /** Whether the client's stream has ended (message_stop, or an error event). */
   ended = false;
+  /** The tier the stream named (message_start's usage, or message_delta's), by OpenAI's names: core/service-tier.ts. */
+  serviceTier: string | null = null;
   private id = '';
   private model = '';
   private thinking: number | undefined;
@@ -33,13 +36,15 @@ export class MessageStreamToChat {
   constructor(private readonly o: { created: number; includeUsage: boolean }) {}
 
   private chunk(delta: Json, finishReason: string | null = null): string {
-    return chatEvent({
-      id: this.id,
-      object: 'chat.completion.chunk',
-      created: this.o.created,
-      model: this.model,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-    });
+    return chatEvent({ ...this.head(), choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] });
+  }
+
+  /** What every chunk starts with: as OpenAI's, the tier in each once known (when OpenAI has a name for it). */
+  private head(): Json {
+    const head: Json = { id: this.id, object: 'chat.completion.chunk', created: this.o.created, model: this.model };
+    const tier = openAIAnswerServiceTier(this.serviceTier);
+    if (tier !== null) head.service_tier = tier;
+    return head;
   }
 
   /** The chunks for one Anthropic event (its `data:` JSON text), or '' when it has none. */
@@ -59,6 +64,7 @@ export class MessageStreamToChat {
         this.id = String(m.id ?? '');
         this.model = String(m.model ?? '');
         this.tokens = tokensFromUsage(m.usage) ?? this.tokens;
+        this.serviceTier = anthropicServiceTier(isObject(m.usage) ? m.usage.service_tier : null) ?? this.serviceTier;
         return this.chunk({ role: 'assistant', content: '', refusal: null });
       }
       case 'content_block_start': {
@@ -92,6 +98,7 @@ export class MessageStreamToChat {
         if (isObject(e.usage)) {
           this.tokens = withAnthropicDelta(this.tokens, e.usage);
           this.thinking = thinkingTokensOf(e.usage) ?? this.thinking;
+          this.serviceTier = anthropicServiceTier(e.usage.service_tier) ?? this.serviceTier;
         }
         this.finish = finishReasonOf(d.stop_reason) ?? 'stop';
         return this.chunk({}, this.finish);
@@ -102,14 +109,7 @@ export class MessageStreamToChat {
         let out = '';
         if (this.finish === null) out += this.chunk({}, 'stop');
         if (this.o.includeUsage) {
-          out += chatEvent({
-            id: this.id,
-            object: 'chat.completion.chunk',
-            created: this.o.created,
-            model: this.model,
-            choices: [],
-            usage: chatUsageOf(this.tokens ?? { input: 0, cached: 0, output: 0 }, this.thinking),
-          });
+          out += chatEvent({ ...this.head(), choices: [], usage: chatUsageOf(this.tokens ?? { input: 0, cached: 0, output: 0 }, this.thinking) });
         }
         return out + chatEvent('[DONE]');
       }

@@ -1,4 +1,5 @@
 import { TollgateError } from '../errors.js';
+import { anthropicServiceTier, openAIAnswerServiceTier } from '../service-tier.js';
 import { anthropicTokens } from '../usage-extract.js';
 import { chatUsageOf, isObject, type Json, thinkingTokensOf } from './shared.js';
 import { finishReasonOf } from './stop-reasons.js';
@@ -26,7 +27,7 @@ export function messageToChatCompletion(message: unknown, o: { created: number }
   const assistant: Json = { role: 'assistant', content: text, refusal: null };
   if (toolCalls.length > 0) assistant.tool_calls = toolCalls;
   const usage = isObject(message.usage) ? message.usage : {};
-  return {
+  const completion: Json = {
     id: message.id,
     object: 'chat.completion',
     created: o.created,
@@ -34,6 +35,10 @@ export function messageToChatCompletion(message: unknown, o: { created: number }
     choices: [{ index: 0, message: assistant, logprobs: null, finish_reason: finishReasonOf(message.stop_reason) ?? 'stop' }],
     usage: chatUsageOf(anthropicTokens(usage), thinkingTokensOf(usage)),
   };
+  // The tier it ran at, by OpenAI's name (Anthropic's `standard` is `default`), when OpenAI has one for it.
+  const tier = openAIAnswerServiceTier(anthropicServiceTier(usage.service_tier));
+  if (tier !== null) completion.service_tier = tier;
+  return completion;
 }
 
 const unreadable = (why: string) => new TollgateError('upstream_error', `The Anthropic provider's answer could not be translated to a chat completion: ${why}.`);

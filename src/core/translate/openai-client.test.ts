@@ -231,7 +231,7 @@ describe('a chat completions request as a Messages API request', () => {
 });
 
 describe("Anthropic's answers as chat completions", () => {
-  it('plain: id, model, content, finish reason, usage (cache writes and reads are prompt tokens; reads are cached)', () => {
+  it('plain: id, model, content, finish reason, usage (cache writes and reads are prompt tokens; reads are cached), tier', () => {
     expect(messageToChatCompletion(ANTHROPIC_PLAIN, { created: 1_700_000_000 })).toEqual({
       id: 'msg_01XFDUDYJgAACzvnptvVoYEL',
       object: 'chat.completion',
@@ -239,7 +239,11 @@ describe("Anthropic's answers as chat completions", () => {
       model: 'claude-sonnet-4-5-20250929',
       choices: [{ index: 0, message: { role: 'assistant', content: 'Hello! How can I help you today?', refusal: null }, logprobs: null, finish_reason: 'stop' }],
       usage: { prompt_tokens: 12, completion_tokens: 12, total_tokens: 24, prompt_tokens_details: { cached_tokens: 0 } },
+      // Anthropic's `standard` by OpenAI's name.
+      service_tier: 'default',
     });
+    const tier = (t: unknown) => messageToChatCompletion({ ...ANTHROPIC_PLAIN, usage: { input_tokens: 1, output_tokens: 1, service_tier: t } }, { created: 1 }).service_tier;
+    expect([tier('priority'), tier('batch'), tier(undefined), tier(null), tier('Odd!')]).toEqual(['priority', undefined, undefined, undefined, undefined]);
     expect(messageToChatCompletion(ANTHROPIC_CACHED, { created: 1 }).usage).toEqual({
       prompt_tokens: 50 + 2048 + 10_000,
       completion_tokens: 14,
@@ -282,6 +286,20 @@ describe("Anthropic's answers as chat completions", () => {
 });
 
 describe("Anthropic's streams as chat completion chunks", () => {
+  it("names the tier in every chunk once message_start told it, by OpenAI's name; none when Anthropic named none", () => {
+    const withTier = (tier: string) => ANTHROPIC_STREAM_TEXT.replace('"output_tokens":1}', `"output_tokens":1,"service_tier":"${tier}"}`);
+    const standard = messageStreamToChatEvents(withTier('standard'), { created: 5, includeUsage: true });
+    expect(standard.chunks.length).toBeGreaterThan(3);
+    expect(standard.chunks.map((c) => c.service_tier)).toEqual(standard.chunks.map(() => 'default'));
+    expect(standard.translator.serviceTier).toBe('default');
+    const batch = messageStreamToChatEvents(withTier('batch'), { created: 5, includeUsage: true });
+    expect(batch.chunks.every((c) => !('service_tier' in c))).toBe(true);
+    expect(batch.translator.serviceTier).toBe('batch');
+    const none = messageStreamToChatEvents(ANTHROPIC_STREAM_TEXT, { created: 5, includeUsage: true });
+    expect(none.chunks.every((c) => !('service_tier' in c))).toBe(true);
+    expect(none.translator.serviceTier).toBeNull();
+  });
+
   it('plain: the role first, text deltas, the finish reason, a usage chunk when asked, [DONE]', () => {
     const { chunks, done, translator } = messageStreamToChatEvents(ANTHROPIC_STREAM_TEXT, { created: 5, includeUsage: true });
     expect(done).toBe(true);

@@ -1,3 +1,4 @@
+import type { ApiFormat } from '../../core/anthropic-errors.js';
 import type { MeterPlan } from '../../core/metering-plan.js';
 import { costNanoUsd, type TokenCounts } from '../../core/pricing.js';
 import { requestedServiceTier } from '../../core/service-tier.js';
@@ -45,6 +46,8 @@ export function meter(
     plan?: MeterPlan;
     /** The request's JSON body (the service tier it asked for). */
     body?: Record<string, unknown> | null;
+    /** The client's API (whose names the body's service tier is in). */
+    format?: ApiFormat;
   },
   o: Outcome,
 ): number {
@@ -78,7 +81,7 @@ export function meter(
     requestId: r.requestId,
     upstreamRequestId: r.upstreamRequestId,
     credential: r.credential ?? null,
-    serviceTier: o.serviceTier ?? requestedServiceTier(r.body),
+    serviceTier: o.serviceTier ?? requestedServiceTier(r.body, r.format),
   };
   g.usage.record(event);
   // Every request that reached for a provider: its answers by the credential that answered, and its failures (no

@@ -5,8 +5,8 @@ import { errorBody, TollgateError } from '../../core/errors.js';
 import type { MeterPlan } from '../../core/metering-plan.js';
 import { mayHoldProviderDetails, withoutProviderDetails } from '../../core/provider-details.js';
 import { routeModel, type RouteTarget } from '../../core/routing.js';
-import { lastUsageKey, tokensFromUsage, usageFromJsonTail } from '../../core/usage-extract.js';
-import { serviceTierInJson } from '../../core/service-tier.js';
+import { lastUsageKey, tokensFromUsage, usageAtJsonTail, usageFromJsonTail } from '../../core/usage-extract.js';
+import { anthropicServiceTier, serviceTierInJson } from '../../core/service-tier.js';
 import type { KeyRecord } from '../../core/verify.js';
 import { asUpstreamFailure, failureAnswer, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
@@ -342,8 +342,11 @@ async function relayBuffered(
     return;
   }
   let tokens = NO_TOKENS;
+  /** The answer's usage object, when read (Anthropic's names the tier there). */
+  let usage: unknown = null;
   if (o.isModelCall) {
-    const fast = usageFromJsonTail(buf);
+    usage = usageAtJsonTail(buf);
+    const fast = usage === null ? null : tokensFromUsage(usage);
     if (fast) tokens = fast;
     else {
       let parsed: { usage?: unknown } | null = null;
@@ -353,7 +356,8 @@ async function relayBuffered(
         meterAndSettle(g, info, admission, { status: 502, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: false, errorCode: 'upstream_malformed' });
         throw new TollgateError('upstream_error', `The upstream provider '${info.provider}' answered with malformed JSON.`);
       }
-      tokens = tokensFromUsage(parsed?.usage) ?? (await countFallbackTokens(info.body, parsed));
+      usage = parsed?.usage ?? null;
+      tokens = tokensFromUsage(usage) ?? (await countFallbackTokens(info.body, parsed));
     }
   }
   let billable = o.isModelCall;
@@ -366,8 +370,9 @@ async function relayBuffered(
   }
   const m = billable ? { billable, tokens } : meteredAnswer(g, info, admission, buf, o.upstreamMs);
   const measured = isPending(m) ? await m : m;
-  // A model's answer names the tier it ran at (chat completions, responses); other answers are not searched.
-  const serviceTier = billable ? serviceTierInJson(buf) : null;
+  // A model's answer names the tier it ran at (chat completions and responses at the top, Anthropic's message in its
+  // usage); other answers are not searched.
+  const serviceTier = !billable ? null : info.format === 'anthropic' ? anthropicServiceTier((usage as { service_tier?: unknown } | null)?.service_tier) : serviceTierInJson(buf);
   meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'ok', ...measured, upstreamMs: o.upstreamMs, streamed: false, errorCode: null, serviceTier });
   // Objects other than model answers can name the provider's organization (fine-tuning jobs, models' owners).
   if (!o.isModelCall) {

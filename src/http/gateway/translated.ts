@@ -13,6 +13,7 @@ import { MessageStreamToChat } from '../../core/translate/message-stream-to-chat
 import { messageToChatCompletion } from '../../core/translate/message-to-chat-completion.js';
 import { messagesRequestToChat } from '../../core/translate/messages-request-to-chat.js';
 import { untranslatable } from '../../core/translate/shared.js';
+import { answeredServiceTier, anthropicServiceTier } from '../../core/service-tier.js';
 import { tokensFromUsage } from '../../core/usage-extract.js';
 import { type FallbackPlan, mayFallBack, nextFallback } from './fallback.js';
 import { asUpstreamFailure, failureAnswer, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
@@ -153,7 +154,7 @@ export async function forwardTranslated(
       const result = await relayTranslatedStream(res, up, answerHeaders, t, Math.floor(info.startedMs / 1000), () => clientGone);
       const tokens = await streamedTokens(t.kind === 'messages-to-openai' ? t.body : null, result);
       const outcome: Outcome['outcome'] = result.complete ? 'ok' : clientGone ? 'client_aborted' : timedOut ? 'timeout' : 'stream_interrupted';
-      meterAndSettle(g, info, admission, { status: up.statusCode, outcome, billable: true, tokens, upstreamMs, streamed: true, errorCode: result.complete ? null : outcome });
+      meterAndSettle(g, info, admission, { status: up.statusCode, outcome, billable: true, tokens, upstreamMs, streamed: true, errorCode: result.complete ? null : outcome, serviceTier: result.serviceTier });
       return;
     }
     let buf: Buffer;
@@ -194,7 +195,10 @@ export async function forwardTranslated(
     }
     const usage = (answer as { usage?: unknown }).usage;
     const tokens = tokensFromUsage(usage) ?? (await countFallbackTokens(t.kind === 'messages-to-openai' ? t.body : null, answer));
-    meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'ok', billable: true, tokens, upstreamMs, streamed: false, errorCode: null });
+    // The tier the answer names: Anthropic's in its usage (by OpenAI's names, core/service-tier.ts), OpenAI's at the top.
+    const serviceTier =
+      t.kind === 'chat-to-anthropic' ? anthropicServiceTier((usage as { service_tier?: unknown } | undefined)?.service_tier) : answeredServiceTier((answer as { service_tier?: unknown }).service_tier);
+    meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'ok', billable: true, tokens, upstreamMs, streamed: false, errorCode: null, serviceTier });
     sendJson(res, info.requestId, up.statusCode, translated, answerHeaders);
   } finally {
     cancelDeadline();
@@ -204,6 +208,8 @@ export async function forwardTranslated(
 interface TranslatedStream {
   complete: boolean;
   tokens: TokenCounts | null;
+  /** The tier the stream named, as recorded (core/service-tier.ts). */
+  serviceTier: string | null;
   /** Generated output seen, for counting when the upstream reported no usage or the stream ended before its last. */
   text: string;
 }
@@ -252,7 +258,7 @@ async function relayTranslatedStream(
   }
   if (isClientGone()) res.destroy();
   else if (!res.destroyed) res.end(translator.ended ? undefined : CUT_OFF[format]);
-  return { complete: translator.complete, tokens: translator.tokens, text: translator.text };
+  return { complete: translator.complete, tokens: translator.tokens, serviceTier: translator.serviceTier, text: translator.text };
 }
 
 /**
