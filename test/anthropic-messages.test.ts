@@ -206,6 +206,8 @@ describe("Anthropic's Messages API with the Anthropic SDK", () => {
       const stream = client(key.value).messages.stream({ ...hello, model: 'claude-cutoff' });
       const err = await stream.finalMessage().catch((e: unknown) => e);
       expect(String(err)).toContain('The upstream stream ended unexpectedly.');
+      // Metered once the output it delivered is counted (the tokenizer loads on first use): after the client saw the end.
+      await expect.poll(async () => (await events(key.id)).at(-1)?.model, { timeout: 5000 }).toBe('claude-cutoff');
       expect((await events(key.id)).at(-1)).toMatchObject({ model: 'claude-cutoff', streamed: 1, outcome: 'stream_interrupted', input_tokens: 7 });
     });
   });
