@@ -184,6 +184,19 @@ describe("Anthropic's Messages API with the Anthropic SDK", () => {
       expect(p.anthropic.seen.every((s) => !JSON.parse(s.body || '{}').max_tokens || JSON.parse(s.body).max_tokens !== 600)).toBe(true);
     });
 
+    it('a spend limit: fast mode and regional inference, billed at multiples of the rates the usage does not state, are refused, never forwarded', async () => {
+      const budget = await newKey({ spend_limit: { threshold_amount: 100, interval: 'month' } });
+      const sent = p.anthropic.seen.length;
+      for (const extra of [{ speed: 'fast' }, { inference_geo: 'us' }]) {
+        const err = await refused(client(budget.value).messages.create({ ...hello, ...extra } as never), 403, 'permission_error', 'endpoint_not_metered', Anthropic.PermissionDeniedError);
+        expect(err.error.error.message).toContain('fast mode');
+      }
+      expect(p.anthropic.seen.length).toBe(sent);
+      // Their standard values ask for nothing more; a key without a spend limit may use them.
+      expect((await client(budget.value).messages.create({ ...hello, speed: 'standard', inference_geo: 'global' } as never)).content).toHaveLength(1);
+      expect((await client(key.value).messages.create({ ...hello, speed: 'fast' } as never)).content).toHaveLength(1);
+    });
+
     it('bad input: a body that is not an object, no model, a field an OpenAI model cannot take', async () => {
       const raw = await fetch(`${p.t.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': key.value, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }, body: '[1]' });
       expect(raw.status).toBe(400);
