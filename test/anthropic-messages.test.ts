@@ -184,6 +184,19 @@ describe("Anthropic's Messages API with the Anthropic SDK", () => {
       expect(p.anthropic.seen.every((s) => !JSON.parse(s.body || '{}').max_tokens || JSON.parse(s.body).max_tokens !== 600)).toBe(true);
     });
 
+    it('a spend limit: fast mode and regional inference, billed at multiples of the rates the usage does not state, are refused, never forwarded', async () => {
+      const budget = await newKey({ spend_limit: { threshold_amount: 100, interval: 'month' } });
+      const sent = p.anthropic.seen.length;
+      for (const extra of [{ speed: 'fast' }, { inference_geo: 'us' }]) {
+        const err = await refused(client(budget.value).messages.create({ ...hello, ...extra } as never), 403, 'permission_error', 'endpoint_not_metered', Anthropic.PermissionDeniedError);
+        expect(err.error.error.message).toContain('fast mode');
+      }
+      expect(p.anthropic.seen.length).toBe(sent);
+      // Their standard values ask for nothing more; a key without a spend limit may use them.
+      expect((await client(budget.value).messages.create({ ...hello, speed: 'standard', inference_geo: 'global' } as never)).content).toHaveLength(1);
+      expect((await client(key.value).messages.create({ ...hello, speed: 'fast' } as never)).content).toHaveLength(1);
+    });
+
     it('bad input: a body that is not an object, no model, a field an OpenAI model cannot take', async () => {
       const raw = await fetch(`${p.t.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': key.value, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }, body: '[1]' });
       expect(raw.status).toBe(400);
@@ -206,6 +219,8 @@ describe("Anthropic's Messages API with the Anthropic SDK", () => {
       const stream = client(key.value).messages.stream({ ...hello, model: 'claude-cutoff' });
       const err = await stream.finalMessage().catch((e: unknown) => e);
       expect(String(err)).toContain('The upstream stream ended unexpectedly.');
+      // Metered once the output it delivered is counted (the tokenizer loads on first use): after the client saw the end.
+      await expect.poll(async () => (await events(key.id)).at(-1)?.model, { timeout: 5000 }).toBe('claude-cutoff');
       expect((await events(key.id)).at(-1)).toMatchObject({ model: 'claude-cutoff', streamed: 1, outcome: 'stream_interrupted', input_tokens: 7 });
     });
   });

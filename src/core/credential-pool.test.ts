@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CredentialPool, coolDownMs, DEFAULT_COOL_DOWN_MS, MAX_COOL_DOWN_MS } from './credential-pool.js';
+import { CredentialPool, coolDownMs, DEFAULT_COOL_DOWN_MS, MAX_COOL_DOWN_MS, refusesCredential } from './credential-pool.js';
 
 const creds = [
   { id: 'KEY_A', weight: 3 },
@@ -64,5 +64,21 @@ describe('a pool of provider credentials', () => {
     expect(coolDownMs({ 'anthropic-ratelimit-requests-reset': '2026-12-04T10:00:12Z', 'anthropic-ratelimit-tokens-reset': '2026-12-04T10:00:02Z' }, now)).toBe(12_000);
     expect(coolDownMs({}, now)).toBe(DEFAULT_COOL_DOWN_MS);
     expect(coolDownMs({ 'x-ratelimit-reset-tokens': 'soon' }, now)).toBe(DEFAULT_COOL_DOWN_MS);
+  });
+});
+
+describe('refusesCredential', () => {
+  it('a 401 refuses the key, unless it names permissions or scopes the request needs', () => {
+    expect(refusesCredential(401, '{"error":{"message":"Incorrect API key provided: sk-prov-****0000.","code":"invalid_api_key"}}')).toBe(true);
+    expect(refusesCredential(401, '{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}')).toBe(true);
+    expect(refusesCredential(401, '')).toBe(true);
+    expect(refusesCredential(401, '{"error":{"message":"You have insufficient permissions for this operation. Missing scopes: api.files.read."}}')).toBe(false);
+  });
+
+  it('a 403 refuses the request, whatever it says (providers quote the path a client chose)', () => {
+    expect(refusesCredential(403, '{"error":{"message":"Your request to GET /v1/dashboard/api-key-revoked must be made with a session key."}}')).toBe(false);
+    expect(refusesCredential(403, '{"type":"error","error":{"type":"permission_error","message":"Your API key does not have permission to use the specified resource."}}')).toBe(false);
+    expect(refusesCredential(429, '')).toBe(false);
+    expect(refusesCredential(500, '')).toBe(false);
   });
 });

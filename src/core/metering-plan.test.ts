@@ -37,6 +37,13 @@ describe('metering plan', () => {
     for (const tool of [{ name: 'get_weather', input_schema: { type: 'object' } }, { type: 'bash_20250124', name: 'bash' }, { type: 'text_editor_20250728', name: 'str_replace_based_edit_tool' }]) {
       expect(planMetering(input({ endpoint: '/messages', model: 'claude-opus-4-6', body: { tools: [tool] } })).unmeterable).toBe(false);
     }
+    // Fast mode and regional inference cost a multiple of the rates (not modelled): kept from budgets.
+    for (const extra of [{ speed: 'fast' }, { inference_geo: 'us' }, { speed: 'turbo' }]) {
+      expect(planMetering(input({ endpoint: '/messages', model: 'claude-opus-4-6', body: extra })), JSON.stringify(extra)).toMatchObject({ kind: 'tokens', unmeterable: true, priced: true });
+    }
+    for (const extra of [{ speed: 'standard' }, { inference_geo: 'global' }, { speed: null }]) {
+      expect(planMetering(input({ endpoint: '/messages', model: 'claude-opus-4-6', body: extra })).unmeterable, JSON.stringify(extra)).toBe(false);
+    }
     // Anthropic's message batches are not listed: not metered.
     expect(planMetering(input({ endpoint: '/messages/batches', model: null, body: {} }))).toMatchObject({ kind: 'unmetered' });
   });

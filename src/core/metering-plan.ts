@@ -160,11 +160,15 @@ function tokenPlan(i: PlanInput): MeterPlan {
   const deferred = i.endpoint === '/responses' && background !== undefined && background !== null && background !== false && i.body?.stream !== true;
   if (deferred) return plan('unmetered', 'background responses', { model: i.model, price, priced: pricesTokens(price), deferred: true });
   // Hosted tools bill per call or by tokens of their own, outside the answer's usage: billed as tokens, not for budgets.
-  const unmeterable = i.body !== null && (i.body.web_search_options !== undefined || usesHostedTool(i.body.tools));
+  const hosted = i.body !== null && (i.body.web_search_options !== undefined || usesHostedTool(i.body.tools));
+  // Anthropic's fast mode and regional inference are billed at a multiple of the model's rates that the usage does
+  // not state and the price table does not model: billed at the standard rates, not for budgets.
+  const uplifted = !hosted && i.endpoint === '/messages' && i.body !== null && (isUplift(i.body.speed, 'standard') || isUplift(i.body.inference_geo, 'global'));
+  const unmeterable = hosted || uplifted;
   // Every model call takes this path: one literal, no spread (measured ~0.1 µs less per request).
   return {
     kind: 'tokens',
-    family: unmeterable ? HOSTED_TOOLS : family,
+    family: hosted ? HOSTED_TOOLS : uplifted ? UPLIFTS : family,
     model: i.model,
     price,
     priced: pricesTokens(price),
@@ -177,6 +181,10 @@ function tokenPlan(i: PlanInput): MeterPlan {
 }
 
 const HOSTED_TOOLS = 'hosted tools (web search, file search, code interpreter or execution, image generation)';
+const UPLIFTS = "Anthropic's priced uplifts (fast mode `speed`, regional `inference_geo`)";
+
+/** Whether a member asks for something other than its standard value (absent and null are the standard). */
+const isUplift = (value: unknown, standard: string): boolean => value !== undefined && value !== null && value !== standard;
 
 /**
  * Whether a `tools` list declares a tool the provider bills apart from tokens: OpenAI's hosted tools, Anthropic's web

@@ -27,6 +27,8 @@ export const OBJECT_TYPES = [
   'voice_consent',
   'voice',
   'realtime_call',
+  /** Anthropic's Message Batches (`msgbatch_…`): their results are every request's answer. */
+  'message_batch',
 ] as const;
 export type ObjectType = (typeof OBJECT_TYPES)[number];
 
@@ -45,8 +47,12 @@ export interface Collection {
   create?: Creation;
   /** Whether a create stores the object: only with `store: true` (chat completions), or unless `store: false` (responses). */
   stores?: 'when_true' | 'unless_false';
-  /** GET on the collection lists objects of every project: the answer is filtered. `order` is the API's default. */
-  list?: { order: 'asc' | 'desc' };
+  /**
+   * GET on the collection lists objects of every project: the answer is filtered. `order` is the API's default;
+   * `cursors` the names of its paging parameters when they are not OpenAI's `after`/`before` (Anthropic's
+   * `after_id`/`before_id`).
+   */
+  list?: { order: 'asc' | 'desc'; cursors?: ListCursors };
   /** DELETE `/{collection}/{id}` deletes the object: its ownership row is marked deleted. */
   deletable?: boolean;
   /** `/{collection}/{id}/{segment}/{other}`: the other id is an object of this type too (checked as well). */
@@ -56,6 +62,15 @@ export interface Collection {
   /** Answers may carry ids the upstream made for the caller (batch output files, …): adopted when nobody owns them. */
   adopts?: boolean;
 }
+
+/** The names of a list's paging parameters: forward from `after`, backward from `before`. */
+export interface ListCursors {
+  after: string;
+  before: string;
+}
+
+/** OpenAI's list cursors. */
+export const OPENAI_CURSORS: ListCursors = { after: 'after', before: 'before' };
 
 const own = (type: ObjectType, from: IdSource = 'id'): Creation => ({ type, from });
 
@@ -93,6 +108,9 @@ export const COLLECTIONS: Readonly<Record<string, Collection>> = {
   'chatkit/threads': { type: 'chatkit_thread', list: { order: 'desc' }, deletable: true },
   'audio/voice_consents': { type: 'voice_consent', create: own('voice_consent'), list: { order: 'desc' }, deletable: true },
   'audio/voices': { type: 'voice', create: own('voice') },
+  // Anthropic's Message Batches API, forwarded to an Anthropic provider: every project's batches (and their results,
+  // every request's answer) live in the one provider account.
+  'messages/batches': { type: 'message_batch', create: own('message_batch'), list: { order: 'desc', cursors: { after: 'after_id', before: 'before_id' } }, deletable: true },
   // The call id comes back in the Location header of the SDP answer.
   'realtime/calls': { type: 'realtime_call', create: own('realtime_call', 'location') },
   // GET /models is Tollgate's own; DELETE /models/{model} deletes a fine-tuned model.
@@ -135,6 +153,7 @@ const NOUNS: Record<ObjectType, string> = {
   voice_consent: 'voice consent',
   voice: 'voice',
   realtime_call: 'call',
+  message_batch: 'message batch',
 };
 
 /** The message of the 404 for an object the caller may not see, worded as OpenAI words a missing one. */
@@ -166,6 +185,9 @@ const PREFIXES: Array<[string, ObjectType]> = [
   ['cthr_', 'chatkit_thread'],
   ['rtc_', 'realtime_call'],
   ['voice_', 'voice'],
+  // Anthropic's.
+  ['msgbatch_', 'message_batch'],
+  ['file_', 'file'],
 ];
 
 /** The type an id's prefix tells, or null when it tells none. */

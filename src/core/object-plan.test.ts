@@ -84,12 +84,23 @@ describe('planObjects', () => {
     });
 
     it('plans a filtered list, checking its cursors', () => {
-      expect(plan('GET', '/files')?.list).toEqual({ type: 'file', order: 'desc', direction: 'after', filtered: false });
-      expect(plan('GET', '/chat/completions', { search: '?model=gpt-4o' })?.list).toEqual({ type: 'chat_completion', order: 'asc', direction: 'after', filtered: true });
+      const cursors = { after: 'after', before: 'before' };
+      expect(plan('GET', '/files')?.list).toEqual({ type: 'file', order: 'desc', direction: 'after', filtered: false, cursors });
+      expect(plan('GET', '/chat/completions', { search: '?model=gpt-4o' })?.list).toEqual({ type: 'chat_completion', order: 'asc', direction: 'after', filtered: true, cursors });
       const p = plan('GET', '/vector_stores', { search: '?order=asc&before=vs_9&limit=5' });
-      expect(p?.list).toEqual({ type: 'vector_store', order: 'asc', direction: 'before', filtered: false });
+      expect(p?.list).toEqual({ type: 'vector_store', order: 'asc', direction: 'before', filtered: false, cursors });
       expect(ids(p)).toEqual(['vector_store:vs_9']);
       expect(ids(plan('GET', '/batches', { search: '?after=batch_1&after=batch_2' }))).toEqual(['batch:batch_1', 'batch:batch_2']);
+    });
+
+    it("plans Anthropic's message batches: their paths, and a list paged by after_id/before_id", () => {
+      const p = plan('GET', '/messages/batches', { search: '?before_id=msgbatch_9&limit=5' });
+      expect(p?.list).toEqual({ type: 'message_batch', order: 'desc', direction: 'before', filtered: false, cursors: { after: 'after_id', before: 'before_id' } });
+      expect(ids(p)).toEqual(['message_batch:msgbatch_9']);
+      expect(ids(plan('GET', '/messages/batches/msgbatch_1/results'))).toEqual(['message_batch:msgbatch_1']);
+      expect(plan('POST', '/messages/batches', { body: { requests: [] } })?.creates).toEqual({ type: 'message_batch', from: 'id' });
+      expect(plan('DELETE', '/messages/batches/msgbatch_1')?.deletes).toEqual({ type: 'message_batch', id: 'msgbatch_1', param: null });
+      expect(plan('POST', '/messages', { body: { model: 'claude-sonnet-4-5', messages: [] } })).toBeNull();
     });
   });
 

@@ -1,4 +1,4 @@
-import { type Creation, collectionOf, type ObjectType } from './object-families.js';
+import { type Creation, collectionOf, type ListCursors, OPENAI_CURSORS, type ObjectType } from './object-families.js';
 import { chatRefs, type ObjectRef, queriesStoredObjects, requestRefs } from './object-refs.js';
 
 /** What a gateway request does with upstream objects: which it names, creates, lists or deletes. */
@@ -32,6 +32,8 @@ export interface ListPlan {
   direction: 'after' | 'before';
   /** Query parameters other than the cursor, limit and order: filters the upstream applies. */
   filtered: boolean;
+  /** The names of the list's paging parameters (OpenAI's `after`/`before`, Anthropic's `after_id`/`before_id`). */
+  cursors: ListCursors;
 }
 
 export interface PlanInput {
@@ -113,12 +115,13 @@ export function planObjects(input: PlanInput): ObjectPlan | null {
         plan.creates = c.create;
       }
       if (method === 'GET' && c.list) {
+        const cursors = c.list.cursors ?? OPENAI_CURSORS;
         const order = query?.get('order');
-        const direction = query?.has('before') ? 'before' : 'after';
+        const direction = query?.has(cursors.before) ? 'before' : 'after';
         let filtered = false;
-        for (const name of query?.keys() ?? []) if (!PAGING.has(name)) filtered = true;
-        plan.list = { type: c.type, order: order === 'asc' || order === 'desc' ? order : c.list.order, direction, filtered };
-        for (const cursor of ['after', 'before']) {
+        for (const name of query?.keys() ?? []) if (!PAGING.has(name) && name !== cursors.after && name !== cursors.before) filtered = true;
+        plan.list = { type: c.type, order: order === 'asc' || order === 'desc' ? order : c.list.order, direction, filtered, cursors };
+        for (const cursor of [cursors.after, cursors.before]) {
           for (const id of query?.getAll(cursor) ?? []) if (id !== '') plan.named.push({ type: c.type, id, param: cursor });
         }
       }

@@ -1,7 +1,8 @@
 import { type Dispatcher, Pool, errors as undiciErrors } from 'undici';
 import type { ProviderConfig } from '../config/gateway-config.js';
 import { Exchange } from './exchange.js';
-import { CredentialPool, coolDownMs } from '../core/credential-pool.js';
+import { bufferedBody } from './body.js';
+import { CredentialPool, coolDownMs, refusesCredential } from '../core/credential-pool.js';
 import { type AttemptResult, asUpstreamFailure, CONNECT_ERRORS, type CredentialStats, isRetryableStatus, type Upstream, type UpstreamFormat, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
 
 /** A provider refused one of its credentials (401/403): it is disabled until the next start. */
@@ -191,7 +192,18 @@ export class HttpUpstream implements Upstream {
         pool.coolDown(credential.id, coolDownMs(res.headers, this.opts.clock()));
         counter.coolDowns++;
       } else if (status === 401 || status === 403) {
+        // Read to tell a refusal of the key from a refusal of the request (refusesCredential): the latter is answered
+        // as it is, and no key is disabled for it.
+        let text: Buffer;
+        try {
+          text = await res.body.readAll();
+        } catch (err) {
+          throw toFailure(err, this.name);
+        }
+        if (!refusesCredential(status, text.toString('utf8'))) return { ...res, body: bufferedBody([text]) };
         if (pool.disable(credential.id)) this.opts.onCredentialFailed?.({ provider: this.name, credential: credential.id, status });
+        if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried) || signal.aborted) return { ...res, body: bufferedBody([text]) };
+        continue;
       } else if (!isRetryableStatus(status)) return res;
       if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried) || signal.aborted) return res;
       // Moving on: this answer is read and dropped, so its connection goes back to the pool.

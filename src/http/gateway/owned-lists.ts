@@ -1,4 +1,5 @@
 import { TollgateError } from '../../core/errors.js';
+import type { ListCursors } from '../../core/object-families.js';
 import { loadOwners, ownsMoreObjects, setObjectCreatedAt } from '../../services/upstream-objects.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { Origin } from './owned-answers.js';
@@ -38,10 +39,17 @@ function readPage(answer: unknown, provider: string): Page {
   for (const v of list.data) {
     const value = v as Record<string, unknown> | null;
     if (!value || typeof value !== 'object' || typeof value.id !== 'string') continue;
-    const t = value.created_at ?? value.created;
-    items.push({ id: value.id, createdAt: typeof t === 'number' && Number.isFinite(t) ? Math.floor(t) : null, value });
+    items.push({ id: value.id, createdAt: createdAtOf(value.created_at ?? value.created), value });
   }
   return { items, hasMore: list.has_more === true };
+}
+
+/** An object's creation time in seconds: OpenAI's number, or Anthropic's RFC 3339 string; null when neither. */
+function createdAtOf(t: unknown): number | null {
+  if (typeof t === 'number' && Number.isFinite(t)) return Math.floor(t);
+  if (typeof t !== 'string') return null;
+  const ms = Date.parse(t);
+  return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
 }
 
 /** The caller's objects of an upstream list answer, reading further pages as needed; in OpenAI's list envelope. */
@@ -99,18 +107,18 @@ export async function filterList(g: GatewayContext, access: ObjectAccess, answer
       hasMore = true;
       break;
     }
-    page = await nextPage(origin, query, forward ? 'after' : 'before', last.id, Math.max(SCAN_PAGE, Number.isFinite(target) ? target : 0));
+    page = await nextPage(origin, query, plan.cursors, forward ? 'after' : 'before', last.id, Math.max(SCAN_PAGE, Number.isFinite(target) ? target : 0));
     pages++;
   }
   const data = (forward ? found : found.reverse()).map((i) => i.value);
   return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: hasMore };
 }
 
-async function nextPage(origin: Origin, query: URLSearchParams, cursor: 'after' | 'before', id: string, limit: number): Promise<Page> {
+async function nextPage(origin: Origin, query: URLSearchParams, cursors: ListCursors, cursor: 'after' | 'before', id: string, limit: number): Promise<Page> {
   const params = new URLSearchParams(query);
-  params.delete('after');
-  params.delete('before');
-  params.set(cursor, id);
+  params.delete(cursors.after);
+  params.delete(cursors.before);
+  params.set(cursors[cursor], id);
   params.set('limit', String(limit));
   const { inner, req } = origin;
   const up = await inner.send({ ...req, method: 'GET', search: `?${params}`, headers: { ...req.headers }, body: null });

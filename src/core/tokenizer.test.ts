@@ -1,0 +1,62 @@
+import { Tiktoken } from 'js-tiktoken/lite';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { countTokens, encodingChunks, generatedText, loadTokenizer } from './tokenizer.js';
+
+// The tokenizer counts text a client sends (count_tokens for an OpenAI model, the prompt of a stream cut before its
+// usage, the echo model). Found by an outside review: js-tiktoken's byte-pair merge is quadratic in the length of one
+// piece, so 10,000 'a's held the event loop 15 s and 40,000 three minutes: one request stalled the gateway.
+
+describe('tokenizer', () => {
+  let exact: Tiktoken;
+  beforeAll(async () => {
+    const { default: ranks } = await import('js-tiktoken/ranks/o200k_base');
+    exact = new Tiktoken(ranks);
+    await loadTokenizer();
+  });
+
+  it('counts ordinary text exactly as o200k_base does: words, URLs, code, other scripts, emoji', async () => {
+    const texts = [
+      'Hello, Claude! antidisestablishmentarianism and internationalization',
+      'https://example.com/some/long/path/to/a/resource?query=string&another=value#fragment',
+      'function computeTheAverageOfAllValues(values) {\n  return values.reduce((a, b) => a + b, 0) / values.length;\n}',
+      'Die Donaudampfschifffahrtsgesellschaftskapitänsmütze — 1234567890 — ½ ¾',
+      '東京は日本の首都であり、世界最大の都市圏の一つです。 Привет, мир! 😀👍🏽',
+      'line one\n\n\n    indented line two\t\ttabs   ',
+    ];
+    for (const text of texts) {
+      expect(await countTokens(text), text).toBe(exact.encode(text).length);
+      const g = await generatedText(text);
+      expect(g.tokens, text).toBe(exact.encode(text).length);
+      expect(g.pieces.join(''), text).toBe(text);
+    }
+  });
+
+  it('cuts only long runs of one kind of character, never a surrogate pair, and the pieces join to the text', () => {
+    expect(encodingChunks('short text')).toEqual(['short text']);
+    const long = `${'a'.repeat(200)} ${'!'.repeat(100)}${'😀'.repeat(40)}${' '.repeat(90)}${'9'.repeat(500)}`;
+    const chunks = encodingChunks(long);
+    expect(chunks.join('')).toBe(long);
+    expect(chunks.length).toBeGreaterThan(5);
+    for (const c of chunks) expect(c.charCodeAt(0) >= 0xdc00 && c.charCodeAt(0) <= 0xdfff, c).toBe(false);
+    // Digits are taken three at a time by the pattern: a run of them is never cut.
+    expect(encodingChunks('9'.repeat(500))).toHaveLength(1);
+  });
+
+  it('takes linear time on a single long run, and lets other work run meanwhile', async () => {
+    const order: string[] = [];
+    const started = performance.now();
+    const counting = countTokens('a'.repeat(60_000)).then((n) => {
+      order.push('counted');
+      return n;
+    });
+    setTimeout(() => order.push('timer'), 0);
+    expect(await counting).toBe(7_500);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(order).toEqual(['timer', 'counted']);
+    for (const text of [' '.repeat(40_000), '!'.repeat(40_000), '\n'.repeat(40_000), 'é'.repeat(20_000), '東'.repeat(15_000)]) {
+      const t = performance.now();
+      await countTokens(text);
+      expect(performance.now() - t, text.slice(0, 1)).toBeLessThan(10_000);
+    }
+  }, 30_000);
+});

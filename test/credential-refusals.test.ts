@@ -1,0 +1,103 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './harness/server.js';
+
+// A provider's answer of 401/403 disables the credential it was sent with, for every request (issue 20 §3). Found by
+// an outside review: a client chooses what it asks for, and a provider refuses some requests whatever the key — OpenAI
+// answers 403 to its billing endpoints called with any API key ("must be made with a session key"), and 401 "Missing
+// scopes" to a restricted provider key outside its scopes, Anthropic 403 permission_error to a resource the account may
+// not use. One such request from any read-only key disabled every key of the provider: every project's requests failed.
+// Only a refusal of the credential itself (a 401 that names no missing permission or scope) disables it now.
+
+const ORG = '/v1/organization';
+const GOOD = ['sk-prov-aaaa-0000', 'sk-prov-bbbb-0000'];
+
+interface Up {
+  server: Server;
+  url: string;
+  seen: string[];
+}
+
+/** An OpenAI-compatible provider that knows two keys, refuses its billing endpoint and a scope to every key, and 401s any other key. */
+async function startProvider(): Promise<Up> {
+  const seen: string[] = [];
+  const server = createServer(async (req, res) => {
+    for await (const _ of req);
+    const key = String(req.headers.authorization ?? '').replace(/^Bearer /, '');
+    seen.push(`${req.method} ${req.url} ${key}`);
+    const json = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const path = (req.url ?? '').split('?')[0];
+    if (!GOOD.includes(key)) return json(401, { error: { message: 'Incorrect API key provided: sk-prov-****0000.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
+    if (path.startsWith('/v1/dashboard/')) {
+      return json(403, { error: { message: `Your request to GET ${path} must be made with a session key (that is, it can only be made from the browser). You made it with the following key type: secret.`, type: 'invalid_request_error', param: null, code: null } });
+    }
+    if (path.startsWith('/v1/fine_tuning')) {
+      return json(401, { error: { message: 'You have insufficient permissions for this operation. Missing scopes: api.fine_tuning.jobs.read. Check that you have the correct role in your organization (Reader, Writer, Owner) and project (Member, Owner), and if you\'re using a restricted API key, that it has the necessary scopes.', type: 'invalid_request_error', param: null, code: null } });
+    }
+    if (path.startsWith('/v1/containers')) {
+      return json(403, { error: { message: 'Project proj_abc does not have access to this resource.', type: 'invalid_request_error', param: null, code: 'permission_denied' } });
+    }
+    json(200, { id: 'c', object: 'chat.completion', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, seen };
+}
+
+describe("a request the provider refuses whatever the key does not disable the provider's keys", () => {
+  let up: Up;
+  let t: TestServer;
+  let full: string;
+  let readOnly: string;
+  const chat = (key: string) => t.api('POST', '/v1/chat/completions', { key, body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] } });
+
+  beforeAll(async () => {
+    up = await startProvider();
+    const file = join(mkdtempSync(join(tmpdir(), 'tollgate-refusals-')), 'tollgate.config.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        providers: [{ name: 'pooled', base_url: up.url, credentials: [{ api_key_env: 'PROV_A' }, { api_key_env: 'PROV_B' }, { api_key_env: 'PROV_REVOKED' }] }],
+        default_provider: 'pooled',
+      }),
+    );
+    t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, PROV_A: GOOD[0], PROV_B: GOOD[1], PROV_REVOKED: 'sk-prov-revoked-0000' } });
+    full = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'full' } })).body.value;
+    readOnly = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'ro', permissions: 'read_only' } })).body.value;
+  });
+  afterAll(async () => {
+    await t?.close();
+    up?.server.close();
+  });
+
+  it('refusals of the request (403, a 401 naming missing scopes) are answered, and every key stays in use', async () => {
+    for (let i = 0; i < 5; i++) {
+      for (const [key, path] of [
+        [readOnly, '/v1/dashboard/billing/usage'],
+        // Its words quote the path: no wording a client can put in it disables a key.
+        [readOnly, '/v1/dashboard/api-key-revoked'],
+        [readOnly, '/v1/fine_tuning/jobs'],
+        [full, '/v1/containers'],
+      ] as const) {
+        const r = await t.api('GET', path, { key });
+        expect(r.status, path).toBe(502);
+        expect(r.body.error.code).toBe('upstream_auth_failed');
+      }
+    }
+    for (let i = 0; i < 20; i++) expect((await chat(full)).status).toBe(200);
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    for (const variable of ['PROV_A', 'PROV_B']) expect(metrics, variable).toMatch(new RegExp(`tollgate_provider_credential_usable\\{provider="pooled",credential="${variable}"\\} 1`));
+  });
+
+  it('a key the provider says is wrong is still disabled, and requests go on with the others', async () => {
+    for (let i = 0; i < 30; i++) expect((await chat(full)).status).toBe(200);
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/tollgate_provider_credential_usable\{provider="pooled",credential="PROV_REVOKED"\} 0/);
+  });
+});
