@@ -153,6 +153,25 @@ describe('UsageLineWriter', () => {
     expect(w.take().toString('utf8')).toBe(`${toUsageLine(event)}\n${toUsageLine(odd[1])}\n`);
   });
 
+  it('copies a value repeated from an earlier line, never from bytes taken or rolled back since', () => {
+    const w = new UsageLineWriter();
+    const first = usageEvent({ id: 'evt_a', model: 'model-a' });
+    const again = usageEvent({ id: 'evt_b', model: 'model-a', orgId: 'org-2' });
+    w.append(first);
+    w.append(again);
+    expect(w.take().toString('utf8')).toBe(`${toUsageLine(first)}\n${toUsageLine(again)}\n`);
+    // The same values after a take, further along the line (a longer id): where they lay has been written over.
+    const later = usageEvent({ id: 'evt_with_a_much_longer_id_than_before', model: 'model-a' });
+    w.append(later);
+    expect(w.take().toString('utf8')).toBe(`${toUsageLine(later)}\n`);
+    // A refused event's values were written, then rolled back: the next line writes over them.
+    w.append(first);
+    expect(() => w.append(usageEvent({ id: 'evt_c', model: 'model-c', costNanoUsd: 1n as unknown as number }))).toThrow(TypeError);
+    const after = usageEvent({ id: 'evt_with_a_much_longer_id_than_evt_c', model: 'model-c' });
+    w.append(after);
+    expect(w.take().toString('utf8')).toBe(`${toUsageLine(first)}\n${toUsageLine(after)}\n`);
+  });
+
   it('grows past its first buffer, and starts empty after each take', () => {
     const w = new UsageLineWriter();
     const long = Array.from({ length: 200 }, (_, i) => usageEvent({ id: `evt_${i}`, model: `m-${'x'.repeat(300)}-${i}` }));
