@@ -10,6 +10,7 @@ import {
   usageLinesIn,
   usageLinesToBytes,
   usageRowOf,
+  usageValuesEach,
   usageValuesIn,
   usageValuesOf,
 } from './usage-line.js';
@@ -59,6 +60,20 @@ describe('usage lines', () => {
     expect(usageLinesIn(padded.subarray(2, 2 + bytes.length))).toEqual(lines);
     expect(usageValuesIn(bytes)).toEqual(lines.map(usageValuesOf));
     expect(usageLinesIn(new Uint8Array(0))).toEqual([]);
+  });
+
+  it('reads the values one line at a time from a view into a larger buffer, each line only when asked for', () => {
+    const lines = [toUsageLine(event), toUsageLine({ ...event, id: 'evt_2', model: 'modèle €' })];
+    const bytes = usageLinesToBytes(lines);
+    const padded = Buffer.concat([Buffer.from('xx'), bytes, Buffer.from('\n\nyy')]);
+    const view = padded.subarray(2, 2 + bytes.length + 2);
+    expect([...usageValuesEach(view)]).toEqual(usageValuesIn(view));
+    expect([...usageValuesEach(new Uint8Array(0))]).toEqual([]);
+    // The last line without its newline still reads; a line that is no event throws only once it is reached.
+    expect([...usageValuesEach(Buffer.from(lines[0]))]).toEqual([usageValuesOf(lines[0])]);
+    const each = usageValuesEach(Buffer.from(`${lines[0]}\nnot json\n`));
+    expect(each.next().value).toEqual(usageValuesOf(lines[0]));
+    expect(() => each.next()).toThrow();
   });
 
   it('reads the 20-value lines logged before units and unpriced, as 0 and 0', () => {

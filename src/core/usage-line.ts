@@ -124,6 +124,21 @@ export function usageValuesIn(bytes: Uint8Array): UsageValues[] {
   return usageLinesIn(bytes).map(usageValuesOf);
 }
 
+/**
+ * The same values one line at a time, each read only when asked for: a writer that is done with a line before it
+ * reads the next never holds a whole batch of them (the text is decoded once; each line is a slice of it).
+ */
+export function* usageValuesEach(bytes: Uint8Array): Generator<UsageValues, void, undefined> {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  let from = 0;
+  while (from < text.length) {
+    let to = text.indexOf('\n', from);
+    if (to < 0) to = text.length;
+    if (to > from) yield usageValuesOf(text.slice(from, to));
+    from = to + 1;
+  }
+}
+
 /** The usage_events row of a line's values (one object literal in column order: see `compiled`). */
 export const usageRowOf: (values: UsageValues) => UsageRow = compiled(['v'], `return { ${USAGE_COLUMNS.map(([c], i) => `${c}: v[${i}]`).join(', ')} };`);
 
