@@ -31,7 +31,8 @@ import { profileServer, type StartServer } from './gateway-diagnostics.js';
 //   node --import tsx bench/quick.ts --snapshot   copies dist/ (built now) to .tmp/quick-base/dist: the A side
 //   QUICK_BASE=.tmp/quick-base/dist node --import tsx bench/quick.ts
 //
-// QUICK_SECONDS (per run, default 4), QUICK_ROUNDS (default 3), QUICK_CONNS ("32" or "1,32"), QUICK_MODES
+// QUICK_A_FLAGS / QUICK_B_FLAGS: Node flags for A's or B's process (e.g. "--max-semi-space-size=4"; A may then be
+// the same build as B). QUICK_SECONDS (per run, default 4), QUICK_ROUNDS (default 3), QUICK_CONNS ("32" or "1,32"), QUICK_MODES
 // ("non-stream", "stream" or both), QUICK_KEYS (keys in the database, default 1,000), QUICK_RSS=1 (each Tollgate
 // serves every key, then its resident memory is read), QUICK_THREADS=each (CPU by thread: each of the threads
 // started after V8's apart, in the order they started, instead of summed), QUICK_PROFILE=limited|plain (then B under --cpu-prof with that
@@ -157,7 +158,8 @@ async function main(): Promise<void> {
       // Each build its own copy of the seeded database, so that their usage writes do not meet.
       const dataDir = join(dir, `data-${name}`);
       cpSync(setup.env.TOLLGATE_DATA_DIR, dataDir, { recursive: true });
-      const s = await startBuild(`tollgate-${name}`, distDir, setup, dataDir);
+      const flags = (name === 'A' ? env.QUICK_A_FLAGS : env.QUICK_B_FLAGS)?.split(' ').filter(Boolean) ?? [];
+      const s = await startBuild(`tollgate-${name}`, distDir, setup, dataDir, flags);
       children.push(s.child);
       servers.push({ name, ...s });
       targets.push({ label: `${name} plain`, url: s.url, child: s.child, keyKind: 'plain', scripts: plain });
