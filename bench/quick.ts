@@ -31,10 +31,12 @@ import { profileServer, type StartServer } from './gateway-diagnostics.js';
 //   node --import tsx bench/quick.ts --snapshot   copies dist/ (built now) to .tmp/quick-base/dist: the A side
 //   QUICK_BASE=.tmp/quick-base/dist node --import tsx bench/quick.ts
 //
-// QUICK_SECONDS (per run, default 4), QUICK_ROUNDS (default 3), QUICK_CONNS ("32" or "1,32"), QUICK_MODES
+// QUICK_A_FLAGS / QUICK_B_FLAGS: Node flags for A's or B's process (e.g. "--max-semi-space-size=4"; A may then be
+// the same build as B). QUICK_SECONDS (per run, default 4), QUICK_ROUNDS (default 3), QUICK_CONNS ("32" or "1,32"), QUICK_MODES
 // ("non-stream", "stream" or both), QUICK_KEYS (keys in the database, default 1,000), QUICK_RSS=1 (each Tollgate
-// serves every key, then its resident memory is read), QUICK_PROFILE=limited|plain (then B under --cpu-prof with that
-// key: where its time goes, per request).
+// serves every key, then its resident memory is read), QUICK_THREADS=each (CPU by thread: each of the threads
+// started after V8's apart, in the order they started, instead of summed), QUICK_PROFILE=limited|plain (then B under --cpu-prof with that
+// key: where its time goes, per request) or QUICK_PROFILE=bare (the bare proxy under --cpu-prof, to set beside it).
 
 type KeyKind = 'plain' | 'limited';
 
@@ -88,7 +90,8 @@ function threadCpu(pid: number): Map<string, number> {
     for (const [i, tid] of tids.entries()) {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const name = tid === pid ? 'main' : comm !== 'node' ? comm : i <= 4 ? 'V8 platform' : 'later threads (workers)';
+      const later = env.QUICK_THREADS === 'each' ? `thread ${i}` : 'later threads (workers)';
+      const name = tid === pid ? 'main' : comm !== 'node' ? comm : i <= 4 ? 'V8 platform' : later;
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
     }
@@ -155,7 +158,8 @@ async function main(): Promise<void> {
       // Each build its own copy of the seeded database, so that their usage writes do not meet.
       const dataDir = join(dir, `data-${name}`);
       cpSync(setup.env.TOLLGATE_DATA_DIR, dataDir, { recursive: true });
-      const s = await startBuild(`tollgate-${name}`, distDir, setup, dataDir);
+      const flags = (name === 'A' ? env.QUICK_A_FLAGS : env.QUICK_B_FLAGS)?.split(' ').filter(Boolean) ?? [];
+      const s = await startBuild(`tollgate-${name}`, distDir, setup, dataDir, flags);
       children.push(s.child);
       servers.push({ name, ...s });
       targets.push({ label: `${name} plain`, url: s.url, child: s.child, keyKind: 'plain', scripts: plain });
@@ -207,15 +211,24 @@ async function main(): Promise<void> {
       const bareRss = residentMb(bare.pid);
       out.push(`RSS of the bare proxy: ${bareRss?.now} MB (peak ${bareRss?.peak} MB)`);
     }
-    const profiled = env.QUICK_PROFILE as KeyKind | undefined;
+    const profiled = env.QUICK_PROFILE as KeyKind | 'bare' | undefined;
     if (profiled) {
-      // B under --cpu-prof (its own copy of the database), at the largest connection count, in the first mode.
-      const start: StartServer = async (flags) => startBuild('tollgate-B-profiled', join(REPO_ROOT, 'dist'), setup, join(dir, 'data-B'), flags);
+      // B (its own copy of the database), or the bare proxy, under --cpu-prof at the largest connection count, in the
+      // first mode.
+      const start: StartServer =
+        profiled === 'bare'
+          ? async (flags) => {
+              const child = spawnNode('bare-proxy-profiled', flags, ['bench/bare-proxy.ts', upstreamUrl], childEnv({}));
+              return { child, url: `http://127.0.0.1:${(await waitForOutput(child, /LISTENING (\d+)/, 30_000))[1]}` };
+            }
+          : async (flags) => startBuild('tollgate-B-profiled', join(REPO_ROOT, 'dist'), setup, join(dir, 'data-B'), flags);
       const key = profiled === 'limited' ? setup.limitedKey : setup.singleKey;
+      const keyKind = profiled === 'limited' ? 'limited' : 'plain';
       const connections = Math.max(...conns);
-      const r = await profileServer('tollgate', start, { dir, key, keyKind: profiled, mode: modes[0], connections, durationS: seconds * 2, warmupS: 2 });
+      const r = await profileServer(profiled === 'bare' ? 'bare-proxy' : 'tollgate', start, { dir, key, keyKind, mode: modes[0], connections, durationS: seconds * 2, warmupS: 2 });
       const perReq = (ms: number) => ((ms * 1000) / r.requestsInWindow).toFixed(1);
-      out.push(`\nB under --cpu-prof, ${profiled} key, ${modes[0]}, c=${connections}: ${r.rps} req/s, ${r.cpuUsPerRequest} CPU µs/req, idle ${Math.round((r.summary.idleMs / r.summary.windowMs) * 100)}%, ${r.file}`);
+      const who = profiled === 'bare' ? 'the bare proxy' : `B, ${profiled} key,`;
+      out.push(`\n${who} under --cpu-prof, ${modes[0]}, c=${connections}: ${r.rps} req/s, ${r.cpuUsPerRequest} CPU µs/req, idle ${Math.round((r.summary.idleMs / r.summary.windowMs) * 100)}%, ${r.file}`);
       out.push('| Component | µs/req |', '|---|---:|', ...r.summary.components.map((c) => `| ${c.name} | ${perReq(c.ms)} |`));
       out.push('| Self | µs/req |', '|---|---:|', ...r.summary.topSelf.slice(0, 30).map((c) => `| ${c.name} | ${perReq(c.ms)} |`));
       out.push('| Inclusive | µs/req |', '|---|---:|', ...r.summary.topInclusive.slice(0, 30).map((c) => `| ${c.name} | ${perReq(c.ms)} |`));

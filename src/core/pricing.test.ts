@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { costNanoUsd, DEFAULT_PRICES, priceFor, snapshotBase } from './pricing.js';
+import { costNanoUsd, DEFAULT_PRICES, nanoToUsdText6, priceFor, snapshotBase } from './pricing.js';
 
 describe('pricing', () => {
   it('finds exact names and dated snapshots of them', () => {
@@ -99,5 +99,19 @@ describe('pricing', () => {
     const haiku = DEFAULT_PRICES['claude-haiku-5-5'];
     expect(costNanoUsd(haiku, { input: 100_000, cached: 0, output: 10 })).toBe(100_000 * 100 + 10 * 500);
     expect(costNanoUsd(haiku, { input: 100_001, cached: 50_000, cacheWrite: 50_000, output: 10 })).toBe(1 * 500 + 50_000 * 50 + 50_000 * 625 + 10 * 2500);
+  });
+});
+
+describe('nanoToUsdText6', () => {
+  it('writes the same text as (nano / 1e9).toFixed(6), for every magnitude, near and at the halfway cases', () => {
+    const values = [0, 1, 499, 500, 501, 999, 1000, 1499, 1500, 1501, 99_999_999, 100_000_000, 999_999_499, 999_999_500, 999_999_501];
+    values.push(5_000_000_000, 123_456_789_012, 1e15 - 1, 1e15, 1e15 + 1, 2 ** 53 + 2, 1.5, 0.25, -1, -500, -1_000_000_000);
+    // A fixed sequence of pseudo-random amounts, from nano-dollars to millions of dollars.
+    let seed = 42;
+    for (let i = 0; i < 20_000; i++) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      values.push(Math.floor((seed / 2 ** 31) * 10 ** (i % 16)));
+    }
+    for (const v of values) expect(nanoToUsdText6(v), String(v)).toBe((v / 1e9).toFixed(6));
   });
 });

@@ -10,6 +10,7 @@ import {
   usageLinesIn,
   usageLinesToBytes,
   usageRowOf,
+  usageValuesEach,
   usageValuesIn,
   usageValuesOf,
 } from './usage-line.js';
@@ -59,6 +60,20 @@ describe('usage lines', () => {
     expect(usageLinesIn(padded.subarray(2, 2 + bytes.length))).toEqual(lines);
     expect(usageValuesIn(bytes)).toEqual(lines.map(usageValuesOf));
     expect(usageLinesIn(new Uint8Array(0))).toEqual([]);
+  });
+
+  it('reads the values one line at a time from a view into a larger buffer, each line only when asked for', () => {
+    const lines = [toUsageLine(event), toUsageLine({ ...event, id: 'evt_2', model: 'modèle €' })];
+    const bytes = usageLinesToBytes(lines);
+    const padded = Buffer.concat([Buffer.from('xx'), bytes, Buffer.from('\n\nyy')]);
+    const view = padded.subarray(2, 2 + bytes.length + 2);
+    expect([...usageValuesEach(view)]).toEqual(usageValuesIn(view));
+    expect([...usageValuesEach(new Uint8Array(0))]).toEqual([]);
+    // The last line without its newline still reads; a line that is no event throws only once it is reached.
+    expect([...usageValuesEach(Buffer.from(lines[0]))]).toEqual([usageValuesOf(lines[0])]);
+    const each = usageValuesEach(Buffer.from(`${lines[0]}\nnot json\n`));
+    expect(each.next().value).toEqual(usageValuesOf(lines[0]));
+    expect(() => each.next()).toThrow();
   });
 
   it('reads the 20-value lines logged before units and unpriced, as 0 and 0', () => {
@@ -151,6 +166,25 @@ describe('UsageLineWriter', () => {
     w.append(odd[1]);
     expect(w.count).toBe(2);
     expect(w.take().toString('utf8')).toBe(`${toUsageLine(event)}\n${toUsageLine(odd[1])}\n`);
+  });
+
+  it('copies a value repeated from an earlier line, never from bytes taken or rolled back since', () => {
+    const w = new UsageLineWriter();
+    const first = usageEvent({ id: 'evt_a', model: 'model-a' });
+    const again = usageEvent({ id: 'evt_b', model: 'model-a', orgId: 'org-2' });
+    w.append(first);
+    w.append(again);
+    expect(w.take().toString('utf8')).toBe(`${toUsageLine(first)}\n${toUsageLine(again)}\n`);
+    // The same values after a take, further along the line (a longer id): where they lay has been written over.
+    const later = usageEvent({ id: 'evt_with_a_much_longer_id_than_before', model: 'model-a' });
+    w.append(later);
+    expect(w.take().toString('utf8')).toBe(`${toUsageLine(later)}\n`);
+    // A refused event's values were written, then rolled back: the next line writes over them.
+    w.append(first);
+    expect(() => w.append(usageEvent({ id: 'evt_c', model: 'model-c', costNanoUsd: 1n as unknown as number }))).toThrow(TypeError);
+    const after = usageEvent({ id: 'evt_with_a_much_longer_id_than_evt_c', model: 'model-c' });
+    w.append(after);
+    expect(w.take().toString('utf8')).toBe(`${toUsageLine(first)}\n${toUsageLine(after)}\n`);
   });
 
   it('grows past its first buffer, and starts empty after each take', () => {

@@ -19,7 +19,7 @@ import {
 import type { AcquireOutcome, CounterCheck, LimitStore, RateCheck } from '../core/limit-store.js';
 import { keyRange, keyTtlSeconds } from '../core/periods.js';
 import type { MeterPlan } from '../core/metering-plan.js';
-import { costNanoUsd, type TokenCounts } from '../core/pricing.js';
+import { costNanoUsd, nanoToUsdText6, type TokenCounts } from '../core/pricing.js';
 import type { KeyRecord } from '../core/verify.js';
 import type { Admission, AdmitInput, RequestGuard } from '../core/request-guard.js';
 import type { ServiceDeps } from './context.js';
@@ -413,7 +413,7 @@ function headersOf(outcome: AcquireOutcome, plan: LimitPlan): Record<string, str
     if (m.kind === 'quota') quota = quota === null ? left : Math.min(quota, left);
     else if (m.cap < Number.MAX_SAFE_INTEGER) budget = budget === null ? left : Math.min(budget, left);
   }
-  if (budget !== null) h['x-tollgate-remaining-budget-usd'] = (budget / 1e9).toFixed(6);
+  if (budget !== null) h['x-tollgate-remaining-budget-usd'] = nanoToUsdText6(budget);
   if (quota !== null) h['x-tollgate-remaining-requests-quota'] = String(quota);
   return h;
 }

@@ -1,9 +1,9 @@
 import type SQLite from 'better-sqlite3';
 import type { KeyNetworkRow, LastUsedRows } from '../core/ports.js';
 import type { ModelPrice } from '../core/pricing.js';
-import { USAGE_COLUMNS, type UsageRow, type UsageValues, usageRowOf } from '../core/usage-line.js';
-import { COSTS_KEY_KEY, COSTS_KEY_SUMS, ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES } from './schema-rollups.js';
-import { aggregateRollups } from './usage-rollups.js';
+import { USAGE_COLUMNS, type UsageValues, usageRowOf } from '../core/usage-line.js';
+import { COSTS_KEY_KEY, COSTS_KEY_SUMS, ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES, type UsageCostsKeyTable, type UsageRollupsTable } from './schema-rollups.js';
+import { RollupAggregator } from './usage-rollups.js';
 
 // The SQLite usage sink's statements, prepared on one better-sqlite3 connection: the usage worker's own, or the
 // gateway's where no worker runs (sqlite-usage-sink.ts). Synchronous, as better-sqlite3 is.
@@ -15,9 +15,10 @@ type Prices = Readonly<Record<string, ModelPrice>>;
 
 /**
  * A usage batch in one transaction: insert-or-ignore by event id (positional parameters: values as the usage lines
- * carry them), then roll up only the newly inserted events.
+ * carry them), each newly inserted event folded into the rollups as it goes, which are then written. The batch may be
+ * read one event at a time (usageValuesEach): no event is held past its own insert.
  */
-export function preparedBatchWriter(sqlite: SQLite.Database, prices: Prices): (batch: UsageValues[]) => void {
+export function preparedBatchWriter(sqlite: SQLite.Database, prices: Prices): (batch: Iterable<UsageValues>) => void {
   const columns = USAGE_COLUMNS.map(([c]) => c);
   const insert = sqlite.prepare(`INSERT INTO usage_events (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT(id) DO NOTHING`);
   const rollupColumns = [...ROLLUP_KEY, ...ROLLUP_SUMS];
@@ -25,27 +26,40 @@ export function preparedBatchWriter(sqlite: SQLite.Database, prices: Prices): (b
     ROLLUP_TABLES.map(({ table }) => [
       table,
       sqlite.prepare(
-        `INSERT INTO ${table} (${rollupColumns.join(', ')}) VALUES (${rollupColumns.map((c) => `@${c}`).join(', ')}) ` +
+        `INSERT INTO ${table} (${rollupColumns.join(', ')}) VALUES (${rollupColumns.map(() => '?').join(', ')}) ` +
           `ON CONFLICT(${ROLLUP_KEY.join(', ')}) DO UPDATE SET ${ROLLUP_SUMS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`,
       ),
     ]),
   );
   const costColumns = [...COSTS_KEY_KEY, ...COSTS_KEY_SUMS];
   const costsByKey = sqlite.prepare(
-    `INSERT INTO usage_costs_key_1d (${costColumns.join(', ')}) VALUES (${costColumns.map((c) => `@${c}`).join(', ')}) ` +
+    `INSERT INTO usage_costs_key_1d (${costColumns.join(', ')}) VALUES (${costColumns.map(() => '?').join(', ')}) ` +
       `ON CONFLICT(${COSTS_KEY_KEY.join(', ')}) DO UPDATE SET ${COSTS_KEY_SUMS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`,
   );
-  return sqlite.transaction((batch: UsageValues[]) => {
-    const inserted: UsageRow[] = [];
-    for (const values of batch) if (insert.run(values).changes === 1) inserted.push(usageRowOf(values));
-    if (inserted.length === 0) return;
-    const rows = aggregateRollups(inserted, prices);
+  // Values as positional arguments (`run(...values)`): better-sqlite3 binds them ~0.5 µs faster per usage row than
+  // an array (or an object by name), which it reads element by element through V8's API.
+  const rollupArgs = compiledArgs<UsageRollupsTable>(rollupColumns);
+  const costArgs = compiledArgs<UsageCostsKeyTable>(costColumns);
+  return sqlite.transaction((batch: Iterable<UsageValues>) => {
+    const rollups = new RollupAggregator(prices);
+    for (const values of batch) if (insert.run(...values).changes === 1) rollups.add(usageRowOf(values));
+    if (rollups.count === 0) return;
+    const rows = rollups.rows();
     for (const { table } of ROLLUP_TABLES) {
       const stmt = upserts.get(table) as SQLite.Statement;
-      for (const r of rows[table]) stmt.run(r);
+      for (const r of rows[table]) stmt.run(...rollupArgs(r));
     }
-    for (const r of rows.usage_costs_key_1d) costsByKey.run(r);
+    for (const r of rows.usage_costs_key_1d) costsByKey.run(...costArgs(r));
   });
+}
+
+/**
+ * A function from a row to its values in `columns`' order, written out as one array literal (the column names are
+ * constant identifiers of the schema, never input): V8 reads each property by a fixed name instead of by a key.
+ */
+function compiledArgs<T>(columns: readonly string[]): (row: T) => unknown[] {
+  if (!columns.every((c) => /^[a-z_]+$/.test(c))) throw new Error('rollup columns must be identifiers');
+  return new Function('r', `return [${columns.map((c) => `r.${c}`).join(', ')}];`) as (row: T) => unknown[];
 }
 
 /**

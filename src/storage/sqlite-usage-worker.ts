@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import type { KeyNetworkRow, LastUsedRows } from '../core/ports.js';
-import { usageValuesIn } from '../core/usage-line.js';
+import { usageValuesEach } from '../core/usage-line.js';
 import { eventPruner, lastUsedWriter, networkWriter, preparedBatchWriter, WORKER_CHECKPOINT_PAGES } from './sqlite-usage-statements.js';
 
 // Worker thread: the SQLite usage sink's writes, on its own connection, off the gateway's event loop.
@@ -44,7 +44,7 @@ parentPort?.on('message', (m: Message) => {
     if (m.lastUsed) writeLastUsed(m.lastUsed);
     else if (m.network) result = writeNetwork(m.network);
     else if (m.prune) result = prune(m.prune.beforeMs, m.prune.max);
-    else if (m.bytes) writeAll(usageValuesIn(m.bytes));
+    else if (m.bytes) writeAll(usageValuesEach(m.bytes));
     parentPort?.postMessage({ id: m.id, result });
   } catch (err) {
     // The code and name go along: the recorder tells data errors (split and set aside) from others (retried) by them.
