@@ -203,6 +203,8 @@ export async function forwardTranslated(
 
 interface TranslatedStream {
   complete: boolean;
+  /** Whether `tokens` are the stream's final usage. */
+  final: boolean;
   tokens: TokenCounts | null;
   /** Generated output seen, for counting when the upstream reported no usage or the stream ended before its last. */
   text: string;
@@ -252,7 +254,7 @@ async function relayTranslatedStream(
   }
   if (isClientGone()) res.destroy();
   else if (!res.destroyed) res.end(translator.ended ? undefined : CUT_OFF[format]);
-  return { complete: translator.complete, tokens: translator.tokens, text: translator.text };
+  return { complete: translator.complete, final: translator.final, tokens: translator.tokens, text: translator.text };
 }
 
 /**
