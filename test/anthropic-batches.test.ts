@@ -38,11 +38,14 @@ async function startBatches(): Promise<{ server: Server; url: string; batches: B
       res.end(JSON.stringify(body));
     };
     const notFound = () => json(404, { type: 'error', error: { type: 'not_found_error', message: 'Not found' } });
+    if (req.headers['x-api-key'] !== 'sk-ant-provider') return json(401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } });
     const parts = url.pathname.split('/').filter(Boolean);
     if (parts[1] !== 'messages' || parts[2] !== 'batches') return notFound();
     if (parts.length === 3 && req.method === 'POST') {
       seq++;
-      const b: Batch = { id: `msgbatch_${String(seq).padStart(4, '0')}`, type: 'message_batch', processing_status: 'in_progress', created_at: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString(), results_url: null };
+      const id = `msgbatch_${String(seq).padStart(4, '0')}`;
+      // Ended at once, its results at the provider's own address, as Anthropic names them.
+      const b: Batch = { id, type: 'message_batch', processing_status: 'ended', created_at: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString(), results_url: `http://${req.headers.host}/v1/messages/batches/${id}/results` };
       batches.push(b);
       return json(200, b);
     }
@@ -126,5 +129,14 @@ describeEachDatabase("Anthropic's message batches are their project's", (backend
     }
     // The creator still has it.
     expect((await call(b, 'GET', `/v1/messages/batches/${theirs.id}/results`)).text).toContain(`answer of ${theirs.id}`);
+  });
+
+  it("names the results on Tollgate, so the SDK reads them through it with the client's key, never at the provider", async () => {
+    const mine = await client(a).messages.batches.create({ requests: [request] });
+    expect((await client(a).messages.batches.retrieve(mine.id)).results_url).toBe(`/v1/messages/batches/${mine.id}/results`);
+    const results = [];
+    for await (const r of await client(a).messages.batches.results(mine.id)) results.push(r);
+    expect(JSON.stringify(results)).toContain(`answer of ${mine.id}`);
+    for await (const listed of client(a).messages.batches.list()) expect(listed.results_url).toBe(`/v1/messages/batches/${listed.id}/results`);
   });
 });

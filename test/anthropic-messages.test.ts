@@ -184,12 +184,16 @@ describe("Anthropic's Messages API with the Anthropic SDK", () => {
       expect(p.anthropic.seen.every((s) => !JSON.parse(s.body || '{}').max_tokens || JSON.parse(s.body).max_tokens !== 600)).toBe(true);
     });
 
-    it('a spend limit: fast mode and regional inference, billed at multiples of the rates the usage does not state, are refused, never forwarded', async () => {
+    it('a spend limit: fast mode and regional inference (billed at multiples the usage does not state), web fetch and MCP servers (input no reservation bounds) are refused, never forwarded', async () => {
       const budget = await newKey({ spend_limit: { threshold_amount: 100, interval: 'month' } });
       const sent = p.anthropic.seen.length;
       for (const extra of [{ speed: 'fast' }, { inference_geo: 'us' }]) {
         const err = await refused(client(budget.value).messages.create({ ...hello, ...extra } as never), 403, 'permission_error', 'endpoint_not_metered', Anthropic.PermissionDeniedError);
         expect(err.error.error.message).toContain('fast mode');
+      }
+      // So are tools whose results are input no reservation bounds: fetched pages, MCP servers' answers.
+      for (const extra of [{ tools: [{ type: 'web_fetch_20250910', name: 'web_fetch' }] }, { mcp_servers: [{ type: 'url', url: 'https://mcp.example/sse', name: 'big' }] }]) {
+        await refused(client(budget.value).messages.create({ ...hello, ...extra } as never), 403, 'permission_error', 'endpoint_not_metered', Anthropic.PermissionDeniedError);
       }
       expect(p.anthropic.seen.length).toBe(sent);
       // Their standard values ask for nothing more; a key without a spend limit may use them.

@@ -73,6 +73,16 @@ describeEachDatabase('a hard spend cap under a burst', (backend) => {
     expect(await spent(key.id)).toBe(13 * ANSWER_NANO);
   });
 
+  it('best_of candidates and a second, larger output limit are reserved too: a burst of them stays within the cap', async () => {
+    const key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'b', spend_limit: { threshold_amount: 1000, interval: 'month' } } })).body;
+    const completion = (body: Record<string, unknown>) =>
+      fetch(`${t.url}/v1/completions`, { method: 'POST', headers: { authorization: `Bearer ${key.value}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'o1', prompt: 'x', ...body }) });
+    // Each answer bills 12,500 tokens: 5 candidates of 2,500, or a max_tokens an OpenAI-compatible server honours.
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => completion(i % 2 ? { max_tokens: 2_500, best_of: 5 } : { max_completion_tokens: 1, max_tokens: 12_500 })));
+    expect(results.filter((r) => r.status === 200).length).toBeGreaterThan(0);
+    expect(await spent(key.id)).toBeLessThanOrEqual(10 * 1e9);
+  });
+
   it('a project cap holds the same way across its keys', async () => {
     const p = (await t.api('POST', `${ORG}/projects`, { body: { name: 'capped' } })).body.id;
     expect((await t.api('POST', `${ORG}/projects/${p}/spend_limit`, { body: { threshold_amount: 1000, interval: 'month' } })).status).toBe(200);

@@ -17,6 +17,7 @@ const PIECES = 100;
 /** Pieces the client reads before it hangs up; each is 10 tokens with o200k, so at least this many × 10 are billed. */
 const READ = 60;
 const REPORTED_OUTPUT = 1100;
+const FINAL_BEFORE_CUT = 50;
 
 /** An upstream that drips its answer in PIECES pieces, 5 ms apart, reporting the real usage only at the end. */
 async function startDrip(): Promise<{ server: Server; url: string }> {
@@ -44,8 +45,11 @@ async function startDrip(): Promise<{ server: Server; url: string }> {
       clearInterval(timer);
       if (anthropic) {
         res.write(ev('content_block_stop', { index: 0 }));
-        res.write(ev('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: REPORTED_OUTPUT } }));
-        res.end(ev('message_stop', {}));
+        // `…-nostop`: the final usage (a count of its own, below the tokenizer's), then the connection breaks.
+        const nostop = body.model.endsWith('-nostop');
+        res.write(ev('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: nostop ? FINAL_BEFORE_CUT : REPORTED_OUTPUT } }));
+        if (nostop) setTimeout(() => res.socket?.destroy(), 20);
+        else res.end(ev('message_stop', {}));
       } else {
         res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: body.model, choices: [], usage: { prompt_tokens: 10, completion_tokens: REPORTED_OUTPUT, total_tokens: 1110 } })}\n\n`);
         res.end('data: [DONE]\n\n');
@@ -135,6 +139,13 @@ describe('streams cut by their client are billed for the output they delivered',
     const chat = await run('/v1/chat/completions', { model: 'gpt-4o-mini', ...ask, tools });
     expect(chat.outcome).toBe('client_aborted');
     expect(chat.output_tokens).toBeGreaterThanOrEqual(READ * 5);
+  });
+
+  it("a stream cut after its final usage (Anthropic's message_delta) is billed that usage, not a count", async () => {
+    const cut = await run('/v1/messages', { model: 'claude-sonnet-4-5-nostop', ...ask }, true);
+    expect(cut.outcome).toBe('stream_interrupted');
+    expect(cut.output_tokens).toBe(FINAL_BEFORE_CUT);
+    expect((await run('/v1/chat/completions', { model: 'claude-sonnet-4-5-nostop', ...ask }, true)).output_tokens).toBe(FINAL_BEFORE_CUT);
   });
 
   it('a stream read to its end is billed what the upstream reported, not a count', async () => {

@@ -49,6 +49,20 @@ async function startUpstream(): Promise<Upstream> {
       setTimeout(() => req.socket.destroy(), 50);
       return;
     }
+    if (path === '/v1/vector_stores/vs_hop' || path === '/v1/files/file-hop/content') {
+      // Hop-by-hop headers (RFC 9110 §7.6.1), one of them named in Connection: for this connection only, never relayed.
+      res.writeHead(200, {
+        'content-type': path.endsWith('/content') ? 'application/octet-stream' : 'application/json',
+        connection: 'keep-alive, x-hop-secret',
+        'x-hop-secret': 'upstream-only',
+        upgrade: 'h2c',
+        trailer: 'x-checksum',
+        'proxy-authenticate': 'Basic realm="provider"',
+        te: 'trailers',
+        'x-kept': 'yes',
+      });
+      return res.end(path.endsWith('/content') ? 'bytes' : JSON.stringify({ id: 'vs_hop', object: 'vector_store' }));
+    }
     if (path === '/v1/fine_tuning/jobs/ftjob-1') {
       return json(200, { id: 'ftjob-1', object: 'fine_tuning.job', organization_id: 'org-AbCdEf0123456789xyzUVW', status: 'succeeded' });
     }
@@ -191,6 +205,19 @@ describeEachDatabase('gateway pass-through hygiene', (backend) => {
     await t.server.gateway.usage.flush();
     const ev = await t.server.runtime.database.db.selectFrom('usage_events').selectAll().where('endpoint', '=', '/files/{file_id}/content').where('outcome', '=', 'upstream_error').execute();
     expect(ev.length).toBeGreaterThan(0);
+  });
+
+  it("never relays the upstream's hop-by-hop headers, nor those its Connection header names", async () => {
+    await t.server.runtime.database.db
+      .insertInto('upstream_objects')
+      .values(['vs_hop', 'file-hop'].map((id) => ({ object_id: id, type: id.startsWith('vs') ? 'vector_store' : 'file', project_id: t.defaultProjectId, api_key_id: null, source: 'assigned', created_at: null, recorded_at: 0, deleted_at: null })))
+      .execute();
+    for (const path of ['/v1/vector_stores/vs_hop', '/v1/files/file-hop/content']) {
+      const res = await fetch(`${t.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('x-kept'), path).toBe('yes');
+      for (const name of ['x-hop-secret', 'upgrade', 'trailer', 'proxy-authenticate', 'te']) expect(res.headers.get(name), `${path} ${name}`).toBeNull();
+    }
   });
 
   it("turns the provider refusing its credentials into 502 upstream_auth_failed, without the provider's words", async () => {

@@ -46,6 +46,18 @@ describe('the reservation of a hard spend cap', () => {
     expect(boundTokens({ input: 'x' }, '/embeddings', 16_384).output).toBe(0);
   });
 
+  it('reserves for every answer generated and for the largest output limit declared, however the request spells them', () => {
+    // Legacy completions generate best_of candidates and bill them all, returning n.
+    expect(boundTokens({ prompt: 'x', max_tokens: 100, best_of: 5, n: 2 }, '/completions', 4_096).output).toBe(500);
+    expect(estimateTokens({ prompt: 'x', max_tokens: 100, best_of: 5 }, '/completions', 4_096).output).toBe(500);
+    // OpenAI-compatible servers coerce a numeric string.
+    expect(boundTokens({ messages: [], max_tokens: 10, n: '4' }, '/chat/completions', 16_384).output).toBe(40);
+    expect(boundTokens({ messages: [], max_tokens: 10, n: 'four' }, '/chat/completions', 16_384).output).toBe(10);
+    // Two limits that disagree: the larger is what an upstream may run to.
+    expect(boundTokens({ messages: [], max_completion_tokens: 1, max_tokens: 9_000 }, '/chat/completions', 16_384).output).toBe(9_000);
+    expect(estimateTokens({ messages: [], max_completion_tokens: 1, max_tokens: 9_000 }, '/chat/completions', 4_096).output).toBe(9_000);
+  });
+
   it("knows models' largest answers, their snapshots', a configured one, and assumes the most for the rest", () => {
     expect(maxOutputTokens('gpt-4o')).toBe(16_384);
     expect(maxOutputTokens('gpt-4o-2024-08-06')).toBe(16_384);

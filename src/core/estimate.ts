@@ -26,6 +26,33 @@ function textLength(v: unknown, depth = 0): number {
   return n;
 }
 
+/**
+ * How many answers a request has generated and billed: `n`, or the legacy completions' `best_of` (its candidates are
+ * generated and billed, though only `n` come back), whichever is more; a count sent as a numeric string counts too
+ * (OpenAI refuses one, but OpenAI-compatible servers that coerce types run it). At most 128.
+ */
+function answersAsked(body: Record<string, unknown>): number {
+  let most = 1;
+  for (const v of [body.n, body.best_of]) {
+    const count = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : 1;
+    if (count > most) most = count;
+  }
+  return Math.min(Math.ceil(most), 128);
+}
+
+/**
+ * The output limit a body declares: the largest of max_completion_tokens, max_tokens and max_output_tokens, so that a
+ * body setting two of them differently is reserved for the one an upstream may honour (an OpenAI-compatible server
+ * that reads only max_tokens); undefined when none is a positive number.
+ */
+function declaredMaxOutput(body: Record<string, unknown>): number | undefined {
+  let most: number | undefined;
+  for (const v of [body.max_completion_tokens, body.max_tokens, body.max_output_tokens]) {
+    if (typeof v === 'number' && v > 0 && (most === undefined || v > most)) most = v;
+  }
+  return most;
+}
+
 /** Upper-leaning token estimate of a request body. */
 export function estimateTokens(body: Record<string, unknown> | null, endpoint: string, defaultMaxOutput: number): TokenEstimate {
   if (!body) return { input: 0, output: 0 };
@@ -34,8 +61,8 @@ export function estimateTokens(body: Record<string, unknown> | null, endpoint: s
   const chars = textLength(source) + (body.system === undefined ? 0 : textLength(body.system));
   const input = Math.ceil(chars / 4) + (Array.isArray(body.messages) ? 3 * body.messages.length + 3 : 0);
   if (endpoint === '/embeddings') return { input, output: 0 };
-  const declared = [body.max_completion_tokens, body.max_tokens, body.max_output_tokens].find((v) => typeof v === 'number' && v > 0) as number | undefined;
-  const n = typeof body.n === 'number' && body.n > 1 ? Math.min(body.n, 128) : 1;
+  const declared = declaredMaxOutput(body);
+  const n = answersAsked(body);
   return { input, output: (declared ?? defaultMaxOutput) * n };
 }
 
@@ -85,7 +112,7 @@ export function boundTokens(body: Record<string, unknown> | null, endpoint: stri
   if (!body) return { input: 0, output: 0 };
   const input = objectBound(body, 0, true);
   if (endpoint === '/embeddings') return { input, output: 0 };
-  const declared = [body.max_completion_tokens, body.max_tokens, body.max_output_tokens].find((v) => typeof v === 'number' && v > 0) as number | undefined;
-  const n = typeof body.n === 'number' && body.n > 1 ? Math.min(body.n, 128) : 1;
+  const declared = declaredMaxOutput(body);
+  const n = answersAsked(body);
   return { input, output: (declared ?? modelMaxOutput) * n };
 }

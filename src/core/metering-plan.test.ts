@@ -30,13 +30,17 @@ describe('metering plan', () => {
   it("bills Anthropic's messages by token, counts tokens for free, and keeps its server tools from budgets", () => {
     expect(planMetering(input({ endpoint: '/messages', model: 'claude-sonnet-4-5-20250929', body: {} }))).toMatchObject({ kind: 'tokens', family: 'messages', priced: true, unmeterable: false });
     expect(planMetering(input({ endpoint: '/messages/count_tokens', model: 'claude-sonnet-4-5', body: {} }))).toMatchObject({ kind: 'free' });
-    for (const type of ['web_search_20250305', 'code_execution_20250825']) {
+    for (const type of ['web_search_20250305', 'code_execution_20250825', 'web_fetch_20250910']) {
       expect(planMetering(input({ endpoint: '/messages', model: 'claude-opus-4-6', body: { tools: [{ type, name: 'x' }] } })), type).toMatchObject({ kind: 'tokens', unmeterable: true });
     }
     // Client tools (run by the caller) cost only tokens.
     for (const tool of [{ name: 'get_weather', input_schema: { type: 'object' } }, { type: 'bash_20250124', name: 'bash' }, { type: 'text_editor_20250728', name: 'str_replace_based_edit_tool' }]) {
       expect(planMetering(input({ endpoint: '/messages', model: 'claude-opus-4-6', body: { tools: [tool] } })).unmeterable).toBe(false);
     }
+    // MCP servers' results are input no body bounds (Anthropic's connector, OpenAI's remote MCP tool).
+    expect(planMetering(input({ endpoint: '/messages', model: 'claude-opus-4-6', body: { mcp_servers: [{ type: 'url', url: 'https://mcp.example', name: 'x' }] } }))).toMatchObject({ unmeterable: true });
+    expect(planMetering(input({ endpoint: '/messages', model: 'claude-opus-4-6', body: { mcp_servers: [] } })).unmeterable).toBe(false);
+    expect(planMetering(input({ endpoint: '/responses', model: 'gpt-5', body: { tools: [{ type: 'mcp', server_url: 'https://mcp.example', server_label: 'x' }] } }))).toMatchObject({ unmeterable: true });
     // Fast mode and regional inference cost a multiple of the rates (not modelled): kept from budgets.
     for (const extra of [{ speed: 'fast' }, { inference_geo: 'us' }, { speed: 'turbo' }]) {
       expect(planMetering(input({ endpoint: '/messages', model: 'claude-opus-4-6', body: extra })), JSON.stringify(extra)).toMatchObject({ kind: 'tokens', unmeterable: true, priced: true });

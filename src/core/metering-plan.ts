@@ -160,7 +160,8 @@ function tokenPlan(i: PlanInput): MeterPlan {
   const deferred = i.endpoint === '/responses' && background !== undefined && background !== null && background !== false && i.body?.stream !== true;
   if (deferred) return plan('unmetered', 'background responses', { model: i.model, price, priced: pricesTokens(price), deferred: true });
   // Hosted tools bill per call or by tokens of their own, outside the answer's usage: billed as tokens, not for budgets.
-  const hosted = i.body !== null && (i.body.web_search_options !== undefined || usesHostedTool(i.body.tools));
+  // Anthropic's MCP connector likewise brings in tool results no body bounds, under a hard cap or not.
+  const hosted = i.body !== null && (i.body.web_search_options !== undefined || usesHostedTool(i.body.tools) || hasMcpServers(i.body.mcp_servers));
   // Anthropic's fast mode and regional inference are billed at a multiple of the model's rates that the usage does
   // not state and the price table does not model: billed at the standard rates, not for budgets.
   const uplifted = !hosted && i.endpoint === '/messages' && i.body !== null && (isUplift(i.body.speed, 'standard') || isUplift(i.body.inference_geo, 'global'));
@@ -180,23 +181,28 @@ function tokenPlan(i: PlanInput): MeterPlan {
   };
 }
 
-const HOSTED_TOOLS = 'hosted tools (web search, file search, code interpreter or execution, image generation)';
+const HOSTED_TOOLS = 'hosted tools (web search or fetch, file search, code interpreter or execution, image generation, MCP servers)';
+
+/** Whether a request names MCP servers the provider calls (Anthropic's `mcp_servers`): their results are input it bills. */
+const hasMcpServers = (v: unknown): boolean => Array.isArray(v) && v.length > 0;
 const UPLIFTS = "Anthropic's priced uplifts (fast mode `speed`, regional `inference_geo`)";
 
 /** Whether a member asks for something other than its standard value (absent and null are the standard). */
 const isUplift = (value: unknown, standard: string): boolean => value !== undefined && value !== null && value !== standard;
 
 /**
- * Whether a `tools` list declares a tool the provider bills apart from tokens: OpenAI's hosted tools, Anthropic's web
- * search (per search) and code execution (per container hour). Function, custom and client-run tools (Anthropic's bash,
- * text editor, computer use) cost nothing extra.
+ * Whether a `tools` list declares a tool the provider bills apart from tokens, or whose results come in as input no
+ * reservation can bound: OpenAI's hosted tools, Anthropic's web search (per search), code execution (per container
+ * hour) and web fetch (the pages it fetches are input tokens, up to the context window). Function, custom and
+ * client-run tools (Anthropic's bash, text editor, computer use) cost nothing extra: their results come in the body.
+ * OpenAI's remote MCP tool (`mcp`) brings in its servers' results as Anthropic's connector does.
  */
 function usesHostedTool(tools: unknown): boolean {
   if (!Array.isArray(tools)) return false;
   for (const t of tools) {
     const type = t !== null && typeof t === 'object' ? (t as { type?: unknown }).type : undefined;
     if (typeof type !== 'string') continue;
-    if (type.startsWith('web_search') || type === 'file_search' || type === 'code_interpreter' || type === 'image_generation' || type.startsWith('code_execution')) return true;
+    if (type.startsWith('web_search') || type.startsWith('web_fetch') || type === 'mcp' || type === 'file_search' || type === 'code_interpreter' || type === 'image_generation' || type.startsWith('code_execution')) return true;
   }
   return false;
 }

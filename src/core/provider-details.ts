@@ -17,3 +17,15 @@ export function withoutProviderDetails(text: string, secrets: readonly string[])
   for (const s of secrets) if (s.length >= 8) out = out.split(s).join('[provider key]');
   return out.replace(MASKED_KEY, '[provider key]').replace(ORG_ID, '[provider organization]');
 }
+
+const RESULTS_URL = /"results_url"(\s*):(\s*)"https?:\/\/[^"/]+(?:\/[^"]*?)?(\/v1\/messages\/batches\/[^"/]+\/results)"/g;
+
+/**
+ * Anthropic's message batches name their results at the provider (`results_url`, absolute), where Anthropic's SDKs
+ * fetch them from with the client's own key: a Tollgate key sent to the provider, and refused there. The path on
+ * Tollgate is named instead (the SDKs resolve it against their base URL), so results are read through the gateway,
+ * with the project's ownership checked.
+ */
+export function withResultsOnGateway(text: string): string {
+  return text.includes('"results_url"') ? text.replace(RESULTS_URL, '"results_url"$1:$2"$3"') : text;
+}

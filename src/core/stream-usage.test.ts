@@ -27,6 +27,19 @@ describe('the stream usage scanner', () => {
     expect(Buffer.concat([bytes.subarray(0, f3), bytes.subarray(t3)]).toString()).toBe('{"content":"héllo €"}');
   });
 
+  it("knows Anthropic's message_start usage for provisional, and message_delta's (and a chat usage chunk) for final", () => {
+    const shape = streamShapeFor('/messages');
+    const ev = (type: string, o: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...o })}\n\n`;
+    const start = inspectEvents(Buffer.from(ev('message_start', { message: { usage: { input_tokens: 9, output_tokens: 1 } } })), shape, false, null);
+    expect(start).toMatchObject({ tokens: { input: 9, output: 1 }, provisional: true, complete: false });
+    const text = inspectEvents(Buffer.from(ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'x' } })), shape, false, start.tokens, start.provisional);
+    expect(text.provisional).toBe(true);
+    const end = inspectEvents(Buffer.from(ev('message_delta', { delta: {}, usage: { output_tokens: 40 } })), shape, false, text.tokens, text.provisional);
+    expect(end).toMatchObject({ tokens: { input: 9, output: 40 }, provisional: false, complete: false });
+    const chat = inspectEvents(Buffer.from(delta('', { choices: [], usage })), streamShapeFor('/chat/completions'), false, null);
+    expect(chat).toMatchObject({ tokens: { input: 7, output: 3 }, provisional: false });
+  });
+
   it('reads the usage and the end of a chat stream, and leaves the bytes alone when the client asked for usage', () => {
     const events = Buffer.from(delta('Hi', { usage: null }) + chunk({ id: 'c', choices: [], usage }) + 'data: [DONE]\n\n');
     const seen = inspectEvents(events, streamShapeFor('/chat/completions'), false, null);

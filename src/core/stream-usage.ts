@@ -94,6 +94,11 @@ export interface Inspected {
   out: Buffer;
   complete: boolean;
   tokens: TokenCounts | null;
+  /**
+   * Whether `tokens` are not the stream's last word: Anthropic's message_start reports 1 output token, and only its
+   * message_delta the real count. A chat usage chunk, a final Response and a message_delta are final.
+   */
+  provisional: boolean;
   /** The service tier an event read here named (a chat chunk's, or the final Response's), or null. */
   serviceTier: string | null;
 }
@@ -137,7 +142,7 @@ const isIdleUsage = (buf: Buffer, at: number): boolean => buf[at - 1] !== QUOTE 
  * `"usage": null` member OpenAI sends in every other chunk of such a stream (a client that did not ask gets none, as
  * from OpenAI). Everything else is passed on as the same bytes.
  */
-export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: boolean, tokens: TokenCounts | null): Inspected {
+export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: boolean, tokens: TokenCounts | null, provisional = false): Inspected {
   const kept: Buffer[] = [];
   let copied = 0;
   // A [DONE] event at the end of the chunk needs no search and no decoding; markers are looked for before it.
@@ -145,7 +150,7 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
   let complete = doneAt >= 0;
   let serviceTier: string | null = null;
   const limit = doneAt >= 0 ? doneAt : events.length;
-  if (limit === 0) return { out: events, complete, tokens, serviceTier };
+  if (limit === 0) return { out: events, complete, tokens, provisional, serviceTier };
   const markers = complete ? shape.beforeDone : shape.markers;
   /** Reads the event holding the marker at `at`; returns where that event ends. */
   const look = (at: number): number => {
@@ -166,9 +171,14 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
         if (obj.usage) {
           tokens = withAnthropicDelta(tokens, obj.usage);
           serviceTier = anthropicServiceTier((obj.usage as { service_tier?: unknown }).service_tier) ?? serviceTier;
+          provisional = false;
         }
       } else if (obj?.usage) {
-        tokens = tokensFromUsage(obj.usage) ?? tokens;
+        const reported = tokensFromUsage(obj.usage);
+        if (reported) {
+          tokens = reported;
+          provisional = false;
+        }
         // The usage chunk of a chat stream names the tier as every chunk does (the others are not decoded).
         serviceTier = answeredServiceTier(obj.service_tier) ?? serviceTier;
         drop = injectUsage && Array.isArray(obj.choices) && obj.choices.length === 0;
@@ -176,13 +186,21 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
       if (typeof obj?.type === 'string' && RESPONSE_ENDS.has(obj.type)) {
         complete = true;
         const response = obj.response as { usage?: unknown; service_tier?: unknown } | undefined;
-        tokens = tokensFromUsage(response?.usage) ?? tokens;
+        const final = tokensFromUsage(response?.usage);
+        if (final) {
+          tokens = final;
+          provisional = false;
+        }
         serviceTier = answeredServiceTier(response?.service_tier) ?? serviceTier;
       }
       if (obj?.type === 'message_start') {
         // Anthropic's message names its tier in its usage (by OpenAI's names here: core/service-tier.ts).
         const usage = (obj.message as { usage?: { service_tier?: unknown } } | undefined)?.usage;
-        tokens = tokensFromUsage(usage) ?? tokens;
+        const started = tokensFromUsage(usage);
+        if (started) {
+          tokens = started;
+          provisional = true;
+        }
         serviceTier = anthropicServiceTier(usage?.service_tier) ?? serviceTier;
       } else if (obj?.type === 'message_stop') complete = true;
     }
@@ -195,9 +213,9 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
     copied = to;
   };
   const result = (): Inspected => {
-    if (copied === 0) return { out: events, complete, tokens, serviceTier };
+    if (copied === 0) return { out: events, complete, tokens, provisional, serviceTier };
     kept.push(events.subarray(copied));
-    return { out: Buffer.concat(kept), complete, tokens, serviceTier };
+    return { out: Buffer.concat(kept), complete, tokens, provisional, serviceTier };
   };
   // The usual end of a chat stream: [DONE] after the usage chunk, in one read. The last usage before [DONE] is the one
   // that counts (a later usage replaces an earlier one), so when the last "usage" key there holds an object, that event
@@ -206,7 +224,7 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
   // has "usage":null members to leave out.
   if (complete && markers === CHAT_SHAPE.beforeDone) {
     const at = lastUsageKey(events, limit);
-    if (at < 0) return { out: events, complete, tokens, serviceTier };
+    if (at < 0) return { out: events, complete, tokens, provisional, serviceTier };
     if (nullUsageSpan(events, at + 1) === null && (!injectUsage || lastUsageKey(events, at) < 0)) {
       look(at);
       return result();

@@ -14,6 +14,10 @@ export class ChatStreamToMessage {
   tokens: TokenCounts | null = null;
   /** Whether the stream reached [DONE]. */
   complete = false;
+  /** Whether `tokens` are final: a chat stream reports its usage once, at the end. */
+  get final(): boolean {
+    return this.tokens !== null;
+  }
   /** Whether the client's stream has ended ([DONE], or an error chunk). */
   ended = false;
   /** The output generated so far, tool arguments included, bounded (counted by the tokenizer when no usage came). */

@@ -15,6 +15,8 @@ export class MessageStreamToChat {
   tokens: TokenCounts | null = null;
   /** Whether the stream reached message_stop. */
   complete = false;
+  /** Whether `tokens` are final (message_delta reported them): message_start's are not. */
+  final = false;
   /**
    * The output delivered so far (text, tool input, thinking, shown or not), bounded: counted by the tokenizer when the
    * stream ends before message_delta reports the real output count.
@@ -97,6 +99,7 @@ export class MessageStreamToChat {
         const d = isObject(e.delta) ? e.delta : {};
         if (isObject(e.usage)) {
           this.tokens = withAnthropicDelta(this.tokens, e.usage);
+          this.final = true;
           this.thinking = thinkingTokensOf(e.usage) ?? this.thinking;
           this.serviceTier = anthropicServiceTier(e.usage.service_tier) ?? this.serviceTier;
         }

@@ -38,9 +38,17 @@ export function upstreamRequestHeaders(h: IncomingHttpHeaders): Record<string, s
 }
 
 const DROP_RESPONSE = new Set([
+  // Hop-by-hop (RFC 9110 §7.6.1): about the upstream connection, not the answer. A relayed Trailer also made Node
+  // refuse the whole answer (ERR_HTTP_TRAILER_INVALID: a 500) once it had a content-length.
   'connection',
   'keep-alive',
   'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
   'content-length',
   'content-encoding',
   'set-cookie',
@@ -59,9 +67,12 @@ const DROP_RESPONSE = new Set([
  */
 export function clientResponseHeaders(h: Record<string, string | string[] | undefined>, requestId: string, format: ApiFormat = 'openai'): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
+  // Headers the upstream's Connection header names are hop-by-hop too.
+  const connection = h.connection;
+  const named = connection === undefined ? null : new Set(String(connection).toLowerCase().split(',').map((s) => s.trim()));
   for (const name in h) {
     const value = h[name];
-    if (value === undefined || DROP_RESPONSE.has(name) || name.startsWith('x-ratelimit-') || name.startsWith('cf-') || name.startsWith('anthropic-ratelimit-')) continue;
+    if (value === undefined || DROP_RESPONSE.has(name) || named?.has(name) || name.startsWith('x-ratelimit-') || name.startsWith('cf-') || name.startsWith('anthropic-ratelimit-')) continue;
     if (name === REQUEST_ID_HEADER || name === ANTHROPIC_REQUEST_ID_HEADER) out[UPSTREAM_REQUEST_ID_HEADER] = value;
     else if (name !== UPSTREAM_REQUEST_ID_HEADER) out[name] = value;
   }

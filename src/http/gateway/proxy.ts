@@ -3,7 +3,7 @@ import { type ApiFormat, anthropicError } from '../../core/anthropic-errors.js';
 import { matchApiRoute } from '../../core/api-routes.js';
 import { errorBody, TollgateError } from '../../core/errors.js';
 import type { MeterPlan } from '../../core/metering-plan.js';
-import { mayHoldProviderDetails, withoutProviderDetails } from '../../core/provider-details.js';
+import { mayHoldProviderDetails, withoutProviderDetails, withResultsOnGateway } from '../../core/provider-details.js';
 import { routeModel, type RouteTarget } from '../../core/routing.js';
 import { lastUsageKey, tokensFromUsage, usageAtJsonTail, usageFromJsonTail } from '../../core/usage-extract.js';
 import { anthropicServiceTier, serviceTierInJson } from '../../core/service-tier.js';
@@ -377,7 +377,14 @@ async function relayBuffered(
   // Objects other than model answers can name the provider's organization (fine-tuning jobs, models' owners).
   if (!o.isModelCall) {
     const secrets = providerSecrets(g);
-    const text = buf.toString('utf8');
+    let text = buf.toString('utf8');
+    if (info.format === 'anthropic' && info.endpoint.startsWith('/messages/batches')) {
+      const local = withResultsOnGateway(text);
+      if (local !== text) {
+        text = local;
+        buf = Buffer.from(text);
+      }
+    }
     if (mayHoldProviderDetails(text, secrets)) buf = Buffer.from(withoutProviderDetails(text, secrets));
   }
   // The whole answer is here: its length goes with it (not chunked framing, which costs both ends a little per

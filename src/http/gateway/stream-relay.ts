@@ -10,6 +10,8 @@ export interface StreamResult {
   /** The stream ended properly ([DONE], or the Responses API's response.completed, .incomplete or .failed). */
   complete: boolean;
   tokens: TokenCounts | null;
+  /** Whether `tokens` are the stream's final usage (a chat usage chunk, a final Response, Anthropic's message_delta). */
+  final: boolean;
   /** Generated output seen, for counting when the upstream reported no usage, or a stream ended before its last usage. */
   text: string;
   /** The service tier the stream named (its usage chunk, or the final Response), or null. */
@@ -45,6 +47,7 @@ export async function relayStream(
   raw.writeHead(res.statusCode, headers);
   const framer = new SseFramer();
   let tokens: TokenCounts | null = null;
+  let provisional = false;
   let serviceTier: string | null = null;
   let complete = false;
   /** Content events, kept (bounded) in case the upstream never reports usage and the tokenizer has to count. */
@@ -71,13 +74,14 @@ export async function relayStream(
       raw.write(last);
       last = null;
     }
-    const seen = inspectEvents(events, shape, o.injectUsage, tokens);
+    const seen = inspectEvents(events, shape, o.injectUsage, tokens, provisional);
     tokens = seen.tokens;
+    provisional = seen.provisional;
     serviceTier = seen.serviceTier ?? serviceTier;
     complete ||= seen.complete;
-    // Kept until the stream ends properly: usage reported so far may not be the last (Anthropic's message_start says
-    // 1 output token, message_delta the real count), so a stream cut before its end is counted from what it delivered.
-    if ((!tokens || !complete) && keptBytes < MAX_KEPT_FOR_COUNTING) {
+    // Kept while the usage reported so far is not the last (Anthropic's message_start says 1 output token, its
+    // message_delta the real count), so a stream cut before its final usage is counted from what it delivered.
+    if ((!tokens || provisional) && keptBytes < MAX_KEPT_FOR_COUNTING) {
       kept.push(events);
       keptBytes += events.length;
     }
@@ -125,7 +129,8 @@ export async function relayStream(
   } finally {
     raw.off('drain', onDrain);
   }
-  const text = tokens && complete ? '' : answerText(kept);
+  const final = tokens !== null && !provisional;
+  const text = tokens !== null && (complete || final) ? '' : answerText(kept);
   // A client that went away gets its socket destroyed: ending a response to a half-closed socket would leave the
   // connection open and hold up graceful shutdown.
   if (o.isClientGone()) raw.destroy();
@@ -137,5 +142,5 @@ export async function relayStream(
     if (last !== null && last.length > 0) raw.end(last);
     else raw.end();
   }
-  return { complete, tokens, text, serviceTier };
+  return { complete, tokens, final, text, serviceTier };
 }

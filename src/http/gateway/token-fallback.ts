@@ -16,13 +16,14 @@ export async function countFallbackTokens(body: Record<string, unknown> | null, 
 }
 
 /**
- * The tokens of a streamed model answer: the usage it reported when it ended properly; else (cut by the upstream, or
- * its client gone) at least the output it delivered, counted by the tokenizer, since the usage reported before the end
- * need not be the last (Anthropic's message_start reports 1 output token, its message_delta the real count).
+ * The tokens of a streamed model answer: the usage it reported when it ended properly or its final usage came (a chat
+ * usage chunk, Anthropic's message_delta); else (cut by the upstream, or its client gone) at least the output it
+ * delivered, counted by the tokenizer, since the usage reported so far was not the last (Anthropic's message_start
+ * reports 1 output token, its message_delta the real count).
  */
-export async function streamedTokens(body: Record<string, unknown> | null, r: { complete: boolean; tokens: TokenCounts | null; text: string }): Promise<TokenCounts> {
+export async function streamedTokens(body: Record<string, unknown> | null, r: { complete: boolean; final: boolean; tokens: TokenCounts | null; text: string }): Promise<TokenCounts> {
   if (r.tokens === null) return countFallbackTokens(body, r.text);
-  if (r.complete || r.text === '') return r.tokens;
+  if (r.complete || r.final || r.text === '') return r.tokens;
   const delivered = await countTokens(r.text);
   return delivered > r.tokens.output ? { ...r.tokens, output: delivered } : r.tokens;
 }

@@ -207,6 +207,8 @@ export async function forwardTranslated(
 
 interface TranslatedStream {
   complete: boolean;
+  /** Whether `tokens` are the stream's final usage. */
+  final: boolean;
   tokens: TokenCounts | null;
   /** The tier the stream named, as recorded (core/service-tier.ts). */
   serviceTier: string | null;
@@ -258,7 +260,7 @@ async function relayTranslatedStream(
   }
   if (isClientGone()) res.destroy();
   else if (!res.destroyed) res.end(translator.ended ? undefined : CUT_OFF[format]);
-  return { complete: translator.complete, tokens: translator.tokens, serviceTier: translator.serviceTier, text: translator.text };
+  return { complete: translator.complete, final: translator.final, tokens: translator.tokens, serviceTier: translator.serviceTier, text: translator.text };
 }
 
 /**
