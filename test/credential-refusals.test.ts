@@ -15,6 +15,8 @@ import { startTestServer, type TestServer } from './harness/server.js';
 
 const ORG = '/v1/organization';
 const GOOD = ['sk-prov-aaaa-0000', 'sk-prov-bbbb-0000'];
+/** A key the provider refuses with a 403 whatever is asked (its organization deactivated, say). */
+const BANNED = 'sk-prov-banned-0000';
 
 interface Up {
   server: Server;
@@ -34,6 +36,7 @@ async function startProvider(): Promise<Up> {
       res.end(JSON.stringify(body));
     };
     const path = (req.url ?? '').split('?')[0];
+    if (key === BANNED) return json(403, { error: { message: 'This organization has been deactivated.', type: 'invalid_request_error', param: null, code: 'permission_denied' } });
     if (!GOOD.includes(key)) return json(401, { error: { message: 'Incorrect API key provided: sk-prov-****0000.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
     if (path.startsWith('/v1/dashboard/')) {
       return json(403, { error: { message: `Your request to GET ${path} must be made with a session key (that is, it can only be made from the browser). You made it with the following key type: secret.`, type: 'invalid_request_error', param: null, code: null } });
@@ -63,11 +66,11 @@ describe("a request the provider refuses whatever the key does not disable the p
     writeFileSync(
       file,
       JSON.stringify({
-        providers: [{ name: 'pooled', base_url: up.url, credentials: [{ api_key_env: 'PROV_A' }, { api_key_env: 'PROV_B' }, { api_key_env: 'PROV_REVOKED' }] }],
+        providers: [{ name: 'pooled', base_url: up.url, credentials: [{ api_key_env: 'PROV_A' }, { api_key_env: 'PROV_B' }, { api_key_env: 'PROV_REVOKED' }, { api_key_env: 'PROV_BANNED' }], max_attempts: 4 }],
         default_provider: 'pooled',
       }),
     );
-    t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, PROV_A: GOOD[0], PROV_B: GOOD[1], PROV_REVOKED: 'sk-prov-revoked-0000' } });
+    t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, PROV_A: GOOD[0], PROV_B: GOOD[1], PROV_REVOKED: 'sk-prov-revoked-0000', PROV_BANNED: BANNED } });
     full = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'full' } })).body.value;
     readOnly = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'ro', permissions: 'read_only' } })).body.value;
   });
@@ -93,6 +96,19 @@ describe("a request the provider refuses whatever the key does not disable the p
     for (let i = 0; i < 20; i++) expect((await chat(full)).status).toBe(200);
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     for (const variable of ['PROV_A', 'PROV_B']) expect(metrics, variable).toMatch(new RegExp(`tollgate_provider_credential_usable\\{provider="pooled",credential="${variable}"\\} 1`));
+  });
+
+  it('a key refused with a 403 where another key of the provider is let through is disabled, reported, and routed around', async () => {
+    // Every chat request is answered: one that went to the banned key first moved on to another, which answered.
+    for (let i = 0; i < 30; i++) expect((await chat(full)).status).toBe(200);
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/tollgate_provider_credential_usable\{provider="pooled",credential="PROV_BANNED"\} 0/);
+    const audit = (await t.api('GET', `${ORG}/audit_logs?event_types=provider_credential.failed`)).body.data as Array<Record<string, { credential: string; status: number }>>;
+    expect(audit.map((e) => e['provider_credential.failed'])).toContainEqual(expect.objectContaining({ credential: 'PROV_BANNED', status: 403 }));
+    // Once disabled, it is tried no more.
+    const before = up.seen.filter((s) => s.endsWith(BANNED)).length;
+    for (let i = 0; i < 10; i++) expect((await chat(full)).status).toBe(200);
+    expect(up.seen.filter((s) => s.endsWith(BANNED)).length).toBe(before);
   });
 
   it('a key the provider says is wrong is still disabled, and requests go on with the others', async () => {

@@ -3,13 +3,15 @@
 // and a failed attempt moves on to another. Time and randomness are passed in.
 
 /**
- * Whether a provider's 401 or 403 refuses the credential itself (a wrong, revoked or expired key), as opposed to this
- * request. A client chooses what it asks for, and providers refuse some requests whatever the key: OpenAI's billing
+ * Whether a provider's 401 or 403 by itself shows the credential refused (a wrong, revoked or expired key), as opposed
+ * to possibly this request. A client chooses what it asks for, and providers refuse some requests whatever the key: OpenAI's billing
  * endpoints (403 "must be made with a session key"), an endpoint outside a restricted provider key's scopes (401
  * "insufficient permissions … Missing scopes"), a resource the account may not use (Anthropic's 403 permission_error).
  * Disabling a credential on those let any client disable every key of a provider with one request. So a 403, which
- * refuses the request (RFC 9110 §15.5.4), never disables a key, and a 401 does unless it speaks of permissions or
- * scopes. (A 403's words are not searched for "key revoked" and the like: providers quote the client's path in them.)
+ * refuses the request (RFC 9110 §15.5.4), is not taken as the key's refusal by itself, and a 401 is unless it speaks of
+ * permissions or scopes. (A 403's words are not searched for "key revoked" and the like: providers quote the client's
+ * path in them.) The ambiguous ones are judged by the provider's other keys (providers/http-upstream.ts): a key refused
+ * where another is let through is disabled.
  */
 export function refusesCredential(status: number, body: string): boolean {
   return status === 401 && !/permission|scope/i.test(body.slice(0, 4096));

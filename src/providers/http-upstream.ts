@@ -151,7 +151,8 @@ export class HttpUpstream implements Upstream {
 
   /**
    * One request over a pool of credentials: each attempt with a credential picked by weight among the usable ones; a
-   * 429 cools its credential down for as long as the provider says, a 401 or 403 disables it (and is reported), and
+   * 429 cools its credential down for as long as the provider says, a 401 or 403 about the credential disables it (and
+   * is reported; see below for how it is told from one about the request), and
    * a 429, a 401/403, a 502/503/504 or a failure to connect moves on to another credential while attempts remain:
    * each says the request did not run. A 500, a reset or a timeout may have run it, and is answered as it is. Nothing
    * has reached the client yet: the gateway sees only the answer returned here. The request's signal (the client
@@ -165,6 +166,9 @@ export class HttpUpstream implements Upstream {
   ): Promise<UpstreamResponse> {
     const tried = new Set<string>();
     let lastError: unknown = null;
+    // Credentials that got a 403 (or a 401 about permissions) on this request: refused themselves only if another
+    // credential of the provider is then let through (refusesCredential).
+    let suspects: Array<{ id: string; status: number }> | null = null;
     for (let attempt = 0; attempt < this.cfg.maxAttempts; attempt++) {
       const credential = pool.pick(tried);
       if (!credential) break;
@@ -188,28 +192,41 @@ export class HttpUpstream implements Upstream {
       res.credential = credential.id;
       const status = res.statusCode;
       counter.attempts[status === 429 ? 'rate_limited' : status === 401 || status === 403 ? 'refused' : status >= 500 ? 'server_error' : 'ok']++;
-      if (status === 429) {
-        pool.coolDown(credential.id, coolDownMs(res.headers, this.opts.clock()));
-        counter.coolDowns++;
-      } else if (status === 401 || status === 403) {
-        // Read to tell a refusal of the key from a refusal of the request (refusesCredential): the latter is answered
-        // as it is, and no key is disabled for it.
+      if (status === 401 || status === 403) {
+        // Read to tell a refusal of the key from a refusal of the request (refusesCredential). A clear refusal of the
+        // key disables it at once; an ambiguous one (a 403, a 401 about permissions) makes the key a suspect, and the
+        // request moves on: if another key of the provider is let through, the suspects were refused for themselves
+        // and are disabled; if every key is refused alike, the request was, and its answer is returned with no key
+        // disabled (a client asking for what the provider refuses to every key cannot disable the provider's keys).
         let text: Buffer;
         try {
           text = await res.body.readAll();
         } catch (err) {
           throw toFailure(err, this.name);
         }
-        if (!refusesCredential(status, text.toString('utf8'))) return { ...res, body: bufferedBody([text]) };
-        if (pool.disable(credential.id)) this.opts.onCredentialFailed?.({ provider: this.name, credential: credential.id, status });
+        if (refusesCredential(status, text.toString('utf8'))) this.disableCredential(pool, credential.id, status);
+        else (suspects ??= []).push({ id: credential.id, status });
         if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried) || signal.aborted) return { ...res, body: bufferedBody([text]) };
         continue;
+      }
+      if (suspects !== null && status !== 429 && status < 500) {
+        for (const s of suspects) this.disableCredential(pool, s.id, s.status);
+        suspects = null;
+      }
+      if (status === 429) {
+        pool.coolDown(credential.id, coolDownMs(res.headers, this.opts.clock()));
+        counter.coolDowns++;
       } else if (!isRetryableStatus(status)) return res;
       if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried) || signal.aborted) return res;
       // Moving on: this answer is read and dropped, so its connection goes back to the pool.
       await res.body.readAll().catch(() => undefined);
     }
     throw toFailure(lastError ?? new UpstreamFailure('unreachable', `No credential of the upstream provider '${this.name}' could be used.`), this.name);
+  }
+
+  /** Disables a credential the provider refused, and reports it (once: a credential already disabled is not). */
+  private disableCredential(pool: NonNullable<HttpUpstream['credentialPool']>, id: string, status: number): void {
+    if (pool.disable(id)) this.opts.onCredentialFailed?.({ provider: this.name, credential: id, status });
   }
 
   /**
