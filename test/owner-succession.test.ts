@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from './harness/backends.js';
 import { startTestServer, type TestServer } from './harness/server.js';
-import { joinAs, type SessionClient, signUpOwner } from './harness/session-client.js';
+import { joinAs, SessionClient, signUpOwner } from './harness/session-client.js';
 
 // An organization must keep an owner who can sign in, and an owner's power must end with their ownership: a demoted
 // owner kept every owner's right through the admin keys they had made (and promoted themself back with one), and the
@@ -76,6 +76,30 @@ describeEachDatabase('owners come and go', (backend) => {
     expect(deleted.every((r) => r.actor_id === ownerId)).toBe(true);
     // The person's session now reads only.
     expect((await second.call('POST', `${ORG}/admin_api_keys`, { name: 'again' })).status).toBe(403);
+  });
+
+  it('withdraws the pending invites a demoted owner sent (by session or with their admin keys); others stay', async () => {
+    const fourth = await joinAs(t, owner, 'fourth-owner@example.com', 'owner');
+    const fourthId = await idOf(fourth);
+    const key = await fourth.call('POST', `${ORG}/admin_api_keys`, { name: 'fourth owner key' });
+    const bySession = await fourth.call('POST', `${ORG}/invites`, { email: 'accomplice@example.com', role: 'owner' });
+    const byKey = await t.api('POST', `${ORG}/invites`, { key: key.body.value, body: { email: 'accomplice2@example.com', role: 'owner' } });
+    const byOther = await owner.call('POST', `${ORG}/invites`, { email: 'colleague@example.com', role: 'reader' });
+    expect([bySession.status, byKey.status, byOther.status]).toEqual([200, 200, 200]);
+    expect((await owner.call('POST', `${ORG}/users/${fourthId}`, { role: 'reader' })).status).toBe(200);
+    for (const [invite, email] of [
+      [bySession.body, 'accomplice@example.com'],
+      [byKey.body, 'accomplice2@example.com'],
+    ] as const) {
+      const token = new URL(invite.accept_url.replace('/#/', '/')).searchParams.get('token');
+      const accepted = await new SessionClient(t.url).call('POST', '/auth/signup', { email, password: 'accomplice long password', invite_token: token });
+      expect(accepted.status).toBe(400);
+      expect(accepted.body.error.param).toBe('invite_token');
+    }
+    const pending = (await owner.call('GET', `${ORG}/invites`)).body.data.map((i: { id: string }) => i.id);
+    expect(pending).toContain(byOther.body.id);
+    expect(pending).not.toContain(bySession.body.id);
+    expect((await audit('invite.deleted')).map((r) => r.object_id)).toEqual(expect.arrayContaining([bySession.body.id, byKey.body.id]));
   });
 
   it('removing an owner revokes their admin keys, audited as admin key deletions', async () => {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { randomBase62 } from '../core/base62.js';
 import { TollgateError } from '../core/errors.js';
 import { writeAudit } from './audit.js';
-import type { Actor, ServiceDeps } from './context.js';
+import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { pageOf, pageParams } from './query-params.js';
@@ -165,6 +165,26 @@ export async function deleteInvite(deps: ServiceDeps, orgId: string, inviteId: s
     await writeAudit(trx, deps, { orgId, type: 'invite.deleted', actor, objectId: inviteId, details: { data: { email: invite.email } } });
   });
   return { object: 'organization.invite.deleted' as const, id: inviteId, deleted: true as const };
+}
+
+/**
+ * Withdraws the pending invites made by any of `inviterIds` (a user, by session, and the admin keys they own), each
+ * audited as invite.deleted: an owner who stops being one must not bring an owner in afterwards through a link sent before.
+ */
+export async function withdrawInvitesBy(trx: Executor, deps: ServiceDeps, orgId: string, inviterIds: string[], actor: Actor): Promise<void> {
+  if (!inviterIds.length) return;
+  const pending = await trx
+    .selectFrom('invites')
+    .select(['id', 'email'])
+    .where('org_id', '=', orgId)
+    .where('invited_by_id', 'in', inviterIds)
+    .where('accepted_at', 'is', null)
+    .where('deleted_at', 'is', null)
+    .execute();
+  for (const invite of pending) {
+    await trx.updateTable('invites').set({ deleted_at: nowSeconds(deps) }).where('id', '=', invite.id).where('accepted_at', 'is', null).execute();
+    await writeAudit(trx, deps, { orgId, type: 'invite.deleted', actor, objectId: invite.id, details: { data: { email: invite.email } } });
+  }
 }
 
 export interface PendingInvite {

@@ -10,6 +10,7 @@ import { nowSeconds } from './context.js';
 import { revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { listParam, listValues, pageOf, pageParams } from './query-params.js';
+import { withdrawInvitesBy } from './invites.js';
 import { getProject } from './projects.js';
 import { EmailSchema, IdSchema, NameSchema, text } from './text-fields.js';
 import type { ProjectUserObject, UserObject } from '../contract/users.js';
@@ -148,7 +149,8 @@ export async function getUser(deps: ServiceDeps, orgId: string, userId: string):
 // admin keys): refusing to demote or remove the last one who can sign in keeps an organization from being left with
 // nobody to run it (OpenAI refuses the same). The check and the change run under one lock, so two owners demoting each
 // other at once cannot both succeed. An owner's admin keys are theirs (services/admin-keys.ts ownerFor): when they stop
-// being an owner the keys are revoked, or a demoted owner would keep every owner's power through them.
+// being an owner the keys are revoked, or a demoted owner would keep every owner's power through them; so are the
+// invitations they sent (one could make an accomplice an owner after the demotion).
 const OWNERS_LOCK = 748_402;
 
 /** Refuses to demote or remove `userId` when they are the last owner who can sign in. */
@@ -170,8 +172,11 @@ async function keepAnOwner(trx: Executor, orgId: string, userId: string): Promis
   }
 }
 
-/** Revokes the admin keys a user owns (they act with an owner's power), auditing each; returns their ids. */
-async function revokeOwnedAdminKeys(trx: Executor, deps: ServiceDeps, orgId: string, userId: string, actor: Actor): Promise<string[]> {
+/**
+ * Ends what a user held as an owner: the admin keys they own are revoked (they act with an owner's power) and the
+ * pending invites they or those keys sent are withdrawn, each audited. Returns the revoked keys' ids.
+ */
+async function endOwnerPowers(trx: Executor, deps: ServiceDeps, orgId: string, userId: string, actor: Actor): Promise<string[]> {
   const keys = await trx.selectFrom('api_keys').select('id').where('owner_id', '=', userId).where('kind', '=', 'admin').execute();
   const revoked: string[] = [];
   for (const k of keys) {
@@ -180,6 +185,7 @@ async function revokeOwnedAdminKeys(trx: Executor, deps: ServiceDeps, orgId: str
       revoked.push(k.id);
     }
   }
+  await withdrawInvitesBy(trx, deps, orgId, [userId, ...keys.map((k) => k.id)], actor);
   return revoked;
 }
 
@@ -201,7 +207,7 @@ export async function modifyUser(deps: ServiceDeps, orgId: string, userId: strin
     let ended: string[] = [];
     if (patch.role === 'reader') {
       await keepAnOwner(trx, orgId, userId);
-      ended = await revokeOwnedAdminKeys(trx, deps, orgId, userId, actor);
+      ended = await endOwnerPowers(trx, deps, orgId, userId, actor);
     }
     if (Object.keys(patch).length) await trx.updateTable('users').set(patch).where('id', '=', userId).execute();
     await writeAudit(trx, deps, { orgId, type: 'user.updated', actor, objectId: userId, details: { changes_requested: body } });
@@ -216,7 +222,7 @@ export async function deleteUser(deps: ServiceDeps, orgId: string, userId: strin
   await getUser(deps, orgId, userId);
   const keys = await withGlobalLock(deps.database, OWNERS_LOCK, async (trx) => {
     await keepAnOwner(trx, orgId, userId);
-    const admin = await revokeOwnedAdminKeys(trx, deps, orgId, userId, actor);
+    const admin = await endOwnerPowers(trx, deps, orgId, userId, actor);
     const project = await trx.selectFrom('api_keys').select(['id', 'project_id']).where('owner_id', '=', userId).where('kind', '=', 'project').execute();
     await trx.updateTable('users').set({ deleted_at: nowSeconds(deps) }).where('id', '=', userId).execute();
     await trx.deleteFrom('project_members').where('user_id', '=', userId).execute();
