@@ -204,12 +204,11 @@ export async function modifyUser(deps: ServiceDeps, orgId: string, userId: strin
   if (body.technical_level !== undefined) patch.technical_level = body.technical_level || null;
   if (body.developer_persona !== undefined) patch.developer_persona = body.developer_persona || null;
   const revoked = await withGlobalLock(deps.database, OWNERS_LOCK, async (trx) => {
-    let ended: string[] = [];
-    if (patch.role === 'reader') {
-      await keepAnOwner(trx, orgId, userId);
-      ended = await endOwnerPowers(trx, deps, orgId, userId, actor);
-    }
+    const demoted = patch.role === 'reader';
+    if (demoted) await keepAnOwner(trx, orgId, userId);
+    // The row first: an admin key being made for this user waits for it, then finds them no owner (key-writes.ts).
     if (Object.keys(patch).length) await trx.updateTable('users').set(patch).where('id', '=', userId).execute();
+    const ended = demoted ? await endOwnerPowers(trx, deps, orgId, userId, actor) : [];
     await writeAudit(trx, deps, { orgId, type: 'user.updated', actor, objectId: userId, details: { changes_requested: body } });
     return ended;
   });
@@ -222,10 +221,12 @@ export async function deleteUser(deps: ServiceDeps, orgId: string, userId: strin
   await getUser(deps, orgId, userId);
   const keys = await withGlobalLock(deps.database, OWNERS_LOCK, async (trx) => {
     await keepAnOwner(trx, orgId, userId);
-    const admin = await endOwnerPowers(trx, deps, orgId, userId, actor);
-    const project = await trx.selectFrom('api_keys').select(['id', 'project_id']).where('owner_id', '=', userId).where('kind', '=', 'project').execute();
+    // The row first, then the keys: a key being made for this user waits for the row and is refused, or is in and
+    // found below (key-writes.ts lockLiveOwner).
     await trx.updateTable('users').set({ deleted_at: nowSeconds(deps) }).where('id', '=', userId).execute();
     await trx.deleteFrom('project_members').where('user_id', '=', userId).execute();
+    const admin = await endOwnerPowers(trx, deps, orgId, userId, actor);
+    const project = await trx.selectFrom('api_keys').select(['id', 'project_id']).where('owner_id', '=', userId).where('kind', '=', 'project').execute();
     for (const k of project) {
       if (await revokeKeyRow(trx, deps, k.id)) {
         await writeAudit(trx, deps, { orgId, type: 'api_key.deleted', actor, projectId: k.project_id, objectId: k.id });
