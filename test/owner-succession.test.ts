@@ -150,6 +150,28 @@ describeEachDatabase('owners come and go', (backend) => {
     expect(await activeKeysOf(goingId)).toEqual([]);
   });
 
+  it('no invite an owner was sending while being demoted outlives the demotion', async () => {
+    const going = await joinAs(t, owner, 'demoted-inviter@example.com', 'owner');
+    const goingId = await idOf(going);
+    const key = await going.call('POST', `${ORG}/admin_api_keys`, { name: 'inviter key' });
+    const makes = Array.from({ length: 40 }, (_, i) =>
+      i % 2
+        ? going.call('POST', `${ORG}/invites`, { email: `invited-${i}@example.com`, role: 'owner' })
+        : t.api('POST', `${ORG}/invites`, { key: key.body.value, body: { email: `invited-${i}@example.com`, role: 'owner' } }),
+    );
+    const [made, demoted] = await raced(makes, () => owner.call('POST', `${ORG}/users/${goingId}`, { role: 'reader' }));
+    expect(demoted.status).toBe(200);
+    // 404: sent, then withdrawn by the demotion before the answer read it back.
+    for (const r of made) expect([200, 401, 403, 404]).toContain(r.status);
+    const left = await t.server.runtime.database.db
+      .selectFrom('invites')
+      .select('id')
+      .where('invited_by_id', 'in', [goingId, key.body.id])
+      .where('deleted_at', 'is', null)
+      .execute();
+    expect(left).toEqual([]);
+  });
+
   it('two owners demoting each other at once: one succeeds, one owner is left', async () => {
     const a = await joinAs(t, owner, 'race-a@example.com', 'owner');
     const aId = await idOf(a);
