@@ -72,18 +72,18 @@ export function hashInviteToken(token: string): string {
 
 /**
  * Checks, in the invite's own transaction, that whoever sends it is still an owner (a session's user) or a live admin
- * key, holding that row until the invite is in: demoting an owner writes their row and revokes their keys first, then
- * withdraws the invites it finds (users.ts), so an invite sent at that moment is refused or withdrawn, never left.
+ * key, holding that row (FOR SHARE) until the invite is in: demoting an owner writes their row and revokes their keys
+ * first, then withdraws the invites it finds (users.ts), so an invite sent at that moment is refused or withdrawn.
  */
 async function lockLiveInviter(trx: Executor, deps: ServiceDeps, actor: Actor): Promise<void> {
-  const forUpdate = deps.database.dialect === 'postgres';
+  const lock = deps.database.dialect === 'postgres';
   const refused = new TollgateError('insufficient_permissions', 'Only organization owners can manage invitations.');
   if (actor.type === 'session') {
     const q = trx.selectFrom('users').select('id').where('id', '=', actor.id ?? '').where('role', '=', 'owner').where('deleted_at', 'is', null);
-    if (!(await (forUpdate ? q.forUpdate() : q).executeTakeFirst())) throw refused;
+    if (!(await (lock ? q.forShare() : q).executeTakeFirst())) throw refused;
   } else if (actor.type === 'api_key') {
     const q = trx.selectFrom('api_keys').select('id').where('id', '=', actor.id ?? '').where('status', '=', 'active');
-    if (!(await (forUpdate ? q.forUpdate() : q).executeTakeFirst())) throw new TollgateError('invalid_api_key');
+    if (!(await (lock ? q.forShare() : q).executeTakeFirst())) throw new TollgateError('invalid_api_key');
   }
 }
 
