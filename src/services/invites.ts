@@ -164,7 +164,7 @@ export async function listInvites(deps: ServiceDeps, orgId: string, params: List
   const { limit, after } = pageOf(params);
   const db = deps.database.db;
   let q = db.selectFrom('invites').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null);
-  const from = await afterSeq(db, 'invites', after, 'invite');
+  const from = await afterSeq(db, 'invites', after, 'invite', { org_id: orgId });
   if (from !== null) q = q.where('seq', '>', from);
   const rows = await q.orderBy('seq').limit(limit + 1).execute();
   const now = nowSeconds(deps);

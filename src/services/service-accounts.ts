@@ -147,7 +147,7 @@ export async function listServiceAccounts(
   const { limit, after } = pageOf(params);
   const db = deps.database.db;
   let q = db.selectFrom('service_accounts').selectAll().where('project_id', '=', projectId).where('deleted_at', 'is', null);
-  const from = await afterSeq(db, 'service_accounts', after, 'service account');
+  const from = await afterSeq(db, 'service_accounts', after, 'service account', { project_id: projectId });
   if (from !== null) q = q.where('seq', '>', from);
   const rows = await q.orderBy('seq').limit(limit + 1).execute();
   return toPage(rows.map(toObject), limit);

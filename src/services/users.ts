@@ -126,7 +126,7 @@ export async function listUsers(deps: ServiceDeps, orgId: string, params: ListUs
     const wanted = emails.map((e) => e.trim().toLowerCase()).filter(Boolean);
     q = wanted.length ? q.where('email', 'in', wanted) : q.where(sql<boolean>`1 = 0`);
   }
-  const from = await afterSeq(db, 'users', after, 'user');
+  const from = await afterSeq(db, 'users', after, 'user', { org_id: orgId });
   if (from !== null) q = q.where('seq', '>', from);
   const rows = await q.orderBy('seq').limit(limit + 1).execute();
   return toPage(rows.map(toUser), limit);
