@@ -265,6 +265,28 @@ describeEachDatabase('admin API', (backend) => {
       expect((await t.api('GET', `${ORG}/nothing-here`)).status).toBe(404);
     });
 
+    it("refuses a cursor naming an object outside the list (another project's key or account, a project key on the admin keys' list)", async () => {
+      const other = (await t.api('POST', `${ORG}/projects`, { body: { name: 'cursor elsewhere' } })).body.id;
+      const foreignKey = (await t.api('POST', `${ORG}/projects/${other}/api_keys`, { body: { name: 'foreign' } })).body.id;
+      const foreignAccount = (await t.api('POST', `${ORG}/projects/${other}/service_accounts`, { body: { name: 'foreign' } })).body.id;
+      const adminKey = (await t.api('POST', `${ORG}/admin_api_keys`, { body: { name: 'cursor admin' } })).body.id;
+      for (const path of [
+        `${ORG}/projects/${p()}/api_keys?after=${foreignKey}`,
+        `${ORG}/projects/${p()}/api_keys?after=${adminKey}`,
+        `${ORG}/projects/${p()}/service_accounts?after=${foreignAccount}`,
+        `${ORG}/admin_api_keys?after=${foreignKey}`,
+      ]) {
+        const res = await t.api('GET', path);
+        expect(res.status, path).toBe(400);
+        expect(res.body.error).toMatchObject({ code: 'invalid_value', param: 'after' });
+      }
+      // A cursor of the list itself still pages.
+      const own = (await t.api('POST', `${ORG}/projects/${other}/api_keys`, { body: { name: 'own' } })).body.id;
+      const page = await t.api('GET', `${ORG}/projects/${other}/api_keys?after=${foreignKey}`);
+      expect(page.status).toBe(200);
+      expect(page.body.data.map((k: { id: string }) => k.id)).toContain(own);
+    });
+
     it('400 for malformed JSON, wrong types, long names, unknown fields, bad IPs — and nothing written', async () => {
       const before = await auditCount();
       const keysBefore = (await t.api('GET', `${ORG}/projects/${p()}/api_keys?limit=100`)).body.data.length;

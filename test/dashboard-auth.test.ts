@@ -249,6 +249,23 @@ describeEachDatabase('dashboard session API', (backend) => {
       expect(res.body.error.message).toMatch(/invitation/);
     });
 
+    it('an invitation works for its own email only, once, and never with the setup token or the wrong role', async () => {
+      const inv = await invite('invitee-only@example.com', 'reader');
+      const token = new URL(inv.accept_url.replace('/#/', '/')).searchParams.get('token');
+      // Someone else holding the link cannot use it for their address.
+      const other = await new Browser(t.url).call('POST', '/auth/signup', { email: 'mallory@example.com', password: 'mallory long password', invite_token: token });
+      expect(other.status).toBe(400);
+      expect(other.body.error.param).toBe('email');
+      expect((await auditRows(t)).some((r) => r.type === 'user.added' && r.details.includes('mallory@example.com'))).toBe(false);
+      // The invitee, once.
+      const ok = await new Browser(t.url).call('POST', '/auth/signup', { email: 'Invitee-Only@Example.com', password: 'invitee long password', invite_token: token });
+      expect(ok.status).toBe(200);
+      expect(ok.body.role).toBe('reader');
+      const again = await new Browser(t.url).call('POST', '/auth/signup', { email: 'invitee-only@example.com', password: 'invitee long password 2', invite_token: token });
+      expect(again.status).toBe(400);
+      expect(again.body.error.param).toBe('invite_token');
+    });
+
     it('refuses short passwords at sign-up with the parameter named', async () => {
       const inv = await invite('shorty@example.com', 'reader');
       const token = new URL(inv.accept_url.replace('/#/', '/')).searchParams.get('token');

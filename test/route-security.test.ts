@@ -44,7 +44,7 @@ const SESSION_ONLY = new Set([
 /** Routes with their own credential, tried separately below. */
 const OWN_CREDENTIAL = new Set(['GET /metrics', 'POST /v1/secret-scanning/reports']);
 /** Routes an organization member without the owner role may not even read. */
-const OWNER_ONLY_READS = [`${ORG}/audit_logs`, `${ORG}/admin_api_keys`, `${ORG}/invites`, `${ORG}/providers`];
+const OWNER_ONLY_READS = [`${ORG}/audit_logs`, `${ORG}/admin_api_keys`, `${ORG}/invites`, `${ORG}/providers`, `${ORG}/webhooks`];
 /** The writes a project owner or member may make in their own project (docs/deployment.md, roles). */
 const KEYS = `${ORG}/projects/:project_id/api_keys`;
 const PROJECT_KEY_WRITES = new Set([`POST ${KEYS}`, `POST ${KEYS}/:key_id`, `DELETE ${KEYS}/:key_id`, `POST ${KEYS}/:key_id/rotate`, `POST ${KEYS}/:key_id/end_grace`]);

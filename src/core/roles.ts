@@ -2,7 +2,7 @@
 // (services/session-access.ts, services/api-keys.ts) and the dashboard (dashboard/src/session.ts), which must agree.
 // Modelled on the OpenAI platform's roles:
 //  - organization owner: everything;
-//  - anyone else in the organization reads, except the owner-only areas (credentials, people's IPs, invites);
+//  - anyone else in the organization reads, except the owner-only areas (credentials, people's IPs, invites, webhooks);
 //  - project owner: also manages every key of that project;
 //  - project member: also creates keys for themself and manages the keys they own (issue 16 §3: a member could clear
 //    the spend limit of a colleague's key, or rotate it and receive its new secret);
@@ -82,7 +82,7 @@ export function decideKeyOwnerAssignment(userId: string, orgRole: OrgRole | null
   return ownerUserId === userId || isOrgOwner(orgRole) ? ALLOWED : refuse(MESSAGES.keyForAnotherUser);
 }
 
-/** Whether the person may read an owner-only area (audit log, admin keys, invites, runtime providers). */
+/** Whether the person may read an owner-only area (audit log, admin keys, invites, runtime providers, webhooks). */
 export function decideOwnerOnlyRead(orgRole: OrgRole | null): RoleDecision {
   return isOrgOwner(orgRole) ? ALLOWED : refuse(MESSAGES.ownerOnlyArea);
 }

@@ -104,7 +104,7 @@ export async function listAdminKeys(deps: ServiceDeps, orgId: string, params: Li
   const db = deps.database.db;
   let q = db.selectFrom('api_keys').selectAll().where('org_id', '=', orgId).where('kind', '=', 'admin');
   if (!params.include_revoked) q = q.where('status', '!=', 'revoked');
-  const from = await afterSeq(db, 'api_keys', after, 'key');
+  const from = await afterSeq(db, 'api_keys', after, 'key', { org_id: orgId, kind: 'admin' });
   if (from !== null) q = q.where('seq', desc ? '<' : '>', from);
   const rows = await q.orderBy('seq', desc ? 'desc' : 'asc').limit(limit + 1).execute();
   const owners = await loadOwners(db, rows);

@@ -254,7 +254,7 @@ export async function listProjectKeys(
   const db = deps.database.db;
   const now = nowSeconds(deps);
   let q = projectKeyQuery(deps).where('api_keys.project_id', '=', projectId);
-  const from = await afterSeq(db, 'api_keys', after, 'key');
+  const from = await afterSeq(db, 'api_keys', after, 'key', { project_id: projectId, kind: 'project' });
   if (from !== null) q = q.where('api_keys.seq', '>', from);
   if (params.status === 'revoked') q = q.where('api_keys.status', '=', 'revoked');
   else if (!params.include_revoked) q = q.where('api_keys.status', '!=', 'revoked');

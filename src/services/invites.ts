@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { randomBase62 } from '../core/base62.js';
 import { TollgateError } from '../core/errors.js';
 import { writeAudit } from './audit.js';
-import type { Actor, ServiceDeps } from './context.js';
+import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { pageOf, pageParams } from './query-params.js';
@@ -71,6 +71,23 @@ export function hashInviteToken(token: string): string {
 }
 
 /**
+ * Checks, in the invite's own transaction, that whoever sends it is still an owner (a session's user) or a live admin
+ * key, holding that row (FOR SHARE) until the invite is in: demoting an owner writes their row and revokes their keys
+ * first, then withdraws the invites it finds (users.ts), so an invite sent at that moment is refused or withdrawn.
+ */
+async function lockLiveInviter(trx: Executor, deps: ServiceDeps, actor: Actor): Promise<void> {
+  const lock = deps.database.dialect === 'postgres';
+  const refused = new TollgateError('insufficient_permissions', 'Only organization owners can manage invitations.');
+  if (actor.type === 'session') {
+    const q = trx.selectFrom('users').select('id').where('id', '=', actor.id ?? '').where('role', '=', 'owner').where('deleted_at', 'is', null);
+    if (!(await (lock ? q.forShare() : q).executeTakeFirst())) throw refused;
+  } else if (actor.type === 'api_key') {
+    const q = trx.selectFrom('api_keys').select('id').where('id', '=', actor.id ?? '').where('status', '=', 'active');
+    if (!(await (lock ? q.forShare() : q).executeTakeFirst())) throw new TollgateError('invalid_api_key');
+  }
+}
+
+/**
  * Invites someone by email; returns the invite and its `accept_url` (`{origin}/#/accept?token=…`), shown this once.
  * A newer invite for the same email replaces a pending one, so "resend" is simply inviting again.
  */
@@ -98,6 +115,7 @@ export async function createInvite(
   const id = `invite-${randomBase62(24, deps.randomBytes)}`;
   const now = nowSeconds(deps);
   await db.transaction().execute(async (trx) => {
+    await lockLiveInviter(trx, deps, actor);
     await trx
       .updateTable('invites')
       .set({ deleted_at: now })
@@ -146,7 +164,7 @@ export async function listInvites(deps: ServiceDeps, orgId: string, params: List
   const { limit, after } = pageOf(params);
   const db = deps.database.db;
   let q = db.selectFrom('invites').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null);
-  const from = await afterSeq(db, 'invites', after, 'invite');
+  const from = await afterSeq(db, 'invites', after, 'invite', { org_id: orgId });
   if (from !== null) q = q.where('seq', '>', from);
   const rows = await q.orderBy('seq').limit(limit + 1).execute();
   const now = nowSeconds(deps);
@@ -165,6 +183,26 @@ export async function deleteInvite(deps: ServiceDeps, orgId: string, inviteId: s
     await writeAudit(trx, deps, { orgId, type: 'invite.deleted', actor, objectId: inviteId, details: { data: { email: invite.email } } });
   });
   return { object: 'organization.invite.deleted' as const, id: inviteId, deleted: true as const };
+}
+
+/**
+ * Withdraws the pending invites made by any of `inviterIds` (a user, by session, and the admin keys they own), each
+ * audited as invite.deleted: an owner who stops being one must not bring an owner in afterwards through a link sent before.
+ */
+export async function withdrawInvitesBy(trx: Executor, deps: ServiceDeps, orgId: string, inviterIds: string[], actor: Actor): Promise<void> {
+  if (!inviterIds.length) return;
+  const pending = await trx
+    .selectFrom('invites')
+    .select(['id', 'email'])
+    .where('org_id', '=', orgId)
+    .where('invited_by_id', 'in', inviterIds)
+    .where('accepted_at', 'is', null)
+    .where('deleted_at', 'is', null)
+    .execute();
+  for (const invite of pending) {
+    await trx.updateTable('invites').set({ deleted_at: nowSeconds(deps) }).where('id', '=', invite.id).where('accepted_at', 'is', null).execute();
+    await writeAudit(trx, deps, { orgId, type: 'invite.deleted', actor, objectId: invite.id, details: { data: { email: invite.email } } });
+  }
 }
 
 export interface PendingInvite {

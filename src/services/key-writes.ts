@@ -2,6 +2,7 @@ import { newId } from '../core/ids.js';
 import { generateSecret, hashSecret, redactSecret } from '../core/key-format.js';
 import { hasLimits, type KeyLimits } from '../core/key-limits.js';
 import type { PermissionsSpec } from '../core/permissions.js';
+import { TollgateError } from '../core/errors.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 
@@ -30,6 +31,29 @@ export function createdBy(actor: Actor): { type: string; id: string | null } {
   return { type: actor.type, id: actor.id };
 }
 
+/**
+ * Checks, in the key's own transaction, that its owner is still there (a user not removed, and an owner for an admin
+ * key; a service account not deleted), holding the owner's row until the key is in (FOR SHARE: keys of one owner may
+ * still be made side by side). Removing a user or a service account, or demoting an owner, writes that row first and
+ * then revokes the keys it finds, so a key created at the same moment is either seen and revoked or refused here:
+ * checked only before the transaction, every key a removed user was creating while being removed survived the removal
+ * on PostgreSQL. SQLite runs one transaction at a time.
+ */
+async function lockLiveOwner(trx: Executor, deps: ServiceDeps, f: NewKeyFields): Promise<void> {
+  if (!f.ownerType || !f.ownerId) return;
+  const lock = deps.database.dialect === 'postgres';
+  if (f.ownerType === 'user') {
+    let q = trx.selectFrom('users').select('id').where('id', '=', f.ownerId).where('deleted_at', 'is', null);
+    if (f.kind === 'admin') q = q.where('role', '=', 'owner');
+    if (await (lock ? q.forShare() : q).executeTakeFirst()) return;
+    if (f.kind === 'admin') throw new TollgateError('insufficient_permissions', 'Only organization owners can make admin keys.');
+    throw new TollgateError('invalid_value', `Invalid value for 'owner': user '${f.ownerId}' was removed from the organization.`, 'owner');
+  }
+  const q = trx.selectFrom('service_accounts').select('id').where('id', '=', f.ownerId).where('deleted_at', 'is', null);
+  if (await (lock ? q.forShare() : q).executeTakeFirst()) return;
+  throw new TollgateError('not_found', `Service account '${f.ownerId}' was deleted.`, 'service_account_id');
+}
+
 /** Inserts a key and its first secret; returns the id and the secret (shown once by the caller). */
 export async function insertKey(
   trx: Executor,
@@ -37,6 +61,7 @@ export async function insertKey(
   f: NewKeyFields,
   actor: Actor,
 ): Promise<{ id: string; secret: string; createdAt: number; expiresAt: number | null }> {
+  await lockLiveOwner(trx, deps, f);
   const now = nowSeconds(deps);
   const expiresAt = f.expiresInSeconds ? now + f.expiresInSeconds : f.expiresAt;
   const id = newId('key_', deps.randomBytes);

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { DB } from '../storage/schema.js';
 import { TollgateError } from '../core/errors.js';
 import type { ListPage } from '../contract/lists.js';
@@ -40,10 +40,23 @@ export function toPage<T extends { id: string }>(rows: T[], limit: number): List
 /** Tables listed with an `after` cursor: ordered by `seq`, addressed by `id`. */
 type CursorTable = 'projects' | 'api_keys' | 'users' | 'service_accounts' | 'audit_logs' | 'webhooks' | 'invites' | 'runtime_providers' | 'provider_credentials';
 
-/** The `seq` of the row an `after` cursor names, or null without a cursor; an unknown cursor is a 400. */
-export async function afterSeq(db: Kysely<DB>, table: CursorTable, after: string | null, what: string): Promise<number | null> {
+/**
+ * The `seq` of the row an `after` cursor names, or null without a cursor; an unknown cursor is a 400. `scope` names the
+ * columns the list is filtered by (`{ project_id }`, `{ kind: 'admin' }`): a cursor naming a row outside the list (a key
+ * of another project, a project key on the admin keys' list) is refused as unknown, so a list never tells whether an
+ * object it does not hold exists.
+ */
+export async function afterSeq(
+  db: Kysely<DB>,
+  table: CursorTable,
+  after: string | null,
+  what: string,
+  scope: Record<string, string> = {},
+): Promise<number | null> {
   if (!after) return null;
-  const row = await db.selectFrom(table as 'projects').select('seq').where('id', '=', after).executeTakeFirst();
-  if (!row) throw new TollgateError('invalid_value', `Invalid value for 'after': no ${what} ${after}.`, 'after');
+  let q = db.selectFrom(table as 'projects').select('seq').where('id', '=', after);
+  for (const [column, value] of Object.entries(scope)) q = q.where(sql.ref(column), '=', value);
+  const row = await q.executeTakeFirst();
+  if (!row) throw new TollgateError('invalid_value', `Invalid value for 'after': no ${what} ${after}${Object.keys(scope).length ? ' in this list' : ''}.`, 'after');
   return row.seq;
 }

@@ -91,7 +91,7 @@ export async function listProjects(deps: ServiceDeps, orgId: string, params: Lis
   const db = deps.database.db;
   let q = db.selectFrom('projects').selectAll().where('org_id', '=', orgId);
   if (!params.include_archived) q = q.where('status', '=', 'active');
-  const from = await afterSeq(db, 'projects', after, 'project');
+  const from = await afterSeq(db, 'projects', after, 'project', { org_id: orgId });
   if (from !== null) q = q.where('seq', '>', from);
   const rows = await q.orderBy('seq').limit(limit + 1).execute();
   return toPage(rows.map(toObject), limit);

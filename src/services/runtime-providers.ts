@@ -241,7 +241,7 @@ export class RuntimeProviders {
     await this.providerRow(orgId, providerId);
     const db = this.deps.database.db;
     let q = db.selectFrom('provider_credentials').selectAll().where('provider_id', '=', providerId);
-    const from = await afterSeq(db, 'provider_credentials', after, 'credential');
+    const from = await afterSeq(db, 'provider_credentials', after, 'credential', { provider_id: providerId });
     if (from !== null) q = q.where('seq', '>', from);
     return toPage((await q.orderBy('seq').limit(limit + 1).execute()).map(toCredential), limit);
   }

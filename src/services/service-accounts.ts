@@ -147,7 +147,7 @@ export async function listServiceAccounts(
   const { limit, after } = pageOf(params);
   const db = deps.database.db;
   let q = db.selectFrom('service_accounts').selectAll().where('project_id', '=', projectId).where('deleted_at', 'is', null);
-  const from = await afterSeq(db, 'service_accounts', after, 'service account');
+  const from = await afterSeq(db, 'service_accounts', after, 'service account', { project_id: projectId });
   if (from !== null) q = q.where('seq', '>', from);
   const rows = await q.orderBy('seq').limit(limit + 1).execute();
   return toPage(rows.map(toObject), limit);
@@ -225,15 +225,18 @@ export async function deleteServiceAccount(deps: ServiceDeps, orgId: string, pro
   if (svc.is_default) {
     throw new TollgateError('invalid_value', 'The default service account of a project cannot be deleted.', 'service_account_id');
   }
-  const keys = await deps.database.db.selectFrom('api_keys').select('id').where('owner_id', '=', id).execute();
-  await deps.database.db.transaction().execute(async (trx) => {
+  const keys = await deps.database.db.transaction().execute(async (trx) => {
+    // The row first, then the keys: a key being made for the account waits for the row and is refused, or is in and
+    // found here (key-writes.ts lockLiveOwner).
     await trx.updateTable('service_accounts').set({ deleted_at: nowSeconds(deps) }).where('id', '=', id).execute();
-    for (const k of keys) {
+    const owned = await trx.selectFrom('api_keys').select('id').where('owner_id', '=', id).execute();
+    for (const k of owned) {
       if (await revokeKeyRow(trx, deps, k.id)) {
         await writeAudit(trx, deps, { orgId, type: 'api_key.deleted', actor, projectId, objectId: k.id });
       }
     }
     await writeAudit(trx, deps, { orgId, type: 'service_account.deleted', actor, projectId, objectId: id });
+    return owned;
   });
   for (const k of keys) deps.changes.keyChanged(k.id);
   return { object: 'organization.project.service_account.deleted' as const, id, deleted: true as const };

@@ -5,8 +5,11 @@ import { decideOrganizationWrite, decideOwnerOnlyRead, decideProjectKeyWrite, ty
 
 const ADMIN = '/v1/organization';
 
-/** Areas only organization owners can even read: they name credentials, people's IPs, or pending invites. */
-const OWNER_ONLY_PREFIXES = [`${ADMIN}/audit_logs`, `${ADMIN}/admin_api_keys`, `${ADMIN}/invites`, `${ADMIN}/providers`];
+/**
+ * Areas only organization owners can even read: they name credentials, people's IPs, or pending invites. A webhook's
+ * URL is often a credential itself (a chat's incoming-webhook URL lets anyone holding it post to the channel).
+ */
+const OWNER_ONLY_PREFIXES = [`${ADMIN}/audit_logs`, `${ADMIN}/admin_api_keys`, `${ADMIN}/invites`, `${ADMIN}/providers`, `${ADMIN}/webhooks`];
 
 const KEYS = `${ADMIN}/projects/:project_id/api_keys`;
 /** The writes a project owner or member may make, by method and route pattern. */

@@ -3,12 +3,14 @@ import { z } from 'zod';
 import { TollgateError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { ORG_ROLES, type OrgRole, PROJECT_ROLES, type ProjectRole } from '../core/roles.js';
+import { withGlobalLock } from '../storage/database.js';
 import { writeAudit } from './audit.js';
-import type { Actor, ServiceDeps } from './context.js';
+import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { listParam, listValues, pageOf, pageParams } from './query-params.js';
+import { withdrawInvitesBy } from './invites.js';
 import { getProject } from './projects.js';
 import { EmailSchema, IdSchema, NameSchema, text } from './text-fields.js';
 import type { ProjectUserObject, UserObject } from '../contract/users.js';
@@ -124,7 +126,7 @@ export async function listUsers(deps: ServiceDeps, orgId: string, params: ListUs
     const wanted = emails.map((e) => e.trim().toLowerCase()).filter(Boolean);
     q = wanted.length ? q.where('email', 'in', wanted) : q.where(sql<boolean>`1 = 0`);
   }
-  const from = await afterSeq(db, 'users', after, 'user');
+  const from = await afterSeq(db, 'users', after, 'user', { org_id: orgId });
   if (from !== null) q = q.where('seq', '>', from);
   const rows = await q.orderBy('seq').limit(limit + 1).execute();
   return toPage(rows.map(toUser), limit);
@@ -143,6 +145,50 @@ export async function getUser(deps: ServiceDeps, orgId: string, userId: string):
   return toUser(row);
 }
 
+// The organization's owners are the only people who can manage it from the dashboard (invite, change roles, make
+// admin keys): refusing to demote or remove the last one who can sign in keeps an organization from being left with
+// nobody to run it (OpenAI refuses the same). The check and the change run under one lock, so two owners demoting each
+// other at once cannot both succeed. An owner's admin keys are theirs (services/admin-keys.ts ownerFor): when they stop
+// being an owner the keys are revoked, or a demoted owner would keep every owner's power through them; so are the
+// invitations they sent (one could make an accomplice an owner after the demotion).
+const OWNERS_LOCK = 748_402;
+
+/** Refuses to demote or remove `userId` when they are the last owner who can sign in. */
+async function keepAnOwner(trx: Executor, orgId: string, userId: string): Promise<void> {
+  const owners = await trx
+    .selectFrom('users')
+    .select('id')
+    .where('org_id', '=', orgId)
+    .where('role', '=', 'owner')
+    .where('deleted_at', 'is', null)
+    .where('password_hash', 'is not', null)
+    .execute();
+  if (owners.some((o) => o.id === userId) && owners.length === 1) {
+    throw new TollgateError(
+      'conflict',
+      `User '${userId}' is the organization's last owner: make another member an owner first.`,
+      'user_id',
+    );
+  }
+}
+
+/**
+ * Ends what a user held as an owner: the admin keys they own are revoked (they act with an owner's power) and the
+ * pending invites they or those keys sent are withdrawn, each audited. Returns the revoked keys' ids.
+ */
+async function endOwnerPowers(trx: Executor, deps: ServiceDeps, orgId: string, userId: string, actor: Actor): Promise<string[]> {
+  const keys = await trx.selectFrom('api_keys').select('id').where('owner_id', '=', userId).where('kind', '=', 'admin').execute();
+  const revoked: string[] = [];
+  for (const k of keys) {
+    if (await revokeKeyRow(trx, deps, k.id)) {
+      await writeAudit(trx, deps, { orgId, type: 'admin_api_key.deleted', actor, objectId: k.id });
+      revoked.push(k.id);
+    }
+  }
+  await withdrawInvitesBy(trx, deps, orgId, [userId, ...keys.map((k) => k.id)], actor);
+  return revoked;
+}
+
 /** Changes a user's organization role, or their technical level and developer persona. */
 export async function modifyUser(deps: ServiceDeps, orgId: string, userId: string, body: ModifyUserBody, actor: Actor): Promise<UserObject> {
   if (body.role_id != null) {
@@ -157,29 +203,39 @@ export async function modifyUser(deps: ServiceDeps, orgId: string, userId: strin
   if (body.role != null) patch.role = body.role;
   if (body.technical_level !== undefined) patch.technical_level = body.technical_level || null;
   if (body.developer_persona !== undefined) patch.developer_persona = body.developer_persona || null;
-  await deps.database.db.transaction().execute(async (trx) => {
+  const revoked = await withGlobalLock(deps.database, OWNERS_LOCK, async (trx) => {
+    const demoted = patch.role === 'reader';
+    if (demoted) await keepAnOwner(trx, orgId, userId);
+    // The row first: an admin key being made for this user waits for it, then finds them no owner (key-writes.ts).
     if (Object.keys(patch).length) await trx.updateTable('users').set(patch).where('id', '=', userId).execute();
+    const ended = demoted ? await endOwnerPowers(trx, deps, orgId, userId, actor) : [];
     await writeAudit(trx, deps, { orgId, type: 'user.updated', actor, objectId: userId, details: { changes_requested: body } });
+    return ended;
   });
+  for (const id of revoked) deps.changes.keyChanged(id);
   return getUser(deps, orgId, userId);
 }
 
 /** Removes a user: their memberships end and their keys are revoked, in one transaction. */
 export async function deleteUser(deps: ServiceDeps, orgId: string, userId: string, actor: Actor) {
   await getUser(deps, orgId, userId);
-  const db = deps.database.db;
-  const keys = await db.selectFrom('api_keys').select(['id', 'project_id']).where('owner_id', '=', userId).execute();
-  await db.transaction().execute(async (trx) => {
+  const keys = await withGlobalLock(deps.database, OWNERS_LOCK, async (trx) => {
+    await keepAnOwner(trx, orgId, userId);
+    // The row first, then the keys: a key being made for this user waits for the row and is refused, or is in and
+    // found below (key-writes.ts lockLiveOwner).
     await trx.updateTable('users').set({ deleted_at: nowSeconds(deps) }).where('id', '=', userId).execute();
     await trx.deleteFrom('project_members').where('user_id', '=', userId).execute();
-    for (const k of keys) {
+    const admin = await endOwnerPowers(trx, deps, orgId, userId, actor);
+    const project = await trx.selectFrom('api_keys').select(['id', 'project_id']).where('owner_id', '=', userId).where('kind', '=', 'project').execute();
+    for (const k of project) {
       if (await revokeKeyRow(trx, deps, k.id)) {
         await writeAudit(trx, deps, { orgId, type: 'api_key.deleted', actor, projectId: k.project_id, objectId: k.id });
       }
     }
     await writeAudit(trx, deps, { orgId, type: 'user.deleted', actor, objectId: userId });
+    return [...admin, ...project.map((k) => k.id)];
   });
-  for (const k of keys) deps.changes.keyChanged(k.id);
+  for (const id of keys) deps.changes.keyChanged(id);
   return { object: 'organization.user.deleted' as const, id: userId, deleted: true as const };
 }
 

@@ -1,13 +1,13 @@
 import { ProjectPicker } from '../../components/project-picker.js';
-import { useSession } from '../../session.js';
+import { isOwner, useSession } from '../../session.js';
 import { RateLimits } from './rate-limits.js';
 import { SpendAlertsForm } from './spend-alerts.js';
 import { SpendLimitForm } from './spend-limit.js';
 import { Webhooks } from './webhooks.js';
 
-/** Limits: the selected project's rate limits, spend limit and spend alerts, and the organization's webhooks. */
+/** Limits: the selected project's rate limits, spend limit and spend alerts, and (owners) the organization's webhooks. */
 export function LimitsPage() {
-  const { projectId } = useSession();
+  const { projectId, account } = useSession();
   return (
     <>
       <div class="page-head">
@@ -34,10 +34,13 @@ export function LimitsPage() {
       ) : (
         <p class="muted">Create a project first.</p>
       )}
-      <section class="card" aria-labelledby="webhooks-title">
-        <h2 id="webhooks-title">Webhooks</h2>
-        <Webhooks />
-      </section>
+      {/* A webhook's URL can be a credential (a chat's incoming webhook): owners only, as the server holds it. */}
+      {isOwner(account) && (
+        <section class="card" aria-labelledby="webhooks-title">
+          <h2 id="webhooks-title">Webhooks</h2>
+          <Webhooks />
+        </section>
+      )}
     </>
   );
 }
