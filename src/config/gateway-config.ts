@@ -35,8 +35,8 @@ const Provider = z.strictObject({
   /** Attempts of one request over the provider's credentials (default: one per credential). */
   max_attempts: z.number().int().min(1).max(10).optional(),
   /**
-   * The provider's circuit breaker: opened by `failures` consecutive failures (no connection, timeouts, 5xx) for
-   * `cool_off_ms`, then probed with one request; `false` turns it off.
+   * The provider's circuit breaker: opened by `failures` consecutive failures (no connection, 502/503/529; timeouts
+   * and other 5xx once per API key) for `cool_off_ms`, then probed with one request; `false` turns it off.
    */
   circuit_breaker: z
     .union([z.literal(false), z.strictObject({ failures: z.number().int().min(1).max(1000).optional(), cool_off_ms: z.number().int().min(100).max(3_600_000).optional() })])

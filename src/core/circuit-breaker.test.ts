@@ -62,4 +62,48 @@ describe('CircuitBreaker', () => {
     advance(1_000);
     expect(b.allow()).toBe(true);
   });
+
+  it('counts failures a client may have caused once per client in a run: one client alone never opens it', () => {
+    const { b } = make();
+    for (let i = 0; i < 10; i++) expect(b.failedFor('key_a')).toBe(false);
+    expect(b.state).toBe('closed');
+    expect(b.failedFor('key_b')).toBe(false);
+    expect(b.failedFor('key_c')).toBe(true);
+    expect(b.state).toBe('open');
+  });
+
+  it('mixes both kinds in one run, and an answer starts the count of clients afresh', () => {
+    const { b } = make();
+    b.failedFor('key_a');
+    b.failed();
+    b.succeeded();
+    b.failedFor('key_a');
+    b.failedFor('key_a');
+    expect(b.failed()).toBe(false);
+    expect(b.failed()).toBe(true);
+  });
+
+  it('a probe that its client abandoned, or that failed in a way its client may have caused, lets the next probe go at once', () => {
+    const { b, advance } = make();
+    for (let i = 0; i < 3; i++) b.failed();
+    advance(10_000);
+    expect(b.allow()).toBe(true);
+    expect(b.allow()).toBe(false);
+    b.inconclusive();
+    expect(b.allow()).toBe(true);
+    expect(b.failedFor('key_a')).toBe(false);
+    expect(b.state).toBe('half_open');
+    expect(b.allow()).toBe(true);
+    // A failure no client chooses still opens it again.
+    expect(b.failed()).toBe(true);
+    expect(b.allow()).toBe(false);
+  });
+
+  it('an abandoned request while closed or open changes nothing', () => {
+    const { b } = make();
+    b.inconclusive();
+    for (let i = 0; i < 3; i++) b.failed();
+    b.inconclusive();
+    expect(b.allow()).toBe(false);
+  });
 });

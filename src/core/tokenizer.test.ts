@@ -31,6 +31,12 @@ describe('tokenizer', () => {
     }
   });
 
+  it('counts text that spells a special token as the text it is, instead of throwing (a throw left a cut stream unbilled)', async () => {
+    const text = 'before <|endoftext|> after <|endofprompt|>';
+    expect(await countTokens(text)).toBe(exact.encode(text, [], []).length);
+    expect((await generatedText(text)).pieces.join('')).toBe(text);
+  });
+
   it('cuts only long runs of one kind of character, never a surrogate pair, and the pieces join to the text', () => {
     expect(encodingChunks('short text')).toEqual(['short text']);
     const long = `${'a'.repeat(200)} ${'!'.repeat(100)}${'😀'.repeat(40)}${' '.repeat(90)}${'9'.repeat(500)}`;

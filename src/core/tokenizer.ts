@@ -89,17 +89,23 @@ export function encodingChunks(text: string): string[] {
   return out;
 }
 
+/**
+ * A client's text is text: one that spells a special token (`<|endoftext|>`) is encoded as the characters it is, never
+ * refused. js-tiktoken throws on it by default, and a count that threw left a stream cut before its usage unbilled.
+ */
+const ALL_TEXT: never[] = [];
+
 /** Gives other requests their turn on the event loop. */
 const yieldToEvents = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The token ids of a text, encoded in chunks (encodingChunks), yielding to the event loop now and then. */
 async function encode(enc: Tiktoken, text: string): Promise<number[]> {
   const chunks = encodingChunks(text);
-  if (chunks.length === 1) return enc.encode(text);
+  if (chunks.length === 1) return enc.encode(text, ALL_TEXT, ALL_TEXT);
   const ids: number[] = [];
   let since = 0;
   for (const chunk of chunks) {
-    for (const id of enc.encode(chunk)) ids.push(id);
+    for (const id of enc.encode(chunk, ALL_TEXT, ALL_TEXT)) ids.push(id);
     since += chunk.length;
     if (since >= YIELD_EVERY) {
       since = 0;
@@ -116,7 +122,7 @@ export async function countTokens(text: string): Promise<number> {
   let n = 0;
   let since = 0;
   for (const chunk of encodingChunks(text)) {
-    n += enc.encode(chunk).length;
+    n += enc.encode(chunk, ALL_TEXT, ALL_TEXT).length;
     since += chunk.length;
     if (since >= YIELD_EVERY) {
       since = 0;

@@ -8,6 +8,8 @@ export interface UpstreamRequest {
   body: Buffer | null;
   /** The Tollgate project the request is made for (a provider may map it to a project of its own). */
   project?: string | null;
+  /** Who sent it (its API key's id): a failure its own request may have caused counts once per client in a breaker. */
+  client?: string;
   /** The model the request runs, as routed (Azure OpenAI addresses it as a deployment in the URL). */
   model?: string | null;
   /** An AbortSignal, or the gateway's cheaper one-listener handle. */

@@ -54,4 +54,42 @@ describe('BreakerUpstream', () => {
     expect((await b.send(req())).statusCode).toBe(200);
     expect(b.circuit()).toEqual({ state: 'closed', opened: 1 });
   });
+
+  it('counts 500, 504 and first-byte timeouts once per client; 502, 503, 529, resets and connect timeouts whoever sent them', async () => {
+    let now = 0;
+    let next: () => Promise<UpstreamResponse> = () => answer(500);
+    const b = new BreakerUpstream(fakeInner(() => next()), { failures: 2, coolOffMs: 1000 }, () => now);
+    const from = (client: string) => ({ ...req(), client });
+    for (const failure of [() => answer(500), () => answer(504), () => Promise.reject(new UpstreamFailure('timeout', 'first byte'))]) {
+      next = failure;
+      for (let i = 0; i < 3; i++) await b.send(from('key_a')).catch(() => undefined);
+    }
+    expect(b.circuit().state).toBe('closed');
+    await b.send(from('key_b')).catch(() => undefined);
+    expect(b.circuit()).toEqual({ state: 'open', opened: 1 });
+    for (const failure of [() => answer(502), () => answer(503), () => answer(529), () => Promise.reject(new UpstreamFailure('unreachable', 'reset')), () => Promise.reject(new UpstreamFailure('timeout', 'connect', true))]) {
+      now += 1000;
+      next = () => answer(200);
+      await b.send(from('key_a'));
+      next = failure;
+      await b.send(from('key_a')).catch(() => undefined);
+      expect(b.circuit().state).toBe('closed');
+      await b.send(from('key_a')).catch(() => undefined);
+      expect(b.circuit().state).toBe('open');
+    }
+  });
+
+  it('a probe its client abandoned lets the next request probe at once', async () => {
+    let now = 0;
+    let next: () => Promise<UpstreamResponse> = () => answer(503);
+    const inner = fakeInner(() => next());
+    const b = new BreakerUpstream(inner, { failures: 1, coolOffMs: 1000 }, () => now);
+    await b.send(req());
+    now += 1000;
+    next = () => Promise.reject(new UpstreamFailure('aborted', 'aborted'));
+    await expect(b.send(req())).rejects.toMatchObject({ kind: 'aborted' });
+    next = () => answer(200);
+    expect((await b.send(req())).statusCode).toBe(200);
+    expect(b.circuit().state).toBe('closed');
+  });
 });

@@ -6,9 +6,15 @@ export type BreakerOpened = (provider: string) => void;
 
 /**
  * An upstream behind its circuit breaker (issue 20 §3): while the breaker is open a request is not sent and fails
- * `unavailable` (nothing sent, so a route's fallback takes it, else the client gets 503 upstream_unavailable). A
- * failure is no connection, a timeout, or a 5xx answer (after the provider's own credentials were tried); any other
- * answer is a success. A request the client or its deadline aborted says nothing of the provider.
+ * `unavailable` (nothing sent, so a route's fallback takes it, else the client gets 503 upstream_unavailable). Judged
+ * when the answer's headers arrive (after the provider's own credentials were tried):
+ * - the provider's health, counted whoever sent the request: no connection (refused, unresolved, a connect timeout),
+ *   a reset before an answer, 502, 503, 529;
+ * - maybe the request's own doing, counted once per client (its API key) in a run of failures: a first-byte timeout
+ *   (a long generation not streamed has no headers until it is done), a 504 (the provider's own such timeout), a 500
+ *   or any other 5xx;
+ * - nothing: a request its client or its deadline aborted;
+ * - an answer, closing the breaker: anything else, a 4xx (429 included) too.
  */
 export class BreakerUpstream implements Upstream {
   readonly name: string;
@@ -38,24 +44,34 @@ export class BreakerUpstream implements Upstream {
       const s = Math.ceil(this.breaker.retryInMs() / 1000);
       return Promise.reject(new UpstreamFailure('unavailable', `The upstream provider '${this.name}' is failing and is not being sent requests for now (next try in ${s} s).`, true));
     }
-    return this.inner.send(req).then(this.answered, this.failedToAnswer);
+    // Requests the gateway makes of its own (listing models) count as one client.
+    const client = req.client ?? '';
+    return this.inner.send(req).then(
+      (res) => this.answered(res, client),
+      (err: unknown) => this.failedToAnswer(err, client),
+    );
   }
 
-  // Bound once: no closure per request.
-  private readonly answered = (res: UpstreamResponse): UpstreamResponse => {
-    if (res.statusCode >= 500) this.fail();
-    else this.breaker.succeeded();
+  private answered(res: UpstreamResponse, client: string): UpstreamResponse {
+    const s = res.statusCode;
+    if (s < 500) this.breaker.succeeded();
+    else if (s === 502 || s === 503 || s === 529) this.count(this.breaker.failed());
+    else this.count(this.breaker.failedFor(client));
     return res;
-  };
+  }
 
-  /** An aborted request (its client gone, its deadline) says nothing of the provider. */
-  private readonly failedToAnswer = (err: unknown): never => {
-    if (!(err instanceof UpstreamFailure && err.kind === 'aborted')) this.fail();
+  private failedToAnswer(err: unknown, client: string): never {
+    const failure = err instanceof UpstreamFailure ? err : null;
+    if (failure?.kind === 'aborted') this.breaker.inconclusive();
+    // A timeout before connecting is the provider's; one waiting for the answer may be the request's own length.
+    else if (failure?.kind === 'timeout' && !failure.notSent) this.count(this.breaker.failedFor(client));
+    else this.count(this.breaker.failed());
     throw err;
-  };
+  }
 
-  private fail(): void {
-    if (this.breaker.failed()) {
+  /** Counts an opening (for /metrics) and tells of it. */
+  private count(opened: boolean): void {
+    if (opened) {
       this.opened++;
       this.onOpened?.(this.name);
     }

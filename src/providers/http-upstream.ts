@@ -205,7 +205,10 @@ export class HttpUpstream implements Upstream {
           throw toFailure(err, this.name);
         }
         if (refusesCredential(status, text.toString('utf8'))) this.disableCredential(pool, credential.id, status);
-        else (suspects ??= []).push({ id: credential.id, status });
+        else {
+          suspects ??= [];
+          suspects.push({ id: credential.id, status });
+        }
         if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried) || signal.aborted) return { ...res, body: bufferedBody([text]) };
         continue;
       }

@@ -22,6 +22,7 @@ export async function checkBatchInput(g: GatewayContext, access: ObjectAccess, i
     headers: { accept: '*/*' },
     body: null,
     project: req.project,
+    client: req.client,
     signal: req.signal,
   });
   if (up.statusCode !== 200) {

@@ -192,7 +192,7 @@ async function forward(
       // Forwarded with the client's Content-Type, or none: never one the client did not send.
       const headers = upstreamRequestHeaders(request.headers);
       const payload = payloadOf(request.rawBody, body, info.model, injectUsage, streamOptions);
-      up = await upstream.send({ method: request.method, path: endpoint, search: request.search, headers, body: payload, project: info.record.projectId, model: info.model, signal: controller });
+      up = await upstream.send({ method: request.method, path: endpoint, search: request.search, headers, body: payload, project: info.record.projectId, client: info.record.id, model: info.model, signal: controller });
       if (fallback === null || !mayFallBack(up) || controller.aborted) break;
     } catch (err) {
       const step = fallback !== null && !controller.aborted && mayFallBack(err) ? await nextFallback(g, fallback, info, admission) : null;

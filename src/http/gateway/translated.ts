@@ -123,7 +123,7 @@ export async function forwardTranslated(
       // The translation is this request's own: a fallback's model is written into it (the answer names it too).
       if (info.model !== null && t.body.model !== info.model) t.body.model = info.model;
       const sent = fallback === null ? headers : { ...headers };
-      up = await upstream.send({ method: 'POST', path, search: '', headers: sent, body: Buffer.from(JSON.stringify(t.body)), project: info.record.projectId, model: info.model, signal: controller });
+      up = await upstream.send({ method: 'POST', path, search: '', headers: sent, body: Buffer.from(JSON.stringify(t.body)), project: info.record.projectId, client: info.record.id, model: info.model, signal: controller });
       if (fallback === null || !mayFallBack(up) || controller.aborted) break;
     } catch (err) {
       const step = fallback !== null && !controller.aborted && mayFallBack(err) ? await nextFallback(g, fallback, info, admission) : null;
