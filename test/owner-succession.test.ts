@@ -192,3 +192,50 @@ describeEachDatabase('owners come and go', (backend) => {
     expect(owners).toHaveLength(1);
   });
 });
+
+// Two instances on one PostgreSQL database (with Redis when TEST_REDIS_URL is set, else the database feed alone): an
+// admin key revoked on one, by its deletion or by its owner's demotion, is refused there at once and by the other
+// within the poll interval (docs/deployment.md, revocation bound).
+describeEachDatabase('admin keys end everywhere', (backend) => {
+  let a: TestServer;
+  let b: TestServer;
+  const redis = process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : undefined;
+
+  beforeAll(async () => {
+    if (backend.name !== 'postgres') return;
+    a = await startTestServer(backend, { keepSchema: true, env: redis });
+    b = await startTestServer(backend, { schema: a.schema, env: redis });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  const refusedBy = async (s: TestServer, key: string) => {
+    const t0 = Date.now();
+    while (Date.now() - t0 < 3000) {
+      if ((await s.api('GET', `${ORG}/projects`, { key })).status === 401) return true;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return false;
+  };
+
+  // One SQLite file is one instance: the SQLite variant has nothing to run.
+  it.skipIf(backend.name !== 'postgres')('a deleted admin key, and one whose owner is demoted, are refused by both instances', async () => {
+    const owner = await signUpOwner(a);
+    const second = await joinAs(a, owner, 'second@example.com', 'owner');
+    const deleted = await a.api('POST', `${ORG}/admin_api_keys`, { body: { name: 'to delete' } });
+    const owned = await second.call('POST', `${ORG}/admin_api_keys`, { name: "second's" });
+    for (const key of [deleted.body.value, owned.body.value]) {
+      expect((await a.api('GET', `${ORG}/projects`, { key })).status).toBe(200);
+      expect((await b.api('GET', `${ORG}/projects`, { key })).status).toBe(200); // both caches hold it
+    }
+    expect((await a.api('DELETE', `${ORG}/admin_api_keys/${deleted.body.id}`)).status).toBe(200);
+    const secondId = (await second.call('GET', '/auth/me')).body.user.id;
+    expect((await owner.call('POST', `${ORG}/users/${secondId}`, { role: 'reader' })).status).toBe(200);
+    for (const key of [deleted.body.value, owned.body.value]) {
+      expect((await a.api('GET', `${ORG}/projects`, { key })).status).toBe(401);
+      expect(await refusedBy(b, key)).toBe(true);
+    }
+  });
+});
