@@ -281,3 +281,36 @@ describeEachDatabase('invites accepted while their sender is demoted', (backend)
     expect(both).toBe(0);
   });
 });
+
+// An instance upgraded from before demotion revoked admin keys may hold live admin keys of owners since made readers:
+// the next start revokes them, audited, and leaves those of owners and of the organization alone.
+describeEachDatabase('admin keys of former owners, at start', (backend) => {
+  it('are revoked at the next start', async () => {
+    const first = await startTestServer(backend, { keepSchema: true });
+    const dataDir = first.dataDir;
+    const owner = await signUpOwner(first);
+    const former = await joinAs(first, owner, 'former-owner@example.com', 'owner');
+    const formerId = (await former.call('GET', '/auth/me')).body.user.id;
+    const stale = await former.call('POST', `${ORG}/admin_api_keys`, { name: 'made before the fix' });
+    const kept = await owner.call('POST', `${ORG}/admin_api_keys`, { name: "a current owner's" });
+    // The state an older version left: demoted, the key untouched.
+    await first.server.runtime.database.db.updateTable('users').set({ role: 'reader' }).where('id', '=', formerId).execute();
+    expect((await first.api('GET', `${ORG}/projects`, { key: stale.body.value })).status).toBe(200);
+    await first.server.close();
+
+    const again = await startTestServer(backend, { dataDir, schema: first.schema });
+    try {
+      expect((await again.api('GET', `${ORG}/projects`, { key: stale.body.value })).status).toBe(401);
+      expect((await again.api('GET', `${ORG}/projects`, { key: kept.body.value })).status).toBe(200);
+      expect((await again.api('GET', `${ORG}/projects`)).status).toBe(200);
+      const entries = await again.server.runtime.database.db
+        .selectFrom('audit_logs')
+        .select(['object_id', 'actor_type'])
+        .where('type', '=', 'admin_api_key.deleted')
+        .execute();
+      expect(entries).toEqual([{ object_id: stale.body.id, actor_type: 'system' }]);
+    } finally {
+      await again.close();
+    }
+  });
+});
