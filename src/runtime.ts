@@ -8,6 +8,7 @@ import { ChangeFanout } from './infra/change-fanout.js';
 import { RedisChangeBus } from './infra/redis-change-bus.js';
 import { KeyCache } from './infra/key-cache.js';
 import { ensureInitialized, type Organization } from './services/bootstrap.js';
+import { revokeFormerOwnersAdminKeys } from './services/users.js';
 import type { ServiceDeps } from './services/context.js';
 import { loadKeyRecord } from './services/key-lookup.js';
 import { LastUsedTracker } from './services/last-used.js';
@@ -83,6 +84,8 @@ export async function createRuntime(
   if (bus) changes.add(bus);
   const deps: ServiceDeps = Object.freeze({ database, clock, randomBytes: (n: number) => randomBytes(n), changes });
   const { org, created } = await ensureInitialized(deps);
+  // Admin keys of owners demoted before demotion revoked them (services/users.ts) end now.
+  await revokeFormerOwnersAdminKeys(deps, org.id);
   const changeFeed = new ChangeFeed(database, caches, config.changePollMs, (err) => onError('change-feed', err));
   // The one usage write path, picked by the database; nothing is rebound later.
   const usageSink = database.sqlite

@@ -200,7 +200,15 @@ export async function withdrawInvitesBy(trx: Executor, deps: ServiceDeps, orgId:
     .where('deleted_at', 'is', null)
     .execute();
   for (const invite of pending) {
-    await trx.updateTable('invites').set({ deleted_at: nowSeconds(deps) }).where('id', '=', invite.id).where('accepted_at', 'is', null).execute();
+    // Accepted in the meantime (claimInvite won): it stays accepted, and nothing was withdrawn to audit.
+    const res = await trx
+      .updateTable('invites')
+      .set({ deleted_at: nowSeconds(deps) })
+      .where('id', '=', invite.id)
+      .where('accepted_at', 'is', null)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) continue;
     await writeAudit(trx, deps, { orgId, type: 'invite.deleted', actor, objectId: invite.id, details: { data: { email: invite.email } } });
   }
 }

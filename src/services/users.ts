@@ -189,6 +189,36 @@ async function endOwnerPowers(trx: Executor, deps: ServiceDeps, orgId: string, u
   return revoked;
 }
 
+/**
+ * Revokes the live admin keys of users who are no longer owners (made a reader, or removed): an owner demoted before
+ * demotion revoked them (endOwnerPowers) kept an owner's power through them. Run at every start (runtime.ts), under
+ * the owners' lock; audited as a demotion's revocations are, with the system as actor. Returns the revoked keys' ids.
+ */
+export async function revokeFormerOwnersAdminKeys(deps: ServiceDeps, orgId: string): Promise<string[]> {
+  const revoked = await withGlobalLock(deps.database, OWNERS_LOCK, async (trx) => {
+    const keys = await trx
+      .selectFrom('api_keys as k')
+      .innerJoin('users as u', 'u.id', 'k.owner_id')
+      .select('k.id')
+      .where('k.org_id', '=', orgId)
+      .where('k.kind', '=', 'admin')
+      .where('k.owner_type', '=', 'user')
+      .where('k.status', '!=', 'revoked')
+      .where((eb) => eb.or([eb('u.role', '!=', 'owner'), eb('u.deleted_at', 'is not', null)]))
+      .execute();
+    const ids: string[] = [];
+    for (const k of keys) {
+      if (await revokeKeyRow(trx, deps, k.id)) {
+        await writeAudit(trx, deps, { orgId, type: 'admin_api_key.deleted', actor: { type: 'system', id: null }, objectId: k.id });
+        ids.push(k.id);
+      }
+    }
+    return ids;
+  });
+  for (const id of revoked) deps.changes.keyChanged(id);
+  return revoked;
+}
+
 /** Changes a user's organization role, or their technical level and developer persona. */
 export async function modifyUser(deps: ServiceDeps, orgId: string, userId: string, body: ModifyUserBody, actor: Actor): Promise<UserObject> {
   if (body.role_id != null) {
