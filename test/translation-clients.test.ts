@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { EXACT_COUNT_CHARS, loadTokenizer } from '../src/core/tokenizer.js';
 import { ANTHROPIC_PROVIDER_KEY, OPENAI_PROVIDER_KEY, startTwoProviders, type TwoProviders } from './harness/provider-servers.js';
 import { startTestServer, type TestServer } from './harness/server.js';
 
@@ -151,6 +152,42 @@ describe('one key, both clients, both providers', () => {
       expect(counted.input_tokens).toBeGreaterThan(8);
       expect(p.openai.seen.length).toBe(before);
     });
+
+    it('count_tokens on a crafted ~8 MB body: the tokenizer encodes at most EXACT_COUNT_CHARS of it, and estimates the rest', async () => {
+      // Letters of two scripts alternating: one piece to the tokenizer's pattern, each character ~6 µs to encode.
+      let x = 3;
+      const next = () => {
+        x = (x * 1103515245 + 12345) & 0x7fffffff;
+        return x;
+      };
+      const block = Array.from({ length: 4_096 }, (_, i) => String.fromCharCode(i % 2 ? 97 + (next() % 26) : 0x4e00 + (next() % 20_000))).join('');
+      const text = block.repeat(1_000);
+      const enc = await loadTokenizer();
+      let encoded = 0;
+      const encode = enc.encode.bind(enc);
+      const spy = vi.spyOn(enc, 'encode').mockImplementation((t, ...rest) => {
+        encoded += t.length;
+        return encode(t, ...rest);
+      });
+      try {
+        const started = performance.now();
+        const res = await p.t.api('POST', '/v1/messages/count_tokens', {
+          key: key.value,
+          headers: { 'anthropic-version': '2023-06-01' },
+          body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: text.slice(0, 1_000_000) }, { role: 'assistant', content: 'ok' }, { role: 'user', content: text.slice(1_000_000) }] },
+        });
+        expect(res.status).toBe(200);
+        expect(encoded).toBeLessThanOrEqual(EXACT_COUNT_CHARS);
+        expect(encoded).toBeGreaterThan(EXACT_COUNT_CHARS / 2);
+        // Past the exact count, the rest at the rate of what was counted (about 1.45 tokens a character here).
+        expect(res.body.input_tokens).toBeGreaterThan(text.length * 1.2);
+        expect(res.body.input_tokens).toBeLessThan(text.length * 1.8);
+        // Secondary: unbounded, one piece of millions of characters was quadratic (hours).
+        expect(performance.now() - started).toBeLessThan(20_000);
+      } finally {
+        spy.mockRestore();
+      }
+    }, 40_000);
 
     it("an OpenAI provider's error in Anthropic's shape, and the anthropic-beta it cannot honour", async () => {
       const err = await failure<AnthropicError>(anthropic(key.value).messages.create({ model: 'error500', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }));

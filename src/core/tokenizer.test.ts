@@ -1,6 +1,6 @@
 import { Tiktoken } from 'js-tiktoken/lite';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { countTokens, encodingChunks, generatedText, loadTokenizer } from './tokenizer.js';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { countChatPromptTokens, countTokens, EXACT_COUNT_CHARS, encodingChunks, generatedText, loadTokenizer, TokenBudget } from './tokenizer.js';
 
 // The tokenizer counts text a client sends (count_tokens for an OpenAI model, the prompt of a stream cut before its
 // usage, the echo model). Found by an outside review: js-tiktoken's byte-pair merge is quadratic in the length of one
@@ -44,6 +44,12 @@ describe('tokenizer', () => {
     expect(chunks.join('')).toBe(long);
     expect(chunks.length).toBeGreaterThan(5);
     for (const c of chunks) expect(c.charCodeAt(0) >= 0xdc00 && c.charCodeAt(0) <= 0xdfff, c).toBe(false);
+    // The pattern joins letters of every script into one piece, and punctuation with emoji: a mix is cut as a run.
+    for (const mix of ['a東'.repeat(5_000), '!😀'.repeat(5_000), 'é-'.repeat(5_000)]) {
+      const pieces = encodingChunks(mix);
+      expect(pieces.join('')).toBe(mix);
+      expect(Math.max(...pieces.map((p) => Buffer.byteLength(p)))).toBeLessThanOrEqual(72);
+    }
     // Digits are taken three at a time by the pattern: a run of them is never cut.
     expect(encodingChunks('9'.repeat(500))).toHaveLength(1);
   });
@@ -65,6 +71,78 @@ describe('tokenizer', () => {
       expect(performance.now() - t, text.slice(0, 1)).toBeLessThan(10_000);
     }
   }, 30_000);
+});
+
+// Found by an outside review: with runs cut, encoding was linear, but at up to ~10 µs a character a crafted ~10 MB body
+// still cost 50-90 s of CPU. A request's text is encoded exactly up to EXACT_COUNT_CHARS; the rest is bounded (billing)
+// or estimated (count_tokens). The work is measured as the characters handed to the encoder.
+describe('the tokenizer’s work per request', () => {
+  let exact: Tiktoken;
+  let encoded = 0;
+  beforeAll(async () => {
+    const { default: ranks } = await import('js-tiktoken/ranks/o200k_base');
+    exact = new Tiktoken(ranks);
+    const enc = await loadTokenizer();
+    const encode = enc.encode.bind(enc);
+    vi.spyOn(enc, 'encode').mockImplementation((text, ...rest) => {
+      encoded += text.length;
+      return encode(text, ...rest);
+    });
+  });
+  afterEach(() => {
+    encoded = 0;
+  });
+  /** Text that costs the encoder most per character: random letters (one piece per 64 bytes) and random CJK. */
+  const crafted = (chars: number, seed = 7) => {
+    let x = seed;
+    const next = () => (x = (x * 1103515245 + 12345) & 0x7fffffff);
+    const block = Array.from({ length: 65_537 }, (_, i) => String.fromCharCode(i % 2 ? 97 + (next() % 26) : 0x4e00 + (next() % 20_000))).join('');
+    return block.repeat(Math.ceil(chars / block.length)).slice(0, chars);
+  };
+  /** The true count, however long it takes (encoded in the same chunks, with no budget). */
+  const trueCount = (text: string) => countTokens(text, new TokenBudget('bound', Number.POSITIVE_INFINITY));
+
+  it('encodes at most EXACT_COUNT_CHARS of a crafted ~10 MB prompt, however it is split into messages', async () => {
+    const text = crafted(5_000_000);
+    expect(Buffer.byteLength(text)).toBeGreaterThan(10_000_000);
+    const started = performance.now();
+    const messages = Array.from({ length: 100 }, (_, i) => ({ role: 'user', content: text.slice(i * 50_000, (i + 1) * 50_000) }));
+    const bounded = await countChatPromptTokens(messages);
+    expect(encoded).toBeLessThanOrEqual(EXACT_COUNT_CHARS);
+    expect(encoded).toBeGreaterThan(EXACT_COUNT_CHARS - 2);
+    // The bound: never below the true count, which is at most a token per byte.
+    expect(bounded).toBeGreaterThan(Buffer.byteLength(text) - 3 * EXACT_COUNT_CHARS);
+    encoded = 0;
+    const one = await countTokens(text);
+    expect(encoded).toBeLessThanOrEqual(EXACT_COUNT_CHARS);
+    expect(one).toBeGreaterThan(Buffer.byteLength(text) - 3 * EXACT_COUNT_CHARS);
+    // Secondary (the work is what is asserted above): unbounded, this took 50-90 s.
+    expect(performance.now() - started).toBeLessThan(15_000);
+  }, 30_000);
+
+  it('bounds from above: past the exact count, never fewer tokens than the text has (it is billed)', async () => {
+    const english = 'The committee reviewed the proposal, and its members voted 7-2 to adopt it after a long debate. '.repeat(2_100);
+    for (const text of [english, crafted(3 * EXACT_COUNT_CHARS), `${english.slice(0, EXACT_COUNT_CHARS - 1)}😀${english}`]) {
+      const truth = await trueCount(text);
+      const bounded = await countTokens(text);
+      expect(bounded).toBeGreaterThanOrEqual(truth);
+      // Split in two texts of one budget, as a chat's messages are.
+      const budget = new TokenBudget('bound');
+      const half = Math.floor(text.length / 2);
+      expect((await countTokens(text.slice(0, half), budget)) + (await countTokens(text.slice(half), budget))).toBeGreaterThanOrEqual(truth);
+    }
+    // Under the cap it is exact.
+    expect(await countTokens(english.slice(0, EXACT_COUNT_CHARS))).toBe(exact.encode(english.slice(0, EXACT_COUNT_CHARS)).length);
+  }, 30_000);
+
+  it('estimates past the exact count at the rate of what was counted (count_tokens)', async () => {
+    const english = 'The committee reviewed the proposal, and its members voted 7-2 to adopt it after a long debate. '.repeat(10_000);
+    const truth = exact.encode(english).length;
+    encoded = 0;
+    const estimate = await countTokens(english, new TokenBudget('estimate'));
+    expect(encoded).toBeLessThanOrEqual(EXACT_COUNT_CHARS);
+    expect(Math.abs(estimate - truth) / truth).toBeLessThan(0.01);
+  });
 });
 
 // The gateway's encoder is built by buildEncoder straight into js-tiktoken's internal tables (tokenizer.ts), not by the

@@ -38,33 +38,40 @@ export function buildEncoder(ranks: TiktokenBPE): Tiktoken {
 const load = loadTokenizer;
 
 /**
- * The longest run of one kind of character (whitespace, ASCII letters, ASCII punctuation, other scripts) encoded in
- * one piece, in UTF-8 bytes. js-tiktoken's byte-pair merge is quadratic in the bytes of a piece its pattern splits off
- * (a run of letters, of punctuation, of whitespace), at ~150 ns a step: 10,000 'a's took 15 s and 40,000 three minutes
- * of the one event loop, so a client's prompt could stall the gateway when it is counted (count_tokens for an OpenAI
- * model, a stream cut before its usage). A longer run is cut, so encoding stays linear in the text; words, URLs and
- * code are split by the pattern into far shorter pieces and are never cut (a cut may add a token to a count).
+ * The longest run of whitespace, or of characters that are neither whitespace nor digits, encoded in one piece, in
+ * UTF-8 bytes.
+ * js-tiktoken's byte-pair merge is quadratic in the bytes of a piece its pattern splits off, at ~150 ns a step: 10,000
+ * 'a's took 15 s and 40,000 three minutes of the one event loop, so a client's prompt could stall the gateway when it
+ * is counted (count_tokens for an OpenAI model, a stream cut before its usage). The pattern joins letters of every
+ * script (and marks) into one piece, and punctuation with symbols and emoji, so a run is cut whatever mix of them it
+ * is (a run of one kind alone was not enough: 'a' and '東' alternating made one piece of any length). Past
+ * SAFE_CUT_BYTES a run is cut where the pattern itself splits (before punctuation, not an apostrophe, that follows a letter), so words, URLs
+ * and code keep their pieces; past MAX_RUN_BYTES anywhere (a cut may add a token to a count). Encoding then costs at
+ * most ~10 µs a character.
  */
 const MAX_RUN_BYTES = 64;
+const SAFE_CUT_BYTES = 32;
 /** Characters encoded between two yields to the event loop, so that a large text never holds it for long. */
 const YIELD_EVERY = 4096;
 
 const isSpace = (c: number): boolean =>
   c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 
-/** The kind of a UTF-16 code unit for cutting runs: 0 whitespace, 1 ASCII letter, 2 digit (never cut: the pattern takes at most three), 3 other ASCII, 4 any other script. */
+/** The kind of a UTF-16 code unit for cutting runs: 0 whitespace, 2 digit (never cut: the pattern takes at most three), 1 anything else. */
 function kindOf(c: number): number {
   if (isSpace(c)) return 0;
-  if (c >= 0x80) return 4;
-  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a)) return 1;
   if (c >= 0x30 && c <= 0x39) return 2;
-  return 3;
+  return 1;
 }
+
+/** ASCII punctuation but the apostrophe (the pattern keeps "'s", "'t"... with the word before). */
+const isAsciiPunctuation = (c: number): boolean => c < 0x80 && c > 0x20 && c !== 0x27 && !((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a));
+const isLetterLike = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x80 && !(c >= 0xd800 && c <= 0xdfff));
 
 /** UTF-8 bytes of one UTF-16 code unit (each half of a surrogate pair counts 2). */
 const utf8Bytes = (c: number): number => (c < 0x80 ? 1 : c < 0x800 || (c >= 0xd800 && c <= 0xdfff) ? 2 : 3);
 
-/** The text in pieces to encode one by one, joined they are the text: cut inside any run of one kind past MAX_RUN_BYTES. */
+/** The text in pieces to encode one by one, joined they are the text: runs cut past SAFE_CUT_BYTES or MAX_RUN_BYTES. */
 export function encodingChunks(text: string): string[] {
   if (text.length <= MAX_RUN_BYTES / 3) return [text];
   const out: string[] = [];
@@ -77,8 +84,11 @@ export function encodingChunks(text: string): string[] {
     if (k !== kind) {
       kind = k;
       run = 0;
-    } else if (run >= MAX_RUN_BYTES && k !== 2 && !(c >= 0xdc00 && c <= 0xdfff)) {
+    } else if (
+      (k === 1 && run >= SAFE_CUT_BYTES && isAsciiPunctuation(c) && isLetterLike(text.charCodeAt(i - 1))) ||
       // Never between the two halves of a surrogate pair.
+      (k !== 2 && run >= MAX_RUN_BYTES && !(c >= 0xdc00 && c <= 0xdfff))
+    ) {
       out.push(text.slice(start, i));
       start = i;
       run = 0;
@@ -115,10 +125,33 @@ async function encode(enc: Tiktoken, text: string): Promise<number[]> {
   return ids;
 }
 
-/** Number of tokens in a text. */
-export async function countTokens(text: string): Promise<number> {
-  if (!text) return 0;
-  const enc = await load();
+/**
+ * Characters of one request's text that the tokenizer encodes exactly. Encoding costs up to ~10 µs a character (random
+ * letters or CJK; English ~0.2 µs), so a crafted ~10 MB body cost 50–90 s of CPU: 65,536 characters (about 16,000
+ * tokens of English) bound it to well under a second. Past them a text is counted without encoding (see TokenBudget).
+ */
+export const EXACT_COUNT_CHARS = 65_536;
+
+/**
+ * One request's count: how much of its text is still encoded exactly, and what the rest counts. `bound` (wherever the
+ * count is billed): each UTF-8 byte of the rest counts as a token, never fewer than the true count (every o200k token is
+ * at least one byte). `estimate` (count_tokens, which bills nothing): the rest at the tokens per character of the text
+ * counted exactly.
+ */
+export class TokenBudget {
+  /** Characters encoded exactly so far: the tokenizer's work. */
+  exactChars = 0;
+  /** The tokens of those characters. */
+  exactTokens = 0;
+
+  constructor(
+    readonly beyond: 'bound' | 'estimate',
+    readonly maxExactChars = EXACT_COUNT_CHARS,
+  ) {}
+}
+
+/** Tokens of a text encoded whole (in encodingChunks), yielding to the event loop now and then. */
+async function encodedCount(enc: Tiktoken, text: string): Promise<number> {
   let n = 0;
   let since = 0;
   for (const chunk of encodingChunks(text)) {
@@ -130,6 +163,25 @@ export async function countTokens(text: string): Promise<number> {
     }
   }
   return n;
+}
+
+/**
+ * Number of tokens in a text: exact while `budget` lasts (by default a budget of its own), then bounded or estimated
+ * as the budget says. Texts counted for one request share its budget, so its work is bounded however many they are.
+ */
+export async function countTokens(text: string, budget: TokenBudget = new TokenBudget('bound')): Promise<number> {
+  if (!text) return 0;
+  let cut = Math.min(text.length, Math.max(0, budget.maxExactChars - budget.exactChars));
+  // Never between the two halves of a surrogate pair.
+  if (cut > 0 && cut < text.length && text.charCodeAt(cut) >= 0xdc00 && text.charCodeAt(cut) <= 0xdfff) cut--;
+  const n = cut === 0 ? 0 : await encodedCount(await load(), cut === text.length ? text : text.slice(0, cut));
+  budget.exactChars += cut;
+  budget.exactTokens += n;
+  if (cut === text.length) return n;
+  const rest = text.slice(cut);
+  if (budget.beyond === 'bound') return n + Buffer.byteLength(rest, 'utf8');
+  const perChar = budget.exactChars > 0 ? budget.exactTokens / budget.exactChars : 1;
+  return n + Math.ceil(rest.length * perChar);
 }
 
 /** An answer's text as a model generates it: its tokens (at most `max`), as text pieces to stream. */
@@ -167,15 +219,15 @@ export async function decodeTokens(ids: number[]): Promise<string> {
 }
 
 /** Tokens of a chat request's messages, with OpenAI's per-message overhead (3 per message + 3 for the reply). */
-export async function countChatPromptTokens(messages: unknown): Promise<number> {
+export async function countChatPromptTokens(messages: unknown, budget: TokenBudget = new TokenBudget('bound')): Promise<number> {
   if (!Array.isArray(messages)) return 0;
   let total = 3;
   for (const m of messages) {
     total += 3;
     if (m && typeof m === 'object') {
       for (const [k, v] of Object.entries(m)) {
-        if (k === 'content') total += await countTokens(contentText(v));
-        else if (typeof v === 'string') total += await countTokens(v);
+        if (k === 'content') total += await countTokens(contentText(v), budget);
+        else if (typeof v === 'string') total += await countTokens(v, budget);
       }
     }
   }

@@ -4,7 +4,7 @@ import { knowsMaxOutputTokens, maxOutputTokens } from '../../core/model-limits.j
 import type { TokenCounts } from '../../core/pricing.js';
 import { withoutProviderDetails } from '../../core/provider-details.js';
 import { eventData, SseFramer, splitEvents } from '../../core/sse.js';
-import { countChatPromptTokens, countTokens } from '../../core/tokenizer.js';
+import { countChatPromptTokens, countTokens, TokenBudget } from '../../core/tokenizer.js';
 import { chatCompletionToMessage } from '../../core/translate/chat-completion-to-message.js';
 import { chatRequestToMessages } from '../../core/translate/chat-request-to-messages.js';
 import { ChatStreamToMessage } from '../../core/translate/chat-stream-to-message.js';
@@ -265,12 +265,14 @@ async function relayTranslatedStream(
 
 /**
  * `POST /v1/messages/count_tokens` for a model of an OpenAI-compatible provider, which has no such endpoint: counted
- * here with OpenAI's o200k tokenizer over the translated messages and tools (images and documents are not counted).
+ * here with OpenAI's o200k tokenizer over the translated messages and tools (images and documents are not counted):
+ * exactly up to EXACT_COUNT_CHARS, past them an estimate at the rate of what was counted (nothing is billed by it).
  */
 async function countLocally(g: GatewayContext, request: GatewayRequest, res: ServerResponse, info: RequestInfo, admission: Admission, body: Record<string, unknown>): Promise<void> {
   const chat = messagesRequestToChat(body, { model: info.model ?? '', forCounting: true }).body;
-  const tools = chat.tools === undefined ? 0 : await countTokens(JSON.stringify(chat.tools));
-  const inputTokens = (await countChatPromptTokens(chat.messages)) + tools;
+  const budget = new TokenBudget('estimate');
+  const tools = chat.tools === undefined ? 0 : await countTokens(JSON.stringify(chat.tools), budget);
+  const inputTokens = (await countChatPromptTokens(chat.messages, budget)) + tools;
   meterAndSettle(g, info, admission, { status: 200, outcome: 'ok', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: null });
   sendJson(res, request.requestId, 200, { input_tokens: inputTokens }, { ...admission.headers, 'request-id': request.requestId });
 }
