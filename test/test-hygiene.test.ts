@@ -26,6 +26,8 @@ const RESTORED: Record<string, string> = {
   'test/cli.test.ts': 'process.exit and the real stdout/stderr writes, replaced to catch a leak, restored in finally',
   'test/scan-cli.test.ts': 'the working directory and the real writes, for the in-process CLI, restored in finally',
   'src/http/gateway/request-model.test.ts': 'a spy on JSON.parse, restored by vi.restoreAllMocks in afterEach',
+  'src/core/tokenizer.test.ts': "a spy counting the characters the process's one tokenizer encodes, restored in afterAll",
+  'test/translation-clients.test.ts': "a spy counting the characters the process's one tokenizer encodes, restored in finally",
 };
 
 function testFiles(dir: string): string[] {

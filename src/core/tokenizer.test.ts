@@ -1,5 +1,5 @@
 import { Tiktoken } from 'js-tiktoken/lite';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { countChatPromptTokens, countTokens, EXACT_COUNT_CHARS, encodingChunks, generatedText, loadTokenizer, TokenBudget } from './tokenizer.js';
 
 // The tokenizer counts text a client sends (count_tokens for an OpenAI model, the prompt of a stream cut before its
@@ -79,16 +79,19 @@ describe('tokenizer', () => {
 describe('the tokenizer’s work per request', () => {
   let exact: Tiktoken;
   let encoded = 0;
+  let spy: MockInstance<Tiktoken['encode']> | null = null;
   beforeAll(async () => {
     const { default: ranks } = await import('js-tiktoken/ranks/o200k_base');
     exact = new Tiktoken(ranks);
     const enc = await loadTokenizer();
     const encode = enc.encode.bind(enc);
-    vi.spyOn(enc, 'encode').mockImplementation((text, ...rest) => {
+    spy = vi.spyOn(enc, 'encode').mockImplementation((text, ...rest) => {
       encoded += text.length;
       return encode(text, ...rest);
     });
   });
+  // The tokenizer is the process's one instance: the next file in this worker gets it back unspied.
+  afterAll(() => spy?.mockRestore());
   afterEach(() => {
     encoded = 0;
   });
