@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { usageEvent } from '../test/harness/usage-event.js';
+import { loadUsageSinkBuild } from './usage-sink-build.js';
 
 // Resident memory of the SQLite usage sink under a steady write load, alone: 400,000 events in batches of 2,000
 // through the worker thread, then this process's resident memory now and at its peak. Runs a build (the worker runs
@@ -11,12 +11,7 @@ import { usageEvent } from '../test/harness/usage-event.js';
 //   node --import tsx bench/usage-worker-rss.ts dist
 //   node --import tsx bench/usage-worker-rss.ts .tmp/quick-base/dist     (see bench/quick.ts --snapshot)
 
-const from = pathToFileURL(`${resolve(process.argv[2] ?? 'dist')}/`).href;
-const at = (p: string) => new URL(p, from).href;
-const { openDatabase } = await import(at('storage/database.js'));
-const { sqliteUsageSink } = await import(at('storage/sqlite-usage-sink.js'));
-const { toUsageLine } = await import(at('core/usage-line.js'));
-const { DEFAULT_PRICES } = await import(at('core/pricing.js'));
+const { openDatabase, sqliteUsageSink, toUsageLine, DEFAULT_PRICES } = await loadUsageSinkBuild(process.argv[2]);
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-worker-rss-'));
 const db = await openDatabase({ dataDir: dir });
 const sink = sqliteUsageSink(db, DEFAULT_PRICES);

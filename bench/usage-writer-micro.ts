@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { usageEvent } from '../test/harness/usage-event.js';
+import { loadUsageSinkBuild } from './usage-sink-build.js';
 
 // The SQLite usage sink alone, as the gateway drives it: flushes of usage lines handed to its worker thread (read,
 // inserted, rolled up, committed there), timed in CPU µs per event of the whole process (the worker, and V8's helper
@@ -15,13 +15,7 @@ import { usageEvent } from '../test/harness/usage-event.js';
 //   node --import tsx bench/usage-writer-micro.ts .tmp/quick-base/dist     (see bench/quick.ts --snapshot)
 
 const env = process.env;
-const from = pathToFileURL(`${resolve(process.argv[2] ?? 'dist')}/`).href;
-const at = (p: string) => new URL(p, from).href;
-const { openDatabase } = await import(at('storage/database.js'));
-const { sqliteUsageSink } = await import(at('storage/sqlite-usage-sink.js'));
-const { toUsageLine } = await import(at('core/usage-line.js'));
-const { DEFAULT_PRICES } = await import(at('core/pricing.js'));
-const { uuidV7Source } = await import(at('core/ids.js'));
+const { openDatabase, sqliteUsageSink, toUsageLine, DEFAULT_PRICES, uuidV7Source } = await loadUsageSinkBuild(process.argv[2]);
 
 const BATCH = Number(env.WRITER_BATCH ?? 6000);
 const KEYS = Number(env.WRITER_KEYS ?? 1);
