@@ -66,6 +66,44 @@ describe('UsageRecorder', () => {
     expect(writes).toEqual([120, 30, 30]);
   });
 
+  it('a flush writes the groups queued when it began in one write; groups closed meanwhile wait for the next flush', async () => {
+    let release: () => void = () => {};
+    let gate = new Promise<void>((r) => (release = r));
+    const writes: string[][] = [];
+    const { recorder, stored } = await setup({ groupMs: 2 }, (sink) => ({
+      maxBatch: 500,
+      async write(lines) {
+        await gate;
+        writes.push(
+          Buffer.from(lines)
+            .toString('utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((line) => JSON.parse(line)[0] as string),
+        );
+        return sink.write(lines);
+      },
+    }));
+    for (const id of ids(3)) recorder.record(usageEvent({ id }));
+    const first = recorder.flush();
+    // While the first write waits, two more groups close (2 ms groups), as they do under load.
+    for (const from of [3, 6]) {
+      await new Promise((r) => setTimeout(r, 15));
+      for (const id of ids(3, from)) recorder.record(usageEvent({ id }));
+    }
+    await new Promise((r) => setTimeout(r, 15));
+    expect(recorder.pending).toBe(9);
+    release();
+    await first;
+    // One transaction per flush: the write under way did not chase the groups closed while it ran.
+    expect(writes).toEqual([ids(3)]);
+    expect(recorder.pending).toBe(6);
+    gate = Promise.resolve();
+    await recorder.flush();
+    expect(writes).toEqual([ids(3), ids(6, 3)]);
+    expect(await stored()).toEqual(ids(9));
+  });
+
   it('a flush called while another is writing also writes the events recorded before the call', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));

@@ -165,13 +165,18 @@ export class UsageRecorder {
     try {
       this.closeGroup();
       const sealed = this.wal ? await this.wal.seal() : 0;
-      while (this.queue.length > 0) {
+      // The groups queued now: every one logged in the sealed segments is among them. Groups closed while these are
+      // written wait for the next flush: chasing them made a flush under load a run of small transactions back to
+      // back (each rewriting the same rollup and index pages) instead of one per interval.
+      let remaining = this.queue.length;
+      while (remaining > 0) {
         // Whole groups up to the batch size (at least one): a failed write leaves them queued as they were.
         let n = 0;
         let count = 0;
-        while (n < this.queue.length && (n === 0 || count + this.queue[n].count <= this.batchSize)) count += this.queue[n++].count;
+        while (n < remaining && (n === 0 || count + this.queue[n].count <= this.batchSize)) count += this.queue[n++].count;
         const setAside = await this.write(this.queue.slice(0, n));
         this.queue.splice(0, n);
+        remaining -= n;
         this.queued -= count;
         this.stats.written += count - setAside;
       }
