@@ -13,7 +13,7 @@ import { UsageDeadLetters } from './infra/usage-dead-letter.js';
 import { UsageWal } from './infra/usage-wal.js';
 import { EchoUpstream } from './providers/echo.js';
 import { BreakerUpstream } from './providers/breaker-upstream.js';
-import { HttpUpstream } from './providers/http-upstream.js';
+import { type CredentialSetAside, HttpUpstream } from './providers/http-upstream.js';
 import { loadTokenizer } from './core/tokenizer.js';
 import type { Upstream } from './core/upstream.js';
 import type { Runtime } from './runtime.js';
@@ -45,9 +45,11 @@ export function createGateway(
       app.providers.markRefused(runtime.org.id, failure.credential).catch((err) => logger.error({ err: String(err) }, 'provider credential could not be marked disabled'));
     }
   };
+  const onCredentialSetAside = (e: CredentialSetAside) =>
+    logger.warn(e, 'provider refused a credential one model that another credential serves: skipped for that model on that endpoint for forMs, still used for the rest');
   const onBreakerOpened = (provider: string) => logger.warn({ provider }, 'upstream provider failing: circuit breaker open, requests go to fallbacks or get 503 until a probe succeeds');
   const build = (p: ProviderConfig): Upstream => {
-    const http = new HttpUpstream(p, { clock: runtime.deps.clock, onCredentialFailed });
+    const http = new HttpUpstream(p, { clock: runtime.deps.clock, onCredentialFailed, onCredentialSetAside });
     return p.circuitBreaker ? new BreakerUpstream(http, p.circuitBreaker, runtime.deps.clock, onBreakerOpened) : http;
   };
   for (const p of gatewayConfig.providers) upstreams.set(p.name, build(p));

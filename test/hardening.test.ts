@@ -151,6 +151,38 @@ describe('abuse and bad input', () => {
     }
   });
 
+  it('throttles key guessing from one IPv6 /64 walked address by address, on the gateway and the admin API alike', async () => {
+    // Addresses set through X-Forwarded-For from the trusted proxy (127.0.0.1), as a reverse proxy would.
+    const s = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_TRUST_PROXY: '127.0.0.1' } });
+    try {
+      const good = (await s.api('POST', `${ORG}/projects/${s.defaultProjectId}/api_keys`, { body: {} })).body.value;
+      const as = (address: string, key: string, path = '/v1/models') =>
+        fetch(`${s.url}${path}`, { headers: { authorization: `Bearer ${key}`, 'x-forwarded-for': address } });
+      const guesses: number[] = [];
+      for (let i = 0; i < 30; i++) guesses.push((await as(`2001:db8:aa:bb:${(i + 1).toString(16)}::1`, `sk-tg-guess${i}`)).status);
+      expect(guesses.every((x) => x === 401)).toBe(true);
+      // Every further address of that /64 is refused before its key is looked at, valid key or not.
+      const next = await as('2001:db8:aa:bb:ffff:ffff:ffff:ffff', good);
+      expect(next.status).toBe(429);
+      expect((await next.json()).error.code).toBe('too_many_attempts');
+      expect((await as('2001:DB8:AA:BB::99', s.adminKey, `${ORG}/projects`)).status).toBe(429);
+      // Its neighbour /64 and IPv4 clients keep their own budgets.
+      expect((await as('2001:db8:aa:bc::1', good)).status).toBe(200);
+      expect((await as('198.51.100.1', good)).status).toBe(200);
+
+      // An IPv4 address spelled as IPv4-mapped IPv6 is the same address.
+      for (let i = 0; i < 30; i++) {
+        const address = i % 2 ? '203.0.113.7' : '::ffff:203.0.113.7';
+        expect((await as(address, `sk-tg-mapped${i}`)).status).toBe(401);
+      }
+      expect((await as('203.0.113.7', good)).status).toBe(429);
+      expect((await as('::ffff:203.0.113.7', good)).status).toBe(429);
+      expect((await as('203.0.113.8', good)).status).toBe(200);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('survives fuzzed admin and gateway requests (bounded run)', async () => {
     const jsonish = fc.oneof(fc.json(), fc.string(), fc.constant('{"__proto__":{}}'), fc.constant('[]'), fc.constant('null'));
     const paths = fc.constantFrom(

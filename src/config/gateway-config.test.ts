@@ -98,6 +98,13 @@ describe('several keys for one provider', () => {
     expect(load(provider({ api_key_env: undefined, credentials: [{ api_key_env: 'UP_KEY' }, { api_key_env: 'UP_KEY_2' }], max_attempts: 5 })).providers[0].maxAttempts).toBe(5);
   });
 
+  it('takes refusal_cool_down_ms (1 s to 7 days), left to the pool’s default of an hour when unset', () => {
+    expect(load(provider({})).providers[0].refusalCoolDownMs).toBeUndefined();
+    expect(load(provider({ refusal_cool_down_ms: 600_000 })).providers[0].refusalCoolDownMs).toBe(600_000);
+    expect(() => load(provider({ refusal_cool_down_ms: 10 }))).toThrow(/refusal_cool_down_ms/);
+    expect(() => load(provider({ refusal_cool_down_ms: 8 * 86_400_000 }))).toThrow(/refusal_cool_down_ms/);
+  });
+
   it('refuses both forms at once, a key listed twice, an unset variable, a weight of 0', () => {
     expect(() => load(provider({ credentials: [{ api_key_env: 'UP_KEY_2' }] }))).toThrow(/not both/);
     expect(() => load(provider({ api_key_env: undefined, credentials: [{ api_key_env: 'UP_KEY' }, { api_key_env: 'UP_KEY' }] }))).toThrow(/listed twice/);

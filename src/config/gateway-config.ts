@@ -35,6 +35,11 @@ const Provider = z.strictObject({
   /** Attempts of one request over the provider's credentials (default: one per credential). */
   max_attempts: z.number().int().min(1).max(10).optional(),
   /**
+   * How long a credential refused a model (a 403, a 401 about permissions) that another credential was let through for
+   * is skipped for that model on that endpoint (default an hour); it keeps serving everything else.
+   */
+  refusal_cool_down_ms: z.number().int().min(1000).max(7 * 86_400_000).optional(),
+  /**
    * The provider's circuit breaker: opened by `failures` consecutive failures (no connection, 502/503/529; timeouts
    * and other 5xx once per API key) for `cool_off_ms`, then probed with one request; `false` turns it off.
    */
@@ -141,6 +146,8 @@ export interface ProviderConfig {
   credentials: Array<{ id: string; apiKey: string; weight: number }>;
   /** Attempts of one request over the credentials. */
   maxAttempts: number;
+  /** How long a credential refused one kind of request another was let through for is skipped for it (default 1 h). */
+  refusalCoolDownMs?: number;
   /** The provider's circuit breaker, or null when turned off. */
   circuitBreaker: { failures: number; coolOffMs: number } | null;
   headers: Record<string, string>;
@@ -280,6 +287,7 @@ export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<s
       deployments: p.deployments ?? {},
       credentials,
       maxAttempts: p.max_attempts ?? Math.max(1, Math.min(credentials.length, DEFAULT_CREDENTIAL_ATTEMPTS)),
+      ...(p.refusal_cool_down_ms !== undefined ? { refusalCoolDownMs: p.refusal_cool_down_ms } : {}),
       circuitBreaker:
         p.circuit_breaker === false
           ? null

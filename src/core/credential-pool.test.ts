@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CredentialPool, coolDownMs, DEFAULT_COOL_DOWN_MS, MAX_COOL_DOWN_MS, refusesCredential } from './credential-pool.js';
+import { CredentialPool, coolDownMs, DEFAULT_COOL_DOWN_MS, MAX_COOL_DOWN_MS, MAX_SET_ASIDES, refusalScope, refusesCredential } from './credential-pool.js';
 
 const creds = [
   { id: 'KEY_A', weight: 3 },
@@ -53,6 +53,62 @@ describe('a pool of provider credentials', () => {
     // Both refused: the one refused first is tried, so the refusal is seen, not hidden.
     expect(pool.pick(new Set())?.id).toBe('KEY_B');
     expect(pool.pick(new Set(['KEY_B']))).toBeNull();
+  });
+
+  it('sets a credential aside for one scope only: it keeps its share of every other, and comes back after its time', () => {
+    let now = 0;
+    let r = 0;
+    const pool = new CredentialPool(creds, () => now, () => r);
+    const x = refusalScope('POST', '/chat/completions', 'model-x');
+    const y = refusalScope('POST', '/chat/completions', 'model-y');
+    expect(pool.setAsideFor('KEY_A', x, 3_600_000)).toBe(true);
+    expect(pool.setAsideFor('KEY_A', x, 3_600_000)).toBe(false);
+    for (r of [0, 0.5, 0.99]) expect(pool.pick(new Set(), x)?.id).toBe('KEY_B');
+    expect(pool.hasUsable(new Set(['KEY_B']), x)).toBe(false);
+    // Other scopes, and callers that name none, still get KEY_A by its weight.
+    r = 0;
+    expect(pool.pick(new Set(), y)?.id).toBe('KEY_A');
+    expect(pool.pick(new Set())?.id).toBe('KEY_A');
+    expect(pool.hasUsable(new Set(['KEY_B']), y)).toBe(true);
+    expect(pool.isDisabled('KEY_A')).toBe(false);
+    expect(pool.isSetAsideFor('KEY_A', x)).toBe(true);
+    now += 3_600_000;
+    expect(pool.isSetAsideFor('KEY_A', x)).toBe(false);
+    expect(pool.pick(new Set(), x)?.id).toBe('KEY_A');
+  });
+
+  it('a set-aside credential is still tried last for its scope (before a disabled one), and one that serves it is taken back', () => {
+    const now = 0;
+    const pool = new CredentialPool(creds, () => now, () => 0);
+    const x = refusalScope('POST', '/chat/completions', 'model-x');
+    pool.setAsideFor('KEY_A', x, 3_600_000);
+    pool.disable('KEY_B');
+    expect(pool.pick(new Set(), x)?.id).toBe('KEY_A');
+    expect(pool.pick(new Set(['KEY_A']), x)).toBeNull();
+    // Cooling down for a minute beats set aside for an hour.
+    const other = new CredentialPool(creds, () => now, () => 0);
+    other.setAsideFor('KEY_A', x, 3_600_000);
+    other.coolDown('KEY_B', 60_000);
+    expect(other.pick(new Set(), x)?.id).toBe('KEY_B');
+    other.servedFor('KEY_A', x);
+    expect(other.pick(new Set(), x)?.id).toBe('KEY_A');
+  });
+
+  it('keeps its set-asides bounded, the oldest going first, and no scope too long to keep', () => {
+    const pool = new CredentialPool(creds, () => 0, () => 0);
+    pool.setAsideFor('KEY_A', 'first', 60_000);
+    for (let i = 0; i < MAX_SET_ASIDES; i++) pool.setAsideFor('KEY_B', `scope-${i}`, 60_000);
+    expect(pool.isSetAsideFor('KEY_A', 'first')).toBe(false);
+    expect(pool.isSetAsideFor('KEY_B', `scope-${MAX_SET_ASIDES - 1}`)).toBe(true);
+    const long = refusalScope('POST', '/chat/completions', 'm'.repeat(100_000));
+    expect(pool.setAsideFor('KEY_A', long, 60_000)).toBe(false);
+    expect(pool.pick(new Set(), long)?.id).toBe('KEY_A');
+  });
+
+  it('a scope is the model on the endpoint, or the endpoint alone', () => {
+    expect(refusalScope('POST', '/chat/completions', 'gpt-4o')).toBe('POST /chat/completions gpt-4o');
+    expect(refusalScope('GET', '/files/{file_id}', null)).toBe('GET /files/{file_id}');
+    expect(refusalScope('POST', '/embeddings', 'gpt-4o')).not.toBe(refusalScope('POST', '/chat/completions', 'gpt-4o'));
   });
 
   it("reads how long a 429 asks to wait: retry-after, OpenAI's and Anthropic's reset headers", () => {

@@ -1,6 +1,7 @@
 // A provider's credentials, when it has several (issue 20 §3): each request picks one by weight among those neither
-// cooling down (after a 429, for as long as the provider said) nor disabled (after the provider refused it, 401/403),
-// and a failed attempt moves on to another. Time and randomness are passed in.
+// cooling down (after a 429, for as long as the provider said), nor disabled (after the provider refused the key, a
+// 401), nor set aside for what the request asks (after the provider refused this kind of request with it and let it
+// through with another), and a failed attempt moves on to another. Time and randomness are passed in.
 
 /**
  * Whether a provider's 401 or 403 by itself shows the credential refused (a wrong, revoked or expired key), as opposed
@@ -11,7 +12,8 @@
  * refuses the request (RFC 9110 §15.5.4), is not taken as the key's refusal by itself, and a 401 is unless it speaks of
  * permissions or scopes. (A 403's words are not searched for "key revoked" and the like: providers quote the client's
  * path in them.) The ambiguous ones are judged by the provider's other keys (providers/http-upstream.ts): a key refused
- * where another is let through is disabled.
+ * where another is let through is set aside for that kind of request only (`refusalScope`), since operators pool keys
+ * of unequal reach (one for every model, one for a few).
  */
 export function refusesCredential(status: number, body: string): boolean {
   return status === 401 && !/permission|scope/i.test(body.slice(0, 4096));
@@ -27,9 +29,33 @@ export interface PoolCredential {
 export const DEFAULT_COOL_DOWN_MS = 1000;
 export const MAX_COOL_DOWN_MS = 10 * 60_000;
 
+/** How long a credential refused for one kind of request, where another was let through, is skipped for it. */
+export const DEFAULT_REFUSAL_COOL_DOWN_MS = 3_600_000;
+
+/**
+ * Set-asides kept per pool, past which the oldest go, and the longest scope kept (a model's name is the client's to
+ * choose, and a lenient server may serve any): each needs a refusal witnessed by another key to be made, and one not
+ * kept only costs its key a refused attempt on the next such request.
+ */
+export const MAX_SET_ASIDES = 1000;
+const MAX_SCOPE_LENGTH = 512;
+
+/**
+ * What a refusal of the request (a 403, a 401 about permissions) is taken to be about, so that the key is set aside
+ * for that only: the model on that endpoint (`POST /chat/completions gpt-4o`), or the endpoint alone when the request
+ * names no model. `route` is the API's template of the path (`/files/{file_id}`), so one object's id is not a scope of
+ * its own. Narrow on purpose: a client that found a request one key refuses and another serves (a feature only one
+ * key's account has) sets that key aside for that model on that endpoint, not for the model everywhere.
+ */
+export function refusalScope(method: string, route: string, model: string | null | undefined): string {
+  return model ? `${method} ${route} ${model}` : `${method} ${route}`;
+}
+
 export class CredentialPool<C extends PoolCredential = PoolCredential> {
   private readonly coolUntil = new Map<string, number>();
   private readonly disabledAt = new Map<string, number>();
+  /** `${credential id}\n${scope}` → until when that credential is skipped for that scope (refusalScope). */
+  private readonly setAside = new Map<string, number>();
 
   constructor(
     readonly credentials: readonly C[],
@@ -38,17 +64,18 @@ export class CredentialPool<C extends PoolCredential = PoolCredential> {
   ) {}
 
   /**
-   * A credential for the next attempt, by weight among the usable ones not in `tried`; when none is usable (all cooling
-   * down or disabled), the one that cools down first, then the one disabled longest ago, so that a request is always
-   * tried once (a provider whose only key is refused still answers, and the refusal is seen). Null once every
-   * credential has been tried.
+   * A credential for the next attempt, by weight among the ones usable for `scope` (refusalScope) not in `tried`; when
+   * none is (all cooling down, set aside for this scope or disabled), the one usable first, then the one disabled
+   * longest ago, so that a request is always tried once (a provider whose only key is refused still answers, and the
+   * refusal is seen). Null once every credential has been tried.
    */
-  pick(tried: ReadonlySet<string>): C | null {
+  pick(tried: ReadonlySet<string>, scope: string | null = null): C | null {
     const now = this.now();
+    const scoped = this.scopeToCheck(scope);
     let total = 0;
     const usable: C[] = [];
     for (const c of this.credentials) {
-      if (tried.has(c.id) || this.disabledAt.has(c.id) || (this.coolUntil.get(c.id) ?? 0) > now) continue;
+      if (tried.has(c.id) || this.disabledAt.has(c.id) || this.waitOf(c.id, scoped, now) > now) continue;
       usable.push(c);
       total += c.weight;
     }
@@ -64,7 +91,7 @@ export class CredentialPool<C extends PoolCredential = PoolCredential> {
     let best: C | null = null;
     let bestAt = Number.POSITIVE_INFINITY;
     for (const c of this.credentials) {
-      const at = this.disabledAt.has(c.id) ? Number.MAX_SAFE_INTEGER + (this.disabledAt.get(c.id) as number) : (this.coolUntil.get(c.id) ?? 0);
+      const at = this.disabledAt.has(c.id) ? Number.MAX_SAFE_INTEGER + (this.disabledAt.get(c.id) as number) : this.waitOf(c.id, scoped, now);
       if (at < bestAt) {
         best = c;
         bestAt = at;
@@ -73,10 +100,65 @@ export class CredentialPool<C extends PoolCredential = PoolCredential> {
     return best;
   }
 
-  /** Whether a credential not in `tried` is usable now (another attempt is worth making). */
-  hasUsable(tried: ReadonlySet<string>): boolean {
+  /** Whether a credential not in `tried` is usable now for `scope` (another attempt is worth making). */
+  hasUsable(tried: ReadonlySet<string>, scope: string | null = null): boolean {
     const now = this.now();
-    return this.credentials.some((c) => !tried.has(c.id) && !this.disabledAt.has(c.id) && (this.coolUntil.get(c.id) ?? 0) <= now);
+    const scoped = this.scopeToCheck(scope);
+    return this.credentials.some((c) => !tried.has(c.id) && !this.disabledAt.has(c.id) && this.waitOf(c.id, scoped, now) <= now);
+  }
+
+  /** The scope to look set-asides up by: none while there are none (most of the time), nor for one never kept. */
+  private scopeToCheck(scope: string | null): string | null {
+    return scope !== null && this.setAside.size > 0 && scope.length <= MAX_SCOPE_LENGTH ? scope : null;
+  }
+
+  /** Until when a credential is not usable for `scope`: the later of its cool-down and its set-aside (past: usable). */
+  private waitOf(id: string, scope: string | null, now: number): number {
+    const cool = this.coolUntil.get(id) ?? 0;
+    if (scope === null) return cool;
+    const key = `${id}\n${scope}`;
+    const until = this.setAside.get(key);
+    if (until === undefined) return cool;
+    if (until <= now) {
+      this.setAside.delete(key);
+      return cool;
+    }
+    return Math.max(cool, until);
+  }
+
+  /**
+   * Sets a credential aside for one scope (refusalScope) for `ms`: the provider refused it that request, and let
+   * another credential through. It keeps serving every other scope. True when it was not set aside already (false
+   * too for a scope too long to keep).
+   */
+  setAsideFor(id: string, scope: string, ms: number): boolean {
+    if (scope.length > MAX_SCOPE_LENGTH) return false;
+    const key = `${id}\n${scope}`;
+    const now = this.now();
+    const was = (this.setAside.get(key) ?? 0) > now;
+    this.setAside.delete(key);
+    this.setAside.set(key, now + Math.max(ms, 0));
+    if (this.setAside.size > MAX_SET_ASIDES) this.prune(now);
+    return !was;
+  }
+
+  /** Ends a set-aside early: the credential was tried for that scope anyway (none other usable) and served it. */
+  servedFor(id: string, scope: string): void {
+    if (this.setAside.size > 0) this.setAside.delete(`${id}\n${scope}`);
+  }
+
+  /** Whether a credential is set aside for `scope` now. */
+  isSetAsideFor(id: string, scope: string): boolean {
+    return (this.setAside.get(`${id}\n${scope}`) ?? 0) > this.now();
+  }
+
+  private prune(now: number): void {
+    for (const [key, until] of this.setAside) if (until <= now) this.setAside.delete(key);
+    // Still full: the oldest go first (Map order is insertion order, and a set-aside is re-inserted when renewed).
+    for (const key of this.setAside.keys()) {
+      if (this.setAside.size <= MAX_SET_ASIDES) break;
+      this.setAside.delete(key);
+    }
   }
 
   /** Cools a credential down for `ms` (bounded). */

@@ -55,6 +55,9 @@ export interface CredentialStats {
   credential: string;
   attempts: Record<AttemptResult, number>;
   coolDowns: number;
+  /** Times it was set aside for one kind of request another credential was let through for (credential-pool.ts). */
+  setAsides: number;
+  /** Whether it is usable now (not cooling down, not disabled); being set aside for some requests does not count. */
   usable: boolean;
 }
 

@@ -141,6 +141,16 @@ export function createMetrics(ctx: AppContext, g: () => GatewayContext | null): 
       for (const u of g()?.upstreams.values() ?? []) for (const c of u.credentialStats?.() ?? []) this.inc({ provider: u.name, credential: c.credential }, c.coolDowns);
     },
   });
+  new Counter({
+    name: 'tollgate_provider_credential_set_asides_total',
+    help: 'Times a credential was set aside for one model on one endpoint: refused it (403, or 401 about permissions) where another credential was let through',
+    labelNames: ['provider', 'credential'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const u of g()?.upstreams.values() ?? []) for (const c of u.credentialStats?.() ?? []) this.inc({ provider: u.name, credential: c.credential }, c.setAsides);
+    },
+  });
   new Gauge({
     name: 'tollgate_provider_credential_usable',
     help: 'Whether a credential is usable now (0: cooling down or disabled)',

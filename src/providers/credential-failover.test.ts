@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProviderConfig } from '../config/gateway-config.js';
 import { AbortHandle } from '../core/abort-handle.js';
 import { UpstreamFailure } from '../core/upstream.js';
-import { type CredentialFailure, HttpUpstream } from './http-upstream.js';
+import { type CredentialFailure, type CredentialSetAside, HttpUpstream } from './http-upstream.js';
 
 // A provider with several keys (issue 20 §3): the fake answers by the key it gets. sk-busy is rate limited (429,
 // retry-after 30 s), sk-bad refused (401), sk-down failing (503), sk-ok answers.
@@ -15,14 +15,16 @@ const server = createServer(async (req, res) => {
   for await (const c of req) chunks.push(c as Buffer);
   const key = String(req.headers.authorization).replace('Bearer ', '');
   seen.push({ key, body: Buffer.concat(chunks).toString() });
-  const answer = (status: number, headers: Record<string, string> = {}) => {
+  const answer = (status: number, headers: Record<string, string> = {}, message?: string) => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
-    res.end(JSON.stringify({ key, status }));
+    res.end(JSON.stringify(message ? { key, status, error: { message } } : { key, status }));
   };
   if (key === 'sk-busy') return answer(429, { 'retry-after': '30' });
   if (key === 'sk-bad') return answer(401);
   if (key === 'sk-down') return answer(503);
   if (key === 'sk-error') return answer(500);
+  // A restricted key without the Files scopes (OpenAI's answer to one).
+  if (key === 'sk-no-files' && req.url?.startsWith('/v1/files')) return answer(401, {}, 'You have insufficient permissions for this operation. Missing scopes: api.files.read.');
   return answer(200);
 });
 let base = '';
@@ -36,6 +38,7 @@ afterAll(() => server.close());
 function pooled(keys: Array<[string, string, number?]>, o: { maxAttempts?: number; baseUrl?: string } = {}) {
   let now = 1_000_000;
   const failures: CredentialFailure[] = [];
+  const setAsides: CredentialSetAside[] = [];
   const cfg: ProviderConfig = {
     name: 'pool',
     kind: 'openai',
@@ -55,12 +58,16 @@ function pooled(keys: Array<[string, string, number?]>, o: { maxAttempts?: numbe
     projects: {},
   };
   // random() = 0: the first usable credential in the list is picked.
-  const u = new HttpUpstream(cfg, { clock: () => now, random: () => 0, onCredentialFailed: (f) => failures.push(f) });
+  const u = new HttpUpstream(cfg, { clock: () => now, random: () => 0, onCredentialFailed: (f) => failures.push(f), onCredentialSetAside: (a) => setAsides.push(a) });
   const send = async (signal = new AbortHandle()) => {
     const res = await u.send({ method: 'POST', path: '/chat/completions', search: '', headers: { 'content-type': 'application/json' }, body: Buffer.from('{"model":"m"}'), signal });
     return { status: res.statusCode, body: JSON.parse((await res.body.readAll()).toString()) as { key: string } };
   };
-  return { u, send, failures, advance: (ms: number) => (now += ms) };
+  const get = async (path: string) => {
+    const res = await u.send({ method: 'GET', path, search: '', headers: {}, body: null, signal: new AbortHandle() });
+    return { status: res.statusCode, body: JSON.parse((await res.body.readAll()).toString()) as { key: string } };
+  };
+  return { u, send, get, failures, setAsides, advance: (ms: number) => (now += ms) };
 }
 
 describe('a pool of provider credentials', () => {
@@ -96,6 +103,22 @@ describe('a pool of provider credentials', () => {
     expect((await p.send()).status).toBe(200);
     expect(seen.map((s) => s.key)).toEqual(['sk-bad', 'sk-ok', 'sk-ok', 'sk-ok']);
     expect(p.failures).toEqual([{ provider: 'pool', credential: 'KEY_BAD', status: 401 }]);
+    await p.u.close();
+  });
+
+  it('sets a key refused for want of a scope aside for that endpoint (any object of it), where another key served it', async () => {
+    const p = pooled([
+      ['KEY_NO_FILES', 'sk-no-files'],
+      ['KEY_OK', 'sk-ok'],
+    ]);
+    seen.length = 0;
+    expect(await p.get('/files/file-1')).toMatchObject({ status: 200, body: { key: 'sk-ok' } });
+    expect(await p.get('/files/file-2')).toMatchObject({ status: 200, body: { key: 'sk-ok' } });
+    expect(await p.send()).toMatchObject({ status: 200, body: { key: 'sk-no-files' } });
+    expect(seen.map((s) => s.key)).toEqual(['sk-no-files', 'sk-ok', 'sk-ok', 'sk-no-files']);
+    expect(p.failures).toEqual([]);
+    expect(p.setAsides).toEqual([{ provider: 'pool', credential: 'KEY_NO_FILES', status: 401, scope: 'GET /files/{file_id}', forMs: 3_600_000 }]);
+    expect(p.u.credentialStats().find((c) => c.credential === 'KEY_NO_FILES')).toMatchObject({ usable: true, setAsides: 1 });
     await p.u.close();
   });
 

@@ -2,15 +2,24 @@ import { type Dispatcher, Pool, errors as undiciErrors } from 'undici';
 import type { ProviderConfig } from '../config/gateway-config.js';
 import { Exchange } from './exchange.js';
 import { bufferedBody } from './body.js';
-import { CredentialPool, coolDownMs, refusesCredential } from '../core/credential-pool.js';
+import { matchApiRoute } from '../core/api-routes.js';
+import { CredentialPool, coolDownMs, DEFAULT_REFUSAL_COOL_DOWN_MS, refusalScope, refusesCredential } from '../core/credential-pool.js';
 import { type AttemptResult, asUpstreamFailure, CONNECT_ERRORS, type CredentialStats, isRetryableStatus, type Upstream, type UpstreamFormat, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
 
-/** A provider refused one of its credentials (401/403): it is disabled until the next start. */
+/** A provider refused one of its credentials (a 401 about the key): it is disabled until the next start. */
 export interface CredentialFailure {
   provider: string;
   /** The credential's id: the name of the variable that holds it, never the key. */
   credential: string;
   status: number;
+}
+
+/** A provider refused one of its credentials a kind of request it let another credential through for. */
+export interface CredentialSetAside extends CredentialFailure {
+  /** What it is set aside for (refusalScope: method, route and model); the rest of its requests go on as before. */
+  scope: string;
+  /** For how long. */
+  forMs: number;
 }
 
 export interface HttpUpstreamOptions {
@@ -20,6 +29,8 @@ export interface HttpUpstreamOptions {
   random?: () => number;
   /** Told once per credential the provider refuses (the audit entry and webhook are the caller's). */
   onCredentialFailed?: (failure: CredentialFailure) => void;
+  /** Told when a credential is set aside for one kind of request (a log line is the caller's). */
+  onCredentialSetAside?: (setAside: CredentialSetAside) => void;
 }
 
 
@@ -57,7 +68,7 @@ export class HttpUpstream implements Upstream {
   /** Several credentials: each attempt picks one (null for one credential or none: the headers above are it). */
   private readonly credentialPool: CredentialPool<ProviderConfig['credentials'][number]> | null;
   /** Each pooled credential's counters, by credential id (none for a provider with one key: see credentialStats). */
-  private readonly counters = new Map<string, { attempts: Record<AttemptResult, number>; coolDowns: number }>();
+  private readonly counters = new Map<string, Counters>();
   /** Each credential's headers (configured headers and its key), by credential id. */
   private readonly credentialHeaders = new Map<string, Record<string, string>>();
 
@@ -95,7 +106,7 @@ export class HttpUpstream implements Upstream {
     for (const c of cfg.credentials) this.credentialHeaders.set(c.id, { ...configured, ...auth(c.apiKey) });
     this.credentialPool = cfg.credentials.length > 1 ? new CredentialPool(cfg.credentials, opts.clock, opts.random ?? Math.random) : null;
     if (this.credentialPool) {
-      for (const c of cfg.credentials) this.counters.set(c.id, { attempts: { ok: 0, rate_limited: 0, refused: 0, server_error: 0, unreachable: 0 }, coolDowns: 0 });
+      for (const c of cfg.credentials) this.counters.set(c.id, { attempts: { ok: 0, rate_limited: 0, refused: 0, server_error: 0, unreachable: 0 }, coolDowns: 0, setAsides: 0 });
     }
     const mapped = Object.entries(cfg.projects);
     this.projects = mapped.length > 0 ? new Map(mapped) : null;
@@ -119,7 +130,9 @@ export class HttpUpstream implements Upstream {
     }
     const project = this.projects && req.project ? (this.projects.get(req.project) ?? null) : null;
     if (this.credentialPool) {
-      return this.sendPooled(this.credentialPool, { method: req.method as 'GET', path: this.basePath + path + search, headers, body: req.body ?? undefined }, project, req.signal);
+      // What a refusal of this request would be about: the model on the endpoint, by the endpoint's template.
+      const scope = refusalScope(req.method, matchApiRoute(req.path)?.template ?? req.path.slice(0, 256), req.model);
+      return this.sendPooled(this.credentialPool, { method: req.method as 'GET', path: this.basePath + path + search, headers, body: req.body ?? undefined }, project, req.signal, scope);
     }
     for (const name in this.authHeaders) headers[name] = this.authHeaders[name];
     if (project) headers['openai-project'] = project;
@@ -151,10 +164,10 @@ export class HttpUpstream implements Upstream {
 
   /**
    * One request over a pool of credentials: each attempt with a credential picked by weight among the usable ones; a
-   * 429 cools its credential down for as long as the provider says, a 401 or 403 about the credential disables it (and
-   * is reported; see below for how it is told from one about the request), and
-   * a 429, a 401/403, a 502/503/504 or a failure to connect moves on to another credential while attempts remain:
-   * each says the request did not run. A 500, a reset or a timeout may have run it, and is answered as it is. Nothing
+   * 429 cools its credential down for as long as the provider says, a 401 about the credential disables it (and is
+   * reported), a 403 or a 401 about permissions sets it aside for this kind of request (`scope`) when another
+   * credential is let through (see below), and a 429, a 401/403, a 502/503/504 or a failure to connect moves on to
+   * another credential while attempts remain: each says the request did not run. A 500, a reset or a timeout may have run it, and is answered as it is. Nothing
    * has reached the client yet: the gateway sees only the answer returned here. The request's signal (the client
    * gone, its deadline) stops the attempts.
    */
@@ -163,17 +176,18 @@ export class HttpUpstream implements Upstream {
     base: Dispatcher.DispatchOptions,
     project: string | null,
     signal: UpstreamRequest['signal'],
+    scope: string,
   ): Promise<UpstreamResponse> {
     const tried = new Set<string>();
     let lastError: unknown = null;
-    // Credentials that got a 403 (or a 401 about permissions) on this request: refused themselves only if another
-    // credential of the provider is then let through (refusesCredential).
+    // Credentials that got a 403 (or a 401 about permissions) on this request: refused this kind of request only if
+    // another credential of the provider is then let through (refusesCredential).
     let suspects: Array<{ id: string; status: number }> | null = null;
     for (let attempt = 0; attempt < this.cfg.maxAttempts; attempt++) {
-      const credential = pool.pick(tried);
+      const credential = pool.pick(tried, scope);
       if (!credential) break;
       tried.add(credential.id);
-      const counter = this.counters.get(credential.id) as { attempts: Record<AttemptResult, number>; coolDowns: number };
+      const counter = this.counters.get(credential.id) as Counters;
       // Each attempt its own headers: the upstream may keep the object it was given.
       const headers = { ...(base.headers as Record<string, string>) };
       const own = this.credentialHeaders.get(credential.id) as Record<string, string>;
@@ -195,9 +209,10 @@ export class HttpUpstream implements Upstream {
       if (status === 401 || status === 403) {
         // Read to tell a refusal of the key from a refusal of the request (refusesCredential). A clear refusal of the
         // key disables it at once; an ambiguous one (a 403, a 401 about permissions) makes the key a suspect, and the
-        // request moves on: if another key of the provider is let through, the suspects were refused for themselves
-        // and are disabled; if every key is refused alike, the request was, and its answer is returned with no key
-        // disabled (a client asking for what the provider refuses to every key cannot disable the provider's keys).
+        // request moves on: if another key of the provider is let through, the suspects may not make this kind of
+        // request (a key restricted to fewer models or scopes than its siblings) and are set aside for it alone, for
+        // the provider's refusal cool-down; if every key is refused alike, the request was, and its answer is returned
+        // with no key set aside (a client asking for what the provider refuses to every key cannot take keys away).
         let text: Buffer;
         try {
           text = await res.body.readAll();
@@ -209,18 +224,19 @@ export class HttpUpstream implements Upstream {
           suspects ??= [];
           suspects.push({ id: credential.id, status });
         }
-        if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried) || signal.aborted) return { ...res, body: bufferedBody([text]) };
+        if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried, scope) || signal.aborted) return { ...res, body: bufferedBody([text]) };
         continue;
       }
       if (suspects !== null && status !== 429 && status < 500) {
-        for (const s of suspects) this.disableCredential(pool, s.id, s.status);
+        for (const s of suspects) this.setAside(pool, s.id, s.status, scope);
         suspects = null;
       }
+      if (status < 400) pool.servedFor(credential.id, scope);
       if (status === 429) {
         pool.coolDown(credential.id, coolDownMs(res.headers, this.opts.clock()));
         counter.coolDowns++;
       } else if (!isRetryableStatus(status)) return res;
-      if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried) || signal.aborted) return res;
+      if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried, scope) || signal.aborted) return res;
       // Moving on: this answer is read and dropped, so its connection goes back to the pool.
       await res.body.readAll().catch(() => undefined);
     }
@@ -230,6 +246,14 @@ export class HttpUpstream implements Upstream {
   /** Disables a credential the provider refused, and reports it (once: a credential already disabled is not). */
   private disableCredential(pool: NonNullable<HttpUpstream['credentialPool']>, id: string, status: number): void {
     if (pool.disable(id)) this.opts.onCredentialFailed?.({ provider: this.name, credential: id, status });
+  }
+
+  /** Sets a credential aside for one kind of request, and reports it (once while it lasts). */
+  private setAside(pool: NonNullable<HttpUpstream['credentialPool']>, id: string, status: number, scope: string): void {
+    const forMs = this.cfg.refusalCoolDownMs ?? DEFAULT_REFUSAL_COOL_DOWN_MS;
+    if (!pool.setAsideFor(id, scope, forMs)) return;
+    (this.counters.get(id) as Counters).setAsides++;
+    this.opts.onCredentialSetAside?.({ provider: this.name, credential: id, status, scope, forMs });
   }
 
   /**
@@ -243,6 +267,7 @@ export class HttpUpstream implements Upstream {
       credential,
       attempts: { ...c.attempts },
       coolDowns: c.coolDowns,
+      setAsides: c.setAsides,
       usable: !pool.isDisabled(credential) && pool.coolingFor(credential) === 0,
     }));
   }
@@ -250,6 +275,13 @@ export class HttpUpstream implements Upstream {
   close(): Promise<void> {
     return this.pool.close();
   }
+}
+
+interface Counters {
+  attempts: Record<AttemptResult, number>;
+  coolDowns: number;
+  /** Times the credential was set aside for a kind of request (a model on an endpoint). */
+  setAsides: number;
 }
 
 /** Maps undici's errors to the three failures the gateway reports. */

@@ -1,4 +1,4 @@
-import ipaddr from 'ipaddr.js';
+import { throttleAddress } from '../core/network.js';
 
 // Slows password guessing without letting a stranger lock an account's owner out (OWASP Authentication Cheat Sheet,
 // "Account lockout": lock-outs by a third party are a denial of service; NIST SP 800-63B §5.2.2). Failures are counted
@@ -99,22 +99,6 @@ class Counter {
     }
     bound(this.entries); // still full: drop the oldest (fail() re-inserts, so Map order is recency)
   }
-}
-
-/**
- * The address a failure is counted against: IPv4 as is (an IPv4-mapped IPv6 address too), IPv6 by its /64, which one
- * subscriber usually holds whole, so that walking through one's own prefix is not a fresh address per guess.
- */
-export function throttleAddress(ip: string): string {
-  if (!ipaddr.isValid(ip)) return ip;
-  const addr = ipaddr.parse(ip);
-  if (addr.kind() === 'ipv4') return addr.toString();
-  const v6 = addr as ipaddr.IPv6;
-  if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString();
-  return `${v6.parts
-    .slice(0, 4)
-    .map((p) => p.toString(16))
-    .join(':')}::/64`;
 }
 
 /** Failed sign-in bookkeeping per address, per account and address, and per account. */

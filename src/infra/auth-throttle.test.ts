@@ -1,0 +1,60 @@
+import { describe, expect, it, vi } from 'vitest';
+import { throttleAddress } from '../core/network.js';
+import { AuthThrottle } from './auth-throttle.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+const opts = { maxFailures: 3, windowMs: 60_000, blockMs: 60_000, maxEntries: 1000 };
+
+describe('key-guessing throttle', () => {
+  it('blocks an address after too many failures, for blockMs', () => {
+    const t = new AuthThrottle(opts);
+    for (let i = 0; i < 3; i++) t.fail('203.0.113.5', T0);
+    expect(t.blockedFor('203.0.113.5', T0)).toBe(60_000);
+    expect(t.blockedFor('203.0.113.6', T0)).toBe(0);
+    expect(t.blockedFor('203.0.113.5', T0 + 60_000)).toBe(0);
+  });
+
+  it('counts every address of one IPv6 /64 as one: rotating through it is still throttled', () => {
+    const t = new AuthThrottle(opts);
+    for (let i = 0; i < 3; i++) t.fail(`2001:db8:1:2::${(i + 1).toString(16)}`, T0);
+    expect(t.blockedFor('2001:db8:1:2:ffff:ffff:ffff:ffff', T0)).toBe(60_000);
+    expect(t.blockedFor('2001:DB8:1:2:0:0:0:abcd', T0)).toBe(60_000);
+  });
+
+  it('keeps different /64s apart', () => {
+    const t = new AuthThrottle(opts);
+    for (let i = 0; i < 3; i++) t.fail(`2001:db8:1:${i}::1`, T0);
+    for (let i = 0; i < 4; i++) expect(t.blockedFor(`2001:db8:1:${i}::1`, T0)).toBe(0);
+  });
+
+  it('counts an IPv4-mapped IPv6 address as its IPv4', () => {
+    const t = new AuthThrottle(opts);
+    t.fail('::ffff:203.0.113.5', T0);
+    t.fail('203.0.113.5', T0);
+    t.fail('::FFFF:203.0.113.5', T0);
+    expect(t.blockedFor('203.0.113.5', T0)).toBe(60_000);
+    expect(t.blockedFor('::ffff:203.0.113.5', T0)).toBe(60_000);
+  });
+
+  it('keeps grouping right once its memo of addresses starts afresh', () => {
+    const t = new AuthThrottle({ ...opts, maxFailures: 20_000, maxEntries: 100_000 });
+    for (let i = 0; i < 20_000; i++) t.fail(`2001:db8:9:9::${i.toString(16)}`, T0);
+    expect(t.blockedFor('2001:db8:9:9::1', T0)).toBe(60_000);
+    expect(t.blockedFor('2001:db8:9:9:1::1', T0)).toBe(60_000);
+  });
+
+  it('parses no address while nothing is blocked, and each client address once while something is', () => {
+    // The real grouping, counted: parsing an address costs microseconds, and blockedFor runs on every request.
+    const parses = vi.fn(throttleAddress);
+    const t = new AuthThrottle(opts, parses);
+    for (let i = 0; i < 100; i++) expect(t.blockedFor('2001:db8:5:5::1', T0)).toBe(0);
+    t.fail('198.51.100.9', T0);
+    expect(t.blockedFor('2001:db8:5:5::1', T0)).toBe(0);
+    expect(parses).toHaveBeenCalledTimes(1); // the failure's address only
+    for (let i = 0; i < 3; i++) t.fail('203.0.113.5', T0);
+    for (let i = 0; i < 100; i++) expect(t.blockedFor('2001:db8:5:5::1', T0)).toBe(0);
+    expect(parses).toHaveBeenCalledTimes(3); // the guesser's address, then the client's, once
+    expect(t.blockedFor('2001:db8:5:5::1', T0 + 60_000)).toBe(0);
+    expect(parses).toHaveBeenCalledTimes(3);
+  });
+});
