@@ -3,7 +3,7 @@ import { MODES, type Mode } from './chat-load.js';
 import { measure, medianRun, nodeServer, type RunRecord, type Target } from './gateway-bench.js';
 import { type Flow, type FlowName, checkAnswer, flowsGatewayConfig, isNative } from './flows.js';
 import { type Child, makeTempDir, freePort, stopChild } from './processes.js';
-import { buildTollgate, countUsageEvents, seedTollgate, startTollgate, UPSTREAM_KEY_ENV } from './tollgate-fixture.js';
+import { buildTollgate, countUsageEvents, seedTollgate, startTollgate, UPSTREAM_KEY_ENV, writeKeysFile } from './tollgate-fixture.js';
 import { benchTranslation, type TranslationTiming } from './translate-bench.js';
 import { ensureWrk, writeWrkScript } from './wrk.js';
 
@@ -82,11 +82,11 @@ export async function benchFlows(o: FlowsOptions): Promise<FlowsReport> {
   try {
     const upstream = await nodeServer('fake-upstream', ['bench/fake-upstream.ts'])([]);
     children.push(upstream.child);
-    const bare = await nodeServer('bare-proxy', ['bench/bare-proxy.ts', upstream.url])([]);
-    children.push(bare.child);
     o.log('building Tollgate (tsc)…');
     buildTollgate();
     const setup = await seedTollgate(dir, Number(new URL(upstream.url).port), 2, 1, flowsGatewayConfig(upstream.url, UPSTREAM_KEY_ENV));
+    const bare = await nodeServer('bare-proxy', ['bench/bare-proxy.ts', upstream.url, writeKeysFile(dir, setup)])([]);
+    children.push(bare.child);
     const tollgate = await startTollgate(setup, await freePort());
     children.push(tollgate.child);
     const key = setup.singleKey;

@@ -13,7 +13,7 @@ import {
   stopChild,
   waitForOutput,
 } from './processes.js';
-import { buildTollgate, countUsageEvents, seedTollgate, startTollgate } from './tollgate-fixture.js';
+import { buildTollgate, countUsageEvents, seedTollgate, startTollgate, writeKeysFile } from './tollgate-fixture.js';
 import { ensureWrk, runWrk, writeWrkScript } from './wrk.js';
 
 // The gateway bench: the same wrk load against the fake upstream itself, a bare node:http + undici proxy (the
@@ -196,14 +196,15 @@ export async function benchGateway(o: BenchOptions): Promise<GatewayReport> {
   try {
     const upstream = await nodeServer('fake-upstream', ['bench/fake-upstream.ts'])([]);
     children.push(upstream.child);
-    const startBare = nodeServer('bare-proxy', ['bench/bare-proxy.ts', upstream.url]);
-    const bare = await startBare([]);
-    children.push(bare.child);
     o.log('building Tollgate (tsc)…');
     buildTollgate();
     o.log(`seeding Tollgate's database with ${o.keyCount.toLocaleString('en')} keys…`);
     const setup = await seedTollgate(dir, Number(new URL(upstream.url).port), o.keyCount, o.rotatingKeyCount);
     o.log(`  done in ${setup.seedSeconds.toFixed(1)} s`);
+    // The bare proxy checks the same keys (SHA-256 and a Map), as the least a key gateway does.
+    const startBare = nodeServer('bare-proxy', ['bench/bare-proxy.ts', upstream.url, writeKeysFile(dir, setup)]);
+    const bare = await startBare([]);
+    children.push(bare.child);
     const startTollgateOn: StartServer = async (flags) => startTollgate(setup, await freePort(), flags);
     const tollgate = await startTollgateOn([]);
     children.push(tollgate.child);

@@ -19,7 +19,7 @@ import {
   waitForHttp,
   waitForOutput,
 } from './processes.js';
-import { buildTollgate, seedTollgate, type TollgateSetup } from './tollgate-fixture.js';
+import { buildTollgate, seedTollgate, type TollgateSetup, writeKeysFile } from './tollgate-fixture.js';
 import { ensureWrk, runWrk, writeWrkScript } from './wrk.js';
 import { profileServer, type StartServer } from './gateway-diagnostics.js';
 
@@ -140,11 +140,12 @@ async function main(): Promise<void> {
     const upstream = spawnNode('fake-upstream', [], ['bench/fake-upstream.ts'], childEnv({}));
     children.push(upstream);
     const upstreamUrl = `http://127.0.0.1:${(await waitForOutput(upstream, /LISTENING (\d+)/, 30_000))[1]}`;
-    const bare = spawnNode('bare-proxy', [], ['bench/bare-proxy.ts', upstreamUrl], childEnv({}));
-    children.push(bare);
-    const bareUrl = `http://127.0.0.1:${(await waitForOutput(bare, /LISTENING (\d+)/, 30_000))[1]}`;
     if (!env.QUICK_NO_BUILD) buildTollgate();
     const setup = await seedTollgate(dir, Number(new URL(upstreamUrl).port), keyCount, 1);
+    const keysFile = writeKeysFile(dir, setup);
+    const bare = spawnNode('bare-proxy', [], ['bench/bare-proxy.ts', upstreamUrl, keysFile], childEnv({}));
+    children.push(bare);
+    const bareUrl = `http://127.0.0.1:${(await waitForOutput(bare, /LISTENING (\d+)/, 30_000))[1]}`;
     const scripts = (name: string, key: string) => ({
       'non-stream': writeWrkScript(dir, `${name}-non-stream`, CHAT_BODIES['non-stream'], [key]),
       stream: writeWrkScript(dir, `${name}-stream`, CHAT_BODIES.stream, [key]),
@@ -218,7 +219,7 @@ async function main(): Promise<void> {
       const start: StartServer =
         profiled === 'bare'
           ? async (flags) => {
-              const child = spawnNode('bare-proxy-profiled', flags, ['bench/bare-proxy.ts', upstreamUrl], childEnv({}));
+              const child = spawnNode('bare-proxy-profiled', flags, ['bench/bare-proxy.ts', upstreamUrl, keysFile], childEnv({}));
               return { child, url: `http://127.0.0.1:${(await waitForOutput(child, /LISTENING (\d+)/, 30_000))[1]}` };
             }
           : async (flags) => startBuild('tollgate-B-profiled', join(REPO_ROOT, 'dist'), setup, join(dir, 'data-B'), flags);

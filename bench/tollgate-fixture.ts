@@ -112,6 +112,13 @@ function sample<T>(items: T[], n: number): T[] {
   return copy.slice(0, n);
 }
 
+/** Writes the seeded keys, one per line, for the bare proxy's key check (the bench's temp dir, owner-only). */
+export function writeKeysFile(dir: string, setup: TollgateSetup): string {
+  const file = join(dir, 'bare-proxy-keys.txt');
+  writeFileSync(file, `${setup.allKeys.join('\n')}\n`, { mode: 0o600 });
+  return file;
+}
+
 /** Compiles the server (`tsc -p tsconfig.build.json`, the server half of `npm run build`) so dist/ matches the sources. */
 export function buildTollgate(): void {
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'inherit' });

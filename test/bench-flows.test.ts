@@ -214,6 +214,19 @@ describe('every flow through Tollgate and the bare proxy, as the bench configure
     }
   });
 
+  it('the bare proxy with a keys file lets through only those keys (SHA-256 and a Map), by Bearer or x-api-key', async () => {
+    const checking = await startBareProxy(origin(upstream), 0, ['sk-bare-good']);
+    try {
+      await expect(sampleAnswers(origin(checking), 'sk-bare-good', FLOWS.openai, 'non-stream', 1)).resolves.toBe(1);
+      await expect(sampleAnswers(origin(checking), 'sk-bare-good', FLOWS['anthropic-native'], 'stream', 1)).resolves.toBe(1);
+      const refused = await fetch(`${origin(checking)}${FLOWS.openai.path}`, { method: 'POST', headers: { authorization: 'Bearer sk-bare-bad', 'content-type': 'application/json' }, body: FLOWS.openai.bodies['non-stream'] });
+      expect(refused.status).toBe(401);
+      await expect(sampleAnswers(origin(checking), 'sk-bare-bad', FLOWS.openai, 'non-stream', 1)).rejects.toThrow();
+    } finally {
+      await new Promise<void>((r) => checking.close(() => r()));
+    }
+  });
+
   it('a config that routes Claude models to the OpenAI-compatible provider fails the Claude flows', async () => {
     const { t, key } = await tollgate((c) => ({ ...c, routes: { 'claude-*': 'openai', 'gpt-*': 'openai' } }));
     await expect(sampleAnswers(t.url, key, FLOWS['openai-to-anthropic'], 'non-stream', 1)).rejects.toThrow(/text "Hello! How can I help you today\?", not the anthropic upstream's/);
