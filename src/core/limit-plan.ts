@@ -52,7 +52,10 @@ export interface PlannedRate {
   model: string | null;
   limit: number;
   periodMs: number;
-  /** The store key; the limit is part of it, so a changed limit starts a fresh bucket instead of inheriting one. */
+  /**
+   * The store key; the limit is part of it, so a changed limit starts a new bucket instead of inheriting one's state
+   * under another rate (an RPD's is rebuilt from stored usage, services/limit-seeding.ts).
+   */
   key: string;
 }
 
