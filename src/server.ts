@@ -65,6 +65,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
   // Providers added at run time are routed from the first request on.
   await gateway.directory.refresh();
   const dashboard = dashboardWiring(ctx, runtime, { log: logger, setupTokenFile: tokenFile, quickstartModel: quickstartModel(gateway.config) });
+  // What the last run's usage log held is in the database before the first request: limits are seeded from it.
+  await gateway.usage.writeRecovered();
   gateway.usage.start();
   gateway.retention.start();
   let closing = false;

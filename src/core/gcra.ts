@@ -50,6 +50,42 @@ export function gcraAdjust(spec: BucketSpec, tat: number, delta: number, now: nu
   return Math.max(now, tat + delta * interval);
 }
 
+/** Requests counted in one span of stored usage (an hour of the rollups), and when the span ends (ms). */
+export interface UsedSpan {
+  endMs: number;
+  count: number;
+}
+
+/**
+ * A bucket's state rebuilt from stored usage, for a store that holds none (the in-process store after a restart, a
+ * Redis that lost its data): the requests counted since `fromMs`, in spans (hours of the rollups), replayed through
+ * GCRA oldest first. Nothing is known of the requests before `fromMs`, so the bucket is taken as empty then (the most
+ * they can have left), each span's requests as arriving together at its end (the latest they can have; never after
+ * `nowMs`), and each step stops one period after its arrival, as an admitted request always does. Each of these only
+ * raises the state, so it is never looser than the one lost (a key that used its N just before is refused at once),
+ * and never tighter than all the counted requests spent at `nowMs` (N used 23 hours ago have mostly refilled).
+ */
+export function seedTat(spec: BucketSpec, fromMs: number, spans: readonly UsedSpan[], nowMs: number): number {
+  const interval = spec.periodMs / spec.limit;
+  let tat = Math.min(fromMs + spec.periodMs, nowMs);
+  for (const s of [...spans].sort((a, b) => a.endMs - b.endMs)) {
+    if (!(s.count > 0)) continue;
+    const at = Math.min(s.endMs, nowMs);
+    tat = Math.min(Math.max(tat, at) + s.count * interval, at + spec.periodMs);
+  }
+  return tat;
+}
+
+/**
+ * The starts (ms) of the UTC-aligned spans of `widthMs` that can hold requests a bucket of `periodMs` still feels at
+ * `nowMs`, oldest first: from the span holding `nowMs - periodMs` to the one holding `nowMs`.
+ */
+export function seedSpanStarts(periodMs: number, widthMs: number, nowMs: number): number[] {
+  const out: number[] = [];
+  for (let t = Math.floor((nowMs - periodMs) / widthMs) * widthMs; t <= nowMs; t += widthMs) out.push(t);
+  return out;
+}
+
 /** OpenAI's duration format for reset headers: `20ms`, `1s`, `6m0s`, `1h2m3s`. */
 export function formatResetDuration(ms: number): string {
   if (ms < 1000) return `${Math.max(0, Math.ceil(ms))}ms`;

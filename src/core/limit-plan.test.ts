@@ -103,4 +103,19 @@ describe('planLimits', () => {
       [654.5, 10_000_000, keyTtlSeconds('m2026-02', later)],
     ]);
   });
+
+  it('asks the store to rebuild RPD from stored usage when it lacks it, never RPM or TPM, and names the model of project limits', () => {
+    const policy: ProjectPolicy = { rateLimits: [{ ...rateLimit('*', 3), max_requests_per_1_day: 8 }, { ...rateLimit('o3', null, 9), max_requests_per_1_day: 7 }], spend: null };
+    const plan = planLimits(key({ rate_limits: { max_requests_per_1_minute: 5, max_requests_per_1_day: 6, max_tokens_per_1_minute: 50 } }), policy, null, 'o3', 0);
+    expect(plan.rates.map((r) => [r.key, r.model])).toEqual([
+      ['rl:k:key_1:rpm:5', null],
+      ['rl:k:key_1:rpd:6', null],
+      ['rl:k:key_1:tpm:50', null],
+      ['rl:p:proj_1:*:rpm:3', '*'],
+      ['rl:p:proj_1:*:rpd:8', '*'],
+      ['rl:p:proj_1:o3:rpd:7', 'o3'],
+      ['rl:p:proj_1:o3:tpm:9', 'o3'],
+    ]);
+    expect(limitChecks(plan, 10, 0, 0).rates.map((r) => r.seedable)).toEqual([false, true, false, false, true, true, false]);
+  });
 });

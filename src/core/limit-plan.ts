@@ -48,9 +48,14 @@ export interface PlannedRate {
   kind: RateKind;
   /** `k:<key id>` for the key's own limits, `p:<project id>:<model or *>` for the project's. */
   scope: string;
+  /** The model a project's limit is for (`'*'` for every model); null for the key's own. */
+  model: string | null;
   limit: number;
   periodMs: number;
-  /** The store key; the limit is part of it, so a changed limit starts a fresh bucket instead of inheriting one. */
+  /**
+   * The store key; the limit is part of it, so a changed limit starts a new bucket instead of inheriting one's state
+   * under another rate (an RPD's is rebuilt from stored usage, services/limit-seeding.ts).
+   */
   key: string;
 }
 
@@ -122,19 +127,19 @@ export function planLimits(
 ): LimitPlan {
   const plan: LimitPlan = { rates: [], counters: [], fromMs: Number.NEGATIVE_INFINITY, untilMs: Number.POSITIVE_INFINITY };
   const kl = record.limits;
-  const addRate = (scope: string, kind: RateKind, limit: number | null | undefined) => {
+  const addRate = (scope: string, rateModel: string | null, kind: RateKind, limit: number | null | undefined) => {
     if (!limit) return;
-    plan.rates.push({ kind, scope, limit, periodMs: kind === 'rpd' ? DAY : MINUTE, key: `rl:${scope}:${kind}:${limit}` });
+    plan.rates.push({ kind, scope, model: rateModel, limit, periodMs: kind === 'rpd' ? DAY : MINUTE, key: `rl:${scope}:${kind}:${limit}` });
   };
-  addRate(`k:${record.id}`, 'rpm', kl?.rate_limits?.max_requests_per_1_minute);
-  addRate(`k:${record.id}`, 'rpd', kl?.rate_limits?.max_requests_per_1_day);
-  addRate(`k:${record.id}`, 'tpm', kl?.rate_limits?.max_tokens_per_1_minute);
+  addRate(`k:${record.id}`, null, 'rpm', kl?.rate_limits?.max_requests_per_1_minute);
+  addRate(`k:${record.id}`, null, 'rpd', kl?.rate_limits?.max_requests_per_1_day);
+  addRate(`k:${record.id}`, null, 'tpm', kl?.rate_limits?.max_tokens_per_1_minute);
   for (const rl of policy?.rateLimits ?? []) {
     if (rl.model !== '*' && rl.model !== model) continue;
     const scope = `p:${record.projectId}:${rl.model}`;
-    addRate(scope, 'rpm', rl.max_requests_per_1_minute);
-    addRate(scope, 'rpd', rl.max_requests_per_1_day);
-    addRate(scope, 'tpm', rl.max_tokens_per_1_minute);
+    addRate(scope, rl.model, 'rpm', rl.max_requests_per_1_minute);
+    addRate(scope, rl.model, 'rpd', rl.max_requests_per_1_day);
+    addRate(scope, rl.model, 'tpm', rl.max_tokens_per_1_minute);
   }
 
   const addCounter = (
@@ -189,7 +194,9 @@ export function limitChecks(plan: LimitPlan, tokens: number, costNano: number, n
   const rates: RateCheck[] = new Array(plan.rates.length);
   for (let i = 0; i < plan.rates.length; i++) {
     const r = plan.rates[i];
-    rates[i] = { key: r.key, limit: r.limit, periodMs: r.periodMs, cost: r.kind === 'tpm' ? tokens : 1 };
+    // RPD is rebuilt from stored usage when the store lacks it (a restart would hand out the day again); RPM and
+    // TPM start full, as a minute's worth is all a restart can hand out again.
+    rates[i] = { key: r.key, limit: r.limit, periodMs: r.periodMs, cost: r.kind === 'tpm' ? tokens : 1, seedable: r.kind === 'rpd' };
   }
   const counters: CounterCheck[] = new Array(plan.counters.length);
   for (let i = 0; i < plan.counters.length; i++) {

@@ -9,6 +9,12 @@ export interface RateCheck {
   limit: number;
   periodMs: number;
   cost: number;
+  /**
+   * Whether a bucket the store does not hold is reported `missing` (to be rebuilt from stored usage) rather than
+   * started full: set for RPD, whose day a restart would otherwise hand out again. A store keeps such a bucket a whole
+   * period after its last use, so that it is rebuilt once per start, not each time it refills.
+   */
+  seedable?: boolean;
 }
 
 export interface CounterCheck {
@@ -22,8 +28,9 @@ export interface CounterCheck {
 export interface AcquireOutcome {
   allowed: boolean;
   /**
-   * Counter keys the store does not hold (a new period, a restarted store): nothing was charged; the caller seeds
-   * them from stored usage and asks again. Found inside the same atomic step, so no extra round trip per request.
+   * Counter keys and seedable rate keys the store does not hold (a new period, a restarted store): nothing was
+   * charged; the caller seeds them from stored usage and asks again. Found inside the same atomic step, so no extra
+   * round trip per request.
    */
   missing?: string[];
   rates: GcraDecision[];
@@ -42,6 +49,8 @@ export interface LimitStore {
   ): MaybePromise<void>;
   /** Sets a counter from stored usage the first time it is needed (no-op when present); `nowMs` from the injected clock. */
   seedCounter(key: string, value: number, ttlSec: number, nowMs: number): Promise<void>;
+  /** Sets a seedable rate bucket's state rebuilt from stored usage (no-op when present), kept a period after `nowMs`. */
+  seedRate(key: string, tat: number, periodMs: number, nowMs: number): Promise<void>;
   /**
    * For readiness: resolves when the shared store answers (Redis), absent for the in-process store, which is always
    * there. The check is reported under `name`.

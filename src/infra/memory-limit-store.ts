@@ -24,14 +24,21 @@ export class MemoryLimitStore implements LimitStore {
         missing.push(k);
       }
     }
-    if (missing) return { allowed: false, missing, rates: [], counters: [] };
     let allowed = true;
     const decisions: GcraDecision[] = new Array(rates.length);
     for (let i = 0; i < rates.length; i++) {
       const r = rates[i];
-      decisions[i] = gcra(r, this.tats.get(r.key)?.tat ?? 0, r.cost, nowMs);
+      const entry = this.tats.get(r.key);
+      // A seedable bucket never seen since the start (or unused for a whole period) is rebuilt from stored usage first.
+      if (!entry && r.seedable) {
+        if (!missing) missing = [];
+        missing.push(r.key);
+        continue;
+      }
+      decisions[i] = gcra(r, entry?.tat ?? 0, r.cost, nowMs);
       if (!decisions[i].allowed) allowed = false;
     }
+    if (missing) return { allowed: false, missing, rates: [], counters: [] };
     const counterResults: AcquireOutcome['counters'] = new Array(counters.length);
     for (let i = 0; i < counters.length; i++) {
       const c = counters[i];
@@ -42,12 +49,14 @@ export class MemoryLimitStore implements LimitStore {
     }
     if (allowed) {
       for (let i = 0; i < rates.length; i++) {
+        const r = rates[i];
         const tat = decisions[i].tat;
-        const entry = this.tats.get(rates[i].key);
+        const expires = r.seedable ? Math.max(tat, nowMs + r.periodMs) + 1000 : tat + 1000;
+        const entry = this.tats.get(r.key);
         if (entry) {
           entry.tat = tat;
-          entry.expires = tat + 1000;
-        } else this.tats.set(rates[i].key, { tat, expires: tat + 1000 });
+          entry.expires = expires;
+        } else this.tats.set(r.key, { tat, expires });
       }
       for (let i = 0; i < counters.length; i++) {
         const c = counters[i];
@@ -85,6 +94,10 @@ export class MemoryLimitStore implements LimitStore {
 
   async seedCounter(key: string, value: number, ttlSec: number, nowMs: number): Promise<void> {
     if (!this.counters.has(key)) this.counters.set(key, { value, expires: ttlSec ? nowMs + ttlSec * 1000 : Number.POSITIVE_INFINITY });
+  }
+
+  async seedRate(key: string, tat: number, periodMs: number, nowMs: number): Promise<void> {
+    if (!this.tats.has(key)) this.tats.set(key, { tat, expires: Math.max(tat, nowMs + periodMs) + 1000 });
   }
 
   private sweep(nowMs: number): void {

@@ -15,14 +15,18 @@ local missing = {}
 for x = nr + 1, #KEYS do
   if redis.call('EXISTS', KEYS[x]) == 0 then missing[#missing+1] = KEYS[x] end
 end
-if #missing > 0 then return { 2, now, missing } end
 local out = {}
 local ok = 1
 local tats = {}
+local keep = {}
 local a = 4
 for i = 1, nr do
-  local limit = tonumber(ARGV[a]); local period = tonumber(ARGV[a+1]); local cost = tonumber(ARGV[a+2]); a = a + 3
-  local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
+  local limit = tonumber(ARGV[a]); local period = tonumber(ARGV[a+1]); local cost = tonumber(ARGV[a+2]); local seedable = ARGV[a+3] == '1'; a = a + 4
+  local held = redis.call('GET', KEYS[i])
+  -- A seedable bucket Redis does not hold (lost, or unused for a whole period) is rebuilt from stored usage first.
+  if not held and seedable then missing[#missing+1] = KEYS[i] end
+  local tat = tonumber(held or '0')
+  keep[i] = seedable and period or 0
   local interval = period / limit
   local base = math.max(tat, now)
   local newtat = base + cost * interval
@@ -39,6 +43,7 @@ for i = 1, nr do
     tats[i] = newtat
   end
 end
+if #missing > 0 then return { 2, now, missing } end
 local k = nr + 1
 local charge = {}
 for j = 1, nc do
@@ -52,7 +57,7 @@ for j = 1, nc do
   k = k + nkeys
 end
 if ok == 1 then
-  for i = 1, nr do redis.call('SET', KEYS[i], tats[i], 'PX', math.ceil(tats[i] - now) + 1000) end
+  for i = 1, nr do redis.call('SET', KEYS[i], tats[i], 'PX', math.ceil(math.max(tats[i] - now, keep[i])) + 1000) end
   for j = 1, nc do
     local c = charge[j]
     redis.call('INCRBY', c[1], c[2])
@@ -99,7 +104,7 @@ export class RedisLimitStore implements LimitStore {
   async acquire(rates: RateCheck[], counters: CounterCheck[], nowMs: number): Promise<AcquireOutcome> {
     const keys = [...rates.map((r) => this.prefix + r.key), ...counters.flatMap((c) => c.keys.map((k) => this.prefix + k))];
     const args: Array<string | number> = [Math.floor(nowMs), rates.length, counters.length];
-    for (const r of rates) args.push(r.limit, r.periodMs, r.cost);
+    for (const r of rates) args.push(r.limit, r.periodMs, r.cost, r.seedable ? 1 : 0);
     for (const c of counters) args.push(c.keys.length, String(c.cap), String(Math.round(c.amount)), c.ttlSec);
     const cmd = this.redis as unknown as { tgAcquire(n: number, ...a: Array<string | number>): Promise<[number, number, Array<number | string>]> };
     const [ok, , reply] = await cmd.tgAcquire(keys.length, ...keys, ...args);
@@ -136,6 +141,10 @@ export class RedisLimitStore implements LimitStore {
   async seedCounter(key: string, value: number, ttlSec: number, _nowMs: number): Promise<void> {
     if (ttlSec > 0) await this.redis.set(this.prefix + key, Math.round(value), 'EX', ttlSec, 'NX');
     else await this.redis.set(this.prefix + key, Math.round(value), 'NX');
+  }
+
+  async seedRate(key: string, tat: number, periodMs: number, nowMs: number): Promise<void> {
+    await this.redis.set(this.prefix + key, tat, 'PX', Math.ceil(Math.max(tat - nowMs, periodMs)) + 1000, 'NX');
   }
 
   async close(): Promise<void> {

@@ -57,6 +57,7 @@ describe('LimitsGuard', () => {
         throw new Error('connection lost');
       },
       seedCounter: (key, value, ttlSec, nowMs) => memory.seedCounter(key, value, ttlSec, nowMs),
+      seedRate: (key, tat, periodMs, nowMs) => memory.seedRate(key, tat, periodMs, nowMs),
       close: async () => {},
     };
     const remote = new LimitsGuard({ clock: () => 1_000_000 } as ServiceDeps, policies, {

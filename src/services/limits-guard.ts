@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { TollgateError } from '../core/errors.js';
 import { boundTokens, estimateTokens } from '../core/estimate.js';
 import { maxOutputTokens } from '../core/model-limits.js';
@@ -17,19 +16,17 @@ import {
   type SpendPolicy,
 } from '../core/limit-plan.js';
 import type { AcquireOutcome, CounterCheck, LimitStore, RateCheck } from '../core/limit-store.js';
-import { keyRange, keyTtlSeconds } from '../core/periods.js';
 import type { MeterPlan } from '../core/metering-plan.js';
 import { costNanoUsd, nanoToUsdText6, type TokenCounts } from '../core/pricing.js';
 import type { KeyRecord } from '../core/verify.js';
 import type { Admission, AdmitInput, RequestGuard } from '../core/request-guard.js';
 import type { ServiceDeps } from './context.js';
+import { LimitSeeding } from './limit-seeding.js';
 import type { PolicyCache } from './policy-cache.js';
 import { isPending, type MaybePromise } from '../core/maybe-promise.js';
 
 // Rate limits (RPM, RPD, TPM at key, project and project-model level), request quotas and money budgets, decided
 // together and atomically by the limit store before a request is forwarded, then settled to its real usage.
-
-const DAY = 86_400_000;
 
 export interface BudgetAlert {
   scope: 'api_key' | 'project' | 'organization';
@@ -80,12 +77,15 @@ export class LimitsGuard implements RequestGuard {
    * cost, and the per-request garbage of it grew with the requests in flight.
    */
   private readonly plans = new WeakMap<KeyRecord, CachedPlan>();
+  private readonly seeding: LimitSeeding;
 
   constructor(
     private readonly deps: ServiceDeps,
     private readonly policies: PolicyCache,
     private readonly opts: LimitsGuardOptions,
-  ) {}
+  ) {
+    this.seeding = new LimitSeeding(deps);
+  }
 
   /** Synchronous (no promise, no await) for a key without limits once the policies are cached: the common case. */
   admit(input: AdmitInput): MaybePromise<Admission> {
@@ -161,7 +161,7 @@ export class LimitsGuard implements RequestGuard {
     return this.decideLater(first, record, limits, rates, counters, nowMs).then(granted);
   }
 
-  /** The decision of the shared store, a store that lacked counters (seeded, then asked again), or a failed store. */
+  /** The decision of the shared store, a store that lacked counters or buckets (seeded, then asked again), or a failed store. */
   private async decideLater(
     first: MaybePromise<AcquireOutcome>,
     record: KeyRecord,
@@ -196,8 +196,9 @@ export class LimitsGuard implements RequestGuard {
   }
 
   /**
-   * Decides; a counter the store lacks is seeded from stored usage (once per key and period) and the decision retried,
-   * three decisions in all. `first` is a decision already made, which named missing counters.
+   * Decides; a counter or RPD bucket the store lacks is seeded from stored usage (services/limit-seeding.ts: once per
+   * key and period, or per start) and the decision retried, three decisions in all. `first` is a decision already
+   * made, which named missing keys.
    */
   private async acquireSeeded(
     store: LimitStore,
@@ -211,35 +212,10 @@ export class LimitsGuard implements RequestGuard {
     let outcome = first ?? (await store.acquire(rates, counters, nowMs));
     for (let attempt = 1; ; attempt++) {
       if (!outcome.missing?.length) return outcome;
-      for (const key of outcome.missing) await this.seed(store, record, plan, key);
-      if (attempt === 3) throw new Error('limit store lost counters while seeding them');
+      for (const key of outcome.missing) await this.seeding.seed(store, record, plan, key);
+      if (attempt === 3) throw new Error('limit store lost counters or buckets while seeding them');
       outcome = await store.acquire(rates, counters, nowMs);
     }
-  }
-
-  /**
-   * Sets one counter key from the usage stored for its period (forwarded requests for quotas, cost for budgets), read
-   * from the daily rollups (every period is whole UTC days, and the rollups are written in the transaction that
-   * writes the events): one row per model and endpoint kind per day, however many requests the period holds.
-   */
-  private async seed(store: LimitStore, record: KeyRecord, plan: LimitPlan, key: string): Promise<void> {
-    const m = plan.counters.find((c) => c.keys.includes(key));
-    if (!m) return;
-    const period = key.slice(key.lastIndexOf(':') + 1);
-    const { start, end } = keyRange(period);
-    const perKey = m.kind === 'quota' || m.kind === 'key_budget';
-    let q = this.deps.database.db
-      .selectFrom(perKey ? 'usage_rollups_1d' : 'usage_rollups_project_1d')
-      .where('org_id', '=', record.orgId);
-    // A finite period is a few days: naming each day's bucket lets the primary key (org, bucket, project, key, …) seek.
-    q = end === Number.MAX_SAFE_INTEGER ? q.where('bucket_start', '>=', 0) : q.where('bucket_start', 'in', dayBuckets(start, end));
-    if (m.kind !== 'org_budget') q = q.where('project_id', '=', record.projectId ?? '');
-    if (perKey) q = q.where('api_key_id', '=', record.id);
-    // Every forwarded request counted against the quota, failed ones included: all but the refused.
-    const sum = m.kind === 'quota' ? sql`sum(num_requests - num_refused_requests)` : sql`sum(input_cost_nanousd + cached_cost_nanousd + output_cost_nanousd)`;
-    const row = await q.select(sql<number>`coalesce(${sum}, 0)`.as('v')).executeTakeFirst();
-    const now = this.deps.clock();
-    await store.seedCounter(key, Number(row?.v ?? 0), keyTtlSeconds(period, now), now);
   }
 
   /** Tells that `used` nano-dollars of `m` reached alert `a`. */
@@ -437,11 +413,4 @@ function refuseUnmetered(plan: MeterPlan, who: string): void {
       : `The model '${plan.model}' has no price for ${plan.family} in this gateway, and ${who}: the request was not forwarded. An operator can price it under 'pricing' in the config file (or set 'pricing.default').`,
     'model',
   );
-}
-
-/** The daily rollup buckets (UTC day starts, in seconds) of [start, end) in ms. */
-function dayBuckets(start: number, end: number): number[] {
-  const out: number[] = [];
-  for (let t = start; t < end; t += DAY) out.push(t / 1000);
-  return out;
 }

@@ -135,6 +135,16 @@ export class UsageRecorder {
     return this.queued + this.events.length;
   }
 
+  /**
+   * Writes what an earlier run left (its log's events, its spill file) before the gateway serves, so that limits
+   * seeded from stored usage count it (services/limit-seeding.ts). A failure is reported, and the events stay
+   * queued for the timer's flushes.
+   */
+  async writeRecovered(): Promise<void> {
+    if (this.queued === 0 && !this.spilled) return;
+    await this.flush().catch(() => {});
+  }
+
   start(): void {
     this.timer = setInterval(() => void this.flush().catch(() => {}), this.opts.flushIntervalMs);
     this.timer.unref();

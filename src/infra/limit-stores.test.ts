@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LimitStore, RateCheck } from '../core/limit-store.js';
+import { MemoryLimitStore } from './memory-limit-store.js';
+import { RedisLimitStore } from './redis-limit-store.js';
+
+// Seedable rate buckets (RPD) on both limit stores: a bucket the store does not hold is reported missing rather
+// than started full, a seeded state is taken once, and a bucket is kept a whole period after its last use.
+
+const DAY = 86_400_000;
+const now = Date.UTC(2026, 4, 4, 12, 30);
+
+const stores: Array<{ name: string; make: () => { store: LimitStore; prefix: string; ready: () => Promise<unknown> } }> = [
+  { name: 'memory', make: () => ({ store: new MemoryLimitStore(), prefix: '', ready: async () => {} }) },
+];
+const redisUrl = process.env.TEST_REDIS_URL;
+if (redisUrl) {
+  stores.push({
+    name: 'redis',
+    make: () => {
+      const prefix = `tg-test-${randomBytes(4).toString('hex')}:`;
+      const store = new RedisLimitStore(redisUrl, prefix);
+      // No offline queue: the first call waits for the connection.
+      const ready = () => (store.redis.status === 'ready' ? Promise.resolve() : new Promise((r) => store.redis.once('ready', r)));
+      return { store, prefix, ready };
+    },
+  });
+}
+
+for (const { name, make } of stores) {
+  describe(`seedable rate buckets [${name}]`, () => {
+    const { store, prefix, ready } = make();
+    beforeAll(ready);
+    const used: string[] = [];
+    afterAll(async () => {
+      // Redis keeps these a day: the shared server is left as found.
+      if (redisUrl && prefix) {
+        const redis = new Redis(redisUrl);
+        await redis.del(...used.map((k) => prefix + k));
+        redis.disconnect();
+      }
+      await store.close();
+    });
+    let n = 0;
+    const rpd = (limit: number): RateCheck => {
+      const key = `rl:k:key_${name}_${++n}:rpd:${limit}`;
+      used.push(key);
+      return { key, limit, periodMs: DAY, cost: 1, seedable: true };
+    };
+
+    it('reports a seedable bucket it does not hold as missing and charges nothing, while a plain one starts full', async () => {
+      const day = rpd(3);
+      const minute: RateCheck = { key: `rl:k:key_${name}_m:rpm:2`, limit: 2, periodMs: 60_000, cost: 1 };
+      used.push(minute.key);
+      const first = await store.acquire([minute, day], [], now);
+      expect(first).toMatchObject({ allowed: false, missing: [day.key] });
+      // Nothing was charged: the minute's two are both still there.
+      expect((await store.acquire([minute], [], now)).rates[0]).toMatchObject({ allowed: true, remaining: 1 });
+      await store.seedRate(day.key, 0, DAY, now);
+      const after = await store.acquire([minute, day], [], now);
+      expect(after.missing).toBeUndefined();
+      expect(after.rates.map((d) => [d.allowed, d.remaining])).toEqual([
+        [true, 0],
+        [true, 2],
+      ]);
+    });
+
+    it('takes a seeded state once: a later seed does not overwrite what the store holds', async () => {
+      const day = rpd(3);
+      await store.seedRate(day.key, now + DAY, DAY, now);
+      await store.seedRate(day.key, 0, DAY, now);
+      expect((await store.acquire([day], [], now)).rates[0]).toMatchObject({ allowed: false, remaining: 0, retryAfterMs: DAY / 3 });
+    });
+
+    if (name === 'memory') {
+      it('keeps a bucket a period after its last use (not only until it refills), then asks for it again', async () => {
+        const day = rpd(1000);
+        await store.seedRate(day.key, 0, DAY, now);
+        expect((await store.acquire([day], [], now)).allowed).toBe(true);
+        // Refilled long ago (one request every 86.4 s), still held: no seeding while the day's usage may count.
+        expect((await store.acquire([day], [], now + DAY - 60_000)).missing).toBeUndefined();
+        expect((await store.acquire([day], [], now + 2 * DAY + 120_000)).missing).toEqual([day.key]);
+      });
+    } else {
+      it('keeps a bucket a period after its last use (not only until it refills)', async () => {
+        const day = rpd(1000);
+        await store.seedRate(day.key, 0, DAY, now);
+        expect((await store.acquire([day], [], now)).allowed).toBe(true);
+        const redis = new Redis(redisUrl as string);
+        try {
+          expect(await redis.pttl(`${prefix}${day.key}`)).toBeGreaterThan(DAY - 60_000);
+          await redis.del(`${prefix}${day.key}`);
+        } finally {
+          redis.disconnect();
+        }
+        expect((await store.acquire([day], [], now)).missing).toEqual([day.key]);
+      });
+    }
+  });
+}
