@@ -99,6 +99,60 @@ describeEachDatabase('RPD after a restart', (backend) => {
     }
   }, 60_000);
 
+  it('lets the last request of the day through right after a restart, with the headers of the lost bucket, while the clock moves on', async () => {
+    // A clock that moves on at every reading, as a real one does between a request's arrival and its seed's query.
+    let now = Date.UTC(2026, 4, 4, 12, 30);
+    const clock = () => (now += 1);
+    const first = await startTestServer(backend, { clock, keepSchema: true });
+    let key: { id: string; value: string };
+    try {
+      key = await newKey(first, { rate_limits: { max_requests_per_1_day: 3 } });
+      for (let i = 0; i < 2; i++) expect((await chat(first.url, key.value)).status).toBe(200);
+    } finally {
+      await first.server.close();
+    }
+    const second = await startTestServer(backend, { clock, dataDir: first.dataDir, schema: first.schema });
+    try {
+      const last = await chat(second.url, key.value);
+      expect(limitsOf(last)).toMatchObject({ status: 200, limit: '3', remaining: '0' });
+      expect((await chat(second.url, key.value)).status).toBe(429);
+    } finally {
+      await second.close();
+    }
+  }, 60_000);
+
+  it('leaves out the listings of models, which no rate limit or quota is charged for, when it counts a key again', async () => {
+    const first = await startTestServer(backend, { keepSchema: true });
+    let rpd: { id: string; value: string };
+    let quota: { id: string; value: string };
+    try {
+      rpd = await newKey(first, { rate_limits: { max_requests_per_1_day: 3 } });
+      quota = await newKey(first, { request_quota: { max_requests: 3, interval: 'day' } });
+      for (const key of [rpd, quota]) {
+        expect((await chat(first.url, key.value)).status).toBe(200);
+        // As SDKs and tools do: list the models, and look one up, several times; not charged while the process runs.
+        for (const path of ['/v1/models', '/v1/models', '/v1/models/tollgate-echo', '/v1/models']) {
+          const r = await fetch(`${first.url}${path}`, { headers: { authorization: `Bearer ${key.value}` } });
+          expect(r.status).toBe(200);
+          await r.arrayBuffer();
+        }
+      }
+    } finally {
+      await first.server.close();
+    }
+    const second = await startTestServer(backend, { dataDir: first.dataDir, schema: first.schema });
+    try {
+      // One of three used before the restart: two left, as without it.
+      expect((await untilRefused(second.url, rpd.value)).remaining).toEqual(['1', '0']);
+      for (let i = 0; i < 2; i++) expect((await chat(second.url, quota.value)).status).toBe(200);
+      const over = await chat(second.url, quota.value);
+      expect(over.status).toBe(429);
+      expect((await over.json()).error.code).toBe('api_key_quota_exceeded');
+    } finally {
+      await second.close();
+    }
+  }, 60_000);
+
   it('counts the requests of a run killed with SIGKILL: its usage log is written before the next start serves', async () => {
     const setup = await startTestServer(backend, { keepSchema: true });
     const rpd = await newKey(setup, { rate_limits: { max_requests_per_1_day: 3 } });

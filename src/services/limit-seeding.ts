@@ -4,6 +4,7 @@ import type { LimitPlan, PlannedCounter, PlannedRate } from '../core/limit-plan.
 import type { LimitStore } from '../core/limit-store.js';
 import { keyRange, keyTtlSeconds } from '../core/periods.js';
 import type { KeyRecord } from '../core/verify.js';
+import { UNCHARGED_KIND } from '../storage/schema-rollups.js';
 import type { ServiceDeps } from './context.js';
 
 // What a limit store lacks (a new period, a restarted in-process store, a Redis that lost its data) is set from the
@@ -56,7 +57,9 @@ export class LimitSeeding {
     q = end === Number.MAX_SAFE_INTEGER ? q.where('bucket_start', '>=', 0) : q.where('bucket_start', 'in', dayBuckets(start, end));
     if (m.kind !== 'org_budget') q = q.where('project_id', '=', record.projectId ?? '');
     if (perKey) q = q.where('api_key_id', '=', record.id);
-    // Every forwarded request counted against the quota, failed ones included: all but the refused.
+    // Every forwarded request counted against the quota, failed ones included: all but the refused, and but the
+    // listings of models, which no quota is charged for.
+    if (m.kind === 'quota') q = q.where('endpoint_kind', '!=', UNCHARGED_KIND);
     const sum = m.kind === 'quota' ? sql`sum(num_requests - num_refused_requests)` : sql`sum(input_cost_nanousd + cached_cost_nanousd + output_cost_nanousd)`;
     const row = await q.select(sql<number>`coalesce(${sum}, 0)`.as('v')).executeTakeFirst();
     const now = this.deps.clock();
@@ -66,7 +69,7 @@ export class LimitSeeding {
   /**
    * An RPD bucket from the requests of the last day, hour by hour (core/gcra.ts, seedTat): the key's from the hour
    * rollups, a project's (for one model or all) from the project hour rollups. RPD is charged for every forwarded
-   * request whatever its outcome, as the quota is: all but the refused.
+   * request whatever its outcome, as the quota is: all but the refused and the listings of models.
    */
   private async seedRate(store: LimitStore, record: KeyRecord, r: PlannedRate): Promise<void> {
     const now = this.deps.clock();
@@ -79,6 +82,7 @@ export class LimitSeeding {
       .where('project_id', '=', record.projectId ?? '');
     if (perKey) q = q.where('api_key_id', '=', record.id);
     else if (r.model !== '*') q = q.where('model', '=', r.model);
+    q = q.where('endpoint_kind', '!=', UNCHARGED_KIND);
     const rows = await q.select(['bucket_start', sql<number>`sum(num_requests - num_refused_requests)`.as('n')]).groupBy('bucket_start').execute();
     const spans = rows.map((row) => ({ endMs: Number(row.bucket_start) * 1000 + HOUR, count: Number(row.n) }));
     await store.seedRate(r.key, seedTat(r, starts[0], spans, now), r.periodMs, now);

@@ -214,6 +214,10 @@ export class LimitsGuard implements RequestGuard {
       if (!outcome.missing?.length) return outcome;
       for (const key of outcome.missing) await this.seeding.seed(store, record, plan, key);
       if (attempt === 3) throw new Error('limit store lost counters or buckets while seeding them');
+      // Decided again at the time the seed was made or later: a seeded bucket is set from the clock of its query, and
+      // deciding at the earlier time of the request's arrival took that bucket as a few milliseconds fuller than it
+      // was (a key's last request of the day was refused right after a restart).
+      nowMs = Math.max(nowMs, this.deps.clock());
       outcome = await store.acquire(rates, counters, nowMs);
     }
   }

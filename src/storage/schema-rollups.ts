@@ -1,6 +1,7 @@
 /**
  * The Usage API category of a gateway endpoint (OpenAI's /v1/organization/usage/{kind}); keyed by
- * `METHOD path` as usage_events stores them. Anything else is 'other' (listed models, files, …).
+ * `METHOD path` as usage_events stores them. Listing models is 'models' (UNCHARGED_KIND); anything else is 'other'
+ * (files, batches, …).
  */
 export const ENDPOINT_KINDS: Readonly<Record<string, string>> = {
   'POST /chat/completions': 'completions',
@@ -23,9 +24,22 @@ function isResponseRetrieval(method: string, endpoint: string): boolean {
   return method === 'GET' && endpoint.startsWith(RESPONSE_RETRIEVAL_PREFIX) && endpoint.indexOf('/', RESPONSE_RETRIEVAL_PREFIX.length) < 0;
 }
 
+/**
+ * The kind of the requests Tollgate answers itself without charging them to any rate limit or quota (listing models,
+ * `GET /models` and `GET /models/{model}`): stored and rolled up like any other, and left out when a restart counts a
+ * key's requests again (services/limit-seeding.ts).
+ */
+export const UNCHARGED_KIND = 'models';
+
+function isModelListing(method: string, endpoint: string): boolean {
+  return method === 'GET' && (endpoint === '/models' || endpoint === '/models/{model}');
+}
+
 /** The Usage API category of a request. */
 export function endpointKind(method: string, endpoint: string): string {
-  return ENDPOINT_KINDS[`${method} ${endpoint}`] ?? (isResponseRetrieval(method, endpoint) ? 'completions' : 'other');
+  return (
+    ENDPOINT_KINDS[`${method} ${endpoint}`] ?? (isResponseRetrieval(method, endpoint) ? 'completions' : isModelListing(method, endpoint) ? UNCHARGED_KIND : 'other')
+  );
 }
 
 /**
@@ -40,7 +54,7 @@ export interface UsageRollupsTable {
   project_id: string;
   api_key_id: string;
   model: string;
-  /** A value of ENDPOINT_KINDS, or 'other'. */
+  /** A value of ENDPOINT_KINDS, UNCHARGED_KIND, or 'other'. */
   endpoint_kind: string;
   /** The service tier the requests ran at ('' when not known; migration 097). */
   service_tier: string;

@@ -125,3 +125,14 @@ describe('aggregateRollups', () => {
     ]);
   });
 });
+
+describe('endpointKind', () => {
+  it("puts the gateway's listings of models under their own kind, apart from 'other' (limits are not charged for them)", () => {
+    expect(endpointKind('GET', '/models')).toBe('models');
+    expect(endpointKind('GET', '/models/{model}')).toBe('models');
+    expect(endpointKind('DELETE', '/models/{model}')).toBe('other');
+    expect(endpointKind('GET', '/files')).toBe('other');
+    expect(endpointKind('POST', '/chat/completions')).toBe('completions');
+    expect(endpointKind('GET', '/responses/{response_id}')).toBe('completions');
+  });
+});
