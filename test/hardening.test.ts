@@ -178,6 +178,15 @@ describe('abuse and bad input', () => {
       expect((await as('203.0.113.7', good)).status).toBe(429);
       expect((await as('::ffff:203.0.113.7', good)).status).toBe(429);
       expect((await as('203.0.113.8', good)).status).toBe(200);
+
+      // A guesser walking through the /64s of its /48, staying under each /64's budget, is throttled by its /48.
+      const statuses = new Set<number>();
+      for (let p = 0; p < 17; p++) {
+        for (let i = 0; i < 29; i++) statuses.add((await as(`2001:db8:cc:${p.toString(16)}::${(i + 1).toString(16)}`, `sk-tg-wide${p}x${i}`)).status);
+      }
+      expect([...statuses]).toEqual([401, 429]); // refused as unknown keys, then as a throttled /48
+      expect((await as('2001:db8:cc:ffff::1', good)).status).toBe(429);
+      expect((await as('2001:db8:cd::1', good)).status).toBe(200);
     } finally {
       await s.close();
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { throttleAddress } from '../core/network.js';
-import { AuthThrottle } from './auth-throttle.js';
+import { AuthThrottle, PREFIX_48_FACTOR } from './auth-throttle.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const opts = { maxFailures: 3, windowMs: 60_000, blockMs: 60_000, maxEntries: 1000 };
@@ -25,6 +25,26 @@ describe('key-guessing throttle', () => {
     const t = new AuthThrottle(opts);
     for (let i = 0; i < 3; i++) t.fail(`2001:db8:1:${i}::1`, T0);
     for (let i = 0; i < 4; i++) expect(t.blockedFor(`2001:db8:1:${i}::1`, T0)).toBe(0);
+  });
+
+  it(`throttles a whole IPv6 /48 whose /64s together make ${PREFIX_48_FACTOR} times one /64's failures, and no other /48`, () => {
+    const t = new AuthThrottle(opts);
+    // A guesser walking through the /64s of its /48, one budget's worth short on each.
+    const perPrefix = opts.maxFailures - 1;
+    const prefixes = Math.ceil((opts.maxFailures * PREFIX_48_FACTOR) / perPrefix);
+    for (let p = 0; p < prefixes; p++) for (let i = 0; i < perPrefix; i++) t.fail(`2001:db8:7:${p.toString(16)}::${i + 1}`, T0);
+    expect(t.blockedFor('2001:db8:7:ffff::1', T0)).toBe(60_000); // a /64 of that /48 it never used
+    expect(t.blockedFor('2001:db8:8::1', T0)).toBe(0); // the next /48
+    expect(t.blockedFor('203.0.113.5', T0)).toBe(0);
+    expect(t.blockedFor('2001:db8:7::1', T0 + 60_000)).toBe(0);
+  });
+
+  it('lets a /48 make one failure fewer than its budget, spread over its /64s, without blocking it', () => {
+    const t = new AuthThrottle(opts);
+    for (let i = 0; i < opts.maxFailures * PREFIX_48_FACTOR - 1; i++) t.fail(`2001:db8:6:${(i % 4096).toString(16)}::1`, T0);
+    expect(t.blockedFor('2001:db8:6:ffff::1', T0)).toBe(0);
+    t.fail('2001:db8:6:fffe::1', T0);
+    expect(t.blockedFor('2001:db8:6:ffff::1', T0)).toBe(60_000);
   });
 
   it('counts an IPv4-mapped IPv6 address as its IPv4', () => {
