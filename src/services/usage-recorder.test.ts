@@ -104,6 +104,27 @@ describe('UsageRecorder', () => {
     expect(await stored()).toEqual(ids(9));
   });
 
+  it('stop writes the events recorded while its flush was writing, too', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const { recorder, stored } = await setup({ groupMs: 2 }, (sink) => ({
+      maxBatch: 500,
+      async write(lines) {
+        await gate;
+        return sink.write(lines);
+      },
+    }));
+    for (const id of ids(2)) recorder.record(usageEvent({ id }));
+    const stopped = recorder.stop();
+    await new Promise((r) => setTimeout(r, 10));
+    for (const id of ids(2, 2)) recorder.record(usageEvent({ id })); // a request that finished as the server drained
+    await new Promise((r) => setTimeout(r, 10));
+    release();
+    await stopped;
+    expect(recorder.pending).toBe(0);
+    expect(await stored()).toEqual(ids(4));
+  });
+
   it('a flush called while another is writing also writes the events recorded before the call', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));

@@ -299,6 +299,9 @@ export class UsageRecorder {
     this.timer = null;
     try {
       await this.flush();
+      // Events recorded while that flush wrote (requests that finished as the server drained) are written too: a
+      // flush writes only what was queued when it began.
+      for (let i = 0; i < 3 && this.pending > 0; i++) await this.flush();
     } catch {
       this.closeGroup();
       const rest = this.queue.splice(0);
