@@ -29,4 +29,13 @@ export interface Admission {
  */
 export interface RequestGuard {
   admit(input: AdmitInput): MaybePromise<Admission>;
+  /**
+   * Admits a request again as a fallback model (a route's fallback to another model, issue 20 §3), taking over
+   * `previous`, the admission of the same request as the model it was first sent to. What does not depend on the model
+   * (the key's RPM, RPD and TPM, the project's limits for every model, the request quota, the budgets) is charged once
+   * for the request: only what the fallback adds is charged (its own per-model limits, the extra cost of a pricier
+   * model). Granted, `previous` is settled (nothing it reserved for the first model alone stays held) and must not be
+   * settled again; refused (throws, as `admit` does), `previous` is left as it was.
+   */
+  admitFallback(previous: Admission, input: AdmitInput): MaybePromise<Admission>;
 }

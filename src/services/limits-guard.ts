@@ -89,19 +89,31 @@ export class LimitsGuard implements RequestGuard {
 
   /** Synchronous (no promise, no await) for a key without limits once the policies are cached: the common case. */
   admit(input: AdmitInput): MaybePromise<Admission> {
+    return this.admitCarrying(input, null);
+  }
+
+  admitFallback(previous: Admission, input: AdmitInput): MaybePromise<Admission> {
+    return this.admitCarrying(input, previous instanceof LimitedAdmission && !previous.isSettled ? previous : null);
+  }
+
+  /** Admits `input`; `carried` is the same request's admission as another model (a fallback), whose charges it takes over. */
+  private admitCarrying(input: AdmitInput, carried: LimitedAdmission | null): MaybePromise<Admission> {
     const { record } = input;
     const project = record.projectId ? this.policies.get(record.projectId) : null;
     const org = this.policies.get(record.orgId);
     if (isPending(project) || isPending(org)) {
-      return Promise.all([project, org]).then(([p, o]) => this.admitWith(input, p, o));
+      return Promise.all([project, org]).then(([p, o]) => this.admitWith(input, p, o, carried));
     }
-    return this.admitWith(input, project, org);
+    return this.admitWith(input, project, org, carried);
   }
 
-  private admitWith(input: AdmitInput, policy: ProjectPolicy | null, org: ProjectPolicy): MaybePromise<Admission> {
+  private admitWith(input: AdmitInput, policy: ProjectPolicy | null, org: ProjectPolicy, carried: LimitedAdmission | null): MaybePromise<Admission> {
     const orgSpend = org.spend;
     // Most keys have no limit at all: answer before estimating anything (this runs on every request).
-    if (!hasAnyLimit(input.record.limits, policy, orgSpend)) return NO_LIMITS;
+    if (!hasAnyLimit(input.record.limits, policy, orgSpend)) {
+      carried?.handOver([], []);
+      return NO_LIMITS;
+    }
     const capped = input.record.limits?.spend_limit
       ? 'this API key has a spend limit'
       : policy?.spend?.thresholdCents && policy.spend.enforced
@@ -110,7 +122,7 @@ export class LimitsGuard implements RequestGuard {
           ? 'the organization has a spend limit'
           : null;
     if (capped) refuseUnmetered(input.plan, capped);
-    return this.admitLimited(input, policy, orgSpend, capped !== null);
+    return this.admitLimited(input, policy, orgSpend, capped !== null, carried);
   }
 
   /** The key's plan for `model` at `nowMs`: the cached one while it holds, else planned anew. */
@@ -123,10 +135,19 @@ export class LimitsGuard implements RequestGuard {
     return plan;
   }
 
-  private admitLimited(input: AdmitInput, policy: ProjectPolicy | null, orgSpend: SpendPolicy | null, hardCap: boolean): MaybePromise<Admission> {
+  private admitLimited(
+    input: AdmitInput,
+    policy: ProjectPolicy | null,
+    orgSpend: SpendPolicy | null,
+    hardCap: boolean,
+    carried: LimitedAdmission | null,
+  ): MaybePromise<Admission> {
     const { record, model, nowMs } = input;
     const limits = this.planFor(record, policy, orgSpend, model, nowMs);
-    if (limits.rates.length === 0 && limits.counters.length === 0) return NO_LIMITS;
+    if (limits.rates.length === 0 && limits.counters.length === 0) {
+      carried?.handOver([], []);
+      return NO_LIMITS;
+    }
     const { plan } = input;
     // Tokens are estimated for token-billed calls only; the other kinds reserve what their plan estimates. TPM
     // reserves the usual estimate (as OpenAI's own limiter does); a hard spend cap reserves what the request can cost
@@ -142,13 +163,17 @@ export class LimitsGuard implements RequestGuard {
       const reserved = hardCap ? boundTokens(input.body, input.endpoint, maxOutputTokens(model, () => plan.price?.max_output_tokens)) : estimate;
       estCost = costNanoUsd(plan.price, { input: reserved.input, cached: 0, output: reserved.output });
     }
-    const { rates, counters } = limitChecks(limits, estTokens, estCost, nowMs);
+    // What the request holds once admitted (`held`), and what this decision charges: the same, or for a fallback
+    // only what the first model's admission does not already hold.
+    const held = limitChecks(limits, estTokens, estCost, nowMs);
+    const { rates, counters } = carried ? carried.extraCharges(held) : held;
     const granted = (outcome: AcquireOutcome): Admission => {
       if (!outcome.allowed) {
         this.alertExhausted(outcome, counters, limits, record);
         throw this.refusal(outcome, limits, rates, counters, record, model);
       }
-      return new LimitedAdmission(this, record, limits, rates, counters, estTokens, outcome, headersOf(outcome, limits));
+      carried?.handOver(held.rates, held.counters);
+      return new LimitedAdmission(this, record, limits, held.rates, held.counters, outcome, headersOf(outcome, limits));
     };
     let first: MaybePromise<AcquireOutcome>;
     try {
@@ -314,16 +339,74 @@ const NO_ESTIMATE = { input: 0, output: 0 };
 class LimitedAdmission implements Admission {
   private settled = false;
 
+  /**
+   * `rates` and `counters` are what the request holds in each bucket and counter (its TPM estimate, its budget
+   * reservation), which settling moves to the real amounts.
+   */
   constructor(
     private readonly guard: LimitsGuard,
     private readonly record: KeyRecord,
     private readonly plan: LimitPlan,
     private readonly rates: RateCheck[],
     private readonly counters: CounterCheck[],
-    private readonly estTokens: number,
     private readonly outcome: AcquireOutcome,
     readonly headers: Record<string, string>,
   ) {}
+
+  get isSettled(): boolean {
+    return this.settled;
+  }
+
+  /**
+   * What a fallback admission of the same request (`held`: the checks of the fallback model's plan) must still
+   * charge, given what this one holds: nothing more for a bucket or counter both share (the key's and every-model
+   * limits, the quota, the budgets), only what the fallback reserves beyond this one's reservation (a higher TPM
+   * estimate, a pricier model's cost); in full for the fallback model's own limits. `held` is raised to what the
+   * request will then hold in each (never less than this one held), the amounts its settling starts from.
+   */
+  extraCharges(held: { rates: RateCheck[]; counters: CounterCheck[] }): { rates: RateCheck[]; counters: CounterCheck[] } {
+    const rates = held.rates.map((r, i) => {
+      const j = this.rates.findIndex((p) => p.key === r.key);
+      if (j < 0) return r;
+      const before = this.rates[j].cost;
+      const tpm = this.plan.rates[j].kind === 'tpm';
+      const total = tpm ? Math.max(before, r.cost) : before;
+      held.rates[i] = { ...r, cost: total };
+      return { ...r, cost: total - before };
+    });
+    const counters = held.counters.map((c, i) => {
+      const j = this.counters.findIndex((p) => p.keys[0] === c.keys[0]);
+      if (j < 0) return c;
+      const before = this.counters[j].amount;
+      const total = Math.max(before, c.amount);
+      held.counters[i] = { ...c, amount: total };
+      return { ...c, amount: total - before };
+    });
+    return { rates, counters };
+  }
+
+  /**
+   * Hands this admission over to a fallback admission holding `rates` and `counters`: what this one reserved in a
+   * bucket or counter the fallback does not share (the first model's own TPM) is given back, as a request that used
+   * nothing there; its requests stay counted. Settling this one afterwards does nothing.
+   */
+  handOver(rates: readonly RateCheck[], counters: readonly CounterCheck[]): void {
+    if (this.settled) return;
+    this.settled = true;
+    const rateAdjust: Parameters<LimitStore['adjust']>[0] = [];
+    for (let i = 0; i < this.rates.length; i++) {
+      const r = this.rates[i];
+      if (this.plan.rates[i].kind !== 'tpm' || r.cost === 0 || rates.some((n) => n.key === r.key)) continue;
+      rateAdjust.push({ key: r.key, limit: r.limit, periodMs: r.periodMs, delta: -r.cost });
+    }
+    const counterAdjust: Parameters<LimitStore['adjust']>[1] = [];
+    for (let i = 0; i < this.counters.length; i++) {
+      const c = this.counters[i];
+      if (this.plan.counters[i].kind === 'quota' || c.amount === 0 || counters.some((n) => n.keys[0] === c.keys[0])) continue;
+      counterAdjust.push({ key: c.keys[0], delta: -c.amount, ttlSec: c.ttlSec });
+    }
+    if (rateAdjust.length || counterAdjust.length) this.guard.adjust(rateAdjust, counterAdjust);
+  }
 
   settle(actual: { tokens: TokenCounts; costNanoUsd: number; billable: boolean }): void {
     if (this.settled) return;
@@ -335,7 +418,7 @@ class LimitedAdmission implements Admission {
     const realTokens = actual.billable ? actual.tokens.input + actual.tokens.output : 0;
     for (let i = 0; i < rates.length; i++) {
       if (plan.rates[i].kind !== 'tpm') continue;
-      const delta = realTokens - this.estTokens;
+      const delta = realTokens - rates[i].cost;
       if (delta === 0) continue;
       const r = rates[i];
       rateAdjust.push({ key: r.key, limit: r.limit, periodMs: r.periodMs, delta });

@@ -6,7 +6,6 @@ import { TollgateError } from '../../core/errors.js';
 import { meterPlanOf } from './answer-metering.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { Admission } from '../../core/request-guard.js';
-import { NO_TOKENS } from './metering.js';
 import type { RequestInfo } from './proxy.js';
 import type { GatewayRequest } from './request.js';
 import { withModel } from './request-model.js';
@@ -46,9 +45,11 @@ export interface FallbackStep {
 /**
  * The next fallback the request may take, with the request to send and its admission, or null. A fallback the key may
  * not use (its model allowlist) or whose provider is not configured is passed over. One naming another model is
- * admitted again as that model (limits and budgets checked and reserved for its price, so a pricier fallback cannot
- * escape a spend limit) and the first admission is released; refused, the request falls back no further. `info` is
- * updated to the fallback's provider, model and plan: the request is billed once, as what answered.
+ * admitted again as that model, taking over the first admission (`RequestGuard.admitFallback`): the key's own limits,
+ * the project's for every model, the quota and the budgets count the request once; the fallback model's own limits
+ * are checked, and a pricier model's extra cost is reserved, so a fallback can escape neither a limit nor a spend
+ * limit. Refused, the request falls back no further. `info` is updated to the fallback's provider, model and plan:
+ * the request is billed once, as what answered.
  */
 export async function nextFallback(g: GatewayContext, plan: FallbackPlan, info: RequestInfo, admission: Admission): Promise<FallbackStep | null> {
   if (plan.attempts >= plan.maxAttempts) return null;
@@ -66,13 +67,12 @@ export async function nextFallback(g: GatewayContext, plan: FallbackPlan, info: 
     const metering = meterPlanOf(g, request, info.endpoint, info.body, model);
     let again: Admission;
     try {
-      const admitted = g.guard.admit({ record: info.record, model, endpoint: info.endpoint, body: info.body, plan: metering, nowMs: g.app.deps.clock() });
+      const admitted = g.guard.admitFallback(admission, { record: info.record, model, endpoint: info.endpoint, body: info.body, plan: metering, nowMs: g.app.deps.clock() });
       again = isPending(admitted) ? await admitted : admitted;
     } catch (err) {
       if (err instanceof TollgateError) return null;
       throw err;
     }
-    admission.settle({ tokens: NO_TOKENS, costNanoUsd: 0, billable: false });
     info.provider = upstream.name;
     info.model = model;
     info.plan = metering;

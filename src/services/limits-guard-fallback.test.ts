@@ -1,0 +1,168 @@
+import { describe, expect, it } from 'vitest';
+import { keyRecord } from '../../test/harness/key-record.js';
+import type { ModelRateLimit, ProjectPolicy } from '../core/limit-plan.js';
+import type { CounterCheck, RateCheck } from '../core/limit-store.js';
+import { planMetering } from '../core/metering-plan.js';
+import { DEFAULT_PRICES } from '../core/pricing.js';
+import type { Admission } from '../core/request-guard.js';
+import type { KeyRecord } from '../core/verify.js';
+import { MemoryLimitStore } from '../infra/memory-limit-store.js';
+import type { ServiceDeps } from './context.js';
+import { LimitsGuard } from './limits-guard.js';
+import type { PolicyCache } from './policy-cache.js';
+
+// A route's fallback to another model (issue 20 §3) admits the request again as that model, taking over its first
+// admission: the limits that do not depend on the model count the request once, the fallback model's own limits are
+// charged, a pricier model's extra cost is reserved, and nothing reserved for the first model alone stays held.
+
+const NOW = Date.parse('2026-03-01T10:00:00Z');
+
+/** A memory store with every counter present (seeded at 0), so that decisions are made at once. */
+class SeededStore extends MemoryLimitStore {
+  override acquire(rates: RateCheck[], counters: CounterCheck[], nowMs: number) {
+    for (const c of counters) for (const k of c.keys) void this.seedCounter(k, 0, 0, nowMs);
+    return super.acquire(rates, counters, nowMs);
+  }
+  /** A counter's value (nano-dollars, or requests for a quota). */
+  counter(key: string): number {
+    const out = super.acquire([], [{ keys: [key], cap: Number.MAX_SAFE_INTEGER, amount: 0, ttlSec: 60 }], NOW);
+    return out.counters[0].used;
+  }
+}
+
+const perModel = (model: string, rl: Partial<ModelRateLimit>): ModelRateLimit => ({
+  model,
+  max_requests_per_1_minute: null,
+  max_tokens_per_1_minute: null,
+  max_requests_per_1_day: null,
+  ...rl,
+});
+
+function setup(policy: ProjectPolicy = { rateLimits: [], spend: null }) {
+  const store = new SeededStore();
+  const policies = { get: (id: string) => (id === 'proj_1' ? policy : { rateLimits: [], spend: null }) } as unknown as PolicyCache;
+  const guard = new LimitsGuard({ clock: () => NOW } as unknown as ServiceDeps, policies, {
+    store,
+    localStore: store,
+    rateLimitFailure: 'open',
+    budgetFailure: 'closed',
+    defaultMaxOutputTokens: 16,
+    onAlert: () => {},
+    onStoreError: () => {},
+  });
+  return { store, guard };
+}
+
+// 400 characters of prompt: an estimate of ~100 input tokens; 1,000 output tokens at most.
+const BODY = { messages: [{ role: 'user', content: 'x'.repeat(400) }], max_tokens: 1000 };
+
+const input = (record: KeyRecord, model: string) => ({
+  record,
+  model,
+  endpoint: '/chat/completions',
+  body: BODY,
+  plan: planMetering({ method: 'POST', endpoint: '/chat/completions', body: BODY, form: null, model, bodyBytes: 0, prices: DEFAULT_PRICES, defaultPrice: null }),
+  nowMs: NOW,
+});
+
+const NONE = { tokens: { input: 0, cached: 0, output: 0 }, costNanoUsd: 0, billable: false };
+
+describe('LimitsGuard.admitFallback', () => {
+  it("counts the request once against the key's RPM and request quota", async () => {
+    const { guard } = setup();
+    const record = keyRecord({ limits: { rate_limits: { max_requests_per_1_minute: 2 }, request_quota: { max_requests: 2, interval: 'day' } } });
+    const first = await guard.admit(input(record, 'gpt-4.1-nano'));
+    expect(first.headers['x-ratelimit-remaining-requests']).toBe('1');
+    const fallback = await guard.admitFallback(first, input(record, 'gpt-4o'));
+    expect(fallback.headers['x-ratelimit-remaining-requests']).toBe('1');
+    expect(fallback.headers['x-tollgate-remaining-requests-quota']).toBe('1');
+    fallback.settle(NONE);
+    // The key's second request of the minute and of its quota is still its own.
+    const second = await guard.admit(input(record, 'gpt-4.1-nano'));
+    expect(second.headers['x-ratelimit-remaining-requests']).toBe('0');
+    expect(second.headers['x-tollgate-remaining-requests-quota']).toBe('0');
+  });
+
+  it("charges the fallback model's own limits, and refuses it when they are used up, leaving the first admission as it was", async () => {
+    const { guard, store } = setup({ rateLimits: [perModel('gpt-4o', { max_requests_per_1_minute: 1 })], spend: null });
+    const record = keyRecord({ limits: { spend_limit: { threshold_amount: 100, interval: 'day' } } });
+    const first = await guard.admit(input(record, 'gpt-4.1-nano'));
+    const reserved = store.counter('s:k:key_1:d2026-03-01');
+    expect(reserved).toBeGreaterThan(0);
+    const fallback = await guard.admitFallback(first, input(record, 'gpt-4o'));
+    expect(fallback.headers['x-ratelimit-remaining-requests']).toBe('0');
+    fallback.settle(NONE);
+    // gpt-4o's one request of the minute went to that fallback.
+    expect(() => guard.admit(input(record, 'gpt-4o'))).toThrow(/Rate limit reached for project proj_1 for gpt-4o/);
+    const again = await guard.admit(input(record, 'gpt-4.1-nano'));
+    const held = store.counter('s:k:key_1:d2026-03-01');
+    expect(() => guard.admitFallback(again, input(record, 'gpt-4o'))).toThrow(/Rate limit reached/);
+    // Refused: the first admission still holds its reservation, and settles as usual.
+    expect(store.counter('s:k:key_1:d2026-03-01')).toBe(held);
+    again.settle({ ...NONE, costNanoUsd: 1234, billable: true });
+    expect(store.counter('s:k:key_1:d2026-03-01')).toBe(1234);
+  });
+
+  it('reserves only the extra cost of a pricier fallback, and settles the budget to what the request cost, once', async () => {
+    const { guard, store } = setup();
+    const record = keyRecord({ limits: { spend_limit: { threshold_amount: 100, interval: 'day' } } });
+    const first = await guard.admit(input(record, 'gpt-4.1-nano'));
+    const cheap = store.counter('s:k:key_1:d2026-03-01');
+    const fallback = await guard.admitFallback(first, input(record, 'gpt-4o'));
+    const pricier = store.counter('s:k:key_1:d2026-03-01');
+    // gpt-4o's output costs 25 times gpt-4.1-nano's: the counter holds gpt-4o's reservation, not the sum of both.
+    expect(pricier).toBeGreaterThan(cheap * 10);
+    const alone = setup();
+    await alone.guard.admit(input(record, 'gpt-4o'));
+    expect(pricier).toBe(alone.store.counter('s:k:key_1:d2026-03-01'));
+    fallback.settle({ tokens: { input: 10, cached: 0, output: 100 }, costNanoUsd: 5_000, billable: true });
+    // Settling the first admission after the hand-over changes nothing.
+    first.settle({ tokens: { input: 10, cached: 0, output: 100 }, costNanoUsd: 7_000, billable: true });
+    expect(store.counter('s:k:key_1:d2026-03-01')).toBe(5_000);
+  });
+
+  it('keeps the higher reservation when the fallback is the cheaper model', async () => {
+    const { guard, store } = setup();
+    const record = keyRecord({ limits: { spend_limit: { threshold_amount: 100, interval: 'day' } } });
+    const first = await guard.admit(input(record, 'gpt-4o'));
+    const held = store.counter('s:k:key_1:d2026-03-01');
+    const fallback = await guard.admitFallback(first, input(record, 'gpt-4.1-nano'));
+    expect(store.counter('s:k:key_1:d2026-03-01')).toBe(held);
+    fallback.settle({ tokens: { input: 1, cached: 0, output: 1 }, costNanoUsd: 500, billable: true });
+    expect(store.counter('s:k:key_1:d2026-03-01')).toBe(500);
+  });
+
+  it("gives back the TPM reserved in the first model's own bucket, and keeps the key's TPM reserved once", async () => {
+    const { guard } = setup({ rateLimits: [perModel('gpt-4.1-nano', { max_tokens_per_1_minute: 2_000 })], spend: null });
+    const record = keyRecord({ limits: { rate_limits: { max_tokens_per_1_minute: 10_000 } } });
+    const first = await guard.admit(input(record, 'gpt-4.1-nano'));
+    // The headers give the tighter bucket: gpt-4.1-nano's 2,000.
+    const reserved = 2_000 - Number(first.headers['x-ratelimit-remaining-tokens']);
+    expect(reserved).toBeGreaterThan(1_000);
+    const fallback: Admission = await guard.admitFallback(first, input(record, 'gpt-4o'));
+    // The key's bucket holds the request's estimate once.
+    expect(Number(fallback.headers['x-ratelimit-remaining-tokens'])).toBe(10_000 - reserved);
+    // gpt-4.1-nano's own bucket (2,000) has its reservation back: a request of the same size fits in it again.
+    const other = await guard.admit(input(record, 'gpt-4.1-nano'));
+    expect(Number(other.headers['x-ratelimit-remaining-tokens'])).toBe(2_000 - reserved);
+    fallback.settle({ tokens: { input: 100, cached: 0, output: 50 }, costNanoUsd: 0, billable: true });
+    other.settle(NONE);
+    const after = await guard.admit(input(record, 'gpt-4o'));
+    // The key's bucket: the fallback's 150 real tokens and this request's estimate.
+    expect(Number(after.headers['x-ratelimit-remaining-tokens'])).toBe(10_000 - 150 - reserved);
+  });
+
+  it('takes over an admission only once, and a request without limits admits its fallback as any other', async () => {
+    const { guard } = setup();
+    const record = keyRecord({ limits: { rate_limits: { max_requests_per_1_minute: 3 } } });
+    const first = await guard.admit(input(record, 'gpt-4.1-nano'));
+    const fallback = await guard.admitFallback(first, input(record, 'gpt-4o'));
+    expect(fallback.headers['x-ratelimit-remaining-requests']).toBe('2');
+    // The first admission is spent: a second hand-over of it is charged as a request of its own.
+    const again = await guard.admitFallback(first, input(record, 'gpt-4o'));
+    expect(again.headers['x-ratelimit-remaining-requests']).toBe('1');
+    const plain = keyRecord({ id: 'key_2' });
+    const none = await guard.admit(input(plain, 'gpt-4.1-nano'));
+    expect(await guard.admitFallback(none, input(plain, 'gpt-4o'))).toEqual(none);
+  });
+});
