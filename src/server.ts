@@ -35,6 +35,9 @@ const BACKGROUND_FAILURES: Record<BackgroundSource, string> = {
   'last-used': 'writing last-used times failed (kept for the next flush)',
 };
 
+/** How long start-up waits for the shared limit store (Redis) to connect before serving without it. */
+const REDIS_START_WAIT_MS = 5_000;
+
 /** Creates the runtime and HTTP app and listens; used by main.ts and by tests. */
 export async function startServer(config: Config, opts: { logger?: Logger; schema?: string; listen?: boolean; clock?: () => number } = {}): Promise<Server> {
   const logger = opts.logger ?? pino({ level: config.logLevel });
@@ -101,6 +104,11 @@ export async function startServer(config: Config, opts: { logger?: Logger; schem
     plugins: [(scope) => registerSecretScanning(scope, ctx, gateway.config.reporters), ...dashboard.plugins],
   });
   let url = '';
+  // A shared limit store still connecting would fail every limited request (refused, or decided on this instance's
+  // own counters): serving starts once it is connected, or after a few seconds without it (unready, and said so).
+  if (gateway.limitStore.connected && !(await gateway.limitStore.connected(REDIS_START_WAIT_MS))) {
+    logger.warn({ waited_ms: REDIS_START_WAIT_MS }, 'the shared limit store (Redis) is not connected: starting unready; limited requests follow the failure modes');
+  }
   if (opts.listen !== false) {
     await app.listen({ host: config.host, port: config.port });
     const addr = app.server.address();

@@ -1,13 +1,14 @@
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boundTokens } from '../src/core/estimate.js';
 import { RATE_LIMIT_UNLIMITED } from '../src/core/project-rate-limits.js';
+import { RedisLimitStore } from '../src/infra/redis-limit-store.js';
 import { describeEachDatabase, describeWithRedis } from './harness/backends.js';
 import { startTestServer, type TestServer } from './harness/server.js';
 
@@ -355,6 +356,37 @@ describe('limit store failures', () => {
       expect((await chat(t, budget.value)).status).toBe(200);
     } finally {
       await t.close();
+    }
+  });
+});
+
+describeWithRedis('starting with Redis', (redisUrl) => {
+  it('serves once Redis is connected: the first limited request after start is decided there, not refused', async () => {
+    // Redis behind a proxy that holds each new connection 400 ms before passing it on (a Redis slow to reach).
+    const target = new URL(redisUrl);
+    const slow = createNetServer((client) => {
+      client.pause();
+      setTimeout(() => {
+        const upstream = connect(Number(target.port || 6379), target.hostname, () => {
+          client.pipe(upstream).pipe(client);
+          client.resume();
+        });
+        upstream.on('error', () => client.destroy());
+        client.on('error', () => upstream.destroy());
+      }, 400);
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    const slowUrl = `redis://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+    const t = await startTestServer({ name: 'sqlite' }, { env: { REDIS_URL: slowUrl, TOLLGATE_CONFIG: pricedConfig() } });
+    try {
+      // Checked before any request: a limited request made now would be decided on Redis.
+      expect((t.server.gateway as unknown as { limitStore: RedisLimitStore }).limitStore.redis.status).toBe('ready');
+      expect((await fetch(`${t.url}/readyz`)).status).toBe(200);
+      const k = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { spend_limit: { threshold_amount: 100 } } })).body;
+      expect((await chat(t, k.value)).status).toBe(200);
+    } finally {
+      await t.close();
+      slow.close();
     }
   });
 });

@@ -56,5 +56,10 @@ export interface LimitStore {
    * there. The check is reported under `name`.
    */
   readonly health?: { name: string; ping(): Promise<unknown> };
+  /**
+   * For start-up: resolves true once the shared store (Redis) is connected, false when it is not within `timeoutMs`
+   * (the instance then starts anyway, unready, and the failure modes apply). Absent for the in-process store.
+   */
+  connected?(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { type AddressInfo, createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LimitStore, RateCheck } from '../core/limit-store.js';
@@ -99,3 +100,41 @@ for (const { name, make } of stores) {
     }
   });
 }
+
+describe('waiting for the shared store at start-up', () => {
+  it('says false at once when Redis refuses the connection', async () => {
+    // Nothing listens on port 9.
+    const store = new RedisLimitStore('redis://127.0.0.1:9');
+    try {
+      expect(await store.connected(60_000)).toBe(false);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('says false once the time is up when the server never answers', async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const store = new RedisLimitStore(`redis://127.0.0.1:${(silent.address() as AddressInfo).port}`);
+    try {
+      const started = performance.now();
+      expect(await store.connected(300)).toBe(false);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+    } finally {
+      await store.close();
+      silent.close();
+    }
+  });
+
+  it.runIf(redisUrl)('says true once Redis is connected, and at once when it already is', async () => {
+    const store = new RedisLimitStore(redisUrl as string);
+    try {
+      expect(store.redis.status).not.toBe('ready');
+      expect(await store.connected(10_000)).toBe(true);
+      expect(store.redis.status).toBe('ready');
+      expect(await store.connected(0)).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -101,6 +101,25 @@ export class RedisLimitStore implements LimitStore {
     this.redis.defineCommand('tgAdjust', { lua: ADJUST });
   }
 
+  /** True once connected; false after `timeoutMs`, or at once when a connection attempt fails (refused: no use waiting). */
+  connected(timeoutMs: number): Promise<boolean> {
+    if (this.redis.status === 'ready') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.redis.off('ready', ready);
+        this.redis.off('error', failed);
+        resolve(ok);
+      };
+      const ready = () => done(true);
+      const failed = () => done(false);
+      const timer = setTimeout(failed, timeoutMs);
+      timer.unref();
+      this.redis.on('ready', ready);
+      this.redis.on('error', failed);
+    });
+  }
+
   async acquire(rates: RateCheck[], counters: CounterCheck[], nowMs: number): Promise<AcquireOutcome> {
     const keys = [...rates.map((r) => this.prefix + r.key), ...counters.flatMap((c) => c.keys.map((k) => this.prefix + k))];
     const args: Array<string | number> = [Math.floor(nowMs), rates.length, counters.length];
