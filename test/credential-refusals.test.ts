@@ -57,6 +57,8 @@ async function startProvider(): Promise<Up> {
 describe("a request the provider refuses whatever the key does not disable the provider's keys", () => {
   let up: Up;
   let t: TestServer;
+  let hook: Server;
+  const hooked: Array<{ type: string; data: Record<string, unknown> }> = [];
   let full: string;
   let readOnly: string;
   const chat = (key: string) => t.api('POST', '/v1/chat/completions', { key, body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] } });
@@ -72,12 +74,22 @@ describe("a request the provider refuses whatever the key does not disable the p
       }),
     );
     t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, PROV_A: GOOD[0], PROV_B: GOOD[1], PROV_REVOKED: 'sk-prov-revoked-0000', PROV_BANNED: BANNED } });
+    hook = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      hooked.push(JSON.parse(Buffer.concat(chunks).toString()));
+      res.end();
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    expect((await t.api('POST', `${ORG}/webhooks`, { body: { url: hookUrl, event_types: ['provider_credential.set_aside'] } })).status).toBe(200);
     full = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'full' } })).body.value;
     readOnly = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'ro', permissions: 'read_only' } })).body.value;
   });
   afterAll(async () => {
     await t?.close();
     up?.server.close();
+    hook?.close();
   });
 
   it('refusals of the request (403, a 401 naming missing scopes) are answered, and every key stays in use', async () => {
@@ -112,6 +124,14 @@ describe("a request the provider refuses whatever the key does not disable the p
     const before = up.seen.filter((s) => s.endsWith(BANNED)).length;
     for (let i = 0; i < 10; i++) expect((await chat(full)).status).toBe(200);
     expect(up.seen.filter((s) => s.endsWith(BANNED)).length).toBe(before);
+    // Reported, once: an audit entry and the organization's webhooks, so that a key refused everything is seen.
+    const reported = { provider: 'pooled', credential: 'PROV_BANNED', status: 403, scope: 'POST /chat/completions gpt-4o-mini', for_seconds: 3600 };
+    const setAsides = (await t.api('GET', `${ORG}/audit_logs?event_types=provider_credential.set_aside`)).body.data as Array<Record<string, unknown>>;
+    expect(setAsides.map((e) => e['provider_credential.set_aside'])).toEqual([{ id: 'PROV_BANNED', ...reported }]);
+    expect(JSON.stringify(setAsides)).not.toContain('sk-prov');
+    const deadline = performance.now() + 5000;
+    while (hooked.length < 1 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(hooked.map((e) => [e.type, e.data])).toEqual([['provider_credential.set_aside', reported]]);
   });
 
   it('a key the provider says is wrong is still disabled, and requests go on with the others', async () => {

@@ -17,7 +17,7 @@ export type { WebhookObject } from '../contract/webhooks.js';
 // Organization webhooks: budget, exposure and anomaly alerts, and provider credentials refused, signed with HMAC-SHA256 and retried with back-off.
 // Signature header (Stripe-style): `x-tollgate-signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`.
 
-export const WEBHOOK_EVENT_TYPES = ['budget.threshold_crossed', 'api_key.exposed', 'anomaly.detected', 'provider_credential.failed'] as const;
+export const WEBHOOK_EVENT_TYPES = ['budget.threshold_crossed', 'api_key.exposed', 'anomaly.detected', 'provider_credential.failed', 'provider_credential.set_aside'] as const;
 
 /** The body of POST /webhooks. */
 export const CreateWebhookBody = z.strictObject({

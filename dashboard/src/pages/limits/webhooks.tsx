@@ -16,6 +16,7 @@ const EVENT_TYPES = [
   { id: 'api_key.exposed', label: 'API key exposed' },
   { id: 'anomaly.detected', label: 'Anomaly detected' },
   { id: 'provider_credential.failed', label: 'Provider key refused' },
+  { id: 'provider_credential.set_aside', label: 'Provider key refused a model' },
 ];
 
 /** Webhook endpoints of the organization (limit and budget alerts); owners add and delete them. */
