@@ -18,7 +18,7 @@ import { loadTokenizer } from './core/tokenizer.js';
 import type { Upstream } from './core/upstream.js';
 import type { Runtime } from './runtime.js';
 import { AnomalyDetector } from './services/anomaly.js';
-import { type ProviderCredentialFailure, reportCredentialFailure, reportCredentialSetAside } from './services/provider-credentials.js';
+import { type ProviderCredentialFailure, reportCredentialFailure, reportCredentialSetAside, SetAsideReports } from './services/provider-credentials.js';
 import { raiseBudgetAlert } from './services/budget-alerts.js';
 import { LimitsGuard } from './services/limits-guard.js';
 import { ProviderDirectory } from './provider-directory.js';
@@ -45,9 +45,10 @@ export function createGateway(
       app.providers.markRefused(runtime.org.id, failure.credential).catch((err) => logger.error({ err: String(err) }, 'provider credential could not be marked disabled'));
     }
   };
+  const setAsideReports = new SetAsideReports(runtime.deps.clock, (e, unreported) => reportCredentialSetAside(runtime.deps, app.webhooks, runtime.org.id, e, unreported));
   const onCredentialSetAside = (e: CredentialSetAside) => {
     logger.warn(e, 'provider refused a credential one model that another credential serves: skipped for that model on that endpoint for forMs, still used for the rest');
-    reportCredentialSetAside(runtime.deps, app.webhooks, runtime.org.id, e).catch((err) => logger.error({ err: String(err) }, 'provider credential set-aside report failed'));
+    setAsideReports.add(e)?.catch((err) => logger.error({ err: String(err) }, 'provider credential set-aside report failed'));
   };
   const onBreakerOpened = (provider: string) => logger.warn({ provider }, 'upstream provider failing: circuit breaker open, requests go to fallbacks or get 503 until a probe succeeds');
   const build = (p: ProviderConfig): Upstream => {

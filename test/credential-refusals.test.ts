@@ -125,13 +125,30 @@ describe("a request the provider refuses whatever the key does not disable the p
     for (let i = 0; i < 10; i++) expect((await chat(full)).status).toBe(200);
     expect(up.seen.filter((s) => s.endsWith(BANNED)).length).toBe(before);
     // Reported, once: an audit entry and the organization's webhooks, so that a key refused everything is seen.
-    const reported = { provider: 'pooled', credential: 'PROV_BANNED', status: 403, scope: 'POST /chat/completions gpt-4o-mini', for_seconds: 3600 };
+    const reported = { provider: 'pooled', credential: 'PROV_BANNED', status: 403, scope: 'POST /chat/completions gpt-4o-mini', for_seconds: 3600, earlier_unreported: 0 };
     const setAsides = (await t.api('GET', `${ORG}/audit_logs?event_types=provider_credential.set_aside`)).body.data as Array<Record<string, unknown>>;
     expect(setAsides.map((e) => e['provider_credential.set_aside'])).toEqual([{ id: 'PROV_BANNED', ...reported }]);
     expect(JSON.stringify(setAsides)).not.toContain('sk-prov');
     const deadline = performance.now() + 5000;
     while (hooked.length < 1 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(hooked.map((e) => [e.type, e.data])).toEqual([['provider_credential.set_aside', reported]]);
+  });
+
+  it('a client naming a new model per request cannot turn each set-aside into an audit entry and a webhook', async () => {
+    // The provider serves any model name with its good keys: each made-up model the banned key is tried for sets it
+    // aside for that model. 30 models: the banned key is tried first for some (one chance in three each).
+    for (let i = 0; i < 30; i++) {
+      const r = await t.api('POST', '/v1/chat/completions', { key: full, body: { model: `gpt-made-up-${i}`, messages: [{ role: 'user', content: 'hi' }] } });
+      expect(r.status).toBe(200);
+    }
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    const count = Number(/tollgate_provider_credential_set_asides_total\{provider="pooled",credential="PROV_BANNED"\} (\d+)/.exec(metrics)?.[1]);
+    expect(count).toBeGreaterThan(2);
+    // Reported at most once a minute per key: still the one report of the test before.
+    const setAsides = (await t.api('GET', `${ORG}/audit_logs?event_types=provider_credential.set_aside`)).body.data;
+    expect(setAsides).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(hooked).toHaveLength(1);
   });
 
   it('a key the provider says is wrong is still disabled, and requests go on with the others', async () => {

@@ -20,12 +20,45 @@ export interface ProviderCredentialSetAside extends ProviderCredentialFailure {
 /**
  * Records a credential set aside for one kind of request: an audit entry and the organization's
  * `provider_credential.set_aside` webhooks, so that a key refused everything (an account banned with 403s, set aside
- * model by model) is seen. Once per credential and kind of request while the set-aside lasts, on each instance.
+ * model by model) is seen. `unreported`: the credential's set-asides since its last report that were not reported.
  */
-export async function reportCredentialSetAside(deps: ServiceDeps, webhooks: Webhooks, orgId: string, e: ProviderCredentialSetAside): Promise<void> {
-  const data = { provider: e.provider, credential: e.credential, status: e.status, scope: e.scope, for_seconds: Math.round(e.forMs / 1000) };
+export async function reportCredentialSetAside(deps: ServiceDeps, webhooks: Webhooks, orgId: string, e: ProviderCredentialSetAside, unreported: number): Promise<void> {
+  const data = { provider: e.provider, credential: e.credential, status: e.status, scope: e.scope, for_seconds: Math.round(e.forMs / 1000), earlier_unreported: unreported };
   await writeAudit(deps.database.db, deps, { orgId, type: 'provider_credential.set_aside', actor: { type: 'system', id: null }, objectId: e.credential, details: data });
   await webhooks.emit(orgId, 'provider_credential.set_aside', data);
+}
+
+/** The shortest time between two reports of set-asides of one credential. */
+export const SET_ASIDE_REPORT_INTERVAL_MS = 60_000;
+
+/**
+ * Paces the reports of set-asides: the first of a credential at once, then at most one a minute. A credential is set
+ * aside once per kind of request (model and endpoint), and a client chooses the model it names: where a provider
+ * answers an unknown model 404 with its other keys, one request per made-up model name would otherwise write one audit
+ * entry and send one webhook each. The set-asides not reported are counted in the next report (and each is logged and
+ * counted in /metrics).
+ */
+export class SetAsideReports {
+  private readonly last = new Map<string, { atMs: number; unreported: number }>();
+
+  constructor(
+    private readonly clock: () => number,
+    private readonly send: (e: ProviderCredentialSetAside, unreported: number) => Promise<void>,
+    private readonly intervalMs = SET_ASIDE_REPORT_INTERVAL_MS,
+  ) {}
+
+  /** Reports `e` now (the send's promise), or counts it for the credential's next report (null). */
+  add(e: ProviderCredentialSetAside): Promise<void> | null {
+    const id = `${e.provider}\n${e.credential}`;
+    const now = this.clock();
+    const seen = this.last.get(id);
+    if (seen && now - seen.atMs < this.intervalMs) {
+      seen.unreported++;
+      return null;
+    }
+    this.last.set(id, { atMs: now, unreported: 0 });
+    return this.send(e, seen?.unreported ?? 0);
+  }
 }
 
 /**
