@@ -8,7 +8,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boundTokens } from '../src/core/estimate.js';
 import { RATE_LIMIT_UNLIMITED } from '../src/core/project-rate-limits.js';
-import { RedisLimitStore } from '../src/infra/redis-limit-store.js';
+import type { RedisLimitStore } from '../src/infra/redis-limit-store.js';
 import { describeEachDatabase, describeWithRedis } from './harness/backends.js';
 import { startTestServer, type TestServer } from './harness/server.js';
 

@@ -3,24 +3,36 @@ import { Tiktoken, type TiktokenBPE } from 'js-tiktoken/lite';
 // Token counts when an upstream gives none (and for the echo model): o200k_base, the encoding of the
 // gpt-4o and later families. Loaded on first use, so a gateway that always gets `usage` never pays for it.
 
-let encoder: Promise<Tiktoken> | null = null;
+/** The o200k encoder: a text's token ids, and the text of ids. */
+export interface Encoder {
+  /**
+   * The token ids of `text`. A text that spells a special token (`<|endoftext|>`) is encoded as the characters it is
+   * (a client's text is text: js-tiktoken throws on it by default, and a count that threw left a stream cut before its
+   * usage unbilled), unless `allowedSpecial` is `'all'`: then the special token's id.
+   */
+  encode(text: string, allowedSpecial?: 'all'): number[];
+  decode(ids: number[]): string;
+}
+
+let encoder: Promise<BpeEncoder> | null = null;
 
 /** Loads the encoder once; concurrent first callers share one load (building it costs ~0.3 s of CPU). */
-export function loadTokenizer(): Promise<Tiktoken> {
+export function loadTokenizer(): Promise<BpeEncoder> {
   encoder ??= import('js-tiktoken/ranks/o200k_base').then(({ default: ranks }) => buildEncoder(ranks));
   return encoder;
 }
 
 /**
- * The encoder `new Tiktoken(ranks)` builds, for well under half its CPU (o200k: ~0.28 s against ~0.65 s; every server
- * process and test worker builds one). The library's constructor first gathers all 200,000 tokens into one object, then
- * decodes each with a JavaScript base64; this fills the encoder's two tables straight from the rank text, decoding with
- * Buffer. The tables are the library's internals (`rankMap`: bytes joined by commas → rank; `textMap`: rank → bytes),
- * so tokenizer.test.ts compares them, every token, with the library's own build: a version that changes them fails there.
+ * The encoder, built from the rank file (o200k: ~0.28 s of CPU, against ~0.65 s for `new Tiktoken(ranks)`, which first
+ * gathers all 200,000 tokens into one object, then decodes each with a JavaScript base64; every server process and test
+ * worker builds one). Its ranks are keyed by the token's bytes as a latin1 string (one character a byte: an ASCII
+ * piece is its own key). Decoding is js-tiktoken's, from its `textMap` (rank → bytes), filled here: tokenizer.test.ts
+ * holds both tables to the rank file, every token, and the ids to the library's own.
  */
-export function buildEncoder(ranks: TiktokenBPE): Tiktoken {
-  const built = new Tiktoken({ pat_str: ranks.pat_str, special_tokens: ranks.special_tokens, bpe_ranks: '' });
-  const { rankMap, textMap } = built as unknown as { rankMap: Map<string, number>; textMap: Map<number, Uint8Array> };
+export function buildEncoder(ranks: TiktokenBPE): BpeEncoder {
+  const lib = new Tiktoken({ pat_str: ranks.pat_str, special_tokens: ranks.special_tokens, bpe_ranks: '' });
+  const { textMap } = lib as unknown as { textMap: Map<number, Uint8Array> };
+  const byBytes = new Map<string, number>();
   // Each line: a prefix, the first rank, then the tokens (base64) of consecutive ranks.
   for (const line of ranks.bpe_ranks.split('\n')) {
     if (!line) continue;
@@ -28,11 +40,135 @@ export function buildEncoder(ranks: TiktokenBPE): Tiktoken {
     let rank = Number.parseInt(fields[1], 10);
     for (let i = 2; i < fields.length; i++, rank++) {
       const bytes = Buffer.from(fields[i], 'base64');
-      rankMap.set(bytes.join(','), rank);
+      byBytes.set(bytes.toString('latin1'), rank);
       textMap.set(rank, bytes);
     }
   }
-  return built;
+  return new BpeEncoder(byBytes, ranks.pat_str, ranks.special_tokens, lib);
+}
+
+/** A piece's UTF-8 bytes as a latin1 string (one character a byte); an ASCII piece is itself. */
+function bytesKey(piece: string): string {
+  for (let i = 0; i < piece.length; i++) if (piece.charCodeAt(i) > 0x7f) return Buffer.from(piece, 'utf8').toString('latin1');
+  return piece;
+}
+
+const NO_RANK = Number.POSITIVE_INFINITY;
+
+/**
+ * Byte-pair encoding of a piece that is not one token (`key`: its bytes, bytesKey): the adjacent pair of lowest rank
+ * is merged, the leftmost on a tie, until no pair is a token, as tiktoken does. Each part's pair rank is kept and only
+ * the two next to a merge are looked up again (as tiktoken's Rust merge does): js-tiktoken looked up every pair again
+ * after each merge, a string built and hashed each time, ~150 ns a step and quadratic in the piece's bytes.
+ */
+function mergePiece(key: string, ranks: Map<string, number>, out: number[]): void {
+  const n = key.length;
+  if (n === 1) {
+    const rank = ranks.get(key);
+    if (rank !== undefined) out.push(rank);
+    return;
+  }
+  // starts[i]: where part i begins (starts[parts] = n); pairs[i]: rank of parts i and i + 1 joined.
+  const starts: number[] = new Array(n + 1);
+  for (let i = 0; i <= n; i++) starts[i] = i;
+  const pairs: number[] = new Array(n - 1);
+  for (let i = 0; i < n - 1; i++) pairs[i] = ranks.get(key.slice(i, i + 2)) ?? NO_RANK;
+  let parts = n;
+  const pairRank = (i: number) => ranks.get(key.slice(starts[i], starts[i + 2])) ?? NO_RANK;
+  while (parts > 1) {
+    let at = -1;
+    let min = NO_RANK;
+    for (let i = 0; i < parts - 1; i++) {
+      if (pairs[i] < min) {
+        min = pairs[i];
+        at = i;
+      }
+    }
+    if (at < 0) break;
+    // Parts at and at + 1 become one: its boundary and its pair go; the pairs on either side of it are new.
+    starts.splice(at + 1, 1);
+    pairs.splice(at, 1);
+    parts--;
+    if (at < parts - 1) pairs[at] = pairRank(at);
+    if (at > 0) pairs[at - 1] = pairRank(at - 1);
+  }
+  for (let i = 0; i < parts; i++) {
+    const rank = ranks.get(key.slice(starts[i], starts[i + 1]));
+    if (rank !== undefined) out.push(rank);
+  }
+}
+
+const escapeRegex = (s: string) => s.replace(/[\\^$*+?.()|[\]{}]/g, '\\$&');
+
+/** o200k's encoder (buildEncoder): the pattern's pieces, each a token or byte-pair merged; decoding is js-tiktoken's. */
+export class BpeEncoder implements Encoder {
+  private readonly pattern: RegExp;
+  private readonly special: RegExp;
+
+  constructor(
+    private readonly ranks: Map<string, number>,
+    patStr: string,
+    private readonly specialTokens: Record<string, number>,
+    private readonly lib: Tiktoken,
+  ) {
+    this.pattern = new RegExp(patStr, 'gu');
+    const names = Object.keys(specialTokens);
+    this.special = new RegExp(names.length ? names.map(escapeRegex).join('|') : '(?!)', 'g');
+  }
+
+  encode(text: string, allowedSpecial?: 'all'): number[] {
+    const out: number[] = [];
+    if (allowedSpecial !== 'all') {
+      this.encodeText(text, out);
+      return out;
+    }
+    let start = 0;
+    this.special.lastIndex = 0;
+    for (let m = this.special.exec(text); m !== null; m = this.special.exec(text)) {
+      this.encodeText(text.slice(start, m.index), out);
+      out.push(this.specialTokens[m[0]]);
+      start = m.index + m[0].length;
+    }
+    this.encodeText(text.slice(start), out);
+    return out;
+  }
+
+  decode(ids: number[]): string {
+    return this.lib.decode(ids);
+  }
+
+  /** The rank of a token given by its bytes, or undefined (for the tests, which hold the tables to the rank file). */
+  rankOf(bytes: Uint8Array): number | undefined {
+    return this.ranks.get(Buffer.from(bytes).toString('latin1'));
+  }
+
+  /** The bytes of a rank, as decoding reads them, or undefined. */
+  bytesOf(rank: number): Uint8Array | undefined {
+    return (this.lib as unknown as { textMap: Map<number, Uint8Array> }).textMap.get(rank);
+  }
+
+  /** Tokens in the tables. */
+  get size(): number {
+    return this.ranks.size;
+  }
+
+  private encodeText(text: string, out: number[]): void {
+    const re = this.pattern;
+    re.lastIndex = 0;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      const piece = m[0];
+      if (piece.length === 0) {
+        // No piece of the pattern is empty; were one, step over a whole character, as matchAll does.
+        const c = text.charCodeAt(re.lastIndex);
+        re.lastIndex += c >= 0xd800 && c <= 0xdbff ? 2 : 1;
+        continue;
+      }
+      const key = bytesKey(piece);
+      const rank = this.ranks.get(key);
+      if (rank !== undefined) out.push(rank);
+      else mergePiece(key, this.ranks, out);
+    }
+  }
 }
 
 const load = loadTokenizer;
@@ -40,14 +176,14 @@ const load = loadTokenizer;
 /**
  * The longest run of whitespace, or of characters that are neither whitespace nor digits, encoded in one piece, in
  * UTF-8 bytes.
- * js-tiktoken's byte-pair merge is quadratic in the bytes of a piece its pattern splits off, at ~150 ns a step: 10,000
- * 'a's took 15 s and 40,000 three minutes of the one event loop, so a client's prompt could stall the gateway when it
- * is counted (count_tokens for an OpenAI model, a stream cut before its usage). The pattern joins letters of every
+ * A byte-pair merge is quadratic in the bytes of a piece the pattern splits off (js-tiktoken's, at ~150 ns a step:
+ * 10,000 'a's took 15 s and 40,000 three minutes of the one event loop), so a client's prompt could stall the gateway
+ * when it is counted (count_tokens for an OpenAI model, a stream cut before its usage). The pattern joins letters of every
  * script (and marks) into one piece, and punctuation with symbols and emoji, so a run is cut whatever mix of them it
  * is (a run of one kind alone was not enough: 'a' and '東' alternating made one piece of any length). Past
  * SAFE_CUT_BYTES a run is cut where the pattern itself splits (before punctuation, not an apostrophe, that follows a letter), so words, URLs
- * and code keep their pieces; past MAX_RUN_BYTES anywhere (a cut may add a token to a count). Encoding then costs at
- * most ~10 µs a character.
+ * and code keep their pieces; past MAX_RUN_BYTES anywhere (a cut may add a token to a count). Encoding then cost at
+ * most ~10 µs a character with js-tiktoken's merge, ~0.7 µs with mergePiece.
  */
 const MAX_RUN_BYTES = 64;
 const SAFE_CUT_BYTES = 32;
@@ -99,23 +235,17 @@ export function encodingChunks(text: string): string[] {
   return out;
 }
 
-/**
- * A client's text is text: one that spells a special token (`<|endoftext|>`) is encoded as the characters it is, never
- * refused. js-tiktoken throws on it by default, and a count that threw left a stream cut before its usage unbilled.
- */
-const ALL_TEXT: never[] = [];
-
 /** Gives other requests their turn on the event loop. */
 const yieldToEvents = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The token ids of a text, encoded in chunks (encodingChunks), yielding to the event loop now and then. */
-async function encode(enc: Tiktoken, text: string): Promise<number[]> {
+async function encode(enc: Encoder, text: string): Promise<number[]> {
   const chunks = encodingChunks(text);
-  if (chunks.length === 1) return enc.encode(text, ALL_TEXT, ALL_TEXT);
+  if (chunks.length === 1) return enc.encode(text);
   const ids: number[] = [];
   let since = 0;
   for (const chunk of chunks) {
-    for (const id of enc.encode(chunk, ALL_TEXT, ALL_TEXT)) ids.push(id);
+    for (const id of enc.encode(chunk)) ids.push(id);
     since += chunk.length;
     if (since >= YIELD_EVERY) {
       since = 0;
@@ -126,9 +256,10 @@ async function encode(enc: Tiktoken, text: string): Promise<number[]> {
 }
 
 /**
- * Characters of one request's text that the tokenizer encodes exactly. Encoding costs up to ~10 µs a character (random
- * letters or CJK; English ~0.2 µs), so a crafted ~10 MB body cost 50–90 s of CPU: 65,536 characters (about 16,000
- * tokens of English) bound it to well under a second. Past them a text is counted without encoding (see TokenBudget).
+ * Characters of one request's text that the tokenizer encodes exactly. Encoding cost up to ~10 µs a character with
+ * js-tiktoken's merge (random letters or CJK; English ~0.27 µs), so a crafted ~10 MB body cost 50–90 s of CPU; with
+ * mergePiece ~0.7 µs (English ~0.13 µs). 65,536 characters (about 16,000 tokens of English) bound it to well under a
+ * second, then ~50 ms. Past them a text is counted without encoding (see TokenBudget).
  */
 export const EXACT_COUNT_CHARS = 65_536;
 
@@ -151,11 +282,11 @@ export class TokenBudget {
 }
 
 /** Tokens of a text encoded whole (in encodingChunks), yielding to the event loop now and then. */
-async function encodedCount(enc: Tiktoken, text: string): Promise<number> {
+async function encodedCount(enc: Encoder, text: string): Promise<number> {
   let n = 0;
   let since = 0;
   for (const chunk of encodingChunks(text)) {
-    n += enc.encode(chunk, ALL_TEXT, ALL_TEXT).length;
+    n += enc.encode(chunk).length;
     since += chunk.length;
     if (since >= YIELD_EVERY) {
       since = 0;
