@@ -1,4 +1,4 @@
-import { Tiktoken, type TiktokenBPE } from 'js-tiktoken/lite';
+import type { TiktokenBPE } from 'js-tiktoken/lite';
 
 // Token counts when an upstream gives none (and for the echo model): o200k_base, the encoding of the
 // gpt-4o and later families. Loaded on first use, so a gateway that always gets `usage` never pays for it.
@@ -23,28 +23,28 @@ export function loadTokenizer(): Promise<BpeEncoder> {
 }
 
 /**
- * The encoder, built from the rank file (o200k: ~0.28 s of CPU, against ~0.65 s for `new Tiktoken(ranks)`, which first
- * gathers all 200,000 tokens into one object, then decodes each with a JavaScript base64; every server process and test
- * worker builds one). Its ranks are keyed by the token's bytes as a latin1 string (one character a byte: an ASCII
- * piece is its own key). Decoding is js-tiktoken's, from its `textMap` (rank → bytes), filled here: tokenizer.test.ts
- * holds both tables to the rank file, every token, and the ids to the library's own.
+ * The encoder, built from the rank file (o200k: ~0.3 s of CPU, against ~0.65 s for js-tiktoken's `new Tiktoken(ranks)`,
+ * which first gathers all 200,000 tokens into one object, then decodes each with a JavaScript base64; every server
+ * process and test worker builds one). Each token is kept once, as its bytes in a latin1 string (one character a byte:
+ * an ASCII piece is its own key), in the rank table and the decoding table both: ~14 MB of heap where js-tiktoken's
+ * tables (a Uint8Array per token, keys of bytes joined by commas) took ~43. tokenizer.test.ts holds both tables to the
+ * rank file, every token, and the ids to the library's own.
  */
 export function buildEncoder(ranks: TiktokenBPE): BpeEncoder {
-  const lib = new Tiktoken({ pat_str: ranks.pat_str, special_tokens: ranks.special_tokens, bpe_ranks: '' });
-  const { textMap } = lib as unknown as { textMap: Map<number, Uint8Array> };
   const byBytes = new Map<string, number>();
+  const tokens: string[] = [];
   // Each line: a prefix, the first rank, then the tokens (base64) of consecutive ranks.
   for (const line of ranks.bpe_ranks.split('\n')) {
     if (!line) continue;
     const fields = line.split(' ');
     let rank = Number.parseInt(fields[1], 10);
     for (let i = 2; i < fields.length; i++, rank++) {
-      const bytes = Buffer.from(fields[i], 'base64');
-      byBytes.set(bytes.toString('latin1'), rank);
-      textMap.set(rank, bytes);
+      const bytes = Buffer.from(fields[i], 'base64').toString('latin1');
+      byBytes.set(bytes, rank);
+      tokens[rank] = bytes;
     }
   }
-  return new BpeEncoder(byBytes, ranks.pat_str, ranks.special_tokens, lib);
+  return new BpeEncoder(byBytes, tokens, ranks.pat_str, ranks.special_tokens);
 }
 
 /** A piece's UTF-8 bytes as a latin1 string (one character a byte); an ASCII piece is itself. */
@@ -100,20 +100,26 @@ function mergePiece(key: string, ranks: Map<string, number>, out: number[]): voi
 
 const escapeRegex = (s: string) => s.replace(/[\\^$*+?.()|[\]{}]/g, '\\$&');
 
-/** o200k's encoder (buildEncoder): the pattern's pieces, each a token or byte-pair merged; decoding is js-tiktoken's. */
+/** o200k's encoder (buildEncoder): the pattern's pieces, each a token or byte-pair merged, and the text of ids. */
 export class BpeEncoder implements Encoder {
   private readonly pattern: RegExp;
   private readonly special: RegExp;
+  /** A special token's UTF-8 bytes as latin1, by id (decoded as js-tiktoken does). */
+  private readonly specialBytes = new Map<number, string>();
+  /** As js-tiktoken decodes (a leading byte order mark dropped, a broken sequence as U+FFFD). */
+  private readonly utf8 = new TextDecoder('utf-8');
 
   constructor(
     private readonly ranks: Map<string, number>,
+    /** A token's bytes as latin1, by rank. */
+    private readonly tokens: readonly string[],
     patStr: string,
     private readonly specialTokens: Record<string, number>,
-    private readonly lib: Tiktoken,
   ) {
     this.pattern = new RegExp(patStr, 'gu');
     const names = Object.keys(specialTokens);
     this.special = new RegExp(names.length ? names.map(escapeRegex).join('|') : '(?!)', 'g');
+    for (const name of names) this.specialBytes.set(specialTokens[name], bytesKey(name));
   }
 
   encode(text: string, allowedSpecial?: 'all'): number[] {
@@ -133,8 +139,14 @@ export class BpeEncoder implements Encoder {
     return out;
   }
 
+  /** The text of ids (an id that is no token is skipped, as js-tiktoken does). */
   decode(ids: number[]): string {
-    return this.lib.decode(ids);
+    let bytes = '';
+    for (const id of ids) {
+      const token = this.tokens[id] ?? this.specialBytes.get(id);
+      if (token !== undefined) bytes += token;
+    }
+    return this.utf8.decode(Buffer.from(bytes, 'latin1'));
   }
 
   /** The rank of a token given by its bytes, or undefined (for the tests, which hold the tables to the rank file). */
@@ -144,10 +156,11 @@ export class BpeEncoder implements Encoder {
 
   /** The bytes of a rank, as decoding reads them, or undefined. */
   bytesOf(rank: number): Uint8Array | undefined {
-    return (this.lib as unknown as { textMap: Map<number, Uint8Array> }).textMap.get(rank);
+    const token = this.tokens[rank];
+    return token === undefined ? undefined : Buffer.from(token, 'latin1');
   }
 
-  /** Tokens in the tables. */
+  /** Tokens in the rank table. */
   get size(): number {
     return this.ranks.size;
   }
@@ -258,7 +271,7 @@ async function encode(enc: Encoder, text: string): Promise<number[]> {
 /**
  * Characters of one request's text that the tokenizer encodes exactly. Encoding cost up to ~10 µs a character with
  * js-tiktoken's merge (random letters or CJK; English ~0.27 µs), so a crafted ~10 MB body cost 50–90 s of CPU; with
- * mergePiece ~0.7 µs (English ~0.13 µs). 65,536 characters (about 16,000 tokens of English) bound it to well under a
+ * mergePiece ~0.7–0.8 µs (English 0.03–0.13 µs). 65,536 characters (about 16,000 tokens of English) bound it to well under a
  * second, then ~50 ms. Past them a text is counted without encoding (see TokenBudget).
  */
 export const EXACT_COUNT_CHARS = 65_536;
