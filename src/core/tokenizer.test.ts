@@ -127,7 +127,8 @@ describe('the tokenizer’s work per request', () => {
   }, 30_000);
 
   it('bounds from above: past the exact count, never fewer tokens than the text has (it is billed)', async () => {
-    const english = 'The committee reviewed the proposal, and its members voted 7-2 to adopt it after a long debate. '.repeat(2_100);
+    // Three times the exact count, so that each half of it is past the count too.
+    const english = 'The committee reviewed the proposal, and its members voted 7-2 to adopt it after a long debate. '.repeat(Math.ceil((3 * EXACT_COUNT_CHARS) / 97));
     for (const text of [english, crafted(3 * EXACT_COUNT_CHARS), `${english.slice(0, EXACT_COUNT_CHARS - 1)}😀${english}`]) {
       const truth = await trueCount(text);
       const bounded = await countTokens(text);
@@ -141,8 +142,15 @@ describe('the tokenizer’s work per request', () => {
     expect(await countTokens(english.slice(0, EXACT_COUNT_CHARS))).toBe(exact.encode(english.slice(0, EXACT_COUNT_CHARS)).length);
   }, 30_000);
 
+  it('counts a long prompt exactly: 250,000 characters (~62,000 tokens) of English, as billed when a stream is cut before its usage', async () => {
+    const long = 'The committee reviewed the proposal, and its members voted 7-2 to adopt it after a long debate. '.repeat(2_620);
+    expect(long.length).toBeGreaterThan(250_000);
+    expect(await countTokens(long)).toBe(exact.encode(long).length);
+    expect(encoded).toBe(long.length);
+  });
+
   it('estimates past the exact count at the rate of what was counted (count_tokens)', async () => {
-    const english = 'The committee reviewed the proposal, and its members voted 7-2 to adopt it after a long debate. '.repeat(10_000);
+    const english = 'The committee reviewed the proposal, and its members voted 7-2 to adopt it after a long debate. '.repeat(Math.ceil((10 * EXACT_COUNT_CHARS) / 97));
     const truth = exact.encode(english).length;
     encoded = 0;
     const estimate = await countTokens(english, new TokenBudget('estimate'));

@@ -270,11 +270,12 @@ async function encode(enc: Encoder, text: string): Promise<number[]> {
 
 /**
  * Characters of one request's text that the tokenizer encodes exactly. Encoding cost up to ~10 µs a character with
- * js-tiktoken's merge (random letters or CJK; English ~0.27 µs), so a crafted ~10 MB body cost 50–90 s of CPU; with
- * mergePiece ~0.7–0.8 µs (English 0.03–0.13 µs). 65,536 characters (about 16,000 tokens of English) bound it to well under a
- * second, then ~50 ms. Past them a text is counted without encoding (see TokenBudget).
+ * js-tiktoken's merge (random letters or CJK; English ~0.27 µs), so a crafted ~10 MB body cost 50–90 s of CPU and the
+ * count was exact for 65,536 characters only; with mergePiece ~0.7–0.8 µs (English 0.03–0.13 µs), so 262,144
+ * characters (about 65,000 tokens of English) are counted exactly for at most ~0.2 s of CPU. Past them a text is
+ * counted without encoding (see TokenBudget): bounded from above where it is billed, which over-bills.
  */
-export const EXACT_COUNT_CHARS = 65_536;
+export const EXACT_COUNT_CHARS = 262_144;
 
 /**
  * One request's count: how much of its text is still encoded exactly, and what the rest counts. `bound` (wherever the
