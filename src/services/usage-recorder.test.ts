@@ -69,10 +69,13 @@ describe('UsageRecorder', () => {
   it('a flush writes the groups queued when it began in one write; groups closed meanwhile wait for the next flush', async () => {
     let release: () => void = () => {};
     let gate = new Promise<void>((r) => (release = r));
+    let entered: () => void = () => {};
+    const writing = new Promise<void>((r) => (entered = r));
     const writes: string[][] = [];
     const { recorder, stored } = await setup({ groupMs: 2 }, (sink) => ({
       maxBatch: 500,
       async write(lines) {
+        entered();
         await gate;
         writes.push(
           Buffer.from(lines)
@@ -86,7 +89,9 @@ describe('UsageRecorder', () => {
     }));
     for (const id of ids(3)) recorder.record(usageEvent({ id }));
     const first = recorder.flush();
-    // While the first write waits, two more groups close (2 ms groups), as they do under load.
+    // Once the first write is under way (what it writes is decided: on a busy machine sealing the log can take longer
+    // than the groups below), two more groups close while it waits (2 ms groups), as they do under load.
+    await writing;
     for (const from of [3, 6]) {
       await new Promise((r) => setTimeout(r, 15));
       for (const id of ids(3, from)) recorder.record(usageEvent({ id }));
@@ -107,16 +112,20 @@ describe('UsageRecorder', () => {
   it('stop writes the events recorded while its flush was writing, too', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));
+    let entered: () => void = () => {};
+    const writing = new Promise<void>((r) => (entered = r));
     const { recorder, stored } = await setup({ groupMs: 2 }, (sink) => ({
       maxBatch: 500,
       async write(lines) {
+        entered();
         await gate;
         return sink.write(lines);
       },
     }));
     for (const id of ids(2)) recorder.record(usageEvent({ id }));
     const stopped = recorder.stop();
-    await new Promise((r) => setTimeout(r, 10));
+    // Recorded once stop's flush is writing (what that write holds is decided).
+    await writing;
     for (const id of ids(2, 2)) recorder.record(usageEvent({ id })); // a request that finished as the server drained
     await new Promise((r) => setTimeout(r, 10));
     release();
