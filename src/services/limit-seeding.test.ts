@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { keyRecord } from '../../test/harness/key-record.js';
+import { testGuard } from '../../test/harness/limits-guard.js';
 import type { ProjectPolicy } from '../core/limit-plan.js';
 import { planMetering } from '../core/metering-plan.js';
 import { DEFAULT_PRICES } from '../core/pricing.js';
 import { MemoryLimitStore } from '../infra/memory-limit-store.js';
 import type { ServiceDeps } from './context.js';
-import { LimitsGuard } from './limits-guard.js';
-import type { PolicyCache } from './policy-cache.js';
 
 // The first request of a key with an RPD after a start waits for one query of its stored usage; the requests that
 // arrive meanwhile share it, and later ones decide on the store alone.
@@ -38,18 +37,7 @@ function fakeDatabase(rows: Array<{ bucket_start: number; n: number }>) {
 
 function setup(rows: Array<{ bucket_start: number; n: number }>, policy: ProjectPolicy = { rateLimits: [], spend: null }) {
   const { tables, deps } = fakeDatabase(rows);
-  const store = new MemoryLimitStore();
-  const policies = { get: (id: string) => (id === 'proj_1' ? policy : { rateLimits: [], spend: null }) } as unknown as PolicyCache;
-  const guard = new LimitsGuard(deps, policies, {
-    store,
-    localStore: store,
-    rateLimitFailure: 'open',
-    budgetFailure: 'closed',
-    defaultMaxOutputTokens: 16,
-    onAlert: () => {},
-    onStoreError: () => {},
-  });
-  return { tables, guard };
+  return { tables, guard: testGuard(deps, new MemoryLimitStore(), () => policy) };
 }
 
 const plan = planMetering({ method: 'POST', endpoint: '/chat/completions', body: null, form: null, model: 'gpt-4o-mini', bodyBytes: 0, prices: DEFAULT_PRICES, defaultPrice: null });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { keyRecord } from '../../test/harness/key-record.js';
+import { testGuard } from '../../test/harness/limits-guard.js';
 import type { ModelRateLimit, ProjectPolicy } from '../core/limit-plan.js';
 import type { CounterCheck, RateCheck } from '../core/limit-store.js';
 import { planMetering } from '../core/metering-plan.js';
@@ -7,9 +8,6 @@ import { DEFAULT_PRICES } from '../core/pricing.js';
 import type { Admission } from '../core/request-guard.js';
 import type { KeyRecord } from '../core/verify.js';
 import { MemoryLimitStore } from '../infra/memory-limit-store.js';
-import type { ServiceDeps } from './context.js';
-import { LimitsGuard } from './limits-guard.js';
-import type { PolicyCache } from './policy-cache.js';
 
 // A route's fallback to another model (issue 20 §3) admits the request again as that model, taking over its first
 // admission: the limits that do not depend on the model count the request once, the fallback model's own limits are
@@ -40,17 +38,7 @@ const perModel = (model: string, rl: Partial<ModelRateLimit>): ModelRateLimit =>
 
 function setup(policy: ProjectPolicy = { rateLimits: [], spend: null }) {
   const store = new SeededStore();
-  const policies = { get: (id: string) => (id === 'proj_1' ? policy : { rateLimits: [], spend: null }) } as unknown as PolicyCache;
-  const guard = new LimitsGuard({ clock: () => NOW } as unknown as ServiceDeps, policies, {
-    store,
-    localStore: store,
-    rateLimitFailure: 'open',
-    budgetFailure: 'closed',
-    defaultMaxOutputTokens: 16,
-    onAlert: () => {},
-    onStoreError: () => {},
-  });
-  return { store, guard };
+  return { store, guard: testGuard({ clock: () => NOW }, store, () => policy) };
 }
 
 // 400 characters of prompt: an estimate of ~100 input tokens; 1,000 output tokens at most.

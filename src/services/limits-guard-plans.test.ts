@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { keyRecord } from '../../test/harness/key-record.js';
+import { testGuard } from '../../test/harness/limits-guard.js';
 import type { ProjectPolicy } from '../core/limit-plan.js';
 import type { CounterCheck, RateCheck } from '../core/limit-store.js';
 import { planMetering } from '../core/metering-plan.js';
 import { DEFAULT_PRICES } from '../core/pricing.js';
 import { MemoryLimitStore } from '../infra/memory-limit-store.js';
-import type { ServiceDeps } from './context.js';
-import { LimitsGuard } from './limits-guard.js';
-import type { PolicyCache } from './policy-cache.js';
+import type { LimitsGuard } from './limits-guard.js';
 
 // The guard reuses a key's limit plan across requests: these check that a reused plan never outlives what it was
 // planned from (the period, the project's policy, the model of a per-model limit).
@@ -25,17 +24,7 @@ class RecordingStore extends MemoryLimitStore {
 
 function setup(policy: { current: ProjectPolicy }) {
   const store = new RecordingStore();
-  const policies = { get: (id: string) => (id === 'proj_1' ? policy.current : { rateLimits: [], spend: null }) } as unknown as PolicyCache;
-  const guard = new LimitsGuard({ clock: () => 0 } as unknown as ServiceDeps, policies, {
-    store,
-    localStore: store,
-    rateLimitFailure: 'open',
-    budgetFailure: 'closed',
-    defaultMaxOutputTokens: 16,
-    onAlert: () => {},
-    onStoreError: () => {},
-  });
-  return { store, guard };
+  return { store, guard: testGuard({ clock: () => 0 }, store, () => policy.current) };
 }
 
 const plan = (model: string) => planMetering({ method: 'POST', endpoint: '/chat/completions', body: null, form: null, model, bodyBytes: 0, prices: DEFAULT_PRICES, defaultPrice: null });

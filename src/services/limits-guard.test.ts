@@ -1,28 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { keyRecord } from '../../test/harness/key-record.js';
+import { testGuard } from '../../test/harness/limits-guard.js';
 import { planMetering } from '../core/metering-plan.js';
 import { DEFAULT_PRICES } from '../core/pricing.js';
 import type { KeyRecord } from '../core/verify.js';
 import type { LimitStore } from '../core/limit-store.js';
 import { MemoryLimitStore } from '../infra/memory-limit-store.js';
-import type { ServiceDeps } from './context.js';
-import { LimitsGuard } from './limits-guard.js';
-import type { PolicyCache } from './policy-cache.js';
 
 const record = (limits: KeyRecord['limits']): KeyRecord => keyRecord({ limits });
 
 describe('LimitsGuard', () => {
-  const policies = { get: () => ({ rateLimits: [], spend: null }) } as unknown as PolicyCache;
-  const store = new MemoryLimitStore();
-  const guard = new LimitsGuard({} as ServiceDeps, policies, {
-    store,
-    localStore: store,
-    rateLimitFailure: 'open',
-    budgetFailure: 'closed',
-    defaultMaxOutputTokens: 16,
-    onAlert: () => {},
-    onStoreError: () => {},
-  });
+  const guard = testGuard({}, new MemoryLimitStore());
   const plan = (method: string, endpoint: string, model: string | null, body: Record<string, unknown> | null = null) =>
     planMetering({ method, endpoint, body, form: null, model, bodyBytes: 0, prices: DEFAULT_PRICES, defaultPrice: null });
   const input = (limits: KeyRecord['limits'], p = plan('POST', '/chat/completions', 'gpt-4o-mini')) => ({
@@ -60,15 +48,7 @@ describe('LimitsGuard', () => {
       seedRate: (key, tat, periodMs, nowMs) => memory.seedRate(key, tat, periodMs, nowMs),
       close: async () => {},
     };
-    const remote = new LimitsGuard({ clock: () => 1_000_000 } as ServiceDeps, policies, {
-      store: later,
-      localStore: memory,
-      rateLimitFailure: 'open',
-      budgetFailure: 'closed',
-      defaultMaxOutputTokens: 16,
-      onAlert: () => {},
-      onStoreError: (err) => errors.push(err),
-    });
+    const remote = testGuard({ clock: () => 1_000_000 }, later, undefined, { localStore: memory, onStoreError: (err) => errors.push(err) });
     const limits = { rate_limits: { max_requests_per_1_minute: 1, max_tokens_per_1_minute: 1000 } };
     const a = remote.admit(input(limits));
     expect(a).toBeInstanceOf(Promise);
