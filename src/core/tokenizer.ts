@@ -63,11 +63,6 @@ const NO_RANK = Number.POSITIVE_INFINITY;
  */
 function mergePiece(key: string, ranks: Map<string, number>, out: number[]): void {
   const n = key.length;
-  if (n === 1) {
-    const rank = ranks.get(key);
-    if (rank !== undefined) out.push(rank);
-    return;
-  }
   // starts[i]: where part i begins (starts[parts] = n); pairs[i]: rank of parts i and i + 1 joined.
   const starts: number[] = new Array(n + 1);
   for (let i = 0; i <= n; i++) starts[i] = i;
