@@ -14,6 +14,7 @@ import { JsonAnswer } from '../src/services/usage-params.js';
 import { getUsage } from '../src/services/usage-query.js';
 import { rollUpUsage } from '../src/storage/usage-rollups.js';
 import { type Database, openDatabase } from '../src/storage/database.js';
+import { argon2Hasher } from '../src/infra/argon2-hasher.js';
 
 // The usage API at scale: a month of usage events (1,000,000 over 10,000 keys in 100 projects) written as the
 // recorder writes them (events and rollups in one transaction, here 20,000 events per transaction, in time order), then
@@ -173,7 +174,7 @@ async function checkCostsByKey(byKey: unknown, totals: unknown): Promise<{ resul
 async function benchOne(database: Database, total: number, nowSec: number) {
   const monthStart = Math.floor(nowSec / DAY) * DAY - 30 * DAY;
   const loadSeconds = await loadMonth(database, total, monthStart * 1000);
-  const deps: ServiceDeps = { database, clock: () => nowSec * 1000, randomBytes: (n) => randomBytes(n), changes: noopChanges };
+  const deps: ServiceDeps = { database, clock: () => nowSec * 1000, randomBytes: (n) => randomBytes(n), changes: noopChanges, passwords: argon2Hasher() };
   const month = { start_time: String(nowSec - 30 * DAY), bucket_width: '1d', limit: '31' };
   const byProject = () => getUsage(deps, BENCH_ORG, 'completions', { ...month, group_by: 'project_id' });
   const byKey = () => getUsage(deps, BENCH_ORG, 'completions', { ...month, group_by: 'api_key_id' });

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config/config.js';
-import type { UsageSink } from './core/ports.js';
+import type { PasswordHasher, UsageSink } from './core/ports.js';
+import { argon2Hasher } from './infra/argon2-hasher.js';
 import { ChangeFeed } from './services/change-feed.js';
 import { ChangeFanout } from './infra/change-fanout.js';
 import { RedisChangeBus } from './infra/redis-change-bus.js';
@@ -64,6 +65,8 @@ export async function createRuntime(
      * little (a last-used time at most) and needs no thread of its own.
      */
     usageWorker?: boolean;
+    /** Account passwords' hasher: Argon2id at OWASP's profile unless given (the test harness gives a cheaper one). */
+    passwords?: PasswordHasher;
   } = {},
 ): Promise<Runtime> {
   const secret = loadServerSecret(config);
@@ -82,7 +85,7 @@ export async function createRuntime(
   changes.add(caches);
   const bus = config.redisUrl ? new RedisChangeBus(config.redisUrl, caches, (err) => onError('change-bus', err)) : null;
   if (bus) changes.add(bus);
-  const deps: ServiceDeps = Object.freeze({ database, clock, randomBytes: (n: number) => randomBytes(n), changes });
+  const deps: ServiceDeps = Object.freeze({ database, clock, randomBytes: (n: number) => randomBytes(n), changes, passwords: opts.passwords ?? argon2Hasher() });
   const { org, created } = await ensureInitialized(deps);
   // Admin keys of owners demoted before demotion revoked them (services/users.ts) end now.
   await revokeFormerOwnersAdminKeys(deps, org.id);

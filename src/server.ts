@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import type { Config } from './config/config.js';
+import type { PasswordHasher } from './core/ports.js';
 import { closeGateway, createGateway, USAGE_DEAD_LETTER_FILE } from './gateway-runtime.js';
 import { buildApp } from './http/app.js';
 import { createAppContext } from './http/app-context.js';
@@ -39,11 +40,15 @@ const BACKGROUND_FAILURES: Record<BackgroundSource, string> = {
 const REDIS_START_WAIT_MS = 5_000;
 
 /** Creates the runtime and HTTP app and listens; used by main.ts and by tests. */
-export async function startServer(config: Config, opts: { logger?: Logger; schema?: string; listen?: boolean; clock?: () => number } = {}): Promise<Server> {
+export async function startServer(
+  config: Config,
+  opts: { logger?: Logger; schema?: string; listen?: boolean; clock?: () => number; passwords?: PasswordHasher } = {},
+): Promise<Server> {
   const logger = opts.logger ?? pino({ level: config.logLevel });
   const runtime = await createRuntime(config, {
     schema: opts.schema,
     clock: opts.clock,
+    passwords: opts.passwords,
     onBackgroundError: (source, err) => logger.warn({ err, source }, `${BACKGROUND_FAILURES[source]}; retrying`),
   });
   await runtime.changeFeed.start();

@@ -59,7 +59,7 @@ describeEachDatabase('dashboard session API', (backend) => {
   const passwordsUsed = new Set<string>([OWNER.password]);
 
   beforeAll(async () => {
-    t = await startTestServer(backend);
+    t = await startTestServer(backend, { productionPasswords: true });
   });
   afterAll(async () => t?.close());
 

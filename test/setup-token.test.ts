@@ -9,6 +9,7 @@ import { noopChanges, type ServiceDeps } from '../src/services/context.js';
 import { claimOwnerSlot, isSetupTokenValid, provisionSetupToken, type SetupTokenFile } from '../src/services/setup-token.js';
 import { type Database, openDatabase } from '../src/storage/database.js';
 import { describeEachDatabase, freshSchema } from './harness/backends.js';
+import { testPasswords } from './harness/server.js';
 
 // provisionSetupToken at each start, as one instance after another (or several at once) would see it.
 
@@ -24,7 +25,7 @@ describeEachDatabase('setup token provisioning', (backend) => {
   };
   beforeAll(async () => {
     database = await openDatabase({ url: backend.url, dataDir: dataDir(), schema: backend.url ? schema : undefined });
-    deps = { database, clock: () => Date.UTC(2026, 0, 1), randomBytes: (n) => randomBytes(n), changes: noopChanges };
+    deps = { database, clock: () => Date.UTC(2026, 0, 1), randomBytes: (n) => randomBytes(n), changes: noopChanges, passwords: testPasswords };
   });
   afterAll(async () => {
     await database?.close();

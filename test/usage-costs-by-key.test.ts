@@ -12,6 +12,7 @@ import { type Database, openDatabase } from '../src/storage/database.js';
 import { rollUpUsage } from '../src/storage/usage-rollups.js';
 import { describeEachDatabase, freshSchema } from './harness/backends.js';
 import { usageRow } from './harness/usage-event.js';
+import { testPasswords } from './harness/server.js';
 
 // Costs grouped by key, the answer the database writes as JSON (issue 17 §2): every day of a page, and ids of any
 // spelling. On PostgreSQL plain ids are quoted as they are and the days are split across two connections: a range with
@@ -43,7 +44,7 @@ describeEachDatabase('costs by key written by the database', (backend) => {
   beforeAll(async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-costs-by-key-'));
     database = await openDatabase(backend.url ? { url: backend.url, dataDir, schema } : { dataDir });
-    deps = { database, clock: () => (D + 10 * DAY) * 1000, randomBytes: (n) => randomBytes(n), changes: noopChanges };
+    deps = { database, clock: () => (D + 10 * DAY) * 1000, randomBytes: (n) => randomBytes(n), changes: noopChanges, passwords: testPasswords };
     const rows = [...events('key_plain1', 'proj_a', 1_000, [0, 1, 2, 3]), ...events('key_plain2', 'proj_b', 250, [0, 3])];
     await database.db.transaction().execute((trx) => rollUpUsage(trx, rows));
   });

@@ -23,6 +23,16 @@ export interface SecretCipher {
   open(sealed: string, context: string): string;
 }
 
+/**
+ * Hashes and checks account passwords (infra/argon2-hasher.ts). `verify` never throws: a malformed stored hash is a
+ * wrong password. With no stored hash it still spends one verification, so timing does not tell which accounts exist.
+ */
+export interface PasswordHasher {
+  /** A PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`). */
+  hash(password: string): Promise<string>;
+  verify(storedHash: string | null, password: string): Promise<boolean>;
+}
+
 /** The project an upstream object (file, batch, response, …) created through Tollgate belongs to. */
 export interface ObjectOwner {
   projectId: string;

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { KeyChangeListener } from '../core/ports.js';
+import type { KeyChangeListener, PasswordHasher } from '../core/ports.js';
 import type { Database } from '../storage/database.js';
 import type { DB } from '../storage/schema.js';
 
@@ -23,6 +23,8 @@ export interface ServiceDeps {
   clock: () => number;
   randomBytes: (n: number) => Uint8Array;
   changes: KeyChangeListener;
+  /** Account passwords: Argon2id at OWASP's profile (infra/argon2-hasher.ts). */
+  passwords: PasswordHasher;
 }
 
 export type { KeyChangeListener };

@@ -1,13 +1,9 @@
-import { hash, verify } from '@node-rs/argon2';
 import { z } from 'zod';
 import { TollgateError } from '../core/errors.js';
 import { isCommonPassword } from './common-passwords.js';
 
-// Argon2id with OWASP's minimum profile (19 MiB, 2 passes, 1 lane): RFC 9106 §4 recommends Argon2id,
-// and the memory cost is what makes offline guessing expensive on GPUs.
-// `algorithm: 2` is Algorithm.Argon2id: the package declares a const enum, which isolated modules cannot import.
-const ARGON2ID = 2;
-const OPTIONS = { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+// Passwords are hashed by the runtime's PasswordHasher (infra/argon2-hasher.ts: Argon2id, OWASP's profile); this
+// module holds the rules a new password must meet.
 
 export const MIN_PASSWORD_LENGTH = 8;
 // A cap keeps one request from making the server hash megabytes (argon2 reads every byte); passphrases fit easily.
@@ -42,23 +38,3 @@ export async function checkNewPassword(password: string, email: string, param: s
 
 /** A presented password (sign-in); only the cap applies, so old passwords keep working if the rules change. */
 export const PresentedPasswordSchema = z.string().min(1, 'must not be empty').max(MAX_PASSWORD_LENGTH);
-
-/** Hashes a password as a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`). */
-export function hashPassword(password: string): Promise<string> {
-  return hash(password, OPTIONS);
-}
-
-let dummyHash: Promise<string> | null = null;
-
-/**
- * Checks a password against a stored hash. With no hash (unknown email, or a user who never set a password)
- * it still spends one verification on a dummy hash, so response time does not reveal which emails exist.
- */
-export async function verifyPassword(storedHash: string | null, password: string): Promise<boolean> {
-  if (!storedHash) {
-    dummyHash ??= hashPassword('tollgate-timing-equaliser');
-    await verify(await dummyHash, password).catch(() => false);
-    return false;
-  }
-  return verify(storedHash, password).catch(() => false);
-}

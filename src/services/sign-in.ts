@@ -5,7 +5,7 @@ import { sessionActor } from './accounts.js';
 import { writeAudit } from './audit.js';
 import { nowSeconds } from './context.js';
 import { EmailSchema, MAX_EMAIL_LENGTH, text } from './text-fields.js';
-import { checkNewPassword, hashPassword, NewPasswordSchema, PresentedPasswordSchema, verifyPassword } from './passwords.js';
+import { checkNewPassword, NewPasswordSchema, PresentedPasswordSchema } from './passwords.js';
 import { recordLocks } from './refusals.js';
 import { createSession, deleteSession, deleteUserSessions, findSession, purgeExpiredSessions, type SessionUser } from './sessions.js';
 
@@ -54,7 +54,7 @@ export async function logIn(ctx: AccountContext, body: LogInBody, client: Client
   const user = EmailSchema.safeParse(body.email).success
     ? await db.selectFrom('users').select(['id', 'password_hash']).where('email', '=', body.email).where('deleted_at', 'is', null).executeTakeFirst()
     : undefined;
-  const ok = await verifyPassword(user?.password_hash ?? null, body.password);
+  const ok = await ctx.deps.passwords.verify(user?.password_hash ?? null, body.password);
   if (!ok || !user) {
     const locks = ctx.throttle.recordFailure(body.email, client.ip);
     await writeAudit(db, ctx.deps, {
@@ -95,12 +95,12 @@ export async function changePassword(ctx: AccountContext, session: SessionUser, 
   await checkNewPassword(body.new_password, session.email, 'new_password');
   const db = ctx.deps.database.db;
   const row = await db.selectFrom('users').select('password_hash').where('id', '=', session.userId).executeTakeFirst();
-  if (!(await verifyPassword(row?.password_hash ?? null, body.current_password))) {
+  if (!(await ctx.deps.passwords.verify(row?.password_hash ?? null, body.current_password))) {
     const locks = ctx.throttle.recordFailure(session.email, client.ip);
     await recordLocks(ctx, client, session.email, 'password_change', locks, session.userId);
     throw new TollgateError('invalid_value', 'The current password is incorrect.', 'current_password');
   }
-  const passwordHash = await hashPassword(body.new_password);
+  const passwordHash = await ctx.deps.passwords.hash(body.new_password);
   await db.transaction().execute(async (trx) => {
     await trx.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', session.userId).execute();
     await writeAudit(trx, ctx.deps, {

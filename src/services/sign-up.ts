@@ -5,7 +5,7 @@ import { sessionActor } from './accounts.js';
 import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { claimInvite, findPendingInvite, releaseInvite } from './invites.js';
-import { checkNewPassword, hashPassword, NewPasswordSchema } from './passwords.js';
+import { checkNewPassword, NewPasswordSchema } from './passwords.js';
 import { EmailSchema, NameSchema, text } from './text-fields.js';
 import { emailField, recordLocks, recordSignupRefusal } from './refusals.js';
 import { deleteSession } from './sessions.js';
@@ -125,7 +125,7 @@ async function createAccount(ctx: AccountContext, body: z.output<typeof SignUp>,
   if (body.setup_token === undefined) throw new TollgateError('setup_token_required', undefined, 'setup_token');
   if (!(await isSetupTokenValid(ctx.deps, body.setup_token))) throw new TollgateError('invalid_setup_token', undefined, 'setup_token');
   await checkNewPassword(body.password, body.email, 'password');
-  const passwordHash = await hashPassword(body.password);
+  const passwordHash = await ctx.deps.passwords.hash(body.password);
   if (!(await claimOwnerSlot(ctx.deps, body.email))) throw closed;
   try {
     return await establishUser(ctx.deps, ctx.orgId, { email: body.email, name: body.name, role: 'owner' }, passwordHash, newcomer);
@@ -153,7 +153,7 @@ export async function createOwner(
   const taken = new TollgateError('conflict', OWNER_EXISTS);
   if (!(await isOwnerSignupOpen(deps))) throw taken;
   await checkNewPassword(body.password, body.email, 'password');
-  const passwordHash = await hashPassword(body.password);
+  const passwordHash = await deps.passwords.hash(body.password);
   if (!(await claimOwnerSlot(deps, body.email))) throw taken;
   let id: string;
   try {
@@ -174,7 +174,7 @@ async function acceptInvitation(ctx: AccountContext, body: z.infer<typeof SignUp
     throw new TollgateError('invalid_value', `This invitation was sent to a different email address.`, 'email');
   }
   await checkNewPassword(body.password, body.email, 'password');
-  const passwordHash = await hashPassword(body.password);
+  const passwordHash = await ctx.deps.passwords.hash(body.password);
   if (!(await claimInvite(ctx.deps, invite.id))) throw invalid;
   let userId: string;
   try {

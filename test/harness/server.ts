@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { type Logger, pino } from 'pino';
 import { loadConfig } from '../../src/config/config.js';
+import { argon2Hasher } from '../../src/infra/argon2-hasher.js';
 import { createAdminKey } from '../../src/services/admin-keys.js';
 import { type Server, startServer } from '../../src/server.js';
 import { openDatabase } from '../../src/storage/database.js';
@@ -39,6 +40,14 @@ export interface ApiResult {
 // every server started on its own data dir or as a process, and migrations are tested in src/storage/migrations*.test.ts.
 let template: Promise<Buffer> | undefined;
 
+/**
+ * Argon2id at the least cost the library takes (8 KiB, one pass): the suite creates and signs in to a few hundred
+ * accounts, ~50 ms of CPU each at OWASP's profile (issue 14: npm test under a minute). Passwords are still hashed and
+ * verified for real; servers started with `productionPasswords` (and every server started as a process, and the CLI)
+ * use OWASP's profile, which test/dashboard-auth.test.ts checks in the stored hash.
+ */
+export const testPasswords = argon2Hasher({ memoryCost: 8, timeCost: 1 });
+
 /** The bytes of a migrated, checkpointed SQLite file, to write into a new data dir as its tollgate.db. */
 export function migratedSqliteTemplate(): Promise<Buffer> {
   template ??= (async () => {
@@ -69,6 +78,8 @@ export async function startTestServer(
     dataDir?: string;
     /** Start without the admin key the harness otherwise creates (a truly fresh instance). */
     noAdminKey?: boolean;
+    /** Hash passwords at the production profile instead of testPasswords'. */
+    productionPasswords?: boolean;
   } = {},
 ): Promise<TestServer> {
   // An existing data dir (and schema) restarts on what an earlier server left.
@@ -90,6 +101,7 @@ export async function startTestServer(
   const server = await startServer(config, {
     logger: opts.logger ?? pino({ level: 'silent' }),
     clock: opts.clock,
+    passwords: opts.productionPasswords ? undefined : testPasswords,
     schema: backend.name === 'postgres' ? schema : undefined,
   });
   const { runtime } = server;
