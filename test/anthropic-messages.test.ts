@@ -83,6 +83,19 @@ describe("Anthropic's Messages API with the Anthropic SDK", () => {
       expect(Number(ev.cost_nanousd)).toBe(50 * 3000 + 2048 * 3750 + 10_000 * 300 + 14 * 15_000);
     });
 
+    it('bills the sampling steps its top-level usage leaves out: server-side compaction, answered whole or streamed', async () => {
+      // Found by an outside review: only the top-level counts were billed, which after a compaction are the message's
+      // alone; the summary step (here 180,000 tokens read, 3,500 written) went unbilled.
+      const compaction = { context_management: { edits: [{ type: 'compact_20260112' }] } };
+      const message = await client(key.value).messages.create({ ...hello, ...compaction } as never);
+      expect(message.usage.input_tokens).toBe(12);
+      const ev = (await events(key.id)).at(-1)!;
+      expect(ev).toMatchObject({ input_tokens: 180_012, output_tokens: 3512 });
+      expect(Number(ev.cost_nanousd)).toBe(180_012 * 3000 + 3512 * 15_000);
+      await client(key.value).messages.stream({ ...hello, ...compaction } as never).finalMessage();
+      expect((await events(key.id)).at(-1)).toMatchObject({ streamed: 1, outcome: 'ok', input_tokens: 180_025, output_tokens: 3515 });
+    });
+
     it('the .stream() helper: text as it comes, the final message with usage, metered from the stream', async () => {
       const stream = client(key.value).messages.stream(hello);
       const texts: string[] = [];
@@ -192,7 +205,13 @@ describe("Anthropic's Messages API with the Anthropic SDK", () => {
         expect(err.error.error.message).toContain('fast mode');
       }
       // So are tools whose results are input no reservation bounds: fetched pages, MCP servers' answers.
-      for (const extra of [{ tools: [{ type: 'web_fetch_20250910', name: 'web_fetch' }] }, { mcp_servers: [{ type: 'url', url: 'https://mcp.example/sse', name: 'big' }] }]) {
+      // And steps that sample a model again beside the message: server-side compaction, the advisor tool (another model).
+      for (const extra of [
+        { tools: [{ type: 'web_fetch_20250910', name: 'web_fetch' }] },
+        { mcp_servers: [{ type: 'url', url: 'https://mcp.example/sse', name: 'big' }] },
+        { context_management: { edits: [{ type: 'compact_20260112' }] } },
+        { tools: [{ type: 'advisor_20260301', name: 'advisor', model: 'claude-opus-4-6' }] },
+      ]) {
         await refused(client(budget.value).messages.create({ ...hello, ...extra } as never), 403, 'permission_error', 'endpoint_not_metered', Anthropic.PermissionDeniedError);
       }
       expect(p.anthropic.seen.length).toBe(sent);

@@ -85,4 +85,18 @@ describe('the reservation of a hard spend cap', () => {
     expect(maxOutputTokens('claude-sonnet-4-5-20250929')).toBe(64_000);
     expect(maxOutputTokens('claude-opus-4-1')).toBe(32_000);
   });
+
+  it("notices a request for prompt caching anywhere in the body (its input may be billed as Anthropic's cache writes)", () => {
+    const messages = [{ role: 'user', content: 'hi' }];
+    expect(boundTokens({ messages, max_tokens: 1 }, '/messages', 1).cacheWrites).toBe(false);
+    expect(boundTokens({ messages, max_tokens: 1, cache_control: { type: 'ephemeral' } }, '/messages', 1).cacheWrites).toBe(true);
+    expect(boundTokens({ messages, max_tokens: 1, system: [{ type: 'text', text: 's', cache_control: { type: 'ephemeral', ttl: '1h' } }] }, '/messages', 1).cacheWrites).toBe(true);
+    expect(boundTokens({ messages, max_tokens: 1, tools: [{ name: 'f', input_schema: { type: 'object' }, cache_control: { type: 'ephemeral' } }] }, '/messages', 1).cacheWrites).toBe(true);
+    const image = { type: 'image', source: { type: 'url', url: 'https://x/y.png' }, cache_control: { type: 'ephemeral' } };
+    expect(boundTokens({ messages: [{ role: 'user', content: [image] }], max_tokens: 1 }, '/messages', 1).cacheWrites).toBe(true);
+    let deep: unknown = { type: 'text', text: 't', cache_control: { type: 'ephemeral' } };
+    for (let i = 0; i < 80; i++) deep = [deep];
+    expect(boundTokens({ messages: [{ role: 'user', content: deep }], max_tokens: 1 }, '/messages', 1).cacheWrites).toBe(true);
+    expect(boundTokens({ messages, max_tokens: 1, cache_control: null }, '/messages', 1).cacheWrites).toBe(false);
+  });
 });

@@ -69,36 +69,58 @@ export function estimateTokens(body: Record<string, unknown> | null, endpoint: s
 /** Input tokens reserved for an image part under a hard cap (a high-detail image costs any current model less). */
 export const IMAGE_PART_TOKENS = 6_000;
 
+/** The most a request's tokens may be: boundTokens. */
+export interface TokenBound extends TokenEstimate {
+  /**
+   * Whether the body asks for prompt caching (Anthropic's `cache_control`, on a block, a tool, the system prompt or
+   * the whole request): its input may then be billed as cache writes, at up to twice the input rate.
+   */
+  cacheWrites: boolean;
+}
+
+/** What a walk of the body noticed besides its size. */
+interface Walk {
+  cacheWrites: boolean;
+}
+
 /**
  * Input tokens of a body, counted so that the real count cannot be higher: every token of OpenAI's byte-level
  * tokenizers is at least one byte, so a text's UTF-8 length bounds its tokens. Every string and key of the body is
  * counted (messages, instructions, tools and their schemas, …), an image part as IMAGE_PART_TOKENS whatever its
  * bytes, inline files and audio as their (base64) bytes.
  */
-function inputBound(v: unknown, key: string, depth: number): number {
+function inputBound(v: unknown, key: string, depth: number, walk: Walk): number {
   if (typeof v === 'string') {
     if (key === 'image_url' || (key === 'url' && v.startsWith('data:image/'))) return IMAGE_PART_TOKENS;
     return Buffer.byteLength(v, 'utf8') + 1;
   }
   if (v === null || typeof v !== 'object') return 1;
   // Deeper than any prompt nests: counted whole (the body was parsed at this depth, so it serialises at it too).
-  if (depth > 64) return Buffer.byteLength(JSON.stringify(v), 'utf8');
+  if (depth > 64) {
+    const text = JSON.stringify(v);
+    if (text.includes('"cache_control"')) walk.cacheWrites = true;
+    return Buffer.byteLength(text, 'utf8');
+  }
   if (Array.isArray(v)) {
     let n = 1;
-    for (let i = 0; i < v.length; i++) n += inputBound(v[i], key, depth + 1);
+    for (let i = 0; i < v.length; i++) n += inputBound(v[i], key, depth + 1, walk);
     return n;
   }
-  return objectBound(v as Record<string, unknown>, depth, false);
+  return objectBound(v as Record<string, unknown>, depth, false, walk);
 }
 
 /** inputBound of an object; `top` leaves out the body's members that are not input (model, stream, stream_options). */
-function objectBound(o: Record<string, unknown>, depth: number, top: boolean): number {
+function objectBound(o: Record<string, unknown>, depth: number, top: boolean, walk: Walk): number {
   // An image part: one allowance, not its bytes (a 2 MB data URL is still one image). Anthropic's image blocks too.
-  if (o.type === 'image_url' || o.type === 'input_image' || (o.type === 'image' && o.source !== null && typeof o.source === 'object')) return IMAGE_PART_TOKENS;
+  if (o.type === 'image_url' || o.type === 'input_image' || (o.type === 'image' && o.source !== null && typeof o.source === 'object')) {
+    if (o.cache_control !== undefined && o.cache_control !== null) walk.cacheWrites = true;
+    return IMAGE_PART_TOKENS;
+  }
   let n = 1;
   for (const k in o) {
     if (top && (k === 'model' || k === 'stream' || k === 'stream_options')) continue;
-    n += Buffer.byteLength(k, 'utf8') + inputBound(o[k], k, depth + 1);
+    if (k === 'cache_control' && o[k] !== null && o[k] !== undefined) walk.cacheWrites = true;
+    n += Buffer.byteLength(k, 'utf8') + inputBound(o[k], k, depth + 1, walk);
   }
   return n;
 }
@@ -106,13 +128,15 @@ function objectBound(o: Record<string, unknown>, depth: number, top: boolean): n
 /**
  * What a request may cost at most, in tokens, for a budget with a hard cap: input bounded from above (inputBound),
  * and output the declared max_tokens / max_completion_tokens / max_output_tokens, else the model's largest answer,
- * times `n`. Only input the body does not carry (files named by id, stored conversation items) can exceed it.
+ * times `n`; and whether that input may be billed as cache writes. Only input the body does not carry (files named by
+ * id, stored conversation items) can exceed it.
  */
-export function boundTokens(body: Record<string, unknown> | null, endpoint: string, modelMaxOutput: number): TokenEstimate {
-  if (!body) return { input: 0, output: 0 };
-  const input = objectBound(body, 0, true);
-  if (endpoint === '/embeddings') return { input, output: 0 };
+export function boundTokens(body: Record<string, unknown> | null, endpoint: string, modelMaxOutput: number): TokenBound {
+  if (!body) return { input: 0, output: 0, cacheWrites: false };
+  const walk: Walk = { cacheWrites: false };
+  const input = objectBound(body, 0, true, walk);
+  if (endpoint === '/embeddings') return { input, output: 0, cacheWrites: walk.cacheWrites };
   const declared = declaredMaxOutput(body);
   const n = answersAsked(body);
-  return { input, output: (declared ?? modelMaxOutput) * n };
+  return { input, output: (declared ?? modelMaxOutput) * n, cacheWrites: walk.cacheWrites };
 }

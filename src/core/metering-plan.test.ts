@@ -48,6 +48,12 @@ describe('metering plan', () => {
     for (const extra of [{ speed: 'standard' }, { inference_geo: 'global' }, { speed: null }]) {
       expect(planMetering(input({ endpoint: '/messages', model: 'claude-opus-4-6', body: extra })).unmeterable, JSON.stringify(extra)).toBe(false);
     }
+    // Server-side compaction and the advisor tool sample the model (or another) again, billed apart from the
+    // message's counts and beyond what the body bounds: kept from budgets.
+    for (const extra of [{ context_management: { edits: [{ type: 'compact_20260112' }] } }, { tools: [{ type: 'advisor_20260301', name: 'advisor', model: 'claude-opus-4-6' }] }]) {
+      expect(planMetering(input({ endpoint: '/messages', model: 'claude-sonnet-4-6', body: extra })), JSON.stringify(extra)).toMatchObject({ kind: 'tokens', unmeterable: true, priced: true });
+    }
+    expect(planMetering(input({ endpoint: '/messages', model: 'claude-sonnet-4-6', body: { context_management: { edits: [{ type: 'clear_tool_uses_20250919' }] } } })).unmeterable).toBe(false);
     // Anthropic's message batches are not listed: not metered.
     expect(planMetering(input({ endpoint: '/messages/batches', model: null, body: {} }))).toMatchObject({ kind: 'unmetered' });
   });

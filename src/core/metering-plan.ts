@@ -161,7 +161,8 @@ function tokenPlan(i: PlanInput): MeterPlan {
   if (deferred) return plan('unmetered', 'background responses', { model: i.model, price, priced: pricesTokens(price), deferred: true });
   // Hosted tools bill per call or by tokens of their own, outside the answer's usage: billed as tokens, not for budgets.
   // Anthropic's MCP connector likewise brings in tool results no body bounds, under a hard cap or not.
-  const hosted = i.body !== null && (i.body.web_search_options !== undefined || usesHostedTool(i.body.tools) || hasMcpServers(i.body.mcp_servers));
+  // Anthropic's server-side compaction samples the model again over the whole conversation, billed beside the message.
+  const hosted = i.body !== null && (i.body.web_search_options !== undefined || usesHostedTool(i.body.tools) || hasMcpServers(i.body.mcp_servers) || compacts(i.body.context_management));
   // Anthropic's fast mode and regional inference are billed at a multiple of the model's rates that the usage does
   // not state and the price table does not model: billed at the standard rates, not for budgets.
   const uplifted = !hosted && i.endpoint === '/messages' && i.body !== null && (isUplift(i.body.speed, 'standard') || isUplift(i.body.inference_geo, 'global'));
@@ -181,7 +182,18 @@ function tokenPlan(i: PlanInput): MeterPlan {
   };
 }
 
-const HOSTED_TOOLS = 'hosted tools (web search or fetch, file search, code interpreter or execution, image generation, MCP servers)';
+const HOSTED_TOOLS = 'hosted tools (web search or fetch, file search, code interpreter or execution, image generation, MCP servers, the advisor tool, server-side compaction)';
+
+/** Whether an Anthropic `context_management` asks for server-side compaction (an edit of type `compact_…`). */
+function compacts(v: unknown): boolean {
+  const edits = v !== null && typeof v === 'object' ? (v as { edits?: unknown }).edits : undefined;
+  if (!Array.isArray(edits)) return false;
+  for (const e of edits) {
+    const type = e !== null && typeof e === 'object' ? (e as { type?: unknown }).type : undefined;
+    if (typeof type === 'string' && type.startsWith('compact')) return true;
+  }
+  return false;
+}
 
 /** Whether a request names MCP servers the provider calls (Anthropic's `mcp_servers`): their results are input it bills. */
 const hasMcpServers = (v: unknown): boolean => Array.isArray(v) && v.length > 0;
@@ -195,14 +207,15 @@ const isUplift = (value: unknown, standard: string): boolean => value !== undefi
  * reservation can bound: OpenAI's hosted tools, Anthropic's web search (per search), code execution (per container
  * hour) and web fetch (the pages it fetches are input tokens, up to the context window). Function, custom and
  * client-run tools (Anthropic's bash, text editor, computer use) cost nothing extra: their results come in the body.
- * OpenAI's remote MCP tool (`mcp`) brings in its servers' results as Anthropic's connector does.
+ * OpenAI's remote MCP tool (`mcp`) brings in its servers' results as Anthropic's connector does. Anthropic's advisor
+ * tool runs another model, whose tokens its usage lists apart (`iterations`) and are billed at that model's rates.
  */
 function usesHostedTool(tools: unknown): boolean {
   if (!Array.isArray(tools)) return false;
   for (const t of tools) {
     const type = t !== null && typeof t === 'object' ? (t as { type?: unknown }).type : undefined;
     if (typeof type !== 'string') continue;
-    if (type.startsWith('web_search') || type.startsWith('web_fetch') || type === 'mcp' || type === 'file_search' || type === 'code_interpreter' || type === 'image_generation' || type.startsWith('code_execution')) return true;
+    if (type.startsWith('web_search') || type.startsWith('web_fetch') || type === 'mcp' || type === 'file_search' || type === 'code_interpreter' || type === 'image_generation' || type.startsWith('code_execution') || type.startsWith('advisor')) return true;
   }
   return false;
 }

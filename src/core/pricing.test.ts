@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { costNanoUsd, DEFAULT_PRICES, nanoToUsdText6, priceFor, snapshotBase } from './pricing.js';
+import { boundCostNanoUsd, costNanoUsd, DEFAULT_PRICES, nanoToUsdText6, priceFor, snapshotBase } from './pricing.js';
 
 describe('pricing', () => {
   it('finds exact names and dated snapshots of them', () => {
@@ -99,6 +99,18 @@ describe('pricing', () => {
     const haiku = DEFAULT_PRICES['claude-haiku-5-5'];
     expect(costNanoUsd(haiku, { input: 100_000, cached: 0, output: 10 })).toBe(100_000 * 100 + 10 * 500);
     expect(costNanoUsd(haiku, { input: 100_001, cached: 50_000, cacheWrite: 50_000, output: 10 })).toBe(1 * 500 + 50_000 * 50 + 50_000 * 625 + 10 * 2500);
+  });
+});
+
+describe('boundCostNanoUsd', () => {
+  it('prices a bound that may be written to the cache at the dearest of the input and cache-write rates', () => {
+    const sonnet = priceFor(DEFAULT_PRICES, 'claude-sonnet-4-5');
+    // 1,000 input tokens at $3/M, 10 output at $15/M; written for an hour at $6/M.
+    expect(boundCostNanoUsd(sonnet, { input: 1000, output: 10, cacheWrites: false })).toBe(3_000_000 + 150_000);
+    expect(boundCostNanoUsd(sonnet, { input: 1000, output: 10, cacheWrites: true })).toBe(6_000_000 + 150_000);
+    // A configured price whose 5-minute writes are the dearest, and one without write rates (OpenAI's): input.
+    expect(boundCostNanoUsd({ input: 1, cache_write_input: 4, cache_write_1h_input: 2, output: 1 }, { input: 1000, output: 0, cacheWrites: true })).toBe(4_000_000);
+    expect(boundCostNanoUsd({ input: 1, output: 1 }, { input: 1000, output: 0, cacheWrites: true })).toBe(1_000_000);
   });
 });
 

@@ -289,6 +289,19 @@ export function costNanoUsd(price: ModelPrice | null, tokens: TokenCounts): numb
   );
 }
 
+/**
+ * What a request bounded at `input` and `output` tokens may cost at most (a hard spend cap's reservation): input at the
+ * input rate or, when the request asks for prompt caching, at whichever of the input and cache-write rates (5 minutes,
+ * 1 hour) is dearest, since Anthropic bills a prompt written to its cache as writes (1.25× and 2× input for Claude).
+ */
+export function boundCostNanoUsd(price: ModelPrice | null, bound: { input: number; output: number; cacheWrites: boolean }): number {
+  const plain = costNanoUsd(price, { input: bound.input, cached: 0, output: bound.output });
+  if (!bound.cacheWrites) return plain;
+  const written = costNanoUsd(price, { input: bound.input, cached: 0, cacheWrite: bound.input, output: bound.output });
+  const written1h = costNanoUsd(price, { input: bound.input, cached: 0, cacheWrite1h: bound.input, output: bound.output });
+  return Math.max(plain, written, written1h);
+}
+
 /** Nano-dollars per unit of a USD amount per unit (an image, a second). */
 export function usdToNano(usd: number): number {
   return Math.round(usd * 1e9);

@@ -57,6 +57,30 @@ describe("Anthropic's usage", () => {
     expect(deltaText({ type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"a"' } })).toBe('{"a"');
   });
 
+  it("adds the usage of a request's other sampling steps (server-side compaction, the advisor tool), which Anthropic's top-level counts leave out", () => {
+    // Anthropic's compaction example: the top-level counts are the message iteration's; the compaction is billed too.
+    const message = { type: 'message', input_tokens: 23_000, output_tokens: 1000 };
+    const compacted = { input_tokens: 23_000, output_tokens: 1000, iterations: [{ type: 'compaction', input_tokens: 180_000, output_tokens: 3500 }, message] };
+    expect(tokensFromUsage(compacted)).toEqual({ input: 203_000, cached: 0, output: 4500 });
+    // An iteration's cache writes and reads are priced as the message's are.
+    const cachedCompaction = { type: 'compaction', input_tokens: 1000, cache_creation_input_tokens: 500, cache_read_input_tokens: 100_000, cache_creation: { ephemeral_1h_input_tokens: 500 }, output_tokens: 2000 };
+    expect(tokensFromUsage({ input_tokens: 10, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 5, iterations: [cachedCompaction, { type: 'message', input_tokens: 10, output_tokens: 5 }] })).toEqual({
+      input: 10 + 1000 + 500 + 100_000,
+      cached: 100_000,
+      cacheWrite1h: 500,
+      output: 5 + 2000,
+    });
+    // The advisor's own sampling, as an iteration of its own.
+    expect(tokensFromUsage({ input_tokens: 100, output_tokens: 10, iterations: [{ type: 'message', input_tokens: 60, output_tokens: 4 }, { type: 'advisor_message', input_tokens: 5000, output_tokens: 700 }, { type: 'message', input_tokens: 40, output_tokens: 6 }] })).toEqual({ input: 5100, cached: 0, output: 710 });
+    // In an answer read from its tail, and in a stream's message_delta.
+    expect(usageFromJsonTail(Buffer.from(JSON.stringify({ id: 'msg_1', type: 'message', content: [], usage: compacted })))).toEqual({ input: 203_000, cached: 0, output: 4500 });
+    const start = tokensFromUsage({ input_tokens: 23_000, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 1 });
+    expect(withAnthropicDelta(start, { output_tokens: 1000, iterations: compacted.iterations })).toEqual({ input: 203_000, cached: 0, output: 4500 });
+    // Nothing to add: no iterations, or only the message's.
+    expect(tokensFromUsage({ input_tokens: 5, output_tokens: 1, iterations: [{ type: 'message', input_tokens: 5, output_tokens: 1 }] })).toEqual({ input: 5, cached: 0, output: 1 });
+    expect(tokensFromUsage({ input_tokens: 5, output_tokens: 1, iterations: null })).toEqual({ input: 5, cached: 0, output: 1 });
+  });
+
   it('reads every generated piece of a stream event: what a cut stream delivered is billed (tool arguments and thinking included)', () => {
     expect(deltaText({ type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'Let me see' } })).toBe('Let me see');
     expect(deltaText({ type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: 'EqQB' } })).toBe('');

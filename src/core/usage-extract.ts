@@ -24,7 +24,7 @@ function withDetails(t: TokenCounts, input: unknown, output: unknown): TokenCoun
 export function tokensFromUsage(usage: unknown): TokenCounts | null {
   if (!usage || typeof usage !== 'object') return null;
   const u = usage as Record<string, unknown>;
-  if ('cache_creation_input_tokens' in u || 'cache_read_input_tokens' in u) return anthropicTokens(u);
+  if ('cache_creation_input_tokens' in u || 'cache_read_input_tokens' in u || 'iterations' in u) return anthropicTokens(u);
   if ('input_tokens' in u || 'output_tokens' in u) {
     // Transcriptions spell it input_token_details.
     const details = (u.input_tokens_details ?? u.input_token_details) as Record<string, unknown> | undefined;
@@ -42,9 +42,29 @@ export function tokensFromUsage(usage: unknown): TokenCounts | null {
 /**
  * Token counts of an Anthropic `usage` object: its `input_tokens` are only the input after the last cache breakpoint,
  * so the input is those plus the cache writes and reads. Cache writes are split by lifetime when the usage says
- * (`cache_creation.ephemeral_1h_input_tokens`), else all are taken for 5-minute writes.
+ * (`cache_creation.ephemeral_1h_input_tokens`), else all are taken for 5-minute writes. A request that sampled more
+ * than once lists each step in `iterations`, and its top-level counts are only those of the message's own steps
+ * (`type: 'message'`): every other step (server-side compaction's summary, the advisor tool's model) is billed too,
+ * so it is added (Anthropic's compaction guide: "sum across all entries in the usage.iterations array").
  */
 export function anthropicTokens(u: Record<string, unknown>): TokenCounts {
+  const t = anthropicStep(u);
+  if (Array.isArray(u.iterations)) {
+    for (const step of u.iterations as unknown[]) {
+      if (step === null || typeof step !== 'object' || (step as { type?: unknown }).type === 'message') continue;
+      const s = anthropicStep(step as Record<string, unknown>);
+      t.input += s.input;
+      t.cached += s.cached;
+      t.output += s.output;
+      if (s.cacheWrite) t.cacheWrite = (t.cacheWrite ?? 0) + s.cacheWrite;
+      if (s.cacheWrite1h) t.cacheWrite1h = (t.cacheWrite1h ?? 0) + s.cacheWrite1h;
+    }
+  }
+  return t;
+}
+
+/** The counts of one sampling step (or of the top level) of an Anthropic usage. */
+function anthropicStep(u: Record<string, unknown>): TokenCounts {
   const written = num(u.cache_creation_input_tokens);
   const read = num(u.cache_read_input_tokens);
   const t: TokenCounts = { input: num(u.input_tokens) + written + read, cached: read, output: num(u.output_tokens) };

@@ -17,7 +17,7 @@ import {
 } from '../core/limit-plan.js';
 import type { AcquireOutcome, CounterCheck, LimitStore, RateCheck } from '../core/limit-store.js';
 import type { MeterPlan } from '../core/metering-plan.js';
-import { costNanoUsd, nanoToUsdText6, type TokenCounts } from '../core/pricing.js';
+import { boundCostNanoUsd, costNanoUsd, nanoToUsdText6, type TokenCounts } from '../core/pricing.js';
 import type { KeyRecord } from '../core/verify.js';
 import type { Admission, AdmitInput, RequestGuard } from '../core/request-guard.js';
 import type { ServiceDeps } from './context.js';
@@ -160,8 +160,9 @@ export class LimitsGuard implements RequestGuard {
     let estCost = 0;
     if (!tokens) estCost = plan.estimateNano;
     else if (limits.counters.some((c) => c.kind !== 'quota')) {
-      const reserved = hardCap ? boundTokens(input.body, input.endpoint, maxOutputTokens(model, () => plan.price?.max_output_tokens)) : estimate;
-      estCost = costNanoUsd(plan.price, { input: reserved.input, cached: 0, output: reserved.output });
+      estCost = hardCap
+        ? boundCostNanoUsd(plan.price, boundTokens(input.body, input.endpoint, maxOutputTokens(model, () => plan.price?.max_output_tokens)))
+        : costNanoUsd(plan.price, { input: estimate.input, cached: 0, output: estimate.output });
     }
     // What the request holds once admitted (`held`), and what this decision charges: the same, or for a fallback
     // only what the first model's admission does not already hold.

@@ -1,13 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ANTHROPIC_CACHED, ANTHROPIC_PLAIN, ANTHROPIC_STREAM_TEXT, ANTHROPIC_STREAM_TOOLS, ANTHROPIC_TOOL_USE, anthropicSse } from './provider-payloads.js';
+import { ANTHROPIC_CACHED, ANTHROPIC_COMPACTED, ANTHROPIC_PLAIN, ANTHROPIC_STREAM_COMPACTED, ANTHROPIC_STREAM_TEXT, ANTHROPIC_STREAM_TOOLS, ANTHROPIC_TOOL_USE, anthropicSse } from './provider-payloads.js';
 import type { SeenRequest } from './fake-upstream.js';
 
 /**
  * A fake of Anthropic's Messages API for tests: checks the provider key (`x-api-key`) and `anthropic-version` as
  * Anthropic does, records every request, and answers with the provider-shaped payloads of provider-payloads.ts. The
  * model picks the behaviour: plain (the default), `…cached…` (cache writes and reads in its usage), a request offering
- * a get_weather tool gets a tool_use answer, `claude-error400`, `claude-overloaded` (529), `claude-refuses-key` (401: the provider
+ * a get_weather tool gets a tool_use answer, one asking for server-side compaction (`context_management`) an answer
+ * whose usage lists the compaction step apart, `claude-error400`, `claude-overloaded` (529), `claude-refuses-key` (401: the provider
  * refuses Tollgate's key), `claude-cutoff` (a stream that ends before message_stop).
  */
 export interface FakeAnthropic {
@@ -65,6 +66,7 @@ export async function startFakeAnthropic(secret: string): Promise<FakeAnthropic>
     const withModel = (sseText: string) => sseText.replaceAll('claude-sonnet-4-5-20250929', model);
     // A request offering the get_weather tool gets it called; any other (Claude Code's own tools included) gets text.
     const tools = Array.isArray(body.tools) && body.tools.some((t) => (t as { name?: unknown })?.name === 'get_weather');
+    const compacted = JSON.stringify(body.context_management ?? null).includes('"compact_');
     if (body.stream === true) {
       if (model === 'claude-cutoff') {
         const events = anthropicSse([
@@ -77,9 +79,10 @@ export async function startFakeAnthropic(secret: string): Promise<FakeAnthropic>
         setTimeout(() => res.socket?.destroy(), 20);
         return;
       }
-      return sse(withModel(tools ? ANTHROPIC_STREAM_TOOLS : ANTHROPIC_STREAM_TEXT));
+      return sse(withModel(tools ? ANTHROPIC_STREAM_TOOLS : compacted ? ANTHROPIC_STREAM_COMPACTED : ANTHROPIC_STREAM_TEXT));
     }
     if (tools) return json(200, { ...ANTHROPIC_TOOL_USE, model });
+    if (compacted) return json(200, { ...ANTHROPIC_COMPACTED, model });
     return json(200, { ...(model.includes('cached') ? ANTHROPIC_CACHED : ANTHROPIC_PLAIN), model });
   });
   server.on('connection', (s) => {

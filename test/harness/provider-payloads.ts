@@ -93,6 +93,23 @@ export const ANTHROPIC_STREAM_TEXT = anthropicSse([
   { type: 'message_stop' },
 ]);
 
+/**
+ * An answer after server-side compaction (Anthropic's compaction guide): the summary was a sampling step of its own,
+ * listed in `usage.iterations` and left out of the top-level counts, which are the message's.
+ */
+export const COMPACTION_STEP = { type: 'compaction', input_tokens: 180_000, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 3500 };
+export const ANTHROPIC_COMPACTED: Json = {
+  ...ANTHROPIC_PLAIN,
+  id: 'msg_01Compacted0000000000000',
+  usage: { ...(ANTHROPIC_PLAIN.usage as Json), iterations: [COMPACTION_STEP, { type: 'message', input_tokens: 12, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 12 }] },
+};
+
+/** ANTHROPIC_STREAM_TEXT after server-side compaction: message_delta's usage lists the steps. */
+export const ANTHROPIC_STREAM_COMPACTED = ANTHROPIC_STREAM_TEXT.replace(
+  '"usage":{"output_tokens":15}',
+  `"usage":${JSON.stringify({ output_tokens: 15, iterations: [COMPACTION_STEP, { type: 'message', input_tokens: 25, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 15 }] })}`,
+);
+
 /** Anthropic's streamed tool use (its streaming guide's "streaming request with tool use"), cut to fewer pieces. */
 export const ANTHROPIC_STREAM_TOOLS = anthropicSse([
   {

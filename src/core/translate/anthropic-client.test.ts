@@ -183,6 +183,14 @@ describe('a Messages API request as a chat completions request', () => {
       [{ messages: [{ role: 'assistant', content: [{ type: 'thinking', thinking: 'hm', signature: 's' }] }] }, 'messages[0].content[0].type'],
       [{ messages: [{ role: 'system', content: 'x' }] }, 'messages[0].role'],
     ];
+    // Found by an outside review: flags that were not booleans were read as false without a word (a stream asked for as
+    // "true" came back whole), and a tool result's text blocks lost their other members.
+    cases.push(
+      [{ messages: [], stream: 'true' }, 'stream'],
+      [{ messages: [], tool_choice: { type: 'auto', disable_parallel_tool_use: 'true' } }, 'tool_choice.disable_parallel_tool_use'],
+      [{ messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: 'x', is_error: 'yes' }] }] }, 'messages[0].content[0].is_error'],
+      [{ messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: [{ type: 'text', text: 'r', citations: [] }] }] }] }, 'messages[0].content[0].content[0].citations'],
+    );
     for (const [body, field] of cases) {
       const err = refusal(body);
       expect(err.status, field).toBe(400);

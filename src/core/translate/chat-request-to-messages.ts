@@ -1,4 +1,4 @@
-import { ANTHROPIC_IMAGE_TYPES, absent, isObject, type Json, parseDataUrl, untranslatable } from './shared.js';
+import { ANTHROPIC_IMAGE_TYPES, absent, flagOf, isObject, type Json, onlyMembers, parseDataUrl, untranslatable } from './shared.js';
 
 // An OpenAI chat completions request as Anthropic's Messages API request, for an `openai`-SDK app calling a Claude
 // model through `/v1/chat/completions`. Every member is either translated or refused with a 400 naming it: nothing is
@@ -89,7 +89,7 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Mes
   if (!absent(body.top_p)) out.top_p = body.top_p;
   if (!absent(body.stop)) out.stop_sequences = typeof body.stop === 'string' ? [body.stop] : body.stop;
 
-  const stream = body.stream === true;
+  const stream = flagOf(body.stream, 'stream', refuse) === true;
   if (stream) out.stream = true;
   let includeUsage = false;
   if (!absent(body.stream_options)) {
@@ -97,13 +97,13 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Mes
     if (!stream) refuse('stream_options', 'it is only allowed when stream is true');
     if (!isObject(so)) refuse('stream_options', 'it must be an object');
     for (const k in so) if (k !== 'include_usage' && !absent(so[k])) refuse(`stream_options.${k}`, "Anthropic's streams have no such option");
-    includeUsage = so.include_usage === true;
+    includeUsage = flagOf(so.include_usage, 'stream_options.include_usage', refuse) === true;
   }
 
   const hasTools = Array.isArray(body.tools) && body.tools.length > 0;
   if (!absent(body.tools)) out.tools = translateTools(body.tools, refuse);
   const choice = translateToolChoice(body.tool_choice, refuse);
-  if (body.parallel_tool_calls === false && hasTools) {
+  if (flagOf(body.parallel_tool_calls, 'parallel_tool_calls', refuse) === false && hasTools) {
     if (choice?.type !== 'none') out.tool_choice = { ...(choice ?? { type: 'auto' }), disable_parallel_tool_use: true };
     else out.tool_choice = choice;
   } else if (choice) out.tool_choice = choice;
@@ -112,8 +112,8 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Mes
   if (userId !== undefined) out.metadata = { user_id: userId };
 
   if (!absent(body.n) && body.n !== 1) refuse('n', 'Anthropic returns one answer per request');
-  if (body.store === true) refuse('store', 'Anthropic does not store completions');
-  if (body.logprobs === true) refuse('logprobs', 'Anthropic returns no log probabilities');
+  if (flagOf(body.store, 'store', refuse) === true) refuse('store', 'Anthropic does not store completions');
+  if (flagOf(body.logprobs, 'logprobs', refuse) === true) refuse('logprobs', 'Anthropic returns no log probabilities');
   for (const k of ['frequency_penalty', 'presence_penalty'] as const) {
     if (!absent(body[k]) && body[k] !== 0) refuse(k, 'Anthropic has no frequency or presence penalty');
   }
@@ -213,8 +213,17 @@ function textBlocks(content: unknown, at: string, refuse: Refuse): Json[] {
   if (!Array.isArray(content)) refuse(at, 'it must be a string or an array of text parts');
   return content.map((p: unknown, j: number) => {
     if (!isObject(p) || p.type !== 'text') refuse(`${at}[${j}].type`, 'only text parts are allowed here');
-    return { type: 'text', text: p.text };
+    return textBlock(p, `${at}[${j}]`, refuse);
   });
+}
+
+/**
+ * A text part as a text block. Its other members are refused, not dropped: OpenAI's text parts have none, and one a
+ * client means for Anthropic (`cache_control`) would otherwise be lost without a word.
+ */
+function textBlock(p: Json, at: string, refuse: Refuse): Json {
+  onlyMembers(p, ['type', 'text'], at, refuse, "OpenAI's text parts have no such member");
+  return { type: 'text', text: p.text };
 }
 
 function userBlocks(content: unknown, at: string, refuse: Refuse): Json[] {
@@ -224,10 +233,12 @@ function userBlocks(content: unknown, at: string, refuse: Refuse): Json[] {
     if (!isObject(p)) refuse(where, 'each content part must be an object');
     switch (p.type) {
       case 'text':
-        return { type: 'text', text: p.text };
+        return textBlock(p, where, refuse);
       case 'image_url':
+        onlyMembers(p, ['type', 'image_url'], where, refuse, "OpenAI's image parts have no such member");
         return imageBlock(p.image_url, `${where}.image_url`, refuse);
       case 'file':
+        onlyMembers(p, ['type', 'file'], where, refuse, "OpenAI's file parts have no such member");
         return documentBlock(p.file, `${where}.file`, refuse);
       case 'input_audio':
         return refuse(`${where}.type`, 'Claude models take no audio input');
@@ -239,8 +250,11 @@ function userBlocks(content: unknown, at: string, refuse: Refuse): Json[] {
 
 function imageBlock(image: unknown, at: string, refuse: Refuse): Json {
   if (!isObject(image) || typeof image.url !== 'string') return refuse(`${at}.url`, 'an image part needs a url');
-  // Claude reads an image at its own resolution: `low` (a cheaper, coarser read) cannot be honoured.
-  if (image.detail === 'low') refuse(`${at}.detail`, "Anthropic has no low-detail reading of images ('auto' and 'high' are read as Claude reads every image)");
+  onlyMembers(image, ['url', 'detail'], at, refuse, "OpenAI's image_url has no such member");
+  // Claude reads an image at its own resolution: `low` (a cheaper, coarser read), or any other reading, cannot be honoured.
+  if (!absent(image.detail) && image.detail !== 'auto' && image.detail !== 'high') {
+    refuse(`${at}.detail`, "Anthropic has no such reading of images ('auto' and 'high' are read as Claude reads every image)");
+  }
   const data = parseDataUrl(image.url);
   if (data) {
     if (!ANTHROPIC_IMAGE_TYPES.has(data.mediaType)) refuse(`${at}.url`, `Anthropic reads JPEG, PNG, GIF and WebP images, not ${data.mediaType}`);
@@ -252,6 +266,7 @@ function imageBlock(image: unknown, at: string, refuse: Refuse): Json {
 
 function documentBlock(file: unknown, at: string, refuse: Refuse): Json {
   if (!isObject(file)) return refuse(at, 'a file part needs a file');
+  onlyMembers(file, ['file_data', 'filename', 'file_id'], at, refuse, "OpenAI's file has no such member");
   if (!absent(file.file_id)) refuse(`${at}.file_id`, "an OpenAI file id means nothing to Anthropic (send file_data)");
   const data = typeof file.file_data === 'string' ? parseDataUrl(file.file_data) : null;
   if (!data) return refuse(`${at}.file_data`, 'a file is sent as a base64 data URL');
@@ -271,7 +286,8 @@ function assistantTurn(m: Json, at: string, refuse: Refuse): Turn {
   } else if (Array.isArray(m.content)) {
     m.content.forEach((p: unknown, j: number) => {
       if (!isObject(p) || p.type !== 'text') refuse(`${at}.content[${j}].type`, "only text parts are translated in an assistant's content");
-      if (p.text !== '') blocks.push({ type: 'text', text: p.text });
+      const block = textBlock(p, `${at}.content[${j}]`, refuse);
+      if (block.text !== '') blocks.push(block);
     });
   } else if (!absent(m.content)) refuse(`${at}.content`, 'it must be a string or an array of text parts');
   if (!absent(toolCalls)) {
@@ -279,7 +295,9 @@ function assistantTurn(m: Json, at: string, refuse: Refuse): Turn {
     toolCalls.forEach((c: unknown, j: number) => {
       const where = `${at}.tool_calls[${j}]`;
       if (!isObject(c) || (c.type !== undefined && c.type !== 'function') || !isObject(c.function)) refuse(where, 'only function tool calls are translated');
+      onlyMembers(c, ['id', 'type', 'function'], where, refuse, "OpenAI's tool calls have no such member");
       const fn = c.function as Json;
+      onlyMembers(fn, ['name', 'arguments'], `${where}.function`, refuse, "OpenAI's tool calls have no such member");
       let input: unknown;
       try {
         input = JSON.parse(typeof fn.arguments === 'string' ? fn.arguments : '');

@@ -1,4 +1,4 @@
-import { absent, isObject, type Json, untranslatable } from './shared.js';
+import { absent, flagOf, isObject, type Json, untranslatable } from './shared.js';
 
 // An Anthropic Messages API request as an OpenAI chat completions request, for an Anthropic-SDK client (or Claude
 // Code) calling an OpenAI model through `/v1/messages`. Every member is either translated or refused with a 400 naming
@@ -67,7 +67,7 @@ export function messagesRequestToChat(body: Json, o: { model: string; forCountin
   if (!absent(body.temperature)) out.temperature = body.temperature;
   if (!absent(body.top_p)) out.top_p = body.top_p;
   if (!absent(body.stop_sequences)) out.stop = body.stop_sequences;
-  const stream = body.stream === true;
+  const stream = flagOf(body.stream, 'stream', refuse) === true;
   if (stream) {
     out.stream = true;
     // Anthropic's streams report their usage, and Tollgate meters it: OpenAI only reports it when asked.
@@ -188,12 +188,13 @@ function toolMessage(b: Json, at: string, refuse: Refuse): Json {
     text = b.content
       .map((c: unknown, k: number) => {
         if (!isObject(c) || c.type !== 'text') refuse(`${at}.content[${k}].type`, "OpenAI's tool messages hold text only");
+        checkTextBlock(c, `${at}.content[${k}]`, refuse);
         return String(c.text);
       })
       .join('\n');
   } else return refuse(`${at}.content`, 'it must be a string or an array of text blocks');
   // OpenAI's tool messages have no error flag: the model is told in the text (docs/providers.md).
-  if (b.is_error === true) text = `[tool error] ${text}`;
+  if (flagOf(b.is_error, `${at}.is_error`, refuse) === true) text = `[tool error] ${text}`;
   return { role: 'tool', tool_call_id: b.tool_use_id, content: text };
 }
 
@@ -242,7 +243,7 @@ function translateToolChoice(choice: unknown, refuse: Refuse): Json {
   else if (choice.type === 'none') out.tool_choice = 'none';
   else if (choice.type === 'tool') out.tool_choice = { type: 'function', function: { name: choice.name } };
   else refuse('tool_choice.type', `'${String(choice.type)}' has no OpenAI equivalent`);
-  if (choice.disable_parallel_tool_use === true && choice.type !== 'none') out.parallel_tool_calls = false;
+  if (flagOf(choice.disable_parallel_tool_use, 'tool_choice.disable_parallel_tool_use', refuse) === true && choice.type !== 'none') out.parallel_tool_calls = false;
   return out;
 }
 

@@ -220,6 +220,26 @@ describe('a chat completions request as a Messages API request', () => {
       [{ messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{oops' } }] }] }, 'messages[0].tool_calls[0].function.arguments'],
       [{ messages: [{ role: 'assistant', content: [{ type: 'refusal', refusal: 'no' }] }] }, 'messages[0].content[0].type'],
     ];
+    // Found by an outside review: these were dropped without a word (a stream sent as a string came back whole, a
+    // prompt marked for caching was sent without its mark and billed in full every time).
+    const text = (extra: Record<string, unknown>) => ({ messages: [{ role: 'user', content: [{ type: 'text', text: 'hi', ...extra }] }] });
+    cases.push(
+      [{ messages: [], stream: 'true' }, 'stream'],
+      [{ messages: [], stream: true, stream_options: { include_usage: 'yes' } }, 'stream_options.include_usage'],
+      [{ messages: [], parallel_tool_calls: 'false' }, 'parallel_tool_calls'],
+      [{ messages: [], store: 'true' }, 'store'],
+      [{ messages: [], logprobs: 1 }, 'logprobs'],
+      [text({ cache_control: { type: 'ephemeral' } }), 'messages[0].content[0].cache_control'],
+      [{ messages: [{ role: 'system', content: [{ type: 'text', text: 's', cache_control: { type: 'ephemeral' } }] }] }, 'messages[0].content[0].cache_control'],
+      [{ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/a.png' }, cache_control: {} }] }] }, 'messages[0].content[0].cache_control'],
+      [{ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/a.png', detail: 'original' } }] }] }, 'messages[0].content[0].image_url.detail'],
+      [{ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/a.png', other: 1 } }] }] }, 'messages[0].content[0].image_url.other'],
+      [{ messages: [{ role: 'user', content: [{ type: 'file', file: { file_data: 'data:application/pdf;base64,JVBER', other: 1 } }] }] }, 'messages[0].content[0].file.other'],
+      [{ messages: [{ role: 'tool', tool_call_id: 'c', content: [{ type: 'text', text: 'r', cache_control: {} }] }] }, 'messages[0].content[0].cache_control'],
+      [{ messages: [{ role: 'assistant', content: [{ type: 'text', text: 'a', annotations: [] }] }] }, 'messages[0].content[0].annotations'],
+      [{ messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}', strict: true } }] }] }, 'messages[0].tool_calls[0].function.strict'],
+      [{ messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' }, extra: 1 }] }] }, 'messages[0].tool_calls[0].extra'],
+    );
     for (const [body, field] of cases) {
       const err = refusal(body);
       expect(err.status, field).toBe(400);

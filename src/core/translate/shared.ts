@@ -25,6 +25,21 @@ export const isObject = (v: unknown): v is Json => v !== null && typeof v === 'o
 /** Whether a member is absent (OpenAI's and Anthropic's APIs take null for an optional member left out). */
 export const absent = (v: unknown): boolean => v === undefined || v === null;
 
+/**
+ * A flag member: true, false, or undefined when absent. Anything else is refused: read as false, a `stream: "true"`
+ * would be dropped without a word (both APIs refuse it themselves).
+ */
+export function flagOf(value: unknown, field: string, refuse: (field: string, why: string) => never): boolean | undefined {
+  if (absent(value)) return undefined;
+  if (typeof value !== 'boolean') refuse(field, 'it must be true or false');
+  return value as boolean;
+}
+
+/** Refuses any member of `o` besides `allowed` (null members are absent ones), naming it under `at`. */
+export function onlyMembers(o: Json, allowed: readonly string[], at: string, refuse: (field: string, why: string) => never, why: string): void {
+  for (const k in o) if (!allowed.includes(k) && !absent(o[k])) refuse(`${at}.${k}`, why);
+}
+
 /** A `data:` URL's media type and base64 data, or null when it is not a base64 data URL. */
 export function parseDataUrl(url: string): { mediaType: string; data: string } | null {
   const m = /^data:([\w.+-]+\/[\w.+-]+)(?:;[^;,]*)*;base64,/i.exec(url);
