@@ -172,11 +172,16 @@ async function forward(
 
   const controller = new AbortHandle();
   let clientGone = false;
+  // A whole (non-streamed) answer the provider bills: a client that hangs up does not stop the provider generating it
+  // (nor billing it), so the gateway reads it to its end and bills its usage as the provider does. Hanging up just
+  // before the answer must not make a costly request free for the key (and its budget) while the provider charges the
+  // account. A stream is cut when its client leaves: the provider stops, and what was relayed is billed.
+  const billedWhole = !stream && (isModelCall || meterIfReported);
   // Left attached: once the answer is finished, 'close' finds it finished (removing it cost ~0.5 µs per request).
   res.on('close', () => {
     if (!res.writableFinished) {
       clientGone = true;
-      controller.abort();
+      if (!billedWhole) controller.abort();
     }
   });
   const total = upstream.totalTimeoutMs;
@@ -193,9 +198,10 @@ async function forward(
       const headers = upstreamRequestHeaders(request.headers);
       const payload = payloadOf(request.rawBody, body, info.model, injectUsage, streamOptions);
       up = await upstream.send({ method: request.method, path: endpoint, search: request.search, headers, body: payload, project: info.record.projectId, client: info.record.id, model: info.model, signal: controller });
-      if (fallback === null || !mayFallBack(up) || controller.aborted) break;
+      // No fallback for a client that left: nobody waits for its answer.
+      if (fallback === null || !mayFallBack(up) || controller.aborted || clientGone) break;
     } catch (err) {
-      const step = fallback !== null && !controller.aborted && mayFallBack(err) ? await nextFallback(g, fallback, info, admission) : null;
+      const step = fallback !== null && !controller.aborted && !clientGone && mayFallBack(err) ? await nextFallback(g, fallback, info, admission) : null;
       if (step === null) {
         cancelDeadline();
         return failed(g, info, admission, err, { upstream, timedOut, clientGone, stream, total });
@@ -252,7 +258,7 @@ async function forward(
       meterAndSettle(g, info, admission, { status: up.statusCode, outcome, ...measured, upstreamMs, streamed: false, errorCode: whole ? null : outcome });
       return;
     }
-    await relayBuffered(g, res, up, info, admission, { isModelCall, meterIfReported, upstreamMs, stream });
+    await relayBuffered(g, res, up, info, admission, { isModelCall, meterIfReported, upstreamMs, stream, isClientGone: () => clientGone });
   } finally {
     cancelDeadline();
   }
@@ -304,7 +310,7 @@ async function relayBuffered(
   up: UpstreamResponse,
   info: RequestInfo,
   admission: Admission,
-  o: { isModelCall: boolean; meterIfReported: boolean; upstreamMs: number; stream: boolean },
+  o: { isModelCall: boolean; meterIfReported: boolean; upstreamMs: number; stream: boolean; isClientGone: () => boolean },
 ): Promise<void> {
   let buf: Buffer;
   try {
@@ -373,7 +379,18 @@ async function relayBuffered(
   // A model's answer names the tier it ran at (chat completions and responses at the top, Anthropic's message in its
   // usage); other answers are not searched.
   const serviceTier = !billable ? null : info.format === 'anthropic' ? anthropicServiceTier((usage as { service_tier?: unknown } | null)?.service_tier) : serviceTierInJson(buf);
-  meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'ok', ...measured, upstreamMs: o.upstreamMs, streamed: false, errorCode: null, serviceTier });
+  // A client that hung up on a whole answer is billed for it all the same (see forward), its outcome noted.
+  const gone = o.isClientGone();
+  meterAndSettle(g, info, admission, {
+    status: up.statusCode,
+    outcome: gone ? 'client_aborted' : 'ok',
+    ...measured,
+    upstreamMs: o.upstreamMs,
+    streamed: false,
+    errorCode: gone ? 'client_aborted' : null,
+    serviceTier,
+  });
+  if (gone) return;
   // Objects other than model answers can name the provider's organization (fine-tuning jobs, models' owners).
   if (!o.isModelCall) {
     const secrets = providerSecrets(g);

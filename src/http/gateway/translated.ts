@@ -101,10 +101,11 @@ export async function forwardTranslated(
   const path = t.kind === 'chat-to-anthropic' ? '/messages' : '/chat/completions';
   const controller = new AbortHandle();
   let clientGone = false;
+  // A whole answer is read and billed even when its client hung up (the provider bills it): see forward in proxy.ts.
   res.on('close', () => {
     if (!res.writableFinished) {
       clientGone = true;
-      controller.abort();
+      if (t.stream) controller.abort();
     }
   });
   const total = upstream.totalTimeoutMs;
@@ -124,9 +125,9 @@ export async function forwardTranslated(
       if (info.model !== null && t.body.model !== info.model) t.body.model = info.model;
       const sent = fallback === null ? headers : { ...headers };
       up = await upstream.send({ method: 'POST', path, search: '', headers: sent, body: Buffer.from(JSON.stringify(t.body)), project: info.record.projectId, client: info.record.id, model: info.model, signal: controller });
-      if (fallback === null || !mayFallBack(up) || controller.aborted) break;
+      if (fallback === null || !mayFallBack(up) || controller.aborted || clientGone) break;
     } catch (err) {
-      const step = fallback !== null && !controller.aborted && mayFallBack(err) ? await nextFallback(g, fallback, info, admission) : null;
+      const step = fallback !== null && !controller.aborted && !clientGone && mayFallBack(err) ? await nextFallback(g, fallback, info, admission) : null;
       if (step === null) return unanswered(err);
       ({ upstream, admission } = step);
       continue;
@@ -198,8 +199,9 @@ export async function forwardTranslated(
     // The tier the answer names: Anthropic's in its usage (by OpenAI's names, core/service-tier.ts), OpenAI's at the top.
     const serviceTier =
       t.kind === 'chat-to-anthropic' ? anthropicServiceTier((usage as { service_tier?: unknown } | undefined)?.service_tier) : answeredServiceTier((answer as { service_tier?: unknown }).service_tier);
-    meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'ok', billable: true, tokens, upstreamMs, streamed: false, errorCode: null, serviceTier });
-    sendJson(res, info.requestId, up.statusCode, translated, answerHeaders);
+    const outcome: Outcome['outcome'] = clientGone ? 'client_aborted' : 'ok';
+    meterAndSettle(g, info, admission, { status: up.statusCode, outcome, billable: true, tokens, upstreamMs, streamed: false, errorCode: clientGone ? outcome : null, serviceTier });
+    if (!clientGone) sendJson(res, info.requestId, up.statusCode, translated, answerHeaders);
   } finally {
     cancelDeadline();
   }
