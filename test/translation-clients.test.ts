@@ -107,6 +107,14 @@ describe('one key, both clients, both providers', () => {
       expect(seed).toMatchObject({ status: 400, param: 'seed', code: 'invalid_value' });
       // Refused before it was forwarded (and before it was counted).
       expect(p.anthropic.seen.length).toBe(before);
+      // An Anthropic beta header on an OpenAI client's call is refused, not dropped: the answer is read by the shapes
+      // Tollgate translates, which a beta may change.
+      const beta = await failure<OpenAIError>(
+        openai(key.value).chat.completions.create({ model: SONNET, messages: [{ role: 'user', content: 'x' }] }, { headers: { 'anthropic-beta': 'context-1m-2025-08-07' } }),
+      );
+      expect(beta).toMatchObject({ status: 400, param: 'anthropic-beta', code: 'invalid_value' });
+      expect(beta.message).toContain('context-1m-2025-08-07');
+      expect(p.anthropic.seen.length).toBe(before);
       const bad = await failure<OpenAIError>(openai(key.value).chat.completions.create({ model: 'claude-error400', messages: [{ role: 'user', content: 'x' }] }));
       expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
       expect(bad).toMatchObject({ status: 400, message: expect.stringContaining('messages.0.content: Input should be a valid list'), code: 'invalid_request_error' });

@@ -75,6 +75,12 @@ export function planTranslation(request: GatewayRequest, endpoint: string, body:
       'model',
     );
   }
+  // A beta header of Anthropic's on an OpenAI client's request: translated answers are read by the Messages API's
+  // shapes Tollgate knows, and betas may change them (and their prices), so it is refused rather than dropped unnoticed.
+  const beta = request.headers['anthropic-beta'];
+  if (beta !== undefined) {
+    throw untranslatable('anthropic', model, 'anthropic-beta', `the header's betas (${String(beta).slice(0, 200)}) are not translated: call /v1/messages to use them`);
+  }
   // Anthropic needs max_tokens: the model's largest answer (the most a hard spend cap reserves for it), else a default.
   const configured = info.plan.price?.max_output_tokens;
   const defaultMaxTokens = configured !== undefined || knowsMaxOutputTokens(model) ? maxOutputTokens(model, () => configured) : UNKNOWN_MODEL_MAX_TOKENS;
