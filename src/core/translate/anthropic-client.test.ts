@@ -190,6 +190,11 @@ describe('a Messages API request as a chat completions request', () => {
       [{ messages: [], tool_choice: { type: 'auto', disable_parallel_tool_use: 'true' } }, 'tool_choice.disable_parallel_tool_use'],
       [{ messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: 'x', is_error: 'yes' }] }] }, 'messages[0].content[0].is_error'],
       [{ messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: [{ type: 'text', text: 'r', citations: [] }] }] }] }, 'messages[0].content[0].content[0].citations'],
+      // Members of an image's source and of tool_choice that the translation would have dropped.
+      [{ messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'https://x/a.png', detail: 'high' } }] }] }, 'messages[0].content[0].source.detail'],
+      [{ messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBO', other: 1 } }] }] }, 'messages[0].content[0].source.other'],
+      [{ messages: [], tool_choice: { type: 'auto', name: 'get_weather' } }, 'tool_choice.name'],
+      [{ messages: [], tool_choice: { type: 'tool' } }, 'tool_choice.name'],
     );
     for (const [body, field] of cases) {
       const err = refusal(body);

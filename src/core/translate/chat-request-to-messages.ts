@@ -338,6 +338,8 @@ function translateToolChoice(choice: unknown, refuse: Refuse): Json | null {
   if (choice === 'none') return { type: 'none' };
   if (choice === 'required') return { type: 'any' };
   if (isObject(choice) && choice.type === 'function' && isObject(choice.function) && typeof choice.function.name === 'string') {
+    for (const k in choice) if (k !== 'type' && k !== 'function' && !absent(choice[k])) refuse(`tool_choice.${k}`, 'no such member of tool_choice');
+    for (const k in choice.function) if (k !== 'name' && !absent(choice.function[k])) refuse(`tool_choice.function.${k}`, 'no such member of tool_choice.function');
     return { type: 'tool', name: choice.function.name };
   }
   return refuse('tool_choice', 'Anthropic takes auto, none, required (any) or one named function (tool)');

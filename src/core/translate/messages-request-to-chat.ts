@@ -159,6 +159,9 @@ function userMessages(blocks: unknown[], at: string, refuse: Refuse): Json[] {
 function imagePart(b: Json, at: string, refuse: Refuse): Json {
   for (const k in b) if (k !== 'type' && k !== 'source' && k !== 'cache_control' && !absent(b[k])) refuse(`${at}.${k}`, "OpenAI's image parts have no such member");
   const s = b.source;
+  // The source's members the translation carries; another (Anthropic's or one it never had) would be dropped.
+  const carried = isObject(s) ? (s.type === 'base64' ? ['type', 'media_type', 'data'] : s.type === 'url' ? ['type', 'url'] : null) : null;
+  if (isObject(s) && carried) for (const k in s) if (!carried.includes(k) && !absent(s[k])) refuse(`${at}.source.${k}`, "OpenAI's image parts have no such member");
   if (isObject(s) && s.type === 'base64') return { type: 'image_url', image_url: { url: `data:${String(s.media_type)};base64,${String(s.data)}` } };
   if (isObject(s) && s.type === 'url') return { type: 'image_url', image_url: { url: s.url } };
   return refuse(`${at}.source.type`, 'OpenAI reads an image from base64 data or a URL, not an Anthropic file');
@@ -237,6 +240,8 @@ function translateToolChoice(choice: unknown, refuse: Refuse): Json {
     if (['type', 'name', 'disable_parallel_tool_use'].includes(k) || absent(choice[k])) continue;
     refuse(`tool_choice.${k}`, 'no such member of tool_choice');
   }
+  // Only a choice of one tool names it (Anthropic refuses a name on the others).
+  if (choice.type === 'tool' ? typeof choice.name !== 'string' : !absent(choice.name)) refuse('tool_choice.name', choice.type === 'tool' ? 'it must name a tool' : `a tool_choice of type '${String(choice.type)}' names no tool`);
   const out: Json = {};
   if (choice.type === 'auto') out.tool_choice = 'auto';
   else if (choice.type === 'any') out.tool_choice = 'required';

@@ -239,6 +239,8 @@ describe('a chat completions request as a Messages API request', () => {
       [{ messages: [{ role: 'assistant', content: [{ type: 'text', text: 'a', annotations: [] }] }] }, 'messages[0].content[0].annotations'],
       [{ messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}', strict: true } }] }] }, 'messages[0].tool_calls[0].function.strict'],
       [{ messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' }, extra: 1 }] }] }, 'messages[0].tool_calls[0].extra'],
+      [{ messages: [], tool_choice: { type: 'function', function: { name: 'f', strict: true } } }, 'tool_choice.function.strict'],
+      [{ messages: [], tool_choice: { type: 'function', function: { name: 'f' }, extra: 1 } }, 'tool_choice.extra'],
     );
     for (const [body, field] of cases) {
       const err = refusal(body);
