@@ -1,8 +1,12 @@
+import { setFlagsFromString } from 'node:v8';
 import { pino } from 'pino';
+import { heapFlags } from './config/heap-flags.js';
 import { type Config, loadConfig } from './config/config.js';
 import { setupTokenFile } from './infra/setup-token-file.js';
 import { startServer } from './server.js';
 import type { SetupTokenState } from './services/setup-token.js';
+
+for (const flag of heapFlags(process.execArgv)) setFlagsFromString(flag);
 
 // The composition root: read config once, start, and shut down cleanly on SIGTERM/SIGINT.
 // The configuration (LOG_LEVEL included) is validated before the logger is built from it, so a bad value gets the
