@@ -57,6 +57,18 @@ describe('findRequestModel: JSON', () => {
     }
   });
 
+  it('refuses any member given again in another case, which an upstream matching names without regard to case may take instead', () => {
+    for (const [text, param] of [
+      ['{"model":"gpt-4o-mini","max_tokens":16,"MAX_TOKENS":100000}', 'max_tokens'],
+      ['{"model":"gpt-4o-mini","Messages":[{"role":"user","content":"long"}],"messages":[]}', 'messages'],
+      ['{"model":"gpt-4o-mini","stream":true,"Stream":false}', 'stream'],
+    ] as const) {
+      expect(json(text), text).toMatchObject({ ok: false, code: 'invalid_value', param });
+    }
+    // A member in capitals alone is the upstream's business (the gateway reads what it knows as if it were absent).
+    expect(model(json('{"model":"gpt-4o-mini","Metadata":{"a":"b"},"messages":[]}'))).toBe('gpt-4o-mini');
+  });
+
   it('refuses a model that is not a string, and reads null, empty and arrays as naming none', () => {
     for (const v of ['5', 'true', '["gpt-4"]', '{"id":"gpt-4"}']) expect(model(json(`{"model":${v}}`)), v).toBe('refused: invalid_value');
     expect(model(json('{"model":null}'))).toBeNull();
