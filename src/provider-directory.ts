@@ -116,7 +116,7 @@ export class ProviderDirectory implements KeyChangeListener, RoutingTable {
         const upstream = this.opts.build(cfg);
         this.upstreams.set(r.name, unusable ? withoutUsableKey(upstream) : upstream);
         this.built.set(r.name, signature);
-        void old?.close().catch(() => {});
+        retire(old);
       }
       for (const m of r.models) routes.push({ pattern: m, provider: r.name });
       for (const p of r.modelPrefixes) routes.push({ pattern: `${p}*`, provider: r.name });
@@ -127,7 +127,7 @@ export class ProviderDirectory implements KeyChangeListener, RoutingTable {
       const old = this.upstreams.get(name);
       this.upstreams.delete(name);
       this.built.delete(name);
-      void old?.close().catch(() => {});
+      retire(old);
     }
     // The file's routes first: a model the file routes stays where the file sends it.
     this.allRoutes = routes.length > 0 ? [...this.base.routes, ...routes] : this.base.routes;
@@ -138,6 +138,19 @@ export class ProviderDirectory implements KeyChangeListener, RoutingTable {
   private upstreamIsForeign(name: string): boolean {
     return this.upstreams.has(name) && !this.built.has(name);
   }
+}
+
+/**
+ * How long a replaced upstream stays open before it is closed: a request takes its upstream before it is admitted
+ * (which may wait on Redis or the database), and one that took the old upstream just before the change sends there.
+ */
+const RETIRE_AFTER_MS = 10_000;
+
+/** Closes a replaced upstream once the requests that took it have sent (its own close waits for those sending). */
+function retire(old: Upstream | undefined): void {
+  if (!old) return;
+  const timer = setTimeout(() => void old.close().catch(() => {}), RETIRE_AFTER_MS);
+  timer.unref?.();
 }
 
 /**

@@ -20,6 +20,7 @@ const server = createServer(async (req, res) => {
     res.end(JSON.stringify(message ? { key, status, error: { message } } : { key, status }));
   };
   if (key === 'sk-busy') return answer(429, { 'retry-after': '30' });
+  if (key === 'sk-slow-busy') return setTimeout(() => answer(429, { 'retry-after': '30' }), 150);
   if (key === 'sk-bad') return answer(401);
   if (key === 'sk-down') return answer(503);
   if (key === 'sk-error') return answer(500);
@@ -89,6 +90,20 @@ describe('a pool of provider credentials', () => {
     await p.send();
     expect(seen.map((s) => s.key)).toEqual(['sk-busy', 'sk-ok']);
     await p.u.close();
+  });
+
+  it('closed while a request is under way (its provider changed), still lets that request move on to the next key', async () => {
+    const p = pooled([
+      ['KEY_SLOW_BUSY', 'sk-slow-busy'],
+      ['KEY_OK', 'sk-ok'],
+    ]);
+    seen.length = 0;
+    const sent = p.send();
+    await new Promise((r) => setTimeout(r, 50));
+    const closed = p.u.close();
+    expect(await sent).toEqual({ status: 200, body: { key: 'sk-ok', status: 200 } });
+    expect(seen.map((s) => s.key)).toEqual(['sk-slow-busy', 'sk-ok']);
+    await closed;
   });
 
   it('disables a refused key, reports it once, and never sends it again', async () => {

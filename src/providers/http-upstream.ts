@@ -71,6 +71,10 @@ export class HttpUpstream implements Upstream {
   private readonly counters = new Map<string, Counters>();
   /** Each credential's headers (configured headers and its key), by credential id. */
   private readonly credentialHeaders = new Map<string, Record<string, string>>();
+  /** Sends that may still dispatch another attempt (a pool of keys, retries): the pool is closed only after them. */
+  private sending = 0;
+  /** Set once close() was asked: the pool's closing, started when no send is under way. */
+  private closing: { done: Promise<void>; start: () => void } | null = null;
 
   constructor(
     private readonly cfg: ProviderConfig,
@@ -132,7 +136,7 @@ export class HttpUpstream implements Upstream {
     if (this.credentialPool) {
       // What a refusal of this request would be about: the model on the endpoint, by the endpoint's template.
       const scope = refusalScope(req.method, matchApiRoute(req.path)?.template ?? req.path.slice(0, 256), req.model);
-      return this.sendPooled(this.credentialPool, { method: req.method as 'GET', path: this.basePath + path + search, headers, body: req.body ?? undefined }, project, req.signal, scope);
+      return this.tracked(this.sendPooled(this.credentialPool, { method: req.method as 'GET', path: this.basePath + path + search, headers, body: req.body ?? undefined }, project, req.signal, scope));
     }
     for (const name in this.authHeaders) headers[name] = this.authHeaders[name];
     if (project) headers['openai-project'] = project;
@@ -140,7 +144,21 @@ export class HttpUpstream implements Upstream {
     const attempts = req.method === 'GET' || req.method === 'HEAD' ? 1 + this.cfg.retries : 1;
     // One attempt (every non-idempotent call, and the default): the exchange's own promise, no retry loop around it.
     if (attempts === 1) return this.attempt(options, req.signal).catch((err: unknown) => Promise.reject(toFailure(err, this.name)));
-    return this.withRetries(options, req.signal, attempts);
+    return this.tracked(this.withRetries(options, req.signal, attempts));
+  }
+
+  /**
+   * Counts a send that may dispatch more than one attempt until it settles. A provider changed at run time gets a new
+   * upstream and the old one is closed; undici refuses new dispatches on a closing pool, so a request under way there
+   * would fail at its next key (a 429 on the first: a 502 instead of the answer of the second).
+   */
+  private tracked<T>(sent: Promise<T>): Promise<T> {
+    this.sending++;
+    const done = () => {
+      if (--this.sending === 0) this.closing?.start();
+    };
+    sent.then(done, done);
+    return sent;
   }
 
   private attempt(options: Dispatcher.DispatchOptions, signal: UpstreamRequest['signal']): Promise<UpstreamResponse> {
@@ -272,8 +290,17 @@ export class HttpUpstream implements Upstream {
     }));
   }
 
+  /** Closes the pool once the sends under way are done (undici then waits for the answers being read). */
   close(): Promise<void> {
-    return this.pool.close();
+    if (!this.closing) {
+      let start!: () => void;
+      const started = new Promise<void>((resolve) => {
+        start = resolve;
+      });
+      this.closing = { done: started.then(() => this.pool.close()), start };
+      if (this.sending === 0) start();
+    }
+    return this.closing.done;
   }
 }
 

@@ -1,0 +1,94 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeEachDatabase } from './harness/backends.js';
+import { startTestServer, type TestServer } from './harness/server.js';
+
+// Runtime provider changes racing the requests in flight (found by an outside review). A request still holding a key's
+// old secret, or a pool replaced under it, must not undo what the operator just did.
+
+const ORG = '/v1/organization';
+const OLD = 'sk-race-old-secret-0123456789abcdef0000';
+const OTHER = 'sk-race-other-secret-0123456789abcdef2222';
+const BUSY = 'sk-race-busy-secret-0123456789abcdef3333';
+
+interface Up {
+  server: Server;
+  url: string;
+  keys: string[];
+  /** Requests held (by their key) until released: each resolves with the status to answer. */
+  held: Map<string, Array<(status: number) => void>>;
+  hold: Set<string>;
+}
+
+/** An OpenAI-compatible provider: OLD is refused (401), BUSY rate limited (429); keys in `hold` wait to be released. */
+async function startProvider(): Promise<Up> {
+  const keys: string[] = [];
+  const held = new Map<string, Array<(status: number) => void>>();
+  const hold = new Set<string>();
+  const server = createServer(async (req, res) => {
+    for await (const _ of req);
+    const key = String(req.headers.authorization ?? '').replace(/^Bearer /, '');
+    keys.push(key);
+    let status = key === OLD ? 401 : key === BUSY ? 429 : 200;
+    if (hold.has(key)) {
+      status = await new Promise<number>((resolve) => held.set(key, [...(held.get(key) ?? []), resolve]));
+    }
+    res.writeHead(status, { 'content-type': 'application/json', ...(status === 429 ? { 'retry-after': '30' } : {}) });
+    if (status === 401) return res.end(JSON.stringify({ error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }));
+    if (status === 429) return res.end(JSON.stringify({ error: { message: 'Rate limit reached.', type: 'requests', param: null, code: 'rate_limit_exceeded' } }));
+    res.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'race-model', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, keys, held, hold };
+}
+
+const waitFor = async (check: () => boolean | Promise<boolean>, ms = 5000) => {
+  const deadline = performance.now() + ms;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describeEachDatabase('runtime provider changes racing requests in flight', (backend) => {
+  let t: TestServer;
+  let up: Up;
+  let projectKey: string;
+  const chat = (model: string) =>
+    fetch(`${t.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${projectKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+
+  beforeAll(async () => {
+    up = await startProvider();
+    t = await startTestServer(backend, { env: { TOLLGATE_SECRET: 'runtime-provider-races-secret-0123456789' } });
+    projectKey = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'races' } })).body.value;
+  });
+  afterAll(async () => {
+    await t?.close();
+    up?.server.close();
+  });
+
+  it('a request in flight when its provider changed still moves on to the next key (the replaced pool is closed only once it is done)', async () => {
+    const p = await t.api('POST', `${ORG}/providers`, { body: { name: 'changing', base_url: up.url, models: ['chg-model'] } });
+    // The rate-limited key is picked first (1000 to 1); its 429 is held until the provider was changed.
+    await t.api('POST', `${ORG}/providers/${p.body.id}/credentials`, { body: { value: BUSY, weight: 1000 } });
+    await t.api('POST', `${ORG}/providers/${p.body.id}/credentials`, { body: { value: OTHER, weight: 1 } });
+    up.hold.add(BUSY);
+    const inFlight = chat('chg-model');
+    await waitFor(() => (up.held.get(BUSY)?.length ?? 0) > 0);
+    // Any change to the provider replaces its upstream (a new pool for its new settings).
+    expect((await t.api('POST', `${ORG}/providers/${p.body.id}`, { body: { models: ['chg-model', 'chg-other'] } })).status).toBe(200);
+    up.hold.delete(BUSY);
+    up.keys.length = 0;
+    for (const release of up.held.get(BUSY) ?? []) release(429);
+    up.held.delete(BUSY);
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect(up.keys).toEqual([OTHER]);
+    await t.api('DELETE', `${ORG}/providers/${p.body.id}`);
+  });
+});
