@@ -9,6 +9,7 @@ import { startTestServer, type TestServer } from './harness/server.js';
 
 const ORG = '/v1/organization';
 const OLD = 'sk-race-old-secret-0123456789abcdef0000';
+const NEW = 'sk-race-new-secret-0123456789abcdef1111';
 const OTHER = 'sk-race-other-secret-0123456789abcdef2222';
 const BUSY = 'sk-race-busy-secret-0123456789abcdef3333';
 
@@ -70,6 +71,31 @@ describeEachDatabase('runtime provider changes racing requests in flight', (back
   afterAll(async () => {
     await t?.close();
     up?.server.close();
+  });
+
+  it('a 401 to a key’s old secret, answered after the key was rotated, does not disable the rotated key', async () => {
+    const p = await t.api('POST', `${ORG}/providers`, { body: { name: 'rotating', base_url: up.url, models: ['rot-model'] } });
+    // The old secret is picked first (1000 to 1) and held by the provider until the rotation is done.
+    const c = await t.api('POST', `${ORG}/providers/${p.body.id}/credentials`, { body: { value: OLD, weight: 1000 } });
+    await t.api('POST', `${ORG}/providers/${p.body.id}/credentials`, { body: { value: OTHER, weight: 1 } });
+    up.hold.add(OLD);
+    const inFlight = chat('rot-model');
+    await waitFor(() => (up.held.get(OLD)?.length ?? 0) > 0);
+    // The operator replaces the refused secret with a good one…
+    const rotated = await t.api('POST', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}/rotate`, { body: { value: NEW } });
+    expect(rotated.body).toMatchObject({ status: 'active' });
+    // …and only then does the provider refuse the old secret of the request still in flight.
+    up.hold.delete(OLD);
+    for (const release of up.held.get(OLD) ?? []) release(401);
+    up.held.delete(OLD);
+    await inFlight;
+    // Given time to be written, had it been: the rotated key stays active, and is used.
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await t.api('GET', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}`)).body).toMatchObject({ status: 'active', disabled_reason: null });
+    up.keys.length = 0;
+    for (let i = 0; i < 3; i++) expect((await chat('rot-model')).status).toBe(200);
+    expect(up.keys).toContain(NEW);
+    await t.api('DELETE', `${ORG}/providers/${p.body.id}`);
   });
 
   it('a request in flight when its provider changed still moves on to the next key (the replaced pool is closed only once it is done)', async () => {

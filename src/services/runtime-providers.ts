@@ -311,18 +311,39 @@ export class RuntimeProviders {
   }
 
   /**
-   * A credential the provider refused (the gateway saw 401/403 and stopped using it): disabled here too, so the API
-   * shows it and every instance stops using it. The failure's audit entry is reportCredentialFailure's. False when
-   * it is not an active runtime credential.
+   * A credential the provider refused (the gateway saw a 401 for `refusedSecret`, the key it sent): disabled here too,
+   * so the API shows it and every instance stops using it. The failure's audit entry is reportCredentialFailure's.
+   * `rotated` when the stored key is no longer the one refused: the operator replaced it while that request was under
+   * way (or before another instance reloaded), and the new key, which the provider has not refused, stays in use.
+   * `not_active` when it is not an active runtime credential (already disabled, deleted).
    */
-  async markRefused(orgId: string, id: string): Promise<boolean> {
+  async markRefused(orgId: string, id: string, refusedSecret: string): Promise<'disabled' | 'rotated' | 'not_active'> {
     const db = this.deps.database.db;
-    const row = await db.selectFrom('provider_credentials').select(['provider_id', 'status']).where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
-    if (row?.status !== 'active') return false;
+    const row = await db.selectFrom('provider_credentials').select(['provider_id', 'status', 'secret_ciphertext']).where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
+    if (row?.status !== 'active') return 'not_active';
+    if (!this.holds(row.secret_ciphertext, id, refusedSecret)) return 'rotated';
+    let marked = false;
     await this.write(row.provider_id, async (trx) => {
-      await trx.updateTable('provider_credentials').set({ status: 'disabled', disabled_reason: 'upstream_refused', updated_at: nowSeconds(this.deps) }).where('id', '=', id).execute();
+      // Only the key that was refused: a rotation or a status change since the read above wins.
+      const done = await trx
+        .updateTable('provider_credentials')
+        .set({ status: 'disabled', disabled_reason: 'upstream_refused', updated_at: nowSeconds(this.deps) })
+        .where('id', '=', id)
+        .where('status', '=', 'active')
+        .where('secret_ciphertext', '=', row.secret_ciphertext)
+        .executeTakeFirst();
+      marked = Number(done.numUpdatedRows) > 0;
     });
-    return true;
+    return marked ? 'disabled' : 'rotated';
+  }
+
+  /** Whether a sealed key opens to `secret` (false when it does not open at all). */
+  private holds(sealed: string, id: string, secret: string): boolean {
+    try {
+      return this.cipher.open(sealed, id) === secret;
+    } catch {
+      return false;
+    }
   }
 
   /** Every runtime provider of the organization with its active credentials opened (for the gateway's directory). */
