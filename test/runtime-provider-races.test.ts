@@ -117,4 +117,35 @@ describeEachDatabase('runtime provider changes racing requests in flight', (back
     expect(up.keys).toEqual([OTHER]);
     await t.api('DELETE', `${ORG}/providers/${p.body.id}`);
   });
+
+  it('writes racing a delete: what answers 404 wrote nothing, one deletion is one audit entry, and no key outlives its provider', async () => {
+    const db = t.server.runtime.database.db;
+    const audited = async (type: string, id: string) => (await db.selectFrom('audit_logs').select('id').where('type', '=', type).where('object_id', '=', id).execute()).length;
+    for (let round = 0; round < 5; round++) {
+      const p = await t.api('POST', `${ORG}/providers`, { body: { name: `racing-${round}`, base_url: up.url, models: [`racing-${round}`] } });
+      const c = await t.api('POST', `${ORG}/providers/${p.body.id}/credentials`, { body: { value: OTHER } });
+      const cred = `${ORG}/providers/${p.body.id}/credentials/${c.body.id}`;
+      const [rotated, disabled, deleted, deletedAgain] = await Promise.all([
+        t.api('POST', `${cred}/rotate`, { body: { value: NEW } }),
+        t.api('POST', `${cred}/disable`),
+        t.api('DELETE', cred),
+        t.api('DELETE', cred),
+      ]);
+      expect([deleted.status, deletedAgain.status].sort()).toEqual([200, 404]);
+      expect(await audited('provider_credential.deleted', c.body.id)).toBe(1);
+      expect(await audited('provider_credential.rotated', c.body.id)).toBe(rotated.status === 200 ? 1 : 0);
+      expect(await audited('provider_credential.disabled', c.body.id)).toBe(disabled.status === 200 ? 1 : 0);
+      expect([200, 404]).toContain(rotated.status);
+
+      // A key added while its provider is deleted is refused, or deleted with it: never left stored under no provider.
+      const [added, gone] = await Promise.all([
+        t.api('POST', `${ORG}/providers/${p.body.id}/credentials`, { body: { value: NEW } }),
+        t.api('DELETE', `${ORG}/providers/${p.body.id}`),
+      ]);
+      expect(gone.status).toBe(200);
+      expect([200, 404]).toContain(added.status);
+      expect(await db.selectFrom('provider_credentials').select('id').where('provider_id', '=', p.body.id).execute()).toEqual([]);
+      if (added.status === 404) expect(await db.selectFrom('audit_logs').select('id').where('type', '=', 'provider_credential.created').where('object_id', '!=', c.body.id).where('details', 'like', `%${p.body.id}%`).execute()).toEqual([]);
+    }
+  });
 });

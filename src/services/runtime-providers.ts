@@ -218,19 +218,25 @@ export class RuntimeProviders {
       deployments: deployments ? JSON.stringify(deployments) : null,
       updated_at: nowSeconds(this.deps),
     };
+    let updated: ProviderRow | undefined;
     await this.write(id, async (trx) => {
-      await nameClash(patch.name, trx.updateTable('runtime_providers').set(patch).where('id', '=', id).execute());
+      updated = await nameClash(patch.name, trx.updateTable('runtime_providers').set(patch).where('id', '=', id).returningAll().executeTakeFirst());
+      if (!updated) throw providerNotFound(id);
       await writeAudit(trx, this.deps, { orgId, type: 'provider.updated', actor, objectId: id, details: { changes_requested: body } });
     });
-    return this.get(orgId, id);
+    // The row as written (read back afterwards, a delete right after would answer 404 for a change that was made).
+    return toProvider(updated as ProviderRow);
   }
 
   /** Deletes a provider and its credentials. */
   async delete(orgId: string, id: string, actor: Actor) {
     const row = await this.providerRow(orgId, id);
     await this.write(id, async (trx) => {
+      // The provider's row first: a credential being added holds it (addCredential), and is then committed and seen
+      // by the credentials' delete below, never left stored under no provider.
+      const done = await trx.deleteFrom('runtime_providers').where('id', '=', id).executeTakeFirst();
+      if (Number(done.numDeletedRows) === 0) throw providerNotFound(id);
       await trx.deleteFrom('provider_credentials').where('provider_id', '=', id).execute();
-      await trx.deleteFrom('runtime_providers').where('id', '=', id).execute();
       await writeAudit(trx, this.deps, { orgId, type: 'provider.deleted', actor, objectId: id, details: { data: { name: row.name } } });
     });
     return { object: 'organization.provider.deleted' as const, id, deleted: true as const };
@@ -269,6 +275,7 @@ export class RuntimeProviders {
       rotated_at: null,
     };
     await this.write(providerId, async (trx) => {
+      await this.holdProvider(trx, orgId, providerId);
       await trx.insertInto('provider_credentials').values(row).execute();
       await writeAudit(trx, this.deps, { orgId, type: 'provider_credential.created', actor, objectId: id, details: { data: { provider_id: providerId, redacted_value: row.redacted_value, weight: row.weight } } });
     });
@@ -280,31 +287,44 @@ export class RuntimeProviders {
     const before = await this.credentialRow(orgId, providerId, id);
     const now = nowSeconds(this.deps);
     const redacted = redactSecret(body.value);
+    let rotated: CredentialRow | undefined;
     await this.write(providerId, async (trx) => {
-      await trx.updateTable('provider_credentials').set({ secret_ciphertext: this.cipher.seal(body.value, id), redacted_value: redacted, updated_at: now, rotated_at: now }).where('id', '=', id).execute();
+      rotated = await trx
+        .updateTable('provider_credentials')
+        .set({ secret_ciphertext: this.cipher.seal(body.value, id), redacted_value: redacted, updated_at: now, rotated_at: now })
+        .where('id', '=', id)
+        .where('provider_id', '=', providerId)
+        .returningAll()
+        .executeTakeFirst();
+      if (!rotated) throw credentialNotFound(id);
       await writeAudit(trx, this.deps, { orgId, type: 'provider_credential.rotated', actor, objectId: id, details: { data: { provider_id: providerId, previous_redacted_value: before.redacted_value, redacted_value: redacted } } });
     });
-    return this.getCredential(orgId, providerId, id);
+    return toCredential(rotated as CredentialRow);
   }
 
   /** Disables or enables a credential (enabling also clears a refusal the gateway saw). */
   async setCredentialStatus(orgId: string, providerId: string, id: string, status: 'active' | 'disabled', actor: Actor): Promise<ProviderCredentialObject> {
     await this.credentialRow(orgId, providerId, id);
+    let changed: CredentialRow | undefined;
     await this.write(providerId, async (trx) => {
-      await trx
+      changed = await trx
         .updateTable('provider_credentials')
         .set({ status, disabled_reason: status === 'disabled' ? 'manual' : null, updated_at: nowSeconds(this.deps) })
         .where('id', '=', id)
-        .execute();
+        .where('provider_id', '=', providerId)
+        .returningAll()
+        .executeTakeFirst();
+      if (!changed) throw credentialNotFound(id);
       await writeAudit(trx, this.deps, { orgId, type: status === 'disabled' ? 'provider_credential.disabled' : 'provider_credential.enabled', actor, objectId: id, details: { data: { provider_id: providerId } } });
     });
-    return this.getCredential(orgId, providerId, id);
+    return toCredential(changed as CredentialRow);
   }
 
   async deleteCredential(orgId: string, providerId: string, id: string, actor: Actor) {
     const row = await this.credentialRow(orgId, providerId, id);
     await this.write(providerId, async (trx) => {
-      await trx.deleteFrom('provider_credentials').where('id', '=', id).execute();
+      const done = await trx.deleteFrom('provider_credentials').where('id', '=', id).where('provider_id', '=', providerId).executeTakeFirst();
+      if (Number(done.numDeletedRows) === 0) throw credentialNotFound(id);
       await writeAudit(trx, this.deps, { orgId, type: 'provider_credential.deleted', actor, objectId: id, details: { data: { provider_id: providerId, redacted_value: row.redacted_value } } });
     });
     return { object: 'organization.provider.credential.deleted' as const, id, deleted: true as const };
@@ -410,17 +430,33 @@ export class RuntimeProviders {
 
   private async providerRow(orgId: string, id: string): Promise<ProviderRow> {
     const row = await this.deps.database.db.selectFrom('runtime_providers').selectAll().where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
-    if (!row) throw new TollgateError('not_found', `No provider found with id '${id}'.`, 'provider_id');
+    if (!row) throw providerNotFound(id);
     return row;
+  }
+
+  /**
+   * Holds a provider's row for the rest of the transaction (a no-op update takes its lock in PostgreSQL; SQLite's
+   * writes are serial), or refuses with 404 when a delete took it first.
+   */
+  private async holdProvider(trx: Executor, orgId: string, id: string): Promise<void> {
+    const done = await trx.updateTable('runtime_providers').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
+    if (Number(done.numUpdatedRows) === 0) throw providerNotFound(id);
   }
 
   private async credentialRow(orgId: string, providerId: string, id: string): Promise<CredentialRow> {
     await this.providerRow(orgId, providerId);
     const row = await this.deps.database.db.selectFrom('provider_credentials').selectAll().where('id', '=', id).where('provider_id', '=', providerId).executeTakeFirst();
-    if (!row) throw new TollgateError('not_found', `No credential found with id '${id}'.`, 'credential_id');
+    if (!row) throw credentialNotFound(id);
     return row;
   }
 }
+
+/**
+ * A write that found its row gone (a delete committed between the read and the write) throws one of these inside its
+ * transaction, so that its audit entry is rolled back with it: an answer of 404 leaves nothing written.
+ */
+const providerNotFound = (id: string) => new TollgateError('not_found', `No provider found with id '${id}'.`, 'provider_id');
+const credentialNotFound = (id: string) => new TollgateError('not_found', `No credential found with id '${id}'.`, 'credential_id');
 
 /** A write's unique-name violation (two writes racing past the check with one name, in any case) as the check's 409. */
 async function nameClash<T>(name: string, write: Promise<T>): Promise<T> {
