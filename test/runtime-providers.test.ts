@@ -159,6 +159,30 @@ describeEachDatabase('runtime providers', (backend) => {
     await api('DELETE', `${ORG}/providers/${other.body.id}`);
   });
 
+  it('refuses a base_url whose user, password, query or fragment would be dropped when it is used, keeping what is already stored', async () => {
+    const p = await api('POST', `${ORG}/providers`, { name: 'urls', base_url: 'https://urls.example/v1' });
+    for (const base_url of [
+      'https://user:sk-in-the-url-0123456789@urls.example/v1',
+      'https://token@urls.example/v1',
+      'https://urls.example/v1?key=sk-in-the-query-0123456789',
+      'https://urls.example/v1#frag',
+      'ftp://urls.example/v1',
+      'file:///etc/passwd',
+    ]) {
+      const created = await api('POST', `${ORG}/providers`, { name: 'urls-new', base_url });
+      expect(created.status, base_url).toBe(400);
+      expect(created.body.error, base_url).toMatchObject({ code: 'invalid_value', param: 'base_url' });
+      expect(created.text, base_url).not.toContain('sk-in-the');
+      const updated = await api('POST', `${ORG}/providers/${p.body.id}`, { base_url });
+      expect(updated.status, base_url).toBe(400);
+      expect(updated.body.error, base_url).toMatchObject({ code: 'invalid_value', param: 'base_url' });
+    }
+    expect((await api('GET', `${ORG}/providers/${p.body.id}`)).body.base_url).toBe('https://urls.example/v1');
+    // What a base URL may be: http(s), a host with a port, a path.
+    expect((await api('POST', `${ORG}/providers/${p.body.id}`, { base_url: 'http://127.0.0.1:11434/v1/' })).body.base_url).toBe('http://127.0.0.1:11434/v1');
+    await api('DELETE', `${ORG}/providers/${p.body.id}`);
+  });
+
   it('routes a request to a runtime provider at once, with its credential; a rotation and a disable take effect on the next request', async () => {
     const p = await api('POST', `${ORG}/providers`, { name: 'rt', base_url: `${up.url}/v1`, models: ['rt-model'], model_prefixes: ['rtp-'] });
     const a = await api('POST', `${ORG}/providers/${p.body.id}/credentials`, { value: SECRET_A });

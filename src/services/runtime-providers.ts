@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PROVIDER_KINDS, type ProviderKind } from '../config/gateway-config.js';
 import { TollgateError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import { baseUrlProblem } from '../core/provider-url.js';
 import type { SecretCipher } from '../core/ports.js';
 import { writeAudit } from './audit.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
@@ -24,9 +25,10 @@ void _sameKinds;
 
 const ProviderName = text({ max: 64, min: 1 }).regex(/^[a-z0-9_-]+$/i, 'must be letters, digits, - and _');
 const ModelId = text({ max: 256, min: 1 }).refine((m) => !m.includes('*'), 'is a model id; use model_prefixes for prefixes');
-const BaseUrl = text({ max: 2048 })
-  .url()
-  .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL');
+const BaseUrl = text({ max: 2048 }).superRefine((url, ctx) => {
+  const problem = baseUrlProblem(url);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 const ApiVersion = text({ max: 64 }).regex(/^[\x21-\x7e]{1,64}$/, 'must be a version (printable, no spaces)');
 const Deployments = z.record(text({ max: 256, min: 1 }), text({ max: 64 }).regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a deployment name'));
 
