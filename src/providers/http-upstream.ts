@@ -183,8 +183,8 @@ export class HttpUpstream implements Upstream {
   /**
    * One request over a pool of credentials: each attempt with a credential picked by weight among the usable ones; a
    * 429 cools its credential down for as long as the provider says, a 401 about the credential disables it (and is
-   * reported), a 403 or a 401 about permissions sets it aside for this kind of request (`scope`) when another
-   * credential is let through (see below), and a 429, a 401/403, a 502/503/504 or a failure to connect moves on to
+   * reported) when another credential is then let through, a 403 or a 401 about permissions sets it aside for this
+   * kind of request (`scope`) when another credential is let through (see below), and a 429, a 401/403, a 502/503/504 or a failure to connect moves on to
    * another credential while attempts remain: each says the request did not run. A 500, a reset or a timeout may have run it, and is answered as it is. Nothing
    * has reached the client yet: the gateway sees only the answer returned here. The request's signal (the client
    * gone, its deadline) stops the attempts.
@@ -201,6 +201,9 @@ export class HttpUpstream implements Upstream {
     // Credentials that got a 403 (or a 401 about permissions) on this request: refused this kind of request only if
     // another credential of the provider is then let through (refusesCredential).
     let suspects: Array<{ id: string; status: number }> | null = null;
+    // Credentials that got a 401 refusing the key: disabled only if another credential is then let through, since the
+    // client chose the request (its path, query and body) and a provider may answer such a 401 to every key for it.
+    let refused: Array<{ id: string; status: number }> | null = null;
     for (let attempt = 0; attempt < this.cfg.maxAttempts; attempt++) {
       const credential = pool.pick(tried, scope);
       if (!credential) break;
@@ -226,8 +229,9 @@ export class HttpUpstream implements Upstream {
       counter.attempts[status === 429 ? 'rate_limited' : status === 401 || status === 403 ? 'refused' : status >= 500 ? 'server_error' : 'ok']++;
       if (status === 401 || status === 403) {
         // Read to tell a refusal of the key from a refusal of the request (refusesCredential). A clear refusal of the
-        // key disables it at once; an ambiguous one (a 403, a 401 about permissions) makes the key a suspect, and the
-        // request moves on: if another key of the provider is let through, the suspects may not make this kind of
+        // key disables it once another key is let through for the same request (when every key is refused, the
+        // request may be what the provider refuses: nothing is disabled, and the 502 is logged); an ambiguous one (a
+        // 403, a 401 about permissions) makes the key a suspect, and the request moves on: if another key of the provider is let through, the suspects may not make this kind of
         // request (a key restricted to fewer models or scopes than its siblings) and are set aside for it alone, for
         // the provider's refusal cool-down; if every key is refused alike, the request was, and its answer is returned
         // with no key set aside (a client asking for what the provider refuses to every key cannot take keys away).
@@ -237,16 +241,21 @@ export class HttpUpstream implements Upstream {
         } catch (err) {
           throw toFailure(err, this.name);
         }
-        if (refusesCredential(status, text.toString('utf8'))) this.disableCredential(pool, credential.id, status);
-        else {
+        if (refusesCredential(status, text.toString('utf8'))) {
+          refused ??= [];
+          refused.push({ id: credential.id, status });
+        } else {
           suspects ??= [];
           suspects.push({ id: credential.id, status });
         }
         if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried, scope) || signal.aborted) return { ...res, body: bufferedBody([text]) };
         continue;
       }
-      if (suspects !== null && status !== 429 && status < 500) {
-        for (const s of suspects) this.setAside(pool, s.id, s.status, scope);
+      if (status !== 429 && status < 500) {
+        // Let through: the refusals before were of those keys, not of the request.
+        if (refused !== null) for (const r of refused) this.disableCredential(pool, r.id, r.status);
+        if (suspects !== null) for (const s of suspects) this.setAside(pool, s.id, s.status, scope);
+        refused = null;
         suspects = null;
       }
       if (status < 400) pool.servedFor(credential.id, scope);
