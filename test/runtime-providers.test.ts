@@ -247,6 +247,15 @@ describeEachDatabase('runtime providers', (backend) => {
     expect((await api('GET', `${ORG}/providers/${p.body.id}/credentials/${bad.body.id}`)).body).toMatchObject({ status: 'disabled', disabled_reason: 'upstream_refused' });
     const audit = await api('GET', `${ORG}/audit_logs?event_types=provider_credential.failed`);
     expect(audit.body.data[0]['provider_credential.failed']).toMatchObject({ provider: 'refusing', credential: bad.body.id, status: 401 });
+    // Rotated to a key the provider takes: the refusal was of the old key, so the credential is active again and used
+    // from the next request on (a key disabled by hand stays disabled when rotated).
+    const rotated = await api('POST', `${ORG}/providers/${p.body.id}/credentials/${bad.body.id}/rotate`, { value: SECRET_B });
+    expect(rotated.body).toMatchObject({ status: 'active', disabled_reason: null });
+    up.keys.length = 0;
+    for (let i = 0; i < 3; i++) expect((await chat('ref-model')).status).toBe(200);
+    expect(up.keys).toContain(SECRET_B);
+    await api('POST', `${ORG}/providers/${p.body.id}/credentials/${bad.body.id}/disable`);
+    expect((await api('POST', `${ORG}/providers/${p.body.id}/credentials/${bad.body.id}/rotate`, { value: SECRET_C })).body).toMatchObject({ status: 'disabled', disabled_reason: 'manual' });
     await api('DELETE', `${ORG}/providers/${p.body.id}`);
   });
 

@@ -284,7 +284,10 @@ export class RuntimeProviders {
     return toCredential(row);
   }
 
-  /** Replaces a credential's secret at once: the gateway's next request uses the new one. */
+  /**
+   * Replaces a credential's secret at once: the gateway's next request uses the new one (and a credential the provider
+   * refused is active again: the refusal was of the old key).
+   */
   async rotateCredential(orgId: string, providerId: string, id: string, body: RotateCredentialBody, actor: Actor): Promise<ProviderCredentialObject> {
     const before = await this.credentialRow(orgId, providerId, id);
     const now = nowSeconds(this.deps);
@@ -293,7 +296,19 @@ export class RuntimeProviders {
     await this.write(providerId, async (trx) => {
       rotated = await trx
         .updateTable('provider_credentials')
-        .set({ secret_ciphertext: this.cipher.seal(body.value, id), redacted_value: redacted, updated_at: now, rotated_at: now })
+        .set((eb) => {
+          // The provider refused the old key, not this one: a credential it refused is active again (one disabled by
+          // hand stays so).
+          const refused = eb('status', '=', 'disabled').and('disabled_reason', '=', 'upstream_refused');
+          return {
+            secret_ciphertext: this.cipher.seal(body.value, id),
+            redacted_value: redacted,
+            updated_at: now,
+            rotated_at: now,
+            status: eb.case().when(refused).then('active').else(eb.ref('status')).end(),
+            disabled_reason: eb.case().when(refused).then(null).else(eb.ref('disabled_reason')).end(),
+          };
+        })
         .where('id', '=', id)
         .where('provider_id', '=', providerId)
         .returningAll()
