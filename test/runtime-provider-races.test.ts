@@ -12,6 +12,7 @@ const OLD = 'sk-race-old-secret-0123456789abcdef0000';
 const NEW = 'sk-race-new-secret-0123456789abcdef1111';
 const OTHER = 'sk-race-other-secret-0123456789abcdef2222';
 const BUSY = 'sk-race-busy-secret-0123456789abcdef3333';
+const QUOTED = 'gsk_race_quoted_secret_0123456789abcdef4444';
 
 interface Up {
   server: Server;
@@ -37,6 +38,8 @@ async function startProvider(): Promise<Up> {
     }
     res.writeHead(status, { 'content-type': 'application/json', ...(status === 429 ? { 'retry-after': '30' } : {}) });
     if (status === 401) return res.end(JSON.stringify({ error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }));
+    // Some OpenAI-compatible servers quote the key they were sent in their errors.
+    if (status === 400) return res.end(JSON.stringify({ error: { message: `This request is not valid for the key ${key}.`, type: 'invalid_request_error', param: null, code: null } }));
     if (status === 429) return res.end(JSON.stringify({ error: { message: 'Rate limit reached.', type: 'requests', param: null, code: 'rate_limit_exceeded' } }));
     res.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'race-model', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }));
   });
@@ -147,5 +150,23 @@ describeEachDatabase('runtime provider changes racing requests in flight', (back
       expect(await db.selectFrom('provider_credentials').select('id').where('provider_id', '=', p.body.id).execute()).toEqual([]);
       if (added.status === 404) expect(await db.selectFrom('audit_logs').select('id').where('type', '=', 'provider_credential.created').where('object_id', '!=', c.body.id).where('details', 'like', `%${p.body.id}%`).execute()).toEqual([]);
     }
+  });
+
+  it('a key replaced while a request was under way is still kept out of that request’s answer', async () => {
+    const p = await t.api('POST', `${ORG}/providers`, { body: { name: 'quoting', base_url: up.url, models: ['quote-model'] } });
+    const c = await t.api('POST', `${ORG}/providers/${p.body.id}/credentials`, { body: { value: QUOTED } });
+    up.hold.add(QUOTED);
+    const inFlight = chat('quote-model');
+    await waitFor(() => (up.held.get(QUOTED)?.length ?? 0) > 0);
+    await t.api('POST', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}/rotate`, { body: { value: NEW } });
+    up.hold.delete(QUOTED);
+    for (const release of up.held.get(QUOTED) ?? []) release(400);
+    up.held.delete(QUOTED);
+    const res = await inFlight;
+    expect(res.status).toBe(400);
+    const text = await res.text();
+    expect(text).toContain('[provider key]');
+    expect(text).not.toContain(QUOTED);
+    await t.api('DELETE', `${ORG}/providers/${p.body.id}`);
   });
 });
