@@ -183,6 +183,27 @@ describeEachDatabase('runtime providers', (backend) => {
     await api('DELETE', `${ORG}/providers/${p.body.id}`);
   });
 
+  it('will not move a provider that holds keys to another host: its keys would be sent there', async () => {
+    const p = await api('POST', `${ORG}/providers`, { name: 'moving', base_url: 'https://moving.example/v1' });
+    // Without keys, a provider goes anywhere; on the same host, anywhere too.
+    expect((await api('POST', `${ORG}/providers/${p.body.id}`, { base_url: 'https://moved.example/v1' })).status).toBe(200);
+    const c = await api('POST', `${ORG}/providers/${p.body.id}/credentials`, { value: SECRET_A });
+    expect((await api('POST', `${ORG}/providers/${p.body.id}`, { base_url: 'https://moved.example/openai/v1/' })).body.base_url).toBe('https://moved.example/openai/v1');
+    const auditBefore = (await api('GET', `${ORG}/audit_logs?event_types=provider.updated`)).body.data.length;
+    for (const base_url of ['https://attacker.example/v1', 'http://moved.example/openai/v1', 'https://moved.example:8443/openai/v1']) {
+      const moved = await api('POST', `${ORG}/providers/${p.body.id}`, { base_url, name: 'moving-too' });
+      expect(moved.status, base_url).toBe(409);
+      expect(moved.body.error, base_url).toMatchObject({ code: 'conflict', param: 'base_url', message: expect.stringMatching(/keys/) });
+    }
+    // Nothing of the refused changes was made.
+    expect((await api('GET', `${ORG}/providers/${p.body.id}`)).body).toMatchObject({ name: 'moving', base_url: 'https://moved.example/openai/v1' });
+    expect((await api('GET', `${ORG}/audit_logs?event_types=provider.updated`)).body.data.length).toBe(auditBefore);
+    // With its keys deleted, it may move.
+    await api('DELETE', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}`);
+    expect((await api('POST', `${ORG}/providers/${p.body.id}`, { base_url: 'https://elsewhere.example/v1' })).status).toBe(200);
+    await api('DELETE', `${ORG}/providers/${p.body.id}`);
+  });
+
   it('routes a request to a runtime provider at once, with its credential; a rotation and a disable take effect on the next request', async () => {
     const p = await api('POST', `${ORG}/providers`, { name: 'rt', base_url: `${up.url}/v1`, models: ['rt-model'], model_prefixes: ['rtp-'] });
     const a = await api('POST', `${ORG}/providers/${p.body.id}/credentials`, { value: SECRET_A });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PROVIDER_KINDS, type ProviderKind } from '../config/gateway-config.js';
 import { TollgateError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { baseUrlProblem } from '../core/provider-url.js';
+import { baseUrlProblem, isSameOrigin } from '../core/provider-url.js';
 import type { SecretCipher } from '../core/ports.js';
 import { writeAudit } from './audit.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
@@ -220,10 +220,19 @@ export class RuntimeProviders {
       deployments: deployments ? JSON.stringify(deployments) : null,
       updated_at: nowSeconds(this.deps),
     };
+    const moves = !isSameOrigin(patch.base_url, current.base_url);
     let updated: ProviderRow | undefined;
     await this.write(id, async (trx) => {
       updated = await nameClash(patch.name, trx.updateTable('runtime_providers').set(patch).where('id', '=', id).returningAll().executeTakeFirst());
       if (!updated) throw providerNotFound(id);
+      // Counted after the update, which holds the provider's row: a key being added waits for it (addCredential).
+      if (moves && (await trx.selectFrom('provider_credentials').select('id').where('provider_id', '=', id).limit(1).executeTakeFirst())) {
+        throw new TollgateError(
+          'conflict',
+          "Invalid value for 'base_url': the provider holds keys, which would be sent to the new server. Delete its keys first (or add another provider), then add them again.",
+          'base_url',
+        );
+      }
       await writeAudit(trx, this.deps, { orgId, type: 'provider.updated', actor, objectId: id, details: { changes_requested: body } });
     });
     // The row as written (read back afterwards, a delete right after would answer 404 for a change that was made).
