@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { baseUrlProblem, isSameOrigin } from './provider-url.js';
+import { baseUrlProblem } from './provider-url.js';
 
 describe('baseUrlProblem', () => {
   it('takes http(s) URLs with a host, a port and a path', () => {
@@ -18,11 +18,3 @@ describe('baseUrlProblem', () => {
   });
 });
 
-describe('isSameOrigin', () => {
-  it('is the scheme, host and port, whatever the path', () => {
-    expect(isSameOrigin('https://x.example/v1', 'https://X.example:443/openai/v1/')).toBe(true);
-    expect(isSameOrigin('https://x.example/v1', 'http://x.example/v1')).toBe(false);
-    expect(isSameOrigin('https://x.example/v1', 'https://x.example:8443/v1')).toBe(false);
-    expect(isSameOrigin('https://x.example/v1', 'https://y.example/v1')).toBe(false);
-  });
-});

@@ -17,14 +17,3 @@ export function baseUrlProblem(url: string): string | null {
   return null;
 }
 
-/**
- * Whether two base URLs reach the same server (scheme, host and port): a provider's stored keys may follow a change of
- * its path, never of its server, or whoever may change a provider could have its keys sent to a server of their own.
- */
-export function isSameOrigin(a: string, b: string): boolean {
-  try {
-    return new URL(a).origin === new URL(b).origin;
-  } catch {
-    return false;
-  }
-}

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PROVIDER_KINDS, type ProviderKind } from '../config/gateway-config.js';
 import { TollgateError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { baseUrlProblem, isSameOrigin } from '../core/provider-url.js';
+import { baseUrlProblem } from '../core/provider-url.js';
 import type { SecretCipher } from '../core/ports.js';
 import { writeAudit } from './audit.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
@@ -220,7 +220,9 @@ export class RuntimeProviders {
       deployments: deployments ? JSON.stringify(deployments) : null,
       updated_at: nowSeconds(this.deps),
     };
-    const moves = !isSameOrigin(patch.base_url, current.base_url);
+    // A provider's keys are sent only where they were added for: not to another server, nor another path on it (a
+    // shared host serves many tenants by path, as Cloudflare's AI Gateway does by account).
+    const moves = patch.base_url !== current.base_url;
     let updated: ProviderRow | undefined;
     await this.write(id, async (trx) => {
       updated = await nameClash(patch.name, trx.updateTable('runtime_providers').set(patch).where('id', '=', id).returningAll().executeTakeFirst());
@@ -229,7 +231,7 @@ export class RuntimeProviders {
       if (moves && (await trx.selectFrom('provider_credentials').select('id').where('provider_id', '=', id).limit(1).executeTakeFirst())) {
         throw new TollgateError(
           'conflict',
-          "Invalid value for 'base_url': the provider holds keys, which would be sent to the new server. Delete its keys first (or add another provider), then add them again.",
+          "Invalid value for 'base_url': the provider holds keys, which would be sent to the new URL. Delete its keys first (or add another provider), then add them again.",
           'base_url',
         );
       }
