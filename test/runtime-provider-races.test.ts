@@ -169,4 +169,18 @@ describeEachDatabase('runtime provider changes racing requests in flight', (back
     expect(text).not.toContain(QUOTED);
     await t.api('DELETE', `${ORG}/providers/${p.body.id}`);
   });
+
+  it('an update racing a move of the provider does not put its old base URL back', async () => {
+    for (let round = 0; round < 5; round++) {
+      const p = await t.api('POST', `${ORG}/providers`, { body: { name: `moving-${round}`, base_url: 'https://before.example/v1' } });
+      const [moved, other] = await Promise.all([
+        t.api('POST', `${ORG}/providers/${p.body.id}`, { body: { base_url: 'https://after.example/v1' } }),
+        t.api('POST', `${ORG}/providers/${p.body.id}`, { body: { models: [`m-${round}`] } }),
+      ]);
+      expect(moved.status).toBe(200);
+      expect([200, 409]).toContain(other.status);
+      expect((await t.api('GET', `${ORG}/providers/${p.body.id}`)).body.base_url).toBe('https://after.example/v1');
+      await t.api('DELETE', `${ORG}/providers/${p.body.id}`);
+    }
+  });
 });

@@ -225,8 +225,12 @@ export class RuntimeProviders {
     const moves = patch.base_url !== current.base_url;
     let updated: ProviderRow | undefined;
     await this.write(id, async (trx) => {
-      updated = await nameClash(patch.name, trx.updateTable('runtime_providers').set(patch).where('id', '=', id).returningAll().executeTakeFirst());
-      if (!updated) throw providerNotFound(id);
+      // Only over the base URL it was read with: the check below is about that one.
+      updated = await nameClash(patch.name, trx.updateTable('runtime_providers').set(patch).where('id', '=', id).where('base_url', '=', current.base_url).returningAll().executeTakeFirst());
+      if (!updated) {
+        if (!(await trx.selectFrom('runtime_providers').select('id').where('id', '=', id).executeTakeFirst())) throw providerNotFound(id);
+        throw new TollgateError('conflict', 'The provider was changed while this change was made; read it again and retry.', 'base_url');
+      }
       // Counted after the update, which holds the provider's row: a key being added waits for it (addCredential).
       if (moves && (await trx.selectFrom('provider_credentials').select('id').where('provider_id', '=', id).limit(1).executeTakeFirst())) {
         throw new TollgateError(
