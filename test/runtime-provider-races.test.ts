@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from './harness/backends.js';
 import { startTestServer, type TestServer } from './harness/server.js';
@@ -59,6 +60,7 @@ describeEachDatabase('runtime provider changes racing requests in flight', (back
   let t: TestServer;
   let up: Up;
   let projectKey: string;
+  const logs: string[] = [];
   const chat = (model: string) =>
     fetch(`${t.url}/v1/chat/completions`, {
       method: 'POST',
@@ -68,7 +70,10 @@ describeEachDatabase('runtime provider changes racing requests in flight', (back
 
   beforeAll(async () => {
     up = await startProvider();
-    t = await startTestServer(backend, { env: { TOLLGATE_SECRET: 'runtime-provider-races-secret-0123456789' } });
+    t = await startTestServer(backend, {
+      env: { TOLLGATE_SECRET: 'runtime-provider-races-secret-0123456789' },
+      logger: pino({ level: 'warn' }, { write: (line: string) => logs.push(line) }),
+    });
     projectKey = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'races' } })).body.value;
   });
   afterAll(async () => {
@@ -92,8 +97,8 @@ describeEachDatabase('runtime provider changes racing requests in flight', (back
     for (const release of up.held.get(OLD) ?? []) release(401);
     up.held.delete(OLD);
     await inFlight;
-    // Given time to be written, had it been: the rotated key stays active, and is used.
-    await new Promise((r) => setTimeout(r, 300));
+    // The refusal is judged (the gateway says so once it is), and the rotated key stays active, and is used.
+    await waitFor(() => logs.some((l) => l.includes(c.body.id) && l.includes('rotated key stays in use')));
     expect((await t.api('GET', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}`)).body).toMatchObject({ status: 'active', disabled_reason: null });
     up.keys.length = 0;
     for (let i = 0; i < 3; i++) expect((await chat('rot-model')).status).toBe(200);
