@@ -37,13 +37,28 @@ export function createGateway(
 ): GatewayContext & { limitStore: LimitStore; retention: UsageRetention; directory: ProviderDirectory } {
   const gatewayConfig = config.gateway;
   const upstreams = new Map<string, Upstream>();
-  const onCredentialFailed = (failure: ProviderCredentialFailure) => {
-    logger.error(failure, 'PROVIDER REFUSED ONE OF ITS CREDENTIALS: disabled until the next start; check that key');
+  const reportFailure = (failure: ProviderCredentialFailure) =>
     reportCredentialFailure(runtime.deps, app.webhooks, runtime.org.id, failure).catch((err) => logger.error({ err: String(err) }, 'provider credential report failed'));
-    // A runtime credential is disabled in storage too: the API shows it, and every instance stops using it.
-    if (failure.credential.startsWith('pcred_')) {
-      app.providers.markRefused(runtime.org.id, failure.credential).catch((err) => logger.error({ err: String(err) }, 'provider credential could not be marked disabled'));
+  /** `refusedSecret`: the key the provider refused (to tell it from the key a runtime credential holds now). */
+  const onCredentialFailed = (failure: ProviderCredentialFailure, refusedSecret: string | null) => {
+    if (!failure.credential.startsWith('pcred_') || refusedSecret === null) {
+      logger.error(failure, 'PROVIDER REFUSED ONE OF ITS CREDENTIALS: disabled until the next start; check that key');
+      reportFailure(failure);
+      return;
     }
+    // A runtime credential is disabled in storage too: the API shows it, and every instance stops using it. Unless
+    // it was rotated since this request took its key: the refusal was of the old key, and the new one stays.
+    app.providers
+      .markRefused(runtime.org.id, failure.credential, refusedSecret)
+      .then((marked) => {
+        if (marked === 'rotated') {
+          logger.warn(failure, 'provider refused the key a runtime credential held before it was rotated: the rotated key stays in use');
+          return;
+        }
+        logger.error(failure, 'PROVIDER REFUSED ONE OF ITS CREDENTIALS: disabled; check that key, then rotate or enable it');
+        return reportFailure(failure);
+      })
+      .catch((err) => logger.error({ err: String(err) }, 'provider credential could not be marked disabled'));
   };
   const setAsideReports = new SetAsideReports(runtime.deps.clock, (e, unreported) => reportCredentialSetAside(runtime.deps, app.webhooks, runtime.org.id, e, unreported));
   const onCredentialSetAside = (e: CredentialSetAside) => {
@@ -52,7 +67,8 @@ export function createGateway(
   };
   const onBreakerOpened = (provider: string) => logger.warn({ provider }, 'upstream provider failing: circuit breaker open, requests go to fallbacks or get 503 until a probe succeeds');
   const build = (p: ProviderConfig): Upstream => {
-    const http = new HttpUpstream(p, { clock: runtime.deps.clock, onCredentialFailed, onCredentialSetAside });
+    const secrets = new Map(p.credentials.map((c) => [c.id, c.apiKey]));
+    const http = new HttpUpstream(p, { clock: runtime.deps.clock, onCredentialFailed: (f) => onCredentialFailed(f, secrets.get(f.credential) ?? null), onCredentialSetAside });
     return p.circuitBreaker ? new BreakerUpstream(http, p.circuitBreaker, runtime.deps.clock, onBreakerOpened) : http;
   };
   for (const p of gatewayConfig.providers) upstreams.set(p.name, build(p));

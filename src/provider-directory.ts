@@ -17,8 +17,15 @@ type Route = RoutingTable['routes'][number];
 export class ProviderDirectory implements KeyChangeListener, RoutingTable {
   private allRoutes: readonly Route[];
   private secretList: readonly string[] = [];
-  /** Runtime providers in the upstream map, by name: the config their upstream was built from (JSON). */
-  private readonly built = new Map<string, string>();
+  /** The keys of the runtime providers in the upstream map. */
+  private currentSecrets: readonly string[] = [];
+  /**
+   * The keys of upstreams replaced or removed, until they are closed: a request under way there (sent with a key since
+   * rotated, disabled or deleted) may be answered with its key quoted, and that answer must not carry it either.
+   */
+  private readonly retiring = new Map<Upstream, readonly string[]>();
+  /** Runtime providers in the upstream map, by name: the config their upstream was built from (JSON), and its keys. */
+  private readonly built = new Map<string, { signature: string; keys: readonly string[] }>();
   /** Credentials already reported as unreadable (reported once, not at each reload). */
   private readonly reported = new Set<string>();
   private running: Promise<void> | null = null;
@@ -48,7 +55,7 @@ export class ProviderDirectory implements KeyChangeListener, RoutingTable {
     return this.base.defaultProvider;
   }
 
-  /** The runtime providers' keys, to keep them out of answers and logs. */
+  /** The runtime providers' keys (and those of upstreams not yet closed), to keep them out of answers and logs. */
   secrets(): readonly string[] {
     return this.secretList;
   }
@@ -111,12 +118,13 @@ export class ProviderDirectory implements KeyChangeListener, RoutingTable {
       // all: a server that takes no key (Ollama, vLLM).
       const unusable = r.credentials.length === 0 && r.stored > 0;
       const signature = JSON.stringify({ cfg, unusable });
-      if (this.built.get(r.name) !== signature) {
+      const previous = this.built.get(r.name);
+      if (previous?.signature !== signature) {
         const old = this.upstreams.get(r.name);
         const upstream = this.opts.build(cfg);
         this.upstreams.set(r.name, unusable ? withoutUsableKey(upstream) : upstream);
-        this.built.set(r.name, signature);
-        void old?.close().catch(() => {});
+        this.built.set(r.name, { signature, keys: cfg.credentials.map((c) => c.apiKey) });
+        this.retire(old, previous?.keys ?? []);
       }
       for (const m of r.models) routes.push({ pattern: m, provider: r.name });
       for (const p of r.modelPrefixes) routes.push({ pattern: `${p}*`, provider: r.name });
@@ -125,13 +133,39 @@ export class ProviderDirectory implements KeyChangeListener, RoutingTable {
     for (const name of [...this.built.keys()]) {
       if (seen.has(name)) continue;
       const old = this.upstreams.get(name);
+      const keys = this.built.get(name)?.keys ?? [];
       this.upstreams.delete(name);
       this.built.delete(name);
-      void old?.close().catch(() => {});
+      this.retire(old, keys);
     }
     // The file's routes first: a model the file routes stays where the file sends it.
     this.allRoutes = routes.length > 0 ? [...this.base.routes, ...routes] : this.base.routes;
-    this.secretList = secrets;
+    this.currentSecrets = secrets;
+    this.listSecrets();
+  }
+
+  private listSecrets(): void {
+    this.secretList = this.retiring.size === 0 ? this.currentSecrets : [...this.currentSecrets, ...[...this.retiring.values()].flat()];
+  }
+
+  /**
+   * Closes a replaced upstream once the requests that took it are done (its own close waits for those sending), keeping
+   * its keys out of answers until a little after that: an answer is written after its body was read.
+   */
+  private retire(old: Upstream | undefined, keys: readonly string[]): void {
+    if (!old) return;
+    if (keys.length > 0) {
+      this.retiring.set(old, keys);
+      this.listSecrets();
+    }
+    const forget = () => {
+      const timer = setTimeout(() => {
+        if (this.retiring.delete(old)) this.listSecrets();
+      }, RETIRED_KEYS_KEPT_MS);
+      timer.unref?.();
+    };
+    const timer = setTimeout(() => void old.close().catch(() => {}).finally(forget), RETIRE_AFTER_MS);
+    timer.unref?.();
   }
 
   /** Whether an upstream of this name is in the map and not one of ours (the config file's, or the echo model). */
@@ -139,6 +173,15 @@ export class ProviderDirectory implements KeyChangeListener, RoutingTable {
     return this.upstreams.has(name) && !this.built.has(name);
   }
 }
+
+/**
+ * How long a replaced upstream stays open before it is closed: a request takes its upstream before it is admitted
+ * (which may wait on Redis or the database), and one that took the old upstream just before the change sends there.
+ */
+const RETIRE_AFTER_MS = 10_000;
+
+/** How long the keys of a closed upstream are still kept out of answers (those of its last requests). */
+const RETIRED_KEYS_KEPT_MS = 60_000;
 
 /**
  * A runtime provider whose stored keys are all disabled or cannot be decrypted: each request is answered 503

@@ -45,6 +45,9 @@ async function startProvider(): Promise<Up> {
     if (path.startsWith('/v1/fine_tuning')) {
       return json(401, { error: { message: 'You have insufficient permissions for this operation. Missing scopes: api.fine_tuning.jobs.read. Check that you have the correct role in your organization (Reader, Writer, Owner) and project (Member, Owner), and if you\'re using a restricted API key, that it has the necessary scopes.', type: 'invalid_request_error', param: null, code: null } });
     }
+    // A path the client chose that the server refuses every API key with a 401 naming no permission (an endpoint
+    // that takes another kind of key, a proxy in front of the server refusing the path).
+    if (path.startsWith('/v1/keys')) return json(401, { error: { message: 'Unauthorized.', type: 'invalid_request_error', param: null, code: null } });
     if (path.startsWith('/v1/containers')) {
       return json(403, { error: { message: 'Project proj_abc does not have access to this resource.', type: 'invalid_request_error', param: null, code: 'permission_denied' } });
     }
@@ -109,6 +112,20 @@ describe("a request the provider refuses whatever the key does not disable the p
     for (let i = 0; i < 20; i++) expect((await chat(full)).status).toBe(200);
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     for (const variable of ['PROV_A', 'PROV_B']) expect(metrics, variable).toMatch(new RegExp(`tollgate_provider_credential_usable\\{provider="pooled",credential="${variable}"\\} 1`));
+  });
+
+  it('a 401 every key gets for the request a client chose disables no key: the request is refused, not the keys', async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await t.api('GET', '/v1/keys', { key: readOnly });
+      expect(r.status).toBe(502);
+      expect(r.body.error.code).toBe('upstream_auth_failed');
+    }
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    for (const variable of ['PROV_A', 'PROV_B']) expect(metrics, variable).toMatch(new RegExp(`tollgate_provider_credential_usable\\{provider="pooled",credential="${variable}"\\} 1`));
+    const failed = (await t.api('GET', `${ORG}/audit_logs?event_types=provider_credential.failed`)).body.data as Array<Record<string, { credential: string }>>;
+    // (The revoked key may be disabled already: the chats above let another key through after its 401.)
+    for (const variable of ['PROV_A', 'PROV_B']) expect(failed.map((e) => e['provider_credential.failed'].credential)).not.toContain(variable);
+    for (let i = 0; i < 10; i++) expect((await chat(full)).status).toBe(200);
   });
 
   it('a key refused with a 403 where another key of the provider is let through is set aside for that model, and routed around', async () => {

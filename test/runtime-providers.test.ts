@@ -159,6 +159,53 @@ describeEachDatabase('runtime providers', (backend) => {
     await api('DELETE', `${ORG}/providers/${other.body.id}`);
   });
 
+  it('refuses a base_url whose user, password, query or fragment would be dropped when it is used, keeping what is already stored', async () => {
+    const p = await api('POST', `${ORG}/providers`, { name: 'urls', base_url: 'https://urls.example/v1' });
+    for (const base_url of [
+      'https://user:sk-in-the-url-0123456789@urls.example/v1',
+      'https://token@urls.example/v1',
+      'https://urls.example/v1?key=sk-in-the-query-0123456789',
+      'https://urls.example/v1#frag',
+      'ftp://urls.example/v1',
+      'file:///etc/passwd',
+    ]) {
+      const created = await api('POST', `${ORG}/providers`, { name: 'urls-new', base_url });
+      expect(created.status, base_url).toBe(400);
+      expect(created.body.error, base_url).toMatchObject({ code: 'invalid_value', param: 'base_url' });
+      expect(created.text, base_url).not.toContain('sk-in-the');
+      const updated = await api('POST', `${ORG}/providers/${p.body.id}`, { base_url });
+      expect(updated.status, base_url).toBe(400);
+      expect(updated.body.error, base_url).toMatchObject({ code: 'invalid_value', param: 'base_url' });
+    }
+    expect((await api('GET', `${ORG}/providers/${p.body.id}`)).body.base_url).toBe('https://urls.example/v1');
+    // What a base URL may be: http(s), a host with a port, a path.
+    expect((await api('POST', `${ORG}/providers/${p.body.id}`, { base_url: 'http://127.0.0.1:11434/v1/' })).body.base_url).toBe('http://127.0.0.1:11434/v1');
+    await api('DELETE', `${ORG}/providers/${p.body.id}`);
+  });
+
+  it('will not move a provider that holds keys to another URL: its keys would be sent there', async () => {
+    const p = await api('POST', `${ORG}/providers`, { name: 'moving', base_url: 'https://moving.example/v1' });
+    // Without keys, a provider goes anywhere.
+    expect((await api('POST', `${ORG}/providers/${p.body.id}`, { base_url: 'https://moved.example/openai/v1' })).status).toBe(200);
+    const c = await api('POST', `${ORG}/providers/${p.body.id}/credentials`, { value: SECRET_A });
+    // The same URL (a trailing slash is not another) and other settings may still change.
+    expect((await api('POST', `${ORG}/providers/${p.body.id}`, { base_url: 'https://moved.example/openai/v1/', models: ['m'] })).body).toMatchObject({ base_url: 'https://moved.example/openai/v1', models: ['m'] });
+    const auditBefore = (await api('GET', `${ORG}/audit_logs?event_types=provider.updated`)).body.data.length;
+    // Another server, or another path on it (a shared host serves its tenants by path).
+    for (const base_url of ['https://attacker.example/v1', 'http://moved.example/openai/v1', 'https://moved.example:8443/openai/v1', 'https://moved.example/attacker/v1']) {
+      const moved = await api('POST', `${ORG}/providers/${p.body.id}`, { base_url, name: 'moving-too' });
+      expect(moved.status, base_url).toBe(409);
+      expect(moved.body.error, base_url).toMatchObject({ code: 'conflict', param: 'base_url', message: expect.stringMatching(/keys/) });
+    }
+    // Nothing of the refused changes was made.
+    expect((await api('GET', `${ORG}/providers/${p.body.id}`)).body).toMatchObject({ name: 'moving', base_url: 'https://moved.example/openai/v1' });
+    expect((await api('GET', `${ORG}/audit_logs?event_types=provider.updated`)).body.data.length).toBe(auditBefore);
+    // With its keys deleted, it may move.
+    await api('DELETE', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}`);
+    expect((await api('POST', `${ORG}/providers/${p.body.id}`, { base_url: 'https://elsewhere.example/v1' })).status).toBe(200);
+    await api('DELETE', `${ORG}/providers/${p.body.id}`);
+  });
+
   it('routes a request to a runtime provider at once, with its credential; a rotation and a disable take effect on the next request', async () => {
     const p = await api('POST', `${ORG}/providers`, { name: 'rt', base_url: `${up.url}/v1`, models: ['rt-model'], model_prefixes: ['rtp-'] });
     const a = await api('POST', `${ORG}/providers/${p.body.id}/credentials`, { value: SECRET_A });
@@ -223,6 +270,15 @@ describeEachDatabase('runtime providers', (backend) => {
     expect((await api('GET', `${ORG}/providers/${p.body.id}/credentials/${bad.body.id}`)).body).toMatchObject({ status: 'disabled', disabled_reason: 'upstream_refused' });
     const audit = await api('GET', `${ORG}/audit_logs?event_types=provider_credential.failed`);
     expect(audit.body.data[0]['provider_credential.failed']).toMatchObject({ provider: 'refusing', credential: bad.body.id, status: 401 });
+    // Rotated to a key the provider takes: the refusal was of the old key, so the credential is active again and used
+    // from the next request on (a key disabled by hand stays disabled when rotated).
+    const rotated = await api('POST', `${ORG}/providers/${p.body.id}/credentials/${bad.body.id}/rotate`, { value: SECRET_B });
+    expect(rotated.body).toMatchObject({ status: 'active', disabled_reason: null });
+    up.keys.length = 0;
+    for (let i = 0; i < 3; i++) expect((await chat('ref-model')).status).toBe(200);
+    expect(up.keys).toContain(SECRET_B);
+    await api('POST', `${ORG}/providers/${p.body.id}/credentials/${bad.body.id}/disable`);
+    expect((await api('POST', `${ORG}/providers/${p.body.id}/credentials/${bad.body.id}/rotate`, { value: SECRET_C })).body).toMatchObject({ status: 'disabled', disabled_reason: 'manual' });
     await api('DELETE', `${ORG}/providers/${p.body.id}`);
   });
 

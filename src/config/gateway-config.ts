@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_PRICES, type ModelPrice } from '../core/pricing.js';
+import { baseUrlProblem } from '../core/provider-url.js';
 import type { Config } from './config.js';
 
 // tollgate.config.json / .yaml: providers, model routing and aliases, prices. Provider secrets are never in the
@@ -28,7 +29,10 @@ const Provider = z.strictObject({
    * `anthropic`: Anthropic's Messages API, `x-api-key` and `anthropic-version`.
    */
   kind: z.enum(PROVIDER_KINDS).optional(),
-  base_url: z.string().url(),
+  base_url: z.string().superRefine((url, ctx) => {
+    const problem = baseUrlProblem(url);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
   api_key_env: z.string().optional(),
   /** Several keys of this provider, picked by weight; a failed attempt moves on to another (docs/providers.md). */
   credentials: z.array(z.strictObject({ api_key_env: z.string().min(1), weight: z.number().positive().finite().optional() })).min(1).max(64).optional(),

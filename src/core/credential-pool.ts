@@ -13,7 +13,8 @@
  * permissions or scopes. (A 403's words are not searched for "key revoked" and the like: providers quote the client's
  * path in them.) The ambiguous ones are judged by the provider's other keys (providers/http-upstream.ts): a key refused
  * where another is let through is set aside for that kind of request only (`refusalScope`), since operators pool keys
- * of unequal reach (one for every model, one for a few).
+ * of unequal reach (one for every model, one for a few). Even a refusal of the key disables it only once another key is
+ * let through for the same request: a provider may answer a request the client chose 401 whatever the key.
  */
 export function refusesCredential(status: number, body: string): boolean {
   return status === 401 && !/permission|scope/i.test(body.slice(0, 4096));

@@ -20,7 +20,8 @@ const server = createServer(async (req, res) => {
     res.end(JSON.stringify(message ? { key, status, error: { message } } : { key, status }));
   };
   if (key === 'sk-busy') return answer(429, { 'retry-after': '30' });
-  if (key === 'sk-bad') return answer(401);
+  if (key === 'sk-slow-busy') return setTimeout(() => answer(429, { 'retry-after': '30' }), 150);
+  if (key === 'sk-bad' || key === 'sk-bad-too') return answer(401);
   if (key === 'sk-down') return answer(503);
   if (key === 'sk-error') return answer(500);
   // A restricted key without the Files scopes (OpenAI's answer to one).
@@ -91,6 +92,20 @@ describe('a pool of provider credentials', () => {
     await p.u.close();
   });
 
+  it('closed while a request is under way (its provider changed), still lets that request move on to the next key', async () => {
+    const p = pooled([
+      ['KEY_SLOW_BUSY', 'sk-slow-busy'],
+      ['KEY_OK', 'sk-ok'],
+    ]);
+    seen.length = 0;
+    const sent = p.send();
+    await new Promise((r) => setTimeout(r, 50));
+    const closed = p.u.close();
+    expect(await sent).toEqual({ status: 200, body: { key: 'sk-ok', status: 200 } });
+    expect(seen.map((s) => s.key)).toEqual(['sk-slow-busy', 'sk-ok']);
+    await closed;
+  });
+
   it('disables a refused key, reports it once, and never sends it again', async () => {
     const p = pooled([
       ['KEY_BAD', 'sk-bad'],
@@ -103,6 +118,19 @@ describe('a pool of provider credentials', () => {
     expect((await p.send()).status).toBe(200);
     expect(seen.map((s) => s.key)).toEqual(['sk-bad', 'sk-ok', 'sk-ok', 'sk-ok']);
     expect(p.failures).toEqual([{ provider: 'pool', credential: 'KEY_BAD', status: 401 }]);
+    await p.u.close();
+  });
+
+  it('disables no key when every key tried is refused: the request may be what the provider refuses to any key', async () => {
+    const p = pooled([
+      ['KEY_BAD', 'sk-bad'],
+      ['KEY_BAD_TOO', 'sk-bad-too'],
+    ]);
+    seen.length = 0;
+    expect((await p.send()).status).toBe(401);
+    expect((await p.send()).status).toBe(401);
+    expect(seen.map((s) => s.key)).toEqual(['sk-bad', 'sk-bad-too', 'sk-bad', 'sk-bad-too']);
+    expect(p.failures).toEqual([]);
     await p.u.close();
   });
 

@@ -71,6 +71,10 @@ export class HttpUpstream implements Upstream {
   private readonly counters = new Map<string, Counters>();
   /** Each credential's headers (configured headers and its key), by credential id. */
   private readonly credentialHeaders = new Map<string, Record<string, string>>();
+  /** Sends that may still dispatch another attempt (a pool of keys, retries): the pool is closed only after them. */
+  private sending = 0;
+  /** Set once close() was asked: the pool's closing, started when no send is under way. */
+  private closing: { done: Promise<void>; start: () => void } | null = null;
 
   constructor(
     private readonly cfg: ProviderConfig,
@@ -132,7 +136,7 @@ export class HttpUpstream implements Upstream {
     if (this.credentialPool) {
       // What a refusal of this request would be about: the model on the endpoint, by the endpoint's template.
       const scope = refusalScope(req.method, matchApiRoute(req.path)?.template ?? req.path.slice(0, 256), req.model);
-      return this.sendPooled(this.credentialPool, { method: req.method as 'GET', path: this.basePath + path + search, headers, body: req.body ?? undefined }, project, req.signal, scope);
+      return this.tracked(this.sendPooled(this.credentialPool, { method: req.method as 'GET', path: this.basePath + path + search, headers, body: req.body ?? undefined }, project, req.signal, scope));
     }
     for (const name in this.authHeaders) headers[name] = this.authHeaders[name];
     if (project) headers['openai-project'] = project;
@@ -140,7 +144,21 @@ export class HttpUpstream implements Upstream {
     const attempts = req.method === 'GET' || req.method === 'HEAD' ? 1 + this.cfg.retries : 1;
     // One attempt (every non-idempotent call, and the default): the exchange's own promise, no retry loop around it.
     if (attempts === 1) return this.attempt(options, req.signal).catch((err: unknown) => Promise.reject(toFailure(err, this.name)));
-    return this.withRetries(options, req.signal, attempts);
+    return this.tracked(this.withRetries(options, req.signal, attempts));
+  }
+
+  /**
+   * Counts a send that may dispatch more than one attempt until it settles. A provider changed at run time gets a new
+   * upstream and the old one is closed; undici refuses new dispatches on a closing pool, so a request under way there
+   * would fail at its next key (a 429 on the first: a 502 instead of the answer of the second).
+   */
+  private tracked<T>(sent: Promise<T>): Promise<T> {
+    this.sending++;
+    const done = () => {
+      if (--this.sending === 0) this.closing?.start();
+    };
+    sent.then(done, done);
+    return sent;
   }
 
   private attempt(options: Dispatcher.DispatchOptions, signal: UpstreamRequest['signal']): Promise<UpstreamResponse> {
@@ -165,8 +183,8 @@ export class HttpUpstream implements Upstream {
   /**
    * One request over a pool of credentials: each attempt with a credential picked by weight among the usable ones; a
    * 429 cools its credential down for as long as the provider says, a 401 about the credential disables it (and is
-   * reported), a 403 or a 401 about permissions sets it aside for this kind of request (`scope`) when another
-   * credential is let through (see below), and a 429, a 401/403, a 502/503/504 or a failure to connect moves on to
+   * reported) when another credential is then let through, a 403 or a 401 about permissions sets it aside for this
+   * kind of request (`scope`) when another credential is let through (see below), and a 429, a 401/403, a 502/503/504 or a failure to connect moves on to
    * another credential while attempts remain: each says the request did not run. A 500, a reset or a timeout may have run it, and is answered as it is. Nothing
    * has reached the client yet: the gateway sees only the answer returned here. The request's signal (the client
    * gone, its deadline) stops the attempts.
@@ -183,6 +201,9 @@ export class HttpUpstream implements Upstream {
     // Credentials that got a 403 (or a 401 about permissions) on this request: refused this kind of request only if
     // another credential of the provider is then let through (refusesCredential).
     let suspects: Array<{ id: string; status: number }> | null = null;
+    // Credentials that got a 401 refusing the key: disabled only if another credential is then let through, since the
+    // client chose the request (its path, query and body) and a provider may answer such a 401 to every key for it.
+    let refused: Array<{ id: string; status: number }> | null = null;
     for (let attempt = 0; attempt < this.cfg.maxAttempts; attempt++) {
       const credential = pool.pick(tried, scope);
       if (!credential) break;
@@ -208,8 +229,9 @@ export class HttpUpstream implements Upstream {
       counter.attempts[status === 429 ? 'rate_limited' : status === 401 || status === 403 ? 'refused' : status >= 500 ? 'server_error' : 'ok']++;
       if (status === 401 || status === 403) {
         // Read to tell a refusal of the key from a refusal of the request (refusesCredential). A clear refusal of the
-        // key disables it at once; an ambiguous one (a 403, a 401 about permissions) makes the key a suspect, and the
-        // request moves on: if another key of the provider is let through, the suspects may not make this kind of
+        // key disables it once another key is let through for the same request (when every key is refused, the
+        // request may be what the provider refuses: nothing is disabled, and the 502 is logged); an ambiguous one (a
+        // 403, a 401 about permissions) makes the key a suspect, and the request moves on: if another key of the provider is let through, the suspects may not make this kind of
         // request (a key restricted to fewer models or scopes than its siblings) and are set aside for it alone, for
         // the provider's refusal cool-down; if every key is refused alike, the request was, and its answer is returned
         // with no key set aside (a client asking for what the provider refuses to every key cannot take keys away).
@@ -219,16 +241,21 @@ export class HttpUpstream implements Upstream {
         } catch (err) {
           throw toFailure(err, this.name);
         }
-        if (refusesCredential(status, text.toString('utf8'))) this.disableCredential(pool, credential.id, status);
-        else {
+        if (refusesCredential(status, text.toString('utf8'))) {
+          refused ??= [];
+          refused.push({ id: credential.id, status });
+        } else {
           suspects ??= [];
           suspects.push({ id: credential.id, status });
         }
         if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried, scope) || signal.aborted) return { ...res, body: bufferedBody([text]) };
         continue;
       }
-      if (suspects !== null && status !== 429 && status < 500) {
-        for (const s of suspects) this.setAside(pool, s.id, s.status, scope);
+      if (status !== 429 && status < 500) {
+        // Let through: the refusals before were of those keys, not of the request.
+        if (refused !== null) for (const r of refused) this.disableCredential(pool, r.id, r.status);
+        if (suspects !== null) for (const s of suspects) this.setAside(pool, s.id, s.status, scope);
+        refused = null;
         suspects = null;
       }
       if (status < 400) pool.servedFor(credential.id, scope);
@@ -272,8 +299,17 @@ export class HttpUpstream implements Upstream {
     }));
   }
 
+  /** Closes the pool once the sends under way are done (undici then waits for the answers being read). */
   close(): Promise<void> {
-    return this.pool.close();
+    if (!this.closing) {
+      let start!: () => void;
+      const started = new Promise<void>((resolve) => {
+        start = resolve;
+      });
+      this.closing = { done: started.then(() => this.pool.close()), start };
+      if (this.sending === 0) start();
+    }
+    return this.closing.done;
   }
 }
 

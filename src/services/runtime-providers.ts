@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PROVIDER_KINDS, type ProviderKind } from '../config/gateway-config.js';
 import { TollgateError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import { baseUrlProblem } from '../core/provider-url.js';
 import type { SecretCipher } from '../core/ports.js';
 import { writeAudit } from './audit.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
@@ -24,9 +25,10 @@ void _sameKinds;
 
 const ProviderName = text({ max: 64, min: 1 }).regex(/^[a-z0-9_-]+$/i, 'must be letters, digits, - and _');
 const ModelId = text({ max: 256, min: 1 }).refine((m) => !m.includes('*'), 'is a model id; use model_prefixes for prefixes');
-const BaseUrl = text({ max: 2048 })
-  .url()
-  .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL');
+const BaseUrl = text({ max: 2048 }).superRefine((url, ctx) => {
+  const problem = baseUrlProblem(url);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 const ApiVersion = text({ max: 64 }).regex(/^[\x21-\x7e]{1,64}$/, 'must be a version (printable, no spaces)');
 const Deployments = z.record(text({ max: 256, min: 1 }), text({ max: 64 }).regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a deployment name'));
 
@@ -218,19 +220,40 @@ export class RuntimeProviders {
       deployments: deployments ? JSON.stringify(deployments) : null,
       updated_at: nowSeconds(this.deps),
     };
+    // A provider's keys are sent only where they were added for: not to another server, nor another path on it (a
+    // shared host serves many tenants by path, as Cloudflare's AI Gateway does by account).
+    const moves = patch.base_url !== current.base_url;
+    let updated: ProviderRow | undefined;
     await this.write(id, async (trx) => {
-      await nameClash(patch.name, trx.updateTable('runtime_providers').set(patch).where('id', '=', id).execute());
+      // Only over the base URL it was read with: the check below is about that one.
+      updated = await nameClash(patch.name, trx.updateTable('runtime_providers').set(patch).where('id', '=', id).where('base_url', '=', current.base_url).returningAll().executeTakeFirst());
+      if (!updated) {
+        if (!(await trx.selectFrom('runtime_providers').select('id').where('id', '=', id).executeTakeFirst())) throw providerNotFound(id);
+        throw new TollgateError('conflict', 'The provider was changed while this change was made; read it again and retry.', 'base_url');
+      }
+      // Counted after the update, which holds the provider's row: a key being added waits for it (addCredential).
+      if (moves && (await trx.selectFrom('provider_credentials').select('id').where('provider_id', '=', id).limit(1).executeTakeFirst())) {
+        throw new TollgateError(
+          'conflict',
+          "Invalid value for 'base_url': the provider holds keys, which would be sent to the new URL. Delete its keys first (or add another provider), then add them again.",
+          'base_url',
+        );
+      }
       await writeAudit(trx, this.deps, { orgId, type: 'provider.updated', actor, objectId: id, details: { changes_requested: body } });
     });
-    return this.get(orgId, id);
+    // The row as written (read back afterwards, a delete right after would answer 404 for a change that was made).
+    return toProvider(updated as ProviderRow);
   }
 
   /** Deletes a provider and its credentials. */
   async delete(orgId: string, id: string, actor: Actor) {
     const row = await this.providerRow(orgId, id);
     await this.write(id, async (trx) => {
+      // The provider's row first: a credential being added holds it (addCredential), and is then committed and seen
+      // by the credentials' delete below, never left stored under no provider.
+      const done = await trx.deleteFrom('runtime_providers').where('id', '=', id).executeTakeFirst();
+      if (Number(done.numDeletedRows) === 0) throw providerNotFound(id);
       await trx.deleteFrom('provider_credentials').where('provider_id', '=', id).execute();
-      await trx.deleteFrom('runtime_providers').where('id', '=', id).execute();
       await writeAudit(trx, this.deps, { orgId, type: 'provider.deleted', actor, objectId: id, details: { data: { name: row.name } } });
     });
     return { object: 'organization.provider.deleted' as const, id, deleted: true as const };
@@ -269,60 +292,110 @@ export class RuntimeProviders {
       rotated_at: null,
     };
     await this.write(providerId, async (trx) => {
+      await this.holdProvider(trx, orgId, providerId);
       await trx.insertInto('provider_credentials').values(row).execute();
       await writeAudit(trx, this.deps, { orgId, type: 'provider_credential.created', actor, objectId: id, details: { data: { provider_id: providerId, redacted_value: row.redacted_value, weight: row.weight } } });
     });
     return toCredential(row);
   }
 
-  /** Replaces a credential's secret at once: the gateway's next request uses the new one. */
+  /**
+   * Replaces a credential's secret at once: the gateway's next request uses the new one (and a credential the provider
+   * refused is active again: the refusal was of the old key).
+   */
   async rotateCredential(orgId: string, providerId: string, id: string, body: RotateCredentialBody, actor: Actor): Promise<ProviderCredentialObject> {
     const before = await this.credentialRow(orgId, providerId, id);
     const now = nowSeconds(this.deps);
     const redacted = redactSecret(body.value);
+    let rotated: CredentialRow | undefined;
     await this.write(providerId, async (trx) => {
-      await trx.updateTable('provider_credentials').set({ secret_ciphertext: this.cipher.seal(body.value, id), redacted_value: redacted, updated_at: now, rotated_at: now }).where('id', '=', id).execute();
+      rotated = await trx
+        .updateTable('provider_credentials')
+        .set((eb) => {
+          // The provider refused the old key, not this one: a credential it refused is active again (one disabled by
+          // hand stays so).
+          const refused = eb('status', '=', 'disabled').and('disabled_reason', '=', 'upstream_refused');
+          return {
+            secret_ciphertext: this.cipher.seal(body.value, id),
+            redacted_value: redacted,
+            updated_at: now,
+            rotated_at: now,
+            status: eb.case().when(refused).then('active').else(eb.ref('status')).end(),
+            disabled_reason: eb.case().when(refused).then(null).else(eb.ref('disabled_reason')).end(),
+          };
+        })
+        .where('id', '=', id)
+        .where('provider_id', '=', providerId)
+        .returningAll()
+        .executeTakeFirst();
+      if (!rotated) throw credentialNotFound(id);
       await writeAudit(trx, this.deps, { orgId, type: 'provider_credential.rotated', actor, objectId: id, details: { data: { provider_id: providerId, previous_redacted_value: before.redacted_value, redacted_value: redacted } } });
     });
-    return this.getCredential(orgId, providerId, id);
+    return toCredential(rotated as CredentialRow);
   }
 
   /** Disables or enables a credential (enabling also clears a refusal the gateway saw). */
   async setCredentialStatus(orgId: string, providerId: string, id: string, status: 'active' | 'disabled', actor: Actor): Promise<ProviderCredentialObject> {
     await this.credentialRow(orgId, providerId, id);
+    let changed: CredentialRow | undefined;
     await this.write(providerId, async (trx) => {
-      await trx
+      changed = await trx
         .updateTable('provider_credentials')
         .set({ status, disabled_reason: status === 'disabled' ? 'manual' : null, updated_at: nowSeconds(this.deps) })
         .where('id', '=', id)
-        .execute();
+        .where('provider_id', '=', providerId)
+        .returningAll()
+        .executeTakeFirst();
+      if (!changed) throw credentialNotFound(id);
       await writeAudit(trx, this.deps, { orgId, type: status === 'disabled' ? 'provider_credential.disabled' : 'provider_credential.enabled', actor, objectId: id, details: { data: { provider_id: providerId } } });
     });
-    return this.getCredential(orgId, providerId, id);
+    return toCredential(changed as CredentialRow);
   }
 
   async deleteCredential(orgId: string, providerId: string, id: string, actor: Actor) {
     const row = await this.credentialRow(orgId, providerId, id);
     await this.write(providerId, async (trx) => {
-      await trx.deleteFrom('provider_credentials').where('id', '=', id).execute();
+      const done = await trx.deleteFrom('provider_credentials').where('id', '=', id).where('provider_id', '=', providerId).executeTakeFirst();
+      if (Number(done.numDeletedRows) === 0) throw credentialNotFound(id);
       await writeAudit(trx, this.deps, { orgId, type: 'provider_credential.deleted', actor, objectId: id, details: { data: { provider_id: providerId, redacted_value: row.redacted_value } } });
     });
     return { object: 'organization.provider.credential.deleted' as const, id, deleted: true as const };
   }
 
   /**
-   * A credential the provider refused (the gateway saw 401/403 and stopped using it): disabled here too, so the API
-   * shows it and every instance stops using it. The failure's audit entry is reportCredentialFailure's. False when
-   * it is not an active runtime credential.
+   * A credential the provider refused (the gateway saw a 401 for `refusedSecret`, the key it sent): disabled here too,
+   * so the API shows it and every instance stops using it. The failure's audit entry is reportCredentialFailure's.
+   * `rotated` when the stored key is no longer the one refused: the operator replaced it while that request was under
+   * way (or before another instance reloaded), and the new key, which the provider has not refused, stays in use.
+   * `not_active` when it is not an active runtime credential (already disabled, deleted).
    */
-  async markRefused(orgId: string, id: string): Promise<boolean> {
+  async markRefused(orgId: string, id: string, refusedSecret: string): Promise<'disabled' | 'rotated' | 'not_active'> {
     const db = this.deps.database.db;
-    const row = await db.selectFrom('provider_credentials').select(['provider_id', 'status']).where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
-    if (row?.status !== 'active') return false;
+    const row = await db.selectFrom('provider_credentials').select(['provider_id', 'status', 'secret_ciphertext']).where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
+    if (row?.status !== 'active') return 'not_active';
+    if (!this.holds(row.secret_ciphertext, id, refusedSecret)) return 'rotated';
+    let marked = false;
     await this.write(row.provider_id, async (trx) => {
-      await trx.updateTable('provider_credentials').set({ status: 'disabled', disabled_reason: 'upstream_refused', updated_at: nowSeconds(this.deps) }).where('id', '=', id).execute();
+      // Only the key that was refused: a rotation or a status change since the read above wins.
+      const done = await trx
+        .updateTable('provider_credentials')
+        .set({ status: 'disabled', disabled_reason: 'upstream_refused', updated_at: nowSeconds(this.deps) })
+        .where('id', '=', id)
+        .where('status', '=', 'active')
+        .where('secret_ciphertext', '=', row.secret_ciphertext)
+        .executeTakeFirst();
+      marked = Number(done.numUpdatedRows) > 0;
     });
-    return true;
+    return marked ? 'disabled' : 'rotated';
+  }
+
+  /** Whether a sealed key opens to `secret` (false when it does not open at all). */
+  private holds(sealed: string, id: string, secret: string): boolean {
+    try {
+      return this.cipher.open(sealed, id) === secret;
+    } catch {
+      return false;
+    }
   }
 
   /** Every runtime provider of the organization with its active credentials opened (for the gateway's directory). */
@@ -389,17 +462,33 @@ export class RuntimeProviders {
 
   private async providerRow(orgId: string, id: string): Promise<ProviderRow> {
     const row = await this.deps.database.db.selectFrom('runtime_providers').selectAll().where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
-    if (!row) throw new TollgateError('not_found', `No provider found with id '${id}'.`, 'provider_id');
+    if (!row) throw providerNotFound(id);
     return row;
+  }
+
+  /**
+   * Holds a provider's row for the rest of the transaction (a no-op update takes its lock in PostgreSQL; SQLite's
+   * writes are serial), or refuses with 404 when a delete took it first.
+   */
+  private async holdProvider(trx: Executor, orgId: string, id: string): Promise<void> {
+    const done = await trx.updateTable('runtime_providers').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
+    if (Number(done.numUpdatedRows) === 0) throw providerNotFound(id);
   }
 
   private async credentialRow(orgId: string, providerId: string, id: string): Promise<CredentialRow> {
     await this.providerRow(orgId, providerId);
     const row = await this.deps.database.db.selectFrom('provider_credentials').selectAll().where('id', '=', id).where('provider_id', '=', providerId).executeTakeFirst();
-    if (!row) throw new TollgateError('not_found', `No credential found with id '${id}'.`, 'credential_id');
+    if (!row) throw credentialNotFound(id);
     return row;
   }
 }
+
+/**
+ * A write that found its row gone (a delete committed between the read and the write) throws one of these inside its
+ * transaction, so that its audit entry is rolled back with it: an answer of 404 leaves nothing written.
+ */
+const providerNotFound = (id: string) => new TollgateError('not_found', `No provider found with id '${id}'.`, 'provider_id');
+const credentialNotFound = (id: string) => new TollgateError('not_found', `No credential found with id '${id}'.`, 'credential_id');
 
 /** A write's unique-name violation (two writes racing past the check with one name, in any case) as the check's 409. */
 async function nameClash<T>(name: string, write: Promise<T>): Promise<T> {
