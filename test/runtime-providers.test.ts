@@ -227,14 +227,15 @@ describeEachDatabase('runtime providers', (backend) => {
     up.keys.length = 0;
     for (let i = 0; i < 5; i++) expect((await chat()).status).toBe(200);
     expect(up.keys).toEqual(Array(5).fill(SECRET_B));
+    // Enabled, with the other one disabled: the next request uses it (the weighted pick between usable keys is
+    // core/credential-pool.test.ts's; leaning on a weight of 1000 to 1 here failed one run in a thousand).
     await api('POST', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}/enable`);
+    await api('POST', `${ORG}/providers/${p.body.id}/credentials/${a.body.id}/disable`);
     up.keys.length = 0;
-    expect((await chat()).status).toBe(200);
-    // Weight 1000 to 1: the enabled one is picked (a miss has odds of 1 in 1001).
-    expect(up.keys).toEqual([SECRET_C]);
+    for (let i = 0; i < 3; i++) expect((await chat()).status).toBe(200);
+    expect(up.keys).toEqual(Array(3).fill(SECRET_C));
 
     // Every key disabled: refused with 503 and nothing sent, not sent without a key; enabled again, used again.
-    await api('POST', `${ORG}/providers/${p.body.id}/credentials/${a.body.id}/disable`);
     await api('POST', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}/disable`);
     up.keys.length = 0;
     const none = await chat();
