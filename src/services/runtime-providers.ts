@@ -1,16 +1,13 @@
-import { z } from 'zod';
-import { PROVIDER_KINDS, type ProviderKind } from '../config/gateway-config.js';
+import type { ProviderKind } from '../config/gateway-config.js';
 import { TollgateError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { baseUrlProblem } from '../core/provider-url.js';
 import type { SecretCipher } from '../core/ports.js';
 import { writeAudit } from './audit.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
-import { pageOf, pageParams } from './query-params.js';
-import { text } from './text-fields.js';
+import { pageOf } from './query-params.js';
 import type { ProviderCredentialObject, ProviderKindName, RuntimeProviderObject } from '../contract/providers.js';
 
 export type { ProviderCredentialObject, RuntimeProviderObject } from '../contract/providers.js';
@@ -19,46 +16,11 @@ export type { ProviderCredentialObject, RuntimeProviderObject } from '../contrac
 const _sameKinds: [ProviderKind, ProviderKindName] extends [ProviderKindName, ProviderKind] ? true : never = true;
 void _sameKinds;
 
+import type { AddCredentialBody, CreateProviderBody, ListProvidersQuery, RotateCredentialBody, UpdateProviderBody } from './runtime-provider-input.js';
+
 // Providers and their credentials managed at run time (issue 20 §3, docs/providers.md): beside the config file's, in
 // the same routing and credential pool. A credential's secret is sealed (core/ports.ts SecretCipher) before it is
 // stored and is never answered, written to an audit entry or logged: only its redacted form is.
-
-const ProviderName = text({ max: 64, min: 1 }).regex(/^[a-z0-9_-]+$/i, 'must be letters, digits, - and _');
-const ModelId = text({ max: 256, min: 1 }).refine((m) => !m.includes('*'), 'is a model id; use model_prefixes for prefixes');
-const BaseUrl = text({ max: 2048 }).superRefine((url, ctx) => {
-  const problem = baseUrlProblem(url);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
-const ApiVersion = text({ max: 64 }).regex(/^[\x21-\x7e]{1,64}$/, 'must be a version (printable, no spaces)');
-const Deployments = z.record(text({ max: 256, min: 1 }), text({ max: 64 }).regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a deployment name'));
-
-const ProviderFields = {
-  kind: z.enum(PROVIDER_KINDS).optional(),
-  base_url: BaseUrl,
-  models: z.array(ModelId).max(1000).optional(),
-  model_prefixes: z.array(text({ max: 256, min: 1 }).refine((m) => !m.includes('*'), 'is a prefix, without *')).max(100).optional(),
-  api_version: ApiVersion.nullable().optional(),
-  deployments: Deployments.nullable().optional(),
-};
-/** The body of POST /providers. */
-export const CreateProviderBody = z.strictObject({ name: ProviderName, ...ProviderFields });
-export type CreateProviderBody = z.output<typeof CreateProviderBody>;
-/** The body of POST /providers/{provider_id}: members left out keep their value. */
-export const UpdateProviderBody = z.strictObject({ name: ProviderName.optional(), ...ProviderFields, base_url: BaseUrl.optional() });
-export type UpdateProviderBody = z.output<typeof UpdateProviderBody>;
-
-/** A provider's key as given: printable ASCII without spaces (it goes into a header as it is). */
-const Secret = text({ max: 4096, min: 1 }).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
-const Weight = z.number().positive().max(1_000_000).finite();
-/** The body of POST /providers/{provider_id}/credentials. */
-export const AddCredentialBody = z.strictObject({ value: Secret, weight: Weight.optional() });
-export type AddCredentialBody = z.output<typeof AddCredentialBody>;
-/** The body of POST /providers/{provider_id}/credentials/{credential_id}/rotate. */
-export const RotateCredentialBody = z.strictObject({ value: Secret });
-export type RotateCredentialBody = z.output<typeof RotateCredentialBody>;
-/** The query of GET /providers and GET /providers/{provider_id}/credentials. */
-export const ListProvidersQuery = z.strictObject(pageParams);
-export type ListProvidersQuery = z.output<typeof ListProvidersQuery>;
 
 /** Names no runtime provider may take besides the config file's: the built-in echo model's. */
 const RESERVED_NAMES = ['echo'];

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { parseQuery } from '../../services/query-params.js';
-import { AddCredentialBody, CreateProviderBody, ListProvidersQuery, RotateCredentialBody, UpdateProviderBody } from '../../services/runtime-providers.js';
+import { AddCredentialBody, CreateProviderBody, ListProvidersQuery, RotateCredentialBody, UpdateProviderBody } from '../../services/runtime-provider-input.js';
 import { parseInput } from '../../services/validation.js';
 import type { AppContext } from '../context.js';
 import { actorOf } from './admin-auth.js';
