@@ -37,8 +37,8 @@ export function createGateway(
 ): GatewayContext & { limitStore: LimitStore; retention: UsageRetention; directory: ProviderDirectory } {
   const gatewayConfig = config.gateway;
   const upstreams = new Map<string, Upstream>();
-  const reportFailure = (failure: ProviderCredentialFailure) =>
-    reportCredentialFailure(runtime.deps, app.webhooks, runtime.org.id, failure).catch((err) => logger.error({ err: String(err) }, 'provider credential report failed'));
+  const reportFailure = (failure: ProviderCredentialFailure, audited = false) =>
+    reportCredentialFailure(runtime.deps, app.webhooks, runtime.org.id, failure, audited).catch((err) => logger.error({ err: String(err) }, 'provider credential report failed'));
   /** `refusedSecret`: the key the provider refused (to tell it from the key a runtime credential holds now). */
   const onCredentialFailed = (failure: ProviderCredentialFailure, refusedSecret: string | null) => {
     if (!failure.credential.startsWith('pcred_') || refusedSecret === null) {
@@ -49,14 +49,19 @@ export function createGateway(
     // A runtime credential is disabled in storage too: the API shows it, and every instance stops using it. Unless
     // it was rotated since this request took its key: the refusal was of the old key, and the new one stays.
     app.providers
-      .markRefused(runtime.org.id, failure.credential, refusedSecret)
+      .markRefused(runtime.org.id, failure, refusedSecret)
       .then((marked) => {
         if (marked === 'rotated') {
           logger.warn(failure, 'provider refused the key a runtime credential held before it was rotated: the rotated key stays in use');
           return;
         }
+        if (marked === 'not_active') {
+          // Disabled already (by another instance, or by hand) or deleted: reported once, by whoever disabled it.
+          logger.warn(failure, 'provider refused a runtime credential that is no longer active');
+          return;
+        }
         logger.error(failure, 'PROVIDER REFUSED ONE OF ITS CREDENTIALS: disabled; check that key, then rotate or enable it');
-        return reportFailure(failure);
+        return reportFailure(failure, true);
       })
       .catch((err) => logger.error({ err: String(err) }, 'provider credential could not be marked disabled'));
   };

@@ -1,5 +1,5 @@
 import { writeAudit } from './audit.js';
-import type { ServiceDeps } from './context.js';
+import type { Executor, ServiceDeps } from './context.js';
 import type { Webhooks } from './webhooks.js';
 
 /** A provider refused one of its credentials (the gateway disabled it and moved on to another). */
@@ -61,12 +61,19 @@ export class SetAsideReports {
   }
 }
 
+const failureDetails = (failure: ProviderCredentialFailure) => ({ provider: failure.provider, credential: failure.credential, status: failure.status });
+
+/** The audit entry of a credential the provider refused, written with `db` (a runtime credential's: in the transaction that disables it). */
+export async function auditCredentialFailure(db: Executor, deps: ServiceDeps, orgId: string, failure: ProviderCredentialFailure): Promise<void> {
+  await writeAudit(db, deps, { orgId, type: 'provider_credential.failed', actor: { type: 'system', id: null }, objectId: failure.credential, details: failureDetails(failure) });
+}
+
 /**
- * Records a credential the provider refused: an audit entry and the organization's `provider_credential.failed`
- * webhooks. Each instance disables the credential on its own, so each reports it once.
+ * Records a credential the provider refused: an audit entry (unless `audited`: a runtime credential's is written with
+ * its disabling) and the organization's `provider_credential.failed` webhooks. Each instance disables a file's
+ * credential on its own, so each reports it once.
  */
-export async function reportCredentialFailure(deps: ServiceDeps, webhooks: Webhooks, orgId: string, failure: ProviderCredentialFailure): Promise<void> {
-  const data = { provider: failure.provider, credential: failure.credential, status: failure.status };
-  await writeAudit(deps.database.db, deps, { orgId, type: 'provider_credential.failed', actor: { type: 'system', id: null }, objectId: failure.credential, details: data });
-  await webhooks.emit(orgId, 'provider_credential.failed', data);
+export async function reportCredentialFailure(deps: ServiceDeps, webhooks: Webhooks, orgId: string, failure: ProviderCredentialFailure, audited = false): Promise<void> {
+  if (!audited) await auditCredentialFailure(deps.database.db, deps, orgId, failure);
+  await webhooks.emit(orgId, 'provider_credential.failed', failureDetails(failure));
 }

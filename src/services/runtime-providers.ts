@@ -6,6 +6,7 @@ import { writeAudit } from './audit.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
+import { auditCredentialFailure, type ProviderCredentialFailure } from './provider-credentials.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { pageOf } from './query-params.js';
 import type { ProviderCredentialObject, ProviderKindName, RuntimeProviderObject } from '../contract/providers.js';
@@ -326,12 +327,14 @@ export class RuntimeProviders {
 
   /**
    * A credential the provider refused (the gateway saw a 401 for `refusedSecret`, the key it sent): disabled here too,
-   * so the API shows it and every instance stops using it. The failure's audit entry is reportCredentialFailure's.
+   * so the API shows it and every instance stops using it, with its audit entry in the same transaction (its webhook is
+   * reportCredentialFailure's).
    * `rotated` when the stored key is no longer the one refused: the operator replaced it while that request was under
    * way (or before another instance reloaded), and the new key, which the provider has not refused, stays in use.
    * `not_active` when it is not an active runtime credential (already disabled, deleted).
    */
-  async markRefused(orgId: string, id: string, refusedSecret: string): Promise<'disabled' | 'rotated' | 'not_active'> {
+  async markRefused(orgId: string, failure: ProviderCredentialFailure, refusedSecret: string): Promise<'disabled' | 'rotated' | 'not_active'> {
+    const id = failure.credential;
     const db = this.deps.database.db;
     const row = await db.selectFrom('provider_credentials').select(['provider_id', 'status', 'secret_ciphertext']).where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
     if (row?.status !== 'active') return 'not_active';
@@ -347,6 +350,7 @@ export class RuntimeProviders {
         .where('secret_ciphertext', '=', row.secret_ciphertext)
         .executeTakeFirst();
       marked = Number(done.numUpdatedRows) > 0;
+      if (marked) await auditCredentialFailure(trx, this.deps, orgId, failure);
     });
     return marked ? 'disabled' : 'rotated';
   }
