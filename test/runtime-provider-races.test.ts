@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from './harness/backends.js';
 import { startTestServer, type TestServer } from './harness/server.js';
+import { waitFor } from './harness/wait.js';
 
 // Runtime provider changes racing the requests in flight (found by an outside review). A request still holding a key's
 // old secret, or a pool replaced under it, must not undo what the operator just did.
@@ -47,14 +48,6 @@ async function startProvider(): Promise<Up> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, keys, held, hold };
 }
-
-const waitFor = async (check: () => boolean | Promise<boolean>, ms = 5000) => {
-  const deadline = performance.now() + ms;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describeEachDatabase('runtime provider changes racing requests in flight', (backend) => {
   let t: TestServer;

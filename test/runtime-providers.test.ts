@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase, describeWithRedis } from './harness/backends.js';
 import { type KeyedUpstream, startKeyedUpstream } from './harness/keyed-upstream.js';
 import { startTestServer, type TestServer } from './harness/server.js';
+import { waitFor } from './harness/wait.js';
 
 // Providers and credentials managed at run time (issue 20 §3): the admin API, what it never shows (the secret), the
 // gateway routing through them at once, and what a wrong TOLLGATE_SECRET does.
@@ -26,14 +27,6 @@ function filesText(dir: string): string {
   }
   return out;
 }
-
-const waitFor = async (check: () => boolean | Promise<boolean>, ms = 5000) => {
-  const deadline = performance.now() + ms;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 
 describeEachDatabase('runtime providers', (backend) => {
   let t: TestServer;
