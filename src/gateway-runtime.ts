@@ -18,7 +18,7 @@ import { loadTokenizer } from './core/tokenizer.js';
 import type { Upstream } from './core/upstream.js';
 import type { Runtime } from './runtime.js';
 import { AnomalyDetector } from './services/anomaly.js';
-import { type ProviderCredentialFailure, reportCredentialFailure, reportCredentialSetAside, SetAsideReports } from './services/provider-credentials.js';
+import { announceCredentialFailure, type ProviderCredentialFailure, reportCredentialFailure, reportCredentialSetAside, SetAsideReports } from './services/provider-credentials.js';
 import { raiseBudgetAlert } from './services/budget-alerts.js';
 import { LimitsGuard } from './services/limits-guard.js';
 import { ProviderDirectory } from './provider-directory.js';
@@ -37,13 +37,12 @@ export function createGateway(
 ): GatewayContext & { limitStore: LimitStore; retention: UsageRetention; directory: ProviderDirectory } {
   const gatewayConfig = config.gateway;
   const upstreams = new Map<string, Upstream>();
-  const reportFailure = (failure: ProviderCredentialFailure, audited = false) =>
-    reportCredentialFailure(runtime.deps, app.webhooks, runtime.org.id, failure, audited).catch((err) => logger.error({ err: String(err) }, 'provider credential report failed'));
+  const reportFailed = (err: unknown) => logger.error({ err: String(err) }, 'provider credential report failed');
   /** `refusedSecret`: the key the provider refused (to tell it from the key a runtime credential holds now). */
   const onCredentialFailed = (failure: ProviderCredentialFailure, refusedSecret: string | null) => {
     if (!failure.credential.startsWith('pcred_') || refusedSecret === null) {
       logger.error(failure, 'PROVIDER REFUSED ONE OF ITS CREDENTIALS: disabled until the next start; check that key');
-      reportFailure(failure);
+      reportCredentialFailure(runtime.deps, app.webhooks, runtime.org.id, failure).catch(reportFailed);
       return;
     }
     // A runtime credential is disabled in storage too: the API shows it, and every instance stops using it. Unless
@@ -61,7 +60,7 @@ export function createGateway(
           return;
         }
         logger.error(failure, 'PROVIDER REFUSED ONE OF ITS CREDENTIALS: disabled; check that key, then rotate or enable it');
-        return reportFailure(failure, true);
+        return announceCredentialFailure(app.webhooks, runtime.org.id, failure).catch(reportFailed);
       })
       .catch((err) => logger.error({ err: String(err) }, 'provider credential could not be marked disabled'));
   };

@@ -276,6 +276,23 @@ describeEachDatabase('runtime providers', (backend) => {
     await api('DELETE', `${ORG}/providers/${p.body.id}`);
   });
 
+  it('disables and audits a refused key once, however many requests (or instances) report it at once', async () => {
+    const p = await api('POST', `${ORG}/providers`, { name: 'refused-twice', base_url: `${up.url}/v1`, models: ['twice-model'] });
+    const bad = await api('POST', `${ORG}/providers/${p.body.id}/credentials`, { value: REFUSED });
+    const providers = t.server.gateway.app.providers;
+    const failure = { provider: 'refused-twice', credential: bad.body.id as string, status: 401 };
+    // Two reports racing: one disables and audits; the other finds it disabled (not a rotation) and writes nothing.
+    const outcomes = await Promise.all([providers.markRefused(t.orgId, failure, REFUSED), providers.markRefused(t.orgId, failure, REFUSED)]);
+    expect(outcomes.sort()).toEqual(['disabled', 'not_active']);
+    // A later one, and one of a key the credential no longer holds, change nothing either.
+    expect(await providers.markRefused(t.orgId, failure, REFUSED)).toBe('not_active');
+    const audit = await api('GET', `${ORG}/audit_logs?event_types=provider_credential.failed&limit=100`);
+    expect(audit.body.data.filter((e: Record<string, { credential?: string }>) => e['provider_credential.failed']?.credential === bad.body.id)).toHaveLength(1);
+    await api('POST', `${ORG}/providers/${p.body.id}/credentials/${bad.body.id}/rotate`, { value: SECRET_C });
+    expect(await providers.markRefused(t.orgId, failure, REFUSED)).toBe('rotated');
+    await api('DELETE', `${ORG}/providers/${p.body.id}`);
+  });
+
   it('never shows a secret: not in any answer, audit entry, log line or the database', async () => {
     const texts = answers.join('\n');
     const audit = (await t.api('GET', `${ORG}/audit_logs?limit=100`)).text;

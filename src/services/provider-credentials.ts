@@ -68,12 +68,17 @@ export async function auditCredentialFailure(db: Executor, deps: ServiceDeps, or
   await writeAudit(db, deps, { orgId, type: 'provider_credential.failed', actor: { type: 'system', id: null }, objectId: failure.credential, details: failureDetails(failure) });
 }
 
+/** The organization's `provider_credential.failed` webhooks of a refused credential (audited already). */
+export function announceCredentialFailure(webhooks: Webhooks, orgId: string, failure: ProviderCredentialFailure): Promise<void> {
+  return webhooks.emit(orgId, 'provider_credential.failed', failureDetails(failure));
+}
+
 /**
- * Records a credential the provider refused: an audit entry (unless `audited`: a runtime credential's is written with
- * its disabling) and the organization's `provider_credential.failed` webhooks. Each instance disables a file's
- * credential on its own, so each reports it once.
+ * Records a config file's credential the provider refused: an audit entry and the webhooks. Each instance disables a
+ * file's credential on its own, so each reports it once (a runtime credential is audited with its disabling, in
+ * RuntimeProviders.markRefused, and only announced).
  */
-export async function reportCredentialFailure(deps: ServiceDeps, webhooks: Webhooks, orgId: string, failure: ProviderCredentialFailure, audited = false): Promise<void> {
-  if (!audited) await auditCredentialFailure(deps.database.db, deps, orgId, failure);
-  await webhooks.emit(orgId, 'provider_credential.failed', failureDetails(failure));
+export async function reportCredentialFailure(deps: ServiceDeps, webhooks: Webhooks, orgId: string, failure: ProviderCredentialFailure): Promise<void> {
+  await auditCredentialFailure(deps.database.db, deps, orgId, failure);
+  await announceCredentialFailure(webhooks, orgId, failure);
 }

@@ -328,7 +328,7 @@ export class RuntimeProviders {
   /**
    * A credential the provider refused (the gateway saw a 401 for `refusedSecret`, the key it sent): disabled here too,
    * so the API shows it and every instance stops using it, with its audit entry in the same transaction (its webhook is
-   * reportCredentialFailure's).
+   * announceCredentialFailure's).
    * `rotated` when the stored key is no longer the one refused: the operator replaced it while that request was under
    * way (or before another instance reloaded), and the new key, which the provider has not refused, stays in use.
    * `not_active` when it is not an active runtime credential (already disabled, deleted).
@@ -339,7 +339,7 @@ export class RuntimeProviders {
     const row = await db.selectFrom('provider_credentials').select(['provider_id', 'status', 'secret_ciphertext']).where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
     if (row?.status !== 'active') return 'not_active';
     if (!this.holds(row.secret_ciphertext, id, refusedSecret)) return 'rotated';
-    let marked = false;
+    let outcome: 'disabled' | 'rotated' | 'not_active' = 'disabled';
     await this.write(row.provider_id, async (trx) => {
       // Only the key that was refused: a rotation or a status change since the read above wins.
       const done = await trx
@@ -349,10 +349,12 @@ export class RuntimeProviders {
         .where('status', '=', 'active')
         .where('secret_ciphertext', '=', row.secret_ciphertext)
         .executeTakeFirst();
-      marked = Number(done.numUpdatedRows) > 0;
-      if (marked) await auditCredentialFailure(trx, this.deps, orgId, failure);
+      if (Number(done.numUpdatedRows) > 0) return auditCredentialFailure(trx, this.deps, orgId, failure);
+      // Which change won: a rotation (still active, another key), or a disable or delete (another instance's refusal).
+      const now = await trx.selectFrom('provider_credentials').select('status').where('id', '=', id).executeTakeFirst();
+      outcome = now?.status === 'active' ? 'rotated' : 'not_active';
     });
-    return marked ? 'disabled' : 'rotated';
+    return outcome;
   }
 
   /** Whether a sealed key opens to `secret` (false when it does not open at all). */
