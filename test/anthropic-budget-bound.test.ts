@@ -1,11 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from './harness/backends.js';
-import { startTestServer, type TestServer } from './harness/server.js';
+import { gatewayConfigFile, startTestServer, type TestServer } from './harness/server.js';
 
 // A hard spend cap under a burst of Claude calls that write their prompt to Anthropic's cache (an outside review of
 // the Messages API). The cap reserved each call's input at the model's input rate, but a prompt marked with
@@ -63,9 +60,8 @@ describeEachDatabase("a hard spend cap under a burst of Anthropic's cache writes
       );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const file = join(mkdtempSync(join(tmpdir(), 'tollgate-cache-bound-')), 'tollgate.config.json');
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
-    writeFileSync(file, JSON.stringify({ providers: [{ name: 'ant', kind: 'anthropic', base_url: url, api_key_env: 'ANT_KEY' }], default_provider: 'ant' }));
+    const file = gatewayConfigFile({ providers: [{ name: 'ant', kind: 'anthropic', base_url: url, api_key_env: 'ANT_KEY' }], default_provider: 'ant' });
     t = await startTestServer(backend, { env: { TOLLGATE_CONFIG: file, ANT_KEY: 'sk-ant-provider' } });
   });
   afterAll(async () => {

@@ -1,10 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './harness/server.js';
+import { gatewayConfigFile, startTestServer, type TestServer } from './harness/server.js';
 
 // A provider's answer of 401/403 disables the credential it was sent with, for every request (issue 20 §3). Found by
 // an outside review: a client chooses what it asks for, and a provider refuses some requests whatever the key — OpenAI
@@ -68,14 +65,10 @@ describe("a request the provider refuses whatever the key does not disable the p
 
   beforeAll(async () => {
     up = await startProvider();
-    const file = join(mkdtempSync(join(tmpdir(), 'tollgate-refusals-')), 'tollgate.config.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        providers: [{ name: 'pooled', base_url: up.url, credentials: [{ api_key_env: 'PROV_A' }, { api_key_env: 'PROV_B' }, { api_key_env: 'PROV_REVOKED' }, { api_key_env: 'PROV_BANNED' }], max_attempts: 4 }],
-        default_provider: 'pooled',
-      }),
-    );
+    const file = gatewayConfigFile({
+      providers: [{ name: 'pooled', base_url: up.url, credentials: [{ api_key_env: 'PROV_A' }, { api_key_env: 'PROV_B' }, { api_key_env: 'PROV_REVOKED' }, { api_key_env: 'PROV_BANNED' }], max_attempts: 4 }],
+      default_provider: 'pooled',
+    });
     t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, PROV_A: GOOD[0], PROV_B: GOOD[1], PROV_REVOKED: 'sk-prov-revoked-0000', PROV_BANNED: BANNED } });
     hook = createServer(async (req, res) => {
       const chunks: Buffer[] = [];
@@ -211,15 +204,11 @@ describe('a pool of keys of unequal reach: a key refused one model keeps serving
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     up = { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, seen };
-    const file = join(mkdtempSync(join(tmpdir(), 'tollgate-reach-')), 'tollgate.config.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        // The narrow key is picked first nearly always (weight a million to 1) wherever it is usable.
-        providers: [{ name: 'pooled', base_url: up.url, credentials: [{ api_key_env: 'PROV_WIDE', weight: 1 }, { api_key_env: 'PROV_NARROW', weight: 1_000_000 }], refusal_cool_down_ms: 600_000 }],
-        default_provider: 'pooled',
-      }),
-    );
+    const file = gatewayConfigFile({
+      // The narrow key is picked first nearly always (weight a million to 1) wherever it is usable.
+      providers: [{ name: 'pooled', base_url: up.url, credentials: [{ api_key_env: 'PROV_WIDE', weight: 1 }, { api_key_env: 'PROV_NARROW', weight: 1_000_000 }], refusal_cool_down_ms: 600_000 }],
+      default_provider: 'pooled',
+    });
     t = await startTestServer({ name: 'sqlite' }, { clock: () => now, env: { TOLLGATE_CONFIG: file, PROV_WIDE: WIDE, PROV_NARROW: NARROW } });
     key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'app' } })).body.value;
   });

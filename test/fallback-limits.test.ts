@@ -1,11 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Backend, describeEachDatabase, describeWithRedis } from './harness/backends.js';
-import { startTestServer, type TestServer } from './harness/server.js';
+import { gatewayConfigFile, startTestServer, type TestServer } from './harness/server.js';
 
 // A route's fallback to another model (issue 20 §3) is one request of the key: it counts once against the key's RPM,
 // RPD and request quota and the project's limits for every model (a key with one request left is not refused its
@@ -49,15 +46,11 @@ function suite(backend: Backend, redisUrl?: string) {
 
   beforeAll(async () => {
     up = await upstream();
-    const file = join(mkdtempSync(join(tmpdir(), 'tollgate-fallback-limits-')), 'tollgate.config.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        providers: [{ name: 'main', base_url: up.url, api_key_env: 'MAIN_KEY' }],
-        routes: { 'gpt-4.1-nano': { provider: 'main', fallbacks: [{ model: 'gpt-4o' }] } },
-        default_provider: 'main',
-      }),
-    );
+    const file = gatewayConfigFile({
+      providers: [{ name: 'main', base_url: up.url, api_key_env: 'MAIN_KEY' }],
+      routes: { 'gpt-4.1-nano': { provider: 'main', fallbacks: [{ model: 'gpt-4o' }] } },
+      default_provider: 'main',
+    });
     const env: Record<string, string> = { TOLLGATE_CONFIG: file, MAIN_KEY: 'sk-main-0000' };
     if (redisUrl) env.REDIS_URL = redisUrl;
     t = await startTestServer(backend, { env });

@@ -1,10 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './harness/server.js';
+import { gatewayConfigFile, startTestServer, type TestServer } from './harness/server.js';
 
 // A whole (non-streamed) answer its client hangs up on before it arrives is billed as the provider bills it. Found by
 // an outside review: the gateway aborted the upstream request and recorded nothing billable, while a provider that
@@ -67,17 +64,13 @@ describe('a client that hangs up on a whole answer still pays for it', () => {
 
   beforeAll(async () => {
     up = await startSlow();
-    const file = join(mkdtempSync(join(tmpdir(), 'tollgate-hangup-')), 'tollgate.config.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        providers: [
-          { name: 'ant', kind: 'anthropic', base_url: up.url, api_key_env: 'SLOW_KEY' },
-          { name: 'oai', base_url: up.url, api_key_env: 'SLOW_KEY' },
-        ],
-        routes: { 'claude-*': 'ant', 'gpt-*': 'oai' },
-      }),
-    );
+    const file = gatewayConfigFile({
+      providers: [
+        { name: 'ant', kind: 'anthropic', base_url: up.url, api_key_env: 'SLOW_KEY' },
+        { name: 'oai', base_url: up.url, api_key_env: 'SLOW_KEY' },
+      ],
+      routes: { 'claude-*': 'ant', 'gpt-*': 'oai' },
+    });
     t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, SLOW_KEY: 'sk-slow-0000' } });
   });
   afterAll(async () => {
@@ -121,7 +114,7 @@ describe('a client that hangs up on a whole answer still pays for it', () => {
 
   it('the usage API counts it: a budget cannot be dodged by hanging up', async () => {
     const { key } = await hangUp('/v1/chat/completions', { model: 'gpt-4o-mini', ...ask });
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(t.server.runtime.deps.clock() / 1000);
     const usage = await t.api('GET', `${ORG}/usage/completions?start_time=${now - 3600}&api_key_ids=${key.id}&group_by=api_key_id`);
     expect(usage.status).toBe(200);
     const results = (usage.body.data as Array<{ results: Array<{ input_tokens: number; output_tokens: number }> }>).flatMap((b) => b.results);

@@ -65,6 +65,13 @@ export function migratedSqliteTemplate(): Promise<Buffer> {
   return template;
 }
 
+/** Writes a gateway config (providers, routes, prices) to a fresh temp dir; its path is for TOLLGATE_CONFIG. */
+export function gatewayConfigFile(config: object): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'tollgate-config-')), 'tollgate.config.json');
+  writeFileSync(file, JSON.stringify(config));
+  return file;
+}
+
 /** Starts a server on a temp data dir (and a fresh Postgres schema) with an admin key ready. */
 export async function startTestServer(
   backend: Backend,
