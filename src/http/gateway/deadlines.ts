@@ -1,6 +1,25 @@
+import type { ServerResponse } from 'node:http';
 import { AbortHandle } from '../../core/abort-handle.js';
 
 export { AbortHandle };
+
+/**
+ * Watches for the client hanging up before its answer ended; the returned function says whether it has. Then the
+ * upstream call is aborted (a stream: the provider stops generating, and what was relayed is billed) unless
+ * `keepUpstream`: a whole answer a provider bills whether anyone waits for it is read to its end and billed, so that
+ * hanging up just before a costly answer does not make it free for the key (and its budget) while the account pays.
+ * The listener is left attached: once the answer is finished, 'close' finds it finished (removing it cost ~0.5 µs
+ * per request).
+ */
+export function watchHangUp(res: ServerResponse, controller: AbortHandle, keepUpstream: boolean): () => boolean {
+  let gone = false;
+  res.on('close', () => {
+    if (res.writableFinished) return;
+    gone = true;
+    if (!keepUpstream) controller.abort();
+  });
+  return () => gone;
+}
 
 interface Deadline {
   at: number;

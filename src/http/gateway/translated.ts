@@ -18,7 +18,7 @@ import { tokensFromUsage } from '../../core/usage-extract.js';
 import { type FallbackPlan, mayFallBack, nextFallback } from './fallback.js';
 import { asUpstreamFailure, failureAnswer, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
-import { AbortHandle, Deadlines } from './deadlines.js';
+import { AbortHandle, Deadlines, watchHangUp } from './deadlines.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { Admission } from '../../core/request-guard.js';
@@ -106,14 +106,8 @@ export async function forwardTranslated(
   headers['content-type'] = 'application/json';
   const path = t.kind === 'chat-to-anthropic' ? '/messages' : '/chat/completions';
   const controller = new AbortHandle();
-  let clientGone = false;
-  // A whole answer is read and billed even when its client hung up (the provider bills it): see forward in proxy.ts.
-  res.on('close', () => {
-    if (!res.writableFinished) {
-      clientGone = true;
-      if (t.stream) controller.abort();
-    }
-  });
+  // A whole answer is read and billed even when its client hung up (the provider bills it).
+  const clientGone = watchHangUp(res, controller, !t.stream);
   const total = upstream.totalTimeoutMs;
   let timedOut = false;
   const cancelDeadline = DEADLINES.add(total, () => {
@@ -131,9 +125,9 @@ export async function forwardTranslated(
       if (info.model !== null && t.body.model !== info.model) t.body.model = info.model;
       const sent = fallback === null ? headers : { ...headers };
       up = await upstream.send({ method: 'POST', path, search: '', headers: sent, body: Buffer.from(JSON.stringify(t.body)), project: info.record.projectId, client: info.record.id, model: info.model, signal: controller });
-      if (fallback === null || !mayFallBack(up) || controller.aborted || clientGone) break;
+      if (fallback === null || !mayFallBack(up) || controller.aborted || clientGone()) break;
     } catch (err) {
-      const step = fallback !== null && !controller.aborted && !clientGone && mayFallBack(err) ? await nextFallback(g, fallback, info, admission) : null;
+      const step = fallback !== null && !controller.aborted && !clientGone() && mayFallBack(err) ? await nextFallback(g, fallback, info, admission) : null;
       if (step === null) return unanswered(err);
       ({ upstream, admission } = step);
       continue;
@@ -147,7 +141,7 @@ export async function forwardTranslated(
     cancelDeadline();
     const failure = timedOut ? new UpstreamFailure('timeout', `The upstream provider '${upstream.name}' did not answer within ${total} ms.`) : asUpstreamFailure(err, upstream.name);
     const { code, status } = failureAnswer(failure.kind);
-    failed({ status, outcome: clientGone ? 'client_aborted' : failure.kind === 'timeout' ? 'timeout' : 'upstream_error', errorCode: code }, null);
+    failed({ status, outcome: clientGone() ? 'client_aborted' : failure.kind === 'timeout' ? 'timeout' : 'upstream_error', errorCode: code }, null);
     throw new TollgateError(code, failure.message);
   }
   const upstreamMs = g.app.deps.clock() - info.startedMs;
@@ -158,9 +152,9 @@ export async function forwardTranslated(
   try {
     const type = String(up.headers['content-type'] ?? '');
     if (up.statusCode < 300 && t.stream && type.includes('text/event-stream')) {
-      const result = await relayTranslatedStream(res, up, answerHeaders, t, Math.floor(info.startedMs / 1000), () => clientGone);
+      const result = await relayTranslatedStream(res, up, answerHeaders, t, Math.floor(info.startedMs / 1000), clientGone);
       const tokens = await streamedTokens(t.kind === 'messages-to-openai' ? t.body : null, result);
-      const outcome: Outcome['outcome'] = result.complete ? 'ok' : clientGone ? 'client_aborted' : timedOut ? 'timeout' : 'stream_interrupted';
+      const outcome: Outcome['outcome'] = result.complete ? 'ok' : clientGone() ? 'client_aborted' : timedOut ? 'timeout' : 'stream_interrupted';
       meterAndSettle(g, info, admission, { status: up.statusCode, outcome, billable: true, tokens, upstreamMs, streamed: true, errorCode: result.complete ? null : outcome, serviceTier: result.serviceTier });
       return;
     }
@@ -205,9 +199,10 @@ export async function forwardTranslated(
     // The tier the answer names: Anthropic's in its usage (by OpenAI's names, core/service-tier.ts), OpenAI's at the top.
     const serviceTier =
       t.kind === 'chat-to-anthropic' ? anthropicServiceTier((usage as { service_tier?: unknown } | undefined)?.service_tier) : answeredServiceTier((answer as { service_tier?: unknown }).service_tier);
-    const outcome: Outcome['outcome'] = clientGone ? 'client_aborted' : 'ok';
-    meterAndSettle(g, info, admission, { status: up.statusCode, outcome, billable: true, tokens, upstreamMs, streamed: false, errorCode: clientGone ? outcome : null, serviceTier });
-    if (!clientGone) sendJson(res, info.requestId, up.statusCode, translated, answerHeaders);
+    const gone = clientGone();
+    const outcome: Outcome['outcome'] = gone ? 'client_aborted' : 'ok';
+    meterAndSettle(g, info, admission, { status: up.statusCode, outcome, billable: true, tokens, upstreamMs, streamed: false, errorCode: gone ? outcome : null, serviceTier });
+    if (!gone) sendJson(res, info.requestId, up.statusCode, translated, answerHeaders);
   } finally {
     cancelDeadline();
   }
