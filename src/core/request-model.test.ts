@@ -62,6 +62,8 @@ describe('findRequestModel: JSON', () => {
       ['{"model":"gpt-4o-mini","max_tokens":16,"MAX_TOKENS":100000}', 'max_tokens'],
       ['{"model":"gpt-4o-mini","Messages":[{"role":"user","content":"long"}],"messages":[]}', 'messages'],
       ['{"model":"gpt-4o-mini","stream":true,"Stream":false}', 'stream'],
+      // Go's encoding/json folds the Kelvin sign to k and the long s to s.
+      ['{"model":"gpt-4o-mini","max_tokens":16,"max_to\u212aen\u017f":100000}', 'max_tokens'],
     ] as const) {
       expect(json(text), text).toMatchObject({ ok: false, code: 'invalid_value', param });
     }

@@ -137,12 +137,13 @@ function jsonModel(raw: Buffer, json: unknown): { ok: true; model: string | null
   // names without regard to case (Go's encoding/json): any second member that may mean `model` is refused.
   for (const key in body) {
     if (key.length === 5 && key !== 'model' && key.toLowerCase() === 'model') return invalid(`The body names the model as '${key}'; name it 'model', once.`);
-    // Any other member given twice in two cases ('max_tokens' and 'MAX_TOKENS'): the gateway reads the one it knows,
-    // an upstream that matches names without regard to case may take the other (a larger max_tokens, another prompt)
-    // and escape the limits and the budget's reservation.
-    if (hasUpperAscii(key)) {
-      const lower = key.toLowerCase();
-      if (lower !== key && Object.hasOwn(body, lower)) return invalid(`The body names '${lower}' twice, also as '${key}'; name each member once, in lower case.`, lower);
+    // Any other member given twice in two cases ('max_tokens' and 'MAX_TOKENS', or with the Kelvin sign for its k,
+    // which Go folds to k as it does ſ to s): the gateway reads the one it knows, an upstream that matches names
+    // without regard to case may take the other (a larger max_tokens, another prompt) and escape the limits and the
+    // budget's reservation.
+    if (mayFold(key)) {
+      const folded = key.toUpperCase().toLowerCase();
+      if (folded !== key && Object.hasOwn(body, folded)) return invalid(`The body names '${folded}' twice, also as '${key}'; name each member once, in lower case.`, folded);
     }
   }
   if (mayRepeatModelKey(raw) && topLevelKeyCount(raw, 'model') > 1) return invalid('The body names the model more than once.');
@@ -152,11 +153,14 @@ function jsonModel(raw: Buffer, json: unknown): { ok: true; model: string | null
   return refusedName(value, 'model') ?? { ok: true, model: value, body };
 }
 
-/** Whether a member's name has an ASCII capital (a loop: most bodies' names have none, and this runs per request). */
-function hasUpperAscii(name: string): boolean {
+/**
+ * Whether a member's name may fold to another: it has an ASCII capital or a character past ASCII (a loop: most
+ * bodies' names have neither, and this runs per request).
+ */
+function mayFold(name: string): boolean {
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
-    if (c >= 65 && c <= 90) return true;
+    if ((c >= 65 && c <= 90) || c > 127) return true;
   }
   return false;
 }
