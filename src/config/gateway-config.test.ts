@@ -170,3 +170,29 @@ describe('circuit breaker and attempts', () => {
     expect(loadConfig(env).gateway.providers[0].maxAttempts).toBe(4);
   });
 });
+
+describe('pricing tiers', () => {
+  const priced = (price: unknown) => load({ pricing: { 'my-model': price } });
+
+  it('takes priority and flex rates beside the standard ones, long-context rates too, and keeps the built-in ones', () => {
+    const price = { input: 1, output: 4, priority: { input: 2, cached_input: 0.2, output: 8, long_context: { above_input_tokens: 272_000, input: 4 } }, flex: { input: 0.5, output: 2 } };
+    expect(priced(price).prices['my-model']).toEqual(price);
+    expect(load({}).prices['gpt-5'].priority).toEqual({ input: 2.5, cached_input: 0.25, output: 20 });
+    // An override replaces the model's whole entry: its tiers too.
+    expect(load({ pricing: { 'gpt-5': { input: 1, output: 2 } } }).prices['gpt-5'].priority).toBeUndefined();
+  });
+
+  it('refuses a tier block as strictly as the other price fields', () => {
+    expect(() => priced({ input: 1, output: 2, priority: { input: 2 } })).toThrow(/pricing\.my-model\.priority\.output/);
+    expect(() => priced({ input: 1, output: 2, priority: { output: 2 } })).toThrow(/pricing\.my-model\.priority\.input/);
+    expect(() => priced({ input: 1, output: 2, priority: { input: 2, output: 4, cache_input: 1 } })).toThrow(/pricing\.my-model\.priority/);
+    expect(() => priced({ input: 1, output: 2, flex: { input: -1, output: 4 } })).toThrow(/pricing\.my-model\.flex\.input/);
+    expect(() => priced({ input: 1, output: 2, flex: { input: '0.5', output: 4 } })).toThrow(/pricing\.my-model\.flex\.input/);
+    expect(() => priced({ input: 1, output: 2, priority: { input: 2, output: 4, long_context: { input: 4 } } })).toThrow(/priority\.long_context\.above_input_tokens/);
+    expect(() => priced({ input: 1, output: 2, priority: { input: 2, output: 4, long_context: { above_input_tokens: 1, input: 4, audio_input: 1 } } })).toThrow(/priority\.long_context/);
+    // Tiers Tollgate has no rates for are not price fields (nor OpenAI's other spellings of priority).
+    for (const tier of ['scale', 'ultrafast', 'fast', 'Priority', 'batch']) {
+      expect(() => priced({ input: 1, output: 2, [tier]: { input: 2, output: 4 } }), tier).toThrow(/pricing\.my-model/);
+    }
+  });
+});

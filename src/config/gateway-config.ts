@@ -74,6 +74,20 @@ const Provider = z.strictObject({
 });
 
 const usd = z.number().min(0).finite();
+/** A service tier's rates (core/pricing.ts TierRates): USD per 1M tokens. */
+const TierRates = z.strictObject({
+  input: usd,
+  cached_input: usd.optional(),
+  output: usd,
+  long_context: z
+    .strictObject({
+      above_input_tokens: z.number().int().positive(),
+      input: usd,
+      cached_input: usd.optional(),
+      output: usd.optional(),
+    })
+    .optional(),
+});
 /** A model's price (see core/pricing.ts ModelPrice): USD per 1M tokens, per image, per 1M characters, per minute. */
 const Price = z
   .strictObject({
@@ -100,6 +114,8 @@ const Price = z
     characters: usd.optional(),
     minutes: usd.optional(),
     max_output_tokens: z.number().int().positive().optional(),
+    priority: TierRates.optional(),
+    flex: TierRates.optional(),
   })
   .refine((p) => Object.keys(p).length > 0, 'a price names at least one rate');
 

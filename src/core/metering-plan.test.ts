@@ -58,6 +58,34 @@ describe('metering plan', () => {
     expect(planMetering(input({ endpoint: '/messages/batches', model: null, body: {} }))).toMatchObject({ kind: 'unmetered' });
   });
 
+  it('reserves a tier the price has rates for at them, and keeps a dearer or unknown tier it has none for from budgets', () => {
+    const chat = (model: string, service_tier: unknown, endpoint = '/chat/completions') => planMetering(input({ endpoint, model, body: { service_tier } }));
+    expect(chat('gpt-5', 'priority')).toMatchObject({ kind: 'tokens', tier: 'priority', unmeterable: false, family: 'completions' });
+    expect(chat('gpt-5', 'fast')).toMatchObject({ tier: 'fast', unmeterable: false });
+    expect(chat('gpt-5', 'flex', '/responses')).toMatchObject({ tier: 'flex', unmeterable: false, family: 'responses' });
+    expect(chat('gpt-5-2025-08-07', 'priority')).toMatchObject({ tier: 'priority', unmeterable: false });
+    // The standard, and flex without flex rates (half price, billed at the standard ones): reserved at the standard rates.
+    for (const tier of [undefined, null, 'auto', 'default']) expect(chat('gpt-5', tier), String(tier)).toMatchObject({ tier: null, unmeterable: false });
+    expect(chat('gpt-5-pro', 'flex', '/responses')).toMatchObject({ tier: null, unmeterable: false });
+    // Dearer or unknown, with no rates for it: billed at the standard rates, so not for budgets.
+    for (const tier of ['scale', 'ultrafast', 'PRIORITY', 'Priority', ' priority', 'batch', 'standard_only', '', 1, true, { tier: 'priority' }, ['priority']]) {
+      expect(chat('gpt-5', tier), JSON.stringify(tier)).toMatchObject({ kind: 'tokens', tier: null, unmeterable: true, priced: true });
+      expect(chat('gpt-5', tier).family, JSON.stringify(tier)).toMatch(/`service_tier`/);
+    }
+    expect(chat('gpt-5-pro', 'priority', '/responses')).toMatchObject({ tier: null, unmeterable: true });
+    expect(chat('gpt-5-nano', 'fast')).toMatchObject({ tier: null, unmeterable: true });
+    expect(chat('gpt-9', 'priority')).toMatchObject({ priced: false, unmeterable: true });
+    // A Claude model has no priority rates: an OpenAI client asking a Claude model for priority cannot dodge.
+    expect(chat('claude-sonnet-4-6', 'priority')).toMatchObject({ unmeterable: true });
+    // Anthropic's own values, on its Messages API.
+    for (const tier of ['auto', 'standard_only']) expect(chat('claude-sonnet-4-6', tier, '/messages'), tier).toMatchObject({ tier: null, unmeterable: false });
+    expect(chat('claude-sonnet-4-6', 'priority', '/messages')).toMatchObject({ unmeterable: true });
+    // A configured price's own tier rates.
+    const prices = { 'my-model': { input: 1, output: 2, priority: { input: 3, output: 6 } } };
+    expect(planMetering(input({ model: 'my-model', prices, body: { service_tier: 'priority' } }))).toMatchObject({ tier: 'priority', unmeterable: false });
+    expect(planMetering(input({ model: 'other', prices, defaultPrice: prices['my-model'], body: { service_tier: 'priority' } }))).toMatchObject({ tier: 'priority', unmeterable: false });
+  });
+
   it('will not let hosted tools (billed apart from tokens) past a budget, and bills them as tokens otherwise', () => {
     for (const body of [
       { tools: [{ type: 'function', name: 'f' }, { type: 'web_search_preview' }] },

@@ -1,4 +1,4 @@
-import { type ModelPrice, type PriceTable, priceFor, pricesTokens, usdToNano } from './pricing.js';
+import { type ModelPrice, type PriceTable, priceFor, pricesTokens, tierRates, usdToNano } from './pricing.js';
 
 // How a forwarded request is metered, decided once before it is forwarded (docs/metering.md is the table of it).
 // Every forwarded request counts against request quotas and RPM/RPD whatever its kind; this decides what it costs,
@@ -44,6 +44,12 @@ export interface MeterPlan {
   unitNano: number;
   /** What the request may cost, nano-dollars, for the kinds the guard cannot estimate from tokens (0 otherwise). */
   estimateNano: number;
+  /**
+   * The service tier the request asks for whose rates it is reserved at (`priority`, `fast`, `flex`: see
+   * core/pricing.ts tierRates), when the price has them; null for the standard rates. What it is billed at is the tier
+   * its answer names.
+   */
+  tier: string | null;
 }
 
 /** The text fields of a multipart body metering reads (every value of each, in order), and its file parts by name. */
@@ -114,6 +120,7 @@ const plan = (kind: MeterKind, family: string, o: Partial<MeterPlan> = {}): Mete
   units: 0,
   unitNano: 0,
   estimateNano: 0,
+  tier: null,
   ...o,
 });
 
@@ -166,11 +173,16 @@ function tokenPlan(i: PlanInput): MeterPlan {
   // Anthropic's fast mode and regional inference are billed at a multiple of the model's rates that the usage does
   // not state and the price table does not model: billed at the standard rates, not for budgets.
   const uplifted = !hosted && i.endpoint === '/messages' && i.body !== null && (isUplift(i.body.speed, 'standard') || isUplift(i.body.inference_geo, 'global'));
-  const unmeterable = hosted || uplifted;
+  // A service tier the price has rates for is reserved at them; one dearer than the standard, or unknown, that it has
+  // none for would be billed at the standard rates a budget cannot trust (docs/metering.md, "Service tiers").
+  const asked = i.body === null ? undefined : i.body.service_tier;
+  const tier = asked === undefined || asked === null || price === null || typeof asked !== 'string' || tierRates(price, asked) === null ? null : asked;
+  const unrated = !hosted && !uplifted && tier === null && asked !== undefined && asked !== null && !billedAtMostStandard(asked, i.endpoint);
+  const unmeterable = hosted || uplifted || unrated;
   // Every model call takes this path: one literal, no spread (measured ~0.1 µs less per request).
   return {
     kind: 'tokens',
-    family: hosted ? HOSTED_TOOLS : uplifted ? UPLIFTS : family,
+    family: hosted ? HOSTED_TOOLS : uplifted ? UPLIFTS : unrated ? UNRATED_TIERS : family,
     model: i.model,
     price,
     priced: pricesTokens(price),
@@ -179,6 +191,7 @@ function tokenPlan(i: PlanInput): MeterPlan {
     units: 0,
     unitNano: 0,
     estimateNano: 0,
+    tier,
   };
 }
 
@@ -198,6 +211,18 @@ function compacts(v: unknown): boolean {
 /** Whether a request names MCP servers the provider calls (Anthropic's `mcp_servers`): their results are input it bills. */
 const hasMcpServers = (v: unknown): boolean => Array.isArray(v) && v.length > 0;
 const UPLIFTS = "Anthropic's priced uplifts (fast mode `speed`, regional `inference_geo`)";
+const UNRATED_TIERS = 'a `service_tier` this model has no rates for in this gateway (`priority`, `fast`, `scale`, `ultrafast` or a tier it does not know)';
+
+/**
+ * Whether a requested tier is billed at most at the standard rates: the standard itself (`default`; `auto`, which runs
+ * at the project's default tier: see docs/metering.md), and `flex`, half price, billed at the standard rates when the
+ * price has no flex rates. Anthropic's Messages API takes `auto` and `standard_only`. Anything else, another spelling
+ * of these included (OpenAI takes none), is dearer or unknown.
+ */
+function billedAtMostStandard(tier: unknown, endpoint: string): boolean {
+  if (tier === 'auto' || tier === 'default' || tier === 'flex') return true;
+  return endpoint === '/messages' && tier === 'standard_only';
+}
 
 /** Whether a member asks for something other than its standard value (absent and null are the standard). */
 const isUplift = (value: unknown, standard: string): boolean => value !== undefined && value !== null && value !== standard;

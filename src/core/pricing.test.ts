@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boundCostNanoUsd, costNanoUsd, DEFAULT_PRICES, nanoToUsdText6, priceFor, snapshotBase } from './pricing.js';
+import { boundCostNanoUsd, costNanoUsd, DEFAULT_PRICES, nanoToUsdText6, priceFor, snapshotBase, tierRates } from './pricing.js';
 
 describe('pricing', () => {
   it('finds exact names and dated snapshots of them', () => {
@@ -13,7 +13,7 @@ describe('pricing', () => {
   });
 
   it('prefers a snapshot priced apart over its base model', () => {
-    expect(priceFor(DEFAULT_PRICES, 'gpt-4o-2024-05-13')).toEqual({ input: 5, output: 15 });
+    expect(priceFor(DEFAULT_PRICES, 'gpt-4o-2024-05-13')).toEqual({ input: 5, output: 15, priority: { input: 8.75, output: 26.25 } });
     expect(priceFor(DEFAULT_PRICES, 'gpt-3.5-turbo-1106')?.input).toBe(1);
   });
 
@@ -99,6 +99,56 @@ describe('pricing', () => {
     const haiku = DEFAULT_PRICES['claude-haiku-5-5'];
     expect(costNanoUsd(haiku, { input: 100_000, cached: 0, output: 10 })).toBe(100_000 * 100 + 10 * 500);
     expect(costNanoUsd(haiku, { input: 100_001, cached: 50_000, cacheWrite: 50_000, output: 10 })).toBe(1 * 500 + 50_000 * 50 + 50_000 * 625 + 10 * 2500);
+  });
+});
+
+describe('service tiers', () => {
+  it('bills priority (and fast, which OpenAI runs as priority) and flex at their own rates; every other tier at the standard ones', () => {
+    const gpt5 = DEFAULT_PRICES['gpt-5'];
+    const tokens = { input: 1000, cached: 200, output: 500 };
+    const standard = 800 * 1250 + 200 * 125 + 500 * 10_000;
+    // gpt-5: priority $2.50 / $0.25 / $20, flex $0.625 / $0.0625 / $5 per 1M.
+    expect(costNanoUsd(gpt5, tokens, 'priority')).toBe(2 * standard);
+    expect(costNanoUsd(gpt5, tokens, 'fast')).toBe(2 * standard);
+    expect(costNanoUsd(gpt5, tokens, 'flex')).toBe(standard / 2);
+    for (const tier of [null, 'default', 'auto', 'scale', 'ultrafast', 'batch', 'PRIORITY', 'Priority', 'priority ']) {
+      expect(costNanoUsd(gpt5, tokens, tier), String(tier)).toBe(standard);
+    }
+    // A tier the model has no rates for: the standard rates (whether it may be sent at all is metering-plan's call).
+    expect(tierRates(DEFAULT_PRICES['gpt-5-pro'], 'priority')).toBeNull();
+    expect(costNanoUsd(DEFAULT_PRICES['gpt-5-pro'], tokens, 'priority')).toBe(costNanoUsd(DEFAULT_PRICES['gpt-5-pro'], tokens));
+  });
+
+  it('bills fractions of a nano-dollar per token as priced, rounding the request once', () => {
+    // gpt-5-nano's flex cached input is $0.0025 per 1M: 2.5 nano-dollars a token, not 3.
+    expect(costNanoUsd(DEFAULT_PRICES['gpt-5-nano'], { input: 1_000_000, cached: 1_000_000, output: 0 }, 'flex')).toBe(2_500_000);
+    expect(costNanoUsd(DEFAULT_PRICES['gpt-5-nano'], { input: 2, cached: 2, output: 0 }, 'flex')).toBe(5);
+    // gpt-5.4-mini's, $0.0375: 37.5 a token; three tokens are 112.5, rounded once to 113.
+    expect(costNanoUsd(DEFAULT_PRICES['gpt-5.4-mini'], { input: 1_000_000, cached: 1_000_000, output: 0 }, 'flex')).toBe(37_500_000);
+    expect(costNanoUsd(DEFAULT_PRICES['gpt-5.4-mini'], { input: 3, cached: 3, output: 0 }, 'flex')).toBe(113);
+  });
+
+  it('takes the dearer of the tier and the long-context rates for a long request, unless the tier has long-context rates of its own', () => {
+    const p = DEFAULT_PRICES['gpt-5.4'];
+    const long = { input: 300_000, cached: 0, output: 1000 };
+    // Priority $5 / $30 against long-context $5 / $22.50; flex $1.25 / $7.50 against the same.
+    expect(costNanoUsd(p, long, 'priority')).toBe(300_000 * 5000 + 1000 * 30_000);
+    expect(costNanoUsd(p, long, 'flex')).toBe(300_000 * 5000 + 1000 * 22_500);
+    expect(costNanoUsd(p, { input: 1000, cached: 0, output: 1000 }, 'flex')).toBe(1000 * 1250 + 1000 * 7500);
+    const own = { ...p, flex: { input: 1.25, output: 7.5, long_context: { above_input_tokens: 272_000, input: 2.5 } } };
+    expect(costNanoUsd(own, long, 'flex')).toBe(300_000 * 2500 + 1000 * 7500);
+  });
+
+  it('bills cache writes under a tier at its input rate, and audio tokens at the model\'s own audio rates', () => {
+    const price = { input: 1, output: 2, cache_write_input: 1.25, audio_input: 40, priority: { input: 2, output: 4 } };
+    expect(costNanoUsd(price, { input: 100, cached: 0, cacheWrite: 100, output: 0 }, 'priority')).toBe(100 * 2000);
+    expect(costNanoUsd(price, { input: 100, cached: 0, audioInput: 100, output: 0 }, 'priority')).toBe(100 * 40_000);
+  });
+
+  it('reserves at the rates of the tier asked for', () => {
+    const gpt5 = DEFAULT_PRICES['gpt-5'];
+    expect(boundCostNanoUsd(gpt5, { input: 1000, output: 1000, cacheWrites: false }, 'priority')).toBe(1000 * 2500 + 1000 * 20_000);
+    expect(boundCostNanoUsd(gpt5, { input: 1000, output: 1000, cacheWrites: true }, 'flex')).toBe(1000 * 625 + 1000 * 5000);
   });
 });
 

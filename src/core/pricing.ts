@@ -2,6 +2,8 @@
 // A model is priced only by its own entry or, for a dated snapshot of it, by its base model's entry: never by a
 // shorter model that happens to be a prefix (o1-pro is not o1). An unpriced model is no free model: the gateway
 // refuses it to keys and projects with a spend limit (see core/metering-plan.ts and docs/metering.md).
+// A model may also carry the rates of OpenAI's priority and flex processing tiers: a request is billed at the rates of
+// the tier its answer names (else the one it asked for), and reserved at the rates of the tier it asks for.
 
 /** The price of one model. Token rates are USD per 1M tokens; the other dimensions are named by their unit. */
 export interface ModelPrice {
@@ -44,6 +46,32 @@ export interface ModelPrice {
   minutes?: number;
   /** Not a price: the most output tokens the model produces (core/model-limits.ts), reserved under a hard spend cap. */
   max_output_tokens?: number;
+  /** OpenAI's priority processing (`service_tier: "priority"`, or `"fast"`, which OpenAI serves and names as priority). */
+  priority?: TierRates;
+  /** OpenAI's flex processing (`service_tier: "flex"`). */
+  flex?: TierRates;
+}
+
+/**
+ * The token rates of a service tier, USD per 1M tokens. They replace the model's input, cached input and output rates
+ * (cache writes are billed at the tier's input rate); audio and image tokens keep the model's own rates, as no tier
+ * prices them apart. Without a `long_context` of its own, a long request under a tier is billed at whichever is dearer,
+ * rate by rate, of the tier's rates and the model's long-context ones: OpenAI publishes no long-context tier rates for
+ * most models, and a tier is never billed below the standard long-context rate.
+ */
+export interface TierRates {
+  input: number;
+  /** `input` when absent. */
+  cached_input?: number;
+  output: number;
+  long_context?: {
+    above_input_tokens: number;
+    input: number;
+    /** The tier's long-context `input` when absent. */
+    cached_input?: number;
+    /** The tier's `output` when absent. */
+    output?: number;
+  };
 }
 
 export type PriceTable = Readonly<Record<string, ModelPrice>>;
@@ -103,54 +131,61 @@ const ANTHROPIC_PRICES: PriceTable = {
   'claude-3-haiku': { input: 0.25, cached_input: 0.03, cache_write_input: 0.3, cache_write_1h_input: 0.5, output: 1.25 },
 };
 
+/** A tier's rates: input, cached input (the tier's input when null) and output, USD per 1M tokens. */
+const tier = (input: number, cached: number | null, output: number): TierRates => (cached === null ? { input, output } : { input, cached_input: cached, output });
+
 /**
- * Public list prices, standard processing tier, as published on OpenAI's pricing page
- * (https://developers.openai.com/api/docs/pricing), read on 2026-12-04 through LiteLLM's transcription of it
- * (BerriAI/litellm model_prices_and_context_window.json at 00035b69); the older models that table no longer lists
- * (gpt-4-32k, gpt-4.5-preview, chatgpt-4o-latest, o1-mini, o1-pro, o3-pro) at the prices OpenAI published for them,
- * as public price tables of late 2025 quote them, and the transcription models' audio rates from OpenAI's
- * cookbook. Batch, flex and priority tiers, regional uplifts and per-call tool fees are not modelled. Realtime models
- * are left out: the Realtime API (WebSocket, WebRTC) is not metered by Tollgate and is refused to keys with a spend
- * limit. Every entry is overridable, and `pricing.default` prices what is not here (see gateway-config.ts).
+ * Public list prices, as published on OpenAI's pricing page (https://developers.openai.com/api/docs/pricing), read on
+ * 2026-12-04 through LiteLLM's transcription of it (BerriAI/litellm model_prices_and_context_window.json at 00035b69);
+ * the older models that table no longer lists (gpt-4-32k, gpt-4.5-preview, chatgpt-4o-latest, o1-mini, o1-pro,
+ * o3-pro) at the prices OpenAI published for them, as public price tables of late 2025 quote them, and the
+ * transcription models' audio rates from OpenAI's cookbook. The standard tier's rates, and the priority and flex
+ * tiers' (`priority`, `flex`) from the same transcription (its `*_priority` and `*_flex` fields) where it gives them
+ * for the model itself; it gives no long-context rates for either tier. Its priority input rate for gpt-5-nano (50×
+ * the standard rate, with no priority output or cached rate) is taken for a slip and left out: a priority request to
+ * gpt-5-nano is refused to keys with a spend limit. Batch, scale and ultrafast tiers, regional uplifts and per-call
+ * tool fees are not modelled. Realtime models are left out: the Realtime API (WebSocket, WebRTC) is not metered by
+ * Tollgate and is refused to keys with a spend limit. Every entry is overridable, and `pricing.default` prices what is
+ * not here (see gateway-config.ts).
  */
 export const DEFAULT_PRICES: PriceTable = {
   // GPT-5 family
-  'gpt-5.6': { input: 5, cached_input: 0.5, output: 30, long_context: { above_input_tokens: LONG_272K, input: 10, cached_input: 1, output: 45 } },
-  'gpt-5.6-sol': { input: 5, cached_input: 0.5, output: 30, long_context: { above_input_tokens: LONG_272K, input: 10, cached_input: 1, output: 45 } },
-  'gpt-5.6-terra': { input: 2.5, cached_input: 0.25, output: 15, long_context: { above_input_tokens: LONG_272K, input: 5, cached_input: 0.5, output: 22.5 } },
-  'gpt-5.6-luna': { input: 1, cached_input: 0.1, output: 6, long_context: { above_input_tokens: LONG_272K, input: 2, cached_input: 0.2, output: 9 } },
-  'gpt-5.5': { input: 5, cached_input: 0.5, output: 30, long_context: { above_input_tokens: LONG_272K, input: 10, cached_input: 1, output: 45 } },
-  'gpt-5.5-pro': { input: 30, cached_input: 3, output: 180, long_context: { above_input_tokens: LONG_272K, input: 60, cached_input: 6, output: 270 } },
-  'gpt-5.4': { input: 2.5, cached_input: 0.25, output: 15, long_context: { above_input_tokens: LONG_272K, input: 5, cached_input: 0.5, output: 22.5 } },
-  'gpt-5.4-pro': { input: 30, cached_input: 3, output: 180, long_context: { above_input_tokens: LONG_272K, input: 60, cached_input: 6, output: 270 } },
-  'gpt-5.4-mini': { input: 0.75, cached_input: 0.075, output: 4.5 },
-  'gpt-5.4-nano': { input: 0.2, cached_input: 0.02, output: 1.25 },
-  'gpt-5.3-codex': { input: 1.75, cached_input: 0.175, output: 14 },
-  'gpt-5.3-chat-latest': { input: 1.75, cached_input: 0.175, output: 14 },
-  'gpt-5.2': { input: 1.75, cached_input: 0.175, output: 14 },
-  'gpt-5.2-chat-latest': { input: 1.75, cached_input: 0.175, output: 14 },
-  'gpt-5.2-codex': { input: 1.75, cached_input: 0.175, output: 14 },
+  'gpt-5.6': { input: 5, cached_input: 0.5, output: 30, long_context: { above_input_tokens: LONG_272K, input: 10, cached_input: 1, output: 45 }, priority: tier(10, 1, 60), flex: tier(2.5, 0.25, 15) },
+  'gpt-5.6-sol': { input: 5, cached_input: 0.5, output: 30, long_context: { above_input_tokens: LONG_272K, input: 10, cached_input: 1, output: 45 }, priority: tier(10, 1, 60), flex: tier(2.5, 0.25, 15) },
+  'gpt-5.6-terra': { input: 2.5, cached_input: 0.25, output: 15, long_context: { above_input_tokens: LONG_272K, input: 5, cached_input: 0.5, output: 22.5 }, priority: tier(5, 0.5, 30), flex: tier(1.25, 0.125, 7.5) },
+  'gpt-5.6-luna': { input: 1, cached_input: 0.1, output: 6, long_context: { above_input_tokens: LONG_272K, input: 2, cached_input: 0.2, output: 9 }, priority: tier(2, 0.2, 12), flex: tier(0.5, 0.05, 3) },
+  'gpt-5.5': { input: 5, cached_input: 0.5, output: 30, long_context: { above_input_tokens: LONG_272K, input: 10, cached_input: 1, output: 45 }, priority: tier(10, 1, 60), flex: tier(2.5, 0.25, 15) },
+  'gpt-5.5-pro': { input: 30, cached_input: 3, output: 180, long_context: { above_input_tokens: LONG_272K, input: 60, cached_input: 6, output: 270 }, flex: tier(15, null, 90) },
+  'gpt-5.4': { input: 2.5, cached_input: 0.25, output: 15, long_context: { above_input_tokens: LONG_272K, input: 5, cached_input: 0.5, output: 22.5 }, priority: tier(5, 0.5, 30), flex: tier(1.25, 0.13, 7.5) },
+  'gpt-5.4-pro': { input: 30, cached_input: 3, output: 180, long_context: { above_input_tokens: LONG_272K, input: 60, cached_input: 6, output: 270 }, flex: tier(15, null, 90) },
+  'gpt-5.4-mini': { input: 0.75, cached_input: 0.075, output: 4.5, priority: tier(1.5, 0.15, 9), flex: tier(0.375, 0.0375, 2.25) },
+  'gpt-5.4-nano': { input: 0.2, cached_input: 0.02, output: 1.25, flex: tier(0.1, 0.01, 0.625) },
+  'gpt-5.3-codex': { input: 1.75, cached_input: 0.175, output: 14, priority: tier(3.5, 0.35, 28) },
+  'gpt-5.3-chat-latest': { input: 1.75, cached_input: 0.175, output: 14, priority: tier(3.5, 0.35, 28) },
+  'gpt-5.2': { input: 1.75, cached_input: 0.175, output: 14, priority: tier(3.5, 0.35, 28) },
+  'gpt-5.2-chat-latest': { input: 1.75, cached_input: 0.175, output: 14, priority: tier(3.5, 0.35, 28) },
+  'gpt-5.2-codex': { input: 1.75, cached_input: 0.175, output: 14, priority: tier(3.5, 0.35, 28) },
   'gpt-5.2-pro': { input: 21, output: 168 },
-  'gpt-5.1': { input: 1.25, cached_input: 0.125, output: 10 },
-  'gpt-5.1-chat-latest': { input: 1.25, cached_input: 0.125, output: 10 },
-  'gpt-5.1-codex': { input: 1.25, cached_input: 0.125, output: 10 },
+  'gpt-5.1': { input: 1.25, cached_input: 0.125, output: 10, priority: tier(2.5, 0.25, 20) },
+  'gpt-5.1-chat-latest': { input: 1.25, cached_input: 0.125, output: 10, priority: tier(2.5, 0.25, 20) },
+  'gpt-5.1-codex': { input: 1.25, cached_input: 0.125, output: 10, priority: tier(2.5, 0.25, 20) },
   'gpt-5.1-codex-max': { input: 1.25, cached_input: 0.125, output: 10 },
-  'gpt-5.1-codex-mini': { input: 0.25, cached_input: 0.025, output: 2 },
-  'gpt-5': { input: 1.25, cached_input: 0.125, output: 10 },
+  'gpt-5.1-codex-mini': { input: 0.25, cached_input: 0.025, output: 2, priority: tier(0.45, 0.045, 3.6) },
+  'gpt-5': { input: 1.25, cached_input: 0.125, output: 10, priority: tier(2.5, 0.25, 20), flex: tier(0.625, 0.0625, 5) },
   'gpt-5-chat-latest': { input: 1.25, cached_input: 0.125, output: 10 },
   'gpt-5-codex': { input: 1.25, cached_input: 0.125, output: 10 },
   'gpt-5-pro': { input: 15, output: 120 },
-  'gpt-5-mini': { input: 0.25, cached_input: 0.025, output: 2 },
-  'gpt-5-nano': { input: 0.05, cached_input: 0.005, output: 0.4 },
+  'gpt-5-mini': { input: 0.25, cached_input: 0.025, output: 2, priority: tier(0.45, 0.045, 3.6), flex: tier(0.125, 0.0125, 1) },
+  'gpt-5-nano': { input: 0.05, cached_input: 0.005, output: 0.4, flex: tier(0.025, 0.0025, 0.2) },
   // GPT-4.1, GPT-4.5, GPT-4o
-  'gpt-4.1': { input: 2, cached_input: 0.5, output: 8 },
-  'gpt-4.1-mini': { input: 0.4, cached_input: 0.1, output: 1.6 },
-  'gpt-4.1-nano': { input: 0.1, cached_input: 0.025, output: 0.4 },
+  'gpt-4.1': { input: 2, cached_input: 0.5, output: 8, priority: tier(3.5, 0.875, 14) },
+  'gpt-4.1-mini': { input: 0.4, cached_input: 0.1, output: 1.6, priority: tier(0.7, 0.175, 2.8) },
+  'gpt-4.1-nano': { input: 0.1, cached_input: 0.025, output: 0.4, priority: tier(0.2, 0.05, 0.8) },
   'gpt-4.5-preview': { input: 75, cached_input: 37.5, output: 150 },
-  'gpt-4o': { input: 2.5, cached_input: 1.25, output: 10 },
+  'gpt-4o': { input: 2.5, cached_input: 1.25, output: 10, priority: tier(4.25, 2.125, 17) },
   // The first gpt-4o snapshot kept its launch price: a snapshot's own entry wins over its base model's.
-  'gpt-4o-2024-05-13': { input: 5, output: 15 },
-  'gpt-4o-mini': { input: 0.15, cached_input: 0.075, output: 0.6 },
+  'gpt-4o-2024-05-13': { input: 5, output: 15, priority: tier(8.75, null, 26.25) },
+  'gpt-4o-mini': { input: 0.15, cached_input: 0.075, output: 0.6, priority: tier(0.25, 0.125, 1) },
   'chatgpt-4o-latest': { input: 5, output: 15 },
   'gpt-4o-audio-preview': { input: 2.5, output: 10, audio_input: 40, audio_output: 80 },
   'gpt-4o-mini-audio-preview': { input: 0.15, output: 0.6, audio_input: 10, audio_output: 20 },
@@ -161,11 +196,11 @@ export const DEFAULT_PRICES: PriceTable = {
   'o1-pro': { input: 150, output: 600 },
   'o1-preview': { input: 15, cached_input: 7.5, output: 60 },
   'o1-mini': { input: 1.1, cached_input: 0.55, output: 4.4 },
-  o3: { input: 2, cached_input: 0.5, output: 8 },
+  o3: { input: 2, cached_input: 0.5, output: 8, priority: tier(3.5, 0.875, 14), flex: tier(1, 0.25, 4) },
   'o3-pro': { input: 20, output: 80 },
   'o3-mini': { input: 1.1, cached_input: 0.55, output: 4.4 },
   'o3-deep-research': { input: 10, cached_input: 2.5, output: 40 },
-  'o4-mini': { input: 1.1, cached_input: 0.275, output: 4.4 },
+  'o4-mini': { input: 1.1, cached_input: 0.275, output: 4.4, priority: tier(2, 0.5, 8), flex: tier(0.55, 0.1375, 2.2) },
   'o4-mini-deep-research': { input: 2, cached_input: 0.5, output: 8 },
   'codex-mini-latest': { input: 1.5, cached_input: 0.375, output: 6 },
   'computer-use-preview': { input: 3, output: 12 },
@@ -231,8 +266,11 @@ export function priceFor(prices: PriceTable, model: string): ModelPrice | null {
   return base !== null && Object.hasOwn(prices, base) ? prices[base] : null;
 }
 
-/** USD per 1M units → nano-dollars per unit (exact for prices with up to 3 decimals per 1M). */
-const perToken = (usdPerMillion: number | undefined) => Math.round((usdPerMillion ?? 0) * 1000);
+/**
+ * USD per 1M units → pico-dollars per unit: exact for rates with up to 6 decimals per 1M, so that flex's cached rates
+ * ($0.0025, $0.0375 per 1M: fractions of a nano-dollar per token) are billed as priced, not rounded up per token.
+ */
+const perToken = (usdPerMillion: number | undefined) => Math.round((usdPerMillion ?? 0) * 1e6);
 
 /** Token counts of a request; the detail counts are parts of `input` and `output`, when the upstream reports them. */
 export interface TokenCounts {
@@ -255,18 +293,51 @@ export function pricesTokens(price: ModelPrice | null): price is ModelPrice {
 }
 
 /**
- * Cost of a request's tokens in integer nano-dollars. Cached, cache-write, audio and image input tokens are parts of
- * `input`, audio and image output tokens parts of `output`; each part is billed at its own rate (the text rate when it
- * has none). An unpriced model costs 0 here: whether that is allowed is decided before forwarding.
+ * The rates of a service tier, as a request asks for it or an answer names it: `priority` (and `fast`, which OpenAI
+ * serves and names as priority) and `flex`, when the price has them; null for every other tier, the standard
+ * (`default`, `auto`) included, and for a tier the price has no rates for.
  */
-export function costNanoUsd(price: ModelPrice | null, tokens: TokenCounts): number {
+export function tierRates(price: ModelPrice, tier: string | null): TierRates | null {
+  if (tier === 'priority' || tier === 'fast') return price.priority ?? null;
+  return tier === 'flex' ? (price.flex ?? null) : null;
+}
+
+/**
+ * Cost of a request's tokens in integer nano-dollars, at the rates of `tier` (see tierRates; the standard rates when it
+ * has none). Cached, cache-write, audio and image input tokens are parts of `input`, audio and image output tokens
+ * parts of `output`; each part is billed at its own rate (the text rate when it has none). An unpriced model costs 0
+ * here: whether that is allowed is decided before forwarding.
+ */
+export function costNanoUsd(price: ModelPrice | null, tokens: TokenCounts, tier: string | null = null): number {
   if (!price) return 0;
+  const t = tier === null ? null : tierRates(price, tier);
   const long = price.long_context && tokens.input > price.long_context.above_input_tokens ? price.long_context : null;
-  const inputRate = long ? long.input : price.input;
-  const cachedRate = long ? (long.cached_input ?? long.input) : (price.cached_input ?? price.input);
-  const writeRate = long ? (long.cache_write_input ?? long.input) : (price.cache_write_input ?? price.input);
-  const write1hRate = long ? (long.cache_write_1h_input ?? writeRate) : (price.cache_write_1h_input ?? writeRate);
-  const outputRate = long ? long.output : (price.output ?? price.image_output);
+  let inputRate: number | undefined;
+  let cachedRate: number | undefined;
+  let writeRate: number | undefined;
+  let write1hRate: number | undefined;
+  let outputRate: number | undefined;
+  if (t === null) {
+    inputRate = long ? long.input : price.input;
+    cachedRate = long ? (long.cached_input ?? long.input) : (price.cached_input ?? price.input);
+    writeRate = long ? (long.cache_write_input ?? long.input) : (price.cache_write_input ?? price.input);
+    write1hRate = long ? (long.cache_write_1h_input ?? writeRate) : (price.cache_write_1h_input ?? writeRate);
+    outputRate = long ? long.output : (price.output ?? price.image_output);
+  } else {
+    const tierLong = t.long_context && tokens.input > t.long_context.above_input_tokens ? t.long_context : null;
+    inputRate = tierLong ? tierLong.input : t.input;
+    cachedRate = tierLong ? (tierLong.cached_input ?? tierLong.input) : (t.cached_input ?? t.input);
+    outputRate = tierLong ? (tierLong.output ?? t.output) : t.output;
+    if (long && !t.long_context) {
+      // The model's long-context rates, where the tier has none of its own: whichever is dearer (see TierRates).
+      inputRate = Math.max(inputRate, long.input);
+      cachedRate = Math.max(cachedRate, long.cached_input ?? long.input);
+      outputRate = Math.max(outputRate, long.output ?? 0);
+    }
+    // No tier prices cache writes apart (OpenAI has none): at the tier's input rate.
+    writeRate = inputRate;
+    write1hRate = inputRate;
+  }
   const cached = Math.min(tokens.cached, tokens.input);
   const write = Math.min(tokens.cacheWrite ?? 0, tokens.input - cached);
   const write1h = Math.min(tokens.cacheWrite1h ?? 0, tokens.input - cached - write);
@@ -276,7 +347,7 @@ export function costNanoUsd(price: ModelPrice | null, tokens: TokenCounts): numb
   const audioOut = Math.min(tokens.audioOutput ?? 0, tokens.output);
   const imageOut = Math.min(tokens.imageOutput ?? 0, tokens.output - audioOut);
   const textOut = tokens.output - audioOut - imageOut;
-  return (
+  const pico =
     textIn * perToken(inputRate) +
     cached * perToken(cachedRate) +
     write * perToken(writeRate) +
@@ -285,20 +356,21 @@ export function costNanoUsd(price: ModelPrice | null, tokens: TokenCounts): numb
     imageIn * perToken(price.image_input ?? inputRate) +
     textOut * perToken(outputRate) +
     audioOut * perToken(price.audio_output ?? outputRate) +
-    imageOut * perToken(price.image_output ?? outputRate)
-  );
+    imageOut * perToken(price.image_output ?? outputRate);
+  return Math.round(pico / 1000);
 }
 
 /**
- * What a request bounded at `input` and `output` tokens may cost at most (a hard spend cap's reservation): input at the
- * input rate or, when the request asks for prompt caching, at whichever of the input and cache-write rates (5 minutes,
- * 1 hour) is dearest, since Anthropic bills a prompt written to its cache as writes (1.25× and 2× input for Claude).
+ * What a request bounded at `input` and `output` tokens may cost at most (a hard spend cap's reservation), at the
+ * rates of the tier it asks for (`tier`, see tierRates): input at the input rate or, when the request asks for prompt
+ * caching, at whichever of the input and cache-write rates (5 minutes, 1 hour) is dearest, since Anthropic bills a
+ * prompt written to its cache as writes (1.25× and 2× input for Claude).
  */
-export function boundCostNanoUsd(price: ModelPrice | null, bound: { input: number; output: number; cacheWrites: boolean }): number {
-  const plain = costNanoUsd(price, { input: bound.input, cached: 0, output: bound.output });
+export function boundCostNanoUsd(price: ModelPrice | null, bound: { input: number; output: number; cacheWrites: boolean }, tier: string | null = null): number {
+  const plain = costNanoUsd(price, { input: bound.input, cached: 0, output: bound.output }, tier);
   if (!bound.cacheWrites) return plain;
-  const written = costNanoUsd(price, { input: bound.input, cached: 0, cacheWrite: bound.input, output: bound.output });
-  const written1h = costNanoUsd(price, { input: bound.input, cached: 0, cacheWrite1h: bound.input, output: bound.output });
+  const written = costNanoUsd(price, { input: bound.input, cached: 0, cacheWrite: bound.input, output: bound.output }, tier);
+  const written1h = costNanoUsd(price, { input: bound.input, cached: 0, cacheWrite1h: bound.input, output: bound.output }, tier);
   return Math.max(plain, written, written1h);
 }
 

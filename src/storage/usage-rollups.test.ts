@@ -36,7 +36,7 @@ function reference(events: UsageEvent[]): Record<string, UsageRollupsTable[]> {
       acc.input_tokens += e.input_tokens;
       acc.cached_tokens += e.cached_tokens;
       acc.output_tokens += e.output_tokens;
-      const split = splitCost(e.model ? priceFor(DEFAULT_PRICES, e.model) : null, { input: e.input_tokens, cached: e.cached_tokens, output: e.output_tokens }, Number(e.cost_nanousd));
+      const split = splitCost(e.model ? priceFor(DEFAULT_PRICES, e.model) : null, { input: e.input_tokens, cached: e.cached_tokens, output: e.output_tokens }, Number(e.cost_nanousd), e.service_tier);
       acc.input_cost_nanousd += split[0];
       acc.cached_cost_nanousd += split[1];
       acc.output_cost_nanousd += split[2];
@@ -77,7 +77,7 @@ describe('aggregateRollups', () => {
           method: pick(['POST', 'POST', 'GET']),
           outcome: pick(['ok', 'ok', 'ok', 'refused', 'upstream_error', 'timeout']),
           billable: pick([1, 1, 0]),
-          service_tier: pick(['default', 'default', 'flex', null]),
+          service_tier: pick(['default', 'default', 'flex', 'priority', null]),
           ...tokens,
           cost_nanousd: pick([0, Math.floor(rand() * 1e7)]),
         }),
@@ -107,6 +107,16 @@ describe('aggregateRollups', () => {
       return 0;
     };
     expect(order).toEqual([...order].sort(byParts));
+  });
+
+  it("splits a tier's cost by that tier's rates: its cached input is priced apart from input by a ratio of its own", () => {
+    // gpt-5.4's flex rates: $1.25 input, $0.13 cached, $7.50 output (the standard's cached is a tenth of input).
+    const tokens = { input: 1000, cached: 500, output: 100 };
+    const total = 500 * 1250 + 500 * 130 + 100 * 7500;
+    expect(splitCost(DEFAULT_PRICES['gpt-5.4'], tokens, total, 'flex')).toEqual([500 * 1250, 500 * 130, 100 * 7500]);
+    const rows = aggregateRollups([usageRow({ id: 'evt_flex', model: 'gpt-5.4', service_tier: 'flex', input_tokens: 1000, cached_tokens: 500, output_tokens: 100, cost_nanousd: total })]);
+    const [row] = rows.usage_rollups_1d;
+    expect([row.service_tier, row.input_cost_nanousd, row.cached_cost_nanousd, row.output_cost_nanousd]).toEqual(['flex', 500 * 1250, 500 * 130, 100 * 7500]);
   });
 
   it('keeps a key whose events alternate between models and hours apart', () => {

@@ -27,21 +27,24 @@ export function isBilled(e: Pick<UsageEventsTable, 'billable' | 'outcome'>): boo
 
 /**
  * Splits a request's cost into its input, cached-input and output line items, summing exactly to `total`.
- * The parts are priced with `price`; when that does not reproduce `total` (the price changed, or the model
- * is unknown here) the total is shared in the same proportions, and all of it goes to input when no part is priced.
+ * The parts are priced with `price` at the rates of the service tier the request ran at (`tier`, as billed: priority
+ * and flex price cached input apart from input by ratios of their own); when that does not reproduce `total` (the
+ * price changed, or the model is unknown here) the total is shared in the same proportions, and all of it goes to
+ * input when no part is priced.
  */
 export function splitCost(
   price: ModelPrice | null,
   tokens: { input: number; cached: number; output: number },
   total: number,
+  tier: string | null = null,
 ): [input: number, cached: number, output: number] {
   if (total === 0) return [0, 0, 0];
   const cached = Math.min(tokens.cached, tokens.input);
   const parts: [number, number, number] = price
     ? [
-        costNanoUsd(price, { input: tokens.input - cached, cached: 0, output: 0 }),
-        costNanoUsd(price, { input: cached, cached, output: 0 }),
-        costNanoUsd(price, { input: 0, cached: 0, output: tokens.output }),
+        costNanoUsd(price, { input: tokens.input - cached, cached: 0, output: 0 }, tier),
+        costNanoUsd(price, { input: cached, cached, output: 0 }, tier),
+        costNanoUsd(price, { input: 0, cached: 0, output: tokens.output }, tier),
       ]
     : [0, 0, 0];
   const sum = parts[0] + parts[1] + parts[2];
@@ -184,7 +187,7 @@ export class RollupAggregator {
       price = model ? priceFor(this.prices, model) : null;
       this.priceCache.set(model, price);
     }
-    const split = splitCost(price, { input: e.input_tokens, cached: e.cached_tokens, output: e.output_tokens }, cost);
+    const split = splitCost(price, { input: e.input_tokens, cached: e.cached_tokens, output: e.output_tokens }, cost, e.service_tier);
     acc.input_cost_nanousd += split[0];
     acc.cached_cost_nanousd += split[1];
     acc.output_cost_nanousd += split[2];

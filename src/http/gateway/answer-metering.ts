@@ -2,6 +2,7 @@ import { TollgateError } from '../../core/errors.js';
 import { type FormValues, formFieldNames, type MeterPlan, meteringPrice, planMetering } from '../../core/metering-plan.js';
 import { multipartFields } from '../../core/multipart.js';
 import { costNanoUsd, pricesTokens, type TokenCounts } from '../../core/pricing.js';
+import { answeredServiceTier } from '../../core/service-tier.js';
 import { tokensFromUsage } from '../../core/usage-extract.js';
 import { claimBackgroundResponse, recordBackgroundResponse } from '../../services/background-responses.js';
 import type { GatewayContext } from './gateway-context.js';
@@ -56,7 +57,7 @@ export function meterPlanOf(g: GatewayContext, request: GatewayRequest, endpoint
 }
 
 /** What an answer was billed: the parts of an Outcome that metering fills in. */
-export type Measured = Pick<Outcome, 'billable' | 'tokens' | 'units' | 'costNanoUsd' | 'model' | 'priced'>;
+export type Measured = Pick<Outcome, 'billable' | 'tokens' | 'units' | 'costNanoUsd' | 'model' | 'priced' | 'serviceTier'>;
 
 const NOT_BILLED: Measured = { billable: false, tokens: NO_TOKENS };
 
@@ -121,8 +122,17 @@ function measureTranscription(plan: MeterPlan, answer: Record<string, unknown> |
 
 const UNFINISHED = new Set(['queued', 'in_progress']);
 
-/** Bills a retrieved background response's usage once: only the retrieval that claims it is billed. */
-async function measureRetrieval(g: GatewayContext, info: RequestInfo, answer: Record<string, unknown> | null, streamedTokens: TokenCounts | null): Promise<Measured> {
+/**
+ * Bills a retrieved background response's usage once, at the rates of the tier it ran at (the Response names it, or its
+ * stream's did): only the retrieval that claims it is billed.
+ */
+async function measureRetrieval(
+  g: GatewayContext,
+  info: RequestInfo,
+  answer: Record<string, unknown> | null,
+  streamedTokens: TokenCounts | null,
+  streamedTier: string | null = null,
+): Promise<Measured> {
   const tokens = streamedTokens ?? (answer && !UNFINISHED.has(String(answer.status)) ? tokensFromUsage(answer.usage) : null);
   if (!tokens) return NOT_BILLED;
   const id = info.endpoint.slice('/responses/'.length);
@@ -136,14 +146,15 @@ async function measureRetrieval(g: GatewayContext, info: RequestInfo, answer: Re
   if (!claimed) return NOT_BILLED;
   const model = claimed.model ?? (typeof answer?.model === 'string' ? answer.model : null);
   const price = meteringPrice(g.config.prices, g.config.defaultPrice, model);
-  return { billable: true, tokens, model, priced: pricesTokens(price), costNanoUsd: costNanoUsd(price, tokens) };
+  const serviceTier = streamedTier ?? answeredServiceTier(answer?.service_tier);
+  return { billable: true, tokens, model, priced: pricesTokens(price), costNanoUsd: costNanoUsd(price, tokens, serviceTier), serviceTier };
 }
 
 /** A background response's creation: billed now if it already finished, else recorded to be billed when retrieved. */
 async function measureDeferred(g: GatewayContext, info: RequestInfo, answer: Record<string, unknown> | null): Promise<Measured> {
   if (!answer || typeof answer.id !== 'string') return NOT_BILLED;
   const tokens = UNFINISHED.has(String(answer.status)) ? null : tokensFromUsage(answer.usage);
-  if (tokens) return { billable: true, tokens };
+  if (tokens) return { billable: true, tokens, serviceTier: answeredServiceTier(answer.service_tier) };
   await recordBackgroundResponse(g.app.deps, {
     responseId: answer.id,
     orgId: info.record.orgId,
@@ -183,12 +194,15 @@ export function meteredAnswer(g: GatewayContext, info: RequestInfo, admission: A
   });
 }
 
-/** What a streamed answer (images, transcriptions, a retrieved background response) was billed, from its usage. */
-export function measureStream(g: GatewayContext, info: RequestInfo, tokens: TokenCounts | null, complete: boolean): MaybePromise<Measured> {
+/**
+ * What a streamed answer (images, transcriptions, a retrieved background response) was billed, from its usage and the
+ * service tier it named.
+ */
+export function measureStream(g: GatewayContext, info: RequestInfo, tokens: TokenCounts | null, complete: boolean, serviceTier: string | null = null): MaybePromise<Measured> {
   const plan = info.plan;
   if (plan.kind === 'image') return measureImages(plan, null, tokens && tokens.imageOutput === undefined ? { ...tokens, imageOutput: tokens.output } : tokens);
   if (plan.kind === 'transcription') return measureTranscription(plan, null, tokens);
   if (plan.kind === 'speech') return measureAnswer(g, info, Buffer.alloc(0));
-  if (plan.kind === 'retrieval' && complete) return measureRetrieval(g, info, null, tokens);
+  if (plan.kind === 'retrieval' && complete) return measureRetrieval(g, info, null, tokens, serviceTier);
   return NOT_BILLED;
 }

@@ -17,7 +17,7 @@ export interface Outcome {
   errorCode: string | null;
   /** Images, characters or seconds billed (image, speech and transcription endpoints). */
   units?: number;
-  /** The cost when it is not the plan's price of `tokens` (per image, character or second; an estimate). */
+  /** The cost when it is not the plan's price of `tokens` at `serviceTier` (per image, character or second; an estimate). */
   costNanoUsd?: number;
   /** The model billed when it is not the request's (a retrieved background response's). */
   model?: string | null;
@@ -51,8 +51,11 @@ export function meter(
   },
   o: Outcome,
 ): number {
+  // The tier the request ran at: the answer's, else the one it asked for. It is billed at that tier's rates (the
+  // standard ones when the price has none for it), whatever it reserved at.
+  const serviceTier = o.serviceTier ?? requestedServiceTier(r.body, r.format);
   // An unpriced model is billed at 0 and flagged (only keys without a spend limit get this far with one).
-  const cost = o.billable ? (o.costNanoUsd ?? costNanoUsd(r.plan?.price ?? null, o.tokens)) : 0;
+  const cost = o.billable ? (o.costNanoUsd ?? costNanoUsd(r.plan?.price ?? null, o.tokens, serviceTier)) : 0;
   const priced = o.priced ?? r.plan?.priced ?? true;
   const now = g.app.deps.clock();
   const event: UsageEvent = {
@@ -81,7 +84,7 @@ export function meter(
     requestId: r.requestId,
     upstreamRequestId: r.upstreamRequestId,
     credential: r.credential ?? null,
-    serviceTier: o.serviceTier ?? requestedServiceTier(r.body, r.format),
+    serviceTier,
   };
   g.usage.record(event);
   // Every request that reached for a provider: its answers by the credential that answered, and its failures (no

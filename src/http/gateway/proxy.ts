@@ -222,7 +222,7 @@ async function forward(
         ? { billable: true, tokens: await streamedTokens(body, result) }
         : meterIfReported && result.tokens !== null
           ? { billable: true, tokens: result.tokens }
-          : measureStream(g, info, result.tokens, result.complete);
+          : measureStream(g, info, result.tokens, result.complete, result.serviceTier);
       const measured = isPending(m) ? await m : m;
       const outcome: Outcome['outcome'] = result.complete ? 'ok' : clientGone() ? 'client_aborted' : timedOut ? 'timeout' : 'stream_interrupted';
       meterAndSettle(g, info, admission, {
@@ -366,8 +366,12 @@ async function relayBuffered(
   const m = billable ? { billable, tokens } : meteredAnswer(g, info, admission, buf, o.upstreamMs);
   const measured = isPending(m) ? await m : m;
   // A model's answer names the tier it ran at (chat completions and responses at the top, Anthropic's message in its
-  // usage); other answers are not searched.
-  const serviceTier = !billable ? null : info.format === 'anthropic' ? anthropicServiceTier((usage as { service_tier?: unknown } | null)?.service_tier) : serviceTierInJson(buf);
+  // usage); other answers are not searched, but a background response's is read by its metering.
+  const serviceTier = !billable
+    ? (measured.serviceTier ?? null)
+    : info.format === 'anthropic'
+      ? anthropicServiceTier((usage as { service_tier?: unknown } | null)?.service_tier)
+      : serviceTierInJson(buf);
   // A client that hung up on a whole answer is billed for it all the same (see forward), its outcome noted.
   const gone = o.isClientGone();
   meterAndSettle(g, info, admission, {
