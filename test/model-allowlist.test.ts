@@ -98,6 +98,7 @@ describeEachDatabase('the model a request names, whatever its body', (backend) =
         ['duplicate model keys, forbidden first', '/v1/chat/completions', { body: '{"model":"gpt-4","messages":[],"model":"gpt-4o-mini"}' }, 400],
         ['an escaped duplicate key', '/v1/chat/completions', { headers: { 'content-type': 'application/json' }, body: '{"model":"gpt-4o-mini","messages":[],"mod\\u0065l":"gpt-4"}' }, 400],
         ['a case-folded duplicate key', '/v1/chat/completions', { headers: { 'content-type': 'application/json' }, body: '{"model":"gpt-4o-mini","messages":[],"MODEL":"gpt-4"}' }, 400],
+        ['a lone member in another case', '/v1/chat/completions', { headers: { 'content-type': 'application/json' }, body: '{"model":"gpt-4o-mini","MESSAGES":[{"role":"user","content":"x"}]}' }, 400],
         ['a non-string model', '/v1/images/generations', { headers: { 'content-type': 'application/json' }, body: '{"model":["dall-e-3"],"prompt":"x"}' }, 400],
         ['a model nested in a tool', '/v1/responses', { headers: { 'content-type': 'application/json' }, body: '{"model":"gpt-4o-mini","input":"x","tools":[{"type":"image_generation","model":"gpt-image-1"}]}' }, 403],
         ['a model left to the default', '/v1/images/generations', { headers: { 'content-type': 'application/json' }, body: '{"prompt":"a cat"}' }, 400],

@@ -67,8 +67,22 @@ describe('findRequestModel: JSON', () => {
     ] as const) {
       expect(json(text), text).toMatchObject({ ok: false, code: 'invalid_value', param });
     }
-    // A member in capitals alone is the upstream's business (the gateway reads what it knows as if it were absent).
-    expect(model(json('{"model":"gpt-4o-mini","Metadata":{"a":"b"},"messages":[]}'))).toBe('gpt-4o-mini');
+  });
+
+  it('refuses a member in another case alone: the gateway would not read it, an upstream folding case would', () => {
+    for (const [text, param] of [
+      ['{"model":"gpt-4o-mini","MESSAGES":[{"role":"user","content":"a long prompt"}]}', 'MESSAGES'],
+      ['{"model":"gpt-4o-mini","messages":[],"Max_Tokens":100000}', 'Max_Tokens'],
+      ['{"model":"gpt-4o-mini","messages":[],"Service_tier":"priority"}', 'Service_tier'],
+      ['{"model":"gpt-4o-mini","messages":[],"max_to\u212aens":100000}', 'max_to\u212aens'],
+      ['{"model":"gpt-4o-mini","Metadata":{"a":"b"},"messages":[]}', 'Metadata'],
+    ] as const) {
+      expect(json(text), text).toMatchObject({ ok: false, code: 'invalid_value', param: JSON.parse(`"${param}"`) });
+    }
+    // Names that do not change case stay the upstream's business: lower case, digits, other scripts.
+    expect(model(json('{"model":"gpt-4o-mini","messages":[],"top_k2":1,"naïve":true,"名前":"x"}'))).toBe('gpt-4o-mini');
+    // Only the top level: a nested name in capitals is a value the upstream reads as given (a JSON schema's properties).
+    expect(model(json('{"model":"gpt-4o-mini","messages":[],"metadata":{"Team":"a"}}'))).toBe('gpt-4o-mini');
   });
 
   it('refuses a model that is not a string, and reads null, empty and arrays as naming none', () => {

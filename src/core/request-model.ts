@@ -137,13 +137,17 @@ function jsonModel(raw: Buffer, json: unknown): { ok: true; model: string | null
   // names without regard to case (Go's encoding/json): any second member that may mean `model` is refused.
   for (const key in body) {
     if (key.length === 5 && key !== 'model' && key.toLowerCase() === 'model') return invalid(`The body names the model as '${key}'; name it 'model', once.`);
-    // Any other member given twice in two cases ('max_tokens' and 'MAX_TOKENS', or with the Kelvin sign for its k,
-    // which Go folds to k as it does ſ to s): the gateway reads the one it knows, an upstream that matches names
-    // without regard to case may take the other (a larger max_tokens, another prompt) and escape the limits and the
-    // budget's reservation.
+    // Any other member in another case ('MAX_TOKENS', or with the Kelvin sign for its k, which Go folds to k as it
+    // does ſ to s), beside the lower-case one or alone: the gateway reads the lower-case name, an upstream that matches
+    // names without regard to case takes this one (a larger max_tokens, a prompt the estimate never saw) and escapes the
+    // limits and the budget's reservation. OpenAI's and Anthropic's members are all lower case (both refuse a name they
+    // do not know), so no request meant for them is refused by this.
     if (mayFold(key)) {
       const folded = key.toUpperCase().toLowerCase();
-      if (folded !== key && Object.hasOwn(body, folded)) return invalid(`The body names '${folded}' twice, also as '${key}'; name each member once, in lower case.`, folded);
+      if (folded !== key) {
+        if (Object.hasOwn(body, folded)) return invalid(`The body names '${folded}' twice, also as '${key}'; name each member once, in lower case.`, folded);
+        return invalid(`The body names the member '${key}', which an upstream matching names without regard to case reads as '${folded}'; name it in lower case.`, key);
+      }
     }
   }
   if (mayRepeatModelKey(raw) && topLevelKeyCount(raw, 'model') > 1) return invalid('The body names the model more than once.');
