@@ -66,7 +66,8 @@ export function createGateway(
   };
   const setAsideReports = new SetAsideReports(runtime.deps.clock, (e, unreported) => reportCredentialSetAside(runtime.deps, app.webhooks, runtime.org.id, e, unreported));
   const onCredentialSetAside = (e: CredentialSetAside) => {
-    logger.warn(e, 'provider refused a credential one model that another credential serves: skipped for that model on that endpoint for forMs, still used for the rest');
+    if (e.status === 429) logger.warn(e, 'provider says a credential is out of quota (insufficient_quota): skipped for every request for forMs; check its billing');
+    else logger.warn(e, 'provider refused a credential one model that another credential serves: skipped for that model on that endpoint for forMs, still used for the rest');
     setAsideReports.add(e)?.catch((err) => logger.error({ err: String(err) }, 'provider credential set-aside report failed'));
   };
   const onBreakerOpened = (provider: string) => logger.warn({ provider }, 'upstream provider failing: circuit breaker open, requests go to fallbacks or get 503 until a probe succeeds');

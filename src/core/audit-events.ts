@@ -35,7 +35,7 @@ export const AUDIT_EVENTS = {
   'spend_alert.deleted': 'Spend alert removed',
   'budget.threshold_crossed': 'Budget threshold crossed',
   'provider_credential.failed': "Provider refused one of Tollgate's keys for it",
-  'provider_credential.set_aside': "Provider refused one of Tollgate's keys a model another key serves",
+  'provider_credential.set_aside': "Provider refused one of Tollgate's keys a model another key serves, or said its account is out of quota",
   'provider.created': 'Provider added',
   'provider.updated': 'Provider changed',
   'provider.deleted': 'Provider deleted',

@@ -24,30 +24,71 @@ describe('a pool of provider credentials', () => {
     expect(pool.pick(new Set(['KEY_A', 'KEY_B']))).toBeNull();
   });
 
-  it('skips a credential cooling down until its time is up, and one disabled for good', () => {
+  it('skips a credential cooling down for a model until its time is up, and one disabled for good', () => {
     let now = 1000;
     const pool = new CredentialPool(creds, () => now, () => 0);
-    pool.coolDown('KEY_A', 30_000);
-    expect(pool.pick(new Set())?.id).toBe('KEY_B');
-    expect(pool.coolingFor('KEY_A')).toBe(30_000);
+    const scope = refusalScope('POST', '/chat/completions', 'gpt-4o');
+    pool.coolDownFor('KEY_A', 'gpt-4o', scope, 30_000);
+    expect(pool.pick(new Set(), scope, 'gpt-4o')?.id).toBe('KEY_B');
+    expect(pool.coolingFor('KEY_A', 'gpt-4o')).toBe(30_000);
     now += 30_000;
-    expect(pool.pick(new Set())?.id).toBe('KEY_A');
+    expect(pool.pick(new Set(), scope, 'gpt-4o')?.id).toBe('KEY_A');
     expect(pool.disable('KEY_A')).toBe(true);
     expect(pool.disable('KEY_A')).toBe(false);
     now += 3_600_000;
     expect(pool.pick(new Set())?.id).toBe('KEY_B');
-    pool.coolDown('KEY_B', MAX_COOL_DOWN_MS * 10);
-    expect(pool.coolingFor('KEY_B')).toBe(MAX_COOL_DOWN_MS);
+    pool.coolDownFor('KEY_B', 'gpt-4o', scope, MAX_COOL_DOWN_MS * 10);
+    expect(pool.coolingFor('KEY_B', 'gpt-4o')).toBe(MAX_COOL_DOWN_MS);
+  });
+
+  it('cools a credential down for one model only: its other models, on any endpoint, keep it', () => {
+    const now = 0;
+    const pool = new CredentialPool(creds, () => now, () => 0);
+    const chat = (model: string) => refusalScope('POST', '/chat/completions', model);
+    pool.coolDownFor('KEY_A', 'gpt-4o', chat('gpt-4o'), 60_000);
+    expect(pool.pick(new Set(), chat('gpt-4o'), 'gpt-4o')?.id).toBe('KEY_B');
+    // The model's limit is the same on another endpoint.
+    expect(pool.pick(new Set(), refusalScope('POST', '/responses', 'gpt-4o'), 'gpt-4o')?.id).toBe('KEY_B');
+    expect(pool.pick(new Set(), chat('gpt-4o-mini'), 'gpt-4o-mini')?.id).toBe('KEY_A');
+    // A model named like an endpoint's scope is a model still (the keys are kept apart).
+    pool.coolDownFor('KEY_A', 'GET /files', chat('GET /files'), 60_000);
+    expect(pool.pick(new Set(), 'GET /files', null)?.id).toBe('KEY_A');
+    // A request naming no model is cooled by its endpoint.
+    pool.coolDownFor('KEY_A', null, 'GET /files', 60_000);
+    expect(pool.pick(new Set(), 'GET /files', null)?.id).toBe('KEY_B');
+    expect(pool.pick(new Set(), 'GET /batches', null)?.id).toBe('KEY_A');
+    // Served anyway (none other usable): taken back for that model at once.
+    pool.servedFor('KEY_A', chat('gpt-4o'), 'gpt-4o');
+    expect(pool.coolingFor('KEY_A', 'gpt-4o')).toBe(0);
+  });
+
+  it('sets a credential out of quota aside for every request of its provider project, and takes it back when served', () => {
+    let now = 0;
+    const pool = new CredentialPool(creds, () => now, () => 0);
+    const scope = refusalScope('POST', '/chat/completions', 'gpt-4o');
+    expect(pool.setAsideForQuota('KEY_A', null, 3_600_000)).toBe(true);
+    expect(pool.setAsideForQuota('KEY_A', null, 3_600_000)).toBe(false);
+    expect(pool.isOutOfQuota('KEY_A')).toBe(true);
+    expect(pool.pick(new Set(), scope, 'gpt-4o')?.id).toBe('KEY_B');
+    expect(pool.pick(new Set(), 'GET /models', null)?.id).toBe('KEY_B');
+    // Requests made in another provider project (OpenAI-Project) keep it: that project's quota may not be spent.
+    expect(pool.pick(new Set(), scope, 'gpt-4o', 'proj_other')?.id).toBe('KEY_A');
+    pool.servedFor('KEY_A', scope, 'gpt-4o', null);
+    expect(pool.isOutOfQuota('KEY_A')).toBe(false);
+    pool.setAsideForQuota('KEY_A', null, 3_600_000);
+    now += 3_600_000;
+    expect(pool.isOutOfQuota('KEY_A')).toBe(false);
+    expect(pool.pick(new Set(), scope, 'gpt-4o')?.id).toBe('KEY_A');
   });
 
   it('when none is usable, still tries the first one usable again (cooling before disabled), once', () => {
     let now = 0;
     const pool = new CredentialPool(creds, () => now, () => 0);
-    pool.coolDown('KEY_A', 5000);
-    pool.coolDown('KEY_B', 1000);
-    expect(pool.pick(new Set())?.id).toBe('KEY_B');
+    pool.coolDownFor('KEY_A', 'm', 'POST /chat/completions m', 5000);
+    pool.coolDownFor('KEY_B', 'm', 'POST /chat/completions m', 1000);
+    expect(pool.pick(new Set(), 'POST /chat/completions m', 'm')?.id).toBe('KEY_B');
     pool.disable('KEY_B');
-    expect(pool.pick(new Set())?.id).toBe('KEY_A');
+    expect(pool.pick(new Set(), 'POST /chat/completions m', 'm')?.id).toBe('KEY_A');
     now += 100;
     pool.disable('KEY_A');
     // Both refused: the one refused first is tried, so the refusal is seen, not hidden.
@@ -88,10 +129,10 @@ describe('a pool of provider credentials', () => {
     // Cooling down for a minute beats set aside for an hour.
     const other = new CredentialPool(creds, () => now, () => 0);
     other.setAsideFor('KEY_A', x, 3_600_000);
-    other.coolDown('KEY_B', 60_000);
-    expect(other.pick(new Set(), x)?.id).toBe('KEY_B');
+    other.coolDownFor('KEY_B', 'model-x', x, 60_000);
+    expect(other.pick(new Set(), x, 'model-x')?.id).toBe('KEY_B');
     other.servedFor('KEY_A', x);
-    expect(other.pick(new Set(), x)?.id).toBe('KEY_A');
+    expect(other.pick(new Set(), x, 'model-x')?.id).toBe('KEY_A');
   });
 
   it('keeps its set-asides bounded, the oldest going first, and no scope too long to keep', () => {
@@ -103,6 +144,12 @@ describe('a pool of provider credentials', () => {
     const long = refusalScope('POST', '/chat/completions', 'm'.repeat(100_000));
     expect(pool.setAsideFor('KEY_A', long, 60_000)).toBe(false);
     expect(pool.pick(new Set(), long)?.id).toBe('KEY_A');
+    // Cool-downs too: a model's name is the client's.
+    for (let i = 0; i <= MAX_SET_ASIDES; i++) pool.coolDownFor('KEY_B', `model-${i}`, 'POST /chat/completions', 60_000);
+    expect(pool.coolingFor('KEY_B', 'model-0')).toBe(0);
+    expect(pool.coolingFor('KEY_B', `model-${MAX_SET_ASIDES}`)).toBe(60_000);
+    pool.coolDownFor('KEY_A', 'm'.repeat(100_000), 'POST /chat/completions', 60_000);
+    expect(pool.pick(new Set(), 'POST /chat/completions', 'm'.repeat(100_000))?.id).toBe('KEY_A');
   });
 
   it('a scope is the model on the endpoint, or the endpoint alone', () => {

@@ -1,7 +1,8 @@
 // A provider's credentials, when it has several (issue 20 §3): each request picks one by weight among those neither
-// cooling down (after a 429, for as long as the provider said), nor disabled (after the provider refused the key, a
-// 401), nor set aside for what the request asks (after the provider refused this kind of request with it and let it
-// through with another), and a failed attempt moves on to another. Time and randomness are passed in.
+// cooling down for the request's model (after a 429 for it, for as long as the provider said), nor set aside for the
+// request's provider project (its account out of quota), nor disabled (after the provider refused the key, a 401), nor
+// set aside for what the request asks (after the provider refused this kind of request with it and let it through
+// with another), and a failed attempt moves on to another. Time and randomness are passed in.
 
 /**
  * Whether a provider's 401 or 403 by itself shows the credential refused (a wrong, revoked or expired key), as opposed
@@ -34,9 +35,10 @@ export const MAX_COOL_DOWN_MS = 10 * 60_000;
 export const DEFAULT_REFUSAL_COOL_DOWN_MS = 3_600_000;
 
 /**
- * Set-asides kept per pool, past which the oldest go, and the longest scope kept (a model's name is the client's to
- * choose, and a lenient server may serve any): each needs a refusal witnessed by another key to be made, and one not
- * kept only costs its key a refused attempt on the next such request.
+ * Set-asides (and cool-downs, and quota set-asides) kept per pool, past which the oldest go, and the longest scope or
+ * model kept (a model's name is the client's to choose, and a lenient server may serve any): a set-aside needs a
+ * refusal witnessed by another key to be made, a cool-down a 429 the request did not bring on itself, and one not kept
+ * only costs its key a refused attempt on the next such request.
  */
 export const MAX_SET_ASIDES = 1000;
 const MAX_SCOPE_LENGTH = 512;
@@ -53,10 +55,17 @@ export function refusalScope(method: string, route: string, model: string | null
 }
 
 export class CredentialPool<C extends PoolCredential = PoolCredential> {
-  private readonly coolUntil = new Map<string, number>();
   private readonly disabledAt = new Map<string, number>();
   /** `${credential id}\n${scope}` → until when that credential is skipped for that scope (refusalScope). */
   private readonly setAside = new Map<string, number>();
+  /**
+   * Rate-limit cool-downs: `${credential id}\t${model}` (or `\n${scope}` for a request naming no model) → until when.
+   * A provider's limits are per model (OpenAI) or model class (Anthropic): a client exhausting one model must not take
+   * the key away from another model's clients. The tab keeps a model's key apart from a scope's (an id has neither).
+   */
+  private readonly cooling = new Map<string, number>();
+  /** `${credential id}\n${provider project}` → until when its account is taken as out of quota (insufficient_quota). */
+  private readonly outOfQuota = new Map<string, number>();
 
   constructor(
     readonly credentials: readonly C[],
@@ -65,18 +74,18 @@ export class CredentialPool<C extends PoolCredential = PoolCredential> {
   ) {}
 
   /**
-   * A credential for the next attempt, by weight among the ones usable for `scope` (refusalScope) not in `tried`; when
-   * none is (all cooling down, set aside for this scope or disabled), the one usable first, then the one disabled
-   * longest ago, so that a request is always tried once (a provider whose only key is refused still answers, and the
-   * refusal is seen). Null once every credential has been tried.
+   * A credential for the next attempt, by weight among the ones usable for the request (`scope`: refusalScope; `model`:
+   * the model it runs; `project`: the provider project it is made in) not in `tried`; when none is (all cooling down,
+   * set aside or disabled), the one usable first, then the one disabled longest ago, so that a request is always tried
+   * once (a provider whose only key is refused still answers, and the refusal is seen). Null once every credential has
+   * been tried.
    */
-  pick(tried: ReadonlySet<string>, scope: string | null = null): C | null {
+  pick(tried: ReadonlySet<string>, scope: string | null = null, model: string | null = null, project: string | null = null): C | null {
     const now = this.now();
-    const scoped = this.scopeToCheck(scope);
     let total = 0;
     const usable: C[] = [];
     for (const c of this.credentials) {
-      if (tried.has(c.id) || this.disabledAt.has(c.id) || this.waitOf(c.id, scoped, now) > now) continue;
+      if (tried.has(c.id) || this.disabledAt.has(c.id) || this.waitOf(c.id, scope, model, project, now) > now) continue;
       usable.push(c);
       total += c.weight;
     }
@@ -92,7 +101,7 @@ export class CredentialPool<C extends PoolCredential = PoolCredential> {
     let best: C | null = null;
     let bestAt = Number.POSITIVE_INFINITY;
     for (const c of this.credentials) {
-      const at = this.disabledAt.has(c.id) ? Number.MAX_SAFE_INTEGER + (this.disabledAt.get(c.id) as number) : this.waitOf(c.id, scoped, now);
+      const at = this.disabledAt.has(c.id) ? Number.MAX_SAFE_INTEGER + (this.disabledAt.get(c.id) as number) : this.waitOf(c.id, scope, model, project, now);
       if (at < bestAt) {
         best = c;
         bestAt = at;
@@ -101,30 +110,26 @@ export class CredentialPool<C extends PoolCredential = PoolCredential> {
     return best;
   }
 
-  /** Whether a credential not in `tried` is usable now for `scope` (another attempt is worth making). */
-  hasUsable(tried: ReadonlySet<string>, scope: string | null = null): boolean {
+  /** Whether a credential not in `tried` is usable now for the request (another attempt is worth making). */
+  hasUsable(tried: ReadonlySet<string>, scope: string | null = null, model: string | null = null, project: string | null = null): boolean {
     const now = this.now();
-    const scoped = this.scopeToCheck(scope);
-    return this.credentials.some((c) => !tried.has(c.id) && !this.disabledAt.has(c.id) && this.waitOf(c.id, scoped, now) <= now);
+    return this.credentials.some((c) => !tried.has(c.id) && !this.disabledAt.has(c.id) && this.waitOf(c.id, scope, model, project, now) <= now);
   }
 
-  /** The scope to look set-asides up by: none while there are none (most of the time), nor for one never kept. */
-  private scopeToCheck(scope: string | null): string | null {
-    return scope !== null && this.setAside.size > 0 && scope.length <= MAX_SCOPE_LENGTH ? scope : null;
-  }
-
-  /** Until when a credential is not usable for `scope`: the later of its cool-down and its set-aside (past: usable). */
-  private waitOf(id: string, scope: string | null, now: number): number {
-    const cool = this.coolUntil.get(id) ?? 0;
-    if (scope === null) return cool;
-    const key = `${id}\n${scope}`;
-    const until = this.setAside.get(key);
-    if (until === undefined) return cool;
-    if (until <= now) {
-      this.setAside.delete(key);
-      return cool;
+  /**
+   * Until when a credential is not usable for the request: the latest of its cool-down for the model, its account's
+   * quota set-aside and its set-aside for the scope (past: usable). The maps are looked in only when not empty (most of
+   * the time they are), so a request costs no key to build.
+   */
+  private waitOf(id: string, scope: string | null, model: string | null, project: string | null, now: number): number {
+    let until = 0;
+    if (this.cooling.size > 0) {
+      const key = coolingKey(id, model, scope);
+      if (key !== null) until = live(this.cooling, key, now);
     }
-    return Math.max(cool, until);
+    if (this.outOfQuota.size > 0) until = Math.max(until, live(this.outOfQuota, `${id}\n${project ?? ''}`, now));
+    if (scope !== null && this.setAside.size > 0 && scope.length <= MAX_SCOPE_LENGTH) until = Math.max(until, live(this.setAside, `${id}\n${scope}`, now));
+    return until;
   }
 
   /**
@@ -134,18 +139,37 @@ export class CredentialPool<C extends PoolCredential = PoolCredential> {
    */
   setAsideFor(id: string, scope: string, ms: number): boolean {
     if (scope.length > MAX_SCOPE_LENGTH) return false;
-    const key = `${id}\n${scope}`;
-    const now = this.now();
-    const was = (this.setAside.get(key) ?? 0) > now;
-    this.setAside.delete(key);
-    this.setAside.set(key, now + Math.max(ms, 0));
-    if (this.setAside.size > MAX_SET_ASIDES) this.prune(now);
-    return !was;
+    return renew(this.setAside, `${id}\n${scope}`, this.now(), Math.max(ms, 0));
   }
 
-  /** Ends a set-aside early: the credential was tried for that scope anyway (none other usable) and served it. */
-  servedFor(id: string, scope: string): void {
+  /**
+   * Cools a credential down for one model (or, for a request naming none, its scope) for `ms`, at most
+   * MAX_COOL_DOWN_MS: the provider said the key reached its limit for it. Its other models go on as before.
+   */
+  coolDownFor(id: string, model: string | null, scope: string, ms: number): void {
+    const key = coolingKey(id, model, scope);
+    if (key !== null) renew(this.cooling, key, this.now(), Math.min(Math.max(ms, 0), MAX_COOL_DOWN_MS));
+  }
+
+  /**
+   * Sets a credential aside for every request of one provider project (null: none mapped) for `ms`: the provider said
+   * its account (or that project) is out of quota. True when it was not set aside already.
+   */
+  setAsideForQuota(id: string, project: string | null, ms: number): boolean {
+    return renew(this.outOfQuota, `${id}\n${project ?? ''}`, this.now(), Math.max(ms, 0));
+  }
+
+  /**
+   * Ends a credential's set-aside for the request's scope, its cool-down for the model and its quota set-aside for the
+   * project early: it was tried anyway (none other usable) and served the request. Costs nothing while there are none.
+   */
+  servedFor(id: string, scope: string, model: string | null = null, project: string | null = null): void {
     if (this.setAside.size > 0) this.setAside.delete(`${id}\n${scope}`);
+    if (this.cooling.size > 0) {
+      const key = coolingKey(id, model, scope);
+      if (key !== null) this.cooling.delete(key);
+    }
+    if (this.outOfQuota.size > 0) this.outOfQuota.delete(`${id}\n${project ?? ''}`);
   }
 
   /** Whether a credential is set aside for `scope` now. */
@@ -153,18 +177,18 @@ export class CredentialPool<C extends PoolCredential = PoolCredential> {
     return (this.setAside.get(`${id}\n${scope}`) ?? 0) > this.now();
   }
 
-  private prune(now: number): void {
-    for (const [key, until] of this.setAside) if (until <= now) this.setAside.delete(key);
-    // Still full: the oldest go first (Map order is insertion order, and a set-aside is re-inserted when renewed).
-    for (const key of this.setAside.keys()) {
-      if (this.setAside.size <= MAX_SET_ASIDES) break;
-      this.setAside.delete(key);
-    }
+  /** Milliseconds until a credential is usable again for a model (or a scope naming none); 0 when it is. */
+  coolingFor(id: string, model: string | null, scope: string | null = null): number {
+    const key = coolingKey(id, model, scope);
+    return key === null ? 0 : Math.max(0, (this.cooling.get(key) ?? 0) - this.now());
   }
 
-  /** Cools a credential down for `ms` (bounded). */
-  coolDown(id: string, ms: number): void {
-    this.coolUntil.set(id, this.now() + Math.min(Math.max(ms, 0), MAX_COOL_DOWN_MS));
+  /** Whether a credential is set aside for quota now, for any provider project (for /metrics: not usable). */
+  isOutOfQuota(id: string): boolean {
+    const now = this.now();
+    const prefix = `${id}\n`;
+    for (const [key, until] of this.outOfQuota) if (until > now && key.startsWith(prefix)) return true;
+    return false;
   }
 
   /** Disables a credential (the provider refused it); true the first time. */
@@ -177,11 +201,41 @@ export class CredentialPool<C extends PoolCredential = PoolCredential> {
   isDisabled(id: string): boolean {
     return this.disabledAt.has(id);
   }
+}
 
-  /** Milliseconds until a credential is usable again (0 when it is). */
-  coolingFor(id: string): number {
-    return Math.max(0, (this.coolUntil.get(id) ?? 0) - this.now());
+/** A cool-down's key (see CredentialPool.cooling), or null for a scope too long to keep (or none). */
+function coolingKey(id: string, model: string | null, scope: string | null): string | null {
+  if (model !== null) return model.length <= MAX_SCOPE_LENGTH ? `${id}\t${model}` : null;
+  return scope !== null && scope.length <= MAX_SCOPE_LENGTH ? `${id}\n${scope}` : null;
+}
+
+/** Until when `key` is set in `map`, forgetting it once past (0 when none). */
+function live(map: Map<string, number>, key: string, now: number): number {
+  const until = map.get(key);
+  if (until === undefined) return 0;
+  if (until <= now) {
+    map.delete(key);
+    return 0;
   }
+  return until;
+}
+
+/**
+ * Sets `key` until `now + ms`, re-inserted so that Map order stays oldest first, and keeps the map to MAX_SET_ASIDES
+ * (past ones go, then the oldest: a model's name or a scope is the client's to choose). True when it was not set.
+ */
+function renew(map: Map<string, number>, key: string, now: number, ms: number): boolean {
+  const was = (map.get(key) ?? 0) > now;
+  map.delete(key);
+  map.set(key, now + ms);
+  if (map.size > MAX_SET_ASIDES) {
+    for (const [k, until] of map) if (until <= now) map.delete(k);
+    for (const k of map.keys()) {
+      if (map.size <= MAX_SET_ASIDES) break;
+      map.delete(k);
+    }
+  }
+  return !was;
 }
 
 const DURATION_PART = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;

@@ -1,3 +1,5 @@
+import type { RateLimitVerdict } from './rate-limit.js';
+
 /** A request as the gateway forwards it. `path` is relative to the provider's base URL (e.g. `/chat/completions`). */
 export interface UpstreamRequest {
   method: string;
@@ -32,7 +34,7 @@ export interface BodyPipe {
 
 /** An upstream answer's body: read whole, or piped chunk by chunk as it arrives (streams). */
 export interface UpstreamBody {
-  /** The whole body once it has arrived; rejects when the upstream breaks off. */
+  /** The whole body once it has arrived (the same bytes again when called again); rejects when the upstream breaks off. */
   readAll(): Promise<Buffer>;
   /** Hands each chunk to `sink` as it arrives. */
   pipe(sink: ChunkSink): BodyPipe;
@@ -44,6 +46,8 @@ export interface UpstreamResponse {
   credential?: string;
   headers: Record<string, string | string[] | undefined>;
   body: UpstreamBody;
+  /** A 429 judged already (rate-limit.ts): `request` is not retried elsewhere, nor fallen back. */
+  rateLimit?: RateLimitVerdict;
 }
 
 /** What each attempt of a provider with several credentials came to (counted for /metrics). */

@@ -4,6 +4,7 @@ import { Exchange } from './exchange.js';
 import { bufferedBody } from './body.js';
 import { matchApiRoute } from '../core/api-routes.js';
 import { CredentialPool, coolDownMs, DEFAULT_REFUSAL_COOL_DOWN_MS, refusalScope, refusesCredential } from '../core/credential-pool.js';
+import { judgeRateLimit, RATE_LIMIT_BODY_CHARS } from '../core/rate-limit.js';
 import { type AttemptResult, asUpstreamFailure, CONNECT_ERRORS, type CredentialStats, isRetryableStatus, type Upstream, type UpstreamFormat, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
 
 /** A provider refused one of its credentials (a 401 about the key): it is disabled until the next start. */
@@ -14,9 +15,15 @@ export interface CredentialFailure {
   status: number;
 }
 
-/** A provider refused one of its credentials a kind of request it let another credential through for. */
+/**
+ * A provider refused one of its credentials a kind of request it let another credential through for (a 401 or 403),
+ * or said its account is out of quota (a 429 `insufficient_quota`).
+ */
 export interface CredentialSetAside extends CredentialFailure {
-  /** What it is set aside for (refusalScope: method, route and model); the rest of its requests go on as before. */
+  /**
+   * What it is set aside for: refusalScope (method, route and model) for a refusal, the rest of its requests going on
+   * as before; `*` for quota (every request), `* <project>` when the request was made in a mapped provider project.
+   */
   scope: string;
   /** For how long. */
   forMs: number;
@@ -136,7 +143,7 @@ export class HttpUpstream implements Upstream {
     if (this.credentialPool) {
       // What a refusal of this request would be about: the model on the endpoint, by the endpoint's template.
       const scope = refusalScope(req.method, matchApiRoute(req.path)?.template ?? req.path.slice(0, 256), req.model);
-      return this.tracked(this.sendPooled(this.credentialPool, { method: req.method as 'GET', path: this.basePath + path + search, headers, body: req.body ?? undefined }, project, req.signal, scope));
+      return this.tracked(this.sendPooled(this.credentialPool, { method: req.method as 'GET', path: this.basePath + path + search, headers, body: req.body ?? undefined }, project, req.signal, scope, req.model ?? null));
     }
     for (const name in this.authHeaders) headers[name] = this.authHeaders[name];
     if (project) headers['openai-project'] = project;
@@ -182,10 +189,13 @@ export class HttpUpstream implements Upstream {
 
   /**
    * One request over a pool of credentials: each attempt with a credential picked by weight among the usable ones; a
-   * 429 cools its credential down for as long as the provider says, a 401 about the credential disables it (and is
+   * 429 is judged (judgeRateLimit): one the request may have brought on alone is answered as it is (no key cooled, no
+   * other tried), one of the key's limit cools it down for this model (`model`) for as long as the provider says, one
+   * of its account's quota sets it aside for every request (of this provider `project`); a 401 about the credential disables it (and is
    * reported) when another credential is then let through, a 403 or a 401 about permissions sets it aside for this
-   * kind of request (`scope`) when another credential is let through (see below), and a 429, a 401/403, a 502/503/504 or a failure to connect moves on to
-   * another credential while attempts remain: each says the request did not run. A 500, a reset or a timeout may have run it, and is answered as it is. Nothing
+   * kind of request (`scope`) when another credential is let through (see below), and a 429 (but the request's own),
+   * a 401/403, a 502/503/504 or a failure to connect moves on to another credential while attempts remain: each says
+   * the request did not run. A 500, a reset or a timeout may have run it, and is answered as it is. Nothing
    * has reached the client yet: the gateway sees only the answer returned here. The request's signal (the client
    * gone, its deadline) stops the attempts.
    */
@@ -195,6 +205,7 @@ export class HttpUpstream implements Upstream {
     project: string | null,
     signal: UpstreamRequest['signal'],
     scope: string,
+    model: string | null,
   ): Promise<UpstreamResponse> {
     const tried = new Set<string>();
     let lastError: unknown = null;
@@ -205,7 +216,7 @@ export class HttpUpstream implements Upstream {
     // client chose the request (its path, query and body) and a provider may answer such a 401 to every key for it.
     let refused: Array<{ id: string; status: number }> | null = null;
     for (let attempt = 0; attempt < this.cfg.maxAttempts; attempt++) {
-      const credential = pool.pick(tried, scope);
+      const credential = pool.pick(tried, scope, model, project);
       if (!credential) break;
       tried.add(credential.id);
       const counter = this.counters.get(credential.id) as Counters;
@@ -248,22 +259,40 @@ export class HttpUpstream implements Upstream {
           suspects ??= [];
           suspects.push({ id: credential.id, status });
         }
-        if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried, scope) || signal.aborted) return { ...res, body: bufferedBody([text]) };
+        if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried, scope, model, project) || signal.aborted) return { ...res, body: bufferedBody([text]) };
         continue;
       }
-      if (status !== 429 && status < 500) {
+      if (status === 429) {
+        // Read to judge what it is about (rate-limit.ts). A 429 the request may have brought on alone (larger than the
+        // limit, a long-context request) is the answer: every key would say the same, and none is cooled for it, so
+        // that no client can take a provider's keys away by asking for too much. Earlier keys' refusals stay unjudged.
+        let text: Buffer;
+        try {
+          text = await res.body.readAll();
+        } catch (err) {
+          throw toFailure(err, this.name);
+        }
+        const verdict = judgeRateLimit(res.headers, text.toString('utf8', 0, RATE_LIMIT_BODY_CHARS + 1), (base.body as Buffer | undefined) ?? null);
+        const answer: UpstreamResponse = { ...res, body: bufferedBody([text]), rateLimit: verdict };
+        if (verdict === 'request') return answer;
+        if (verdict === 'quota') this.setAsideForQuota(pool, credential.id, project);
+        else {
+          pool.coolDownFor(credential.id, model, scope, coolDownMs(res.headers, this.opts.clock()));
+          counter.coolDowns++;
+        }
+        if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried, scope, model, project) || signal.aborted) return answer;
+        continue;
+      }
+      if (status < 500) {
         // Let through: the refusals before were of those keys, not of the request.
         if (refused !== null) for (const r of refused) this.disableCredential(pool, r.id, r.status);
         if (suspects !== null) for (const s of suspects) this.setAside(pool, s.id, s.status, scope);
         refused = null;
         suspects = null;
       }
-      if (status < 400) pool.servedFor(credential.id, scope);
-      if (status === 429) {
-        pool.coolDown(credential.id, coolDownMs(res.headers, this.opts.clock()));
-        counter.coolDowns++;
-      } else if (!isRetryableStatus(status)) return res;
-      if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried, scope) || signal.aborted) return res;
+      if (status < 400) pool.servedFor(credential.id, scope, model, project);
+      if (!isRetryableStatus(status)) return res;
+      if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried, scope, model, project) || signal.aborted) return res;
       // Moving on: this answer is read and dropped, so its connection goes back to the pool.
       await res.body.readAll().catch(() => undefined);
     }
@@ -284,7 +313,19 @@ export class HttpUpstream implements Upstream {
   }
 
   /**
-   * Each pooled credential's counters and whether it is usable now (cooling down or disabled: not); empty for a
+   * Sets a credential aside for every request (of the provider project) for the refusal cool-down: its account is out
+   * of quota, which clears when someone pays, not in seconds. Reported as a set-aside (once while it lasts).
+   */
+  private setAsideForQuota(pool: NonNullable<HttpUpstream['credentialPool']>, id: string, project: string | null): void {
+    const forMs = this.cfg.refusalCoolDownMs ?? DEFAULT_REFUSAL_COOL_DOWN_MS;
+    if (!pool.setAsideForQuota(id, project, forMs)) return;
+    (this.counters.get(id) as Counters).setAsides++;
+    this.opts.onCredentialSetAside?.({ provider: this.name, credential: id, status: 429, scope: project === null ? '*' : `* ${project}`, forMs });
+  }
+
+  /**
+   * Each pooled credential's counters and whether it is usable now (disabled, or out of quota: not; cooling down for
+   * a model or set aside for a kind of request still is: it serves the rest); empty for a
    * provider with one key, whose requests /metrics counts by the credential that answered.
    */
   credentialStats(): CredentialStats[] {
@@ -295,7 +336,7 @@ export class HttpUpstream implements Upstream {
       attempts: { ...c.attempts },
       coolDowns: c.coolDowns,
       setAsides: c.setAsides,
-      usable: !pool.isDisabled(credential) && pool.coolingFor(credential) === 0,
+      usable: !pool.isDisabled(credential) && !pool.isOutOfQuota(credential),
     }));
   }
 

@@ -12,7 +12,7 @@ export interface ProviderCredentialFailure {
 
 /** A provider refused one of its credentials one kind of request that another credential served (set aside for it). */
 export interface ProviderCredentialSetAside extends ProviderCredentialFailure {
-  /** What it is set aside for: method, route and model (`POST /chat/completions gpt-4o`). */
+  /** What it is set aside for: method, route and model (`POST /chat/completions gpt-4o`), or `*` (out of quota: every request). */
   scope: string;
   forMs: number;
 }

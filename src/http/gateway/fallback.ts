@@ -1,6 +1,7 @@
 import type { ModelPlace } from '../../core/request-model.js';
 import type { Fallback } from '../../core/routing.js';
-import { isRetryableStatus, type Upstream, UpstreamFailure } from '../../core/upstream.js';
+import { isRetryableStatus, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
+import { judgeRateLimit, RATE_LIMIT_BODY_CHARS } from '../../core/rate-limit.js';
 import { isModelAllowed } from '../../core/permissions.js';
 import { TollgateError } from '../../core/errors.js';
 import { meterPlanOf } from './answer-metering.js';
@@ -14,7 +15,7 @@ import { isPending } from '../../core/maybe-promise.js';
 // Fallbacks (issue 20 §3): when a route's provider cannot answer before anything reached the client, the request goes
 // to the route's next fallback (another provider, another model, or both), at most the route's max_attempts in all,
 // within the request's one deadline. Only what says the request did not run falls back: 429, 502/503/504 (after the
-// provider's own credentials were tried), and a failure to connect. A 500, a reset or a timeout may have run a POST
+// provider's own credentials were tried), and a failure to connect; not a 429 the request brought on itself. A 500, a reset or a timeout may have run a POST
 // and is answered as it is, never sent twice.
 
 /** A request's way to its fallbacks: the route's list, and the request as the client sent it (to name another model). */
@@ -34,6 +35,19 @@ export function mayFallBack(outcome: { statusCode: number } | unknown): boolean 
   if (outcome instanceof UpstreamFailure) return outcome.notSent;
   const status = (outcome as { statusCode?: unknown } | null)?.statusCode;
   return typeof status === 'number' && isRetryableStatus(status);
+}
+
+/**
+ * Whether an answer that may fall back (mayFallBack) is not a 429 the request brought on itself (rate-limit.ts: larger
+ * than the limit, a long-context request): every fallback would be asked the same, and the client is better told to
+ * shrink its request than sent round the routes. A provider with several keys judged its 429 already; one with a single
+ * key did not, and its 429's body is read here (read again when relayed: readAll gives the same bytes). `sent`: the
+ * body as sent. Only reached for a retryable answer of a route with fallbacks: nothing is read otherwise.
+ */
+export async function fallsBackOn(up: UpstreamResponse, sent: Buffer | null): Promise<boolean> {
+  if (up.statusCode !== 429) return true;
+  if (up.rateLimit === undefined) up.rateLimit = judgeRateLimit(up.headers, (await up.body.readAll()).toString('utf8', 0, RATE_LIMIT_BODY_CHARS + 1), sent);
+  return up.rateLimit !== 'request';
 }
 
 export interface FallbackStep {

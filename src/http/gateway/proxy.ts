@@ -27,7 +27,7 @@ import { countFallbackTokens, streamedTokens } from './token-fallback.js';
 import { forwardTranslated, planTranslation, type Translation } from './translated.js';
 import { isAnthropicErrorBody } from '../../core/translate/error-bodies.js';
 import { isPending } from '../../core/maybe-promise.js';
-import { type FallbackPlan, mayFallBack, nextFallback } from './fallback.js';
+import { type FallbackPlan, fallsBackOn, mayFallBack, nextFallback } from './fallback.js';
 
 const DEADLINES = new Deadlines();
 
@@ -188,7 +188,7 @@ async function forward(
       const payload = payloadOf(request.rawBody, body, info.model, injectUsage, streamOptions);
       up = await upstream.send({ method: request.method, path: endpoint, search: request.search, headers, body: payload, project: info.record.projectId, client: info.record.id, model: info.model, signal: controller });
       // No fallback for a client that left: nobody waits for its answer.
-      if (fallback === null || !mayFallBack(up) || controller.aborted || clientGone()) break;
+      if (fallback === null || !mayFallBack(up) || controller.aborted || clientGone() || !(await fallsBackOn(up, payload))) break;
     } catch (err) {
       const step = fallback !== null && !controller.aborted && !clientGone() && mayFallBack(err) ? await nextFallback(g, fallback, info, admission) : null;
       if (step === null) {

@@ -15,7 +15,7 @@ import { messagesRequestToChat } from '../../core/translate/messages-request-to-
 import { untranslatable } from '../../core/translate/shared.js';
 import { answeredServiceTier, anthropicServiceTier } from '../../core/service-tier.js';
 import { tokensFromUsage } from '../../core/usage-extract.js';
-import { type FallbackPlan, mayFallBack, nextFallback } from './fallback.js';
+import { type FallbackPlan, fallsBackOn, mayFallBack, nextFallback } from './fallback.js';
 import { asUpstreamFailure, failureAnswer, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
 import { AbortHandle, Deadlines, watchHangUp } from './deadlines.js';
@@ -124,8 +124,9 @@ export async function forwardTranslated(
       // The translation is this request's own: a fallback's model is written into it (the answer names it too).
       if (info.model !== null && t.body.model !== info.model) t.body.model = info.model;
       const sent = fallback === null ? headers : { ...headers };
-      up = await upstream.send({ method: 'POST', path, search: '', headers: sent, body: Buffer.from(JSON.stringify(t.body)), project: info.record.projectId, client: info.record.id, model: info.model, signal: controller });
-      if (fallback === null || !mayFallBack(up) || controller.aborted || clientGone()) break;
+      const body = Buffer.from(JSON.stringify(t.body));
+      up = await upstream.send({ method: 'POST', path, search: '', headers: sent, body, project: info.record.projectId, client: info.record.id, model: info.model, signal: controller });
+      if (fallback === null || !mayFallBack(up) || controller.aborted || clientGone() || !(await fallsBackOn(up, body))) break;
     } catch (err) {
       const step = fallback !== null && !controller.aborted && !clientGone() && mayFallBack(err) ? await nextFallback(g, fallback, info, admission) : null;
       if (step === null) return unanswered(err);

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { judgeRateLimit, requestTokenBound } from './rate-limit.js';
+
+const openai = (message: string, code: string | null = 'rate_limit_exceeded', type = 'tokens') => JSON.stringify({ error: { message, type, param: null, code } });
+const anthropic = (message: string) => JSON.stringify({ type: 'error', error: { type: 'rate_limit_error', message } });
+const chat = (o: Record<string, unknown> = {}) => Buffer.from(JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], ...o }));
+
+const TOO_LARGE =
+  'Request too large for gpt-4o in organization org-abc on tokens per min (TPM): Limit 30000, Requested 52000. The input or output tokens must be reduced in order to run successfully.';
+const REACHED = 'Rate limit reached for gpt-4o in organization org-abc on tokens per min (TPM): Limit 30000, Used 28000, Requested 5000. Please try again in 6s.';
+const ANTHROPIC_ITPM =
+  'This request would exceed the rate limit for your organization (0dccdde6) of 30,000 input tokens per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage.';
+
+describe('judgeRateLimit: what a 429 is about', () => {
+  it("OpenAI's request too large is the request's; its limit reached is the key's; RPM and RPD too", () => {
+    expect(judgeRateLimit({}, openai(TOO_LARGE), chat())).toBe('request');
+    expect(judgeRateLimit({}, openai(REACHED), chat())).toBe('limit');
+    expect(judgeRateLimit({}, openai('Rate limit reached for gpt-4o on requests per min (RPM): Limit 3, Used 3, Requested 1.', 'rate_limit_exceeded', 'requests'), chat())).toBe('limit');
+    // Its own count decides, whatever the size of the body and the limit headers.
+    expect(judgeRateLimit({ 'x-ratelimit-limit-tokens': '30000' }, openai(REACHED), chat({ max_tokens: 40_000 }))).toBe('limit');
+    // A "Requested" over the limit is the request's whatever the words round it (a model the client named comes first).
+    expect(judgeRateLimit({}, openai('Rate limit reached for Limit 1, Requested 2 on TPM: Limit 30000, Used 100, Requested 40,000.'), chat())).toBe('request');
+  });
+
+  it("OpenAI's insufficient_quota is the account's, by its code or type only: never by its words", () => {
+    const quota = 'You exceeded your current quota, please check your plan and billing details.';
+    expect(judgeRateLimit({}, openai(quota, 'insufficient_quota', 'insufficient_quota'), chat())).toBe('quota');
+    expect(judgeRateLimit({}, openai(quota, null, 'insufficient_quota'), chat())).toBe('quota');
+    // A message quoting "insufficient_quota" (a model named so by the client, echoed) is not the account's.
+    expect(judgeRateLimit({}, openai('Rate limit reached for insufficient_quota: Limit 3, Used 3, Requested 1.'), chat())).toBe('limit');
+    expect(judgeRateLimit({}, anthropic('insufficient_quota'), chat())).toBe('limit');
+  });
+
+  it("Anthropic's limit named in its message: a request that may alone be as large is the request's", () => {
+    // 40,000 bytes of prompt may be 40,000 tokens: over 30,000.
+    const big = Buffer.from(JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 1024, messages: [{ role: 'user', content: 'x'.repeat(40_000) }] }));
+    const small = Buffer.from(JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 1024, messages: [{ role: 'user', content: 'hi' }] }));
+    expect(judgeRateLimit({}, anthropic(ANTHROPIC_ITPM), big)).toBe('request');
+    expect(judgeRateLimit({}, anthropic(ANTHROPIC_ITPM), small)).toBe('limit');
+    // Output per minute: max_tokens counts up front.
+    const otpm = anthropic('This request would exceed the rate limit for your organization (x) of 8,000 output tokens per minute.');
+    expect(judgeRateLimit({}, otpm, Buffer.from(JSON.stringify({ max_tokens: 64_000, messages: [] })))).toBe('request');
+    expect(judgeRateLimit({}, otpm, small)).toBe('limit');
+    expect(judgeRateLimit({}, anthropic('Extra usage is required for long context requests.'), small)).toBe('request');
+  });
+
+  it("the limit headers, when the words say nothing: OpenAI's x-ratelimit-limit-tokens, Anthropic's per kind", () => {
+    const words = anthropic('Number of request tokens has exceeded your per-minute rate limit; see the response headers for current usage.');
+    const h = { 'anthropic-ratelimit-input-tokens-limit': '30000', 'anthropic-ratelimit-output-tokens-limit': '8000', 'anthropic-ratelimit-requests-remaining': '49' };
+    expect(judgeRateLimit(h, words, Buffer.from(JSON.stringify({ max_tokens: 9000, messages: [] })))).toBe('request');
+    expect(judgeRateLimit(h, words, Buffer.from(JSON.stringify({ max_tokens: 100, messages: [] })))).toBe('limit');
+    expect(judgeRateLimit({ 'x-ratelimit-limit-tokens': '1000' }, '{}', chat({ max_completion_tokens: 2000 }))).toBe('request');
+    expect(judgeRateLimit({ 'x-ratelimit-limit-tokens': '1000' }, '{}', chat({ max_completion_tokens: 200, n: 8 }))).toBe('request');
+    expect(judgeRateLimit({ 'x-ratelimit-limit-tokens': '1000' }, '{}', chat({ max_completion_tokens: 200 }))).toBe('limit');
+    // No request left in the window: the key's limit, however large the request.
+    expect(judgeRateLimit({ ...h, 'anthropic-ratelimit-requests-remaining': '0' }, words, Buffer.from(JSON.stringify({ max_tokens: 9000 })))).toBe('limit');
+  });
+
+  it('a hostile or odd answer: no body, not JSON, a huge body, odd headers are the key\'s limit (as before)', () => {
+    expect(judgeRateLimit({}, '', null)).toBe('limit');
+    expect(judgeRateLimit({}, '<html>Too Many Requests</html>', chat())).toBe('limit');
+    expect(judgeRateLimit({}, openai(`${TOO_LARGE}${' '.repeat(20_000)}`), chat())).toBe('limit');
+    expect(judgeRateLimit({ 'x-ratelimit-limit-tokens': '-5', 'anthropic-ratelimit-input-tokens-limit': ['abc'] }, '{}', chat())).toBe('limit');
+    expect(judgeRateLimit({}, JSON.stringify({ error: 'busy' }), chat())).toBe('limit');
+    // Both shapes at once: OpenAI's quota code wins (it sets the key aside, and is never the client's to write).
+    expect(judgeRateLimit({}, JSON.stringify({ type: 'error', error: { type: 'rate_limit_error', code: 'insufficient_quota', message: ANTHROPIC_ITPM } }), chat())).toBe('quota');
+  });
+});
+
+describe('requestTokenBound', () => {
+  it('its bytes for input, the output it asks for (the largest spelling, times n), nothing for a body that is not JSON', () => {
+    expect(requestTokenBound(null)).toEqual({ input: 0, output: 0 });
+    const body = chat({ max_tokens: 100, max_completion_tokens: 300, n: 2 });
+    expect(requestTokenBound(body)).toEqual({ input: body.length, output: 600 });
+    expect(requestTokenBound(Buffer.from('--boundary'))).toEqual({ input: 10, output: 0 });
+  });
+});

@@ -1,0 +1,130 @@
+// What a provider's 429 is about, so that a pool of its credentials answers it fairly. A 429 may say the key reached a
+// limit (cool that key down, for that model: OpenAI's and Anthropic's limits are per model or model class), that the
+// key's account is out of quota (set it aside for everything), or that the request alone exceeds a limit, which no key
+// will ever accept: OpenAI's "Request too large for gpt-4o … on tokens per min (TPM): Limit 30000, Requested 52000",
+// Anthropic's "This request would exceed the rate limit … of 30,000 input tokens per minute" for a prompt (or a
+// max_tokens) over the limit. A client shapes only its request, so such a 429 must take no key away from anyone.
+
+/**
+ * - `request`: the request may alone exceed the limit: answered as it is, no key cooled, not retried on another key
+ *   or a fallback (each would answer the same, and each such attempt still counts against the provider's limits).
+ * - `limit`: the key reached a limit for this model: cooled down for it, the request moves on.
+ * - `quota`: the key's account (or provider project) is out of quota or credit (OpenAI's `insufficient_quota`): set
+ *   aside for every request, for the refusal cool-down; the request moves on.
+ */
+export type RateLimitVerdict = 'request' | 'limit' | 'quota';
+
+/** The most of a 429's body read to judge it: providers' error bodies are a few hundred bytes. */
+export const RATE_LIMIT_BODY_CHARS = 16_384;
+
+interface ProviderError {
+  type: string | null;
+  code: string | null;
+  message: string;
+}
+
+/** OpenAI's `{error: {message, type, code}}` and Anthropic's `{type: 'error', error: {type, message}}`. */
+function providerError(body: string): ProviderError | null {
+  if (body.length > RATE_LIMIT_BODY_CHARS) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  const error = (parsed as { error?: unknown } | null)?.error;
+  if (!error || typeof error !== 'object') return null;
+  const e = error as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' ? v : null);
+  return { type: str(e.type), code: str(e.code), message: str(e.message) ?? '' };
+}
+
+const toNumber = (s: string) => Number(s.replace(/,/g, ''));
+
+// OpenAI's own count of the request against the limit: "Limit 30000, Requested 52000" (too large), "Limit 30000, Used
+// 28000, Requested 5000" (the limit reached). The last one in the message: the model named before it is the client's.
+const OPENAI_COUNT = /Limit ([\d,]+), (?:Used [\d,]+, )?Requested ([\d,]+)/g;
+// Anthropic's: "… of 30,000 input tokens per minute", "… of 8,000 output tokens per minute".
+const ANTHROPIC_LIMIT = /of ([\d,]+) (input |output )?tokens per minute/g;
+// Anthropic refuses a long-context request to an account without access to it with a 429 ("Extra usage is required
+// for long context requests"): about the request, whatever the limits.
+const LONG_CONTEXT = /long context/i;
+
+/** The most tokens a request body can be: each token is at least one byte of it, plus the output it asks for. */
+export interface TokenBound {
+  input: number;
+  output: number;
+}
+
+/**
+ * An upper bound of what a request counts against a provider's token limits: its bytes for input (a token is at least
+ * a byte; images and JSON syntax only make the bound larger), and the output it asks for (max_tokens and its
+ * spellings, times `n`), which both providers count up front. Read only for a 429.
+ */
+export function requestTokenBound(body: Buffer | null): TokenBound {
+  if (!body) return { input: 0, output: 0 };
+  let output = 0;
+  try {
+    const b = JSON.parse(body.toString('utf8')) as Record<string, unknown> | null;
+    if (b && typeof b === 'object') {
+      for (const v of [b.max_tokens, b.max_completion_tokens, b.max_output_tokens]) if (typeof v === 'number' && v > output) output = v;
+      const n = typeof b.n === 'number' && b.n > 1 ? Math.min(b.n, 128) : 1;
+      output *= n;
+    }
+  } catch {
+    // Not JSON (a multipart upload): its bytes bound it.
+  }
+  return { input: body.length, output };
+}
+
+const header = (h: Record<string, string | string[] | undefined>, name: string): number | null => {
+  const v = h[name];
+  const s = Array.isArray(v) ? v[0] : v;
+  if (typeof s !== 'string' || !/^\s*\d+\s*$/.test(s)) return null;
+  return Number(s);
+};
+
+/**
+ * Whether a request of at most `bound` tokens may alone exceed a token limit the 429 names (in its message or its
+ * headers): then it is not taken as the key's limit reached. The bound is generous on purpose: a request that might
+ * be too large for the limit is given the benefit of the doubt (its client gets the 429, no key is cooled); the next
+ * request that fits well within the limit and still gets a 429 cools the key.
+ */
+function mayAloneExceed(h: Record<string, string | string[] | undefined>, message: string, bound: TokenBound): boolean {
+  const limits: Array<[number | null, number]> = [
+    [header(h, 'x-ratelimit-limit-tokens'), bound.input + bound.output],
+    [header(h, 'anthropic-ratelimit-tokens-limit'), bound.input + bound.output],
+    [header(h, 'anthropic-ratelimit-input-tokens-limit'), bound.input],
+    [header(h, 'anthropic-ratelimit-output-tokens-limit'), bound.output],
+  ];
+  for (const m of message.matchAll(ANTHROPIC_LIMIT)) {
+    const kind = m[2]?.trim();
+    limits.push([toNumber(m[1]), kind === 'input' ? bound.input : kind === 'output' ? bound.output : bound.input + bound.output]);
+  }
+  for (const [limit, need] of limits) if (limit !== null && need >= limit) return true;
+  return false;
+}
+
+/** Whether a header says no request is left in the window (`x-ratelimit-remaining-requests: 0` and the like). */
+function requestsExhausted(h: Record<string, string | string[] | undefined>): boolean {
+  return header(h, 'x-ratelimit-remaining-requests') === 0 || header(h, 'anthropic-ratelimit-requests-remaining') === 0;
+}
+
+/**
+ * What a provider's 429 is about (RateLimitVerdict), from its body and headers and the request that got it (`sent`,
+ * the body as sent). In order: OpenAI's `insufficient_quota` (its `code` or `type`, never its words, which may quote
+ * what the client sent) is the account's quota; OpenAI's own count ("Limit L, Requested R") decides by R > L; a
+ * long-context refusal is the request's; a window with no request left is the key's limit; a request that may alone
+ * be as large as a token limit named is the request's (requestTokenBound); anything else is the key's limit.
+ */
+export function judgeRateLimit(h: Record<string, string | string[] | undefined>, body: string, sent: Buffer | null): RateLimitVerdict {
+  const error = providerError(body);
+  if (error && (error.code === 'insufficient_quota' || error.type === 'insufficient_quota')) return 'quota';
+  const message = error?.message.slice(0, 4096) ?? '';
+  let counted: RegExpMatchArray | null = null;
+  for (const m of message.matchAll(OPENAI_COUNT)) counted = m;
+  if (counted) return toNumber(counted[2]) > toNumber(counted[1]) ? 'request' : 'limit';
+  if (LONG_CONTEXT.test(message)) return 'request';
+  if (requestsExhausted(h)) return 'limit';
+  return mayAloneExceed(h, message, requestTokenBound(sent)) ? 'request' : 'limit';
+}
