@@ -32,7 +32,7 @@ import { profileServer, type StartServer } from './gateway-diagnostics.js';
 //   QUICK_BASE=.tmp/quick-base/dist node --import tsx bench/quick.ts
 //
 // QUICK_A_FLAGS / QUICK_B_FLAGS: Node flags for A's or B's process (e.g. "--max-semi-space-size=4"; A may then be
-// the same build as B). QUICK_SECONDS (per run, default 4), QUICK_ROUNDS (default 3), QUICK_CONNS ("32" or "1,32"), QUICK_MODES
+// the same build as B); QUICK_A_ENV / QUICK_B_ENV: environment variables for it ("MALLOC_ARENA_MAX=2"). QUICK_SECONDS (per run, default 4), QUICK_ROUNDS (default 3), QUICK_CONNS ("32" or "1,32"), QUICK_MODES
 // ("non-stream", "stream" or both), QUICK_KEYS (keys in the database, default 1,000), QUICK_RSS=1 (each Tollgate
 // serves every key, then its resident memory is read), QUICK_THREADS=each (CPU by thread: each of the threads
 // started after V8's apart, in the order they started, instead of summed), QUICK_PROFILE=limited|plain (then B under --cpu-prof with that
@@ -72,9 +72,16 @@ function snapshot(): void {
   log(`snapshot of dist/ in ${join(SNAPSHOT_DIR, 'dist')}`);
 }
 
-async function startBuild(name: string, distDir: string, setup: TollgateSetup, dataDir: string, nodeFlags: string[] = []): Promise<{ child: Child; url: string }> {
+async function startBuild(
+  name: string,
+  distDir: string,
+  setup: TollgateSetup,
+  dataDir: string,
+  nodeFlags: string[] = [],
+  extraEnv: Record<string, string> = {},
+): Promise<{ child: Child; url: string }> {
   const port = await freePort();
-  const child = spawnChild(name, process.execPath, [...nodeFlags, join(distDir, 'main.js')], childEnv({ ...setup.env, TOLLGATE_DATA_DIR: dataDir, PORT: String(port) }));
+  const child = spawnChild(name, process.execPath, [...nodeFlags, join(distDir, 'main.js')], childEnv({ ...setup.env, ...extraEnv, TOLLGATE_DATA_DIR: dataDir, PORT: String(port) }));
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(child, `${url}/healthz`, 60_000);
   return { child, url };
@@ -160,7 +167,9 @@ async function main(): Promise<void> {
       const dataDir = join(dir, `data-${name}`);
       cpSync(setup.env.TOLLGATE_DATA_DIR, dataDir, { recursive: true });
       const flags = (name === 'A' ? env.QUICK_A_FLAGS : env.QUICK_B_FLAGS)?.split(' ').filter(Boolean) ?? [];
-      const s = await startBuild(`tollgate-${name}`, distDir, setup, dataDir, flags);
+      const pairs = (name === 'A' ? env.QUICK_A_ENV : env.QUICK_B_ENV)?.split(' ').filter(Boolean) ?? [];
+      const extraEnv = Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+      const s = await startBuild(`tollgate-${name}`, distDir, setup, dataDir, flags, extraEnv);
       children.push(s.child);
       servers.push({ name, ...s });
       targets.push({ label: `${name} plain`, url: s.url, child: s.child, keyKind: 'plain', scripts: plain });

@@ -8,7 +8,6 @@ import type { AppContext } from './http/context.js';
 import type { GatewayContext } from './http/gateway/gateway-context.js';
 import { MemoryLimitStore } from './infra/memory-limit-store.js';
 import { OwnerCache } from './infra/owner-cache.js';
-import { RedisLimitStore } from './infra/redis-limit-store.js';
 import { UsageDeadLetters } from './infra/usage-dead-letter.js';
 import { UsageWal } from './infra/usage-wal.js';
 import { EchoUpstream } from './providers/echo.js';
@@ -28,13 +27,13 @@ import { UsageRecorder } from './services/usage-recorder.js';
 import { UsageRetention } from './services/usage-retention.js';
 
 /** Builds the data plane: upstream pools (or the echo model), the usage recorder, limits and budgets. */
-export function createGateway(
+export async function createGateway(
   config: Config,
   runtime: Runtime,
   app: AppContext,
   logger: Logger,
   observe?: GatewayContext['observe'],
-): GatewayContext & { limitStore: LimitStore; retention: UsageRetention; directory: ProviderDirectory } {
+): Promise<GatewayContext & { limitStore: LimitStore; retention: UsageRetention; directory: ProviderDirectory }> {
   const gatewayConfig = config.gateway;
   const upstreams = new Map<string, Upstream>();
   const reportFailed = (err: unknown) => logger.error({ err: String(err) }, 'provider credential report failed');
@@ -119,7 +118,8 @@ export function createGateway(
   const policies = new PolicyCache(runtime.deps);
   runtime.caches.add(policies);
   const localStore = new MemoryLimitStore();
-  const limitStore: LimitStore = config.redisUrl ? new RedisLimitStore(config.redisUrl) : localStore;
+  // ioredis (~2 MB of heap once loaded) is loaded only when Redis is configured.
+  const limitStore: LimitStore = config.redisUrl ? new (await import('./infra/redis-limit-store.js')).RedisLimitStore(config.redisUrl) : localStore;
   let lastStoreWarning = 0;
   const guard = new LimitsGuard(runtime.deps, policies, {
     store: limitStore,

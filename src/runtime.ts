@@ -6,7 +6,7 @@ import type { PasswordHasher, UsageSink } from './core/ports.js';
 import { argon2Hasher } from './infra/argon2-hasher.js';
 import { ChangeFeed } from './services/change-feed.js';
 import { ChangeFanout } from './infra/change-fanout.js';
-import { RedisChangeBus } from './infra/redis-change-bus.js';
+import type { RedisChangeBus } from './infra/redis-change-bus.js';
 import { KeyCache } from './infra/key-cache.js';
 import { ensureInitialized, type Organization } from './services/bootstrap.js';
 import { revokeFormerOwnersAdminKeys } from './services/users.js';
@@ -83,7 +83,8 @@ export async function createRuntime(
   caches.add(keyCache);
   const changes = new ChangeFanout();
   changes.add(caches);
-  const bus = config.redisUrl ? new RedisChangeBus(config.redisUrl, caches, (err) => onError('change-bus', err)) : null;
+  // ioredis (~2 MB of heap once loaded) is loaded only when Redis is configured.
+  const bus = config.redisUrl ? new (await import('./infra/redis-change-bus.js')).RedisChangeBus(config.redisUrl, caches, (err) => onError('change-bus', err)) : null;
   if (bus) changes.add(bus);
   const deps: ServiceDeps = Object.freeze({ database, clock, randomBytes: (n: number) => randomBytes(n), changes, passwords: opts.passwords ?? argon2Hasher() });
   const { org, created } = await ensureInitialized(deps);

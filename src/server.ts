@@ -66,7 +66,7 @@ export async function startServer(
   // The metrics read the gateway's counters when scraped; the gateway reports upstream times to them as it runs.
   let built: GatewayContext | null = null;
   const metrics = createMetrics(ctx, () => built);
-  const gateway = createGateway(config, runtime, ctx, logger, {
+  const gateway = await createGateway(config, runtime, ctx, logger, {
     upstream: (provider, credential, seconds, outcome) => metrics.upstream.observe(seconds, provider, credential, outcome),
   });
   built = gateway;

@@ -46,6 +46,29 @@ describe('KeyCache', () => {
     expect(loads()).toBe(5);
   });
 
+  it('drops both secrets of a key in its rotation grace, and one evicted secret leaves the other indexed', async () => {
+    const db = new Map([
+      ['old', rec('key_1')],
+      ['new', rec('key_1')],
+      ['other', rec('key_2', 'proj_2')],
+    ]);
+    const { c, loads } = cache(db, 2);
+    await c.get('old');
+    await c.get('new');
+    c.keyChanged('key_1');
+    expect(c.size).toBe(0);
+    await c.get('old');
+    await c.get('new');
+    await c.get('other'); // evicts 'old', the least recent
+    expect(c.size).toBe(2);
+    c.keyChanged('key_1');
+    expect(c.size).toBe(1);
+    expect(c.get('other')).toMatchObject({ id: 'key_2' });
+    c.projectChanged('proj_2');
+    expect(c.size).toBe(0);
+    expect(loads()).toBe(5);
+  });
+
   it('drops every key of a changed project, and stays within its bound', async () => {
     const db = new Map<string, KeyRecord>();
     for (let i = 0; i < 10; i++) db.set(`h${i}`, rec(`key_${i}`, i < 5 ? 'proj_a' : 'proj_b'));

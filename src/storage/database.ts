@@ -11,13 +11,18 @@ import {
   sql,
   type TableMetadata,
 } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { type Dialect, migrations } from './migrations.js';
 import type { DB } from './schema.js';
 
-// int8 → number: our bigints are unix seconds and counters, far below 2^53.
-pg.types.setTypeParser(20, (v) => Number(v));
-pg.types.setTypeParser(1700, (v) => Number(v));
+/** node-postgres, loaded when a database is PostgreSQL (~3 MB of heap that a SQLite server never needs). */
+async function loadPg(): Promise<typeof pg> {
+  const { default: pg } = await import('pg');
+  // int8 → number: our bigints are unix seconds and counters, far below 2^53.
+  pg.types.setTypeParser(20, (v) => Number(v));
+  pg.types.setTypeParser(1700, (v) => Number(v));
+  return pg;
+}
 
 export interface Database {
   db: Kysely<DB>;
@@ -44,6 +49,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   let db: Kysely<DB>;
   let raw: SQLite.Database | null = null;
   if (isPostgres) {
+    const pg = await loadPg();
     if (opts.schema) {
       const admin = new pg.Client({ connectionString: opts.url });
       await admin.connect();
