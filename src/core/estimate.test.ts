@@ -135,6 +135,7 @@ describe('the reservation of input by reference', () => {
     'Anthropic container_upload': user([{ type: 'container_upload', file_id: 'file_011' }]),
     'Anthropic redacted thinking': { model: 'm', max_tokens: 1, messages: [{ role: 'assistant', content: [{ type: 'redacted_thinking', data: 'EmwK' }] }] },
     'skill by reference': responses('hi', { tools: [{ type: 'shell', environment: { type: 'container_auto', skills: [{ type: 'skill_reference', skill_id: 'skill_1' }] } }] }),
+    'a file as { type: "file_id", id }': responses('hi', { text: { x: [{ type: 'file_id', id: 'file-1' }] } }),
     'file_ids of an attachment': { model: 'm', messages: [{ role: 'user', content: 'hi', attachments: [{ file_ids: ['file-1'] }] }] },
   };
 

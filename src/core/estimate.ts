@@ -114,8 +114,8 @@ const REFERENCE_MEMBERS: ReadonlySet<string> = new Set([
   'encrypted_content',
 ]);
 
-/** Block and item types that stand for input the body does not carry (see REFERENCE_MEMBERS). */
-const REFERENCE_TYPES: ReadonlySet<string> = new Set(['item_reference', 'skill_reference', 'container_upload', 'reasoning', 'compaction', 'redacted_thinking']);
+/** Block and item types that stand for input the body does not carry (see REFERENCE_MEMBERS); `file_id`: `{type: "file_id", id}`. */
+const REFERENCE_TYPES: ReadonlySet<string> = new Set(['item_reference', 'skill_reference', 'container_upload', 'reasoning', 'compaction', 'redacted_thinking', 'file_id']);
 
 /** Whether a member's name may fold to another (an ASCII capital or a character past ASCII): see namesReference. */
 function mayFold(name: string): boolean {
