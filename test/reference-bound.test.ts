@@ -130,7 +130,7 @@ describeEachDatabase('a hard spend cap under a burst of requests naming input by
     expect(await spent(key.id)).toBe(ok * BY_REFERENCE_NANO);
     expect(await spent(key.id)).toBeLessThanOrEqual(10 * 1e9);
     expect(refusal?.error).toMatchObject({ code: 'api_key_spend_limit_exceeded' });
-    expect(refusal?.error?.message).toMatch(/largest 'gpt-5' reads, as it names input by reference/);
+    expect(refusal?.error?.message).toMatch(/its input at the most 'gpt-5' can read, since it names input by reference/);
     expect(refusal?.error?.message).toMatch(/set max_tokens to reserve less, or use a model with a smaller context window/);
   });
 

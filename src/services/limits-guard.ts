@@ -360,7 +360,7 @@ const NO_ESTIMATE = { input: 0, output: 0 };
 function reserved(byReference: boolean, model: string | null): string {
   const answer = "its max_tokens, or else the model's largest answer: set max_tokens to reserve less";
   if (!byReference) return answer;
-  return `its input at the largest ${model === null ? 'the model' : `'${model}'`} reads, as it names input by reference that the gateway cannot measure (a stored response or conversation, a file by id or URL, an inline file), and ${answer}, or use a model with a smaller context window`;
+  return `its input at the most ${model === null ? 'the model' : `'${model}'`} can read, since it names input by reference that the gateway cannot measure: a stored response or conversation, a file by id or URL, an inline file; and ${answer}, or use a model with a smaller context window`;
 }
 
 /** A granted request under limits: its headers, and what settling it needs (the plan is shared with the key's other requests). */
