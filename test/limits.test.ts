@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boundTokens } from '../src/core/estimate.js';
+import { maxInputTokens } from '../src/core/model-limits.js';
 import { RATE_LIMIT_UNLIMITED } from '../src/core/project-rate-limits.js';
 import type { RedisLimitStore } from '../src/infra/redis-limit-store.js';
 import { describeEachDatabase, describeWithRedis } from './harness/backends.js';
@@ -23,7 +24,7 @@ const REAL_TOKENS = 9;
  * bytes, every token being at least one) and its max_tokens; settled to REAL_TOKENS once answered.
  */
 function reservedTokens(extra: Record<string, unknown> = {}): number {
-  const r = boundTokens({ model: 'tollgate-echo', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1, ...extra }, '/chat/completions', 16_384);
+  const r = boundTokens({ model: 'tollgate-echo', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1, ...extra }, '/chat/completions', 16_384, maxInputTokens('tollgate-echo'));
   return r.input + r.output;
 }
 

@@ -196,3 +196,18 @@ describe('pricing tiers', () => {
     }
   });
 });
+
+describe("a model's largest input and output", () => {
+  const priced = (price: unknown) => load({ pricing: { 'my-model': price } });
+
+  it('takes max_input_tokens and max_output_tokens beside the rates, or alone', () => {
+    expect(priced({ input: 1, output: 2, max_input_tokens: 32_768, max_output_tokens: 4_096 }).prices['my-model']).toEqual({ input: 1, output: 2, max_input_tokens: 32_768, max_output_tokens: 4_096 });
+    expect(priced({ max_input_tokens: 8_192 }).prices['my-model']).toEqual({ max_input_tokens: 8_192 });
+  });
+
+  it('refuses one that is not a positive whole number of tokens, or misspelt', () => {
+    for (const bad of [0, -1, 1.5, '8192', null]) expect(() => priced({ input: 1, output: 2, max_input_tokens: bad }), String(bad)).toThrow(/pricing\.my-model\.max_input_tokens/);
+    expect(() => priced({ input: 1, output: 2, max_input_token: 8_192 })).toThrow(/pricing\.my-model/);
+    expect(() => priced({ input: 1, output: 2, context_window: 8_192 })).toThrow(/pricing\.my-model/);
+  });
+});

@@ -114,6 +114,7 @@ const Price = z
     characters: usd.optional(),
     minutes: usd.optional(),
     max_output_tokens: z.number().int().positive().optional(),
+    max_input_tokens: z.number().int().positive().optional(),
     priority: TierRates.optional(),
     flex: TierRates.optional(),
   })

@@ -1,9 +1,12 @@
 import fc from 'fast-check';
 import { Tiktoken } from 'js-tiktoken/lite';
 import { describe, expect, it } from 'vitest';
-import { boundTokens, estimateTokens, IMAGE_PART_TOKENS } from './estimate.js';
-import { maxOutputTokens, UNKNOWN_MAX_OUTPUT_TOKENS } from './model-limits.js';
+import { boundTokens, estimateTokens, IMAGE_PART_TOKENS, TOOL_PROMPT_TOKENS } from './estimate.js';
+import { maxInputTokens, maxOutputTokens, UNKNOWN_MAX_INPUT_TOKENS, UNKNOWN_MAX_OUTPUT_TOKENS } from './model-limits.js';
 import { loadTokenizer } from './tokenizer.js';
+
+/** A model's largest input, for the bound of a request that names input by reference. */
+const MAX_INPUT = 200_000;
 
 describe('the reservation of a hard spend cap', () => {
   it('bounds the real input tokens from above, whatever the text (o200k and cl100k)', async () => {
@@ -12,7 +15,7 @@ describe('the reservation of a hard spend cap', () => {
     fc.assert(
       fc.property(fc.array(fc.string({ unit: 'binary' }), { minLength: 1, maxLength: 4 }), fc.string({ unit: 'grapheme' }), (parts, system) => {
         const messages = [{ role: 'system', content: system }, ...parts.map((content) => ({ role: 'user', content }))];
-        const bound = boundTokens({ model: 'm', messages }, '/chat/completions', 100).input;
+        const bound = boundTokens({ model: 'm', messages }, '/chat/completions', 100, MAX_INPUT).input;
         for (const enc of encoders) {
           const real = messages.reduce((n, m) => n + enc.encode(m.content).length + 4, 3);
           if (real > bound) return false;
@@ -25,36 +28,36 @@ describe('the reservation of a hard spend cap', () => {
     const cjk = '漢字仮名交じり文'.repeat(50);
     const usual = estimateTokens({ messages: [{ role: 'user', content: cjk }] }, '/chat/completions', 0).input;
     expect(encoders[0].encode(cjk).length).toBeGreaterThan(usual);
-    expect(boundTokens({ messages: [{ role: 'user', content: cjk }] }, '/chat/completions', 0).input).toBeGreaterThan(encoders[0].encode(cjk).length);
+    expect(boundTokens({ messages: [{ role: 'user', content: cjk }] }, '/chat/completions', 0, MAX_INPUT).input).toBeGreaterThan(encoders[0].encode(cjk).length);
   });
 
   it('counts instructions, tools and their schemas, an image as one allowance, and inline files by their bytes', () => {
     const tools = [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string', description: 'x'.repeat(500) } } } } }];
-    expect(boundTokens({ input: 'hi', instructions: 'y'.repeat(1000), tools }, '/responses', 0).input).toBeGreaterThan(1500);
+    expect(boundTokens({ input: 'hi', instructions: 'y'.repeat(1000), tools }, '/responses', 0, MAX_INPUT).input).toBeGreaterThan(1500);
     const image = { type: 'image_url', image_url: { url: `data:image/png;base64,${'A'.repeat(2_000_000)}` } };
-    expect(boundTokens({ messages: [{ role: 'user', content: [image] }] }, '/chat/completions', 0).input).toBeLessThan(IMAGE_PART_TOKENS + 100);
-    expect(boundTokens({ messages: [{ role: 'user', content: [image, image] }] }, '/chat/completions', 0).input).toBeGreaterThanOrEqual(2 * IMAGE_PART_TOKENS);
+    expect(boundTokens({ messages: [{ role: 'user', content: [image] }] }, '/chat/completions', 0, MAX_INPUT).input).toBeLessThan(IMAGE_PART_TOKENS + 100);
+    expect(boundTokens({ messages: [{ role: 'user', content: [image, image] }] }, '/chat/completions', 0, MAX_INPUT).input).toBeGreaterThanOrEqual(2 * IMAGE_PART_TOKENS);
     const file = { type: 'file', file: { filename: 'a.pdf', file_data: `data:application/pdf;base64,${'B'.repeat(30_000)}` } };
-    expect(boundTokens({ messages: [{ role: 'user', content: [file] }] }, '/chat/completions', 0).input).toBeGreaterThan(30_000);
+    expect(boundTokens({ messages: [{ role: 'user', content: [file] }] }, '/chat/completions', 0, MAX_INPUT).input).toBeGreaterThan(30_000);
   });
 
   it("reserves the declared max_tokens, else the model's largest answer, times n; embeddings no output", () => {
-    expect(boundTokens({ messages: [], max_tokens: 50 }, '/chat/completions', 16_384).output).toBe(50);
-    expect(boundTokens({ messages: [], max_completion_tokens: 70, n: 3 }, '/chat/completions', 16_384).output).toBe(210);
-    expect(boundTokens({ input: 'x', max_output_tokens: 9 }, '/responses', 16_384).output).toBe(9);
-    expect(boundTokens({ messages: [] }, '/chat/completions', 16_384).output).toBe(16_384);
-    expect(boundTokens({ input: 'x' }, '/embeddings', 16_384).output).toBe(0);
+    expect(boundTokens({ messages: [], max_tokens: 50 }, '/chat/completions', 16_384, MAX_INPUT).output).toBe(50);
+    expect(boundTokens({ messages: [], max_completion_tokens: 70, n: 3 }, '/chat/completions', 16_384, MAX_INPUT).output).toBe(210);
+    expect(boundTokens({ input: 'x', max_output_tokens: 9 }, '/responses', 16_384, MAX_INPUT).output).toBe(9);
+    expect(boundTokens({ messages: [] }, '/chat/completions', 16_384, MAX_INPUT).output).toBe(16_384);
+    expect(boundTokens({ input: 'x' }, '/embeddings', 16_384, MAX_INPUT).output).toBe(0);
   });
 
   it('reserves for every answer generated and for the largest output limit declared, however the request spells them', () => {
     // Legacy completions generate best_of candidates and bill them all, returning n.
-    expect(boundTokens({ prompt: 'x', max_tokens: 100, best_of: 5, n: 2 }, '/completions', 4_096).output).toBe(500);
+    expect(boundTokens({ prompt: 'x', max_tokens: 100, best_of: 5, n: 2 }, '/completions', 4_096, MAX_INPUT).output).toBe(500);
     expect(estimateTokens({ prompt: 'x', max_tokens: 100, best_of: 5 }, '/completions', 4_096).output).toBe(500);
     // OpenAI-compatible servers coerce a numeric string.
-    expect(boundTokens({ messages: [], max_tokens: 10, n: '4' }, '/chat/completions', 16_384).output).toBe(40);
-    expect(boundTokens({ messages: [], max_tokens: 10, n: 'four' }, '/chat/completions', 16_384).output).toBe(10);
+    expect(boundTokens({ messages: [], max_tokens: 10, n: '4' }, '/chat/completions', 16_384, MAX_INPUT).output).toBe(40);
+    expect(boundTokens({ messages: [], max_tokens: 10, n: 'four' }, '/chat/completions', 16_384, MAX_INPUT).output).toBe(10);
     // Two limits that disagree: the larger is what an upstream may run to.
-    expect(boundTokens({ messages: [], max_completion_tokens: 1, max_tokens: 9_000 }, '/chat/completions', 16_384).output).toBe(9_000);
+    expect(boundTokens({ messages: [], max_completion_tokens: 1, max_tokens: 9_000 }, '/chat/completions', 16_384, MAX_INPUT).output).toBe(9_000);
     expect(estimateTokens({ messages: [], max_completion_tokens: 1, max_tokens: 9_000 }, '/chat/completions', 4_096).output).toBe(9_000);
   });
 
@@ -78,7 +81,7 @@ describe('the reservation of a hard spend cap', () => {
     const blocks = estimateTokens({ system: [{ type: 'text', text: system }], messages: [{ role: 'user', content: 'hi' }], max_tokens: 300 }, '/messages', 1024);
     expect(blocks.input).toBeGreaterThanOrEqual(withSystem.input);
     const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'A'.repeat(2_000_000) } };
-    const bound = boundTokens({ model: 'claude-opus-4-6', max_tokens: 10, messages: [{ role: 'user', content: [image, { type: 'text', text: 'what is it?' }] }] }, '/messages', 128_000);
+    const bound = boundTokens({ model: 'claude-opus-4-6', max_tokens: 10, messages: [{ role: 'user', content: [image, { type: 'text', text: 'what is it?' }] }] }, '/messages', 128_000, MAX_INPUT);
     expect(bound.input).toBeGreaterThanOrEqual(IMAGE_PART_TOKENS);
     expect(bound.input).toBeLessThan(IMAGE_PART_TOKENS + 200);
     expect(bound.output).toBe(10);
@@ -88,15 +91,143 @@ describe('the reservation of a hard spend cap', () => {
 
   it("notices a request for prompt caching anywhere in the body (its input may be billed as Anthropic's cache writes)", () => {
     const messages = [{ role: 'user', content: 'hi' }];
-    expect(boundTokens({ messages, max_tokens: 1 }, '/messages', 1).cacheWrites).toBe(false);
-    expect(boundTokens({ messages, max_tokens: 1, cache_control: { type: 'ephemeral' } }, '/messages', 1).cacheWrites).toBe(true);
-    expect(boundTokens({ messages, max_tokens: 1, system: [{ type: 'text', text: 's', cache_control: { type: 'ephemeral', ttl: '1h' } }] }, '/messages', 1).cacheWrites).toBe(true);
-    expect(boundTokens({ messages, max_tokens: 1, tools: [{ name: 'f', input_schema: { type: 'object' }, cache_control: { type: 'ephemeral' } }] }, '/messages', 1).cacheWrites).toBe(true);
+    expect(boundTokens({ messages, max_tokens: 1 }, '/messages', 1, MAX_INPUT).cacheWrites).toBe(false);
+    expect(boundTokens({ messages, max_tokens: 1, cache_control: { type: 'ephemeral' } }, '/messages', 1, MAX_INPUT).cacheWrites).toBe(true);
+    expect(boundTokens({ messages, max_tokens: 1, system: [{ type: 'text', text: 's', cache_control: { type: 'ephemeral', ttl: '1h' } }] }, '/messages', 1, MAX_INPUT).cacheWrites).toBe(true);
+    expect(boundTokens({ messages, max_tokens: 1, tools: [{ name: 'f', input_schema: { type: 'object' }, cache_control: { type: 'ephemeral' } }] }, '/messages', 1, MAX_INPUT).cacheWrites).toBe(true);
     const image = { type: 'image', source: { type: 'url', url: 'https://x/y.png' }, cache_control: { type: 'ephemeral' } };
-    expect(boundTokens({ messages: [{ role: 'user', content: [image] }], max_tokens: 1 }, '/messages', 1).cacheWrites).toBe(true);
+    expect(boundTokens({ messages: [{ role: 'user', content: [image] }], max_tokens: 1 }, '/messages', 1, MAX_INPUT).cacheWrites).toBe(true);
     let deep: unknown = { type: 'text', text: 't', cache_control: { type: 'ephemeral' } };
     for (let i = 0; i < 80; i++) deep = [deep];
-    expect(boundTokens({ messages: [{ role: 'user', content: deep }], max_tokens: 1 }, '/messages', 1).cacheWrites).toBe(true);
-    expect(boundTokens({ messages, max_tokens: 1, cache_control: null }, '/messages', 1).cacheWrites).toBe(false);
+    expect(boundTokens({ messages: [{ role: 'user', content: deep }], max_tokens: 1 }, '/messages', 1, MAX_INPUT).cacheWrites).toBe(true);
+    expect(boundTokens({ messages, max_tokens: 1, cache_control: null }, '/messages', 1, MAX_INPUT).cacheWrites).toBe(false);
+  });
+});
+
+describe('the reservation of input by reference', () => {
+  const user = (content: unknown) => ({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content }] });
+  const responses = (input: unknown, extra: Record<string, unknown> = {}) => ({ model: 'm', max_output_tokens: 1, input, ...extra });
+  const bound = (body: Record<string, unknown>, endpoint = '/responses') => boundTokens(body, endpoint, 16_384, MAX_INPUT);
+  const inputFile = (part: Record<string, unknown>) => responses([{ role: 'user', content: [{ type: 'input_file', ...part }] }]);
+  const document = (source: Record<string, unknown>) => user([{ type: 'document', source }, { type: 'text', text: 'summarise' }]);
+
+  // Each names input the body does not carry (or whose bytes do not bound its tokens).
+  const byReference: Record<string, Record<string, unknown>> = {
+    previous_response_id: responses('and then?', { previous_response_id: 'resp_123' }),
+    'conversation by id': responses('hi', { conversation: 'conv_123' }),
+    'conversation object': responses('hi', { conversation: { id: 'conv_123' } }),
+    'stored prompt': { model: 'm', prompt: { id: 'pmpt_123', version: '2', variables: { city: 'Paris' } } },
+    item_reference: responses([{ type: 'item_reference', id: 'msg_123' }]),
+    'item given only by id': responses([{ id: 'msg_123' }]),
+    'item reference with a null type': responses([{ type: null, id: 'msg_123' }]),
+    'stored reasoning item': responses([{ type: 'reasoning', id: 'rs_123', summary: [] }]),
+    'encrypted reasoning': responses([{ type: 'reasoning', summary: [], encrypted_content: 'gAAAA' }]),
+    'compaction item': responses([{ type: 'compaction', encrypted_content: 'gAAAA' }]),
+    'input_file by file_id': inputFile({ file_id: 'file-123' }),
+    'input_file by file_url': inputFile({ file_url: 'https://example.com/a.pdf' }),
+    'input_file inline (a PDF is billed by its pages)': inputFile({ filename: 'a.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' }),
+    'Chat Completions file by file_id': user([{ type: 'file', file: { file_id: 'file-123' } }]),
+    'Chat Completions audio answer by id': { model: 'm', messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', audio: { id: 'audio_123' } }] },
+    'Anthropic document by URL': document({ type: 'url', url: 'https://example.com/a.pdf' }),
+    'Anthropic document by file': document({ type: 'file', file_id: 'file_011' }),
+    'Anthropic PDF inline': document({ type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' }),
+    'Anthropic document without a source': user([{ type: 'document' }]),
+    'Anthropic container_upload': user([{ type: 'container_upload', file_id: 'file_011' }]),
+    'Anthropic redacted thinking': { model: 'm', max_tokens: 1, messages: [{ role: 'assistant', content: [{ type: 'redacted_thinking', data: 'EmwK' }] }] },
+    'skill by reference': responses('hi', { tools: [{ type: 'shell', environment: { type: 'container_auto', skills: [{ type: 'skill_reference', skill_id: 'skill_1' }] } }] }),
+    'a file as { type: "file_id", id }': responses('hi', { text: { x: [{ type: 'file_id', id: 'file-1' }] } }),
+    'file_ids of an attachment': { model: 'm', messages: [{ role: 'user', content: 'hi', attachments: [{ file_ids: ['file-1'] }] }] },
+  };
+
+  it("reserves the model's largest input for each kind of input by reference", () => {
+    for (const [name, body] of Object.entries(byReference)) {
+      const b = bound(body, body.messages ? '/chat/completions' : '/responses');
+      expect(b.byReference, name).toBe(true);
+      expect(b.input, name).toBeGreaterThanOrEqual(MAX_INPUT);
+      expect(b.input, name).toBeLessThan(MAX_INPUT + TOOL_PROMPT_TOKENS + 1_000);
+    }
+  });
+
+  it('keeps the body bound of a request without references: text, inline and linked images, text documents, tool schemas', () => {
+    const plain: Record<string, Record<string, unknown>> = {
+      text: user('hi'),
+      'Responses text': responses([{ role: 'user', content: [{ type: 'input_text', text: 'hi' }] }]),
+      'image by URL': user([{ type: 'image_url', image_url: { url: 'https://example.com/a.png' } }]),
+      'input_image by URL': responses([{ role: 'user', content: [{ type: 'input_image', image_url: 'https://example.com/a.png' }] }]),
+      // One image whatever its source: its tokens follow its pixels, scaled down by the provider.
+      'input_image by file_id': responses([{ role: 'user', content: [{ type: 'input_image', file_id: 'file-123' }] }]),
+      'Anthropic image by URL': user([{ type: 'image', source: { type: 'url', url: 'https://example.com/a.png' } }]),
+      'Anthropic text document': document({ type: 'text', media_type: 'text/plain', data: 'the text' }),
+      'Anthropic content document': document({ type: 'content', content: [{ type: 'text', text: 'the text' }] }),
+      'legacy completions prompt': { model: 'm', prompt: ['x', 'y'], max_tokens: 1 },
+      'output items with ids and content': responses([{ type: 'message', id: 'msg_1', role: 'assistant', content: [{ type: 'output_text', text: 'hi' }] }, { type: 'function_call', id: 'fc_1', call_id: 'c', name: 'f', arguments: '{"file_id":"file-1"}' }]),
+      'a null previous_response_id': responses('hi', { previous_response_id: null }),
+      // A schema naming `file_id` or `url` properties, metadata, and a call's arguments are not references.
+      'tool schemas': responses('hi', { tools: [{ type: 'function', name: 'f', parameters: { type: 'object', properties: { file_id: { type: 'string' }, url: { type: 'string', default: 'https://x' } } } }] }),
+      'Anthropic tool_use arguments': { model: 'm', max_tokens: 1, messages: [{ role: 'assistant', content: [{ type: 'tool_use', id: 't', name: 'fetch', input: { url: 'https://example.com', file_id: 'file-1' } }] }] },
+      metadata: responses('hi', { metadata: { file_id: 'file-1', url: 'https://x' } }),
+    };
+    for (const [name, body] of Object.entries(plain)) {
+      const b = bound(body, body.messages ? '/chat/completions' : '/responses');
+      expect(b.byReference, name).toBe(false);
+      expect(b.input, name).toBeLessThan(IMAGE_PART_TOKENS + TOOL_PROMPT_TOKENS + 1_000);
+    }
+  });
+
+  it('finds references nested deep, in tool results, in arrays, and spelt in another case', () => {
+    // A function's output carrying a file (Responses), a tool result carrying a document (Anthropic).
+    expect(bound(responses([{ type: 'function_call_output', call_id: 'c', output: [{ type: 'input_file', file_id: 'file-1' }] }])).byReference).toBe(true);
+    const toolResult = { type: 'tool_result', tool_use_id: 't', content: [{ type: 'document', source: { type: 'url', url: 'https://example.com/a.pdf' } }] };
+    expect(bound(user([toolResult]), '/messages').byReference).toBe(true);
+    // A stored prompt's variables, and a reference 40 levels down.
+    expect(bound({ model: 'm', input: 'hi', text: { x: [{ y: { file_id: 'file-1' } }] } }).byReference).toBe(true);
+    let deep: unknown = { type: 'input_file', file_url: 'https://example.com/a.pdf' };
+    for (let i = 0; i < 40; i++) deep = [{ role: 'user', content: [deep] }];
+    expect(bound(responses(deep)).byReference).toBe(true);
+    // Deeper than the walk looks: taken for a reference.
+    for (let i = 0; i < 40; i++) deep = [deep];
+    expect(bound(responses(deep)).byReference).toBe(true);
+    // An upstream matching names without regard to case (Go) reads these as file_id, file_url, previous_response_id.
+    for (const name of ['File_Id', 'FILE_URL', 'Previous_Response_ID', 'ſkill_id', 's\u212Aill_id', 'Encrypted_Content']) {
+      expect(bound(responses([{ role: 'user', content: [{ type: 'input_text', text: 'x', [name]: 'ref-1' }] }])).byReference, name).toBe(true);
+    }
+    expect(bound(responses([{ role: 'user', content: [{ type: 'input_file', fILE_iD: 'file-1' }] }])).byReference).toBe(true);
+  });
+
+  it("bounds a request by reference at the model's largest input, or at its own body when that is larger", () => {
+    const small = bound(responses('hi', { previous_response_id: 'resp_1' }));
+    expect(small.input).toBe(MAX_INPUT);
+    expect(small.output).toBe(1);
+    const large = bound(responses('x'.repeat(300_000), { previous_response_id: 'resp_1' }));
+    expect(large.input).toBeGreaterThan(300_000);
+    // Cache writes are still noticed under a reference (the walk goes on).
+    expect(bound({ ...document({ type: 'url', url: 'https://x/a.pdf' }), cache_control: { type: 'ephemeral' } }, '/messages')).toMatchObject({ byReference: true, cacheWrites: true });
+  });
+
+  it('adds an allowance for the system prompt a provider adds when tools are offered', () => {
+    const without = bound(user('hi'), '/messages').input;
+    const tools = [{ name: 'f', input_schema: { type: 'object' } }];
+    expect(bound({ ...user('hi'), tools }, '/messages').input).toBeGreaterThanOrEqual(without + TOOL_PROMPT_TOKENS);
+    expect(bound({ ...user('hi'), tools: [] }, '/messages').input).toBe(without + 'tools'.length + 1);
+    expect(bound({ ...user('hi'), functions: [{ name: 'f' }] }, '/chat/completions').input).toBeGreaterThanOrEqual(without + TOOL_PROMPT_TOKENS);
+  });
+
+  it("knows models' largest inputs, their snapshots', a configured one, and assumes the most for the rest", () => {
+    expect(maxInputTokens('gpt-5')).toBe(272_000);
+    expect(maxInputTokens('gpt-5-mini-2025-08-07')).toBe(272_000);
+    expect(maxInputTokens('gpt-5.4')).toBe(1_050_000);
+    expect(maxInputTokens('gpt-4.1')).toBe(1_047_576);
+    expect(maxInputTokens('gpt-4o-2024-08-06')).toBe(128_000);
+    expect(maxInputTokens('o3')).toBe(200_000);
+    expect(maxInputTokens('o4-mini')).toBe(200_000);
+    expect(maxInputTokens('claude-opus-4-1-20250805')).toBe(200_000);
+    // Sonnet 4.5 reads 1M tokens under the context-1m beta, which the budget does not look for.
+    expect(maxInputTokens('claude-sonnet-4-5-20250929')).toBe(1_000_000);
+    expect(maxInputTokens('claude-opus-5-5')).toBe(1_000_000);
+    expect(maxInputTokens('my-local-llama')).toBe(UNKNOWN_MAX_INPUT_TOKENS);
+    expect(maxInputTokens('my-local-llama', () => 8_192)).toBe(8_192);
+    expect(maxInputTokens(null)).toBe(UNKNOWN_MAX_INPUT_TOKENS);
+    // No known model reads more than the default for unknown ones.
+    for (const model of ['gpt-5.6', 'gpt-4.1-nano', 'claude-fable-5-2']) expect(maxInputTokens(model)).toBeLessThanOrEqual(UNKNOWN_MAX_INPUT_TOKENS);
   });
 });

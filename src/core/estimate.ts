@@ -69,6 +69,13 @@ export function estimateTokens(body: Record<string, unknown> | null, endpoint: s
 /** Input tokens reserved for an image part under a hard cap (a high-detail image costs any current model less). */
 export const IMAGE_PART_TOKENS = 6_000;
 
+/**
+ * Input tokens reserved for the system prompt a provider adds when a request offers tools, which the body does not
+ * carry: Anthropic's tool-use prompt (346 tokens for Claude 4 models), its computer-use, bash and text-editor tools'
+ * own prompts and definitions (about 2,200 together); OpenAI's rendering of functions adds a few dozen.
+ */
+export const TOOL_PROMPT_TOKENS = 4_000;
+
 /** The most a request's tokens may be: boundTokens. */
 export interface TokenBound extends TokenEstimate {
   /**
@@ -76,67 +83,170 @@ export interface TokenBound extends TokenEstimate {
    * the whole request): its input may then be billed as cache writes, at up to twice the input rate.
    */
   cacheWrites: boolean;
+  /**
+   * Whether the body names input the gateway cannot measure (inputByReference): `input` is then the model's largest
+   * input, which no request can exceed.
+   */
+  byReference: boolean;
 }
 
 /** What a walk of the body noticed besides its size. */
 interface Walk {
   cacheWrites: boolean;
+  byReference: boolean;
+}
+
+/**
+ * Members whose (non-empty) value names input the provider reads from elsewhere, or carries it in a form whose tokens
+ * its bytes do not bound, wherever they stand in a body: a stored response or conversation (OpenAI's Responses API),
+ * a file by id or URL (`input_file`, Chat Completions' `file`, Anthropic's `file` sources and `container_upload`), a
+ * file inline (a PDF's pages are billed as images and text, whatever its bytes), a stored skill, and encrypted content
+ * handed back (reasoning, compaction, Anthropic's search results), which stands for tokens the gateway cannot count.
+ */
+const REFERENCE_MEMBERS: ReadonlySet<string> = new Set([
+  'previous_response_id',
+  'conversation',
+  'file_id',
+  'file_ids',
+  'file_url',
+  'file_data',
+  'skill_id',
+  'encrypted_content',
+]);
+
+/** Block and item types that stand for input the body does not carry (see REFERENCE_MEMBERS); `file_id`: `{type: "file_id", id}`. */
+const REFERENCE_TYPES: ReadonlySet<string> = new Set(['item_reference', 'skill_reference', 'container_upload', 'reasoning', 'compaction', 'redacted_thinking', 'file_id']);
+
+/** Whether a member's name may fold to another (an ASCII capital or a character past ASCII): see namesReference. */
+function mayFold(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if ((c >= 65 && c <= 90) || c > 127) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether member `k` of value `v` names input by reference: a string in REFERENCE_MEMBERS, a `url` other than an
+ * inline image's, `file_ids`, a Chat Completions audio answer handed back by its `id`. A name in another case counts
+ * too: an upstream matching names without regard to case (Go's encoding/json, which also folds the Kelvin sign and ſ)
+ * reads `File_ID` as `file_id`; the request's top-level members are refused so (core/request-model.ts), nested ones
+ * are not. Only the value each API gives such a member is looked for, so a tool's schema naming a `file_id` property
+ * (an object) is not one.
+ */
+function namesReference(k: string, v: unknown): boolean {
+  if (v === null || typeof v === 'number' || typeof v === 'boolean' || v === '') return false;
+  const name = mayFold(k) ? k.toUpperCase().toLowerCase() : k;
+  if (typeof v === 'string') return REFERENCE_MEMBERS.has(name) || (name === 'url' && !v.startsWith('data:image/'));
+  if (Array.isArray(v)) return name === 'file_ids' && v.length > 0;
+  // An assistant message's `audio: { id }` hands an earlier spoken answer back by reference (Chat Completions).
+  return name === 'audio' && typeof (v as Record<string, unknown>).id === 'string';
+}
+
+/** Block types whose `input` is the arguments a model called a tool with (its own output), not input it reads. */
+const TOOL_CALLS: ReadonlySet<string> = new Set(['tool_use', 'server_tool_use', 'mcp_tool_use']);
+
+/**
+ * Whether member `k` of `o` holds data that is sent as it stands and never read from elsewhere, whatever its names: a
+ * JSON schema (a tool's, a structured output's), metadata, a tool call's arguments. References are not looked for in
+ * it, so that a schema's `url` property or a call's `{ "file_id": … }` arguments do not make a request one.
+ */
+function isLiteral(o: Record<string, unknown>, k: string): boolean {
+  if (k === 'input_schema' || k === 'parameters' || k === 'schema' || k === 'metadata') return true;
+  return k === 'input' && typeof o.type === 'string' && TOOL_CALLS.has(o.type);
 }
 
 /**
  * Input tokens of a body, counted so that the real count cannot be higher: every token of OpenAI's byte-level
  * tokenizers is at least one byte, so a text's UTF-8 length bounds its tokens. Every string and key of the body is
  * counted (messages, instructions, tools and their schemas, …), an image part as IMAGE_PART_TOKENS whatever its
- * bytes, inline files and audio as their (base64) bytes.
+ * bytes or where they come from (its tokens follow its pixels, which the provider scales down, not its bytes), inline
+ * audio as its (base64) bytes. Input the body names but does not carry is noted in `walk.byReference`, outside
+ * `literal` data (isLiteral).
  */
-function inputBound(v: unknown, key: string, depth: number, walk: Walk): number {
+function inputBound(v: unknown, key: string, depth: number, literal: boolean, walk: Walk): number {
   if (typeof v === 'string') {
     if (key === 'image_url' || (key === 'url' && v.startsWith('data:image/'))) return IMAGE_PART_TOKENS;
     return Buffer.byteLength(v, 'utf8') + 1;
   }
   if (v === null || typeof v !== 'object') return 1;
-  // Deeper than any prompt nests: counted whole (the body was parsed at this depth, so it serialises at it too).
+  // Deeper than any prompt nests: counted whole (the body was parsed at this depth, so it serialises at it too), and
+  // not looked into for references: taken for one, as what a body hides this deep is no plain prompt.
   if (depth > 64) {
     const text = JSON.stringify(v);
     if (text.includes('"cache_control"')) walk.cacheWrites = true;
+    if (!literal) walk.byReference = true;
     return Buffer.byteLength(text, 'utf8');
   }
   if (Array.isArray(v)) {
     let n = 1;
-    for (let i = 0; i < v.length; i++) n += inputBound(v[i], key, depth + 1, walk);
+    for (let i = 0; i < v.length; i++) {
+      const item = v[i];
+      // An item given only by its id (OpenAI's item reference, whose `type` may be left out or null).
+      if (!literal && item !== null && typeof item === 'object' && !Array.isArray(item)) {
+        const o = item as Record<string, unknown>;
+        if (typeof o.id === 'string' && (o.type === undefined || o.type === null) && (o.content === undefined || o.content === null)) walk.byReference = true;
+      }
+      n += inputBound(item, key, depth + 1, literal, walk);
+    }
     return n;
   }
-  return objectBound(v as Record<string, unknown>, depth, false, walk);
+  return objectBound(v as Record<string, unknown>, depth, false, literal, walk);
 }
 
 /** inputBound of an object; `top` leaves out the body's members that are not input (model, stream, stream_options). */
-function objectBound(o: Record<string, unknown>, depth: number, top: boolean, walk: Walk): number {
+function objectBound(o: Record<string, unknown>, depth: number, top: boolean, literal: boolean, walk: Walk): number {
+  const type = o.type;
   // An image part: one allowance, not its bytes (a 2 MB data URL is still one image). Anthropic's image blocks too.
-  if (o.type === 'image_url' || o.type === 'input_image' || (o.type === 'image' && o.source !== null && typeof o.source === 'object')) {
+  if (type === 'image_url' || type === 'input_image' || (type === 'image' && o.source !== null && typeof o.source === 'object')) {
     if (o.cache_control !== undefined && o.cache_control !== null) walk.cacheWrites = true;
     return IMAGE_PART_TOKENS;
   }
+  if (!literal && typeof type === 'string') {
+    if (REFERENCE_TYPES.has(type)) walk.byReference = true;
+    // Anthropic's documents: a PDF (inline, by URL or by file) is billed by its pages; only a text or content source
+    // is the text it carries.
+    else if (type === 'document') {
+      const source = o.source as { type?: unknown } | null | undefined;
+      if (!source || typeof source !== 'object' || (source.type !== 'text' && source.type !== 'content')) walk.byReference = true;
+    }
+  }
   let n = 1;
   for (const k in o) {
-    if (top && (k === 'model' || k === 'stream' || k === 'stream_options')) continue;
-    if (k === 'cache_control' && o[k] !== null && o[k] !== undefined) walk.cacheWrites = true;
-    n += Buffer.byteLength(k, 'utf8') + inputBound(o[k], k, depth + 1, walk);
+    const v = o[k];
+    if (top) {
+      if (k === 'model' || k === 'stream' || k === 'stream_options') continue;
+      // A reusable prompt of the Responses API, stored by OpenAI and named by its id (the legacy completions' `prompt`
+      // is text or tokens, never an object), and a stored conversation named by an object (`{ "id": … }`).
+      if ((k === 'prompt' || k === 'conversation') && v !== null && typeof v === 'object' && !Array.isArray(v)) walk.byReference = true;
+    }
+    if (k === 'cache_control' && v !== null && v !== undefined) walk.cacheWrites = true;
+    const inner = literal || isLiteral(o, k);
+    if (!inner && !walk.byReference && namesReference(k, v)) walk.byReference = true;
+    n += Buffer.byteLength(k, 'utf8') + inputBound(v, k, depth + 1, inner, walk);
   }
   return n;
 }
 
 /**
  * What a request may cost at most, in tokens, for a budget with a hard cap: input bounded from above (inputBound),
- * and output the declared max_tokens / max_completion_tokens / max_output_tokens, else the model's largest answer,
- * times `n`; and whether that input may be billed as cache writes. Only input the body does not carry (files named by
- * id, stored conversation items) can exceed it.
+ * or the model's largest input (`modelMaxInput`) when the body names input it does not carry, plus TOOL_PROMPT_TOKENS
+ * when it offers tools; output the declared max_tokens / max_completion_tokens / max_output_tokens, else the model's
+ * largest answer, times `n`; and whether that input may be billed as cache writes.
  */
-export function boundTokens(body: Record<string, unknown> | null, endpoint: string, modelMaxOutput: number): TokenBound {
-  if (!body) return { input: 0, output: 0, cacheWrites: false };
-  const walk: Walk = { cacheWrites: false };
-  const input = objectBound(body, 0, true, walk);
-  if (endpoint === '/embeddings') return { input, output: 0, cacheWrites: walk.cacheWrites };
+export function boundTokens(body: Record<string, unknown> | null, endpoint: string, modelMaxOutput: number, modelMaxInput: number): TokenBound {
+  if (!body) return { input: 0, output: 0, cacheWrites: false, byReference: false };
+  const walk: Walk = { cacheWrites: false, byReference: false };
+  let input = objectBound(body, 0, true, false, walk);
+  if (walk.byReference) input = Math.max(input, modelMaxInput);
+  if (offersTools(body.tools) || offersTools(body.functions)) input += TOOL_PROMPT_TOKENS;
+  const { cacheWrites, byReference } = walk;
+  if (endpoint === '/embeddings') return { input, output: 0, cacheWrites, byReference };
   const declared = declaredMaxOutput(body);
   const n = answersAsked(body);
-  return { input, output: (declared ?? modelMaxOutput) * n, cacheWrites: walk.cacheWrites };
+  return { input, output: (declared ?? modelMaxOutput) * n, cacheWrites, byReference };
+}
+
+function offersTools(tools: unknown): boolean {
+  return tools !== null && tools !== undefined && (!Array.isArray(tools) || tools.length > 0);
 }

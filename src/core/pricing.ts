@@ -46,6 +46,8 @@ export interface ModelPrice {
   minutes?: number;
   /** Not a price: the most output tokens the model produces (core/model-limits.ts), reserved under a hard spend cap. */
   max_output_tokens?: number;
+  /** Not a price: the most input tokens the model reads (core/model-limits.ts), reserved under a hard spend cap for input by reference. */
+  max_input_tokens?: number;
   /** OpenAI's priority processing (`service_tier: "priority"`, or `"fast"`, which OpenAI serves and names as priority). */
   priority?: TierRates;
   /** OpenAI's flex processing (`service_tier: "flex"`). */

@@ -1,6 +1,6 @@
 import { TollgateError } from '../core/errors.js';
 import { boundTokens, estimateTokens } from '../core/estimate.js';
-import { maxOutputTokens } from '../core/model-limits.js';
+import { maxInputTokens, maxOutputTokens } from '../core/model-limits.js';
 import { formatResetDuration } from '../core/gcra.js';
 import {
   hasAnyLimit,
@@ -152,18 +152,28 @@ export class LimitsGuard implements RequestGuard {
     // Tokens are estimated for token-billed calls only; the other kinds reserve what their plan estimates. TPM
     // reserves the usual estimate (as OpenAI's own limiter does); a hard spend cap reserves what the request can cost
     // at most (input bounded from above, output its max_tokens or else the model's largest answer), so that a burst
-    // of concurrent calls cannot overshoot the cap (docs/metering.md). Each is computed only when a limit reads it.
+    // of concurrent calls cannot overshoot the cap (docs/metering.md); input the body names but does not carry (a
+    // stored response, a file by id) is reserved at the model's largest input. Each is computed only when read.
     const tokens = plan.kind === 'tokens';
     const needsEstimate = tokens && (limits.rates.some((r) => r.kind === 'tpm') || (!hardCap && limits.counters.some((c) => c.kind !== 'quota')));
     const estimate = needsEstimate ? estimateTokens(input.body, input.endpoint, this.opts.defaultMaxOutputTokens) : NO_ESTIMATE;
     const estTokens = estimate.input + estimate.output;
     let estCost = 0;
+    let byReference = false;
     if (!tokens) estCost = plan.estimateNano;
     else if (limits.counters.some((c) => c.kind !== 'quota')) {
       // At the rates of the tier the request asks for (priority, flex), when its price has them (core/metering-plan.ts).
-      estCost = hardCap
-        ? boundCostNanoUsd(plan.price, boundTokens(input.body, input.endpoint, maxOutputTokens(model, () => plan.price?.max_output_tokens)), plan.tier)
-        : costNanoUsd(plan.price, { input: estimate.input, cached: 0, output: estimate.output }, plan.tier);
+      if (hardCap) {
+        const price = plan.price;
+        const bound = boundTokens(
+          input.body,
+          input.endpoint,
+          maxOutputTokens(model, () => price?.max_output_tokens),
+          maxInputTokens(model, () => price?.max_input_tokens),
+        );
+        byReference = bound.byReference;
+        estCost = boundCostNanoUsd(price, bound, plan.tier);
+      } else estCost = costNanoUsd(plan.price, { input: estimate.input, cached: 0, output: estimate.output }, plan.tier);
     }
     // What the request holds once admitted (`held`), and what this decision charges: the same, or for a fallback
     // only what the first model's admission does not already hold.
@@ -172,7 +182,7 @@ export class LimitsGuard implements RequestGuard {
     const granted = (outcome: AcquireOutcome): Admission => {
       if (!outcome.allowed) {
         this.alertExhausted(outcome, counters, limits, record);
-        throw this.refusal(outcome, limits, rates, counters, record, model);
+        throw this.refusal(outcome, limits, rates, counters, record, model, byReference);
       }
       carried?.handOver(held.rates, held.counters);
       return new LimitedAdmission(this, record, limits, held.rates, held.counters, outcome, headersOf(outcome, limits));
@@ -291,7 +301,16 @@ export class LimitsGuard implements RequestGuard {
     });
   }
 
-  private refusal(outcome: AcquireOutcome, plan: LimitPlan, rates: RateCheck[], counters: CounterCheck[], record: KeyRecord, model: string | null): TollgateError {
+  /** The refusal of a decision that did not allow; `byReference`: the request was reserved at its model's largest input. */
+  private refusal(
+    outcome: AcquireOutcome,
+    plan: LimitPlan,
+    rates: RateCheck[],
+    counters: CounterCheck[],
+    record: KeyRecord,
+    model: string | null,
+    byReference: boolean,
+  ): TollgateError {
     const failedCounter = outcome.counters.findIndex((c) => !c.allowed);
     if (failedCounter >= 0) {
       const m = plan.counters[failedCounter];
@@ -307,7 +326,7 @@ export class LimitsGuard implements RequestGuard {
       const what =
         m.kind === 'quota'
           ? `This API key's request quota is used up: ${used} of ${m.cap} requests (${m.interval}).`
-          : `${m.kind === 'key_budget' ? "This API key's" : m.kind === 'org_budget' ? "The organization's" : "The project's"} spend limit of $${(m.cap / 1e9).toFixed(2)} per ${m.interval} leaves no room for this request: $${(used / 1e9).toFixed(4)} is spent or reserved by requests in flight, and this one reserves up to $${(counters[failedCounter].amount / 1e9).toFixed(4)} (its max_tokens, or else the model's largest answer: set max_tokens to reserve less).`;
+          : `${m.kind === 'key_budget' ? "This API key's" : m.kind === 'org_budget' ? "The organization's" : "The project's"} spend limit of $${(m.cap / 1e9).toFixed(2)} per ${m.interval} leaves no room for this request: $${(used / 1e9).toFixed(4)} is spent or reserved by requests in flight, and this one reserves up to $${(counters[failedCounter].amount / 1e9).toFixed(4)} (${reserved(byReference, model)}).`;
       const err = new TollgateError(
         code,
         m.kind === 'quota'
@@ -336,6 +355,13 @@ export class LimitsGuard implements RequestGuard {
 }
 
 const NO_ESTIMATE = { input: 0, output: 0 };
+
+/** What a refused request's reservation is made of, and how to make it smaller. */
+function reserved(byReference: boolean, model: string | null): string {
+  const answer = "its max_tokens, or else the model's largest answer: set max_tokens to reserve less";
+  if (!byReference) return answer;
+  return `its input at the most ${model === null ? 'the model' : `'${model}'`} can read, since it names input by reference that the gateway cannot measure: a stored response or conversation, a file by id or URL, an inline file; and ${answer}, or use a model with a smaller context window`;
+}
 
 /** A granted request under limits: its headers, and what settling it needs (the plan is shared with the key's other requests). */
 class LimitedAdmission implements Admission {
