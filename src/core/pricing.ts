@@ -324,6 +324,11 @@ export function speedMultiple(price: ModelPrice, speed: string | null): number {
   return speed === 'fast' ? (price.fast ?? 1) : 1;
 }
 
+/** Whether a price has the rates of an Anthropic `speed`: every speed but `fast`, and `fast` when it has fast rates. */
+export function pricesSpeed(price: ModelPrice, speed: string | null): boolean {
+  return speed !== 'fast' || price.fast !== undefined;
+}
+
 /**
  * Cost of a request's tokens in integer nano-dollars, at the rates of `tier` (see tierRates; the standard rates when it
  * has none) and of Anthropic's `speed` (see speedMultiple). Cached, cache-write, audio and image input tokens are parts

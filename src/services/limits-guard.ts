@@ -160,10 +160,11 @@ export class LimitsGuard implements RequestGuard {
     let estCost = 0;
     if (!tokens) estCost = plan.estimateNano;
     else if (limits.counters.some((c) => c.kind !== 'quota')) {
-      // At the rates of the tier the request asks for (priority, flex), when its price has them (core/metering-plan.ts).
+      // At the rates of the tier (priority, flex) and of Anthropic's fast mode the request asks for, when its price has
+      // them (core/metering-plan.ts).
       estCost = hardCap
-        ? boundCostNanoUsd(plan.price, boundTokens(input.body, input.endpoint, maxOutputTokens(model, () => plan.price?.max_output_tokens)), plan.tier)
-        : costNanoUsd(plan.price, { input: estimate.input, cached: 0, output: estimate.output }, plan.tier);
+        ? boundCostNanoUsd(plan.price, boundTokens(input.body, input.endpoint, maxOutputTokens(model, () => plan.price?.max_output_tokens)), plan.tier, plan.speed)
+        : costNanoUsd(plan.price, { input: estimate.input, cached: 0, output: estimate.output }, plan.tier, plan.speed);
     }
     // What the request holds once admitted (`held`), and what this decision charges: the same, or for a fallback
     // only what the first model's admission does not already hold.

@@ -322,6 +322,14 @@ describe("Anthropic's streams as chat completion chunks", () => {
     expect(none.translator.serviceTier).toBeNull();
   });
 
+  it('keeps the speed the stream ran at, for billing: fast only when its usage says so, nothing shown to the client', () => {
+    const fast = messageStreamToChatEvents(ANTHROPIC_STREAM_TEXT.replace('"output_tokens":1}', '"output_tokens":1,"speed":"fast"}'), { created: 5, includeUsage: true });
+    expect(fast.translator.speed).toBe('fast');
+    expect(JSON.stringify(fast.chunks)).not.toContain('speed');
+    expect(messageStreamToChatEvents(ANTHROPIC_STREAM_TEXT, { created: 5, includeUsage: true }).translator.speed).toBe('standard');
+    expect(messageStreamToChatEvents('', { created: 5, includeUsage: true }).translator.speed).toBeNull();
+  });
+
   it('plain: the role first, text deltas, the finish reason, a usage chunk when asked, [DONE]', () => {
     const { chunks, done, translator } = messageStreamToChatEvents(ANTHROPIC_STREAM_TEXT, { created: 5, includeUsage: true });
     expect(done).toBe(true);
