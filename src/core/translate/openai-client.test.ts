@@ -250,6 +250,14 @@ describe('a chat completions request as a Messages API request', () => {
       expect(err.message).toContain(MODEL);
     }
   });
+
+  it("refuses Anthropic's fast mode and regional inference, saying where they are asked for: priced uplifts, never sent unseen", () => {
+    for (const field of ['speed', 'inference_geo']) {
+      const err = refusal({ messages: [], [field]: field === 'speed' ? 'fast' : 'us' });
+      expect(err.param).toBe(field);
+      expect(err.message).toContain('/v1/messages');
+    }
+  });
 });
 
 describe("Anthropic's answers as chat completions", () => {
