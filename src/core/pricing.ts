@@ -104,9 +104,10 @@ const claude = (input: number, output: number, cacheRead: number, long?: { above
  * models' overview pages for the 5.x generation), read on 2026-12-04: base input, cache hits (`cached_input`), 5-minute
  * and 1-hour cache writes, output. Sonnet 4 and 4.5 charge their long-context rates above 200K input tokens, Haiku 5.5
  * above 100K (cache reads and writes counted); Sonnet 4.6 and later charge none. Dated ids (`-YYYYMMDD`) are priced by
- * their base id (snapshotBase). Fast mode (`speed: "fast"`) is priced at the multiple the fast mode page
- * (https://platform.claude.com/docs/en/build-with-claude/fast-mode, "Pricing") and the models' launch pages give, read on
- * 2026-12-06: 6× for Opus 4.6 and 4.7 ($30/$150 per MTok), 2× for Opus 4.8 and Opus 5 ($10/$50). Opus 5.5, Fable 5.2
+ * their base id (snapshotBase). Fast mode (`speed: "fast"`) is priced at a multiple of the model's rates, read on
+ * 2026-12-06: 6× for Opus 4.6 and 4.7 ($30/$150 per MTok: the fast mode page,
+ * https://platform.claude.com/docs/en/build-with-claude/fast-mode, "Pricing"), 2× for Opus 4.8 and Opus 5 ($10/$50: not
+ * on the versions of Anthropic's pages at hand, but as OpenRouter, Vercel and LiteLLM list them). Opus 5.5, Fable 5.2
  * and Mythos 5.2 run fast mode too, but Anthropic's pages give no rate for it (resellers list Opus 5.5's at $8/$40, 2×,
  * which is no list price): without one, a fast request to them is refused to keys with a spend limit, and a config's
  * `fast` prices it. Batch, the `inference_geo` uplift and server tools' per-use fees (web search, code execution) are
