@@ -190,7 +190,8 @@ describe('pricing tiers', () => {
     expect(() => priced({ input: 1, output: 2, flex: { input: '0.5', output: 4 } })).toThrow(/pricing\.my-model\.flex\.input/);
     expect(() => priced({ input: 1, output: 2, priority: { input: 2, output: 4, long_context: { input: 4 } } })).toThrow(/priority\.long_context\.above_input_tokens/);
     expect(() => priced({ input: 1, output: 2, priority: { input: 2, output: 4, long_context: { above_input_tokens: 1, input: 4, audio_input: 1 } } })).toThrow(/priority\.long_context/);
-    // Tiers Tollgate has no rates for are not price fields (nor OpenAI's other spellings of priority).
+    // Tiers Tollgate has no rates for are not price fields (nor OpenAI's other spellings of priority); `fast` is
+    // Anthropic's fast mode, a multiple, not a tier's rates.
     for (const tier of ['scale', 'ultrafast', 'fast', 'Priority', 'batch']) {
       expect(() => priced({ input: 1, output: 2, [tier]: { input: 2, output: 4 } }), tier).toThrow(/pricing\.my-model/);
     }
@@ -209,5 +210,29 @@ describe("a model's largest input and output", () => {
     for (const bad of [0, -1, 1.5, '8192', null]) expect(() => priced({ input: 1, output: 2, max_input_tokens: bad }), String(bad)).toThrow(/pricing\.my-model\.max_input_tokens/);
     expect(() => priced({ input: 1, output: 2, max_input_token: 8_192 })).toThrow(/pricing\.my-model/);
     expect(() => priced({ input: 1, output: 2, context_window: 8_192 })).toThrow(/pricing\.my-model/);
+  });
+});
+
+describe("pricing Anthropic's fast mode", () => {
+  const priced = (price: unknown) => load({ pricing: { 'my-claude': price } });
+
+  it('takes a fast multiple beside the rates, and keeps the built-in ones unless an override drops them', () => {
+    const price = { input: 4, cached_input: 0.2, cache_write_input: 5, cache_write_1h_input: 8, output: 20, fast: 2 };
+    expect(priced(price).prices['my-claude']).toEqual(price);
+    expect(priced({ input: 1, output: 2, fast: 1 }).prices['my-claude'].fast).toBe(1);
+    expect(load({}).prices['claude-opus-4-6'].fast).toBe(6);
+    // Opus 5.5 has no published fast rate: a config gives it one.
+    expect(load({}).prices['claude-opus-5-5'].fast).toBeUndefined();
+    expect(load({ pricing: { 'claude-opus-5-5': { input: 4, cached_input: 0.2, output: 20, fast: 2 } } }).prices['claude-opus-5-5'].fast).toBe(2);
+    // An override replaces the model's whole entry: its fast multiple too.
+    expect(load({ pricing: { 'claude-opus-4-6': { input: 5, output: 25 } } }).prices['claude-opus-4-6'].fast).toBeUndefined();
+  });
+
+  it('refuses a fast multiple that is not a number of at least 1', () => {
+    for (const fast of [0, 0.5, -2, '6', '6x', null, true, Number.POSITIVE_INFINITY, { input: 30, output: 150 }, [6]]) {
+      expect(() => priced({ input: 5, output: 25, fast }), JSON.stringify(fast)).toThrow(/pricing\.my-claude\.fast/);
+    }
+    // Other spellings are no price field.
+    for (const name of ['Fast', 'fast_mode', 'speed']) expect(() => priced({ input: 5, output: 25, [name]: 6 }), name).toThrow(/pricing\.my-claude/);
   });
 });

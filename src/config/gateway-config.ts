@@ -117,6 +117,12 @@ const Price = z
     max_input_tokens: z.number().int().positive().optional(),
     priority: TierRates.optional(),
     flex: TierRates.optional(),
+    /**
+     * Anthropic's fast mode: the multiple of every rate a fast answer is billed at (core/pricing.ts `fast`). At least 1:
+     * fast mode is never cheaper than the standard speed, and a multiple below it would reserve and bill fast requests
+     * at less than they cost.
+     */
+    fast: z.number().min(1).finite().optional(),
   })
   .refine((p) => Object.keys(p).length > 0, 'a price names at least one rate');
 

@@ -41,8 +41,9 @@ describe('metering plan', () => {
     expect(planMetering(input({ endpoint: '/messages', model: 'claude-opus-4-6', body: { mcp_servers: [{ type: 'url', url: 'https://mcp.example', name: 'x' }] } }))).toMatchObject({ unmeterable: true });
     expect(planMetering(input({ endpoint: '/messages', model: 'claude-opus-4-6', body: { mcp_servers: [] } })).unmeterable).toBe(false);
     expect(planMetering(input({ endpoint: '/responses', model: 'gpt-5', body: { tools: [{ type: 'mcp', server_url: 'https://mcp.example', server_label: 'x' }] } }))).toMatchObject({ unmeterable: true });
-    // Fast mode and regional inference cost a multiple of the rates (not modelled): kept from budgets.
-    for (const extra of [{ speed: 'fast' }, { inference_geo: 'us' }, { speed: 'turbo' }]) {
+    // Regional inference and speeds Anthropic does not take cost a multiple of the rates (not modelled): kept from
+    // budgets. Fast mode: see below.
+    for (const extra of [{ inference_geo: 'us' }, { speed: 'turbo' }, { speed: 'fast', inference_geo: 'us' }]) {
       expect(planMetering(input({ endpoint: '/messages', model: 'claude-opus-4-6', body: extra })), JSON.stringify(extra)).toMatchObject({ kind: 'tokens', unmeterable: true, priced: true });
     }
     for (const extra of [{ speed: 'standard' }, { inference_geo: 'global' }, { speed: null }]) {
@@ -56,6 +57,29 @@ describe('metering plan', () => {
     expect(planMetering(input({ endpoint: '/messages', model: 'claude-sonnet-4-6', body: { context_management: { edits: [{ type: 'clear_tool_uses_20250919' }] } } })).unmeterable).toBe(false);
     // Anthropic's message batches are not listed: not metered.
     expect(planMetering(input({ endpoint: '/messages/batches', model: null, body: {} }))).toMatchObject({ kind: 'unmetered' });
+  });
+
+  it("reserves Anthropic's fast mode at a model's fast rates, and keeps fast mode for a model without them from budgets", () => {
+    const messages = (model: string, speed: unknown, o: Partial<PlanInput> = {}) => planMetering(input({ endpoint: '/messages', model, body: { speed }, ...o }));
+    for (const model of ['claude-opus-4-6', 'claude-opus-4-7', 'claude-opus-4-8', 'claude-opus-5', 'claude-opus-4-6-20260205']) {
+      expect(messages(model, 'fast'), model).toMatchObject({ kind: 'tokens', family: 'messages', speed: 'fast', unmeterable: false, priced: true });
+    }
+    // Fast mode on a model without fast rates here (Opus 5.5 and Fable 5.2 run it at a price not published): billed at
+    // the standard rates, so not for budgets.
+    for (const model of ['claude-opus-5-5', 'claude-fable-5-2', 'claude-sonnet-4-6']) {
+      expect(messages(model, 'fast'), model).toMatchObject({ speed: null, unmeterable: true, priced: true });
+      expect(messages(model, 'fast').family, model).toMatch(/fast mode `speed`/);
+    }
+    expect(messages('claude-unknown', 'fast')).toMatchObject({ speed: null, unmeterable: true, priced: false });
+    // Priced by the configured default, when it has fast rates (a config's prices are the table's).
+    expect(messages('claude-unknown', 'fast', { defaultPrice: { input: 1, output: 2, fast: 3 } })).toMatchObject({ speed: 'fast', unmeterable: false, priced: true });
+    // Other spellings are not Anthropic's `fast`: unknown speeds, kept from budgets whatever the model.
+    for (const speed of ['FAST', 'Fast', ' fast', 'fast ', 1, true, ['fast'], { speed: 'fast' }]) {
+      expect(messages('claude-opus-4-6', speed), JSON.stringify(speed)).toMatchObject({ speed: null, unmeterable: true });
+    }
+    for (const speed of [undefined, null, 'standard']) expect(messages('claude-opus-4-6', speed), String(speed)).toMatchObject({ speed: null, unmeterable: false });
+    // `speed` is Anthropic's: another endpoint's body naming it is not fast mode (and the translator refuses it).
+    expect(planMetering(input({ endpoint: '/chat/completions', model: 'claude-opus-4-6', body: { speed: 'fast' } }))).toMatchObject({ speed: null, unmeterable: false });
   });
 
   it('reserves a tier the price has rates for at them, and keeps a dearer or unknown tier it has none for from budgets', () => {

@@ -50,6 +50,12 @@ export interface MeterPlan {
    * its answer names.
    */
   tier: string | null;
+  /**
+   * Anthropic's fast mode (`fast`) when the request asks for it (`speed: "fast"` on /messages) and the price has fast
+   * rates (core/pricing.ts `fast`): the request is reserved at them. Null otherwise. What it is billed at is the speed
+   * its answer names.
+   */
+  speed: string | null;
 }
 
 /** The text fields of a multipart body metering reads (every value of each, in order), and its file parts by name. */
@@ -121,6 +127,7 @@ const plan = (kind: MeterKind, family: string, o: Partial<MeterPlan> = {}): Mete
   unitNano: 0,
   estimateNano: 0,
   tier: null,
+  speed: null,
   ...o,
 });
 
@@ -170,9 +177,13 @@ function tokenPlan(i: PlanInput): MeterPlan {
   // Anthropic's MCP connector likewise brings in tool results no body bounds, under a hard cap or not.
   // Anthropic's server-side compaction samples the model again over the whole conversation, billed beside the message.
   const hosted = i.body !== null && (i.body.web_search_options !== undefined || usesHostedTool(i.body.tools) || hasMcpServers(i.body.mcp_servers) || compacts(i.body.context_management));
-  // Anthropic's fast mode and regional inference are billed at a multiple of the model's rates that the usage does
-  // not state and the price table does not model: billed at the standard rates, not for budgets.
-  const uplifted = !hosted && i.endpoint === '/messages' && i.body !== null && (isUplift(i.body.speed, 'standard') || isUplift(i.body.inference_geo, 'global'));
+  // Anthropic's fast mode is billed at a multiple of the model's rates, which the answer's usage says it ran at: a
+  // model with fast rates is reserved at them. Fast mode for a model without, any other speed or spelling (Anthropic
+  // takes only `standard` and `fast`), and regional inference, billed at a multiple the price table does not model,
+  // are billed at the standard rates: not for budgets.
+  const messages = i.endpoint === '/messages' && i.body !== null;
+  const speed = messages && i.body?.speed === 'fast' && price?.fast !== undefined ? 'fast' : null;
+  const uplifted = !hosted && messages && ((speed === null && isUplift(i.body?.speed, 'standard')) || isUplift(i.body?.inference_geo, 'global'));
   // A service tier the price has rates for is reserved at them; one dearer than the standard, or unknown, that it has
   // none for would be billed at the standard rates a budget cannot trust (docs/metering.md, "Service tiers").
   const asked = i.body === null ? undefined : i.body.service_tier;
@@ -192,6 +203,7 @@ function tokenPlan(i: PlanInput): MeterPlan {
     unitNano: 0,
     estimateNano: 0,
     tier,
+    speed,
   };
 }
 
@@ -210,7 +222,7 @@ function compacts(v: unknown): boolean {
 
 /** Whether a request names MCP servers the provider calls (Anthropic's `mcp_servers`): their results are input it bills. */
 const hasMcpServers = (v: unknown): boolean => Array.isArray(v) && v.length > 0;
-const UPLIFTS = "Anthropic's priced uplifts (fast mode `speed`, regional `inference_geo`)";
+const UPLIFTS = "Anthropic's priced uplifts (fast mode `speed` for a model without fast rates in this gateway, regional `inference_geo`)";
 const UNRATED_TIERS = 'a `service_tier` this model has no rates for in this gateway (`priority`, `fast`, `scale`, `ultrafast` or a tier it does not know)';
 
 /**

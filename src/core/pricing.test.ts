@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boundCostNanoUsd, costNanoUsd, DEFAULT_PRICES, nanoToUsdText6, priceFor, snapshotBase, tierRates } from './pricing.js';
+import { boundCostNanoUsd, costNanoUsd, DEFAULT_PRICES, nanoToUsdText6, priceFor, snapshotBase, speedMultiple, tierRates } from './pricing.js';
 
 describe('pricing', () => {
   it('finds exact names and dated snapshots of them', () => {
@@ -149,6 +149,53 @@ describe('service tiers', () => {
     const gpt5 = DEFAULT_PRICES['gpt-5'];
     expect(boundCostNanoUsd(gpt5, { input: 1000, output: 1000, cacheWrites: false }, 'priority')).toBe(1000 * 2500 + 1000 * 20_000);
     expect(boundCostNanoUsd(gpt5, { input: 1000, output: 1000, cacheWrites: true }, 'flex')).toBe(1000 * 625 + 1000 * 5000);
+  });
+});
+
+describe("Anthropic's fast mode", () => {
+  it('prices the models Anthropic publishes fast rates for: 6× for Opus 4.6 and 4.7, 2× for Opus 4.8 and 5; no others', () => {
+    const tokens = { input: 1_000_000, cached: 0, output: 1_000_000 };
+    // $30/$150 and $10/$50 per MTok (platform.claude.com, fast mode, "Pricing").
+    for (const model of ['claude-opus-4-6', 'claude-opus-4-7', 'claude-opus-4-6-20260205']) {
+      expect(costNanoUsd(priceFor(DEFAULT_PRICES, model), tokens, null, 'fast'), model).toBe(30e9 + 150e9);
+    }
+    for (const model of ['claude-opus-4-8', 'claude-opus-5']) expect(costNanoUsd(priceFor(DEFAULT_PRICES, model), tokens, null, 'fast'), model).toBe(10e9 + 50e9);
+    // Models Anthropic gives no fast rate for (or that have no fast mode) carry none: metering-plan refuses them.
+    for (const model of ['claude-opus-5-5', 'claude-fable-5-2', 'claude-mythos-5-2', 'claude-sonnet-4-6', 'claude-opus-4-5', 'claude-haiku-4-5']) {
+      expect(DEFAULT_PRICES[model].fast, model).toBeUndefined();
+    }
+  });
+
+  it("stacks the caching multipliers on the fast rates: cache reads 0.1×, writes 1.25× and 2× of the fast input rate", () => {
+    const opus = DEFAULT_PRICES['claude-opus-4-6'];
+    // 1,000 input tokens of which 100 read from the cache, 200 written for 5 minutes, 300 for an hour; 50 output.
+    const tokens = { input: 1000, cached: 100, cacheWrite: 200, cacheWrite1h: 300, output: 50 };
+    // Fast input $30/M: reads $3, 5-minute writes $37.50, 1-hour writes $60; output $150.
+    expect(costNanoUsd(opus, tokens, null, 'fast')).toBe(400 * 30_000 + 100 * 3000 + 200 * 37_500 + 300 * 60_000 + 50 * 150_000);
+    expect(costNanoUsd(opus, tokens, null, 'fast')).toBe(6 * costNanoUsd(opus, tokens));
+  });
+
+  it('bills every other speed, and a model without fast rates, at the standard rates', () => {
+    const opus = DEFAULT_PRICES['claude-opus-4-8'];
+    const tokens = { input: 1000, cached: 0, output: 100 };
+    const standard = costNanoUsd(opus, tokens);
+    for (const speed of [null, 'standard', 'FAST', 'Fast', 'fast ', 'turbo']) expect(costNanoUsd(opus, tokens, null, speed), String(speed)).toBe(standard);
+    expect(speedMultiple(DEFAULT_PRICES['claude-opus-5-5'], 'fast')).toBe(1);
+    expect(costNanoUsd(DEFAULT_PRICES['claude-opus-5-5'], tokens, null, 'fast')).toBe(costNanoUsd(DEFAULT_PRICES['claude-opus-5-5'], tokens));
+  });
+
+  it('multiplies the long-context rates too, and rounds the request once', () => {
+    // A configured model with a long-context tier and a fractional multiple: Anthropic's fast mode has one price
+    // across the whole context window, the multiple of whichever rate applies.
+    const price = { input: 3, output: 15, fast: 1.1, long_context: { above_input_tokens: 200_000, input: 6, output: 22.5 } };
+    expect(costNanoUsd(price, { input: 300_000, cached: 0, output: 10 }, null, 'fast')).toBe(Math.round(1.1 * (300_000 * 6000 + 10 * 22_500)));
+    expect(costNanoUsd({ input: 0.001, output: 0, fast: 1.5 }, { input: 1, cached: 0, output: 0 }, null, 'fast')).toBe(2);
+  });
+
+  it('reserves at the fast rates, cache writes included', () => {
+    const opus = DEFAULT_PRICES['claude-opus-4-6'];
+    expect(boundCostNanoUsd(opus, { input: 1000, output: 100, cacheWrites: false }, null, 'fast')).toBe(1000 * 30_000 + 100 * 150_000);
+    expect(boundCostNanoUsd(opus, { input: 1000, output: 100, cacheWrites: true }, null, 'fast')).toBe(1000 * 60_000 + 100 * 150_000);
   });
 });
 

@@ -4,6 +4,8 @@
 // refuses it to keys and projects with a spend limit (see core/metering-plan.ts and docs/metering.md).
 // A model may also carry the rates of OpenAI's priority and flex processing tiers: a request is billed at the rates of
 // the tier its answer names (else the one it asked for), and reserved at the rates of the tier it asks for.
+// A Claude model may carry the multiple Anthropic bills its fast mode at (`fast`): a request is billed at it when its
+// answer says it ran fast (`usage.speed`), and reserved at it when it asks for fast mode.
 
 /** The price of one model. Token rates are USD per 1M tokens; the other dimensions are named by their unit. */
 export interface ModelPrice {
@@ -52,6 +54,13 @@ export interface ModelPrice {
   priority?: TierRates;
   /** OpenAI's flex processing (`service_tier: "flex"`). */
   flex?: TierRates;
+  /**
+   * Anthropic's fast mode (`speed: "fast"`): what every rate that applies is multiplied by when the answer says it ran
+   * fast. Anthropic prices fast mode as a multiple of the model's standard rates across the whole context window, with
+   * the prompt-caching multipliers on top (cache reads 0.1×, writes 1.25× and 2× of the fast input rate): the same as
+   * multiplying each rate. Absent: the model has no fast rates here.
+   */
+  fast?: number;
 }
 
 /**
@@ -97,8 +106,14 @@ const claude = (input: number, output: number, cacheRead: number, long?: { above
  * models' overview pages for the 5.x generation), read on 2026-12-04: base input, cache hits (`cached_input`), 5-minute
  * and 1-hour cache writes, output. Sonnet 4 and 4.5 charge their long-context rates above 200K input tokens, Haiku 5.5
  * above 100K (cache reads and writes counted); Sonnet 4.6 and later charge none. Dated ids (`-YYYYMMDD`) are priced by
- * their base id (snapshotBase). Batch, fast mode (`speed: "fast"`), `inference_geo` uplifts and server tools' per-use
- * fees (web search, code execution) are not modelled.
+ * their base id (snapshotBase). Fast mode (`speed: "fast"`) is priced at a multiple of the model's rates, read on
+ * 2026-12-06: 6× for Opus 4.6 and 4.7 ($30/$150 per MTok: the fast mode page,
+ * https://platform.claude.com/docs/en/build-with-claude/fast-mode, "Pricing"), 2× for Opus 4.8 and Opus 5 ($10/$50: not
+ * on the versions of Anthropic's pages at hand, but as OpenRouter, Vercel and LiteLLM list them). Opus 5.5, Fable 5.2
+ * and Mythos 5.2 run fast mode too, but Anthropic's pages give no rate for it (resellers list Opus 5.5's at $8/$40, 2×,
+ * which is no list price): without one, a fast request to them is refused to keys with a spend limit, and a config's
+ * `fast` prices it. Batch, the `inference_geo` uplift and server tools' per-use fees (web search, code execution) are
+ * not modelled.
  */
 const ANTHROPIC_PRICES: PriceTable = {
   'claude-fable-5-2': claude(8, 40, 0.2),
@@ -108,13 +123,13 @@ const ANTHROPIC_PRICES: PriceTable = {
   'claude-fable-5': claude(10, 50, 1),
   'claude-mythos-5': claude(10, 50, 1),
   'claude-opus-5-5': claude(4, 20, 0.2),
-  'claude-opus-5': claude(5, 25, 0.5),
+  'claude-opus-5': { ...claude(5, 25, 0.5), fast: 2 },
   'claude-sonnet-5-5': claude(2, 10, 0.1),
   'claude-sonnet-5': claude(2, 10, 0.2),
   'claude-haiku-5-5': claude(0.1, 0.5, 0.01, { above: 100_000, input: 0.5, output: 2.5, cacheRead: 0.05 }),
-  'claude-opus-4-8': claude(5, 25, 0.5),
-  'claude-opus-4-7': claude(5, 25, 0.5),
-  'claude-opus-4-6': claude(5, 25, 0.5),
+  'claude-opus-4-8': { ...claude(5, 25, 0.5), fast: 2 },
+  'claude-opus-4-7': { ...claude(5, 25, 0.5), fast: 6 },
+  'claude-opus-4-6': { ...claude(5, 25, 0.5), fast: 6 },
   'claude-opus-4-5': claude(5, 25, 0.5),
   'claude-opus-4-1': claude(15, 75, 1.5),
   'claude-opus-4-0': claude(15, 75, 1.5),
@@ -305,12 +320,25 @@ export function tierRates(price: ModelPrice, tier: string | null): TierRates | n
 }
 
 /**
- * Cost of a request's tokens in integer nano-dollars, at the rates of `tier` (see tierRates; the standard rates when it
- * has none). Cached, cache-write, audio and image input tokens are parts of `input`, audio and image output tokens
- * parts of `output`; each part is billed at its own rate (the text rate when it has none). An unpriced model costs 0
- * here: whether that is allowed is decided before forwarding.
+ * What a price's rates are multiplied by at an Anthropic `speed` (as an answer names it, or a request asks for it): the
+ * price's `fast` multiple for `fast`, when it has one; 1 for every other speed, and for a price without fast rates.
  */
-export function costNanoUsd(price: ModelPrice | null, tokens: TokenCounts, tier: string | null = null): number {
+export function speedMultiple(price: ModelPrice, speed: string | null): number {
+  return speed === 'fast' ? (price.fast ?? 1) : 1;
+}
+
+/** Whether a price has the rates of an Anthropic `speed`: every speed but `fast`, and `fast` when it has fast rates. */
+export function pricesSpeed(price: ModelPrice, speed: string | null): boolean {
+  return speed !== 'fast' || price.fast !== undefined;
+}
+
+/**
+ * Cost of a request's tokens in integer nano-dollars, at the rates of `tier` (see tierRates; the standard rates when it
+ * has none) and of Anthropic's `speed` (see speedMultiple). Cached, cache-write, audio and image input tokens are parts
+ * of `input`, audio and image output tokens parts of `output`; each part is billed at its own rate (the text rate when
+ * it has none). An unpriced model costs 0 here: whether that is allowed is decided before forwarding.
+ */
+export function costNanoUsd(price: ModelPrice | null, tokens: TokenCounts, tier: string | null = null, speed: string | null = null): number {
   if (!price) return 0;
   const t = tier === null ? null : tierRates(price, tier);
   const long = price.long_context && tokens.input > price.long_context.above_input_tokens ? price.long_context : null;
@@ -359,20 +387,26 @@ export function costNanoUsd(price: ModelPrice | null, tokens: TokenCounts, tier:
     textOut * perToken(outputRate) +
     audioOut * perToken(price.audio_output ?? outputRate) +
     imageOut * perToken(price.image_output ?? outputRate);
-  return Math.round(pico / 1000);
+  // Fast mode multiplies every rate alike, so the sum: rounded once, as the rates are.
+  return Math.round((speed === null ? pico : pico * speedMultiple(price, speed)) / 1000);
 }
 
 /**
  * What a request bounded at `input` and `output` tokens may cost at most (a hard spend cap's reservation), at the
- * rates of the tier it asks for (`tier`, see tierRates): input at the input rate or, when the request asks for prompt
- * caching, at whichever of the input and cache-write rates (5 minutes, 1 hour) is dearest, since Anthropic bills a
- * prompt written to its cache as writes (1.25× and 2× input for Claude).
+ * rates of the tier it asks for (`tier`, see tierRates) and of the Anthropic speed it asks for (`speed`): input at the
+ * input rate or, when the request asks for prompt caching, at whichever of the input and cache-write rates (5 minutes,
+ * 1 hour) is dearest, since Anthropic bills a prompt written to its cache as writes (1.25× and 2× input for Claude).
  */
-export function boundCostNanoUsd(price: ModelPrice | null, bound: { input: number; output: number; cacheWrites: boolean }, tier: string | null = null): number {
-  const plain = costNanoUsd(price, { input: bound.input, cached: 0, output: bound.output }, tier);
+export function boundCostNanoUsd(
+  price: ModelPrice | null,
+  bound: { input: number; output: number; cacheWrites: boolean },
+  tier: string | null = null,
+  speed: string | null = null,
+): number {
+  const plain = costNanoUsd(price, { input: bound.input, cached: 0, output: bound.output }, tier, speed);
   if (!bound.cacheWrites) return plain;
-  const written = costNanoUsd(price, { input: bound.input, cached: 0, cacheWrite: bound.input, output: bound.output }, tier);
-  const written1h = costNanoUsd(price, { input: bound.input, cached: 0, cacheWrite1h: bound.input, output: bound.output }, tier);
+  const written = costNanoUsd(price, { input: bound.input, cached: 0, cacheWrite: bound.input, output: bound.output }, tier, speed);
+  const written1h = costNanoUsd(price, { input: bound.input, cached: 0, cacheWrite1h: bound.input, output: bound.output }, tier, speed);
   return Math.max(plain, written, written1h);
 }
 

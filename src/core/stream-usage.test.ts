@@ -100,4 +100,21 @@ describe('the stream usage scanner', () => {
     expect(inspectEvents(Buffer.from(delta({ service_tier: 'standard' })), shape, false, null).serviceTier).toBe('default');
     expect(inspectEvents(Buffer.from(delta({})), shape, false, null).serviceTier).toBeNull();
   });
+
+  it("reads the speed an Anthropic stream ran at: message_start's usage (standard when it names none), message_delta's when it names one", () => {
+    const ev = (type: string, obj: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...obj })}\n\n`;
+    const shape = streamShapeFor('/messages');
+    const start = (usage: Record<string, unknown>) => ev('message_start', { message: { id: 'msg_1', type: 'message', role: 'assistant', content: [], usage: { input_tokens: 2, output_tokens: 1, ...usage } } });
+    const delta = (usage: Record<string, unknown>) => ev('message_delta', { delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 3, ...usage } });
+    const speed = (events: string) => inspectEvents(Buffer.from(events), shape, false, null).speed;
+    expect(speed(start({ speed: 'fast' }))).toBe('fast');
+    expect(speed(start({ speed: 'standard' }))).toBe('standard');
+    expect(speed(start({}))).toBe('standard');
+    expect(speed(start({ speed: 'FAST' }))).toBe('standard');
+    expect(speed(start({ speed: 'fast' }) + delta({}))).toBe('fast');
+    expect(speed(start({}) + delta({ speed: 'fast' }))).toBe('fast');
+    expect(speed(delta({}))).toBeNull();
+    // A chat stream has no speed, whatever its chunks hold.
+    expect(inspectEvents(Buffer.from(chunk({ choices: [], usage, speed: 'fast' })), streamShapeFor('/chat/completions'), false, null).speed).toBeNull();
+  });
 });

@@ -1,5 +1,6 @@
 import type { TokenCounts } from './pricing.js';
 import { answeredServiceTier, anthropicServiceTier } from './service-tier.js';
+import { answeredSpeed, type Speed, speedNamed } from './speed.js';
 import { boundaryEndsAt, eventData, lastBoundaryEnd, nextBoundaryEnd, splitEvents } from './sse.js';
 import { deltaText, lastUsageKey, tokensFromUsage, withAnthropicDelta } from './usage-extract.js';
 
@@ -101,6 +102,8 @@ export interface Inspected {
   provisional: boolean;
   /** The service tier an event read here named (a chat chunk's, or the final Response's), or null. */
   serviceTier: string | null;
+  /** The speed an Anthropic event read here named (core/speed.ts: message_start's usage, or message_delta's), or null. */
+  speed: Speed | null;
 }
 
 const isJsonSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
@@ -149,8 +152,9 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
   const doneAt = shape.endsWithDone ? doneAtEnd(events) : -1;
   let complete = doneAt >= 0;
   let serviceTier: string | null = null;
+  let speed: Speed | null = null;
   const limit = doneAt >= 0 ? doneAt : events.length;
-  if (limit === 0) return { out: events, complete, tokens, provisional, serviceTier };
+  if (limit === 0) return { out: events, complete, tokens, provisional, serviceTier, speed };
   const markers = complete ? shape.beforeDone : shape.markers;
   /** Reads the event holding the marker at `at`; returns where that event ends. */
   const look = (at: number): number => {
@@ -171,6 +175,7 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
         if (obj.usage) {
           tokens = withAnthropicDelta(tokens, obj.usage);
           serviceTier = anthropicServiceTier((obj.usage as { service_tier?: unknown }).service_tier) ?? serviceTier;
+          speed = speedNamed(obj.usage) ?? speed;
           provisional = false;
         }
       } else if (obj?.usage) {
@@ -202,6 +207,8 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
           provisional = true;
         }
         serviceTier = anthropicServiceTier(usage?.service_tier) ?? serviceTier;
+        // And the speed it runs at (a usage without one: the standard speed).
+        speed = answeredSpeed(usage) ?? speed;
       } else if (obj?.type === 'message_stop') complete = true;
     }
     if (drop) cut(start, end);
@@ -213,9 +220,9 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
     copied = to;
   };
   const result = (): Inspected => {
-    if (copied === 0) return { out: events, complete, tokens, provisional, serviceTier };
+    if (copied === 0) return { out: events, complete, tokens, provisional, serviceTier, speed };
     kept.push(events.subarray(copied));
-    return { out: Buffer.concat(kept), complete, tokens, provisional, serviceTier };
+    return { out: Buffer.concat(kept), complete, tokens, provisional, serviceTier, speed };
   };
   // The usual end of a chat stream: [DONE] after the usage chunk, in one read. The last usage before [DONE] is the one
   // that counts (a later usage replaces an earlier one), so when the last "usage" key there holds an object, that event
@@ -224,7 +231,7 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
   // has "usage":null members to leave out.
   if (complete && markers === CHAT_SHAPE.beforeDone) {
     const at = lastUsageKey(events, limit);
-    if (at < 0) return { out: events, complete, tokens, provisional, serviceTier };
+    if (at < 0) return { out: events, complete, tokens, provisional, serviceTier, speed };
     if (nullUsageSpan(events, at + 1) === null && (!injectUsage || lastUsageKey(events, at) < 0)) {
       look(at);
       return result();

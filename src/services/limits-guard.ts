@@ -162,7 +162,8 @@ export class LimitsGuard implements RequestGuard {
     let byReference = false;
     if (!tokens) estCost = plan.estimateNano;
     else if (limits.counters.some((c) => c.kind !== 'quota')) {
-      // At the rates of the tier the request asks for (priority, flex), when its price has them (core/metering-plan.ts).
+      // At the rates of the tier (priority, flex) and of Anthropic's fast mode the request asks for, when its price has
+      // them (core/metering-plan.ts).
       if (hardCap) {
         const price = plan.price;
         const bound = boundTokens(
@@ -172,8 +173,8 @@ export class LimitsGuard implements RequestGuard {
           maxInputTokens(model, () => price?.max_input_tokens),
         );
         byReference = bound.byReference;
-        estCost = boundCostNanoUsd(price, bound, plan.tier);
-      } else estCost = costNanoUsd(plan.price, { input: estimate.input, cached: 0, output: estimate.output }, plan.tier);
+        estCost = boundCostNanoUsd(price, bound, plan.tier, plan.speed);
+      } else estCost = costNanoUsd(plan.price, { input: estimate.input, cached: 0, output: estimate.output }, plan.tier, plan.speed);
     }
     // What the request holds once admitted (`held`), and what this decision charges: the same, or for a fallback
     // only what the first model's admission does not already hold.

@@ -10,6 +10,11 @@ import type { SeenRequest } from './fake-upstream.js';
  * a get_weather tool gets a tool_use answer, one asking for server-side compaction (`context_management`) an answer
  * whose usage lists the compaction step apart, `claude-error400`, `claude-overloaded` (529), `claude-refuses-key` (401: the provider
  * refuses Tollgate's key), `claude-cutoff` (a stream that ends before message_stop).
+ *
+ * Its usage names the speed the answer ran at, as Anthropic's does (`usage.speed`, a stream's in message_start):
+ * `fast` for a request asking `speed: "fast"`, `standard` for any other speed asked, none when it asks none. A request's
+ * `metadata.user_id` (an OpenAI client's `user`) may say otherwise: `fake-speed:fast`, `fake-speed:standard` (fast
+ * capacity ran out), `fake-speed:none` (a usage without a speed), `fake-usage:none` (an answer without any usage).
  */
 export interface FakeAnthropic {
   url: string;
@@ -63,7 +68,20 @@ export async function startFakeAnthropic(secret: string): Promise<FakeAnthropic>
     if (model === 'claude-error400') return error(400, 'invalid_request_error', 'messages.0.content: Input should be a valid list');
     if (model === 'claude-overloaded') return error(529, 'overloaded_error', 'Overloaded');
     if (model === 'claude-refuses-key') return error(401, 'authentication_error', 'invalid x-api-key sk-ant-api03-provider-secret');
-    const withModel = (sseText: string) => sseText.replaceAll('claude-sonnet-4-5-20250929', model);
+    const steer = (body.metadata as { user_id?: unknown } | undefined)?.user_id;
+    const speed = steer === 'fake-speed:fast' ? 'fast' : steer === 'fake-speed:standard' ? 'standard' : steer === 'fake-speed:none' || body.speed === undefined ? null : body.speed === 'fast' ? 'fast' : 'standard';
+    const noUsage = steer === 'fake-usage:none';
+    /** A message with its usage as steered. */
+    const answer = (message: Record<string, unknown>) => {
+      if (noUsage) return { ...message, usage: undefined };
+      return speed === null ? message : { ...message, usage: { ...(message.usage as Record<string, unknown>), speed } };
+    };
+    /** A stream with its usage as steered: message_start's names the speed; none at all without usage. */
+    const steered = (events: string) => {
+      if (noUsage) return events.replace(/,"usage":\{[^{}]*\}/g, '');
+      return speed === null ? events : events.replace('"usage":{', `"usage":{"speed":"${speed}",`);
+    };
+    const withModel = (sseText: string) => steered(sseText.replaceAll('claude-sonnet-4-5-20250929', model));
     // A request offering the get_weather tool gets it called; any other (Claude Code's own tools included) gets text.
     const tools = Array.isArray(body.tools) && body.tools.some((t) => (t as { name?: unknown })?.name === 'get_weather');
     const compacted = JSON.stringify(body.context_management ?? null).includes('"compact_');
@@ -81,9 +99,9 @@ export async function startFakeAnthropic(secret: string): Promise<FakeAnthropic>
       }
       return sse(withModel(tools ? ANTHROPIC_STREAM_TOOLS : compacted ? ANTHROPIC_STREAM_COMPACTED : ANTHROPIC_STREAM_TEXT));
     }
-    if (tools) return json(200, { ...ANTHROPIC_TOOL_USE, model });
-    if (compacted) return json(200, { ...ANTHROPIC_COMPACTED, model });
-    return json(200, { ...(model.includes('cached') ? ANTHROPIC_CACHED : ANTHROPIC_PLAIN), model });
+    if (tools) return json(200, answer({ ...ANTHROPIC_TOOL_USE, model }));
+    if (compacted) return json(200, answer({ ...ANTHROPIC_COMPACTED, model }));
+    return json(200, answer({ ...(model.includes('cached') ? ANTHROPIC_CACHED : ANTHROPIC_PLAIN), model }));
   });
   server.on('connection', (s) => {
     sockets.add(s);

@@ -63,6 +63,9 @@ const NO_EQUIVALENT: Readonly<Record<string, string>> = {
   prompt_cache_retention: 'Anthropic caches by cache_control breakpoints',
   prompt_cache_options: 'Anthropic caches by cache_control breakpoints',
   moderation: 'Anthropic has no moderation setting',
+  // Anthropic has both, priced at a multiple of the model's rates: asked of Claude on its own API, not translated.
+  speed: "fast mode is asked for on Anthropic's Messages API (/v1/messages), not through a chat completion",
+  inference_geo: "regional inference is asked for on Anthropic's Messages API (/v1/messages), not through a chat completion",
 };
 
 const EFFORTS = new Set(['low', 'medium', 'high', 'xhigh']);

@@ -1,5 +1,6 @@
 import type { TokenCounts } from '../pricing.js';
 import { anthropicServiceTier, openAIAnswerServiceTier } from '../service-tier.js';
+import { answeredSpeed, type Speed, speedNamed } from '../speed.js';
 import { deltaText, tokensFromUsage, withAnthropicDelta } from '../usage-extract.js';
 import { HIDDEN_BLOCKS } from './message-to-chat-completion.js';
 import { chatEvent, chatUsageOf, isObject, type Json, MAX_KEPT_TEXT, thinkingTokensOf } from './shared.js';
@@ -26,6 +27,8 @@ export class MessageStreamToChat {
   ended = false;
   /** The tier the stream named (message_start's usage, or message_delta's), by OpenAI's names: core/service-tier.ts. */
   serviceTier: string | null = null;
+  /** The speed the stream ran at (message_start's usage, or message_delta's): core/speed.ts; null before any usage. */
+  speed: Speed | null = null;
   private id = '';
   private model = '';
   private thinking: number | undefined;
@@ -67,6 +70,7 @@ export class MessageStreamToChat {
         this.model = String(m.model ?? '');
         this.tokens = tokensFromUsage(m.usage) ?? this.tokens;
         this.serviceTier = anthropicServiceTier(isObject(m.usage) ? m.usage.service_tier : null) ?? this.serviceTier;
+        this.speed = answeredSpeed(m.usage) ?? this.speed;
         return this.chunk({ role: 'assistant', content: '', refusal: null });
       }
       case 'content_block_start': {
@@ -102,6 +106,7 @@ export class MessageStreamToChat {
           this.final = true;
           this.thinking = thinkingTokensOf(e.usage) ?? this.thinking;
           this.serviceTier = anthropicServiceTier(e.usage.service_tier) ?? this.serviceTier;
+          this.speed = speedNamed(e.usage) ?? this.speed;
         }
         this.finish = finishReasonOf(d.stop_reason) ?? 'stop';
         return this.chunk({}, this.finish);

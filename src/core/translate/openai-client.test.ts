@@ -250,6 +250,14 @@ describe('a chat completions request as a Messages API request', () => {
       expect(err.message).toContain(MODEL);
     }
   });
+
+  it("refuses Anthropic's fast mode and regional inference, saying where they are asked for: priced uplifts, never sent unseen", () => {
+    for (const field of ['speed', 'inference_geo']) {
+      const err = refusal({ messages: [], [field]: field === 'speed' ? 'fast' : 'us' });
+      expect(err.param).toBe(field);
+      expect(err.message).toContain('/v1/messages');
+    }
+  });
 });
 
 describe("Anthropic's answers as chat completions", () => {
@@ -320,6 +328,14 @@ describe("Anthropic's streams as chat completion chunks", () => {
     const none = messageStreamToChatEvents(ANTHROPIC_STREAM_TEXT, { created: 5, includeUsage: true });
     expect(none.chunks.every((c) => !('service_tier' in c))).toBe(true);
     expect(none.translator.serviceTier).toBeNull();
+  });
+
+  it('keeps the speed the stream ran at, for billing: fast only when its usage says so, nothing shown to the client', () => {
+    const fast = messageStreamToChatEvents(ANTHROPIC_STREAM_TEXT.replace('"output_tokens":1}', '"output_tokens":1,"speed":"fast"}'), { created: 5, includeUsage: true });
+    expect(fast.translator.speed).toBe('fast');
+    expect(JSON.stringify(fast.chunks)).not.toContain('speed');
+    expect(messageStreamToChatEvents(ANTHROPIC_STREAM_TEXT, { created: 5, includeUsage: true }).translator.speed).toBe('standard');
+    expect(messageStreamToChatEvents('', { created: 5, includeUsage: true }).translator.speed).toBeNull();
   });
 
   it('plain: the role first, text deltas, the finish reason, a usage chunk when asked, [DONE]', () => {

@@ -1,6 +1,6 @@
 import type { ApiFormat } from '../../core/anthropic-errors.js';
 import type { MeterPlan } from '../../core/metering-plan.js';
-import { costNanoUsd, type TokenCounts } from '../../core/pricing.js';
+import { costNanoUsd, pricesSpeed, type TokenCounts } from '../../core/pricing.js';
 import { requestedServiceTier } from '../../core/service-tier.js';
 import type { UsageEvent, UsageOutcome } from '../../core/usage-event.js';
 import type { KeyRecord } from '../../core/verify.js';
@@ -25,6 +25,11 @@ export interface Outcome {
   priced?: boolean;
   /** The service tier the answer named (core/service-tier.ts); else the request's is recorded. */
   serviceTier?: string | null;
+  /**
+   * The speed an Anthropic answer ran at, from its usage (core/speed.ts); null or absent when it reported none, and
+   * then the plan's (fast mode, when the request asks for it and the model has fast rates).
+   */
+  speed?: string | null;
 }
 
 export const NO_TOKENS: TokenCounts = { input: 0, cached: 0, output: 0 };
@@ -54,9 +59,14 @@ export function meter(
   // The tier the request ran at: the answer's, else the one it asked for. It is billed at that tier's rates (the
   // standard ones when the price has none for it), whatever it reserved at.
   const serviceTier = o.serviceTier ?? requestedServiceTier(r.body, r.format);
-  // An unpriced model is billed at 0 and flagged (only keys without a spend limit get this far with one).
-  const cost = o.billable ? (o.costNanoUsd ?? costNanoUsd(r.plan?.price ?? null, o.tokens, serviceTier)) : 0;
-  const priced = o.priced ?? r.plan?.priced ?? true;
+  // Anthropic's speed likewise: the answer's usage says what ran (fast is billed at the model's fast rates, whatever
+  // was asked); an answer without usage, whose tokens are counted here, at the fast mode it was reserved at.
+  const speed = o.speed ?? r.plan?.speed ?? null;
+  const price = r.plan?.price ?? null;
+  // An unpriced model is billed at 0 and flagged (only keys without a spend limit get this far with one); an answer
+  // that ran fast on a model without fast rates is billed at the standard rates, and flagged too.
+  const cost = o.billable ? (o.costNanoUsd ?? costNanoUsd(price, o.tokens, serviceTier, speed)) : 0;
+  const priced = o.priced ?? ((r.plan?.priced ?? true) && (o.costNanoUsd !== undefined || price === null || pricesSpeed(price, speed)));
   const now = g.app.deps.clock();
   const event: UsageEvent = {
     id: g.newEventId(),

@@ -7,6 +7,7 @@ import { mayHoldProviderDetails, withoutProviderDetails, withResultsOnGateway } 
 import { routeModel, type RouteTarget } from '../../core/routing.js';
 import { lastUsageKey, tokensFromUsage, usageAtJsonTail, usageFromJsonTail } from '../../core/usage-extract.js';
 import { anthropicServiceTier, serviceTierInJson } from '../../core/service-tier.js';
+import { answeredSpeed } from '../../core/speed.js';
 import type { KeyRecord } from '../../core/verify.js';
 import { asUpstreamFailure, failureAnswer, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
@@ -233,6 +234,7 @@ async function forward(
         streamed: true,
         errorCode: result.complete ? null : outcome,
         serviceTier: result.serviceTier,
+        speed: result.speed,
       });
       return;
     }
@@ -382,6 +384,8 @@ async function relayBuffered(
     streamed: false,
     errorCode: gone ? 'client_aborted' : null,
     serviceTier,
+    // Anthropic's message names the speed it ran at in its usage too (core/speed.ts).
+    speed: billable && info.format === 'anthropic' ? answeredSpeed(usage) : null,
   });
   if (gone) return;
   // Objects other than model answers can name the provider's organization (fine-tuning jobs, models' owners).

@@ -111,7 +111,7 @@ describe('SSE boundaries', () => {
 describe('relayStream', () => {
   it('passes events through, drops the usage chunk it asked for, and ends with the last events in one write', async () => {
     const r = await relay([chunk('Hel') + chunk('lo'), usageChunk, ev('[DONE]')], true);
-    expect(r.result).toEqual({ complete: true, tokens: { input: 5, cached: 0, output: 7 }, final: true, text: '', serviceTier: 'flex' });
+    expect(r.result).toEqual({ complete: true, tokens: { input: 5, cached: 0, output: 7 }, final: true, text: '', serviceTier: 'flex', speed: null });
     expect(r.text()).toBe(chunk('Hel') + chunk('lo') + ev('[DONE]'));
     expect(r.writes.at(-1)).toBe(ev('[DONE]')); // written by end(), not by a write and then an empty end
     expect(r.ended()).toBe(true);
@@ -159,7 +159,7 @@ describe('relayStream', () => {
     // not asked), the rest of each chunk as it came.
     const without = `data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"a"}}]}\n\n`.repeat(3);
     const r = await relay([nulls.join('') + spaced + ev('[DONE]')], true);
-    expect(r.result).toEqual({ complete: true, tokens: { input: 5, cached: 0, output: 7 }, final: true, text: '', serviceTier: null });
+    expect(r.result).toEqual({ complete: true, tokens: { input: 5, cached: 0, output: 7 }, final: true, text: '', serviceTier: null, speed: null });
     expect(r.text()).toBe(without + ev('[DONE]'));
     // The same events one chunk each, the usage chunk alone before [DONE].
     const apart = await relay([...nulls, spaced, ev('[DONE]')], true);
@@ -191,7 +191,7 @@ describe('relayStream', () => {
     const nullUsage = ev({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: '!' } }], usage: null });
     // The last usage key before [DONE] is null: the chunk is searched from its start.
     const r = await relay([chunk('Hi') + usageChunk + nullUsage + ev('[DONE]')], true);
-    expect(r.result).toEqual({ complete: true, tokens: { input: 5, cached: 0, output: 7 }, final: true, text: '', serviceTier: 'flex' });
+    expect(r.result).toEqual({ complete: true, tokens: { input: 5, cached: 0, output: 7 }, final: true, text: '', serviceTier: 'flex', speed: null });
     expect(r.text()).toBe(chunk('Hi') + nullUsage.replace(',"usage":null', '') + ev('[DONE]'));
     // Usage in every chunk (as vLLM's continuous usage stats): the last one counts, and only the usage-only chunk goes.
     const running = (n: number) => ev({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'a' } }], usage: { prompt_tokens: 5, completion_tokens: n } });
@@ -200,7 +200,7 @@ describe('relayStream', () => {
     expect(all.text()).toBe(running(1) + running(2) + ev('[DONE]'));
     // No usage key at all: passed on as it came, the text kept for counting.
     const none = await relay([chunk('Hi') + ev('[DONE]')], true);
-    expect(none.result).toEqual({ complete: true, tokens: null, final: false, text: 'Hi', serviceTier: null });
+    expect(none.result).toEqual({ complete: true, tokens: null, final: false, text: 'Hi', serviceTier: null, speed: null });
     expect(none.text()).toBe(chunk('Hi') + ev('[DONE]'));
   });
 
@@ -208,7 +208,7 @@ describe('relayStream', () => {
     const delta = `event: response.output_text.delta\ndata: ${JSON.stringify({ type: 'response.output_text.delta', delta: 'Hi' })}\n\n`;
     const completed = `event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', response: { service_tier: 'priority', usage: { input_tokens: 3, output_tokens: 4 } } })}\n\n`;
     const r = await relay([delta, completed], false, '/responses');
-    expect(r.result).toEqual({ complete: true, tokens: { input: 3, cached: 0, output: 4 }, final: true, text: '', serviceTier: 'priority' });
+    expect(r.result).toEqual({ complete: true, tokens: { input: 3, cached: 0, output: 4 }, final: true, text: '', serviceTier: 'priority', speed: null });
     expect(r.text()).toBe(delta + completed);
     const cut = await relay([delta], false, '/responses');
     expect(cut.result.complete).toBe(false);
@@ -219,7 +219,7 @@ describe('relayStream', () => {
     for (const type of ['response.incomplete', 'response.failed']) {
       const end = `event: ${type}\ndata: ${JSON.stringify({ type, response: { status: type.slice(9), usage: { input_tokens: 3, output_tokens: 16 } } })}\n\n`;
       const r = await relay([delta, end], false, '/responses');
-      expect(r.result).toEqual({ complete: true, tokens: { input: 3, cached: 0, output: 16 }, final: true, text: '', serviceTier: null });
+      expect(r.result).toEqual({ complete: true, tokens: { input: 3, cached: 0, output: 16 }, final: true, text: '', serviceTier: null, speed: null });
       expect(r.text()).toBe(delta + end);
     }
   });
@@ -241,7 +241,7 @@ describe('relayStream', () => {
     };
     const r = recorder();
     const result = await relayStream(r.res, { statusCode: 200, headers: {}, body }, { endpoint: '/chat/completions', injectUsage: true, admissionHeaders: {}, requestId: 'req_test', isClientGone: () => false });
-    expect(result).toEqual({ complete: true, tokens: { input: 5, cached: 0, output: 7 }, final: true, text: '', serviceTier: 'flex' });
+    expect(result).toEqual({ complete: true, tokens: { input: 5, cached: 0, output: 7 }, final: true, text: '', serviceTier: 'flex', speed: null });
     expect(r.writes).toEqual([chunk('Hel') + chunk('lo') + ev('[DONE]')]);
   });
 

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { type ApiFormat, anthropicError } from '../../core/anthropic-errors.js';
 import type { TokenCounts } from '../../core/pricing.js';
+import type { Speed } from '../../core/speed.js';
 import { SseFramer } from '../../core/sse.js';
 import { answerText, inspectEvents, streamShapeFor } from '../../core/stream-usage.js';
 import type { UpstreamResponse } from '../../core/upstream.js';
@@ -16,6 +17,8 @@ export interface StreamResult {
   text: string;
   /** The service tier the stream named (its usage chunk, or the final Response), or null. */
   serviceTier: string | null;
+  /** The speed an Anthropic stream named (core/speed.ts), or null when it reported no usage. */
+  speed: Speed | null;
 }
 
 const CUT_OFF_MESSAGE = 'The upstream stream ended unexpectedly.';
@@ -49,6 +52,7 @@ export async function relayStream(
   let tokens: TokenCounts | null = null;
   let provisional = false;
   let serviceTier: string | null = null;
+  let speed: Speed | null = null;
   let complete = false;
   /** Content events, kept (bounded) in case the upstream never reports usage and the tokenizer has to count. */
   const kept: Buffer[] = [];
@@ -78,6 +82,7 @@ export async function relayStream(
     tokens = seen.tokens;
     provisional = seen.provisional;
     serviceTier = seen.serviceTier ?? serviceTier;
+    speed = seen.speed ?? speed;
     complete ||= seen.complete;
     // Kept while the usage reported so far is not the last (Anthropic's message_start says 1 output token, its
     // message_delta the real count), so a stream cut before its final usage is counted from what it delivered.
@@ -142,5 +147,5 @@ export async function relayStream(
     if (last !== null && last.length > 0) raw.end(last);
     else raw.end();
   }
-  return { complete, tokens, final, text, serviceTier };
+  return { complete, tokens, final, text, serviceTier, speed };
 }

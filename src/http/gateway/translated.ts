@@ -14,6 +14,7 @@ import { messageToChatCompletion } from '../../core/translate/message-to-chat-co
 import { messagesRequestToChat } from '../../core/translate/messages-request-to-chat.js';
 import { untranslatable } from '../../core/translate/shared.js';
 import { answeredServiceTier, anthropicServiceTier } from '../../core/service-tier.js';
+import { answeredSpeed, type Speed } from '../../core/speed.js';
 import { tokensFromUsage } from '../../core/usage-extract.js';
 import { type FallbackPlan, fallsBackOn, mayFallBack, nextFallback } from './fallback.js';
 import { asUpstreamFailure, failureAnswer, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
@@ -156,7 +157,17 @@ export async function forwardTranslated(
       const result = await relayTranslatedStream(res, up, answerHeaders, t, Math.floor(info.startedMs / 1000), clientGone);
       const tokens = await streamedTokens(t.kind === 'messages-to-openai' ? t.body : null, result);
       const outcome: Outcome['outcome'] = result.complete ? 'ok' : clientGone() ? 'client_aborted' : timedOut ? 'timeout' : 'stream_interrupted';
-      meterAndSettle(g, info, admission, { status: up.statusCode, outcome, billable: true, tokens, upstreamMs, streamed: true, errorCode: result.complete ? null : outcome, serviceTier: result.serviceTier });
+      meterAndSettle(g, info, admission, {
+        status: up.statusCode,
+        outcome,
+        billable: true,
+        tokens,
+        upstreamMs,
+        streamed: true,
+        errorCode: result.complete ? null : outcome,
+        serviceTier: result.serviceTier,
+        speed: result.speed,
+      });
       return;
     }
     let buf: Buffer;
@@ -200,9 +211,12 @@ export async function forwardTranslated(
     // The tier the answer names: Anthropic's in its usage (by OpenAI's names, core/service-tier.ts), OpenAI's at the top.
     const serviceTier =
       t.kind === 'chat-to-anthropic' ? anthropicServiceTier((usage as { service_tier?: unknown } | undefined)?.service_tier) : answeredServiceTier((answer as { service_tier?: unknown }).service_tier);
+    // And the speed a Claude answer ran at (core/speed.ts): a chat request cannot ask for fast mode (the translation
+    // refuses `speed`), but an answer that ran fast is billed at the fast rates all the same.
+    const speed = t.kind === 'chat-to-anthropic' ? answeredSpeed(usage) : null;
     const gone = clientGone();
     const outcome: Outcome['outcome'] = gone ? 'client_aborted' : 'ok';
-    meterAndSettle(g, info, admission, { status: up.statusCode, outcome, billable: true, tokens, upstreamMs, streamed: false, errorCode: gone ? outcome : null, serviceTier });
+    meterAndSettle(g, info, admission, { status: up.statusCode, outcome, billable: true, tokens, upstreamMs, streamed: false, errorCode: gone ? outcome : null, serviceTier, speed });
     if (!gone) sendJson(res, info.requestId, up.statusCode, translated, answerHeaders);
   } finally {
     cancelDeadline();
@@ -216,6 +230,8 @@ interface TranslatedStream {
   tokens: TokenCounts | null;
   /** The tier the stream named, as recorded (core/service-tier.ts). */
   serviceTier: string | null;
+  /** The speed a Claude stream ran at (core/speed.ts), or null. */
+  speed: Speed | null;
   /** Generated output seen, for counting when the upstream reported no usage or the stream ended before its last. */
   text: string;
 }
@@ -264,7 +280,8 @@ async function relayTranslatedStream(
   }
   if (isClientGone()) res.destroy();
   else if (!res.destroyed) res.end(translator.ended ? undefined : CUT_OFF[format]);
-  return { complete: translator.complete, final: translator.final, tokens: translator.tokens, serviceTier: translator.serviceTier, text: translator.text };
+  const speed = translator instanceof MessageStreamToChat ? translator.speed : null;
+  return { complete: translator.complete, final: translator.final, tokens: translator.tokens, serviceTier: translator.serviceTier, speed, text: translator.text };
 }
 
 /**
