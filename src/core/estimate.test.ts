@@ -174,6 +174,18 @@ describe('the reservation of input by reference', () => {
     }
   });
 
+  it("reserves an image at a detail the allowance does not bound (GPT-5.4's original) as input by reference", () => {
+    const url = 'https://example.com/a.png';
+    for (const detail of ['original', 'ORIGINAL', 'ultra', 7]) {
+      expect(bound(responses([{ role: 'user', content: [{ type: 'input_image', image_url: url, detail }] }])).byReference, String(detail)).toBe(true);
+      expect(bound(user([{ type: 'image_url', image_url: { url, detail } }])).byReference, String(detail)).toBe(true);
+    }
+    for (const detail of ['low', 'high', 'auto', null, undefined]) {
+      expect(bound(responses([{ role: 'user', content: [{ type: 'input_image', image_url: url, detail }] }])).byReference, String(detail)).toBe(false);
+      expect(bound(user([{ type: 'image_url', image_url: { url, detail } }])).byReference, String(detail)).toBe(false);
+    }
+  });
+
   it('finds references nested deep, in tool results, in arrays, and spelt in another case', () => {
     // A function's output carrying a file (Responses), a tool result carrying a document (Anthropic).
     expect(bound(responses([{ type: 'function_call_output', call_id: 'c', output: [{ type: 'input_file', file_id: 'file-1' }] }])).byReference).toBe(true);

@@ -194,12 +194,19 @@ function inputBound(v: unknown, key: string, depth: number, literal: boolean, wa
   return objectBound(v as Record<string, unknown>, depth, false, literal, walk);
 }
 
+/** The image details whose tokens IMAGE_PART_TOKENS bounds: OpenAI's `low`, `high` and `auto` (and none given). */
+const BOUNDED_DETAILS: ReadonlySet<unknown> = new Set([undefined, null, 'low', 'high', 'auto']);
+const beyondAllowance = (detail: unknown): boolean => !BOUNDED_DETAILS.has(detail);
+
 /** inputBound of an object; `top` leaves out the body's members that are not input (model, stream, stream_options). */
 function objectBound(o: Record<string, unknown>, depth: number, top: boolean, literal: boolean, walk: Walk): number {
   const type = o.type;
   // An image part: one allowance, not its bytes (a 2 MB data URL is still one image). Anthropic's image blocks too.
   if (type === 'image_url' || type === 'input_image' || (type === 'image' && o.source !== null && typeof o.source === 'object')) {
     if (o.cache_control !== undefined && o.cache_control !== null) walk.cacheWrites = true;
+    // A detail other than OpenAI's low, high and auto (GPT-5.4's `original`, a detail yet to come) keeps the image's
+    // own resolution, which the allowance does not bound: reserved as input the body does not measure.
+    if (!literal && (beyondAllowance(o.detail) || beyondAllowance((o.image_url as { detail?: unknown } | null | undefined)?.detail))) walk.byReference = true;
     return IMAGE_PART_TOKENS;
   }
   if (!literal && typeof type === 'string') {
