@@ -47,7 +47,8 @@ type Identity = Record<(typeof IDENTITY_099)[number], string | number>;
  * nothing is deleted. Counts and tokens move as the events sum them, exactly as they were rolled up. The cost parts
  * (input, cached, output) were split at the gateway's prices, which this migration does not know: when the events
  * moved hold all of the row's cost, its parts move as they are (exact); otherwise their total moves, shared in the
- * parts' proportions. Totals, and every sum over both kinds, never change. One transaction: on PostgreSQL the
+ * parts' proportions. Totals, and every sum over both kinds, never change; usage_costs_key_1d has no endpoint kind
+ * and is left as it is. One transaction: on PostgreSQL the
  * migrator's; on SQLite (whose migrator runs none) its own, so an interrupted move leaves nothing half done.
  */
 export function kindMigrations(_dialect: Dialect): Record<string, Migration> {
