@@ -2,6 +2,7 @@ import type { ColumnDefinitionBuilder, CreateTableBuilder, Kysely, Migration } f
 import { adminPeopleMigrations } from './migrations-admin.js';
 import { dashboardMigrations } from './migrations-dashboard.js';
 import { fidelityMigrations } from './migrations-fidelity.js';
+import { kindMigrations } from './migrations-kinds.js';
 import { limitMigrations } from './migrations-limits.js';
 import { meteringMigrations } from './migrations-metering.js';
 import { objectMigrations } from './migrations-objects.js';
@@ -38,6 +39,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     ...spendMigrations(dialect),
     ...fidelityMigrations(dialect),
     ...providerMigrations(dialect),
+    ...kindMigrations(dialect),
   };
 }
 

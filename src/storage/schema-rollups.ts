@@ -1,12 +1,14 @@
 /**
  * The Usage API category of a gateway endpoint (OpenAI's /v1/organization/usage/{kind}); keyed by
  * `METHOD path` as usage_events stores them. Listing models is 'models' (UNCHARGED_KIND); anything else is 'other'
- * (files, batches, …).
+ * (files, batches, …). Anthropic's Messages API is a completion as OpenAI's chat completions are (native or translated
+ * either way); its free `POST /messages/count_tokens` stays 'other'. Rollups written before it was listed: migration 099.
  */
 export const ENDPOINT_KINDS: Readonly<Record<string, string>> = {
   'POST /chat/completions': 'completions',
   'POST /completions': 'completions',
   'POST /responses': 'completions',
+  'POST /messages': 'completions',
   'POST /embeddings': 'embeddings',
   'POST /moderations': 'moderations',
   'POST /images/generations': 'images',

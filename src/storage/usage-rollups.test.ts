@@ -145,4 +145,10 @@ describe('endpointKind', () => {
     expect(endpointKind('POST', '/chat/completions')).toBe('completions');
     expect(endpointKind('GET', '/responses/{response_id}')).toBe('completions');
   });
+
+  it("counts Anthropic's Messages API as completions, and leaves its free token count and batches out", () => {
+    expect(endpointKind('POST', '/messages')).toBe('completions');
+    expect(endpointKind('POST', '/messages/count_tokens')).toBe('other');
+    expect(endpointKind('POST', '/messages/batches')).toBe('other');
+  });
 });
