@@ -61,6 +61,8 @@ function history(): UsageRow[] {
         ev(t + 60),
         ev(t + 120, { input_tokens: 3000, cached_tokens: 0, output_tokens: 900, service_tier: 'priority' }),
         ev(t + 180, { api_key_id: 'key_2', model: 'gpt-custom', input_tokens: 50, cached_tokens: 10, output_tokens: 5 }),
+        // A Responses compaction (billed as tokens): a completion from this version on, under 'other' before.
+        ev(t + 200, { endpoint: '/responses/compact', api_key_id: 'key_2', model: 'gpt-custom', input_tokens: 900, cached_tokens: 0, output_tokens: 60 }),
         // The same key and model through chat completions: rows in both kinds.
         ev(t + 240, { endpoint: '/chat/completions', input_tokens: 10, cached_tokens: 0, output_tokens: 10 }),
         // Free, and other for good: count_tokens of the same model and key, a file upload.
@@ -128,7 +130,7 @@ describeEachDatabase('migration 099 (Messages API as completions) on a database 
       expect((await new Migrator({ db, provider: { getMigrations: async () => before } }).migrateToLatest()).error).toBeUndefined();
       const events = history();
       // Written as the gateway before this version wrote them: the Messages API under 'other' (a route no kind lists).
-      const asBefore = events.map((e) => (e.endpoint === '/messages' ? { ...e, endpoint: '/messages (before 099)' } : e));
+      const asBefore = events.map((e) => (e.endpoint === '/messages' || e.endpoint === '/responses/compact' ? { ...e, endpoint: `${e.endpoint} (before 099)` } : e));
       await rollUpUsage(db as Kysely<DB>, asBefore, PRICES);
       await (db as Kysely<DB>).insertInto('usage_events').values(events).execute();
       // The retention had deleted the raw events before CUTOFF.

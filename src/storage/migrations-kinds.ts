@@ -39,8 +39,9 @@ type Sums = Record<(typeof SUMS_099)[number], number>;
 type Identity = Record<(typeof IDENTITY_099)[number], string | number>;
 
 /**
- * 099: Anthropic's Messages API (`POST /messages`) counts as a completion in the Usage API from this version on; the
- * rollups had put it under 'other'. Each rollup row's share of the `POST /messages` events still kept in usage_events
+ * 099: Anthropic's Messages API (`POST /messages`) and OpenAI's Responses compaction (`POST /responses/compact`, billed
+ * as tokens) count as completions in the Usage API from this version on; the rollups had put them under 'other'. Each
+ * rollup row's share of those events still kept in usage_events
  * (TOLLGATE_USAGE_RETENTION_DAYS) is moved from its 'other' row to its 'completions' row: added to what is there (a
  * key's chat completions of the same model, hour and tier), subtracted from what stays (count_tokens, files, batches,
  * and Messages events already deleted, which cannot be told apart from them any more). An 'other' row left with
@@ -64,7 +65,7 @@ export function kindMigrations(_dialect: Dialect): Record<string, Migration> {
 
 async function moveMessages(db: Kysely<unknown>): Promise<void> {
   const span = await sql<{ first: unknown; last: unknown }>`
-    select min(created_at_ms) as first, max(created_at_ms) as last from usage_events where method = 'POST' and endpoint = '/messages'
+    select min(created_at_ms) as first, max(created_at_ms) as last from usage_events where method = 'POST' and endpoint in ('/messages', '/responses/compact')
   `.execute(db);
   const { first, last } = span.rows[0] ?? {};
   if (first === null || first === undefined || last === null || last === undefined) return;
@@ -99,7 +100,7 @@ async function moveDay(db: Kysely<unknown>, table: string, width: number, perKey
         sum(case when ${billed} and unpriced = 1 then 1 else 0 end) as num_unpriced_requests,
         sum(case when ${billed} then cost_nanousd else 0 end) as cost
       from usage_events
-      where created_at_ms >= ${dayMs} and created_at_ms < ${dayMs + DAY_MS} and method = 'POST' and endpoint = '/messages'
+      where created_at_ms >= ${dayMs} and created_at_ms < ${dayMs + DAY_MS} and method = 'POST' and endpoint in ('/messages', '/responses/compact')
       group by 1, 2, 3, 4, 5, 6
     ) e
     join ${sql.table(table)} o on o.endpoint_kind = 'other' and ${sql.join(

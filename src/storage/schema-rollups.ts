@@ -8,6 +8,7 @@ export const ENDPOINT_KINDS: Readonly<Record<string, string>> = {
   'POST /chat/completions': 'completions',
   'POST /completions': 'completions',
   'POST /responses': 'completions',
+  'POST /responses/compact': 'completions',
   'POST /messages': 'completions',
   'POST /embeddings': 'embeddings',
   'POST /moderations': 'moderations',

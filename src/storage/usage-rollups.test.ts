@@ -148,6 +148,7 @@ describe('endpointKind', () => {
 
   it("counts Anthropic's Messages API as completions, and leaves its free token count and batches out", () => {
     expect(endpointKind('POST', '/messages')).toBe('completions');
+    expect(endpointKind('POST', '/responses/compact')).toBe('completions');
     expect(endpointKind('POST', '/messages/count_tokens')).toBe('other');
     expect(endpointKind('POST', '/messages/batches')).toBe('other');
   });
