@@ -191,6 +191,13 @@ describeEachDatabase('migration 099 (Messages API as completions) on a database 
       expect(again.error).toBeUndefined();
       expect(again.results).toEqual([]);
       for (const { table } of ROLLUP_TABLES) expect(await rowsOf(db, table)).toEqual(snapshot[table]);
+      // A crash after 099's transaction committed and before the migrator recorded it (two steps on SQLite): the next
+      // start runs 099 again, which moves nothing twice.
+      await sql`delete from kysely_migration where name = '099_usage_messages_completions'`.execute(db);
+      const rerun = await new Migrator({ db, provider: { getMigrations: async () => all } }).migrateToLatest();
+      expect(rerun.error).toBeUndefined();
+      expect(rerun.results?.map((r) => r.migrationName)).toEqual(['099_usage_messages_completions']);
+      for (const { table } of ROLLUP_TABLES) expect(await rowsOf(db, table)).toEqual(snapshot[table]);
     } finally {
       await db.destroy();
       if (backend.name === 'postgres') {

@@ -64,6 +64,12 @@ export function kindMigrations(_dialect: Dialect): Record<string, Migration> {
 }
 
 async function moveMessages(db: Kysely<unknown>): Promise<void> {
+  // Done once, whatever happens between this transaction's commit and the migrator's record of 099 (on SQLite they are
+  // two steps: a crash between them would run it again and move the same events twice). The mark is written in the
+  // same transaction as the move.
+  await sql`create table if not exists data_moves (name text primary key)`.execute(db);
+  if ((await sql`select name from data_moves where name = ${'099'}`.execute(db)).rows.length > 0) return;
+  await sql`insert into data_moves (name) values (${'099'})`.execute(db);
   const span = await sql<{ first: unknown; last: unknown }>`
     select min(created_at_ms) as first, max(created_at_ms) as last from usage_events where method = 'POST' and endpoint in ('/messages', '/responses/compact')
   `.execute(db);
