@@ -63,6 +63,13 @@ export async function createGateway(
       })
       .catch((err) => logger.error({ err: String(err) }, 'provider credential could not be marked disabled'));
   };
+  // A provider's only key (or every key, refused alike) the provider says is invalid: reported, not disabled, since no
+  // other key was let through to show the request was not what the provider refused. Each instance reports it once
+  // until the key serves a request again (http-upstream.ts), as each reports a file's refused credential.
+  const onCredentialInvalid = (failure: ProviderCredentialFailure) => {
+    logger.error(failure, 'PROVIDER SAYS A CREDENTIAL IS INVALID and no other credential served the request: still in use, its requests fail; rotate that key');
+    reportCredentialFailure(runtime.deps, app.webhooks, runtime.org.id, { ...failure, disabled: false }).catch(reportFailed);
+  };
   const setAsideReports = new SetAsideReports(runtime.deps.clock, (e, unreported) => reportCredentialSetAside(runtime.deps, app.webhooks, runtime.org.id, e, unreported));
   const onCredentialSetAside = (e: CredentialSetAside) => {
     if (e.status === 429) logger.warn(e, 'provider says a credential is out of quota (insufficient_quota): skipped for every request for forMs; check its billing');
@@ -72,7 +79,7 @@ export async function createGateway(
   const onBreakerOpened = (provider: string) => logger.warn({ provider }, 'upstream provider failing: circuit breaker open, requests go to fallbacks or get 503 until a probe succeeds');
   const build = (p: ProviderConfig): Upstream => {
     const secrets = new Map(p.credentials.map((c) => [c.id, c.apiKey]));
-    const http = new HttpUpstream(p, { clock: runtime.deps.clock, onCredentialFailed: (f) => onCredentialFailed(f, secrets.get(f.credential) ?? null), onCredentialSetAside });
+    const http = new HttpUpstream(p, { clock: runtime.deps.clock, onCredentialFailed: (f) => onCredentialFailed(f, secrets.get(f.credential) ?? null), onCredentialSetAside, onCredentialInvalid });
     return p.circuitBreaker ? new BreakerUpstream(http, p.circuitBreaker, runtime.deps.clock, onBreakerOpened) : http;
   };
   for (const p of gatewayConfig.providers) upstreams.set(p.name, build(p));

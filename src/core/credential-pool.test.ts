@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CredentialPool, coolDownMs, DEFAULT_COOL_DOWN_MS, MAX_COOL_DOWN_MS, MAX_SET_ASIDES, refusalScope, refusesCredential } from './credential-pool.js';
+import { CredentialPool, coolDownMs, DEFAULT_COOL_DOWN_MS, MAX_COOL_DOWN_MS, MAX_SET_ASIDES, provesCredentialInvalid, refusalScope, refusesCredential } from './credential-pool.js';
 
 const creds = [
   { id: 'KEY_A', weight: 3 },
@@ -183,5 +183,36 @@ describe('refusesCredential', () => {
     expect(refusesCredential(403, '{"type":"error","error":{"type":"permission_error","message":"Your API key does not have permission to use the specified resource."}}')).toBe(false);
     expect(refusesCredential(429, '')).toBe(false);
     expect(refusesCredential(500, '')).toBe(false);
+  });
+});
+
+describe('provesCredentialInvalid', () => {
+  const openai = (code: string | null, message = 'Incorrect API key provided: sk-prov-****0000.') => JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code } });
+
+  it("the providers' own answers for a dead key: OpenAI's codes, Anthropic's authentication_error, Azure's subscription key", () => {
+    expect(provesCredentialInvalid(401, openai('invalid_api_key'))).toBe(true);
+    expect(provesCredentialInvalid(401, openai('account_deactivated', 'The OpenAI account associated with this API key has been deactivated.'))).toBe(true);
+    expect(provesCredentialInvalid(401, '{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"},"request_id":"req_1"}')).toBe(true);
+    expect(provesCredentialInvalid(401, '{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}}')).toBe(true);
+  });
+
+  it('a 401 a request can bring about, or one saying nothing checkable, proves nothing', () => {
+    expect(provesCredentialInvalid(401, openai(null, 'You have insufficient permissions for this operation. Missing scopes: api.files.read.'))).toBe(false);
+    expect(provesCredentialInvalid(401, openai('mismatched_organization', 'OpenAI-Organization header should match organization for API key'))).toBe(false);
+    expect(provesCredentialInvalid(401, '{"type":"error","error":{"type":"authentication_error","message":"Invalid bearer token"}}')).toBe(false);
+    expect(provesCredentialInvalid(401, '')).toBe(false);
+    expect(provesCredentialInvalid(401, 'Unauthorized')).toBe(false);
+    expect(provesCredentialInvalid(401, '{"error":"invalid_api_key"}')).toBe(false);
+  });
+
+  it('the words alone are not enough: a message may quote what the client sent', () => {
+    expect(provesCredentialInvalid(401, openai(null, 'Incorrect API key provided: invalid_api_key account_deactivated invalid x-api-key'))).toBe(false);
+    expect(provesCredentialInvalid(401, '{"error":{"code":null,"message":"Access denied due to invalid subscription key"}}')).toBe(false);
+  });
+
+  it('only a 401, and only a body of a bounded size', () => {
+    expect(provesCredentialInvalid(403, openai('invalid_api_key'))).toBe(false);
+    expect(provesCredentialInvalid(400, openai('invalid_api_key'))).toBe(false);
+    expect(provesCredentialInvalid(401, openai('invalid_api_key', 'x'.repeat(20_000)))).toBe(false);
   });
 });

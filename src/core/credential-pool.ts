@@ -21,6 +21,39 @@ export function refusesCredential(status: number, body: string): boolean {
   return status === 401 && !/permission|scope/i.test(body.slice(0, 4096));
 }
 
+/** OpenAI's 401 codes that say the key itself is dead: wrong or revoked (`invalid_api_key`), its account closed. */
+const DEAD_KEY_CODES = new Set(['invalid_api_key', 'account_deactivated']);
+/** Azure OpenAI's 401 for a wrong key (its `code` is the status, so the fixed sentence is what tells it apart). */
+const AZURE_DEAD_KEY = 'Access denied due to invalid subscription key';
+/** Longer bodies are not parsed: the providers' answers below are a few hundred bytes. */
+const PROOF_BODY_CHARS = 16_384;
+
+/**
+ * Whether a provider's answer says, in its error object's fixed fields, that the key it was sent is invalid, in a way
+ * no client request can bring about for a valid key: OpenAI's 401 `invalid_api_key` or `account_deactivated` (the
+ * `code` field), Anthropic's 401 `authentication_error` "invalid x-api-key" (type and its fixed message), Azure
+ * OpenAI's 401 "Access denied due to invalid subscription key…" (code "401" and that sentence, which quotes nothing).
+ * A client reaches the provider only through forwarded bodies and an allowlist of headers (forward-headers.ts: never
+ * the key, OpenAI-Organization or OpenAI-Project), none of which makes the provider question the key: OpenAI's
+ * `mismatched_organization`, Anthropic's OAuth messages ("Invalid bearer token") and the permission 401s are left out
+ * on purpose. Unlike refusesCredential it needs no witness: it lets a sole key's death be reported (never disabled).
+ */
+export function provesCredentialInvalid(status: number, body: string): boolean {
+  if (status !== 401 || body.length > PROOF_BODY_CHARS) return false;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return false;
+  }
+  const error = (parsed as { error?: unknown } | null)?.error;
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, type, message } = error as { code?: unknown; type?: unknown; message?: unknown };
+  if (typeof code === 'string' && DEAD_KEY_CODES.has(code)) return true;
+  if (type === 'authentication_error' && message === 'invalid x-api-key') return (parsed as { type?: unknown }).type === 'error';
+  return code === '401' && typeof message === 'string' && message.startsWith(AZURE_DEAD_KEY);
+}
+
 export interface PoolCredential {
   /** Not secret: the name of the environment variable that holds it. */
   id: string;

@@ -82,6 +82,8 @@ export interface Upstream {
   close(): Promise<void>;
   /** Its credentials' counters, when it picks among several (for /metrics). */
   credentialStats?(): CredentialStats[];
+  /** Its credentials the provider said are invalid with no other credential let through since (for /metrics). */
+  invalidCredentials?(): string[];
   /** Its circuit breaker's state and how often it opened, when it has one (for /metrics). */
   circuit?(): { state: 'closed' | 'open' | 'half_open'; opened: number };
 }

@@ -162,6 +162,16 @@ export function createMetrics(ctx: AppContext, g: () => GatewayContext | null): 
     },
   });
   new Gauge({
+    name: 'tollgate_provider_credential_invalid',
+    help: 'Whether the provider said a credential is invalid (a 401 invalid_api_key or the like) with no other credential let through since: kept in use, reported once; rotate it',
+    labelNames: ['provider', 'credential'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const u of g()?.upstreams.values() ?? []) for (const id of u.invalidCredentials?.() ?? []) this.set({ provider: u.name, credential: id }, 1);
+    },
+  });
+  new Gauge({
     name: 'tollgate_provider_circuit_open',
     help: "Whether a provider's circuit breaker is open (1), half-open (0.5) or closed (0)",
     labelNames: ['provider'],

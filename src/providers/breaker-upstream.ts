@@ -81,6 +81,10 @@ export class BreakerUpstream implements Upstream {
     return this.inner.credentialStats?.() ?? [];
   }
 
+  invalidCredentials(): string[] {
+    return this.inner.invalidCredentials?.() ?? [];
+  }
+
   circuit(): { state: BreakerState; opened: number } {
     return { state: this.breaker.state, opened: this.opened };
   }

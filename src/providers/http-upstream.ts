@@ -3,7 +3,7 @@ import type { ProviderConfig } from '../config/gateway-config.js';
 import { Exchange } from './exchange.js';
 import { bufferedBody } from './body.js';
 import { matchApiRoute } from '../core/api-routes.js';
-import { CredentialPool, coolDownMs, DEFAULT_REFUSAL_COOL_DOWN_MS, refusalScope, refusesCredential } from '../core/credential-pool.js';
+import { CredentialPool, coolDownMs, DEFAULT_REFUSAL_COOL_DOWN_MS, provesCredentialInvalid, refusalScope, refusesCredential } from '../core/credential-pool.js';
 import { judgeRateLimit, RATE_LIMIT_BODY_CHARS } from '../core/rate-limit.js';
 import { type AttemptResult, asUpstreamFailure, CONNECT_ERRORS, type CredentialStats, isRetryableStatus, type Upstream, type UpstreamFormat, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
 
@@ -38,6 +38,12 @@ export interface HttpUpstreamOptions {
   onCredentialFailed?: (failure: CredentialFailure) => void;
   /** Told when a credential is set aside for one kind of request (a log line is the caller's). */
   onCredentialSetAside?: (setAside: CredentialSetAside) => void;
+  /**
+   * Told once per credential the provider says is invalid (provesCredentialInvalid) where no other credential was let
+   * through to witness it (a provider's only key, or all its keys refused alike): it stays in use, and is told again
+   * only after it served a request since (or in a new upstream: a rotation, a reload).
+   */
+  onCredentialInvalid?: (failure: CredentialFailure) => void;
 }
 
 
@@ -76,6 +82,8 @@ export class HttpUpstream implements Upstream {
   private readonly credentialPool: CredentialPool<ProviderConfig['credentials'][number]> | null;
   /** Each pooled credential's counters, by credential id (none for a provider with one key: see credentialStats). */
   private readonly counters = new Map<string, Counters>();
+  /** Credentials reported invalid with no witness (onCredentialInvalid), until one serves a request. */
+  private readonly invalid = new Set<string>();
   /** Each credential's headers (configured headers and its key), by credential id. */
   private readonly credentialHeaders = new Map<string, Record<string, string>>();
   /** Sends that may still dispatch another attempt (a pool of keys, retries): the pool is closed only after them. */
@@ -150,8 +158,37 @@ export class HttpUpstream implements Upstream {
     const options = { method: req.method as 'GET', path: this.basePath + path + search, headers, body: req.body ?? undefined };
     const attempts = req.method === 'GET' || req.method === 'HEAD' ? 1 + this.cfg.retries : 1;
     // One attempt (every non-idempotent call, and the default): the exchange's own promise, no retry loop around it.
-    if (attempts === 1) return this.attempt(options, req.signal).catch((err: unknown) => Promise.reject(toFailure(err, this.name)));
-    return this.tracked(this.withRetries(options, req.signal, attempts));
+    const sent = attempts === 1 ? this.attempt(options, req.signal).catch((err: unknown) => Promise.reject(toFailure(err, this.name))) : this.tracked(this.withRetries(options, req.signal, attempts));
+    const sole = this.credential;
+    return sole === null ? sent : sent.then((res) => this.judgeSole(res, sole));
+  }
+
+  /**
+   * The answer of a provider's only key: a 401 is read to see whether the provider says the key is invalid
+   * (provesCredentialInvalid), reported once (no other key can witness it, and a 401 a request brought about does not
+   * say so); the answer goes to the client as it is. An answer let through ends the report's state (the key works).
+   */
+  private async judgeSole(res: UpstreamResponse, id: string): Promise<UpstreamResponse> {
+    if (res.statusCode < 400) {
+      if (this.invalid.size > 0) this.invalid.delete(id);
+      return res;
+    }
+    if (res.statusCode !== 401) return res;
+    let text: Buffer;
+    try {
+      text = await res.body.readAll();
+    } catch (err) {
+      throw toFailure(err, this.name);
+    }
+    if (provesCredentialInvalid(401, text.toString('utf8'))) this.reportInvalid(id, 401);
+    return { ...res, body: bufferedBody([text]) };
+  }
+
+  /** Reports a credential the provider says is invalid with no witness (onCredentialInvalid): once while it stays so. */
+  private reportInvalid(id: string, status: number): void {
+    if (this.invalid.has(id)) return;
+    this.invalid.add(id);
+    this.opts.onCredentialInvalid?.({ provider: this.name, credential: id, status });
   }
 
   /**
@@ -214,7 +251,8 @@ export class HttpUpstream implements Upstream {
     let suspects: Array<{ id: string; status: number }> | null = null;
     // Credentials that got a 401 refusing the key: disabled only if another credential is then let through, since the
     // client chose the request (its path, query and body) and a provider may answer such a 401 to every key for it.
-    let refused: Array<{ id: string; status: number }> | null = null;
+    // `proven`: the provider said the key is invalid (provesCredentialInvalid), reported even with no witness.
+    let refused: Array<{ id: string; status: number; proven: boolean }> | null = null;
     for (let attempt = 0; attempt < this.cfg.maxAttempts; attempt++) {
       const credential = pool.pick(tried, scope, model, project);
       if (!credential) break;
@@ -252,14 +290,19 @@ export class HttpUpstream implements Upstream {
         } catch (err) {
           throw toFailure(err, this.name);
         }
-        if (refusesCredential(status, text.toString('utf8'))) {
+        const said = text.toString('utf8');
+        if (refusesCredential(status, said)) {
           refused ??= [];
-          refused.push({ id: credential.id, status });
+          refused.push({ id: credential.id, status, proven: provesCredentialInvalid(status, said) });
         } else {
           suspects ??= [];
           suspects.push({ id: credential.id, status });
         }
-        if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried, scope, model, project) || signal.aborted) return { ...res, body: bufferedBody([text]) };
+        if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried, scope, model, project) || signal.aborted) {
+          // No key let through to witness the refusals: those the provider says are invalid are reported (kept in use).
+          if (refused !== null) for (const r of refused) if (r.proven && !pool.isDisabled(r.id)) this.reportInvalid(r.id, r.status);
+          return { ...res, body: bufferedBody([text]) };
+        }
         continue;
       }
       if (status === 429) {
@@ -290,7 +333,10 @@ export class HttpUpstream implements Upstream {
         refused = null;
         suspects = null;
       }
-      if (status < 400) pool.servedFor(credential.id, scope, model, project);
+      if (status < 400) {
+        pool.servedFor(credential.id, scope, model, project);
+        if (this.invalid.size > 0) this.invalid.delete(credential.id);
+      }
       if (!isRetryableStatus(status)) return res;
       if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried, scope, model, project) || signal.aborted) return res;
       // Moving on: this answer is read and dropped, so its connection goes back to the pool.
@@ -338,6 +384,11 @@ export class HttpUpstream implements Upstream {
       setAsides: c.setAsides,
       usable: !pool.isDisabled(credential) && !pool.isOutOfQuota(credential),
     }));
+  }
+
+  /** The credentials reported invalid with no witness and not let through since (for /metrics). */
+  invalidCredentials(): string[] {
+    return [...this.invalid];
   }
 
   /** Closes the pool once the sends under way are done (undici then waits for the answers being read). */

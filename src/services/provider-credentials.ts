@@ -8,6 +8,11 @@ export interface ProviderCredentialFailure {
   /** The credential's id: the name of the environment variable that holds it, never the key. */
   credential: string;
   status: number;
+  /**
+   * False when the credential stays in use: the provider said it is invalid with no other credential let through to
+   * witness it (a provider's only key), and a client must not be able to take a provider's only key away.
+   */
+  disabled?: false;
 }
 
 /** A provider refused one of its credentials one kind of request that another credential served (set aside for it). */
@@ -61,7 +66,12 @@ export class SetAsideReports {
   }
 }
 
-const failureDetails = (failure: ProviderCredentialFailure) => ({ provider: failure.provider, credential: failure.credential, status: failure.status });
+const failureDetails = (failure: ProviderCredentialFailure) => ({
+  provider: failure.provider,
+  credential: failure.credential,
+  status: failure.status,
+  ...(failure.disabled === false ? { disabled: false } : {}),
+});
 
 /** The audit entry of a credential the provider refused, written with `db` (a runtime credential's: in the transaction that disables it). */
 export async function auditCredentialFailure(db: Executor, deps: ServiceDeps, orgId: string, failure: ProviderCredentialFailure): Promise<void> {
