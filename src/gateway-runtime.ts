@@ -66,9 +66,24 @@ export async function createGateway(
   // A provider's only key (or every key, refused alike) the provider says is invalid: reported, not disabled, since no
   // other key was let through to show the request was not what the provider refused. Each instance reports it once
   // until the key serves a request again (http-upstream.ts), as each reports a file's refused credential.
-  const onCredentialInvalid = (failure: ProviderCredentialFailure) => {
-    logger.error(failure, 'PROVIDER SAYS A CREDENTIAL IS INVALID and no other credential served the request: still in use, its requests fail; rotate that key');
-    reportCredentialFailure(runtime.deps, app.webhooks, runtime.org.id, { ...failure, disabled: false }).catch(reportFailed);
+  // `sentSecret`: the key the request sent, as in onCredentialFailed: a runtime credential rotated (or disabled, deleted)
+  // while that request was under way is not reported, since the key the provider called invalid is no longer in use.
+  const onCredentialInvalid = (failure: ProviderCredentialFailure, sentSecret: string | null) => {
+    const report = () => {
+      logger.error(failure, 'PROVIDER SAYS A CREDENTIAL IS INVALID and no other credential served the request: still in use, its requests fail; rotate that key');
+      return reportCredentialFailure(runtime.deps, app.webhooks, runtime.org.id, { ...failure, disabled: false });
+    };
+    if (!failure.credential.startsWith('pcred_') || sentSecret === null) {
+      report().catch(reportFailed);
+      return;
+    }
+    app.providers
+      .holdsKey(runtime.org.id, failure.credential, sentSecret)
+      .then((holds) => {
+        if (holds) return report();
+        logger.warn(failure, 'provider said the key a runtime credential held before it was rotated (or disabled, deleted) is invalid: not reported');
+      })
+      .catch(reportFailed);
   };
   const setAsideReports = new SetAsideReports(runtime.deps.clock, (e, unreported) => reportCredentialSetAside(runtime.deps, app.webhooks, runtime.org.id, e, unreported));
   const onCredentialSetAside = (e: CredentialSetAside) => {
@@ -79,7 +94,7 @@ export async function createGateway(
   const onBreakerOpened = (provider: string) => logger.warn({ provider }, 'upstream provider failing: circuit breaker open, requests go to fallbacks or get 503 until a probe succeeds');
   const build = (p: ProviderConfig): Upstream => {
     const secrets = new Map(p.credentials.map((c) => [c.id, c.apiKey]));
-    const http = new HttpUpstream(p, { clock: runtime.deps.clock, onCredentialFailed: (f) => onCredentialFailed(f, secrets.get(f.credential) ?? null), onCredentialSetAside, onCredentialInvalid });
+    const http = new HttpUpstream(p, { clock: runtime.deps.clock, onCredentialFailed: (f) => onCredentialFailed(f, secrets.get(f.credential) ?? null), onCredentialSetAside, onCredentialInvalid: (f) => onCredentialInvalid(f, secrets.get(f.credential) ?? null) });
     return p.circuitBreaker ? new BreakerUpstream(http, p.circuitBreaker, runtime.deps.clock, onBreakerOpened) : http;
   };
   for (const p of gatewayConfig.providers) upstreams.set(p.name, build(p));

@@ -15,6 +15,7 @@ const NEW = 'sk-race-new-secret-0123456789abcdef1111';
 const OTHER = 'sk-race-other-secret-0123456789abcdef2222';
 const BUSY = 'sk-race-busy-secret-0123456789abcdef3333';
 const QUOTED = 'gsk_race_quoted_secret_0123456789abcdef4444';
+const SOLE = 'sk-race-sole-secret-0123456789abcdef5555';
 
 interface Up {
   server: Server;
@@ -96,6 +97,28 @@ describeEachDatabase('runtime provider changes racing requests in flight', (back
     up.keys.length = 0;
     for (let i = 0; i < 3; i++) expect((await chat('rot-model')).status).toBe(200);
     expect(up.keys).toContain(NEW);
+    await t.api('DELETE', `${ORG}/providers/${p.body.id}`);
+  });
+
+  it('a 401 invalid_api_key to a sole key’s old secret, answered after the key was rotated, reports nothing', async () => {
+    const db = t.server.runtime.database.db;
+    const p = await t.api('POST', `${ORG}/providers`, { body: { name: 'sole-rotating', base_url: up.url, models: ['sole-rot-model'] } });
+    const c = await t.api('POST', `${ORG}/providers/${p.body.id}/credentials`, { body: { value: SOLE } });
+    up.hold.add(SOLE);
+    const inFlight = chat('sole-rot-model');
+    await waitFor(() => (up.held.get(SOLE)?.length ?? 0) > 0);
+    expect((await t.api('POST', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}/rotate`, { body: { value: NEW } })).status).toBe(200);
+    // The provider says the old secret is invalid only now: no other key to witness it, so it would be reported.
+    up.hold.delete(SOLE);
+    for (const release of up.held.get(SOLE) ?? []) release(401);
+    up.held.delete(SOLE);
+    expect((await inFlight).status).toBe(502);
+    // Judged (logged either way), then whatever report it started has had time to be written.
+    await waitFor(() => logs.some((l) => l.includes(c.body.id) && (l.includes('is invalid: not reported') || l.includes('PROVIDER SAYS A CREDENTIAL IS INVALID'))));
+    await new Promise((r) => setTimeout(r, 300));
+    // No audit entry (its webhook is sent only after it is written), and the rotated key serves.
+    expect(await db.selectFrom('audit_logs').select('id').where('type', '=', 'provider_credential.failed').where('object_id', '=', c.body.id).execute()).toEqual([]);
+    expect((await chat('sole-rot-model')).status).toBe(200);
     await t.api('DELETE', `${ORG}/providers/${p.body.id}`);
   });
 

@@ -357,6 +357,15 @@ export class RuntimeProviders {
     return outcome;
   }
 
+  /**
+   * Whether a runtime credential is active and still holds `secret`: false once it was rotated, disabled or deleted
+   * since a request took that key (a report of the old key would be about a key no longer in use).
+   */
+  async holdsKey(orgId: string, id: string, secret: string): Promise<boolean> {
+    const row = await this.deps.database.db.selectFrom('provider_credentials').select(['status', 'secret_ciphertext']).where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
+    return row?.status === 'active' && this.holds(row.secret_ciphertext, id, secret);
+  }
+
   /** Whether a sealed key opens to `secret` (false when it does not open at all). */
   private holds(sealed: string, id: string, secret: string): boolean {
     try {
