@@ -345,9 +345,14 @@ export class HttpUpstream implements Upstream {
     throw toFailure(lastError ?? new UpstreamFailure('unreachable', `No credential of the upstream provider '${this.name}' could be used.`), this.name);
   }
 
-  /** Disables a credential the provider refused, and reports it (once: a credential already disabled is not). */
+  /**
+   * Disables a credential the provider refused, and reports it (once: a credential already disabled is not). One
+   * reported invalid with no witness before leaves that state (the gauge's "kept in use"): it is out of use now.
+   */
   private disableCredential(pool: NonNullable<HttpUpstream['credentialPool']>, id: string, status: number): void {
-    if (pool.disable(id)) this.opts.onCredentialFailed?.({ provider: this.name, credential: id, status });
+    if (!pool.disable(id)) return;
+    if (this.invalid.size > 0) this.invalid.delete(id);
+    this.opts.onCredentialFailed?.({ provider: this.name, credential: id, status });
   }
 
   /** Sets a credential aside for one kind of request, and reports it (once while it lasts). */
