@@ -16,6 +16,7 @@ const ORG = '/v1/organization';
 const FILE_KEY = 'sk-sole-file-0000';
 const ANT_KEY = 'sk-ant-sole-0000';
 const RT_KEY = 'sk-sole-runtime-0123456789abcdef0000';
+const POOL_KEYS = { POOL_A: 'sk-pool-a-0000', POOL_B: 'sk-pool-b-0000', POOL_C: 'sk-pool-c-0000' };
 
 interface Up {
   server: Server;
@@ -89,11 +90,13 @@ describeEachDatabase('a sole credential the provider says is invalid is reported
       providers: [
         { name: 'sole', base_url: up.url, api_key_env: 'SOLE_KEY' },
         { name: 'ant', kind: 'anthropic', base_url: up.url, api_key_env: 'ANT_KEY' },
+        // POOL_B and POOL_C are picked before POOL_A nearly always (weight a million to 1).
+        { name: 'pool', base_url: up.url, credentials: [{ api_key_env: 'POOL_A', weight: 1 }, { api_key_env: 'POOL_B', weight: 1_000_000 }, { api_key_env: 'POOL_C', weight: 1_000_000 }], max_attempts: 3 },
       ],
-      routes: { 'claude-*': 'ant' },
+      routes: { 'claude-*': 'ant', 'pool-*': 'pool' },
       default_provider: 'sole',
     });
-    t = await startTestServer(backend, { env: { TOLLGATE_CONFIG: file, SOLE_KEY: FILE_KEY, ANT_KEY, TOLLGATE_SECRET: 'sole-credential-test-secret-0123456789' } });
+    t = await startTestServer(backend, { env: { TOLLGATE_CONFIG: file, SOLE_KEY: FILE_KEY, ANT_KEY, TOLLGATE_SECRET: 'sole-credential-test-secret-0123456789', ...POOL_KEYS } });
     hook = createServer(async (req, res) => {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
@@ -187,5 +190,42 @@ describeEachDatabase('a sole credential the provider says is invalid is reported
     expect(await failures(id)).toHaveLength(2);
     await waitFor(() => hooks(id).length === 2);
     expect(hooked.filter((h) => h.type === 'provider_credential.failed')).toHaveLength(5);
+  });
+
+  it('several keys all refused alike: each reported once (not disabled); one the provider takes again serves, and witnesses the others, disabled and reported as before', async () => {
+    for (let i = 0; i < 30; i++) expect(await chat('pool-model')).toBe(502);
+    await settle();
+    const names = Object.keys(POOL_KEYS);
+    for (const id of names) {
+      expect(await failures(id)).toEqual([{ provider: 'pool', credential: id, status: 401, disabled: false }]);
+      await waitFor(() => hooks(id).length === 1);
+    }
+    let metrics = await (await fetch(`${t.url}/metrics`)).text();
+    for (const id of names) {
+      expect(metrics).toMatch(new RegExp(`tollgate_provider_credential_invalid\\{provider="pool",credential="${id}"\\} 1`));
+      expect(metrics).toMatch(new RegExp(`tollgate_provider_credential_usable\\{provider="pool",credential="${id}"\\} 1`));
+    }
+
+    // POOL_A is taken again: the next request is refused on B and C, then served by A, which witnesses their refusals.
+    up.valid.add(POOL_KEYS.POOL_A);
+    up.seen.length = 0;
+    expect(await chat('pool-model')).toBe(200);
+    expect(up.seen.map((h) => h.authorization)).toEqual(expect.arrayContaining([`Bearer ${POOL_KEYS.POOL_B}`, `Bearer ${POOL_KEYS.POOL_C}`]));
+    expect(up.seen.at(-1)?.authorization).toBe(`Bearer ${POOL_KEYS.POOL_A}`);
+    await settle();
+    expect(await failures('POOL_A')).toHaveLength(1);
+    for (const id of ['POOL_B', 'POOL_C']) {
+      expect(await failures(id)).toEqual([{ provider: 'pool', credential: id, status: 401 }, { provider: 'pool', credential: id, status: 401, disabled: false }]);
+      await waitFor(() => hooks(id).length === 2);
+      expect(hooks(id)[1].data).toEqual({ provider: 'pool', credential: id, status: 401 });
+    }
+    metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).not.toMatch(/tollgate_provider_credential_invalid\{provider="pool"/);
+    expect(metrics).toMatch(/tollgate_provider_credential_usable\{provider="pool",credential="POOL_A"\} 1/);
+    expect(metrics).toMatch(/tollgate_provider_credential_usable\{provider="pool",credential="POOL_B"\} 0/);
+    expect(metrics).toMatch(/tollgate_provider_credential_usable\{provider="pool",credential="POOL_C"\} 0/);
+    up.seen.length = 0;
+    for (let i = 0; i < 5; i++) expect(await chat('pool-model')).toBe(200);
+    expect(new Set(up.seen.map((h) => h.authorization))).toEqual(new Set([`Bearer ${POOL_KEYS.POOL_A}`]));
   });
 });
