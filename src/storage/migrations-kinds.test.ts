@@ -1,15 +1,10 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
+import { type Kysely, Migrator, sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { describeEachDatabase, freshSchema } from '../../test/harness/backends.js';
+import { closeBareDatabase, openBareDatabase } from '../../test/harness/bare-database.js';
 import { usageRow } from '../../test/harness/usage-event.js';
 import { costNanoUsd, DEFAULT_PRICES, type ModelPrice } from '../core/pricing.js';
 import type { UsageRow } from '../core/usage-line.js';
-import { SchemaScopedPostgresDialect } from './database.js';
 import { migrations } from './migrations.js';
 import { movedCost } from './migrations-kinds.js';
 import type { DB } from './schema.js';
@@ -109,18 +104,7 @@ const plain = (rows: Array<Record<string, unknown>>) => rows.map((r) => Object.f
 describeEachDatabase('migration 099 (Messages API as completions) on a database written before it', (backend) => {
   const schema = freshSchema();
 
-  async function open(): Promise<Kysely<unknown>> {
-    if (backend.name === 'sqlite') {
-      const file = join(mkdtempSync(join(tmpdir(), 'tollgate-099-')), 'tollgate.db');
-      return new Kysely<unknown>({ dialect: new SqliteDialect({ database: new SQLite(file) }) });
-    }
-    const admin = new pg.Client({ connectionString: backend.url });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA "${schema}"`);
-    await admin.end();
-    const pool = new pg.Pool({ connectionString: backend.url, max: 2, options: `-c search_path=${schema}` });
-    return new Kysely<unknown>({ dialect: new SchemaScopedPostgresDialect({ pool }) });
-  }
+  const open = () => openBareDatabase(backend, schema);
 
   it("moves each kept Messages request from 'other' to 'completions' in every rollup, leaves what it cannot tell apart, and adds up", async () => {
     const all = migrations(backend.name);
@@ -199,13 +183,7 @@ describeEachDatabase('migration 099 (Messages API as completions) on a database 
       expect(rerun.results?.map((r) => r.migrationName)).toEqual(['099_usage_messages_completions']);
       for (const { table } of ROLLUP_TABLES) expect(await rowsOf(db, table)).toEqual(snapshot[table]);
     } finally {
-      await db.destroy();
-      if (backend.name === 'postgres') {
-        const admin = new pg.Client({ connectionString: backend.url });
-        await admin.connect();
-        await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        await admin.end();
-      }
+      await closeBareDatabase(db, backend, schema);
     }
   });
 

@@ -1,12 +1,7 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
+import { Migrator, sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { describeEachDatabase, freshSchema } from '../../test/harness/backends.js';
-import { SchemaScopedPostgresDialect } from './database.js';
+import { closeBareDatabase, openBareDatabase } from '../../test/harness/bare-database.js';
 import { migrations } from './migrations.js';
 
 const TABLES = ['usage_rollups_1h', 'usage_rollups_1d', 'usage_rollups_project_1h', 'usage_rollups_project_1d'];
@@ -14,18 +9,7 @@ const TABLES = ['usage_rollups_1h', 'usage_rollups_1d', 'usage_rollups_project_1
 describeEachDatabase('migration 097 (service tier) on a database written before it', (backend) => {
   const schema = freshSchema();
 
-  async function open(): Promise<Kysely<unknown>> {
-    if (backend.name === 'sqlite') {
-      const file = join(mkdtempSync(join(tmpdir(), 'tollgate-097-')), 'tollgate.db');
-      return new Kysely<unknown>({ dialect: new SqliteDialect({ database: new SQLite(file) }) });
-    }
-    const admin = new pg.Client({ connectionString: backend.url });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA "${schema}"`);
-    await admin.end();
-    const pool = new pg.Pool({ connectionString: backend.url, max: 2, options: `-c search_path=${schema}` });
-    return new Kysely<unknown>({ dialect: new SchemaScopedPostgresDialect({ pool }) });
-  }
+  const open = () => openBareDatabase(backend, schema);
 
   it("keeps every rollup row (its tier '') and event (tier null), and makes the tier part of each rollup's key", async () => {
     const all = migrations(backend.name);
@@ -73,13 +57,7 @@ describeEachDatabase('migration 097 (service tier) on a database written before 
         ]);
       }
     } finally {
-      await db.destroy();
-      if (backend.name === 'postgres') {
-        const admin = new pg.Client({ connectionString: backend.url });
-        await admin.connect();
-        await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        await admin.end();
-      }
+      await closeBareDatabase(db, backend, schema);
     }
   });
 });
