@@ -1,3 +1,5 @@
+import { providerError } from './provider-error.js';
+
 // A provider's credentials, when it has several (issue 20 §3): each request picks one by weight among those neither
 // cooling down for the request's model (after a 429 for it, for as long as the provider said), nor set aside for the
 // request's provider project (its account out of quota), nor disabled (after the provider refused the key, a 401), nor
@@ -25,8 +27,6 @@ export function refusesCredential(status: number, body: string): boolean {
 const DEAD_KEY_CODES = new Set(['invalid_api_key', 'account_deactivated']);
 /** Azure OpenAI's 401 for a wrong key (its `code` is the status, so the fixed sentence is what tells it apart). */
 const AZURE_DEAD_KEY = 'Access denied due to invalid subscription key';
-/** Longer bodies are not parsed: the providers' answers below are a few hundred bytes. */
-const PROOF_BODY_CHARS = 16_384;
 
 /**
  * Whether a provider's answer says, in its error object's fixed fields, that the key it was sent is invalid, in a way
@@ -39,19 +39,11 @@ const PROOF_BODY_CHARS = 16_384;
  * on purpose. Unlike refusesCredential it needs no witness: it lets a sole key's death be reported (never disabled).
  */
 export function provesCredentialInvalid(status: number, body: string): boolean {
-  if (status !== 401 || body.length > PROOF_BODY_CHARS) return false;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return false;
-  }
-  const error = (parsed as { error?: unknown } | null)?.error;
-  if (typeof error !== 'object' || error === null) return false;
-  const { code, type, message } = error as { code?: unknown; type?: unknown; message?: unknown };
-  if (typeof code === 'string' && DEAD_KEY_CODES.has(code)) return true;
-  if (type === 'authentication_error' && message === 'invalid x-api-key') return (parsed as { type?: unknown }).type === 'error';
-  return code === '401' && typeof message === 'string' && message.startsWith(AZURE_DEAD_KEY);
+  const e = status === 401 ? providerError(body) : null;
+  if (e === null) return false;
+  if (e.code !== null && DEAD_KEY_CODES.has(e.code)) return true;
+  if (e.type === 'authentication_error' && e.message === 'invalid x-api-key') return e.envelope === 'error';
+  return e.code === '401' && e.message.startsWith(AZURE_DEAD_KEY);
 }
 
 export interface PoolCredential {

@@ -1,3 +1,5 @@
+import { providerError } from './provider-error.js';
+
 // What a provider's 429 is about, so that a pool of its credentials answers it fairly. A 429 may say the key reached a
 // limit (cool that key down, for that model: OpenAI's and Anthropic's limits are per model or model class), that the
 // key's account is out of quota (set it aside for everything), or that the request alone exceeds a limit, which no key
@@ -13,31 +15,6 @@
  *   aside for every request, for the refusal cool-down; the request moves on.
  */
 export type RateLimitVerdict = 'request' | 'limit' | 'quota';
-
-/** The most of a 429's body read to judge it: providers' error bodies are a few hundred bytes. */
-export const RATE_LIMIT_BODY_CHARS = 16_384;
-
-interface ProviderError {
-  type: string | null;
-  code: string | null;
-  message: string;
-}
-
-/** OpenAI's `{error: {message, type, code}}` and Anthropic's `{type: 'error', error: {type, message}}`. */
-function providerError(body: string): ProviderError | null {
-  if (body.length > RATE_LIMIT_BODY_CHARS) return null;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return null;
-  }
-  const error = (parsed as { error?: unknown } | null)?.error;
-  if (!error || typeof error !== 'object') return null;
-  const e = error as Record<string, unknown>;
-  const str = (v: unknown) => (typeof v === 'string' ? v : null);
-  return { type: str(e.type), code: str(e.code), message: str(e.message) ?? '' };
-}
 
 const toNumber = (s: string) => Number(s.replace(/,/g, ''));
 

@@ -4,7 +4,8 @@ import { Exchange } from './exchange.js';
 import { bufferedBody } from './body.js';
 import { matchApiRoute } from '../core/api-routes.js';
 import { CredentialPool, coolDownMs, DEFAULT_REFUSAL_COOL_DOWN_MS, provesCredentialInvalid, refusalScope, refusesCredential } from '../core/credential-pool.js';
-import { judgeRateLimit, RATE_LIMIT_BODY_CHARS } from '../core/rate-limit.js';
+import { PROVIDER_ERROR_CHARS } from '../core/provider-error.js';
+import { judgeRateLimit } from '../core/rate-limit.js';
 import { type AttemptResult, asUpstreamFailure, CONNECT_ERRORS, type CredentialStats, isRetryableStatus, type Upstream, type UpstreamFormat, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
 
 /** A provider refused one of its credentials (a 401 about the key): it is disabled until the next start. */
@@ -180,7 +181,8 @@ export class HttpUpstream implements Upstream {
     } catch (err) {
       throw toFailure(err, this.name);
     }
-    if (provesCredentialInvalid(401, text.toString('utf8'))) this.reportInvalid(id, 401);
+    // Judged once while it stays invalid, and on no more of a (hostile) answer than a provider's error can be.
+    if (!this.invalid.has(id) && provesCredentialInvalid(401, text.toString('utf8', 0, PROVIDER_ERROR_CHARS + 1))) this.reportInvalid(id, 401);
     return { ...res, body: bufferedBody([text]) };
   }
 
@@ -290,7 +292,7 @@ export class HttpUpstream implements Upstream {
         } catch (err) {
           throw toFailure(err, this.name);
         }
-        const said = text.toString('utf8');
+        const said = text.toString('utf8', 0, PROVIDER_ERROR_CHARS + 1);
         if (refusesCredential(status, said)) {
           refused ??= [];
           refused.push({ id: credential.id, status, proven: provesCredentialInvalid(status, said) });
@@ -315,7 +317,7 @@ export class HttpUpstream implements Upstream {
         } catch (err) {
           throw toFailure(err, this.name);
         }
-        const verdict = judgeRateLimit(res.headers, text.toString('utf8', 0, RATE_LIMIT_BODY_CHARS + 1), (base.body as Buffer | undefined) ?? null);
+        const verdict = judgeRateLimit(res.headers, text.toString('utf8', 0, PROVIDER_ERROR_CHARS + 1), (base.body as Buffer | undefined) ?? null);
         const answer: UpstreamResponse = { ...res, body: bufferedBody([text]), rateLimit: verdict };
         if (verdict === 'request') return answer;
         if (verdict === 'quota') this.setAsideForQuota(pool, credential.id, project);
