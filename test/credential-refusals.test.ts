@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Delivery, startWebhookReceiver } from './harness/webhook-receiver.js';
 import { gatewayConfigFile, startTestServer, type TestServer } from './harness/server.js';
 
 // A provider's answer of 401/403 disables the credential it was sent with, for every request (issue 20 §3). Found by
@@ -57,8 +58,8 @@ async function startProvider(): Promise<Up> {
 describe("a request the provider refuses whatever the key does not disable the provider's keys", () => {
   let up: Up;
   let t: TestServer;
-  let hook: Server;
-  const hooked: Array<{ type: string; data: Record<string, unknown> }> = [];
+  let hook: Awaited<ReturnType<typeof startWebhookReceiver>>;
+  let hooked: Delivery[] = [];
   let full: string;
   let readOnly: string;
   const chat = (key: string) => t.api('POST', '/v1/chat/completions', { key, body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] } });
@@ -70,15 +71,8 @@ describe("a request the provider refuses whatever the key does not disable the p
       default_provider: 'pooled',
     });
     t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, PROV_A: GOOD[0], PROV_B: GOOD[1], PROV_REVOKED: 'sk-prov-revoked-0000', PROV_BANNED: BANNED } });
-    hook = createServer(async (req, res) => {
-      const chunks: Buffer[] = [];
-      for await (const c of req) chunks.push(c as Buffer);
-      hooked.push(JSON.parse(Buffer.concat(chunks).toString()));
-      res.end();
-    });
-    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
-    expect((await t.api('POST', `${ORG}/webhooks`, { body: { url: hookUrl, event_types: ['provider_credential.set_aside'] } })).status).toBe(200);
+    hook = await startWebhookReceiver(t, ['provider_credential.set_aside']);
+    hooked = hook.received;
     full = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'full' } })).body.value;
     readOnly = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'ro', permissions: 'read_only' } })).body.value;
   });

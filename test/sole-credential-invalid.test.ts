@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from './harness/backends.js';
+import { type Delivery, startWebhookReceiver } from './harness/webhook-receiver.js';
 import { gatewayConfigFile, startTestServer, type TestServer } from './harness/server.js';
 import { waitFor } from './harness/wait.js';
 
@@ -63,10 +64,10 @@ async function startProvider(): Promise<Up> {
 describeEachDatabase('a sole credential the provider says is invalid is reported once', (backend) => {
   let up: Up;
   let t: TestServer;
-  let hook: Server;
+  let hook: Awaited<ReturnType<typeof startWebhookReceiver>>;
   let client: OpenAI;
   let projectKey: string;
-  const hooked: Array<{ type: string; data: Record<string, unknown> }> = [];
+  let hooked: Delivery[] = [];
 
   const failures = async (credential: string) => {
     const data = (await t.api('GET', `${ORG}/audit_logs?event_types=provider_credential.failed&limit=100`)).body.data as Array<Record<string, { credential: string; id?: string }>>;
@@ -97,15 +98,8 @@ describeEachDatabase('a sole credential the provider says is invalid is reported
       default_provider: 'sole',
     });
     t = await startTestServer(backend, { env: { TOLLGATE_CONFIG: file, SOLE_KEY: FILE_KEY, ANT_KEY, TOLLGATE_SECRET: 'sole-credential-test-secret-0123456789', ...POOL_KEYS } });
-    hook = createServer(async (req, res) => {
-      const chunks: Buffer[] = [];
-      for await (const c of req) chunks.push(c as Buffer);
-      hooked.push(JSON.parse(Buffer.concat(chunks).toString()));
-      res.end();
-    });
-    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
-    expect((await t.api('POST', `${ORG}/webhooks`, { body: { url: hookUrl, event_types: ['provider_credential.failed'] } })).status).toBe(200);
+    hook = await startWebhookReceiver(t, ['provider_credential.failed']);
+    hooked = hook.received;
     projectKey = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'sole' } })).body.value;
     client = new OpenAI({ apiKey: projectKey, baseURL: `${t.url}/v1`, maxRetries: 0 });
   });
