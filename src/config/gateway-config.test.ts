@@ -190,6 +190,11 @@ describe('pricing tiers', () => {
     expect(() => priced({ input: 1, output: 2, flex: { input: '0.5', output: 4 } })).toThrow(/pricing\.my-model\.flex\.input/);
     expect(() => priced({ input: 1, output: 2, priority: { input: 2, output: 4, long_context: { input: 4 } } })).toThrow(/priority\.long_context\.above_input_tokens/);
     expect(() => priced({ input: 1, output: 2, priority: { input: 2, output: 4, long_context: { above_input_tokens: 1, input: 4, audio_input: 1 } } })).toThrow(/priority\.long_context/);
+    // A tier's long-context rates have no cache writes (no tier prices them apart); a price's own have.
+    expect(() => priced({ input: 1, output: 2, priority: { input: 2, output: 4, long_context: { above_input_tokens: 1, input: 4, cache_write_input: 5 } } })).toThrow(/priority\.long_context/);
+    const long = { above_input_tokens: 1, input: 4, cache_write_input: 5, cache_write_1h_input: 8 };
+    expect(priced({ input: 1, output: 2, long_context: long }).prices['my-model'].long_context).toEqual(long);
+    expect(() => priced({ input: 1, output: 2, long_context: { ...long, audio_input: 1 } })).toThrow(/pricing\.my-model\.long_context/);
     // Tiers Tollgate has no rates for are not price fields (nor OpenAI's other spellings of priority); `fast` is
     // Anthropic's fast mode, a multiple, not a tier's rates.
     for (const tier of ['scale', 'ultrafast', 'fast', 'Priority', 'batch']) {

@@ -74,19 +74,19 @@ const Provider = z.strictObject({
 });
 
 const usd = z.number().min(0).finite();
+/** Rates above a long-context threshold (core/pricing.ts `long_context`): a tier's, and a price's with cache writes. */
+const LongContext = z.strictObject({
+  above_input_tokens: z.number().int().positive(),
+  input: usd,
+  cached_input: usd.optional(),
+  output: usd.optional(),
+});
 /** A service tier's rates (core/pricing.ts TierRates): USD per 1M tokens. */
 const TierRates = z.strictObject({
   input: usd,
   cached_input: usd.optional(),
   output: usd,
-  long_context: z
-    .strictObject({
-      above_input_tokens: z.number().int().positive(),
-      input: usd,
-      cached_input: usd.optional(),
-      output: usd.optional(),
-    })
-    .optional(),
+  long_context: LongContext.optional(),
 });
 /** A model's price (see core/pricing.ts ModelPrice): USD per 1M tokens, per image, per 1M characters, per minute. */
 const Price = z
@@ -100,16 +100,7 @@ const Price = z
     audio_output: usd.optional(),
     image_input: usd.optional(),
     image_output: usd.optional(),
-    long_context: z
-      .strictObject({
-        above_input_tokens: z.number().int().positive(),
-        input: usd,
-        cached_input: usd.optional(),
-        output: usd.optional(),
-        cache_write_input: usd.optional(),
-        cache_write_1h_input: usd.optional(),
-      })
-      .optional(),
+    long_context: LongContext.extend({ cache_write_input: usd.optional(), cache_write_1h_input: usd.optional() }).optional(),
     images: z.record(z.string(), z.record(z.string(), usd)).optional(),
     characters: usd.optional(),
     minutes: usd.optional(),
