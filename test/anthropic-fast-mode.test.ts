@@ -26,7 +26,8 @@ const FAST = { plain: 12 * 30_000 + 12 * 150_000, streamed: 25 * 30_000 + 15 * 1
 describeEachDatabase("billing Anthropic's fast mode", (backend) => {
   let up: FakeAnthropic;
   let t: TestServer;
-  const started = Math.floor(Date.now() / 1000) - 3600;
+  /** An hour ago by the server's clock (the injected one), where the usage and costs queries start. */
+  const started = () => Math.floor(t.server.runtime.deps.clock() / 1000) - 3600;
 
   beforeAll(async () => {
     up = await startFakeAnthropic(PROVIDER_KEY);
@@ -90,7 +91,7 @@ describeEachDatabase("billing Anthropic's fast mode", (backend) => {
     ]);
     expect(FAST.plain).toBe(6 * STANDARD.plain);
     // The Costs API reports what was billed, its line items in the same proportions.
-    const costs = await t.api('GET', `${ORG}/costs?start_time=${started}&api_key_ids=${key.id}&group_by=line_item`);
+    const costs = await t.api('GET', `${ORG}/costs?start_time=${started()}&api_key_ids=${key.id}&group_by=line_item`);
     expect(costs.status, costs.text).toBe(200);
     const items: Record<string, number> = {};
     for (const r of costs.body.data.flatMap((b: { results: Array<{ line_item: string; amount: { value: number } }> }) => b.results)) {

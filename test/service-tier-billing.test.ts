@@ -67,7 +67,8 @@ async function startTierUpstream(): Promise<{ url: string; calls: () => number; 
 describeEachDatabase('billing by service tier', (backend) => {
   let up: Awaited<ReturnType<typeof startTierUpstream>>;
   let t: TestServer;
-  const started = Math.floor(Date.now() / 1000) - 3600;
+  /** An hour ago by the server's clock (the injected one), where the usage and costs queries start. */
+  const started = () => Math.floor(t.server.runtime.deps.clock() / 1000) - 3600;
 
   beforeAll(async () => {
     up = await startTierUpstream();
@@ -127,7 +128,7 @@ describeEachDatabase('billing by service tier', (backend) => {
     ]);
     expect(GPT5.priority).toBe(2 * GPT5.standard);
     // The Costs API: the billed total, and its line items split by the tiers' own rates.
-    const costs = await t.api('GET', `${ORG}/costs?start_time=${started}&api_key_ids=${key.id}&group_by=line_item`);
+    const costs = await t.api('GET', `${ORG}/costs?start_time=${started()}&api_key_ids=${key.id}&group_by=line_item`);
     expect(costs.status, costs.text).toBe(200);
     const items: Record<string, number> = {};
     for (const r of costs.body.data.flatMap((b: { results: Array<{ line_item: string; amount: { value: number } }> }) => b.results)) {
