@@ -12,7 +12,7 @@ import type { UsageEventsTable as UsageEvent } from '../src/storage/schema-usage
 import { getCosts } from '../src/services/costs-query.js';
 import { JsonAnswer } from '../src/services/usage-params.js';
 import { getUsage } from '../src/services/usage-query.js';
-import { rollUpUsage } from '../src/storage/usage-rollups.js';
+import { rollUpUsage } from '../src/storage/usage-rollup-writes.js';
 import { type Database, openDatabase } from '../src/storage/database.js';
 import { argon2Hasher } from '../src/infra/argon2-hasher.js';
 

@@ -147,6 +147,28 @@ function reachedFromDashboard(): string[] {
   return [...seen].sort();
 }
 
+/**
+ * The packages a module loads when it runs, through any chain of its value imports (type-only imports are erased):
+ * what a worker thread started on it pays for in memory, its isolate loading each on its own.
+ */
+function packagesLoadedBy(rel: string): string[] {
+  const seen = new Set<string>();
+  const packages = new Set<string>();
+  const queue = [rel];
+  while (queue.length) {
+    const next = queue.pop() as string;
+    if (seen.has(next)) continue;
+    seen.add(next);
+    const text = readFileSync(join(SRC, next), 'utf8');
+    for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s+(type\s)?[^'";]*?from\s+'([^']+)'/g)) {
+      if (m[1]) continue;
+      if (m[2].startsWith('.')) queue.push(relative(SRC, normalize(join(dirname(join(SRC, next)), m[2]))).replace(/\.js$/, '.ts'));
+      else packages.add(m[2]);
+    }
+  }
+  return [...packages].sort();
+}
+
 describe('architecture', () => {
   it('gives every source folder a layer', () => {
     const folders = readdirSync(SRC, { withFileTypes: true })
@@ -221,6 +243,12 @@ describe('architecture', () => {
     expect(importsOf(join(SRC, 'services', 'limits-guard.ts')).length).toBeGreaterThan(0);
     expect(layerOf('core/ports.ts')).toBe('core');
     expect(ALLOWED.core.includes('http')).toBe(false);
+  });
+
+  it('loads only SQLite in the usage worker thread (its isolate loads every module again: Kysely alone is ~3 MB of heap)', () => {
+    expect(packagesLoadedBy('storage/sqlite-usage-worker.ts')).toEqual(['better-sqlite3', 'node:worker_threads']);
+    // Not vacuous: the PostgreSQL sink does load Kysely through the same rollups.
+    expect(packagesLoadedBy('storage/postgres-usage-sink.ts')).toContain('kysely');
   });
 
   it('names only files that exist in docs/architecture.md', () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.js';
 import type { UsageEventsTable } from '../src/storage/schema-usage.js';
-import { rollUpUsage } from '../src/storage/usage-rollups.js';
+import { rollUpUsage } from '../src/storage/usage-rollup-writes.js';
 import { describeEachDatabase } from './harness/backends.js';
 import { startTestServer, type TestServer } from './harness/server.js';
 import { usageRow } from './harness/usage-event.js';

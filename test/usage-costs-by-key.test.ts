@@ -9,7 +9,7 @@ import { noopChanges, type ServiceDeps } from '../src/services/context.js';
 import { getCosts, ODD_IDS } from '../src/services/costs-query.js';
 import { JsonAnswer } from '../src/services/usage-params.js';
 import { type Database, openDatabase } from '../src/storage/database.js';
-import { rollUpUsage } from '../src/storage/usage-rollups.js';
+import { rollUpUsage } from '../src/storage/usage-rollup-writes.js';
 import { describeEachDatabase, freshSchema } from './harness/backends.js';
 import { usageRow } from './harness/usage-event.js';
 import { testPasswords } from './harness/server.js';

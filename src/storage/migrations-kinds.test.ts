@@ -9,7 +9,8 @@ import { migrations } from './migrations.js';
 import { movedCost } from './migrations-kinds.js';
 import type { DB } from './schema.js';
 import { ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES } from './schema-rollups.js';
-import { aggregateRollups, rollUpUsage } from './usage-rollups.js';
+import { rollUpUsage } from './usage-rollup-writes.js';
+import { aggregateRollups } from './usage-rollups.js';
 
 const H = 3600;
 const DAY = 86_400;

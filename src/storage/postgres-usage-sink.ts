@@ -4,7 +4,7 @@ import type { ModelPrice } from '../core/pricing.js';
 import { usageRowOf, usageValuesIn } from '../core/usage-line.js';
 import type { Database } from './database.js';
 import { precompiled } from './precompiled.js';
-import { rollUpUsage } from './usage-rollups.js';
+import { rollUpUsage } from './usage-rollup-writes.js';
 
 /** Events per transaction. */
 const BATCH = 500;

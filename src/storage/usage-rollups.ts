@@ -1,7 +1,5 @@
-import { type Kysely, sql } from 'kysely';
 import { bucketOfMs } from '../core/buckets.js';
 import { costNanoUsd, DEFAULT_PRICES, type ModelPrice, priceFor } from '../core/pricing.js';
-import type { DB } from './schema.js';
 import {
   COSTS_KEY_KEY,
   COSTS_KEY_SUMS,
@@ -16,9 +14,6 @@ import {
 import type { UsageEventsTable } from './schema-usage.js';
 
 type Prices = Readonly<Record<string, ModelPrice>>;
-
-// Rows per INSERT: 16 columns × 1000 rows stays under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
-const ROWS_PER_STATEMENT = 1000;
 
 /** A request reaches the bill only when it reached a model; a refused request never does, whatever it carries. */
 export function isBilled(e: Pick<UsageEventsTable, 'billable' | 'outcome'>): boolean {
@@ -247,40 +242,4 @@ function costsByKey(daily: UsageRollupsTable[]): UsageCostsKeyTable[] {
   return [...merged.values()].sort(
     (a, b) => a.bucket_start - b.bucket_start || order(a.org_id, b.org_id) || order(a.api_key_id, b.api_key_id) || order(a.project_id, b.project_id),
   );
-}
-
-/** Adds rows to a rollup table: INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x (SQLite ≥ 3.24 and PostgreSQL). */
-export async function upsertRollups(trx: Kysely<DB>, table: keyof UsageRollupTables, rows: UsageRollupsTable[]): Promise<void> {
-  const add = Object.fromEntries(ROLLUP_SUMS.map((c) => [c, sql<number>`${sql.ref(`${table}.${c}`)} + ${sql.ref(`excluded.${c}`)}`]));
-  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-    await trx
-      .insertInto(table)
-      .values(rows.slice(i, i + ROWS_PER_STATEMENT))
-      .onConflict((oc) => oc.columns([...ROLLUP_KEY]).doUpdateSet(add))
-      .execute();
-  }
-}
-
-/**
- * Folds newly inserted usage events into the rollups, in the inserting transaction (the sinks pass only events they
- * inserted, so a replayed batch is never counted twice). `prices` splits each cost into line items: the sinks pass the
- * gateway's prices.
- */
-export async function rollUpUsage(trx: Kysely<DB>, events: UsageEventsTable[], prices: Prices = DEFAULT_PRICES): Promise<void> {
-  if (events.length === 0) return;
-  const rows = aggregateRollups(events, prices);
-  for (const { table } of ROLLUP_TABLES) await upsertRollups(trx, table, rows[table]);
-  await upsertCostsByKey(trx, rows.usage_costs_key_1d);
-}
-
-/** Adds rows to usage_costs_key_1d, as upsertRollups does. */
-async function upsertCostsByKey(trx: Kysely<DB>, rows: UsageCostsKeyTable[]): Promise<void> {
-  const add = Object.fromEntries(COSTS_KEY_SUMS.map((c) => [c, sql<number>`${sql.ref(`usage_costs_key_1d.${c}`)} + ${sql.ref(`excluded.${c}`)}`]));
-  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-    await trx
-      .insertInto('usage_costs_key_1d')
-      .values(rows.slice(i, i + ROWS_PER_STATEMENT))
-      .onConflict((oc) => oc.columns([...COSTS_KEY_KEY]).doUpdateSet(add))
-      .execute();
-  }
 }
