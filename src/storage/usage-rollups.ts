@@ -1,10 +1,7 @@
 import { bucketOfMs } from '../core/buckets.js';
 import { costNanoUsd, DEFAULT_PRICES, type ModelPrice, priceFor } from '../core/pricing.js';
 import {
-  COSTS_KEY_KEY,
-  COSTS_KEY_SUMS,
   endpointKind,
-  ROLLUP_KEY,
   ROLLUP_SUMS,
   ROLLUP_TABLES,
   type UsageCostsKeyTable,
