@@ -66,6 +66,11 @@ describe('provider kinds', () => {
   it('refuses what a kind cannot take, and a kind it does not know', () => {
     expect(() => load(provider({ kind: 'azure-openai' }))).toThrow(/needs api_version/);
     expect(() => load(provider({ deployments: { a: 'b' } }))).toThrow(/deployments are for azure-openai/);
+    // A deployment of `.` or `..` would be a dot segment of its path (/openai/deployments/../…), not a name.
+    for (const name of ['.', '..']) {
+      expect(() => load(provider({ kind: 'azure-openai', api_version: '2024-10-21', deployments: { 'gpt-4o': name } }))).toThrow(/deployment name/);
+    }
+    expect(load(provider({ kind: 'azure-openai', api_version: '2024-10-21', deployments: { 'gpt-4o': '..prod' } })).providers[0].deployments).toEqual({ 'gpt-4o': '..prod' });
     expect(() => load(provider({ kind: 'anthropic', projects: { proj_abc: 'proj_up' } }))).toThrow(/anthropic provider/);
     expect(() => load(provider({ kind: 'bedrock' }))).toThrow(/providers.0.kind/);
     expect(() => load(provider({ kind: 'azure-openai', api_version: '2024 10' }))).toThrow(/api_version/);

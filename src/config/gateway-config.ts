@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { DEFAULT_PRICES, type ModelPrice } from '../core/pricing.js';
 import { baseUrlProblem } from '../core/provider-url.js';
 import type { Config } from './config.js';
+import { DEPLOYMENT_NAME } from '../core/upstream.js';
 
 // tollgate.config.json / .yaml: providers, model routing and aliases, prices. Provider secrets are never in the
 // file: each provider names the environment variable that holds its key.
@@ -55,7 +56,7 @@ const Provider = z.strictObject({
   /** `api-version` (query parameter) for Azure-style providers; the default `anthropic-version` for Anthropic. */
   api_version: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'must be a version (printable, no spaces)').optional(),
   /** Azure OpenAI: model → deployment name (a model without one is its own deployment). */
-  deployments: z.record(z.string(), z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a deployment name')).optional(),
+  deployments: z.record(z.string(), z.string().regex(DEPLOYMENT_NAME, 'must be a deployment name (not . or ..)')).optional(),
   headers: z.record(z.string(), z.string()).optional(),
   models: z.array(z.string()).optional(),
   timeouts: Timeouts.optional(),

@@ -130,3 +130,9 @@ export function failureAnswer(kind: UpstreamFailure['kind']): { code: 'upstream_
   if (kind === 'unavailable') return { code: 'upstream_unavailable', status: 503 };
   return { code: 'upstream_error', status: 502 };
 }
+
+/**
+ * An Azure deployment name as configured: letters, digits, `.`, `_` and `-`, but never `.` or `..` alone, which would
+ * be a dot segment of the deployment's path (`/openai/deployments/../…`) rather than a name.
+ */
+export const DEPLOYMENT_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,64}$/;

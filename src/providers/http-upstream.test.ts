@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProviderConfig } from '../config/gateway-config.js';
 import { AbortHandle } from '../core/abort-handle.js';
 import { HttpUpstream } from './http-upstream.js';
+import { TollgateError } from '../core/errors.js';
 import { UpstreamFailure } from '../core/upstream.js';
 
 // Every other request has its connection cut before any answer; the rest get 200 with what they carried.
@@ -109,6 +110,19 @@ describe('HttpUpstream', () => {
     expect(await call(azure, { path: '/chat/completions', model: 'gpt-4o' })).toEqual({ method: 'POST', url: '/openai/deployments/prod-4o/chat/completions?api-version=2024-10-21', apiKey: 'sk-provider' });
     expect((await call(azure, { path: '/embeddings', model: 'text-embedding-3-small' })).url).toBe('/openai/deployments/text-embedding-3-small/embeddings?api-version=2024-10-21');
     expect((await call(azure, { method: 'GET', path: '/files', search: '?limit=2' })).url).toBe('/openai/files?limit=2&api-version=2024-10-21');
+    // A model that would be a dot segment of the deployment path is refused as unknown, and nothing is sent.
+    for (const model of ['..', '.']) {
+      seen = 1;
+      const err = await azure.send({ method: 'POST', path: '/chat/completions', search: '', headers: {}, body: Buffer.from('{}'), model, signal: new AbortHandle() }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TollgateError);
+      expect((err as TollgateError).status).toBe(404);
+      expect((err as TollgateError).code).toBe('model_not_found');
+      expect(seen).toBe(1);
+    }
+    // A deployment named like one by the config is refused alike.
+    const mapped = upstream(0, { kind: 'azure-openai', auth: 'api-key', apiVersion: '2024-10-21', deployments: { 'gpt-4o': '..' }, baseUrl: base.replace(/\/v1$/, '') });
+    expect(await mapped.send({ method: 'POST', path: '/chat/completions', search: '', headers: {}, body: null, model: 'gpt-4o', signal: new AbortHandle() }).catch((e: unknown) => (e as TollgateError).code)).toBe('model_not_found');
+    await mapped.close();
     await azure.close();
   });
 });

@@ -1,5 +1,6 @@
 import { type Dispatcher, Pool, errors as undiciErrors } from 'undici';
 import type { ProviderConfig } from '../config/gateway-config.js';
+import { TollgateError } from '../core/errors.js';
 import { Exchange } from './exchange.js';
 import { bufferedBody } from './body.js';
 import { matchApiRoute } from '../core/api-routes.js';
@@ -146,6 +147,11 @@ export class HttpUpstream implements Upstream {
     }
     if (this.cfg.kind === 'azure-openai') {
       const deployment = req.model ? (this.cfg.deployments[req.model] ?? req.model) : null;
+      // A path segment of its own: `.` and `..` (which encodeURIComponent leaves as they are) would name another path
+      // of the provider's once its front end resolves them (`/openai/deployments/../chat/completions`).
+      if (deployment === '.' || deployment === '..') {
+        return Promise.reject(new TollgateError('model_not_found', `The model '${req.model}' does not exist or you do not have access to it.`, 'model'));
+      }
       path = deployment && AZURE_DEPLOYMENT_PATHS.has(path) ? `/openai/deployments/${encodeURIComponent(deployment)}${path}` : `/openai${path}`;
     }
     const project = this.projects && req.project ? (this.projects.get(req.project) ?? null) : null;

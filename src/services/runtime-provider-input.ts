@@ -3,6 +3,7 @@ import { PROVIDER_KINDS } from '../config/gateway-config.js';
 import { baseUrlProblem } from '../core/provider-url.js';
 import { pageParams } from './query-params.js';
 import { text } from './text-fields.js';
+import { DEPLOYMENT_NAME } from '../core/upstream.js';
 
 // The requests of the runtime providers' admin API (docs/admin-api.md), parsed once at the HTTP edge and handed to
 // services/runtime-providers.ts typed.
@@ -14,7 +15,7 @@ const BaseUrl = text({ max: 2048 }).superRefine((url, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 const ApiVersion = text({ max: 64 }).regex(/^[\x21-\x7e]{1,64}$/, 'must be a version (printable, no spaces)');
-const Deployments = z.record(text({ max: 256, min: 1 }), text({ max: 64 }).regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a deployment name'));
+const Deployments = z.record(text({ max: 256, min: 1 }), text({ max: 64 }).regex(DEPLOYMENT_NAME, 'must be a deployment name (not . or ..)'));
 
 const ProviderFields = {
   kind: z.enum(PROVIDER_KINDS).optional(),

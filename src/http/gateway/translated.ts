@@ -141,6 +141,11 @@ export async function forwardTranslated(
   }
   function unanswered(err: unknown): never {
     cancelDeadline();
+    // Refused by the upstream adapter before anything was sent (a model it cannot address): the client is told so.
+    if (err instanceof TollgateError) {
+      failed({ status: err.status, outcome: 'refused', errorCode: err.code }, null);
+      throw err;
+    }
     const failure = timedOut ? new UpstreamFailure('timeout', `The upstream provider '${upstream.name}' did not answer within ${total} ms.`) : asUpstreamFailure(err, upstream.name);
     const { code, status } = failureAnswer(failure.kind);
     failed({ status, outcome: clientGone() ? 'client_aborted' : failure.kind === 'timeout' ? 'timeout' : 'upstream_error', errorCode: code }, null);
