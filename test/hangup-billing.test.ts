@@ -130,3 +130,96 @@ describe('a client that hangs up on a whole answer still pays for it', () => {
     expect(up.aborted).toBe(aborted + 1);
   });
 });
+
+// A stream whose answer is complete but whose usage has not arrived yet (a chat stream's usage chunk comes after the
+// chunk with its finish_reason; Anthropic's message_delta after the last content block's stop). A client that read
+// the whole answer and hung up just before the usage paid only for what the gateway could count of the visible text:
+// never a reasoning model's hidden reasoning, nor cached-input rates. Such a stream is now read to its end after its
+// client leaves, and billed by its usage; a stream cut while it is still generating is still aborted (above).
+describe('a client that hangs up between a stream\'s last words and its usage still pays its usage', () => {
+  let t: TestServer;
+  let server: Server;
+  let finished = 0;
+  let aborted = 0;
+  /** How long the upstream waits between the answer's end and its usage. */
+  const GAP_MS = 300;
+
+  beforeAll(async () => {
+    server = createServer(async (req, res) => {
+      let text = '';
+      for await (const c of req) text += c;
+      const body = JSON.parse(text) as { model: string };
+      let closed = false;
+      res.on('close', () => {
+        if (!res.writableFinished) closed = true;
+      });
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const anthropic = req.url?.endsWith('/messages') === true;
+      const sse = (event: string | null, data: unknown) => `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+      if (anthropic) {
+        res.write(sse('message_start', { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: body.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: INPUT, output_tokens: 1 } } }));
+        res.write(sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }));
+        res.write(sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'done' } }));
+        res.write(sse('content_block_stop', { type: 'content_block_stop', index: 0 }));
+      } else {
+        const chunk = (delta: Record<string, unknown>, finish: string | null) => ({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }], usage: null });
+        res.write(sse(null, chunk({ role: 'assistant', content: 'done' }, null)));
+        // Spaced as some OpenAI-compatible servers write it.
+        res.write(sse(null, JSON.stringify(chunk({}, 'stop')).replace('"finish_reason":"stop"', '"finish_reason" : "stop"')));
+      }
+      await new Promise((r) => setTimeout(r, GAP_MS));
+      if (closed) {
+        aborted++;
+        return;
+      }
+      if (anthropic) {
+        res.write(sse('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: OUTPUT } }));
+        res.end(sse('message_stop', { type: 'message_stop' }));
+      } else {
+        res.write(sse(null, { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: body.model, choices: [], usage: { prompt_tokens: INPUT, completion_tokens: OUTPUT, total_tokens: INPUT + OUTPUT } }));
+        res.end(sse(null, '[DONE]'));
+      }
+      finished++;
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    const file = gatewayConfigFile({
+      providers: [
+        { name: 'ant', kind: 'anthropic', base_url: url, api_key_env: 'GAP_KEY' },
+        { name: 'oai', base_url: url, api_key_env: 'GAP_KEY' },
+      ],
+      routes: { 'claude-*': 'ant', 'gpt-*': 'oai' },
+    });
+    t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, GAP_KEY: 'sk-gap-0000' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+    server?.close();
+  });
+
+  it.each([
+    ['a chat stream, after its finish_reason', '/v1/chat/completions', 'gpt-4o-mini', 'finish_reason'],
+    ["an Anthropic message stream, after its last content block's stop", '/v1/messages', 'claude-sonnet-4-5', 'content_block_stop'],
+  ])('%s: read to its end and billed by its usage', async (_name, path, model, seen) => {
+    const key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'gap' } })).body as { id: string; value: string };
+    const before = { finished, aborted };
+    const headers: Record<string, string> = { authorization: `Bearer ${key.value}`, 'content-type': 'application/json' };
+    if (path === '/v1/messages') headers['anthropic-version'] = '2023-06-01';
+    const abort = new AbortController();
+    const res = await fetch(`${t.url}${path}`, { method: 'POST', headers, body: JSON.stringify({ model, max_tokens: 4000, stream: true, messages: [{ role: 'user', content: 'hi' }] }), signal: abort.signal });
+    // The whole answer read, then the client leaves before the usage.
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let got = '';
+    while (!got.includes(seen)) got += new TextDecoder().decode((await reader.read()).value);
+    abort.abort();
+    let rows: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < 100 && rows.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      await t.server.gateway.usage.flush();
+      rows = await t.server.runtime.database.db.selectFrom('usage_events').selectAll().where('api_key_id', '=', key.id).execute();
+    }
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ outcome: 'client_aborted', billable: 1, input_tokens: INPUT, output_tokens: OUTPUT, status: 200 });
+    expect({ finished, aborted }).toEqual({ finished: before.finished + 1, aborted: before.aborted });
+  });
+});

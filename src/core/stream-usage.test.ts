@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { answerText, inspectEvents, nullUsageSpan, streamShapeFor } from './stream-usage.js';
+import { answerFinished, answerText, inspectEvents, nullUsageSpan, streamShapeFor } from './stream-usage.js';
 
 const chunk = (obj: unknown) => `data: ${JSON.stringify(obj)}\n\n`;
 const delta = (text: string, extra: Record<string, unknown> = {}) =>
@@ -116,5 +116,33 @@ describe('the stream usage scanner', () => {
     expect(speed(delta({}))).toBeNull();
     // A chat stream has no speed, whatever its chunks hold.
     expect(inspectEvents(Buffer.from(chunk({ choices: [], usage, speed: 'fast' })), streamShapeFor('/chat/completions'), false, null).speed).toBeNull();
+  });
+});
+
+describe('answerFinished: the generation of a stream is over, its usage still to come', () => {
+  const ev = (data: unknown, event?: string) => Buffer.from(`${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
+  const chat = streamShapeFor('/chat/completions');
+  const chunk = (finish: string | null, content = 'hi') => ({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content }, finish_reason: finish }], usage: null });
+
+  it('a chat choice with a finish_reason that is a string, however spaced; null is not one, nor the words in a text', () => {
+    expect(answerFinished(ev(chunk(null)), chat)).toBe(false);
+    expect(answerFinished(ev(chunk('stop')), chat)).toBe(true);
+    expect(answerFinished(ev(chunk('length')), streamShapeFor('/completions'))).toBe(true);
+    expect(answerFinished(Buffer.from('data: {"choices":[{"index":0,"delta":{},"finish_reason" :\t "stop"}]}\n\n'), chat)).toBe(true);
+    // Inside a JSON string every quote is escaped: a text that spells the member out is not the member.
+    expect(answerFinished(ev(chunk(null, '{"finish_reason": "stop"}')), chat)).toBe(false);
+    expect(answerFinished(Buffer.concat([ev(chunk(null)), ev(chunk(null)), ev(chunk('tool_calls'))]), chat)).toBe(true);
+    // An unknown endpoint reads it as a chat stream.
+    expect(answerFinished(ev(chunk('stop')), streamShapeFor('/fim/completions'))).toBe(true);
+  });
+
+  it("the Responses API's last text or tool call done; Anthropic's content block stop", () => {
+    const responses = streamShapeFor('/responses');
+    expect(answerFinished(ev({ type: 'response.output_text.delta', delta: 'hi' }, 'response.output_text.delta'), responses)).toBe(false);
+    expect(answerFinished(ev({ type: 'response.output_text.done', text: 'hi' }, 'response.output_text.done'), responses)).toBe(true);
+    expect(answerFinished(ev({ type: 'response.function_call_arguments.done', arguments: '{}' }, 'response.function_call_arguments.done'), responses)).toBe(true);
+    const messages = streamShapeFor('/messages');
+    expect(answerFinished(ev({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'hi' } }, 'content_block_delta'), messages)).toBe(false);
+    expect(answerFinished(ev({ type: 'content_block_stop', index: 0 }, 'content_block_stop'), messages)).toBe(true);
   });
 });

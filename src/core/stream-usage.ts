@@ -19,6 +19,12 @@ export interface StreamShape {
   /** The markers still worth looking for before a `[DONE]` that ends the chunk. */
   beforeDone: string[];
   endsWithDone: boolean;
+  /**
+   * What shows the answer's generation over before its usage arrives: a choice's `finish_reason` with a value (chat and
+   * legacy completions: the usage chunk comes after), or the events that end the last output (the Responses API's
+   * text or tool call done before `response.completed`, Anthropic's content block stop before its `message_delta`).
+   */
+  finish: 'finish_reason' | readonly string[];
 }
 const bytes = (...markers: string[]) => markers.map((m) => Buffer.from(m));
 /**
@@ -31,17 +37,22 @@ const USAGE = 'usage"';
 const RESPONSE_END_EVENTS = ['response.completed', 'response.incomplete', 'response.failed'] as const;
 /** The events of an Anthropic message stream that carry its usage and its end. */
 const ANTHROPIC_EVENTS = ['message_start', 'message_delta', 'message_stop'] as const;
-const CHAT_SHAPE: StreamShape = { markers: [USAGE, '[DONE]'], beforeDone: [USAGE], endsWithDone: true };
+const CHAT_SHAPE: StreamShape = { markers: [USAGE, '[DONE]'], beforeDone: [USAGE], endsWithDone: true, finish: 'finish_reason' };
 const SHAPES: Readonly<Record<string, StreamShape>> = {
   '/chat/completions': CHAT_SHAPE,
   '/completions': CHAT_SHAPE,
   // The Responses API reports usage inside the event that ends the stream (response.completed, or .incomplete when
   // max_output_tokens cut the answer short, or .failed), and sends no [DONE].
-  '/responses': { markers: [...RESPONSE_END_EVENTS], beforeDone: [...RESPONSE_END_EVENTS], endsWithDone: false },
+  '/responses': {
+    markers: [...RESPONSE_END_EVENTS],
+    beforeDone: [...RESPONSE_END_EVENTS],
+    endsWithDone: false,
+    finish: ['response.output_text.done', 'response.function_call_arguments.done', ...RESPONSE_END_EVENTS],
+  },
   // Anthropic's Messages API: input in message_start, output (cumulative) in message_delta, the end at message_stop.
-  '/messages': { markers: [...ANTHROPIC_EVENTS], beforeDone: [...ANTHROPIC_EVENTS], endsWithDone: false },
+  '/messages': { markers: [...ANTHROPIC_EVENTS], beforeDone: [...ANTHROPIC_EVENTS], endsWithDone: false, finish: ['content_block_stop', 'message_delta', 'message_stop'] },
 };
-const ANY_SHAPE: StreamShape = { markers: [USAGE, '[DONE]', ...RESPONSE_END_EVENTS], beforeDone: [USAGE, ...RESPONSE_END_EVENTS], endsWithDone: true };
+const ANY_SHAPE: StreamShape = { markers: [USAGE, '[DONE]', ...RESPONSE_END_EVENTS], beforeDone: [USAGE, ...RESPONSE_END_EVENTS], endsWithDone: true, finish: 'finish_reason' };
 const DONE = '[DONE]';
 const RESPONSE_ENDS: ReadonlySet<string> = new Set(RESPONSE_END_EVENTS);
 /** The end event as upstreams send it, nearly always last in its chunk: recognised there without a search. */
@@ -250,6 +261,31 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
     at = end < limit ? nextMarker(text, end, limit, markers, next) : -1;
   }
   return result();
+}
+
+const FINISH_REASON = Buffer.from('finish_reason"');
+const isBlank = (b: number | undefined) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+
+/**
+ * Whether these events show the answer's generation over (StreamShape.finish): what is left of the stream is its
+ * usage and its end, which the provider bills whether or not the client still reads. For a chat stream, any
+ * `"finish_reason"` member whose value is a string (not null), however spaced.
+ */
+export function answerFinished(events: Buffer, shape: StreamShape): boolean {
+  if (shape.finish !== 'finish_reason') {
+    for (const marker of shape.finish) if (events.includes(marker, 0, 'latin1')) return true;
+    return false;
+  }
+  for (let at = events.indexOf(FINISH_REASON); at > 0; at = events.indexOf(FINISH_REASON, at + 1)) {
+    if (events[at - 1] !== 0x22) continue;
+    let i = at + FINISH_REASON.length;
+    while (isBlank(events[i])) i++;
+    if (events[i] !== 0x3a) continue;
+    i++;
+    while (isBlank(events[i])) i++;
+    if (events[i] === 0x22) return true;
+  }
+  return false;
 }
 
 /** What the relay looks for in a stream of `endpoint` (a route template relative to /v1). */

@@ -8,15 +8,17 @@ export { AbortHandle };
  * upstream call is aborted (a stream: the provider stops generating, and what was relayed is billed) unless
  * `keepUpstream`: a whole answer a provider bills whether anyone waits for it is read to its end and billed, so that
  * hanging up just before a costly answer does not make it free for the key (and its budget) while the account pays.
+ * `keepUpstream` may also be asked at the hang-up: a stream whose generation is over (its usage still to come) is read
+ * to its end, so that hanging up between an answer's last words and its usage does not leave it unbilled.
  * The listener is left attached: once the answer is finished, 'close' finds it finished (removing it cost ~0.5 µs
  * per request).
  */
-export function watchHangUp(res: ServerResponse, controller: AbortHandle, keepUpstream: boolean): () => boolean {
+export function watchHangUp(res: ServerResponse, controller: AbortHandle, keepUpstream: boolean | (() => boolean)): () => boolean {
   let gone = false;
   res.on('close', () => {
     if (res.writableFinished) return;
     gone = true;
-    if (!keepUpstream) controller.abort();
+    if (!(keepUpstream === true || (keepUpstream !== false && keepUpstream()))) controller.abort();
   });
   return () => gone;
 }

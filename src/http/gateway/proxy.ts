@@ -172,8 +172,10 @@ async function forward(
   let admission = firstAdmission;
 
   const controller = new AbortHandle();
-  // A whole answer that is billed goes on without its client (watchHangUp).
-  const clientGone = watchHangUp(res, controller, !stream && (isModelCall || meterIfReported));
+  // A whole answer that is billed goes on without its client (watchHangUp); so does a billed stream whose generation
+  // is over by the time its client leaves (its usage comes last: hanging up just before it must not make it free).
+  const generation = stream && (isModelCall || meterIfReported) ? { finished: false } : null;
+  const clientGone = watchHangUp(res, controller, generation ? () => generation.finished : !stream && (isModelCall || meterIfReported));
   const total = upstream.totalTimeoutMs;
   let timedOut = false;
   const cancelDeadline = DEADLINES.add(total, () => {
@@ -218,6 +220,7 @@ async function forward(
         requestId: info.requestId,
         isClientGone: clientGone,
         format: info.format,
+        generation: generation ?? undefined,
       });
       const m = isModelCall
         ? { billable: true, tokens: await streamedTokens(body, result) }
@@ -225,14 +228,15 @@ async function forward(
           ? { billable: true, tokens: result.tokens }
           : measureStream(g, info, result.tokens, result.complete, result.serviceTier);
       const measured = isPending(m) ? await m : m;
-      const outcome: Outcome['outcome'] = result.complete ? 'ok' : clientGone() ? 'client_aborted' : timedOut ? 'timeout' : 'stream_interrupted';
+      // A client that left before its stream ended is recorded so, even when the stream was read to its end for its usage.
+      const outcome: Outcome['outcome'] = clientGone() ? 'client_aborted' : result.complete ? 'ok' : timedOut ? 'timeout' : 'stream_interrupted';
       meterAndSettle(g, info, admission, {
         status: up.statusCode,
         outcome,
         ...measured,
         upstreamMs,
         streamed: true,
-        errorCode: result.complete ? null : outcome,
+        errorCode: outcome === 'ok' ? null : outcome,
         serviceTier: result.serviceTier,
         speed: result.speed,
       });

@@ -3,7 +3,7 @@ import { type ApiFormat, anthropicError } from '../../core/anthropic-errors.js';
 import type { TokenCounts } from '../../core/pricing.js';
 import type { Speed } from '../../core/speed.js';
 import { SseFramer } from '../../core/sse.js';
-import { answerText, inspectEvents, streamShapeFor } from '../../core/stream-usage.js';
+import { answerFinished, answerText, inspectEvents, streamShapeFor } from '../../core/stream-usage.js';
 import type { UpstreamResponse } from '../../core/upstream.js';
 import { clientResponseHeaders } from './forward-headers.js';
 
@@ -40,7 +40,19 @@ const MAX_KEPT_FOR_COUNTING = 4 * 1024 * 1024;
 export async function relayStream(
   raw: ServerResponse,
   res: UpstreamResponse,
-  o: { endpoint: string; injectUsage: boolean; admissionHeaders: Record<string, string>; requestId: string; isClientGone: () => boolean; format?: ApiFormat },
+  o: {
+    endpoint: string;
+    injectUsage: boolean;
+    admissionHeaders: Record<string, string>;
+    requestId: string;
+    isClientGone: () => boolean;
+    format?: ApiFormat;
+    /**
+     * Set once the answer's generation is over (core/stream-usage.ts answerFinished): from then on a client that hangs
+     * up leaves the stream read to its end for its usage (watchHangUp), which this relay goes on reading unwritten.
+     */
+    generation?: { finished: boolean };
+  },
 ): Promise<StreamResult> {
   const shape = streamShapeFor(o.endpoint);
   const headers = clientResponseHeaders(res.headers, o.requestId, o.format);
@@ -73,8 +85,13 @@ export async function relayStream(
     const chunk = burst.length === 1 ? burst[0] : Buffer.concat(burst);
     burst = [];
     const events = framer.push(chunk);
-    if (!events || raw.destroyed) return;
-    if (last !== null) {
+    if (!events) return;
+    const generation = o.generation;
+    if (generation && !generation.finished && answerFinished(events, shape)) generation.finished = true;
+    // A client gone: nothing more is written; the rest is read only for its usage (a stream whose generation was over).
+    const gone = raw.destroyed || o.isClientGone();
+    if (gone && !generation?.finished) return;
+    if (last !== null && !gone) {
       raw.write(last);
       last = null;
     }
@@ -91,7 +108,7 @@ export async function relayStream(
       keptBytes += events.length;
     }
     if (complete) last = seen.out;
-    else if (seen.out.length > 0 && !raw.write(seen.out)) {
+    else if (!gone && seen.out.length > 0 && !raw.write(seen.out)) {
       piped.pause();
       raw.once('drain', onDrain);
     }
@@ -114,6 +131,9 @@ export async function relayStream(
     }
     return true;
   });
+  // A client that hangs up while the upstream waits for its socket to drain: the rest is read (for its usage) or the
+  // upstream was aborted (watchHangUp); either way, nothing is held back for a drain that will not come.
+  raw.once('close', onDrain);
   let failed = false;
   try {
     await piped.done;
@@ -133,6 +153,7 @@ export async function relayStream(
     }
   } finally {
     raw.off('drain', onDrain);
+    raw.off('close', onDrain);
   }
   const final = tokens !== null && !provisional;
   const text = tokens !== null && (complete || final) ? '' : answerText(kept);
