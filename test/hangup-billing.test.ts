@@ -136,7 +136,7 @@ describe('a client that hangs up on a whole answer still pays for it', () => {
 // the whole answer and hung up just before the usage paid only for what the gateway could count of the visible text:
 // never a reasoning model's hidden reasoning, nor cached-input rates. Such a stream is now read to its end after its
 // client leaves, and billed by its usage; a stream cut while it is still generating is still aborted (above).
-describe('a client that hangs up between a stream\'s last words and its usage still pays its usage', () => {
+describe("a client that hangs up between a stream's last words and its usage still pays its usage", () => {
   let t: TestServer;
   let server: Server;
   let finished = 0;
@@ -200,6 +200,9 @@ describe('a client that hangs up between a stream\'s last words and its usage st
   it.each([
     ['a chat stream, after its finish_reason', '/v1/chat/completions', 'gpt-4o-mini', 'finish_reason'],
     ["an Anthropic message stream, after its last content block's stop", '/v1/messages', 'claude-sonnet-4-5', 'content_block_stop'],
+    // Translated: the client sees the answer's text; the upstream's own stream shows its generation over.
+    ['an OpenAI client calling a Claude model (translated), after its text', '/v1/chat/completions', 'claude-sonnet-4-5', 'done'],
+    ['an Anthropic client calling an OpenAI model (translated), after its text', '/v1/messages', 'gpt-4o-mini', 'done'],
   ])('%s: read to its end and billed by its usage', async (_name, path, model, seen) => {
     const key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'gap' } })).body as { id: string; value: string };
     const before = { finished, aborted };

@@ -28,6 +28,7 @@ import type { RequestInfo } from './proxy.js';
 import type { GatewayRequest } from './request.js';
 import { sendJson } from './respond.js';
 import { CUT_OFF } from './stream-relay.js';
+import { answerFinished, streamShapeFor } from '../../core/stream-usage.js';
 import { countFallbackTokens, streamedTokens } from './token-fallback.js';
 
 // Requests whose client speaks one API and whose provider another (docs/providers.md): an OpenAI client's chat
@@ -107,8 +108,10 @@ export async function forwardTranslated(
   headers['content-type'] = 'application/json';
   const path = t.kind === 'chat-to-anthropic' ? '/messages' : '/chat/completions';
   const controller = new AbortHandle();
-  // A whole answer is read and billed even when its client hung up (the provider bills it).
-  const clientGone = watchHangUp(res, controller, !t.stream);
+  // A whole answer is read and billed even when its client hung up (the provider bills it); so is a stream whose
+  // generation is over when its client leaves (its usage comes last), as for an untranslated one (proxy.ts).
+  const generation = { finished: false };
+  const clientGone = watchHangUp(res, controller, t.stream ? () => generation.finished : true);
   const total = upstream.totalTimeoutMs;
   let timedOut = false;
   const cancelDeadline = DEADLINES.add(total, () => {
@@ -159,9 +162,9 @@ export async function forwardTranslated(
   try {
     const type = String(up.headers['content-type'] ?? '');
     if (up.statusCode < 300 && t.stream && type.includes('text/event-stream')) {
-      const result = await relayTranslatedStream(res, up, answerHeaders, t, Math.floor(info.startedMs / 1000), clientGone);
+      const result = await relayTranslatedStream(res, up, answerHeaders, t, Math.floor(info.startedMs / 1000), clientGone, generation);
       const tokens = await streamedTokens(t.kind === 'messages-to-openai' ? t.body : null, result);
-      const outcome: Outcome['outcome'] = result.complete ? 'ok' : clientGone() ? 'client_aborted' : timedOut ? 'timeout' : 'stream_interrupted';
+      const outcome: Outcome['outcome'] = clientGone() ? 'client_aborted' : result.complete ? 'ok' : timedOut ? 'timeout' : 'stream_interrupted';
       meterAndSettle(g, info, admission, {
         status: up.statusCode,
         outcome,
@@ -169,7 +172,7 @@ export async function forwardTranslated(
         tokens,
         upstreamMs,
         streamed: true,
-        errorCode: result.complete ? null : outcome,
+        errorCode: outcome === 'ok' ? null : outcome,
         serviceTier: result.serviceTier,
         speed: result.speed,
       });
@@ -252,6 +255,7 @@ async function relayTranslatedStream(
   t: Extract<Translation, { kind: 'chat-to-anthropic' | 'messages-to-openai' }>,
   created: number,
   isClientGone: () => boolean,
+  generation: { finished: boolean },
 ): Promise<TranslatedStream> {
   const translator = t.kind === 'chat-to-anthropic' ? new MessageStreamToChat({ created, includeUsage: t.includeUsage }) : new ChatStreamToMessage({ model: String(t.body.model) });
   const format = t.kind === 'chat-to-anthropic' ? 'openai' : 'anthropic';
@@ -261,27 +265,36 @@ async function relayTranslatedStream(
   headers['x-accel-buffering'] = 'no';
   res.writeHead(200, headers);
   const framer = new SseFramer();
+  // The upstream's stream (the other API's) shows when the answer's generation is over (stream-usage.ts).
+  const upstreamShape = streamShapeFor(t.kind === 'chat-to-anthropic' ? '/messages' : '/chat/completions');
   const onDrain = () => piped.resume();
   const piped = up.body.pipe((chunk) => {
     const events = framer.push(chunk);
-    if (!events || res.destroyed || translator.ended) return true;
+    if (!events || translator.ended) return true;
+    if (!generation.finished && answerFinished(events, upstreamShape)) generation.finished = true;
+    // A client gone: the rest is translated only for its usage (a stream whose generation was over), never written.
+    const gone = res.destroyed || isClientGone();
+    if (gone && !generation.finished) return true;
     let out = '';
     for (const event of splitEvents(events.toString('utf8'))) out += translator.push(eventData(event));
     if (translator.ended) queueMicrotask(() => piped.cancel());
-    if (out.length === 0 || res.write(out)) return true;
+    if (gone || out.length === 0 || res.write(out)) return true;
     res.once('drain', onDrain);
     return false;
   });
+  // A client that hangs up while the upstream waits for a drain: nothing is held back for a drain that will not come.
+  res.once('close', onDrain);
   try {
     await piped.done;
   } catch {
     // broken off (or cancelled once the translator ended): judged below
   }
   res.off('drain', onDrain);
+  res.off('close', onDrain);
   const rest = framer.rest();
   if (rest && !translator.ended) {
     const out = translator.push(eventData(rest.toString('utf8')));
-    if (out) res.write(out);
+    if (out && !res.destroyed && !isClientGone()) res.write(out);
   }
   if (isClientGone()) res.destroy();
   else if (!res.destroyed) res.end(translator.ended ? undefined : CUT_OFF[format]);
