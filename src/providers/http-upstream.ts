@@ -167,20 +167,22 @@ export class HttpUpstream implements Upstream {
     // One attempt (every non-idempotent call, and the default): the exchange's own promise, no retry loop around it.
     const sent = attempts === 1 ? this.attempt(options, req.signal).catch((err: unknown) => Promise.reject(toFailure(err, this.name))) : this.tracked(this.withRetries(options, req.signal, attempts));
     const sole = this.credential;
-    return sole === null ? sent : sent.then((res) => this.judgeSole(res, sole));
+    // Synchronous in its callback for every answer but a 401 (no async function's promise per request).
+    return sole === null ? sent : sent.then((res) => (res.statusCode === 401 ? this.judgeSole(res, sole) : this.passSole(res, sole)));
+  }
+
+  /** An answer of a provider's only key that is not a 401: one let through ends the report's state (the key works). */
+  private passSole(res: UpstreamResponse, id: string): UpstreamResponse {
+    if (res.statusCode < 400 && this.invalid.size > 0) this.invalid.delete(id);
+    return res;
   }
 
   /**
    * The answer of a provider's only key: a 401 is read to see whether the provider says the key is invalid
    * (provesCredentialInvalid), reported once (no other key can witness it, and a 401 a request brought about does not
-   * say so); the answer goes to the client as it is. An answer let through ends the report's state (the key works).
+   * say so); the answer goes to the client as it is.
    */
   private async judgeSole(res: UpstreamResponse, id: string): Promise<UpstreamResponse> {
-    if (res.statusCode < 400) {
-      if (this.invalid.size > 0) this.invalid.delete(id);
-      return res;
-    }
-    if (res.statusCode !== 401) return res;
     let text: Buffer;
     try {
       text = await res.body.readAll();

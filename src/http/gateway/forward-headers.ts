@@ -59,6 +59,17 @@ const DROP_RESPONSE = new Set([
   'anthropic-organization-id',
 ]);
 
+/** The last Connection value seen and the header names it lists: nearly every answer says `keep-alive`. */
+let lastConnection: { value: string; named: ReadonlySet<string> } | null = null;
+
+/** The header names a Connection value lists (lower-case), made once per distinct value in a row. */
+function connectionNamed(value: string): ReadonlySet<string> {
+  if (lastConnection?.value === value) return lastConnection.named;
+  const named = new Set(value.toLowerCase().split(',').map((s) => s.trim()));
+  lastConnection = { value, named };
+  return named;
+}
+
 /**
  * Headers passed back to the client from the upstream's answer, with Tollgate's request id in `x-request-id` (and in
  * `request-id` for Anthropic's clients); the upstream's own id (`x-request-id`, Anthropic's `request-id`) goes on as
@@ -69,7 +80,7 @@ export function clientResponseHeaders(h: Record<string, string | string[] | unde
   const out: Record<string, string | string[]> = {};
   // Headers the upstream's Connection header names are hop-by-hop too.
   const connection = h.connection;
-  const named = connection === undefined ? null : new Set(String(connection).toLowerCase().split(',').map((s) => s.trim()));
+  const named = connection === undefined ? null : connectionNamed(String(connection));
   for (const name in h) {
     const value = h[name];
     if (value === undefined || DROP_RESPONSE.has(name) || named?.has(name) || name.startsWith('x-ratelimit-') || name.startsWith('cf-') || name.startsWith('anthropic-ratelimit-')) continue;
