@@ -85,7 +85,10 @@ describeEachDatabase("Anthropic's message batches are their project's", (backend
   beforeAll(async () => {
     up = await startBatches();
     const file = join(mkdtempSync(join(tmpdir(), 'tollgate-batches-')), 'tollgate.config.json');
-    writeFileSync(file, JSON.stringify({ providers: [{ name: 'ant', kind: 'anthropic', base_url: up.url, api_key_env: 'ANT_KEY' }], default_provider: 'ant' }));
+    // The default provider speaks OpenAI's API (and is not there): requests in Anthropic's API that name no model (the
+    // batches') go to the provider that speaks Anthropic's, not to the default.
+    const openai = { name: 'oai', base_url: 'http://127.0.0.1:9/v1', api_key_env: 'ANT_KEY' };
+    writeFileSync(file, JSON.stringify({ providers: [openai, { name: 'ant', kind: 'anthropic', base_url: up.url, api_key_env: 'ANT_KEY' }], default_provider: 'oai', routes: { 'claude-*': 'ant' } }));
     t = await startTestServer(backend, { env: { TOLLGATE_CONFIG: file, ANT_KEY: 'sk-ant-provider' } });
     const project = async (name: string) => (await t.api('POST', `${ORG}/projects`, { body: { name } })).body.id as string;
     const key = async (projectId: string, body: Record<string, unknown> = {}) => (await t.api('POST', `${ORG}/projects/${projectId}/api_keys`, { body: { name: 'k', ...body } })).body.value as string;

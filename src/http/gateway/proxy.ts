@@ -74,7 +74,9 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
   const found = requestModel(request, endpoint);
   const body = found.body;
   const requested = found.model;
-  const target: { model: string | null; provider: string | null; route?: RouteTarget['route'] } = requested ? routeModel(g.routing ?? g.config, requested) : { model: null, provider: g.config.defaultProvider };
+  const target: { model: string | null; provider: string | null; route?: RouteTarget['route'] } = requested
+    ? routeModel(g.routing ?? g.config, requested)
+    : { model: null, provider: providerWithoutModel(g, request.format) };
   const upstream = g.upstreams.get(target.provider ?? '') ?? g.upstreams.get('echo');
   // Billed as the model its body names: one named only in the query string is not what the upstream runs.
   const plan = meterPlanOf(g, request, endpoint, body, found.places.some((p) => p.in !== 'query') ? target.model : null);
@@ -125,6 +127,19 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
   }
   const sent = target.model !== requested ? withModel(request, found.places, target.model as string) : request;
   await forward(g, sent, res, info, via, admission, fallback);
+}
+
+/**
+ * The provider of a request that names no model (a list, an object by id, Anthropic's message batches, OpenAI's files):
+ * the default provider when it speaks the request's API, else the first configured provider that does (an Anthropic
+ * batch sent to an OpenAI-compatible default, or a file upload to an Anthropic default, would only be the wrong
+ * provider's 404); the default when none does.
+ */
+function providerWithoutModel(g: GatewayContext, format: ApiFormat): string | null {
+  const byDefault = g.config.defaultProvider;
+  if (byDefault === null || g.upstreams.get(byDefault)?.format === format) return byDefault;
+  for (const [name, upstream] of g.upstreams) if (name !== 'echo' && upstream.format === format) return name;
+  return byDefault;
 }
 
 const INCLUDE_USAGE = Buffer.from(',"stream_options":{"include_usage":true}}');
