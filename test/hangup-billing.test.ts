@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayConfigFile, startTestServer, type TestServer } from './harness/server.js';
@@ -22,19 +22,24 @@ interface Upstream {
   aborted: number;
 }
 
+/** A request's JSON body, and whether its client has left before the answer was finished (asked later). */
+async function received(req: IncomingMessage, res: ServerResponse): Promise<{ body: { model: string }; closed: () => boolean }> {
+  let text = '';
+  for await (const c of req) text += c;
+  let closed = false;
+  res.on('close', () => {
+    if (!res.writableFinished) closed = true;
+  });
+  return { body: JSON.parse(text) as { model: string }, closed: () => closed };
+}
+
 /** An OpenAI- and Anthropic-shaped upstream that answers after ANSWER_MS, with usage. */
 async function startSlow(): Promise<Upstream> {
   const u: Upstream = { server: createServer(), url: '', finished: 0, aborted: 0 };
   u.server.on('request', async (req, res) => {
-    let text = '';
-    for await (const c of req) text += c;
-    const body = JSON.parse(text) as { model: string };
-    let closed = false;
-    res.on('close', () => {
-      if (!res.writableFinished) closed = true;
-    });
+    const { body, closed } = await received(req, res);
     await new Promise((r) => setTimeout(r, ANSWER_MS));
-    if (closed) {
+    if (closed()) {
       u.aborted++;
       return;
     }
@@ -146,13 +151,7 @@ describe("a client that hangs up between a stream's last words and its usage sti
 
   beforeAll(async () => {
     server = createServer(async (req, res) => {
-      let text = '';
-      for await (const c of req) text += c;
-      const body = JSON.parse(text) as { model: string };
-      let closed = false;
-      res.on('close', () => {
-        if (!res.writableFinished) closed = true;
-      });
+      const { body, closed } = await received(req, res);
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       const anthropic = req.url?.endsWith('/messages') === true;
       const sse = (event: string | null, data: unknown) => `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
@@ -168,7 +167,7 @@ describe("a client that hangs up between a stream's last words and its usage sti
         res.write(sse(null, JSON.stringify(chunk({}, 'stop')).replace('"finish_reason":"stop"', '"finish_reason" : "stop"')));
       }
       await new Promise((r) => setTimeout(r, GAP_MS));
-      if (closed) {
+      if (closed()) {
         aborted++;
         return;
       }
