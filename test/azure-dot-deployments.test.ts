@@ -44,13 +44,13 @@ describeEachDatabase('an Azure provider and models that would be dot segments of
     await new Promise<void>((r) => upstream?.close(() => r()));
   });
 
-  it('refuses the models `..` and `.` as unknown (404) in OpenAI\'s and Anthropic\'s shapes, sending nothing upstream', async () => {
+  it('refuses `..`, `.` and any model that is no deployment name as unknown (404) in OpenAI\'s and Anthropic\'s shapes, sending nothing upstream and opening no breaker', async () => {
     const key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'az' } })).body as { id: string; value: string };
     const client = new OpenAI({ apiKey: key.value, baseURL: `${t.url}/v1`, maxRetries: 0 });
     // Reached as a deployment of its own (the control: the same path works for a real model).
     await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
     expect(seen).toEqual(['/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21']);
-    for (const model of ['..', '.']) {
+    for (const model of ['..', '.', 'gpt-4o/../../files']) {
       const err = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(OpenAI.NotFoundError);
       expect((err as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('model_not_found');
@@ -64,15 +64,14 @@ describeEachDatabase('an Azure provider and models that would be dot segments of
       expect(await res.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
     }
     expect(seen).toHaveLength(1);
+    // Refusals are not the provider failing: however many, its circuit breaker stays closed for everyone.
+    for (let i = 0; i < 10; i++) await client.chat.completions.create({ model: '..', messages: [{ role: 'user', content: 'hi' }] }).catch(() => undefined);
+    await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+    expect(seen).toHaveLength(2);
     // Metered as refused, never billed.
     await t.server.gateway.usage.flush();
     const rows = await t.server.runtime.database.db.selectFrom('usage_events').select(['model', 'outcome', 'status', 'error_code', 'cost_nanousd']).where('api_key_id', '=', key.id).execute();
-    expect(rows.filter((r) => r.outcome === 'refused').map((r) => [r.status, r.error_code, Number(r.cost_nanousd)])).toEqual([
-      [404, 'model_not_found', 0],
-      [404, 'model_not_found', 0],
-      [404, 'model_not_found', 0],
-      [404, 'model_not_found', 0],
-    ]);
+    expect(rows.filter((r) => r.outcome === 'refused').map((r) => [r.status, r.error_code, Number(r.cost_nanousd)])).toEqual(Array(16).fill([404, 'model_not_found', 0]));
   });
 
   it('refuses a provider whose deployment would be such a segment, at run time as in the config', async () => {

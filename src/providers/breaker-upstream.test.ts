@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AbortHandle } from '../core/abort-handle.js';
+import { TollgateError } from '../core/errors.js';
 import { type Upstream, UpstreamFailure, type UpstreamResponse } from '../core/upstream.js';
 import { BreakerUpstream } from './breaker-upstream.js';
 
@@ -53,6 +54,12 @@ describe('BreakerUpstream', () => {
     next = () => answer(200);
     expect((await b.send(req())).statusCode).toBe(200);
     expect(b.circuit()).toEqual({ state: 'closed', opened: 1 });
+  });
+
+  it("never counts a request the upstream refused before sending it (a model no Azure deployment can be named): a client cannot open it", async () => {
+    const b = new BreakerUpstream(fakeInner(() => Promise.reject(new TollgateError('model_not_found', 'no such model', 'model'))), { failures: 2, coolOffMs: 1000 }, () => 0);
+    for (let i = 0; i < 10; i++) await expect(b.send(req())).rejects.toBeInstanceOf(TollgateError);
+    expect(b.circuit()).toEqual({ state: 'closed', opened: 0 });
   });
 
   it('counts 500, 504 and first-byte timeouts once per client; 502, 503, 529, resets and connect timeouts whoever sent them', async () => {

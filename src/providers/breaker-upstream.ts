@@ -1,4 +1,5 @@
 import { type BreakerOptions, type BreakerState, CircuitBreaker } from '../core/circuit-breaker.js';
+import { TollgateError } from '../core/errors.js';
 import { type CredentialStats, type Upstream, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
 
 /** Told when a provider's breaker opens (logs, metrics). */
@@ -13,7 +14,7 @@ export type BreakerOpened = (provider: string) => void;
  * - maybe the request's own doing, counted once per client (its API key) in a run of failures: a first-byte timeout
  *   (a long generation not streamed has no headers until it is done), a 504 (the provider's own such timeout), a 500
  *   or any other 5xx;
- * - nothing: a request its client or its deadline aborted;
+ * - nothing: a request its client or its deadline aborted, or one refused before it was sent (a TollgateError);
  * - an answer, closing the breaker: anything else, a 4xx (429 included) too.
  */
 export class BreakerUpstream implements Upstream {
@@ -62,7 +63,9 @@ export class BreakerUpstream implements Upstream {
 
   private failedToAnswer(err: unknown, client: string): never {
     const failure = err instanceof UpstreamFailure ? err : null;
-    if (failure?.kind === 'aborted') this.breaker.inconclusive();
+    // Refused before anything was sent, for what the request asks (a model no deployment can be named): nothing about
+    // the provider's health, and never a way for a client to open the breaker on everyone.
+    if (failure?.kind === 'aborted' || err instanceof TollgateError) this.breaker.inconclusive();
     // A timeout before connecting is the provider's; one waiting for the answer may be the request's own length.
     else if (failure?.kind === 'timeout' && !failure.notSent) this.count(this.breaker.failedFor(client));
     else this.count(this.breaker.failed());

@@ -111,7 +111,7 @@ describe('HttpUpstream', () => {
     expect((await call(azure, { path: '/embeddings', model: 'text-embedding-3-small' })).url).toBe('/openai/deployments/text-embedding-3-small/embeddings?api-version=2024-10-21');
     expect((await call(azure, { method: 'GET', path: '/files', search: '?limit=2' })).url).toBe('/openai/files?limit=2&api-version=2024-10-21');
     // A model that would be a dot segment of the deployment path is refused as unknown, and nothing is sent.
-    for (const model of ['..', '.']) {
+    for (const model of ['..', '.', 'x/../../files', 'gpt 4o', `${'a'.repeat(65)}`]) {
       seen = 1;
       const err = await azure.send({ method: 'POST', path: '/chat/completions', search: '', headers: {}, body: Buffer.from('{}'), model, signal: new AbortHandle() }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(TollgateError);

@@ -7,7 +7,7 @@ import { matchApiRoute } from '../core/api-routes.js';
 import { CredentialPool, coolDownMs, DEFAULT_REFUSAL_COOL_DOWN_MS, provesCredentialInvalid, refusalScope, refusesCredential } from '../core/credential-pool.js';
 import { PROVIDER_ERROR_CHARS } from '../core/provider-error.js';
 import { judgeRateLimit } from '../core/rate-limit.js';
-import { type AttemptResult, asUpstreamFailure, CONNECT_ERRORS, type CredentialStats, isRetryableStatus, type Upstream, type UpstreamFormat, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
+import { type AttemptResult, asUpstreamFailure, CONNECT_ERRORS, type CredentialStats, DEPLOYMENT_NAME, isRetryableStatus, type Upstream, type UpstreamFormat, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
 
 /** A provider refused one of its credentials (a 401 about the key): it is disabled until the next start. */
 export interface CredentialFailure {
@@ -147,12 +147,14 @@ export class HttpUpstream implements Upstream {
     }
     if (this.cfg.kind === 'azure-openai') {
       const deployment = req.model ? (this.cfg.deployments[req.model] ?? req.model) : null;
-      // A path segment of its own: `.` and `..` (which encodeURIComponent leaves as they are) would name another path
-      // of the provider's once its front end resolves them (`/openai/deployments/../chat/completions`).
-      if (deployment === '.' || deployment === '..') {
-        return Promise.reject(new TollgateError('model_not_found', `The model '${req.model}' does not exist or you do not have access to it.`, 'model'));
+      const deployed = deployment !== null && AZURE_DEPLOYMENT_PATHS.has(path);
+      // A path segment of its own, so only what a deployment can be named (core/upstream.ts DEPLOYMENT_NAME): `.` and
+      // `..`, which encodeURIComponent leaves as they are, would name another path of the provider's once its front
+      // end resolves them (`/openai/deployments/../chat/completions`), and an encoded `/` one that decodes it.
+      if (deployed && !DEPLOYMENT_NAME.test(deployment)) {
+        return Promise.reject(new TollgateError('model_not_found', `The model '${String(req.model).slice(0, 256)}' does not exist or you do not have access to it.`, 'model'));
       }
-      path = deployment && AZURE_DEPLOYMENT_PATHS.has(path) ? `/openai/deployments/${encodeURIComponent(deployment)}${path}` : `/openai${path}`;
+      path = deployed ? `/openai/deployments/${encodeURIComponent(deployment)}${path}` : `/openai${path}`;
     }
     const project = this.projects && req.project ? (this.projects.get(req.project) ?? null) : null;
     if (this.credentialPool) {
