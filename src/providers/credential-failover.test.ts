@@ -1,8 +1,6 @@
-import { once } from 'node:events';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProviderConfig } from '../config/gateway-config.js';
+import { listenOnLoopback, testProviderConfig } from '../../test/harness/provider-config.js';
 import { AbortHandle } from '../core/abort-handle.js';
 import { UpstreamFailure } from '../core/upstream.js';
 import { type CredentialFailure, type CredentialSetAside, HttpUpstream } from './http-upstream.js';
@@ -30,9 +28,7 @@ const server = createServer(async (req, res) => {
 });
 let base = '';
 beforeAll(async () => {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  base = `${await listenOnLoopback(server)}/v1`;
 });
 afterAll(() => server.close());
 
@@ -40,24 +36,7 @@ function pooled(keys: Array<[string, string, number?]>, o: { maxAttempts?: numbe
   let now = 1_000_000;
   const failures: CredentialFailure[] = [];
   const setAsides: CredentialSetAside[] = [];
-  const cfg: ProviderConfig = {
-    name: 'pool',
-    kind: 'openai',
-    baseUrl: o.baseUrl ?? base,
-    apiKey: keys[0][1],
-    auth: 'bearer',
-    apiVersion: null,
-    deployments: {},
-    credentials: keys.map(([id, apiKey, weight]) => ({ id, apiKey, weight: weight ?? 1 })),
-    maxAttempts: o.maxAttempts ?? keys.length,
-    circuitBreaker: null,
-    headers: {},
-    models: null,
-    timeouts: { connectMs: 2000, firstByteMs: 5000, totalMs: 10_000 },
-    retries: 0,
-    connections: 4,
-    projects: {},
-  };
+  const cfg = testProviderConfig('pool', o.baseUrl ?? base, keys, { maxAttempts: o.maxAttempts ?? keys.length });
   // random() = 0: the first usable credential in the list is picked.
   const u = new HttpUpstream(cfg, { clock: () => now, random: () => 0, onCredentialFailed: (f) => failures.push(f), onCredentialSetAside: (a) => setAsides.push(a) });
   const send = async (signal = new AbortHandle()) => {

@@ -1,8 +1,6 @@
-import { once } from 'node:events';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProviderConfig } from '../config/gateway-config.js';
+import { listenOnLoopback, testProviderConfig } from '../../test/harness/provider-config.js';
 import { AbortHandle } from '../core/abort-handle.js';
 import { type CredentialFailure, HttpUpstream } from './http-upstream.js';
 
@@ -24,33 +22,14 @@ const server = createServer(async (req, res) => {
 });
 let base = '';
 beforeAll(async () => {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  base = `${await listenOnLoopback(server)}/v1`;
 });
 afterAll(() => server.close());
 
 function upstream(keys: Array<[string, string]>) {
   const failed: CredentialFailure[] = [];
   const invalid: CredentialFailure[] = [];
-  const cfg: ProviderConfig = {
-    name: 'prov',
-    kind: 'openai',
-    baseUrl: base,
-    apiKey: keys[0][1],
-    auth: 'bearer',
-    apiVersion: null,
-    deployments: {},
-    credentials: keys.map(([id, apiKey]) => ({ id, apiKey, weight: 1 })),
-    maxAttempts: keys.length,
-    circuitBreaker: null,
-    headers: {},
-    models: null,
-    timeouts: { connectMs: 2000, firstByteMs: 5000, totalMs: 10_000 },
-    retries: 0,
-    connections: 4,
-    projects: {},
-  };
+  const cfg = testProviderConfig('prov', base, keys);
   // `pick.at`: where in the usable keys the weighted pick falls (0: the first, 0.99: the last).
   const pick = { at: 0 };
   const u = new HttpUpstream(cfg, { clock: () => 1_000_000, random: () => pick.at, onCredentialFailed: (f) => failed.push(f), onCredentialInvalid: (f) => invalid.push(f) });

@@ -1,12 +1,11 @@
-import { once } from 'node:events';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listenOnLoopback, testProviderConfig } from '../../test/harness/provider-config.js';
 import type { ProviderConfig } from '../config/gateway-config.js';
 import { AbortHandle } from '../core/abort-handle.js';
-import { HttpUpstream } from './http-upstream.js';
 import { TollgateError } from '../core/errors.js';
 import { UpstreamFailure } from '../core/upstream.js';
+import { HttpUpstream } from './http-upstream.js';
 
 // Every other request has its connection cut before any answer; the rest get 200 with what they carried.
 let seen = 0;
@@ -25,35 +24,12 @@ const server = createServer((req, res) => {
 let base = '';
 
 beforeAll(async () => {
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  base = `${await listenOnLoopback(server)}/v1`;
 });
 afterAll(() => server.close());
 
 const upstream = (retries: number, extra: Partial<ProviderConfig> = {}) =>
-  new HttpUpstream(
-    {
-    name: 'test',
-    kind: 'openai',
-    deployments: {},
-    credentials: [{ id: 'TEST_KEY', apiKey: 'sk-provider', weight: 1 }],
-    maxAttempts: 1,
-    baseUrl: base,
-    apiKey: 'sk-provider',
-    auth: 'bearer',
-    apiVersion: null,
-    headers: {},
-    models: null,
-    timeouts: { connectMs: 5000, firstByteMs: 5000, totalMs: 10_000 },
-    retries,
-    connections: 4,
-    projects: {},
-    circuitBreaker: null,
-    ...extra,
-  } satisfies ProviderConfig,
-    { clock: () => 0 },
-  );
+  new HttpUpstream(testProviderConfig('test', base, [['TEST_KEY', 'sk-provider']], { timeouts: { connectMs: 5000, firstByteMs: 5000, totalMs: 10_000 }, retries, ...extra }), { clock: () => 0 });
 
 const send = (u: HttpUpstream, method: string) =>
   u.send({ method, path: '/models', search: '?x=1', headers: { accept: 'application/json' }, body: method === 'POST' ? Buffer.from('{}') : null, signal: new AbortHandle() });
