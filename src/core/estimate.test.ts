@@ -137,6 +137,8 @@ describe('the reservation of input by reference', () => {
     'skill by reference': responses('hi', { tools: [{ type: 'shell', environment: { type: 'container_auto', skills: [{ type: 'skill_reference', skill_id: 'skill_1' }] } }] }),
     'a file as { type: "file_id", id }': responses('hi', { text: { x: [{ type: 'file_id', id: 'file-1' }] } }),
     'file_ids of an attachment': { model: 'm', messages: [{ role: 'user', content: 'hi', attachments: [{ file_ids: ['file-1'] }] }] },
+    // A tool call's `input` is literal data, but the body itself is no tool call: a top-level type does not hide its input.
+    'a body posing as a tool call': responses([{ role: 'user', content: [{ type: 'input_file', file_id: 'file-123' }] }], { type: 'tool_use' }),
   };
 
   it("reserves the model's largest input for each kind of input by reference", () => {

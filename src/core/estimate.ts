@@ -228,7 +228,8 @@ function objectBound(o: Record<string, unknown>, depth: number, top: boolean, li
       if ((k === 'prompt' || k === 'conversation') && v !== null && typeof v === 'object' && !Array.isArray(v)) walk.byReference = true;
     }
     if (k === 'cache_control' && v !== null && v !== undefined) walk.cacheWrites = true;
-    const inner = literal || isLiteral(o, k);
+    // The body's own members are never a tool call's literal input (a top-level `type` would make its `input` one).
+    const inner = literal || (top ? k === 'metadata' : isLiteral(o, k));
     if (!inner && !walk.byReference && namesReference(k, v)) walk.byReference = true;
     n += Buffer.byteLength(k, 'utf8') + inputBound(v, k, depth + 1, inner, walk);
   }
