@@ -31,7 +31,7 @@ function textLength(v: unknown, depth = 0): number {
  * generated and billed, though only `n` come back), whichever is more; a count sent as a numeric string counts too
  * (OpenAI refuses one, but OpenAI-compatible servers that coerce types run it). At most 128.
  */
-function answersAsked(body: Record<string, unknown>): number {
+export function answersAsked(body: Record<string, unknown>): number {
   let most = 1;
   for (const v of [body.n, body.best_of]) {
     const count = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : 1;
@@ -45,7 +45,7 @@ function answersAsked(body: Record<string, unknown>): number {
  * body setting two of them differently is reserved for the one an upstream may honour (an OpenAI-compatible server
  * that reads only max_tokens); undefined when none is a positive number.
  */
-function declaredMaxOutput(body: Record<string, unknown>): number | undefined {
+export function declaredMaxOutput(body: Record<string, unknown>): number | undefined {
   let most: number | undefined;
   for (const v of [body.max_completion_tokens, body.max_tokens, body.max_output_tokens]) {
     if (typeof v === 'number' && v > 0 && (most === undefined || v > most)) most = v;

@@ -73,5 +73,8 @@ describe('requestTokenBound', () => {
     const body = chat({ max_tokens: 100, max_completion_tokens: 300, n: 2 });
     expect(requestTokenBound(body)).toEqual({ input: body.length, output: 600 });
     expect(requestTokenBound(Buffer.from('--boundary'))).toEqual({ input: 10, output: 0 });
+    // Counted as the reservations count them: best_of's candidates, and a count sent as a numeric string.
+    expect(requestTokenBound(chat({ max_tokens: 100, best_of: 3 })).output).toBe(300);
+    expect(requestTokenBound(chat({ max_tokens: 100, n: '4' })).output).toBe(400);
   });
 });

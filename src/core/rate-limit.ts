@@ -1,4 +1,5 @@
 import { providerError } from './provider-error.js';
+import { answersAsked, declaredMaxOutput } from './estimate.js';
 
 // What a provider's 429 is about, so that a pool of its credentials answers it fairly. A 429 may say the key reached a
 // limit (cool that key down, for that model: OpenAI's and Anthropic's limits are per model or model class), that the
@@ -28,7 +29,7 @@ const ANTHROPIC_LIMIT = /of ([\d,]+) (input |output )?tokens per minute/g;
 const LONG_CONTEXT = /long context/i;
 
 /** The most tokens a request body can be: each token is at least one byte of it, plus the output it asks for. */
-export interface TokenBound {
+export interface RequestTokenBound {
   input: number;
   output: number;
 }
@@ -38,16 +39,13 @@ export interface TokenBound {
  * a byte; images and JSON syntax only make the bound larger), and the output it asks for (max_tokens and its
  * spellings, times `n`), which both providers count up front. Read only for a 429.
  */
-export function requestTokenBound(body: Buffer | null): TokenBound {
+export function requestTokenBound(body: Buffer | null): RequestTokenBound {
   if (!body) return { input: 0, output: 0 };
   let output = 0;
   try {
     const b = JSON.parse(body.toString('utf8')) as Record<string, unknown> | null;
-    if (b && typeof b === 'object') {
-      for (const v of [b.max_tokens, b.max_completion_tokens, b.max_output_tokens]) if (typeof v === 'number' && v > output) output = v;
-      const n = typeof b.n === 'number' && b.n > 1 ? Math.min(b.n, 128) : 1;
-      output *= n;
-    }
+    // The output limit it declares and the answers it asks for, read as the reservations read them (core/estimate.ts).
+    if (b && typeof b === 'object' && !Array.isArray(b)) output = (declaredMaxOutput(b) ?? 0) * answersAsked(b);
   } catch {
     // Not JSON (a multipart upload): its bytes bound it.
   }
@@ -67,7 +65,7 @@ const header = (h: Record<string, string | string[] | undefined>, name: string):
  * be too large for the limit is given the benefit of the doubt (its client gets the 429, no key is cooled); the next
  * request that fits well within the limit and still gets a 429 cools the key.
  */
-function mayAloneExceed(h: Record<string, string | string[] | undefined>, message: string, bound: TokenBound): boolean {
+function mayAloneExceed(h: Record<string, string | string[] | undefined>, message: string, bound: RequestTokenBound): boolean {
   const limits: Array<[number | null, number]> = [
     [header(h, 'x-ratelimit-limit-tokens'), bound.input + bound.output],
     [header(h, 'anthropic-ratelimit-tokens-limit'), bound.input + bound.output],
