@@ -197,12 +197,13 @@ describe("a client that hangs up between a stream's last words and its usage sti
   });
 
   it.each([
-    ['a chat stream, after its finish_reason', '/v1/chat/completions', 'gpt-4o-mini', 'finish_reason'],
-    ["an Anthropic message stream, after its last content block's stop", '/v1/messages', 'claude-sonnet-4-5', 'content_block_stop'],
+    ['a chat stream, after its finish_reason', '/v1/chat/completions', 'gpt-4o-mini', 'finish_reason', 'read'],
     // Translated: the client sees the answer's text; the upstream's own stream shows its generation over.
-    ['an OpenAI client calling a Claude model (translated), after its text', '/v1/chat/completions', 'claude-sonnet-4-5', 'done'],
-    ['an Anthropic client calling an OpenAI model (translated), after its text', '/v1/messages', 'gpt-4o-mini', 'done'],
-  ])('%s: read to its end and billed by its usage', async (_name, path, model, seen) => {
+    ['an Anthropic client calling an OpenAI model (translated), after its text', '/v1/messages', 'gpt-4o-mini', 'done', 'read'],
+    // A content block's stop may end a thinking block before the text: the provider is stopped, as mid-answer.
+    ["an Anthropic message stream, after a content block's stop", '/v1/messages', 'claude-sonnet-4-5', 'content_block_stop', 'cut'],
+    ['an OpenAI client calling a Claude model (translated), after a content block', '/v1/chat/completions', 'claude-sonnet-4-5', 'done', 'cut'],
+  ])('%s: %s', async (_name, path, model, seen, fate) => {
     const key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'gap' } })).body as { id: string; value: string };
     const before = { finished, aborted };
     const headers: Record<string, string> = { authorization: `Bearer ${key.value}`, 'content-type': 'application/json' };
@@ -221,7 +222,15 @@ describe("a client that hangs up between a stream's last words and its usage sti
       rows = await t.server.runtime.database.db.selectFrom('usage_events').selectAll().where('api_key_id', '=', key.id).execute();
     }
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ outcome: 'client_aborted', billable: 1, input_tokens: INPUT, output_tokens: OUTPUT, status: 200 });
-    expect({ finished, aborted }).toEqual({ finished: before.finished + 1, aborted: before.aborted });
+    if (fate === 'read') {
+      // Read to its end and billed by its usage.
+      expect(rows[0]).toMatchObject({ outcome: 'client_aborted', billable: 1, input_tokens: INPUT, output_tokens: OUTPUT, status: 200 });
+      expect({ finished, aborted }).toEqual({ finished: before.finished + 1, aborted: before.aborted });
+    } else {
+      // Cut: the upstream sees the hang-up, and what was delivered is billed.
+      expect(rows[0]).toMatchObject({ outcome: 'client_aborted', billable: 1, status: 200 });
+      for (let i = 0; i < 50 && aborted === before.aborted; i++) await new Promise((r) => setTimeout(r, 20));
+      expect({ finished, aborted }).toEqual({ finished: before.finished, aborted: before.aborted + 1 });
+    }
   });
 });

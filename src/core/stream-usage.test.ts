@@ -136,13 +136,15 @@ describe('answerFinished: the generation of a stream is over, its usage still to
     expect(answerFinished(ev(chunk('stop')), streamShapeFor('/fim/completions'))).toBe(true);
   });
 
-  it("the Responses API's last text or tool call done; Anthropic's content block stop", () => {
+  it("the Responses API's text done, Anthropic's message_delta; never the end of one block or tool call of several", () => {
     const responses = streamShapeFor('/responses');
     expect(answerFinished(ev({ type: 'response.output_text.delta', delta: 'hi' }, 'response.output_text.delta'), responses)).toBe(false);
     expect(answerFinished(ev({ type: 'response.output_text.done', text: 'hi' }, 'response.output_text.done'), responses)).toBe(true);
-    expect(answerFinished(ev({ type: 'response.function_call_arguments.done', arguments: '{}' }, 'response.function_call_arguments.done'), responses)).toBe(true);
+    // One tool call of several, one block of several (a thinking block before the text): the answer goes on.
+    expect(answerFinished(ev({ type: 'response.function_call_arguments.done', arguments: '{}' }, 'response.function_call_arguments.done'), responses)).toBe(false);
     const messages = streamShapeFor('/messages');
     expect(answerFinished(ev({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'hi' } }, 'content_block_delta'), messages)).toBe(false);
-    expect(answerFinished(ev({ type: 'content_block_stop', index: 0 }, 'content_block_stop'), messages)).toBe(true);
+    expect(answerFinished(ev({ type: 'content_block_stop', index: 0 }, 'content_block_stop'), messages)).toBe(false);
+    expect(answerFinished(ev({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 5 } }, 'message_delta'), messages)).toBe(true);
   });
 });

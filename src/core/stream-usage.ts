@@ -21,8 +21,10 @@ export interface StreamShape {
   endsWithDone: boolean;
   /**
    * What shows the answer's generation over before its usage arrives: a choice's `finish_reason` with a value (chat and
-   * legacy completions: the usage chunk comes after), or the events that end the last output (the Responses API's
-   * text or tool call done before `response.completed`, Anthropic's content block stop before its `message_delta`).
+   * legacy completions: the usage chunk comes after), or the events that end it (the Responses API's text done before
+   * `response.completed`; Anthropic's `message_delta`, which carries its usage). Not an event that ends one block or
+   * tool call of several (Anthropic's content_block_stop ends a thinking block before the text, a Responses stream may
+   * call several tools): a client that stops the answer there must stop the provider too.
    */
   finish: 'finish_reason' | readonly string[];
 }
@@ -47,10 +49,10 @@ const SHAPES: Readonly<Record<string, StreamShape>> = {
     markers: [...RESPONSE_END_EVENTS],
     beforeDone: [...RESPONSE_END_EVENTS],
     endsWithDone: false,
-    finish: ['response.output_text.done', 'response.function_call_arguments.done', ...RESPONSE_END_EVENTS],
+    finish: ['response.output_text.done', ...RESPONSE_END_EVENTS],
   },
   // Anthropic's Messages API: input in message_start, output (cumulative) in message_delta, the end at message_stop.
-  '/messages': { markers: [...ANTHROPIC_EVENTS], beforeDone: [...ANTHROPIC_EVENTS], endsWithDone: false, finish: ['content_block_stop', 'message_delta', 'message_stop'] },
+  '/messages': { markers: [...ANTHROPIC_EVENTS], beforeDone: [...ANTHROPIC_EVENTS], endsWithDone: false, finish: ['message_delta', 'message_stop'] },
 };
 const ANY_SHAPE: StreamShape = { markers: [USAGE, '[DONE]', ...RESPONSE_END_EVENTS], beforeDone: [USAGE, ...RESPONSE_END_EVENTS], endsWithDone: true, finish: 'finish_reason' };
 const DONE = '[DONE]';
