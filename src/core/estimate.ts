@@ -1,3 +1,4 @@
+import { mayFold } from './request-model.js';
 // What a request may cost before it runs: TPM reservations and budget reservations are settled to the real usage
 // afterwards. Input is estimated from text length (≈4 characters per token, erring high for code and JSON), output
 // from max_tokens / max_completion_tokens / max_output_tokens, else a configured default.
@@ -116,15 +117,6 @@ const REFERENCE_MEMBERS: ReadonlySet<string> = new Set([
 
 /** Block and item types that stand for input the body does not carry (see REFERENCE_MEMBERS); `file_id`: `{type: "file_id", id}`. */
 const REFERENCE_TYPES: ReadonlySet<string> = new Set(['item_reference', 'skill_reference', 'container_upload', 'reasoning', 'compaction', 'redacted_thinking', 'file_id']);
-
-/** Whether a member's name may fold to another (an ASCII capital or a character past ASCII): see namesReference. */
-function mayFold(name: string): boolean {
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    if ((c >= 65 && c <= 90) || c > 127) return true;
-  }
-  return false;
-}
 
 /**
  * Whether member `k` of value `v` names input by reference: a string in REFERENCE_MEMBERS, a `url` other than an

@@ -94,17 +94,22 @@ export function knowsMaxOutputTokens(model: string): boolean {
  * base model's entry, else UNKNOWN_MAX_OUTPUT_TOKENS (GPT-5 models, whose answers may reach 128,000 tokens, among them).
  */
 export function maxOutputTokens(model: string | null, configured?: (model: string) => number | undefined): number {
-  if (model === null) return UNKNOWN_MAX_OUTPUT_TOKENS;
+  return modelLimit(MAX_OUTPUT_TOKENS, UNKNOWN_MAX_OUTPUT_TOKENS, model, configured);
+}
+
+/** A model's limit: configured for it, its own entry in `table`, its snapshot's base model's (configured, then the table's), else `unknown`. */
+function modelLimit(table: Readonly<Record<string, number>>, unknown: number, model: string | null, configured?: (model: string) => number | undefined): number {
+  if (model === null) return unknown;
   const own = configured?.(model);
   if (own !== undefined) return own;
-  if (Object.hasOwn(MAX_OUTPUT_TOKENS, model)) return MAX_OUTPUT_TOKENS[model];
+  if (Object.hasOwn(table, model)) return table[model];
   const base = snapshotBase(model);
   if (base !== null) {
     const fromBase = configured?.(base);
     if (fromBase !== undefined) return fromBase;
-    if (Object.hasOwn(MAX_OUTPUT_TOKENS, base)) return MAX_OUTPUT_TOKENS[base];
+    if (Object.hasOwn(table, base)) return table[base];
   }
-  return UNKNOWN_MAX_OUTPUT_TOKENS;
+  return unknown;
 }
 
 // The most input tokens a model reads in one request: its context window less the output it keeps room for (OpenAI's
@@ -224,15 +229,5 @@ const MAX_INPUT_TOKENS: Readonly<Record<string, number>> = {
  * snapshot's base model's entry, else UNKNOWN_MAX_INPUT_TOKENS.
  */
 export function maxInputTokens(model: string | null, configured?: (model: string) => number | undefined): number {
-  if (model === null) return UNKNOWN_MAX_INPUT_TOKENS;
-  const own = configured?.(model);
-  if (own !== undefined) return own;
-  if (Object.hasOwn(MAX_INPUT_TOKENS, model)) return MAX_INPUT_TOKENS[model];
-  const base = snapshotBase(model);
-  if (base !== null) {
-    const fromBase = configured?.(base);
-    if (fromBase !== undefined) return fromBase;
-    if (Object.hasOwn(MAX_INPUT_TOKENS, base)) return MAX_INPUT_TOKENS[base];
-  }
-  return UNKNOWN_MAX_INPUT_TOKENS;
+  return modelLimit(MAX_INPUT_TOKENS, UNKNOWN_MAX_INPUT_TOKENS, model, configured);
 }

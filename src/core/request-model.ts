@@ -161,7 +161,7 @@ function jsonModel(raw: Buffer, json: unknown): { ok: true; model: string | null
  * Whether a member's name may fold to another: it has an ASCII capital or a character past ASCII (a loop: most
  * bodies' names have neither, and this runs per request).
  */
-function mayFold(name: string): boolean {
+export function mayFold(name: string): boolean {
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
     if ((c >= 65 && c <= 90) || c > 127) return true;
