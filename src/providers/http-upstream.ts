@@ -167,10 +167,13 @@ export class HttpUpstream implements Upstream {
     const options = { method: req.method as 'GET', path: this.basePath + path + search, headers, body: req.body ?? undefined };
     const attempts = req.method === 'GET' || req.method === 'HEAD' ? 1 + this.cfg.retries : 1;
     // One attempt (every non-idempotent call, and the default): the exchange's own promise, no retry loop around it.
-    const sent = attempts === 1 ? this.attempt(options, req.signal).catch((err: unknown) => Promise.reject(toFailure(err, this.name))) : this.tracked(this.withRetries(options, req.signal, attempts));
     const sole = this.credential;
-    // Synchronous in its callback for every answer but a 401 (no async function's promise per request).
-    return sole === null ? sent : sent.then((res) => (res.statusCode === 401 ? this.judgeSole(res, sole) : this.passSole(res, sole)));
+    // A provider's only key has its answer judged (a 401 read, any other passed on synchronously), in the same `then`
+    // that maps a failure: one promise per request, not a chain.
+    const answered = sole === null ? undefined : (res: UpstreamResponse) => (res.statusCode === 401 ? this.judgeSole(res, sole) : this.passSole(res, sole));
+    if (attempts === 1) return this.attempt(options, req.signal).then(answered, (err: unknown) => Promise.reject(toFailure(err, this.name)));
+    const sent = this.tracked(this.withRetries(options, req.signal, attempts));
+    return answered ? sent.then(answered) : sent;
   }
 
   /** An answer of a provider's only key that is not a 401: one let through ends the report's state (the key works). */

@@ -18,7 +18,7 @@ export function watchHangUp(res: ServerResponse, controller: AbortHandle, keepUp
   res.on('close', () => {
     if (res.writableFinished) return;
     gone = true;
-    if (!(keepUpstream === true || (keepUpstream !== false && keepUpstream()))) controller.abort();
+    if (!(typeof keepUpstream === 'function' ? keepUpstream() : keepUpstream)) controller.abort();
   });
   return () => gone;
 }
