@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './provider-config.js';
 import type { TestServer } from './server.js';
 
 /** A webhook delivery as Tollgate posts it. */
@@ -17,8 +17,7 @@ export async function startWebhookReceiver(t: TestServer, eventTypes: string[]):
     received.push(JSON.parse(Buffer.concat(chunks).toString()));
     res.end();
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  const url = `${await listenOnLoopback(server)}/hook`;
   const created = await t.api('POST', '/v1/organization/webhooks', { body: { url, event_types: eventTypes } });
   if (created.status !== 200) throw new Error(`webhook not created: ${created.status} ${JSON.stringify(created.body)}`);
   return { received, close: () => server.close() };
