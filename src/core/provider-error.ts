@@ -5,6 +5,11 @@
 /** The most of an error answer read to judge it: providers' error bodies are a few hundred bytes. */
 export const PROVIDER_ERROR_CHARS = 16_384;
 
+/** The part of an error answer's bytes judged as the provider's error (one character past the cap: too long to be one). */
+export function providerErrorText(bytes: Buffer): string {
+  return bytes.toString('utf8', 0, PROVIDER_ERROR_CHARS + 1);
+}
+
 export interface ProviderError {
   /** The outer object's `type` (Anthropic's `"error"`), or null. */
   envelope: string | null;

@@ -5,7 +5,7 @@ import { Exchange } from './exchange.js';
 import { bufferedBody } from './body.js';
 import { matchApiRoute } from '../core/api-routes.js';
 import { CredentialPool, coolDownMs, DEFAULT_REFUSAL_COOL_DOWN_MS, provesCredentialInvalid, refusalScope, refusesCredential } from '../core/credential-pool.js';
-import { PROVIDER_ERROR_CHARS } from '../core/provider-error.js';
+import { providerErrorText } from '../core/provider-error.js';
 import { judgeRateLimit } from '../core/rate-limit.js';
 import { type AttemptResult, asUpstreamFailure, CONNECT_ERRORS, type CredentialStats, DEPLOYMENT_NAME, isRetryableStatus, type Upstream, type UpstreamFormat, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
 
@@ -188,15 +188,19 @@ export class HttpUpstream implements Upstream {
    * say so); the answer goes to the client as it is.
    */
   private async judgeSole(res: UpstreamResponse, id: string): Promise<UpstreamResponse> {
-    let text: Buffer;
+    const text = await this.readRefusal(res);
+    // Judged once while it stays invalid, and on no more of a (hostile) answer than a provider's error can be.
+    if (!this.invalid.has(id) && provesCredentialInvalid(401, providerErrorText(text))) this.reportInvalid(id, 401);
+    return { ...res, body: bufferedBody([text]) };
+  }
+
+  /** A refused answer's body, read whole to be judged and then relayed; a broken read is this upstream's failure. */
+  private async readRefusal(res: UpstreamResponse): Promise<Buffer> {
     try {
-      text = await res.body.readAll();
+      return await res.body.readAll();
     } catch (err) {
       throw toFailure(err, this.name);
     }
-    // Judged once while it stays invalid, and on no more of a (hostile) answer than a provider's error can be.
-    if (!this.invalid.has(id) && provesCredentialInvalid(401, text.toString('utf8', 0, PROVIDER_ERROR_CHARS + 1))) this.reportInvalid(id, 401);
-    return { ...res, body: bufferedBody([text]) };
   }
 
   /** Reports a credential the provider says is invalid with no witness (onCredentialInvalid): once while it stays so. */
@@ -299,13 +303,8 @@ export class HttpUpstream implements Upstream {
         // request (a key restricted to fewer models or scopes than its siblings) and are set aside for it alone, for
         // the provider's refusal cool-down; if every key is refused alike, the request was, and its answer is returned
         // with no key set aside (a client asking for what the provider refuses to every key cannot take keys away).
-        let text: Buffer;
-        try {
-          text = await res.body.readAll();
-        } catch (err) {
-          throw toFailure(err, this.name);
-        }
-        const said = text.toString('utf8', 0, PROVIDER_ERROR_CHARS + 1);
+        const text = await this.readRefusal(res);
+        const said = providerErrorText(text);
         if (refusesCredential(status, said)) {
           refused ??= [];
           refused.push({ id: credential.id, status, proven: provesCredentialInvalid(status, said) });
@@ -324,13 +323,8 @@ export class HttpUpstream implements Upstream {
         // Read to judge what it is about (rate-limit.ts). A 429 the request may have brought on alone (larger than the
         // limit, a long-context request) is the answer: every key would say the same, and none is cooled for it, so
         // that no client can take a provider's keys away by asking for too much. Earlier keys' refusals stay unjudged.
-        let text: Buffer;
-        try {
-          text = await res.body.readAll();
-        } catch (err) {
-          throw toFailure(err, this.name);
-        }
-        const verdict = judgeRateLimit(res.headers, text.toString('utf8', 0, PROVIDER_ERROR_CHARS + 1), (base.body as Buffer | undefined) ?? null);
+        const text = await this.readRefusal(res);
+        const verdict = judgeRateLimit(res.headers, providerErrorText(text), (base.body as Buffer | undefined) ?? null);
         const answer: UpstreamResponse = { ...res, body: bufferedBody([text]), rateLimit: verdict };
         if (verdict === 'request') return answer;
         if (verdict === 'quota') this.setAsideForQuota(pool, credential.id, project);

@@ -1,7 +1,7 @@
 import type { ModelPlace } from '../../core/request-model.js';
 import type { Fallback } from '../../core/routing.js';
 import { isRetryableStatus, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
-import { PROVIDER_ERROR_CHARS } from '../../core/provider-error.js';
+import { providerErrorText } from '../../core/provider-error.js';
 import { judgeRateLimit } from '../../core/rate-limit.js';
 import { isModelAllowed } from '../../core/permissions.js';
 import { TollgateError } from '../../core/errors.js';
@@ -47,7 +47,7 @@ export function mayFallBack(outcome: { statusCode: number } | unknown): boolean 
  */
 export async function fallsBackOn(up: UpstreamResponse, sent: Buffer | null): Promise<boolean> {
   if (up.statusCode !== 429) return true;
-  if (up.rateLimit === undefined) up.rateLimit = judgeRateLimit(up.headers, (await up.body.readAll()).toString('utf8', 0, PROVIDER_ERROR_CHARS + 1), sent);
+  if (up.rateLimit === undefined) up.rateLimit = judgeRateLimit(up.headers, providerErrorText(await up.body.readAll()), sent);
   return up.rateLimit !== 'request';
 }
 
