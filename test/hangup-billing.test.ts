@@ -234,3 +234,85 @@ describe("a client that hangs up between a stream's last words and its usage sti
     }
   });
 });
+
+// A background response (`"background": true`) runs at the provider to its end whoever reads its answer. Streamed, it
+// was planned as an ordinary stream (found by an outside review): a client that read its first event and hung up had
+// the gateway cut the stream and bill the few tokens it could count, while the provider finished the response (and
+// billed it), whose result the key then fetched with GET /responses/{id} for nothing; and a key under a spend limit
+// was let through, whose budget never saw the cost. Now such a stream is read to its end when its client leaves and
+// billed by its usage, and it is refused under a spend limit as a background response that does not stream is.
+describe('a streamed background response', () => {
+  let t: TestServer;
+  let server: Server;
+  let finished = 0;
+  let aborted = 0;
+  let received_ = 0;
+
+  beforeAll(async () => {
+    server = createServer(async (req, res) => {
+      const { body, closed } = await received(req, res);
+      received_++;
+      const sse = (type: string, data: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+      const response = { id: 'resp_bg1', object: 'response', status: 'queued', model: body.model, output: [], usage: null, background: true };
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(sse('response.created', { sequence_number: 0, response }));
+      res.write(sse('response.output_text.delta', { sequence_number: 1, item_id: 'msg_1', output_index: 0, content_index: 0, delta: 'Hi' }));
+      await new Promise((r) => setTimeout(r, 300));
+      if (closed()) {
+        aborted++;
+        return;
+      }
+      const usage = { input_tokens: INPUT, output_tokens: OUTPUT, total_tokens: INPUT + OUTPUT };
+      res.end(sse('response.completed', { sequence_number: 2, response: { ...response, status: 'completed', usage } }));
+      finished++;
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    const file = gatewayConfigFile({ providers: [{ name: 'oai', base_url: url, api_key_env: 'BG_KEY' }], routes: { 'gpt-*': 'oai' } });
+    t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, BG_KEY: 'sk-bg-0000' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+    server?.close();
+  });
+
+  const ask = { model: 'gpt-4o-mini', input: 'write a lot', stream: true };
+
+  it.each([[true], ['true'], [1]])('background %j: read to its end after its client hangs up, and billed its usage', async (background) => {
+    const key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'bg' } })).body as { id: string; value: string };
+    const before = { finished, aborted };
+    const abort = new AbortController();
+    const res = await fetch(`${t.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key.value}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...ask, background }),
+      signal: abort.signal,
+    });
+    expect(res.status).toBe(200);
+    const first = await (res.body as ReadableStream<Uint8Array>).getReader().read();
+    expect(Buffer.from(first.value as Uint8Array).toString()).toContain('response.created');
+    abort.abort();
+    let rows: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < 100 && rows.length === 0; i++) {
+      await t.server.gateway.usage.flush();
+      rows = await t.server.runtime.database.db.selectFrom('usage_events').selectAll().where('api_key_id', '=', key.id).execute();
+      if (rows.length === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ outcome: 'client_aborted', billable: 1, input_tokens: INPUT, output_tokens: OUTPUT, streamed: 1 });
+    expect({ finished, aborted }).toEqual({ finished: before.finished + 1, aborted: before.aborted });
+  });
+
+  it('is refused to a key under a spend limit, before anything is sent', async () => {
+    const key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'capped', spend_limit: { threshold_amount: 1000, interval: 'month' } } })).body as { value: string };
+    const before = received_;
+    const res = await fetch(`${t.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key.value}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...ask, background: true }),
+    });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('endpoint_not_metered');
+    expect(received_).toBe(before);
+  });
+});

@@ -124,14 +124,17 @@ describe('metering plan', () => {
     expect(planMetering(input({ model: 'gpt-4o', body: { tools: [{ type: 'function', function: { name: 'f' } }, { type: 'custom' }, null, 'x'] } }))).toMatchObject({ unmeterable: false });
   });
 
-  it('takes any background that is not absent or false for a background response, unless it streams', () => {
+  it('takes any background that is not absent or false for a background response; streamed, billed by its usage but not for budgets', () => {
     for (const background of [true, 'true', 1, {}]) {
       expect(planMetering(input({ endpoint: '/responses', model: 'gpt-4o', body: { background } })), String(background)).toMatchObject({ kind: 'unmetered', deferred: true, unmeterable: true });
     }
     for (const background of [false, null, undefined]) {
       expect(planMetering(input({ endpoint: '/responses', model: 'gpt-4o', body: { background } }))).toMatchObject({ kind: 'tokens', deferred: false });
     }
-    expect(planMetering(input({ endpoint: '/responses', model: 'gpt-4o', body: { background: true, stream: true } }))).toMatchObject({ kind: 'tokens', deferred: false });
+    for (const background of [true, 'true', 1]) {
+      expect(planMetering(input({ endpoint: '/responses', model: 'gpt-4o', body: { background, stream: true } }))).toMatchObject({ kind: 'tokens', deferred: false, unmeterable: true, family: 'background responses' });
+    }
+    expect(planMetering(input({ endpoint: '/responses', model: 'gpt-4o', body: { background: false, stream: true } }))).toMatchObject({ kind: 'tokens', unmeterable: false });
   });
 
   it('lets reads, deletes and free posts through, and names what it cannot meter', () => {

@@ -2,7 +2,7 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { type ApiFormat, anthropicError } from '../../core/anthropic-errors.js';
 import { matchApiRoute } from '../../core/api-routes.js';
 import { errorBody, TollgateError } from '../../core/errors.js';
-import type { MeterPlan } from '../../core/metering-plan.js';
+import { isBackgroundResponse, type MeterPlan } from '../../core/metering-plan.js';
 import { mayHoldProviderDetails, withoutProviderDetails, withResultsOnGateway } from '../../core/provider-details.js';
 import { routeModel, type RouteTarget } from '../../core/routing.js';
 import { lastUsageKey, tokensFromUsage, usageAtJsonTail, usageFromJsonTail } from '../../core/usage-extract.js';
@@ -188,8 +188,9 @@ async function forward(
 
   const controller = new AbortHandle();
   // A whole answer that is billed goes on without its client (watchHangUp); so does a billed stream whose generation
-  // is over by the time its client leaves (its usage comes last: hanging up just before it must not make it free).
-  const generation = stream && (isModelCall || meterIfReported) ? { finished: false } : null;
+  // is over by the time its client leaves (its usage comes last: hanging up just before it must not make it free), and
+  // a background response's stream from the start (the provider runs it to its end whoever reads it).
+  const generation = stream && (isModelCall || meterIfReported) ? { finished: isBackgroundResponse(endpoint, body) } : null;
   const clientGone = watchHangUp(res, controller, generation ? () => generation.finished : !stream && (isModelCall || meterIfReported));
   const total = upstream.totalTimeoutMs;
   let timedOut = false;
