@@ -442,6 +442,7 @@ describeEachDatabase('upstream objects are isolated per project', (backend) => {
   describe('bodies in other spellings', () => {
     it('finds ids in multipart fields and in JSON sent with another or no content type', async () => {
       const file = await fileOf(bFull);
+      const resp = await created(bFull, 'POST', '/responses', { model: 'gpt-4o-mini', input: 'theirs' });
       const container = await created(aFull, 'POST', '/containers', { name: 'mine' });
       const form = new FormData();
       form.set('file_id', file);
@@ -459,6 +460,34 @@ describeEachDatabase('upstream objects are isolated per project', (backend) => {
           body: JSON.stringify({ input_file_id: file, endpoint: '/v1/chat/completions', completion_window: '24h' }),
         });
         expect(res.status).toBe(404);
+      }
+      // JSON after a byte order mark (Python's json.loads reads it), and JSON declared as form data (an upstream may
+      // ignore the type): read as the JSON they are. Both went to the upstream unchecked (found by an outside review).
+      const named = JSON.stringify({ input_file_id: file, endpoint: '/v1/chat/completions', completion_window: '24h' });
+      const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(named)]);
+      for (const [type, body] of [
+        [null, bom],
+        ['text/plain', bom],
+        ['application/x-www-form-urlencoded', bom],
+        ['application/x-www-form-urlencoded', named],
+        ['multipart/form-data; boundary=zzz', named],
+        ['multipart/form-data; boundary=zzz', ` \n${named}`],
+      ] as const) {
+        const res = await fetch(`${t.url}/v1/batches`, { method: 'POST', headers: { authorization: `Bearer ${aFull}`, ...(type ? { 'content-type': type } : {}) }, body });
+        expect(res.status, `${type} ${typeof body}`).toBe(404);
+      }
+      const chained = await fetch(`${t.url}/v1/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${aFull}` },
+        body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', input: 'x', previous_response_id: resp }))]),
+      });
+      expect(chained.status).toBe(404);
+      // JSON that names __proto__ is refused as a JSON body is, whatever it is declared as: never read as naming nothing.
+      for (const type of [null, 'text/plain', 'application/x-www-form-urlencoded']) {
+        const proto = `{"__proto__":{},"input_file_id":"${file}","endpoint":"/v1/chat/completions","completion_window":"24h"}`;
+        const res = await fetch(`${t.url}/v1/batches`, { method: 'POST', headers: { authorization: `Bearer ${aFull}`, ...(type ? { 'content-type': type } : {}) }, body: proto });
+        expect(res.status, String(type)).toBe(400);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
       }
       // A form body, and the query string, for an upstream that reads parameters there.
       const urlencoded = await fetch(`${t.url}/v1/batches`, {

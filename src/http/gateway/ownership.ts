@@ -9,6 +9,7 @@ import { checkBatchInput } from './batch-input.js';
 import { multipartBoundary, multipartTextFields, urlencodedFields } from './body-fields.js';
 import type { GatewayContext } from './gateway-context.js';
 import { settleAnswer } from './owned-answers.js';
+import { sniffJson } from './request-model.js';
 import type { GatewayRequest } from './request.js';
 import { andThen, isPending, type MaybePromise } from '../../core/maybe-promise.js';
 
@@ -31,25 +32,23 @@ export interface ObjectAccess {
 }
 
 /**
- * The body as the upstream reads it: the parsed JSON, else multipart or form fields, else the bytes parsed as JSON
- * whatever the declared type (an upstream may ignore Content-Type).
+ * The body as an upstream may read it: the parsed JSON; else the bytes as JSON whenever they read as JSON (after an
+ * optional byte order mark), whatever the declared type (an upstream may ignore Content-Type, and one that does not
+ * cannot read such bytes as form data); else multipart or form fields as declared. The same reading as the model's
+ * (request-model.ts): a JSON body under a form type or with a byte order mark was read as naming no object, and went
+ * to the upstream unchecked.
  */
 function bodyOf(request: GatewayRequest): unknown {
   if (request.json !== null) return request.json;
   const raw = request.rawBody;
   if (!raw) return null;
+  const json = sniffJson(raw);
+  if (json !== undefined) return json;
   const type = request.headers['content-type'];
   const boundary = typeof type === 'string' ? multipartBoundary(type) : null;
   if (boundary) return multipartTextFields(raw, boundary);
   if (typeof type === 'string' && /^\s*application\/x-www-form-urlencoded/i.test(type)) return urlencodedFields(raw.toString('latin1'));
-  let i = 0;
-  while (i < raw.length && (raw[i] === 0x20 || raw[i] === 0x0a || raw[i] === 0x0d || raw[i] === 0x09)) i++;
-  if (raw[i] !== 0x7b && raw[i] !== 0x5b) return null;
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch {
-    return null;
-  }
+  return null;
 }
 
 /**

@@ -69,18 +69,21 @@ function pathModel(segment: string): string {
 
 /**
  * A body sent without a JSON Content-Type that is a JSON object or array all the same (many upstreams read JSON
- * whatever the type says), after an optional UTF-8 byte order mark; undefined otherwise.
+ * whatever the type says), after an optional UTF-8 byte order mark; undefined otherwise. Such a body is held to what a
+ * JSON body is: one naming `__proto__` or `constructor` is refused (400 `invalid_json`), never read as naming nothing.
  */
-function sniffJson(raw: Buffer): unknown {
+export function sniffJson(raw: Buffer): unknown {
   let i = raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
   const start = i;
   while (raw[i] === 0x20 || raw[i] === 0x0a || raw[i] === 0x0d || raw[i] === 0x09) i++;
   if (raw[i] !== 0x7b && raw[i] !== 0x5b) return undefined;
+  const bytes = start ? raw.subarray(start) : raw;
   try {
-    return parseJsonBody(start ? raw.subarray(start) : raw);
+    JSON.parse(bytes.toString('utf8'));
   } catch {
     return undefined;
   }
+  return parseJsonBody(bytes);
 }
 
 /**
