@@ -316,3 +316,86 @@ describe('a streamed background response', () => {
     expect(received_).toBe(before);
   });
 });
+
+// A stream cut while it generates is billed what the tokenizer can count, since its usage never comes: that count read
+// only the messages' text (found by an outside review), so a tool list or instructions of any length went unbilled,
+// and a stream reading a stored response or conversation by reference billed its new text only. Now the whole prompt
+// is counted, and a stream whose input cannot be counted is read to its end when its client leaves.
+describe('a stream cut while generating is billed the whole prompt it sent', () => {
+  let t: TestServer;
+  let server: Server;
+  let finished = 0;
+  let aborted = 0;
+  const LONG = 'lorem ipsum dolor sit amet '.repeat(2000); // ~10,000 tokens
+
+  beforeAll(async () => {
+    server = createServer(async (req, res) => {
+      const { body, closed } = await received(req, res);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const responses = req.url?.endsWith('/responses') === true;
+      const sse = (data: Record<string, unknown>) => `${responses ? `event: ${data.type}\n` : ''}data: ${JSON.stringify(data)}\n\n`;
+      const chunk = (delta: Record<string, unknown>, finish: string | null) => ({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] });
+      const response = { id: 'resp_2', object: 'response', status: 'in_progress', model: body.model, output: [], usage: null };
+      res.write(responses ? sse({ type: 'response.created', sequence_number: 0, response }) : sse(chunk({ role: 'assistant', content: 'Hi' }, null)));
+      if (responses) res.write(sse({ type: 'response.output_text.delta', sequence_number: 1, item_id: 'm', output_index: 0, content_index: 0, delta: 'Hi' }));
+      await new Promise((r) => setTimeout(r, 300));
+      if (closed()) {
+        aborted++;
+        return;
+      }
+      if (responses) {
+        const usage = { input_tokens: INPUT, output_tokens: OUTPUT, total_tokens: INPUT + OUTPUT };
+        res.end(sse({ type: 'response.completed', sequence_number: 2, response: { ...response, status: 'completed', usage } }));
+      } else {
+        res.write(sse(chunk({}, 'stop')));
+        res.write(sse({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: body.model, choices: [], usage: { prompt_tokens: INPUT, completion_tokens: OUTPUT, total_tokens: INPUT + OUTPUT } }));
+        res.end('data: [DONE]\n\n');
+      }
+      finished++;
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    const file = gatewayConfigFile({ providers: [{ name: 'oai', base_url: url, api_key_env: 'CUT_KEY' }], routes: { 'gpt-*': 'oai' } });
+    t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, CUT_KEY: 'sk-cut-0000' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+    server?.close();
+  });
+
+  /** Streams, reads the first event, hangs up; the key's one usage event. */
+  async function cut(path: string, body: Record<string, unknown>) {
+    const key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'cut' } })).body as { id: string; value: string };
+    const abort = new AbortController();
+    const res = await fetch(`${t.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key.value}`, 'content-type': 'application/json' }, body: JSON.stringify({ ...body, stream: true }), signal: abort.signal });
+    await (res.body as ReadableStream<Uint8Array>).getReader().read();
+    abort.abort();
+    for (let i = 0; i < 100; i++) {
+      await t.server.gateway.usage.flush();
+      const rows = await t.server.runtime.database.db.selectFrom('usage_events').selectAll().where('api_key_id', '=', key.id).execute();
+      if (rows.length > 0) return rows[0];
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error('no usage event');
+  }
+
+  it.each([
+    ['a tool list', '/v1/chat/completions', { messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: { name: 'f', description: LONG, parameters: { type: 'object', properties: {} } } }] }],
+    ['instructions', '/v1/responses', { input: 'hi', instructions: LONG }],
+  ])('%s: cut, and billed at least its tokens', async (_name, path, body) => {
+    const before = aborted;
+    const row = await cut(path, { model: 'gpt-4o-mini', max_tokens: 10, ...body });
+    expect(row).toMatchObject({ outcome: 'client_aborted', billable: 1 });
+    expect(Number(row.input_tokens)).toBeGreaterThanOrEqual(10_000);
+    for (let i = 0; i < 50 && aborted === before; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(aborted).toBe(before + 1);
+  });
+
+  it('a stream reading input by reference (a file by URL) is read to its end, and billed its usage', async () => {
+    const before = finished;
+    const input = [{ role: 'user', content: [{ type: 'input_file', file_url: 'https://example.com/report.pdf' }] }];
+    const row = await cut('/v1/responses', { model: 'gpt-4o-mini', input });
+    expect(row).toMatchObject({ outcome: 'client_aborted', billable: 1, input_tokens: INPUT, output_tokens: OUTPUT });
+    expect(finished).toBe(before + 1);
+  });
+});

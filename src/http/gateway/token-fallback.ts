@@ -1,22 +1,63 @@
+import { boundTokens, IMAGE_PART_TOKENS } from '../../core/estimate.js';
 import type { TokenCounts } from '../../core/pricing.js';
 import { outputText } from '../../core/usage-extract.js';
 import { contentText, countChatPromptTokens, countTokens, TokenBudget } from '../../core/tokenizer.js';
 
+/** Members of a request that are no prompt (the model, how to answer, what to stream): left out of the count. */
+const NOT_PROMPT: ReadonlySet<string> = new Set(['model', 'stream', 'stream_options', 'metadata', 'user', 'safety_identifier', 'prompt_cache_key', 'store', 'service_tier', 'logit_bias']);
+
+/**
+ * The prompt a model reads from a request body as text to count: every member but NOT_PROMPT's, as JSON (the tools'
+ * definitions, the instructions or system prompt, response formats, tool calls and results handed back, …), with each
+ * inline image (`image_url`, a base64 `source`) taken out and counted apart: its bytes are no measure of its tokens.
+ */
+function promptText(body: Record<string, unknown>): { text: string; images: number } {
+  let images = 0;
+  const text = JSON.stringify(body, function (this: unknown, key: string, value: unknown) {
+    if (this === body && NOT_PROMPT.has(key)) return undefined;
+    if (key === 'image_url' && value !== null && value !== undefined && value !== '') {
+      images++;
+      return undefined;
+    }
+    if (key === 'data' && typeof value === 'string' && (this as { type?: unknown }).type === 'base64') {
+      images++;
+      return undefined;
+    }
+    return value;
+  });
+  return { text: text ?? '', images };
+}
+
 /**
  * Counts tokens with the tokenizer when an upstream reports no usage. Billed, so past the tokenizer's exact count
- * (EXACT_COUNT_CHARS each for the prompt and the answer) the count is an upper bound, never below what was used.
+ * (EXACT_COUNT_CHARS each for the prompt and the answer) the count is an upper bound, never below what was used. The
+ * input is the larger of the messages' count (OpenAI's per-message overhead) and the whole prompt's as JSON, each image
+ * at IMAGE_PART_TOKENS: a count of the message text alone left out what a provider reads beside it (a tool list or
+ * instructions of any length billed nothing: found by an outside review).
  */
 export async function countFallbackTokens(body: Record<string, unknown> | null, answer: unknown): Promise<TokenCounts> {
   let input = 0;
-  const prompt = new TokenBudget('bound');
   if (body) {
+    const prompt = new TokenBudget('bound');
     if (Array.isArray(body.messages)) input = await countChatPromptTokens(body.messages, prompt);
     else if (typeof body.prompt === 'string') input = await countTokens(body.prompt, prompt);
     else if (typeof body.input === 'string') input = await countTokens(body.input, prompt);
     else if (Array.isArray(body.input)) input = await countTokens(body.input.map((i) => (typeof i === 'string' ? i : contentText((i as { content?: unknown })?.content))).join('\n'), prompt);
+    const whole = promptText(body);
+    const all = (await countTokens(whole.text, new TokenBudget('bound'))) + whole.images * IMAGE_PART_TOKENS;
+    if (all > input) input = all;
   }
   const text = typeof answer === 'string' ? answer : outputText(answer);
   return { input, cached: 0, output: await countTokens(text, new TokenBudget('bound')) };
+}
+
+/**
+ * Whether a body names input the gateway cannot count (a stored response or conversation, a file by id or URL: see
+ * core/estimate.ts): a stream of it cut before its usage could not be billed what the provider read, so it is read to
+ * its end when its client leaves, and billed its usage.
+ */
+export function readsByReference(body: Record<string, unknown> | null): boolean {
+  return body !== null && boundTokens(body, '', 0, 0).byReference;
 }
 
 /**

@@ -29,7 +29,7 @@ import type { GatewayRequest } from './request.js';
 import { sendJson } from './respond.js';
 import { CUT_OFF } from './stream-relay.js';
 import { answerFinished, streamShapeFor } from '../../core/stream-usage.js';
-import { countFallbackTokens, streamedTokens } from './token-fallback.js';
+import { countFallbackTokens, readsByReference, streamedTokens } from './token-fallback.js';
 
 // Requests whose client speaks one API and whose provider another (docs/providers.md): an OpenAI client's chat
 // completion to an Anthropic provider, an Anthropic client's message (or token count) to an OpenAI-compatible one.
@@ -111,7 +111,9 @@ export async function forwardTranslated(
   // A whole answer is read and billed even when its client hung up (the provider bills it); so is a stream whose
   // generation is over when its client leaves (its usage comes last), as for an untranslated one (proxy.ts).
   const generation = { finished: false };
-  const clientGone = watchHangUp(res, controller, t.stream ? () => generation.finished : true);
+  // An OpenAI stream whose input the gateway cannot count (by reference) is read to its end too (proxy.ts).
+  const uncounted = t.kind === 'messages-to-openai' ? t.body : null;
+  const clientGone = watchHangUp(res, controller, t.stream ? () => generation.finished || (generation.finished = readsByReference(uncounted)) : true);
   const total = upstream.totalTimeoutMs;
   let timedOut = false;
   const cancelDeadline = DEADLINES.add(total, () => {

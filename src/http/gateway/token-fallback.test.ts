@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { IMAGE_PART_TOKENS } from '../../core/estimate.js';
+import { countTokens } from '../../core/tokenizer.js';
+import { countFallbackTokens, readsByReference } from './token-fallback.js';
+
+const long = 'lorem ipsum dolor sit amet '.repeat(400); // ~2,000 tokens
+
+describe('countFallbackTokens (a stream cut before its usage, an answer without usage)', () => {
+  const messages = [{ role: 'user', content: 'hi' }];
+
+  it('counts what a provider reads beside the messages: tools, instructions, a system prompt, a response format', async () => {
+    const words = await countTokens(long);
+    const bare = (await countFallbackTokens({ model: 'gpt-4o', messages }, '')).input;
+    expect(bare).toBeLessThan(20);
+    for (const extra of [
+      { tools: [{ type: 'function', function: { name: 'f', description: long, parameters: { type: 'object', properties: {} } } }] },
+      { system: long },
+      { system: [{ type: 'text', text: long }] },
+      { response_format: { type: 'json_schema', json_schema: { name: 's', schema: { description: long } } } },
+    ]) {
+      const input = (await countFallbackTokens({ model: 'gpt-4o', messages, ...extra }, '')).input;
+      expect(input, Object.keys(extra)[0]).toBeGreaterThanOrEqual(words);
+    }
+    const responses = (await countFallbackTokens({ model: 'gpt-4o', instructions: long, input: 'hi' }, '')).input;
+    expect(responses).toBeGreaterThanOrEqual(words);
+    const items = (await countFallbackTokens({ model: 'gpt-4o', input: [{ type: 'function_call_output', call_id: 'c', output: long }] }, '')).input;
+    expect(items).toBeGreaterThanOrEqual(words);
+  });
+
+  it('counts a message tool call handed back, not only string members', async () => {
+    const words = await countTokens(long);
+    const input = (await countFallbackTokens({ model: 'gpt-4o', messages: [{ role: 'assistant', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: long } }] }] }, '')).input;
+    expect(input).toBeGreaterThanOrEqual(words);
+  });
+
+  it('counts an inline image at IMAGE_PART_TOKENS, never by its bytes, and leaves out what is no prompt', async () => {
+    const data = `data:image/png;base64,${'A'.repeat(400_000)}`;
+    const openai = await countFallbackTokens({ model: 'gpt-4o', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: data } }] }] }, '');
+    expect(openai.input).toBeGreaterThanOrEqual(IMAGE_PART_TOKENS);
+    expect(openai.input).toBeLessThan(IMAGE_PART_TOKENS + 50);
+    const anthropic = await countFallbackTokens({ model: 'claude', messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'A'.repeat(400_000) } }] }] }, '');
+    expect(anthropic.input).toBeGreaterThanOrEqual(IMAGE_PART_TOKENS);
+    expect(anthropic.input).toBeLessThan(IMAGE_PART_TOKENS + 50);
+    const params = await countFallbackTokens({ model: long, metadata: { note: long }, user: long, messages }, '');
+    expect(params.input).toBeLessThan(20);
+  });
+});
+
+describe('readsByReference', () => {
+  it('names bodies whose input the gateway cannot count', () => {
+    expect(readsByReference({ model: 'gpt-4o', input: 'x', previous_response_id: 'resp_1' })).toBe(true);
+    expect(readsByReference({ model: 'gpt-4o', input: 'x', conversation: 'conv_1' })).toBe(true);
+    expect(readsByReference({ model: 'gpt-4o', messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-1' } }] }] })).toBe(true);
+    expect(readsByReference({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })).toBe(false);
+    expect(readsByReference(null)).toBe(false);
+  });
+});
