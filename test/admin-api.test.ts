@@ -261,7 +261,11 @@ describeEachDatabase('admin API', (backend) => {
       const k = await t.api('GET', `${ORG}/projects/${p()}/api_keys/key_nope`);
       expect(k.status).toBe(404);
       expect(k.body.error.code).toBe('not_found');
-      expect((await t.api('DELETE', `${ORG}/projects/${p()}/api_keys/key_nope`)).status).toBe(404);
+      // The spec's path parameter: /organization/projects/{project_id}/api_keys/{api_key_id}.
+      expect(k.body.error.param).toBe('api_key_id');
+      const deleted = await t.api('DELETE', `${ORG}/projects/${p()}/api_keys/key_nope`);
+      expect(deleted.status).toBe(404);
+      expect(deleted.body.error.param).toBe('api_key_id');
       expect((await t.api('GET', `${ORG}/nothing-here`)).status).toBe(404);
     });
 

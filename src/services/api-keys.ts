@@ -296,7 +296,7 @@ export async function getProjectKey(
   let q = projectKeyQuery(deps).where('api_keys.id', '=', keyId).where('api_keys.project_id', '=', projectId).where('api_keys.org_id', '=', orgId);
   if (!opts.includeRevoked) q = q.where('api_keys.status', '!=', 'revoked');
   const row = await q.executeTakeFirst();
-  if (!row) throw new TollgateError('not_found', `No API key found with id '${keyId}' in project '${projectId}'.`, 'key_id');
+  if (!row) throw new TollgateError('not_found', `No API key found with id '${keyId}' in project '${projectId}'.`, 'api_key_id');
   return toProjectKeyObject(row, await loadOwners(db, [row]), nowSeconds(deps));
 }
 
@@ -313,7 +313,7 @@ export async function updateProjectKey(
   const current = await getProjectKey(deps, orgId, projectId, keyId);
   await checkKeyManager(deps, projectId, await ownerOfKey(deps, keyId), actor);
   if (current.status === 'revoked' || current.status === 'exposed') {
-    throw new TollgateError('key_revoked', `API key '${keyId}' is ${current.status} and cannot be changed.`, 'key_id');
+    throw new TollgateError('key_revoked', `API key '${keyId}' is ${current.status} and cannot be changed.`, 'api_key_id');
   }
   await deps.database.db.transaction().execute(async (trx) => {
     const patch: Record<string, string | number | null> = {};
@@ -359,7 +359,7 @@ export async function rotateProjectKey(
   const current = await getProjectKey(deps, orgId, projectId, keyId);
   await checkKeyManager(deps, projectId, await ownerOfKey(deps, keyId), actor);
   if (current.status !== 'active') {
-    throw new TollgateError('key_revoked', `API key '${keyId}' is ${current.status} and cannot be rotated.`, 'key_id');
+    throw new TollgateError('key_revoked', `API key '${keyId}' is ${current.status} and cannot be rotated.`, 'api_key_id');
   }
   const now = nowSeconds(deps);
   const secret = generateSecret('project', deps.randomBytes);

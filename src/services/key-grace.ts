@@ -45,7 +45,7 @@ export async function endRotationGrace(
     throw new TollgateError('project_archived', `Project '${projectId}' is archived; its keys cannot be changed.`, 'project_id');
   }
   if (key.status !== 'active') {
-    throw new TollgateError('key_revoked', `API key '${keyId}' is ${key.status}; it has no secret to end.`, 'key_id');
+    throw new TollgateError('key_revoked', `API key '${keyId}' is ${key.status}; it has no secret to end.`, 'api_key_id');
   }
   const now = nowSeconds(deps);
   const ended = await deps.database.db.transaction().execute(async (trx) => {
