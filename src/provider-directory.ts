@@ -68,6 +68,10 @@ export class ProviderDirectory implements KeyChangeListener, RoutingTable {
     void this.refresh();
   }
 
+  everythingChanged(): void {
+    void this.refresh();
+  }
+
   /** Reloads from storage; changes arriving meanwhile are folded into one more reload. Never rejects. */
   refresh(): Promise<void> {
     if (this.running) {

@@ -11,6 +11,8 @@ export interface KeyChangeListener {
   projectChanged(projectId: string): void;
   /** A runtime provider or one of its credentials changed (only the provider directory listens). */
   providerChanged?(providerId: string): void;
+  /** Changes may have been missed (the change feed lost track of some): forget everything cached and read it again. */
+  everythingChanged?(): void;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { KeyChangeListener } from '../core/ports.js';
 
-/** Passes each key, project or provider change to every registered cache. */
+/** Passes each key, project or provider change (or the loss of some) to every registered cache. */
 export class ChangeFanout implements KeyChangeListener {
   private readonly listeners: KeyChangeListener[] = [];
 
@@ -18,5 +18,9 @@ export class ChangeFanout implements KeyChangeListener {
 
   providerChanged(providerId: string): void {
     for (const l of this.listeners) l.providerChanged?.(providerId);
+  }
+
+  everythingChanged(): void {
+    for (const l of this.listeners) l.everythingChanged?.();
   }
 }

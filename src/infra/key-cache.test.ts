@@ -94,4 +94,21 @@ describe('KeyCache', () => {
     expect(loads()).toBe(41);
     expect(c.get('h0')).toBeInstanceOf(Promise); // the oldest went
   });
+
+  it('forgets everything when changes may have been missed, and keeps no load that started before', async () => {
+    const db = new Map([
+      ['h1', rec('key_1')],
+      ['h2', rec('key_2', 'proj_2')],
+    ]);
+    const { c, loads } = cache(db);
+    await c.get('h1');
+    const loading = c.get('h2'); // in flight across the change
+    c.everythingChanged();
+    db.set('h2', { ...rec('key_2', 'proj_2'), status: 'revoked' });
+    await loading;
+    expect(c.size).toBe(0);
+    expect(await c.get('h2')).toMatchObject({ status: 'revoked' });
+    expect(c.get('h1')).toBeInstanceOf(Promise);
+    expect(loads()).toBe(4);
+  });
 });

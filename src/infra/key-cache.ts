@@ -109,6 +109,15 @@ export class KeyCache implements KeyChangeListener {
     for (const hash of digestsOf(this.byProject, projectId)) this.drop(hash);
   }
 
+  everythingChanged(): void {
+    this.epoch++;
+    this.unknown.clear();
+    this.entries.clear();
+    this.movedAt.clear();
+    this.byKey.clear();
+    this.byProject.clear();
+  }
+
   get size(): number {
     return this.entries.size;
   }

@@ -74,6 +74,12 @@ export class OwnerCache implements KeyChangeListener {
 
   projectChanged(): void {}
 
+  everythingChanged(): void {
+    this.epoch++;
+    this.entries.clear();
+    this.unowned.clear();
+  }
+
   get size(): number {
     return this.entries.size;
   }

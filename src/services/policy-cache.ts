@@ -33,4 +33,9 @@ export class PolicyCache implements KeyChangeListener {
     this.epoch++;
     this.entries.delete(projectId);
   }
+
+  everythingChanged(): void {
+    this.epoch++;
+    this.entries.clear();
+  }
 }
