@@ -90,7 +90,7 @@ export async function createRuntime(
   const { org, created } = await ensureInitialized(deps);
   // Admin keys of owners demoted before demotion revoked them (services/users.ts) end now.
   await revokeFormerOwnersAdminKeys(deps, org.id);
-  const changeFeed = new ChangeFeed(database, caches, config.changePollMs, (err) => onError('change-feed', err));
+  const changeFeed = new ChangeFeed(database, caches, { intervalMs: config.changePollMs, clock, onError: (err) => onError('change-feed', err) });
   // The one usage write path, picked by the database; nothing is rebound later.
   const usageSink = database.sqlite
     ? sqliteUsageSink(database, config.gateway.prices, { worker: opts.usageWorker ?? true })
