@@ -102,6 +102,29 @@ describeEachDatabase('owners come and go', (backend) => {
     expect((await audit('invite.deleted')).map((r) => r.object_id)).toEqual(expect.arrayContaining([bySession.body.id, byKey.body.id]));
   });
 
+  it('deleting an admin key, or reporting it exposed, withdraws the invites sent with it; others stay', async () => {
+    const pendingIds = async () => (await owner.call('GET', `${ORG}/invites`)).body.data.map((i: { id: string }) => i.id);
+    const byOwner = await owner.call('POST', `${ORG}/invites`, { email: 'stays@example.com', role: 'reader' });
+    for (const [how, email] of [
+      ['deleted', 'leaked-key-invitee@example.com'],
+      ['exposed', 'leaked-key-invitee2@example.com'],
+    ] as const) {
+      const key = await t.api('POST', `${ORG}/admin_api_keys`, { body: { name: `about to leak (${how})` } });
+      const sent = await t.api('POST', `${ORG}/invites`, { key: key.body.value, body: { email, role: 'owner' } });
+      expect(sent.status).toBe(200);
+      expect(await pendingIds()).toContain(sent.body.id);
+      if (how === 'deleted') expect((await t.api('DELETE', `${ORG}/admin_api_keys/${key.body.id}`)).status).toBe(200);
+      else expect((await t.api('POST', `${ORG}/api_keys/report_exposed`, { body: { reports: [{ token: key.body.value }] } })).body.data[0].label).toBe('true_positive');
+      const token = new URL(sent.body.accept_url.replace('/#/', '/')).searchParams.get('token');
+      const accepted = await new SessionClient(t.url).call('POST', '/auth/signup', { email, password: 'accomplice long password', invite_token: token });
+      expect(accepted.status, how).toBe(400);
+      expect(accepted.body.error.param).toBe('invite_token');
+      expect(await pendingIds()).not.toContain(sent.body.id);
+      expect((await audit('invite.deleted')).map((r) => r.object_id)).toContain(sent.body.id);
+    }
+    expect(await pendingIds()).toContain(byOwner.body.id);
+  });
+
   it('removing an owner revokes their admin keys, audited as admin key deletions', async () => {
     const third = await joinAs(t, owner, 'third-owner@example.com', 'owner');
     const thirdId = await idOf(third);

@@ -6,6 +6,7 @@ import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { type AdminApiKeyObject, loadOwners, type OrgRef, toAdminKeyObject } from './key-objects.js';
+import { withdrawInvitesBy } from './invites.js';
 import { insertKey, revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { IpListSchema } from './projects.js';
@@ -141,7 +142,11 @@ export async function deleteAdminKey(
   await getAdminKey(deps, orgId, keyId);
   await deps.database.db.transaction().execute(async (trx) => {
     const changed = await revokeKeyRow(trx, deps, keyId);
-    if (changed) await writeAudit(trx, deps, { orgId, type: 'admin_api_key.deleted', actor, objectId: keyId });
+    if (!changed) return;
+    await writeAudit(trx, deps, { orgId, type: 'admin_api_key.deleted', actor, objectId: keyId });
+    // Its pending invitations go with it, as a removed owner's do (users.ts): a key deleted because it leaked may have
+    // sent some, an owner's role among them, to whoever holds it.
+    await withdrawInvitesBy(trx, deps, orgId, [keyId], actor);
   });
   deps.changes.keyChanged(keyId);
   return { object: 'organization.admin_api_key.deleted', id: keyId, deleted: true };

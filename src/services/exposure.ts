@@ -3,6 +3,7 @@ import { hashSecret, parseSecret } from '../core/key-format.js';
 import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
+import { withdrawInvitesBy } from './invites.js';
 import { recordKeyChange } from './key-writes.js';
 import { text } from './text-fields.js';
 
@@ -91,7 +92,7 @@ export async function reportExposed(
       ? await deps.database.db
           .selectFrom('api_key_secrets as s')
           .innerJoin('api_keys as k', 'k.id', 's.key_id')
-          .select(['k.id as id', 'k.status as status', 'k.project_id as project_id', 'k.org_id as org_id', 's.expires_at as secret_expires_at'])
+          .select(['k.id as id', 'k.kind as kind', 'k.status as status', 'k.project_id as project_id', 'k.org_id as org_id', 's.expires_at as secret_expires_at'])
           .where('s.secret_hash', '=', hash)
           .executeTakeFirst()
       : undefined;
@@ -127,6 +128,8 @@ export async function reportExposed(
         objectId: row.id,
         details: { url: item.url ?? null, source: item.source ?? null, token_type },
       });
+      // Invitations a leaked admin key sent (an owner's role among them) go with it: whoever holds it may have sent them.
+      if (row.kind === 'admin') await withdrawInvitesBy(trx, deps, row.org_id, [row.id], actor);
       return true;
     });
     deps.changes.keyChanged(row.id);
