@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateSecret } from '../core/key-format.js';
+import { sortFindings } from './findings.js';
 import { scanGitHistory, scanStaged } from './git-history.js';
 
 const key = () => generateSecret('project', randomBytes);
@@ -68,7 +69,7 @@ describe('scanGitHistory', () => {
     await commit({ 'main.txt': 'main' });
     git('merge', '-q', '--no-edit', 'feature');
     const out = await scanGitHistory(repo, { maxFileSize: MB });
-    expect(out.findings.map((f) => [f.file, f.commit])).toEqual([
+    expect(sortFindings(out.findings).map((f) => [f.file, f.commit])).toEqual([
       ['feature.txt', featureCommit],
       ['wip.txt', wipCommit],
     ]);
@@ -137,6 +138,40 @@ describe('scanGitHistory', () => {
     }
   });
 
+  it('finds a key in every stash, not only the newest (older ones live only in the reflog of refs/stash)', async () => {
+    const [older, newer] = [key(), key()];
+    await commit({ 'a.txt': 'hi' });
+    await put('a.txt', `KEY=${older}`);
+    git('stash', '-q');
+    await put('a.txt', `KEY=${newer}`);
+    git('stash', '-q');
+    const out = await scanGitHistory(repo, { maxFileSize: MB });
+    expect(new Map(out.findings.map((f) => [f.secret, [f.file, f.commit]]))).toEqual(
+      new Map([
+        [older, ['a.txt', git('rev-parse', 'stash@{1}')]],
+        [newer, ['a.txt', git('rev-parse', 'stash@{0}')]],
+      ]),
+    );
+    expect(out.findings).toHaveLength(2);
+  });
+
+  it('finds a key in a commit that an amend replaced, even once no reflog keeps it', async () => {
+    const k = key();
+    await commit({ 'a.txt': 'a' });
+    const leak = await commit({ 'conf.env': `KEY=${k}` });
+    await put('conf.env', 'KEY=');
+    git('add', '-A');
+    git('commit', '-q', '--amend', '-m', 'c');
+    expect((await scanGitHistory(repo, { maxFileSize: MB })).findings.map((f) => [f.file, f.commit])).toEqual([['conf.env', leak]]);
+    git('reflog', 'expire', '--expire=now', '--all');
+    const out = await scanGitHistory(repo, { maxFileSize: MB });
+    expect(out.findings.map((f) => [f.file, f.commit])).toEqual([['conf.env', leak]]);
+    expect(out.summary.commits).toBe(3);
+    // What the docs prescribe to be rid of it: expire the reflogs and prune.
+    git('gc', '-q', '--prune=now');
+    expect((await scanGitHistory(repo, { maxFileSize: MB })).findings).toEqual([]);
+  });
+
   it('reports progress, ending with the full count', async () => {
     await commit({ 'a.txt': 'a' });
     await commit({ 'b.txt': 'bb' });
@@ -152,7 +187,7 @@ describe('scanGitHistory', () => {
   it('rejects a directory that is not a repository', async () => {
     const plain = await mkdtemp(join(tmpdir(), 'tollgate-not-git-'));
     try {
-      await expect(scanGitHistory(plain, { maxFileSize: MB })).rejects.toThrow(/git log failed/);
+      await expect(scanGitHistory(plain, { maxFileSize: MB })).rejects.toThrow(/not a git repository/);
     } finally {
       await rm(plain, { recursive: true, force: true });
     }

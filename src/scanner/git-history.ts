@@ -1,6 +1,7 @@
 import { CatFileBatchParser } from './cat-file-parser.js';
 import type { Finding, ScanSummary } from './findings.js';
 import { streamGit } from './git-process.js';
+import { listStoredObjects } from './object-store.js';
 import { type RawChange, RawDiffParser } from './raw-diff-parser.js';
 import { scanText } from './scan-text.js';
 import { overLimitNote } from './size.js';
@@ -11,14 +12,17 @@ export interface GitScanOptions {
   onProgress?: (summary: ScanSummary) => void;
 }
 
-// Every commit reachable from any ref, children before parents (--topo-order), each with the blobs it
-// added or changed against its first parent. Merges are diffed against their first parent so that a blob
-// first seen in a merge (a conflict resolution) is not missed; the root commit shows its whole tree (--root,
-// whatever log.showRoot says). Every blob in any commit's tree thus appears at least once. Renames are off: they cost time and
-// a renamed file's blob was already recorded where it was added.
+// Every commit in the object store (listed by object-store.ts and fed on stdin), not only those reachable
+// from refs as with --all: a stash other than the newest lives only in the reflog of refs/stash, and an
+// amended-away, reset-away or dropped commit stays in the repository until gc. Children come before parents
+// (--topo-order), each with the blobs it added or changed against its first parent. Merges are diffed against
+// their first parent so that a blob first seen in a merge (a conflict resolution, or a stash's work tree) is not
+// missed; root commits show their whole tree (--root, whatever log.showRoot says). Every blob in any commit's
+// tree thus appears at least once. Renames are off: they cost time and a renamed file's blob was already
+// recorded where it was added.
 const LOG_ARGS = [
   'log',
-  '--all',
+  '--stdin',
   '--topo-order',
   '--root',
   '--no-renames',
@@ -34,10 +38,11 @@ const LOG_ARGS = [
 const STAGED_ARGS = ['diff', '--cached', '--raw', '--no-abbrev', '--no-renames', '--diff-filter=d', '-z'];
 
 /**
- * Scans every blob in a repository's history once (deduplicated by blob id), reporting the commit that
- * introduced it and its path there.
+ * Scans every blob of every commit in a repository's object store once (deduplicated by blob id), reporting
+ * the commit that introduced it and its path there.
  */
 export async function scanGitHistory(repo: string, options: GitScanOptions): Promise<ScanOutcome> {
+  const stored = await listStoredObjects(repo);
   const blobs = new Map<string, RawChange>();
   const summary: ScanSummary = { files: 0, bytes: 0, commits: 0 };
   // Children come before parents, so the last commit seen for a blob is the one that introduced it.
@@ -48,7 +53,8 @@ export async function scanGitHistory(repo: string, options: GitScanOptions): Pro
       if (commits % 500 === 0) options.onProgress?.(summary);
     },
   );
-  await streamGit(repo, LOG_ARGS, (chunk) => parser.push(chunk));
+  // Without commits there is nothing to walk (and `git log` would fall back to an unborn HEAD and fail).
+  if (stored.commits.length > 0) await streamGit(repo, LOG_ARGS, (chunk) => parser.push(chunk), `${stored.commits.join('\n')}\n`);
   parser.end();
   return scanBlobs(repo, blobs, summary, options);
 }
