@@ -352,6 +352,30 @@ describe('tollgate scan --git and --staged', () => {
     expect(text.stdout).toContain(`${leak.slice(0, 12)}:secrets.env:3:5  Tollgate project key`);
   });
 
+  it('--git finds keys in older stashes and in blobs only a tag reaches, says where, and prints none in full', async () => {
+    const [stashed, tagged] = [projectKey(), generateSecret('admin', randomBytes)];
+    git('init', '-q');
+    await put('a.txt', 'hi');
+    git('add', '.');
+    git('commit', '-qm', 'init');
+    await put('a.txt', `KEY=${stashed}`);
+    git('stash', '-q');
+    await put('a.txt', 'KEY=');
+    git('stash', '-q');
+    const blob = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: dir, input: `T=${tagged}`, encoding: 'utf8' }).trim();
+    git('tag', 'blob-tag', blob);
+    const run = await scan(['--git', '--json']);
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout).findings).toMatchObject([
+      { file: 'a.txt', commit: git('rev-parse', 'stash@{1}'), redacted: `sk-tg-…${stashed.slice(-4)}` },
+      { file: 'refs/tags/blob-tag', commit: null, found_in: 'ref', kind: 'admin', line: 1, column: 3 },
+    ]);
+    const text = await scan(['--git']);
+    expect(text.stdout).toContain(`refs/tags/blob-tag:1:3  Tollgate admin key sk-tg-admin-…${tagged.slice(-4)}`);
+    expectNoSecret(run, stashed, tagged);
+    expectNoSecret(text, stashed, tagged);
+  });
+
   it('the installed pre-commit hook blocks a staged valid key and lets a look-alike through', async () => {
     const k = projectKey();
     git('init', '-q');

@@ -41,7 +41,7 @@ export function registerScanCommand(program: Command): void {
     .command('scan')
     .description('find leaked secrets (Tollgate keys, and other providers\' keys) in files or git history')
     .argument('[paths...]', 'files and directories to scan (with --git or --staged: one repository)', ['.'])
-    .option('--git', 'scan every commit of the repository\'s history instead of the files')
+    .option('--git', 'scan every blob in the repository (every commit, reachable or not, and tagged blobs) instead of the files')
     .option('--staged', 'scan the staged changes of the repository (what the next commit adds)')
     .option('--sarif', 'print SARIF 2.1.0 (for code-scanning dashboards)')
     .option('--fail-on-any', 'exit 1 on any finding, including other providers\' keys and dead Tollgate keys')
@@ -144,6 +144,8 @@ async function reportFindings(
 /** Where a reported secret was found, as a URL the server can store: the file, or the blob in a repository. */
 function reportUrl(f: Finding, root: string, inRepository: boolean): string {
   if (!inRepository) return `${pathToFileURL(resolve(f.file)).href}#L${f.line}`;
+  // A blob outside every commit: its file is already a git name for it (the ref, or the blob id).
+  if (f.foundIn) return `${pathToFileURL(resolve(root)).href}#${encodeURI(f.file)}:${f.line}`;
   return `${pathToFileURL(resolve(root)).href}#${f.commit ?? 'staged'}:${encodeURI(f.file)}:${f.line}`;
 }
 

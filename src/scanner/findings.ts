@@ -1,6 +1,12 @@
 import type { SecretKind } from '../core/key-format.js';
 import { type SecretType, redactFound } from './patterns.js';
 
+/**
+ * Where `--git` found a blob that no commit holds: `ref`, a ref reaches it without a commit (a tag on a blob or a
+ * tree; `file` is then `refs/tags/x` or `refs/tags/x:path`); `unreachable`, nothing does (`file` is the blob id).
+ */
+export type FoundIn = 'ref' | 'unreachable';
+
 /** A found secret and where it is. Holds the secret itself, for lookup and reporting: never print it. */
 export interface Finding {
   type: SecretType;
@@ -13,6 +19,8 @@ export interface Finding {
   column: number;
   /** The commit that introduced the blob (--git), else null. */
   commit: string | null;
+  /** Set only for a --git blob outside every commit. */
+  foundIn?: FoundIn;
 }
 
 /** What the server said about a secret (lookup endpoint), per its contract. */
@@ -37,6 +45,7 @@ export interface PublicFinding {
   line: number;
   column: number;
   commit: string | null;
+  found_in?: FoundIn;
   redacted: string;
   kind?: SecretKind;
   live?: boolean | null;
@@ -71,6 +80,7 @@ export function toPublicFinding(f: Finding, lookups: LookupResults): PublicFindi
     line: f.line,
     column: f.column,
     commit: f.commit,
+    ...(f.foundIn ? { found_in: f.foundIn } : {}),
     redacted: redactFound(f.type, f.secret),
   };
   if (f.type !== 'tollgate') return out;

@@ -45,6 +45,15 @@ describe('formatText', () => {
     );
   });
 
+  it('names a blob outside every commit by its ref, or as an unreachable blob with its short id', () => {
+    const tagged: PublicFinding = { ...unchecked, file: 'refs/tags/t:dir/a.txt', found_in: 'ref' };
+    const loose: PublicFinding = { ...unchecked, file: '0123456789abcdef0123456789abcdef01234567', found_in: 'unreachable' };
+    expect(formatText({ findings: [tagged, loose], summary: { files: 2, bytes: 10, commits: 1 } }).split('\n').slice(0, 2)).toEqual([
+      'refs/tags/t:dir/a.txt:3:7  Tollgate admin key sk-tg-admin-…Zz99  NOT CHECKED',
+      'unreachable blob 0123456789ab:3:7  Tollgate admin key sk-tg-admin-…Zz99  NOT CHECKED',
+    ]);
+  });
+
   it('says when nothing was found, and counts commits in history scans', () => {
     expect(formatText({ findings: [], summary: { files: 1, bytes: 10, commits: 42 } })).toBe('Scanned 1 file (10 bytes) in 42 commits: no secrets found.\n');
   });

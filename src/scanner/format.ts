@@ -29,11 +29,14 @@ const TYPE_NAMES: Readonly<Record<SecretType, string>> = {
 };
 
 /**
- * `path:line:column`, prefixed by the short commit id for history findings (git's `<rev>:<path>` form). A path with a
- * control character (a file named to rewrite the terminal) is quoted and escaped as git quotes it.
+ * `path:line:column`, prefixed by the short commit id for history findings (git's `<rev>:<path>` form). A blob
+ * outside every commit is named as git would name it: the ref (`refs/tags/x`, `refs/tags/x:path`), or
+ * `unreachable blob <short id>`. A path with a control character (a file named to rewrite the terminal) is
+ * quoted and escaped as git quotes it.
  */
 export function locationOf(f: PublicFinding): string {
-  return `${f.commit ? `${f.commit.slice(0, 12)}:` : ''}${quotedForDisplay(f.file)}:${f.line}:${f.column}`;
+  const where = f.found_in === 'unreachable' ? `unreachable blob ${f.file.slice(0, 12)}` : quotedForDisplay(f.file);
+  return `${f.commit ? `${f.commit.slice(0, 12)}:` : ''}${where}:${f.line}:${f.column}`;
 }
 
 /** What a finding is and, for Tollgate keys, what the server said about it (no location). */

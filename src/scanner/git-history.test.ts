@@ -9,6 +9,7 @@ import { sortFindings } from './findings.js';
 import { scanGitHistory, scanStaged } from './git-history.js';
 
 const key = () => generateSecret('project', randomBytes);
+const adminKey = () => generateSecret('admin', randomBytes);
 const MB = 1024 * 1024;
 const ENV = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' };
 
@@ -155,6 +156,31 @@ describe('scanGitHistory', () => {
     expect(out.findings).toHaveLength(2);
   });
 
+  it('finds a key in a blob that only a tag reaches, lightweight or annotated, and names the tag', async () => {
+    const [onBlob, annotated] = [adminKey(), key()];
+    await commit({ 'a.txt': 'a' });
+    const blob = (text: string) => execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: repo, input: text, encoding: 'utf8' }).trim();
+    git('tag', 'blob-tag', blob(`T=${onBlob}\n`));
+    git('tag', '-a', '-m', 'x', 'ann-blob', blob(`\nU=${annotated}`));
+    const out = await scanGitHistory(repo, { maxFileSize: MB });
+    expect(sortFindings(out.findings)).toEqual([
+      { type: 'tollgate', secondary: false, secret: annotated, kind: 'project', file: 'refs/tags/ann-blob', line: 2, column: 3, commit: null, foundIn: 'ref' },
+      { type: 'tollgate', secondary: false, secret: onBlob, kind: 'admin', file: 'refs/tags/blob-tag', line: 1, column: 3, commit: null, foundIn: 'ref' },
+    ]);
+  });
+
+  it('finds a key in a tree that only a tag reaches, with its path in the tree', async () => {
+    const k = key();
+    await commit({ 'a.txt': 'a' });
+    await put('dir/k.txt', k);
+    git('add', 'dir/k.txt');
+    const tree = git('write-tree');
+    git('reset', '-q');
+    git('tag', 'tree-tag', tree);
+    const out = await scanGitHistory(repo, { maxFileSize: MB });
+    expect(out.findings.map((f) => [f.file, f.commit, f.foundIn])).toEqual([['refs/tags/tree-tag:dir/k.txt', null, 'ref']]);
+  });
+
   it('finds a key in a commit that an amend replaced, even once no reflog keeps it', async () => {
     const k = key();
     await commit({ 'a.txt': 'a' });
@@ -170,6 +196,24 @@ describe('scanGitHistory', () => {
     // What the docs prescribe to be rid of it: expire the reflogs and prune.
     git('gc', '-q', '--prune=now');
     expect((await scanGitHistory(repo, { maxFileSize: MB })).findings).toEqual([]);
+  });
+
+  it('finds a key in a blob no commit or ref holds (added, then unstaged) and says it is unreachable', async () => {
+    const k = key();
+    await commit({ 'a.txt': 'a' });
+    await put('b.env', k);
+    git('add', 'b.env');
+    const blob = git('rev-parse', ':b.env');
+    git('reset', '-q');
+    const out = await scanGitHistory(repo, { maxFileSize: MB });
+    expect(out.findings.map((f) => [f.secret, f.file, f.commit, f.foundIn])).toEqual([[k, blob, null, 'unreachable']]);
+  });
+
+  it('notes an unreachable blob over the size limit by its id', async () => {
+    await commit({ 'a.txt': 'a' });
+    const blob = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: repo, input: 'x'.repeat(4096), encoding: 'utf8' }).trim();
+    const out = await scanGitHistory(repo, { maxFileSize: 2048 });
+    expect(out.notes).toEqual([expect.stringMatching(new RegExp(`^skipped unreachable blob ${blob}: `))]);
   });
 
   it('reports progress, ending with the full count', async () => {

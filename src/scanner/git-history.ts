@@ -1,7 +1,7 @@
 import { CatFileBatchParser } from './cat-file-parser.js';
-import type { Finding, ScanSummary } from './findings.js';
+import type { Finding, FoundIn, ScanSummary } from './findings.js';
 import { streamGit } from './git-process.js';
-import { listStoredObjects } from './object-store.js';
+import { blobsUnderRefs, listStoredObjects } from './object-store.js';
 import { type RawChange, RawDiffParser } from './raw-diff-parser.js';
 import { scanText } from './scan-text.js';
 import { overLimitNote } from './size.js';
@@ -37,13 +37,16 @@ const LOG_ARGS = [
 // the empty tree before the first commit). Respects GIT_INDEX_FILE, which git sets for hooks.
 const STAGED_ARGS = ['diff', '--cached', '--raw', '--no-abbrev', '--no-renames', '--diff-filter=d', '-z'];
 
+/** Where a blob was found: in a commit (RawChange), or outside every commit, with a git name for it. */
+type BlobSource = RawChange & { foundIn?: FoundIn };
+
 /**
- * Scans every blob of every commit in a repository's object store once (deduplicated by blob id), reporting
- * the commit that introduced it and its path there.
+ * Scans every blob in a repository's object store once (deduplicated by blob id), reporting the commit that
+ * introduced it and its path there; failing a commit, the ref that reaches it, or that nothing does.
  */
 export async function scanGitHistory(repo: string, options: GitScanOptions): Promise<ScanOutcome> {
   const stored = await listStoredObjects(repo);
-  const blobs = new Map<string, RawChange>();
+  const blobs = new Map<string, BlobSource>();
   const summary: ScanSummary = { files: 0, bytes: 0, commits: 0 };
   // Children come before parents, so the last commit seen for a blob is the one that introduced it.
   const parser = new RawDiffParser(
@@ -56,7 +59,18 @@ export async function scanGitHistory(repo: string, options: GitScanOptions): Pro
   // Without commits there is nothing to walk (and `git log` would fall back to an unborn HEAD and fail).
   if (stored.commits.length > 0) await streamGit(repo, LOG_ARGS, (chunk) => parser.push(chunk), `${stored.commits.join('\n')}\n`);
   parser.end();
+  await addBlobsOutsideCommits(repo, stored.blobs, blobs);
   return scanBlobs(repo, blobs, summary, options);
+}
+
+/** Adds the stored blobs no commit holds: named by a ref that reaches them (a tag on a blob or tree), else unreachable. */
+async function addBlobsOutsideCommits(repo: string, stored: readonly string[], blobs: Map<string, BlobSource>): Promise<void> {
+  const outside = new Set(stored.filter((oid) => !blobs.has(oid)));
+  if (outside.size === 0) return;
+  for (const { oid, name } of await blobsUnderRefs(repo)) {
+    if (outside.delete(oid)) blobs.set(oid, { commit: null, oid, path: name, foundIn: 'ref' });
+  }
+  for (const oid of outside) blobs.set(oid, { commit: null, oid, path: oid, foundIn: 'unreachable' });
 }
 
 /** Scans the staged content (the index) of the files that differ from HEAD: what the next commit adds. */
@@ -71,7 +85,7 @@ export async function scanStaged(repo: string, options: GitScanOptions): Promise
 }
 
 /** Streams the blobs' contents out of one `git cat-file --batch` and scans each. */
-async function scanBlobs(repo: string, blobs: ReadonlyMap<string, RawChange>, summary: ScanSummary, options: GitScanOptions): Promise<ScanOutcome> {
+async function scanBlobs(repo: string, blobs: ReadonlyMap<string, BlobSource>, summary: ScanSummary, options: GitScanOptions): Promise<ScanOutcome> {
   const findings: Finding[] = [];
   const notes: string[] = [];
   const parser = new CatFileBatchParser(options.maxFileSize);
@@ -79,13 +93,13 @@ async function scanBlobs(repo: string, blobs: ReadonlyMap<string, RawChange>, su
     for (const object of parser.push(chunk)) {
       const where = blobs.get(object.oid);
       if (!where || object.type !== 'blob') continue;
-      const label = `${where.commit ? `${where.commit}:` : ''}${where.path}`;
+      const label = where.foundIn === 'unreachable' ? `unreachable blob ${where.path}` : `${where.commit ? `${where.commit}:` : ''}${where.path}`;
       if (!object.content) {
         notes.push(overLimitNote(label, object.size, options.maxFileSize));
         continue;
       }
       for (const m of scanText(object.content.toString('latin1'))) {
-        findings.push({ type: m.type, secondary: m.secondary, secret: m.secret, kind: m.kind, file: where.path, line: m.line, column: m.column, commit: where.commit });
+        findings.push({ type: m.type, secondary: m.secondary, secret: m.secret, kind: m.kind, file: where.path, line: m.line, column: m.column, commit: where.commit, ...(where.foundIn ? { foundIn: where.foundIn } : {}) });
       }
       summary.files++;
       summary.bytes += object.size;

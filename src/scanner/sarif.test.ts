@@ -37,6 +37,11 @@ describe('formatSarif', () => {
     expect(run.results[0]).not.toHaveProperty('properties');
   });
 
+  it('says when a history finding is in no commit', () => {
+    const loose: PublicFinding = { ...live, file: 'a'.repeat(40), found_in: 'unreachable' };
+    expect(JSON.parse(formatSarif([loose])).runs[0].results[0].properties).toEqual({ found_in: 'unreachable' });
+  });
+
   it('uses the openai, anthropic and aws rule ids', () => {
     const other = (type: PublicFinding['type']): PublicFinding => ({ ...github, type });
     const ids = JSON.parse(formatSarif([other('openai'), other('anthropic'), other('aws')])).runs[0].results.map((r: { ruleId: string }) => r.ruleId);

@@ -70,7 +70,7 @@ export function formatSarif(findings: readonly PublicFinding[]): string {
               },
             },
           ],
-          ...(f.commit ? { properties: { commit: f.commit } } : {}),
+          ...(f.commit ? { properties: { commit: f.commit } } : f.found_in ? { properties: { found_in: f.found_in } } : {}),
         })),
       },
     ],
