@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './harness/server.js';
+import { startTestServer, type TestServer, usageEventsOf } from './harness/server.js';
 
 // A stream its client hangs up on before the end is billed at least for the output it delivered. Found by an outside
 // review: Anthropic's message_start reports 1 output token and only message_delta (at the end) the real count, so a
@@ -104,13 +104,7 @@ describe('streams cut by their client are billed for the output they delivered',
         break;
       }
     }
-    for (let i = 0; i < 50; i++) {
-      await t.server.gateway.usage.flush();
-      const rows = await t.server.runtime.database.db.selectFrom('usage_events').selectAll().where('api_key_id', '=', key.id).execute();
-      if (rows.length > 0) return rows[0];
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error('no usage event');
+    return (await usageEventsOf(t, key.id))[0];
   }
 
   const ask = { max_tokens: 4000, messages: [{ role: 'user', content: 'hi' }] };

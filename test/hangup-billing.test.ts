@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayConfigFile, startTestServer, type TestServer } from './harness/server.js';
+import { gatewayConfigFile, startTestServer, type TestServer, usageEventsOf } from './harness/server.js';
 
 // A whole (non-streamed) answer its client hangs up on before it arrives is billed as the provider bills it. Found by
 // an outside review: the gateway aborted the upstream request and recorded nothing billable, while a provider that
@@ -92,13 +92,7 @@ describe('a client that hangs up on a whole answer still pays for it', () => {
     const sent = fetch(`${t.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal: abort.signal });
     setTimeout(() => abort.abort(), 50);
     await expect(sent).rejects.toThrow();
-    for (let i = 0; i < 100; i++) {
-      await t.server.gateway.usage.flush();
-      const rows = await t.server.runtime.database.db.selectFrom('usage_events').selectAll().where('api_key_id', '=', key.id).execute();
-      if (rows.length > 0) return { key, rows };
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error('no usage event');
+    return { key, rows: await usageEventsOf(t, key.id) };
   }
 
   const ask = { max_tokens: 4000, messages: [{ role: 'user', content: 'hi' }] };
@@ -215,12 +209,7 @@ describe("a client that hangs up between a stream's last words and its usage sti
     let got = '';
     while (!got.includes(seen)) got += new TextDecoder().decode((await reader.read()).value);
     abort.abort();
-    let rows: Array<Record<string, unknown>> = [];
-    for (let i = 0; i < 100 && rows.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      await t.server.gateway.usage.flush();
-      rows = await t.server.runtime.database.db.selectFrom('usage_events').selectAll().where('api_key_id', '=', key.id).execute();
-    }
+    const rows = await usageEventsOf(t, key.id);
     expect(rows).toHaveLength(1);
     if (fate === 'read') {
       // Read to its end and billed by its usage.
@@ -292,12 +281,7 @@ describe('a streamed background response', () => {
     const first = await (res.body as ReadableStream<Uint8Array>).getReader().read();
     expect(Buffer.from(first.value as Uint8Array).toString()).toContain('response.created');
     abort.abort();
-    let rows: Array<Record<string, unknown>> = [];
-    for (let i = 0; i < 100 && rows.length === 0; i++) {
-      await t.server.gateway.usage.flush();
-      rows = await t.server.runtime.database.db.selectFrom('usage_events').selectAll().where('api_key_id', '=', key.id).execute();
-      if (rows.length === 0) await new Promise((r) => setTimeout(r, 20));
-    }
+    const rows = await usageEventsOf(t, key.id);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ outcome: 'client_aborted', billable: 1, input_tokens: INPUT, output_tokens: OUTPUT, streamed: 1 });
     expect({ finished, aborted }).toEqual({ finished: before.finished + 1, aborted: before.aborted });
@@ -370,13 +354,7 @@ describe('a stream cut while generating is billed the whole prompt it sent', () 
     const res = await fetch(`${t.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key.value}`, 'content-type': 'application/json' }, body: JSON.stringify({ ...body, stream: true }), signal: abort.signal });
     await (res.body as ReadableStream<Uint8Array>).getReader().read();
     abort.abort();
-    for (let i = 0; i < 100; i++) {
-      await t.server.gateway.usage.flush();
-      const rows = await t.server.runtime.database.db.selectFrom('usage_events').selectAll().where('api_key_id', '=', key.id).execute();
-      if (rows.length > 0) return rows[0];
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error('no usage event');
+    return (await usageEventsOf(t, key.id))[0];
   }
 
   it.each([

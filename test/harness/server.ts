@@ -156,3 +156,17 @@ export async function startTestServer(
     },
   };
 }
+
+/**
+ * The usage events of one key, once at least `atLeast` are written: the recorder is flushed and the table read until
+ * they are (a request's event is recorded as its answer ends, which may be after the client saw it).
+ */
+export async function usageEventsOf(t: TestServer, keyId: string, atLeast = 1): Promise<Array<Record<string, unknown>>> {
+  for (let i = 0; i < 100; i++) {
+    await t.server.gateway.usage.flush();
+    const rows = await t.server.runtime.database.db.selectFrom('usage_events').selectAll().where('api_key_id', '=', keyId).execute();
+    if (rows.length >= atLeast) return rows;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`fewer than ${atLeast} usage events for ${keyId}`);
+}
