@@ -34,19 +34,32 @@ export interface AcquireOutcome {
    */
   missing?: string[];
   rates: GcraDecision[];
-  /** Per counter: the sum after charging (or the current sum when refused), and whether it fitted. */
-  counters: Array<{ allowed: boolean; used: number }>;
+  /**
+   * Per counter: the sum after charging (or the current sum when refused), and whether it fitted; for a charged
+   * counter of a store that can lose counters (Redis), its `epoch`: which life of the counter (from one seeding to its
+   * loss) holds the reservation, which a settle names so that it never moves a counter seeded again since.
+   */
+  counters: Array<{ allowed: boolean; used: number; epoch?: string }>;
+}
+
+/** A settle of a counter: `delta` applied only while the counter the store holds is the one charged (`epoch`). */
+export interface CounterAdjust {
+  key: string;
+  delta: number;
+  ttlSec: number;
+  epoch?: string;
 }
 
 export interface LimitStore {
   /** The decision at once from a store in process (no trip through the microtask queue per request), later from Redis. */
   acquire(rates: RateCheck[], counters: CounterCheck[], nowMs: number): MaybePromise<AcquireOutcome>;
-  /** Settles estimates: moves rate buckets by `delta` units and counters by `delta`; `nowMs` from the injected clock. */
-  adjust(
-    rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>,
-    counters: Array<{ key: string; delta: number; ttlSec: number }>,
-    nowMs: number,
-  ): MaybePromise<void>;
+  /**
+   * Settles estimates: moves rate buckets by `delta` units and counters by `delta`; `nowMs` from the injected clock. A
+   * counter the store no longer holds, or holds from a later seeding than the settle's `epoch`, is left alone: it is
+   * counted again from stored usage, which a settle of a reservation it never held must not move (a counter made
+   * from a negative settle was never seeded again, and handed its whole period's spend back).
+   */
+  adjust(rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>, counters: CounterAdjust[], nowMs: number): MaybePromise<void>;
   /** Sets a counter from stored usage the first time it is needed (no-op when present); `nowMs` from the injected clock. */
   seedCounter(key: string, value: number, ttlSec: number, nowMs: number): Promise<void>;
   /** Sets a seedable rate bucket's state rebuilt from stored usage (no-op when present), kept a period after `nowMs`. */

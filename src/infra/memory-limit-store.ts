@@ -1,5 +1,5 @@
 import { type GcraDecision, gcra, gcraAdjust } from '../core/gcra.js';
-import type { AcquireOutcome, CounterCheck, LimitStore, RateCheck } from '../core/limit-store.js';
+import type { AcquireOutcome, CounterAdjust, CounterCheck, LimitStore, RateCheck } from '../core/limit-store.js';
 
 /**
  * The single-instance limit store: plain maps, decided synchronously, so concurrent requests in one process
@@ -72,11 +72,7 @@ export class MemoryLimitStore implements LimitStore {
     return { allowed, rates: decisions, counters: counterResults };
   }
 
-  adjust(
-    rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>,
-    counters: Array<{ key: string; delta: number; ttlSec: number }>,
-    nowMs: number,
-  ): void {
+  adjust(rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>, counters: CounterAdjust[], nowMs: number): void {
     for (const r of rates) {
       const entry = this.tats.get(r.key);
       const tat = gcraAdjust(r, entry?.tat ?? nowMs, r.delta, nowMs);
@@ -85,10 +81,10 @@ export class MemoryLimitStore implements LimitStore {
         entry.expires = tat + 1000;
       } else this.tats.set(r.key, { tat, expires: tat + 1000 });
     }
+    // A counter no longer held (its period swept) is left alone: it is seeded again from stored usage if ever needed.
     for (const c of counters) {
       const entry = this.counters.get(c.key);
       if (entry) entry.value += c.delta;
-      else this.counters.set(c.key, { value: c.delta, expires: c.ttlSec ? nowMs + c.ttlSec * 1000 : Number.POSITIVE_INFINITY });
     }
   }
 

@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { GcraDecision } from '../core/gcra.js';
-import type { AcquireOutcome, CounterCheck, LimitStore, RateCheck } from '../core/limit-store.js';
+import type { AcquireOutcome, CounterAdjust, CounterCheck, LimitStore, RateCheck } from '../core/limit-store.js';
 
 // The shared limit store: one Lua script decides every limit of a request atomically (all charged or none). Same
 // GCRA as core/gcra.ts, on the caller's injected clock (one clock everywhere: a test that pins a date gets the same
@@ -11,8 +12,10 @@ const ACQUIRE = `
 local now = tonumber(ARGV[1])
 local nr = tonumber(ARGV[2])
 local nc = tonumber(ARGV[3])
+-- The last nc keys are the charged counters' epochs (see EPOCH_SUFFIX).
+local ne = #KEYS - nc
 local missing = {}
-for x = nr + 1, #KEYS do
+for x = nr + 1, ne do
   if redis.call('EXISTS', KEYS[x]) == 0 then missing[#missing+1] = KEYS[x] end
 end
 local out = {}
@@ -56,15 +59,17 @@ for j = 1, nc do
   charge[j] = { KEYS[k], amountStr, ttl }
   k = k + nkeys
 end
+local epochs = {}
 if ok == 1 then
   for i = 1, nr do redis.call('SET', KEYS[i], tats[i], 'PX', math.ceil(math.max(tats[i] - now, keep[i])) + 1000) end
   for j = 1, nc do
     local c = charge[j]
     redis.call('INCRBY', c[1], c[2])
-    if c[3] > 0 then redis.call('EXPIRE', c[1], c[3]) end
+    if c[3] > 0 then redis.call('EXPIRE', c[1], c[3]); redis.call('EXPIRE', KEYS[ne + j], c[3]) end
+    epochs[j] = redis.call('GET', KEYS[ne + j]) or ''
   end
 end
-return { ok, now, out }
+return { ok, now, out, epochs }
 `;
 
 const ADJUST = `
@@ -77,14 +82,32 @@ for i = 1, nr do
   local newtat = math.max(now, tat + delta * period / limit)
   redis.call('SET', KEYS[i], newtat, 'PX', math.ceil(newtat - now) + 1000)
 end
-local nc = #KEYS - nr
+-- Counters, then their epochs. A counter Redis lost, or seeded again since the settled request charged it (another
+-- epoch), is left alone: it was counted again from stored usage, and never held this request's reservation.
+local nc = (#KEYS - nr) / 2
 for j = 1, nc do
-  local delta = ARGV[a]; local ttl = tonumber(ARGV[a+1]); a = a + 2
-  redis.call('INCRBY', KEYS[nr + j], delta)
-  if ttl > 0 then redis.call('EXPIRE', KEYS[nr + j], ttl) end
+  local delta = ARGV[a]; local ttl = tonumber(ARGV[a+1]); local epoch = ARGV[a+2]; a = a + 3
+  local key = KEYS[nr + j]
+  if redis.call('EXISTS', key) == 1 and (redis.call('GET', KEYS[nr + nc + j]) or '') == epoch then
+    redis.call('INCRBY', key, delta)
+    if ttl > 0 then redis.call('EXPIRE', key, ttl); redis.call('EXPIRE', KEYS[nr + nc + j], ttl) end
+  end
 end
 return 1
 `;
+
+/** A counter and its epoch (a token set each time the counter is seeded from stored usage) set together, if absent. */
+const SEED_COUNTER = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+  redis.call('SET', KEYS[2], ARGV[2])
+  local ttl = tonumber(ARGV[3])
+  if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl); redis.call('EXPIRE', KEYS[2], ttl) end
+end
+return 1
+`;
+
+/** The key of a counter's epoch, beside the counter's. */
+const EPOCH_SUFFIX = ':e';
 
 export class RedisLimitStore implements LimitStore {
   readonly redis: Redis;
@@ -99,6 +122,7 @@ export class RedisLimitStore implements LimitStore {
     this.redis.on('error', () => {});
     this.redis.defineCommand('tgAcquire', { lua: ACQUIRE });
     this.redis.defineCommand('tgAdjust', { lua: ADJUST });
+    this.redis.defineCommand('tgSeedCounter', { lua: SEED_COUNTER });
   }
 
   /** True once connected; false after `timeoutMs`, or at once when a connection attempt fails (refused: no use waiting). */
@@ -121,12 +145,16 @@ export class RedisLimitStore implements LimitStore {
   }
 
   async acquire(rates: RateCheck[], counters: CounterCheck[], nowMs: number): Promise<AcquireOutcome> {
-    const keys = [...rates.map((r) => this.prefix + r.key), ...counters.flatMap((c) => c.keys.map((k) => this.prefix + k))];
+    const keys = [
+      ...rates.map((r) => this.prefix + r.key),
+      ...counters.flatMap((c) => c.keys.map((k) => this.prefix + k)),
+      ...counters.map((c) => this.prefix + c.keys[0] + EPOCH_SUFFIX),
+    ];
     const args: Array<string | number> = [Math.floor(nowMs), rates.length, counters.length];
     for (const r of rates) args.push(r.limit, r.periodMs, r.cost, r.seedable ? 1 : 0);
     for (const c of counters) args.push(c.keys.length, String(c.cap), String(Math.round(c.amount)), c.ttlSec);
-    const cmd = this.redis as unknown as { tgAcquire(n: number, ...a: Array<string | number>): Promise<[number, number, Array<number | string>]> };
-    const [ok, , reply] = await cmd.tgAcquire(keys.length, ...keys, ...args);
+    const cmd = this.redis as unknown as { tgAcquire(n: number, ...a: Array<string | number>): Promise<[number, number, Array<number | string>, string[]?]> };
+    const [ok, , reply, epochs] = await cmd.tgAcquire(keys.length, ...keys, ...args);
     if (ok === 2) return { allowed: false, missing: (reply as string[]).map((k) => k.slice(this.prefix.length)), rates: [], counters: [] };
     const out = reply as number[];
     const decisions: GcraDecision[] = [];
@@ -134,32 +162,32 @@ export class RedisLimitStore implements LimitStore {
     for (let i = 0; i < rates.length; i++, p += 4) {
       decisions.push({ allowed: out[p] === 1, tat: 0, remaining: out[p + 1], resetMs: out[p + 2], retryAfterMs: out[p + 3] < 0 ? Number.POSITIVE_INFINITY : out[p + 3] });
     }
-    const counterResults = counters.map((c) => {
+    const counterResults = counters.map((c, j) => {
       const allowed = out[p] === 1;
       const sum = out[p + 1];
       p += 2;
-      return { allowed, used: ok === 1 ? sum + Math.round(c.amount) : sum };
+      return ok === 1 ? { allowed, used: sum + Math.round(c.amount), epoch: epochs?.[j] ?? '' } : { allowed, used: sum };
     });
     return { allowed: ok === 1, rates: decisions, counters: counterResults };
   }
 
-  async adjust(
-    rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>,
-    counters: Array<{ key: string; delta: number; ttlSec: number }>,
-    nowMs: number,
-  ): Promise<void> {
+  async adjust(rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>, counters: CounterAdjust[], nowMs: number): Promise<void> {
     if (rates.length === 0 && counters.length === 0) return;
-    const keys = [...rates.map((r) => this.prefix + r.key), ...counters.map((c) => this.prefix + c.key)];
+    const keys = [
+      ...rates.map((r) => this.prefix + r.key),
+      ...counters.map((c) => this.prefix + c.key),
+      ...counters.map((c) => this.prefix + c.key + EPOCH_SUFFIX),
+    ];
     const args: Array<string | number> = [Math.floor(nowMs), rates.length];
     for (const r of rates) args.push(r.limit, r.periodMs, r.delta);
-    for (const c of counters) args.push(String(Math.round(c.delta)), c.ttlSec);
+    for (const c of counters) args.push(String(Math.round(c.delta)), c.ttlSec, c.epoch ?? '');
     const cmd = this.redis as unknown as { tgAdjust(n: number, ...a: Array<string | number>): Promise<number> };
     await cmd.tgAdjust(keys.length, ...keys, ...args);
   }
 
   async seedCounter(key: string, value: number, ttlSec: number, _nowMs: number): Promise<void> {
-    if (ttlSec > 0) await this.redis.set(this.prefix + key, Math.round(value), 'EX', ttlSec, 'NX');
-    else await this.redis.set(this.prefix + key, Math.round(value), 'NX');
+    const cmd = this.redis as unknown as { tgSeedCounter(n: number, ...a: Array<string | number>): Promise<number> };
+    await cmd.tgSeedCounter(2, this.prefix + key, this.prefix + key + EPOCH_SUFFIX, Math.round(value), randomUUID(), ttlSec);
   }
 
   async seedRate(key: string, tat: number, periodMs: number, nowMs: number): Promise<void> {

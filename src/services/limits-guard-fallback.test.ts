@@ -154,3 +154,33 @@ describe('LimitsGuard.admitFallback', () => {
     expect(await guard.admitFallback(none, input(plain, 'gpt-4o'))).toEqual(none);
   });
 });
+
+// A request decided on the local store while the shared one failed (fail-open) is settled there too: its settle went
+// to the shared store, moving a counter that never held its reservation (found by an outside review).
+describe('LimitsGuard settles on the store that admitted', () => {
+  /** A shared store that is down: every call fails, and each adjust it was asked for is noted. */
+  class DownStore extends MemoryLimitStore {
+    adjusted = 0;
+    override acquire(): never {
+      throw new Error('limit store unreachable');
+    }
+    override adjust(): void {
+      this.adjusted++;
+      throw new Error('limit store unreachable');
+    }
+  }
+
+  it('settles a fail-open admission on the local store, never on the shared one', async () => {
+    const shared = new DownStore();
+    const local = new SeededStore();
+    const guard = testGuard({ clock: () => NOW }, shared, undefined, { localStore: local, budgetFailure: 'open' });
+    const record = keyRecord({ limits: { spend_limit: { threshold_amount: 100, interval: 'day' } } });
+    const admission = await guard.admit(input(record, 'gpt-4o'));
+    const key = 's:k:key_1:d2026-03-01';
+    expect(local.counter(key)).toBeGreaterThan(1000);
+    admission.settle({ tokens: { input: 10, cached: 0, output: 10 }, costNanoUsd: 1000, billable: true });
+    expect(local.counter(key)).toBe(1000);
+    expect(shared.adjusted).toBe(0);
+    expect(guard.pendingSettles).toBe(0);
+  });
+});

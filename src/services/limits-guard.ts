@@ -58,6 +58,11 @@ export interface LimitsGuardOptions {
 
 const NO_LIMITS: Admission = { headers: {}, settle() {} };
 
+/** First pause before a settle the shared store refused is tried again (doubled while it keeps failing). */
+const SETTLE_RETRY_MS = 1000;
+/** Settles kept for another try, at most (each a few keys and numbers). */
+const MAX_UNSETTLED = 100_000;
+
 const RATE_LABEL: Record<RateKind, string> = { rpm: 'requests per min (RPM)', rpd: 'requests per day (RPD)', tpm: 'tokens per min (TPM)' };
 
 /** A key's plan, and what it was planned from (a plan is reused while these are the same and its periods hold). */
@@ -180,13 +185,14 @@ export class LimitsGuard implements RequestGuard {
     // only what the first model's admission does not already hold.
     const held = limitChecks(limits, estTokens, estCost, nowMs);
     const { rates, counters } = carried ? carried.extraCharges(held) : held;
-    const granted = (outcome: AcquireOutcome): Admission => {
+    // `store`: the one that decided (the local store while the shared one fails open), which the settle goes to.
+    const granted = (outcome: AcquireOutcome, store: LimitStore): Admission => {
       if (!outcome.allowed) {
         this.alertExhausted(outcome, counters, limits, record);
         throw this.refusal(outcome, limits, rates, counters, record, model, byReference);
       }
       carried?.handOver(held.rates, held.counters);
-      return new LimitedAdmission(this, record, limits, held.rates, held.counters, outcome, headersOf(outcome, limits));
+      return new LimitedAdmission(this, store, record, limits, held.rates, held.counters, outcome, headersOf(outcome, limits));
     };
     let first: MaybePromise<AcquireOutcome>;
     try {
@@ -195,8 +201,8 @@ export class LimitsGuard implements RequestGuard {
       first = Promise.reject(err);
     }
     // The in-process store decides at once: the request goes on without waiting for a microtask.
-    if (!isPending(first) && !first.missing?.length) return granted(first);
-    return this.decideLater(first, record, limits, rates, counters, nowMs).then(granted);
+    if (!isPending(first) && !first.missing?.length) return granted(first, this.opts.store);
+    return this.decideLater(first, record, limits, rates, counters, nowMs).then((d) => granted(d.outcome, d.store));
   }
 
   /** The decision of the shared store, a store that lacked counters or buckets (seeded, then asked again), or a failed store. */
@@ -207,12 +213,13 @@ export class LimitsGuard implements RequestGuard {
     rates: RateCheck[],
     counters: CounterCheck[],
     nowMs: number,
-  ): Promise<AcquireOutcome> {
+  ): Promise<{ outcome: AcquireOutcome; store: LimitStore }> {
+    const store = this.opts.store;
     try {
       const outcome = await first;
-      return outcome.missing?.length ? await this.acquireSeeded(this.opts.store, record, limits, rates, counters, nowMs, outcome) : outcome;
+      return { outcome: outcome.missing?.length ? await this.acquireSeeded(store, record, limits, rates, counters, nowMs, outcome) : outcome, store };
     } catch (err) {
-      return this.acquireFallback(err, record, limits, rates, counters, nowMs);
+      return { outcome: await this.acquireFallback(err, record, limits, rates, counters, nowMs), store: this.opts.localStore };
     }
   }
 
@@ -276,14 +283,57 @@ export class LimitsGuard implements RequestGuard {
     });
   }
 
-  /** Settles a granted request's estimates to what it used (`LimitedAdmission.settle`). */
-  adjust(rates: Parameters<LimitStore['adjust']>[0], counters: Parameters<LimitStore['adjust']>[1]): void {
+  /**
+   * Settles a granted request's estimates to what it used (`LimitedAdmission.settle`), on the store that admitted it.
+   * A settle the store fails (Redis unreachable for a moment) is kept and tried again until it lands: dropped, the
+   * reservation stayed counted as spent for the rest of the period (found by an outside review). A counter seeded
+   * again meanwhile is left alone by the late settle (its epoch: core/limit-store.ts).
+   */
+  adjust(store: LimitStore, rates: Parameters<LimitStore['adjust']>[0], counters: Parameters<LimitStore['adjust']>[1]): void {
     try {
-      const done = this.opts.store.adjust(rates, counters, this.deps.clock());
-      if (isPending(done)) done.catch((err) => this.opts.onStoreError(err, 'open'));
+      const done = store.adjust(rates, counters, this.deps.clock());
+      if (isPending(done)) done.catch((err) => this.unsettled(store, rates, counters, err));
     } catch (err) {
-      this.opts.onStoreError(err, 'open');
+      this.unsettled(store, rates, counters, err);
     }
+  }
+
+  /** Settles a store refused, in order, to be tried again. */
+  private readonly retries: Array<{ store: LimitStore; rates: Parameters<LimitStore['adjust']>[0]; counters: Parameters<LimitStore['adjust']>[1] }> = [];
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryDelayMs = SETTLE_RETRY_MS;
+
+  private unsettled(store: LimitStore, rates: Parameters<LimitStore['adjust']>[0], counters: Parameters<LimitStore['adjust']>[1], err: unknown): void {
+    this.opts.onStoreError(err, 'open');
+    this.retries.push({ store, rates, counters });
+    // Bounded: past it the oldest is given up (its reservation stays counted: refusing early, never overspending).
+    if (this.retries.length > MAX_UNSETTLED) this.retries.shift();
+    this.retryTimer ??= setTimeout(() => void this.retrySettles(), this.retryDelayMs);
+    this.retryTimer.unref?.();
+  }
+
+  /** Tries the kept settles again, in order; those still refused wait for the next try (backing off to 30 s). */
+  async retrySettles(): Promise<void> {
+    this.retryTimer = null;
+    while (this.retries.length > 0) {
+      const next = this.retries[0];
+      try {
+        await next.store.adjust(next.rates, next.counters, this.deps.clock());
+      } catch (err) {
+        this.opts.onStoreError(err, 'open');
+        this.retryDelayMs = Math.min(this.retryDelayMs * 2, 30_000);
+        this.retryTimer ??= setTimeout(() => void this.retrySettles(), this.retryDelayMs);
+        this.retryTimer.unref?.();
+        return;
+      }
+      this.retries.shift();
+    }
+    this.retryDelayMs = SETTLE_RETRY_MS;
+  }
+
+  /** Settles waiting to be tried again (diagnostics and tests). */
+  get pendingSettles(): number {
+    return this.retries.length;
   }
 
   /**
@@ -374,6 +424,8 @@ class LimitedAdmission implements Admission {
    */
   constructor(
     private readonly guard: LimitsGuard,
+    /** The store that admitted the request, which its settle goes to. */
+    private readonly store: LimitStore,
     private readonly record: KeyRecord,
     private readonly plan: LimitPlan,
     private readonly rates: RateCheck[],
@@ -432,9 +484,9 @@ class LimitedAdmission implements Admission {
     for (let i = 0; i < this.counters.length; i++) {
       const c = this.counters[i];
       if (this.plan.counters[i].kind === 'quota' || c.amount === 0 || counters.some((n) => n.keys[0] === c.keys[0])) continue;
-      counterAdjust.push({ key: c.keys[0], delta: -c.amount, ttlSec: c.ttlSec });
+      counterAdjust.push({ key: c.keys[0], delta: -c.amount, ttlSec: c.ttlSec, epoch: this.outcome.counters[i]?.epoch });
     }
-    if (rateAdjust.length || counterAdjust.length) this.guard.adjust(rateAdjust, counterAdjust);
+    if (rateAdjust.length || counterAdjust.length) this.guard.adjust(this.store, rateAdjust, counterAdjust);
   }
 
   settle(actual: { tokens: TokenCounts; costNanoUsd: number; billable: boolean }): void {
@@ -458,9 +510,9 @@ class LimitedAdmission implements Admission {
       if (plan.counters[i].kind === 'quota') continue;
       const c = counters[i];
       const delta = spent - c.amount;
-      if (delta !== 0) counterAdjust.push({ key: c.keys[0], delta, ttlSec: c.ttlSec });
+      if (delta !== 0) counterAdjust.push({ key: c.keys[0], delta, ttlSec: c.ttlSec, epoch: this.outcome.counters[i]?.epoch });
     }
-    if (rateAdjust.length || counterAdjust.length) this.guard.adjust(rateAdjust, counterAdjust);
+    if (rateAdjust.length || counterAdjust.length) this.guard.adjust(this.store, rateAdjust, counterAdjust);
     for (let i = 0; i < counters.length; i++) {
       const m = plan.counters[i];
       if (m.kind === 'quota' || m.alerts.length === 0) continue;
