@@ -143,6 +143,26 @@ describeEachDatabase('limits and budgets', (backend) => {
     const tooBig = await chat(t, k.value, { max_tokens: 500 });
     expect(tooBig.status).toBe(429);
     expect((await tooBig.json()).error.message).toContain('tokens per min (TPM)');
+    // It never fits: OpenAI's SDKs are told not to retry it; a request that only has to wait is retried.
+    expect(tooBig.headers.get('x-should-retry')).toBe('false');
+    const waits = await newKey({ rate_limits: { max_requests_per_1_minute: 1 } });
+    expect((await chat(t, waits.value)).status).toBe(200);
+    const later = await chat(t, waits.value);
+    expect(later.status).toBe(429);
+    expect(later.headers.get('x-should-retry')).toBeNull();
+  });
+
+  it("tells OpenAI's client not to retry what retrying cannot fix: a used-up quota, a request larger than the limit", async () => {
+    const quota = await newKey({ request_quota: { max_requests: 1, interval: 'total' }, rate_limits: { max_tokens_per_1_minute: 100 } });
+    const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: quota.value, maxRetries: 2 });
+    const ask = (max_tokens: number) => client.chat.completions.create({ model: 'tollgate-echo', messages: [{ role: 'user', content: 'hi' }], max_tokens });
+    await expect(ask(500)).rejects.toMatchObject({ status: 429 });
+    await ask(10);
+    await expect(ask(10)).rejects.toMatchObject({ status: 429, code: 'api_key_quota_exceeded' });
+    // Each refused once: the client did not ask again.
+    await t.server.gateway.usage.flush();
+    const refused = await t.server.runtime.database.db.selectFrom('usage_events').select('id').where('api_key_id', '=', quota.id).where('outcome', '=', 'refused').execute();
+    expect(refused).toHaveLength(2);
   });
 
   it('lets exactly N of 200 concurrent requests through a quota of N', async () => {

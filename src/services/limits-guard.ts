@@ -385,6 +385,8 @@ export class LimitsGuard implements RequestGuard {
           : `${what} Retrying helps only once requests in flight settle, the period resets or the limit is raised.`,
       );
       err.headers = headersOf(outcome, plan);
+      // OpenAI's and Anthropic's SDKs retry a 429 (twice by default) unless told not to: a used-up quota stays so.
+      if (m.kind === 'quota') err.headers['x-should-retry'] = 'false';
       return err;
     }
     const i = outcome.rates.findIndex((d) => !d.allowed);
@@ -401,6 +403,8 @@ export class LimitsGuard implements RequestGuard {
         : `Rate limit reached for ${where} on ${RATE_LABEL[m.kind]}: Limit ${m.limit}, Used ${m.limit - d.remaining}, Requested ${requested}. Please try again in ${formatResetDuration(retryMs)}.`,
     );
     err.headers = { ...headersOf(outcome, plan), 'retry-after': String(Math.max(1, Math.ceil(retryMs / 1000))), 'retry-after-ms': String(Math.ceil(retryMs)) };
+    // A request larger than the limit itself never fits: the SDKs are told not to retry it.
+    if (tooBig) err.headers['x-should-retry'] = 'false';
     return err;
   }
 }
