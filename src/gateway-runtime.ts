@@ -152,6 +152,7 @@ export async function createGateway(
     onAlert: (alert) => {
       raiseBudgetAlert(runtime.deps, app.webhooks, alert).catch((err) => logger.error({ err: String(err) }, 'budget alert failed'));
     },
+    writeRecordedUsage: () => usage.flush(),
     onStoreError: (err, mode) => {
       const now = runtime.deps.clock();
       if (now - lastStoreWarning > 5000) {

@@ -54,6 +54,11 @@ export interface LimitsGuardOptions {
   defaultMaxOutputTokens: number;
   onAlert: (alert: BudgetAlert) => void;
   onStoreError: (err: unknown, fallback: 'open' | 'closed') => void;
+  /**
+   * Writes the usage this instance recorded and has not written yet: called before the shared store's counters and
+   * buckets are seeded from stored usage, so that the count holds it (a Redis that lost a counter mid-period).
+   */
+  writeRecordedUsage?: () => Promise<void>;
 }
 
 const NO_LIMITS: Admission = { headers: {}, settle() {} };
@@ -257,6 +262,10 @@ export class LimitsGuard implements RequestGuard {
     let outcome = first ?? (await store.acquire(rates, counters, nowMs));
     for (let attempt = 1; ; attempt++) {
       if (!outcome.missing?.length) return outcome;
+      // The shared store lacks them: a new period (nothing recorded in it yet), or Redis lost them mid-period, when
+      // this instance's usage not yet written would be missing from the count (the instance's own store is seeded
+      // only at a start, after the last run's usage is written, or at a new period).
+      if (store !== this.opts.localStore) await this.opts.writeRecordedUsage?.().catch(() => {});
       for (const key of outcome.missing) await this.seeding.seed(store, record, plan, key);
       if (attempt === 3) throw new Error('limit store lost counters or buckets while seeding them');
       // Decided again at the time the seed was made or later: a seeded bucket is set from the clock of its query, and

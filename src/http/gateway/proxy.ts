@@ -24,7 +24,7 @@ import type { GatewayRequest } from './request.js';
 import { checkModelUse, requestModel, withModel } from './request-model.js';
 import { unlistedLabel } from './route-label.js';
 import { relayStream } from './stream-relay.js';
-import { countFallbackTokens, readsByReference, streamedTokens } from './token-fallback.js';
+import { countFallbackTokens, readOnAfterHangUp, streamedTokens } from './token-fallback.js';
 import { forwardTranslated, planTranslation, type Translation } from './translated.js';
 import { isAnthropicErrorBody } from '../../core/translate/error-bodies.js';
 import { isPending } from '../../core/maybe-promise.js';
@@ -193,8 +193,7 @@ async function forward(
   const generation = stream && (isModelCall || meterIfReported) ? { finished: isBackgroundResponse(endpoint, body) } : null;
   // A stream whose input the gateway cannot count (by reference) is read to its end too: cut before its usage, it could
   // not be billed what the provider read (asked only at the hang-up).
-  const keepStream = generation ? () => generation.finished || (generation.finished = readsByReference(body)) : false;
-  const clientGone = watchHangUp(res, controller, generation ? keepStream : !stream && (isModelCall || meterIfReported));
+  const clientGone = watchHangUp(res, controller, generation ? () => readOnAfterHangUp(generation, body) : !stream && (isModelCall || meterIfReported));
   const total = upstream.totalTimeoutMs;
   let timedOut = false;
   const cancelDeadline = DEADLINES.add(total, () => {

@@ -61,6 +61,15 @@ export function readsByReference(body: Record<string, unknown> | null): boolean 
 }
 
 /**
+ * Asked when a stream's client hangs up: whether the stream is read on to its end for its usage — its generation was
+ * over, or its input cannot be counted (readsByReference) — noted in `generation` for the relay.
+ */
+export function readOnAfterHangUp(generation: { finished: boolean }, body: Record<string, unknown> | null): boolean {
+  if (!generation.finished && readsByReference(body)) generation.finished = true;
+  return generation.finished;
+}
+
+/**
  * The tokens of a streamed model answer: the usage it reported when it ended properly or its final usage came (a chat
  * usage chunk, Anthropic's message_delta); else (cut by the upstream, or its client gone) at least the output it
  * delivered, counted by the tokenizer, since the usage reported so far was not the last (Anthropic's message_start

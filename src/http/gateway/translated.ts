@@ -29,7 +29,7 @@ import type { GatewayRequest } from './request.js';
 import { sendJson } from './respond.js';
 import { CUT_OFF } from './stream-relay.js';
 import { answerFinished, streamShapeFor } from '../../core/stream-usage.js';
-import { countFallbackTokens, readsByReference, streamedTokens } from './token-fallback.js';
+import { countFallbackTokens, readOnAfterHangUp, streamedTokens } from './token-fallback.js';
 
 // Requests whose client speaks one API and whose provider another (docs/providers.md): an OpenAI client's chat
 // completion to an Anthropic provider, an Anthropic client's message (or token count) to an OpenAI-compatible one.
@@ -113,7 +113,7 @@ export async function forwardTranslated(
   const generation = { finished: false };
   // An OpenAI stream whose input the gateway cannot count (by reference) is read to its end too (proxy.ts).
   const uncounted = t.kind === 'messages-to-openai' ? t.body : null;
-  const clientGone = watchHangUp(res, controller, t.stream ? () => generation.finished || (generation.finished = readsByReference(uncounted)) : true);
+  const clientGone = watchHangUp(res, controller, t.stream ? () => readOnAfterHangUp(generation, uncounted) : true);
   const total = upstream.totalTimeoutMs;
   let timedOut = false;
   const cancelDeadline = DEADLINES.add(total, () => {
