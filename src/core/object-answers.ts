@@ -1,3 +1,4 @@
+import { containerOf } from './anthropic-containers.js';
 import type { ObjectPlan } from './object-plan.js';
 import { type AnswerObject, createdObject, itemsOf, producedObjects } from './object-refs.js';
 
@@ -24,7 +25,16 @@ export function answerObjects(plan: ObjectPlan, answer: unknown): AnswerObjects 
     out.produced.push(...producedObjects(answer));
     if (plan.collection && HOLDS_ITEMS.has(plan.collection) && !c) out.produced.push(...itemsOf(answer, 'data'), ...itemsOf(answer, 'output'));
   }
+  if (plan.adoptsContainer) adoptContainer(plan, containerOf(answer), out);
   return out;
+}
+
+/**
+ * Adds the container a Messages answer names, unless the request named it: that one was checked to be the caller's
+ * already, and every later turn in it would otherwise cost a write.
+ */
+function adoptContainer(plan: ObjectPlan, container: AnswerObject | null, out: AnswerObjects): void {
+  if (container && !plan.named.some((r) => r.type === 'container' && r.id === container.id)) out.produced.push(container);
 }
 
 /** Event types of Server-Sent Event streams that carry objects: a stream is read only at these. */
@@ -37,13 +47,16 @@ export const OBJECT_EVENTS = [
   'thread.run.created',
   'thread.message.completed',
   'thread.run.step.completed',
+  // Anthropic's Messages stream: the container, in message_start's message and (or) message_delta's delta.
+  'message_start',
+  'message_delta',
 ];
 
 const RESPONSE_ENDS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
 /**
  * The objects of one streamed event: a Responses event (`{type, response}`), an Assistants event (named by its
- * `event:` line), or a chat completion chunk (its `id`, when the completion is stored).
+ * `event:` line), a chat completion chunk (its `id`, when the completion is stored), or a Messages event (its container).
  */
 export function eventObjects(plan: ObjectPlan, event: string | null, data: unknown): AnswerObjects {
   const out: AnswerObjects = { created: [], produced: [] };
@@ -51,6 +64,10 @@ export function eventObjects(plan: ObjectPlan, event: string | null, data: unkno
   const obj = data as Record<string, unknown>;
   const c = plan.creates;
   const type = typeof obj.type === 'string' ? obj.type : (event ?? '');
+  if (plan.adoptsContainer && (type === 'message_start' || type === 'message_delta')) {
+    adoptContainer(plan, containerOf(type === 'message_start' ? obj.message : obj.delta), out);
+    return out;
+  }
   if (type.startsWith('response.') && obj.response && typeof obj.response === 'object') {
     const response = obj.response;
     if (type === 'response.created' && c?.type === 'response') {

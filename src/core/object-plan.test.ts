@@ -179,6 +179,33 @@ describe('answers', () => {
     expect(eventObjects(r, null, { type: 'response.output_text.delta', delta: 'resp_x' })).toEqual({ created: [], produced: [] });
   });
 
+  it("reads the container of a Messages answer only for a request that may make one, and not again once named", () => {
+    const messages = (body: Record<string, unknown>) => plan('POST', '/messages', { body: { model: 'claude-sonnet-4-5', messages: [], ...body } });
+    // Requests that run no code are not read: client tools, older web search and fetch, no container.
+    for (const tools of [[{ name: 'get_weather', input_schema: {} }], [{ type: 'web_search_20250305', name: 'web_search' }], [{ type: 'bash_20250124', name: 'bash' }]]) {
+      expect(messages({ tools })).toBeNull();
+    }
+    expect(messages({ container: null })).toBeNull();
+    expect(plan('POST', '/messages/count_tokens', { body: { tools: [{ type: 'code_execution_20250825', name: 'code_execution' }] } })).toBeNull();
+    for (const body of [
+      { tools: [{ type: 'code_execution_20250825', name: 'code_execution' }] },
+      { tools: [{ type: 'web_fetch_20260209', name: 'web_fetch' }] },
+      { container: { skills: [] } },
+    ]) {
+      expect(messages(body)?.adoptsContainer, JSON.stringify(body)).toBe(true);
+    }
+    const made = messages({ tools: [{ type: 'code_execution_20250825', name: 'code_execution' }] });
+    if (!made) throw new Error('no plan');
+    const answer = { id: 'msg_1', container: { id: 'container_1', expires_at: '2099-01-01T00:00:00Z' }, content: [{ type: 'tool_use', input: { container_id: 'container_x', file_id: 'file_x' } }] };
+    expect(answerObjects(made, answer)).toEqual({ created: [], produced: [{ type: 'container', id: 'container_1', createdAt: null }] });
+    expect(eventObjects(made, 'message_start', { type: 'message_start', message: { container: null } }).produced).toEqual([]);
+    expect(eventObjects(made, 'message_delta', { type: 'message_delta', delta: { container: { id: 'container_2' } } }).produced).toEqual([{ type: 'container', id: 'container_2', createdAt: null }]);
+    const reused = messages({ container: 'container_1' });
+    expect(ids(reused)).toEqual(['container:container_1']);
+    if (!reused) throw new Error('no plan');
+    expect(answerObjects(reused, answer).produced).toEqual([]);
+  });
+
   it('tells an object’s type from its id', () => {
     expect(typeOfId('file-abc')).toBe('file');
     expect(typeOfId('ft:gpt-4o:org::x')).toBe('model');

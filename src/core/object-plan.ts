@@ -1,3 +1,4 @@
+import { mayMakeContainer } from './anthropic-containers.js';
 import { type Creation, collectionOf, type ListCursors, OPENAI_CURSORS, type ObjectType } from './object-families.js';
 import { chatRefs, type ObjectRef, queriesStoredObjects, requestRefs } from './object-refs.js';
 
@@ -13,6 +14,11 @@ export interface ObjectPlan {
   deletes: ObjectRef | null;
   /** Whether the answer may carry ids the upstream made for the caller (adopted when nobody owns them). */
   adopts: boolean;
+  /**
+   * Whether the answer may name a container the upstream made for the request (Anthropic's code execution, Agent
+   * Skills): adopted when nobody owns it, so the project can pass it back as `container`.
+   */
+  adoptsContainer: boolean;
   /** A reason to refuse the request whatever the objects (403), or null. */
   refusal: string | null;
   /** The type of the collection the path lies in (its objects' items are adopted from answers), or null. */
@@ -146,10 +152,14 @@ export function planObjects(input: PlanInput): ObjectPlan | null {
     }
   }
   if (isFineTuned(model) && !plan.named.some((r) => r.type === 'model' && r.id === model)) plan.named.push({ type: 'model', id: model, param: 'model' });
-  if (plan.named.length === 0 && !plan.creates && !plan.list && !plan.deletes && !plan.refusal) return null;
+  // Only a Messages request that asks for a container or offers a tool running code has its answer read for one.
+  if (method === 'POST' && endpoint === '/messages' && body !== null && typeof body === 'object' && !Array.isArray(body)) {
+    plan.adoptsContainer = mayMakeContainer(body as Record<string, unknown>);
+  }
+  if (plan.named.length === 0 && !plan.creates && !plan.list && !plan.deletes && !plan.refusal && !plan.adoptsContainer) return null;
   return plan;
 }
 
 function emptyPlan(named: ObjectRef[]): ObjectPlan {
-  return { named, creates: null, list: null, deletes: null, adopts: false, refusal: null, collection: null, batchInput: null };
+  return { named, creates: null, list: null, deletes: null, adopts: false, adoptsContainer: false, refusal: null, collection: null, batchInput: null };
 }

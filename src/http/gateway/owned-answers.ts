@@ -29,7 +29,7 @@ export async function settleAnswer(g: GatewayContext, access: ObjectAccess, up: 
     return up;
   }
   // File contents (and whatever else a `…/content` route serves) stream through untouched: they name no objects.
-  if ((!plan.creates && !plan.list && !plan.adopts) || origin.req.path.endsWith('/content')) return up;
+  if ((!plan.creates && !plan.list && !plan.adopts && !plan.adoptsContainer) || origin.req.path.endsWith('/content')) return up;
   const type = String(up.headers['content-type'] ?? '');
   if (type.includes('text/event-stream')) return { ...up, body: new InspectedStream(up.body, streamInspector(g, access)) };
   if (!type.includes('json')) return up;
@@ -120,6 +120,8 @@ function streamInspector(g: GatewayContext, access: ObjectAccess): Inspector {
   const { plan } = access;
   // A stored chat completion names itself in every chunk: the first is enough.
   let chatId = plan.creates?.type === 'chat_completion';
+  // An id adopted once is not written again (a Messages stream names its container in message_start and message_delta).
+  const adopted = new Set<string>();
   return (events) => {
     const text = events.toString('utf8');
     if (!chatId && !OBJECT_EVENTS.some((m) => text.includes(m))) return null;
@@ -137,7 +139,11 @@ function streamInspector(g: GatewayContext, access: ObjectAccess): Inspector {
       const got = eventObjects(plan, eventName(ev), parsed);
       if (chatId && got.created.length > 0) chatId = false;
       found.created.push(...got.created);
-      found.produced.push(...got.produced);
+      for (const o of got.produced) {
+        if (adopted.has(o.id)) continue;
+        adopted.add(o.id);
+        found.produced.push(o);
+      }
     }
     return found.created.length > 0 || found.produced.length > 0 ? record(g, access, found) : null;
   };
