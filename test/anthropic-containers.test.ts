@@ -109,6 +109,15 @@ describeEachDatabase("containers Anthropic makes for a project's messages are th
     await refused(b, { id, skills: [] });
   });
 
+  it("Anthropic's own skills load into a new container, and the container is its project's", async () => {
+    const skills = [{ type: 'anthropic' as const, skill_id: 'pptx', version: 'latest' }];
+    const id = (await create(a, { container: { skills } })).container?.id as string;
+    expect(id).toMatch(/^container_011CMade/);
+    expect(up.seen.at(-1)?.container).toEqual({ skills });
+    expect((await create(a, { container: { id, skills } })).container?.id).toBe(id);
+    await refused(b, { id, skills });
+  });
+
   it('a container named in a stream is recorded before message_delta reaches the client', async () => {
     const id = (await streamed(a)) as string;
     expect(id).toMatch(/^container_011CMade/);

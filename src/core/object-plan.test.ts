@@ -194,6 +194,10 @@ describe('answers', () => {
     ]) {
       expect(messages(body)?.adoptsContainer, JSON.stringify(body)).toBe(true);
     }
+    // Anthropic's own skills are shared names, not objects; a custom skill is checked.
+    const skills = messages({ container: { skills: [{ type: 'anthropic', skill_id: 'pptx', version: 'latest' }, { type: 'custom', skill_id: 'skill_01Ab', version: 'latest' }] } });
+    expect(ids(skills)).toEqual(['skill:skill_01Ab']);
+    expect(ids(messages({ container: { skills: [{ type: 'anthropic', skill_id: 'skill_01Ab' }] } }))).toEqual(['skill:skill_01Ab']);
     const made = messages({ tools: [{ type: 'code_execution_20250825', name: 'code_execution' }] });
     if (!made) throw new Error('no plan');
     const answer = { id: 'msg_1', container: { id: 'container_1', expires_at: '2099-01-01T00:00:00Z' }, content: [{ type: 'tool_use', input: { container_id: 'container_x', file_id: 'file_x' } }] };

@@ -78,6 +78,12 @@ function nameOf(key: string, value: string): boolean {
 }
 
 /**
+ * Anthropic's own Agent Skills (`{type: 'anthropic', skill_id: 'pptx'}` in a Messages `container`) are short names every
+ * account shares, not objects; a custom skill (`skill_…`) is one, whatever type it is sent with.
+ */
+const isSharedSkill = (obj: Record<string, unknown>, key: string, id: string): boolean => key === 'skill_id' && obj.type === 'anthropic' && !id.startsWith('skill_');
+
+/**
  * Walks a JSON value (iteratively: a deeply nested body cannot exhaust the stack) and reports each id found under
  * one of `keys`. A `file_id` beside a `container_id` is a container's file (cfile_…), which belongs to that container.
  */
@@ -103,7 +109,7 @@ function walk(root: unknown, keys: Readonly<Record<string, ObjectType>>, found: 
       if (v === null || v === undefined) continue;
       const type = keys[key];
       if (typeof v === 'string') {
-        if (type && nameOf(key, v) && !(inContainer && key === 'file_id')) found(type, v, key);
+        if (type && nameOf(key, v) && !(inContainer && key === 'file_id') && !isSharedSkill(obj, key, v)) found(type, v, key);
         continue;
       }
       if (typeof v !== 'object' || SKIPPED.has(key)) continue;
