@@ -1,5 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createOpenAI } from '@ai-sdk/openai';
+import { streamText } from 'ai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeEachDatabase } from './harness/backends.js';
@@ -289,6 +291,37 @@ describeEachDatabase('gateway', (backend) => {
       expect(text).toContain('"code":"upstream_error"');
       expect(text).not.toContain('[DONE]');
       expect(await lastEvent('cutoff', 'stream_interrupted')).toMatchObject({ outcome: 'stream_interrupted', streamed: 1 });
+    });
+
+    it("ends a cut-off Responses stream with the Responses API's error event, next in sequence, which its clients read", async () => {
+      const res = await fetch(`${t.url}/v1/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key.value}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'cutoff', input: 'hi', stream: true }),
+      });
+      const text = await res.text();
+      const last = text.trim().split('\n\n').at(-1) as string;
+      expect(last.split('\n')[0]).toBe('event: error');
+      expect(JSON.parse(last.split('\n')[1].slice('data: '.length))).toEqual({
+        type: 'error',
+        code: 'upstream_error',
+        message: 'The upstream stream ended unexpectedly.',
+        param: null,
+        sequence_number: 3,
+      });
+      // OpenAI's client hands it over as the stream's last event, as it does OpenAI's own; the Vercel AI SDK's Responses
+      // provider reports the cause (the chat-shaped event failed its validation instead).
+      const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: key.value, maxRetries: 0 });
+      const stream = await client.responses.create({ model: 'cutoff', input: 'hi', stream: true });
+      const seen: Array<{ type: string; message?: string }> = [];
+      for await (const event of stream) seen.push(event as { type: string; message?: string });
+      expect(seen.map((e) => e.type)).toEqual(['response.created', 'response.in_progress', 'response.output_text.delta', 'error']);
+      expect(seen.at(-1)?.message).toBe('The upstream stream ended unexpectedly.');
+      const vercel = createOpenAI({ baseURL: `${t.url}/v1`, apiKey: key.value });
+      const errors: unknown[] = [];
+      const result = streamText({ model: vercel.responses('cutoff'), prompt: 'hi', onError: ({ error }) => void errors.push(error) });
+      await result.consumeStream();
+      expect(JSON.stringify(errors)).toContain('The upstream stream ended unexpectedly.');
     });
 
     it('counts tokens itself when the upstream reports no usage', async () => {

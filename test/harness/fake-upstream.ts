@@ -40,7 +40,7 @@ function formFields(body: string): Record<string, string> {
  * second retrieval), images (DALL·E per image, GPT Image with usage), speech, transcriptions (seconds or tokens, or
  * plain text), and object creations (batches, fine-tuning jobs, runs, vector stores). The requested model picks the behaviour:
  * normal, `slow` (headers after 3 s), `hang` (never answers), `error500` (OpenAI-shaped 500), `html500`,
- * `badjson`, `cutoff` (stream ends without [DONE]), `reset` (socket destroyed), `nousage`, `drip` (streams slowly).
+ * `badjson`, `cutoff` (stream ends without [DONE]; a Responses stream breaks after its first text), `reset` (socket destroyed), `nousage`, `drip` (streams slowly).
  */
 export async function startFakeUpstream(): Promise<FakeUpstream> {
   const seen: SeenRequest[] = [];
@@ -139,6 +139,17 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     }
     if (path === '/v1/responses') {
       const id = `resp_${++responseSeq}`;
+      if (model === 'cutoff' && parsed.stream === true) {
+        // A Responses stream that breaks after its first text.
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const response = { id, object: 'response', created_at: 1, model, status: 'in_progress', output: [], usage: null };
+        const event = (type: string, o: object) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...o })}\n\n`);
+        event('response.created', { sequence_number: 0, response });
+        event('response.in_progress', { sequence_number: 1, response });
+        event('response.output_text.delta', { sequence_number: 2, item_id: 'msg_1', output_index: 0, content_index: 0, delta: 'Hi', logprobs: [] });
+        await new Promise((r) => setTimeout(r, 100));
+        return req.socket.destroy();
+      }
       if (parsed.background === true) {
         background.set(id, 0);
         return json(200, { id, object: 'response', created_at: 1, model, background: true, status: 'queued', output: [], usage: null });

@@ -28,6 +28,19 @@ export const CUT_OFF: Readonly<Record<ApiFormat, string>> = {
   anthropic: `event: error\ndata: ${JSON.stringify(anthropicError(500, CUT_OFF_MESSAGE))}\n\n`,
 };
 
+/**
+ * The event that ends a stream the upstream cut off, for the client's API: the Responses API ends a failed stream with
+ * its own `error` event (ResponseErrorEvent: type, code, message, param and the next sequence number), which clients
+ * of that API parse (the Vercel AI SDK refuses the chat-shaped one); `events` are the last events relayed.
+ */
+export function cutOffEvent(format: ApiFormat | undefined, endpoint: string, events: Buffer | null): string {
+  if (format === 'anthropic' || !(endpoint === '/responses' || endpoint.startsWith('/responses/'))) return CUT_OFF[format ?? 'openai'];
+  let next = 0;
+  if (events) for (const m of events.toString('latin1').matchAll(/"sequence_number"\s*:\s*(\d+)/g)) next = Math.max(next, Number(m[1]) + 1);
+  const error = { type: 'error', code: 'upstream_error', message: CUT_OFF_MESSAGE, param: null, sequence_number: next };
+  return `event: error\ndata: ${JSON.stringify(error)}\n\n`;
+}
+
 /** Bytes of content events kept for counting when the upstream never reports usage. */
 const MAX_KEPT_FOR_COUNTING = 4 * 1024 * 1024;
 
@@ -77,6 +90,8 @@ export async function relayStream(
   // slower than the upstream writes pauses the upstream until the client's socket drains.
   let burst: Buffer[] = [];
   let scheduled = false;
+  /** The events of the last burst (a Responses stream's cut-off event follows their sequence numbers). */
+  let lastEvents: Buffer | null = null;
   // relayBurst and onDrain run only once `piped` is set (a microtask later, and on a drain after a write).
   const onDrain = () => piped.resume();
   const relayBurst = (): void => {
@@ -86,6 +101,7 @@ export async function relayStream(
     burst = [];
     const events = framer.push(chunk);
     if (!events) return;
+    lastEvents = events;
     const generation = o.generation;
     if (generation && !generation.finished && answerFinished(events, shape)) generation.finished = true;
     // A client gone: nothing more is written; the rest is read only for its usage (a stream whose generation was over).
@@ -163,7 +179,7 @@ export async function relayStream(
   else if (!raw.destroyed) {
     if (!complete) {
       if (last !== null) raw.write(last);
-      last = CUT_OFF[o.format ?? 'openai'];
+      last = cutOffEvent(o.format, o.endpoint, lastEvents);
     }
     if (last !== null && last.length > 0) raw.end(last);
     else raw.end();
