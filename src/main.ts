@@ -74,6 +74,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  logger.fatal({ err }, 'Tollgate failed to start');
+  // A start-up refusal meant for the operator (another server holds the data dir) is said plainly, not as a stack.
+  if ((err as { readable?: unknown })?.readable === true) process.stderr.write(`${(err as Error).message}\n`);
+  else logger.fatal({ err }, 'Tollgate failed to start');
   process.exit(1);
 });

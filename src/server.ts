@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import type { Config } from './config/config.js';
@@ -13,6 +14,7 @@ import { readiness } from './readiness.js';
 import { requestIdSource } from './core/ids.js';
 import { quickstartModel } from './core/quickstart-model.js';
 import { dashboardWiring } from './http/dashboard/wiring.js';
+import { lockDataDir } from './infra/data-dir-lock.js';
 import { setupTokenFile } from './infra/setup-token-file.js';
 import { type BackgroundSource, createRuntime, type Runtime } from './runtime.js';
 import { provisionSetupToken, type SetupTokenState, watchSetupToken } from './services/setup-token.js';
@@ -45,6 +47,23 @@ export async function startServer(
   opts: { logger?: Logger; schema?: string; listen?: boolean; clock?: () => number; passwords?: PasswordHasher } = {},
 ): Promise<Server> {
   const logger = opts.logger ?? pino({ level: config.logLevel });
+  // One server per data dir (its usage log is its own): refused readably while another live process holds it.
+  mkdirSync(config.dataDir, { recursive: true });
+  const lock = lockDataDir(config.dataDir);
+  try {
+    return await start(config, opts, logger, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function start(
+  config: Config,
+  opts: { schema?: string; listen?: boolean; clock?: () => number; passwords?: PasswordHasher },
+  logger: Logger,
+  lock: { release(): void },
+): Promise<Server> {
   const runtime = await createRuntime(config, {
     schema: opts.schema,
     clock: opts.clock,
@@ -139,6 +158,7 @@ export async function startServer(
       clearTimeout(force);
       await closeGateway(gateway);
       await runtime.close();
+      lock.release();
     },
   };
 }

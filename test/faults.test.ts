@@ -1,10 +1,12 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.js';
 import { createRuntime } from '../src/runtime.js';
-import { startChildServer } from './harness/child-server.js';
+import { freePort, startChildServer } from './harness/child-server.js';
+import { entryArgs } from './harness/entry.js';
 import { startFakeUpstream } from './harness/fake-upstream.js';
 import { canRunPrivatePostgres, startPrivatePostgres, startPrivateRedis } from './harness/private-servers.js';
 import { startTestServer } from './harness/server.js';
@@ -164,6 +166,26 @@ suite('faults', () => {
     expect(stored).toBeGreaterThanOrEqual(completions.length - allowed);
     expect(stored).toBeLessThanOrEqual(completions.length + 8);
   }, 180_000);
+
+  it('refuses, readably, a second server on a data dir a live one holds; the first goes on; a clean stop frees it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-twice-'));
+    const first = await startChildServer({ TOLLGATE_DATA_DIR: dataDir });
+    try {
+      const second = spawnSync(process.execPath, entryArgs('src/main.ts'), {
+        env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(await freePort()), TOLLGATE_DATA_DIR: dataDir },
+        encoding: 'utf8',
+        timeout: 90_000,
+      });
+      expect(second.status).toBe(1);
+      expect(second.stderr).toContain(`Another Tollgate server (process ${first.proc.pid}) is using the data dir ${dataDir}`);
+      expect(second.stderr + second.stdout).not.toMatch(/\n\s+at /);
+      expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
+    } finally {
+      await first.stop();
+    }
+    const third = await startChildServer({ TOLLGATE_DATA_DIR: dataDir });
+    await third.stop();
+  }, 240_000);
 
   it('stays responsive for other requests while the upstream hangs, resets and returns garbage', async () => {
     const up = await startFakeUpstream();
