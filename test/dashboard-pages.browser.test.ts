@@ -394,6 +394,22 @@ describeBrowser('dashboard in a browser: usage, limits, settings and members', (
     await invited.getByRole('dialog').getByRole('button', { name: 'Copy' }).click();
     await invited.getByRole('dialog').getByRole('button', { name: 'Done' }).click();
     await invited.getByRole('link', { name: 'member-key', exact: true }).waitFor();
+
+    // A member changes only their own keys (the server answers 403 for the others): no actions on a colleague's key.
+    const keys = `${ORG}/projects/${t.defaultProjectId}/api_keys`;
+    const ownerKey = (await t.api('POST', keys, { body: { name: 'owners-key' } })).body;
+    await invited.goto(`${t.url}/#/api-keys?project=${t.defaultProjectId}&q=-key`);
+    await invited.getByRole('link', { name: 'owners-key', exact: true }).waitFor();
+    await invited.getByRole('button', { name: 'Revoke member-key' }).waitFor();
+    for (const action of ['Edit', 'Rotate', 'Revoke']) {
+      await expect(invited.getByRole('button', { name: `${action} owners-key` }).count()).resolves.toBe(0);
+    }
+    await invited.getByText('You can change, rotate and revoke the keys you own').waitFor();
+    await invited.getByRole('link', { name: 'owners-key', exact: true }).click();
+    await invited.getByText("Only this key's owner or a project owner can change").waitFor();
+    await expect(invited.locator('.page-tools').getByRole('button', { name: 'Revoke' }).count()).resolves.toBe(0);
+    expect((await t.api('DELETE', `${keys}/${ownerKey.id}`)).status).toBe(200);
+
     await invited.getByRole('link', { name: 'Settings' }).click();
     const nav = invited.getByRole('navigation', { name: 'Settings sections' });
     await nav.getByRole('link', { name: 'Members', exact: true }).waitFor();

@@ -5,7 +5,7 @@ import { ProjectPicker } from '../../components/project-picker.js';
 import { Quickstart } from '../../components/quickstart.js';
 import { formatNumber } from '../../format.js';
 import { keyHref, replaceParams, useRoute } from '../../router.js';
-import { canManageKeys, useSession } from '../../session.js';
+import { canManageKey, canManageKeys, projectRole, useSession } from '../../session.js';
 import type { KeyOrder, KeyStatus, OrgUser, ProjectApiKey } from '../../types.js';
 import { useResource } from '../../use-resource.js';
 import { CreateKeyDialog } from './create-key-dialog.js';
@@ -148,6 +148,9 @@ export function ApiKeysPage() {
       {!canManage && projectId && (
         <p class="notice-inline">You can view this project's keys. Creating and changing them needs the project's owner or member role.</p>
       )}
+      {projectId && projectRole(account, projectId) === 'member' && (
+        <p class="notice-inline">You can change, rotate and revoke the keys you own; other keys of this project need a project owner.</p>
+      )}
       {projectId && <DisabledKeysBanner projectId={projectId} />}
 
       {projects.length === 0 ? (
@@ -241,7 +244,7 @@ export function ApiKeysPage() {
               <KeyTable
                 keys={list}
                 users={usersById}
-                canManage={canManage}
+                canManage={(key) => canManageKey(account, key)}
                 nowSec={nowSec}
                 caption="Secret keys of this project"
                 onEdit={(key) => setOpen({ kind: 'edit', key })}

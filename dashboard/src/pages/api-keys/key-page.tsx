@@ -5,7 +5,7 @@ import { LoadError } from '../../components/load-error.js';
 import { describePermissions } from '../../components/permissions-field.js';
 import { StandingMeter } from '../../components/standing.js';
 import { formatCents, formatDateTime, formatNumber, formatUsd, intervalLabel } from '../../format.js';
-import { canManageKeys, isOwner, useSession } from '../../session.js';
+import { canManageKey, canManageKeys, isOwner, useSession } from '../../session.js';
 import type { ProjectApiKey, Standing } from '../../types.js';
 import { shown, useResource } from '../../use-resource.js';
 import { AuditEntries } from '../settings/audit-entries.js';
@@ -38,7 +38,9 @@ export function KeyPage({ keyId }: { keyId: string }) {
   const [open, setOpen] = useState<OpenDialog>(null);
   const k = key.data;
   const project = allProjects.find((p) => p.id === projectId);
-  const canManage = canManageKeys(account, projectId) && k?.status === 'active';
+  // Per key, as the server decides: a project member changes only their own keys (core/roles.ts decideKeyManagement).
+  const canManage = !!k && canManageKey(account, k) && k.status === 'active';
+  const othersKey = !!k && canManageKeys(account, projectId) && !canManageKey(account, k);
   const close = (changed: boolean) => {
     setOpen(null);
     if (changed) key.reload();
@@ -68,6 +70,7 @@ export function KeyPage({ keyId }: { keyId: string }) {
                 <code class="mono">{k.redacted_value}</code> <span class={`badge badge-${k.status}`}>{STATUS_LABEL[k.status]}</span>
               </p>
               <KeyBadges apiKey={k} nowSec={nowSec} onEndGrace={canManage ? () => setOpen('grace') : undefined} />
+              {othersKey && <p class="muted">Only this key's owner or a project owner can change, rotate or revoke it.</p>}
             </div>
             {canManage && (
               <div class="page-tools">

@@ -8,7 +8,8 @@ import { KeyBadges } from './key-badges.js';
 interface KeyTableProps {
   keys: ProjectApiKey[];
   users: Map<string, OrgUser>;
-  canManage: boolean;
+  /** Whether the signed-in user may change, rotate and revoke this key (a project member: only their own). */
+  canManage: (key: ProjectApiKey) => boolean;
   nowSec: number;
   caption: string;
   onEdit: (key: ProjectApiKey) => void;
@@ -68,6 +69,7 @@ export function KeyTable({ keys, users, canManage, nowSec, caption, onEdit, onRo
         <tbody>
           {keys.map((key) => {
             const isActive = key.status === 'active';
+            const mayChange = canManage(key);
             return (
               <tr key={key.id} data-key-id={key.id} data-status={key.status}>
                 <th scope="row" data-label="Name" class="cell-name">
@@ -75,7 +77,7 @@ export function KeyTable({ keys, users, canManage, nowSec, caption, onEdit, onRo
                     <a class="key-name" href={keyHref(key.project_id, key.id)} title={key.name}>
                       {key.name}
                     </a>
-                    <KeyBadges apiKey={key} nowSec={nowSec} onEndGrace={canManage ? () => onEndGrace(key) : undefined} />
+                    <KeyBadges apiKey={key} nowSec={nowSec} onEndGrace={mayChange ? () => onEndGrace(key) : undefined} />
                   </div>
                 </th>
                 <td data-label="Secret key">
@@ -100,7 +102,7 @@ export function KeyTable({ keys, users, canManage, nowSec, caption, onEdit, onRo
                   <span class={`badge badge-${key.status}`}>{STATUS_LABEL[key.status]}</span>
                 </td>
                 <td class="cell-actions">
-                  {canManage && isActive && (
+                  {mayChange && isActive && (
                     <div class="row-actions">
                       <button type="button" class="icon-button" aria-label={`Edit ${key.name}`} title="Edit" onClick={() => onEdit(key)}>
                         <PencilIcon />
