@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expiryLabel, intervalLabel } from '../dashboard/src/format.js';
-import { bodyOf, draftOf, EMPTY_DRAFT, expiresAtFor, parseList } from '../dashboard/src/pages/api-keys/key-form-fields.js';
+import { bodyOf, changedFields, draftOf, EMPTY_DRAFT, expiresAtFor, parseList } from '../dashboard/src/pages/api-keys/key-form-fields.js';
 import { mergeKinds, USAGE_CSV_HEADER, usageCsv, usageTotals } from '../dashboard/src/pages/usage/usage-data.js';
 import type { Bucket, UsageResult } from '../dashboard/src/pages/usage/usage-types.js';
 import type { ProjectApiKey } from '../dashboard/src/types.js';
@@ -75,6 +75,30 @@ describe('key dialog fields', () => {
     expect(expiresAtFor('never', '')).toBeNull();
     expect(expiresAtFor('keep', '')).toBeUndefined();
     expect(parseList(' , \n ')).toBeNull();
+  });
+
+  it('an edit sends only the fields that differ from the key it opened with', () => {
+    const key = {
+      name: 'k',
+      permissions: { restricted: { models: 'read', embeddings: 'write' } },
+      expires_at: null,
+      allowed_ips: ['10.0.0.1'],
+      allowed_models: ['gpt-4o-mini'],
+      rate_limits: { max_requests_per_1_day: 100 },
+      spend_limit: null,
+      request_quota: null,
+    } as unknown as ProjectApiKey;
+    const opened = bodyOf(draftOf(key), NOW_MS);
+    const edited = (d: Partial<ReturnType<typeof draftOf>>) => {
+      const r = bodyOf({ ...draftOf(key), ...d }, NOW_MS);
+      if (!opened.ok || !r.ok) throw new Error('invalid draft');
+      return changedFields(opened.body, r.body);
+    };
+    expect(edited({})).toEqual({});
+    // The same values typed differently, or the same permissions set in another order, are no change.
+    expect(edited({ ips: ' 10.0.0.1 ,', permissions: { restricted: { embeddings: 'write', models: 'read' } } })).toEqual({});
+    expect(edited({ rpm: '30' })).toEqual({ rate_limits: { max_requests_per_1_minute: 30, max_tokens_per_1_minute: null, max_requests_per_1_day: 100 } });
+    expect(edited({ models: '', name: 'renamed' })).toEqual({ name: 'renamed', allowed_models: null });
   });
 });
 

@@ -422,6 +422,41 @@ describeBrowser('dashboard in a browser: sign-up and keys', () => {
     expect(await page.content()).not.toContain(second);
   });
 
+  it("saves only what the edit changed: a change saved by someone else while the dialog was open stays, and no change sends nothing", async () => {
+    const base = `${ORG}/projects/${t.defaultProjectId}/api_keys`;
+    const k = (await t.api('POST', base, { body: { name: 'shared-edit' } })).body;
+    // Loaded afresh: the search box of a page already open keeps its text over a new address.
+    await page.goto(`${t.url}/#/api-keys?project=${t.defaultProjectId}&q=shared-edit`);
+    await page.reload();
+    await page.getByRole('button', { name: 'Edit shared-edit' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Edit secret key' });
+    await dialog.getByLabel('Name').waitFor();
+    // Someone else restricts the key while this dialog is open.
+    const other = { allowed_models: ['tollgate-echo'], allowed_ips: ['203.0.113.0/24'], permissions: 'read_only' };
+    expect((await t.api('POST', `${base}/${k.id}`, { body: other })).status).toBe(200);
+    await dialog.getByText('Allowlists and limits').click();
+    await dialog.getByLabel('Requests per minute').fill('30');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    expect((await t.api('GET', `${base}/${k.id}`)).body).toMatchObject({ ...other, rate_limits: { max_requests_per_1_minute: 30 } });
+    const audit = (await t.api('GET', `${ORG}/audit_logs?resource_ids[]=${k.id}&event_types[]=api_key.updated`)).body.data;
+    expect(Object.keys(audit[0]['api_key.updated'].changes_requested)).toEqual(['rate_limits']);
+
+    // Saved with nothing changed, the dialog closes without calling the API.
+    const writes: string[] = [];
+    const onRequest = (r: { method(): string; url(): string }) => {
+      if (r.method() !== 'GET' && r.url().includes(k.id)) writes.push(`${r.method()} ${r.url()}`);
+    };
+    page.on('request', onRequest);
+    await page.getByRole('button', { name: 'Edit shared-edit' }).click();
+    await dialog.getByLabel('Name').waitFor();
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    page.off('request', onRequest);
+    expect(writes).toEqual([]);
+    expect((await t.api('GET', `${ORG}/audit_logs?resource_ids[]=${k.id}&event_types[]=api_key.updated`)).body.data).toHaveLength(2);
+  });
+
   it('scans the create dialog in every view', async () => {
     await page.goto(`${t.url}/#/api-keys`);
     await page.locator('tbody tr').first().waitFor();

@@ -5,11 +5,13 @@ import { Dialog } from '../../components/dialog.js';
 import type { ProjectApiKey } from '../../types.js';
 import { useAction } from '../../use-action.js';
 import { KeyFields } from './key-fields.js';
-import { bodyOf, draftOf, type KeyDraft } from './key-form-fields.js';
+import { bodyOf, changedFields, draftOf, type KeyDraft } from './key-form-fields.js';
 
-/** Change anything of a key but its secret: name, permissions, expiry, allowlists and limits. */
+/** Change anything of a key but its secret: name, permissions, expiry, allowlists and limits; sends only what changed. */
 export function EditKeyDialog({ apiKey, onClose }: { apiKey: ProjectApiKey; onClose: (changed: boolean) => void }) {
   const [draft, setDraft] = useState<KeyDraft>(() => draftOf(apiKey));
+  // The key as the dialog opened with it: only what differs from it is sent.
+  const [opened] = useState(() => bodyOf(draftOf(apiKey)));
   const { error, busy, run, setError } = useAction();
 
   const submit = async (e: Event) => {
@@ -19,8 +21,13 @@ export function EditKeyDialog({ apiKey, onClose }: { apiKey: ProjectApiKey; onCl
       setError(result.message);
       return;
     }
+    const body = opened.ok ? changedFields(opened.body, result.body) : result.body;
+    if (Object.keys(body).length === 0) {
+      onClose(false);
+      return;
+    }
     await run(async () => {
-      await updateKey(apiKey.project_id ?? '', apiKey.id, result.body);
+      await updateKey(apiKey.project_id ?? '', apiKey.id, body);
       onClose(true);
     });
   };

@@ -128,3 +128,22 @@ export function bodyOf(d: KeyDraft, nowMs = Date.now()): DraftResult {
   body.request_quota = quota ? { max_requests: quota as number, interval: d.quotaInterval } : null;
   return { ok: true, body };
 }
+
+/** JSON with object keys sorted, so that two equal values compare equal whatever order their keys were set in. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+  );
+}
+
+/**
+ * The fields of `next` whose values differ from `initial`: what an edit sends. A field the user left alone is not
+ * sent, so a change someone else saved while the dialog was open stays (sending the whole form reverted it).
+ */
+export function changedFields(initial: KeyFields, next: KeyFields): KeyFields {
+  const changed: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(next)) {
+    if (canonical(value) !== canonical(initial[field as keyof KeyFields])) changed[field] = value;
+  }
+  return changed as KeyFields;
+}
