@@ -128,6 +128,22 @@ describeEachDatabase('admin API', (backend) => {
       expect(audit.body.data[0]['api_key.updated'].changes_requested.name).toBe('renamed');
     });
 
+    it("audits only the fields an update changes, and no entry for an update that changes nothing", async () => {
+      const p = t.defaultProjectId;
+      const settings = { name: 'same', permissions: 'read_only', allowed_ips: ['10.0.0.0/8'], allowed_models: ['gpt-4o-mini'], rate_limits: { max_requests_per_1_minute: 5 } };
+      const key = (await t.api('POST', `${ORG}/projects/${p}/api_keys`, { body: settings })).body;
+      const path = `${ORG}/projects/${p}/api_keys/${key.id}`;
+      const updates = async () => (await t.api('GET', `${ORG}/audit_logs?resource_ids[]=${key.id}&event_types[]=api_key.updated`)).body.data;
+      // Every setting sent again, the rate limit changed and the model list spelled as it is.
+      const upd = await t.api('POST', path, { body: { ...settings, rate_limits: { max_requests_per_1_minute: 9, max_tokens_per_1_minute: null }, spend_limit: null } });
+      expect(upd.status).toBe(200);
+      expect(upd.body).toMatchObject({ ...settings, rate_limits: { max_requests_per_1_minute: 9 } });
+      const [entry] = await updates();
+      expect(entry['api_key.updated'].changes_requested).toEqual({ rate_limits: { max_requests_per_1_minute: 9, max_tokens_per_1_minute: null } });
+      expect((await t.api('POST', path, { body: { ...settings, allowed_ips: ['10.0.0.0/8'], rate_limits: { max_requests_per_1_minute: 9 } } })).status).toBe(200);
+      expect(await updates()).toHaveLength(1);
+    });
+
     it('rotates with a grace period and revokes, auditing both', async () => {
       const p = t.defaultProjectId;
       const created = await t.api('POST', `${ORG}/projects/${p}/api_keys`, { body: { name: 'rot' } });

@@ -8,6 +8,7 @@ import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { loadOwners, ownerHasProjectAccess, type ProjectApiKeyObject, toProjectKeyObject } from './key-objects.js';
+import { changedSettings, lockedKeySettings } from './key-changes.js';
 import { insertKey, recordKeyChange, revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { BoolParam, pageOf, pageParams } from './query-params.js';
@@ -316,6 +317,7 @@ export async function updateProjectKey(
     throw new TollgateError('key_revoked', `API key '${keyId}' is ${current.status} and cannot be changed.`, 'api_key_id');
   }
   await deps.database.db.transaction().execute(async (trx) => {
+    const before = await lockedKeySettings(trx, deps, keyId);
     const patch: Record<string, string | number | null> = {};
     if (body.name !== undefined) patch.name = body.name;
     if (body.permissions !== undefined) patch.permissions = JSON.stringify(body.permissions);
@@ -324,22 +326,20 @@ export async function updateProjectKey(
     if (body.allowed_models !== undefined) patch.allowed_models = body.allowed_models?.length ? JSON.stringify(body.allowed_models) : null;
     if (body.rate_limits !== undefined || body.spend_limit !== undefined || body.request_quota !== undefined) {
       const merged: KeyLimits = {
-        rate_limits: body.rate_limits !== undefined ? body.rate_limits : current.rate_limits,
-        spend_limit: body.spend_limit !== undefined ? body.spend_limit : current.spend_limit,
-        request_quota: body.request_quota !== undefined ? body.request_quota : current.request_quota,
+        rate_limits: body.rate_limits !== undefined ? body.rate_limits : before.rate_limits,
+        spend_limit: body.spend_limit !== undefined ? body.spend_limit : before.spend_limit,
+        request_quota: body.request_quota !== undefined ? body.request_quota : before.request_quota,
       };
       patch.limits = hasLimits(merged) ? JSON.stringify(merged) : null;
     }
     if (Object.keys(patch).length) await trx.updateTable('api_keys').set(patch).where('id', '=', keyId).execute();
     await recordKeyChange(trx, deps, keyId);
-    await writeAudit(trx, deps, {
-      orgId,
-      type: 'api_key.updated',
-      actor,
-      projectId,
-      objectId: keyId,
-      details: { changes_requested: body },
-    });
+    // The entry names what changes, not every field sent: a field sent with the value it has is left out, and an
+    // update that changes nothing writes no entry.
+    const changed = changedSettings(body, before);
+    if (Object.keys(changed).length) {
+      await writeAudit(trx, deps, { orgId, type: 'api_key.updated', actor, projectId, objectId: keyId, details: { changes_requested: changed } });
+    }
   });
   deps.changes.keyChanged(keyId);
   return getProjectKey(deps, orgId, projectId, keyId);
