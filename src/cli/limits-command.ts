@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { RATE_LIMIT_UNLIMITED } from '../core/project-rate-limits.js';
 import type { Backend } from './backend.js';
 import { CliError, callApi, projectIdOf, resultOf, withBackend } from './admin-client.js';
+import { type BudgetOptions, type BudgetPlan, planBudget } from './budget-plan.js';
 import { cliIo } from './io.js';
 import { table } from './output.js';
 
@@ -32,6 +33,52 @@ const LIMIT_COLUMNS = ['max_requests_per_1_minute', 'max_tokens_per_1_minute', '
 
 /** Whether a listed rate limit sets anything (the list shows every model, limited or not). */
 const isSet = (r: Record<string, unknown>) => LIMIT_COLUMNS.some((c) => typeof r[c] === 'number' && r[c] !== RATE_LIMIT_UNLIMITED);
+
+/** The ids of these spend alerts that could not be deleted (one already gone counts as deleted), and the first error. */
+async function deleteAlerts(b: Backend, path: string, ids: string[]): Promise<{ left: string[]; error: string }> {
+  const left: string[] = [];
+  let error = '';
+  for (const id of ids) {
+    try {
+      const res = await b.call('DELETE', `${path}/${id}`);
+      if (res.status !== 404) resultOf(res);
+    } catch (err) {
+      left.push(id);
+      error ||= (err as Error).message;
+    }
+  }
+  return { left, error };
+}
+
+/**
+ * Sets a project's spend limit and, with --alerts, replaces its spend alerts. The new alerts are made first, then the
+ * limit is set, then the old alerts go: until the limit is set, a refusal removes what this run made and leaves the
+ * previous budget; after it, old alerts that could not be deleted are named. (Both sets exist for that moment: a
+ * month's spend crossing one then may be told twice.)
+ */
+async function writeProjectBudget(b: Backend, pid: string, plan: Extract<BudgetPlan, { kind: 'project' }>): Promise<Record<string, unknown>> {
+  const limitPath = `${ORG}/projects/${pid}/spend_limit`;
+  if (!plan.alerts) return { spend_limit: await callApi(b, 'POST', limitPath, plan.spendLimit) };
+  const alertsPath = `${ORG}/projects/${pid}/spend_alerts`;
+  const old = await listAll(b, alertsPath);
+  const made: Array<Record<string, unknown>> = [];
+  let spendLimit: Record<string, unknown>;
+  try {
+    for (const body of plan.alerts) made.push(await callApi(b, 'POST', alertsPath, body));
+    spendLimit = await callApi(b, 'POST', limitPath, plan.spendLimit);
+  } catch (err) {
+    const undo = await deleteAlerts(b, alertsPath, made.map((a) => String(a.id)));
+    const what = undo.left.length
+      ? `the spend limit and the old spend alerts are unchanged, but the new spend alerts ${undo.left.join(', ')} could not be removed again (${undo.error}): delete them with DELETE ${alertsPath}/<id>`
+      : 'nothing was changed';
+    throw new CliError(`${(err as Error).message}; ${what}`);
+  }
+  const stale = await deleteAlerts(b, alertsPath, old.map((a) => String(a.id)));
+  if (stale.left.length) {
+    throw new CliError(`the spend limit and the new spend alerts are set, but the old spend alerts ${stale.left.join(', ')} could not be deleted (${stale.error}): delete them with DELETE ${alertsPath}/<id>`);
+  }
+  return { spend_limit: spendLimit, spend_alerts: made };
+}
 
 /** Registers `limits` and `budget`. */
 export function registerLimitsCommands(program: Command): void {
@@ -81,45 +128,25 @@ export function registerLimitsCommands(program: Command): void {
     .command('set')
     .option('--project <project>', 'project id or name', 'Default project')
     .option('--key <key_id>', 'set it on one key instead of the project')
-    .option('--usd <amount>', 'spend limit in US dollars per interval', Number)
+    .option('--usd <amount>', 'spend limit in US dollars (and cents) per interval')
     .option('--interval <interval>', 'day | week | month | total | rolling_<N>d', 'month')
-    .option('--notify-only', 'watch the limit without refusing requests (projects)')
-    .option('--alerts <percents>', "spend alerts at these percents of --usd, e.g. 50,80,100, replacing the project's (projects, monthly limits)")
+    .option('--notify-only', "watch the limit without refusing requests (projects; a key's spend limit always refuses)")
+    .option('--alerts <percents>', "spend alerts at these percents of --usd, e.g. 50,80,100, replacing the project's (projects, monthly limits; a key's limit tells at 50, 80 and 100 %)")
     .option('--requests <n>', 'request quota (keys)', int)
     .option('--requests-interval <interval>', 'day | month | total', 'total')
-    .action(async (o, cmd: Command) =>
-      withBackend(cmd, async (b, g) => {
+    .action(async (o: BudgetOptions, cmd: Command) => {
+      // Checked before the backend opens: a refusal touches nothing, not even a fresh local data dir.
+      const plan = planBudget(o, (flag) => {
+        const source = cmd.getOptionValueSource(flag);
+        return source !== undefined && source !== 'default';
+      });
+      return withBackend(cmd, async (b, g) => {
         const pid = await projectIdOf(b, o.project);
-        if (o.usd !== undefined && !(o.usd > 0)) throw new CliError(`--usd expects an amount above zero, got '${o.usd}'`);
-        if (o.usd === undefined && !o.requests) throw new CliError('give --usd or (with --key) --requests');
-        const cents = o.usd !== undefined ? Math.round(o.usd * 100) : undefined;
-        const percents = o.alerts ? String(o.alerts).split(',').map(Number) : [];
-        if (percents.some((p) => !Number.isInteger(p) || p < 1 || p > 1000)) throw new CliError(`--alerts expects whole percents from 1 to 1000, got '${o.alerts}'`);
-        if (o.alerts && o.interval !== 'month') throw new CliError('--alerts needs a monthly limit: spend alerts are of the month\'s spend');
-        const out: Record<string, unknown> = {};
-        if (o.key) {
-          out.key = await callApi(b, 'POST', `${ORG}/projects/${pid}/api_keys/${o.key}`, {
-            ...(cents !== undefined ? { spend_limit: { threshold_amount: cents, interval: o.interval } } : {}),
-            ...(o.requests ? { request_quota: { max_requests: o.requests, interval: o.requestsInterval } } : {}),
-          });
-        } else if (cents !== undefined) {
-          out.spend_limit = await callApi(b, 'POST', `${ORG}/projects/${pid}/spend_limit`, {
-            threshold_amount: cents,
-            currency: 'USD',
-            interval: o.interval,
-            enforcement: { status: o.notifyOnly ? 'inactive' : 'enforcing' },
-          });
-          if (o.alerts) {
-            const alerts = `${ORG}/projects/${pid}/spend_alerts`;
-            for (const old of await listAll(b, alerts)) await callApi(b, 'DELETE', `${alerts}/${old.id}`);
-            out.spend_alerts = [];
-            for (const p of [...new Set(percents)].sort((x, y) => x - y)) {
-              const body = { threshold_amount: Math.round((cents * p) / 100), currency: 'USD', interval: 'month', notification_channel: { type: 'email', recipients: [] } };
-              (out.spend_alerts as unknown[]).push(await callApi(b, 'POST', alerts, body));
-            }
-          }
-        }
-        cliIo().out(g.json ? `${JSON.stringify(out, null, 2)}\n` : `Budget set for ${o.key ? `key ${o.key}` : pid}.\n`);
-      }),
-    );
+        const out =
+          plan.kind === 'key'
+            ? { key: await callApi(b, 'POST', `${ORG}/projects/${pid}/api_keys/${plan.keyId}`, plan.body) }
+            : await writeProjectBudget(b, pid, plan);
+        cliIo().out(g.json ? `${JSON.stringify(out, null, 2)}\n` : `Budget set for ${plan.kind === 'key' ? `key ${plan.keyId}` : pid}.\n`);
+      });
+    });
 }
