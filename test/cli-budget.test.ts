@@ -71,7 +71,7 @@ describe('budget CLI refusals', () => {
     }
   });
 
-  it('refuses key budget flags that only a project has, writing nothing', async () => {
+  it('refuses key budget flags that only a project has, and --model with --key, writing nothing', async () => {
     const k = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'budget-refusals' } })).body;
     const before = await keyLimits(k.id);
     const refusals: Array<[string[], RegExp]> = [
@@ -81,6 +81,8 @@ describe('budget CLI refusals', () => {
       [['budget', 'set', '--key', k.id, '--requests', '5', '--interval', 'week'], /--interval needs --usd/],
       [['budget', 'set', '--key', k.id, '--usd', '5', '--requests-interval', 'day'], /--requests-interval needs --requests/],
       [['budget', 'set', '--key', k.id, '--requests', '5', '--requests-interval', 'week'], /--requests-interval expects/],
+      // A key's rate limits cover all its models: --model was dropped and the key limited for every model.
+      [['limits', 'set', '--key', k.id, '--model', 'tollgate-echo', '--rpm', '5'], /--model .*--key/],
     ];
     for (const [args, message] of refusals) {
       const r = await cli(t.url, ...args);

@@ -107,8 +107,10 @@ export function registerLimitsCommands(program: Command): void {
     .option('--rpd <n>', 'requests per day', int)
     .action(async (o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
-        const pid = await projectIdOf(b, o.project);
         if (o.rpm === undefined && o.tpm === undefined && o.rpd === undefined) throw new CliError('give at least one of --rpm, --tpm, --rpd');
+        // A key's rate limits hold for all its models together: there is no per-model limit of a key to set.
+        if (o.key && o.model !== undefined) throw new CliError("--model limits a model of the project; a key's rate limits cover all its models: give --model or --key, not both");
+        const pid = await projectIdOf(b, o.project);
         const limits = { max_requests_per_1_minute: o.rpm, max_tokens_per_1_minute: o.tpm, max_requests_per_1_day: o.rpd };
         let res: Record<string, unknown>;
         if (o.key) {
