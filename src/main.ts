@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { heapFlags } from './config/heap-flags.js';
 import { type Config, loadConfig } from './config/config.js';
 import { setupTokenFile } from './infra/setup-token-file.js';
-import { startServer } from './server.js';
+import { ListenError, startServer } from './server.js';
 import type { SetupTokenState } from './services/setup-token.js';
 
 for (const flag of heapFlags(process.execArgv)) setFlagsFromString(flag);
@@ -74,8 +74,15 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  // A start-up refusal meant for the operator (another server holds the data dir) is said plainly, not as a stack.
-  if ((err as { readable?: unknown })?.readable === true) process.stderr.write(`${(err as Error).message}\n`);
-  else logger.fatal({ err }, 'Tollgate failed to start');
+  // A port in use (or a HOST not of this machine) is the operator's to fix: said in words, as a configuration error
+  // is, with a log line for collectors but no stack; so is another server holding the data dir.
+  if (err instanceof ListenError) {
+    logger.fatal({ code: (err.cause as NodeJS.ErrnoException | undefined)?.code }, `Tollgate failed to start: ${err.message}`);
+    process.stderr.write(`${err.message}\n`);
+  } else if ((err as { readable?: unknown })?.readable === true) {
+    process.stderr.write(`${(err as Error).message}\n`);
+  } else {
+    logger.fatal({ err }, 'Tollgate failed to start');
+  }
   process.exit(1);
 });

@@ -41,6 +41,24 @@ const BACKGROUND_FAILURES: Record<BackgroundSource, string> = {
 /** How long start-up waits for the shared limit store (Redis) to connect before serving without it. */
 const REDIS_START_WAIT_MS = 5_000;
 
+/** A failure to listen that configuration fixes (PORT, HOST), in words an operator can act on; main.ts prints it. */
+export class ListenError extends Error {}
+
+/** The ListenError of a listen failure the operator can fix, or null for any other. */
+function listenFailure(err: unknown, host: string, port: number): ListenError | null {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code === 'EADDRINUSE') {
+    return new ListenError(`port ${port} is already in use on ${host}: another Tollgate or another program is listening there; stop it, or set PORT to a free port`, { cause: err });
+  }
+  if (code === 'EACCES') {
+    return new ListenError(`not allowed to listen on port ${port} of ${host} (ports below 1024 need privileges): set PORT to 1024 or above`, { cause: err });
+  }
+  if (code === 'EADDRNOTAVAIL') {
+    return new ListenError(`HOST ${host} is not an address of this machine: set HOST to one of its addresses (127.0.0.1, or 0.0.0.0 for all)`, { cause: err });
+  }
+  return null;
+}
+
 /** Creates the runtime and HTTP app and listens; used by main.ts and by tests. */
 export async function startServer(
   config: Config,
@@ -133,32 +151,31 @@ async function start(
   if (gateway.limitStore.connected && !(await gateway.limitStore.connected(REDIS_START_WAIT_MS))) {
     logger.warn({ waited_ms: REDIS_START_WAIT_MS }, 'the shared limit store (Redis) is not connected: starting unready; limited requests follow the failure modes');
   }
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    closing = true;
+    stopSetupWatch();
+    // Drain in-flight requests, then cut connections that never finish (idle sockets a client opened but never used).
+    const force = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
+    await app.close();
+    clearTimeout(force);
+    await closeGateway(gateway);
+    await runtime.close();
+    lock.release();
+  };
   if (opts.listen !== false) {
-    await app.listen({ host: config.host, port: config.port });
+    try {
+      await app.listen({ host: config.host, port: config.port });
+    } catch (err) {
+      // What was started above (database, usage worker, timers) is let go before the failure is told.
+      await close().catch((closeErr) => logger.warn({ err: closeErr }, 'closing after the failed start failed'));
+      throw listenFailure(err, config.host, config.port) ?? err;
+    }
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
     url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   }
-  let closed = false;
-  return {
-    app,
-    gateway,
-    retention: gateway.retention,
-    runtime,
-    setup,
-    url,
-    async close() {
-      if (closed) return;
-      closed = true;
-      closing = true;
-      stopSetupWatch();
-      // Drain in-flight requests, then cut connections that never finish (idle sockets a client opened but never used).
-      const force = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
-      await app.close();
-      clearTimeout(force);
-      await closeGateway(gateway);
-      await runtime.close();
-      lock.release();
-    },
-  };
+  return { app, gateway, retention: gateway.retention, runtime, setup, url, close };
 }

@@ -1,6 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { entryArgs } from './harness/entry.js';
@@ -20,6 +21,36 @@ describe('start-up configuration errors', () => {
       expect(r.stderr).toMatch(/LOG_LEVEL/);
       expect(r.stderr + r.stdout).not.toMatch(/\n\s+at /); // no stack frames
     } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('a port in use gets a readable message naming the port and PORT, exit 1, not a log line with a stack', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-cfg-'));
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      // Asynchronous: the port's holder is in this process and must keep accepting while the child tries it.
+      const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, entryArgs('src/main.ts'), { env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), TOLLGATE_DATA_DIR: dataDir } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (c) => (stdout += c));
+        child.stderr.on('data', (c) => (stderr += c));
+        const timer = setTimeout(() => child.kill(), 90_000);
+        child.on('error', reject);
+        child.on('close', (status) => {
+          clearTimeout(timer);
+          resolve({ status, stdout, stderr });
+        });
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`port ${port} is already in use on 127.0.0.1`);
+      expect(r.stderr).toContain('set PORT');
+      expect(r.stderr + r.stdout).not.toMatch(/\n\s+at |\\n\s+at /); // no stack frames, raw or inside a JSON log line
+    } finally {
+      await new Promise<void>((r) => taken.close(() => r()));
       rmSync(dataDir, { recursive: true, force: true });
     }
   }, 120_000);
