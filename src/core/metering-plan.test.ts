@@ -209,4 +209,12 @@ describe('metering plan', () => {
     expect(t({}, 'gpt-4o-transcribe')).toMatchObject({ priced: true, estimateNano: 10 * (20 * 6000 + 10 * 10_000) });
     expect(t({}, 'some-asr')).toMatchObject({ priced: false });
   });
+
+  it('rounds a price per character or per minute once for the whole request, not per unit', () => {
+    const prices = { ...DEFAULT_PRICES, 'my-tts': { input: 0, characters: 15.0005 }, 'my-asr': { input: 0, minutes: 0.0035 } };
+    // $15.0005 per million characters: a million of them cost $15.0005 (per character rounding made it $15.001).
+    expect(planMetering(input({ endpoint: '/audio/speech', model: 'my-tts', prices, body: { input: 'x'.repeat(1_000_000) } })).estimateNano).toBe(15_000_500_000);
+    // $0.0035 a minute: 60 s of audio (20,000 bytes at 16 kbit/s is 10 s; 120,000 bytes is 60 s) cost $0.0035.
+    expect(planMetering(input({ endpoint: '/audio/transcriptions', model: 'my-asr', prices, form: form({}), bodyBytes: 120_000 })).estimateNano).toBe(3_500_000);
+  });
 });

@@ -352,8 +352,9 @@ function speechPlan(i: PlanInput): MeterPlan {
   const base = plan('speech', 'audio speech', { model: i.model, price, units });
   // Only per-character prices are knowable here: the audio tokens of token-priced speech models are not reported.
   if (price?.characters === undefined || typeof input !== 'string') return base;
+  // USD per million characters: nano-dollars per character, rounded once for the whole input, not per character.
   const unitNano = Math.round(price.characters * 1000);
-  return { ...base, priced: true, unitNano, estimateNano: units * unitNano };
+  return { ...base, priced: true, unitNano, estimateNano: Math.round(units * price.characters * 1000) };
 }
 
 /**
@@ -381,7 +382,7 @@ function transcriptionPlan(i: PlanInput): MeterPlan {
     : plan('transcription', 'audio transcription in a format that reports no duration (text, srt, vtt)', { model: i.model, price, unmeterable: true });
   if (!price) return base;
   const seconds = estimatedAudioSeconds(i.bodyBytes);
-  if (price.minutes !== undefined) return { ...base, priced: true, estimateNano: seconds * Math.round((price.minutes * 1e9) / 60) };
+  if (price.minutes !== undefined) return { ...base, priced: true, estimateNano: Math.round((seconds * price.minutes * 1e9) / 60) };
   if (price.audio_input !== undefined || price.input !== undefined) {
     const rate = (usdPerMillion: number | undefined) => Math.round((usdPerMillion ?? 0) * 1000);
     const perSecond = AUDIO_TOKENS_PER_SECOND * rate(price.audio_input ?? price.input) + TEXT_TOKENS_PER_SECOND * rate(price.output);

@@ -178,9 +178,11 @@ async function sumEvents(deps: ServiceDeps, orgId: string, f: UsageFilter): Prom
       .where('created_at_ms', '<', f.to * 1000)
       .where((eb) => {
         const posts = eb.and([eb('method', '=', 'POST'), eb('endpoint', 'in', endpoints)]);
-        // A background response is billed by the retrieval of its result (GET /responses/{id}); only billed ones count.
+        // A background response is billed by the retrieval of its result (GET /responses/{id}): billed ones count, and
+        // refused ones are counted as refused, as the hour and day rollups count them.
         if (f.kind !== 'completions') return posts;
-        return eb.or([posts, eb.and([eb('method', '=', 'GET'), eb('endpoint', 'like', `${RESPONSE_RETRIEVAL_PREFIX}%`), eb('billable', '=', 1)])]);
+        const retrieval = eb.and([eb('method', '=', 'GET'), eb('endpoint', 'like', `${RESPONSE_RETRIEVAL_PREFIX}%`)]);
+        return eb.or([posts, eb.and([retrieval, eb.or([eb('billable', '=', 1), eb('outcome', '=', 'refused')])])]);
       }),
     f,
   );

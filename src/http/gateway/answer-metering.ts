@@ -113,7 +113,7 @@ function measureTranscription(plan: MeterPlan, answer: Record<string, unknown> |
   const seconds = reported === null ? 0 : Math.ceil(reported);
   const price = plan.price;
   if (price?.minutes !== undefined && reported !== null) {
-    return { billable: true, tokens: NO_TOKENS, units: seconds, costNanoUsd: seconds * Math.round((price.minutes * 1e9) / 60) };
+    return { billable: true, tokens: NO_TOKENS, units: seconds, costNanoUsd: Math.round((seconds * price.minutes * 1e9) / 60) };
   }
   const tokens = streamedTokens ?? (usage?.type === 'duration' ? null : tokensFromUsage(usage));
   if (tokens && price?.minutes === undefined) return { billable: true, tokens, units: seconds };
@@ -171,7 +171,7 @@ async function measureDeferred(g: GatewayContext, info: RequestInfo, answer: Rec
  */
 export function measureAnswer(g: GatewayContext, info: RequestInfo, buf: Buffer): MaybePromise<Measured> {
   const plan = info.plan;
-  if (plan.kind === 'speech') return { billable: true, tokens: NO_TOKENS, units: plan.units, costNanoUsd: plan.units * plan.unitNano };
+  if (plan.kind === 'speech') return { billable: true, tokens: NO_TOKENS, units: plan.units, costNanoUsd: plan.estimateNano };
   const answer = parseObject(buf);
   if (plan.kind === 'image') return measureImages(plan, answer, null);
   if (plan.kind === 'transcription') return measureTranscription(plan, answer, null);

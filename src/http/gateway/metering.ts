@@ -70,7 +70,9 @@ export function meter(
   const now = g.app.deps.clock();
   const event: UsageEvent = {
     id: g.newEventId(),
-    createdAtMs: now,
+    // When the request arrived, whose period its limits and budgets were charged in: a request that ends after a
+    // period boundary (midnight, a month's end) is that period's in every report, as it is in the budget's counter.
+    createdAtMs: r.startedMs,
     orgId: r.record.orgId,
     projectId: r.record.projectId,
     apiKeyId: r.record.id,
