@@ -12,6 +12,16 @@ const rateLimit = (model: string, rpm: number | null, tpm: number | null = null)
 });
 
 describe('planLimits', () => {
+  it("holds a model's project limit for its dated snapshots too, in the model's own bucket, never for another model", () => {
+    const policy: ProjectPolicy = { rateLimits: [rateLimit('gpt-4o', 1), rateLimit('claude-sonnet-4-5', 2), rateLimit('gpt-4o-2024-08-06', 3)], spend: null };
+    const keysFor = (model: string) => planLimits(key(null), policy, null, model, at('2026-05-06T12:00:00Z')).rates.map((r) => r.key);
+    expect(keysFor('gpt-4o')).toEqual(['rl:p:proj_1:gpt-4o:rpm:1']);
+    expect(keysFor('gpt-4o-2024-11-20')).toEqual(['rl:p:proj_1:gpt-4o:rpm:1']);
+    expect(keysFor('gpt-4o-2024-08-06')).toEqual(['rl:p:proj_1:gpt-4o:rpm:1', 'rl:p:proj_1:gpt-4o-2024-08-06:rpm:3']);
+    expect(keysFor('claude-sonnet-4-5-20250929')).toEqual(['rl:p:proj_1:claude-sonnet-4-5:rpm:2']);
+    for (const other of ['gpt-4o-mini', 'gpt-4o-mini-2024-07-18', 'gpt-4o-audio-preview', 'gpt-4o-2024-13-01']) expect(keysFor(other), other).toEqual([]);
+  });
+
   it("lists the key's rates, the project's for all models and for this model only, then quota and budgets, in order", () => {
     const policy: ProjectPolicy = {
       rateLimits: [rateLimit('*', 100), rateLimit('gpt-4o', null, 5000), rateLimit('o3', 7)],

@@ -1,6 +1,7 @@
 import type { KeyLimits } from './key-limits.js';
 import type { CounterCheck, RateCheck } from './limit-store.js';
 import { type Interval, keyRange, periodKeys, ttlSecondsUntil } from './periods.js';
+import { snapshotBase } from './pricing.js';
 
 // Which rate limits, request quotas and budgets apply to a request, and under which limit-store keys: decided from
 // the key's own limits, its project's policy and its organization's spend policy. The plan names no amounts, so one
@@ -134,8 +135,11 @@ export function planLimits(
   addRate(`k:${record.id}`, null, 'rpm', kl?.rate_limits?.max_requests_per_1_minute);
   addRate(`k:${record.id}`, null, 'rpd', kl?.rate_limits?.max_requests_per_1_day);
   addRate(`k:${record.id}`, null, 'tpm', kl?.rate_limits?.max_tokens_per_1_minute);
+  // A model's limit holds for its dated snapshots too (`gpt-4o` for `gpt-4o-2024-08-06`), which run and are priced as
+  // it: named by a snapshot id, a request went past the project's limit on the model (found by an outside review).
+  const base = model === null ? null : snapshotBase(model);
   for (const rl of policy?.rateLimits ?? []) {
-    if (rl.model !== '*' && rl.model !== model) continue;
+    if (rl.model !== '*' && rl.model !== model && rl.model !== base) continue;
     const scope = `p:${record.projectId}:${rl.model}`;
     addRate(scope, rl.model, 'rpm', rl.max_requests_per_1_minute);
     addRate(scope, rl.model, 'rpd', rl.max_requests_per_1_day);

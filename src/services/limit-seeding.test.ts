@@ -14,7 +14,7 @@ const HOUR = 3_600_000;
 const now = Date.UTC(2026, 4, 4, 12, 30);
 
 /** A database whose queries are noted (the table each reads) and answer, a little later, with `rows`. */
-function fakeDatabase(rows: Array<{ bucket_start: number; n: number }>) {
+function fakeDatabase(rows: Array<{ bucket_start: number; n: number; model?: string }>) {
   const tables: string[] = [];
   const builder: object = new Proxy(
     {},
@@ -35,7 +35,7 @@ function fakeDatabase(rows: Array<{ bucket_start: number; n: number }>) {
   return { tables, deps: { clock: () => now, database: { db } } as unknown as ServiceDeps };
 }
 
-function setup(rows: Array<{ bucket_start: number; n: number }>, policy: ProjectPolicy = { rateLimits: [], spend: null }) {
+function setup(rows: Array<{ bucket_start: number; n: number; model?: string }>, policy: ProjectPolicy = { rateLimits: [], spend: null }) {
   const { tables, deps } = fakeDatabase(rows);
   return { tables, guard: testGuard(deps, new MemoryLimitStore(), () => policy) };
 }
@@ -64,5 +64,22 @@ describe('RPD seeded from stored usage', () => {
     const input = { record: keyRecord(), model: 'gpt-4o-mini', endpoint: '/chat/completions', body: null, plan, nowMs: now };
     await expect(guard.admit(input)).rejects.toMatchObject({ code: 'rate_limit_exceeded', message: expect.stringContaining('project proj_1 on requests per day (RPD): Limit 5, Used 5') });
     expect(tables).toEqual(['usage_rollups_project_1h']);
+  });
+
+  it("counts a model's dated snapshots in its project RPD, and no other model that begins with its name", async () => {
+    const policy: ProjectPolicy = { rateLimits: [{ model: 'gpt-4o', max_requests_per_1_minute: null, max_tokens_per_1_minute: null, max_requests_per_1_day: 9 }], spend: null };
+    const rows = [
+      { bucket_start: thisHour, model: 'gpt-4o', n: 2 },
+      { bucket_start: thisHour, model: 'gpt-4o-2024-08-06', n: 3 },
+      { bucket_start: thisHour - 3600, model: 'gpt-4o-2024-11-20', n: 1 },
+      { bucket_start: thisHour, model: 'gpt-4o-mini', n: 40 },
+      { bucket_start: thisHour, model: 'gpt-4o-audio-preview', n: 40 },
+    ];
+    const { guard } = setup(rows, policy);
+    const snapshotPlan = planMetering({ method: 'POST', endpoint: '/chat/completions', body: null, form: null, model: 'gpt-4o-2024-08-06', bodyBytes: 0, prices: DEFAULT_PRICES, defaultPrice: null });
+    const input = { record: keyRecord(), model: 'gpt-4o-2024-08-06', endpoint: '/chat/completions', body: null, plan: snapshotPlan, nowMs: now };
+    // 6 used by the model and its snapshots (none of the 80 of other models), and this one: 2 of 9 left.
+    const admitted = await guard.admit(input);
+    expect(admitted.headers['x-ratelimit-remaining-requests']).toBe('2');
   });
 });

@@ -5,6 +5,7 @@ import type { LimitStore } from '../core/limit-store.js';
 import { keyRange, keyTtlSeconds } from '../core/periods.js';
 import type { KeyRecord } from '../core/verify.js';
 import { UNCHARGED_KIND } from '../storage/schema-rollups.js';
+import { snapshotBase } from '../core/pricing.js';
 import type { ServiceDeps } from './context.js';
 
 // What a limit store lacks (a new period, a restarted in-process store, a Redis that lost its data) is set from the
@@ -81,12 +82,28 @@ export class LimitSeeding {
       .where('bucket_start', 'in', starts.map((t) => t / 1000))
       .where('project_id', '=', record.projectId ?? '');
     if (perKey) q = q.where('api_key_id', '=', record.id);
-    else if (r.model !== '*') q = q.where('model', '=', r.model);
+    // A model's limit counts its dated snapshots too (core/limit-plan.ts): the rows of every model named as it or
+    // beginning with it, kept when they are it or a snapshot of it.
+    else if (r.model !== '*') q = q.where((eb) => eb.or([eb('model', '=', r.model), eb('model', 'like', `${likePrefix(r.model as string)}-%`)]));
     q = q.where('endpoint_kind', '!=', UNCHARGED_KIND);
-    const rows = await q.select(['bucket_start', sql<number>`sum(num_requests - num_refused_requests)`.as('n')]).groupBy('bucket_start').execute();
-    const spans = rows.map((row) => ({ endMs: Number(row.bucket_start) * 1000 + HOUR, count: Number(row.n) }));
+    const rows = await q.select(['bucket_start', 'model', sql<number>`sum(num_requests - num_refused_requests)`.as('n')]).groupBy(['bucket_start', 'model']).execute();
+    const byBucket = new Map<number, number>();
+    for (const row of rows) {
+      if (!perKey && r.model !== '*' && row.model !== r.model && snapshotBase(row.model) !== r.model) continue;
+      const start = Number(row.bucket_start);
+      byBucket.set(start, (byBucket.get(start) ?? 0) + Number(row.n));
+    }
+    const spans = [...byBucket].map(([start, count]) => ({ endMs: start * 1000 + HOUR, count }));
     await store.seedRate(r.key, seedTat(r, starts[0], spans, now), r.periodMs, now);
   }
+}
+
+/**
+ * A model name as the prefix of a LIKE pattern that only narrows the rows read: its `%`, `_` and backslashes become `_`
+ * (any one character; SQLite's LIKE also ignores case); the rows read are then kept by the exact rule.
+ */
+function likePrefix(text: string): string {
+  return text.replace(/[%_\\]/g, '_');
 }
 
 /** The daily rollup buckets (UTC day starts, in seconds) of [start, end) in ms. */
