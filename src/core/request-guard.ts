@@ -13,6 +13,8 @@ export interface AdmitInput {
   /** How the request is metered: what it may cost, and whether a spend limit may let it through at all. */
   plan: MeterPlan;
   nowMs: number;
+  /** The request's method, when it may run a model it does not name (a POST to an endpoint with a default model). */
+  method?: string;
 }
 
 /** A granted request: headers for the answer, and a settle call with the real usage once it is known. */

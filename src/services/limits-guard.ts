@@ -1,6 +1,7 @@
 import { TollgateError } from '../core/errors.js';
 import { boundTokens, estimateTokens } from '../core/estimate.js';
 import { maxInputTokens, maxOutputTokens } from '../core/model-limits.js';
+import { modelUseOf } from '../core/model-use.js';
 import { formatResetDuration } from '../core/gcra.js';
 import {
   hasAnyLimit,
@@ -132,6 +133,11 @@ export class LimitsGuard implements RequestGuard {
           ? 'the organization has a spend limit'
           : null;
     if (capped) refuseUnmetered(input.plan, capped);
+    // A project that limits models: a request that leaves its model to the upstream's default (an image, a
+    // moderation, a video naming none) would run a model none of those limits sees.
+    if (input.model === null && policy?.rateLimits.some((rl) => rl.model !== '*') && leavesModelToUpstream(input)) {
+      throw new TollgateError('missing_required_parameter', "This key's project limits requests per model: name the model (the 'model' parameter), not the upstream's default.", 'model');
+    }
     return this.admitLimited(input, policy, orgSpend, capped !== null, carried);
   }
 
@@ -419,6 +425,11 @@ export class LimitsGuard implements RequestGuard {
 }
 
 const NO_ESTIMATE = { input: 0, output: 0 };
+
+/** Whether a request runs a model the upstream picks when it names none (core/model-use.ts: `defaulted`). */
+function leavesModelToUpstream(input: AdmitInput): boolean {
+  return input.method !== undefined && modelUseOf(input.method, input.endpoint) === 'defaulted';
+}
 
 /** What a refused request's reservation is made of, and how to make it smaller. */
 function reserved(byReference: boolean, model: string | null): string {

@@ -112,7 +112,7 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
     const checked = checkObjects(g, record, request, endpoint, target.model === requested ? requested : null);
     const objects = isPending(checked) ? await checked : checked;
     if (objects) via = ownedUpstream(g, objects, upstream);
-    const admitted = g.guard.admit({ record, model: target.model, endpoint, body, plan, nowMs: startedMs });
+    const admitted = g.guard.admit({ record, model: target.model, endpoint, body, plan, nowMs: startedMs, method: request.method });
     admission = isPending(admitted) ? await admitted : admitted;
   } catch (err) {
     if (err instanceof TollgateError) refused(g, info, err.status, err.code);
