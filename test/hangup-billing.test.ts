@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './harness/provider-config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayConfigFile, startTestServer, type TestServer, usageEventsOf } from './harness/server.js';
 
@@ -16,7 +16,6 @@ const ANSWER_MS = 400;
 
 interface Upstream {
   server: Server;
-  url: string;
   /** Requests whose answer the upstream finished writing, and those whose connection was closed before it did. */
   finished: number;
   aborted: number;
@@ -33,9 +32,22 @@ async function received(req: IncomingMessage, res: ServerResponse): Promise<{ bo
   return { body: JSON.parse(text) as { model: string }, closed: () => closed };
 }
 
+/** A gateway (SQLite) in front of `upstream`, started here on loopback: `gpt-*` to it as OpenAI, `claude-*` as Anthropic. */
+async function gatewayBefore(upstream: Server): Promise<TestServer> {
+  const url = `${await listenOnLoopback(upstream)}/v1`;
+  const file = gatewayConfigFile({
+    providers: [
+      { name: 'ant', kind: 'anthropic', base_url: url, api_key_env: 'UP_KEY' },
+      { name: 'oai', base_url: url, api_key_env: 'UP_KEY' },
+    ],
+    routes: { 'claude-*': 'ant', 'gpt-*': 'oai' },
+  });
+  return startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, UP_KEY: 'sk-up-0000' } });
+}
+
 /** An OpenAI- and Anthropic-shaped upstream that answers after ANSWER_MS, with usage. */
 async function startSlow(): Promise<Upstream> {
-  const u: Upstream = { server: createServer(), url: '', finished: 0, aborted: 0 };
+  const u: Upstream = { server: createServer(), finished: 0, aborted: 0 };
   u.server.on('request', async (req, res) => {
     const { body, closed } = await received(req, res);
     await new Promise((r) => setTimeout(r, ANSWER_MS));
@@ -58,8 +70,6 @@ async function startSlow(): Promise<Upstream> {
     res.end(JSON.stringify(answer));
     u.finished++;
   });
-  await new Promise<void>((r) => u.server.listen(0, '127.0.0.1', r));
-  u.url = `http://127.0.0.1:${(u.server.address() as AddressInfo).port}/v1`;
   return u;
 }
 
@@ -69,14 +79,7 @@ describe('a client that hangs up on a whole answer still pays for it', () => {
 
   beforeAll(async () => {
     up = await startSlow();
-    const file = gatewayConfigFile({
-      providers: [
-        { name: 'ant', kind: 'anthropic', base_url: up.url, api_key_env: 'SLOW_KEY' },
-        { name: 'oai', base_url: up.url, api_key_env: 'SLOW_KEY' },
-      ],
-      routes: { 'claude-*': 'ant', 'gpt-*': 'oai' },
-    });
-    t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, SLOW_KEY: 'sk-slow-0000' } });
+    t = await gatewayBefore(up.server);
   });
   afterAll(async () => {
     await t?.close();
@@ -174,16 +177,7 @@ describe("a client that hangs up between a stream's last words and its usage sti
       }
       finished++;
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
-    const file = gatewayConfigFile({
-      providers: [
-        { name: 'ant', kind: 'anthropic', base_url: url, api_key_env: 'GAP_KEY' },
-        { name: 'oai', base_url: url, api_key_env: 'GAP_KEY' },
-      ],
-      routes: { 'claude-*': 'ant', 'gpt-*': 'oai' },
-    });
-    t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, GAP_KEY: 'sk-gap-0000' } });
+    t = await gatewayBefore(server);
   });
   afterAll(async () => {
     await t?.close();
@@ -255,10 +249,7 @@ describe('a streamed background response', () => {
       res.end(sse('response.completed', { sequence_number: 2, response: { ...response, status: 'completed', usage } }));
       finished++;
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
-    const file = gatewayConfigFile({ providers: [{ name: 'oai', base_url: url, api_key_env: 'BG_KEY' }], routes: { 'gpt-*': 'oai' } });
-    t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, BG_KEY: 'sk-bg-0000' } });
+    t = await gatewayBefore(server);
   });
   afterAll(async () => {
     await t?.close();
@@ -337,10 +328,7 @@ describe('a stream cut while generating is billed the whole prompt it sent', () 
       }
       finished++;
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
-    const file = gatewayConfigFile({ providers: [{ name: 'oai', base_url: url, api_key_env: 'CUT_KEY' }], routes: { 'gpt-*': 'oai' } });
-    t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, CUT_KEY: 'sk-cut-0000' } });
+    t = await gatewayBefore(server);
   });
   afterAll(async () => {
     await t?.close();
