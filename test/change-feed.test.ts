@@ -84,6 +84,26 @@ describeEachDatabase('the key change feed', (backend) => {
     expect(errors).toEqual([]);
   });
 
+  /** A transaction that has inserted a change of `keyId` (its seq taken) and stays open until `commit()`. */
+  async function heldOpen(keyId: string): Promise<{ commit(): Promise<void> }> {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let inserted!: () => void;
+    const insertedP = new Promise<void>((r) => (inserted = r));
+    const done = database.db.transaction().execute(async (trx) => {
+      await trx.insertInto('key_changes').values({ key_id: keyId, changed_at: 1 }).execute();
+      inserted();
+      await gate;
+    });
+    await insertedP;
+    return {
+      commit: async () => {
+        release();
+        await done;
+      },
+    };
+  }
+
   // Two real transactions committing out of seq order (the reviewer's repro): PostgreSQL only, as SQLite has one writer.
   it.runIf(backend.name === 'postgres')('delivers a change whose transaction commits after a later seq was polled', async () => {
     const { heard, listener } = listen();
@@ -91,25 +111,15 @@ describeEachDatabase('the key change feed', (backend) => {
     const { feed, errors } = feedFor(listener, () => now);
     await feed.start();
     feed.stop();
-    let releaseT1!: () => void;
-    const t1Gate = new Promise<void>((r) => (releaseT1 = r));
-    let t1Inserted!: () => void;
-    const t1InsertedP = new Promise<void>((r) => (t1Inserted = r));
     // T1 (reportExposed on instance A): its key_changes row has seq N, and it is still writing its audit row.
-    const t1 = database.db.transaction().execute(async (trx) => {
-      await trx.insertInto('key_changes').values({ key_id: 'key_EXPOSED', changed_at: 1 }).execute();
-      t1Inserted();
-      await t1Gate;
-    });
-    await t1InsertedP;
+    const t1 = await heldOpen('key_EXPOSED');
     // T2 (a key created elsewhere) takes seq N+1 and commits first.
     await database.db.transaction().execute(async (trx) => {
       await trx.insertInto('key_changes').values({ key_id: 'key_OTHER', changed_at: 1 }).execute();
     });
     await feed.poll(); // instance B polls now: sees N+1 only
     now += 1000;
-    releaseT1();
-    await t1;
+    await t1.commit();
     await feed.poll();
     await feed.poll();
     expect(heard).toEqual(['key_OTHER', 'key_EXPOSED']);
@@ -119,21 +129,11 @@ describeEachDatabase('the key change feed', (backend) => {
   it.runIf(backend.name === 'postgres')('delivers a change whose transaction was open when the feed started, behind a later committed seq', async () => {
     const { heard, listener } = listen();
     const { feed, errors } = feedFor(listener);
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let inserted!: () => void;
-    const insertedP = new Promise<void>((r) => (inserted = r));
-    const open = database.db.transaction().execute(async (trx) => {
-      await trx.insertInto('key_changes').values({ key_id: 'key_REVOKED', changed_at: 1 }).execute();
-      inserted();
-      await gate;
-    });
-    await insertedP;
+    const open = await heldOpen('key_REVOKED');
     await database.db.insertInto('key_changes').values({ key_id: 'key_BEFORE_START', changed_at: 1 }).execute();
     await feed.start(); // the newest seq committed is above the open transaction's
     feed.stop();
-    release();
-    await open;
+    await open.commit();
     await feed.poll();
     expect(heard).toEqual(['key_REVOKED']);
     expect(errors).toEqual([]);
