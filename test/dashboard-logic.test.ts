@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { expiryLabel, intervalLabel } from '../dashboard/src/format.js';
 import { bodyOf, changedFields, draftOf, EMPTY_DRAFT, expiresAtFor, parseList } from '../dashboard/src/pages/api-keys/key-form-fields.js';
-import { mergeKinds, USAGE_CSV_HEADER, usageCsv, usageTotals } from '../dashboard/src/pages/usage/usage-data.js';
-import type { Bucket, UsageResult } from '../dashboard/src/pages/usage/usage-types.js';
+import { costRows, costTotal, mergeKinds, USAGE_CSV_HEADER, usageCsv, usageTotals } from '../dashboard/src/pages/usage/usage-data.js';
+import type { Bucket, CostResult, UsageResult } from '../dashboard/src/pages/usage/usage-types.js';
 import type { ProjectApiKey } from '../dashboard/src/types.js';
 
 // The dashboard's pure parts: what the key dialogs send, how usage is summed and exported, how expiry reads.
@@ -119,7 +119,29 @@ describe('usage data', () => {
       [0, ['completions']],
       [86_400, ['embeddings']],
     ]);
-    expect(usageTotals(merged)).toEqual({ requests: 5, refused: 1, embeddings: 3, inputTokens: 17, outputTokens: 4, cachedTokens: 0, costUsd: 0.75 });
+    expect(usageTotals(merged)).toEqual({ requests: 5, refused: 1, embeddings: 3, inputTokens: 17, outputTokens: 4, cachedTokens: 0 });
+  });
+
+  it('counts requests of images and speech, which report no tokens', () => {
+    const merged = mergeKinds([
+      { kind: 'completions', buckets: [bucket(0, [{ num_model_requests: 1, input_tokens: 10, output_tokens: 4 }])] },
+      { kind: 'images', buckets: [bucket(0, [{ num_model_requests: 2, images: 2 } as Partial<UsageResult>])] },
+      { kind: 'audio_speeches', buckets: [bucket(0, [{ num_model_requests: 1, characters: 11 } as Partial<UsageResult>])] },
+    ]);
+    expect(usageTotals(merged)).toMatchObject({ requests: 4, inputTokens: 10, outputTokens: 4 });
+  });
+
+  it("reads costs by line item as costs by model, and sums them in nano-dollars as the server does", () => {
+    const cost = (value: number, line_item: string | null): CostResult => ({ object: 'organization.costs.result', amount: { value, currency: 'usd' }, line_item, project_id: 'proj_1', api_key_id: null });
+    const day = (start: number, results: CostResult[]): Bucket<CostResult> => ({ object: 'bucket', start_time: start, end_time: start + 86_400, results });
+    const rows = costRows([
+      day(0, [cost(0.1, 'gpt-4o, input'), cost(0.2, 'gpt-4o, cached input'), cost(0.04, 'dall-e-3, output')]),
+      day(86_400, [cost(0.11, 'tts-1, input'), cost(0.000001, 'a, b, output'), cost(0.5, null)]),
+    ]);
+    expect(rows.flatMap((b) => b.results.map((r) => r.model))).toEqual(['gpt-4o', 'gpt-4o', 'dall-e-3', 'tts-1', 'a, b', null]);
+    // 0.1 + 0.2 in floats is 0.30000000000000004.
+    expect(costTotal(rows.slice(0, 1))).toBe(0.34);
+    expect(costTotal(rows)).toBe(0.950001);
   });
 
   it('exports names beside ids, quoted, and defuses spreadsheet formulas', () => {

@@ -3,7 +3,7 @@
 // Pages call these functions, never fetch or api() directly, so a change of the API is made here once.
 
 import { ApiError, api, withQuery } from './api.js';
-import type { Bucket, BucketPage, UsageResult } from './pages/usage/usage-types.js';
+import { METERED_USAGE_KINDS, type Bucket, type BucketPage, type CostResult, type UsageKind, type UsageResult } from './pages/usage/usage-types.js';
 import type {
   Account,
   AdminApiKey,
@@ -279,10 +279,17 @@ async function fetchBuckets<R>(path: string, q: BucketQuery): Promise<Array<Buck
   return out.sort((a, b) => a.start_time - b.start_time);
 }
 
-/** The usage kinds the dashboard shows: chat, completions and responses, and embeddings. */
-export type UsageKind = 'completions' | 'embeddings';
-
+/** One metered kind's usage (see METERED_USAGE_KINDS). */
 export const getUsage = (kind: UsageKind, q: BucketQuery) => fetchBuckets<UsageResult>(`${ORG}/usage/${kind}`, q);
+
+/** The usage of every metered kind, each apart (for mergeKinds). */
+export const getMeteredUsage = (q: BucketQuery) => Promise.all(METERED_USAGE_KINDS.map(async (kind) => ({ kind, buckets: await getUsage(kind, q) })));
+
+/**
+ * Daily costs (the Costs API answers days only). What the dashboard shows as cost: it counts every billed request,
+ * as budgets do, including those no usage kind reports (the endpoint kind `other`: docs/usage-api.md).
+ */
+export const getCosts = (q: Omit<BucketQuery, 'bucket_width'>) => fetchBuckets<CostResult>(`${ORG}/costs`, { ...q, bucket_width: '1d' });
 
 // ---- Limits and alerts ----
 

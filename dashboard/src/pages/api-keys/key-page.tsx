@@ -1,5 +1,5 @@
 import { useCallback, useMemo, useState } from 'preact/hooks';
-import { getBudgets, getRefusals, getUsage, listAuditLogs, searchKeys } from '../../api-client.js';
+import { getBudgets, getCosts, getMeteredUsage, getRefusals, listAuditLogs, searchKeys } from '../../api-client.js';
 import { CopyButton } from '../../components/copy-button.js';
 import { LoadError } from '../../components/load-error.js';
 import { describePermissions } from '../../components/permissions-field.js';
@@ -11,7 +11,7 @@ import { shown, useResource } from '../../use-resource.js';
 import { AuditEntries } from '../settings/audit-entries.js';
 import { RefusalTable } from '../usage/refusal-table.js';
 import { StackedChart } from '../usage/stacked-chart.js';
-import { mergeKinds, stackByGroup, usageTotals } from '../usage/usage-data.js';
+import { costRows, costTotal, mergeKinds, stackByGroup, usageTotals } from '../usage/usage-data.js';
 import { EditKeyDialog } from './edit-key-dialog.js';
 import { EndGraceDialog } from './end-grace-dialog.js';
 import { describeRateLimits, KeyBadges } from './key-badges.js';
@@ -180,36 +180,50 @@ function KeyLimits({ apiKey: k, projectId }: { apiKey: ProjectApiKey; projectId:
   );
 }
 
+/** The tag beside a model of a usage kind other than chat and completions. */
+const KIND_TAG: Readonly<Record<string, string>> = { embeddings: 'embeddings', images: 'images', audio_speeches: 'speech', audio_transcriptions: 'transcriptions' };
+
 function KeyUsage({ apiKey: k, projectId }: { apiKey: ProjectApiKey; projectId: string }) {
   const [days, setDays] = useState(7);
   const end = Math.floor(Date.now() / 1000 / 3600) * 3600 + 3600;
   const start = Math.floor((end - days * DAY) / DAY) * DAY;
   const usage = useResource(async () => {
     const q = { start_time: start, end_time: end, bucket_width: '1d' as const, group_by: ['model'], api_key_ids: [k.id], project_ids: [projectId] };
-    const [completions, embeddings] = await Promise.all([getUsage('completions', q), getUsage('embeddings', q)]);
-    return mergeKinds([
-      { kind: 'completions', buckets: completions },
-      { kind: 'embeddings', buckets: embeddings },
-    ]);
+    return mergeKinds(await getMeteredUsage(q));
   }, [k.id, projectId, start, end]);
+  // Cost from the Costs API, which counts every billed request as the key's budget does (usage results leave out
+  // what no usage kind reports); by line item, for the cost of each model.
+  const costs = useResource(
+    async () => costRows(await getCosts({ start_time: start, end_time: end, group_by: ['line_item'], api_key_ids: [k.id], project_ids: [projectId] })),
+    [k.id, projectId, start, end],
+  );
   const refusals = useResource(() => getRefusals({ start, end, apiKeyIds: [k.id] }), [k.id, start, end]);
   const totals = usage.data ? usageTotals(usage.data) : null;
+  const totalCost = costs.data ? costTotal(costs.data) : null;
   const series = useMemo(() => (usage.data ? stackByGroup(usage.data, (r) => r.model ?? '(none)', (r) => r.num_model_requests) : null), [usage.data]);
   const byModel = useMemo(() => {
     const m = new Map<string, { requests: number; input: number; output: number; cost: number; kind: string }>();
-    for (const b of usage.data ?? []) {
-      for (const r of b.results) {
-        const key = r.model ?? '(none)';
-        const row = m.get(key) ?? { requests: 0, input: 0, output: 0, cost: 0, kind: r.kind ?? 'completions' };
-        row.requests += r.num_model_requests;
-        row.input += r.input_tokens;
-        row.output += r.output_tokens ?? 0;
-        row.cost += r.cost_usd ?? 0;
+    const rowOf = (model: string | null, kind: string) => {
+      const key = model ?? '(none)';
+      let row = m.get(key);
+      if (!row) {
+        row = { requests: 0, input: 0, output: 0, cost: 0, kind };
         m.set(key, row);
       }
+      return row;
+    };
+    for (const b of usage.data ?? []) {
+      for (const r of b.results) {
+        const row = rowOf(r.model, r.kind ?? 'completions');
+        row.requests += r.num_model_requests;
+        row.input += r.input_tokens ?? 0;
+        row.output += r.output_tokens ?? 0;
+      }
     }
-    return [...m.entries()].filter(([, v]) => v.requests > 0).sort((a, b) => b[1].requests - a[1].requests);
-  }, [usage.data]);
+    // Cost only once both have loaded, so that a row never shows a cost the total beside it does not.
+    if (usage.data) for (const b of costs.data ?? []) for (const r of b.results) rowOf(r.model, 'completions').cost += r.cost_usd;
+    return [...m.entries()].filter(([, v]) => v.requests > 0 || v.cost !== 0).sort((a, b) => b[1].requests - a[1].requests || b[1].cost - a[1].cost);
+  }, [usage.data, costs.data]);
   const labelOf = useCallback((x: string) => x, []);
   const formatValue = useCallback((v: number) => formatNumber(Math.round(v)), []);
 
@@ -227,12 +241,13 @@ function KeyUsage({ apiKey: k, projectId }: { apiKey: ProjectApiKey; projectId: 
         </fieldset>
       </div>
       <LoadError error={usage.error} retry={usage.reload} what="usage" />
+      <LoadError error={costs.error} retry={costs.reload} what="costs" />
       <div class="stats" aria-live="polite">
         <Stat label="Answered requests" value={shown(usage, totals?.requests, formatNumber)} testId="key-answered" />
         <Stat label="Refused requests" value={shown(refusals, refusals.data?.total, formatNumber)} testId="key-refused" />
         <Stat label="Input tokens" value={shown(usage, totals?.inputTokens, formatNumber)} testId="key-input-tokens" />
         <Stat label="Output tokens" value={shown(usage, totals?.outputTokens, formatNumber)} testId="key-output-tokens" />
-        <Stat label="Cost" value={shown(usage, totals?.costUsd, formatUsd)} testId="key-cost" />
+        <Stat label="Cost" value={shown(costs, totalCost, formatUsd)} testId="key-cost" />
       </div>
       {series && series.groups.length > 0 && (
         <StackedChart series={series} labelOf={labelOf} formatValue={formatValue} hourly={false} integers title={`Answered requests per day, by model, last ${days} days`} />
@@ -262,7 +277,7 @@ function KeyUsage({ apiKey: k, projectId }: { apiKey: ProjectApiKey; projectId: 
               <tr key={model}>
                 <th scope="row" data-label="Model" class="mono">
                   {model}
-                  {v.kind === 'embeddings' && <span class="tag">embeddings</span>}
+                  {KIND_TAG[v.kind] && <span class="tag">{KIND_TAG[v.kind]}</span>}
                 </th>
                 <td data-label="Requests" class="num">
                   {formatNumber(v.requests)}

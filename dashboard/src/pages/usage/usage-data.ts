@@ -1,4 +1,4 @@
-import type { Bucket, UsageResult } from './usage-types.js';
+import type { Bucket, CostResult, CostRow, UsageResult } from './usage-types.js';
 
 // Pure transforms from API buckets to what the page draws: stacked series, totals, CSV.
 
@@ -50,6 +50,10 @@ export function cumulative(groups: Array<{ values: number[] }>): number[][] {
   return out;
 }
 
+/**
+ * Sums of usage results. No cost: usage results leave out what no usage kind reports, so the cost shown is the Costs
+ * API's (costTotal), the one budgets and /v1/organization/costs agree on.
+ */
 export interface UsageTotals {
   requests: number;
   refused: number;
@@ -57,12 +61,11 @@ export interface UsageTotals {
   inputTokens: number;
   outputTokens: number;
   cachedTokens: number;
-  costUsd: number;
 }
 
 /** Sums of the usage results over all buckets (answered requests, refused ones apart; embeddings counted also on their own). */
 export function usageTotals(buckets: Array<Bucket<UsageResult>>): UsageTotals {
-  const t: UsageTotals = { requests: 0, refused: 0, embeddings: 0, inputTokens: 0, outputTokens: 0, cachedTokens: 0, costUsd: 0 };
+  const t: UsageTotals = { requests: 0, refused: 0, embeddings: 0, inputTokens: 0, outputTokens: 0, cachedTokens: 0 };
   for (const b of buckets) {
     for (const r of b.results) {
       t.requests += r.num_model_requests ?? 0;
@@ -71,14 +74,13 @@ export function usageTotals(buckets: Array<Bucket<UsageResult>>): UsageTotals {
       t.inputTokens += r.input_tokens ?? 0;
       t.outputTokens += r.output_tokens ?? 0;
       t.cachedTokens += r.input_cached_tokens ?? 0;
-      t.costUsd += r.cost_usd ?? 0;
     }
   }
   return t;
 }
 
 /**
- * One series of buckets from several usage kinds (completions and embeddings): same bucket starts, results
+ * One series of buckets from several usage kinds (chat, embeddings, images, audio): same bucket starts, results
  * concatenated, each marked with its kind.
  */
 export function mergeKinds(parts: Array<{ kind: UsageResult['kind']; buckets: Array<Bucket<UsageResult>> }>): Array<Bucket<UsageResult>> {
@@ -94,6 +96,34 @@ export function mergeKinds(parts: Array<{ kind: UsageResult['kind']; buckets: Ar
     }
   }
   return [...byStart.values()].sort((a, b) => a.start_time - b.start_time);
+}
+
+// A line item is "<model>, input", "<model>, cached input" or "<model>, output" (services/costs-query.ts).
+const LINE_ITEM = /^(.*), (?:input|cached input|output)$/;
+
+/** Costs grouped by line item as rows by model: the model is the line item's, without its "input"/"output" part. */
+export function costRows(buckets: Array<Bucket<CostResult>>): Array<Bucket<CostRow>> {
+  return buckets.map((b) => ({
+    object: 'bucket',
+    start_time: b.start_time,
+    end_time: b.end_time,
+    results: b.results.map((r) => ({
+      project_id: r.project_id,
+      api_key_id: r.api_key_id,
+      model: r.line_item === null ? null : (LINE_ITEM.exec(r.line_item)?.[1] ?? r.line_item),
+      cost_usd: r.amount.value,
+    })),
+  }));
+}
+
+/**
+ * The sum of costs in USD, added as whole nano-dollars (the unit the server sums in) so that many line items add up
+ * to what the server's own total says, not to a float drifting from it.
+ */
+export function costTotal(buckets: Array<Bucket<CostRow>>): number {
+  let nano = 0;
+  for (const b of buckets) for (const r of b.results) nano += Math.round(r.cost_usd * 1e9);
+  return nano / 1e9;
 }
 
 function csvField(v: string | number | null | undefined): string {
@@ -146,7 +176,7 @@ export function usageCsv(buckets: Array<Bucket<UsageResult>>, names: CsvNames): 
       r.model,
       r.num_model_requests,
       r.num_refused_requests ?? 0,
-      r.input_tokens,
+      r.input_tokens ?? 0,
       r.output_tokens ?? 0,
       r.input_cached_tokens ?? 0,
       r.cost_usd ?? '',

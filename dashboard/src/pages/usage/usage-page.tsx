@@ -1,5 +1,5 @@
 import { useCallback, useId, useMemo, useState } from 'preact/hooks';
-import { getBudgets, getRefusals, getUsage, resolveNames, searchAllKeys } from '../../api-client.js';
+import { getBudgets, getCosts, getMeteredUsage, getRefusals, resolveNames, searchAllKeys } from '../../api-client.js';
 import { LoadError } from '../../components/load-error.js';
 import { StandingMeter } from '../../components/standing.js';
 import { formatNumber, formatUsd, fromDateInput, toDateInput } from '../../format.js';
@@ -10,8 +10,8 @@ import { shown, useResource } from '../../use-resource.js';
 import { downloadText } from './download.js';
 import { RefusalTable } from './refusal-table.js';
 import { StackedChart } from './stacked-chart.js';
-import { mergeKinds, stackByGroup, usageCsv, usageTotals } from './usage-data.js';
-import type { UsageResult } from './usage-types.js';
+import { costRows, costTotal, mergeKinds, stackByGroup, usageCsv, usageTotals } from './usage-data.js';
+import type { CostRow, UsageResult } from './usage-types.js';
 
 type Metric = 'requests' | 'refused' | 'tokens' | 'cost';
 type GroupBy = 'model' | 'project_id' | 'api_key_id';
@@ -30,16 +30,19 @@ const GROUP_LABEL: Record<GroupBy, string> = { model: 'Model', project_id: 'Proj
 /** The same, inside a sentence. */
 const GROUP_WORD: Record<GroupBy, string> = { model: 'model', project_id: 'project', api_key_id: 'API key' };
 
-const amountOf: Record<Metric, (r: UsageResult) => number> = {
+/** The usage metrics, read from the Usage API (cost is read from the Costs API). */
+const amountOf: Record<Exclude<Metric, 'cost'>, (r: UsageResult) => number> = {
   requests: (r) => r.num_model_requests,
   refused: (r) => r.num_refused_requests ?? 0,
-  tokens: (r) => r.input_tokens + (r.output_tokens ?? 0),
-  cost: (r) => r.cost_usd ?? 0,
+  // Only chat, completions, responses and embeddings report tokens.
+  tokens: (r) => (r.input_tokens ?? 0) + (r.output_tokens ?? 0),
 };
 
 /**
- * Usage: answered and refused requests, tokens and cost of chat, completions, responses and embeddings over time,
- * stacked by model, project or key; refusals by reason; where budgets stand; filtered by project and key; CSV export.
+ * Usage: answered and refused requests of every metered kind (chat, completions, responses, embeddings, images,
+ * speech, transcriptions), tokens (of those that have them) and cost over time, stacked by model, project or key;
+ * refusals by reason; where budgets stand; filtered by project and key; CSV export. Cost is the Costs API's, per
+ * day: it counts every billed request, as budgets do, where usage results leave out what no usage kind reports.
  */
 export function UsagePage() {
   const { allProjects } = useSession();
@@ -63,12 +66,14 @@ export function UsagePage() {
     if (rangeError) return [];
     // Every dimension, so that the chart can group by any and the CSV carries project, key and model on each row.
     const q = { start_time: startTime, end_time: endTime, bucket_width: width, group_by: ['project_id', 'api_key_id', 'model'], project_ids: projectIds, api_key_ids: keyIds };
-    const [completions, embeddings] = await Promise.all([getUsage('completions', q), getUsage('embeddings', q)]);
-    return mergeKinds([
-      { kind: 'completions', buckets: completions },
-      { kind: 'embeddings', buckets: embeddings },
-    ]);
+    return mergeKinds(await getMeteredUsage(q));
   }, [startTime, endTime, width, projectId, keyId, rangeError]);
+  // By line item, for the chart by model; days only (the Costs API has no hours).
+  const costs = useResource(async () => {
+    if (rangeError) return [];
+    const q = { start_time: startTime, end_time: endTime, group_by: ['project_id', 'api_key_id', 'line_item'], project_ids: projectIds, api_key_ids: keyIds };
+    return costRows(await getCosts(q));
+  }, [startTime, endTime, projectId, keyId, rangeError]);
   const refusals = useResource(
     () => (rangeError ? Promise.resolve(null) : getRefusals({ start: startTime, end: endTime, projectIds, apiKeyIds: keyIds })),
     [startTime, endTime, projectId, keyId, rangeError],
@@ -77,7 +82,10 @@ export function UsagePage() {
 
   const projectName = useMemo(() => new Map(allProjects.map((p) => [p.id, p.name])), [allProjects]);
   // Key names for the legend, the table and the CSV: looked up for the keys the results name.
-  const keyIdsInResults = useMemo(() => [...new Set((usage.data ?? []).flatMap((b) => b.results.map((r) => r.api_key_id)).filter((x): x is string => !!x))], [usage.data]);
+  const keyIdsInResults = useMemo(() => {
+    const ids = [...(usage.data ?? []), ...(costs.data ?? [])].flatMap((b) => b.results.map((r: { api_key_id: string | null }) => r.api_key_id));
+    return [...new Set(ids.filter((x): x is string => !!x))];
+  }, [usage.data, costs.data]);
   const names = useResource(() => (keyIdsInResults.length ? resolveNames(keyIdsInResults) : Promise.resolve(new Map<string, NamedObject>())), [keyIdsInResults.join(',')]);
   const keyName = useCallback((id: string) => names.data?.get(id)?.name, [names.data]);
   const labelOf = useCallback(
@@ -93,9 +101,16 @@ export function UsagePage() {
     [groupBy, projectName, names.data],
   );
 
-  const series = useMemo(() => (usage.data ? stackByGroup(usage.data, (r) => r[groupBy] ?? '(none)', amountOf[metric]) : null), [usage.data, metric, groupBy]);
+  const series = useMemo(() => {
+    if (metric === 'cost') return costs.data ? stackByGroup<CostRow>(costs.data, (r) => r[groupBy] ?? '(none)', (r) => r.cost_usd) : null;
+    return usage.data ? stackByGroup(usage.data, (r) => r[groupBy] ?? '(none)', amountOf[metric]) : null;
+  }, [usage.data, costs.data, metric, groupBy]);
+  // Cost comes in days whatever the width asked.
+  const hourly = width === '1h' && metric !== 'cost';
+  const shownData = metric === 'cost' ? costs.data : usage.data;
   const formatValue = useCallback((v: number) => (metric === 'cost' ? formatUsd(v) : formatNumber(Math.round(v))), [metric]);
   const totals = usage.data ? usageTotals(usage.data) : null;
+  const totalCost = costs.data ? costTotal(costs.data) : null;
   const exportCsv = () => {
     if (!usage.data) return;
     const name = `tollgate-usage-${range.start}-to-${range.end}.csv`;
@@ -208,6 +223,7 @@ export function UsagePage() {
         </p>
       )}
       <LoadError error={usage.error} retry={usage.reload} what="usage" />
+      <LoadError error={costs.error} retry={costs.reload} what="costs" />
 
       <div class="stats" aria-live="polite">
         <Stat label="Answered requests" value={shown(usage, totals?.requests, formatNumber)} testId="answered" />
@@ -215,7 +231,7 @@ export function UsagePage() {
         <Stat label="Embeddings requests" value={shown(usage, totals?.embeddings, formatNumber)} testId="embeddings" />
         <Stat label="Input tokens" value={shown(usage, totals?.inputTokens, formatNumber)} testId="input-tokens" />
         <Stat label="Output tokens" value={shown(usage, totals?.outputTokens, formatNumber)} testId="output-tokens" />
-        <Stat label="Cost" value={shown(usage, totals?.costUsd, formatUsd)} testId="cost" />
+        <Stat label="Cost" value={shown(costs, totalCost, formatUsd)} testId="cost" />
       </div>
 
       <LoadError error={budgets.error} retry={budgets.reload} what="budgets" />
@@ -239,10 +255,11 @@ export function UsagePage() {
             series={series}
             labelOf={labelOf}
             formatValue={formatValue}
-            hourly={width === '1h'}
+            hourly={hourly}
             integers={metric !== 'cost'}
-            title={`${METRIC_LABEL[metric]} per ${width === '1d' ? 'day' : 'hour'}, by ${GROUP_WORD[groupBy]}`}
+            title={`${METRIC_LABEL[metric]} per ${hourly ? 'hour' : 'day'}, by ${GROUP_WORD[groupBy]}`}
           />
+          {width === '1h' && metric === 'cost' && <p class="muted">Cost is shown per day: the Costs API counts it by day.</p>}
           <table class="table compact">
             <caption class="visually-hidden">Totals by {GROUP_WORD[groupBy]}</caption>
             <thead>
@@ -273,7 +290,7 @@ export function UsagePage() {
           </table>
         </section>
       ) : (
-        usage.data &&
+        shownData &&
         !rangeError && (
           <div class="empty">
             <h2>No {METRIC_LABEL[metric].toLowerCase()} in this period</h2>
