@@ -195,12 +195,13 @@ const LAUNCH_ARGS = [
 
 /**
  * Builds the dashboard if needed, starts a SQLite server and Chromium, and opens one page (no account yet).
- * `keepResponses`: whether the page's responses and their bodies are kept from the start (see DashboardSession).
+ * `keepResponses`: whether the page's responses and their bodies are kept from the start (see DashboardSession);
+ * `env`: the server's environment beside the harness's (a TOLLGATE_CONFIG naming a fake upstream).
  */
-export async function openDashboard(opts: { keepResponses?: boolean } = {}): Promise<DashboardSession> {
+export async function openDashboard(opts: { keepResponses?: boolean; env?: Record<string, string> } = {}): Promise<DashboardSession> {
   await ensureDashboardBuilt();
   if (process.env.UPDATE_SCREENSHOTS) mkdirSync(SHOTS, { recursive: true });
-  const t = await startTestServer({ name: 'sqlite' });
+  const t = await startTestServer({ name: 'sqlite' }, { env: opts.env });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: 'light' });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: t.url });
