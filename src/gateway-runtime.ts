@@ -174,6 +174,7 @@ export async function createGateway(
     directory,
     upstreams,
     usage,
+    clientStallTimeoutMs: config.clientStallTimeoutMs,
     guard,
     refusals: new Map(),
     log: logger,

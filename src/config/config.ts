@@ -86,6 +86,7 @@ const EnvSchema = z.object({
   TOLLGATE_CHANGE_POLL_MS: intFrom(1000),
   TOLLGATE_BODY_LIMIT: intFrom(10 * 1024 * 1024),
   TOLLGATE_BODY_IDLE_TIMEOUT_MS: intFrom(60_000),
+  TOLLGATE_CLIENT_STALL_TIMEOUT_MS: intFrom(30_000),
   TOLLGATE_SHUTDOWN_GRACE_MS: intFrom(10_000),
   TOLLGATE_RATE_LIMIT_FAILURE: z.enum(['open', 'closed']).default('open'),
   TOLLGATE_BUDGET_FAILURE: z.enum(['open', 'closed']).default('closed'),
@@ -122,6 +123,12 @@ export type Config = Readonly<{
   bodyLimit: number;
   /** A request body that sends nothing for this long is cut (408), as nginx's client_body_timeout does. */
   bodyIdleTimeoutMs: number;
+  /**
+   * A client that takes no bytes of its answer for this long while the gateway holds output for it is cut (its socket
+   * destroyed, the upstream released, metered as a hang-up); 0 never. Without it, a client that never reads holds a
+   * provider's pooled connection until the request's total deadline.
+   */
+  clientStallTimeoutMs: number;
   /** How long shutdown waits for in-flight requests before closing connections. */
   shutdownGraceMs: number;
   /** When the shared limit store (Redis) fails: serve and count locally (open) or answer 503 (closed). */
@@ -170,6 +177,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     changePollMs: e.TOLLGATE_CHANGE_POLL_MS,
     bodyLimit: e.TOLLGATE_BODY_LIMIT,
     bodyIdleTimeoutMs: e.TOLLGATE_BODY_IDLE_TIMEOUT_MS,
+    clientStallTimeoutMs: e.TOLLGATE_CLIENT_STALL_TIMEOUT_MS,
     shutdownGraceMs: e.TOLLGATE_SHUTDOWN_GRACE_MS,
     rateLimitFailure: e.TOLLGATE_RATE_LIMIT_FAILURE,
     budgetFailure: e.TOLLGATE_BUDGET_FAILURE,

@@ -18,6 +18,8 @@ export interface GatewayContext {
   /** Upstreams by provider name (the file's and those added at run time); the echo model when none is configured. */
   upstreams: Map<string, Upstream>;
   usage: UsageRecorder;
+  /** TOLLGATE_CLIENT_STALL_TIMEOUT_MS: a client that takes no bytes of its answer for this long is cut (client-stall.ts); 0 never. */
+  clientStallTimeoutMs: number;
   guard: RequestGuard;
   /** Counters for requests refused before reaching a model (never billed). */
   refusals: Map<string, number>;

@@ -1,5 +1,6 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { UpstreamResponse } from '../../core/upstream.js';
+import { cutIfStalled } from './client-stall.js';
 
 /** Answers larger than this, or of unknown length and not JSON, are streamed through instead of read whole. */
 export const BUFFER_LIMIT = 8 * 1024 * 1024;
@@ -19,11 +20,12 @@ export function streamsThrough(up: UpstreamResponse, route: string): boolean {
 }
 
 /**
- * Relays an answer chunk by chunk, pausing the upstream while the client's socket is full. Resolves with whether the
- * whole body arrived; a body the upstream broke off, or a client that went away, ends with the socket destroyed (the
- * status line has been sent, so no error answer can follow).
+ * Relays an answer chunk by chunk, pausing the upstream while the client's socket is full (and cutting a client that
+ * takes nothing for `stallMs`: client-stall.ts). Resolves with whether the whole body arrived; a body the upstream
+ * broke off, or a client that went away, ends with the socket destroyed (the status line has been sent, so no error
+ * answer can follow).
  */
-export async function relayPassThrough(raw: ServerResponse, up: UpstreamResponse, headers: OutgoingHttpHeaders, isClientGone: () => boolean): Promise<boolean> {
+export async function relayPassThrough(raw: ServerResponse, up: UpstreamResponse, headers: OutgoingHttpHeaders, isClientGone: () => boolean, stallMs: number): Promise<boolean> {
   const length = up.headers['content-length'];
   if (typeof length === 'string' && /^\d+$/.test(length)) headers['content-length'] = length;
   raw.writeHead(up.statusCode, headers);
@@ -32,6 +34,7 @@ export async function relayPassThrough(raw: ServerResponse, up: UpstreamResponse
     if (raw.destroyed) return true;
     if (raw.write(chunk)) return true;
     raw.once('drain', onDrain);
+    cutIfStalled(raw, stallMs);
     return false;
   });
   let whole = true;
@@ -43,6 +46,9 @@ export async function relayPassThrough(raw: ServerResponse, up: UpstreamResponse
     raw.off('drain', onDrain);
   }
   if (!whole || isClientGone()) raw.destroy();
-  else raw.end();
+  else {
+    raw.end();
+    if (!raw.writableFinished) cutIfStalled(raw, stallMs);
+  }
   return whole && !isClientGone();
 }

@@ -13,6 +13,7 @@ import { asUpstreamFailure, failureAnswer, type Upstream, UpstreamFailure, type 
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
 import { measureStream, meteredAnswer, meterPlanOf, needsWholeAnswer } from './answer-metering.js';
 import { authorizeGatewayRequest, checkModel, checkScope } from './authorize.js';
+import { cutIfStalled } from './client-stall.js';
 import { AbortHandle, Deadlines, watchHangUp } from './deadlines.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import type { GatewayContext } from './gateway-context.js';
@@ -237,6 +238,7 @@ async function forward(
         admissionHeaders: admission.headers,
         requestId: info.requestId,
         isClientGone: clientGone,
+        stallMs: g.clientStallTimeoutMs,
         format: info.format,
         generation: generation ?? undefined,
       });
@@ -263,7 +265,7 @@ async function forward(
     if (up.statusCode < 400 && !isModelCall && !meterIfReported && !needsWholeAnswer(info.plan) && streamsThrough(up, info.route)) {
       const headers: OutgoingHttpHeaders = clientResponseHeaders(up.headers, info.requestId, info.format);
       for (const name in admission.headers) headers[name] = admission.headers[name];
-      const whole = await relayPassThrough(res, up, headers, clientGone);
+      const whole = await relayPassThrough(res, up, headers, clientGone, g.clientStallTimeoutMs);
       const outcome: Outcome['outcome'] = whole ? 'ok' : clientGone() ? 'client_aborted' : timedOut ? 'timeout' : 'upstream_error';
       // Speech (audio), a transcription as plain text, images past the size kept in memory: billed by their plan.
       const m = measureStream(g, info, null, whole);
@@ -428,6 +430,8 @@ async function relayBuffered(
   if (info.method !== 'HEAD' && up.statusCode !== 204 && up.statusCode !== 304) headers['content-length'] = buf.length;
   res.writeHead(up.statusCode, headers);
   res.end(buf);
+  // An answer of up to BUFFER_LIMIT its client takes none of is not held (nor its socket) for good.
+  if (!res.writableFinished) cutIfStalled(res, g.clientStallTimeoutMs);
 }
 
 /** The usage of a JSON answer whose `usage` is not its last member (parsed whole; only when it has one). */

@@ -5,6 +5,7 @@ import type { Speed } from '../../core/speed.js';
 import { SseFramer } from '../../core/sse.js';
 import { answerFinished, answerText, inspectEvents, streamShapeFor } from '../../core/stream-usage.js';
 import type { UpstreamResponse } from '../../core/upstream.js';
+import { cutIfStalled } from './client-stall.js';
 import { clientResponseHeaders } from './forward-headers.js';
 
 export interface StreamResult {
@@ -59,6 +60,8 @@ export async function relayStream(
     admissionHeaders: Record<string, string>;
     requestId: string;
     isClientGone: () => boolean;
+    /** TOLLGATE_CLIENT_STALL_TIMEOUT_MS: a client that takes no bytes for this long while output waits is cut (client-stall.ts). */
+    stallMs: number;
     format?: ApiFormat;
     /**
      * Set once the answer's generation is over (core/stream-usage.ts answerFinished): from then on a client that hangs
@@ -87,7 +90,8 @@ export async function relayStream(
   // What one read of the upstream socket delivers (undici hands over each HTTP chunk of it apart: a chat stream that
   // asked for usage came as three, its events, the usage chunk and [DONE]) is relayed as one burst, once that read is
   // handled (a microtask): one inspection, and one write to the client instead of one per chunk. A client that reads
-  // slower than the upstream writes pauses the upstream until the client's socket drains.
+  // slower than the upstream writes pauses the upstream until the client's socket drains; one that reads nothing for
+  // `stallMs` is cut (client-stall.ts), as if it had hung up.
   let burst: Buffer[] = [];
   let scheduled = false;
   /** The events of the last burst (a Responses stream's cut-off event follows their sequence numbers). */
@@ -127,6 +131,7 @@ export async function relayStream(
     else if (!gone && seen.out.length > 0 && !raw.write(seen.out)) {
       piped.pause();
       raw.once('drain', onDrain);
+      cutIfStalled(raw, o.stallMs);
     }
   };
   // A burst that throws (nothing in it should) ends the exchange as a broken stream, never the process.
@@ -183,6 +188,7 @@ export async function relayStream(
     }
     if (last !== null && last.length > 0) raw.end(last);
     else raw.end();
+    if (!raw.writableFinished) cutIfStalled(raw, o.stallMs);
   }
   return { complete, tokens, final, text, serviceTier, speed };
 }

@@ -19,6 +19,7 @@ import { tokensFromUsage } from '../../core/usage-extract.js';
 import { type FallbackPlan, fallsBackOn, mayFallBack, nextFallback } from './fallback.js';
 import { asUpstreamFailure, failureAnswer, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
+import { cutIfStalled } from './client-stall.js';
 import { AbortHandle, Deadlines, watchHangUp } from './deadlines.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import type { GatewayContext } from './gateway-context.js';
@@ -164,7 +165,7 @@ export async function forwardTranslated(
   try {
     const type = String(up.headers['content-type'] ?? '');
     if (up.statusCode < 300 && t.stream && type.includes('text/event-stream')) {
-      const result = await relayTranslatedStream(res, up, answerHeaders, t, Math.floor(info.startedMs / 1000), clientGone, generation);
+      const result = await relayTranslatedStream(res, up, answerHeaders, t, Math.floor(info.startedMs / 1000), clientGone, generation, g.clientStallTimeoutMs);
       const tokens = await streamedTokens(t.kind === 'messages-to-openai' ? t.body : null, result);
       const outcome: Outcome['outcome'] = clientGone() ? 'client_aborted' : result.complete ? 'ok' : timedOut ? 'timeout' : 'stream_interrupted';
       meterAndSettle(g, info, admission, {
@@ -247,8 +248,9 @@ interface TranslatedStream {
 }
 
 /**
- * Relays a stream event by event through its translator, pausing the upstream while the client's socket is full. A
- * stream the upstream cuts off ends with an error event in the client's shape.
+ * Relays a stream event by event through its translator, pausing the upstream while the client's socket is full (and
+ * cutting a client that takes nothing for `stallMs`: client-stall.ts). A stream the upstream cuts off ends with an
+ * error event in the client's shape.
  */
 async function relayTranslatedStream(
   res: ServerResponse,
@@ -258,6 +260,7 @@ async function relayTranslatedStream(
   created: number,
   isClientGone: () => boolean,
   generation: { finished: boolean },
+  stallMs: number,
 ): Promise<TranslatedStream> {
   const translator = t.kind === 'chat-to-anthropic' ? new MessageStreamToChat({ created, includeUsage: t.includeUsage }) : new ChatStreamToMessage({ model: String(t.body.model) });
   const format = t.kind === 'chat-to-anthropic' ? 'openai' : 'anthropic';
@@ -282,6 +285,7 @@ async function relayTranslatedStream(
     if (translator.ended) queueMicrotask(() => piped.cancel());
     if (gone || out.length === 0 || res.write(out)) return true;
     res.once('drain', onDrain);
+    cutIfStalled(res, stallMs);
     return false;
   });
   // A client that hangs up while the upstream waits for a drain: nothing is held back for a drain that will not come.
@@ -299,7 +303,10 @@ async function relayTranslatedStream(
     if (out && !res.destroyed && !isClientGone()) res.write(out);
   }
   if (isClientGone()) res.destroy();
-  else if (!res.destroyed) res.end(translator.ended ? undefined : CUT_OFF[format]);
+  else if (!res.destroyed) {
+    res.end(translator.ended ? undefined : CUT_OFF[format]);
+    if (!res.writableFinished) cutIfStalled(res, stallMs);
+  }
   const speed = translator instanceof MessageStreamToChat ? translator.speed : null;
   return { complete: translator.complete, final: translator.final, tokens: translator.tokens, serviceTier: translator.serviceTier, speed, text: translator.text };
 }
