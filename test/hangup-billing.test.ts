@@ -258,14 +258,20 @@ describe('a streamed background response', () => {
 
   const ask = { model: 'gpt-4o-mini', input: 'write a lot', stream: true };
 
-  it.each([[true], ['true'], [1]])('background %j: read to its end after its client hangs up, and billed its usage', async (background) => {
+  it.each([
+    [true, true],
+    ['true', true],
+    [1, true],
+    [true, 'true'],
+    [true, 1],
+  ])('background %j, stream %j: read to its end after its client hangs up, and billed its usage', async (background, stream) => {
     const key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'bg' } })).body as { id: string; value: string };
     const before = { finished, aborted };
     const abort = new AbortController();
     const res = await fetch(`${t.url}/v1/responses`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key.value}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ ...ask, background }),
+      body: JSON.stringify({ ...ask, background, stream }),
       signal: abort.signal,
     });
     expect(res.status).toBe(200);

@@ -135,6 +135,13 @@ describe('metering plan', () => {
       expect(planMetering(input({ endpoint: '/responses', model: 'gpt-4o', body: { background, stream: true } }))).toMatchObject({ kind: 'tokens', deferred: false, unmeterable: true, family: 'background responses' });
     }
     expect(planMetering(input({ endpoint: '/responses', model: 'gpt-4o', body: { background: false, stream: true } }))).toMatchObject({ kind: 'tokens', unmeterable: false });
+    // A stream asked for as a server that coerces types reads it is a stream too (planned as not streamed, it went unbilled).
+    for (const stream of ['true', 'TRUE', ' yes ', 'on', '1', 1]) {
+      expect(planMetering(input({ endpoint: '/responses', model: 'gpt-4o', body: { background: true, stream } })), JSON.stringify(stream)).toMatchObject({ kind: 'tokens', deferred: false, unmeterable: true });
+    }
+    for (const stream of [false, 'false', 0, '0', 'no', null, {}]) {
+      expect(planMetering(input({ endpoint: '/responses', model: 'gpt-4o', body: { background: true, stream } })), JSON.stringify(stream)).toMatchObject({ kind: 'unmetered', deferred: true });
+    }
   });
 
   it('lets reads, deletes and free posts through, and names what it cannot meter', () => {

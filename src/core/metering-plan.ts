@@ -173,7 +173,7 @@ function tokenPlan(i: PlanInput): MeterPlan {
   // billed by its stream's usage (read to its end whether its client stays: proxy.ts), but it goes on at the provider
   // whatever becomes of that stream: not for budgets either.
   const background = isBackgroundResponse(i.endpoint, i.body);
-  if (background && i.body?.stream !== true) return plan('unmetered', BACKGROUND, { model: i.model, price, priced: pricesTokens(price), deferred: true });
+  if (background && !asksToStream(i.body)) return plan('unmetered', BACKGROUND, { model: i.model, price, priced: pricesTokens(price), deferred: true });
   // Hosted tools bill per call or by tokens of their own, outside the answer's usage: billed as tokens, not for budgets.
   // Anthropic's MCP connector likewise brings in tool results no body bounds, under a hard cap or not.
   // Anthropic's server-side compaction samples the model again over the whole conversation, billed beside the message.
@@ -218,6 +218,16 @@ export function isBackgroundResponse(endpoint: string, body: Readonly<Record<str
   if (endpoint !== '/responses' || !body) return false;
   const b = body.background;
   return b !== undefined && b !== null && b !== false;
+}
+
+/**
+ * Whether a body asks for a stream as an upstream may read it: `true`, or what a server that coerces types takes for
+ * it (`1`, `"true"`, `"1"`, `"yes"`, `"on"`, in any case). OpenAI refuses anything but a boolean; a lenient server
+ * streams, and an answer planned as not streamed went unbilled (a background response's, found by an outside review).
+ */
+export function asksToStream(body: Readonly<Record<string, unknown>> | null | undefined): boolean {
+  const s = body?.stream;
+  return s === true || s === 1 || (typeof s === 'string' && /^\s*(?:true|1|yes|on)\s*$/i.test(s));
 }
 
 const HOSTED_TOOLS = 'hosted tools (web search or fetch, file search, code interpreter or execution, image generation, MCP servers, the advisor tool, server-side compaction)';

@@ -2,7 +2,7 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { type ApiFormat, anthropicError } from '../../core/anthropic-errors.js';
 import { matchApiRoute } from '../../core/api-routes.js';
 import { errorBody, TollgateError } from '../../core/errors.js';
-import { isBackgroundResponse, type MeterPlan } from '../../core/metering-plan.js';
+import { asksToStream, isBackgroundResponse, type MeterPlan } from '../../core/metering-plan.js';
 import { mayHoldProviderDetails, withoutProviderDetails, withResultsOnGateway } from '../../core/provider-details.js';
 import { routeModel, type RouteTarget } from '../../core/routing.js';
 import { lastUsageKey, tokensFromUsage, usageAtJsonTail, usageFromJsonTail } from '../../core/usage-extract.js';
@@ -176,7 +176,7 @@ async function forward(
   fallback: FallbackPlan | null,
 ): Promise<void> {
   const { body, endpoint } = info;
-  const stream = body?.stream === true;
+  const stream = asksToStream(body);
   const isModelCall = info.plan.kind === 'tokens';
   // A POST naming a model to a route the API does not list (an OpenAI-compatible server's own model endpoint, such
   // as Mistral's /v1/fim/completions) is billed whenever its answer reports usage: no path escapes metering.

@@ -41,6 +41,11 @@ describe('countFallbackTokens (a stream cut before its usage, an answer without 
     const anthropic = await countFallbackTokens({ model: 'claude', messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'A'.repeat(400_000) } }] }] }, '');
     expect(anthropic.input).toBeGreaterThanOrEqual(IMAGE_PART_TOKENS);
     expect(anthropic.input).toBeLessThan(IMAGE_PART_TOKENS + 50);
+    // Given by file id or URL, an image is as much one: 50 of them by file id are 50 images, not their ids' text.
+    const byFile = await countFallbackTokens({ model: 'gpt-4o', input: [{ role: 'user', content: Array.from({ length: 50 }, (_, i) => ({ type: 'input_image', file_id: `file-${i}` })) }] }, '');
+    expect(byFile.input).toBeGreaterThanOrEqual(50 * IMAGE_PART_TOKENS);
+    const byUrl = await countFallbackTokens({ model: 'claude', messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'https://example.com/a.png' } }] }] }, '');
+    expect(byUrl.input).toBeGreaterThanOrEqual(IMAGE_PART_TOKENS);
     const params = await countFallbackTokens({ model: long, metadata: { note: long }, user: long, messages }, '');
     expect(params.input).toBeLessThan(20);
   });
