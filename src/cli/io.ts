@@ -9,8 +9,11 @@ export interface CliIo {
   clock?: () => number;
   /** All of standard input (`--password-stdin`). */
   readStdin?: () => Promise<string>;
-  /** Asks on the terminal without echoing the answer; fails when standard input is not a terminal. */
-  promptHidden?: (question: string) => Promise<string>;
+  /**
+   * Asks on the terminal without echoing the answer; fails when standard input is not a terminal, naming `stdinFlag`
+   * (the command's way to pipe the answer in instead).
+   */
+  promptHidden?: (question: string, stdinFlag: string) => Promise<string>;
 }
 
 // The CLI's composition root: the one place it binds the process (environment, terminal, wall clock).
@@ -28,10 +31,10 @@ const processIo: CliIo & Required<Pick<CliIo, 'clock'>> = {
 };
 
 /** Reads one line from the terminal in raw mode, echoing nothing (Enter ends it, Ctrl-C or Ctrl-D cancels). */
-function promptHidden(question: string): Promise<string> {
+function promptHidden(question: string, stdinFlag: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const input = process.stdin;
-    if (!input.isTTY) return reject(new Error('standard input is not a terminal: pipe the password in with --password-stdin'));
+    if (!input.isTTY) return reject(new Error(`standard input is not a terminal: pipe the answer in with ${stdinFlag}`));
     let value = '';
     const finish = (err?: Error) => {
       input.off('data', onData);

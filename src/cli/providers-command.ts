@@ -46,7 +46,7 @@ async function readKey(io: CliIo, o: { value?: string; valueStdin?: boolean }): 
     return key;
   }
   if (!io.promptHidden) throw new CliError('no terminal to ask for the key on: pipe it in with --value-stdin');
-  const key = (await io.promptHidden('Provider key: ')).trim();
+  const key = (await io.promptHidden('Provider key: ', '--value-stdin')).trim();
   if (!key) throw new CliError('no key given');
   return key;
 }

@@ -20,8 +20,8 @@ async function readNewPassword(io: CliIo, fromStdin: boolean): Promise<string> {
     return password;
   }
   if (!io.promptHidden) throw new CliError('no terminal to ask for the password on: pipe it in with --password-stdin');
-  const password = await io.promptHidden('Password for the owner account: ');
-  if ((await io.promptHidden('Repeat the password: ')) !== password) throw new CliError('The passwords do not match.');
+  const password = await io.promptHidden('Password for the owner account: ', '--password-stdin');
+  if ((await io.promptHidden('Repeat the password: ', '--password-stdin')) !== password) throw new CliError('The passwords do not match.');
   return password;
 }
 
