@@ -722,7 +722,10 @@ describeEachDatabase('recording upstream objects', (backend) => {
   it("reaches every instance: an operator's assignment takes effect on the others within the change feed's poll", async () => {
     const up = await startFakeObjectsUpstream();
     const one = await serverFor(backend, up, {}, { keepSchema: true });
-    const two = await serverFor(backend, up, {}, { schema: one.schema, dataDir: one.dataDir, keepSchema: true });
+    // Another instance on the same database, with a data dir of its own (one server per data dir): on SQLite, the
+    // first's database file.
+    const shared = backend.name === 'sqlite' ? { DATABASE_URL: `sqlite:${join(one.dataDir, 'tollgate.db')}` } : {};
+    const two = await serverFor(backend, up, shared, { schema: one.schema, keepSchema: true });
     try {
       const project = (await one.api('POST', `${ORG}/projects`, { body: { name: 'P' } })).body.id;
       const key = (await one.api('POST', `${ORG}/projects/${project}/api_keys`, { body: { name: 'k' } })).body.value;

@@ -52,7 +52,7 @@ export function cumulative(groups: Array<{ values: number[] }>): number[][] {
 
 /**
  * Sums of usage results. No cost: usage results leave out what no usage kind reports, so the cost shown is the Costs
- * API's (costTotal), the one budgets and /v1/organization/costs agree on.
+ * API's (costTotal), the one budgets and the Costs API agree on.
  */
 export interface UsageTotals {
   requests: number;
