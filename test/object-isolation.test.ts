@@ -724,7 +724,7 @@ describeEachDatabase('recording upstream objects', (backend) => {
     const one = await serverFor(backend, up, {}, { keepSchema: true });
     // Another instance on the same database, with a data dir of its own (one server per data dir): on SQLite, the
     // first's database file.
-    const shared = backend.name === 'sqlite' ? { DATABASE_URL: `sqlite:${join(one.dataDir, 'tollgate.db')}` } : {};
+    const shared: Record<string, string> = backend.name === 'sqlite' ? { DATABASE_URL: `sqlite:${join(one.dataDir, 'tollgate.db')}` } : {};
     const two = await serverFor(backend, up, shared, { schema: one.schema, keepSchema: true });
     try {
       const project = (await one.api('POST', `${ORG}/projects`, { body: { name: 'P' } })).body.id;
