@@ -20,6 +20,13 @@ describe('planLimits', () => {
     expect(keysFor('gpt-4o-2024-08-06')).toEqual(['rl:p:proj_1:gpt-4o:rpm:1', 'rl:p:proj_1:gpt-4o-2024-08-06:rpm:3']);
     expect(keysFor('claude-sonnet-4-5-20250929')).toEqual(['rl:p:proj_1:claude-sonnet-4-5:rpm:2']);
     for (const other of ['gpt-4o-mini', 'gpt-4o-mini-2024-07-18', 'gpt-4o-audio-preview', 'gpt-4o-2024-13-01']) expect(keysFor(other), other).toEqual([]);
+    // Moving aliases: `-latest`, and Anthropic's `-0`.
+    const aliases: ProjectPolicy = { rateLimits: [rateLimit('claude-3-7-sonnet', 4), rateLimit('claude-sonnet-4', 5)], spend: null };
+    const aliasKeys = (model: string) => planLimits(key(null), aliases, null, model, at('2026-05-06T12:00:00Z')).rates.map((r) => r.key);
+    expect(aliasKeys('claude-3-7-sonnet-latest')).toEqual(['rl:p:proj_1:claude-3-7-sonnet:rpm:4']);
+    expect(aliasKeys('claude-sonnet-4-0')).toEqual(['rl:p:proj_1:claude-sonnet-4:rpm:5']);
+    expect(aliasKeys('claude-sonnet-4-20250514')).toEqual(['rl:p:proj_1:claude-sonnet-4:rpm:5']);
+    expect(aliasKeys('claude-sonnet-4-5')).toEqual([]);
   });
 
   it("lists the key's rates, the project's for all models and for this model only, then quota and budgets, in order", () => {

@@ -119,6 +119,21 @@ const spendAlertsOf = (spend: SpendPolicy): PlannedAlert[] =>
  * and TPM, the project's for all models and for this model, then the key's request quota and budget, the project's
  * budget and the organization's.
  */
+/**
+ * The models whose per-model limits a request for `model` counts against: the model itself, the model a dated
+ * snapshot is of (`gpt-4o` for `gpt-4o-2024-08-06`, `claude-sonnet-4-5` for `claude-sonnet-4-5-20250929`: the pricing
+ * rule, core/pricing.ts), and the model a moving alias names (`claude-3-7-sonnet` for `claude-3-7-sonnet-latest`,
+ * Anthropic's `claude-sonnet-4` for `claude-sonnet-4-0`).
+ */
+export function limitedAs(model: string): string[] {
+  const names = [model];
+  const snapshot = snapshotBase(model);
+  if (snapshot !== null) names.push(snapshot);
+  const alias = /^(.+)-latest$/.exec(model) ?? /^(claude-.+)-0$/.exec(model);
+  if (alias) names.push(alias[1]);
+  return names;
+}
+
 export function planLimits(
   record: { id: string; orgId: string; projectId: string | null; limits: KeyLimits | null },
   policy: ProjectPolicy | null,
@@ -135,11 +150,11 @@ export function planLimits(
   addRate(`k:${record.id}`, null, 'rpm', kl?.rate_limits?.max_requests_per_1_minute);
   addRate(`k:${record.id}`, null, 'rpd', kl?.rate_limits?.max_requests_per_1_day);
   addRate(`k:${record.id}`, null, 'tpm', kl?.rate_limits?.max_tokens_per_1_minute);
-  // A model's limit holds for its dated snapshots too (`gpt-4o` for `gpt-4o-2024-08-06`), which run and are priced as
-  // it: named by a snapshot id, a request went past the project's limit on the model (found by an outside review).
-  const base = model === null ? null : snapshotBase(model);
+  // A model's limit holds for the names that run it too (limitedAs): named by a snapshot id or an alias, a request
+  // went past the project's limit on the model (found by an outside review).
+  const names = model === null ? [] : limitedAs(model);
   for (const rl of policy?.rateLimits ?? []) {
-    if (rl.model !== '*' && rl.model !== model && rl.model !== base) continue;
+    if (rl.model !== '*' && !names.includes(rl.model)) continue;
     const scope = `p:${record.projectId}:${rl.model}`;
     addRate(scope, rl.model, 'rpm', rl.max_requests_per_1_minute);
     addRate(scope, rl.model, 'rpd', rl.max_requests_per_1_day);

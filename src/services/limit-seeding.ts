@@ -1,11 +1,10 @@
 import { sql } from 'kysely';
 import { seedSpanStarts, seedTat } from '../core/gcra.js';
-import type { LimitPlan, PlannedCounter, PlannedRate } from '../core/limit-plan.js';
+import { type LimitPlan, limitedAs, type PlannedCounter, type PlannedRate } from '../core/limit-plan.js';
 import type { LimitStore } from '../core/limit-store.js';
 import { keyRange, keyTtlSeconds } from '../core/periods.js';
 import type { KeyRecord } from '../core/verify.js';
 import { UNCHARGED_KIND } from '../storage/schema-rollups.js';
-import { snapshotBase } from '../core/pricing.js';
 import type { ServiceDeps } from './context.js';
 
 // What a limit store lacks (a new period, a restarted in-process store, a Redis that lost its data) is set from the
@@ -82,14 +81,14 @@ export class LimitSeeding {
       .where('bucket_start', 'in', starts.map((t) => t / 1000))
       .where('project_id', '=', record.projectId ?? '');
     if (perKey) q = q.where('api_key_id', '=', record.id);
-    // A model's limit counts its dated snapshots too (core/limit-plan.ts): the rows of every model named as it or
-    // beginning with it, kept when they are it or a snapshot of it.
+    // A model's limit counts the names that run it too (core/limit-plan.ts limitedAs): the rows of every model named as
+    // it or beginning with it, kept when they count against it.
     else if (r.model !== '*') q = q.where((eb) => eb.or([eb('model', '=', r.model), eb('model', 'like', `${likePrefix(r.model as string)}-%`)]));
     q = q.where('endpoint_kind', '!=', UNCHARGED_KIND);
     const rows = await q.select(['bucket_start', 'model', sql<number>`sum(num_requests - num_refused_requests)`.as('n')]).groupBy(['bucket_start', 'model']).execute();
     const byBucket = new Map<number, number>();
     for (const row of rows) {
-      if (!perKey && r.model !== '*' && row.model !== r.model && snapshotBase(row.model) !== r.model) continue;
+      if (!perKey && r.model !== '*' && !limitedAs(row.model).includes(r.model as string)) continue;
       const start = Number(row.bucket_start);
       byBucket.set(start, (byBucket.get(start) ?? 0) + Number(row.n));
     }
