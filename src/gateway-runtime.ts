@@ -18,7 +18,7 @@ import type { Upstream } from './core/upstream.js';
 import type { Runtime } from './runtime.js';
 import { AnomalyDetector } from './services/anomaly.js';
 import { announceCredentialFailure, type ProviderCredentialFailure, reportCredentialFailure, reportCredentialSetAside, SetAsideReports } from './services/provider-credentials.js';
-import { raiseBudgetAlert } from './services/budget-alerts.js';
+import { BudgetAlertRaiser } from './services/budget-alerts.js';
 import { LimitsGuard } from './services/limits-guard.js';
 import { ProviderDirectory } from './provider-directory.js';
 import { PolicyCache } from './services/policy-cache.js';
@@ -143,6 +143,7 @@ export async function createGateway(
   // ioredis (~2 MB of heap once loaded) is loaded only when Redis is configured.
   const limitStore: LimitStore = config.redisUrl ? new (await import('./infra/redis-limit-store.js')).RedisLimitStore(config.redisUrl) : localStore;
   let lastStoreWarning = 0;
+  const alerts = new BudgetAlertRaiser(runtime.deps, app.webhooks);
   const guard = new LimitsGuard(runtime.deps, policies, {
     store: limitStore,
     localStore,
@@ -150,7 +151,7 @@ export async function createGateway(
     budgetFailure: config.budgetFailure,
     defaultMaxOutputTokens: config.defaultMaxTokens,
     onAlert: (alert) => {
-      raiseBudgetAlert(runtime.deps, app.webhooks, alert).catch((err) => logger.error({ err: String(err) }, 'budget alert failed'));
+      alerts.raise(alert).catch((err) => logger.error({ err: String(err) }, 'budget alert failed; raised again by the next request that reaches it'));
     },
     writeRecordedUsage: () => usage.flush(),
     onStoreError: (err, mode) => {

@@ -20,13 +20,6 @@ function claimOf(alert: BudgetAlert): { scope: string; threshold: number } {
  * several instances raise it once. Then an audit entry and the organization's webhooks.
  */
 export async function raiseBudgetAlert(deps: ServiceDeps, webhooks: Webhooks, alert: BudgetAlert): Promise<boolean> {
-  const claimed = await deps.database.db
-    .insertInto('alerts_sent')
-    .values({ ...claimOf(alert), period: alert.period, sent_at: nowSeconds(deps) })
-    .onConflict((oc) => oc.columns(['scope', 'period', 'threshold']).doNothing())
-    .returning('threshold')
-    .execute();
-  if (claimed.length === 0) return false;
   const data = {
     scope: alert.scope,
     id: alert.scopeId,
@@ -40,14 +33,61 @@ export async function raiseBudgetAlert(deps: ServiceDeps, webhooks: Webhooks, al
     recipients: [...(alert.spendAlert?.recipients ?? [])],
     subject_prefix: alert.spendAlert?.subjectPrefix ?? null,
   };
-  await writeAudit(deps.database.db, deps, {
-    orgId: alert.orgId,
-    type: 'budget.threshold_crossed',
-    actor: { type: 'system', id: null },
-    projectId: alert.projectId,
-    objectId: alert.scopeId,
-    details: data,
+  // The claim and its audit entry in one transaction: a claim whose entry failed was never raised again in its period.
+  const raised = await deps.database.db.transaction().execute(async (trx) => {
+    const claimed = await trx
+      .insertInto('alerts_sent')
+      .values({ ...claimOf(alert), period: alert.period, sent_at: nowSeconds(deps) })
+      .onConflict((oc) => oc.columns(['scope', 'period', 'threshold']).doNothing())
+      .returning('threshold')
+      .execute();
+    if (claimed.length === 0) return false;
+    await writeAudit(trx, deps, {
+      orgId: alert.orgId,
+      type: 'budget.threshold_crossed',
+      actor: { type: 'system', id: null },
+      projectId: alert.projectId,
+      objectId: alert.scopeId,
+      details: data,
+    });
+    return true;
   });
-  await webhooks.emit(alert.orgId, 'budget.threshold_crossed', data);
-  return true;
+  if (raised) await webhooks.emit(alert.orgId, 'budget.threshold_crossed', data);
+  return raised;
+}
+
+/** Claims this instance knows are written, at most (past it they are forgotten, and alerts_sent dedupes alone). */
+const KNOWN_CLAIMS = 100_000;
+
+/**
+ * Raises budget alerts (raiseBudgetAlert), remembering the claims this instance knows are written: an exhausted budget
+ * asks to raise its alerts on every refused request, and each asked the database again (three inserts per refused
+ * request, on the event loop with SQLite: a key holder's refused requests slowed every key). A claim whose raising
+ * failed is not remembered, and is tried again by the next request that reaches it.
+ */
+export class BudgetAlertRaiser {
+  private readonly known = new Set<string>();
+  private readonly raising = new Map<string, Promise<boolean>>();
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly webhooks: Webhooks,
+  ) {}
+
+  raise(alert: BudgetAlert): Promise<boolean> {
+    const claim = claimOf(alert);
+    const id = `${claim.scope}\u0000${alert.period}\u0000${claim.threshold}`;
+    if (this.known.has(id)) return Promise.resolve(false);
+    const under = this.raising.get(id);
+    if (under) return under.then(() => false);
+    const raising = raiseBudgetAlert(this.deps, this.webhooks, alert)
+      .then((raised) => {
+        if (this.known.size >= KNOWN_CLAIMS) this.known.clear();
+        this.known.add(id);
+        return raised;
+      })
+      .finally(() => this.raising.delete(id));
+    this.raising.set(id, raising);
+    return raising;
+  }
 }

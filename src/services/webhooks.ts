@@ -101,7 +101,16 @@ export class Webhooks {
     for (const r of rows) {
       const types: string[] = JSON.parse(r.event_types);
       if (!types.includes('*') && !types.includes(type)) continue;
-      const secret = open(this.serverSecret, r.secret_encrypted);
+      let secret: string;
+      try {
+        secret = open(this.serverSecret, r.secret_encrypted);
+      } catch {
+        // Sealed under another TOLLGATE_SECRET (docs/providers.md): this endpoint is skipped and named for the
+        // operator, never the ones after it (an unreadable first endpoint stopped every delivery of the event).
+        this.stats.failed++;
+        this.opts.onError?.(`webhook ${event.id} not sent to ${r.id}: its signing secret cannot be decrypted with this server's TOLLGATE_SECRET (create the endpoint again)`);
+        continue;
+      }
       void this.deliver(r.url, body, secret, type, event.id, 0);
     }
   }
