@@ -14,6 +14,9 @@ import type { Webhooks } from './webhooks.js';
 // with auto-suspend on (off by default) suspends the key at once. Observation is O(1) in memory on the request path;
 // what needs the database runs after it.
 
+/** Networks queued per key while its known networks load; past it a network waits for its next request. */
+const MAX_PENDING_NETWORKS = 1000;
+
 /**
  * The networks a key was used from: one as itself, more as a Set (a Set per key was ~150 bytes of the heap for every
  * key in use, 1.5 MB with 10,000 keys, nearly always holding one network).
@@ -34,8 +37,13 @@ interface KeyActivity {
   average: number;
   minutesSeen: number;
   lastRateAlert: number;
-  /** The last address seen: a repeat needs no network lookup (the common case on the hot path). */
+  /**
+   * The last address seen once the networks are loaded: a repeat needs no network lookup (the common case on the hot
+   * path). Not set while they load: a thief's address seen then was once never compared again (1,000 requests, 0 alerts).
+   */
   lastIp: string;
+  /** Networks seen while the known ones load, first seen first: compared when the load completes. */
+  pending: Networks | null;
 }
 
 export interface AnomalyOptions {
@@ -75,7 +83,7 @@ export class AnomalyDetector {
     let a = this.keys.get(record.id);
     if (!a) {
       if (this.keys.size > 200_000) this.keys.clear();
-      a = { networks: null, loading: false, minuteStart: nowMs - (nowMs % 60_000), count: 0, average: 0, minutesSeen: 0, lastRateAlert: 0, lastIp: '' };
+      a = { networks: null, loading: false, minuteStart: nowMs - (nowMs % 60_000), count: 0, average: 0, minutesSeen: 0, lastRateAlert: 0, lastIp: '', pending: null };
       this.keys.set(record.id, a);
     }
     const minute = nowMs - (nowMs % 60_000);
@@ -99,16 +107,19 @@ export class AnomalyDetector {
       void this.raise(record, 'high_rate', { requests_this_minute: a.count, usual_per_minute: Number(a.average.toFixed(2)), ip });
     }
     if (ip === a.lastIp && a.networks !== null) return;
-    a.lastIp = ip;
     const network = networkOf(ip);
     if (!network) return;
     if (a.networks === null) {
+      const p = a.pending;
+      if (p === null) a.pending = network;
+      else if (!hasNetwork(p, network) && (typeof p === 'string' || p.size < MAX_PENDING_NETWORKS)) a.pending = withNetwork(p, network);
       if (!a.loading) {
         a.loading = true;
-        void this.loadNetworks(record.id, a, network, record, nowMs);
+        void this.loadNetworks(record, a, nowMs);
       }
       return;
     }
+    a.lastIp = ip;
     if (!hasNetwork(a.networks, network)) {
       a.networks = withNetwork(a.networks, network);
       // Not the key's first network: loading put the one it was first seen from in.
@@ -116,15 +127,27 @@ export class AnomalyDetector {
     }
   }
 
-  private async loadNetworks(keyId: string, a: KeyActivity, network: string, record: KeyRecord, nowMs: number): Promise<void> {
+  private async loadNetworks(record: KeyRecord, a: KeyActivity, nowMs: number): Promise<void> {
     try {
-      const known = (await this.networksOf(keyId)).map((r) => r.network);
-      const isNew = !known.includes(network);
-      if (isNew) known.push(network);
-      a.networks = known.length === 1 ? known[0] : new Set(known);
-      if (isNew) await this.rememberNetwork(record, network, nowMs, known.length === 1, null);
+      const known = (await this.networksOf(record.id)).map((r) => r.network);
+      const seen = a.pending;
+      a.pending = null;
+      let networks: Networks | null = known.length === 0 ? null : known.length === 1 ? known[0] : new Set(known);
+      const fresh: string[] = [];
+      for (const network of seen === null ? [] : typeof seen === 'string' ? [seen] : seen) {
+        if (networks !== null && hasNetwork(networks, network)) continue;
+        networks = networks === null ? network : withNetwork(networks, network);
+        fresh.push(network);
+      }
+      if (networks === null) {
+        a.loading = false; // nothing to compare with yet: the next request loads again
+        return;
+      }
+      a.networks = networks;
+      // A key never used before: the first network seen is its baseline, the others seen meanwhile are new.
+      for (let i = 0; i < fresh.length; i++) await this.rememberNetwork(record, fresh[i], nowMs, known.length === 0 && i === 0, null);
     } catch (err) {
-      a.loading = false;
+      a.loading = false; // what was pending stays pending for the next load
       this.opts.onError(err);
     }
   }
