@@ -52,6 +52,23 @@ describe('anomaly signals', () => {
     expect(found[0]['api_key.anomaly'].ip.length).toBeLessThanOrEqual(64);
   });
 
+  it('alerts a key’s first new networks of an hour one by one, then sums up the rest after the hour', async () => {
+    const k = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: {} })).body;
+    expect((await from(t, k.value, '10.3.3.3')).status).toBe(200);
+    await sleep(200);
+    for (let i = 0; i < 8; i++) expect((await from(t, k.value, `2001:db8:${i}::1`)).status).toBe(200);
+    await sleep(300);
+    const single = await anomalies(t, k.id, 3);
+    expect(single.map((e: Record<string, { kind: string }>) => e['api_key.anomaly'].kind)).toEqual(['new_network', 'new_network', 'new_network']);
+    now += 3_600_000;
+    await from(t, k.value, '10.3.3.3');
+    const all = await anomalies(t, k.id, 4);
+    expect(all).toHaveLength(4);
+    const summary = all.find((e: Record<string, { kind: string }>) => e['api_key.anomaly'].kind === 'new_networks')['api_key.anomaly'];
+    expect(summary).toMatchObject({ new_networks: 5, auto_suspended: false });
+    expect([...summary.networks].sort()).toEqual(['2001:db8:3::/48', '2001:db8:4::/48', '2001:db8:5::/48', '2001:db8:6::/48', '2001:db8:7::/48']);
+  });
+
   it('flags a rate far above the key’s own history', async () => {
     const k = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: {} })).body;
     for (let m = 0; m < 4; m++) {

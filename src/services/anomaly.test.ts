@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KeyRecord } from '../core/verify.js';
-import { AnomalyDetector } from './anomaly.js';
+import { AnomalyDetector, NETWORK_ALERTS_PER_HOUR } from './anomaly.js';
 import type { ServiceDeps } from './context.js';
 import type { Webhooks } from './webhooks.js';
 
@@ -14,6 +14,7 @@ function setup(known: string[], opts: { heldLoad?: boolean } = {}) {
   const stored = new Set(known);
   const audit: Array<Record<string, unknown>> = [];
   const emitted: Array<Record<string, unknown>> = [];
+  let now = T0;
   const query = { where: () => query, select: () => query, compile: () => ({ sql: 'select', parameters: ['\u0000precompiled parameter 0\u0000'] }) };
   const trx = { insertInto: () => ({ values: (row: { details: string }) => ({ execute: async () => audit.push(JSON.parse(row.details)) }) }) };
   const db = {
@@ -24,7 +25,7 @@ function setup(known: string[], opts: { heldLoad?: boolean } = {}) {
     selectFrom: () => query,
     transaction: () => ({ execute: async (fn: (t: typeof trx) => Promise<void>) => fn(trx) }),
   };
-  const deps = { database: { db }, clock: () => T0, randomBytes: (n: number) => Buffer.alloc(n, 1), changes: { keyChanged() {} } } as unknown as ServiceDeps;
+  const deps = { database: { db }, clock: () => now, randomBytes: (n: number) => Buffer.alloc(n, 1), changes: { keyChanged() {} } } as unknown as ServiceDeps;
   const webhooks = { emit: async (_org: string, _type: string, data: Record<string, unknown>) => void emitted.push(data) } as unknown as Webhooks;
   const sink = {
     rememberNetwork: async (r: { network: string }) => {
@@ -42,7 +43,16 @@ function setup(known: string[], opts: { heldLoad?: boolean } = {}) {
       throw err;
     },
   });
-  return { det, release: () => release?.(), audit, stored };
+  return {
+    det,
+    release: () => release?.(),
+    audit,
+    emitted,
+    stored,
+    setNow: (ms: number) => {
+      now = ms;
+    },
+  };
 }
 const settle = () => new Promise((r) => setTimeout(r, 10));
 
@@ -68,5 +78,58 @@ describe('AnomalyDetector: networks seen while a key’s known networks load', (
     await settle();
     expect([...stored]).toEqual(['10.0.0.0/24', '198.51.100.0/24']);
     expect(audit).toEqual([expect.objectContaining({ kind: 'new_network', network: '198.51.100.0/24', ip: null })]);
+  });
+});
+
+describe('AnomalyDetector: new-network alerts per key', () => {
+  const v6 = (i: number) => `2001:db8:${i.toString(16)}::1`;
+
+  it(`raises ${NETWORK_ALERTS_PER_HOUR} one by one in an hour, then one summary after it; every network is stored`, async () => {
+    const { det, audit, emitted, stored, setNow } = setup(['10.0.0.0/24']);
+    det.observe(record, '10.0.0.5', T0);
+    await settle();
+    for (let i = 0; i < 500; i++) det.observe(record, v6(i), T0 + i);
+    await settle();
+    expect(stored.size).toBe(501);
+    expect(audit).toHaveLength(NETWORK_ALERTS_PER_HOUR);
+    expect(emitted).toHaveLength(NETWORK_ALERTS_PER_HOUR);
+    expect(audit.map((d) => d.network)).toEqual(['2001:db8:0::/48', '2001:db8:1::/48', '2001:db8:2::/48']);
+
+    det.observe(record, '10.0.0.5', T0 + 3_599_999); // still the same hour: nothing more
+    await settle();
+    expect(audit).toHaveLength(NETWORK_ALERTS_PER_HOUR);
+
+    setNow(T0 + 3_600_000);
+    det.observe(record, '10.0.0.5', T0 + 3_600_000); // the key's first request after the hour sends the summary
+    det.observe(record, '10.0.0.5', T0 + 3_600_001);
+    await settle();
+    expect(audit).toHaveLength(NETWORK_ALERTS_PER_HOUR + 1);
+    const summary = audit[NETWORK_ALERTS_PER_HOUR];
+    expect(summary).toMatchObject({ kind: 'new_networks', new_networks: 497, since: Math.floor(T0 / 1000), auto_suspended: false });
+    expect(summary.networks).toHaveLength(10);
+    expect((summary.networks as string[])[0]).toBe('2001:db8:3::/48');
+    expect(emitted[NETWORK_ALERTS_PER_HOUR]).toMatchObject({ kind: 'new_networks', new_networks: 497, api_key_id: 'key_1' });
+
+    // A new hour: alerts one by one again.
+    det.observe(record, v6(1000), T0 + 3_600_002);
+    await settle();
+    expect(audit[NETWORK_ALERTS_PER_HOUR + 1]).toMatchObject({ kind: 'new_network', network: '2001:db8:3e8::/48' });
+  });
+
+  it('sends the summary with the next new network after the hour too, and none when nothing was held back', async () => {
+    const { det, audit } = setup(['10.0.0.0/24']);
+    det.observe(record, '10.0.0.5', T0);
+    await settle();
+    for (let i = 0; i < NETWORK_ALERTS_PER_HOUR + 2; i++) det.observe(record, v6(i), T0);
+    await settle();
+    det.observe(record, v6(99), T0 + 3_600_000);
+    await settle();
+    expect(audit.map((d) => d.kind)).toEqual([...Array(NETWORK_ALERTS_PER_HOUR).fill('new_network'), 'new_networks', 'new_network']);
+    expect(audit[NETWORK_ALERTS_PER_HOUR]).toMatchObject({ new_networks: 2 });
+
+    det.observe(record, v6(100), T0 + 2 * 3_600_000 + 1);
+    det.observe(record, '10.0.0.5', T0 + 2 * 3_600_000 + 2);
+    await settle();
+    expect(audit.map((d) => d.kind).filter((k) => k === 'new_networks')).toHaveLength(1);
   });
 });

@@ -12,10 +12,17 @@ import type { Webhooks } from './webhooks.js';
 // Anomaly signals ("monitor usage to detect suspicious activity"): a key used from a network range it was never used
 // from, or at a rate far above its own history. Each raises an audit entry and an `anomaly.detected` webhook, and
 // with auto-suspend on (off by default) suspends the key at once. Observation is O(1) in memory on the request path;
-// what needs the database runs after it.
+// what needs the database runs after it. New-network alerts are capped per key (NETWORK_ALERTS_PER_HOUR, then one
+// summary an hour): one key used from a proxy pool or an IPv6 /32 once raised an alert and a webhook per network, 500
+// for 500 /48s, burying real ones. Every network is still stored.
 
+/** New-network alerts a key raises one by one in an hour; the networks new after them go into one summary. */
+export const NETWORK_ALERTS_PER_HOUR = 3;
+/** Networks named in a summary (its count says how many there were). */
+export const NETWORK_SUMMARY_SAMPLE = 10;
 /** Networks queued per key while its known networks load; past it a network waits for its next request. */
 const MAX_PENDING_NETWORKS = 1000;
+const HOUR_MS = 3_600_000;
 
 /**
  * The networks a key was used from: one as itself, more as a Set (a Set per key was ~150 bytes of the heap for every
@@ -44,6 +51,17 @@ interface KeyActivity {
   lastIp: string;
   /** Networks seen while the known ones load, first seen first: compared when the load completes. */
   pending: Networks | null;
+  /** This hour's new-network alerts, from the key's first one (null until then: most keys never have one). */
+  networkAlerts: NetworkAlertWindow | null;
+}
+
+interface NetworkAlertWindow {
+  start: number;
+  /** Alerts raised one by one in this window. */
+  sent: number;
+  /** New networks past the cap, for the summary. */
+  quiet: number;
+  sample: string[];
 }
 
 export interface AnomalyOptions {
@@ -58,7 +76,7 @@ export interface AnomalyOptions {
 
 export class AnomalyDetector {
   private readonly keys = new Map<string, KeyActivity>();
-  readonly stats = { newNetwork: 0, highRate: 0, suspended: 0 };
+  readonly stats = { newNetwork: 0, newNetworkSummaries: 0, highRate: 0, suspended: 0 };
   // Runs at every key's first use (compiled once: see precompiled).
   private readonly networksOf: (keyId: string) => Promise<Array<{ network: string }>>;
 
@@ -83,7 +101,7 @@ export class AnomalyDetector {
     let a = this.keys.get(record.id);
     if (!a) {
       if (this.keys.size > 200_000) this.keys.clear();
-      a = { networks: null, loading: false, minuteStart: nowMs - (nowMs % 60_000), count: 0, average: 0, minutesSeen: 0, lastRateAlert: 0, lastIp: '', pending: null };
+      a = { networks: null, loading: false, minuteStart: nowMs - (nowMs % 60_000), count: 0, average: 0, minutesSeen: 0, lastRateAlert: 0, lastIp: '', pending: null, networkAlerts: null };
       this.keys.set(record.id, a);
     }
     const minute = nowMs - (nowMs % 60_000);
@@ -106,6 +124,12 @@ export class AnomalyDetector {
       this.stats.highRate++;
       void this.raise(record, 'high_rate', { requests_this_minute: a.count, usual_per_minute: Number(a.average.toFixed(2)), ip });
     }
+    const w = a.networkAlerts;
+    // The summary of an hour's networks past the cap goes with the key's first request after that hour.
+    if (w !== null && w.quiet !== 0 && nowMs - w.start >= HOUR_MS) {
+      a.networkAlerts = null;
+      void this.raiseSummary(record, w);
+    }
     if (ip === a.lastIp && a.networks !== null) return;
     const network = networkOf(ip);
     if (!network) return;
@@ -123,7 +147,7 @@ export class AnomalyDetector {
     if (!hasNetwork(a.networks, network)) {
       a.networks = withNetwork(a.networks, network);
       // Not the key's first network: loading put the one it was first seen from in.
-      void this.rememberNetwork(record, network, nowMs, false, ip);
+      void this.rememberNetwork(record, a, network, nowMs, false, ip);
     }
   }
 
@@ -145,27 +169,51 @@ export class AnomalyDetector {
       }
       a.networks = networks;
       // A key never used before: the first network seen is its baseline, the others seen meanwhile are new.
-      for (let i = 0; i < fresh.length; i++) await this.rememberNetwork(record, fresh[i], nowMs, known.length === 0 && i === 0, null);
+      for (let i = 0; i < fresh.length; i++) await this.rememberNetwork(record, a, fresh[i], nowMs, known.length === 0 && i === 0, null);
     } catch (err) {
       a.loading = false; // what was pending stays pending for the next load
       this.opts.onError(err);
     }
   }
 
-  private async rememberNetwork(record: KeyRecord, network: string, nowMs: number, first: boolean, ip: string | null): Promise<void> {
+  private async rememberNetwork(record: KeyRecord, a: KeyActivity, network: string, nowMs: number, first: boolean, ip: string | null): Promise<void> {
     try {
       const inserted = await this.networks.rememberNetwork({ key_id: record.id, network, first_seen: Math.floor(nowMs / 1000) });
       // The first network a key is used from is its baseline, not an anomaly.
       if (inserted && !first) {
         this.stats.newNetwork++;
-        await this.raise(record, 'new_network', { network, ip });
+        await this.alertNewNetwork(record, a, network, ip, nowMs);
       }
     } catch (err) {
       this.opts.onError(err);
     }
   }
 
-  private async raise(record: KeyRecord, kind: 'new_network' | 'high_rate', details: { ip: string | null; [k: string]: unknown }): Promise<void> {
+  /** Alerts a key's new network, or counts it for the hour's summary once the key has had its alerts this hour. */
+  private async alertNewNetwork(record: KeyRecord, a: KeyActivity, network: string, ip: string | null, nowMs: number): Promise<void> {
+    let w = a.networkAlerts;
+    if (w !== null && nowMs - w.start >= HOUR_MS) {
+      if (w.quiet !== 0) void this.raiseSummary(record, w);
+      w = null;
+    }
+    if (w === null) {
+      w = { start: nowMs, sent: 0, quiet: 0, sample: [] };
+      a.networkAlerts = w;
+    }
+    if (w.sent < NETWORK_ALERTS_PER_HOUR) {
+      w.sent++;
+      return this.raise(record, 'new_network', { network, ip });
+    }
+    w.quiet++;
+    if (w.sample.length < NETWORK_SUMMARY_SAMPLE) w.sample.push(network);
+  }
+
+  private raiseSummary(record: KeyRecord, w: NetworkAlertWindow): Promise<void> {
+    this.stats.newNetworkSummaries++;
+    return this.raise(record, 'new_networks', { new_networks: w.quiet, networks: w.sample, since: Math.floor(w.start / 1000), ip: null });
+  }
+
+  private async raise(record: KeyRecord, kind: 'new_network' | 'new_networks' | 'high_rate', details: { ip: string | null; [k: string]: unknown }): Promise<void> {
     // The address may be any text a trusted proxy forwarded (X-Forwarded-For): stored bounded.
     if (details.ip !== null) details.ip = boundedText(details.ip, MAX_STORED_ADDRESS);
     try {
