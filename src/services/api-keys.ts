@@ -26,7 +26,11 @@ export const PermissionsSchema = z.union([
   z.strictObject({ restricted: z.partialRecord(z.enum(RESOURCES), Level) }),
 ]);
 
-const ModelList = z.array(text({ min: 1, max: 256 })).max(1000);
+// An empty list was stored as none: a key sent `allowed_models: []` could use every model (found by a review).
+const ModelList = z
+  .array(text({ min: 1, max: 256 }))
+  .min(1, 'An empty list would allow no model: send null (or leave the member out) for every model.')
+  .max(1000);
 const ExpiresAt = z.number().int().positive().nullable();
 const MAX_GRACE_SECONDS = 30 * 24 * 3600;
 export const DEFAULT_GRACE_SECONDS = 3600;

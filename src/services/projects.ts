@@ -17,6 +17,8 @@ export { NameSchema };
 /** Validates an IP allowlist (addresses and CIDR ranges, core/ip-rules.ts) and stores each entry canonically. */
 export const IpListSchema = z
   .array(text({ max: 64 }))
+  // An empty list was stored as none: a key or project sent `[]` was open to every address (found by a review).
+  .min(1, 'An empty list would let no address in: send null (or leave the member out) for every address.')
   .max(256)
   .transform((list, ctx) => {
     const out: string[] = [];
