@@ -8,7 +8,7 @@ const T0 = Date.UTC(2026, 10, 26, 12, 0, 0);
 const record = { id: 'key_1', orgId: 'org-1', projectId: 'proj_1' } as KeyRecord;
 
 /** A detector over stubs: the read of a key's known networks waits until `release()`; the sink stores into a Set. */
-function setup(known: string[], opts: { heldLoad?: boolean } = {}) {
+function setup(known: string[], opts: { heldLoad?: boolean; storedElsewhere?: Array<{ network: string; first_seen: number }> } = {}) {
   let release!: () => void;
   const gate = opts.heldLoad ? new Promise<void>((r) => (release = r)) : Promise.resolve();
   const stored = new Set(known);
@@ -17,10 +17,13 @@ function setup(known: string[], opts: { heldLoad?: boolean } = {}) {
   let now = T0;
   const query = { where: () => query, select: () => query, compile: () => ({ sql: 'select', parameters: ['\u0000precompiled parameter 0\u0000'] }) };
   const trx = { insertInto: () => ({ values: (row: { details: string }) => ({ execute: async () => audit.push(JSON.parse(row.details)) }) }) };
+  let reads = 0;
   const db = {
     executeQuery: async () => {
       await gate;
-      return { rows: known.map((network) => ({ network })) };
+      // Later reads see what another instance stored meanwhile (opts.storedElsewhere), beside what this one stored.
+      if (reads++ > 0 && opts.storedElsewhere) return { rows: [...opts.storedElsewhere, ...[...stored].map((network) => ({ network, first_seen: T0 / 1000 }))] };
+      return { rows: known.map((network) => ({ network, first_seen: T0 / 1000 - 3600 })) };
     },
     selectFrom: () => query,
     transaction: () => ({ execute: async (fn: (t: typeof trx) => Promise<void>) => fn(trx) }),
@@ -78,6 +81,25 @@ describe('AnomalyDetector: networks seen while a key’s known networks load', (
     await settle();
     expect([...stored]).toEqual(['10.0.0.0/24', '198.51.100.0/24']);
     expect(audit).toEqual([expect.objectContaining({ kind: 'new_network', network: '198.51.100.0/24', ip: null })]);
+  });
+});
+
+describe('AnomalyDetector: a key first used on two instances at once', () => {
+  it('alerts the network stored after the other instance’s, not neither', async () => {
+    // Another instance stored 10.3.0.0/24 as this key's first network a second before this one stores 10.2.0.0/24.
+    const s = setup([], { storedElsewhere: [{ network: '10.3.0.0/24', first_seen: T0 / 1000 - 1 }] });
+    s.det.observe(record, '10.2.0.1', T0);
+    await settle();
+    expect(s.audit.map((a) => a.network)).toEqual(['10.2.0.0/24']);
+  });
+
+  it('takes its own as the baseline when it was stored first (and the tie goes to the least network)', async () => {
+    for (const elsewhere of [{ network: '10.3.0.0/24', first_seen: T0 / 1000 + 1 }, { network: '10.9.0.0/24', first_seen: T0 / 1000 }]) {
+      const s = setup([], { storedElsewhere: [elsewhere] });
+      s.det.observe(record, '10.2.0.1', T0);
+      await settle();
+      expect(s.audit, elsewhere.network).toEqual([]);
+    }
   });
 });
 

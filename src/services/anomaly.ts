@@ -78,7 +78,7 @@ export class AnomalyDetector {
   private readonly keys = new Map<string, KeyActivity>();
   readonly stats = { newNetwork: 0, newNetworkSummaries: 0, highRate: 0, suspended: 0 };
   // Runs at every key's first use (compiled once: see precompiled).
-  private readonly networksOf: (keyId: string) => Promise<Array<{ network: string }>>;
+  private readonly networksOf: (keyId: string) => Promise<Array<{ network: string; first_seen: number }>>;
 
   /**
    * `networks` stores a key's new networks: the usage sink (on SQLite that write, at every key's first use, waited on
@@ -91,8 +91,8 @@ export class AnomalyDetector {
     private readonly opts: AnomalyOptions,
   ) {
     const db = deps.database.db;
-    this.networksOf = precompiled<{ network: string }, [string]>(db, 1, (keyId) =>
-      db.selectFrom('key_networks').select('network').where('key_id', '=', keyId),
+    this.networksOf = precompiled<{ network: string; first_seen: number }, [string]>(db, 1, (keyId) =>
+      db.selectFrom('key_networks').select(['network', 'first_seen']).where('key_id', '=', keyId),
     );
   }
 
@@ -179,14 +179,27 @@ export class AnomalyDetector {
   private async rememberNetwork(record: KeyRecord, a: KeyActivity, network: string, nowMs: number, first: boolean, ip: string | null): Promise<void> {
     try {
       const inserted = await this.networks.rememberNetwork({ key_id: record.id, network, first_seen: Math.floor(nowMs / 1000) });
-      // The first network a key is used from is its baseline, not an anomaly.
-      if (inserted && !first) {
+      // The first network a key is used from is its baseline, not an anomaly. Two instances may each take their own for
+      // the first (each read none): the stored ones decide, the earliest (then the least) being the baseline, so that
+      // exactly the other is alerted (found by a review: a key first used on two instances at once raised none).
+      const baseline = inserted && first && (await this.isBaseline(record.id, network));
+      if (inserted && !baseline) {
         this.stats.newNetwork++;
         await this.alertNewNetwork(record, a, network, ip, nowMs);
       }
     } catch (err) {
       this.opts.onError(err);
     }
+  }
+
+  /** Whether `network` is the key's baseline among the networks stored: the earliest seen, the least of a tie. */
+  private async isBaseline(keyId: string, network: string): Promise<boolean> {
+    let base: { network: string; first_seen: number } | null = null;
+    for (const r of await this.networksOf(keyId)) {
+      const seen = Number(r.first_seen);
+      if (base === null || seen < base.first_seen || (seen === base.first_seen && r.network < base.network)) base = { network: r.network, first_seen: seen };
+    }
+    return base === null || base.network === network;
   }
 
   /** Alerts a key's new network, or counts it for the hour's summary once the key has had its alerts this hour. */
