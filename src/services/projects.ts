@@ -3,7 +3,7 @@ import { TollgateError } from '../core/errors.js';
 import { IpEntryError, parseIpEntry } from '../core/ip-rules.js';
 import { writeAudit } from './audit.js';
 import { insertProject } from './bootstrap.js';
-import type { Actor, ServiceDeps } from './context.js';
+import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { BoolParam, pageOf, pageParams } from './query-params.js';
@@ -111,6 +111,16 @@ export async function getProject(deps: ServiceDeps, orgId: string, projectId: st
   return toObject(row);
 }
 
+/**
+ * Whether a project is still active, read in the caller's transaction with its row held (FOR SHARE on PostgreSQL)
+ * until that commits: archiving writes the row, so it waits for a key or service account being made, or is seen here.
+ * Checked only before the transaction, a key created as its project was archived answered 200 after project.archived.
+ */
+export async function lockActiveProject(trx: Executor, deps: ServiceDeps, projectId: string): Promise<boolean> {
+  const q = trx.selectFrom('projects').select('id').where('id', '=', projectId).where('status', '=', 'active');
+  return (await (deps.database.dialect === 'postgres' ? q.forShare() : q).executeTakeFirst()) !== undefined;
+}
+
 /** Creates a project (with its default service account) and its audit entry in one transaction. */
 export async function createProject(deps: ServiceDeps, orgId: string, body: CreateProjectBody, actor: Actor): Promise<ProjectObject> {
   if (body.residency != null && body.geography != null) {
@@ -139,6 +149,11 @@ export async function modifyProject(
   const current = await getProject(deps, orgId, projectId);
   if (current.status === 'archived') throw new TollgateError('project_archived', 'Archived projects cannot be modified.', 'project_id');
   await deps.database.db.transaction().execute(async (trx) => {
+    // Archived meanwhile: refused as above, with nothing written (the entry read project.updated after project.archived).
+    const live = trx.selectFrom('projects').select('id').where('id', '=', projectId).where('status', '=', 'active');
+    if (!(await (deps.database.dialect === 'postgres' ? live.forUpdate() : live).executeTakeFirst())) {
+      throw new TollgateError('project_archived', 'Archived projects cannot be modified.', 'project_id');
+    }
     const patch: { name?: string; allowed_ips?: string | null; external_key_id?: string | null; geography?: string | null } = {};
     if (body.geography !== undefined) patch.geography = body.geography;
     if (body.name != null) patch.name = body.name;
@@ -165,7 +180,14 @@ export async function archiveProject(deps: ServiceDeps, orgId: string, projectId
   if (current.status === 'archived') return current;
   await deps.database.db.transaction().execute(async (trx) => {
     const now = nowSeconds(deps);
-    await trx.updateTable('projects').set({ status: 'archived', archived_at: now }).where('id', '=', projectId).execute();
+    // Only the archive that changes the row is audited: two at once wrote project.archived twice.
+    const res = await trx
+      .updateTable('projects')
+      .set({ status: 'archived', archived_at: now })
+      .where('id', '=', projectId)
+      .where('status', '=', 'active')
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) return;
     await trx.insertInto('key_changes').values({ key_id: projectId, changed_at: now }).execute();
     await writeAudit(trx, deps, { orgId, type: 'project.archived', actor, projectId, objectId: projectId });
   });
