@@ -5,14 +5,14 @@ import { hasLimits, type KeyLimits } from '../core/key-limits.js';
 import { INTERVAL_PATTERN, type Interval } from '../core/periods.js';
 import { type PermissionsSpec, RESOURCES } from '../core/permissions.js';
 import { writeAudit } from './audit.js';
-import type { Actor, ServiceDeps } from './context.js';
+import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { loadOwners, ownerHasProjectAccess, type ProjectApiKeyObject, toProjectKeyObject } from './key-objects.js';
 import { changedSettings, lockedKeySettings } from './key-changes.js';
 import { insertKey, recordKeyChange, revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { BoolParam, pageOf, pageParams } from './query-params.js';
-import { getProject, IpListSchema } from './projects.js';
+import { getProject, IpListSchema, lockActiveProject } from './projects.js';
 import { decideKeyManagement, decideKeyOwnerAssignment } from '../core/roles.js';
 import { IdSchema, NameSchema, text } from './text-fields.js';
 import type { CreatedProjectKey, RotatedProjectKey } from '../contract/api-keys.js';
@@ -96,12 +96,31 @@ export function checkFutureExpiry(expiresAt: number | null | undefined, now: num
   }
 }
 
+const projectArchived = (projectId: string) =>
+  new TollgateError('project_archived', `Project '${projectId}' is archived; its keys cannot be changed.`, 'project_id');
+
 async function activeProject(deps: ServiceDeps, orgId: string, projectId: string) {
   const project = await getProject(deps, orgId, projectId);
-  if (project.status === 'archived') {
-    throw new TollgateError('project_archived', `Project '${projectId}' is archived; its keys cannot be changed.`, 'project_id');
-  }
+  if (project.status === 'archived') throw projectArchived(projectId);
   return project;
+}
+
+const keyNotFound = (keyId: string, projectId: string) =>
+  new TollgateError('not_found', `No API key found with id '${keyId}' in project '${projectId}'.`, 'api_key_id');
+
+/**
+ * Checks a key's stored status again in the transaction that changes it, its row locked on PostgreSQL until that
+ * commits, and refuses as the check before the transaction would have: a key revoked meanwhile is gone (404), one
+ * exposed (or, for a rotation, suspended) cannot be changed. Checked only before, a rotation racing a revoke answered
+ * 404 yet gave the revoked key a new secret and logged api_key.rotated after api_key.deleted.
+ */
+async function lockChangeableKey(trx: Executor, deps: ServiceDeps, projectId: string, keyId: string, change: 'changed' | 'rotated'): Promise<void> {
+  const q = trx.selectFrom('api_keys').select('status').where('id', '=', keyId);
+  const row = await (deps.database.dialect === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
+  if (!row || row.status === 'revoked') throw keyNotFound(keyId, projectId);
+  if (row.status === 'exposed' || (change === 'rotated' && row.status !== 'active')) {
+    throw new TollgateError('key_revoked', `API key '${keyId}' is ${row.status} and cannot be ${change}.`, 'api_key_id');
+  }
 }
 
 type OwnerRef = { type: 'user' | 'service_account'; id: string };
@@ -181,6 +200,7 @@ export async function createProjectKey(
   await checkKeyManager(deps, projectId, owner, actor);
   const permissions: PermissionsSpec = body.permissions ?? 'all';
   const { id, secret } = await deps.database.db.transaction().execute(async (trx) => {
+    if (!(await lockActiveProject(trx, deps, projectId))) throw projectArchived(projectId);
     const created = await insertKey(
       trx,
       deps,
@@ -301,7 +321,7 @@ export async function getProjectKey(
   let q = projectKeyQuery(deps).where('api_keys.id', '=', keyId).where('api_keys.project_id', '=', projectId).where('api_keys.org_id', '=', orgId);
   if (!opts.includeRevoked) q = q.where('api_keys.status', '!=', 'revoked');
   const row = await q.executeTakeFirst();
-  if (!row) throw new TollgateError('not_found', `No API key found with id '${keyId}' in project '${projectId}'.`, 'api_key_id');
+  if (!row) throw keyNotFound(keyId, projectId);
   return toProjectKeyObject(row, await loadOwners(db, [row]), nowSeconds(deps));
 }
 
@@ -321,6 +341,7 @@ export async function updateProjectKey(
     throw new TollgateError('key_revoked', `API key '${keyId}' is ${current.status} and cannot be changed.`, 'api_key_id');
   }
   await deps.database.db.transaction().execute(async (trx) => {
+    await lockChangeableKey(trx, deps, projectId, keyId, 'changed');
     const before = await lockedKeySettings(trx, deps, keyId);
     const patch: Record<string, string | number | null> = {};
     if (body.name !== undefined) patch.name = body.name;
@@ -346,7 +367,8 @@ export async function updateProjectKey(
     }
   });
   deps.changes.keyChanged(keyId);
-  return getProjectKey(deps, orgId, projectId, keyId);
+  // A revoke committed just after this change is shown as such, not as a 404 for a change that was made.
+  return getProjectKey(deps, orgId, projectId, keyId, { includeRevoked: true });
 }
 
 /** Issues a new secret; the old one keeps working for `grace_period_seconds` (default one hour). */
@@ -369,6 +391,8 @@ export async function rotateProjectKey(
   const secret = generateSecret('project', deps.randomBytes);
   const redacted = redactSecret(secret);
   await deps.database.db.transaction().execute(async (trx) => {
+    if (!(await lockActiveProject(trx, deps, projectId))) throw projectArchived(projectId);
+    await lockChangeableKey(trx, deps, projectId, keyId, 'rotated');
     // Old secrets end at now + grace (or sooner, if an earlier rotation already set an end).
     await trx
       .updateTable('api_key_secrets')
@@ -392,7 +416,7 @@ export async function rotateProjectKey(
     });
   });
   deps.changes.keyChanged(keyId);
-  const key = await getProjectKey(deps, orgId, projectId, keyId);
+  const key = await getProjectKey(deps, orgId, projectId, keyId, { includeRevoked: true });
   return { ...key, value: secret, previous_secret_expires_at: now + grace };
 }
 
