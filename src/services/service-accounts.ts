@@ -8,7 +8,7 @@ import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { insertKey, revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
-import { getProject } from './projects.js';
+import { getProject, lockActiveProject } from './projects.js';
 import { pageOf, pageParams } from './query-params.js';
 import { NameSchema, text } from './text-fields.js';
 import type { CreatedServiceAccount, ServiceAccountApiKey, ServiceAccountObject } from '../contract/service-accounts.js';
@@ -54,9 +54,17 @@ const toObject = (r: Row): ServiceAccountObject => ({
   is_default: r.is_default === 1,
 });
 
+const projectArchived = (projectId: string) => new TollgateError('project_archived', `Project '${projectId}' is archived.`, 'project_id');
+const accountNotFound = (id: string) => new TollgateError('not_found', `No service account found with id '${id}'.`, 'service_account_id');
+
 async function activeProject(deps: ServiceDeps, orgId: string, projectId: string): Promise<void> {
   const project = await getProject(deps, orgId, projectId);
-  if (project.status === 'archived') throw new TollgateError('project_archived', `Project '${projectId}' is archived.`, 'project_id');
+  if (project.status === 'archived') throw projectArchived(projectId);
+}
+
+/** Refuses, in the writing transaction, a project archived since the check before it (projects.ts lockActiveProject). */
+async function stillActiveProject(trx: Executor, deps: ServiceDeps, projectId: string): Promise<void> {
+  if (!(await lockActiveProject(trx, deps, projectId))) throw projectArchived(projectId);
 }
 
 /** Inserts a key owned by a service account and its audit entry (caller owns the transaction). */
@@ -112,6 +120,7 @@ export async function createServiceAccount(
   const id = newId('svc_acct_', deps.randomBytes);
   const role = 'member' as const;
   const apiKey = await deps.database.db.transaction().execute(async (trx) => {
+    await stillActiveProject(trx, deps, projectId);
     await trx
       .insertInto('service_accounts')
       .values({ id, project_id: projectId, name: body.name, role, is_default: 0, created_at: now, deleted_at: null })
@@ -163,7 +172,7 @@ export async function getServiceAccount(deps: ServiceDeps, orgId: string, projec
     .where('project_id', '=', projectId)
     .where('deleted_at', 'is', null)
     .executeTakeFirst();
-  if (!row) throw new TollgateError('not_found', `No service account found with id '${id}'.`, 'service_account_id');
+  if (!row) throw accountNotFound(id);
   return toObject(row);
 }
 
@@ -171,14 +180,20 @@ export async function getServiceAccount(deps: ServiceDeps, orgId: string, projec
 export async function updateServiceAccount(deps: ServiceDeps, orgId: string, projectId: string, id: string, body: UpdateServiceAccountBody, actor: Actor) {
   await activeProject(deps, orgId, projectId);
   await getServiceAccount(deps, orgId, projectId, id);
-  await deps.database.db.transaction().execute(async (trx) => {
+  return deps.database.db.transaction().execute(async (trx) => {
+    await stillActiveProject(trx, deps, projectId);
+    // Deleted meanwhile: a 404 as before the transaction, with nothing written (service_account.updated was logged
+    // after service_account.deleted). The row stays locked until this commits, so a delete waits for it.
+    const live = trx.selectFrom('service_accounts').select('id').where('id', '=', id).where('deleted_at', 'is', null);
+    if (!(await (deps.database.dialect === 'postgres' ? live.forUpdate() : live).executeTakeFirst())) throw accountNotFound(id);
     const patch: { name?: string; role?: 'owner' | 'member' } = {};
     if (body.name !== undefined) patch.name = body.name;
     if (body.role !== undefined) patch.role = body.role;
     if (Object.keys(patch).length) await trx.updateTable('service_accounts').set(patch).where('id', '=', id).execute();
     await writeAudit(trx, deps, { orgId, type: 'service_account.updated', actor, projectId, objectId: id, details: { changes_requested: body } });
+    // Read here: a delete committed just after is not a 404 for a change that was made.
+    return toObject(await trx.selectFrom('service_accounts').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
   });
-  return getServiceAccount(deps, orgId, projectId, id);
 }
 
 /** Issues another key for a service account; `scopes` (OpenAI's) restrict it, none means every permission. */
@@ -205,16 +220,15 @@ export async function createServiceAccountKey(
   }
   await activeProject(deps, orgId, projectId);
   await getServiceAccount(deps, orgId, projectId, id);
-  const key = await deps.database.db
-    .transaction()
-    .execute((trx) =>
-      insertAccountKey(
-        trx,
-        deps,
-        { orgId, projectId, accountId: id, name: body.name ?? FIRST_KEY_NAME, permissions, scopes: body.scopes, expiresInSeconds: body.expires_in_seconds ?? null },
-        actor,
-      ),
+  const key = await deps.database.db.transaction().execute(async (trx) => {
+    await stillActiveProject(trx, deps, projectId);
+    return insertAccountKey(
+      trx,
+      deps,
+      { orgId, projectId, accountId: id, name: body.name ?? FIRST_KEY_NAME, permissions, scopes: body.scopes, expiresInSeconds: body.expires_in_seconds ?? null },
+      actor,
     );
+  });
   deps.changes.keyChanged(key.id);
   return key;
 }
@@ -228,7 +242,14 @@ export async function deleteServiceAccount(deps: ServiceDeps, orgId: string, pro
   const keys = await deps.database.db.transaction().execute(async (trx) => {
     // The row first, then the keys: a key being made for the account waits for the row and is refused, or is in and
     // found here (key-writes.ts lockLiveOwner).
-    await trx.updateTable('service_accounts').set({ deleted_at: nowSeconds(deps) }).where('id', '=', id).execute();
+    // Deleted meanwhile by another request: that one revoked the keys and wrote the entries.
+    const res = await trx
+      .updateTable('service_accounts')
+      .set({ deleted_at: nowSeconds(deps) })
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) throw accountNotFound(id);
     const owned = await trx.selectFrom('api_keys').select('id').where('owner_id', '=', id).execute();
     for (const k of owned) {
       if (await revokeKeyRow(trx, deps, k.id)) {
