@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
 import { z } from 'zod';
 import { randomBase62 } from '../core/base62.js';
 import { TollgateError } from '../core/errors.js';
@@ -87,6 +88,19 @@ async function lockLiveInviter(trx: Executor, deps: ServiceDeps, actor: Actor): 
   }
 }
 
+/** The first key of the advisory locks that serialise invites to one address (the two-key space, apart from withGlobalLock's). */
+const INVITE_LOCK_CLASS = 748_403;
+
+/**
+ * Holds, until the transaction ends, a PostgreSQL advisory lock on (organization, email), so that invites to one address
+ * are made one after another and each replaces the one before: made side by side, none saw the others' rows and all
+ * three links stayed live, and withdrawing one left the others working. SQLite runs one transaction at a time.
+ */
+async function lockInvitesTo(trx: Executor, deps: ServiceDeps, orgId: string, email: string): Promise<void> {
+  if (deps.database.dialect !== 'postgres') return;
+  await sql`select pg_advisory_xact_lock(${INVITE_LOCK_CLASS}::int, hashtext(${`${orgId}\n${email}`}))`.execute(trx);
+}
+
 /**
  * Invites someone by email; returns the invite and its `accept_url` (`{origin}/#/accept?token=…`), shown this once.
  * A newer invite for the same email replaces a pending one, so "resend" is simply inviting again.
@@ -114,8 +128,9 @@ export async function createInvite(
   const token = Buffer.from(deps.randomBytes(32)).toString('base64url');
   const id = `invite-${randomBase62(24, deps.randomBytes)}`;
   const now = nowSeconds(deps);
-  await db.transaction().execute(async (trx) => {
+  const invite = await db.transaction().execute(async (trx) => {
     await lockLiveInviter(trx, deps, actor);
+    await lockInvitesTo(trx, deps, orgId, body.email);
     await trx
       .updateTable('invites')
       .set({ deleted_at: now })
@@ -141,8 +156,9 @@ export async function createInvite(
       })
       .execute();
     await writeAudit(trx, deps, { orgId, type: 'invite.sent', actor, objectId: id, details: { data: { email: body.email, role: body.role, projects } } });
+    // Read here: a newer invite to the address, sent a moment later, replaces this one at once; this one was still sent.
+    return toInvite(await trx.selectFrom('invites').selectAll().where('id', '=', id).executeTakeFirstOrThrow(), now);
   });
-  const invite = await getInvite(deps, orgId, id);
   return { ...invite, accept_url: `${origin}/#/accept?token=${token}` };
 }
 
@@ -179,7 +195,19 @@ export async function deleteInvite(deps: ServiceDeps, orgId: string, inviteId: s
   const invite = await getInvite(deps, orgId, inviteId);
   if (invite.status === 'accepted') throw new TollgateError('conflict', `Invite '${inviteId}' was already accepted.`, 'invite_id');
   await deps.database.db.transaction().execute(async (trx) => {
-    await trx.updateTable('invites').set({ deleted_at: nowSeconds(deps) }).where('id', '=', inviteId).execute();
+    // Accepted or withdrawn since the check above: refused as it would have been, with no entry (claimInvite's race).
+    const res = await trx
+      .updateTable('invites')
+      .set({ deleted_at: nowSeconds(deps) })
+      .where('id', '=', inviteId)
+      .where('accepted_at', 'is', null)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) {
+      const now = await trx.selectFrom('invites').select(['accepted_at', 'deleted_at']).where('id', '=', inviteId).executeTakeFirst();
+      if (now?.deleted_at == null && now?.accepted_at != null) throw new TollgateError('conflict', `Invite '${inviteId}' was already accepted.`, 'invite_id');
+      throw new TollgateError('not_found', `No invite found with id '${inviteId}'.`, 'invite_id');
+    }
     await writeAudit(trx, deps, { orgId, type: 'invite.deleted', actor, objectId: inviteId, details: { data: { email: invite.email } } });
   });
   return { object: 'organization.invite.deleted' as const, id: inviteId, deleted: true as const };
