@@ -10,7 +10,7 @@ import {
 } from '../core/project-rate-limits.js';
 import type { RateLimitsTable } from '../storage/schema-limits.js';
 import { writeAudit } from './audit.js';
-import type { Actor, ServiceDeps } from './context.js';
+import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
 import { getProject } from './projects.js';
@@ -155,13 +155,23 @@ export async function createRateLimit(deps: ServiceDeps, orgId: string, projectI
   await getProject(deps, orgId, projectId);
   const model = body.model ?? '*';
   const db = deps.database.db;
-  const clash = await db.selectFrom('rate_limits').select('id').where('project_id', '=', projectId).where('model', '=', storedModel(model)).executeTakeFirst();
-  if (clash) throw new TollgateError('conflict', `A rate limit for ${model === '*' ? 'all models' : model} exists: ${clash.id}; modify it instead.`, 'model');
+  const existing = (ex: Executor) => ex.selectFrom('rate_limits').select('id').where('project_id', '=', projectId).where('model', '=', storedModel(model)).executeTakeFirst();
+  const clash = (id: string | undefined) =>
+    new TollgateError('conflict', `A rate limit for ${model === '*' ? 'all models' : model} exists: ${id ?? 'another'}; modify it instead.`, 'model');
+  const found = await existing(db);
+  if (found) throw clash(found.id);
   const now = nowSeconds(deps);
   const row = { id: newId('rl_', deps.randomBytes), model: storedModel(model), ...emptyColumns(), ...columnsOf(body) };
   const shown = rowObject(row);
   await db.transaction().execute(async (trx) => {
-    await trx.insertInto('rate_limits').values({ ...row, project_id: projectId, created_at: now, updated_at: now }).execute();
+    // A create for the model committed since the check above: the same 409 (its unique violation was a 500 on
+    // PostgreSQL), with nothing written.
+    const res = await trx
+      .insertInto('rate_limits')
+      .values({ ...row, project_id: projectId, created_at: now, updated_at: now })
+      .onConflict((oc) => oc.columns(['project_id', 'model']).doNothing())
+      .executeTakeFirst();
+    if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) throw clash((await existing(trx))?.id);
     await recordKeyChange(trx, deps, projectId);
     await writeAudit(trx, deps, { orgId, type: 'rate_limit.created', actor, projectId, objectId: shown.id, details: { data: { ...columnsOf(body), model } } });
   });
