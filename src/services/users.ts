@@ -11,7 +11,7 @@ import { revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { listParam, listValues, pageOf, pageParams } from './query-params.js';
 import { withdrawInvitesBy } from './invites.js';
-import { getProject } from './projects.js';
+import { getProject, lockActiveProject } from './projects.js';
 import { EmailSchema, IdSchema, NameSchema, text } from './text-fields.js';
 import type { ProjectUserObject, UserObject } from '../contract/users.js';
 
@@ -141,7 +141,7 @@ export async function getUser(deps: ServiceDeps, orgId: string, userId: string):
     .where('org_id', '=', orgId)
     .where('deleted_at', 'is', null)
     .executeTakeFirst();
-  if (!row) throw new TollgateError('not_found', `No user found with id '${userId}'.`, 'user_id');
+  if (!row) throw userNotFound(userId);
   return toUser(row);
 }
 
@@ -219,6 +219,15 @@ export async function revokeFormerOwnersAdminKeys(deps: ServiceDeps, orgId: stri
   return revoked;
 }
 
+const userNotFound = (userId: string) => new TollgateError('not_found', `No user found with id '${userId}'.`, 'user_id');
+const notMember = (userId: string, projectId: string) =>
+  new TollgateError('not_found', `User '${userId}' is not a member of project '${projectId}'.`, 'user_id');
+
+/** Whether a user is still in the organization, read under the owners' lock (removal takes it too). */
+async function isLiveUser(trx: Executor, userId: string): Promise<boolean> {
+  return (await trx.selectFrom('users').select('id').where('id', '=', userId).where('deleted_at', 'is', null).executeTakeFirst()) !== undefined;
+}
+
 /** Changes a user's organization role, or their technical level and developer persona. */
 export async function modifyUser(deps: ServiceDeps, orgId: string, userId: string, body: ModifyUserBody, actor: Actor): Promise<UserObject> {
   if (body.role_id != null) {
@@ -234,6 +243,8 @@ export async function modifyUser(deps: ServiceDeps, orgId: string, userId: strin
   if (body.technical_level !== undefined) patch.technical_level = body.technical_level || null;
   if (body.developer_persona !== undefined) patch.developer_persona = body.developer_persona || null;
   const revoked = await withGlobalLock(deps.database, OWNERS_LOCK, async (trx) => {
+    // Removed since the check above: a 404 as it would have been, with nothing written (user.updated read after user.deleted).
+    if (!(await isLiveUser(trx, userId))) throw userNotFound(userId);
     const demoted = patch.role === 'reader';
     if (demoted) await keepAnOwner(trx, orgId, userId);
     // The row first: an admin key being made for this user waits for it, then finds them no owner (key-writes.ts).
@@ -253,7 +264,9 @@ export async function deleteUser(deps: ServiceDeps, orgId: string, userId: strin
     await keepAnOwner(trx, orgId, userId);
     // The row first, then the keys: a key being made for this user waits for the row and is refused, or is in and
     // found below (key-writes.ts lockLiveOwner).
-    await trx.updateTable('users').set({ deleted_at: nowSeconds(deps) }).where('id', '=', userId).execute();
+    // Removed by another request meanwhile: that one revoked the keys and wrote the entries.
+    const res = await trx.updateTable('users').set({ deleted_at: nowSeconds(deps) }).where('id', '=', userId).where('deleted_at', 'is', null).executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) throw userNotFound(userId);
     await trx.deleteFrom('project_members').where('user_id', '=', userId).execute();
     const admin = await endOwnerPowers(trx, deps, orgId, userId, actor);
     const project = await trx.selectFrom('api_keys').select(['id', 'project_id']).where('owner_id', '=', userId).where('kind', '=', 'project').execute();
@@ -316,7 +329,7 @@ export async function listProjectUsers(
 export async function getProjectUser(deps: ServiceDeps, orgId: string, projectId: string, userId: string): Promise<ProjectUserObject> {
   await getProject(deps, orgId, projectId);
   const row = await memberQuery(deps, projectId).where('u.id', '=', userId).executeTakeFirst();
-  if (!row) throw new TollgateError('not_found', `User '${userId}' is not a member of project '${projectId}'.`, 'user_id');
+  if (!row) throw notMember(userId, projectId);
   return toMember(row);
 }
 
@@ -362,7 +375,20 @@ export async function addProjectUser(deps: ServiceDeps, orgId: string, projectId
     .executeTakeFirst();
   if (existing) throw new TollgateError('conflict', `User '${userId}' is already a member of this project.`, 'user_id');
   await db.transaction().execute(async (trx) => {
-    await trx.insertInto('project_members').values({ project_id: projectId, user_id: userId, role: body.role, added_at: nowSeconds(deps) }).execute();
+    // Checked again with the rows held until the member is in: the project not archived meanwhile, the user not
+    // removed (removal writes the user's row before ending memberships, so it waits or is seen), and the same member
+    // not added by another request (its unique violation was a 500 on PostgreSQL).
+    if (!(await lockActiveProject(trx, deps, projectId))) throw new TollgateError('project_archived', `Project '${projectId}' is archived.`, 'project_id');
+    const user = trx.selectFrom('users').select('id').where('id', '=', userId).where('deleted_at', 'is', null);
+    if (!(await (deps.database.dialect === 'postgres' ? user.forShare() : user).executeTakeFirst())) {
+      throw new TollgateError('invalid_value', `Invalid value for 'user_id': no user '${userId}'.`, 'user_id');
+    }
+    const res = await trx
+      .insertInto('project_members')
+      .values({ project_id: projectId, user_id: userId, role: body.role, added_at: nowSeconds(deps) })
+      .onConflict((oc) => oc.columns(['project_id', 'user_id']).doNothing())
+      .executeTakeFirst();
+    if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) throw new TollgateError('conflict', `User '${userId}' is already a member of this project.`, 'user_id');
     await writeAudit(trx, deps, {
       orgId,
       type: 'project.user.added',
@@ -379,6 +405,9 @@ export async function addProjectUser(deps: ServiceDeps, orgId: string, projectId
 export async function modifyProjectUser(deps: ServiceDeps, orgId: string, projectId: string, userId: string, body: ModifyProjectUserBody, actor: Actor) {
   await getProjectUser(deps, orgId, projectId, userId);
   await deps.database.db.transaction().execute(async (trx) => {
+    // Removed from the project meanwhile: a 404, with nothing written.
+    const member = trx.selectFrom('project_members').select('seq').where('project_id', '=', projectId).where('user_id', '=', userId);
+    if (!(await (deps.database.dialect === 'postgres' ? member.forUpdate() : member).executeTakeFirst())) throw notMember(userId, projectId);
     if (body.role != null) await trx.updateTable('project_members').set({ role: body.role }).where('project_id', '=', projectId).where('user_id', '=', userId).execute();
     await writeAudit(trx, deps, { orgId, type: 'project.user.updated', actor, projectId, objectId: userId, details: { changes_requested: body } });
   });
@@ -389,7 +418,9 @@ export async function modifyProjectUser(deps: ServiceDeps, orgId: string, projec
 export async function removeProjectUser(deps: ServiceDeps, orgId: string, projectId: string, userId: string, actor: Actor) {
   await getProjectUser(deps, orgId, projectId, userId);
   await deps.database.db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('project_members').where('project_id', '=', projectId).where('user_id', '=', userId).execute();
+    // Removed by another request meanwhile: that one wrote the entry.
+    const res = await trx.deleteFrom('project_members').where('project_id', '=', projectId).where('user_id', '=', userId).executeTakeFirst();
+    if (Number(res.numDeletedRows) === 0) throw notMember(userId, projectId);
     await writeAudit(trx, deps, { orgId, type: 'project.user.removed', actor, projectId, objectId: userId });
   });
   return { object: 'organization.project.user.deleted' as const, id: userId, deleted: true as const };
