@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeEachDatabase } from './harness/backends.js';
+import { startTestServer, type TestServer } from './harness/server.js';
+import { SessionClient } from './harness/session-client.js';
+
+// Admin writes racing each other (found by an outside review, on PostgreSQL). A write that answers an error leaves
+// nothing written, and the audit log reads in the order the changes happened: checked only before its transaction, a
+// rotation racing a revoke answered 404 yet gave the revoked key a second secret and logged api_key.rotated after
+// api_key.deleted. Every race runs many times side by side; SQLite runs one transaction at a time and must agree.
+
+const ORG = '/v1/organization';
+const RUNS = 40;
+
+describeEachDatabase('admin writes racing each other', (backend) => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer(backend);
+  });
+  afterAll(async () => t?.close());
+  const db = () => t.server.runtime.database.db;
+  const keysPath = () => `${ORG}/projects/${t.defaultProjectId}/api_keys`;
+  const auditTypes = async (objectId: string) =>
+    (await db().selectFrom('audit_logs').select('type').where('object_id', '=', objectId).orderBy('seq').execute()).map((a) => a.type);
+  /** Starts `b` a few milliseconds after `a` (0–4, by run), so each ordering is tried. */
+  const race = <A, B>(run: number, a: () => Promise<A>, b: () => Promise<B>) =>
+    Promise.all([a(), new Promise((r) => setTimeout(r, run % 5)).then(b)]);
+
+  async function newKeys(prefix: string): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < RUNS; i++) ids.push((await t.api('POST', keysPath(), { body: { name: `${prefix}${i}` } })).body.id);
+    return ids;
+  }
+
+  describe('happy path', () => {
+    it('a key rotated then deleted, and deleted then rotated, reads so', { timeout: 60_000 }, async () => {
+      const [kept, gone] = await newKeys('seq').then((ids) => ids.slice(0, 2));
+      expect((await t.api('POST', `${keysPath()}/${kept}/rotate`, { body: {} })).status).toBe(200);
+      expect((await t.api('DELETE', `${keysPath()}/${kept}`)).status).toBe(200);
+      expect(await auditTypes(kept)).toEqual(['api_key.created', 'api_key.rotated', 'api_key.deleted']);
+      expect((await t.api('DELETE', `${keysPath()}/${gone}`)).status).toBe(200);
+      const rot = await t.api('POST', `${keysPath()}/${gone}/rotate`, { body: {} });
+      const upd = await t.api('POST', `${keysPath()}/${gone}`, { body: { name: 'late' } });
+      expect([rot.status, rot.body.error.code, upd.status, upd.body.error.code]).toEqual([404, 'not_found', 404, 'not_found']);
+      expect(await auditTypes(gone)).toEqual(['api_key.created', 'api_key.deleted']);
+    });
+  });
+
+  describe('errors leave nothing written', () => {
+    it('a rotation racing a revoke either happens before it or not at all', { timeout: 120_000 }, async () => {
+      const ids = await newKeys('rot');
+      const outcomes = await Promise.all(
+        ids.map((id, run) => race(run, () => t.api('POST', `${keysPath()}/${id}/rotate`, { body: {} }), () => t.api('DELETE', `${keysPath()}/${id}`))),
+      );
+      for (const [i, id] of ids.entries()) {
+        const [rot, del] = outcomes[i];
+        expect(del.status).toBe(200);
+        expect([200, 404]).toContain(rot.status);
+        const types = await auditTypes(id);
+        const secrets = await db().selectFrom('api_key_secrets').select('secret_hash').where('key_id', '=', id).execute();
+        const row = await db().selectFrom('api_keys').select(['status', 'rotated_at']).where('id', '=', id).executeTakeFirstOrThrow();
+        expect(row.status).toBe('revoked');
+        if (rot.status === 200) {
+          expect(types).toEqual(['api_key.created', 'api_key.rotated', 'api_key.deleted']);
+          expect(secrets).toHaveLength(2);
+        } else {
+          expect(types, `${id}: rotate answered 404`).toEqual(['api_key.created', 'api_key.deleted']);
+          expect(secrets).toHaveLength(1);
+          expect(row.rotated_at).toBeNull();
+        }
+      }
+    });
+
+    it('an update racing a revoke either happens before it or not at all', { timeout: 120_000 }, async () => {
+      const ids = await newKeys('upd');
+      const outcomes = await Promise.all(
+        ids.map((id, run) => race(run, () => t.api('POST', `${keysPath()}/${id}`, { body: { name: `renamed${run}` } }), () => t.api('DELETE', `${keysPath()}/${id}`))),
+      );
+      for (const [i, id] of ids.entries()) {
+        const [upd] = outcomes[i];
+        expect([200, 404]).toContain(upd.status);
+        const types = await auditTypes(id);
+        const row = await db().selectFrom('api_keys').select('name').where('id', '=', id).executeTakeFirstOrThrow();
+        if (upd.status === 200) {
+          expect(types).toEqual(['api_key.created', 'api_key.updated', 'api_key.deleted']);
+          expect(row.name).toBe(`renamed${i}`);
+        } else {
+          expect(types, `${id}: update answered 404`).toEqual(['api_key.created', 'api_key.deleted']);
+          expect(row.name).toBe(`upd${i}`);
+        }
+      }
+    });
+
+    it('a service account update racing its deletion either happens before it or not at all', { timeout: 120_000 }, async () => {
+      const base = `${ORG}/projects/${t.defaultProjectId}/service_accounts`;
+      const ids: string[] = [];
+      for (let i = 0; i < RUNS; i++) ids.push((await t.api('POST', base, { body: { name: `sa${i}`, create_service_account_only: true } })).body.id);
+      const outcomes = await Promise.all(
+        ids.map((id, run) => race(run, () => t.api('POST', `${base}/${id}`, { body: { name: `x${run}` } }), () => t.api('DELETE', `${base}/${id}`))),
+      );
+      for (const [i, id] of ids.entries()) {
+        const [upd, del] = outcomes[i];
+        expect(del.status).toBe(200);
+        expect([200, 404]).toContain(upd.status);
+        const expected = upd.status === 200 ? ['service_account.created', 'service_account.updated', 'service_account.deleted'] : ['service_account.created', 'service_account.deleted'];
+        expect(await auditTypes(id), `${id}: update answered ${upd.status}`).toEqual(expected);
+      }
+    });
+
+    it('a key made while its project is archived is refused or made before the archive', { timeout: 120_000 }, async () => {
+      for (let run = 0; run < 10; run++) {
+        const project = (await t.api('POST', `${ORG}/projects`, { body: { name: `arch${run}` } })).body.id;
+        const [creates, archive] = await race(
+          run,
+          () => Promise.all([0, 1, 2].map((j) => t.api('POST', `${ORG}/projects/${project}/api_keys`, { body: { name: `k${j}` } }))),
+          () => t.api('POST', `${ORG}/projects/${project}/archive`),
+        );
+        expect(archive.status).toBe(200);
+        for (const c of creates) expect([200, 400]).toContain(c.status);
+        const entries = await db().selectFrom('audit_logs').select(['type', 'seq']).where('project_id', '=', project).orderBy('seq').execute();
+        const archivedAt = entries.findIndex((e) => e.type === 'project.archived');
+        expect(entries.slice(archivedAt + 1).map((e) => e.type), `project ${project}`).toEqual([]);
+        const made = await db().selectFrom('api_keys').select('id').where('project_id', '=', project).execute();
+        expect(made).toHaveLength(creates.filter((c) => c.status === 200).length);
+      }
+    });
+  });
+
+  describe('one of several at once', () => {
+    it('invites sent together to one address leave one link, and the others stop working', { timeout: 120_000 }, async () => {
+      const emails = Array.from({ length: 15 }, (_, i) => `race${i}@example.com`);
+      const sent = await Promise.all(emails.map((email) => Promise.all([0, 1, 2].map(() => t.api('POST', `${ORG}/invites`, { body: { email, role: 'owner' } })))));
+      for (const [i, email] of emails.entries()) {
+        for (const r of sent[i]) expect(r.status).toBe(200);
+        const pending = await db().selectFrom('invites').select('id').where('email', '=', email).where('deleted_at', 'is', null).where('accepted_at', 'is', null).execute();
+        expect(pending, email).toHaveLength(1);
+        for (const r of sent[i]) {
+          const token = new URL(r.body.accept_url.replace('#/accept', 'accept')).searchParams.get('token');
+          const lookup = await new SessionClient(t.url).call('POST', '/auth/invites/lookup', { token });
+          expect(lookup.status === 200, `${email}: link of ${r.body.id}`).toBe(r.body.id === pending[0].id);
+        }
+      }
+    });
+
+    it('a rate limit created three times at once is created once; the others are 409 conflict', { timeout: 60_000 }, async () => {
+      const models = Array.from({ length: 8 }, (_, i) => `race-model-${i}`);
+      const base = `${ORG}/projects/${t.defaultProjectId}/rate_limits`;
+      const all = await Promise.all(models.map((model) => Promise.all([0, 1, 2].map(() => t.api('POST', base, { body: { model, max_requests_per_1_minute: 5 } })))));
+      for (const [i, model] of models.entries()) {
+        expect(all[i].map((r) => r.status).sort(), model).toEqual([200, 409, 409]);
+        for (const r of all[i].filter((x) => x.status === 409)) expect(r.body.error.code).toBe('conflict');
+        const audit = await db().selectFrom('audit_logs').select('id').where('type', '=', 'rate_limit.created').where('object_id', '=', `rl-${model}`).execute();
+        expect(audit).toHaveLength(1);
+      }
+    });
+  });
+});
