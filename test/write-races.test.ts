@@ -141,6 +141,18 @@ describeEachDatabase('admin writes racing each other', (backend) => {
       }
     });
 
+    it('a user removed, or added to a project, three times at once is so once', { timeout: 120_000 }, async () => {
+      const members = `${ORG}/projects/${t.defaultProjectId}/users`;
+      for (let run = 0; run < 10; run++) {
+        const user = (await t.api('POST', `${ORG}/users`, { body: { email: `people${run}@example.com`, name: 'P', role: 'reader' } })).body.id;
+        const added = await Promise.all([0, 1, 2].map(() => t.api('POST', members, { body: { user_id: user, role: 'member' } })));
+        expect(added.map((r) => r.status).sort(), user).toEqual([200, 409, 409]);
+        const removed = await Promise.all([0, 1, 2].map(() => t.api('DELETE', `${ORG}/users/${user}`)));
+        expect(removed.map((r) => r.status).sort(), user).toEqual([200, 404, 404]);
+        expect(await auditTypes(user)).toEqual(['user.added', 'project.user.added', 'user.deleted']);
+      }
+    });
+
     it('a rate limit created three times at once is created once; the others are 409 conflict', { timeout: 60_000 }, async () => {
       const models = Array.from({ length: 8 }, (_, i) => `race-model-${i}`);
       const base = `${ORG}/projects/${t.defaultProjectId}/rate_limits`;
