@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJsonBody } from './json-body.js';
+import { parseControlJsonBody, parseJsonBody } from './json-body.js';
 
 const parse = (text: string) => parseJsonBody(Buffer.from(text));
 
@@ -17,5 +17,39 @@ describe('parseJsonBody', () => {
 
   it('refuses broken JSON', () => {
     expect(() => parse('{"model": ')).toThrow(expect.objectContaining({ code: 'invalid_json' }));
+  });
+});
+
+describe('parseControlJsonBody', () => {
+  const control = (text: string) => parseControlJsonBody(Buffer.from(text));
+
+  it('parses what parseJsonBody parses', () => {
+    expect(control('{"name":"x","projects":[{"id":"p","role":"member"},{"id":"q","role":"owner"}]}')).toEqual({
+      name: 'x',
+      projects: [
+        { id: 'p', role: 'member' },
+        { id: 'q', role: 'owner' },
+      ],
+    });
+    expect(control('')).toBeUndefined();
+    expect(() => control('{"__proto__":{"x":1}}')).toThrow(expect.objectContaining({ code: 'invalid_json' }));
+    expect(() => control('{"name": ')).toThrow(expect.objectContaining({ code: 'invalid_json' }));
+  });
+
+  it('refuses a member named twice, at any depth, escaped or not, naming where', () => {
+    expect(() => control('{"name":"first","name":"second"}')).toThrow(expect.objectContaining({ code: 'invalid_json', param: 'name' }));
+    expect(() => control('{"name":"first","na\\u006de":"second"}')).toThrow(expect.objectContaining({ code: 'invalid_json', param: 'name' }));
+    expect(() => control('{"projects":[{"id":"p","id":"q"}]}')).toThrow(
+      expect.objectContaining({ code: 'invalid_json', param: 'projects.0.id', message: expect.stringContaining("names 'projects.0.id' more than once") }),
+    );
+  });
+
+  it('shows only the start of a long name', () => {
+    const long = 'n'.repeat(10_000);
+    expect(() => control(`{"${long}":1,"${long}":2}`)).toThrow(expect.objectContaining({ param: `${'n'.repeat(200)}…` }));
+  });
+
+  it('leaves parseJsonBody as it was: the gateway keeps the last member, as before', () => {
+    expect(parse('{"a":1,"a":2}')).toEqual({ a: 2 });
   });
 });

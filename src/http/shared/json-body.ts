@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import sjson from 'secure-json-parse';
 import { TollgateError } from '../../core/errors.js';
+import { findRepeatedMember } from '../../core/repeated-members.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -10,15 +11,16 @@ declare module 'fastify' {
 }
 
 /**
- * JSON parser that keeps the raw bytes, refuses prototype-pollution keys, and accepts an empty body
- * (OpenAI's own curl examples send Content-Type: application/json on GET and DELETE).
+ * JSON parser of the Fastify app (admin API, dashboard, exposure reports; the gateway reads its own bodies): keeps the
+ * raw bytes, refuses prototype-pollution keys and members named twice, and accepts an empty body (OpenAI's own curl
+ * examples send Content-Type: application/json on GET and DELETE).
  */
 export function installJsonParser(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json');
   const parse = (request: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
     request.rawBody = body;
     try {
-      done(null, parseJsonBody(body));
+      done(null, parseControlJsonBody(body));
     } catch (err) {
       done(err as Error);
     }
@@ -38,8 +40,32 @@ export function isJsonContentType(contentType: string | undefined): boolean {
 /** Parses a JSON request body (undefined when empty); throws `invalid_json`, also for prototype-pollution keys. */
 export function parseJsonBody(body: Buffer): unknown {
   if (body.length === 0) return undefined;
+  return parseJsonText(body.toString('utf8'));
+}
+
+/**
+ * parseJsonBody, also refusing (400 `invalid_json` naming it) a member an object names twice: JSON.parse keeps the last
+ * one without a word. For the control plane only: the gateway's bodies are larger and its hot path does not pay the scan.
+ */
+export function parseControlJsonBody(body: Buffer): unknown {
+  if (body.length === 0) return undefined;
+  const text = body.toString('utf8');
+  const parsed = parseJsonText(text);
+  const repeated = findRepeatedMember(text);
+  if (repeated) {
+    // A name may be as long as the body: the answer shows its start.
+    const param = repeated.path.length > 200 ? `${repeated.path.slice(0, 200)}…` : repeated.path;
+    throw new TollgateError(
+      'invalid_json',
+      `We could not parse the JSON body of your request: it names '${param}' more than once (JSON readers differ on which one counts); name each member once.`,
+      param,
+    );
+  }
+  return parsed;
+}
+
+function parseJsonText(text: string): unknown {
   try {
-    const text = body.toString('utf8');
     // A text without these cannot name a __proto__ or constructor key, even escaped: parse it as it is (the
     // secure parser's two regular-expression scans cost about as much again as JSON.parse on a chat body).
     if (!text.includes('__proto__') && !text.includes('constructor') && !text.includes('\\u')) return JSON.parse(text);
