@@ -26,6 +26,23 @@ export { EmailSchema };
 const InviteProjectRole = z.enum(['owner', 'member'], {
   error: "must be 'member' or 'owner' (an invitation cannot make a project reader: add readers to the project once they have joined)",
 });
+/**
+ * A project named twice in one invitation: both entries were stored and shown, and the sign-up made the first one
+ * and dropped the second without a word (`member`, where the second said `owner`).
+ */
+function refuseRepeatedProjects(projects: Array<{ id: string }>, ctx: z.RefinementCtx): void {
+  const first = new Map<string, number>();
+  for (const [i, p] of projects.entries()) {
+    const earlier = first.get(p.id);
+    if (earlier === undefined) {
+      first.set(p.id, i);
+      continue;
+    }
+    ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `the project '${p.id}' is named already, as projects.${earlier}.id; name each project once, with one role` });
+    return;
+  }
+}
+
 /** The body of POST /invites. */
 export const CreateInviteBody = z.strictObject({
   email: EmailSchema,
@@ -33,6 +50,7 @@ export const CreateInviteBody = z.strictObject({
   projects: z
     .array(z.strictObject({ id: IdSchema, role: InviteProjectRole }))
     .max(100)
+    .superRefine(refuseRepeatedProjects)
     .optional(),
 });
 export type CreateInviteBody = z.output<typeof CreateInviteBody>;
@@ -122,7 +140,7 @@ export async function createInvite(
   for (const [i, p] of projects.entries()) {
     const project = await db.selectFrom('projects').select('status').where('id', '=', p.id).where('org_id', '=', orgId).executeTakeFirst();
     if (project?.status !== 'active') {
-      throw new TollgateError('invalid_value', `Invalid value for 'projects[${i}].id': no active project '${p.id}'.`, `projects.${i}.id`);
+      throw new TollgateError('invalid_value', `Invalid value for 'projects.${i}.id': no active project '${p.id}'.`, `projects.${i}.id`);
     }
   }
   const token = Buffer.from(deps.randomBytes(32)).toString('base64url');
