@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { baseUrlProblem } from './provider-url.js';
+import { baseUrlProblem, requestUrlProblem } from './provider-url.js';
 
 describe('baseUrlProblem', () => {
   it('takes http(s) URLs with a host, a port and a path', () => {
@@ -18,3 +18,17 @@ describe('baseUrlProblem', () => {
   });
 });
 
+
+describe('requestUrlProblem', () => {
+  it('takes http(s) URLs with a query: a request sends it', () => {
+    for (const url of ['https://hooks.example.com/h', 'https://hooks.example.com/h?x=1', 'http://127.0.0.1:8080/']) expect(requestUrlProblem(url), url).toBe(null);
+  });
+
+  it('refuses what a request would not send: a user or password, a fragment; and other schemes', () => {
+    expect(requestUrlProblem('https://u:p@example.com/h?x=1#f')).toMatch(/user or password \(they would not be sent/);
+    expect(requestUrlProblem('https://:p@example.com/h')).toMatch(/user or password/);
+    expect(requestUrlProblem('https://example.com/h#f')).toMatch(/fragment \(it would not be sent/);
+    expect(requestUrlProblem('https://example.com/h#')).toMatch(/fragment/);
+    expect(requestUrlProblem('ftp://example.com/h')).toMatch(/http/);
+  });
+});

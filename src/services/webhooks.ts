@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { randomBase62 } from '../core/base62.js';
 import { TollgateError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import { requestUrlProblem } from '../core/provider-url.js';
 import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
@@ -21,7 +22,13 @@ export const WEBHOOK_EVENT_TYPES = ['budget.threshold_crossed', 'api_key.exposed
 
 /** The body of POST /webhooks. */
 export const CreateWebhookBody = z.strictObject({
-  url: text({ max: 2048 }).url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL'),
+  url: text({ max: 2048 })
+    .url()
+    .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
+    .superRefine((url, ctx) => {
+      const problem = requestUrlProblem(url);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   event_types: z.array(z.enum([...WEBHOOK_EVENT_TYPES, '*'])).min(1).optional(),
 });
 
