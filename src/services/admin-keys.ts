@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TollgateError } from '../core/errors.js';
 import type { CreatedAdminKey } from '../contract/api-keys.js';
-import { checkFutureExpiry } from './api-keys.js';
+import { checkFutureExpiry, ExpiresAtSchema } from './api-keys.js';
 import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
@@ -20,7 +20,7 @@ const MAX_EXPIRES_IN_SECONDS = 31_536_000;
 export const CreateAdminKeyBody = z.strictObject({
   name: NameSchema,
   expires_in_seconds: z.number().int().min(1).max(MAX_EXPIRES_IN_SECONDS).optional(),
-  expires_at: z.number().int().positive().nullable().optional(),
+  expires_at: ExpiresAtSchema.optional(),
   allowed_ips: IpListSchema.nullable().optional(),
 });
 
@@ -59,8 +59,9 @@ export async function createAdminKey(
   actor: Actor,
 ): Promise<CreatedAdminKey> {
   const now = nowSeconds(deps);
-  if (body.expires_in_seconds !== undefined && body.expires_at != null) {
-    throw new TollgateError('invalid_value', "Give either 'expires_in_seconds' or 'expires_at', not both.", 'expires_in_seconds');
+  // Both given, even `expires_at: null` (no expiry), contradict each other: one would be ignored without a word.
+  if (body.expires_in_seconds !== undefined && body.expires_at !== undefined) {
+    throw new TollgateError('invalid_value', "Give either 'expires_in_seconds' or 'expires_at', not both (an 'expires_at' of null means no expiry).", 'expires_in_seconds');
   }
   checkFutureExpiry(body.expires_at, now);
   const expiresAt = body.expires_in_seconds !== undefined ? now + body.expires_in_seconds : (body.expires_at ?? null);

@@ -31,7 +31,24 @@ const ModelList = z
   .array(text({ min: 1, max: 256 }))
   .min(1, 'An empty list would allow no model: send null (or leave the member out) for every model.')
   .max(1000);
-const ExpiresAt = z.number().int().positive().nullable();
+/** The last second of the year 9999 (UTC): a later `expires_at` is milliseconds or a mistake, not a time in seconds. */
+export const MAX_EXPIRES_AT = 253_402_300_799;
+
+/**
+ * An absolute expiry in seconds since the epoch, or null for none. One given in milliseconds (`Date.now()`,
+ * 4102444800000 for 2100) was stored as it came, a key meant to expire that never would: anything past the year 9999
+ * is refused, saying it is read as seconds.
+ */
+export const ExpiresAtSchema = z
+  .number()
+  .int()
+  .positive()
+  .superRefine((at, ctx) => {
+    if (at <= MAX_EXPIRES_AT) return;
+    const asMs = at / 1000 <= MAX_EXPIRES_AT ? `; in milliseconds that is ${new Date(at).toISOString()}, which is ${Math.floor(at / 1000)} in seconds` : '';
+    ctx.addIssue({ code: 'custom', message: `must be in seconds since the epoch (unix seconds), at most ${MAX_EXPIRES_AT} (9999-12-31T23:59:59Z)${asMs}` });
+  })
+  .nullable();
 const MAX_GRACE_SECONDS = 30 * 24 * 3600;
 export const DEFAULT_GRACE_SECONDS = 3600;
 
@@ -62,7 +79,7 @@ const LimitFields = {
 export const CreateProjectKeyBody = z.strictObject({
   name: NameSchema.optional(),
   permissions: PermissionsSchema.optional(),
-  expires_at: ExpiresAt.optional(),
+  expires_at: ExpiresAtSchema.optional(),
   allowed_ips: IpListSchema.nullable().optional(),
   allowed_models: ModelList.nullable().optional(),
   owner: z.union([IdSchema, z.strictObject({ type: z.enum(['user', 'service_account']), id: IdSchema })]).optional(),
@@ -75,7 +92,7 @@ export type CreateProjectKeyBody = z.output<typeof CreateProjectKeyBody>;
 export const UpdateProjectKeyBody = z.strictObject({
   name: NameSchema.optional(),
   permissions: PermissionsSchema.optional(),
-  expires_at: ExpiresAt.optional(),
+  expires_at: ExpiresAtSchema.optional(),
   allowed_ips: IpListSchema.nullable().optional(),
   allowed_models: ModelList.nullable().optional(),
   ...LimitFields,
