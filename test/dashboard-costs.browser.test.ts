@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type DashboardSession, describeBrowser, ORG, OWNER, openDashboard } from './harness/dashboard-browser.js';
+import { type DashboardSession, describeBrowser, ORG, openDashboard, signInOwner } from './harness/dashboard-browser.js';
 import { type FakeUpstream, startFakeUpstream } from './harness/fake-upstream.js';
 import { gatewayConfigFile, type TestServer } from './harness/server.js';
 
@@ -26,17 +26,7 @@ describeBrowser('dashboard in a browser: cost of every kind', () => {
     });
     s = await openDashboard({ env: { TOLLGATE_CONFIG: config, FAKE_UPSTREAM_KEY: 'sk-upstream' } });
     ({ t, page } = s);
-    const res = await fetch(`${t.url}/auth/signup`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...OWNER, setup_token: t.setupToken }),
-    });
-    expect(res.status).toBe(200);
-    await page.goto(`${t.url}/`);
-    await page.getByLabel('Email').fill(OWNER.email);
-    await page.getByLabel('Password').fill(OWNER.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    await signInOwner(s);
   });
 
   afterAll(async () => {

@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AUDIT_EVENT_TYPES } from '../src/core/audit-events.js';
 import { RATE_LIMIT_UNLIMITED } from '../src/core/project-rate-limits.js';
-import { chat, type DashboardSession, describeBrowser, embed, keyIsAccepted, ORG, OWNER, openDashboard, shot } from './harness/dashboard-browser.js';
+import { chat, type DashboardSession, describeBrowser, embed, keyIsAccepted, ORG, OWNER, openDashboard, shot, signInOwner } from './harness/dashboard-browser.js';
 import { startTestServer, type TestServer } from './harness/server.js';
 
 // The dashboard in Debian's Chromium, second half (the first: test/dashboard.browser.test.ts), signed in as an owner
@@ -23,17 +23,7 @@ describeBrowser('dashboard in a browser: usage, limits, settings and members', (
   beforeAll(async () => {
     s = await openDashboard();
     ({ t, browser, page } = s);
-    const res = await fetch(`${t.url}/auth/signup`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...OWNER, setup_token: t.setupToken }),
-    });
-    expect(res.status).toBe(200);
-    await page.goto(`${t.url}/`);
-    await page.getByLabel('Email').fill(OWNER.email);
-    await page.getByLabel('Password').fill(OWNER.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    await signInOwner(s);
   });
 
   afterAll(async () => {

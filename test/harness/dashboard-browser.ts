@@ -256,3 +256,18 @@ export async function openDashboard(opts: { keepResponses?: boolean; env?: Recor
   };
   return session;
 }
+
+/** Creates the owner account (with the server's setup token) and signs its page in: the API keys page is shown. */
+export async function signInOwner(s: DashboardSession): Promise<void> {
+  const res = await fetch(`${s.t.url}/auth/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...OWNER, setup_token: s.t.setupToken }),
+  });
+  if (res.status !== 200) throw new Error(`owner sign-up answered ${res.status}: ${await res.text()}`);
+  await s.page.goto(`${s.t.url}/`);
+  await s.page.getByLabel('Email').fill(OWNER.email);
+  await s.page.getByLabel('Password').fill(OWNER.password);
+  await s.page.getByRole('button', { name: 'Sign in' }).click();
+  await s.page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+}
