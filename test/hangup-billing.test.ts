@@ -371,3 +371,55 @@ describe('a stream cut while generating is billed the whole prompt it sent', () 
     expect(finished).toBe(before + 1);
   });
 });
+
+// A background response's result, retrieved as a stream (GET /responses/{id}?stream=true), is billed once, by the
+// retrieval that sees it finished. Found by a review: a client that read the text and hung up before
+// `response.completed` had the gateway abort the retrieval, so the result was delivered and never billed. Now a
+// retrieval is read to its end whoever waits for it.
+describe('a background response retrieved as a stream', () => {
+  let t: TestServer;
+  let server: Server;
+  let completed = 0;
+
+  beforeAll(async () => {
+    server = createServer(async (req, res) => {
+      for await (const _ of req);
+      const response = { id: 'resp_bg2', object: 'response', model: 'gpt-4o-mini', background: true, output: [] };
+      if (req.method === 'POST') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ...response, status: 'queued', usage: null }));
+        return;
+      }
+      const sse = (type: string, data: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(sse('response.output_text.delta', { sequence_number: 5, item_id: 'm', output_index: 0, content_index: 0, delta: 'the answer' }));
+      res.write(sse('response.output_text.done', { sequence_number: 6, item_id: 'm', output_index: 0, content_index: 0, text: 'the answer' }));
+      await new Promise((r) => setTimeout(r, 300));
+      const usage = { input_tokens: INPUT, output_tokens: OUTPUT, total_tokens: INPUT + OUTPUT };
+      res.end(sse('response.completed', { sequence_number: 7, response: { ...response, status: 'completed', usage } }));
+      completed++;
+    });
+    t = await gatewayBefore(server);
+  });
+  afterAll(async () => {
+    await t?.close();
+    server?.close();
+  });
+
+  it('is read to its end when its client hangs up after the text, and billed once', async () => {
+    const key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'bg-read' } })).body as { id: string; value: string };
+    const headers = { authorization: `Bearer ${key.value}`, 'content-type': 'application/json' };
+    const created = await fetch(`${t.url}/v1/responses`, { method: 'POST', headers, body: JSON.stringify({ model: 'gpt-4o-mini', input: 'x', background: true }) });
+    expect(created.status).toBe(200);
+    const abort = new AbortController();
+    const res = await fetch(`${t.url}/v1/responses/resp_bg2?stream=true`, { headers, signal: abort.signal });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let got = '';
+    while (!got.includes('output_text.done')) got += new TextDecoder().decode((await reader.read()).value);
+    abort.abort();
+    const rows = await usageEventsOf(t, key.id, 2);
+    const retrieval = rows.find((r) => r.method === 'GET');
+    expect(retrieval).toMatchObject({ outcome: 'client_aborted', billable: 1, input_tokens: INPUT, output_tokens: OUTPUT });
+    expect(completed).toBe(1);
+  });
+});

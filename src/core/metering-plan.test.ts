@@ -217,6 +217,15 @@ describe('metering plan', () => {
     expect(t({}, 'some-asr')).toMatchObject({ priced: false });
   });
 
+  it("takes a translation's default json for a format that reports no duration (only verbose_json does)", () => {
+    const t = (endpoint: string, values: Record<string, string[]>) => planMetering(input({ endpoint, model: 'whisper-1', form: form(values), bodyBytes: 20_000 }));
+    expect(t('/audio/translations', {})).toMatchObject({ kind: 'transcription', unmeterable: true });
+    expect(t('/audio/translations', { response_format: ['json'] })).toMatchObject({ unmeterable: true });
+    expect(t('/audio/translations', { response_format: ['verbose_json'] })).toMatchObject({ unmeterable: false });
+    // Transcriptions report their usage in json (OpenAI's default) as before.
+    expect(t('/audio/transcriptions', {})).toMatchObject({ unmeterable: false });
+  });
+
   it('rounds a price per character or per minute once for the whole request, not per unit', () => {
     const prices = { ...DEFAULT_PRICES, 'my-tts': { input: 0, characters: 15.0005 }, 'my-asr': { input: 0, minutes: 0.0035 } };
     // $15.0005 per million characters: a million of them cost $15.0005 (per character rounding made it $15.001).

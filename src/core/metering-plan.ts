@@ -381,15 +381,25 @@ const TEXT_TOKENS_PER_SECOND = 10;
 
 /** Transcription formats whose answers report the audio's duration or usage (OpenAI's default is json). */
 const FORMATS_WITH_USAGE = new Set(['json', 'verbose_json', 'diarized_json']);
+/**
+ * Translation formats whose answers report the audio's duration: only verbose_json (CreateTranslationResponseJson is
+ * `{text}` alone), so a translation in the default json was billed from its upload's size (found by a review).
+ */
+const TRANSLATION_FORMATS_WITH_USAGE = new Set(['verbose_json']);
 
 function transcriptionPlan(i: PlanInput): MeterPlan {
   const price = meteringPrice(i.prices, i.defaultPrice, i.model);
   const format = field(i, 'response_format');
   // Text, srt and vtt answers say nothing of the audio: billed at the estimate, which a denser encoding could beat.
-  const reportsUsage = format.known && (format.value === undefined || FORMATS_WITH_USAGE.has(String(format.value)));
+  const translation = i.endpoint === '/audio/translations';
+  const reportsUsage = translation
+    ? format.known && format.value !== undefined && TRANSLATION_FORMATS_WITH_USAGE.has(String(format.value))
+    : format.known && (format.value === undefined || FORMATS_WITH_USAGE.has(String(format.value)));
   const base = reportsUsage
     ? plan('transcription', 'audio transcription', { model: i.model, price })
-    : plan('transcription', 'audio transcription in a format that reports no duration (text, srt, vtt)', { model: i.model, price, unmeterable: true });
+    : translation
+      ? plan('transcription', 'audio translation in a format that reports no duration (any but verbose_json)', { model: i.model, price, unmeterable: true })
+      : plan('transcription', 'audio transcription in a format that reports no duration (text, srt, vtt)', { model: i.model, price, unmeterable: true });
   if (!price) return base;
   const seconds = estimatedAudioSeconds(i.bodyBytes);
   if (price.minutes !== undefined) return { ...base, priced: true, estimateNano: Math.round((seconds * price.minutes * 1e9) / 60) };

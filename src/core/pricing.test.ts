@@ -145,6 +145,17 @@ describe('service tiers', () => {
     expect(costNanoUsd(price, { input: 100, cached: 0, audioInput: 100, output: 0 }, 'priority')).toBe(100 * 40_000);
   });
 
+  it("reserves output at the dearest rate the model bills it at (audio or image output), not its text rate", () => {
+    const audio = DEFAULT_PRICES['gpt-4o-audio-preview'];
+    // 12,500 output tokens: $0.125 as text at $10 per million, $1 as audio at $80.
+    expect(boundCostNanoUsd(audio, { input: 0, output: 12_500, cacheWrites: false })).toBe(12_500 * 80_000);
+    expect(boundCostNanoUsd({ input: 1, output: 2, image_output: 40 }, { input: 10, output: 100, cacheWrites: false })).toBe(10 * 1000 + 100 * 40_000);
+    // With cache writes too: the dearest input and the dearest output together.
+    expect(boundCostNanoUsd({ input: 1, output: 2, cache_write_input: 2, audio_output: 8 }, { input: 10, output: 100, cacheWrites: true })).toBe(10 * 2000 + 100 * 8000);
+    // A model without such rates: as before.
+    expect(boundCostNanoUsd({ input: 1, output: 2 }, { input: 10, output: 100, cacheWrites: false })).toBe(10 * 1000 + 100 * 2000);
+  });
+
   it('reserves at the rates of the tier asked for', () => {
     const gpt5 = DEFAULT_PRICES['gpt-5'];
     expect(boundCostNanoUsd(gpt5, { input: 1000, output: 1000, cacheWrites: false }, 'priority')).toBe(1000 * 2500 + 1000 * 20_000);

@@ -232,10 +232,18 @@ export function boundCostNanoUsd(
   speed: string | null = null,
 ): number {
   const plain = costNanoUsd(price, { input: bound.input, cached: 0, output: bound.output }, tier, speed);
-  if (!bound.cacheWrites) return plain;
-  const written = costNanoUsd(price, { input: bound.input, cached: 0, cacheWrite: bound.input, output: bound.output }, tier, speed);
-  const written1h = costNanoUsd(price, { input: bound.input, cached: 0, cacheWrite1h: bound.input, output: bound.output }, tier, speed);
-  return Math.max(plain, written, written1h);
+  // Output at the dearest rate the model bills it at: a model with audio or image output rates may answer in audio or
+  // images, billed at those (an audio model's $80 per million against its $10 text rate let a $10 cap pass $79).
+  const outputs: Array<Partial<TokenCounts>> = [];
+  if (price?.audio_output !== undefined) outputs.push({ audioOutput: bound.output });
+  if (price?.image_output !== undefined) outputs.push({ imageOutput: bound.output });
+  if (!bound.cacheWrites && outputs.length === 0) return plain;
+  const inputs: Array<Partial<TokenCounts>> = [{}];
+  if (bound.cacheWrites) inputs.push({ cacheWrite: bound.input }, { cacheWrite1h: bound.input });
+  outputs.push({});
+  let most = plain;
+  for (const i of inputs) for (const o of outputs) most = Math.max(most, costNanoUsd(price, { input: bound.input, cached: 0, output: bound.output, ...i, ...o }, tier, speed));
+  return most;
 }
 
 /** Nano-dollars per unit of a USD amount per unit (an image, a second). */

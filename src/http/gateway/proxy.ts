@@ -189,9 +189,12 @@ async function forward(
 
   const controller = new AbortHandle();
   // A whole answer that is billed goes on without its client (watchHangUp); so does a billed stream whose generation
-  // is over by the time its client leaves (its usage comes last: hanging up just before it must not make it free), and
-  // a background response's stream from the start (the provider runs it to its end whoever reads it).
-  const generation = stream && (isModelCall || meterIfReported) ? { finished: isBackgroundResponse(endpoint, body) } : null;
+  // is over by the time its client leaves (its usage comes last: hanging up just before it must not make it free), a
+  // background response's stream from the start (the provider runs it to its end whoever reads it), and an answer
+  // read whole for its metering: a background response's creation (its id, to bill it later) and the retrieval of
+  // its result, streamed or not (a client that hung up before `response.completed` had the text and left it unbilled).
+  const readWhole = needsWholeAnswer(info.plan);
+  const generation = (stream && (isModelCall || meterIfReported)) || readWhole ? { finished: readWhole || isBackgroundResponse(endpoint, body) } : null;
   // A stream whose input the gateway cannot count (by reference) is read to its end too: cut before its usage, it could
   // not be billed what the provider read (asked only at the hang-up).
   const clientGone = watchHangUp(res, controller, generation ? () => readOnAfterHangUp(generation, body) : !stream && (isModelCall || meterIfReported));
