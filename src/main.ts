@@ -56,7 +56,9 @@ async function main(): Promise<void> {
       ]
     : [];
   banner.push(...setupBanner(server.setup, server.url, setupTokenFile(config.dataDir).path));
-  if (banner.length) process.stdout.write(`${banner.join('\n')}\n\n`);
+  // Every later start says where it serves, in words, beside the JSON log line.
+  if (banner.length === 0) banner.push('', `  Tollgate is running at ${server.url} (the dashboard at ${server.url}/).`);
+  process.stdout.write(`${banner.join('\n')}\n\n`);
   // The log says that the owner account is unclaimed, never the token (logs travel further than the terminal).
   if (server.setup.kind !== 'claimed') logger.warn({ setup_token: server.setup.kind === 'here' ? server.setup.source : 'elsewhere' }, 'no owner account yet: the first sign-up needs the setup token');
   let stopping = false;

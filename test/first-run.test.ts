@@ -290,6 +290,15 @@ describeEachDatabase('first-run ownership', (backend) => {
       } finally {
         await child.stop();
       }
+      // A later start, once claimed: no token, and where it serves in words.
+      const again = await startChildServer(env, 60_000);
+      try {
+        await waitFor(() => again.output().includes('Tollgate is running at'));
+        expect(again.output()).toContain(`Tollgate is running at ${again.url}`);
+        expect(again.output()).not.toContain('setup token:');
+      } finally {
+        await again.stop();
+      }
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
       if (backend.url) {
