@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Tiktoken } from 'js-tiktoken/lite';
 import { describe, expect, it } from 'vitest';
-import { boundTokens, estimateTokens, IMAGE_PART_TOKENS, TOOL_PROMPT_TOKENS } from './estimate.js';
+import { boundTokens, estimateTokens, IMAGE_PART_TOKENS, imagePartTokens, TOOL_PROMPT_TOKENS } from './estimate.js';
 import { maxInputTokens, maxOutputTokens, UNKNOWN_MAX_INPUT_TOKENS, UNKNOWN_MAX_OUTPUT_TOKENS } from './model-limits.js';
 import { loadTokenizer } from './tokenizer.js';
 
@@ -243,5 +243,17 @@ describe('the reservation of input by reference', () => {
     expect(maxInputTokens(null)).toBe(UNKNOWN_MAX_INPUT_TOKENS);
     // No known model reads more than the default for unknown ones.
     for (const model of ['gpt-5.6', 'gpt-4.1-nano', 'claude-fable-5-2']) expect(maxInputTokens(model)).toBeLessThanOrEqual(UNKNOWN_MAX_INPUT_TOKENS);
+  });
+});
+
+describe('imagePartTokens', () => {
+  it("bounds gpt-4o-mini's images at its multiplied tile count, every other model's at the common allowance", () => {
+    const image = { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/a.png', detail: 'high' } }] };
+    const bound = (model: string) => boundTokens({ model, messages: [image, image] }, '/chat/completions', 1, 1_000_000, imagePartTokens(model)).input;
+    expect(imagePartTokens('gpt-4o-mini')).toBe(48_169);
+    expect(imagePartTokens('gpt-4o-mini-2024-07-18')).toBe(48_169);
+    expect(bound('gpt-4o-mini')).toBeGreaterThanOrEqual(2 * 48_169);
+    for (const other of ['gpt-4o', 'gpt-4.1-mini', 'gpt-4o-mini-tts', null]) expect(imagePartTokens(other), String(other)).toBe(IMAGE_PART_TOKENS);
+    expect(bound('gpt-4o')).toBeLessThan(2 * 48_169);
   });
 });

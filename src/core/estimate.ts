@@ -95,7 +95,23 @@ export interface TokenBound extends TokenEstimate {
 interface Walk {
   cacheWrites: boolean;
   byReference: boolean;
+  /** Input tokens of one image part for the model (imagePartTokens). */
+  imageTokens: number;
 }
+
+/**
+ * Input tokens one image may cost the model at most: IMAGE_PART_TOKENS, but for gpt-4o-mini (and its snapshots), which
+ * bills an image at its tiles' tokens multiplied (2,833 + 5,667 a tile: 48,169 for a high-detail 768×2048 image;
+ * found by a review, the 6,000 allowance fell 8× short).
+ */
+export function imagePartTokens(model: string | null): number {
+  if (model === null) return IMAGE_PART_TOKENS;
+  const base = /^(gpt-4o-mini)(?:-\d{4}-\d\d-\d\d)?$/.exec(model);
+  return base ? GPT_4O_MINI_IMAGE_TOKENS : IMAGE_PART_TOKENS;
+}
+
+/** gpt-4o-mini's largest image: 2,833 base tokens and 5,667 a tile for the 8.5 tiles of 768×2048 ("high" detail). */
+const GPT_4O_MINI_IMAGE_TOKENS = 48_169;
 
 /**
  * Members whose (non-empty) value names input the provider reads from elsewhere, or carries it in a form whose tokens
@@ -158,7 +174,7 @@ function isLiteral(o: Record<string, unknown>, k: string): boolean {
  */
 function inputBound(v: unknown, key: string, depth: number, literal: boolean, walk: Walk): number {
   if (typeof v === 'string') {
-    if (key === 'image_url' || (key === 'url' && v.startsWith('data:image/'))) return IMAGE_PART_TOKENS;
+    if (key === 'image_url' || (key === 'url' && v.startsWith('data:image/'))) return walk.imageTokens;
     return Buffer.byteLength(v, 'utf8') + 1;
   }
   if (v === null || typeof v !== 'object') return 1;
@@ -199,7 +215,7 @@ function objectBound(o: Record<string, unknown>, depth: number, top: boolean, li
     // A detail other than OpenAI's low, high and auto (GPT-5.4's `original`, a detail yet to come) keeps the image's
     // own resolution, which the allowance does not bound: reserved as input the body does not measure.
     if (!literal && (beyondAllowance(o.detail) || beyondAllowance((o.image_url as { detail?: unknown } | null | undefined)?.detail))) walk.byReference = true;
-    return IMAGE_PART_TOKENS;
+    return walk.imageTokens;
   }
   if (!literal && typeof type === 'string') {
     if (REFERENCE_TYPES.has(type)) walk.byReference = true;
@@ -234,9 +250,15 @@ function objectBound(o: Record<string, unknown>, depth: number, top: boolean, li
  * when it offers tools; output the declared max_tokens / max_completion_tokens / max_output_tokens, else the model's
  * largest answer, times `n`; and whether that input may be billed as cache writes.
  */
-export function boundTokens(body: Record<string, unknown> | null, endpoint: string, modelMaxOutput: number, modelMaxInput: number): TokenBound {
+export function boundTokens(
+  body: Record<string, unknown> | null,
+  endpoint: string,
+  modelMaxOutput: number,
+  modelMaxInput: number,
+  imageTokens: number = IMAGE_PART_TOKENS,
+): TokenBound {
   if (!body) return { input: 0, output: 0, cacheWrites: false, byReference: false };
-  const walk: Walk = { cacheWrites: false, byReference: false };
+  const walk: Walk = { cacheWrites: false, byReference: false, imageTokens };
   let input = objectBound(body, 0, true, false, walk);
   if (walk.byReference) input = Math.max(input, modelMaxInput);
   if (offersTools(body.tools) || offersTools(body.functions)) input += TOOL_PROMPT_TOKENS;

@@ -194,11 +194,21 @@ describe('metering plan', () => {
 
   it('estimates GPT Image by its output tokens, erring high for auto', () => {
     const p = planMetering(input({ endpoint: '/images/generations', model: 'gpt-image-1', body: { quality: 'high', size: '1024x1024', prompt: 'abcd' } }));
-    expect(p).toMatchObject({ priced: true, estimateNano: 4160 * 40_000 + 1 * 5000 });
+    // The prompt at a token per UTF-8 byte (4 bytes: 4 tokens at most).
+    expect(p).toMatchObject({ priced: true, estimateNano: 4160 * 40_000 + 4 * 5000 });
     const auto = planMetering(input({ endpoint: '/images/generations', model: 'gpt-image-1', body: { prompt: 'abcd', n: 2 } }));
-    expect(auto.estimateNano).toBe(2 * 6240 * 40_000 + 5000);
+    expect(auto.estimateNano).toBe(2 * 6240 * 40_000 + 4 * 5000);
     const edit = planMetering(input({ endpoint: '/images/edits', model: 'gpt-image-1', form: form({ quality: ['low'], size: ['1024x1024'], prompt: ['abcd'] }, { 'image[]': 2 }) }));
-    expect(edit.estimateNano).toBe(272 * 40_000 + 5000 + 2 * 6240 * 10_000);
+    expect(edit.estimateNano).toBe(272 * 40_000 + 4 * 5000 + 2 * 6240 * 10_000);
+  });
+
+  it('bounds a GPT Image prompt by its bytes, and reserves the partial images of a stream', () => {
+    // 'ꙮ' is 3 tokens a character in o200k and 3 UTF-8 bytes: a quarter of its length fell 12× short (a review).
+    const wide = planMetering(input({ endpoint: '/images/generations', model: 'gpt-image-1', body: { quality: 'low', size: '1024x1024', prompt: 'ꙮ'.repeat(1000) } }));
+    expect(wide.estimateNano).toBe(272 * 40_000 + 3000 * 5000);
+    // 100 image tokens per partial image, per image asked for.
+    const partial = planMetering(input({ endpoint: '/images/generations', model: 'gpt-image-1', body: { quality: 'low', size: '1024x1024', prompt: 'a', n: 2, partial_images: 3, stream: true } }));
+    expect(partial.estimateNano).toBe(2 * (272 + 300) * 40_000 + 1 * 5000);
   });
 
   it('prices speech by character (code points) and refuses to guess token-priced speech', () => {

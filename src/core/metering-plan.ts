@@ -336,9 +336,13 @@ function imagePlan(i: PlanInput): MeterPlan {
     const perArea = q === 'auto' ? IMAGE_TOKENS_1024.high : Object.hasOwn(IMAGE_TOKENS_1024, String(q)) ? IMAGE_TOKENS_1024[String(q)] : null;
     const pixels = pixelsOf(size.value);
     if (perArea === null || pixels === null) return base;
-    const outputTokens = Math.ceil((perArea * pixels) / (1024 * 1024)) * n;
+    // Each streamed partial image adds 100 image tokens (OpenAI's image generation guide), per image asked for.
+    const partial = Number(field(i, 'partial_images').value ?? 0);
+    const partials = Number.isFinite(partial) && partial > 0 ? Math.ceil(partial) : 0;
+    const outputTokens = (Math.ceil((perArea * pixels) / (1024 * 1024)) + 100 * partials) * n;
     const prompt = field(i, 'prompt').value;
-    const promptTokens = Math.ceil((typeof prompt === 'string' ? prompt.length : 4096) / 4);
+    // At most a token per byte of its UTF-8 (a quarter of its length undercounted scripts of 3 tokens a character).
+    const promptTokens = typeof prompt === 'string' ? Buffer.byteLength(prompt, 'utf8') : 32_000 * 4;
     const inputImages = (i.form?.files.image ?? 0) + (i.form?.files['image[]'] ?? 0) + (Array.isArray(i.body?.images) ? i.body.images.length : 0);
     const rate = (usdPerMillion: number | undefined) => Math.round((usdPerMillion ?? 0) * 1000);
     const estimateNano =
@@ -411,7 +415,7 @@ function transcriptionPlan(i: PlanInput): MeterPlan {
   return base;
 }
 
-const IMAGE_FIELDS = ['n', 'size', 'quality', 'prompt', 'image', 'image[]'] as const;
+const IMAGE_FIELDS = ['n', 'size', 'quality', 'prompt', 'image', 'image[]', 'partial_images'] as const;
 const TRANSCRIPTION_FIELDS = ['response_format'] as const;
 
 /** The multipart fields a plan reads for a request (empty when it reads none): what `form` must hold. */

@@ -152,6 +152,10 @@ describe('service tiers', () => {
     expect(boundCostNanoUsd({ input: 1, output: 2, image_output: 40 }, { input: 10, output: 100, cacheWrites: false })).toBe(10 * 1000 + 100 * 40_000);
     // With cache writes too: the dearest input and the dearest output together.
     expect(boundCostNanoUsd({ input: 1, output: 2, cache_write_input: 2, audio_output: 8 }, { input: 10, output: 100, cacheWrites: true })).toBe(10 * 2000 + 100 * 8000);
+    // Input by reference (a spoken answer handed back by id) at the dearest input rate the model has.
+    const mini = DEFAULT_PRICES['gpt-4o-mini-audio-preview'];
+    expect(boundCostNanoUsd(mini, { input: 120_000, output: 16, cacheWrites: false, byReference: true })).toBe(120_000 * 10_000 + 16 * 20_000);
+    expect(boundCostNanoUsd(mini, { input: 1000, output: 16, cacheWrites: false, byReference: false })).toBe(1000 * 150 + 16 * 20_000);
     // A model without such rates: as before.
     expect(boundCostNanoUsd({ input: 1, output: 2 }, { input: 10, output: 100, cacheWrites: false })).toBe(10 * 1000 + 100 * 2000);
   });

@@ -227,7 +227,7 @@ export function costNanoUsd(price: ModelPrice | null, tokens: TokenCounts, tier:
  */
 export function boundCostNanoUsd(
   price: ModelPrice | null,
-  bound: { input: number; output: number; cacheWrites: boolean },
+  bound: { input: number; output: number; cacheWrites: boolean; byReference?: boolean },
   tier: string | null = null,
   speed: string | null = null,
 ): number {
@@ -237,8 +237,14 @@ export function boundCostNanoUsd(
   const outputs: Array<Partial<TokenCounts>> = [];
   if (price?.audio_output !== undefined) outputs.push({ audioOutput: bound.output });
   if (price?.image_output !== undefined) outputs.push({ imageOutput: bound.output });
-  if (!bound.cacheWrites && outputs.length === 0) return plain;
-  const inputs: Array<Partial<TokenCounts>> = [{}];
+  // Input named by reference (a spoken answer handed back by its id, a file) may be audio or image input, billed at
+  // those rates: reserved at the dearest (an audio model's earlier answers, 120,000 audio tokens, were reserved at its
+  // text rate: $0.32 against $4.80 billed).
+  const referenced: Array<Partial<TokenCounts>> = [];
+  if (bound.byReference && price?.audio_input !== undefined) referenced.push({ audioInput: bound.input });
+  if (bound.byReference && price?.image_input !== undefined) referenced.push({ imageInput: bound.input });
+  if (!bound.cacheWrites && outputs.length === 0 && referenced.length === 0) return plain;
+  const inputs: Array<Partial<TokenCounts>> = [{}, ...referenced];
   if (bound.cacheWrites) inputs.push({ cacheWrite: bound.input }, { cacheWrite1h: bound.input });
   outputs.push({});
   let most = plain;

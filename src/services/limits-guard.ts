@@ -1,5 +1,5 @@
 import { TollgateError } from '../core/errors.js';
-import { boundTokens, estimateTokens } from '../core/estimate.js';
+import { boundTokens, estimateTokens, imagePartTokens } from '../core/estimate.js';
 import { maxInputTokens, maxOutputTokens } from '../core/model-limits.js';
 import { modelUseOf } from '../core/model-use.js';
 import { formatResetDuration } from '../core/gcra.js';
@@ -187,6 +187,7 @@ export class LimitsGuard implements RequestGuard {
           input.endpoint,
           maxOutputTokens(model, () => price?.max_output_tokens),
           maxInputTokens(model, () => price?.max_input_tokens),
+          imagePartTokens(model),
         );
         byReference = bound.byReference;
         estCost = boundCostNanoUsd(price, bound, plan.tier, plan.speed);

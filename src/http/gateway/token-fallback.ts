@@ -1,4 +1,4 @@
-import { boundTokens, IMAGE_PART_TOKENS } from '../../core/estimate.js';
+import { boundTokens, imagePartTokens } from '../../core/estimate.js';
 import type { TokenCounts } from '../../core/pricing.js';
 import { outputText } from '../../core/usage-extract.js';
 import { contentText, countChatPromptTokens, countTokens, TokenBudget } from '../../core/tokenizer.js';
@@ -53,7 +53,7 @@ export async function countFallbackTokens(body: Record<string, unknown> | null, 
     else if (typeof body.input === 'string') input = await countTokens(body.input, prompt);
     else if (Array.isArray(body.input)) input = await countTokens(body.input.map((i) => (typeof i === 'string' ? i : contentText((i as { content?: unknown })?.content))).join('\n'), prompt);
     const whole = promptText(body);
-    const all = (await countTokens(whole.text, new TokenBudget('bound'))) + whole.images * IMAGE_PART_TOKENS;
+    const all = (await countTokens(whole.text, new TokenBudget('bound'))) + whole.images * imagePartTokens(typeof body.model === 'string' ? body.model : null);
     if (all > input) input = all;
   }
   const text = typeof answer === 'string' ? answer : outputText(answer);
