@@ -77,6 +77,8 @@ export class HttpUpstream implements Upstream {
   readonly credential: string | null;
   private readonly pool: Pool;
   private readonly basePath: string;
+  /** The deployments configured models map to (Azure): reached by the model's name only. */
+  private readonly deploymentNames: ReadonlySet<string>;
   private readonly authHeaders: Record<string, string>;
   /** Tollgate project → the provider's project (`OpenAI-Project`), or null when none is mapped. */
   private readonly projects: Map<string, string> | null;
@@ -101,6 +103,7 @@ export class HttpUpstream implements Upstream {
     this.format = cfg.kind === 'anthropic' ? 'anthropic' : 'openai';
     const deployed = Object.keys(cfg.deployments);
     this.models = cfg.models ?? (deployed.length > 0 ? deployed : null);
+    this.deploymentNames = new Set(Object.values(cfg.deployments));
     this.totalTimeoutMs = cfg.timeouts.totalMs;
     this.credential = cfg.credentials.length === 1 ? cfg.credentials[0].id : null;
     const url = new URL(cfg.baseUrl);
@@ -146,6 +149,17 @@ export class HttpUpstream implements Upstream {
       search += `${search ? '&' : '?'}api-version=${encodeURIComponent(this.cfg.apiVersion)}`;
     }
     if (this.cfg.kind === 'azure-openai') {
+      // Azure runs the deployment its URL names, whatever the body's model: a path naming one itself
+      // (`/v1/deployments/{d}/chat/completions`) went past the model's allowlist, limits and price, and a stream there
+      // was not asked for its usage (found by a review). Tollgate addresses models by name only.
+      if (/^\/deployments(?:\/|$)/i.test(path)) {
+        return Promise.reject(new TollgateError('unknown_url', `Invalid URL (${req.method} /v1${path.slice(0, 256)}): name the model in the request instead.`));
+      }
+      // A deployment a configured model maps to is reached by that model's name only: named itself, it went past the
+      // model's limits and was billed as an unpriced model.
+      if (req.model && !Object.hasOwn(this.cfg.deployments, req.model) && this.deploymentNames.has(req.model)) {
+        return Promise.reject(new TollgateError('model_not_found', `The model '${req.model.slice(0, 256)}' does not exist or you do not have access to it.`, 'model'));
+      }
       const deployment = req.model ? (this.cfg.deployments[req.model] ?? req.model) : null;
       const deployed = deployment !== null && AZURE_DEPLOYMENT_PATHS.has(path);
       // A path segment of its own, so only what a deployment can be named (core/upstream.ts DEPLOYMENT_NAME): `.` and

@@ -59,6 +59,15 @@ const DROP_RESPONSE = new Set([
   'anthropic-organization-id',
 ]);
 
+/**
+ * Headers that describe the provider's deployment rather than the answer: Azure's `x-ms-*` (`x-ms-deployment-name`,
+ * `x-ms-region`: the names a key could then address), `azureml-*` and `apim-*` (found by a review).
+ */
+function isProviderDetail(name: string): boolean {
+  const c = name.charCodeAt(0);
+  return (c === 120 && name.startsWith('x-ms-')) || (c === 97 && (name.startsWith('azureml-') || name.startsWith('apim-')));
+}
+
 /** The last Connection value seen and the header names it lists: nearly every answer says `keep-alive`. */
 let lastConnection: { value: string; named: ReadonlySet<string> } | null = null;
 
@@ -83,7 +92,7 @@ export function clientResponseHeaders(h: Record<string, string | string[] | unde
   const named = connection === undefined ? null : connectionNamed(String(connection));
   for (const name in h) {
     const value = h[name];
-    if (value === undefined || DROP_RESPONSE.has(name) || named?.has(name) || name.startsWith('x-ratelimit-') || name.startsWith('cf-') || name.startsWith('anthropic-ratelimit-')) continue;
+    if (value === undefined || DROP_RESPONSE.has(name) || named?.has(name) || name.startsWith('x-ratelimit-') || name.startsWith('cf-') || name.startsWith('anthropic-ratelimit-') || isProviderDetail(name)) continue;
     if (name === REQUEST_ID_HEADER || name === ANTHROPIC_REQUEST_ID_HEADER) out[UPSTREAM_REQUEST_ID_HEADER] = value;
     else if (name !== UPSTREAM_REQUEST_ID_HEADER) out[name] = value;
   }

@@ -1,0 +1,69 @@
+import { createServer, type Server } from 'node:http';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listenOnLoopback } from './harness/provider-config.js';
+import { gatewayConfigFile, startTestServer, type TestServer } from './harness/server.js';
+
+// Azure runs the deployment its URL names, whatever the body says. Found by a review: a key allowed only gpt-4o-mini
+// called `/v1/deployments/prod-gpt4o/chat/completions` (forwarded to the deployment as it stood, billed as the
+// body's cheaper model, a stream unbilled); a deployment name sent as the model went past the model's limits, billed as
+// unpriced; and Azure's `x-ms-deployment-name` and region headers told the client those names.
+
+const ORG = '/v1/organization';
+
+describe('an Azure provider with deployments', () => {
+  let upstream: Server;
+  let t: TestServer;
+  const seen: string[] = [];
+
+  beforeAll(async () => {
+    upstream = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json', 'x-ms-deployment-name': 'prod-gpt4o', 'x-ms-region': 'East US', 'apim-request-id': 'a1', 'azureml-model-session': 's1' });
+      res.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'gpt-4o', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }));
+    });
+    const base = await listenOnLoopback(upstream);
+    const file = gatewayConfigFile({
+      providers: [{ name: 'az', kind: 'azure-openai', base_url: base, api_key_env: 'AZ_KEY', api_version: '2024-10-21', deployments: { 'gpt-4o': 'prod-gpt4o', 'gpt-4o-mini': 'prod-mini' } }],
+      default_provider: 'az',
+    });
+    t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, AZ_KEY: 'az-provider-key' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+    upstream?.close();
+  });
+
+  const keyWith = async (body: Record<string, unknown>) => (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'az', ...body } })).body.value as string;
+  const post = (key: string, path: string, body: unknown) =>
+    fetch(`${t.url}/v1${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it('refuses a path that names a deployment itself, in any case, sending nothing', async () => {
+    const key = await keyWith({ allowed_models: ['gpt-4o-mini'] });
+    const before = seen.length;
+    for (const path of ['/deployments/prod-gpt4o/chat/completions', '/Deployments/prod-gpt4o/chat/completions', '/deployments/prod-gpt4o/extensions/chat/completions', '/deployments']) {
+      const res = await post(key, path, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+      expect(res.status, path).toBe(404);
+      expect(((await res.json()) as { error: { code: string } }).error.code, path).toBe('unknown_url');
+    }
+    expect(seen.length).toBe(before);
+    // The key's own model, named: its deployment.
+    expect((await post(key, '/chat/completions', { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })).status).toBe(200);
+    expect(seen.at(-1)).toBe('/openai/deployments/prod-mini/chat/completions?api-version=2024-10-21');
+  });
+
+  it('reaches a mapped deployment by its model only; the deployment name as the model is unknown', async () => {
+    const key = await keyWith({});
+    const client = new OpenAI({ apiKey: key, baseURL: `${t.url}/v1`, maxRetries: 0 });
+    const before = seen.length;
+    const err = await client.chat.completions.create({ model: 'prod-gpt4o', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(seen.length).toBe(before);
+    const answer = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    expect(seen.at(-1)).toBe('/openai/deployments/prod-gpt4o/chat/completions?api-version=2024-10-21');
+    // The provider's deployment and region are not passed on.
+    for (const name of ['x-ms-deployment-name', 'x-ms-region', 'apim-request-id', 'azureml-model-session']) expect(answer.response.headers.get(name), name).toBeNull();
+    expect(answer.response.headers.get('x-request-id')).toMatch(/^req_/);
+  });
+});
