@@ -3,16 +3,20 @@ import { useSession } from '../session.js';
 
 /** The project switcher at the top of project-scoped pages. */
 export function ProjectPicker() {
-  const { projects, projectId, selectProject } = useSession();
+  const { projects, allProjects, projectId, selectProject } = useSession();
   const id = useId();
-  if (projects.length === 0) return null;
+  // An archived project is not offered, but one opened by its address (a bookmark) is shown as the selection: without
+  // its option the select showed blank, or another project's name, over the archived project's page.
+  const archived = allProjects.find((p) => p.id === projectId && p.status === 'archived');
+  const options = archived ? [...projects, archived] : projects;
+  if (options.length === 0) return null;
   return (
     <div class="picker">
       <label for={id}>Project</label>
       <select id={id} class="input" value={projectId ?? ''} onChange={(e) => selectProject(e.currentTarget.value)}>
-        {projects.map((p) => (
+        {options.map((p) => (
           <option key={p.id} value={p.id}>
-            {p.name}
+            {p.status === 'archived' ? `${p.name} (archived)` : p.name}
           </option>
         ))}
       </select>

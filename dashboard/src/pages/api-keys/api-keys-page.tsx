@@ -72,7 +72,9 @@ function parseStatuses(param: string | null): KeyStatus[] {
 
 /** The API keys page: the selected project's keys, searched, filtered, sorted and paged by the server. */
 export function ApiKeysPage() {
-  const { account, projectId, projects } = useSession();
+  const { account, projectId, projects, allProjects } = useSession();
+  // A project opened by its address may be archived (a bookmark): its keys are shown, but none of them works.
+  const archivedProject = allProjects.find((p) => p.id === projectId && p.status === 'archived') ?? null;
   const route = useRoute();
   const search = route.params.get('q') ?? '';
   const orderParam = route.params.get('order') as KeyOrder | null;
@@ -137,7 +139,7 @@ export function ApiKeysPage() {
         </div>
         <div class="page-tools">
           <ProjectPicker />
-          {canCreateAnywhere && (
+          {canCreateAnywhere && !archivedProject && (
             <button type="button" class="button button-primary" onClick={() => setOpen({ kind: 'create' })}>
               + Create new secret key
             </button>
@@ -145,18 +147,31 @@ export function ApiKeysPage() {
         </div>
       </div>
 
-      {!canManage && projectId && (
+      {archivedProject && (
+        <div class="banner banner-danger" role="status">
+          <p>
+            <strong class="break">{archivedProject.name}</strong> is archived. Its keys no longer work: the gateway refuses them. Keys cannot be
+            created, changed or rotated in an archived project; they can still be revoked.
+          </p>
+        </div>
+      )}
+      {!canManage && projectId && !archivedProject && (
         <p class="notice-inline">You can view this project's keys. Creating and changing them needs the project's owner or member role.</p>
       )}
-      {projectId && projectRole(account, projectId) === 'member' && (
+      {projectId && !archivedProject && projectRole(account, projectId) === 'member' && (
         <p class="notice-inline">You can change, rotate and revoke the keys you own; other keys of this project need a project owner.</p>
       )}
       {projectId && <DisabledKeysBanner projectId={projectId} />}
 
-      {projects.length === 0 ? (
+      {projects.length === 0 && !archivedProject ? (
         <div class="empty">
           <h2>No projects yet</h2>
           <p>Keys belong to projects. An organization owner can create one under Settings.</p>
+        </div>
+      ) : archivedProject && projectTotal === 0 && search === '' && ownerId === '' ? (
+        <div class="empty">
+          <h2>No keys</h2>
+          <p>This archived project has no keys, and none can be created in it.</p>
         </div>
       ) : projectTotal === 0 && search === '' && ownerId === '' ? (
         <div class="empty">
@@ -251,6 +266,7 @@ export function ApiKeysPage() {
                 onRotate={(key) => setOpen({ kind: 'rotate', key })}
                 onRevoke={(key) => setOpen({ kind: 'revoke', key })}
                 onEndGrace={(key) => setOpen({ kind: 'grace', key })}
+                projectArchived={archivedProject !== null}
               />
               <nav class="pager" aria-label="Pages of keys">
                 <p class="muted" aria-live="polite">

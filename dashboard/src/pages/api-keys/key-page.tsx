@@ -40,6 +40,8 @@ export function KeyPage({ keyId }: { keyId: string }) {
   const project = allProjects.find((p) => p.id === projectId);
   // Per key, as the server decides: a project member changes only their own keys (core/roles.ts decideKeyManagement).
   const canManage = !!k && canManageKey(account, k) && k.status === 'active';
+  // An archived project's keys are refused at the gateway; the server still revokes them but no longer changes them.
+  const archived = project?.status === 'archived';
   const othersKey = !!k && canManageKeys(account, projectId) && !canManageKey(account, k);
   const close = (changed: boolean) => {
     setOpen(null);
@@ -67,19 +69,31 @@ export function KeyPage({ keyId }: { keyId: string }) {
             <div>
               <h1 class="key-title break">{k.name}</h1>
               <p class="key-sub">
-                <code class="mono">{k.redacted_value}</code> <span class={`badge badge-${k.status}`}>{STATUS_LABEL[k.status]}</span>
+                <code class="mono">{k.redacted_value}</code>{' '}
+                {archived && k.status !== 'revoked' ? (
+                  <span class="badge badge-archived">Not usable</span>
+                ) : (
+                  <span class={`badge badge-${k.status}`}>{STATUS_LABEL[k.status]}</span>
+                )}
               </p>
-              <KeyBadges apiKey={k} nowSec={nowSec} onEndGrace={canManage ? () => setOpen('grace') : undefined} />
+              {archived && (
+                <p class="notice-inline">This key's project is archived: the gateway refuses the key, and it can no longer be changed or rotated.</p>
+              )}
+              <KeyBadges apiKey={k} nowSec={nowSec} onEndGrace={canManage && !archived ? () => setOpen('grace') : undefined} />
               {othersKey && <p class="muted">Only this key's owner or a project owner can change, rotate or revoke it.</p>}
             </div>
             {canManage && (
               <div class="page-tools">
-                <button type="button" class="button" onClick={() => setOpen('edit')}>
-                  Edit
-                </button>
-                <button type="button" class="button" onClick={() => setOpen('rotate')}>
-                  Rotate
-                </button>
+                {!archived && (
+                  <>
+                    <button type="button" class="button" onClick={() => setOpen('edit')}>
+                      Edit
+                    </button>
+                    <button type="button" class="button" onClick={() => setOpen('rotate')}>
+                      Rotate
+                    </button>
+                  </>
+                )}
                 <button type="button" class="button button-danger-outline" onClick={() => setOpen('revoke')}>
                   Revoke
                 </button>

@@ -16,6 +16,8 @@ interface KeyTableProps {
   onRotate: (key: ProjectApiKey) => void;
   onRevoke: (key: ProjectApiKey) => void;
   onEndGrace: (key: ProjectApiKey) => void;
+  /** The keys' project is archived: the gateway refuses its keys and the server refuses to change or rotate them. */
+  projectArchived?: boolean;
 }
 
 /** Who made a key, in words. */
@@ -47,7 +49,7 @@ export const STATUS_LABEL: Record<ProjectApiKey['status'], string> = {
  * One row per key. A name of any length stays in its column (cut with an ellipsis, the whole name in its title and
  * on the key's page), so every row's actions stay on screen. On narrow screens CSS lays each row out as a card.
  */
-export function KeyTable({ keys, users, canManage, nowSec, caption, onEdit, onRotate, onRevoke, onEndGrace }: KeyTableProps) {
+export function KeyTable({ keys, users, canManage, nowSec, caption, onEdit, onRotate, onRevoke, onEndGrace, projectArchived = false }: KeyTableProps) {
   return (
     <div class="table-wrap">
       <table class="table key-table">
@@ -77,7 +79,7 @@ export function KeyTable({ keys, users, canManage, nowSec, caption, onEdit, onRo
                     <a class="key-name" href={keyHref(key.project_id, key.id)} title={key.name}>
                       {key.name}
                     </a>
-                    <KeyBadges apiKey={key} nowSec={nowSec} onEndGrace={mayChange ? () => onEndGrace(key) : undefined} />
+                    <KeyBadges apiKey={key} nowSec={nowSec} onEndGrace={mayChange && !projectArchived ? () => onEndGrace(key) : undefined} />
                   </div>
                 </th>
                 <td data-label="Secret key">
@@ -99,17 +101,28 @@ export function KeyTable({ keys, users, canManage, nowSec, caption, onEdit, onRo
                   {describePermissions(key.permissions)}
                 </td>
                 <td data-label="Status">
-                  <span class={`badge badge-${key.status}`}>{STATUS_LABEL[key.status]}</span>
+                  {projectArchived && key.status !== 'revoked' ? (
+                    <span class="badge badge-archived" title="Its project is archived: the gateway refuses this key">
+                      Not usable
+                    </span>
+                  ) : (
+                    <span class={`badge badge-${key.status}`}>{STATUS_LABEL[key.status]}</span>
+                  )}
                 </td>
                 <td class="cell-actions">
                   {mayChange && isActive && (
                     <div class="row-actions">
-                      <button type="button" class="icon-button" aria-label={`Edit ${key.name}`} title="Edit" onClick={() => onEdit(key)}>
-                        <PencilIcon />
-                      </button>
-                      <button type="button" class="icon-button" aria-label={`Rotate ${key.name}`} title="Rotate" onClick={() => onRotate(key)}>
-                        <RotateIcon />
-                      </button>
+                      {/* An archived project's keys can still be revoked (the server allows it), not changed or rotated. */}
+                      {!projectArchived && (
+                        <>
+                          <button type="button" class="icon-button" aria-label={`Edit ${key.name}`} title="Edit" onClick={() => onEdit(key)}>
+                            <PencilIcon />
+                          </button>
+                          <button type="button" class="icon-button" aria-label={`Rotate ${key.name}`} title="Rotate" onClick={() => onRotate(key)}>
+                            <RotateIcon />
+                          </button>
+                        </>
+                      )}
                       <button
                         type="button"
                         class="icon-button icon-button-danger"

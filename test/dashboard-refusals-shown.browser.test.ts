@@ -1,0 +1,66 @@
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type DashboardSession, describeBrowser, keyIsAccepted, ORG, openDashboard, signInOwner } from './harness/dashboard-browser.js';
+import type { TestServer } from './harness/server.js';
+
+// What the dashboard offers must be what the server accepts: an archived project's keys (refused at the gateway, not
+// changeable), a key created in the project the user chose and no other, invitation roles, spend alert amounts.
+
+describeBrowser('dashboard in a browser: it offers only what the server accepts', () => {
+  let s: DashboardSession;
+  let t: TestServer;
+  let page: Page;
+
+  beforeAll(async () => {
+    s = await openDashboard();
+    ({ t, page } = s);
+    await signInOwner(s);
+  });
+
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  /** Opens a dashboard address afresh (the projects read again, as a bookmark would). */
+  const open = async (hash: string) => {
+    await page.goto(`${t.url}/${hash}`);
+    await page.reload();
+  };
+
+  it("shows an archived project's keys as not usable, offers no create, edit or rotate, and names the project in the picker", async () => {
+    const project = (await t.api('POST', `${ORG}/projects`, { body: { name: 'Old project' } })).body.id as string;
+    const key = (await t.api('POST', `${ORG}/projects/${project}/api_keys`, { body: { name: 'old-key' } })).body;
+    expect((await t.api('POST', `${ORG}/projects/${project}/archive`)).status).toBe(200);
+    expect(await keyIsAccepted(t, key.value)).toBe(false);
+
+    await open(`#/api-keys?project=${project}`);
+    await page.getByText('Old project is archived').waitFor();
+    const picker = page.getByLabel('Project', { exact: true });
+    expect(await picker.inputValue()).toBe(project);
+    expect(await picker.locator('option:checked').textContent()).toBe('Old project (archived)');
+    const row = s.row('old-key');
+    await row.getByText('Not usable').waitFor();
+    expect(await row.getByText('Active').count()).toBe(0);
+    expect(await row.getByRole('button', { name: 'Edit old-key' }).count()).toBe(0);
+    expect(await row.getByRole('button', { name: 'Rotate old-key' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: '+ Create new secret key' }).count()).toBe(0);
+
+    // Revoking stays: the server allows it.
+    await row.getByRole('button', { name: 'Revoke old-key' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('button', { name: /Revoke/ }).last().click();
+    await dialog.waitFor({ state: 'detached' });
+    await expect.poll(async () => (await t.api('GET', `${ORG}/projects/${project}/api_keys`)).body.data.length).toBe(0);
+
+    // The key's own page says so too.
+    const other = (await t.api('POST', `${ORG}/projects`, { body: { name: 'Old project 2' } })).body.id as string;
+    const key2 = (await t.api('POST', `${ORG}/projects/${other}/api_keys`, { body: { name: 'old-key-2' } })).body;
+    await t.api('POST', `${ORG}/projects/${other}/archive`);
+    await open(`#/api-keys/${key2.id}?project=${other}`);
+    await page.getByRole('heading', { name: 'old-key-2', level: 1 }).waitFor();
+    await page.getByText('Not usable').waitFor();
+    expect(await page.getByRole('button', { name: 'Rotate' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Edit' }).count()).toBe(0);
+    expect(s.problems).toEqual([]);
+  });
+});
