@@ -63,4 +63,30 @@ describeBrowser('dashboard in a browser: it offers only what the server accepts'
     expect(await page.getByRole('button', { name: 'Edit' }).count()).toBe(0);
     expect(s.problems).toEqual([]);
   });
+  it('creates a key only in the project the user chose: opened for an archived project, it says so and waits for a choice', async () => {
+    const project = (await t.api('POST', `${ORG}/projects`, { body: { name: 'Closed project' } })).body.id as string;
+    await t.api('POST', `${ORG}/projects/${project}/service_accounts`, { body: { name: 'closed-bot' } });
+    await t.api('POST', `${ORG}/projects/${project}/archive`);
+    const keysOf = async (id: string) => (await t.api('GET', `${ORG}/projects/${id}/api_keys`)).body.data.length as number;
+    const before = await keysOf(t.defaultProjectId);
+
+    await open(`#/settings/service-accounts?project=${project}`);
+    await page.getByRole('button', { name: 'New key for closed-bot' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Create new secret key' });
+    await dialog.getByText('You', { exact: true }).click();
+    await dialog.getByLabel('Name').fill('meant-for-closed');
+    await dialog.getByText('Closed project is archived: keys cannot be created in it.').waitFor();
+    const create = dialog.getByRole('button', { name: 'Create secret key' });
+    expect(await create.isDisabled()).toBe(true);
+    // Enter submits nothing either (a form whose submit button is disabled is not submitted implicitly).
+    await dialog.getByLabel('Name').press('Enter');
+    expect(await keysOf(t.defaultProjectId)).toBe(before);
+
+    // Chosen explicitly, another project gets the key.
+    await dialog.getByLabel('Project').selectOption({ label: 'Default project' });
+    await create.click();
+    await page.getByRole('dialog', { name: 'Save your key' }).waitFor();
+    expect(await keysOf(t.defaultProjectId)).toBe(before + 1);
+    expect(s.problems).toEqual([]);
+  });
 });

@@ -20,10 +20,14 @@ interface CreateKeyDialogProps {
 
 /** "Create new secret key": the form, then the secret, shown once. */
 export function CreateKeyDialog({ onClose, serviceAccountId: presetSvc, projectId: presetProject }: CreateKeyDialogProps) {
-  const { account, projects, projectId: current, selectProject } = useSession();
+  const { account, projects, allProjects, projectId: current, selectProject } = useSession();
   const writable = projects.filter((p) => canManageKeys(account, p.id));
-  const initialProject = [presetProject, current].find((p) => p && writable.some((w) => w.id === p)) ?? writable[0]?.id ?? '';
-  const [projectId, setProjectId] = useState(initialProject);
+  // The key goes to the project the user chose (the dialog's preset, else the one being viewed) and no other: when
+  // keys cannot be made there (archived, or no role for it), the dialog says so and waits for a project to be picked.
+  // Falling back to the first writable project put a key meant for an archived project into another one unsaid.
+  const chosen = presetProject ?? current ?? '';
+  const [projectId, setProjectId] = useState(writable.some((w) => w.id === chosen) ? chosen : '');
+  const refused = chosen && !writable.some((w) => w.id === chosen) ? allProjects.find((p) => p.id === chosen) : undefined;
   // Members own keys themselves; owners may give a key to a service account of the project.
   const [ownerType, setOwnerType] = useState<'user' | 'service_account'>(presetSvc ? 'service_account' : 'user');
   const [serviceAccountId, setServiceAccountId] = useState(presetSvc ?? '');
@@ -39,6 +43,10 @@ export function CreateKeyDialog({ onClose, serviceAccountId: presetSvc, projectI
 
   const submit = async (e: Event) => {
     e.preventDefault();
+    if (!writable.some((w) => w.id === projectId)) {
+      setError('Choose the project to create the key in.');
+      return;
+    }
     const svc = serviceAccountId || serviceAccounts.data?.[0]?.id;
     if (ownerType === 'service_account' && !svc) {
       setError('This project has no service account to own the key.');
@@ -110,12 +118,25 @@ export function CreateKeyDialog({ onClose, serviceAccountId: presetSvc, projectI
         <div class="field">
           <label for={ids.project}>Project</label>
           <select id={ids.project} class="input" value={projectId} onChange={(e) => setProjectId(e.currentTarget.value)}>
+            {projectId === '' && (
+              <option value="" disabled>
+                Choose a project
+              </option>
+            )}
             {writable.map((p) => (
               <option key={p.id} value={p.id}>
                 {p.name}
               </option>
             ))}
           </select>
+          {refused && projectId === '' && (
+            <p class="notice-inline" role="status">
+              {refused.status === 'archived'
+                ? `${refused.name} is archived: keys cannot be created in it.`
+                : `You cannot create keys in ${refused.name}: that needs the project's owner or member role.`}{' '}
+              {writable.length > 0 ? 'Choose a project to create the key in.' : 'There is no project you can create keys in.'}
+            </p>
+          )}
         </div>
 
         <KeyFields draft={draft} onChange={setDraft} />
