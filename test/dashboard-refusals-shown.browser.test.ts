@@ -89,4 +89,16 @@ describeBrowser('dashboard in a browser: it offers only what the server accepts'
     expect(await keysOf(t.defaultProjectId)).toBe(before + 1);
     expect(s.problems).toEqual([]);
   });
+  it('offers an invitation only the project roles the server accepts', async () => {
+    await open('#/settings/members');
+    await page.getByLabel('Add to project').selectOption({ label: 'Default project' });
+    const roles = page.getByLabel('Project role');
+    expect(await roles.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(['member', 'owner']);
+    await page.getByLabel('Email').fill('invited-member@example.com');
+    await roles.selectOption('owner');
+    await page.getByRole('button', { name: 'Create invite link' }).click();
+    await page.getByText('Send this link to').waitFor();
+    const invites = (await t.api('GET', `${ORG}/invites`)).body.data as Array<{ email: string; projects: Array<{ role: string }> }>;
+    expect(invites.find((i) => i.email === 'invited-member@example.com')?.projects).toEqual([expect.objectContaining({ role: 'owner' })]);
+  });
 });

@@ -6,13 +6,17 @@ import { useSession } from '../../session.js';
 import type { OrgRole, ProjectRole } from '../../types.js';
 import { useAction } from '../../use-action.js';
 
+type InviteProjectRole = Exclude<ProjectRole, 'reader'>;
+
 /** Makes an invitation link for someone's email; Tollgate sends no email, so the link is shown once to pass on. */
 export function InviteForm({ onInvited }: { onInvited: () => void }) {
   const { projects } = useSession();
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<OrgRole>('reader');
   const [projectId, setProjectId] = useState('');
-  const [projectRole, setProjectRole] = useState<ProjectRole>('member');
+  // An invitation makes a project member or owner only (services/invites.ts InviteProjectRole, as OpenAI's Invite
+  // object): readers are added under Project members once they have joined.
+  const [projectRole, setProjectRole] = useState<InviteProjectRole>('member');
   const { error, run } = useAction();
   const [link, setLink] = useState<{ email: string; url: string } | null>(null);
   const ids = { email: useId(), role: useId(), project: useId(), projectRole: useId() };
@@ -60,11 +64,11 @@ export function InviteForm({ onInvited }: { onInvited: () => void }) {
         {projectId && (
           <div class="field">
             <label for={ids.projectRole}>Project role</label>
-            <select id={ids.projectRole} class="input" value={projectRole} onChange={(e) => setProjectRole(e.currentTarget.value as ProjectRole)}>
+            <select id={ids.projectRole} class="input" value={projectRole} onChange={(e) => setProjectRole(e.currentTarget.value as InviteProjectRole)}>
               <option value="member">Member</option>
               <option value="owner">Owner</option>
-              <option value="reader">Reader</option>
             </select>
+            <p class="hint">Readers are added under Project members once they have joined.</p>
           </div>
         )}
         <button type="submit" class="button button-primary">
