@@ -21,6 +21,24 @@ const list = (text: string) =>
  * as a signed webhook event (budget.threshold_crossed) and an audit entry. Tollgate sends no email itself: the
  * recipients travel in the event, for whatever relays it.
  */
+/** The server's bound on an alert's amount, in cents (services/spend-alerts.ts threshold_amount). */
+const MAX_ALERT_CENTS = 1e12;
+
+/**
+ * An alert's amount typed in dollars, in whole cents, or why it is refused. Rounding silently turned 0.001 into an
+ * alert at $0.00, so an amount below a cent or with more than two decimals is refused instead.
+ */
+export function alertCents(typed: string): number | string {
+  const m = /^\$?(\d+)(?:\.(\d*))?$/.exec(typed.trim());
+  if (!m) return "An alert is an amount in dollars of the month's spend, such as 100 or 49.50.";
+  const fraction = m[2] ?? '';
+  if (fraction.length > 2) return 'An alert amount has at most two decimals (whole cents), such as 49.50.';
+  const cents = Number(m[1]) * 100 + Number(fraction.padEnd(2, '0'));
+  if (cents < 1) return 'An alert amount is at least $0.01.';
+  if (cents > MAX_ALERT_CENTS) return 'An alert amount is at most $10,000,000,000.00.';
+  return cents;
+}
+
 export function SpendAlertsForm({ projectId }: { projectId: string }) {
   const { account } = useSession();
   const alerts = useResource(() => listSpendAlerts(projectId), [projectId]);
@@ -38,9 +56,9 @@ export function SpendAlertsForm({ projectId }: { projectId: string }) {
   const add = async (e: Event) => {
     e.preventDefault();
     setSaved(null);
-    const cents = Math.round(Number(dollars) * 100);
-    if (dollars.trim() === '' || !Number.isFinite(cents) || cents < 0) {
-      setError("An alert is an amount in dollars of the month's spend, such as 100 or 49.50.");
+    const cents = alertCents(dollars);
+    if (typeof cents === 'string') {
+      setError(cents);
       return;
     }
     await run(async () => {
