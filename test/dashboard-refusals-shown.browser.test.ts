@@ -124,4 +124,13 @@ describeBrowser('dashboard in a browser: it offers only what the server accepts'
     expect((await alerts()).map((a) => a.threshold_amount)).toEqual([4950]);
     expect(s.problems).toEqual([]);
   });
+  it("checks a provider's name with a pattern the browser compiles (no console error)", async () => {
+    await open('#/settings/providers');
+    const name = page.locator('form', { hasText: 'Add a provider' }).getByLabel('Name', { exact: true });
+    await name.fill('my provider');
+    expect(await name.evaluate((el) => (el as HTMLInputElement).validity.patternMismatch)).toBe(true);
+    await name.fill('my_provider-2');
+    expect(await name.evaluate((el) => (el as HTMLInputElement).validity.patternMismatch)).toBe(false);
+    expect(s.problems).toEqual([]);
+  });
 });

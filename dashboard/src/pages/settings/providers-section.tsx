@@ -55,7 +55,7 @@ export function ProvidersSection() {
         <div class="toolbar">
           <div class="field">
             <label for={ids.name}>Name</label>
-            <input id={ids.name} class="input" required maxLength={64} pattern="[A-Za-z0-9_-]+" value={draft.name} onInput={(e) => set({ name: e.currentTarget.value })} />
+            <input id={ids.name} class="input" required maxLength={64} pattern="[A-Za-z0-9_\-]+" value={draft.name} onInput={(e) => set({ name: e.currentTarget.value })} />
           </div>
           <div class="field">
             <label for={ids.kind}>Kind</label>
