@@ -102,13 +102,12 @@ describeBrowser('dashboard in a browser: it offers only what the server accepts'
     expect(invites.find((i) => i.email === 'invited-member@example.com')?.projects).toEqual([expect.objectContaining({ role: 'owner' })]);
   });
 
-  it('refuses a spend alert below a cent or with more than two decimals, saying why, and saves whole cents', async () => {
+  it('refuses a spend alert with more than two decimals, saying why, and saves whole cents ($0: the first spend)', async () => {
     const alerts = async () => (await t.api('GET', `${ORG}/projects/${t.defaultProjectId}/spend_alerts`)).body.data as Array<{ threshold_amount: number }>;
     await open(`#/limits?project=${t.defaultProjectId}`);
     const form = page.getByRole('form', { name: 'Add a spend alert' });
     const amount = form.getByLabel('Alert at (USD per month)');
     for (const [typed, message] of [
-      ['0', 'An alert amount is at least $0.01.'],
       ['0.001', 'An alert amount has at most two decimals (whole cents), such as 49.50.'],
       ['12.345', 'An alert amount has at most two decimals (whole cents), such as 49.50.'],
       ['ten', "An alert is an amount in dollars of the month's spend, such as 100 or 49.50."],
@@ -122,6 +121,10 @@ describeBrowser('dashboard in a browser: it offers only what the server accepts'
     await form.getByRole('button', { name: 'Add alert' }).click();
     await page.getByText('Alert added.').waitFor();
     expect((await alerts()).map((a) => a.threshold_amount)).toEqual([4950]);
+    await amount.fill('0');
+    await form.getByRole('button', { name: 'Add alert' }).click();
+    await page.getByText('Alert added.').waitFor();
+    expect((await alerts()).map((a) => a.threshold_amount).sort((x, y) => x - y)).toEqual([0, 4950]);
     expect(s.problems).toEqual([]);
   });
   it("checks a provider's name with a pattern the browser compiles (no console error)", async () => {

@@ -34,7 +34,7 @@ export function alertCents(typed: string): number | string {
   const fraction = m[2] ?? '';
   if (fraction.length > 2) return 'An alert amount has at most two decimals (whole cents), such as 49.50.';
   const cents = Number(m[1]) * 100 + Number(fraction.padEnd(2, '0'));
-  if (cents < 1) return 'An alert amount is at least $0.01.';
+  // $0 is an alert at the month's first spend (the server's meaning), not a rounding.
   if (cents > MAX_ALERT_CENTS) return 'An alert amount is at most $10,000,000,000.00.';
   return cents;
 }
