@@ -1,7 +1,6 @@
-import { createServer, type Server } from 'node:http';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listenOnLoopback } from './harness/provider-config.js';
+import { type AzureUpstream, startAzureUpstream } from './harness/azure-upstream.js';
 import { gatewayConfigFile, startTestServer, type TestServer } from './harness/server.js';
 
 // Azure runs the deployment its URL names, whatever the body says. Found by a review: a key allowed only gpt-4o-mini
@@ -12,27 +11,22 @@ import { gatewayConfigFile, startTestServer, type TestServer } from './harness/s
 const ORG = '/v1/organization';
 
 describe('an Azure provider with deployments', () => {
-  let upstream: Server;
+  let upstream: AzureUpstream;
   let t: TestServer;
-  const seen: string[] = [];
+  let seen: string[];
 
   beforeAll(async () => {
-    upstream = createServer((req, res) => {
-      seen.push(req.url ?? '');
-      req.resume();
-      res.writeHead(200, { 'content-type': 'application/json', 'x-ms-deployment-name': 'prod-gpt4o', 'x-ms-region': 'East US', 'apim-request-id': 'a1', 'azureml-model-session': 's1' });
-      res.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'gpt-4o', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }));
-    });
-    const base = await listenOnLoopback(upstream);
+    upstream = await startAzureUpstream({ 'x-ms-deployment-name': 'prod-gpt4o', 'x-ms-region': 'East US', 'apim-request-id': 'a1', 'azureml-model-session': 's1' });
+    seen = upstream.seen;
     const file = gatewayConfigFile({
-      providers: [{ name: 'az', kind: 'azure-openai', base_url: base, api_key_env: 'AZ_KEY', api_version: '2024-10-21', deployments: { 'gpt-4o': 'prod-gpt4o', 'gpt-4o-mini': 'prod-mini' } }],
+      providers: [{ name: 'az', kind: 'azure-openai', base_url: upstream.url, api_key_env: 'AZ_KEY', api_version: '2024-10-21', deployments: { 'gpt-4o': 'prod-gpt4o', 'gpt-4o-mini': 'prod-mini' } }],
       default_provider: 'az',
     });
     t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, AZ_KEY: 'az-provider-key' } });
   });
   afterAll(async () => {
     await t?.close();
-    upstream?.close();
+    await upstream?.close();
   });
 
   const keyWith = async (body: Record<string, unknown>) => (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'az', ...body } })).body.value as string;

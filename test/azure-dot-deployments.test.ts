@@ -1,7 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type AzureUpstream, startAzureUpstream } from './harness/azure-upstream.js';
 import { describeEachDatabase } from './harness/backends.js';
 import { gatewayConfigFile, startTestServer, type TestServer } from './harness/server.js';
 
@@ -14,34 +13,19 @@ import { gatewayConfigFile, startTestServer, type TestServer } from './harness/s
 const ORG = '/v1/organization';
 
 describeEachDatabase('an Azure provider and models that would be dot segments of its deployment path', (backend) => {
-  let upstream: Server;
+  let upstream: AzureUpstream;
   let t: TestServer;
-  const seen: string[] = [];
+  let seen: string[];
 
   beforeAll(async () => {
-    upstream = createServer((req, res) => {
-      seen.push(req.url ?? '');
-      req.resume();
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          id: 'chatcmpl-az',
-          object: 'chat.completion',
-          created: 1,
-          model: 'gpt-4o',
-          choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }],
-          usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
-        }),
-      );
-    });
-    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-    const base = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-    const file = gatewayConfigFile({ providers: [{ name: 'az', kind: 'azure-openai', base_url: base, api_key_env: 'AZ_KEY', api_version: '2024-10-21' }], default_provider: 'az' });
+    upstream = await startAzureUpstream();
+    seen = upstream.seen;
+    const file = gatewayConfigFile({ providers: [{ name: 'az', kind: 'azure-openai', base_url: upstream.url, api_key_env: 'AZ_KEY', api_version: '2024-10-21' }], default_provider: 'az' });
     t = await startTestServer(backend, { env: { TOLLGATE_CONFIG: file, AZ_KEY: 'az-provider-key' } });
   });
   afterAll(async () => {
     await t?.close();
-    await new Promise<void>((r) => upstream?.close(() => r()));
+    await upstream?.close();
   });
 
   it('refuses `..`, `.` and any model that is no deployment name as unknown (404) in OpenAI\'s and Anthropic\'s shapes, sending nothing upstream and opening no breaker', async () => {

@@ -265,7 +265,7 @@ async function forward(
       });
       return;
     }
-    if (up.statusCode < 400 && !isModelCall && !meterIfReported && !needsWholeAnswer(info.plan) && streamsThrough(up, info.route)) {
+    if (up.statusCode < 400 && !isModelCall && !meterIfReported && !readWhole && streamsThrough(up, info.route)) {
       const headers: OutgoingHttpHeaders = clientResponseHeaders(up.headers, info.requestId, info.format);
       for (const name in admission.headers) headers[name] = admission.headers[name];
       const whole = await relayPassThrough(res, up, headers, clientGone, g.clientStallTimeoutMs);
