@@ -184,3 +184,29 @@ describe('LimitsGuard settles on the store that admitted', () => {
     expect(guard.pendingSettles).toBe(0);
   });
 });
+
+describe('LimitsGuard retries a refused settle', () => {
+  it('once at a time: a second pass while the first waits on a slow store does not apply the settle twice', async () => {
+    let calls = 0;
+    let release!: () => void;
+    class SlowStore extends SeededStore {
+      override adjust(): Promise<void> | void {
+        calls++;
+        if (calls === 1) throw new Error('limit store unreachable');
+        return new Promise<void>((r) => (release = r));
+      }
+    }
+    const store = new SlowStore();
+    const guard = testGuard({ clock: () => NOW }, store, undefined, { localStore: new SeededStore() });
+    const record = keyRecord({ limits: { spend_limit: { threshold_amount: 100, interval: 'day' } } });
+    const admission = await guard.admit(input(record, 'gpt-4o'));
+    admission.settle({ tokens: { input: 10, cached: 0, output: 10 }, costNanoUsd: 1000, billable: true });
+    expect(guard.pendingSettles).toBe(1);
+    const first = guard.retrySettles();
+    const second = guard.retrySettles();
+    release();
+    await Promise.all([first, second]);
+    expect(calls).toBe(2);
+    expect(guard.pendingSettles).toBe(0);
+  });
+});

@@ -64,6 +64,27 @@ export interface LimitsGuardOptions {
 
 const NO_LIMITS: Admission = { headers: {}, settle() {} };
 
+/** How long a decision waits for this instance's unwritten usage before seeding a lost counter from the database. */
+const RECORDED_USAGE_WAIT_MS = 250;
+
+/** Waits for `work` (its failure ignored) for `ms` at most (elapsed time, not the injected clock). */
+function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref?.();
+    work.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+    );
+  });
+}
+
 /** First pause before a settle the shared store refused is tried again (doubled while it keeps failing). */
 const SETTLE_RETRY_MS = 1000;
 /** Settles kept for another try, at most (each a few keys and numbers). */
@@ -272,7 +293,9 @@ export class LimitsGuard implements RequestGuard {
       // The shared store lacks them: a new period (nothing recorded in it yet), or Redis lost them mid-period, when
       // this instance's usage not yet written would be missing from the count (the instance's own store is seeded
       // only at a start, after the last run's usage is written, or at a new period).
-      if (store !== this.opts.localStore) await this.opts.writeRecordedUsage?.().catch(() => {});
+      // Waited for a moment at most: at a new period (the common case of a missing counter) nothing of it is
+      // recorded yet, and the period's first request must not wait on a slow database write.
+      if (store !== this.opts.localStore && this.opts.writeRecordedUsage) await settledWithin(this.opts.writeRecordedUsage(), RECORDED_USAGE_WAIT_MS);
       for (const key of outcome.missing) await this.seeding.seed(store, record, plan, key);
       if (attempt === 3) throw new Error('limit store lost counters or buckets while seeding them');
       // Decided again at the time the seed was made or later: a seeded bucket is set from the clock of its query, and
@@ -318,6 +341,7 @@ export class LimitsGuard implements RequestGuard {
   private readonly retries: Array<{ store: LimitStore; rates: Parameters<LimitStore['adjust']>[0]; counters: Parameters<LimitStore['adjust']>[1] }> = [];
   private retryTimer: NodeJS.Timeout | null = null;
   private retryDelayMs = SETTLE_RETRY_MS;
+  private retrying = false;
 
   private unsettled(store: LimitStore, rates: Parameters<LimitStore['adjust']>[0], counters: Parameters<LimitStore['adjust']>[1], err: unknown): void {
     this.opts.onStoreError(err, 'open');
@@ -331,20 +355,27 @@ export class LimitsGuard implements RequestGuard {
   /** Tries the kept settles again, in order; those still refused wait for the next try (backing off to 30 s). */
   async retrySettles(): Promise<void> {
     this.retryTimer = null;
-    while (this.retries.length > 0) {
-      const next = this.retries[0];
-      try {
-        await next.store.adjust(next.rates, next.counters, this.deps.clock());
-      } catch (err) {
-        this.opts.onStoreError(err, 'open');
-        this.retryDelayMs = Math.min(this.retryDelayMs * 2, 30_000);
-        this.retryTimer ??= setTimeout(() => void this.retrySettles(), this.retryDelayMs);
-        this.retryTimer.unref?.();
-        return;
+    // One pass at a time: a timer that fires while a pass waits on a slow store would apply the same settle twice.
+    if (this.retrying) return;
+    this.retrying = true;
+    try {
+      while (this.retries.length > 0) {
+        const next = this.retries[0];
+        try {
+          await next.store.adjust(next.rates, next.counters, this.deps.clock());
+        } catch (err) {
+          this.opts.onStoreError(err, 'open');
+          this.retryDelayMs = Math.min(this.retryDelayMs * 2, 30_000);
+          this.retryTimer ??= setTimeout(() => void this.retrySettles(), this.retryDelayMs);
+          this.retryTimer.unref?.();
+          return;
+        }
+        this.retries.shift();
       }
-      this.retries.shift();
+      this.retryDelayMs = SETTLE_RETRY_MS;
+    } finally {
+      this.retrying = false;
     }
-    this.retryDelayMs = SETTLE_RETRY_MS;
   }
 
   /** Settles waiting to be tried again (diagnostics and tests). */
