@@ -51,8 +51,10 @@ describe('an Azure provider with deployments', () => {
     const key = await keyWith({});
     const client = new OpenAI({ apiKey: key, baseURL: `${t.url}/v1`, maxRetries: 0 });
     const before = seen.length;
-    const err = await client.chat.completions.create({ model: 'prod-gpt4o', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(OpenAI.NotFoundError);
+    for (const model of ['prod-gpt4o', 'PROD-GPT4O']) {
+      const err = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+      expect(err, model).toBeInstanceOf(OpenAI.NotFoundError);
+    }
     expect(seen.length).toBe(before);
     const answer = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
     expect(seen.at(-1)).toBe('/openai/deployments/prod-gpt4o/chat/completions?api-version=2024-10-21');

@@ -206,11 +206,20 @@ function inputBound(v: unknown, key: string, depth: number, literal: boolean, wa
 const BOUNDED_DETAILS: ReadonlySet<unknown> = new Set([undefined, null, 'low', 'high', 'auto']);
 const beyondAllowance = (detail: unknown): boolean => !BOUNDED_DETAILS.has(detail);
 
+/**
+ * Whether an object is an image part, however it gives its image (inline, by URL, by file id): OpenAI's chat and
+ * Responses parts, Anthropic's image blocks.
+ */
+export function isImagePart(o: { type?: unknown; source?: unknown }): boolean {
+  const type = o.type;
+  return type === 'image_url' || type === 'input_image' || (type === 'image' && o.source !== null && typeof o.source === 'object');
+}
+
 /** inputBound of an object; `top` leaves out the body's members that are not input (model, stream, stream_options). */
 function objectBound(o: Record<string, unknown>, depth: number, top: boolean, literal: boolean, walk: Walk): number {
   const type = o.type;
   // An image part: one allowance, not its bytes (a 2 MB data URL is still one image). Anthropic's image blocks too.
-  if (type === 'image_url' || type === 'input_image' || (type === 'image' && o.source !== null && typeof o.source === 'object')) {
+  if (isImagePart(o)) {
     if (o.cache_control !== undefined && o.cache_control !== null) walk.cacheWrites = true;
     // A detail other than OpenAI's low, high and auto (GPT-5.4's `original`, a detail yet to come) keeps the image's
     // own resolution, which the allowance does not bound: reserved as input the body does not measure.

@@ -115,11 +115,6 @@ const spendAlertsOf = (spend: SpendPolicy): PlannedAlert[] =>
   spend.alerts.map((a) => ({ atNano: a.thresholdCents * NANO_PER_CENT, percent: null, spendAlert: a }));
 
 /**
- * The limits of a request by key `record` for `model` at `nowMs`, in the order they are checked: the key's RPM, RPD
- * and TPM, the project's for all models and for this model, then the key's request quota and budget, the project's
- * budget and the organization's.
- */
-/**
  * The models whose per-model limits a request for `model` counts against: the model itself, the model a dated
  * snapshot is of (`gpt-4o` for `gpt-4o-2024-08-06`, `claude-sonnet-4-5` for `claude-sonnet-4-5-20250929`: the pricing
  * rule, core/pricing.ts), and the model a moving alias names (`claude-3-7-sonnet` for `claude-3-7-sonnet-latest`,
@@ -134,6 +129,11 @@ export function limitedAs(model: string): string[] {
   return names;
 }
 
+/**
+ * The limits of a request by key `record` for `model` at `nowMs`, in the order they are checked: the key's RPM, RPD
+ * and TPM, the project's for all models and for this model, then the key's request quota and budget, the project's
+ * budget and the organization's.
+ */
 export function planLimits(
   record: { id: string; orgId: string; projectId: string | null; limits: KeyLimits | null },
   policy: ProjectPolicy | null,

@@ -136,7 +136,7 @@ describe('metering plan', () => {
     }
     expect(planMetering(input({ endpoint: '/responses', model: 'gpt-4o', body: { background: false, stream: true } }))).toMatchObject({ kind: 'tokens', unmeterable: false });
     // A stream asked for as a server that coerces types reads it is a stream too (planned as not streamed, it went unbilled).
-    for (const stream of ['true', 'TRUE', ' yes ', 'on', '1', 1]) {
+    for (const stream of ['true', 'TRUE', ' yes ', 'on', '1', 1, 't', 'Y']) {
       expect(planMetering(input({ endpoint: '/responses', model: 'gpt-4o', body: { background: true, stream } })), JSON.stringify(stream)).toMatchObject({ kind: 'tokens', deferred: false, unmeterable: true });
     }
     for (const stream of [false, 'false', 0, '0', 'no', null, {}]) {

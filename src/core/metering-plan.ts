@@ -222,12 +222,12 @@ export function isBackgroundResponse(endpoint: string, body: Readonly<Record<str
 
 /**
  * Whether a body asks for a stream as an upstream may read it: `true`, or what a server that coerces types takes for
- * it (`1`, `"true"`, `"1"`, `"yes"`, `"on"`, in any case). OpenAI refuses anything but a boolean; a lenient server
+ * it (`1`, `"true"`, `"t"`, `"1"`, `"yes"`, `"y"`, `"on"`, in any case: pydantic's). OpenAI refuses anything but a boolean; a lenient server
  * streams, and an answer planned as not streamed went unbilled (a background response's, found by an outside review).
  */
 export function asksToStream(body: Readonly<Record<string, unknown>> | null | undefined): boolean {
   const s = body?.stream;
-  return s === true || s === 1 || (typeof s === 'string' && /^\s*(?:true|1|yes|on)\s*$/i.test(s));
+  return s === true || s === 1 || (typeof s === 'string' && /^\s*(?:true|t|yes|y|on|1)\s*$/i.test(s));
 }
 
 const HOSTED_TOOLS = 'hosted tools (web search or fetch, file search, code interpreter or execution, image generation, MCP servers, the advisor tool, server-side compaction)';
@@ -366,9 +366,8 @@ function speechPlan(i: PlanInput): MeterPlan {
   const base = plan('speech', 'audio speech', { model: i.model, price, units });
   // Only per-character prices are knowable here: the audio tokens of token-priced speech models are not reported.
   if (price?.characters === undefined || typeof input !== 'string') return base;
-  // USD per million characters: nano-dollars per character, rounded once for the whole input, not per character.
-  const unitNano = Math.round(price.characters * 1000);
-  return { ...base, priced: true, unitNano, estimateNano: Math.round(units * price.characters * 1000) };
+  // USD per million characters: rounded once for the whole input, not per character.
+  return { ...base, priced: true, estimateNano: Math.round(units * price.characters * 1000) };
 }
 
 /**

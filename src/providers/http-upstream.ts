@@ -103,7 +103,8 @@ export class HttpUpstream implements Upstream {
     this.format = cfg.kind === 'anthropic' ? 'anthropic' : 'openai';
     const deployed = Object.keys(cfg.deployments);
     this.models = cfg.models ?? (deployed.length > 0 ? deployed : null);
-    this.deploymentNames = new Set(Object.values(cfg.deployments));
+    // Lower-cased: a front end may match deployment names without regard to case.
+    this.deploymentNames = new Set(Object.values(cfg.deployments).map((d) => d.toLowerCase()));
     this.totalTimeoutMs = cfg.timeouts.totalMs;
     this.credential = cfg.credentials.length === 1 ? cfg.credentials[0].id : null;
     const url = new URL(cfg.baseUrl);
@@ -157,7 +158,7 @@ export class HttpUpstream implements Upstream {
       }
       // A deployment a configured model maps to is reached by that model's name only: named itself, it went past the
       // model's limits and was billed as an unpriced model.
-      if (req.model && !Object.hasOwn(this.cfg.deployments, req.model) && this.deploymentNames.has(req.model)) {
+      if (req.model && !Object.hasOwn(this.cfg.deployments, req.model) && this.deploymentNames.has(req.model.toLowerCase())) {
         return Promise.reject(new TollgateError('model_not_found', `The model '${req.model.slice(0, 256)}' does not exist or you do not have access to it.`, 'model'));
       }
       const deployment = req.model ? (this.cfg.deployments[req.model] ?? req.model) : null;

@@ -84,12 +84,15 @@ export function sniffJson(raw: Buffer): unknown {
   while (raw[i] === 0x20 || raw[i] === 0x0a || raw[i] === 0x0d || raw[i] === 0x09) i++;
   if (raw[i] !== 0x7b && raw[i] !== 0x5b) return undefined;
   const bytes = start ? raw.subarray(start) : raw;
+  const text = bytes.toString('utf8');
+  let parsed: unknown;
   try {
-    JSON.parse(bytes.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
     return undefined;
   }
-  return parseJsonBody(bytes);
+  // JSON: held to what a JSON body is, which only a text naming these can fail (parseJsonBody's own shortcut).
+  return text.includes('__proto__') || text.includes('constructor') || text.includes('\\u') ? parseJsonBody(bytes) : parsed;
 }
 
 /**

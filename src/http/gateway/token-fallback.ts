@@ -1,4 +1,4 @@
-import { boundTokens, imagePartTokens } from '../../core/estimate.js';
+import { boundTokens, imagePartTokens, isImagePart } from '../../core/estimate.js';
 import type { TokenCounts } from '../../core/pricing.js';
 import { outputText } from '../../core/usage-extract.js';
 import { contentText, countChatPromptTokens, countTokens, TokenBudget } from '../../core/tokenizer.js';
@@ -15,14 +15,10 @@ function promptText(body: Record<string, unknown>): { text: string; images: numb
   let images = 0;
   const text = JSON.stringify(body, function (this: unknown, key: string, value: unknown) {
     if (this === body && NOT_PROMPT.has(key)) return undefined;
-    // An image part, however it gives its image (inline, by URL, by file id): OpenAI's chat and Responses parts,
-    // Anthropic's image blocks (core/estimate.ts bounds the same parts).
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-      const part = value as { type?: unknown; source?: unknown };
-      if (part.type === 'image_url' || part.type === 'input_image' || (part.type === 'image' && part.source !== null && typeof part.source === 'object')) {
-        images++;
-        return undefined;
-      }
+    // An image part, as core/estimate.ts bounds it.
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && isImagePart(value as { type?: unknown })) {
+      images++;
+      return undefined;
     }
     if (key === 'image_url' && value !== null && value !== undefined && value !== '') {
       images++;
