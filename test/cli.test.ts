@@ -113,6 +113,13 @@ describeEachDatabase('CLI (local data dir)', (backend) => {
     const bad = await cli(env, 'keys', 'create', '--name', 'x'.repeat(300));
     expect(bad.code).toBe(1);
     expect(bad.err).toContain('invalid_value');
+    // An empty list is said in the CLI's words, naming the option (the API's own refusal says to send null).
+    for (const option of ['--allowed-ips', '--allowed-models']) {
+      const empty = await cli(env, 'keys', 'create', '--name', 'empty', option, ',');
+      expect(empty.code, option).toBe(1);
+      expect(empty.err).toContain(`option '${option} <list>' argument ',' is invalid`);
+      expect(empty.err).toContain('leave the option out');
+    }
   });
 });
 

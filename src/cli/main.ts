@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, callApi, type GlobalOpts, projectIdOf, withBackend } from './admin-client.js';
 import { type CliIo, cliClock, cliIo, withCliIo } from './io.js';
 import { shown, table, time } from './output.js';
@@ -55,7 +55,12 @@ function parseExpiry(v: string | undefined): number | undefined {
   return Math.floor(t / 1000);
 }
 
-const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+/** A comma-separated list; an empty one is refused here, in the CLI's words (the API refuses `[]`: send null). */
+const list = (v: string) => {
+  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new InvalidArgumentError('the list is empty: give at least one entry, or leave the option out for any');
+  return items;
+};
 
 /** Builds the command tree (exported for tests). */
 export function buildCli(): Command {
