@@ -14,7 +14,7 @@ import { readiness } from './readiness.js';
 import { requestIdSource } from './core/ids.js';
 import { quickstartModel } from './core/quickstart-model.js';
 import { dashboardWiring } from './http/dashboard/wiring.js';
-import { lockDataDir } from './infra/data-dir-lock.js';
+import { DataDirInUseError, LOCK_HEARTBEAT_MS, LOCK_STALE_MS, lockDataDir } from './infra/data-dir-lock.js';
 import { setupTokenFile } from './infra/setup-token-file.js';
 import { type BackgroundSource, createRuntime, type Runtime } from './runtime.js';
 import { provisionSetupToken, type SetupTokenState, watchSetupToken } from './services/setup-token.js';
@@ -59,6 +59,24 @@ function listenFailure(err: unknown, host: string, port: number): ListenError | 
   return null;
 }
 
+/**
+ * Takes the data dir (infra/data-dir-lock.ts), waiting while its holder is one no process here can ask — a container
+ * restarted at once after a crash finds its previous life's lock under the same host and process id, and exiting
+ * made its orchestrator restart it over and over until the lock went stale — until that lock is taken for gone.
+ */
+async function lockDataDirWaiting(dataDir: string, logger: Logger): Promise<{ release(): void }> {
+  const started = performance.now(); // elapsed real time, not the injected wall clock
+  for (;;) {
+    try {
+      return lockDataDir(dataDir);
+    } catch (err) {
+      if (!(err instanceof DataDirInUseError) || !err.unaskable || performance.now() - started > LOCK_STALE_MS + LOCK_HEARTBEAT_MS) throw err;
+      logger.warn({ data_dir: dataDir }, 'the data dir is held by a server this one cannot ask (another host, or its own process id): waiting for its lock to go stale');
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
 /** Creates the runtime and HTTP app and listens; used by main.ts and by tests. */
 export async function startServer(
   config: Config,
@@ -67,7 +85,7 @@ export async function startServer(
   const logger = opts.logger ?? pino({ level: config.logLevel });
   // One server per data dir (its usage log is its own): refused readably while another live process holds it.
   mkdirSync(config.dataDir, { recursive: true });
-  const lock = lockDataDir(config.dataDir);
+  const lock = await lockDataDirWaiting(config.dataDir, logger);
   try {
     return await start(config, opts, logger, lock);
   } catch (err) {

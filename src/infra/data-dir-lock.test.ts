@@ -56,6 +56,23 @@ describe('lockDataDir', () => {
     }
   });
 
+  it('says whether the holder is one no process here can ask (a start may wait for it to go stale)', () => {
+    const d = dir();
+    const lock = lockDataDir(d);
+    const refusal = (me: { pid: number; host: string }) => {
+      try {
+        lockDataDir(d, me);
+      } catch (err) {
+        return err as DataDirInUseError;
+      }
+      throw new Error('not refused');
+    };
+    expect(refusal(here(process.ppid)).unaskable).toBe(false);
+    expect(refusal(here(process.pid)).unaskable).toBe(true);
+    expect(refusal({ pid: process.ppid, host: 'another-container' }).unaskable).toBe(true);
+    lock.release();
+  });
+
   it('touches its lock while it holds it, so that a holder no other process can ask is seen to live', async () => {
     const d = dir();
     const lock = lockDataDir(d, here(process.pid), 20);

@@ -12,6 +12,16 @@ export const LOCK_STALE_MS = 3 * LOCK_HEARTBEAT_MS;
 /** Another live process holds the data dir: a readable start-up error. */
 export class DataDirInUseError extends Error {
   readonly readable = true;
+  constructor(
+    message: string,
+    /**
+     * Whether its holder is one no process here can ask (another host, or this very process id: maybe this container's
+     * previous life): its lock is taken over once untouched for LOCK_STALE_MS, which a start may wait for.
+     */
+    readonly unaskable: boolean,
+  ) {
+    super(message);
+  }
 }
 
 /** Whether a process with this id runs here (one of another user counts: it cannot be signalled, but it is there). */
@@ -103,8 +113,10 @@ export function lockDataDir(
       const holder = holderOf(held);
       if (held && !holderGone(holder, file, { ...me, host: me.host.replace(/\s/g, '_') }, fileSystemNow(dataDir, token))) {
         const where = holder.host && holder.host !== me.host ? ` on ${holder.host}` : '';
+        const host = me.host.replace(/\s/g, '_');
         throw new DataDirInUseError(
           `Another Tollgate server (process ${holder.pid}${where}) is using the data dir ${dataDir}: two servers on one data dir would overwrite each other's usage log. Stop it first, or give this one its own TOLLGATE_DATA_DIR (instances that share a database each keep their own data dir). A server that is gone without removing ${file} is taken for gone ${LOCK_STALE_MS / 1000} s after it last touched it.`,
+          (holder.host !== null && holder.host !== host) || holder.pid === me.pid,
         );
       }
       try {
