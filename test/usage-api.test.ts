@@ -338,6 +338,10 @@ describeEachDatabase('usage and costs API', (backend) => {
       await bad(`${ORG}/usage/completions?start_time=${D}&limit=0`, 'limit');
       await bad(`${ORG}/usage/completions?start_time=${D}&group_by=size`, 'group_by');
       await bad(`${ORG}/usage/completions?start_time=${D}&page=garbage`, 'page');
+      // A parameter given empty is refused, as the list routes refuse it, never taken as absent.
+      expect((await bad(`${ORG}/usage/completions?start_time=`, 'start_time')).code).toBe('invalid_value');
+      for (const p of ['limit', 'page', 'end_time', 'bucket_width']) await bad(`${ORG}/usage/completions?start_time=${D}&${p}=`, p);
+      await bad(`${ORG}/costs?start_time=${D}&limit=`, 'limit');
       await bad(`${ORG}/usage/embeddings?start_time=${D}&group_by=batch`, 'group_by');
       await bad(`${ORG}/costs?start_time=${D}&bucket_width=1h`, 'bucket_width');
       await bad(`${ORG}/costs?start_time=${D}&limit=181`, 'limit');

@@ -23,10 +23,11 @@ export function checkParams(query: Query, allowed: readonly string[], lists: rea
   }
 }
 
-/** One value of a scalar parameter, or undefined when absent or empty. */
+/** One value of a scalar parameter, or undefined when absent. Given empty (`limit=`) is refused, never taken as absent. */
 export function single(query: Query, name: string): string | undefined {
   const v = query[name];
-  if (v === undefined || v === '') return undefined;
+  if (v === undefined) return undefined;
+  if (v === '') throw invalid(name, 'expected a value (the parameter was given empty).');
   if (typeof v === 'number') return String(v);
   if (typeof v !== 'string') throw invalid(name, 'expected a single value.');
   return v;

@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './harness/server.js';
+
+// "Nothing asked is ignored" (docs/admin-api.md), for every admin route the server registers: a query parameter the
+// route does not take is a 400 unknown_parameter naming it, before anything is read or written. The route list is read
+// from the running server, so a route added later is held to it at once (an outside review found four that took
+// `?foo=1` without a word: webhook creation and deletion, key look-up and exposure reports).
+
+const ORG = '/v1/organization';
+let t: TestServer;
+let routes: Array<{ method: string; url: string }>;
+
+beforeAll(async () => {
+  t = await startTestServer({ name: 'sqlite' });
+  routes = [...t.server.app.routeTable].filter((r) => r.url.startsWith(`${ORG}/`) && r.method !== 'HEAD');
+});
+afterAll(async () => t?.close());
+
+/** A concrete path for a route pattern: the default project for :project_id, an id nobody has for the rest. */
+const pathOf = (url: string) =>
+  url.replace(':project_id', t.defaultProjectId).replace(/:([a-z_]+)/g, (_m, name: string) => `${name.replace(/_id$/, '')}_doesnotexist`);
+
+const auditCount = async () =>
+  Number(
+    (
+      await t.server.runtime.database.db
+        .selectFrom('audit_logs')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('type', '!=', 'admin_api_key.used')
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
+
+it('refuses a query parameter no admin route takes, naming it, on every admin route, and changes nothing', async () => {
+  expect(routes.length).toBeGreaterThan(30);
+  const before = await auditCount();
+  const answers: string[] = [];
+  for (const r of routes) {
+    const body = r.method === 'GET' || r.method === 'DELETE' ? undefined : {};
+    const res = await t.api(r.method, `${pathOf(r.url)}?tollgate_probe=1`, { body });
+    // biome-ignore lint/suspicious/noExplicitAny: OpenAI-shaped error
+    const error = (res.body as any)?.error;
+    if (res.status !== 400 || error?.code !== 'unknown_parameter' || error?.param !== 'tollgate_probe') answers.push(`${r.method} ${r.url} → ${res.status} ${res.text.slice(0, 120)}`);
+  }
+  expect(answers).toEqual([]);
+  expect(await auditCount()).toBe(before);
+});
