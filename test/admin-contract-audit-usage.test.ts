@@ -521,7 +521,7 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract
         const byKey = await ok(`${path}?${range}&group_by=api_key_id`);
         expect(byKey.data[2].results).toEqual(
           expect.arrayContaining([
-            { object: 'organization.costs.result', amount: { value: cost(userKey, 2) / 1e9, currency: 'usd' }, line_item: null, project_id: null, api_key_id: userKey },
+            { object: 'organization.costs.result', amount: { value: cost(userKey, 2) / 1e9, currency: 'usd' }, line_item: null, project_id: null, api_key_id: userKey, quantity: null, quantity_unit: null },
           ]),
         );
         const total = await ok(`${path}?${range}`);

@@ -132,7 +132,7 @@ describe('usage data', () => {
   });
 
   it("reads costs by line item as costs by model, and sums them in nano-dollars as the server does", () => {
-    const cost = (value: number, line_item: string | null): CostResult => ({ object: 'organization.costs.result', amount: { value, currency: 'usd' }, line_item, project_id: 'proj_1', api_key_id: null });
+    const cost = (value: number, line_item: string | null): CostResult => ({ object: 'organization.costs.result', amount: { value, currency: 'usd' }, line_item, project_id: 'proj_1', api_key_id: null, quantity: null, quantity_unit: null });
     const day = (start: number, results: CostResult[]): Bucket<CostResult> => ({ object: 'bucket', start_time: start, end_time: start + 86_400, results });
     const rows = costRows([
       day(0, [cost(0.1, 'gpt-4o, input'), cost(0.2, 'gpt-4o, cached input'), cost(0.04, 'dall-e-3, output')]),

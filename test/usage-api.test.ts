@@ -277,20 +277,27 @@ describeEachDatabase('usage and costs API', (backend) => {
       const dayOf = (e: UsageEvent) => Math.floor(e.created_at_ms / 1000 / DAY) * DAY;
       expect(perDay).toEqual([0, 1, 2, 3].map((i) => billedCost(evs.filter((e) => dayOf(e) === D + i * DAY))));
       expect(totals.data[0].results).toEqual([
-        { object: 'organization.costs.result', amount: { value: billedCost(evs.slice(0, 5)) / 1e9, currency: 'usd' }, line_item: null, project_id: null, api_key_id: null },
+        { object: 'organization.costs.result', amount: { value: billedCost(evs.slice(0, 5)) / 1e9, currency: 'usd' }, line_item: null, project_id: null, api_key_id: null, quantity: null, quantity_unit: null },
       ]);
       expect(totals.data[2].results).toEqual([]);
 
       const items = await get(`${ORG}/costs?${q}&group_by=line_item,project_id`);
-      const day0 = items.data[0].results.map((r: { line_item: string; project_id: string; amount: { value: number } }) => [r.project_id, r.line_item, nano(r.amount.value)]);
+      // Each line item with its tokens as its quantity (OpenAI's CostsResult quantity and quantity_unit).
+      const day0 = items.data[0].results.map((r: { line_item: string; project_id: string; amount: { value: number }; quantity: number; quantity_unit: string }) => [
+        r.project_id,
+        r.line_item,
+        nano(r.amount.value),
+        r.quantity,
+        r.quantity_unit,
+      ]);
       expect(day0).toEqual([
-        ['proj_a', 'gpt-4o, input', 1000 * 2500],
-        ['proj_a', 'gpt-4o, cached input', 1000 * 1250],
-        ['proj_a', 'gpt-4o, output', 50 * 10_000],
-        ['proj_a', 'gpt-4o-mini, input', 1300 * 150],
-        ['proj_a', 'gpt-4o-mini, cached input', 200 * 75],
-        ['proj_a', 'gpt-4o-mini, output', 400 * 600],
-        ['proj_b', 'text-embedding-3-small, input', 800 * 20],
+        ['proj_a', 'gpt-4o, input', 1000 * 2500, 1000, 'tokens'],
+        ['proj_a', 'gpt-4o, cached input', 1000 * 1250, 1000, 'tokens'],
+        ['proj_a', 'gpt-4o, output', 50 * 10_000, 50, 'tokens'],
+        ['proj_a', 'gpt-4o-mini, input', 1300 * 150, 1300, 'tokens'],
+        ['proj_a', 'gpt-4o-mini, cached input', 200 * 75, 200, 'tokens'],
+        ['proj_a', 'gpt-4o-mini, output', 400 * 600, 400, 'tokens'],
+        ['proj_b', 'text-embedding-3-small, input', 800 * 20, 800, 'tokens'],
       ]);
       const itemSum = items.data.map((b: { results: Array<{ amount: { value: number } }> }) => b.results.reduce((s, r) => s + nano(r.amount.value), 0));
       expect(itemSum).toEqual(perDay);
@@ -340,7 +347,7 @@ describeEachDatabase('usage and costs API', (backend) => {
       await bad(`${ORG}/usage/completions?start_time=${D}&page=garbage`, 'page');
       // A parameter given empty is refused, as the list routes refuse it, never taken as absent.
       expect((await bad(`${ORG}/usage/completions?start_time=`, 'start_time')).code).toBe('invalid_value');
-      for (const p of ['limit', 'page', 'end_time', 'bucket_width']) await bad(`${ORG}/usage/completions?start_time=${D}&${p}=`, p);
+      for (const p of ['limit', 'end_time', 'bucket_width']) await bad(`${ORG}/usage/completions?start_time=${D}&${p}=`, p);
       await bad(`${ORG}/costs?start_time=${D}&limit=`, 'limit');
       await bad(`${ORG}/usage/embeddings?start_time=${D}&group_by=batch`, 'group_by');
       await bad(`${ORG}/costs?start_time=${D}&bucket_width=1h`, 'bucket_width');

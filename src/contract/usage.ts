@@ -90,4 +90,8 @@ export interface CostResult {
   line_item: string | null;
   project_id: string | null;
   api_key_id: string | null;
+  /** A line item's quantity (its tokens), else null. */
+  quantity: number | null;
+  /** `tokens` with a quantity, else null. */
+  quantity_unit: 'tokens' | null;
 }

@@ -18,8 +18,21 @@ const COSTS_LIMITS = [7, 180] as const;
 const LINE_ITEMS = ['input', 'cached input', 'output'] as const;
 
 
-function costResult(nano: number, lineItem: string | null, projectId: string | null, apiKeyId: string | null): CostResult {
-  return { object: 'organization.costs.result', amount: { value: nanoToUsd(nano), currency: 'usd' }, line_item: lineItem, project_id: projectId, api_key_id: apiKeyId };
+/**
+ * One result. `quantity` and `quantity_unit` (OpenAI's spec: the quantity of a line item, null where no single unit
+ * applies) are the line item's tokens where it counted any, else null: a total, or a line item of a model billed by
+ * other units (images, characters, seconds) only.
+ */
+function costResult(nano: number, lineItem: string | null, projectId: string | null, apiKeyId: string | null, tokens = 0): CostResult {
+  return {
+    object: 'organization.costs.result',
+    amount: { value: nanoToUsd(nano), currency: 'usd' },
+    line_item: lineItem,
+    project_id: projectId,
+    api_key_id: apiKeyId,
+    quantity: tokens > 0 ? tokens : null,
+    quantity_unit: tokens > 0 ? 'tokens' : null,
+  };
 }
 
 interface CostQuestion {
@@ -94,7 +107,7 @@ async function byLineItem(deps: ServiceDeps, q: CostQuestion, r: Range): Promise
   return toPage(r, (s) =>
     (buckets.get(s) ?? []).flatMap((row) =>
       LINE_ITEMS.flatMap((item, i) =>
-        row.tokens[i] > 0 || row.cost[i] !== 0 ? [costResult(row.cost[i], `${row.model}, ${item}`, row.project_id, row.api_key_id)] : [],
+        row.tokens[i] > 0 || row.cost[i] !== 0 ? [costResult(row.cost[i], `${row.model}, ${item}`, row.project_id, row.api_key_id, row.tokens[i])] : [],
       ),
     ),
   );
@@ -176,7 +189,7 @@ async function byKey(deps: ServiceDeps, q: CostQuestion, r: Range): Promise<Json
   const keyed = byProject
     ? sql`${sql.lit(',"currency":"usd"},"line_item":null,"project_id":')} || ${quote('project_id')} || ${sql.lit(',"api_key_id":')}`
     : sql.lit(',"currency":"usd"},"line_item":null,"project_id":null,"api_key_id":');
-  const result = sql`${head} || ${value} || ${keyed} || ${quote('api_key_id')} || '}'`;
+  const result = sql`${head} || ${value} || ${keyed} || ${quote('api_key_id')} || ${sql.lit(',"quantity":null,"quantity_unit":null}')}`;
   // In the order the rows are read, the table's (key, project) order; sorting them again cost half the time on PostgreSQL.
   // SQLite's as bytes: decoding ~40 MB of UTF-8 into strings took longer than the database took to write it.
   const joined = pg ? sql<string | Buffer>`string_agg(${result}, ',')` : sql<string | Buffer>`cast(group_concat(${result}, ',') as blob)`;

@@ -111,7 +111,8 @@ export function range(query: Query, width: BucketWidth, limits: readonly [number
     throw invalid('limit', `expected an integer from 1 to ${maxLimit} for bucket_width ${width}.`);
   }
   const step = BUCKET_SECONDS[width];
-  const page = single(query, 'page');
+  // `page=` given empty is the first page (a client passing on a null next_page), as no cursor at all.
+  const page = query.page === '' ? undefined : single(query, 'page');
   let cursor: number | null = null;
   if (page !== undefined) {
     cursor = decodeCursor(page);
