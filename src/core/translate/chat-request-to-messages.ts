@@ -181,10 +181,7 @@ function translateMessages(messages: unknown, refuse: Refuse): { system: Json[];
   messages.forEach((m: unknown, i: number) => {
     const at = `messages[${i}]`;
     if (!isObject(m)) refuse(at, 'each message must be an object');
-    for (const key in m) {
-      if (absent(m[key]) || ['role', 'content', 'tool_calls', 'tool_call_id', 'refusal'].includes(key)) continue;
-      refuse(`${at}.${key}`, key === 'name' ? 'Anthropic has no participant names' : "Anthropic's messages have no such member");
-    }
+    checkMessageMembers(m, at, refuse);
     switch (m.role) {
       case 'system':
       case 'developer':
@@ -204,11 +201,41 @@ function translateMessages(messages: unknown, refuse: Refuse): { system: Json[];
         push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: m.tool_call_id, content }], plain: false });
         return;
       }
-      default:
-        refuse(`${at}.role`, `the role '${String(m.role)}' has no Anthropic equivalent`);
     }
   });
   return { system, messages: turns.map((t) => ({ role: t.role, content: t.content })) };
+}
+
+/**
+ * Each role's members in OpenAI's spec (ChatCompletionRequest…Message). A member is checked against its own role's
+ * list: one list for every role let a user message's tool_calls, or an assistant's tool_call_id, be dropped unread.
+ */
+const MESSAGE_MEMBERS: Readonly<Record<string, readonly string[]>> = {
+  system: ['role', 'content', 'name'],
+  developer: ['role', 'content', 'name'],
+  user: ['role', 'content', 'name'],
+  assistant: ['role', 'content', 'refusal', 'name', 'audio', 'tool_calls', 'function_call'],
+  tool: ['role', 'content', 'tool_call_id'],
+};
+
+/** Why a member the spec gives a message is refused (`refusal` is refused where the assistant's turn is read). */
+const MESSAGE_MEMBER_REFUSED: Readonly<Record<string, string>> = {
+  name: 'Anthropic has no participant names',
+  audio: "Claude models produce no audio, and an earlier audio answer cannot be referred to",
+  function_call: 'send tool_calls instead (the deprecated function_call is not translated)',
+};
+
+/** Refuses a message of a role Anthropic has no place for, and any member its role does not have or that is not translated. */
+function checkMessageMembers(m: Json, at: string, refuse: Refuse): void {
+  const role = typeof m.role === 'string' && Object.hasOwn(MESSAGE_MEMBERS, m.role) ? m.role : null;
+  if (role === null) {
+    refuse(`${at}.role`, m.role === 'function' ? 'send tool messages instead (the deprecated function role is not translated)' : `the role '${String(m.role)}' has no Anthropic equivalent`);
+  }
+  for (const key in m) {
+    if (absent(m[key])) continue;
+    if (!MESSAGE_MEMBERS[role].includes(key)) refuse(`${at}.${key}`, `OpenAI's ${role} messages have no such member`);
+    if (Object.hasOwn(MESSAGE_MEMBER_REFUSED, key)) refuse(`${at}.${key}`, MESSAGE_MEMBER_REFUSED[key]);
+  }
 }
 
 function textBlocks(content: unknown, at: string, refuse: Refuse): Json[] {

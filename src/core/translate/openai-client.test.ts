@@ -212,7 +212,7 @@ describe('a chat completions request as a Messages API request', () => {
       [{ messages: [], tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [] } } }, 'tool_choice'],
       [{ messages: [{ role: 'user', content: 'a' }, { role: 'system', content: 'late' }] }, 'messages[1].role'],
       [{ messages: [{ role: 'user', content: 'a', name: 'bob' }] }, 'messages[0].name'],
-      [{ messages: [{ role: 'function', name: 'f', content: 'x' }] }, 'messages[0].name'],
+      [{ messages: [{ role: 'function', name: 'f', content: 'x' }] }, 'messages[0].role'],
       [{ messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }] }] }, 'messages[0].content[0].type'],
       [{ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/a.png', detail: 'low' } }] }] }, 'messages[0].content[0].image_url.detail'],
       [{ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/bmp;base64,Qk0=' } }] }] }, 'messages[0].content[0].image_url.url'],
@@ -241,6 +241,19 @@ describe('a chat completions request as a Messages API request', () => {
       [{ messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' }, extra: 1 }] }] }, 'messages[0].tool_calls[0].extra'],
       [{ messages: [], tool_choice: { type: 'function', function: { name: 'f', strict: true } } }, 'tool_choice.function.strict'],
       [{ messages: [], tool_choice: { type: 'function', function: { name: 'f' }, extra: 1 } }, 'tool_choice.extra'],
+    );
+    // Found by an outside review: a member was read only where one role has it, and dropped on every other role.
+    cases.push(
+      [{ messages: [{ role: 'user', content: 'Hello', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }] }, 'messages[0].tool_calls'],
+      [{ messages: [{ role: 'user', content: 'Hello', tool_call_id: 'call_0' }] }, 'messages[0].tool_call_id'],
+      [{ messages: [{ role: 'user', content: 'Hello', refusal: 'x' }] }, 'messages[0].refusal'],
+      [{ messages: [{ role: 'system', content: 's', tool_call_id: 'call_0' }] }, 'messages[0].tool_call_id'],
+      [{ messages: [{ role: 'developer', content: 's', refusal: 'x' }] }, 'messages[0].refusal'],
+      [{ messages: [{ role: 'assistant', content: 'a', tool_call_id: 'call_0' }] }, 'messages[0].tool_call_id'],
+      [{ messages: [{ role: 'tool', tool_call_id: 'c', content: 'r', refusal: 'x' }] }, 'messages[0].refusal'],
+      [{ messages: [{ role: 'tool', tool_call_id: 'c', content: 'r', name: 'f' }] }, 'messages[0].name'],
+      [{ messages: [{ role: 'assistant', content: 'a', audio: { id: 'audio_1' } }] }, 'messages[0].audio'],
+      [{ messages: [{ role: 'assistant', content: null, function_call: { name: 'f', arguments: '{}' } }] }, 'messages[0].function_call'],
     );
     for (const [body, field] of cases) {
       const err = refusal(body);
