@@ -248,12 +248,18 @@ function textBlocks(content: unknown, at: string, refuse: Refuse): Json[] {
 }
 
 /**
- * A text part as a text block. Its other members are refused, not dropped: OpenAI's text parts have none, and one a
- * client means for Anthropic (`cache_control`) would otherwise be lost without a word.
+ * A text part as a text block. Its other members are refused, not dropped: OpenAI's cache breakpoint, and one a client
+ * means for Anthropic (`cache_control`), would otherwise be lost without a word.
  */
 function textBlock(p: Json, at: string, refuse: Refuse): Json {
-  onlyMembers(p, ['type', 'text'], at, refuse, "OpenAI's text parts have no such member");
+  partMembers(p, ['type', 'text'], at, refuse, 'text');
   return { type: 'text', text: p.text };
+}
+
+/** Refuses a content part's members besides `allowed`: OpenAI's cache breakpoint, which its parts have, with its own reason. */
+function partMembers(p: Json, allowed: readonly string[], at: string, refuse: Refuse, kind: string): void {
+  if (!absent(p.prompt_cache_breakpoint)) refuse(`${at}.prompt_cache_breakpoint`, "Anthropic marks a cache breakpoint with cache_control, which the translation does not set (call /v1/messages to cache a Claude prompt)");
+  onlyMembers(p, allowed, at, refuse, `OpenAI's ${kind} parts have no such member`);
 }
 
 function userBlocks(content: unknown, at: string, refuse: Refuse): Json[] {
@@ -265,10 +271,10 @@ function userBlocks(content: unknown, at: string, refuse: Refuse): Json[] {
       case 'text':
         return textBlock(p, where, refuse);
       case 'image_url':
-        onlyMembers(p, ['type', 'image_url'], where, refuse, "OpenAI's image parts have no such member");
+        partMembers(p, ['type', 'image_url'], where, refuse, 'image');
         return imageBlock(p.image_url, `${where}.image_url`, refuse);
       case 'file':
-        onlyMembers(p, ['type', 'file'], where, refuse, "OpenAI's file parts have no such member");
+        partMembers(p, ['type', 'file'], where, refuse, 'file');
         return documentBlock(p.file, `${where}.file`, refuse);
       case 'input_audio':
         return refuse(`${where}.type`, 'Claude models take no audio input');
@@ -375,12 +381,27 @@ function translateToolChoice(choice: unknown, refuse: Refuse): Json | null {
   return refuse('tool_choice', 'Anthropic takes auto, none, required (any) or one named function (tool)');
 }
 
+/**
+ * `response_format` as Anthropic's `output_config.format`, which is a JSON schema alone (`{type, schema}`): every other
+ * member of OpenAI's is translated, documented as not sent (the format's `name`), or refused.
+ */
 function translateResponseFormat(format: unknown, refuse: Refuse): Json | null {
   if (absent(format)) return null;
   if (!isObject(format)) return refuse('response_format', 'it must be an object');
-  if (format.type === 'text') return null;
-  if (format.type === 'json_schema' && isObject(format.json_schema) && isObject(format.json_schema.schema)) {
-    return { type: 'json_schema', schema: format.json_schema.schema };
+  if (format.type !== 'text' && format.type !== 'json_schema') {
+    return refuse('response_format.type', `Anthropic structures its output by a JSON schema only, not '${String(format.type)}'`);
   }
-  return refuse('response_format.type', `Anthropic structures its output by a JSON schema only, not '${String(format.type)}'`);
+  onlyMembers(format, format.type === 'text' ? ['type'] : ['type', 'json_schema'], 'response_format', refuse, `OpenAI's ${format.type} response_format has no such member`);
+  if (format.type === 'text') return null;
+  const at = 'response_format.json_schema';
+  const spec = format.json_schema;
+  if (!isObject(spec)) return refuse(at, 'it must be an object');
+  // OpenAI shows the model the description ("to determine how to respond in the format"); Anthropic's format has
+  // nowhere to put one, and moving it into the schema would change the schema the client sent.
+  if (!absent(spec.description) && spec.description !== '') refuse(`${at}.description`, "Anthropic's output format is a schema alone, with no description for the model (say in the prompt what the format is for)");
+  onlyMembers(spec, ['name', 'description', 'schema', 'strict'], at, refuse, "OpenAI's json_schema has no such member");
+  // Anthropic always holds the output to the schema: what strict: true asks for, and an answer strict: false accepts.
+  flagOf(spec.strict, `${at}.strict`, refuse);
+  if (!isObject(spec.schema)) return refuse(`${at}.schema`, 'Anthropic structures its output by a JSON schema, and none is given');
+  return { type: 'json_schema', schema: spec.schema };
 }

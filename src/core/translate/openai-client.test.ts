@@ -178,6 +178,10 @@ describe('a chat completions request as a Messages API request', () => {
     const out = toMessages({ messages: [], response_format: { type: 'json_schema', json_schema: { name: 'a', schema, strict: true } }, reasoning_effort: 'high', service_tier: 'default' }).body;
     expect(out.output_config).toEqual({ effort: 'high', format: { type: 'json_schema', schema } });
     expect(out.service_tier).toBe('standard_only');
+    // Claude's output always holds to the schema: what strict asks for, and an answer a non-strict request accepts.
+    for (const strict of [true, false, null]) {
+      expect(toMessages({ messages: [], response_format: { type: 'json_schema', json_schema: { name: 'a', schema, strict, description: '' } } }).body.output_config).toEqual({ format: { type: 'json_schema', schema } });
+    }
     expect(toMessages({ messages: [], safety_identifier: 'hash-1' }).body.metadata).toEqual({ user_id: 'hash-1' });
     expect(toMessages({ messages: [], response_format: { type: 'text' }, frequency_penalty: 0, presence_penalty: 0, logprobs: false, store: false, modalities: ['text'] }).body).toEqual({ model: MODEL, max_tokens: 4096, messages: [] });
   });
@@ -242,7 +246,9 @@ describe('a chat completions request as a Messages API request', () => {
       [{ messages: [], tool_choice: { type: 'function', function: { name: 'f', strict: true } } }, 'tool_choice.function.strict'],
       [{ messages: [], tool_choice: { type: 'function', function: { name: 'f' }, extra: 1 } }, 'tool_choice.extra'],
     );
-    // Found by an outside review: a member was read only where one role has it, and dropped on every other role.
+    // Found by an outside review: a member was read only where one role has it, and dropped on every other role; and
+    // response_format's members besides its schema were dropped (its description is shown to the model by OpenAI).
+    const json = (spec: Record<string, unknown>) => ({ messages: [], response_format: { type: 'json_schema', json_schema: { name: 'a', schema: { type: 'object' }, ...spec } } });
     cases.push(
       [{ messages: [{ role: 'user', content: 'Hello', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }] }, 'messages[0].tool_calls'],
       [{ messages: [{ role: 'user', content: 'Hello', tool_call_id: 'call_0' }] }, 'messages[0].tool_call_id'],
@@ -254,6 +260,14 @@ describe('a chat completions request as a Messages API request', () => {
       [{ messages: [{ role: 'tool', tool_call_id: 'c', content: 'r', name: 'f' }] }, 'messages[0].name'],
       [{ messages: [{ role: 'assistant', content: 'a', audio: { id: 'audio_1' } }] }, 'messages[0].audio'],
       [{ messages: [{ role: 'assistant', content: null, function_call: { name: 'f', arguments: '{}' } }] }, 'messages[0].function_call'],
+      [{ messages: [{ role: 'user', content: [{ type: 'text', text: 'hi', prompt_cache_breakpoint: { mode: 'explicit' } }] }] }, 'messages[0].content[0].prompt_cache_breakpoint'],
+      [json({ description: 'A verdict on the claim' }), 'response_format.json_schema.description'],
+      [json({ strict: 'yes' }), 'response_format.json_schema.strict'],
+      [json({ other: 1 }), 'response_format.json_schema.other'],
+      [json({ schema: undefined }), 'response_format.json_schema.schema'],
+      [{ messages: [], response_format: { type: 'json_schema', json_schema: { name: 'a', schema: {} }, other: 1 } }, 'response_format.other'],
+      [{ messages: [], response_format: { type: 'text', json_schema: { name: 'a', schema: {} } } }, 'response_format.json_schema'],
+      [{ messages: [], response_format: { type: 'json_schema' } }, 'response_format.json_schema'],
     );
     for (const [body, field] of cases) {
       const err = refusal(body);
