@@ -195,6 +195,13 @@ describe('a Messages API request as a chat completions request', () => {
       [{ messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBO', other: 1 } }] }] }, 'messages[0].content[0].source.other'],
       [{ messages: [], tool_choice: { type: 'auto', name: 'get_weather' } }, 'tool_choice.name'],
       [{ messages: [], tool_choice: { type: 'tool' } }, 'tool_choice.name'],
+      // Members the SDK's types do not give these objects, dropped unread: a document source's, disabled thinking's,
+      // an output format's, and none's parallel flag.
+      [{ messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'x', url: 'https://x/a.pdf' } }] }] }, 'messages[0].content[0].source.url'],
+      [{ messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/html', data: '<b>' } }] }] }, 'messages[0].content[0].source.media_type'],
+      [{ messages: [], thinking: { type: 'disabled', budget_tokens: 1024 } }, 'thinking.budget_tokens'],
+      [{ messages: [], output_config: { format: { type: 'json_schema', schema: { type: 'object' }, name: 'n' } } }, 'output_config.format.name'],
+      [{ messages: [], tool_choice: { type: 'none', disable_parallel_tool_use: true } }, 'tool_choice.disable_parallel_tool_use'],
     );
     for (const [body, field] of cases) {
       const err = refusal(body);

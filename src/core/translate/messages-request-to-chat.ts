@@ -1,4 +1,4 @@
-import { absent, flagOf, isObject, type Json, untranslatable } from './shared.js';
+import { absent, flagOf, isObject, type Json, onlyMembers, untranslatable } from './shared.js';
 
 // An Anthropic Messages API request as an OpenAI chat completions request, for an Anthropic-SDK client (or Claude
 // Code) calling an OpenAI model through `/v1/messages`. Every member is either translated or refused with a 400 naming
@@ -87,6 +87,7 @@ export function messagesRequestToChat(body: Json, o: { model: string; forCountin
   if (!absent(body.thinking)) {
     const t = body.thinking;
     if (!isObject(t) || t.type !== 'disabled') refuse('thinking', "OpenAI's chat completions take no thinking budget (send output_config.effort for a reasoning effort)");
+    onlyMembers(t, ['type'], 'thinking', refuse, 'disabled thinking has no such member');
   }
   if (!absent(body.output_config)) translateOutputConfig(body.output_config, out, refuse);
   if (!absent(body.service_tier)) {
@@ -121,7 +122,7 @@ function checkTextBlock(b: Json, at: string, refuse: Refuse): void {
 function translateMessage(m: unknown, at: string, refuse: Refuse): Json[] {
   if (!isObject(m)) return refuse(at, 'each message must be an object');
   for (const k in m) if (k !== 'role' && k !== 'content' && !absent(m[k])) refuse(`${at}.${k}`, 'no such member of a message');
-  if (m.role !== 'user' && m.role !== 'assistant') return refuse(`${at}.role`, `the role '${String(m.role)}' has no place in Anthropic's messages`);
+  if (m.role !== 'user' && m.role !== 'assistant') return refuse(`${at}.role`, `the role '${String(m.role)}' is not translated (user and assistant are; send a system prompt as system)`);
   if (typeof m.content === 'string') return [{ role: m.role, content: m.content }];
   if (!Array.isArray(m.content)) return refuse(`${at}.content`, 'it must be a string or an array of content blocks');
   return m.role === 'user' ? userMessages(m.content, `${at}.content`, refuse) : [assistantMessage(m.content, `${at}.content`, refuse)];
@@ -173,6 +174,11 @@ function documentPart(b: Json, at: string, refuse: Refuse): Json {
     refuse(`${at}.${k}`, k === 'citations' ? 'OpenAI does not cite documents' : "OpenAI's file parts have no such member");
   }
   const s = b.source;
+  // The source's members the translation carries (a plain text source is text/plain, Anthropic's only kind).
+  if (isObject(s) && (s.type === 'base64' || s.type === 'text')) {
+    onlyMembers(s, ['type', 'media_type', 'data'], `${at}.source`, refuse, "OpenAI's file parts have no such member");
+    if (s.type === 'text' && !absent(s.media_type) && s.media_type !== 'text/plain') refuse(`${at}.source.media_type`, 'a plain text document is text/plain');
+  }
   if (isObject(s) && s.type === 'base64' && s.media_type === 'application/pdf') {
     return { type: 'file', file: { filename: typeof b.title === 'string' ? b.title : 'document.pdf', file_data: `data:application/pdf;base64,${String(s.data)}` } };
   }
@@ -248,7 +254,9 @@ function translateToolChoice(choice: unknown, refuse: Refuse): Json {
   else if (choice.type === 'none') out.tool_choice = 'none';
   else if (choice.type === 'tool') out.tool_choice = { type: 'function', function: { name: choice.name } };
   else refuse('tool_choice.type', `'${String(choice.type)}' has no OpenAI equivalent`);
-  if (flagOf(choice.disable_parallel_tool_use, 'tool_choice.disable_parallel_tool_use', refuse) === true && choice.type !== 'none') out.parallel_tool_calls = false;
+  // Anthropic's none has no such flag: it calls no tools, in parallel or not.
+  if (choice.type === 'none' && !absent(choice.disable_parallel_tool_use)) refuse('tool_choice.disable_parallel_tool_use', "a tool_choice of type 'none' has no such member");
+  if (flagOf(choice.disable_parallel_tool_use, 'tool_choice.disable_parallel_tool_use', refuse) === true) out.parallel_tool_calls = false;
   return out;
 }
 
@@ -262,6 +270,7 @@ function translateOutputConfig(config: unknown, out: Json, refuse: Refuse): void
     } else if (k === 'format') {
       const f = config.format;
       if (!isObject(f) || f.type !== 'json_schema' || !isObject(f.schema)) refuse('output_config.format', 'OpenAI structures its output by a JSON schema only');
+      onlyMembers(f, ['type', 'schema'], 'output_config.format', refuse, "Anthropic's output format has no such member");
       out.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: f.schema, strict: true } };
     } else refuse(`output_config.${k}`, 'no OpenAI equivalent');
   }
