@@ -28,3 +28,17 @@ export function throttleAddress(ip: string): string {
   const p = (addr as ipaddr.IPv6).parts;
   return `${p[0].toString(16)}:${p[1].toString(16)}:${p[2].toString(16)}:${p[3].toString(16)}::/64`;
 }
+
+/**
+ * How many addresses' worth of failures an IPv6 /48 may make before all of it is refused. A /48 is what one site or
+ * customer is usually given (RFC 6177): a stranger holding one would otherwise have 65,536 /64s, each with its own
+ * budget; sixteen times one /64's budget leaves room for several honest neighbours.
+ */
+export const PREFIX_48_FACTOR = 16;
+
+/** The /48 a /64 counting key (`a:b:c:d::/64`, as throttleAddress writes it) lies in, or null for anything else. */
+export function prefix48Of(key: string): string | null {
+  if (!key.endsWith('::/64')) return null;
+  const parts = key.split(':');
+  return `${parts[0]}:${parts[1]}:${parts[2]}::/48`;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { throttleAddress } from '../core/network.js';
-import { AuthThrottle, PREFIX_48_FACTOR } from './auth-throttle.js';
+import { PREFIX_48_FACTOR, throttleAddress } from '../core/network.js';
+import { AuthThrottle } from './auth-throttle.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const opts = { maxFailures: 3, windowMs: 60_000, blockMs: 60_000, maxEntries: 1000 };

@@ -1,20 +1,7 @@
-import { throttleAddress } from '../core/network.js';
+import { PREFIX_48_FACTOR, prefix48Of, throttleAddress } from '../core/network.js';
 
 /** Client addresses whose grouping is remembered; past this the memo starts afresh. */
 const MAX_GROUPED = 10_000;
-/**
- * How many /64s' worth of failures an IPv6 /48 may make before all of it is refused. A /48 is what one site or
- * customer is usually given (RFC 6177): a guesser holding one would otherwise have 65,536 /64s, each with its own
- * budget; sixteen times one /64's budget leaves room for several honest neighbours with a wrong key each.
- */
-export const PREFIX_48_FACTOR = 16;
-
-/** The /48 a /64 counting key (`a:b:c:d::/64`, as throttleAddress writes it) lies in, or null for anything else. */
-function prefix48Of(key: string): string | null {
-  if (!key.endsWith('::/64')) return null;
-  const parts = key.split(':');
-  return `${parts[0]}:${parts[1]}:${parts[2]}::/48`;
-}
 
 interface Entry {
   count: number;

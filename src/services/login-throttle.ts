@@ -1,10 +1,11 @@
-import { throttleAddress } from '../core/network.js';
+import { PREFIX_48_FACTOR, prefix48Of, throttleAddress } from '../core/network.js';
 
 // Slows password guessing without letting a stranger lock an account's owner out (OWASP Authentication Cheat Sheet,
 // "Account lockout": lock-outs by a third party are a denial of service; NIST SP 800-63B §5.2.2). Failures are counted
 // per source address and per account-and-address, so a guesser is slowed where it guesses from while the owner signing
 // in from elsewhere is not. Against guessing spread over many addresses, a per-account ceiling of 100 failures (NIST's
-// bound) is the last resort; even then an address that signed in to the account before keeps its way in.
+// bound) is the last resort; even then an address that signed in to the account before keeps its way in. An IPv6 /48
+// is counted as well, with PREFIX_48_FACTOR times an address's budget, so walking through one's own /64s is slowed too.
 // In memory, so per instance; a restart forgets.
 
 export interface ThrottlePolicy {
@@ -16,7 +17,7 @@ export interface ThrottlePolicy {
 }
 
 /** Which count a lock comes from. */
-export type LockScope = 'address' | 'account_address' | 'account';
+export type LockScope = 'address' | 'address_prefix' | 'account_address' | 'account';
 
 /** A lock imposed by a failure: who is refused, and for how long. */
 export interface ImposedLock {
@@ -104,16 +105,21 @@ class Counter {
 /** Failed sign-in bookkeeping per address, per account and address, and per account. */
 export class LoginThrottle {
   private readonly byAddress: Counter;
+  /** IPv6 /48s (the addresses are counted by /64). */
+  private readonly byPrefix: Counter;
   private readonly byAccountAddress: Counter;
   private readonly byAccount: Counter;
   /** account + address → when it last signed in successfully. */
   private readonly known = new Map<string, number>();
+  /** Address (IPv6: its /48) → the end of its latest attempt. */
+  private readonly turns = new Map<string, Promise<void>>();
 
   constructor(
     private readonly clock: () => number,
     private readonly policies: ThrottlePolicies = DEFAULT_POLICIES,
   ) {
     this.byAddress = new Counter(policies.address, clock);
+    this.byPrefix = new Counter({ ...policies.address, maxFailures: policies.address.maxFailures * PREFIX_48_FACTOR }, clock);
     this.byAccountAddress = new Counter(policies.accountAddress, clock);
     this.byAccount = new Counter(policies.account, clock);
   }
@@ -123,21 +129,27 @@ export class LoginThrottle {
     const address = throttleAddress(ip);
     const pair = `${account}\n${address}`;
     const accountWait = this.isKnown(pair) ? 0 : this.byAccount.retryAfterMs(account);
-    return Math.max(this.byAddress.retryAfterMs(address), this.byAccountAddress.retryAfterMs(pair), accountWait);
+    const prefix = prefix48Of(address);
+    const prefixWait = prefix === null ? 0 : this.byPrefix.retryAfterMs(prefix);
+    return Math.max(this.byAddress.retryAfterMs(address), prefixWait, this.byAccountAddress.retryAfterMs(pair), accountWait);
   }
 
   /**
    * Counts a wrong password (or unknown email, or wrong setup token) for `account` from `ip`; returns the locks this
    * failure imposed, for the audit log. `perAccount: false` leaves the account's own ceiling out (the setup token:
-   * there, a ceiling would let anyone lock the operator out of the first sign-up).
+   * there, a ceiling would let anyone lock the operator out of the first sign-up). A null account counts against the
+   * address alone (a refused sign-up that guessed at nothing).
    */
-  recordFailure(account: string, ip: string, opts: { perAccount?: boolean } = {}): ImposedLock[] {
+  recordFailure(account: string | null, ip: string, opts: { perAccount?: boolean } = {}): ImposedLock[] {
     const address = throttleAddress(ip);
     const locks: ImposedLock[] = [];
     const note = (scope: LockScope, ms: number) => {
       if (ms > 0) locks.push({ scope, retryAfterSeconds: Math.ceil(ms / 1000) });
     };
     note('address', this.byAddress.fail(address));
+    const prefix = prefix48Of(address);
+    if (prefix !== null) note('address_prefix', this.byPrefix.fail(prefix));
+    if (account === null) return locks;
     note('account_address', this.byAccountAddress.fail(`${account}\n${address}`));
     if (opts.perAccount !== false) note('account', this.byAccount.fail(account));
     return locks;
@@ -153,6 +165,26 @@ export class LoginThrottle {
     this.known.delete(pair);
     this.known.set(pair, this.clock());
     bound(this.known);
+  }
+
+  /**
+   * Runs `attempt` once every earlier attempt from the same address (IPv6: the same /48) has ended. A burst sent at
+   * once would otherwise pass the throttle's check together, before any of its failures was counted, and each write
+   * its audit entry; one at a time, each is judged with the failures before it counted.
+   */
+  inTurn<T>(ip: string, attempt: () => Promise<T>): Promise<T> {
+    const address = throttleAddress(ip);
+    const key = prefix48Of(address) ?? address;
+    const mine = (this.turns.get(key) ?? Promise.resolve()).then(attempt);
+    const ended = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.turns.set(key, ended);
+    void ended.then(() => {
+      if (this.turns.get(key) === ended) this.turns.delete(key);
+    });
+    return mine;
   }
 
   private isKnown(pair: string): boolean {

@@ -32,12 +32,12 @@ export async function recordSignupRefusal(
   ctx.log.warn({ event: 'signup.failed', email, ip: client.ip, error_code: error.code }, `sign-up refused: ${error.code}`);
 }
 
-/** Locks a failure imposed (`reason` is what failed: login, password_change, setup_token or invite_token). */
+/** Locks a failure imposed (`reason` is what failed: login, password_change, setup_token, invite_token or signup). */
 export async function recordLocks(
   ctx: AccountContext,
   client: Client,
   email: string | null,
-  reason: 'login' | 'password_change' | 'setup_token' | 'invite_token',
+  reason: 'login' | 'password_change' | 'setup_token' | 'invite_token' | 'signup',
   locks: ImposedLock[],
   userId: string | null = null,
 ): Promise<void> {

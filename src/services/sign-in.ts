@@ -48,7 +48,11 @@ export async function openSession(ctx: AccountContext, userId: string, client: C
  * Signs in with email and password. Always a new session (the caller's old one, if any, is ended: no fixation).
  * Failures are audited with the email tried (never the password) and counted by the throttle.
  */
-export async function logIn(ctx: AccountContext, body: LogInBody, client: Client, previousTokenHash: string | null): Promise<StartedSession> {
+export function logIn(ctx: AccountContext, body: LogInBody, client: Client, previousTokenHash: string | null): Promise<StartedSession> {
+  return ctx.throttle.inTurn(client.ip, () => logInInTurn(ctx, body, client, previousTokenHash));
+}
+
+async function logInInTurn(ctx: AccountContext, body: LogInBody, client: Client, previousTokenHash: string | null): Promise<StartedSession> {
   checkThrottle(ctx, body.email, client.ip);
   const db = ctx.deps.database.db;
   const user = EmailSchema.safeParse(body.email).success

@@ -34,13 +34,17 @@ const SignUp = z.strictObject({
 export const CreateOwnerBody = z.strictObject({ email: EmailSchema, password: NewPasswordSchema, name: NameSchema.optional() });
 export type CreateOwnerBody = z.output<typeof CreateOwnerBody>;
 
-// Wrong setup tokens and invitation tokens from one address are counted like wrong passwords (the address's count is
-// shared with failed sign-ins): after a few, the address waits, doubling, before it may guess again.
+// Every refused sign-up counts against the caller's address, in the count it shares with failed sign-ins (20 lock the
+// address), so that a stranger cannot write refusals' audit entries and log lines without end: while the address is
+// locked it is answered 429 before anything is read or written. Wrong setup or invitation tokens, guesses at a secret,
+// count in the sign-up's own count for the address as well: 5 of them lock its sign-ups.
 const SIGNUP_ATTEMPTS = '\u0000signup';
 
-/** Whether a refusal was a wrong guess at a secret (counted by the throttle), not a mistake in the input. */
-function isWrongGuess(err: TollgateError): boolean {
-  return err.code === 'invalid_setup_token' || (err.code === 'invalid_value' && err.param === 'invite_token');
+/** The secret a refusal shows to have been guessed wrong (counted more strictly), or null for any other refusal. */
+function wrongGuessOf(err: TollgateError): 'setup_token' | 'invite_token' | null {
+  if (err.code === 'invalid_setup_token') return 'setup_token';
+  if (err.code === 'invalid_value' && err.param === 'invite_token') return 'invite_token';
+  return null;
 }
 
 /** Creates the user, or gives a password to one an owner added through the admin API (users have none until then). */
@@ -75,11 +79,15 @@ async function establishUser(
 /**
  * Creates an account and signs it in. While the organization has no account, the first one becomes its owner and
  * must present the setup token; after that an invitation token is required, and the account gets the invite's role
- * and projects. Every refusal is audited and logged (refusals.ts); wrong tokens count against the caller's address.
+ * and projects. Every refusal is audited and logged (refusals.ts) and counts against the caller's address.
  */
-export async function signUp(ctx: AccountContext, input: unknown, client: Client, previousTokenHash: string | null): Promise<StartedSession> {
+export function signUp(ctx: AccountContext, input: unknown, client: Client, previousTokenHash: string | null): Promise<StartedSession> {
+  return ctx.throttle.inTurn(client.ip, () => signUpInTurn(ctx, input, client, previousTokenHash));
+}
+
+async function signUpInTurn(ctx: AccountContext, input: unknown, client: Client, previousTokenHash: string | null): Promise<StartedSession> {
   const wait = ctx.throttle.retryAfterMs(SIGNUP_ATTEMPTS, client.ip);
-  if (wait > 0) throw new TooManyAttemptsError(Math.ceil(wait / 1000), 'Too many wrong setup or invitation tokens from your address.');
+  if (wait > 0) throw new TooManyAttemptsError(Math.ceil(wait / 1000), 'Too many refused sign-ups from your address.');
   let userId: string;
   // A body the schema refuses (a token with a control character in it, say) is a mistake in the input, not a guess.
   let parsed = false;
@@ -91,10 +99,9 @@ export async function signUp(ctx: AccountContext, input: unknown, client: Client
     if (err instanceof TollgateError) {
       const email = emailField(input);
       await recordSignupRefusal(ctx, client, email, err);
-      if (parsed && isWrongGuess(err)) {
-        const locks = ctx.throttle.recordFailure(SIGNUP_ATTEMPTS, client.ip, { perAccount: false });
-        await recordLocks(ctx, client, email, err.code === 'invalid_setup_token' ? 'setup_token' : 'invite_token', locks);
-      }
+      const guessed = parsed ? wrongGuessOf(err) : null;
+      const locks = ctx.throttle.recordFailure(guessed ? SIGNUP_ATTEMPTS : null, client.ip, { perAccount: false });
+      await recordLocks(ctx, client, email, guessed ?? 'signup', locks);
     }
     throw err;
   }

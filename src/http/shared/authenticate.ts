@@ -14,8 +14,8 @@ export function refusal(check: Extract<SecretCheck, { ok: false }>): TollgateErr
   return new TollgateError(code, verifyFailureMessage(check.code, check.record));
 }
 
-/** Refuses an IP that guessed too many keys. */
-function throttleGuard(ctx: AppContext, ip: string): void {
+/** Refuses an IP that guessed too many keys (or sent too many unsigned secret-scanning reports). */
+export function throttleGuard(ctx: AppContext, ip: string): void {
   const wait = ctx.authThrottle.blockedFor(ip, ctx.deps.clock());
   if (wait > 0) {
     const err = new TollgateError('too_many_attempts', 'Too many invalid API keys from this address; try again later.');
