@@ -430,6 +430,21 @@ describeEachDatabase('dashboard sessions over time and behind a proxy', (backend
     expect(cookie).toMatch(/;\s*HttpOnly/i);
   });
 
+  it('over https reads only the __Host- cookie: a plain one (planted by a sibling subdomain) signs nobody in', async () => {
+    const b = new Browser(t.url);
+    const https = { 'x-forwarded-proto': 'https' };
+    expect((await b.call('POST', '/auth/login', OWNER_LOGIN, { headers: https })).status).toBe(200);
+    const token = (b.lastSetCookie[0].split(';')[0] ?? '').split('=')[1];
+    const me = (cookie: string, proto: string) => fetch(`${t.url}/auth/me`, { headers: { cookie, 'x-forwarded-proto': proto } });
+    expect((await me(`__Host-tollgate_session=${token}`, 'https')).status).toBe(200);
+    expect((await me(`tollgate_session=${token}`, 'https')).status).toBe(401);
+    // Nor on the admin API, which reads the same cookie.
+    const projects = await fetch(`${t.url}/v1/organization/projects`, { headers: { cookie: `tollgate_session=${token}`, 'x-forwarded-proto': 'https' } });
+    expect(projects.status).toBe(401);
+    // Over plain HTTP the plain cookie is the one this server sets, and is read.
+    expect((await me(`tollgate_session=${token}`, 'http')).status).toBe(200);
+  });
+
   it('ends a session after 12 hours idle, and keeps it while used', async () => {
     const b = new Browser(t.url);
     await b.call('POST', '/auth/login', OWNER_LOGIN);

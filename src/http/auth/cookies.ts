@@ -15,10 +15,16 @@ export function isSecureRequest(request: FastifyRequest): boolean {
   return request.protocol === 'https';
 }
 
-/** The session token presented by the browser, if any (the secure cookie wins when both are sent). */
+/**
+ * The session token presented by the browser, if any (the secure cookie wins when both are sent). Over TLS only the
+ * `__Host-` cookie is read: a plain one there can only have been planted (by a sibling subdomain, with
+ * `Domain=.example.com`), since this server sets the `__Host-` one on secure requests; reading it would sign the
+ * browser in to the planter's session (login CSRF).
+ */
 export function readSessionToken(request: FastifyRequest): string | null {
   const header = request.headers.cookie;
   if (!header) return null;
+  const plainAllowed = !isSecureRequest(request);
   let plain: string | null = null;
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
@@ -27,7 +33,7 @@ export function readSessionToken(request: FastifyRequest): string | null {
     const value = part.slice(eq + 1).trim();
     if (!TOKEN.test(value)) continue;
     if (name === SECURE_NAME) return value;
-    if (name === PLAIN_NAME) plain = value;
+    if (name === PLAIN_NAME && plainAllowed) plain = value;
   }
   return plain;
 }
