@@ -235,6 +235,18 @@ describeEachDatabase('admin API', (backend) => {
       expect(refused.status).toBe(401);
       expect(refused.body.error.code).toBe('invalid_api_key');
     });
+
+    it("audits an admin key's use of the invitations API as of any admin route: once a minute per key and address", async () => {
+      const made = await t.api('POST', `${ORG}/admin_api_keys`, { body: { name: 'inviter' } });
+      const key = made.body.value;
+      expect((await t.api('GET', `${ORG}/invites`, { key })).status).toBe(200);
+      expect((await t.api('GET', `${ORG}/projects`, { key })).status).toBe(200);
+      expect((await t.api('GET', `${ORG}/invites`, { key })).status).toBe(200);
+      const used = await t.api('GET', `${ORG}/audit_logs?event_types=admin_api_key.used&actor_ids=${made.body.id}`);
+      expect(used.body.data).toHaveLength(1);
+      expect(used.body.data[0]).toMatchObject({ type: 'admin_api_key.used', 'admin_api_key.used': { method: 'GET', path: `${ORG}/invites` } });
+      await t.api('DELETE', `${ORG}/admin_api_keys/${made.body.id}`);
+    });
   });
 
   describe('audit log filters', () => {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { AesGcmCipher } from '../infra/aes-gcm-cipher.js';
 import { AuthThrottle } from '../infra/auth-throttle.js';
 import type { Runtime } from '../runtime.js';
+import { AdminKeyUseAudit } from '../services/admin-key-use.js';
 import { RuntimeProviders } from '../services/runtime-providers.js';
 import { Webhooks } from '../services/webhooks.js';
 import type { AppContext } from './context.js';
@@ -25,6 +26,7 @@ export function createAppContext(runtime: Runtime, logger: Logger): AppContext {
     lastUsed: runtime.lastUsed,
     orgId: runtime.org.id,
     authThrottle: new AuthThrottle(),
+    adminKeyUse: new AdminKeyUseAudit(runtime.deps),
     webhooks,
     providers: new RuntimeProviders(
       runtime.deps,

@@ -1,5 +1,6 @@
 import type { Config } from '../config/config.js';
 import type { FailureThrottle, KeyCachePort } from '../core/ports.js';
+import type { AdminKeyUseAudit } from '../services/admin-key-use.js';
 import type { ServiceDeps } from '../services/context.js';
 import type { ExposureListener } from '../services/exposure.js';
 import type { LastUsedTracker } from '../services/last-used.js';
@@ -19,4 +20,6 @@ export interface AppContext {
   /** Providers and credentials managed at run time (/v1/organization/providers). */
   providers: RuntimeProviders;
   authThrottle: FailureThrottle;
+  /** Audits admin keys' uses, coalesced (one per server, for every route that takes an admin key). */
+  adminKeyUse: AdminKeyUseAudit;
 }

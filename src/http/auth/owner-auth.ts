@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { TollgateError } from '../../core/errors.js';
 import { type AccountContext, sessionActor } from '../../services/accounts.js';
+import { authenticateAdminKey } from '../admin/admin-auth.js';
 import type { AppContext } from '../context.js';
-import { verifyPresentedKey } from '../shared/authenticate.js';
 import { checkCsrf, clientOf, currentSession } from './session-resolver.js';
 
 /**
- * Authenticates a scope the way the admin API is, but owners only: an admin key, or the session of an
- * organization owner (with its CSRF token on writes). Used by routes the dashboard adds under /v1/organization.
+ * Authenticates a scope the way the admin API is, but owners only: an admin key (authenticateAdminKey, which audits
+ * its use), or the session of an organization owner (with its CSRF token on writes). Used by routes the dashboard
+ * adds under /v1/organization.
  */
 export function installOwnerAuth(app: FastifyInstance, appCtx: AppContext, ctx: AccountContext): void {
   app.addHook('onRequest', async (request) => {
@@ -20,14 +21,6 @@ export function installOwnerAuth(app: FastifyInstance, appCtx: AppContext, ctx: 
         return;
       }
     }
-    const record = await verifyPresentedKey(appCtx, request);
-    if (record.kind !== 'admin') throw new TollgateError('admin_key_required');
-    request.actor = {
-      type: 'api_key',
-      id: record.id,
-      keyType: 'admin',
-      ip: request.ip,
-      userAgent: (request.headers['user-agent'] as string | undefined) ?? null,
-    };
+    request.actor = await authenticateAdminKey(appCtx, request);
   });
 }
