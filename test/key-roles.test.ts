@@ -163,6 +163,25 @@ describeEachDatabase('who manages which project keys', (backend) => {
     expect(byCarol.body.owner).toMatchObject({ type: 'service_account' });
   });
 
+  it("a service account's new key: one rule whichever route makes it (a project owner may, a member or reader may not)", async () => {
+    const expected: Record<string, number> = { owner: 200, carol: 200, alice: 403, dave: 403 };
+    for (const [who, status] of Object.entries(expected)) {
+      const viaKeys = await sessions[who].call('POST', `${ORG}/projects/${project}/api_keys`, {
+        name: `${who} svc`,
+        owner: { type: 'service_account', id: serviceAccount },
+      });
+      const viaAccount = await sessions[who].call('POST', `${ORG}/projects/${project}/service_accounts/${serviceAccount}/api_keys`, { name: `${who} svc` });
+      expect([who, viaKeys.status, viaAccount.status]).toEqual([who, status, status]);
+      if (status === 200) {
+        expect(viaAccount.body.value).toMatch(/^sk-tg-/);
+        expect((await t.api('GET', `${ORG}/projects/${project}/api_keys/${viaAccount.body.id}`)).body.owner).toMatchObject({ type: 'service_account' });
+      } else {
+        expect(viaAccount.body.error.message).toBe(viaKeys.body.error.message);
+        expect(viaAccount.body).not.toHaveProperty('value');
+      }
+    }
+  });
+
   it('an admin key manages every key', async () => {
     for (const owner of ['alice', 'service account']) {
       for (const action of ACTIONS) {

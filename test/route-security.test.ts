@@ -47,7 +47,14 @@ const OWN_CREDENTIAL = new Set(['GET /metrics', 'POST /v1/secret-scanning/report
 const OWNER_ONLY_READS = [`${ORG}/audit_logs`, `${ORG}/admin_api_keys`, `${ORG}/invites`, `${ORG}/providers`, `${ORG}/webhooks`];
 /** The writes a project owner or member may make in their own project (docs/deployment.md, roles). */
 const KEYS = `${ORG}/projects/:project_id/api_keys`;
-const PROJECT_KEY_WRITES = new Set([`POST ${KEYS}`, `POST ${KEYS}/:key_id`, `DELETE ${KEYS}/:key_id`, `POST ${KEYS}/:key_id/rotate`, `POST ${KEYS}/:key_id/end_grace`]);
+const PROJECT_KEY_WRITES = new Set([
+  `POST ${KEYS}`,
+  `POST ${KEYS}/:key_id`,
+  `DELETE ${KEYS}/:key_id`,
+  `POST ${KEYS}/:key_id/rotate`,
+  `POST ${KEYS}/:key_id/end_grace`,
+  `POST ${ORG}/projects/:project_id/service_accounts/:service_account_id/api_keys`,
+]);
 
 interface Reply {
   status: number;
@@ -83,6 +90,8 @@ describeEachDatabase('route security', (backend) => {
   let owner: Browser;
   let reader: Browser;
   let member: Browser;
+  let projectOwner: Browser;
+  let projectReader: Browser;
   let otherProject: string;
 
   /** A concrete path for a route pattern: the default project for :project_id, an id nobody has for the rest. */
@@ -123,6 +132,12 @@ describeEachDatabase('route security', (backend) => {
     expect((await owner.call('POST', '/auth/signup', { email: 'owner@example.com', password: 'correct horse battery', setup_token: t.setupToken })).status).toBe(200);
     reader = await join('reader@example.com', 'reader', []);
     member = await join('member@example.com', 'reader', [{ id: t.defaultProjectId, role: 'member' }]);
+    projectOwner = await join('project-owner@example.com', 'reader', [{ id: t.defaultProjectId, role: 'owner' }]);
+    // An invitation gives project roles member or owner only: a project reader is added once joined.
+    projectReader = await join('project-reader@example.com', 'reader', []);
+    const readerId = (await projectReader.call('GET', '/auth/me')).body.user.id;
+    const added = await owner.call('POST', `${ORG}/projects/${t.defaultProjectId}/users`, { user_id: readerId, role: 'reader' });
+    expect(added.status).toBe(200);
   });
   afterAll(async () => t?.close());
 
@@ -189,22 +204,40 @@ describeEachDatabase('route security', (backend) => {
     expect(await auditCount()).toBe(before);
   });
 
-  it("lets a project member write only its project's keys: every other write, and key writes in other projects, are refused", async () => {
-    const before = await auditCount();
-    const wrong: string[] = [];
-    for (const route of routes.filter((r) => r.url.startsWith(`${ORG}/`) && r.method !== 'GET')) {
-      const mayWrite = PROJECT_KEY_WRITES.has(`${route.method} ${route.url}`);
-      // In its own project a key write gets past the role check (then 404 for a key nobody has, or 200 for a create,
-      // which is skipped here to change nothing); in another project, or any other write, it is refused.
-      const paths = mayWrite ? [pathOf(route.url, otherProject)] : [pathOf(route.url), pathOf(route.url, otherProject)];
-      for (const path of paths) {
-        const res = await member.call(route.method, path, { name: 'x' });
-        if (res.status !== 403) wrong.push(`${route.method} ${path} → ${res.status}`);
+  // Organization readers with a role in the default project: what that role adds, and nothing more, on every route.
+  const PROJECT_ROLES: Array<[string, () => Browser, boolean]> = [
+    ['a project owner', () => projectOwner, true],
+    ['a project member', () => member, true],
+    ['a project reader', () => projectReader, false],
+  ];
+  for (const [who, browser, writesKeys] of PROJECT_ROLES) {
+    it(`lets ${who} read what an organization reader reads${writesKeys ? ", and write only its own project's keys" : ', and write nothing'}`, async () => {
+      const before = await auditCount();
+      const wrong: string[] = [];
+      for (const route of routes.filter((r) => r.url.startsWith(`${ORG}/`))) {
+        if (route.method === 'GET') {
+          const ownerOnly = OWNER_ONLY_READS.some((p) => route.url === p || route.url.startsWith(`${p}/`));
+          const res = await browser().call('GET', pathOf(route.url));
+          if ((res.status === 403) !== ownerOnly) wrong.push(`GET ${route.url} → ${res.status}`);
+          continue;
+        }
+        const keyWrite = writesKeys && PROJECT_KEY_WRITES.has(`${route.method} ${route.url}`);
+        for (const [path, own] of [
+          [pathOf(route.url), true],
+          [pathOf(route.url, otherProject), false],
+        ] as const) {
+          // A body no route takes: a write the role allows gets past the role check and is refused for its input
+          // (400) or its missing object (404), so nothing is created; one the role forbids is 403.
+          const res = await browser().call(route.method, path, { not_a_parameter: true });
+          const allowed = keyWrite && own;
+          const ok = allowed ? res.status === 400 || res.status === 404 : res.status === 403 && typeof res.body?.error?.message === 'string';
+          if (!ok) wrong.push(`${route.method} ${path} → ${res.status}`);
+        }
       }
-    }
-    expect(wrong).toEqual([]);
-    expect(await auditCount()).toBe(before);
-  });
+      expect(wrong).toEqual([]);
+      expect(await auditCount()).toBe(before);
+    });
+  }
 
   it('refuses the session-only routes without a session, and the metrics and secret-scanning routes without their own credential', async () => {
     for (const r of SESSION_ONLY) {

@@ -3,6 +3,7 @@ import { TollgateError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { PermissionsSpec } from '../core/permissions.js';
 import { permissionsFromScopes, SCOPE_EXAMPLES } from '../core/scopes.js';
+import { checkKeyManager } from './api-keys.js';
 import { writeAudit } from './audit.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
@@ -220,6 +221,8 @@ export async function createServiceAccountKey(
   }
   await activeProject(deps, orgId, projectId);
   await getServiceAccount(deps, orgId, projectId, id);
+  // The rule of POST …/api_keys with this service account as owner: a project owner may, a member may not.
+  await checkKeyManager(deps, projectId, { type: 'service_account', id }, actor);
   const key = await deps.database.db.transaction().execute(async (trx) => {
     await stillActiveProject(trx, deps, projectId);
     return insertAccountKey(

@@ -12,8 +12,19 @@ const ADMIN = '/v1/organization';
 const OWNER_ONLY_PREFIXES = [`${ADMIN}/audit_logs`, `${ADMIN}/admin_api_keys`, `${ADMIN}/invites`, `${ADMIN}/providers`, `${ADMIN}/webhooks`];
 
 const KEYS = `${ADMIN}/projects/:project_id/api_keys`;
-/** The writes a project owner or member may make, by method and route pattern. */
-const PROJECT_KEY_WRITES = new Set([`POST ${KEYS}`, `POST ${KEYS}/:key_id`, `DELETE ${KEYS}/:key_id`, `POST ${KEYS}/:key_id/rotate`, `POST ${KEYS}/:key_id/end_grace`]);
+/**
+ * The writes a project owner or member may make, by method and route pattern: every route that writes a project key,
+ * a service account's new key included (the same key as `POST …/api_keys` with a service account as owner). Which
+ * key the person may write is the service's to decide, by core/roles.ts's decideKeyManagement, for each route alike.
+ */
+const PROJECT_KEY_WRITES = new Set([
+  `POST ${KEYS}`,
+  `POST ${KEYS}/:key_id`,
+  `DELETE ${KEYS}/:key_id`,
+  `POST ${KEYS}/:key_id/rotate`,
+  `POST ${KEYS}/:key_id/end_grace`,
+  `POST ${ADMIN}/projects/:project_id/service_accounts/:service_account_id/api_keys`,
+]);
 
 export type SessionAccess = RoleDecision;
 
