@@ -16,6 +16,26 @@ describeEachDatabase('admin API', (backend) => {
     return all.length;
   };
 
+  it("refuses an admin key sent with another organization's OpenAI-Organization header, as the gateway does, and changes nothing", async () => {
+    await t.api('GET', `${ORG}/projects`); // this minute's admin_api_key.used entry, written before counting
+    const before = await auditCount();
+    const other = { 'openai-organization': 'org-someone-else' };
+    for (const [method, path, body] of [
+      ['POST', `${ORG}/projects`, { name: 'made under a foreign organization header' }],
+      ['GET', `${ORG}/projects`, undefined],
+      ['POST', `${ORG}/invites`, { email: 'foreign@example.com', role: 'reader' }],
+    ] as const) {
+      const res = await t.api(method, path, { body, headers: other });
+      expect(res.status, `${method} ${path}`).toBe(401);
+      expect(res.body.error.code).toBe('mismatched_organization');
+    }
+    expect((await t.api('GET', `${ORG}/projects?limit=100`)).body.data.map((p: { name: string }) => p.name)).not.toContain('made under a foreign organization header');
+    expect(await auditCount()).toBe(before);
+    // Its own organization, or none, is served.
+    expect((await t.api('GET', `${ORG}/projects`, { headers: { 'openai-organization': t.orgId } })).status).toBe(200);
+    expect((await t.api('GET', `${ORG}/projects`, { headers: { 'openai-organization': '' } })).status).toBe(200);
+  });
+
   describe('projects', () => {
     it('lists the Default project created at first start', async () => {
       const res = await t.api('GET', `${ORG}/projects`);

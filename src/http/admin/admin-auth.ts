@@ -21,6 +21,10 @@ export type ActorResolver = (request: FastifyRequest) => Promise<Actor | null>;
 export async function authenticateAdminKey(ctx: AppContext, request: FastifyRequest): Promise<Actor> {
   const record = await verifyPresentedKey(ctx, request);
   if (record.kind !== 'admin') throw new TollgateError('admin_key_required');
+  // As the gateway answers it (OpenAI's SDKs send OPENAI_ORG_ID's value on every call): a script pointed at another
+  // organization must not change this one without a word.
+  const org = request.headers['openai-organization'];
+  if (typeof org === 'string' && org !== '' && org !== record.orgId) throw new TollgateError('mismatched_organization');
   const actor: Actor = {
     type: 'api_key',
     id: record.id,
