@@ -109,6 +109,23 @@ describeEachDatabase('limits and budgets', (backend) => {
     expect((await chat(t, k.value)).status).toBe(429);
   });
 
+  it('tells a refused client to retry when every refusing limit lets it through, not when the first one does', async () => {
+    // An RPM and an RPD both used up: the minute's limit frees up in 30 s, the day's in 12 h. Retrying after 30 s
+    // was another 429 (found by a review); the answer names the day's limit and its wait.
+    const k = await newKey({ rate_limits: { max_requests_per_1_minute: 2, max_requests_per_1_day: 2 } });
+    for (let i = 0; i < 2; i++) expect((await chat(t, k.value)).status).toBe(200);
+    const refused = await chat(t, k.value);
+    expect(refused.status).toBe(429);
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(11 * 3600);
+    expect((await refused.json()).error.message).toContain('requests per day (RPD)');
+    expect(refused.headers.get('x-ratelimit-reset-requests')).toMatch(/h/);
+    now += 30_000;
+    expect((await chat(t, k.value)).status).toBe(429);
+    now += retryAfter * 1000 - 30_000;
+    expect((await chat(t, k.value)).status).toBe(200);
+  });
+
   it('applies project-wide and per-model limits across keys', async () => {
     const p = (await t.api('POST', `${ORG}/projects`, { body: { name: 'limited' } })).body.id;
     const rl = await t.api('POST', `${ORG}/projects/${p}/rate_limits`, { body: { model: 'tollgate-echo', max_requests_per_1_minute: 2 } });

@@ -436,7 +436,7 @@ export class LimitsGuard implements RequestGuard {
       if (m.kind === 'quota') err.headers['x-should-retry'] = 'false';
       return err;
     }
-    const i = outcome.rates.findIndex((d) => !d.allowed);
+    const i = latestRefusal(outcome);
     const d = outcome.rates[i];
     const m = plan.rates[i];
     const retryMs = Number.isFinite(d.retryAfterMs) ? d.retryAfterMs : 60_000;
@@ -583,15 +583,37 @@ class LimitedAdmission implements Admission {
  * OpenAI's x-ratelimit-* headers from the tightest request limit (RPM or RPD) and the tightest token limit, and
  * Tollgate's remaining budget and request quota.
  */
+/** Whether rate decision `a` binds harder than `b`: fewer remaining, or as few and a later reset. */
+function tighter(a: AcquireOutcome['rates'][number], b: AcquireOutcome['rates'][number]): boolean {
+  return a.remaining < b.remaining || (a.remaining === b.remaining && a.resetMs > b.resetMs);
+}
+
+/**
+ * Of the rates that refused, the one whose refusal lasts longest (one that can never fit, first): retry-after must name
+ * the moment every refusing limit lets the request through, not the first one's (an RPM's 30 s while an RPD refuses
+ * for 12 h told clients to retry into another 429).
+ */
+function latestRefusal(outcome: AcquireOutcome): number {
+  let at = -1;
+  for (let i = 0; i < outcome.rates.length; i++) {
+    const d = outcome.rates[i];
+    if (d.allowed) continue;
+    if (at < 0 || !(d.retryAfterMs <= outcome.rates[at].retryAfterMs)) at = i;
+  }
+  return at;
+}
+
 function headersOf(outcome: AcquireOutcome, plan: LimitPlan): Record<string, string> {
   const h: Record<string, string> = {};
   let req = -1;
   let tok = -1;
   for (let i = 0; i < outcome.rates.length; i++) {
     const remaining = outcome.rates[i].remaining;
+    // The tightest limit of each kind; of two equally tight, the one that frees up last (an RPM and an RPD both used
+    // up: the reset a client can wait for is the day's).
     if (plan.rates[i].kind === 'tpm') {
-      if (tok < 0 || remaining < outcome.rates[tok].remaining) tok = i;
-    } else if (req < 0 || remaining < outcome.rates[req].remaining) req = i;
+      if (tok < 0 || tighter(outcome.rates[i], outcome.rates[tok])) tok = i;
+    } else if (req < 0 || tighter(outcome.rates[i], outcome.rates[req])) req = i;
   }
   if (req >= 0) {
     const d = outcome.rates[req];
