@@ -608,7 +608,6 @@ function headersOf(outcome: AcquireOutcome, plan: LimitPlan): Record<string, str
   let req = -1;
   let tok = -1;
   for (let i = 0; i < outcome.rates.length; i++) {
-    const remaining = outcome.rates[i].remaining;
     // The tightest limit of each kind; of two equally tight, the one that frees up last (an RPM and an RPD both used
     // up: the reset a client can wait for is the day's).
     if (plan.rates[i].kind === 'tpm') {
