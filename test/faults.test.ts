@@ -118,6 +118,43 @@ suite('faults', () => {
     expect((await fetch(`${t.url}/readyz`)).status).toBe(200);
   }, 60_000);
 
+  it('Redis hung (answering nothing, its socket open): rate limits fail open, budgets fail closed, within a bound; recovery when it thaws', async () => {
+    const redis = await startPrivateRedis();
+    cleanups.push(async () => {
+      redis.resume();
+      await redis.stop();
+    });
+    const t = await startTestServer({ name: 'sqlite' }, { env: { REDIS_URL: redis.url } });
+    cleanups.push(() => t.close());
+    const rl = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { rate_limits: { max_requests_per_1_minute: 1000 } } })).body;
+    const budget = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { spend_limit: { threshold_amount: 1000 } } })).body;
+    // Bounded by the test, not the gateway: a request that hangs fails here instead of holding the suite.
+    const call = (key: string) =>
+      fetch(`${t.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'tollgate-echo', messages: [{ role: 'user', content: 'x' }], max_tokens: 1 }),
+        signal: AbortSignal.timeout(15_000),
+      }).then(
+        (r) => r.status,
+        () => 'hung',
+      );
+    expect(await call(rl.value)).toBe(200);
+    expect(await call(budget.value)).toBe(200);
+    redis.pause();
+    // Before, both waited for Redis without end (45 s and more, until it thawed).
+    expect(await Promise.all([call(rl.value), call(budget.value)])).toEqual([200, 503]);
+    redis.resume();
+    const deadline = Date.now() + 20_000;
+    let status: number | string = 0;
+    while (Date.now() < deadline) {
+      status = await call(budget.value);
+      if (status === 200) break;
+      await sleep(200);
+    }
+    expect(status).toBe(200);
+  }, 90_000);
+
   it('an instance killed with SIGKILL mid-load: the write-ahead log recovers all but the events of its last few milliseconds', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-kill-'));
     const rt0 = await createRuntime(loadConfig({ TOLLGATE_DATA_DIR: dataDir }));

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { KeyChangeListener } from '../core/ports.js';
+import { REDIS_COMMAND_TIMEOUT_MS } from './redis-limit-store.js';
 
 const CHANNEL = 'tollgate:key-changes';
 
@@ -19,7 +20,7 @@ export class RedisChangeBus implements KeyChangeListener {
     private readonly local: KeyChangeListener,
     private readonly onError: (err: unknown) => void = () => {},
   ) {
-    this.pub = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+    this.pub = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: REDIS_COMMAND_TIMEOUT_MS });
     this.sub = new Redis(url, { connectTimeout: 2000 });
     this.pub.on('error', onError);
     this.sub.on('error', onError);

@@ -106,6 +106,12 @@ end
 return 1
 `;
 
+/**
+ * How long a limit command may go unanswered before it counts as failed (and the fail-open or fail-closed rule
+ * applies): far above a healthy Redis's round trip (well under a millisecond here), short enough for a client to wait.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 1000;
+
 /** The key of a counter's epoch, beside the counter's. */
 const EPOCH_SUFFIX = ':e';
 
@@ -117,8 +123,16 @@ export class RedisLimitStore implements LimitStore {
     url: string,
     private readonly prefix = 'tg:',
   ) {
-    // No offline queue: while Redis is down, calls fail at once and the configured fail-open/closed applies.
-    this.redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false, connectTimeout: 2000 });
+    // No offline queue: while Redis is down, calls fail at once and the configured fail-open/closed applies. A command
+    // unanswered for REDIS_COMMAND_TIMEOUT_MS fails too: a Redis that hangs (frozen, or behind a partition that keeps
+    // the socket open) refused nothing, and every limited request waited for it without end (found by a review).
+    this.redis = new Redis(url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      lazyConnect: false,
+      connectTimeout: 2000,
+      commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    });
     this.redis.on('error', () => {});
     this.redis.defineCommand('tgAcquire', { lua: ACQUIRE });
     this.redis.defineCommand('tgAdjust', { lua: ADJUST });

@@ -78,6 +78,10 @@ export interface PrivateRedis {
   port: number;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Freezes the server (SIGSTOP): its socket stays open and nothing is answered, as behind a partition. */
+  pause(): void;
+  /** Thaws a paused server (SIGCONT). */
+  resume(): void;
 }
 
 /** A redis-server child process on a free port; stop and start it again on the same port. */
@@ -106,5 +110,9 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       p.kill('SIGKILL');
     });
   await start();
-  return { url: `redis://127.0.0.1:${port}`, port, start, stop };
+  const signal = (sig: NodeJS.Signals) => () => {
+    const p = proc as ChildProcess | null;
+    if (p && p.exitCode === null) p.kill(sig);
+  };
+  return { url: `redis://127.0.0.1:${port}`, port, start, stop, pause: signal('SIGSTOP'), resume: signal('SIGCONT') };
 }
