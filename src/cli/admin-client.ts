@@ -39,6 +39,21 @@ export function resultOf(res: { status: number; body: unknown }): Record<string,
   return res.body as Record<string, unknown>;
 }
 
+/**
+ * Every item of a list route, page after page (`after` = the last page's last_id while has_more): a list command shows
+ * the whole list, never its first page alone. `query` is the route's own filters (`include_revoked=true`, …).
+ */
+export async function listAll(b: Backend, path: string, query = ''): Promise<Array<Record<string, unknown>>> {
+  const rows: Array<Record<string, unknown>> = [];
+  let after = '';
+  for (;;) {
+    const page = await callApi(b, 'GET', `${path}?limit=100${query ? `&${query}` : ''}${after ? `&after=${encodeURIComponent(after)}` : ''}`);
+    rows.push(...(page.data as Array<Record<string, unknown>>));
+    if (!page.has_more) return rows;
+    after = String(page.last_id);
+  }
+}
+
 /** A project id from an id or an exact name (archived projects included, every page read). */
 export async function projectIdOf(b: Backend, ref: string): Promise<string> {
   if (ref.startsWith('proj_')) return ref;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { RATE_LIMIT_UNLIMITED } from '../core/project-rate-limits.js';
 import type { Backend } from './backend.js';
-import { CliError, callApi, projectIdOf, resultOf, withBackend } from './admin-client.js';
+import { CliError, callApi, listAll, projectIdOf, resultOf, withBackend } from './admin-client.js';
 import { type BudgetOptions, type BudgetPlan, planBudget } from './budget-plan.js';
 import { cliIo } from './io.js';
 import { table } from './output.js';
@@ -15,19 +15,6 @@ const int = (v: string) => {
 };
 
 const ORG = '/v1/organization';
-
-/** Every item of a list, page after page. */
-async function listAll(b: Backend, path: string): Promise<Array<Record<string, unknown>>> {
-  const out: Array<Record<string, unknown>> = [];
-  let after = '';
-  for (let page = 0; page < 1000; page++) {
-    const res = await callApi(b, 'GET', `${path}?limit=100${after ? `&after=${encodeURIComponent(after)}` : ''}`);
-    out.push(...(res.data as Array<Record<string, unknown>>));
-    if (!res.has_more) break;
-    after = String(res.last_id);
-  }
-  return out;
-}
 
 const LIMIT_COLUMNS = ['max_requests_per_1_minute', 'max_tokens_per_1_minute', 'max_requests_per_1_day', 'max_images_per_1_minute', 'max_audio_megabytes_per_1_minute', 'batch_1_day_max_input_tokens'];
 

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { CliError, callApi, type GlobalOpts, projectIdOf, withBackend } from './admin-client.js';
+import { CliError, callApi, type GlobalOpts, listAll, projectIdOf, withBackend } from './admin-client.js';
 import { type CliIo, cliClock, cliIo, withCliIo } from './io.js';
 import { shown, table, time } from './output.js';
 import { registerLimitsCommands } from './limits-command.js';
@@ -108,8 +108,8 @@ export function buildCli(): Command {
     .option('--all', 'include revoked keys')
     .action(async (o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
-        const res = await callApi(b, 'GET', `/v1/organization/admin_api_keys?limit=100${o.all ? '&include_revoked=true' : ''}`);
-        print(g, res, () => table(keyRows(res.data as Array<Record<string, unknown>>), ['id', 'name', 'redacted_value', 'status', 'created', 'last_used']));
+        const all = await listAll(b, '/v1/organization/admin_api_keys', o.all ? 'include_revoked=true' : '');
+        print(g, { object: 'list', data: all }, () => table(keyRows(all), ['id', 'name', 'redacted_value', 'status', 'created', 'last_used']));
       }),
     );
   admin
@@ -128,9 +128,9 @@ export function buildCli(): Command {
     .option('--all', 'include archived projects')
     .action(async (o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
-        const res = await callApi(b, 'GET', `/v1/organization/projects?limit=100${o.all ? '&include_archived=true' : ''}`);
-        const rows = (res.data as Array<Record<string, unknown>>).map((p) => ({ ...p, created: time(p.created_at) }));
-        print(g, res, () => table(rows, ['id', 'name', 'status', 'created']));
+        const all = await listAll(b, '/v1/organization/projects', o.all ? 'include_archived=true' : '');
+        const rows = all.map((p) => ({ ...p, created: time(p.created_at) }));
+        print(g, { object: 'list', data: all }, () => table(rows, ['id', 'name', 'status', 'created']));
       }),
     );
   projects
@@ -189,15 +189,7 @@ export function buildCli(): Command {
     .action(async (o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
         const pid = await projectIdOf(b, o.project);
-        const all: Array<Record<string, unknown>> = [];
-        let after = '';
-        for (;;) {
-          const query = `limit=100${o.all ? '&include_revoked=true' : ''}${after ? `&after=${after}` : ''}`;
-          const page = await callApi(b, 'GET', `/v1/organization/projects/${pid}/api_keys?${query}`);
-          all.push(...(page.data as Array<Record<string, unknown>>));
-          if (!page.has_more) break;
-          after = String(page.last_id);
-        }
+        const all = await listAll(b, `/v1/organization/projects/${pid}/api_keys`, o.all ? 'include_revoked=true' : '');
         print(g, { object: 'list', data: all }, () => table(keyRows(all), KEY_COLUMNS));
       }),
     );

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { callApi, projectIdOf, withBackend } from './admin-client.js';
+import { callApi, listAll, projectIdOf, withBackend } from './admin-client.js';
 import { cliIo } from './io.js';
 import { table, time } from './output.js';
 
@@ -17,14 +17,7 @@ export function registerObjectsCommand(program: Command): void {
     .action(async (o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
         const pid = await projectIdOf(b, o.project);
-        const rows: Array<Record<string, unknown>> = [];
-        let after = '';
-        for (;;) {
-          const page = await callApi(b, 'GET', `${base(pid)}?limit=100${o.type ? `&type=${encodeURIComponent(o.type)}` : ''}${after ? `&after=${encodeURIComponent(after)}` : ''}`);
-          rows.push(...(page.data as Array<Record<string, unknown>>));
-          if (!page.has_more) break;
-          after = String(page.last_id);
-        }
+        const rows = await listAll(b, base(pid), o.type ? `type=${encodeURIComponent(o.type)}` : '');
         const shown = rows.map((r) => ({ ...r, recorded: time(r.recorded_at), deleted: time(r.deleted_at) }));
         cliIo().out(g.json ? `${JSON.stringify(rows, null, 2)}\n` : table(shown, ['id', 'type', 'source', 'api_key_id', 'recorded', 'deleted']));
       }),

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Backend } from './backend.js';
-import { CliError, callApi, withBackend } from './admin-client.js';
+import { CliError, callApi, listAll, withBackend } from './admin-client.js';
 import { type CliIo, cliIo } from './io.js';
 import { shown, table, time } from './output.js';
 
@@ -20,18 +20,6 @@ async function providerIdOf(b: Backend, ref: string): Promise<string> {
     const found = (page.data as Array<{ id: string; name: string }>).find((p) => p.name === ref);
     if (found) return found.id;
     if (!page.has_more) throw new CliError(`No runtime provider named ${shown(ref)}.`);
-    after = String(page.last_id);
-  }
-}
-
-/** Every item of a list route, page after page. */
-async function listAll(b: Backend, path: string): Promise<Array<Record<string, unknown>>> {
-  const rows: Array<Record<string, unknown>> = [];
-  let after = '';
-  for (;;) {
-    const page = await callApi(b, 'GET', `${path}?limit=100${after ? `&after=${encodeURIComponent(after)}` : ''}`);
-    rows.push(...(page.data as Array<Record<string, unknown>>));
-    if (!page.has_more) return rows;
     after = String(page.last_id);
   }
 }
