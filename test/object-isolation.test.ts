@@ -507,6 +507,31 @@ describeEachDatabase('upstream objects are isolated per project', (backend) => {
       expect((await call(bFull, 'POST', `/containers/${await created(bFull, 'POST', '/containers', { name: 'b' })}/files`, undefined, own)).status).toBe(200);
     });
 
+    it('checks a file named beside a container: only a cited container file (cfile_…) is its container\'s', async () => {
+      // A container_id beside a file_id switched the file check off (found by an outside review): A copied B's file
+      // into its own container and read it there.
+      const file = await fileOf(bFull);
+      const container = await created(aFull, 'POST', '/containers', { name: 'mine' });
+      await expectHidden(aFull, 'POST', `/containers/${container}/files`, { file_id: file, container_id: container });
+      const form = new FormData();
+      form.set('file_id', file);
+      form.set('container_id', container);
+      const before = up.seen.length;
+      expect((await call(aFull, 'POST', `/containers/${container}/files`, undefined, form)).status).toBe(404);
+      expect(up.seen.length).toBe(before);
+      const part = { type: 'input_file', file_id: file, container_id: container };
+      await expectHidden(aFull, 'POST', '/responses', { model: 'gpt-4o-mini', input: [{ role: 'user', content: [part] }] });
+      const cite = (annotation: Record<string, unknown>) => ({
+        model: 'gpt-4o-mini',
+        input: [{ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'x', annotations: [annotation] }] }],
+      });
+      await expectHidden(aFull, 'POST', '/responses', cite({ type: 'container_file_citation', container_id: container, file_id: file }));
+      // A container file cited in an answer sent back is checked through its container, which must be the caller's.
+      expect((await call(aFull, 'POST', '/responses', cite({ type: 'container_file_citation', container_id: container, file_id: 'cfile_1' }))).status).toBe(200);
+      const theirs = await created(bFull, 'POST', '/containers', { name: 'theirs' });
+      await expectHidden(aFull, 'POST', '/responses', cite({ type: 'container_file_citation', container_id: theirs, file_id: 'cfile_1' }));
+    });
+
     it("checks the objects named by every request of a batch's input file before the batch is made", async () => {
       const theirs = await created(bFull, 'POST', '/responses', { model: 'gpt-4o-mini', input: 'secret' });
       const mine = await created(aFull, 'POST', '/responses', { model: 'gpt-4o-mini', input: 'mine' });

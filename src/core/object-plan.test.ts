@@ -44,6 +44,26 @@ describe('planObjects', () => {
       );
       expect(plan('POST', '/responses', { body: { store: false, input: 'hi' } })).toBeNull();
     });
+
+    it('checks every file_id but a container file cited beside its container: no sibling member or type tag alone exempts one', () => {
+      // A file_id beside a container_id turned the file check off (found by an outside review): A read B's file through
+      // its own container.
+      expect(ids(plan('POST', '/containers/cntr_A/files', { body: { file_id: 'file-B', container_id: 'cntr_A' } })).sort()).toEqual(['container:cntr_A', 'container:cntr_A', 'file:file-B']);
+      expect(ids(plan('POST', '/responses', { body: { input: [{ role: 'user', content: [{ type: 'input_file', file_id: 'file-B', container_id: 'cntr_A' }] }] } })).sort()).toEqual(
+        ['container:cntr_A', 'file:file-B'].sort(),
+      );
+      const cite = (annotation: Record<string, unknown>) =>
+        ids(plan('POST', '/responses', { body: { input: [{ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'x', annotations: [annotation] }] }] } })).sort();
+      // A cited container file: its container is checked in its stead.
+      expect(cite({ type: 'container_file_citation', container_id: 'cntr_A', file_id: 'cfile_1' })).toEqual(['container:cntr_A']);
+      // Not a container file's id, not a citation, or no container: a file like any other.
+      expect(cite({ type: 'container_file_citation', container_id: 'cntr_A', file_id: 'file-B' })).toEqual(['container:cntr_A', 'file:file-B']);
+      expect(cite({ type: 'file_citation', container_id: 'cntr_A', file_id: 'cfile_1' })).toEqual(['container:cntr_A', 'file:cfile_1']);
+      expect(cite({ type: 'container_file_citation', file_id: 'cfile_1' })).toEqual(['file:cfile_1']);
+      expect(cite({ type: 'container_file_citation', container_id: '', file_id: 'cfile_1' })).toEqual(['file:cfile_1']);
+      // Multipart fields are held to the same rule.
+      expect(ids(plan('POST', '/containers/cntr_A/files', { body: Object.assign(Object.create(null), { file_id: 'file-B', container_id: 'cntr_A' }) }))).toContain('file:file-B');
+    });
   });
 
   describe('paths', () => {
@@ -198,6 +218,10 @@ describe('answers', () => {
     const skills = messages({ container: { skills: [{ type: 'anthropic', skill_id: 'pptx', version: 'latest' }, { type: 'custom', skill_id: 'skill_01Ab', version: 'latest' }] } });
     expect(ids(skills)).toEqual(['skill:skill_01Ab']);
     expect(ids(messages({ container: { skills: [{ type: 'anthropic', skill_id: 'skill_01Ab' }] } }))).toEqual(['skill:skill_01Ab']);
+    // Only a name of Anthropic's shape is shared: any other id sent as `anthropic` is checked.
+    for (const id of ['Skill_01Ab', 'abc_123', 'x'.repeat(65), 'pptx/../skill_01Ab']) {
+      expect(ids(messages({ container: { skills: [{ type: 'anthropic', skill_id: id }] } })), id).toEqual([`skill:${id}`]);
+    }
     const made = messages({ tools: [{ type: 'code_execution_20250825', name: 'code_execution' }] });
     if (!made) throw new Error('no plan');
     const answer = { id: 'msg_1', container: { id: 'container_1', expires_at: '2099-01-01T00:00:00Z' }, content: [{ type: 'tool_use', input: { container_id: 'container_x', file_id: 'file_x' } }] };

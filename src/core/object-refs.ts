@@ -77,15 +77,28 @@ function nameOf(key: string, value: string): boolean {
   return prefix === undefined || value.startsWith(prefix);
 }
 
+// The only ids a body names that are not checked: each exemption needs the type the spec gives the object holding the
+// id and an id of the shape the spec gives it, so a sibling member or a type tag alone switches no check off (a
+// `file_id` beside a `container_id` was taken for a container's file, and reached another project's file).
+
 /**
  * Anthropic's own Agent Skills (`{type: 'anthropic', skill_id: 'pptx'}` in a Messages `container`) are short names every
- * account shares, not objects; a custom skill (`skill_…`) is one, whatever type it is sent with.
+ * account shares, not objects: lower-case letters, digits and hyphens. A custom skill (`skill_01…`) is an object,
+ * whatever type it is sent with.
  */
-const isSharedSkill = (obj: Record<string, unknown>, key: string, id: string): boolean => key === 'skill_id' && obj.type === 'anthropic' && !id.startsWith('skill_');
+const isSharedSkill = (obj: Record<string, unknown>, key: string, id: string): boolean => key === 'skill_id' && obj.type === 'anthropic' && /^[a-z0-9-]{1,64}$/.test(id);
+
+/**
+ * A container file cited in an assistant message sent back (`{type: 'container_file_citation', container_id, file_id:
+ * 'cfile_…'}`, Responses' output_text annotations): the file is the container's, and the container (named beside it) is
+ * what is checked. Any other `file_id`, and any id not of a container file's shape (`file-…`), is a file and checked.
+ */
+const isCitedContainerFile = (obj: Record<string, unknown>, key: string, id: string): boolean =>
+  key === 'file_id' && obj.type === 'container_file_citation' && id.startsWith('cfile_') && typeof obj.container_id === 'string' && obj.container_id !== '';
 
 /**
  * Walks a JSON value (iteratively: a deeply nested body cannot exhaust the stack) and reports each id found under
- * one of `keys`. A `file_id` beside a `container_id` is a container's file (cfile_…), which belongs to that container.
+ * one of `keys`, but for the two exemptions above.
  */
 function walk(root: unknown, keys: Readonly<Record<string, ObjectType>>, found: (type: ObjectType, id: string, key: string) => void): void {
   const stack: unknown[] = [root];
@@ -102,14 +115,13 @@ function walk(root: unknown, keys: Readonly<Record<string, ObjectType>>, found: 
       if (obj.type === 'file_id') found('file', obj.id, 'id');
       else if (obj.type === 'item_reference') found('item', obj.id, 'id');
     }
-    const inContainer = typeof obj.container_id === 'string';
     // for…in allocates nothing (Object.keys would, per object); parsed JSON has no inherited enumerable keys.
     for (const key in obj) {
       const v = obj[key];
       if (v === null || v === undefined) continue;
       const type = keys[key];
       if (typeof v === 'string') {
-        if (type && nameOf(key, v) && !(inContainer && key === 'file_id') && !isSharedSkill(obj, key, v)) found(type, v, key);
+        if (type && nameOf(key, v) && !isCitedContainerFile(obj, key, v) && !isSharedSkill(obj, key, v)) found(type, v, key);
         continue;
       }
       if (typeof v !== 'object' || SKIPPED.has(key)) continue;
