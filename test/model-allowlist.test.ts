@@ -234,13 +234,17 @@ describeEachDatabase('the model a request names, whatever its body', (backend) =
       expect(up.seen[0].headers['content-type']).toBeUndefined();
     });
 
-    it('refuses a model endpoint whose model it cannot read, and any compressed body', async () => {
+    it('refuses a body it cannot read on any path (a model endpoint, or one naming objects), and any compressed body', async () => {
       const cases: Array<[string, string, { headers?: Record<string, string>; body?: string | Buffer }, number, string]> = [
         ['chat as text that is not JSON', '/v1/chat/completions', { headers: { 'content-type': 'text/plain' }, body: 'model=gpt-4o-mini' }, 400, 'invalid_value'],
         ['a transcription without a model', '/v1/audio/transcriptions', { headers: { 'content-type': MULTIPART }, body: multipart(audio) }, 400, 'missing_required_parameter'],
         ['a transcription as bytes', '/v1/audio/transcriptions', { headers: { 'content-type': 'audio/wav' }, body: audio[1] }, 415, 'unsupported_media_type'],
         ['an image as ambiguous multipart', '/v1/images/edits', { headers: { 'content-type': MULTIPART }, body: `--${B}\n${field('model')}\n\ndall-e-2\n--${B}--\n` }, 415, 'unsupported_media_type'],
         ['a gzip upload', '/v1/files', { headers: { 'content-type': MULTIPART, 'content-encoding': 'gzip' }, body: gzipSync(multipart(audio)) }, 415, 'unsupported_media_type'],
+        // Paths that run no model: what the gateway cannot read may name objects it never checked.
+        ['bytes of no known type', '/v1/files', { headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from([0, 1, 2, 3]) }, 415, 'unsupported_media_type'],
+        ['a deflated batch', '/v1/batches', { headers: { 'content-type': 'application/json', 'content-encoding': 'deflate' }, body: deflateSync('{"input_file_id":"file-x"}') }, 415, 'unsupported_media_type'],
+        ['a batch in UTF-16', '/v1/batches', { body: Buffer.from('{"input_file_id":"file-x"}', 'utf16le') }, 415, 'unsupported_media_type'],
       ];
       for (const [label, path, request, status, code] of cases) {
         forget();
@@ -249,12 +253,11 @@ describeEachDatabase('the model a request names, whatever its body', (backend) =
         expect((await res.json()).error.code, label).toBe(code);
         expect(seen(), label).toEqual([]);
       }
-      // A body that names no model where none is run passes through as it came.
+      // The one body forwarded unread, as it came: an SDP offer starting a realtime call.
       forget();
-      const bytes = Buffer.from([0, 1, 2, 3]);
-      await send(open, '/v1/files', { headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+      await send(open, '/v1/realtime/calls', { headers: { 'content-type': 'application/sdp' }, body: 'v=0\r\n' });
       expect(up.seen).toHaveLength(1);
-      expect(up.seen[0].headers['content-type']).toBe('application/octet-stream');
+      expect(up.seen[0].headers['content-type']).toBe('application/sdp');
     });
 
     it('refuses a 2 MB or control-character model on every path with 400, storing and forwarding nothing', async () => {

@@ -461,20 +461,28 @@ describeEachDatabase('upstream objects are isolated per project', (backend) => {
         });
         expect(res.status).toBe(404);
       }
-      // JSON after a byte order mark (Python's json.loads reads it), and JSON declared as form data (an upstream may
-      // ignore the type): read as the JSON they are. Both went to the upstream unchecked (found by an outside review).
+      // JSON after a byte order mark (Python's json.loads reads it): read as the JSON it is. JSON declared as form data
+      // (an upstream may ignore the type) reads two ways: refused. Both went to the upstream unchecked (found by an
+      // outside review), and so did JSON in UTF-16 or UTF-32, which Python's json.loads reads too.
       const named = JSON.stringify({ input_file_id: file, endpoint: '/v1/chat/completions', completion_window: '24h' });
       const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(named)]);
-      for (const [type, body] of [
-        [null, bom],
-        ['text/plain', bom],
-        ['application/x-www-form-urlencoded', bom],
-        ['application/x-www-form-urlencoded', named],
-        ['multipart/form-data; boundary=zzz', named],
-        ['multipart/form-data; boundary=zzz', ` \n${named}`],
+      const utf16 = Buffer.from(named, 'utf16le');
+      for (const [type, body, status] of [
+        [null, bom, 404],
+        ['text/plain', bom, 404],
+        ['application/x-www-form-urlencoded', bom, 415],
+        ['application/x-www-form-urlencoded', named, 415],
+        ['multipart/form-data; boundary=zzz', named, 415],
+        ['multipart/form-data; boundary=zzz', ` \n${named}`, 415],
+        [null, utf16, 415],
+        [null, Buffer.concat([Buffer.from([0xff, 0xfe]), utf16]), 415],
+        ['text/plain', Buffer.from(utf16).swap16(), 415],
       ] as const) {
-        const res = await fetch(`${t.url}/v1/batches`, { method: 'POST', headers: { authorization: `Bearer ${aFull}`, ...(type ? { 'content-type': type } : {}) }, body });
-        expect(res.status, `${type} ${typeof body}`).toBe(404);
+        for (const path of ['/v1/batches', '/v1/vector_stores']) {
+          const res = await fetch(`${t.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${aFull}`, ...(type ? { 'content-type': type } : {}) }, body });
+          expect(res.status, `${path} ${type} ${body.length}`).toBe(status);
+          expect(((await res.json()) as { error: { code: string } }).error.code).toBe(status === 404 ? 'not_found' : 'unsupported_media_type');
+        }
       }
       const chained = await fetch(`${t.url}/v1/responses`, {
         method: 'POST',
@@ -482,12 +490,17 @@ describeEachDatabase('upstream objects are isolated per project', (backend) => {
         body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', input: 'x', previous_response_id: resp }))]),
       });
       expect(chained.status).toBe(404);
-      // JSON that names __proto__ is refused as a JSON body is, whatever it is declared as: never read as naming nothing.
-      for (const type of [null, 'text/plain', 'application/x-www-form-urlencoded']) {
+      // JSON that names __proto__ is refused as a JSON body is, whatever it is declared as (as form data: as reading
+      // two ways): never read as naming nothing.
+      for (const [type, status, code] of [
+        [null, 400, 'invalid_json'],
+        ['text/plain', 400, 'invalid_json'],
+        ['application/x-www-form-urlencoded', 415, 'unsupported_media_type'],
+      ] as const) {
         const proto = `{"__proto__":{},"input_file_id":"${file}","endpoint":"/v1/chat/completions","completion_window":"24h"}`;
         const res = await fetch(`${t.url}/v1/batches`, { method: 'POST', headers: { authorization: `Bearer ${aFull}`, ...(type ? { 'content-type': type } : {}) }, body: proto });
-        expect(res.status, String(type)).toBe(400);
-        expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
+        expect(res.status, String(type)).toBe(status);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
       }
       // A form body, and the query string, for an upstream that reads parameters there.
       const urlencoded = await fetch(`${t.url}/v1/batches`, {

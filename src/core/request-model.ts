@@ -111,7 +111,9 @@ export function findRequestModel(r: ModelRequest): ModelFinding {
         places.push({ in: 'body', start: found.start, end: found.end, encoding: 'form' });
       }
     } else {
-      undetermined = 'the body is not JSON, multipart/form-data or application/x-www-form-urlencoded';
+      undetermined = isUtf16Or32(raw)
+        ? 'the body reads as UTF-16 or UTF-32 (JSON must be UTF-8, RFC 8259 §8.1)'
+        : 'the body is not JSON, multipart/form-data or application/x-www-form-urlencoded';
     }
   }
   if (r.search.length > 1) {
@@ -125,6 +127,13 @@ export function findRequestModel(r: ModelRequest): ModelFinding {
     }
   }
   return { ok: true, model, places, body, undetermined };
+}
+
+/** Whether a body starts as UTF-16 or UTF-32 text does: a byte order mark, or a zero byte among its first four. */
+function isUtf16Or32(raw: Buffer): boolean {
+  if ((raw[0] === 0xff && raw[1] === 0xfe) || (raw[0] === 0xfe && raw[1] === 0xff)) return true;
+  for (let i = 0; i < 4 && i < raw.length; i++) if (raw[i] === 0) return true;
+  return false;
 }
 
 type Field = { value: string | null; start: number; end: number };
@@ -249,7 +258,8 @@ function charsetOf(contentType: string): string | null {
 
 /** The `model` field of a form text (body or query string). */
 function formModel(text: string, where: 'body' | 'query'): Field | { why: string } | Refusal {
-  const trimmed = text.trimStart();
+  // After a UTF-8 byte order mark (read as latin1 here) too: JSON readers skip it.
+  const trimmed = (text.startsWith('\u00ef\u00bb\u00bf') ? text.slice(3) : text).trimStart();
   if (where === 'body' && (trimmed.startsWith('{') || trimmed.startsWith('['))) {
     return { why: 'a body declared as form data reads as JSON' };
   }

@@ -54,6 +54,45 @@ describe('requestModel', () => {
     }
     expect(requestModel(request({ method: 'DELETE' }), '/models/ft%3Agpt-4o%3Aacme').model).toBe('ft:gpt-4o:acme');
   });
+
+  it('refuses 415 a body it cannot read on every path, however it names objects: UTF-16 or UTF-32 JSON, unknown types', () => {
+    // Python's json.loads(bytes) reads UTF-16 and UTF-32 JSON, with or without a byte order mark; the gateway read
+    // neither, and forwarded one naming another project's file to POST /v1/batches unchecked (found by an outside review).
+    const named = JSON.stringify({ input_file_id: 'file-B', endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const le = Buffer.from(named, 'utf16le');
+    const be = Buffer.from(le).swap16();
+    const utf32 = Buffer.alloc(named.length * 4);
+    for (let i = 0; i < named.length; i++) utf32.writeUInt32LE(named.charCodeAt(i), i * 4);
+    const bodies: Array<[string, Buffer, string | undefined]> = [
+      ['UTF-16LE with a BOM', Buffer.concat([Buffer.from([0xff, 0xfe]), le]), undefined],
+      ['UTF-16LE', le, undefined],
+      ['UTF-16BE with a BOM', Buffer.concat([Buffer.from([0xfe, 0xff]), be]), undefined],
+      ['UTF-16BE', be, 'text/plain'],
+      ['UTF-32LE', utf32, undefined],
+      ['bytes of no type', Buffer.from([1, 2, 3]), 'application/octet-stream'],
+      ['an SDP offer elsewhere', Buffer.from('v=0\r\n'), 'application/sdp'],
+    ];
+    for (const endpoint of ['/batches', '/vector_stores', '/files', '/containers/cntr_1/files']) {
+      for (const method of ['POST', 'GET']) {
+        for (const [label, rawBody, type] of bodies) {
+          let err: { status?: number; code?: string; message?: string } = {};
+          try {
+            requestModel(request({ method, headers: type ? { 'content-type': type } : {}, rawBody }), endpoint);
+          } catch (e) {
+            err = e as typeof err;
+          }
+          expect([err.status, err.code], `${label} ${method} ${endpoint}`).toEqual([415, 'unsupported_media_type']);
+          if (label.startsWith('UTF')) expect(err.message).toContain('UTF-16 or UTF-32');
+        }
+      }
+    }
+    // What it reads, and the one body it forwards unread: an SDP offer to start a realtime call.
+    const sdp = (type: string, body: string) => request({ headers: { 'content-type': type }, rawBody: Buffer.from(body) });
+    expect(requestModel(sdp('application/sdp', 'v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\n'), '/realtime/calls').undetermined).not.toBeNull();
+    expect(() => requestModel(sdp('application/sdp', named), '/realtime/calls')).not.toThrow(); // JSON: read as JSON
+    expect(() => requestModel(request({ headers: { 'content-type': 'application/sdp' }, rawBody: le }), '/realtime/calls')).toThrow(/UTF-16/);
+    expect(() => requestModel(sdp('text/plain', 'v=0\r\n'), '/realtime/calls')).toThrow(/cannot read/);
+  });
 });
 
 describe('checkModelUse', () => {

@@ -22,8 +22,9 @@ export interface RequestModel {
 
 /**
  * Finds the model of a request (body, whatever its Content-Type, and query string) before anything is stored or
- * forwarded: 400 for a bad or ambiguous model, 415 for a compressed body, and, where the endpoint runs a model, 400/415
- * for a body that names none or cannot be read. A JSON body declared as JSON is the one the listener parsed already.
+ * forwarded: 400 for a bad or ambiguous model, 415 for a compressed body or one it cannot read (but an SDP offer), and,
+ * where the endpoint runs a model, 400 for a body that names none. A JSON body declared as JSON is the one the listener
+ * parsed already.
  */
 export function requestModel(request: GatewayRequest, endpoint: string): RequestModel {
   const raw = request.rawBody;
@@ -48,6 +49,16 @@ export function requestModel(request: GatewayRequest, endpoint: string): Request
   if ((use === 'required' || use === 'defaulted') && found.undetermined !== null) {
     throw new TollgateError('unsupported_media_type', `Tollgate cannot read the model of this request: ${found.undetermined}.`, 'model');
   }
+  // Any other body Tollgate cannot read (UTF-16 or UTF-32 JSON, which Python's json.loads reads; an unknown type; an
+  // ambiguous multipart or form body) would name objects and models the checks never saw: refused on every path, as on
+  // model endpoints above. 415, not 400: the body may be well formed, in a form or encoding the gateway does not take.
+  if (found.undetermined !== null && !isSdpOffer(request, endpoint)) {
+    throw new TollgateError(
+      'unsupported_media_type',
+      `Tollgate cannot read this request's body: ${found.undetermined}. It reads every body for the objects and models it names; send JSON in UTF-8, multipart/form-data or application/x-www-form-urlencoded.`,
+      null,
+    );
+  }
   if (use === 'required' && !namesModelInBody(found)) {
     throw new TollgateError('missing_required_parameter', "Missing required parameter: 'model'.", 'model');
   }
@@ -58,6 +69,24 @@ export function requestModel(request: GatewayRequest, endpoint: string): Request
     throw new TollgateError('invalid_value', 'Name the model in the request body: this endpoint reads its model there, not from the query string.', 'model');
   }
   return found;
+}
+
+/**
+ * The one body the gateway forwards unread: a WebRTC SDP offer to POST /v1/realtime/calls, declared `application/sdp`
+ * and starting as SDP must (`v=`, RFC 8866 §5): it names no object, and its model is refused to allowlist keys (hidden).
+ */
+function isSdpOffer(request: GatewayRequest, endpoint: string): boolean {
+  const type = request.headers['content-type'];
+  const raw = request.rawBody;
+  return (
+    request.method === 'POST' &&
+    endpoint === '/realtime/calls' &&
+    typeof type === 'string' &&
+    type.split(';', 1)[0].trim().toLowerCase() === 'application/sdp' &&
+    raw !== null &&
+    raw[0] === 0x76 &&
+    raw[1] === 0x3d
+  );
 }
 
 /** Whether the body names the model: a model endpoint reads its body, not the query string. */
