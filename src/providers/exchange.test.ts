@@ -78,6 +78,18 @@ describe('Exchange', () => {
     expect(got.join('')).toBe('chunk1;chunk2;chunk3;');
   });
 
+  it('fails the pipe with the error of a sink that throws, also on a body read before the pipe', async () => {
+    const res = await send('/stream');
+    await new Promise((r) => setTimeout(r, 200)); // the whole body has arrived: it is delivered from the queue
+    const got: string[] = [];
+    const pipe = res.body.pipe((c) => {
+      got.push(c.toString());
+      throw new Error('refused by the sink');
+    });
+    await expect(pipe.done).rejects.toThrow('refused by the sink');
+    expect(got).toEqual(['chunk1;']);
+  });
+
   it('aborting the handle aborts the request in flight, and one aborted before the exchange starts stops it at once', async () => {
     const handle = new AbortHandle();
     const res = await send('/stream', handle);

@@ -27,6 +27,7 @@ export class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
   private settle: Settle | null = null;
   private sink: ChunkSink | null = null;
   private paused = false;
+  private sinkFailed = false;
   private readonly onSignal = () => this.abort(new undiciErrors.RequestAbortedError());
 
   constructor(private readonly signal: Signal) {
@@ -93,12 +94,19 @@ export class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
 
   // --- the body, for the gateway
 
-  /** Hands a chunk to the sink; a sink that throws aborts the exchange with its error. */
+  /**
+   * Hands a chunk to the sink; a sink that throws aborts the exchange with its error, and gets no further chunk. An
+   * exchange already over (its body read before the pipe: a small file) fails its pipe with that error: aborting it
+   * did nothing, and the pipe ended as if the sink had taken every chunk.
+   */
   private deliver(chunk: Buffer): boolean {
+    if (this.sinkFailed) return true;
     try {
       if ((this.sink as ChunkSink)(chunk) !== false) return true;
     } catch (err) {
-      this.abort(err as Error);
+      this.sinkFailed = true;
+      if (this.ended) this.error ??= err as Error;
+      else this.abort(err as Error);
       return true;
     }
     this.paused = true;
