@@ -545,6 +545,54 @@ describeEachDatabase('upstream objects are isolated per project', (backend) => {
       await expectHidden(aFull, 'POST', '/responses', cite({ type: 'container_file_citation', container_id: theirs, file_id: 'cfile_1' }));
     });
 
+    it('refuses a body that names a member twice and may name an object: a reader keeping the first would act on it', async () => {
+      // JSON.parse keeps the last of two members of one name; {"file_ids":["<B's>"],"file_ids":[]} was forwarded, and an
+      // upstream keeping the first would act on B's file (found by an outside review).
+      const file = await fileOf(bFull);
+      const own = await fileOf(aFull);
+      const send = async (path: string, body: string, type: string | null = 'application/json') => {
+        const before = up.seen.length;
+        const res = await fetch(`${t.url}/v1${path}`, { method: 'POST', headers: { authorization: `Bearer ${aFull}`, ...(type ? { 'content-type': type } : {}) }, body });
+        const answer = (await res.json()) as { error?: { code: string; param: string | null } };
+        return { status: res.status, error: answer.error, forwarded: up.seen.length > before };
+      };
+      const part = `{"type":"input_file","file_id":"${file}"}`;
+      for (const [path, body] of [
+        ['/vector_stores', `{"name":"x","file_ids":["${file}"],"file_ids":[]}`],
+        ['/vector_stores', `{"name":"x","file_ids":["${file}"],"file_ids":["${own}"]}`],
+        ['/responses', `{"model":"gpt-4o-mini","input":[{"role":"user","content":[${part}]}],"input":"hi"}`],
+        ['/responses', `{"model":"gpt-4o-mini","input":[{"role":"user","content":[{"type":"input_file","file_id":"${file}","file_id":"${own}"}]}]}`],
+        ['/responses', `{"model":"gpt-4o-mini","input":[{"role":"user","content":[{"type":"input_file","fil\\u0065_id":"${file}","file_id":"${own}"}]}]}`],
+        ['/chat/completions', `{"model":"gpt-4o-mini","messages":[{"role":"user","content":[{"type":"file","file":{"file_id":"${file}"}}]}],"messages":[{"role":"user","content":"hi"}]}`],
+        ['/batches', `{"input_file_id":"${file}","endpoint":"/v1/chat/completions","completion_window":"24h","input_file_id":"${own}"}`],
+      ] as const) {
+        for (const type of ['application/json', null]) {
+          const res = await send(path, body, type);
+          expect([res.status, res.error?.code, res.forwarded], `${type} ${body}`).toEqual([400, 'invalid_json', false]);
+        }
+      }
+      // A repeated member in a JSON field of a multipart body.
+      const form = new FormData();
+      form.set('prompt', 'x');
+      form.set('input_reference', `{"file_id":"${file}","file_id":"${own}"}`);
+      const before = up.seen.length;
+      expect((await call(aFull, 'POST', '/videos', undefined, form)).status).toBe(400);
+      expect(up.seen.length).toBe(before);
+      // A nested name in another case is read as Go's encoding/json reads it (a top-level one is refused, docs/models.md).
+      await expectHidden(aFull, 'POST', '/responses', { model: 'gpt-4o-mini', input: [{ role: 'user', content: [{ type: 'input_file', FILE_ID: file }] }] });
+      await expectHidden(aFull, 'POST', '/responses', { model: 'gpt-4o-mini', input: [{ role: 'user', content: [{ type: 'input_file', Key: 1, file_id: own, ['File_Id']: file }] }] });
+      // A repeated member where no object is named, and the caller's own objects, pass.
+      expect((await send('/vector_stores', '{"name":"x","name":"y"}')).status).toBe(200);
+      expect((await send('/vector_stores', `{"name":"x","file_ids":["${own}"]}`)).status).toBe(200);
+      // A batch's input file, line by line.
+      const line = JSON.stringify({ custom_id: '1', method: 'POST', url: '/v1/responses', body: { model: 'gpt-4o-mini', input: 'x' } });
+      const hidden = line.replace('"body":', `"body":{"model":"gpt-4o-mini","input":[{"role":"user","content":[${part}]}]},"body":`);
+      const sneaky = await fileOf(aFull, 'batch', `${line}\n${hidden}\n`);
+      const refused = await call(aFull, 'POST', '/batches', { input_file_id: sneaky, endpoint: '/v1/responses', completion_window: '24h' });
+      expect([refused.status, refused.body.error?.param], refused.text).toEqual([400, 'input_file_id']);
+      expect(refused.body.error.message).toContain('Line 2 of the batch input file');
+    });
+
     it("checks the objects named by every request of a batch's input file before the batch is made", async () => {
       const theirs = await created(bFull, 'POST', '/responses', { model: 'gpt-4o-mini', input: 'secret' });
       const mine = await created(aFull, 'POST', '/responses', { model: 'gpt-4o-mini', input: 'mine' });

@@ -1,4 +1,5 @@
 import type { ObjectType } from './object-families.js';
+import { mayFold } from './request-model.js';
 
 // Where object ids appear in request bodies and in answers. The request side is every body field of
 // openapi.yaml that names an object (file_id, input_file_id, training_file, previous_response_id, vector_store_ids,
@@ -20,8 +21,11 @@ export interface AnswerObject {
   createdAt: number | null;
 }
 
+/** Keys looked up without the prototype's (`constructor`, `toString` name no object). */
+const keyTable = (entries: Record<string, ObjectType>): Readonly<Record<string, ObjectType>> => Object.freeze(Object.assign(Object.create(null), entries));
+
 /** Body keys whose string value (or array of strings, or object with an `id`) names an object. */
-const REQUEST_KEYS: Readonly<Record<string, ObjectType>> = {
+const REQUEST_KEYS = keyTable({
   file_id: 'file',
   file_ids: 'file',
   input_file_id: 'file',
@@ -46,10 +50,10 @@ const REQUEST_KEYS: Readonly<Record<string, ObjectType>> = {
   voice: 'voice',
   consent: 'voice_consent',
   model: 'model',
-};
+});
 
 /** Answer keys whose ids the upstream made for the caller (batch output, fine-tuning results, auto containers, …). */
-const ANSWER_KEYS: Readonly<Record<string, ObjectType>> = {
+const ANSWER_KEYS = keyTable({
   output_file_id: 'file',
   error_file_id: 'file',
   result_files: 'file',
@@ -60,7 +64,7 @@ const ANSWER_KEYS: Readonly<Record<string, ObjectType>> = {
   container_id: 'container',
   fine_tuned_model: 'model',
   fine_tuned_model_checkpoint: 'model',
-};
+});
 
 /**
  * Keys whose strings name an object only in one spelling: a built-in voice is a plain name ("alloy"), a custom one
@@ -119,7 +123,9 @@ function walk(root: unknown, keys: Readonly<Record<string, ObjectType>>, found: 
     for (const key in obj) {
       const v = obj[key];
       if (v === null || v === undefined) continue;
-      const type = keys[key];
+      // A name in another case too (`FILE_ID`, or with the Kelvin sign or long s): Go's encoding/json matches names
+      // without regard to case, and would read it as the one checked.
+      const type = keys[key] ?? (mayFold(key) ? keys[key.toUpperCase().toLowerCase()] : undefined);
       if (typeof v === 'string') {
         if (type && nameOf(key, v) && !isCitedContainerFile(obj, key, v) && !isSharedSkill(obj, key, v)) found(type, v, key);
         continue;
@@ -135,6 +141,64 @@ function walk(root: unknown, keys: Readonly<Record<string, ObjectType>>, found: 
       stack.push(v);
     }
   }
+}
+
+// What a repeated member hides: JSON.parse keeps the last of two members of one name, a reader keeping the first acts
+// on the other ({"file_ids": ["<another project's>"], "file_ids": []}). A JSON body that may name an object is scanned
+// for a repeated member (core/repeated-members.ts) and refused when it has one; the scan is skipped, on the hot path,
+// for a body whose text names no object in any spelling, which mayNameObjects tells from the bytes after each quote.
+
+/** The words an object is named by (any case): the request keys but `model`, the typed references, `ft:` models. */
+const OBJECT_WORDS: Uint8Array[][] = [];
+for (const word of [...Object.keys(REQUEST_KEYS).filter((k) => k !== 'model'), 'item_reference', 'ft:']) {
+  const first = word.charCodeAt(0);
+  OBJECT_WORDS[first] = [...(OBJECT_WORDS[first] ?? []), Buffer.from(word)];
+}
+
+/**
+ * Whether raw[at…] starts with the lower-case word in any case, a long s (C5 BF) standing for an s and a Kelvin sign
+ * (E2 84 AA) for a k, as Go folds them.
+ */
+function startsWithFolded(raw: Uint8Array, at: number, word: Uint8Array): boolean {
+  let j = at;
+  for (let i = 0; i < word.length; i++) {
+    const b = raw[j];
+    if (b === word[i] || (b | 0x20) === word[i]) j++;
+    else if (b === 0xc5 && word[i] === 0x73 && raw[j + 1] === 0xbf) j += 2;
+    else if (b === 0xe2 && word[i] === 0x6b && raw[j + 1] === 0x84 && raw[j + 2] === 0xaa) j += 3;
+    else return false;
+  }
+  return true;
+}
+
+/** The words a string may start with, by its first byte: a long s or a Kelvin sign starts an s or a k word. */
+function wordsAt(raw: Uint8Array, at: number): Uint8Array[] | undefined {
+  const b = raw[at];
+  if (b === 0xc5) return OBJECT_WORDS[0x73];
+  if (b === 0xe2) return OBJECT_WORDS[0x6b];
+  return OBJECT_WORDS[b | 0x20];
+}
+
+/**
+ * Whether a JSON text may name an object: a string (key or value) starting with one of the words above in any case,
+ * an escape that may spell one (`\u0020`–`\u007f`, the long s, the Kelvin sign). False means no member, repeated or
+ * not, names an object. Looks only after each quote and backslash (found by memchr).
+ */
+export function mayNameObjects(raw: Buffer): boolean {
+  for (let q = raw.indexOf(0x22); q >= 0; q = raw.indexOf(0x22, q + 1)) {
+    const words = wordsAt(raw, q + 1);
+    if (words) for (const word of words) if (startsWithFolded(raw, q + 1, word)) return true;
+  }
+  for (let b = raw.indexOf(0x5c); b >= 0; b = raw.indexOf(0x5c, b + 2)) {
+    if (raw[b + 1] !== 0x75) continue;
+    const h0 = raw[b + 2];
+    const h1 = raw[b + 3];
+    const h2 = raw[b + 4];
+    const h3 = raw[b + 5] | 0x20;
+    if (h0 === 0x30 && h1 === 0x30 && h2 >= 0x32 && h2 <= 0x37) return true; // \u0020–\u007f
+    if ((h0 === 0x30 && h1 === 0x31 && h2 === 0x37 && h3 === 0x66) || (h0 === 0x32 && h1 === 0x31 && h2 === 0x32 && h3 === 0x61)) return true; // ſ, K
+  }
+  return false;
 }
 
 /** Every object a request body names, at any depth. */

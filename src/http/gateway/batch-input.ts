@@ -1,6 +1,7 @@
 import { TollgateError } from '../../core/errors.js';
 import { notFoundMessage } from '../../core/object-families.js';
-import { type ObjectRef, requestRefs } from '../../core/object-refs.js';
+import { mayNameObjects, type ObjectRef, requestRefs } from '../../core/object-refs.js';
+import { findRepeatedMember } from '../../core/repeated-members.js';
 import type { Upstream, UpstreamRequest } from '../../core/upstream.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { ObjectAccess } from './ownership.js';
@@ -42,6 +43,15 @@ export async function checkBatchInput(g: GatewayContext, access: ObjectAccess, i
       request = JSON.parse(text);
     } catch {
       return; // the upstream refuses a line that is not JSON
+    }
+    // A member named twice hides the first value from JSON.parse, not from a reader that keeps it.
+    const repeated = mayNameObjects(bytes) ? findRepeatedMember(text) : null;
+    if (repeated) {
+      throw new TollgateError(
+        'invalid_value',
+        `Line ${line} of the batch input file ${fileId} names '${repeated.path.slice(0, 200)}' more than once (JSON readers differ on which one counts); Tollgate cannot check the objects it names.`,
+        'input_file_id',
+      );
     }
     for (const ref of requestRefs((request as { body?: unknown } | null)?.body ?? null)) if (!refs.has(ref.id)) refs.set(ref.id, { ref, line });
   };

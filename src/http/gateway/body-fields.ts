@@ -1,3 +1,7 @@
+import { mayNameObjects } from '../../core/object-refs.js';
+import { findRepeatedMember } from '../../core/repeated-members.js';
+import { repeatedMemberError } from '../shared/json-body.js';
+
 // The fields of a body that is not JSON, and of a query string, as one object, for the object ids they name:
 // multipart/form-data (RFC 7578: `file_id` when a container file is made from a file, `consent` of a custom voice,
 // `input_reference[file_id]` of a video; uploaded files, parts with a filename beyond a few KB, are skipped, never
@@ -41,15 +45,22 @@ function partNames(headers: string): { names: string[]; isFile: boolean } {
   return { names, isFile };
 }
 
-/** A field value that is JSON (a realtime call's `session`): what it names is read too. */
+/**
+ * A field value that is JSON (a realtime call's `session`): what it names is read too; 400 when it names a member twice
+ * and may name an object (JSON.parse keeps the last, another reader the first, which the check would not have seen).
+ */
 function fieldValue(text: string): unknown {
   const first = text.trimStart()[0];
   if (first !== '{' && first !== '[') return text;
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch {
     return text;
   }
+  const repeated = mayNameObjects(Buffer.from(text)) ? findRepeatedMember(text) : null;
+  if (repeated) throw repeatedMemberError(repeated, 'a JSON field of your request');
+  return parsed;
 }
 
 /**

@@ -1,6 +1,8 @@
 import { TollgateError } from '../../core/errors.js';
 import { notFoundMessage } from '../../core/object-families.js';
 import { type ObjectPlan, planObjects } from '../../core/object-plan.js';
+import { mayNameObjects } from '../../core/object-refs.js';
+import { findRepeatedMember } from '../../core/repeated-members.js';
 import type { KeyRecord } from '../../core/verify.js';
 import type { ObjectOwner, ObjectOwners } from '../../core/ports.js';
 import type { Upstream } from '../../core/upstream.js';
@@ -10,6 +12,7 @@ import { multipartBoundary, multipartTextFields, urlencodedFields } from './body
 import type { GatewayContext } from './gateway-context.js';
 import { settleAnswer } from './owned-answers.js';
 import { sniffJson } from './request-model.js';
+import { repeatedMemberError } from '../shared/json-body.js';
 import type { GatewayRequest } from './request.js';
 import { andThen, isPending, type MaybePromise } from '../../core/maybe-promise.js';
 
@@ -39,16 +42,28 @@ export interface ObjectAccess {
  * to the upstream unchecked.
  */
 function bodyOf(request: GatewayRequest): unknown {
-  if (request.json !== null) return request.json;
   const raw = request.rawBody;
+  if (request.json !== null) return withoutHiddenMembers(request.json, raw);
   if (!raw) return null;
   const json = sniffJson(raw);
-  if (json !== undefined) return json;
+  if (json !== undefined) return withoutHiddenMembers(json, raw);
   const type = request.headers['content-type'];
   const boundary = typeof type === 'string' ? multipartBoundary(type) : null;
   if (boundary) return multipartTextFields(raw, boundary);
   if (typeof type === 'string' && /^\s*application\/x-www-form-urlencoded/i.test(type)) return urlencodedFields(raw.toString('latin1'));
   return null;
+}
+
+/**
+ * The JSON body, refused (400 `invalid_json`) when it names a member twice and may name an object: JSON.parse kept
+ * the last, and a reader keeping the first would act on an object the check never saw. A body whose bytes name no
+ * object is not scanned (object-refs.ts, mayNameObjects).
+ */
+function withoutHiddenMembers(json: unknown, raw: Buffer | null): unknown {
+  if (raw === null || json === null || typeof json !== 'object' || !mayNameObjects(raw)) return json;
+  const repeated = findRepeatedMember(raw.toString('utf8'));
+  if (repeated) throw repeatedMemberError(repeated);
+  return json;
 }
 
 /**

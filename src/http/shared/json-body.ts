@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import sjson from 'secure-json-parse';
 import { TollgateError } from '../../core/errors.js';
-import { findRepeatedMember } from '../../core/repeated-members.js';
+import { findRepeatedMember, type RepeatedMember } from '../../core/repeated-members.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -52,16 +52,15 @@ export function parseControlJsonBody(body: Buffer): unknown {
   const text = body.toString('utf8');
   const parsed = parseJsonText(text);
   const repeated = findRepeatedMember(text);
-  if (repeated) {
-    // A name may be as long as the body: the answer shows its start.
-    const param = repeated.path.length > 200 ? `${repeated.path.slice(0, 200)}…` : repeated.path;
-    throw new TollgateError(
-      'invalid_json',
-      `We could not parse the JSON body of your request: it names '${param}' more than once (JSON readers differ on which one counts); name each member once.`,
-      param,
-    );
-  }
+  if (repeated) throw repeatedMemberError(repeated);
   return parsed;
+}
+
+/** The 400 `invalid_json` for a JSON text that names a member twice (`where`: what held it, when not the body). */
+export function repeatedMemberError(repeated: RepeatedMember, where = 'the JSON body of your request'): TollgateError {
+  // A name may be as long as the body: the answer shows its start.
+  const param = repeated.path.length > 200 ? `${repeated.path.slice(0, 200)}…` : repeated.path;
+  return new TollgateError('invalid_json', `We could not parse ${where}: it names '${param}' more than once (JSON readers differ on which one counts); name each member once.`, param);
 }
 
 function parseJsonText(text: string): unknown {
