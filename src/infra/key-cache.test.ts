@@ -111,4 +111,32 @@ describe('KeyCache', () => {
     expect(c.get('h1')).toBeInstanceOf(Promise);
     expect(loads()).toBe(4);
   });
+
+  it('gives a request made after a change a fresh lookup, not one read before the change', async () => {
+    const db = new Map([['h1', rec('key_1')]]);
+    // Each load reads the row when it starts and answers when released: the first one reads before the revoke commits.
+    const releases: Array<() => void> = [];
+    const c = new KeyCache(
+      (h) => {
+        const row = db.get(h) ?? null;
+        return new Promise((resolve) => releases.push(() => resolve(row)));
+      },
+      { max: 100, negativeTtlMs: 60_000, clock: Date.now },
+    );
+    const before = c.get('h1');
+    const joined = c.get('h1'); // same epoch: shares the lookup
+    expect(releases).toHaveLength(1);
+    db.set('h1', { ...rec('key_1'), status: 'revoked' });
+    c.keyChanged('key_1');
+    const after = c.get('h1');
+    const afterToo = c.get('h1'); // joins the fresh lookup, not the stale one
+    expect(releases).toHaveLength(2);
+    for (const release of releases) release();
+    expect(await before).toMatchObject({ status: 'active' });
+    expect(await joined).toMatchObject({ status: 'active' });
+    expect(await after).toMatchObject({ status: 'revoked' });
+    expect(await afterToo).toMatchObject({ status: 'revoked' });
+    // The stale answer settling first did not drop the fresh lookup's entry, and only the fresh answer is kept.
+    expect(c.get('h1')).toMatchObject({ status: 'revoked' });
+  });
 });

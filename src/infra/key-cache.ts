@@ -15,7 +15,8 @@ export class KeyCache implements KeyChangeListener {
   /** Digests by key id: one digest as itself (a key has one secret but during a rotation's grace), more as a Set. */
   private readonly byKey = new Map<string, string | Set<string>>();
   private readonly byProject = new Map<string, string | Set<string>>();
-  private readonly inflight = new Map<string, Promise<KeyRecord | null>>();
+  /** Lookups under way, with the epoch each started in: only one started since the last change may be joined. */
+  private readonly inflight = new Map<string, { promise: Promise<KeyRecord | null>; epoch: number }>();
   /** The lookup count at which each entry last moved to the back of `entries` (its recency). */
   private readonly movedAt = new Map<string, number>();
   private lookups = 0;
@@ -55,22 +56,28 @@ export class KeyCache implements KeyChangeListener {
       return null;
     }
     this.stats.misses++;
+    // A lookup started before a change (a revoke) may have read the row before it committed: a request arriving
+    // after the change starts its own instead of being handed that answer.
     const pending = this.inflight.get(secretHash);
-    if (pending) return pending;
+    if (pending && pending.epoch === this.epoch) return pending.promise;
     const epoch = this.epoch;
-    const p = this.load(secretHash).then(
+    const settled = (): void => {
+      if (this.inflight.get(secretHash) === entry) this.inflight.delete(secretHash);
+    };
+    const promise = this.load(secretHash).then(
       (record) => {
-        this.inflight.delete(secretHash);
+        settled();
         if (epoch === this.epoch) this.store(secretHash, record);
         return record;
       },
       (err) => {
-        this.inflight.delete(secretHash);
+        settled();
         throw err;
       },
     );
-    this.inflight.set(secretHash, p);
-    return p;
+    const entry = { promise, epoch };
+    this.inflight.set(secretHash, entry);
+    return promise;
   }
 
   private store(secretHash: string, record: KeyRecord | null): void {
