@@ -55,7 +55,7 @@ describeEachDatabase('leak response', (backend) => {
     await expect(models(k.value)).resolves.toBeTruthy();
     const before = await auditCount('api_key.exposed');
     const res = await t.api('POST', `${ORG}/api_keys/report_exposed`, { body: { reports: [{ token: k.value, url: 'https://example.com/repo/blob/main/.env', source: 'test' }] } });
-    expect(res.body.data).toEqual([{ token_hash: hashSecret(k.value), label: 'true_positive', disabled_key_id: k.id }]);
+    expect(res.body.data).toEqual([{ token_hash: hashSecret(k.value), label: 'true_positive', disabled_key_id: k.id, status: 'exposed' }]);
     const err = await models(k.value).catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.AuthenticationError);
     expect(err.code).toBe('invalid_api_key');
@@ -120,5 +120,36 @@ describeEachDatabase('leak response', (backend) => {
     expect(second).toBe(0);
     expect(JSON.parse(out).findings[0]).toMatchObject({ live: false, status: 'exposed' });
     expect(err).not.toContain(k.value); // the secret is never printed, not even in warnings
+  });
+
+  it('judges a rotated-out secret by itself: dead to lookup and scan, and a report of it leaves the key alone', async () => {
+    const k = await newKey();
+    const rotated = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys/${k.id}/rotate`, { body: { grace_period_seconds: 0 } })).body;
+    await expect(models(k.value)).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+    const looked = await t.api('POST', `${ORG}/api_keys/lookup`, { body: { secrets: [k.value, rotated.value] } });
+    expect(looked.body.data.map((d: { status: string }) => d.status)).toEqual(['rotated_out', 'active']);
+
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-scan-'));
+    writeFileSync(join(dir, 'old.env'), `KEY=${k.value}\n`);
+    let out = '';
+    const io = { env: { LOG_LEVEL: 'silent' }, out: (s: string) => (out += s), err: () => {} };
+    const code = await runCli(['node', 'tollgate', '--server', t.url, '--admin-key', t.adminKey, 'scan', dir, '--report'], io);
+    expect(out).toContain('rotated_out: ');
+    expect(out).not.toContain('LIVE');
+    expect(out).toContain("as exposed: not disabled: the secret is no longer valid (rotated out; the key's current secret was left alone).");
+    expect(code).toBe(0);
+    // The key lives on under its new secret: the report of its dead one did not disable it.
+    await expect(models(rotated.value)).resolves.toBeTruthy();
+    expect((await t.api('GET', `${ORG}/projects/${t.defaultProjectId}/api_keys/${k.id}`)).body.status).toBe('active');
+    const again = await t.api('POST', `${ORG}/api_keys/report_exposed`, { body: { reports: [{ token: k.value }] } });
+    expect(again.body.data).toEqual([{ token_hash: hashSecret(k.value), label: 'true_positive', status: 'rotated_out' }]);
+  });
+
+  it('looks up a key of an archived project as dead', async () => {
+    const project = (await t.api('POST', `${ORG}/projects`, { body: { name: 'to archive' } })).body;
+    const k = (await t.api('POST', `${ORG}/projects/${project.id}/api_keys`, { body: { name: 'old' } })).body;
+    await t.api('POST', `${ORG}/projects/${project.id}/archive`);
+    const looked = await t.api('POST', `${ORG}/api_keys/lookup`, { body: { secrets: [k.value] } });
+    expect(looked.body.data[0]).toMatchObject({ found: true, id: k.id, status: 'project_archived' });
   });
 });

@@ -316,7 +316,7 @@ describe('tollgate scan with a server', () => {
   it('--report --json lists the server\'s labels', async () => {
     await put('a.env', live);
     const run = await scan(['.', '--report', '--json', '--server', server.url, '--admin-key', ADMIN]);
-    expect(JSON.parse(run.stdout).reports).toEqual([{ redacted: `sk-tg-…${live.slice(-4)}`, label: 'true_positive' }]);
+    expect(JSON.parse(run.stdout).reports).toEqual([{ redacted: `sk-tg-…${live.slice(-4)}`, label: 'true_positive', disabled: true, status: 'exposed' }]);
   });
 
   it('--report fails loudly when the server refuses the report', async () => {

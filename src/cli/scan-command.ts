@@ -7,7 +7,7 @@ import { scanGitHistory, scanStaged } from '../scanner/git-history.js';
 import { DEFAULT_HOOK_COMMAND, installHook } from '../scanner/hook.js';
 import { redactFound } from '../scanner/patterns.js';
 import { createProgress } from '../scanner/progress.js';
-import { type ReportLabel, type ServerOptions, lookupSecrets, reportExposed } from '../scanner/report.js';
+import { type ReportAnswer, type ServerOptions, lookupSecrets, reportExposed } from '../scanner/report.js';
 import { formatSarif } from '../scanner/sarif.js';
 import { cliIo, isProcessIo } from './io.js';
 import { LARGEST_SCANNABLE_SIZE, formatBytes, parseSize } from '../scanner/size.js';
@@ -130,14 +130,17 @@ async function reportFindings(
 ): Promise<{ reports: PublicReport[]; error: unknown }> {
   const firstSeen = new Map<string, Finding>();
   for (const f of findings) if (f.type === 'tollgate' && !firstSeen.has(f.secret)) firstSeen.set(f.secret, f);
-  let labels = new Map<string, ReportLabel>();
+  let answers = new Map<string, ReportAnswer>();
   let error: unknown = null;
   try {
-    labels = await reportExposed(server, [...firstSeen.values()].map((f) => ({ secret: f.secret, url: where(f) })));
+    answers = await reportExposed(server, [...firstSeen.values()].map((f) => ({ secret: f.secret, url: where(f) })));
   } catch (err) {
     error = err;
   }
-  const reports = [...firstSeen.keys()].map((s) => ({ redacted: redactFound('tollgate', s), label: labels.get(s) ?? null }));
+  const reports = [...firstSeen.keys()].map((s) => {
+    const answer = answers.get(s);
+    return { redacted: redactFound('tollgate', s), label: answer?.label ?? null, disabled: answer?.disabled ?? null, status: answer?.status ?? null };
+  });
   return { reports, error };
 }
 

@@ -52,12 +52,12 @@ export async function startFakeKeyServer(adminKey: string, keys: FakeKey[]): Pro
       const data = (body.reports as Array<{ token: string }>).map((r) => {
         const token_hash = hashSecret(r.token);
         const k = byHash(token_hash);
-        // Like the real endpoint: a live key of ours is disabled (status exposed), anything else is a false positive.
-        if (k && k.status === 'active') {
-          k.status = 'exposed';
-          return { token_hash, label: 'true_positive' };
-        }
-        return { token_hash, label: 'false_positive' };
+        // Like the real endpoint: a live key of ours is disabled (status exposed); one of ours that is dead already is a
+        // true positive left as it is, with its status; anything else is a false positive.
+        if (!k) return { token_hash, label: 'false_positive' };
+        if (k.status !== 'active') return { token_hash, label: 'true_positive', status: k.status };
+        k.status = 'exposed';
+        return { token_hash, label: 'true_positive', disabled_key_id: k.id, status: 'exposed' };
       });
       return send(200, { object: 'list', data });
     }

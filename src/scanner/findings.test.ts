@@ -18,8 +18,11 @@ describe('isLive', () => {
     ['revoked', found('revoked'), false],
     ['expired', found('expired'), false],
     ['exposed', found('exposed'), false],
+    ['suspended', found('suspended'), false],
+    ['whose secret a rotation retired', found('rotated_out'), false],
+    ['of an archived project', found('project_archived'), false],
     ['active', found('active'), true],
-    ['in a status this client does not know', found('suspended'), true],
+    ['in a status this client does not know', found('quarantined'), true],
   ])('a key %s is live: %s', (_what, lookup, live) => {
     expect(isLive(lookup)).toBe(live);
   });

@@ -55,9 +55,11 @@ export interface PublicFinding {
   status?: string;
 }
 
-// Statuses after which a secret no longer authenticates. Any other status (including one a newer server
-// may add) counts as live: failing a scan wrongly is cheaper than passing a live key.
-const DEAD_STATUSES: ReadonlySet<string> = new Set(['revoked', 'expired', 'exposed']);
+// Statuses after which a secret no longer authenticates: its key's (revoked, exposed, suspended), its key's expiry, a
+// rotation that retired this secret (`rotated_out`: the key lives on under its new secret), its project archived.
+// Any other status (including one a newer server may add) counts as live: failing a scan wrongly is cheaper than
+// passing a live key.
+const DEAD_STATUSES: ReadonlySet<string> = new Set(['revoked', 'expired', 'exposed', 'suspended', 'rotated_out', 'project_archived']);
 
 /** Whether a Tollgate key is live: true, false, or null when it could not be checked. */
 export function isLive(lookup: KeyLookup | undefined): boolean | null {

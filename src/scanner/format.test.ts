@@ -63,15 +63,34 @@ describe('formatText', () => {
       findings: [live],
       summary: { files: 1, bytes: 1, commits: 0 },
       reports: [
-        { redacted: 'sk-tg-…Ab3x', label: 'true_positive' },
-        { redacted: 'sk-tg-…Cd4y', label: 'false_positive' },
-        { redacted: 'sk-tg-…Ef5z', label: null },
+        { redacted: 'sk-tg-…Ab3x', label: 'true_positive', disabled: true, status: 'exposed' },
+        { redacted: 'sk-tg-…Cd4y', label: 'false_positive', disabled: false, status: null },
+        { redacted: 'sk-tg-…Ef5z', label: null, disabled: null, status: null },
       ],
     });
     expect(text.split('\n').slice(2, 5)).toEqual([
       'Reported sk-tg-…Ab3x as exposed: disabled.',
-      'Reported sk-tg-…Cd4y as exposed: not disabled (the server did not recognise it as a live key).',
+      'Reported sk-tg-…Cd4y as exposed: not disabled (the server did not recognise it as a key of its own).',
       'Reported sk-tg-…Ef5z as exposed: no answer.',
+    ]);
+  });
+
+  it('says "disabled" only when the server disabled the key', () => {
+    const text = formatText({
+      findings: [live],
+      summary: { files: 1, bytes: 1, commits: 0 },
+      reports: [
+        { redacted: 'sk-tg-…Ab3x', label: 'true_positive', disabled: false, status: 'rotated_out' },
+        { redacted: 'sk-tg-…Cd4y', label: 'true_positive', disabled: false, status: 'exposed' },
+        { redacted: 'sk-tg-…Ef5z', label: 'true_positive', disabled: false, status: 'revoked' },
+        { redacted: 'sk-tg-…Gh6w', label: 'true_positive', disabled: false, status: null },
+      ],
+    });
+    expect(text.split('\n').slice(2, 6)).toEqual([
+      "Reported sk-tg-…Ab3x as exposed: not disabled: the secret is no longer valid (rotated out; the key's current secret was left alone).",
+      'Reported sk-tg-…Cd4y as exposed: already disabled (exposed).',
+      'Reported sk-tg-…Ef5z as exposed: not disabled: the secret is no longer valid (revoked).',
+      'Reported sk-tg-…Gh6w as exposed: not disabled (the server recognised it but disabled nothing).',
     ]);
   });
 });
@@ -85,7 +104,7 @@ describe('formatJson', () => {
   });
 
   it('adds reports only when there are some', () => {
-    const reports = [{ redacted: 'sk-tg-…Ab3x', label: 'true_positive' as const }];
+    const reports = [{ redacted: 'sk-tg-…Ab3x', label: 'true_positive' as const, disabled: true, status: 'exposed' }];
     expect(JSON.parse(formatJson({ findings: [], summary: { files: 0, bytes: 0, commits: 0 }, reports })).reports).toEqual(reports);
     expect(JSON.parse(formatJson({ findings: [], summary: { files: 0, bytes: 0, commits: 0 } }))).not.toHaveProperty('reports');
   });

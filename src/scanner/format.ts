@@ -11,6 +11,10 @@ import { formatBytes } from './size.js';
 export interface PublicReport {
   redacted: string;
   label: ReportLabel | null;
+  /** Whether this report disabled the key; null when not answered. */
+  disabled: boolean | null;
+  /** What the secret can do now, as the server said (`exposed`, `rotated_out`…), or null. */
+  status: string | null;
 }
 
 export interface ScanResultView {
@@ -65,12 +69,19 @@ export function formatText(view: ScanResultView): string {
   const scanned = `Scanned ${files} ${files === 1 ? 'file' : 'files'} (${formatBytes(bytes)})${commits > 0 ? ` in ${commits} commits` : ''}`;
   const count = view.findings.length;
   lines.push(count === 0 ? `${scanned}: no secrets found.` : `${scanned}: ${count} ${count === 1 ? 'secret' : 'secrets'} found.`);
-  for (const r of view.reports ?? []) {
-    const outcome =
-      r.label === 'true_positive' ? 'disabled' : r.label === 'false_positive' ? 'not disabled (the server did not recognise it as a live key)' : 'no answer';
-    lines.push(`Reported ${r.redacted} as exposed: ${outcome}.`);
-  }
+  for (const r of view.reports ?? []) lines.push(`Reported ${r.redacted} as exposed: ${reportOutcome(r)}.`);
   return `${lines.join('\n')}\n`;
+}
+
+/** What a report did, in words: "disabled" only when the server says it disabled the key. */
+function reportOutcome(r: PublicReport): string {
+  if (r.label === null) return 'no answer';
+  if (r.label === 'false_positive') return 'not disabled (the server did not recognise it as a key of its own)';
+  if (r.disabled) return 'disabled';
+  if (r.status === 'exposed') return 'already disabled (exposed)';
+  if (r.status === 'rotated_out') return "not disabled: the secret is no longer valid (rotated out; the key's current secret was left alone)";
+  if (r.status && r.status !== 'active') return `not disabled: the secret is no longer valid (${r.status.replaceAll('_', ' ')})`;
+  return 'not disabled (the server recognised it but disabled nothing)';
 }
 
 /** The `--json` document: `{ findings, summary, reports? }`. */

@@ -91,11 +91,13 @@ describe('reportExposed', () => {
     const out = await reportExposed({ server: server.url, adminKey: ADMIN }, [
       { secret: live, url: 'file:///repo/a.env#L3' },
       { secret: stranger, url: 'file:///repo/b.env#L1' },
+      { secret: revoked, url: 'file:///repo/c.env#L1' },
     ]);
     expect(out).toEqual(
       new Map([
-        [live, 'true_positive'],
-        [stranger, 'false_positive'],
+        [live, { label: 'true_positive', disabled: true, status: 'exposed' }],
+        [stranger, { label: 'false_positive', disabled: false, status: null }],
+        [revoked, { label: 'true_positive', disabled: false, status: 'revoked' }],
       ]),
     );
     expect(server.requests[0]).toEqual({
@@ -105,6 +107,7 @@ describe('reportExposed', () => {
         reports: [
           { token: live, url: 'file:///repo/a.env#L3', source: 'tollgate-scan' },
           { token: stranger, url: 'file:///repo/b.env#L1', source: 'tollgate-scan' },
+          { token: revoked, url: 'file:///repo/c.env#L1', source: 'tollgate-scan' },
         ],
       },
     });

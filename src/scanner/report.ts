@@ -23,6 +23,15 @@ export interface ExposureReport {
 
 export type ReportLabel = 'true_positive' | 'false_positive';
 
+/** The server's answer for one reported secret. */
+export interface ReportAnswer {
+  label: ReportLabel;
+  /** Whether this report disabled the key (the server names the key it disabled). */
+  disabled: boolean;
+  /** What the secret can do now (`exposed`, `rotated_out`, `revoked`…), when the server says; older servers do not. */
+  status: string | null;
+}
+
 // Both endpoints take at most 100 secrets per request.
 const BATCH = 100;
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -45,7 +54,14 @@ const LookupResponse = z.object({
 });
 
 const ReportResponse = z.object({
-  data: z.array(z.object({ token_hash: z.string(), label: z.enum(['true_positive', 'false_positive']) })),
+  data: z.array(
+    z.object({
+      token_hash: z.string(),
+      label: z.enum(['true_positive', 'false_positive']),
+      disabled_key_id: z.string().nullish(),
+      status: z.string().nullish(),
+    }),
+  ),
 });
 
 /** Looks secrets up on the server; a secret absent from the result was not answered for. Throws when unreachable. */
@@ -69,9 +85,9 @@ export async function lookupSecrets(options: ServerOptions, secrets: readonly st
   return out;
 }
 
-/** Reports secrets as exposed; returns the server's label per secret (absent: not answered). Throws on failure. */
-export async function reportExposed(options: ServerOptions, reports: readonly ExposureReport[]): Promise<Map<string, ReportLabel>> {
-  const out = new Map<string, ReportLabel>();
+/** Reports secrets as exposed; returns the server's answer per secret (absent: not answered). Throws on failure. */
+export async function reportExposed(options: ServerOptions, reports: readonly ExposureReport[]): Promise<Map<string, ReportAnswer>> {
+  const out = new Map<string, ReportAnswer>();
   for (let i = 0; i < reports.length; i += BATCH) {
     const batch = reports.slice(i, i + BATCH);
     const body = ReportResponse.parse(
@@ -79,10 +95,10 @@ export async function reportExposed(options: ServerOptions, reports: readonly Ex
         reports: batch.map((r) => ({ token: r.secret, url: r.url, source: 'tollgate-scan' })),
       }),
     );
-    const byHash = new Map(body.data.map((item) => [item.token_hash, item.label]));
+    const byHash = new Map(body.data.map((item) => [item.token_hash, item]));
     for (const r of batch) {
-      const label = byHash.get(hashSecret(r.secret));
-      if (label) out.set(r.secret, label);
+      const item = byHash.get(hashSecret(r.secret));
+      if (item) out.set(r.secret, { label: item.label, disabled: Boolean(item.disabled_key_id), status: item.status ?? null });
     }
   }
   return out;

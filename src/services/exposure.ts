@@ -21,9 +21,32 @@ export const ReportExposedBody = z.strictObject({
 });
 export type ReportExposedBody = z.output<typeof ReportExposedBody>;
 
+/**
+ * What a presented secret can do now, judged as the gateway judges it (core/verify.ts): the key's own status
+ * (`exposed`, `suspended`, `revoked`), then `expired` (the key's expiry), `rotated_out` (this secret was replaced by a
+ * rotation and its grace is over: the key lives on under its new secret), `project_archived`; else `active`.
+ */
+export type SecretStatus = 'active' | 'revoked' | 'exposed' | 'suspended' | 'expired' | 'rotated_out' | 'project_archived';
+
 export type LookupResult =
   | { hash: string; found: false }
-  | { hash: string; found: true; id: string; kind: 'project' | 'admin'; project_id: string | null; name: string; status: string };
+  | { hash: string; found: true; id: string; kind: 'project' | 'admin'; project_id: string | null; name: string; status: SecretStatus };
+
+interface SecretRow {
+  status: string;
+  expires_at: number | null;
+  secret_expires_at: number | null;
+  project_status: string | null;
+}
+
+/** The status of the secret itself (not only of its key): a retired secret past its grace is dead. */
+export function secretStatus(row: SecretRow, now: number): SecretStatus {
+  if (row.status !== 'active') return row.status === 'exposed' || row.status === 'suspended' ? row.status : 'revoked';
+  if (row.expires_at !== null && now >= row.expires_at) return 'expired';
+  if (row.secret_expires_at !== null && now >= row.secret_expires_at) return 'rotated_out';
+  if (row.project_status === 'archived') return 'project_archived';
+  return 'active';
+}
 
 /** Looks keys up by their secrets (digests only are compared and returned; the secret is never echoed). */
 export async function lookupSecrets(deps: ServiceDeps, orgId: string, body: LookupSecretsBody): Promise<{ object: 'list'; data: LookupResult[] }> {
@@ -31,24 +54,34 @@ export async function lookupSecrets(deps: ServiceDeps, orgId: string, body: Look
   const data: LookupResult[] = [];
   for (const secret of body.secrets) {
     const hash = hashSecret(secret);
-    const row = parseSecret(secret) ? await findBySecretHash(deps, orgId, hash) : undefined;
-    if (!row) {
+    const row = parseSecret(secret) ? await findBySecretHash(deps, hash) : undefined;
+    if (!row || row.org_id !== orgId) {
       data.push({ hash, found: false });
       continue;
     }
-    const status = row.status === 'active' && row.expires_at !== null && now >= row.expires_at ? 'expired' : row.status;
-    data.push({ hash, found: true, id: row.id, kind: row.kind, project_id: row.project_id, name: row.name, status });
+    data.push({ hash, found: true, id: row.id, kind: row.kind, project_id: row.project_id, name: row.name, status: secretStatus(row, now) });
   }
   return { object: 'list', data };
 }
 
-async function findBySecretHash(deps: ServiceDeps, orgId: string, hash: string) {
+/** The key a secret belongs to, with what decides whether that secret still works. */
+async function findBySecretHash(deps: ServiceDeps, hash: string) {
   return deps.database.db
     .selectFrom('api_key_secrets as s')
     .innerJoin('api_keys as k', 'k.id', 's.key_id')
-    .select(['k.id as id', 'k.kind as kind', 'k.project_id as project_id', 'k.name as name', 'k.status as status', 'k.expires_at as expires_at', 'k.org_id as org_id'])
+    .leftJoin('projects as p', 'p.id', 'k.project_id')
+    .select([
+      'k.id as id',
+      'k.kind as kind',
+      'k.project_id as project_id',
+      'k.name as name',
+      'k.status as status',
+      'k.expires_at as expires_at',
+      'k.org_id as org_id',
+      's.expires_at as secret_expires_at',
+      'p.status as project_status',
+    ])
     .where('s.secret_hash', '=', hash)
-    .where('k.org_id', '=', orgId)
     .executeTakeFirst();
 }
 
@@ -65,15 +98,23 @@ export interface ExposureResult {
   label: 'true_positive' | 'false_positive';
   /** Set when this report disabled the key (a replay finds it already exposed). */
   disabled_key_id?: string;
+  /** For a true positive: what the reported secret can do after the report (`exposed` once disabled). */
+  status?: SecretStatus;
 }
 
 /** Called after keys were disabled (webhooks, dashboard banner). */
 export type ExposureListener = (event: { keyId: string; projectId: string | null; orgId: string; url: string | null; source: string | null }) => void;
 
+// Secrets whose key is disabled on a report: one that works, and one whose key could be made to work again (an
+// expired key's expiry can be moved; an archived project's key never works again, but disabling it says why).
+const DISABLED_ON_REPORT: ReadonlySet<SecretStatus> = new Set(['active', 'expired', 'project_archived']);
+
 /**
- * Disables every reported token that is one of our live keys: status `exposed`, refused by the gateway from this
+ * Disables every reported token that is one of our usable keys: status `exposed`, refused by the gateway from this
  * moment, audited as `api_key.exposed`. Replays are harmless: an already exposed key is reported true_positive again
- * and nothing else happens. Tokens that are not ours (or fail the checksum) are false positives.
+ * and nothing else happens. A secret that can never work again (retired by a rotation, its key revoked or suspended)
+ * is ours but changes nothing: disabling its key would break the key's current secret for a leak of a dead one.
+ * Tokens that are not ours (or fail the checksum) are false positives.
  */
 export async function reportExposed(
   deps: ServiceDeps,
@@ -87,28 +128,15 @@ export async function reportExposed(
   for (const item of items) {
     const hash = hashSecret(item.token);
     const token_type = item.type ?? 'tollgate_api_key';
-    const parsed = parseSecret(item.token);
-    const row = parsed
-      ? await deps.database.db
-          .selectFrom('api_key_secrets as s')
-          .innerJoin('api_keys as k', 'k.id', 's.key_id')
-          .select(['k.id as id', 'k.kind as kind', 'k.status as status', 'k.project_id as project_id', 'k.org_id as org_id', 's.expires_at as secret_expires_at'])
-          .where('s.secret_hash', '=', hash)
-          .executeTakeFirst()
-      : undefined;
+    const row = parseSecret(item.token) ? await findBySecretHash(deps, hash) : undefined;
     if (!row || (orgId !== null && row.org_id !== orgId)) {
       out.push({ token_hash: hash, token_type, label: 'false_positive' });
       continue;
     }
-    if (row.status === 'exposed') {
-      out.push({ token_hash: hash, token_type, label: 'true_positive' });
-      continue;
-    }
     const now = nowSeconds(deps);
-    const secretStillValid = row.secret_expires_at === null || row.secret_expires_at > now;
-    if (row.status !== 'active' || !secretStillValid) {
-      // Revoked keys and retired secrets cannot be used: ours, but nothing to disable.
-      out.push({ token_hash: hash, token_type, label: 'true_positive' });
+    const status = secretStatus(row, now);
+    if (!DISABLED_ON_REPORT.has(status)) {
+      out.push({ token_hash: hash, token_type, label: 'true_positive', status });
       continue;
     }
     const changed = await deps.database.db.transaction().execute(async (trx) => {
@@ -117,6 +145,16 @@ export async function reportExposed(
         .set({ status: 'exposed', exposed_at: now, exposed_url: item.url ?? null })
         .where('id', '=', row.id)
         .where('status', '=', 'active')
+        // The reported secret must still be one of the key's: a rotation ending its grace meanwhile leaves it dead.
+        .where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom('api_key_secrets')
+              .select('key_id')
+              .where('secret_hash', '=', hash)
+              .where((s) => s.or([s('expires_at', 'is', null), s('expires_at', '>', now)])),
+          ),
+        )
         .executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) return false;
       await recordKeyChange(trx, deps, row.id);
@@ -133,8 +171,14 @@ export async function reportExposed(
       return true;
     });
     deps.changes.keyChanged(row.id);
-    if (changed) disabled.push({ keyId: row.id, projectId: row.project_id, orgId: row.org_id, url: item.url ?? null, source: item.source ?? null });
-    out.push({ token_hash: hash, token_type, label: 'true_positive', ...(changed ? { disabled_key_id: row.id } : {}) });
+    if (changed) {
+      disabled.push({ keyId: row.id, projectId: row.project_id, orgId: row.org_id, url: item.url ?? null, source: item.source ?? null });
+      out.push({ token_hash: hash, token_type, label: 'true_positive', disabled_key_id: row.id, status: 'exposed' });
+    } else {
+      // Changed meanwhile (exposed by another report, revoked, rotated out): answer what the secret is now.
+      const after = await findBySecretHash(deps, hash);
+      out.push({ token_hash: hash, token_type, label: 'true_positive', status: after ? secretStatus(after, nowSeconds(deps)) : 'revoked' });
+    }
   }
   for (const d of disabled) onExposed?.(d);
   return out;

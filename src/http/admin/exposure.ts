@@ -11,6 +11,9 @@ export function registerExposureRoutes(app: FastifyInstance, ctx: AppContext): v
   app.post('/api_keys/report_exposed', { preValidation: refuseQuery }, async (req) => {
     const items = parseInput(ReportExposedBody, req.body).reports;
     const data = await reportExposed(ctx.deps, ctx.orgId, items, actorOf(req), ctx.notify.exposed);
-    return { object: 'list', data: data.map(({ token_hash, label, disabled_key_id }) => ({ token_hash, label, ...(disabled_key_id ? { disabled_key_id } : {}) })) };
+    return {
+      object: 'list',
+      data: data.map(({ token_hash, label, disabled_key_id, status }) => ({ token_hash, label, ...(disabled_key_id ? { disabled_key_id } : {}), ...(status ? { status } : {}) })),
+    };
   });
 }
