@@ -31,11 +31,11 @@ describeEachDatabase('leak response', (backend) => {
   const newKey = async () => (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'leaky' } })).body;
   const models = (k: string) => new OpenAI({ apiKey: k, baseURL: `${t.url}/v1`, maxRetries: 0 }).models.list();
   const auditCount = async (type: string) => (await t.api('GET', `${ORG}/audit_logs?event_types=${type}&limit=100`)).body.data.length;
-  const postSigned = (body: string, keyId: string, privateKey: Parameters<typeof sign>[2] | null) =>
+  const postSigned = (body: string, keyId: string, privateKey: Parameters<typeof sign>[2] | null, contentType = 'application/json') =>
     fetch(`${t.url}/v1/secret-scanning/reports`, {
       method: 'POST',
       headers: {
-        'content-type': 'application/json',
+        'content-type': contentType,
         ...(privateKey ? { 'github-public-key-identifier': keyId, 'github-public-key-signature': sign('sha256', Buffer.from(body), privateKey).toString('base64') } : {}),
       },
       body,
@@ -151,5 +151,55 @@ describeEachDatabase('leak response', (backend) => {
     await t.api('POST', `${ORG}/projects/${project.id}/archive`);
     const looked = await t.api('POST', `${ORG}/api_keys/lookup`, { body: { secrets: [k.value] } });
     expect(looked.body.data[0]).toMatchObject({ found: true, id: k.id, status: 'project_archived' });
+  });
+
+  it('judges each item of a partner report on its own: a malformed one does not cost the others their disabling', async () => {
+    const [a, b, c] = [await newKey(), await newKey(), await newKey()];
+    const longUrl = `https://github.com/x/y/blob/main/${'d/'.repeat(1084)}a.env`;
+    expect(longUrl.length).toBeGreaterThan(2048);
+    const body = JSON.stringify([
+      { token: a.value, type: 'tollgate_api_key', url: 'https://github.com/x/y/blob/1/a.env', source: 'content' },
+      { token: b.value, type: 'tollgate_api_key', url: longUrl, source: 'content' },
+      { token: c.value, type: null, url: null, source: null },
+      42,
+      { url: 'https://github.com/x/y' },
+    ]);
+    const res = await postSigned(body, 'kid-1', trusted.privateKey);
+    expect(res.status).toBe(200);
+    const answers = await res.json();
+    expect(answers.slice(0, 3)).toEqual([
+      { token_hash: hashSecret(a.value), token_type: 'tollgate_api_key', label: 'true_positive' },
+      {
+        token_hash: hashSecret(b.value),
+        token_type: 'tollgate_api_key',
+        label: 'true_positive',
+        error: "Invalid value for '1.url': must be at most 2048 characters; it was not recorded.",
+      },
+      { token_hash: hashSecret(c.value), token_type: 'tollgate_api_key', label: 'true_positive' },
+    ]);
+    expect(answers[3]).toMatchObject({ token_hash: null, label: 'invalid', error: "Invalid value for '3': must be an object with a 'token'." });
+    expect(answers[4]).toMatchObject({ token_hash: null, label: 'invalid', error: "Missing required parameter: '4.token'." });
+    for (const k of [a, b, c]) await expect(models(k.value)).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+    const keyOf = async (id: string) => (await t.api('GET', `${ORG}/projects/${t.defaultProjectId}/api_keys/${id}`)).body;
+    expect(await keyOf(b.id)).toMatchObject({ status: 'exposed', exposed_url: null });
+    expect(await keyOf(c.id)).toMatchObject({ status: 'exposed', exposed_url: null });
+  });
+
+  it('refuses a signed report sent as another type than JSON for its type, not its signature', async () => {
+    const k = await newKey();
+    const body = JSON.stringify([{ token: k.value, type: 'tollgate_api_key', url: 'https://github.com/x/y', source: 'content' }]);
+    const res = await postSigned(body, 'kid-1', trusted.privateKey, 'text/plain');
+    expect(res.status).toBe(415);
+    expect((await res.json()).error).toMatchObject({ code: 'unsupported_media_type', message: expect.stringContaining('application/json') });
+    await expect(models(k.value)).resolves.toBeTruthy();
+    const notArray = await postSigned('{"token": "x"}', 'kid-1', trusted.privateKey);
+    expect(notArray.status).toBe(400);
+  });
+
+  it('takes null for the optional members of an admin report', async () => {
+    const k = await newKey();
+    const res = await t.api('POST', `${ORG}/api_keys/report_exposed`, { body: { reports: [{ token: k.value, url: null, source: null, type: null }] } });
+    expect(res.status).toBe(200);
+    expect(res.body.data[0]).toMatchObject({ label: 'true_positive', disabled_key_id: k.id });
   });
 });

@@ -15,7 +15,7 @@ export type LookupSecretsBody = z.output<typeof LookupSecretsBody>;
 /** The body of POST /api_keys/report_exposed. */
 export const ReportExposedBody = z.strictObject({
   reports: z
-    .array(z.strictObject({ token: text({ max: 256 }), url: text({ max: 2048 }).optional(), source: text({ max: 256 }).optional(), type: text({ max: 128 }).optional() }))
+    .array(z.strictObject({ token: text({ max: 256 }), url: text({ max: 2048 }).nullish(), source: text({ max: 256 }).nullish(), type: text({ max: 128 }).nullish() }))
     .min(1)
     .max(1000),
 });
@@ -85,11 +85,12 @@ async function findBySecretHash(deps: ServiceDeps, hash: string) {
     .executeTakeFirst();
 }
 
+/** One reported token; a null member is as good as an absent one. */
 export interface ExposureReportItem {
   token: string;
-  url?: string;
-  source?: string;
-  type?: string;
+  url?: string | null;
+  source?: string | null;
+  type?: string | null;
 }
 
 export interface ExposureResult {
