@@ -2,10 +2,12 @@ import type { SecretKind } from '../core/key-format.js';
 import { type SecretType, redactFound } from './patterns.js';
 
 /**
- * Where `--git` found a blob that no commit holds: `ref`, a ref reaches it without a commit (a tag on a blob or a
- * tree; `file` is then `refs/tags/x` or `refs/tags/x:path`); `unreachable`, nothing does (`file` is the blob id).
+ * Where `--git` found a secret outside a commit's files: `ref`, in a blob a ref reaches without a commit (a tag on a
+ * blob or a tree; `file` is then `refs/tags/x` or `refs/tags/x:path`); `unreachable`, in a blob nothing reaches (`file`
+ * is the blob id); `commit`, in a commit object itself, its message or author (`file` and `commit` are its id); `tag`,
+ * in an annotated tag object, its message (`file` is the tag object's id). Lines count as `git cat-file -p <id>` shows.
  */
-export type FoundIn = 'ref' | 'unreachable';
+export type FoundIn = 'ref' | 'unreachable' | 'commit' | 'tag';
 
 /** A found secret and where it is. Holds the secret itself, for lookup and reporting: never print it. */
 export interface Finding {
@@ -19,7 +21,7 @@ export interface Finding {
   column: number;
   /** The commit that introduced the blob (--git), else null. */
   commit: string | null;
-  /** Set only for a --git blob outside every commit. */
+  /** Set only for a --git secret outside a commit's files. */
   foundIn?: FoundIn;
 }
 

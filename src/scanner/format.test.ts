@@ -54,6 +54,16 @@ describe('formatText', () => {
     ]);
   });
 
+  it('names a key in a commit or tag object by the object', () => {
+    const id = '0123456789abcdef0123456789abcdef01234567';
+    const inCommit: PublicFinding = { ...unchecked, file: id, commit: id, found_in: 'commit' };
+    const inTag: PublicFinding = { ...unchecked, file: id, commit: null, found_in: 'tag' };
+    expect(formatText({ findings: [inCommit, inTag], summary: { files: 0, bytes: 0, commits: 1 } }).split('\n').slice(0, 2)).toEqual([
+      'commit 0123456789ab:3:7  Tollgate admin key sk-tg-admin-…Zz99  NOT CHECKED',
+      'tag 0123456789ab:3:7  Tollgate admin key sk-tg-admin-…Zz99  NOT CHECKED',
+    ]);
+  });
+
   it('says when nothing was found, and counts commits in history scans', () => {
     expect(formatText({ findings: [], summary: { files: 1, bytes: 10, commits: 42 } })).toBe('Scanned 1 file (10 bytes) in 42 commits: no secrets found.\n');
   });

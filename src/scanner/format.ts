@@ -35,10 +35,12 @@ const TYPE_NAMES: Readonly<Record<SecretType, string>> = {
 /**
  * `path:line:column`, prefixed by the short commit id for history findings (git's `<rev>:<path>` form). A blob
  * outside every commit is named as git would name it: the ref (`refs/tags/x`, `refs/tags/x:path`), or
- * `unreachable blob <short id>`. A path with a control character (a file named to rewrite the terminal) is
+ * `unreachable blob <short id>`; a commit's or annotated tag's own text as `commit <short id>` or `tag <short id>`. A path with a control character (a file named to rewrite the terminal) is
  * quoted and escaped as git quotes it.
  */
 export function locationOf(f: PublicFinding): string {
+  // A commit's or tag's own text (its message): named by the object, as `git cat-file -p <id>` shows it.
+  if (f.found_in === 'commit' || f.found_in === 'tag') return `${f.found_in} ${f.file.slice(0, 12)}:${f.line}:${f.column}`;
   const where = f.found_in === 'unreachable' ? `unreachable blob ${f.file.slice(0, 12)}` : quotedForDisplay(f.file);
   return `${f.commit ? `${f.commit.slice(0, 12)}:` : ''}${where}:${f.line}:${f.column}`;
 }

@@ -238,6 +238,38 @@ describe('scanGitHistory', () => {
   });
 });
 
+describe('scanGitHistory: commit and tag objects', () => {
+  it('finds a key in a commit message, reported with the commit it is in', async () => {
+    const k = key();
+    const c = await commit({ 'a.txt': 'x' }, `fix config\n\nused ${k} to test\n`);
+    const out = await scanGitHistory(repo, { maxFileSize: MB });
+    // `git cat-file -p <commit>`: tree, author, committer, a blank line, then the message (its third line here).
+    const shown = git('cat-file', '-p', c).split('\n');
+    const line = shown.findIndex((l) => l.includes(k)) + 1;
+    expect(out.findings).toEqual([
+      { type: 'tollgate', secondary: false, secret: k, kind: 'project', file: c, line, column: 6, commit: c, foundIn: 'commit' },
+    ]);
+    expect(out.summary.files).toBe(1);
+  });
+
+  it('finds a key in an annotated tag message, even once the tag is deleted (until gc)', async () => {
+    const [kept, deleted] = [key(), adminKey()];
+    await commit({ 'a.txt': 'x' });
+    git('tag', '-a', 'v1', '-m', `release\n\ntoken ${kept}`);
+    git('tag', '-a', 'v0', '-m', `old ${deleted}`);
+    const v0 = git('rev-parse', 'v0');
+    git('tag', '-d', 'v0');
+    const out = await scanGitHistory(repo, { maxFileSize: MB });
+    const v1 = git('rev-parse', 'v1');
+    expect(sortFindings(out.findings).map((f) => [f.secret, f.file, f.commit, f.foundIn])).toEqual(
+      sortFindings([
+        { type: 'tollgate', secondary: false, secret: kept, file: v1, line: 1, column: 1, commit: null },
+        { type: 'tollgate', secondary: false, secret: deleted, file: v0, line: 1, column: 1, commit: null },
+      ]).map((f) => [f.secret, f.file, null, 'tag']),
+    );
+  });
+});
+
 describe('scanStaged', () => {
   it('scans staged content before the first commit', async () => {
     const k = key();

@@ -37,12 +37,16 @@ const LOG_ARGS = [
 // the empty tree before the first commit). Respects GIT_INDEX_FILE, which git sets for hooks.
 const STAGED_ARGS = ['diff', '--cached', '--raw', '--no-abbrev', '--no-renames', '--diff-filter=d', '-z'];
 
-/** Where a blob was found: in a commit (RawChange), or outside every commit, with a git name for it. */
+/**
+ * What to scan and where it is: a blob in a commit (RawChange), a blob outside every commit with a git name for it, or
+ * a commit or annotated tag object itself (`path` is its id).
+ */
 type BlobSource = RawChange & { foundIn?: FoundIn };
 
 /**
  * Scans every blob in a repository's object store once (deduplicated by blob id), reporting the commit that
- * introduced it and its path there; failing a commit, the ref that reaches it, or that nothing does.
+ * introduced it and its path there; failing a commit, the ref that reaches it, or that nothing does. Every commit
+ * and annotated tag object is scanned too (its message, its author lines), reported as itself.
  */
 export async function scanGitHistory(repo: string, options: GitScanOptions): Promise<ScanOutcome> {
   const stored = await listStoredObjects(repo);
@@ -60,6 +64,9 @@ export async function scanGitHistory(repo: string, options: GitScanOptions): Pro
   if (stored.commits.length > 0) await streamGit(repo, LOG_ARGS, (chunk) => parser.push(chunk), `${stored.commits.join('\n')}\n`);
   parser.end();
   await addBlobsOutsideCommits(repo, stored.blobs, blobs);
+  // Commit and tag objects are text too: a key pasted into a commit message or a tag's annotation is in the history.
+  for (const oid of stored.commits) blobs.set(oid, { commit: oid, oid, path: oid, foundIn: 'commit' });
+  for (const oid of stored.tags) blobs.set(oid, { commit: null, oid, path: oid, foundIn: 'tag' });
   return scanBlobs(repo, blobs, summary, options);
 }
 
@@ -92,8 +99,10 @@ async function scanBlobs(repo: string, blobs: ReadonlyMap<string, BlobSource>, s
   const onChunk = (chunk: Buffer): void => {
     for (const object of parser.push(chunk)) {
       const where = blobs.get(object.oid);
-      if (!where || object.type !== 'blob') continue;
-      const label = where.foundIn === 'unreachable' ? `unreachable blob ${where.path}` : `${where.commit ? `${where.commit}:` : ''}${where.path}`;
+      const expected = where?.foundIn === 'commit' || where?.foundIn === 'tag' ? where.foundIn : 'blob';
+      if (!where || object.type !== expected) continue;
+      const label =
+        where.foundIn === 'unreachable' ? `unreachable blob ${where.path}` : expected !== 'blob' ? `${expected} ${where.path}` : `${where.commit ? `${where.commit}:` : ''}${where.path}`;
       if (!object.content) {
         notes.push(overLimitNote(label, object.size, options.maxFileSize));
         continue;
@@ -101,6 +110,8 @@ async function scanBlobs(repo: string, blobs: ReadonlyMap<string, BlobSource>, s
       for (const m of scanText(object.content.toString('latin1'))) {
         findings.push({ type: m.type, secondary: m.secondary, secret: m.secret, kind: m.kind, file: where.path, line: m.line, column: m.column, commit: where.commit, ...(where.foundIn ? { foundIn: where.foundIn } : {}) });
       }
+      // The summary counts files (blobs); commits are counted by the walk, and a tag object is no file.
+      if (expected !== 'blob') continue;
       summary.files++;
       summary.bytes += object.size;
       if (summary.files % 200 === 0) options.onProgress?.(summary);

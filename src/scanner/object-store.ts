@@ -4,9 +4,11 @@ import { runGit, streamGit } from './git-process.js';
 // (commits kept only by a reflog, dropped stashes, amended-away commits, blobs never committed), and
 // the blobs that refs reach without a commit (a tag, lightweight or annotated, on a blob or a tree).
 
-/** Every commit and blob id in the object store, reachable or not (git-cat-file(1), --batch-all-objects). */
+/** Every commit, annotated tag and blob id in the object store, reachable or not (git-cat-file(1), --batch-all-objects). */
 export interface StoredObjects {
   commits: string[];
+  /** Annotated tag objects (a lightweight tag is only a ref): their messages are text a key can be pasted into. */
+  tags: string[];
   blobs: string[];
 }
 
@@ -19,12 +21,13 @@ export interface RefBlob {
 // Objects of alternates (objects/info/alternates) are included: they are readable through this repository.
 const LIST_ARGS = ['cat-file', '--batch-all-objects', '--unordered', '--batch-check=%(objecttype) %(objectname)'];
 
-/** Lists the ids of every commit and blob in the repository's object store. */
+/** Lists the ids of every commit, annotated tag and blob in the repository's object store. */
 export async function listStoredObjects(repo: string): Promise<StoredObjects> {
-  const out: StoredObjects = { commits: [], blobs: [] };
+  const out: StoredObjects = { commits: [], tags: [], blobs: [] };
   for (const line of (await runGit(repo, LIST_ARGS)).toString('latin1').split('\n')) {
     const [type, oid] = line.split(' ');
     if (type === 'commit') out.commits.push(oid);
+    else if (type === 'tag') out.tags.push(oid);
     else if (type === 'blob') out.blobs.push(oid);
   }
   return out;
