@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PublicFinding } from './findings.js';
-import { formatJson, formatText } from './format.js';
+import { formatJson, formatText, locationOf } from './format.js';
 
 const base = { secondary: false, line: 3, column: 7, commit: null } as const;
 const live: PublicFinding = {
@@ -52,6 +52,8 @@ describe('formatText', () => {
       'refs/tags/t:dir/a.txt:3:7  Tollgate admin key sk-tg-admin-…Zz99  NOT CHECKED',
       'unreachable blob 0123456789ab:3:7  Tollgate admin key sk-tg-admin-…Zz99  NOT CHECKED',
     ]);
+    const inArchive: PublicFinding = { ...loose, file: `${loose.file}!/conf/a.env` };
+    expect(locationOf(inArchive)).toBe('unreachable blob 0123456789ab!/conf/a.env:3:7');
   });
 
   it('names a key in a commit or tag object by the object', () => {

@@ -41,7 +41,8 @@ const TYPE_NAMES: Readonly<Record<SecretType, string>> = {
 export function locationOf(f: PublicFinding): string {
   // A commit's or tag's own text (its message): named by the object, as `git cat-file -p <id>` shows it.
   if (f.found_in === 'commit' || f.found_in === 'tag') return `${f.found_in} ${f.file.slice(0, 12)}:${f.line}:${f.column}`;
-  const where = f.found_in === 'unreachable' ? `unreachable blob ${f.file.slice(0, 12)}` : quotedForDisplay(f.file);
+  // An unreachable blob's file is its id, then `!/entry` when the key is inside an archive in it.
+  const where = f.found_in === 'unreachable' ? `unreachable blob ${f.file.slice(0, 12)}${quotedForDisplay(f.file.replace(/^[0-9a-f]+/, ''))}` : quotedForDisplay(f.file);
   return `${f.commit ? `${f.commit.slice(0, 12)}:` : ''}${where}:${f.line}:${f.column}`;
 }
 

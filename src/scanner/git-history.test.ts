@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateSecret } from '../core/key-format.js';
 import { sortFindings } from './findings.js';
@@ -239,6 +240,21 @@ describe('scanGitHistory', () => {
 });
 
 describe('scanGitHistory: commit and tag objects', () => {
+  it('finds keys in UTF-16 and gzip blobs, named inside the blob', async () => {
+    const [a, b] = [key(), key()];
+    await put('ps.env', Buffer.from(`KEY=${a}`, 'utf16le'));
+    const c = await commit({});
+    await put('data.json.gz', gzipSync(`{"k": "${b}"}`));
+    git('add', '-A');
+    git('commit', '-q', '-m', 'gz');
+    const d = git('rev-parse', 'HEAD');
+    const out = await scanGitHistory(repo, { maxFileSize: MB });
+    expect(sortFindings(out.findings).map((f) => [f.file, f.commit, f.line, f.column, f.secret])).toEqual([
+      ['data.json.gz!/data.json', d, 1, 8, b],
+      ['ps.env', c, 1, 5, a],
+    ]);
+  });
+
   it('finds a key in a commit message, reported with the commit it is in', async () => {
     const k = key();
     const c = await commit({ 'a.txt': 'x' }, `fix config\n\nused ${k} to test\n`);

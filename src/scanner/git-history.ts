@@ -3,6 +3,7 @@ import type { Finding, FoundIn, ScanSummary } from './findings.js';
 import { streamGit } from './git-process.js';
 import { blobsUnderRefs, listStoredObjects } from './object-store.js';
 import { type RawChange, RawDiffParser } from './raw-diff-parser.js';
+import { scanContent } from './content.js';
 import { scanText } from './scan-text.js';
 import { overLimitNote } from './size.js';
 import type { ScanOutcome } from './walk.js';
@@ -107,9 +108,14 @@ async function scanBlobs(repo: string, blobs: ReadonlyMap<string, BlobSource>, s
         notes.push(overLimitNote(label, object.size, options.maxFileSize));
         continue;
       }
-      for (const m of scanText(object.content.toString('latin1'))) {
-        findings.push({ type: m.type, secondary: m.secondary, secret: m.secret, kind: m.kind, file: where.path, line: m.line, column: m.column, commit: where.commit, ...(where.foundIn ? { foundIn: where.foundIn } : {}) });
+      // A blob may be UTF-16 text or compressed; a commit or tag object is git's own text.
+      const content =
+        expected === 'blob' ? scanContent(object.content, label, options.maxFileSize, where.path) : { matches: scanText(object.content.toString('latin1')).map((m) => ({ ...m, inside: null })), notes: [] };
+      for (const m of content.matches) {
+        const file = m.inside === null ? where.path : `${where.path}!/${m.inside}`;
+        findings.push({ type: m.type, secondary: m.secondary, secret: m.secret, kind: m.kind, file, line: m.line, column: m.column, commit: where.commit, ...(where.foundIn ? { foundIn: where.foundIn } : {}) });
       }
+      notes.push(...content.notes);
       // The summary counts files (blobs); commits are counted by the walk, and a tag object is no file.
       if (expected !== 'blob') continue;
       summary.files++;

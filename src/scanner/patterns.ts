@@ -1,7 +1,8 @@
 import { SECRET_PATTERN_SOURCE, type SecretKind, parseSecret, redactSecret } from '../core/key-format.js';
 
 // Pure detection: find secrets in a chunk of text. Text is latin1-decoded bytes, so every key format
-// here (all ASCII) matches byte for byte, even inside binary files.
+// here (all ASCII) matches byte for byte, even inside binary files; content.ts also hands it UTF-16 text and what
+// gzip and zip content expand to. A new format's start goes into content.ts's UTF16_NEEDLES too.
 
 export type SecretType = 'tollgate' | 'openai' | 'anthropic' | 'aws' | 'github';
 

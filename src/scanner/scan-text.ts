@@ -1,6 +1,6 @@
 import { type SecretMatch, findSecrets } from './patterns.js';
 
-/** A secret with its 1-based line and column (columns count bytes: the text is latin1). */
+/** A secret with its 1-based line and column (columns count characters: bytes for latin1 text, code units for UTF-16). */
 export interface LocatedMatch extends SecretMatch {
   line: number;
   column: number;

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateSecret } from '../core/key-format.js';
 import type { ScanSummary } from './findings.js';
@@ -27,6 +28,21 @@ async function put(rel: string, content: string | Buffer): Promise<string> {
 }
 
 describe('scanPaths', () => {
+  it('finds keys in UTF-16 files (PowerShell 5\'s `>`) and gzip files, and notes a gzip that expands past the limit', async () => {
+    const [a, b] = [key(), key()];
+    await put('ps.env', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`A=1\r\nKEY=${a}\r\n`, 'utf16le')]));
+    await put('logs/app.log.gz', gzipSync(`start\n${b}\n`));
+    await put('bomb.gz', gzipSync(Buffer.alloc(3 * MB)));
+    const out = await scanPaths([dir], { maxFileSize: MB });
+    expect(out.findings.map((f) => [f.file, f.line, f.column, f.secret]).sort()).toEqual(
+      [
+        [join(dir, 'logs/app.log.gz!/app.log'), 2, 1, b],
+        [join(dir, 'ps.env'), 2, 5, a],
+      ].sort(),
+    );
+    expect(out.notes).toEqual([`not scanned: ${join(dir, 'bomb.gz')}: decompressed, it would pass the 1 MB limit (--max-file-size) that all the content of one file shares`]);
+  });
+
   it('finds keys in nested directories with file, line and column, and counts what it read', async () => {
     const [a, b] = [key(), key()];
     const top = `X=1\nKEY=${a}\n`;

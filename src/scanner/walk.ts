@@ -2,7 +2,7 @@ import type { Dirent } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Finding, ScanSummary } from './findings.js';
-import { scanText } from './scan-text.js';
+import { scanContent } from './content.js';
 import { overLimitNote } from './size.js';
 
 /** Directories never worth scanning: history has its own mode (--git), dependencies are not ours. */
@@ -83,9 +83,12 @@ export async function scanPaths(roots: readonly string[], options: FileScanOptio
       notes.push(overLimitNote(path, result.tooBig, options.maxFileSize));
       return;
     }
-    for (const m of scanText(result.data.toString('latin1'))) {
-      findings.push({ type: m.type, secondary: m.secondary, secret: m.secret, kind: m.kind, file: path, line: m.line, column: m.column, commit: null });
+    const content = scanContent(result.data, path, options.maxFileSize);
+    for (const m of content.matches) {
+      const file = m.inside === null ? path : `${path}!/${m.inside}`;
+      findings.push({ type: m.type, secondary: m.secondary, secret: m.secret, kind: m.kind, file, line: m.line, column: m.column, commit: null });
     }
+    notes.push(...content.notes);
     summary.files++;
     summary.bytes += result.data.length;
     options.onProgress?.(summary);

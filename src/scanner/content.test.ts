@@ -1,0 +1,181 @@
+import { randomBytes } from 'node:crypto';
+import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { generateSecret } from '../core/key-format.js';
+import { scanContent } from './content.js';
+
+const key = () => generateSecret('project', randomBytes);
+const MB = 1024 * 1024;
+
+/** UTF-16 big-endian: Node only writes little-endian. */
+const utf16be = (text: string): Buffer => Buffer.from(text, 'utf16le').swap16();
+const found = (data: Buffer, label = 'f', limit = MB) => scanContent(data, label, limit);
+const where = (data: Buffer, label = 'f', limit = MB) => found(data, label, limit).matches.map((m) => [m.secret, m.inside, m.line, m.column]);
+
+interface Entry {
+  name: string;
+  content: Buffer | string;
+  stored?: boolean;
+}
+
+/** A minimal zip archive (APPNOTE.TXT): local headers, data, central directory, end record. */
+function zip(entries: Entry[]): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const e of entries) {
+    const raw = Buffer.from(e.content);
+    const data = e.stored ? raw : deflateRawSync(raw);
+    const name = Buffer.from(e.name);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(e.stored ? 0 : 8, 8);
+    local.writeUInt32LE(crc32(raw), 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(raw.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(e.stored ? 0 : 8, 10);
+    central.writeUInt32LE(crc32(raw), 16);
+    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(raw.length, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, name, data);
+    centrals.push(central, name);
+    offset += 30 + name.length + data.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end]);
+}
+
+describe('scanContent: UTF-16', () => {
+  it('finds a key in what PowerShell 5 writes (UTF-16LE with a BOM, CRLF), at its line and character column', () => {
+    const k = key();
+    const file = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`# settings\r\nOPENAI_API_KEY=${k}\r\n`, 'utf16le')]);
+    expect(where(file)).toEqual([[k, null, 2, 16]]);
+  });
+
+  it('finds keys in UTF-16LE without a BOM and UTF-16BE with and without one', () => {
+    const k = key();
+    const text = `a\nkey: ${k}\n`;
+    expect(where(Buffer.from(text, 'utf16le'))).toEqual([[k, null, 2, 6]]);
+    expect(where(utf16be(text))).toEqual([[k, null, 2, 6]]);
+    expect(where(Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be(text)]))).toEqual([[k, null, 2, 6]]);
+  });
+
+  it('finds a UTF-16 key at an odd offset inside binary data, and other providers\' keys too', () => {
+    const [k, aws] = [key(), 'AKIAIOSFODNN7EXAMPLE'];
+    const binary = Buffer.concat([randomBytes(3).fill(7), Buffer.from([0]), Buffer.from(`${k} ${aws}`, 'utf16le'), Buffer.from([0, 0, 1])]);
+    expect(found(binary).matches.map((m) => m.secret)).toEqual([k, aws]);
+  });
+
+  it('reads ASCII text once: no UTF-16 duplicates', () => {
+    const k = key();
+    expect(where(Buffer.from(`x=${k}\0\0`))).toEqual([[k, null, 1, 3]]);
+  });
+});
+
+describe('scanContent: gzip', () => {
+  it('finds a key in gzip content, named by the file less .gz (or the name gzip stored)', () => {
+    const k = key();
+    expect(where(gzipSync(`line\n  ${k}\n`), 'logs/app.log.gz')).toEqual([[k, 'app.log', 2, 3]]);
+    // gzip(1) stores the original name (FNAME, RFC 1952 §2.3.1).
+    const named = gzipSync(k);
+    named[3] |= 0x08;
+    const withName = Buffer.concat([named.subarray(0, 10), Buffer.from('orig.env\0'), named.subarray(10)]);
+    expect(where(withName, 'x.bin')).toEqual([[k, 'orig.env', 1, 1]]);
+  });
+
+  it('finds a key in gzipped UTF-16 and in a gzip inside a gzip', () => {
+    const k = key();
+    expect(where(gzipSync(Buffer.from(`k=${k}`, 'utf16le')), 'a.gz')).toEqual([[k, 'a', 1, 3]]);
+    expect(where(gzipSync(gzipSync(k)), 'b.tgz')).toEqual([[k, 'b.tar!/b.tar.gunzipped', 1, 1]]);
+  });
+
+  it('never expands past the limit: a bomb is noted, not scanned, and costs no more than the limit', () => {
+    const k = key();
+    const bomb = gzipSync(Buffer.concat([Buffer.alloc(20 * MB), Buffer.from(k)]));
+    expect(bomb.length).toBeLessThan(100_000);
+    const started = performance.now();
+    const out = found(bomb, 'bomb.gz', MB);
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(out.matches).toEqual([]);
+    expect(out.notes).toEqual(['not scanned: bomb.gz: decompressed, it would pass the 1 MB limit (--max-file-size) that all the content of one file shares']);
+  });
+
+  it('reads what a truncated gzip holds, and notes one that is damaged', () => {
+    const k = key();
+    const whole = gzipSync(Buffer.concat([Buffer.from(`${k}\n`), randomBytes(200_000)]));
+    expect(where(whole.subarray(0, whole.length - 1000), 'cut.gz')).toEqual([[k, 'cut', 1, 1]]);
+    const damaged = Buffer.concat([whole.subarray(0, 10), Buffer.alloc(100, 0xff)]);
+    expect(found(damaged, 'bad.gz').notes[0]).toMatch(/^not scanned: the compressed content of bad\.gz \(/);
+  });
+});
+
+describe('scanContent: zip', () => {
+  it('finds keys in deflated and stored entries (a .docx, a .jar), each once, named by its entry', () => {
+    const [a, b, c] = [key(), key(), key()];
+    const archive = zip([
+      { name: 'word/document.xml', content: `<w:t>\n${a}</w:t>` },
+      { name: 'META-INF/app.properties', content: `key=${b}`, stored: true },
+      { name: 'lib/', content: '' },
+      { name: 'notes.txt', content: Buffer.from(`n ${c}`, 'utf16le') },
+    ]);
+    expect(where(archive, 'report.docx')).toEqual([
+      [a, 'word/document.xml', 2, 1],
+      [b, 'META-INF/app.properties', 1, 5],
+      [c, 'notes.txt', 1, 3],
+    ]);
+  });
+
+  it('opens archives inside archives and gzip inside them, to a bounded depth', () => {
+    const k = key();
+    const inner = zip([{ name: 'conf/.env', content: gzipSync(`K=${k}`) }]);
+    expect(where(zip([{ name: 'inner.zip', content: inner }]), 'outer.zip')).toEqual([[k, 'inner.zip!/conf/.env!/.env.gunzipped', 1, 3]]);
+    let nested = zip([{ name: 'k.txt', content: k }]);
+    for (let i = 0; i < 5; i++) nested = zip([{ name: `level${i}.zip`, content: nested }]);
+    const deep = found(nested, 'deep.zip');
+    expect(deep.matches).toEqual([]);
+    expect(deep.notes).toEqual(['not opened: deep.zip!/level4.zip!/level3.zip!/level2.zip!/level1.zip (archives are opened 4 levels deep at most)']);
+  });
+
+  it('shares one limit among all entries: overlapping entries (a zip bomb) cost no more than the limit', () => {
+    const k = key();
+    const one = zip([{ name: 'a.txt', content: Buffer.concat([Buffer.alloc(200_000), Buffer.from(k)]) }]);
+    // 1,000 central directory entries all pointing at the same local entry: 200 MB if each were inflated.
+    const dirStart = one.readUInt32LE(one.length - 6);
+    const central = one.subarray(dirStart, one.length - 22);
+    const many = 1000;
+    const end = Buffer.from(one.subarray(one.length - 22));
+    end.writeUInt16LE(many, 8);
+    end.writeUInt16LE(many, 10);
+    end.writeUInt32LE(central.length * many, 12);
+    const bomb = Buffer.concat([one.subarray(0, dirStart), ...Array.from({ length: many }, () => central), end]);
+    const started = performance.now();
+    const out = found(bomb, 'bomb.zip', MB);
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(out.matches.length).toBeLessThanOrEqual(5);
+    expect(out.notes.join('\n')).toContain('not scanned: the entries of bomb.zip after a.txt (the limit is spent)');
+  });
+
+  it('notes entries it cannot read (encrypted, other methods), and reads a damaged archive as bytes', () => {
+    const k = key();
+    const archive = zip([{ name: 'secret.txt', content: 'x', stored: true }]);
+    archive.writeUInt16LE(1, 6); // the local header's flags: encrypted
+    archive.writeUInt16LE(1, archive.readUInt32LE(archive.length - 6) + 8); // the central one's
+    expect(found(archive, 'locked.zip').notes).toEqual(['not scanned: 1 entry of locked.zip (encrypted, or compressed by a method other than deflate)']);
+    const cut = zip([{ name: 'a.txt', content: k, stored: true }]).subarray(0, 30 + 5 + k.length); // no central directory
+    expect(where(cut, 'cut.zip')).toEqual([[k, null, 1, 36]]);
+  });
+});
