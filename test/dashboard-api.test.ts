@@ -381,6 +381,8 @@ describeEachDatabase('dashboard session API', (backend) => {
       expect(s[0]).toMatchObject({ period_start: dayStart, resets_at: dayStart + DAY });
       expect(s[2]).toMatchObject({ limit: 10, used: 0, interval: 'total', resets_at: null });
 
+      // Listings of models are charged to no quota, so the standing does not count them either.
+      for (let i = 0; i < 3; i++) expect((await fetch(`${t.url}/v1/models`, { headers: { authorization: `Bearer ${key.value}` } })).status).toBe(200);
       const results: number[] = [];
       for (let i = 0; i < 8; i++) results.push((await chat(t, key.value)).status);
       expect(results[0]).toBe(200);

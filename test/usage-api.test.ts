@@ -53,6 +53,8 @@ function fixture(orgId: string): UsageEvent[] {
     event({ at: D + 3 * DAY + 23 * H, model: 'gpt-4o', input_tokens: 10, cached_tokens: 4, output_tokens: 3, cost_nanousd: 12_345 }),
     // GET /models is metered but is no completion.
     event({ at: D + 10 * H, endpoint: '/models', method: 'GET', model: null, billable: 0 }),
+    // A refused listing of a response's input items is no completion either (its retrieval, GET /responses/{id}, is).
+    refused({ at: D + 14 * H, endpoint: '/responses/{response_id}/input_items', method: 'GET', model: null, status: 404, error_code: 'not_found' }),
   ];
   for (const e of evs) e.org_id = orgId;
   return evs;
@@ -204,6 +206,17 @@ describeEachDatabase('usage and costs API', (backend) => {
       expect(byModels.data[1].results).toEqual([]);
       const batchOnly = await completions(`${q}&batch=true`);
       expect(batchOnly.data.every((b: { results: unknown[] }) => b.results.length === 0)).toBe(true);
+    });
+
+    it('counts the same refusals in minute buckets (raw events) as in hour and day buckets (rollups)', async () => {
+      const refusedIn = async (width: string, limit: number) =>
+        (await completions(`start_time=${D}&end_time=${D + DAY}&bucket_width=${width}&limit=${limit}`)).data
+          .flatMap((b: { results: Array<{ num_refused_requests: number }> }) => b.results)
+          .reduce((s: number, r: { num_refused_requests: number }) => s + r.num_refused_requests, 0);
+      const day = await refusedIn('1d', 1);
+      expect(day).toBe(1);
+      expect(await refusedIn('1h', 24)).toBe(day);
+      expect(await refusedIn('1m', 1440)).toBe(day);
     });
 
     it('answers hourly and minute buckets', async () => {

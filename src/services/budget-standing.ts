@@ -8,6 +8,7 @@ import { getProjectKey } from './api-keys.js';
 import { countRefusals } from './refusal-counts.js';
 import { getProject } from './projects.js';
 import type { Standing } from '../contract/dashboard.js';
+import { UNCHARGED_KIND } from '../storage/schema-rollups.js';
 
 export type { Standing } from '../contract/dashboard.js';
 
@@ -43,7 +44,9 @@ async function sumSince(deps: ServiceDeps, s: Scope, from: number, what: 'cost' 
   let q = deps.database.db.selectFrom(s.keyId ? 'usage_rollups_1d' : 'usage_rollups_project_1d').where('org_id', '=', s.orgId).where('bucket_start', '>=', from);
   if (s.projectId) q = q.where('project_id', '=', s.projectId);
   if (s.keyId) q = q.where('api_key_id', '=', s.keyId);
-  // As the guard counts them (limits-guard.ts seed): cost of billed requests; forwarded requests for quotas.
+  // As the guard counts them (limit-seeding.ts): cost of billed requests; forwarded requests for quotas, but the
+  // listings of models, which no quota is charged for (the standing showed a quota used up that still admitted).
+  if (what === 'requests') q = q.where('endpoint_kind', '!=', UNCHARGED_KIND);
   const sum = what === 'cost' ? sql`sum(input_cost_nanousd + cached_cost_nanousd + output_cost_nanousd)` : sql`sum(num_requests - num_refused_requests)`;
   const row = await q.select(sql<number>`coalesce(${sum}, 0)`.as('v')).executeTakeFirst();
   return Number(row?.v ?? 0);

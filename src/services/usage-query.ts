@@ -181,7 +181,12 @@ async function sumEvents(deps: ServiceDeps, orgId: string, f: UsageFilter): Prom
         // A background response is billed by the retrieval of its result (GET /responses/{id}): billed ones count, and
         // refused ones are counted as refused, as the hour and day rollups count them.
         if (f.kind !== 'completions') return posts;
-        const retrieval = eb.and([eb('method', '=', 'GET'), eb('endpoint', 'like', `${RESPONSE_RETRIEVAL_PREFIX}%`)]);
+        // GET /responses/{id} alone, as the rollups tell it (isResponseRetrieval): not /responses/{id}/input_items.
+        const retrieval = eb.and([
+          eb('method', '=', 'GET'),
+          eb('endpoint', 'like', `${RESPONSE_RETRIEVAL_PREFIX}%`),
+          eb('endpoint', 'not like', `${RESPONSE_RETRIEVAL_PREFIX}%/%`),
+        ]);
         return eb.or([posts, eb.and([retrieval, eb.or([eb('billable', '=', 1), eb('outcome', '=', 'refused')])])]);
       }),
     f,
