@@ -227,6 +227,8 @@ describeEachDatabase('gateway pass-through hygiene', (backend) => {
       const text = await res.text();
       expect(JSON.parse(text).error).toMatchObject({ type: 'api_error', code: 'upstream_auth_failed' });
       expect(text).not.toMatch(/sk-proj|\*\*\*\*|org-AbCd|platform\.openai/);
+      // Not retried by the SDKs: each retry would send the refused credential again, for an answer only the operator changes.
+      expect(res.headers.get('x-should-retry'), status).toBe('false');
     }
   });
 

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Upstream } from '../../core/upstream.js';
 import { TollgateError } from '../../core/errors.js';
 import { modelNameProblem } from '../../core/model-name.js';
 import { isModelAllowed } from '../../core/permissions.js';
@@ -17,42 +18,83 @@ interface ModelObject {
   owned_by: string;
 }
 
+/** How long a listing is kept; one with a provider's list missing, RETRY_MS (its provider is asked again soon). */
 const CACHE_MS = 60_000;
-const cache = new WeakMap<GatewayContext, { at: number; models: ModelObject[] }>();
+const RETRY_MS = 5_000;
 
-/** Every model the configured upstreams serve (declared in config, else asked once a minute), plus aliases. */
-async function allModels(g: GatewayContext): Promise<ModelObject[]> {
+interface Listing {
+  at: number;
+  models: ModelObject[];
+  /** Providers whose list could not be read, and none read before stands in for it. */
+  failed: string[];
+}
+
+const cache = new WeakMap<GatewayContext, Listing>();
+const inFlight = new WeakMap<GatewayContext, Promise<Listing>>();
+/** Each asked provider's last list read: it stands in while a later ask fails. */
+const lastRead = new WeakMap<GatewayContext, Map<string, ModelObject[]>>();
+
+/**
+ * Every model the configured upstreams serve (declared in config, else asked once a minute), plus aliases. A provider
+ * whose list cannot be read (an error answer, unreachable, not JSON) is never taken for one serving no models: its last
+ * list read stands in, or else it is named in `failed` (one failed ask had hidden every model for a minute: 200 with
+ * an empty list, and 404 model_not_found for models that answered). Concurrent asks share one listing.
+ */
+function allModels(g: GatewayContext): Promise<Listing> {
   const hit = cache.get(g);
-  if (hit && hit.at + CACHE_MS > g.app.deps.clock()) return hit.models;
+  if (hit && hit.at + (hit.failed.length > 0 ? RETRY_MS : CACHE_MS) > g.app.deps.clock()) return Promise.resolve(hit);
+  let pending = inFlight.get(g);
+  if (!pending) {
+    pending = readListing(g).finally(() => inFlight.delete(g));
+    inFlight.set(g, pending);
+  }
+  return pending;
+}
+
+async function readListing(g: GatewayContext): Promise<Listing> {
   const out = new Map<string, ModelObject>();
+  const failed: string[] = [];
+  let seen = lastRead.get(g);
+  if (!seen) lastRead.set(g, (seen = new Map()));
   for (const u of g.upstreams.values()) {
     if (u.models) {
       for (const id of u.models) out.set(id, { id, object: 'model', created: 0, owned_by: u.name === 'echo' ? 'tollgate' : u.name });
       continue;
     }
-    try {
-      const res = await u.send({ method: 'GET', path: '/models', search: '', headers: { accept: 'application/json' }, body: null, signal: AbortSignal.timeout(10_000) });
-      const body = await res.body.readAll();
-      if (res.statusCode === 200) {
-        const list = JSON.parse(body.toString('utf8')) as { data?: ModelObject[] };
-        // A fine-tuned model is owned by the provider's organization (`org-…`): shown as the provider instead.
-        for (const m of list.data ?? []) {
-          if (typeof m?.id !== 'string') continue;
-          const owner = typeof m.owned_by === 'string' && !m.owned_by.startsWith('org-') ? m.owned_by : u.name;
-          out.set(m.id, { id: m.id, object: 'model', created: createdOf(m), owned_by: owner });
-        }
-      }
-    } catch {
-      // An unreachable upstream contributes no models; the list still answers.
-    }
+    const listed = await askModels(u);
+    if (listed) seen.set(u.name, listed);
+    const models = listed ?? seen.get(u.name);
+    if (!models) failed.push(u.name);
+    for (const m of models ?? []) out.set(m.id, m);
   }
   for (const [alias, target] of Object.entries(g.config.aliases)) {
     const t = out.get(target);
     if (t) out.set(alias, { ...t, id: alias });
   }
-  const models = [...out.values()].sort((a, b) => a.id.localeCompare(b.id));
-  cache.set(g, { at: g.app.deps.clock(), models });
-  return models;
+  const listing = { at: g.app.deps.clock(), models: [...out.values()].sort((a, b) => a.id.localeCompare(b.id)), failed };
+  cache.set(g, listing);
+  return listing;
+}
+
+/** A provider's own list of models, or null when it could not be read. */
+async function askModels(u: Upstream): Promise<ModelObject[] | null> {
+  try {
+    const res = await u.send({ method: 'GET', path: '/models', search: '', headers: { accept: 'application/json' }, body: null, signal: AbortSignal.timeout(10_000) });
+    const body = await res.body.readAll();
+    if (res.statusCode !== 200) return null;
+    const list = JSON.parse(body.toString('utf8')) as { data?: unknown };
+    if (!Array.isArray(list?.data)) return null;
+    const models: ModelObject[] = [];
+    // A fine-tuned model is owned by the provider's organization (`org-…`): shown as the provider instead.
+    for (const m of list.data as ModelObject[]) {
+      if (typeof m?.id !== 'string') continue;
+      const owner = typeof m.owned_by === 'string' && !m.owned_by.startsWith('org-') ? m.owned_by : u.name;
+      models.push({ id: m.id, object: 'model', created: createdOf(m), owned_by: owner });
+    }
+    return models;
+  } catch {
+    return null;
+  }
 }
 
 /** A listed model's creation time in seconds: OpenAI's `created`, or Anthropic's `created_at` (RFC 3339). */
@@ -92,8 +134,15 @@ export async function listModels(g: GatewayContext, request: GatewayRequest, res
     meter(g, info, { status: 403, outcome: 'refused', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: 'insufficient_permissions' });
     throw err;
   }
-  const allowed = (await allModels(g)).filter((m) => isModelAllowed(record.allowedModels, m.id));
+  const listing = await allModels(g);
+  const allowed = listing.models.filter((m) => isModelAllowed(record.allowedModels, m.id));
   const visible = await withoutForeignModels(g, record, allowed);
+  // A provider's list missing: the whole list, or a model not found in the rest, cannot be told (a 404 would say the
+  // model does not exist); the client is told to try again instead.
+  if (listing.failed.length > 0 && (one === null || !visible.some((m) => m.id === one))) {
+    meter(g, info, { status: 502, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: 'upstream_error' });
+    throw new TollgateError('upstream_error', `The list of models of provider ${listing.failed.map((n) => `'${n}'`).join(', ')} could not be read; try again shortly.`);
+  }
   meter(g, info, { status: 200, outcome: 'ok', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: null });
   const anthropic = request.format === 'anthropic';
   const headers = anthropic ? { 'request-id': request.requestId } : undefined;

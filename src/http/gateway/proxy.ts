@@ -356,7 +356,11 @@ async function relayBuffered(
         },
         'UPSTREAM REFUSED THE PROVIDER CREDENTIALS: check the provider key and account',
       );
-      throw new TollgateError('upstream_auth_failed', `The upstream provider '${info.provider}' refused Tollgate's credentials for it; the operator has been told. This is not a problem with your API key.`);
+      const refused = new TollgateError('upstream_auth_failed', `The upstream provider '${info.provider}' refused Tollgate's credentials for it; the operator has been told. This is not a problem with your API key.`);
+      // A 5xx OpenAI's and Anthropic's SDKs retry (twice by default): each retry would send the refused credential
+      // again, and the client would wait through the backoff for an answer only the operator can change.
+      refused.headers = { 'x-should-retry': 'false' };
+      throw refused;
     }
     const shaped = info.format === 'anthropic' ? anthropicErrorText(buf, up.statusCode, info, providerSecrets(g)) : openAIErrorBody(buf, up.statusCode, info.provider, providerSecrets(g));
     headers['content-type'] = 'application/json; charset=utf-8';
