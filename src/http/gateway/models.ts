@@ -54,8 +54,8 @@ function allModels(g: GatewayContext): Promise<Listing> {
 async function readListing(g: GatewayContext): Promise<Listing> {
   const out = new Map<string, ModelObject>();
   const failed: string[] = [];
-  let seen = lastRead.get(g);
-  if (!seen) lastRead.set(g, (seen = new Map()));
+  const seen = lastRead.get(g) ?? new Map<string, ModelObject[]>();
+  lastRead.set(g, seen);
   for (const u of g.upstreams.values()) {
     if (u.models) {
       for (const id of u.models) out.set(id, { id, object: 'model', created: 0, owned_by: u.name === 'echo' ? 'tollgate' : u.name });
