@@ -83,6 +83,18 @@ describeEachDatabase('a hard spend cap under a burst', (backend) => {
     expect(await spent(key.id)).toBeLessThanOrEqual(10 * 1e9);
   });
 
+  it('an array of prompts is reserved for each: a burst of them stays within the cap', async () => {
+    const key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'b', spend_limit: { threshold_amount: 1000, interval: 'month' } } })).body;
+    const completion = (prompt: unknown) =>
+      fetch(`${t.url}/v1/completions`, { method: 'POST', headers: { authorization: `Bearer ${key.value}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'o1', prompt, max_tokens: 2_500 }) });
+    // Each answer bills 12,500 tokens: 2,500 for each of 5 prompts (strings, or token arrays); each was reserved as one
+    // prompt's $0.15, so 66 ran at once ($49.50 against the $10 cap).
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => completion(i % 2 ? ['a', 'b', 'c', 'd', 'e'] : [[1], [2], [3], [4], [5]])));
+    const ok = results.filter((r) => r.status === 200).length;
+    expect(ok).toBeGreaterThan(0);
+    expect(await spent(key.id)).toBeLessThanOrEqual(10 * 1e9);
+  });
+
   it('a project cap holds the same way across its keys', async () => {
     const p = (await t.api('POST', `${ORG}/projects`, { body: { name: 'capped' } })).body.id;
     expect((await t.api('POST', `${ORG}/projects/${p}/spend_limit`, { body: { threshold_amount: 1000, interval: 'month' } })).status).toBe(200);

@@ -61,6 +61,29 @@ describe('the reservation of a hard spend cap', () => {
     expect(estimateTokens({ messages: [], max_completion_tokens: 1, max_tokens: 9_000 }, '/chat/completions', 4_096).output).toBe(9_000);
   });
 
+  it('reserves every prompt of a legacy completion: n and best_of answers for each, its suffix read with each', () => {
+    const tokenPrompts = Array.from({ length: 500 }, () => [1]);
+    // The reviewer's case: 500 one-token prompts at 16,384 tokens each were reserved as one answer.
+    expect(boundTokens({ prompt: tokenPrompts, max_tokens: 16_384 }, '/completions', 4_096, MAX_INPUT).output).toBe(500 * 16_384);
+    expect(estimateTokens({ prompt: tokenPrompts, max_tokens: 16_384 }, '/completions', 4_096).output).toBe(500 * 16_384);
+    expect(boundTokens({ prompt: ['a', 'b', 'c'], max_tokens: 10, best_of: 4, n: 2 }, '/completions', 4_096, MAX_INPUT).output).toBe(120);
+    expect(estimateTokens({ prompt: ['a', 'b', 'c'], n: '2' }, '/completions', 100).output).toBe(600);
+    // Without max_tokens: the model's largest answer for each prompt.
+    expect(boundTokens({ prompt: ['a', 'b'] }, '/completions', 4_096, MAX_INPUT).output).toBe(8_192);
+    // One prompt given as token ids is one prompt; a mixed array counts its items.
+    expect(boundTokens({ prompt: [1, 2, 3], max_tokens: 10 }, '/completions', 4_096, MAX_INPUT).output).toBe(10);
+    expect(boundTokens({ prompt: [1, 'b', [3]], max_tokens: 10 }, '/completions', 4_096, MAX_INPUT).output).toBe(30);
+    expect(boundTokens({ prompt: [], max_tokens: 10 }, '/completions', 4_096, MAX_INPUT).output).toBe(10);
+    // A count past OpenAI's 128 is reserved as sent (a compatible server may run it).
+    expect(boundTokens({ messages: [], max_tokens: 10, n: 1_000 }, '/chat/completions', 4_096, MAX_INPUT).output).toBe(10_000);
+    // The suffix is read with each prompt; token ids count as input for TPM too.
+    const suffix = 'z'.repeat(1_000);
+    expect(boundTokens({ prompt: ['a', 'b', 'c', 'd'], suffix, max_tokens: 1 }, '/completions', 1, MAX_INPUT).input).toBeGreaterThanOrEqual(4_000);
+    expect(estimateTokens({ prompt: ['a', 'b', 'c', 'd'], suffix, max_tokens: 1 }, '/completions', 1).input).toBeGreaterThanOrEqual(1_000);
+    expect(estimateTokens({ prompt: tokenPrompts, max_tokens: 1 }, '/completions', 1).input).toBeGreaterThanOrEqual(500);
+    expect(estimateTokens({ input: [Array.from({ length: 2_000 }, () => 7)] }, '/embeddings', 1).input).toBeGreaterThanOrEqual(2_000);
+  });
+
   it("knows models' largest answers, their snapshots', a configured one, and assumes the most for the rest", () => {
     expect(maxOutputTokens('gpt-4o')).toBe(16_384);
     expect(maxOutputTokens('gpt-4o-2024-08-06')).toBe(16_384);

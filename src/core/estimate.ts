@@ -14,6 +14,8 @@ export interface TokenEstimate {
 // Depth-capped: a body nested 10,000 deep must not overflow the stack (what lies deeper is not prompt text anyway).
 function textLength(v: unknown, depth = 0): number {
   if (typeof v === 'string') return v.length;
+  // A token id (a prompt or an embeddings input given as token arrays) is one token: four characters' worth.
+  if (typeof v === 'number') return 4;
   if (depth > 32) return 0;
   let n = 0;
   if (Array.isArray(v)) {
@@ -29,8 +31,9 @@ function textLength(v: unknown, depth = 0): number {
 
 /**
  * How many answers a request has generated and billed: `n`, or the legacy completions' `best_of` (its candidates are
- * generated and billed, though only `n` come back), whichever is more; a count sent as a numeric string counts too
- * (OpenAI refuses one, but OpenAI-compatible servers that coerce types run it). At most 128.
+ * generated and billed, though only `n` come back), whichever is more, for each of its prompts (promptsAsked); a count
+ * sent as a numeric string counts too (OpenAI refuses one, but OpenAI-compatible servers that coerce types run it).
+ * Not capped at OpenAI's 128: a compatible server may run more, and a larger reservation only refuses sooner.
  */
 export function answersAsked(body: Record<string, unknown>): number {
   let most = 1;
@@ -38,7 +41,19 @@ export function answersAsked(body: Record<string, unknown>): number {
     const count = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : 1;
     if (count > most) most = count;
   }
-  return Math.min(Math.ceil(most), 128);
+  return Math.ceil(most) * promptsAsked(body.prompt);
+}
+
+/**
+ * Prompts a legacy completion runs: its `prompt` may be an array of strings or of token arrays, each completed on its
+ * own (`n` and `best_of` apply to each: OpenAI API reference, "Create completion"). An array of numbers alone is one
+ * prompt given as token ids; any other array counts its items (a mixed one included, erring high). Other endpoints'
+ * `prompt` is a string or an object (the Responses API's stored prompt): one.
+ */
+export function promptsAsked(prompt: unknown): number {
+  if (!Array.isArray(prompt) || prompt.length === 0) return 1;
+  for (let i = 0; i < prompt.length; i++) if (typeof prompt[i] !== 'number') return prompt.length;
+  return 1;
 }
 
 /**
@@ -59,7 +74,8 @@ export function estimateTokens(body: Record<string, unknown> | null, endpoint: s
   if (!body) return { input: 0, output: 0 };
   const source = body.messages ?? body.input ?? body.prompt ?? '';
   // Anthropic's Messages API keeps the system prompt beside the messages.
-  const chars = textLength(source) + (body.system === undefined ? 0 : textLength(body.system));
+  // A legacy completion's `suffix` is read with each of its prompts.
+  const chars = textLength(source) + (body.system === undefined ? 0 : textLength(body.system)) + textLength(body.suffix) * promptsAsked(body.prompt);
   const input = Math.ceil(chars / 4) + (Array.isArray(body.messages) ? 3 * body.messages.length + 3 : 0);
   if (endpoint === '/embeddings') return { input, output: 0 };
   const declared = declaredMaxOutput(body);
@@ -257,7 +273,8 @@ function objectBound(o: Record<string, unknown>, depth: number, top: boolean, li
  * What a request may cost at most, in tokens, for a budget with a hard cap: input bounded from above (inputBound),
  * or the model's largest input (`modelMaxInput`) when the body names input it does not carry, plus TOOL_PROMPT_TOKENS
  * when it offers tools; output the declared max_tokens / max_completion_tokens / max_output_tokens, else the model's
- * largest answer, times `n`; and whether that input may be billed as cache writes.
+ * largest answer, times the answers asked for (answersAsked: `n` or `best_of`, for each prompt); and whether that
+ * input may be billed as cache writes.
  */
 export function boundTokens(
   body: Record<string, unknown> | null,
@@ -269,6 +286,9 @@ export function boundTokens(
   if (!body) return { input: 0, output: 0, cacheWrites: false, byReference: false };
   const walk: Walk = { cacheWrites: false, byReference: false, imageTokens };
   let input = objectBound(body, 0, true, false, walk);
+  // A legacy completion's `suffix` is read with each of its prompts; the walk counted it once.
+  const prompts = promptsAsked(body.prompt);
+  if (prompts > 1 && body.suffix !== undefined) input += (prompts - 1) * inputBound(body.suffix, 'suffix', 1, false, walk);
   if (walk.byReference) input = Math.max(input, modelMaxInput);
   if (offersTools(body.tools) || offersTools(body.functions)) input += TOOL_PROMPT_TOKENS;
   const { cacheWrites, byReference } = walk;
