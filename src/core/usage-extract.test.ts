@@ -91,4 +91,57 @@ describe("Anthropic's usage", () => {
     expect(deltaText({ type: 'response.output_text.delta', delta: 'Hi' })).toBe('Hi');
     expect(deltaText({ type: 'response.created', delta: 'not output' })).toBe('');
   });
+  it('reads the same generated text from a whole answer as from its stream: tool calls, refusals, reasoning, thinking, transcripts', () => {
+    const args = '{"city":"Paris","unit":"celsius"}';
+    // Chat: a tool call, a legacy function call, a refusal, an audio transcript, a compatible server's reasoning.
+    const message = { role: 'assistant', content: null, refusal: 'no', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: args } }, { id: 'd', type: 'custom', custom: { name: 'g', input: 'raw' } }], function_call: { name: 'f', arguments: '{}' }, audio: { id: 'a', transcript: 'spoken' }, reasoning_content: 'thought' };
+    const whole = outputText({ object: 'chat.completion', choices: [{ index: 0, message }] });
+    expect(whole).toBe(deltaText({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: message }] }));
+    for (const piece of [args, 'raw', 'no', '{}', 'spoken', 'thought']) expect(whole).toContain(piece);
+    // Responses: message text and refusal, function, custom-tool and MCP calls, reasoning summary and text.
+    const response = {
+      object: 'response',
+      output: [
+        { type: 'reasoning', summary: [{ type: 'summary_text', text: 'plan' }], content: [{ type: 'reasoning_text', text: 'steps' }] },
+        { type: 'message', content: [{ type: 'output_text', text: 'Hi' }, { type: 'refusal', refusal: 'nope' }] },
+        { type: 'function_call', name: 'f', arguments: args },
+        { type: 'custom_tool_call', name: 'g', input: 'patch' },
+        { type: 'mcp_call', name: 'h', arguments: '{"q":1}' },
+        { type: 'web_search_call', action: { query: 'not generated text' } },
+      ],
+    };
+    const deltas = [
+      { type: 'response.reasoning_summary_text.delta', delta: 'plan' },
+      { type: 'response.reasoning_text.delta', delta: 'steps' },
+      { type: 'response.output_text.delta', delta: 'Hi' },
+      { type: 'response.refusal.delta', delta: 'nope' },
+      { type: 'response.function_call_arguments.delta', delta: args },
+      { type: 'response.custom_tool_call_input.delta', delta: 'patch' },
+      { type: 'response.mcp_call_arguments.delta', delta: '{"q":1}' },
+    ];
+    expect(outputText(response)).toBe(deltas.map(deltaText).join(''));
+    // The SDKs' output_text beside the items is not counted twice.
+    expect(outputText({ ...response, output_text: 'Hi' })).toBe(outputText(response));
+    expect(outputText({ output_text: 'Hi' })).toBe('Hi');
+    // Anthropic: thinking, text, a tool call's input (whole as JSON, streamed in pieces of it); not a signature.
+    const input = { city: 'Paris' };
+    const anthropic = {
+      type: 'message',
+      content: [
+        { type: 'thinking', thinking: 'hmm', signature: 'EqQB' },
+        { type: 'redacted_thinking', data: 'opaque' },
+        { type: 'text', text: 'Sure' },
+        { type: 'tool_use', id: 't', name: 'weather', input },
+      ],
+    };
+    const events = [
+      { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'hmm' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: 'EqQB' } },
+      { type: 'content_block_delta', index: 2, delta: { type: 'text_delta', text: 'Sure' } },
+      { type: 'content_block_delta', index: 3, delta: { type: 'input_json_delta', partial_json: '{"city":' } },
+      { type: 'content_block_delta', index: 3, delta: { type: 'input_json_delta', partial_json: '"Paris"}' } },
+    ];
+    expect(outputText(anthropic)).toBe(events.map(deltaText).join(''));
+    expect(outputText(anthropic)).toBe(`hmmSure${JSON.stringify(input)}`);
+  });
 });

@@ -98,65 +98,132 @@ export function withAnthropicDelta(prev: TokenCounts | null, delta: unknown): To
   return anthropicTokens(merged);
 }
 
-/** Generated text of a non-streamed answer (for counting when the upstream gives no usage). */
-export function outputText(body: unknown): string {
-  if (!body || typeof body !== 'object') return '';
-  const b = body as { choices?: Array<{ message?: { content?: unknown }; text?: unknown }>; output_text?: unknown; type?: unknown; content?: unknown };
-  if (Array.isArray(b.choices)) {
-    return b.choices.map((c) => (typeof c.message?.content === 'string' ? c.message.content : typeof c.text === 'string' ? c.text : '')).join('');
+// What "generated text" is, for counting when an upstream reports no usage: one definition for whole answers
+// (outputText) and stream events (deltaText), so that an answer is counted the same whether or not it was streamed.
+// Every piece is output the provider bills: text, refusals, tool calls' arguments, reasoning and thinking shown,
+// audio answers' transcripts.
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+/**
+ * Generated text of a chat choice's `message` or a chunk's `delta` (the same members): its content (a string, or parts
+ * with text), refusal, tool calls' arguments (a custom tool's input), a legacy function call's arguments, an audio
+ * answer's transcript, and the reasoning text OpenAI-compatible servers send beside the content.
+ */
+function chatMessageText(m: unknown): string {
+  if (!m || typeof m !== 'object') return '';
+  const d = m as Record<string, unknown>;
+  let text = str(d.content) + str(d.refusal) + str(d.reasoning_content) + str(d.reasoning);
+  if (Array.isArray(d.content)) for (const part of d.content) text += partText(part);
+  if (Array.isArray(d.tool_calls)) {
+    for (const call of d.tool_calls as Array<{ function?: { arguments?: unknown } | null; custom?: { input?: unknown } | null } | null>) {
+      if (!call || typeof call !== 'object') continue;
+      text += str(call.function?.arguments) + str(call.custom?.input);
+    }
   }
-  // An Anthropic message: its text blocks.
-  if (b.type === 'message' && Array.isArray(b.content)) {
-    return b.content.map((c) => (c && typeof c === 'object' && typeof (c as { text?: unknown }).text === 'string' ? (c as { text: string }).text : '')).join('');
+  const fn = d.function_call as { arguments?: unknown } | null | undefined;
+  if (fn && typeof fn === 'object') text += str(fn.arguments);
+  const audio = d.audio as { transcript?: unknown } | null | undefined;
+  if (audio && typeof audio === 'object') text += str(audio.transcript);
+  return text;
+}
+
+/** A content part's text or refusal (chat parts, the Responses API's output_text and refusal parts, reasoning's summary and text parts). */
+function partText(part: unknown): string {
+  if (!part || typeof part !== 'object') return '';
+  const p = part as { text?: unknown; refusal?: unknown };
+  return str(p.text) + str(p.refusal);
+}
+
+/** Generated text of the Responses API's output items: messages, function, custom-tool and MCP calls, reasoning shown. */
+function responseItemText(item: unknown): string {
+  if (!item || typeof item !== 'object') return '';
+  const o = item as { type?: unknown; content?: unknown; summary?: unknown; arguments?: unknown; input?: unknown };
+  let text = '';
+  if (o.type === 'function_call' || o.type === 'mcp_call') text += str(o.arguments);
+  else if (o.type === 'custom_tool_call') text += str(o.input);
+  if (o.type === 'message' || o.type === 'reasoning') {
+    if (Array.isArray(o.summary)) for (const part of o.summary) text += partText(part);
+    if (Array.isArray(o.content)) for (const part of o.content) text += partText(part);
   }
-  return typeof b.output_text === 'string' ? b.output_text : '';
+  return text;
 }
 
 /**
- * Generated output of one stream event, as text to count when the upstream reports no (final) usage: chat deltas'
- * content, refusal and tool-call arguments, completion text, the Responses API's text, refusal, argument and reasoning
- * summary deltas, Anthropic's text, tool input (input_json_delta) and thinking deltas. Every piece is output the
- * provider bills, so a stream cut before its usage is billed at least for what it delivered.
+ * Generated text of an Anthropic content block, or of a stream's delta of one: text, thinking, a tool call's input
+ * (whole, as JSON; in a stream, its pieces of JSON). A signature or redacted thinking is not text to count.
+ */
+function anthropicBlockText(block: unknown): string {
+  if (!block || typeof block !== 'object') return '';
+  const b = block as { type?: unknown; text?: unknown; thinking?: unknown; partial_json?: unknown; input?: unknown };
+  switch (b.type) {
+    case 'text':
+    case 'text_delta':
+      return str(b.text);
+    case 'thinking':
+    case 'thinking_delta':
+      return str(b.thinking);
+    case 'input_json_delta':
+      return str(b.partial_json);
+    case 'tool_use':
+    case 'server_tool_use':
+    case 'mcp_tool_use':
+      return b.input === undefined ? '' : (JSON.stringify(b.input) ?? '');
+    default:
+      return '';
+  }
+}
+
+/** Generated text of a non-streamed answer (for counting when the upstream gives no usage): see chatMessageText, responseItemText, anthropicBlockText. */
+export function outputText(body: unknown): string {
+  if (!body || typeof body !== 'object') return '';
+  const b = body as { choices?: unknown; output?: unknown; output_text?: unknown; type?: unknown; content?: unknown };
+  if (Array.isArray(b.choices)) {
+    let text = '';
+    for (const c of b.choices as Array<{ message?: unknown; text?: unknown } | null>) if (c && typeof c === 'object') text += str(c.text) + chatMessageText(c.message);
+    return text;
+  }
+  // An Anthropic message: its blocks.
+  if (b.type === 'message' && Array.isArray(b.content)) {
+    let text = '';
+    for (const block of b.content) text += anthropicBlockText(block);
+    return text;
+  }
+  // A Response: its output items (`output_text` is the SDKs' join of their text, sent by some compatible servers).
+  if (Array.isArray(b.output)) {
+    let text = '';
+    for (const item of b.output) text += responseItemText(item);
+    return text;
+  }
+  return str(b.output_text);
+}
+
+/**
+ * Generated output of one stream event, as text to count when the upstream reports no (final) usage: chat deltas
+ * (chatMessageText) and completion text, the Responses API's text, refusal, argument and reasoning deltas, Anthropic's
+ * block deltas (anthropicBlockText). A stream cut before its usage is billed at least for what it delivered.
  */
 export function deltaText(event: unknown): string {
   if (!event || typeof event !== 'object') return '';
   const e = event as { choices?: unknown; type?: unknown; delta?: unknown };
   if (Array.isArray(e.choices)) {
     let text = '';
-    for (const c of e.choices as Array<{ delta?: unknown; text?: unknown } | null>) {
-      if (!c || typeof c !== 'object') continue;
-      if (typeof c.text === 'string') text += c.text;
-      const d = c.delta as { content?: unknown; refusal?: unknown; tool_calls?: unknown } | null | undefined;
-      if (!d || typeof d !== 'object') continue;
-      if (typeof d.content === 'string') text += d.content;
-      if (typeof d.refusal === 'string') text += d.refusal;
-      if (Array.isArray(d.tool_calls)) {
-        for (const call of d.tool_calls as Array<{ function?: { arguments?: unknown } } | null>) {
-          const args = call?.function?.arguments;
-          if (typeof args === 'string') text += args;
-        }
-      }
-    }
+    for (const c of e.choices as Array<{ delta?: unknown; text?: unknown } | null>) if (c && typeof c === 'object') text += str(c.text) + chatMessageText(c.delta);
     return text;
   }
   if (typeof e.type !== 'string') return '';
   if (typeof e.delta === 'string' && RESPONSE_OUTPUT_DELTAS.has(e.type)) return e.delta;
-  // Anthropic's deltas: text, a tool's input in pieces, thinking.
-  if (e.type === 'content_block_delta' && e.delta && typeof e.delta === 'object') {
-    const d = e.delta as { type?: unknown; text?: unknown; partial_json?: unknown; thinking?: unknown };
-    if (d.type === 'text_delta' && typeof d.text === 'string') return d.text;
-    if (d.type === 'input_json_delta' && typeof d.partial_json === 'string') return d.partial_json;
-    if (d.type === 'thinking_delta' && typeof d.thinking === 'string') return d.thinking;
-  }
+  if (e.type === 'content_block_delta') return anthropicBlockText(e.delta);
   return '';
 }
 
-/** The Responses API's stream events whose `delta` is generated output. */
+/** The Responses API's stream events whose `delta` is generated output (responseItemText's pieces). */
 const RESPONSE_OUTPUT_DELTAS: ReadonlySet<string> = new Set([
   'response.output_text.delta',
   'response.refusal.delta',
   'response.function_call_arguments.delta',
   'response.custom_tool_call_input.delta',
+  'response.mcp_call_arguments.delta',
   'response.reasoning_summary_text.delta',
   'response.reasoning_text.delta',
 ]);
