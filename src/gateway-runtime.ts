@@ -21,6 +21,7 @@ import { announceCredentialFailure, type ProviderCredentialFailure, reportCreden
 import { BudgetAlertRaiser } from './services/budget-alerts.js';
 import { LimitsGuard } from './services/limits-guard.js';
 import { ProviderDirectory } from './provider-directory.js';
+import { DetachedReads } from './http/gateway/detached-reads.js';
 import { PolicyCache } from './services/policy-cache.js';
 import { loadOwners } from './services/upstream-objects.js';
 import { UsageRecorder } from './services/usage-recorder.js';
@@ -183,6 +184,7 @@ export async function createGateway(
     newEventId: () => `evt_${nextEventId()}`,
     limitStore,
     retention,
+    detached: new DetachedReads(),
     objects: { owners, onError: (err: unknown, message: string) => logger.error({ err: String(err) }, message) },
   });
 }
@@ -193,9 +195,14 @@ export const USAGE_DEAD_LETTER_FILE = 'usage-dead-letter.jsonl';
 /** Object owners kept in memory (an entry is an id and a project: ~200 bytes). */
 const OWNER_CACHE_SIZE = 100_000;
 
-/** Stops the data plane: the retention, flush usage (or spill it to disk), close upstream pools and the limit store. */
-export async function closeGateway(g: GatewayContext & { limitStore?: LimitStore; retention?: UsageRetention }): Promise<void> {
+/**
+ * Stops the data plane: the retention; the upstream requests read on after their client left, given up to `graceMs`
+ * to finish and be billed, then aborted; flush usage (or spill it to disk), close upstream pools and the limit store.
+ */
+export async function closeGateway(g: GatewayContext & { limitStore?: LimitStore; retention?: UsageRetention }, graceMs = 0): Promise<void> {
   await g.retention?.stop();
+  const abandoned = (await g.detached?.drain(graceMs)) ?? 0;
+  if (abandoned > 0) g.log?.warn({ abandoned }, 'shutting down: answers still awaited after their client left were abandoned, unbilled');
   await g.usage.stop();
   await Promise.all([...g.upstreams.values()].map((u) => u.close().catch(() => {})));
   await g.limitStore?.close();

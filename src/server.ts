@@ -176,10 +176,12 @@ async function start(
     closing = true;
     stopSetupWatch();
     // Drain in-flight requests, then cut connections that never finish (idle sockets a client opened but never used).
+    const graceEnds = performance.now() + config.shutdownGraceMs;
     const force = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
     await app.close();
     clearTimeout(force);
-    await closeGateway(gateway);
+    // What the grace leaves is for answers still read after their client left (detached-reads.ts).
+    await closeGateway(gateway, Math.max(0, graceEnds - performance.now()));
     await runtime.close();
     lock.release();
   };

@@ -276,11 +276,12 @@ describeEachDatabase('gateway', (backend) => {
       expect(await lastEvent('reset')).toMatchObject({ outcome: 'upstream_error', status: 502 });
     });
 
-    it('answers 504 when the upstream is slower than the first-byte timeout', async () => {
+    it('answers 504 when the upstream is slower than the first-byte timeout, and bills the answer that comes after', async () => {
       const res = await call('slow');
       expect(res.status).toBe(504);
       expect((await res.json()).error.code).toBe('upstream_timeout');
-      expect(await lastEvent('slow')).toMatchObject({ outcome: 'timeout', status: 504 });
+      // The provider generated it (and bills it): read on after the 504, and billed by its usage (test/late-answers.test.ts).
+      expect(await lastEvent('slow')).toMatchObject({ outcome: 'timeout', status: 504, billable: 1, input_tokens: 11, output_tokens: 7 });
     });
 
     it('ends a cut-off stream with an error event and records it', async () => {

@@ -16,6 +16,12 @@ export interface UpstreamRequest {
   model?: string | null;
   /** An AbortSignal, or the gateway's cheaper one-listener handle. */
   signal: AbortSignal | import('./abort-handle.js').AbortHandle;
+  /**
+   * Set for a request whose whole answer is billed whoever waits for it (a provider that has it generates it): the
+   * upstream does not give it up at its first-byte timeout but calls this then (once), and goes on waiting for the
+   * answer until `signal` aborts (the request's deadline). An upstream without such a timeout never calls it.
+   */
+  onLate?: () => void;
 }
 
 /** Takes one chunk of a piped body; returns false to pause the upstream until the pipe's `resume`. */

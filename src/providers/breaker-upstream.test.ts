@@ -99,4 +99,24 @@ describe('BreakerUpstream', () => {
     expect((await b.send(req())).statusCode).toBe(200);
     expect(b.circuit().state).toBe('closed');
   });
+  it('counts a late first byte (a whole answer waited for past the timeout) once per client, as the timeout it was', async () => {
+    // The inner upstream calls onLate (its first-byte timeout passed), then the request's deadline aborts it, which
+    // alone counts nothing.
+    const inner = fakeInner(() => Promise.reject(new UpstreamFailure('aborted', 'deadline')));
+    const late: Upstream = {
+      ...inner,
+      send: (r) => {
+        r.onLate?.();
+        return inner.send(r);
+      },
+    };
+    const b = new BreakerUpstream(late, { failures: 2, coolOffMs: 1000 }, () => 0);
+    const told: string[] = [];
+    const from = (client: string) => ({ ...req(), client, onLate: () => told.push(client) });
+    for (let i = 0; i < 3; i++) await expect(b.send(from('key_a'))).rejects.toMatchObject({ kind: 'aborted' });
+    expect(told).toEqual(['key_a', 'key_a', 'key_a']);
+    expect(b.circuit().state).toBe('closed');
+    await expect(b.send(from('key_b'))).rejects.toMatchObject({ kind: 'aborted' });
+    expect(b.circuit()).toEqual({ state: 'open', opened: 1 });
+  });
 });

@@ -47,6 +47,18 @@ export class BreakerUpstream implements Upstream {
     }
     // Requests the gateway makes of its own (listing models) count as one client.
     const client = req.client ?? '';
+    // A first byte that is late is counted as the first-byte timeout it used to end in (once per client); the answer
+    // that comes after all is judged as any other.
+    const onLate = req.onLate;
+    if (onLate) {
+      req = {
+        ...req,
+        onLate: () => {
+          this.count(this.breaker.failedFor(client));
+          onLate();
+        },
+      };
+    }
     return this.inner.send(req).then(
       (res) => this.answered(res, client),
       (err: unknown) => this.failedToAnswer(err, client),

@@ -138,6 +138,20 @@ export class HttpUpstream implements Upstream {
   }
 
   send(req: UpstreamRequest): Promise<UpstreamResponse> {
+    const onLate = req.onLate;
+    if (!onLate) return this.sendWithin(req, undefined);
+    // Waited for past the first-byte timeout, up to the request's deadline (its signal; total_ms backs it here): the
+    // caller is told when the first byte is late, instead of the request being aborted (core/upstream.ts, onLate).
+    const timer = setTimeout(onLate, this.cfg.timeouts.firstByteMs);
+    timer.unref();
+    const sent = this.sendWithin(req, this.cfg.timeouts.totalMs);
+    const stop = () => clearTimeout(timer);
+    sent.then(stop, stop);
+    return sent;
+  }
+
+  /** send, with `headersTimeout` for this request in place of the pool's first-byte timeout when given. */
+  private sendWithin(req: UpstreamRequest, headersTimeout: number | undefined): Promise<UpstreamResponse> {
     let search = req.search;
     const headers = req.headers;
     let path = req.path;
@@ -175,11 +189,14 @@ export class HttpUpstream implements Upstream {
     if (this.credentialPool) {
       // What a refusal of this request would be about: the model on the endpoint, by the endpoint's template.
       const scope = refusalScope(req.method, matchApiRoute(req.path)?.template ?? req.path.slice(0, 256), req.model);
-      return this.tracked(this.sendPooled(this.credentialPool, { method: req.method as 'GET', path: this.basePath + path + search, headers, body: req.body ?? undefined }, project, req.signal, scope, req.model ?? null));
+      const base: Dispatcher.DispatchOptions = { method: req.method as 'GET', path: this.basePath + path + search, headers, body: req.body ?? undefined };
+      if (headersTimeout !== undefined) base.headersTimeout = headersTimeout;
+      return this.tracked(this.sendPooled(this.credentialPool, base, project, req.signal, scope, req.model ?? null));
     }
     for (const name in this.authHeaders) headers[name] = this.authHeaders[name];
     if (project) headers['openai-project'] = project;
-    const options = { method: req.method as 'GET', path: this.basePath + path + search, headers, body: req.body ?? undefined };
+    const options: Dispatcher.DispatchOptions = { method: req.method as 'GET', path: this.basePath + path + search, headers, body: req.body ?? undefined };
+    if (headersTimeout !== undefined) options.headersTimeout = headersTimeout;
     const attempts = req.method === 'GET' || req.method === 'HEAD' ? 1 + this.cfg.retries : 1;
     // One attempt (every non-idempotent call, and the default): the exchange's own promise, no retry loop around it.
     const sole = this.credential;

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { AbortHandle } from '../../core/abort-handle.js';
+import type { DetachedReads } from './detached-reads.js';
 
 export { AbortHandle };
 
@@ -13,12 +14,14 @@ export { AbortHandle };
  * The listener is left attached: once the answer is finished, 'close' finds it finished (removing it cost ~0.5 µs
  * per request).
  */
-export function watchHangUp(res: ServerResponse, controller: AbortHandle, keepUpstream: boolean | (() => boolean)): () => boolean {
+export function watchHangUp(res: ServerResponse, controller: AbortHandle, keepUpstream: boolean | (() => boolean), detached?: DetachedReads): () => boolean {
   let gone = false;
   res.on('close', () => {
     if (res.writableFinished) return;
     gone = true;
     if (!(typeof keepUpstream === 'function' ? keepUpstream() : keepUpstream)) controller.abort();
+    // Read on without its client: noted, for a shutdown to let it finish (detached-reads.ts).
+    else detached?.add(controller);
   });
   return () => gone;
 }

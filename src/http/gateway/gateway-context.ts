@@ -5,6 +5,7 @@ import type { AnomalyDetector } from '../../services/anomaly.js';
 import type { UsageRecorder } from '../../services/usage-recorder.js';
 import type { AppContext } from '../context.js';
 import type { RequestGuard } from '../../core/request-guard.js';
+import type { DetachedReads } from './detached-reads.js';
 import type { GatewayObjects } from './ownership.js';
 
 /** What the data plane needs, assembled in server.ts. */
@@ -32,4 +33,6 @@ export interface GatewayContext {
   anomaly?: AnomalyDetector;
   /** Which project owns each upstream object (absent: objects are not isolated, as in unit tests of other parts). */
   objects?: GatewayObjects;
+  /** Upstream requests read on after their client stopped waiting, which a shutdown lets finish (absent: not tracked). */
+  detached?: DetachedReads;
 }

@@ -14,6 +14,7 @@ import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js
 import { measureStream, meteredAnswer, meterPlanOf, needsWholeAnswer } from './answer-metering.js';
 import { authorizeGatewayRequest, checkModel, checkScope } from './authorize.js';
 import { cutIfStalled } from './client-stall.js';
+import { lateAnswer } from './late-answer.js';
 import { AbortHandle, Deadlines, watchHangUp } from './deadlines.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import type { GatewayContext } from './gateway-context.js';
@@ -197,13 +198,26 @@ async function forward(
   const generation = (stream && (isModelCall || meterIfReported)) || readWhole ? { finished: readWhole || isBackgroundResponse(endpoint, body) } : null;
   // A stream whose input the gateway cannot count (by reference) is read to its end too: cut before its usage, it could
   // not be billed what the provider read (asked only at the hang-up).
-  const clientGone = watchHangUp(res, controller, generation ? () => readOnAfterHangUp(generation, body) : !stream && (isModelCall || meterIfReported));
+  const keep = generation ? () => readOnAfterHangUp(generation, body) : !stream && (isModelCall || meterIfReported);
+  // What is read on without its client is noted, for a shutdown to let it finish (detached-reads.ts).
+  const hungUp = watchHangUp(res, controller, keep, g.detached);
+  // A whole answer billed whoever waits for it is waited for past a late first byte, its client answered 504 then
+  // (late-answer.ts); from then on it is read and billed as one whose client left.
+  const late = !stream && (isModelCall || meterIfReported || readWhole) ? lateAnswer(g, res, info, hungUp, controller) : null;
+  /** Why the client no longer waits for the answer, if it does not: it hung up, or it was answered at the first byte's timeout. */
+  const left = (): 'client_aborted' | 'timeout' | null => (late?.answered ? 'timeout' : hungUp() ? 'client_aborted' : null);
+  const clientGone = late ? () => late.answered || hungUp() : hungUp;
   const total = upstream.totalTimeoutMs;
   let timedOut = false;
-  const cancelDeadline = DEADLINES.add(total, () => {
+  const cancelTotal = DEADLINES.add(total, () => {
     timedOut = true;
     controller.abort();
   });
+  // Called once the request has ended, and been metered.
+  const cancelDeadline = () => {
+    cancelTotal();
+    g.detached?.done(controller);
+  };
 
   let up: UpstreamResponse;
   for (;;) {
@@ -211,14 +225,16 @@ async function forward(
       // Forwarded with the client's Content-Type, or none: never one the client did not send.
       const headers = upstreamRequestHeaders(request.headers);
       const payload = payloadOf(request.rawBody, body, info.model, injectUsage, streamOptions);
-      up = await upstream.send({ method: request.method, path: endpoint, search: request.search, headers, body: payload, project: info.record.projectId, client: info.record.id, model: info.model, signal: controller });
+      up = await upstream.send({ method: request.method, path: endpoint, search: request.search, headers, body: payload, project: info.record.projectId, client: info.record.id, model: info.model, signal: controller, onLate: late?.onLate });
       // No fallback for a client that left: nobody waits for its answer.
       if (fallback === null || !mayFallBack(up) || controller.aborted || clientGone() || !(await fallsBackOn(up, payload))) break;
     } catch (err) {
       const step = fallback !== null && !controller.aborted && !clientGone() && mayFallBack(err) ? await nextFallback(g, fallback, info, admission) : null;
       if (step === null) {
         cancelDeadline();
-        return failed(g, info, admission, err, { upstream, timedOut, clientGone: clientGone(), stream, total });
+        const refusal = failed(g, info, admission, err, { upstream, timedOut, left: left(), stream, total });
+        if (late?.answered) return;
+        throw refusal;
       }
       ({ upstream, request, admission } = step);
       continue;
@@ -234,7 +250,8 @@ async function forward(
   info.credential = up.credential ?? upstream.credential;
   const contentType = String(up.headers['content-type'] ?? '');
   try {
-    if (up.statusCode < 300 && contentType.includes('text/event-stream')) {
+    // An answer whose client was answered already is read whole (relayBuffered writes nothing then).
+    if (up.statusCode < 300 && contentType.includes('text/event-stream') && !late?.answered) {
       const result = await relayStream(res, up, {
         endpoint,
         injectUsage,
@@ -276,7 +293,11 @@ async function forward(
       meterAndSettle(g, info, admission, { status: up.statusCode, outcome, ...measured, upstreamMs, streamed: false, errorCode: whole ? null : outcome });
       return;
     }
-    await relayBuffered(g, res, up, info, admission, { isModelCall, meterIfReported, upstreamMs, stream, isClientGone: clientGone });
+    await relayBuffered(g, res, up, info, admission, { isModelCall, meterIfReported, upstreamMs, stream, left });
+  } catch (err) {
+    // Metered already; a client answered at the first byte's timeout is not answered again.
+    if (!late?.answered) throw err;
+    if (!(err instanceof TollgateError)) g.log?.error({ err, [REQUEST_ID_LOG_KEY]: info.requestId }, 'reading a late answer failed');
   } finally {
     cancelDeadline();
   }
@@ -301,25 +322,30 @@ function payloadOf(
   return raw;
 }
 
-/** Meters and throws a request no upstream answered (the client is answered 502/504, or was gone). */
+/**
+ * Meters a request no upstream answered, and returns what its client is answered (502/504), unless it was gone (`left`:
+ * it hung up, or was answered at the first byte's timeout, and is recorded so). Billed nothing, as a hang-up whose
+ * upstream then fails.
+ */
 function failed(
   g: GatewayContext,
   info: RequestInfo,
   admission: Admission,
   err: unknown,
-  o: { upstream: Upstream; timedOut: boolean; clientGone: boolean; stream: boolean; total: number },
-): never {
+  o: { upstream: Upstream; timedOut: boolean; left: 'client_aborted' | 'timeout' | null; stream: boolean; total: number },
+): TollgateError {
   if (err instanceof TollgateError) {
     // Refused on what the upstream holds (a batch input naming another project's object) or answered (objects
     // that could not be recorded, a list the upstream broke off).
     meterAndSettle(g, info, admission, { status: err.status, outcome: err.status < 500 ? 'refused' : 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: o.stream, errorCode: err.code });
-    throw err;
+    return err;
   }
   const failure = o.timedOut ? new UpstreamFailure('timeout', `The upstream provider '${o.upstream.name}' did not answer within ${o.total} ms.`) : asUpstreamFailure(err, o.upstream.name);
-  const outcome: Outcome['outcome'] = o.clientGone ? 'client_aborted' : failure.kind === 'timeout' ? 'timeout' : 'upstream_error';
-  const { code, status } = failureAnswer(failure.kind);
+  const outcome: Outcome['outcome'] = o.left ?? (failure.kind === 'timeout' ? 'timeout' : 'upstream_error');
+  // A client answered at the first byte's timeout was told 504.
+  const { code, status } = failureAnswer(o.left === 'timeout' ? 'timeout' : failure.kind);
   meterAndSettle(g, info, admission, { status, outcome, billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: o.stream, errorCode: code });
-  throw new TollgateError(code, failure.message);
+  return new TollgateError(code, failure.message);
 }
 
 async function relayBuffered(
@@ -328,7 +354,7 @@ async function relayBuffered(
   up: UpstreamResponse,
   info: RequestInfo,
   admission: Admission,
-  o: { isModelCall: boolean; meterIfReported: boolean; upstreamMs: number; stream: boolean; isClientGone: () => boolean },
+  o: { isModelCall: boolean; meterIfReported: boolean; upstreamMs: number; stream: boolean; left: () => 'client_aborted' | 'timeout' | null },
 ): Promise<void> {
   let buf: Buffer;
   try {
@@ -356,12 +382,15 @@ async function relayBuffered(
         },
         'UPSTREAM REFUSED THE PROVIDER CREDENTIALS: check the provider key and account',
       );
+      if (o.left() !== null) return;
       const refused = new TollgateError('upstream_auth_failed', `The upstream provider '${info.provider}' refused Tollgate's credentials for it; the operator has been told. This is not a problem with your API key.`);
       // A 5xx OpenAI's and Anthropic's SDKs retry (twice by default): each retry would send the refused credential
       // again, and the client would wait through the backoff for an answer only the operator can change.
       refused.headers = { 'x-should-retry': 'false' };
       throw refused;
     }
+    // Nobody to answer: a client that hung up, or one answered at the first byte's timeout.
+    if (o.left() !== null) return;
     const shaped = info.format === 'anthropic' ? anthropicErrorText(buf, up.statusCode, info, providerSecrets(g)) : openAIErrorBody(buf, up.statusCode, info.provider, providerSecrets(g));
     headers['content-type'] = 'application/json; charset=utf-8';
     headers['content-length'] = Buffer.byteLength(shaped);
@@ -405,15 +434,18 @@ async function relayBuffered(
     : info.format === 'anthropic'
       ? anthropicServiceTier((usage as { service_tier?: unknown } | null)?.service_tier)
       : serviceTierInJson(buf);
-  // A client that hung up on a whole answer is billed for it all the same (see forward), its outcome noted.
-  const gone = o.isClientGone();
+  // A client that hung up on a whole answer, or was answered at the first byte's timeout (late-answer.ts), is billed
+  // for it all the same (see forward), its outcome noted.
+  const left = o.left();
+  const gone = left !== null;
   meterAndSettle(g, info, admission, {
-    status: up.statusCode,
-    outcome: gone ? 'client_aborted' : 'ok',
+    // What the client was answered: a late answer's client got the 504.
+    status: left === 'timeout' ? 504 : up.statusCode,
+    outcome: left ?? 'ok',
     ...measured,
     upstreamMs: o.upstreamMs,
     streamed: false,
-    errorCode: gone ? 'client_aborted' : null,
+    errorCode: left === 'timeout' ? 'upstream_timeout' : left,
     serviceTier,
     // Anthropic's message names the speed it ran at in its usage too (core/speed.ts).
     speed: billable && info.format === 'anthropic' ? answeredSpeed(usage) : null,

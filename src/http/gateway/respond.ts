@@ -18,7 +18,7 @@ export function sendJson(res: ServerResponse, requestId: string, status: number,
  * Anthropic answers) with its status and headers (Retry-After, rate-limit headers). Unexpected errors are logged and
  * answered as `internal_error`, never echoed. Once the answer has begun, the socket is cut instead.
  */
-export function sendError(res: ServerResponse, err: unknown, logger: Logger, requestId: string, format: ApiFormat = 'openai'): void {
+export function sendError(res: ServerResponse, err: unknown, logger: Pick<Logger, 'error'>, requestId: string, format: ApiFormat = 'openai'): void {
   const te = err instanceof TollgateError ? err : new TollgateError('internal_error');
   if (te.status >= 500) logger.error({ err, [REQUEST_ID_LOG_KEY]: requestId }, 'request failed');
   if (res.headersSent) {

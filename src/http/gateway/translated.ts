@@ -20,6 +20,7 @@ import { type FallbackPlan, fallsBackOn, mayFallBack, nextFallback } from './fal
 import { asUpstreamFailure, failureAnswer, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
 import { cutIfStalled } from './client-stall.js';
+import { lateAnswer } from './late-answer.js';
 import { AbortHandle, Deadlines, watchHangUp } from './deadlines.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import type { GatewayContext } from './gateway-context.js';
@@ -114,13 +115,23 @@ export async function forwardTranslated(
   const generation = { finished: false };
   // An OpenAI stream whose input the gateway cannot count (by reference) is read to its end too (proxy.ts).
   const uncounted = t.kind === 'messages-to-openai' ? t.body : null;
-  const clientGone = watchHangUp(res, controller, t.stream ? () => readOnAfterHangUp(generation, uncounted) : true);
+  const hungUp = watchHangUp(res, controller, t.stream ? () => readOnAfterHangUp(generation, uncounted) : true, g.detached);
+  // A whole answer is waited for past a late first byte, its client answered 504 then (late-answer.ts, as in proxy.ts).
+  const late = t.stream ? null : lateAnswer(g, res, info, hungUp, controller);
+  /** Why the client no longer waits for the answer, if it does not: it hung up, or it was answered at the first byte's timeout. */
+  const left = (): 'client_aborted' | 'timeout' | null => (late?.answered ? 'timeout' : hungUp() ? 'client_aborted' : null);
+  const clientGone = late ? () => late.answered || hungUp() : hungUp;
   const total = upstream.totalTimeoutMs;
   let timedOut = false;
-  const cancelDeadline = DEADLINES.add(total, () => {
+  const cancelTotal = DEADLINES.add(total, () => {
     timedOut = true;
     controller.abort();
   });
+  // Called once the request has ended, and been metered.
+  const cancelDeadline = () => {
+    cancelTotal();
+    g.detached?.done(controller);
+  };
   const failed = (o: Pick<Outcome, 'status' | 'outcome' | 'errorCode'>, upstreamMs: number | null) =>
     meterAndSettle(g, info, admission, { ...o, billable: false, tokens: NO_TOKENS, upstreamMs, streamed: t.stream });
   let up: UpstreamResponse;
@@ -132,7 +143,7 @@ export async function forwardTranslated(
       if (info.model !== null && t.body.model !== info.model) t.body.model = info.model;
       const sent = fallback === null ? headers : { ...headers };
       const body = Buffer.from(JSON.stringify(t.body));
-      up = await upstream.send({ method: 'POST', path, search: '', headers: sent, body, project: info.record.projectId, client: info.record.id, model: info.model, signal: controller });
+      up = await upstream.send({ method: 'POST', path, search: '', headers: sent, body, project: info.record.projectId, client: info.record.id, model: info.model, signal: controller, onLate: late?.onLate });
       if (fallback === null || !mayFallBack(up) || controller.aborted || clientGone() || !(await fallsBackOn(up, body))) break;
     } catch (err) {
       const step = fallback !== null && !controller.aborted && !clientGone() && mayFallBack(err) ? await nextFallback(g, fallback, info, admission) : null;
@@ -145,7 +156,8 @@ export async function forwardTranslated(
     await up.body.readAll().catch(() => undefined);
     ({ upstream, admission } = step);
   }
-  function unanswered(err: unknown): never {
+  /** Meters a request no upstream answered, and answers its client 502/504 unless it was gone (billed nothing, as a hang-up). */
+  function unanswered(err: unknown): void {
     cancelDeadline();
     // Refused by the upstream adapter before anything was sent (a model it cannot address): the client is told so.
     if (err instanceof TollgateError) {
@@ -153,8 +165,11 @@ export async function forwardTranslated(
       throw err;
     }
     const failure = timedOut ? new UpstreamFailure('timeout', `The upstream provider '${upstream.name}' did not answer within ${total} ms.`) : asUpstreamFailure(err, upstream.name);
-    const { code, status } = failureAnswer(failure.kind);
-    failed({ status, outcome: clientGone() ? 'client_aborted' : failure.kind === 'timeout' ? 'timeout' : 'upstream_error', errorCode: code }, null);
+    const gone = left();
+    // A client answered at the first byte's timeout was told 504.
+    const { code, status } = failureAnswer(gone === 'timeout' ? 'timeout' : failure.kind);
+    failed({ status, outcome: gone ?? (failure.kind === 'timeout' ? 'timeout' : 'upstream_error'), errorCode: code }, null);
+    if (late?.answered) return;
     throw new TollgateError(code, failure.message);
   }
   const upstreamMs = g.app.deps.clock() - info.startedMs;
@@ -196,8 +211,11 @@ export async function forwardTranslated(
           { provider: upstream.name, status: up.statusCode, upstream: text.slice(0, 2000), [REQUEST_ID_LOG_KEY]: info.requestId, upstream_request_id: info.upstreamRequestId },
           'UPSTREAM REFUSED THE PROVIDER CREDENTIALS: check the provider key and account',
         );
+        if (left() !== null) return;
         throw new TollgateError('upstream_auth_failed', `The upstream provider '${upstream.name}' refused Tollgate's credentials for it; the operator has been told. This is not a problem with your API key.`);
       }
+      // Nobody to answer: a client that hung up, or one answered at the first byte's timeout.
+      if (left() !== null) return;
       const shaped =
         t.kind === 'chat-to-anthropic' ? anthropicErrorAsOpenAI(up.statusCode, text, upstream.name) : openAIErrorAsAnthropic(up.statusCode, text, upstream.name, info.requestId);
       sendJson(res, info.requestId, up.statusCode, shaped, answerHeaders);
@@ -225,10 +243,15 @@ export async function forwardTranslated(
     // And the speed a Claude answer ran at (core/speed.ts): a chat request cannot ask for fast mode (the translation
     // refuses `speed`), but an answer that ran fast is billed at the fast rates all the same.
     const speed = t.kind === 'chat-to-anthropic' ? answeredSpeed(usage) : null;
-    const gone = clientGone();
-    const outcome: Outcome['outcome'] = gone ? 'client_aborted' : 'ok';
-    meterAndSettle(g, info, admission, { status: up.statusCode, outcome, billable: true, tokens, upstreamMs, streamed: false, errorCode: gone ? outcome : null, serviceTier, speed });
-    if (!gone) sendJson(res, info.requestId, up.statusCode, translated, answerHeaders);
+    // A client that hung up, or was answered at the first byte's timeout, is billed all the same, its outcome noted.
+    const gone = left();
+    const errorCode = gone === 'timeout' ? 'upstream_timeout' : gone;
+    meterAndSettle(g, info, admission, { status: gone === 'timeout' ? 504 : up.statusCode, outcome: gone ?? 'ok', billable: true, tokens, upstreamMs, streamed: false, errorCode, serviceTier, speed });
+    if (gone === null) sendJson(res, info.requestId, up.statusCode, translated, answerHeaders);
+  } catch (err) {
+    // Metered already; a client answered at the first byte's timeout is not answered again.
+    if (!late?.answered) throw err;
+    if (!(err instanceof TollgateError)) g.log?.error({ err, [REQUEST_ID_LOG_KEY]: info.requestId }, 'reading a late answer failed');
   } finally {
     cancelDeadline();
   }

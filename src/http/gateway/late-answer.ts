@@ -1,0 +1,38 @@
+import type { ServerResponse } from 'node:http';
+import type { AbortHandle } from '../../core/abort-handle.js';
+import { TollgateError } from '../../core/errors.js';
+import type { GatewayContext } from './gateway-context.js';
+import type { RequestInfo } from './proxy.js';
+import { sendError } from './respond.js';
+
+/**
+ * A whole answer billed whoever waits for it, whose first byte is later than its provider's `first_byte_ms`: the
+ * client is answered 504 `upstream_timeout` then, as before, but the upstream request goes on to the request's
+ * deadline and its answer is read whole and billed, as for a client that hung up (watchHangUp). Found by a review: the
+ * first-byte timeout aborted the call and recorded it unbilled, while the provider, which had the request, generated
+ * the answer and billed it — a long generation was free for the key and its budget.
+ */
+export interface LateAnswer {
+  /** Whether the client was answered at the first-byte timeout (the upstream request goes on without it). */
+  readonly answered: boolean;
+  /** UpstreamRequest.onLate. */
+  readonly onLate: () => void;
+}
+
+const NO_LOG = { error() {} };
+
+/** The late-answer state of one request, answering `res` in the client's API when its first byte is late. */
+export function lateAnswer(g: GatewayContext, res: ServerResponse, info: RequestInfo, isClientGone: () => boolean, request: AbortHandle): LateAnswer {
+  const late = {
+    answered: false,
+    onLate: () => {
+      // A client already gone left the request going (watchHangUp): nobody to answer.
+      if (late.answered || res.headersSent || res.destroyed || isClientGone()) return;
+      late.answered = true;
+      g.detached?.add(request);
+      const message = `The upstream provider '${info.provider ?? 'upstream'}' did not begin its answer in time; the request goes on there, and is billed by its usage when it ends.`;
+      sendError(res, new TollgateError('upstream_timeout', message), g.log ?? NO_LOG, info.requestId, info.format);
+    },
+  };
+  return late;
+}
