@@ -57,7 +57,9 @@ export interface LimitStore {
    * Settles estimates: moves rate buckets by `delta` units and counters by `delta`; `nowMs` from the injected clock. A
    * counter the store no longer holds, or holds from a later seeding than the settle's `epoch`, is left alone: it is
    * counted again from stored usage, which a settle of a reservation it never held must not move (a counter made
-   * from a negative settle was never seeded again, and handed its whole period's spend back).
+   * from a negative settle was never seeded again, and handed its whole period's spend back). On the shared store a
+   * settle is applied once: given again (the same `rates` list: the guard's retry of one whose reply was lost, which
+   * the store may have applied) it is skipped. The in-process store never fails a settle, so is never given one again.
    */
   adjust(rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>, counters: CounterAdjust[], nowMs: number): MaybePromise<void>;
   /** Sets a counter from stored usage the first time it is needed (no-op when present); `nowMs` from the injected clock. */

@@ -101,6 +101,35 @@ for (const { name, make } of stores) {
   });
 }
 
+describe.runIf(redisUrl)('settles on the shared store', () => {
+  it('applies a settle once: the same settle given again (a retry after its reply was lost) is skipped, another is applied', async () => {
+    const prefix = `tg-test-${randomBytes(4).toString('hex')}:`;
+    const store = new RedisLimitStore(redisUrl as string, prefix);
+    const redis = new Redis(redisUrl as string);
+    try {
+      await store.connected(10_000);
+      const key = 'b:k:key_settle:month:2026-05';
+      await store.seedCounter(key, 100, 3600, now);
+      const admitted = await store.acquire([], [{ keys: [key], cap: 1000, amount: 50, ttlSec: 3600 }], now);
+      expect(admitted.allowed).toBe(true);
+      const epoch = admitted.counters[0].epoch;
+      const rates: Parameters<LimitStore['adjust']>[0] = [];
+      const counters = [{ key, delta: -30, ttlSec: 3600, epoch }];
+      await store.adjust(rates, counters, now);
+      await store.adjust(rates, counters, now);
+      expect(Number(await redis.get(prefix + key))).toBe(120);
+      // Another settle of the same amount is its own.
+      await store.adjust([], [{ key, delta: -30, ttlSec: 3600, epoch }], now);
+      expect(Number(await redis.get(prefix + key))).toBe(90);
+    } finally {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      redis.disconnect();
+      await store.close();
+    }
+  });
+});
+
 describe('waiting for the shared store at start-up', () => {
   it('says false at once when Redis refuses the connection', async () => {
     // Nothing listens on port 9.

@@ -72,7 +72,19 @@ end
 return { ok, now, out, epochs }
 `;
 
+/**
+ * Settles are numbered per instance, their marks kept in keys of SETTLE_MARK_BITS bits each (a 128 KB string at most),
+ * each kept for SETTLE_MARK_TTL_SEC after its last settle: long past any retry (they back off to 30 s).
+ */
+const SETTLE_MARK_BITS = 1 << 20;
+const SETTLE_MARK_TTL_SEC = 3600;
+
 const ADJUST = `
+-- Applied once: the last key is this instance's settle marks (a bit per settle, by its number), the last argument the
+-- settle's bit. A settle sent again after its reply was lost (a Redis that hung, then ran what it held) is skipped.
+local marks = KEYS[#KEYS]
+if redis.call('SETBIT', marks, tonumber(ARGV[#ARGV]), 1) == 1 then return 0 end
+redis.call('EXPIRE', marks, ${SETTLE_MARK_TTL_SEC})
 local now = tonumber(ARGV[1])
 local nr = tonumber(ARGV[2])
 local a = 3
@@ -84,7 +96,7 @@ for i = 1, nr do
 end
 -- Counters, then their epochs. A counter Redis lost, or seeded again since the settled request charged it (another
 -- epoch), is left alone: it was counted again from stored usage, and never held this request's reservation.
-local nc = (#KEYS - nr) / 2
+local nc = (#KEYS - 1 - nr) / 2
 for j = 1, nc do
   local delta = ARGV[a]; local ttl = tonumber(ARGV[a+1]); local epoch = ARGV[a+2]; a = a + 3
   local key = KEYS[nr + j]
@@ -117,6 +129,10 @@ const EPOCH_SUFFIX = ':e';
 
 export class RedisLimitStore implements LimitStore {
   readonly redis: Redis;
+  /** This instance's settles: numbered from 0 under a token of this start, so no two instances' marks meet. */
+  private readonly instance = randomUUID();
+  private settles = 0;
+  private readonly settleNumbers = new WeakMap<object, number>();
   readonly health = { name: 'redis', ping: () => this.redis.ping() };
 
   constructor(
@@ -195,6 +211,14 @@ export class RedisLimitStore implements LimitStore {
     const args: Array<string | number> = [Math.floor(nowMs), rates.length];
     for (const r of rates) args.push(r.limit, r.periodMs, r.delta);
     for (const c of counters) args.push(String(Math.round(c.delta)), c.ttlSec, c.epoch ?? '');
+    // The settle's number: its own, the same when it is tried again (the guard retries with the same lists).
+    let n = this.settleNumbers.get(rates);
+    if (n === undefined) {
+      n = this.settles++;
+      this.settleNumbers.set(rates, n);
+    }
+    keys.push(`${this.prefix}settled:${this.instance}:${Math.floor(n / SETTLE_MARK_BITS)}`);
+    args.push(n % SETTLE_MARK_BITS);
     const cmd = this.redis as unknown as { tgAdjust(n: number, ...a: Array<string | number>): Promise<number> };
     await cmd.tgAdjust(keys.length, ...keys, ...args);
   }
