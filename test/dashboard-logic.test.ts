@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expiryLabel, intervalLabel } from '../dashboard/src/format.js';
+import { expiryLabel, formatUtcTick, fromUtcDateInput, intervalLabel, toUtcDateInput } from '../dashboard/src/format.js';
 import { bodyOf, changedFields, draftOf, EMPTY_DRAFT, expiresAtFor, parseList } from '../dashboard/src/pages/api-keys/key-form-fields.js';
 import { costRows, costTotal, mergeKinds, USAGE_CSV_HEADER, usageCsv, usageTotals } from '../dashboard/src/pages/usage/usage-data.js';
 import type { Bucket, CostResult, UsageResult } from '../dashboard/src/pages/usage/usage-types.js';
@@ -166,6 +166,22 @@ describe('expiry and interval words', () => {
   });
   it('names intervals', () => {
     expect(['day', 'week', 'month', 'total', 'rolling_7d', undefined].map(intervalLabel)).toEqual(['per day', 'per week', 'per month', 'in total', 'per 7 days (rolling)', 'per month']);
+  });
+});
+
+describe('UTC days of usage', () => {
+  it('reads a date picked as its UTC day, and names a unix time by its UTC day, whatever the zone', () => {
+    const day = Date.UTC(2026, 11, 7) / 1000;
+    expect(fromUtcDateInput('2026-12-07')).toBe(day);
+    // 23:59:59 UTC is still Dec 7; New York's evening of Dec 6 at 01:29 UTC is Dec 7 too.
+    expect(toUtcDateInput(day + 86_399)).toBe('2026-12-07');
+    expect(toUtcDateInput(day + 5340)).toBe('2026-12-07');
+    expect(toUtcDateInput(day - 1)).toBe('2026-12-06');
+    expect(Number.isNaN(fromUtcDateInput(''))).toBe(true);
+    expect(Number.isNaN(fromUtcDateInput('2026-12'))).toBe(true);
+    // A tick at a UTC midnight names the day; another names the hour.
+    expect(formatUtcTick(day)).toMatch(/\b7\b/);
+    expect(formatUtcTick(day + 6 * 3600)).toMatch(/\b0?6\b/);
   });
 });
 

@@ -99,6 +99,105 @@ describeBrowser('dashboard in a browser: usage, limits, settings and members', (
     await expect.poll(() => page.getByTestId('key-answered').locator('.stat-value').textContent()).toBe('3');
   });
 
+  it('labels usage by its UTC day and shows exactly the UTC days picked, in New York and in Tokyo', async () => {
+    // The server buckets by UTC day (docs/usage-api.md). The page read the dates picked as local midnights, which the
+    // server widened to the UTC day before (8 days for 7), and labelled each bucket by its local date: in New York a
+    // request at 01:29 on Dec 7 showed under "Dec 6", beside a "Nov 30" never picked.
+    const DAY = 86_400;
+    const p = (await t.api('POST', `${ORG}/projects`, { body: { name: 'UTC days project' } })).body.id;
+    const key = (await t.api('POST', `${ORG}/projects/${p}/api_keys`, { body: { name: 'utc-days-key' } })).body;
+    for (let i = 0; i < 3; i++) expect((await chat(t, key.value, `utc ${i}`)).status).toBe(200);
+    await t.server.gateway.usage.flush();
+    // The UTC day and hour the server counted them in, as its own API says (whatever the date and time of the run).
+    const since = Math.floor(Date.now() / 1000) - 2 * DAY;
+    const hours = (await t.api('GET', `${ORG}/usage/completions?start_time=${since}&bucket_width=1h&limit=72&project_ids=${p}`)).body;
+    const hour: number = hours.data.find((b: { results: unknown[] }) => b.results.length > 0).start_time;
+    const today = Math.floor(hour / DAY) * DAY;
+    const iso = (sec: number) => new Date(sec * 1000).toISOString().slice(0, 10);
+    const dayName = (sec: number) => new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeZone: 'UTC' }).format(new Date(sec * 1000));
+    const tickName = (sec: number) => new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric', timeZone: 'UTC' }).format(new Date(sec * 1000));
+    const week = Array.from({ length: 7 }, (_, i) => today - (6 - i) * DAY);
+
+    for (const timezoneId of ['America/New_York', 'Asia/Tokyo']) {
+      const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'en-US', timezoneId, storageState: await s.context.storageState() });
+      // The axis is drawn on a canvas: its tick labels are read as they are drawn.
+      await ctx.addInitScript(() => {
+        const drawn: string[] = [];
+        Object.assign(window, { drawnText: drawn });
+        const fillText = CanvasRenderingContext2D.prototype.fillText;
+        CanvasRenderingContext2D.prototype.fillText = function (text: string, x: number, y: number, maxWidth?: number) {
+          drawn.push(String(text));
+          return maxWidth === undefined ? fillText.call(this, text, x, y) : fillText.call(this, text, x, y, maxWidth);
+        };
+      });
+      const tp = await ctx.newPage();
+      tp.on('pageerror', (e) => s.problems.push(`${timezoneId}: ${e.message}`));
+      const drawnTicks = async () => new Set((await tp.evaluate(() => (window as unknown as { drawnText: string[] }).drawnText)).filter((x) => /^[A-Z][a-z]{2} \d{1,2}$/.test(x)));
+      const clearDrawn = () => tp.evaluate(() => (window as unknown as { drawnText: string[] }).drawnText.splice(0));
+      // Each bar's legend: a mouse moved across the plot (uPlot updates its legend as each move arrives), the x label
+      // and the key's model's value at each stop.
+      const bars = async () =>
+        new Map(
+          await tp.evaluate(() => {
+            const over = document.querySelector('.chart .u-over');
+            if (!over) throw new Error('no chart');
+            const box = over.getBoundingClientRect();
+            const seen = new Map<string, string>();
+            for (let x = box.left + 1; x < box.right; x += 4) {
+              over.dispatchEvent(new MouseEvent('mousemove', { clientX: x, clientY: box.top + box.height / 2, bubbles: true }));
+              const rows = [...document.querySelectorAll('.chart .u-legend .u-series')];
+              const cell = (r: Element | undefined) => r?.querySelector('.u-value')?.textContent ?? '';
+              const label = cell(rows[0]);
+              if (label) seen.set(label, cell(rows.find((r) => r.textContent?.includes('tollgate-echo'))));
+            }
+            return [...seen.entries()];
+          }),
+        );
+      const stat = (id: string) => tp.getByTestId(id).locator('.stat-value');
+
+      await tp.goto(`${t.url}/#/usage`);
+      await tp.getByRole('heading', { name: 'Usage', level: 1 }).waitFor();
+      // The default range is the last 7 UTC days, today's (the requests') last.
+      await expect(tp.getByLabel('From').inputValue(), timezoneId).resolves.toBe(iso(week[0]));
+      await expect(tp.getByLabel('To').inputValue(), timezoneId).resolves.toBe(iso(today));
+      await tp.getByLabel('Project', { exact: true }).selectOption({ label: 'UTC days project' });
+      await expect.poll(() => stat('answered').textContent()).toBe('3');
+      // Exactly the seven days picked, each named by its UTC date; the requests on today's (polled: the chart of every
+      // project, drawn before the filter, is replaced once the filtered answer is in).
+      await expect.poll(async () => [...(await bars()).entries()], { message: timezoneId }).toEqual(week.map((d) => [dayName(d), d === today ? '3' : '0']));
+      await tp.getByText('Days and hours are UTC').waitFor();
+      const ticks = await drawnTicks();
+      expect(ticks.has(tickName(today)), `${timezoneId}: ${[...ticks]}`).toBe(true);
+      expect([...ticks].filter((x) => !week.map(tickName).includes(x)), timezoneId).toEqual([]);
+
+      // One day picked: that UTC day and no other.
+      await clearDrawn();
+      await tp.getByLabel('From').fill(iso(today));
+      await expect.poll(() => stat('answered').textContent()).toBe('3');
+      await expect.poll(async () => [...(await bars()).entries()], { message: timezoneId }).toEqual([[dayName(today), '3']]);
+      expect([...(await drawnTicks())], timezoneId).toEqual([tickName(today)]);
+      // Its hours are that day's 24 UTC hours, the requests in the hour the server counted them in.
+      await tp.getByLabel('Per', { exact: true }).selectOption('1h');
+      await expect.poll(async () => (await bars()).size, { message: timezoneId }).toBe(24);
+      const perHour = await bars();
+      expect([...perHour.keys()].every((label) => label.startsWith(`${dayName(today)}, `)), `${timezoneId}: ${[...perHour.keys()]}`).toBe(true);
+      expect([...perHour.entries()].filter(([, v]) => v !== '0'), timezoneId).toEqual([[`${dayName(today)}, ${new Intl.DateTimeFormat('en-US', { timeStyle: 'short', timeZone: 'UTC' }).format(new Date(hour * 1000))}`, '3']]);
+      await tp.getByLabel('Per', { exact: true }).selectOption('1d');
+      // The day before, alone, holds none of them.
+      await tp.getByLabel('From').fill(iso(today - DAY));
+      await tp.getByLabel('To').fill(iso(today - DAY));
+      await expect.poll(() => stat('answered').textContent(), { message: timezoneId }).toBe('0');
+
+      // The key's page: its last 7 days are the same seven UTC days.
+      await tp.goto(`${t.url}/#/api-keys/${key.id}?project=${p}`);
+      await tp.getByRole('heading', { name: 'utc-days-key', level: 1 }).waitFor();
+      await expect.poll(() => tp.getByTestId('key-answered').locator('.stat-value').textContent()).toBe('3');
+      await expect.poll(async () => [...(await bars()).entries()], { message: `${timezoneId}, key page` }).toEqual(week.map((d) => [dayName(d), d === today ? '3' : '0']));
+      await tp.getByText('Days are UTC days').waitFor();
+      await ctx.close();
+    }
+  });
+
   it('shows a budget exhausted by spend as blocked until its reset', async () => {
     // A price makes the echo model billable: a new server with one, small and quick.
     const { mkdtempSync, writeFileSync } = await import('node:fs');

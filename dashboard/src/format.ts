@@ -25,17 +25,44 @@ export function formatUsd(amount: number): string {
   return usdFmt.format(amount);
 }
 
-/** The local calendar date of a unix time, as an <input type=date> value ("2026-03-04"). */
-export function toDateInput(seconds: number): string {
-  const d = new Date(seconds * 1000);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-}
-
-/** Local midnight of an <input type=date> value, in unix seconds. */
+/** Local midnight of an <input type=date> value, in unix seconds (the audit log's days, which are the user's own). */
 export function fromDateInput(value: string): number {
   const [y, m, d] = value.split('-').map(Number);
   return Math.floor(new Date(y, m - 1, d).getTime() / 1000);
+}
+
+// Usage buckets are UTC days and hours (the Usage and Costs APIs bucket by UTC, as OpenAI's do): they are picked,
+// labelled and counted as UTC, whatever the browser's zone. Read in local time, a New York user's 01:29 request
+// showed under the day before, and a 7-day range widened to 8 UTC days.
+const utcDayFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: 'UTC' });
+const utcHourFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
+const utcShortDayFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' });
+const utcClockFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });
+
+/** The UTC day a unix time falls in, "Mar 4, 2026": how a daily bucket is named. */
+export function formatUtcDay(seconds: number): string {
+  return utcDayFmt.format(new Date(seconds * 1000));
+}
+
+/** A UTC date and hour, "Mar 4, 2026, 10:00 AM": how an hourly bucket is named. */
+export function formatUtcHour(seconds: number): string {
+  return utcHourFmt.format(new Date(seconds * 1000));
+}
+
+/** A chart tick: "Mar 4" for a UTC day (an hourly chart's midnight too), "10:00 AM" for another UTC hour. */
+export function formatUtcTick(seconds: number): string {
+  return seconds % 86_400 === 0 ? utcShortDayFmt.format(new Date(seconds * 1000)) : utcClockFmt.format(new Date(seconds * 1000));
+}
+
+/** The UTC day of a unix time, as an <input type=date> value ("2026-03-04"). */
+export function toUtcDateInput(seconds: number): string {
+  return new Date(Math.floor(seconds / 86_400) * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** The start (00:00 UTC) of an <input type=date> value's day, in unix seconds; NaN for an empty or malformed value. */
+export function fromUtcDateInput(value: string): number {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return Number.NaN;
+  return Date.parse(`${value}T00:00:00Z`) / 1000;
 }
 
 /** "$5.00" from cents. */

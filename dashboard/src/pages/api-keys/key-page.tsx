@@ -199,8 +199,10 @@ const KIND_TAG: Readonly<Record<string, string>> = { embeddings: 'embeddings', i
 
 function KeyUsage({ apiKey: k, projectId }: { apiKey: ProjectApiKey; projectId: string }) {
   const [days, setDays] = useState(7);
-  const end = Math.floor(Date.now() / 1000 / 3600) * 3600 + 3600;
-  const start = Math.floor((end - days * DAY) / DAY) * DAY;
+  // The last `days` UTC days, today's included: the days the server buckets by (a start one day back from the next
+  // hour, rounded down to its UTC day, gave one day more than the button said).
+  const end = Math.floor(Date.now() / 1000 / DAY) * DAY + DAY;
+  const start = end - days * DAY;
   const usage = useResource(async () => {
     const q = { start_time: start, end_time: end, bucket_width: '1d' as const, group_by: ['model'], api_key_ids: [k.id], project_ids: [projectId] };
     return mergeKinds(await getMeteredUsage(q));
@@ -264,8 +266,9 @@ function KeyUsage({ apiKey: k, projectId }: { apiKey: ProjectApiKey; projectId: 
         <Stat label="Cost" value={shown(costs, totalCost, formatUsd)} testId="key-cost" />
       </div>
       {series && series.groups.length > 0 && (
-        <StackedChart series={series} labelOf={labelOf} formatValue={formatValue} hourly={false} integers title={`Answered requests per day, by model, last ${days} days`} />
+        <StackedChart series={series} labelOf={labelOf} formatValue={formatValue} hourly={false} integers title={`Answered requests per UTC day, by model, last ${days} days`} />
       )}
+      <p class="hint">Days are UTC days (00:00 to 24:00 UTC), as the Usage and Costs APIs count them; today's is the last.</p>
       {byModel.length > 0 && (
         <table class="table compact">
           <caption class="table-caption">Answered requests by model</caption>

@@ -27,6 +27,7 @@ export function LimitsPage() {
           </section>
           <section class="card" aria-labelledby="spend-limit-title">
             <h2 id="spend-limit-title">Spend limit and alerts</h2>
+            <p class="hint">Periods are UTC: a day starts at 00:00 UTC, a week on Monday, a month on its first day.</p>
             <SpendLimitForm projectId={projectId} />
             <SpendAlertsForm projectId={projectId} />
           </section>

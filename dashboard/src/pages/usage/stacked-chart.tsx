@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type uPlot from 'uplot';
+import { formatUtcDay, formatUtcHour, formatUtcTick } from '../../format.js';
 import { cumulative, type StackedSeries } from './usage-data.js';
 
 export const PALETTE = ['#0f766e', '#2563eb', '#d97706', '#7c3aed', '#db2777', '#65a30d', '#0891b2', '#dc2626', '#64748b'];
@@ -20,6 +21,10 @@ const INTEGER_STEPS = [1, 2, 5].flatMap((m) => [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 
 /**
  * Stacked bars over time with uPlot, loaded on first use so the rest of the dashboard stays small.
  * Bars are drawn as running sums, largest first, so each group's band shows (see cumulative()).
+ * Buckets are UTC days or hours and are labelled so: the x scale is plain seconds, not uPlot's time scale, which
+ * draws in the browser's zone (a UTC day read as the evening before it west of UTC). Ticks on multiples of a day or
+ * an hour from the epoch are UTC midnights and hours; uPlot's tzDate would do it too, but its UTC shortcut shifts by
+ * the local offset of each instant and names two hours alike at a DST change.
  */
 export function StackedChart({ series, labelOf, formatValue, title, hourly, integers }: StackedChartProps) {
   const box = useRef<HTMLDivElement>(null);
@@ -40,11 +45,14 @@ export function StackedChart({ series, labelOf, formatValue, title, hourly, inte
         const order = series.groups.map((_, k) => k).reverse();
         const bars = UPlot.paths.bars?.({ size: [0.7, 48], gap: 1 });
         const step = hourly ? 3600 : 86_400;
+        const first = series.times[0] ?? 0;
+        const last = series.times.at(-1) ?? first;
         const opts: uPlot.Options = {
           width: el.clientWidth,
           height: 280,
-          // Half a bucket of room on each side, so the first and last bars are not cut in half.
-          scales: { x: { time: true, range: (_u, min, max) => [min - step / 2, max + step / 2] } },
+          // The buckets' own span (uPlot pads a single number's range by a tenth of its size, years of seconds), with half
+          // a bucket of room on each side, so the first and last bars are not cut in half.
+          scales: { x: { time: false, range: () => [first - step / 2, last + step / 2] } },
           cursor: { points: { show: false } },
           legend: { live: true },
           axes: [
@@ -54,7 +62,7 @@ export function StackedChart({ series, labelOf, formatValue, title, hourly, inte
               grid: { show: false },
               // Ticks on whole buckets: whole days for daily data, whole hours for hourly.
               incrs: hourly ? [3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86_400, 2 * 86_400, 7 * 86_400] : [86_400, 2 * 86_400, 7 * 86_400, 14 * 86_400, 30 * 86_400],
-              values: hourly ? undefined : '{MMM} {D}',
+              values: (_u, ticks) => ticks.map(formatUtcTick),
             },
             {
               stroke: axisColor,
@@ -66,7 +74,7 @@ export function StackedChart({ series, labelOf, formatValue, title, hourly, inte
             },
           ],
           series: [
-            { label: hourly ? 'Hour' : 'Day', value: (_u, v) => (v == null ? '' : new Date(v * 1000).toLocaleString(undefined, hourly ? { dateStyle: 'medium', timeStyle: 'short' } : { dateStyle: 'medium' })) },
+            { label: hourly ? 'Hour (UTC)' : 'Day (UTC)', value: (_u, v) => (v == null ? '' : hourly ? formatUtcHour(v) : formatUtcDay(v)) },
             ...order.map((k) => ({
               label: labelOf(series.groups[k].key),
               fill: PALETTE[k % PALETTE.length],

@@ -2,7 +2,7 @@ import { useCallback, useId, useMemo, useState } from 'preact/hooks';
 import { getBudgets, getCosts, getMeteredUsage, getRefusals, resolveNames, searchAllKeys } from '../../api-client.js';
 import { LoadError } from '../../components/load-error.js';
 import { StandingMeter } from '../../components/standing.js';
-import { formatNumber, formatUsd, fromDateInput, toDateInput } from '../../format.js';
+import { formatNumber, formatUsd, fromUtcDateInput, toUtcDateInput } from '../../format.js';
 import { keyHref } from '../../router.js';
 import { useSession } from '../../session.js';
 import type { NamedObject, Standing } from '../../types.js';
@@ -20,9 +20,10 @@ type Width = '1d' | '1h';
 const DAY = 86_400;
 const ALL_STATUSES = ['active', 'expired', 'exposed', 'suspended', 'revoked'] as const;
 
-function defaultRange(): { start: string; end: string } {
-  const today = fromDateInput(toDateInput(Date.now() / 1000));
-  return { start: toDateInput(today - 6 * DAY), end: toDateInput(today) };
+/** The last `days` UTC days, today's (UTC) included: the days the server buckets by. */
+function lastDays(days: number): { start: string; end: string } {
+  const now = Date.now() / 1000;
+  return { start: toUtcDateInput(now - (days - 1) * DAY), end: toUtcDateInput(now) };
 }
 
 const METRIC_LABEL: Record<Metric, string> = { requests: 'Answered requests', refused: 'Refused requests', tokens: 'Tokens', cost: 'Cost' };
@@ -46,7 +47,7 @@ const amountOf: Record<Exclude<Metric, 'cost'>, (r: UsageResult) => number> = {
  */
 export function UsagePage() {
   const { allProjects } = useSession();
-  const [range, setRange] = useState(defaultRange);
+  const [range, setRange] = useState(() => lastDays(7));
   const [width, setWidth] = useState<Width>('1d');
   const [metric, setMetric] = useState<Metric>('requests');
   const [groupBy, setGroupBy] = useState<GroupBy>('model');
@@ -54,9 +55,12 @@ export function UsagePage() {
   const [keyId, setKeyId] = useState('');
   const ids = { start: useId(), end: useId(), width: useId(), metric: useId(), group: useId(), project: useId(), key: useId() };
 
-  const startTime = fromDateInput(range.start);
-  const endTime = fromDateInput(range.end) + DAY;
-  const rangeError = !range.start || !range.end || endTime <= startTime ? 'The start date must be on or before the end date.' : null;
+  // The days picked are UTC days, as the server's daily buckets are: a local midnight would be widened to the UTC day
+  // before it (docs/usage-api.md, Buckets and pages), adding a day the user did not pick.
+  const startTime = fromUtcDateInput(range.start);
+  const endTime = fromUtcDateInput(range.end) + DAY;
+  // An empty date reads as NaN, which no comparison passes.
+  const rangeError = !(endTime > startTime) ? 'The start date must be on or before the end date.' : null;
   const projectIds = projectId ? [projectId] : undefined;
   const keyIds = keyId ? [keyId] : undefined;
 
@@ -206,16 +210,14 @@ export function UsagePage() {
               key={days}
               type="button"
               class="button button-small"
-              onClick={() => {
-                const today = fromDateInput(toDateInput(Date.now() / 1000));
-                setRange({ start: toDateInput(today - (days - 1) * DAY), end: toDateInput(today) });
-              }}
+              onClick={() => setRange(lastDays(days))}
             >
               Last {days} days
             </button>
           ))}
         </fieldset>
       </form>
+      <p class="hint">Days and hours are UTC, as the Usage and Costs APIs count them: a day picked runs from 00:00 to 24:00 UTC.</p>
 
       {rangeError && (
         <p class="alert" role="alert">
