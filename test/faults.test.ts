@@ -24,12 +24,14 @@ suite('faults', () => {
   });
 
   it('PostgreSQL down for 10 s under load: cached keys keep working, usage queues then spills, nothing lost or doubled', async () => {
+    /** Usage events held in memory before they spill to disk: few, so that a slow machine's load passes it too. */
+    const MAX_IN_MEMORY = 20;
     expect(canRunPrivatePostgres()).toBe(true);
     const pg = await startPrivatePostgres();
     cleanups.push(() => pg.destroy());
     const t = await startTestServer(
       { name: 'postgres', url: pg.url },
-      { env: { TOLLGATE_USAGE_MAX_IN_MEMORY: '100', TOLLGATE_USAGE_FLUSH_MS: '200', TOLLGATE_CHANGE_POLL_MS: '500' } },
+      { env: { TOLLGATE_USAGE_MAX_IN_MEMORY: String(MAX_IN_MEMORY), TOLLGATE_USAGE_FLUSH_MS: '200', TOLLGATE_CHANGE_POLL_MS: '500' } },
     );
     cleanups.push(() => t.close());
     const k = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'fault' } })).body;
@@ -60,6 +62,7 @@ suite('faults', () => {
       }
     })();
     await sleep(500);
+    const beforeOutage = ok;
     pg.stop();
     await sleep(1000);
     const notReady = await fetch(`${t.url}/readyz`);
@@ -71,7 +74,8 @@ suite('faults', () => {
     running = false;
     await load;
     expect(failed, failures.join('\n')).toBe(0);
-    expect(duringOutage).toBeGreaterThan(200);
+    // Served during the outage: more than memory holds, so some were spilled (a loaded CI machine served 173 in all).
+    expect(duringOutage - beforeOutage).toBeGreaterThan(2 * MAX_IN_MEMORY);
     const g = t.server.gateway;
     expect(g.usage.stats.spilled).toBeGreaterThan(0);
     const deadline = Date.now() + 30_000;

@@ -122,6 +122,8 @@ describeEachDatabase('the model a request names, whatever its body', (backend) =
         ['multipart without a boundary parameter', '/v1/audio/transcriptions', { headers: { 'content-type': 'multipart/form-data' }, body: multipart(audio, [field('model'), 'whisper-1']) }, 415],
         ['a form body', '/v1/images/generations', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'prompt=a+cat&model=dall-e-3' }, 403],
         ['a form body, repeated', '/v1/images/generations', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'model=gpt-4o-mini&prompt=x&model=dall-e-3' }, 400],
+        // curl -d without a Content-Type: a JSON object declared as a form cannot be read (not "no JSON object").
+        ['JSON declared as a form, to chat', '/v1/chat/completions', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: json('gpt-4o-mini') }, 415],
         ['a form body split by ;', '/v1/images/generations', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'model=gpt-4o-mini&prompt=x;model=dall-e-3' }, 415],
         ['a query parameter', '/v1/chat/completions?model=gpt-4', { method: 'GET' }, 403],
         ['a polluted query', '/v1/chat/completions?model=gpt-4o-mini&model=gpt-4', { method: 'GET' }, 400],

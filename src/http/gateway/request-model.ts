@@ -42,8 +42,9 @@ export function requestModel(request: GatewayRequest, endpoint: string): Request
     found.model = named;
   }
   const use = modelUseOf(request.method, endpoint);
-  // As OpenAI answers: these take a JSON object naming a model.
-  if (request.method === 'POST' && JSON_MODEL_ENDPOINTS.has(endpoint) && !found.body) {
+  // As OpenAI answers: these take a JSON object naming a model. A JSON object declared as something else (a form: curl
+  // -d without a Content-Type) is one: it is told below that it cannot be read (415), not that it is no JSON object.
+  if (request.method === 'POST' && JSON_MODEL_ENDPOINTS.has(endpoint) && !found.body && !(raw !== null && startsAsJsonObject(raw))) {
     throw new TollgateError('invalid_value', 'The request body must be a JSON object.', null);
   }
   if ((use === 'required' || use === 'defaulted') && found.undetermined !== null) {
@@ -87,6 +88,13 @@ function isSdpOffer(request: GatewayRequest, endpoint: string): boolean {
     raw[0] === 0x76 &&
     raw[1] === 0x3d
   );
+}
+
+/** Whether a body starts as a JSON object does: `{` after an optional UTF-8 byte order mark and white space. */
+function startsAsJsonObject(raw: Buffer): boolean {
+  let i = raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
+  while (raw[i] === 0x20 || raw[i] === 0x0a || raw[i] === 0x0d || raw[i] === 0x09) i++;
+  return raw[i] === 0x7b;
 }
 
 /** Whether the body names the model: a model endpoint reads its body, not the query string. */
