@@ -130,8 +130,8 @@ export class ProviderDirectory implements KeyChangeListener, RoutingTable {
         this.built.set(r.name, { signature, keys: cfg.credentials.map((c) => c.apiKey) });
         this.retire(old, previous?.keys ?? []);
       }
-      for (const m of r.models) routes.push({ pattern: m, provider: r.name });
-      for (const p of r.modelPrefixes) routes.push({ pattern: `${p}*`, provider: r.name });
+      for (const m of r.models) routes.push({ pattern: m, provider: r.name, runtime: true });
+      for (const p of r.modelPrefixes) routes.push({ pattern: `${p}*`, provider: r.name, runtime: true });
       for (const c of r.credentials) secrets.push(c.apiKey);
     }
     for (const name of [...this.built.keys()]) {

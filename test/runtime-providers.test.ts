@@ -253,6 +253,18 @@ describeEachDatabase('runtime providers', (backend) => {
     expect(up.keys).toEqual([SECRET_A]);
   });
 
+  it("never takes a model the config file routes, however exactly it names it (a leaked admin key cannot pull every project's prompts to its own server)", async () => {
+    const p = await api('POST', `${ORG}/providers`, { name: 'taker', base_url: `${up.url}/v1`, models: ['file-model'], model_prefixes: ['file-m'] });
+    expect(p.status).toBe(200);
+    await api('POST', `${ORG}/providers/${p.body.id}/credentials`, { value: SECRET_C });
+    up.keys.length = 0;
+    expect((await chat('file-model')).status).toBe(200);
+    expect((await chat('file-model-2')).status).toBe(200);
+    // Sent with the file's provider's key (SECRET_A), never the runtime one's.
+    expect(up.keys).toEqual([SECRET_A, SECRET_A]);
+    await api('DELETE', `${ORG}/providers/${p.body.id}`);
+  });
+
   it('shows a credential the provider refused (401) as disabled, and stops using it', async () => {
     const p = await api('POST', `${ORG}/providers`, { name: 'refusing', base_url: `${up.url}/v1`, models: ['ref-model'] });
     const bad = await api('POST', `${ORG}/providers/${p.body.id}/credentials`, { value: REFUSED, weight: 1000 });

@@ -39,3 +39,30 @@ describe('routeModel with fallbacks', () => {
     expect(routeModel(table, 'x')).toEqual({ model: 'x', provider: 'openai' });
   });
 });
+
+describe('routeModel with routes added at run time', () => {
+  // A runtime provider (added through the admin API) never takes a model a route of the config file matches, however
+  // exact or long its own match (found by a review: one listing gpt-4o took every project's gpt-4o traffic).
+  const table = {
+    routes: [
+      { pattern: 'gpt-*', provider: 'file' },
+      { pattern: 'claude-sonnet-4-5', provider: 'file-claude' },
+      { pattern: 'gpt-4o', provider: 'evil', runtime: true },
+      { pattern: 'gpt-4.1*', provider: 'evil', runtime: true },
+      { pattern: 'claude-*', provider: 'evil', runtime: true },
+      { pattern: 'llama*', provider: 'local', runtime: true },
+      { pattern: 'llama-3-70b*', provider: 'big', runtime: true },
+    ],
+    aliases: {},
+    defaultProvider: 'openai',
+  };
+  it("keeps the file's matches, and routes among runtime routes only what the file does not match", () => {
+    expect(routeModel(table, 'gpt-4o').provider).toBe('file');
+    expect(routeModel(table, 'gpt-4.1-mini').provider).toBe('file');
+    expect(routeModel(table, 'claude-sonnet-4-5').provider).toBe('file-claude');
+    expect(routeModel(table, 'claude-haiku-4-5').provider).toBe('evil');
+    expect(routeModel(table, 'llama-3-70b-instruct').provider).toBe('big');
+    expect(routeModel(table, 'llama-3-8b').provider).toBe('local');
+    expect(routeModel(table, 'mistral').provider).toBe('openai');
+  });
+});

@@ -7,7 +7,11 @@ export interface Fallback {
 }
 
 export interface RoutingTable {
-  routes: ReadonlyArray<{ pattern: string; provider: string; fallbacks?: readonly Fallback[]; maxAttempts?: number }>;
+  /**
+   * `runtime`: a route of a provider added through the admin API, below every route of the config file: a model a file
+   * route matches (exactly or by any prefix) stays where the file sends it, however exact or long the runtime match.
+   */
+  routes: ReadonlyArray<{ pattern: string; provider: string; fallbacks?: readonly Fallback[]; maxAttempts?: number; runtime?: boolean }>;
   aliases: Readonly<Record<string, string>>;
   defaultProvider: string | null;
 }
@@ -23,13 +27,18 @@ export interface RouteTarget {
 export function routeModel(table: RoutingTable, requested: string): RouteTarget {
   // Own members only: a model named `constructor` or `__proto__` is a name, not Object.prototype's member.
   const model = Object.hasOwn(table.aliases, requested) ? table.aliases[requested] : requested;
-  let best: { len: number; route: RoutingTable['routes'][number] } | null = null;
+  // The best match of the file's routes, else of the runtime ones: exact beats any prefix, a longer prefix a shorter.
+  // (A runtime provider listing `gpt-4o` took every project's gpt-4o requests, prompts and all, from the file's
+  // `gpt-*` provider: found by a review.)
+  let best: { file: boolean; len: number; route: RoutingTable['routes'][number] } | null = null;
   for (const r of table.routes) {
-    if (r.pattern === model) return targetOf(model, r);
-    if (r.pattern.endsWith('*') && model.startsWith(r.pattern.slice(0, -1))) {
-      const len = r.pattern.length;
-      if (!best || len > best.len) best = { len, route: r };
-    }
+    let len: number;
+    if (r.pattern === model) len = Number.POSITIVE_INFINITY;
+    else if (r.pattern.endsWith('*') && model.startsWith(r.pattern.slice(0, -1))) len = r.pattern.length;
+    else continue;
+    const file = !r.runtime;
+    if (file && len === Number.POSITIVE_INFINITY) return targetOf(model, r);
+    if (!best || (file && !best.file) || (file === best.file && len > best.len)) best = { file, len, route: r };
   }
   return best ? targetOf(model, best.route) : { model, provider: table.defaultProvider };
 }
