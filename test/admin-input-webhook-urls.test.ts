@@ -42,4 +42,12 @@ describeEachDatabase('webhook URLs holding what a delivery would not send', (bac
     expect(r.status, r.text).toBe(200);
     expect(r.body.url).toBe('https://example.com/h?x=1');
   });
+
+  it('a scheme in capitals is a scheme (URL schemes are case-insensitive), taken as a provider base URL is; others are refused', async () => {
+    const r = await t.api('POST', `${ORG}/webhooks`, { body: { url: 'HTTPS://example.com/caps' } });
+    expect(r.status, r.text).toBe(200);
+    const ftp = await t.api('POST', `${ORG}/webhooks`, { body: { url: 'FTP://example.com/caps' } });
+    expect(ftp.status).toBe(400);
+    expect(ftp.body.error).toMatchObject({ param: 'url', code: 'invalid_value' });
+  });
 });

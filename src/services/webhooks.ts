@@ -24,7 +24,7 @@ export const WEBHOOK_EVENT_TYPES = ['budget.threshold_crossed', 'api_key.exposed
 export const CreateWebhookBody = z.strictObject({
   url: text({ max: 2048 })
     .url()
-    .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
+    .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL')
     .superRefine((url, ctx) => {
       const problem = requestUrlProblem(url);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
