@@ -233,7 +233,14 @@ describe("Anthropic's Messages API with the Anthropic SDK", () => {
       const bad = await failure(client(key.value).messages.create({ ...hello, model: 'claude-error400' }));
       expect(bad).toBeInstanceOf(Anthropic.BadRequestError);
       expect(bad.error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: 'messages.0.content: Input should be a valid list' } });
-      expect(await failure(client(key.value).messages.create({ ...hello, model: 'claude-overloaded' }))).toBeInstanceOf(Anthropic.OverloadedError);
+      // Tollgate's request id in the body as in `request-id` (docs/providers.md); the provider's only as x-upstream-request-id.
+      expect(bad.requestID).toMatch(/^req_/);
+      expect(bad.error.request_id).toBe(bad.requestID);
+      expect(bad.headers?.get('x-upstream-request-id')).toBe('req_011CFakeAnthropic');
+      const overloaded = await failure(client(key.value).messages.create({ ...hello, model: 'claude-overloaded' }));
+      expect(overloaded).toBeInstanceOf(Anthropic.OverloadedError);
+      expect(overloaded.error.request_id).toBe(overloaded.requestID);
+      expect(JSON.stringify(overloaded.error)).not.toContain('req_011CFakeAnthropic');
       const creds = await refused(client(key.value).messages.create({ ...hello, model: 'claude-refuses-key' }), 502, 'api_error', 'upstream_auth_failed', Anthropic.InternalServerError);
       expect(JSON.stringify(creds.error)).not.toContain('sk-ant-api03');
     });

@@ -44,12 +44,12 @@ export function openAIErrorAsAnthropic(status: number, text: string, provider: s
   return anthropicError(status, `The upstream provider '${provider}' answered ${status}${text.trim() ? `: ${snippetOf(text)}` : ''}.`, requestId);
 }
 
-/** Whether a text is already an Anthropic error body (passed on as it is to an Anthropic client). */
-export function isAnthropicErrorBody(text: string): boolean {
+/** A text that is already an Anthropic error body (passed on to an Anthropic client), parsed; null for any other. */
+export function anthropicErrorBodyOf(text: string): Record<string, unknown> | null {
   try {
     const parsed: unknown = JSON.parse(text);
-    return isObject(parsed) && parsed.type === 'error' && isObject(parsed.error) && typeof parsed.error.message === 'string';
+    return isObject(parsed) && parsed.type === 'error' && isObject(parsed.error) && typeof parsed.error.message === 'string' ? parsed : null;
   } catch {
-    return false;
+    return null;
   }
 }

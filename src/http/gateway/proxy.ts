@@ -28,7 +28,7 @@ import { unlistedLabel } from './route-label.js';
 import { relayStream } from './stream-relay.js';
 import { countFallbackTokens, readOnAfterHangUp, streamedTokens } from './token-fallback.js';
 import { forwardTranslated, planTranslation, type Translation } from './translated.js';
-import { isAnthropicErrorBody } from '../../core/translate/error-bodies.js';
+import { anthropicErrorBodyOf } from '../../core/translate/error-bodies.js';
 import { isPending } from '../../core/maybe-promise.js';
 import { type FallbackPlan, fallsBackOn, mayFallBack, nextFallback } from './fallback.js';
 
@@ -497,12 +497,14 @@ function providerSecrets(g: GatewayContext): string[] {
 }
 
 /**
- * An Anthropic provider's error for an Anthropic client: passed through when it is in Anthropic's shape, wrapped
- * otherwise; either way without the provider's account details or keys.
+ * An Anthropic provider's error for an Anthropic client: passed on when it is in Anthropic's shape, wrapped otherwise;
+ * either way without the provider's account details or keys, and with Tollgate's request id in `request_id`, as every
+ * answer's `request-id` header (the provider's id goes out as `x-upstream-request-id`; docs/providers.md).
  */
 function anthropicErrorText(buf: Buffer, status: number, info: RequestInfo, secrets: readonly string[]): string {
   const text = withoutProviderDetails(buf.toString('utf8'), secrets);
-  if (isAnthropicErrorBody(text)) return text;
+  const body = anthropicErrorBodyOf(text);
+  if (body) return JSON.stringify({ ...body, request_id: info.requestId });
   const snippet = text.replace(/\s+/g, ' ').slice(0, 200);
   return JSON.stringify(anthropicError(status, `The upstream provider '${info.provider}' answered ${status}${snippet ? `: ${snippet}` : ''}.`, info.requestId));
 }
