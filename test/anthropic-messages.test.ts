@@ -249,6 +249,20 @@ describe("Anthropic's Messages API with the Anthropic SDK", () => {
       const stream = client(key.value).messages.stream({ ...hello, model: 'claude-cutoff' });
       const err = await stream.finalMessage().catch((e: unknown) => e);
       expect(String(err)).toContain('The upstream stream ended unexpectedly.');
+      // Tollgate's own error event carries what its other errors do: the request's id and the code.
+      const raw = await fetch(`${p.t.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': key.value, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+        body: JSON.stringify({ ...hello, model: 'claude-cutoff', stream: true }),
+      });
+      const text = await raw.text();
+      const error = JSON.parse(/event: error\ndata: (.*)\n/.exec(text)?.[1] ?? 'null');
+      expect(error).toEqual({
+        type: 'error',
+        error: { type: 'api_error', message: 'The upstream stream ended unexpectedly.', details: { error_code: 'upstream_error' } },
+        request_id: raw.headers.get('request-id'),
+      });
+      expect(error.request_id).toMatch(/^req_/);
       // Metered once the output it delivered is counted (the tokenizer loads on first use): after the client saw the end.
       await expect.poll(async () => (await events(key.id)).at(-1)?.model, { timeout: 5000 }).toBe('claude-cutoff');
       expect((await events(key.id)).at(-1)).toMatchObject({ model: 'claude-cutoff', streamed: 1, outcome: 'stream_interrupted', input_tokens: 7 });

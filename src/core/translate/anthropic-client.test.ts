@@ -32,8 +32,8 @@ const refusal = (body: Record<string, unknown>) => {
 };
 
 /** Runs chat chunks through the translator: Anthropic's events as [type, data] pairs. */
-function chatStreamToEvents(sse: string) {
-  const translator = new ChatStreamToMessage({ model: MODEL });
+function chatStreamToEvents(sse: string, requestId?: string) {
+  const translator = new ChatStreamToMessage({ model: MODEL, requestId });
   const out = splitEvents(sse)
     .map((e) => translator.push(eventData(e)))
     .join('');
@@ -305,8 +305,11 @@ describe('chat completions as Anthropic messages', () => {
   });
 
   it('an error chunk ends the stream with an Anthropic error event; a stream without [DONE] is not complete', () => {
-    const { events, translator } = chatStreamToEvents(`${openaiSse([], false)}data: ${JSON.stringify({ error: { message: 'The server had an error', type: 'server_error' } })}\n\n`);
-    expect(events).toEqual([{ type: 'error', error: { type: 'api_error', message: 'The server had an error' } }]);
+    const { events, translator } = chatStreamToEvents(`${openaiSse([], false)}data: ${JSON.stringify({ error: { message: 'The server had an error', type: 'server_error' } })}\n\n`, 'req_tollgate1');
+    // Tollgate's error event, as every other on these paths: its request id, and a code (the provider's, when it gave one).
+    expect(events).toEqual([{ type: 'error', error: { type: 'api_error', message: 'The server had an error', details: { error_code: 'upstream_error' } }, request_id: 'req_tollgate1' }]);
+    const coded = chatStreamToEvents(`data: ${JSON.stringify({ error: { message: 'Too fast', type: 'requests', code: 'rate_limit_exceeded' } })}\n\n`, 'req_tollgate2');
+    expect(coded.events[0]).toMatchObject({ error: { details: { error_code: 'rate_limit_exceeded' } }, request_id: 'req_tollgate2' });
     expect(translator.ended).toBe(true);
     expect(translator.complete).toBe(false);
     const cut = chatStreamToEvents(OPENAI_STREAM_TEXT.replace('data: [DONE]\n\n', ''));

@@ -32,7 +32,8 @@ export class ChatStreamToMessage {
   private readonly tools = new Map<number, number>();
   private stopReason: string | null = null;
 
-  constructor(private readonly o: { model: string }) {}
+  /** `requestId`: Tollgate's id of the request, for an error event's `request_id`. */
+  constructor(private readonly o: { model: string; requestId?: string }) {}
 
   private start(chunk: Json): string {
     this.started = true;
@@ -95,7 +96,10 @@ export class ChatStreamToMessage {
     }
     if (isObject(chunk.error)) {
       this.ended = true;
-      return anthropicEvent('error', { error: { type: 'api_error', message: String(chunk.error.message ?? 'The upstream stream failed.') } });
+      // Tollgate's error event, shaped as its others on these paths: the request's id, and a code (the provider's).
+      const code = typeof chunk.error.code === 'string' && chunk.error.code !== '' ? chunk.error.code : 'upstream_error';
+      const error = { type: 'api_error', message: String(chunk.error.message ?? 'The upstream stream failed.'), details: { error_code: code } };
+      return anthropicEvent('error', { error, request_id: this.o.requestId ?? null });
     }
     this.serviceTier = answeredServiceTier(chunk.service_tier) ?? this.serviceTier;
     let out = this.started ? '' : this.start(chunk);

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { type ApiFormat, anthropicError } from '../../core/anthropic-errors.js';
+import { type ApiFormat, anthropicErrorBody } from '../../core/anthropic-errors.js';
+import { TollgateError } from '../../core/errors.js';
 import type { TokenCounts } from '../../core/pricing.js';
 import type { Speed } from '../../core/speed.js';
 import { SseFramer } from '../../core/sse.js';
@@ -23,23 +24,27 @@ export interface StreamResult {
 }
 
 const CUT_OFF_MESSAGE = 'The upstream stream ended unexpectedly.';
-/** The event that ends a stream the upstream cut off, in each client's shape. */
-export const CUT_OFF: Readonly<Record<ApiFormat, string>> = {
-  openai: `data: ${JSON.stringify({ error: { message: CUT_OFF_MESSAGE, type: 'api_error', param: null, code: 'upstream_error' } })}\n\n`,
-  anthropic: `event: error\ndata: ${JSON.stringify(anthropicError(500, CUT_OFF_MESSAGE))}\n\n`,
-};
+const CUT_OFF_OPENAI = `data: ${JSON.stringify({ error: { message: CUT_OFF_MESSAGE, type: 'api_error', param: null, code: 'upstream_error' } })}\n\n`;
 
 /**
- * The event that ends a stream the upstream cut off, for the client's API: the Responses API ends a failed stream with
- * its own `error` event (ResponseErrorEvent: type, code, message, param and the next sequence number), which clients
- * of that API parse (the Vercel AI SDK refuses the chat-shaped one); `events` are the last events relayed.
+ * The event that ends a stream the upstream cut off, for the client's API. Anthropic's is Tollgate's own error, so it
+ * carries what every other does on those paths (docs/providers.md): the request's id in `request_id` and the code in
+ * `details.error_code`. The Responses API ends a failed stream with its own `error` event (ResponseErrorEvent: type,
+ * code, message, param and the next sequence number), which clients of that API parse (the Vercel AI SDK refuses the
+ * chat-shaped one); `events` are the last events relayed.
  */
-export function cutOffEvent(format: ApiFormat | undefined, endpoint: string, events: Buffer | null): string {
-  if (format === 'anthropic' || !(endpoint === '/responses' || endpoint.startsWith('/responses/'))) return CUT_OFF[format ?? 'openai'];
+export function cutOffEvent(format: ApiFormat | undefined, endpoint: string, events: Buffer | null, requestId: string): string {
+  if (format === 'anthropic') return anthropicErrorEvent(new TollgateError('upstream_error', CUT_OFF_MESSAGE), requestId);
+  if (!(endpoint === '/responses' || endpoint.startsWith('/responses/'))) return CUT_OFF_OPENAI;
   let next = 0;
   if (events) for (const m of events.toString('latin1').matchAll(/"sequence_number"\s*:\s*(\d+)/g)) next = Math.max(next, Number(m[1]) + 1);
   const error = { type: 'error', code: 'upstream_error', message: CUT_OFF_MESSAGE, param: null, sequence_number: next };
   return `event: error\ndata: ${JSON.stringify(error)}\n\n`;
+}
+
+/** Tollgate's own error as an Anthropic stream's `error` event. */
+export function anthropicErrorEvent(err: TollgateError, requestId: string): string {
+  return `event: error\ndata: ${JSON.stringify(anthropicErrorBody(err, requestId))}\n\n`;
 }
 
 /** Bytes of content events kept for counting when the upstream never reports usage. */
@@ -184,7 +189,7 @@ export async function relayStream(
   else if (!raw.destroyed) {
     if (!complete) {
       if (last !== null) raw.write(last);
-      last = cutOffEvent(o.format, o.endpoint, lastEvents);
+      last = cutOffEvent(o.format, o.endpoint, lastEvents, o.requestId);
     }
     if (last !== null && last.length > 0) raw.end(last);
     else raw.end();

@@ -29,7 +29,7 @@ import { meterAndSettle, NO_TOKENS, type Outcome } from './metering.js';
 import type { RequestInfo } from './proxy.js';
 import type { GatewayRequest } from './request.js';
 import { sendJson } from './respond.js';
-import { CUT_OFF } from './stream-relay.js';
+import { cutOffEvent } from './stream-relay.js';
 import { answerFinished, streamShapeFor } from '../../core/stream-usage.js';
 import { countFallbackTokens, readOnAfterHangUp, streamedTokens } from './token-fallback.js';
 
@@ -180,7 +180,7 @@ export async function forwardTranslated(
   try {
     const type = String(up.headers['content-type'] ?? '');
     if (up.statusCode < 300 && t.stream && type.includes('text/event-stream')) {
-      const result = await relayTranslatedStream(res, up, answerHeaders, t, Math.floor(info.startedMs / 1000), clientGone, generation, g.clientStallTimeoutMs);
+      const result = await relayTranslatedStream(res, up, answerHeaders, t, Math.floor(info.startedMs / 1000), clientGone, generation, g.clientStallTimeoutMs, info.requestId);
       const tokens = await streamedTokens(t.kind === 'messages-to-openai' ? t.body : null, result);
       const outcome: Outcome['outcome'] = clientGone() ? 'client_aborted' : result.complete ? 'ok' : timedOut ? 'timeout' : 'stream_interrupted';
       meterAndSettle(g, info, admission, {
@@ -284,8 +284,10 @@ async function relayTranslatedStream(
   isClientGone: () => boolean,
   generation: { finished: boolean },
   stallMs: number,
+  requestId: string,
 ): Promise<TranslatedStream> {
-  const translator = t.kind === 'chat-to-anthropic' ? new MessageStreamToChat({ created, includeUsage: t.includeUsage }) : new ChatStreamToMessage({ model: String(t.body.model) });
+  const translator =
+    t.kind === 'chat-to-anthropic' ? new MessageStreamToChat({ created, includeUsage: t.includeUsage }) : new ChatStreamToMessage({ model: String(t.body.model), requestId });
   const format = t.kind === 'chat-to-anthropic' ? 'openai' : 'anthropic';
   delete headers['content-length'];
   headers['content-type'] = 'text/event-stream; charset=utf-8';
@@ -327,7 +329,7 @@ async function relayTranslatedStream(
   }
   if (isClientGone()) res.destroy();
   else if (!res.destroyed) {
-    res.end(translator.ended ? undefined : CUT_OFF[format]);
+    res.end(translator.ended ? undefined : cutOffEvent(format, t.kind === 'chat-to-anthropic' ? '/chat/completions' : '/messages', null, requestId));
     if (!res.writableFinished) cutIfStalled(res, stallMs);
   }
   const speed = translator instanceof MessageStreamToChat ? translator.speed : null;
