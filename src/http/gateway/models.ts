@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Upstream } from '../../core/upstream.js';
 import { TollgateError } from '../../core/errors.js';
+import { modelListQuery, modelPage } from '../../core/model-list-query.js';
 import { modelNameProblem } from '../../core/model-name.js';
 import { isModelAllowed } from '../../core/permissions.js';
 import { authorizeGatewayRequest, checkScope } from './authorize.js';
@@ -118,6 +119,8 @@ export async function listModels(g: GatewayContext, request: GatewayRequest, res
   // Checked before it is metered (stored): bounded and clean, as everywhere a model is named.
   const problem = one === null ? null : modelNameProblem(one);
   if (problem) throw new TollgateError('invalid_value', problem, 'model');
+  // Anthropic's list pages; OpenAI's and a retrieval take no parameter: anything else is refused, never ignored.
+  const page = modelListQuery(request.search, request.format, one !== null);
   const info = {
     record,
     model: one,
@@ -143,13 +146,15 @@ export async function listModels(g: GatewayContext, request: GatewayRequest, res
     meter(g, info, { status: 502, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: 'upstream_error' });
     throw new TollgateError('upstream_error', `The list of models of provider ${listing.failed.map((n) => `'${n}'`).join(', ')} could not be read; try again shortly.`);
   }
+  // A cursor this key does not see is refused (400) before the listing is counted, as a bad parameter is.
+  const paged = page ? modelPage(visible, page) : { data: visible, hasMore: false };
   meter(g, info, { status: 200, outcome: 'ok', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: null });
   const anthropic = request.format === 'anthropic';
   const headers = anthropic ? { 'request-id': request.requestId } : undefined;
   if (one === null) {
     const list = anthropic
-      ? { data: visible.map(anthropicModel), has_more: false, first_id: visible[0]?.id ?? null, last_id: visible.at(-1)?.id ?? null }
-      : { object: 'list', data: visible };
+      ? { data: paged.data.map(anthropicModel), has_more: paged.hasMore, first_id: paged.data[0]?.id ?? null, last_id: paged.data.at(-1)?.id ?? null }
+      : { object: 'list', data: paged.data };
     sendJson(res, request.requestId, 200, list, headers);
     return;
   }
