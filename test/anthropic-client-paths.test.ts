@@ -1,7 +1,9 @@
-import Anthropic from '@anthropic-ai/sdk';
+import Anthropic, { toFile } from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTwoProviders, type TwoProviders } from './harness/provider-servers.js';
+import { startFakeUpstream } from './harness/fake-upstream.js';
+import { ANTHROPIC_PROVIDER_KEY, startTwoProviders, type TwoProviders } from './harness/provider-servers.js';
+import { gatewayConfigFile, startTestServer } from './harness/server.js';
 
 // What an Anthropic client asks of the paths it shares with OpenAI's API, with the official SDKs against a fake
 // Anthropic and a fake OpenAI upstream (the OpenAI one the default). A review found Anthropic's model list ignoring
@@ -103,5 +105,92 @@ describe('an Anthropic client on the paths both APIs share', () => {
       const openai = new OpenAI({ apiKey: key.value, baseURL: `${p.t.url}/v1`, maxRetries: 0 });
       expect((await openai.models.list()).data.length).toBeGreaterThan(3);
     });
+  });
+  describe("Anthropic's Files API: the Anthropic provider's, each project's own", () => {
+    const BETA = { betas: ['files-api-2025-04-14' as const] };
+    const other = async () => {
+      const project = (await p.t.api('POST', `${ORG}/projects`, { body: { name: `files-b-${Date.now()}` } })).body as { id: string };
+      const k = (await p.t.api('POST', `${ORG}/projects/${project.id}/api_keys`, { body: { name: 'b' } })).body as { value: string };
+      return new Anthropic({ apiKey: k.value, baseURL: p.t.url, maxRetries: 0, timeout: 15_000 });
+    };
+
+    it('upload, metadata, content and delete reach the Anthropic provider, in its shapes with Tollgate ids', async () => {
+      p.anthropic.seen.length = 0;
+      p.openai.seen.length = 0;
+      const { data: file, response } = await anthropic()
+        .beta.files.upload({ file: await toFile(Buffer.from('hello'), 'a.txt', { type: 'text/plain' }), ...BETA })
+        .withResponse();
+      expect(file).toMatchObject({ id: expect.stringMatching(/^file_/), type: 'file', filename: 'a.txt' });
+      expect(response.headers.get('request-id')).toMatch(/^req_/);
+      expect(response.headers.get('request-id')).toBe(response.headers.get('x-request-id'));
+      expect((await anthropic().beta.files.retrieveMetadata(file.id, BETA)).id).toBe(file.id);
+      expect(await (await anthropic().beta.files.download(file.id, BETA)).text()).toBe(`content of ${file.id}`);
+      expect(await anthropic().beta.files.delete(file.id, BETA)).toEqual({ id: file.id, type: 'file_deleted' });
+      expect(p.openai.seen.filter((r) => r.url.includes('/files'))).toEqual([]);
+      expect(p.anthropic.seen.map((r) => `${r.method} ${r.url.split('?')[0]}`)).toEqual([
+        'POST /v1/files',
+        `GET /v1/files/${file.id}`,
+        `GET /v1/files/${file.id}/content`,
+        `DELETE /v1/files/${file.id}`,
+      ]);
+      expect(p.anthropic.seen.every((r) => r.headers['x-api-key'] === ANTHROPIC_PROVIDER_KEY)).toBe(true);
+      // Deleted: gone for its project too.
+      expect(await anthropic().beta.files.retrieveMetadata(file.id, BETA).catch((e: unknown) => e)).toBeInstanceOf(Anthropic.NotFoundError);
+    });
+
+    it("another project's file is not found for it, in Anthropic's shape; the list, which would show every project's, is refused", async () => {
+      const file = await anthropic().beta.files.upload({ file: await toFile(Buffer.from('secret'), 'a-secret.txt'), ...BETA });
+      const b = await other();
+      p.anthropic.seen.length = 0;
+      for (const call of [b.beta.files.retrieveMetadata(file.id, BETA), b.beta.files.download(file.id, BETA), b.beta.files.delete(file.id, BETA)]) {
+        const err = (await call.catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
+        expect(err).toBeInstanceOf(Anthropic.NotFoundError);
+        expect(err.error).toMatchObject({ type: 'error', error: { type: 'not_found_error' }, request_id: err.requestID });
+      }
+      expect(p.anthropic.seen).toEqual([]);
+      for (const client of [anthropic(), b]) {
+        const err = (await client.beta.files.list(BETA).catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
+        expect(err).toBeInstanceOf(Anthropic.PermissionDeniedError);
+        expect(err.error).toMatchObject({ type: 'error', error: { type: 'permission_error', message: expect.stringContaining('cannot be filtered') } });
+      }
+      // Told apart by anthropic-beta alone (no anthropic-version), and Anthropic's skills likewise.
+      for (const [path, headers] of [
+        ['/v1/files', { 'anthropic-beta': 'files-api-2025-04-14' }],
+        ['/v1/files?limit=5', VERSION],
+        ['/v1/skills', { ...VERSION, 'anthropic-beta': 'skills-2025-10-02' }],
+      ] as const) {
+        const res = await get(path, headers);
+        expect(res.status, path).toBe(403);
+        expect(await res.json(), path).toMatchObject({ type: 'error', error: { type: 'permission_error' } });
+      }
+      expect(p.anthropic.seen).toEqual([]);
+      expect(p.openai.seen.filter((r) => r.url.includes('/files') || r.url.includes('/skills'))).toEqual([]);
+      expect((await anthropic().beta.files.retrieveMetadata(file.id, BETA)).id).toBe(file.id);
+    });
+
+    it("an OpenAI client's files still go to the OpenAI provider", async () => {
+      p.openai.seen.length = 0;
+      await new OpenAI({ apiKey: key.value, baseURL: `${p.t.url}/v1`, maxRetries: 0 }).files.list();
+      expect(p.openai.seen.map((r) => r.url.split('?')[0])).toEqual(['/v1/files']);
+    });
+  });
+});
+
+describe('an Anthropic client where no provider speaks Anthropic’s API', () => {
+  it("is refused in Anthropic's shape, never sent to the OpenAI provider", async () => {
+    const openai = await startFakeUpstream();
+    const file = gatewayConfigFile({ providers: [{ name: 'openai', base_url: openai.url, api_key_env: 'OPENAI_UP_KEY' }], default_provider: 'openai' });
+    const t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, OPENAI_UP_KEY: 'sk-openai-provider-0000' } });
+    try {
+      const key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'k' } })).body as { value: string };
+      const client = new Anthropic({ apiKey: key.value, baseURL: t.url, maxRetries: 0 });
+      const err = (await client.beta.files.upload({ file: await toFile(Buffer.from('x'), 'x.txt') }).catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
+      expect(err).toBeInstanceOf(Anthropic.NotFoundError);
+      expect(err.error).toMatchObject({ type: 'error', error: { type: 'not_found_error', message: expect.stringContaining("No provider of Anthropic's API") } });
+      expect(openai.seen.filter((r) => r.url.includes('/files'))).toEqual([]);
+    } finally {
+      await t.close();
+      await openai.close();
+    }
   });
 });

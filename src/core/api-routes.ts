@@ -234,13 +234,29 @@ export function isAnthropicPath(path: string): boolean {
 }
 
 /**
- * The shape a `/v1` request is answered in: Anthropic's on its Messages API paths, and on the model list when the
- * client says it speaks Anthropic's API (its SDKs send `anthropic-version` on every request; OpenAI's never do).
+ * Collections of both APIs under the same `/v1` path (Anthropic's Files API, its Agent Skills): an Anthropic client's
+ * request there is Anthropic's, sent to an Anthropic provider and answered in its shapes (it had gone to the OpenAI
+ * default: an Anthropic SDK listed the OpenAI account's files).
  */
-export function answerFormat(method: string, path: string, anthropicVersion: unknown): ApiFormat {
+const SHARED_COLLECTIONS: readonly string[] = ['/v1/files', '/v1/skills'];
+
+/**
+ * Whether the client says it speaks Anthropic's API: its SDKs send `anthropic-version` on every request, and
+ * `anthropic-beta` for its beta APIs (the Files API); OpenAI's send neither.
+ */
+export function isAnthropicClient(headers: Readonly<Record<string, unknown>>): boolean {
+  return headers['anthropic-version'] !== undefined || headers['anthropic-beta'] !== undefined;
+}
+
+/**
+ * The shape a `/v1` request is answered in: Anthropic's on its Messages API paths, and, when the client speaks
+ * Anthropic's API, on the model list and on the collections both APIs have (SHARED_COLLECTIONS).
+ */
+export function answerFormat(method: string, path: string, headers: Readonly<Record<string, unknown>>): ApiFormat {
   if (isAnthropicPath(path)) return 'anthropic';
-  const models = path === '/v1/models' || path.startsWith('/v1/models/');
-  return models && method === 'GET' && typeof anthropicVersion === 'string' ? 'anthropic' : 'openai';
+  if (!isAnthropicClient(headers)) return 'openai';
+  if (path === '/v1/models' || path.startsWith('/v1/models/')) return method === 'GET' ? 'anthropic' : 'openai';
+  return SHARED_COLLECTIONS.some((c) => path === c || path.startsWith(`${c}/`)) ? 'anthropic' : 'openai';
 }
 
 /** A request path matched to an API route. */

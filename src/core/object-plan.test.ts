@@ -121,6 +121,17 @@ describe('planObjects', () => {
       expect(plan('POST', '/messages/batches', { body: { requests: [] } })?.creates).toEqual({ type: 'message_batch', from: 'id' });
       expect(plan('DELETE', '/messages/batches/msgbatch_1')?.deletes).toEqual({ type: 'message_batch', id: 'msgbatch_1', param: null });
       expect(plan('POST', '/messages', { body: { model: 'claude-sonnet-4-5', messages: [] } })).toBeNull();
+      expect(plan('GET', '/messages/batches', { format: 'anthropic' })?.refusal).toBeNull();
+    });
+
+    it("refuses Anthropic's list of a collection both APIs have (paged by a token no filter can follow); its objects are checked by id", () => {
+      for (const endpoint of ['/files', '/skills']) {
+        expect(plan('GET', endpoint, { format: 'anthropic', search: '?limit=5' })?.refusal).toContain('cannot be filtered');
+        expect(plan('GET', endpoint)?.refusal).toBeNull();
+      }
+      expect(ids(plan('GET', '/files/file_011A/content', { format: 'anthropic' }))).toEqual(['file:file_011A']);
+      expect(plan('POST', '/files', { format: 'anthropic' })?.creates).toEqual({ type: 'file', from: 'id' });
+      expect(plan('DELETE', '/files/file_011A', { format: 'anthropic' })?.deletes).toEqual({ type: 'file', id: 'file_011A', param: null });
     });
   });
 

@@ -1,3 +1,4 @@
+import type { ApiFormat } from './anthropic-errors.js';
 import { mayMakeContainer } from './anthropic-containers.js';
 import { type Creation, collectionOf, type ListCursors, OPENAI_CURSORS, type ObjectType } from './object-families.js';
 import { chatRefs, type ObjectRef, queriesStoredObjects, requestRefs } from './object-refs.js';
@@ -54,6 +55,8 @@ export interface PlanInput {
   query?: unknown;
   /** The model the request is forwarded with, when the client named it (not an operator's alias). */
   model: string | null;
+  /** The API the request is in (api-routes.ts answerFormat); OpenAI's when not given. */
+  format?: ApiFormat;
 }
 
 /** Endpoints whose bodies name no objects (openapi.yaml): only a fine-tuned model needs a check. */
@@ -120,7 +123,12 @@ export function planObjects(input: PlanInput): ObjectPlan | null {
       if (method === 'POST' && c.create && (c.stores === 'when_true' ? stored === true : c.stores !== 'unless_false' || stored !== false)) {
         plan.creates = c.create;
       }
-      if (method === 'GET' && c.list) {
+      if (method === 'GET' && c.list && input.format === 'anthropic' && !c.list.cursors) {
+        // Anthropic's list of a collection both APIs have (its Files API, its skills): paged not by the cursors this
+        // collection's filter reads further pages with (OpenAI's), but by an opaque `page` token, so it cannot be
+        // filtered to the project's objects. Refused, never shown whole (Anthropic's own message batches are filtered).
+        plan.refusal = `Listing /v1/${at.key} of Anthropic's API is not available through Tollgate: the provider account's list holds every project's objects and cannot be filtered to this project's. Retrieve each by its id (GET /v1/${at.key}/{id}).`;
+      } else if (method === 'GET' && c.list) {
         const cursors = c.list.cursors ?? OPENAI_CURSORS;
         const order = query?.get('order');
         const direction = query?.has(cursors.before) ? 'before' : 'after';

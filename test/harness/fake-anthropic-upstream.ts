@@ -15,6 +15,7 @@ import type { SeenRequest } from './fake-upstream.js';
  * `fast` for a request asking `speed: "fast"`, `standard` for any other speed asked, none when it asks none. A request's
  * `metadata.user_id` (an OpenAI client's `user`) may say otherwise: `fake-speed:fast`, `fake-speed:standard` (fast
  * capacity ran out), `fake-speed:none` (a usage without a speed), `fake-usage:none` (an answer without any usage).
+ * It keeps a Files API of the one account: upload, list (every file), metadata, content and delete.
  */
 export interface FakeAnthropic {
   url: string;
@@ -26,6 +27,8 @@ export const FAKE_ANTHROPIC_MODELS = ['claude-sonnet-4-5-20250929', 'claude-haik
 
 export async function startFakeAnthropic(secret: string): Promise<FakeAnthropic> {
   const seen: SeenRequest[] = [];
+  /** The account's files (its Files API), every project's alike, as in one provider account. */
+  const files = new Map<string, Record<string, unknown>>();
   const sockets = new Set<import('node:net').Socket>();
   const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -43,6 +46,32 @@ export async function startFakeAnthropic(secret: string): Promise<FakeAnthropic>
       res.end(JSON.stringify(obj));
     };
     const error = (status: number, type: string, message: string) => json(status, { type: 'error', error: { type, message }, request_id: 'req_011CFakeAnthropic' });
+    /** Anthropic's Files API (beta): upload, metadata, content, delete, and the account's whole list. */
+    const filesApi = (method: string, path: string) => {
+      const id = path.split('/')[3];
+      if (method === 'POST' && path === '/v1/files') {
+        const filename = /filename="([^"]*)"/.exec(text)?.[1] ?? 'upload';
+        const file = { id: `file_011CFake${files.size + 1}`, type: 'file', filename, mime_type: 'text/plain', size_bytes: text.length, created_at: '2025-09-29T00:00:00Z', downloadable: true };
+        files.set(file.id, file);
+        return json(200, file);
+      }
+      if (method === 'GET' && path === '/v1/files') {
+        const data = [...files.values()];
+        return json(200, { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null });
+      }
+      const file = id === undefined ? undefined : files.get(id);
+      if (!file) return error(404, 'not_found_error', `File not found: ${id}`);
+      if (method === 'GET' && path === `/v1/files/${id}`) return json(200, file);
+      if (method === 'GET' && path === `/v1/files/${id}/content`) {
+        res.writeHead(200, { ...headers, 'content-type': 'application/octet-stream' });
+        return res.end(`content of ${id}`);
+      }
+      if (method === 'DELETE' && path === `/v1/files/${id}`) {
+        files.delete(id);
+        return json(200, { id, type: 'file_deleted' });
+      }
+      return error(405, 'invalid_request_error', 'Method not allowed');
+    };
     const sse = (events: string) => {
       res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8' });
       res.end(events);
@@ -54,6 +83,7 @@ export async function startFakeAnthropic(secret: string): Promise<FakeAnthropic>
       const data = FAKE_ANTHROPIC_MODELS.map((id) => ({ type: 'model', id, display_name: id, created_at: '2025-09-29T00:00:00Z' }));
       return json(200, { data, has_more: false, first_id: data[0].id, last_id: data.at(-1)?.id });
     }
+    if (path === '/v1/files' || path.startsWith('/v1/files/')) return filesApi(req.method ?? 'GET', path);
     if (req.method !== 'POST') return error(404, 'not_found_error', 'Not found');
     let body: Record<string, unknown>;
     try {

@@ -100,7 +100,7 @@ export function gatewayListener(g: GatewayContext, o: GatewayListenerOptions): (
     } else requestId = o.newRequestId();
     const path = target.path;
     const started = performance.now();
-    const format = answerFormat(req.method ?? 'GET', path, req.headers['anthropic-version']);
+    const format = answerFormat(req.method ?? 'GET', path, req.headers);
     if (o.isClosing()) {
       res.setHeader('connection', 'close');
       sendError(res, new TollgateError('service_unavailable', 'The server is shutting down; retry on another instance.'), o.logger, requestId, format);

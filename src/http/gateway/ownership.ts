@@ -82,7 +82,7 @@ export function checkObjects(
   const body = bodyOf(request);
   // Parameters in the query string name objects for an upstream that reads them there as well.
   const query = request.search.length > 1 ? urlencodedFields(request.search.slice(1)) : null;
-  const plan = planObjects({ method: request.method, endpoint, search: request.search, body, query, model });
+  const plan = planObjects({ method: request.method, endpoint, search: request.search, body, query, model, format: request.format });
   if (!plan) return null;
   if (plan.refusal) {
     countRefusal(g, 'object_query');

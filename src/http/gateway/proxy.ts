@@ -79,7 +79,7 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
   const target: { model: string | null; provider: string | null; route?: RouteTarget['route'] } = requested
     ? routeModel(g.routing ?? g.config, requested)
     : { model: null, provider: providerWithoutModel(g, request.format) };
-  const upstream = g.upstreams.get(target.provider ?? '') ?? g.upstreams.get('echo');
+  const upstream = requested === null && request.format === 'anthropic' && target.provider === null ? undefined : (g.upstreams.get(target.provider ?? '') ?? g.upstreams.get('echo'));
   // Billed as the model its body names: one named only in the query string is not what the upstream runs.
   const plan = meterPlanOf(g, request, endpoint, body, found.places.some((p) => p.in !== 'query') ? target.model : null);
   const info: RequestInfo = {
@@ -107,6 +107,7 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
     checkModelUse(g, record, found, request.method, endpoint);
     checkModel(g, record, requested);
     if (target.model !== requested) checkModel(g, record, target.model);
+    if (!upstream && requested === null) throw noAnthropicProvider(endpoint);
     if (!upstream) throw new TollgateError('model_not_found', `No upstream provider serves the model '${requested}'.`, 'model');
     // A client and a provider that speak different APIs: translated, or refused before anything is counted.
     translation = planTranslation(request, endpoint, body, target.model, upstream, info);
@@ -132,16 +133,22 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
 }
 
 /**
- * The provider of a request that names no model (a list, an object by id, Anthropic's message batches, OpenAI's files):
- * the default provider when it speaks the request's API, else the first configured provider that does (an Anthropic
- * batch sent to an OpenAI-compatible default, or a file upload to an Anthropic default, would only be the wrong
- * provider's 404); the default when none does.
+ * The provider of a request that names no model (a list, an object by id, Anthropic's message batches and files,
+ * OpenAI's files): the default provider when it speaks the request's API, else the first configured provider that does
+ * (an Anthropic batch sent to an OpenAI-compatible default, or a file upload to an Anthropic default, would only be the
+ * wrong provider's 404). When none does: the default for OpenAI's API; none for Anthropic's, which is refused (an
+ * Anthropic client's file list had been answered with the OpenAI account's files).
  */
 function providerWithoutModel(g: GatewayContext, format: ApiFormat): string | null {
   const byDefault = g.config.defaultProvider;
-  if (byDefault === null || g.upstreams.get(byDefault)?.format === format) return byDefault;
+  if (byDefault === null ? format === 'openai' : g.upstreams.get(byDefault)?.format === format) return byDefault;
   for (const [name, upstream] of g.upstreams) if (name !== 'echo' && upstream.format === format) return name;
-  return byDefault;
+  return format === 'anthropic' ? null : byDefault;
+}
+
+/** The refusal of an Anthropic client's request that names no model when no provider speaks Anthropic's API. */
+function noAnthropicProvider(endpoint: string): TollgateError {
+  return new TollgateError('unknown_url', `No provider of Anthropic's API is configured here to serve ${endpoint === '/' ? '/v1' : `/v1${endpoint}`}.`);
 }
 
 const INCLUDE_USAGE = Buffer.from(',"stream_options":{"include_usage":true}}');

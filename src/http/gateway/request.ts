@@ -109,6 +109,6 @@ export function gatewayRequest(req: IncomingMessage, target: { path: string; sea
     json: json ?? null,
     rawBody: body.length > 0 ? body : null,
     requestId,
-    format: answerFormat(req.method ?? 'GET', target.path, req.headers['anthropic-version']),
+    format: answerFormat(req.method ?? 'GET', target.path, req.headers),
   };
 }
