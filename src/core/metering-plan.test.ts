@@ -124,6 +124,48 @@ describe('metering plan', () => {
     expect(planMetering(input({ model: 'gpt-4o', body: { tools: [{ type: 'function', function: { name: 'f' } }, { type: 'custom' }, null, 'x'] } }))).toMatchObject({ unmeterable: false });
   });
 
+  it("classifies every tool of OpenAI's Tool union and Anthropic's tools, and takes one it does not know for a hosted one", () => {
+    const responses = (tool: unknown) => planMetering(input({ endpoint: '/responses', model: 'gpt-4o-mini', body: { tools: [tool] } }));
+    const messages = (tool: unknown) => planMetering(input({ endpoint: '/messages', model: 'claude-sonnet-4-6', body: { tools: [tool] } }));
+    // Run by the provider: a container it creates (billed per container, outside usage) or is given, its servers.
+    for (const tool of [
+      { type: 'shell', environment: { type: 'container_auto' } },
+      { type: 'shell', environment: { type: 'container_reference', container_id: 'cntr_1' } },
+      { type: 'shell' },
+      { type: 'shell', environment: null },
+      { type: 'programmatic_tool_calling' },
+      { type: 'tool_search' },
+      { type: 'tool_search', execution: 'server' },
+      { type: 'web_search_2025_08_26' },
+      { type: 'web_search_preview_2025_03_11' },
+      { type: 'namespace', name: 'crm', description: 'd', tools: [{ type: 'function', name: 'f' }, { type: 'web_search' }] },
+      { type: 'hosted_thing_2027' },
+      { type: 42 },
+    ]) {
+      expect(responses(tool), JSON.stringify(tool)).toMatchObject({ kind: 'tokens', unmeterable: true });
+    }
+    for (const tool of [{ type: 'mcp_toolset', mcp_server_name: 'x' }, { type: 'tool_search_tool_regex_20251119', name: 'tool_search' }, { type: 'tool_search_tool_bm25_20251119', name: 't' }, { type: 'new_server_tool_20270101', name: 'n' }]) {
+      expect(messages(tool), JSON.stringify(tool)).toMatchObject({ kind: 'tokens', unmeterable: true });
+    }
+    // Run by the caller: their results come back as input of a later request.
+    for (const tool of [
+      { type: 'function', name: 'f' },
+      { type: 'custom', name: 'c' },
+      { type: 'computer' },
+      { type: 'computer_use_preview', environment: 'browser', display_width: 1, display_height: 1 },
+      { type: 'local_shell' },
+      { type: 'apply_patch' },
+      { type: 'shell', environment: { type: 'local' } },
+      { type: 'tool_search', execution: 'client' },
+      { type: 'namespace', name: 'crm', description: 'd', tools: [{ type: 'function', name: 'f' }, { type: 'custom', name: 'c' }] },
+    ]) {
+      expect(responses(tool), JSON.stringify(tool)).toMatchObject({ kind: 'tokens', unmeterable: false });
+    }
+    for (const tool of [{ name: 'n', input_schema: {} }, { type: null, name: 'n', input_schema: {} }, { type: 'custom', name: 'n', input_schema: {} }, { type: 'computer_20250124', name: 'computer' }, { type: 'memory_20250818', name: 'memory' }, { type: 'text_editor_20250429', name: 't' }]) {
+      expect(messages(tool), JSON.stringify(tool)).toMatchObject({ kind: 'tokens', unmeterable: false });
+    }
+  });
+
   it('takes any background that is not absent or false for a background response; streamed, billed by its usage but not for budgets', () => {
     for (const background of [true, 'true', 1, {}]) {
       expect(planMetering(input({ endpoint: '/responses', model: 'gpt-4o', body: { background } })), String(background)).toMatchObject({ kind: 'unmetered', deferred: true, unmeterable: true });

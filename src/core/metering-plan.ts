@@ -230,7 +230,8 @@ export function asksToStream(body: Readonly<Record<string, unknown>> | null | un
   return s === true || s === 1 || (typeof s === 'string' && /^\s*(?:true|t|yes|y|on|1)\s*$/i.test(s));
 }
 
-const HOSTED_TOOLS = 'hosted tools (web search or fetch, file search, code interpreter or execution, image generation, MCP servers, the advisor tool, server-side compaction)';
+const HOSTED_TOOLS =
+  'hosted tools (web search or fetch, file search, code interpreter or execution, a shell in a container, image generation, MCP servers, tool search, the advisor tool, any tool not known to be client-run, server-side compaction)';
 
 /** Whether an Anthropic `context_management` asks for server-side compaction (an edit of type `compact_…`). */
 function compacts(v: unknown): boolean {
@@ -263,22 +264,48 @@ function billedAtMostStandard(tier: unknown, endpoint: string): boolean {
 const isUplift = (value: unknown, standard: string): boolean => value !== undefined && value !== null && value !== standard;
 
 /**
- * Whether a `tools` list declares a tool the provider bills apart from tokens, or whose results come in as input no
- * reservation can bound: OpenAI's hosted tools, Anthropic's web search (per search), code execution (per container
- * hour) and web fetch (the pages it fetches are input tokens, up to the context window). Function, custom and
- * client-run tools (Anthropic's bash, text editor, computer use) cost nothing extra: their results come in the body.
- * OpenAI's remote MCP tool (`mcp`) brings in its servers' results as Anthropic's connector does. Anthropic's advisor
- * tool runs another model, whose tokens its usage lists apart (`iterations`) and are billed at that model's rates.
+ * Tools the caller runs (their results come back in a later request's body, billed as its tokens), by `type`: OpenAI's
+ * function, custom, computer use, local shell and apply-patch tools (openapi.yaml, the Responses API's `Tool` union);
+ * Anthropic's custom tools (`custom`, or no type), bash, text editor, computer use and memory tools (versioned
+ * `bash_20250124`, …). Every other tool, one this list does not know included, is taken for one the provider runs and
+ * bills apart from the answer's usage: a new hosted tool cannot get past a spend limit by being new.
  */
-function usesHostedTool(tools: unknown): boolean {
+const CLIENT_TOOLS = new Set(['function', 'custom', 'computer', 'computer_use_preview', 'local_shell', 'apply_patch']);
+const CLIENT_TOOL_FAMILIES = /^(?:bash|text_editor|computer|memory)_\d{8}$/;
+
+/**
+ * Whether a `tools` list declares a tool the provider runs itself, billing it apart from tokens or bringing in results
+ * no reservation can bound: OpenAI's hosted tools (web search, file search, code interpreter, image generation, remote
+ * MCP, programmatic tool calling, the shell in a container it creates or was given, tool search run on its servers),
+ * Anthropic's server tools (web search per search, code execution per container hour, web fetch's pages as input, tool
+ * search, the MCP toolset, the advisor tool's other model), and any tool type not known to be client-run (CLIENT_TOOLS).
+ * A namespace holds tools of its own, each judged so. An entry that is no object is no tool (the upstream refuses it).
+ */
+function usesHostedTool(tools: unknown, depth = 0): boolean {
   if (!Array.isArray(tools)) return false;
   for (const t of tools) {
-    const type = t !== null && typeof t === 'object' ? (t as { type?: unknown }).type : undefined;
-    if (typeof type !== 'string') continue;
-    if (type.startsWith('web_search') || type.startsWith('web_fetch') || type === 'mcp' || type === 'file_search' || type === 'code_interpreter' || type === 'image_generation' || type.startsWith('code_execution') || type.startsWith('advisor')) return true;
+    if (t === null || typeof t !== 'object' || Array.isArray(t)) continue;
+    if (isHostedTool(t as Record<string, unknown>, depth)) return true;
   }
   return false;
 }
+
+function isHostedTool(tool: Record<string, unknown>, depth: number): boolean {
+  const type = tool.type;
+  // Anthropic's custom tool may leave its type out (or null); OpenAI requires one, and refuses a tool without it.
+  if (type === undefined || type === null) return false;
+  if (typeof type !== 'string') return true;
+  if (CLIENT_TOOLS.has(type) || CLIENT_TOOL_FAMILIES.test(type)) return false;
+  // The shell runs on the caller's machine only with a `local` environment; `container_auto` creates a container
+  // billed per container, `container_reference` runs in one (openapi.yaml FunctionShellToolParam).
+  if (type === 'shell') return !isObjectOfType(tool.environment, 'local');
+  // Tool search the client runs (`execution: "client"`) is a client tool; on the provider's servers, a hosted one.
+  if (type === 'tool_search') return tool.execution !== 'client';
+  if (type === 'namespace') return depth > 4 || !Array.isArray(tool.tools) || usesHostedTool(tool.tools, depth + 1);
+  return true;
+}
+
+const isObjectOfType = (v: unknown, type: string): boolean => v !== null && typeof v === 'object' && (v as { type?: unknown }).type === type;
 
 /** One text field of either body: a JSON value, or the single value of a form field (a repeated field is unknown). */
 function field(i: PlanInput, name: string): { value: unknown; known: boolean } {
