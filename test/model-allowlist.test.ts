@@ -106,6 +106,7 @@ describeEachDatabase('the model a request names, whatever its body', (backend) =
         ['a model named only in the query of an image', '/v1/images/generations?model=gpt-4o-mini', { headers: { 'content-type': 'application/json' }, body: '{"prompt":"a cat"}' }, 400],
         ['a nested form field', '/v1/images/generations', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'model=gpt-4o-mini&prompt=x&extra[model]=dall-e-3' }, 415],
         ['a run on the assistant model', '/v1/threads/thread_1/runs', { headers: { 'content-type': 'application/json' }, body: '{"assistant_id":"asst_1"}' }, 400],
+        ['a fine-tuning job resumed (on its own model)', '/v1/fine_tuning/jobs/ftjob-1/resume', {}, 403],
         ['a batch (models in its file)', '/v1/batches', { headers: { 'content-type': 'application/json' }, body: '{"input_file_id":"file-1","endpoint":"/v1/chat/completions","completion_window":"24h"}' }, 403],
         ['gzip', '/v1/chat/completions', { headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(json('gpt-4')) }, 415],
         ['deflate, no type', '/v1/images/generations', { headers: { 'content-encoding': 'deflate' }, body: deflateSync('{"model":"dall-e-3","prompt":"x"}') }, 415],

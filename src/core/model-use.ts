@@ -6,7 +6,16 @@
 //           omni-moderation-latest, runs: the assistant's model, …): a key with a model allowlist must name it.
 // hidden    the model is not named at the top of the request (a batch's input file, an eval's graders, the source of a
 //           remix, an SDP offer, a realtime session's nested config whose client secret is then used with the
-//           provider directly): Tollgate cannot check it, so a key with a model allowlist is refused.
+//           provider directly, the model of a job or run the request makes go on): Tollgate cannot check it, so a key
+//           with a model allowlist is refused.
+//
+// Every other POST of the spec runs no model (swept against openapi.yaml's paths): cancelling or pausing (a paused
+// fine-tuning job spends nothing until it is resumed), modifying metadata (runs, threads, messages, stored
+// completions, evals), adding conversation items or thread messages (they run only when a response or run is made),
+// a realtime call's hangup, refer or reject, uploads, files, skills, containers, vector stores (their ingestion runs
+// no model a key picks; they are refused to spend-limited keys as unmetered), a video character (a reference that a
+// video generation, which names its model, uses). Anthropic's message batches and OpenAI's grader runs name their
+// models deeper in the body (`requests[].params.model`, `grader.model`), where the allowlist reads them.
 
 export type ModelUse = 'required' | 'defaulted' | 'hidden';
 
@@ -38,6 +47,8 @@ const MODEL_USE: ReadonlyArray<readonly [string, ModelUse]> = [
   ['/batches', 'hidden'],
   ['/evals/*/runs', 'hidden'],
   ['/threads/*/runs/*/submit_tool_outputs', 'hidden'],
+  // Resumes training the job's model (another key's job, perhaps on a model this key may not use).
+  ['/fine_tuning/jobs/*/resume', 'hidden'],
   ['/realtime/calls', 'hidden'],
   ['/realtime/transcription_sessions', 'hidden'],
   ['/realtime/client_secrets', 'hidden'],

@@ -204,6 +204,11 @@ describe('modelUseOf', () => {
     expect(modelUseOf('POST', '/threads/thread_abc/runs')).toBe('defaulted');
     expect(modelUseOf('POST', '/batches')).toBe('hidden');
     expect(modelUseOf('POST', '/videos/video_1/remix')).toBe('hidden');
+    // Continuations of a job or run on its own model.
+    expect(modelUseOf('POST', '/fine_tuning/jobs/ftjob-1/resume')).toBe('hidden');
+    expect(modelUseOf('POST', '/threads/t/runs/r/submit_tool_outputs')).toBe('hidden');
+    expect(modelUseOf('POST', '/fine_tuning/jobs/ftjob-1/pause')).toBeNull();
+    expect(modelUseOf('POST', '/fine_tuning/jobs/ftjob-1/cancel')).toBeNull();
     expect(modelUseOf('POST', '/files')).toBeNull();
     expect(modelUseOf('GET', '/chat/completions')).toBeNull();
     expect(modelUseOf('POST', '/threads/thread_abc/messages')).toBeNull();
