@@ -15,7 +15,14 @@ describe('endpoints that run a default model', () => {
   let t: TestServer;
   beforeAll(async () => {
     up = await startFakeUpstream();
-    const file = gatewayConfigFile({ providers: [{ name: 'fake', base_url: up.url, api_key_env: 'FAKE_KEY' }] });
+    const file = gatewayConfigFile({
+      providers: [
+        { name: 'fake', base_url: up.url, api_key_env: 'FAKE_KEY' },
+        { name: 'ant', kind: 'anthropic', base_url: up.url, api_key_env: 'FAKE_KEY' },
+      ],
+      default_provider: 'fake',
+      routes: { 'claude-*': 'ant' },
+    });
     t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, FAKE_KEY: 'sk-fake-0000' } });
   });
   afterAll(async () => {
@@ -45,6 +52,65 @@ describe('endpoints that run a default model', () => {
     expect((await post(key, '/images/generations', { model: 'dall-e-3', prompt: 'a cat' })).status).toBe(429);
     const free = await keyIn(t.defaultProjectId);
     expect((await post(free, '/images/generations', { prompt: 'a cat' })).status).toBe(200);
+  });
+
+  // Found by an outside review: with per-model limits of 1 a minute, three realtime client secrets and three Anthropic
+  // message batches (up to 100,000 requests each) were all forwarded, their models named deeper in the body or not
+  // at all, where the limits never looked.
+  it('a project that limits models refuses what runs a model its limits cannot count: hidden, or named deeper', async () => {
+    const limited = (await t.api('POST', `${ORG}/projects`, { body: { name: 'limits hidden models' } })).body.id;
+    for (const model of ['gpt-realtime', 'claude-x']) {
+      expect((await t.api('POST', `${ORG}/projects/${limited}/rate_limits`, { body: { model, max_requests_per_1_minute: 1 } })).status).toBe(200);
+    }
+    const key = await keyIn(limited);
+    // A job of the project's, made on a model without a limit of its own.
+    const job = (await (await post(key, '/fine_tuning/jobs', { model: 'gpt-4.1' })).json()) as { id: string };
+    const before = up.seen.length;
+    for (const [path, body] of [
+      ['/realtime/client_secrets', { session: { type: 'realtime', model: 'gpt-realtime' } }],
+      ['/realtime/client_secrets', { session: { type: 'realtime', model: 'gpt-4o-realtime-preview' } }],
+      ['/batches', { endpoint: '/v1/chat/completions', completion_window: '24h' }],
+      [`/fine_tuning/jobs/${job.id}/resume`, {}],
+      ['/responses', { model: 'gpt-4o-mini', input: 'x', tools: [{ type: 'image_generation', model: 'claude-x' }] }],
+    ] as const) {
+      const res = await post(key, path, body);
+      expect(res.status, path).toBe(403);
+      const error = ((await res.json()) as { error: { code: string; param: string; message: string } }).error;
+      expect(error, path).toMatchObject({ code: 'insufficient_permissions', param: 'model' });
+      expect(error.message, path).toContain('limits requests per model');
+    }
+    const batch = (model: string) =>
+      fetch(`${t.url}/v1/messages/batches`, {
+        method: 'POST',
+        headers: { 'x-api-key': key, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+        body: JSON.stringify({ requests: [{ custom_id: 'a', params: { model, max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] } }] }),
+      });
+    for (const model of ['claude-x', 'claude-x-latest']) {
+      const res = await batch(model);
+      expect(res.status, model).toBe(403);
+      const body = (await res.json()) as { type: string; error: { type: string; message: string } };
+      expect(body, model).toMatchObject({ type: 'error', error: { type: 'permission_error' } });
+      expect(body.error.message).toContain("runs 'claude-x'");
+    }
+    expect(up.seen.length).toBe(before);
+    // A nested model without a limit of its own is counted by the project's other limits as before.
+    expect((await batch('claude-y')).status).not.toBe(403);
+    expect(up.seen.length).toBe(before + 1);
+    // The limited model's own endpoint counts it: forwarded (the fake upstream does not serve it), then 429.
+    const message = () =>
+      fetch(`${t.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': key, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'claude-x', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+    expect((await message()).status).not.toBe(429);
+    expect((await message()).status).toBe(429);
+    // A project without per-model limits sends them as before.
+    const free = await keyIn(t.defaultProjectId);
+    const sent = up.seen.length;
+    expect((await post(free, '/realtime/client_secrets', { session: { type: 'realtime', model: 'gpt-realtime' } })).status).not.toBe(403);
+    expect((await post(free, '/batches', { endpoint: '/v1/chat/completions', completion_window: '24h' })).status).toBe(200);
+    expect(up.seen.length).toBe(sent + 2);
   });
 
   it('refuses a model named only in the query string where the body names the model', async () => {

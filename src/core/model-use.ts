@@ -7,7 +7,7 @@
 // hidden    the model is not named at the top of the request (a batch's input file, an eval's graders, the source of a
 //           remix, an SDP offer, a realtime session's nested config whose client secret is then used with the
 //           provider directly, the model of a job or run the request makes go on): Tollgate cannot check it, so a key
-//           with a model allowlist is refused.
+//           with a model allowlist is refused, and so is every key of a project with a per-model rate limit.
 //
 // Every other POST of the spec runs no model (swept against openapi.yaml's paths): cancelling or pausing (a paused
 // fine-tuning job spends nothing until it is resumed), modifying metadata (runs, threads, messages, stored

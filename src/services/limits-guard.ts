@@ -2,10 +2,12 @@ import { TollgateError } from '../core/errors.js';
 import { boundTokens, estimateTokens, imagePartTokens } from '../core/estimate.js';
 import { maxInputTokens, maxOutputTokens } from '../core/model-limits.js';
 import { modelUseOf } from '../core/model-use.js';
+import { nestedModels } from '../core/request-model.js';
 import { formatResetDuration } from '../core/gcra.js';
 import {
   hasAnyLimit,
   type LimitPlan,
+  limitedAs,
   limitChecks,
   type PlannedAlert,
   type PlannedCounter,
@@ -154,11 +156,7 @@ export class LimitsGuard implements RequestGuard {
           ? 'the organization has a spend limit'
           : null;
     if (capped) refuseUnmetered(input.plan, capped);
-    // A project that limits models: a request that leaves its model to the upstream's default (an image, a
-    // moderation, a video naming none) would run a model none of those limits sees.
-    if (input.model === null && policy?.rateLimits.some((rl) => rl.model !== '*') && leavesModelToUpstream(input)) {
-      throw new TollgateError('missing_required_parameter', "This key's project limits requests per model: name the model (the 'model' parameter), not the upstream's default.", 'model');
-    }
+    if (policy?.rateLimits.some((rl) => rl.model !== '*')) refuseUnlimitedModel(input, policy);
     return this.admitLimited(input, policy, orgSpend, capped !== null, carried);
   }
 
@@ -458,9 +456,41 @@ export class LimitsGuard implements RequestGuard {
 
 const NO_ESTIMATE = { input: 0, output: 0 };
 
-/** Whether a request runs a model the upstream picks when it names none (core/model-use.ts: `defaulted`). */
-function leavesModelToUpstream(input: AdmitInput): boolean {
-  return input.method !== undefined && modelUseOf(input.method, input.endpoint) === 'defaulted';
+/**
+ * For a project that limits requests per model, refuses a request that would run a model none of those limits counts:
+ * one left to the upstream's default (an image, a moderation, a video naming none: core/model-use.ts `defaulted`), one
+ * the request does not name at all (`hidden`: a batch's input file, a realtime client secret's session, a run or job
+ * it makes go on, a remix's source), or a limited model named deeper in the body than the request's own (each request
+ * of an Anthropic message batch, up to 100,000 of them, a tool's or a grader's model), which would be counted once, as
+ * the request's model or as none.
+ */
+function refuseUnlimitedModel(input: AdmitInput, policy: ProjectPolicy): void {
+  const project = "This key's project limits requests per model";
+  const use = input.method === undefined ? null : modelUseOf(input.method, input.endpoint);
+  if (input.model === null && use === 'defaulted') {
+    throw new TollgateError('missing_required_parameter', `${project}: name the model (the 'model' parameter), not the upstream's default.`, 'model');
+  }
+  if (use === 'hidden') {
+    throw new TollgateError(
+      'insufficient_permissions',
+      `${project}, and ${input.method} /v1${input.endpoint} runs a model that its request does not name, which no per-model limit could count: the request was not forwarded. Use a key of a project without per-model rate limits.`,
+      'model',
+    );
+  }
+  if (input.body === null) return;
+  const nested = nestedModels(input.body);
+  if (nested === null) throw new TollgateError('invalid_value', `${project}, and this body is nested too deeply to check the models it names.`, 'model');
+  if (nested.length === 0) return;
+  const own = input.model === null ? [] : limitedAs(input.model);
+  for (const name of nested) {
+    const limited = limitedAs(name).find((n) => !own.includes(n) && policy.rateLimits.some((rl) => rl.model === n));
+    if (limited === undefined) continue;
+    throw new TollgateError(
+      'insufficient_permissions',
+      `${project}, and this request runs '${limited}' (named inside its body) beside ${input.model === null ? 'no model of its own' : `its model '${input.model}'`}: the limits for '${limited}' could not count it, and the request was not forwarded. Send it to that model's own endpoint, or use a key of a project without a limit for '${limited}'.`,
+      'model',
+    );
+  }
 }
 
 /** What a refused request's reservation is made of, and how to make it smaller. */
