@@ -149,6 +149,11 @@ describeEachDatabase('metering every forwarded request', (backend) => {
       // Hosted tools are billed per call, outside the answer's usage.
       ['POST', '/v1/responses', { model: 'gpt-4o', input: 'hi', tools: [{ type: 'web_search' }] }],
       ['POST', '/v1/chat/completions', { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], web_search_options: {} }],
+      // The shell in a container the provider creates, billed per container.
+      ['POST', '/v1/responses', { model: 'gpt-4o', input: 'ls', tools: [{ type: 'shell', environment: { type: 'container_auto' } }] }],
+      // Vector stores the provider creates for an assistant or a thread, as POST /v1/vector_stores does.
+      ['POST', '/v1/assistants', { model: 'gpt-4o-mini', tools: [{ type: 'file_search' }], tool_resources: { file_search: { vector_stores: [{ file_ids: [own.file] }] } } }],
+      ['POST', '/v1/threads', { messages: [{ role: 'user', content: 'hi', attachments: [{ file_id: own.file, tools: [{ type: 'file_search' }] }] }] }],
       // A route the API does not list: billed only if its answer happens to report usage.
       ['POST', '/v1/fim/completions', { model: 'gpt-4o-mini', prompt: 'def' }],
     ];
@@ -165,6 +170,12 @@ describeEachDatabase('metering every forwarded request', (backend) => {
       // What costs nothing, and what is metered, still goes through.
       expect((await call(t, key.value, 'GET', '/v1/files')).status).toBe(200);
       expect((await call(t, key.value, 'POST', '/v1/chat/completions', chat('gpt-4o-mini'))).status).toBe(200);
+      // Forwarded (the fake upstream serves no threads).
+      const forwarded = up.seen.length;
+      expect((await call(t, key.value, 'POST', '/v1/threads', { messages: [{ role: 'user', content: 'hi', attachments: [{ file_id: own.file, tools: [{ type: 'code_interpreter' }] }] }] })).status).toBe(404);
+      expect(up.seen.length).toBe(forwarded + 1);
+      const local = { model: 'gpt-4o-mini', input: 'ls', max_output_tokens: 50, tools: [{ type: 'shell', environment: { type: 'local' } }] };
+      expect((await call(t, key.value, 'POST', '/v1/responses', local)).status).toBe(200);
     }
 
     it('for a key with a spend limit', async () => {

@@ -214,6 +214,41 @@ describe('metering plan', () => {
     expect(planMetering(input({ method: 'PATCH', endpoint: '/files/f' }))).toMatchObject({ kind: 'unmetered' });
   });
 
+  it('keeps from budgets an assistant, thread or message that makes the provider create or fill a vector store', () => {
+    const post = (endpoint: string, body: Record<string, unknown> | null, bodyBytes = 2) => planMetering(input({ endpoint, body, bodyBytes }));
+    const vs = { file_search: { vector_stores: [{ file_ids: ['file-1'] }] } };
+    const searched = [{ file_id: 'file-1', tools: [{ type: 'file_search' }] }];
+    for (const [endpoint, body] of [
+      ['/assistants', { model: 'gpt-4o-mini', tools: [{ type: 'file_search' }], tool_resources: vs }],
+      ['/assistants/asst_1', { tool_resources: vs }],
+      ['/assistants', { model: 'gpt-4o-mini', tool_resources: { file_search: { vector_stores: [{ file_ids: [] }] } } }],
+      ['/threads', { tool_resources: vs }],
+      ['/threads/thread_1', { tool_resources: vs }],
+      ['/threads', { messages: [{ role: 'user', content: 'x', attachments: searched }] }],
+      ['/threads/thread_1/messages', { role: 'user', content: 'x', attachments: searched }],
+      ['/threads/thread_1/messages', { role: 'user', content: 'x', attachments: [{ file_id: 'file-1', tools: [{ type: 'code_interpreter' }, { type: 'file_search' }] }] }],
+      // Another case of a name an upstream may fold; a tool it does not know.
+      ['/threads', { TOOL_RESOURCES: { File_Search: { Vector_Stores: [{}] } } }],
+      ['/threads/thread_1/messages', { role: 'user', content: 'x', Attachments: [{ file_id: 'file-1', tools: [{ type: 'new_tool' }] }] }],
+    ] as const) {
+      expect(post(endpoint, body), `${endpoint} ${JSON.stringify(body)}`).toMatchObject({ kind: 'unmetered', unmeterable: true });
+    }
+    // A body of these that is not a JSON object cannot be read for it.
+    expect(post('/threads/thread_1/messages', null, 40)).toMatchObject({ kind: 'unmetered', unmeterable: true });
+    for (const [endpoint, body] of [
+      ['/assistants', { model: 'gpt-4o-mini', tools: [{ type: 'file_search' }], tool_resources: { file_search: { vector_store_ids: ['vs_1'] } } }],
+      ['/assistants', { model: 'gpt-4o-mini', tool_resources: { code_interpreter: { file_ids: ['file-1'] }, file_search: { vector_stores: [] } } }],
+      ['/threads', { messages: [{ role: 'user', content: 'x', attachments: [{ file_id: 'file-1', tools: [{ type: 'code_interpreter' }] }] }] }],
+      ['/threads/thread_1/messages', { role: 'user', content: 'x', attachments: [{ file_id: 'file-1' }], metadata: { vector_stores: 'x' } }],
+      ['/threads/thread_1/messages/msg_1', { metadata: { a: 'b' } }],
+      ['/threads', null],
+    ] as const) {
+      expect(post(endpoint, body, body === null ? 0 : 2), `${endpoint} ${JSON.stringify(body)}`).toMatchObject({ kind: 'free', unmeterable: false });
+    }
+    // Uploads are multipart, and free.
+    expect(post('/files', null, 400)).toMatchObject({ kind: 'free' });
+  });
+
   it('prices DALL·E per image of a known quality and size, and nothing it cannot tell', () => {
     const img = (model: string | null, body: Record<string, unknown> | null, f: FormValues | null = null) =>
       planMetering(input({ endpoint: '/images/generations', model, body, form: f }));

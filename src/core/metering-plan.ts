@@ -150,8 +150,50 @@ export function planMetering(i: PlanInput): MeterPlan {
   if (IMAGE_ENDPOINTS.has(endpoint)) return imagePlan(i);
   if (endpoint === '/audio/speech') return speechPlan(i);
   if (TRANSCRIPTION_ENDPOINTS.has(endpoint)) return transcriptionPlan(i);
-  if (FREE_POSTS.some((r) => r.test(endpoint))) return plan('free', 'free');
+  if (FREE_POSTS.some((r) => r.test(endpoint))) return spendsInFreePost(i) ? plan('unmetered', PROVIDER_VECTOR_STORES) : plan('free', 'free');
   return unmetered(i);
+}
+
+const PROVIDER_VECTOR_STORES =
+  'vector stores the provider creates for an assistant or thread (`tool_resources.file_search.vector_stores`, files attached for `file_search`)';
+
+/** Assistants and threads, whose bodies may make the provider create a vector store. */
+const ASSISTANTS_AND_THREADS = /^\/(assistants|threads)(\/|$)/;
+
+/**
+ * Whether a POST that is otherwise free makes the provider store and index files: an assistant or thread given
+ * `tool_resources.file_search.vector_stores` (each a vector store created with its files), or a message (alone or in a
+ * new thread) whose attachments are for `file_search` (added to the thread's vector store, created for it), both billed
+ * as vector store storage as `POST /vector_stores` is. Files for `code_interpreter` cost nothing until a run (not free)
+ * opens a session. Names are matched in any case (an upstream may fold them, as Go's encoding/json does). A body of
+ * assistants or threads that is not a JSON object, or is nested too deeply to read, is taken to.
+ */
+function spendsInFreePost(i: PlanInput): boolean {
+  if (!ASSISTANTS_AND_THREADS.test(i.endpoint)) return false;
+  return i.body === null ? i.bodyBytes > 0 : createsVectorStore(i.body, 0);
+}
+
+function createsVectorStore(v: unknown, depth: number): boolean {
+  if (depth > 64) return true;
+  if (Array.isArray(v)) return v.some((x) => x !== null && typeof x === 'object' && createsVectorStore(x, depth + 1));
+  if (v === null || typeof v !== 'object') return false;
+  for (const key in v as Record<string, unknown>) {
+    const x = (v as Record<string, unknown>)[key];
+    if (x === null || typeof x !== 'object') continue;
+    const name = key.toUpperCase().toLowerCase();
+    if (name === 'vector_stores' && Array.isArray(x) && x.length > 0) return true;
+    if (name === 'attachments' && Array.isArray(x) && x.some(isForFileSearch)) return true;
+    if (name === 'metadata') continue;
+    if (createsVectorStore(x, depth + 1)) return true;
+  }
+  return false;
+}
+
+/** Whether a message attachment names a tool other than the code interpreter (file search, or one not known). */
+function isForFileSearch(attachment: unknown): boolean {
+  const tools = attachment !== null && typeof attachment === 'object' ? (attachment as { tools?: unknown }).tools : undefined;
+  if (!Array.isArray(tools)) return false;
+  return tools.some((t) => !isObjectOfType(t, 'code_interpreter'));
 }
 
 /**
