@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
-import { describe, expect, it } from 'vitest';
-import { eventData, lastBoundaryEnd, nextBoundaryEnd, SseFramer } from '../../core/sse.js';
+import { describe, expect, it, vi } from 'vitest';
+import { eventData, lastBoundaryEnd, MAX_SSE_EVENT_BYTES, nextBoundaryEnd, SseEventTooLarge, SseFramer } from '../../core/sse.js';
 import { bufferedBody } from '../../providers/body.js';
 import type { UpstreamBody } from '../../core/upstream.js';
+import { InspectedStream } from './owned-answers.js';
 import { relayStream } from './stream-relay.js';
 
 /** A ServerResponse stand-in that records what the relay writes, and in how many writes. */
@@ -60,6 +61,110 @@ describe('SSE framing', () => {
     const f = new SseFramer();
     expect(f.push(Buffer.from('data: a\r\n\r\ndata: b'))?.toString()).toBe('data: a\r\n\r\n');
     expect(f.push(Buffer.from('\r\n\r\n'))?.toString()).toBe('data: b\r\n\r\n');
+    expect(f.rest()).toBeNull();
+  });
+
+  it('joins a large event once: 10 MiB in 16 KiB chunks copies it once, not once per chunk', () => {
+    const event = Buffer.from(`data: {"b64_json":"${'A'.repeat(10 * 1024 * 1024)}"}\n\n`);
+    const concat = vi.spyOn(Buffer, 'concat');
+    try {
+      const f = new SseFramer();
+      const started = performance.now();
+      const out: Buffer[] = [];
+      for (let i = 0; i < event.length; i += 16 * 1024) {
+        const events = f.push(event.subarray(i, i + 16 * 1024));
+        if (events) out.push(events);
+      }
+      const ms = performance.now() - started;
+      expect(out).toHaveLength(1);
+      expect(out[0].equals(event)).toBe(true);
+      // Bytes copied: the event once (each chunk was joined to all before it: 640 chunks, 3.4 GB, 6.9 s).
+      const copied = concat.mock.calls.reduce((n, [list]) => n + list.reduce((m, b) => m + b.length, 0), 0);
+      expect(copied).toBe(event.length);
+      // ~5 ms here; a bound no busy machine reaches, far below the quadratic's seconds.
+      expect(ms).toBeLessThan(1500);
+    } finally {
+      concat.mockRestore();
+    }
+  });
+
+  /** Just past each blank line of a whole stream, by the spec's line ends (CRLF, LF, CR), read forwards. */
+  function blankLineEnds(bytes: Buffer): number[] {
+    const ends: number[] = [];
+    // At the start, as after a blank line, a line end ends one more (an empty event, which dispatches nothing).
+    let atLineStart = true;
+    let afterCr = false;
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i];
+      if (b === 0x0a && afterCr) {
+        // The LF of a CRLF: the same line end; when the CR ended a blank line, that blank line goes on to here.
+        if (ends.at(-1) === i) ends.push(i + 1);
+        afterCr = false;
+        continue;
+      }
+      if (b === 0x0a || b === 0x0d) {
+        if (atLineStart) ends.push(i + 1);
+        atLineStart = true;
+        afterCr = b === 0x0d;
+      } else {
+        atLineStart = false;
+        afterCr = false;
+      }
+    }
+    return ends;
+  }
+
+  it('frames at every blank line (LF, CRLF, CR, mixed) however the stream is cut into chunks', () => {
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let n = 0; n < 2000; n++) {
+      const bytes = Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 40) }, () => '\n\r\r\na:'[Math.floor(rand() * 6)]).join(''));
+      const ends = blankLineEnds(bytes);
+      const f = new SseFramer();
+      let emitted = 0;
+      for (let at = 0; at < bytes.length; ) {
+        const next = Math.min(bytes.length, at + 1 + Math.floor(rand() * 5));
+        const events = f.push(bytes.subarray(at, next));
+        at = next;
+        const expected = ends.filter((e) => e <= at).at(-1) ?? 0;
+        const label = `${JSON.stringify(bytes.toString())} through ${at}`;
+        // Every complete event as soon as its blank line has come, and nothing more.
+        expect(emitted + (events?.length ?? 0), label).toBe(Math.max(expected, emitted));
+        if (events) {
+          expect(events.equals(bytes.subarray(emitted, emitted + events.length)), label).toBe(true);
+          emitted += events.length;
+        }
+      }
+      const rest = f.rest();
+      expect(emitted + (rest?.length ?? 0)).toBe(bytes.length);
+    }
+  });
+
+  it('frames a blank line split between chunks: LF|LF, CR|LF CR LF, CRLF CR|LF, CR|CR', () => {
+    const cases: Array<[string[], string[]]> = [
+      [['data: a\n', '\ndata: b\n\n'], ['', 'data: a\n\ndata: b\n\n']],
+      [['data: a\r', '\n\r\n'], ['', 'data: a\r\n\r\n']],
+      [['data: a\r\n\r', '\ndata: b\r\n', '\r\n'], ['data: a\r\n\r', '\n', 'data: b\r\n\r\n']],
+      [['data: a\r', '\rdata: b\r\r'], ['', 'data: a\r\rdata: b\r\r']],
+      [['data: a\n', '\r', 'x'], ['', 'data: a\n\r', '']],
+      [['data: a\r\n', 'data: b'], ['', '']],
+    ];
+    for (const [chunks, out] of cases) {
+      const f = new SseFramer();
+      expect(chunks.map((c) => f.push(Buffer.from(c))?.toString() ?? ''), JSON.stringify(chunks)).toEqual(out);
+    }
+  });
+
+  it('refuses an event that grows past its bound, and so bounds a stream that never ends one', () => {
+    const f = new SseFramer(1000);
+    expect(f.push(Buffer.from(`data: ${'a'.repeat(900)}\n\n`))?.length).toBe(908);
+    const line = Buffer.from('data: no blank line ever comes'.padEnd(100, '.'));
+    for (let i = 0; i < 10; i++) expect(f.push(line)).toBeNull();
+    expect(() => f.push(line)).toThrow(SseEventTooLarge);
+    // What it held is let go.
     expect(f.rest()).toBeNull();
   });
 });
@@ -329,6 +434,38 @@ describe('relayStream', () => {
     const result = await relayStream(r.res, { statusCode: 200, headers: {}, body }, { endpoint: '/chat/completions', injectUsage: false, admissionHeaders: {}, requestId: 'req_test', isClientGone: () => false, stallMs: 0 });
     expect(cancelled).toBe(true);
     expect(result.complete).toBe(false);
+  });
+
+  it("cuts a stream whose event grows past the bound, with an error event in the client's shape", async () => {
+    // One 1 MiB buffer handed over again and again: 129 MiB without a blank line, held as references.
+    const mib = Buffer.alloc(1024 * 1024, 0x41);
+    const parts = [Buffer.from(chunk('Hi')), Buffer.from('data: {"b64_json":"'), ...Array.from({ length: MAX_SSE_EVENT_BYTES / mib.length + 1 }, () => mib)];
+    for (const [endpoint, format, shape, held] of [
+      ['/chat/completions', 'openai', '"code":"upstream_error"', false],
+      ['/responses', 'openai', '"type":"error","code":"upstream_error"', false],
+      // A Responses stream held event by event until the objects it names are recorded (owned-answers.ts): its own framer.
+      ['/responses', 'openai', '"type":"error","code":"upstream_error"', true],
+      ['/messages', 'anthropic', 'event: error\ndata: {"type":"error","error":{"type":"api_error"', false],
+    ] as const) {
+      const r = recorder();
+      const body = held ? new InspectedStream(bufferedBody(parts), () => null) : bufferedBody(parts);
+      const result = await relayStream(r.res, { statusCode: 200, headers: { 'content-type': 'text/event-stream' }, body }, {
+        endpoint,
+        injectUsage: false,
+        admissionHeaders: {},
+        requestId: 'req_test',
+        isClientGone: () => false,
+        stallMs: 0,
+        format,
+      });
+      // Billed as a cut stream: not complete, its text kept for counting.
+      expect(result.complete, endpoint).toBe(false);
+      expect(result.text, endpoint).toBe('Hi');
+      expect(r.ended()).toBe(true);
+      expect(r.writes.at(-1), endpoint).toContain(shape);
+      expect(r.writes.at(-1), endpoint).toContain('larger than 128 MiB');
+      expect(r.text().length, endpoint).toBeLessThan(64 * 1024);
+    }
   });
 
   it('ends a stream cut off by the upstream with an error event', async () => {

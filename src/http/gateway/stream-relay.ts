@@ -3,7 +3,7 @@ import { type ApiFormat, anthropicErrorBody } from '../../core/anthropic-errors.
 import { TollgateError } from '../../core/errors.js';
 import type { TokenCounts } from '../../core/pricing.js';
 import type { Speed } from '../../core/speed.js';
-import { SseFramer } from '../../core/sse.js';
+import { MAX_SSE_EVENT_BYTES, SseEventTooLarge, SseFramer } from '../../core/sse.js';
 import { answerFinished, answerText, inspectEvents, streamShapeFor } from '../../core/stream-usage.js';
 import type { UpstreamResponse } from '../../core/upstream.js';
 import { cutIfStalled } from './client-stall.js';
@@ -24,21 +24,32 @@ export interface StreamResult {
 }
 
 const CUT_OFF_MESSAGE = 'The upstream stream ended unexpectedly.';
-const CUT_OFF_OPENAI = `data: ${JSON.stringify({ error: { message: CUT_OFF_MESSAGE, type: 'api_error', param: null, code: 'upstream_error' } })}\n\n`;
+const TOO_LARGE_MESSAGE = `The upstream stream sent an event larger than ${MAX_SSE_EVENT_BYTES / (1024 * 1024)} MiB; the stream was cut there.`;
 
 /**
- * The event that ends a stream the upstream cut off, for the client's API. Anthropic's is Tollgate's own error, so it
- * carries what every other does on those paths (docs/providers.md): the request's id in `request_id` and the code in
- * `details.error_code`. The Responses API ends a failed stream with its own `error` event (ResponseErrorEvent: type,
- * code, message, param and the next sequence number), which clients of that API parse (the Vercel AI SDK refuses the
- * chat-shaped one); `events` are the last events relayed.
+ * Why a stream ended without its end: `err` what broke it off, if anything (an event past the framer's bound,
+ * core/sse.ts, is named as such; anything else is a cut).
  */
-export function cutOffEvent(format: ApiFormat | undefined, endpoint: string, events: Buffer | null, requestId: string): string {
-  if (format === 'anthropic') return anthropicErrorEvent(new TollgateError('upstream_error', CUT_OFF_MESSAGE), requestId);
-  if (!(endpoint === '/responses' || endpoint.startsWith('/responses/'))) return CUT_OFF_OPENAI;
+export function cutOffMessage(err: unknown): string {
+  return err instanceof SseEventTooLarge ? TOO_LARGE_MESSAGE : CUT_OFF_MESSAGE;
+}
+
+/**
+ * The event that ends a stream the upstream cut off (or whose event grew past the framer's bound: `message`), for the
+ * client's API. Anthropic's is Tollgate's own error, so it carries what every other does on those paths
+ * (docs/providers.md): the request's id in `request_id` and the code in `details.error_code`. The Responses API ends a
+ * failed stream with its own `error` event (ResponseErrorEvent: type, code, message, param and the next sequence
+ * number), which clients of that API parse (the Vercel AI SDK refuses the chat-shaped one); `events` are the last
+ * events relayed.
+ */
+export function cutOffEvent(format: ApiFormat | undefined, endpoint: string, events: Buffer | null, requestId: string, message = CUT_OFF_MESSAGE): string {
+  if (format === 'anthropic') return anthropicErrorEvent(new TollgateError('upstream_error', message), requestId);
+  if (!(endpoint === '/responses' || endpoint.startsWith('/responses/'))) {
+    return `data: ${JSON.stringify({ error: { message, type: 'api_error', param: null, code: 'upstream_error' } })}\n\n`;
+  }
   let next = 0;
   if (events) for (const m of events.toString('latin1').matchAll(/"sequence_number"\s*:\s*(\d+)/g)) next = Math.max(next, Number(m[1]) + 1);
-  const error = { type: 'error', code: 'upstream_error', message: CUT_OFF_MESSAGE, param: null, sequence_number: next };
+  const error = { type: 'error', code: 'upstream_error', message, param: null, sequence_number: next };
   return `event: error\ndata: ${JSON.stringify(error)}\n\n`;
 }
 
@@ -54,7 +65,8 @@ const MAX_KEPT_FOR_COUNTING = 4 * 1024 * 1024;
  * Relays Server-Sent Events as they arrive (never buffering the whole answer), reading `usage` on the way. Events
  * without a usage or end marker are forwarded byte for byte, uninspected; when the gateway asked for usage on the
  * client's behalf, the extra usage-only chunk is dropped. The last events go out with the end of the response (one
- * write, not two). A stream cut off by the upstream ends with an OpenAI-shaped error event.
+ * write, not two). A stream cut off by the upstream, or one of whose events grows past the framer's bound
+ * (core/sse.ts), ends with an error event in the client's shape.
  */
 export async function relayStream(
   raw: ServerResponse,
@@ -139,13 +151,17 @@ export async function relayStream(
       cutIfStalled(raw, o.stallMs);
     }
   };
-  // A burst that throws (nothing in it should) ends the exchange as a broken stream, never the process.
+  // A burst that throws (an event past the framer's bound; nothing else in it should) ends the exchange as a broken
+  // stream, never the process.
   let burstError = false;
+  /** What broke the stream off (a burst's error, or the upstream body's), named in the cut-off event. */
+  let breakage: unknown = null;
   const relayScheduled = (): void => {
     try {
       relayBurst();
-    } catch {
+    } catch (err) {
       burstError = true;
+      breakage ??= err;
       piped.cancel();
     }
   };
@@ -163,12 +179,13 @@ export async function relayStream(
   let failed = false;
   try {
     await piped.done;
-  } catch {
+  } catch (err) {
     failed = true;
+    breakage ??= err;
   }
   try {
     // What the last read brought, if its microtask has not run yet.
-    if (!burstError) relayBurst();
+    if (!burstError) relayScheduled();
     if (failed || burstError) complete = false;
     else {
       const rest = framer.rest();
@@ -189,7 +206,7 @@ export async function relayStream(
   else if (!raw.destroyed) {
     if (!complete) {
       if (last !== null) raw.write(last);
-      last = cutOffEvent(o.format, o.endpoint, lastEvents, o.requestId);
+      last = cutOffEvent(o.format, o.endpoint, lastEvents, o.requestId, cutOffMessage(breakage));
     }
     if (last !== null && last.length > 0) raw.end(last);
     else raw.end();

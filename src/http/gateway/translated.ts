@@ -29,7 +29,7 @@ import { meterAndSettle, NO_TOKENS, type Outcome } from './metering.js';
 import type { RequestInfo } from './proxy.js';
 import type { GatewayRequest } from './request.js';
 import { sendJson } from './respond.js';
-import { cutOffEvent } from './stream-relay.js';
+import { cutOffEvent, cutOffMessage } from './stream-relay.js';
 import { answerFinished, streamShapeFor } from '../../core/stream-usage.js';
 import { countFallbackTokens, readOnAfterHangUp, streamedTokens } from './token-fallback.js';
 
@@ -272,8 +272,9 @@ interface TranslatedStream {
 
 /**
  * Relays a stream event by event through its translator, pausing the upstream while the client's socket is full (and
- * cutting a client that takes nothing for `stallMs`: client-stall.ts). A stream the upstream cuts off ends with an
- * error event in the client's shape.
+ * cutting a client that takes nothing for `stallMs`: client-stall.ts). A stream the upstream cuts off, or one of
+ * whose events grows past the framer's bound (core/sse.ts: the sink's throw aborts the upstream), ends with an error
+ * event in the client's shape.
  */
 async function relayTranslatedStream(
   res: ServerResponse,
@@ -315,10 +316,13 @@ async function relayTranslatedStream(
   });
   // A client that hangs up while the upstream waits for a drain: nothing is held back for a drain that will not come.
   res.once('close', onDrain);
+  /** What broke the stream off (an event past the framer's bound, core/sse.ts, is named in the cut-off event). */
+  let breakage: unknown = null;
   try {
     await piped.done;
-  } catch {
+  } catch (err) {
     // broken off (or cancelled once the translator ended): judged below
+    breakage = err;
   }
   res.off('drain', onDrain);
   res.off('close', onDrain);
@@ -329,7 +333,7 @@ async function relayTranslatedStream(
   }
   if (isClientGone()) res.destroy();
   else if (!res.destroyed) {
-    res.end(translator.ended ? undefined : cutOffEvent(format, t.kind === 'chat-to-anthropic' ? '/chat/completions' : '/messages', null, requestId));
+    res.end(translator.ended ? undefined : cutOffEvent(format, t.kind === 'chat-to-anthropic' ? '/chat/completions' : '/messages', null, requestId, cutOffMessage(breakage)));
     if (!res.writableFinished) cutIfStalled(res, stallMs);
   }
   const speed = translator instanceof MessageStreamToChat ? translator.speed : null;
