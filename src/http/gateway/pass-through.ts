@@ -1,15 +1,16 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { UpstreamResponse } from '../../core/upstream.js';
+import type { BodyPipe, ChunkSink, UpstreamBody, UpstreamResponse } from '../../core/upstream.js';
 import { cutIfStalled } from './client-stall.js';
 
-/** Answers larger than this, or of unknown length and not JSON, are streamed through instead of read whole. */
+/** Answers larger than this (declared, or found so as they are read), or not JSON, are streamed through instead of read whole. */
 export const BUFFER_LIMIT = 8 * 1024 * 1024;
 
 /**
  * Whether a successful answer that is not a model call goes through as it arrives (file contents, batch outputs,
  * audio, large lists) rather than read whole: a download starts at once and holds one chunk in memory, not the whole
  * file (4 parallel 200 MB downloads took the process from 280 MB to 1.9 GB when they were buffered). JSON answers up to
- * BUFFER_LIMIT stay buffered: the gateway reads some of them (usage, object ids).
+ * BUFFER_LIMIT stay buffered: the gateway reads some of them (usage, object ids); one of unknown length is read
+ * through readBounded, which lets it go through past BUFFER_LIMIT.
  */
 export function streamsThrough(up: UpstreamResponse, route: string): boolean {
   if (route.endsWith('/content')) return true;
@@ -51,4 +52,84 @@ export async function relayPassThrough(raw: ServerResponse, up: UpstreamResponse
     if (!raw.writableFinished) cutIfStalled(raw, stallMs);
   }
   return whole && !isClientGone();
+}
+
+/**
+ * Reads a body whole up to `limit` bytes. `over` false: `body.readAll()` gives it (or the upstream's error). `over`
+ * true: the upstream sent more (a JSON answer of unknown length: chunked JSON of gigabytes was held whole), and
+ * `body.pipe` hands on what was read, then the rest as it comes, with backpressure; the upstream waits meanwhile.
+ */
+export async function readBounded(body: UpstreamBody, limit: number): Promise<{ over: boolean; body: UpstreamBody }> {
+  const head: Buffer[] = [];
+  let bytes = 0;
+  /** The relay's sink, once what was read has gone to it. */
+  let forward: ChunkSink | null = null;
+  let passed!: () => void;
+  const past = new Promise<'over'>((resolve) => {
+    passed = () => resolve('over');
+  });
+  const piped = body.pipe((chunk) => {
+    if (forward) return forward(chunk);
+    head.push(chunk);
+    bytes += chunk.length;
+    if (bytes <= limit) return true;
+    passed();
+    return false;
+  });
+  const ended = piped.done.then(
+    () => null,
+    (err: Error) => err,
+  );
+  const first = await Promise.race([past, ended]);
+  if (first !== 'over' && bytes <= limit) {
+    const whole = first === null ? Promise.resolve(head.length === 1 ? head[0] : Buffer.concat(head, bytes)) : Promise.reject(first);
+    // A body that broke off is the reader's to see; nobody may read this one at all (a client gone).
+    whole.catch(() => undefined);
+    return {
+      over: false,
+      body: {
+        readAll: () => whole,
+        pipe: () => {
+          throw new Error('This body was read whole.');
+        },
+      },
+    };
+  }
+  return {
+    over: true,
+    body: {
+      readAll: () => Promise.reject(new Error(`The answer is larger than ${limit} bytes.`)),
+      pipe(sink: ChunkSink): BodyPipe {
+        let sent = 0;
+        let paused = false;
+        let replayed!: () => void;
+        const headDone = new Promise<void>((resolve) => {
+          replayed = resolve;
+        });
+        const pump = () => {
+          while (sent < head.length && !paused) if (sink(head[sent++]) === false) paused = true;
+          if (sent < head.length || paused) return;
+          head.length = 0;
+          forward = sink;
+          replayed();
+          piped.resume();
+        };
+        pump();
+        return {
+          // Ends once what was read has gone too; fails as soon as the upstream does.
+          done: Promise.all([headDone, piped.done]).then(() => undefined),
+          pause: () => {
+            paused = true;
+            piped.pause();
+          },
+          resume: () => {
+            paused = false;
+            if (forward) piped.resume();
+            else pump();
+          },
+          cancel: () => piped.cancel(),
+        };
+      },
+    },
+  };
 }

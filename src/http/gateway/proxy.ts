@@ -21,7 +21,7 @@ import type { GatewayContext } from './gateway-context.js';
 import type { Admission } from '../../core/request-guard.js';
 import { meter, meterAndSettle, NO_TOKENS, type Outcome } from './metering.js';
 import { checkObjects, ownedUpstream } from './ownership.js';
-import { relayPassThrough, streamsThrough } from './pass-through.js';
+import { BUFFER_LIMIT, readBounded, relayPassThrough, streamsThrough } from './pass-through.js';
 import type { GatewayRequest } from './request.js';
 import { checkModelUse, requestModel, withModel } from './request-model.js';
 import { unlistedLabel } from './route-label.js';
@@ -289,12 +289,21 @@ async function forward(
       });
       return;
     }
-    if (up.statusCode < 400 && !isModelCall && !meterIfReported && !readWhole && streamsThrough(up, info.route)) {
+    const mayPass = up.statusCode < 400 && !isModelCall && !meterIfReported && !readWhole;
+    let through = mayPass && streamsThrough(up, info.route);
+    // A JSON answer is read up to BUFFER_LIMIT (chunked, its length is not known before), and past it goes through too.
+    if (mayPass && !through) {
+      const read = await readBounded(up.body, BUFFER_LIMIT);
+      up = { ...up, body: read.body };
+      through = read.over;
+    }
+    if (through) {
       const headers: OutgoingHttpHeaders = clientResponseHeaders(up.headers, info.requestId, info.format);
       for (const name in admission.headers) headers[name] = admission.headers[name];
       const whole = await relayPassThrough(res, up, headers, clientGone, g.clientStallTimeoutMs);
       const outcome: Outcome['outcome'] = whole ? 'ok' : clientGone() ? 'client_aborted' : timedOut ? 'timeout' : 'upstream_error';
-      // Speech (audio), a transcription as plain text, images past the size kept in memory: billed by their plan.
+      // Speech (audio), a transcription as plain text, images past the size kept in memory: billed by their plan
+      // (answer-metering.ts: images at the estimate of what was asked, as for any answer not read).
       const m = measureStream(g, info, null, whole);
       const measured = isPending(m) ? await m : m;
       meterAndSettle(g, info, admission, { status: up.statusCode, outcome, ...measured, upstreamMs, streamed: false, errorCode: whole ? null : outcome });
