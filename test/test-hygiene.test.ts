@@ -27,6 +27,7 @@ const RESTORED: Record<string, string> = {
   'test/scan-cli.test.ts': 'the working directory and the real writes, for the in-process CLI, restored in finally',
   'src/http/gateway/request-model.test.ts': 'a spy on JSON.parse, restored by vi.restoreAllMocks in afterEach',
   'src/core/tokenizer.test.ts': "a spy counting the characters the process's one tokenizer encodes, restored in afterAll",
+  'src/http/gateway/stream-relay.test.ts': 'a spy on Buffer.concat counting the bytes the framer copies, restored in finally',
   'test/translation-clients.test.ts': "a spy counting the characters the process's one tokenizer encodes, restored in finally",
 };
 
