@@ -6,7 +6,9 @@ import { TollgateError } from '../../core/errors.js';
 import type { GatewayContext } from './gateway-context.js';
 import { listModels } from './models.js';
 import { proxy } from './proxy.js';
-import { clientIpResolver, gatewayRequest, readBody } from './request.js';
+import { clientIpResolver, gatewayRequest, readBody, withBody } from './request.js';
+import { authorizeGatewayRequest } from './authorize.js';
+import type { KeyRecord } from '../../core/verify.js';
 import { sendError } from './respond.js';
 import { isPending } from '../../core/maybe-promise.js';
 
@@ -145,8 +147,26 @@ async function serve(
   route: ModelsRoute | null,
   requestId: string,
 ): Promise<void> {
+  // The key is checked on the headers alone, before a byte of the body is read: a caller without a valid key cannot
+  // make the gateway hold its body (up to TOLLGATE_BODY_LIMIT, on as many connections as it opens), nor parse it.
+  const head = gatewayRequest(req, target, ip, requestId);
+  let record: KeyRecord;
+  try {
+    const authorized = authorizeGatewayRequest(g, head);
+    record = isPending(authorized) ? await authorized : authorized;
+  } catch (err) {
+    // The refused request's body is never read: the connection closes after the answer rather than draining it.
+    if (hasBody(req)) res.setHeader('connection', 'close');
+    throw err;
+  }
   const pending = readBody(req, o.bodyLimit, o.bodyIdleTimeoutMs);
-  const request = gatewayRequest(req, target, ip, isPending(pending) ? await pending : pending, requestId);
-  if (route) await listModels(g, request, res, route.model);
-  else await proxy(g, request, res);
+  const request = withBody(req, head, isPending(pending) ? await pending : pending);
+  if (route) await listModels(g, request, res, route.model, record);
+  else await proxy(g, request, res, record);
+}
+
+/** Whether the request announces a body (a length above zero, or a chunked one). */
+function hasBody(req: IncomingMessage): boolean {
+  const declared = req.headers['content-length'];
+  return (declared !== undefined && declared !== '0') || req.headers['transfer-encoding'] !== undefined;
 }

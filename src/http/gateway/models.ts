@@ -4,13 +4,13 @@ import { TollgateError } from '../../core/errors.js';
 import { modelListQuery, modelPage } from '../../core/model-list-query.js';
 import { modelNameProblem } from '../../core/model-name.js';
 import { isModelAllowed } from '../../core/permissions.js';
-import { authorizeGatewayRequest, checkScope } from './authorize.js';
+import { checkScope } from './authorize.js';
+import type { KeyRecord } from '../../core/verify.js';
 import type { GatewayContext } from './gateway-context.js';
 import { meter, NO_TOKENS } from './metering.js';
 import { withoutForeignModels } from './ownership.js';
 import type { GatewayRequest } from './request.js';
 import { sendJson } from './respond.js';
-import { isPending } from '../../core/maybe-promise.js';
 
 interface ModelObject {
   id: string;
@@ -111,10 +111,8 @@ function anthropicModel(m: ModelObject): Record<string, unknown> {
 }
 
 /** GET /v1/models and /v1/models/{model}: only the models this key may use (in Anthropic's shape to its clients). */
-export async function listModels(g: GatewayContext, request: GatewayRequest, res: ServerResponse, one: string | null): Promise<void> {
+export async function listModels(g: GatewayContext, request: GatewayRequest, res: ServerResponse, one: string | null, record: KeyRecord): Promise<void> {
   const startedMs = g.app.deps.clock();
-  const authorized = authorizeGatewayRequest(g, request);
-  const record = isPending(authorized) ? await authorized : authorized;
   g.anomaly?.observe(record, request.ip, startedMs);
   // Checked before it is metered (stored): bounded and clean, as everywhere a model is named.
   const problem = one === null ? null : modelNameProblem(one);

@@ -12,7 +12,7 @@ import type { KeyRecord } from '../../core/verify.js';
 import { asUpstreamFailure, failureAnswer, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
 import { measureStream, meteredAnswer, meterPlanOf, needsWholeAnswer } from './answer-metering.js';
-import { authorizeGatewayRequest, checkModel, checkScope } from './authorize.js';
+import { checkModel, checkScope } from './authorize.js';
 import { cutIfStalled } from './client-stall.js';
 import { lateAnswer } from './late-answer.js';
 import { AbortHandle, Deadlines, watchHangUp } from './deadlines.js';
@@ -63,11 +63,9 @@ export interface RequestInfo {
 }
 
 /** The data-plane handler for every forwarded `/v1/*` request: verify → scope → limit → forward → meter. */
-export async function proxy(g: GatewayContext, request: GatewayRequest, res: ServerResponse): Promise<void> {
+export async function proxy(g: GatewayContext, request: GatewayRequest, res: ServerResponse, record: KeyRecord): Promise<void> {
   const startedMs = g.app.deps.clock();
   const path = request.path;
-  const authorized = authorizeGatewayRequest(g, request);
-  const record = isPending(authorized) ? await authorized : authorized;
   g.anomaly?.observe(record, request.ip, startedMs);
   const endpoint = path.slice(3) || '/';
   const matched = matchApiRoute(endpoint);

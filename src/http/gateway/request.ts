@@ -94,21 +94,27 @@ export function readBody(req: IncomingMessage, limit: number, idleMs: number): M
 }
 
 /**
- * Builds the gateway request from node:http's request, its URL (already split by the listener) and its body: JSON
- * bodies are parsed (400 `invalid_json`).
+ * The gateway request from node:http's request and its URL (already split by the listener), before its body is read:
+ * enough to check its key. `withBody` adds the body.
  */
-export function gatewayRequest(req: IncomingMessage, target: { path: string; search: string }, ip: string, body: Buffer, requestId: string): GatewayRequest {
-  // A compressed body is not parsed: it is refused (415) once the key is known (see request-model.ts).
-  const json = body.length > 0 && !isContentEncoded(req.headers['content-encoding']) && isJsonContentType(req.headers['content-type']) ? parseJsonBody(body) : null;
+export function gatewayRequest(req: IncomingMessage, target: { path: string; search: string }, ip: string, requestId: string): GatewayRequest {
   return {
     method: req.method ?? 'GET',
     path: target.path,
     search: target.search,
     headers: req.headers,
     ip,
-    json: json ?? null,
-    rawBody: body.length > 0 ? body : null,
+    json: null,
+    rawBody: null,
     requestId,
     format: answerFormat(req.method ?? 'GET', target.path, req.headers),
   };
+}
+
+/** The request with its body, read once its key was found valid: parsed when JSON, as received otherwise. */
+export function withBody(req: IncomingMessage, head: GatewayRequest, body: Buffer): GatewayRequest {
+  if (body.length === 0) return head;
+  // A compressed body is not parsed: it is refused (415) later (see request-model.ts).
+  const json = !isContentEncoded(req.headers['content-encoding']) && isJsonContentType(req.headers['content-type']) ? parseJsonBody(body) : null;
+  return { ...head, json: json ?? null, rawBody: body };
 }
