@@ -1,3 +1,4 @@
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../json-depth.js';
 import { ANTHROPIC_IMAGE_TYPES, absent, flagOf, isObject, type Json, onlyMembers, parseDataUrl, untranslatable } from './shared.js';
 
 // An OpenAI chat completions request as Anthropic's Messages API request, for an `openai`-SDK app calling a Claude
@@ -335,6 +336,7 @@ function assistantTurn(m: Json, at: string, refuse: Refuse): Turn {
       const fn = c.function as Json;
       onlyMembers(fn, ['name', 'arguments'], `${where}.function`, refuse, "OpenAI's tool calls have no such member");
       let input: unknown;
+      if (typeof fn.arguments === 'string' && exceedsJsonDepth(fn.arguments)) refuse(`${where}.function.arguments`, `these arguments nest more than ${MAX_JSON_DEPTH} levels deep`);
       try {
         input = JSON.parse(typeof fn.arguments === 'string' ? fn.arguments : '');
       } catch {

@@ -1,4 +1,5 @@
 import { TollgateError } from '../../core/errors.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../core/json-depth.js';
 import { notFoundMessage } from '../../core/object-families.js';
 import { mayNameObjects, type ObjectRef, requestRefs } from '../../core/object-refs.js';
 import { findRepeatedMember } from '../../core/repeated-members.js';
@@ -38,6 +39,9 @@ export async function checkBatchInput(g: GatewayContext, access: ObjectAccess, i
     line++;
     const text = bytes.toString('utf8').trim();
     if (text === '') return;
+    if (exceedsJsonDepth(text)) {
+      throw new TollgateError('invalid_value', `Line ${line} of the batch input file ${fileId} nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep.`, 'input_file_id');
+    }
     let request: unknown;
     try {
       request = JSON.parse(text);

@@ -1,3 +1,5 @@
+import { TollgateError } from '../../core/errors.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../core/json-depth.js';
 import { mayNameObjects } from '../../core/object-refs.js';
 import { findRepeatedMember } from '../../core/repeated-members.js';
 import { repeatedMemberError } from '../shared/json-body.js';
@@ -52,6 +54,7 @@ function partNames(headers: string): { names: string[]; isFile: boolean } {
 function fieldValue(text: string): unknown {
   const first = text.trimStart()[0];
   if (first !== '{' && first !== '[') return text;
+  if (exceedsJsonDepth(text)) throw new TollgateError('invalid_json', `We could not parse a JSON field of your request: it nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep.`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

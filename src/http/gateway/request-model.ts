@@ -1,4 +1,5 @@
 import { TollgateError } from '../../core/errors.js';
+import { exceedsJsonDepth } from '../../core/json-depth.js';
 import { modelNameProblem } from '../../core/model-name.js';
 import { JSON_MODEL_ENDPOINTS, modelUseOf } from '../../core/model-use.js';
 import { bodyKindOf, findRequestModel, type ModelPlace, nestedModels } from '../../core/request-model.js';
@@ -122,6 +123,8 @@ export function sniffJson(raw: Buffer): unknown {
   if (raw[i] !== 0x7b && raw[i] !== 0x5b) return undefined;
   const bytes = start ? raw.subarray(start) : raw;
   const text = bytes.toString('utf8');
+  // Too deep to walk: refused as a JSON body is (400 invalid_json).
+  if (exceedsJsonDepth(text)) return parseJsonBody(bytes);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IMAGE_PART_TOKENS } from '../../core/estimate.js';
 import { countTokens } from '../../core/tokenizer.js';
-import { countFallbackTokens, readsByReference } from './token-fallback.js';
+import { countFallbackTokens, readsByReference, utf8Bound } from './token-fallback.js';
 
 const long = 'lorem ipsum dolor sit amet '.repeat(400); // ~2,000 tokens
 
@@ -25,6 +25,22 @@ describe('countFallbackTokens (a stream cut before its usage, an answer without 
     expect(responses).toBeGreaterThanOrEqual(words);
     const items = (await countFallbackTokens({ model: 'gpt-4o', input: [{ type: 'function_call_output', call_id: 'c', output: long }] }, '')).input;
     expect(items).toBeGreaterThanOrEqual(words);
+  });
+
+  it('bills a body too deep to walk at an upper bound instead of throwing (the provider has run it)', async () => {
+    let deep: unknown = long;
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    const body = { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], tools: [{ x: deep }] };
+    const counted = await countFallbackTokens(body, 'ok');
+    expect(counted.input).toBe(utf8Bound(body));
+    expect(counted.input).toBeGreaterThanOrEqual(await countTokens(long));
+    expect(counted.output).toBeGreaterThan(0);
+  });
+
+  it('utf8Bound is at least the JSON size in UTF-8 of what it walks', () => {
+    for (const v of [{ a: 'héllo €', b: [1, 2.5, null, true, { c: '\u{1F600}' }] }, ['x'.repeat(1000)], 'plain', -1.2345678901234567e-300]) {
+      expect(utf8Bound(v)).toBeGreaterThanOrEqual(Buffer.byteLength(JSON.stringify(v)));
+    }
   });
 
   it('counts a message tool call handed back, not only string members', async () => {

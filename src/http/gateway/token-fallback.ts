@@ -42,7 +42,20 @@ function promptText(body: Record<string, unknown>): { text: string; images: numb
  */
 export async function countFallbackTokens(body: Record<string, unknown> | null, answer: unknown): Promise<TokenCounts> {
   let input = 0;
-  if (body) {
+  try {
+    input = body ? await promptTokens(body) : 0;
+  } catch {
+    // A body the count cannot walk (nested past what the stack holds, if one ever got past the edge's bound): billed
+    // at an upper bound rather than not at all, since the provider has run it.
+    input = body ? utf8Bound(body) : 0;
+  }
+  const text = typeof answer === 'string' ? answer : outputText(answer);
+  return { input, cached: 0, output: await countTokens(text, new TokenBudget('bound')) };
+}
+
+async function promptTokens(body: Record<string, unknown>): Promise<number> {
+  let input = 0;
+  {
     const prompt = new TokenBudget('bound');
     if (Array.isArray(body.messages)) input = await countChatPromptTokens(body.messages, prompt);
     else if (typeof body.prompt === 'string') input = await countTokens(body.prompt, prompt);
@@ -52,8 +65,30 @@ export async function countFallbackTokens(body: Record<string, unknown> | null, 
     const all = (await countTokens(whole.text, new TokenBudget('bound'))) + whole.images * imagePartTokens(typeof body.model === 'string' ? body.model : null);
     if (all > input) input = all;
   }
-  const text = typeof answer === 'string' ? answer : outputText(answer);
-  return { input, cached: 0, output: await countTokens(text, new TokenBudget('bound')) };
+  return input;
+}
+
+/**
+ * An upper bound on the tokens of a JSON value, walked without recursion: its size as UTF-8 JSON at most (a token is
+ * at least one byte), each UTF-16 unit of a string or name taken at 3 bytes, each other value at 24.
+ */
+export function utf8Bound(value: unknown): number {
+  let bytes = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') bytes += 3 * v.length + 2;
+    else if (v !== null && typeof v === 'object') {
+      bytes += 2;
+      if (Array.isArray(v)) for (const x of v) stack.push(x);
+      else
+        for (const [k, x] of Object.entries(v)) {
+          bytes += 3 * k.length + 4;
+          stack.push(x);
+        }
+    } else bytes += 24;
+  }
+  return bytes;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import sjson from 'secure-json-parse';
 import { TollgateError } from '../../core/errors.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../core/json-depth.js';
 import { findRepeatedMember, type RepeatedMember } from '../../core/repeated-members.js';
 
 declare module 'fastify' {
@@ -64,6 +65,9 @@ export function repeatedMemberError(repeated: RepeatedMember, where = 'the JSON 
 }
 
 function parseJsonText(text: string): unknown {
+  if (exceedsJsonDepth(text)) {
+    throw new TollgateError('invalid_json', `We could not parse the JSON body of your request: it nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep.`);
+  }
   try {
     // A text without these cannot name a __proto__ or constructor key, even escaped: parse it as it is (the
     // secure parser's two regular-expression scans cost about as much again as JSON.parse on a chat body).
