@@ -115,4 +115,29 @@ describe('a request without a valid key is refused on its headers, its body neve
     expect(res.status).toBe(401);
     expect(res.headers.get('connection')).not.toBe('close');
   });
+
+  it.each([
+    ['/auth/login', 64 * 1024],
+    ['/auth/signup', 64 * 1024],
+    ['/auth/invites/lookup', 64 * 1024],
+    ['/auth/password', 64 * 1024],
+    ['/v1/secret-scanning/reports', 1024 * 1024],
+  ])('%s, open to anyone, reads at most its own small limit (413 past it)', async (path, limit) => {
+    const sized = (n: number) => JSON.stringify({ email: 'a@example.com', password: 'x'.repeat(n) });
+    const over = await fetch(`${t.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: sized(limit + 1) });
+    expect(over.status).toBe(413);
+    // Chunked, without a declared length: cut when it passes the limit as well.
+    const stream = new ReadableStream({
+      start(c) {
+        for (let i = 0; i < 4; i++) c.enqueue(new TextEncoder().encode(' '.repeat(limit / 2)));
+        c.close();
+      },
+    });
+    const chunked = await fetch(`${t.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit);
+    expect(chunked.status).toBe(413);
+    // Within it, the route answers on its merits (refused for what it says, never for its size).
+    const within = await fetch(`${t.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: sized(limit - 1024) });
+    expect(within.status).not.toBe(413);
+    expect(within.status).toBeLessThan(500);
+  });
 });

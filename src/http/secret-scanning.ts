@@ -6,6 +6,7 @@ import { text } from '../services/text-fields.js';
 import type { AppContext } from './context.js';
 import { throttleGuard } from './shared/authenticate.js';
 import { isJsonContentType } from './shared/json-body.js';
+import { EXPOSURE_REPORT_BODY_LIMIT } from './shared/body-limits.js';
 
 // The secret-scanning partner protocol used by code hosts: a signed JSON array of {token, type, url, source}.
 // Authenticated by the ECDSA signature over the raw body (no bearer key), verified against each trusted
@@ -78,7 +79,7 @@ export function verifyReport(reporters: Reporter[], keyId: string | null, signat
 
 /** POST /v1/secret-scanning/reports */
 export function registerSecretScanning(app: FastifyInstance, ctx: AppContext, reporters: Reporter[]): void {
-  app.post('/v1/secret-scanning/reports', async (request) => {
+  app.post('/v1/secret-scanning/reports', { bodyLimit: EXPOSURE_REPORT_BODY_LIMIT }, async (request) => {
     throttleGuard(ctx, request.ip);
     // The signature is over the JSON body's bytes, which only a JSON body keeps (rawBody): another type would be refused
     // as unsigned, which sends the reporter looking at its keys instead of its Content-Type.
