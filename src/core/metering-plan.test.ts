@@ -124,6 +124,17 @@ describe('metering plan', () => {
     expect(planMetering(input({ model: 'gpt-4o', body: { tools: [{ type: 'function', function: { name: 'f' } }, { type: 'custom' }, null, 'x'] } }))).toMatchObject({ unmeterable: false });
   });
 
+  it('will not let a response from a stored prompt (whose template may hold hosted tools) past a budget', () => {
+    for (const prompt of [{ id: 'pmpt_1' }, { id: 'pmpt_1', version: '2', variables: { x: 'y' } }, 'pmpt_1', {}]) {
+      const plan = planMetering(input({ endpoint: '/responses', model: 'gpt-4o', body: { prompt, input: 'hi' } }));
+      expect(plan, JSON.stringify(prompt)).toMatchObject({ kind: 'tokens', unmeterable: true, priced: true });
+      expect(plan.family).toContain('stored prompt');
+    }
+    // No prompt, or an explicit null (OpenAI's default): metered as any response; `prompt` means nothing to chat.
+    for (const body of [{ input: 'hi' }, { input: 'hi', prompt: null }]) expect(planMetering(input({ endpoint: '/responses', model: 'gpt-4o', body }))).toMatchObject({ unmeterable: false });
+    expect(planMetering(input({ model: 'gpt-4o', body: { messages: [], prompt: { id: 'x' } } }))).toMatchObject({ unmeterable: false });
+  });
+
   it("classifies every tool of OpenAI's Tool union and Anthropic's tools, and takes one it does not know for a hosted one", () => {
     const responses = (tool: unknown) => planMetering(input({ endpoint: '/responses', model: 'gpt-4o-mini', body: { tools: [tool] } }));
     const messages = (tool: unknown) => planMetering(input({ endpoint: '/messages', model: 'claude-sonnet-4-6', body: { tools: [tool] } }));

@@ -220,6 +220,9 @@ function tokenPlan(i: PlanInput): MeterPlan {
   // Anthropic's MCP connector likewise brings in tool results no body bounds, under a hard cap or not.
   // Anthropic's server-side compaction samples the model again over the whole conversation, billed beside the message.
   const hosted = i.body !== null && (i.body.web_search_options !== undefined || usesHostedTool(i.body.tools) || hasMcpServers(i.body.mcp_servers) || compacts(i.body.context_management));
+  // A response from a stored prompt (`prompt: {id: "pmpt_…"}`) runs with the tools its template was saved with, which
+  // the request does not show: hosted tools among them would bill outside the answer's usage, so not for budgets.
+  const prompted = !hosted && i.endpoint === '/responses' && i.body !== null && i.body.prompt !== undefined && i.body.prompt !== null;
   // Anthropic's fast mode is billed at a multiple of the model's rates, which the answer's usage says it ran at: a
   // model with fast rates is reserved at them. Fast mode for a model without, any other speed or spelling (Anthropic
   // takes only `standard` and `fast`), and regional inference, billed at a multiple the price table does not model,
@@ -232,11 +235,11 @@ function tokenPlan(i: PlanInput): MeterPlan {
   const asked = i.body === null ? undefined : i.body.service_tier;
   const tier = typeof asked === 'string' && price !== null && tierRates(price, asked) !== null ? asked : null;
   const unrated = !hosted && !uplifted && tier === null && asked !== undefined && asked !== null && !billedAtMostStandard(asked, i.endpoint);
-  const unmeterable = background || hosted || uplifted || unrated;
+  const unmeterable = background || hosted || prompted || uplifted || unrated;
   // Every model call takes this path: one literal, no spread (measured ~0.1 µs less per request).
   return {
     kind: 'tokens',
-    family: background ? BACKGROUND : hosted ? HOSTED_TOOLS : uplifted ? UPLIFTS : unrated ? UNRATED_TIERS : family,
+    family: background ? BACKGROUND : hosted ? HOSTED_TOOLS : prompted ? STORED_PROMPTS : uplifted ? UPLIFTS : unrated ? UNRATED_TIERS : family,
     model: i.model,
     price,
     priced: pricesTokens(price),
@@ -274,6 +277,8 @@ export function asksToStream(body: Readonly<Record<string, unknown>> | null | un
 
 const HOSTED_TOOLS =
   'hosted tools (web search or fetch, file search, code interpreter or execution, a shell in a container, image generation, MCP servers, tool search, the advisor tool, any tool not known to be client-run, server-side compaction)';
+
+const STORED_PROMPTS = 'a stored prompt (`prompt`), whose template may carry hosted tools the request does not show';
 
 /** Whether an Anthropic `context_management` asks for server-side compaction (an edit of type `compact_…`). */
 function compacts(v: unknown): boolean {
