@@ -49,8 +49,13 @@ export async function countFallbackTokens(body: Record<string, unknown> | null, 
     // at an upper bound rather than not at all, since the provider has run it.
     input = body ? utf8Bound(body) : 0;
   }
-  const text = typeof answer === 'string' ? answer : outputText(answer);
-  return { input, cached: 0, output: await countTokens(text, new TokenBudget('bound')) };
+  let output: number;
+  try {
+    output = await countTokens(typeof answer === 'string' ? answer : outputText(answer), new TokenBudget('bound'));
+  } catch {
+    output = utf8Bound(answer);
+  }
+  return { input, cached: 0, output };
 }
 
 async function promptTokens(body: Record<string, unknown>): Promise<number> {

@@ -228,21 +228,25 @@ export async function forwardTranslated(
       failed({ status: 502, outcome: 'upstream_error', errorCode: 'upstream_malformed' }, upstreamMs);
       throw new TollgateError('upstream_error', `The upstream provider '${upstream.name}' answered with malformed JSON.`);
     }
+    // Metered before it is translated: the provider ran the call whether its answer translates or not (an OpenAI tool
+    // call cut off by max_tokens, its arguments no JSON object, failed the translation and was billed nothing).
+    const whole = answer !== null && typeof answer === 'object' ? (answer as { usage?: unknown; service_tier?: unknown }) : {};
+    const usage = whole.usage;
+    const tokens = tokensFromUsage(usage) ?? (await countFallbackTokens(t.kind === 'messages-to-openai' ? t.body : null, answer));
+    // The tier the answer names: Anthropic's in its usage (by OpenAI's names, core/service-tier.ts), OpenAI's at the top.
+    const serviceTier = t.kind === 'chat-to-anthropic' ? anthropicServiceTier((usage as { service_tier?: unknown } | undefined)?.service_tier) : answeredServiceTier(whole.service_tier);
+    // And the speed a Claude answer ran at (core/speed.ts): a chat request cannot ask for fast mode (the translation
+    // refuses `speed`), but an answer that ran fast is billed at the fast rates all the same.
+    const speed = t.kind === 'chat-to-anthropic' ? answeredSpeed(usage) : null;
     let translated: Record<string, unknown>;
     try {
       translated = t.kind === 'chat-to-anthropic' ? messageToChatCompletion(answer, { created: Math.floor(info.startedMs / 1000) }) : chatCompletionToMessage(answer, { model: info.model ?? '' });
     } catch (err) {
-      failed({ status: 502, outcome: 'upstream_error', errorCode: 'upstream_malformed' }, upstreamMs);
+      meterAndSettle(g, info, admission, { status: 502, outcome: 'upstream_error', billable: true, tokens, upstreamMs, streamed: false, errorCode: 'upstream_malformed', serviceTier, speed });
+      // Past what the stack holds (a tool input nested thousands deep): a clear 502, not a 500.
+      if (err instanceof RangeError) throw new TollgateError('upstream_error', `The upstream provider '${upstream.name}' answered with JSON nested too deep to translate.`);
       throw err;
     }
-    const usage = (answer as { usage?: unknown }).usage;
-    const tokens = tokensFromUsage(usage) ?? (await countFallbackTokens(t.kind === 'messages-to-openai' ? t.body : null, answer));
-    // The tier the answer names: Anthropic's in its usage (by OpenAI's names, core/service-tier.ts), OpenAI's at the top.
-    const serviceTier =
-      t.kind === 'chat-to-anthropic' ? anthropicServiceTier((usage as { service_tier?: unknown } | undefined)?.service_tier) : answeredServiceTier((answer as { service_tier?: unknown }).service_tier);
-    // And the speed a Claude answer ran at (core/speed.ts): a chat request cannot ask for fast mode (the translation
-    // refuses `speed`), but an answer that ran fast is billed at the fast rates all the same.
-    const speed = t.kind === 'chat-to-anthropic' ? answeredSpeed(usage) : null;
     // A client that hung up, or was answered at the first byte's timeout, is billed all the same, its outcome noted.
     const gone = left();
     const errorCode = gone === 'timeout' ? 'upstream_timeout' : gone;
