@@ -223,15 +223,17 @@ async function main(): Promise<void> {
     }
     const profiled = env.QUICK_PROFILE as KeyKind | 'bare' | undefined;
     if (profiled) {
-      // B (its own copy of the database), or the bare proxy, under --cpu-prof at the largest connection count, in the
-      // first mode.
+      // B (on its own copy of the seeded database: two servers refuse to share a data dir), or the bare proxy, under
+      // --cpu-prof at the largest connection count, in the first mode.
+      const profiledData = join(dir, 'data-B-profiled');
+      if (profiled !== 'bare') cpSync(setup.env.TOLLGATE_DATA_DIR, profiledData, { recursive: true });
       const start: StartServer =
         profiled === 'bare'
           ? async (flags) => {
               const child = spawnNode('bare-proxy-profiled', flags, ['bench/bare-proxy.ts', upstreamUrl, keysFile], childEnv({}));
               return { child, url: `http://127.0.0.1:${(await waitForOutput(child, /LISTENING (\d+)/, 30_000))[1]}` };
             }
-          : async (flags) => startBuild('tollgate-B-profiled', join(REPO_ROOT, 'dist'), setup, join(dir, 'data-B'), flags);
+          : async (flags) => startBuild('tollgate-B-profiled', join(REPO_ROOT, 'dist'), setup, profiledData, flags);
       const key = profiled === 'limited' ? setup.limitedKey : setup.singleKey;
       const keyKind = profiled === 'limited' ? 'limited' : 'plain';
       const connections = Math.max(...conns);
