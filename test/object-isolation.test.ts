@@ -477,6 +477,10 @@ describeEachDatabase('upstream objects are isolated per project', (backend) => {
         [null, utf16, 415],
         [null, Buffer.concat([Buffer.from([0xff, 0xfe]), utf16]), 415],
         ['text/plain', Buffer.from(utf16).swap16(), 415],
+        // Declared as a form or multipart, UTF-16 read as a form named nothing (with a byte order mark, or big-endian).
+        ['application/x-www-form-urlencoded', Buffer.concat([Buffer.from([0xff, 0xfe]), utf16]), 415],
+        ['application/x-www-form-urlencoded', Buffer.from(utf16).swap16(), 415],
+        ['multipart/form-data; boundary=zzz', Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(utf16).swap16()]), 415],
       ] as const) {
         for (const path of ['/v1/batches', '/v1/vector_stores']) {
           const res = await fetch(`${t.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${aFull}`, ...(type ? { 'content-type': type } : {}) }, body });

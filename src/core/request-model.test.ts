@@ -170,6 +170,25 @@ describe('findRequestModel: multipart, forms and the query string', () => {
     expect(other('x=1;model=gpt-4', 'application/x-www-form-urlencoded')).toMatchObject({ ok: true, model: null, undetermined: expect.any(String) });
   });
 
+  it('marks UTF-16 and UTF-32 JSON undetermined whatever it is declared as, a form or multipart included', () => {
+    // Python's json.loads reads UTF-16 and UTF-32 JSON whatever the Content-Type says; read as a form, the bytes of one
+    // of its strings may spell another model (found by an outside review: the form's model was checked, the JSON's run).
+    const hidden = Buffer.from('&model=gpt-4o-mini&&', 'latin1');
+    let spelled = '';
+    for (let i = 0; i < hidden.length; i += 2) spelled += String.fromCharCode(hidden[i] | (hidden[i + 1] << 8));
+    const named = JSON.stringify({ model: 'gpt-4o', x: spelled });
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(named, 'utf16le')]);
+    expect(le.includes(hidden)).toBe(true);
+    const be = Buffer.from(named, 'utf16le').swap16();
+    const utf32 = Buffer.alloc(named.length * 4);
+    for (let i = 0; i < named.length; i++) utf32.writeUInt32BE(named.charCodeAt(i), i * 4);
+    for (const type of ['application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=utf-16', 'multipart/form-data; boundary=zz']) {
+      for (const raw of [le, be, utf32]) {
+        expect(other(raw, type), type).toMatchObject({ ok: true, model: null, undetermined: expect.stringContaining('UTF-16 or UTF-32') });
+      }
+    }
+  });
+
   it('reads the query string, refusing repeats, pollution and a body that names another model', () => {
     const q = (search: string, body?: string) =>
       findRequestModel({ contentType: 'application/json', contentEncoding: undefined, raw: body ? Buffer.from(body) : null, json: body ? JSON.parse(body) : undefined, search });

@@ -94,6 +94,10 @@ export function findRequestModel(r: ModelRequest): ModelFinding {
       if (!found.ok) return found;
       ({ model, body } = found);
       if (model !== null) places.push({ in: 'json' });
+    } else if (isUtf16Or32(raw)) {
+      // Whatever it is declared as: an upstream that reads any body as JSON (Python's json.loads detects UTF-16 and
+      // UTF-32) reads this one so, and the text read as a form or multipart here may spell other fields in its bytes.
+      undetermined = 'the body reads as UTF-16 or UTF-32 (JSON must be UTF-8, RFC 8259 §8.1)';
     } else if (kind === 'multipart') {
       const found = multipartModel(raw, r.contentType as string);
       if ('ok' in found) return found;
@@ -111,9 +115,7 @@ export function findRequestModel(r: ModelRequest): ModelFinding {
         places.push({ in: 'body', start: found.start, end: found.end, encoding: 'form' });
       }
     } else {
-      undetermined = isUtf16Or32(raw)
-        ? 'the body reads as UTF-16 or UTF-32 (JSON must be UTF-8, RFC 8259 §8.1)'
-        : 'the body is not JSON, multipart/form-data or application/x-www-form-urlencoded';
+      undetermined = 'the body is not JSON, multipart/form-data or application/x-www-form-urlencoded';
     }
   }
   if (r.search.length > 1) {
@@ -130,7 +132,7 @@ export function findRequestModel(r: ModelRequest): ModelFinding {
 }
 
 /** Whether a body starts as UTF-16 or UTF-32 text does: a byte order mark, or a zero byte among its first four. */
-function isUtf16Or32(raw: Buffer): boolean {
+export function isUtf16Or32(raw: Buffer): boolean {
   if ((raw[0] === 0xff && raw[1] === 0xfe) || (raw[0] === 0xfe && raw[1] === 0xff)) return true;
   for (let i = 0; i < 4 && i < raw.length; i++) if (raw[i] === 0) return true;
   return false;

@@ -93,6 +93,25 @@ describe('requestModel', () => {
     expect(() => requestModel(request({ headers: { 'content-type': 'application/sdp' }, rawBody: le }), '/realtime/calls')).toThrow(/UTF-16/);
     expect(() => requestModel(sdp('text/plain', 'v=0\r\n'), '/realtime/calls')).toThrow(/cannot read/);
   });
+
+  it('refuses 415 UTF-16 JSON declared as a form or multipart, on model endpoints too', () => {
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(JSON.stringify({ model: 'gpt-4o', messages: [] }), 'utf16le')]);
+    const be = Buffer.from(le).swap16();
+    for (const endpoint of ['/chat/completions', '/audio/transcriptions', '/images/edits', '/batches']) {
+      for (const type of ['application/x-www-form-urlencoded', 'multipart/form-data; boundary=zz', 'text/plain']) {
+        for (const rawBody of [le, be, be.subarray(2)]) {
+          let err: { status?: number; code?: string; message?: string } = {};
+          try {
+            requestModel(request({ headers: { 'content-type': type }, rawBody }), endpoint);
+          } catch (e) {
+            err = e as typeof err;
+          }
+          expect([err.status, err.code], `${endpoint} ${type}`).toEqual([415, 'unsupported_media_type']);
+          expect(err.message).toContain('UTF-16 or UTF-32');
+        }
+      }
+    }
+  });
 });
 
 describe('checkModelUse', () => {

@@ -2,7 +2,7 @@ import { TollgateError } from '../../core/errors.js';
 import { exceedsJsonDepth } from '../../core/json-depth.js';
 import { modelNameProblem } from '../../core/model-name.js';
 import { JSON_MODEL_ENDPOINTS, modelUseOf } from '../../core/model-use.js';
-import { bodyKindOf, findRequestModel, type ModelPlace, nestedModels } from '../../core/request-model.js';
+import { bodyKindOf, findRequestModel, isUtf16Or32, type ModelPlace, nestedModels } from '../../core/request-model.js';
 import type { KeyRecord } from '../../core/verify.js';
 import { parseJsonBody } from '../shared/json-body.js';
 import { checkModel, countRefusal } from './authorize.js';
@@ -44,8 +44,9 @@ export function requestModel(request: GatewayRequest, endpoint: string): Request
   }
   const use = modelUseOf(request.method, endpoint);
   // As OpenAI answers: these take a JSON object naming a model. A JSON object declared as something else (a form: curl
-  // -d without a Content-Type) is one: it is told below that it cannot be read (415), not that it is no JSON object.
-  if (request.method === 'POST' && JSON_MODEL_ENDPOINTS.has(endpoint) && !found.body && !(raw !== null && startsAsJsonObject(raw))) {
+  // -d without a Content-Type) is one, and so may be a body in UTF-16 or UTF-32: it is told below that it cannot be read
+  // (415), not that it is no JSON object.
+  if (request.method === 'POST' && JSON_MODEL_ENDPOINTS.has(endpoint) && !found.body && !(raw !== null && (startsAsJsonObject(raw) || isUtf16Or32(raw)))) {
     throw new TollgateError('invalid_value', 'The request body must be a JSON object.', null);
   }
   if ((use === 'required' || use === 'defaulted') && found.undetermined !== null) {
