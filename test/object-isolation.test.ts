@@ -388,6 +388,15 @@ describeEachDatabase('upstream objects are isolated per project', (backend) => {
       const again = { model: 'gpt-4o-mini', input: [{ type: 'item_reference', id: item }] };
       expect((await call(bFull, 'POST', '/responses', again)).status).toBe(200);
       await expectHidden(aFull, 'POST', '/responses', again);
+      // Its tag and id in another case, as an upstream folding names reads them (they went through unchecked); in two
+      // spellings, refused before anything is forwarded.
+      for (const input of [[{ Type: 'item_reference', ID: item }], [{ TYPE: 'item_reference', id: item }], [{ type: 'item_reference', Id: item }]]) {
+        await expectHidden(aFull, 'POST', '/responses', { model: 'gpt-4o-mini', input });
+      }
+      const before = up.seen.length;
+      const twice = await call(aFull, 'POST', '/responses', { model: 'gpt-4o-mini', input: [{ type: 'item_reference', id: 'msg_mine', ID: item }] });
+      expect([twice.status, twice.body.error?.code, twice.body.error?.param]).toEqual([400, 'invalid_value', 'id']);
+      expect(up.seen.length).toBe(before);
       // A response that is not stored is nobody's.
       const unstored = (await call(bFull, 'POST', '/responses', { model: 'gpt-4o-mini', input: 'hi', store: false })).body.id;
       await expectHidden(bFull, 'GET', `/responses/${unstored}`);
@@ -585,6 +594,9 @@ describeEachDatabase('upstream objects are isolated per project', (backend) => {
       // A nested name in another case is read as Go's encoding/json reads it (a top-level one is refused, docs/models.md).
       await expectHidden(aFull, 'POST', '/responses', { model: 'gpt-4o-mini', input: [{ role: 'user', content: [{ type: 'input_file', FILE_ID: file }] }] });
       await expectHidden(aFull, 'POST', '/responses', { model: 'gpt-4o-mini', input: [{ role: 'user', content: [{ type: 'input_file', Key: 1, file_id: own, ['File_Id']: file }] }] });
+      // The members a check decides on below the top level, in another case: a chat message's content, a typed reference.
+      await expectHidden(aFull, 'POST', '/chat/completions', { model: 'gpt-4o-mini', messages: [{ role: 'user', Content: [{ type: 'file', file: { file_id: file } }] }] });
+      await expectHidden(aFull, 'POST', '/responses', { model: 'gpt-4o-mini', input: 'x', conversation: { Id: await created(bFull, 'POST', '/conversations', {}) } });
       // A repeated member where no object is named, and the caller's own objects, pass.
       expect((await send('/vector_stores', '{"name":"x","name":"y"}')).status).toBe(200);
       expect((await send('/vector_stores', `{"name":"x","file_ids":["${own}"]}`)).status).toBe(200);
@@ -595,6 +607,16 @@ describeEachDatabase('upstream objects are isolated per project', (backend) => {
       const refused = await call(aFull, 'POST', '/batches', { input_file_id: sneaky, endpoint: '/v1/responses', completion_window: '24h' });
       expect([refused.status, refused.body.error?.param], refused.text).toEqual([400, 'input_file_id']);
       expect(refused.body.error.message).toContain('Line 2 of the batch input file');
+      // A line's body in another case is the body to an upstream folding names; in two spellings, refused.
+      const folded = line.replace('"body":', `"Body":{"model":"gpt-4o-mini","input":[{"role":"user","content":[${part}]}]},"x":`);
+      const shifty = await fileOf(aFull, 'batch', `${line}\n${folded}\n`);
+      const hiddenBody = await call(aFull, 'POST', '/batches', { input_file_id: shifty, endpoint: '/v1/responses', completion_window: '24h' });
+      expect([hiddenBody.status, hiddenBody.body.error?.code], hiddenBody.text).toEqual([404, 'not_found']);
+      expect(hiddenBody.body.error.message).toContain('Line 2 of the batch input file');
+      const both = line.replace('"body":', `"Body":{"model":"gpt-4o-mini","input":"y"},"body":`);
+      const twice = await call(aFull, 'POST', '/batches', { input_file_id: await fileOf(aFull, 'batch', `${both}\n`), endpoint: '/v1/responses', completion_window: '24h' });
+      expect([twice.status, twice.body.error?.param], twice.text).toEqual([400, 'input_file_id']);
+      expect(twice.body.error.message).toMatch(/Line 1 of the batch input file .*'body' twice/);
     });
 
     it("checks the objects named by every request of a batch's input file before the batch is made", async () => {

@@ -1,4 +1,4 @@
-import { mayFold } from './request-model.js';
+import { mayFold } from './member-case.js';
 // What a request may cost before it runs: TPM reservations and budget reservations are settled to the real usage
 // afterwards. Input is estimated from text length (≈4 characters per token, erring high for code and JSON), output
 // from max_tokens / max_completion_tokens / max_output_tokens, else a configured default.

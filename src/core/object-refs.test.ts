@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mayNameObjects, requestRefs } from './object-refs.js';
+import { chatRefs, mayNameObjects, producedObjects, queriesStoredObjects, requestRefs } from './object-refs.js';
 
 const ids = (body: unknown) => requestRefs(body).map((r) => `${r.type}:${r.id}`);
 
@@ -47,5 +47,65 @@ describe('requestRefs', () => {
     expect(ids({ tools: [{ type: 'file_search', Vector_Store_Ids: ['vs_B'] }] })).toEqual(['vector_store:vs_B']);
     expect(ids({ container: { skills: [{ type: 'custom', \u017fkill_id: 'skill_B' }] } })).toEqual(['skill:skill_B']);
     expect(ids({ a: { constructor: 'x', toString: 'y', hasOwnProperty: 'z' } })).toEqual([]);
+  });
+
+  it('reads typed references and objects named by their id in any case (an upstream folding names reads them so)', () => {
+    expect(ids({ data_source: { source: { type: 'file_id', ID: 'file-B' } } })).toEqual(['file:file-B']);
+    expect(ids({ data_source: { source: { Type: 'file_id', Id: 'file-B' } } })).toEqual(['file:file-B']);
+    expect(ids({ input: [{ TYPE: 'item_reference', id: 'msg_B' }] })).toEqual(['item:msg_B']);
+    expect(ids({ input: [{ type: 'item_reference', İd: 'msg_B' }] })).toEqual([]); // İ folds to i̇, not i
+    expect(ids({ conversation: { ID: 'conv_B' } })).toEqual(['conversation:conv_B']);
+    expect(ids({ Conversation: { Id: 'conv_B' } })).toEqual(['conversation:conv_B']);
+  });
+
+  it('refuses 400 an object naming a member it decides on in two spellings, naming the member', () => {
+    const refusal = (body: unknown) => {
+      try {
+        requestRefs(body);
+        return null;
+      } catch (e) {
+        const err = e as { status: number; code: string; param: string | null };
+        return [err.status, err.code, err.param];
+      }
+    };
+    expect(refusal({ input: [{ type: 'item_reference', id: 'msg_A', ID: 'msg_B' }] })).toEqual([400, 'invalid_value', 'id']);
+    expect(refusal({ source: { type: 'file_id', Type: 'x', id: 'file-A' } })).toEqual([400, 'invalid_value', 'type']);
+    expect(refusal({ conversation: { id: 'conv_A', Id: 'conv_B' } })).toEqual([400, 'invalid_value', 'id']);
+    // The exemptions' tags too: a citation whose container is named twice, a skill typed twice.
+    const cited = { type: 'container_file_citation', container_id: 'cntr_A', Container_Id: 'cntr_B', file_id: 'cfile_1' };
+    expect(refusal({ input: [{ content: [{ annotations: [cited] }] }] })).toEqual([400, 'invalid_value', 'container_id']);
+    expect(refusal({ container: { skills: [{ type: 'anthropic', TYPE: 'custom', skill_id: 'pptx' }] } })).toEqual([400, 'invalid_value', 'type']);
+    expect(refusal({ input: [{ type: 'message', content: 'x' }] })).toBeNull();
+  });
+
+  it('keeps its exemptions for tags in another case, and checks what they do not cover', () => {
+    const cited = (o: Record<string, unknown>) => ids({ input: [{ content: [{ annotations: [o] }] }] });
+    expect(cited({ TYPE: 'container_file_citation', Container_Id: 'cntr_A', File_Id: 'cfile_1' })).toEqual(['container:cntr_A']);
+    expect(cited({ TYPE: 'container_file_citation', Container_Id: 'cntr_A', File_Id: 'file-B' })).toEqual(['container:cntr_A', 'file:file-B']);
+    expect(ids({ container: { skills: [{ Type: 'anthropic', SKILL_ID: 'pptx' }] } })).toEqual([]);
+  });
+});
+
+describe('chatRefs', () => {
+  it("reads a message's content in any case", () => {
+    const body = { model: 'm', messages: [{ role: 'user', Content: [{ type: 'file', file: { file_id: 'file-B' } }] }] };
+    expect(chatRefs(body)?.map((r) => r.id)).toEqual(['file-B']);
+    expect(() => chatRefs({ messages: [{ role: 'user', content: 'x', CONTENT: [{ type: 'file', file: { file_id: 'file-B' } }] }] })).toThrow(/'content'/);
+  });
+});
+
+describe('queriesStoredObjects', () => {
+  it('finds data sources that query stored objects, their type and source in any case', () => {
+    expect(queriesStoredObjects({ data_source: { type: 'completions', source: { type: 'stored_completions' } } })).toBe(true);
+    expect(queriesStoredObjects({ data_source: { type: 'completions', Source: { Type: 'stored_completions' } } })).toBe(true);
+    expect(queriesStoredObjects({ data_source: { type: 'responses', SOURCE: { TYPE: 'responses' } } })).toBe(true);
+    expect(queriesStoredObjects({ data_source: { Type: 'logs' } })).toBe(true);
+    expect(queriesStoredObjects({ data_source: { type: 'jsonl', source: { type: 'file_id', id: 'file-A' } } })).toBe(false);
+  });
+});
+
+describe('producedObjects', () => {
+  it("reads an answer as sent, never refusing the upstream's own members", () => {
+    expect(producedObjects({ output_file_id: 'file-1', data: [{ id: 'a', ID: 'b', type: 'file_id' }] }).map((o) => o.id)).toEqual(['file-1', 'a']);
   });
 });

@@ -1,5 +1,5 @@
 import type { ObjectType } from './object-families.js';
-import { mayFold } from './request-model.js';
+import { foldName, memberInAnyCase, membersInAnyCase } from './member-case.js';
 
 // Where object ids appear in request bodies and in answers. The request side is every body field of
 // openapi.yaml that names an object (file_id, input_file_id, training_file, previous_response_id, vector_store_ids,
@@ -90,21 +90,29 @@ function nameOf(key: string, value: string): boolean {
  * account shares, not objects: lower-case letters, digits and hyphens. A custom skill (`skill_01…`) is an object,
  * whatever type it is sent with.
  */
-const isSharedSkill = (obj: Record<string, unknown>, key: string, id: string): boolean => key === 'skill_id' && obj.type === 'anthropic' && /^[a-z0-9-]{1,64}$/.test(id);
+const isSharedSkill = (obj: Readonly<Record<string, unknown>>, key: string, id: string): boolean => key === 'skill_id' && obj.type === 'anthropic' && /^[a-z0-9-]{1,64}$/.test(id);
 
 /**
  * A container file cited in an assistant message sent back (`{type: 'container_file_citation', container_id, file_id:
  * 'cfile_…'}`, Responses' output_text annotations): the file is the container's, and the container (named beside it) is
  * what is checked. Any other `file_id`, and any id not of a container file's shape (`file-…`), is a file and checked.
  */
-const isCitedContainerFile = (obj: Record<string, unknown>, key: string, id: string): boolean =>
+const isCitedContainerFile = (obj: Readonly<Record<string, unknown>>, key: string, id: string): boolean =>
   key === 'file_id' && obj.type === 'container_file_citation' && id.startsWith('cfile_') && typeof obj.container_id === 'string' && obj.container_id !== '';
+
+/** The members a walk decides on besides the keys naming objects: typed references, and the exemptions' tags. */
+const TAGS: ReadonlySet<string> = new Set(['id', 'type', 'container_id']);
+
+/** How a walk reads the members it decides on: a request's in any case (member-case.ts), an answer's as sent. */
+type Members = (obj: Record<string, unknown>) => Readonly<Record<string, unknown>>;
+const inAnyCase: Members = (obj) => membersInAnyCase(obj, TAGS);
+const asSent: Members = (obj) => obj;
 
 /**
  * Walks a JSON value (iteratively: a deeply nested body cannot exhaust the stack) and reports each id found under
  * one of `keys`, but for the two exemptions above.
  */
-function walk(root: unknown, keys: Readonly<Record<string, ObjectType>>, found: (type: ObjectType, id: string, key: string) => void): void {
+function walk(root: unknown, keys: Readonly<Record<string, ObjectType>>, members: Members, found: (type: ObjectType, id: string, key: string) => void): void {
   const stack: unknown[] = [root];
   while (stack.length > 0) {
     const node = stack.pop();
@@ -114,10 +122,12 @@ function walk(root: unknown, keys: Readonly<Record<string, ObjectType>>, found: 
       continue;
     }
     const obj = node as Record<string, unknown>;
-    // Typed references: an eval data source `{type: 'file_id', id}` and a Responses input `{type: 'item_reference', id}`.
-    if (typeof obj.id === 'string' && obj.id !== '') {
-      if (obj.type === 'file_id') found('file', obj.id, 'id');
-      else if (obj.type === 'item_reference') found('item', obj.id, 'id');
+    // Typed references: an eval data source `{type: 'file_id', id}` and a Responses input `{type: 'item_reference', id}`,
+    // in any case (`{"Type": "file_id", "ID": …}` named another project's file to an upstream folding names).
+    const tags = members(obj);
+    if (typeof tags.id === 'string' && tags.id !== '') {
+      if (tags.type === 'file_id') found('file', tags.id, 'id');
+      else if (tags.type === 'item_reference') found('item', tags.id, 'id');
     }
     // for…in allocates nothing (Object.keys would, per object); parsed JSON has no inherited enumerable keys.
     for (const key in obj) {
@@ -125,17 +135,20 @@ function walk(root: unknown, keys: Readonly<Record<string, ObjectType>>, found: 
       if (v === null || v === undefined) continue;
       // A name in another case too (`FILE_ID`, or with the Kelvin sign or long s): Go's encoding/json matches names
       // without regard to case, and would read it as the one checked.
-      const type = keys[key] ?? (mayFold(key) ? keys[key.toUpperCase().toLowerCase()] : undefined);
+      const name = foldName(key);
+      const type = keys[name];
       if (typeof v === 'string') {
-        if (type && nameOf(key, v) && !isCitedContainerFile(obj, key, v) && !isSharedSkill(obj, key, v)) found(type, v, key);
+        if (type && nameOf(name, v) && !isCitedContainerFile(tags, name, v) && !isSharedSkill(tags, name, v)) found(type, v, key);
         continue;
       }
       if (typeof v !== 'object' || SKIPPED.has(key)) continue;
       if (type) {
         if (Array.isArray(v)) {
-          for (const s of v) if (typeof s === 'string' && nameOf(key, s)) found(type, s, key);
-        } else if (typeof (v as { id?: unknown }).id === 'string' && (v as { id: string }).id !== '') {
-          found(type, (v as { id: string }).id, key);
+          for (const s of v) if (typeof s === 'string' && nameOf(name, s)) found(type, s, key);
+        } else {
+          // An object naming one by its `id` (`conversation: {id}`), in any case for a request.
+          const id = members(v as Record<string, unknown>).id;
+          if (typeof id === 'string' && id !== '') found(type, id, key);
         }
       }
       stack.push(v);
@@ -203,7 +216,7 @@ export function mayNameObjects(raw: Buffer): boolean {
 
 /** Every object a request body names, at any depth. */
 export function requestRefs(body: unknown, out: ObjectRef[] = []): ObjectRef[] {
-  walk(body, REQUEST_KEYS, (type, id, param) => out.push({ type, id, param }));
+  walk(body, REQUEST_KEYS, inAnyCase, (type, id, param) => out.push({ type, id, param }));
   return out;
 }
 
@@ -217,7 +230,8 @@ export function chatRefs(body: Record<string, unknown>): ObjectRef[] | null {
   const messages = body.messages;
   if (Array.isArray(messages)) {
     for (const m of messages) {
-      const content = (m as { content?: unknown } | null)?.content;
+      // In any case: `{"role": "user", "Content": [{file}]}` is a message's content to an upstream folding names.
+      const content = m !== null && typeof m === 'object' && !Array.isArray(m) ? memberInAnyCase(m as Record<string, unknown>, 'content') : undefined;
       if (content !== null && typeof content === 'object') out = requestRefs(content, out ?? []);
     }
   }
@@ -237,9 +251,11 @@ export function queriesStoredObjects(body: unknown): boolean {
       continue;
     }
     const obj = node as Record<string, unknown>;
-    if (obj.type === 'stored_completions' || obj.type === 'logs') found = true;
-    const source = obj.source as { type?: unknown } | null | undefined;
-    if (source && typeof source === 'object' && source.type === 'responses') found = true;
+    // In any case, as an upstream folding names reads them (`{"Type": "stored_completions"}`).
+    const type = memberInAnyCase(obj, 'type');
+    if (type === 'stored_completions' || type === 'logs') found = true;
+    const source = memberInAnyCase(obj, 'source');
+    if (source && typeof source === 'object' && !Array.isArray(source) && memberInAnyCase(source as Record<string, unknown>, 'type') === 'responses') found = true;
     for (const key of Object.keys(obj)) if (!SKIPPED.has(key)) stack.push(obj[key]);
   }
   return found;
@@ -279,6 +295,6 @@ export function itemsOf(answer: unknown, key: 'output' | 'data'): AnswerObject[]
 /** Ids an answer carries that the upstream made on the caller's behalf (adopted when nobody owns them yet). */
 export function producedObjects(answer: unknown): AnswerObject[] {
   const out: AnswerObject[] = [];
-  walk(answer, ANSWER_KEYS, (type, id) => out.push({ type, id, createdAt: null }));
+  walk(answer, ANSWER_KEYS, asSent, (type, id) => out.push({ type, id, createdAt: null }));
   return out;
 }

@@ -1,4 +1,5 @@
 import { formFields } from './form-fields.js';
+import { mayFold } from './member-case.js';
 import { modelNameProblem } from './model-name.js';
 import { multipartFields } from './multipart.js';
 
@@ -166,18 +167,6 @@ function jsonModel(raw: Buffer, json: unknown): { ok: true; model: string | null
   if (value === undefined || value === null || value === '') return { ok: true, model: null, body };
   if (typeof value !== 'string') return invalid('The model must be a string.');
   return refusedName(value, 'model') ?? { ok: true, model: value, body };
-}
-
-/**
- * Whether a member's name may fold to another: it has an ASCII capital or a character past ASCII (a loop: most
- * bodies' names have neither, and this runs per request).
- */
-export function mayFold(name: string): boolean {
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    if ((c >= 65 && c <= 90) || c > 127) return true;
-  }
-  return false;
 }
 
 /**

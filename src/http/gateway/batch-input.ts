@@ -1,5 +1,6 @@
 import { TollgateError } from '../../core/errors.js';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../core/json-depth.js';
+import { memberInAnyCase } from '../../core/member-case.js';
 import { notFoundMessage } from '../../core/object-families.js';
 import { mayNameObjects, type ObjectRef, requestRefs } from '../../core/object-refs.js';
 import { findRepeatedMember } from '../../core/repeated-members.js';
@@ -57,7 +58,16 @@ export async function checkBatchInput(g: GatewayContext, access: ObjectAccess, i
         'input_file_id',
       );
     }
-    for (const ref of requestRefs((request as { body?: unknown } | null)?.body ?? null)) if (!refs.has(ref.id)) refs.set(ref.id, { ref, line });
+    // The line's `body` in any case, and the members its objects are decided on (member-case.ts), as an upstream
+    // folding names reads them (`"Body": {…}` named another project's objects unchecked).
+    let named: ObjectRef[];
+    try {
+      named = request !== null && typeof request === 'object' && !Array.isArray(request) ? requestRefs(memberInAnyCase(request as Record<string, unknown>, 'body') ?? null) : [];
+    } catch (err) {
+      if (err instanceof TollgateError && err.code === 'invalid_value') throw new TollgateError('invalid_value', `Line ${line} of the batch input file ${fileId}: ${err.message}`, 'input_file_id');
+      throw err;
+    }
+    for (const ref of named) if (!refs.has(ref.id)) refs.set(ref.id, { ref, line });
   };
   const piped = up.body.pipe((chunk) => {
     let from = 0;
