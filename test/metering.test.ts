@@ -156,6 +156,10 @@ describeEachDatabase('metering every forwarded request', (backend) => {
       // Vector stores the provider creates for an assistant or a thread, as POST /v1/vector_stores does.
       ['POST', '/v1/assistants', { model: 'gpt-4o-mini', tools: [{ type: 'file_search' }], tool_resources: { file_search: { vector_stores: [{ file_ids: [own.file] }] } } }],
       ['POST', '/v1/threads', { messages: [{ role: 'user', content: 'hi', attachments: [{ file_id: own.file, tools: [{ type: 'file_search' }] }] }] }],
+      // The same in another case, as an upstream folding names reads them (they were forwarded as free).
+      ['POST', '/v1/responses', { model: 'gpt-4o', input: 'hi', tools: [{ Type: 'web_search' }] }],
+      ['POST', '/v1/responses', { model: 'gpt-4o', input: 'ls', tools: [{ Type: 'shell', Environment: { Type: 'container_auto' } }] }],
+      ['POST', '/v1/threads', { messages: [{ role: 'user', content: 'hi', attachments: [{ file_id: own.file, Tools: [{ Type: 'file_search' }] }] }] }],
       // A route the API does not list: billed only if its answer happens to report usage.
       ['POST', '/v1/fim/completions', { model: 'gpt-4o-mini', prompt: 'def' }],
     ];
@@ -183,6 +187,17 @@ describeEachDatabase('metering every forwarded request', (backend) => {
     it('for a key with a spend limit', async () => {
       const k = await newKey({ spend_limit: { threshold_amount: 100, interval: 'month' } });
       await expectRefused(k, 'this API key has a spend limit');
+      // A member a check decides on given in two spellings: which an upstream folding names takes cannot be known.
+      const twice = up.seen.length;
+      for (const [body, param] of [
+        [{ model: 'gpt-4o-mini', input: 'ls', tools: [{ type: 'shell', environment: { type: 'local' }, Environment: { type: 'container_auto' } }] }, 'environment'],
+        [{ model: 'gpt-4o-mini', input: 'ls', tools: [{ type: 'shell', environment: { type: 'local', TYPE: 'container_auto' } }] }, 'type'],
+        [{ model: 'gpt-4o-mini', input: 'x', tools: [{ type: 'function', name: 'f', Type: 'web_search' }] }, 'type'],
+      ] as const) {
+        const r = await call(t, k.value, 'POST', '/v1/responses', body);
+        expect([r.status, r.body.error?.code, r.body.error?.param], JSON.stringify(body)).toEqual([400, 'invalid_value', param]);
+      }
+      expect(up.seen.length).toBe(twice);
       // A transcription whose answer would report no duration is billed at a guess: not for a budget.
       const before = up.seen.length;
       for (const format of ['text', 'srt', 'vtt']) {

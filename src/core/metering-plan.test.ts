@@ -51,7 +51,11 @@ describe('metering plan', () => {
     }
     // Server-side compaction and the advisor tool sample the model (or another) again, billed apart from the
     // message's counts and beyond what the body bounds: kept from budgets.
-    for (const extra of [{ context_management: { edits: [{ type: 'compact_20260112' }] } }, { tools: [{ type: 'advisor_20260301', name: 'advisor', model: 'claude-opus-4-6' }] }]) {
+    for (const extra of [
+      { context_management: { edits: [{ type: 'compact_20260112' }] } },
+      { context_management: { Edits: [{ TYPE: 'compact_20260112' }] } },
+      { tools: [{ type: 'advisor_20260301', name: 'advisor', model: 'claude-opus-4-6' }] },
+    ]) {
       expect(planMetering(input({ endpoint: '/messages', model: 'claude-sonnet-4-6', body: extra })), JSON.stringify(extra)).toMatchObject({ kind: 'tokens', unmeterable: true, priced: true });
     }
     expect(planMetering(input({ endpoint: '/messages', model: 'claude-sonnet-4-6', body: { context_management: { edits: [{ type: 'clear_tool_uses_20250919' }] } } })).unmeterable).toBe(false);
@@ -172,6 +176,35 @@ describe('metering plan', () => {
     ]) {
       expect(responses(tool), JSON.stringify(tool)).toMatchObject({ kind: 'tokens', unmeterable: false });
     }
+    // Their members in another case are what an upstream folding names reads: `Type`, `Environment`, `Execution`, a
+    // namespace's `Tools` (read in lower case only, a hosted tool was taken for a client one, free to a spend-limited key).
+    for (const tool of [
+      { Type: 'web_search' },
+      { TYPE: 'code_interpreter', container: { type: 'auto' } },
+      { Type: 'shell', environment: { type: 'container_auto' } },
+      { Type: 'shell', Environment: { Type: 'container_auto' } },
+      { type: 'shell', ENVIRONMENT: { type: 'container_reference', container_id: 'cntr_1' } },
+      { type: 'tool_search', Execution: 'server' },
+      { type: 'namespace', name: 'crm', Tools: [{ type: 'function', name: 'f' }, { Type: 'web_search' }] },
+    ]) {
+      expect(responses(tool), JSON.stringify(tool)).toMatchObject({ kind: 'tokens', unmeterable: true });
+    }
+    expect(messages({ Type: 'web_search_20250305', name: 'web_search' })).toMatchObject({ unmeterable: true });
+    for (const tool of [{ Type: 'shell', Environment: { TYPE: 'local' } }, { type: 'tool_search', EXECUTION: 'client' }, { Type: 'function', name: 'f' }]) {
+      expect(responses(tool), JSON.stringify(tool)).toMatchObject({ kind: 'tokens', unmeterable: false });
+    }
+    // Two spellings of one: which an upstream takes cannot be known, refused 400 naming it.
+    for (const [tool, param] of [
+      [{ type: 'function', Type: 'web_search' }, 'type'],
+      [{ type: 'shell', environment: { type: 'local' }, Environment: { type: 'container_auto' } }, 'environment'],
+      [{ type: 'shell', environment: { type: 'local', Type: 'container_auto' } }, 'type'],
+      [{ type: 'tool_search', execution: 'client', Execution: 'server' }, 'execution'],
+    ] as const) {
+      expect(() => responses(tool), JSON.stringify(tool)).toThrow(expect.objectContaining({ status: 400, code: 'invalid_value', param }));
+    }
+    expect(() => planMetering(input({ endpoint: '/threads/thread_1/messages', body: { attachments: [{ tools: [], Tools: [{ type: 'file_search' }] }] } }))).toThrow(
+      expect.objectContaining({ status: 400, param: 'tools' }),
+    );
     for (const tool of [{ name: 'n', input_schema: {} }, { type: null, name: 'n', input_schema: {} }, { type: 'custom', name: 'n', input_schema: {} }, { type: 'computer_20250124', name: 'computer' }, { type: 'memory_20250818', name: 'memory' }, { type: 'text_editor_20250429', name: 't' }]) {
       expect(messages(tool), JSON.stringify(tool)).toMatchObject({ kind: 'tokens', unmeterable: false });
     }
@@ -241,6 +274,10 @@ describe('metering plan', () => {
       // Another case of a name an upstream may fold; a tool it does not know.
       ['/threads', { TOOL_RESOURCES: { File_Search: { Vector_Stores: [{}] } } }],
       ['/threads/thread_1/messages', { role: 'user', content: 'x', Attachments: [{ file_id: 'file-1', tools: [{ type: 'new_tool' }] }] }],
+      // An attachment's tools, and their type, in another case (they were read in lower case only, and were free).
+      ['/threads/thread_1/messages', { role: 'user', content: 'x', attachments: [{ file_id: 'file-1', Tools: [{ type: 'file_search' }] }] }],
+      ['/threads', { messages: [{ role: 'user', content: 'x', attachments: [{ file_id: 'file-1', TOOLS: [{ Type: 'file_search' }] }] }] }],
+      ['/threads/thread_1/messages', { role: 'user', content: 'x', attachments: [{ file_id: 'file-1', tools: [{ TYPE: 'code_interpreter' }, { Type: 'file_search' }] }] }],
     ] as const) {
       expect(post(endpoint, body), `${endpoint} ${JSON.stringify(body)}`).toMatchObject({ kind: 'unmetered', unmeterable: true });
     }
@@ -251,6 +288,7 @@ describe('metering plan', () => {
       ['/assistants', { model: 'gpt-4o-mini', tool_resources: { code_interpreter: { file_ids: ['file-1'] }, file_search: { vector_stores: [] } } }],
       ['/threads', { messages: [{ role: 'user', content: 'x', attachments: [{ file_id: 'file-1', tools: [{ type: 'code_interpreter' }] }] }] }],
       ['/threads/thread_1/messages', { role: 'user', content: 'x', attachments: [{ file_id: 'file-1' }], metadata: { vector_stores: 'x' } }],
+      ['/threads/thread_1/messages', { role: 'user', content: 'x', attachments: [{ file_id: 'file-1', Tools: [{ Type: 'code_interpreter' }] }] }],
       ['/threads/thread_1/messages/msg_1', { metadata: { a: 'b' } }],
       ['/threads', null],
     ] as const) {

@@ -1,3 +1,4 @@
+import { memberInAnyCase } from './member-case.js';
 import { type ModelPrice, type PriceTable, priceFor, pricesTokens, tierRates, usdToNano } from './pricing.js';
 
 // How a forwarded request is metered, decided once before it is forwarded (docs/metering.md is the table of it).
@@ -191,7 +192,7 @@ function createsVectorStore(v: unknown, depth: number): boolean {
 
 /** Whether a message attachment names a tool other than the code interpreter (file search, or one not known). */
 function isForFileSearch(attachment: unknown): boolean {
-  const tools = attachment !== null && typeof attachment === 'object' ? (attachment as { tools?: unknown }).tools : undefined;
+  const tools = isObject(attachment) ? memberInAnyCase(attachment, 'tools') : undefined;
   if (!Array.isArray(tools)) return false;
   return tools.some((t) => !isObjectOfType(t, 'code_interpreter'));
 }
@@ -282,10 +283,10 @@ const STORED_PROMPTS = 'a stored prompt (`prompt`), whose template may carry hos
 
 /** Whether an Anthropic `context_management` asks for server-side compaction (an edit of type `compact_…`). */
 function compacts(v: unknown): boolean {
-  const edits = v !== null && typeof v === 'object' ? (v as { edits?: unknown }).edits : undefined;
+  const edits = isObject(v) ? memberInAnyCase(v, 'edits') : undefined;
   if (!Array.isArray(edits)) return false;
   for (const e of edits) {
-    const type = e !== null && typeof e === 'object' ? (e as { type?: unknown }).type : undefined;
+    const type = isObject(e) ? memberInAnyCase(e, 'type') : undefined;
     if (typeof type === 'string' && type.startsWith('compact')) return true;
   }
   return false;
@@ -337,22 +338,29 @@ function usesHostedTool(tools: unknown, depth = 0): boolean {
   return false;
 }
 
+// A tool's members are read in any case (member-case.ts): `{"type": "shell", "Environment": {"type": "container_auto"}}`
+// was taken for a local shell, and `{"Type": "web_search"}` for a tool without a type, both forwarded to spend-limited
+// keys as free, to an upstream folding names that runs them.
 function isHostedTool(tool: Record<string, unknown>, depth: number): boolean {
-  const type = tool.type;
+  const type = memberInAnyCase(tool, 'type');
   // Anthropic's custom tool may leave its type out (or null); OpenAI requires one, and refuses a tool without it.
   if (type === undefined || type === null) return false;
   if (typeof type !== 'string') return true;
   if (CLIENT_TOOLS.has(type) || CLIENT_TOOL_FAMILIES.test(type)) return false;
   // The shell runs on the caller's machine only with a `local` environment; `container_auto` creates a container
   // billed per container, `container_reference` runs in one (openapi.yaml FunctionShellToolParam).
-  if (type === 'shell') return !isObjectOfType(tool.environment, 'local');
+  if (type === 'shell') return !isObjectOfType(memberInAnyCase(tool, 'environment'), 'local');
   // Tool search the client runs (`execution: "client"`) is a client tool; on the provider's servers, a hosted one.
-  if (type === 'tool_search') return tool.execution !== 'client';
-  if (type === 'namespace') return depth > 4 || !Array.isArray(tool.tools) || usesHostedTool(tool.tools, depth + 1);
+  if (type === 'tool_search') return memberInAnyCase(tool, 'execution') !== 'client';
+  if (type === 'namespace') {
+    const tools = memberInAnyCase(tool, 'tools');
+    return depth > 4 || !Array.isArray(tools) || usesHostedTool(tools, depth + 1);
+  }
   return true;
 }
 
-const isObjectOfType = (v: unknown, type: string): boolean => v !== null && typeof v === 'object' && (v as { type?: unknown }).type === type;
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isObjectOfType = (v: unknown, type: string): boolean => isObject(v) && memberInAnyCase(v, 'type') === type;
 
 /** One text field of either body: a JSON value, or the single value of a form field (a repeated field is unknown). */
 function field(i: PlanInput, name: string): { value: unknown; known: boolean } {
