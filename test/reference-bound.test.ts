@@ -22,7 +22,7 @@ const DOCUMENT_INPUT = 180_000;
 /** Whether a body names stored or fetched input (the fake provider bills it as the stored conversation's size). */
 const namesStored = (body: Record<string, unknown>) => {
   const text = JSON.stringify(body);
-  return text.includes('previous_response_id') || text.includes('file_id') || text.includes('"url"');
+  return text.includes('previous_response_id') || text.includes('file_id') || text.includes('"url"') || text.includes('item_reference');
 };
 
 async function json(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -154,6 +154,22 @@ describeEachDatabase('a hard spend cap under a burst of requests naming input by
     expect(ok).toBe(upstreamCalls);
     expect(ok).toBeGreaterThanOrEqual(29);
     expect(await spent(key.id)).toBeLessThanOrEqual(10 * 1e9);
+  });
+
+  it('100 calls at once with an item reference spelt in another case stay within the cap too', async () => {
+    // `{"Type": "item_reference", "ID": …}` is a reference to an upstream matching names without regard to case; read
+    // in lower case only, it was reserved at its few bytes and all 100 ran ($31 of a $10 cap).
+    await openai(owner.value).responses.create({ model: 'gpt-5', input: 'a long conversation', max_output_tokens: 100 }); // msg_1 is the project's
+    const key = await cappedKey();
+    const client = openai(key.value);
+    const { ok, refusal } = await burst(
+      Array.from({ length: 100 }, () => () => client.responses.create({ model: 'gpt-5', max_output_tokens: 100, input: [{ Type: 'item_reference', ID: 'msg_1' }] as never })),
+    );
+    expect(ok).toBe(upstreamCalls);
+    expect(ok).toBeGreaterThanOrEqual(29);
+    expect(ok).toBeLessThan(100);
+    expect(await spent(key.id)).toBeLessThanOrEqual(10 * 1e9);
+    expect(refusal?.error?.message).toMatch(/names input by reference/);
   });
 
   it('calls without references are reserved at their bodies as before: all 100 run at once', async () => {

@@ -231,6 +231,38 @@ describe('the reservation of input by reference', () => {
     expect(bound(responses([{ role: 'user', content: [{ type: 'input_file', fILE_iD: 'file-1' }] }])).byReference).toBe(true);
   });
 
+  it('reads the members it decides on (type, id, content, source, detail, cache_control) in any case, refusing two spellings', () => {
+    // Read in lower case only, each of these was bounded by its bytes while an upstream folding names reads a reference,
+    // an image at its own resolution or prompt caching (found by an outside review).
+    const url = 'https://example.com/a.png';
+    for (const [name, body] of Object.entries<Record<string, unknown>>({
+      'item_reference as Type and ID': responses([{ Type: 'item_reference', ID: 'msg_123' }]),
+      'a file as { TYPE: "file_id", Id }': responses('hi', { text: { x: [{ TYPE: 'file_id', Id: 'file-1' }] } }),
+      'item given only by its ID': responses([{ ID: 'msg_123' }]),
+      'stored reasoning item': responses([{ TYPE: 'reasoning', id: 'rs_123', summary: [] }]),
+      'redacted thinking': { model: 'm', max_tokens: 1, messages: [{ role: 'assistant', content: [{ Type: 'redacted_thinking', data: 'EmwK' }] }] },
+      'input_image at original detail': responses([{ role: 'user', content: [{ Type: 'input_image', image_url: url, Detail: 'original' }] }]),
+      'image_url at original detail': user([{ type: 'image_url', Image_Url: { url, DETAIL: 'original' } }]),
+      'Anthropic PDF by a source in another case': document({ Type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' }),
+    })) {
+      expect(bound(body, body.messages ? '/chat/completions' : '/responses').byReference, name).toBe(true);
+    }
+    // An image part in another case is one image, not its URL's bytes; caching asked for in another case is caching.
+    expect(bound(responses([{ role: 'user', content: [{ Type: 'input_image', image_url: url }] }])).input).toBeGreaterThanOrEqual(IMAGE_PART_TOKENS);
+    expect(bound(user([{ type: 'text', text: 't', Cache_Control: { type: 'ephemeral' } }]), '/messages').cacheWrites).toBe(true);
+    // A tool call's arguments and a schema are literal: their names, in any case, are the caller's.
+    const literal = { model: 'm', max_tokens: 1, messages: [{ role: 'assistant', content: [{ Type: 'tool_use', id: 't', name: 'f', input: { id: 1, ID: 2, Type: 'x', type: 'y', file_id: 'file-1' } }] }] };
+    expect(bound(literal, '/messages').byReference).toBe(false);
+    expect(bound(responses('hi', { tools: [{ type: 'function', name: 'f', parameters: { type: 'object', properties: { id: {}, ID: {} } } }] })).byReference).toBe(false);
+    for (const [body, param] of [
+      [responses([{ type: 'message', Type: 'item_reference', id: 'msg_1', content: 'x' }]), 'type'],
+      [responses([{ role: 'user', content: [{ type: 'input_image', image_url: url, detail: 'low', Detail: 'original' }] }]), 'detail'],
+      [document({ type: 'text', TYPE: 'base64', data: 'x' }), 'type'],
+    ] as const) {
+      expect(() => bound(body), JSON.stringify(body)).toThrow(expect.objectContaining({ status: 400, code: 'invalid_value', param }));
+    }
+  });
+
   it("bounds a request by reference at the model's largest input, or at its own body when that is larger", () => {
     const small = bound(responses('hi', { previous_response_id: 'resp_1' }));
     expect(small.input).toBe(MAX_INPUT);

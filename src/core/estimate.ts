@@ -1,4 +1,4 @@
-import { mayFold } from './member-case.js';
+import { foldName, membersInAnyCase } from './member-case.js';
 // What a request may cost before it runs: TPM reservations and budget reservations are settled to the real usage
 // afterwards. Input is estimated from text length (≈4 characters per token, erring high for code and JSON), output
 // from max_tokens / max_completion_tokens / max_output_tokens, else a configured default.
@@ -160,7 +160,7 @@ const REFERENCE_TYPES: ReadonlySet<string> = new Set(['item_reference', 'skill_r
  */
 function namesReference(k: string, v: unknown): boolean {
   if (v === null || typeof v === 'number' || typeof v === 'boolean' || v === '') return false;
-  const name = mayFold(k) ? k.toUpperCase().toLowerCase() : k;
+  const name = foldName(k);
   if (typeof v === 'string') return REFERENCE_MEMBERS.has(name) || (name === 'url' && !v.startsWith('data:image/'));
   if (Array.isArray(v)) return name === 'file_ids' && v.length > 0;
   // An assistant message's `audio: { id }` hands an earlier spoken answer back by reference (Chat Completions).
@@ -175,7 +175,7 @@ const TOOL_CALLS: ReadonlySet<string> = new Set(['tool_use', 'server_tool_use', 
  * JSON schema (a tool's, a structured output's), metadata, a tool call's arguments. References are not looked for in
  * it, so that a schema's `url` property or a call's `{ "file_id": … }` arguments do not make a request one.
  */
-function isLiteral(o: Record<string, unknown>, k: string): boolean {
+function isLiteral(o: Readonly<Record<string, unknown>>, k: string): boolean {
   if (k === 'input_schema' || k === 'parameters' || k === 'schema' || k === 'metadata') return true;
   return k === 'input' && typeof o.type === 'string' && TOOL_CALLS.has(o.type);
 }
@@ -208,7 +208,7 @@ function inputBound(v: unknown, key: string, depth: number, literal: boolean, wa
       const item = v[i];
       // An item given only by its id (OpenAI's item reference, whose `type` may be left out or null).
       if (!literal && item !== null && typeof item === 'object' && !Array.isArray(item)) {
-        const o = item as Record<string, unknown>;
+        const o = membersInAnyCase(item as Record<string, unknown>, DECIDING_MEMBERS);
         if (typeof o.id === 'string' && (o.type === undefined || o.type === null) && (o.content === undefined || o.content === null)) walk.byReference = true;
       }
       n += inputBound(item, key, depth + 1, literal, walk);
@@ -231,15 +231,27 @@ export function isImagePart(o: { type?: unknown; source?: unknown }): boolean {
   return type === 'image_url' || type === 'input_image' || (type === 'image' && o.source !== null && typeof o.source === 'object');
 }
 
+/**
+ * The members of a block or item the walk decides on, read in any case outside literal data (member-case.ts): an
+ * upstream matching names without regard to case reads `{"Type": "input_image", "Detail": "original"}` as an image at
+ * its own resolution, `{"Type": "item_reference", "ID": …}` as a reference, `"Cache_Control"` as caching.
+ */
+const DECIDING_MEMBERS: ReadonlySet<string> = new Set(['type', 'id', 'content', 'source', 'detail', 'image_url', 'cache_control']);
+
+/** An object's member, read in any case unless it is literal data (a schema's properties may be named anyhow). */
+const decidingMembers = (o: Record<string, unknown>, literal: boolean): Readonly<Record<string, unknown>> => (literal ? o : membersInAnyCase(o, DECIDING_MEMBERS));
+
 /** inputBound of an object; `top` leaves out the body's members that are not input (model, stream, stream_options). */
 function objectBound(o: Record<string, unknown>, depth: number, top: boolean, literal: boolean, walk: Walk): number {
-  const type = o.type;
+  const m = decidingMembers(o, literal);
+  const type = m.type;
   // An image part: one allowance, not its bytes (a 2 MB data URL is still one image). Anthropic's image blocks too.
-  if (isImagePart(o)) {
-    if (o.cache_control !== undefined && o.cache_control !== null) walk.cacheWrites = true;
+  if (isImagePart(m)) {
+    if (m.cache_control !== undefined && m.cache_control !== null) walk.cacheWrites = true;
     // A detail other than OpenAI's low, high and auto (GPT-5.4's `original`, a detail yet to come) keeps the image's
     // own resolution, which the allowance does not bound: reserved as input the body does not measure.
-    if (!literal && (beyondAllowance(o.detail) || beyondAllowance((o.image_url as { detail?: unknown } | null | undefined)?.detail))) walk.byReference = true;
+    const imageUrl = m.image_url !== null && typeof m.image_url === 'object' && !Array.isArray(m.image_url) ? decidingMembers(m.image_url as Record<string, unknown>, literal) : null;
+    if (!literal && (beyondAllowance(m.detail) || beyondAllowance(imageUrl?.detail))) walk.byReference = true;
     return walk.imageTokens;
   }
   if (!literal && typeof type === 'string') {
@@ -247,8 +259,8 @@ function objectBound(o: Record<string, unknown>, depth: number, top: boolean, li
     // Anthropic's documents: a PDF (inline, by URL or by file) is billed by its pages; only a text or content source
     // is the text it carries.
     else if (type === 'document') {
-      const source = o.source as { type?: unknown } | null | undefined;
-      if (!source || typeof source !== 'object' || (source.type !== 'text' && source.type !== 'content')) walk.byReference = true;
+      const source = m.source !== null && typeof m.source === 'object' && !Array.isArray(m.source) ? decidingMembers(m.source as Record<string, unknown>, false) : null;
+      if (!source || (source.type !== 'text' && source.type !== 'content')) walk.byReference = true;
     }
   }
   let n = 1;
@@ -260,9 +272,9 @@ function objectBound(o: Record<string, unknown>, depth: number, top: boolean, li
       // is text or tokens, never an object), and a stored conversation named by an object (`{ "id": … }`).
       if ((k === 'prompt' || k === 'conversation') && v !== null && typeof v === 'object' && !Array.isArray(v)) walk.byReference = true;
     }
-    if (k === 'cache_control' && v !== null && v !== undefined) walk.cacheWrites = true;
+    if ((literal ? k : foldName(k)) === 'cache_control' && v !== null && v !== undefined) walk.cacheWrites = true;
     // The body's own members are never a tool call's literal input (a top-level `type` would make its `input` one).
-    const inner = literal || (top ? k === 'metadata' : isLiteral(o, k));
+    const inner = literal || (top ? k === 'metadata' : isLiteral(m, k));
     if (!inner && !walk.byReference && namesReference(k, v)) walk.byReference = true;
     n += Buffer.byteLength(k, 'utf8') + inputBound(v, k, depth + 1, inner, walk);
   }

@@ -75,4 +75,11 @@ describe('readsByReference', () => {
     expect(readsByReference({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })).toBe(false);
     expect(readsByReference(null)).toBe(false);
   });
+
+  it('takes a body naming a member it decides on in two spellings for one, never throwing as its client hangs up', () => {
+    // Refused before forwarding only where a hard cap reads the body; any other key's stream gets here.
+    const twice = { model: 'gpt-4o', input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'https://x/a.png', detail: 'low', Detail: 'original' }] }] };
+    expect(readsByReference(twice)).toBe(true);
+    expect(readsByReference({ model: 'gpt-4o', input: [{ Type: 'item_reference', ID: 'msg_1' }] })).toBe(true);
+  });
 });

@@ -1,3 +1,4 @@
+import { TollgateError } from '../../core/errors.js';
 import { boundTokens, imagePartTokens, isImagePart } from '../../core/estimate.js';
 import type { TokenCounts } from '../../core/pricing.js';
 import { outputText } from '../../core/usage-extract.js';
@@ -102,7 +103,15 @@ export function utf8Bound(value: unknown): number {
  * its end when its client leaves, and billed its usage.
  */
 export function readsByReference(body: Record<string, unknown> | null): boolean {
-  return body !== null && boundTokens(body, '', 0, 0).byReference;
+  if (body === null) return false;
+  try {
+    return boundTokens(body, '', 0, 0).byReference;
+  } catch (err) {
+    // A member the bound decides on given in two spellings (refused before forwarding only where a hard cap reads the
+    // body): what the provider read cannot be told, so the stream is read on for its usage.
+    if (err instanceof TollgateError) return true;
+    throw err;
+  }
 }
 
 /**
