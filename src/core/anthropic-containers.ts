@@ -1,3 +1,4 @@
+import { memberInAnyCase } from './member-case.js';
 import type { AnswerObject } from './object-refs.js';
 
 // Anthropic's Messages API runs Claude's code (the code execution tool, Agent Skills, web search and fetch with dynamic
@@ -9,7 +10,8 @@ import type { AnswerObject } from './object-refs.js';
 const FILTERING_SINCE = 20260209;
 
 function runsCode(tool: unknown): boolean {
-  const type = (tool as { type?: unknown } | null)?.type;
+  // In any case, as an upstream folding names reads it (member-case.ts): `{"Type": "code_execution_…"}` runs code too.
+  const type = tool !== null && typeof tool === 'object' && !Array.isArray(tool) ? memberInAnyCase(tool as Record<string, unknown>, 'type') : undefined;
   if (typeof type !== 'string') return false;
   if (type.startsWith('code_execution_')) return true;
   const m = /^web_(?:search|fetch)_(\d{8})$/.exec(type);

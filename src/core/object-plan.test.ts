@@ -221,6 +221,7 @@ describe('answers', () => {
     for (const body of [
       { tools: [{ type: 'code_execution_20250825', name: 'code_execution' }] },
       { tools: [{ type: 'web_fetch_20260209', name: 'web_fetch' }] },
+      { tools: [{ Type: 'code_execution_20250825', name: 'code_execution' }] },
       { container: { skills: [] } },
     ]) {
       expect(messages(body)?.adoptsContainer, JSON.stringify(body)).toBe(true);
