@@ -76,6 +76,19 @@ describe('requestRefs', () => {
     expect(refusal({ input: [{ content: [{ annotations: [cited] }] }] })).toEqual([400, 'invalid_value', 'container_id']);
     expect(refusal({ container: { skills: [{ type: 'anthropic', TYPE: 'custom', skill_id: 'pptx' }] } })).toEqual([400, 'invalid_value', 'type']);
     expect(refusal({ input: [{ type: 'message', content: 'x' }] })).toBeNull();
+    // A reference typed in one spelling and a decoy in another: refused whichever spelling holds which.
+    expect(refusal({ input: [{ Type: 'item_reference', type: 'message', id: 'msg_A' }] })).toEqual([400, 'invalid_value', 'type']);
+  });
+
+  it('reads two spellings in an object that can be no reference nor exemption as naming nothing (JSON schemas)', () => {
+    // A tool's JSON schema with properties `id` and `ID`, `type` and `Type`: honest, and nothing an upstream reads as an id.
+    const schema = { type: 'object', properties: { id: { type: 'string' }, ID: { type: 'integer' }, type: { type: 'string' }, Type: { type: 'string' } } };
+    expect(requestRefs({ tools: [{ type: 'function', function: { name: 'f', parameters: schema } }] })).toEqual([]);
+    expect(requestRefs({ tools: [{ name: 'f', input_schema: schema }], messages: [{ role: 'user', content: [{ type: 'tool_use', id: 'toolu_1', input: { id: 'a', Id: 'b' } }] }] })).toEqual([]);
+    // Files it names are still found: nothing exempts them.
+    expect(requestRefs({ x: { id: 'a', ID: 'b', file_id: 'file-B' } }).map((r) => r.id)).toEqual(['file-B']);
+    // An object named by its id stays strict: which conversation an upstream would continue is unknowable.
+    expect(() => requestRefs({ conversation: { id: 'conv_A', Id: 'conv_B' } })).toThrow();
   });
 
   it('keeps its exemptions for tags in another case, and checks what they do not cover', () => {
@@ -101,6 +114,11 @@ describe('queriesStoredObjects', () => {
     expect(queriesStoredObjects({ data_source: { type: 'responses', SOURCE: { TYPE: 'responses' } } })).toBe(true);
     expect(queriesStoredObjects({ data_source: { Type: 'logs' } })).toBe(true);
     expect(queriesStoredObjects({ data_source: { type: 'jsonl', source: { type: 'file_id', id: 'file-A' } } })).toBe(false);
+    // Two spellings: a query when either says so; an item schema with properties `type` and `Type` is none.
+    expect(queriesStoredObjects({ data_source: { type: 'jsonl', Type: 'logs' } })).toBe(true);
+    expect(queriesStoredObjects({ data_source: { type: 'completions', source: { type: 'file_id', Type: 'stored_completions' } } })).toBe(true);
+    const schema = { type: 'object', properties: { type: { type: 'string' }, Type: { type: 'string' } } };
+    expect(queriesStoredObjects({ data_source_config: { type: 'custom', item_schema: schema }, data_source: { type: 'jsonl', source: { type: 'file_id', id: 'file-A' } } })).toBe(false);
   });
 });
 

@@ -105,14 +105,34 @@ const TAGS: ReadonlySet<string> = new Set(['id', 'type', 'container_id']);
 
 /** How a walk reads the members it decides on: a request's in any case (member-case.ts), an answer's as sent. */
 type Members = (obj: Record<string, unknown>) => Readonly<Record<string, unknown>>;
+/** The `type` values a walk decides on: typed references, and the exemptions' tags. */
+const DECIDING_TYPES: ReadonlySet<unknown> = new Set(['file_id', 'item_reference', 'container_file_citation', 'anthropic']);
+const NO_TAGS: Readonly<Record<string, unknown>> = Object.freeze(Object.create(null));
 const inAnyCase: Members = (obj) => membersInAnyCase(obj, TAGS);
+/** The tags of an object the walk passes (a request's): inAnyCase, but for two spellings that cannot matter. */
+const tagsInAnyCase: Members = (obj) => {
+  try {
+    return membersInAnyCase(obj, TAGS);
+  } catch (err) {
+    // Two spellings of `id`, `type` or `container_id` in an object no spelling of whose `type` makes it a typed
+    // reference or an exemption (a JSON schema's properties named `id` and `ID`, a tool's input): it names nothing
+    // by them, whichever an upstream reads, and no exemption applies to it. Otherwise which one counts is unknowable.
+    for (const key in obj) if (foldName(key) === 'type' && DECIDING_TYPES.has(obj[key])) throw err;
+    return NO_TAGS;
+  }
+};
 const asSent: Members = (obj) => obj;
 
 /**
  * Walks a JSON value (iteratively: a deeply nested body cannot exhaust the stack) and reports each id found under
  * one of `keys`, but for the two exemptions above.
  */
-function walk(root: unknown, keys: Readonly<Record<string, ObjectType>>, members: Members, found: (type: ObjectType, id: string, key: string) => void): void {
+function walk(
+  root: unknown,
+  keys: Readonly<Record<string, ObjectType>>,
+  read: { tags: Members; members: Members },
+  found: (type: ObjectType, id: string, key: string) => void,
+): void {
   const stack: unknown[] = [root];
   while (stack.length > 0) {
     const node = stack.pop();
@@ -124,7 +144,7 @@ function walk(root: unknown, keys: Readonly<Record<string, ObjectType>>, members
     const obj = node as Record<string, unknown>;
     // Typed references: an eval data source `{type: 'file_id', id}` and a Responses input `{type: 'item_reference', id}`,
     // in any case (`{"Type": "file_id", "ID": …}` named another project's file to an upstream folding names).
-    const tags = members(obj);
+    const tags = read.tags(obj);
     if (typeof tags.id === 'string' && tags.id !== '') {
       if (tags.type === 'file_id') found('file', tags.id, 'id');
       else if (tags.type === 'item_reference') found('item', tags.id, 'id');
@@ -147,7 +167,7 @@ function walk(root: unknown, keys: Readonly<Record<string, ObjectType>>, members
           for (const s of v) if (typeof s === 'string' && nameOf(name, s)) found(type, s, key);
         } else {
           // An object naming one by its `id` (`conversation: {id}`), in any case for a request.
-          const id = members(v as Record<string, unknown>).id;
+          const id = read.members(v as Record<string, unknown>).id;
           if (typeof id === 'string' && id !== '') found(type, id, key);
         }
       }
@@ -216,7 +236,7 @@ export function mayNameObjects(raw: Buffer): boolean {
 
 /** Every object a request body names, at any depth. */
 export function requestRefs(body: unknown, out: ObjectRef[] = []): ObjectRef[] {
-  walk(body, REQUEST_KEYS, inAnyCase, (type, id, param) => out.push({ type, id, param }));
+  walk(body, REQUEST_KEYS, { tags: tagsInAnyCase, members: inAnyCase }, (type, id, param) => out.push({ type, id, param }));
   return out;
 }
 
@@ -240,6 +260,13 @@ export function chatRefs(body: Record<string, unknown>): ObjectRef[] | null {
 }
 
 /** Eval data sources that select stored objects by query: they read every project's responses and completions. */
+/** The values of every member of `obj` whose name folds to `name` (lower case). */
+function spellingsOf(obj: Readonly<Record<string, unknown>>, name: string): unknown[] {
+  const out: unknown[] = [];
+  for (const key in obj) if (key === name || foldName(key) === name) out.push(obj[key]);
+  return out;
+}
+
 export function queriesStoredObjects(body: unknown): boolean {
   let found = false;
   const stack: unknown[] = [body];
@@ -251,11 +278,12 @@ export function queriesStoredObjects(body: unknown): boolean {
       continue;
     }
     const obj = node as Record<string, unknown>;
-    // In any case, as an upstream folding names reads them (`{"Type": "stored_completions"}`).
-    const type = memberInAnyCase(obj, 'type');
-    if (type === 'stored_completions' || type === 'logs') found = true;
-    const source = memberInAnyCase(obj, 'source');
-    if (source && typeof source === 'object' && !Array.isArray(source) && memberInAnyCase(source as Record<string, unknown>, 'type') === 'responses') found = true;
+    // In any case, as an upstream folding names reads them (`{"Type": "stored_completions"}`); of two spellings, either
+    // (an eval item's schema may have properties `type` and `Type`: honest, and taken for a query only when one says so).
+    for (const type of spellingsOf(obj, 'type')) if (type === 'stored_completions' || type === 'logs') found = true;
+    for (const source of spellingsOf(obj, 'source')) {
+      if (source && typeof source === 'object' && !Array.isArray(source) && spellingsOf(source as Record<string, unknown>, 'type').includes('responses')) found = true;
+    }
     for (const key of Object.keys(obj)) if (!SKIPPED.has(key)) stack.push(obj[key]);
   }
   return found;
@@ -295,6 +323,6 @@ export function itemsOf(answer: unknown, key: 'output' | 'data'): AnswerObject[]
 /** Ids an answer carries that the upstream made on the caller's behalf (adopted when nobody owns them yet). */
 export function producedObjects(answer: unknown): AnswerObject[] {
   const out: AnswerObject[] = [];
-  walk(answer, ANSWER_KEYS, asSent, (type, id) => out.push({ type, id, createdAt: null }));
+  walk(answer, ANSWER_KEYS, { tags: asSent, members: asSent }, (type, id) => out.push({ type, id, createdAt: null }));
   return out;
 }
