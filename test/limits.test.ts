@@ -169,6 +169,21 @@ describeEachDatabase('limits and budgets', (backend) => {
     expect(later.headers.get('x-should-retry')).toBeNull();
   });
 
+  it('reserves TPM for the whole prompt: instructions, tools, a system prompt beside the messages', async () => {
+    // Found by an outside review: the estimate read only the messages, so 50 requests at once with 16 KB of
+    // instructions each spent 251,400 tokens under a 1,000 TPM limit.
+    const k = await newKey({ rate_limits: { max_tokens_per_1_minute: 1000 } });
+    const long = 'word '.repeat(4000);
+    const tool = { type: 'function', function: { name: 'f', description: long, parameters: { type: 'object' } } };
+    for (const extra of [{ tools: [tool] }, { system: long }, { response_format: { type: 'json_schema', json_schema: { name: 's', schema: { description: long } } } }]) {
+      const r = await chat(t, k.value, { max_tokens: 16, ...extra });
+      expect(r.status, Object.keys(extra)[0]).toBe(429);
+      expect((await r.json()).error.message).toContain('Request too large');
+      expect(r.headers.get('x-should-retry')).toBe('false');
+    }
+    expect((await chat(t, k.value, { max_tokens: 16 })).status).toBe(200);
+  });
+
   it("tells OpenAI's client not to retry what retrying cannot fix: a used-up quota, a request larger than the limit", async () => {
     const quota = await newKey({ request_quota: { max_requests: 1, interval: 'total' }, rate_limits: { max_tokens_per_1_minute: 100 } });
     const client = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: quota.value, maxRetries: 2 });

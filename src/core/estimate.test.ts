@@ -41,6 +41,25 @@ describe('the reservation of a hard spend cap', () => {
     expect(boundTokens({ messages: [{ role: 'user', content: [file] }] }, '/chat/completions', 0, MAX_INPUT).input).toBeGreaterThan(30_000);
   });
 
+  it('estimates (for TPM) every prompt member, not only the messages: instructions, system, tools, formats', () => {
+    const long = 'word '.repeat(4000);
+    const bare = estimateTokens({ input: 'hi', max_output_tokens: 16 }, '/responses', 0).input;
+    const tool = { type: 'function', function: { name: 'f', description: long, parameters: { type: 'object' } } };
+    for (const body of [
+      { input: 'hi', instructions: long },
+      { input: 'hi', tools: [tool] },
+      { messages: [{ role: 'user', content: 'hi' }], tools: [tool] },
+      { messages: [{ role: 'user', content: 'hi' }], functions: [{ name: 'f', description: long }] },
+      { messages: [{ role: 'user', content: 'hi' }], system: long },
+      { messages: [{ role: 'user', content: 'hi' }], response_format: { type: 'json_schema', json_schema: { name: 's', schema: { description: long } } } },
+      { input: 'hi', prompt: { id: 'pmpt_1', variables: { doc: long } } },
+    ]) {
+      expect(estimateTokens({ model: 'm', max_tokens: 16, ...body }, '/responses', 0).input, JSON.stringify(Object.keys(body))).toBeGreaterThanOrEqual(long.length / 4);
+    }
+    // What is no prompt stays out: the model's name, labels, sampling settings.
+    expect(estimateTokens({ input: 'hi', model: 'x'.repeat(400), user: 'u'.repeat(400), metadata: { k: 'v'.repeat(400) }, temperature: 0.5, max_output_tokens: 16 }, '/responses', 0).input).toBe(bare);
+  });
+
   it("reserves the declared max_tokens, else the model's largest answer, times n; embeddings no output", () => {
     expect(boundTokens({ messages: [], max_tokens: 50 }, '/chat/completions', 16_384, MAX_INPUT).output).toBe(50);
     expect(boundTokens({ messages: [], max_completion_tokens: 70, n: 3 }, '/chat/completions', 16_384, MAX_INPUT).output).toBe(210);

@@ -69,13 +69,42 @@ export function declaredMaxOutput(body: Record<string, unknown>): number | undef
   return most;
 }
 
+/**
+ * Top-level members that are no prompt text (the model, how to answer, what to stream, labels): left out of the
+ * estimate. Every other member is read as input: the messages or input, and beside them the instructions, the system
+ * prompt, the tools' definitions, response formats, a stored prompt's variables (a TPM limit read only the messages
+ * and was escaped 250-fold by 16 KB of `instructions` or a tool's description: found by an outside review).
+ */
+const NOT_PROMPT_TEXT: ReadonlySet<string> = new Set([
+  'model',
+  'stream',
+  'stream_options',
+  'metadata',
+  'user',
+  'safety_identifier',
+  'prompt_cache_key',
+  'store',
+  'service_tier',
+  'logit_bias',
+  'max_tokens',
+  'max_completion_tokens',
+  'max_output_tokens',
+  'n',
+  'best_of',
+  'temperature',
+  'top_p',
+  'top_k',
+  'seed',
+  'suffix',
+]);
+
 /** Upper-leaning token estimate of a request body. */
 export function estimateTokens(body: Record<string, unknown> | null, endpoint: string, defaultMaxOutput: number): TokenEstimate {
   if (!body) return { input: 0, output: 0 };
-  const source = body.messages ?? body.input ?? body.prompt ?? '';
-  // Anthropic's Messages API keeps the system prompt beside the messages.
+  let chars = 0;
+  for (const k in body) if (!NOT_PROMPT_TEXT.has(k)) chars += textLength(body[k]);
   // A legacy completion's `suffix` is read with each of its prompts.
-  const chars = textLength(source) + (body.system === undefined ? 0 : textLength(body.system)) + textLength(body.suffix) * promptsAsked(body.prompt);
+  if (body.suffix !== undefined) chars += textLength(body.suffix) * promptsAsked(body.prompt);
   const input = Math.ceil(chars / 4) + (Array.isArray(body.messages) ? 3 * body.messages.length + 3 : 0);
   if (endpoint === '/embeddings') return { input, output: 0 };
   const declared = declaredMaxOutput(body);
