@@ -153,6 +153,53 @@ describeEachDatabase('admin writes racing each other', (backend) => {
       }
     });
 
+    it('whatever is deleted three times at once is deleted once, with one entry; the others are 404 as a second DELETE', { timeout: 120_000 }, async () => {
+      const project = `${ORG}/projects/${t.defaultProjectId}`;
+      const alert = { threshold_amount: 100, currency: 'USD', interval: 'month', notification_channel: { type: 'email', recipients: ['a@example.com'] } };
+      // Each kind: how to make one (its path and the id its entries are filed under), and its deletion's entry type.
+      const kinds: Array<{ type: string; make: (run: number) => Promise<{ path: string; id: string }> }> = [
+        { type: 'webhook.deleted', make: async () => {
+          const id = (await t.api('POST', `${ORG}/webhooks`, { body: { url: 'https://hooks.example.com/race' } })).body.id;
+          return { path: `${ORG}/webhooks/${id}`, id };
+        } },
+        { type: 'spend_alert.deleted', make: async () => {
+          const id = (await t.api('POST', `${project}/spend_alerts`, { body: alert })).body.id;
+          return { path: `${project}/spend_alerts/${id}`, id };
+        } },
+        { type: 'spend_alert.deleted', make: async () => {
+          const id = (await t.api('POST', `${ORG}/spend_alerts`, { body: alert })).body.id;
+          return { path: `${ORG}/spend_alerts/${id}`, id };
+        } },
+        { type: 'rate_limit.deleted', make: async (run) => {
+          const id = (await t.api('POST', `${project}/rate_limits`, { body: { model: `gone-model-${run}`, max_requests_per_1_minute: 5 } })).body.id;
+          return { path: `${project}/rate_limits/${id}`, id };
+        } },
+        { type: 'upstream_object.unassigned', make: async (run) => {
+          const id = `file-race${run}`;
+          expect((await t.api('POST', `${project}/upstream_objects`, { body: { id } })).status).toBe(200);
+          return { path: `${project}/upstream_objects/${id}`, id };
+        } },
+        { type: 'api_key.deleted', make: async (run) => {
+          const id = (await t.api('POST', `${project}/api_keys`, { body: { name: `gone${run}` } })).body.id;
+          return { path: `${project}/api_keys/${id}`, id };
+        } },
+        { type: 'admin_api_key.deleted', make: async (run) => {
+          const id = (await t.api('POST', `${ORG}/admin_api_keys`, { body: { name: `gone${run}` } })).body.id;
+          return { path: `${ORG}/admin_api_keys/${id}`, id };
+        } },
+      ];
+      for (const kind of kinds) {
+        const made = [];
+        for (let run = 0; run < 10; run++) made.push(await kind.make(run));
+        const answers = await Promise.all(made.map(({ path }) => Promise.all([0, 1, 2].map(() => t.api('DELETE', path)))));
+        for (const [i, { path, id }] of made.entries()) {
+          expect(answers[i].map((r) => r.status).sort(), path).toEqual([200, 404, 404]);
+          for (const r of answers[i].filter((x) => x.status === 404)) expect(r.body.error.code).toBe('not_found');
+          expect((await auditTypes(id)).filter((type) => type === kind.type), path).toEqual([kind.type]);
+        }
+      }
+    });
+
     it('a rate limit created three times at once is created once; the others are 409 conflict', { timeout: 60_000 }, async () => {
       const models = Array.from({ length: 8 }, (_, i) => `race-model-${i}`);
       const base = `${ORG}/projects/${t.defaultProjectId}/rate_limits`;

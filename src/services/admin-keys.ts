@@ -142,8 +142,8 @@ export async function deleteAdminKey(
 ): Promise<{ object: 'organization.admin_api_key.deleted'; id: string; deleted: true }> {
   await getAdminKey(deps, orgId, keyId);
   await deps.database.db.transaction().execute(async (trx) => {
-    const changed = await revokeKeyRow(trx, deps, keyId);
-    if (!changed) return;
+    // Revoked by another request since the check above: a 404 as a second DELETE gets, and that one wrote the entry.
+    if (!(await revokeKeyRow(trx, deps, keyId))) throw new TollgateError('not_found', `No admin API key found with id '${keyId}'.`, 'key_id');
     await writeAudit(trx, deps, { orgId, type: 'admin_api_key.deleted', actor, objectId: keyId });
     // Its pending invitations go with it, as a removed owner's do (users.ts): a key deleted because it leaked may have
     // sent some, an owner's role among them, to whoever holds it.

@@ -437,7 +437,7 @@ export async function rotateProjectKey(
   return { ...key, value: secret, previous_secret_expires_at: now + grace };
 }
 
-/** Revokes a key: refused everywhere from the moment this returns. Idempotent. */
+/** Revokes a key: refused everywhere from the moment this returns. A key already deleted is a 404 (docs/admin-api.md). */
 export async function revokeProjectKey(
   deps: ServiceDeps,
   orgId: string,
@@ -448,8 +448,10 @@ export async function revokeProjectKey(
   await getProjectKey(deps, orgId, projectId, keyId);
   await checkKeyManager(deps, projectId, await ownerOfKey(deps, keyId), actor);
   await deps.database.db.transaction().execute(async (trx) => {
-    const changed = await revokeKeyRow(trx, deps, keyId);
-    if (changed) await writeAudit(trx, deps, { orgId, type: 'api_key.deleted', actor, projectId, objectId: keyId });
+    // Revoked by another request since the check above (a second DELETE, its owner's removal): a 404 as a second
+    // DELETE gets, and that one wrote the entry.
+    if (!(await revokeKeyRow(trx, deps, keyId))) throw keyNotFound(keyId, projectId);
+    await writeAudit(trx, deps, { orgId, type: 'api_key.deleted', actor, projectId, objectId: keyId });
   });
   deps.changes.keyChanged(keyId);
   return { object: 'organization.project.api_key.deleted', id: keyId, deleted: true };

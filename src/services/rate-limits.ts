@@ -209,9 +209,12 @@ export async function modifyRateLimit(deps: ServiceDeps, orgId: string, projectI
 export async function deleteRateLimit(deps: ServiceDeps, orgId: string, projectId: string, id: string, models: readonly string[], actor: Actor) {
   await getProject(deps, orgId, projectId);
   const { model, row } = await resolve(deps, projectId, id, models);
-  if (!row) throw new TollgateError('not_found', `No rate limit is set for ${model === '*' ? 'all models' : model} in this project.`, 'rate_limit_id');
+  const unset = () => new TollgateError('not_found', `No rate limit is set for ${model === '*' ? 'all models' : model} in this project.`, 'rate_limit_id');
+  if (!row) throw unset();
   await deps.database.db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('rate_limits').where('id', '=', row.id).execute();
+    // Deleted by another request since the check above: a 404 as a second DELETE gets, and that one wrote the entry.
+    const res = await trx.deleteFrom('rate_limits').where('id', '=', row.id).where('project_id', '=', projectId).executeTakeFirst();
+    if (Number(res.numDeletedRows) === 0) throw unset();
     await recordKeyChange(trx, deps, projectId);
     await writeAudit(trx, deps, { orgId, type: 'rate_limit.deleted', actor, projectId, objectId: rowObject(row).id, details: { model } });
   });

@@ -92,9 +92,11 @@ async function findAlert(deps: ServiceDeps, orgId: string, scope: SpendAlertScop
     .executeTakeFirst()) as AlertRow | undefined;
 }
 
+const alertNotFound = (id: string) => new TollgateError('not_found', `No spend alert found with id '${id}'.`, 'alert_id');
+
 async function getAlertRow(deps: ServiceDeps, orgId: string, scope: SpendAlertScope, id: string): Promise<AlertRow> {
   const row = await findAlert(deps, orgId, scope, id);
-  if (!row) throw new TollgateError('not_found', `No spend alert found with id '${id}'.`, 'alert_id');
+  if (!row) throw alertNotFound(id);
   return row;
 }
 
@@ -188,7 +190,9 @@ export async function deleteSpendAlert(deps: ServiceDeps, orgId: string, scope: 
   await getAlertRow(deps, orgId, scope, id);
   const scopeId = scopeIdOf(orgId, scope);
   await deps.database.db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('spend_alerts').where('id', '=', id).execute();
+    // Deleted by another request since the check above: a 404 as a second DELETE gets, and that one wrote the entry.
+    const res = await trx.deleteFrom('spend_alerts').where('id', '=', id).where('org_id', '=', orgId).where('project_id', '=', scopeId).executeTakeFirst();
+    if (Number(res.numDeletedRows) === 0) throw alertNotFound(id);
     await recordKeyChange(trx, deps, scopeId);
     await writeAudit(trx, deps, { orgId, type: 'spend_alert.deleted', actor, projectId: scope.kind === 'project' ? scopeId : null, objectId: id });
   });

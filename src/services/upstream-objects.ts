@@ -250,9 +250,10 @@ export async function unassignUpstreamObject(
 ): Promise<{ object: 'organization.project.upstream_object.deleted'; id: string; deleted: true }> {
   await getProject(deps, orgId, projectId);
   await deps.database.db.transaction().execute(async (trx) => {
-    const row = await trx.selectFrom('upstream_objects').select('type').where('object_id', '=', objectId).where('project_id', '=', projectId).executeTakeFirst();
+    // The delete decides, not a read before it: an unassign racing another (or a move to another project) found the
+    // row, deleted nothing or the other project's row, and wrote its entry all the same.
+    const row = await trx.deleteFrom('upstream_objects').where('object_id', '=', objectId).where('project_id', '=', projectId).returning('type').executeTakeFirst();
     if (!row) throw new TollgateError('not_found', `No object '${objectId}' belongs to project '${projectId}'.`, 'object_id');
-    await trx.deleteFrom('upstream_objects').where('object_id', '=', objectId).execute();
     await trx.insertInto('key_changes').values({ key_id: objectChangeKey(objectId), changed_at: nowSeconds(deps) }).execute();
     await writeAudit(trx, deps, { orgId, type: 'upstream_object.unassigned', actor, projectId, objectId, details: { type: row.type } });
   });

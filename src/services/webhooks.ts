@@ -94,7 +94,9 @@ export class Webhooks {
     const row = await this.deps.database.db.selectFrom('webhooks').select('id').where('id', '=', id).where('org_id', '=', orgId).where('deleted_at', 'is', null).executeTakeFirst();
     if (!row) throw new TollgateError('not_found', `No webhook found with id '${id}'.`, 'webhook_id');
     await this.deps.database.db.transaction().execute(async (trx) => {
-      await trx.updateTable('webhooks').set({ deleted_at: nowSeconds(this.deps) }).where('id', '=', id).execute();
+      // Deleted by another request since the check above: a 404 as a second DELETE gets, and that one wrote the entry.
+      const res = await trx.updateTable('webhooks').set({ deleted_at: nowSeconds(this.deps) }).where('id', '=', id).where('org_id', '=', orgId).where('deleted_at', 'is', null).executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) throw new TollgateError('not_found', `No webhook found with id '${id}'.`, 'webhook_id');
       await writeAudit(trx, this.deps, { orgId, type: 'webhook.deleted', actor, objectId: id });
     });
     return { object: 'webhook_endpoint.deleted' as const, id, deleted: true as const };
