@@ -1,5 +1,6 @@
 import type { KeyLimits } from '../core/key-limits.js';
 import type { PermissionsSpec } from '../core/permissions.js';
+import { changedMembers } from './changed-members.js';
 import type { Executor, ServiceDeps } from './context.js';
 
 // What an update of a project key changes, for its audit entry: a field sent with the value the key already has
@@ -14,29 +15,9 @@ export interface KeySettings extends Required<KeyLimits> {
   allowed_models: string[] | null;
 }
 
-/**
- * One spelling per value: object members sorted, null members dropped, an empty list or object as null. Each of these
- * reads the same to the key (no allowlist, no limit): `[]` and null are stored alike, and a rate limit left out is none.
- */
-function canonical(v: unknown): unknown {
-  if (v === undefined || v === null) return null;
-  if (Array.isArray(v)) return v.length ? v.map(canonical) : null;
-  if (typeof v !== 'object') return v;
-  const members = Object.entries(v)
-    .map(([k, x]) => [k, canonical(x)] as const)
-    .filter(([, x]) => x !== null)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return members.length ? Object.fromEntries(members) : null;
-}
-
 /** The fields of an update body whose values differ from the key's settings before it. */
 export function changedSettings(body: Partial<KeySettings>, before: KeySettings): Partial<KeySettings> {
-  const changed: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(body)) {
-    if (value === undefined) continue;
-    if (JSON.stringify(canonical(value)) !== JSON.stringify(canonical(before[field as keyof KeySettings]))) changed[field] = value;
-  }
-  return changed as Partial<KeySettings>;
+  return changedMembers(body, before);
 }
 
 /**

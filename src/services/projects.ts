@@ -3,6 +3,7 @@ import { TollgateError } from '../core/errors.js';
 import { IpEntryError, parseIpEntry } from '../core/ip-rules.js';
 import { writeAudit } from './audit.js';
 import { insertProject } from './bootstrap.js';
+import { changedMembers, changesAnything } from './changed-members.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
@@ -148,18 +149,24 @@ export async function modifyProject(
 ): Promise<ProjectObject> {
   const current = await getProject(deps, orgId, projectId);
   if (current.status === 'archived') throw new TollgateError('project_archived', 'Archived projects cannot be modified.', 'project_id');
-  await deps.database.db.transaction().execute(async (trx) => {
+  const wrote = await deps.database.db.transaction().execute(async (trx) => {
     // Archived meanwhile: refused as above, with nothing written (the entry read project.updated after project.archived).
-    const live = trx.selectFrom('projects').select('id').where('id', '=', projectId).where('status', '=', 'active');
-    if (!(await (deps.database.dialect === 'postgres' ? live.forUpdate() : live).executeTakeFirst())) {
-      throw new TollgateError('project_archived', 'Archived projects cannot be modified.', 'project_id');
-    }
+    const live = trx.selectFrom('projects').selectAll().where('id', '=', projectId).where('status', '=', 'active');
+    const before = await (deps.database.dialect === 'postgres' ? live.forUpdate() : live).executeTakeFirst();
+    if (!before) throw new TollgateError('project_archived', 'Archived projects cannot be modified.', 'project_id');
+    // A null name keeps the name; members sent with the value they have are no change: one that changes nothing
+    // writes nothing, and no entry.
+    const { name, ...rest } = body;
+    const shown = toObject(before);
+    const settings = { name: shown.name, external_key_id: shown.external_key_id, geography: shown.geography ?? null, allowed_ips: shown.allowed_ips };
+    const changed = changedMembers({ ...(name != null ? { name } : {}), ...rest }, settings);
+    if (!changesAnything(changed)) return false;
     const patch: { name?: string; allowed_ips?: string | null; external_key_id?: string | null; geography?: string | null } = {};
-    if (body.geography !== undefined) patch.geography = body.geography;
-    if (body.name != null) patch.name = body.name;
-    if (body.external_key_id !== undefined) patch.external_key_id = body.external_key_id;
-    if (body.allowed_ips !== undefined) patch.allowed_ips = body.allowed_ips?.length ? JSON.stringify(body.allowed_ips) : null;
-    if (Object.keys(patch).length) await trx.updateTable('projects').set(patch).where('id', '=', projectId).execute();
+    if (changed.geography !== undefined) patch.geography = changed.geography;
+    if (changed.name != null) patch.name = changed.name;
+    if (changed.external_key_id !== undefined) patch.external_key_id = changed.external_key_id;
+    if (changed.allowed_ips !== undefined) patch.allowed_ips = changed.allowed_ips?.length ? JSON.stringify(changed.allowed_ips) : null;
+    await trx.updateTable('projects').set(patch).where('id', '=', projectId).execute();
     await trx.insertInto('key_changes').values({ key_id: projectId, changed_at: nowSeconds(deps) }).execute();
     await writeAudit(trx, deps, {
       orgId,
@@ -167,10 +174,11 @@ export async function modifyProject(
       actor,
       projectId,
       objectId: projectId,
-      details: { changes_requested: body },
+      details: { changes_requested: changed },
     });
+    return true;
   });
-  deps.changes.projectChanged(projectId);
+  if (wrote) deps.changes.projectChanged(projectId);
   return getProject(deps, orgId, projectId);
 }
 

@@ -10,6 +10,7 @@ import {
 } from '../core/project-rate-limits.js';
 import type { RateLimitsTable } from '../storage/schema-limits.js';
 import { writeAudit } from './audit.js';
+import { changedMembers, changesAnything } from './changed-members.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
@@ -146,6 +147,11 @@ function columnsOf(body: Partial<Record<RateLimitField, number | null>>): Partia
   return out;
 }
 
+/** A stored row's limits, as numbers (PostgreSQL's bigint columns read as strings). */
+function limitsOf(row: RateRow): Record<RateLimitField, number | null> {
+  return Object.fromEntries(RATE_LIMIT_FIELDS.map((f) => [f, row[f] === null ? null : Number(row[f])])) as Record<RateLimitField, number | null>;
+}
+
 function emptyColumns(): Record<RateLimitField, null> {
   return Object.fromEntries(RATE_LIMIT_FIELDS.map((f) => [f, null])) as Record<RateLimitField, null>;
 }
@@ -184,10 +190,12 @@ export async function modifyRateLimit(deps: ServiceDeps, orgId: string, projectI
   await getProject(deps, orgId, projectId);
   const { model, row } = await resolve(deps, projectId, id, models);
   const patch = columnsOf(body);
-  if (Object.keys(patch).length === 0) return row ? rowObject(row) : toObject(model, shownId(model, null), null);
+  const unchanged = () => (row ? rowObject(row) : toObject(model, shownId(model, null), null));
+  // Nothing to set, or only "unlimited" for a model with no limit: no change, nothing written and no entry.
+  if (!changesAnything(changedMembers(patch, row ? limitsOf(row) : emptyColumns()))) return unchanged();
   const now = nowSeconds(deps);
   const db = deps.database.db;
-  await db.transaction().execute(async (trx) => {
+  const changed = await db.transaction().execute(async (trx) => {
     // The model's first limit: a row for it (another request may have made one meanwhile), then the members given.
     if (!row) {
       await trx
@@ -196,11 +204,17 @@ export async function modifyRateLimit(deps: ServiceDeps, orgId: string, projectI
         .onConflict((oc) => oc.columns(['project_id', 'model']).doNothing())
         .execute();
     }
-    await trx.updateTable('rate_limits').set({ ...patch, updated_at: now }).where('project_id', '=', projectId).where('model', '=', storedModel(model)).execute();
+    // Compared with the row as it is now, held until this commits: the entry names what this update changes.
+    const current = trx.selectFrom('rate_limits').selectAll().where('project_id', '=', projectId).where('model', '=', storedModel(model));
+    const before = await (deps.database.dialect === 'postgres' ? current.forUpdate() : current).executeTakeFirstOrThrow();
+    const changed = changedMembers(patch, limitsOf(before));
+    if (!changesAnything(changed)) return changed;
+    await trx.updateTable('rate_limits').set({ ...changed, updated_at: now }).where('id', '=', before.id).execute();
     await recordKeyChange(trx, deps, projectId);
-    await writeAudit(trx, deps, { orgId, type: 'rate_limit.updated', actor, projectId, objectId: row ? rowObject(row).id : shownId(model, null), details: { changes_requested: { ...patch, model } } });
+    await writeAudit(trx, deps, { orgId, type: 'rate_limit.updated', actor, projectId, objectId: row ? rowObject(row).id : shownId(model, null), details: { changes_requested: { ...changed, model } } });
+    return changed;
   });
-  deps.changes.projectChanged(projectId);
+  if (changesAnything(changed)) deps.changes.projectChanged(projectId);
   const after = await db.selectFrom('rate_limits').selectAll().where('project_id', '=', projectId).where('model', '=', storedModel(model)).executeTakeFirstOrThrow();
   return rowObject(after);
 }

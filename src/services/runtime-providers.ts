@@ -3,6 +3,7 @@ import { TollgateError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { SecretCipher } from '../core/ports.js';
 import { writeAudit } from './audit.js';
+import { changedMembers, changesAnything } from './changed-members.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
@@ -185,6 +186,9 @@ export class RuntimeProviders {
     };
     // A provider's keys are sent only where they were added for: not to another server, nor another path on it (a
     // shared host serves many tenants by path, as Cloudflare's AI Gateway does by account).
+    // Members sent with the value they have are no change: an update that changes nothing writes nothing and no entry.
+    const changed = changedMembers({ ...body, ...(body.base_url !== undefined ? { base_url: patch.base_url } : {}) }, current);
+    if (!changesAnything(changed)) return current;
     const moves = patch.base_url !== current.base_url;
     let updated: ProviderRow | undefined;
     await this.write(id, async (trx) => {
@@ -202,7 +206,7 @@ export class RuntimeProviders {
           'base_url',
         );
       }
-      await writeAudit(trx, this.deps, { orgId, type: 'provider.updated', actor, objectId: id, details: { changes_requested: body } });
+      await writeAudit(trx, this.deps, { orgId, type: 'provider.updated', actor, objectId: id, details: { changes_requested: changed } });
     });
     // The row as written (read back afterwards, a delete right after would answer 404 for a change that was made).
     return toProvider(updated as ProviderRow);
@@ -299,17 +303,26 @@ export class RuntimeProviders {
 
   /** Disables or enables a credential (enabling also clears a refusal the gateway saw). */
   async setCredentialStatus(orgId: string, providerId: string, id: string, status: 'active' | 'disabled', actor: Actor): Promise<ProviderCredentialObject> {
-    await this.credentialRow(orgId, providerId, id);
+    const before = await this.credentialRow(orgId, providerId, id);
+    const reason = status === 'disabled' ? 'manual' : null;
+    // Already so (enabled, or disabled by hand): no change, nothing written and no entry.
+    if (before.status === status && before.disabled_reason === reason) return toCredential(before);
     let changed: CredentialRow | undefined;
     await this.write(providerId, async (trx) => {
+      // Only a row not already so: of two disables at once, one changes it and is audited.
       changed = await trx
         .updateTable('provider_credentials')
-        .set({ status, disabled_reason: status === 'disabled' ? 'manual' : null, updated_at: nowSeconds(this.deps) })
+        .set({ status, disabled_reason: reason, updated_at: nowSeconds(this.deps) })
         .where('id', '=', id)
         .where('provider_id', '=', providerId)
+        .where((eb) => eb.or([eb('status', '!=', status), reason === null ? eb('disabled_reason', 'is not', null) : eb('disabled_reason', 'is', null), eb('disabled_reason', '!=', reason ?? '')]))
         .returningAll()
         .executeTakeFirst();
-      if (!changed) throw credentialNotFound(id);
+      if (!changed) {
+        changed = await trx.selectFrom('provider_credentials').selectAll().where('id', '=', id).where('provider_id', '=', providerId).executeTakeFirst();
+        if (!changed) throw credentialNotFound(id);
+        return;
+      }
       await writeAudit(trx, this.deps, { orgId, type: status === 'disabled' ? 'provider_credential.disabled' : 'provider_credential.enabled', actor, objectId: id, details: { data: { provider_id: providerId } } });
     });
     return toCredential(changed as CredentialRow);

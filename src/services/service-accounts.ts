@@ -5,6 +5,7 @@ import type { PermissionsSpec } from '../core/permissions.js';
 import { permissionsFromScopes, SCOPE_EXAMPLES } from '../core/scopes.js';
 import { checkKeyManager } from './api-keys.js';
 import { writeAudit } from './audit.js';
+import { changedMembers, changesAnything } from './changed-members.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { insertKey, revokeKeyRow } from './key-writes.js';
@@ -185,13 +186,15 @@ export async function updateServiceAccount(deps: ServiceDeps, orgId: string, pro
     await stillActiveProject(trx, deps, projectId);
     // Deleted meanwhile: a 404 as before the transaction, with nothing written (service_account.updated was logged
     // after service_account.deleted). The row stays locked until this commits, so a delete waits for it.
-    const live = trx.selectFrom('service_accounts').select('id').where('id', '=', id).where('deleted_at', 'is', null);
-    if (!(await (deps.database.dialect === 'postgres' ? live.forUpdate() : live).executeTakeFirst())) throw accountNotFound(id);
-    const patch: { name?: string; role?: 'owner' | 'member' } = {};
-    if (body.name !== undefined) patch.name = body.name;
-    if (body.role !== undefined) patch.role = body.role;
-    if (Object.keys(patch).length) await trx.updateTable('service_accounts').set(patch).where('id', '=', id).execute();
-    await writeAudit(trx, deps, { orgId, type: 'service_account.updated', actor, projectId, objectId: id, details: { changes_requested: body } });
+    const live = trx.selectFrom('service_accounts').select(['name', 'role']).where('id', '=', id).where('deleted_at', 'is', null);
+    const before = await (deps.database.dialect === 'postgres' ? live.forUpdate() : live).executeTakeFirst();
+    if (!before) throw accountNotFound(id);
+    // A member sent with the value it has is no change; an update that changes nothing writes no entry.
+    const changed = changedMembers(body, before);
+    if (changesAnything(changed)) {
+      await trx.updateTable('service_accounts').set(changed).where('id', '=', id).execute();
+      await writeAudit(trx, deps, { orgId, type: 'service_account.updated', actor, projectId, objectId: id, details: { changes_requested: changed } });
+    }
     // Read here: a delete committed just after is not a 404 for a change that was made.
     return toObject(await trx.selectFrom('service_accounts').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
   });

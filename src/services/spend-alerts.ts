@@ -3,6 +3,7 @@ import { TollgateError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { SpendAlertsTable } from '../storage/schema-limits.js';
 import { writeAudit } from './audit.js';
+import { changedMembers, changesAnything } from './changed-members.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
@@ -166,21 +167,29 @@ export async function getSpendAlert(deps: ServiceDeps, orgId: string, scope: Spe
 export async function updateSpendAlert(deps: ServiceDeps, orgId: string, scope: SpendAlertScope, id: string, body: UpdateSpendAlertBody, actor: Actor): Promise<SpendAlertObject> {
   await checkScope(deps, orgId, scope);
   await getAlertRow(deps, orgId, scope, id);
-  const patch: { threshold_amount?: number; recipients?: string; subject_prefix?: string | null } = {};
-  if (body.threshold_amount !== undefined) patch.threshold_amount = body.threshold_amount;
-  if (body.notification_channel) {
-    patch.recipients = JSON.stringify(body.notification_channel.recipients);
-    patch.subject_prefix = body.notification_channel.subject_prefix ?? null;
-  }
-  if (Object.keys(body).length > 0) {
-    const scopeId = scopeIdOf(orgId, scope);
-    await deps.database.db.transaction().execute(async (trx) => {
-      await trx.updateTable('spend_alerts').set({ ...patch, updated_at: nowSeconds(deps) }).where('id', '=', id).execute();
-      await recordKeyChange(trx, deps, scopeId);
-      await writeAudit(trx, deps, { orgId, type: 'spend_alert.updated', actor, projectId: scope.kind === 'project' ? scopeId : null, objectId: id, details: { changes_requested: body } });
-    });
-    deps.changes.projectChanged(scopeId);
-  }
+  const scopeId = scopeIdOf(orgId, scope);
+  const wrote = await deps.database.db.transaction().execute(async (trx) => {
+    // The alert as it is now, held until this commits (deleted meanwhile: the 404 a delete before it gives). Members
+    // sent with the value they have are no change: one that changes nothing writes nothing and no entry.
+    const current = trx.selectFrom('spend_alerts').selectAll().where('id', '=', id).where('org_id', '=', orgId).where('project_id', '=', scopeId);
+    const row = (await (deps.database.dialect === 'postgres' ? current.forUpdate() : current).executeTakeFirst()) as AlertRow | undefined;
+    if (!row) throw alertNotFound(id);
+    const shown = toObject(row, scope);
+    const before: CreateSpendAlertBody = { threshold_amount: shown.threshold_amount, currency: shown.currency, interval: shown.interval, notification_channel: shown.notification_channel };
+    const changed = changedMembers(body, before);
+    if (!changesAnything(changed)) return false;
+    const patch: { threshold_amount?: number; recipients?: string; subject_prefix?: string | null } = {};
+    if (changed.threshold_amount !== undefined) patch.threshold_amount = changed.threshold_amount;
+    if (changed.notification_channel) {
+      patch.recipients = JSON.stringify(changed.notification_channel.recipients);
+      patch.subject_prefix = changed.notification_channel.subject_prefix ?? null;
+    }
+    await trx.updateTable('spend_alerts').set({ ...patch, updated_at: nowSeconds(deps) }).where('id', '=', id).execute();
+    await recordKeyChange(trx, deps, scopeId);
+    await writeAudit(trx, deps, { orgId, type: 'spend_alert.updated', actor, projectId: scope.kind === 'project' ? scopeId : null, objectId: id, details: { changes_requested: changed } });
+    return true;
+  });
+  if (wrote) deps.changes.projectChanged(scopeId);
   return toObject(await getAlertRow(deps, orgId, scope, id), scope);
 }
 

@@ -4,6 +4,7 @@ import { TollgateError } from '../core/errors.js';
 import type { Interval } from '../core/periods.js';
 import { IntervalSchema } from './api-keys.js';
 import { writeAudit } from './audit.js';
+import { changedMembers, changesAnything } from './changed-members.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
@@ -76,7 +77,16 @@ async function upsert(deps: ServiceDeps, orgId: string, scopeId: string, body: S
     ...(body.enforcement ? { enforcement: body.enforcement.status } : {}),
     updated_at: now,
   };
-  await db.transaction().execute(async (trx) => {
+  const wrote = await db.transaction().execute(async (trx) => {
+    // The limit as it is now, held until this commits: a limit set again with the terms it has is no change, and
+    // writes nothing (its updated_at, from which refusals are counted, stays) and no entry.
+    const current = trx.selectFrom('spend_limits').selectAll().where('project_id', '=', scopeId);
+    const row = await (deps.database.dialect === 'postgres' ? current.forUpdate() : current).executeTakeFirst();
+    let changed: Partial<SpendLimitBody> = body;
+    if (row && row.threshold_amount !== null) {
+      changed = changedMembers(body, { threshold_amount: Number(row.threshold_amount), currency: 'USD', interval: row.interval as Interval, enforcement: { status: row.enforcement as 'enabled' | 'disabled' } });
+      if (!changesAnything(changed)) return false;
+    }
     await trx
       .insertInto('spend_limits')
       .values({ project_id: scopeId, interval: 'month', enforcement: 'enabled', ...values })
@@ -84,9 +94,10 @@ async function upsert(deps: ServiceDeps, orgId: string, scopeId: string, body: S
       .execute();
     await recordKeyChange(trx, deps, scopeId);
     // The organization's limit is stored under its id: no project in the audit entry then.
-    await writeAudit(trx, deps, { orgId, type, actor, projectId: scopeId === orgId ? null : scopeId, objectId: scopeId, details: { changes_requested: body } });
+    await writeAudit(trx, deps, { orgId, type, actor, projectId: scopeId === orgId ? null : scopeId, objectId: scopeId, details: { changes_requested: changed } });
+    return true;
   });
-  deps.changes.projectChanged(scopeId);
+  if (wrote) deps.changes.projectChanged(scopeId);
 }
 
 async function remove(deps: ServiceDeps, orgId: string, scopeId: string, type: AuditEventType, actor: Actor): Promise<boolean> {

@@ -212,7 +212,11 @@ export async function assignUpstreamObject(
   }
   const now = nowSeconds(deps);
   const row = await deps.database.db.transaction().execute(async (trx) => {
-    const before = await trx.selectFrom('upstream_objects').select(['project_id', 'created_at']).where('object_id', '=', body.id).executeTakeFirst();
+    const held = trx.selectFrom('upstream_objects').select(['project_id', 'created_at', 'type', 'source', 'api_key_id', 'deleted_at']).where('object_id', '=', body.id);
+    const before = await (deps.database.dialect === 'postgres' ? held.forUpdate() : held).executeTakeFirst();
+    // Assigned to this project already, as the same type: no change, nothing written and no entry.
+    const same = before && before.project_id === projectId && before.type === type && before.source === 'assigned' && before.api_key_id === null && before.deleted_at === null;
+    if (same) return trx.selectFrom('upstream_objects').select(COLUMNS).where('object_id', '=', body.id).executeTakeFirstOrThrow();
     if (before) {
       await trx
         .updateTable('upstream_objects')

@@ -5,6 +5,7 @@ import { newId } from '../core/ids.js';
 import { ORG_ROLES, type OrgRole, PROJECT_ROLES, type ProjectRole } from '../core/roles.js';
 import { withGlobalLock } from '../storage/database.js';
 import { writeAudit } from './audit.js';
+import { changedMembers, changesAnything } from './changed-members.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { revokeKeyRow } from './key-writes.js';
@@ -223,11 +224,6 @@ const userNotFound = (userId: string) => new TollgateError('not_found', `No user
 const notMember = (userId: string, projectId: string) =>
   new TollgateError('not_found', `User '${userId}' is not a member of project '${projectId}'.`, 'user_id');
 
-/** Whether a user is still in the organization, read under the owners' lock (removal takes it too). */
-async function isLiveUser(trx: Executor, userId: string): Promise<boolean> {
-  return (await trx.selectFrom('users').select('id').where('id', '=', userId).where('deleted_at', 'is', null).executeTakeFirst()) !== undefined;
-}
-
 /** Changes a user's organization role, or their technical level and developer persona. */
 export async function modifyUser(deps: ServiceDeps, orgId: string, userId: string, body: ModifyUserBody, actor: Actor): Promise<UserObject> {
   if (body.role_id != null) {
@@ -244,13 +240,17 @@ export async function modifyUser(deps: ServiceDeps, orgId: string, userId: strin
   if (body.developer_persona !== undefined) patch.developer_persona = body.developer_persona || null;
   const revoked = await withGlobalLock(deps.database, OWNERS_LOCK, async (trx) => {
     // Removed since the check above: a 404 as it would have been, with nothing written (user.updated read after user.deleted).
-    if (!(await isLiveUser(trx, userId))) throw userNotFound(userId);
+    // Read under the owners' lock (removal takes it too).
+    const before = await trx.selectFrom('users').select(['role', 'technical_level', 'developer_persona']).where('id', '=', userId).where('deleted_at', 'is', null).executeTakeFirst();
+    if (!before) throw userNotFound(userId);
     const demoted = patch.role === 'reader';
     if (demoted) await keepAnOwner(trx, orgId, userId);
     // The row first: an admin key being made for this user waits for it, then finds them no owner (key-writes.ts).
     if (Object.keys(patch).length) await trx.updateTable('users').set(patch).where('id', '=', userId).execute();
     const ended = demoted ? await endOwnerPowers(trx, deps, orgId, userId, actor) : [];
-    await writeAudit(trx, deps, { orgId, type: 'user.updated', actor, objectId: userId, details: { changes_requested: body } });
+    // The entry names what changed (a role sent as the one the user has is no change); nothing changed, no entry.
+    const changed = changedMembers(patch, before);
+    if (changesAnything(changed)) await writeAudit(trx, deps, { orgId, type: 'user.updated', actor, objectId: userId, details: { changes_requested: changed } });
     return ended;
   });
   for (const id of revoked) deps.changes.keyChanged(id);
@@ -406,10 +406,13 @@ export async function modifyProjectUser(deps: ServiceDeps, orgId: string, projec
   await getProjectUser(deps, orgId, projectId, userId);
   await deps.database.db.transaction().execute(async (trx) => {
     // Removed from the project meanwhile: a 404, with nothing written.
-    const member = trx.selectFrom('project_members').select('seq').where('project_id', '=', projectId).where('user_id', '=', userId);
-    if (!(await (deps.database.dialect === 'postgres' ? member.forUpdate() : member).executeTakeFirst())) throw notMember(userId, projectId);
-    if (body.role != null) await trx.updateTable('project_members').set({ role: body.role }).where('project_id', '=', projectId).where('user_id', '=', userId).execute();
-    await writeAudit(trx, deps, { orgId, type: 'project.user.updated', actor, projectId, objectId: userId, details: { changes_requested: body } });
+    const member = trx.selectFrom('project_members').select('role').where('project_id', '=', projectId).where('user_id', '=', userId);
+    const before = await (deps.database.dialect === 'postgres' ? member.forUpdate() : member).executeTakeFirst();
+    if (!before) throw notMember(userId, projectId);
+    // A null role keeps the role, and the role the member has is no change: nothing changed, no entry.
+    if (body.role == null || body.role === before.role) return;
+    await trx.updateTable('project_members').set({ role: body.role }).where('project_id', '=', projectId).where('user_id', '=', userId).execute();
+    await writeAudit(trx, deps, { orgId, type: 'project.user.updated', actor, projectId, objectId: userId, details: { changes_requested: { role: body.role } } });
   });
   return getProjectUser(deps, orgId, projectId, userId);
 }
