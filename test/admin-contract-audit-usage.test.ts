@@ -253,6 +253,12 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract
         // Entries not about a project have none; those about one name it.
         expect(all.find((e) => e.type === 'user.added')).not.toHaveProperty('project');
         expect(all.find((e) => e.type === 'project.created' && e.project?.id === project).project).toEqual({ id: project, name: 'Audited, renamed' });
+        // A project's name in OpenAI's members: `data.name` and `data.title` when created, `changes_requested.title` when renamed.
+        expect(all.find((e) => e.type === 'project.created' && e.project?.id === project)['project.created']).toEqual({
+          id: project,
+          data: { name: 'Audited', title: 'Audited', allowed_ips: null },
+        });
+        expect(all.find((e) => e.type === 'project.updated' && e.project?.id === project)['project.updated']).toEqual({ id: project, changes_requested: { title: 'Audited, renamed' } });
       });
 
       it("shows a key's permissions as OpenAI scopes (arrays), and a service account key's scopes as given", () => {

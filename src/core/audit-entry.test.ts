@@ -111,6 +111,17 @@ describe('audit entries in OpenAI shape', () => {
     });
   });
 
+  it("names a project's name as OpenAI's audit log does: title beside name when created, title alone when changed", () => {
+    expect(auditDetails('project.created', { id: 'proj_1', data: { name: 'P', allowed_ips: null } })).toEqual({ id: 'proj_1', data: { name: 'P', title: 'P', allowed_ips: null } });
+    expect(auditDetails('project.updated', { id: 'proj_1', changes_requested: { name: 'Q', allowed_ips: ['10.0.0.0/8'] } })).toEqual({
+      id: 'proj_1',
+      changes_requested: { title: 'Q', allowed_ips: ['10.0.0.0/8'] },
+    });
+    // A null name (keep it), as older rows recorded it, is no title; an update of the allowlist alone names none.
+    expect(auditDetails('project.updated', { id: 'proj_1', changes_requested: { name: null, external_key_id: 'x' } })).toEqual({ id: 'proj_1', changes_requested: { external_key_id: 'x' } });
+    expect(auditDetails('project.updated', { id: 'proj_1', changes_requested: { allowed_ips: null } })).toEqual({ id: 'proj_1', changes_requested: { allowed_ips: null } });
+  });
+
   it('reads an unreadable record as no details rather than failing the page', () => {
     const e = auditLogObject(row({ details: 'not json', actor: 'nope', actor_type: 'session', actor_id: 'user-1' }), undefined, undefined);
     expect(e['project.created']).toEqual({});

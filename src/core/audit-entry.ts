@@ -147,6 +147,20 @@ function withoutNulls(o: Obj, members: readonly string[] | undefined): Obj {
   return out;
 }
 
+/**
+ * A project's name under OpenAI's words for it: its audit log calls it `title` ("the title of the project as seen on
+ * the dashboard"), beside `name` in project.created's `data` and alone in project.updated's `changes_requested`.
+ * Tollgate records the request's `name`, in rows of every version; its own members (allowed_ips, …) stay beside it.
+ */
+function withProjectTitle(type: string, part: 'data' | 'changes_requested', v: Obj): Obj {
+  if (type === 'project.created' && part === 'data' && v.title === undefined && typeof v.name === 'string') return { ...v, title: v.name };
+  if (type === 'project.updated' && part === 'changes_requested' && 'name' in v) {
+    const { name, ...rest } = v;
+    return { title: name, ...rest };
+  }
+  return v;
+}
+
 /** The details of an entry (the member named after its type) in OpenAI's shape. */
 export function auditDetails(type: string, details: Obj): Obj {
   const out: Obj = { ...details };
@@ -154,7 +168,7 @@ export function auditDetails(type: string, details: Obj): Obj {
   for (const part of ['data', 'changes_requested'] as const) {
     const value = out[part];
     if (!isObj(value)) continue;
-    let v = withoutNulls(value, TYPED_MEMBERS[type]);
+    let v = withoutNulls(withProjectTitle(type, part, value), TYPED_MEMBERS[type]);
     if (type === 'api_key.created' || type === 'api_key.updated') v = withScopes(v);
     out[part] = v;
   }
