@@ -301,8 +301,8 @@ export async function previewInvite(deps: ServiceDeps, org: { id: string; name: 
 }
 
 /** Marks a pending invite used; false when someone else used (or withdrew) it first. */
-export async function claimInvite(deps: ServiceDeps, inviteId: string): Promise<boolean> {
-  const res = await deps.database.db
+export async function claimInvite(deps: ServiceDeps, inviteId: string, ex: Executor = deps.database.db): Promise<boolean> {
+  const res = await ex
     .updateTable('invites')
     .set({ accepted_at: nowSeconds(deps) })
     .where('id', '=', inviteId)
@@ -310,9 +310,4 @@ export async function claimInvite(deps: ServiceDeps, inviteId: string): Promise<
     .where('deleted_at', 'is', null)
     .executeTakeFirst();
   return Number(res.numUpdatedRows) === 1;
-}
-
-/** Undoes claimInvite when creating the account failed, so the link can be used again. */
-export async function releaseInvite(deps: ServiceDeps, inviteId: string): Promise<void> {
-  await deps.database.db.updateTable('invites').set({ accepted_at: null }).where('id', '=', inviteId).execute();
 }

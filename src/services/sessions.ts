@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { OrgRole } from '../core/roles.js';
-import type { ServiceDeps } from './context.js';
+import type { Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 
 // Dashboard sessions. The browser holds a 256-bit random token; the database holds its SHA-256 digest,
@@ -40,17 +40,18 @@ export function isCsrfTokenValid(secret: string, tokenHash: string, presented: s
   return got.length === expected.length && timingSafeEqual(got, expected);
 }
 
-/** Starts a session for a user; returns the token for the cookie (never stored). */
+/** Starts a session for a user (in the caller's transaction, if given); returns the token for the cookie (never stored). */
 export async function createSession(
   deps: ServiceDeps,
   userId: string,
   client: { ip: string | null; userAgent: string | null },
+  ex: Executor = deps.database.db,
 ): Promise<{ token: string; tokenHash: string; expiresAt: number }> {
   const token = Buffer.from(deps.randomBytes(32)).toString('base64url');
   const tokenHash = hashSessionToken(token);
   const now = nowSeconds(deps);
   const expiresAt = now + SESSION_MAX_SECONDS;
-  await deps.database.db
+  await ex
     .insertInto('sessions')
     .values({
       token_hash: tokenHash,
@@ -94,14 +95,15 @@ export async function findSession(deps: ServiceDeps, token: string): Promise<Ses
   };
 }
 
-/** Ends one session. */
-export async function deleteSession(deps: ServiceDeps, tokenHash: string): Promise<void> {
-  await deps.database.db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
+/** Ends one session (in the caller's transaction, if given); false when there was none to end. */
+export async function deleteSession(deps: ServiceDeps, tokenHash: string, ex: Executor = deps.database.db): Promise<boolean> {
+  const res = await ex.deleteFrom('sessions').where('token_hash', '=', tokenHash).executeTakeFirst();
+  return Number(res.numDeletedRows) > 0;
 }
 
-/** Ends every session of a user (after a password change). */
-export async function deleteUserSessions(deps: ServiceDeps, userId: string): Promise<void> {
-  await deps.database.db.deleteFrom('sessions').where('user_id', '=', userId).execute();
+/** Ends every session of a user (after a password change), in the caller's transaction if given. */
+export async function deleteUserSessions(deps: ServiceDeps, userId: string, ex: Executor = deps.database.db): Promise<void> {
+  await ex.deleteFrom('sessions').where('user_id', '=', userId).execute();
 }
 
 /** Drops sessions that can no longer be used, so the table does not grow without end. */

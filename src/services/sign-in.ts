@@ -3,11 +3,12 @@ import { TollgateError } from '../core/errors.js';
 import type { AccountContext, Client } from './accounts.js';
 import { sessionActor } from './accounts.js';
 import { writeAudit } from './audit.js';
+import type { Executor } from './context.js';
 import { nowSeconds } from './context.js';
 import { EmailSchema, MAX_EMAIL_LENGTH, text } from './text-fields.js';
 import { checkNewPassword, NewPasswordSchema, PresentedPasswordSchema } from './passwords.js';
 import { recordLocks } from './refusals.js';
-import { createSession, deleteSession, deleteUserSessions, findSession, purgeExpiredSessions, type SessionUser } from './sessions.js';
+import { createSession, deleteSession, deleteUserSessions, purgeExpiredSessions, SESSION_IDLE_SECONDS, type SessionUser } from './sessions.js';
 
 /** The body of POST /auth/login. */
 export const LogInBody = z.strictObject({ email: text({ max: MAX_EMAIL_LENGTH, trim: true }).toLowerCase(), password: PresentedPasswordSchema });
@@ -36,12 +37,32 @@ export interface StartedSession {
   session: SessionUser;
 }
 
-/** Opens a session for a user and reads it back as the resolver will. */
-export async function openSession(ctx: AccountContext, userId: string, client: Client): Promise<StartedSession> {
-  const { token } = await createSession(ctx.deps, userId, client);
-  const session = await findSession(ctx.deps, token);
-  if (!session) throw new TollgateError('internal_error');
+/** Opens a session for a user in the caller's transaction, as the resolver will read it once committed. */
+export async function openSession(trx: Executor, ctx: AccountContext, userId: string, client: Client): Promise<StartedSession> {
+  const { token, tokenHash, expiresAt } = await createSession(ctx.deps, userId, client, trx);
+  const user = await trx.selectFrom('users').select(['email', 'name', 'role']).where('id', '=', userId).where('deleted_at', 'is', null).executeTakeFirst();
+  if (!user) throw new TollgateError('internal_error');
+  const now = nowSeconds(ctx.deps);
+  const session: SessionUser = { tokenHash, userId, email: user.email, name: user.name, role: user.role, lastSeenAt: now, expiresAt: Math.min(expiresAt, now + SESSION_IDLE_SECONDS) };
   return { token, session };
+}
+
+/**
+ * Signs a user in inside the caller's transaction: the caller's old session ended (no fixation), a new one opened, and
+ * its login.succeeded entry, which commit together or not at all.
+ */
+export async function startSignedIn(
+  trx: Executor,
+  ctx: AccountContext,
+  userId: string,
+  client: Client,
+  previousTokenHash: string | null,
+  details?: Record<string, unknown>,
+): Promise<StartedSession> {
+  if (previousTokenHash) await deleteSession(ctx.deps, previousTokenHash, trx);
+  const started = await openSession(trx, ctx, userId, client);
+  await writeAudit(trx, ctx.deps, { orgId: ctx.orgId, type: 'login.succeeded', actor: sessionActor(started.session, client), objectId: userId, details });
+  return started;
 }
 
 /**
@@ -72,22 +93,16 @@ async function logInInTurn(ctx: AccountContext, body: LogInBody, client: Client,
     throw new TollgateError('invalid_credentials');
   }
   ctx.throttle.recordSuccess(body.email, client.ip);
-  if (previousTokenHash) await deleteSession(ctx.deps, previousTokenHash);
   await purgeExpiredSessions(ctx.deps);
-  const started = await openSession(ctx, user.id, client);
-  await writeAudit(db, ctx.deps, {
-    orgId: ctx.orgId,
-    type: 'login.succeeded',
-    actor: sessionActor(started.session, client),
-    objectId: user.id,
-  });
-  return started;
+  return db.transaction().execute((trx) => startSignedIn(trx, ctx, user.id, client, previousTokenHash));
 }
 
-/** Ends a session and audits it. */
+/** Ends a session and audits it, together; a session already ended (signed out twice at once) writes no entry. */
 export async function logOut(ctx: AccountContext, session: SessionUser, client: Client): Promise<void> {
-  await deleteSession(ctx.deps, session.tokenHash);
-  await writeAudit(ctx.deps.database.db, ctx.deps, { orgId: ctx.orgId, type: 'logout.succeeded', actor: sessionActor(session, client), objectId: session.userId });
+  await ctx.deps.database.db.transaction().execute(async (trx) => {
+    if (!(await deleteSession(ctx.deps, session.tokenHash, trx))) return;
+    await writeAudit(trx, ctx.deps, { orgId: ctx.orgId, type: 'logout.succeeded', actor: sessionActor(session, client), objectId: session.userId });
+  });
 }
 
 /**
@@ -105,7 +120,8 @@ export async function changePassword(ctx: AccountContext, session: SessionUser, 
     throw new TollgateError('invalid_value', 'The current password is incorrect.', 'current_password');
   }
   const passwordHash = await ctx.deps.passwords.hash(body.new_password);
-  await db.transaction().execute(async (trx) => {
+  // The new password, its entry, the end of every session and this browser's new one: all or nothing.
+  return db.transaction().execute(async (trx) => {
     await trx.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', session.userId).execute();
     await writeAudit(trx, ctx.deps, {
       orgId: ctx.orgId,
@@ -114,7 +130,7 @@ export async function changePassword(ctx: AccountContext, session: SessionUser, 
       objectId: session.userId,
       details: { changed_at: nowSeconds(ctx.deps) },
     });
+    await deleteUserSessions(ctx.deps, session.userId, trx);
+    return openSession(trx, ctx, session.userId, client);
   });
-  await deleteUserSessions(ctx.deps, session.userId);
-  return openSession(ctx, session.userId, client);
 }

@@ -3,12 +3,11 @@ import { TollgateError } from '../core/errors.js';
 import type { AccountContext, Client } from './accounts.js';
 import { sessionActor } from './accounts.js';
 import { writeAudit } from './audit.js';
-import type { Actor, ServiceDeps } from './context.js';
-import { claimInvite, findPendingInvite, releaseInvite } from './invites.js';
+import type { Actor, Executor, ServiceDeps } from './context.js';
+import { claimInvite, findPendingInvite } from './invites.js';
 import { checkNewPassword, NewPasswordSchema } from './passwords.js';
 import { EmailSchema, NameSchema, text } from './text-fields.js';
 import { emailField, recordLocks, recordSignupRefusal } from './refusals.js';
-import { deleteSession } from './sessions.js';
 import {
   claimOwnerSlot,
   isOwnerSignupOpen,
@@ -17,9 +16,9 @@ import {
   type SetupTokenFile,
   voidSetupToken,
 } from './setup-token.js';
-import { openSession, type StartedSession, TooManyAttemptsError } from './sign-in.js';
+import { type StartedSession, startSignedIn, TooManyAttemptsError } from './sign-in.js';
 import type { OrgRole } from '../core/roles.js';
-import { addProjectUser, createUser } from './users.js';
+import { insertMember, insertUser } from './users.js';
 import { parseInput } from './validation.js';
 
 const SignUp = z.strictObject({
@@ -47,32 +46,35 @@ function wrongGuessOf(err: TollgateError): 'setup_token' | 'invite_token' | null
   return null;
 }
 
-/** Creates the user, or gives a password to one an owner added through the admin API (users have none until then). */
+/**
+ * Creates the user, or gives a password to one an owner added through the admin API (users have none until then), in
+ * the caller's transaction with its entry.
+ */
 async function establishUser(
+  trx: Executor,
   deps: ServiceDeps,
   orgId: string,
   fields: { email: string; name?: string; role: OrgRole },
   passwordHash: string,
   actor: Actor,
 ): Promise<string> {
-  const db = deps.database.db;
-  const existing = await db.selectFrom('users').select(['id', 'password_hash', 'deleted_at']).where('email', '=', fields.email).executeTakeFirst();
-  if (!existing) {
-    const created = await createUser(deps, orgId, { email: fields.email, name: fields.name, role: fields.role }, actor, passwordHash);
-    return created.id;
-  }
+  const existing = await trx.selectFrom('users').select(['id', 'password_hash', 'deleted_at', 'role']).where('email', '=', fields.email).executeTakeFirst();
+  if (!existing) return insertUser(trx, deps, orgId, { email: fields.email, name: fields.name, role: fields.role }, actor, passwordHash);
   if (existing.deleted_at !== null) {
     throw new TollgateError('conflict', `The user '${fields.email}' was removed from the organization.`, 'email');
   }
   if (existing.password_hash) throw new TollgateError('conflict', 'An account with this email already exists; sign in instead.', 'email');
-  await db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('users')
-      .set({ password_hash: passwordHash, role: fields.role, ...(fields.name ? { name: fields.name } : {}) })
-      .where('id', '=', existing.id)
-      .execute();
+  // Only the user whose password is still unset: two sign-ups at once set it once.
+  const res = await trx
+    .updateTable('users')
+    .set({ password_hash: passwordHash, role: fields.role, ...(fields.name ? { name: fields.name } : {}) })
+    .where('id', '=', existing.id)
+    .where('password_hash', 'is', null)
+    .executeTakeFirst();
+  if (Number(res.numUpdatedRows) === 0) throw new TollgateError('conflict', 'An account with this email already exists; sign in instead.', 'email');
+  if (existing.role !== fields.role) {
     await writeAudit(trx, deps, { orgId, type: 'user.updated', actor, objectId: existing.id, details: { changes_requested: { role: fields.role } } });
-  });
+  }
   return existing.id;
 }
 
@@ -88,13 +90,13 @@ export function signUp(ctx: AccountContext, input: unknown, client: Client, prev
 async function signUpInTurn(ctx: AccountContext, input: unknown, client: Client, previousTokenHash: string | null): Promise<StartedSession> {
   const wait = ctx.throttle.retryAfterMs(SIGNUP_ATTEMPTS, client.ip);
   if (wait > 0) throw new TooManyAttemptsError(Math.ceil(wait / 1000), 'Too many refused sign-ups from your address.');
-  let userId: string;
+  let started: StartedSession;
   // A body the schema refuses (a token with a control character in it, say) is a mistake in the input, not a guess.
   let parsed = false;
   try {
     const body = parseInput(SignUp, input);
     parsed = true;
-    userId = await createAccount(ctx, body, client);
+    started = await createAccount(ctx, body, client, previousTokenHash);
   } catch (err) {
     if (err instanceof TollgateError) {
       const email = emailField(input);
@@ -107,25 +109,21 @@ async function signUpInTurn(ctx: AccountContext, input: unknown, client: Client,
   }
   // Any account closes the first-account slot: the token is void from now on.
   await voidSetupToken(ctx.deps, ctx.setupTokenFile);
-  if (previousTokenHash) await deleteSession(ctx.deps, previousTokenHash);
-  const started = await openSession(ctx, userId, client);
-  await writeAudit(ctx.deps.database.db, ctx.deps, {
-    orgId: ctx.orgId,
-    type: 'login.succeeded',
-    actor: sessionActor(started.session, client),
-    objectId: userId,
-    details: { method: 'signup' },
-  });
   return started;
 }
 
-async function createAccount(ctx: AccountContext, body: z.output<typeof SignUp>, client: Client): Promise<string> {
+/**
+ * The account and its session, in one transaction with their entries (user.added or user.updated, the memberships and
+ * invite.accepted of an invitation, login.succeeded): a sign-up is all of them or none.
+ */
+async function createAccount(ctx: AccountContext, body: z.output<typeof SignUp>, client: Client, previousTokenHash: string | null): Promise<StartedSession> {
   const newcomer = sessionActor({ userId: null, email: body.email }, client);
+  const signIn = (trx: Executor, userId: string) => startSignedIn(trx, ctx, userId, client, previousTokenHash, { method: 'signup' });
   if (body.invite_token !== undefined) {
     if (body.setup_token !== undefined) {
       throw new TollgateError('invalid_value', 'The setup token is for the first (owner) account; a sign-up with an invitation takes none.', 'setup_token');
     }
-    return acceptInvitation(ctx, body, newcomer);
+    return acceptInvitation(ctx, body, newcomer, signIn);
   }
   const closed = new TollgateError('insufficient_permissions', 'Sign-up needs an invitation. Ask an organization owner to invite you.');
   if (!(await isOwnerSignupOpen(ctx.deps))) throw closed;
@@ -135,7 +133,9 @@ async function createAccount(ctx: AccountContext, body: z.output<typeof SignUp>,
   const passwordHash = await ctx.deps.passwords.hash(body.password);
   if (!(await claimOwnerSlot(ctx.deps, body.email))) throw closed;
   try {
-    return await establishUser(ctx.deps, ctx.orgId, { email: body.email, name: body.name, role: 'owner' }, passwordHash, newcomer);
+    return await ctx.deps.database.db.transaction().execute(async (trx) =>
+      signIn(trx, await establishUser(trx, ctx.deps, ctx.orgId, { email: body.email, name: body.name, role: 'owner' }, passwordHash, newcomer)),
+    );
   } catch (err) {
     await releaseOwnerSlot(ctx.deps);
     throw err;
@@ -164,7 +164,7 @@ export async function createOwner(
   if (!(await claimOwnerSlot(deps, body.email))) throw taken;
   let id: string;
   try {
-    id = await establishUser(deps, orgId, { email: body.email, name: body.name, role: 'owner' }, passwordHash, actor);
+    id = await deps.database.db.transaction().execute((trx) => establishUser(trx, deps, orgId, { email: body.email, name: body.name, role: 'owner' }, passwordHash, actor));
   } catch (err) {
     await releaseOwnerSlot(deps);
     throw err;
@@ -173,7 +173,12 @@ export async function createOwner(
   return { id, email: body.email };
 }
 
-async function acceptInvitation(ctx: AccountContext, body: z.infer<typeof SignUp>, newcomer: Actor): Promise<string> {
+async function acceptInvitation(
+  ctx: AccountContext,
+  body: z.infer<typeof SignUp>,
+  newcomer: Actor,
+  signIn: (trx: Executor, userId: string) => Promise<StartedSession>,
+): Promise<StartedSession> {
   const invalid = new TollgateError('invalid_value', 'This invitation link is invalid, was withdrawn, or has expired.', 'invite_token');
   const invite = await findPendingInvite(ctx.deps, body.invite_token ?? '');
   if (!invite || invite.orgId !== ctx.orgId) throw invalid;
@@ -182,27 +187,25 @@ async function acceptInvitation(ctx: AccountContext, body: z.infer<typeof SignUp
   }
   await checkNewPassword(body.password, body.email, 'password');
   const passwordHash = await ctx.deps.passwords.hash(body.password);
-  if (!(await claimInvite(ctx.deps, invite.id))) throw invalid;
-  let userId: string;
-  try {
-    userId = await establishUser(ctx.deps, ctx.orgId, { email: body.email, name: body.name, role: invite.role }, passwordHash, newcomer);
-  } catch (err) {
-    await releaseInvite(ctx.deps, invite.id);
-    throw err;
-  }
-  const member = { ...newcomer, id: userId };
-  for (const p of invite.projects) {
-    // A project archived since the invite, or an existing membership, is skipped rather than failing the sign-up.
-    await addProjectUser(ctx.deps, ctx.orgId, p.id, { user_id: userId, role: p.role }, member).catch((err: unknown) => {
-      if (!(err instanceof TollgateError)) throw err;
+  // The invite used, the account, its memberships and session, and their entries commit together: a failure leaves
+  // the link usable (nothing to release) and no entry of what did not happen.
+  return ctx.deps.database.db.transaction().execute(async (trx) => {
+    if (!(await claimInvite(ctx.deps, invite.id, trx))) throw invalid;
+    const userId = await establishUser(trx, ctx.deps, ctx.orgId, { email: body.email, name: body.name, role: invite.role }, passwordHash, newcomer);
+    const member = { ...newcomer, id: userId };
+    for (const p of invite.projects) {
+      // A project archived since the invite, or an existing membership, is skipped rather than failing the sign-up.
+      await insertMember(trx, ctx.deps, ctx.orgId, p.id, userId, p.role, member).catch((err: unknown) => {
+        if (!(err instanceof TollgateError)) throw err;
+      });
+    }
+    await writeAudit(trx, ctx.deps, {
+      orgId: ctx.orgId,
+      type: 'invite.accepted',
+      actor: member,
+      objectId: invite.id,
+      details: { data: { email: invite.email, user_id: userId, role: invite.role } },
     });
-  }
-  await writeAudit(ctx.deps.database.db, ctx.deps, {
-    orgId: ctx.orgId,
-    type: 'invite.accepted',
-    actor: member,
-    objectId: invite.id,
-    details: { data: { email: invite.email, user_id: userId, role: invite.role } },
+    return signIn(trx, userId);
   });
-  return userId;
 }

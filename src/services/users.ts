@@ -92,28 +92,38 @@ export async function createUser(
   actor: Actor,
   passwordHash: string | null = null,
 ): Promise<UserObject> {
-  const db = deps.database.db;
-  const clash = await db.selectFrom('users').select('id').where('email', '=', body.email).executeTakeFirst();
-  if (clash) throw new TollgateError('conflict', `A user with email '${body.email}' already exists.`, 'email');
-  const id = newId('user-', deps.randomBytes);
-  const role = body.role ?? 'reader';
-  await db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('users')
-      .values({
-        id,
-        org_id: orgId,
-        email: body.email,
-        name: body.name ?? body.email.split('@')[0],
-        role,
-        password_hash: passwordHash,
-        created_at: nowSeconds(deps),
-        deleted_at: null,
-      })
-      .execute();
-    await writeAudit(trx, deps, { orgId, type: 'user.added', actor, objectId: id, details: { data: { email: body.email, role } } });
-  });
+  const id = await deps.database.db.transaction().execute((trx) => insertUser(trx, deps, orgId, body, actor, passwordHash));
   return getUser(deps, orgId, id);
+}
+
+/** Inserts a user and its user.added entry in the caller's transaction (`id`: the one to give it); returns its id. */
+export async function insertUser(
+  trx: Executor,
+  deps: ServiceDeps,
+  orgId: string,
+  body: CreateUserBody,
+  actor: Actor,
+  passwordHash: string | null,
+  id = newId('user-', deps.randomBytes),
+): Promise<string> {
+  const clash = await trx.selectFrom('users').select('id').where('email', '=', body.email).executeTakeFirst();
+  if (clash) throw new TollgateError('conflict', `A user with email '${body.email}' already exists.`, 'email');
+  const role = body.role ?? 'reader';
+  await trx
+    .insertInto('users')
+    .values({
+      id,
+      org_id: orgId,
+      email: body.email,
+      name: body.name ?? body.email.split('@')[0],
+      role,
+      password_hash: passwordHash,
+      created_at: nowSeconds(deps),
+      deleted_at: null,
+    })
+    .execute();
+  await writeAudit(trx, deps, { orgId, type: 'user.added', actor, objectId: id, details: { data: { email: body.email, role } } });
+  return id;
 }
 
 /** Lists the organization's users; `emails` (OpenAI's) keeps those with one of the addresses, in any case. */
@@ -374,31 +384,30 @@ export async function addProjectUser(deps: ServiceDeps, orgId: string, projectId
     .where('user_id', '=', userId)
     .executeTakeFirst();
   if (existing) throw new TollgateError('conflict', `User '${userId}' is already a member of this project.`, 'user_id');
-  await db.transaction().execute(async (trx) => {
-    // Checked again with the rows held until the member is in: the project not archived meanwhile, the user not
-    // removed (removal writes the user's row before ending memberships, so it waits or is seen), and the same member
-    // not added by another request (its unique violation was a 500 on PostgreSQL).
-    if (!(await lockActiveProject(trx, deps, projectId))) throw new TollgateError('project_archived', `Project '${projectId}' is archived.`, 'project_id');
-    const user = trx.selectFrom('users').select('id').where('id', '=', userId).where('deleted_at', 'is', null);
-    if (!(await (deps.database.dialect === 'postgres' ? user.forShare() : user).executeTakeFirst())) {
-      throw new TollgateError('invalid_value', `Invalid value for 'user_id': no user '${userId}'.`, 'user_id');
-    }
-    const res = await trx
-      .insertInto('project_members')
-      .values({ project_id: projectId, user_id: userId, role: body.role, added_at: nowSeconds(deps) })
-      .onConflict((oc) => oc.columns(['project_id', 'user_id']).doNothing())
-      .executeTakeFirst();
-    if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) throw new TollgateError('conflict', `User '${userId}' is already a member of this project.`, 'user_id');
-    await writeAudit(trx, deps, {
-      orgId,
-      type: 'project.user.added',
-      actor,
-      projectId,
-      objectId: userId,
-      details: { data: { role: body.role } },
-    });
-  });
+  await db.transaction().execute((trx) => insertMember(trx, deps, orgId, projectId, userId, body.role, actor));
   return getProjectUser(deps, orgId, projectId, userId);
+}
+
+/**
+ * Adds a member and its project.user.added entry in the caller's transaction. A refusal (TollgateError) is thrown
+ * before any statement fails, so the caller may skip it and go on in the same transaction.
+ */
+export async function insertMember(trx: Executor, deps: ServiceDeps, orgId: string, projectId: string, userId: string, role: ProjectRole, actor: Actor): Promise<void> {
+  // Checked again with the rows held until the member is in: the project not archived meanwhile, the user not
+  // removed (removal writes the user's row before ending memberships, so it waits or is seen), and the same member
+  // not added by another request (its unique violation was a 500 on PostgreSQL).
+  if (!(await lockActiveProject(trx, deps, projectId))) throw new TollgateError('project_archived', `Project '${projectId}' is archived.`, 'project_id');
+  const user = trx.selectFrom('users').select('id').where('id', '=', userId).where('deleted_at', 'is', null);
+  if (!(await (deps.database.dialect === 'postgres' ? user.forShare() : user).executeTakeFirst())) {
+    throw new TollgateError('invalid_value', `Invalid value for 'user_id': no user '${userId}'.`, 'user_id');
+  }
+  const res = await trx
+    .insertInto('project_members')
+    .values({ project_id: projectId, user_id: userId, role, added_at: nowSeconds(deps) })
+    .onConflict((oc) => oc.columns(['project_id', 'user_id']).doNothing())
+    .executeTakeFirst();
+  if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) throw new TollgateError('conflict', `User '${userId}' is already a member of this project.`, 'user_id');
+  await writeAudit(trx, deps, { orgId, type: 'project.user.added', actor, projectId, objectId: userId, details: { data: { role } } });
 }
 
 /** Changes a member's project role. */
