@@ -252,6 +252,11 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract
         expect(login['login.failed']).toMatchObject({ error_code: 'invalid_credentials' });
         // Entries not about a project have none; those about one name it.
         expect(all.find((e) => e.type === 'user.added')).not.toHaveProperty('project');
+        // Who signs up adds themself: the owner at the organization's first sign-up, an invitee when they join.
+        const added = (email: string) => all.find((e) => e.type === 'user.added' && e['user.added'].data.email === email);
+        expect(added('owner@example.com').actor).toMatchObject({ type: 'session', session: { user: { id: ownerId, email: 'owner@example.com' } } });
+        const joiner = added('joiner@example.com');
+        expect(joiner.actor).toMatchObject({ type: 'session', session: { user: { id: joiner['user.added'].id, email: 'joiner@example.com' } } });
         expect(all.find((e) => e.type === 'project.created' && e.project?.id === project).project).toEqual({ id: project, name: 'Audited, renamed' });
         // A project's name in OpenAI's members: `data.name` and `data.title` when created, `changes_requested.title` when renamed.
         expect(all.find((e) => e.type === 'project.created' && e.project?.id === project)['project.created']).toEqual({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TollgateError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
 import type { AccountContext, Client } from './accounts.js';
 import { sessionActor } from './accounts.js';
 import { writeAudit } from './audit.js';
@@ -48,7 +49,8 @@ function wrongGuessOf(err: TollgateError): 'setup_token' | 'invite_token' | null
 
 /**
  * Creates the user, or gives a password to one an owner added through the admin API (users have none until then), in
- * the caller's transaction with its entry.
+ * the caller's transaction with its entry. `actorOf` names who acted given the user's id: someone signing up is the
+ * user they become, so the entry names them (its actor had no user id, the organization's first user.added included).
  */
 async function establishUser(
   trx: Executor,
@@ -56,10 +58,14 @@ async function establishUser(
   orgId: string,
   fields: { email: string; name?: string; role: OrgRole },
   passwordHash: string,
-  actor: Actor,
+  actorOf: (userId: string) => Actor,
 ): Promise<string> {
   const existing = await trx.selectFrom('users').select(['id', 'password_hash', 'deleted_at', 'role']).where('email', '=', fields.email).executeTakeFirst();
-  if (!existing) return insertUser(trx, deps, orgId, { email: fields.email, name: fields.name, role: fields.role }, actor, passwordHash);
+  if (!existing) {
+    const id = newId('user-', deps.randomBytes);
+    return insertUser(trx, deps, orgId, { email: fields.email, name: fields.name, role: fields.role }, actorOf(id), passwordHash, id);
+  }
+  const actor = actorOf(existing.id);
   if (existing.deleted_at !== null) {
     throw new TollgateError('conflict', `The user '${fields.email}' was removed from the organization.`, 'email');
   }
@@ -117,7 +123,7 @@ async function signUpInTurn(ctx: AccountContext, input: unknown, client: Client,
  * invite.accepted of an invitation, login.succeeded): a sign-up is all of them or none.
  */
 async function createAccount(ctx: AccountContext, body: z.output<typeof SignUp>, client: Client, previousTokenHash: string | null): Promise<StartedSession> {
-  const newcomer = sessionActor({ userId: null, email: body.email }, client);
+  const newcomer = (userId: string) => sessionActor({ userId, email: body.email }, client);
   const signIn = (trx: Executor, userId: string) => startSignedIn(trx, ctx, userId, client, previousTokenHash, { method: 'signup' });
   if (body.invite_token !== undefined) {
     if (body.setup_token !== undefined) {
@@ -164,7 +170,7 @@ export async function createOwner(
   if (!(await claimOwnerSlot(deps, body.email))) throw taken;
   let id: string;
   try {
-    id = await deps.database.db.transaction().execute((trx) => establishUser(trx, deps, orgId, { email: body.email, name: body.name, role: 'owner' }, passwordHash, actor));
+    id = await deps.database.db.transaction().execute((trx) => establishUser(trx, deps, orgId, { email: body.email, name: body.name, role: 'owner' }, passwordHash, () => actor));
   } catch (err) {
     await releaseOwnerSlot(deps);
     throw err;
@@ -176,7 +182,7 @@ export async function createOwner(
 async function acceptInvitation(
   ctx: AccountContext,
   body: z.infer<typeof SignUp>,
-  newcomer: Actor,
+  newcomer: (userId: string) => Actor,
   signIn: (trx: Executor, userId: string) => Promise<StartedSession>,
 ): Promise<StartedSession> {
   const invalid = new TollgateError('invalid_value', 'This invitation link is invalid, was withdrawn, or has expired.', 'invite_token');
@@ -192,7 +198,7 @@ async function acceptInvitation(
   return ctx.deps.database.db.transaction().execute(async (trx) => {
     if (!(await claimInvite(ctx.deps, invite.id, trx))) throw invalid;
     const userId = await establishUser(trx, ctx.deps, ctx.orgId, { email: body.email, name: body.name, role: invite.role }, passwordHash, newcomer);
-    const member = { ...newcomer, id: userId };
+    const member = newcomer(userId);
     for (const p of invite.projects) {
       // A project archived since the invite, or an existing membership, is skipped rather than failing the sign-up.
       await insertMember(trx, ctx.deps, ctx.orgId, p.id, userId, p.role, member).catch((err: unknown) => {
