@@ -13,6 +13,7 @@ import { startTestServer, type TestServer } from './harness/server.js';
 
 const ORG = '/v1/organization';
 const ANSWER_NANO = 12_500 * 60_000; // 12,500 tokens at $60 per 1M = $0.75
+const AUDIO_SECONDS = 27;
 
 describeEachDatabase('a hard spend cap under a burst', (backend) => {
   let server: Server;
@@ -37,12 +38,14 @@ describeEachDatabase('a hard spend cap under a burst', (backend) => {
       // Slow enough that the whole burst is in flight at once.
       await new Promise((r) => setTimeout(r, 200));
       res.writeHead(200, { 'content-type': 'application/json' });
+      // A transcription of AUDIO_SECONDS, what 20 KB of Opus at 6 kbit/s holds.
+      if ((req.url ?? '').includes('/audio/')) return res.end(JSON.stringify({ text: 'hello', usage: { type: 'duration', seconds: AUDIO_SECONDS } }));
       res.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'o1', choices: [], usage: { prompt_tokens: 0, completion_tokens: 12_500, total_tokens: 12_500 } }));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const file = join(mkdtempSync(join(tmpdir(), 'tollgate-bound-')), 'tollgate.config.json');
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
-    writeFileSync(file, JSON.stringify({ providers: [{ name: 'up', base_url: url }], pricing: { o1: { input: 15, output: 60 } } }));
+    writeFileSync(file, JSON.stringify({ providers: [{ name: 'up', base_url: url }], pricing: { o1: { input: 15, output: 60 }, 'whisper-1': { minutes: 0.006 } } }));
     t = await startTestServer(backend, { env: { TOLLGATE_CONFIG: file } });
   });
   afterAll(async () => {
@@ -61,6 +64,26 @@ describeEachDatabase('a hard spend cap under a burst', (backend) => {
     const refused = await results.find((r) => r.status === 429)!.json();
     expect(refused.error).toMatchObject({ type: 'insufficient_quota', code: 'api_key_spend_limit_exceeded' });
     expect(refused.error.message).toMatch(/set max_tokens to reserve less/);
+  });
+
+  it('50 transcriptions at once of sparse audio (Opus at 6 kbit/s) never spend past the cap', async () => {
+    // Found by an outside review: reserved as 16 kbit/s audio, 9 of them ran against a $0.01 cap and spent $0.0243.
+    const key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'a', spend_limit: { threshold_amount: 1, interval: 'month' } } })).body;
+    const upload = () => {
+      const form = new FormData();
+      form.append('model', 'whisper-1');
+      form.append('file', new Blob([Buffer.alloc(20_000, 1)], { type: 'audio/webm' }), 'speech.webm');
+      return fetch(`${t.url}/v1/audio/transcriptions`, { method: 'POST', headers: { authorization: `Bearer ${key.value}` }, body: form });
+    };
+    upstreamCalls = 0;
+    const results = await Promise.all(Array.from({ length: 50 }, upload));
+    const ok = results.filter((r) => r.status === 200).length;
+    expect(ok).toBeGreaterThan(0);
+    expect(ok).toBe(upstreamCalls);
+    expect(await spent(key.id)).toBeLessThanOrEqual(0.01 * 1e9);
+    const refused = await results.find((r) => r.status === 429)!.json();
+    expect(refused.error.message).toContain('seconds of audio');
+    expect(refused.error.message).not.toContain('max_tokens');
   });
 
   it('with max_tokens declared, as many calls as fit the cap run at once, and no more', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { estimatedAudioSeconds, type FormValues, type PlanInput, planMetering } from './metering-plan.js';
+import { estimatedAudioSeconds, reservedAudioSeconds, type FormValues, type PlanInput, planMetering } from './metering-plan.js';
 import { DEFAULT_PRICES } from './pricing.js';
 
 const input = (o: Partial<PlanInput>): PlanInput => ({
@@ -345,11 +345,16 @@ describe('metering plan', () => {
   it('estimates a transcription from its size, and will not let one that reports no duration past a budget', () => {
     expect(estimatedAudioSeconds(0)).toBe(1);
     expect(estimatedAudioSeconds(2_000_001)).toBe(1001);
+    // Reserved, for an answer that reports its seconds: Opus's 6 kbit/s, 20 KB holding 27 s.
+    expect(reservedAudioSeconds(20_000)).toBeGreaterThanOrEqual(27);
+    expect(reservedAudioSeconds(0)).toBe(1);
     const t = (values: Record<string, string[]>, model = 'whisper-1') => planMetering(input({ endpoint: '/audio/transcriptions', model, form: form(values), bodyBytes: 20_000 }));
-    expect(t({})).toMatchObject({ kind: 'transcription', priced: true, unmeterable: false, estimateNano: 10 * 100_000 });
+    // Reserved at 6 kbit/s (27 s of 20,000 bytes) when the answer reports its seconds, billed at 16 kbit/s (10 s) when not.
+    expect(t({})).toMatchObject({ kind: 'transcription', priced: true, unmeterable: false, estimateNano: 27 * 100_000 });
+    expect(t({ response_format: ['text'] })).toMatchObject({ estimateNano: 10 * 100_000 });
     expect(t({ response_format: ['verbose_json'] })).toMatchObject({ unmeterable: false });
     for (const f of [['text'], ['srt'], ['vtt'], ['json', 'text']]) expect(t({ response_format: f }).unmeterable, f.join()).toBe(true);
-    expect(t({}, 'gpt-4o-transcribe')).toMatchObject({ priced: true, estimateNano: 10 * (20 * 6000 + 10 * 10_000) });
+    expect(t({}, 'gpt-4o-transcribe')).toMatchObject({ priced: true, estimateNano: 27 * (20 * 6000 + 10 * 10_000) });
     expect(t({}, 'some-asr')).toMatchObject({ priced: false });
   });
 
@@ -366,7 +371,7 @@ describe('metering plan', () => {
     const prices = { ...DEFAULT_PRICES, 'my-tts': { input: 0, characters: 15.0005 }, 'my-asr': { input: 0, minutes: 0.0035 } };
     // $15.0005 per million characters: a million of them cost $15.0005 (per character rounding made it $15.001).
     expect(planMetering(input({ endpoint: '/audio/speech', model: 'my-tts', prices, body: { input: 'x'.repeat(1_000_000) } })).estimateNano).toBe(15_000_500_000);
-    // $0.0035 a minute: 60 s of audio (20,000 bytes at 16 kbit/s is 10 s; 120,000 bytes is 60 s) cost $0.0035.
-    expect(planMetering(input({ endpoint: '/audio/transcriptions', model: 'my-asr', prices, form: form({}), bodyBytes: 120_000 })).estimateNano).toBe(3_500_000);
+    // $0.0035 a minute: 60 s of audio (45,000 bytes at 6 kbit/s) cost $0.0035.
+    expect(planMetering(input({ endpoint: '/audio/transcriptions', model: 'my-asr', prices, form: form({}), bodyBytes: 45_000 })).estimateNano).toBe(3_500_000);
   });
 });

@@ -453,11 +453,20 @@ function speechPlan(i: PlanInput): MeterPlan {
 }
 
 /**
- * Seconds of audio reserved for a transcription before its answer says: the body at 16 kbit/s, a low bitrate for
- * speech (real uploads are denser, so this errs high). Settled to the seconds or tokens the answer reports.
+ * Seconds of audio billed for a transcription whose answer says nothing of them (text, srt, vtt; refused to
+ * spend-limited keys): the body at 16 kbit/s, a low bitrate for speech.
  */
 export function estimatedAudioSeconds(bodyBytes: number): number {
   return Math.max(1, Math.ceil(bodyBytes / 2000));
+}
+
+/**
+ * Seconds of audio reserved for a transcription whose answer reports them, settled to what it reports: the body at
+ * 6 kbit/s, Opus's lowest bitrate (in WebM or Ogg, which OpenAI takes). At 16 kbit/s, 50 uploads at once of 20 KB of
+ * 6 kbit/s Opus (27 s each) spent 2.4 times a hard cap (found by an outside review).
+ */
+export function reservedAudioSeconds(bodyBytes: number): number {
+  return Math.max(1, Math.ceil(bodyBytes / 750));
 }
 
 /** Audio and text tokens per second of audio reserved for token-priced transcription models (about twice the usual). */
@@ -486,7 +495,7 @@ function transcriptionPlan(i: PlanInput): MeterPlan {
       ? plan('transcription', 'audio translation in a format that reports no duration (any but verbose_json)', { model: i.model, price, unmeterable: true })
       : plan('transcription', 'audio transcription in a format that reports no duration (text, srt, vtt)', { model: i.model, price, unmeterable: true });
   if (!price) return base;
-  const seconds = estimatedAudioSeconds(i.bodyBytes);
+  const seconds = reportsUsage ? reservedAudioSeconds(i.bodyBytes) : estimatedAudioSeconds(i.bodyBytes);
   if (price.minutes !== undefined) return { ...base, priced: true, estimateNano: Math.round((seconds * price.minutes * 1e9) / 60) };
   if (price.audio_input !== undefined || price.input !== undefined) {
     const rate = (usdPerMillion: number | undefined) => Math.round((usdPerMillion ?? 0) * 1000);

@@ -220,7 +220,7 @@ export class LimitsGuard implements RequestGuard {
     const granted = (outcome: AcquireOutcome, store: LimitStore): Admission => {
       if (!outcome.allowed) {
         this.alertExhausted(outcome, counters, limits, record);
-        throw this.refusal(outcome, limits, rates, counters, record, model, byReference);
+        throw this.refusal(outcome, limits, rates, counters, record, model, byReference, plan.kind);
       }
       carried?.handOver(held.rates, held.counters);
       return new LimitedAdmission(this, store, record, limits, held.rates, held.counters, outcome, headersOf(outcome, limits));
@@ -406,6 +406,7 @@ export class LimitsGuard implements RequestGuard {
     record: KeyRecord,
     model: string | null,
     byReference: boolean,
+    kind: MeterPlan['kind'],
   ): TollgateError {
     const failedCounter = outcome.counters.findIndex((c) => !c.allowed);
     if (failedCounter >= 0) {
@@ -422,7 +423,7 @@ export class LimitsGuard implements RequestGuard {
       const what =
         m.kind === 'quota'
           ? `This API key's request quota is used up: ${used} of ${m.cap} requests (${m.interval}).`
-          : `${m.kind === 'key_budget' ? "This API key's" : m.kind === 'org_budget' ? "The organization's" : "The project's"} spend limit of $${(m.cap / 1e9).toFixed(2)} per ${m.interval} leaves no room for this request: $${(used / 1e9).toFixed(4)} is spent or reserved by requests in flight, and this one reserves up to $${(counters[failedCounter].amount / 1e9).toFixed(4)} (${reserved(byReference, model)}).`;
+          : `${m.kind === 'key_budget' ? "This API key's" : m.kind === 'org_budget' ? "The organization's" : "The project's"} spend limit of $${(m.cap / 1e9).toFixed(2)} per ${m.interval} leaves no room for this request: $${(used / 1e9).toFixed(4)} is spent or reserved by requests in flight, and this one reserves up to $${(counters[failedCounter].amount / 1e9).toFixed(4)} (${reserved(kind, byReference, model)}).`;
       const err = new TollgateError(
         code,
         m.kind === 'quota'
@@ -494,7 +495,9 @@ function refuseUnlimitedModel(input: AdmitInput, policy: ProjectPolicy): void {
 }
 
 /** What a refused request's reservation is made of, and how to make it smaller. */
-function reserved(byReference: boolean, model: string | null): string {
+function reserved(kind: MeterPlan['kind'], byReference: boolean, model: string | null): string {
+  if (kind === 'transcription') return 'the seconds of audio its upload may hold, at the lowest bitrate speech is sent at';
+  if (kind !== 'tokens') return 'what it may cost at most';
   const answer = "its max_tokens, or else the model's largest answer: set max_tokens to reserve less";
   if (!byReference) return answer;
   return `its input at the most ${model === null ? 'the model' : `'${model}'`} can read, since it names input by reference that the gateway cannot measure: a stored response or conversation, a file by id or URL, an inline file; and ${answer}, or use a model with a smaller context window`;
