@@ -149,6 +149,8 @@ describeEachDatabase('metering every forwarded request', (backend) => {
       // Hosted tools are billed per call, outside the answer's usage.
       ['POST', '/v1/responses', { model: 'gpt-4o', input: 'hi', tools: [{ type: 'web_search' }] }],
       ['POST', '/v1/chat/completions', { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], web_search_options: {} }],
+      // A search model searches the web on every call, at a fee per call.
+      ['POST', '/v1/chat/completions', { model: 'gpt-4o-search-preview', messages: [{ role: 'user', content: 'news?' }] }],
       // A stored prompt's template may hold hosted tools the request does not show.
       ['POST', '/v1/responses', { model: 'gpt-4o', input: 'hi', prompt: { id: 'pmpt_1', version: '3' } }],
       // The shell in a container the provider creates, billed per container.

@@ -128,6 +128,13 @@ describe('metering plan', () => {
     expect(planMetering(input({ model: 'gpt-4o', body: { tools: [{ type: 'function', function: { name: 'f' } }, { type: 'custom' }, null, 'x'] } }))).toMatchObject({ unmeterable: false });
   });
 
+  it("will not let OpenAI's search models (a web search fee on every call) past a budget", () => {
+    for (const model of ['gpt-4o-search-preview', 'gpt-4o-mini-search-preview', 'gpt-4o-search-preview-2025-03-11', 'gpt-5-search-api', 'gpt-5-search-api-2025-10-14']) {
+      expect(planMetering(input({ model, body: { messages: [{ role: 'user', content: 'news?' }] } })), model).toMatchObject({ kind: 'tokens', unmeterable: true });
+    }
+    for (const model of ['gpt-4o', 'gpt-4o-mini', 'my-search-model']) expect(planMetering(input({ model, body: { messages: [] } })), model).toMatchObject({ unmeterable: false });
+  });
+
   it('will not let a response from a stored prompt (whose template may hold hosted tools) past a budget', () => {
     for (const prompt of [{ id: 'pmpt_1' }, { id: 'pmpt_1', version: '2', variables: { x: 'y' } }, 'pmpt_1', {}]) {
       const plan = planMetering(input({ endpoint: '/responses', model: 'gpt-4o', body: { prompt, input: 'hi' } }));

@@ -220,7 +220,7 @@ function tokenPlan(i: PlanInput): MeterPlan {
   // Hosted tools bill per call or by tokens of their own, outside the answer's usage: billed as tokens, not for budgets.
   // Anthropic's MCP connector likewise brings in tool results no body bounds, under a hard cap or not.
   // Anthropic's server-side compaction samples the model again over the whole conversation, billed beside the message.
-  const hosted = i.body !== null && (i.body.web_search_options !== undefined || usesHostedTool(i.body.tools) || hasMcpServers(i.body.mcp_servers) || compacts(i.body.context_management));
+  const hosted = isSearchModel(i.model) || (i.body !== null && (i.body.web_search_options !== undefined || usesHostedTool(i.body.tools) || hasMcpServers(i.body.mcp_servers) || compacts(i.body.context_management)));
   // A response from a stored prompt (`prompt: {id: "pmpt_…"}`) runs with the tools its template was saved with, which
   // the request does not show: hosted tools among them would bill outside the answer's usage, so not for budgets.
   const prompted = !hosted && i.endpoint === '/responses' && i.body !== null && i.body.prompt !== undefined && i.body.prompt !== null;
@@ -278,6 +278,15 @@ export function asksToStream(body: Readonly<Record<string, unknown>> | null | un
 
 const HOSTED_TOOLS =
   'hosted tools (web search or fetch, file search, code interpreter or execution, a shell in a container, image generation, MCP servers, tool search, the advisor tool, any tool not known to be client-run, server-side compaction)';
+
+/**
+ * OpenAI's search models (`gpt-4o-search-preview`, `gpt-4o-mini-search-preview`, `gpt-5-search-api`, dated or not)
+ * search the web on every call, with or without `web_search_options`, and bill a fee per call beside the tokens: a
+ * hosted tool (found by an outside review: such a call ran past a hard cap billed as tokens only).
+ */
+export function isSearchModel(model: string | null): boolean {
+  return model !== null && /-search-(?:preview|api)(?:-|$)/i.test(model);
+}
 
 const STORED_PROMPTS = 'a stored prompt (`prompt`), whose template may carry hosted tools the request does not show';
 
