@@ -140,4 +140,51 @@ describe('a request without a valid key is refused on its headers, its body neve
     expect(within.status).not.toBe(413);
     expect(within.status).toBeLessThan(500);
   });
+
+  describe('a key that changes while its body arrives is checked again before the request is forwarded', () => {
+    /** Sends the headers and the first bytes of a chat body, then, after `between`, the rest; resolves with the answer. */
+    async function bodyAfter(key: string, between: () => Promise<void>): Promise<{ status: number; body: string }> {
+      const body = JSON.stringify({ model: 'tollgate-echo', messages: [{ role: 'user', content: 'written after the change' }] });
+      const s = net.connect(Number(new URL(t.url).port), '127.0.0.1');
+      let text = '';
+      s.on('data', (c) => {
+        text += c.toString('latin1');
+      });
+      const closed = new Promise<void>((r) => s.on('close', () => r()));
+      s.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body.slice(0, 5)}`);
+      await new Promise((r) => setTimeout(r, 100));
+      await between();
+      s.end(body.slice(5));
+      await closed;
+      return { status: Number(text.split(' ')[1]), body: text.slice(text.indexOf('\r\n\r\n') + 4) };
+    }
+    const key = async (extra: Record<string, unknown> = {}) => (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'held', ...extra } })).body as { id: string; value: string };
+
+    it('revoked: 401, not forwarded', async () => {
+      const k = await key();
+      const answer = await bodyAfter(k.value, async () => {
+        expect((await t.api('DELETE', `${ORG}/projects/${t.defaultProjectId}/api_keys/${k.id}`)).status).toBe(200);
+      });
+      expect(answer.status).toBe(401);
+      expect(answer.body).not.toContain('written after the change');
+    });
+
+    it('made read-only: 403', async () => {
+      const k = await key();
+      const answer = await bodyAfter(k.value, async () => {
+        expect((await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys/${k.id}`, { body: { permissions: 'read_only' } })).status).toBe(200);
+      });
+      expect(answer.status).toBe(403);
+    });
+
+    it("another key's change does not refuse it; nothing changed, it goes through", async () => {
+      const k = await key();
+      const other = await key();
+      const answer = await bodyAfter(k.value, async () => {
+        await t.api('DELETE', `${ORG}/projects/${t.defaultProjectId}/api_keys/${other.id}`);
+      });
+      expect(answer.status).toBe(200);
+      expect((await bodyAfter(k.value, async () => {})).status).toBe(200);
+    });
+  });
 });

@@ -60,6 +60,11 @@ export interface KeyRecordSource {
 
 /** The key cache as the HTTP shell sees it: lookups, and its size and hit counts for /metrics. */
 export interface KeyCachePort extends KeyRecordSource {
+  /**
+   * A number that changes with every key or project change this instance learns of: a record read before it may be
+   * stale once it moved (a key revoked while its request's body was still arriving).
+   */
+  readonly changes: number;
   readonly size: number;
   readonly stats: { readonly hits: number; readonly misses: number };
 }

@@ -125,6 +125,10 @@ export class KeyCache implements KeyChangeListener {
     this.byProject.clear();
   }
 
+  get changes(): number {
+    return this.epoch;
+  }
+
   get size(): number {
     return this.entries.size;
   }

@@ -150,6 +150,7 @@ async function serve(
   // The key is checked on the headers alone, before a byte of the body is read: a caller without a valid key cannot
   // make the gateway hold its body (up to TOLLGATE_BODY_LIMIT, on as many connections as it opens), nor parse it.
   const head = gatewayRequest(req, target, ip, requestId);
+  const changes = g.app.keyCache.changes;
   let record: KeyRecord;
   try {
     const authorized = authorizeGatewayRequest(g, head);
@@ -161,6 +162,13 @@ async function serve(
   }
   const pending = readBody(req, o.bodyLimit, o.bodyIdleTimeoutMs);
   const request = withBody(req, head, isPending(pending) ? await pending : pending);
+  // A key or project changed while the body arrived (a body can take minutes, a byte within each idle timeout): the
+  // key is checked again, so that a key revoked, disabled or restricted meanwhile does not carry a request written
+  // after the change (found by an outside review: a body trickled in after a revoke was forwarded and answered 200).
+  if (g.app.keyCache.changes !== changes) {
+    const again = authorizeGatewayRequest(g, head);
+    record = isPending(again) ? await again : again;
+  }
   if (route) await listModels(g, request, res, route.model, record);
   else await proxy(g, request, res, record);
 }
