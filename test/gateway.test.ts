@@ -154,6 +154,22 @@ describeEachDatabase('gateway', (backend) => {
       const restricted = await newKey({ permissions: { restricted: { models: 'read', embeddings: 'write' } } });
       await expect(client(restricted.value).chat.completions.create(msg)).rejects.toBeInstanceOf(OpenAI.PermissionDeniedError);
       await expect(client(restricted.value).embeddings.create({ model: 'text-embedding-3-small', input: 'x' })).resolves.toBeTruthy();
+      // What a request makes the provider run beyond its own path needs the scope there too: a batch's endpoint, and
+      // the File an upload's completion creates (found by an outside review).
+      const batcher = await newKey({ permissions: { restricted: { batches: 'write', files: 'write', uploads: 'write', embeddings: 'write' } } });
+      const post = (path: string, body: unknown) =>
+        fetch(`${t.url}/v1${path}`, { method: 'POST', headers: { authorization: `Bearer ${batcher.value}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      for (const endpoint of ['/v1/chat/completions', '/v1/responses', '/v1/completions', 'chat/completions', 42]) {
+        const refused = await post('/batches', { input_file_id: 'file-x', endpoint, completion_window: '24h' });
+        expect(refused.status, String(endpoint)).toBe(403);
+        expect((await refused.json()).error.code).toBe('insufficient_permissions');
+      }
+      // Its scope's own endpoint is forwarded (the built-in upstream serves no batches).
+      expect((await post('/batches', { input_file_id: 'file-x', endpoint: '/v1/embeddings', completion_window: '24h' })).status).not.toBe(403);
+      const noFiles = await newKey({ permissions: { restricted: { uploads: 'write' } } });
+      const completed = await fetch(`${t.url}/v1/uploads/upload_x/complete`, { method: 'POST', headers: { authorization: `Bearer ${noFiles.value}`, 'content-type': 'application/json' }, body: JSON.stringify({ part_ids: [] }) });
+      expect(completed.status).toBe(403);
+      expect((await completed.json()).error.message).toContain('files');
       const wrongOrg = await client(key.value, { organization: 'org-someoneelse' }).chat.completions.create(msg).catch((e) => e);
       expect(wrongOrg).toBeInstanceOf(OpenAI.AuthenticationError);
       expect(wrongOrg.code).toBe('mismatched_organization');

@@ -64,6 +64,21 @@ export function checkScope(g: GatewayContext, record: KeyRecord, method: string,
   }
 }
 
+/**
+ * Check 4, for what a request makes the provider do beyond its own path: a batch runs its `endpoint` (each line's
+ * `url` must match it, at OpenAI) and an upload's completion creates a File. The key must be allowed to write there
+ * too: a key with `batches: write` alone ran chat completions its scope refused through a batch, and one with
+ * `uploads: write` created files under `files: none` (found by an outside review).
+ */
+export function checkDelegatedScope(g: GatewayContext, record: KeyRecord, method: string, endpoint: string, body: Record<string, unknown> | null): void {
+  if (record.permissions === 'all' || method !== 'POST') return;
+  if (endpoint === '/batches') {
+    const runs = body === null ? undefined : body.endpoint;
+    // Not a path at all: whatever the upstream makes of it, no scope can be shown to allow it.
+    checkScope(g, record, 'POST', typeof runs === 'string' && runs.startsWith('/') ? runs : '/?');
+  } else if (endpoint.startsWith('/uploads/') && endpoint.endsWith('/complete')) checkScope(g, record, 'POST', '/v1/files');
+}
+
 /** Refuses a model outside the key's allowlist. */
 export function checkModel(g: GatewayContext, record: KeyRecord, model: string | null): void {
   if (model !== null && !isModelAllowed(record.allowedModels, model)) {

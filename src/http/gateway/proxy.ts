@@ -12,7 +12,7 @@ import type { KeyRecord } from '../../core/verify.js';
 import { asUpstreamFailure, failureAnswer, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
 import { measureStream, meteredAnswer, meterPlanOf, needsWholeAnswer } from './answer-metering.js';
-import { checkModel, checkScope } from './authorize.js';
+import { checkDelegatedScope, checkModel, checkScope } from './authorize.js';
 import { cutIfStalled } from './client-stall.js';
 import { lateAnswer } from './late-answer.js';
 import { AbortHandle, Deadlines, watchHangUp } from './deadlines.js';
@@ -102,6 +102,7 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
   let translation: Translation | null = null;
   try {
     checkScope(g, record, request.method, path);
+    checkDelegatedScope(g, record, request.method, endpoint, body);
     checkModelUse(g, record, found, request.method, endpoint);
     checkModel(g, record, requested);
     if (target.model !== requested) checkModel(g, record, target.model);
