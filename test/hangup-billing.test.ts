@@ -218,6 +218,93 @@ describe("a client that hangs up between a stream's last words and its usage sti
   });
 });
 
+// A model that reasons (or thinks) before it answers has billed its hidden tokens by the time its first visible word
+// arrives. Found by an outside review: a client that read the answer to a marker it asked for and hung up before the
+// finish had the stream cut and paid only the text it saw (4 of 5,000 output tokens). Such a stream is read to its end
+// when its client leaves, and billed by its usage; a model that shows all it generates is still cut.
+describe('a client that hangs up mid-answer on a model that reasons unseen still pays its usage', () => {
+  let t: TestServer;
+  let server: Server;
+  let finished = 0;
+  let aborted = 0;
+
+  beforeAll(async () => {
+    server = createServer(async (req, res) => {
+      const { body, closed } = await received(req, res);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const anthropic = req.url?.endsWith('/messages') === true;
+      const sse = (event: string | null, data: unknown) => `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+      const chunk = (delta: Record<string, unknown>, finish: string | null) => ({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }], usage: null });
+      if (anthropic) {
+        res.write(sse('message_start', { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: body.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: INPUT, output_tokens: 1 } } }));
+        res.write(sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }));
+        res.write(sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: '42 <END>' } }));
+      } else res.write(sse(null, chunk({ role: 'assistant', content: '42 <END>' }, null)));
+      // Still generating (padding the client does not want) when the client leaves.
+      await new Promise((r) => setTimeout(r, 300));
+      if (closed()) {
+        aborted++;
+        return;
+      }
+      if (anthropic) {
+        res.write(sse('content_block_stop', { type: 'content_block_stop', index: 0 }));
+        res.write(sse('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: OUTPUT } }));
+        res.end(sse('message_stop', { type: 'message_stop' }));
+      } else {
+        res.write(sse(null, chunk({}, 'stop')));
+        res.write(sse(null, { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: body.model, choices: [], usage: { prompt_tokens: INPUT, completion_tokens: OUTPUT, total_tokens: INPUT + OUTPUT, completion_tokens_details: { reasoning_tokens: OUTPUT - 4 } } }));
+        res.end(sse(null, '[DONE]'));
+      }
+      finished++;
+    });
+    const url = `${await listenOnLoopback(server)}/v1`;
+    const file = gatewayConfigFile({
+      providers: [
+        { name: 'ant', kind: 'anthropic', base_url: url, api_key_env: 'UP_KEY' },
+        { name: 'oai', base_url: url, api_key_env: 'UP_KEY' },
+      ],
+      routes: { 'claude-*': 'ant', 'gpt-*': 'oai', 'o3*': 'oai' },
+    });
+    t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, UP_KEY: 'sk-up-0000' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+    server?.close();
+  });
+
+  it.each([
+    ['a reasoning model on chat', '/v1/chat/completions', { model: 'o3' }, 'read'],
+    ['a chat request asking for reasoning effort', '/v1/chat/completions', { model: 'gpt-4o-mini', reasoning_effort: 'high' }, 'read'],
+    ["Claude with extended thinking", '/v1/messages', { model: 'claude-sonnet-4-5', thinking: { type: 'enabled', budget_tokens: 2000 } }, 'read'],
+    ['an Anthropic client calling a reasoning model (translated)', '/v1/messages', { model: 'o3' }, 'read'],
+    ['a model that shows all it generates', '/v1/chat/completions', { model: 'gpt-4o-mini' }, 'cut'],
+    ['Claude without thinking', '/v1/messages', { model: 'claude-sonnet-4-5' }, 'cut'],
+    ['Claude with thinking disabled', '/v1/messages', { model: 'claude-sonnet-4-5', thinking: { type: 'disabled' } }, 'cut'],
+  ])('%s: %s', async (_name, path, ask, fate) => {
+    const key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'reasons' } })).body as { id: string; value: string };
+    const before = { finished, aborted };
+    const headers: Record<string, string> = { authorization: `Bearer ${key.value}`, 'content-type': 'application/json' };
+    if (path === '/v1/messages') headers['anthropic-version'] = '2023-06-01';
+    const abort = new AbortController();
+    const res = await fetch(`${t.url}${path}`, { method: 'POST', headers, body: JSON.stringify({ max_tokens: 8000, stream: true, messages: [{ role: 'user', content: 'answer, then <END>, then pad' }], ...ask }), signal: abort.signal });
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let got = '';
+    while (!got.includes('<END>')) got += new TextDecoder().decode((await reader.read()).value);
+    abort.abort();
+    const rows = await usageEventsOf(t, key.id);
+    expect(rows).toHaveLength(1);
+    if (fate === 'read') {
+      expect(rows[0]).toMatchObject({ outcome: 'client_aborted', billable: 1, input_tokens: INPUT, output_tokens: OUTPUT });
+      expect({ finished, aborted }).toEqual({ finished: before.finished + 1, aborted: before.aborted });
+    } else {
+      for (let i = 0; i < 50 && aborted === before.aborted; i++) await new Promise((r) => setTimeout(r, 20));
+      expect({ finished, aborted }).toEqual({ finished: before.finished, aborted: before.aborted + 1 });
+      expect(Number(rows[0].output_tokens)).toBeLessThan(OUTPUT);
+    }
+  });
+});
+
 // A background response (`"background": true`) runs at the provider to its end whoever reads its answer. Streamed, it
 // was planned as an ordinary stream (found by an outside review): a client that read its first event and hung up had
 // the gateway cut the stream and bill the few tokens it could count, while the provider finished the response (and

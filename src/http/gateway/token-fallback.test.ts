@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IMAGE_PART_TOKENS } from '../../core/estimate.js';
 import { countTokens } from '../../core/tokenizer.js';
-import { countFallbackTokens, readsByReference, utf8Bound } from './token-fallback.js';
+import { countFallbackTokens, mayReasonUnseen, readsByReference, utf8Bound } from './token-fallback.js';
 
 const long = 'lorem ipsum dolor sit amet '.repeat(400); // ~2,000 tokens
 
@@ -83,3 +83,17 @@ describe('readsByReference', () => {
     expect(readsByReference({ model: 'gpt-4o', input: [{ Type: 'item_reference', ID: 'msg_1' }] })).toBe(true);
   });
 });
+
+describe('mayReasonUnseen (a stream read to its end when its client hangs up mid-answer)', () => {
+  it('takes reasoning models and requests for reasoning or thinking, and nothing else', () => {
+    for (const model of ['o1', 'o3', 'o3-mini', 'o4-mini-2025-04-16', 'gpt-5', 'gpt-5.1-codex', 'GPT-5-mini', 'gpt-oss-120b', 'openai/o3', 'codex-mini-latest', 'computer-use-preview']) {
+      expect(mayReasonUnseen(model, null), model).toBe(true);
+    }
+    for (const model of ['gpt-4o', 'gpt-4.1-mini', 'claude-sonnet-4-5', 'omni-moderation-latest', 'text-embedding-3-small', null]) expect(mayReasonUnseen(model, {}), String(model)).toBe(false);
+    for (const body of [{ reasoning: { effort: 'low' } }, { reasoning_effort: 'minimal' }, { thinking: { type: 'enabled', budget_tokens: 1024 } }, { thinking: { type: 'adaptive' } }, { thinking: 'on' }]) {
+      expect(mayReasonUnseen('gpt-4o', body), JSON.stringify(body)).toBe(true);
+    }
+    for (const body of [{ reasoning: null }, { reasoning_effort: 'none' }, { thinking: { type: 'disabled' } }, { thinking: null }]) expect(mayReasonUnseen('claude-sonnet-4-5', body), JSON.stringify(body)).toBe(false);
+  });
+});
+

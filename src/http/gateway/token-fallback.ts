@@ -118,9 +118,28 @@ export function readsByReference(body: Record<string, unknown> | null): boolean 
  * Asked when a stream's client hangs up: whether the stream is read on to its end for its usage — its generation was
  * over, or its input cannot be counted (readsByReference) — noted in `generation` for the relay.
  */
-export function readOnAfterHangUp(generation: { finished: boolean }, body: Record<string, unknown> | null): boolean {
-  if (!generation.finished && readsByReference(body)) generation.finished = true;
+export function readOnAfterHangUp(generation: { finished: boolean }, body: Record<string, unknown> | null, model: string | null = null): boolean {
+  if (!generation.finished && (readsByReference(body) || mayReasonUnseen(model, body))) generation.finished = true;
   return generation.finished;
+}
+
+/** OpenAI's model families that reason before they answer, by default: o1, o3, o4-mini…, GPT-5 and Codex models. */
+const REASONING_FAMILIES = /^(?:[\w.-]+\/)?(?:o\d|gpt-5|gpt-oss|codex|computer-use)/i;
+
+/**
+ * Whether a model call may generate tokens its stream does not show (reasoning, thinking summarised or omitted): a
+ * reasoning model, a request asking for reasoning (`reasoning`, `reasoning_effort` other than `none`) or Anthropic's
+ * thinking (`thinking` not `disabled`). Cut when its client hangs up, it was billed only the text it delivered, while
+ * the provider bills the reasoning generated before that text (80–95 % of such a call: found by an outside review,
+ * a client reading to a marker it asked the model to write, then hanging up).
+ */
+export function mayReasonUnseen(model: string | null, body: Record<string, unknown> | null): boolean {
+  if (model !== null && REASONING_FAMILIES.test(model)) return true;
+  if (body === null) return false;
+  if (body.reasoning !== undefined && body.reasoning !== null) return true;
+  if (body.reasoning_effort !== undefined && body.reasoning_effort !== null && body.reasoning_effort !== 'none') return true;
+  const thinking = body.thinking;
+  return thinking !== undefined && thinking !== null && (typeof thinking !== 'object' || (thinking as { type?: unknown }).type !== 'disabled');
 }
 
 /**
