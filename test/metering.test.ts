@@ -414,6 +414,19 @@ describeEachDatabase('metering every forwarded request', (backend) => {
       const after = (await eventsOf(t, k.id)).filter((e) => e.billable === 1);
       expect(after).toHaveLength(2);
       expect(after[1]).toMatchObject({ model: 'gpt-4o-mini', streamed: 1, output_tokens: BACKGROUND_USAGE.output_tokens, cost_nanousd: 1000 * 150 + 100_000 * 600 });
+      // Cancelled, it answers its usage: billed once, by the cancellation, and not again when retrieved after
+      // (found by an outside review: a cancellation was free, and its answer carried the whole result).
+      const cancelled = String((await call(t, k.value, 'POST', '/v1/responses', { model: 'gpt-4o', input: 'hi', background: true })).body.id);
+      expect((await call(t, k.value, 'POST', `/v1/responses/${cancelled}/cancel`)).status).toBe(200);
+      await call(t, k.value, 'GET', `/v1/responses/${cancelled}`);
+      await call(t, k.value, 'GET', `/v1/responses/${cancelled}`);
+      const withCancel = (await eventsOf(t, k.id)).filter((e) => e.billable === 1);
+      expect(withCancel).toHaveLength(3);
+      expect(withCancel[2]).toMatchObject({ endpoint: "/responses/{response_id}/cancel", output_tokens: BACKGROUND_USAGE.output_tokens });
+      // Kept in a conversation, its result could be read there unbilled: refused, naming the member.
+      const inConversation = await call(t, k.value, 'POST', '/v1/responses', { model: 'gpt-4o', input: 'hi', background: true, conversation: 'conv_1' });
+      expect(inConversation.status).toBe(400);
+      expect(inConversation.body.error).toMatchObject({ code: 'invalid_value', param: 'conversation' });
       // A response that was not made in the background is billed when made, never when retrieved.
       const sync = await newKey();
       expect((await call(t, sync.value, 'POST', '/v1/responses', { model: 'gpt-4o', input: 'hi' })).status).toBe(200);

@@ -242,7 +242,7 @@ describe('metering plan', () => {
     expect(planMetering(input({ method: 'DELETE', endpoint: '/files/file_1' }))).toMatchObject({ kind: 'free' });
     expect(planMetering(input({ method: 'GET', endpoint: '/responses/resp_1' }))).toMatchObject({ kind: 'retrieval' });
     expect(planMetering(input({ method: 'GET', endpoint: '/responses/resp_1/input_items' }))).toMatchObject({ kind: 'free' });
-    for (const endpoint of ['/files', '/uploads', '/uploads/u/parts', '/moderations', '/batches/b/cancel', '/responses/r/cancel', '/threads', '/threads/t/messages', '/assistants', '/chat/completions/c', '/responses/input_tokens']) {
+    for (const endpoint of ['/files', '/uploads', '/uploads/u/parts', '/moderations', '/batches/b/cancel', '/threads', '/threads/t/messages', '/assistants', '/chat/completions/c', '/responses/input_tokens']) {
       expect(planMetering(input({ endpoint })).kind, endpoint).toBe('free');
     }
     const families: Record<string, string> = {

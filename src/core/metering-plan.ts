@@ -147,6 +147,9 @@ export function planMetering(i: PlanInput): MeterPlan {
       : plan('free', 'reads');
   }
   if (i.method !== 'POST') return unmetered(i);
+  // A background response's cancellation answers the Response, with its usage when it ran (in part or to its end):
+  // billed as its retrieval is, once (it was free: a result read that way was never billed, found by a review).
+  if (/^\/responses\/[^/]+\/cancel$/.test(endpoint)) return plan('retrieval', 'responses');
   if (TOKEN_ENDPOINTS.has(endpoint)) return tokenPlan(i);
   if (IMAGE_ENDPOINTS.has(endpoint)) return imagePlan(i);
   if (endpoint === '/audio/speech') return speechPlan(i);

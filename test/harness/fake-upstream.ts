@@ -82,6 +82,12 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       }
       return json(200, done ? { ...base, status: 'completed', output: [], usage: BACKGROUND_USAGE } : { ...base, status: 'in_progress', output: [], usage: null });
     }
+    // A background response's cancellation: the Response, cancelled, with the usage of what it ran.
+    if (req.method === 'POST' && /^\/v1\/responses\/[^/]+\/cancel$/.test(path)) {
+      const id = path.split('/')[3];
+      if (!background.has(id)) return json(404, { error: { message: `No response ${id}`, type: 'invalid_request_error', param: null, code: null } });
+      return json(200, { id, object: 'response', created_at: 1, model: 'gpt-4o', background: true, status: 'cancelled', output: [], usage: BACKGROUND_USAGE });
+    }
     if (req.method === 'POST' && (path === '/v1/batches' || path === '/v1/fine_tuning/jobs' || path === '/v1/threads/runs' || path === '/v1/vector_stores')) {
       return json(200, { id: `obj_${++responseSeq}`, object: path.split('/')[2], status: 'validating' });
     }

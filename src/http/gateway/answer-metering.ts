@@ -135,7 +135,8 @@ async function measureRetrieval(
 ): Promise<Measured> {
   const tokens = streamedTokens ?? (answer && !UNFINISHED.has(String(answer.status)) ? tokensFromUsage(answer.usage) : null);
   if (!tokens) return NOT_BILLED;
-  const id = info.endpoint.slice('/responses/'.length);
+  // GET /responses/{id}, or POST /responses/{id}/cancel.
+  const id = info.endpoint.slice('/responses/'.length).split('/')[0];
   let claimed: Awaited<ReturnType<typeof claimBackgroundResponse>>;
   try {
     claimed = await claimBackgroundResponse(g.app.deps, info.record.orgId, id);

@@ -62,6 +62,21 @@ export interface RequestInfo {
   credential?: string | null;
 }
 
+/**
+ * A background response that does not stream is billed when its result is retrieved (GET /responses/{id}, or its
+ * cancellation); one kept in a conversation can be read there instead (GET /conversations/{id}/items), never billed
+ * (found by an outside review): refused, 400 naming `conversation`. Streamed, it is read to its end and billed.
+ */
+function refuseUnbillableBackground(endpoint: string, body: Record<string, unknown> | null): void {
+  if (body === null || body.conversation === undefined || body.conversation === null) return;
+  if (!isBackgroundResponse(endpoint, body) || asksToStream(body)) return;
+  throw new TollgateError(
+    'invalid_value',
+    "Tollgate bills a background response when its result is retrieved (GET /v1/responses/{id}); one kept in a conversation could be read from the conversation unbilled. Send it without 'conversation' (chain it with previous_response_id), with stream: true, or without background.",
+    'conversation',
+  );
+}
+
 /** The data-plane handler for every forwarded `/v1/*` request: verify → scope → limit → forward → meter. */
 export async function proxy(g: GatewayContext, request: GatewayRequest, res: ServerResponse, record: KeyRecord): Promise<void> {
   const startedMs = g.app.deps.clock();
@@ -103,6 +118,7 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
   try {
     checkScope(g, record, request.method, path);
     checkDelegatedScope(g, record, request.method, endpoint, body);
+    refuseUnbillableBackground(endpoint, body);
     checkModelUse(g, record, found, request.method, endpoint);
     checkModel(g, record, requested);
     if (target.model !== requested) checkModel(g, record, target.model);
