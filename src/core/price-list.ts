@@ -121,6 +121,8 @@ export const DEFAULT_PRICES: PriceTable = {
   'gpt-4o-mini': { input: 0.15, cached_input: 0.075, output: 0.6, priority: tier(0.25, 0.125, 1) },
   'chatgpt-4o-latest': { input: 5, output: 15 },
   'gpt-4o-audio-preview': { input: 2.5, output: 10, audio_input: 40, audio_output: 80 },
+  // The first snapshot kept its launch audio rates (OpenAI's pricing page): not its base's later, lower ones.
+  'gpt-4o-audio-preview-2024-10-01': { input: 2.5, output: 10, audio_input: 100, audio_output: 200 },
   'gpt-4o-mini-audio-preview': { input: 0.15, output: 0.6, audio_input: 10, audio_output: 20 },
   'gpt-audio': { input: 2.5, output: 10, audio_input: 32, audio_output: 64 },
   'gpt-audio-mini': { input: 0.6, output: 2.4, audio_input: 10, audio_output: 20 },

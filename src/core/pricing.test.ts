@@ -15,6 +15,9 @@ describe('pricing', () => {
   it('prefers a snapshot priced apart over its base model', () => {
     expect(priceFor(DEFAULT_PRICES, 'gpt-4o-2024-05-13')).toEqual({ input: 5, output: 15, priority: { input: 8.75, output: 26.25 } });
     expect(priceFor(DEFAULT_PRICES, 'gpt-3.5-turbo-1106')?.input).toBe(1);
+    // The first audio snapshot's audio costs 2.5 times its base's later rates.
+    expect(priceFor(DEFAULT_PRICES, 'gpt-4o-audio-preview-2024-10-01')).toMatchObject({ audio_input: 100, audio_output: 200 });
+    expect(priceFor(DEFAULT_PRICES, 'gpt-4o-audio-preview-2024-12-17')).toMatchObject({ audio_input: 40, audio_output: 80 });
   });
 
   it('never prices a model as a shorter model that happens to be its prefix', () => {
