@@ -22,6 +22,12 @@ export interface UpstreamRequest {
    * answer until `signal` aborts (the request's deadline). An upstream without such a timeout never calls it.
    */
   onLate?: () => void;
+  /**
+   * Whether nobody waits for the answer any more (its client hung up, or was answered at the first byte's timeout):
+   * an answer already under way is still read and billed, but no other credential is then tried (that would start a
+   * generation nobody reads, billed to the key: found by an outside review).
+   */
+  abandoned?: () => boolean;
 }
 
 /** Takes one chunk of a piped body; returns false to pause the upstream until the pipe's `resume`. */
@@ -111,12 +117,14 @@ export class UpstreamFailure extends Error {
 export const CONNECT_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /**
- * Statuses that say the provider did not run the request (rate limited, a gateway or overload in front of it, its own
- * timeout waiting for it, Anthropic's 529 overloaded), so another credential or a fallback may take it without running
- * it twice. A 500 is not one: the request may have run (issue 20 §3, docs/providers.md).
+ * Statuses that say the provider did not run the request (rate limited, a gateway or overload in front of it,
+ * Anthropic's 529 overloaded), so another credential or a fallback may take it without running it twice. A 500 is not
+ * one: the request may have run (issue 20 §3, docs/providers.md); nor is a 504, a gateway in front of the provider
+ * that gave up waiting for an answer the provider goes on generating (one request with a large max_tokens ran at
+ * every key and every fallback, four times, billed nothing: found by an outside review).
  */
 export function isRetryableStatus(status: number): boolean {
-  return status === 429 || status === 502 || status === 503 || status === 504 || status === 529;
+  return status === 429 || status === 502 || status === 503 || status === 529;
 }
 
 /**

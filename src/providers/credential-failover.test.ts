@@ -22,6 +22,8 @@ const server = createServer(async (req, res) => {
   if (key === 'sk-bad' || key === 'sk-bad-too') return answer(401);
   if (key === 'sk-down') return answer(503);
   if (key === 'sk-error') return answer(500);
+  // A gateway in front of the provider that gave up waiting: the provider may be generating the answer still.
+  if (key === 'sk-gateway-timeout') return answer(504);
   // A restricted key without the Files scopes (OpenAI's answer to one).
   if (key === 'sk-no-files' && req.url?.startsWith('/v1/files')) return answer(401, {}, 'You have insufficient permissions for this operation. Missing scopes: api.files.read.');
   return answer(200);
@@ -39,8 +41,8 @@ function pooled(keys: Array<[string, string, number?]>, o: { maxAttempts?: numbe
   const cfg = testProviderConfig('pool', o.baseUrl ?? base, keys, { maxAttempts: o.maxAttempts ?? keys.length });
   // random() = 0: the first usable credential in the list is picked.
   const u = new HttpUpstream(cfg, { clock: () => now, random: () => 0, onCredentialFailed: (f) => failures.push(f), onCredentialSetAside: (a) => setAsides.push(a) });
-  const send = async (signal = new AbortHandle()) => {
-    const res = await u.send({ method: 'POST', path: '/chat/completions', search: '', headers: { 'content-type': 'application/json' }, body: Buffer.from('{"model":"m"}'), signal });
+  const send = async (signal = new AbortHandle(), abandoned?: () => boolean) => {
+    const res = await u.send({ method: 'POST', path: '/chat/completions', search: '', headers: { 'content-type': 'application/json' }, body: Buffer.from('{"model":"m"}'), signal, abandoned });
     return { status: res.statusCode, body: JSON.parse((await res.body.readAll()).toString()) as { key: string } };
   };
   const get = async (path: string) => {
@@ -152,6 +154,35 @@ describe('a pool of provider credentials', () => {
     seen.length = 0;
     expect((await p.send()).status).toBe(500);
     expect(seen.map((s) => s.key)).toEqual(['sk-error']);
+    await p.u.close();
+  });
+
+  it('does not move on from a 504 either: a gateway before the provider gave up, the provider may still be running it', async () => {
+    const p = pooled([
+      ['KEY_TIMEOUT', 'sk-gateway-timeout'],
+      ['KEY_OK', 'sk-ok'],
+    ]);
+    seen.length = 0;
+    expect((await p.send()).status).toBe(504);
+    expect(seen.map((s) => s.key)).toEqual(['sk-gateway-timeout']);
+    await p.u.close();
+  });
+
+  it('tries no other key once nobody waits for the answer (its client gone): that would start a generation nobody reads', async () => {
+    const p = pooled([
+      ['KEY_DOWN', 'sk-down'],
+      ['KEY_OK', 'sk-ok'],
+    ]);
+    seen.length = 0;
+    let gone = false;
+    const answer = p.send(new AbortHandle(), () => gone);
+    gone = true;
+    expect((await answer).status).toBe(503);
+    expect(seen.map((s) => s.key)).toEqual(['sk-down']);
+    // While someone waits, it moves on as before.
+    seen.length = 0;
+    expect((await p.send(new AbortHandle(), () => false)).status).toBe(200);
+    expect(seen.map((s) => s.key)).toEqual(['sk-down', 'sk-ok']);
     await p.u.close();
   });
 

@@ -191,7 +191,7 @@ export class HttpUpstream implements Upstream {
       const scope = refusalScope(req.method, matchApiRoute(req.path)?.template ?? req.path.slice(0, 256), req.model);
       const base: Dispatcher.DispatchOptions = { method: req.method as 'GET', path: this.basePath + path + search, headers, body: req.body ?? undefined };
       if (headersTimeout !== undefined) base.headersTimeout = headersTimeout;
-      return this.tracked(this.sendPooled(this.credentialPool, base, project, req.signal, scope, req.model ?? null));
+      return this.tracked(this.sendPooled(this.credentialPool, base, project, req.signal, scope, req.model ?? null, req.abandoned));
     }
     for (const name in this.authHeaders) headers[name] = this.authHeaders[name];
     if (project) headers['openai-project'] = project;
@@ -204,7 +204,7 @@ export class HttpUpstream implements Upstream {
     // that maps a failure: one promise per request, not a chain.
     const answered = sole === null ? undefined : (res: UpstreamResponse) => (res.statusCode === 401 ? this.judgeSole(res, sole) : this.passSole(res, sole));
     if (attempts === 1) return this.attempt(options, req.signal).then(answered, (err: unknown) => Promise.reject(toFailure(err, this.name)));
-    const sent = this.tracked(this.withRetries(options, req.signal, attempts));
+    const sent = this.tracked(this.withRetries(options, req.signal, attempts, req.abandoned));
     return answered ? sent.then(answered) : sent;
   }
 
@@ -262,14 +262,14 @@ export class HttpUpstream implements Upstream {
     return exchange.response;
   }
 
-  private async withRetries(options: Dispatcher.DispatchOptions, signal: UpstreamRequest['signal'], attempts: number): Promise<UpstreamResponse> {
+  private async withRetries(options: Dispatcher.DispatchOptions, signal: UpstreamRequest['signal'], attempts: number, abandoned?: () => boolean): Promise<UpstreamResponse> {
     let lastError: unknown;
     for (let attempt = 0; attempt < attempts; attempt++) {
       try {
         return await this.attempt(options, signal);
       } catch (err) {
         lastError = err;
-        if (signal.aborted) break;
+        if (signal.aborted || abandoned?.() === true) break;
       }
     }
     throw toFailure(lastError, this.name);
@@ -282,7 +282,7 @@ export class HttpUpstream implements Upstream {
    * of its account's quota sets it aside for every request (of this provider `project`); a 401 about the credential disables it (and is
    * reported) when another credential is then let through, a 403 or a 401 about permissions sets it aside for this
    * kind of request (`scope`) when another credential is let through (see below), and a 429 (but the request's own),
-   * a 401/403, a 502/503/504 or a failure to connect moves on to another credential while attempts remain: each says
+   * a 401/403, a 502/503/529 or a failure to connect moves on to another credential while attempts remain: each says
    * the request did not run. A 500, a reset or a timeout may have run it, and is answered as it is. Nothing
    * has reached the client yet: the gateway sees only the answer returned here. The request's signal (the client
    * gone, its deadline) stops the attempts.
@@ -294,7 +294,10 @@ export class HttpUpstream implements Upstream {
     signal: UpstreamRequest['signal'],
     scope: string,
     model: string | null,
+    abandoned?: () => boolean,
   ): Promise<UpstreamResponse> {
+    // No further credential once the request's signal aborts or nobody waits for its answer (UpstreamRequest.abandoned).
+    const stopped = (): boolean => signal.aborted || abandoned?.() === true;
     const tried = new Set<string>();
     let lastError: unknown = null;
     // Credentials that got a 403 (or a 401 about permissions) on this request: refused this kind of request only if
@@ -321,7 +324,7 @@ export class HttpUpstream implements Upstream {
         lastError = err;
         const code = (err as { code?: string } | null)?.code;
         if (!signal.aborted) counter.attempts.unreachable++;
-        if (signal.aborted || !CONNECT_ERRORS.has(code ?? '')) throw toFailure(err, this.name);
+        if (stopped() || !CONNECT_ERRORS.has(code ?? '')) throw toFailure(err, this.name);
         continue;
       }
       res.credential = credential.id;
@@ -344,7 +347,7 @@ export class HttpUpstream implements Upstream {
           suspects ??= [];
           suspects.push({ id: credential.id, status });
         }
-        if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried, scope, model, project) || signal.aborted) {
+        if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried, scope, model, project) || stopped()) {
           // No key let through to witness the refusals: those the provider says are invalid are reported (kept in use).
           if (refused !== null) for (const r of refused) if (r.proven && !pool.isDisabled(r.id)) this.reportInvalid(r.id, r.status);
           return { ...res, body: bufferedBody([text]) };
@@ -364,7 +367,7 @@ export class HttpUpstream implements Upstream {
           pool.coolDownFor(credential.id, model, scope, coolDownMs(res.headers, this.opts.clock()));
           counter.coolDowns++;
         }
-        if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried, scope, model, project) || signal.aborted) return answer;
+        if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried, scope, model, project) || stopped()) return answer;
         continue;
       }
       if (status < 500) {
@@ -379,7 +382,7 @@ export class HttpUpstream implements Upstream {
         if (this.invalid.size > 0) this.invalid.delete(credential.id);
       }
       if (!isRetryableStatus(status)) return res;
-      if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried, scope, model, project) || signal.aborted) return res;
+      if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried, scope, model, project) || stopped()) return res;
       // Moving on: this answer is read and dropped, so its connection goes back to the pool.
       await res.body.readAll().catch(() => undefined);
     }
