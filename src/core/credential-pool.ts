@@ -23,6 +23,19 @@ export function refusesCredential(status: number, body: string): boolean {
   return status === 401 && !/permission|scope/i.test(body.slice(0, 4096));
 }
 
+/** OpenAI's 401 codes for a key sent with an OpenAI-Project or OpenAI-Organization it does not belong to. */
+const OTHER_PROJECT_CODES = new Set(['mismatched_project', 'mismatched_organization']);
+
+/**
+ * Whether a provider's 401 refuses the key for the provider project it was sent for (a `projects` mapping naming a
+ * project the key is not of), not the key: it serves its own project still, so it is set aside for that provider
+ * project only, never disabled (one team's request disabled a project key for every team: found by a review).
+ */
+export function refusesForProject(status: number, body: string): boolean {
+  const e = status === 401 ? providerError(body) : null;
+  return e !== null && e.code !== null && OTHER_PROJECT_CODES.has(e.code);
+}
+
 /** OpenAI's 401 codes that say the key itself is dead: wrong or revoked (`invalid_api_key`), its account closed. */
 const DEAD_KEY_CODES = new Set(['invalid_api_key', 'account_deactivated']);
 /** Azure OpenAI's 401 for a wrong key (its `code` is the status, so the fixed sentence is what tells it apart). */

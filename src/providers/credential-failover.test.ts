@@ -24,6 +24,11 @@ const server = createServer(async (req, res) => {
   if (key === 'sk-error') return answer(500);
   // A gateway in front of the provider that gave up waiting: the provider may be generating the answer still.
   if (key === 'sk-gateway-timeout') return answer(504);
+  // A project key of proj_A, sent for another provider project: OpenAI's 401 mismatched_project.
+  if (key === 'sk-proj-a' && req.headers['openai-project'] !== undefined && req.headers['openai-project'] !== 'proj_A') {
+    res.writeHead(401, { 'content-type': 'application/json' });
+    return res.end(JSON.stringify({ error: { message: 'OpenAI-Project header should match project for API key', type: 'invalid_request_error', param: null, code: 'mismatched_project' } }));
+  }
   // A restricted key without the Files scopes (OpenAI's answer to one).
   if (key === 'sk-no-files' && req.url?.startsWith('/v1/files')) return answer(401, {}, 'You have insufficient permissions for this operation. Missing scopes: api.files.read.');
   return answer(200);
@@ -184,6 +189,29 @@ describe('a pool of provider credentials', () => {
     expect((await p.send(new AbortHandle(), () => false)).status).toBe(200);
     expect(seen.map((s) => s.key)).toEqual(['sk-down', 'sk-ok']);
     await p.u.close();
+  });
+
+  it("sets a key refused for another provider project aside for that project only, never disabling it", async () => {
+    const failures: CredentialFailure[] = [];
+    const setAsides: CredentialSetAside[] = [];
+    const cfg = testProviderConfig('pool', base, [['PROJ_KEY', 'sk-proj-a', 1000], ['USER_KEY', 'sk-ok', 1]], { projects: { team_b: 'proj_B', team_a: 'proj_A' } });
+    const u = new HttpUpstream(cfg, { clock: () => 1_000_000, random: () => 0, onCredentialFailed: (f) => failures.push(f), onCredentialSetAside: (a) => setAsides.push(a) });
+    const send = async (project: string | null) => {
+      const res = await u.send({ method: 'POST', path: '/chat/completions', search: '', headers: { 'content-type': 'application/json' }, body: Buffer.from('{"model":"m"}'), project, signal: new AbortHandle() });
+      return { status: res.statusCode, key: (JSON.parse((await res.body.readAll()).toString()) as { key?: string }).key };
+    };
+    seen.length = 0;
+    expect(await send('team_b')).toEqual({ status: 200, key: 'sk-ok' });
+    expect(failures).toEqual([]);
+    expect(setAsides).toMatchObject([{ credential: 'PROJ_KEY', status: 401, scope: '* proj_B' }]);
+    // Still the key of its own project, and of requests for no project.
+    expect(await send('team_a')).toEqual({ status: 200, key: 'sk-proj-a' });
+    expect(await send(null)).toEqual({ status: 200, key: 'sk-proj-a' });
+    // And set aside for team_b: its next request goes to the other key at once.
+    seen.length = 0;
+    expect(await send('team_b')).toEqual({ status: 200, key: 'sk-ok' });
+    expect(seen.map((x) => x.key)).toEqual(['sk-ok']);
+    await u.close();
   });
 
   it('tries no more than max_attempts, and not after the request was aborted', async () => {

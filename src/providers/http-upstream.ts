@@ -4,7 +4,7 @@ import { TollgateError } from '../core/errors.js';
 import { Exchange } from './exchange.js';
 import { bufferedBody } from './body.js';
 import { matchApiRoute } from '../core/api-routes.js';
-import { CredentialPool, coolDownMs, DEFAULT_REFUSAL_COOL_DOWN_MS, provesCredentialInvalid, refusalScope, refusesCredential } from '../core/credential-pool.js';
+import { CredentialPool, coolDownMs, DEFAULT_REFUSAL_COOL_DOWN_MS, provesCredentialInvalid, refusalScope, refusesCredential, refusesForProject } from '../core/credential-pool.js';
 import { providerErrorText } from '../core/provider-error.js';
 import { judgeRateLimit } from '../core/rate-limit.js';
 import { type AttemptResult, asUpstreamFailure, CONNECT_ERRORS, type CredentialStats, DEPLOYMENT_NAME, isRetryableStatus, type Upstream, type UpstreamFormat, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
@@ -340,7 +340,8 @@ export class HttpUpstream implements Upstream {
         // with no key set aside (a client asking for what the provider refuses to every key cannot take keys away).
         const text = await this.readRefusal(res);
         const said = providerErrorText(text);
-        if (refusesCredential(status, said)) {
+        if (project !== null && refusesForProject(status, said)) this.setAsideForQuota(pool, credential.id, project, status);
+        else if (refusesCredential(status, said)) {
           refused ??= [];
           refused.push({ id: credential.id, status, proven: provesCredentialInvalid(status, said) });
         } else {
@@ -411,11 +412,11 @@ export class HttpUpstream implements Upstream {
    * Sets a credential aside for every request (of the provider project) for the refusal cool-down: its account is out
    * of quota, which clears when someone pays, not in seconds. Reported as a set-aside (once while it lasts).
    */
-  private setAsideForQuota(pool: NonNullable<HttpUpstream['credentialPool']>, id: string, project: string | null): void {
+  private setAsideForQuota(pool: NonNullable<HttpUpstream['credentialPool']>, id: string, project: string | null, status = 429): void {
     const forMs = this.cfg.refusalCoolDownMs ?? DEFAULT_REFUSAL_COOL_DOWN_MS;
     if (!pool.setAsideForQuota(id, project, forMs)) return;
     (this.counters.get(id) as Counters).setAsides++;
-    this.opts.onCredentialSetAside?.({ provider: this.name, credential: id, status: 429, scope: project === null ? '*' : `* ${project}`, forMs });
+    this.opts.onCredentialSetAside?.({ provider: this.name, credential: id, status, scope: project === null ? '*' : `* ${project}`, forMs });
   }
 
   /**
