@@ -44,6 +44,24 @@ describe('HttpUpstream', () => {
     await u.close();
   });
 
+  it('runs the configured api-version: a client may send that one, in any spelling, and no other', async () => {
+    const u = upstream(1, { apiVersion: '2024-10-21' });
+    const get = async (search: string) => {
+      seen = 1; // the next request is answered
+      const res = await u.send({ method: 'GET', path: '/models', search, headers: {}, body: null, signal: new AbortHandle() });
+      return (JSON.parse((await res.body.readAll()).toString()) as { url: string }).url;
+    };
+    expect(await get('')).toBe('/v1/models?api-version=2024-10-21');
+    expect(await get('?x=1')).toBe('/v1/models?x=1&api-version=2024-10-21');
+    expect(await get('?api-version=2024-10-21')).toBe('/v1/models?api-version=2024-10-21');
+    for (const search of ['?api-version=2025-04-01-preview', '?api-version=', '?API-VERSION=preview', '?api%2Dversion=preview', '?api-version=2024-10-21&api-version=preview']) {
+      const err = await get(search).catch((e: unknown) => e);
+      expect(err, search).toBeInstanceOf(TollgateError);
+      expect((err as TollgateError).param).toBe('api-version');
+    }
+    await u.close();
+  });
+
   it('never retries a POST, and reports the failure as unreachable', async () => {
     seen = 0;
     const u = upstream(3);

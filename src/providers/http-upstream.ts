@@ -160,8 +160,17 @@ export class HttpUpstream implements Upstream {
       if (!headers['anthropic-version']) headers['anthropic-version'] = this.cfg.apiVersion as string;
       // Anthropic lists 20 models a page unless asked for more.
       if (req.method === 'GET' && path === '/models' && !search) search = '?limit=1000';
-    } else if (this.cfg.apiVersion && !/[?&]api-version=/.test(search)) {
-      search += `${search ? '&' : '?'}api-version=${encodeURIComponent(this.cfg.apiVersion)}`;
+    } else if (this.cfg.apiVersion) {
+      // The configured version is the one run: a client's own, in any spelling an upstream may read as it, is taken
+      // only when it is that one (Azure's SDKs send theirs); another was sent on and chose the API surface itself, a
+      // preview or Azure's v1 API, whose streams were not asked for usage (found by an outside review).
+      const sent = clientApiVersions(search);
+      if (sent.length === 0) search += `${search ? '&' : '?'}api-version=${encodeURIComponent(this.cfg.apiVersion)}`;
+      else if (sent.length > 1 || sent[0] !== this.cfg.apiVersion) {
+        return Promise.reject(
+          new TollgateError('invalid_value', `This gateway's provider '${this.name}' runs api-version ${this.cfg.apiVersion}: send that one, or none.`, 'api-version'),
+        );
+      }
     }
     if (this.cfg.kind === 'azure-openai') {
       // Azure runs the deployment its URL names, whatever the body's model: a path naming one itself
@@ -470,4 +479,24 @@ export function toFailure(err: unknown, provider: string): UpstreamFailure {
     return new UpstreamFailure('timeout', `The upstream provider '${provider}' did not answer in time (${e.code ?? e.name}).`, e?.code === 'UND_ERR_CONNECT_TIMEOUT');
   }
   return asUpstreamFailure(err, provider);
+}
+
+/** The values of every query parameter named `api-version` in any case or percent-encoding (decoded), in order. */
+function clientApiVersions(search: string): string[] {
+  if (!/api|%/i.test(search)) return [];
+  const out: string[] = [];
+  for (const pair of search.replace(/^\?/, '').split('&')) {
+    const at = pair.indexOf('=');
+    const name = decodedOrRaw(at < 0 ? pair : pair.slice(0, at)).toLowerCase();
+    if (name === 'api-version') out.push(decodedOrRaw(at < 0 ? '' : pair.slice(at + 1)));
+  }
+  return out;
+}
+
+function decodedOrRaw(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return s;
+  }
 }
