@@ -192,7 +192,7 @@ describe('answers', () => {
     });
     const batch = plan('GET', '/batches/batch_1');
     if (!batch) throw new Error('no plan');
-    expect(answerObjects(batch, { id: 'batch_1', input_file_id: 'file-in', output_file_id: 'file-out', error_file_id: null, metadata: { file_id: 'file-x' } }).produced).toEqual([
+    expect(answerObjects(batch, { id: 'batch_1', object: 'batch', input_file_id: 'file-in', output_file_id: 'file-out', error_file_id: null, metadata: { file_id: 'file-x' } }).produced).toEqual([
       { type: 'file', id: 'file-out', createdAt: null },
     ]);
     const upload = plan('POST', '/uploads/upload_1/complete', { body: {} });

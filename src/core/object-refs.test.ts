@@ -124,6 +124,30 @@ describe('queriesStoredObjects', () => {
 
 describe('producedObjects', () => {
   it("reads an answer as sent, never refusing the upstream's own members", () => {
-    expect(producedObjects({ output_file_id: 'file-1', data: [{ id: 'a', ID: 'b', type: 'file_id' }] }).map((o) => o.id)).toEqual(['file-1', 'a']);
+    expect(producedObjects({ object: 'batch', output_file_id: 'file-1', data: [{ id: 'a', ID: 'b', type: 'file_id' }] }).map((o) => o.id)).toEqual(['file-1', 'a']);
+  });
+
+  it("adopts no id from what the caller's side wrote into an answer, nor a result id outside the provider's result objects", () => {
+    // An MCP server's tool list, an input schema echoed, a tool's environment: written by the caller's side.
+    const response = {
+      object: 'response',
+      output: [
+        { type: 'mcp_list_tools', server_label: 'b', tools: [{ name: 't', input_schema: { type: 'object', output_file_id: 'file-A', vector_store_id: 'vs_A' } }] },
+        { type: 'message', content: [{ type: 'output_text', text: 'hi', annotations: [] }] },
+      ],
+      tools: [{ type: 'custom', name: 'x', input_schema: { file_id: 'file-A2' }, env: { container_id: 'cntr_A' } }],
+      // A result key anywhere but in a batch or a fine-tuning job names nothing the provider made for this caller.
+      nested: { output_file_id: 'file-A3', fine_tuned_model: 'ft:gpt-4o:a::x' },
+    };
+    expect(producedObjects(response)).toEqual([]);
+    // In the provider's own result objects, and in a list of them, they are read.
+    expect(producedObjects({ object: 'fine_tuning.job', fine_tuned_model: 'ft:gpt-4o:b::y', result_files: ['file-r'] }).map((o) => o.id).sort()).toEqual(['file-r', 'ft:gpt-4o:b::y']);
+    expect(producedObjects({ object: 'list', data: [{ object: 'batch', output_file_id: 'file-o' }] }).map((o) => o.id)).toEqual(['file-o']);
+  });
+
+  it('takes a reasoning item handed back without its encrypted content for a reference to the stored one', () => {
+    expect(requestRefs({ input: [{ type: 'reasoning', id: 'rs_A', summary: [] }] })).toEqual([{ type: 'item', id: 'rs_A', param: 'id' }]);
+    // With its content, it carries what it stands for.
+    expect(requestRefs({ input: [{ type: 'reasoning', id: 'rs_B', summary: [], encrypted_content: 'gAAA' }] })).toEqual([]);
   });
 });

@@ -75,6 +75,16 @@ const ONLY_WITH_PREFIX: Readonly<Record<string, string>> = { voice: 'voice_', vi
 /** Free-form subtrees the upstream never reads ids from: metadata, and the JSON schemas of tools and formats. */
 const SKIPPED = new Set(['metadata', 'parameters', 'schema']);
 
+/**
+ * In an answer, also the subtrees the caller's side wrote: tool input schemas (an MCP server's, a tool's echoed) and
+ * tool environments. An id found there was adopted as made for the caller: another project's unclaimed batch output,
+ * fine-tuned model or vector store, put in a schema by the caller's own MCP server (found by an outside review).
+ */
+const ANSWER_SKIPPED = new Set([...SKIPPED, 'input_schema', 'env']);
+/** Answer keys only the provider's own result objects carry, and the objects (their `object`) that carry them. */
+const RESULT_KEYS: ReadonlySet<string> = new Set(['output_file_id', 'error_file_id', 'result_files', 'fine_tuned_model', 'fine_tuned_model_checkpoint']);
+const PROVIDER_RESULT_OBJECTS: ReadonlySet<string> = new Set(['batch', 'fine_tuning.job', 'fine_tuning.job.checkpoint']);
+
 function nameOf(key: string, value: string): boolean {
   if (value === '') return false;
   const prefix = ONLY_WITH_PREFIX[key];
@@ -130,9 +140,10 @@ const asSent: Members = (obj) => obj;
 function walk(
   root: unknown,
   keys: Readonly<Record<string, ObjectType>>,
-  read: { tags: Members; members: Members },
+  read: { tags: Members; members: Members; answer?: boolean },
   found: (type: ObjectType, id: string, key: string) => void,
 ): void {
+  const skipped = read.answer ? ANSWER_SKIPPED : SKIPPED;
   const stack: unknown[] = [root];
   while (stack.length > 0) {
     const node = stack.pop();
@@ -148,7 +159,15 @@ function walk(
     if (typeof tags.id === 'string' && tags.id !== '') {
       if (tags.type === 'file_id') found('file', tags.id, 'id');
       else if (tags.type === 'item_reference') found('item', tags.id, 'id');
+      // A reasoning item handed back without its encrypted content stands for the stored one, which the provider loads
+      // by its id ("Item with id 'rs_…' not found" when it was not stored): a reference (another project's reasoning
+      // was read into the context that way: found by an outside review).
+      else if (!read.answer && tags.type === 'reasoning' && (obj.encrypted_content === undefined || obj.encrypted_content === null)) found('item', tags.id, 'id');
     }
+    // In an answer, what the caller's own tools wrote (an MCP server's tool list) is no object the provider made.
+    if (read.answer && obj.type === 'mcp_list_tools') continue;
+    // Ids only the provider's own objects name (a batch's output, a fine-tuning job's results) are read there only.
+    const providerObject = !read.answer || (typeof obj.object === 'string' && PROVIDER_RESULT_OBJECTS.has(obj.object));
     // for…in allocates nothing (Object.keys would, per object); parsed JSON has no inherited enumerable keys.
     for (const key in obj) {
       const v = obj[key];
@@ -156,12 +175,12 @@ function walk(
       // A name in another case too (`FILE_ID`, or with the Kelvin sign or long s): Go's encoding/json matches names
       // without regard to case, and would read it as the one checked.
       const name = foldName(key);
-      const type = keys[name];
+      const type = providerObject || !RESULT_KEYS.has(name) ? keys[name] : undefined;
       if (typeof v === 'string') {
         if (type && nameOf(name, v) && !isCitedContainerFile(tags, name, v) && !isSharedSkill(tags, name, v)) found(type, v, key);
         continue;
       }
-      if (typeof v !== 'object' || SKIPPED.has(key)) continue;
+      if (typeof v !== 'object' || skipped.has(key)) continue;
       if (type) {
         if (Array.isArray(v)) {
           for (const s of v) if (typeof s === 'string' && nameOf(name, s)) found(type, s, key);
@@ -323,6 +342,6 @@ export function itemsOf(answer: unknown, key: 'output' | 'data'): AnswerObject[]
 /** Ids an answer carries that the upstream made on the caller's behalf (adopted when nobody owns them yet). */
 export function producedObjects(answer: unknown): AnswerObject[] {
   const out: AnswerObject[] = [];
-  walk(answer, ANSWER_KEYS, { tags: asSent, members: asSent }, (type, id) => out.push({ type, id, createdAt: null }));
+  walk(answer, ANSWER_KEYS, { tags: asSent, members: asSent, answer: true }, (type, id) => out.push({ type, id, createdAt: null }));
   return out;
 }
