@@ -200,6 +200,23 @@ describe('answers', () => {
     expect(answerObjects(upload, { id: 'upload_1', file: { id: 'file-up', created_at: 5 } }).created).toEqual([{ type: 'file', id: 'file-up', createdAt: 5 }]);
   });
 
+  it("reads a batch's one input file, and refuses one named twice (a repeated field, the query beside the body)", () => {
+    expect(plan('POST', '/batches', { body: { input_file_id: 'file-a', endpoint: '/v1/chat/completions' } })?.batchInput).toBe('file-a');
+    expect(plan('POST', '/batches', { body: { Input_File_Id: 'file-a' } })?.batchInput).toBe('file-a');
+    for (const o of [
+      { body: { input_file_id: ['file-a', 'file-b'] } },
+      { body: { input_file_id: 'file-a' }, query: { input_file_id: 'file-b' } },
+      { body: { input_file_id: 'file-a', INPUT_FILE_ID: 'file-b' } },
+      { body: { input_file_id: { id: 'file-a' } } },
+    ]) {
+      const p = plan('POST', '/batches', o);
+      expect(p?.invalid, JSON.stringify(o)).toMatchObject({ param: 'input_file_id' });
+      expect(p?.batchInput).toBeNull();
+    }
+    // The same file twice is one.
+    expect(plan('POST', '/batches', { body: { input_file_id: 'file-a' }, query: { input_file_id: 'file-a' } })?.batchInput).toBe('file-a');
+  });
+
   it('reads the objects of streamed events', () => {
     const p = plan('POST', '/threads/runs', { body: {} });
     if (!p) throw new Error('no plan');

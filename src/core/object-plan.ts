@@ -1,6 +1,7 @@
 import type { ApiFormat } from './anthropic-errors.js';
 import { mayMakeContainer } from './anthropic-containers.js';
 import { type Creation, collectionOf, type ListCursors, OPENAI_CURSORS, type ObjectType } from './object-families.js';
+import { foldName } from './member-case.js';
 import { chatRefs, type ObjectRef, queriesStoredObjects, requestRefs } from './object-refs.js';
 
 /** What a gateway request does with upstream objects: which it names, creates, lists or deletes. */
@@ -22,6 +23,8 @@ export interface ObjectPlan {
   adoptsContainer: boolean;
   /** A reason to refuse the request whatever the objects (403), or null. */
   refusal: string | null;
+  /** A reason to refuse the request as malformed (400 invalid_value naming `param`), or null. */
+  invalid: { message: string; param: string } | null;
   /** The type of the collection the path lies in (its objects' items are adopted from answers), or null. */
   collection: ObjectType | null;
   /**
@@ -150,10 +153,17 @@ export function planObjects(input: PlanInput): ObjectPlan | null {
     plan.collection = c.type;
   }
   if (input.query) requestRefs(input.query, plan.named);
+  if (plan.creates?.type === 'batch') {
+    // The one input file whose lines are read for the objects they name: named once, in the body or the query string,
+    // in any case; named twice (a repeated form field, the query beside the body), an upstream keeping the other one
+    // ran lines nobody checked (found by an outside review).
+    const named = [...inputFilesOf(body), ...inputFilesOf(input.query)];
+    if (named.some((v) => typeof v !== 'string') || new Set(named).size > 1) {
+      plan.invalid = { message: 'A batch names its input file once, as input_file_id in the body: this request names it more than once or not as a string.', param: 'input_file_id' };
+    } else if (named.length > 0) plan.batchInput = named[0] as string;
+  }
   if (body !== null && body !== undefined) {
     requestRefs(body, plan.named);
-    const input = (body as { input_file_id?: unknown }).input_file_id;
-    if (plan.creates?.type === 'batch' && typeof input === 'string') plan.batchInput = input;
     if (at?.key === 'evals' && queriesStoredObjects(body)) {
       plan.refusal =
         'Eval data sources that select stored responses or completions by query read the objects of every project sharing the upstream account; Tollgate refuses them. Use a file or inline data source.';
@@ -164,10 +174,23 @@ export function planObjects(input: PlanInput): ObjectPlan | null {
   if (method === 'POST' && endpoint === '/messages' && body !== null && typeof body === 'object' && !Array.isArray(body)) {
     plan.adoptsContainer = mayMakeContainer(body as Record<string, unknown>);
   }
-  if (plan.named.length === 0 && !plan.creates && !plan.list && !plan.deletes && !plan.refusal && !plan.adoptsContainer) return null;
+  if (plan.named.length === 0 && !plan.creates && !plan.list && !plan.deletes && !plan.refusal && !plan.invalid && !plan.adoptsContainer) return null;
   return plan;
 }
 
 function emptyPlan(named: ObjectRef[]): ObjectPlan {
-  return { named, creates: null, list: null, deletes: null, adopts: false, adoptsContainer: false, refusal: null, collection: null, batchInput: null };
+  return { named, creates: null, list: null, deletes: null, adopts: false, adoptsContainer: false, refusal: null, invalid: null, collection: null, batchInput: null };
+}
+
+/** Every value a request's body or query names as `input_file_id`, in any case, a repeated field's each. */
+function inputFilesOf(fields: unknown): unknown[] {
+  if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) return [];
+  const out: unknown[] = [];
+  for (const key in fields as Record<string, unknown>) {
+    if (foldName(key) !== 'input_file_id') continue;
+    const v = (fields as Record<string, unknown>)[key];
+    if (Array.isArray(v)) out.push(...v);
+    else out.push(v);
+  }
+  return out;
 }

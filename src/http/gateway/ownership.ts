@@ -84,6 +84,7 @@ export function checkObjects(
   const query = request.search.length > 1 ? urlencodedFields(request.search.slice(1)) : null;
   const plan = planObjects({ method: request.method, endpoint, search: request.search, body, query, model, format: request.format });
   if (!plan) return null;
+  if (plan.invalid) throw new TollgateError('invalid_value', plan.invalid.message, plan.invalid.param);
   if (plan.refusal) {
     countRefusal(g, 'object_query');
     throw new TollgateError('insufficient_permissions', plan.refusal);
