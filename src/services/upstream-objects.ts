@@ -50,7 +50,7 @@ export async function recordObjects(
   objects: readonly AnswerObject[],
   owner: { projectId: string; apiKeyId: string | null },
   source: 'created' | 'produced',
-): Promise<void> {
+): Promise<Set<string>> {
   const seen = new Set<string>();
   const now = nowSeconds(deps);
   const values = [];
@@ -68,12 +68,21 @@ export async function recordObjects(
       deleted_at: null,
     });
   }
-  if (values.length === 0) return;
-  await deps.database.db
+  if (values.length === 0) return new Set();
+  const inserted = await deps.database.db
     .insertInto('upstream_objects')
     .values(values)
     .onConflict((oc) => oc.column('object_id').doNothing())
+    .returning('object_id')
     .execute();
+  return new Set(inserted.map((r) => r.object_id));
+}
+
+/** The projects that own these object ids, by id (ids nobody owns are absent). */
+export async function projectsOwning(deps: ServiceDeps, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await deps.database.db.selectFrom('upstream_objects').select(['object_id', 'project_id']).where('object_id', 'in', ids).execute();
+  return new Map(rows.map((r) => [r.object_id, r.project_id]));
 }
 
 /** Marks a project's object deleted (deleted through Tollgate); the row stays so the id never passes to another. */

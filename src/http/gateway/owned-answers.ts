@@ -2,7 +2,7 @@ import { TollgateError } from '../../core/errors.js';
 import { type AnswerObjects, answerObjects, eventObjects, OBJECT_EVENTS } from '../../core/object-answers.js';
 import { eventData, SseFramer, splitEvents } from '../../core/sse.js';
 import type { BodyPipe, ChunkSink, Upstream, UpstreamBody, UpstreamRequest, UpstreamResponse } from '../../core/upstream.js';
-import { markObjectDeleted, recordObjects } from '../../services/upstream-objects.js';
+import { markObjectDeleted, projectsOwning, recordObjects } from '../../services/upstream-objects.js';
 import type { GatewayContext } from './gateway-context.js';
 import { filterList } from './owned-lists.js';
 import type { ObjectAccess } from './ownership.js';
@@ -72,9 +72,16 @@ async function markDeleted(g: GatewayContext, access: ObjectAccess, id: string):
 async function record(g: GatewayContext, access: ObjectAccess, found: AnswerObjects): Promise<void> {
   if (found.created.length === 0 && found.produced.length === 0) return;
   const owner = { projectId: access.projectId, apiKeyId: access.apiKeyId };
+  let others: string[];
   try {
-    await recordObjects(g.app.deps, found.created, owner, 'created');
+    const inserted = await recordObjects(g.app.deps, found.created, owner, 'created');
     await recordObjects(g.app.deps, found.produced, owner, 'produced');
+    // A "new" object already recorded is another's when its row says so: an upstream that answered a create with an
+    // existing object (a replayed Idempotency-Key) handed this caller another project's conversation, and the owner
+    // cache believed the answer over the table (found by an outside review).
+    const known = found.created.filter((o) => !inserted.has(o.id)).map((o) => o.id);
+    const owners = await projectsOwning(g.app.deps, known);
+    others = known.filter((id) => owners.has(id) && owners.get(id) !== access.projectId);
   } catch (err) {
     const ids = [...found.created, ...found.produced].map((o) => o.id).join(', ');
     g.objects?.onError(err, `could not record upstream objects ${ids} of project ${access.projectId}`);
@@ -82,6 +89,9 @@ async function record(g: GatewayContext, access: ObjectAccess, found: AnswerObje
       'service_unavailable',
       `The upstream made ${ids}, but Tollgate could not record that it belongs to this project, so it is not usable through this key. Ask an operator to assign it (tollgate objects assign).`,
     );
+  }
+  if (others.length > 0) {
+    throw new TollgateError('conflict', `The upstream answered this request with ${others.join(', ')}, which belongs to another project; it is not shown. (A repeated Idempotency-Key?)`);
   }
   const owners = g.objects?.owners;
   if (!owners) return;
