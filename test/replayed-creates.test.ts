@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDatabase } from './harness/backends.js';
 import { listenOnLoopback } from './harness/provider-config.js';
 import { gatewayConfigFile, startTestServer, type TestServer } from './harness/server.js';
