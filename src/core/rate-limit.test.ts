@@ -56,6 +56,18 @@ describe('judgeRateLimit: what a 429 is about', () => {
     expect(judgeRateLimit({ ...h, 'anthropic-ratelimit-requests-remaining': '0' }, words, Buffer.from(JSON.stringify({ max_tokens: 9000 })))).toBe('limit');
   });
 
+  it('a request naming input by reference (a document by URL, a file by id) may alone exceed any input limit', () => {
+    const words = anthropic(ANTHROPIC_ITPM);
+    const h = { 'anthropic-ratelimit-input-tokens-limit': '30000', 'anthropic-ratelimit-requests-remaining': '49' };
+    const doc = (source: Record<string, unknown>) =>
+      Buffer.from(JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 100, messages: [{ role: 'user', content: [{ type: 'document', source }] }] }));
+    expect(judgeRateLimit(h, words, doc({ type: 'url', url: 'https://example.com/300-pages.pdf' }))).toBe('request');
+    expect(judgeRateLimit(h, words, doc({ type: 'file', file_id: 'file_011' }))).toBe('request');
+    expect(requestTokenBound(doc({ type: 'url', url: 'https://x/y.pdf' })).input).toBe(Number.POSITIVE_INFINITY);
+    // Text it carries is bound by its bytes, as before.
+    expect(judgeRateLimit(h, words, doc({ type: 'text', media_type: 'text/plain', data: 'short' }))).toBe('limit');
+  });
+
   it('a hostile or odd answer: no body, not JSON, a huge body, odd headers are the key\'s limit (as before)', () => {
     expect(judgeRateLimit({}, '', null)).toBe('limit');
     expect(judgeRateLimit({}, '<html>Too Many Requests</html>', chat())).toBe('limit');

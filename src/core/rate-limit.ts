@@ -1,5 +1,5 @@
 import { providerError } from './provider-error.js';
-import { answersAsked, declaredMaxOutput } from './estimate.js';
+import { answersAsked, boundTokens, declaredMaxOutput } from './estimate.js';
 
 // What a provider's 429 is about, so that a pool of its credentials answers it fairly. A 429 may say the key reached a
 // limit (cool that key down, for that model: OpenAI's and Anthropic's limits are per model or model class), that the
@@ -42,14 +42,21 @@ export interface RequestTokenBound {
 export function requestTokenBound(body: Buffer | null): RequestTokenBound {
   if (!body) return { input: 0, output: 0 };
   let output = 0;
+  let input = body.length;
   try {
     const b = JSON.parse(body.toString('utf8')) as Record<string, unknown> | null;
     // The output limit it declares and the answers it asks for, read as the reservations read them (core/estimate.ts).
-    if (b && typeof b === 'object' && !Array.isArray(b)) output = (declaredMaxOutput(b) ?? 0) * answersAsked(b);
+    if (b && typeof b === 'object' && !Array.isArray(b)) {
+      output = (declaredMaxOutput(b) ?? 0) * answersAsked(b);
+      // Input it names but does not carry (a document by URL, a file by id, a stored response) has no bound in its
+      // bytes: a 222-byte request naming a 300-page PDF was taken for one that fit, and cooled every key of the pool
+      // for the minute the provider named (found by an outside review).
+      if (boundTokens(b, '', 0, 0).byReference) input = Number.POSITIVE_INFINITY;
+    }
   } catch {
     // Not JSON (a multipart upload): its bytes bound it.
   }
-  return { input: body.length, output };
+  return { input, output };
 }
 
 const header = (h: Record<string, string | string[] | undefined>, name: string): number | null => {
