@@ -44,3 +44,41 @@ describe('Webhooks.emit', () => {
     expect(errors.join('\n')).not.toContain('whsec_');
   });
 });
+
+describe('Webhooks retries', () => {
+  it('stop once the endpoint is deleted: a retry goes only to an endpoint still there', async () => {
+    let hits = 0;
+    const receiver = createServer((req, res) => {
+      hits++;
+      req.resume();
+      req.on('end', () => {
+        res.statusCode = 500;
+        res.end();
+      });
+    });
+    receiver.listen(0, '127.0.0.1');
+    await once(receiver, 'listening');
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    const secret = 'current-server-secret-0123456789abcdef';
+    const rows = [{ id: 'wh_1', url, event_types: '["*"]', secret_encrypted: seal(secret, 'whsec_1') }];
+    let deleted = false;
+    const query: Record<string, unknown> = {};
+    query.selectAll = () => query;
+    query.select = () => query;
+    query.where = () => query;
+    query.execute = async () => rows;
+    query.executeTakeFirst = async () => (deleted ? undefined : rows[0]);
+    const deps = { database: { db: { selectFrom: () => query } }, clock: () => Date.parse('2026-12-07T12:00:00Z') } as unknown as ServiceDeps;
+    const webhooks = new Webhooks(deps, secret, { backoffMs: [50, 1000, 1000], timeoutMs: 2000 });
+    await webhooks.emit('org-1', 'anomaly.detected', { x: 1 });
+    for (let i = 0; i < 100 && hits < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(hits).toBe(2);
+    deleted = true;
+    // Past the next retry's time (1 s after the second attempt).
+    await new Promise((r) => setTimeout(r, 1500));
+    receiver.close();
+    // The first attempt and one retry before the delete; none after.
+    expect(hits).toBe(2);
+  });
+});
+

@@ -120,14 +120,20 @@ export class Webhooks {
         this.opts.onError?.(`webhook ${event.id} not sent to ${r.id}: its signing secret cannot be decrypted with this server's TOLLGATE_SECRET (create the endpoint again)`);
         continue;
       }
-      void this.deliver(r.url, body, secret, type, event.id, 0);
+      void this.deliver(r.id, r.url, body, secret, type, event.id, 0);
     }
   }
 
-  private async deliver(url: string, body: string, secret: string, type: string, eventId: string, attempt: number): Promise<void> {
+  private async deliver(endpointId: string, url: string, body: string, secret: string, type: string, eventId: string, attempt: number): Promise<void> {
     let ok = false;
     let why = '';
     try {
+      // A retry goes only to an endpoint still there: one deleted meanwhile (its URL wrong, or leaked) got the retries
+      // of events already under way for a minute more (found by an outside review).
+      if (attempt > 0 && !(await this.stillThere(endpointId))) {
+        this.stats.failed++;
+        return;
+      }
       const t = nowSeconds(this.deps);
       const res = await request(url, {
         method: 'POST',
@@ -153,6 +159,11 @@ export class Webhooks {
       return;
     }
     this.stats.retried++;
-    setTimeout(() => void this.deliver(url, body, secret, type, eventId, attempt + 1), wait).unref();
+    setTimeout(() => void this.deliver(endpointId, url, body, secret, type, eventId, attempt + 1), wait).unref();
+  }
+
+  private async stillThere(endpointId: string): Promise<boolean> {
+    const row = await this.deps.database.db.selectFrom('webhooks').select('id').where('id', '=', endpointId).where('deleted_at', 'is', null).executeTakeFirst();
+    return row !== undefined;
   }
 }
