@@ -151,7 +151,10 @@ describe('usage data', () => {
     );
     const [head, line] = csv.trim().split('\r\n');
     expect(head).toBe(USAGE_CSV_HEADER.join(','));
-    expect(line).toBe(`1970-01-01T00:00:00.000Z,1970-01-02T00:00:00.000Z,completions,proj_1,"Team, ""A""",key_1,"'=HYPERLINK(""x"")",gpt-4o,1,0,2,3,0,`);
+    expect(line).toBe(`"1970-01-01T00:00:00.000Z","1970-01-02T00:00:00.000Z","completions","proj_1","Team, ""A""","key_1","'=HYPERLINK(""x"")","gpt-4o",1,0,2,3,0,`);
+    // Every text quoted: a spreadsheet splitting on `;` keeps `k;=1+1;` one cell, no formula.
+    const semi = usageCsv([bucket(0, [{ kind: 'completions', project_id: 'proj_1', api_key_id: 'key_1', model: 'gpt-4o', num_model_requests: 1 }])], { project: () => 'p', key: () => 'k;=1+1;' });
+    expect(semi).toContain('"k;=1+1;"');
   });
 });
 

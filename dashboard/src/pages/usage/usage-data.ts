@@ -128,14 +128,18 @@ export function costTotal(buckets: Array<Bucket<CostRow>>): number {
 
 function csvField(v: string | number | null | undefined): string {
   const s = v === null || v === undefined ? '' : String(v);
-  // RFC 4180 quoting; a leading = + - @ is prefixed so spreadsheets do not run it as a formula (OWASP CSV injection).
-  const safe = /^[=+\-@\t\r]/.test(s) && typeof v === 'string' ? `'${s}` : s;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  // A leading = + - @ is prefixed so spreadsheets do not run it as a formula (OWASP CSV injection), and every text is
+  // quoted (RFC 4180): a spreadsheet splitting on `;` (its locale's list separator) made `k;=1+1` a cell of its own,
+  // a formula, from a key's name (found by an outside review).
+  if (typeof v !== 'string' || s === '') return s;
+  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+  return `"${safe.replace(/"/g, '""')}"`;
 }
 
 /** Rows to CSV text with a header line. */
 export function toCsv(header: string[], rows: Array<Array<string | number | null | undefined>>): string {
-  return [header, ...rows].map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n';
+  // The header's names are this module's own words, plain.
+  return [header.join(','), ...rows.map((row) => row.map(csvField).join(','))].join('\r\n') + '\r\n';
 }
 
 /** Names for the CSV: project and key names beside their ids. */
