@@ -94,6 +94,11 @@ describeEachDatabase('admin API', (backend) => {
       });
       expect(res.status).toBe(200);
       expect(res.headers.get('cache-control')).toBe('no-store');
+      // Every admin answer, reads and refusals included, is kept by no cache.
+      for (const path of [`${ORG}/projects/${p}/api_keys`, `${ORG}/usage/completions?start_time=0`, `${ORG}/audit_logs`, `${ORG}/users`]) {
+        expect((await t.api('GET', path)).headers.get('cache-control'), path).toBe('no-store');
+      }
+      expect((await t.api('GET', `${ORG}/users`, { key: null })).headers.get('cache-control')).toBe('no-store');
       const { value, id } = res.body;
       expect(value).toMatch(/^sk-tg-[0-9A-Za-z]{46}$/);
       expect(id).toMatch(/^key_/);

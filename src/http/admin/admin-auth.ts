@@ -38,7 +38,10 @@ export async function authenticateAdminKey(ctx: AppContext, request: FastifyRequ
 
 /** Authenticates the admin API: an admin key (authenticateAdminKey), or a dashboard session when one is configured. */
 export function installAdminAuth(app: FastifyInstance, ctx: AppContext, sessionResolver?: ActorResolver): void {
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
+    // Every answer of the admin API is the organization's own (keys, usage, members, the audit log): kept by no
+    // cache, a browser's or a proxy's, as the dashboard's session routes are not.
+    reply.header('cache-control', 'no-store');
     if (sessionResolver && !request.headers.authorization && !request.headers['api-key']) {
       const actor = await sessionResolver(request);
       if (actor) {
