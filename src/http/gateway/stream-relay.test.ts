@@ -254,6 +254,15 @@ describe('relayStream', () => {
     expect(r.result).toMatchObject({ complete: true, tokens: null, text: 'Hi there' });
   });
 
+  it('collects all the text of a long stream without usage, past the 4 MiB of events it keeps as they are', async () => {
+    // 120,000 one-word deltas, ~15 MB of events: only the first 4 MiB were counted.
+    const parts: string[] = [];
+    for (let i = 0; i < 1200; i++) parts.push(Array.from({ length: 100 }, () => chunk('w')).join(''));
+    const r = await relay([...parts, chunk('<END>')]);
+    expect(r.result.tokens).toBeNull();
+    expect(r.result.text).toBe(`${'w'.repeat(120_000)}<END>`);
+  });
+
   it("skips OpenAI's \"usage\":null in every chunk and reads the usage chunk, whatever its spacing", async () => {
     // With include_usage OpenAI sends "usage":null in each chunk; other servers space their JSON.
     const nulls = ['"usage":null', '"usage": null', '"usage" : null'].map(
