@@ -222,7 +222,7 @@ describe("a client that hangs up between a stream's last words and its usage sti
 // arrives. Found by an outside review: a client that read the answer to a marker it asked for and hung up before the
 // finish had the stream cut and paid only the text it saw (4 of 5,000 output tokens). Such a stream is read to its end
 // when its client leaves, and billed by its usage; a model that shows all it generates is still cut.
-describe('a client that hangs up mid-answer on a model that reasons unseen still pays its usage', () => {
+describe('a client that hangs up mid-answer on a model that reasons or runs tools unseen still pays its usage', () => {
   let t: TestServer;
   let server: Server;
   let finished = 0;
@@ -277,6 +277,9 @@ describe('a client that hangs up mid-answer on a model that reasons unseen still
     ['a chat request asking for reasoning effort', '/v1/chat/completions', { model: 'gpt-4o-mini', reasoning_effort: 'high' }, 'read'],
     ["Claude with extended thinking", '/v1/messages', { model: 'claude-sonnet-4-5', thinking: { type: 'enabled', budget_tokens: 2000 } }, 'read'],
     ['an Anthropic client calling a reasoning model (translated)', '/v1/messages', { model: 'o3' }, 'read'],
+    // Hosted tools run steps whose input only the final usage reports (a page fetched, results searched).
+    ['Claude with a server tool (web fetch)', '/v1/messages', { model: 'claude-sonnet-4-5', tools: [{ type: 'web_fetch_20250910', name: 'web_fetch' }] }, 'read'],
+    ['a chat request that searches the web', '/v1/chat/completions', { model: 'gpt-4o-mini', web_search_options: {} }, 'read'],
     ['a model that shows all it generates', '/v1/chat/completions', { model: 'gpt-4o-mini' }, 'cut'],
     ['Claude without thinking', '/v1/messages', { model: 'claude-sonnet-4-5' }, 'cut'],
     ['Claude with thinking disabled', '/v1/messages', { model: 'claude-sonnet-4-5', thinking: { type: 'disabled' } }, 'cut'],

@@ -1,5 +1,6 @@
 import { TollgateError } from '../../core/errors.js';
 import { boundTokens, imagePartTokens, isImagePart } from '../../core/estimate.js';
+import type { MeterPlan } from '../../core/metering-plan.js';
 import type { TokenCounts } from '../../core/pricing.js';
 import { outputText } from '../../core/usage-extract.js';
 import { contentText, countChatPromptTokens, countTokens, TokenBudget } from '../../core/tokenizer.js';
@@ -118,9 +119,19 @@ export function readsByReference(body: Record<string, unknown> | null): boolean 
  * Asked when a stream's client hangs up: whether the stream is read on to its end for its usage — its generation was
  * over, or its input cannot be counted (readsByReference) — noted in `generation` for the relay.
  */
-export function readOnAfterHangUp(generation: { finished: boolean }, body: Record<string, unknown> | null, model: string | null = null): boolean {
-  if (!generation.finished && (readsByReference(body) || mayReasonUnseen(model, body))) generation.finished = true;
+export function readOnAfterHangUp(generation: { finished: boolean }, body: Record<string, unknown> | null, model: string | null = null, plan: MeterPlan | null = null): boolean {
+  if (!generation.finished && (readsByReference(body) || mayReasonUnseen(model, body) || runsUnseen(plan))) generation.finished = true;
   return generation.finished;
+}
+
+/**
+ * Whether a model call runs steps its stream shows only in its final usage: hosted tools (a web search or fetch, code
+ * run, an MCP server's results read in a later step), server-side compaction, a stored prompt's template. Anthropic's
+ * message_start reports the first step's input only: cut at a hang-up, a web fetch's 100,000 input tokens were billed
+ * 1,200 (found by an outside review).
+ */
+function runsUnseen(plan: MeterPlan | null): boolean {
+  return plan !== null && plan.kind === 'tokens' && plan.unmeterable;
 }
 
 /** OpenAI's model families that reason before they answer, by default: o1, o3, o4-mini…, GPT-5 and Codex models. */
