@@ -36,6 +36,23 @@ describe('bodyKindOf', () => {
 });
 
 describe('findRequestModel: JSON', () => {
+  it('refuses a member a cost is decided on named twice at the top level, however spelled; nested or once is fine', () => {
+    for (const text of [
+      '{"model":"m","max_tokens":64000,"max_tokens":10}',
+      '{"model":"m","tools":[{"type":"web_search_20250305","name":"web_search"}],"tools":[]}',
+      '{"model":"m","speed":"fast","speed":"standard"}',
+      '{"model":"m","messages":[{"role":"user","content":"a long prompt"}],"messages":[]}',
+      '{"model":"m","max_tokens":64000,"max_tok\\u0065ns":10}',
+    ]) {
+      const f = json(text);
+      expect(f.ok, text).toBe(false);
+      if (!f.ok) expect(f.code).toBe('invalid_json');
+    }
+    // Nested members of the same name, and members nobody decides on, are no repeat of a top-level one.
+    expect(model(json('{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"x"}],"metadata":{"max_tokens":"1","tools":"x"}}'))).toBe('m');
+    expect(model(json('{"model":"m","requests":[{"params":{"max_tokens":5,"stream":true}},{"params":{"max_tokens":6}}],"max_tokens":7}'))).toBe('m');
+  });
+
   it('reads the top-level model, not nested ones', () => {
     expect(model(json('{"model":"gpt-4o-mini","messages":[]}'))).toBe('gpt-4o-mini');
     expect(model(json('{"messages":[{"role":"user","model":"gpt-4"}],"model":"gpt-4o-mini"}'))).toBe('gpt-4o-mini');

@@ -41,7 +41,7 @@ export type ModelFinding =
       /** Why the body's model could not be read (it is not JSON, multipart or a form, or reads ambiguously), or null. */
       undetermined: string | null;
     }
-  | { ok: false; code: 'invalid_value' | 'unsupported_media_type'; message: string; param: string | null };
+  | { ok: false; code: 'invalid_value' | 'invalid_json' | 'unsupported_media_type'; message: string; param: string | null };
 
 const MULTIPART = 'multipart/form-data';
 const FORM = 'application/x-www-form-urlencoded';
@@ -163,6 +163,10 @@ function jsonModel(raw: Buffer, json: unknown): { ok: true; model: string | null
     }
   }
   if (mayRepeatModelKey(raw) && topLevelKeyCount(raw, 'model') > 1) return invalid('The body names the model more than once.');
+  const repeated = repeatedCostMember(raw, body);
+  if (repeated !== null) {
+    return { ok: false, code: 'invalid_json', message: `We could not parse the JSON body of your request: it names '${repeated}' more than once (JSON readers differ on which one counts); name each member once.`, param: repeated };
+  }
   const value = body.model;
   if (value === undefined || value === null || value === '') return { ok: true, model: null, body };
   if (typeof value !== 'string') return invalid('The model must be a string.');
@@ -178,6 +182,37 @@ function mayRepeatModelKey(raw: Buffer): boolean {
   if (first >= 0 && raw.indexOf('"model"', first + 7) >= 0) return true;
   // The letters of `model` escaped are \u004X or \u006X; most bodies have no \u00 at all, so that is looked for first.
   return raw.indexOf('\\u00') >= 0 && (raw.indexOf('\\u004') >= 0 || raw.indexOf('\\u006') >= 0);
+}
+
+/**
+ * Top-level members a request's cost, limits or metering are decided on. Named twice, JSON.parse keeps the last while
+ * an upstream keeping the first runs another request: `"max_tokens":64000,"max_tokens":10` was reserved for 10 tokens,
+ * `"tools":[web search],"tools":[]` passed a spend limit (found by an outside review).
+ */
+const COST_MEMBERS: ReadonlySet<string> = new Set([
+  'messages', 'input', 'prompt', 'system', 'instructions', 'suffix', 'tools', 'functions', 'tool_choice', 'max_tokens', 'max_completion_tokens',
+  'max_output_tokens', 'n', 'best_of', 'stream', 'stream_options', 'background', 'service_tier', 'speed', 'inference_geo', 'mcp_servers',
+  'web_search_options', 'context_management', 'thinking', 'reasoning', 'reasoning_effort', 'conversation', 'previous_response_id', 'store',
+  'response_format', 'text', 'container', 'modalities', 'audio', 'size', 'quality',
+]);
+
+/**
+ * The first member of COST_MEMBERS the body names more than once at its top level, or null. Cheap for most bodies: a
+ * member present is looked for a second time in the bytes, and only a body where it is found again (nested, or
+ * repeated), or with escaped letters, is read member by member.
+ */
+function repeatedCostMember(raw: Buffer, body: Record<string, unknown>): string | null {
+  const escaped = raw.indexOf('\\u00') >= 0;
+  for (const key in body) {
+    if (!COST_MEMBERS.has(key)) continue;
+    if (!escaped) {
+      const quoted = `"${key}"`;
+      const first = raw.indexOf(quoted);
+      if (first >= 0 && raw.indexOf(quoted, first + quoted.length) < 0) continue;
+    }
+    if (topLevelKeyCount(raw, key) > 1) return key;
+  }
+  return null;
 }
 
 /** How many members of a valid JSON text's top-level object are named `key`, escapes decoded, in any case. */
