@@ -89,8 +89,9 @@ describeBrowser('dashboard in a browser: usage, limits, settings and members', (
     const csv = readFileSync(await download.path(), 'utf8');
     const lines = csv.trim().split('\r\n');
     expect(lines[0]).toBe('start_time,end_time,kind,project_id,project_name,api_key_id,api_key_name,model,num_model_requests,num_refused_requests,input_tokens,output_tokens,input_cached_tokens,cost_usd');
-    expect(lines.some((l) => l.includes(`,completions,${t.defaultProjectId},Default project,${demo.id},usage-demo,`))).toBe(true);
-    expect(lines.some((l) => l.includes(`,embeddings,${t.defaultProjectId},Default project,${demo.id},usage-demo,`))).toBe(true);
+    // Every text quoted (a spreadsheet splitting on ';' keeps each one cell).
+    expect(lines.some((l) => l.includes(`,"completions","${t.defaultProjectId}","Default project","${demo.id}","usage-demo",`))).toBe(true);
+    expect(lines.some((l) => l.includes(`,"embeddings","${t.defaultProjectId}","Default project","${demo.id}","usage-demo",`))).toBe(true);
     await shot(page, 'usage.png', { fullPage: true });
     await scan('usage', () => page.locator('.chart canvas').waitFor());
     // The usage page links to the key's page.
