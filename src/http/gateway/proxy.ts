@@ -62,6 +62,9 @@ export interface RequestInfo {
   credential?: string | null;
 }
 
+/** Methods that carry no body on the APIs served, and are metered as reads. */
+const BODILESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
+
 /**
  * A background response that does not stream is billed when its result is retrieved (GET /responses/{id}, or its
  * cancellation); one kept in a conversation can be read there instead (GET /conversations/{id}/items), never billed
@@ -119,6 +122,12 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
     checkScope(g, record, request.method, path);
     checkDelegatedScope(g, record, request.method, endpoint, body);
     refuseUnbillableBackground(endpoint, body);
+    // GET, HEAD, OPTIONS and DELETE take no body at OpenAI or Anthropic, and are metered as free: one sent with a body
+    // was forwarded with it, and an upstream routing without regard to the method ran it unbilled (found by an
+    // outside review). Refused, never dropped.
+    if (request.rawBody !== null && BODILESS_METHODS.has(request.method)) {
+      throw new TollgateError('invalid_value', `${request.method} requests take no body; send this one as the API documents it (a POST for what runs a model).`, null);
+    }
     checkModelUse(g, record, found, request.method, endpoint);
     checkModel(g, record, requested);
     if (target.model !== requested) checkModel(g, record, target.model);
@@ -203,7 +212,8 @@ async function forward(
   const isModelCall = info.plan.kind === 'tokens';
   // A POST naming a model to a route the API does not list (an OpenAI-compatible server's own model endpoint, such
   // as Mistral's /v1/fim/completions) is billed whenever its answer reports usage: no path escapes metering.
-  const meterIfReported = !info.listed && request.method === 'POST' && info.model !== null;
+  // So is one naming a model by another method than the API's (PUT, PATCH…), which an upstream may route as a POST.
+  const meterIfReported = info.model !== null && (request.method === 'POST' ? !info.listed : !BODILESS_METHODS.has(request.method));
   // Ask for usage on streams (and strip that extra chunk again if the client did not ask), and apply aliases.
   const streamOptions = body?.stream_options as { include_usage?: boolean } | undefined;
   const injectUsage = stream && ASK_FOR_USAGE.has(endpoint) && streamOptions?.include_usage !== true;
