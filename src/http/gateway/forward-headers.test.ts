@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientResponseHeaders } from './forward-headers.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 
 describe('clientResponseHeaders', () => {
   it('drops the headers each answer\'s own Connection header names, whatever the answer before it named', () => {
@@ -14,3 +14,17 @@ describe('clientResponseHeaders', () => {
     expect(Object.keys(clientResponseHeaders({ 'x-hop': '1' }, 'req_2')).sort()).toEqual(['x-hop', 'x-request-id']);
   });
 });
+
+describe('upstreamRequestHeaders', () => {
+  it("forwards the allowlist only, and makes an Idempotency-Key the project's own", () => {
+    const h = { 'content-type': 'application/json', authorization: 'Bearer sk-tg-x', 'x-api-key': 'k', 'idempotency-key': 'retry-1', 'x-stainless-os': 'Linux', cookie: 'c' };
+    const a = upstreamRequestHeaders(h, 'proj_A');
+    expect(Object.keys(a).sort()).toEqual(['content-type', 'idempotency-key', 'x-stainless-os']);
+    // Two projects sending one key do not name one request at the provider; one project's retry does.
+    expect(a['idempotency-key']).not.toBe('retry-1');
+    expect(upstreamRequestHeaders(h, 'proj_B')['idempotency-key']).not.toBe(a['idempotency-key']);
+    expect(upstreamRequestHeaders(h, 'proj_A')['idempotency-key']).toBe(a['idempotency-key']);
+    expect(a['idempotency-key']).toMatch(/^tg-[0-9a-f]{48}$/);
+  });
+});
+

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ApiFormat } from '../../core/anthropic-errors.js';
 import { ANTHROPIC_REQUEST_ID_HEADER, REQUEST_ID_HEADER, UPSTREAM_REQUEST_ID_HEADER } from '../shared/request-id.js';
@@ -26,14 +27,21 @@ const FORWARD_REQUEST = new Set([
   'anthropic-beta',
 ]);
 
-/** Headers forwarded upstream (lower-case): the allowlist above, and `x-stainless-*`. */
-export function upstreamRequestHeaders(h: IncomingHttpHeaders): Record<string, string> {
+/**
+ * Headers forwarded upstream (lower-case): the allowlist above, and `x-stainless-*`. An `Idempotency-Key` is made the
+ * project's own (`scope`): every project shares the provider account, where one project's key could otherwise name
+ * another's request, and a provider replaying the answer of a repeated key would hand that project the other's
+ * answer (found by an outside review). A retry of the same project still sends the same key.
+ */
+export function upstreamRequestHeaders(h: IncomingHttpHeaders, scope: string | null = null): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name in h) {
     const value = h[name];
     if (value === undefined || !(FORWARD_REQUEST.has(name) || name.startsWith('x-stainless-'))) continue;
     out[name] = Array.isArray(value) ? value.join(', ') : value;
   }
+  const idempotency = out['idempotency-key'];
+  if (idempotency !== undefined && scope !== null) out['idempotency-key'] = `tg-${createHash('sha256').update(`${scope}\n${idempotency}`).digest('hex').slice(0, 48)}`;
   return out;
 }
 

@@ -255,7 +255,7 @@ async function forward(
   for (;;) {
     try {
       // Forwarded with the client's Content-Type, or none: never one the client did not send.
-      const headers = upstreamRequestHeaders(request.headers);
+      const headers = upstreamRequestHeaders(request.headers, info.record.projectId);
       const payload = payloadOf(request.rawBody, body, info.model, injectUsage, streamOptions);
       up = await upstream.send({ method: request.method, path: endpoint, search: request.search, headers, body: payload, project: info.record.projectId, client: info.record.id, model: info.model, signal: controller, onLate: late?.onLate, abandoned: clientGone });
       // No fallback for a client that left: nobody waits for its answer.

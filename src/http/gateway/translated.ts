@@ -105,7 +105,7 @@ export async function forwardTranslated(
   fallback: FallbackPlan | null = null,
 ): Promise<void> {
   if (t.kind === 'count-locally') return countLocally(g, request, res, info, admission, t.body);
-  const headers = upstreamRequestHeaders(request.headers);
+  const headers = upstreamRequestHeaders(request.headers, info.record.projectId);
   for (const name in headers) if (name.startsWith('anthropic-') || name.startsWith('openai-')) delete headers[name];
   headers['content-type'] = 'application/json';
   const path = t.kind === 'chat-to-anthropic' ? '/messages' : '/chat/completions';
