@@ -23,16 +23,20 @@ export function findRepeatedMember(text: string): RepeatedMember | null {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
       const start = i;
-      let escaped = false;
-      for (i++; i < n && text.charCodeAt(i) !== 0x22; i++) {
-        if (text.charCodeAt(i) === 0x5c) {
-          escaped = true;
-          i++;
-        }
+      // To the closing quote: one not preceded by an odd run of backslashes, found with indexOf (the string's
+      // characters are not looked at one by one: a prompt's text is most of a model call's body).
+      let end = text.indexOf('"', start + 1);
+      while (end > 0 && text.charCodeAt(end - 1) === 0x5c) {
+        let k = end - 1;
+        while (text.charCodeAt(k) === 0x5c) k--;
+        if ((end - 1 - k) % 2 === 0) break;
+        end = text.indexOf('"', end + 1);
       }
+      i = end < 0 ? n : end;
       const top = stack[stack.length - 1];
       if (!expectKey || !top || top.keys === null) continue;
-      const name = escaped ? (JSON.parse(text.slice(start, i + 1)) as string) : text.slice(start + 1, i);
+      const raw = text.slice(start + 1, i);
+      const name = raw.includes('\\') ? (JSON.parse(text.slice(start, i + 1)) as string) : raw;
       top.key = name;
       if (top.keys.has(name)) return { name, path: pathOf(stack) };
       top.keys.add(name);

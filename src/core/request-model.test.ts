@@ -43,6 +43,11 @@ describe('findRequestModel: JSON', () => {
       '{"model":"m","speed":"fast","speed":"standard"}',
       '{"model":"m","messages":[{"role":"user","content":"a long prompt"}],"messages":[]}',
       '{"model":"m","max_tokens":64000,"max_tok\\u0065ns":10}',
+      // At any depth: a tool typed twice, thinking enabled then disabled, a message's content twice.
+      '{"model":"m","tools":[{"type":"web_search","type":"function","name":"f","parameters":{}}]}',
+      '{"model":"m","thinking":{"type":"enabled","budget_tokens":4000,"type":"disabled"}}',
+      '{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"a long prompt","content":"hi"}]}',
+      '{"model":"m","messages":[{"role":"user","content":"say \\"x\\"","content":"hi"}]}',
     ]) {
       const f = json(text);
       expect(f.ok, text).toBe(false);

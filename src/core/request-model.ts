@@ -2,6 +2,7 @@ import { formFields } from './form-fields.js';
 import { mayFold } from './member-case.js';
 import { modelNameProblem } from './model-name.js';
 import { multipartFields } from './multipart.js';
+import { findRepeatedMember } from './repeated-members.js';
 
 // The model a request names, found in whatever the upstream will read: the body as JSON whatever its declared type
 // (a missing or lying Content-Type included), multipart/form-data and form-urlencoded fields, and the query string.
@@ -163,9 +164,14 @@ function jsonModel(raw: Buffer, json: unknown): { ok: true; model: string | null
     }
   }
   if (mayRepeatModelKey(raw) && topLevelKeyCount(raw, 'model') > 1) return invalid('The body names the model more than once.');
-  const repeated = repeatedCostMember(raw, body);
+  // Any member named twice in one object, at any depth: JSON.parse keeps the last, an upstream keeping the first runs
+  // another request than the one limited and metered (`"max_tokens":64000,"max_tokens":10` was reserved for 10 tokens;
+  // a tool typed `web_search` then `function` passed a spend limit; `"thinking":{"type":"enabled","type":"disabled"}`
+  // was cut at a hang-up: found by outside reviews). The scan skips strings' contents with indexOf.
+  const repeated = findRepeatedMember(raw.toString('utf8'));
   if (repeated !== null) {
-    return { ok: false, code: 'invalid_json', message: `We could not parse the JSON body of your request: it names '${repeated}' more than once (JSON readers differ on which one counts); name each member once.`, param: repeated };
+    const param = repeated.path.length > 200 ? `${repeated.path.slice(0, 200)}…` : repeated.path;
+    return { ok: false, code: 'invalid_json', message: `We could not parse the JSON body of your request: it names '${param}' more than once (JSON readers differ on which one counts); name each member once.`, param };
   }
   const value = body.model;
   if (value === undefined || value === null || value === '') return { ok: true, model: null, body };
@@ -182,37 +188,6 @@ function mayRepeatModelKey(raw: Buffer): boolean {
   if (first >= 0 && raw.indexOf('"model"', first + 7) >= 0) return true;
   // The letters of `model` escaped are \u004X or \u006X; most bodies have no \u00 at all, so that is looked for first.
   return raw.indexOf('\\u00') >= 0 && (raw.indexOf('\\u004') >= 0 || raw.indexOf('\\u006') >= 0);
-}
-
-/**
- * Top-level members a request's cost, limits or metering are decided on. Named twice, JSON.parse keeps the last while
- * an upstream keeping the first runs another request: `"max_tokens":64000,"max_tokens":10` was reserved for 10 tokens,
- * `"tools":[web search],"tools":[]` passed a spend limit (found by an outside review).
- */
-const COST_MEMBERS: ReadonlySet<string> = new Set([
-  'messages', 'input', 'prompt', 'system', 'instructions', 'suffix', 'tools', 'functions', 'tool_choice', 'max_tokens', 'max_completion_tokens',
-  'max_output_tokens', 'n', 'best_of', 'stream', 'stream_options', 'background', 'service_tier', 'speed', 'inference_geo', 'mcp_servers',
-  'web_search_options', 'context_management', 'thinking', 'reasoning', 'reasoning_effort', 'conversation', 'previous_response_id', 'store',
-  'response_format', 'text', 'container', 'modalities', 'audio', 'size', 'quality',
-]);
-
-/**
- * The first member of COST_MEMBERS the body names more than once at its top level, or null. Cheap for most bodies: a
- * member present is looked for a second time in the bytes, and only a body where it is found again (nested, or
- * repeated), or with escaped letters, is read member by member.
- */
-function repeatedCostMember(raw: Buffer, body: Record<string, unknown>): string | null {
-  const escaped = raw.indexOf('\\u00') >= 0;
-  for (const key in body) {
-    if (!COST_MEMBERS.has(key)) continue;
-    if (!escaped) {
-      const quoted = `"${key}"`;
-      const first = raw.indexOf(quoted);
-      if (first >= 0 && raw.indexOf(quoted, first + quoted.length) < 0) continue;
-    }
-    if (topLevelKeyCount(raw, key) > 1) return key;
-  }
-  return null;
 }
 
 /** How many members of a valid JSON text's top-level object are named `key`, escapes decoded, in any case. */
