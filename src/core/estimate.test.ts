@@ -60,6 +60,19 @@ describe('the reservation of a hard spend cap', () => {
     expect(estimateTokens({ input: 'hi', model: 'x'.repeat(400), user: 'u'.repeat(400), metadata: { k: 'v'.repeat(400) }, temperature: 0.5, max_output_tokens: 16 }, '/responses', 0).input).toBe(bare);
   });
 
+  it('estimates member names, text under a member named image_url that is no image, and text at any depth', () => {
+    const long = 'x'.repeat(20_000);
+    const tool = (parameters: unknown) => ({ messages: [{ role: 'user', content: 'hi' }], max_tokens: 16, tools: [{ type: 'function', function: { name: 'f', parameters } }] });
+    let deep: unknown = { description: long };
+    for (let i = 0; i < 40; i++) deep = { properties: { a: deep } };
+    for (const parameters of [{ type: 'object', properties: { [long]: { type: 'string' } } }, { type: 'object', properties: { image_url: { type: 'string', description: long } } }, deep]) {
+      expect(estimateTokens(tool(parameters), '/chat/completions', 0).input).toBeGreaterThanOrEqual(long.length / 4);
+    }
+    // An image part's URL is still left out.
+    const image = { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${long}`, detail: 'low' } }] }] };
+    expect(estimateTokens(image, '/chat/completions', 0).input).toBeLessThan(100);
+  });
+
   it("reserves the declared max_tokens, else the model's largest answer, times n; embeddings no output", () => {
     expect(boundTokens({ messages: [], max_tokens: 50 }, '/chat/completions', 16_384, MAX_INPUT).output).toBe(50);
     expect(boundTokens({ messages: [], max_completion_tokens: 70, n: 3 }, '/chat/completions', 16_384, MAX_INPUT).output).toBe(210);
@@ -118,8 +131,8 @@ describe('the reservation of a hard spend cap', () => {
   it("reads Anthropic's bodies: the system prompt beside the messages, max_tokens, and an image block as one image", () => {
     const system = 'x'.repeat(4000);
     const withSystem = estimateTokens({ system, messages: [{ role: 'user', content: 'hi' }], max_tokens: 300 }, '/messages', 1024);
-    // The role and the text of the message, and the system prompt, at four characters a token.
-    expect(withSystem).toEqual({ input: Math.ceil((4 + 2 + 4000) / 4) + 6, output: 300 });
+    // The message's member names, role and text, and the system prompt, at four characters a token.
+    expect(withSystem).toEqual({ input: Math.ceil(('role'.length + 'user'.length + 'content'.length + 2 + 4000) / 4) + 6, output: 300 });
     const blocks = estimateTokens({ system: [{ type: 'text', text: system }], messages: [{ role: 'user', content: 'hi' }], max_tokens: 300 }, '/messages', 1024);
     expect(blocks.input).toBeGreaterThanOrEqual(withSystem.input);
     const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'A'.repeat(2_000_000) } };

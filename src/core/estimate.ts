@@ -11,22 +11,41 @@ export interface TokenEstimate {
 // The walks below run on every request of a key with TPM or a budget: plain loops over the parsed JSON (for…in sees
 // exactly the own keys of a JSON.parse object), not Object.entries and reduce, which allocate for every object.
 
-// Depth-capped: a body nested 10,000 deep must not overflow the stack (what lies deeper is not prompt text anyway).
-function textLength(v: unknown, depth = 0): number {
-  if (typeof v === 'string') return v.length;
-  // A token id (a prompt or an embeddings input given as token arrays) is one token: four characters' worth.
-  if (typeof v === 'number') return 4;
-  if (depth > 32) return 0;
+/**
+ * Characters of prompt text in a JSON value, for the TPM estimate: every string and member name (a tool's schema may
+ * hold its text in either), a token id as four. Walked without recursion, to any depth (the edge refuses past 512). An
+ * image's URL is left out (its bytes are no measure of its tokens): only `image_url` holding a URL, as an image part
+ * does; a member of that name holding anything else is text. A depth cap at 32, names left out and every `image_url`
+ * subtree skipped let 20 KB of a tool's schema escape a 1,000 TPM limit (found by an outside review).
+ */
+function textLength(root: unknown): number {
   let n = 0;
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) n += textLength(v[i], depth + 1);
-    return n;
-  }
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    for (const k in o) if (k !== 'image_url') n += textLength(o[k], depth + 1);
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') n += v.length;
+    // A token id (a prompt or an embeddings input given as token arrays) is one token: four characters' worth.
+    else if (typeof v === 'number') n += 4;
+    else if (Array.isArray(v)) for (let i = 0; i < v.length; i++) stack.push(v[i]);
+    else if (v !== null && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      for (const k in o) {
+        const x = o[k];
+        if (k === 'image_url' && isImageUrl(x)) continue;
+        n += k.length;
+        stack.push(x);
+      }
+    }
   }
   return n;
+}
+
+/** An image part's `image_url`: a URL, or `{url, detail?}` (OpenAI's chat shape). */
+function isImageUrl(v: unknown): boolean {
+  if (typeof v === 'string') return true;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  for (const k in v as Record<string, unknown>) if (k !== 'url' && k !== 'detail') return false;
+  return typeof (v as { url?: unknown }).url === 'string';
 }
 
 /**
