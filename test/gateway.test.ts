@@ -164,6 +164,12 @@ describeEachDatabase('gateway', (backend) => {
         expect(refused.status, String(endpoint)).toBe(403);
         expect((await refused.json()).error.code).toBe('insufficient_permissions');
       }
+      // Named in the query string beside the body, in any spelling: refused, whichever the body names.
+      for (const q of ['endpoint=/v1/chat/completions', 'ENDPOINT=/v1/embeddings', '%65ndpoint=/v1/chat/completions']) {
+        const r = await fetch(`${t.url}/v1/batches?${q}`, { method: 'POST', headers: { authorization: `Bearer ${batcher.value}`, 'content-type': 'application/json' }, body: JSON.stringify({ input_file_id: 'file-x', endpoint: '/v1/embeddings', completion_window: '24h' }) });
+        expect(r.status, q).toBe(400);
+        expect((await r.json()).error.param).toBe('endpoint');
+      }
       // Its scope's own endpoint is forwarded (the built-in upstream serves no batches).
       expect((await post('/batches', { input_file_id: 'file-x', endpoint: '/v1/embeddings', completion_window: '24h' })).status).not.toBe(403);
       const noFiles = await newKey({ permissions: { restricted: { uploads: 'write' } } });

@@ -608,6 +608,12 @@ describeEachDatabase('upstream objects are isolated per project', (backend) => {
       const refused = await call(aFull, 'POST', '/batches', { input_file_id: sneaky, endpoint: '/v1/responses', completion_window: '24h' });
       expect([refused.status, refused.body.error?.param], refused.text).toEqual([400, 'input_file_id']);
       expect(refused.body.error.message).toContain('Line 2 of the batch input file');
+      // A line running another URL than the batch's endpoint (an upstream running each line's own would run what the
+      // key's scope was not checked for).
+      const elsewhere = await fileOf(aFull, 'batch', `${line}\n`);
+      const mismatched = await call(aFull, 'POST', '/batches', { input_file_id: elsewhere, endpoint: '/v1/embeddings', completion_window: '24h' });
+      expect([mismatched.status, mismatched.body.error?.param], mismatched.text).toEqual([400, 'input_file_id']);
+      expect(mismatched.body.error.message).toContain("not the batch's endpoint");
       // A line's body in another case is the body to an upstream folding names; in two spellings, refused.
       const folded = line.replace('"body":', `"Body":{"model":"gpt-4o-mini","input":[{"role":"user","content":[${part}]}]},"x":`);
       const shifty = await fileOf(aFull, 'batch', `${line}\n${folded}\n`);

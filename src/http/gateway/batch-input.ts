@@ -2,7 +2,7 @@ import { TollgateError } from '../../core/errors.js';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../core/json-depth.js';
 import { memberInAnyCase } from '../../core/member-case.js';
 import { notFoundMessage } from '../../core/object-families.js';
-import { mayNameObjects, type ObjectRef, requestRefs } from '../../core/object-refs.js';
+import { type ObjectRef, requestRefs } from '../../core/object-refs.js';
 import { findRepeatedMember } from '../../core/repeated-members.js';
 import type { Upstream, UpstreamRequest } from '../../core/upstream.js';
 import type { GatewayContext } from './gateway-context.js';
@@ -33,6 +33,7 @@ export async function checkBatchInput(g: GatewayContext, access: ObjectAccess, i
     throw new TollgateError('upstream_error', `Tollgate could not read the batch input file ${fileId} to check the objects it names (the upstream answered ${up.statusCode}).`);
   }
   const refs = new Map<string, { ref: ObjectRef; line: number }>();
+  const runs = batchEndpoint(req.body);
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let line = 0;
@@ -49,8 +50,14 @@ export async function checkBatchInput(g: GatewayContext, access: ObjectAccess, i
     } catch {
       return; // the upstream refuses a line that is not JSON
     }
+    // A line runs the batch's endpoint, as OpenAI requires; an upstream running each line's own URL would run what the
+    // key's scope was never checked for (a chat completion in an embeddings batch: found by an outside review).
+    const url = request !== null && typeof request === 'object' ? (request as { url?: unknown }).url : undefined;
+    if (runs !== null && url !== undefined && url !== runs) {
+      throw new TollgateError('invalid_value', `Line ${line} of the batch input file ${fileId} runs ${JSON.stringify(url)?.slice(0, 200)}, not the batch's endpoint '${runs.slice(0, 200)}'.`, 'input_file_id');
+    }
     // A member named twice hides the first value from JSON.parse, not from a reader that keeps it.
-    const repeated = mayNameObjects(bytes) ? findRepeatedMember(text) : null;
+    const repeated = findRepeatedMember(text);
     if (repeated) {
       throw new TollgateError(
         'invalid_value',
@@ -97,5 +104,16 @@ export async function checkBatchInput(g: GatewayContext, access: ObjectAccess, i
     if (owners.get(ref.id)?.projectId !== access.projectId) {
       throw new TollgateError('not_found', `Line ${at} of the batch input file ${fileId}: ${notFoundMessage(ref.type, ref.id)}`, 'input_file_id');
     }
+  }
+}
+
+/** The endpoint a batch's body names, or null. */
+function batchEndpoint(body: Buffer | null): string | null {
+  if (body === null) return null;
+  try {
+    const endpoint = (JSON.parse(body.toString('utf8')) as { endpoint?: unknown } | null)?.endpoint;
+    return typeof endpoint === 'string' ? endpoint : null;
+  } catch {
+    return null;
   }
 }

@@ -120,7 +120,7 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
   let translation: Translation | null = null;
   try {
     checkScope(g, record, request.method, path);
-    checkDelegatedScope(g, record, request.method, endpoint, body);
+    checkDelegatedScope(g, record, request.method, endpoint, body, request.search);
     refuseUnbillableBackground(endpoint, body);
     // GET, HEAD, OPTIONS and DELETE take no body at OpenAI or Anthropic, and are metered as free: one sent with a body
     // was forwarded with it, and an upstream routing without regard to the method ran it unbilled (found by an
