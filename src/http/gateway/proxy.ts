@@ -75,7 +75,7 @@ function refuseUnbillableBackground(endpoint: string, body: Record<string, unkno
   if (!isBackgroundResponse(endpoint, body) || asksToStream(body)) return;
   throw new TollgateError(
     'invalid_value',
-    "Tollgate bills a background response when its result is retrieved (GET /v1/responses/{id}); one kept in a conversation could be read from the conversation unbilled. Send it without 'conversation' (chain it with previous_response_id), with stream: true, or without background.",
+    "Tollgate bills a background response when its result is retrieved (GET /v1/responses/{id}); one kept in a conversation could be read from the conversation unbilled. Send it without 'conversation' and retrieve its result with GET /v1/responses/{id}, or with stream: true, or without background.",
     'conversation',
   );
 }
