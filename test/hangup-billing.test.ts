@@ -32,6 +32,14 @@ async function received(req: IncomingMessage, res: ServerResponse): Promise<{ bo
   return { body: JSON.parse(text) as { model: string }, closed: () => closed };
 }
 
+/** One server-sent event, named or not (a string is sent as it is: `[DONE]`). */
+const sse = (event: string | null, data: unknown) => `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+/** Anthropic's message_start, with the input it reports. */
+const messageStart = (model: string) =>
+  sse('message_start', { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: INPUT, output_tokens: 1 } } });
+/** A chat completion chunk as OpenAI streams it, with `usage: null`. */
+const chatChunk = (model: string, delta: Record<string, unknown>, finish: string | null) => ({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model, choices: [{ index: 0, delta, finish_reason: finish }], usage: null });
+
 /** A gateway (SQLite) in front of `upstream`, started here on loopback: `gpt-*` to it as OpenAI, `claude-*` as Anthropic. */
 async function gatewayBefore(upstream: Server): Promise<TestServer> {
   const url = `${await listenOnLoopback(upstream)}/v1`;
@@ -151,14 +159,13 @@ describe("a client that hangs up between a stream's last words and its usage sti
       const { body, closed } = await received(req, res);
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       const anthropic = req.url?.endsWith('/messages') === true;
-      const sse = (event: string | null, data: unknown) => `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
       if (anthropic) {
-        res.write(sse('message_start', { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: body.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: INPUT, output_tokens: 1 } } }));
+        res.write(messageStart(body.model));
         res.write(sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }));
         res.write(sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'done' } }));
         res.write(sse('content_block_stop', { type: 'content_block_stop', index: 0 }));
       } else {
-        const chunk = (delta: Record<string, unknown>, finish: string | null) => ({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }], usage: null });
+        const chunk = (delta: Record<string, unknown>, finish: string | null) => chatChunk(body.model, delta, finish);
         res.write(sse(null, chunk({ role: 'assistant', content: 'done' }, null)));
         // Spaced as some OpenAI-compatible servers write it.
         res.write(sse(null, JSON.stringify(chunk({}, 'stop')).replace('"finish_reason":"stop"', '"finish_reason" : "stop"')));
@@ -233,10 +240,9 @@ describe('a client that hangs up mid-answer on a model that reasons or runs tool
       const { body, closed } = await received(req, res);
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       const anthropic = req.url?.endsWith('/messages') === true;
-      const sse = (event: string | null, data: unknown) => `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
-      const chunk = (delta: Record<string, unknown>, finish: string | null) => ({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }], usage: null });
+      const chunk = (delta: Record<string, unknown>, finish: string | null) => chatChunk(body.model, delta, finish);
       if (anthropic) {
-        res.write(sse('message_start', { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: body.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: INPUT, output_tokens: 1 } } }));
+        res.write(messageStart(body.model));
         res.write(sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }));
         res.write(sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: '42 <END>' } }));
       } else res.write(sse(null, chunk({ role: 'assistant', content: '42 <END>' }, null)));
