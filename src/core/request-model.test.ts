@@ -53,6 +53,10 @@ describe('findRequestModel: JSON', () => {
       expect(f.ok, text).toBe(false);
       if (!f.ok) expect(f.code).toBe('invalid_json');
     }
+    // A body that is an array is scanned too.
+    const array = json('[{"input":"a","input":"b"}]');
+    expect(array.ok).toBe(false);
+    if (!array.ok) expect([array.code, array.param]).toEqual(['invalid_json', '0.input']);
     // Nested members of the same name, and members nobody decides on, are no repeat of a top-level one.
     expect(model(json('{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"x"}],"metadata":{"max_tokens":"1","tools":"x"}}'))).toBe('m');
     expect(model(json('{"model":"m","requests":[{"params":{"max_tokens":5,"stream":true}},{"params":{"max_tokens":6}}],"max_tokens":7}'))).toBe('m');

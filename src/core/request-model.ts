@@ -144,7 +144,8 @@ type Field = { value: string | null; start: number; end: number };
 
 /** The model of a JSON body: its top-level `model` member, refused when the object names it twice or in another case. */
 function jsonModel(raw: Buffer, json: unknown): { ok: true; model: string | null; body: Record<string, unknown> | null } | Refusal {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) return { ok: true, model: null, body: null };
+  if (json === null || typeof json !== 'object') return { ok: true, model: null, body: null };
+  if (Array.isArray(json)) return repeatedMemberRefusal(raw) ?? { ok: true, model: null, body: null };
   const body = json as Record<string, unknown>;
   // Readers differ on a repeated member (JSON.parse keeps the last, others the first or refuse), and some match
   // names without regard to case (Go's encoding/json): any second member that may mean `model` is refused.
@@ -164,19 +165,25 @@ function jsonModel(raw: Buffer, json: unknown): { ok: true; model: string | null
     }
   }
   if (mayRepeatModelKey(raw) && topLevelKeyCount(raw, 'model') > 1) return invalid('The body names the model more than once.');
-  // Any member named twice in one object, at any depth: JSON.parse keeps the last, an upstream keeping the first runs
-  // another request than the one limited and metered (`"max_tokens":64000,"max_tokens":10` was reserved for 10 tokens;
-  // a tool typed `web_search` then `function` passed a spend limit; `"thinking":{"type":"enabled","type":"disabled"}`
-  // was cut at a hang-up: found by outside reviews). The scan skips strings' contents with indexOf.
-  const repeated = findRepeatedMember(raw.toString('utf8'));
-  if (repeated !== null) {
-    const param = repeated.path.length > 200 ? `${repeated.path.slice(0, 200)}…` : repeated.path;
-    return { ok: false, code: 'invalid_json', message: `We could not parse the JSON body of your request: it names '${param}' more than once (JSON readers differ on which one counts); name each member once.`, param };
-  }
+  const repeated = repeatedMemberRefusal(raw);
+  if (repeated !== null) return repeated;
   const value = body.model;
   if (value === undefined || value === null || value === '') return { ok: true, model: null, body };
   if (typeof value !== 'string') return invalid('The model must be a string.');
   return refusedName(value, 'model') ?? { ok: true, model: value, body };
+}
+
+/**
+ * Any member named twice in one object of a JSON body, at any depth: JSON.parse keeps the last, an upstream keeping the
+ * first runs another request than the one limited and metered (`"max_tokens":64000,"max_tokens":10` was reserved for
+ * 10 tokens; a tool typed `web_search` then `function` passed a spend limit; `"thinking":{"type":"enabled","type":
+ * "disabled"}` was cut at a hang-up: found by outside reviews). The scan skips strings' contents with indexOf.
+ */
+function repeatedMemberRefusal(raw: Buffer): Refusal | null {
+  const repeated = findRepeatedMember(raw.toString('utf8'));
+  if (repeated === null) return null;
+  const param = repeated.path.length > 200 ? `${repeated.path.slice(0, 200)}…` : repeated.path;
+  return { ok: false, code: 'invalid_json', message: `We could not parse the JSON body of your request: it names '${param}' more than once (JSON readers differ on which one counts); name each member once.`, param };
 }
 
 /**

@@ -43,7 +43,8 @@ export interface ObjectAccess {
  */
 function bodyOf(request: GatewayRequest): unknown {
   const raw = request.rawBody;
-  if (request.json !== null) return withoutHiddenMembers(request.json, raw);
+  // A JSON body declared as such was refused already if it names a member twice (core/request-model.ts, at any depth).
+  if (request.json !== null) return request.json;
   if (!raw) return null;
   const json = sniffJson(raw);
   if (json !== undefined) return withoutHiddenMembers(json, raw);
@@ -55,9 +56,9 @@ function bodyOf(request: GatewayRequest): unknown {
 }
 
 /**
- * The JSON body, refused (400 `invalid_json`) when it names a member twice and may name an object: JSON.parse kept
- * the last, and a reader keeping the first would act on an object the check never saw. A body whose bytes name no
- * object is not scanned (object-refs.ts, mayNameObjects).
+ * A body read as JSON though declared otherwise, refused (400 `invalid_json`) when it names a member twice and may name
+ * an object: JSON.parse kept the last, and a reader keeping the first would act on an object the check never saw. A
+ * body whose bytes name no object is not scanned (object-refs.ts, mayNameObjects).
  */
 function withoutHiddenMembers(json: unknown, raw: Buffer | null): unknown {
   if (raw === null || json === null || typeof json !== 'object' || !mayNameObjects(raw)) return json;
