@@ -165,7 +165,7 @@ describeEachDatabase('gateway', (backend) => {
         expect((await refused.json()).error.code).toBe('insufficient_permissions');
       }
       // Named in the query string beside the body, in any spelling: refused, whichever the body names.
-      for (const q of ['endpoint=/v1/chat/completions', 'ENDPOINT=/v1/embeddings', '%65ndpoint=/v1/chat/completions']) {
+      for (const q of ['endpoint=/v1/chat/completions', 'ENDPOINT=/v1/embeddings', '%65ndpoint=/v1/chat/completions', '%45NDPOINT=/v1/chat/completions', 'x=1;endpoint=/v1/chat/completions', 'batch[endpoint]=/v1/chat/completions']) {
         const r = await fetch(`${t.url}/v1/batches?${q}`, { method: 'POST', headers: { authorization: `Bearer ${batcher.value}`, 'content-type': 'application/json' }, body: JSON.stringify({ input_file_id: 'file-x', endpoint: '/v1/embeddings', completion_window: '24h' }) });
         expect(r.status, q).toBe(400);
         expect((await r.json()).error.param).toBe('endpoint');

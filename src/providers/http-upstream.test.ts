@@ -54,7 +54,7 @@ describe('HttpUpstream', () => {
     expect(await get('')).toBe('/v1/models?api-version=2024-10-21');
     expect(await get('?x=1')).toBe('/v1/models?x=1&api-version=2024-10-21');
     expect(await get('?api-version=2024-10-21')).toBe('/v1/models?api-version=2024-10-21');
-    for (const search of ['?api-version=2025-04-01-preview', '?api-version=', '?API-VERSION=preview', '?api%2Dversion=preview', '?api-version=2024-10-21&api-version=preview']) {
+    for (const search of ['?api-version=2025-04-01-preview', '?api-version=', '?API-VERSION=preview', '?api%2Dversion=preview', '?api-version=2024-10-21&api-version=preview', '?%41PI-VERSION=preview', '?x=1;api-version=preview']) {
       const err = await get(search).catch((e: unknown) => e);
       expect(err, search).toBeInstanceOf(TollgateError);
       expect((err as TollgateError).param).toBe('api-version');

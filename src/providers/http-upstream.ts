@@ -4,6 +4,7 @@ import { TollgateError } from '../core/errors.js';
 import { Exchange } from './exchange.js';
 import { bufferedBody } from './body.js';
 import { matchApiRoute } from '../core/api-routes.js';
+import { formFields } from '../core/form-fields.js';
 import { CredentialPool, coolDownMs, DEFAULT_REFUSAL_COOL_DOWN_MS, provesCredentialInvalid, refusalScope, refusesCredential, refusesForProject } from '../core/credential-pool.js';
 import { providerErrorText } from '../core/provider-error.js';
 import { judgeRateLimit } from '../core/rate-limit.js';
@@ -164,9 +165,11 @@ export class HttpUpstream implements Upstream {
       // The configured version is the one run: a client's own, in any spelling an upstream may read as it, is taken
       // only when it is that one (Azure's SDKs send theirs); another was sent on and chose the API surface itself, a
       // preview or Azure's v1 API, whose streams were not asked for usage (found by an outside review).
-      const sent = clientApiVersions(search);
-      if (sent.length === 0) search += `${search ? '&' : '?'}api-version=${encodeURIComponent(this.cfg.apiVersion)}`;
-      else if (sent.length > 1 || sent[0] !== this.cfg.apiVersion) {
+      // Read as core/form-fields.ts reads a model in a query string: a name another reader may take for it (any case,
+      // percent-encoded, `;`-split) is refused with the rest.
+      const sent = search.length > 1 ? formFields(search.slice(1), 'api-version') : { ok: true as const, fields: [] };
+      if (sent.ok && sent.fields.length === 0) search += `${search ? '&' : '?'}api-version=${encodeURIComponent(this.cfg.apiVersion)}`;
+      else if (!sent.ok || sent.fields.length > 1 || sent.fields[0].value !== this.cfg.apiVersion) {
         return Promise.reject(
           new TollgateError('invalid_value', `This gateway's provider '${this.name}' runs api-version ${this.cfg.apiVersion}: send that one, or none.`, 'api-version'),
         );
@@ -479,24 +482,4 @@ export function toFailure(err: unknown, provider: string): UpstreamFailure {
     return new UpstreamFailure('timeout', `The upstream provider '${provider}' did not answer in time (${e.code ?? e.name}).`, e?.code === 'UND_ERR_CONNECT_TIMEOUT');
   }
   return asUpstreamFailure(err, provider);
-}
-
-/** The values of every query parameter named `api-version` in any case or percent-encoding (decoded), in order. */
-function clientApiVersions(search: string): string[] {
-  if (!/api|%/i.test(search)) return [];
-  const out: string[] = [];
-  for (const pair of search.replace(/^\?/, '').split('&')) {
-    const at = pair.indexOf('=');
-    const name = decodedOrRaw(at < 0 ? pair : pair.slice(0, at)).toLowerCase();
-    if (name === 'api-version') out.push(decodedOrRaw(at < 0 ? '' : pair.slice(at + 1)));
-  }
-  return out;
-}
-
-function decodedOrRaw(s: string): string {
-  try {
-    return decodeURIComponent(s.replace(/\+/g, ' '));
-  } catch {
-    return s;
-  }
 }

@@ -1,4 +1,5 @@
 import { TollgateError } from '../../core/errors.js';
+import { formFields } from '../../core/form-fields.js';
 import { isAllowed, isModelAllowed, levelForMethod, resourceForPath } from '../../core/permissions.js';
 import type { KeyRecord } from '../../core/verify.js';
 import { verifyPresentedKey } from '../shared/authenticate.js';
@@ -74,7 +75,7 @@ export function checkDelegatedScope(g: GatewayContext, record: KeyRecord, method
   if (method !== 'POST') return;
   // Named in the query string beside the body, which one an upstream runs cannot be known (one merging the query into
   // the body ran a chat batch the body called embeddings: found by an outside review).
-  if (endpoint === '/batches' && /(?:^|[?&])(?:%65|e)(?:%6e|n)(?:%64|d)(?:%70|p)(?:%6f|o)(?:%69|i)(?:%6e|n)(?:%74|t)=/i.test(search)) {
+  if (endpoint === '/batches' && namesField(search, 'endpoint')) {
     throw new TollgateError('invalid_value', "A batch names its endpoint once, in the body: this request names it in the query string too.", 'endpoint');
   }
   if (record.permissions === 'all') return;
@@ -83,6 +84,13 @@ export function checkDelegatedScope(g: GatewayContext, record: KeyRecord, method
     // Not a path at all: whatever the upstream makes of it, no scope can be shown to allow it.
     checkScope(g, record, 'POST', typeof runs === 'string' && runs.startsWith('/') ? runs : '/?');
   } else if (endpoint.startsWith('/uploads/') && endpoint.endsWith('/complete')) checkScope(g, record, 'POST', '/v1/files');
+}
+
+/** Whether a query string names a field in any reading (strict, or loose: any case, `;`, brackets): core/form-fields.ts. */
+function namesField(search: string, name: string): boolean {
+  if (search.length <= 1) return false;
+  const found = formFields(search.slice(1), name);
+  return !found.ok || found.fields.length > 0;
 }
 
 /** Refuses a model outside the key's allowlist. */
