@@ -181,7 +181,8 @@ export async function forwardTranslated(
     const type = String(up.headers['content-type'] ?? '');
     if (up.statusCode < 300 && t.stream && type.includes('text/event-stream')) {
       const result = await relayTranslatedStream(res, up, answerHeaders, t, Math.floor(info.startedMs / 1000), clientGone, generation, g.clientStallTimeoutMs, info.requestId);
-      const tokens = await streamedTokens(t.kind === 'messages-to-openai' ? t.body : null, result);
+      // Counted, when the provider reports no usage, from the request it was sent: the body a native call would send.
+      const tokens = await streamedTokens(t.body, result);
       const outcome: Outcome['outcome'] = clientGone() ? 'client_aborted' : result.complete ? 'ok' : timedOut ? 'timeout' : 'stream_interrupted';
       meterAndSettle(g, info, admission, {
         status: up.statusCode,
@@ -232,7 +233,7 @@ export async function forwardTranslated(
     // call cut off by max_tokens, its arguments no JSON object, failed the translation and was billed nothing).
     const whole = answer !== null && typeof answer === 'object' ? (answer as { usage?: unknown; service_tier?: unknown }) : {};
     const usage = whole.usage;
-    const tokens = tokensFromUsage(usage) ?? (await countFallbackTokens(t.kind === 'messages-to-openai' ? t.body : null, answer));
+    const tokens = tokensFromUsage(usage) ?? (await countFallbackTokens(t.body, answer));
     // The tier the answer names: Anthropic's in its usage (by OpenAI's names, core/service-tier.ts), OpenAI's at the top.
     const serviceTier = t.kind === 'chat-to-anthropic' ? anthropicServiceTier((usage as { service_tier?: unknown } | undefined)?.service_tier) : answeredServiceTier(whole.service_tier);
     // And the speed a Claude answer ran at (core/speed.ts): a chat request cannot ask for fast mode (the translation

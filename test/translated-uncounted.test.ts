@@ -1,0 +1,115 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatewayConfigFile, startTestServer, type TestServer, usageEventsOf } from './harness/server.js';
+
+// A translated call whose provider reports no usage is counted by the tokenizer, from the request as the provider read
+// it, exactly as the same call made natively is; and the client is shown the counts it is billed. Found by an outside
+// review: an OpenAI client's call to a Claude model was billed 0 input tokens (2017 natively through /v1/messages),
+// and an Anthropic client calling an OpenAI model was shown usage 0/0 while billed the counted 518/9.
+
+const ORG = '/v1/organization';
+const ANSWER = 'Hello there, this is the answer.';
+const PROMPT = 'Count me, please. '.repeat(400);
+
+describe('a translated call whose provider reports no usage', () => {
+  let t: TestServer;
+  let up: Server;
+  /** The bodies the upstream was sent, last first read by the tests. */
+  const seen: Array<Record<string, unknown>> = [];
+
+  beforeAll(async () => {
+    up = createServer(async (req, res) => {
+      let raw = '';
+      for await (const chunk of req) raw += chunk;
+      const body = JSON.parse(raw) as Record<string, unknown>;
+      seen.push(body);
+      const model = String(body.model);
+      if ((req.url ?? '').endsWith('/chat/completions')) {
+        if (body.stream) {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          const chunk = (delta: object, finish: string | null) => `data: ${JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+          res.end(`${chunk({ role: 'assistant', content: '' }, null)}${chunk({ content: ANSWER }, null)}${chunk({}, 'stop')}data: [DONE]\n\n`);
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion', created: 1, model, choices: [{ index: 0, message: { role: 'assistant', content: ANSWER }, finish_reason: 'stop' }] }));
+        return;
+      }
+      if (body.stream) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const event = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+        res.end(
+          event('message_start', { message: { id: 'msg_1', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null } }) +
+            event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }) +
+            event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: ANSWER } }) +
+            event('content_block_stop', { index: 0 }) +
+            event('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null } }) +
+            event('message_stop', {}),
+        );
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: 'msg_1', type: 'message', role: 'assistant', model, content: [{ type: 'text', text: ANSWER }], stop_reason: 'end_turn', stop_sequence: null }));
+    });
+    await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(up.address() as AddressInfo).port}/v1`;
+    const file = gatewayConfigFile({
+      providers: [
+        { name: 'oai', base_url: url, api_key_env: 'UP_KEY' },
+        { name: 'ant', kind: 'anthropic', base_url: url, api_key_env: 'UP_KEY' },
+      ],
+      routes: { 'gpt-*': 'oai', 'claude-*': 'ant' },
+    });
+    t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, UP_KEY: 'sk-up-0000' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+    up?.close();
+  });
+
+  const newKey = async () => (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'k' } })).body as { id: string; value: string };
+  const post = (key: string, path: '/v1/chat/completions' | '/v1/messages', body: object) =>
+    fetch(`${t.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  /** The one usage event of a fresh key's call. */
+  const billed = async (path: '/v1/chat/completions' | '/v1/messages', body: object) => {
+    const key = await newKey();
+    const res = await post(key.value, path, body);
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    const [event] = await usageEventsOf(t, key.id);
+    return { event, text };
+  };
+
+  const chatBody = (stream: boolean) => ({
+    model: 'claude-sonnet-4-5',
+    max_tokens: 100,
+    messages: [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: PROMPT },
+    ],
+    ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+  });
+  const messagesBody = (stream: boolean) => ({ model: 'gpt-4o-mini', max_tokens: 100, system: 'Be brief.', messages: [{ role: 'user', content: PROMPT }], ...(stream ? { stream: true } : {}) });
+
+  it.each([false, true])('an OpenAI client calling a Claude model (stream %s): billed the input counted as natively through /v1/messages', async (stream) => {
+    const translated = await billed('/v1/chat/completions', chatBody(stream));
+    const sent = seen.at(-1) as Record<string, unknown>;
+    // The same request, as the provider read it, sent natively.
+    const native = await billed('/v1/messages', sent);
+    expect(Number(native.event.input_tokens)).toBeGreaterThan(1500);
+    expect(translated.event).toMatchObject({ billable: 1, input_tokens: native.event.input_tokens, output_tokens: native.event.output_tokens });
+  });
+
+  it.each([false, true])('an Anthropic client calling an OpenAI model (stream %s): billed the input counted as natively through /v1/chat/completions', async (stream) => {
+    const translated = await billed('/v1/messages', messagesBody(stream));
+    const sent = seen.at(-1) as Record<string, unknown>;
+    const native = await billed('/v1/chat/completions', sent);
+    expect(Number(native.event.input_tokens)).toBeGreaterThan(1500);
+    expect(translated.event).toMatchObject({ billable: 1, input_tokens: native.event.input_tokens, output_tokens: native.event.output_tokens });
+  });
+});
