@@ -34,6 +34,12 @@ export class MessageStreamToChat {
   private thinking: number | undefined;
   /** Anthropic's content block index → the tool call's index among the answer's tool calls, for tool_use blocks. */
   private readonly tools = new Map<number, number>();
+  /**
+   * Tool blocks no argument piece was written for yet → the input their start gave (Anthropic's is `{}`): written as the
+   * arguments when the block ends without any. A tool without input came as arguments "" (a whole answer gives "{}",
+   * as OpenAI does), which the openai SDK sent back on the next turn, and the translation refused.
+   */
+  private readonly unwritten = new Map<number, string>();
   /** Blocks that are not shown (thinking). */
   private readonly hidden = new Set<number>();
   private finish: string | null = null;
@@ -79,6 +85,7 @@ export class MessageStreamToChat {
         if (block.type === 'tool_use') {
           const call = this.tools.size;
           this.tools.set(index, call);
+          this.unwritten.set(index, isObject(block.input) ? JSON.stringify(block.input) : '{}');
           return this.chunk({ tool_calls: [{ index: call, id: block.id, type: 'function', function: { name: block.name, arguments: '' } }] });
         }
         if (block.type === 'text') return typeof block.text === 'string' && block.text !== '' ? this.chunk({ content: block.text }) : '';
@@ -94,13 +101,19 @@ export class MessageStreamToChat {
         if (d.type === 'text_delta') return this.chunk({ content: String(d.text ?? '') });
         if (d.type === 'input_json_delta') {
           const call = this.tools.get(index);
-          return call === undefined ? '' : this.chunk({ tool_calls: [{ index: call, function: { arguments: String(d.partial_json ?? '') } }] });
+          const piece = String(d.partial_json ?? '');
+          if (piece !== '') this.unwritten.delete(index);
+          return call === undefined ? '' : this.chunk({ tool_calls: [{ index: call, function: { arguments: piece } }] });
         }
         // Citations of documents are only sent when a request asks for them, which a translated one never does.
         return '';
       }
+      case 'content_block_stop':
+        return this.argumentsUnwritten(Number(e.index));
       case 'message_delta': {
         const d = isObject(e.delta) ? e.delta : {};
+        let out = '';
+        for (const index of this.unwritten.keys()) out += this.argumentsUnwritten(index);
         if (isObject(e.usage)) {
           this.tokens = withAnthropicDelta(this.tokens, e.usage);
           this.final = true;
@@ -109,7 +122,7 @@ export class MessageStreamToChat {
           this.speed = speedNamed(e.usage) ?? this.speed;
         }
         this.finish = finishReasonOf(d.stop_reason) ?? 'stop';
-        return this.chunk({}, this.finish);
+        return out + this.chunk({}, this.finish);
       }
       case 'message_stop': {
         this.complete = true;
@@ -128,6 +141,15 @@ export class MessageStreamToChat {
       default:
         return '';
     }
+  }
+
+  /** The arguments of a tool block that ended without any piece of them: the input its start gave. */
+  private argumentsUnwritten(index: number): string {
+    const input = this.unwritten.get(index);
+    const call = this.tools.get(index);
+    if (input === undefined || call === undefined) return '';
+    this.unwritten.delete(index);
+    return this.chunk({ tool_calls: [{ index: call, function: { arguments: input } }] });
   }
 
   private keep(text: string): void {

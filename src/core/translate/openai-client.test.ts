@@ -7,6 +7,7 @@ import {
   ANTHROPIC_STREAM_TOOLS,
   ANTHROPIC_THINKING,
   ANTHROPIC_TOOL_USE,
+  anthropicSse,
 } from '../../../test/harness/provider-payloads.js';
 import { eventData, splitEvents } from '../sse.js';
 import { chatRequestToMessages } from './chat-request-to-messages.js';
@@ -394,6 +395,32 @@ describe("Anthropic's streams as chat completion chunks", () => {
     expect(calls.slice(1).map((c) => (c.function as { arguments: string }).arguments)).toEqual(['', '{"location":', ' "San Fra', 'ncisco, CA"}']);
     expect(calls.every((c) => c.index === 0)).toBe(true);
     expect(deltas.at(-1)?.finish_reason).toBe('tool_calls');
+  });
+
+  it('a streamed tool call without input (no input_json_delta, or an empty one) has the arguments {}, as the answer whole has', () => {
+    const start = (index: number, id: string) => ({ type: 'content_block_start', index, content_block: { type: 'tool_use', id, name: 'now', input: {} } });
+    const sse = anthropicSse([
+      { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: MODEL, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 5, output_tokens: 1 } } },
+      start(0, 'toolu_a'),
+      { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '' } },
+      { type: 'content_block_stop', index: 0 },
+      start(1, 'toolu_b'),
+      { type: 'content_block_stop', index: 1 },
+      start(2, 'toolu_c'),
+      { type: 'content_block_delta', index: 2, delta: { type: 'input_json_delta', partial_json: '{"a":' } },
+      { type: 'content_block_delta', index: 2, delta: { type: 'input_json_delta', partial_json: '1}' } },
+      { type: 'content_block_stop', index: 2 },
+      { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 9 } },
+      { type: 'message_stop' },
+    ]);
+    const { chunks } = messageStreamToChatEvents(sse, { created: 5, includeUsage: false });
+    const calls = chunks.flatMap((c) => ((c.choices as Array<{ delta: { tool_calls?: Array<{ index: number; function: { arguments: string } }> } }>)[0]?.delta.tool_calls ?? []));
+    // What a client gets by joining each call's pieces (the openai SDK's stream helper does).
+    const joined = [0, 1, 2].map((i) => calls.filter((c) => c.index === i).map((c) => c.function.arguments).join(''));
+    expect(joined).toEqual(['{}', '{}', '{"a":1}']);
+    // As a whole answer gives them.
+    const whole = messageToChatCompletion({ ...ANTHROPIC_PLAIN, content: [{ type: 'tool_use', id: 'toolu_a', name: 'now', input: {} }] }, { created: 1 });
+    expect((whole.choices as Array<{ message: { tool_calls: Array<{ function: { arguments: string } }> } }>)[0].message.tool_calls[0].function.arguments).toBe('{}');
   });
 
   it('an error event ends the stream with an OpenAI-shaped error, incomplete', () => {
