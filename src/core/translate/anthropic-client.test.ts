@@ -212,6 +212,24 @@ describe('a Messages API request as a chat completions request', () => {
   });
 });
 
+describe('what Anthropic reads differently from OpenAI', () => {
+  it('refuses a conversation that ends with an assistant message: Anthropic continues it (a prefill), OpenAI would write a new reply', () => {
+    const ending = [
+      [{ role: 'user', content: 'Name a colour.' }, { role: 'assistant', content: 'The colour is' }],
+      [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: [{ type: 'text', text: '{"answer":' }] }],
+    ];
+    for (const messages of ending) {
+      const err = refusal({ messages });
+      expect(err.status).toBe(400);
+      expect(err.param).toBe(`messages[${messages.length - 1}]`);
+      expect(err.message).toContain('prefill');
+    }
+    // Counting tokens continues nothing: a prefill is counted as it is.
+    const counted = messagesRequestToChat({ model: MODEL, messages: ending[0] }, { model: MODEL, forCounting: true });
+    expect(counted.body.messages).toEqual(ending[0]);
+  });
+});
+
 describe('the tier of a chat stream, as an Anthropic stream names it', () => {
   it("in message_start's and message_delta's usage by Anthropic's name (default is standard); recorded by OpenAI's", () => {
     const chunk = (tier: unknown, extra: Record<string, unknown> = {}) => ({ id: 'c1', object: 'chat.completion.chunk', model: 'gpt-4o', service_tier: tier, choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: null }], ...extra });

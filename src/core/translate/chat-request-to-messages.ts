@@ -204,6 +204,12 @@ function translateMessages(messages: unknown, refuse: Refuse): { system: Json[];
       }
     }
   });
+  // OpenAI reads an assistant message last as history and writes a new reply; Anthropic reads it as a prefill and
+  // continues it: the same messages would ask for a different answer.
+  const last = messages.length - 1;
+  if (last >= 0 && (messages[last] as Json).role === 'assistant') {
+    refuse(`messages[${last}]`, 'the conversation ends with an assistant message, which OpenAI answers with a new reply and Anthropic would continue as a prefill; end it with a user or tool message');
+  }
   return { system, messages: turns.map((t) => ({ role: t.role, content: t.content })) };
 }
 

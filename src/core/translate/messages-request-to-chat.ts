@@ -59,6 +59,12 @@ export function messagesRequestToChat(body: Json, o: { model: string; forCountin
   body.messages.forEach((m: unknown, i: number) => {
     messages.push(...translateMessage(m, `messages[${i}]`, refuse));
   });
+  // Anthropic continues an assistant message that ends the conversation (a prefill); OpenAI would read it as history
+  // and write a new reply. A count of tokens continues nothing, so it is counted as it is.
+  const last = body.messages.length - 1;
+  if (!o.forCounting && last >= 0 && (body.messages[last] as Json).role === 'assistant') {
+    refuse(`messages[${last}]`, 'the conversation ends with an assistant message, which Anthropic continues as a prefill and OpenAI would answer with a new reply; end it with a user message');
+  }
   const out: Json = { model: o.model, messages };
   if (!o.forCounting) {
     if (body.max_tokens === 0) refuse('max_tokens', "0 (warming Anthropic's prompt cache) has no OpenAI equivalent");

@@ -279,6 +279,22 @@ describe('a chat completions request as a Messages API request', () => {
     }
   });
 
+  it('refuses a conversation that ends with an assistant message: OpenAI writes a new reply to it, Anthropic would continue it', () => {
+    const ending = [
+      [{ role: 'user', content: 'Name a colour.' }, { role: 'assistant', content: 'Blue' }],
+      [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: [{ type: 'text', text: 'Hello' }] }, { role: 'assistant', content: 'again' }],
+      [{ role: 'system', content: 's' }, { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }],
+    ];
+    for (const messages of ending) {
+      const err = refusal({ messages });
+      expect(err.status).toBe(400);
+      expect(err.param).toBe(`messages[${messages.length - 1}]`);
+      expect(err.message).toContain('prefill');
+    }
+    // A tool result or a user message last is a turn to answer.
+    expect(() => toMessages({ messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }, { role: 'tool', tool_call_id: 'c', content: 'r' }] })).not.toThrow();
+  });
+
   it("refuses Anthropic's fast mode and regional inference, saying where they are asked for: priced uplifts, never sent unseen", () => {
     for (const field of ['speed', 'inference_geo']) {
       const err = refusal({ messages: [], [field]: field === 'speed' ? 'fast' : 'us' });

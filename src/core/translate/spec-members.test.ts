@@ -104,6 +104,8 @@ const toMessages = (body: Json) => chatRequestToMessages({ model: MODEL, ...body
 const SCHEMA = { type: 'object', properties: { a: { type: 'string' } }, required: ['a'], additionalProperties: false };
 const TOOLS = [{ type: 'function', function: { name: 'f' } }];
 const CALL = { id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } };
+/** A user turn after the message probed: a conversation that ends with an assistant message is refused (a prefill to Anthropic). */
+const NEXT = [{ role: 'user', content: 'go on' }];
 const PDF = 'data:application/pdf;base64,JVBERi0x';
 const user = (content: unknown) => ({ messages: [{ role: 'user', content }] });
 
@@ -141,13 +143,13 @@ const OPENAI_PLACES: Place[] = [
       ['Assistant', { role: 'assistant', content: 'a' }, { content: 'b', tool_calls: [CALL] }],
       ['Tool', { role: 'tool', tool_call_id: 'c', content: 'r' }, { tool_call_id: 'd', content: 's' }],
     ] as const
-  ).map(([name, base, translated]): Place => ({ members: specMembers(`ChatCompletionRequest${name}Message`), at: 'messages[0]', place: (o) => ({ messages: [o] }), base, translated })),
+  ).map(([name, base, translated]): Place => ({ members: specMembers(`ChatCompletionRequest${name}Message`), at: 'messages[0]', place: (o) => ({ messages: [o, ...NEXT] }), base, translated })),
   // A text part wherever a message may have one.
   ...(['system', 'developer', 'user', 'assistant'] as const).map(
     (role): Place => ({
       members: specMembers('ChatCompletionRequestMessageContentPartText'),
       at: 'messages[0].content[0]',
-      place: (o) => ({ messages: [{ role, content: [o] }] }),
+      place: (o) => ({ messages: [{ role, content: [o] }, ...NEXT] }),
       base: { type: 'text', text: 't' },
       translated: { text: 'u' },
     }),
@@ -190,14 +192,14 @@ const OPENAI_PLACES: Place[] = [
   {
     members: specMembers('ChatCompletionMessageToolCall'),
     at: 'messages[0].tool_calls[0]',
-    place: (o) => ({ messages: [{ role: 'assistant', content: null, tool_calls: [o] }] }),
+    place: (o) => ({ messages: [{ role: 'assistant', content: null, tool_calls: [o] }, ...NEXT] }),
     base: CALL,
     translated: { id: 'd', function: { name: 'g', arguments: '{}' } },
   },
   {
     members: specMembers('ChatCompletionMessageToolCall', 'function'),
     at: 'messages[0].tool_calls[0].function',
-    place: (o) => ({ messages: [{ role: 'assistant', content: null, tool_calls: [{ ...CALL, function: o }] }] }),
+    place: (o) => ({ messages: [{ role: 'assistant', content: null, tool_calls: [{ ...CALL, function: o }] }, ...NEXT] }),
     base: CALL.function,
     translated: { name: 'g', arguments: '{"a":"b"}' },
   },
@@ -315,7 +317,7 @@ const ANTHROPIC_PLACES: Place[] = [
     (name): Place => ({
       members: sdkMembers(name),
       at: 'messages[0]',
-      place: (o) => ({ max_tokens: 100, messages: [o] }),
+      place: (o) => ({ max_tokens: 100, messages: [o, ...NEXT] }),
       base: { role: name === 'UserMessageParam' ? 'user' : 'assistant', content: 'a' },
       translated: { content: 'b' },
     }),
@@ -324,7 +326,7 @@ const ANTHROPIC_PLACES: Place[] = [
     (role): Place => ({
       members: sdkMembers('TextBlockParam'),
       at: 'messages[0].content[0]',
-      place: (o) => ({ max_tokens: 100, messages: [{ role, content: [o] }] }),
+      place: (o) => ({ max_tokens: 100, messages: [{ role, content: [o] }, ...NEXT] }),
       base: { type: 'text', text: 't' },
       translated: { text: 'u' },
       unsent: ['cache_control'],
@@ -393,7 +395,7 @@ const ANTHROPIC_PLACES: Place[] = [
   {
     members: sdkMembers('ToolUseBlockParam'),
     at: 'messages[0].content[0]',
-    place: (o) => ({ max_tokens: 100, messages: [{ role: 'assistant', content: [o] }] }),
+    place: (o) => ({ max_tokens: 100, messages: [{ role: 'assistant', content: [o] }, ...NEXT] }),
     base: USE,
     translated: { id: 'u', name: 'g', input: { a: 1 } },
     unsent: ['cache_control'],
