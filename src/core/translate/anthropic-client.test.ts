@@ -156,7 +156,7 @@ describe('a Messages API request as a chat completions request', () => {
       [{ type: 'none' }, { tool_choice: 'none' }],
       [{ type: 'tool', name: 'get_weather' }, { tool_choice: { type: 'function', function: { name: 'get_weather' } } }],
     ] as const) {
-      expect(toChat({ messages: [], tool_choice: choice }).body).toMatchObject(expected);
+      expect(toChat({ messages: [], tools: [{ name: 'get_weather', input_schema: { type: 'object' } }], tool_choice: choice }).body).toMatchObject(expected);
     }
     expect(toChat({ messages: [], thinking: { type: 'disabled' } }).body).not.toHaveProperty('thinking');
   });
@@ -227,6 +227,66 @@ describe('what Anthropic reads differently from OpenAI', () => {
     // Counting tokens continues nothing: a prefill is counted as it is.
     const counted = messagesRequestToChat({ model: MODEL, messages: ending[0] }, { model: MODEL, forCounting: true });
     expect(counted.body.messages).toEqual(ending[0]);
+  });
+
+  it("refuses what Anthropic's API refuses, rather than forwarding it unbounded or changed, naming the field", () => {
+    const hi = [{ role: 'user', content: 'Hi' }];
+    const tools = [{ name: 'f', input_schema: { type: 'object' } }];
+    const image = (source: Record<string, unknown>) => [{ role: 'user', content: [{ type: 'image', source }] }];
+    const cases: Array<[Record<string, unknown>, string]> = [
+      // Anthropic requires max_tokens, an integer from 1: forwarded without it, the answer had no cap.
+      [{ messages: hi, max_tokens: undefined }, 'max_tokens'],
+      [{ messages: hi, max_tokens: '5' }, 'max_tokens'],
+      [{ messages: hi, max_tokens: 2.5 }, 'max_tokens'],
+      [{ messages: hi, max_tokens: -1 }, 'max_tokens'],
+      // Anthropic's range is 0 to 1 (OpenAI's temperature goes to 2: 1.5 would have been taken, and meant otherwise).
+      [{ messages: hi, temperature: 1.5 }, 'temperature'],
+      [{ messages: hi, temperature: -0.1 }, 'temperature'],
+      [{ messages: hi, temperature: '0.5' }, 'temperature'],
+      [{ messages: hi, top_p: 1.2 }, 'top_p'],
+      // Anthropic needs content in every message but a last assistant's; an empty user turn was dropped unseen.
+      [{ messages: [{ role: 'user', content: [] }] }, 'messages[0].content'],
+      [{ messages: [{ role: 'user', content: '' }] }, 'messages[0].content'],
+      [{ messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: [] }, { role: 'user', content: 'b' }] }, 'messages[1].content'],
+      // Text after a tool call: OpenAI's assistant message holds its text before its tool calls ("A", call, "B" became "AB").
+      [
+        {
+          messages: [
+            { role: 'user', content: 'a' },
+            { role: 'assistant', content: [{ type: 'text', text: 'A' }, { type: 'tool_use', id: 't', name: 'f', input: {} }, { type: 'text', text: 'B' }] },
+            { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: 'r' }] },
+          ],
+          tools,
+        },
+        'messages[1].content[2]',
+      ],
+      // A tool choice with no tools to choose from: OpenAI refuses parallel_tool_calls and tool_choice without tools.
+      [{ messages: hi, tool_choice: { type: 'auto', disable_parallel_tool_use: true } }, 'tool_choice.disable_parallel_tool_use'],
+      [{ messages: hi, tool_choice: { type: 'any' } }, 'tool_choice.type'],
+      [{ messages: hi, tool_choice: { type: 'tool', name: 'f' } }, 'tool_choice.type'],
+      [{ messages: hi, tools: [], tool_choice: { type: 'any', disable_parallel_tool_use: true } }, 'tool_choice.type'],
+      // An image's media type (data:undefined;base64,… was sent), data and URL.
+      [{ messages: image({ type: 'base64', data: 'iVBO' }) }, 'messages[0].content[0].source.media_type'],
+      [{ messages: image({ type: 'base64', media_type: 'image/bmp', data: 'Qk0' }) }, 'messages[0].content[0].source.media_type'],
+      [{ messages: image({ type: 'base64', media_type: 'image/png' }) }, 'messages[0].content[0].source.data'],
+      [{ messages: image({ type: 'url', url: 7 }) }, 'messages[0].content[0].source.url'],
+    ];
+    for (const [body, field] of cases) {
+      const err = refusal(body);
+      expect(err.status, field).toBe(400);
+      expect(err.param, JSON.stringify(body)).toBe(field);
+      expect(err.message).toContain(`'${field}'`);
+    }
+  });
+
+  it('translates to nothing what asks for nothing: an empty system prompt, a tool choice of auto or none without tools', () => {
+    const hi = [{ role: 'user', content: 'Hi' }];
+    for (const system of [[], '']) expect(toChat({ system, messages: hi }).body.messages).toEqual(hi);
+    for (const type of ['auto', 'none']) expect(toChat({ messages: hi, tool_choice: { type } }).body).toEqual({ model: MODEL, messages: hi, max_completion_tokens: 1024 });
+    // Text blocks before the tool calls keep their order; a count of tokens needs no max_tokens.
+    const turn = toChat({ messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: [{ type: 'text', text: 'A' }, { type: 'text', text: 'B' }, { type: 'tool_use', id: 't', name: 'f', input: {} }] }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: 'r' }] }] });
+    expect((turn.body.messages as Array<Record<string, unknown>>)[1]).toEqual({ role: 'assistant', content: 'AB', tool_calls: [{ id: 't', type: 'function', function: { name: 'f', arguments: '{}' } }] });
+    expect(messagesRequestToChat({ model: MODEL, messages: hi }, { model: MODEL, forCounting: true }).body).toEqual({ model: MODEL, messages: hi });
   });
 });
 

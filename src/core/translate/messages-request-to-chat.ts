@@ -1,9 +1,10 @@
-import { absent, flagOf, isObject, type Json, onlyMembers, untranslatable } from './shared.js';
+import { ANTHROPIC_IMAGE_TYPES, absent, flagOf, isObject, type Json, onlyMembers, untranslatable } from './shared.js';
 
 // An Anthropic Messages API request as an OpenAI chat completions request, for an Anthropic-SDK client (or Claude
 // Code) calling an OpenAI model through `/v1/messages`. Every member is either translated or refused with a 400 naming
 // it. cache_control breakpoints are the one thing with no counterpart that is not refused: OpenAI caches prompts
-// without being asked (docs/providers.md).
+// without being asked (docs/providers.md). What Anthropic's API itself refuses (no max_tokens, a temperature past 1, an
+// empty message) is refused here too: OpenAI would take it, unbounded or meaning something else.
 
 export interface ChatRequest {
   body: Json;
@@ -54,7 +55,9 @@ export function messagesRequestToChat(body: Json, o: { model: string; forCountin
     refuse(key, (Object.hasOwn(NO_EQUIVALENT, key) ? NO_EQUIVALENT[key] : undefined) ?? "OpenAI's chat completions have no such parameter");
   }
   const messages: Json[] = [];
-  if (!absent(body.system)) messages.push({ role: 'system', content: systemText(body.system, refuse) });
+  // An empty system prompt (`[]`, `""`) asks for nothing: no system message.
+  const system = absent(body.system) ? '' : systemText(body.system, refuse);
+  if (system !== '') messages.push({ role: 'system', content: system });
   if (!Array.isArray(body.messages)) refuse('messages', 'it must be an array');
   body.messages.forEach((m: unknown, i: number) => {
     messages.push(...translateMessage(m, `messages[${i}]`, refuse));
@@ -68,10 +71,14 @@ export function messagesRequestToChat(body: Json, o: { model: string; forCountin
   const out: Json = { model: o.model, messages };
   if (!o.forCounting) {
     if (body.max_tokens === 0) refuse('max_tokens', "0 (warming Anthropic's prompt cache) has no OpenAI equivalent");
-    if (!absent(body.max_tokens)) out.max_completion_tokens = body.max_tokens;
+    // Anthropic requires it: without it the answer would have had no cap.
+    if (absent(body.max_tokens)) refuse('max_tokens', "Anthropic's Messages API requires it");
+    if (!Number.isInteger(body.max_tokens) || (body.max_tokens as number) < 1) refuse('max_tokens', 'it must be an integer of 1 or more');
+    out.max_completion_tokens = body.max_tokens;
   }
-  if (!absent(body.temperature)) out.temperature = body.temperature;
-  if (!absent(body.top_p)) out.top_p = body.top_p;
+  // Anthropic's ranges (OpenAI's temperature goes to 2: a value past 1 would be taken, and mean something else).
+  if (!absent(body.temperature)) out.temperature = unitNumber(body.temperature, 'temperature', refuse);
+  if (!absent(body.top_p)) out.top_p = unitNumber(body.top_p, 'top_p', refuse);
   if (!absent(body.stop_sequences)) out.stop = body.stop_sequences;
   const stream = flagOf(body.stream, 'stream', refuse) === true;
   if (stream) {
@@ -83,7 +90,13 @@ export function messagesRequestToChat(body: Json, o: { model: string; forCountin
     if (!Array.isArray(body.tools)) refuse('tools', 'it must be an array');
     out.tools = body.tools.map((t: unknown, i: number) => translateTool(t, `tools[${i}]`, refuse));
   }
-  if (!absent(body.tool_choice)) Object.assign(out, translateToolChoice(body.tool_choice, refuse));
+  if (!absent(body.tool_choice)) {
+    const choice = translateToolChoice(body.tool_choice, refuse);
+    // OpenAI refuses tool_choice and parallel_tool_calls without tools. Without tools, auto and none ask for nothing.
+    if (Array.isArray(out.tools) && out.tools.length > 0) Object.assign(out, choice);
+    else if (choice.tool_choice !== 'auto' && choice.tool_choice !== 'none') refuse('tool_choice.type', 'there are no tools to choose from');
+    else if (choice.parallel_tool_calls === false) refuse('tool_choice.disable_parallel_tool_use', 'there are no tools to call in parallel or not');
+  }
   if (!absent(body.metadata)) {
     const md = body.metadata;
     if (!isObject(md)) refuse('metadata', 'it must be an object');
@@ -102,6 +115,12 @@ export function messagesRequestToChat(body: Json, o: { model: string; forCountin
     else refuse('service_tier', `'${String(body.service_tier)}' has no OpenAI tier`);
   }
   return { body: out, stream };
+}
+
+/** A number from 0 to 1 (Anthropic's range for temperature and top_p). */
+function unitNumber(v: unknown, field: string, refuse: Refuse): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1) refuse(field, `${JSON.stringify(v)} is out of Anthropic's range (a number from 0 to 1)`);
+  return v as number;
 }
 
 function systemText(system: unknown, refuse: Refuse): string {
@@ -129,6 +148,9 @@ function translateMessage(m: unknown, at: string, refuse: Refuse): Json[] {
   if (!isObject(m)) return refuse(at, 'each message must be an object');
   for (const k in m) if (k !== 'role' && k !== 'content' && !absent(m[k])) refuse(`${at}.${k}`, 'no such member of a message');
   if (m.role !== 'user' && m.role !== 'assistant') return refuse(`${at}.role`, `the role '${String(m.role)}' is not translated (user and assistant are; send a system prompt as system)`);
+  // Anthropic refuses an empty message (but a last assistant's, a prefill, refused on its own): an empty user turn
+  // was dropped without a word.
+  if (m.content === '' || (Array.isArray(m.content) && m.content.length === 0)) refuse(`${at}.content`, "Anthropic's messages must have content");
   if (typeof m.content === 'string') return [{ role: m.role, content: m.content }];
   if (!Array.isArray(m.content)) return refuse(`${at}.content`, 'it must be a string or an array of content blocks');
   return m.role === 'user' ? userMessages(m.content, `${at}.content`, refuse) : [assistantMessage(m.content, `${at}.content`, refuse)];
@@ -169,8 +191,15 @@ function imagePart(b: Json, at: string, refuse: Refuse): Json {
   // The source's members the translation carries; another (Anthropic's or one it never had) would be dropped.
   const carried = isObject(s) ? (s.type === 'base64' ? ['type', 'media_type', 'data'] : s.type === 'url' ? ['type', 'url'] : null) : null;
   if (isObject(s) && carried) for (const k in s) if (!carried.includes(k) && !absent(s[k])) refuse(`${at}.source.${k}`, "OpenAI's image parts have no such member");
-  if (isObject(s) && s.type === 'base64') return { type: 'image_url', image_url: { url: `data:${String(s.media_type)};base64,${String(s.data)}` } };
-  if (isObject(s) && s.type === 'url') return { type: 'image_url', image_url: { url: s.url } };
+  if (isObject(s) && s.type === 'base64') {
+    if (typeof s.media_type !== 'string' || !ANTHROPIC_IMAGE_TYPES.has(s.media_type)) refuse(`${at}.source.media_type`, 'an image is JPEG, PNG, GIF or WebP, and says which');
+    if (typeof s.data !== 'string') refuse(`${at}.source.data`, 'it must be the base64 data of the image');
+    return { type: 'image_url', image_url: { url: `data:${s.media_type};base64,${s.data}` } };
+  }
+  if (isObject(s) && s.type === 'url') {
+    if (typeof s.url !== 'string') refuse(`${at}.source.url`, 'it must be the URL of the image');
+    return { type: 'image_url', image_url: { url: s.url } };
+  }
   return refuse(`${at}.source.type`, 'OpenAI reads an image from base64 data or a URL, not an Anthropic file');
 }
 
@@ -220,6 +249,8 @@ function assistantMessage(blocks: unknown[], at: string, refuse: Refuse): Json {
     const where = `${at}[${j}]`;
     if (!isObject(b)) refuse(where, 'each content block must be an object');
     if (b.type === 'text') {
+      // OpenAI's assistant message holds its text before its tool calls: text after a call would be moved before it.
+      if (calls.length > 0) refuse(where, "OpenAI's assistant message holds its text before its tool calls, and this text comes after one");
       checkTextBlock(b, where, refuse);
       text = (text ?? '') + String(b.text);
     } else if (b.type === 'tool_use') {
