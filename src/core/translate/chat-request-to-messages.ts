@@ -107,7 +107,14 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Mes
   const hasTools = Array.isArray(body.tools) && body.tools.length > 0;
   if (!absent(body.tools)) out.tools = translateTools(body.tools, refuse);
   const choice = translateToolChoice(body.tool_choice, refuse);
-  if (flagOf(body.parallel_tool_calls, 'parallel_tool_calls', refuse) === false && hasTools) {
+  const parallel = flagOf(body.parallel_tool_calls, 'parallel_tool_calls', refuse);
+  // As OpenAI refuses them ("only allowed when 'tools' are specified"): dropped or sent on, they asked for nothing or
+  // for a tool call with no tool to call.
+  if (!hasTools) {
+    if (parallel !== undefined) refuse('parallel_tool_calls', 'it is only allowed when tools are given');
+    if (choice !== null) refuse('tool_choice', 'it is only allowed when tools are given');
+  }
+  if (parallel === false && hasTools) {
     if (choice?.type !== 'none') out.tool_choice = { ...(choice ?? { type: 'auto' }), disable_parallel_tool_use: true };
     else out.tool_choice = choice;
   } else if (choice) out.tool_choice = choice;

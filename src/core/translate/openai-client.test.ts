@@ -279,6 +279,24 @@ describe('a chat completions request as a Messages API request', () => {
     }
   });
 
+  it('refuses parallel_tool_calls and tool_choice without tools, as OpenAI does: they were dropped, or sent as {type: any}', () => {
+    const hi = [{ role: 'user', content: 'Hi' }];
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ messages: hi, parallel_tool_calls: false }, 'parallel_tool_calls'],
+      [{ messages: hi, parallel_tool_calls: true }, 'parallel_tool_calls'],
+      [{ messages: hi, tools: [], parallel_tool_calls: false }, 'parallel_tool_calls'],
+      [{ messages: hi, tool_choice: 'required' }, 'tool_choice'],
+      [{ messages: hi, tool_choice: 'auto' }, 'tool_choice'],
+      [{ messages: hi, tool_choice: { type: 'function', function: { name: 'f' } } }, 'tool_choice'],
+    ];
+    for (const [body, field] of cases) {
+      const err = refusal(body);
+      expect(err.status).toBe(400);
+      expect(err.param, JSON.stringify(body)).toBe(field);
+      expect(err.message).toContain('only allowed when tools are given');
+    }
+  });
+
   it('refuses a conversation that ends with an assistant message: OpenAI writes a new reply to it, Anthropic would continue it', () => {
     const ending = [
       [{ role: 'user', content: 'Name a colour.' }, { role: 'assistant', content: 'Blue' }],
