@@ -96,6 +96,29 @@ describe('a translated call whose provider reports no usage', () => {
   });
   const messagesBody = (stream: boolean) => ({ model: 'gpt-4o-mini', max_tokens: 100, system: 'Be brief.', messages: [{ role: 'user', content: PROMPT }], ...(stream ? { stream: true } : {}) });
 
+  /** The usage the client was shown: a whole answer's, or a stream's last (the usage chunk, message_delta's). */
+  const shown = (text: string, stream: boolean): Record<string, unknown> => {
+    if (!stream) return JSON.parse(text).usage;
+    const usages = text
+      .split('\n')
+      .filter((l) => l.startsWith('data: {'))
+      .map((l) => JSON.parse(l.slice(6)) as { usage?: Record<string, unknown> })
+      .flatMap((d) => (d.usage ? [d.usage] : []));
+    return usages.at(-1) ?? {};
+  };
+
+  it.each([false, true])('an OpenAI client calling a Claude model (stream %s) is shown the counts it is billed', async (stream) => {
+    const { event, text } = await billed('/v1/chat/completions', chatBody(stream));
+    expect(Number(event.input_tokens)).toBeGreaterThan(1500);
+    expect(shown(text, stream)).toMatchObject({ prompt_tokens: event.input_tokens, completion_tokens: event.output_tokens });
+  });
+
+  it.each([false, true])('an Anthropic client calling an OpenAI model (stream %s) is shown the counts it is billed', async (stream) => {
+    const { event, text } = await billed('/v1/messages', messagesBody(stream));
+    expect(Number(event.input_tokens)).toBeGreaterThan(1500);
+    expect(shown(text, stream)).toMatchObject({ input_tokens: event.input_tokens, cache_read_input_tokens: 0, output_tokens: event.output_tokens });
+  });
+
   it.each([false, true])('an OpenAI client calling a Claude model (stream %s): billed the input counted as natively through /v1/messages', async (stream) => {
     const translated = await billed('/v1/chat/completions', chatBody(stream));
     const sent = seen.at(-1) as Record<string, unknown>;

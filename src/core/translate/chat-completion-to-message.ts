@@ -1,4 +1,5 @@
 import { TollgateError } from '../errors.js';
+import type { TokenCounts } from '../pricing.js';
 import { answeredServiceTier, anthropicAnswerServiceTier } from '../service-tier.js';
 import { tokensFromUsage } from '../usage-extract.js';
 import { anthropicUsageOf, isObject, type Json } from './shared.js';
@@ -8,8 +9,11 @@ import { stopReasonOf } from './stop-reasons.js';
 // `/v1/messages`: the first choice's content becomes a text block, a refusal a text block with stop_reason `refusal`,
 // each tool call a tool_use block (its arguments parsed to the object Anthropic's clients expect).
 
-/** The Anthropic message of a chat completion; throws a 502 when the completion is not one Tollgate can read. */
-export function chatCompletionToMessage(completion: unknown, o: { model: string }): Json {
+/**
+ * The Anthropic message of a chat completion; throws a 502 when the completion is not one Tollgate can read.
+ * `counted`: the counts billed when the completion reports no usage (the tokenizer's), shown in its place.
+ */
+export function chatCompletionToMessage(completion: unknown, o: { model: string; counted?: TokenCounts }): Json {
   if (!isObject(completion) || !Array.isArray(completion.choices)) throw unreadable('it is not a chat completion');
   const choice = completion.choices[0];
   const message = isObject(choice) && isObject(choice.message) ? choice.message : {};
@@ -27,7 +31,7 @@ export function chatCompletionToMessage(completion: unknown, o: { model: string 
       content.push({ type: 'tool_use', id: call.id, name: fn.name, input: toolInput(fn.arguments) });
     }
   }
-  const tokens = tokensFromUsage(completion.usage) ?? { input: 0, cached: 0, output: 0 };
+  const tokens = tokensFromUsage(completion.usage) ?? o.counted ?? { input: 0, cached: 0, output: 0 };
   const usage = anthropicUsageOf(tokens);
   // The tier it ran at, by Anthropic's name (OpenAI's `default` is `standard`), when Anthropic has one for it.
   const tier = anthropicAnswerServiceTier(answeredServiceTier(completion.service_tier));

@@ -31,9 +31,17 @@ export class ChatStreamToMessage {
   /** The tool call's index (OpenAI's) → its content block's index. */
   private readonly tools = new Map<number, number>();
   private stopReason: string | null = null;
+  /**
+   * Whether the stream reached [DONE] without any usage, and `awaitCount` holds its end (message_delta, message_stop)
+   * for finishWith(): the client is shown the counts the caller counts and bills, not 0.
+   */
+  awaitingCount = false;
 
-  /** `requestId`: Tollgate's id of the request, for an error event's `request_id`. */
-  constructor(private readonly o: { model: string; requestId?: string }) {}
+  /**
+   * `requestId`: Tollgate's id of the request, for an error event's `request_id`. `awaitCount`: a stream without usage
+   * is ended by finishWith(counted), not at [DONE].
+   */
+  constructor(private readonly o: { model: string; requestId?: string; awaitCount?: boolean }) {}
 
   private start(chunk: Json): string {
     this.started = true;
@@ -133,9 +141,24 @@ export class ChatStreamToMessage {
     this.ended = true;
     let out = this.started ? '' : this.start({});
     out += this.close();
-    const usage = this.withTier(anthropicUsageOf(this.tokens ?? { input: 0, cached: 0, output: 0 }));
-    out += anthropicEvent('message_delta', { delta: { stop_reason: this.stopReason ?? 'end_turn', stop_sequence: null }, usage });
-    return out + anthropicEvent('message_stop', {});
+    if (this.tokens === null && this.o.awaitCount) {
+      this.awaitingCount = true;
+      return out;
+    }
+    return out + this.end(this.tokens ?? { input: 0, cached: 0, output: 0 });
+  }
+
+  /** The stream's end held for the counts (awaitCount), with them; '' when none is held. */
+  finishWith(counted: TokenCounts): string {
+    if (!this.awaitingCount) return '';
+    this.awaitingCount = false;
+    return this.end(counted);
+  }
+
+  /** message_delta (the stop reason and the usage) and message_stop. */
+  private end(tokens: TokenCounts): string {
+    const usage = this.withTier(anthropicUsageOf(tokens));
+    return anthropicEvent('message_delta', { delta: { stop_reason: this.stopReason ?? 'end_turn', stop_sequence: null }, usage }) + anthropicEvent('message_stop', {});
   }
 }
 

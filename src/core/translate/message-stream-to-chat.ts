@@ -43,8 +43,14 @@ export class MessageStreamToChat {
   /** Blocks that are not shown (thinking). */
   private readonly hidden = new Set<number>();
   private finish: string | null = null;
+  /**
+   * Whether the stream reached message_stop without any usage while its client asked for a usage chunk, and
+   * `awaitCount` holds that chunk (and [DONE]) for finishWith(): the client is shown the counts billed, not 0.
+   */
+  awaitingCount = false;
 
-  constructor(private readonly o: { created: number; includeUsage: boolean }) {}
+  /** `awaitCount`: a stream without usage whose client asked for it is ended by finishWith(counted), not at message_stop. */
+  constructor(private readonly o: { created: number; includeUsage: boolean; awaitCount?: boolean }) {}
 
   private chunk(delta: Json, finishReason: string | null = null): string {
     return chatEvent({ ...this.head(), choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] });
@@ -129,10 +135,11 @@ export class MessageStreamToChat {
         this.ended = true;
         let out = '';
         if (this.finish === null) out += this.chunk({}, 'stop');
-        if (this.o.includeUsage) {
-          out += chatEvent({ ...this.head(), choices: [], usage: chatUsageOf(this.tokens ?? { input: 0, cached: 0, output: 0 }, this.thinking) });
+        if (this.o.includeUsage && this.tokens === null && this.o.awaitCount) {
+          this.awaitingCount = true;
+          return out;
         }
-        return out + chatEvent('[DONE]');
+        return out + this.end(this.tokens ?? { input: 0, cached: 0, output: 0 });
       }
       case 'error': {
         const err = isObject(e.error) ? e.error : {};
@@ -150,6 +157,19 @@ export class MessageStreamToChat {
     if (input === undefined || call === undefined) return '';
     this.unwritten.delete(index);
     return this.chunk({ tool_calls: [{ index: call, function: { arguments: input } }] });
+  }
+
+  /** The stream's end held for the counts (awaitCount), with them; '' when none is held. */
+  finishWith(counted: TokenCounts): string {
+    if (!this.awaitingCount) return '';
+    this.awaitingCount = false;
+    return this.end(counted);
+  }
+
+  /** The usage chunk, when the client asked for one, and [DONE]. */
+  private end(tokens: TokenCounts): string {
+    const usage = this.o.includeUsage ? chatEvent({ ...this.head(), choices: [], usage: chatUsageOf(tokens, this.thinking) }) : '';
+    return usage + chatEvent('[DONE]');
   }
 
   private keep(text: string): void {

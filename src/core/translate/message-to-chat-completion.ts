@@ -1,6 +1,7 @@
 import { TollgateError } from '../errors.js';
+import type { TokenCounts } from '../pricing.js';
 import { anthropicServiceTier, openAIAnswerServiceTier } from '../service-tier.js';
-import { anthropicTokens } from '../usage-extract.js';
+import { anthropicTokens, tokensFromUsage } from '../usage-extract.js';
 import { chatUsageOf, isObject, type Json, thinkingTokensOf } from './shared.js';
 import { finishReasonOf } from './stop-reasons.js';
 
@@ -12,8 +13,11 @@ import { finishReasonOf } from './stop-reasons.js';
 /** Content blocks left out of a chat completion: the model's thinking. */
 export const HIDDEN_BLOCKS: ReadonlySet<string> = new Set(['thinking', 'redacted_thinking']);
 
-/** The chat completion of an Anthropic message; throws a 502 when the message is not one Tollgate can read. */
-export function messageToChatCompletion(message: unknown, o: { created: number }): Json {
+/**
+ * The chat completion of an Anthropic message; throws a 502 when the message is not one Tollgate can read.
+ * `counted`: the counts billed when the message reports no usage (the tokenizer's), shown in its place.
+ */
+export function messageToChatCompletion(message: unknown, o: { created: number; counted?: TokenCounts }): Json {
   if (!isObject(message) || !Array.isArray(message.content)) throw unreadable('it is not a message');
   let text: string | null = null;
   const toolCalls: Json[] = [];
@@ -33,7 +37,7 @@ export function messageToChatCompletion(message: unknown, o: { created: number }
     created: o.created,
     model: message.model,
     choices: [{ index: 0, message: assistant, logprobs: null, finish_reason: finishReasonOf(message.stop_reason) ?? 'stop' }],
-    usage: chatUsageOf(anthropicTokens(usage), thinkingTokensOf(usage)),
+    usage: chatUsageOf((tokensFromUsage(message.usage) === null ? o.counted : undefined) ?? anthropicTokens(usage), thinkingTokensOf(usage)),
   };
   // The tier it ran at, by OpenAI's name (Anthropic's `standard` is `default`), when OpenAI has one for it.
   const tier = openAIAnswerServiceTier(anthropicServiceTier(usage.service_tier));

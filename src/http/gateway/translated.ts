@@ -241,7 +241,11 @@ export async function forwardTranslated(
     const speed = t.kind === 'chat-to-anthropic' ? answeredSpeed(usage) : null;
     let translated: Record<string, unknown>;
     try {
-      translated = t.kind === 'chat-to-anthropic' ? messageToChatCompletion(answer, { created: Math.floor(info.startedMs / 1000) }) : chatCompletionToMessage(answer, { model: info.model ?? '' });
+      // The client is shown the counts it is billed: the tokenizer's when the provider reported none.
+      translated =
+        t.kind === 'chat-to-anthropic'
+          ? messageToChatCompletion(answer, { created: Math.floor(info.startedMs / 1000), counted: tokens })
+          : chatCompletionToMessage(answer, { model: info.model ?? '', counted: tokens });
     } catch (err) {
       meterAndSettle(g, info, admission, { status: 502, outcome: 'upstream_error', billable: true, tokens, upstreamMs, streamed: false, errorCode: 'upstream_malformed', serviceTier, speed });
       // Past what the stack holds (a tool input nested thousands deep): a clear 502, not a 500.
@@ -292,8 +296,11 @@ async function relayTranslatedStream(
   stallMs: number,
   requestId: string,
 ): Promise<TranslatedStream> {
+  // A stream that reports no usage ends with the counts the gateway bills (the tokenizer's), as the client is shown.
   const translator =
-    t.kind === 'chat-to-anthropic' ? new MessageStreamToChat({ created, includeUsage: t.includeUsage }) : new ChatStreamToMessage({ model: String(t.body.model), requestId });
+    t.kind === 'chat-to-anthropic'
+      ? new MessageStreamToChat({ created, includeUsage: t.includeUsage, awaitCount: true })
+      : new ChatStreamToMessage({ model: String(t.body.model), requestId, awaitCount: true });
   const format = t.kind === 'chat-to-anthropic' ? 'openai' : 'anthropic';
   delete headers['content-length'];
   headers['content-type'] = 'text/event-stream; charset=utf-8';
@@ -336,13 +343,19 @@ async function relayTranslatedStream(
     const out = translator.push(eventData(rest.toString('utf8')));
     if (out && !res.destroyed && !isClientGone()) res.write(out);
   }
+  let counted: TokenCounts | null = null;
+  if (translator.awaitingCount) {
+    counted = await countFallbackTokens(t.body, translator.text);
+    const out = translator.finishWith(counted);
+    if (!res.destroyed && !isClientGone()) res.write(out);
+  }
   if (isClientGone()) res.destroy();
   else if (!res.destroyed) {
     res.end(translator.ended ? undefined : cutOffEvent(format, t.kind === 'chat-to-anthropic' ? '/chat/completions' : '/messages', null, requestId, cutOffMessage(breakage)));
     if (!res.writableFinished) cutIfStalled(res, stallMs);
   }
   const speed = translator instanceof MessageStreamToChat ? translator.speed : null;
-  return { complete: translator.complete, final: translator.final, tokens: translator.tokens, serviceTier: translator.serviceTier, speed, text: translator.text };
+  return { complete: translator.complete, final: translator.final, tokens: translator.tokens ?? counted, serviceTier: translator.serviceTier, speed, text: translator.text };
 }
 
 /**
