@@ -361,6 +361,20 @@ describe('chat completions as Anthropic messages', () => {
     expect(translator.tokens).toEqual({ input: 9, cached: 0, output: 2 });
   });
 
+  it("an Azure stream's first chunk (prompt filter results, no id nor model): the message takes the first id and model given", () => {
+    const filters = { choices: [], created: 0, id: '', model: '', object: '', prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }] };
+    const { events } = chatStreamToEvents(`data: ${JSON.stringify(filters)}\n\n${OPENAI_STREAM_TEXT}`, 'req_1');
+    expect(events.map((e) => e.type)).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+    expect(events[0].message).toMatchObject({ id: 'chatcmpl-123', model: 'gpt-4o-mini' });
+    // None given at all: the request's model, and an id made of Tollgate's request id.
+    const anonymous = OPENAI_STREAM_TEXT.replaceAll('"id":"chatcmpl-123"', '"id":""').replaceAll('"model":"gpt-4o-mini"', '"model":""');
+    expect(anonymous).not.toContain('chatcmpl-123');
+    const bare = chatStreamToEvents(`data: ${JSON.stringify(filters)}\n\n${anonymous}`, 'req_1').events;
+    expect(bare[0].message).toMatchObject({ id: 'msg_req_1', model: MODEL });
+    // And a whole answer alike.
+    expect(chatCompletionToMessage({ ...OPENAI_PLAIN, id: '', model: '' }, { model: MODEL, requestId: 'req_2' })).toMatchObject({ id: 'msg_req_2', model: MODEL });
+  });
+
   it('streamed tools: each tool call a tool_use block, its arguments input_json_delta pieces, stop reason tool_use', () => {
     const { events, translator } = chatStreamToEvents(OPENAI_STREAM_TOOLS);
     expect(events.map((e) => `${e.type}${e.index === undefined ? '' : `:${e.index}`}`)).toEqual([

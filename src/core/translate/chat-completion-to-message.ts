@@ -2,7 +2,7 @@ import { TollgateError } from '../errors.js';
 import type { TokenCounts } from '../pricing.js';
 import { answeredServiceTier, anthropicAnswerServiceTier } from '../service-tier.js';
 import { tokensFromUsage } from '../usage-extract.js';
-import { anthropicUsageOf, isObject, type Json } from './shared.js';
+import { anthropicUsageOf, isObject, type Json, messageId } from './shared.js';
 import { stopReasonOf } from './stop-reasons.js';
 
 // An OpenAI chat completion as an Anthropic message, for an Anthropic-SDK client that called an OpenAI model through
@@ -11,9 +11,10 @@ import { stopReasonOf } from './stop-reasons.js';
 
 /**
  * The Anthropic message of a chat completion; throws a 502 when the completion is not one Tollgate can read.
- * `counted`: the counts billed when the completion reports no usage (the tokenizer's), shown in its place.
+ * `counted`: the counts billed when the completion reports no usage (the tokenizer's), shown in its place; `requestId`:
+ * Tollgate's id of the request, for the message's id when the completion has none.
  */
-export function chatCompletionToMessage(completion: unknown, o: { model: string; counted?: TokenCounts }): Json {
+export function chatCompletionToMessage(completion: unknown, o: { model: string; counted?: TokenCounts; requestId?: string }): Json {
   if (!isObject(completion) || !Array.isArray(completion.choices)) throw unreadable('it is not a chat completion');
   const choice = completion.choices[0];
   const message = isObject(choice) && isObject(choice.message) ? choice.message : {};
@@ -37,10 +38,10 @@ export function chatCompletionToMessage(completion: unknown, o: { model: string;
   const tier = anthropicAnswerServiceTier(answeredServiceTier(completion.service_tier));
   if (tier !== null) usage.service_tier = tier;
   return {
-    id: completion.id,
+    id: messageId(completion.id, o.requestId),
     type: 'message',
     role: 'assistant',
-    model: typeof completion.model === 'string' ? completion.model : o.model,
+    model: typeof completion.model === 'string' && completion.model !== '' ? completion.model : o.model,
     content,
     stop_reason: stopReason,
     stop_sequence: null,

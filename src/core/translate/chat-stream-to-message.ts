@@ -1,7 +1,7 @@
 import type { TokenCounts } from '../pricing.js';
 import { answeredServiceTier, anthropicAnswerServiceTier } from '../service-tier.js';
 import { tokensFromUsage } from '../usage-extract.js';
-import { anthropicEvent, anthropicUsageOf, isObject, type Json, MAX_KEPT_TEXT } from './shared.js';
+import { anthropicEvent, anthropicUsageOf, isObject, type Json, MAX_KEPT_TEXT, messageId, nonEmpty } from './shared.js';
 import { stopReasonOf } from './stop-reasons.js';
 
 // OpenAI chat completion chunks as an Anthropic message stream, chunk by chunk: the first chunk opens the message
@@ -43,13 +43,18 @@ export class ChatStreamToMessage {
    */
   constructor(private readonly o: { model: string; requestId?: string; awaitCount?: boolean }) {}
 
+  /** Whether a chunk can open the message: it names an id, or has a choice to show (which cannot wait for one). */
+  private static opens(chunk: Json): boolean {
+    return nonEmpty(chunk.id) || (Array.isArray(chunk.choices) && chunk.choices.length > 0);
+  }
+
   private start(chunk: Json): string {
     this.started = true;
     const message = {
-      id: String(chunk.id ?? ''),
+      id: messageId(chunk.id, this.o.requestId),
       type: 'message',
       role: 'assistant',
-      model: typeof chunk.model === 'string' ? chunk.model : this.o.model,
+      model: nonEmpty(chunk.model) ? chunk.model : this.o.model,
       content: [],
       stop_reason: null,
       stop_sequence: null,
@@ -110,7 +115,9 @@ export class ChatStreamToMessage {
       return anthropicEvent('error', { error, request_id: this.o.requestId ?? null });
     }
     this.serviceTier = answeredServiceTier(chunk.service_tier) ?? this.serviceTier;
-    let out = this.started ? '' : this.start(chunk);
+    // Azure's first chunk may carry only the prompt's filter results (no choices, id "" and model ""): the message is
+    // opened by the first chunk that names an id or has a choice, else it would have had an empty id and model.
+    let out = this.started || !ChatStreamToMessage.opens(chunk) ? '' : this.start(chunk);
     if (isObject(chunk.usage)) this.tokens = tokensFromUsage(chunk.usage) ?? this.tokens;
     const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
     if (!isObject(choice)) return out;

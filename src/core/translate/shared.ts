@@ -22,6 +22,14 @@ export function untranslatable(target: Target, model: string, field: string, why
 
 export const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+/** Whether a value is a string with something in it (Azure's first chunk names its id and model ""). */
+export const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v !== '';
+
+/** An Anthropic message's id: the completion's, else one made of Tollgate's request id (Anthropic's clients expect one). */
+export function messageId(id: unknown, requestId: string | undefined): string {
+  return nonEmpty(id) ? id : `msg_${requestId ?? 'tollgate'}`;
+}
+
 /** Whether a member is absent (OpenAI's and Anthropic's APIs take null for an optional member left out). */
 export const absent = (v: unknown): boolean => v === undefined || v === null;
 

@@ -245,7 +245,7 @@ export async function forwardTranslated(
       translated =
         t.kind === 'chat-to-anthropic'
           ? messageToChatCompletion(answer, { created: Math.floor(info.startedMs / 1000), counted: tokens })
-          : chatCompletionToMessage(answer, { model: info.model ?? '', counted: tokens });
+          : chatCompletionToMessage(answer, { model: info.model ?? '', counted: tokens, requestId: info.requestId });
     } catch (err) {
       meterAndSettle(g, info, admission, { status: 502, outcome: 'upstream_error', billable: true, tokens, upstreamMs, streamed: false, errorCode: 'upstream_malformed', serviceTier, speed });
       // Past what the stack holds (a tool input nested thousands deep): a clear 502, not a 500.
