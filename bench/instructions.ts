@@ -116,6 +116,8 @@ async function main(): Promise<void> {
       if (dumps.length < WINDOWS) throw new Error(`${t.name}: callgrind wrote ${dumps.length} of ${WINDOWS} dumps`);
       const windows = dumps.map((f) => instructionsByCategory(execFileSync('callgrind_annotate', ['--threshold=100', join(dir, f)], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })).byCategory);
       const least = windows.reduce((best, w) => (comparableInstructions(w) < comparableInstructions(best) ? w : best));
+      // INSTR_KEEP=dir: the least window's callgrind dump kept there (callgrind_annotate it for the functions).
+      if (env.INSTR_KEEP) cpSync(join(dir, dumps[windows.indexOf(least)]), join(env.INSTR_KEEP, `callgrind-${t.name === 'bare proxy' ? 'bare' : t.name}.out`));
       rows.push({ name: t.name, comparable: comparableInstructions(least) / N, byCategory: least, windows: windows.map((w) => comparableInstructions(w) / N / 1000) });
     }
     const bareRow = rows[0];
