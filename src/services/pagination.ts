@@ -2,6 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { DB } from '../storage/schema.js';
 import { TollgateError } from '../core/errors.js';
 import type { ListPage } from '../contract/lists.js';
+import { type RemovalList, removedPlace } from './list-removals.js';
 
 export type { ListPage } from '../contract/lists.js';
 
@@ -44,7 +45,8 @@ type CursorTable = 'projects' | 'api_keys' | 'users' | 'service_accounts' | 'aud
  * The `seq` of the row an `after` cursor names, or null without a cursor; an unknown cursor is a 400. `scope` names the
  * columns the list is filtered by (`{ project_id }`, `{ kind: 'admin' }`): a cursor naming a row outside the list (a key
  * of another project, a project key on the admin keys' list) is refused as unknown, so a list never tells whether an
- * object it does not hold exists.
+ * object it does not hold exists. `removed` names the marker list of a table whose rows are deleted outright
+ * (services/list-removals.ts): a row deleted since the page before is where it stood.
  */
 export async function afterSeq(
   db: Kysely<DB>,
@@ -52,11 +54,12 @@ export async function afterSeq(
   after: string | null,
   what: string,
   scope: Record<string, string> = {},
+  removed?: { list: RemovalList; scopeId: string },
 ): Promise<number | null> {
   if (!after) return null;
   let q = db.selectFrom(table as 'projects').select('seq').where('id', '=', after);
   for (const [column, value] of Object.entries(scope)) q = q.where(sql.ref(column), '=', value);
-  const row = await q.executeTakeFirst();
+  const row = (await q.executeTakeFirst()) ?? (removed ? await removedPlace(db, removed.list, removed.scopeId, after) : undefined);
   if (!row) throw new TollgateError('invalid_value', `Invalid value for 'after': no ${what} ${after}${Object.keys(scope).length ? ' in this list' : ''}.`, 'after');
-  return row.seq;
+  return Number(row.seq);
 }

@@ -14,6 +14,7 @@ import { changedMembers, changesAnything } from './changed-members.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
+import { markRemoved, removedPlace } from './list-removals.js';
 import { getProject } from './projects.js';
 import { AfterParam, LimitParam } from './query-params.js';
 import { text } from './text-fields.js';
@@ -95,7 +96,8 @@ const shownId = (model: string, row: RateRow | null) => (model.length <= MAX_NAM
 const rowObject = (row: RateRow) => toObject(shownModel(row.model), shownId(shownModel(row.model), row), row);
 
 /** '*' first, then by model name. */
-const byModel = (a: RateLimitObject, b: RateLimitObject) => (a.model === b.model ? 0 : a.model === '*' ? -1 : b.model === '*' ? 1 : a.model < b.model ? -1 : 1);
+const compareModels = (a: string, b: string) => (a === b ? 0 : a === '*' ? -1 : b === '*' ? 1 : a < b ? -1 : 1);
+const byModel = (a: RateLimitObject, b: RateLimitObject) => compareModels(a.model, b.model);
 
 async function storedRows(deps: ServiceDeps, projectId: string): Promise<RateRow[]> {
   return deps.database.db.selectFrom('rate_limits').selectAll().where('project_id', '=', projectId).execute();
@@ -114,9 +116,18 @@ export async function listRateLimits(deps: ServiceDeps, orgId: string, projectId
   let end = all.length;
   if (cursor) {
     const at = all.findIndex((r) => r.id === cursor);
-    if (at < 0) throw new TollgateError('invalid_value', `Invalid value for '${q.after ? 'after' : 'before'}': no rate limit ${cursor} in this project.`, q.after ? 'after' : 'before');
-    if (q.after) start = at + 1;
-    else end = at;
+    if (at >= 0) {
+      if (q.after) start = at + 1;
+      else end = at;
+    } else {
+      // A limit deleted since the page before: on from where its model stood (services/list-removals.ts).
+      const gone = await removedPlace(deps.database.db, 'rate_limits', projectId, cursor);
+      if (!gone) throw new TollgateError('invalid_value', `Invalid value for '${q.after ? 'after' : 'before'}': no rate limit ${cursor} in this project.`, q.after ? 'after' : 'before');
+      const past = (r: RateLimitObject) => (q.after ? compareModels(r.model, gone.sortKey) > 0 : compareModels(r.model, gone.sortKey) >= 0);
+      const from = all.findIndex(past);
+      if (q.after) start = from < 0 ? all.length : from;
+      else end = from < 0 ? all.length : from;
+    }
   }
   // `before`: the page that ends just before the cursor; has_more says whether more come before it.
   const data = q.before ? all.slice(Math.max(start, end - limit), end) : all.slice(start, start + limit);
@@ -229,6 +240,7 @@ export async function deleteRateLimit(deps: ServiceDeps, orgId: string, projectI
     // Deleted by another request since the check above: a 404 as a second DELETE gets, and that one wrote the entry.
     const res = await trx.deleteFrom('rate_limits').where('id', '=', row.id).where('project_id', '=', projectId).executeTakeFirst();
     if (Number(res.numDeletedRows) === 0) throw unset();
+    await markRemoved(trx, 'rate_limits', projectId, rowObject(row).id, { sortKey: model }, nowSeconds(deps));
     await recordKeyChange(trx, deps, projectId);
     await writeAudit(trx, deps, { orgId, type: 'rate_limit.deleted', actor, projectId, objectId: rowObject(row).id, details: { model } });
   });

@@ -8,6 +8,7 @@ import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
 import { auditCredentialFailure, type ProviderCredentialFailure } from './provider-credentials.js';
+import { markRemoved } from './list-removals.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { pageOf } from './query-params.js';
 import type { ProviderCredentialObject, ProviderKindName, RuntimeProviderObject } from '../contract/providers.js';
@@ -129,7 +130,7 @@ export class RuntimeProviders {
     const { limit, after } = pageOf(query);
     const db = this.deps.database.db;
     let q = db.selectFrom('runtime_providers').selectAll().where('org_id', '=', orgId);
-    const from = await afterSeq(db, 'runtime_providers', after, 'provider');
+    const from = await afterSeq(db, 'runtime_providers', after, 'provider', {}, { list: 'runtime_providers', scopeId: orgId });
     if (from !== null) q = q.where('seq', '>', from);
     return toPage((await q.orderBy('seq').limit(limit + 1).execute()).map(toProvider), limit);
   }
@@ -218,8 +219,9 @@ export class RuntimeProviders {
     await this.write(id, async (trx) => {
       // The provider's row first: a credential being added holds it (addCredential), and is then committed and seen
       // by the credentials' delete below, never left stored under no provider.
-      const done = await trx.deleteFrom('runtime_providers').where('id', '=', id).executeTakeFirst();
-      if (Number(done.numDeletedRows) === 0) throw providerNotFound(id);
+      const done = await trx.deleteFrom('runtime_providers').where('id', '=', id).returning('seq').executeTakeFirst();
+      if (!done) throw providerNotFound(id);
+      await markRemoved(trx, 'runtime_providers', orgId, id, { seq: Number(done.seq) }, nowSeconds(this.deps));
       await trx.deleteFrom('provider_credentials').where('provider_id', '=', id).execute();
       await writeAudit(trx, this.deps, { orgId, type: 'provider.deleted', actor, objectId: id, details: { data: { name: row.name } } });
     });
@@ -231,7 +233,7 @@ export class RuntimeProviders {
     await this.providerRow(orgId, providerId);
     const db = this.deps.database.db;
     let q = db.selectFrom('provider_credentials').selectAll().where('provider_id', '=', providerId);
-    const from = await afterSeq(db, 'provider_credentials', after, 'credential', { provider_id: providerId });
+    const from = await afterSeq(db, 'provider_credentials', after, 'credential', { provider_id: providerId }, { list: 'provider_credentials', scopeId: providerId });
     if (from !== null) q = q.where('seq', '>', from);
     return toPage((await q.orderBy('seq').limit(limit + 1).execute()).map(toCredential), limit);
   }
@@ -331,8 +333,9 @@ export class RuntimeProviders {
   async deleteCredential(orgId: string, providerId: string, id: string, actor: Actor) {
     const row = await this.credentialRow(orgId, providerId, id);
     await this.write(providerId, async (trx) => {
-      const done = await trx.deleteFrom('provider_credentials').where('id', '=', id).where('provider_id', '=', providerId).executeTakeFirst();
-      if (Number(done.numDeletedRows) === 0) throw credentialNotFound(id);
+      const done = await trx.deleteFrom('provider_credentials').where('id', '=', id).where('provider_id', '=', providerId).returning('seq').executeTakeFirst();
+      if (!done) throw credentialNotFound(id);
+      await markRemoved(trx, 'provider_credentials', providerId, id, { seq: Number(done.seq) }, nowSeconds(this.deps));
       await writeAudit(trx, this.deps, { orgId, type: 'provider_credential.deleted', actor, objectId: id, details: { data: { provider_id: providerId, redacted_value: row.redacted_value } } });
     });
     return { object: 'organization.provider.credential.deleted' as const, id, deleted: true as const };

@@ -7,6 +7,7 @@ import { changedMembers, changesAnything } from './changed-members.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
+import { markRemoved, removedPlace } from './list-removals.js';
 import { getProject } from './projects.js';
 import { AfterParam, OrderParam } from './query-params.js';
 import { CurrencySchema } from './spend-fields.js';
@@ -111,9 +112,10 @@ export async function listSpendAlerts(deps: ServiceDeps, orgId: string, scope: S
   const cursorId = q.after || q.before;
   let cursor: number | null = null;
   if (cursorId) {
-    const row = await findAlert(deps, orgId, scope, cursorId);
-    if (!row) throw new TollgateError('invalid_value', `Invalid value for '${cursorParam}': no spend alert ${cursorId}.`, cursorParam);
-    cursor = Number(row.seq);
+    // An alert deleted since the page before: on from where it stood (services/list-removals.ts).
+    const seq = (await findAlert(deps, orgId, scope, cursorId))?.seq ?? (await removedPlace(deps.database.db, 'spend_alerts', scopeIdOf(orgId, scope), cursorId))?.seq;
+    if (seq === undefined) throw new TollgateError('invalid_value', `Invalid value for '${cursorParam}': no spend alert ${cursorId}.`, cursorParam);
+    cursor = Number(seq);
   }
   // `before` reads backwards from the cursor (then turns the page round); `after`, or no cursor, forwards.
   const backwards = !!q.before;
@@ -196,12 +198,13 @@ export async function updateSpendAlert(deps: ServiceDeps, orgId: string, scope: 
 /** Deletes a spend alert. */
 export async function deleteSpendAlert(deps: ServiceDeps, orgId: string, scope: SpendAlertScope, id: string, actor: Actor): Promise<SpendAlertDeleted> {
   await checkScope(deps, orgId, scope);
-  await getAlertRow(deps, orgId, scope, id);
+  const row = await getAlertRow(deps, orgId, scope, id);
   const scopeId = scopeIdOf(orgId, scope);
   await deps.database.db.transaction().execute(async (trx) => {
     // Deleted by another request since the check above: a 404 as a second DELETE gets, and that one wrote the entry.
     const res = await trx.deleteFrom('spend_alerts').where('id', '=', id).where('org_id', '=', orgId).where('project_id', '=', scopeId).executeTakeFirst();
     if (Number(res.numDeletedRows) === 0) throw alertNotFound(id);
+    await markRemoved(trx, 'spend_alerts', scopeId, id, { seq: Number(row.seq) }, nowSeconds(deps));
     await recordKeyChange(trx, deps, scopeId);
     await writeAudit(trx, deps, { orgId, type: 'spend_alert.deleted', actor, projectId: scope.kind === 'project' ? scopeId : null, objectId: id });
   });

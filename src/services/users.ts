@@ -9,6 +9,7 @@ import { changedMembers, changesAnything } from './changed-members.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { revokeKeyRow } from './key-writes.js';
+import { markRemoved, removedPlace } from './list-removals.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { listParam, listValues, pageOf, pageParams } from './query-params.js';
 import { withdrawInvitesBy } from './invites.js';
@@ -277,7 +278,8 @@ export async function deleteUser(deps: ServiceDeps, orgId: string, userId: strin
     // Removed by another request meanwhile: that one revoked the keys and wrote the entries.
     const res = await trx.updateTable('users').set({ deleted_at: nowSeconds(deps) }).where('id', '=', userId).where('deleted_at', 'is', null).executeTakeFirst();
     if (Number(res.numUpdatedRows) === 0) throw userNotFound(userId);
-    await trx.deleteFrom('project_members').where('user_id', '=', userId).execute();
+    const memberships = await trx.deleteFrom('project_members').where('user_id', '=', userId).returning(['project_id', 'seq']).execute();
+    for (const m of memberships) await markRemoved(trx, 'project_members', m.project_id, userId, { seq: Number(m.seq) }, nowSeconds(deps));
     const admin = await endOwnerPowers(trx, deps, orgId, userId, actor);
     const project = await trx.selectFrom('api_keys').select(['id', 'project_id']).where('owner_id', '=', userId).where('kind', '=', 'project').execute();
     for (const k of project) {
@@ -328,8 +330,10 @@ export async function listProjectUsers(
       .where('project_id', '=', projectId)
       .where('user_id', '=', after)
       .executeTakeFirst();
-    if (!cursor) throw new TollgateError('invalid_value', `Invalid value for 'after': no member ${after}.`, 'after');
-    q = q.where('m.seq', '>', cursor.seq);
+    // A member removed since the page before: on from where it stood (services/list-removals.ts).
+    const seq = cursor?.seq ?? (await removedPlace(deps.database.db, 'project_members', projectId, after))?.seq;
+    if (seq === undefined) throw new TollgateError('invalid_value', `Invalid value for 'after': no member ${after}.`, 'after');
+    q = q.where('m.seq', '>', seq);
   }
   const rows = await q.orderBy('m.seq').limit(limit + 1).execute();
   return toPage(rows.map(toMember), limit);
@@ -431,8 +435,9 @@ export async function removeProjectUser(deps: ServiceDeps, orgId: string, projec
   await getProjectUser(deps, orgId, projectId, userId);
   await deps.database.db.transaction().execute(async (trx) => {
     // Removed by another request meanwhile: that one wrote the entry.
-    const res = await trx.deleteFrom('project_members').where('project_id', '=', projectId).where('user_id', '=', userId).executeTakeFirst();
-    if (Number(res.numDeletedRows) === 0) throw notMember(userId, projectId);
+    const res = await trx.deleteFrom('project_members').where('project_id', '=', projectId).where('user_id', '=', userId).returning('seq').executeTakeFirst();
+    if (!res) throw notMember(userId, projectId);
+    await markRemoved(trx, 'project_members', projectId, userId, { seq: Number(res.seq) }, nowSeconds(deps));
     await writeAudit(trx, deps, { orgId, type: 'project.user.removed', actor, projectId, objectId: userId });
   });
   return { object: 'organization.project.user.deleted' as const, id: userId, deleted: true as const };

@@ -1,5 +1,6 @@
 import type { ColumnDefinitionBuilder, CreateTableBuilder, Kysely, Migration } from 'kysely';
 import { adminPeopleMigrations } from './migrations-admin.js';
+import { cursorMigrations } from './migrations-cursors.js';
 import { dashboardMigrations } from './migrations-dashboard.js';
 import { fidelityMigrations } from './migrations-fidelity.js';
 import { kindMigrations } from './migrations-kinds.js';
@@ -40,6 +41,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     ...fidelityMigrations(dialect),
     ...providerMigrations(dialect),
     ...kindMigrations(dialect),
+    ...cursorMigrations(dialect),
   };
 }
 

@@ -155,6 +155,16 @@ export interface ProviderCredentialsTable {
   rotated_at: number | null;
 }
 
+/** Where a removed item of a list stood (migration 100), for a cursor naming it. */
+export interface ListRemovalsTable {
+  list: string;
+  scope_id: string;
+  item_id: string;
+  seq: number;
+  sort_key: string;
+  removed_at: number;
+}
+
 export interface DB extends SessionTables, UsageTables, RollupTables, LimitTables, ObjectTables, MeteringTables {
   runtime_providers: RuntimeProvidersTable;
   provider_credentials: ProviderCredentialsTable;
@@ -168,4 +178,5 @@ export interface DB extends SessionTables, UsageTables, RollupTables, LimitTable
   audit_logs: AuditLogsTable;
   key_changes: KeyChangesTable;
   settings: SettingsTable;
+  list_removals: ListRemovalsTable;
 }

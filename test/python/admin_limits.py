@@ -106,6 +106,12 @@ for alerts in (
     assert gone.deleted is True and gone.object == alerts["object"] + ".deleted", gone
     refused(lambda: alerts["get"](made_ids[0]), openai.NotFoundError)
     assert ids(alerts["list"]()) == made_ids[1:]
+    # A loop that lists and deletes: each page is asked for after the alert just deleted.
+    looped = []
+    for a in alerts["list"](limit=1):
+        alerts["delete"](a.id)
+        looped.append(a.id)
+    assert looped == made_ids[1:], looped
     seen[alerts["object"]] = len(made_ids)
 
 seen["ok"] = True

@@ -108,6 +108,12 @@ assert members.delete(users[2]["id"], project_id=p).deleted is True
 not_found(lambda: members.retrieve(users[2]["id"], project_id=p))
 assert org.users.delete(users[3]["id"]).deleted is True
 not_found(lambda: org.users.retrieve(users[3]["id"]))
+# A loop that lists and removes: each page is asked for after the member just removed.
+looped = []
+for m in members.list(p, limit=1):
+    members.delete(m.id, project_id=p)
+    looped.append(m.id)
+assert looped == [users[0]["id"], users[1]["id"]], looped
 
 seen["ok"] = True
 seen["projects_listed"] = len(listed)
