@@ -45,3 +45,24 @@ it('refuses a query parameter no admin route takes, naming it, on every admin ro
   expect(answers).toEqual([]);
   expect(await auditCount()).toBe(before);
 });
+
+it('takes `limit` only as plain decimal digits on every admin list that has one (0x2, 2e0, " 2", 02 are not 2)', async () => {
+  // Number() read 0x2, 0b10, 0o2, 2e0, " 2" and 02 as 2. The usage and costs routes need a start_time.
+  const query = (url: string, limit: string) => `${pathOf(url)}?${url.includes('/usage/') || url.endsWith('/costs') ? 'start_time=0&' : ''}limit=${encodeURIComponent(limit)}`;
+  const lists: string[] = [];
+  for (const r of routes.filter((x) => x.method === 'GET')) {
+    const res = await t.api('GET', query(r.url, '2'));
+    if (res.status === 200) lists.push(r.url);
+  }
+  expect(lists).toEqual(expect.arrayContaining([`${ORG}/projects`, `${ORG}/users`, `${ORG}/audit_logs`, `${ORG}/spend_alerts`, `${ORG}/usage/completions`, `${ORG}/costs`]));
+  const answers: string[] = [];
+  for (const url of lists) {
+    for (const limit of ['0x2', '0b10', '0o2', '2e0', ' 2', '2 ', '+2', '2.0', '02', '-0', '１']) {
+      const res = await t.api('GET', query(url, limit));
+      // biome-ignore lint/suspicious/noExplicitAny: OpenAI-shaped error
+      const error = (res.body as any)?.error;
+      if (res.status !== 400 || error?.code !== 'invalid_value' || error?.param !== 'limit') answers.push(`${url} limit=${JSON.stringify(limit)} → ${res.status} ${res.text.slice(0, 120)}`);
+    }
+  }
+  expect(answers).toEqual([]);
+});

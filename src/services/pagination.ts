@@ -3,6 +3,7 @@ import type { DB } from '../storage/schema.js';
 import { TollgateError } from '../core/errors.js';
 import type { ListPage } from '../contract/lists.js';
 import { type RemovalList, removedPlace } from './list-removals.js';
+import { decimalCount } from './query-params.js';
 
 export type { ListPage } from '../contract/lists.js';
 
@@ -16,8 +17,8 @@ export function pageQuery(query: Record<string, unknown>, defaultLimit = 20): Pa
   const rawLimit = query.limit;
   let limit = defaultLimit;
   if (rawLimit !== undefined && rawLimit !== '') {
-    const n = Number(rawLimit);
-    if (!Number.isInteger(n) || n < 1 || n > 100) {
+    const n = typeof rawLimit === 'string' ? decimalCount(rawLimit) : null;
+    if (n === null || n < 1 || n > 100) {
       throw new TollgateError('invalid_value', "Invalid value for 'limit': expected an integer from 1 to 100.", 'limit');
     }
     limit = n;

@@ -7,10 +7,18 @@ import { parseInput } from './validation.js';
 // unknown_parameter naming it (a silently dropped filter returns the wrong data, which is worse than an error).
 // Values arrive as strings, or as arrays when a key repeats; OpenAI's SDKs send arrays as `name[]=a&name[]=b`.
 
+/**
+ * A count in a query string: plain decimal digits, as OpenAI's integer parameters are written, or null. Number() took
+ * 0x2, 0b10, 0o2, 2e0, " 2" and 2.0 as 2; a leading zero (02) is refused too, not being how an integer is written.
+ */
+export function decimalCount(v: string): number | null {
+  return /^(?:0|[1-9]\d{0,8})$/.test(v) ? Number(v) : null;
+}
+
 /** `limit`: an integer from 1 to 100. */
 export const LimitParam = text({ max: 32 }).transform((v, ctx) => {
-  const n = Number(v);
-  if (v === '' || !Number.isInteger(n) || n < 1 || n > 100) {
+  const n = decimalCount(v);
+  if (n === null || n < 1 || n > 100) {
     ctx.addIssue({ code: 'custom', message: 'expected an integer from 1 to 100.' });
     return z.NEVER;
   }

@@ -9,7 +9,7 @@ import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
 import { markRemoved, removedPlace } from './list-removals.js';
 import { getProject } from './projects.js';
-import { AfterParam, OrderParam } from './query-params.js';
+import { AfterParam, decimalCount, OrderParam } from './query-params.js';
 import { CurrencySchema } from './spend-fields.js';
 import { EmailSchema, text } from './text-fields.js';
 import type { ListPage } from './pagination.js';
@@ -28,8 +28,8 @@ const MAX_RECIPIENTS = 50;
 
 /** `limit` of the spend alert lists: 0 to 100 (the spec's bounds), 20 by default. */
 const AlertLimit = text({ max: 32 }).transform((v, ctx) => {
-  const n = Number(v);
-  if (v === '' || !Number.isInteger(n) || n < 0 || n > 100) {
+  const n = decimalCount(v);
+  if (n === null || n > 100) {
     ctx.addIssue({ code: 'custom', message: 'expected an integer from 0 to 100.' });
     return z.NEVER;
   }

@@ -1,6 +1,7 @@
 import { BUCKET_SECONDS, type BucketWidth, bucketCeil, bucketFloor, decodeCursor, encodeCursor, isBucketWidth, pageWindow } from '../core/buckets.js';
 import { TollgateError } from '../core/errors.js';
 import type { UsagePage } from '../contract/usage.js';
+import { decimalCount } from './query-params.js';
 
 // The query parameters of OpenAI's Usage and Costs APIs, read strictly: each route takes exactly the parameters its
 // operation in OpenAI's specification documents (a list as `x`, `x[]` or repeated, or `x=a,b`); any other is a 400
@@ -106,8 +107,8 @@ export function range(query: Query, width: BucketWidth, limits: readonly [number
   const end = endTime ?? now + 1;
   const [defaultLimit, maxLimit] = limits;
   const rawLimit = single(query, 'limit');
-  const limit = rawLimit === undefined ? defaultLimit : Number(rawLimit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > maxLimit) {
+  const limit = rawLimit === undefined ? defaultLimit : decimalCount(rawLimit);
+  if (limit === null || limit < 1 || limit > maxLimit) {
     throw invalid('limit', `expected an integer from 1 to ${maxLimit} for bucket_width ${width}.`);
   }
   const step = BUCKET_SECONDS[width];
