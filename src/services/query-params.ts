@@ -41,7 +41,11 @@ export function listParam<N extends string>(name: N) {
   return { [name]: StringList.optional(), [`${name}[]`]: StringList.optional() } as Record<N | `${N}[]`, z.ZodOptional<typeof StringList>>;
 }
 
-/** The values of an array parameter given as `name`, `name[]` or both (repeated or comma-free single values). */
+/**
+ * The values of an array parameter given as `name`, `name[]` or both, repeated or as `a,b` (as the Usage API reads its
+ * lists, services/usage-params.ts): a comma is in no id, address or event type, so `emails=a@x.com,b@x.com` is two
+ * addresses, not one that matches nobody. Blanks around a value are dropped; given but empty is an empty list.
+ */
 export function listValues(query: Record<string, unknown>, name: string): string[] | null {
   const out: string[] = [];
   let given = false;
@@ -49,7 +53,7 @@ export function listValues(query: Record<string, unknown>, name: string): string
     const v = query[key];
     if (v === undefined) continue;
     given = true;
-    out.push(...(Array.isArray(v) ? (v as string[]) : [v as string]));
+    for (const item of Array.isArray(v) ? (v as string[]) : [v as string]) out.push(...item.split(',').map((s) => s.trim()).filter(Boolean));
   }
   return given ? out : null;
 }
