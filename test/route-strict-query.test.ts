@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './harness/server.js';
 
@@ -65,4 +66,41 @@ it('takes `limit` only as plain decimal digits on every admin list that has one 
     }
   }
   expect(answers).toEqual([]);
+});
+
+/** A request with a body whatever its method (fetch sends none with GET or HEAD). */
+function withBody(method: string, path: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+  // Node's client sends a GET's body without a length unless told: the server would read it as the next request.
+  const length = headers['transfer-encoding'] ? {} : { 'content-length': String(Buffer.byteLength(body)) };
+  return new Promise((resolve, reject) => {
+    const req = request(`${t.url}${path}`, { method, headers: { authorization: `Bearer ${t.adminKey}`, 'content-type': 'application/json', ...length, ...headers } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        text += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+it('refuses a GET or HEAD with a body on every admin route that reads (never ignored: a filter in it was dropped)', async () => {
+  const answers: string[] = [];
+  for (const r of routes.filter((x) => x.method === 'GET')) {
+    const path = `${pathOf(r.url)}${r.url.includes('/usage/') || r.url.endsWith('/costs') ? '?start_time=0' : ''}`;
+    for (const body of ['{"limit":1}', '{not json']) {
+      const res = await withBody('GET', path, body);
+      const error = res.status === 400 ? JSON.parse(res.text).error : null;
+      if (error?.code !== 'invalid_value' || !/GET requests take no body/.test(error.message)) answers.push(`GET ${r.url} ${body} → ${res.status} ${res.text.slice(0, 120)}`);
+    }
+    const head = await withBody('HEAD', path, '{"limit":1}');
+    if (head.status !== 400) answers.push(`HEAD ${r.url} → ${head.status}`);
+  }
+  expect(answers).toEqual([]);
+  // Chunked, without a length: a body all the same.
+  expect((await withBody('GET', `${ORG}/projects`, '{"limit":1}', { 'transfer-encoding': 'chunked' })).status).toBe(400);
+  // No body, or an empty one: the list.
+  expect((await withBody('GET', `${ORG}/projects`, '', { 'content-length': '0' })).status).toBe(200);
 });

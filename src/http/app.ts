@@ -11,6 +11,7 @@ import { registerAuditLogRoutes } from './admin/audit-logs.js';
 import { registerProjectRoutes } from './admin/projects.js';
 import { registerProviderRoutes } from './admin/providers.js';
 import { registerServiceAccountRoutes } from './admin/service-accounts.js';
+import { refuseReadBody } from './admin/strict-input.js';
 import { registerUpstreamObjectRoutes } from './admin/upstream-objects.js';
 import { registerUsageRoutes } from './admin/usage.js';
 import { registerUserRoutes } from './admin/users.js';
@@ -115,6 +116,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
   await app.register(
     async (admin) => {
       installAdminAuth(admin, ctx, opts.sessionResolver);
+      admin.addHook('onRequest', refuseReadBody);
       registerProjectRoutes(admin, ctx);
       registerApiKeyRoutes(admin, ctx);
       registerApiKeyGraceRoutes(admin, ctx);

@@ -5,7 +5,7 @@ import { parseQuery } from '../../services/query-params.js';
 import { parseInput } from '../../services/validation.js';
 import { actorOf } from '../admin/admin-auth.js';
 import type { AppContext } from '../context.js';
-import { refuseQuery, refuseQueryAndBody } from '../admin/strict-input.js';
+import { refuseQuery, refuseQueryAndBody, refuseReadBody } from '../admin/strict-input.js';
 import { installOwnerAuth } from './owner-auth.js';
 
 type P = { Params: { invite_id: string }; Querystring: Record<string, unknown> };
@@ -14,6 +14,7 @@ type P = { Params: { invite_id: string }; Querystring: Record<string, unknown> }
 export function registerInviteRoutes(app: FastifyInstance, appCtx: AppContext, ctx: AccountContext): void {
   const { deps, orgId } = ctx;
   installOwnerAuth(app, appCtx, ctx);
+  app.addHook('onRequest', refuseReadBody);
   app.get<P>('/v1/organization/invites', (req) => listInvites(deps, orgId, parseQuery(ListInvitesQuery, req.query)));
   app.post<P>('/v1/organization/invites', { preValidation: refuseQuery }, async (req, reply) => {
     // The accept_url holds the only copy of the invitation token.
