@@ -104,3 +104,18 @@ it('refuses a GET or HEAD with a body on every admin route that reads (never ign
   // No body, or an empty one: the list.
   expect((await withBody('GET', `${ORG}/projects`, '', { 'content-length': '0' })).status).toBe(200);
 });
+
+it("answers a method or path no route serves with OpenAI's 404 Invalid URL (METHOD /path), as the gateway does", async () => {
+  const cases: Array<[string, string, string]> = [
+    ['PUT', `${ORG}/projects?limit=1`, `Invalid URL (PUT ${ORG}/projects)`],
+    ['GET', `${ORG}/nothing_here`, `Invalid URL (GET ${ORG}/nothing_here)`],
+    ['PATCH', `${ORG}/projects/${t.defaultProjectId}`, `Invalid URL (PATCH ${ORG}/projects/${t.defaultProjectId})`],
+  ];
+  for (const [method, path, message] of cases) {
+    const res = await t.api(method, path);
+    expect(res.status, `${method} ${path}`).toBe(404);
+    expect(res.body.error).toEqual({ message, type: 'invalid_request_error', param: null, code: 'unknown_url' });
+  }
+  const long = `${ORG}/${'x'.repeat(300)}`;
+  expect((await t.api('GET', long)).body.error.message).toBe(`Invalid URL (GET ${long.slice(0, 256)}…)`);
+});

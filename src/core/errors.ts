@@ -75,7 +75,7 @@ export const ERROR_CATALOGUE = {
   },
   csrf_failed: { status: 403, type: 'invalid_request_error', message: 'Missing or invalid CSRF token.' },
   not_found: { status: 404, type: 'invalid_request_error', message: 'Not found.' },
-  unknown_url: { status: 404, type: 'invalid_request_error', message: 'Unknown request URL.' },
+  unknown_url: { status: 404, type: 'invalid_request_error', message: 'Invalid URL.' },
   model_not_found: { status: 404, type: 'invalid_request_error', message: 'The model does not exist.' },
   invalid_json: { status: 400, type: 'invalid_request_error', message: 'The request body is not valid JSON.' },
   invalid_value: { status: 400, type: 'invalid_request_error', message: 'Invalid value.' },
@@ -157,4 +157,10 @@ export function errorBody(err: TollgateError): {
   error: { message: string; type: string; param: string | null; code: string };
 } {
   return { error: { message: err.message, type: err.type, param: err.param, code: err.code } };
+}
+
+/** OpenAI's answer to a URL it does not serve: 404 `Invalid URL (METHOD /path)`, the path without its query, cut at 256. */
+export function invalidUrl(method: string, target: string): TollgateError {
+  const shown = target.length > 256 ? `${target.slice(0, 256)}…` : target;
+  return new TollgateError('unknown_url', `Invalid URL (${method} ${shown})`);
 }

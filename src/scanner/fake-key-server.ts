@@ -61,7 +61,7 @@ export async function startFakeKeyServer(adminKey: string, keys: FakeKey[]): Pro
       });
       return send(200, { object: 'list', data });
     }
-    send(404, { error: { message: 'Unknown request URL.', code: 'unknown_url' } });
+    send(404, { error: { message: `Invalid URL (${req.method} ${(req.url ?? '').split('?')[0]})`, type: 'invalid_request_error', param: null, code: 'unknown_url' } });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

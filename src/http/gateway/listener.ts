@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { answerFormat } from '../../core/api-routes.js';
 import { canonicalTarget, isV1Target } from '../../core/canonical-path.js';
-import { TollgateError } from '../../core/errors.js';
+import { invalidUrl, TollgateError } from '../../core/errors.js';
 import type { GatewayContext } from './gateway-context.js';
 import { listModels } from './models.js';
 import { proxy } from './proxy.js';
@@ -45,12 +45,6 @@ const modelsParam = (segments: string[]) => segments.length === 3 && segments[1]
 /** A project rate limit's id names its model (`rl-meta%2Fllama-3.1`); the admin API serves it, the router decodes it. */
 const rateLimitParam = (segments: string[]) => segments.length === 6 && segments[1] === 'organization' && segments[2] === 'projects' && segments[4] === 'rate_limits';
 const getParamWithSlash = (segments: string[]) => modelsParam(segments) || rateLimitParam(segments);
-
-/** OpenAI's answer to a URL it does not serve: 404 `Invalid URL (METHOD /path)`. */
-export function invalidUrl(method: string, target: string): TollgateError {
-  const shown = target.length > 256 ? `${target.slice(0, 256)}…` : target;
-  return new TollgateError('unknown_url', `Invalid URL (${method} ${shown})`);
-}
 
 /**
  * The data plane's HTTP front: every `/v1/*` request except Tollgate's own routes, read straight off node:http.

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { errorBody, TollgateError } from '../../core/errors.js';
+import { errorBody, invalidUrl, TollgateError } from '../../core/errors.js';
 import { errorBodyFor } from './request-id.js';
 
 /** Maps every failure to OpenAI's error shape and status; unexpected errors are logged, never echoed. */
@@ -10,7 +10,8 @@ export function installErrorHandling(app: FastifyInstance): void {
     reply.code(te.status).headers(te.headers).header('content-type', 'application/json; charset=utf-8').send(errorBodyFor(te, request.id));
   });
   app.setNotFoundHandler((request, reply) => {
-    const te = new TollgateError('unknown_url', `Unknown request URL: ${request.method} ${request.url.split('?')[0]}.`);
+    // OpenAI's words, as the gateway's (core/errors.ts invalidUrl): one spelling of an unknown URL on every path.
+    const te = invalidUrl(request.method, request.url.split('?')[0]);
     reply.code(404).send(errorBody(te));
   });
 }
