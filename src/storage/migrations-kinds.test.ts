@@ -110,6 +110,8 @@ describeEachDatabase('migration 099 (Messages API as completions) on a database 
   it("moves each kept Messages request from 'other' to 'completions' in every rollup, leaves what it cannot tell apart, and adds up", async () => {
     const all = migrations(backend.name);
     const before = Object.fromEntries(Object.entries(all).filter(([name]) => name < '099'));
+    // Up to 099 and no further: the crash below (099 run, not recorded) happens before any later migration ran.
+    const through099 = Object.fromEntries(Object.entries(all).filter(([name]) => name < '100'));
     const db = await open();
     try {
       expect((await new Migrator({ db, provider: { getMigrations: async () => before } }).migrateToLatest()).error).toBeUndefined();
@@ -126,7 +128,7 @@ describeEachDatabase('migration 099 (Messages API as completions) on a database 
       const costsBefore = plain((await sql`select * from usage_costs_key_1d order by bucket_start, api_key_id`.execute(db)).rows as Array<Record<string, unknown>>);
       expect(old.usage_rollups_1h.some((r) => r.endpoint_kind === 'other' && r.model === 'claude-custom' && Number(r.num_model_requests) > 0)).toBe(true);
 
-      expect((await new Migrator({ db, provider: { getMigrations: async () => all } }).migrateToLatest()).error).toBeUndefined();
+      expect((await new Migrator({ db, provider: { getMigrations: async () => through099 } }).migrateToLatest()).error).toBeUndefined();
 
       // What today's gateway rolls up from the kept events: Messages under completions.
       const fresh = aggregateRollups(kept, PRICES);
@@ -172,17 +174,18 @@ describeEachDatabase('migration 099 (Messages API as completions) on a database 
       // Kysely records 099 as run: migrating again moves nothing twice.
       const snapshot: Record<string, Row[]> = {};
       for (const { table } of ROLLUP_TABLES) snapshot[table] = await rowsOf(db, table);
-      const again = await new Migrator({ db, provider: { getMigrations: async () => all } }).migrateToLatest();
+      const again = await new Migrator({ db, provider: { getMigrations: async () => through099 } }).migrateToLatest();
       expect(again.error).toBeUndefined();
       expect(again.results).toEqual([]);
       for (const { table } of ROLLUP_TABLES) expect(await rowsOf(db, table)).toEqual(snapshot[table]);
       // A crash after 099's transaction committed and before the migrator recorded it (two steps on SQLite): the next
       // start runs 099 again, which moves nothing twice.
       await sql`delete from kysely_migration where name = '099_usage_messages_completions'`.execute(db);
-      const rerun = await new Migrator({ db, provider: { getMigrations: async () => all } }).migrateToLatest();
+      const rerun = await new Migrator({ db, provider: { getMigrations: async () => through099 } }).migrateToLatest();
       expect(rerun.error).toBeUndefined();
       expect(rerun.results?.map((r) => r.migrationName)).toEqual(['099_usage_messages_completions']);
       for (const { table } of ROLLUP_TABLES) expect(await rowsOf(db, table)).toEqual(snapshot[table]);
+      expect((await new Migrator({ db, provider: { getMigrations: async () => all } }).migrateToLatest()).error).toBeUndefined();
     } finally {
       await closeBareDatabase(db, backend, schema);
     }
