@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { answerFinished, answerText, inspectEvents, nullUsageSpan, streamShapeFor } from './stream-usage.js';
+import { answerFinished, answerText, inspectEvents, nullUsageSpan, serviceTierNamedIn, streamShapeFor } from './stream-usage.js';
 
 const chunk = (obj: unknown) => `data: ${JSON.stringify(obj)}\n\n`;
 const delta = (text: string, extra: Record<string, unknown> = {}) =>
@@ -146,5 +146,23 @@ describe('answerFinished: the generation of a stream is over, its usage still to
     expect(answerFinished(ev({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'hi' } }, 'content_block_delta'), messages)).toBe(false);
     expect(answerFinished(ev({ type: 'content_block_stop', index: 0 }, 'content_block_stop'), messages)).toBe(false);
     expect(answerFinished(ev({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 5 } }, 'message_delta'), messages)).toBe(true);
+  });
+});
+
+describe('serviceTierNamedIn: the tier a stream says it runs at before its usage', () => {
+  const ev = (data: unknown, event?: string) => Buffer.from(`${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`);
+  it("reads a chat chunk's tier and a Response's (response.created)", () => {
+    expect(serviceTierNamedIn(ev({ object: 'chat.completion.chunk', service_tier: 'priority', choices: [] }))).toBe('priority');
+    expect(serviceTierNamedIn(ev({ type: 'response.created', response: { service_tier: 'flex' } }, 'response.created'))).toBe('flex');
+  });
+  it('reads nothing from auto (what was asked), text ending in the key, a value that is no tier, or no key', () => {
+    expect(serviceTierNamedIn(ev({ service_tier: 'auto', choices: [] }))).toBeNull();
+    expect(serviceTierNamedIn(ev({ choices: [{ delta: { content: 'my service_tier' } }] }))).toBeNull();
+    expect(serviceTierNamedIn(ev({ service_tier: 'Priority Plus!' }))).toBeNull();
+    expect(serviceTierNamedIn(ev({ choices: [] }))).toBeNull();
+    expect(serviceTierNamedIn(Buffer.from('data: {"service_tier": "priority", oops\n\n'))).toBeNull();
+  });
+  it('is asked only of the shapes whose events name it early', () => {
+    expect(['/chat/completions', '/completions', '/responses', '/messages'].map((e) => streamShapeFor(e).namesTierEarly)).toEqual([true, true, true, false]);
   });
 });

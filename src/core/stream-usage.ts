@@ -27,6 +27,12 @@ export interface StreamShape {
    * call several tools): a client that stops the answer there must stop the provider too.
    */
   finish: 'finish_reason' | readonly string[];
+  /**
+   * Whether its events name the tier the answer runs at before its usage (every chat chunk's `service_tier`, the
+   * Responses API's `response.created`): read early (serviceTierNamedIn), so that a stream cut before its usage is
+   * billed at the tier the answer named, not the one asked for.
+   */
+  namesTierEarly: boolean;
 }
 const bytes = (...markers: string[]) => markers.map((m) => Buffer.from(m));
 /**
@@ -39,7 +45,7 @@ const USAGE = 'usage"';
 const RESPONSE_END_EVENTS = ['response.completed', 'response.incomplete', 'response.failed'] as const;
 /** The events of an Anthropic message stream that carry its usage and its end. */
 const ANTHROPIC_EVENTS = ['message_start', 'message_delta', 'message_stop'] as const;
-const CHAT_SHAPE: StreamShape = { markers: [USAGE, '[DONE]'], beforeDone: [USAGE], endsWithDone: true, finish: 'finish_reason' };
+const CHAT_SHAPE: StreamShape = { markers: [USAGE, '[DONE]'], beforeDone: [USAGE], endsWithDone: true, finish: 'finish_reason', namesTierEarly: true };
 const SHAPES: Readonly<Record<string, StreamShape>> = {
   '/chat/completions': CHAT_SHAPE,
   '/completions': CHAT_SHAPE,
@@ -50,11 +56,18 @@ const SHAPES: Readonly<Record<string, StreamShape>> = {
     beforeDone: [...RESPONSE_END_EVENTS],
     endsWithDone: false,
     finish: ['response.output_text.done', ...RESPONSE_END_EVENTS],
+    namesTierEarly: true,
   },
   // Anthropic's Messages API: input in message_start, output (cumulative) in message_delta, the end at message_stop.
-  '/messages': { markers: [...ANTHROPIC_EVENTS], beforeDone: [...ANTHROPIC_EVENTS], endsWithDone: false, finish: ['message_delta', 'message_stop'] },
+  '/messages': { markers: [...ANTHROPIC_EVENTS], beforeDone: [...ANTHROPIC_EVENTS], endsWithDone: false, finish: ['message_delta', 'message_stop'], namesTierEarly: false },
 };
-const ANY_SHAPE: StreamShape = { markers: [USAGE, '[DONE]', ...RESPONSE_END_EVENTS], beforeDone: [USAGE, ...RESPONSE_END_EVENTS], endsWithDone: true, finish: 'finish_reason' };
+const ANY_SHAPE: StreamShape = {
+  markers: [USAGE, '[DONE]', ...RESPONSE_END_EVENTS],
+  beforeDone: [USAGE, ...RESPONSE_END_EVENTS],
+  endsWithDone: true,
+  finish: 'finish_reason',
+  namesTierEarly: false,
+};
 const DONE = '[DONE]';
 const RESPONSE_ENDS: ReadonlySet<string> = new Set(RESPONSE_END_EVENTS);
 /** The end event as upstreams send it, nearly always last in its chunk: recognised there without a search. */
@@ -263,6 +276,34 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
     at = end < limit ? nextMarker(text, end, limit, markers, next) : -1;
   }
   return result();
+}
+
+const TIER_KEY = 'service_tier"';
+
+/**
+ * The tier the first event naming one says the answer runs at: a chat chunk's `service_tier`, or the `service_tier` of
+ * the Response a Responses API event carries (`response.created`); null when the first such key is not a member's
+ * (text ending in it) or names `auto` (what was asked, not where it runs). Asked by the relay while no event has named a
+ * tier (StreamShape.namesTierEarly): every chat chunk names it, so one event is decoded per stream. A later tier (the
+ * usage chunk's, the final Response's) replaces it. Found by an outside review: a stream cut before its usage was billed
+ * at the tier asked for (standard, for `auto` or none) though its chunks said `priority`.
+ */
+export function serviceTierNamedIn(events: Buffer): string | null {
+  const at = events.indexOf(TIER_KEY, 0, 'latin1');
+  if (at <= 0 || events[at - 1] !== QUOTE) return null;
+  const data = eventData(events.toString('utf8', Math.max(0, lastBoundaryEnd(events, at)), nextBoundaryEnd(events, at)));
+  if (!data || data === DONE) return null;
+  let obj: unknown;
+  try {
+    obj = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  if (obj === null || typeof obj !== 'object') return null;
+  const { service_tier: own, response } = obj as { service_tier?: unknown; response?: unknown };
+  const named = own ?? (response !== null && typeof response === 'object' ? (response as { service_tier?: unknown }).service_tier : undefined);
+  const tier = answeredServiceTier(named);
+  return tier === 'auto' ? null : tier;
 }
 
 const FINISH_REASON = Buffer.from('finish_reason"');

@@ -4,7 +4,7 @@ import { TollgateError } from '../../core/errors.js';
 import type { TokenCounts } from '../../core/pricing.js';
 import type { Speed } from '../../core/speed.js';
 import { MAX_SSE_EVENT_BYTES, SseEventTooLarge, SseFramer } from '../../core/sse.js';
-import { answerFinished, answerText, inspectEvents, streamShapeFor } from '../../core/stream-usage.js';
+import { answerFinished, answerText, inspectEvents, serviceTierNamedIn, streamShapeFor } from '../../core/stream-usage.js';
 import type { UpstreamResponse } from '../../core/upstream.js';
 import { cutIfStalled } from './client-stall.js';
 import { clientResponseHeaders } from './forward-headers.js';
@@ -138,6 +138,7 @@ export async function relayStream(
     tokens = seen.tokens;
     provisional = seen.provisional;
     serviceTier = seen.serviceTier ?? serviceTier;
+    if (serviceTier === null && shape.namesTierEarly) serviceTier = serviceTierNamedIn(events);
     speed = seen.speed ?? speed;
     complete ||= seen.complete;
     // Kept while the usage reported so far is not the last (Anthropic's message_start says 1 output token, its
