@@ -227,6 +227,11 @@ describe('what Anthropic reads differently from OpenAI', () => {
     // Counting tokens continues nothing: a prefill is counted as it is.
     const counted = messagesRequestToChat({ model: MODEL, messages: ending[0] }, { model: MODEL, forCounting: true });
     expect(counted.body.messages).toEqual(ending[0]);
+    // Anthropic lets the final assistant message be empty: a count of it is no refusal (found by a second review).
+    for (const content of ['', []]) {
+      const empty = [{ role: 'user', content: 'hi' }, { role: 'assistant', content }];
+      expect(messagesRequestToChat({ model: MODEL, messages: empty }, { model: MODEL, forCounting: true }).body.messages).toHaveLength(2);
+    }
   });
 
   it("refuses what Anthropic's API refuses, rather than forwarding it unbounded or changed, naming the field", () => {
@@ -248,6 +253,10 @@ describe('what Anthropic reads differently from OpenAI', () => {
       [{ messages: [{ role: 'user', content: [] }] }, 'messages[0].content'],
       [{ messages: [{ role: 'user', content: '' }] }, 'messages[0].content'],
       [{ messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: [] }, { role: 'user', content: 'b' }] }, 'messages[1].content'],
+      // The same empty turns written as an empty text block (found by a second review: forwarded as content "").
+      [{ messages: [{ role: 'user', content: [{ type: 'text', text: '' }] }] }, 'messages[0].content[0].text'],
+      [{ messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: [{ type: 'text', text: '' }] }, { role: 'user', content: 'b' }] }, 'messages[1].content[0].text'],
+      [{ messages: [{ role: 'user', content: [{ type: 'text', text: 7 }] }] }, 'messages[0].content[0].text'],
       // Text after a tool call: OpenAI's assistant message holds its text before its tool calls ("A", call, "B" became "AB").
       [
         {

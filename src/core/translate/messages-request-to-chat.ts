@@ -59,8 +59,11 @@ export function messagesRequestToChat(body: Json, o: { model: string; forCountin
   const system = absent(body.system) ? '' : systemText(body.system, refuse);
   if (system !== '') messages.push({ role: 'system', content: system });
   if (!Array.isArray(body.messages)) refuse('messages', 'it must be an array');
-  body.messages.forEach((m: unknown, i: number) => {
-    messages.push(...translateMessage(m, `messages[${i}]`, refuse));
+  const turns: unknown[] = body.messages;
+  turns.forEach((m: unknown, i: number) => {
+    // Anthropic lets only a final assistant message be empty (a prefill of nothing), which only a count reaches here.
+    const mayBeEmpty = o.forCounting === true && i === turns.length - 1;
+    messages.push(...translateMessage(m, `messages[${i}]`, refuse, mayBeEmpty));
   });
   // Anthropic continues an assistant message that ends the conversation (a prefill); OpenAI would read it as history
   // and write a new reply. A count of tokens continues nothing, so it is counted as it is.
@@ -137,6 +140,9 @@ function systemText(system: unknown, refuse: Refuse): string {
 
 /** Members of a text block besides its text: a cache breakpoint is fine (OpenAI caches on its own), citations are not. */
 function checkTextBlock(b: Json, at: string, refuse: Refuse): void {
+  // Anthropic refuses an empty text block as it refuses an empty message: forwarded, it was an empty turn.
+  if (typeof b.text !== 'string') refuse(`${at}.text`, 'it must be a string');
+  if (b.text === '') refuse(`${at}.text`, "Anthropic's text blocks must not be empty");
   for (const k in b) {
     if (k === 'type' || k === 'text' || k === 'cache_control' || absent(b[k])) continue;
     refuse(`${at}.${k}`, "OpenAI's text parts have no such member");
@@ -144,13 +150,14 @@ function checkTextBlock(b: Json, at: string, refuse: Refuse): void {
 }
 
 /** One Anthropic message as chat messages: a user turn's tool results become tool messages, before its other content. */
-function translateMessage(m: unknown, at: string, refuse: Refuse): Json[] {
+function translateMessage(m: unknown, at: string, refuse: Refuse, mayBeEmpty: boolean): Json[] {
   if (!isObject(m)) return refuse(at, 'each message must be an object');
   for (const k in m) if (k !== 'role' && k !== 'content' && !absent(m[k])) refuse(`${at}.${k}`, 'no such member of a message');
   if (m.role !== 'user' && m.role !== 'assistant') return refuse(`${at}.role`, `the role '${String(m.role)}' is not translated (user and assistant are; send a system prompt as system)`);
   // Anthropic refuses an empty message (but a last assistant's, a prefill, refused on its own): an empty user turn
   // was dropped without a word.
-  if (m.content === '' || (Array.isArray(m.content) && m.content.length === 0)) refuse(`${at}.content`, "Anthropic's messages must have content");
+  const empty = m.content === '' || (Array.isArray(m.content) && m.content.length === 0);
+  if (empty && !(mayBeEmpty && m.role === 'assistant')) refuse(`${at}.content`, "Anthropic's messages must have content");
   if (typeof m.content === 'string') return [{ role: m.role, content: m.content }];
   if (!Array.isArray(m.content)) return refuse(`${at}.content`, 'it must be a string or an array of content blocks');
   return m.role === 'user' ? userMessages(m.content, `${at}.content`, refuse) : [assistantMessage(m.content, `${at}.content`, refuse)];
