@@ -50,8 +50,28 @@ export interface CounterAdjust {
   epoch?: string;
 }
 
+/**
+ * The failure of an acquire that a shared store was sent and did not answer (it timed out, or its connection was
+ * lost): it may have run, or may still run later, when a Redis that hung thaws. `cancel` undoes it in either order:
+ * it gives back what the acquire charged if it ran, and makes it charge nothing if it runs afterwards. Whoever gives
+ * up on the acquire calls `cancel`, again until it succeeds (it is applied once); left alone, a request refused or
+ * admitted elsewhere stayed charged in full (found by an outside review: a $1 budget charged $0.25 by six 503s).
+ */
+export class UnansweredAcquire extends Error {
+  constructor(
+    cause: unknown,
+    readonly cancel: (nowMs: number) => Promise<void>,
+  ) {
+    super(`limit store gave no answer: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'UnansweredAcquire';
+  }
+}
+
 export interface LimitStore {
-  /** The decision at once from a store in process (no trip through the microtask queue per request), later from Redis. */
+  /**
+   * The decision at once from a store in process (no trip through the microtask queue per request), later from Redis.
+   * A shared store that may have run an acquire it did not answer rejects with `UnansweredAcquire`.
+   */
   acquire(rates: RateCheck[], counters: CounterCheck[], nowMs: number): MaybePromise<AcquireOutcome>;
   /**
    * Settles estimates: moves rate buckets by `delta` units and counters by `delta`; `nowMs` from the injected clock. A

@@ -1,19 +1,38 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import type { GcraDecision } from '../core/gcra.js';
-import type { AcquireOutcome, CounterAdjust, CounterCheck, LimitStore, RateCheck } from '../core/limit-store.js';
+import { type AcquireOutcome, type CounterAdjust, type CounterCheck, type LimitStore, type RateCheck, UnansweredAcquire } from '../core/limit-store.js';
 
 // The shared limit store: one Lua script decides every limit of a request atomically (all charged or none). Same
 // GCRA as core/gcra.ts, on the caller's injected clock (one clock everywhere: a test that pins a date gets the same
 // decisions on Redis as in process; instances are expected to keep NTP time, and a skew of s between two of them
 // moves a bucket by at most s).
 
+/**
+ * Settles are numbered per instance, their marks kept in keys of SETTLE_MARK_BITS bits each (a 128 KB string at most),
+ * each kept for MARK_TTL_SEC after its last settle: long past any retry (they back off to 30 s).
+ */
+const SETTLE_MARK_BITS = 1 << 20;
+const MARK_TTL_SEC = 3600;
+/**
+ * Acquires are numbered per instance too, two bits each (charged, cancelled) in keys of ACQUIRE_MARKS acquires (128 KB
+ * at most), kept MARK_TTL_SEC after their last use. Setting them is the only write an acquire adds: an acquire the guard
+ * gave up on is cancelled by number (CANCEL), whatever order Redis runs the two in, and a whole key of a per-request
+ * receipt would cost far more memory.
+ */
+const ACQUIRE_MARKS = 1 << 19;
+
 const ACQUIRE = `
 local now = tonumber(ARGV[1])
 local nr = tonumber(ARGV[2])
 local nc = tonumber(ARGV[3])
--- The last nc keys are the charged counters' epochs (see EPOCH_SUFFIX).
-local ne = #KEYS - nc
+-- The last key is this instance's acquire marks, the last argument this acquire's pair of bits in it (see ACQUIRE_MARKS):
+-- an acquire cancelled already, or run already (sent again after a reconnect), charges nothing.
+local marks = KEYS[#KEYS]
+local bit = tonumber(ARGV[#ARGV])
+if redis.call('BITFIELD', marks, 'GET', 'u2', bit)[1] ~= 0 then return { 3, now } end
+-- Before it, the last nc keys are the charged counters' epochs (see EPOCH_SUFFIX).
+local ne = #KEYS - 1 - nc
 local missing = {}
 for x = nr + 1, ne do
   if redis.call('EXISTS', KEYS[x]) == 0 then missing[#missing+1] = KEYS[x] end
@@ -61,6 +80,8 @@ for j = 1, nc do
 end
 local epochs = {}
 if ok == 1 then
+  redis.call('SETBIT', marks, bit, 1)
+  redis.call('EXPIRE', marks, ${MARK_TTL_SEC})
   for i = 1, nr do redis.call('SET', KEYS[i], tats[i], 'PX', math.ceil(math.max(tats[i] - now, keep[i])) + 1000) end
   for j = 1, nc do
     local c = charge[j]
@@ -72,19 +93,12 @@ end
 return { ok, now, out, epochs }
 `;
 
-/**
- * Settles are numbered per instance, their marks kept in keys of SETTLE_MARK_BITS bits each (a 128 KB string at most),
- * each kept for SETTLE_MARK_TTL_SEC after its last settle: long past any retry (they back off to 30 s).
- */
-const SETTLE_MARK_BITS = 1 << 20;
-const SETTLE_MARK_TTL_SEC = 3600;
-
 const ADJUST = `
 -- Applied once: the last key is this instance's settle marks (a bit per settle, by its number), the last argument the
 -- settle's bit. A settle sent again after its reply was lost (a Redis that hung, then ran what it held) is skipped.
 local marks = KEYS[#KEYS]
 if redis.call('SETBIT', marks, tonumber(ARGV[#ARGV]), 1) == 1 then return 0 end
-redis.call('EXPIRE', marks, ${SETTLE_MARK_TTL_SEC})
+redis.call('EXPIRE', marks, ${MARK_TTL_SEC})
 local now = tonumber(ARGV[1])
 local nr = tonumber(ARGV[2])
 local a = 3
@@ -108,6 +122,37 @@ end
 return 1
 `;
 
+const CANCEL = `
+-- An acquire given up on (its answer never came): marked cancelled, so that it charges nothing if it runs later; if it
+-- ran, what it charged is given back. The keys and arguments are the acquire's: its buckets, the counters it charged,
+-- its marks; the last argument its pair of bits. Applied once: a cancel sent again finds the mark and does nothing.
+local marks = KEYS[#KEYS]
+local bit = tonumber(ARGV[#ARGV])
+local m = redis.call('BITFIELD', marks, 'GET', 'u2', bit)[1]
+if m % 2 == 1 then return 0 end
+redis.call('SETBIT', marks, bit + 1, 1)
+redis.call('EXPIRE', marks, ${MARK_TTL_SEC})
+if m == 0 then return 1 end
+local now = tonumber(ARGV[1])
+local nr = tonumber(ARGV[2])
+local a = 3
+for i = 1, nr do
+  local limit = tonumber(ARGV[a]); local period = tonumber(ARGV[a+1]); local cost = tonumber(ARGV[a+2]); local keep = tonumber(ARGV[a+3]); a = a + 4
+  -- A bucket lost since is left lost (a seedable one is rebuilt from stored usage, which never held this request).
+  local held = redis.call('GET', KEYS[i])
+  if held and cost > 0 then
+    local newtat = math.max(now, tonumber(held) - cost * period / limit)
+    redis.call('SET', KEYS[i], newtat, 'PX', math.ceil(math.max(newtat - now, keep)) + 1000)
+  end
+end
+-- A counter lost since is left alone, as a settle leaves it: counted again from stored usage, it never held this charge.
+for j = nr + 1, #KEYS - 1 do
+  local back = ARGV[a]; a = a + 1
+  if back ~= '0' and redis.call('EXISTS', KEYS[j]) == 1 then redis.call('INCRBY', KEYS[j], back) end
+end
+return 2
+`;
+
 /** A counter and its epoch (a token set each time the counter is seeded from stored usage) set together, if absent. */
 const SEED_COUNTER = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
@@ -129,8 +174,9 @@ const EPOCH_SUFFIX = ':e';
 
 export class RedisLimitStore implements LimitStore {
   readonly redis: Redis;
-  /** This instance's settles: numbered from 0 under a token of this start, so no two instances' marks meet. */
+  /** This instance's acquires and settles: numbered from 0 under a token of this start, so no two instances' marks meet. */
   private readonly instance = randomUUID();
+  private acquires = 0;
   private settles = 0;
   private readonly settleNumbers = new WeakMap<object, number>();
   readonly health = { name: 'redis', ping: () => this.redis.ping() };
@@ -151,6 +197,7 @@ export class RedisLimitStore implements LimitStore {
     });
     this.redis.on('error', () => {});
     this.redis.defineCommand('tgAcquire', { lua: ACQUIRE });
+    this.redis.defineCommand('tgCancel', { lua: CANCEL });
     this.redis.defineCommand('tgAdjust', { lua: ADJUST });
     this.redis.defineCommand('tgSeedCounter', { lua: SEED_COUNTER });
   }
@@ -175,16 +222,32 @@ export class RedisLimitStore implements LimitStore {
   }
 
   async acquire(rates: RateCheck[], counters: CounterCheck[], nowMs: number): Promise<AcquireOutcome> {
+    const n = this.acquires++;
+    const marks = `${this.prefix}acquired:${this.instance}:${Math.floor(n / ACQUIRE_MARKS)}`;
+    const bit = 2 * (n % ACQUIRE_MARKS);
     const keys = [
       ...rates.map((r) => this.prefix + r.key),
       ...counters.flatMap((c) => c.keys.map((k) => this.prefix + k)),
       ...counters.map((c) => this.prefix + c.keys[0] + EPOCH_SUFFIX),
+      marks,
     ];
     const args: Array<string | number> = [Math.floor(nowMs), rates.length, counters.length];
     for (const r of rates) args.push(r.limit, r.periodMs, r.cost, r.seedable ? 1 : 0);
     for (const c of counters) args.push(c.keys.length, String(c.cap), String(Math.round(c.amount)), c.ttlSec);
+    args.push(bit);
     const cmd = this.redis as unknown as { tgAcquire(n: number, ...a: Array<string | number>): Promise<[number, number, Array<number | string>, string[]?]> };
-    const [ok, , reply, epochs] = await cmd.tgAcquire(keys.length, ...keys, ...args);
+    // Not connected, ioredis refuses the command at once without sending it (no offline queue): nothing to cancel.
+    const sent = this.redis.status === 'ready';
+    let answer: Awaited<ReturnType<typeof cmd.tgAcquire>>;
+    try {
+      answer = await cmd.tgAcquire(keys.length, ...keys, ...args);
+    } catch (err) {
+      // An error Redis answered is an answer (the script refused, or failed before charging); no answer is not one.
+      throw sent && !(err instanceof ReplyError) ? this.unanswered(err, marks, bit, rates, counters) : err;
+    }
+    const [ok, , reply, epochs] = answer;
+    // Run already: sent again by ioredis after a reconnect, the first run's answer lost. What it charged is given back.
+    if (ok === 3) throw this.unanswered(new Error('the acquire ran already, its answer lost'), marks, bit, rates, counters);
     if (ok === 2) return { allowed: false, missing: (reply as string[]).map((k) => k.slice(this.prefix.length)), rates: [], counters: [] };
     const out = reply as number[];
     const decisions: GcraDecision[] = [];
@@ -221,6 +284,21 @@ export class RedisLimitStore implements LimitStore {
     args.push(n % SETTLE_MARK_BITS);
     const cmd = this.redis as unknown as { tgAdjust(n: number, ...a: Array<string | number>): Promise<number> };
     await cmd.tgAdjust(keys.length, ...keys, ...args);
+  }
+
+  private unanswered(err: unknown, marks: string, bit: number, rates: RateCheck[], counters: CounterCheck[]): UnansweredAcquire {
+    return new UnansweredAcquire(err, (now) => this.cancel(marks, bit, rates, counters, now));
+  }
+
+  /** Cancels acquire `bit` of `marks` (CANCEL): what it charged given back if it ran, nothing charged if it runs later. */
+  private async cancel(marks: string, bit: number, rates: RateCheck[], counters: CounterCheck[], nowMs: number): Promise<void> {
+    const keys = [...rates.map((r) => this.prefix + r.key), ...counters.map((c) => this.prefix + c.keys[0]), marks];
+    const args: Array<string | number> = [Math.floor(nowMs), rates.length];
+    for (const r of rates) args.push(r.limit, r.periodMs, r.cost, r.seedable ? r.periodMs : 0);
+    for (const c of counters) args.push(String(-Math.round(c.amount)));
+    args.push(bit);
+    const cmd = this.redis as unknown as { tgCancel(n: number, ...a: Array<string | number>): Promise<number> };
+    await cmd.tgCancel(keys.length, ...keys, ...args);
   }
 
   async seedCounter(key: string, value: number, ttlSec: number, _nowMs: number): Promise<void> {

@@ -18,7 +18,7 @@ import {
   type SpendAlertPolicy,
   type SpendPolicy,
 } from '../core/limit-plan.js';
-import type { AcquireOutcome, CounterCheck, LimitStore, RateCheck } from '../core/limit-store.js';
+import { type AcquireOutcome, type CounterCheck, type LimitStore, type RateCheck, UnansweredAcquire } from '../core/limit-store.js';
 import type { MeterPlan } from '../core/metering-plan.js';
 import { boundCostNanoUsd, costNanoUsd, nanoToUsdText6, type TokenCounts } from '../core/pricing.js';
 import type { KeyRecord } from '../core/verify.js';
@@ -89,7 +89,7 @@ function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
 
 /** First pause before a settle the shared store refused is tried again (doubled while it keeps failing). */
 const SETTLE_RETRY_MS = 1000;
-/** Settles kept for another try, at most (each a few keys and numbers). */
+/** Settles and cancels kept for another try, at most (each a few keys and numbers). */
 const MAX_UNSETTLED = 100_000;
 
 const RATE_LABEL: Record<RateKind, string> = { rpm: 'requests per min (RPM)', rpd: 'requests per day (RPD)', tpm: 'tokens per min (TPM)' };
@@ -250,6 +250,8 @@ export class LimitsGuard implements RequestGuard {
       const outcome = await first;
       return { outcome: outcome.missing?.length ? await this.acquireSeeded(store, record, limits, rates, counters, nowMs, outcome) : outcome, store };
     } catch (err) {
+      // Given up on: cancelled, so that an acquire Redis runs late (or ran, its answer lost) charges nothing.
+      if (err instanceof UnansweredAcquire) this.land((now) => err.cancel(now));
       return { outcome: await this.acquireFallback(err, record, limits, rates, counters, nowMs), store: this.opts.localStore };
     }
   }
@@ -327,23 +329,31 @@ export class LimitsGuard implements RequestGuard {
    * again meanwhile is left alone by the late settle (its epoch: core/limit-store.ts).
    */
   adjust(store: LimitStore, rates: Parameters<LimitStore['adjust']>[0], counters: Parameters<LimitStore['adjust']>[1]): void {
+    this.land((now) => store.adjust(rates, counters, now));
+  }
+
+  /**
+   * Applies `write` (a settle, or the cancel of an acquire given up on) at the clock's time; one the store fails is
+   * kept and tried again until it lands. Each is applied once however often it is tried (core/limit-store.ts).
+   */
+  private land(write: (nowMs: number) => MaybePromise<void>): void {
     try {
-      const done = store.adjust(rates, counters, this.deps.clock());
-      if (isPending(done)) done.catch((err) => this.unsettled(store, rates, counters, err));
+      const done = write(this.deps.clock());
+      if (isPending(done)) done.catch((err) => this.unsettled(write, err));
     } catch (err) {
-      this.unsettled(store, rates, counters, err);
+      this.unsettled(write, err);
     }
   }
 
-  /** Settles a store refused, in order, to be tried again. */
-  private readonly retries: Array<{ store: LimitStore; rates: Parameters<LimitStore['adjust']>[0]; counters: Parameters<LimitStore['adjust']>[1] }> = [];
+  /** Settles and cancels a store refused, in order, to be tried again. */
+  private readonly retries: Array<(nowMs: number) => MaybePromise<void>> = [];
   private retryTimer: NodeJS.Timeout | null = null;
   private retryDelayMs = SETTLE_RETRY_MS;
   private retrying = false;
 
-  private unsettled(store: LimitStore, rates: Parameters<LimitStore['adjust']>[0], counters: Parameters<LimitStore['adjust']>[1], err: unknown): void {
+  private unsettled(write: (nowMs: number) => MaybePromise<void>, err: unknown): void {
     this.opts.onStoreError(err, 'open');
-    this.retries.push({ store, rates, counters });
+    this.retries.push(write);
     // Bounded: past it the oldest is given up (its reservation stays counted: refusing early, never overspending).
     if (this.retries.length > MAX_UNSETTLED) this.retries.shift();
     this.retryTimer ??= setTimeout(() => void this.retrySettles(), this.retryDelayMs);
@@ -360,7 +370,7 @@ export class LimitsGuard implements RequestGuard {
       while (this.retries.length > 0) {
         const next = this.retries[0];
         try {
-          await next.store.adjust(next.rates, next.counters, this.deps.clock());
+          await next(this.deps.clock());
         } catch (err) {
           this.opts.onStoreError(err, 'open');
           this.retryDelayMs = Math.min(this.retryDelayMs * 2, 30_000);
@@ -376,7 +386,7 @@ export class LimitsGuard implements RequestGuard {
     }
   }
 
-  /** Settles waiting to be tried again (diagnostics and tests). */
+  /** Settles and cancels waiting to be tried again (diagnostics and tests). */
   get pendingSettles(): number {
     return this.retries.length;
   }

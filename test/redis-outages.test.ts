@@ -1,0 +1,83 @@
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { LimitStore } from '../src/core/limit-store.js';
+import type { LimitsGuard } from '../src/services/limits-guard.js';
+import { startPrivateRedis } from './harness/private-servers.js';
+import { gatewayConfigFile, startTestServer, type TestServer, usageEventsOf } from './harness/server.js';
+
+// What Redis failing leaves behind in the limits, found by an outside review: a Redis that hung ran, once it thawed,
+// the acquires of requests already refused 503 (or admitted on the local store) and charged them in full, with
+// nothing to give the charge back. Run where the fault tests run, against a private redis-server.
+const enabled = !!process.env.TEST_DATABASE_URL || process.env.CI === 'true';
+const suite = enabled ? describe : describe.skip;
+const ORG = '/v1/organization';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A chat call's status and limit headers; bounded by the test, so that one that hangs fails here. */
+async function chat(t: TestServer, key: string): Promise<{ status: number; headers: Headers }> {
+  const r = await fetch(`${t.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'tollgate-echo', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 }),
+    signal: AbortSignal.timeout(15_000),
+  });
+  await r.arrayBuffer();
+  return { status: r.status, headers: r.headers };
+}
+
+async function until(what: string, done: () => Promise<boolean> | boolean): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+suite('limits across Redis failures', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  it('Redis hung: the acquires it runs once it thaws, of requests refused or admitted locally meanwhile, leave nothing charged', async () => {
+    const redis = await startPrivateRedis();
+    const direct = new Redis(redis.url);
+    cleanups.push(async () => {
+      redis.resume();
+      direct.disconnect();
+      await redis.stop();
+    });
+    const pricing = gatewayConfigFile({ pricing: { 'tollgate-echo': { input: 1000, cached_input: 1000, output: 1000 } } });
+    const t = await startTestServer({ name: 'sqlite' }, { env: { REDIS_URL: redis.url, TOLLGATE_CONFIG: pricing } });
+    cleanups.push(() => t.close());
+    const create = async (body: object) => (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body })).body as { id: string; value: string };
+    // Budgets fail closed (503), rate limits open (admitted on the local store): both kinds of request given up on.
+    // Requests per day: a bucket that refills a request in 14 minutes, not while the test runs.
+    const capped = await create({ spend_limit: { threshold_amount: 100 }, rate_limits: { max_requests_per_1_day: 100 }, request_quota: { max_requests: 100, interval: 'total' } });
+    const limited = await create({ rate_limits: { max_requests_per_1_day: 100 } });
+    expect((await chat(t, capped.value)).status).toBe(200);
+    expect((await chat(t, limited.value)).status).toBe(200);
+    const pending = () => (t.server.gateway.guard as LimitsGuard).pendingSettles;
+
+    redis.pause();
+    const during = await Promise.all([...Array.from({ length: 6 }, () => chat(t, capped.value)), ...Array.from({ length: 3 }, () => chat(t, limited.value))]);
+    expect(during.map((r) => r.status)).toEqual([503, 503, 503, 503, 503, 503, 200, 200, 200]);
+    redis.resume();
+    // Redis answers a connection's commands in order: once the limit store's ping is answered, so are the acquires
+    // and cancels it sent meanwhile. The settles and cancels whose answers came too late are tried again.
+    await (t.server.gateway as unknown as { limitStore: LimitStore }).limitStore.health?.ping();
+    await until('the settles and cancels tried again to land', () => pending() === 0);
+
+    // The budget holds what the one admitted request cost, not six reservations more.
+    const [counter] = (await direct.keys(`tg:s:k:${capped.id}:*`)).filter((k) => !k.endsWith(':e'));
+    const spent = (await usageEventsOf(t, capped.id)).reduce((n, r) => n + Number(r.cost_nanousd), 0);
+    expect(spent).toBeGreaterThan(0);
+    expect(Number(await direct.get(counter))).toBe(spent);
+    // The quota and the day, on Redis, count the one request each key made through it; this is the second.
+    const next = await chat(t, capped.value);
+    expect(next.status).toBe(200);
+    expect(next.headers.get('x-tollgate-remaining-requests-quota')).toBe('98');
+    expect(next.headers.get('x-ratelimit-remaining-requests')).toBe('98');
+    expect((await chat(t, limited.value)).headers.get('x-ratelimit-remaining-requests')).toBe('98');
+  }, 90_000);
+});
