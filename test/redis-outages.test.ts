@@ -5,9 +5,11 @@ import type { LimitsGuard } from '../src/services/limits-guard.js';
 import { startPrivateRedis } from './harness/private-servers.js';
 import { gatewayConfigFile, startTestServer, type TestServer, usageEventsOf } from './harness/server.js';
 
-// What Redis failing leaves behind in the limits, found by an outside review: a Redis that hung ran, once it thawed,
-// the acquires of requests already refused 503 (or admitted on the local store) and charged them in full, with
-// nothing to give the charge back. Run where the fault tests run, against a private redis-server.
+// What Redis failing leaves behind in the limits, found by an outside review: (1) a Redis that hung ran, once it
+// thawed, the acquires of requests already refused 503 (or admitted on the local store) and charged them in full,
+// with nothing to give the charge back; (2) under fail-open, a second outage decided on what the local store had
+// counted in the first, as though nothing had been used through Redis between them. Run where the fault tests run,
+// against a private redis-server.
 const enabled = !!process.env.TEST_DATABASE_URL || process.env.CI === 'true';
 const suite = enabled ? describe : describe.skip;
 const ORG = '/v1/organization';
@@ -23,6 +25,13 @@ async function chat(t: TestServer, key: string): Promise<{ status: number; heade
   });
   await r.arrayBuffer();
   return { status: r.status, headers: r.headers };
+}
+
+/** How many of `n` calls in a row were admitted. */
+async function admitted(t: TestServer, key: string, n: number): Promise<number> {
+  let ok = 0;
+  for (let i = 0; i < n; i++) if ((await chat(t, key)).status === 200) ok++;
+  return ok;
 }
 
 async function until(what: string, done: () => Promise<boolean> | boolean): Promise<void> {
@@ -79,5 +88,32 @@ suite('limits across Redis failures', () => {
     expect(next.headers.get('x-tollgate-remaining-requests-quota')).toBe('98');
     expect(next.headers.get('x-ratelimit-remaining-requests')).toBe('98');
     expect((await chat(t, limited.value)).headers.get('x-ratelimit-remaining-requests')).toBe('98');
+  }, 90_000);
+
+  it('a second Redis outage counts the day again from stored usage, not from what the local store counted in the first', async () => {
+    const redis = await startPrivateRedis();
+    cleanups.push(() => redis.stop());
+    // Budgets and quotas fail open too: counted on the local store, like rate limits.
+    const t = await startTestServer({ name: 'sqlite' }, { env: { REDIS_URL: redis.url, TOLLGATE_BUDGET_FAILURE: 'open' } });
+    cleanups.push(() => t.close());
+    const create = async (body: object) => (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body })).body as { id: string; value: string };
+    const rpd = await create({ rate_limits: { max_requests_per_1_day: 10 } });
+    const quota = await create({ request_quota: { max_requests: 10, interval: 'day' } });
+    const keys = [rpd.value, quota.value];
+    const each = async (n: number) => Promise.all(keys.map((k) => admitted(t, k, n)));
+    const written = () => t.server.gateway.usage.flush();
+
+    expect(await each(2)).toEqual([2, 2]);
+    await written();
+    await redis.stop();
+    expect(await each(1)).toEqual([1, 1]); // on the local store: the first outage
+    await written();
+    await redis.start();
+    await until('Redis to be back', async () => (await fetch(`${t.url}/readyz`)).status === 200);
+    expect(await each(6)).toEqual([6, 6]); // through Redis again: 9 of each key's 10 used
+    await written();
+    await redis.stop();
+    // Before, the local store still held 3 of each from the first outage, and let 7 more through.
+    expect(await each(10)).toEqual([1, 1]);
   }, 90_000);
 });

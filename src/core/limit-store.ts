@@ -96,5 +96,12 @@ export interface LimitStore {
    * (the instance then starts anyway, unready, and the failure modes apply). Absent for the in-process store.
    */
   connected?(timeoutMs: number): Promise<boolean>;
+  /**
+   * For a shared store (Redis): how many times it has come back (connected again, or answered after failing). What the
+   * local store counted while it was out is truth only until then: a later outage starts it afresh.
+   */
+  recoveries?(): number;
+  /** Forgets every bucket and counter (the in-process store used as the fallback, when a new outage begins). */
+  reset?(): void;
   close(): Promise<void>;
 }

@@ -96,6 +96,11 @@ export class MemoryLimitStore implements LimitStore {
     if (!this.tats.has(key)) this.tats.set(key, { tat, expires: Math.max(tat, nowMs + periodMs) + 1000 });
   }
 
+  reset(): void {
+    this.tats.clear();
+    this.counters.clear();
+  }
+
   private sweep(nowMs: number): void {
     if (nowMs - this.lastSweep < 60_000) return;
     this.lastSweep = nowMs;

@@ -179,6 +179,9 @@ export class RedisLimitStore implements LimitStore {
   private acquires = 0;
   private settles = 0;
   private readonly settleNumbers = new WeakMap<object, number>();
+  /** Whether the last command failed, and how many times Redis answered again after failing (or connected again). */
+  private failing = false;
+  private comebacks = 0;
   readonly health = { name: 'redis', ping: () => this.redis.ping() };
 
   constructor(
@@ -196,6 +199,7 @@ export class RedisLimitStore implements LimitStore {
       commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     });
     this.redis.on('error', () => {});
+    this.redis.on('ready', () => this.comebacks++);
     this.redis.defineCommand('tgAcquire', { lua: ACQUIRE });
     this.redis.defineCommand('tgCancel', { lua: CANCEL });
     this.redis.defineCommand('tgAdjust', { lua: ADJUST });
@@ -221,6 +225,10 @@ export class RedisLimitStore implements LimitStore {
     });
   }
 
+  recoveries(): number {
+    return this.comebacks;
+  }
+
   async acquire(rates: RateCheck[], counters: CounterCheck[], nowMs: number): Promise<AcquireOutcome> {
     const n = this.acquires++;
     const marks = `${this.prefix}acquired:${this.instance}:${Math.floor(n / ACQUIRE_MARKS)}`;
@@ -242,9 +250,11 @@ export class RedisLimitStore implements LimitStore {
     try {
       answer = await cmd.tgAcquire(keys.length, ...keys, ...args);
     } catch (err) {
+      this.failing = true;
       // An error Redis answered is an answer (the script refused, or failed before charging); no answer is not one.
       throw sent && !(err instanceof ReplyError) ? this.unanswered(err, marks, bit, rates, counters) : err;
     }
+    this.answered();
     const [ok, , reply, epochs] = answer;
     // Run already: sent again by ioredis after a reconnect, the first run's answer lost. What it charged is given back.
     if (ok === 3) throw this.unanswered(new Error('the acquire ran already, its answer lost'), marks, bit, rates, counters);
@@ -283,7 +293,13 @@ export class RedisLimitStore implements LimitStore {
     keys.push(`${this.prefix}settled:${this.instance}:${Math.floor(n / SETTLE_MARK_BITS)}`);
     args.push(n % SETTLE_MARK_BITS);
     const cmd = this.redis as unknown as { tgAdjust(n: number, ...a: Array<string | number>): Promise<number> };
-    await cmd.tgAdjust(keys.length, ...keys, ...args);
+    try {
+      await cmd.tgAdjust(keys.length, ...keys, ...args);
+    } catch (err) {
+      this.failing = true;
+      throw err;
+    }
+    this.answered();
   }
 
   private unanswered(err: unknown, marks: string, bit: number, rates: RateCheck[], counters: CounterCheck[]): UnansweredAcquire {
@@ -298,16 +314,35 @@ export class RedisLimitStore implements LimitStore {
     for (const c of counters) args.push(String(-Math.round(c.amount)));
     args.push(bit);
     const cmd = this.redis as unknown as { tgCancel(n: number, ...a: Array<string | number>): Promise<number> };
-    await cmd.tgCancel(keys.length, ...keys, ...args);
+    await this.tracked(cmd.tgCancel(keys.length, ...keys, ...args));
   }
 
   async seedCounter(key: string, value: number, ttlSec: number, _nowMs: number): Promise<void> {
     const cmd = this.redis as unknown as { tgSeedCounter(n: number, ...a: Array<string | number>): Promise<number> };
-    await cmd.tgSeedCounter(2, this.prefix + key, this.prefix + key + EPOCH_SUFFIX, Math.round(value), randomUUID(), ttlSec);
+    await this.tracked(cmd.tgSeedCounter(2, this.prefix + key, this.prefix + key + EPOCH_SUFFIX, Math.round(value), randomUUID(), ttlSec));
   }
 
   async seedRate(key: string, tat: number, periodMs: number, nowMs: number): Promise<void> {
-    await this.redis.set(this.prefix + key, tat, 'PX', Math.ceil(Math.max(tat - nowMs, periodMs)) + 1000, 'NX');
+    await this.tracked(this.redis.set(this.prefix + key, tat, 'PX', Math.ceil(Math.max(tat - nowMs, periodMs)) + 1000, 'NX'));
+  }
+
+  /** Notes that Redis answered: after a failure, it has come back (recoveries). */
+  private answered(): void {
+    if (!this.failing) return;
+    this.failing = false;
+    this.comebacks++;
+  }
+
+  /** `pending`, with its outcome noted (answered, or failing): for the rarer commands (the settle and acquire note it inline). */
+  private async tracked<T>(pending: Promise<T>): Promise<T> {
+    try {
+      const out = await pending;
+      this.answered();
+      return out;
+    } catch (err) {
+      this.failing = true;
+      throw err;
+    }
   }
 
   async close(): Promise<void> {

@@ -270,7 +270,26 @@ export class LimitsGuard implements RequestGuard {
       throw new TollgateError('service_unavailable', 'Rate limits cannot be checked right now (limit store unavailable). Try again shortly.');
     }
     this.opts.onStoreError(err, 'open');
+    this.startOutage();
     return this.acquireSeeded(this.opts.localStore, record, plan, rates, counters, nowMs);
+  }
+
+  /** The shared store's recoveries when the local store last decided for it. */
+  private outage = -1;
+
+  /**
+   * Empties the local store when the shared one has come back since it last decided (a new outage): what it counted
+   * then, and seeded from stored usage then, knows nothing of what was used through the shared store since, and it
+   * is seeded again. Kept, a key's RPD bucket of the first outage let it use nearly its whole day again in the second
+   * (found by an outside review: 16 requests of an RPD of 10), as did its quota and budget counters under fail-open.
+   */
+  private startOutage(): void {
+    const { store, localStore } = this.opts;
+    if (store === localStore) return;
+    const recoveries = store.recoveries?.() ?? 0;
+    if (recoveries === this.outage) return;
+    this.outage = recoveries;
+    localStore.reset?.();
   }
 
   /**
@@ -290,12 +309,13 @@ export class LimitsGuard implements RequestGuard {
     let outcome = first ?? (await store.acquire(rates, counters, nowMs));
     for (let attempt = 1; ; attempt++) {
       if (!outcome.missing?.length) return outcome;
-      // The shared store lacks them: a new period (nothing recorded in it yet), or Redis lost them mid-period, when
-      // this instance's usage not yet written would be missing from the count (the instance's own store is seeded
-      // only at a start, after the last run's usage is written, or at a new period).
+      // The store lacks them: a new period (nothing recorded in it yet), Redis lost them mid-period, or the local
+      // store starts a new outage of Redis (startOutage), when this instance's usage not yet written would be missing
+      // from the count (an instance without Redis seeds its one store only at a start, after the last run's usage is
+      // written, or at a new period).
       // Waited for a moment at most: at a new period (the common case of a missing counter) nothing of it is
       // recorded yet, and the period's first request must not wait on a slow database write.
-      if (store !== this.opts.localStore && this.opts.writeRecordedUsage) await settledWithin(this.opts.writeRecordedUsage(), RECORDED_USAGE_WAIT_MS);
+      if (this.opts.store !== this.opts.localStore && this.opts.writeRecordedUsage) await settledWithin(this.opts.writeRecordedUsage(), RECORDED_USAGE_WAIT_MS);
       for (const key of outcome.missing) await this.seeding.seed(store, record, plan, key);
       if (attempt === 3) throw new Error('limit store lost counters or buckets while seeding them');
       // Decided again at the time the seed was made or later: a seeded bucket is set from the clock of its query, and

@@ -105,7 +105,8 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   const stop = () =>
     new Promise<void>((resolve) => {
       const p = proc;
-      if (!p || p.exitCode !== null) return resolve();
+      // Stopped already (killed by a signal, its exitCode stays null): nothing to wait for.
+      if (!p || p.exitCode !== null || p.signalCode !== null) return resolve();
       p.once('exit', () => resolve());
       p.kill('SIGKILL');
     });
