@@ -31,6 +31,13 @@ describe('canonical request targets', () => {
     for (const t of ['/v1/chat/%63ompletions', '/v1/files/file%2Dabc', '/v1/files/file-%7Eabc', '/v1/models/a%3ab', '/v1/files/%zz', '/v1/files/abc%4', '/v1/files/a%00b', '/v1/files/a%0Ab']) refused(t);
   });
 
+  it('refuses encodings a lax or twice-decoding router reads as another path: overlong or broken UTF-8, %25 before hex', () => {
+    // Found by an outside review: forwarded under the embeddings scope, `..` to a router that decodes so.
+    for (const t of ['/v1/embeddings/%C0%AE%C0%AE/chat/completions', '/v1/embeddings/%252e%252e/chat/completions', '/v1/files/%2525', '/v1/files/a%E0%80%AEb', '/v1/files/%ED%A0%80', '/v1/files/%C3', '/v1/files/%FF']) refused(t);
+    // Real UTF-8, and a percent sign not before hex, pass.
+    for (const t of ['/v1/files/caf%C3%A9', '/v1/models/%E6%A8%A1%E5%9E%8B', '/v1/files/100%25']) accepted(t);
+  });
+
   it("refuses fragments, trailing dots, ';' path parameters, spaces and other characters outside pchar", () => {
     for (const t of ['/v1/chat/completions#x', '/v1/files?x=1#frag', '/v1/files.', '/v1/chat/completions.', '/v1/chat/completions;jsessionid=1', '/v1/fi les', '/v1/files/a"b', '/v1/files/a<b', '/v1/files/é', '/v1/files?x=a\\b']) refused(t);
   });

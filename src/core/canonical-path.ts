@@ -35,6 +35,7 @@ export function segmentProblem(segment: string, allowEncodedSlash = false): stri
   if (segment === '.' || segment === '..') return 'a dot segment';
   // Some servers drop trailing dots (`files.` served as `files`); no API path or id ends with one.
   if (segment.endsWith('.')) return 'a trailing dot';
+  let encodedHigh = false;
   for (let i = 0; i < segment.length; i++) {
     const code = segment.charCodeAt(i);
     if (code < 128 && PCHAR_RAW[code] === 1) continue;
@@ -47,10 +48,21 @@ export function segmentProblem(segment: string, allowEncodedSlash = false): stri
       const ch = String.fromCharCode(byte);
       if (byte < 0x80 && UNRESERVED.test(ch)) return `a percent-encoded unreserved character (%${hex})`;
       if (ch === '\\' || (ch === '/' && !allowEncodedSlash)) return `an encoded ${ch}`;
+      // A percent sign encoded before two hex digits: a router that decodes twice reads another path (`%252e%252e`).
+      if (byte === 0x25 && /^[0-9A-Fa-f]{2}$/.test(segment.slice(i + 3, i + 5))) return 'a double percent-encoding (%25 before hex)';
+      if (byte >= 0x80) encodedHigh = true;
       i += 2;
       continue;
     }
     return `the character ${JSON.stringify(c)}`;
+  }
+  // Encoded bytes past ASCII must spell UTF-8, shortest form: an overlong `%C0%AE` is `.` to a lax decoder.
+  if (encodedHigh) {
+    try {
+      decodeURIComponent(segment);
+    } catch {
+      return 'a percent-encoding that is not UTF-8';
+    }
   }
   const word = LOWER_WORDS.get(segment.toLowerCase());
   if (word !== undefined && word !== segment) return `'${segment}' (the API's path word is '${word}')`;
