@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { RATE_LIMIT_UNLIMITED } from '../core/project-rate-limits.js';
 import type { Backend } from './backend.js';
 import { CliError, callApi, listAll, projectIdOf, resultOf, withBackend } from './admin-client.js';
@@ -13,6 +13,32 @@ const int = (v: string) => {
   if (!Number.isInteger(n) || n <= 0) throw new Error(`expected a positive integer, got '${v}'`);
   return n;
 };
+
+/** A limit: a positive whole number, or `none` to remove it (kept as 'none': commander turns a parsed null into ''). */
+const limitValue = (v: string): number | 'none' => {
+  if (v === 'none') return v;
+  if (!/^\d+$/.test(v) || Number(v) <= 0 || !Number.isSafeInteger(Number(v))) {
+    throw new InvalidArgumentError(`expected a positive whole number or none (to remove the limit), got '${v}'`);
+  }
+  return Number(v);
+};
+
+const RATE_LIMIT_MEMBERS = ['max_requests_per_1_minute', 'max_tokens_per_1_minute', 'max_requests_per_1_day'] as const;
+type RateLimits = Partial<Record<(typeof RATE_LIMIT_MEMBERS)[number], number | null>>;
+
+/**
+ * A key's rate limits with `given` applied: the admin API replaces a key's `rate_limits` whole (as it does its other
+ * members), so the CLI sends what the key has with the limits it was given changed, as a project's update keeps the
+ * members left out. Null (`none`) removes one; with none left the key has no rate limits (null).
+ */
+export function mergedKeyRateLimits(current: RateLimits | null | undefined, given: RateLimits): RateLimits | null {
+  const merged: RateLimits = {};
+  for (const member of RATE_LIMIT_MEMBERS) {
+    const value = given[member] !== undefined ? given[member] : current?.[member];
+    if (typeof value === 'number') merged[member] = value;
+  }
+  return Object.keys(merged).length ? merged : null;
+}
 
 const ORG = '/v1/organization';
 
@@ -89,19 +115,24 @@ export function registerLimitsCommands(program: Command): void {
     .option('--project <project>', 'project id or name', 'Default project')
     .option('--model <model>', 'limit one model of the project (default: all models together)')
     .option('--key <key_id>', 'limit one key instead of the project')
-    .option('--rpm <n>', 'requests per minute', int)
-    .option('--tpm <n>', 'tokens per minute', int)
-    .option('--rpd <n>', 'requests per day', int)
+    .option('--rpm <n>', 'requests per minute (none: remove the limit)', limitValue)
+    .option('--tpm <n>', 'tokens per minute (none: remove the limit)', limitValue)
+    .option('--rpd <n>', 'requests per day (none: remove the limit)', limitValue)
     .action(async (o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
         if (o.rpm === undefined && o.tpm === undefined && o.rpd === undefined) throw new CliError('give at least one of --rpm, --tpm, --rpd');
         // A key's rate limits hold for all its models together: there is no per-model limit of a key to set.
         if (o.key && o.model !== undefined) throw new CliError("--model limits a model of the project; a key's rate limits cover all its models: give --model or --key, not both");
         const pid = await projectIdOf(b, o.project);
-        const limits = { max_requests_per_1_minute: o.rpm, max_tokens_per_1_minute: o.tpm, max_requests_per_1_day: o.rpd };
+        // `none` is null to the admin API: it removes that limit.
+        const given = (v: number | 'none' | undefined) => (v === 'none' ? null : v);
+        const limits = { max_requests_per_1_minute: given(o.rpm), max_tokens_per_1_minute: given(o.tpm), max_requests_per_1_day: given(o.rpd) };
         let res: Record<string, unknown>;
         if (o.key) {
-          res = await callApi(b, 'POST', `${ORG}/projects/${pid}/api_keys/${o.key}`, { rate_limits: limits });
+          // Read, then written whole: a change another admin makes to this key's rate limits in between is overwritten.
+          const keyPath = `${ORG}/projects/${pid}/api_keys/${encodeURIComponent(o.key)}`;
+          const current = (await callApi(b, 'GET', keyPath)).rate_limits as RateLimits | null;
+          res = await callApi(b, 'POST', keyPath, { rate_limits: mergedKeyRateLimits(current, limits) });
         } else {
           // OpenAI's update of the model's limit (`rl-<model>`); a model this instance does not list is added instead.
           const model = o.model ?? '*';

@@ -1,0 +1,55 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli/main.js';
+
+// Found by review: `limits set --key K --rpm 5` after `--tpm 1000` sent {rate_limits: {rpm: 5}}, and the API replaces a
+// key's rate limits whole, so the TPM limit was gone. A project's limits merged; a key's now do too, and `none`
+// removes one limit of either.
+
+describe('limits set on a key (local data dir)', () => {
+  let dir: string;
+  let env: Record<string, string | undefined>;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tollgate-cli-limits-'));
+    env = { TOLLGATE_DATA_DIR: dir, LOG_LEVEL: 'silent' };
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function cli(...args: string[]) {
+    let out = '';
+    let err = '';
+    const code = await runCli(['node', 'tollgate', ...args], { env, out: (t) => (out += t), err: (t) => (err += t) });
+    return { code, out, err, json: () => JSON.parse(out) };
+  }
+  const rateLimits = async (id: string) => (await cli('--json', 'keys', 'show', id)).json().rate_limits;
+
+  it('keeps the limits it was not given, and removes one named none', async () => {
+    const key = (await cli('--json', 'keys', 'create', '--name', 'limited')).json();
+    expect((await cli('limits', 'set', '--key', key.id, '--tpm', '1000')).code).toBe(0);
+    const rpm = await cli('limits', 'set', '--key', key.id, '--rpm', '5');
+    expect(rpm.code, rpm.err).toBe(0);
+    expect(await rateLimits(key.id)).toMatchObject({ max_requests_per_1_minute: 5, max_tokens_per_1_minute: 1000 });
+    const removed = await cli('limits', 'set', '--key', key.id, '--tpm', 'none', '--rpd', '100');
+    expect(removed.code, removed.err).toBe(0);
+    const after = await rateLimits(key.id);
+    expect(after).toMatchObject({ max_requests_per_1_minute: 5, max_requests_per_1_day: 100 });
+    expect(after.max_tokens_per_1_minute ?? null).toBeNull();
+  });
+
+  it('removes one limit of a project with none, keeping the others', async () => {
+    expect((await cli('limits', 'set', '--rpm', '60', '--tpm', '10000')).code).toBe(0);
+    const removed = await cli('limits', 'set', '--rpm', 'none');
+    expect(removed.code, removed.err).toBe(0);
+    const star = (await cli('--json', 'limits', 'list')).json();
+    const rows = Array.isArray(star) ? star : star.data;
+    expect(rows.find((r: { model: string }) => r.model === '*')).toMatchObject({ max_tokens_per_1_minute: 10000, max_requests_per_1_minute: 9007199254740991 });
+  });
+
+  it('refuses a value that is neither a positive whole number nor none', async () => {
+    const r = await cli('limits', 'set', '--rpm', '0');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/--rpm.*positive whole number or none/);
+  });
+});
