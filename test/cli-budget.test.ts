@@ -56,7 +56,7 @@ describe('budget CLI refusals', () => {
       [['--usd', 'Infinity'], /--usd expects an amount/],
       [['--usd', '1.234'], /--usd expects an amount/],
       [['--usd', '0'], /--usd expects an amount/],
-      [['--usd', '5', '--alerts', ''], /--alerts expects whole percents/],
+      [['--usd', '5', '--alerts', ''], /--alerts was given an empty value/],
       [['--usd', '5', '--alerts', '50,,80'], /--alerts expects whole percents/],
       [['--usd', '5', '--interval', 'fortnight'], /--interval expects/],
       // Flags of the spend limit without one, and a request quota's interval without a quota, were ignored.

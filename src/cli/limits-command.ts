@@ -4,15 +4,10 @@ import type { Backend } from './backend.js';
 import { CliError, callApi, listAll, projectIdOf, resultOf, withBackend } from './admin-client.js';
 import { type BudgetOptions, type BudgetPlan, planBudget } from './budget-plan.js';
 import { cliIo } from './io.js';
+import { positiveInteger } from './option-values.js';
 import { table } from './output.js';
 
 // `tollgate limits …` and `tollgate budget …`: rate limits, spend limits and quotas over the admin API.
-
-const int = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`expected a positive integer, got '${v}'`);
-  return n;
-};
 
 /** A limit: a positive whole number, or `none` to remove it (kept as 'none': commander turns a parsed null into ''). */
 const limitValue = (v: string): number | 'none' => {
@@ -152,7 +147,7 @@ export function registerLimitsCommands(program: Command): void {
     .option('--interval <interval>', 'day | week | month | total | rolling_<N>d', 'month')
     .option('--notify-only', "watch the limit without refusing requests (projects; a key's spend limit always refuses)")
     .option('--alerts <percents>', "spend alerts at these percents of --usd, e.g. 50,80,100, replacing the project's (projects, monthly limits; a key's limit tells at 50, 80 and 100 %)")
-    .option('--requests <n>', 'request quota (keys)', int)
+    .option('--requests <n>', 'request quota (keys)', positiveInteger)
     .option('--requests-interval <interval>', 'day | month | total', 'total')
     .action(async (o: BudgetOptions, cmd: Command) => {
       // Checked before the backend opens: a refusal touches nothing, not even a fresh local data dir.

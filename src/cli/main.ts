@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, callApi, type GlobalOpts, listAll, projectIdOf, withBackend } from './admin-client.js';
 import { type CliIo, cliClock, cliIo, withCliIo } from './io.js';
+import { refuseEmptyValues, wholeSeconds } from './option-values.js';
 import { shown, table, time } from './output.js';
 import { registerLimitsCommands } from './limits-command.js';
 import { registerObjectsCommand } from './objects-command.js';
@@ -30,23 +31,34 @@ function keyRows(items: Array<Record<string, unknown>>) {
 const KEY_COLUMNS = ['id', 'name', 'redacted_value', 'status', 'perms', 'created', 'last_used', 'expires'];
 
 
+/**
+ * The key's scope from --permissions or --restricted (one of them; an empty value never gets here: option-values.ts).
+ * A malformed value is refused, never read in part: `models=read=write` is not {models: "read"}.
+ */
 function parsePermissions(value: string | undefined, restricted: string | undefined): unknown {
-  if (restricted) {
+  if (value !== undefined && restricted !== undefined) throw new CliError('give --permissions or --restricted, not both');
+  if (restricted !== undefined) {
     const map: Record<string, string> = {};
     for (const pair of restricted.split(',')) {
-      const [res, level] = pair.split('=').map((s) => s.trim());
-      if (!res || !level) throw new CliError(`--restricted expects resource=level pairs, got '${pair}'`);
+      const parts = pair.split('=').map((s) => s.trim());
+      const [res, level] = parts;
+      if (parts.length !== 2 || !res || !level) throw new CliError(`--restricted expects resource=level pairs, e.g. models=read,chat.completions=write; got '${pair}'`);
+      if (Object.hasOwn(map, res)) throw new CliError(`--restricted names '${res}' twice`);
       map[res] = level;
     }
     return { restricted: map };
   }
-  if (!value) return undefined;
-  if (value.startsWith('{')) return JSON.parse(value);
-  return value;
+  if (value === undefined) return undefined;
+  if (!value.trim().startsWith('{')) return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new CliError(`--permissions expects all, read_only or a JSON object such as {"restricted":{"models":"read"}}; got '${value}'`);
+  }
 }
 
 function parseExpiry(v: string | undefined): number | undefined {
-  if (!v) return undefined;
+  if (v === undefined) return undefined;
   const rel = /^(\d+)([mhd])$/.exec(v);
   if (rel) return Math.floor(cliClock()() / 1000) + Number(rel[1]) * { m: 60, h: 3600, d: 86400 }[rel[2] as 'm' | 'h' | 'd'];
   if (/^\d+$/.test(v)) return Number(v);
@@ -221,7 +233,7 @@ export function buildCli(): Command {
     .command('rotate')
     .argument('<key_id>')
     .addOption(projectOpt())
-    .option('--grace <seconds>', 'how long the old secret keeps working', (v) => Number(v))
+    .option('--grace <seconds>', 'how long the old secret keeps working (0: not at all)', wholeSeconds)
     .action(async (id: string, o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
         const pid = await projectIdOf(b, o.project);
@@ -312,6 +324,7 @@ export async function runCli(argv: string[], customIo?: CliIo): Promise<number> 
       // messages (they echo arguments) go through the same safe output.
       for (const command of commandTree(program)) {
         command.exitOverride();
+        refuseEmptyValues(command);
         command.configureOutput({ writeOut: (t) => cliIo().out(t), writeErr: (t) => cliIo().err(t) });
       }
       await program.parseAsync(argv);

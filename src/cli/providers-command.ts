@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Backend } from './backend.js';
 import { CliError, callApi, listAll, withBackend } from './admin-client.js';
 import { type CliIo, cliIo } from './io.js';
+import { positiveNumber } from './option-values.js';
 import { shown, table, time } from './output.js';
 
 // `tollgate providers …`: providers and their keys managed at run time (docs/providers.md), over the same admin routes
@@ -101,7 +102,7 @@ export function registerProvidersCommands(program: Command): void {
   creds
     .command('add')
     .argument('<provider>', 'provider id or name')
-    .option('--weight <n>', 'its share of requests (default 1)', Number)
+    .option('--weight <n>', 'its share of requests (default 1)', positiveNumber)
     .option('--value <key>', 'the key itself (else asked for without echo)')
     .option('--value-stdin', 'read the key from standard input (its first line)')
     .action(async (ref: string, o, cmd: Command) =>

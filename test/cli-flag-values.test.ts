@@ -1,0 +1,92 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli/main.js';
+
+// Found by review: a flag's value read as "not given" or half-read passed silently as something else. `--restricted ''`
+// and `--permissions ''` made an all-permissions key, `--restricted models=read=write` became {models: "read"},
+// `--expires ''` a key that never expires, `--grace ''` no grace at all (Number('') is 0), and a repeated flag kept its
+// last value. Each is now refused with the flag named, and nothing is created.
+
+describe('CLI option values (local data dir)', () => {
+  let dir: string;
+  let env: Record<string, string | undefined>;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tollgate-cli-values-'));
+    env = { TOLLGATE_DATA_DIR: dir, LOG_LEVEL: 'silent' };
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function cli(...args: string[]) {
+    let out = '';
+    let err = '';
+    const code = await runCli(['node', 'tollgate', ...args], { env, out: (t) => (out += t), err: (t) => (err += t) });
+    return { code, out, err, json: () => JSON.parse(out) };
+  }
+  const keyNames = async () => (await cli('--json', 'keys', 'list')).json().data.map((k: { name: string }) => k.name);
+  const adminKeyNames = async () => (await cli('--json', 'admin-keys', 'list')).json().data.map((k: { name: string }) => k.name);
+
+  it('refuses an empty or malformed scope, creating no key', async () => {
+    const refusals: Array<[string[], RegExp]> = [
+      [['--restricted', ''], /--restricted .*empty/],
+      [['--restricted', ' '], /--restricted .*empty/],
+      [['--permissions', ''], /--permissions .*empty/],
+      [['--restricted', 'models=read=write'], /--restricted expects resource=level pairs.*'models=read=write'/],
+      [['--restricted', 'models=read,,files=write'], /--restricted expects resource=level pairs/],
+      [['--restricted', 'models=read,models=write'], /--restricted names 'models' twice/],
+      [['--permissions', '{"restricted":'], /--permissions expects all, read_only or a JSON object/],
+      [['--permissions', 'all', '--restricted', 'models=read'], /--permissions or --restricted, not both/],
+    ];
+    for (const [flags, message] of refusals) {
+      const r = await cli('keys', 'create', '--name', 'scoped', ...flags);
+      expect(r.code, flags.join(' ')).toBe(1);
+      expect(r.err, flags.join(' ')).toMatch(message);
+    }
+    expect(await keyNames()).not.toContain('scoped');
+    const ok = await cli('--json', 'keys', 'create', '--name', 'scoped', '--restricted', 'models=read, chat.completions=write');
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.json().permissions).toEqual({ restricted: { models: 'read', 'chat.completions': 'write' } });
+  });
+
+  it('refuses an empty --expires, for project keys and admin keys', async () => {
+    const key = await cli('keys', 'create', '--name', 'forever', '--expires', '');
+    expect(key.code).toBe(1);
+    expect(key.err).toMatch(/--expires .*empty/);
+    const admin = await cli('admin-keys', 'create', '--name', 'forever', '--expires', '');
+    expect(admin.code).toBe(1);
+    expect(admin.err).toMatch(/--expires .*empty/);
+    expect(await keyNames()).not.toContain('forever');
+    expect(await adminKeyNames()).not.toContain('forever');
+  });
+
+  it('refuses an empty or non-numeric --grace in words, and rotates nothing', async () => {
+    const key = (await cli('--json', 'keys', 'create', '--name', 'rotated')).json();
+    for (const [grace, message] of [
+      ['', /--grace .*empty/],
+      ['abc', /--grace.*'abc'.*whole number of seconds/],
+      ['1.5', /--grace.*'1\.5'.*whole number of seconds/],
+      ['-1', /--grace.*'-1'.*whole number of seconds/],
+    ] as const) {
+      const r = await cli('keys', 'rotate', key.id, '--grace', grace);
+      expect(r.code, grace).toBe(1);
+      expect(r.err, grace).toMatch(message);
+      expect(r.err).not.toContain('received null');
+    }
+    expect((await cli('--json', 'keys', 'show', key.id)).json().redacted_value).toBe(key.redacted_value);
+    const rotated = await cli('--json', 'keys', 'rotate', key.id, '--grace', '0');
+    expect(rotated.code, rotated.err).toBe(0);
+  });
+
+  it('refuses a number that is not one, naming the flag (Number() made NaN of it, sent as null)', async () => {
+    for (const args of [
+      ['providers', 'credentials', 'add', 'prov_x', '--value', 'sk-x', '--weight', 'abc'],
+      ['providers', 'credentials', 'add', 'prov_x', '--value', 'sk-x', '--weight', '0'],
+      ['budget', 'set', '--key', 'key_x', '--requests', '1e3'],
+    ]) {
+      const r = await cli(...args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.err, args.join(' ')).toMatch(/option '--(weight|requests) <n>' argument '.*' is invalid/);
+    }
+  });
+});
