@@ -89,4 +89,27 @@ describe('CLI option values (local data dir)', () => {
       expect(r.err, args.join(' ')).toMatch(/option '--(weight|requests) <n>' argument '.*' is invalid/);
     }
   });
+
+  it('adds up a repeated list option, and refuses any other option given twice', async () => {
+    const listed = await cli('--json', 'keys', 'create', '--name', 'ips', '--allowed-ips', '10.0.0.0/8', '--allowed-ips', '192.0.2.1,192.0.2.2');
+    expect(listed.code, listed.err).toBe(0);
+    expect(listed.json().allowed_ips).toEqual(['10.0.0.0/8', '192.0.2.1', '192.0.2.2']);
+    const project = await cli('--json', 'projects', 'create', 'Listed', '--allowed-ips', '10.0.0.0/8', '--allowed-ips', '192.0.2.1');
+    expect(project.json().allowed_ips).toEqual(['10.0.0.0/8', '192.0.2.1']);
+    const refusals: string[][] = [
+      ['keys', 'create', '--name', 'f1', '--name', 'f2'],
+      ['keys', 'create', '--name', 'f1', '--expires', '1d', '--expires', '2d'],
+      ['admin-keys', 'create', '--name', 'f1', '--name', 'f2'],
+      ['limits', 'set', '--rpm', '5', '--rpm', '6'],
+      ['keys', 'list', '--project', 'Default project', '--project', 'Listed'],
+      ['--server', 'http://127.0.0.1:1', '--server', 'http://127.0.0.1:2', 'projects', 'list'],
+    ];
+    for (const args of refusals) {
+      const r = await cli(...args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.err, args.join(' ')).toMatch(/--(name|expires|rpm|project|server) was given more than once/);
+    }
+    expect(await keyNames()).not.toContain('f2');
+    expect(await adminKeyNames()).not.toContain('f2');
+  });
 });

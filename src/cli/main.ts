@@ -1,7 +1,7 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { CliError, callApi, type GlobalOpts, listAll, projectIdOf, withBackend } from './admin-client.js';
 import { type CliIo, cliClock, cliIo, withCliIo } from './io.js';
-import { refuseEmptyValues, wholeSeconds } from './option-values.js';
+import { listOption, refuseEmptyOrRepeatedValues, wholeSeconds } from './option-values.js';
 import { shown, table, time } from './output.js';
 import { registerLimitsCommands } from './limits-command.js';
 import { registerObjectsCommand } from './objects-command.js';
@@ -67,13 +67,6 @@ function parseExpiry(v: string | undefined): number | undefined {
   return Math.floor(t / 1000);
 }
 
-/** A comma-separated list; an empty one is refused here, in the CLI's words (the API refuses `[]`: send null). */
-const list = (v: string) => {
-  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
-  if (items.length === 0) throw new InvalidArgumentError('the list is empty: give at least one entry, or leave the option out for any');
-  return items;
-};
-
 /** Builds the command tree (exported for tests). */
 export function buildCli(): Command {
   const program = new Command('tollgate')
@@ -95,7 +88,7 @@ export function buildCli(): Command {
     .command('create')
     .requiredOption('--name <name>', 'a name to recognise the key by')
     .option('--expires <when>', 'expiry: unix seconds, ISO date, or 30d/12h')
-    .option('--allowed-ips <list>', 'comma-separated IPs/CIDRs', list)
+    .addOption(listOption('--allowed-ips <list>', 'comma-separated IPs/CIDRs (repeatable)'))
     .action(async (o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
         const key = await callApi(b, 'POST', '/v1/organization/admin_api_keys', {
@@ -148,7 +141,7 @@ export function buildCli(): Command {
   projects
     .command('create')
     .argument('<name>')
-    .option('--allowed-ips <list>', 'comma-separated IPs/CIDRs for every key of the project', list)
+    .addOption(listOption('--allowed-ips <list>', 'comma-separated IPs/CIDRs for every key of the project (repeatable)'))
     .action(async (name: string, o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
         const p = await callApi(b, 'POST', '/v1/organization/projects', { name, allowed_ips: o.allowedIps });
@@ -175,8 +168,8 @@ export function buildCli(): Command {
     .option('--permissions <p>', 'all | read_only | JSON {"restricted":{…}}')
     .option('--restricted <pairs>', 'restricted scopes, e.g. models=read,chat.completions=write')
     .option('--expires <when>', 'expiry: unix seconds, ISO date, or 30d/12h')
-    .option('--allowed-ips <list>', 'comma-separated IPs/CIDRs', list)
-    .option('--allowed-models <list>', 'comma-separated model names', list)
+    .addOption(listOption('--allowed-ips <list>', 'comma-separated IPs/CIDRs (repeatable)'))
+    .addOption(listOption('--allowed-models <list>', 'comma-separated model names (repeatable)'))
     .option('--owner <id>', 'user-… or svc_acct_… (default: the project service account)')
     .action(async (o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
@@ -267,7 +260,7 @@ export function buildCli(): Command {
   program
     .command('audit')
     .description('the audit log, newest first')
-    .option('--type <types>', 'comma-separated event types')
+    .addOption(listOption('--type <types>', 'comma-separated event types (repeatable)'))
     .option('--project <id>', 'project id')
     .option('--actor <id>', 'actor id')
     .option('--since <unix>', 'only entries at or after this time')
@@ -275,7 +268,7 @@ export function buildCli(): Command {
     .action(async (o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
         const q = new URLSearchParams({ limit: o.limit });
-        for (const type of String(o.type ?? '').split(',')) if (type.trim()) q.append('event_types[]', type.trim());
+        for (const type of (o.type as string[] | undefined) ?? []) q.append('event_types[]', type);
         if (o.project) q.set('project_ids', o.project);
         if (o.actor) q.set('actor_ids', o.actor);
         if (o.since) q.set('effective_at[gte]', o.since);
@@ -324,7 +317,7 @@ export async function runCli(argv: string[], customIo?: CliIo): Promise<number> 
       // messages (they echo arguments) go through the same safe output.
       for (const command of commandTree(program)) {
         command.exitOverride();
-        refuseEmptyValues(command);
+        refuseEmptyOrRepeatedValues(command);
         command.configureOutput({ writeOut: (t) => cliIo().out(t), writeErr: (t) => cliIo().err(t) });
       }
       await program.parseAsync(argv);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Backend } from './backend.js';
 import { CliError, callApi, listAll, withBackend } from './admin-client.js';
 import { type CliIo, cliIo } from './io.js';
-import { positiveNumber } from './option-values.js';
+import { listOption, positiveNumber } from './option-values.js';
 import { shown, table, time } from './output.js';
 
 // `tollgate providers …`: providers and their keys managed at run time (docs/providers.md), over the same admin routes
@@ -40,8 +40,6 @@ async function readKey(io: CliIo, o: { value?: string; valueStdin?: boolean }): 
   return key;
 }
 
-const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
-
 /** Registers `providers list|create|delete` and `providers credentials list|add|rotate|disable|enable|delete`. */
 export function registerProvidersCommands(program: Command): void {
   const providers = program.command('providers').description('providers and their keys added at run time (beside the config file)');
@@ -59,8 +57,8 @@ export function registerProvidersCommands(program: Command): void {
     .argument('<name>')
     .requiredOption('--base-url <url>', "the provider's API base URL (e.g. https://api.openai.com/v1)")
     .option('--kind <kind>', 'openai (default), azure-openai or anthropic')
-    .option('--model <ids>', 'models it serves, by exact id (comma-separated, repeatable)', list)
-    .option('--model-prefix <prefixes>', 'models it serves, by prefix, e.g. claude- (comma-separated, repeatable)', list)
+    .addOption(listOption('--model <ids>', 'models it serves, by exact id (comma-separated, repeatable)'))
+    .addOption(listOption('--model-prefix <prefixes>', 'models it serves, by prefix, e.g. claude- (comma-separated, repeatable)'))
     .option('--api-version <version>', 'api-version (azure-openai) or default anthropic-version')
     .action(async (name: string, o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
