@@ -43,7 +43,7 @@ export type BackgroundSource = 'change-feed' | 'change-bus' | 'last-used';
 /** The server secret: TOLLGATE_SECRET, or one generated into the data dir (mode 0600) on first start. */
 export function loadServerSecret(config: Config): string {
   if (config.secret) return config.secret;
-  mkdirSync(config.dataDir, { recursive: true });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const file = join(config.dataDir, 'secret');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   const secret = randomBytes(32).toString('base64url');

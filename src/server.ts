@@ -84,7 +84,7 @@ export async function startServer(
 ): Promise<Server> {
   const logger = opts.logger ?? pino({ level: config.logLevel });
   // One server per data dir (its usage log is its own): refused readably while another live process holds it.
-  mkdirSync(config.dataDir, { recursive: true });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const lock = await lockDataDirWaiting(config.dataDir, logger);
   try {
     return await start(config, opts, logger, lock);

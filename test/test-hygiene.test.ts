@@ -18,12 +18,14 @@ const PROCESS_WIDE: Array<[RegExp, string]> = [
   [/\bglobalThis\.\w+\s*=(?!=)/, 'assigns a global'],
   [/\b(Date|Math|JSON|console|process)\.\w+\s*=(?!=)/, 'replaces a built-in'],
   [/\bprocess\.chdir\(/, 'changes the working directory'],
+  [/\bprocess\.umask\(\s*[^)\s]/, 'changes the umask'],
   [/\bprocess\.(exitCode)\s*=(?!=)/, 'sets the exit code'],
 ];
 
 /** Files that do change such state for one test, and restore it themselves: reviewed, with how. */
 const RESTORED: Record<string, string> = {
   'test/cli.test.ts': 'process.exit and the real stdout/stderr writes, replaced to catch a leak, restored in finally',
+  'test/data-dir-modes.test.ts': 'the umask, set to 0 for one server start and restored in finally',
   'test/scan-cli.test.ts': 'the working directory and the real writes, for the in-process CLI, restored in finally',
   'src/http/gateway/request-model.test.ts': 'a spy on JSON.parse, restored by vi.restoreAllMocks in afterEach',
   'src/core/tokenizer.test.ts': "a spy counting the characters the process's one tokenizer encodes, restored in afterAll",
@@ -57,7 +59,7 @@ describe('test files leave the process as they found it (isolate: false)', () =>
 
   it('the patterns catch what they are meant to', () => {
     const caught = (line: string) => PROCESS_WIDE.some(([re]) => re.test(line));
-    for (const bad of ["process.env.TOLLGATE_X = '1';", "process.env['A'] = 'b'", 'delete process.env.A;', 'vi.useFakeTimers();', "vi.stubEnv('A', 'b')", 'globalThis.fetch = f;', 'Date.now = () => 0;', "process.chdir('/tmp')"]) {
+    for (const bad of ["process.env.TOLLGATE_X = '1';", "process.env['A'] = 'b'", 'delete process.env.A;', 'vi.useFakeTimers();', "vi.stubEnv('A', 'b')", 'globalThis.fetch = f;', 'Date.now = () => 0;', "process.chdir('/tmp')", 'process.umask(0)']) {
       expect(caught(bad), bad).toBe(true);
     }
     for (const good of ['const env = { ...process.env, A: 1 };', 'if (process.env.CI === "true") {}', 'expect(Date.now()).toBe(x)', 'const x = process.env.A ?? 1;']) {

@@ -18,7 +18,7 @@ export function setupTokenFile(dataDir: string): SetupTokenFile {
       return text || null;
     },
     write(token) {
-      mkdirSync(dataDir, { recursive: true });
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       rmSync(path, { force: true });
       // 'wx' creates the file or fails: never writes through a link someone left at the path.
       writeFileSync(path, `${token}\n`, { mode: 0o600, flag: 'wx' });

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { type FileHandle, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { UsageLog } from '../core/ports.js';
@@ -19,7 +19,10 @@ export class UsageWal implements UsageLog {
     private readonly dir: string,
     private readonly onError: (err: unknown) => void = () => {},
   ) {
-    mkdirSync(dir, { recursive: true });
+    // Usage events name keys, projects and client addresses: the log's directory is the server user's alone (0700),
+    // made so here whatever mode an earlier version gave it.
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
     this.segment = Math.max(0, ...this.segments()) + 1;
   }
 

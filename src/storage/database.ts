@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import {
@@ -69,9 +69,15 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     db = new Kysely<DB>({ dialect: new SchemaScopedPostgresDialect({ pool }) });
   } else {
     const file = opts.url?.startsWith('sqlite:') ? opts.url.slice('sqlite:'.length) : join(opts.dataDir, 'tollgate.db');
-    if (file !== ':memory:') mkdirSync(opts.dataDir, { recursive: true });
+    if (file !== ':memory:') {
+      mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+      makePrivateFile(file);
+    }
     const sqlite = new SQLite(file);
     sqlite.pragma('journal_mode = WAL');
+    // SQLite gives the -wal and -shm files it creates the database file's mode; ones an earlier version left are
+    // tightened here.
+    if (file !== ':memory:') for (const f of [`${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('synchronous = NORMAL');
     raw = sqlite;
@@ -80,6 +86,16 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const dialect: Dialect = isPostgres ? 'postgres' : 'sqlite';
   await migrate(db, dialect);
   return { db, dialect, sqlite: raw, close: () => db.destroy() };
+}
+
+/**
+ * Creates the database file readable by its owner only (0600), whatever the umask, before SQLite opens it, or makes an
+ * existing one so: it holds password hashes, the audit log and people's emails (a review found it 0644). Created with
+ * 'a', which never truncates.
+ */
+function makePrivateFile(file: string): void {
+  closeSync(openSync(file, 'a', 0o600));
+  chmodSync(file, 0o600);
 }
 
 /**
