@@ -6,7 +6,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { setupTokenFile } from '../src/infra/setup-token-file.js';
 import { noopChanges, type ServiceDeps } from '../src/services/context.js';
-import { claimOwnerSlot, isSetupTokenValid, provisionSetupToken, type SetupTokenFile } from '../src/services/setup-token.js';
+import type { TollgateError } from '../src/core/errors.js';
+import { ensureInitialized } from '../src/services/bootstrap.js';
+import { isOwnerSignupOpen, isSetupTokenValid, provisionSetupToken, type SetupTokenFile } from '../src/services/setup-token.js';
+import { createOwner } from '../src/services/sign-up.js';
 import { type Database, openDatabase } from '../src/storage/database.js';
 import { describeEachDatabase, freshSchema } from './harness/backends.js';
 import { testPasswords } from './harness/server.js';
@@ -82,10 +85,30 @@ describeEachDatabase('setup token provisioning', (backend) => {
     expect(await isSetupTokenValid(deps, token)).toBe(false);
   });
 
-  it('once an account exists the token is void: digest deleted, file removed, nothing generated', async () => {
+  it('a claim left by a crash before its account committed does not close owner sign-up, nor void the token at the next start', async () => {
+    // What a process killed between claiming the slot and committing the account left (found by review): the claim
+    // row and no account. create-owner said "already has an account" and every later start voided the token.
+    await database.db.insertInto('settings').values({ name: 'dashboard.owner_claimed', value: 'crashed@example.com' }).execute();
+    expect(await isOwnerSignupOpen(deps)).toBe(true);
+    const file = setupTokenFile(dataDir());
+    const state = await provisionSetupToken(deps, file, 'configured-token-for-automation-01');
+    expect(state.kind).toBe('here');
+    expect(await isSetupTokenValid(deps, 'configured-token-for-automation-01')).toBe(true);
+  });
+
+  it('owner sign-ups at once make exactly one owner; then the token is void: digest deleted, file removed, nothing generated', async () => {
+    const { org } = await ensureInitialized(deps);
+    const actor = { type: 'cli', id: 'test', ip: null, userAgent: 'test' } as const;
+    const emails = Array.from({ length: 6 }, (_, i) => `owner${i}@example.com`);
+    const results = await Promise.allSettled(emails.map((email) => createOwner(deps, org.id, null, { email, password: 'Tollgate-owner-9x7q' }, actor)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect((r.reason as TollgateError).code).toBe('conflict');
+    const withPassword = await database.db.selectFrom('users').select(['email', 'role']).where('password_hash', 'is not', null).execute();
+    expect(withPassword).toHaveLength(1);
+    expect(withPassword[0].role).toBe('owner');
+    expect(await isOwnerSignupOpen(deps)).toBe(false);
     const file = setupTokenFile(dataDir());
     file.write('b'.repeat(32));
-    expect(await claimOwnerSlot(deps, 'owner@example.com')).toBe(true);
     expect(await provisionSetupToken(deps, file, undefined)).toEqual({ kind: 'claimed' });
     expect(file.read()).toBeNull();
     expect(await database.db.selectFrom('settings').selectAll().where('name', '=', 'setup.token_sha256').executeTakeFirst()).toBeUndefined();

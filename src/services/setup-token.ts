@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { randomBase62 } from '../core/base62.js';
 import type { SetupTokenFile } from '../core/ports.js';
-import type { ServiceDeps } from './context.js';
+import type { Executor, ServiceDeps } from './context.js';
 
 // First-run ownership, as Jenkins' initial admin password and GitLab's initial root password do it: until the
 // organization has an owner, creating one needs a one-time setup token that only the operator can read. The
@@ -10,7 +10,9 @@ import type { ServiceDeps } from './context.js';
 // TOLLGATE_SETUP_TOKEN. Once an account exists the digest is deleted and the token is void.
 
 const TOKEN_DIGEST = 'setup.token_sha256';
-// Set once, by the first account; its primary key makes "first" atomic across instances and databases.
+// Taken by the first account in the transaction that creates it; its primary key makes "first" atomic across
+// instances and databases. A claim committed without its account (a crash between the two, before they shared a
+// transaction) counts for nothing: the accounts decide whether the slot is open.
 const OWNER_CLAIM = 'dashboard.owner_claimed';
 /** Generated tokens: 32 base62 characters (~190 bits), easy to copy from a terminal. */
 const GENERATED_TOKEN = /^[0-9A-Za-z]{32}$/;
@@ -31,31 +33,31 @@ function digest(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-/** Whether creating the first (owner) account is still open: nobody has claimed it nor set a password. */
+/** Whether creating the first (owner) account is still open: no account has a password yet. */
 export async function isOwnerSignupOpen(deps: ServiceDeps): Promise<boolean> {
-  const db = deps.database.db;
-  const claim = await db.selectFrom('settings').select('name').where('name', '=', OWNER_CLAIM).executeTakeFirst();
-  if (claim) return false;
-  const withPassword = await db.selectFrom('users').select('id').where('password_hash', 'is not', null).executeTakeFirst();
+  const withPassword = await deps.database.db.selectFrom('users').select('id').where('password_hash', 'is not', null).executeTakeFirst();
   return !withPassword;
 }
 
-/** Takes the first-account slot for `email`; false when someone else took it first. */
-export async function claimOwnerSlot(deps: ServiceDeps, email: string): Promise<boolean> {
-  const db = deps.database.db;
-  try {
-    await db.insertInto('settings').values({ name: OWNER_CLAIM, value: email }).execute();
-    return true;
-  } catch (err) {
-    const taken = await db.selectFrom('settings').select('name').where('name', '=', OWNER_CLAIM).executeTakeFirst();
-    if (taken) return false;
-    throw err;
-  }
-}
-
-/** Gives the slot back when creating the account failed after claiming it. */
-export async function releaseOwnerSlot(deps: ServiceDeps): Promise<void> {
-  await deps.database.db.deleteFrom('settings').where('name', '=', OWNER_CLAIM).execute();
+/**
+ * Takes the first-account slot for `email` in `trx`, the transaction that creates the account, so that the claim
+ * commits with it or not at all; false when another sign-up holds it. Its first statement writes, so SQLite takes the
+ * write lock at once (no snapshot read before it to go stale). On PostgreSQL a concurrent claim waits on the unique
+ * key until the first commits (then inserts nothing) or rolls back (then inserts). A claim left without an account
+ * is removed first; two sign-ups removing it at once wait on its row lock, and the second then finds the first's.
+ */
+export async function claimOwnerSlot(trx: Executor, email: string): Promise<boolean> {
+  await trx
+    .deleteFrom('settings')
+    .where('name', '=', OWNER_CLAIM)
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('users').select('id').where('password_hash', 'is not', null))))
+    .execute();
+  const res = await trx
+    .insertInto('settings')
+    .values({ name: OWNER_CLAIM, value: email })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .executeTakeFirst();
+  return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 
 async function storedDigest(deps: ServiceDeps): Promise<string | null> {

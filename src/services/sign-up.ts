@@ -13,7 +13,6 @@ import {
   claimOwnerSlot,
   isOwnerSignupOpen,
   isSetupTokenValid,
-  releaseOwnerSlot,
   type SetupTokenFile,
   voidSetupToken,
 } from './setup-token.js';
@@ -137,15 +136,11 @@ async function createAccount(ctx: AccountContext, body: z.output<typeof SignUp>,
   if (!(await isSetupTokenValid(ctx.deps, body.setup_token))) throw new TollgateError('invalid_setup_token', undefined, 'setup_token');
   await checkNewPassword(body.password, body.email, 'password');
   const passwordHash = await ctx.deps.passwords.hash(body.password);
-  if (!(await claimOwnerSlot(ctx.deps, body.email))) throw closed;
-  try {
-    return await ctx.deps.database.db.transaction().execute(async (trx) =>
-      signIn(trx, await establishUser(trx, ctx.deps, ctx.orgId, { email: body.email, name: body.name, role: 'owner' }, passwordHash, newcomer)),
-    );
-  } catch (err) {
-    await releaseOwnerSlot(ctx.deps);
-    throw err;
-  }
+  // The claim commits with the account or not at all: a crash in between leaves nothing to release.
+  return ctx.deps.database.db.transaction().execute(async (trx) => {
+    if (!(await claimOwnerSlot(trx, body.email))) throw closed;
+    return signIn(trx, await establishUser(trx, ctx.deps, ctx.orgId, { email: body.email, name: body.name, role: 'owner' }, passwordHash, newcomer));
+  });
 }
 
 /** Why create-owner is refused once any account exists. */
@@ -167,14 +162,10 @@ export async function createOwner(
   if (!(await isOwnerSignupOpen(deps))) throw taken;
   await checkNewPassword(body.password, body.email, 'password');
   const passwordHash = await deps.passwords.hash(body.password);
-  if (!(await claimOwnerSlot(deps, body.email))) throw taken;
-  let id: string;
-  try {
-    id = await deps.database.db.transaction().execute((trx) => establishUser(trx, deps, orgId, { email: body.email, name: body.name, role: 'owner' }, passwordHash, () => actor));
-  } catch (err) {
-    await releaseOwnerSlot(deps);
-    throw err;
-  }
+  const id = await deps.database.db.transaction().execute(async (trx) => {
+    if (!(await claimOwnerSlot(trx, body.email))) throw taken;
+    return establishUser(trx, deps, orgId, { email: body.email, name: body.name, role: 'owner' }, passwordHash, () => actor);
+  });
   await voidSetupToken(deps, setupTokenFile);
   return { id, email: body.email };
 }
