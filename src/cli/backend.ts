@@ -8,6 +8,7 @@ import type { Actor } from '../services/context.js';
 import { setupTokenFile } from '../infra/setup-token-file.js';
 import { cliClock } from './io.js';
 import { requestIdSource } from '../core/ids.js';
+import { remoteServer } from './server-url.js';
 
 /** A call to the admin API: in-process on the local data dir, or over HTTP to a running server. */
 export interface Backend {
@@ -26,20 +27,16 @@ export interface BackendOptions {
  * A running server learns of local changes through the key change feed within its poll interval.
  */
 export async function openBackend(opts: BackendOptions, env: Record<string, string | undefined>): Promise<Backend> {
-  const server = opts.server ?? env.TOLLGATE_URL;
-  if (server) {
-    const key = opts.adminKey ?? env.TOLLGATE_ADMIN_KEY;
-    if (!key) throw new Error('--server needs --admin-key (or TOLLGATE_ADMIN_KEY)');
-    const base = server.replace(/\/+$/, '');
+  const remote = remoteServer(opts, env);
+  if (remote) {
     return {
       async call(method, path, body) {
-        const res = await fetch(base + path, {
+        const res = await fetch(remote.base + path, {
           method,
-          headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+          headers: { authorization: `Bearer ${remote.adminKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
           body: body !== undefined ? JSON.stringify(body) : undefined,
         });
-        const text = await res.text();
-        return { status: res.status, body: text ? JSON.parse(text) : null };
+        return { status: res.status, body: jsonAnswer(res.status, res.headers.get('content-type'), await res.text()) };
       },
       async close() {},
     };
@@ -67,6 +64,17 @@ export async function openBackend(opts: BackendOptions, env: Record<string, stri
       await runtime.close();
     },
   };
+}
+
+/** An answer's JSON body (null when empty); a proxy's error page, say, is told as what it is, not as a parse error. */
+function jsonAnswer(status: number, contentType: string | null, text: string): unknown {
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    const type = contentType?.split(';')[0].trim();
+    throw new Error(`the server answered ${status} with non-JSON content${type ? ` (${type})` : ''}: is --server the Tollgate server's URL?`);
+  }
 }
 
 /** The local data dir's runtime (database migrated, organization initialised), for commands that act on it directly. */

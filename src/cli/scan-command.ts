@@ -10,6 +10,7 @@ import { createProgress } from '../scanner/progress.js';
 import { type ReportAnswer, type ServerOptions, lookupSecrets, reportExposed } from '../scanner/report.js';
 import { formatSarif } from '../scanner/sarif.js';
 import { cliIo, isProcessIo } from './io.js';
+import { remoteServer } from './server-url.js';
 import { LARGEST_SCANNABLE_SIZE, formatBytes, parseSize } from '../scanner/size.js';
 import { type ScanOutcome, scanPaths } from '../scanner/walk.js';
 
@@ -69,11 +70,9 @@ async function runScan(paths: string[], o: ScanOptions, env: Record<string, stri
   if (o.json && o.sarif) throw new Error('--json and --sarif cannot be combined');
   if (o.git && o.staged) throw new Error('--git and --staged cannot be combined');
   if ((o.git || o.staged) && paths.length > 1) throw new Error('--git and --staged scan one repository at a time');
-  const server = o.server ?? env.TOLLGATE_URL;
-  const adminKey = o.adminKey ?? env.TOLLGATE_ADMIN_KEY;
-  if (server && !adminKey) throw new Error('--server needs --admin-key (or TOLLGATE_ADMIN_KEY)');
-  if (o.report && !server) throw new Error('--report needs --server and --admin-key (or TOLLGATE_URL and TOLLGATE_ADMIN_KEY)');
-  const serverOptions: ServerOptions | null = server && adminKey ? { server, adminKey } : null;
+  const remote = remoteServer(o, env);
+  if (o.report && !remote) throw new Error('--report needs --server and --admin-key (or TOLLGATE_URL and TOLLGATE_ADMIN_KEY)');
+  const serverOptions: ServerOptions | null = remote ? { server: remote.base, adminKey: remote.adminKey } : null;
 
   // Progress only on the real terminal (createProgress also checks isTTY).
   const progress = createProgress(isProcessIo() ? process.stderr : { isTTY: false, write: () => true });

@@ -37,9 +37,11 @@ export function registerUsersCommands(program: Command): void {
     .action(async (o: { email: string; name?: string; passwordStdin?: boolean }, cmd: Command) => {
       const g = cmd.optsWithGlobals() as GlobalOpts;
       const io = cliIo();
-      if (g.server || io.env.TOLLGATE_URL) {
+      if (g.server !== undefined || io.env.TOLLGATE_URL || g.adminKey !== undefined) {
         throw new CliError(
-          'users create-owner acts on the local data dir (and its DATABASE_URL) only, not over --server or TOLLGATE_URL: over the network, sign up in the dashboard with the setup token.',
+          g.server === undefined && !io.env.TOLLGATE_URL
+            ? '--admin-key is for a server: give --server <url> (or TOLLGATE_URL), or leave --admin-key out to act on the local data dir (users create-owner acts on it only)'
+            : 'users create-owner acts on the local data dir (and its DATABASE_URL) only, not over --server or TOLLGATE_URL: over the network, sign up in the dashboard with the setup token.',
         );
       }
       const runtime = await openLocalRuntime(io.env);
