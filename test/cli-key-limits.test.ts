@@ -42,8 +42,7 @@ describe('limits set on a key (local data dir)', () => {
     expect((await cli('limits', 'set', '--rpm', '60', '--tpm', '10000')).code).toBe(0);
     const removed = await cli('limits', 'set', '--rpm', 'none');
     expect(removed.code, removed.err).toBe(0);
-    const star = (await cli('--json', 'limits', 'list')).json();
-    const rows = Array.isArray(star) ? star : star.data;
+    const rows = (await cli('--json', 'limits', 'list')).json().data;
     expect(rows.find((r: { model: string }) => r.model === '*')).toMatchObject({ max_tokens_per_1_minute: 10000, max_requests_per_1_minute: 9007199254740991 });
   });
 

@@ -760,7 +760,7 @@ describeEachDatabase('upstream objects are isolated per project', (backend) => {
       expect(assigned.out).toContain(`Assigned vector_store ${outside.id} to ${projectA}`);
       expect((await call(aFull, 'GET', `/vector_stores/${outside.id}`)).status).toBe(200);
       const listed = await cli('--json', 'objects', 'list', '--project', 'A', '--type', 'vector_store');
-      expect(JSON.parse(listed.out).map((o: { id: string }) => o.id)).toContain(outside.id);
+      expect(JSON.parse(listed.out).data.map((o: { id: string }) => o.id)).toContain(outside.id);
       const table = await cli('objects', 'list', '--project', projectA);
       expect(table.out).toMatch(new RegExp(`${outside.id}\\s+vector_store\\s+assigned`));
       expect((await cli('objects', 'unassign', outside.id, '--project', 'A')).code).toBe(0);

@@ -5,7 +5,7 @@ import { CliError, callApi, listAll, projectIdOf, resultOf, withBackend } from '
 import { type BudgetOptions, type BudgetPlan, planBudget } from './budget-plan.js';
 import { cliIo } from './io.js';
 import { positiveInteger } from './option-values.js';
-import { table } from './output.js';
+import { jsonList, table } from './output.js';
 
 // `tollgate limits …` and `tollgate budget …`: rate limits, spend limits and quotas over the admin API.
 
@@ -100,7 +100,7 @@ export function registerLimitsCommands(program: Command): void {
         const pid = await projectIdOf(b, o.project);
         const all = await listAll(b, `${ORG}/projects/${pid}/rate_limits`);
         const rows = o.all ? all : all.filter(isSet);
-        if (g.json) return cliIo().out(`${JSON.stringify(rows, null, 2)}\n`);
+        if (g.json) return cliIo().out(jsonList(rows));
         const shown = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === RATE_LIMIT_UNLIMITED ? 'unlimited' : v])));
         cliIo().out(table(shown, ['id', 'model', ...LIMIT_COLUMNS]));
       }),

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { callApi, listAll, projectIdOf, withBackend } from './admin-client.js';
 import { cliIo } from './io.js';
-import { table, time } from './output.js';
+import { jsonList, table, time } from './output.js';
 
 // `tollgate objects …`: the upstream objects each project owns, and the operator's assignment of objects made
 // outside Tollgate (or before it), which no project key sees until assigned.
@@ -19,7 +19,7 @@ export function registerObjectsCommand(program: Command): void {
         const pid = await projectIdOf(b, o.project);
         const rows = await listAll(b, base(pid), o.type ? `type=${encodeURIComponent(o.type)}` : '');
         const shown = rows.map((r) => ({ ...r, recorded: time(r.recorded_at), deleted: time(r.deleted_at) }));
-        cliIo().out(g.json ? `${JSON.stringify(rows, null, 2)}\n` : table(shown, ['id', 'type', 'source', 'api_key_id', 'recorded', 'deleted']));
+        cliIo().out(g.json ? jsonList(rows) : table(shown, ['id', 'type', 'source', 'api_key_id', 'recorded', 'deleted']));
       }),
     );
   objects

@@ -39,6 +39,14 @@ export function terminalSafe(text: string): string {
   });
 }
 
+/**
+ * A list command's `--json`: every item, all pages read, in the admin API's list envelope (`object`, `data`), the
+ * same for every list command (a review found four printing a bare array).
+ */
+export function jsonList(data: unknown[]): string {
+  return `${JSON.stringify({ object: 'list', data }, null, 2)}\n`;
+}
+
 /** Unix seconds as an ISO-8601 UTC string (or '-'). */
 export function time(sec: unknown): string {
   return typeof sec === 'number' ? new Date(sec * 1000).toISOString().replace('.000Z', 'Z') : '-';

@@ -3,7 +3,7 @@ import type { Backend } from './backend.js';
 import { CliError, callApi, listAll, withBackend } from './admin-client.js';
 import { type CliIo, cliIo } from './io.js';
 import { listOption, positiveNumber } from './option-values.js';
-import { shown, table, time } from './output.js';
+import { jsonList, shown, table, time } from './output.js';
 
 // `tollgate providers …`: providers and their keys managed at run time (docs/providers.md), over the same admin routes
 // as the server's. A key is best not an argument (--value lands in shell history and `ps`): it is read from standard
@@ -49,7 +49,7 @@ export function registerProvidersCommands(program: Command): void {
       withBackend(cmd, async (b, g) => {
         const rows = await listAll(b, BASE);
         const shownRows = rows.map((r) => ({ ...r, models: [...(r.models as string[]), ...(r.model_prefixes as string[]).map((p) => `${p}*`)].join(',') }));
-        cliIo().out(g.json ? `${JSON.stringify(rows, null, 2)}\n` : table(shownRows, ['id', 'name', 'kind', 'base_url', 'models']));
+        cliIo().out(g.json ? jsonList(rows) : table(shownRows, ['id', 'name', 'kind', 'base_url', 'models']));
       }),
     );
   providers
@@ -94,7 +94,7 @@ export function registerProvidersCommands(program: Command): void {
         const id = await providerIdOf(b, ref);
         const rows = await listAll(b, `${BASE}/${id}/credentials`);
         const shownRows = rows.map((r) => ({ ...r, created: time(r.created_at) }));
-        cliIo().out(g.json ? `${JSON.stringify(rows, null, 2)}\n` : table(shownRows, ['id', 'redacted_value', 'weight', 'status', 'disabled_reason', 'created']));
+        cliIo().out(g.json ? jsonList(rows) : table(shownRows, ['id', 'redacted_value', 'weight', 'status', 'disabled_reason', 'created']));
       }),
     );
   creds
