@@ -1,6 +1,7 @@
 import { TollgateError } from '../../core/errors.js';
 import { formFields } from '../../core/form-fields.js';
-import { isAllowed, isModelAllowed, levelForMethod, resourceForPath } from '../../core/permissions.js';
+import { modelRunsOf } from '../../core/model-runs.js';
+import { type AccessLevel, isAllowed, isModelAllowed, levelForMethod, resourceForPath } from '../../core/permissions.js';
 import type { KeyRecord } from '../../core/verify.js';
 import { verifyPresentedKey } from '../shared/authenticate.js';
 import type { GatewayContext } from './gateway-context.js';
@@ -54,8 +55,11 @@ function checkCaller(g: GatewayContext, request: GatewayRequest, record: KeyReco
 /** Check 4: the key's scope must allow this method on this path's resource group (pass-through paths included). */
 export function checkScope(g: GatewayContext, record: KeyRecord, method: string, path: string): void {
   if (record.permissions === 'all') return;
-  const resource = resourceForPath(path);
-  const level = levelForMethod(method);
+  requireScope(g, record, resourceForPath(path), levelForMethod(method));
+}
+
+/** Refuses (403, naming the missing scope as OpenAI does) a key not allowed `level` on `resource`. */
+export function requireScope(g: GatewayContext, record: KeyRecord, resource: string, level: AccessLevel): void {
   if (!isAllowed(record.permissions, resource, level)) {
     countRefusal(g, 'insufficient_permissions');
     throw new TollgateError(
@@ -67,11 +71,21 @@ export function checkScope(g: GatewayContext, record: KeyRecord, method: string,
 
 /**
  * Check 4, for what a request makes the provider do beyond its own path: a batch runs its `endpoint` (each line's
- * `url` must match it, at OpenAI) and an upload's completion creates a File. The key must be allowed to write there
- * too: a key with `batches: write` alone ran chat completions its scope refused through a batch, and one with
- * `uploads: write` created files under `files: none` (found by an outside review).
+ * `url` must match it, at OpenAI), an upload's completion creates a File, an eval run samples a model through its data
+ * source, and a model grader runs its model (core/model-runs.ts). The key must be allowed to write there too: a key
+ * with `batches: write` alone ran chat completions its scope refused through a batch, one with `uploads: write`
+ * created files under `files: none`, and one with `evals: write` ran a model on every row of an eval (found by outside
+ * reviews). `hasBody`: the request has a body, read as `body` only when it is a JSON object.
  */
-export function checkDelegatedScope(g: GatewayContext, record: KeyRecord, method: string, endpoint: string, body: Record<string, unknown> | null, search = ''): void {
+export function checkDelegatedScope(
+  g: GatewayContext,
+  record: KeyRecord,
+  method: string,
+  endpoint: string,
+  body: Record<string, unknown> | null,
+  search = '',
+  hasBody = body !== null,
+): void {
   if (method !== 'POST') return;
   // Named in the query string beside the body, which one an upstream runs cannot be known (one merging the query into
   // the body ran a chat batch the body called embeddings: found by an outside review).
@@ -84,6 +98,7 @@ export function checkDelegatedScope(g: GatewayContext, record: KeyRecord, method
     // Not a path at all: whatever the upstream makes of it, no scope can be shown to allow it.
     checkScope(g, record, 'POST', typeof runs === 'string' && runs.startsWith('/') ? runs : '/?');
   } else if (endpoint.startsWith('/uploads/') && endpoint.endsWith('/complete')) checkScope(g, record, 'POST', '/v1/files');
+  else for (const resource of modelRunsOf(endpoint, body, hasBody)) requireScope(g, record, resource, 'write');
 }
 
 /** Whether a query string names a field in any reading (strict, or loose: any case, `;`, brackets): core/form-fields.ts. */

@@ -21,6 +21,8 @@ import type { GatewayContext } from './gateway-context.js';
 import type { Admission } from '../../core/request-guard.js';
 import { meter, meterAndSettle, NO_TOKENS, type Outcome } from './metering.js';
 import { checkObjects, ownedUpstream } from './ownership.js';
+import { evalGradersChecked, mayNotRunGraders } from './eval-graders.js';
+import { evalRunOf } from '../../core/model-runs.js';
 import { BUFFER_LIMIT, readBounded, relayPassThrough, streamsThrough } from './pass-through.js';
 import type { GatewayRequest } from './request.js';
 import { checkModelUse, requestModel, withModel } from './request-model.js';
@@ -120,7 +122,7 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
   let translation: Translation | null = null;
   try {
     checkScope(g, record, request.method, path);
-    checkDelegatedScope(g, record, request.method, endpoint, body, request.search);
+    checkDelegatedScope(g, record, request.method, endpoint, body, request.search, request.rawBody !== null);
     refuseUnbillableBackground(endpoint, body);
     // GET, HEAD, OPTIONS and DELETE take no body at OpenAI or Anthropic, and are metered as free: one sent with a body
     // was forwarded with it, and an upstream routing without regard to the method ran it unbilled (found by an
@@ -139,6 +141,9 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
     const checked = checkObjects(g, record, request, endpoint, target.model === requested ? requested : null);
     const objects = isPending(checked) ? await checked : checked;
     if (objects) via = ownedUpstream(g, objects, upstream);
+    // An eval's stored graders run at each of its runs: checked there, read from the upstream (eval-graders.ts).
+    const evalRun = request.method === 'POST' && mayNotRunGraders(record) ? evalRunOf(endpoint) : null;
+    if (evalRun !== null) via = evalGradersChecked(g, record, evalRun, upstream, via);
     const admitted = g.guard.admit({ record, model: target.model, endpoint, body, plan, nowMs: startedMs, method: request.method });
     admission = isPending(admitted) ? await admitted : admitted;
   } catch (err) {

@@ -1,0 +1,81 @@
+import { memberInAnyCase } from './member-case.js';
+
+// What a request makes the provider run beyond its own path, in scope words (permissions.ts): a restricted key needs
+// `write` on each. An eval run's data source samples a model on every row (`completions`: the Chat Completions API,
+// `responses`: the Responses API), and a model grader (`score_model`, `label_model`, also inside a `multi` grader) runs
+// its `grader.model` on what it grades. A model grader's input is a list of chat messages sampled once per item, as a
+// chat completion is: it needs `chat.completions: write` (docs/admin-api.md). With `evals: write` or
+// `fine_tuning: write` alone, a key ran models its scope refused (found by an outside review).
+
+/** The resource a grader running a model needs `write` on. */
+export const MODEL_GRADER_RESOURCE = 'chat.completions';
+
+const MODEL_GRADERS: ReadonlySet<unknown> = new Set(['score_model', 'label_model']);
+
+/** The resource an eval run's data source samples its model through, by the source's `type`. */
+const DATA_SOURCE_RESOURCES: Readonly<Record<string, readonly string[]>> = {
+  completions: ['chat.completions'],
+  responses: ['responses'],
+  jsonl: [],
+};
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** The eval a path runs (`/evals/{id}/runs`, canonical), or null. */
+export function evalRunOf(endpoint: string): string | null {
+  const m = /^\/evals\/([^/]+)\/runs$/.exec(endpoint);
+  return m ? m[1] : null;
+}
+
+/**
+ * Whether a grader (or a list or map of them) runs a model: a model grader, or a `multi` grader one of whose
+ * `graders` does. Members read in any case, two spellings refused (member-case.ts). A multi grader's `graders` is read
+ * both as one grader and as a map of them (the spec says the one, OpenAI's examples the other).
+ */
+export function runsModelGrader(grader: unknown): boolean {
+  const stack: unknown[] = [grader];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (Array.isArray(node)) {
+      stack.push(...node);
+      continue;
+    }
+    if (!isObject(node)) continue;
+    const type = memberInAnyCase(node, 'type');
+    if (MODEL_GRADERS.has(type)) return true;
+    if (type === 'multi') {
+      const graders = memberInAnyCase(node, 'graders');
+      stack.push(graders);
+      if (isObject(graders)) stack.push(...Object.values(graders));
+    }
+  }
+  return false;
+}
+
+/**
+ * The resources a POST to `endpoint` with this JSON body makes the provider run a model through, beyond the path's own
+ * (each needs `write`); empty for most requests. A body that is not a JSON object is `null`: an eval run or grader run
+ * then names nothing the gateway can read, and is taken to run anything (`unknownBody`).
+ */
+export function modelRunsOf(endpoint: string, body: Record<string, unknown> | null, unknownBody: boolean): readonly string[] {
+  if (evalRunOf(endpoint) !== null) {
+    if (body === null) return unknownBody ? ['chat.completions', 'responses'] : [];
+    const source = body.data_source;
+    if (source === undefined || source === null) return [];
+    const type = isObject(source) ? memberInAnyCase(source, 'type') : undefined;
+    // A type the gateway does not know may be one the upstream runs a model for: no scope can be shown to allow it.
+    return typeof type === 'string' && Object.hasOwn(DATA_SOURCE_RESOURCES, type) ? DATA_SOURCE_RESOURCES[type] : ['chat.completions', 'responses'];
+  }
+  if (endpoint === '/fine_tuning/alpha/graders/run') {
+    if (body === null) return unknownBody ? [MODEL_GRADER_RESOURCE] : [];
+    return runsModelGrader(body.grader) ? [MODEL_GRADER_RESOURCE] : [];
+  }
+  if (endpoint === '/fine_tuning/jobs') {
+    // Reinforcement fine-tuning grades every sample with `method.reinforcement.grader`.
+    if (body === null) return unknownBody ? [MODEL_GRADER_RESOURCE] : [];
+    const method = body.method;
+    const reinforcement = isObject(method) ? memberInAnyCase(method, 'reinforcement') : undefined;
+    return isObject(reinforcement) && runsModelGrader(memberInAnyCase(reinforcement, 'grader')) ? [MODEL_GRADER_RESOURCE] : [];
+  }
+  return [];
+}

@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeObjectsUpstream, startFakeObjectsUpstream } from './harness/fake-objects-upstream.js';
+import { gatewayConfigFile, startTestServer, type TestServer } from './harness/server.js';
+
+// A restricted key reaches what its scopes name, and nothing else through another resource's door: what a request
+// makes the provider run beyond its path (an eval run's data source, a model grader), and the objects its body names.
+// Scopes do not depend on the database: one SQLite server.
+
+const ORG = '/v1/organization';
+
+interface Answer {
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
+  body: any;
+  text: string;
+}
+
+describe('restricted keys', () => {
+  let up: FakeObjectsUpstream;
+  let t: TestServer;
+
+  const newKey = async (restricted: Record<string, string>): Promise<string> => {
+    const res = await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'scoped', permissions: { restricted } } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return res.body.value;
+  };
+  const call = async (key: string, method: string, path: string, body?: unknown): Promise<Answer> => {
+    const headers: Record<string, string> = { authorization: `Bearer ${key}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${t.url}/v1${path}`, { method, headers, body: typeof body === 'string' ? body : body !== undefined ? JSON.stringify(body) : undefined });
+    const text = await res.text();
+    let parsed: unknown = null;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = null;
+    }
+    return { status: res.status, body: parsed, text };
+  };
+  /** Refused for the scope named, in OpenAI's shape, and never forwarded. */
+  const expectMissing = async (key: string, method: string, path: string, body: unknown, scope: string) => {
+    const before = up.seen.length;
+    const res = await call(key, method, path, body);
+    expect([res.status, res.body?.error?.code], `${method} ${path} ${JSON.stringify(body)}: ${res.text}`).toEqual([403, 'insufficient_permissions']);
+    expect(res.body.error.message).toContain(`Missing scope: ${scope}`);
+    expect(up.seen.slice(before).filter((r) => r.method === method && r.url.split('?')[0] === `/v1${path}`)).toEqual([]);
+  };
+  const expectPassed = async (key: string, method: string, path: string, body?: unknown) => {
+    const res = await call(key, method, path, body);
+    expect(res.status, `${method} ${path} ${JSON.stringify(body)}: ${res.text}`).toBeLessThan(300);
+    return res;
+  };
+
+  beforeAll(async () => {
+    up = await startFakeObjectsUpstream();
+    const file = gatewayConfigFile({ providers: [{ name: 'fake', base_url: up.url, api_key_env: 'FAKE_KEY' }] });
+    t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, FAKE_KEY: 'sk-provider' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await up?.close();
+  });
+
+  describe('what a request makes the provider run', () => {
+    const scoreModel = { type: 'score_model', name: 's', model: 'gpt-4o-mini', input: [{ role: 'user', content: 'grade {{sample.output_text}}' }] };
+    const labelModel = { type: 'label_model', name: 'l', model: 'gpt-4o-mini', input: [], labels: ['a', 'b'], passing_labels: ['a'] };
+    const stringCheck = { type: 'string_check', name: 'c', input: '{{sample.output_text}}', reference: 'x', operation: 'eq' };
+    const jsonl = { type: 'jsonl', source: { type: 'file_content', content: [{ item: { q: 'x' } }] } };
+
+    it("refuses an eval run's data source that samples a model through a resource the key may not write", async () => {
+      const full = await newKey({ evals: 'write' });
+      const evalId = (await expectPassed(full, 'POST', '/evals', { name: 'e', data_source_config: { type: 'custom', item_schema: {} }, testing_criteria: [stringCheck] })).body.id;
+      const runs = `/evals/${evalId}/runs`;
+      const completions = { type: 'completions', model: 'gpt-4o-mini', source: jsonl.source, input_messages: { type: 'template', template: [] } };
+      const responses = { type: 'responses', model: 'gpt-4o-mini', source: jsonl.source };
+      await expectMissing(full, 'POST', runs, { data_source: completions }, 'chat.completions (write)');
+      await expectMissing(full, 'POST', runs, { data_source: responses }, 'responses (write)');
+      // Its members in any case, as an upstream folding names reads them; two spellings refused.
+      await expectMissing(full, 'POST', runs, { data_source: { ...completions, type: undefined, TYPE: 'completions' } }, 'chat.completions (write)');
+      const twice = await call(full, 'POST', runs, { data_source: { ...completions, Type: 'jsonl' } });
+      expect([twice.status, twice.body.error.param], twice.text).toEqual([400, 'type']);
+      // A type Tollgate does not know may be one that runs a model: no scope can be shown to allow it.
+      await expectMissing(full, 'POST', runs, { data_source: { ...completions, type: 'Completions' } }, 'chat.completions (write)');
+      // Allowed where the key may write, and a file of rows runs no model.
+      await expectPassed(full, 'POST', runs, { data_source: jsonl });
+      const chat = await newKey({ evals: 'write', 'chat.completions': 'write' });
+      await expectPassed(chat, 'POST', runs, { data_source: completions });
+      await expectMissing(chat, 'POST', runs, { data_source: responses }, 'responses (write)');
+      await expectPassed(await newKey({ evals: 'write', responses: 'write' }), 'POST', runs, { data_source: responses });
+    });
+
+    it("refuses a run of an eval whose stored graders run a model, whoever made the eval", async () => {
+      const evalsOnly = await newKey({ evals: 'write' });
+      const grading = await newKey({ evals: 'write', 'chat.completions': 'write' });
+      const criteria = [stringCheck, { type: 'multi', name: 'm', graders: { a: stringCheck, b: scoreModel }, calculate_output: 'a' }];
+      // Made by a key that may run the grader (made, not run: nothing is spent until a run).
+      const evalId = (await expectPassed(grading, 'POST', '/evals', { name: 'e', data_source_config: { type: 'custom', item_schema: {} }, testing_criteria: criteria })).body.id;
+      await expectMissing(evalsOnly, 'POST', `/evals/${evalId}/runs`, { data_source: jsonl }, 'chat.completions (write)');
+      await expectPassed(grading, 'POST', `/evals/${evalId}/runs`, { data_source: jsonl });
+      const plain = (await expectPassed(evalsOnly, 'POST', '/evals', { name: 'p', data_source_config: { type: 'custom', item_schema: {} }, testing_criteria: [stringCheck] })).body.id;
+      await expectPassed(evalsOnly, 'POST', `/evals/${plain}/runs`, { data_source: jsonl });
+    });
+
+    it('refuses a grader run, or reinforcement fine-tuning, whose grader runs a model', async () => {
+      const tuner = await newKey({ fine_tuning: 'write', files: 'write' });
+      const run = '/fine_tuning/alpha/graders/run';
+      for (const grader of [scoreModel, labelModel, { type: 'multi', name: 'm', graders: { a: stringCheck, b: labelModel }, calculate_output: 'a' }, { type: 'multi', name: 'm', graders: scoreModel, calculate_output: 'x' }, { ...scoreModel, type: undefined, Type: 'score_model' }]) {
+        await expectMissing(tuner, 'POST', run, { grader, model_sample: 'x' }, 'chat.completions (write)');
+      }
+      await expectPassed(tuner, 'POST', run, { grader: stringCheck, model_sample: 'x' });
+      await expectPassed(tuner, 'POST', run, { grader: { type: 'multi', name: 'm', graders: { a: stringCheck }, calculate_output: 'a' }, model_sample: 'x' });
+      await expectPassed(await newKey({ fine_tuning: 'write', 'chat.completions': 'write' }), 'POST', run, { grader: scoreModel, model_sample: 'x' });
+      // A fine-tuning job grading every sample with a model.
+      const job = (grader: unknown) => ({ model: 'gpt-4o-mini', training_file: 'file-x', method: { type: 'reinforcement', reinforcement: { grader } } });
+      await expectMissing(tuner, 'POST', '/fine_tuning/jobs', job(scoreModel), 'chat.completions (write)');
+      await expectMissing(tuner, 'POST', '/fine_tuning/jobs', { ...job(scoreModel), method: { type: 'reinforcement', Reinforcement: { GRADER: scoreModel } } }, 'chat.completions (write)');
+      const refused = await call(tuner, 'POST', '/fine_tuning/jobs', job(stringCheck));
+      expect(refused.body?.error?.code ?? null, refused.text).not.toBe('insufficient_permissions');
+    });
+  });
+});
