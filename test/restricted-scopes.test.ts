@@ -118,4 +118,69 @@ describe('restricted keys', () => {
       expect(refused.body?.error?.code ?? null, refused.text).not.toBe('insufficient_permissions');
     });
   });
+
+  describe('the objects a request names', () => {
+    let full: string;
+    let file: string;
+    let store: string;
+    beforeAll(async () => {
+      full = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'full', permissions: 'all' } })).body.value;
+      const form = new FormData();
+      form.set('purpose', 'assistants');
+      form.set('file', new Blob(['secret contents']), 'secret.txt');
+      const res = await fetch(`${t.url}/v1/files`, { method: 'POST', headers: { authorization: `Bearer ${full}` }, body: form });
+      file = ((await res.json()) as { id: string }).id;
+      store = (await expectPassed(full, 'POST', '/vector_stores', { name: 'kb' })).body.id;
+      await expectPassed(full, 'POST', `/vector_stores/${store}/files`, { file_id: file });
+    });
+
+    it("needs read on another resource's object named in the body or the path", async () => {
+      const stores = await newKey({ vector_stores: 'write' });
+      await expectMissing(stores, 'GET', `/files/${file}/content`, undefined, 'files (read)');
+      // The same file's contents through the vector store: refused as through /files.
+      await expectMissing(stores, 'GET', `/vector_stores/${store}/files/${file}/content`, undefined, 'files (read)');
+      await expectMissing(stores, 'POST', `/vector_stores/${store}/files`, { file_id: file }, 'files (read)');
+      await expectMissing(stores, 'POST', '/vector_stores', { file_ids: [file] }, 'files (read)');
+      await expectPassed(stores, 'GET', `/vector_stores/${store}`);
+      await expectPassed(stores, 'POST', '/vector_stores', { name: 'empty' });
+      const reader = await newKey({ vector_stores: 'write', files: 'read' });
+      await expectPassed(reader, 'POST', '/vector_stores', { file_ids: [file] });
+      expect((await expectPassed(reader, 'GET', `/vector_stores/${store}/files/${file}/content`)).text).toContain('contents of');
+
+      const threads = await newKey({ threads: 'write' });
+      await expectMissing(threads, 'POST', '/threads', { tool_resources: { file_search: { vector_stores: [{ file_ids: [file] }] } } }, 'files (read)');
+      // In any case, as an upstream folding names reads it.
+      await expectMissing(threads, 'POST', '/threads', { tool_resources: { file_search: { vector_stores: [{ FILE_IDS: [file] }] } } }, 'files (read)');
+      await expectMissing(threads, 'POST', '/threads', { tool_resources: { file_search: { vector_store_ids: [store] } } }, 'vector_stores (read)');
+      await expectPassed(threads, 'POST', '/threads', {});
+      const assistants = await newKey({ assistants: 'write' });
+      await expectMissing(assistants, 'POST', '/assistants', { model: 'gpt-4o-mini', tool_resources: { code_interpreter: { file_ids: [file] } } }, 'files (read)');
+      await expectPassed(assistants, 'POST', '/assistants', { model: 'gpt-4o-mini' });
+
+      const responses = await newKey({ responses: 'write' });
+      const conversation = (await expectPassed(full, 'POST', '/conversations', { items: [{ type: 'message', role: 'user', content: 'private' }] })).body.id;
+      await expectMissing(responses, 'GET', `/conversations/${conversation}/items`, undefined, 'conversations (read)');
+      await expectMissing(responses, 'POST', '/responses', { model: 'gpt-4o-mini', input: 'x', conversation }, 'conversations (write)');
+      await expectMissing(responses, 'POST', '/responses', { model: 'gpt-4o-mini', input: 'x', conversation: { id: conversation } }, 'conversations (write)');
+      await expectMissing(responses, 'POST', '/responses', { model: 'gpt-4o-mini', input: [{ role: 'user', content: [{ type: 'input_file', file_id: file }] }] }, 'files (read)');
+      await expectMissing(responses, 'POST', '/responses', { model: 'gpt-4o-mini', input: 'x', tools: [{ type: 'file_search', vector_store_ids: [store] }] }, 'vector_stores (read)');
+      await expectPassed(responses, 'POST', '/responses', { model: 'gpt-4o-mini', input: 'x' });
+    });
+
+    it("needs the scopes of what a batch's input lines name", async () => {
+      const line = (body: unknown) => `${JSON.stringify({ custom_id: '1', method: 'POST', url: '/v1/responses', body })}\n`;
+      const upload = async (content: string) => {
+        const form = new FormData();
+        form.set('purpose', 'batch');
+        form.set('file', new Blob([content]), 'input.jsonl');
+        const res = await fetch(`${t.url}/v1/files`, { method: 'POST', headers: { authorization: `Bearer ${full}` }, body: form });
+        return ((await res.json()) as { id: string }).id;
+      };
+      const batcher = await newKey({ batches: 'write', responses: 'write', files: 'read' });
+      const naming = await upload(line({ model: 'gpt-4o-mini', input: 'x', tools: [{ type: 'file_search', vector_store_ids: [store] }] }));
+      await expectMissing(batcher, 'POST', '/batches', { input_file_id: naming, endpoint: '/v1/responses', completion_window: '24h' }, 'vector_stores (read)');
+      const plain = await upload(line({ model: 'gpt-4o-mini', input: 'x' }));
+      await expectPassed(batcher, 'POST', '/batches', { input_file_id: plain, endpoint: '/v1/responses', completion_window: '24h' });
+    });
+  });
 });

@@ -60,13 +60,13 @@ export function checkScope(g: GatewayContext, record: KeyRecord, method: string,
 
 /** Refuses (403, naming the missing scope as OpenAI does) a key not allowed `level` on `resource`. */
 export function requireScope(g: GatewayContext, record: KeyRecord, resource: string, level: AccessLevel): void {
-  if (!isAllowed(record.permissions, resource, level)) {
-    countRefusal(g, 'insufficient_permissions');
-    throw new TollgateError(
-      'insufficient_permissions',
-      `You have insufficient permissions for this operation. Missing scope: ${resource || 'unknown'} (${level}).`,
-    );
-  }
+  if (!isAllowed(record.permissions, resource, level)) refuseScope(g, resource, level);
+}
+
+/** The 403 for a missing scope, in OpenAI's words. */
+export function refuseScope(g: GatewayContext, resource: string, level: AccessLevel): never {
+  countRefusal(g, 'insufficient_permissions');
+  throw new TollgateError('insufficient_permissions', `You have insufficient permissions for this operation. Missing scope: ${resource || 'unknown'} (${level}).`);
 }
 
 /**

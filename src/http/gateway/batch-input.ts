@@ -3,8 +3,10 @@ import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../core/json-depth.js';
 import { memberInAnyCase } from '../../core/member-case.js';
 import { notFoundMessage } from '../../core/object-families.js';
 import { type ObjectRef, requestRefs } from '../../core/object-refs.js';
+import { missingObjectScope } from '../../core/object-scopes.js';
 import { findRepeatedMember } from '../../core/repeated-members.js';
 import type { Upstream, UpstreamRequest } from '../../core/upstream.js';
+import { refuseScope } from './authorize.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { ObjectAccess } from './ownership.js';
 
@@ -98,6 +100,9 @@ export async function checkBatchInput(g: GatewayContext, access: ObjectAccess, i
     throw new TollgateError('upstream_error', `Tollgate could not read the batch input file ${fileId} to check the objects it names.`);
   }
   if (pending.length > 0) take(Buffer.concat(pending));
+  // Each line is a POST the key makes through the batch: the objects it names need their scopes as if sent alone.
+  const missing = missingObjectScope(access.permissions, 'write', [...refs.values()].map((r) => r.ref));
+  if (missing) refuseScope(g, missing.resource, missing.level);
   if (refs.size === 0 || !g.objects) return;
   const owners = await g.objects.owners.owners([...refs.keys()]);
   for (const { ref, line: at } of refs.values()) {

@@ -2,11 +2,13 @@ import { TollgateError } from '../../core/errors.js';
 import { notFoundMessage } from '../../core/object-families.js';
 import { type ObjectPlan, planObjects } from '../../core/object-plan.js';
 import { mayNameObjects } from '../../core/object-refs.js';
+import { missingObjectScope } from '../../core/object-scopes.js';
+import { levelForMethod, type PermissionsSpec } from '../../core/permissions.js';
 import { findRepeatedMember } from '../../core/repeated-members.js';
 import type { KeyRecord } from '../../core/verify.js';
 import type { ObjectOwner, ObjectOwners } from '../../core/ports.js';
 import type { Upstream } from '../../core/upstream.js';
-import { countRefusal } from './authorize.js';
+import { countRefusal, refuseScope } from './authorize.js';
 import { checkBatchInput } from './batch-input.js';
 import { multipartBoundary, multipartTextFields, urlencodedFields } from './body-fields.js';
 import type { GatewayContext } from './gateway-context.js';
@@ -32,6 +34,8 @@ export interface ObjectAccess {
   plan: ObjectPlan;
   projectId: string;
   apiKeyId: string;
+  /** The key's permissions: what a batch's input lines name needs its scopes too. */
+  permissions: PermissionsSpec;
 }
 
 /**
@@ -90,7 +94,12 @@ export function checkObjects(
     countRefusal(g, 'object_query');
     throw new TollgateError('insufficient_permissions', plan.refusal);
   }
-  const access: ObjectAccess = { plan, projectId: record.projectId, apiKeyId: record.id };
+  // A restricted key needs the scope of every object the request names, on whatever path it names it.
+  if (record.permissions !== 'all' && plan.named.length > 0) {
+    const missing = missingObjectScope(record.permissions, levelForMethod(request.method), plan.named);
+    if (missing) refuseScope(g, missing.resource, missing.level);
+  }
+  const access: ObjectAccess = { plan, projectId: record.projectId, apiKeyId: record.id, permissions: record.permissions };
   if (plan.named.length === 0) return access;
   const owners = g.objects.owners.owners(plan.named.map((r) => r.id));
   return andThen(owners, (o) => verifyOwners(g, access, o));
