@@ -183,4 +183,48 @@ describe('restricted keys', () => {
       await expectPassed(batcher, 'POST', '/batches', { input_file_id: plain, endpoint: '/v1/responses', completion_window: '24h' });
     });
   });
+
+  describe('resources a restricted key can be granted', () => {
+    // Every path family of the API a key may call (openapi.yaml), each with a request of its own.
+    const FAMILIES: Array<{ resource: string; read: string; write: { path: string; body: unknown } }> = [
+      { resource: 'conversations', read: '/conversations/conv_none/items', write: { path: '/conversations', body: {} } },
+      { resource: 'videos', read: '/videos', write: { path: '/videos/characters', body: { name: 'c' } } },
+      { resource: 'containers', read: '/containers', write: { path: '/containers', body: { name: 'c' } } },
+      { resource: 'skills', read: '/skills', write: { path: '/skills', body: { name: 's' } } },
+      { resource: 'chatkit', read: '/chatkit/threads', write: { path: '/chatkit/sessions', body: { user: 'u', workflow: { id: 'wf_1' } } } },
+      { resource: 'content_provenance_checks', read: '/content_provenance_checks', write: { path: '/content_provenance_checks', body: {} } },
+    ];
+
+    it('grants each, at read and write, and refuses a key without it', async () => {
+      for (const f of FAMILIES) {
+        const writer = await newKey({ [f.resource]: 'write' });
+        const reader = await newKey({ [f.resource]: 'read' });
+        const none = await newKey({ models: 'read' });
+        for (const key of [writer, reader]) {
+          const r = await call(key, 'GET', f.read);
+          expect(r.body?.error?.code ?? null, `${f.resource} GET ${f.read}: ${r.text}`).not.toBe('insufficient_permissions');
+        }
+        await expectMissing(none, 'GET', f.read, undefined, `${f.resource} (read)`);
+        await expectMissing(reader, 'POST', f.write.path, f.write.body, `${f.resource} (write)`);
+        await expectMissing(none, 'POST', f.write.path, f.write.body, `${f.resource} (write)`);
+        const w = await call(writer, 'POST', f.write.path, f.write.body);
+        expect(w.body?.error?.code ?? null, `${f.resource} POST ${f.write.path}: ${w.text}`).not.toBe('insufficient_permissions');
+      }
+    });
+
+    it('lets a key granted conversations use one through a response', async () => {
+      const conversation = (await expectPassed(await newKey({ conversations: 'write' }), 'POST', '/conversations', {})).body.id;
+      const both = await newKey({ responses: 'write', conversations: 'write' });
+      await expectPassed(both, 'POST', '/responses', { model: 'gpt-4o-mini', input: 'x', conversation });
+      await expectPassed(both, 'GET', `/conversations/${conversation}/items`);
+      await expectMissing(await newKey({ responses: 'write', conversations: 'read' }), 'POST', '/responses', { model: 'gpt-4o-mini', input: 'x', conversation }, 'conversations (write)');
+    });
+
+    it('takes them in service account scopes', async () => {
+      const account = await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/service_accounts`, { body: { name: 'sa' } });
+      expect(account.status, JSON.stringify(account.body)).toBe(200);
+      const key = await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/service_accounts/${account.body.id}/api_keys`, { body: { name: 'k', scopes: ['api.conversations.write', 'api.videos.read'] } });
+      expect(key.status, JSON.stringify(key.body)).toBe(200);
+    });
+  });
 });

@@ -23,30 +23,21 @@ export const RESOURCES = [
   'vector_stores',
   'evals',
   'realtime',
+  'conversations',
+  'videos',
+  'containers',
+  'skills',
+  'chatkit',
+  'content_provenance_checks',
   // Anthropic's Messages API (`/v1/messages`, `/v1/messages/count_tokens`).
   'messages',
 ] as const;
 export type Resource = (typeof RESOURCES)[number];
 
-const RESOURCE_BY_SEGMENT: Record<string, string> = {
-  models: 'models',
-  completions: 'completions',
-  embeddings: 'embeddings',
-  responses: 'responses',
-  images: 'images',
-  audio: 'audio',
-  moderations: 'moderations',
-  files: 'files',
-  uploads: 'uploads',
-  fine_tuning: 'fine_tuning',
-  batches: 'batches',
-  assistants: 'assistants',
-  threads: 'threads',
-  vector_stores: 'vector_stores',
-  evals: 'evals',
-  realtime: 'realtime',
-  messages: 'messages',
-};
+/** The resource of each first path segment: every resource but chat.completions is its own segment. */
+const RESOURCE_BY_SEGMENT: Readonly<Record<string, string>> = Object.freeze(
+  Object.assign(Object.create(null), Object.fromEntries(RESOURCES.filter((r) => r !== 'chat.completions').map((r) => [r, r]))),
+);
 
 /** The resource group of a `/v1/...` path; unknown paths map to their first segment, which no restricted key grants. */
 export function resourceForPath(path: string): string {
@@ -54,7 +45,7 @@ export function resourceForPath(path: string): string {
   const segments = clean.split('/').filter(Boolean);
   if (segments[0] === 'chat' && segments[1] === 'completions') return 'chat.completions';
   const first = segments[0] ?? '';
-  return Object.hasOwn(RESOURCE_BY_SEGMENT, first) ? RESOURCE_BY_SEGMENT[first] : first;
+  return RESOURCE_BY_SEGMENT[first] ?? first;
 }
 
 /** The access level a method needs. */

@@ -1,24 +1,36 @@
 import { useId } from 'preact/hooks';
+import type { Resource } from '../../../src/core/permissions.js';
 import type { AccessLevel, Permissions } from '../types.js';
 
 // OpenAI's key permissions: All, Restricted (per resource: none/read/write), or Read only.
-export const RESOURCES: Array<{ id: string; label: string }> = [
-  { id: 'models', label: 'Models' },
-  { id: 'chat.completions', label: 'Chat completions' },
-  { id: 'completions', label: 'Completions (legacy)' },
-  { id: 'embeddings', label: 'Embeddings' },
-  { id: 'responses', label: 'Responses' },
-  { id: 'messages', label: 'Messages (Anthropic API)' },
-  { id: 'images', label: 'Images' },
-  { id: 'audio', label: 'Audio' },
-  { id: 'moderations', label: 'Moderations' },
-  { id: 'files', label: 'Files' },
-  { id: 'fine_tuning', label: 'Fine-tuning' },
-  { id: 'batches', label: 'Batches' },
-  { id: 'assistants', label: 'Assistants' },
-  { id: 'threads', label: 'Threads' },
-  { id: 'vector_stores', label: 'Vector stores' },
-];
+/** A label for every resource the server grants (src/core/permissions.ts): one it adds is a compile error here until labelled. */
+const LABELS: Record<Resource, string> = {
+  models: 'Models',
+  'chat.completions': 'Chat completions',
+  completions: 'Completions (legacy)',
+  embeddings: 'Embeddings',
+  responses: 'Responses',
+  conversations: 'Conversations',
+  messages: 'Messages (Anthropic API)',
+  images: 'Images',
+  videos: 'Videos',
+  audio: 'Audio',
+  realtime: 'Realtime',
+  moderations: 'Moderations',
+  content_provenance_checks: 'Content provenance checks',
+  files: 'Files',
+  uploads: 'Uploads',
+  fine_tuning: 'Fine-tuning',
+  batches: 'Batches',
+  evals: 'Evals',
+  assistants: 'Assistants',
+  threads: 'Threads',
+  vector_stores: 'Vector stores',
+  containers: 'Containers',
+  skills: 'Skills',
+  chatkit: 'ChatKit',
+};
+export const RESOURCES: Array<{ id: Resource; label: string }> = (Object.keys(LABELS) as Resource[]).map((id) => ({ id, label: LABELS[id] }));
 
 const LEVELS: AccessLevel[] = ['none', 'read', 'write'];
 const LEVEL_LABEL: Record<AccessLevel, string> = { none: 'None', read: 'Read', write: 'Write' };
