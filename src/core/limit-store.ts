@@ -40,6 +40,11 @@ export interface AcquireOutcome {
    * loss) holds the reservation, which a settle names so that it never moves a counter seeded again since.
    */
   counters: Array<{ allowed: boolean; used: number; epoch?: string }>;
+  /**
+   * For a store that is emptied at times (`reset`: the in-process store used while Redis fails), which emptying the
+   * decision was made after; a settle names it, so that it moves nothing the store holds from a later one.
+   */
+  generation?: number;
 }
 
 /** A settle of a counter: `delta` applied only while the counter the store holds is the one charged (`epoch`). */
@@ -79,9 +84,16 @@ export interface LimitStore {
    * counted again from stored usage, which a settle of a reservation it never held must not move (a counter made
    * from a negative settle was never seeded again, and handed its whole period's spend back). On the shared store a
    * settle is applied once: given again (the same `rates` list: the guard's retry of one whose reply was lost, which
-   * the store may have applied) it is skipped. The in-process store never fails a settle, so is never given one again.
+   * the store may have applied) it is skipped. The in-process store never fails a settle, so is never given one again;
+   * it skips one whose `generation` (the admission's, AcquireOutcome) is not its own: every bucket and counter the
+   * request held was forgotten since, and those it holds now were counted afresh without it.
    */
-  adjust(rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>, counters: CounterAdjust[], nowMs: number): MaybePromise<void>;
+  adjust(
+    rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>,
+    counters: CounterAdjust[],
+    nowMs: number,
+    generation?: number,
+  ): MaybePromise<void>;
   /** Sets a counter from stored usage the first time it is needed (no-op when present); `nowMs` from the injected clock. */
   seedCounter(key: string, value: number, ttlSec: number, nowMs: number): Promise<void>;
   /** Sets a seedable rate bucket's state rebuilt from stored usage (no-op when present), kept a period after `nowMs`. */
@@ -101,7 +113,10 @@ export interface LimitStore {
    * local store counted while it was out is truth only until then: a later outage starts it afresh.
    */
   recoveries?(): number;
-  /** Forgets every bucket and counter (the in-process store used as the fallback, when a new outage begins). */
+  /**
+   * Forgets every bucket and counter (the in-process store used as the fallback, when a new outage begins), and starts
+   * a new generation: settles of the requests admitted before move nothing.
+   */
   reset?(): void;
   close(): Promise<void>;
 }

@@ -130,6 +130,27 @@ describe.runIf(redisUrl)('settles on the shared store', () => {
   });
 });
 
+describe('settles on the in-process store after it was emptied', () => {
+  it("moves nothing of a request admitted before the reset: the counter and bucket of the same keys are others' now", () => {
+    const store = new MemoryLimitStore();
+    const key = 's:k:key_reset:d2026-05-04';
+    const tpm: RateCheck = { key: 'rl:k:key_reset:tpm:1000', limit: 1000, periodMs: 60_000, cost: 400 };
+    void store.seedCounter(key, 0, 3600, now);
+    const before = store.acquire([tpm], [{ keys: [key], cap: 1000, amount: 500, ttlSec: 3600 }], now);
+    store.reset();
+    void store.seedCounter(key, 100, 3600, now);
+    const after = store.acquire([tpm], [{ keys: [key], cap: 1000, amount: 500, ttlSec: 3600 }], now);
+    expect(after.counters[0].used).toBe(600);
+    store.adjust([{ ...tpm, delta: -400 }], [{ key, delta: -500, ttlSec: 3600 }], now, before.generation);
+    const held = store.acquire([{ ...tpm, cost: 0 }], [{ keys: [key], cap: 1000, amount: 0, ttlSec: 3600 }], now);
+    expect([held.rates[0].remaining, held.counters[0].used]).toEqual([600, 600]);
+    // The settle of the request admitted since is applied.
+    store.adjust([{ ...tpm, delta: -400 }], [{ key, delta: -500, ttlSec: 3600 }], now, after.generation);
+    const settled = store.acquire([{ ...tpm, cost: 0 }], [{ keys: [key], cap: 1000, amount: 0, ttlSec: 3600 }], now);
+    expect([settled.rates[0].remaining, settled.counters[0].used]).toEqual([1000, 100]);
+  });
+});
+
 describe('waiting for the shared store at start-up', () => {
   it('says false at once when Redis refuses the connection', async () => {
     // Nothing listens on port 9.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { keyRecord } from '../../test/harness/key-record.js';
 import { testGuard } from '../../test/harness/limits-guard.js';
-import { UnansweredAcquire } from '../core/limit-store.js';
+import { type CounterCheck, type RateCheck, UnansweredAcquire } from '../core/limit-store.js';
 import { planMetering } from '../core/metering-plan.js';
 import { DEFAULT_PRICES } from '../core/pricing.js';
 import { MemoryLimitStore } from '../infra/memory-limit-store.js';
@@ -67,5 +67,94 @@ describe('LimitsGuard when the shared store fails', () => {
     shared.comebacks++;
     // A second outage: the minute is counted afresh on the local store (with a day's limit, from stored usage).
     expect([await remaining(), await remaining()]).toEqual(['2', '1']);
+  });
+});
+
+/** A memory store with every counter present (seeded at 0 when missing, as stored usage with nothing recorded would). */
+class SeededStore extends MemoryLimitStore {
+  override acquire(rates: RateCheck[], counters: CounterCheck[], nowMs: number) {
+    for (const c of counters) for (const k of c.keys) void this.seedCounter(k, 0, 0, nowMs);
+    return super.acquire(rates, counters, nowMs);
+  }
+  /** A counter's value (nano-dollars, or requests for a quota). */
+  counter(key: string): number {
+    return super.acquire([], [{ keys: [key], cap: Number.MAX_SAFE_INTEGER, amount: 0, ttlSec: 60 }], NOW).counters[0].used;
+  }
+}
+
+/** A shared store that fails every call while `down`, and has come back `comebacks` times. */
+class ToggledStore extends SeededStore {
+  down = false;
+  comebacks = 0;
+  override acquire(rates: RateCheck[], counters: CounterCheck[], nowMs: number) {
+    if (this.down) throw new Error('connection refused');
+    return super.acquire(rates, counters, nowMs);
+  }
+  override adjust(...args: Parameters<MemoryLimitStore['adjust']>): void {
+    if (this.down) throw new Error('connection refused');
+    super.adjust(...args);
+  }
+  recoveries(): number {
+    return this.comebacks;
+  }
+}
+
+const DAY_BUDGET = 's:k:key_1:d2026-03-01';
+// 400 characters of prompt and up to 1,000 tokens of answer: a reservation of ~$0.01 on gpt-4o.
+const LONG = { messages: [{ role: 'user', content: 'x'.repeat(400) }], max_tokens: 1000 };
+const chat = (limits: object, model = 'gpt-4o') => ({
+  record: keyRecord({ limits }),
+  model,
+  endpoint: '/chat/completions',
+  body: LONG,
+  plan: planMetering({ method: 'POST', endpoint: '/chat/completions', body: LONG, form: null, model, bodyBytes: 0, prices: DEFAULT_PRICES, defaultPrice: null }),
+  nowMs: NOW,
+});
+const SPENT = { tokens: { input: 100, cached: 0, output: 10 }, costNanoUsd: 1000, billable: true };
+const NOTHING = { tokens: { input: 0, cached: 0, output: 0 }, costNanoUsd: 0, billable: false };
+
+function outages() {
+  const shared = new ToggledStore();
+  const local = new SeededStore();
+  const guard = testGuard({ clock: () => NOW }, shared, undefined, { localStore: local, budgetFailure: 'open' });
+  return { shared, local, guard };
+}
+
+// A request admitted on the local store in one outage and settled after the next outage emptied it (and its counters
+// were seeded again from stored usage, which never held that request's reservation) gave the counter back its whole
+// reservation: $1.79 left of a $1 limit (found by an outside review). Redis's counters have an epoch for this.
+describe('LimitsGuard settles nothing onto a local store emptied since the request was admitted', () => {
+  const budget = { spend_limit: { threshold_amount: 100, interval: 'day' } };
+
+  it('leaves a budget counter seeded again at the next outage as it was', async () => {
+    const { shared, local, guard } = outages();
+    shared.down = true;
+    const before = await guard.admit(chat(budget));
+    expect(local.counter(DAY_BUDGET)).toBeGreaterThan(1_000_000);
+    shared.comebacks++;
+    // The next outage: the local store starts afresh, its counter seeded again (at 0 here) for this request.
+    const during = await guard.admit(chat(budget));
+    const held = local.counter(DAY_BUDGET);
+    expect(held).toBeGreaterThan(1_000_000);
+    before.settle(SPENT);
+    expect(local.counter(DAY_BUDGET)).toBe(held);
+    during.settle(SPENT);
+    expect(local.counter(DAY_BUDGET)).toBe(1000);
+  });
+
+  it('leaves a TPM bucket started afresh at the next outage as it was', async () => {
+    const { shared, guard } = outages();
+    const tpm = { rate_limits: { max_tokens_per_1_minute: 100_000 } };
+    const remaining = (a: { headers: Record<string, string> }) => Number(a.headers['x-ratelimit-remaining-tokens']);
+    shared.down = true;
+    const before = await guard.admit(chat(tpm));
+    const estimate = 100_000 - remaining(before);
+    expect(estimate).toBeGreaterThan(0);
+    shared.comebacks++;
+    const during = await guard.admit(chat(tpm));
+    expect(remaining(during)).toBe(100_000 - estimate);
+    before.settle(NOTHING);
+    // Given back there, the first request's estimate freed the second's: the third saw only itself counted.
+    expect(remaining(await guard.admit(chat(tpm)))).toBe(100_000 - 2 * estimate);
   });
 });

@@ -346,10 +346,11 @@ export class LimitsGuard implements RequestGuard {
    * Settles a granted request's estimates to what it used (`LimitedAdmission.settle`), on the store that admitted it.
    * A settle the store fails (Redis unreachable for a moment) is kept and tried again until it lands: dropped, the
    * reservation stayed counted as spent for the rest of the period (found by an outside review). A counter seeded
-   * again meanwhile is left alone by the late settle (its epoch: core/limit-store.ts).
+   * again meanwhile is left alone by the late settle (its epoch), as is all the local store holds once a new outage
+   * emptied it (its `generation`: core/limit-store.ts).
    */
-  adjust(store: LimitStore, rates: Parameters<LimitStore['adjust']>[0], counters: Parameters<LimitStore['adjust']>[1]): void {
-    this.land((now) => store.adjust(rates, counters, now));
+  adjust(store: LimitStore, rates: Parameters<LimitStore['adjust']>[0], counters: Parameters<LimitStore['adjust']>[1], generation?: number): void {
+    this.land((now) => store.adjust(rates, counters, now, generation));
   }
 
   /**
@@ -605,7 +606,7 @@ class LimitedAdmission implements Admission {
       if (this.plan.counters[i].kind === 'quota' || c.amount === 0 || counters.some((n) => n.keys[0] === c.keys[0])) continue;
       counterAdjust.push({ key: c.keys[0], delta: -c.amount, ttlSec: c.ttlSec, epoch: this.outcome.counters[i]?.epoch });
     }
-    if (rateAdjust.length || counterAdjust.length) this.guard.adjust(this.store, rateAdjust, counterAdjust);
+    if (rateAdjust.length || counterAdjust.length) this.guard.adjust(this.store, rateAdjust, counterAdjust, this.outcome.generation);
   }
 
   settle(actual: { tokens: TokenCounts; costNanoUsd: number; billable: boolean }): void {
@@ -631,7 +632,7 @@ class LimitedAdmission implements Admission {
       const delta = spent - c.amount;
       if (delta !== 0) counterAdjust.push({ key: c.keys[0], delta, ttlSec: c.ttlSec, epoch: this.outcome.counters[i]?.epoch });
     }
-    if (rateAdjust.length || counterAdjust.length) this.guard.adjust(this.store, rateAdjust, counterAdjust);
+    if (rateAdjust.length || counterAdjust.length) this.guard.adjust(this.store, rateAdjust, counterAdjust, this.outcome.generation);
     for (let i = 0; i < counters.length; i++) {
       const m = plan.counters[i];
       if (m.kind === 'quota' || m.alerts.length === 0) continue;
