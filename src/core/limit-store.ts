@@ -118,5 +118,7 @@ export interface LimitStore {
    * a new generation: settles of the requests admitted before move nothing.
    */
   reset?(): void;
+  /** The store's generation now (the number of its resets), for a store that has them: what AcquireOutcome names. */
+  readonly generation?: number;
   close(): Promise<void>;
 }

@@ -15,7 +15,7 @@ export class MemoryLimitStore implements LimitStore {
    * usage) without its reservation: its settle gave them back a reservation they never held (found by an outside review:
    * $1.79 left of a $1 limit, when a request of one Redis outage settled after the next one).
    */
-  private generation = 0;
+  private resets = 0;
 
   /**
    * Decided at once (no promise): plain loops, and entries updated in place, since this runs for every request of a
@@ -76,16 +76,20 @@ export class MemoryLimitStore implements LimitStore {
         counterResults[i].used += c.amount;
       }
     }
-    return { allowed, rates: decisions, counters: counterResults, generation: this.generation };
+    return { allowed, rates: decisions, counters: counterResults, generation: this.resets };
+  }
+
+  get generation(): number {
+    return this.resets;
   }
 
   adjust(
     rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>,
     counters: CounterAdjust[],
     nowMs: number,
-    generation = this.generation,
+    generation = this.resets,
   ): void {
-    if (generation !== this.generation) return;
+    if (generation !== this.resets) return;
     for (const r of rates) {
       const entry = this.tats.get(r.key);
       const tat = gcraAdjust(r, entry?.tat ?? nowMs, r.delta, nowMs);
@@ -110,7 +114,7 @@ export class MemoryLimitStore implements LimitStore {
   }
 
   reset(): void {
-    this.generation++;
+    this.resets++;
     this.tats.clear();
     this.counters.clear();
   }

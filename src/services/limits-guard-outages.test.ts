@@ -158,3 +158,71 @@ describe('LimitsGuard settles nothing onto a local store emptied since the reque
     expect(remaining(await guard.admit(chat(tpm)))).toBe(100_000 - 2 * estimate);
   });
 });
+
+// A route's fallback decided on the other store than its first model's admission charged only what it adds there, and
+// settled all of it there: the first admission's reservation was given back to a store that never held it (Redis's
+// counter went negative by it) and kept on its own (found by an outside review). Now the first admission is released
+// on its own store, and the fallback charged in full on its own.
+describe('LimitsGuard admits a fallback on the other store than its first model', () => {
+  const budget = { spend_limit: { threshold_amount: 100, interval: 'day' } };
+
+  it('first on the local store (Redis down), fallback on Redis (back): each counter holds what its store admitted', async () => {
+    const { shared, local, guard } = outages();
+    shared.down = true;
+    const first = await guard.admit(chat(budget));
+    const reserved = local.counter(DAY_BUDGET);
+    expect(reserved).toBeGreaterThan(1_000_000);
+    shared.down = false;
+    shared.comebacks++;
+    const fallback = await guard.admitFallback(first, chat(budget));
+    expect(shared.counter(DAY_BUDGET)).toBe(reserved);
+    expect(local.counter(DAY_BUDGET)).toBe(0);
+    fallback.settle(SPENT);
+    expect(shared.counter(DAY_BUDGET)).toBe(1000);
+    expect(local.counter(DAY_BUDGET)).toBe(0);
+  });
+
+  it('first on Redis, fallback on the local store (Redis down since): the Redis reservation is given back once Redis answers', async () => {
+    const { shared, local, guard } = outages();
+    const first = await guard.admit(chat(budget));
+    const reserved = shared.counter(DAY_BUDGET);
+    expect(reserved).toBeGreaterThan(1_000_000);
+    shared.down = true;
+    const fallback = await guard.admitFallback(first, chat(budget));
+    expect(local.counter(DAY_BUDGET)).toBe(reserved);
+    fallback.settle(SPENT);
+    expect(local.counter(DAY_BUDGET)).toBe(1000);
+    shared.down = false;
+    await guard.retrySettles();
+    expect(guard.pendingSettles).toBe(0);
+    expect(shared.counter(DAY_BUDGET)).toBe(0);
+  });
+
+  it('first on the local store, fallback there after a new outage emptied it: charged in full, settled exactly', async () => {
+    const { shared, local, guard } = outages();
+    shared.down = true;
+    const first = await guard.admit(chat(budget));
+    const reserved = local.counter(DAY_BUDGET);
+    // Redis came back and failed again: the fallback's decision begins a new outage, the local store emptied.
+    shared.comebacks++;
+    const fallback = await guard.admitFallback(first, chat(budget));
+    expect(local.counter(DAY_BUDGET)).toBe(reserved);
+    fallback.settle(SPENT);
+    expect(local.counter(DAY_BUDGET)).toBe(1000);
+  });
+
+  it('refused on the other store, leaves the first admission as it was', async () => {
+    const { shared, local, guard } = outages();
+    shared.down = true;
+    const first = await guard.admit(chat(budget));
+    const reserved = local.counter(DAY_BUDGET);
+    shared.down = false;
+    shared.comebacks++;
+    // Redis holds nearly the whole dollar already (other instances' spend): no room for the fallback's reservation.
+    await shared.seedCounter(DAY_BUDGET, 1_000_000_000 - reserved + 1, 0, NOW);
+    await expect((async () => guard.admitFallback(first, chat(budget)))()).rejects.toMatchObject({ code: 'api_key_spend_limit_exceeded' });
+    expect(shared.counter(DAY_BUDGET)).toBe(1_000_000_000 - reserved + 1);
+    first.settle(SPENT);
+    expect(local.counter(DAY_BUDGET)).toBe(1000);
+  });
+});

@@ -212,52 +212,64 @@ export class LimitsGuard implements RequestGuard {
         estCost = boundCostNanoUsd(price, bound, plan.tier, plan.speed);
       } else estCost = costNanoUsd(plan.price, { input: estimate.input, cached: 0, output: estimate.output }, plan.tier, plan.speed);
     }
-    // What the request holds once admitted (`held`), and what this decision charges: the same, or for a fallback
-    // only what the first model's admission does not already hold.
-    const held = limitChecks(limits, estTokens, estCost, nowMs);
-    const { rates, counters } = carried ? carried.extraCharges(held) : held;
+    const checks = limitChecks(limits, estTokens, estCost, nowMs);
+    const onShared = chargesOn(this.opts.store, checks, carried);
     // `store`: the one that decided (the local store while the shared one fails open), which the settle goes to.
-    const granted = (outcome: AcquireOutcome, store: LimitStore): Admission => {
+    const granted = (outcome: AcquireOutcome, store: LimitStore, { held, charged, takesOver }: Charges): Admission => {
       if (!outcome.allowed) {
-        this.alertExhausted(outcome, counters, limits, record);
-        throw this.refusal(outcome, limits, rates, counters, record, model, byReference, plan.kind);
+        this.alertExhausted(outcome, charged.counters, limits, record);
+        throw this.refusal(outcome, limits, charged.rates, charged.counters, record, model, byReference, plan.kind);
       }
-      carried?.handOver(held.rates, held.counters);
+      // A first admission the deciding store did not hold (the fallback charged in full) is released on its own store,
+      // as a request that used nothing there.
+      if (takesOver) carried?.handOver(held.rates, held.counters);
+      else carried?.handOver([], []);
       return new LimitedAdmission(this, store, record, limits, held.rates, held.counters, outcome, headersOf(outcome, limits));
     };
     let first: MaybePromise<AcquireOutcome>;
     try {
-      first = this.opts.store.acquire(rates, counters, nowMs);
+      first = this.opts.store.acquire(onShared.charged.rates, onShared.charged.counters, nowMs);
     } catch (err) {
       first = Promise.reject(err);
     }
     // The in-process store decides at once: the request goes on without waiting for a microtask.
-    if (!isPending(first) && !first.missing?.length) return granted(first, this.opts.store);
-    return this.decideLater(first, record, limits, rates, counters, nowMs).then((d) => granted(d.outcome, d.store));
+    if (!isPending(first) && !first.missing?.length) return granted(first, this.opts.store, onShared);
+    const onLocal = () => chargesOn(this.opts.localStore, checks, carried);
+    return this.decideLater(first, record, limits, onShared, onLocal, nowMs).then((d) => granted(d.outcome, d.store, d.charges));
   }
 
-  /** The decision of the shared store, a store that lacked counters or buckets (seeded, then asked again), or a failed store. */
+  /**
+   * The decision of the shared store, a store that lacked counters or buckets (seeded, then asked again), or a failed
+   * store; `onShared` is what is charged on the shared store, `onLocal()` what the local store would be charged.
+   */
   private async decideLater(
     first: MaybePromise<AcquireOutcome>,
     record: KeyRecord,
     limits: LimitPlan,
-    rates: RateCheck[],
-    counters: CounterCheck[],
+    onShared: Charges,
+    onLocal: () => Charges,
     nowMs: number,
-  ): Promise<{ outcome: AcquireOutcome; store: LimitStore }> {
+  ): Promise<{ outcome: AcquireOutcome; store: LimitStore; charges: Charges }> {
     const store = this.opts.store;
     try {
       const outcome = await first;
-      return { outcome: outcome.missing?.length ? await this.acquireSeeded(store, record, limits, rates, counters, nowMs, outcome) : outcome, store };
+      if (!outcome.missing?.length) return { outcome, store, charges: onShared };
+      return { ...(await this.acquireSeeded(store, record, limits, () => onShared, nowMs, outcome)), store };
     } catch (err) {
       // Given up on: cancelled, so that an acquire Redis runs late (or ran, its answer lost) charges nothing.
       if (err instanceof UnansweredAcquire) this.land((now) => err.cancel(now));
-      return { outcome: await this.acquireFallback(err, record, limits, rates, counters, nowMs), store: this.opts.localStore };
+      return { ...(await this.acquireFallback(err, record, limits, onLocal, nowMs)), store: this.opts.localStore };
     }
   }
 
-  /** After a failure of the shared store: refuse (fail-closed), or decide on the local store (fail-open). */
-  private acquireFallback(err: unknown, record: KeyRecord, plan: LimitPlan, rates: RateCheck[], counters: CounterCheck[], nowMs: number): Promise<AcquireOutcome> {
+  /** After a failure of the shared store: refuse (fail-closed), or decide on the local store (fail-open), charging it `onLocal()`. */
+  private async acquireFallback(
+    err: unknown,
+    record: KeyRecord,
+    plan: LimitPlan,
+    onLocal: () => Charges,
+    nowMs: number,
+  ): Promise<{ outcome: AcquireOutcome; charges: Charges }> {
     if (err instanceof TollgateError) throw err;
     // Only a counter that can refuse fails closed: spend alerts and a limit that is only watched never refuse, so
     // they are counted on the local store meanwhile rather than turning every request away.
@@ -265,13 +277,13 @@ export class LimitsGuard implements RequestGuard {
       this.opts.onStoreError(err, 'closed');
       throw new TollgateError('service_unavailable', 'Budgets cannot be checked right now (limit store unavailable); the request was not forwarded. Try again shortly.');
     }
-    if (rates.length > 0 && this.opts.rateLimitFailure === 'closed') {
+    if (plan.rates.length > 0 && this.opts.rateLimitFailure === 'closed') {
       this.opts.onStoreError(err, 'closed');
       throw new TollgateError('service_unavailable', 'Rate limits cannot be checked right now (limit store unavailable). Try again shortly.');
     }
     this.opts.onStoreError(err, 'open');
     this.startOutage();
-    return this.acquireSeeded(this.opts.localStore, record, plan, rates, counters, nowMs);
+    return this.acquireSeeded(this.opts.localStore, record, plan, onLocal, nowMs);
   }
 
   /** The shared store's recoveries when the local store last decided for it. */
@@ -295,20 +307,22 @@ export class LimitsGuard implements RequestGuard {
   /**
    * Decides; a counter or RPD bucket the store lacks is seeded from stored usage (services/limit-seeding.ts: once per
    * key and period, or per start) and the decision retried, three decisions in all. `first` is a decision already
-   * made, which named missing keys.
+   * made, which named missing keys. Each decision charges `charge()`, reckoned just before it (nothing awaited between):
+   * a fallback's charges depend on whether the store still holds its first admission, which a new outage begun by
+   * another request meanwhile empties.
    */
   private async acquireSeeded(
     store: LimitStore,
     record: KeyRecord,
     plan: LimitPlan,
-    rates: RateCheck[],
-    counters: CounterCheck[],
+    charge: () => Charges,
     nowMs: number,
     first?: AcquireOutcome,
-  ): Promise<AcquireOutcome> {
-    let outcome = first ?? (await store.acquire(rates, counters, nowMs));
+  ): Promise<{ outcome: AcquireOutcome; charges: Charges }> {
+    let charges = charge();
+    let outcome = first ?? (await store.acquire(charges.charged.rates, charges.charged.counters, nowMs));
     for (let attempt = 1; ; attempt++) {
-      if (!outcome.missing?.length) return outcome;
+      if (!outcome.missing?.length) return { outcome, charges };
       // The store lacks them: a new period (nothing recorded in it yet), Redis lost them mid-period, or the local
       // store starts a new outage of Redis (startOutage), when this instance's usage not yet written would be missing
       // from the count (an instance without Redis seeds its one store only at a start, after the last run's usage is
@@ -322,7 +336,8 @@ export class LimitsGuard implements RequestGuard {
       // deciding at the earlier time of the request's arrival took that bucket as a few milliseconds fuller than it
       // was (a key's last request of the day was refused right after a restart).
       nowMs = Math.max(nowMs, this.deps.clock());
-      outcome = await store.acquire(rates, counters, nowMs);
+      charges = charge();
+      outcome = await store.acquire(charges.charged.rates, charges.charged.counters, nowMs);
     }
   }
 
@@ -489,6 +504,29 @@ export class LimitsGuard implements RequestGuard {
 const NO_ESTIMATE = { input: 0, output: 0 };
 
 /**
+ * What a request holds in each bucket and counter once admitted (`held`), what its decision charges (`charged`), and
+ * whether it takes over a first admission the deciding store holds (a fallback's: then `charged` is what it adds).
+ */
+interface Charges {
+  held: { rates: RateCheck[]; counters: CounterCheck[] };
+  charged: { rates: RateCheck[]; counters: CounterCheck[] };
+  takesOver: boolean;
+}
+
+/**
+ * What deciding a request with `checks` on `store` charges: all of them, or for a fallback whose first admission
+ * (`carried`) the same store holds, only what that one does not already hold. A first admission on the other store
+ * (one side of a Redis outage, the fallback the other) holds nothing here: the fallback is charged in full, and the
+ * first is released on its own store (found by an outside review: a fallback on Redis of a request first admitted
+ * locally settled the local reservation onto Redis, taking it below zero).
+ */
+function chargesOn(store: LimitStore, checks: Charges['held'], carried: LimitedAdmission | null): Charges {
+  if (!carried?.heldOn(store)) return { held: checks, charged: checks, takesOver: false };
+  const held = { rates: checks.rates.slice(), counters: checks.counters.slice() };
+  return { held, charged: carried.extraCharges(held), takesOver: true };
+}
+
+/**
  * For a project that limits requests per model, refuses a request that would run a model none of those limits counts:
  * one left to the upstream's default (an image, a moderation, a video naming none: core/model-use.ts `defaulted`), one
  * the request does not name at all (`hidden`: a batch's input file, a realtime client secret's session, a run or job
@@ -556,6 +594,11 @@ class LimitedAdmission implements Admission {
 
   get isSettled(): boolean {
     return this.settled;
+  }
+
+  /** Whether `store` holds this request's reservations: the store that admitted it, not emptied since (its generation). */
+  heldOn(store: LimitStore): boolean {
+    return this.store === store && this.outcome.generation === store.generation;
   }
 
   /**
