@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { keyRecord } from '../../test/harness/key-record.js';
 import { testGuard } from '../../test/harness/limits-guard.js';
@@ -8,6 +10,7 @@ import { DEFAULT_PRICES } from '../core/pricing.js';
 import type { Admission } from '../core/request-guard.js';
 import type { KeyRecord } from '../core/verify.js';
 import { MemoryLimitStore } from '../infra/memory-limit-store.js';
+import { RedisLimitStore } from '../infra/redis-limit-store.js';
 
 // A route's fallback to another model (issue 20 §3) admits the request again as that model, taking over its first
 // admission: the limits that do not depend on the model count the request once, the fallback model's own limits are
@@ -208,5 +211,40 @@ describe('LimitsGuard retries a refused settle', () => {
     await Promise.all([first, second]);
     expect(calls).toBe(2);
     expect(guard.pendingSettles).toBe(0);
+  });
+});
+
+// A fallback decided on Redis after the budget counter its first admission charged was lost and seeded again (another
+// epoch) took the first reservation as held there, though the counter never held it: its settle gave it back, the
+// period's stored spend forgotten by as much.
+describe.runIf(process.env.TEST_REDIS_URL)('LimitsGuard.admitFallback on a counter Redis seeded again since the first admission', () => {
+  it('holds there only what the fallback charged, and settles to the stored spend plus what the request cost', async () => {
+    const prefix = `tg-test-${randomBytes(4).toString('hex')}:`;
+    const store = new RedisLimitStore(process.env.TEST_REDIS_URL as string, prefix);
+    const redis = new Redis(process.env.TEST_REDIS_URL as string);
+    try {
+      await store.connected(10_000);
+      const guard = testGuard({ clock: () => NOW }, store);
+      const key = 's:k:key_1:d2026-03-01';
+      const record = keyRecord({ limits: { spend_limit: { threshold_amount: 100, interval: 'day' } } });
+      await store.seedCounter(key, 0, 3600, NOW);
+      const first = await guard.admit(input(record, 'gpt-4o'));
+      expect(Number(await redis.get(prefix + key))).toBeGreaterThan(1_000_000);
+      // Redis loses the counter (a restart, an eviction); it is seeded again from stored usage: $0.0005 spent.
+      await redis.del(prefix + key, `${prefix}${key}:e`);
+      await store.seedCounter(key, 500_000, 3600, NOW);
+      const fallback = await guard.admitFallback(first, input(record, 'gpt-4o'));
+      const held = await redis.get(prefix + key);
+      fallback.settle({ tokens: { input: 100, cached: 0, output: 10 }, costNanoUsd: 1000, billable: true });
+      // The settle is sent without being awaited: read once it has moved the counter.
+      for (let tries = 0; (await redis.get(prefix + key)) === held && tries < 500; tries++) await new Promise((r) => setTimeout(r, 20));
+      expect(guard.pendingSettles).toBe(0);
+      expect(Number(await redis.get(prefix + key))).toBe(501_000);
+    } finally {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      redis.disconnect();
+      await store.close();
+    }
   });
 });

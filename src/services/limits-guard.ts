@@ -222,7 +222,7 @@ export class LimitsGuard implements RequestGuard {
       }
       // A first admission the deciding store did not hold (the fallback charged in full) is released on its own store,
       // as a request that used nothing there.
-      if (takesOver) carried?.handOver(held.rates, held.counters);
+      if (takesOver) carried?.takenOverBy(held, charged, outcome);
       else carried?.handOver([], []);
       return new LimitedAdmission(this, store, record, limits, held.rates, held.counters, outcome, headersOf(outcome, limits));
     };
@@ -627,6 +627,22 @@ class LimitedAdmission implements Admission {
       return { ...c, amount: total - before };
     });
     return { rates, counters };
+  }
+
+  /**
+   * Hands this admission over to the fallback admission decided in `outcome` on the same store, which charged
+   * `charged` to hold `held` (extraCharges). A counter seeded again since this one charged it (another epoch: Redis lost
+   * it) never held this one's reservation: the fallback holds there only what it charged, or its settle gave the
+   * reservation back to a count of stored usage that never held it.
+   */
+  takenOverBy(held: Charges['held'], charged: Charges['charged'], outcome: AcquireOutcome): void {
+    for (let i = 0; i < held.counters.length; i++) {
+      const epoch = outcome.counters[i]?.epoch;
+      if (epoch === undefined) continue;
+      const j = this.counters.findIndex((p) => p.keys[0] === held.counters[i].keys[0]);
+      if (j >= 0 && this.outcome.counters[j]?.epoch !== epoch) held.counters[i] = charged.counters[i];
+    }
+    this.handOver(held.rates, held.counters);
   }
 
   /**
