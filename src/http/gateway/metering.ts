@@ -87,7 +87,8 @@ export function meter(
     cachedTokens: o.billable ? o.tokens.cached : 0,
     outputTokens: o.billable ? o.tokens.output : 0,
     latencyMs: Math.max(0, Math.round(now - r.startedMs)),
-    upstreamLatencyMs: o.upstreamMs === null ? null : Math.round(o.upstreamMs),
+    // Durations by the wall clock, which an NTP step may move back: never below 0 (a histogram's sum must not fall).
+    upstreamLatencyMs: o.upstreamMs === null ? null : Math.max(0, Math.round(o.upstreamMs)),
     costNanoUsd: cost,
     streamed: o.streamed,
     errorCode: o.errorCode,
@@ -102,7 +103,7 @@ export function meter(
   // Every request that reached for a provider: its answers by the credential that answered, and its failures (no
   // answer at all: no connection, a timeout, an open breaker) under `none`, timed to when they failed.
   if (r.provider && (o.upstreamMs !== null || o.outcome === 'upstream_error' || o.outcome === 'timeout')) {
-    g.observe?.upstream(r.provider, r.credential ?? 'none', (o.upstreamMs ?? now - r.startedMs) / 1000, o.outcome);
+    g.observe?.upstream(r.provider, r.credential ?? 'none', Math.max(0, o.upstreamMs ?? now - r.startedMs) / 1000, o.outcome);
   }
   return cost;
 }
