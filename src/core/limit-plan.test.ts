@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hasAnyLimit, limitChecks, planHolds, planLimits, type ProjectPolicy } from './limit-plan.js';
-import { keyTtlSeconds } from './periods.js';
+import { keyTtlSeconds, windowKeyTtlSeconds } from './periods.js';
 
 const key = (limits: Parameters<typeof planLimits>[0]['limits']) => ({ id: 'key_1', orgId: 'org-1', projectId: 'proj_1', limits });
 const at = (iso: string) => Date.parse(iso);
@@ -119,6 +119,19 @@ describe('planLimits', () => {
       [1, 9, keyTtlSeconds('d2026-02-10', later)],
       [654.5, 10_000_000, keyTtlSeconds('m2026-02', later)],
     ]);
+  });
+
+  it("keeps a rolling window's day for as long as the window reads it: N - 1 days past its end, and a day of slack", () => {
+    const now = at('2026-02-10T08:00:00Z');
+    const plan = planLimits(key({ spend_limit: { threshold_amount: 1, interval: 'rolling_7d' } }), null, null, null, now);
+    const [counter] = limitChecks(plan, 1, 1, now).counters;
+    expect(counter.keys).toHaveLength(7);
+    // Today's key, charged now, is read until the window that starts with it ends: 2026-02-17T00:00Z, plus a day.
+    expect(counter.ttlSec).toBe((at('2026-02-17T00:00:00Z') - now) / 1000 + 86_400);
+    // A day past its end is still read by the window for the days left (seeded again, it is not forgotten in a minute).
+    expect(windowKeyTtlSeconds(at('2026-02-08T00:00:00Z'), 7, now)).toBe((at('2026-02-14T00:00:00Z') - now) / 1000 + 86_400);
+    // A single period is kept as before.
+    expect(windowKeyTtlSeconds(at('2026-02-11T00:00:00Z'), 1, now)).toBe(keyTtlSeconds('d2026-02-10', now));
   });
 
   it('asks the store to rebuild RPD from stored usage when it lacks it, never RPM or TPM, and names the model of project limits', () => {

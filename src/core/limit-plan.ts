@@ -1,6 +1,6 @@
 import type { KeyLimits } from './key-limits.js';
 import type { CounterCheck, RateCheck } from './limit-store.js';
-import { type Interval, keyRange, periodKeys, ttlSecondsUntil } from './periods.js';
+import { type Interval, keyRange, periodKeys, windowKeyTtlSeconds } from './periods.js';
 import { snapshotBase } from './pricing.js';
 
 // Which rate limits, request quotas and budgets apply to a request, and under which limit-store keys: decided from
@@ -220,7 +220,7 @@ export function limitChecks(plan: LimitPlan, tokens: number, costNano: number, n
   const counters: CounterCheck[] = new Array(plan.counters.length);
   for (let i = 0; i < plan.counters.length; i++) {
     const c = plan.counters[i];
-    counters[i] = { keys: c.keys, cap: c.storeCap, amount: c.kind === 'quota' ? 1 : costNano, ttlSec: ttlSecondsUntil(c.endMs, nowMs) };
+    counters[i] = { keys: c.keys, cap: c.storeCap, amount: c.kind === 'quota' ? 1 : costNano, ttlSec: windowKeyTtlSeconds(c.endMs, c.keys.length, nowMs) };
   }
   return { rates, counters };
 }

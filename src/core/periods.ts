@@ -73,6 +73,16 @@ export function keyTtlSeconds(key: string, now: number): number {
   return ttlSecondsUntil(keyRange(key).end, now);
 }
 
+/**
+ * Seconds the counter key of a period ending at `end` (ms) must live while a window of `windowKeys` such keys reads it
+ * (a rolling N-day window sums its last N days: a day's key is read for N - 1 days past its end). Found by an outside
+ * review: a past day of a rolling_7d budget expired a day after it ended and was seeded again from the database
+ * every minute on the request path.
+ */
+export function windowKeyTtlSeconds(end: number, windowKeys: number, now: number): number {
+  return ttlSecondsUntil(end === Number.MAX_SAFE_INTEGER ? end : end + Math.max(0, windowKeys - 1) * DAY, now);
+}
+
 /** Seconds a counter key of a period ending at `end` (ms) must live: until then plus a day of slack; 0 for ever. */
 export function ttlSecondsUntil(end: number, now: number): number {
   if (end === Number.MAX_SAFE_INTEGER) return 0;

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { seedSpanStarts, seedTat } from '../core/gcra.js';
 import { type LimitPlan, limitedAs, type PlannedCounter, type PlannedRate } from '../core/limit-plan.js';
 import type { LimitStore } from '../core/limit-store.js';
-import { keyRange, keyTtlSeconds } from '../core/periods.js';
+import { keyRange, windowKeyTtlSeconds } from '../core/periods.js';
 import type { KeyRecord } from '../core/verify.js';
 import { UNCHARGED_KIND } from '../storage/schema-rollups.js';
 import type { ServiceDeps } from './context.js';
@@ -63,7 +63,7 @@ export class LimitSeeding {
     const sum = m.kind === 'quota' ? sql`sum(num_requests - num_refused_requests)` : sql`sum(input_cost_nanousd + cached_cost_nanousd + output_cost_nanousd)`;
     const row = await q.select(sql<number>`coalesce(${sum}, 0)`.as('v')).executeTakeFirst();
     const now = this.deps.clock();
-    await store.seedCounter(key, Number(row?.v ?? 0), keyTtlSeconds(period, now), now);
+    await store.seedCounter(key, Number(row?.v ?? 0), windowKeyTtlSeconds(end, m.keys.length, now), now);
   }
 
   /**
