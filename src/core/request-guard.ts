@@ -13,6 +13,12 @@ export interface AdmitInput {
   /** How the request is metered: what it may cost, and whether a spend limit may let it through at all. */
   plan: MeterPlan;
   nowMs: number;
+  /**
+   * The time whose periods (day, week, month, a rolling window's days) quotas and budgets are counted in, when not
+   * `nowMs`: a route's fallback, decided later, is counted in the period its request arrived in (as its usage event
+   * is), while its rates are decided now.
+   */
+  periodAtMs?: number;
   /** The request's method, when it may run a model it does not name (a POST to an endpoint with a default model). */
   method?: string;
 }

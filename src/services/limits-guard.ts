@@ -178,7 +178,7 @@ export class LimitsGuard implements RequestGuard {
     carried: LimitedAdmission | null,
   ): MaybePromise<Admission> {
     const { record, model, nowMs } = input;
-    const limits = this.planFor(record, policy, orgSpend, model, nowMs);
+    const limits = this.planFor(record, policy, orgSpend, model, input.periodAtMs ?? nowMs);
     if (limits.rates.length === 0 && limits.counters.length === 0) {
       carried?.handOver([], []);
       return NO_LIMITS;

@@ -82,7 +82,7 @@ export async function nextFallback(g: GatewayContext, plan: FallbackPlan, info: 
     const metering = meterPlanOf(g, request, info.endpoint, info.body, model);
     let again: Admission;
     try {
-      const admitted = g.guard.admitFallback(admission, { record: info.record, model, endpoint: info.endpoint, body: info.body, plan: metering, nowMs: info.startedMs }); // the arrival's period, as the first admission and the usage event
+      const admitted = g.guard.admitFallback(admission, { record: info.record, model, endpoint: info.endpoint, body: info.body, plan: metering, nowMs: g.app.deps.clock(), periodAtMs: info.startedMs }); // counted in the arrival's period, as the usage event
       again = isPending(admitted) ? await admitted : admitted;
     } catch (err) {
       if (err instanceof TollgateError) return null;
