@@ -1,8 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/cli/main.js';
+import { type LocalCli, localCli } from './harness/local-cli.js';
 
 // Found by review: a flag's value read as "not given" or half-read passed silently as something else. `--restricted ''`
 // and `--permissions ''` made an all-permissions key, `--restricted models=read=write` became {models: "read"},
@@ -10,20 +7,12 @@ import { runCli } from '../src/cli/main.js';
 // last value. Each is now refused with the flag named, and nothing is created.
 
 describe('CLI option values (local data dir)', () => {
-  let dir: string;
-  let env: Record<string, string | undefined>;
+  let local: LocalCli;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tollgate-cli-values-'));
-    env = { TOLLGATE_DATA_DIR: dir, LOG_LEVEL: 'silent' };
+    local = localCli('cli-values');
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  async function cli(...args: string[]) {
-    let out = '';
-    let err = '';
-    const code = await runCli(['node', 'tollgate', ...args], { env, out: (t) => (out += t), err: (t) => (err += t) });
-    return { code, out, err, json: () => JSON.parse(out) };
-  }
+  afterAll(() => local.remove());
+  const cli = (...args: string[]) => local.run(...args);
   const keyNames = async () => (await cli('--json', 'keys', 'list')).json().data.map((k: { name: string }) => k.name);
   const adminKeyNames = async () => (await cli('--json', 'admin-keys', 'list')).json().data.map((k: { name: string }) => k.name);
 

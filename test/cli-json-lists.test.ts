@@ -1,27 +1,20 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runCli } from '../src/cli/main.js';
+import { type LocalCli, localCli } from './harness/local-cli.js';
 
 // Found by review: `--json` printed `limits list`, `providers list`, `providers credentials list` and `objects list` as
 // a bare array, while `keys list`, `projects list` and `admin-keys list` printed the API's list envelope. Every list
 // command now prints {"object": "list", "data": [...]}, all pages in `data`.
 
-let dir: string;
-let env: Record<string, string | undefined>;
+let local: LocalCli;
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'tollgate-cli-lists-'));
-  env = { TOLLGATE_DATA_DIR: dir, LOG_LEVEL: 'silent' };
+  local = localCli('cli-lists');
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => local.remove());
 
 async function json(...args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await runCli(['node', 'tollgate', '--json', ...args], { env, out: (t) => (out += t), err: (t) => (err += t) });
-  expect(code, `${args.join(' ')}: ${err}`).toBe(0);
-  return JSON.parse(out);
+  const run = await local.run('--json', ...args);
+  expect(run.code, `${args.join(' ')}: ${run.err}`).toBe(0);
+  return run.json();
 }
 
 it('prints every list in the list envelope with --json', async () => {

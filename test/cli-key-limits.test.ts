@@ -1,28 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/cli/main.js';
+import { type LocalCli, localCli } from './harness/local-cli.js';
 
 // Found by review: `limits set --key K --rpm 5` after `--tpm 1000` sent {rate_limits: {rpm: 5}}, and the API replaces a
 // key's rate limits whole, so the TPM limit was gone. A project's limits merged; a key's now do too, and `none`
 // removes one limit of either.
 
 describe('limits set on a key (local data dir)', () => {
-  let dir: string;
-  let env: Record<string, string | undefined>;
+  let local: LocalCli;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tollgate-cli-limits-'));
-    env = { TOLLGATE_DATA_DIR: dir, LOG_LEVEL: 'silent' };
+    local = localCli('cli-limits');
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  async function cli(...args: string[]) {
-    let out = '';
-    let err = '';
-    const code = await runCli(['node', 'tollgate', ...args], { env, out: (t) => (out += t), err: (t) => (err += t) });
-    return { code, out, err, json: () => JSON.parse(out) };
-  }
+  afterAll(() => local.remove());
+  const cli = (...args: string[]) => local.run(...args);
   const rateLimits = async (id: string) => (await cli('--json', 'keys', 'show', id)).json().rate_limits;
 
   it('keeps the limits it was not given, and removes one named none', async () => {
