@@ -16,7 +16,12 @@ export function EditKeyDialog({ apiKey, onClose }: { apiKey: ProjectApiKey; onCl
 
   const submit = async (e: Event) => {
     e.preventDefault();
-    const result = bodyOf({ ...draft, name: draft.name.trim() || apiKey.name });
+    // A cleared name is refused (the API refuses one), never quietly put back: the dialog closed as if it saved.
+    if (draft.name.trim() === '') {
+      setError('Give the key a name.');
+      return;
+    }
+    const result = bodyOf({ ...draft, name: draft.name.trim() });
     if (!result.ok) {
       setError(result.message);
       return;

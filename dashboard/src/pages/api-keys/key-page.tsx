@@ -39,7 +39,12 @@ export function KeyPage({ keyId }: { keyId: string }) {
   const k = key.data;
   const project = allProjects.find((p) => p.id === projectId);
   // Per key, as the server decides: a project member changes only their own keys (core/roles.ts decideKeyManagement).
-  const canManage = !!k && canManageKey(account, k) && k.status === 'active';
+  // What the server lets this user do to the key (key-table.tsx): revoke any key not revoked yet, edit an active or
+  // expired one, rotate an active one.
+  const mayManage = !!k && canManageKey(account, k);
+  const canManage = mayManage && k.status === 'active';
+  const canRevoke = mayManage && k.status !== 'revoked';
+  const canEdit = mayManage && (k.status === 'active' || k.status === 'expired');
   // An archived project's keys are refused at the gateway; the server still revokes them but no longer changes them.
   const archived = project?.status === 'archived';
   const othersKey = !!k && canManageKeys(account, projectId) && !canManageKey(account, k);
@@ -82,17 +87,17 @@ export function KeyPage({ keyId }: { keyId: string }) {
               <KeyBadges apiKey={k} nowSec={nowSec} onEndGrace={canManage && !archived ? () => setOpen('grace') : undefined} />
               {othersKey && <p class="muted">Only this key's owner or a project owner can change, rotate or revoke it.</p>}
             </div>
-            {canManage && (
+            {canRevoke && (
               <div class="page-tools">
-                {!archived && (
-                  <>
-                    <button type="button" class="button" onClick={() => setOpen('edit')}>
-                      Edit
-                    </button>
-                    <button type="button" class="button" onClick={() => setOpen('rotate')}>
-                      Rotate
-                    </button>
-                  </>
+                {!archived && canEdit && (
+                  <button type="button" class="button" onClick={() => setOpen('edit')}>
+                    Edit
+                  </button>
+                )}
+                {!archived && canManage && (
+                  <button type="button" class="button" onClick={() => setOpen('rotate')}>
+                    Rotate
+                  </button>
                 )}
                 <button type="button" class="button button-danger-outline" onClick={() => setOpen('revoke')}>
                   Revoke

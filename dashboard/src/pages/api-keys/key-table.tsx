@@ -110,18 +110,20 @@ export function KeyTable({ keys, users, canManage, nowSec, caption, onEdit, onRo
                   )}
                 </td>
                 <td class="cell-actions">
-                  {mayChange && isActive && (
+                  {/* Every key not revoked yet can be revoked, as the server allows: an exposed, expired or suspended one
+                      too (a leaked key is cleaned up here). An expired key can still be edited (its expiry moved); only an
+                      active one rotated. An archived project's keys can still be revoked, not changed or rotated. */}
+                  {mayChange && key.status !== 'revoked' && (
                     <div class="row-actions">
-                      {/* An archived project's keys can still be revoked (the server allows it), not changed or rotated. */}
-                      {!projectArchived && (
-                        <>
-                          <button type="button" class="icon-button" aria-label={`Edit ${key.name}`} title="Edit" onClick={() => onEdit(key)}>
-                            <PencilIcon />
-                          </button>
-                          <button type="button" class="icon-button" aria-label={`Rotate ${key.name}`} title="Rotate" onClick={() => onRotate(key)}>
-                            <RotateIcon />
-                          </button>
-                        </>
+                      {!projectArchived && (isActive || key.status === 'expired') && (
+                        <button type="button" class="icon-button" aria-label={`Edit ${key.name}`} title="Edit" onClick={() => onEdit(key)}>
+                          <PencilIcon />
+                        </button>
+                      )}
+                      {!projectArchived && isActive && (
+                        <button type="button" class="icon-button" aria-label={`Rotate ${key.name}`} title="Rotate" onClick={() => onRotate(key)}>
+                          <RotateIcon />
+                        </button>
                       )}
                       <button
                         type="button"

@@ -1,0 +1,84 @@
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type DashboardSession, describeBrowser, ORG, openDashboard, signInOwner } from './harness/dashboard-browser.js';
+import type { TestServer } from './harness/server.js';
+
+// Found by an outside review of the dashboard in Chromium: a double-click on a Create button saved twice (two admin
+// keys, the first's secret never shown; two projects), keys exposed or expired could not be revoked from the dashboard
+// though the API revokes them (a leaked key's banner pointed at no action), and an Edit that cleared a key's name
+// closed as if it saved.
+
+describeBrowser('dashboard actions', () => {
+  let s: DashboardSession;
+  let t: TestServer;
+  let page: Page;
+
+  beforeAll(async () => {
+    s = await openDashboard();
+    ({ t, page } = s);
+    await signInOwner(s);
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('a double-click on Create saves once: one admin key (its secret the one shown), one project', async () => {
+    await page.goto(`${t.url}/#/settings/admin-keys`);
+    await page.getByLabel('Name').fill('dbl-admin');
+    await page.getByRole('button', { name: 'Create admin key' }).dblclick();
+    const reveal = page.getByRole('dialog', { name: 'Save your admin key' });
+    await reveal.waitFor();
+    const admin = (await t.api('GET', `${ORG}/admin_api_keys?limit=100`)).body.data as Array<{ name: string }>;
+    expect(admin.filter((k) => k.name === 'dbl-admin')).toHaveLength(1);
+    // Done twice: closed without copying the secret.
+    await reveal.getByRole('button', { name: 'Done' }).click();
+    await reveal.getByRole('button', { name: 'Done' }).click();
+    await reveal.waitFor({ state: 'detached' });
+
+    await page.goto(`${t.url}/#/settings/organization`);
+    await page.getByLabel('New project name').fill('dbl-proj');
+    await page.getByRole('button', { name: 'Create project' }).dblclick();
+    await expect.poll(async () => ((await t.api('GET', `${ORG}/projects?limit=100`)).body.data as Array<{ name: string }>).filter((p) => p.name === 'dbl-proj').length).toBe(1);
+    // And stays one once the page is done.
+    await page.getByText('dbl-proj').first().waitFor();
+    expect(((await t.api('GET', `${ORG}/projects?limit=100`)).body.data as Array<{ name: string }>).filter((p) => p.name === 'dbl-proj')).toHaveLength(1);
+  });
+
+  it('revokes a key that was exposed, and one that expired (editing the expired one too), from the list and its page', async () => {
+    const base = `${ORG}/projects/${t.defaultProjectId}/api_keys`;
+    const exposed = (await t.api('POST', base, { body: { name: 'leaky-one' } })).body;
+    await t.api('POST', `${ORG}/api_keys/report_exposed`, { body: { reports: [{ token: exposed.value, url: 'https://example.com/leak' }] } });
+    const now = Math.floor(t.server.runtime.deps.clock() / 1000);
+    const expired = (await t.api('POST', base, { body: { name: 'short-lived', expires_at: now + 1 } })).body;
+    await expect.poll(() => Math.floor(t.server.runtime.deps.clock() / 1000) > now + 1, { timeout: 5000 }).toBe(true);
+
+    await page.goto(`${t.url}/#/api-keys?project=${t.defaultProjectId}`);
+    await page.reload();
+    await s.row('leaky-one').getByText('Exposed').waitFor();
+    // An exposed key: revoke only (no edit or rotate of a disabled secret).
+    await expect(s.row('leaky-one').getByRole('button', { name: 'Edit leaky-one' }).count()).resolves.toBe(0);
+    await s.row('leaky-one').getByRole('button', { name: 'Revoke leaky-one' }).click();
+    const revoke = page.getByRole('dialog').filter({ hasText: 'leaky-one' });
+    await revoke.getByRole('button', { name: /Revoke/ }).last().click();
+    await revoke.waitFor({ state: 'detached' });
+    await expect.poll(async () => (await t.api('GET', `${base}/${exposed.id}`)).status).toBe(404);
+
+    // An expired key: its page offers Edit and Revoke, not Rotate.
+    await page.goto(`${t.url}/#/api-keys/${expired.id}`);
+    await page.getByRole('button', { name: 'Revoke' }).waitFor();
+    await expect(page.getByRole('button', { name: 'Rotate' }).count()).resolves.toBe(0);
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit secret key' });
+    await edit.getByLabel('Name').fill('');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    // A cleared name is refused on screen, and the dialog stays.
+    await edit.getByText('Give the key a name.').waitFor();
+    expect((await t.api('GET', `${base}/${expired.id}`)).body.name).toBe('short-lived');
+    await edit.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: 'Revoke' }).click();
+    const dialog = page.getByRole('dialog').filter({ hasText: 'short-lived' });
+    await dialog.getByRole('button', { name: /Revoke/ }).last().click();
+    await dialog.waitFor({ state: 'detached' });
+    await expect.poll(async () => (await t.api('GET', `${base}/${expired.id}`)).status).toBe(404);
+  });
+});
