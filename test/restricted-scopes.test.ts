@@ -181,6 +181,14 @@ describe('restricted keys', () => {
       await expectMissing(batcher, 'POST', '/batches', { input_file_id: naming, endpoint: '/v1/responses', completion_window: '24h' }, 'vector_stores (read)');
       const plain = await upload(line({ model: 'gpt-4o-mini', input: 'x' }));
       await expectPassed(batcher, 'POST', '/batches', { input_file_id: plain, endpoint: '/v1/responses', completion_window: '24h' });
+      // One id named under two types needs the scopes of both: a line naming a conversation's id as a response (read on
+      // responses) hid the conversation a later line appends to (write on conversations).
+      const conversation = (await expectPassed(full, 'POST', '/conversations', {})).body.id;
+      const writer = await newKey({ batches: 'write', responses: 'write', files: 'write' });
+      const hiding = await upload(line({ model: 'gpt-4o-mini', input: 'x', previous_response_id: conversation }) + line({ model: 'gpt-4o-mini', input: 'x', conversation }));
+      await expectMissing(writer, 'POST', '/batches', { input_file_id: hiding, endpoint: '/v1/responses', completion_window: '24h' }, 'conversations (write)');
+      const storeTwice = await upload(line({ model: 'gpt-4o-mini', input: 'x', previous_response_id: store }) + line({ model: 'gpt-4o-mini', input: 'x', tools: [{ type: 'file_search', vector_store_ids: [store] }] }));
+      await expectMissing(writer, 'POST', '/batches', { input_file_id: storeTwice, endpoint: '/v1/responses', completion_window: '24h' }, 'vector_stores (read)');
     });
   });
 

@@ -34,6 +34,8 @@ export async function checkBatchInput(g: GatewayContext, access: ObjectAccess, i
     await up.body.readAll().catch(() => {});
     throw new TollgateError('upstream_error', `Tollgate could not read the batch input file ${fileId} to check the objects it names (the upstream answered ${up.statusCode}).`);
   }
+  // By type and id: one id named as a response by one line and as a conversation by another needs both scopes (keyed
+  // by id alone, the first hid the second's: found by an outside review).
   const refs = new Map<string, { ref: ObjectRef; line: number }>();
   const runs = batchEndpoint(req.body);
   let pending: Buffer[] = [];
@@ -76,7 +78,10 @@ export async function checkBatchInput(g: GatewayContext, access: ObjectAccess, i
       if (err instanceof TollgateError && err.code === 'invalid_value') throw new TollgateError('invalid_value', `Line ${line} of the batch input file ${fileId}: ${err.message}`, 'input_file_id');
       throw err;
     }
-    for (const ref of named) if (!refs.has(ref.id)) refs.set(ref.id, { ref, line });
+    for (const ref of named) {
+      const key = `${ref.type}\0${ref.id}`;
+      if (!refs.has(key)) refs.set(key, { ref, line });
+    }
   };
   const piped = up.body.pipe((chunk) => {
     let from = 0;
@@ -104,7 +109,7 @@ export async function checkBatchInput(g: GatewayContext, access: ObjectAccess, i
   const missing = missingObjectScope(access.permissions, 'write', [...refs.values()].map((r) => r.ref));
   if (missing) refuseScope(g, missing.resource, missing.level);
   if (refs.size === 0 || !g.objects) return;
-  const owners = await g.objects.owners.owners([...refs.keys()]);
+  const owners = await g.objects.owners.owners([...new Set([...refs.values()].map((r) => r.ref.id))]);
   for (const { ref, line: at } of refs.values()) {
     if (owners.get(ref.id)?.projectId !== access.projectId) {
       throw new TollgateError('not_found', `Line ${at} of the batch input file ${fileId}: ${notFoundMessage(ref.type, ref.id)}`, 'input_file_id');
