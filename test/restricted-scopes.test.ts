@@ -117,6 +117,45 @@ describe('restricted keys', () => {
       const refused = await call(tuner, 'POST', '/fine_tuning/jobs', job(stringCheck));
       expect(refused.body?.error?.code ?? null, refused.text).not.toBe('insufficient_permissions');
     });
+
+    it('checks every method that carries a body, as an upstream routing without regard to the method would run it', async () => {
+      const tuner = await newKey({ fine_tuning: 'write', files: 'write' });
+      const evalsOnly = await newKey({ evals: 'write' });
+      const grading = await newKey({ evals: 'write', 'chat.completions': 'write' });
+      const plain = (await expectPassed(evalsOnly, 'POST', '/evals', { name: 'p', data_source_config: { type: 'custom', item_schema: {} }, testing_criteria: [stringCheck] })).body.id;
+      const graded = (await expectPassed(grading, 'POST', '/evals', { name: 'g', data_source_config: { type: 'custom', item_schema: {} }, testing_criteria: [scoreModel] })).body.id;
+      const completions = { type: 'completions', model: 'gpt-4o-mini', source: jsonl.source, input_messages: { type: 'template', template: [] } };
+      const batcher = await newKey({ batches: 'write', files: 'read' });
+      for (const method of ['PUT', 'PATCH']) {
+        await expectMissing(tuner, method, '/fine_tuning/alpha/graders/run', { grader: scoreModel, model_sample: 'x' }, 'chat.completions (write)');
+        await expectMissing(tuner, method, '/fine_tuning/jobs', { model: 'gpt-4o-mini', training_file: 'file-x', method: { type: 'reinforcement', reinforcement: { grader: scoreModel } } }, 'chat.completions (write)');
+        await expectMissing(evalsOnly, method, `/evals/${plain}/runs`, { data_source: completions }, 'chat.completions (write)');
+        // The eval's stored graders too.
+        await expectMissing(evalsOnly, method, `/evals/${graded}/runs`, { data_source: jsonl }, 'chat.completions (write)');
+        await expectMissing(batcher, method, '/batches', { input_file_id: 'file-x', endpoint: '/v1/chat/completions', completion_window: '24h' }, 'chat.completions (write)');
+      }
+    });
+
+    it('refuses what runs a model named in the query string, as a batch endpoint there is refused', async () => {
+      const tuner = await newKey({ fine_tuning: 'write', 'chat.completions': 'write', responses: 'write', evals: 'write' });
+      const evalId = (await expectPassed(tuner, 'POST', '/evals', { name: 'e', data_source_config: { type: 'custom', item_schema: {} }, testing_criteria: [stringCheck] })).body.id;
+      const completions = { type: 'completions', model: 'gpt-4o-mini', source: jsonl.source };
+      for (const [path, query, param, body] of [
+        ['/fine_tuning/alpha/graders/run', `grader=${encodeURIComponent(JSON.stringify(scoreModel))}`, 'grader', { model_sample: 'x' }],
+        ['/fine_tuning/alpha/graders/run', 'GRADER[type]=score_model', 'grader', { grader: stringCheck, model_sample: 'x' }],
+        [`/evals/${evalId}/runs`, `data_source=${encodeURIComponent(JSON.stringify(completions))}`, 'data_source', undefined],
+        [`/evals/${evalId}/runs`, 'x=1;data_source[type]=responses', 'data_source', { data_source: jsonl }],
+        ['/fine_tuning/jobs', 'method[type]=reinforcement', 'method', { model: 'gpt-4o-mini', training_file: 'file-x' }],
+      ] as const) {
+        // Refused to every key (which one an upstream reads cannot be known), the key that may run them included.
+        for (const key of [tuner, await newKey({ evals: 'write', fine_tuning: 'write' })]) {
+          const before = up.seen.length;
+          const res = await call(key, 'POST', `${path}?${query}`, body);
+          expect([res.status, res.body?.error?.param], `${path}?${query}: ${res.text}`).toEqual([400, param]);
+          expect(up.seen.length).toBe(before);
+        }
+      }
+    });
   });
 
   describe('the objects a request names', () => {
@@ -178,7 +217,10 @@ describe('restricted keys', () => {
       };
       const batcher = await newKey({ batches: 'write', responses: 'write', files: 'read' });
       const naming = await upload(line({ model: 'gpt-4o-mini', input: 'x', tools: [{ type: 'file_search', vector_store_ids: [store] }] }));
-      await expectMissing(batcher, 'POST', '/batches', { input_file_id: naming, endpoint: '/v1/responses', completion_window: '24h' }, 'vector_stores (read)');
+      // By any method that may carry a body, as an upstream routing without regard to the method makes the batch.
+      for (const method of ['POST', 'PUT', 'PATCH']) {
+        await expectMissing(batcher, method, '/batches', { input_file_id: naming, endpoint: '/v1/responses', completion_window: '24h' }, 'vector_stores (read)');
+      }
       const plain = await upload(line({ model: 'gpt-4o-mini', input: 'x' }));
       await expectPassed(batcher, 'POST', '/batches', { input_file_id: plain, endpoint: '/v1/responses', completion_window: '24h' });
       // One id named under two types needs the scopes of both: a line naming a conversation's id as a response (read on

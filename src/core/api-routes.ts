@@ -259,6 +259,13 @@ export function answerFormat(method: string, path: string, headers: Readonly<Rec
   return SHARED_COLLECTIONS.some((c) => path === c || path.startsWith(`${c}/`)) ? 'anthropic' : 'openai';
 }
 
+/**
+ * Methods that carry no body on the APIs served (OpenAI's and Anthropic's): one sent with a body is refused, and they
+ * are metered as reads. Any other method (PUT, PATCH, …) may carry one, and an upstream routing without regard to the
+ * method may run it as a POST.
+ */
+export const BODILESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
+
 /** A request path matched to an API route. */
 export interface ApiRoute {
   /** The route's template, e.g. `/files/{file_id}/content`. */

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { evalRunOf, modelRunsOf, runsModelGrader } from './model-runs.js';
+import { evalRunOf, modelRunsOf, runDecidingParams, runsModelGrader } from './model-runs.js';
 
 describe('what a request makes the provider run', () => {
+  it('names the body members that decide what runs, which the query string may not name', () => {
+    expect(runDecidingParams('/batches')).toEqual(['endpoint']);
+    expect(runDecidingParams('/evals/eval_1/runs')).toEqual(['data_source']);
+    expect(runDecidingParams('/fine_tuning/alpha/graders/run')).toEqual(['grader']);
+    expect(runDecidingParams('/fine_tuning/jobs')).toEqual(['method']);
+    expect(runDecidingParams('/chat/completions')).toEqual([]);
+  });
+
   it('reads an eval run’s data source, and takes a body it cannot read to run anything', () => {
     expect(evalRunOf('/evals/eval_1/runs')).toBe('eval_1');
     expect(evalRunOf('/evals/eval_1/runs/run_1')).toBeNull();

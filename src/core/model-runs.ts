@@ -53,7 +53,21 @@ export function runsModelGrader(grader: unknown): boolean {
 }
 
 /**
- * The resources a POST to `endpoint` with this JSON body makes the provider run a model through, beyond the path's own
+ * The body members that decide what a request to `endpoint` makes the provider run beyond its path: a batch's
+ * `endpoint`, an eval run's `data_source`, a grader run's `grader`, a fine-tuning job's `method`. They are read from the
+ * body only: named in the query string, an upstream merging the query into the body may run one no check saw (a grader
+ * run with `?grader=…` and no grader in its body ran a model grader unchecked: found by an outside review).
+ */
+export function runDecidingParams(endpoint: string): readonly string[] {
+  if (endpoint === '/batches') return ['endpoint'];
+  if (evalRunOf(endpoint) !== null) return ['data_source'];
+  if (endpoint === '/fine_tuning/alpha/graders/run') return ['grader'];
+  if (endpoint === '/fine_tuning/jobs') return ['method'];
+  return [];
+}
+
+/**
+ * The resources a request (of any method that may carry a body) to `endpoint` with this JSON body makes the provider run a model through, beyond the path's own
  * (each needs `write`); empty for most requests. A body that is not a JSON object is `null`: an eval run or grader run
  * then names nothing the gateway can read, and is taken to run anything (`unknownBody`).
  */

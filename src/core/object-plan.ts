@@ -1,4 +1,5 @@
 import type { ApiFormat } from './anthropic-errors.js';
+import { BODILESS_METHODS } from './api-routes.js';
 import { mayMakeContainer } from './anthropic-containers.js';
 import { type Creation, collectionOf, type ListCursors, OPENAI_CURSORS, type ObjectType } from './object-families.js';
 import { foldName } from './member-case.js';
@@ -153,7 +154,9 @@ export function planObjects(input: PlanInput): ObjectPlan | null {
     plan.collection = c.type;
   }
   if (input.query) requestRefs(input.query, plan.named);
-  if (plan.creates?.type === 'batch') {
+  // A batch is made by a POST; by any other method that may carry a body too, for an upstream routing without regard to
+  // the method (its lines were not read for a PUT).
+  if (plan.creates?.type === 'batch' || (at?.collection.type === 'batch' && at.rest.length === 0 && !BODILESS_METHODS.has(method))) {
     // The one input file whose lines are read for the objects they name: named once, in the body or the query string,
     // in any case; named twice (a repeated form field, the query beside the body), an upstream keeping the other one
     // ran lines nobody checked (found by an outside review).

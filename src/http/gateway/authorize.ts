@@ -1,6 +1,7 @@
 import { TollgateError } from '../../core/errors.js';
 import { formFields } from '../../core/form-fields.js';
-import { modelRunsOf } from '../../core/model-runs.js';
+import { BODILESS_METHODS } from '../../core/api-routes.js';
+import { modelRunsOf, runDecidingParams } from '../../core/model-runs.js';
 import { type AccessLevel, isAllowed, isModelAllowed, levelForMethod, resourceForPath } from '../../core/permissions.js';
 import type { KeyRecord } from '../../core/verify.js';
 import { verifyPresentedKey } from '../shared/authenticate.js';
@@ -75,7 +76,8 @@ export function refuseScope(g: GatewayContext, resource: string, level: AccessLe
  * source, and a model grader runs its model (core/model-runs.ts). The key must be allowed to write there too: a key
  * with `batches: write` alone ran chat completions its scope refused through a batch, one with `uploads: write`
  * created files under `files: none`, and one with `evals: write` ran a model on every row of an eval (found by outside
- * reviews). `hasBody`: the request has a body, read as `body` only when it is a JSON object.
+ * reviews). Every method that may carry a body is checked so. `hasBody`: the request has a body, read as `body` only
+ * when it is a JSON object.
  */
 export function checkDelegatedScope(
   g: GatewayContext,
@@ -86,11 +88,15 @@ export function checkDelegatedScope(
   search = '',
   hasBody = body !== null,
 ): void {
-  if (method !== 'POST') return;
-  // Named in the query string beside the body, which one an upstream runs cannot be known (one merging the query into
-  // the body ran a chat batch the body called embeddings: found by an outside review).
-  if (endpoint === '/batches' && namesField(search, 'endpoint')) {
-    throw new TollgateError('invalid_value', "A batch names its endpoint once, in the body: this request names it in the query string too.", 'endpoint');
+  // Every method that may carry a body: an upstream routing without regard to the method runs a PUT or a PATCH as the
+  // POST it stands for (a PUT of a grader run ran a model grader unchecked: found by an outside review).
+  if (BODILESS_METHODS.has(method)) return;
+  // Named in the query string, what runs is not what the body says for an upstream merging the query into the body (a
+  // chat batch the body called embeddings): refused to every key, as which one an upstream reads cannot be known.
+  for (const name of runDecidingParams(endpoint)) {
+    if (namesField(search, name)) {
+      throw new TollgateError('invalid_value', `'${name}' is read from the body only: this request names it in the query string, where an upstream may read it instead.`, name);
+    }
   }
   if (record.permissions === 'all') return;
   if (endpoint === '/batches') {

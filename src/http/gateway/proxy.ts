@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { type ApiFormat, anthropicError } from '../../core/anthropic-errors.js';
-import { matchApiRoute } from '../../core/api-routes.js';
+import { BODILESS_METHODS, matchApiRoute } from '../../core/api-routes.js';
 import { errorBody, TollgateError } from '../../core/errors.js';
 import { asksToStream, isBackgroundResponse, type MeterPlan } from '../../core/metering-plan.js';
 import { mayHoldProviderDetails, withoutProviderDetails, withResultsOnGateway } from '../../core/provider-details.js';
@@ -63,9 +63,6 @@ export interface RequestInfo {
   /** The provider credential that answered (its id, never the key), once one did. */
   credential?: string | null;
 }
-
-/** Methods that carry no body on the APIs served, and are metered as reads. */
-const BODILESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
 
 /**
  * A background response that does not stream is billed when its result is retrieved (GET /responses/{id}, or its
@@ -141,8 +138,9 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
     const checked = checkObjects(g, record, request, endpoint, target.model === requested ? requested : null);
     const objects = isPending(checked) ? await checked : checked;
     if (objects) via = ownedUpstream(g, objects, upstream);
-    // An eval's stored graders run at each of its runs: checked there, read from the upstream (eval-graders.ts).
-    const evalRun = request.method === 'POST' && mayNotRunGraders(record) ? evalRunOf(endpoint) : null;
+    // An eval's stored graders run at each of its runs: checked there, read from the upstream (eval-graders.ts). By
+    // any method that may carry a body, as checkDelegatedScope checks them.
+    const evalRun = !BODILESS_METHODS.has(request.method) && mayNotRunGraders(record) ? evalRunOf(endpoint) : null;
     if (evalRun !== null) via = evalGradersChecked(g, record, evalRun, upstream, via);
     const admitted = g.guard.admit({ record, model: target.model, endpoint, body, plan, nowMs: startedMs, method: request.method });
     admission = isPending(admitted) ? await admitted : admitted;
