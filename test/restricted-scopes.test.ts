@@ -118,6 +118,57 @@ describe('restricted keys', () => {
       expect(refused.body?.error?.code ?? null, refused.text).not.toBe('insufficient_permissions');
     });
 
+    it('refuses resuming a fine-tuning job whose grader runs a model, read from the provider', async () => {
+      const grading = await newKey({ fine_tuning: 'write', 'chat.completions': 'write', files: 'write' });
+      const form = new FormData();
+      form.set('purpose', 'fine-tune');
+      form.set('file', new Blob(['{}']), 'train.jsonl');
+      const file = ((await (await fetch(`${t.url}/v1/files`, { method: 'POST', headers: { authorization: `Bearer ${grading}` }, body: form })).json()) as { id: string }).id;
+      const job = async (method?: unknown) => (await expectPassed(grading, 'POST', '/fine_tuning/jobs', { model: 'gpt-4o-mini', training_file: file, method })).body.id;
+      const graded = await job({ type: 'reinforcement', reinforcement: { grader: { type: 'multi', name: 'm', graders: { a: stringCheck, b: scoreModel }, calculate_output: 'a' } } });
+      const checked = await job({ type: 'reinforcement', reinforcement: { grader: stringCheck } });
+      const supervised = await job();
+      const tuner = await newKey({ fine_tuning: 'write' });
+      await expectPassed(tuner, 'POST', `/fine_tuning/jobs/${graded}/pause`);
+      for (const method of ['POST', 'PUT']) await expectMissing(tuner, method, `/fine_tuning/jobs/${graded}/resume`, undefined, 'chat.completions (write)');
+      await expectPassed(grading, 'POST', `/fine_tuning/jobs/${graded}/resume`);
+      await expectPassed(tuner, 'POST', `/fine_tuning/jobs/${checked}/resume`);
+      await expectPassed(tuner, 'POST', `/fine_tuning/jobs/${supervised}/resume`);
+    });
+
+    it("answers a failed read of an eval's graders as the provider did, and a malformed one as the provider's fault", async () => {
+      const evalsOnly = await newKey({ evals: 'write' });
+      const evalId = (await expectPassed(evalsOnly, 'POST', '/evals', { name: 'e', data_source_config: { type: 'custom', item_schema: {} }, testing_criteria: [stringCheck] })).body.id;
+      const read = `GET /v1/evals/${evalId}`;
+      const runs = () => up.seen.filter((r) => r.method === 'POST' && r.url === `/v1/evals/${evalId}/runs`).length;
+      const run = async () => {
+        const before = runs();
+        const res = await fetch(`${t.url}/v1/evals/${evalId}/runs`, { method: 'POST', headers: { authorization: `Bearer ${evalsOnly}`, 'content-type': 'application/json' }, body: JSON.stringify({ data_source: jsonl }) });
+        const body = (await res.json()) as { error?: { code: string | null; message: string } };
+        expect(runs(), 'the run is never forwarded').toBe(before);
+        return { status: res.status, retryAfter: res.headers.get('retry-after'), error: body.error };
+      };
+      try {
+        const limited = { error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' } };
+        up.overrides.set(read, { status: 429, headers: { 'retry-after': '7' }, body: JSON.stringify(limited) });
+        expect(await run()).toEqual({ status: 429, retryAfter: '7', error: expect.objectContaining({ code: 'rate_limit_exceeded', message: expect.stringContaining('Rate limit reached') }) });
+        up.overrides.set(read, { status: 401, body: JSON.stringify({ error: { message: 'Missing scopes: api.evals.read', type: 'invalid_request_error', param: null, code: null } }) });
+        // As any answer of the provider refusing its credentials is: the operator's to fix, not the client's (proxy.ts).
+        expect(await run()).toMatchObject({ status: 502, error: { code: 'upstream_auth_failed' } });
+        // The stored eval names a grader's type in two spellings: the provider's data, not the client's request.
+        up.overrides.set(read, { status: 200, body: JSON.stringify({ id: evalId, object: 'eval', testing_criteria: [{ type: 'string_check', Type: 'score_model' }] }) });
+        const twice = await run();
+        expect([twice.status, twice.error?.code]).toEqual([502, 'upstream_error']);
+        expect(twice.error?.message).toContain('could not be read safely');
+        // Read up to the gateway's bound, not whole.
+        up.overrides.set(read, { status: 200, body: JSON.stringify({ id: evalId, object: 'eval', testing_criteria: [stringCheck], padding: 'x'.repeat(9 * 1024 * 1024) }) });
+        expect(await run()).toMatchObject({ status: 502, error: { code: 'upstream_error' } });
+      } finally {
+        up.overrides.delete(read);
+      }
+      await expectPassed(evalsOnly, 'POST', `/evals/${evalId}/runs`, { data_source: jsonl });
+    });
+
     it('checks every method that carries a body, as an upstream routing without regard to the method would run it', async () => {
       const tuner = await newKey({ fine_tuning: 'write', files: 'write' });
       const evalsOnly = await newKey({ evals: 'write' });

@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { evalRunOf, modelRunsOf, runDecidingParams, runsModelGrader } from './model-runs.js';
+import { evalRunOf, modelRunsOf, runDecidingParams, runsModelGrader, storedGradersRunBy } from './model-runs.js';
 
 describe('what a request makes the provider run', () => {
+  it('finds the graders stored with an eval or a fine-tuning job that a request runs again', () => {
+    const run = storedGradersRunBy('/evals/eval_1/runs');
+    expect([run?.path, run?.gradersOf({ testing_criteria: [] }), run?.gradersOf({ id: 'eval_1' }), run?.gradersOf('x')]).toEqual(['/evals/eval_1', [], undefined, undefined]);
+    const resume = storedGradersRunBy('/fine_tuning/jobs/ftjob-1/resume');
+    const grader = { type: 'score_model' };
+    expect(resume?.path).toBe('/fine_tuning/jobs/ftjob-1');
+    expect(resume?.gradersOf({ method: { type: 'reinforcement', reinforcement: { grader } } })).toEqual(grader);
+    expect(resume?.gradersOf({ Method: { Reinforcement: { GRADER: grader } } })).toEqual(grader);
+    expect([resume?.gradersOf({ method: { type: 'supervised', supervised: {} } }), resume?.gradersOf({ hyperparameters: {} }), resume?.gradersOf(null)]).toEqual([null, null, undefined]);
+    expect(() => resume?.gradersOf({ method: {}, METHOD: {} })).toThrow(/twice/);
+    for (const other of ['/fine_tuning/jobs/ftjob-1/pause', '/fine_tuning/jobs/ftjob-1', '/evals/eval_1/runs/run_1', '/evals/eval_1']) expect(storedGradersRunBy(other)).toBeNull();
+  });
+
   it('names the body members that decide what runs, which the query string may not name', () => {
     expect(runDecidingParams('/batches')).toEqual(['endpoint']);
     expect(runDecidingParams('/evals/eval_1/runs')).toEqual(['data_source']);

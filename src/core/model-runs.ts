@@ -28,6 +28,44 @@ export function evalRunOf(endpoint: string): string | null {
 }
 
 /**
+ * Graders stored with an object at the provider that a request runs again: an eval's `testing_criteria` at each of its
+ * runs, a reinforcement fine-tuning job's `method.reinforcement.grader` when the job is resumed. Whoever stored them,
+ * the request that runs them is the one that spends: a key that may not run model graders has the object read first.
+ */
+export interface StoredGraders {
+  /** What the object is, for messages (`eval`, `fine-tuning job`). */
+  what: string;
+  /** Its id as the path names it (still percent-encoded). */
+  id: string;
+  /** Where it is read (GET), relative to `/v1`. */
+  path: string;
+  /**
+   * Its graders in the object as read: null when it has none, undefined when the object is not one the gateway can
+   * read them from. Throws 400 (`invalid_value`) for a member in two spellings (member-case.ts).
+   */
+  gradersOf(stored: unknown): unknown;
+}
+
+/** The stored graders a request to `endpoint` (canonical) runs again, or null. */
+export function storedGradersRunBy(endpoint: string): StoredGraders | null {
+  const evalId = evalRunOf(endpoint);
+  if (evalId !== null) {
+    return { what: 'eval', id: evalId, path: `/evals/${evalId}`, gradersOf: (s) => (isObject(s) ? memberInAnyCase(s, 'testing_criteria') : undefined) };
+  }
+  const job = /^\/fine_tuning\/jobs\/([^/]+)\/resume$/.exec(endpoint);
+  if (job !== null) return { what: 'fine-tuning job', id: job[1], path: `/fine_tuning/jobs/${job[1]}`, gradersOf: jobGraders };
+  return null;
+}
+
+/** A fine-tuning job's grader: none for a job of another method, or of none (a supervised job made before `method`). */
+function jobGraders(stored: unknown): unknown {
+  if (!isObject(stored)) return undefined;
+  const method = memberInAnyCase(stored, 'method');
+  const reinforcement = isObject(method) ? memberInAnyCase(method, 'reinforcement') : undefined;
+  return isObject(reinforcement) ? (memberInAnyCase(reinforcement, 'grader') ?? null) : null;
+}
+
+/**
  * Whether a grader (or a list or map of them) runs a model: a model grader, or a `multi` grader one of whose
  * `graders` does. Members read in any case, two spellings refused (member-case.ts). A multi grader's `graders` is read
  * both as one grader and as a map of them (the spec says the one, OpenAI's examples the other).

@@ -50,12 +50,15 @@ export interface FakeObjectsUpstream {
   objects: Map<string, Map<string, Obj>>;
   /** An object made directly at the upstream (before or outside Tollgate). */
   seed(collection: string, fields?: Record<string, unknown>): Obj;
+  /** Answers given instead of the account's, by `METHOD /v1/path` (a rate limit, a malformed object). */
+  overrides: Map<string, { status: number; headers?: Record<string, string>; body: string }>;
   close(): Promise<void>;
 }
 
 /** Starts the fake account on a free port; its base URL ends in /v1. */
 export async function startFakeObjectsUpstream(): Promise<FakeObjectsUpstream> {
   const seen: SeenRequest[] = [];
+  const overrides: FakeObjectsUpstream['overrides'] = new Map();
   const objects = new Map<string, Map<string, Obj>>();
   /** Children by parent id and sub-collection (`thread_1/messages`), then child id. */
   const children = new Map<string, Map<string, Obj>>();
@@ -95,6 +98,12 @@ export async function startFakeObjectsUpstream(): Promise<FakeObjectsUpstream> {
     const missing = (what: string, id: string) =>
       json(404, { error: { message: `No ${what} found with id '${id}'.`, type: 'invalid_request_error', param: null, code: null } });
     const url = new URL(req.url ?? '/', 'http://fake');
+    const override = overrides.get(`${req.method} ${url.pathname}`);
+    if (override) {
+      res.writeHead(override.status, { 'content-type': 'application/json', ...override.headers });
+      res.end(override.body);
+      return;
+    }
     const path = url.pathname.replace(/^\/v1\//, '');
     let body: Record<string, unknown> = {};
     const type = String(req.headers['content-type'] ?? '');
@@ -231,6 +240,7 @@ export async function startFakeObjectsUpstream(): Promise<FakeObjectsUpstream> {
     url: `http://127.0.0.1:${port}/v1`,
     seen,
     objects,
+    overrides,
     seed: (name, fields = {}) => make(name, fields),
     close: () =>
       new Promise<void>((resolve) => {

@@ -21,8 +21,8 @@ import type { GatewayContext } from './gateway-context.js';
 import type { Admission } from '../../core/request-guard.js';
 import { meter, meterAndSettle, NO_TOKENS, type Outcome } from './metering.js';
 import { checkObjects, ownedUpstream } from './ownership.js';
-import { evalGradersChecked, mayNotRunGraders } from './eval-graders.js';
-import { evalRunOf } from '../../core/model-runs.js';
+import { mayNotRunGraders, storedGradersChecked } from './stored-graders.js';
+import { storedGradersRunBy } from '../../core/model-runs.js';
 import { BUFFER_LIMIT, readBounded, relayPassThrough, streamsThrough } from './pass-through.js';
 import type { GatewayRequest } from './request.js';
 import { checkModelUse, requestModel, withModel } from './request-model.js';
@@ -138,10 +138,10 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
     const checked = checkObjects(g, record, request, endpoint, target.model === requested ? requested : null);
     const objects = isPending(checked) ? await checked : checked;
     if (objects) via = ownedUpstream(g, objects, upstream);
-    // An eval's stored graders run at each of its runs: checked there, read from the upstream (eval-graders.ts). By
-    // any method that may carry a body, as checkDelegatedScope checks them.
-    const evalRun = !BODILESS_METHODS.has(request.method) && mayNotRunGraders(record) ? evalRunOf(endpoint) : null;
-    if (evalRun !== null) via = evalGradersChecked(g, record, evalRun, upstream, via);
+    // Graders stored with an eval or a fine-tuning job run again at the eval's runs and the job's resumption: checked
+    // there, read from the upstream (stored-graders.ts). By any method that may carry a body, as checkDelegatedScope.
+    const stored = !BODILESS_METHODS.has(request.method) && mayNotRunGraders(record) ? storedGradersRunBy(endpoint) : null;
+    if (stored !== null) via = storedGradersChecked(g, record, stored, upstream, via);
     const admitted = g.guard.admit({ record, model: target.model, endpoint, body, plan, nowMs: startedMs, method: request.method });
     admission = isPending(admitted) ? await admitted : admitted;
   } catch (err) {
