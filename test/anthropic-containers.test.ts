@@ -56,6 +56,7 @@ describeEachDatabase("containers Anthropic makes for a project's messages are th
   let t: TestServer;
   let a: string;
   let b: string;
+  let projectA: string;
   const client = (apiKey: string) => new Anthropic({ apiKey, baseURL: t.url, maxRetries: 0 });
   const create = (key: string, more: Record<string, unknown> = {}) =>
     client(key).beta.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 100, tools: TOOLS, messages: [{ role: 'user', content: 'run it' }], ...more }, BETA);
@@ -87,7 +88,8 @@ describeEachDatabase("containers Anthropic makes for a project's messages are th
     t = await startTestServer(backend, { env: { TOLLGATE_CONFIG: file, ANT_KEY: 'sk-ant-provider' } });
     const project = async (name: string) => (await t.api('POST', '/v1/organization/projects', { body: { name } })).body.id as string;
     const key = async (projectId: string) => (await t.api('POST', `/v1/organization/projects/${projectId}/api_keys`, { body: { name: 'k' } })).body.value as string;
-    a = await key(await project('A'));
+    projectA = await project('A');
+    a = await key(projectA);
     b = await key(await project('B'));
   });
   afterAll(async () => {
@@ -124,6 +126,14 @@ describeEachDatabase("containers Anthropic makes for a project's messages are th
     expect(await streamed(a, { container: id })).toBe(id);
     expect((await create(a, { container: id })).container?.id).toBe(id);
     await refused(b, id);
+  });
+
+  it('a key restricted to the Messages API reuses its container: a part of its messages, not of OpenAI\'s containers', async () => {
+    const restricted = await t.api('POST', `/v1/organization/projects/${projectA}/api_keys`, { body: { name: 'm', permissions: { restricted: { messages: 'write' } } } });
+    const key = restricted.body.value as string;
+    const id = (await create(key)).container?.id as string;
+    expect((await create(key, { container: id })).container?.id).toBe(id);
+    await refused(key, (await create(b)).container?.id);
   });
 
   it('a container that cannot be recorded never reaches the client', async () => {

@@ -257,6 +257,34 @@ describe('restricted keys', () => {
       await expectPassed(responses, 'POST', '/responses', { model: 'gpt-4o-mini', input: 'x' });
     });
 
+    it("leaves out what reads no other resource: a vector store's file record, a count of tokens, a voice used", async () => {
+      // A vector store's file below the store is the store's record of it (status, attributes): only its content is the file's.
+      const own = (await expectPassed(full, 'POST', '/vector_stores', { name: 'own' })).body.id;
+      await expectPassed(full, 'POST', `/vector_stores/${own}/files`, { file_id: file });
+      const stores = await newKey({ vector_stores: 'write' });
+      expect((await expectPassed(stores, 'GET', `/vector_stores/${own}/files/${file}`)).body.id).toBe(file);
+      await expectPassed(stores, 'POST', `/vector_stores/${own}/files/${file}`, { attributes: { topic: 'x' } });
+      await expectMissing(stores, 'GET', `/vector_stores/${own}/files/${file}/content`, undefined, 'files (read)');
+      await expectPassed(stores, 'DELETE', `/vector_stores/${own}/files/${file}`);
+      await expectMissing(await newKey({ files: 'write' }), 'GET', `/vector_stores/${own}/files/${file}`, undefined, 'vector_stores (read)');
+
+      // Counting a response's input tokens writes nothing: a conversation it names is read.
+      const conversation = (await expectPassed(full, 'POST', '/conversations', {})).body.id;
+      const reader = await newKey({ responses: 'write', conversations: 'read' });
+      await expectPassed(reader, 'POST', '/responses/input_tokens', { model: 'gpt-4o-mini', input: 'x', conversation });
+      await expectMissing(reader, 'POST', '/responses', { model: 'gpt-4o-mini', input: 'x', conversation }, 'conversations (write)');
+      await expectMissing(await newKey({ responses: 'write' }), 'POST', '/responses/input_tokens', { model: 'gpt-4o-mini', input: 'x', conversation }, 'conversations (read)');
+
+      // A custom voice spoken in is used, not read: the request's own scope covers it (its project's, still).
+      const voice = up.seed('audio/voices', { name: 'v' }).id;
+      expect((await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/upstream_objects`, { body: { id: voice, type: 'voice' } })).status).toBe(200);
+      const chat = await newKey({ 'chat.completions': 'write' });
+      const spoken = { model: 'gpt-4o-mini', modalities: ['text', 'audio'], audio: { voice, format: 'wav' }, messages: [{ role: 'user', content: 'x' }] };
+      await expectPassed(chat, 'POST', '/chat/completions', spoken);
+      const stranger = up.seed('audio/voices', { name: 'theirs' }).id;
+      expect((await call(chat, 'POST', '/chat/completions', { ...spoken, audio: { voice: stranger, format: 'wav' } })).status).toBe(404);
+    });
+
     it("needs the scopes of what a batch's input lines name", async () => {
       const line = (body: unknown) => `${JSON.stringify({ custom_id: '1', method: 'POST', url: '/v1/responses', body })}\n`;
       const upload = async (content: string) => {

@@ -80,6 +80,17 @@ describe('planObjects', () => {
       expect(plan('DELETE', '/threads/thread_1/messages/msg_1')?.deletes).toBeNull();
     });
 
+    it("marks the parts of the path's own resource: a vector store's record of a file, a Messages request's container", () => {
+      const parts = (p: ReturnType<typeof plan>) => p?.named.filter((r) => r.part).map((r) => `${r.type}:${r.id}`) ?? [];
+      for (const method of ['GET', 'POST', 'DELETE']) expect(parts(plan(method, '/vector_stores/vs_1/files/file-A'))).toEqual(['file:file-A']);
+      expect(parts(plan('GET', '/vector_stores/vs_1/files/file-A/content'))).toEqual([]);
+      expect(parts(plan('POST', '/vector_stores/vs_1/files', { body: { file_id: 'file-A' } }))).toEqual([]);
+      const container = { model: 'claude-sonnet-4-5', container: 'container_011A', messages: [] };
+      expect(parts(plan('POST', '/messages', { body: container, format: 'anthropic' }))).toEqual(['container:container_011A']);
+      expect(parts(plan('POST', '/messages/batches', { body: { requests: [{ params: container }] }, format: 'anthropic' }))).toEqual(['container:container_011A']);
+      expect(parts(plan('POST', '/responses', { body: { model: 'gpt-4o', tools: [{ type: 'code_interpreter', container: 'cntr_1' }] } }))).toEqual([]);
+    });
+
     it('reads every spelling of a path as an upstream that resolves it would', () => {
       for (const spelling of ['/files/file-A/../file-B', '/chat/completions/../../files/file-B', '/files/file-A/%2e%2e/file-B', '//files//file-B/', '/files\\file-B', '/files/file-A%2F..%2Ffile-B', '/embeddings/../files/./file-B']) {
         expect(ids(plan('GET', spelling)), spelling).toContain('file:file-B');

@@ -146,7 +146,13 @@ export function planObjects(input: PlanInput): ObjectPlan | null {
     } else {
       const id = rest[0];
       plan.named.push({ type: c.type, id, param: null });
-      if (rest.length >= 3 && c.nested?.[rest[1]]) plan.named.push({ type: c.nested[rest[1]], id: rest[2], param: null });
+      if (rest.length >= 3 && c.nested?.[rest[1]]) {
+        // `/vector_stores/{id}/files/{file_id}` is the store's record of the file (its status, its attributes), a part
+        // of the store; what lies below it (`…/content`) reads the file itself.
+        const nested: ObjectRef = { type: c.nested[rest[1]], id: rest[2], param: null };
+        if (rest.length === 3) nested.part = true;
+        plan.named.push(nested);
+      }
       if (method === 'DELETE' && rest.length === 1 && c.deletable) plan.deletes = { type: c.type, id, param: null };
       if (method === 'POST' && rest.length === 2 && c.actions?.[rest[1]]) plan.creates = c.actions[rest[1]];
     }
@@ -173,6 +179,9 @@ export function planObjects(input: PlanInput): ObjectPlan | null {
     }
   }
   if (isFineTuned(model) && !plan.named.some((r) => r.type === 'model' && r.id === model)) plan.named.push({ type: 'model', id: model, param: 'model' });
+  // The container Anthropic's Messages API runs Claude's code in (`container_01…`) is a part of its messages, not one of
+  // OpenAI's `/v1/containers`, wherever a request of that API names it (a message, a message batch's requests).
+  if (endpoint === '/messages' || endpoint.startsWith('/messages/')) for (const ref of plan.named) if (ref.type === 'container') ref.part = true;
   // Only a Messages request that asks for a container or offers a tool running code has its answer read for one.
   if (method === 'POST' && endpoint === '/messages' && body !== null && typeof body === 'object' && !Array.isArray(body)) {
     plan.adoptsContainer = mayMakeContainer(body as Record<string, unknown>);

@@ -11,6 +11,12 @@ export interface ObjectRef {
   type: ObjectType;
   id: string;
   param: string | null;
+  /**
+   * A part of the resource the request's path is in, not another resource's object read through it (a vector store's
+   * record of a file, below the store's path; the container Anthropic's Messages API runs code in): the path's scope
+   * covers it (object-scopes.ts). Its project is checked all the same.
+   */
+  part?: true;
 }
 
 /** An object an answer carries: created by the request, or made by the upstream for the caller (adopted). */

@@ -2,8 +2,8 @@ import { TollgateError } from '../../core/errors.js';
 import { notFoundMessage } from '../../core/object-families.js';
 import { type ObjectPlan, planObjects } from '../../core/object-plan.js';
 import { mayNameObjects } from '../../core/object-refs.js';
-import { missingObjectScope } from '../../core/object-scopes.js';
-import { levelForMethod, type PermissionsSpec } from '../../core/permissions.js';
+import { missingObjectScope, namedObjectsLevel } from '../../core/object-scopes.js';
+import type { PermissionsSpec } from '../../core/permissions.js';
 import { findRepeatedMember } from '../../core/repeated-members.js';
 import type { KeyRecord } from '../../core/verify.js';
 import type { ObjectOwner, ObjectOwners } from '../../core/ports.js';
@@ -96,7 +96,7 @@ export function checkObjects(
   }
   // A restricted key needs the scope of every object the request names, on whatever path it names it.
   if (record.permissions !== 'all' && plan.named.length > 0) {
-    const missing = missingObjectScope(record.permissions, levelForMethod(request.method), plan.named);
+    const missing = missingObjectScope(record.permissions, namedObjectsLevel(request.method, endpoint), plan.named);
     if (missing) refuseScope(g, missing.resource, missing.level);
   }
   const access: ObjectAccess = { plan, projectId: record.projectId, apiKeyId: record.id, permissions: record.permissions };
