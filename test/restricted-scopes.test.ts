@@ -285,6 +285,33 @@ describe('restricted keys', () => {
       expect((await call(chat, 'POST', '/chat/completions', { ...spoken, audio: { voice: stranger, format: 'wav' } })).status).toBe(404);
     });
 
+    it("reads an uploaded file's contents as data, not as the request's parameters", async () => {
+      const conversation = (await expectPassed(full, 'POST', '/conversations', {})).body.id;
+      const uploader = await newKey({ files: 'write' });
+      const upload = async (key: string, path: string, parts: Array<[string, string, string?]>) => {
+        const form = new FormData();
+        for (const [name, value, filename] of parts) {
+          if (filename) form.append(name, new Blob([value]), filename);
+          else form.append(name, value);
+        }
+        const before = up.seen.length;
+        const res = await fetch(`${t.url}/v1${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
+        const text = await res.text();
+        return { status: res.status, text, forwarded: up.seen.length > before };
+      };
+      // A small JSON document that mentions a conversation is a file like any other.
+      const settings = JSON.stringify({ note: 'exported settings', conversation, file_ids: [file] });
+      const uploaded = await upload(uploader, '/files', [['purpose', 'user_data'], ['file', settings, 'settings.json']]);
+      expect(uploaded.status, uploaded.text).toBe(200);
+      // A parameter is still one, in a text part or in a part sent as a file (which some parsers read as the field).
+      const container = (await expectPassed(full, 'POST', '/containers', { name: 'c' })).body.id;
+      const containers = await newKey({ containers: 'write' });
+      for (const parts of [[['file_id', file]], [['file_id', file, 'id.txt']]] as Array<Array<[string, string, string?]>>) {
+        const copied = await upload(containers, `/containers/${container}/files`, parts);
+        expect([copied.status, copied.forwarded, JSON.parse(copied.text).error?.message], copied.text).toEqual([403, false, expect.stringContaining('Missing scope: files (read)')]);
+      }
+    });
+
     it("needs the scopes of what a batch's input lines name", async () => {
       const line = (body: unknown) => `${JSON.stringify({ custom_id: '1', method: 'POST', url: '/v1/responses', body })}\n`;
       const upload = async (content: string) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { requestRefs } from '../../core/object-refs.js';
-import { multipartBoundary, multipartTextFields as formFields, urlencodedFields } from './body-fields.js';
+import { multipartBoundary, multipartFields, multipartTextFields as formFields, urlencodedFields } from './body-fields.js';
 
 const part = (disposition: string, value: string, eol = '\r\n') => `--XyZ${eol}Content-Disposition: form-data; ${disposition}${eol}${eol}${value}${eol}`;
 const body = (parts: string[], eol = '\r\n') => Buffer.from(`${parts.join('')}--XyZ--${eol}`);
@@ -28,6 +28,18 @@ describe('multipartTextFields', () => {
     expect(requestRefs(out)).toEqual([{ type: 'file', id: 'file-3', param: 'file_id' }]);
     expect(out.file).toBeUndefined();
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it("keeps a file part's contents out of the request's parameters, and its name in them", () => {
+    const doc = JSON.stringify({ conversation: 'conv_1', file_ids: ['file-1'] });
+    const b = body([part('name="purpose"', 'user_data'), part('name="file"; filename="settings.json"', doc), part('name="file_id"; filename="id.txt"', 'file-2'), part('name="session"', '{"file_id":"file-3"}')]);
+    const { fields, params } = multipartFields(b, 'XyZ');
+    // An upstream may read small file parts as fields: their objects are the project's to name.
+    expect(requestRefs(fields).map((r) => r.id).sort()).toEqual(['conv_1', 'file-1', 'file-2', 'file-3']);
+    expect(requestRefs(params).map((r) => r.id).sort()).toEqual(['file-2', 'file-3']);
+    expect(params.file).toBe(doc);
+    const plain = multipartFields(body([part('name="file_id"', 'file-9')]), 'XyZ');
+    expect(plain.params).toBe(plain.fields);
   });
 
   it('reads urlencoded fields the same way, `;` separators included', () => {

@@ -7,7 +7,9 @@ import { repeatedMemberError } from '../shared/json-body.js';
 // The fields of a body that is not JSON, and of a query string, as one object, for the object ids they name:
 // multipart/form-data (RFC 7578: `file_id` when a container file is made from a file, `consent` of a custom voice,
 // `input_reference[file_id]` of a video; uploaded files, parts with a filename beyond a few KB, are skipped, never
-// decoded) and application/x-www-form-urlencoded (an upstream may read one, or read parameters from the query).
+// decoded; smaller ones are read as fields for the object isolation, as some parsers read them, but are data, not
+// parameters, for a restricted key's scopes) and application/x-www-form-urlencoded (an upstream may read one, or
+// read parameters from the query).
 
 /** The boundary of a multipart/form-data Content-Type, or null. */
 export function multipartBoundary(contentType: string): string | null {
@@ -66,12 +68,24 @@ function fieldValue(text: string): unknown {
   return parsed;
 }
 
+/** A multipart body's fields as an object, two ways (multipartFields). */
+export interface MultipartFields {
+  /** What an upstream may read as the body's fields: small file parts too, as some parsers read them; JSON parsed. */
+  fields: Record<string, unknown>;
+  /**
+   * The request's parameters, for its scopes: a file part is data, kept as its text under its own name and never read
+   * as JSON (a small JSON document that mentions a conversation names nothing the request uses). `fields` itself when
+   * no file part was read.
+   */
+  params: Record<string, unknown>;
+}
+
 /**
- * The text fields of a multipart body as an object: `a[b]` nests as `{a: {b}}` and `a[]` collects an array (as SDKs
- * send nested parameters), a repeated name becomes an array. Lines may end in CRLF or a bare LF.
+ * The fields of a multipart body: `a[b]` nests as `{a: {b}}` and `a[]` collects an array (as SDKs send nested
+ * parameters), a repeated name becomes an array. Lines may end in CRLF or a bare LF.
  */
-export function multipartTextFields(body: Buffer, boundary: string): Record<string, unknown> {
-  const out: Record<string, unknown> = Object.create(null);
+export function multipartFields(body: Buffer, boundary: string): MultipartFields {
+  const parts: Array<{ names: Set<string>; isFile: boolean; text: string }> = [];
   const delimiter = Buffer.from(`--${boundary}`);
   let at = body.indexOf(delimiter);
   while (at >= 0) {
@@ -90,12 +104,25 @@ export function multipartTextFields(body: Buffer, boundary: string): Record<stri
     if (body[valueEnd - 1] === 0x0a) valueEnd--;
     if (body[valueEnd - 1] === 0x0d) valueEnd--;
     if (names.length > 0 && (!isFile || valueEnd - valueStart <= MAX_FILE_FIELD)) {
-      const value = fieldValue(body.toString('utf8', valueStart, Math.max(valueStart, valueEnd)));
-      for (const name of new Set(names)) setField(out, name, value);
+      parts.push({ names: new Set(names), isFile, text: body.toString('utf8', valueStart, Math.max(valueStart, valueEnd)) });
     }
     at = next;
   }
-  return out;
+  const fields: Record<string, unknown> = Object.create(null);
+  const params: Record<string, unknown> | null = parts.some((p) => p.isFile) ? Object.create(null) : null;
+  for (const part of parts) {
+    const value = fieldValue(part.text);
+    for (const name of part.names) {
+      setField(fields, name, value);
+      if (params !== null) setField(params, name, part.isFile ? part.text : value);
+    }
+  }
+  return { fields, params: params ?? fields };
+}
+
+/** The fields of a multipart body as an upstream may read them (multipartFields' `fields`). */
+export function multipartTextFields(body: Buffer, boundary: string): Record<string, unknown> {
+  return multipartFields(body, boundary).fields;
 }
 
 function setField(out: Record<string, unknown>, name: string, value: unknown): void {

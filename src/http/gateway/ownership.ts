@@ -10,7 +10,7 @@ import type { ObjectOwner, ObjectOwners } from '../../core/ports.js';
 import type { Upstream } from '../../core/upstream.js';
 import { countRefusal, refuseScope } from './authorize.js';
 import { checkBatchInput } from './batch-input.js';
-import { multipartBoundary, multipartTextFields, urlencodedFields } from './body-fields.js';
+import { multipartBoundary, multipartFields, urlencodedFields } from './body-fields.js';
 import type { GatewayContext } from './gateway-context.js';
 import { settleAnswer } from './owned-answers.js';
 import { sniffJson } from './request-model.js';
@@ -45,19 +45,26 @@ export interface ObjectAccess {
  * (request-model.ts): a JSON body under a form type or with a byte order mark was read as naming no object, and went
  * to the upstream unchecked.
  */
-function bodyOf(request: GatewayRequest): unknown {
+function bodyOf(request: GatewayRequest): { body: unknown; params: unknown } {
   const raw = request.rawBody;
   // A JSON body declared as such was refused already if it names a member twice (core/request-model.ts, at any depth).
-  if (request.json !== null) return request.json;
-  if (!raw) return null;
+  if (request.json !== null) return same(request.json);
+  if (!raw) return same(null);
   const json = sniffJson(raw);
-  if (json !== undefined) return withoutHiddenMembers(json, raw);
+  if (json !== undefined) return same(withoutHiddenMembers(json, raw));
   const type = request.headers['content-type'];
   const boundary = typeof type === 'string' ? multipartBoundary(type) : null;
-  if (boundary) return multipartTextFields(raw, boundary);
-  if (typeof type === 'string' && /^\s*application\/x-www-form-urlencoded/i.test(type)) return urlencodedFields(raw.toString('latin1'));
-  return null;
+  // A multipart body's file parts are read for the objects an upstream may take them to name, but are data, not the
+  // request's parameters, for its scopes (body-fields.ts).
+  if (boundary) {
+    const { fields, params } = multipartFields(raw, boundary);
+    return { body: fields, params };
+  }
+  if (typeof type === 'string' && /^\s*application\/x-www-form-urlencoded/i.test(type)) return same(urlencodedFields(raw.toString('latin1')));
+  return same(null);
 }
+
+const same = (body: unknown) => ({ body, params: body });
 
 /**
  * A body read as JSON though declared otherwise, refused (400 `invalid_json`) when it names a member twice and may name
@@ -84,10 +91,11 @@ export function checkObjects(
   model: string | null,
 ): MaybePromise<ObjectAccess | null> {
   if (!g.objects || record.projectId === null) return null;
-  const body = bodyOf(request);
+  const { body, params } = bodyOf(request);
   // Parameters in the query string name objects for an upstream that reads them there as well.
   const query = request.search.length > 1 ? urlencodedFields(request.search.slice(1)) : null;
-  const plan = planObjects({ method: request.method, endpoint, search: request.search, body, query, model, format: request.format });
+  const input = { method: request.method, endpoint, search: request.search, body, query, model, format: request.format };
+  const plan = planObjects(input);
   if (!plan) return null;
   if (plan.invalid) throw new TollgateError('invalid_value', plan.invalid.message, plan.invalid.param);
   if (plan.refusal) {
@@ -96,7 +104,9 @@ export function checkObjects(
   }
   // A restricted key needs the scope of every object the request names, on whatever path it names it.
   if (record.permissions !== 'all' && plan.named.length > 0) {
-    const missing = missingObjectScope(record.permissions, namedObjectsLevel(request.method, endpoint), plan.named);
+    // Of a multipart body with file parts, the objects its parameters name (planned again without the files' contents).
+    const named = params === body ? plan.named : (planObjects({ ...input, body: params })?.named ?? []);
+    const missing = missingObjectScope(record.permissions, namedObjectsLevel(request.method, endpoint), named);
     if (missing) refuseScope(g, missing.resource, missing.level);
   }
   const access: ObjectAccess = { plan, projectId: record.projectId, apiKeyId: record.id, permissions: record.permissions };
