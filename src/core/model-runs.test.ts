@@ -44,6 +44,10 @@ describe('what a request makes the provider run', () => {
     expect(runsModelGrader({ type: 'multi', graders: { a: { type: 'python' }, b: model } })).toBe(true);
     expect(runsModelGrader({ type: 'multi', graders: [{ type: 'multi', graders: model }] })).toBe(true);
     expect(runsModelGrader({ TYPE: 'multi', Graders: { a: { Type: 'score_model' } } })).toBe(true);
+    // A list of maps, a map of maps: no shape of `graders` hides one.
+    expect(runsModelGrader({ type: 'multi', graders: [{ a: model }] })).toBe(true);
+    expect(runsModelGrader({ type: 'multi', graders: { a: { b: [model] } } })).toBe(true);
+    expect(runsModelGrader({ type: 'multi', graders: [{ a: { type: 'python' } }, { type: 'string_check' }] })).toBe(false);
     // Not a grader's member: a model grader's `type` named under another key is no grader.
     expect(runsModelGrader({ type: 'string_check', input: [{ type: 'score_model' }] })).toBe(false);
     expect(() => runsModelGrader({ type: 'string_check', Type: 'score_model' })).toThrow(/twice/);

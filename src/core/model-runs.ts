@@ -68,7 +68,8 @@ function jobGraders(stored: unknown): unknown {
 /**
  * Whether a grader (or a list or map of them) runs a model: a model grader, or a `multi` grader one of whose
  * `graders` does. Members read in any case, two spellings refused (member-case.ts). A multi grader's `graders` is read
- * both as one grader and as a map of them (the spec says the one, OpenAI's examples the other).
+ * as one grader, a map of them (the spec says the one, OpenAI's examples the other) or a list of either, at any depth:
+ * an object with no `type` is a map (a list of maps hid a model grader from the check: found by an outside review).
  */
 export function runsModelGrader(grader: unknown): boolean {
   const stack: unknown[] = [grader];
@@ -82,9 +83,15 @@ export function runsModelGrader(grader: unknown): boolean {
     const type = memberInAnyCase(node, 'type');
     if (MODEL_GRADERS.has(type)) return true;
     if (type === 'multi') {
-      const graders = memberInAnyCase(node, 'graders');
-      stack.push(graders);
-      if (isObject(graders)) stack.push(...Object.values(graders));
+      const candidates: unknown[] = [memberInAnyCase(node, 'graders')];
+      while (candidates.length > 0) {
+        const c = candidates.pop();
+        if (Array.isArray(c)) candidates.push(...c);
+        else if (isObject(c)) {
+          stack.push(c);
+          if (memberInAnyCase(c, 'type') === undefined) candidates.push(...Object.values(c));
+        }
+      }
     }
   }
   return false;
