@@ -1,9 +1,10 @@
-import { appendFile, readFile, rename, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { appendFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { DeadLetter, DeadLetterFile, UsageLog, UsageSink } from '../core/ports.js';
 import type { UsageEvent } from '../core/usage-event.js';
 import { isUsageLine, salvagedUsageLine, UsageLineWriter, usageLinesIn, usageLinesToBytes, usageValuesOf } from '../core/usage-line.js';
 import { isDataError } from '../storage/write-errors.js';
+import { usageLineChunks } from './usage-line-reader.js';
 
 export interface UsageRecorderOptions {
   flushIntervalMs: number;
@@ -67,6 +68,11 @@ export class UsageRecorder {
   private again: Promise<void> | null = null;
   private spillChain: Promise<void> = Promise.resolve();
   private spilled = 0;
+  /** The spill file being replayed (renamed so that new spills go to a new file), and where its replay stands. */
+  private readonly replaying: string;
+  private readonly replayedTo: string;
+  /** Bytes of the file being replayed that are written: a replay cut short by a failure goes on from there. */
+  private replayFrom = 0;
   private readonly wal: UsageLog | null;
   private readonly groupMs: number;
   /** The events set aside, when there is a dead-letter file. */
@@ -79,7 +85,11 @@ export class UsageRecorder {
     private readonly sink: Pick<UsageSink, 'write' | 'maxBatch'>,
     private readonly opts: UsageRecorderOptions,
   ) {
-    if (existsSync(opts.spillFile)) this.spilled = 1;
+    this.replaying = `${opts.spillFile}.replaying`;
+    this.replayedTo = `${opts.spillFile}.replayed`;
+    // A replay an earlier run left unfinished goes on where it stopped (its offset is kept beside it).
+    if (existsSync(this.replaying)) this.replayFrom = replayedOffset(this.replayedTo);
+    if (existsSync(opts.spillFile) || existsSync(this.replaying)) this.spilled = 1;
     this.groupMs = opts.groupMs ?? 5;
     this.wal = opts.log ?? null;
     this.deadLetters = opts.deadLetter?.file ?? null;
@@ -191,7 +201,8 @@ export class UsageRecorder {
         this.stats.written += count - setAside;
       }
       if (this.spilled) await this.replaySpill();
-      // Everything logged up to the sealed segment is now in the database.
+      // Everything logged up to the sealed segment is now in the database. A replay cut short has thrown above: the
+      // log is never released while spilled events are still to be given back.
       if (this.wal) await this.wal.release(sealed);
     } catch (err) {
       this.stats.failedFlushes++;
@@ -276,21 +287,38 @@ export class UsageRecorder {
     this.spillChain = this.spillChain.then(() => appendFile(this.opts.spillFile, bytes, { mode: 0o600 })).catch((err) => this.opts.onError?.(err));
   }
 
+  /**
+   * Writes the spilled events: first what a replay cut short left (by this run or an earlier one), from where it
+   * stopped, then the spill file, renamed first (after every spill already under way) so that new spills start a new
+   * one. Read a batch at a time; after each batch written, the offset reached is kept beside the file. A failure
+   * rejects with the file and its offset kept for the next flush (which the log is not released before).
+   */
   private async replaySpill(): Promise<void> {
     await this.spillChain;
-    if (!existsSync(this.opts.spillFile)) {
-      this.spilled = 0;
-      return;
+    if (existsSync(this.replaying)) await this.replayFile();
+    if (existsSync(this.opts.spillFile)) {
+      const renamed = this.spillChain.then(() => rename(this.opts.spillFile, this.replaying));
+      this.spillChain = renamed.catch(() => {});
+      await renamed;
+      this.replayFrom = 0;
+      await this.replayFile();
     }
-    const replaying = `${this.opts.spillFile}.replaying`;
-    if (!existsSync(replaying)) await rename(this.opts.spillFile, replaying);
-    const lines = (await readFile(replaying, 'utf8')).split('\n').filter(isUsageLine);
-    for (let i = 0; i < lines.length; i += this.batchSize) {
-      await this.write([groupOf(lines.slice(i, i + this.batchSize))]);
-    }
-    this.stats.replayed += lines.length;
-    await rm(replaying);
     this.spilled = existsSync(this.opts.spillFile) ? 1 : 0;
+  }
+
+  private async replayFile(): Promise<void> {
+    for await (const { lines, end } of usageLineChunks(this.replaying, this.replayFrom, this.batchSize)) {
+      const good = lines.filter(isUsageLine);
+      const setAside = good.length ? await this.write([groupOf(good)]) : 0;
+      this.stats.replayed += good.length - setAside;
+      this.replayFrom = end;
+      await writeFile(this.replayedTo, String(end), { mode: 0o600 });
+    }
+    // The offset first: a crash between the two replays the file from its start (idempotent), never a new file from
+    // an old offset.
+    await rm(this.replayedTo, { force: true });
+    await rm(this.replaying);
+    this.replayFrom = 0;
   }
 
   /** Stops the timer and writes what is left; what cannot be written is spilled to disk for the next start. The sink stays open (its owner closes it). */
@@ -310,5 +338,15 @@ export class UsageRecorder {
     }
     await this.spillChain;
     await this.wal?.close();
+  }
+}
+
+/** The offset a replay reached, as kept beside its file; 0 (from the start: idempotent) when unreadable. */
+function replayedOffset(file: string): number {
+  try {
+    const n = Number(readFileSync(file, 'utf8').trim());
+    return Number.isSafeInteger(n) && n > 0 ? n : 0;
+  } catch {
+    return 0;
   }
 }

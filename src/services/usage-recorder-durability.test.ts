@@ -1,0 +1,94 @@
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { usageEvent } from '../../test/harness/usage-event.js';
+import { usageLinesIn, usageValuesOf } from '../core/usage-line.js';
+import { UsageWal } from '../infra/usage-wal.js';
+import { UsageRecorder, type UsageRecorderOptions } from './usage-recorder.js';
+
+// What the recorder holds must reach the database once it answers, through any mix of failed writes, restarts and
+// long outages (docs/deployment.md: none lost, none doubled). The sink here is a fake that keeps the ids it was given.
+
+const connectionLost = () => Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+
+/** A sink that stores ids, fails every write while `down`, and fails the write numbered `failAt` (counted from 1). */
+function fakeSink(maxBatch: number) {
+  const s = {
+    maxBatch,
+    down: false,
+    writes: 0,
+    failAt: -1,
+    /** How often each id was handed over. */
+    seen: new Map<string, number>(),
+    async write(bytes: Uint8Array) {
+      s.writes++;
+      if (s.down || s.writes === s.failAt) throw connectionLost();
+      for (const line of usageLinesIn(bytes)) {
+        const id = String(usageValuesOf(line)[0]);
+        s.seen.set(id, (s.seen.get(id) ?? 0) + 1);
+      }
+    },
+  };
+  return s;
+}
+
+const ids = (n: number) => Array.from({ length: n }, (_, i) => `evt_${String(i).padStart(5, '0')}`);
+
+function recorderOn(dir: string, sink: ReturnType<typeof fakeSink>, opts: Partial<UsageRecorderOptions> = {}) {
+  return new UsageRecorder(sink, { flushIntervalMs: 60_000, maxInMemory: 20, spillFile: join(dir, 'usage-spill.jsonl'), log: new UsageWal(join(dir, 'wal')), ...opts });
+}
+
+/** Records `n` events in groups of 10 while the database is away: past 20 in memory, the rest is spilled. */
+async function spillWhileDown(rec: UsageRecorder, sink: ReturnType<typeof fakeSink>, n: number): Promise<void> {
+  sink.down = true;
+  const all = ids(n);
+  for (let i = 0; i < n; i += 10) {
+    for (const id of all.slice(i, i + 10)) rec.record(usageEvent({ id }));
+    // A flush closes the group at once (no timer to wait for); it fails, the database being away.
+    await rec.flush().catch(() => {});
+  }
+  sink.down = false;
+  sink.writes = 0;
+}
+
+describe('spill replay interrupted by another database failure', () => {
+  it('is taken up again at the next flush, where it stopped, and the log is kept until it is done', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-durable-'));
+    const sink = fakeSink(50);
+    const rec = recorderOn(dir, sink);
+    await spillWhileDown(rec, sink, 500);
+    expect(rec.stats.spilled).toBe(480);
+    // The database is back; the replay's 3rd write meets a connection reset.
+    sink.failAt = 3;
+    await expect(rec.flush()).rejects.toThrow(/terminated/);
+    // The write-ahead log still holds what the spill file has not yet given back.
+    expect(readdirSync(join(dir, 'wal')).length).toBeGreaterThan(0);
+    await rec.flush();
+    expect([...sink.seen.keys()].sort()).toEqual(ids(500));
+    // Nothing was written twice: the replay went on after the batch written before the failure.
+    expect([...sink.seen.values()].filter((n) => n > 1)).toEqual([]);
+    expect(readdirSync(dir).sort()).toEqual(['wal']);
+    expect(rec.stats.replayed).toBe(480);
+    await rec.stop();
+  });
+
+  it('is taken up again by the next run, where it stopped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-durable-'));
+    const sink = fakeSink(50);
+    const rec = recorderOn(dir, sink);
+    await spillWhileDown(rec, sink, 500);
+    sink.failAt = 3;
+    await expect(rec.flush()).rejects.toThrow(/terminated/);
+    // A crash now (no stop): the next run finds the replay unfinished.
+    expect(existsSync(join(dir, 'usage-spill.jsonl.replaying'))).toBe(true);
+    const again = recorderOn(dir, sink);
+    await again.writeRecovered();
+    expect([...sink.seen.keys()].sort()).toEqual(ids(500));
+    expect(readdirSync(dir).sort()).toEqual(['wal']);
+    // The replay went on after the batch written before the failure (the queue's 20 events were the first write).
+    expect(again.stats.replayed).toBe(480 - 50);
+    await again.stop();
+    await rec.stop();
+  });
+});
