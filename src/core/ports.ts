@@ -121,8 +121,11 @@ export interface UsageSink {
  * not yet written survives a crash.
  */
 export interface UsageLog {
-  /** Lines a previous run left that `isValid` accepts (a torn last line is not). */
-  recover(isValid: (line: string) => boolean): string[];
+  /**
+   * The files of the segments a previous run left, oldest first: read by the caller a part at a time (a long outage
+   * can leave more than fits in memory), and dropped by `release` like any segment.
+   */
+  leftovers(): string[];
   /** Appends whole lines, asynchronously, after every earlier append. */
   write(lines: Uint8Array): void;
   /** Starts a new segment once every earlier append is written; returns the sealed one's number. */

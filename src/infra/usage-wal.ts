@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
 import { type FileHandle, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { UsageLog } from '../core/ports.js';
@@ -7,8 +7,8 @@ import type { UsageLog } from '../core/ports.js';
  * Write-ahead log of usage events in numbered segment files (JSON lines) in this instance's data dir. The recorder
  * hands it each group of lines (the events of ~5 ms, already as UTF-8 bytes) and it appends them asynchronously, so
  * the request path does no I/O; a segment is deleted once every event in it is in the database. After a crash
- * (SIGKILL) the next start replays what is left — inserts are idempotent by event id — so at most the events of the
- * last group can be lost, not a flush interval.
+ * (SIGKILL) the next start replays what is left (`leftovers`, read a part at a time) — inserts are idempotent by event
+ * id — so at most the events of the last group can be lost, not a flush interval.
  */
 export class UsageWal implements UsageLog {
   private segment: number;
@@ -38,17 +38,11 @@ export class UsageWal implements UsageLog {
       .sort((a, b) => a - b);
   }
 
-  /** Lines left by a previous run that `isValid` accepts (a torn last line from a crash is not). */
-  recover(isValid: (line: string) => boolean): string[] {
-    const out: string[] = [];
-    for (const n of this.segments()) {
-      if (n >= this.segment) continue;
-      for (const line of readFileSync(this.file(n), 'utf8').split('\n')) {
-        // A torn write at a crash: that event was never acknowledged as written.
-        if (line && isValid(line)) out.push(line);
-      }
-    }
-    return out;
+  /** The files of the segments a previous run left, oldest first (their last line may be torn by a crash). */
+  leftovers(): string[] {
+    return this.segments()
+      .filter((n) => n < this.segment)
+      .map((n) => this.file(n));
   }
 
   /** Appends whole lines (UTF-8, each ending in a newline) to the current segment, after every earlier append. */

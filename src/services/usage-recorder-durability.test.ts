@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { usageEvent } from '../../test/harness/usage-event.js';
-import { usageLinesIn, usageValuesOf } from '../core/usage-line.js';
+import { toUsageLine, usageLinesIn, usageValuesOf } from '../core/usage-line.js';
 import { UsageWal } from '../infra/usage-wal.js';
 import { UsageRecorder, type UsageRecorderOptions } from './usage-recorder.js';
 
@@ -89,6 +89,51 @@ describe('spill replay interrupted by another database failure', () => {
     // The replay went on after the batch written before the failure (the queue's 20 events were the first write).
     expect(again.stats.replayed).toBe(480 - 50);
     await again.stop();
+    await rec.stop();
+  });
+});
+
+describe('a write-ahead log left by a long outage', () => {
+  it('is read back a batch at a time, never whole (a log past ~512 MB made the start throw)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-durable-'));
+    mkdirSync(join(dir, 'wal'));
+    // Ten segments of 100 events, the last one's last line torn by the crash.
+    const all = ids(1000);
+    for (let s = 0; s < 10; s++) {
+      const text = all.slice(s * 100, s * 100 + 100).map((id) => `${toUsageLine(usageEvent({ id }))}\n`).join('');
+      writeFileSync(join(dir, 'wal', `usage-wal-${String(s + 1).padStart(10, '0')}.jsonl`), s === 9 ? `${text}["evt_torn",17` : text);
+    }
+    const sink = fakeSink(50);
+    const sizes: number[] = [];
+    const write = sink.write;
+    sink.write = async (bytes) => {
+      sizes.push(usageLinesIn(bytes).length);
+      return write(bytes);
+    };
+    const rec = recorderOn(dir, sink);
+    // Nothing is held yet: the segments stay on disk until a flush reads them.
+    expect(rec.pending).toBe(0);
+    await rec.writeRecovered();
+    expect([...sink.seen.keys()].sort()).toEqual(all);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(50);
+    expect(rec.stats.recovered).toBe(1000);
+    expect(readdirSync(join(dir, 'wal'))).toEqual([]);
+    await rec.stop();
+  });
+
+  it('a failure while reading it back goes on from there at the next flush', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-durable-'));
+    mkdirSync(join(dir, 'wal'));
+    const all = ids(300);
+    writeFileSync(join(dir, 'wal', 'usage-wal-0000000001.jsonl'), all.map((id) => `${toUsageLine(usageEvent({ id }))}\n`).join(''));
+    const sink = fakeSink(50);
+    sink.failAt = 3;
+    const rec = recorderOn(dir, sink);
+    await rec.writeRecovered();
+    expect(readdirSync(join(dir, 'wal')).length).toBeGreaterThan(0);
+    await rec.flush();
+    expect([...sink.seen.keys()].sort()).toEqual(all);
+    expect([...sink.seen.values()].filter((n) => n > 1)).toEqual([]);
     await rec.stop();
   });
 });

@@ -73,6 +73,9 @@ export class UsageRecorder {
   private readonly replayedTo: string;
   /** Bytes of the file being replayed that are written: a replay cut short by a failure goes on from there. */
   private replayFrom = 0;
+  /** The segments an earlier run left in the log, still to be written (oldest first), and where the first stands. */
+  private leftovers: string[];
+  private leftoverFrom = 0;
   private readonly wal: UsageLog | null;
   private readonly groupMs: number;
   /** The events set aside, when there is a dead-letter file. */
@@ -93,10 +96,9 @@ export class UsageRecorder {
     this.groupMs = opts.groupMs ?? 5;
     this.wal = opts.log ?? null;
     this.deadLetters = opts.deadLetter?.file ?? null;
-    // Events a crashed run left in its log are written again (idempotent by id) with the first flush.
-    const recovered = this.wal?.recover(isUsageLine) ?? [];
-    this.stats.recovered = recovered.length;
-    if (recovered.length) this.enqueue(groupOf(recovered));
+    // Events a crashed run left in its log are written again (idempotent by id) with the first flush, read from its
+    // segments a batch at a time: after a long outage they can hold more than memory (or one string) does.
+    this.leftovers = this.wal?.leftovers() ?? [];
   }
 
   /** O(1); no I/O on the caller's path (the log and any overflow are written asynchronously). */
@@ -151,7 +153,7 @@ export class UsageRecorder {
    * queued for the timer's flushes.
    */
   async writeRecovered(): Promise<void> {
-    if (this.queued === 0 && !this.spilled) return;
+    if (this.queued === 0 && !this.spilled && this.leftovers.length === 0) return;
     await this.flush().catch(() => {});
   }
 
@@ -200,6 +202,7 @@ export class UsageRecorder {
         this.queued -= count;
         this.stats.written += count - setAside;
       }
+      if (this.leftovers.length) await this.replayLeftovers();
       if (this.spilled) await this.replaySpill();
       // Everything logged up to the sealed segment is now in the database. A replay cut short has thrown above: the
       // log is never released while spilled events are still to be given back.
@@ -306,11 +309,34 @@ export class UsageRecorder {
     this.spilled = existsSync(this.opts.spillFile) ? 1 : 0;
   }
 
+  /**
+   * Writes the events of the log's segments an earlier run left, a batch at a time; a failure rejects with the
+   * segment and offset reached kept for the next flush. The log releases the segments once the flush is done.
+   */
+  private async replayLeftovers(): Promise<void> {
+    while (this.leftovers.length > 0) {
+      const file = this.leftovers[0];
+      if (existsSync(file)) {
+        for await (const { lines, end } of usageLineChunks(file, this.leftoverFrom, this.batchSize)) {
+          this.stats.recovered += await this.writeLines(lines);
+          this.leftoverFrom = end;
+        }
+      }
+      this.leftovers.shift();
+      this.leftoverFrom = 0;
+    }
+  }
+
+  /** Writes lines read back from disk (those that read as events); returns how many were written. */
+  private async writeLines(lines: string[]): Promise<number> {
+    const good = lines.filter(isUsageLine);
+    const setAside = good.length ? await this.write([groupOf(good)]) : 0;
+    return good.length - setAside;
+  }
+
   private async replayFile(): Promise<void> {
     for await (const { lines, end } of usageLineChunks(this.replaying, this.replayFrom, this.batchSize)) {
-      const good = lines.filter(isUsageLine);
-      const setAside = good.length ? await this.write([groupOf(good)]) : 0;
-      this.stats.replayed += good.length - setAside;
+      this.stats.replayed += await this.writeLines(lines);
       this.replayFrom = end;
       await writeFile(this.replayedTo, String(end), { mode: 0o600 });
     }
