@@ -120,6 +120,11 @@ export async function createGateway(
     spillFile: join(config.dataDir, 'usage-spill.jsonl'),
     log: new UsageWal(join(config.dataDir, 'wal'), onUsageError),
     onError: onUsageError,
+    onSpillError: (err, events) =>
+      logger.error(
+        { err: String(err), events, max_in_memory: config.usageMaxInMemory },
+        'usage spill to disk failed: events held in memory past TOLLGATE_USAGE_MAX_IN_MEMORY until the database takes them; unready until a spill succeeds',
+      ),
     deadLetter: {
       file: new UsageDeadLetters(join(config.dataDir, USAGE_DEAD_LETTER_FILE)),
       clock: runtime.deps.clock,

@@ -152,6 +152,8 @@ async function start(
       registerMetrics(root, ctx, metrics);
       root.get('/readyz', async (_req, reply) => {
         const checks = await readiness(runtime, gateway.limitStore);
+        // Events held in memory with nowhere on disk to go (a full disk while the database is away): take no more.
+        if (gateway.usage.spillFailing) checks.usage_spill = 'failing: events held in memory past TOLLGATE_USAGE_MAX_IN_MEMORY';
         const ok = Object.values(checks).every((c) => c === 'ok');
         reply.code(ok ? 200 : 503);
         // Events set aside do not make the instance unready (every other event is written), but an operator must see them.

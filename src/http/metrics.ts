@@ -64,7 +64,7 @@ export function createMetrics(ctx: AppContext, g: () => GatewayContext | null): 
   });
   new Counter({
     name: 'tollgate_usage_events_total',
-    help: 'Usage events by fate: recorded, written, spilled to disk, replayed from disk, dead_lettered (refused by the database, set aside), salvaged (of those, written with their text quoted)',
+    help: 'Usage events by fate: recorded, written, spilled to disk, spill_failed (could not be spilled: held in memory), replayed from disk, dead_lettered (refused by the database, set aside), salvaged (of those, written with their text quoted)',
     labelNames: ['fate'],
     registers: [registry],
     collect() {
@@ -74,6 +74,7 @@ export function createMetrics(ctx: AppContext, g: () => GatewayContext | null): 
       this.inc({ fate: 'recorded' }, s.recorded);
       this.inc({ fate: 'written' }, s.written);
       this.inc({ fate: 'spilled' }, s.spilled);
+      this.inc({ fate: 'spill_failed' }, s.spillFailed);
       this.inc({ fate: 'replayed' }, s.replayed);
       this.inc({ fate: 'dead_lettered' }, s.deadLettered);
       this.inc({ fate: 'salvaged' }, s.salvaged);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -134,6 +134,85 @@ describe('a write-ahead log left by a long outage', () => {
     await rec.flush();
     expect([...sink.seen.keys()].sort()).toEqual(all);
     expect([...sink.seen.values()].filter((n) => n > 1)).toEqual([]);
+    await rec.stop();
+  });
+});
+
+describe('a full disk while the database is away', () => {
+  /** Appends as the file system does, until `full`: then half the bytes land and the append fails (ENOSPC). */
+  function diskThatFills() {
+    const d = {
+      full: false,
+      async append(file: string, bytes: Uint8Array) {
+        if (!d.full) return appendFileSync(file, bytes);
+        appendFileSync(file, bytes.subarray(0, bytes.length >> 1));
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      },
+    };
+    return d;
+  }
+
+  it('keeps a group it could not spill in memory, says so, and writes every event once both are back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-durable-'));
+    const sink = fakeSink(50);
+    const disk = diskThatFills();
+    const spillErrors: Array<[string, number]> = [];
+    const rec = recorderOn(dir, sink, { appendSpill: disk.append, onSpillError: (err, events) => spillErrors.push([String(err), events]) });
+    // 100 events: 20 in memory, 80 spilled; then the disk fills for the next 100 (one append cut short each group).
+    await spillWhileDown(rec, sink, 100);
+    disk.full = true;
+    sink.down = true;
+    for (let i = 100; i < 200; i += 10) {
+      for (let j = i; j < i + 10; j++) rec.record(usageEvent({ id: `evt_${String(j).padStart(5, '0')}` }));
+      await rec.flush().catch(() => {});
+    }
+    // Counted as they are: 80 on disk, 100 held in memory past the bound; reported, once for the run of failures.
+    expect(rec.stats.spilled).toBe(80);
+    expect(rec.stats.spillFailed).toBe(100);
+    expect(rec.pending).toBe(120);
+    expect(rec.spillFailing).toBe(true);
+    expect(spillErrors).toEqual([['Error: ENOSPC: no space left on device, write', 10]]);
+    // Space comes back: the next spill starts on a line of its own (the torn half line before it is skipped).
+    disk.full = false;
+    for (let j = 200; j < 210; j++) rec.record(usageEvent({ id: `evt_${String(j).padStart(5, '0')}` }));
+    await rec.flush().catch(() => {});
+    expect(rec.spillFailing).toBe(false);
+    sink.down = false;
+    await rec.flush();
+    expect([...sink.seen.keys()].sort()).toEqual(ids(210));
+    await rec.stop();
+  });
+
+  it('keeps the log while a group it could not spill is held only in memory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-durable-'));
+    const sink = fakeSink(50);
+    // An append that fails when told to (the disk filling while it is under way).
+    let failAppend: () => void = () => {};
+    const appendSpill = () => new Promise<void>((_, reject) => (failAppend = () => reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }))));
+    const rec = recorderOn(dir, sink, { appendSpill, onSpillError: () => {} });
+    await spillWhileDown(rec, sink, 20); // memory full
+    // The database is back. The flush closes the last group, which goes to the spill file; its append fails only
+    // once the flush has taken the queue to write (so the group is not among what it writes).
+    let entered: () => void = () => {};
+    const writing = new Promise<void>((r) => (entered = r));
+    const write = sink.write;
+    sink.write = async (bytes) => {
+      entered();
+      return write(bytes);
+    };
+    const held = ids(30).slice(20);
+    for (const id of held) rec.record(usageEvent({ id }));
+    const flushed = rec.flush();
+    await writing;
+    failAppend();
+    await flushed;
+    expect(rec.pending).toBe(10);
+    // A crash now finds the held group in the log.
+    const left = fakeSink(50);
+    const other = new UsageRecorder(left, { flushIntervalMs: 60_000, maxInMemory: 20, spillFile: join(dir, 'other-spill.jsonl'), log: new UsageWal(join(dir, 'wal')) });
+    await other.writeRecovered();
+    expect([...left.seen.keys()].filter((id) => held.includes(id)).sort()).toEqual(held);
+    await other.stop();
     await rec.stop();
   });
 });

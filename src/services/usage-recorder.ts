@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { appendFile, rename, rm, writeFile } from 'node:fs/promises';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
 import type { DeadLetter, DeadLetterFile, UsageLog, UsageSink } from '../core/ports.js';
 import type { UsageEvent } from '../core/usage-event.js';
 import { isUsageLine, salvagedUsageLine, UsageLineWriter, usageLinesIn, usageLinesToBytes, usageValuesOf } from '../core/usage-line.js';
@@ -12,7 +12,14 @@ export interface UsageRecorderOptions {
   maxInMemory: number;
   /** JSON-lines file in this instance's data dir; never shared between instances. */
   spillFile: string;
+  /** Appends bytes to the spill file (default: `appendWhole`, which leaves nothing of an append that failed). */
+  appendSpill?: (file: string, bytes: Uint8Array) => Promise<void>;
   onError?: (err: unknown) => void;
+  /**
+   * Told when a group could not be spilled (a full disk): its events are kept in memory past `maxInMemory` until
+   * written. Once per run of failures (`spillFailing` says whether the last spill failed); `onError` when unset.
+   */
+  onSpillError?: (err: unknown, events: number) => void;
   /** The write-ahead log (in this instance's data dir); none when unset. */
   log?: UsageLog;
   /**
@@ -68,6 +75,11 @@ export class UsageRecorder {
   private again: Promise<void> | null = null;
   private spillChain: Promise<void> = Promise.resolve();
   private spilled = 0;
+  /** Whether the last spill failed (its group is held in memory), and whether its bytes may have left a torn line. */
+  private spillFailed = false;
+  private spillTorn = false;
+  /** Set when a group whose spill failed is queued after a flush took its queue: that flush must keep the log. */
+  private logHeld = false;
   /** The spill file being replayed (renamed so that new spills go to a new file), and where its replay stands. */
   private readonly replaying: string;
   private readonly replayedTo: string;
@@ -82,7 +94,7 @@ export class UsageRecorder {
   readonly deadLetters: DeadLetterFile | null;
   /** Ids set aside by this run: a flush retried after a lost connection does not file them twice. */
   private readonly setAside = new Set<string>();
-  readonly stats = { recorded: 0, written: 0, failedFlushes: 0, spilled: 0, replayed: 0, recovered: 0, deadLettered: 0, salvaged: 0 };
+  readonly stats = { recorded: 0, written: 0, failedFlushes: 0, spilled: 0, spillFailed: 0, replayed: 0, recovered: 0, deadLettered: 0, salvaged: 0 };
 
   constructor(
     private readonly sink: Pick<UsageSink, 'write' | 'maxBatch'>,
@@ -147,6 +159,11 @@ export class UsageRecorder {
     return this.queued + this.events.length;
   }
 
+  /** Whether the last spill to disk failed: events are then held in memory past `maxInMemory` (readiness says so). */
+  get spillFailing(): boolean {
+    return this.spillFailed;
+  }
+
   /**
    * Writes what an earlier run left (its log's events, its spill file) before the gateway serves, so that limits
    * seeded from stored usage count it (services/limit-seeding.ts). A failure is reported, and the events stay
@@ -191,6 +208,7 @@ export class UsageRecorder {
       // written wait for the next flush: chasing them made a flush under load a run of small transactions back to
       // back (each rewriting the same rollup and index pages) instead of one per interval.
       let remaining = this.queue.length;
+      this.logHeld = false;
       while (remaining > 0) {
         // Whole groups up to the batch size (at least one): a failed write leaves them queued as they were.
         let n = 0;
@@ -206,7 +224,8 @@ export class UsageRecorder {
       if (this.spilled) await this.replaySpill();
       // Everything logged up to the sealed segment is now in the database. A replay cut short has thrown above: the
       // log is never released while spilled events are still to be given back.
-      if (this.wal) await this.wal.release(sealed);
+      // A group whose spill failed after the queue was taken is in memory only: its segment is kept.
+      if (this.wal && !this.logHeld) await this.wal.release(sealed);
     } catch (err) {
       this.stats.failedFlushes++;
       this.opts.onError?.(err);
@@ -284,10 +303,34 @@ export class UsageRecorder {
     return salvaged ? 0 : 1;
   }
 
+  /**
+   * Appends a group to the spill file, after every spill under way. One that fails (a full disk) is never dropped: the
+   * group is kept in memory past `maxInMemory`, counted and reported, and the next append starts on a new line.
+   */
   private spill(bytes: Buffer, count: number): void {
     this.spilled = 1;
     this.stats.spilled += count;
-    this.spillChain = this.spillChain.then(() => appendFile(this.opts.spillFile, bytes, { mode: 0o600 })).catch((err) => this.opts.onError?.(err));
+    const append = this.opts.appendSpill ?? appendWhole;
+    this.spillChain = this.spillChain
+      .then(() => append(this.opts.spillFile, this.spillTorn ? Buffer.concat([NEWLINE, bytes]) : bytes))
+      .then(
+        () => {
+          this.spillTorn = false;
+          this.spillFailed = false;
+        },
+        (err) => {
+          this.stats.spilled -= count;
+          this.stats.spillFailed += count;
+          this.spillTorn = true;
+          this.queue.push({ bytes, count });
+          this.queued += count;
+          this.logHeld = true;
+          if (this.spillFailed) return;
+          this.spillFailed = true;
+          if (this.opts.onSpillError) this.opts.onSpillError(err, count);
+          else this.opts.onError?.(err);
+        },
+      );
   }
 
   /**
@@ -298,15 +341,22 @@ export class UsageRecorder {
    */
   private async replaySpill(): Promise<void> {
     await this.spillChain;
-    if (existsSync(this.replaying)) await this.replayFile();
-    if (existsSync(this.opts.spillFile)) {
-      const renamed = this.spillChain.then(() => rename(this.opts.spillFile, this.replaying));
-      this.spillChain = renamed.catch(() => {});
-      await renamed;
-      this.replayFrom = 0;
-      await this.replayFile();
+    // Set again by any spill from now on (one still to be appended after the rename below included).
+    this.spilled = 0;
+    try {
+      if (existsSync(this.replaying)) await this.replayFile();
+      if (existsSync(this.opts.spillFile)) {
+        const renamed = this.spillChain.then(() => rename(this.opts.spillFile, this.replaying));
+        this.spillChain = renamed.catch(() => {});
+        await renamed;
+        this.replayFrom = 0;
+        this.spillTorn = false;
+        await this.replayFile();
+      }
+    } catch (err) {
+      this.spilled = 1;
+      throw err;
     }
-    this.spilled = existsSync(this.opts.spillFile) ? 1 : 0;
   }
 
   /**
@@ -374,5 +424,26 @@ function replayedOffset(file: string): number {
     return Number.isSafeInteger(n) && n > 0 ? n : 0;
   } catch {
     return 0;
+  }
+}
+
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * Appends bytes to a file, or nothing: an append the disk could hold only part of is cut back to where it began (so
+ * no torn line is left for the next one to follow), then fails.
+ */
+export async function appendWhole(file: string, bytes: Uint8Array): Promise<void> {
+  const fh = await open(file, 'a', 0o600);
+  try {
+    const { size } = await fh.stat();
+    try {
+      await fh.writeFile(bytes);
+    } catch (err) {
+      await fh.truncate(size).catch(() => {});
+      throw err;
+    }
+  } finally {
+    await fh.close();
   }
 }
