@@ -4,6 +4,7 @@ import type { UsageEvent } from './usage-event.js';
 import {
   isUsageLine,
   salvagedUsageLine,
+  usageLineError,
   toUsageLine,
   USAGE_COLUMNS,
   UsageLineWriter,
@@ -131,6 +132,38 @@ describe('usage lines', () => {
     expect(isUsageLine(line)).toBe(true);
     expect(isUsageLine(line.slice(0, -5))).toBe(false);
     expect(isUsageLine('')).toBe(false);
+  });
+
+  it('refuses a line whose values are of the wrong kind or out of range (valid JSON all the same)', () => {
+    const line = (change: (v: unknown[]) => void) => {
+      const v = usageValuesOf(toUsageLine(event));
+      change(v);
+      return JSON.stringify(v);
+    };
+    const column = (name: string) => USAGE_COLUMNS.findIndex(([c]) => c === name);
+    const wrong: Record<string, (v: unknown[]) => void> = {
+      'a fractional cost (BigInt threw on it)': (v) => (v[column('cost_nanousd')] = 0.5),
+      'a token count as text (summed as text: 5 + "12" + 7)': (v) => (v[column('input_tokens')] = '12'),
+      'a time past year 9999 (a bucket of its own)': (v) => (v[column('created_at_ms')] = 1e20),
+      'a time as text': (v) => (v[column('created_at_ms')] = 'oops'),
+      'a negative token count': (v) => (v[column('output_tokens')] = -3),
+      'a latency past 2^53 (not exact)': (v) => (v[column('latency_ms')] = 2 ** 60),
+      'an outcome as a number': (v) => (v[column('outcome')] = 7),
+      'a flag as text': (v) => (v[column('billable')] = 'yes'),
+      'no org': (v) => (v[column('org_id')] = null),
+      'no id': (v) => (v[column('id')] = ''),
+      'a status past 999': (v) => (v[column('status')] = 1000),
+    };
+    for (const [name, change] of Object.entries(wrong)) {
+      expect(isUsageLine(line(change)), name).toBe(false);
+      expect(usageLineError(line(change))).toMatchObject({ code: 'TOLLGATE_BAD_USAGE_LINE' });
+    }
+    // What may be null is, and an earlier version's shorter line reads.
+    expect(isUsageLine(line((v) => (v[column('upstream_latency_ms')] = null)))).toBe(true);
+    expect(isUsageLine(line((v) => v.splice(20)))).toBe(true);
+    // A torn line is not JSON: told apart (skipped, not set aside).
+    expect(usageLineError(toUsageLine(event).slice(0, -5))).toMatchObject({ name: 'SyntaxError' });
+    expect(usageLineError(toUsageLine(event))).toBeNull();
   });
 });
 

@@ -142,15 +142,52 @@ export function* usageValuesEach(bytes: Uint8Array): Generator<UsageValues, void
 /** The usage_events row of a line's values (one object literal in column order: see `compiled`). */
 export const usageRowOf: (values: UsageValues) => UsageRow = compiled(['v'], `return { ${USAGE_COLUMNS.map(([c], i) => `${c}: v[${i}]`).join(', ')} };`);
 
-/** Whether a logged line reads as an event (a torn last line from a crash does not). */
-export function isUsageLine(line: string): boolean {
-  if (!line) return false;
-  try {
-    usageValuesOf(line);
-    return true;
-  } catch {
-    return false;
+/** Text columns that always hold text (NOT NULL), and the one number column that may be null. */
+const REQUIRED_TEXT: ReadonlySet<UsageColumn> = new Set(['id', 'org_id', 'endpoint', 'method', 'outcome']);
+const NULLABLE_NUMBER: ReadonlySet<UsageColumn> = new Set(['upstream_latency_ms']);
+/** The latest time a line may carry: 9999-12-31T23:59:59.999Z (later ones made buckets of their own, far ahead). */
+const LATEST_MS = 253_402_300_799_999;
+
+/** What is wrong with one value of a line, or null. */
+function valueProblem(column: UsageColumn, kind: 'text' | 'number' | 'flag', v: unknown): string | null {
+  if (kind === 'flag') return v === 0 || v === 1 || typeof v === 'boolean' ? null : 'not a flag (0 or 1)';
+  if (kind === 'text') {
+    if (v === null) return REQUIRED_TEXT.has(column) ? 'null' : null;
+    if (typeof v !== 'string') return 'not text';
+    return column === 'id' && v === '' ? 'empty' : null;
   }
+  if (v === null) return NULLABLE_NUMBER.has(column) ? null : 'null';
+  // Every number column is an integer column: a fraction, a string or a number past 2^53 breaks the rollups' sums.
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) return 'not a whole number ≥ 0';
+  if (column === 'created_at_ms' && v > LATEST_MS) return 'past year 9999';
+  if (column === 'status' && v > 999) return 'not an HTTP status';
+  return null;
+}
+
+/**
+ * Why a line read back from disk (the log, the spill file) is not an event: a SyntaxError when it is not JSON (a torn
+ * last line from a crash), an error with code BAD_USAGE_LINE when its values are not an event's (the wrong count, or a
+ * value of the wrong kind or out of range: such a line made the rollups throw or sum text); null when it is one. Not on
+ * the gateway's path: its own events are built with these kinds.
+ */
+export function usageLineError(line: string): Error | null {
+  let values: UsageValues;
+  try {
+    values = usageValuesOf(line);
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+  for (let i = 0; i < USAGE_COLUMNS.length; i++) {
+    const [column, , kind] = USAGE_COLUMNS[i];
+    const problem = valueProblem(column, kind, values[i]);
+    if (problem) return Object.assign(new Error(`a usage line's ${column} is ${problem}: ${JSON.stringify(values[i]) ?? 'undefined'}`), { code: BAD_USAGE_LINE });
+  }
+  return null;
+}
+
+/** Whether a logged line reads as an event (a torn last line from a crash does not, nor one of the wrong shape). */
+export function isUsageLine(line: string): boolean {
+  return line !== '' && usageLineError(line) === null;
 }
 
 const QUOTE = 0x22;

@@ -1,10 +1,14 @@
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { usageEvent } from '../../test/harness/usage-event.js';
-import { toUsageLine, usageLinesIn, usageValuesOf } from '../core/usage-line.js';
+import { DEFAULT_PRICES } from '../core/pricing.js';
+import { toUsageLine, USAGE_COLUMNS, usageLinesIn, usageValuesOf, usageValuesOfEvent } from '../core/usage-line.js';
+import { UsageDeadLetters } from '../infra/usage-dead-letter.js';
 import { UsageWal } from '../infra/usage-wal.js';
+import { type Database, openDatabase } from '../storage/database.js';
+import { sqliteUsageSink } from '../storage/sqlite-usage-sink.js';
 import { UsageRecorder, type UsageRecorderOptions } from './usage-recorder.js';
 
 // What the recorder holds must reach the database once it answers, through any mix of failed writes, restarts and
@@ -213,6 +217,71 @@ describe('a full disk while the database is away', () => {
     await other.writeRecovered();
     expect([...left.seen.keys()].filter((id) => held.includes(id)).sort()).toEqual(held);
     await other.stop();
+    await rec.stop();
+  });
+});
+
+describe('an event whose values are of the wrong kind', () => {
+  const open: Database[] = [];
+  afterEach(async () => {
+    for (const d of open.splice(0)) await d.close();
+  });
+
+  async function sqliteRecorder(dir: string) {
+    const database = await openDatabase({ dataDir: dir });
+    open.push(database);
+    const rec = new UsageRecorder(sqliteUsageSink(database, DEFAULT_PRICES, { worker: false }), {
+      flushIntervalMs: 60_000,
+      maxInMemory: 1000,
+      spillFile: join(dir, 'usage-spill.jsonl'),
+      log: new UsageWal(join(dir, 'wal')),
+      deadLetter: { file: new UsageDeadLetters(join(dir, 'dead.jsonl')), clock: () => 1_700_000_000_000 },
+    });
+    const stored = async () => (await database.db.selectFrom('usage_events').select('id').orderBy('id').execute()).map((r) => r.id);
+    const tokens = async () => (await database.db.selectFrom('usage_rollups_1d').select(['bucket_start', 'input_tokens', 'input_cost_nanousd']).execute()).map((r) => ({ ...r }));
+    const dead = () => (existsSync(join(dir, 'dead.jsonl')) ? readFileSync(join(dir, 'dead.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+    return { rec, stored, tokens, dead };
+  }
+
+  it('in a log an earlier run left, is set aside at recovery; the rest is written and summed right', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-durable-'));
+    mkdirSync(join(dir, 'wal'));
+    const column = (name: string) => USAGE_COLUMNS.findIndex(([c]) => c === name);
+    const bad = (id: string, name: string, value: unknown) => {
+      const v = usageValuesOfEvent(usageEvent({ id, inputTokens: 10, costNanoUsd: 100 }));
+      v[column(name)] = value;
+      return JSON.stringify(v);
+    };
+    const lines = [
+      toUsageLine(usageEvent({ id: 'evt_a', inputTokens: 5, costNanoUsd: 50 })),
+      bad('evt_cost', 'cost_nanousd', 0.5),
+      bad('evt_tokens', 'input_tokens', '12'),
+      bad('evt_time', 'created_at_ms', 1e20),
+      toUsageLine(usageEvent({ id: 'evt_b', inputTokens: 7, costNanoUsd: 70 })),
+    ];
+    writeFileSync(join(dir, 'wal', 'usage-wal-0000000001.jsonl'), `${lines.join('\n')}\n["evt_torn",`);
+    const { rec, stored, tokens, dead } = await sqliteRecorder(dir);
+    await rec.writeRecovered();
+    expect(await stored()).toEqual(['evt_a', 'evt_b']);
+    expect(await tokens()).toEqual([{ bucket_start: Date.UTC(2026, 10, 26) / 1000, input_tokens: 12, input_cost_nanousd: 120 }]);
+    expect(dead().map((d) => [d.id, d.error_code, d.salvaged])).toEqual([
+      ['evt_cost', 'TOLLGATE_BAD_USAGE_LINE', false],
+      ['evt_tokens', 'TOLLGATE_BAD_USAGE_LINE', false],
+      ['evt_time', 'TOLLGATE_BAD_USAGE_LINE', false],
+    ]);
+    expect(readdirSync(join(dir, 'wal'))).toEqual([]);
+    await rec.stop();
+  });
+
+  it('that the database takes but the rollups cannot sum is set aside alone, not retried with its batch forever', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-durable-'));
+    const { rec, stored, dead } = await sqliteRecorder(dir);
+    rec.record(usageEvent({ id: 'evt_a', costNanoUsd: 50 }));
+    rec.record(usageEvent({ id: 'evt_cost', costNanoUsd: 0.5, inputTokens: 3 }));
+    rec.record(usageEvent({ id: 'evt_b', costNanoUsd: 70 }));
+    await rec.flush();
+    expect(await stored()).toEqual(['evt_a', 'evt_b']);
+    expect(dead().map((d) => [d.id, d.error_code])).toEqual([['evt_cost', 'TOLLGATE_BAD_USAGE_LINE']]);
     await rec.stop();
   });
 });

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { open, rename, rm, writeFile } from 'node:fs/promises';
 import type { DeadLetter, DeadLetterFile, UsageLog, UsageSink } from '../core/ports.js';
 import type { UsageEvent } from '../core/usage-event.js';
-import { isUsageLine, salvagedUsageLine, UsageLineWriter, usageLinesIn, usageLinesToBytes, usageValuesOf } from '../core/usage-line.js';
+import { salvagedUsageLine, UsageLineWriter, usageLineError, usageLinesIn, usageLinesToBytes, usageValuesOf } from '../core/usage-line.js';
 import { isDataError } from '../storage/write-errors.js';
 import { usageLineChunks } from './usage-line-reader.js';
 
@@ -267,9 +267,12 @@ export class UsageRecorder {
     return setAside;
   }
 
-  /** Files one refused event, after writing its salvaged copy when it has one; 1 when nothing of it was written. */
-  private async setAsideLine(line: string, err: unknown): Promise<number> {
-    const salvage = salvagedUsageLine(line);
+  /**
+   * Files one refused event, after writing its salvaged copy when it has one (and `salvage` allows); 1 when nothing of
+   * it was written.
+   */
+  private async setAsideLine(line: string, err: unknown, trySalvage = true): Promise<number> {
+    const salvage = trySalvage ? salvagedUsageLine(line) : null;
     let salvaged = false;
     if (salvage) {
       try {
@@ -281,7 +284,8 @@ export class UsageRecorder {
     }
     let id: string | null = null;
     try {
-      id = String(usageValuesOf(line)[0]);
+      const first = usageValuesOf(line)[0];
+      id = typeof first === 'string' ? first : null;
     } catch {}
     const key = id ?? line;
     if (!this.setAside.has(key)) {
@@ -377,9 +381,20 @@ export class UsageRecorder {
     }
   }
 
-  /** Writes lines read back from disk (those that read as events); returns how many were written. */
+  /**
+   * Writes lines read back from disk; returns how many were written. A line that is not JSON (torn by a crash: its
+   * event was never acknowledged) is skipped; one whose values are not an event's is set aside like an event the
+   * database refuses (reported when there is no dead-letter file), never written.
+   */
   private async writeLines(lines: string[]): Promise<number> {
-    const good = lines.filter(isUsageLine);
+    const good: string[] = [];
+    for (const line of lines) {
+      const err = usageLineError(line);
+      if (!err) good.push(line);
+      else if (err.name === 'SyntaxError') continue;
+      else if (this.deadLetters) await this.setAsideLine(line, err, false);
+      else this.opts.onError?.(err);
+    }
     const setAside = good.length ? await this.write([groupOf(good)]) : 0;
     return good.length - setAside;
   }

@@ -5,6 +5,7 @@ import { DEFAULT_PRICES, priceFor } from '../core/pricing.js';
 import { endpointKind, ROLLUP_SUMS, ROLLUP_TABLES, type UsageRollupsTable } from './schema-rollups.js';
 import type { UsageEventsTable as UsageEvent } from './schema-usage.js';
 import { aggregateRollups, isBilled, splitCost } from './usage-rollups.js';
+import { isDataError } from './write-errors.js';
 
 /** The plain definition: every event summed into every table's (bucket, identity) row, sorted by bucket then identity. */
 function reference(events: UsageEvent[]): Record<string, UsageRollupsTable[]> {
@@ -133,6 +134,17 @@ describe('aggregateRollups', () => {
       [7200, 'gpt-4o', 1, 6],
       [7200, 'gpt-4o-mini', 1, 3],
     ]);
+  });
+
+  it("says an event it cannot sum is the data's fault (a fractional cost threw a RangeError, retried forever)", () => {
+    let thrown: unknown;
+    try {
+      aggregateRollups([usageRow({ id: 'evt_ok', cost_nanousd: 10 }), usageRow({ id: 'evt_half', input_tokens: 3, cost_nanousd: 0.5 })]);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toMatchObject({ code: 'TOLLGATE_BAD_USAGE_LINE', message: expect.stringContaining('evt_half') });
+    expect(isDataError(thrown)).toBe(true);
   });
 });
 

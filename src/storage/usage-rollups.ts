@@ -1,5 +1,6 @@
 import { bucketOfMs } from '../core/buckets.js';
 import { costNanoUsd, DEFAULT_PRICES, type ModelPrice, priceFor } from '../core/pricing.js';
+import { BAD_USAGE_LINE } from '../core/usage-line.js';
 import {
   endpointKind,
   ROLLUP_SUMS,
@@ -132,7 +133,20 @@ export class RollupAggregator {
 
   constructor(private readonly prices: Prices = DEFAULT_PRICES) {}
 
+  /**
+   * Adds one event. Whatever it throws (a fractional cost made splitCost's BigInt throw a RangeError) is the event's
+   * data's fault, and said so (code BAD_USAGE_LINE): the recorder then sets that event aside instead of retrying its
+   * whole batch forever (storage/write-errors.ts).
+   */
   add(e: UsageEventsTable): void {
+    try {
+      this.addOne(e);
+    } catch (err) {
+      throw Object.assign(new Error(`usage event ${String(e.id)} cannot be rolled up: ${(err as Error)?.message ?? String(err)}`), { code: BAD_USAGE_LINE });
+    }
+  }
+
+  private addOne(e: UsageEventsTable): void {
     this.count++;
     if (e.endpoint !== this.lastRoute || e.method !== this.lastMethod) {
       this.lastRoute = e.endpoint;
