@@ -156,4 +156,9 @@ export interface DeadLetterFile {
   readonly count: number;
   /** Appends entries; resolves once they are in the file. */
   append(entries: DeadLetter[]): Promise<void>;
+  /**
+   * Whether the file holds an entry for this event id (or this line, for an entry without an id): a run that replays
+   * the log an earlier run left files an event it filed once only.
+   */
+  has(idOrLine: string): boolean;
 }

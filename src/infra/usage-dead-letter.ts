@@ -13,8 +13,23 @@ export class UsageDeadLetters implements DeadLetterFile {
   count: number;
   private chain: Promise<void> = Promise.resolve();
 
+  /** The entries' event ids (or lines, for those without one). */
+  private readonly filed = new Set<string>();
+
   constructor(readonly file: string) {
-    this.count = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0;
+    const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+    this.count = lines.length;
+    for (const line of lines) {
+      try {
+        const e = JSON.parse(line) as Partial<DeadLetter>;
+        const key = typeof e.id === 'string' ? e.id : e.line;
+        if (typeof key === 'string') this.filed.add(key);
+      } catch {}
+    }
+  }
+
+  has(idOrLine: string): boolean {
+    return this.filed.has(idOrLine);
   }
 
   /** Appends entries; resolves once they are in the file. */
@@ -25,6 +40,7 @@ export class UsageDeadLetters implements DeadLetterFile {
       .then(() => appendFile(this.file, text, { mode: 0o600 }))
       .then(() => {
         this.count += entries.length;
+        for (const e of entries) this.filed.add(e.id ?? e.line);
       });
     // A failed append fails its caller's flush (retried later), not every later append.
     this.chain = run.catch(() => {});

@@ -93,7 +93,6 @@ describe('spill replay interrupted by another database failure', () => {
     // The replay went on after the batch written before the failure (the queue's 20 events were the first write).
     expect(again.stats.replayed).toBe(480 - 50);
     await again.stop();
-    await rec.stop();
   });
 });
 
@@ -283,5 +282,38 @@ describe('an event whose values are of the wrong kind', () => {
     expect(await stored()).toEqual(['evt_a', 'evt_b']);
     expect(dead().map((d) => [d.id, d.error_code])).toEqual([['evt_cost', 'TOLLGATE_BAD_USAGE_LINE']]);
     await rec.stop();
+  });
+});
+
+describe('an event filed in the dead-letter file before a crash', () => {
+  it('is not filed again by the next run, which replays the log that held it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-durable-'));
+    const sink = fakeSink(1);
+    const refusing = {
+      maxBatch: 1,
+      async write(bytes: Uint8Array) {
+        if (usageLinesIn(bytes).some((l) => usageValuesOf(l)[0] === 'evt_bad')) {
+          throw Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' });
+        }
+        return sink.write(bytes);
+      },
+    };
+    const deadLetter = () => ({ file: new UsageDeadLetters(join(dir, 'dead.jsonl')), clock: () => 1_700_000_000_000 });
+    const make = () => new UsageRecorder(refusing, { flushIntervalMs: 60_000, maxInMemory: 20, spillFile: join(dir, 'usage-spill.jsonl'), log: new UsageWal(join(dir, 'wal')), deadLetter: deadLetter() });
+    const r = make();
+    r.record(usageEvent({ id: 'evt_bad', model: 'gpt\u0000x' }));
+    r.record(usageEvent({ id: 'evt_ok' }));
+    // The bad event is filed; the next write meets a lost connection; then the process dies (no stop): the log stays.
+    sink.failAt = 1;
+    await expect(r.flush()).rejects.toThrow(/terminated/);
+    expect(readdirSync(join(dir, 'wal')).length).toBeGreaterThan(0);
+    const again = make();
+    await again.writeRecovered();
+    const filed = readFileSync(join(dir, 'dead.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).id);
+    expect(filed).toEqual(['evt_bad']);
+    expect(again.deadLetters?.count).toBe(1);
+    expect(again.stats.deadLettered).toBe(0);
+    expect(sink.seen.has('evt_ok')).toBe(true);
+    await again.stop();
   });
 });

@@ -92,7 +92,7 @@ export class UsageRecorder {
   private readonly groupMs: number;
   /** The events set aside, when there is a dead-letter file. */
   readonly deadLetters: DeadLetterFile | null;
-  /** Ids set aside by this run: a flush retried after a lost connection does not file them twice. */
+  /** Ids set aside by this run (before their append ends): a flush retried after a lost connection does not file them twice. */
   private readonly setAside = new Set<string>();
   readonly stats = { recorded: 0, written: 0, failedFlushes: 0, spilled: 0, spillFailed: 0, replayed: 0, recovered: 0, deadLettered: 0, salvaged: 0 };
 
@@ -288,7 +288,9 @@ export class UsageRecorder {
       id = typeof first === 'string' ? first : null;
     } catch {}
     const key = id ?? line;
-    if (!this.setAside.has(key)) {
+    // Filed already: by this run (a flush retried after a lost connection), or by an earlier one whose log, released
+    // only after a whole flush, is replayed now.
+    if (!this.setAside.has(key) && !this.deadLetters?.has(key)) {
       const e = err as { message?: unknown; code?: unknown };
       const entry: DeadLetter = {
         dead_at_ms: this.opts.deadLetter?.clock() ?? 0,
