@@ -118,7 +118,9 @@ export async function createGateway(
     groupMs: config.usageGroupMs,
     maxInMemory: config.usageMaxInMemory,
     spillFile: join(config.dataDir, 'usage-spill.jsonl'),
-    log: new UsageWal(join(config.dataDir, 'wal'), onUsageError),
+    log: new UsageWal(join(config.dataDir, 'wal'), (err) =>
+      logger.error({ err: String(err) }, 'usage write-ahead log append failed: events are still written to the database, but a crash now can lose them (said once until an append succeeds)'),
+    ),
     onError: onUsageError,
     onSpillError: (err, events) =>
       logger.error(

@@ -1,5 +1,5 @@
 import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
-import { type FileHandle, open, readdir, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { UsageLog } from '../core/ports.js';
 
@@ -14,6 +14,8 @@ export class UsageWal implements UsageLog {
   private segment: number;
   private handle: { n: number; fh: Promise<FileHandle> } | null = null;
   private chain: Promise<void> = Promise.resolve();
+  /** Whether the last append failed: a run of failures (a full disk: one per group) is reported once. */
+  private failing = false;
 
   constructor(
     private readonly dir: string,
@@ -50,15 +52,53 @@ export class UsageWal implements UsageLog {
     const n = this.segment;
     if (!this.handle || this.handle.n !== n) {
       const previous = this.handle;
-      this.handle = { n, fh: open(this.file(n), 'a', 0o600) };
-      if (previous) this.chain = this.chain.then(async () => (await previous.fh).close());
+      const fh = this.openSegment(n);
+      // Awaited in the chain, maybe after it fails: marked handled now (an unhandled rejection ends the process).
+      fh.catch(() => {});
+      this.handle = { n, fh };
+      // A handle that never opened has nothing to close.
+      if (previous) this.chain = this.chain.then(() => previous.fh.then((h) => h.close())).catch(() => {});
     }
-    const fh = this.handle.fh;
-    this.chain = this.chain
-      .then(async () => {
-        await (await fh).write(lines);
-      })
-      .catch(this.onError);
+    const handle = this.handle;
+    this.chain = this.chain.then(async () => {
+      let fh: FileHandle;
+      try {
+        fh = await handle.fh;
+      } catch (err) {
+        // Opened again with the next group.
+        if (this.handle === handle) this.handle = null;
+        this.report(err);
+        return;
+      }
+      try {
+        await fh.write(lines);
+        this.failing = false;
+      } catch (err) {
+        this.report(err);
+      }
+    });
+  }
+
+  /**
+   * Opens a segment for appending. The directory removed under a running server (by hand, a clean-up job) is made
+   * again: every append failed with ENOENT, ~200 a second, and every release threw, failing every flush.
+   */
+  private async openSegment(n: number): Promise<FileHandle> {
+    try {
+      return await open(this.file(n), 'a', 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.report(Object.assign(new Error(`the usage log's directory ${this.dir} was removed: made again (what it held is lost)`), { code: 'ENOENT' }));
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      return open(this.file(n), 'a', 0o600);
+    }
+  }
+
+  /** Reports the first failure of a run of them. */
+  private report(err: unknown): void {
+    if (this.failing) return;
+    this.failing = true;
+    this.onError(err);
   }
 
   /** Starts a new segment and waits until the sealed one is fully written; returns its number. */
@@ -72,7 +112,11 @@ export class UsageWal implements UsageLog {
   /** Deletes every segment up to and including `upTo` (all their events are in the database). Asynchronous I/O only. */
   async release(upTo: number): Promise<void> {
     await this.chain;
-    const names = await readdir(this.dir);
+    // No directory: nothing to delete (it is made again with the next append).
+    const names = await readdir(this.dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [] as string[];
+      throw err;
+    });
     for (const name of names) {
       const m = /^usage-wal-(\d+)\.jsonl$/.exec(name);
       const n = m ? Number(m[1]) : Number.NaN;
@@ -80,7 +124,7 @@ export class UsageWal implements UsageLog {
       if (this.handle?.n === n) {
         const fh = this.handle.fh;
         this.handle = null;
-        await (await fh).close().catch(() => {});
+        await fh.then((h) => h.close()).catch(() => {});
       }
       await rm(join(this.dir, name), { force: true });
     }
@@ -88,7 +132,7 @@ export class UsageWal implements UsageLog {
 
   async close(): Promise<void> {
     await this.chain;
-    if (this.handle) await (await this.handle.fh).close().catch(() => {});
+    if (this.handle) await this.handle.fh.then((h) => h.close()).catch(() => {});
     this.handle = null;
   }
 }

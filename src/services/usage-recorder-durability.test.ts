@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -315,5 +315,48 @@ describe('an event filed in the dead-letter file before a crash', () => {
     expect(again.stats.deadLettered).toBe(0);
     expect(sink.seen.has('evt_ok')).toBe(true);
     await again.stop();
+  });
+});
+
+describe('the log directory removed under a running server', () => {
+  it('is made again, said once, and logs (and releases) as before', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-durable-'));
+    const sink = fakeSink(500);
+    const logErrors: string[] = [];
+    const rec = recorderOn(dir, sink, { maxInMemory: 1000, log: new UsageWal(join(dir, 'wal'), (err) => logErrors.push(String(err))) });
+    rec.record(usageEvent({ id: 'evt_first' }));
+    await rec.flush();
+    rmSync(join(dir, 'wal'), { recursive: true });
+    // Three groups while the database is away, each logged in a segment of its own.
+    sink.down = true;
+    const all = ids(30);
+    for (let i = 0; i < 30; i += 10) {
+      for (const id of all.slice(i, i + 10)) rec.record(usageEvent({ id }));
+      await rec.flush().catch(() => {});
+    }
+    expect(logErrors).toHaveLength(1);
+    // A crash now would find them in the log.
+    const left = new UsageWal(join(dir, 'wal'))
+      .leftovers()
+      .flatMap((f) => usageLinesIn(readFileSync(f)))
+      .map((l) => String(usageValuesOf(l)[0]));
+    expect(left.sort()).toEqual(all);
+    sink.down = false;
+    await rec.flush();
+    expect(readdirSync(join(dir, 'wal')).filter((f) => f.endsWith('.jsonl')).length).toBeLessThanOrEqual(1);
+    expect(rec.stats.failedFlushes).toBe(3);
+    await rec.stop();
+  });
+
+  it('a flush whose release finds no directory still succeeds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-durable-'));
+    const sink = fakeSink(500);
+    const rec = recorderOn(dir, sink, { maxInMemory: 1000, log: new UsageWal(join(dir, 'wal'), () => {}) });
+    rec.record(usageEvent({ id: 'evt_first' }));
+    await rec.flush();
+    rmSync(join(dir, 'wal'), { recursive: true });
+    await rec.flush();
+    expect(rec.stats.failedFlushes).toBe(0);
+    await rec.stop();
   });
 });
