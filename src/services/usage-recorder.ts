@@ -384,7 +384,7 @@ export class UsageRecorder {
   }
 
   /**
-   * Writes lines read back from disk; returns how many were written. A line that is not JSON (torn by a crash: its
+   * Writes lines read back from disk; returns how many read as events (those the database refuses included). A line that is not JSON (torn by a crash: its
    * event was never acknowledged) is skipped; one whose values are not an event's is set aside like an event the
    * database refuses (reported when there is no dead-letter file), never written.
    */
@@ -397,8 +397,8 @@ export class UsageRecorder {
       else if (this.deadLetters) await this.setAsideLine(line, err, false);
       else this.opts.onError?.(err);
     }
-    const setAside = good.length ? await this.write([groupOf(good)]) : 0;
-    return good.length - setAside;
+    if (good.length) await this.write([groupOf(good)]);
+    return good.length;
   }
 
   private async replayFile(): Promise<void> {
