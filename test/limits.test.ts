@@ -195,6 +195,17 @@ describeEachDatabase('limits and budgets', (backend) => {
     await t.server.gateway.usage.flush();
     const refused = await t.server.runtime.database.db.selectFrom('usage_events').select('id').where('api_key_id', '=', quota.id).where('outcome', '=', 'refused').execute();
     expect(refused).toHaveLength(2);
+    // A request reserving more than its whole spend limit never fits either (found by an outside review: retried
+    // twice, three refusals); one that fits once requests in flight settle is still retried (no header then).
+    const budget = await newKey({ spend_limit: { threshold_amount: 45, interval: 'month' } });
+    const spender = new OpenAI({ baseURL: `${t.url}/v1`, apiKey: budget.value, maxRetries: 2 });
+    await expect(spender.chat.completions.create({ model: 'tollgate-echo', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1000 })).rejects.toMatchObject({
+      status: 429,
+      code: 'api_key_spend_limit_exceeded',
+    });
+    await t.server.gateway.usage.flush();
+    const once = await t.server.runtime.database.db.selectFrom('usage_events').select('id').where('api_key_id', '=', budget.id).where('outcome', '=', 'refused').execute();
+    expect(once).toHaveLength(1);
   });
 
   it('lets exactly N of 200 concurrent requests through a quota of N', async () => {

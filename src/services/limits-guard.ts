@@ -470,15 +470,21 @@ export class LimitsGuard implements RequestGuard {
         m.kind === 'quota'
           ? `This API key's request quota is used up: ${used} of ${m.cap} requests (${m.interval}).`
           : `${m.kind === 'key_budget' ? "This API key's" : m.kind === 'org_budget' ? "The organization's" : "The project's"} spend limit of $${(m.cap / 1e9).toFixed(2)} per ${m.interval} leaves no room for this request: $${(used / 1e9).toFixed(4)} is spent or reserved by requests in flight, and this one reserves up to $${(counters[failedCounter].amount / 1e9).toFixed(4)} (${reserved(kind, byReference, model)}).`;
+      // A reservation larger than the whole limit never fits, whatever settles (found by an outside review: the SDKs
+      // retried it twice, three refusals for one call).
+      const neverFits = m.kind !== 'quota' && counters[failedCounter].amount > m.cap;
       const err = new TollgateError(
         code,
         m.kind === 'quota'
           ? `${what} Retrying will not help until the period resets or the limit is raised.`
-          : `${what} Retrying helps only once requests in flight settle, the period resets or the limit is raised.`,
+          : neverFits
+            ? `${what} It reserves more than the whole limit: retrying will not help; lower max_tokens (or the input), or raise the limit.`
+            : `${what} Retrying helps only once requests in flight settle, the period resets or the limit is raised.`,
       );
       err.headers = headersOf(outcome, plan);
-      // OpenAI's and Anthropic's SDKs retry a 429 (twice by default) unless told not to: a used-up quota stays so.
-      if (m.kind === 'quota') err.headers['x-should-retry'] = 'false';
+      // OpenAI's and Anthropic's SDKs retry a 429 (twice by default) unless told not to: a used-up quota stays so, and
+      // a request larger than its budget never fits.
+      if (m.kind === 'quota' || neverFits) err.headers['x-should-retry'] = 'false';
       return err;
     }
     const i = latestRefusal(outcome);
