@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { listenOnLoopback } from './harness/provider-config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayConfigFile, startTestServer, type TestServer, usageEventsOf } from './harness/server.js';
+import { gatewayConfigFile, gatewayForBothKinds, startTestServer, type TestServer, usageEventsOf } from './harness/server.js';
 
 // A whole (non-streamed) answer its client hangs up on before it arrives is billed as the provider bills it. Found by
 // an outside review: the gateway aborted the upstream request and recorded nothing billable, while a provider that
@@ -40,19 +40,6 @@ const messageStart = (model: string) =>
 /** A chat completion chunk as OpenAI streams it, with `usage: null`. */
 const chatChunk = (model: string, delta: Record<string, unknown>, finish: string | null) => ({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model, choices: [{ index: 0, delta, finish_reason: finish }], usage: null });
 
-/** A gateway (SQLite) in front of `upstream`, started here on loopback: `gpt-*` to it as OpenAI, `claude-*` as Anthropic. */
-async function gatewayBefore(upstream: Server): Promise<TestServer> {
-  const url = `${await listenOnLoopback(upstream)}/v1`;
-  const file = gatewayConfigFile({
-    providers: [
-      { name: 'ant', kind: 'anthropic', base_url: url, api_key_env: 'UP_KEY' },
-      { name: 'oai', base_url: url, api_key_env: 'UP_KEY' },
-    ],
-    routes: { 'claude-*': 'ant', 'gpt-*': 'oai' },
-  });
-  return startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, UP_KEY: 'sk-up-0000' } });
-}
-
 /** An OpenAI- and Anthropic-shaped upstream that answers after ANSWER_MS, with usage. */
 async function startSlow(): Promise<Upstream> {
   const u: Upstream = { server: createServer(), finished: 0, aborted: 0 };
@@ -87,7 +74,7 @@ describe('a client that hangs up on a whole answer still pays for it', () => {
 
   beforeAll(async () => {
     up = await startSlow();
-    t = await gatewayBefore(up.server);
+    t = await gatewayForBothKinds(up.server);
   });
   afterAll(async () => {
     await t?.close();
@@ -184,7 +171,7 @@ describe("a client that hangs up between a stream's last words and its usage sti
       }
       finished++;
     });
-    t = await gatewayBefore(server);
+    t = await gatewayForBothKinds(server);
   });
   afterAll(async () => {
     await t?.close();
@@ -345,7 +332,7 @@ describe('a streamed background response', () => {
       res.end(sse('response.completed', { sequence_number: 2, response: { ...response, status: 'completed', usage } }));
       finished++;
     });
-    t = await gatewayBefore(server);
+    t = await gatewayForBothKinds(server);
   });
   afterAll(async () => {
     await t?.close();
@@ -430,7 +417,7 @@ describe('a stream cut while generating is billed the whole prompt it sent', () 
       }
       finished++;
     });
-    t = await gatewayBefore(server);
+    t = await gatewayForBothKinds(server);
   });
   afterAll(async () => {
     await t?.close();
@@ -495,7 +482,7 @@ describe('a background response retrieved as a stream', () => {
       res.end(sse('response.completed', { sequence_number: 7, response: { ...response, status: 'completed', usage } }));
       completed++;
     });
-    t = await gatewayBefore(server);
+    t = await gatewayForBothKinds(server);
   });
   afterAll(async () => {
     await t?.close();

@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayConfigFile, startTestServer, type TestServer, usageEventsOf } from './harness/server.js';
+import { gatewayForBothKinds, type TestServer, usageEventsOf } from './harness/server.js';
 
 // A translated answer is billed whether it translates or not: the provider ran the call. Found by an outside review:
 // an OpenAI tool call cut off by max_tokens (its arguments no JSON object) failed the translation to an Anthropic message
@@ -34,16 +33,7 @@ describe('a translated answer that cannot be translated is still billed', () => 
         `{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"tool_use","id":"toolu_1","name":"f","input":{"a":${deep}}}],"stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":${INPUT},"output_tokens":${OUTPUT}}}`,
       );
     });
-    await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(up.address() as AddressInfo).port}/v1`;
-    const file = gatewayConfigFile({
-      providers: [
-        { name: 'oai', base_url: url, api_key_env: 'UP_KEY' },
-        { name: 'ant', kind: 'anthropic', base_url: url, api_key_env: 'UP_KEY' },
-      ],
-      routes: { 'gpt-*': 'oai', 'claude-*': 'ant' },
-    });
-    t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, UP_KEY: 'sk-up-0000' } });
+    t = await gatewayForBothKinds(up);
   });
   afterAll(async () => {
     await t?.close();

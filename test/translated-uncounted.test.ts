@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayConfigFile, startTestServer, type TestServer, usageEventsOf } from './harness/server.js';
+import { gatewayForBothKinds, type TestServer, usageEventsOf } from './harness/server.js';
 
 // A translated call whose provider reports no usage is counted by the tokenizer, from the request as the provider read
 // it, exactly as the same call made natively is; and the client is shown the counts it is billed. Found by an outside
@@ -52,16 +51,7 @@ describe('a translated call whose provider reports no usage', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ id: 'msg_1', type: 'message', role: 'assistant', model, content: [{ type: 'text', text: ANSWER }], stop_reason: 'end_turn', stop_sequence: null }));
     });
-    await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(up.address() as AddressInfo).port}/v1`;
-    const file = gatewayConfigFile({
-      providers: [
-        { name: 'oai', base_url: url, api_key_env: 'UP_KEY' },
-        { name: 'ant', kind: 'anthropic', base_url: url, api_key_env: 'UP_KEY' },
-      ],
-      routes: { 'gpt-*': 'oai', 'claude-*': 'ant' },
-    });
-    t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, UP_KEY: 'sk-up-0000' } });
+    t = await gatewayForBothKinds(up);
   });
   afterAll(async () => {
     await t?.close();

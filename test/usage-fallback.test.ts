@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listenOnLoopback } from './harness/provider-config.js';
-import { gatewayConfigFile, startTestServer, type TestServer, usageEventsOf } from './harness/server.js';
+import { gatewayForBothKinds, type TestServer, usageEventsOf } from './harness/server.js';
 
 // A whole (non-streamed) answer without `usage` is billed by the tokenizer's count of what it generated. That count
 // read only a chat message's content, a completion's text, Anthropic's text blocks and a top-level output_text (found
@@ -59,15 +58,7 @@ describe('a whole answer without usage is billed for everything it generated', (
       res.writeHead(200, { 'content-type': stream ? 'text/event-stream' : 'application/json' });
       res.end(answer(req.url ?? '', stream));
     });
-    const url = `${await listenOnLoopback(server)}/v1`;
-    const file = gatewayConfigFile({
-      providers: [
-        { name: 'ant', kind: 'anthropic', base_url: url, api_key_env: 'UP_KEY' },
-        { name: 'oai', base_url: url, api_key_env: 'UP_KEY' },
-      ],
-      routes: { 'claude-*': 'ant', 'gpt-*': 'oai' },
-    });
-    t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, UP_KEY: 'sk-up-0000' } });
+    t = await gatewayForBothKinds(server);
   });
   afterAll(async () => {
     await t?.close();

@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server as HttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -9,6 +10,7 @@ import { createAdminKey } from '../../src/services/admin-keys.js';
 import { type Server, startServer } from '../../src/server.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { type Backend, freshSchema } from './backends.js';
+import { listenOnLoopback } from './provider-config.js';
 
 export interface TestServer {
   server: Server;
@@ -169,4 +171,20 @@ export async function usageEventsOf(t: TestServer, keyId: string, atLeast = 1): 
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`fewer than ${atLeast} usage events for ${keyId}`);
+}
+
+/**
+ * A gateway (SQLite) in front of `upstream`, which is started here on loopback and answers both kinds: `gpt-*` go to
+ * it as OpenAI (provider `oai`), `claude-*` as Anthropic (provider `ant`).
+ */
+export async function gatewayForBothKinds(upstream: HttpServer): Promise<TestServer> {
+  const url = `${await listenOnLoopback(upstream)}/v1`;
+  const file = gatewayConfigFile({
+    providers: [
+      { name: 'ant', kind: 'anthropic', base_url: url, api_key_env: 'UP_KEY' },
+      { name: 'oai', base_url: url, api_key_env: 'UP_KEY' },
+    ],
+    routes: { 'claude-*': 'ant', 'gpt-*': 'oai' },
+  });
+  return startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, UP_KEY: 'sk-up-0000' } });
 }
