@@ -186,6 +186,28 @@ describe('a full disk while the database is away', () => {
     await rec.stop();
   });
 
+  it('is ready again once the database took what was held in memory, with the disk still full', async () => {
+    // Found by an outside review: only a spill that succeeded cleared the failure, so an instance whose database took
+    // everything (nothing spilled since) answered /readyz 503 for good, and a load balancer sent it nothing.
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-durable-'));
+    const sink = fakeSink(50);
+    const disk = diskThatFills();
+    const rec = recorderOn(dir, sink, { appendSpill: disk.append, onSpillError: () => {} });
+    disk.full = true;
+    sink.down = true;
+    for (let i = 0; i < 40; i += 10) {
+      for (let j = i; j < i + 10; j++) rec.record(usageEvent({ id: `evt_${String(j).padStart(5, '0')}` }));
+      await rec.flush().catch(() => {});
+    }
+    expect(rec.spillFailing).toBe(true);
+    sink.down = false;
+    await rec.flush();
+    expect(rec.pending).toBe(0);
+    expect(rec.spillFailing).toBe(false);
+    expect([...sink.seen.keys()].sort()).toEqual(ids(40));
+    await rec.stop();
+  });
+
   it('keeps the log while a group it could not spill is held only in memory', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tollgate-durable-'));
     const sink = fakeSink(50);

@@ -220,6 +220,9 @@ export class UsageRecorder {
         this.queued -= count;
         this.stats.written += count - setAside;
       }
+      // What a failed spill held in memory past the bound is written: ready again (found by an outside review: only
+      // a spill that succeeded cleared it, so an instance whose database took everything stayed unready for good).
+      if (this.spillFailed && this.queued <= this.opts.maxInMemory) this.spillFailed = false;
       if (this.leftovers.length) await this.replayLeftovers();
       if (this.spilled) await this.replaySpill();
       // Everything logged up to the sealed segment is now in the database. A replay cut short has thrown above: the
