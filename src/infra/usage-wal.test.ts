@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -26,6 +27,31 @@ describe('usage write-ahead log', () => {
     await a.release(sealed);
     expect(leftIds(dir)).toEqual([5]);
     await a.close();
+  });
+
+  it('cuts a short write (a disk filling up) back to the last whole line, so the next group is recovered whole', async () => {
+    // Found by an outside review on a small tmpfs: the short write went unseen, left a cut line, and the next append
+    // (space back) was glued to it: that event, logged, was lost at recovery.
+    const dir = mkdtempSync(join(tmpdir(), 'wal-'));
+    let writes = 0;
+    const shortOnce = async (path: string, flags: string, mode: number): Promise<FileHandle> => {
+      const fh = await open(path, flags, mode);
+      const write = fh.write.bind(fh) as (b: Uint8Array) => Promise<{ bytesWritten: number; buffer: Uint8Array }>;
+      // The second write takes half its bytes, as write(2) does when the disk fills.
+      (fh as unknown as { write: typeof write }).write = async (b: Uint8Array) => (++writes === 2 ? write(b.subarray(0, Math.floor(b.length / 2))) : write(b));
+      return fh;
+    };
+    const errors: unknown[] = [];
+    const a = new UsageWal(dir, (err) => errors.push(err), shortOnce);
+    a.write(lines(JSON.stringify({ id: 0 })));
+    a.write(lines(JSON.stringify({ id: 1 }), JSON.stringify({ id: 2 })));
+    a.write(lines(JSON.stringify({ id: 3 })));
+    await a.seal();
+    await a.close();
+    // The short group is reported (it is not logged); every line in the segment is whole, the later group kept.
+    expect(errors).toHaveLength(1);
+    expect(String(errors[0])).toContain('took');
+    expect(leftIds(dir)).toEqual([0, 3]);
   });
 
   it('leaves a new log its own segments only', async () => {

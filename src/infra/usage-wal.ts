@@ -3,6 +3,8 @@ import { type FileHandle, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { UsageLog } from '../core/ports.js';
 
+const NEWLINE = Buffer.from('\n');
+
 /**
  * Write-ahead log of usage events in numbered segment files (JSON lines) in this instance's data dir. The recorder
  * hands it each group of lines (the events of ~5 ms, already as UTF-8 bytes) and it appends them asynchronously, so
@@ -12,7 +14,8 @@ import type { UsageLog } from '../core/ports.js';
  */
 export class UsageWal implements UsageLog {
   private segment: number;
-  private handle: { n: number; fh: Promise<FileHandle> } | null = null;
+  /** The open segment; `size`, once read, is where the next append starts (kept to cut a short write back). */
+  private handle: { n: number; fh: Promise<FileHandle>; size?: number; torn?: boolean } | null = null;
   private chain: Promise<void> = Promise.resolve();
   /** Whether the last append failed: a run of failures (a full disk: one per group) is reported once. */
   private failing = false;
@@ -20,6 +23,8 @@ export class UsageWal implements UsageLog {
   constructor(
     private readonly dir: string,
     private readonly onError: (err: unknown) => void = () => {},
+    /** Opens a segment file (tests give one whose writes fall short, as on a disk filling up). */
+    private readonly openFile: (path: string, flags: string, mode: number) => Promise<FileHandle> = open,
   ) {
     // Usage events name keys, projects and client addresses: the log's directory is the server user's alone (0700),
     // made so here whatever mode an earlier version gave it.
@@ -70,10 +75,35 @@ export class UsageWal implements UsageLog {
         this.report(err);
         return;
       }
+      let start: number | undefined;
       try {
-        await fh.write(lines);
-        this.failing = false;
+        handle.size ??= (await fh.stat()).size;
+        start = handle.size;
+        const bytes = handle.torn ? Buffer.concat([NEWLINE, lines]) : lines;
+        const { bytesWritten } = await fh.write(bytes);
+        if (bytesWritten === bytes.length) {
+          handle.size = start + bytesWritten;
+          handle.torn = false;
+          this.failing = false;
+          return;
+        }
+        throw Object.assign(new Error(`the usage log took ${bytesWritten} of ${bytes.length} bytes (a full disk?): the group is not logged`), { code: 'ENOSPC' });
       } catch (err) {
+        // A short write (a disk filling up) is cut back to where it began, so the segment ends on a whole line: left
+        // cut, the next append was glued to it and that event lost at recovery (found by an outside review). If the
+        // cut fails too, the next append starts on a new line (the cut line is then skipped at recovery, alone).
+        if (start !== undefined) {
+          const at = start;
+          await fh.truncate(at).then(
+            () => {
+              handle.torn = false;
+            },
+            () => {
+              handle.torn = true;
+              handle.size = undefined;
+            },
+          );
+        }
         this.report(err);
       }
     });
@@ -85,12 +115,12 @@ export class UsageWal implements UsageLog {
    */
   private async openSegment(n: number): Promise<FileHandle> {
     try {
-      return await open(this.file(n), 'a', 0o600);
+      return await this.openFile(this.file(n), 'a', 0o600);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       this.report(Object.assign(new Error(`the usage log's directory ${this.dir} was removed: made again (what it held is lost)`), { code: 'ENOENT' }));
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      return open(this.file(n), 'a', 0o600);
+      return this.openFile(this.file(n), 'a', 0o600);
     }
   }
 
