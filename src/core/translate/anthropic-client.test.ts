@@ -405,6 +405,47 @@ describe('chat completions as Anthropic messages', () => {
     expect(translator.tokens).toEqual({ input: 80, cached: 16, output: 40 });
   });
 
+  it('interleaved tool calls, and text after a tool call: each block whole and in order, none touched after its stop', () => {
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id: 'chatcmpl-1', model: MODEL, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const tool = (index: number, fn: Record<string, unknown>, id?: string) => chunk({ tool_calls: [{ index, ...(id ? { id } : {}), function: fn }] });
+    const sse = [
+      tool(0, { name: 'a', arguments: '' }, 'call_a'),
+      tool(1, { name: 'b', arguments: '{"y":' }, 'call_b'),
+      tool(0, { arguments: '{"x":' }),
+      chunk({ content: 'and ' }),
+      tool(1, { arguments: '2}' }),
+      chunk({ content: 'text' }),
+      tool(0, { arguments: '1}' }),
+      chunk({}, 'tool_calls'),
+      'data: [DONE]\n\n',
+    ].join('');
+    const { events } = chatStreamToEvents(sse);
+    const blocks = events.filter((e) => e.index !== undefined);
+    expect(blocks.map((e) => `${e.type}:${e.index}`)).toEqual([
+      'content_block_start:0',
+      'content_block_delta:0',
+      'content_block_delta:0',
+      'content_block_stop:0',
+      'content_block_start:1',
+      'content_block_delta:1',
+      'content_block_stop:1',
+      'content_block_start:2',
+      'content_block_delta:2',
+      'content_block_stop:2',
+    ]);
+    const content = (index: number) =>
+      blocks
+        .filter((e) => e.type === 'content_block_delta' && e.index === index)
+        .map((e) => {
+          const d = e.delta as { partial_json?: string; text?: string };
+          return d.partial_json ?? d.text;
+        })
+        .join('');
+    expect([content(0), content(1), content(2)]).toEqual(['{"x":1}', '{"y":2}', 'and text']);
+    expect(blocks[4].content_block).toEqual({ type: 'tool_use', id: 'call_b', name: 'b', input: {} });
+  });
+
   it('an error chunk ends the stream with an Anthropic error event; a stream without [DONE] is not complete', () => {
     const { events, translator } = chatStreamToEvents(`${openaiSse([], false)}data: ${JSON.stringify({ error: { message: 'The server had an error', type: 'server_error' } })}\n\n`, 'req_tollgate1');
     // Tollgate's error event, as every other on these paths: its request id, and a code (the provider's, when it gave one).

@@ -9,6 +9,11 @@ import { stopReasonOf } from './stop-reasons.js';
 // pieces are input_json_delta events as they come, and [DONE] closes the open block and ends the message with
 // message_delta (stop reason and usage: OpenAI reports the input only at the end, so message_start says 0 and
 // message_delta the real counts, as Anthropic's own message_delta may) and message_stop.
+//
+// Anthropic sends each block's start, deltas and stop together and never a delta to a stopped block, while an
+// OpenAI-compatible upstream may interleave parallel tool calls' argument pieces (index 0, 1, 0, 1). So a tool block,
+// once open, stays open until the choice finishes; what comes meanwhile for another block (a later tool call, text
+// after a tool call) is held, and sent as whole blocks in order when the open one is stopped.
 
 export class ChatStreamToMessage {
   tokens: TokenCounts | null = null;
@@ -28,8 +33,10 @@ export class ChatStreamToMessage {
   private next = 0;
   /** The content block open now: its index, and the tool call it is (null for text). */
   private open: { index: number; tool: number | null } | null = null;
-  /** The tool call's index (OpenAI's) → its content block's index. */
-  private readonly tools = new Map<number, number>();
+  /** The tool calls seen (OpenAI's index), whether their block is open, held or sent. */
+  private readonly tools = new Set<number>();
+  /** Blocks held while a tool block is open, in the order they began: their start and their pieces. */
+  private held: Array<{ tool: number | null; block: Json; pieces: string[] }> = [];
   private stopReason: string | null = null;
   /**
    * Whether the stream reached [DONE] without any usage, and `awaitCount` holds its end (message_delta, message_stop)
@@ -69,10 +76,19 @@ export class ChatStreamToMessage {
     return tier === null ? usage : { ...usage, service_tier: tier };
   }
 
+  /** Stops the open block, then sends each held block whole (start, its pieces, stop). */
   private close(): string {
     if (!this.open) return '';
-    const out = anthropicEvent('content_block_stop', { index: this.open.index });
+    let out = anthropicEvent('content_block_stop', { index: this.open.index });
     this.open = null;
+    const held = this.held;
+    this.held = [];
+    for (const h of held) {
+      const index = this.next++;
+      out += anthropicEvent('content_block_start', { index, content_block: h.block });
+      if (h.pieces.length > 0) out += anthropicEvent('content_block_delta', { index, delta: pieceDelta(h.tool, h.pieces.join('')) });
+      out += anthropicEvent('content_block_stop', { index });
+    }
     return out;
   }
 
@@ -80,15 +96,41 @@ export class ChatStreamToMessage {
     const out = this.close();
     const index = this.next++;
     this.open = { index, tool };
-    if (tool !== null) this.tools.set(tool, index);
     return out + anthropicEvent('content_block_start', { index, content_block: block });
+  }
+
+  /** Whether a tool block is open: it may still get pieces, so no other block may start yet. */
+  private get holding(): boolean {
+    return this.open !== null && this.open.tool !== null;
   }
 
   private textDelta(text: string): string {
     this.keep(text);
-    let out = '';
-    if (this.open?.tool !== null || !this.open) out += this.openBlock(null, { type: 'text', text: '' });
+    if (this.holding) {
+      const last = this.held.at(-1);
+      if (last && last.tool === null) last.pieces.push(text);
+      else this.held.push({ tool: null, block: { type: 'text', text: '' }, pieces: [text] });
+      return '';
+    }
+    const out = this.open ? '' : this.openBlock(null, { type: 'text', text: '' });
     return out + anthropicEvent('content_block_delta', { index: this.open?.index, delta: { type: 'text_delta', text } });
+  }
+
+  /** One piece of a tool call's arguments: to its block when open, else held with it. */
+  private toolDelta(tool: number, call: Json, fn: Json): string {
+    let out = '';
+    const args = typeof fn.arguments === 'string' ? fn.arguments : '';
+    if (!this.tools.has(tool)) {
+      this.tools.add(tool);
+      const block = { type: 'tool_use', id: call.id, name: fn.name, input: {} };
+      if (this.holding) this.held.push({ tool, block, pieces: [] });
+      else out += this.openBlock(tool, block);
+    }
+    if (args === '') return out;
+    this.keep(args);
+    if (this.open?.tool === tool) return out + anthropicEvent('content_block_delta', { index: this.open.index, delta: pieceDelta(tool, args) });
+    this.held.find((h) => h.tool === tool)?.pieces.push(args);
+    return out;
   }
 
   private keep(text: string): void {
@@ -131,15 +173,14 @@ export class ChatStreamToMessage {
       for (const call of delta.tool_calls) {
         if (!isObject(call)) continue;
         const tool = typeof call.index === 'number' ? call.index : 0;
-        const fn = isObject(call.function) ? call.function : {};
-        if (!this.tools.has(tool)) out += this.openBlock(tool, { type: 'tool_use', id: call.id, name: fn.name, input: {} });
-        if (typeof fn.arguments === 'string' && fn.arguments !== '') {
-          this.keep(fn.arguments);
-          out += anthropicEvent('content_block_delta', { index: this.tools.get(tool), delta: { type: 'input_json_delta', partial_json: fn.arguments } });
-        }
+        out += this.toolDelta(tool, call, isObject(call.function) ? call.function : {});
       }
     }
-    if (!absentReason(choice.finish_reason) && this.stopReason !== 'refusal') this.stopReason = stopReasonOf(choice.finish_reason);
+    if (!absentReason(choice.finish_reason)) {
+      if (this.stopReason !== 'refusal') this.stopReason = stopReasonOf(choice.finish_reason);
+      // The choice is over: no more pieces for the open block, and the held ones can go now rather than at [DONE].
+      out += this.close();
+    }
     return out;
   }
 
@@ -170,3 +211,7 @@ export class ChatStreamToMessage {
 }
 
 const absentReason = (v: unknown) => v === null || v === undefined;
+
+/** A piece of a block's content: a tool call's arguments (input_json_delta) or text (text_delta). */
+const pieceDelta = (tool: number | null, piece: string): Json =>
+  tool === null ? { type: 'text_delta', text: piece } : { type: 'input_json_delta', partial_json: piece };
