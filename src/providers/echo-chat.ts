@@ -13,6 +13,7 @@ import {
   streamParameters,
   typeName,
 } from './echo-checks.js';
+import { chatOutput } from './echo-output.js';
 import { type EchoEvent, json, refuse, sse } from './echo-wire.js';
 import type { UpstreamResponse } from '../core/upstream.js';
 
@@ -102,9 +103,12 @@ export async function chatCompletion(body: Body, id: string, created: number, mo
   const topLogprobs = optionalInteger(body, 'top_logprobs', 0, 20);
   if (topLogprobs !== undefined && !logprobs) refuse('invalid_value', "'top_logprobs' requires 'logprobs' to be true.", 'top_logprobs');
   const max = optionalInteger(body, 'max_completion_tokens', 1) ?? optionalInteger(body, 'max_tokens', 1);
+  const output = chatOutput(body, () => messages.map((m) => contentText((m as Body).content)));
   const cut = cutAtStop(lastUserText(messages), stopSequences(body));
-  const out = await generatedText(cut.text, max);
-  const finish = out.truncated ? 'length' : 'stop';
+  // The answer's text: the echo, or JSON built from it (response_format, a forced tool call's arguments).
+  const out = await generatedText(output.kind === 'text' ? cut.text : output.build(cut.text), max);
+  const toolName = output.kind === 'tool' ? output.name : null;
+  const finish = out.truncated ? 'length' : toolName !== null ? 'tool_calls' : 'stop';
   const prompt = await countChatPromptTokens(messages);
   const usage = {
     prompt_tokens: prompt,
@@ -114,14 +118,18 @@ export async function chatCompletion(body: Body, id: string, created: number, mo
     completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
   };
   const choices = Array.from({ length: n }, (_, index) => index);
+  const callId = (index: number) => `call_${id.slice('chatcmpl-'.length, 'chatcmpl-'.length + 22)}${n > 1 ? `_${index}` : ''}`;
   const base = { id, object: 'chat.completion', created, model, service_tier: serviceTier, system_fingerprint: 'fp_tollgate_echo' };
   if (!stream) {
     return json(200, {
       ...base,
       choices: choices.map((index) => ({
         index,
-        message: { role: 'assistant', content: out.text, refusal: null, annotations: [] },
-        logprobs: logprobs ? chatLogprobs(out) : null,
+        message:
+          toolName === null
+            ? { role: 'assistant', content: out.text, refusal: null, annotations: [] }
+            : { role: 'assistant', content: null, tool_calls: [{ id: callId(index), type: 'function', function: { name: toolName, arguments: out.text } }], refusal: null, annotations: [] },
+        logprobs: logprobs && toolName === null ? chatLogprobs(out) : null,
         finish_reason: finish,
       })),
       usage,
@@ -131,10 +139,19 @@ export async function chatCompletion(body: Body, id: string, created: number, mo
   const chunk = { ...base, object: 'chat.completion.chunk', ...(includeUsage ? { usage: null } : {}) };
   const events: EchoEvent[] = [];
   for (const index of choices) {
-    events.push({ data: { ...chunk, choices: [{ index, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }] } });
-    for (const piece of out.pieces) {
-      const lp = logprobs ? chatLogprobs({ ...out, pieces: [piece] }) : null;
-      events.push({ data: { ...chunk, choices: [{ index, delta: { content: piece }, logprobs: lp, finish_reason: null }] } });
+    if (toolName === null) {
+      events.push({ data: { ...chunk, choices: [{ index, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }] } });
+      for (const piece of out.pieces) {
+        const lp = logprobs ? chatLogprobs({ ...out, pieces: [piece] }) : null;
+        events.push({ data: { ...chunk, choices: [{ index, delta: { content: piece }, logprobs: lp, finish_reason: null }] } });
+      }
+    } else {
+      // A tool call streams as OpenAI's do: its id and name with empty arguments, then the arguments in pieces.
+      const first = { role: 'assistant', content: null, tool_calls: [{ index: 0, id: callId(index), type: 'function', function: { name: toolName, arguments: '' } }], refusal: null };
+      events.push({ data: { ...chunk, choices: [{ index, delta: first, logprobs: null, finish_reason: null }] } });
+      for (const piece of out.pieces) {
+        events.push({ data: { ...chunk, choices: [{ index, delta: { tool_calls: [{ index: 0, function: { arguments: piece } }] }, logprobs: null, finish_reason: null }] } });
+      }
     }
     events.push({ data: { ...chunk, choices: [{ index, delta: {}, logprobs: null, finish_reason: finish }] } });
   }

@@ -12,6 +12,7 @@ import {
   streamParameters,
   typeName,
 } from './echo-checks.js';
+import { responsesOutput } from './echo-output.js';
 import { type EchoEvent, json, refuse, sse } from './echo-wire.js';
 import type { UpstreamResponse } from '../core/upstream.js';
 
@@ -92,7 +93,10 @@ export async function createResponse(body: Body, id: string, created: number, mo
   if (!Array.isArray(include)) refuse('invalid_type', `Invalid type for 'include': expected an array, but got ${typeName(include)} instead.`, 'include');
   const withLogprobs = (include as unknown[]).includes('message.output_text.logprobs');
 
-  const out: GeneratedText = await generatedText(lastUserInput(input), max);
+  const output = responsesOutput(body, () => inputTexts(input, instructions));
+  // The answer's text: the echo, or JSON built from it (text.format, a forced function call's arguments).
+  const echoed = lastUserInput(input);
+  const out: GeneratedText = await generatedText(output.kind === 'text' ? echoed : output.build(echoed), max);
   let inputTokens = 0;
   for (const t of inputTexts(input, instructions)) inputTokens += await countTokens(t);
   const usage = {
@@ -102,7 +106,7 @@ export async function createResponse(body: Body, id: string, created: number, mo
     output_tokens_details: { reasoning_tokens: 0 },
     total_tokens: inputTokens + out.tokens,
   };
-  const itemId = `msg_${id.slice('resp_'.length)}`;
+  const itemId = `${output.kind === 'tool' ? 'fc' : 'msg'}_${id.slice('resp_'.length)}`;
   const finalStatus = out.truncated ? 'incomplete' : 'completed';
   const part = (text: string, pieces: string[]) => ({ type: 'output_text', text, annotations: [], logprobs: textLogprobs(pieces, withLogprobs) });
   const message = (status: string, content: unknown[]) => ({ id: itemId, type: 'message', status, role: 'assistant', content });
@@ -142,7 +146,16 @@ export async function createResponse(body: Body, id: string, created: number, mo
     ...(typeof body.user === 'string' ? { user: body.user } : {}),
     metadata,
   });
-  const finished = response(finalStatus, [message(finalStatus, [part(out.text, out.pieces)])], true);
+  const call = (status: string, args: string) => ({
+    id: itemId,
+    type: 'function_call',
+    status,
+    arguments: args,
+    call_id: `call_${id.slice('resp_'.length, 'resp_'.length + 22)}`,
+    name: output.kind === 'tool' ? output.name : '',
+  });
+  const finalItem = output.kind === 'tool' ? call(finalStatus, out.text) : message(finalStatus, [part(out.text, out.pieces)]);
+  const finished = response(finalStatus, [finalItem], true);
   if (!stream) return json(200, finished);
 
   let seq = 0;
@@ -151,12 +164,19 @@ export async function createResponse(body: Body, id: string, created: number, mo
   const at = { item_id: itemId, output_index: 0, content_index: 0 };
   emit('response.created', { response: response('in_progress', [], false) });
   emit('response.in_progress', { response: response('in_progress', [], false) });
-  emit('response.output_item.added', { output_index: 0, item: message('in_progress', []) });
-  emit('response.content_part.added', { ...at, part: part('', []) });
-  for (const piece of out.pieces) emit('response.output_text.delta', { ...at, delta: piece, logprobs: textLogprobs([piece], withLogprobs) });
-  emit('response.output_text.done', { ...at, text: out.text, logprobs: textLogprobs(out.pieces, withLogprobs) });
-  emit('response.content_part.done', { ...at, part: part(out.text, out.pieces) });
-  emit('response.output_item.done', { output_index: 0, item: message(finalStatus, [part(out.text, out.pieces)]) });
+  if (output.kind === 'tool') {
+    // A function call streams as OpenAI's do: the item with empty arguments, the arguments in pieces, then done.
+    emit('response.output_item.added', { output_index: 0, item: call('in_progress', '') });
+    for (const piece of out.pieces) emit('response.function_call_arguments.delta', { item_id: itemId, output_index: 0, delta: piece });
+    emit('response.function_call_arguments.done', { item_id: itemId, output_index: 0, name: output.name, arguments: out.text });
+  } else {
+    emit('response.output_item.added', { output_index: 0, item: message('in_progress', []) });
+    emit('response.content_part.added', { ...at, part: part('', []) });
+    for (const piece of out.pieces) emit('response.output_text.delta', { ...at, delta: piece, logprobs: textLogprobs([piece], withLogprobs) });
+    emit('response.output_text.done', { ...at, text: out.text, logprobs: textLogprobs(out.pieces, withLogprobs) });
+    emit('response.content_part.done', { ...at, part: part(out.text, out.pieces) });
+  }
+  emit('response.output_item.done', { output_index: 0, item: finalItem });
   emit(out.truncated ? 'response.incomplete' : 'response.completed', { response: finished });
   return sse(events);
 }

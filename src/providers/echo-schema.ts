@@ -1,0 +1,200 @@
+// A JSON value that conforms to a JSON schema, for the built-in model's structured outputs and tool calls: strings
+// are the echoed text (or, where a format or pattern rules the text out, a fixed example of the format), numbers 0
+// (or the nearest bound), booleans false, arrays as short as allowed, enums and consts their first value, objects
+// their required properties and no others, the first branch of anyOf/oneOf that can be built, local $refs resolved.
+// A schema it cannot satisfy for sure is reported (null), so that the model refuses rather than answer JSON that
+// does not conform.
+
+type Schema = Record<string, unknown>;
+
+/** Examples of the string formats structured outputs support (OpenAI's guide lists these). */
+const FORMAT_EXAMPLES: Record<string, string> = {
+  'date-time': '1970-01-01T00:00:00Z',
+  date: '1970-01-01',
+  time: '00:00:00Z',
+  duration: 'P0D',
+  email: 'echo@example.com',
+  hostname: 'example.com',
+  ipv4: '0.0.0.0',
+  ipv6: '::1',
+  uuid: '00000000-0000-0000-0000-000000000000',
+};
+
+/** Deeper than this, a schema is taken for a recursion that requires itself (which no finite value satisfies). */
+const MAX_DEPTH = 32;
+
+const isSchema = (v: unknown): v is Schema => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A value conforming to `schema`, its strings `text`; null when none can be built for sure. */
+export function valueFromSchema(schema: unknown, text: string): { value: unknown } | null {
+  if (!isSchema(schema)) return null;
+  const build = new Builder(schema, text);
+  const value = build.of(schema, 0);
+  return value === FAIL ? null : { value };
+}
+
+const FAIL = Symbol('unbuildable');
+type Built = unknown | typeof FAIL;
+
+class Builder {
+  constructor(
+    private readonly root: Schema,
+    private readonly text: string,
+  ) {}
+
+  /** `#`, `#/$defs/x`, `#/definitions/x` (JSON pointers into the root). */
+  private resolve(ref: string): Schema | null {
+    if (!ref.startsWith('#')) return null;
+    let at: unknown = this.root;
+    for (const raw of ref.slice(1).split('/').filter((p) => p !== '')) {
+      const part = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+      if (!isSchema(at) || !Object.hasOwn(at, part)) return null;
+      at = at[part];
+    }
+    return isSchema(at) ? at : null;
+  }
+
+  of(schema: Schema, depth: number): Built {
+    if (depth > MAX_DEPTH) return FAIL;
+    if (typeof schema.$ref === 'string') {
+      const target = this.resolve(schema.$ref);
+      return target ? this.of(target, depth + 1) : FAIL;
+    }
+    if (Object.hasOwn(schema, 'const')) return schema.const;
+    if (Array.isArray(schema.enum)) return schema.enum.length > 0 ? schema.enum[0] : FAIL;
+    for (const key of ['anyOf', 'oneOf'] as const) {
+      const branches = schema[key];
+      if (!Array.isArray(branches)) continue;
+      for (const b of branches) {
+        if (!isSchema(b)) continue;
+        const v = this.of({ ...withoutKey(schema, key), ...b }, depth + 1);
+        if (v !== FAIL) return v;
+      }
+      return FAIL;
+    }
+    if (Array.isArray(schema.allOf)) {
+      // Only one branch is safe to build without merging constraints.
+      if (schema.allOf.length !== 1 || !isSchema(schema.allOf[0])) return FAIL;
+      return this.of({ ...withoutKey(schema, 'allOf'), ...schema.allOf[0] }, depth + 1);
+    }
+    if (schema.not !== undefined) return FAIL;
+    const types = Array.isArray(schema.type) ? schema.type : schema.type === undefined ? [inferType(schema)] : [schema.type];
+    for (const type of types) {
+      const v = this.ofType(type, schema, depth);
+      if (v !== FAIL) return v;
+    }
+    return FAIL;
+  }
+
+  private ofType(type: unknown, schema: Schema, depth: number): Built {
+    switch (type) {
+      case 'string':
+        return this.string(schema);
+      case 'number':
+      case 'integer':
+        return number(schema, type === 'integer');
+      case 'boolean':
+        return false;
+      case 'null':
+        return null;
+      case 'array':
+        return this.array(schema, depth);
+      case 'object':
+        return this.object(schema, depth);
+      default:
+        return FAIL;
+    }
+  }
+
+  private string(schema: Schema): Built {
+    const min = typeof schema.minLength === 'number' ? schema.minLength : 0;
+    const max = typeof schema.maxLength === 'number' ? schema.maxLength : Number.POSITIVE_INFINITY;
+    const format = typeof schema.format === 'string' ? schema.format : null;
+    let pattern: RegExp | null = null;
+    if (typeof schema.pattern === 'string') {
+      try {
+        pattern = new RegExp(schema.pattern, 'u');
+      } catch {
+        return FAIL;
+      }
+    }
+    const fits = (s: string) => [...s].length >= min && [...s].length <= max && (pattern === null || pattern.test(s));
+    const candidates: string[] = [];
+    if (format !== null) {
+      if (!Object.hasOwn(FORMAT_EXAMPLES, format)) return FAIL;
+      candidates.push(FORMAT_EXAMPLES[format]);
+    } else {
+      const chars = [...this.text];
+      const cut = chars.slice(0, Number.isFinite(max) ? max : chars.length).join('');
+      candidates.push(cut.length >= min ? cut : cut + 'x'.repeat(min - [...cut].length));
+    }
+    return candidates.find(fits) ?? FAIL;
+  }
+
+  private array(schema: Schema, depth: number): Built {
+    const prefix = Array.isArray(schema.prefixItems) ? schema.prefixItems : [];
+    const min = Math.max(typeof schema.minItems === 'number' ? schema.minItems : 0, schema.items === false ? prefix.length : 0);
+    const out: unknown[] = [];
+    for (let i = 0; i < min; i++) {
+      const item = i < prefix.length ? prefix[i] : schema.items;
+      if (item === false || (item !== undefined && !isSchema(item))) return FAIL;
+      const v = item === undefined || item === true ? this.text : this.of(item, depth + 1);
+      if (v === FAIL) return FAIL;
+      out.push(v);
+    }
+    if (typeof schema.maxItems === 'number' && out.length > schema.maxItems) return FAIL;
+    if (schema.uniqueItems === true && out.length > 1) return FAIL;
+    return out;
+  }
+
+  private object(schema: Schema, depth: number): Built {
+    const properties = isSchema(schema.properties) ? schema.properties : {};
+    const required = Array.isArray(schema.required) ? schema.required.filter((r): r is string => typeof r === 'string') : [];
+    const out: Record<string, unknown> = {};
+    for (const name of required) {
+      const property = Object.hasOwn(properties, name) ? properties[name] : isSchema(schema.additionalProperties) ? schema.additionalProperties : undefined;
+      if (property === undefined && schema.additionalProperties === false) return FAIL;
+      const v = property === undefined || property === true ? this.text : isSchema(property) ? this.of(property, depth + 1) : FAIL;
+      if (v === FAIL) return FAIL;
+      out[name] = v;
+    }
+    if (typeof schema.minProperties === 'number' && required.length < schema.minProperties) return FAIL;
+    return out;
+  }
+}
+
+/** The type a schema without `type` implies by its keywords (a bare `{}` takes any value: a string). */
+function inferType(schema: Schema): string {
+  if (schema.properties !== undefined || schema.required !== undefined || schema.additionalProperties !== undefined) return 'object';
+  if (schema.items !== undefined || schema.prefixItems !== undefined) return 'array';
+  if (schema.minimum !== undefined || schema.maximum !== undefined) return 'number';
+  return 'string';
+}
+
+/** 0, or the bound nearest it; an integer for `integer`, a multiple of `multipleOf` when one is asked. */
+function number(schema: Schema, integer: boolean): Built {
+  const num = (k: string) => (typeof schema[k] === 'number' ? (schema[k] as number) : undefined);
+  const step = num('multipleOf') ?? (integer ? 1 : undefined);
+  const min = num('minimum');
+  const max = num('maximum');
+  const exMin = num('exclusiveMinimum');
+  const exMax = num('exclusiveMaximum');
+  const ok = (v: number) =>
+    (min === undefined || v >= min) &&
+    (max === undefined || v <= max) &&
+    (exMin === undefined || v > exMin) &&
+    (exMax === undefined || v < exMax) &&
+    (!integer || Number.isInteger(v)) &&
+    (step === undefined || Number.isInteger(v / step));
+  const lower = Math.max(min ?? Number.NEGATIVE_INFINITY, exMin ?? Number.NEGATIVE_INFINITY);
+  const upper = Math.min(max ?? Number.POSITIVE_INFINITY, exMax ?? Number.POSITIVE_INFINITY);
+  const candidates = [0];
+  if (lower > 0) candidates.push(step ? Math.ceil(lower / step) * step : lower, step ? (Math.floor(lower / step) + 1) * step : lower + 1);
+  if (upper < 0) candidates.push(step ? Math.floor(upper / step) * step : upper, step ? (Math.ceil(upper / step) - 1) * step : upper - 1);
+  return candidates.find(ok) ?? FAIL;
+}
+
+function withoutKey(schema: Schema, key: string): Schema {
+  const { [key]: _, ...rest } = schema;
+  return rest;
+}
