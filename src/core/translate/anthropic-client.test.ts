@@ -288,10 +288,12 @@ describe('what Anthropic reads differently from OpenAI', () => {
     }
   });
 
-  it('translates to nothing what asks for nothing: an empty system prompt, a tool choice of auto or none without tools', () => {
+  it('translates to nothing what asks for nothing: an empty system prompt, an empty list of tools, a tool choice of auto or none without tools', () => {
     const hi = [{ role: 'user', content: 'Hi' }];
     for (const system of [[], '']) expect(toChat({ system, messages: hi }).body.messages).toEqual(hi);
     for (const type of ['auto', 'none']) expect(toChat({ messages: hi, tool_choice: { type } }).body).toEqual({ model: MODEL, messages: hi, max_completion_tokens: 1024 });
+    // An empty list of tools is none (OpenAI refuses `tools: []`).
+    expect(toChat({ messages: hi, tools: [], tool_choice: { type: 'auto' } }).body).toEqual({ model: MODEL, messages: hi, max_completion_tokens: 1024 });
     // Text blocks before the tool calls keep their order; a count of tokens needs no max_tokens.
     const turn = toChat({ messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: [{ type: 'text', text: 'A' }, { type: 'text', text: 'B' }, { type: 'tool_use', id: 't', name: 'f', input: {} }] }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: 'r' }] }] });
     expect((turn.body.messages as Array<Record<string, unknown>>)[1]).toEqual({ role: 'assistant', content: 'AB', tool_calls: [{ id: 't', type: 'function', function: { name: 'f', arguments: '{}' } }] });

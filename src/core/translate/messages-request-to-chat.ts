@@ -91,7 +91,8 @@ export function messagesRequestToChat(body: Json, o: { model: string; forCountin
   }
   if (!absent(body.tools)) {
     if (!Array.isArray(body.tools)) refuse('tools', 'it must be an array');
-    out.tools = body.tools.map((t: unknown, i: number) => translateTool(t, `tools[${i}]`, refuse));
+    // Anthropic takes an empty list as no tools; OpenAI refuses `tools: []` (empty_array).
+    else if (body.tools.length > 0) out.tools = body.tools.map((t: unknown, i: number) => translateTool(t, `tools[${i}]`, refuse));
   }
   if (!absent(body.tool_choice)) {
     const choice = translateToolChoice(body.tool_choice, refuse);
