@@ -10,7 +10,7 @@ describe('a value built from a JSON schema', () => {
     expect(build({ type: 'string' })).toBe('hello');
     expect(build({ type: 'string', maxLength: 3 })).toBe('hel');
     expect(build({ type: 'string', minLength: 7 })).toBe('helloxx');
-    expect(build({ type: 'string', format: 'uuid' })).toBe('00000000-0000-0000-0000-000000000000');
+    expect(build({ type: 'string', format: 'uuid' })).toBe('123e4567-e89b-42d3-a456-426614174000');
     expect(build({ type: 'integer', minimum: 3.5 })).toBe(4);
     expect(build({ type: 'number', exclusiveMaximum: -2 })).toBe(-3);
     expect(build({ type: 'integer', minimum: 5, multipleOf: 4 })).toBe(8);
@@ -49,5 +49,35 @@ describe('a value built from a JSON schema', () => {
     ]) {
       expect(valueFromSchema(schema, 'hello'), JSON.stringify(schema)).toBeNull();
     }
+  });
+});
+
+describe('valueFromSchema: bounded work, and nothing that does not conform (second review)', () => {
+  it('refuses a self-referencing anyOf fast instead of searching it exponentially (37 s of the event loop at 3 branches)', () => {
+    for (const n of [3, 6]) expect(valueFromSchema({ anyOf: Array.from({ length: n }, () => ({ $ref: '#' })) }, 'x')).toBeNull();
+  });
+
+  it('runs a pattern on short candidates only: one that backtracks exponentially on the echoed text is not run on it', () => {
+    const text = `${'a'.repeat(40)}!`;
+    const value = valueFromSchema({ type: 'string', pattern: '^(?!z)(a|a)*$|^$|^x$' }, text)?.value as string;
+    expect(value.length).toBeLessThanOrEqual(12);
+    expect(/^(?!z)(a|a)*$|^$|^x$/u.test(value)).toBe(true);
+    expect(valueFromSchema({ type: 'string', pattern: '^[0-9]+$' }, 'hello')).toBeNull();
+    expect(valueFromSchema({ type: 'string', pattern: '^[a-z]+$' }, 'hello')).toEqual({ value: 'hello' });
+  });
+
+  it("builds the positive and negative numbers zod's positive() and pydantic's gt=0 ask for", () => {
+    expect(valueFromSchema({ type: 'integer', exclusiveMinimum: 0 }, '')).toEqual({ value: 1 });
+    expect(valueFromSchema({ type: 'number', exclusiveMaximum: 0 }, '')).toEqual({ value: -1 });
+    expect(valueFromSchema({ type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 }, '')).toEqual({ value: 0.5 });
+    expect(valueFromSchema({ type: 'string', format: 'uri' }, 'x')).toEqual({ value: 'https://example.com/' });
+  });
+
+  it("keeps a parent's required properties under a branch, and refuses keywords it does not read", () => {
+    const schema = { type: 'object', properties: { a: { type: 'string' } }, required: ['a'], anyOf: [{ properties: { b: { type: 'integer' } }, required: ['b'] }] };
+    expect(valueFromSchema(schema, 'hi')).toEqual({ value: { a: 'hi', b: 0 } });
+    expect(valueFromSchema({ type: 'array', items: { type: 'string' }, contains: { const: 'urgent' } }, 'x')).toBeNull();
+    expect(valueFromSchema({ type: 'object', required: ['n'], patternProperties: { '^n$': { type: 'integer' } } }, 'x')).toBeNull();
+    expect(valueFromSchema({ type: 'object', required: ['a', 'b'], maxProperties: 1 }, 'x')).toBeNull();
   });
 });

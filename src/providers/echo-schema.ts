@@ -14,14 +14,28 @@ const FORMAT_EXAMPLES: Record<string, string> = {
   time: '00:00:00Z',
   duration: 'P0D',
   email: 'echo@example.com',
+  // zod's url() and pydantic's AnyUrl.
+  uri: 'https://example.com/',
   hostname: 'example.com',
   ipv4: '0.0.0.0',
   ipv6: '::1',
-  uuid: '00000000-0000-0000-0000-000000000000',
+  uuid: '123e4567-e89b-42d3-a456-426614174000',
 };
 
 /** Deeper than this, a schema is taken for a recursion that requires itself (which no finite value satisfies). */
 const MAX_DEPTH = 32;
+/**
+ * Schemas visited per value at most: past it the schema is refused. Depth alone let the search grow exponentially (a
+ * self-referencing anyOf of three branches took 37 s of the event loop, of six hours: found by an outside review).
+ */
+const MAX_STEPS = 10_000;
+/**
+ * A `pattern` is run only on candidates this short: a pattern that backtracks exponentially (`^(?!z)(a|a)*$`) ran on the
+ * echoed text for seconds to hours, on the gateway's event loop (found by an outside review). Longer text is cut.
+ */
+const PATTERN_TEXT_MAX = 12;
+/** Keywords the builder does not read: a schema using one is refused rather than answered with JSON that may not fit. */
+const UNREAD = ['contains', 'minContains', 'maxContains', 'patternProperties', 'propertyNames', 'dependentRequired', 'dependentSchemas', 'dependencies', 'if', 'then', 'else', 'unevaluatedProperties', 'unevaluatedItems'];
 
 const isSchema = (v: unknown): v is Schema => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -29,14 +43,23 @@ const isSchema = (v: unknown): v is Schema => typeof v === 'object' && v !== nul
 export function valueFromSchema(schema: unknown, text: string): { value: unknown } | null {
   if (!isSchema(schema)) return null;
   const build = new Builder(schema, text);
-  const value = build.of(schema, 0);
-  return value === FAIL ? null : { value };
+  try {
+    const value = build.of(schema, 0);
+    return value === FAIL ? null : { value };
+  } catch (err) {
+    if (err === TOO_COMPLEX) return null;
+    throw err;
+  }
 }
+
+const TOO_COMPLEX = Symbol('too complex');
 
 const FAIL = Symbol('unbuildable');
 type Built = unknown | typeof FAIL;
 
 class Builder {
+  private steps = 0;
+
   constructor(
     private readonly root: Schema,
     private readonly text: string,
@@ -56,6 +79,8 @@ class Builder {
 
   of(schema: Schema, depth: number): Built {
     if (depth > MAX_DEPTH) return FAIL;
+    if (++this.steps > MAX_STEPS) throw TOO_COMPLEX;
+    for (const key of UNREAD) if (schema[key] !== undefined) return FAIL;
     if (typeof schema.$ref === 'string') {
       const target = this.resolve(schema.$ref);
       return target ? this.of(target, depth + 1) : FAIL;
@@ -67,7 +92,8 @@ class Builder {
       if (!Array.isArray(branches)) continue;
       for (const b of branches) {
         if (!isSchema(b)) continue;
-        const v = this.of({ ...withoutKey(schema, key), ...b }, depth + 1);
+        const merged = mergeBranch(withoutKey(schema, key), b);
+        const v = merged === null ? FAIL : this.of(merged, depth + 1);
         if (v !== FAIL) return v;
       }
       return FAIL;
@@ -75,7 +101,8 @@ class Builder {
     if (Array.isArray(schema.allOf)) {
       // Only one branch is safe to build without merging constraints.
       if (schema.allOf.length !== 1 || !isSchema(schema.allOf[0])) return FAIL;
-      return this.of({ ...withoutKey(schema, 'allOf'), ...schema.allOf[0] }, depth + 1);
+      const merged = mergeBranch(withoutKey(schema, 'allOf'), schema.allOf[0]);
+      return merged === null ? FAIL : this.of(merged, depth + 1);
     }
     if (schema.not !== undefined) return FAIL;
     const types = Array.isArray(schema.type) ? schema.type : schema.type === undefined ? [inferType(schema)] : [schema.type];
@@ -118,15 +145,19 @@ class Builder {
         return FAIL;
       }
     }
-    const fits = (s: string) => [...s].length >= min && [...s].length <= max && (pattern === null || pattern.test(s));
+    // The format examples are ours and short, without long runs of one character: a pattern is run on them whole.
+    const fits = (s: string) =>
+      [...s].length >= min && [...s].length <= max && (pattern === null || ((format !== null || [...s].length <= PATTERN_TEXT_MAX) && pattern.test(s)));
     const candidates: string[] = [];
     if (format !== null) {
       if (!Object.hasOwn(FORMAT_EXAMPLES, format)) return FAIL;
       candidates.push(FORMAT_EXAMPLES[format]);
     } else {
       const chars = [...this.text];
-      const cut = chars.slice(0, Number.isFinite(max) ? max : chars.length).join('');
+      const cut = chars.slice(0, Math.min(Number.isFinite(max) ? max : chars.length, pattern === null ? chars.length : PATTERN_TEXT_MAX)).join('');
       candidates.push(cut.length >= min ? cut : cut + 'x'.repeat(min - [...cut].length));
+      // A pattern the text does not match may still take a short plain word or nothing.
+      if (pattern !== null) candidates.push('x', '');
     }
     return candidates.find(fits) ?? FAIL;
   }
@@ -159,6 +190,7 @@ class Builder {
       out[name] = v;
     }
     if (typeof schema.minProperties === 'number' && required.length < schema.minProperties) return FAIL;
+    if (typeof schema.maxProperties === 'number' && required.length > schema.maxProperties) return FAIL;
     return out;
   }
 }
@@ -189,9 +221,35 @@ function number(schema: Schema, integer: boolean): Built {
   const lower = Math.max(min ?? Number.NEGATIVE_INFINITY, exMin ?? Number.NEGATIVE_INFINITY);
   const upper = Math.min(max ?? Number.POSITIVE_INFINITY, exMax ?? Number.POSITIVE_INFINITY);
   const candidates = [0];
-  if (lower > 0) candidates.push(step ? Math.ceil(lower / step) * step : lower, step ? (Math.floor(lower / step) + 1) * step : lower + 1);
-  if (upper < 0) candidates.push(step ? Math.floor(upper / step) * step : upper, step ? (Math.ceil(upper / step) - 1) * step : upper - 1);
+  // From a bound of 0 too: exclusiveMinimum 0 (zod's positive(), pydantic's gt=0) was refused (an outside review).
+  if (lower >= 0) candidates.push(step ? Math.ceil(lower / step) * step : lower, step ? (Math.floor(lower / step) + 1) * step : lower + 1);
+  if (upper <= 0) candidates.push(step ? Math.floor(upper / step) * step : upper, step ? (Math.ceil(upper / step) - 1) * step : upper - 1);
+  // Between two close bounds (0 < x < 1): their middle.
+  if (!integer && step === undefined && Number.isFinite(lower) && Number.isFinite(upper)) candidates.push((lower + upper) / 2);
   return candidates.find(ok) ?? FAIL;
+}
+
+/**
+ * A schema with one branch of its anyOf/oneOf/allOf applied: the branch's keywords over the rest's, except that
+ * `required` lists are joined and `properties` merged (a property both define must be defined alike), so a branch
+ * never drops what its parent asks for (it did: a parent's required `a` was left out for the branch's `b`). Null
+ * when the two cannot be merged safely.
+ */
+function mergeBranch(parent: Schema, branch: Schema): Schema | null {
+  const merged: Schema = { ...parent, ...branch };
+  if (Array.isArray(parent.required) || Array.isArray(branch.required)) {
+    merged.required = [...new Set([...(Array.isArray(parent.required) ? parent.required : []), ...(Array.isArray(branch.required) ? branch.required : [])])];
+  }
+  if (isSchema(parent.properties) && isSchema(branch.properties)) {
+    const properties: Schema = { ...parent.properties };
+    for (const [name, value] of Object.entries(branch.properties)) {
+      if (Object.hasOwn(properties, name) && JSON.stringify(properties[name]) !== JSON.stringify(value)) return null;
+      properties[name] = value;
+    }
+    merged.properties = properties;
+  }
+  if (parent.type !== undefined && branch.type !== undefined && JSON.stringify(parent.type) !== JSON.stringify(branch.type)) return null;
+  return merged;
 }
 
 function withoutKey(schema: Schema, key: string): Schema {
