@@ -122,6 +122,9 @@ describe('tollgate-echo: structured outputs and tool calls', () => {
         [{ parallel_tool_calls: true }, 'invalid_value', 'parallel_tool_calls'],
         [{ tools: [fn], tool_choice: 'always' }, 'invalid_value', 'tool_choice'],
         [{ tools: [fn], tool_choice: { type: 'function', function: { name: 'g' } } }, 'invalid_value', 'tool_choice.function.name'],
+        // The deprecated functions API is refused by name (a forced function_call was answered with text).
+        [{ functions: [fn.function], function_call: { name: 'f' } }, 'invalid_value', 'functions'],
+        [{ function_call: { name: 'nope' } }, 'invalid_value', 'function_call'],
       ];
       for (const [extra, code, param] of cases) {
         const res = await post('/chat/completions', { model: MODEL, messages: m, ...extra });

@@ -162,6 +162,10 @@ function responsesTools(v: unknown): FunctionTool[] {
 
 /** The chat request's answer: a forced function call, JSON by `response_format`, or text. `texts`: the messages' texts. */
 export function chatOutput(body: Body, texts: () => string[]): EchoOutput {
+  // The deprecated functions API: refused by name, never ignored (a forced function_call was answered with text).
+  for (const param of ['functions', 'function_call']) {
+    if (present(body[param])) refuse('invalid_value', `${MODEL} does not take the deprecated '${param}': send 'tools' and 'tool_choice' instead.`, param);
+  }
   const hasTools = present(body.tools);
   const functions = hasTools ? chatTools(body.tools) : [];
   if (!hasTools && optionalBoolean(body, 'parallel_tool_calls') !== undefined) {
