@@ -258,6 +258,9 @@ describeBrowser('dashboard in a browser: usage, limits, settings and members', (
     await page.getByRole('button', { name: 'Save spend limit' }).click();
     await page.getByText('Spend limit saved.').waitFor();
     expect((await t.api('GET', `${project}/spend_limit`)).body).toMatchObject({ threshold_amount: 25_000, currency: 'USD', enforcement: { status: 'enforcing' } });
+    // The form reloads the limit after saving and shows it again: cleared before that, the reload put 250.00 back
+    // (a loaded run saved 250 again instead of removing it).
+    await expect.poll(() => page.getByLabel('Limit (USD)').inputValue()).toBe('250.00');
     await page.getByLabel('Limit (USD)').fill('');
     await page.getByRole('button', { name: 'Save spend limit' }).click();
     await page.getByText('Spend limit removed.').waitFor();
