@@ -93,9 +93,12 @@ export function checkDelegatedScope(
   if (BODILESS_METHODS.has(method)) return;
   // Named in the query string, what runs is not what the body says for an upstream merging the query into the body (a
   // chat batch the body called embeddings): refused to every key, as which one an upstream reads cannot be known.
-  for (const name of runDecidingParams(endpoint)) {
-    if (namesField(search, name)) {
-      throw new TollgateError('invalid_value', `'${name}' is read from the body only: this request names it in the query string, where an upstream may read it instead.`, name);
+  // (Only a request with a query string is looked at: this runs on every POST.)
+  if (search.length > 1) {
+    for (const name of runDecidingParams(endpoint)) {
+      if (namesField(search, name)) {
+        throw new TollgateError('invalid_value', `'${name}' is read from the body only: this request names it in the query string, where an upstream may read it instead.`, name);
+      }
     }
   }
   if (record.permissions === 'all') return;
@@ -109,7 +112,6 @@ export function checkDelegatedScope(
 
 /** Whether a query string names a field in any reading (strict, or loose: any case, `;`, brackets): core/form-fields.ts. */
 function namesField(search: string, name: string): boolean {
-  if (search.length <= 1) return false;
   const found = formFields(search.slice(1), name);
   return !found.ok || found.fields.length > 0;
 }
