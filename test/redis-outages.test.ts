@@ -4,6 +4,7 @@ import type { LimitStore } from '../src/core/limit-store.js';
 import type { LimitsGuard } from '../src/services/limits-guard.js';
 import { startPrivateRedis } from './harness/private-servers.js';
 import { gatewayConfigFile, startTestServer, type TestServer, usageEventsOf } from './harness/server.js';
+import { waitFor } from './harness/wait.js';
 
 // What Redis failing leaves behind in the limits, found by an outside review: (1) a Redis that hung ran, once it
 // thawed, the acquires of requests already refused 503 (or admitted on the local store) and charged them in full,
@@ -13,7 +14,6 @@ import { gatewayConfigFile, startTestServer, type TestServer, usageEventsOf } fr
 const enabled = !!process.env.TEST_DATABASE_URL || process.env.CI === 'true';
 const suite = enabled ? describe : describe.skip;
 const ORG = '/v1/organization';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A chat call's status and limit headers; bounded by the test, so that one that hangs fails here. */
 async function chat(t: TestServer, key: string): Promise<{ status: number; headers: Headers }> {
@@ -32,14 +32,6 @@ async function admitted(t: TestServer, key: string, n: number): Promise<number> 
   let ok = 0;
   for (let i = 0; i < n; i++) if ((await chat(t, key)).status === 200) ok++;
   return ok;
-}
-
-async function until(what: string, done: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 suite('limits across Redis failures', () => {
@@ -75,7 +67,8 @@ suite('limits across Redis failures', () => {
     // Redis answers a connection's commands in order: once the limit store's ping is answered, so are the acquires
     // and cancels it sent meanwhile. The settles and cancels whose answers came too late are tried again.
     await (t.server.gateway as unknown as { limitStore: LimitStore }).limitStore.health?.ping();
-    await until('the settles and cancels tried again to land', () => pending() === 0);
+    // The settles and cancels tried again land.
+    await waitFor(() => pending() === 0, 30_000, 50);
 
     // The budget holds what the one admitted request cost, not six reservations more.
     const [counter] = (await direct.keys(`tg:s:k:${capped.id}:*`)).filter((k) => !k.endsWith(':e'));
@@ -109,7 +102,8 @@ suite('limits across Redis failures', () => {
     expect(await each(1)).toEqual([1, 1]); // on the local store: the first outage
     await written();
     await redis.start();
-    await until('Redis to be back', async () => (await fetch(`${t.url}/readyz`)).status === 200);
+    // Redis is back.
+    await waitFor(async () => (await fetch(`${t.url}/readyz`)).status === 200, 30_000, 50);
     expect(await each(6)).toEqual([6, 6]); // through Redis again: 9 of each key's 10 used
     await written();
     await redis.stop();
