@@ -614,6 +614,14 @@ describeEachDatabase('upstream objects are isolated per project', (backend) => {
       const mismatched = await call(aFull, 'POST', '/batches', { input_file_id: elsewhere, endpoint: '/v1/embeddings', completion_window: '24h' });
       expect([mismatched.status, mismatched.body.error?.param], mismatched.text).toEqual([400, 'input_file_id']);
       expect(mismatched.body.error.message).toContain("not the batch's endpoint");
+      // Its url spelled URL is the url to an upstream folding names (found by a later review); in two spellings, refused.
+      const shouted = await fileOf(aFull, 'batch', `${line.replace('"url":', '"URL":')}\n`);
+      const upper = await call(aFull, 'POST', '/batches', { input_file_id: shouted, endpoint: '/v1/embeddings', completion_window: '24h' });
+      expect([upper.status, upper.body.error?.param], upper.text).toEqual([400, 'input_file_id']);
+      expect(upper.body.error.message).toContain("not the batch's endpoint");
+      const twoUrls = await fileOf(aFull, 'batch', `${line.replace('"url":', '"URL":"/v1/responses","url":')}\n`);
+      const urlTwice = await call(aFull, 'POST', '/batches', { input_file_id: twoUrls, endpoint: '/v1/responses', completion_window: '24h' });
+      expect([urlTwice.status, urlTwice.body.error?.param], urlTwice.text).toEqual([400, 'input_file_id']);
       // A line's body in another case is the body to an upstream folding names; in two spellings, refused.
       const folded = line.replace('"body":', `"Body":{"model":"gpt-4o-mini","input":[{"role":"user","content":[${part}]}]},"x":`);
       const shifty = await fileOf(aFull, 'batch', `${line}\n${folded}\n`);

@@ -33,6 +33,8 @@ export interface ObjectPlan {
    * requests name are checked too, before the batch is made.
    */
   batchInput: string | null;
+  /** The endpoint that batch runs (its body's `endpoint`), which each input line's `url` must be; null when none. */
+  batchEndpoint: string | null;
 }
 
 export interface ListPlan {
@@ -170,6 +172,8 @@ export function planObjects(input: PlanInput): ObjectPlan | null {
     if (named.some((v) => typeof v !== 'string') || new Set(named).size > 1) {
       plan.invalid = { message: 'A batch names its input file once, as input_file_id in the body: this request names it more than once or not as a string.', param: 'input_file_id' };
     } else if (named.length > 0) plan.batchInput = named[0] as string;
+    const runs = body !== null && typeof body === 'object' ? (body as { endpoint?: unknown }).endpoint : undefined;
+    plan.batchEndpoint = typeof runs === 'string' ? runs : null;
   }
   if (body !== null && body !== undefined) {
     requestRefs(body, plan.named);
@@ -191,7 +195,7 @@ export function planObjects(input: PlanInput): ObjectPlan | null {
 }
 
 function emptyPlan(named: ObjectRef[]): ObjectPlan {
-  return { named, creates: null, list: null, deletes: null, adopts: false, adoptsContainer: false, refusal: null, invalid: null, collection: null, batchInput: null };
+  return { named, creates: null, list: null, deletes: null, adopts: false, adoptsContainer: false, refusal: null, invalid: null, collection: null, batchInput: null, batchEndpoint: null };
 }
 
 /** Every value a request's body or query names as `input_file_id`, in any case, a repeated field's each. */

@@ -37,7 +37,7 @@ export async function checkBatchInput(g: GatewayContext, access: ObjectAccess, i
   // By type and id: one id named as a response by one line and as a conversation by another needs both scopes (keyed
   // by id alone, the first hid the second's: found by an outside review).
   const refs = new Map<string, { ref: ObjectRef; line: number }>();
-  const runs = batchEndpoint(req.body);
+  const runs = access.plan.batchEndpoint;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let line = 0;
@@ -54,9 +54,20 @@ export async function checkBatchInput(g: GatewayContext, access: ObjectAccess, i
     } catch {
       return; // the upstream refuses a line that is not JSON
     }
+    const fields = request !== null && typeof request === 'object' && !Array.isArray(request) ? (request as Record<string, unknown>) : null;
+    // A line's members read in any case, as an upstream folding names reads them (member-case.ts); an error names it.
+    const onLine = <T>(read: () => T): T => {
+      try {
+        return read();
+      } catch (err) {
+        if (err instanceof TollgateError && err.code === 'invalid_value') throw new TollgateError('invalid_value', `Line ${line} of the batch input file ${fileId}: ${err.message}`, 'input_file_id');
+        throw err;
+      }
+    };
     // A line runs the batch's endpoint, as OpenAI requires; an upstream running each line's own URL would run what the
-    // key's scope was never checked for (a chat completion in an embeddings batch: found by an outside review).
-    const url = request !== null && typeof request === 'object' ? (request as { url?: unknown }).url : undefined;
+    // key's scope was never checked for (a chat completion in an embeddings batch: found by an outside review), its
+    // `url` spelled `URL` too (found by a later review).
+    const url = fields === null ? undefined : onLine(() => memberInAnyCase(fields, 'url'));
     if (runs !== null && url !== undefined && url !== runs) {
       throw new TollgateError('invalid_value', `Line ${line} of the batch input file ${fileId} runs ${JSON.stringify(url)?.slice(0, 200)}, not the batch's endpoint '${runs.slice(0, 200)}'.`, 'input_file_id');
     }
@@ -71,13 +82,7 @@ export async function checkBatchInput(g: GatewayContext, access: ObjectAccess, i
     }
     // The line's `body` in any case, and the members its objects are decided on (member-case.ts), as an upstream
     // folding names reads them (`"Body": {…}` named another project's objects unchecked).
-    let named: ObjectRef[];
-    try {
-      named = request !== null && typeof request === 'object' && !Array.isArray(request) ? requestRefs(memberInAnyCase(request as Record<string, unknown>, 'body') ?? null) : [];
-    } catch (err) {
-      if (err instanceof TollgateError && err.code === 'invalid_value') throw new TollgateError('invalid_value', `Line ${line} of the batch input file ${fileId}: ${err.message}`, 'input_file_id');
-      throw err;
-    }
+    const named: ObjectRef[] = fields === null ? [] : onLine(() => requestRefs(memberInAnyCase(fields, 'body') ?? null));
     for (const ref of named) {
       const key = `${ref.type}\0${ref.id}`;
       if (!refs.has(key)) refs.set(key, { ref, line });
@@ -114,16 +119,5 @@ export async function checkBatchInput(g: GatewayContext, access: ObjectAccess, i
     if (owners.get(ref.id)?.projectId !== access.projectId) {
       throw new TollgateError('not_found', `Line ${at} of the batch input file ${fileId}: ${notFoundMessage(ref.type, ref.id)}`, 'input_file_id');
     }
-  }
-}
-
-/** The endpoint a batch's body names, or null. */
-function batchEndpoint(body: Buffer | null): string | null {
-  if (body === null) return null;
-  try {
-    const endpoint = (JSON.parse(body.toString('utf8')) as { endpoint?: unknown } | null)?.endpoint;
-    return typeof endpoint === 'string' ? endpoint : null;
-  } catch {
-    return null;
   }
 }
