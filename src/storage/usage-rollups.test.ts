@@ -145,7 +145,10 @@ describe('aggregateRollups', () => {
     }
     expect(thrown).toMatchObject({ code: 'TOLLGATE_BAD_USAGE_LINE', message: expect.stringContaining('evt_half') });
     expect(isDataError(thrown)).toBe(true);
+    // A token count that is no number is the data's fault too, named.
+    expect(() => aggregateRollups([usageRow({ id: 'evt_word', input_tokens: 'many' as unknown as number })])).toThrow(/input_tokens/);
   });
+
 });
 
 describe('endpointKind', () => {

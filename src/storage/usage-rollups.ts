@@ -134,16 +134,17 @@ export class RollupAggregator {
   constructor(private readonly prices: Prices = DEFAULT_PRICES) {}
 
   /**
-   * Adds one event. Whatever it throws (a fractional cost made splitCost's BigInt throw a RangeError) is the event's
-   * data's fault, and said so (code BAD_USAGE_LINE): the recorder then sets that event aside instead of retrying its
-   * whole batch forever (storage/write-errors.ts).
+   * Adds one event. One whose sums are not whole numbers (a fractional cost made splitCost's BigInt throw a RangeError)
+   * is refused as its data's fault (code BAD_USAGE_LINE): the recorder then sets that event aside instead of retrying
+   * its whole batch forever (storage/write-errors.ts). Anything else thrown is a fault of the code, and retried.
    */
   add(e: UsageEventsTable): void {
-    try {
-      this.addOne(e);
-    } catch (err) {
-      throw Object.assign(new Error(`usage event ${String(e.id)} cannot be rolled up: ${(err as Error)?.message ?? String(err)}`), { code: BAD_USAGE_LINE });
+    for (const name of ['cost_nanousd', 'input_tokens', 'cached_tokens', 'output_tokens'] as const) {
+      if (!Number.isSafeInteger(Number(e[name]))) {
+        throw Object.assign(new Error(`usage event ${String(e.id)} cannot be rolled up: its ${name} is ${String(e[name]).slice(0, 40)}, not a whole number`), { code: BAD_USAGE_LINE });
+      }
     }
+    this.addOne(e);
   }
 
   private addOne(e: UsageEventsTable): void {
