@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { hasAnyLimit, limitChecks, planHolds, planLimits, type ProjectPolicy } from './limit-plan.js';
-import { keyTtlSeconds, windowKeyTtlSeconds } from './periods.js';
+import { keyRange, ttlSecondsUntil, windowKeyTtlSeconds } from './periods.js';
+
+/** Seconds a counter key of one period lives: its end plus a day of slack. */
+const keyTtlSeconds = (key: string, now: number) => ttlSecondsUntil(keyRange(key).end, now);
 
 const key = (limits: Parameters<typeof planLimits>[0]['limits']) => ({ id: 'key_1', orgId: 'org-1', projectId: 'proj_1', limits });
 const at = (iso: string) => Date.parse(iso);

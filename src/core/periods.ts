@@ -68,11 +68,6 @@ export function keyRange(key: string): { start: number; end: number } {
   return { start: Date.UTC(y, m - 1, 1), end: Date.UTC(y, m, 1) };
 }
 
-/** Seconds a counter key must live (its period plus a day of slack), for Redis TTLs. */
-export function keyTtlSeconds(key: string, now: number): number {
-  return ttlSecondsUntil(keyRange(key).end, now);
-}
-
 /**
  * Seconds the counter key of a period ending at `end` (ms) must live while a window of `windowKeys` such keys reads it
  * (a rolling N-day window sums its last N days: a day's key is read for N - 1 days past its end). Found by an outside
