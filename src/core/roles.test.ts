@@ -7,6 +7,7 @@ import {
   decideProjectKeyWrite,
   effectiveProjectRole,
   isOrgOwner,
+  keyActions,
   MESSAGES,
   mayManageProjectKeys,
   ORG_ROLES,
@@ -78,5 +79,18 @@ describe('roles', () => {
     // Null roles (a removed user) are refused like readers.
     expect(isOrgOwner(null)).toBe(false);
     expect(mayManageProjectKeys(null, null)).toBe(false);
+  });
+});
+
+describe('keyActions: what may be done to a key in each status (the API and the dashboard alike)', () => {
+  it('revokes any key not revoked, edits one not revoked or exposed, rotates an active one', () => {
+    const table = ['active', 'expired', 'suspended', 'exposed', 'revoked'].map((s) => [s, keyActions(s)]);
+    expect(table).toEqual([
+      ['active', { revoke: true, edit: true, rotate: true }],
+      ['expired', { revoke: true, edit: true, rotate: false }],
+      ['suspended', { revoke: true, edit: true, rotate: false }],
+      ['exposed', { revoke: true, edit: false, rotate: false }],
+      ['revoked', { revoke: false, edit: false, rotate: false }],
+    ]);
   });
 });

@@ -91,3 +91,12 @@ export function decideOwnerOnlyRead(orgRole: OrgRole | null): RoleDecision {
 export function decideOrganizationWrite(orgRole: OrgRole | null): RoleDecision {
   return isOrgOwner(orgRole) ? ALLOWED : refuse(MESSAGES.ownerOnlyChange);
 }
+
+/**
+ * What may be done to a project key in each status (the API's own rule, services/api-keys.ts, and the dashboard's
+ * buttons): any key not revoked yet may be revoked (an exposed, expired or suspended one too), one not revoked or
+ * exposed edited, an active one rotated.
+ */
+export function keyActions(status: string): { revoke: boolean; edit: boolean; rotate: boolean } {
+  return { revoke: status !== 'revoked', edit: status !== 'revoked' && status !== 'exposed', rotate: status === 'active' };
+}

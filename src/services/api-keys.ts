@@ -13,7 +13,7 @@ import { insertKey, recordKeyChange, revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { BoolParam, pageOf, pageParams } from './query-params.js';
 import { getProject, IpListSchema, lockActiveProject } from './projects.js';
-import { decideKeyManagement, decideKeyOwnerAssignment } from '../core/roles.js';
+import { decideKeyManagement, decideKeyOwnerAssignment, keyActions } from '../core/roles.js';
 import { IdSchema, NameSchema, text } from './text-fields.js';
 import type { CreatedProjectKey, RotatedProjectKey } from '../contract/api-keys.js';
 
@@ -354,7 +354,7 @@ export async function updateProjectKey(
   checkFutureExpiry(body.expires_at, nowSeconds(deps));
   const current = await getProjectKey(deps, orgId, projectId, keyId);
   await checkKeyManager(deps, projectId, await ownerOfKey(deps, keyId), actor);
-  if (current.status === 'revoked' || current.status === 'exposed') {
+  if (!keyActions(current.status).edit) {
     throw new TollgateError('key_revoked', `API key '${keyId}' is ${current.status} and cannot be changed.`, 'api_key_id');
   }
   await deps.database.db.transaction().execute(async (trx) => {
@@ -401,7 +401,7 @@ export async function rotateProjectKey(
   await activeProject(deps, orgId, projectId);
   const current = await getProjectKey(deps, orgId, projectId, keyId);
   await checkKeyManager(deps, projectId, await ownerOfKey(deps, keyId), actor);
-  if (current.status !== 'active') {
+  if (!keyActions(current.status).rotate) {
     throw new TollgateError('key_revoked', `API key '${keyId}' is ${current.status} and cannot be rotated.`, 'api_key_id');
   }
   const now = nowSeconds(deps);

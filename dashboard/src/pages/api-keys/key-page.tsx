@@ -5,6 +5,7 @@ import { LoadError } from '../../components/load-error.js';
 import { describePermissions } from '../../components/permissions-field.js';
 import { StandingMeter } from '../../components/standing.js';
 import { formatCents, formatDateTime, formatNumber, formatUsd, intervalLabel } from '../../format.js';
+import { keyActions } from '../../../../src/core/roles.js';
 import { canManageKey, canManageKeys, isOwner, useSession } from '../../session.js';
 import type { ProjectApiKey, Standing } from '../../types.js';
 import { shown, useResource } from '../../use-resource.js';
@@ -42,9 +43,10 @@ export function KeyPage({ keyId }: { keyId: string }) {
   // What the server lets this user do to the key (key-table.tsx): revoke any key not revoked yet, edit an active or
   // expired one, rotate an active one.
   const mayManage = !!k && canManageKey(account, k);
-  const canManage = mayManage && k.status === 'active';
-  const canRevoke = mayManage && k.status !== 'revoked';
-  const canEdit = mayManage && (k.status === 'active' || k.status === 'expired');
+  const actions = keyActions(k?.status ?? 'revoked');
+  const canManage = mayManage && actions.rotate;
+  const canRevoke = mayManage && actions.revoke;
+  const canEdit = mayManage && actions.edit;
   // An archived project's keys are refused at the gateway; the server still revokes them but no longer changes them.
   const archived = project?.status === 'archived';
   const othersKey = !!k && canManageKeys(account, projectId) && !canManageKey(account, k);

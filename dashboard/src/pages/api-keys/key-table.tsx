@@ -3,6 +3,7 @@ import { describePermissions } from '../../components/permissions-field.js';
 import { formatDate } from '../../format.js';
 import { keyHref } from '../../router.js';
 import type { OrgUser, ProjectApiKey } from '../../types.js';
+import { keyActions } from '../../../../src/core/roles.js';
 import { KeyBadges } from './key-badges.js';
 
 interface KeyTableProps {
@@ -70,8 +71,8 @@ export function KeyTable({ keys, users, canManage, nowSec, caption, onEdit, onRo
         </thead>
         <tbody>
           {keys.map((key) => {
-            const isActive = key.status === 'active';
             const mayChange = canManage(key);
+            const actions = keyActions(key.status);
             return (
               <tr key={key.id} data-key-id={key.id} data-status={key.status}>
                 <th scope="row" data-label="Name" class="cell-name">
@@ -113,14 +114,14 @@ export function KeyTable({ keys, users, canManage, nowSec, caption, onEdit, onRo
                   {/* Every key not revoked yet can be revoked, as the server allows: an exposed, expired or suspended one
                       too (a leaked key is cleaned up here). An expired key can still be edited (its expiry moved); only an
                       active one rotated. An archived project's keys can still be revoked, not changed or rotated. */}
-                  {mayChange && key.status !== 'revoked' && (
+                  {mayChange && actions.revoke && (
                     <div class="row-actions">
-                      {!projectArchived && (isActive || key.status === 'expired') && (
+                      {!projectArchived && actions.edit && (
                         <button type="button" class="icon-button" aria-label={`Edit ${key.name}`} title="Edit" onClick={() => onEdit(key)}>
                           <PencilIcon />
                         </button>
                       )}
-                      {!projectArchived && isActive && (
+                      {!projectArchived && actions.rotate && (
                         <button type="button" class="icon-button" aria-label={`Rotate ${key.name}`} title="Rotate" onClick={() => onRotate(key)}>
                           <RotateIcon />
                         </button>
