@@ -23,6 +23,12 @@ describeBrowser('dashboard actions', () => {
   });
 
   it('a double-click on Create saves once: one admin key (its secret the one shown), one project', async () => {
+    // The POSTs the page sends, counted as they leave (a count of what was saved could be read before a second one
+    // landed).
+    const posts: string[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && /\/v1\/organization\/(admin_api_keys|projects)$/.test(new URL(r.url()).pathname)) posts.push(new URL(r.url()).pathname);
+    });
     await page.goto(`${t.url}/#/settings/admin-keys`);
     await page.getByLabel('Name').fill('dbl-admin');
     await page.getByRole('button', { name: 'Create admin key' }).dblclick();
@@ -39,9 +45,11 @@ describeBrowser('dashboard actions', () => {
     await page.getByLabel('New project name').fill('dbl-proj');
     await page.getByRole('button', { name: 'Create project' }).dblclick();
     await expect.poll(async () => ((await t.api('GET', `${ORG}/projects?limit=100`)).body.data as Array<{ name: string }>).filter((p) => p.name === 'dbl-proj').length).toBe(1);
-    // And stays one once the page is done.
+    // And stays one once the page is done: one POST each was sent.
     await page.getByText('dbl-proj').first().waitFor();
+    await page.waitForLoadState('networkidle');
     expect(((await t.api('GET', `${ORG}/projects?limit=100`)).body.data as Array<{ name: string }>).filter((p) => p.name === 'dbl-proj')).toHaveLength(1);
+    expect(posts).toEqual(['/v1/organization/admin_api_keys', '/v1/organization/projects']);
   });
 
   it('revokes a key that was exposed, and one that expired (editing the expired one too), from the list and its page', async () => {
