@@ -62,3 +62,10 @@ export function findRepeatedMember(text: string): RepeatedMember | null {
 function pathOf(stack: Frame[]): string {
   return stack.map((f) => (f.keys === null ? String(f.index) : f.key)).join('.');
 }
+
+/** What a refusal of a repeated member says, and the `param` it names (`where`: what held it, when not the body). */
+export function repeatedMemberProblem(repeated: RepeatedMember, where = 'the JSON body of your request'): { message: string; param: string } {
+  // A name may be as long as the body: the answer shows its start.
+  const param = repeated.path.length > 200 ? `${repeated.path.slice(0, 200)}…` : repeated.path;
+  return { message: `We could not parse ${where}: it names '${param}' more than once (JSON readers differ on which one counts); name each member once.`, param };
+}

@@ -2,7 +2,7 @@ import { formFields } from './form-fields.js';
 import { mayFold } from './member-case.js';
 import { modelNameProblem } from './model-name.js';
 import { multipartFields } from './multipart.js';
-import { findRepeatedMember } from './repeated-members.js';
+import { findRepeatedMember, repeatedMemberProblem } from './repeated-members.js';
 
 // The model a request names, found in whatever the upstream will read: the body as JSON whatever its declared type
 // (a missing or lying Content-Type included), multipart/form-data and form-urlencoded fields, and the query string.
@@ -181,9 +181,7 @@ function jsonModel(raw: Buffer, json: unknown): { ok: true; model: string | null
  */
 function repeatedMemberRefusal(raw: Buffer): Refusal | null {
   const repeated = findRepeatedMember(raw.toString('utf8'));
-  if (repeated === null) return null;
-  const param = repeated.path.length > 200 ? `${repeated.path.slice(0, 200)}…` : repeated.path;
-  return { ok: false, code: 'invalid_json', message: `We could not parse the JSON body of your request: it names '${param}' more than once (JSON readers differ on which one counts); name each member once.`, param };
+  return repeated === null ? null : { ok: false, code: 'invalid_json', ...repeatedMemberProblem(repeated) };
 }
 
 /**

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import sjson from 'secure-json-parse';
 import { TollgateError } from '../../core/errors.js';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../core/json-depth.js';
-import { findRepeatedMember, type RepeatedMember } from '../../core/repeated-members.js';
+import { findRepeatedMember, type RepeatedMember, repeatedMemberProblem } from '../../core/repeated-members.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -46,7 +46,8 @@ export function parseJsonBody(body: Buffer): unknown {
 
 /**
  * parseJsonBody, also refusing (400 `invalid_json` naming it) a member an object names twice: JSON.parse keeps the last
- * one without a word. For the control plane only: the gateway's bodies are larger and its hot path does not pay the scan.
+ * one without a word. For the control plane; the gateway scans each JSON body once where it reads the model
+ * (core/request-model.ts).
  */
 export function parseControlJsonBody(body: Buffer): unknown {
   if (body.length === 0) return undefined;
@@ -58,10 +59,9 @@ export function parseControlJsonBody(body: Buffer): unknown {
 }
 
 /** The 400 `invalid_json` for a JSON text that names a member twice (`where`: what held it, when not the body). */
-export function repeatedMemberError(repeated: RepeatedMember, where = 'the JSON body of your request'): TollgateError {
-  // A name may be as long as the body: the answer shows its start.
-  const param = repeated.path.length > 200 ? `${repeated.path.slice(0, 200)}…` : repeated.path;
-  return new TollgateError('invalid_json', `We could not parse ${where}: it names '${param}' more than once (JSON readers differ on which one counts); name each member once.`, param);
+export function repeatedMemberError(repeated: RepeatedMember, where?: string): TollgateError {
+  const { message, param } = repeatedMemberProblem(repeated, where);
+  return new TollgateError('invalid_json', message, param);
 }
 
 function parseJsonText(text: string): unknown {
