@@ -45,8 +45,11 @@ describeWithRedis('an acquire given up on, and its cancel', (redisUrl) => {
   let holding = false;
   let held: Buffer[] = [];
   const sockets = new Set<Socket>();
+  /** The proxy's latest connection to Redis: what was held can be let through to it late. */
+  let upstream: Socket | undefined;
   const proxy: Server = createServer((client) => {
     const server = connect(Number(target.port || 6379), target.hostname);
+    upstream = server;
     for (const s of [client, server]) sockets.add(s.on('error', () => client.destroy()));
     client.on('data', (d) => (holding ? held.push(d) : server.write(d)));
     server.pipe(client);
@@ -149,5 +152,27 @@ describeWithRedis('an acquire given up on, and its cancel', (redisUrl) => {
     expect(await run(cancel)).toBe(2);
     expect(await run(cancel)).toBe(0);
     expect(await taken(rate, quota)).toEqual({ quota: 1, rpm: 1 });
+  }, 20_000);
+
+  it('an acquire that ran and was sent again (its first answer lost) is given back and asked once more: Redis decides it', async () => {
+    const { rate, quota } = await limited();
+    const store = new RedisLimitStore(`redis://127.0.0.1:${(proxy.address() as AddressInfo).port}`, prefix);
+    expect(await store.connected(5000)).toBe(true);
+    holding = true;
+    held = [];
+    try {
+      const outcome = store.acquire([rate], [quota], now);
+      while (commandsOf(Buffer.concat(held)).length < 1) await new Promise((r) => setTimeout(r, 5));
+      // It ran once (the answer the store never saw), then the same bytes reach Redis again, as ioredis resends them.
+      const [acquire] = commandsOf(Buffer.concat(held));
+      expect(((await run(acquire)) as number[])[0]).toBe(1);
+      holding = false;
+      upstream?.write(Buffer.concat(held));
+      expect(await outcome).toMatchObject({ allowed: true, counters: [{ used: 2 }] });
+      expect(await taken(rate, quota)).toEqual({ quota: 2, rpm: 2 });
+    } finally {
+      holding = false;
+      await store.close();
+    }
   }, 20_000);
 });

@@ -230,6 +230,10 @@ export class RedisLimitStore implements LimitStore {
   }
 
   async acquire(rates: RateCheck[], counters: CounterCheck[], nowMs: number): Promise<AcquireOutcome> {
+    return this.acquireOnce(rates, counters, nowMs, true);
+  }
+
+  private async acquireOnce(rates: RateCheck[], counters: CounterCheck[], nowMs: number, again: boolean): Promise<AcquireOutcome> {
     const n = this.acquires++;
     const marks = `${this.prefix}acquired:${this.instance}:${Math.floor(n / ACQUIRE_MARKS)}`;
     const bit = 2 * (n % ACQUIRE_MARKS);
@@ -256,8 +260,19 @@ export class RedisLimitStore implements LimitStore {
     }
     this.answered();
     const [ok, , reply, epochs] = answer;
-    // Run already: sent again by ioredis after a reconnect, the first run's answer lost. What it charged is given back.
-    if (ok === 3) throw this.unanswered(new Error('the acquire ran already, its answer lost'), marks, bit, rates, counters);
+    // Run already: sent again by ioredis after a reconnect, the first run's answer lost. Redis is answering, so this is
+    // no outage: what the first run charged is given back (CANCEL) and the request asked once more under a new number.
+    // Only once: a second such answer, or a cancel unanswered, is handled as an acquire given up on.
+    if (ok === 3) {
+      const lost = this.unanswered(new Error('the acquire ran already, its answer lost'), marks, bit, rates, counters);
+      if (!again) throw lost;
+      try {
+        await lost.cancel(nowMs);
+      } catch {
+        throw lost;
+      }
+      return this.acquireOnce(rates, counters, nowMs, false);
+    }
     if (ok === 2) return { allowed: false, missing: (reply as string[]).map((k) => k.slice(this.prefix.length)), rates: [], counters: [] };
     const out = reply as number[];
     const decisions: GcraDecision[] = [];
