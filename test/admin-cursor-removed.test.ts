@@ -143,3 +143,44 @@ describeEachDatabase('a list cursor naming a removed item', (backend) => {
     await refusedCursor(`${ORG}/providers?after=prov_nope`);
   });
 });
+
+describeEachDatabase('removal markers are kept for a while, not for good', (backend) => {
+  let t: TestServer;
+  let now = Date.UTC(2026, 2, 1, 12);
+  beforeAll(async () => {
+    t = await startTestServer(backend, { clock: () => now });
+  });
+  afterAll(async () => t?.close());
+
+  const alert = (amount: number) => ({ threshold_amount: amount, currency: 'usd', interval: 'month', notification_channel: { type: 'email', recipients: ['ops@example.com'] } });
+  const base = `${ORG}/spend_alerts`;
+  async function created(amount: number): Promise<string> {
+    const res = await t.api('POST', base, { body: alert(amount) });
+    expect(res.status, res.text).toBe(200);
+    return res.body.id;
+  }
+  const removed = async (id: string) => expect((await t.api('DELETE', `${base}/${id}`)).status).toBe(200);
+  const pageAfter = async (id: string) => (await t.api('GET', `${base}?after=${id}`)).status;
+
+  it('a marker a removal 30 days later finds older is dropped (its cursor a 400 again); a newer one still pages', async () => {
+    const project = (await t.api('POST', `${ORG}/projects`, { body: { name: 'Elsewhere' } })).body.id as string;
+    const other = `${ORG}/projects/${project}/spend_alerts`;
+    const elsewhere = (await t.api('POST', other, { body: alert(4) })).body.id as string;
+    expect((await t.api('DELETE', `${other}/${elsewhere}`)).status).toBe(200);
+    const keep = await created(1);
+    const old = await created(2);
+    const recent = await created(3);
+    await removed(old);
+    now += 20 * 86_400_000;
+    await removed(recent);
+    expect(await pageAfter(old)).toBe(200);
+    now += 11 * 86_400_000;
+    await removed(keep);
+    // 31 days after `old` was removed, 11 after `recent`.
+    expect(await pageAfter(old)).toBe(400);
+    // Another list's old marker too (a project's alerts: a scope that saw no removal since).
+    expect((await t.api('GET', `${other}?after=${elsewhere}`)).status).toBe(400);
+    expect(await pageAfter(recent)).toBe(200);
+    expect(await pageAfter(keep)).toBe(200);
+  });
+});

@@ -15,9 +15,20 @@ export interface ListPlace {
   sortKey: string;
 }
 
-/** Records, in the caller's transaction, where a removed item stood (an item removed again moves its marker). */
-export async function markRemoved(ex: Executor, list: RemovalList, scopeId: string, itemId: string, place: Partial<ListPlace>, now: number): Promise<void> {
-  const values = { seq: place.seq ?? 0, sort_key: place.sortKey ?? '', removed_at: now };
+/**
+ * How long a marker is kept: far past any loop that lists and deletes (seconds), short enough that the table holds a
+ * month's removals, not every removal ever. A cursor naming an item removed longer ago is an unknown cursor (400).
+ */
+export const REMOVAL_MARKER_KEEP_SECONDS = 30 * 86_400;
+
+/**
+ * Records, in the caller's transaction, where a removed item stood (an item removed again moves its marker), and drops
+ * every list's markers older than REMOVAL_MARKER_KEEP_SECONDS: the pruning rides on the removals that make markers, so
+ * the table holds about a month's removals (a scan of it per removal, a rare admin action).
+ */
+export async function markRemoved(ex: Executor, list: RemovalList, scopeId: string, itemId: string, place: Partial<ListPlace>, nowSeconds: number): Promise<void> {
+  const values = { seq: place.seq ?? 0, sort_key: place.sortKey ?? '', removed_at: nowSeconds };
+  await ex.deleteFrom('list_removals').where('removed_at', '<', nowSeconds - REMOVAL_MARKER_KEEP_SECONDS).execute();
   await ex
     .insertInto('list_removals')
     .values({ list, scope_id: scopeId, item_id: itemId, ...values })
