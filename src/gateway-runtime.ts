@@ -22,6 +22,7 @@ import { BudgetAlertRaiser } from './services/budget-alerts.js';
 import { LimitsGuard } from './services/limits-guard.js';
 import { ProviderDirectory } from './provider-directory.js';
 import { DetachedReads } from './http/gateway/detached-reads.js';
+import { LiveRequests } from './http/gateway/live-requests.js';
 import { PolicyCache } from './services/policy-cache.js';
 import { loadOwners } from './services/upstream-objects.js';
 import { UsageRecorder } from './services/usage-recorder.js';
@@ -173,6 +174,9 @@ export async function createGateway(
   const nextEventId = uuidV7Source(runtime.deps.clock, runtime.deps.randomBytes);
   const owners = new OwnerCache((ids) => loadOwners(runtime.deps, ids), { max: OWNER_CACHE_SIZE, unownedTtlMs: 5000, clock: runtime.deps.clock });
   runtime.caches.add(owners);
+  // After the key cache (runtime.ts): a request's key is checked again against the changed record, not the cached one.
+  const live = new LiveRequests();
+  runtime.caches.add(live);
   return Object.freeze({
     app,
     anomaly,
@@ -192,6 +196,7 @@ export async function createGateway(
     limitStore,
     retention,
     detached: new DetachedReads(),
+    live,
     objects: { owners, onError: (err: unknown, message: string) => logger.error({ err: String(err) }, message) },
   });
 }

@@ -6,6 +6,7 @@ import type { UsageRecorder } from '../../services/usage-recorder.js';
 import type { AppContext } from '../context.js';
 import type { RequestGuard } from '../../core/request-guard.js';
 import type { DetachedReads } from './detached-reads.js';
+import type { LiveRequests } from './live-requests.js';
 import type { GatewayObjects } from './ownership.js';
 
 /** What the data plane needs, assembled in server.ts. */
@@ -35,4 +36,6 @@ export interface GatewayContext {
   objects?: GatewayObjects;
   /** Upstream requests read on after their client stopped waiting, which a shutdown lets finish (absent: not tracked). */
   detached?: DetachedReads;
+  /** Requests under way by key, cut when their key stops verifying (absent: not tracked). */
+  live?: LiveRequests;
 }

@@ -163,8 +163,14 @@ async function serve(
     const again = authorizeGatewayRequest(g, head);
     record = isPending(again) ? await again : again;
   }
-  if (route) await listModels(g, request, res, route.model, record);
-  else await proxy(g, request, res, record);
+  if (route) return listModels(g, request, res, route.model, record);
+  // Under way, it is cut if its key stops verifying (revoked, exposed, archived…): live-requests.ts.
+  const live = g.live?.add(g, record, head, res);
+  try {
+    await proxy(g, request, res, record);
+  } finally {
+    if (live) g.live?.remove(live);
+  }
 }
 
 /** Whether the request announces a body (a length above zero, or a chunked one). */

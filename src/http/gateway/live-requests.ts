@@ -1,0 +1,102 @@
+import type { ServerResponse } from 'node:http';
+import type { KeyChangeListener } from '../../core/ports.js';
+import { isPending } from '../../core/maybe-promise.js';
+import type { KeyRecord } from '../../core/verify.js';
+import { checkSecret } from '../../services/verify-secret.js';
+import { presentedKey } from '../shared/bearer.js';
+import type { GatewayContext } from './gateway-context.js';
+import type { GatewayRequest } from './request.js';
+
+/** A request under way: its key, the headers that presented it, and its client's response. */
+export interface Live {
+  readonly g: GatewayContext;
+  readonly record: KeyRecord;
+  readonly head: GatewayRequest;
+  readonly res: ServerResponse;
+}
+
+/**
+ * The gateway's requests under way, by key. A leak is contained in seconds only if what a key already started stops
+ * too: a stream (or a long generation) went on for up to the provider's whole deadline after its key was revoked,
+ * found exposed, suspended or its project archived. On each key or project change this instance hears of (its own
+ * writes, the change feed, other instances through Redis), the requests of the keys it touches are checked again as a
+ * new request would be (core/verify: status, expiry, project, IP rules), and those the key no longer lets through
+ * are cut as a client that hangs up is: their upstream is read on when its usage must still be billed (proxy.ts,
+ * watchHangUp), never relayed further. A change of scopes or limits leaves a request already admitted alone.
+ */
+export class LiveRequests implements KeyChangeListener {
+  /** One request as itself (most keys have one under way), more as a Set. */
+  private readonly byKey = new Map<string, Live | Set<Live>>();
+  readonly stats = { cut: 0 };
+
+  /** Notes a request under way; `remove` it once the request ended. */
+  add(g: GatewayContext, record: KeyRecord, head: GatewayRequest, res: ServerResponse): Live {
+    const live: Live = { g, record, head, res };
+    const had = this.byKey.get(record.id);
+    if (had === undefined) this.byKey.set(record.id, live);
+    else if (had instanceof Set) had.add(live);
+    else this.byKey.set(record.id, new Set([had, live]));
+    return live;
+  }
+
+  remove(live: Live): void {
+    const id = live.record.id;
+    const had = this.byKey.get(id);
+    if (had === live) this.byKey.delete(id);
+    else if (had instanceof Set) {
+      had.delete(live);
+      if (had.size === 1) this.byKey.set(id, had.values().next().value as Live);
+    }
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const v of this.byKey.values()) n += v instanceof Set ? v.size : 1;
+    return n;
+  }
+
+  keyChanged(keyId: string): void {
+    const had = this.byKey.get(keyId);
+    if (had === undefined) return;
+    for (const live of had instanceof Set ? [...had] : [had]) this.check(live);
+  }
+
+  projectChanged(projectId: string): void {
+    for (const live of this.all()) if (live.record.projectId === projectId) this.check(live);
+  }
+
+  everythingChanged(): void {
+    for (const live of this.all()) this.check(live);
+  }
+
+  private all(): Live[] {
+    const out: Live[] = [];
+    for (const v of this.byKey.values()) {
+      if (v instanceof Set) out.push(...v);
+      else out.push(v);
+    }
+    return out;
+  }
+
+  /** Checks the request's key again as a new request's (the key cache reads the changed record); cuts it if refused. */
+  private check(live: Live): void {
+    if (live.res.destroyed) return;
+    const secret = presentedKey(live.head, true);
+    if (typeof secret !== 'string') return;
+    const { g } = live;
+    const cut = (ok: boolean) => {
+      if (ok || live.res.destroyed) return;
+      this.stats.cut++;
+      live.res.destroy();
+    };
+    try {
+      const checked = checkSecret(g.app.keyCache, secret, Math.floor(g.app.deps.clock() / 1000), live.head.ip);
+      if (isPending(checked)) {
+        // The record could not be read (the database away): the request goes on, as it would have been let in.
+        checked.then((c) => cut(c.ok), () => undefined);
+      } else cut(checked.ok);
+    } catch {
+      // as above
+    }
+  }
+}
