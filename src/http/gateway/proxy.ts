@@ -28,7 +28,7 @@ import type { GatewayRequest } from './request.js';
 import { checkModelUse, requestModel, withModel } from './request-model.js';
 import { unlistedLabel } from './route-label.js';
 import { relayStream } from './stream-relay.js';
-import { countFallbackTokens, readOnAfterHangUp, streamedTokens } from './token-fallback.js';
+import { countFallbackTokens, readOnAfterHangUp, streamedTokens, withInputCounted } from './token-fallback.js';
 import { forwardTranslated, planTranslation, type Translation } from './translated.js';
 import { anthropicErrorBodyOf } from '../../core/translate/error-bodies.js';
 import { isPending } from '../../core/maybe-promise.js';
@@ -448,7 +448,7 @@ async function relayBuffered(
   if (o.isModelCall) {
     usage = usageAtJsonTail(buf);
     const fast = usage === null ? null : tokensFromUsage(usage);
-    if (fast) tokens = fast;
+    if (fast) tokens = fast.input === 0 ? await withInputCounted(info.body, fast) : fast;
     else {
       let parsed: { usage?: unknown } | null = null;
       try {
@@ -458,7 +458,8 @@ async function relayBuffered(
         throw new TollgateError('upstream_error', `The upstream provider '${info.provider}' answered with malformed JSON.`);
       }
       usage = parsed?.usage ?? null;
-      tokens = tokensFromUsage(usage) ?? (await countFallbackTokens(info.body, parsed));
+      const reported = tokensFromUsage(usage);
+      tokens = reported ? await withInputCounted(info.body, reported) : await countFallbackTokens(info.body, parsed);
     }
   }
   let billable = o.isModelCall;

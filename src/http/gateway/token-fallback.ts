@@ -161,8 +161,21 @@ export function mayReasonUnseen(model: string | null, body: Record<string, unkno
  */
 export async function streamedTokens(body: Record<string, unknown> | null, r: { complete: boolean; final: boolean; tokens: TokenCounts | null; text: string }): Promise<TokenCounts> {
   if (r.tokens === null) return countFallbackTokens(body, r.text);
-  if (r.complete || r.final || r.text === '') return r.tokens;
+  const tokens = r.tokens.input === 0 ? await withInputCounted(body, r.tokens) : r.tokens;
+  if (r.complete || r.final || r.text === '') return tokens;
   // Billed: an upper bound past the exact count.
   const delivered = await countTokens(r.text, new TokenBudget('bound'));
-  return delivered > r.tokens.output ? { ...r.tokens, output: delivered } : r.tokens;
+  return delivered > tokens.output ? { ...tokens, output: delivered } : tokens;
+}
+
+/**
+ * Reported usage that names no input at all (0 in total, cache reads and writes included: an Anthropic-compatible
+ * server whose message_start carries no usage, an OpenAI-compatible one whose usage has no prompt_tokens) is billed
+ * the gateway's own count of the prompt for its input, as an answer with no usage is: the provider read it, and a
+ * model call with a prompt never reads 0 tokens. Reported input, however small, is taken as reported.
+ */
+export async function withInputCounted(body: Record<string, unknown> | null, tokens: TokenCounts): Promise<TokenCounts> {
+  if (tokens.input !== 0 || body === null) return tokens;
+  const input = (await countFallbackTokens(body, '')).input;
+  return input > 0 ? { ...tokens, input } : tokens;
 }
