@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { boundTokens } from './estimate.js';
 import { judgeRateLimit, requestTokenBound } from './rate-limit.js';
 
 const openai = (message: string, code: string | null = 'rate_limit_exceeded', type = 'tokens') => JSON.stringify({ error: { message, type, param: null, code } });
@@ -68,6 +69,39 @@ describe('judgeRateLimit: what a 429 is about', () => {
     expect(judgeRateLimit(h, words, doc({ type: 'text', media_type: 'text/plain', data: 'short' }))).toBe('limit');
   });
 
+  it('an image counts as the tokens a budget reserves for it, not its bytes: OpenAI and Anthropic shapes alike', () => {
+    // 20 small images (a 1092×1092 one-bit PNG is under 1 KB and ~1,590 tokens to Claude): their bytes are under the
+    // 30,000 input tokens a minute the 429 names, their tokens are not. Both keys of a pool were cooled for it.
+    const words = anthropic(ANTHROPIC_ITPM);
+    const h = { 'anthropic-ratelimit-input-tokens-limit': '30000', 'anthropic-ratelimit-requests-remaining': '49' };
+    const data = 'iVBORw0KGgo'.padEnd(892, 'A');
+    const images = (part: Record<string, unknown>, n = 20) => Array.from({ length: n }, () => part);
+    const anthropicBody = (n?: number) =>
+      Buffer.from(JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 1024, messages: [{ role: 'user', content: images({ type: 'image', source: { type: 'base64', media_type: 'image/png', data } }, n) }] }));
+    expect(anthropicBody().length).toBeLessThan(30_000);
+    expect(judgeRateLimit(h, words, anthropicBody())).toBe('request');
+    // An image by URL is an image too.
+    const byUrl = Buffer.from(JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: images({ type: 'image', source: { type: 'url', url: 'https://example.com/a.png' } }) }] }));
+    expect(judgeRateLimit(h, words, byUrl)).toBe('request');
+    // OpenAI's chat image parts and the Responses API's input_image.
+    const limit = { 'x-ratelimit-limit-tokens': '30000' };
+    const chatImages = chat({ messages: [{ role: 'user', content: images({ type: 'image_url', image_url: { url: `data:image/png;base64,${data}` } }) }] });
+    expect(judgeRateLimit(limit, '{}', chatImages)).toBe('request');
+    const responses = Buffer.from(JSON.stringify({ model: 'gpt-4o', input: [{ role: 'user', content: images({ type: 'input_image', image_url: `data:image/png;base64,${data}` }) }] }));
+    expect(judgeRateLimit(limit, '{}', responses)).toBe('request');
+    // The allowance is the budgets' (imagePartTokens): gpt-4o-mini's is larger, named by the body or by the route.
+    const mini = chat({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: images({ type: 'image_url', image_url: { url: 'https://example.com/a.png' } }, 1) }] });
+    expect(requestTokenBound(mini).input).toBeGreaterThanOrEqual(48_169);
+    expect(requestTokenBound(chat({ messages: [{ role: 'user', content: images({ type: 'image_url', image_url: { url: 'https://example.com/a.png' } }, 1) }] }), 'gpt-4o-mini').input).toBeGreaterThanOrEqual(48_169);
+    // A few images well within the limit are the key's limit reached, as before.
+    expect(judgeRateLimit(h, words, anthropicBody(2))).toBe('limit');
+    // Inline audio counts its bytes; a PDF (its pages are billed as images and text) may be any size.
+    const audio = chat({ model: 'gpt-4o-audio-preview', messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'A'.repeat(40_000), format: 'wav' } }] }] });
+    expect(judgeRateLimit(limit, '{}', audio)).toBe('request');
+    const pdf = Buffer.from(JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data } }] }] }));
+    expect(requestTokenBound(pdf).input).toBe(Number.POSITIVE_INFINITY);
+  });
+
   it('a hostile or odd answer: no body, not JSON, a huge body, odd headers are the key\'s limit (as before)', () => {
     expect(judgeRateLimit({}, '', null)).toBe('limit');
     expect(judgeRateLimit({}, '<html>Too Many Requests</html>', chat())).toBe('limit');
@@ -80,10 +114,14 @@ describe('judgeRateLimit: what a 429 is about', () => {
 });
 
 describe('requestTokenBound', () => {
-  it('its bytes for input, the output it asks for (the largest spelling, times n), nothing for a body that is not JSON', () => {
+  it("the budgets' input bound (its text's bytes at most), the output it asks for (the largest spelling, times n); a body that is not JSON by its bytes", () => {
     expect(requestTokenBound(null)).toEqual({ input: 0, output: 0 });
     const body = chat({ max_tokens: 100, max_completion_tokens: 300, n: 2 });
-    expect(requestTokenBound(body)).toEqual({ input: body.length, output: 600 });
+    const parsed = JSON.parse(body.toString()) as Record<string, unknown>;
+    expect(requestTokenBound(body)).toEqual({ input: boundTokens(parsed, '', 0, 0).input, output: 600 });
+    expect(requestTokenBound(body).input).toBeLessThanOrEqual(body.length);
+    const text = Buffer.from(JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 1, messages: [{ role: 'user', content: 'x'.repeat(40_000) }] }));
+    expect(requestTokenBound(text).input).toBeGreaterThanOrEqual(40_000);
     expect(requestTokenBound(Buffer.from('--boundary'))).toEqual({ input: 10, output: 0 });
     // Counted as the reservations count them: best_of's candidates, and a count sent as a numeric string.
     expect(requestTokenBound(chat({ max_tokens: 100, best_of: 3 })).output).toBe(300);

@@ -1,5 +1,5 @@
 import { providerError } from './provider-error.js';
-import { answersAsked, boundTokens, declaredMaxOutput } from './estimate.js';
+import { answersAsked, boundTokens, declaredMaxOutput, imagePartTokens } from './estimate.js';
 
 // What a provider's 429 is about, so that a pool of its credentials answers it fairly. A 429 may say the key reached a
 // limit (cool that key down, for that model: OpenAI's and Anthropic's limits are per model or model class), that the
@@ -28,35 +28,38 @@ const ANTHROPIC_LIMIT = /of ([\d,]+) (input |output )?tokens per minute/g;
 // for long context requests"): about the request, whatever the limits.
 const LONG_CONTEXT = /long context/i;
 
-/** The most tokens a request body can be: each token is at least one byte of it, plus the output it asks for. */
+/** The most tokens a request body can be: input (text, images, audio) and the output it asks for. */
 export interface RequestTokenBound {
   input: number;
   output: number;
 }
 
 /**
- * An upper bound of what a request counts against a provider's token limits: its bytes for input (a token is at least
- * a byte; images and JSON syntax only make the bound larger), and the output it asks for (max_tokens and its
- * spellings, times `n`), which both providers count up front. Read only for a 429.
+ * An upper bound of what a request counts against a provider's token limits, read only for a 429. Input as a hard
+ * spend cap bounds it (boundTokens in core/estimate.ts): its text by its bytes (a token is at least a byte), each image
+ * part (OpenAI's `image_url` and `input_image`, Anthropic's image blocks, inline or by URL) as the budgets' allowance
+ * for the model (imagePartTokens; the route's `model`, else the body's), inline audio by its bytes, and input it names
+ * or carries in a form its bytes do not bound (a PDF, a file by id or URL, a stored response) as no bound at all. Its
+ * bytes bounded images too, and fell short: 20 one-bit PNGs of 1092×1092 are 18 KB and 31,800 tokens to Claude (found
+ * by an outside review). Output: what it asks for (max_tokens and its spellings, times `n`), which both providers
+ * count up front. A body that is not a JSON object (a multipart upload) is bounded by its bytes.
  */
-export function requestTokenBound(body: Buffer | null): RequestTokenBound {
+export function requestTokenBound(body: Buffer | null, model: string | null = null): RequestTokenBound {
   if (!body) return { input: 0, output: 0 };
-  let output = 0;
-  let input = body.length;
+  let b: unknown;
   try {
-    const b = JSON.parse(body.toString('utf8')) as Record<string, unknown> | null;
-    // The output limit it declares and the answers it asks for, read as the reservations read them (core/estimate.ts).
-    if (b && typeof b === 'object' && !Array.isArray(b)) {
-      output = (declaredMaxOutput(b) ?? 0) * answersAsked(b);
-      // Input it names but does not carry (a document by URL, a file by id, a stored response) has no bound in its
-      // bytes: a 222-byte request naming a 300-page PDF was taken for one that fit, and cooled every key of the pool
-      // for the minute the provider named (found by an outside review).
-      if (boundTokens(b, '', 0, 0).byReference) input = Number.POSITIVE_INFINITY;
-    }
+    b = JSON.parse(body.toString('utf8'));
   } catch {
-    // Not JSON (a multipart upload): its bytes bound it.
+    return { input: body.length, output: 0 };
   }
-  return { input, output };
+  if (b === null || typeof b !== 'object' || Array.isArray(b)) return { input: body.length, output: 0 };
+  const o = b as Record<string, unknown>;
+  const bound = boundTokens(o, '', 0, 0, imagePartTokens(model ?? (typeof o.model === 'string' ? o.model : null)));
+  // The output limit it declares and the answers it asks for, read as the reservations read them (core/estimate.ts).
+  const output = (declaredMaxOutput(o) ?? 0) * answersAsked(o);
+  // Input it names but does not carry (a document by URL, a file by id, a stored response) has no bound: a 222-byte
+  // request naming a 300-page PDF was taken for one that fit, and cooled every key of the pool (an outside review).
+  return { input: bound.byReference ? Number.POSITIVE_INFINITY : bound.input, output };
 }
 
 const header = (h: Record<string, string | string[] | undefined>, name: string): number | null => {
@@ -97,9 +100,10 @@ function requestsExhausted(h: Record<string, string | string[] | undefined>): bo
  * the body as sent). In order: OpenAI's `insufficient_quota` (its `code` or `type`, never its words, which may quote
  * what the client sent) is the account's quota; OpenAI's own count ("Limit L, Requested R") decides by R > L; a
  * long-context refusal is the request's; a window with no request left is the key's limit; a request that may alone
- * be as large as a token limit named is the request's (requestTokenBound); anything else is the key's limit.
+ * be as large as a token limit named is the request's (requestTokenBound, its images at `model`'s allowance, else the
+ * body's model's); anything else is the key's limit.
  */
-export function judgeRateLimit(h: Record<string, string | string[] | undefined>, body: string, sent: Buffer | null): RateLimitVerdict {
+export function judgeRateLimit(h: Record<string, string | string[] | undefined>, body: string, sent: Buffer | null, model: string | null = null): RateLimitVerdict {
   const error = providerError(body);
   if (error && (error.code === 'insufficient_quota' || error.type === 'insufficient_quota')) return 'quota';
   const message = error?.message.slice(0, 4096) ?? '';
@@ -108,5 +112,5 @@ export function judgeRateLimit(h: Record<string, string | string[] | undefined>,
   if (counted) return toNumber(counted[2]) > toNumber(counted[1]) ? 'request' : 'limit';
   if (LONG_CONTEXT.test(message)) return 'request';
   if (requestsExhausted(h)) return 'limit';
-  return mayAloneExceed(h, message, requestTokenBound(sent)) ? 'request' : 'limit';
+  return mayAloneExceed(h, message, requestTokenBound(sent, model)) ? 'request' : 'limit';
 }

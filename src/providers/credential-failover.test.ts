@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { crc32, deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listenOnLoopback, testProviderConfig } from '../../test/harness/provider-config.js';
 import { AbortHandle } from '../core/abort-handle.js';
@@ -11,13 +12,19 @@ const seen: Array<{ key: string; body: string }> = [];
 const server = createServer(async (req, res) => {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
-  const key = String(req.headers.authorization).replace('Bearer ', '');
+  const key = String(req.headers['x-api-key'] ?? req.headers.authorization).replace('Bearer ', '');
   seen.push({ key, body: Buffer.concat(chunks).toString() });
   const answer = (status: number, headers: Record<string, string> = {}, message?: string) => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(JSON.stringify(message ? { key, status, error: { message } } : { key, status }));
   };
   if (key === 'sk-busy') return answer(429, { 'retry-after': '30' });
+  // An Anthropic key whose organization has 30,000 input tokens a minute: a request over it is refused whatever the key.
+  if (key.startsWith('sk-itpm')) {
+    const message = 'This request would exceed the rate limit for your organization (0dccdde6) of 30,000 input tokens per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits.';
+    res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '60', 'anthropic-ratelimit-input-tokens-limit': '30000' });
+    return res.end(JSON.stringify({ type: 'error', error: { type: 'rate_limit_error', message } }));
+  }
   if (key === 'sk-slow-busy') return setTimeout(() => answer(429, { 'retry-after': '30' }), 150);
   if (key === 'sk-bad' || key === 'sk-bad-too') return answer(401);
   if (key === 'sk-down') return answer(503);
@@ -249,5 +256,55 @@ describe('a pool of provider credentials', () => {
     expect((err as UpstreamFailure).kind).toBe('unreachable');
     expect((err as UpstreamFailure).notSent).toBe(true);
     await p.u.close();
+  });
+});
+
+/** A 1-bit grayscale PNG of `w`×`h` pixels, a few lines drawn: a few hundred bytes that Claude reads as w×h/750 tokens. */
+function onePixelDeepPng(w: number, h: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const typed = Buffer.concat([Buffer.from(type), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    typed.copy(out, 4);
+    out.writeUInt32BE(crc32(typed), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 1; // bit depth 1, colour type 0 (grayscale)
+  const row = Math.ceil(w / 8) + 1;
+  const raw = Buffer.alloc(row * h);
+  for (let y = 0; y < h; y += 64) raw.fill(0xff, y * row + 1, (y + 1) * row);
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+}
+
+describe("a 429 a request with images brought on itself (found by an outside review)", () => {
+  it('cools no key and tries no other: its images may alone be over the input limit, whatever its bytes', async () => {
+    // 20 images of 1092×1092 (about 1,590 tokens each to Claude: 31,800 in all) and some text, in a body far smaller
+    // than the 30,000 input tokens the 429 names: its bytes bounded it below the limit, and both keys were cooled.
+    const image = onePixelDeepPng(1092, 1092).toString('base64');
+    const content = [
+      { type: 'text', text: 'Describe each scan. '.repeat(500) },
+      ...Array.from({ length: 20 }, () => ({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: image } })),
+    ];
+    const body = Buffer.from(JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 1024, messages: [{ role: 'user', content }] }));
+    expect(body.length).toBeLessThan(30_000);
+    const now = 1_000_000;
+    const cfg = testProviderConfig('claude', base, [
+      ['KEY_A', 'sk-itpm-a'],
+      ['KEY_B', 'sk-itpm-b'],
+    ]);
+    const u = new HttpUpstream({ ...cfg, kind: 'anthropic', auth: 'x-api-key', apiVersion: '2023-06-01' }, { clock: () => now, random: () => 0 });
+    seen.length = 0;
+    const res = await u.send({ method: 'POST', path: '/messages', search: '', headers: { 'content-type': 'application/json' }, body, signal: new AbortHandle(), model: 'claude-sonnet-4-5' });
+    expect(res.statusCode).toBe(429);
+    expect(res.rateLimit).toBe('request');
+    expect(seen.map((s) => s.key)).toEqual(['sk-itpm-a']);
+    expect(u.credentialStats().map((c) => [c.credential, c.coolDowns, c.usable])).toEqual([
+      ['KEY_A', 0, true],
+      ['KEY_B', 0, true],
+    ]);
+    await u.close();
   });
 });

@@ -372,7 +372,7 @@ export class HttpUpstream implements Upstream {
         // limit, a long-context request) is the answer: every key would say the same, and none is cooled for it, so
         // that no client can take a provider's keys away by asking for too much. Earlier keys' refusals stay unjudged.
         const text = await this.readRefusal(res);
-        const verdict = judgeRateLimit(res.headers, providerErrorText(text), (base.body as Buffer | undefined) ?? null);
+        const verdict = judgeRateLimit(res.headers, providerErrorText(text), (base.body as Buffer | undefined) ?? null, model);
         const answer: UpstreamResponse = { ...res, body: bufferedBody([text]), rateLimit: verdict };
         if (verdict === 'request') return answer;
         if (verdict === 'quota') this.setAsideForQuota(pool, credential.id, project);

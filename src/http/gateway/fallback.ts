@@ -43,11 +43,12 @@ export function mayFallBack(outcome: { statusCode: number } | unknown): boolean 
  * than the limit, a long-context request): every fallback would be asked the same, and the client is better told to
  * shrink its request than sent round the routes. A provider with several keys judged its 429 already; one with a single
  * key did not, and its 429's body is read here (read again when relayed: readAll gives the same bytes). `sent`: the
- * body as sent. Only reached for a retryable answer of a route with fallbacks: nothing is read otherwise.
+ * body as sent, `model` the model it was sent for (its images are bounded at that model's allowance). Only reached for
+ * a retryable answer of a route with fallbacks: nothing is read otherwise.
  */
-export async function fallsBackOn(up: UpstreamResponse, sent: Buffer | null): Promise<boolean> {
+export async function fallsBackOn(up: UpstreamResponse, sent: Buffer | null, model: string | null): Promise<boolean> {
   if (up.statusCode !== 429) return true;
-  if (up.rateLimit === undefined) up.rateLimit = judgeRateLimit(up.headers, providerErrorText(await up.body.readAll()), sent);
+  if (up.rateLimit === undefined) up.rateLimit = judgeRateLimit(up.headers, providerErrorText(await up.body.readAll()), sent, model);
   return up.rateLimit !== 'request';
 }
 

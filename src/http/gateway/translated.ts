@@ -144,7 +144,7 @@ export async function forwardTranslated(
       const sent = fallback === null ? headers : { ...headers };
       const body = Buffer.from(JSON.stringify(t.body));
       up = await upstream.send({ method: 'POST', path, search: '', headers: sent, body, project: info.record.projectId, client: info.record.id, model: info.model, signal: controller, onLate: late?.onLate, abandoned: clientGone });
-      if (fallback === null || !mayFallBack(up) || controller.aborted || clientGone() || !(await fallsBackOn(up, body))) break;
+      if (fallback === null || !mayFallBack(up) || controller.aborted || clientGone() || !(await fallsBackOn(up, body, info.model))) break;
     } catch (err) {
       const step = fallback !== null && !controller.aborted && !clientGone() && mayFallBack(err) ? await nextFallback(g, fallback, info, admission) : null;
       if (step === null) return unanswered(err);
