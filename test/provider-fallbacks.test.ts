@@ -105,6 +105,8 @@ describe('fallbacks in routes', () => {
           'claude-overloaded': { provider: 'ant', fallbacks: [{ model: 'claude-haiku-4-5' }] },
           'gpt-4-0613': { provider: 'flaky2', fallbacks: [{ provider: 'alt' }] },
           'gpt-3.5-turbo': { provider: 'main', fallbacks: [{ provider: 'dead' }, { provider: 'alt' }], max_attempts: 2 },
+          // Another model on main, then the route's own model on alt.
+          'gpt-4o': { provider: 'main', fallbacks: [{ model: 'gpt-4o-mini' }, { provider: 'alt' }] },
         },
         default_provider: 'main',
       }),
@@ -189,6 +191,19 @@ describe('fallbacks in routes', () => {
     expect(rows).toHaveLength(1);
     // 10 input and 1,000 output tokens of gpt-4o ($2.50 and $10 per million): $0.010025.
     expect(rows[0]).toMatchObject({ provider: 'main', model: 'gpt-4o', cost_nanousd: 10_025_000 });
+  });
+
+  it("a fallback naming no model sends the route's own, even after a fallback to another model (found by an outside review)", async () => {
+    // `{provider: alt}` is "the same model on another provider": it had been sent the previous fallback's model.
+    main.status = 503;
+    const k = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'route-model' } })).body;
+    const answer = await ask(k.value, 'gpt-4o');
+    expect(answer.choices[0].message.content).toBe('alt');
+    expect(main.seen.map((s) => s.model)).toEqual(['gpt-4o', 'gpt-4o-mini']);
+    expect(alt.seen.map((s) => s.model)).toEqual(['gpt-4o']);
+    const rows = await events(k.id);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ provider: 'alt', model: 'gpt-4o', status: 200 });
   });
 
   it('does not let a pricier fallback model escape a spend limit, nor use a model the key may not', async () => {

@@ -23,6 +23,11 @@ import { isPending } from '../../core/maybe-promise.js';
 export interface FallbackPlan {
   fallbacks: readonly Fallback[];
   maxAttempts: number;
+  /**
+   * The route's model (the one the request asked for, after aliases): what a fallback naming no model sends, "the same
+   * model on another provider", whichever fallback came before it.
+   */
+  model: string | null;
   /** The request before any model was substituted, and where it names its model. */
   original: GatewayRequest;
   places: ModelPlace[];
@@ -72,7 +77,10 @@ export async function nextFallback(g: GatewayContext, plan: FallbackPlan, info: 
   while (plan.next < plan.fallbacks.length) {
     const fb = plan.fallbacks[plan.next++];
     const upstream = g.upstreams.get(fb.provider);
-    const model = fb.model ?? info.model;
+    // Not info.model: an earlier fallback to another model replaced it, and `{provider: alt}` after `{model: gpt-4o-mini}`
+    // sent gpt-4o-mini to alt, a pair the load-time check (config/gateway-config.ts, routeOf) never saw (found by an
+    // outside review).
+    const model = fb.model ?? plan.model;
     if (!upstream || model === null || !isModelAllowed(info.record.allowedModels, model)) continue;
     plan.attempts++;
     if (model === info.model) {

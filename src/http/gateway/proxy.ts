@@ -150,7 +150,7 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
   }
   // Fallbacks for a request the route gives them to, unless it names objects held by one provider.
   const fallback: FallbackPlan | null =
-    target.route && via === upstream ? { fallbacks: target.route.fallbacks, maxAttempts: target.route.maxAttempts, original: request, places: found.places, attempts: 1, next: 0 } : null;
+    target.route && via === upstream ? { fallbacks: target.route.fallbacks, maxAttempts: target.route.maxAttempts, model: target.model, original: request, places: found.places, attempts: 1, next: 0 } : null;
   if (translation) {
     await forwardTranslated(g, request, res, info, via, admission, translation, providerSecrets(g), fallback);
     return;
