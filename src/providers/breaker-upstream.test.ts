@@ -119,4 +119,45 @@ describe('BreakerUpstream', () => {
     await expect(b.send(from('key_b'))).rejects.toMatchObject({ kind: 'aborted' });
     expect(b.circuit()).toEqual({ state: 'open', opened: 1 });
   });
+
+  it('only the probe ends the half-open state: a request sent before the breaker opened cannot let a second probe through (found by an outside review)', async () => {
+    // Each send stays pending until the test settles it.
+    const pending: Array<{ resolve: (r: UpstreamResponse) => void; reject: (e: unknown) => void }> = [];
+    const inner = fakeInner(() => new Promise<UpstreamResponse>((resolve, reject) => pending.push({ resolve, reject })));
+    let now = 0;
+    const b = new BreakerUpstream(inner, { failures: 1, coolOffMs: 1000 }, () => now);
+    const fail = (i: number, kind: 'aborted' | 'timeout' | 'unreachable') => pending[i].reject(new UpstreamFailure(kind, kind));
+    // An old request, sent while closed, stays in flight; another fails to connect and opens the breaker.
+    for (const late of ['aborted', 'timeout', 500, 503, 200] as const) {
+      pending.length = 0;
+      const sent = inner.sent;
+      const old = b.send(req()).then(
+        (r) => r,
+        (e: unknown) => e,
+      );
+      const failing = b.send(req()).catch((e: unknown) => e);
+      fail(1, 'unreachable');
+      await failing;
+      expect(b.circuit().state).toBe('open');
+      now += 1000;
+      const probe = b.send(req()).then(
+        (r) => r,
+        (e: unknown) => e,
+      );
+      expect(inner.sent).toBe(sent + 3);
+      // The old request ends (its client hung up, a first-byte timeout, a 500, a 503, even an answer) while the probe is out.
+      if (typeof late === 'number') pending[0].resolve(await answer(late));
+      else fail(0, late);
+      await old;
+      expect(b.circuit().state).toBe('half_open');
+      const second = b.send(req()).catch((e: unknown) => e);
+      // Not sent: the probe is still out (today's bug sent it on, a second concurrent probe).
+      expect(inner.sent).toBe(sent + 3);
+      expect(await second).toMatchObject({ kind: 'unavailable', notSent: true });
+      // The probe's own answer decides: it closes the breaker.
+      pending[2].resolve(await answer(200));
+      await probe;
+      expect(b.circuit().state).toBe('closed');
+    }
+  });
 });

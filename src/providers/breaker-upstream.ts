@@ -1,4 +1,4 @@
-import { type BreakerOptions, type BreakerState, CircuitBreaker } from '../core/circuit-breaker.js';
+import { type BreakerOptions, type BreakerPass, type BreakerState, CircuitBreaker } from '../core/circuit-breaker.js';
 import { TollgateError } from '../core/errors.js';
 import { type CredentialStats, type Upstream, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
 
@@ -16,6 +16,7 @@ export type BreakerOpened = (provider: string) => void;
  *   or any other 5xx;
  * - nothing: a request its client or its deadline aborted, or one refused before it was sent (a TollgateError);
  * - an answer, closing the breaker: anything else, a 4xx (429 included) too.
+ * Each is judged by the state it was sent in (CircuitBreaker's passes): while half-open only the probe's outcome counts.
  */
 export class BreakerUpstream implements Upstream {
   readonly name: string;
@@ -41,7 +42,8 @@ export class BreakerUpstream implements Upstream {
   }
 
   send(req: UpstreamRequest): Promise<UpstreamResponse> {
-    if (!this.breaker.allow()) {
+    const pass = this.breaker.allow();
+    if (pass === null) {
       const s = Math.ceil(this.breaker.retryInMs() / 1000);
       return Promise.reject(new UpstreamFailure('unavailable', `The upstream provider '${this.name}' is failing and is not being sent requests for now (next try in ${s} s).`, true));
     }
@@ -54,33 +56,33 @@ export class BreakerUpstream implements Upstream {
       req = {
         ...req,
         onLate: () => {
-          this.count(this.breaker.failedFor(client));
+          this.count(this.breaker.failedFor(pass, client));
           onLate();
         },
       };
     }
     return this.inner.send(req).then(
-      (res) => this.answered(res, client),
-      (err: unknown) => this.failedToAnswer(err, client),
+      (res) => this.answered(res, pass, client),
+      (err: unknown) => this.failedToAnswer(err, pass, client),
     );
   }
 
-  private answered(res: UpstreamResponse, client: string): UpstreamResponse {
+  private answered(res: UpstreamResponse, pass: BreakerPass, client: string): UpstreamResponse {
     const s = res.statusCode;
-    if (s < 500) this.breaker.succeeded();
-    else if (s === 502 || s === 503 || s === 529) this.count(this.breaker.failed());
-    else this.count(this.breaker.failedFor(client));
+    if (s < 500) this.breaker.succeeded(pass);
+    else if (s === 502 || s === 503 || s === 529) this.count(this.breaker.failed(pass));
+    else this.count(this.breaker.failedFor(pass, client));
     return res;
   }
 
-  private failedToAnswer(err: unknown, client: string): never {
+  private failedToAnswer(err: unknown, pass: BreakerPass, client: string): never {
     const failure = err instanceof UpstreamFailure ? err : null;
     // Refused before anything was sent, for what the request asks (a model no deployment can be named): nothing about
     // the provider's health, and never a way for a client to open the breaker on everyone.
-    if (failure?.kind === 'aborted' || err instanceof TollgateError) this.breaker.inconclusive();
+    if (failure?.kind === 'aborted' || err instanceof TollgateError) this.breaker.inconclusive(pass);
     // A timeout before connecting is the provider's; one waiting for the answer may be the request's own length.
-    else if (failure?.kind === 'timeout' && !failure.notSent) this.count(this.breaker.failedFor(client));
-    else this.count(this.breaker.failed());
+    else if (failure?.kind === 'timeout' && !failure.notSent) this.count(this.breaker.failedFor(pass, client));
+    else this.count(this.breaker.failed(pass));
     throw err;
   }
 
