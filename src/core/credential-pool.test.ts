@@ -168,6 +168,37 @@ describe('a pool of provider credentials', () => {
     expect(coolDownMs({}, now)).toBe(DEFAULT_COOL_DOWN_MS);
     expect(coolDownMs({ 'x-ratelimit-reset-tokens': 'soon' }, now)).toBe(DEFAULT_COOL_DOWN_MS);
   });
+
+  it('takes a retry-after only as delta-seconds or an HTTP-date (RFC 9110): anything else leaves the other headers and the default to apply (found by an outside review)', () => {
+    const now = Date.parse('2026-12-04T10:00:00Z');
+    // V8 reads '-1' as 2001-01-01: the 429 cooled the key 0 ms, and its reset headers were never read.
+    expect(coolDownMs({ 'retry-after': '-1' }, now)).toBe(DEFAULT_COOL_DOWN_MS);
+    expect(coolDownMs({ 'retry-after': '-1', 'x-ratelimit-reset-requests': '20s' }, now)).toBe(20_000);
+    expect(coolDownMs({ 'retry-after': '-1', 'anthropic-ratelimit-tokens-reset': '2026-12-04T10:00:12Z' }, now)).toBe(12_000);
+    for (const odd of ['1.5', '+30', '30s', '0x10', '1e3', 'soon', '2026-12-04', '2026-12-04T10:01:00Z', '12/04/2026 10:01', 'Dec 4 2026', 'Fri, 31 Feb 2026 10:01:00 GMT', 'Fri, 04 Dec 2026 25:01:00 GMT', 'Fri, 04 Dec 2026 10:01:00 PST', 'Fri, 4 Dec 2026 10:01:00 GMT']) {
+      expect([odd, coolDownMs({ 'retry-after': odd, 'x-ratelimit-reset-tokens': '7s' }, now)]).toEqual([odd, 7_000]);
+    }
+    // The three HTTP-date forms: IMF-fixdate, RFC 850 (a two-digit year: the most recent century that does not put it
+    // more than 50 years ahead) and asctime.
+    expect(coolDownMs({ 'retry-after': 'Fri, 04 Dec 2026 10:01:00 GMT' }, now)).toBe(60_000);
+    expect(coolDownMs({ 'retry-after': 'Friday, 04-Dec-26 10:01:00 GMT' }, now)).toBe(60_000);
+    expect(coolDownMs({ 'retry-after': 'Fri Dec  4 10:01:00 2026' }, now)).toBe(60_000);
+    expect(coolDownMs({ 'retry-after': 'Fri Dec 14 10:00:00 2026' }, now)).toBe(10 * 86_400_000);
+    // A date past is now: no wait.
+    expect(coolDownMs({ 'retry-after': 'Thu, 03 Dec 2026 10:00:00 GMT' }, now)).toBe(0);
+    expect(coolDownMs({ 'retry-after': '0' }, now)).toBe(0);
+  });
+
+  it("takes Anthropic's reset times only as RFC 3339 date-times, OpenAI's resets only as durations", () => {
+    const now = Date.parse('2026-12-04T10:00:00Z');
+    for (const odd of ['-1', '1', '12', '2026-12-04', 'Fri, 04 Dec 2026 10:01:00 GMT', '2026-12-04T10:00:30', '2026-13-04T10:00:30Z', '2026-12-04T10:00:30+25:00', 'tomorrow']) {
+      expect([odd, coolDownMs({ 'anthropic-ratelimit-tokens-reset': odd }, now)]).toEqual([odd, DEFAULT_COOL_DOWN_MS]);
+    }
+    expect(coolDownMs({ 'anthropic-ratelimit-tokens-reset': '2026-12-04T10:00:30.250Z' }, now)).toBe(30_250);
+    expect(coolDownMs({ 'anthropic-ratelimit-tokens-reset': '2026-12-04T11:00:30+01:00' }, now)).toBe(30_000);
+    expect(coolDownMs({ 'anthropic-ratelimit-tokens-reset': '2026-12-04t10:00:30z' }, now)).toBe(30_000);
+    for (const odd of ['-1s', '1', '1.s', '.5s', '1d', 's']) expect([odd, coolDownMs({ 'x-ratelimit-reset-tokens': odd }, now)]).toEqual([odd, DEFAULT_COOL_DOWN_MS]);
+  });
 });
 
 describe('refusesCredential', () => {

@@ -1,4 +1,5 @@
 import { providerError } from './provider-error.js';
+import { parseHttpDate, parseRfc3339 } from './header-times.js';
 
 // A provider's credentials, when it has several (issue 20 §3): each request picks one by weight among those neither
 // cooling down for the request's model (after a 429 for it, for as long as the provider said), nor set aside for the
@@ -294,16 +295,18 @@ const header = (h: Record<string, string | string[] | undefined>, name: string):
 };
 
 /**
- * How long a 429 asks to wait, from its headers: `retry-after` (seconds or an HTTP date), else the longest of OpenAI's
- * `x-ratelimit-reset-*` durations and Anthropic's `anthropic-ratelimit-*-reset` times; DEFAULT_COOL_DOWN_MS when
- * none says. `nowMs` is the wall clock (for the dates).
+ * How long a 429 asks to wait, from its headers: `retry-after` as RFC 9110 defines it (delta-seconds: digits; or an
+ * HTTP-date), else the longest of OpenAI's `x-ratelimit-reset-*` durations and Anthropic's `anthropic-ratelimit-*-reset`
+ * times (RFC 3339); DEFAULT_COOL_DOWN_MS when none says. A value outside its grammar says nothing, so the others and the
+ * default apply: Date.parse took a retry-after of '-1' for 2001-01-01, a cool-down of 0 ms that hid the reset headers
+ * beside it (found by an outside review). `nowMs` is the wall clock (for the dates).
  */
 export function coolDownMs(h: Record<string, string | string[] | undefined>, nowMs: number): number {
   const after = header(h, 'retry-after');
   if (after !== null) {
-    if (/^\d+(\.\d+)?$/.test(after)) return Math.ceil(Number(after) * 1000);
-    const at = Date.parse(after);
-    if (Number.isFinite(at)) return Math.max(0, at - nowMs);
+    if (/^\d+$/.test(after)) return Number(after) * 1000;
+    const at = parseHttpDate(after, nowMs);
+    if (at !== null) return Math.max(0, at - nowMs);
   }
   let longest: number | null = null;
   for (const name in h) {
@@ -312,8 +315,8 @@ export function coolDownMs(h: Record<string, string | string[] | undefined>, now
     let ms: number | null = null;
     if (name.startsWith('x-ratelimit-reset-')) ms = durationMs(v);
     else if (name.startsWith('anthropic-ratelimit-') && name.endsWith('-reset')) {
-      const at = Date.parse(v);
-      ms = Number.isFinite(at) ? Math.max(0, at - nowMs) : null;
+      const at = parseRfc3339(v);
+      ms = at === null ? null : Math.max(0, at - nowMs);
     }
     if (ms !== null && (longest === null || ms > longest)) longest = ms;
   }
