@@ -60,6 +60,47 @@ describe('findSecrets: Tollgate keys', () => {
     );
   });
 
+  // Review finding: one combined regex consumed its matches, so another rule's match, or a look-alike failing its
+  // checksum, hid a real key that overlapped it.
+  it.each([
+    ['glued after an OpenAI project key by `-`', (k: string) => `KEYS=sk-proj-${'x'.repeat(48)}-${k}\n`],
+    ['glued after an OpenAI service-account key by `_`', (k: string) => `KEYS=sk-svcacct-${'x'.repeat(48)}_${k}\n`],
+    ['glued after an OpenAI admin key', (k: string) => `sk-admin-${'Q'.repeat(40)}-${k}`],
+    ['right after a look-alike whose checksum fails', (k: string) => `KEYS=sk-tg-${'x'.repeat(44)}${k}\n`],
+    ['right after an admin look-alike', (k: string) => `sk-tg-admin-${'x'.repeat(44)}${k}`],
+    ['inside a longer run of look-alikes', (k: string) => `sk-tg-sk-tg-${'x'.repeat(30)}sk-tg-${'y'.repeat(10)}${k}sk-tg-`],
+  ])('finds a Tollgate key %s', (_what, wrap) => {
+    for (const k of [projectKey(), adminKey()]) {
+      const text = wrap(k);
+      expect(findSecrets(text).filter((m) => m.type === 'tollgate')).toEqual([
+        { type: 'tollgate', secondary: false, secret: k, index: text.indexOf(k), kind: k.startsWith('sk-tg-admin-') ? 'admin' : 'project' },
+      ]);
+    }
+  });
+
+  it('ends another provider\'s key where a Tollgate key glued to it starts', () => {
+    const k = projectKey();
+    const openai = `sk-proj-${'x'.repeat(48)}`;
+    const found = findSecrets(`${openai}-${k}`);
+    expect(found.map((m) => [m.type, m.secret])).toEqual([
+      ['openai', openai],
+      ['tollgate', k],
+    ]);
+    // What is left before the key is too short to be an OpenAI key: only the Tollgate key is reported.
+    expect(findSecrets(`sk-proj-${'x'.repeat(10)}-${k}`).map((m) => m.type)).toEqual(['tollgate']);
+  });
+
+  it('finds every key among any mix of look-alikes and other providers\' keys', () => {
+    const piece = fc.constantFrom('sk-tg-', 'sk-tg-admin-', 'sk-proj-', 'sk-svcacct-', '-', '_', 'x', 'A', '0', 'xxxxxxxxxx', 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+    const k = projectKey();
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), fc.array(piece, { maxLength: 12 }), (before, after) => {
+        const text = before.join('') + k + after.join('');
+        return findSecrets(text).some((m) => m.type === 'tollgate' && m.secret === k && m.index === before.join('').length);
+      }),
+    );
+  });
+
   it('never reports a Tollgate key as an OpenAI key', () => {
     for (let i = 0; i < 200; i++) {
       const k = i % 2 ? projectKey() : adminKey();

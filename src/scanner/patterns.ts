@@ -1,4 +1,5 @@
-import { SECRET_PATTERN_SOURCE, type SecretKind, parseSecret, redactSecret } from '../core/key-format.js';
+import { type SecretKind, redactSecret } from '../core/key-format.js';
+import { type KeyInText, findKeysInText } from '../core/key-search.js';
 
 // Pure detection: find secrets in a chunk of text. Text is latin1-decoded bytes, so every key format
 // here (all ASCII) matches byte for byte, even inside binary files; content.ts also hands it UTF-16 text and what
@@ -18,19 +19,21 @@ export interface SecretMatch {
 }
 
 interface Rule {
-  type: SecretType;
+  type: Exclude<SecretType, 'tollgate'>;
   pattern: string;
   /** The leading part that identifies the format and is safe to show. */
   visiblePrefix: RegExp;
 }
 
+// Tollgate keys are not among these rules: core/key-search.ts finds them by a search of their own, at every
+// occurrence of `sk-tg-`, so that no match of these rules and no look-alike failing its checksum can hide one (a
+// single combined regex consumes what it matches: `sk-proj-…-sk-tg-…` was one OpenAI key, and `sk-tg-` + 44
+// characters right before a key took the key's prefix). Tollgate keys need no boundary: the checksum rejects
+// look-alikes, and a key glued to its neighbour (`key%3Dsk-tg-…`, `\nsk-tg-…`) is still found.
 // Other providers' formats have no checksum we can verify, so they need word boundaries to stay precise.
-// Tollgate keys need none: the checksum rejects look-alikes, and no boundary means we still find a key
-// glued to its neighbour (`key%3Dsk-tg-…` in a URL-encoded query, `\nsk-tg-…` in an escaped string).
 const NOT_AFTER_ALNUM = '(?<![0-9A-Za-z])';
 
 const RULES: readonly Rule[] = [
-  { type: 'tollgate', pattern: SECRET_PATTERN_SOURCE, visiblePrefix: /^sk-tg-(?:admin-)?/ },
   // OpenAI project, service-account and admin keys: long, with `-` and `_` in the body.
   { type: 'openai', pattern: `${NOT_AFTER_ALNUM}sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}`, visiblePrefix: /^sk-[a-z]+-/ },
   // OpenAI legacy user keys: `sk-` + 48 alphanumerics. `sk-tg-…` cannot match: `-` is not in the body class.
@@ -51,23 +54,30 @@ const RULES: readonly Rule[] = [
 // One regex with a capturing group per rule: a single pass over the text is several times faster than
 // one pass per rule. Rule patterns must not contain capturing groups of their own.
 const COMBINED_SOURCE = RULES.map((r) => `(${r.pattern})`).join('|');
+const WHOLE = RULES.map((r) => new RegExp(`^(?:${r.pattern})$`));
 
-/** Finds every secret in `text`; Tollgate look-alikes whose checksum fails are dropped. */
+/** Finds every secret in `text`, in order of offset; Tollgate look-alikes whose checksum fails are dropped. */
 export function findSecrets(text: string): SecretMatch[] {
+  const keys = findKeysInText(text);
+  const out: SecretMatch[] = keys.map((k) => ({ type: 'tollgate', secondary: false, secret: k.secret, index: k.index, kind: k.kind }));
   const re = new RegExp(COMBINED_SOURCE, 'g');
-  const out: SecretMatch[] = [];
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     const ruleIndex = m.findIndex((g, i) => i > 0 && g !== undefined) - 1;
-    const rule = RULES[ruleIndex];
-    const secret = m[0];
-    if (rule.type === 'tollgate') {
-      const parsed = parseSecret(secret);
-      if (parsed) out.push({ type: 'tollgate', secondary: false, secret, index: m.index, kind: parsed.kind });
-    } else {
-      out.push({ type: rule.type, secondary: true, secret, index: m.index });
-    }
+    const secret = endBeforeKey(m[0], m.index, ruleIndex, keys);
+    if (secret) out.push({ type: RULES[ruleIndex].type, secondary: true, secret, index: m.index });
   }
-  return out;
+  return keys.length > 0 && out.length > keys.length ? out.sort((a, b) => a.index - b.index) : out;
+}
+
+/**
+ * Another provider's match that runs into a Tollgate key (`sk-proj-…-sk-tg-…`, the key glued on by `-` or `_`) ends
+ * where the key starts, less the separators; null when what is left is no longer of its format.
+ */
+function endBeforeKey(match: string, index: number, ruleIndex: number, keys: readonly KeyInText[]): string | null {
+  const inside = keys.find((k) => k.index > index && k.index < index + match.length);
+  if (!inside) return match;
+  const cut = match.slice(0, inside.index - index).replace(/[-_]+$/, '');
+  return WHOLE[ruleIndex].test(cut) ? cut : null;
 }
 
 /** Display form of any found secret: its format prefix and last four characters, never more. */
