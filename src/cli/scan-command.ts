@@ -5,7 +5,7 @@ import { type Finding, type LookupResults, shouldFail, sortFindings, toPublicFin
 import { type PublicReport, type ScanResultView, formatJson, formatText } from '../scanner/format.js';
 import { scanGitHistory, scanStaged } from '../scanner/git-history.js';
 import { DEFAULT_HOOK_COMMAND, installHook } from '../scanner/hook.js';
-import { redactFound } from '../scanner/patterns.js';
+import { redactFound, redactSecretsInText } from '../scanner/patterns.js';
 import { createProgress } from '../scanner/progress.js';
 import { type ReportAnswer, type ServerOptions, lookupSecrets, reportExposed } from '../scanner/report.js';
 import { formatSarif } from '../scanner/sarif.js';
@@ -53,7 +53,13 @@ export function registerScanCommand(program: Command): void {
     .option('--hook-command <cmd>', 'command the hook runs before `scan --staged`', DEFAULT_HOOK_COMMAND)
     .option('--force', 'with --install-hook: replace an existing, different pre-commit hook')
     .action(async (paths: string[], _o: unknown, cmd: Command) => {
-      await runScan(paths, cmd.optsWithGlobals() as ScanOptions, cliIo().env);
+      try {
+        await runScan(paths, cmd.optsWithGlobals() as ScanOptions, cliIo().env);
+      } catch (err) {
+        // A message may name a path, and a path may hold a secret (a file or directory named after a key).
+        if (err instanceof Error) err.message = redactSecretsInText(err.message);
+        throw err;
+      }
     });
 }
 
@@ -85,7 +91,7 @@ async function runScan(paths: string[], o: ScanOptions, env: Record<string, stri
   } finally {
     progress.done();
   }
-  for (const note of outcome.notes) cliIo().err(`note: ${note}\n`);
+  for (const note of outcome.notes) cliIo().err(`note: ${redactSecretsInText(note)}\n`);
   const findings = sortFindings(outcome.findings);
   const secrets = tollgateSecrets(findings);
 
@@ -143,12 +149,20 @@ async function reportFindings(
   return { reports, error };
 }
 
-/** Where a reported secret was found, as a URL the server can store: the file, or the blob in a repository. */
+/**
+ * Where a reported secret was found, as a URL the server can store: the file, or the blob in a repository; a secret in
+ * a name has no line. Every secret in the paths is redacted first: the server stores the URL and the gateway tells it
+ * to whoever presents the key, who need not be the holder of a key named in the path.
+ */
 function reportUrl(f: Finding, root: string, inRepository: boolean): string {
-  if (!inRepository) return `${pathToFileURL(resolve(f.file)).href}#L${f.line}`;
+  // Resolved first: the working directory may be named after a key too.
+  if (!inRepository) return `${pathToFileURL(redactSecretsInText(resolve(f.file))).href}${f.inName ? '' : `#L${f.line}`}`;
+  const repository = pathToFileURL(redactSecretsInText(resolve(root))).href;
+  const file = redactSecretsInText(f.file);
+  const line = f.inName ? '' : `:${f.line}`;
   // A blob outside every commit: its file is already a git name for it (the ref, or the blob id).
-  if (f.foundIn) return `${pathToFileURL(resolve(root)).href}#${encodeURI(f.file)}:${f.line}`;
-  return `${pathToFileURL(resolve(root)).href}#${f.commit ?? 'staged'}:${encodeURI(f.file)}:${f.line}`;
+  if (f.foundIn) return `${repository}#${encodeURI(file)}${line}`;
+  return `${repository}#${f.commit ?? 'staged'}:${encodeURI(file)}${line}`;
 }
 
 function errorText(err: unknown): string {

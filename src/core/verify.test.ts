@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { compileAllowlist } from './ip-rules.js';
+import { generateSecret } from './key-format.js';
 import { keyRecord } from '../../test/harness/key-record.js';
-import { type KeyRecord, verifyKey } from './verify.js';
+import { type KeyRecord, verifyFailureMessage, verifyKey } from './verify.js';
 
 const base = keyRecord();
 
@@ -29,5 +31,13 @@ describe('verifyKey', () => {
     expect(v({ ipAllow: compileAllowlist(['10.0.0.0/8']) })).toEqual({ ok: false, code: 'ip_not_allowed' });
     expect(v({ ipAllow: compileAllowlist(['10.0.0.0/8']) }, 1000, '10.2.3.4').ok).toBe(true);
     expect(v({ projectIpAllow: compileAllowlist(['10.0.0.0/8']) })).toEqual({ ok: false, code: 'ip_not_allowed' });
+  });
+});
+
+describe('verifyFailureMessage', () => {
+  it('names where an exposed key was found, with any key in that place redacted (stored before reports were redacted)', () => {
+    const other = generateSecret('project', randomBytes);
+    const message = verifyFailureMessage('exposed', { ...base, status: 'exposed', exposedUrl: `file:///repo/${other}.env#L1` });
+    expect(message).toBe(`This API key was disabled because it was found exposed at file:///repo/sk-tg-…${other.slice(-4)}.env#L1. Create a new key.`);
   });
 });

@@ -1,4 +1,5 @@
 import type { IpMatcher } from './ip-rules.js';
+import { redactKeysInText } from './key-search.js';
 import type { KeyLimits } from './key-limits.js';
 import type { PermissionsSpec } from './permissions.js';
 
@@ -54,7 +55,8 @@ export function verifyKey(input: { record: KeyRecord | null; now: number; ip: st
 export function verifyFailureMessage(code: VerifyFailure, record: KeyRecord | null): string {
   switch (code) {
     case 'exposed':
-      return `This API key was disabled because it was found exposed${record?.exposedUrl ? ` at ${record.exposedUrl}` : ''}. Create a new key.`;
+      // Redacted again here for what was stored before report_exposed redacted it: the URL may name another key.
+      return `This API key was disabled because it was found exposed${record?.exposedUrl ? ` at ${redactKeysInText(record.exposedUrl)}` : ''}. Create a new key.`;
     case 'suspended':
       return 'This API key was suspended automatically because of unusual activity. An administrator can review the audit log and issue a new key.';
     case 'ip_not_allowed':

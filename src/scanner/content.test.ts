@@ -139,6 +139,23 @@ describe('scanContent: zip', () => {
     ]);
   });
 
+  it('finds keys in entry names (a directory\'s once), located at the name, not in the archive\'s bytes', () => {
+    const [file, directory, content] = [key(), key(), key()];
+    const archive = zip([
+      { name: `cache/${file}.json`, content: '{}' },
+      { name: `${directory}/a.txt`, content: 'a' },
+      { name: `${directory}/b.txt`, content: `k=${content}`, stored: true },
+      { name: `locked/${file}`, content: 'x' },
+    ]);
+    const out = found(zip([{ name: 'inner.zip', content: archive }]), 'outer.zip');
+    expect(out.matches.map((m) => [m.secret, m.inside, m.line, m.column, m.inName ?? false])).toEqual([
+      [file, `inner.zip!/cache/${file}.json`, 0, 0, true],
+      [directory, `inner.zip!/${directory}`, 0, 0, true],
+      [file, `inner.zip!/locked/${file}`, 0, 0, true],
+      [content, `inner.zip!/${directory}/b.txt`, 1, 3, false],
+    ]);
+  });
+
   it('opens archives inside archives and gzip inside them, to a bounded depth', () => {
     const k = key();
     const inner = zip([{ name: 'conf/.env', content: gzipSync(`K=${k}`) }]);

@@ -1,4 +1,5 @@
 import { constants, gunzipSync, inflateRawSync } from 'node:zlib';
+import { secretsInPath } from './names.js';
 import { formatBytes } from './size.js';
 import { type LocatedMatch, scanText } from './scan-text.js';
 import { looksLikeZip, zipEntries } from './zip-entries.js';
@@ -12,6 +13,8 @@ import { looksLikeZip, zipEntries } from './zip-entries.js';
 /** A secret found in a file's content; `inside` names the entry it is in (`a.zip!/dir/b.env`), null for the file. */
 export interface ContentMatch extends LocatedMatch {
   inside: string | null;
+  /** The secret is in the name `inside` ends with (a zip entry's name, or a directory in it); line and column are 0. */
+  inName?: boolean;
 }
 
 export interface ContentScan {
@@ -90,6 +93,20 @@ function scanZip(data: Buffer, raw: LocatedMatch[], inside: string | null, outer
   const where = inside === null ? outer.label : `${outer.label}!/${inside}`;
   const stored: Array<[number, number]> = [];
   let unread = 0;
+  // Entry names are text too (a review found keys there printed in full): each is scanned, and a key in a directory's
+  // name is reported once for the directory. The archive's own bytes hold the names as well; those matches are dropped
+  // below, the name says where the key is.
+  const named = new Set<string>();
+  const inNames = new Set<string>();
+  for (const entry of entries) {
+    for (const { match, location } of secretsInPath(entry.name)) {
+      inNames.add(match.secret);
+      const at = `${location}\0${match.secret}`;
+      if (named.has(at)) continue;
+      named.add(at);
+      out.matches.push({ ...match, line: 0, column: 0, inside: join(inside, location), inName: true });
+    }
+  }
   for (const entry of entries) {
     const bytes = data.subarray(entry.start, entry.start + entry.compressedSize);
     if (entry.flags & 1 || (entry.method !== 0 && entry.method !== 8)) {
@@ -111,7 +128,7 @@ function scanZip(data: Buffer, raw: LocatedMatch[], inside: string | null, outer
     if (content) scanLayer(content, join(inside, entry.name), outer, depth + 1, budget, out);
   }
   if (unread > 0) out.notes.push(`not scanned: ${unread} ${unread === 1 ? 'entry' : 'entries'} of ${where} (encrypted, or compressed by a method other than deflate)`);
-  return raw.filter((m) => !stored.some(([from, to]) => m.index >= from && m.index < to));
+  return raw.filter((m) => !inNames.has(m.secret) && !stored.some(([from, to]) => m.index >= from && m.index < to));
 }
 
 /** Runs one bounded decompression; on running over the budget or on damaged data, notes it and returns null. */

@@ -1,5 +1,5 @@
 import type { SecretKind } from '../core/key-format.js';
-import { type SecretType, redactFound } from './patterns.js';
+import { type SecretType, redactFound, redactSecretsInText } from './patterns.js';
 
 /**
  * Where `--git` found a secret outside a commit's files: `ref`, in a blob a ref reaches without a commit (a tag on a
@@ -15,14 +15,22 @@ export interface Finding {
   secondary: boolean;
   secret: string;
   kind?: SecretKind;
-  /** Path as the user would open it: relative to the scanned argument, or inside the repository. */
+  /** Path as the user would open it: relative to the scanned argument, or inside the repository. May hold secrets. */
   file: string;
+  /** 1-based; 0 (both) for a secret in a name. */
   line: number;
   column: number;
   /** The commit that introduced the blob (--git), else null. */
   commit: string | null;
   /** Set only for a --git secret outside a commit's files. */
   foundIn?: FoundIn;
+  /** The secret is in the name `file` ends with (a file's, a directory's, an archive entry's, a ref's), not in content. */
+  inName?: boolean;
+}
+
+/** A finding for a secret in a name: `location` is the name up to the part that holds it. */
+export function nameFinding(match: { type: SecretType; secondary: boolean; secret: string; kind?: SecretKind }, location: string, commit: string | null): Finding {
+  return { type: match.type, secondary: match.secondary, secret: match.secret, kind: match.kind, file: location, line: 0, column: 0, commit, inName: true };
 }
 
 /** What the server said about a secret (lookup endpoint), per its contract. */
@@ -48,6 +56,8 @@ export interface PublicFinding {
   column: number;
   commit: string | null;
   found_in?: FoundIn;
+  /** Present (true) only for a secret in the name `file` ends with; line and column are then 0. */
+  in_name?: true;
   redacted: string;
   kind?: SecretKind;
   live?: boolean | null;
@@ -75,16 +85,17 @@ export function shouldFail(findings: readonly Finding[], lookups: LookupResults,
   return findings.some((f) => f.type === 'tollgate' && isLive(lookups.get(f.secret)) !== false);
 }
 
-/** The printable form of a finding: redacted, with what the server knows about it. */
+/** The printable form of a finding: redacted (its secret, and any secret in its path), with what the server knows about it. */
 export function toPublicFinding(f: Finding, lookups: LookupResults): PublicFinding {
   const out: PublicFinding = {
     type: f.type,
     secondary: f.secondary,
-    file: f.file,
+    file: redactSecretsInText(f.file),
     line: f.line,
     column: f.column,
     commit: f.commit,
     ...(f.foundIn ? { found_in: f.foundIn } : {}),
+    ...(f.inName ? { in_name: true as const } : {}),
     redacted: redactFound(f.type, f.secret),
   };
   if (f.type !== 'tollgate') return out;

@@ -35,7 +35,8 @@ const TYPE_NAMES: Readonly<Record<SecretType, string>> = {
 /**
  * `path:line:column`, prefixed by the short commit id for history findings (git's `<rev>:<path>` form). A blob
  * outside every commit is named as git would name it: the ref (`refs/tags/x`, `refs/tags/x:path`), or
- * `unreachable blob <short id>`; a commit's or annotated tag's own text as `commit <short id>` or `tag <short id>`. A path with a control character (a file named to rewrite the terminal) is
+ * `unreachable blob <short id>`; a commit's or annotated tag's own text as `commit <short id>` or `tag <short id>`; a
+ * secret in a name as the name and `(name)`. A path with a control character (a file named to rewrite the terminal) is
  * quoted and escaped as git quotes it.
  */
 export function locationOf(f: PublicFinding): string {
@@ -43,7 +44,8 @@ export function locationOf(f: PublicFinding): string {
   if (f.found_in === 'commit' || f.found_in === 'tag') return `${f.found_in} ${f.file.slice(0, 12)}:${f.line}:${f.column}`;
   // An unreachable blob's file is its id, then `!/entry` when the key is inside an archive in it.
   const where = f.found_in === 'unreachable' ? `unreachable blob ${f.file.slice(0, 12)}${quotedForDisplay(f.file.replace(/^[0-9a-f]+/, ''))}` : quotedForDisplay(f.file);
-  return `${f.commit ? `${f.commit.slice(0, 12)}:` : ''}${where}:${f.line}:${f.column}`;
+  // A secret in a name has no line: the name is the place (`dir/sk-tg-…Ab3x.json (name)`).
+  return `${f.commit ? `${f.commit.slice(0, 12)}:` : ''}${where}${f.in_name ? ' (name)' : `:${f.line}:${f.column}`}`;
 }
 
 /** What a finding is and, for Tollgate keys, what the server said about it (no location). */

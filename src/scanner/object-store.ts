@@ -33,9 +33,14 @@ export async function listStoredObjects(repo: string): Promise<StoredObjects> {
   return out;
 }
 
+/** The names of every ref (`refs/heads/main`, `refs/tags/v1`, `refs/stash`…). */
+export async function listRefs(repo: string): Promise<string[]> {
+  return (await runGit(repo, ['for-each-ref', '--format=%(refname)'])).toString('utf8').split('\n').filter(Boolean);
+}
+
 /** Each blob that a ref reaches, after peeling tags, without passing through a commit. */
-export async function blobsUnderRefs(repo: string): Promise<RefBlob[]> {
-  const refs = (await runGit(repo, ['for-each-ref', '--format=%(refname)'])).toString('utf8').split('\n').filter(Boolean);
+export async function blobsUnderRefs(repo: string, refs?: readonly string[]): Promise<RefBlob[]> {
+  refs ??= await listRefs(repo);
   if (refs.length === 0) return [];
   // `<ref>^{}` peels annotated tags (even a tag of a tag) down to the object they name; %(rest) echoes the ref.
   const input = refs.map((r) => `${r}^{} ${r}\n`).join('');

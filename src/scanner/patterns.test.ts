@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { generateSecret } from '../core/key-format.js';
-import { findSecrets, redactFound } from './patterns.js';
+import { findSecrets, redactFound, redactSecretsInText } from './patterns.js';
 
 const projectKey = () => generateSecret('project', randomBytes);
 const adminKey = () => generateSecret('admin', randomBytes);
@@ -161,5 +161,14 @@ describe('redactFound', () => {
     const a = adminKey();
     expect(redactFound('tollgate', p)).toBe(`sk-tg-…${p.slice(-4)}`);
     expect(redactFound('tollgate', a)).toBe(`sk-tg-admin-…${a.slice(-4)}`);
+  });
+});
+
+describe('redactSecretsInText', () => {
+  it('redacts every secret in a path, of every format, and leaves the rest as it is', () => {
+    const [p, a] = [projectKey(), adminKey()];
+    expect(redactSecretsInText(`/tmp/${p}/x-${a}.json ${AWS}`)).toBe(`/tmp/sk-tg-…${p.slice(-4)}/x-sk-tg-admin-…${a.slice(-4)}.json AKIA…${AWS.slice(-4)}`);
+    expect(redactSecretsInText(`sk-proj-${'x'.repeat(44)}AbCd-${p}`)).toBe(`sk-proj-…AbCd-sk-tg-…${p.slice(-4)}`);
+    expect(redactSecretsInText('src/app.ts')).toBe('src/app.ts');
   });
 });

@@ -87,3 +87,17 @@ export function redactFound(type: SecretType, secret: string): string {
   const prefix = rule ? (rule.visiblePrefix.exec(secret)?.[0] ?? '') : '';
   return `${prefix}…${secret.slice(-4)}`;
 }
+
+/** `text` (a path, a URL, a message naming one) with every secret in it replaced by its display form. */
+export function redactSecretsInText(text: string): string {
+  const found = findSecrets(text);
+  if (found.length === 0) return text;
+  let out = '';
+  let from = 0;
+  for (const m of found) {
+    if (m.index < from) continue;
+    out += text.slice(from, m.index) + redactFound(m.type, m.secret);
+    from = m.index + m.secret.length;
+  }
+  return out + text.slice(from);
+}

@@ -38,6 +38,11 @@ function artifactUri(file: string): string {
   return isAbsolute(file) ? pathToFileURL(file).href : encodeURI(file.replaceAll('\\', '/'));
 }
 
+function propertiesOf(f: PublicFinding): { properties?: Record<string, string | boolean> } {
+  const properties = { ...(f.commit ? { commit: f.commit } : f.found_in ? { found_in: f.found_in } : {}), ...(f.in_name ? { in_name: true } : {}) };
+  return Object.keys(properties).length > 0 ? { properties } : {};
+}
+
 /** The findings as a SARIF 2.1.0 log with one run. */
 export function formatSarif(findings: readonly PublicFinding[]): string {
   const used = [...new Set(findings.map((f) => f.type))];
@@ -66,11 +71,12 @@ export function formatSarif(findings: readonly PublicFinding[]): string {
             {
               physicalLocation: {
                 artifactLocation: { uri: artifactUri(f.file) },
-                region: { startLine: f.line, startColumn: f.column },
+                // A secret in a name is in no line of the artifact: SARIF regions start at line 1.
+                ...(f.in_name ? {} : { region: { startLine: f.line, startColumn: f.column } }),
               },
             },
           ],
-          ...(f.commit ? { properties: { commit: f.commit } } : f.found_in ? { properties: { found_in: f.found_in } } : {}),
+          ...propertiesOf(f),
         })),
       },
     ],

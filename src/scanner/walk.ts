@@ -1,8 +1,10 @@
 import type { Dirent } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Finding, ScanSummary } from './findings.js';
+import { type Finding, type ScanSummary, nameFinding } from './findings.js';
 import { scanContent } from './content.js';
+import { secretsInPath } from './names.js';
+import { findSecrets } from './patterns.js';
 import { overLimitNote } from './size.js';
 
 /** Directories never worth scanning: history has its own mode (--git), dependencies are not ours. */
@@ -43,31 +45,44 @@ export const readFileLimited: ReadFileLimited = async (path, maxBytes) => {
   }
 };
 
-/** Lists regular files under the roots, depth first, without following symlinks inside directories. */
-export async function* listFiles(roots: readonly string[], skipDirs: ReadonlySet<string>): AsyncGenerator<string> {
+/**
+ * Lists regular files under the roots, depth first, without following symlinks inside directories. `onEntry` sees every
+ * entry of every directory listed (files, directories, symlinks…) with its path and own name.
+ */
+export async function* listFiles(
+  roots: readonly string[],
+  skipDirs: ReadonlySet<string>,
+  onEntry: (path: string, name: string) => void = () => {},
+): AsyncGenerator<string> {
   for (const root of roots) {
     // A root named on the command line is followed even if it is a symlink: the user asked for it.
     const info = await stat(root);
     if (info.isFile()) yield root;
-    else if (info.isDirectory()) yield* listDir(root, skipDirs);
+    else if (info.isDirectory()) yield* listDir(root, skipDirs, onEntry);
   }
 }
 
-async function* listDir(dir: string, skipDirs: ReadonlySet<string>): AsyncGenerator<string> {
+async function* listDir(dir: string, skipDirs: ReadonlySet<string>, onEntry: (path: string, name: string) => void): AsyncGenerator<string> {
   const entries: Dirent[] = await readdir(dir, { withFileTypes: true });
   for (const entry of entries) {
     const path = join(dir, entry.name);
+    onEntry(path, entry.name);
     // Symlinks could loop or leave the tree; FIFOs and devices would block or never end.
     if (entry.isFile()) yield path;
-    else if (entry.isDirectory() && !skipDirs.has(entry.name)) yield* listDir(path, skipDirs);
+    else if (entry.isDirectory() && !skipDirs.has(entry.name)) yield* listDir(path, skipDirs, onEntry);
   }
 }
 
 /** Scans files and directories (recursively) for secrets. */
 export async function scanPaths(roots: readonly string[], options: FileScanOptions): Promise<ScanOutcome> {
   const read = options.readFile ?? readFileLimited;
-  const files = listFiles(roots, options.skipDirs ?? DEFAULT_SKIP_DIRS);
   const findings: Finding[] = [];
+  // Names are scanned too: each root as given, then each entry's own name once (a key in a directory's name is one
+  // finding, not one per file under it).
+  for (const root of roots) for (const { match, location } of secretsInPath(root)) findings.push(nameFinding(match, location, null));
+  const files = listFiles(roots, options.skipDirs ?? DEFAULT_SKIP_DIRS, (path, name) => {
+    for (const match of findSecrets(name)) findings.push(nameFinding(match, path, null));
+  });
   const notes: string[] = [];
   const summary: ScanSummary = { files: 0, bytes: 0, commits: 0 };
 
@@ -86,7 +101,7 @@ export async function scanPaths(roots: readonly string[], options: FileScanOptio
     const content = scanContent(result.data, path, options.maxFileSize);
     for (const m of content.matches) {
       const file = m.inside === null ? path : `${path}!/${m.inside}`;
-      findings.push({ type: m.type, secondary: m.secondary, secret: m.secret, kind: m.kind, file, line: m.line, column: m.column, commit: null });
+      findings.push({ type: m.type, secondary: m.secondary, secret: m.secret, kind: m.kind, file, line: m.line, column: m.column, commit: null, ...(m.inName ? { inName: true } : {}) });
     }
     notes.push(...content.notes);
     summary.files++;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { hashSecret, parseSecret } from '../core/key-format.js';
+import { redactKeysInText } from '../core/key-search.js';
 import { writeAudit } from './audit.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
@@ -111,6 +112,16 @@ export type ExposureListener = (event: { keyId: string; projectId: string | null
 const DISABLED_ON_REPORT: ReadonlySet<SecretStatus> = new Set(['active', 'expired', 'project_archived']);
 
 /**
+ * The report's texts with every Tollgate key in them redacted (the token itself is kept). They are stored, audited, sent
+ * by webhook, and the url is told to whoever presents the exposed key: a reporter's url can name another key (a file
+ * named after it), whose holder is not that person.
+ */
+function withKeysRedacted(item: ExposureReportItem): ExposureReportItem {
+  const redact = (value: string | null | undefined) => (typeof value === 'string' ? redactKeysInText(value) : value);
+  return { token: item.token, url: redact(item.url), source: redact(item.source), type: redact(item.type) };
+}
+
+/**
  * Disables every reported token that is one of our usable keys: status `exposed`, refused by the gateway from this
  * moment, audited as `api_key.exposed`. Replays are harmless: an already exposed key is reported true_positive again
  * and nothing else happens. A secret that can never work again (retired by a rotation, its key revoked or suspended)
@@ -126,10 +137,11 @@ export async function reportExposed(
 ): Promise<ExposureResult[]> {
   const out: ExposureResult[] = [];
   const disabled: Array<Parameters<ExposureListener>[0]> = [];
-  for (const item of items) {
-    const hash = hashSecret(item.token);
+  for (const reported of items) {
+    const hash = hashSecret(reported.token);
+    const item = withKeysRedacted(reported);
     const token_type = item.type ?? 'tollgate_api_key';
-    const row = parseSecret(item.token) ? await findBySecretHash(deps, hash) : undefined;
+    const row = parseSecret(reported.token) ? await findBySecretHash(deps, hash) : undefined;
     if (!row || (orgId !== null && row.org_id !== orgId)) {
       out.push({ token_hash: hash, token_type, label: 'false_positive' });
       continue;
