@@ -325,6 +325,13 @@ describe('tollgate scan with a server', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('warning: could not check them');
     expect(run.stderr).toMatch(/error: reporting to http:\/\/127\.0\.0\.1:\d+ failed: .*HTTP 401/);
+    // Which key was not reported, where it is seen: it may still be live.
+    expect(run.stdout).toContain(`Could not report sk-tg-…${stranger.slice(-4)} as exposed (`);
+    expect(run.stderr).toContain(`(1 of 1 key not reported, still live if they were: sk-tg-…${stranger.slice(-4)})`);
+    const json = await scan(['.', '--report', '--json', '--server', server.url, '--admin-key', 'sk-tg-admin-wrong']);
+    expect(JSON.parse(json.stdout).reports).toEqual([
+      { redacted: `sk-tg-…${stranger.slice(-4)}`, label: null, disabled: null, status: null, error: expect.stringMatching(/HTTP 401/) },
+    ]);
   });
 });
 

@@ -1,5 +1,3 @@
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import { type Finding, type LookupResults, shouldFail, sortFindings, toPublicFinding, tollgateSecrets } from '../scanner/findings.js';
 import { type PublicReport, type ScanResultView, formatJson, formatText } from '../scanner/format.js';
@@ -7,7 +5,8 @@ import { scanGitHistory, scanStaged } from '../scanner/git-history.js';
 import { DEFAULT_HOOK_COMMAND, installHook } from '../scanner/hook.js';
 import { redactFound, redactSecretsInText } from '../scanner/patterns.js';
 import { createProgress } from '../scanner/progress.js';
-import { type ReportAnswer, type ServerOptions, lookupSecrets, reportExposed } from '../scanner/report.js';
+import { type ServerOptions, lookupSecrets, reportExposed } from '../scanner/report.js';
+import { reportUrl } from '../scanner/report-url.js';
 import { formatSarif } from '../scanner/sarif.js';
 import { cliIo, isProcessIo } from './io.js';
 import { remoteServer } from './server-url.js';
@@ -107,7 +106,7 @@ async function runScan(paths: string[], o: ScanOptions, env: Record<string, stri
     }
   }
 
-  let reported: { reports: PublicReport[]; error: unknown } | undefined;
+  let reported: { reports: PublicReport[]; error: string | null } | undefined;
   if (o.report && serverOptions) {
     const where = (f: Finding) => reportUrl(f, paths[0], Boolean(o.git || o.staged));
     reported = await reportFindings(serverOptions, findings, where);
@@ -116,7 +115,13 @@ async function runScan(paths: string[], o: ScanOptions, env: Record<string, stri
   const view: ScanResultView = { findings: findings.map((f) => toPublicFinding(f, lookups)), summary: outcome.summary, reports: reported?.reports };
   cliIo().out(o.sarif ? formatSarif(view.findings) : o.json ? formatJson(view) : formatText(view));
 
-  if (reported?.error) throw new Error(`reporting to ${serverOptions?.server} failed: ${errorText(reported.error)}`);
+  if (reported?.error) {
+    // A key not reported may still be live: that fails the command whatever the scan found.
+    const failed = reported.reports.filter((r) => r.error).map((r) => r.redacted);
+    throw new Error(
+      `reporting to ${serverOptions?.server} failed: ${reported.error} (${failed.length} of ${reported.reports.length} ${reported.reports.length === 1 ? 'key' : 'keys'} not reported, still live if they were: ${failed.join(', ')})`,
+    );
+  }
   if (shouldFail(findings, lookups, Boolean(o.failOnAny))) {
     const failing = new Set(findings.filter((f, i) => f.type === 'tollgate' && view.findings[i].live !== false).map((f) => f.secret)).size;
     throw new ScanFailedError(
@@ -127,42 +132,29 @@ async function runScan(paths: string[], o: ScanOptions, env: Record<string, stri
   }
 }
 
-/** Reports each distinct Tollgate key once, at its first location; a failure is returned so findings still print. */
+/** Reports each distinct Tollgate key once, at its first location; failures are returned so findings still print. */
 async function reportFindings(
   server: ServerOptions,
   findings: readonly Finding[],
   where: (f: Finding) => string,
-): Promise<{ reports: PublicReport[]; error: unknown }> {
+): Promise<{ reports: PublicReport[]; error: string | null }> {
   const firstSeen = new Map<string, Finding>();
   for (const f of findings) if (f.type === 'tollgate' && !firstSeen.has(f.secret)) firstSeen.set(f.secret, f);
-  let answers = new Map<string, ReportAnswer>();
-  let error: unknown = null;
-  try {
-    answers = await reportExposed(server, [...firstSeen.values()].map((f) => ({ secret: f.secret, url: where(f) })));
-  } catch (err) {
-    error = err;
-  }
-  const reports = [...firstSeen.keys()].map((s) => {
+  const { answers, failures } = await reportExposed(server, [...firstSeen.values()].map((f) => ({ secret: f.secret, url: where(f) })));
+  const reports = [...firstSeen.keys()].map((s): PublicReport => {
     const answer = answers.get(s);
-    return { redacted: redactFound('tollgate', s), label: answer?.label ?? null, disabled: answer?.disabled ?? null, status: answer?.status ?? null };
+    const failure = failures.get(s);
+    return {
+      redacted: redactFound('tollgate', s),
+      label: answer?.label ?? null,
+      disabled: answer?.disabled ?? null,
+      status: answer?.status ?? null,
+      // The server's message may quote what it was sent.
+      ...(failure ? { error: redactSecretsInText(failure) } : {}),
+    };
   });
-  return { reports, error };
-}
-
-/**
- * Where a reported secret was found, as a URL the server can store: the file, or the blob in a repository; a secret in
- * a name has no line. Every secret in the paths is redacted first: the server stores the URL and the gateway tells it
- * to whoever presents the key, who need not be the holder of a key named in the path.
- */
-function reportUrl(f: Finding, root: string, inRepository: boolean): string {
-  // Resolved first: the working directory may be named after a key too.
-  if (!inRepository) return `${pathToFileURL(redactSecretsInText(resolve(f.file))).href}${f.inName ? '' : `#L${f.line}`}`;
-  const repository = pathToFileURL(redactSecretsInText(resolve(root))).href;
-  const file = redactSecretsInText(f.file);
-  const line = f.inName ? '' : `:${f.line}`;
-  // A blob outside every commit: its file is already a git name for it (the ref, or the blob id).
-  if (f.foundIn) return `${repository}#${encodeURI(file)}${line}`;
-  return `${repository}#${f.commit ?? 'staged'}:${encodeURI(file)}${line}`;
+  const first = [...failures.values()][0];
+  return { reports, error: first === undefined ? null : redactSecretsInText(first) };
 }
 
 function errorText(err: unknown): string {

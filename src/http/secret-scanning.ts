@@ -1,6 +1,7 @@
 import { verify } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TollgateError } from '../core/errors.js';
+import { MAX_EXPOSED_URL_LENGTH, MAX_EXPOSURE_SOURCE_LENGTH, MAX_EXPOSURE_TYPE_LENGTH } from '../core/exposure-report.js';
 import { type ExposureReportItem, reportExposed } from '../services/exposure.js';
 import { text } from '../services/text-fields.js';
 import type { AppContext } from './context.js';
@@ -19,9 +20,9 @@ import { EXPOSURE_REPORT_BODY_LIMIT } from './shared/body-limits.js';
 // acted on; an optional member that is not a text within its cap is not recorded, and the answer says so.
 const MAX_REPORTS = 1000;
 const OPTIONAL_MEMBERS = {
-  type: text({ max: 128 }).nullish(),
-  url: text({ max: 2048 }).nullish(),
-  source: text({ max: 256 }).nullish(),
+  type: text({ max: MAX_EXPOSURE_TYPE_LENGTH }).nullish(),
+  url: text({ max: MAX_EXPOSED_URL_LENGTH }).nullish(),
+  source: text({ max: MAX_EXPOSURE_SOURCE_LENGTH }).nullish(),
 } as const;
 
 /** One report read from the body: what can be acted on, and what could not be read (as messages). */

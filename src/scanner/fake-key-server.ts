@@ -49,6 +49,11 @@ export async function startFakeKeyServer(adminKey: string, keys: FakeKey[]): Pro
       return send(200, { object: 'list', data });
     }
     if (req.method === 'POST' && req.url === '/v1/organization/api_keys/report_exposed') {
+      // Like the real endpoint, a report past a cap is refused with the whole body.
+      const tooLong = (body.reports as Array<{ url?: string }>).findIndex((r) => (r.url ?? '').length > 2048);
+      if (tooLong !== -1) {
+        return send(400, { error: { message: `Invalid value for 'reports.${tooLong}.url': must be at most 2048 characters`, type: 'invalid_request_error', param: `reports.${tooLong}.url`, code: null } });
+      }
       const data = (body.reports as Array<{ token: string }>).map((r) => {
         const token_hash = hashSecret(r.token);
         const k = byHash(token_hash);

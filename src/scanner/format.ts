@@ -15,6 +15,8 @@ export interface PublicReport {
   disabled: boolean | null;
   /** What the secret can do now, as the server said (`exposed`, `rotated_out`…), or null. */
   status: string | null;
+  /** Present when the report could not be made (the key may still be live): why. */
+  error?: string;
 }
 
 export interface ScanResultView {
@@ -74,7 +76,9 @@ export function formatText(view: ScanResultView): string {
   const scanned = `Scanned ${files} ${files === 1 ? 'file' : 'files'} (${formatBytes(bytes)})${commits > 0 ? ` in ${commits} commits` : ''}`;
   const count = view.findings.length;
   lines.push(count === 0 ? `${scanned}: no secrets found.` : `${scanned}: ${count} ${count === 1 ? 'secret' : 'secrets'} found.`);
-  for (const r of view.reports ?? []) lines.push(`Reported ${r.redacted} as exposed: ${reportOutcome(r)}.`);
+  for (const r of view.reports ?? []) {
+    lines.push(r.error ? `Could not report ${r.redacted} as exposed (${r.error}): if it is live, it still works.` : `Reported ${r.redacted} as exposed: ${reportOutcome(r)}.`);
+  }
   return `${lines.join('\n')}\n`;
 }
 

@@ -93,13 +93,14 @@ describe('reportExposed', () => {
       { secret: stranger, url: 'file:///repo/b.env#L1' },
       { secret: revoked, url: 'file:///repo/c.env#L1' },
     ]);
-    expect(out).toEqual(
+    expect(out.answers).toEqual(
       new Map([
         [live, { label: 'true_positive', disabled: true, status: 'exposed' }],
         [stranger, { label: 'false_positive', disabled: false, status: null }],
         [revoked, { label: 'true_positive', disabled: false, status: 'revoked' }],
       ]),
     );
+    expect(out.failures).toEqual(new Map());
     expect(server.requests[0]).toEqual({
       path: '/v1/organization/api_keys/report_exposed',
       authorization: `Bearer ${ADMIN}`,
@@ -113,7 +114,50 @@ describe('reportExposed', () => {
     });
   });
 
-  it('throws on an HTTP error', async () => {
-    await expect(reportExposed({ server: server.url, adminKey: 'nope' }, [{ secret: live, url: 'x' }])).rejects.toThrow(/HTTP 401/);
+  it('returns the reports a refused request carried as failures, with the server\'s message', async () => {
+    const out = await reportExposed({ server: server.url, adminKey: 'nope' }, [{ secret: live, url: 'x' }]);
+    expect(out.answers).toEqual(new Map());
+    expect([...out.failures.keys()]).toEqual([live]);
+    expect(out.failures.get(live)).toMatch(/HTTP 401: Incorrect API key provided/);
+  });
+
+  // Review finding: one report the server refused (a url past its cap) cost every key in its batch of 100 its
+  // disabling, and the batches after it were never sent.
+  it('sends every batch whatever one answered, and a batch refused as invalid again report by report', async () => {
+    const keys = Array.from({ length: 250 }, () => key());
+    server.keys.push(...keys.map((secret, i) => ({ secret, id: `key_${i}`, kind: 'project' as const, project_id: 'proj_1', name: `k${i}`, status: 'active' })));
+    const bad = keys[120];
+    const out = await reportExposed(
+      { server: server.url, adminKey: ADMIN },
+      keys.map((secret) => ({ secret, url: secret === bad ? `file:///${'x'.repeat(3000)}` : 'file:///a.env#L1' })),
+    );
+    expect([...out.failures.keys()]).toEqual([bad]);
+    expect(out.failures.get(bad)).toMatch(/HTTP 400: .*at most 2048 characters/);
+    expect(out.answers.size).toBe(249);
+    expect(server.keys.filter((k) => k.status === 'exposed').map((k) => k.secret)).toEqual(keys.filter((k) => k !== bad));
+  });
+
+  it('goes on to the next batch when one fails otherwise, and says which were not reported', async () => {
+    const keys = Array.from({ length: 150 }, () => key());
+    let calls = 0;
+    const flaky = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        calls++;
+        res.writeHead(calls === 1 ? 503 : 200, { 'content-type': 'application/json' });
+        res.end(calls === 1 ? '{"error":{"message":"busy"}}' : JSON.stringify({ data: keys.slice(100).map((k) => ({ token_hash: hashSecret(k), label: 'false_positive' })) }));
+      });
+    });
+    await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(flaky.address() as AddressInfo).port}`;
+      const out = await reportExposed({ server: url, adminKey: ADMIN }, keys.map((secret) => ({ secret, url: 'x' })));
+      expect([...out.failures.keys()]).toEqual(keys.slice(0, 100));
+      expect(out.failures.get(keys[0])).toMatch(/HTTP 503: busy/);
+      expect([...out.answers.keys()]).toEqual(keys.slice(100));
+      expect(calls).toBe(2);
+    } finally {
+      flaky.close();
+    }
   });
 });

@@ -85,11 +85,21 @@ export async function lookupSecrets(options: ServerOptions, secrets: readonly st
   return out;
 }
 
-/** Reports secrets as exposed; returns the server's answer per secret (absent: not answered). Throws on failure. */
-export async function reportExposed(options: ServerOptions, reports: readonly ExposureReport[]): Promise<Map<string, ReportAnswer>> {
-  const out = new Map<string, ReportAnswer>();
-  for (let i = 0; i < reports.length; i += BATCH) {
-    const batch = reports.slice(i, i + BATCH);
+/** What the server answered for each reported secret, and why each secret it did not answer for was not reported. */
+export interface ReportResults {
+  answers: Map<string, ReportAnswer>;
+  /** The secrets whose report failed (the key may still be live), each with why. */
+  failures: Map<string, string>;
+}
+
+/**
+ * Reports secrets as exposed, 100 to a request. A request that fails does not stop the others: its secrets are
+ * returned as failures, and a request the server refuses as invalid (400: one report past a cap refuses the whole
+ * body) is sent again one report at a time, so that only the report at fault fails and the other keys are disabled.
+ */
+export async function reportExposed(options: ServerOptions, reports: readonly ExposureReport[]): Promise<ReportResults> {
+  const out: ReportResults = { answers: new Map(), failures: new Map() };
+  const send = async (batch: readonly ExposureReport[]): Promise<void> => {
     const body = ReportResponse.parse(
       await post(options, '/v1/organization/api_keys/report_exposed', {
         reports: batch.map((r) => ({ token: r.secret, url: r.url, source: 'tollgate-scan' })),
@@ -98,10 +108,38 @@ export async function reportExposed(options: ServerOptions, reports: readonly Ex
     const byHash = new Map(body.data.map((item) => [item.token_hash, item]));
     for (const r of batch) {
       const item = byHash.get(hashSecret(r.secret));
-      if (item) out.set(r.secret, { label: item.label, disabled: Boolean(item.disabled_key_id), status: item.status ?? null });
+      if (item) out.answers.set(r.secret, { label: item.label, disabled: Boolean(item.disabled_key_id), status: item.status ?? null });
+    }
+  };
+  for (let i = 0; i < reports.length; i += BATCH) {
+    const batch = reports.slice(i, i + BATCH);
+    try {
+      await send(batch);
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 400 && batch.length > 1) {
+        for (const r of batch) await send([r]).catch((e: unknown) => out.failures.set(r.secret, errorMessage(e)));
+      } else {
+        for (const r of batch) out.failures.set(r.secret, errorMessage(err));
+      }
     }
   }
   return out;
+}
+
+/** An answer of the server that is not 2xx. */
+class HttpError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+function errorMessage(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  // fetch() hides the reason (ECONNREFUSED, a DNS failure) in `cause`.
+  return err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
 }
 
 async function post(options: ServerOptions, path: string, body: unknown): Promise<unknown> {
@@ -120,7 +158,7 @@ async function post(options: ServerOptions, path: string, body: unknown): Promis
     } catch {
       // Not JSON (a proxy's error page): the start of the text says enough.
     }
-    throw new Error(`${path} answered HTTP ${res.status}: ${message}`);
+    throw new HttpError(`${path} answered HTTP ${res.status}: ${message}`, res.status);
   }
   return JSON.parse(text);
 }

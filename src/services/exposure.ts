@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_EXPOSED_URL_LENGTH, MAX_EXPOSURE_SOURCE_LENGTH, MAX_EXPOSURE_TYPE_LENGTH } from '../core/exposure-report.js';
 import { hashSecret, parseSecret } from '../core/key-format.js';
 import { redactKeysInText } from '../core/key-search.js';
 import { writeAudit } from './audit.js';
@@ -16,7 +17,7 @@ export type LookupSecretsBody = z.output<typeof LookupSecretsBody>;
 /** The body of POST /api_keys/report_exposed. */
 export const ReportExposedBody = z.strictObject({
   reports: z
-    .array(z.strictObject({ token: text({ max: 256 }), url: text({ max: 2048 }).nullish(), source: text({ max: 256 }).nullish(), type: text({ max: 128 }).nullish() }))
+    .array(z.strictObject({ token: text({ max: 256 }), url: text({ max: MAX_EXPOSED_URL_LENGTH }).nullish(), source: text({ max: MAX_EXPOSURE_SOURCE_LENGTH }).nullish(), type: text({ max: MAX_EXPOSURE_TYPE_LENGTH }).nullish() }))
     .min(1)
     .max(1000),
 });
