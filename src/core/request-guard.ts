@@ -26,7 +26,11 @@ export interface AdmitInput {
 /** A granted request: headers for the answer, and a settle call with the real usage once it is known. */
 export interface Admission {
   headers: Record<string, string>;
-  settle(actual: { tokens: TokenCounts; costNanoUsd: number; billable: boolean }): void;
+  /**
+   * `notTheKeys`: the cost is another key's of the same project (a background response another key created): the
+   * project's and organization's budgets are charged, this key's own budget and token rates are not.
+   */
+  settle(actual: { tokens: TokenCounts; costNanoUsd: number; billable: boolean; notTheKeys?: boolean }): void;
 }
 
 /**

@@ -674,14 +674,16 @@ class LimitedAdmission implements Admission {
     if (rateAdjust.length || counterAdjust.length) this.guard.adjust(this.store, rateAdjust, counterAdjust, this.outcome.generation);
   }
 
-  settle(actual: { tokens: TokenCounts; costNanoUsd: number; billable: boolean }): void {
+  settle(actual: { tokens: TokenCounts; costNanoUsd: number; billable: boolean; notTheKeys?: boolean }): void {
     if (this.settled) return;
     this.settled = true;
     const { plan, rates, counters } = this;
     const spent = actual.billable ? actual.costNanoUsd : 0;
+    /** What this key's own budget is charged: nothing of a cost that is another key's (request-guard.ts). */
+    const keySpent = actual.notTheKeys ? 0 : spent;
     // TPM is moved from the estimate to the real count; RPM/RPD keep the request whatever its outcome.
     const rateAdjust: Parameters<LimitStore['adjust']>[0] = [];
-    const realTokens = actual.billable ? actual.tokens.input + actual.tokens.output : 0;
+    const realTokens = actual.billable && !actual.notTheKeys ? actual.tokens.input + actual.tokens.output : 0;
     for (let i = 0; i < rates.length; i++) {
       if (plan.rates[i].kind !== 'tpm') continue;
       const delta = realTokens - rates[i].cost;
@@ -694,14 +696,14 @@ class LimitedAdmission implements Admission {
     for (let i = 0; i < counters.length; i++) {
       if (plan.counters[i].kind === 'quota') continue;
       const c = counters[i];
-      const delta = spent - c.amount;
+      const delta = (plan.counters[i].kind === 'key_budget' ? keySpent : spent) - c.amount;
       if (delta !== 0) counterAdjust.push({ key: c.keys[0], delta, ttlSec: c.ttlSec, epoch: this.outcome.counters[i]?.epoch });
     }
     if (rateAdjust.length || counterAdjust.length) this.guard.adjust(this.store, rateAdjust, counterAdjust, this.outcome.generation);
     for (let i = 0; i < counters.length; i++) {
       const m = plan.counters[i];
       if (m.kind === 'quota' || m.alerts.length === 0) continue;
-      const used = this.outcome.counters[i].used + spent - counters[i].amount;
+      const used = this.outcome.counters[i].used + (m.kind === 'key_budget' ? keySpent : spent) - counters[i].amount;
       // Spend from zero: an alert at 0 cents is told of the month's first spend, not of nothing.
       for (const a of m.alerts) if (used >= a.atNano && used > 0) this.guard.alert(this.record, m, used, a);
     }

@@ -57,7 +57,7 @@ export function meterPlanOf(g: GatewayContext, request: GatewayRequest, endpoint
 }
 
 /** What an answer was billed: the parts of an Outcome that metering fills in. */
-export type Measured = Pick<Outcome, 'billable' | 'tokens' | 'units' | 'costNanoUsd' | 'model' | 'priced' | 'serviceTier'>;
+export type Measured = Pick<Outcome, 'billable' | 'tokens' | 'units' | 'costNanoUsd' | 'model' | 'priced' | 'serviceTier' | 'billedKeyId'>;
 
 const NOT_BILLED: Measured = { billable: false, tokens: NO_TOKENS };
 
@@ -148,7 +148,9 @@ async function measureRetrieval(
   const model = claimed.model ?? (typeof answer?.model === 'string' ? answer.model : null);
   const price = meteringPrice(g.config.prices, g.config.defaultPrice, model);
   const serviceTier = streamedTier ?? answeredServiceTier(answer?.service_tier);
-  return { billable: true, tokens, model, priced: pricesTokens(price), costNanoUsd: costNanoUsd(price, tokens, serviceTier), serviceTier };
+  // Billed to the key that created it (a key pays for what it used): whichever key of the project retrieves it.
+  const billedKeyId = claimed.apiKeyId ?? undefined;
+  return { billable: true, tokens, model, priced: pricesTokens(price), costNanoUsd: costNanoUsd(price, tokens, serviceTier), serviceTier, ...(billedKeyId ? { billedKeyId } : {}) };
 }
 
 /** A background response's creation: billed now if it already finished, else recorded to be billed when retrieved. */

@@ -21,6 +21,11 @@ export interface Outcome {
   costNanoUsd?: number;
   /** The model billed when it is not the request's (a retrieved background response's). */
   model?: string | null;
+  /**
+   * The key billed when it is not the request's: a background response is billed to the key that created it, whichever
+   * key of its project retrieves it (that key's own budget is then not charged; its project's and organization's are).
+   */
+  billedKeyId?: string;
   /** Whether the billed model had a price, when it is not the plan's to say (a retrieved background response). */
   priced?: boolean;
   /** The service tier the answer named (core/service-tier.ts); else the request's is recorded. */
@@ -75,7 +80,7 @@ export function meter(
     createdAtMs: r.startedMs,
     orgId: r.record.orgId,
     projectId: r.record.projectId,
-    apiKeyId: r.record.id,
+    apiKeyId: o.billedKeyId ?? r.record.id,
     model: o.model === undefined ? (r.model ?? r.plan?.model ?? null) : o.model,
     provider: r.provider,
     endpoint: r.route,
@@ -116,5 +121,6 @@ export function meterAndSettle(
   o: Outcome,
 ): void {
   const cost = meter(g, r, o);
-  admission.settle({ tokens: o.billable ? o.tokens : NO_TOKENS, costNanoUsd: cost, billable: o.billable });
+  const othersKey = o.billedKeyId !== undefined && o.billedKeyId !== r.record.id;
+  admission.settle({ tokens: o.billable ? o.tokens : NO_TOKENS, costNanoUsd: cost, billable: o.billable, ...(othersKey ? { notTheKeys: true } : {}) });
 }
