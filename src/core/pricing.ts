@@ -130,6 +130,12 @@ export interface TokenCounts {
   imageInput?: number;
   audioOutput?: number;
   imageOutput?: number;
+  /**
+   * Set when the usage these counts came from named no input at all (no `prompt_tokens`, `input_tokens` or cache
+   * counts: an Anthropic-compatible stream whose message_start carried no usage): `input` is then 0 for want of a count,
+   * not the provider's word, and the gateway counts the prompt itself (http/gateway/token-fallback.ts).
+   */
+  inputUnnamed?: true;
 }
 
 /** Whether a price can bill tokens (chat, completions, responses, embeddings). */

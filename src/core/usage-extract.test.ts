@@ -52,7 +52,11 @@ describe("Anthropic's usage", () => {
     const start = tokensFromUsage({ input_tokens: 25, cache_creation_input_tokens: 0, cache_read_input_tokens: 100, output_tokens: 1 });
     expect(withAnthropicDelta(start, { output_tokens: 15 })).toEqual({ input: 125, cached: 100, output: 15 });
     expect(withAnthropicDelta(start, { input_tokens: 30, cache_read_input_tokens: 100, output_tokens: 15 })).toEqual({ input: 130, cached: 100, output: 15 });
-    expect(withAnthropicDelta(null, { output_tokens: 4 })).toEqual({ input: 0, cached: 0, output: 4 });
+    // No message_start usage, and a delta naming no input: the input is unknown (the gateway counts the prompt).
+    expect(withAnthropicDelta(null, { output_tokens: 4 })).toEqual({ input: 0, cached: 0, output: 4, inputUnnamed: true });
+    expect(withAnthropicDelta(null, { input_tokens: 0, output_tokens: 4 })).toEqual({ input: 0, cached: 0, output: 4 });
+    expect(tokensFromUsage({ completion_tokens: 5 })).toEqual({ input: 0, cached: 0, output: 5, inputUnnamed: true });
+    expect(tokensFromUsage({ prompt_tokens: 0, completion_tokens: 5 })).toEqual({ input: 0, cached: 0, output: 5 });
     expect(deltaText({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hi' } })).toBe('Hi');
     expect(deltaText({ type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"a"' } })).toBe('{"a"');
   });

@@ -29,11 +29,13 @@ export function tokensFromUsage(usage: unknown): TokenCounts | null {
     // Transcriptions spell it input_token_details.
     const details = (u.input_tokens_details ?? u.input_token_details) as Record<string, unknown> | undefined;
     const t: TokenCounts = { input: num(u.input_tokens), cached: num(details?.cached_tokens), output: num(u.output_tokens) };
+    if (!('input_tokens' in u)) t.inputUnnamed = true;
     return details || u.output_tokens_details ? withDetails(t, details, u.output_tokens_details) : t;
   }
   if ('prompt_tokens' in u || 'completion_tokens' in u) {
     const details = u.prompt_tokens_details as Record<string, unknown> | undefined;
     const t: TokenCounts = { input: num(u.prompt_tokens), cached: num(details?.cached_tokens), output: num(u.completion_tokens) };
+    if (!('prompt_tokens' in u)) t.inputUnnamed = true;
     return details || u.completion_tokens_details ? withDetails(t, details, u.completion_tokens_details) : t;
   }
   return null;
@@ -92,10 +94,18 @@ export function withAnthropicDelta(prev: TokenCounts | null, delta: unknown): To
     cache_creation: { ephemeral_1h_input_tokens: p.cacheWrite1h ?? 0 },
     output_tokens: p.output,
   };
+  let named = prev !== null && prev.inputUnnamed !== true;
   if (delta && typeof delta === 'object') {
-    for (const [k, v] of Object.entries(delta as Record<string, unknown>)) if (v !== null && v !== undefined) merged[k] = v;
+    for (const [k, v] of Object.entries(delta as Record<string, unknown>)) {
+      if (v === null || v === undefined) continue;
+      merged[k] = v;
+      if (k === 'input_tokens' || k === 'cache_read_input_tokens' || k === 'cache_creation_input_tokens') named = true;
+    }
   }
-  return anthropicTokens(merged);
+  const t = anthropicTokens(merged);
+  // No message_start usage, or one without input, and a delta that names none either: the input is not known.
+  if (!named) t.inputUnnamed = true;
+  return t;
 }
 
 // What "generated text" is, for counting when an upstream reports no usage: one definition for whole answers

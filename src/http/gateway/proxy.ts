@@ -448,7 +448,7 @@ async function relayBuffered(
   if (o.isModelCall) {
     usage = usageAtJsonTail(buf);
     const fast = usage === null ? null : tokensFromUsage(usage);
-    if (fast) tokens = fast.input === 0 ? await withInputCounted(info.body, fast) : fast;
+    if (fast) tokens = fast.inputUnnamed ? await withInputCounted(info.body, fast) : fast;
     else {
       let parsed: { usage?: unknown } | null = null;
       try {

@@ -161,7 +161,7 @@ export function mayReasonUnseen(model: string | null, body: Record<string, unkno
  */
 export async function streamedTokens(body: Record<string, unknown> | null, r: { complete: boolean; final: boolean; tokens: TokenCounts | null; text: string }): Promise<TokenCounts> {
   if (r.tokens === null) return countFallbackTokens(body, r.text);
-  const tokens = r.tokens.input === 0 ? await withInputCounted(body, r.tokens) : r.tokens;
+  const tokens = r.tokens.inputUnnamed ? await withInputCounted(body, r.tokens) : r.tokens;
   if (r.complete || r.final || r.text === '') return tokens;
   // Billed: an upper bound past the exact count.
   const delivered = await countTokens(r.text, new TokenBudget('bound'));
@@ -169,13 +169,13 @@ export async function streamedTokens(body: Record<string, unknown> | null, r: { 
 }
 
 /**
- * Reported usage that names no input at all (0 in total, cache reads and writes included: an Anthropic-compatible
+ * Reported usage that names no input at all (no prompt_tokens, input_tokens or cache counts: an Anthropic-compatible
  * server whose message_start carries no usage, an OpenAI-compatible one whose usage has no prompt_tokens) is billed
- * the gateway's own count of the prompt for its input, as an answer with no usage is: the provider read it, and a
- * model call with a prompt never reads 0 tokens. Reported input, however small, is taken as reported.
+ * the gateway's own count of the prompt for its input, as an answer with no usage is: the provider read it. Input
+ * the usage names is taken as named, 0 included (the provider's word).
  */
 export async function withInputCounted(body: Record<string, unknown> | null, tokens: TokenCounts): Promise<TokenCounts> {
-  if (tokens.input !== 0 || body === null) return tokens;
+  if (!tokens.inputUnnamed || body === null) return tokens;
   const input = (await countFallbackTokens(body, '')).input;
   return input > 0 ? { ...tokens, input } : tokens;
 }
