@@ -80,21 +80,44 @@ async function logInInTurn(ctx: AccountContext, body: LogInBody, client: Client,
     ? await db.selectFrom('users').select(['id', 'password_hash']).where('email', '=', body.email).where('deleted_at', 'is', null).executeTakeFirst()
     : undefined;
   const ok = await ctx.deps.passwords.verify(user?.password_hash ?? null, body.password);
-  if (!ok || !user) {
-    const locks = ctx.throttle.recordFailure(body.email, client.ip);
-    await writeAudit(db, ctx.deps, {
-      orgId: ctx.orgId,
-      type: 'login.failed',
-      actor: sessionActor({ userId: null, email: body.email }, client),
-      objectId: user?.id ?? null,
-      details: { email: body.email, error_code: 'invalid_credentials', error_message: 'Incorrect email or password.' },
-    });
-    await recordLocks(ctx, client, body.email, 'login', locks, user?.id ?? null);
-    throw new TollgateError('invalid_credentials');
-  }
-  ctx.throttle.recordSuccess(body.email, client.ip);
+  if (!ok || !user) return refuseLogIn(ctx, body, client, user?.id ?? null);
   await purgeExpiredSessions(ctx.deps);
-  return db.transaction().execute((trx) => startSignedIn(trx, ctx, user.id, client, previousTokenHash));
+  const started = await db.transaction().execute(async (trx) => {
+    // The password changed since it was checked: a wrong password now, and no session (the change ended them all).
+    if (!(await lockUnchangedPassword(trx, ctx, user.id, user.password_hash))) return null;
+    return startSignedIn(trx, ctx, user.id, client, previousTokenHash);
+  });
+  if (!started) return refuseLogIn(ctx, body, client, user.id);
+  ctx.throttle.recordSuccess(body.email, client.ip);
+  return started;
+}
+
+/** A refused sign-in: audited with the email tried (never the password), counted by the throttle, answered 401. */
+async function refuseLogIn(ctx: AccountContext, body: LogInBody, client: Client, userId: string | null): Promise<never> {
+  const locks = ctx.throttle.recordFailure(body.email, client.ip);
+  await writeAudit(ctx.deps.database.db, ctx.deps, {
+    orgId: ctx.orgId,
+    type: 'login.failed',
+    actor: sessionActor({ userId: null, email: body.email }, client),
+    objectId: userId,
+    details: { email: body.email, error_code: 'invalid_credentials', error_message: 'Incorrect email or password.' },
+  });
+  await recordLocks(ctx, client, body.email, 'login', locks, userId);
+  throw new TollgateError('invalid_credentials');
+}
+
+/**
+ * Whether the user's password is still the one just checked (and the user not removed), read in the transaction
+ * that acts on the check with the user's row held until it commits: a password change writes that row before it ends
+ * every session, so a sign-in or a change that checked the old password either commits first (and its session is
+ * ended by the change) or sees the new hash here. Checked only before, a sign-in with the old password that was slower
+ * than the change kept a 7-day session (an outside review). SQLite runs one transaction at a time.
+ */
+async function lockUnchangedPassword(trx: Executor, ctx: AccountContext, userId: string, checkedHash: string | null, forChange = false): Promise<boolean> {
+  const q = trx.selectFrom('users').select('password_hash').where('id', '=', userId).where('deleted_at', 'is', null);
+  const pg = ctx.deps.database.dialect === 'postgres';
+  const row = await (pg ? (forChange ? q.forUpdate() : q.forShare()) : q).executeTakeFirst();
+  return !!row && checkedHash !== null && row.password_hash === checkedHash;
 }
 
 /** Ends a session and audits it, together; a session already ended (signed out twice at once) writes no entry. */
@@ -114,14 +137,18 @@ export async function changePassword(ctx: AccountContext, session: SessionUser, 
   await checkNewPassword(body.new_password, session.email, 'new_password');
   const db = ctx.deps.database.db;
   const row = await db.selectFrom('users').select('password_hash').where('id', '=', session.userId).executeTakeFirst();
-  if (!(await ctx.deps.passwords.verify(row?.password_hash ?? null, body.current_password))) {
+  const wrongPassword = async (): Promise<never> => {
     const locks = ctx.throttle.recordFailure(session.email, client.ip);
     await recordLocks(ctx, client, session.email, 'password_change', locks, session.userId);
     throw new TollgateError('invalid_value', 'The current password is incorrect.', 'current_password');
-  }
+  };
+  if (!(await ctx.deps.passwords.verify(row?.password_hash ?? null, body.current_password))) return wrongPassword();
   const passwordHash = await ctx.deps.passwords.hash(body.new_password);
   // The new password, its entry, the end of every session and this browser's new one: all or nothing.
-  return db.transaction().execute(async (trx) => {
+  const started = await db.transaction().execute(async (trx) => {
+    // Changed by another request since the check (the same account signed in elsewhere): the current password given is
+    // no longer the current one.
+    if (!(await lockUnchangedPassword(trx, ctx, session.userId, row?.password_hash ?? null, true))) return null;
     await trx.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', session.userId).execute();
     await writeAudit(trx, ctx.deps, {
       orgId: ctx.orgId,
@@ -133,4 +160,5 @@ export async function changePassword(ctx: AccountContext, session: SessionUser, 
     await deleteUserSessions(ctx.deps, session.userId, trx);
     return openSession(trx, ctx, session.userId, client);
   });
+  return started ?? wrongPassword();
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { type Logger, pino } from 'pino';
 import { loadConfig } from '../../src/config/config.js';
+import type { PasswordHasher } from '../../src/core/ports.js';
 import { argon2Hasher } from '../../src/infra/argon2-hasher.js';
 import { createAdminKey } from '../../src/services/admin-keys.js';
 import { type Server, startServer } from '../../src/server.js';
@@ -89,6 +90,8 @@ export async function startTestServer(
     noAdminKey?: boolean;
     /** Hash passwords at the production profile instead of testPasswords'. */
     productionPasswords?: boolean;
+    /** The password hasher itself (a test that holds a check at a chosen moment wraps testPasswords). */
+    passwords?: PasswordHasher;
   } = {},
 ): Promise<TestServer> {
   // An existing data dir (and schema) restarts on what an earlier server left.
@@ -110,7 +113,7 @@ export async function startTestServer(
   const server = await startServer(config, {
     logger: opts.logger ?? pino({ level: 'silent' }),
     clock: opts.clock,
-    passwords: opts.productionPasswords ? undefined : testPasswords,
+    passwords: opts.passwords ?? (opts.productionPasswords ? undefined : testPasswords),
     schema: backend.name === 'postgres' ? schema : undefined,
   });
   const { runtime } = server;
