@@ -3,6 +3,7 @@ import { TollgateError } from '../core/errors.js';
 import type { CreatedAdminKey } from '../contract/api-keys.js';
 import { checkFutureExpiry, ExpiresAtSchema } from './api-keys.js';
 import { writeAudit } from './audit.js';
+import { asActingOwner } from './acting-owner.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { type AdminApiKeyObject, loadOwners, type OrgRef, toAdminKeyObject } from './key-objects.js';
@@ -66,7 +67,7 @@ export async function createAdminKey(
   checkFutureExpiry(body.expires_at, now);
   const expiresAt = body.expires_in_seconds !== undefined ? now + body.expires_in_seconds : (body.expires_at ?? null);
   const ownerId = await ownerFor(deps, actor);
-  const { id, secret } = await deps.database.db.transaction().execute(async (trx) => {
+  const { id, secret } = await asActingOwner(deps, actor, async (trx) => {
     const created = await insertKey(
       trx,
       deps,
@@ -141,7 +142,7 @@ export async function deleteAdminKey(
   actor: Actor,
 ): Promise<{ object: 'organization.admin_api_key.deleted'; id: string; deleted: true }> {
   await getAdminKey(deps, orgId, keyId);
-  await deps.database.db.transaction().execute(async (trx) => {
+  await asActingOwner(deps, actor, async (trx) => {
     // Revoked by another request since the check above: a 404 as a second DELETE gets, and that one wrote the entry.
     if (!(await revokeKeyRow(trx, deps, keyId))) throw new TollgateError('not_found', `No admin API key found with id '${keyId}'.`, 'key_id');
     await writeAudit(trx, deps, { orgId, type: 'admin_api_key.deleted', actor, objectId: keyId });

@@ -4,6 +4,7 @@ import { generateSecret, hashSecret, redactSecret } from '../core/key-format.js'
 import { hasLimits, type KeyLimits } from '../core/key-limits.js';
 import { INTERVAL_PATTERN, type Interval } from '../core/periods.js';
 import { type PermissionsSpec, RESOURCES } from '../core/permissions.js';
+import { lockActingRoles } from './acting-owner.js';
 import { writeAudit } from './audit.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
@@ -162,6 +163,24 @@ export async function ownerOfKey(deps: ServiceDeps, keyId: string): Promise<Owne
   return row?.owner_type && row.owner_id ? { type: row.owner_type, id: row.owner_id } : null;
 }
 
+/**
+ * checkKeyManager again in the transaction that writes the key, on the roles read there with the person's user row and
+ * membership held until it commits (services/acting-owner.ts): a member taken out of the project, or an owner demoted,
+ * a moment before is refused, not let through on the role they had when the request came in. `creating`: a key owned
+ * by another user takes an organization owner as well (decideKeyOwnerAssignment). An admin key revoked meanwhile is
+ * refused too.
+ */
+export async function lockKeyManager(trx: Executor, deps: ServiceDeps, projectId: string, owner: OwnerRef | null, actor: Actor, creating = false): Promise<void> {
+  const roles = await lockActingRoles(trx, deps, actor, projectId);
+  if (!roles) return;
+  const decision = decideKeyManagement({ ...roles, owner });
+  if (!decision.allowed) throw new TollgateError('insufficient_permissions', decision.message);
+  if (creating && owner?.type === 'user') {
+    const assignment = decideKeyOwnerAssignment(roles.userId, roles.orgRole, owner.id);
+    if (!assignment.allowed) throw new TollgateError('insufficient_permissions', assignment.message, 'owner');
+  }
+}
+
 async function resolveOwner(
   deps: ServiceDeps,
   orgId: string,
@@ -218,6 +237,7 @@ export async function createProjectKey(
   const permissions: PermissionsSpec = body.permissions ?? 'all';
   const { id, secret } = await deps.database.db.transaction().execute(async (trx) => {
     if (!(await lockActiveProject(trx, deps, projectId))) throw projectArchived(projectId);
+    await lockKeyManager(trx, deps, projectId, owner, actor, true);
     const created = await insertKey(
       trx,
       deps,
@@ -353,11 +373,13 @@ export async function updateProjectKey(
 ): Promise<ProjectApiKeyObject> {
   checkFutureExpiry(body.expires_at, nowSeconds(deps));
   const current = await getProjectKey(deps, orgId, projectId, keyId);
-  await checkKeyManager(deps, projectId, await ownerOfKey(deps, keyId), actor);
+  const keyOwner = await ownerOfKey(deps, keyId);
+  await checkKeyManager(deps, projectId, keyOwner, actor);
   if (!keyActions(current.status).edit) {
     throw new TollgateError('key_revoked', `API key '${keyId}' is ${current.status} and cannot be changed.`, 'api_key_id');
   }
   await deps.database.db.transaction().execute(async (trx) => {
+    await lockKeyManager(trx, deps, projectId, keyOwner, actor);
     await lockChangeableKey(trx, deps, projectId, keyId, 'changed');
     const before = await lockedKeySettings(trx, deps, keyId);
     const patch: Record<string, string | number | null> = {};
@@ -400,7 +422,8 @@ export async function rotateProjectKey(
   const grace = body.grace_period_seconds ?? DEFAULT_GRACE_SECONDS;
   await activeProject(deps, orgId, projectId);
   const current = await getProjectKey(deps, orgId, projectId, keyId);
-  await checkKeyManager(deps, projectId, await ownerOfKey(deps, keyId), actor);
+  const keyOwner = await ownerOfKey(deps, keyId);
+  await checkKeyManager(deps, projectId, keyOwner, actor);
   if (!keyActions(current.status).rotate) {
     throw new TollgateError('key_revoked', `API key '${keyId}' is ${current.status} and cannot be rotated.`, 'api_key_id');
   }
@@ -409,6 +432,7 @@ export async function rotateProjectKey(
   const redacted = redactSecret(secret);
   await deps.database.db.transaction().execute(async (trx) => {
     if (!(await lockActiveProject(trx, deps, projectId))) throw projectArchived(projectId);
+    await lockKeyManager(trx, deps, projectId, keyOwner, actor);
     await lockChangeableKey(trx, deps, projectId, keyId, 'rotated');
     // Old secrets end at now + grace (or sooner, if an earlier rotation already set an end).
     await trx
@@ -446,8 +470,10 @@ export async function revokeProjectKey(
   actor: Actor,
 ): Promise<{ object: 'organization.project.api_key.deleted'; id: string; deleted: true }> {
   await getProjectKey(deps, orgId, projectId, keyId);
-  await checkKeyManager(deps, projectId, await ownerOfKey(deps, keyId), actor);
+  const keyOwner = await ownerOfKey(deps, keyId);
+  await checkKeyManager(deps, projectId, keyOwner, actor);
   await deps.database.db.transaction().execute(async (trx) => {
+    await lockKeyManager(trx, deps, projectId, keyOwner, actor);
     // Revoked by another request since the check above (a second DELETE, its owner's removal): a 404 as a second
     // DELETE gets, and that one wrote the entry.
     if (!(await revokeKeyRow(trx, deps, keyId))) throw keyNotFound(keyId, projectId);

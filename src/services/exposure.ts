@@ -3,6 +3,7 @@ import { MAX_EXPOSED_URL_LENGTH, MAX_EXPOSURE_SOURCE_LENGTH, MAX_EXPOSURE_TYPE_L
 import { hashSecret, parseSecret } from '../core/key-format.js';
 import { redactKeysInText } from '../core/key-search.js';
 import { writeAudit } from './audit.js';
+import { asActingOwner } from './acting-owner.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { withdrawInvitesBy } from './invites.js';
@@ -153,7 +154,7 @@ export async function reportExposed(
       out.push({ token_hash: hash, token_type, label: 'true_positive', status });
       continue;
     }
-    const changed = await deps.database.db.transaction().execute(async (trx) => {
+    const changed = await asActingOwner(deps, actor, async (trx) => {
       const res = await trx
         .updateTable('api_keys')
         .set({ status: 'exposed', exposed_at: now, exposed_url: item.url ?? null })

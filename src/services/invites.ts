@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { randomBase62 } from '../core/base62.js';
 import { TollgateError } from '../core/errors.js';
 import { writeAudit } from './audit.js';
+import { asActingOwner, lockActingOwner } from './acting-owner.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
@@ -89,23 +90,6 @@ export function hashInviteToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/**
- * Checks, in the invite's own transaction, that whoever sends it is still an owner (a session's user) or a live admin
- * key, holding that row (FOR SHARE) until the invite is in: demoting an owner writes their row and revokes their keys
- * first, then withdraws the invites it finds (users.ts), so an invite sent at that moment is refused or withdrawn.
- */
-async function lockLiveInviter(trx: Executor, deps: ServiceDeps, actor: Actor): Promise<void> {
-  const lock = deps.database.dialect === 'postgres';
-  const refused = new TollgateError('insufficient_permissions', 'Only organization owners can manage invitations.');
-  if (actor.type === 'session') {
-    const q = trx.selectFrom('users').select('id').where('id', '=', actor.id ?? '').where('role', '=', 'owner').where('deleted_at', 'is', null);
-    if (!(await (lock ? q.forShare() : q).executeTakeFirst())) throw refused;
-  } else if (actor.type === 'api_key') {
-    const q = trx.selectFrom('api_keys').select('id').where('id', '=', actor.id ?? '').where('status', '=', 'active');
-    if (!(await (lock ? q.forShare() : q).executeTakeFirst())) throw new TollgateError('invalid_api_key');
-  }
-}
-
 /** The first key of the advisory locks that serialise invites to one address (the two-key space, apart from withGlobalLock's). */
 const INVITE_LOCK_CLASS = 748_403;
 
@@ -147,7 +131,10 @@ export async function createInvite(
   const id = `invite-${randomBase62(24, deps.randomBytes)}`;
   const now = nowSeconds(deps);
   const invite = await db.transaction().execute(async (trx) => {
-    await lockLiveInviter(trx, deps, actor);
+    // Still an owner (or a live admin key), the row held until the invite is in: demoting an owner writes their row and
+    // revokes their keys first, then withdraws the invites it finds (users.ts), so one sent at that moment is refused
+    // or withdrawn.
+    await lockActingOwner(trx, deps, actor, 'Only organization owners can manage invitations.');
     await lockInvitesTo(trx, deps, orgId, body.email);
     await trx
       .updateTable('invites')
@@ -212,7 +199,7 @@ export async function listInvites(deps: ServiceDeps, orgId: string, params: List
 export async function deleteInvite(deps: ServiceDeps, orgId: string, inviteId: string, actor: Actor) {
   const invite = await getInvite(deps, orgId, inviteId);
   if (invite.status === 'accepted') throw new TollgateError('conflict', `Invite '${inviteId}' was already accepted.`, 'invite_id');
-  await deps.database.db.transaction().execute(async (trx) => {
+  await asActingOwner(deps, actor, async (trx) => {
     // Accepted or withdrawn since the check above: refused as it would have been, with no entry (claimInvite's race).
     const res = await trx
       .updateTable('invites')

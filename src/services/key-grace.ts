@@ -1,5 +1,5 @@
 import { TollgateError } from '../core/errors.js';
-import { checkKeyManager, getProjectKey, ownerOfKey } from './api-keys.js';
+import { checkKeyManager, getProjectKey, lockKeyManager, ownerOfKey } from './api-keys.js';
 import { writeAudit } from './audit.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
@@ -40,7 +40,8 @@ export async function endRotationGrace(
   const project = await getProject(deps, orgId, projectId);
   const key = await getProjectKey(deps, orgId, projectId, keyId);
   // A project member ends the grace of their own keys only, as for every other key change.
-  await checkKeyManager(deps, projectId, await ownerOfKey(deps, keyId), actor);
+  const keyOwner = await ownerOfKey(deps, keyId);
+  await checkKeyManager(deps, projectId, keyOwner, actor);
   if (project.status === 'archived') {
     throw new TollgateError('project_archived', `Project '${projectId}' is archived; its keys cannot be changed.`, 'project_id');
   }
@@ -49,6 +50,7 @@ export async function endRotationGrace(
   }
   const now = nowSeconds(deps);
   const ended = await deps.database.db.transaction().execute(async (trx) => {
+    await lockKeyManager(trx, deps, projectId, keyOwner, actor);
     const res = await trx
       .updateTable('api_key_secrets')
       .set({ expires_at: now })

@@ -4,6 +4,7 @@ import { IpEntryError, parseIpEntry } from '../core/ip-rules.js';
 import { writeAudit } from './audit.js';
 import { insertProject } from './bootstrap.js';
 import { changedMembers, changesAnything } from './changed-members.js';
+import { asActingOwner } from './acting-owner.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
@@ -127,15 +128,13 @@ export async function createProject(deps: ServiceDeps, orgId: string, body: Crea
   if (body.residency != null && body.geography != null) {
     throw new TollgateError('invalid_value', "Give either 'residency' or 'geography' (its older name), not both.", 'geography');
   }
-  const id = await deps.database.db
-    .transaction()
-    .execute((trx) =>
-      insertProject(trx, deps, orgId, body.name, body.allowed_ips ?? null, actor, {
-        residency: body.residency ?? null,
-        geography: body.geography ?? null,
-        externalKeyId: body.external_key_id ?? null,
-      }),
-    );
+  const id = await asActingOwner(deps, actor, (trx) =>
+    insertProject(trx, deps, orgId, body.name, body.allowed_ips ?? null, actor, {
+      residency: body.residency ?? null,
+      geography: body.geography ?? null,
+      externalKeyId: body.external_key_id ?? null,
+    }),
+  );
   return getProject(deps, orgId, id);
 }
 
@@ -149,7 +148,7 @@ export async function modifyProject(
 ): Promise<ProjectObject> {
   const current = await getProject(deps, orgId, projectId);
   if (current.status === 'archived') throw new TollgateError('project_archived', 'Archived projects cannot be modified.', 'project_id');
-  const wrote = await deps.database.db.transaction().execute(async (trx) => {
+  const wrote = await asActingOwner(deps, actor, async (trx) => {
     // Archived meanwhile: refused as above, with nothing written (the entry read project.updated after project.archived).
     const live = trx.selectFrom('projects').selectAll().where('id', '=', projectId).where('status', '=', 'active');
     const before = await (deps.database.dialect === 'postgres' ? live.forUpdate() : live).executeTakeFirst();
@@ -186,7 +185,7 @@ export async function modifyProject(
 export async function archiveProject(deps: ServiceDeps, orgId: string, projectId: string, actor: Actor): Promise<ProjectObject> {
   const current = await getProject(deps, orgId, projectId);
   if (current.status === 'archived') return current;
-  await deps.database.db.transaction().execute(async (trx) => {
+  await asActingOwner(deps, actor, async (trx) => {
     const now = nowSeconds(deps);
     // Only the archive that changes the row is audited: two at once wrote project.archived twice.
     const res = await trx

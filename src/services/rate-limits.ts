@@ -11,6 +11,7 @@ import {
 import type { RateLimitsTable } from '../storage/schema-limits.js';
 import { writeAudit } from './audit.js';
 import { changedMembers, changesAnything } from './changed-members.js';
+import { asActingOwner } from './acting-owner.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
@@ -180,7 +181,7 @@ export async function createRateLimit(deps: ServiceDeps, orgId: string, projectI
   const now = nowSeconds(deps);
   const row = { id: newId('rl_', deps.randomBytes), model: storedModel(model), ...emptyColumns(), ...columnsOf(body) };
   const shown = rowObject(row);
-  await db.transaction().execute(async (trx) => {
+  await asActingOwner(deps, actor, async (trx) => {
     // A create for the model committed since the check above: the same 409 (its unique violation was a 500 on
     // PostgreSQL), with nothing written.
     const res = await trx
@@ -206,7 +207,7 @@ export async function modifyRateLimit(deps: ServiceDeps, orgId: string, projectI
   if (!changesAnything(changedMembers(patch, row ? limitsOf(row) : emptyColumns()))) return unchanged();
   const now = nowSeconds(deps);
   const db = deps.database.db;
-  const changed = await db.transaction().execute(async (trx) => {
+  const changed = await asActingOwner(deps, actor, async (trx) => {
     // The model's first limit: a row for it (another request may have made one meanwhile), then the members given.
     if (!row) {
       await trx
@@ -236,7 +237,7 @@ export async function deleteRateLimit(deps: ServiceDeps, orgId: string, projectI
   const { model, row } = await resolve(deps, projectId, id, models);
   const unset = () => new TollgateError('not_found', `No rate limit is set for ${model === '*' ? 'all models' : model} in this project.`, 'rate_limit_id');
   if (!row) throw unset();
-  await deps.database.db.transaction().execute(async (trx) => {
+  await asActingOwner(deps, actor, async (trx) => {
     // Deleted by another request since the check above: a 404 as a second DELETE gets, and that one wrote the entry.
     const res = await trx.deleteFrom('rate_limits').where('id', '=', row.id).where('project_id', '=', projectId).executeTakeFirst();
     if (Number(res.numDeletedRows) === 0) throw unset();

@@ -4,6 +4,7 @@ import { newId } from '../core/ids.js';
 import type { SecretCipher } from '../core/ports.js';
 import { writeAudit } from './audit.js';
 import { changedMembers, changesAnything } from './changed-members.js';
+import { asActingOwner } from './acting-owner.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
@@ -116,6 +117,9 @@ function kindProblem(kind: ProviderKind, apiVersion: string | null, deployments:
 }
 
 /** The runtime providers use cases; `reservedNames` are the config file's providers (a runtime one may not clash). */
+/** The gateway's own writes (a credential the provider refused): the system acts, and is not asked. */
+const SYSTEM: Actor = { type: 'system', id: null };
+
 export class RuntimeProviders {
   /** Awaited after each write: the gateway's directory reloading, so that this instance's next request sees it. */
   private readonly settlers: Array<() => Promise<void>> = [];
@@ -159,7 +163,7 @@ export class RuntimeProviders {
       created_at: now,
       updated_at: now,
     };
-    await this.write(id, async (trx) => {
+    await this.write(id, actor, async (trx) => {
       await nameClash(body.name, trx.insertInto('runtime_providers').values(row).execute());
       const { object: _object, ...data } = toProvider(row);
       await writeAudit(trx, this.deps, { orgId, type: 'provider.created', actor, objectId: id, details: { data } });
@@ -192,7 +196,7 @@ export class RuntimeProviders {
     if (!changesAnything(changed)) return current;
     const moves = patch.base_url !== current.base_url;
     let updated: ProviderRow | undefined;
-    await this.write(id, async (trx) => {
+    await this.write(id, actor, async (trx) => {
       // Only over the base URL it was read with: the check below is about that one.
       updated = await nameClash(patch.name, trx.updateTable('runtime_providers').set(patch).where('id', '=', id).where('base_url', '=', current.base_url).returningAll().executeTakeFirst());
       if (!updated) {
@@ -216,7 +220,7 @@ export class RuntimeProviders {
   /** Deletes a provider and its credentials. */
   async delete(orgId: string, id: string, actor: Actor) {
     const row = await this.providerRow(orgId, id);
-    await this.write(id, async (trx) => {
+    await this.write(id, actor, async (trx) => {
       // The provider's row first: a credential being added holds it (addCredential), and is then committed and seen
       // by the credentials' delete below, never left stored under no provider.
       const done = await trx.deleteFrom('runtime_providers').where('id', '=', id).returning('seq').executeTakeFirst();
@@ -260,7 +264,7 @@ export class RuntimeProviders {
       updated_at: now,
       rotated_at: null,
     };
-    await this.write(providerId, async (trx) => {
+    await this.write(providerId, actor, async (trx) => {
       await this.holdProvider(trx, orgId, providerId);
       await trx.insertInto('provider_credentials').values(row).execute();
       await writeAudit(trx, this.deps, { orgId, type: 'provider_credential.created', actor, objectId: id, details: { data: { provider_id: providerId, redacted_value: row.redacted_value, weight: row.weight } } });
@@ -277,7 +281,7 @@ export class RuntimeProviders {
     const now = nowSeconds(this.deps);
     const redacted = redactSecret(body.value);
     let rotated: CredentialRow | undefined;
-    await this.write(providerId, async (trx) => {
+    await this.write(providerId, actor, async (trx) => {
       rotated = await trx
         .updateTable('provider_credentials')
         .set((eb) => {
@@ -310,7 +314,7 @@ export class RuntimeProviders {
     // Already so (enabled, or disabled by hand): no change, nothing written and no entry.
     if (before.status === status && before.disabled_reason === reason) return toCredential(before);
     let changed: CredentialRow | undefined;
-    await this.write(providerId, async (trx) => {
+    await this.write(providerId, actor, async (trx) => {
       // Only a row not already so: of two disables at once, one changes it and is audited.
       changed = await trx
         .updateTable('provider_credentials')
@@ -332,7 +336,7 @@ export class RuntimeProviders {
 
   async deleteCredential(orgId: string, providerId: string, id: string, actor: Actor) {
     const row = await this.credentialRow(orgId, providerId, id);
-    await this.write(providerId, async (trx) => {
+    await this.write(providerId, actor, async (trx) => {
       const done = await trx.deleteFrom('provider_credentials').where('id', '=', id).where('provider_id', '=', providerId).returning('seq').executeTakeFirst();
       if (!done) throw credentialNotFound(id);
       await markRemoved(trx, 'provider_credentials', providerId, id, { seq: Number(done.seq) }, nowSeconds(this.deps));
@@ -356,7 +360,7 @@ export class RuntimeProviders {
     if (row?.status !== 'active') return 'not_active';
     if (!this.holds(row.secret_ciphertext, id, refusedSecret)) return 'rotated';
     let outcome: 'disabled' | 'rotated' | 'not_active' = 'disabled';
-    await this.write(row.provider_id, async (trx) => {
+    await this.write(row.provider_id, SYSTEM, async (trx) => {
       // Only the key that was refused: a rotation or a status change since the read above wins.
       const done = await trx
         .updateTable('provider_credentials')
@@ -433,9 +437,10 @@ export class RuntimeProviders {
   /**
    * One transaction with its change-feed row, then the fan-out (this instance's directory, other instances by Redis
    * and the feed); the answer waits for this instance's directory, so a rotation is used from the next request on.
+   * The actor is checked in the transaction to be an owner still (services/acting-owner.ts).
    */
-  private async write(providerId: string, fn: (trx: Executor) => Promise<void>): Promise<void> {
-    await this.deps.database.db.transaction().execute(async (trx) => {
+  private async write(providerId: string, actor: Actor, fn: (trx: Executor) => Promise<void>): Promise<void> {
+    await asActingOwner(this.deps, actor, async (trx) => {
       await fn(trx);
       await recordKeyChange(trx, this.deps, providerId);
     });

@@ -3,9 +3,10 @@ import { TollgateError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { PermissionsSpec } from '../core/permissions.js';
 import { permissionsFromScopes, SCOPE_EXAMPLES } from '../core/scopes.js';
-import { checkKeyManager } from './api-keys.js';
+import { checkKeyManager, lockKeyManager } from './api-keys.js';
 import { writeAudit } from './audit.js';
 import { changedMembers, changesAnything } from './changed-members.js';
+import { asActingOwner } from './acting-owner.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { insertKey, revokeKeyRow } from './key-writes.js';
@@ -121,7 +122,7 @@ export async function createServiceAccount(
   const now = nowSeconds(deps);
   const id = newId('svc_acct_', deps.randomBytes);
   const role = 'member' as const;
-  const apiKey = await deps.database.db.transaction().execute(async (trx) => {
+  const apiKey = await asActingOwner(deps, actor, async (trx) => {
     await stillActiveProject(trx, deps, projectId);
     await trx
       .insertInto('service_accounts')
@@ -182,7 +183,7 @@ export async function getServiceAccount(deps: ServiceDeps, orgId: string, projec
 export async function updateServiceAccount(deps: ServiceDeps, orgId: string, projectId: string, id: string, body: UpdateServiceAccountBody, actor: Actor) {
   await activeProject(deps, orgId, projectId);
   await getServiceAccount(deps, orgId, projectId, id);
-  return deps.database.db.transaction().execute(async (trx) => {
+  return asActingOwner(deps, actor, async (trx) => {
     await stillActiveProject(trx, deps, projectId);
     // Deleted meanwhile: a 404 as before the transaction, with nothing written (service_account.updated was logged
     // after service_account.deleted). The row stays locked until this commits, so a delete waits for it.
@@ -228,6 +229,7 @@ export async function createServiceAccountKey(
   await checkKeyManager(deps, projectId, { type: 'service_account', id }, actor);
   const key = await deps.database.db.transaction().execute(async (trx) => {
     await stillActiveProject(trx, deps, projectId);
+    await lockKeyManager(trx, deps, projectId, { type: 'service_account', id }, actor);
     return insertAccountKey(
       trx,
       deps,
@@ -245,7 +247,7 @@ export async function deleteServiceAccount(deps: ServiceDeps, orgId: string, pro
   if (svc.is_default) {
     throw new TollgateError('invalid_value', 'The default service account of a project cannot be deleted.', 'service_account_id');
   }
-  const keys = await deps.database.db.transaction().execute(async (trx) => {
+  const keys = await asActingOwner(deps, actor, async (trx) => {
     // The row first, then the keys: a key being made for the account waits for the row and is refused, or is in and
     // found here (key-writes.ts lockLiveOwner).
     // Deleted meanwhile by another request: that one revoked the keys and wrote the entries.

@@ -4,6 +4,7 @@ import { newId } from '../core/ids.js';
 import type { SpendAlertsTable } from '../storage/schema-limits.js';
 import { writeAudit } from './audit.js';
 import { changedMembers, changesAnything } from './changed-members.js';
+import { asActingOwner } from './acting-owner.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
@@ -135,7 +136,7 @@ export async function createSpendAlert(deps: ServiceDeps, orgId: string, scope: 
   const now = nowSeconds(deps);
   const scopeId = scopeIdOf(orgId, scope);
   const id = newId('alert_', deps.randomBytes);
-  await deps.database.db.transaction().execute(async (trx) => {
+  await asActingOwner(deps, actor, async (trx) => {
     await trx
       .insertInto('spend_alerts')
       .values({
@@ -170,7 +171,7 @@ export async function updateSpendAlert(deps: ServiceDeps, orgId: string, scope: 
   await checkScope(deps, orgId, scope);
   await getAlertRow(deps, orgId, scope, id);
   const scopeId = scopeIdOf(orgId, scope);
-  const wrote = await deps.database.db.transaction().execute(async (trx) => {
+  const wrote = await asActingOwner(deps, actor, async (trx) => {
     // The alert as it is now, held until this commits (deleted meanwhile: the 404 a delete before it gives). Members
     // sent with the value they have are no change: one that changes nothing writes nothing and no entry.
     const current = trx.selectFrom('spend_alerts').selectAll().where('id', '=', id).where('org_id', '=', orgId).where('project_id', '=', scopeId);
@@ -200,7 +201,7 @@ export async function deleteSpendAlert(deps: ServiceDeps, orgId: string, scope: 
   await checkScope(deps, orgId, scope);
   const row = await getAlertRow(deps, orgId, scope, id);
   const scopeId = scopeIdOf(orgId, scope);
-  await deps.database.db.transaction().execute(async (trx) => {
+  await asActingOwner(deps, actor, async (trx) => {
     // Deleted by another request since the check above: a 404 as a second DELETE gets, and that one wrote the entry.
     const res = await trx.deleteFrom('spend_alerts').where('id', '=', id).where('org_id', '=', orgId).where('project_id', '=', scopeId).executeTakeFirst();
     if (Number(res.numDeletedRows) === 0) throw alertNotFound(id);

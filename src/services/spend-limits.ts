@@ -5,6 +5,7 @@ import type { Interval } from '../core/periods.js';
 import { IntervalSchema } from './api-keys.js';
 import { writeAudit } from './audit.js';
 import { changedMembers, changesAnything } from './changed-members.js';
+import { asActingOwner } from './acting-owner.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
@@ -70,14 +71,13 @@ const noLimit = (what: string) => new TollgateError('not_found', `No spend limit
 /** Creates or replaces the limit stored under `scopeId`; members left out keep their value (new: month, enforcing). */
 async function upsert(deps: ServiceDeps, orgId: string, scopeId: string, body: SpendLimitBody, type: AuditEventType, actor: Actor): Promise<void> {
   const now = nowSeconds(deps);
-  const db = deps.database.db;
   const values = {
     threshold_amount: body.threshold_amount,
     ...(body.interval ? { interval: body.interval } : {}),
     ...(body.enforcement ? { enforcement: body.enforcement.status } : {}),
     updated_at: now,
   };
-  const wrote = await db.transaction().execute(async (trx) => {
+  const wrote = await asActingOwner(deps, actor, async (trx) => {
     // The limit as it is now, held until this commits: a limit set again with the terms it has is no change, and
     // writes nothing (its updated_at, from which refusals are counted, stays) and no entry.
     const current = trx.selectFrom('spend_limits').selectAll().where('project_id', '=', scopeId);
@@ -101,7 +101,7 @@ async function upsert(deps: ServiceDeps, orgId: string, scopeId: string, body: S
 }
 
 async function remove(deps: ServiceDeps, orgId: string, scopeId: string, type: AuditEventType, actor: Actor): Promise<boolean> {
-  const deleted = await deps.database.db.transaction().execute(async (trx) => {
+  const deleted = await asActingOwner(deps, actor, async (trx) => {
     const res = await trx.deleteFrom('spend_limits').where('project_id', '=', scopeId).executeTakeFirst();
     if (Number(res.numDeletedRows) === 0) return false;
     await recordKeyChange(trx, deps, scopeId);

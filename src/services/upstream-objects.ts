@@ -4,6 +4,7 @@ import { isObjectType, OBJECT_TYPES, type ObjectType, typeOfId } from '../core/o
 import type { AnswerObject } from '../core/object-refs.js';
 import type { ObjectOwner } from '../core/ports.js';
 import { writeAudit } from './audit.js';
+import { asActingOwner } from './acting-owner.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import type { ListPage } from './pagination.js';
@@ -220,7 +221,7 @@ export async function assignUpstreamObject(
     throw new TollgateError('missing_required_parameter', `The id '${body.id}' does not tell its type: give 'type' (${OBJECT_TYPES.join(', ')}).`, 'type');
   }
   const now = nowSeconds(deps);
-  const row = await deps.database.db.transaction().execute(async (trx) => {
+  const row = await asActingOwner(deps, actor, async (trx) => {
     const held = trx.selectFrom('upstream_objects').select(['project_id', 'created_at', 'type', 'source', 'api_key_id', 'deleted_at']).where('object_id', '=', body.id);
     const before = await (deps.database.dialect === 'postgres' ? held.forUpdate() : held).executeTakeFirst();
     // Assigned to this project already, as the same type: no change, nothing written and no entry.
@@ -262,7 +263,7 @@ export async function unassignUpstreamObject(
   actor: Actor,
 ): Promise<{ object: 'organization.project.upstream_object.deleted'; id: string; deleted: true }> {
   await getProject(deps, orgId, projectId);
-  await deps.database.db.transaction().execute(async (trx) => {
+  await asActingOwner(deps, actor, async (trx) => {
     // The delete decides, not a read before it: an unassign racing another (or a move to another project) found the
     // row, deleted nothing or the other project's row, and wrote its entry all the same.
     const row = await trx.deleteFrom('upstream_objects').where('object_id', '=', objectId).where('project_id', '=', projectId).returning('type').executeTakeFirst();

@@ -4,6 +4,7 @@ import { TollgateError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { ORG_ROLES, type OrgRole, PROJECT_ROLES, type ProjectRole } from '../core/roles.js';
 import { withGlobalLock } from '../storage/database.js';
+import { asActingOwner, lockActingOwner } from './acting-owner.js';
 import { writeAudit } from './audit.js';
 import { changedMembers, changesAnything } from './changed-members.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
@@ -93,7 +94,7 @@ export async function createUser(
   actor: Actor,
   passwordHash: string | null = null,
 ): Promise<UserObject> {
-  const id = await deps.database.db.transaction().execute((trx) => insertUser(trx, deps, orgId, body, actor, passwordHash));
+  const id = await asActingOwner(deps, actor, (trx) => insertUser(trx, deps, orgId, body, actor, passwordHash));
   return getUser(deps, orgId, id);
 }
 
@@ -250,6 +251,8 @@ export async function modifyUser(deps: ServiceDeps, orgId: string, userId: strin
   if (body.technical_level !== undefined) patch.technical_level = body.technical_level || null;
   if (body.developer_persona !== undefined) patch.developer_persona = body.developer_persona || null;
   const revoked = await withGlobalLock(deps.database, OWNERS_LOCK, async (trx) => {
+    // Still an owner, under the owners' lock a demotion takes: an owner demoted a moment ago makes nobody an owner.
+    await lockActingOwner(trx, deps, actor);
     // Removed since the check above: a 404 as it would have been, with nothing written (user.updated read after user.deleted).
     // Read under the owners' lock (removal takes it too).
     const before = await trx.selectFrom('users').select(['role', 'technical_level', 'developer_persona']).where('id', '=', userId).where('deleted_at', 'is', null).executeTakeFirst();
@@ -272,6 +275,7 @@ export async function modifyUser(deps: ServiceDeps, orgId: string, userId: strin
 export async function deleteUser(deps: ServiceDeps, orgId: string, userId: string, actor: Actor) {
   await getUser(deps, orgId, userId);
   const keys = await withGlobalLock(deps.database, OWNERS_LOCK, async (trx) => {
+    await lockActingOwner(trx, deps, actor);
     await keepAnOwner(trx, orgId, userId);
     // The row first, then the keys: a key being made for this user waits for the row and is refused, or is in and
     // found below (key-writes.ts lockLiveOwner).
@@ -388,7 +392,7 @@ export async function addProjectUser(deps: ServiceDeps, orgId: string, projectId
     .where('user_id', '=', userId)
     .executeTakeFirst();
   if (existing) throw new TollgateError('conflict', `User '${userId}' is already a member of this project.`, 'user_id');
-  await db.transaction().execute((trx) => insertMember(trx, deps, orgId, projectId, userId, body.role, actor));
+  await asActingOwner(deps, actor, (trx) => insertMember(trx, deps, orgId, projectId, userId, body.role, actor));
   return getProjectUser(deps, orgId, projectId, userId);
 }
 
@@ -417,7 +421,7 @@ export async function insertMember(trx: Executor, deps: ServiceDeps, orgId: stri
 /** Changes a member's project role. */
 export async function modifyProjectUser(deps: ServiceDeps, orgId: string, projectId: string, userId: string, body: ModifyProjectUserBody, actor: Actor) {
   await getProjectUser(deps, orgId, projectId, userId);
-  await deps.database.db.transaction().execute(async (trx) => {
+  await asActingOwner(deps, actor, async (trx) => {
     // Removed from the project meanwhile: a 404, with nothing written.
     const member = trx.selectFrom('project_members').select('role').where('project_id', '=', projectId).where('user_id', '=', userId);
     const before = await (deps.database.dialect === 'postgres' ? member.forUpdate() : member).executeTakeFirst();
@@ -433,7 +437,7 @@ export async function modifyProjectUser(deps: ServiceDeps, orgId: string, projec
 /** Removes a member from a project. */
 export async function removeProjectUser(deps: ServiceDeps, orgId: string, projectId: string, userId: string, actor: Actor) {
   await getProjectUser(deps, orgId, projectId, userId);
-  await deps.database.db.transaction().execute(async (trx) => {
+  await asActingOwner(deps, actor, async (trx) => {
     // Removed by another request meanwhile: that one wrote the entry.
     const res = await trx.deleteFrom('project_members').where('project_id', '=', projectId).where('user_id', '=', userId).returning('seq').executeTakeFirst();
     if (!res) throw notMember(userId, projectId);

@@ -6,6 +6,7 @@ import { TollgateError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { requestUrlProblem } from '../core/provider-url.js';
 import { writeAudit } from './audit.js';
+import { asActingOwner } from './acting-owner.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { afterSeq, type ListPage, type PageQuery, toPage } from './pagination.js';
@@ -75,7 +76,7 @@ export class Webhooks {
       created_at: nowSeconds(this.deps),
       deleted_at: null,
     };
-    await this.deps.database.db.transaction().execute(async (trx) => {
+    await asActingOwner(this.deps, actor, async (trx) => {
       await trx.insertInto('webhooks').values(row).execute();
       await writeAudit(trx, this.deps, { orgId, type: 'webhook.created', actor, objectId: id, details: { data: { url: body.url, event_types: body.event_types ?? ['*'] } } });
     });
@@ -93,7 +94,7 @@ export class Webhooks {
   async delete(orgId: string, id: string, actor: Actor) {
     const row = await this.deps.database.db.selectFrom('webhooks').select('id').where('id', '=', id).where('org_id', '=', orgId).where('deleted_at', 'is', null).executeTakeFirst();
     if (!row) throw new TollgateError('not_found', `No webhook found with id '${id}'.`, 'webhook_id');
-    await this.deps.database.db.transaction().execute(async (trx) => {
+    await asActingOwner(this.deps, actor, async (trx) => {
       // Deleted by another request since the check above: a 404 as a second DELETE gets, and that one wrote the entry.
       const res = await trx.updateTable('webhooks').set({ deleted_at: nowSeconds(this.deps) }).where('id', '=', id).where('org_id', '=', orgId).where('deleted_at', 'is', null).executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) throw new TollgateError('not_found', `No webhook found with id '${id}'.`, 'webhook_id');
