@@ -123,6 +123,31 @@ describeEachDatabase('admin writes racing each other', (backend) => {
         expect(made).toHaveLength(creates.filter((c) => c.status === 200).length);
       }
     });
+    it("a key changed, or its grace ended, while its project is archived is refused or changed before the archive", { timeout: 120_000 }, async () => {
+      for (let run = 0; run < 10; run++) {
+        const project = (await t.api('POST', `${ORG}/projects`, { body: { name: `arch-edit${run}` } })).body.id;
+        const keys = `${ORG}/projects/${project}/api_keys`;
+        const ids: string[] = [];
+        for (let j = 0; j < 3; j++) {
+          const id = (await t.api('POST', keys, { body: { name: `k${j}` } })).body.id;
+          expect((await t.api('POST', `${keys}/${id}/rotate`, { body: {} })).status).toBe(200);
+          ids.push(id);
+        }
+        const [changes, archive] = await race(
+          run,
+          () =>
+            Promise.all(
+              ids.flatMap((id) => [t.api('POST', `${keys}/${id}`, { body: { name: 'late' } }), t.api('POST', `${keys}/${id}/end_grace`)]),
+            ),
+          () => t.api('POST', `${ORG}/projects/${project}/archive`),
+        );
+        expect(archive.status).toBe(200);
+        for (const c of changes) expect([200, 400]).toContain(c.status);
+        const entries = await db().selectFrom('audit_logs').select(['type', 'seq']).where('project_id', '=', project).orderBy('seq').execute();
+        const archivedAt = entries.findIndex((e) => e.type === 'project.archived');
+        expect(entries.slice(archivedAt + 1).map((e) => e.type), `project ${project}`).toEqual([]);
+      }
+    });
   });
 
   describe('one of several at once', () => {

@@ -114,7 +114,8 @@ export function checkFutureExpiry(expiresAt: number | null | undefined, now: num
   }
 }
 
-const projectArchived = (projectId: string) =>
+/** The refusal of a change to an archived project's keys (create, change, rotate, end a grace). */
+export const projectArchived = (projectId: string) =>
   new TollgateError('project_archived', `Project '${projectId}' is archived; its keys cannot be changed.`, 'project_id');
 
 async function activeProject(deps: ServiceDeps, orgId: string, projectId: string) {
@@ -372,6 +373,8 @@ export async function updateProjectKey(
   actor: Actor,
 ): Promise<ProjectApiKeyObject> {
   checkFutureExpiry(body.expires_at, nowSeconds(deps));
+  // An archived project's keys are not changed, as they are not rotated (docs/dashboard.md); they may be revoked.
+  await activeProject(deps, orgId, projectId);
   const current = await getProjectKey(deps, orgId, projectId, keyId);
   const keyOwner = await ownerOfKey(deps, keyId);
   await checkKeyManager(deps, projectId, keyOwner, actor);
@@ -379,6 +382,7 @@ export async function updateProjectKey(
     throw new TollgateError('key_revoked', `API key '${keyId}' is ${current.status} and cannot be changed.`, 'api_key_id');
   }
   await deps.database.db.transaction().execute(async (trx) => {
+    if (!(await lockActiveProject(trx, deps, projectId))) throw projectArchived(projectId);
     await lockKeyManager(trx, deps, projectId, keyOwner, actor);
     await lockChangeableKey(trx, deps, projectId, keyId, 'changed');
     const before = await lockedKeySettings(trx, deps, keyId);
