@@ -12,6 +12,7 @@ import { rollupMigrations } from './migrations-rollups.js';
 import { sessionMigrations } from './migrations-sessions.js';
 import { spendMigrations } from './migrations-spend.js';
 import { usageMigrations } from './migrations-usage.js';
+import { webhookMigrations } from './migrations-webhooks.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -42,6 +43,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     ...providerMigrations(dialect),
     ...kindMigrations(dialect),
     ...cursorMigrations(dialect),
+    ...webhookMigrations(dialect),
   };
 }
 

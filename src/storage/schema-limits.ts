@@ -63,6 +63,26 @@ export interface WebhooksTable {
   deleted_at: number | null;
 }
 
+/**
+ * A webhook event owed to one endpoint (migration 101), kept until answered 2xx or given up: the exact body, the
+ * attempts made, when the next is due and the lease of the instance sending it (milliseconds).
+ */
+export interface WebhookDeliveriesTable {
+  seq: import('kysely').Generated<number>;
+  event_id: string;
+  webhook_id: string;
+  type: string;
+  body: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: import('kysely').Generated<number>;
+  next_attempt_at_ms: number;
+  leased_until_ms: import('kysely').Generated<number>;
+  lease_id: string | null;
+  last_error: string | null;
+  created_at: number;
+  finished_at: number | null;
+}
+
 /** Networks a key has been used from (anomaly signals). */
 export interface KeyNetworksTable {
   key_id: string;
@@ -77,5 +97,6 @@ export interface LimitTables {
   spend_alerts: SpendAlertsTable;
   alerts_sent: AlertsSentTable;
   webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   key_networks: KeyNetworksTable;
 }
