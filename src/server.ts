@@ -19,12 +19,15 @@ import { setupTokenFile } from './infra/setup-token-file.js';
 import { type BackgroundSource, createRuntime, type Runtime } from './runtime.js';
 import { provisionSetupToken, type SetupTokenState, watchSetupToken } from './services/setup-token.js';
 import type { UsageRetention } from './services/usage-retention.js';
+import type { Webhooks } from './services/webhooks.js';
 
 export interface Server {
   app: FastifyInstance;
   gateway: GatewayContext;
   /** Deletes raw usage events past TOLLGATE_USAGE_RETENTION_DAYS (a pass a minute). */
   retention: UsageRetention;
+  /** Webhook endpoints and the deliveries this instance sends (a pass a second). */
+  webhooks: Webhooks;
   runtime: Runtime;
   /** The first sign-up's setup token, as this instance knows it (the banner prints it). */
   setup: SetupTokenState;
@@ -132,6 +135,8 @@ async function start(
   await gateway.usage.writeRecovered();
   gateway.usage.start();
   gateway.retention.start();
+  // What the last run left pending (or another instance's emits) is sent from now on.
+  ctx.webhooks.start();
   let closing = false;
   // One source of request ids for the gateway's answers and Fastify's.
   const newRequestId = requestIdSource(runtime.deps.randomBytes);
@@ -184,6 +189,8 @@ async function start(
     clearTimeout(force);
     // What the grace leaves is for answers still read after their client left (detached-reads.ts).
     await closeGateway(gateway, Math.max(0, graceEnds - performance.now()));
+    // Deliveries under way are cut and stay due, for the next start (or another instance).
+    await ctx.webhooks.stop();
     await runtime.close();
     lock.release();
   };
@@ -199,5 +206,5 @@ async function start(
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
     url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   }
-  return { app, gateway, retention: gateway.retention, runtime, setup, url, close };
+  return { app, gateway, retention: gateway.retention, webhooks: ctx.webhooks, runtime, setup, url, close };
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { WEBHOOK_RETRY_SCHEDULE_MS } from '../core/webhook-retries.js';
 import { AesGcmCipher } from '../infra/aes-gcm-cipher.js';
 import { AuthThrottle } from '../infra/auth-throttle.js';
 import type { Runtime } from '../runtime.js';
@@ -13,8 +14,9 @@ import type { AppContext } from './context.js';
  * Shared by the server and the CLI's in-process mode, so both send the same notifications.
  */
 export function createAppContext(runtime: Runtime, logger: Logger): AppContext {
+  // Deliveries are sent by the server (started in server.ts); the CLI's in-process mode only queues them.
   const webhooks = new Webhooks(runtime.deps, runtime.secret, {
-    backoffMs: [1000, 4000, 16_000, 60_000],
+    backoffMs: WEBHOOK_RETRY_SCHEDULE_MS,
     timeoutMs: 10_000,
     onError: (msg) => logger.warn(msg),
   });

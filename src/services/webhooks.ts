@@ -1,23 +1,25 @@
-import { createHmac, randomUUID } from 'node:crypto';
-import { request } from 'undici';
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { randomBase62 } from '../core/base62.js';
 import { TollgateError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { requestUrlProblem } from '../core/provider-url.js';
+import { WEBHOOK_RETRY_SCHEDULE_MS } from '../core/webhook-retries.js';
 import { writeAudit } from './audit.js';
 import { asActingOwner } from './acting-owner.js';
-import type { Actor, ServiceDeps } from './context.js';
+import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { afterSeq, type ListPage, type PageQuery, toPage } from './pagination.js';
-import { open, seal } from './secret-box.js';
+import { seal } from './secret-box.js';
 import { text } from './text-fields.js';
+import { type WebhookDeliveryOptions, WebhookDispatcher } from './webhook-dispatcher.js';
 import type { CreatedWebhook, WebhookObject } from '../contract/webhooks.js';
 
 export type { WebhookObject } from '../contract/webhooks.js';
 
-// Organization webhooks: budget, exposure and anomaly alerts, and provider credentials refused, signed with HMAC-SHA256 and retried with back-off.
-// Signature header (Stripe-style): `x-tollgate-signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`.
+// Organization webhooks: budget, exposure and anomaly alerts, and provider credentials refused, signed with HMAC-SHA256
+// (services/webhook-signature.ts), queued in the database and sent at least once by the dispatcher
+// (services/webhook-dispatcher.ts), retried for about a day (core/webhook-retries.ts).
 
 export const WEBHOOK_EVENT_TYPES = ['budget.threshold_crossed', 'api_key.exposed', 'anomaly.detected', 'provider_credential.failed', 'provider_credential.set_aside'] as const;
 
@@ -45,22 +47,23 @@ const toObject = (r: Row): WebhookObject => ({
   created_at: r.created_at,
 });
 
-/** The signature header value for a body. */
-export function signWebhook(secret: string, body: string, timestamp: number): string {
-  return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
-}
+export { signWebhook } from './webhook-signature.js';
 
 export class Webhooks {
-  readonly stats = { delivered: 0, failed: 0, retried: 0 };
+  private readonly dispatcher: WebhookDispatcher;
 
   constructor(
     private readonly deps: ServiceDeps,
     private readonly serverSecret: string,
-    private readonly opts: { backoffMs: number[]; timeoutMs: number; onError?: (msg: string) => void } = {
-      backoffMs: [1000, 4000, 16_000, 60_000],
-      timeoutMs: 10_000,
-    },
-  ) {}
+    opts: WebhookDeliveryOptions = { backoffMs: WEBHOOK_RETRY_SCHEDULE_MS, timeoutMs: 10_000 },
+  ) {
+    this.dispatcher = new WebhookDispatcher(deps, serverSecret, opts);
+  }
+
+  /** Deliveries by outcome since start: delivered (2xx), failed (given up), retried (an attempt that failed and is tried again). */
+  get stats(): Readonly<WebhookDispatcher['stats']> {
+    return this.dispatcher.stats;
+  }
 
   /** Creates an endpoint; the signing secret is in the answer this once. */
   async create(orgId: string, body: CreateWebhookBody, actor: Actor): Promise<CreatedWebhook> {
@@ -103,68 +106,44 @@ export class Webhooks {
     return { object: 'webhook_endpoint.deleted' as const, id, deleted: true as const };
   }
 
-  /** Sends an event to every endpoint of the organization subscribed to it (asynchronously, with retries). */
-  async emit(orgId: string, type: string, data: Record<string, unknown>): Promise<void> {
-    const rows = await this.deps.database.db.selectFrom('webhooks').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null).execute();
+  /**
+   * Queues an event for every endpoint of the organization subscribed to it: one delivery row each, written with `db`
+   * (the caller's transaction, when the event tells of a change it writes: the event is owed exactly when the change
+   * is made). The dispatcher sends it, at least once; the caller kicks it after its commit.
+   */
+  async emit(orgId: string, type: string, data: Record<string, unknown>, db: Executor = this.deps.database.db): Promise<void> {
+    const rows = await db.selectFrom('webhooks').select(['id', 'event_types']).where('org_id', '=', orgId).where('deleted_at', 'is', null).execute();
     const event = { id: `evt_${randomUUID()}`, object: 'event', type, created_at: nowSeconds(this.deps), data };
     const body = JSON.stringify(event);
-    for (const r of rows) {
+    const subscribed = rows.filter((r) => {
       const types: string[] = JSON.parse(r.event_types);
-      if (!types.includes('*') && !types.includes(type)) continue;
-      let secret: string;
-      try {
-        secret = open(this.serverSecret, r.secret_encrypted);
-      } catch {
-        // Sealed under another TOLLGATE_SECRET (docs/providers.md): this endpoint is skipped and named for the
-        // operator, never the ones after it (an unreadable first endpoint stopped every delivery of the event).
-        this.stats.failed++;
-        this.opts.onError?.(`webhook ${event.id} not sent to ${r.id}: its signing secret cannot be decrypted with this server's TOLLGATE_SECRET (create the endpoint again)`);
-        continue;
-      }
-      void this.deliver(r.id, r.url, body, secret, type, event.id, 0);
-    }
+      return types.includes('*') || types.includes(type);
+    });
+    if (subscribed.length === 0) return;
+    await db
+      .insertInto('webhook_deliveries')
+      .values(subscribed.map((r) => ({ event_id: event.id, webhook_id: r.id, type, body, status: 'pending' as const, next_attempt_at_ms: this.deps.clock(), created_at: event.created_at })))
+      .execute();
+    if (!db.isTransaction) this.kick();
   }
 
-  private async deliver(endpointId: string, url: string, body: string, secret: string, type: string, eventId: string, attempt: number): Promise<void> {
-    let ok = false;
-    let why = '';
-    try {
-      // A retry goes only to an endpoint still there: one deleted meanwhile (its URL wrong, or leaked) got the retries
-      // of events already under way for a minute more (found by an outside review).
-      if (attempt > 0 && !(await this.stillThere(endpointId))) {
-        this.stats.failed++;
-        return;
-      }
-      const t = nowSeconds(this.deps);
-      const res = await request(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'Tollgate-Webhooks/1', 'x-tollgate-event': type, 'x-tollgate-delivery': eventId, 'x-tollgate-signature': signWebhook(secret, body, t) },
-        body,
-        headersTimeout: this.opts.timeoutMs,
-        bodyTimeout: this.opts.timeoutMs,
-      });
-      await res.body.dump();
-      ok = res.statusCode >= 200 && res.statusCode < 300;
-      why = `HTTP ${res.statusCode}`;
-    } catch (err) {
-      why = (err as { code?: string }).code ?? String(err);
-    }
-    if (ok) {
-      this.stats.delivered++;
-      return;
-    }
-    const wait = this.opts.backoffMs[attempt];
-    if (wait === undefined) {
-      this.stats.failed++;
-      this.opts.onError?.(`webhook ${eventId} to ${new URL(url).host} failed after ${attempt + 1} attempts (${why})`);
-      return;
-    }
-    this.stats.retried++;
-    setTimeout(() => void this.deliver(endpointId, url, body, secret, type, eventId, attempt + 1), wait).unref();
+  /** A delivery pass soon: after an emit's transaction committed (a pass before it would not see its rows). */
+  kick(): void {
+    this.dispatcher.kick();
   }
 
-  private async stillThere(endpointId: string): Promise<boolean> {
-    const row = await this.deps.database.db.selectFrom('webhooks').select('id').where('id', '=', endpointId).where('deleted_at', 'is', null).executeTakeFirst();
-    return row !== undefined;
+  /** Starts sending the deliveries held in the database (the composition root's; the CLI's in-process mode does not). */
+  start(): void {
+    this.dispatcher.start();
+  }
+
+  /** Stops sending: attempts under way are cut and stay due. */
+  stop(): Promise<void> {
+    return this.dispatcher.stop();
+  }
+
+  /** One delivery pass now (tests, and a caller that must not wait for the next). */
+  runOnce(): Promise<number> {
+    return this.dispatcher.runOnce();
   }
 }
