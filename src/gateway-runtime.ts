@@ -49,7 +49,7 @@ export async function createGateway(
     // A runtime credential is disabled in storage too: the API shows it, and every instance stops using it. Unless
     // it was rotated since this request took its key: the refusal was of the old key, and the new one stays.
     app.providers
-      .markRefused(runtime.org.id, failure, refusedSecret)
+      .markRefused(runtime.org.id, failure, refusedSecret, (trx) => announceCredentialFailure(app.webhooks, runtime.org.id, failure, trx))
       .then((marked) => {
         if (marked === 'rotated') {
           logger.warn(failure, 'provider refused the key a runtime credential held before it was rotated: the rotated key stays in use');
@@ -61,7 +61,7 @@ export async function createGateway(
           return;
         }
         logger.error(failure, 'PROVIDER REFUSED ONE OF ITS CREDENTIALS: disabled; check that key, then rotate or enable it');
-        return announceCredentialFailure(app.webhooks, runtime.org.id, failure).catch(reportFailed);
+        app.webhooks.kick();
       })
       .catch((err) => logger.error({ err: String(err) }, 'provider credential could not be marked disabled'));
   };

@@ -36,10 +36,9 @@ export function createAppContext(runtime: Runtime, logger: Logger): AppContext {
       runtime.config.gateway.providers.map((p) => p.name),
     ),
     notify: {
-      exposed: (e) => {
-        webhooks
-          .emit(e.orgId, 'api_key.exposed', { api_key_id: e.keyId, project_id: e.projectId, url: e.url, source: e.source })
-          .catch((err) => logger.error({ err: String(err) }, 'exposure webhook failed'));
+      exposed: {
+        exposed: (trx, e) => webhooks.emit(e.orgId, 'api_key.exposed', { api_key_id: e.keyId, project_id: e.projectId, url: e.url, source: e.source }, trx),
+        committed: () => webhooks.kick(),
       },
     },
   };

@@ -29,7 +29,14 @@ function setup(known: string[], opts: { heldLoad?: boolean; storedElsewhere?: Ar
     transaction: () => ({ execute: async (fn: (t: typeof trx) => Promise<void>) => fn(trx) }),
   };
   const deps = { database: { db }, clock: () => now, randomBytes: (n: number) => Buffer.alloc(n, 1), changes: { keyChanged() {} } } as unknown as ServiceDeps;
-  const webhooks = { emit: async (_org: string, _type: string, data: Record<string, unknown>) => void emitted.push(data) } as unknown as Webhooks;
+  // Each event is written with the audit entry it tells of, in its transaction.
+  const webhooks = {
+    emit: async (_org: string, _type: string, data: Record<string, unknown>, db: unknown) => {
+      if (db !== trx) throw new Error('the anomaly webhook was written outside its audit entry\'s transaction');
+      emitted.push(data);
+    },
+    kick() {},
+  } as unknown as Webhooks;
   const sink = {
     rememberNetwork: async (r: { network: string }) => {
       const had = stored.has(r.network);

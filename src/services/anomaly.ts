@@ -7,7 +7,7 @@ import type { ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
 import { precompiled } from '../storage/precompiled.js';
-import type { Webhooks } from './webhooks.js';
+import type { WebhookEmitter } from './webhooks.js';
 
 // Anomaly signals ("monitor usage to detect suspicious activity"): a key used from a network range it was never used
 // from, or at a rate far above its own history. Each raises an audit entry and an `anomaly.detected` webhook, and
@@ -86,7 +86,7 @@ export class AnomalyDetector {
    */
   constructor(
     private readonly deps: ServiceDeps,
-    private readonly webhooks: Webhooks,
+    private readonly webhooks: WebhookEmitter,
     private readonly networks: Pick<UsageSink, 'rememberNetwork'>,
     private readonly opts: AnomalyOptions,
   ) {
@@ -248,9 +248,11 @@ export class AnomalyDetector {
             await writeAudit(trx, this.deps, { orgId: record.orgId, type: 'api_key.suspended', actor: { type: 'system', id: null }, projectId: record.projectId, objectId: record.id, details: { reason: kind } });
           }
         }
+        // With the entry (and the suspension) it tells of: owed exactly when they are written.
+        await this.webhooks.emit(record.orgId, 'anomaly.detected', { api_key_id: record.id, project_id: record.projectId, kind, ...details, auto_suspended: suspend, at: nowSeconds(this.deps) }, trx);
       });
       if (suspend) this.deps.changes.keyChanged(record.id);
-      await this.webhooks.emit(record.orgId, 'anomaly.detected', { api_key_id: record.id, project_id: record.projectId, kind, ...details, auto_suspended: suspend, at: nowSeconds(this.deps) });
+      this.webhooks.kick();
     } catch (err) {
       this.opts.onError(err);
     }

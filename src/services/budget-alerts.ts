@@ -2,7 +2,7 @@ import { writeAudit } from './audit.js';
 import type { ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import type { BudgetAlert } from './limits-guard.js';
-import type { Webhooks } from './webhooks.js';
+import type { WebhookEmitter } from './webhooks.js';
 
 const usd = (nano: number) => Number((nano / 1e9).toFixed(6));
 
@@ -19,7 +19,7 @@ function claimOf(alert: BudgetAlert): { scope: string; threshold: number } {
  * One alert per threshold per period: the row in alerts_sent is the claim (a unique key), so concurrent requests and
  * several instances raise it once. Then an audit entry and the organization's webhooks.
  */
-export async function raiseBudgetAlert(deps: ServiceDeps, webhooks: Webhooks, alert: BudgetAlert): Promise<boolean> {
+export async function raiseBudgetAlert(deps: ServiceDeps, webhooks: WebhookEmitter, alert: BudgetAlert): Promise<boolean> {
   const data = {
     scope: alert.scope,
     id: alert.scopeId,
@@ -33,7 +33,8 @@ export async function raiseBudgetAlert(deps: ServiceDeps, webhooks: Webhooks, al
     recipients: [...(alert.spendAlert?.recipients ?? [])],
     subject_prefix: alert.spendAlert?.subjectPrefix ?? null,
   };
-  // The claim and its audit entry in one transaction: a claim whose entry failed was never raised again in its period.
+  // The claim, its audit entry and its webhook deliveries in one transaction: a claim whose entry (or event) failed was
+  // never raised again in its period, and an event lost after its claim was never sent.
   const raised = await deps.database.db.transaction().execute(async (trx) => {
     const claimed = await trx
       .insertInto('alerts_sent')
@@ -50,9 +51,10 @@ export async function raiseBudgetAlert(deps: ServiceDeps, webhooks: Webhooks, al
       objectId: alert.scopeId,
       details: data,
     });
+    await webhooks.emit(alert.orgId, 'budget.threshold_crossed', data, trx);
     return true;
   });
-  if (raised) await webhooks.emit(alert.orgId, 'budget.threshold_crossed', data);
+  if (raised) webhooks.kick();
   return raised;
 }
 
@@ -71,7 +73,7 @@ export class BudgetAlertRaiser {
 
   constructor(
     private readonly deps: ServiceDeps,
-    private readonly webhooks: Webhooks,
+    private readonly webhooks: WebhookEmitter,
   ) {}
 
   raise(alert: BudgetAlert): Promise<boolean> {

@@ -4,7 +4,7 @@ import { hashSecret, parseSecret } from '../core/key-format.js';
 import { redactKeysInText } from '../core/key-search.js';
 import { writeAudit } from './audit.js';
 import { asActingOwner } from './acting-owner.js';
-import type { Actor, ServiceDeps } from './context.js';
+import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { withdrawInvitesBy } from './invites.js';
 import { recordKeyChange } from './key-writes.js';
@@ -106,8 +106,23 @@ export interface ExposureResult {
   status?: SecretStatus;
 }
 
-/** Called after keys were disabled (webhooks, dashboard banner). */
-export type ExposureListener = (event: { keyId: string; projectId: string | null; orgId: string; url: string | null; source: string | null }) => void;
+/** An exposed key, as its listener is told of it. */
+export interface ExposedKey {
+  keyId: string;
+  projectId: string | null;
+  orgId: string;
+  url: string | null;
+  source: string | null;
+}
+
+/**
+ * Told of each key a report disabled (the `api_key.exposed` webhooks): `exposed` in the transaction that disables it,
+ * so that its event is owed exactly when the key is disabled; `committed` once the report's changes are written.
+ */
+export interface ExposureListener {
+  exposed(trx: Executor, event: ExposedKey): Promise<void>;
+  committed(): void;
+}
 
 // Secrets whose key is disabled on a report: one that works, and one whose key could be made to work again (an
 // expired key's expiry can be moved; an archived project's key never works again, but disabling it says why).
@@ -138,7 +153,7 @@ export async function reportExposed(
   onExposed?: ExposureListener,
 ): Promise<ExposureResult[]> {
   const out: ExposureResult[] = [];
-  const disabled: Array<Parameters<ExposureListener>[0]> = [];
+  let disabled = false;
   for (const reported of items) {
     const hash = hashSecret(reported.token);
     const item = withKeysRedacted(reported);
@@ -183,11 +198,12 @@ export async function reportExposed(
       });
       // Invitations a leaked admin key sent (an owner's role among them) go with it: whoever holds it may have sent them.
       if (row.kind === 'admin') await withdrawInvitesBy(trx, deps, row.org_id, [row.id], actor);
+      await onExposed?.exposed(trx, { keyId: row.id, projectId: row.project_id, orgId: row.org_id, url: item.url ?? null, source: item.source ?? null });
       return true;
     });
     deps.changes.keyChanged(row.id);
     if (changed) {
-      disabled.push({ keyId: row.id, projectId: row.project_id, orgId: row.org_id, url: item.url ?? null, source: item.source ?? null });
+      disabled = true;
       out.push({ token_hash: hash, token_type, label: 'true_positive', disabled_key_id: row.id, status: 'exposed' });
     } else {
       // Changed meanwhile (exposed by another report, revoked, rotated out): answer what the secret is now.
@@ -195,6 +211,6 @@ export async function reportExposed(
       out.push({ token_hash: hash, token_type, label: 'true_positive', status: after ? secretStatus(after, nowSeconds(deps)) : 'revoked' });
     }
   }
-  for (const d of disabled) onExposed?.(d);
+  if (disabled) onExposed?.committed();
   return out;
 }

@@ -1,6 +1,6 @@
 import { writeAudit } from './audit.js';
 import type { Executor, ServiceDeps } from './context.js';
-import type { Webhooks } from './webhooks.js';
+import type { WebhookEmitter } from './webhooks.js';
 
 /** A provider refused one of its credentials (the gateway disabled it and moved on to another). */
 export interface ProviderCredentialFailure {
@@ -27,10 +27,14 @@ export interface ProviderCredentialSetAside extends ProviderCredentialFailure {
  * `provider_credential.set_aside` webhooks, so that a key refused everything (an account banned with 403s, set aside
  * model by model) is seen. `unreported`: the credential's set-asides since its last report that were not reported.
  */
-export async function reportCredentialSetAside(deps: ServiceDeps, webhooks: Webhooks, orgId: string, e: ProviderCredentialSetAside, unreported: number): Promise<void> {
+export async function reportCredentialSetAside(deps: ServiceDeps, webhooks: WebhookEmitter, orgId: string, e: ProviderCredentialSetAside, unreported: number): Promise<void> {
   const data = { provider: e.provider, credential: e.credential, status: e.status, scope: e.scope, for_seconds: Math.round(e.forMs / 1000), earlier_unreported: unreported };
-  await writeAudit(deps.database.db, deps, { orgId, type: 'provider_credential.set_aside', actor: { type: 'system', id: null }, objectId: e.credential, details: data });
-  await webhooks.emit(orgId, 'provider_credential.set_aside', data);
+  // The entry and the event together: neither is written without the other.
+  await deps.database.db.transaction().execute(async (trx) => {
+    await writeAudit(trx, deps, { orgId, type: 'provider_credential.set_aside', actor: { type: 'system', id: null }, objectId: e.credential, details: data });
+    await webhooks.emit(orgId, 'provider_credential.set_aside', data, trx);
+  });
+  webhooks.kick();
 }
 
 /** The shortest time between two reports of set-asides of one credential. */
@@ -78,9 +82,9 @@ export async function auditCredentialFailure(db: Executor, deps: ServiceDeps, or
   await writeAudit(db, deps, { orgId, type: 'provider_credential.failed', actor: { type: 'system', id: null }, objectId: failure.credential, details: failureDetails(failure) });
 }
 
-/** The organization's `provider_credential.failed` webhooks of a refused credential (audited already). */
-export function announceCredentialFailure(webhooks: Webhooks, orgId: string, failure: ProviderCredentialFailure): Promise<void> {
-  return webhooks.emit(orgId, 'provider_credential.failed', failureDetails(failure));
+/** Queues the organization's `provider_credential.failed` webhooks of a refused credential, with `db` (its audit entry's transaction). */
+export function announceCredentialFailure(webhooks: WebhookEmitter, orgId: string, failure: ProviderCredentialFailure, db: Executor): Promise<void> {
+  return webhooks.emit(orgId, 'provider_credential.failed', failureDetails(failure), db);
 }
 
 /**
@@ -88,7 +92,10 @@ export function announceCredentialFailure(webhooks: Webhooks, orgId: string, fai
  * file's credential on its own, so each reports it once (a runtime credential is audited with its disabling, in
  * RuntimeProviders.markRefused, and only announced).
  */
-export async function reportCredentialFailure(deps: ServiceDeps, webhooks: Webhooks, orgId: string, failure: ProviderCredentialFailure): Promise<void> {
-  await auditCredentialFailure(deps.database.db, deps, orgId, failure);
-  await announceCredentialFailure(webhooks, orgId, failure);
+export async function reportCredentialFailure(deps: ServiceDeps, webhooks: WebhookEmitter, orgId: string, failure: ProviderCredentialFailure): Promise<void> {
+  await deps.database.db.transaction().execute(async (trx) => {
+    await auditCredentialFailure(trx, deps, orgId, failure);
+    await announceCredentialFailure(webhooks, orgId, failure, trx);
+  });
+  webhooks.kick();
 }

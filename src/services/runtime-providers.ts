@@ -347,13 +347,13 @@ export class RuntimeProviders {
 
   /**
    * A credential the provider refused (the gateway saw a 401 for `refusedSecret`, the key it sent): disabled here too,
-   * so the API shows it and every instance stops using it, with its audit entry in the same transaction (its webhook is
-   * announceCredentialFailure's).
+   * so the API shows it and every instance stops using it, with its audit entry and `announce` (its webhook deliveries,
+   * announceCredentialFailure's) in the same transaction.
    * `rotated` when the stored key is no longer the one refused: the operator replaced it while that request was under
    * way (or before another instance reloaded), and the new key, which the provider has not refused, stays in use.
    * `not_active` when it is not an active runtime credential (already disabled, deleted).
    */
-  async markRefused(orgId: string, failure: ProviderCredentialFailure, refusedSecret: string): Promise<'disabled' | 'rotated' | 'not_active'> {
+  async markRefused(orgId: string, failure: ProviderCredentialFailure, refusedSecret: string, announce?: (trx: Executor) => Promise<void>): Promise<'disabled' | 'rotated' | 'not_active'> {
     const id = failure.credential;
     const db = this.deps.database.db;
     const row = await db.selectFrom('provider_credentials').select(['provider_id', 'status', 'secret_ciphertext']).where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
@@ -369,7 +369,11 @@ export class RuntimeProviders {
         .where('status', '=', 'active')
         .where('secret_ciphertext', '=', row.secret_ciphertext)
         .executeTakeFirst();
-      if (Number(done.numUpdatedRows) > 0) return auditCredentialFailure(trx, this.deps, orgId, failure);
+      if (Number(done.numUpdatedRows) > 0) {
+        await auditCredentialFailure(trx, this.deps, orgId, failure);
+        await announce?.(trx);
+        return;
+      }
       // Which change won: a rotation (still active, another key), or a disable or delete (another instance's refusal).
       const now = await trx.selectFrom('provider_credentials').select('status').where('id', '=', id).executeTakeFirst();
       outcome = now?.status === 'active' ? 'rotated' : 'not_active';

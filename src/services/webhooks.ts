@@ -49,6 +49,9 @@ const toObject = (r: Row): WebhookObject => ({
 
 export { signWebhook } from './webhook-signature.js';
 
+/** What a use case that raises events needs of Webhooks. */
+export type WebhookEmitter = Pick<Webhooks, 'emit' | 'kick'>;
+
 export class Webhooks {
   private readonly dispatcher: WebhookDispatcher;
 
