@@ -162,6 +162,19 @@ describeEachDatabase('requests under way when their key stops verifying', (backe
     }, 30_000);
   }
 
+  it('a stream is cut when its key expires while it runs (no change event tells of an expiry)', async () => {
+    const project = await newProject('Expiring');
+    const expiresAt = Math.floor(Date.now() / 1000) + 4;
+    const res = await t.api('POST', `${ORG}/projects/${project}/api_keys`, { body: { name: 'soon', expires_at: expiresAt } });
+    expect(res.status, res.text).toBe(200);
+    const s = await stream(res.body.value);
+    expect(s.state()).toBe('open');
+    expect(await until(() => s.state() !== 'open', 15_000)).toBe(true);
+    expect(s.state()).toBe('cut');
+    // Cut at its expiry, not before.
+    expect(Date.now()).toBeGreaterThanOrEqual(expiresAt * 1000);
+  }, 30_000);
+
   it('a change that leaves the key valid (a new name) cuts nothing', async () => {
     const project = await newProject('Renamed');
     const key = await newKey(project, 'kept');

@@ -13,7 +13,12 @@ export interface Live {
   readonly record: KeyRecord;
   readonly head: GatewayRequest;
   readonly res: ServerResponse;
+  /** When its key (or the secret it presented, in a rotation's grace) expires while it runs: a check then. */
+  timer?: NodeJS.Timeout;
 }
+
+/** Expiries further off than this are not watched: no request runs that long (the longest deadline is minutes). */
+const EXPIRY_WATCH_MS = 24 * 3_600_000;
 
 /**
  * The gateway's requests under way, by key. A leak is contained in seconds only if what a key already started stops
@@ -21,7 +26,7 @@ export interface Live {
  * found exposed, suspended or its project archived. On each key or project change this instance hears of (its own
  * writes, the change feed, other instances through Redis), the requests of the keys it touches are checked again as a
  * new request would be (core/verify: status, expiry, project, IP rules), and those the key no longer lets through
- * are cut as a client that hangs up is: their upstream is read on when its usage must still be billed (proxy.ts,
+ * are cut as a client that hangs up is (and a request whose key expires while it runs, when it expires): their upstream is read on when its usage must still be billed (proxy.ts,
  * watchHangUp), never relayed further. A change of scopes or limits leaves a request already admitted alone.
  */
 export class LiveRequests implements KeyChangeListener {
@@ -32,6 +37,15 @@ export class LiveRequests implements KeyChangeListener {
   /** Notes a request under way; `remove` it once the request ended. */
   add(g: GatewayContext, record: KeyRecord, head: GatewayRequest, res: ServerResponse): Live {
     const live: Live = { g, record, head, res };
+    // An expiry is no change anyone is told of: the request is checked again when it comes (no event carries it).
+    const ends = earliest(record.expiresAt, record.secretExpiresAt);
+    if (ends !== null) {
+      const inMs = ends * 1000 - g.app.deps.clock();
+      if (inMs < EXPIRY_WATCH_MS) {
+        live.timer = setTimeout(() => this.check(live), Math.max(0, inMs) + 1);
+        live.timer.unref();
+      }
+    }
     const had = this.byKey.get(record.id);
     if (had === undefined) this.byKey.set(record.id, live);
     else if (had instanceof Set) had.add(live);
@@ -40,6 +54,7 @@ export class LiveRequests implements KeyChangeListener {
   }
 
   remove(live: Live): void {
+    if (live.timer) clearTimeout(live.timer);
     const id = live.record.id;
     const had = this.byKey.get(id);
     if (had === live) this.byKey.delete(id);
@@ -99,4 +114,8 @@ export class LiveRequests implements KeyChangeListener {
       // as above
     }
   }
+}
+
+function earliest(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
 }
