@@ -91,6 +91,34 @@ describe('requestRefs', () => {
     expect(() => requestRefs({ conversation: { id: 'conv_A', Id: 'conv_B' } })).toThrow();
   });
 
+  it('passes over metadata and JSON schemas only where the API puts them, never a member of that name elsewhere', () => {
+    const file = { type: 'input_file', file_id: 'file-B' };
+    // Where they are free text: metadata, function parameters, structured outputs' schemas.
+    const schema = { type: 'object', properties: { file_id: { type: 'string', id: 'file-x' } }, default: { file_id: 'file-y' } };
+    const free = {
+      metadata: { file_id: 'file-m' },
+      thread: { metadata: { file_id: 'file-m' }, messages: [{ role: 'user', content: 'x', metadata: { file_id: 'file-m' } }] },
+      tools: [{ type: 'function', name: 'f', parameters: schema }, { type: 'function', function: { name: 'g', parameters: schema } }],
+      text: { format: { type: 'json_schema', name: 'n', schema } },
+      response_format: { type: 'json_schema', json_schema: { name: 'n', schema } },
+      session: { tools: [{ type: 'function', name: 'f', parameters: schema }], tracing: { metadata: { file_id: 'file-m' } } },
+      data_source: { source: { type: 'file_content', content: [], metadata: { file_id: 'file-m' } }, sampling_params: { text: { format: { schema } } } },
+    };
+    expect(ids(free)).toEqual([]);
+    // A prompt variable is named by the client, and its value may be a file (found by an outside review): whatever its name.
+    for (const name of ['doc', 'metadata', 'parameters', 'schema']) {
+      expect(ids({ prompt: { id: 'pmpt_1', variables: { [name]: file } } }), name).toEqual(['file:file-B']);
+      expect(ids({ session: { prompt: { id: 'pmpt_1', variables: { [name]: file } } } }), name).toEqual(['file:file-B']);
+    }
+    // Nor below an input item, a tool or a format in any other place.
+    expect(ids({ input: [{ role: 'user', content: [{ type: 'input_text', text: 'x', metadata: file }] }] })).toEqual(['file:file-B']);
+    expect(ids({ tools: [{ type: 'file_search', schema: { vector_store_ids: ['vs_B'] } }] })).toEqual(['vector_store:vs_B']);
+    expect(ids({ text: { parameters: file, format: { metadata: file } } })).toEqual(['file:file-B', 'file:file-B']);
+    // A chat message's content and a query string are read whole (a query's `metadata[file_id]` is the body's metadata).
+    expect(chatRefs({ messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-B' }, metadata: file }] }] })?.map((r) => r.id)).toEqual(['file-B', 'file-B']);
+    expect(queriesStoredObjects({ data_source: { type: 'completions', source: { type: 'jsonl' }, input_messages: { parameters: { type: 'stored_completions' } } } })).toBe(true);
+  });
+
   it('keeps its exemptions for tags in another case, and checks what they do not cover', () => {
     const cited = (o: Record<string, unknown>) => ids({ input: [{ content: [{ annotations: [o] }] }] });
     expect(cited({ TYPE: 'container_file_citation', Container_Id: 'cntr_A', File_Id: 'cfile_1' })).toEqual(['container:cntr_A']);

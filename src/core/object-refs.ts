@@ -78,15 +78,73 @@ const ANSWER_KEYS = keyTable({
  */
 const ONLY_WITH_PREFIX: Readonly<Record<string, string>> = { voice: 'voice_', video: 'video_', model: 'ft:' };
 
-/** Free-form subtrees the upstream never reads ids from: metadata, and the JSON schemas of tools and formats. */
-const SKIPPED = new Set(['metadata', 'parameters', 'schema']);
+/**
+ * Where a request holds free text the upstream never reads ids from: metadata, function parameters and the JSON
+ * schemas of structured outputs, at the places openapi.yaml gives them (paths from the body, `[]` an array's element).
+ * By place, never by name: a member named `metadata`, `parameters` or `schema` anywhere else may be a name the client
+ * chose (a Responses prompt's `variables`, whose values may be files) and is read as any other (a prompt variable
+ * named `parameters` carried another project's file unchecked: found by an outside review). A place missing here is
+ * read whole, which can only refuse more.
+ */
+const FREE_TEXT_PLACES = [
+  'metadata',
+  'tracing.metadata',
+  'thread.metadata',
+  'messages[].metadata',
+  'thread.messages[].metadata',
+  'additional_messages[].metadata',
+  'tool_resources.file_search.vector_stores[].metadata',
+  'thread.tool_resources.file_search.vector_stores[].metadata',
+  'data_source_config.metadata',
+  'data_source.source.metadata',
+  'functions[].parameters',
+  ...['', 'session.', 'data_source.sampling_params.'].flatMap((at) => [
+    `${at}tools[].parameters`,
+    `${at}tools[].function.parameters`,
+    `${at}tools[].tools[].parameters`,
+    `${at}response_format.json_schema.schema`,
+    `${at}text.format.schema`,
+  ]),
+  'session.tracing.metadata',
+  'input[].tools[].parameters',
+  'input[].tools[].tools[].parameters',
+  'items[].tools[].parameters',
+  'items[].tools[].tools[].parameters',
+];
+
+/** A place in a request body on the way to one of FREE_TEXT_PLACES: its members and elements that lead on. */
+interface Place {
+  members: Map<string, Place>;
+  element: Place | null;
+  /** Whether what is here is free text (not read). */
+  free: boolean;
+}
+
+const newPlace = (): Place => ({ members: new Map(), element: null, free: false });
+/** The body's top level; null below stands for a place that leads to none of FREE_TEXT_PLACES. */
+const BODY: Place = newPlace();
+for (const path of FREE_TEXT_PLACES) {
+  let place = BODY;
+  for (const part of path.split('.')) {
+    const name = part.endsWith('[]') ? part.slice(0, -2) : part;
+    const next = place.members.get(name) ?? newPlace();
+    place.members.set(name, next);
+    place = next;
+    if (part.endsWith('[]')) {
+      place.element ??= newPlace();
+      place = place.element;
+    }
+  }
+  place.free = true;
+}
 
 /**
- * In an answer, also the subtrees the caller's side wrote: tool input schemas (an MCP server's, a tool's echoed) and
- * tool environments. An id found there was adopted as made for the caller: another project's unclaimed batch output,
- * fine-tuned model or vector store, put in a schema by the caller's own MCP server (found by an outside review).
+ * In an answer, the subtrees of these names wherever they are: metadata, schemas and what the caller's side wrote (tool
+ * input schemas, an MCP server's or a tool's echoed, and tool environments). An id found there was adopted as made for
+ * the caller: another project's unclaimed batch output, fine-tuned model or vector store, put in a schema by the caller's
+ * own MCP server (found by an outside review). By name, as passing over more adopts less.
  */
-const ANSWER_SKIPPED = new Set([...SKIPPED, 'input_schema', 'env']);
+const ANSWER_SKIPPED = new Set(['metadata', 'parameters', 'schema', 'input_schema', 'env']);
 /** Answer keys only the provider's own result objects carry, and the objects (their `object`) that carry them. */
 const RESULT_KEYS: ReadonlySet<string> = new Set(['output_file_id', 'error_file_id', 'result_files', 'fine_tuned_model', 'fine_tuned_model_checkpoint']);
 const PROVIDER_RESULT_OBJECTS: ReadonlySet<string> = new Set(['batch', 'fine_tuning.job', 'fine_tuning.job.checkpoint']);
@@ -146,16 +204,18 @@ const asSent: Members = (obj) => obj;
 function walk(
   root: unknown,
   keys: Readonly<Record<string, ObjectType>>,
-  read: { tags: Members; members: Members; answer?: boolean },
+  read: { tags: Members; members: Members; answer?: boolean; from: Place | null },
   found: (type: ObjectType, id: string, key: string) => void,
 ): void {
-  const skipped = read.answer ? ANSWER_SKIPPED : SKIPPED;
-  const stack: unknown[] = [root];
+  // Each node with its place (pushed in pairs: no allocation per node).
+  const stack: unknown[] = [root, read.from];
   while (stack.length > 0) {
+    const place = stack.pop() as Place | null;
     const node = stack.pop();
     if (node === null || typeof node !== 'object') continue;
     if (Array.isArray(node)) {
-      for (const v of node) if (v !== null && typeof v === 'object') stack.push(v);
+      const element = place?.element ?? null;
+      for (const v of node) if (v !== null && typeof v === 'object') stack.push(v, element);
       continue;
     }
     const obj = node as Record<string, unknown>;
@@ -186,7 +246,9 @@ function walk(
         if (type && nameOf(name, v) && !isCitedContainerFile(tags, name, v) && !isSharedSkill(tags, name, v)) found(type, v, key);
         continue;
       }
-      if (typeof v !== 'object' || skipped.has(key)) continue;
+      if (typeof v !== 'object') continue;
+      const at = place?.members.get(key) ?? null;
+      if (read.answer ? ANSWER_SKIPPED.has(key) : at?.free) continue;
       if (type) {
         if (Array.isArray(v)) {
           for (const s of v) if (typeof s === 'string' && nameOf(name, s)) found(type, s, key);
@@ -196,7 +258,7 @@ function walk(
           if (typeof id === 'string' && id !== '') found(type, id, key);
         }
       }
-      stack.push(v);
+      stack.push(v, at);
     }
   }
 }
@@ -261,7 +323,12 @@ export function mayNameObjects(raw: Buffer): boolean {
 
 /** Every object a request body names, at any depth. */
 export function requestRefs(body: unknown, out: ObjectRef[] = []): ObjectRef[] {
-  walk(body, REQUEST_KEYS, { tags: tagsInAnyCase, members: inAnyCase }, (type, id, param) => out.push({ type, id, param }));
+  return refsIn(body, BODY, out);
+}
+
+/** Every object a part of a request names: `from` its place in the body, null for one read whole. */
+function refsIn(value: unknown, from: Place | null, out: ObjectRef[]): ObjectRef[] {
+  walk(value, REQUEST_KEYS, { tags: tagsInAnyCase, members: inAnyCase, from }, (type, id, param) => out.push({ type, id, param }));
   return out;
 }
 
@@ -277,14 +344,13 @@ export function chatRefs(body: Record<string, unknown>): ObjectRef[] | null {
     for (const m of messages) {
       // In any case: `{"role": "user", "Content": [{file}]}` is a message's content to an upstream folding names.
       const content = m !== null && typeof m === 'object' && !Array.isArray(m) ? memberInAnyCase(m as Record<string, unknown>, 'content') : undefined;
-      if (content !== null && typeof content === 'object') out = requestRefs(content, out ?? []);
+      if (content !== null && typeof content === 'object') out = refsIn(content, null, out ?? []);
     }
   }
-  if (body.audio !== null && typeof body.audio === 'object') out = requestRefs(body.audio, out ?? []);
+  if (body.audio !== null && typeof body.audio === 'object') out = refsIn(body.audio, null, out ?? []);
   return out;
 }
 
-/** Eval data sources that select stored objects by query: they read every project's responses and completions. */
 /** The values of every member of `obj` whose name folds to `name` (lower case). */
 function spellingsOf(obj: Readonly<Record<string, unknown>>, name: string): unknown[] {
   const out: unknown[] = [];
@@ -292,14 +358,16 @@ function spellingsOf(obj: Readonly<Record<string, unknown>>, name: string): unkn
   return out;
 }
 
+/** Eval data sources that select stored objects by query: they read every project's responses and completions. */
 export function queriesStoredObjects(body: unknown): boolean {
   let found = false;
-  const stack: unknown[] = [body];
+  const stack: unknown[] = [body, BODY];
   while (stack.length > 0 && !found) {
+    const place = stack.pop() as Place | null;
     const node = stack.pop();
     if (node === null || typeof node !== 'object') continue;
     if (Array.isArray(node)) {
-      for (const v of node) stack.push(v);
+      for (const v of node) stack.push(v, place?.element ?? null);
       continue;
     }
     const obj = node as Record<string, unknown>;
@@ -309,7 +377,11 @@ export function queriesStoredObjects(body: unknown): boolean {
     for (const source of spellingsOf(obj, 'source')) {
       if (source && typeof source === 'object' && !Array.isArray(source) && spellingsOf(source as Record<string, unknown>, 'type').includes('responses')) found = true;
     }
-    for (const key of Object.keys(obj)) if (!SKIPPED.has(key)) stack.push(obj[key]);
+    // Free text only where the API puts it (FREE_TEXT_PLACES), as requestRefs reads it.
+    for (const key of Object.keys(obj)) {
+      const at = place?.members.get(key) ?? null;
+      if (!at?.free) stack.push(obj[key], at);
+    }
   }
   return found;
 }
@@ -348,6 +420,6 @@ export function itemsOf(answer: unknown, key: 'output' | 'data'): AnswerObject[]
 /** Ids an answer carries that the upstream made on the caller's behalf (adopted when nobody owns them yet). */
 export function producedObjects(answer: unknown): AnswerObject[] {
   const out: AnswerObject[] = [];
-  walk(answer, ANSWER_KEYS, { tags: asSent, members: asSent, answer: true }, (type, id) => out.push({ type, id, createdAt: null }));
+  walk(answer, ANSWER_KEYS, { tags: asSent, members: asSent, answer: true, from: null }, (type, id) => out.push({ type, id, createdAt: null }));
   return out;
 }
