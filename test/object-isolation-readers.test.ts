@@ -64,4 +64,19 @@ describe("a request is read as an upstream may read it: no other project's objec
     const tagged = await post(bKey, '/responses', JSON.stringify({ model: 'gpt-4o-mini', input: 'x', metadata: { file_id: theirs } }));
     expect(tagged.status, tagged.text).toBe(200);
   });
+
+  it("checks a reasoning item's id unless its encrypted content is given once, in any case", async () => {
+    const item = (extra: string) => `{"model":"gpt-4o-mini","input":[{"type":"reasoning","id":"rs_someone_elses","summary":[]${extra}}]}`;
+    const without = await sent(() => post(bKey, '/responses', item(',"encrypted_content":null')), 'rs_someone_elses');
+    expect([without.status, without.error?.code, without.reached], without.text).toEqual([404, 'not_found', false]);
+    // Go's encoding/json folds names and keeps the last: it reads null here, and loads the stored item.
+    const twice = await sent(() => post(bKey, '/responses', item(',"encrypted_content":"x","Encrypted_Content":null')), 'rs_someone_elses');
+    expect([twice.status, twice.error?.code, twice.error?.param, twice.reached], twice.text).toEqual([400, 'invalid_value', 'encrypted_content', false]);
+    // A reference with its type left out is one all the same.
+    const untyped = await sent(() => post(bKey, '/responses', '{"model":"gpt-4o-mini","input":[{"id":"msg_someone_elses"}]}'), 'msg_someone_elses');
+    expect([untyped.status, untyped.error?.code, untyped.reached], untyped.text).toEqual([404, 'not_found', false]);
+    // Passed by value, the content comes with it.
+    const byValue = await post(bKey, '/responses', item(',"Encrypted_Content":"gAAA"'));
+    expect(byValue.status, byValue.text).toBe(200);
+  });
 });

@@ -178,4 +178,26 @@ describe('producedObjects', () => {
     // With its content, it carries what it stands for.
     expect(requestRefs({ input: [{ type: 'reasoning', id: 'rs_B', summary: [], encrypted_content: 'gAAA' }] })).toEqual([]);
   });
+
+  it('reads the members that decide whether an id is checked in any case, two spellings refused', () => {
+    const refusal = (body: unknown) => {
+      try {
+        return requestRefs(body).map((r) => r.id);
+      } catch (e) {
+        const err = e as { status: number; code: string; param: string | null };
+        return [err.status, err.code, err.param];
+      }
+    };
+    // A reasoning item's encrypted content: in another case it is the member read; given twice, either may be.
+    expect(refusal({ input: [{ type: 'reasoning', id: 'rs_A', summary: [], Encrypted_Content: 'gAAA' }] })).toEqual([]);
+    expect(refusal({ input: [{ type: 'reasoning', id: 'rs_A', summary: [], encrypted_content: 'gAAA', Encrypted_Content: null }] })).toEqual([400, 'invalid_value', 'encrypted_content']);
+    expect(refusal({ input: [{ Type: 'reasoning', ID: 'rs_A', summary: [], encrypted_content: null }] })).toEqual(['rs_A']);
+    expect(refusal({ input: [{ type: 'reasoning', id: 'rs_A', summary: [], encrypted_content: '' }] })).toEqual(['rs_A']);
+    expect(refusal({ input: [{ type: 'reasoning', id: 'rs_A', ID: 'rs_B', summary: [], encrypted_content: 'gAAA' }] })).toEqual([400, 'invalid_value', 'id']);
+    // An input item with no type (or a null one) is an item reference (openapi ItemReferenceParam), in any spelling.
+    expect(refusal({ input: [{ id: 'msg_A' }, { type: null, ID: 'msg_B' }, { Type: null, id: 'msg_C' }] })).toEqual(['msg_C', 'msg_B', 'msg_A']);
+    expect(refusal({ items: [{ id: 'msg_A' }] })).toEqual(['msg_A']);
+    // Elsewhere an object with an id and no type names nothing (a prompt, a tool call's arguments).
+    expect(refusal({ prompt: { id: 'pmpt_1', variables: {} }, tools: [{ type: 'function', name: 'f', parameters: {} }] })).toEqual([]);
+  });
 });

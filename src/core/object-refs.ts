@@ -112,18 +112,28 @@ const FREE_TEXT_PLACES = [
   'items[].tools[].tools[].parameters',
 ];
 
-/** A place in a request body on the way to one of FREE_TEXT_PLACES: its members and elements that lead on. */
+/**
+ * Where a request lists input items (Responses' `input`, a conversation's `items`): an item there with an `id` and no
+ * `type` (or a null one) is an item reference (openapi ItemReferenceParam: its `type` may be left out), which the
+ * provider loads by its id.
+ */
+const ITEM_LISTS = ['input[]', 'items[]'];
+
+/** A place in a request body on the way to one of the places above: its members and elements that lead on. */
 interface Place {
   members: Map<string, Place>;
   element: Place | null;
   /** Whether what is here is free text (not read). */
   free: boolean;
+  /** Whether what is here is an input item (ITEM_LISTS). */
+  item: boolean;
 }
 
-const newPlace = (): Place => ({ members: new Map(), element: null, free: false });
-/** The body's top level; null below stands for a place that leads to none of FREE_TEXT_PLACES. */
+const newPlace = (): Place => ({ members: new Map(), element: null, free: false, item: false });
+/** The body's top level; null below stands for a place that leads to none of the places above. */
 const BODY: Place = newPlace();
-for (const path of FREE_TEXT_PLACES) {
+
+function placeAt(path: string): Place {
   let place = BODY;
   for (const part of path.split('.')) {
     const name = part.endsWith('[]') ? part.slice(0, -2) : part;
@@ -135,8 +145,10 @@ for (const path of FREE_TEXT_PLACES) {
       place = place.element;
     }
   }
-  place.free = true;
+  return place;
 }
+for (const path of FREE_TEXT_PLACES) placeAt(path).free = true;
+for (const path of ITEM_LISTS) placeAt(path).item = true;
 
 /**
  * In an answer, the subtrees of these names wherever they are: metadata, schemas and what the caller's side wrote (tool
@@ -174,13 +186,18 @@ const isSharedSkill = (obj: Readonly<Record<string, unknown>>, key: string, id: 
 const isCitedContainerFile = (obj: Readonly<Record<string, unknown>>, key: string, id: string): boolean =>
   key === 'file_id' && obj.type === 'container_file_citation' && id.startsWith('cfile_') && typeof obj.container_id === 'string' && obj.container_id !== '';
 
-/** The members a walk decides on besides the keys naming objects: typed references, and the exemptions' tags. */
-const TAGS: ReadonlySet<string> = new Set(['id', 'type', 'container_id']);
+/**
+ * The members a walk decides on besides the keys naming objects: typed references, the exemptions' tags, and whether
+ * a reasoning item carries its content. Every member whose value decides whether an id is checked is one of these, read
+ * in any case (an `Encrypted_Content` of null beside an `encrypted_content` let a reasoning item's id pass unchecked to
+ * an upstream folding names and keeping the last: found by an outside review).
+ */
+const TAGS: ReadonlySet<string> = new Set(['id', 'type', 'container_id', 'encrypted_content']);
 
 /** How a walk reads the members it decides on: a request's in any case (member-case.ts), an answer's as sent. */
 type Members = (obj: Record<string, unknown>) => Readonly<Record<string, unknown>>;
 /** The `type` values a walk decides on: typed references, and the exemptions' tags. */
-const DECIDING_TYPES: ReadonlySet<unknown> = new Set(['file_id', 'item_reference', 'container_file_citation', 'anthropic']);
+const DECIDING_TYPES: ReadonlySet<unknown> = new Set(['file_id', 'item_reference', 'reasoning', 'container_file_citation', 'anthropic']);
 const NO_TAGS: Readonly<Record<string, unknown>> = Object.freeze(Object.create(null));
 const inAnyCase: Members = (obj) => membersInAnyCase(obj, TAGS);
 /** The tags of an object the walk passes (a request's): inAnyCase, but for two spellings that cannot matter. */
@@ -188,9 +205,10 @@ const tagsInAnyCase: Members = (obj) => {
   try {
     return membersInAnyCase(obj, TAGS);
   } catch (err) {
-    // Two spellings of `id`, `type` or `container_id` in an object no spelling of whose `type` makes it a typed
-    // reference or an exemption (a JSON schema's properties named `id` and `ID`, a tool's input): it names nothing
-    // by them, whichever an upstream reads, and no exemption applies to it. Otherwise which one counts is unknowable.
+    // Two spellings of a tag in an object no spelling of whose `type` makes it a typed reference, a reasoning item or
+    // an exemption (a JSON schema's properties named `id` and `ID`, a tool's input): it names nothing by them,
+    // whichever an upstream reads, and no exemption applies to it. Otherwise which one counts is unknowable. (An input
+    // item with no type is one the walk reads, here as in walk: its two spellings are refused as well.)
     for (const key in obj) if (foldName(key) === 'type' && DECIDING_TYPES.has(obj[key])) throw err;
     return NO_TAGS;
   }
@@ -221,14 +239,18 @@ function walk(
     const obj = node as Record<string, unknown>;
     // Typed references: an eval data source `{type: 'file_id', id}` and a Responses input `{type: 'item_reference', id}`,
     // in any case (`{"Type": "file_id", "ID": …}` named another project's file to an upstream folding names).
-    const tags = read.tags(obj);
+    // An input item's tags are read in any case whatever its type: one with no type is a reference.
+    const tags = place?.item ? inAnyCase(obj) : read.tags(obj);
     if (typeof tags.id === 'string' && tags.id !== '') {
       if (tags.type === 'file_id') found('file', tags.id, 'id');
       else if (tags.type === 'item_reference') found('item', tags.id, 'id');
+      // An input item with no type is an item reference (ITEM_LISTS).
+      else if (place?.item && (tags.type === undefined || tags.type === null)) found('item', tags.id, 'id');
       // A reasoning item handed back without its encrypted content stands for the stored one, which the provider loads
       // by its id ("Item with id 'rs_…' not found" when it was not stored): a reference (another project's reasoning
-      // was read into the context that way: found by an outside review).
-      else if (!read.answer && tags.type === 'reasoning' && (obj.encrypted_content === undefined || obj.encrypted_content === null)) found('item', tags.id, 'id');
+      // was read into the context that way: found by an outside review). Only content given (a non-empty string, in
+      // any case, once) makes it one passed by value.
+      else if (!read.answer && tags.type === 'reasoning' && (typeof tags.encrypted_content !== 'string' || tags.encrypted_content === '')) found('item', tags.id, 'id');
     }
     // In an answer, what the caller's own tools wrote (an MCP server's tool list) is no object the provider made.
     if (read.answer && obj.type === 'mcp_list_tools') continue;
