@@ -1,5 +1,5 @@
 import { TollgateError } from '../../core/errors.js';
-import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../core/json-depth.js';
+import { lineSplitter, readJsonLine } from '../../core/json-lines.js';
 import { memberInAnyCase } from '../../core/member-case.js';
 import { notFoundMessage } from '../../core/object-families.js';
 import { type ObjectRef, requestRefs } from '../../core/object-refs.js';
@@ -38,22 +38,17 @@ export async function checkBatchInput(g: GatewayContext, access: ObjectAccess, i
   // by id alone, the first hid the second's: found by an outside review).
   const refs = new Map<string, { ref: ObjectRef; line: number }>();
   const runs = access.plan.batchEndpoint;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
   let line = 0;
   const take = (bytes: Buffer) => {
     line++;
-    const text = bytes.toString('utf8').trim();
-    if (text === '') return;
-    if (exceedsJsonDepth(text)) {
-      throw new TollgateError('invalid_value', `Line ${line} of the batch input file ${fileId} nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep.`, 'input_file_id');
+    // A line the check cannot read one way only is refused, never skipped: an upstream may read it (NaN, a bare CR
+    // ending a line: core/json-lines.ts).
+    const read = readJsonLine(bytes);
+    if (read.kind === 'blank') return;
+    if (read.kind === 'unreadable') {
+      throw new TollgateError('invalid_value', `Line ${line} of the batch input file ${fileId} ${read.problem}; Tollgate cannot check the objects it names.`, 'input_file_id');
     }
-    let request: unknown;
-    try {
-      request = JSON.parse(text);
-    } catch {
-      return; // the upstream refuses a line that is not JSON
-    }
+    const { value: request, text } = read;
     const fields = request !== null && typeof request === 'object' && !Array.isArray(request) ? (request as Record<string, unknown>) : null;
     // A line's members read in any case, as an upstream folding names reads them (member-case.ts); an error names it.
     const onLine = <T>(read: () => T): T => {
@@ -88,19 +83,9 @@ export async function checkBatchInput(g: GatewayContext, access: ObjectAccess, i
       if (!refs.has(key)) refs.set(key, { ref, line });
     }
   };
+  const lines = lineSplitter(take, MAX_LINE, () => new TollgateError('invalid_value', `A line of the batch input file ${fileId} is longer than ${MAX_LINE} bytes.`, 'input_file_id'));
   const piped = up.body.pipe((chunk) => {
-    let from = 0;
-    for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, from)) {
-      take(pending.length > 0 ? Buffer.concat([...pending, chunk.subarray(from, nl)]) : chunk.subarray(from, nl));
-      pending = [];
-      pendingBytes = 0;
-      from = nl + 1;
-    }
-    if (from < chunk.length) {
-      pending.push(chunk.subarray(from));
-      pendingBytes += chunk.length - from;
-      if (pendingBytes > MAX_LINE) throw new TollgateError('invalid_value', `A line of the batch input file ${fileId} is longer than ${MAX_LINE} bytes.`, 'input_file_id');
-    }
+    lines.push(chunk);
     return true;
   });
   try {
@@ -109,7 +94,7 @@ export async function checkBatchInput(g: GatewayContext, access: ObjectAccess, i
     if (err instanceof TollgateError) throw err;
     throw new TollgateError('upstream_error', `Tollgate could not read the batch input file ${fileId} to check the objects it names.`);
   }
-  if (pending.length > 0) take(Buffer.concat(pending));
+  lines.end();
   // Each line is a POST the key makes through the batch: the objects it names need their scopes as if sent alone.
   const missing = missingObjectScope(access.permissions, 'write', [...refs.values()].map((r) => r.ref));
   if (missing) refuseScope(g, missing.resource, missing.level);

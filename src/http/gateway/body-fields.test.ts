@@ -42,6 +42,46 @@ describe('multipartTextFields', () => {
     expect(plain.params).toBe(plain.fields);
   });
 
+  it('refuses a JSON field that only a lenient reader reads, when it may name an object', () => {
+    const refusal = (b: Buffer) => {
+      try {
+        multipartFields(b, 'XyZ');
+        return null;
+      } catch (e) {
+        return [(e as { code: string }).code, (e as Error).message];
+      }
+    };
+    // Python's json.loads reads NaN: the session's file would reach it unchecked.
+    const lenient = '{"type":"realtime","x":NaN,"prompt":{"id":"pmpt_1","variables":{"v":{"type":"input_file","file_id":"file-3"}}}}';
+    expect(refusal(body([part('name="session"', lenient)]))?.[0]).toBe('invalid_json');
+    expect(refusal(body([part('name="session"', lenient)], '\n'))?.[0]).toBe('invalid_json');
+    // Text that names no object stays text, as before.
+    expect(refusal(body([part('name="prompt"', '{a cat, in braces}')]))).toBeNull();
+  });
+
+  it("refuses a small batch file's line that the batch's check could not read: each strict JSON, CR and CRLF ending a line", () => {
+    const line = (id: string, extra = '') => `{"custom_id":"1"${extra},"body":{"input":[{"type":"input_file","file_id":"${id}"}]}}`;
+    const upload = (content: string, purpose = 'batch') => body([part('name="purpose"', purpose), part('name="file"; filename="in.jsonl"', content)]);
+    // Honest files pass, and are read as before (the batch reads each line at its creation; one JSON document now).
+    const { fields, params } = multipartFields(upload(`${line('file-1')}\r\n${line('file-2')}\r${line('file-3')}\n\n`), 'XyZ');
+    expect(requestRefs(fields)).toEqual([]);
+    expect(requestRefs(params)).toEqual([]);
+    expect(requestRefs(multipartFields(upload(`${line('file-1')}\r\n`), 'XyZ').fields).map((r) => r.id)).toEqual(['file-1']);
+    const refused = (content: string) => {
+      try {
+        multipartFields(upload(content), 'XyZ');
+        return null;
+      } catch (e) {
+        return [(e as { code: string }).code, (e as Error).message];
+      }
+    };
+    expect(refused(`${line('file-1')}\n${line('file-2', ',"x":NaN')}\n`)).toEqual(['invalid_json', expect.stringMatching(/line 2 of the file part 'file': it is not strict JSON/)]);
+    expect(refused(`${line('file-1')}\n${line('file-2', ',"x":"\u2028"')}\n`)).toEqual(['invalid_json', expect.stringMatching(/line 2 .* U\+2028/)]);
+    expect(refused(`${line('file-1')}\n${line('file-2')}${line('file-3')}\n`)?.[1]).toMatch(/line 2/);
+    // Another purpose's file is data, read as before (JSON when it is one document, else text).
+    expect(() => multipartFields(upload(`${line('file-1', ',"x":NaN')}\n`, 'user_data'), 'XyZ')).not.toThrow();
+  });
+
   it('reads urlencoded fields the same way, `;` separators included', () => {
     expect(requestRefs(urlencodedFields('endpoint=%2Fv1%2Fx;input_file_id=file-7&tools[0][vector_store_ids][]=vs_1'))).toEqual([
       { type: 'file', id: 'file-7', param: 'input_file_id' },

@@ -1,5 +1,6 @@
 import { TollgateError } from '../../core/errors.js';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../core/json-depth.js';
+import { lineSplitter, readJsonLine } from '../../core/json-lines.js';
 import { mayNameObjects } from '../../core/object-refs.js';
 import { findRepeatedMember } from '../../core/repeated-members.js';
 import { repeatedMemberError } from '../shared/json-body.js';
@@ -52,8 +53,11 @@ function partNames(headers: string): { names: string[]; isFile: boolean } {
 /**
  * A field value that is JSON (a realtime call's `session`): what it names is read too; 400 when it names a member twice
  * and may name an object (JSON.parse keeps the last, another reader the first, which the check would not have seen).
+ * A field that looks like JSON, is not strict JSON and may name an object is refused too (400): Python's json.loads
+ * reads `{"x": NaN, …}`, and the objects it names would have gone unchecked (found by an outside review). A file part
+ * is data: read when it is JSON, else kept as text.
  */
-function fieldValue(text: string): unknown {
+function fieldValue(text: string, isFile = false): unknown {
   const first = text.trimStart()[0];
   if (first !== '{' && first !== '[') return text;
   if (exceedsJsonDepth(text)) throw new TollgateError('invalid_json', `We could not parse a JSON field of your request: it nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep.`);
@@ -61,6 +65,12 @@ function fieldValue(text: string): unknown {
   try {
     parsed = JSON.parse(text);
   } catch {
+    if (!isFile && mayNameObjects(Buffer.from(text))) {
+      throw new TollgateError(
+        'invalid_json',
+        'We could not parse a JSON field of your request: it is not strict JSON (NaN, Infinity, comments and trailing commas are not), which some readers read anyway, and it may name objects Tollgate must check.',
+      );
+    }
     return text;
   }
   const repeated = mayNameObjects(Buffer.from(text)) ? findRepeatedMember(text) : null;
@@ -85,7 +95,7 @@ export interface MultipartFields {
  * parameters), a repeated name becomes an array. Lines may end in CRLF or a bare LF.
  */
 export function multipartFields(body: Buffer, boundary: string): MultipartFields {
-  const parts: Array<{ names: Set<string>; isFile: boolean; text: string }> = [];
+  const parts: Array<{ names: Set<string>; isFile: boolean; text: string; bytes: Buffer }> = [];
   const delimiter = Buffer.from(`--${boundary}`);
   let at = body.indexOf(delimiter);
   while (at >= 0) {
@@ -104,20 +114,42 @@ export function multipartFields(body: Buffer, boundary: string): MultipartFields
     if (body[valueEnd - 1] === 0x0a) valueEnd--;
     if (body[valueEnd - 1] === 0x0d) valueEnd--;
     if (names.length > 0 && (!isFile || valueEnd - valueStart <= MAX_FILE_FIELD)) {
-      parts.push({ names: new Set(names), isFile, text: body.toString('utf8', valueStart, Math.max(valueStart, valueEnd)) });
+      const bytes = body.subarray(valueStart, Math.max(valueStart, valueEnd));
+      parts.push({ names: new Set(names), isFile, text: bytes.toString('utf8'), bytes });
     }
     at = next;
   }
   const fields: Record<string, unknown> = Object.create(null);
   const params: Record<string, unknown> | null = parts.some((p) => p.isFile) ? Object.create(null) : null;
+  // A batch's input file, uploaded: its lines read as the batch's check will read them (batch-input.ts), a line no
+  // reader can be sure of refused at once rather than at the batch.
+  const batch = parts.some((p) => !p.isFile && p.names.has('purpose') && p.text.trim() === 'batch');
   for (const part of parts) {
-    const value = fieldValue(part.text);
+    if (part.isFile && batch) checkBatchLines(part.bytes, [...part.names][0] ?? '');
+    const value = fieldValue(part.text, part.isFile);
     for (const name of part.names) {
       setField(fields, name, value);
       if (params !== null) setField(params, name, part.isFile ? part.text : value);
     }
   }
   return { fields, params: params ?? fields };
+}
+
+/** Refuses (400, naming it) the first line of a batch input file that cannot be read one way only (core/json-lines.ts). */
+function checkBatchLines(bytes: Buffer, name: string): void {
+  let line = 0;
+  const refuse = (problem: string) => new TollgateError('invalid_json', `We could not parse line ${line} of the file part '${name.slice(0, 64)}': it ${problem}.`, name);
+  const lines = lineSplitter(
+    (b) => {
+      line++;
+      const read = readJsonLine(b);
+      if (read.kind === 'unreadable') throw refuse(read.problem);
+    },
+    Number.POSITIVE_INFINITY,
+    () => refuse('is too long'),
+  );
+  lines.push(bytes);
+  lines.end();
 }
 
 /** The fields of a multipart body as an upstream may read them (multipartFields' `fields`). */
