@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../storage/database.js';
 import { type ServiceDeps, noopChanges } from './context.js';
 import { seal } from './secret-box.js';
+import { waitFor } from '../../test/harness/wait.js';
 import { Webhooks } from './webhooks.js';
 
 const SECRET = 'current-server-secret-0123456789abcdef';
@@ -188,5 +189,96 @@ describe('Webhooks retries', () => {
     await database.db.updateTable('webhook_deliveries').set({ next_attempt_at_ms: T0 + 10 * 3_600_000 }).where('status', '=', 'pending').execute();
     await webhooks.runOnce();
     expect(await deliveries(database)).toMatchObject([{ status: 'pending' }]);
+  });
+});
+
+// One endpoint answering 200 and then trickling its body a byte at a time (each within the body timeout) kept its
+// attempt alive forever, and a pass awaited every attempt it claimed before claiming again: every later delivery, to
+// every endpoint, waited behind it, and each lease that ran out sent it again (found by a review). An attempt now has
+// one deadline, its status decides, and attempts under way never hold up the claiming of others.
+describe('Webhooks under a slow or stuck endpoint', () => {
+  /** Answers 200, then a byte every 100 ms, never ending. */
+  const trickle = (_req: IncomingMessage, res: ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    const t = setInterval(() => res.write('.'), 100);
+    res.on('close', () => clearInterval(t));
+  };
+  /** Never answers. */
+  const hang = () => {};
+
+  it('an answer that never ends is cut at the deadline and its status decides: delivered once', async () => {
+    const { deps, database, at } = await setup();
+    const hook = await receiver(trickle);
+    await addEndpoint(database, 'wh_1', hook.url);
+    const webhooks = new Webhooks(deps, SECRET, { backoffMs: [1000], timeoutMs: 300 });
+    await webhooks.emit('org-1', 'anomaly.detected', { x: 1 });
+    await webhooks.runOnce();
+    expect(await deliveries(database)).toMatchObject([{ status: 'delivered', attempts: 1 }]);
+    at(T0 + 86_400_000);
+    await webhooks.runOnce();
+    expect(hook.hits).toHaveLength(1);
+  });
+
+  it('a refusal whose answer never ends is cut at the deadline and retried, as any refusal', async () => {
+    const { deps, database } = await setup();
+    const hook = await receiver((_req, res) => {
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      const t = setInterval(() => res.write('.'), 100);
+      res.on('close', () => clearInterval(t));
+    });
+    await addEndpoint(database, 'wh_1', hook.url);
+    const webhooks = new Webhooks(deps, SECRET, { backoffMs: [1000], timeoutMs: 300 });
+    await webhooks.emit('org-1', 'anomaly.detected', { x: 1 });
+    await webhooks.runOnce();
+    expect(await deliveries(database)).toMatchObject([{ status: 'pending', attempts: 1, next_attempt_at_ms: T0 + 1000, last_error: 'HTTP 503' }]);
+  });
+
+  it('deliveries to other endpoints go on while one endpoint holds its attempts open', async () => {
+    const { deps, database } = await setup();
+    const hook = await receiver((req, res) => (req.url === '/stuck' ? hang() : req.url === '/slow' ? trickle(req, res) : answer(200)(req, res)));
+    await addEndpoint(database, 'wh_stuck', `${hook.url}/stuck`);
+    await addEndpoint(database, 'wh_slow', `${hook.url}/slow`);
+    // A deadline far beyond the test: only attempts that do not wait for each other can pass it.
+    const webhooks = new Webhooks(deps, SECRET, { backoffMs: [1000], timeoutMs: 60_000, pollMs: 50 });
+    cleanups.push(() => webhooks.stop());
+    webhooks.start();
+    await webhooks.emit('org-1', 'anomaly.detected', { n: 1 });
+    await waitFor(() => hook.hits.length === 2);
+    await database.db.insertInto('webhooks').values({ id: 'wh_fast', org_id: 'org-1', url: `${hook.url}/fast`, event_types: '["*"]', secret_encrypted: seal(SECRET, 'whsec_f'), redacted_secret: 'whsec_…', created_at: T0 / 1000, deleted_at: null }).execute();
+    await database.db.updateTable('webhooks').set({ event_types: '["budget.threshold_crossed"]' }).where('id', 'in', ['wh_stuck', 'wh_slow']).execute();
+    await webhooks.emit('org-1', 'anomaly.detected', { n: 2 });
+    await waitFor(() => hook.hits.some((h) => h.path === '/fast'));
+    expect(await deliveries(database)).toMatchObject([{ webhook_id: 'wh_stuck', status: 'pending' }, { webhook_id: 'wh_slow', status: 'pending' }, { webhook_id: 'wh_fast', status: 'delivered' }]);
+  });
+
+  it('one endpoint takes at most its share of the attempts under way; the others still get theirs', async () => {
+    const { deps, database } = await setup();
+    const hook = await receiver((req, res) => (req.url === '/stuck' ? hang() : answer(200)(req, res)));
+    await addEndpoint(database, 'wh_stuck', `${hook.url}/stuck`);
+    const webhooks = new Webhooks(deps, SECRET, { backoffMs: [1000], timeoutMs: 60_000, pollMs: 50, concurrency: 4, perEndpoint: 2 });
+    cleanups.push(() => webhooks.stop());
+    webhooks.start();
+    for (let i = 0; i < 6; i++) await webhooks.emit('org-1', 'anomaly.detected', { i });
+    await waitFor(() => hook.hits.length === 2);
+    await addEndpoint(database, 'wh_fast', `${hook.url}/fast`);
+    await database.db.updateTable('webhooks').set({ event_types: '["budget.threshold_crossed"]' }).where('id', '=', 'wh_stuck').execute();
+    for (let i = 0; i < 3; i++) await webhooks.emit('org-1', 'anomaly.detected', { i });
+    await waitFor(() => hook.hits.filter((h) => h.path === '/fast').length === 3);
+    // The stuck endpoint never had more than its two attempts open, however often the passes came.
+    expect(hook.hits.filter((h) => h.path === '/stuck')).toHaveLength(2);
+  });
+
+  it('a delivery whose attempt is still under way is not claimed again by its own instance, even past its lease', async () => {
+    const { deps, database, at } = await setup();
+    const hook = await receiver(hang);
+    await addEndpoint(database, 'wh_1', hook.url);
+    const webhooks = new Webhooks(deps, SECRET, { backoffMs: [1000], timeoutMs: 60_000, pollMs: 60_000, leaseMs: 60_000 });
+    cleanups.push(() => webhooks.stop());
+    webhooks.start();
+    await webhooks.emit('org-1', 'anomaly.detected', { x: 1 });
+    await waitFor(() => hook.hits.length === 1);
+    at(T0 + 120_000);
+    await webhooks.runOnce();
+    expect(hook.hits).toHaveLength(1);
   });
 });

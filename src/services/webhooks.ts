@@ -145,7 +145,7 @@ export class Webhooks {
     return this.dispatcher.stop();
   }
 
-  /** One delivery pass now (tests, and a caller that must not wait for the next). */
+  /** Delivery passes now, awaiting the attempts they start (tests, and a caller that must not wait for the next). */
   runOnce(): Promise<number> {
     return this.dispatcher.runOnce();
   }
