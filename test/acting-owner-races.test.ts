@@ -225,6 +225,58 @@ describeEachDatabase('a demoted owner racing their demotion through HTTP', (back
     expect([p.status, p.body.error?.code]).toEqual([403, 'insufficient_permissions']);
     expect((await t.api('GET', `${ORG}/users/${ids['mallory@example.com']}`)).body.role).toBe('reader');
   });
+  // The admin key's transaction took its key row, then (making a key) its owner's user row; the demotion writes the
+  // user row, then revokes the keys: opposite orders, and PostgreSQL broke the deadlock by failing one side 500,
+  // sometimes the demotion (an outside review). One lock order now (acting-owner.ts): user rows before key rows.
+  it.runIf(onPostgres)("an owner demoted while their admin key makes an admin key: the demotion 200, the key's write refused", async () => {
+    const alice = await joinAs(t, olive, 'alice2@example.com', 'owner');
+    const aliceId = (await t.api('GET', `${ORG}/users?emails[]=alice2@example.com`)).body.data[0].id;
+    const ak = await alice.call('POST', `${ORG}/admin_api_keys`, { name: 'alice ops' });
+    expect(ak.status).toBe(200);
+    // Alice's row held by another writer for a moment (a sign-in, a password change), so that both requests queue.
+    await side.query('begin');
+    await side.query('select 1 from users where id = $1 for update', [aliceId]);
+    const demote = olive.call('POST', `${ORG}/users/${aliceId}`, { role: 'reader' });
+    await new Promise((r) => setTimeout(r, 300));
+    const make = fetch(`${t.url}${ORG}/admin_api_keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ak.body.value}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'accomplice' }),
+    }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    await new Promise((r) => setTimeout(r, 300));
+    await side.query('rollback');
+    const [d, m] = await Promise.all([demote, make]);
+    expect(d.status).toBe(200);
+    // Revoked by the demotion it waited for: refused as any request with that key now is.
+    expect([m.status, m.body.error?.code]).toEqual([401, 'invalid_api_key']);
+    const live = await side.query("select id from api_keys where kind = 'admin' and owner_id = $1 and status != 'revoked'", [aliceId]);
+    expect(live.rows).toEqual([]);
+  });
+  // The same inversion the other way round: an admin key demoting an owner held its own key row, then wrote the owner's
+  // user row; that owner deleting the admin key held their user row, then wrote the key row.
+  it.runIf(onPostgres)('an admin key demoting an owner who is deleting that admin key: one wins, the other is refused, no 500', async () => {
+    const alice = await joinAs(t, olive, 'alice3@example.com', 'owner');
+    const bob = await joinAs(t, olive, 'bob3@example.com', 'owner');
+    const bobId = (await t.api('GET', `${ORG}/users?emails[]=bob3@example.com`)).body.data[0].id;
+    const ak = await alice.call('POST', `${ORG}/admin_api_keys`, { name: 'alice ops' });
+    expect(ak.status).toBe(200);
+    // The key's row held (shared) for a moment, so that Bob's revocation of it waits holding Bob's row.
+    await side.query('begin');
+    await side.query('select 1 from api_keys where id = $1 for share', [ak.body.id]);
+    const remove = bob.call('DELETE', `${ORG}/admin_api_keys/${ak.body.id}`);
+    await new Promise((r) => setTimeout(r, 300));
+    const demote = fetch(`${t.url}${ORG}/users/${bobId}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ak.body.value}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ role: 'reader' }),
+    }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    await new Promise((r) => setTimeout(r, 300));
+    await side.query('rollback');
+    const [r, d] = await Promise.all([remove, demote]);
+    expect(r.status).toBe(200);
+    expect([d.status, d.body.error?.code]).toEqual([401, 'invalid_api_key']);
+    expect((await t.api('GET', `${ORG}/users/${bobId}`)).body.role).toBe('owner');
+  });
   it.runIf(onPostgres)('a member taken out of the project while their rotation waits gets no new secret', async () => {
     const p = t.defaultProjectId;
     const bob = await joinAs(t, olive, 'bob@example.com', 'reader', [{ id: p, role: 'member' }]);

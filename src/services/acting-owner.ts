@@ -9,12 +9,28 @@ import type { Actor, Executor, ServiceDeps } from './context.js';
 // either commits first, or waits and is refused here. Decided only at the door, a demoted owner's request in flight
 // still made an accomplice an owner after the demotion committed (an outside review). SQLite runs one transaction at
 // a time. The CLI and the system act for the organization itself and are not asked.
+//
+// One lock order, on PostgreSQL, for every transaction that holds rows of users and of api_keys:
+//   1. the owners' advisory lock (users.ts OWNERS_LOCK), when taken: demotions, removals, the start's sweep;
+//   2. users rows: the user a demotion or removal writes (users.ts lockTargetUser), then the acting user (a session's
+//      user, or the owner of the acting admin key), then a new key's owner (key-writes.ts lockLiveOwner);
+//   3. api_keys rows: the acting admin key, then the keys written.
+// Taken the other way (the acting key's row, then its owner's user row for the new key, against a demotion writing
+// the user row, then revoking the key), PostgreSQL broke the deadlock by failing one side 500, sometimes the
+// demotion (an outside review).
 
 const forShare = <Q extends { forShare(): Q }>(deps: ServiceDeps, q: Q): Q => (deps.database.dialect === 'postgres' ? q.forShare() : q);
 
-/** Refuses an admin key revoked since the request was authenticated (its owner demoted, or the key deleted). */
+/**
+ * Refuses an admin key revoked since the request was authenticated (its owner demoted, or the key deleted). Its
+ * owner's user row is held first, then the key's (the lock order above): a demotion or removal under way, which writes
+ * that user row before it revokes the key, commits first and the key is found revoked, or waits for this transaction.
+ */
 async function lockLiveKey(trx: Executor, deps: ServiceDeps, actor: Actor): Promise<void> {
-  const q = trx.selectFrom('api_keys').select('id').where('id', '=', actor.id ?? '').where('status', '=', 'active');
+  const keyId = actor.id ?? '';
+  const owner = await trx.selectFrom('api_keys').select(['owner_type', 'owner_id']).where('id', '=', keyId).executeTakeFirst();
+  if (owner?.owner_type === 'user' && owner.owner_id) await forShare(deps, trx.selectFrom('users').select('id').where('id', '=', owner.owner_id)).execute();
+  const q = trx.selectFrom('api_keys').select('id').where('id', '=', keyId).where('status', '=', 'active');
   if (!(await forShare(deps, q).executeTakeFirst())) throw new TollgateError('invalid_api_key');
 }
 

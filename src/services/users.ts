@@ -232,6 +232,16 @@ export async function revokeFormerOwnersAdminKeys(deps: ServiceDeps, orgId: stri
   return revoked;
 }
 
+/**
+ * Holds the row of the user a demotion or removal writes (FOR UPDATE on PostgreSQL) before the actor's rows are held
+ * (the lock order, acting-owner.ts): the admin key acting, held first, met its owner's own revocation of it, which
+ * holds that owner's row and then writes the key's.
+ */
+async function lockTargetUser(trx: Executor, deps: ServiceDeps, userId: string): Promise<void> {
+  if (deps.database.dialect !== 'postgres') return;
+  await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
+}
+
 const userNotFound = (userId: string) => new TollgateError('not_found', `No user found with id '${userId}'.`, 'user_id');
 const notMember = (userId: string, projectId: string) =>
   new TollgateError('not_found', `User '${userId}' is not a member of project '${projectId}'.`, 'user_id');
@@ -251,6 +261,8 @@ export async function modifyUser(deps: ServiceDeps, orgId: string, userId: strin
   if (body.technical_level !== undefined) patch.technical_level = body.technical_level || null;
   if (body.developer_persona !== undefined) patch.developer_persona = body.developer_persona || null;
   const revoked = await withGlobalLock(deps.database, OWNERS_LOCK, async (trx) => {
+    // The user's row before the actor's rows (the lock order, acting-owner.ts).
+    await lockTargetUser(trx, deps, userId);
     // Still an owner, under the owners' lock a demotion takes: an owner demoted a moment ago makes nobody an owner.
     await lockActingOwner(trx, deps, actor);
     // Removed since the check above: a 404 as it would have been, with nothing written (user.updated read after user.deleted).
@@ -275,6 +287,8 @@ export async function modifyUser(deps: ServiceDeps, orgId: string, userId: strin
 export async function deleteUser(deps: ServiceDeps, orgId: string, userId: string, actor: Actor) {
   await getUser(deps, orgId, userId);
   const keys = await withGlobalLock(deps.database, OWNERS_LOCK, async (trx) => {
+    // The user's row before the actor's rows (the lock order, acting-owner.ts).
+    await lockTargetUser(trx, deps, userId);
     await lockActingOwner(trx, deps, actor);
     await keepAnOwner(trx, orgId, userId);
     // The row first, then the keys: a key being made for this user waits for the row and is refused, or is in and
