@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { type Backend, openBackend } from './backend.js';
 import { cliIo } from './io.js';
+import { shown } from './output.js';
 
 // What every CLI command does with the admin API: open the backend named by the global options, call it, turn an
 // error answer into a readable message, resolve a project by name.
@@ -54,15 +55,28 @@ export async function listAll(b: Backend, path: string, query = ''): Promise<Arr
   }
 }
 
-/** A project id from an id or an exact name (archived projects included, every page read). */
+/** A name in a message, in single quotes (or quoted and escaped when it holds control characters: output.ts shown). */
+function quotedName(name: string): string {
+  const escaped = shown(name);
+  return escaped === name ? `'${name}'` : escaped;
+}
+
+/**
+ * A project id from an id or an exact name. A name matches active projects only (an archived one is reached by its
+ * id: found by a walkthrough, `--project Temp` took an archived "Temp" before the active one), and a name two or more
+ * active projects share is refused with their ids (it took the oldest, and keys, limits and budgets went there).
+ */
 export async function projectIdOf(b: Backend, ref: string): Promise<string> {
   if (ref.startsWith('proj_')) return ref;
-  let after = '';
-  for (;;) {
-    const page = await callApi(b, 'GET', `/v1/organization/projects?limit=100&include_archived=true${after ? `&after=${after}` : ''}`);
-    const found = (page.data as Array<{ id: string; name: string }>).find((p) => p.name === ref);
-    if (found) return found.id;
-    if (!page.has_more) throw new CliError(`No project named '${ref}'.`);
-    after = String(page.last_id);
+  const named = (await listAll(b, '/v1/organization/projects', 'include_archived=true')).filter((p) => p.name === ref);
+  const active = named.filter((p) => p.status !== 'archived').map((p) => String(p.id));
+  if (active.length === 1) return active[0];
+  if (active.length > 1) {
+    throw new CliError(`${active.length} active projects are named ${quotedName(ref)} (${active.join(', ')}): use the id (--project proj_…) to say which.`);
   }
+  if (named.length > 0) {
+    const archived = named.map((p) => String(p.id)).join(', ');
+    throw new CliError(`No active project named ${quotedName(ref)} (archived: ${archived}); an archived project is reached by its id.`);
+  }
+  throw new CliError(`No project named ${quotedName(ref)}.`);
 }
