@@ -1,4 +1,5 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { AUDIT_EVENT_TYPES } from '../core/audit-events.js';
 import { CliError, callApi, type GlobalOpts, listAll, projectIdOf, withBackend } from './admin-client.js';
 import { type CliIo, cliClock, cliIo, withCliIo } from './io.js';
 import { listOption, refuseEmptyOrRepeatedValues, wholeSeconds } from './option-values.js';
@@ -7,7 +8,7 @@ import { registerLimitsCommands } from './limits-command.js';
 import { registerObjectsCommand } from './objects-command.js';
 import { registerProvidersCommands } from './providers-command.js';
 import { registerScanCommand } from './scan-command.js';
-import { registerUsageCommand } from './usage-command.js';
+import { parseWhen, registerUsageCommand } from './usage-command.js';
 import { registerUsersCommands } from './users-command.js';
 
 // `tollgate` — the CLI. Every command takes --json for scripts; without it, a readable table.
@@ -65,6 +66,13 @@ function parseExpiry(v: string | undefined): number | undefined {
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw new CliError(`--expires expects unix seconds, an ISO date or 30d/12h/90m, got '${v}'`);
   return Math.floor(t / 1000);
+}
+
+/** `audit --limit`: the admin API's page size, 1 to 100. */
+function auditLimit(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 100) throw new InvalidArgumentError(`expected a whole number from 1 to 100, got '${value}'`);
+  return n;
 }
 
 /** Builds the command tree (exported for tests). */
@@ -261,17 +269,22 @@ export function buildCli(): Command {
     .command('audit')
     .description('the audit log, newest first')
     .addOption(listOption('--type <types>', 'comma-separated event types (repeatable)'))
-    .option('--project <id>', 'project id')
+    .option('--project <project>', 'project id or name')
     .option('--actor <id>', 'actor id')
-    .option('--since <unix>', 'only entries at or after this time')
-    .option('--limit <n>', 'entries to show (1-100)', '20')
-    .action(async (o, cmd: Command) =>
-      withBackend(cmd, async (b, g) => {
-        const q = new URLSearchParams({ limit: o.limit });
+    .option('--since <when>', 'only entries at or after this time: unix seconds, ISO date, or 7d/12h/30m ago')
+    .option('--limit <n>', 'entries to show (1-100)', auditLimit, 20)
+    .action(async (o, cmd: Command) => {
+      // Checked before the backend opens, in the flags' words (the API's would name effective_at[gte]). A type
+      // Tollgate never writes matches nothing: a typo would pass as "nothing happened".
+      const unknown = ((o.type as string[] | undefined) ?? []).find((t) => !(AUDIT_EVENT_TYPES as string[]).includes(t));
+      if (unknown !== undefined) throw new CliError(`--type: '${unknown}' is not an audit event type (they are ${AUDIT_EVENT_TYPES.join(', ')})`);
+      const since = o.since === undefined ? undefined : parseWhen(o.since, Math.floor(cliClock()() / 1000), '--since');
+      return withBackend(cmd, async (b, g) => {
+        const q = new URLSearchParams({ limit: String(o.limit) });
         for (const type of (o.type as string[] | undefined) ?? []) q.append('event_types[]', type);
-        if (o.project) q.set('project_ids', o.project);
+        if (o.project) q.set('project_ids', await projectIdOf(b, o.project));
         if (o.actor) q.set('actor_ids', o.actor);
-        if (o.since) q.set('effective_at[gte]', o.since);
+        if (since !== undefined) q.set('effective_at[gte]', String(since));
         const res = await callApi(b, 'GET', `/v1/organization/audit_logs?${q}`);
         const rows = (res.data as Array<Record<string, unknown>>).map((e) => {
           // OpenAI's actor (a session or an API key), or null with Tollgate's account of who acted (cli, system, reporter).
@@ -286,8 +299,8 @@ export function buildCli(): Command {
           return { time: time(e.effective_at), type: e.type, actor: who, object: obj?.id ?? '-', project: (e.project as { id: string } | undefined)?.id };
         });
         print(g, res, () => table(rows, ['time', 'type', 'actor', 'object', 'project']));
-      }),
-    );
+      });
+    });
   registerScanCommand(program);
   registerLimitsCommands(program);
   registerObjectsCommand(program);
