@@ -15,10 +15,13 @@ export interface GlobalOpts {
 /** A refusal to show as `error: …` (the CLI exits 1). */
 export class CliError extends Error {}
 
-/** Runs fn with the backend of the command's global options (local data dir, or --server), then closes it. */
-export async function withBackend<T>(cmd: Command, fn: (b: Backend, g: GlobalOpts) => Promise<T>): Promise<T> {
+/**
+ * Runs fn with the backend of the command's global options (local data dir, or --server), then closes it. A command
+ * that only reads says so (`readOnly`): it is refused a local data dir that does not exist rather than making one.
+ */
+export async function withBackend<T>(cmd: Command, fn: (b: Backend, g: GlobalOpts) => Promise<T>, opts: { readOnly?: boolean } = {}): Promise<T> {
   const g = cmd.optsWithGlobals() as GlobalOpts;
-  const backend = await openBackend({ server: g.server, adminKey: g.adminKey }, cliIo().env);
+  const backend = await openBackend({ server: g.server, adminKey: g.adminKey, readOnly: opts.readOnly }, cliIo().env);
   try {
     return await fn(backend, g);
   } finally {

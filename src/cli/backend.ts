@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../config/config.js';
 import { buildApp } from '../http/app.js';
@@ -6,7 +8,7 @@ import { createAppContext } from '../http/app-context.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 import type { Actor } from '../services/context.js';
 import { setupTokenFile } from '../infra/setup-token-file.js';
-import { cliClock } from './io.js';
+import { cliClock, cliIo } from './io.js';
 import { requestIdSource } from '../core/ids.js';
 import { remoteServer } from './server-url.js';
 
@@ -19,6 +21,8 @@ export interface Backend {
 export interface BackendOptions {
   server?: string;
   adminKey?: string;
+  /** The command only reads: a local data dir that does not exist is refused, not made (openLocalRuntime). */
+  readOnly?: boolean;
 }
 
 /**
@@ -41,7 +45,7 @@ export async function openBackend(opts: BackendOptions, env: Record<string, stri
       async close() {},
     };
   }
-  const runtime = await openLocalRuntime(env);
+  const runtime = await openLocalRuntime(env, { readOnly: opts.readOnly });
   const logger = pino({ level: 'silent' });
   const actor = cliActor();
   const app = await buildApp(createAppContext(runtime, logger), {
@@ -77,10 +81,24 @@ function jsonAnswer(status: number, contentType: string | null, text: string): u
   }
 }
 
-/** The local data dir's runtime (database migrated, organization initialised), for commands that act on it directly. */
-export async function openLocalRuntime(env: Record<string, string | undefined>): Promise<Runtime> {
+/**
+ * The local data dir's runtime (database migrated, organization initialised), for commands that act on it directly.
+ * Found by a walkthrough: the default `./data` is relative to where the CLI runs, and run from a subdirectory it
+ * silently made a new organization there (and printed an admin key the running server did not know). A data dir the
+ * CLI makes is told on standard error with its absolute path (standard output stays the command's, for scripts); a
+ * command that only reads refuses to make one, when the database would be in it: an empty new organization answering
+ * "(none)" would mislead.
+ */
+export async function openLocalRuntime(env: Record<string, string | undefined>, opts: { readOnly?: boolean } = {}): Promise<Runtime> {
   const config = loadConfig({ ...env, LOG_LEVEL: env.LOG_LEVEL ?? 'warn' });
-  return createRuntime(config, { clock: cliClock(), usageWorker: false });
+  const dir = resolve(config.dataDir);
+  const made = !existsSync(dir);
+  if (made && opts.readOnly && !config.databaseUrl) {
+    throw new Error(`no Tollgate data directory at ${dir}: nothing to read there (set TOLLGATE_DATA_DIR to the server's, or use --server)`);
+  }
+  const runtime = await createRuntime(config, { clock: cliClock(), usageWorker: false });
+  if (made) cliIo().err(`Created a new Tollgate data directory at ${dir} (set TOLLGATE_DATA_DIR to use another)\n`);
+  return runtime;
 }
 
 /** The audit actor of a local command: the operating-system user who ran it. */

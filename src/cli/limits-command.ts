@@ -103,7 +103,7 @@ export function registerLimitsCommands(program: Command): void {
         if (g.json) return cliIo().out(jsonList(rows));
         const shown = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === RATE_LIMIT_UNLIMITED ? 'unlimited' : v])));
         cliIo().out(table(shown, ['id', 'model', ...LIMIT_COLUMNS]));
-      }),
+      }, { readOnly: true }),
     );
   limits
     .command('set')

@@ -123,7 +123,7 @@ export function buildCli(): Command {
       withBackend(cmd, async (b, g) => {
         const all = await listAll(b, '/v1/organization/admin_api_keys', o.all ? 'include_revoked=true' : '');
         print(g, { object: 'list', data: all }, () => table(keyRows(all), ['id', 'name', 'redacted_value', 'status', 'created', 'last_used']));
-      }),
+      }, { readOnly: true }),
     );
   admin
     .command('revoke')
@@ -144,7 +144,7 @@ export function buildCli(): Command {
         const all = await listAll(b, '/v1/organization/projects', o.all ? 'include_archived=true' : '');
         const rows = all.map((p) => ({ ...p, created: time(p.created_at) }));
         print(g, { object: 'list', data: all }, () => table(rows, ['id', 'name', 'status', 'created']));
-      }),
+      }, { readOnly: true }),
     );
   projects
     .command('create')
@@ -204,7 +204,7 @@ export function buildCli(): Command {
         const pid = await projectIdOf(b, o.project);
         const all = await listAll(b, `/v1/organization/projects/${pid}/api_keys`, o.all ? 'include_revoked=true' : '');
         print(g, { object: 'list', data: all }, () => table(keyRows(all), KEY_COLUMNS));
-      }),
+      }, { readOnly: true }),
     );
   keys
     .command('show')
@@ -216,7 +216,7 @@ export function buildCli(): Command {
         // A revoked key is gone from the API's default answers; the CLI still shows it by id, for the record.
         const key = await callApi(b, 'GET', `/v1/organization/projects/${pid}/api_keys/${encodeURIComponent(id)}?include_revoked=true`);
         print(g, key, () => table(keyRows([key]), [...KEY_COLUMNS, 'allowed_ips']));
-      }),
+      }, { readOnly: true }),
     );
   keys
     .command('rename')
@@ -299,7 +299,7 @@ export function buildCli(): Command {
           return { time: time(e.effective_at), type: e.type, actor: who, object: obj?.id ?? '-', project: (e.project as { id: string } | undefined)?.id };
         });
         print(g, res, () => table(rows, ['time', 'type', 'actor', 'object', 'project']));
-      });
+      }, { readOnly: true });
     });
   registerScanCommand(program);
   registerLimitsCommands(program);

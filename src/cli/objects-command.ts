@@ -20,7 +20,7 @@ export function registerObjectsCommand(program: Command): void {
         const rows = await listAll(b, base(pid), o.type ? `type=${encodeURIComponent(o.type)}` : '');
         const shown = rows.map((r) => ({ ...r, recorded: time(r.recorded_at), deleted: time(r.deleted_at) }));
         cliIo().out(g.json ? jsonList(rows) : table(shown, ['id', 'type', 'source', 'api_key_id', 'recorded', 'deleted']));
-      }),
+      }, { readOnly: true }),
     );
   objects
     .command('assign')

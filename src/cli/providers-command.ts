@@ -50,7 +50,7 @@ export function registerProvidersCommands(program: Command): void {
         const rows = await listAll(b, BASE);
         const shownRows = rows.map((r) => ({ ...r, models: [...(r.models as string[]), ...(r.model_prefixes as string[]).map((p) => `${p}*`)].join(',') }));
         cliIo().out(g.json ? jsonList(rows) : table(shownRows, ['id', 'name', 'kind', 'base_url', 'models']));
-      }),
+      }, { readOnly: true }),
     );
   providers
     .command('create')
@@ -95,7 +95,7 @@ export function registerProvidersCommands(program: Command): void {
         const rows = await listAll(b, `${BASE}/${id}/credentials`);
         const shownRows = rows.map((r) => ({ ...r, created: time(r.created_at) }));
         cliIo().out(g.json ? jsonList(rows) : table(shownRows, ['id', 'redacted_value', 'weight', 'status', 'disabled_reason', 'created']));
-      }),
+      }, { readOnly: true }),
     );
   creds
     .command('add')

@@ -130,7 +130,7 @@ export function registerUsageCommand(program: Command, io: UsageCommandIo = { en
     .addOption(new Option('--bucket <width>', 'bucket width').choices(['1d', '1h']).default('1d'))
     .action(async (_o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals() as UsageOptions;
-      const backend = await openBackend({ server: o.server, adminKey: o.adminKey }, io.env);
+      const backend = await openBackend({ server: o.server, adminKey: o.adminKey, readOnly: true }, io.env);
       try {
         const report = await usageReport(backend, o, Math.floor(cliClock()() / 1000));
         if (o.json) {
