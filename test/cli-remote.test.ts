@@ -62,6 +62,29 @@ describe('CLI against a server', () => {
     expect(ok.err).toContain('the server answered 200 with non-JSON content (text/html)');
   });
 
+  it('names the server and the cause when it cannot be reached, never the admin key', async () => {
+    // A port nothing listens on: taken, then freed.
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const adminKey = 'sk-tg-admin-unreachable-test-key-0123456789';
+    const tlsToPlain = proxyUrl.replace('http://', 'https://');
+    for (const [server, args, cause] of [
+      [`http://127.0.0.1:${port}`, ['projects', 'list'], /connection refused \(ECONNREFUSED\)/],
+      [`http://127.0.0.1:${port}/`, ['usage'], /connection refused \(ECONNREFUSED\)/],
+      [`http://127.0.0.1:${port}`, ['keys', 'create', '--name', 'k'], /connection refused \(ECONNREFUSED\)/],
+      ['http://tollgate-cli-test.invalid', ['audit'], /host not found \((ENOTFOUND|EAI_AGAIN)\)/],
+      [tlsToPlain, ['projects', 'list'], /TLS failed \(\w+\)/],
+    ] as Array<[string, string[], RegExp]>) {
+      const r = await cli({}, '--server', server, '--admin-key', adminKey, ...args);
+      expect(r.code, server).toBe(1);
+      expect(r.err, server).toContain(`could not reach the server at ${server.replace(/\/$/, '')}: `);
+      expect(r.err, server).toMatch(cause);
+      expect(`${r.out}${r.err}`).not.toContain(adminKey);
+    }
+  });
+
   it('refuses --admin-key without --server or TOLLGATE_URL, touching no local data dir', async () => {
     const dataDir = join(parent, 'untouched');
     for (const args of [

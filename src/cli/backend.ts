@@ -10,7 +10,7 @@ import type { Actor } from '../services/context.js';
 import { setupTokenFile } from '../infra/setup-token-file.js';
 import { cliClock, cliIo } from './io.js';
 import { requestIdSource } from '../core/ids.js';
-import { remoteServer } from './server-url.js';
+import { remoteServer, serverUnreachable } from './server-url.js';
 
 /** A call to the admin API: in-process on the local data dir, or over HTTP to a running server. */
 export interface Backend {
@@ -35,12 +35,19 @@ export async function openBackend(opts: BackendOptions, env: Record<string, stri
   if (remote) {
     return {
       async call(method, path, body) {
-        const res = await fetch(remote.base + path, {
-          method,
-          headers: { authorization: `Bearer ${remote.adminKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-          body: body !== undefined ? JSON.stringify(body) : undefined,
-        });
-        return { status: res.status, body: jsonAnswer(res.status, res.headers.get('content-type'), await res.text()) };
+        let res: Response;
+        let text: string;
+        try {
+          res = await fetch(remote.base + path, {
+            method,
+            headers: { authorization: `Bearer ${remote.adminKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+            body: body !== undefined ? JSON.stringify(body) : undefined,
+          });
+          text = await res.text();
+        } catch (err) {
+          throw new Error(serverUnreachable(remote.base, err));
+        }
+        return { status: res.status, body: jsonAnswer(res.status, res.headers.get('content-type'), text) };
       },
       async close() {},
     };

@@ -42,3 +42,47 @@ export function remoteServer(opts: { server?: string; adminKey?: string }, env: 
   if (!adminKey) throw new Error('--server needs --admin-key (or TOLLGATE_ADMIN_KEY)');
   return { base: server.replace(/\/+$/, ''), adminKey };
 }
+
+/** What a network error says, by its code: fetch() hides the reason (a refused connection, a DNS failure) in `cause`. */
+function failureReason(err: unknown): string {
+  const cause = (err as { cause?: unknown } | null)?.cause ?? err;
+  const c = cause as { code?: unknown; message?: unknown; errors?: Array<{ code?: unknown }> } | null;
+  // Node tries every address of a name in turn (autoSelectFamily): the refusals come as an AggregateError.
+  const code = typeof c?.code === 'string' ? c.code : typeof c?.errors?.[0]?.code === 'string' ? c.errors[0].code : '';
+  const raw = typeof c?.message === 'string' ? c.message : String(cause);
+  // OpenSSL's messages are `…:SSL routines:<function>:<reason>:<file>:<line>:`; the reason is the readable part.
+  const message = /SSL routines:[^:]*:([^:]+)/.exec(raw)?.[1] ?? raw.split('\n')[0];
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused (ECONNREFUSED): is the server running, and on that port?';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+      return `host not found (${code}): is the host name right?`;
+    case 'ETIMEDOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return `timed out connecting (${code})`;
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return `timed out waiting for the answer (${code})`;
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return `the connection was closed before an answer (${code})`;
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `no route to the host (${code})`;
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+      return `TLS failed (${code}): the server does not speak TLS on that port (http://, not https://?)`;
+  }
+  if (/^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_|EPROTO$)/.test(code)) return `TLS failed (${code}): ${message}`;
+  return code ? `${message} (${code})` : message;
+}
+
+/**
+ * Why a request to the server failed to get an answer, naming the server (its base URL, which holds no credentials:
+ * remoteServer refuses a user or password) and the cause; never the admin key. Found by a walkthrough: an unreachable
+ * --server printed only `error: fetch failed`.
+ */
+export function serverUnreachable(base: string, err: unknown): string {
+  return `could not reach the server at ${base}: ${failureReason(err)}`;
+}
