@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Backend } from './backend.js';
 import { CliError, callApi, listAll, withBackend } from './admin-client.js';
 import { type CliIo, cliIo } from './io.js';
@@ -101,7 +101,7 @@ export function registerProvidersCommands(program: Command): void {
     .command('add')
     .argument('<provider>', 'provider id or name')
     .option('--weight <n>', 'its share of requests (default 1)', positiveNumber)
-    .option('--value <key>', 'the key itself (else asked for without echo)')
+    .addOption(new Option('--value <key>', 'the key itself (else asked for without echo)').conflicts('valueStdin'))
     .option('--value-stdin', 'read the key from standard input (its first line)')
     .action(async (ref: string, o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
@@ -115,7 +115,7 @@ export function registerProvidersCommands(program: Command): void {
     .command('rotate')
     .argument('<provider>', 'provider id or name')
     .argument('<credential_id>')
-    .option('--value <key>', 'the new key (else asked for without echo)')
+    .addOption(new Option('--value <key>', 'the new key (else asked for without echo)').conflicts('valueStdin'))
     .option('--value-stdin', 'read the new key from standard input (its first line)')
     .action(async (ref: string, credId: string, o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {

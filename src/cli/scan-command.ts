@@ -52,6 +52,7 @@ export function registerScanCommand(program: Command): void {
     .option('--hook-command <cmd>', 'command the hook runs before `scan --staged`', DEFAULT_HOOK_COMMAND)
     .option('--force', 'with --install-hook: replace an existing, different pre-commit hook')
     .action(async (paths: string[], _o: unknown, cmd: Command) => {
+      refuseOptionsOfTheOtherJob(cmd);
       try {
         await runScan(paths, cmd.optsWithGlobals() as ScanOptions, cliIo().env);
       } catch (err) {
@@ -60,6 +61,28 @@ export function registerScanCommand(program: Command): void {
         throw err;
       }
     });
+}
+
+// Options of scanning and of installing the hook: given to the other job, each was ignored without a word.
+const SCAN_ONLY = { git: '--git', staged: '--staged', sarif: '--sarif', report: '--report', failOnAny: '--fail-on-any', maxFileSize: '--max-file-size' };
+const HOOK_ONLY = { repo: '--repo', hookCommand: '--hook-command', force: '--force' };
+
+/** Refuses an option the job asked for (a scan, or --install-hook) does not read. */
+function refuseOptionsOfTheOtherJob(cmd: Command): void {
+  const given = (name: string) => {
+    const source = cmd.getOptionValueSource(name);
+    return source !== undefined && source !== 'default';
+  };
+  if (given('installHook')) {
+    for (const [name, flag] of Object.entries(SCAN_ONLY)) {
+      if (given(name)) throw new Error(`${flag} cannot be used with --install-hook: it is of a scan, and --install-hook scans nothing`);
+    }
+    if (cmd.args.length > 0) throw new Error('--install-hook takes no paths: give the repository with --repo');
+  } else {
+    for (const [name, flag] of Object.entries(HOOK_ONLY)) {
+      if (given(name)) throw new Error(`${flag} needs --install-hook: it is of the pre-commit hook's installation`);
+    }
+  }
 }
 
 async function runScan(paths: string[], o: ScanOptions, env: Record<string, string | undefined>): Promise<void> {
