@@ -52,6 +52,9 @@ describe('budget CLI refusals', () => {
       [['--usd', '10000000000', '--alerts', '100,1000'], /--alerts 1000 % of \$10000000000\.00 .*more than/],
       // 1 % of a cent was stored as an alert of 0 cents.
       [['--usd', '0.01', '--alerts', '1'], /--alerts 1 % of \$0\.01 is less than a cent/],
+      // Two percents of one amount in whole cents made two alerts of 1 cent each.
+      [['--usd', '0.5', '--alerts', '1,2'], /--alerts 1 % and 2 % of \$0\.50 are both \$0\.01: /],
+      [['--usd', '0.10', '--alerts', '14,5,80'], /--alerts 5 % and 14 % of \$0\.10 are both \$0\.01: /],
       [['--usd', '10000000000.01'], /--usd .*at most \$10000000000\.00/],
       [['--usd', 'Infinity'], /--usd expects an amount/],
       [['--usd', '1.234'], /--usd expects an amount/],

@@ -90,12 +90,20 @@ function alertBodies(alerts: string, cents: number, interval: string): Array<Rec
   const parts = alerts.split(',').map((p) => p.trim());
   if (parts.some((p) => !/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 1000)) throw new CliError(`--alerts expects whole percents from 1 to 1000, e.g. 50,80,100, got '${alerts}'`);
   if (interval !== 'month') throw new CliError("--alerts needs a monthly limit: spend alerts are of the month's spend");
+  // Alerts are whole cents: two percents that round to one amount made two alerts of that amount (1 % and 2 % of $0.50
+  // were both 1 cent), one of them not the alert asked for.
+  const byAmount = new Map<number, number>();
   return [...new Set(parts.map(Number))]
     .sort((x, y) => x - y)
     .map((p) => {
       const amount = Math.round((cents * p) / 100);
       if (amount < 1) throw new CliError(`--alerts ${p} % of ${dollars(cents)} is less than a cent`);
       if (amount > MAX_CENTS) throw new CliError(`--alerts ${p} % of ${dollars(cents)} is more than the largest spend alert, ${dollars(MAX_CENTS)}`);
+      const same = byAmount.get(amount);
+      if (same !== undefined) {
+        throw new CliError(`--alerts ${same} % and ${p} % of ${dollars(cents)} are both ${dollars(amount)}: alerts are in whole cents, give percents that make different amounts`);
+      }
+      byAmount.set(amount, p);
       return { threshold_amount: amount, currency: 'USD', interval: 'month', notification_channel: { type: 'email', recipients: [] } };
     });
 }
