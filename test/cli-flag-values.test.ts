@@ -67,6 +67,19 @@ describe('CLI option values (local data dir)', () => {
     expect(rotated.code, rotated.err).toBe(0);
   });
 
+  // Found by a walkthrough: `keys rotate --grace 0` printed "The old secret works until <now>", as though it still did.
+  it('says the old secret stopped working when --grace is 0, and until when it works otherwise', async () => {
+    const key = (await cli('--json', 'keys', 'create', '--name', 'rotated-now')).json();
+    for (let i = 0; i < 2; i++) {
+      const r = await cli('keys', 'rotate', key.id, '--grace', '0');
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toContain('The old secret stopped working now.');
+      expect(r.out).not.toContain('works until');
+    }
+    const graced = await cli('keys', 'rotate', key.id, '--grace', '60');
+    expect(graced.out).toMatch(/The old secret works until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\./);
+  });
+
   it('refuses a number that is not one, naming the flag (Number() made NaN of it, sent as null)', async () => {
     for (const args of [
       ['providers', 'credentials', 'add', 'prov_x', '--value', 'sk-x', '--weight', 'abc'],

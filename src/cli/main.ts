@@ -247,7 +247,8 @@ export function buildCli(): Command {
             '',
             `  ${key.value}`,
             '',
-            `The old secret works until ${time(key.previous_secret_expires_at)}.`,
+            // With no grace the old secret ended as the new one was made: "works until <now>" read as though it still did.
+            o.grace === 0 ? 'The old secret stopped working now.' : `The old secret works until ${time(key.previous_secret_expires_at)}.`,
             '',
           ].join('\n'),
         );
