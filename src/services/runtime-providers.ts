@@ -100,12 +100,20 @@ const toCredential = (r: CredentialRow): ProviderCredentialObject => ({
 });
 
 /**
- * The display form of a provider key: its kind prefix (`sk-`, `sk-ant-`, `sk-proj-`) when it has one, and its last
- * four characters when it is long enough for them not to give much away (OpenAI's `sk-…abcd`).
+ * A provider key's kind prefix: 2-5 lower-case letters and a `-` or `_` (`sk-`, `gsk_`, `xai-`, `hf_`, `pplx-`),
+ * with at most one more such word of 2-7 letters before the same separator (`sk-ant-`, `sk-proj-`), or Google's
+ * fixed `AIza`. Nothing longer or in capitals: a random (base64url) secret may start with letters and a separator
+ * by chance, and those letters are the secret's.
+ */
+const KIND_PREFIX = /^(?:AIza|[a-z]{2,5}([-_])(?:[a-z]{2,7}\1)?)/;
+
+/**
+ * The display form of a provider key: its kind prefix when it has one, and its last four characters when it is long
+ * enough for them not to give much away (OpenAI's `sk-…abcd`, Groq's `gsk_…abcd`).
  */
 export function redactSecret(secret: string): string {
   const tail = secret.length >= 16 ? secret.slice(-4) : '';
-  const prefix = /^[a-z]{2,8}-(?:[a-z]{2,8}-)?/i.exec(secret)?.[0] ?? '';
+  const prefix = KIND_PREFIX.exec(secret)?.[0] ?? '';
   return `${prefix.length + 12 <= secret.length ? prefix : ''}…${tail}`;
 }
 
