@@ -166,12 +166,16 @@ describeEachDatabase('metering every forwarded request', (backend) => {
       ['POST', '/v1/fim/completions', { model: 'gpt-4o-mini', prompt: 'def' }],
     ];
 
+    /** The member a refusal names: the one that keeps a model call from budgets; none for an endpoint itself. */
+    const refusedParam = (path: string, body: Record<string, unknown>): string | null =>
+      !['/v1/responses', '/v1/chat/completions'].includes(path) ? null : body.background ? 'background' : body.tools ? 'tools' : body.web_search_options ? 'web_search_options' : body.prompt ? 'prompt' : String(body.model).includes('-search-') ? 'model' : null;
+
     async function expectRefused(key: Key, who: string, own = mine) {
       const before = up.seen.length;
       for (const [method, path, body] of unmetered(own)) {
         const r = await call(t, key.value, method, path, body);
         expect(r.status, path).toBe(403);
-        expect(r.body.error).toMatchObject({ type: 'invalid_request_error', code: 'endpoint_not_metered', param: null });
+        expect(r.body.error, path).toMatchObject({ type: 'invalid_request_error', code: 'endpoint_not_metered', param: refusedParam(path, body) });
         expect(String(r.body.error?.message)).toContain(who);
       }
       expect(up.seen.length).toBe(before);

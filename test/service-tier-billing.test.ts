@@ -210,6 +210,7 @@ describeEachDatabase('billing by service tier', (backend) => {
       expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('endpoint_not_metered');
       expect((err as InstanceType<typeof OpenAI.APIError>).type).toBe('invalid_request_error');
       expect((err as Error).message).toMatch(/`service_tier`/);
+      expect((err as InstanceType<typeof OpenAI.APIError>).param).toBe('service_tier');
     }
     expect(up.calls()).toBe(before);
     // The standard tiers, and flex without flex rates (billed at most at the standard ones), go through.

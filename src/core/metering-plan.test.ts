@@ -114,6 +114,40 @@ describe('metering plan', () => {
     expect(planMetering(input({ model: 'other', prices, defaultPrice: prices['my-model'], body: { service_tier: 'priority' } }))).toMatchObject({ tier: 'priority', unmeterable: false });
   });
 
+  it('names the member that keeps a model call from budgets, for the refusal to name (param)', () => {
+    const plan = (body: Record<string, unknown>, o: Partial<PlanInput> = {}) => planMetering(input({ model: 'gpt-5', body, ...o }));
+    expect(plan({ service_tier: 'scale' })).toMatchObject({ unmeterable: true, param: 'service_tier' });
+    expect(plan({ service_tier: 'fast' }, { model: 'gpt-5-nano' })).toMatchObject({ unmeterable: true, param: 'service_tier' });
+    expect(plan({ background: true }, { endpoint: '/responses' })).toMatchObject({ unmeterable: true, param: 'background' });
+    expect(plan({ prompt: { id: 'pmpt_1' } }, { endpoint: '/responses' })).toMatchObject({ unmeterable: true, param: 'prompt' });
+    expect(plan({ tools: [{ type: 'web_search' }] }, { endpoint: '/responses' })).toMatchObject({ unmeterable: true, param: 'tools' });
+    expect(plan({ web_search_options: {} })).toMatchObject({ unmeterable: true, param: 'web_search_options' });
+    expect(plan({}, { model: 'gpt-4o-search-preview' })).toMatchObject({ unmeterable: true, param: 'model' });
+    expect(plan({ mcp_servers: [{ type: 'url', url: 'https://x', name: 'x' }] }, { endpoint: '/messages', model: 'claude-sonnet-4-6' })).toMatchObject({ unmeterable: true, param: 'mcp_servers' });
+    expect(plan({ speed: 'fast' }, { endpoint: '/messages', model: 'claude-sonnet-4-6' })).toMatchObject({ unmeterable: true, param: 'speed' });
+    expect(plan({ inference_geo: 'us' }, { endpoint: '/messages', model: 'claude-sonnet-4-6' })).toMatchObject({ unmeterable: true, param: 'inference_geo' });
+    // What is metered names nothing, nor does an endpoint Tollgate cannot meter at all.
+    expect(plan({ service_tier: 'priority' })).toMatchObject({ unmeterable: false, param: null });
+    expect(planMetering(input({ endpoint: '/batches', body: {} }))).toMatchObject({ unmeterable: true, param: null });
+  });
+
+  it('lets a model priced at nothing run at any tier or speed under a budget: a free model is free at all of them', () => {
+    // The built-in echo model (docs/metering.md): its priority tier costs what its standard one does, nothing.
+    for (const service_tier of ['priority', 'fast', 'scale', 'ultrafast', 'flex']) {
+      const p = planMetering(input({ model: 'tollgate-echo', body: { service_tier } }));
+      expect(p, service_tier).toMatchObject({ kind: 'tokens', priced: true, unmeterable: false, param: null });
+    }
+    const free = { 'local-llama': { input: 0, output: 0 } };
+    expect(planMetering(input({ model: 'local-llama', prices: free, body: { service_tier: 'priority' } }))).toMatchObject({ unmeterable: false });
+    expect(planMetering(input({ endpoint: '/messages', model: 'local-llama', prices: free, body: { speed: 'fast', inference_geo: 'us' } }))).toMatchObject({ unmeterable: false });
+    // Free at the standard rates only is not free: a dearer tier's rates are its own.
+    const tiered = { 'half-free': { input: 0, output: 0, priority: { input: 1, output: 2 } } };
+    expect(planMetering(input({ model: 'half-free', prices: tiered, body: { service_tier: 'priority' } }))).toMatchObject({ tier: 'priority', unmeterable: false });
+    expect(planMetering(input({ model: 'half-free', prices: tiered, body: { service_tier: 'scale' } }))).toMatchObject({ unmeterable: true, param: 'service_tier' });
+    // Hosted tools bill per call whatever the model's token rates.
+    expect(planMetering(input({ endpoint: '/responses', model: 'tollgate-echo', body: { tools: [{ type: 'web_search' }] } }))).toMatchObject({ unmeterable: true });
+  });
+
   it('will not let hosted tools (billed apart from tokens) past a budget, and bills them as tokens otherwise', () => {
     for (const body of [
       { tools: [{ type: 'function', name: 'f' }, { type: 'web_search_preview' }] },
@@ -360,7 +394,7 @@ describe('metering plan', () => {
     expect(t({})).toMatchObject({ kind: 'transcription', priced: true, unmeterable: false, estimateNano: 27 * 100_000 });
     expect(t({ response_format: ['text'] })).toMatchObject({ estimateNano: 10 * 100_000 });
     expect(t({ response_format: ['verbose_json'] })).toMatchObject({ unmeterable: false });
-    for (const f of [['text'], ['srt'], ['vtt'], ['json', 'text']]) expect(t({ response_format: f }).unmeterable, f.join()).toBe(true);
+    for (const f of [['text'], ['srt'], ['vtt'], ['json', 'text']]) expect(t({ response_format: f }), f.join()).toMatchObject({ unmeterable: true, param: 'response_format' });
     expect(t({}, 'gpt-4o-transcribe')).toMatchObject({ priced: true, estimateNano: 27 * (20 * 6000 + 10 * 10_000) });
     expect(t({}, 'some-asr')).toMatchObject({ priced: false });
   });
@@ -368,7 +402,7 @@ describe('metering plan', () => {
   it("takes a translation's default json for a format that reports no duration (only verbose_json does)", () => {
     const t = (endpoint: string, values: Record<string, string[]>) => planMetering(input({ endpoint, model: 'whisper-1', form: form(values), bodyBytes: 20_000 }));
     expect(t('/audio/translations', {})).toMatchObject({ kind: 'transcription', unmeterable: true });
-    expect(t('/audio/translations', { response_format: ['json'] })).toMatchObject({ unmeterable: true });
+    expect(t('/audio/translations', { response_format: ['json'] })).toMatchObject({ unmeterable: true, param: 'response_format' });
     expect(t('/audio/translations', { response_format: ['verbose_json'] })).toMatchObject({ unmeterable: false });
     // Transcriptions report their usage in json (OpenAI's default) as before.
     expect(t('/audio/transcriptions', {})).toMatchObject({ unmeterable: false });

@@ -1,5 +1,5 @@
 import { memberInAnyCase } from './member-case.js';
-import { type ModelPrice, type PriceTable, priceFor, pricesTokens, tierRates, usdToNano } from './pricing.js';
+import { isFreeOfCharge, type ModelPrice, type PriceTable, priceFor, pricesTokens, tierRates, usdToNano } from './pricing.js';
 
 // How a forwarded request is metered, decided once before it is forwarded (docs/metering.md is the table of it).
 // Every forwarded request counts against request quotas and RPM/RPD whatever its kind; this decides what it costs,
@@ -37,6 +37,12 @@ export interface MeterPlan {
    * no duration (it is billed at its estimate). Refused to keys, projects and organizations with a spend limit.
    */
   unmeterable: boolean;
+  /**
+   * The request member that makes a model call unmeterable (`service_tier`, `speed`, `inference_geo`, `background`,
+   * `prompt`, `tools`, `web_search_options`, `mcp_servers`, `context_management`, or `model` for a search model), which
+   * the refusal names as its `param`; null when the endpoint itself is, or when the request is metered.
+   */
+  param: string | null;
   /** A background response (`"background": true`): billed when its result is retrieved, not when it is created. */
   deferred: boolean;
   /** Units billed per request when they are known before the answer: characters (speech). */
@@ -123,6 +129,7 @@ const plan = (kind: MeterKind, family: string, o: Partial<MeterPlan> = {}): Mete
   price: null,
   priced: kind === 'free' || kind === 'retrieval',
   unmeterable: kind === 'unmetered',
+  param: null,
   deferred: false,
   units: 0,
   unitNano: 0,
@@ -219,26 +226,31 @@ function tokenPlan(i: PlanInput): MeterPlan {
   // billed by its stream's usage (read to its end whether its client stays: proxy.ts), but it goes on at the provider
   // whatever becomes of that stream: not for budgets either.
   const background = isBackgroundResponse(i.endpoint, i.body);
-  if (background && !asksToStream(i.body)) return plan('unmetered', BACKGROUND, { model: i.model, price, priced: pricesTokens(price), deferred: true });
+  if (background && !asksToStream(i.body)) return plan('unmetered', BACKGROUND, { model: i.model, price, priced: pricesTokens(price), deferred: true, param: 'background' });
   // Hosted tools bill per call or by tokens of their own, outside the answer's usage: billed as tokens, not for budgets.
   // Anthropic's MCP connector likewise brings in tool results no body bounds, under a hard cap or not.
   // Anthropic's server-side compaction samples the model again over the whole conversation, billed beside the message.
-  const hosted = isSearchModel(i.model) || (i.body !== null && (i.body.web_search_options !== undefined || usesHostedTool(i.body.tools) || hasMcpServers(i.body.mcp_servers) || compacts(i.body.context_management)));
+  const hostedBy = hostingMember(i.model, i.body);
+  const hosted = hostedBy !== null;
   // A response from a stored prompt (`prompt: {id: "pmpt_…"}`) runs with the tools its template was saved with, which
   // the request does not show: hosted tools among them would bill outside the answer's usage, so not for budgets.
   const prompted = !hosted && i.endpoint === '/responses' && i.body !== null && i.body.prompt !== undefined && i.body.prompt !== null;
+  // A model priced at nothing costs nothing at any tier or speed (the built-in echo model): the multiples below are
+  // of nothing.
+  const free = isFreeOfCharge(price);
   // Anthropic's fast mode is billed at a multiple of the model's rates, which the answer's usage says it ran at: a
   // model with fast rates is reserved at them. Fast mode for a model without, any other speed or spelling (Anthropic
   // takes only `standard` and `fast`), and regional inference, billed at a multiple the price table does not model,
   // are billed at the standard rates: not for budgets.
   const messages = i.endpoint === '/messages' && i.body !== null;
   const speed = messages && i.body?.speed === 'fast' && price?.fast !== undefined ? 'fast' : null;
-  const uplifted = !hosted && messages && ((speed === null && isUplift(i.body?.speed, 'standard')) || isUplift(i.body?.inference_geo, 'global'));
+  const upliftedBy = hosted || free || !messages ? null : speed === null && isUplift(i.body?.speed, 'standard') ? 'speed' : isUplift(i.body?.inference_geo, 'global') ? 'inference_geo' : null;
+  const uplifted = upliftedBy !== null;
   // A service tier the price has rates for is reserved at them; one dearer than the standard, or unknown, that it has
   // none for would be billed at the standard rates a budget cannot trust (docs/metering.md, "Service tiers").
   const asked = i.body === null ? undefined : i.body.service_tier;
   const tier = typeof asked === 'string' && price !== null && tierRates(price, asked) !== null ? asked : null;
-  const unrated = !hosted && !uplifted && tier === null && asked !== undefined && asked !== null && !billedAtMostStandard(asked, i.endpoint);
+  const unrated = !hosted && !uplifted && !free && tier === null && asked !== undefined && asked !== null && !billedAtMostStandard(asked, i.endpoint);
   const unmeterable = background || hosted || prompted || uplifted || unrated;
   // Every model call takes this path: one literal, no spread (measured ~0.1 µs less per request).
   return {
@@ -248,6 +260,7 @@ function tokenPlan(i: PlanInput): MeterPlan {
     price,
     priced: pricesTokens(price),
     unmeterable,
+    param: background ? 'background' : hosted ? hostedBy : prompted ? 'prompt' : uplifted ? upliftedBy : unrated ? 'service_tier' : null,
     deferred: false,
     units: 0,
     unitNano: 0,
@@ -255,6 +268,20 @@ function tokenPlan(i: PlanInput): MeterPlan {
     tier,
     speed,
   };
+}
+
+/**
+ * The member of a model call that has the provider run hosted tools (billed apart from the answer's usage), or null:
+ * a search model (`model`), `web_search_options`, a hosted tool in `tools`, `mcp_servers`, compaction in
+ * `context_management`.
+ */
+function hostingMember(model: string | null, body: Record<string, unknown> | null): string | null {
+  if (isSearchModel(model)) return 'model';
+  if (body === null) return null;
+  if (body.web_search_options !== undefined) return 'web_search_options';
+  if (usesHostedTool(body.tools)) return 'tools';
+  if (hasMcpServers(body.mcp_servers)) return 'mcp_servers';
+  return compacts(body.context_management) ? 'context_management' : null;
 }
 
 const BACKGROUND = 'background responses';
@@ -504,8 +531,8 @@ function transcriptionPlan(i: PlanInput): MeterPlan {
   const base = reportsUsage
     ? plan('transcription', 'audio transcription', { model: i.model, price })
     : translation
-      ? plan('transcription', 'audio translation in a format that reports no duration (any but verbose_json)', { model: i.model, price, unmeterable: true })
-      : plan('transcription', 'audio transcription in a format that reports no duration (text, srt, vtt)', { model: i.model, price, unmeterable: true });
+      ? plan('transcription', 'audio translation in a format that reports no duration (any but verbose_json)', { model: i.model, price, unmeterable: true, param: 'response_format' })
+      : plan('transcription', 'audio transcription in a format that reports no duration (text, srt, vtt)', { model: i.model, price, unmeterable: true, param: 'response_format' });
   if (!price) return base;
   const seconds = reportsUsage ? reservedAudioSeconds(i.bodyBytes) : estimatedAudioSeconds(i.bodyBytes);
   if (price.minutes !== undefined) return { ...base, priced: true, estimateNano: Math.round((seconds * price.minutes * 1e9) / 60) };

@@ -144,6 +144,27 @@ export function pricesTokens(price: ModelPrice | null): price is ModelPrice {
 }
 
 /**
+ * Whether a price bills tokens at nothing, at every rate it has (a tier's and long-context ones included): the built-in
+ * echo model, a local model priced 0. Such a model costs nothing at any service tier or speed, whose rates are
+ * multiples of its own or its price's own, so a tier it has no rates for is no reason to keep it from a budget.
+ */
+export function isFreeOfCharge(price: ModelPrice | null): boolean {
+  return pricesTokens(price) && allZero(price, 0);
+}
+
+const NOT_RATES = new Set(['max_output_tokens', 'max_input_tokens', 'above_input_tokens', 'fast']);
+
+function allZero(v: unknown, depth: number): boolean {
+  if (typeof v === 'number') return v === 0;
+  if (v === null || typeof v !== 'object' || depth > 4) return false;
+  for (const [name, x] of Object.entries(v)) {
+    if (x === undefined || NOT_RATES.has(name)) continue;
+    if (!allZero(x, depth + 1)) return false;
+  }
+  return true;
+}
+
+/**
  * The rates of a service tier, as a request asks for it or an answer names it: `priority` (and `fast`, which OpenAI
  * serves and names as priority) and `flex`, when the price has them; null for every other tier, the standard
  * (`default`, `auto`) included, and for a tier the price has no rates for.

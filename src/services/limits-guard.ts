@@ -779,6 +779,7 @@ function refuseUnmetered(plan: MeterPlan, who: string): void {
     throw new TollgateError(
       'endpoint_not_metered',
       `Tollgate cannot meter the cost of ${plan.family}, and ${who}: the request was not forwarded. Use a key without a spend limit for this endpoint (see docs/metering.md).`,
+      plan.param,
     );
   }
   if (plan.priced) return;
