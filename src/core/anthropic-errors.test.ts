@@ -23,8 +23,14 @@ describe("Anthropic's error shape", () => {
     for (const [code, status, type] of cases) {
       const err = new TollgateError(code);
       expect(err.status, code).toBe(status);
-      expect(anthropicErrorBody(err, 'req_1'), code).toEqual({ type: 'error', error: { type, message: err.message, details: { error_code: code } }, request_id: 'req_1' });
+      const body = anthropicErrorBody(err, 'req_1');
+      expect(body, code).toEqual({ type: 'error', error: { type, message: body.error.message, details: { error_code: code } }, request_id: 'req_1' });
+      if (code !== 'missing_api_key') expect(body.error.message, code).toBe(err.message);
     }
+    // A missing key is asked for where Anthropic's clients send it (Anthropic: "x-api-key header is required"); a
+    // message of the refusal's own is kept.
+    expect(anthropicErrorBody(new TollgateError('missing_api_key'), null).error.message).toMatch(/^x-api-key header is required/);
+    expect(anthropicErrorBody(new TollgateError('missing_api_key', 'Something else.'), null).error.message).toBe('Something else.');
     expect(anthropicErrorType(529)).toBe('overloaded_error');
     expect(anthropicErrorType(402)).toBe('billing_error');
     expect(anthropicErrorType(418)).toBe('invalid_request_error');

@@ -1,4 +1,4 @@
-import type { TollgateError } from './errors.js';
+import { ERROR_CATALOGUE, type ErrorCode, type TollgateError } from './errors.js';
 
 // Errors on Anthropic's Messages API paths are answered in Anthropic's shape
 // (https://platform.claude.com/docs/en/api/errors): `{"type":"error","error":{"type","message"},"request_id"}`, with the
@@ -46,9 +46,18 @@ export interface AnthropicErrorBody {
   request_id: string | null;
 }
 
+/**
+ * Catalogue messages that speak of OpenAI's way, in Anthropic's: its clients send the key in `x-api-key`, and
+ * Anthropic's own refusal without one says "x-api-key header is required".
+ */
+const ANTHROPIC_MESSAGES: Partial<Readonly<Record<ErrorCode, string>>> = {
+  missing_api_key: "x-api-key header is required. Provide your Tollgate key (sk-tg-…) in it (or in 'Authorization: Bearer').",
+};
+
 /** A Tollgate refusal in Anthropic's error shape (same status). */
 export function anthropicErrorBody(err: TollgateError, requestId: string | null): AnthropicErrorBody {
-  return { type: 'error', error: { type: anthropicErrorType(err.status), message: err.message, details: { error_code: err.code } }, request_id: requestId };
+  const message = err.message === ERROR_CATALOGUE[err.code].message ? (ANTHROPIC_MESSAGES[err.code] ?? err.message) : err.message;
+  return { type: 'error', error: { type: anthropicErrorType(err.status), message, details: { error_code: err.code } }, request_id: requestId };
 }
 
 /** Any error message in Anthropic's shape, for a status (an upstream's error passed on, a stream's end). */

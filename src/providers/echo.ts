@@ -16,6 +16,14 @@ export const ECHO_MODEL = 'tollgate-echo';
 const notFound = (message: string, code: 'model_not_found' | 'unknown_url' = 'model_not_found') =>
   refusal(new TollgateError(code, message, code === 'model_not_found' ? 'model' : null));
 
+/**
+ * How to configure a provider for a model: ANTHROPIC_API_KEY forwards Claude models (`claude-*`, config/gateway-config.ts),
+ * OPENAI_API_KEY the rest; any provider through the config file.
+ */
+function providerHint(model: string): string {
+  return /^claude-/i.test(model) ? 'set ANTHROPIC_API_KEY for Claude models, or TOLLGATE_CONFIG' : 'set OPENAI_API_KEY or TOLLGATE_CONFIG';
+}
+
 export class EchoUpstream implements Upstream {
   readonly name = 'echo';
   readonly format = 'openai' as const;
@@ -48,9 +56,8 @@ export class EchoUpstream implements Upstream {
       return refusal(new TollgateError('missing_required_parameter', 'You must provide a model parameter.', 'model'));
     }
     if (body.model !== ECHO_MODEL) {
-      return notFound(
-        `The model '${String(body.model).slice(0, 256)}' does not exist. No upstream is configured, so only the built-in '${ECHO_MODEL}' model answers (set OPENAI_API_KEY or TOLLGATE_CONFIG).`,
-      );
+      const model = String(body.model).slice(0, 256);
+      return notFound(`The model '${model}' does not exist. No upstream is configured, so only the built-in '${ECHO_MODEL}' model answers (${providerHint(model)}).`);
     }
     const created = Math.floor(this.clock() / 1000);
     const hex = () => randomUUID().replace(/-/g, '');

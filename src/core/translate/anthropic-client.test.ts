@@ -210,6 +210,18 @@ describe('a Messages API request as a chat completions request', () => {
       expect(err.message).toContain(`'${field}'`);
     }
   });
+
+  it("refuses a missing required member in Anthropic's own words ('max_tokens: Field required')", () => {
+    for (const [body, field] of [
+      [{ messages: [{ role: 'user', content: 'Hi' }], max_tokens: undefined }, 'max_tokens'],
+      [{ messages: undefined }, 'messages'],
+    ] as const) {
+      const err = refusal(body);
+      expect(err).toMatchObject({ status: 400, code: 'missing_required_parameter', param: field, message: `${field}: Field required` });
+    }
+    // A count of tokens needs no max_tokens, but messages.
+    expect(() => messagesRequestToChat({ model: MODEL }, { model: MODEL, forCounting: true })).toThrow('messages: Field required');
+  });
 });
 
 describe('what Anthropic reads differently from OpenAI', () => {
@@ -240,7 +252,6 @@ describe('what Anthropic reads differently from OpenAI', () => {
     const image = (source: Record<string, unknown>) => [{ role: 'user', content: [{ type: 'image', source }] }];
     const cases: Array<[Record<string, unknown>, string]> = [
       // Anthropic requires max_tokens, an integer from 1: forwarded without it, the answer had no cap.
-      [{ messages: hi, max_tokens: undefined }, 'max_tokens'],
       [{ messages: hi, max_tokens: '5' }, 'max_tokens'],
       [{ messages: hi, max_tokens: 2.5 }, 'max_tokens'],
       [{ messages: hi, max_tokens: -1 }, 'max_tokens'],
@@ -321,7 +332,7 @@ describe('the tier of a chat stream, as an Anthropic stream names it', () => {
 describe('chat completions as Anthropic messages', () => {
   it('plain: content, stop reason, usage (cached prompt tokens are cache reads), the tier by Anthropic’s name', () => {
     expect(chatCompletionToMessage(OPENAI_PLAIN, { model: MODEL })).toEqual({
-      id: 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT',
+      id: 'msg_B9MBs8CjcvOU2jLn4n570S5qMJKcT',
       type: 'message',
       role: 'assistant',
       model: 'gpt-4o-2024-08-06',
@@ -360,7 +371,7 @@ describe('chat completions as Anthropic messages', () => {
   it('streams: message_start, a text block, message_delta with the stop reason and usage, message_stop', () => {
     const { events, translator } = chatStreamToEvents(OPENAI_STREAM_TEXT);
     expect(events.map((e) => e.type)).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
-    expect(events[0].message).toMatchObject({ id: 'chatcmpl-123', type: 'message', role: 'assistant', model: 'gpt-4o-mini', content: [], stop_reason: null });
+    expect(events[0].message).toMatchObject({ id: 'msg_123', type: 'message', role: 'assistant', model: 'gpt-4o-mini', content: [], stop_reason: null });
     expect(events[1]).toEqual({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
     expect(events[2]).toEqual({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hello' } });
     expect(events[5]).toEqual({
@@ -376,7 +387,7 @@ describe('chat completions as Anthropic messages', () => {
     const filters = { choices: [], created: 0, id: '', model: '', object: '', prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }] };
     const { events } = chatStreamToEvents(`data: ${JSON.stringify(filters)}\n\n${OPENAI_STREAM_TEXT}`, 'req_1');
     expect(events.map((e) => e.type)).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
-    expect(events[0].message).toMatchObject({ id: 'chatcmpl-123', model: 'gpt-4o-mini' });
+    expect(events[0].message).toMatchObject({ id: 'msg_123', model: 'gpt-4o-mini' });
     // None given at all: the request's model, and an id made of Tollgate's request id.
     const anonymous = OPENAI_STREAM_TEXT.replaceAll('"id":"chatcmpl-123"', '"id":""').replaceAll('"model":"gpt-4o-mini"', '"model":""');
     expect(anonymous).not.toContain('chatcmpl-123');
@@ -384,6 +395,9 @@ describe('chat completions as Anthropic messages', () => {
     expect(bare[0].message).toMatchObject({ id: 'msg_req_1', model: MODEL });
     // And a whole answer alike.
     expect(chatCompletionToMessage({ ...OPENAI_PLAIN, id: '', model: '' }, { model: MODEL, requestId: 'req_2' })).toMatchObject({ id: 'msg_req_2', model: MODEL });
+    // An id of another shape is put under Anthropic's prefix; one already Anthropic's is kept.
+    expect(chatCompletionToMessage({ ...OPENAI_PLAIN, id: 'gen-42' }, { model: MODEL })).toMatchObject({ id: 'msg_gen-42' });
+    expect(chatCompletionToMessage({ ...OPENAI_PLAIN, id: 'msg_01abc' }, { model: MODEL })).toMatchObject({ id: 'msg_01abc' });
   });
 
   it('streamed tools: each tool call a tool_use block, its arguments input_json_delta pieces, stop reason tool_use', () => {

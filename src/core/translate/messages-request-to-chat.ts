@@ -1,3 +1,4 @@
+import { TollgateError } from '../errors.js';
 import { ANTHROPIC_IMAGE_TYPES, absent, flagOf, isObject, type Json, onlyMembers, untranslatable } from './shared.js';
 
 // An Anthropic Messages API request as an OpenAI chat completions request, for an Anthropic-SDK client (or Claude
@@ -50,6 +51,11 @@ export function messagesRequestToChat(body: Json, o: { model: string; forCountin
   const refuse: Refuse = (field, why) => {
     throw untranslatable('openai', o.model, field, why);
   };
+  // What Anthropic requires is refused as Anthropic refuses it (its validation's "max_tokens: Field required"):
+  // forwarded without max_tokens, the answer would have had no cap.
+  for (const field of o.forCounting ? ['messages'] : ['messages', 'max_tokens']) {
+    if (body[field] === undefined) throw new TollgateError('missing_required_parameter', `${field}: Field required`, field);
+  }
   for (const key in body) {
     if (HANDLED.has(key) || absent(body[key])) continue;
     refuse(key, (Object.hasOwn(NO_EQUIVALENT, key) ? NO_EQUIVALENT[key] : undefined) ?? "OpenAI's chat completions have no such parameter");
@@ -74,8 +80,6 @@ export function messagesRequestToChat(body: Json, o: { model: string; forCountin
   const out: Json = { model: o.model, messages };
   if (!o.forCounting) {
     if (body.max_tokens === 0) refuse('max_tokens', "0 (warming Anthropic's prompt cache) has no OpenAI equivalent");
-    // Anthropic requires it: without it the answer would have had no cap.
-    if (absent(body.max_tokens)) refuse('max_tokens', "Anthropic's Messages API requires it");
     if (!Number.isInteger(body.max_tokens) || (body.max_tokens as number) < 1) refuse('max_tokens', 'it must be an integer of 1 or more');
     out.max_completion_tokens = body.max_tokens;
   }

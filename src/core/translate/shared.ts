@@ -25,9 +25,13 @@ export const isObject = (v: unknown): v is Json => v !== null && typeof v === 'o
 /** Whether a value is a string with something in it (Azure's first chunk names its id and model ""). */
 export const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v !== '';
 
-/** An Anthropic message's id: the completion's, else one made of Tollgate's request id (Anthropic's clients expect one). */
+/**
+ * An Anthropic message's id, which Anthropic's clients expect to start `msg_`: the completion's id under that prefix
+ * (`chatcmpl-abc` is `msg_abc`, an id already `msg_…` kept), else one made of Tollgate's request id.
+ */
 export function messageId(id: unknown, requestId: string | undefined): string {
-  return nonEmpty(id) ? id : `msg_${requestId ?? 'tollgate'}`;
+  if (!nonEmpty(id)) return `msg_${requestId ?? 'tollgate'}`;
+  return id.startsWith('msg_') ? id : `msg_${id.startsWith('chatcmpl-') ? id.slice('chatcmpl-'.length) : id}`;
 }
 
 /** Whether a member is absent (OpenAI's and Anthropic's APIs take null for an optional member left out). */
