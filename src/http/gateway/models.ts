@@ -26,9 +26,15 @@ const RETRY_MS = 5_000;
 interface Listing {
   at: number;
   models: ModelObject[];
-  /** Providers whose list could not be read, and none read before stands in for it. */
+  /**
+   * Providers whose list could not be read, and none read before stands in for it: `models` holds only what the
+   * config declares for them (their routes' exact models, fallbacks naming them), so the listing is partial.
+   */
   failed: string[];
 }
+
+/** The answer's header naming the providers whose models a partial list may lack (comma-separated). */
+export const MODELS_PARTIAL_HEADER = 'x-tollgate-models-partial';
 
 const cache = new WeakMap<GatewayContext, Listing>();
 const inFlight = new WeakMap<GatewayContext, Promise<Listing>>();
@@ -38,8 +44,9 @@ const lastRead = new WeakMap<GatewayContext, Map<string, ModelObject[]>>();
 /**
  * Every model the configured upstreams serve (declared in config, else asked once a minute), plus aliases. A provider
  * whose list cannot be read (an error answer, unreachable, not JSON) is never taken for one serving no models: its last
- * list read stands in, or else it is named in `failed` (one failed ask had hidden every model for a minute: 200 with
- * an empty list, and 404 model_not_found for models that answered). Concurrent asks share one listing.
+ * list read stands in, or else it is named in `failed` and the models its routes declare stand in (one failed ask had
+ * hidden every model for a minute: 200 with an empty list, and 404 model_not_found for models that answered; then one
+ * provider's failure refused the whole list). Concurrent asks share one listing.
  */
 function allModels(g: GatewayContext): Promise<Listing> {
   const hit = cache.get(g);
@@ -65,9 +72,15 @@ async function readListing(g: GatewayContext): Promise<Listing> {
     const listed = await askModels(u);
     if (listed) seen.set(u.name, listed);
     const models = listed ?? seen.get(u.name);
-    if (!models) failed.push(u.name);
-    for (const m of models ?? []) out.set(m.id, m);
+    if (models) {
+      for (const m of models) out.set(m.id, m);
+      continue;
+    }
+    failed.push(u.name);
+    // What the config declares for it stands in, below what the providers that answered list.
+    for (const m of declaredModels(g, u.name)) if (!out.has(m.id)) out.set(m.id, m);
   }
+  if (failed.length > 0) g.log?.warn({ providers: failed }, `GET /v1/models: the list of models of ${failed.map((n) => `'${n}'`).join(', ')} could not be read; answering the models known without it`);
   for (const [alias, target] of Object.entries(g.config.aliases)) {
     const t = out.get(target);
     if (t) out.set(alias, { ...t, id: alias });
@@ -75,6 +88,16 @@ async function readListing(g: GatewayContext): Promise<Listing> {
   const listing = { at: g.app.deps.clock(), models: [...out.values()].sort((a, b) => a.id.localeCompare(b.id)), failed };
   cache.set(g, listing);
   return listing;
+}
+
+/** The models the config names for a provider: its routes' exact patterns, and the fallbacks that name it with a model. */
+function declaredModels(g: GatewayContext, provider: string): ModelObject[] {
+  const ids = new Set<string>();
+  for (const r of (g.routing ?? g.config).routes) {
+    if (r.provider === provider && !r.pattern.includes('*')) ids.add(r.pattern);
+    for (const f of r.fallbacks ?? []) if (f.provider === provider && f.model !== null) ids.add(f.model);
+  }
+  return [...ids].map((id) => ({ id, object: 'model', created: 0, owned_by: provider }));
 }
 
 /** A provider's own list of models, or null when it could not be read. */
@@ -138,9 +161,10 @@ export async function listModels(g: GatewayContext, request: GatewayRequest, res
   const listing = await allModels(g);
   const allowed = listing.models.filter((m) => isModelAllowed(record.allowedModels, m.id));
   const visible = await withoutForeignModels(g, record, allowed);
-  // A provider's list missing: the whole list, or a model not found in the rest, cannot be told (a 404 would say the
-  // model does not exist); the client is told to try again instead.
-  if (listing.failed.length > 0 && (one === null || !visible.some((m) => m.id === one))) {
+  // A provider's list missing: the list is what is known (said partial in a header), but a model not found in it
+  // cannot be told (a 404 would say the model does not exist), nor can a list of which this key sees nothing known;
+  // the client is told to try again instead.
+  if (listing.failed.length > 0 && (one === null ? visible.length === 0 : !visible.some((m) => m.id === one))) {
     meter(g, info, { status: 502, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: 'upstream_error' });
     throw new TollgateError('upstream_error', `The list of models of provider ${listing.failed.map((n) => `'${n}'`).join(', ')} could not be read; try again shortly.`);
   }
@@ -148,8 +172,9 @@ export async function listModels(g: GatewayContext, request: GatewayRequest, res
   const paged = page ? modelPage(visible, page) : { data: visible, hasMore: false };
   meter(g, info, { status: 200, outcome: 'ok', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: null });
   const anthropic = request.format === 'anthropic';
-  const headers = anthropic ? { 'request-id': request.requestId } : undefined;
+  const headers: Record<string, string> = anthropic ? { 'request-id': request.requestId } : {};
   if (one === null) {
+    if (listing.failed.length > 0) headers[MODELS_PARTIAL_HEADER] = listing.failed.join(',');
     const list = anthropic
       ? { data: paged.data.map(anthropicModel), has_more: paged.hasMore, first_id: paged.data[0]?.id ?? null, last_id: paged.data.at(-1)?.id ?? null }
       : { object: 'list', data: paged.data };
