@@ -15,6 +15,13 @@ const Timeouts = z.strictObject({
   total_ms: z.number().int().positive().optional(),
 });
 
+/**
+ * What `api_key_env` holds: the name of a variable (POSIX's portable names). A key typed in its place would be echoed
+ * by "environment variable … is not set", so anything else is refused without being shown; an empty name sent no key.
+ */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const EnvName = z.string().regex(ENV_NAME, 'must name an environment variable (letters, digits and _), not hold the key');
+
 /** The kinds of provider (docs/providers.md): what the upstream speaks and how it takes its key. */
 export const PROVIDER_KINDS = ['openai', 'azure-openai', 'anthropic'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
@@ -34,9 +41,9 @@ const Provider = z.strictObject({
     const problem = baseUrlProblem(url);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   }),
-  api_key_env: z.string().optional(),
+  api_key_env: EnvName.optional(),
   /** Several keys of this provider, picked by weight; a failed attempt moves on to another (docs/providers.md). */
-  credentials: z.array(z.strictObject({ api_key_env: z.string().min(1), weight: z.number().positive().finite().optional() })).min(1).max(64).optional(),
+  credentials: z.array(z.strictObject({ api_key_env: EnvName, weight: z.number().positive().finite().optional() })).min(1).max(64).optional(),
   /** Attempts of one request over the provider's credentials (default: one per credential). */
   max_attempts: z.number().int().min(1).max(10).optional(),
   /**
@@ -142,15 +149,57 @@ const Route = z.union([
 /** Providers (or models) tried for one request when its route does not say: the first and two fallbacks. */
 export const DEFAULT_ROUTE_ATTEMPTS = 3;
 
-const FileSchema = z.strictObject({
-  secret_scanning: z.strictObject({ reporters: z.array(Reporter) }).optional(),
-  providers: z.array(Provider).optional(),
-  routes: z.record(z.string(), Route).optional(),
-  aliases: z.record(z.string(), z.string()).optional(),
-  default_provider: z.string().optional(),
-  pricing: z.record(z.string(), Price).optional(),
-  timeouts: Timeouts.optional(),
-});
+const FileSchema = z
+  .strictObject({
+    secret_scanning: z.strictObject({ reporters: z.array(Reporter) }).optional(),
+    providers: z.array(Provider).optional(),
+    routes: z.record(z.string(), Route).optional(),
+    aliases: z.record(z.string(), z.string()).optional(),
+    default_provider: z.string().optional(),
+    pricing: z.record(z.string(), Price).optional(),
+    timeouts: Timeouts.optional(),
+  })
+  .superRefine((file, ctx) => {
+    const problem = namesProblem(file.providers ?? []) ?? patternsProblem(file.routes ?? {}) ?? aliasesProblem(file.aliases ?? {});
+    if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+  });
+
+type FileProblem = { path: Array<string | number>; message: string };
+
+/**
+ * Two providers of one name, in any case: the gateway keeps one upstream per name (the last), where the routes were
+ * checked against the first, and runtime providers' names are compared ignoring case.
+ */
+function namesProblem(providers: ReadonlyArray<{ name: string }>): FileProblem | null {
+  const first = new Map<string, number>();
+  for (const [i, p] of providers.entries()) {
+    const at = first.get(p.name.toLowerCase());
+    if (at !== undefined) return { path: ['providers', i, 'name'], message: `provider ${p.name} is already named by providers.${at} (${providers[at].name}); names are compared ignoring case` };
+    first.set(p.name.toLowerCase(), i);
+  }
+  return null;
+}
+
+/** A route pattern is matched exactly or, ending in one `*`, as a prefix (core/routing.ts): any other `*` never matches. */
+function patternsProblem(routes: Record<string, unknown>): FileProblem | null {
+  const rule = 'a pattern is a model name or a prefix ending in a single * (gpt-4o, gpt-4o*)';
+  for (const pattern of Object.keys(routes)) {
+    if (pattern === '') return { path: ['routes'], message: `${rule}, not empty` };
+    if (pattern.slice(0, -1).includes('*')) return { path: ['routes', pattern], message: rule };
+  }
+  return null;
+}
+
+/** Aliases are resolved once, before routing (core/routing.ts): one that names an alias, or a pattern, is never what it says. */
+function aliasesProblem(aliases: Record<string, string>): FileProblem | null {
+  for (const [alias, model] of Object.entries(aliases)) {
+    if (alias === '' || alias.includes('*')) return { path: alias === '' ? ['aliases'] : ['aliases', alias], message: 'an alias is a model name (not empty, not a pattern)' };
+    if (model === '' || model.includes('*')) return { path: ['aliases', alias], message: 'an alias names a model, not a pattern (and not empty)' };
+    if (model === alias) return { path: ['aliases', alias], message: 'names itself' };
+    if (Object.hasOwn(aliases, model)) return { path: ['aliases', alias], message: `names ${model}, itself an alias (aliases are resolved once): name the model` };
+  }
+  return null;
+}
 
 export interface ProviderConfig {
   name: string;
@@ -259,13 +308,14 @@ function kindProblem(p: z.infer<typeof Provider>, kind: ProviderKind): string | 
   if (p.deployments && kind !== 'azure-openai') return 'deployments are for azure-openai providers';
   if (p.projects && kind === 'anthropic') return "projects map to OpenAI's projects (OpenAI-Project), which an anthropic provider has none of";
   if (p.credentials && p.api_key_env) return 'give api_key_env or credentials, not both';
+  if (p.auth && p.auth !== 'none' && !p.credentials && p.api_key_env === undefined) return `auth ${p.auth} sends a key: give api_key_env or credentials (or auth: none)`;
   if (p.credentials && new Set(p.credentials.map((c) => c.api_key_env)).size !== p.credentials.length) return 'a credential is listed twice';
   return null;
 }
 
 /** A provider's credentials from the environment; throws for one whose variable is not set. */
 function credentialsOf(p: z.infer<typeof Provider>, env: Readonly<Record<string, string | undefined>>): ProviderConfig['credentials'] {
-  const listed = p.credentials ?? (p.api_key_env ? [{ api_key_env: p.api_key_env, weight: 1 }] : []);
+  const listed = p.credentials ?? (p.api_key_env !== undefined ? [{ api_key_env: p.api_key_env, weight: 1 }] : []);
   return listed.map((c) => {
     const apiKey = env[c.api_key_env];
     if (!apiKey) throw new Error(`provider ${p.name}: environment variable ${c.api_key_env} is not set`);
@@ -337,9 +387,11 @@ export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<s
     connections: 128,
     projects: {},
   });
-  if (config.openaiApiKey && !providers.some((p) => p.name === 'openai')) providers.push(fromEnv('openai', 'openai', config.openaiBaseUrl, config.openaiApiKey, 'OPENAI_API_KEY'));
+  // A provider of the file named so (in any case) takes the variable's place.
+  const named = (name: string) => providers.some((p) => p.name.toLowerCase() === name);
+  if (config.openaiApiKey && !named('openai')) providers.push(fromEnv('openai', 'openai', config.openaiBaseUrl, config.openaiApiKey, 'OPENAI_API_KEY'));
   // ANTHROPIC_API_KEY alone, or beside OPENAI_API_KEY: Claude models (claude-*) go to Anthropic.
-  const anthropicFromEnv = config.anthropicApiKey !== undefined && !providers.some((p) => p.name === 'anthropic');
+  const anthropicFromEnv = config.anthropicApiKey !== undefined && !named('anthropic');
   if (anthropicFromEnv) providers.push(fromEnv('anthropic', 'anthropic', config.anthropicBaseUrl, config.anthropicApiKey as string, 'ANTHROPIC_API_KEY'));
   const names = new Set(providers.map((p) => p.name));
   const routes = Object.entries(file.routes ?? {}).map(([pattern, route]) => routeOf(pattern, route, providers));
