@@ -85,3 +85,61 @@ describe('routes and aliases', () => {
     expect(load({ ...two, aliases: { fast: 'gpt-4o-mini', smart: 'gpt-4o' } }).aliases).toEqual({ fast: 'gpt-4o-mini', smart: 'gpt-4o' });
   });
 });
+
+describe('provider headers', () => {
+  const withHeaders = (headers: Record<string, string>) => load({ providers: [P({ headers })] });
+
+  it('takes header names that are tokens and values of visible characters, spaces and tabs', () => {
+    expect(withHeaders({ 'X-Team': 'mobile app', 'HTTP-Referer': 'https://example.com/a?b=c', 'x-empty': '' }).providers[0].headers).toEqual({ 'X-Team': 'mobile app', 'HTTP-Referer': 'https://example.com/a?b=c', 'x-empty': '' });
+  });
+
+  it('refuses a value with CR, LF, NUL or other control characters, without echoing it', () => {
+    for (const value of ['a\r\nx-injected: 1', 'a\nb', 'a\rb', 'a\u0000b', 'a\u0007b', 'caf\u00e9']) {
+      const message = refusal(() => withHeaders({ 'x-team': value }));
+      expect(message, JSON.stringify(value)).toMatch(/providers\.0\.headers\.x-team: a header value is visible ASCII characters, spaces and tabs/);
+      expect(message).not.toContain(value);
+    }
+  });
+
+  it('refuses a name that is not a token (RFC 9110), without echoing it', () => {
+    for (const name of ['bad name', 'x-a:', '', 'x\r\ny', 'é']) {
+      const message = refusal(() => withHeaders({ [name]: 'v' }));
+      expect(message, JSON.stringify(name)).toMatch(/providers\.0\.headers: a header name is a token \(letters, digits and !#\$%&'\*\+-\.\^_`\|~\)/);
+    }
+  });
+
+  it('refuses the headers Tollgate sets itself, and the key headers (the key goes in api_key_env), in any case', () => {
+    for (const name of ['Host', 'content-length', 'Transfer-Encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'content-type']) {
+      expect(refusal(() => withHeaders({ [name]: 'x' })), name).toMatch(new RegExp(`providers\\.0\\.headers\\.${name}: Tollgate sets ${name.toLowerCase()} itself`));
+    }
+    for (const name of ['Authorization', 'api-key', 'X-Api-Key', 'Proxy-Authorization']) {
+      const message = refusal(() => withHeaders({ [name]: `Bearer ${SECRET}` }));
+      expect(message, name).toMatch(new RegExp(`providers\\.0\\.headers\\.${name}: the provider's key is sent by auth from api_key_env or credentials, never written in the file`));
+      expect(message).not.toContain(SECRET);
+    }
+  });
+
+  it('refuses one header named twice in different cases (only one would be sent)', () => {
+    expect(refusal(() => withHeaders({ 'X-Team': 'a', 'x-team': 'b' }))).toMatch(/providers\.0\.headers\.x-team: named twice \(X-Team\); header names are compared ignoring case/);
+  });
+});
+
+describe('a JSON file naming a member twice', () => {
+  it('is refused, naming the member, as YAML is (JSON.parse would keep the last)', () => {
+    const text = `{"providers":[{"name":"up","base_url":"https://api.example.com/v1","api_key_env":"UP_KEY","api_key_env":"UP_KEY_2"}]}`;
+    expect(refusal(() => loadText(text))).toMatch(/c\d+\.json: providers\.0\.api_key_env: named more than once \(JSON readers differ on which one counts\)/);
+    expect(refusal(() => loadText(`{"providers":[],"routes":{"a":"up"},"routes":{}}`))).toMatch(/: routes: named more than once/);
+    expect(refusal(() => loadText(`{"aliases":{"fast":"gpt-4o","fa\\u0073t":"gpt-4o-mini"}}`))).toMatch(/: aliases\.fast: named more than once/);
+    expect(refusal(() => loadText('providers:\n  - name: up\n    base_url: https://api.example.com/v1\n    api_key_env: UP_KEY\n    api_key_env: UP_KEY_2\n', 'yaml'))).toMatch(/api_key_env/);
+  });
+
+  it('is not confused by a repeated name in different objects', () => {
+    expect(loadText(`{"providers":[{"name":"up","base_url":"https://a.example.com/v1","api_key_env":"UP_KEY"},{"name":"up-2","base_url":"https://b.example.com/v1","api_key_env":"UP_KEY_2"}]}`).providers).toHaveLength(2);
+  });
+
+  it('a file that is not JSON is refused naming the file and where, without echoing its text', () => {
+    const message = refusal(() => loadText(`{"providers": [{"name": "up", "base_url": ${SECRET}}]}`));
+    expect(message).toMatch(/c\d+\.json: not valid JSON/);
+    expect(message).not.toContain(SECRET);
+  });
+});

@@ -5,6 +5,8 @@ import { DEFAULT_PRICES, type ModelPrice } from '../core/pricing.js';
 import { baseUrlProblem } from '../core/provider-url.js';
 import type { Config } from './config.js';
 import { DEPLOYMENT_NAME } from '../core/upstream.js';
+import { findRepeatedMember } from '../core/repeated-members.js';
+import { ProviderHeaders } from './provider-headers.js';
 
 // tollgate.config.json / .yaml: providers, model routing and aliases, prices. Provider secrets are never in the
 // file: each provider names the environment variable that holds its key.
@@ -64,7 +66,7 @@ const Provider = z.strictObject({
   api_version: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'must be a version (printable, no spaces)').optional(),
   /** Azure OpenAI: model → deployment name (a model without one is its own deployment). */
   deployments: z.record(z.string(), z.string().regex(DEPLOYMENT_NAME, 'must be a deployment name (not . or ..)')).optional(),
-  headers: z.record(z.string(), z.string()).optional(),
+  headers: ProviderHeaders.optional(),
   models: z.array(z.string()).optional(),
   timeouts: Timeouts.optional(),
   retries: z.number().int().min(0).max(5).optional(),
@@ -331,7 +333,7 @@ export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<s
   let file: z.infer<typeof FileSchema> = {};
   if (config.configFile) {
     const text = readFileSync(config.configFile, 'utf8');
-    const raw = /\.ya?ml$/i.test(config.configFile) ? parseYaml(text) : JSON.parse(text);
+    const raw = /\.ya?ml$/i.test(config.configFile) ? parseYaml(text) : parseJsonFile(config.configFile, text);
     const parsed = FileSchema.safeParse(raw ?? {});
     if (!parsed.success) {
       const i = parsed.error.issues[0];
@@ -407,6 +409,29 @@ export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<s
     reporters: (file.secret_scanning?.reporters ?? []).map((r) => ({ name: r.name, keyId: r.key_id, publicKey: r.public_key })),
     timeouts: globalTimeouts,
   };
+}
+
+/**
+ * A JSON config file's value: refused when it is not JSON (saying where, not what: V8's message quotes the text, which
+ * may hold a secret), or when an object names a member twice, which JSON.parse takes last-wins and YAML refuses.
+ */
+function parseJsonFile(file: string, text: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    const at = /at position (\d+)/.exec((err as Error).message);
+    throw new Error(`${file}: not valid JSON${at ? ` (${lineAndColumn(text, Number(at[1]))})` : ''}`);
+  }
+  const repeated = findRepeatedMember(text);
+  if (repeated) throw new Error(`${file}: ${repeated.path}: named more than once (JSON readers differ on which one counts); name each member once`);
+  return value;
+}
+
+function lineAndColumn(text: string, position: number): string {
+  const before = text.slice(0, position);
+  const line = before.split('\n').length;
+  return `line ${line}, column ${position - before.lastIndexOf('\n')}`;
 }
 
 const NO_FALLBACKS: RouteConfig['fallbacks'] = Object.freeze([]);
