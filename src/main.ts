@@ -19,6 +19,7 @@ try {
   process.exit(1);
 }
 const logger = pino({ level: config.logLevel });
+for (const warning of config.warnings) logger.warn(warning);
 
 /** The start-up banner's lines about claiming the instance, printed at every start until an account exists. */
 function setupBanner(setup: SetupTokenState, url: string, file: string): string[] {

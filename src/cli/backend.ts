@@ -104,6 +104,7 @@ export async function openLocalRuntime(env: Record<string, string | undefined>, 
     throw new Error(`no Tollgate data directory at ${dir}: nothing to read there (set TOLLGATE_DATA_DIR to the server's, or use --server)`);
   }
   const runtime = await createRuntime(config, { clock: cliClock(), usageWorker: false });
+  for (const warning of config.warnings) cliIo().err(`warning: ${warning}\n`);
   if (made) cliIo().err(`Created a new Tollgate data directory at ${dir} (set TOLLGATE_DATA_DIR to use another)\n`);
   return runtime;
 }

@@ -46,4 +46,68 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ TOLLGATE_TRUST_PROXY: bad }), bad).toThrow(/TOLLGATE_TRUST_PROXY: "/);
     }
   });
+
+  /** The message of what loadConfig throws for `env` ('' when it loads). */
+  const refusal = (env: Record<string, string>): string => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return '';
+  };
+
+  it('reads whole-number variables as decimal digits only, each within its range, naming the variable', () => {
+    expect(loadConfig({ PORT: '8080' }).port).toBe(8080);
+    expect(loadConfig({ PORT: '0' }).port).toBe(0);
+    expect(loadConfig({ PORT: '65535' }).port).toBe(65_535);
+    expect(loadConfig({ PORT: '' }).port).toBe(8484);
+    for (const bad of [' ', '0x10', '1e3', '80.0', '-1', '+80', '65536', '70000', 'Infinity', '8_080']) {
+      expect(refusal({ PORT: bad }), JSON.stringify(bad)).toMatch(/Invalid configuration:\n {2}PORT: expected a whole number from 0 to 65535/);
+    }
+    for (const name of ['TOLLGATE_BODY_LIMIT', 'TOLLGATE_DEFAULT_MAX_TOKENS', 'TOLLGATE_USAGE_FLUSH_MS', 'TOLLGATE_KEY_CACHE_SIZE', 'TOLLGATE_CHANGE_POLL_MS', 'TOLLGATE_BODY_IDLE_TIMEOUT_MS', 'TOLLGATE_USAGE_MAX_IN_MEMORY', 'TOLLGATE_ANOMALY_RATE_FACTOR']) {
+      expect(refusal({ [name]: '0' }), name).toMatch(new RegExp(`${name}: expected a whole number from 1 to `));
+      expect(refusal({ [name]: '0x10' }), name).toMatch(new RegExp(`${name}: expected a whole number`));
+    }
+    // A timer past 2^31-1 ms fires at once (Node's TimeoutOverflowWarning): refused rather than cut to 1 ms.
+    expect(refusal({ TOLLGATE_USAGE_FLUSH_MS: '2147483648' })).toMatch(/TOLLGATE_USAGE_FLUSH_MS: expected a whole number from 1 to 2147483647/);
+    // 0 where it means something: never cut a stalled client, no grace, no grouping, no floor, no warm-up.
+    expect(loadConfig({ TOLLGATE_CLIENT_STALL_TIMEOUT_MS: '0' }).clientStallTimeoutMs).toBe(0);
+    expect(loadConfig({ TOLLGATE_SHUTDOWN_GRACE_MS: '0' }).shutdownGraceMs).toBe(0);
+    expect(loadConfig({ TOLLGATE_USAGE_GROUP_MS: '0' }).usageGroupMs).toBe(0);
+    expect(loadConfig({ TOLLGATE_ANOMALY_MIN_RATE: '0', TOLLGATE_ANOMALY_WARMUP_MINUTES: '0' }).anomaly).toMatchObject({ minRate: 0, warmupMinutes: 0 });
+    expect(loadConfig({ TOLLGATE_BODY_LIMIT: '1048576' }).bodyLimit).toBe(1_048_576);
+  });
+
+  it('checks OPENAI_BASE_URL and ANTHROPIC_BASE_URL as a base_url in the file, naming the variable and never showing it', () => {
+    expect(loadConfig({ OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' }).openaiBaseUrl).toBe('http://127.0.0.1:9/v1');
+    for (const name of ['OPENAI_BASE_URL', 'ANTHROPIC_BASE_URL']) {
+      const cases: Array<[string, RegExp]> = [
+        ['https://user:sk-in-url-secret@api.example.com/v1', /must not hold a user or password/],
+        ['https://api.example.com/v1?api-key=sk-query-secret', /must not have a query string/],
+        ['https://api.example.com/v1#sk-fragment-secret', /must not have a fragment/],
+        ['api.example.com/sk-no-scheme-secret', /must be a URL/],
+        ['ftp://api.example.com/sk-ftp-secret', /must be an http\(s\) URL/],
+      ];
+      for (const [value, problem] of cases) {
+        const message = refusal({ [name]: value, OPENAI_API_KEY: 'sk-o', ANTHROPIC_API_KEY: 'sk-a' });
+        expect(message, value).toMatch(new RegExp(`Invalid configuration:\\n {2}${name}: `));
+        expect(message, value).toMatch(problem);
+        expect(message, value).not.toMatch(/secret/);
+      }
+    }
+  });
+
+  it('warns of a TOLLGATE_ variable it does not know, naming the closest one it does, and nothing else', () => {
+    expect(loadConfig({ TOLLGATE_BUDGET_FAILUR: 'open' }).warnings).toEqual([
+      'TOLLGATE_BUDGET_FAILUR is not a Tollgate setting and is ignored: did you mean TOLLGATE_BUDGET_FAILURE?',
+    ]);
+    expect(loadConfig({ TOLLGATE_BODYLIMIT: '5', TOLLGATE_WHATEVER_ELSE_ENTIRELY: 'x' }).warnings).toEqual([
+      'TOLLGATE_BODYLIMIT is not a Tollgate setting and is ignored: did you mean TOLLGATE_BODY_LIMIT?',
+      'TOLLGATE_WHATEVER_ELSE_ENTIRELY is not a Tollgate setting and is ignored',
+    ]);
+    // The CLI's, the README's client key, the test harness's, and other programs' variables are not warned of.
+    expect(loadConfig({ TOLLGATE_URL: 'http://x', TOLLGATE_ADMIN_KEY: 'k', TOLLGATE_KEY: 'k', TOLLGATE_TEST_SHIFTS: '1', PATH: '/bin', PORT: '1' }).warnings).toEqual([]);
+    expect(JSON.stringify(loadConfig({ TOLLGATE_SECRT: 'a-secret-value-that-must-not-show-up' }).warnings)).not.toContain('must-not-show-up');
+  });
 });

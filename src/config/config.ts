@@ -1,21 +1,43 @@
 import { z } from 'zod';
 import { type GatewayConfig, loadGatewayConfig } from './gateway-config.js';
 import { IpEntryError, parseIpEntry } from '../core/ip-rules.js';
+import { baseUrlProblem } from '../core/provider-url.js';
+import { unknownSettingWarnings } from './env-names.js';
 
 // Every setting and its default in one place. Read once in main.ts / the CLI; frozen; passed in.
 
-const intFrom = (def: number) =>
+/** The longest delay a Node timer takes: past it, setTimeout fires at once (TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** What a refused value is shown as: itself when short and printable (a number mistyped), else only its length. */
+const shown = (v: string) => (/^[\x20-\x7e]{0,24}$/.test(v) ? `"${v}"` : `a value of ${v.length} characters`);
+
+/**
+ * A whole-number setting: decimal digits only (Number() took " " as 0, and 0x10 and 1e3), from `min` to `max`; unset
+ * or empty: `def`.
+ */
+const intFrom = (def: number, min: number, max: number) =>
   z
     .string()
     .optional()
     .transform((v, ctx) => {
       if (v === undefined || v === '') return def;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) {
-        ctx.addIssue({ code: 'custom', message: `expected a non-negative integer, got "${v}"` });
+      const n = /^\d{1,16}$/.test(v.trim()) ? Number(v.trim()) : Number.NaN;
+      if (!(n >= min && n <= max)) {
+        ctx.addIssue({ code: 'custom', message: `expected a whole number from ${min} to ${max}, got ${shown(v)}` });
         return z.NEVER;
       }
       return n;
+    });
+
+/** A provider's base URL from the environment, checked as the config file's base_url is, never shown back. */
+const baseUrlFrom = (def: string) =>
+  z
+    .string()
+    .default(def)
+    .superRefine((url, ctx) => {
+      const problem = baseUrlProblem(url);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${problem} (the value is not shown: it may hold a key)` });
     });
 
 /** The most days TOLLGATE_USAGE_RETENTION_DAYS takes (a hundred years); `forever` keeps raw usage for good. */
@@ -62,7 +84,7 @@ function trustProxyProblem(list: string): string | null {
 
 const EnvSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
-  PORT: intFrom(8484),
+  PORT: intFrom(8484, 0, 65_535),
   TOLLGATE_DATA_DIR: z.string().default('./data'),
   DATABASE_URL: z.string().optional(),
   REDIS_URL: z.string().optional(),
@@ -82,28 +104,28 @@ const EnvSchema = z.object({
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     }),
   TOLLGATE_METRICS_TOKEN: z.string().optional(),
-  TOLLGATE_KEY_CACHE_SIZE: intFrom(100_000),
-  TOLLGATE_CHANGE_POLL_MS: intFrom(1000),
-  TOLLGATE_BODY_LIMIT: intFrom(10 * 1024 * 1024),
-  TOLLGATE_BODY_IDLE_TIMEOUT_MS: intFrom(60_000),
-  TOLLGATE_CLIENT_STALL_TIMEOUT_MS: intFrom(30_000),
-  TOLLGATE_SHUTDOWN_GRACE_MS: intFrom(10_000),
+  TOLLGATE_KEY_CACHE_SIZE: intFrom(100_000, 1, 100_000_000),
+  TOLLGATE_CHANGE_POLL_MS: intFrom(1000, 1, MAX_TIMER_MS),
+  TOLLGATE_BODY_LIMIT: intFrom(10 * 1024 * 1024, 1, 2 ** 31 - 1),
+  TOLLGATE_BODY_IDLE_TIMEOUT_MS: intFrom(60_000, 1, MAX_TIMER_MS),
+  TOLLGATE_CLIENT_STALL_TIMEOUT_MS: intFrom(30_000, 0, MAX_TIMER_MS),
+  TOLLGATE_SHUTDOWN_GRACE_MS: intFrom(10_000, 0, MAX_TIMER_MS),
   TOLLGATE_RATE_LIMIT_FAILURE: z.enum(['open', 'closed']).default('open'),
   TOLLGATE_BUDGET_FAILURE: z.enum(['open', 'closed']).default('closed'),
-  TOLLGATE_DEFAULT_MAX_TOKENS: intFrom(1024),
-  TOLLGATE_USAGE_FLUSH_MS: intFrom(1000),
-  TOLLGATE_USAGE_GROUP_MS: intFrom(5),
+  TOLLGATE_DEFAULT_MAX_TOKENS: intFrom(1024, 1, 100_000_000),
+  TOLLGATE_USAGE_FLUSH_MS: intFrom(1000, 1, MAX_TIMER_MS),
+  TOLLGATE_USAGE_GROUP_MS: intFrom(5, 0, MAX_TIMER_MS),
   TOLLGATE_USAGE_RETENTION_DAYS: retentionDays,
   TOLLGATE_ANOMALY_AUTO_SUSPEND: z.enum(['true', 'false']).default('false'),
-  TOLLGATE_ANOMALY_RATE_FACTOR: intFrom(10),
-  TOLLGATE_ANOMALY_MIN_RATE: intFrom(100),
-  TOLLGATE_ANOMALY_WARMUP_MINUTES: intFrom(10),
-  TOLLGATE_USAGE_MAX_IN_MEMORY: intFrom(100_000),
+  TOLLGATE_ANOMALY_RATE_FACTOR: intFrom(10, 1, 1_000_000),
+  TOLLGATE_ANOMALY_MIN_RATE: intFrom(100, 0, 1_000_000_000),
+  TOLLGATE_ANOMALY_WARMUP_MINUTES: intFrom(10, 0, 1_000_000),
+  TOLLGATE_USAGE_MAX_IN_MEMORY: intFrom(100_000, 1, 100_000_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OPENAI_API_KEY: z.string().optional(),
-  OPENAI_BASE_URL: z.string().default('https://api.openai.com/v1'),
+  OPENAI_BASE_URL: baseUrlFrom('https://api.openai.com/v1'),
   ANTHROPIC_API_KEY: z.string().optional(),
-  ANTHROPIC_BASE_URL: z.string().default('https://api.anthropic.com/v1'),
+  ANTHROPIC_BASE_URL: baseUrlFrom('https://api.anthropic.com/v1'),
 });
 
 export type Config = Readonly<{
@@ -150,6 +172,8 @@ export type Config = Readonly<{
   openaiBaseUrl: string;
   anthropicApiKey: string | undefined;
   anthropicBaseUrl: string;
+  /** What the start should warn of without refusing: TOLLGATE_ variables that are no setting (misspelt ones). */
+  warnings: readonly string[];
   /** Providers, routes, aliases and prices (the config file, OPENAI_API_KEY and ANTHROPIC_API_KEY), resolved once and deep-frozen. */
   gateway: GatewayConfig;
 }>;
@@ -199,7 +223,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     anthropicBaseUrl: e.ANTHROPIC_BASE_URL,
   };
   // The environment is not kept: only the secrets the gateway config names are resolved from it, into that config.
-  return deepFreeze({ ...settings, gateway: loadGatewayConfig(settings, env) });
+  const warnings = unknownSettingWarnings(env, Object.keys(EnvSchema.shape));
+  return deepFreeze({ ...settings, warnings, gateway: loadGatewayConfig(settings, env) });
 }
 
 /** Freezes a plain-data tree (config holds no class instances), so no holder can change what another reads. */
