@@ -71,6 +71,8 @@ async function startUpstream(): Promise<Upstream> {
       if (model === '401') return json(401, { error: { message: 'Incorrect API key provided: sk-proj-****mnop. You can find your API key at https://platform.openai.com/account/api-keys.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
       if (model === '403') return json(403, { error: { message: 'You are not allowed to sample from this model in organization org-AbCdEf0123456789xyzUVW', type: 'invalid_request_error', param: null, code: null } });
       if (model === '429') return json(429, { error: { message: 'Rate limit reached for gpt-4o-mini in organization org-AbCdEf0123456789xyzUVW on tokens per min (TPM): Limit 30000, Used 30000.', type: 'tokens', param: null, code: 'rate_limit_exceeded' } });
+      if (model === 'gemini') return json(400, { error: { code: 400, message: 'Invalid JSON payload received.', status: 'INVALID_ARGUMENT', details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', metadata: { consumer: 'projects/123456' } }] } });
+      if (model === 'gemini-list') return json(429, [{ error: { code: 429, message: 'Resource has been exhausted.', status: 'RESOURCE_EXHAUSTED' } }]);
       if (model === 'leak') return json(400, { error: { message: `bad key ${PROVIDER_KEY}`, type: 'invalid_request_error', param: null, code: null } });
       return json(200, { id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'gpt-4o-mini', choices: [], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
     }
@@ -246,6 +248,15 @@ describeEachDatabase('gateway pass-through hygiene', (backend) => {
     expect(job.status).toBe(200);
     expect(jobText).not.toContain('org-AbCd');
     expect(JSON.parse(jobText)).toMatchObject({ id: 'ftjob-1', status: 'succeeded' });
+  });
+
+  it("gives OpenAI's clients a provider's error in OpenAI's shape: type and code strings, param, its message kept", async () => {
+    const res = await chat({}, 'gemini');
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: { message: 'Invalid JSON payload received.', type: 'invalid_request_error', param: null, code: 'invalid_argument' } });
+    const listed = await chat({}, 'gemini-list');
+    expect(listed.status).toBe(429);
+    expect(await listed.json()).toEqual({ error: { message: 'Resource has been exhausted.', type: 'rate_limit_error', param: null, code: 'resource_exhausted' } });
   });
 
   it('cuts a request body that stalls, with 408 in OpenAI shape, on the gateway and the admin API', async () => {

@@ -4,6 +4,7 @@ import { BODILESS_METHODS, matchApiRoute } from '../../core/api-routes.js';
 import { errorBody, TollgateError } from '../../core/errors.js';
 import { asksToStream, isBackgroundResponse, type MeterPlan } from '../../core/metering-plan.js';
 import { mayHoldProviderDetails, withoutProviderDetails, withResultsOnGateway } from '../../core/provider-details.js';
+import { openAIErrorShape } from '../../core/upstream-error-shape.js';
 import { routeModel, type RouteTarget } from '../../core/routing.js';
 import { lastUsageKey, tokensFromUsage, usageAtJsonTail, usageFromJsonTail } from '../../core/usage-extract.js';
 import { anthropicServiceTier, serviceTierInJson } from '../../core/service-tier.js';
@@ -555,17 +556,13 @@ function anthropicErrorText(buf: Buffer, status: number, info: RequestInfo, secr
 }
 
 /**
- * Passes an upstream error through when it is already in OpenAI's shape; wraps it otherwise. Either way without the
- * provider's organization ids or keys.
+ * An upstream error with a message, in OpenAI's Error shape (core/upstream-error-shape.ts: Gemini's numeric code and
+ * missing type and param made OpenAI's); wrapped otherwise. Either way without the provider's organization ids or keys.
  */
 function openAIErrorBody(buf: Buffer, status: number, provider: string | null, secrets: readonly string[]): string {
   const text = withoutProviderDetails(buf.toString('utf8'), secrets);
-  try {
-    const parsed = JSON.parse(text) as { error?: { message?: unknown } };
-    if (parsed?.error && typeof parsed.error === 'object' && typeof parsed.error.message === 'string') return text;
-  } catch {
-    // not JSON: wrapped below
-  }
+  const shaped = openAIErrorShape(text, status);
+  if (shaped !== null) return shaped;
   const snippet = text.replace(/\s+/g, ' ').slice(0, 200);
   const err = new TollgateError(
     status >= 500 ? 'upstream_error' : 'invalid_value',
