@@ -130,7 +130,7 @@ describe('a JSON file naming a member twice', () => {
     expect(refusal(() => loadText(text))).toMatch(/c\d+\.json: providers\.0\.api_key_env: named more than once \(JSON readers differ on which one counts\)/);
     expect(refusal(() => loadText(`{"providers":[],"routes":{"a":"up"},"routes":{}}`))).toMatch(/: routes: named more than once/);
     expect(refusal(() => loadText(`{"aliases":{"fast":"gpt-4o","fa\\u0073t":"gpt-4o-mini"}}`))).toMatch(/: aliases\.fast: named more than once/);
-    expect(refusal(() => loadText('providers:\n  - name: up\n    base_url: https://api.example.com/v1\n    api_key_env: UP_KEY\n    api_key_env: UP_KEY_2\n', 'yaml'))).toMatch(/api_key_env/);
+    expect(refusal(() => loadText('providers:\n  - name: up\n    base_url: https://api.example.com/v1\n    api_key_env: UP_KEY\n    api_key_env: UP_KEY_2\n', 'yaml'))).toMatch(/not valid YAML \(Map keys must be unique/);
   });
 
   it('is not confused by a repeated name in different objects', () => {
@@ -140,6 +140,14 @@ describe('a JSON file naming a member twice', () => {
   it('a file that is not JSON is refused naming the file and where, without echoing its text', () => {
     const message = refusal(() => loadText(`{"providers": [{"name": "up", "base_url": ${SECRET}}]}`));
     expect(message).toMatch(/c\d+\.json: not valid JSON/);
+    expect(message).not.toContain(SECRET);
+  });
+});
+
+describe('a YAML file that cannot be read', () => {
+  it('is refused naming the file, the line and why, without echoing its text', () => {
+    const message = refusal(() => loadText(`providers:\n  - name: up\n    api_key_env: UP_KEY\n    api_key_env: ${SECRET}\n`, 'yaml'));
+    expect(message).toMatch(/c\d+\.yaml: not valid YAML \(Map keys must be unique at line 4, column 5\)/);
     expect(message).not.toContain(SECRET);
   });
 });

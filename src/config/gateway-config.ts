@@ -333,7 +333,7 @@ export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<s
   let file: z.infer<typeof FileSchema> = {};
   if (config.configFile) {
     const text = readFileSync(config.configFile, 'utf8');
-    const raw = /\.ya?ml$/i.test(config.configFile) ? parseYaml(text) : parseJsonFile(config.configFile, text);
+    const raw = /\.ya?ml$/i.test(config.configFile) ? parseYamlFile(config.configFile, text) : parseJsonFile(config.configFile, text);
     const parsed = FileSchema.safeParse(raw ?? {});
     if (!parsed.success) {
       const i = parsed.error.issues[0];
@@ -426,6 +426,16 @@ function parseJsonFile(file: string, text: string): unknown {
   const repeated = findRepeatedMember(text);
   if (repeated) throw new Error(`${file}: ${repeated.path}: named more than once (JSON readers differ on which one counts); name each member once`);
   return value;
+}
+
+/** A YAML config file's value: refused saying where and why, without the excerpt of its text the parser's message shows. */
+function parseYamlFile(file: string, text: string): unknown {
+  try {
+    return parseYaml(text);
+  } catch (err) {
+    const why = (err as Error).message.split('\n')[0].replace(/:\s*$/, '');
+    throw new Error(`${file}: not valid YAML (${why})`);
+  }
 }
 
 function lineAndColumn(text: string, position: number): string {
