@@ -28,7 +28,13 @@ const N = Number(env.INSTR_N ?? 1000);
 const WINDOWS = Number(env.INSTR_WINDOWS ?? 3);
 const WARM = Number(env.INSTR_WARM ?? 4000);
 const C = Number(env.INSTR_C ?? 8);
-const VALGRIND = ['--tool=callgrind', '--instr-atstart=no', '--dump-instr=no', '--smc-check=all-non-file', '--error-limit=no'];
+/**
+ * Node flags for the builds' processes (INSTR_FLAGS, space-separated): `--perf-basic-prof` writes /tmp/perf-<pid>.map,
+ * which names the JIT code callgrind lists only by address (INSTR_KEEP the dumps to read them against it).
+ */
+const NODE_FLAGS = (env.INSTR_FLAGS ?? '').split(' ').filter(Boolean);
+// INSTR_CALLGRIND: more callgrind options (`--separate-callers=3` tells which JIT code calls a runtime function).
+const VALGRIND = ['--tool=callgrind', '--instr-atstart=no', '--dump-instr=no', '--smc-check=all-non-file', '--error-limit=no', ...(env.INSTR_CALLGRIND ?? '').split(' ').filter(Boolean)];
 // callgrind_control finds a process by names built from these (and Tollgate's own HOST, which it reads too).
 const VG_ENV = { LOGNAME: 'root', HOST: '127.0.0.1' };
 
@@ -92,7 +98,7 @@ async function main(): Promise<void> {
       cpSync(setup.env.TOLLGATE_DATA_DIR, dataDir, { recursive: true });
       const port = await freePort();
       const out = join(dir, `${name}.callgrind`);
-      const child = spawnChild(`tollgate-${name}`, 'valgrind', [...VALGRIND, `--callgrind-out-file=${out}`, process.execPath, join(dist, 'main.js')], childEnv({ ...setup.env, ...VG_ENV, TOLLGATE_DATA_DIR: dataDir, PORT: String(port) }));
+      const child = spawnChild(`tollgate-${name}`, 'valgrind', [...VALGRIND, `--callgrind-out-file=${out}`, process.execPath, ...NODE_FLAGS, join(dist, 'main.js')], childEnv({ ...setup.env, ...VG_ENV, TOLLGATE_DATA_DIR: dataDir, PORT: String(port) }));
       children.push(child);
       await waitForHttp(child, `http://127.0.0.1:${port}/healthz`, 600_000);
       targets.push({ name, child, url: `http://127.0.0.1:${port}`, out });
