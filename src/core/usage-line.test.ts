@@ -220,6 +220,29 @@ describe('UsageLineWriter', () => {
     expect(w.take().toString('utf8')).toBe(`${toUsageLine(first)}\n${toUsageLine(after)}\n`);
   });
 
+  it('copies a run of repeated columns only when every value of it repeats, nulls included', () => {
+    const w = new UsageLineWriter();
+    const lines = [
+      usageEvent({ id: 'evt_r1', model: 'm', credential: null, serviceTier: null }),
+      // The same org, project, key, route, credential and tier: those runs are copied whole.
+      usageEvent({ id: 'evt_r2', model: 'm', credential: null, serviceTier: null }),
+      // One value in the middle of the run differs (the provider), the rest repeats.
+      usageEvent({ id: 'evt_r3', model: 'm', provider: 'other', credential: null, serviceTier: null }),
+      // A null where the line before had text, text where it had null.
+      usageEvent({ id: 'evt_r4', model: null, provider: 'other', credential: 'cred', serviceTier: 'flex' }),
+      usageEvent({ id: 'evt_r5', model: null, provider: 'other', credential: 'cred', serviceTier: null }),
+    ];
+    for (const e of lines) w.append(e);
+    expect(w.take().toString('utf8')).toBe(usageLinesToBytes(lines.map(toUsageLine)).toString('utf8'));
+    // After a take, and after a line rolled back, nothing is copied from bytes written over since.
+    const longer = usageEvent({ id: 'evt_with_a_much_longer_id_than_evt_r5', model: null, provider: 'other', credential: 'cred', serviceTier: null });
+    w.append(longer);
+    expect(() => w.append(usageEvent({ id: 'evt_r6', orgId: 'org-x', costNanoUsd: 1n as unknown as number }))).toThrow(TypeError);
+    const after = usageEvent({ id: 'evt_with_an_even_longer_id_than_the_line_before', orgId: 'org-x' });
+    w.append(after);
+    expect(w.take().toString('utf8')).toBe(`${toUsageLine(longer)}\n${toUsageLine(after)}\n`);
+  });
+
   it('grows past its first buffer, and starts empty after each take', () => {
     const w = new UsageLineWriter();
     const long = Array.from({ length: 200 }, (_, i) => usageEvent({ id: `evt_${i}`, model: `m-${'x'.repeat(300)}-${i}` }));
