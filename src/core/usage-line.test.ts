@@ -10,6 +10,7 @@ import {
   UsageLineWriter,
   usageLinesIn,
   usageLinesToBytes,
+  intoUsageRow,
   usageRowOf,
   usageValuesEach,
   usageValuesIn,
@@ -47,6 +48,14 @@ describe('usage lines', () => {
     const row = usageRowOf(values) as unknown as Record<string, unknown>;
     expect(Object.keys(row)).toEqual(USAGE_COLUMNS.map(([c]) => c));
     for (const [i, [c]] of USAGE_COLUMNS.entries()) expect(row[c]).toBe(`v${i}`);
+  });
+
+  it('writes each value into its column of an existing row, every column overwritten', () => {
+    const row = usageRowOf(USAGE_COLUMNS.map((_, i) => `old${i}`));
+    const same = intoUsageRow(row, USAGE_COLUMNS.map((_, i) => `v${i}`)) as unknown as Record<string, unknown>;
+    expect(same).toBe(row);
+    expect(Object.keys(same)).toEqual(USAGE_COLUMNS.map(([c]) => c));
+    for (const [i, [c]] of USAGE_COLUMNS.entries()) expect(same[c]).toBe(`v${i}`);
   });
 
   it('reads the JSON objects (by column) earlier versions logged', () => {

@@ -142,6 +142,12 @@ export function* usageValuesEach(bytes: Uint8Array): Generator<UsageValues, void
 /** The usage_events row of a line's values (one object literal in column order: see `compiled`). */
 export const usageRowOf: (values: UsageValues) => UsageRow = compiled(['v'], `return { ${USAGE_COLUMNS.map(([c], i) => `${c}: v[${i}]`).join(', ')} };`);
 
+/**
+ * A line's values written into an existing row, in place (compiled as usageRowOf): a writer that is done with each row
+ * before the next (the SQLite usage worker) reuses one instead of allocating one per event.
+ */
+export const intoUsageRow: (row: UsageRow, values: UsageValues) => UsageRow = compiled(['r', 'v'], `${USAGE_COLUMNS.map(([c], i) => `r.${c} = v[${i}];`).join(' ')} return r;`);
+
 /** Text columns that always hold text (NOT NULL), and the one number column that may be null. */
 const REQUIRED_TEXT: ReadonlySet<UsageColumn> = new Set(['id', 'org_id', 'endpoint', 'method', 'outcome']);
 const NULLABLE_NUMBER: ReadonlySet<UsageColumn> = new Set(['upstream_latency_ms']);

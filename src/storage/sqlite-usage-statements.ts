@@ -1,7 +1,7 @@
 import type SQLite from 'better-sqlite3';
 import type { KeyNetworkRow, LastUsedRows } from '../core/ports.js';
 import type { ModelPrice } from '../core/pricing.js';
-import { USAGE_COLUMNS, type UsageValues, usageRowOf } from '../core/usage-line.js';
+import { intoUsageRow, USAGE_COLUMNS, type UsageRow, type UsageValues, usageRowOf } from '../core/usage-line.js';
 import { COSTS_KEY_KEY, COSTS_KEY_SUMS, ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES, type UsageCostsKeyTable, type UsageRollupsTable } from './schema-rollups.js';
 import { RollupAggregator } from './usage-rollups.js';
 
@@ -42,7 +42,13 @@ export function preparedBatchWriter(sqlite: SQLite.Database, prices: Prices): (b
   const costArgs = compiledArgs<UsageCostsKeyTable>(costColumns);
   return sqlite.transaction((batch: Iterable<UsageValues>) => {
     const rollups = new RollupAggregator(prices);
-    for (const values of batch) if (insert.run(...values).changes === 1) rollups.add(usageRowOf(values));
+    // One row object for the whole batch: the aggregator keeps none of it (it copies the values it groups by).
+    let row: UsageRow | null = null;
+    for (const values of batch) {
+      if (insert.run(...values).changes !== 1) continue;
+      row = row === null ? usageRowOf(values) : intoUsageRow(row, values);
+      rollups.add(row);
+    }
     if (rollups.count === 0) return;
     const rows = rollups.rows();
     for (const { table } of ROLLUP_TABLES) {

@@ -147,6 +147,10 @@ describe('aggregateRollups', () => {
     expect(isDataError(thrown)).toBe(true);
     // A token count that is no number is the data's fault too, named.
     expect(() => aggregateRollups([usageRow({ id: 'evt_word', input_tokens: 'many' as unknown as number })])).toThrow(/input_tokens/);
+    // Each of the sums, by its name.
+    for (const name of ['cost_nanousd', 'input_tokens', 'cached_tokens', 'output_tokens'] as const) {
+      expect(() => aggregateRollups([usageRow({ id: 'evt_frac', [name]: 1.5 })])).toThrow(new RegExp(`its ${name} is 1.5`));
+    }
   });
 
 });
