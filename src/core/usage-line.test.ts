@@ -252,6 +252,15 @@ describe('UsageLineWriter', () => {
     expect(w.take().toString('utf8')).toBe(`${toUsageLine(longer)}\n${toUsageLine(after)}\n`);
   });
 
+  it('copies a run only from a line that wrote the values it repeats (a value written as JSON, or absent, is not remembered as another)', () => {
+    const w = new UsageLineWriter();
+    const modelAs = (id: string, model: unknown) => usageEvent({ id, model: model as string });
+    // Each line between the two 'm' lines writes another value for the model in the run's bytes.
+    const lines = [modelAs('evt_1', 'm'), modelAs('evt_2', undefined), modelAs('evt_3', 'm'), modelAs('evt_4', 5), modelAs('evt_5', 'm'), modelAs('evt_6', { x: 1 }), modelAs('evt_7', 'm')];
+    for (const e of lines) w.append(e);
+    expect(w.take().toString('utf8')).toBe(usageLinesToBytes(lines.map(toUsageLine)).toString('utf8'));
+  });
+
   it('grows past its first buffer, and starts empty after each take', () => {
     const w = new UsageLineWriter();
     const long = Array.from({ length: 200 }, (_, i) => usageEvent({ id: `evt_${i}`, model: `m-${'x'.repeat(300)}-${i}` }));

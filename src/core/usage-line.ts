@@ -202,6 +202,9 @@ const NULL_BYTES = [0x6e, 0x75, 0x6c, 0x6c];
 /** 1 for each byte JSON.stringify does not write as it is between quotes: all but printable ASCII, `"` and `\`. */
 const ESCAPED = new Uint8Array(256).map((_, c) => (c >= 0x20 && c <= 0x7e && c !== QUOTE && c !== 0x5c ? 0 : 1));
 
+/** A column's last value when none is known (none written yet, or written over since): equal to no value. */
+const UNKNOWN: unique symbol = Symbol('unknown');
+
 /** Text columns whose value differs in every event: never compared with the line before's. */
 const UNIQUE_TEXT: ReadonlySet<UsageColumn> = new Set(['id', 'request_id', 'upstream_request_id']);
 
@@ -261,11 +264,11 @@ export class UsageLineWriter {
   private buf = Buffer.allocUnsafeSlow(16 * 1024);
   private at = 0;
   /**
-   * Per text column, its last string and where its bytes (quotes and comma included) lie in `buf`: a group's events
-   * mostly repeat their org, project, key, model, provider, route, outcome and credential, whose bytes are then copied
-   * from the line before instead of written again from the string.
+   * Per text column, its last value (UNKNOWN when none) and where its bytes (quotes and comma included) lie in `buf`:
+   * a group's events mostly repeat their org, project, key, model, provider, route, outcome and credential, whose bytes
+   * are then copied from the line before instead of written again from the string. Read by `writeValues`, as `runFrom`.
    */
-  readonly lastText: unknown[] = new Array(USAGE_COLUMNS.length).fill(undefined);
+  readonly lastText: unknown[] = new Array(USAGE_COLUMNS.length).fill(UNKNOWN);
   private readonly lastFrom = new Int32Array(USAGE_COLUMNS.length);
   private readonly lastTo = new Int32Array(USAGE_COLUMNS.length);
   /** Per run of REPEATED_RUNS, where its bytes were last written (-1: nowhere yet, or written over since). */
@@ -289,7 +292,7 @@ export class UsageLineWriter {
 
   /** Forgets where earlier values lie (their bytes are about to be overwritten). */
   private forget(): void {
-    this.lastText.fill(undefined);
+    this.lastText.fill(UNKNOWN);
     this.runFrom.fill(-1);
   }
 
@@ -354,7 +357,7 @@ export class UsageLineWriter {
   /** A text value (or null) of column `column` (-1: a value no other line repeats), then a comma. */
   text(s: unknown, column: number): void {
     // Compared first: the same string object (a key's ids, the route, the outcome) is then never read at all.
-    if (column >= 0 && s === this.lastText[column] && s !== undefined) {
+    if (column >= 0 && s === this.lastText[column]) {
       const from = this.lastFrom[column];
       const to = this.lastTo[column];
       this.reserve(to - from);
@@ -365,17 +368,13 @@ export class UsageLineWriter {
       return;
     }
     const start = this.at;
-    if (typeof s !== 'string') {
-      if (s !== null) {
-        if (s === undefined) this.nil();
-        else this.json(JSON.stringify(s) ?? 'null');
-        return;
-      }
-      // null is remembered as a value too (a credential or tier that is not there), so that its run can be copied.
-      this.nil();
-    } else this.plainText(s);
+    if (typeof s === 'string') this.plainText(s);
+    else if (s === null || s === undefined) this.nil();
+    else this.json(JSON.stringify(s) ?? 'null');
     if (column < 0) return;
-    this.lastText[column] = s;
+    // Remembered as written: a string as itself, null (and undefined, written as null) too, so that a run holding
+    // one (a credential or tier that is not there) can be copied; anything else as UNKNOWN, which nothing equals.
+    this.lastText[column] = typeof s === 'string' || s === null || s === undefined ? s : UNKNOWN;
     this.lastFrom[column] = start;
     this.lastTo[column] = this.at;
   }
