@@ -8,6 +8,33 @@ const usage = { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 };
 const at = (s: string, needle = 'usage"') => s.indexOf(needle);
 
 describe('the stream usage scanner', () => {
+  it("finds a provider's error event in every stream's shape, and puts what it is told in its place", () => {
+    const anthropic = 'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"},"request_id":"req_up"}\n\n';
+    const chat = chunk({ error: { message: 'The server had an error', type: 'server_error', param: null, code: null } });
+    const responses = `event: error\n${chunk({ type: 'error', code: 'server_error', message: 'x', param: null, sequence_number: 3 })}`;
+    for (const [endpoint, event] of [
+      ['/messages', anthropic],
+      ['/chat/completions', chat],
+      ['/responses', responses],
+    ] as const) {
+      const before = delta('Hello');
+      const seen = inspectEvents(Buffer.from(before + event), streamShapeFor(endpoint), false, null, false, () => 'event: error\ndata: {}\n\n');
+      expect(seen.errored, endpoint).toBe(true);
+      expect(seen.complete, endpoint).toBe(false);
+      expect(seen.out.toString(), endpoint).toBe(`${before}event: error\ndata: {}\n\n`);
+    }
+    // Not errors: text ending in "error", an error's type named elsewhere, a Responses stream's failed end.
+    for (const [endpoint, events] of [
+      ['/chat/completions', delta('a syntax error')],
+      ['/messages', 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"an error"}}\n\n'],
+      ['/responses', chunk({ type: 'response.failed', sequence_number: 4, response: { error: { code: 'server_error', message: 'x' } } })],
+    ] as const) {
+      const seen = inspectEvents(Buffer.from(events), streamShapeFor(endpoint), false, null, false, () => 'replaced');
+      expect(seen.errored, endpoint).toBe(false);
+      expect(seen.out.toString(), endpoint).toBe(events);
+    }
+  });
+
   it('finds a null usage member with the comma that goes with it, in byte offsets, and nothing else', () => {
     const mid = '{"a":1,"usage": null ,"b":2}';
     const span = nullUsageSpan(Buffer.from(mid), at(mid));

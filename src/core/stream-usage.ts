@@ -41,28 +41,35 @@ const bytes = (...markers: string[]) => markers.map((m) => Buffer.from(m));
  * '"usage"', 0.37 µs for 'usage"').
  */
 const USAGE = 'usage"';
+/**
+ * What a provider's own error event holds (`"type":"error"` in Anthropic's and the Responses API's, the `"error"` member
+ * of OpenAI's chat chunk), searched for as its tail: a needle whose first character is rare in a stream's JSON (V8
+ * runs along the first character; measured over a chat burst: 0.13 µs for 'rror"', 1.2 µs for '"error"'). Any other
+ * string ending so (`"overloaded_error"`, a text delta ending in "error") costs one event's decoding.
+ */
+const ERROR = 'rror"';
 /** The Responses API's events that end a stream, each with the final Response (and its usage). */
 const RESPONSE_END_EVENTS = ['response.completed', 'response.incomplete', 'response.failed'] as const;
 /** The events of an Anthropic message stream that carry its usage and its end. */
 const ANTHROPIC_EVENTS = ['message_start', 'message_delta', 'message_stop'] as const;
-const CHAT_SHAPE: StreamShape = { markers: [USAGE, '[DONE]'], beforeDone: [USAGE], endsWithDone: true, finish: 'finish_reason', namesTierEarly: true };
+const CHAT_SHAPE: StreamShape = { markers: [USAGE, '[DONE]', ERROR], beforeDone: [USAGE], endsWithDone: true, finish: 'finish_reason', namesTierEarly: true };
 const SHAPES: Readonly<Record<string, StreamShape>> = {
   '/chat/completions': CHAT_SHAPE,
   '/completions': CHAT_SHAPE,
   // The Responses API reports usage inside the event that ends the stream (response.completed, or .incomplete when
   // max_output_tokens cut the answer short, or .failed), and sends no [DONE].
   '/responses': {
-    markers: [...RESPONSE_END_EVENTS],
+    markers: [...RESPONSE_END_EVENTS, ERROR],
     beforeDone: [...RESPONSE_END_EVENTS],
     endsWithDone: false,
     finish: ['response.output_text.done', ...RESPONSE_END_EVENTS],
     namesTierEarly: true,
   },
   // Anthropic's Messages API: input in message_start, output (cumulative) in message_delta, the end at message_stop.
-  '/messages': { markers: [...ANTHROPIC_EVENTS], beforeDone: [...ANTHROPIC_EVENTS], endsWithDone: false, finish: ['message_delta', 'message_stop'], namesTierEarly: false },
+  '/messages': { markers: [...ANTHROPIC_EVENTS, ERROR], beforeDone: [...ANTHROPIC_EVENTS], endsWithDone: false, finish: ['message_delta', 'message_stop'], namesTierEarly: false },
 };
 const ANY_SHAPE: StreamShape = {
-  markers: [USAGE, '[DONE]', ...RESPONSE_END_EVENTS],
+  markers: [USAGE, '[DONE]', ...RESPONSE_END_EVENTS, ERROR],
   beforeDone: [USAGE, ...RESPONSE_END_EVENTS],
   endsWithDone: true,
   finish: 'finish_reason',
@@ -130,7 +137,29 @@ export interface Inspected {
   serviceTier: string | null;
   /** The speed an Anthropic event read here named (core/speed.ts: message_start's usage, or message_delta's), or null. */
   speed: Speed | null;
+  /**
+   * Whether the provider sent its own error event among these (isUpstreamError): the stream ends there, broken off
+   * (not complete), and the client has its error (rewritten by `errorEvent`, when given).
+   */
+  errored: boolean;
 }
+
+/**
+ * Whether a stream event's data is a provider's error: Anthropic's `error` event and the Responses API's
+ * (`"type": "error"`), or OpenAI's chat chunk `{"error": {…}}` (no type; a Responses event that carries an error
+ * names its own type, `response.failed`).
+ */
+export function isUpstreamError(obj: Record<string, unknown> | null): boolean {
+  if (obj === null || typeof obj !== 'object') return false;
+  if (obj.type === 'error') return true;
+  return obj.type === undefined && obj.error !== null && typeof obj.error === 'object';
+}
+
+/**
+ * What the client gets instead of a provider's error event (`event`: its text, with its blank line; `data`: its data,
+ * decoded), or null to pass it on as it is.
+ */
+export type ErrorEventRewrite = (event: string, data: Record<string, unknown>) => string | null;
 
 const isJsonSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 const QUOTE = 0x22;
@@ -166,12 +195,20 @@ export function nullUsageSpan(buf: Buffer, at: number): [number, number] | null 
 const isIdleUsage = (buf: Buffer, at: number): boolean => buf[at - 1] !== QUOTE || nullUsageSpan(buf, at) !== null;
 
 /**
- * Looks only into the events that carry a marker (usage, [DONE], response.completed): reads usage and the end of the
- * stream. When the gateway asked for usage on the client's behalf, it drops the usage-only chunk and the
- * `"usage": null` member OpenAI sends in every other chunk of such a stream (a client that did not ask gets none, as
- * from OpenAI). Everything else is passed on as the same bytes.
+ * Looks only into the events that carry a marker (usage, [DONE], response.completed, a provider's error): reads usage
+ * and the end of the stream. When the gateway asked for usage on the client's behalf, it drops the usage-only chunk and
+ * the `"usage": null` member OpenAI sends in every other chunk of such a stream (a client that did not ask gets none, as
+ * from OpenAI); a provider's error event goes out as `errorEvent` makes it. Everything else is passed on as the same
+ * bytes.
  */
-export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: boolean, tokens: TokenCounts | null, provisional = false): Inspected {
+export function inspectEvents(
+  events: Buffer,
+  shape: StreamShape,
+  injectUsage: boolean,
+  tokens: TokenCounts | null,
+  provisional = false,
+  errorEvent?: ErrorEventRewrite,
+): Inspected {
   const kept: Buffer[] = [];
   let copied = 0;
   // A [DONE] event at the end of the chunk needs no search and no decoding; markers are looked for before it.
@@ -179,8 +216,9 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
   let complete = doneAt >= 0;
   let serviceTier: string | null = null;
   let speed: Speed | null = null;
+  let errored = false;
   const limit = doneAt >= 0 ? doneAt : events.length;
-  if (limit === 0) return { out: events, complete, tokens, provisional, serviceTier, speed };
+  if (limit === 0) return { out: events, complete, tokens, provisional, serviceTier, speed, errored };
   const markers = complete ? shape.beforeDone : shape.markers;
   /** Reads the event holding the marker at `at`; returns where that event ends. */
   const look = (at: number): number => {
@@ -189,6 +227,7 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
     const end = nextBoundaryEnd(events, at);
     const data = eventData(events.toString('utf8', start, end));
     let drop = false;
+    let instead: string | null = null;
     if (data === DONE) complete = true;
     else if (data) {
       let obj: Record<string, unknown> | null = null;
@@ -236,19 +275,25 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
         // And the speed it runs at (a usage without one: the standard speed).
         speed = answeredSpeed(usage) ?? speed;
       } else if (obj?.type === 'message_stop') complete = true;
+      else if (obj && isUpstreamError(obj)) {
+        errored = true;
+        instead = errorEvent ? errorEvent(events.toString('utf8', start, end), obj) : null;
+      }
     }
     if (drop) cut(start, end);
+    else if (instead !== null) cut(start, end, Buffer.from(instead));
     return end;
   };
-  /** Leaves out the bytes from `from` to `to` (in order: each cut after the last). */
-  const cut = (from: number, to: number) => {
+  /** Leaves out the bytes from `from` to `to` (in order: each cut after the last), or puts `instead` in their place. */
+  const cut = (from: number, to: number, instead?: Buffer) => {
     kept.push(events.subarray(copied, from));
+    if (instead) kept.push(instead);
     copied = to;
   };
   const result = (): Inspected => {
-    if (copied === 0) return { out: events, complete, tokens, provisional, serviceTier, speed };
+    if (copied === 0) return { out: events, complete, tokens, provisional, serviceTier, speed, errored };
     kept.push(events.subarray(copied));
-    return { out: Buffer.concat(kept), complete, tokens, provisional, serviceTier, speed };
+    return { out: Buffer.concat(kept), complete, tokens, provisional, serviceTier, speed, errored };
   };
   // The usual end of a chat stream: [DONE] after the usage chunk, in one read. The last usage before [DONE] is the one
   // that counts (a later usage replaces an earlier one), so when the last "usage" key there holds an object, that event
@@ -257,7 +302,7 @@ export function inspectEvents(events: Buffer, shape: StreamShape, injectUsage: b
   // has "usage":null members to leave out.
   if (complete && markers === CHAT_SHAPE.beforeDone) {
     const at = lastUsageKey(events, limit);
-    if (at < 0) return { out: events, complete, tokens, provisional, serviceTier, speed };
+    if (at < 0) return { out: events, complete, tokens, provisional, serviceTier, speed, errored };
     if (nullUsageSpan(events, at + 1) === null && (!injectUsage || lastUsageKey(events, at) < 0)) {
       look(at);
       return result();

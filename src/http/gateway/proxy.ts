@@ -293,6 +293,7 @@ async function forward(
         injectUsage,
         admissionHeaders: admission.headers,
         requestId: info.requestId,
+        secrets: providerSecrets(g),
         isClientGone: clientGone,
         stallMs: g.clientStallTimeoutMs,
         format: info.format,

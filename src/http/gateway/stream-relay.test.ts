@@ -445,6 +445,29 @@ describe('relayStream', () => {
     expect(result.complete).toBe(false);
   });
 
+  it("relays a provider's error event once, as an answered error: Tollgate's request id, no provider key or organization", async () => {
+    const r = recorder();
+    const error = '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded for org-AbCdEfGh1234 with sk-up-secret-0000"},"request_id":"req_provider"}';
+    const body = bufferedBody([Buffer.from('event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":3,"output_tokens":1}}}\n\n'), Buffer.from(`event: error\ndata: ${error}\n\n`)]);
+    const result = await relayStream(r.res, { statusCode: 200, headers: {}, body }, {
+      endpoint: '/messages',
+      injectUsage: false,
+      admissionHeaders: {},
+      requestId: 'req_test',
+      secrets: ['sk-up-secret-0000'],
+      isClientGone: () => false,
+      stallMs: 0,
+      format: 'anthropic',
+    });
+    expect(result.complete).toBe(false);
+    const text = r.text();
+    expect(text.split('event: error')).toHaveLength(2);
+    expect(text).not.toContain('req_provider');
+    expect(text).not.toContain('org-AbCdEfGh1234');
+    expect(text).not.toContain('sk-up-secret-0000');
+    expect(text).toContain('"error":{"type":"overloaded_error","message":"Overloaded for [provider organization] with [provider key]"},"request_id":"req_test"}');
+  });
+
   it("cuts a stream whose event grows past the bound, with an error event in the client's shape", async () => {
     // One 1 MiB buffer handed over again and again: 129 MiB without a blank line, held as references.
     const mib = Buffer.alloc(1024 * 1024, 0x41);

@@ -1,10 +1,12 @@
 import type { ServerResponse } from 'node:http';
-import { type ApiFormat, anthropicErrorBody } from '../../core/anthropic-errors.js';
+import { type ApiFormat, anthropicError, anthropicErrorBody } from '../../core/anthropic-errors.js';
 import { TollgateError } from '../../core/errors.js';
 import type { TokenCounts } from '../../core/pricing.js';
+import { mayHoldProviderDetails, withoutProviderDetails } from '../../core/provider-details.js';
 import type { Speed } from '../../core/speed.js';
 import { MAX_SSE_EVENT_BYTES, SseEventTooLarge, SseFramer } from '../../core/sse.js';
-import { answerFinished, answerText, inspectEvents, serviceTierNamedIn, streamShapeFor } from '../../core/stream-usage.js';
+import { answerFinished, answerText, type ErrorEventRewrite, inspectEvents, serviceTierNamedIn, streamShapeFor } from '../../core/stream-usage.js';
+import { anthropicErrorBodyOf } from '../../core/translate/error-bodies.js';
 import type { UpstreamResponse } from '../../core/upstream.js';
 import { cutIfStalled } from './client-stall.js';
 import { clientResponseHeaders } from './forward-headers.js';
@@ -58,6 +60,24 @@ export function anthropicErrorEvent(err: TollgateError, requestId: string): stri
   return `event: error\ndata: ${JSON.stringify(anthropicErrorBody(err, requestId))}\n\n`;
 }
 
+/**
+ * A provider's own error event inside a stream, as the client gets it: as an error the provider answered over HTTP
+ * (proxy.ts), without the provider's account details or keys (`secrets`), and, in Anthropic's shape, with Tollgate's
+ * request id in `request_id` (the provider's goes out as `x-upstream-request-id`; docs/providers.md). OpenAI's error
+ * shapes carry no id member: their event passes on as it is but for those details.
+ */
+export function upstreamErrorEvent(format: ApiFormat | undefined, requestId: string, secrets: readonly string[]): ErrorEventRewrite {
+  return (event, data) => {
+    if (format !== 'anthropic') return mayHoldProviderDetails(event, secrets) ? withoutProviderDetails(event, secrets) : null;
+    const body = anthropicErrorBodyOf(withoutProviderDetails(JSON.stringify(data), secrets));
+    const error = data.error as { message?: unknown } | undefined;
+    const shaped = body
+      ? { ...body, request_id: requestId }
+      : anthropicError(502, withoutProviderDetails(String(error?.message ?? 'The upstream stream failed.'), secrets), requestId);
+    return `event: error\ndata: ${JSON.stringify(shaped)}\n\n`;
+  };
+}
+
 /** Bytes of content events kept for counting when the upstream never reports usage, before they are condensed to text. */
 const MAX_KEPT_FOR_COUNTING = 4 * 1024 * 1024;
 
@@ -76,6 +96,8 @@ export async function relayStream(
     injectUsage: boolean;
     admissionHeaders: Record<string, string>;
     requestId: string;
+    /** The providers' API keys, kept out of a provider's error event relayed (upstreamErrorEvent). */
+    secrets?: readonly string[];
     isClientGone: () => boolean;
     /** TOLLGATE_CLIENT_STALL_TIMEOUT_MS: a client that takes no bytes for this long while output waits is cut (client-stall.ts). */
     stallMs: number;
@@ -88,6 +110,7 @@ export async function relayStream(
   },
 ): Promise<StreamResult> {
   const shape = streamShapeFor(o.endpoint);
+  const errorEvent = upstreamErrorEvent(o.format, o.requestId, o.secrets ?? []);
   const headers = clientResponseHeaders(res.headers, o.requestId, o.format);
   for (const name in o.admissionHeaders) headers[name] = o.admissionHeaders[name];
   headers['cache-control'] = 'no-cache';
@@ -99,6 +122,8 @@ export async function relayStream(
   let serviceTier: string | null = null;
   let speed: Speed | null = null;
   let complete = false;
+  /** Whether the provider sent its own error event: the client has an error, and needs no cut-off event after it. */
+  let errored = false;
   /** Content events, kept (bounded) in case the upstream never reports usage and the tokenizer has to count. */
   const kept: Buffer[] = [];
   let keptBytes = 0;
@@ -134,13 +159,14 @@ export async function relayStream(
       raw.write(last);
       last = null;
     }
-    const seen = inspectEvents(events, shape, o.injectUsage, tokens, provisional);
+    const seen = inspectEvents(events, shape, o.injectUsage, tokens, provisional, errorEvent);
     tokens = seen.tokens;
     provisional = seen.provisional;
     serviceTier = seen.serviceTier ?? serviceTier;
     if (serviceTier === null && shape.namesTierEarly) serviceTier = serviceTierNamedIn(events);
     speed = seen.speed ?? speed;
     complete ||= seen.complete;
+    errored ||= seen.errored;
     // Kept while the usage reported so far is not the last (Anthropic's message_start says 1 output token, its
     // message_delta the real count), so a stream cut before its final usage is counted from what it delivered.
     if (!tokens || provisional) {
@@ -214,7 +240,9 @@ export async function relayStream(
   // connection open and hold up graceful shutdown.
   if (o.isClientGone()) raw.destroy();
   else if (!raw.destroyed) {
-    if (!complete) {
+    // A stream the provider ended with its own error event is broken off too (billed as such), but its client was
+    // told so by that event: a second error after it would be one too many (found by an outside review).
+    if (!complete && !errored) {
       if (last !== null) raw.write(last);
       last = cutOffEvent(o.format, o.endpoint, lastEvents, o.requestId, cutOffMessage(breakage));
     }
