@@ -1,6 +1,8 @@
 // The one closed catalogue of error codes: HTTP status, OpenAI error `type`, and default message.
 // docs/errors.md documents every entry; errors.test.ts keeps the two in step.
 
+import type { LimitState } from './limit-state.js';
+
 export type OpenAIErrorType =
   | 'invalid_request_error'
   | 'authentication_error'
@@ -141,6 +143,8 @@ export class TollgateError extends Error {
   readonly param: string | null;
   /** Headers the answer must carry (retry-after, x-ratelimit-*). */
   headers: Record<string, string> = {};
+  /** A refusal by a limit: where the request stood, for the header names of the client's API (core/limit-state.ts). */
+  limitState?: LimitState;
 
   constructor(code: ErrorCode, message?: string, param: string | null = null) {
     const entry: CatalogueEntry = ERROR_CATALOGUE[code];

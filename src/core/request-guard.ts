@@ -1,3 +1,4 @@
+import type { LimitState } from './limit-state.js';
 import type { MeterPlan } from './metering-plan.js';
 import type { TokenCounts } from './pricing.js';
 import type { KeyRecord } from './verify.js';
@@ -25,7 +26,10 @@ export interface AdmitInput {
 
 /** A granted request: headers for the answer, and a settle call with the real usage once it is known. */
 export interface Admission {
+  /** OpenAI's `x-ratelimit-*` and Tollgate's `x-tollgate-remaining-*`, made with the decision. */
   headers: Record<string, string>;
+  /** Where the request stands against its rate limits (for Anthropic's header names), made when asked. */
+  limitState?(): LimitState;
   /**
    * `notTheKeys`: the cost is another key's of the same project (a background response another key created): the
    * project's and organization's budgets are charged, this key's own budget and token rates are not.

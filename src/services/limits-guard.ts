@@ -19,6 +19,7 @@ import {
   type SpendPolicy,
 } from '../core/limit-plan.js';
 import { type AcquireOutcome, type CounterCheck, type LimitStore, type RateCheck, UnansweredAcquire } from '../core/limit-store.js';
+import type { LimitLevel, LimitState } from '../core/limit-state.js';
 import type { MeterPlan } from '../core/metering-plan.js';
 import { boundCostNanoUsd, costNanoUsd, nanoToUsdText6, type TokenCounts } from '../core/pricing.js';
 import type { KeyRecord } from '../core/verify.js';
@@ -218,13 +219,13 @@ export class LimitsGuard implements RequestGuard {
     const granted = (outcome: AcquireOutcome, store: LimitStore, { held, charged, takesOver }: Charges): Admission => {
       if (!outcome.allowed) {
         this.alertExhausted(outcome, charged.counters, limits, record);
-        throw this.refusal(outcome, limits, charged.rates, charged.counters, record, model, byReference, plan.kind);
+        throw this.refusal(outcome, limits, charged.rates, charged.counters, record, model, byReference, plan.kind, nowMs);
       }
       // A first admission the deciding store did not hold (the fallback charged in full) is released on its own store,
       // as a request that used nothing there.
       if (takesOver) carried?.takenOverBy(held, charged, outcome);
       else carried?.handOver([], []);
-      return new LimitedAdmission(this, store, record, limits, held.rates, held.counters, outcome, headersOf(outcome, limits));
+      return new LimitedAdmission(this, store, record, limits, held.rates, held.counters, outcome, headersOf(outcome, limits), nowMs);
     };
     let first: MaybePromise<AcquireOutcome>;
     try {
@@ -453,6 +454,7 @@ export class LimitsGuard implements RequestGuard {
     model: string | null,
     byReference: boolean,
     kind: MeterPlan['kind'],
+    nowMs: number,
   ): TollgateError {
     const failedCounter = outcome.counters.findIndex((c) => !c.allowed);
     if (failedCounter >= 0) {
@@ -482,6 +484,7 @@ export class LimitsGuard implements RequestGuard {
             : `${what} Retrying helps only once requests in flight settle, the period resets or the limit is raised.`,
       );
       err.headers = headersOf(outcome, plan);
+      err.limitState = limitStateOf(outcome, plan, nowMs);
       // OpenAI's and Anthropic's SDKs retry a 429 (twice by default) unless told not to: a used-up quota stays so, and
       // a request larger than its budget never fits.
       if (m.kind === 'quota' || neverFits) err.headers['x-should-retry'] = 'false';
@@ -501,6 +504,7 @@ export class LimitsGuard implements RequestGuard {
         : `Rate limit reached for ${where} on ${RATE_LABEL[m.kind]}: Limit ${m.limit}, Used ${m.limit - d.remaining}, Requested ${requested}. Please try again in ${formatResetDuration(retryMs)}.`,
     );
     err.headers = { ...headersOf(outcome, plan), 'retry-after': String(Math.max(1, Math.ceil(retryMs / 1000))), 'retry-after-ms': String(Math.ceil(retryMs)) };
+    err.limitState = limitStateOf(outcome, plan, nowMs);
     // A request larger than the limit itself never fits: the SDKs are told not to retry it.
     if (tooBig) err.headers['x-should-retry'] = 'false';
     return err;
@@ -596,7 +600,13 @@ class LimitedAdmission implements Admission {
     private readonly counters: CounterCheck[],
     private readonly outcome: AcquireOutcome,
     readonly headers: Record<string, string>,
+    /** When the store decided (what the outcome's resets count from). */
+    private readonly decidedAtMs: number,
   ) {}
+
+  limitState(): LimitState {
+    return limitStateOf(this.outcome, this.plan, this.decidedAtMs);
+  }
 
   get isSettled(): boolean {
     return this.settled;
@@ -710,10 +720,6 @@ class LimitedAdmission implements Admission {
   }
 }
 
-/**
- * OpenAI's x-ratelimit-* headers from the tightest request limit (RPM or RPD) and the tightest token limit, and
- * Tollgate's remaining budget and request quota.
- */
 /** Whether rate decision `a` binds harder than `b`: fewer remaining, or as few and a later reset. */
 function tighter(a: AcquireOutcome['rates'][number], b: AcquireOutcome['rates'][number]): boolean {
   return a.remaining < b.remaining || (a.remaining === b.remaining && a.resetMs > b.resetMs);
@@ -734,17 +740,35 @@ function latestRefusal(outcome: AcquireOutcome): number {
   return at;
 }
 
+/**
+ * The tightest rate of a kind (`tokens`: the TPM, else RPM or RPD), or -1; of two equally tight, the one that frees up
+ * last (an RPM and an RPD both used up: the reset a client can wait for is the day's).
+ */
+function tightestRate(outcome: AcquireOutcome, plan: LimitPlan, tokens: boolean): number {
+  let at = -1;
+  for (let i = 0; i < outcome.rates.length; i++) {
+    if ((plan.rates[i].kind === 'tpm') !== tokens) continue;
+    if (at < 0 || tighter(outcome.rates[i], outcome.rates[at])) at = i;
+  }
+  return at;
+}
+
+/** The tightest request and token limits, with their resets as times (`nowMs`: the decision's). */
+function limitStateOf(outcome: AcquireOutcome, plan: LimitPlan, nowMs: number): LimitState {
+  const level = (i: number): LimitLevel | null =>
+    i < 0 ? null : { limit: plan.rates[i].limit, remaining: outcome.rates[i].remaining, resetAtMs: nowMs + outcome.rates[i].resetMs };
+  return { requests: level(tightestRate(outcome, plan, false)), tokens: level(tightestRate(outcome, plan, true)) };
+}
+
+/**
+ * OpenAI's x-ratelimit-* headers from the tightest request limit (RPM or RPD) and the tightest token limit, and
+ * Tollgate's remaining budget and request quota. Made for every answer under limits; Anthropic's names are made from
+ * limitStateOf at the edge, for its clients only (http/gateway/limit-headers.ts).
+ */
 function headersOf(outcome: AcquireOutcome, plan: LimitPlan): Record<string, string> {
   const h: Record<string, string> = {};
-  let req = -1;
-  let tok = -1;
-  for (let i = 0; i < outcome.rates.length; i++) {
-    // The tightest limit of each kind; of two equally tight, the one that frees up last (an RPM and an RPD both used
-    // up: the reset a client can wait for is the day's).
-    if (plan.rates[i].kind === 'tpm') {
-      if (tok < 0 || tighter(outcome.rates[i], outcome.rates[tok])) tok = i;
-    } else if (req < 0 || tighter(outcome.rates[i], outcome.rates[req])) req = i;
-  }
+  const req = tightestRate(outcome, plan, false);
+  const tok = tightestRate(outcome, plan, true);
   if (req >= 0) {
     const d = outcome.rates[req];
     h['x-ratelimit-limit-requests'] = String(plan.rates[req].limit);

@@ -28,6 +28,7 @@ import { BUFFER_LIMIT, readBounded, relayPassThrough, streamsThrough } from './p
 import type { GatewayRequest } from './request.js';
 import { checkModelUse, requestModel, withModel } from './request-model.js';
 import { unlistedLabel } from './route-label.js';
+import { admissionHeaders } from './limit-headers.js';
 import { relayStream } from './stream-relay.js';
 import { countFallbackTokens, readOnAfterHangUp, streamedTokens, withInputCounted } from './token-fallback.js';
 import { forwardTranslated, planTranslation, type Translation } from './translated.js';
@@ -291,7 +292,7 @@ async function forward(
       const result = await relayStream(res, up, {
         endpoint,
         injectUsage,
-        admissionHeaders: admission.headers,
+        admissionHeaders: admissionHeaders(admission, info.format),
         requestId: info.requestId,
         secrets: providerSecrets(g),
         isClientGone: clientGone,
@@ -329,7 +330,8 @@ async function forward(
     }
     if (through) {
       const headers: OutgoingHttpHeaders = clientResponseHeaders(up.headers, info.requestId, info.format);
-      for (const name in admission.headers) headers[name] = admission.headers[name];
+      const limits = admissionHeaders(admission, info.format);
+      for (const name in limits) headers[name] = limits[name];
       const whole = await relayPassThrough(res, up, headers, clientGone, g.clientStallTimeoutMs);
       const outcome: Outcome['outcome'] = whole ? 'ok' : clientGone() ? 'client_aborted' : timedOut ? 'timeout' : 'upstream_error';
       // Speech (audio), a transcription as plain text, images past the size kept in memory: billed by their plan
@@ -411,7 +413,8 @@ async function relayBuffered(
     throw new TollgateError('upstream_error', `The upstream provider '${info.provider}' broke off its answer (${failure.message}).`);
   }
   const headers: OutgoingHttpHeaders = clientResponseHeaders(up.headers, info.requestId, info.format);
-  for (const name in admission.headers) headers[name] = admission.headers[name];
+  const limits = admissionHeaders(admission, info.format);
+  for (const name in limits) headers[name] = limits[name];
   if (up.statusCode >= 400) {
     meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: o.stream, errorCode: `upstream_${up.statusCode}` });
     if (up.statusCode === 401 || up.statusCode === 403) {

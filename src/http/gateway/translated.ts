@@ -21,6 +21,7 @@ import { asUpstreamFailure, failureAnswer, type Upstream, UpstreamFailure, type 
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
 import { cutIfStalled } from './client-stall.js';
 import { lateAnswer } from './late-answer.js';
+import { admissionHeaders } from './limit-headers.js';
 import { AbortHandle, Deadlines, watchHangUp } from './deadlines.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import type { GatewayContext } from './gateway-context.js';
@@ -176,7 +177,8 @@ export async function forwardTranslated(
   info.upstreamRequestId = upstreamRequestIdOf(up.headers);
   info.credential = up.credential ?? upstream.credential;
   const answerHeaders: OutgoingHttpHeaders = clientResponseHeaders(up.headers, info.requestId, request.format);
-  for (const name in admission.headers) answerHeaders[name] = admission.headers[name];
+  const limits = admissionHeaders(admission, request.format);
+  for (const name in limits) answerHeaders[name] = limits[name];
   try {
     const type = String(up.headers['content-type'] ?? '');
     if (up.statusCode < 300 && t.stream && type.includes('text/event-stream')) {
@@ -370,5 +372,5 @@ async function countLocally(g: GatewayContext, request: GatewayRequest, res: Ser
   const tools = chat.tools === undefined ? 0 : await countTokens(JSON.stringify(chat.tools), budget);
   const inputTokens = (await countChatPromptTokens(chat.messages, budget)) + tools;
   meterAndSettle(g, info, admission, { status: 200, outcome: 'ok', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: null });
-  sendJson(res, request.requestId, 200, { input_tokens: inputTokens }, { ...admission.headers, 'request-id': request.requestId });
+  sendJson(res, request.requestId, 200, { input_tokens: inputTokens }, { ...admissionHeaders(admission, 'anthropic'), 'request-id': request.requestId });
 }
