@@ -175,6 +175,32 @@ describeEachDatabase('requests under way when their key stops verifying', (backe
     expect(Date.now()).toBeGreaterThanOrEqual(expiresAt * 1000);
   }, 30_000);
 
+  it('an expiry set on a key while its stream runs cuts the stream when it comes', async () => {
+    const project = await newProject('Later expiry');
+    const key = await newKey(project, 'later');
+    const s = await stream(key.value);
+    const expiresAt = Math.floor(Date.now() / 1000) + 3;
+    const res = await t.api('POST', `${ORG}/projects/${project}/api_keys/${key.id}`, { body: { expires_at: expiresAt } });
+    expect(res.status, res.text).toBe(200);
+    expect(s.state()).toBe('open');
+    expect(await until(() => s.state() !== 'open', 15_000)).toBe(true);
+    expect(s.state()).toBe('cut');
+    expect(Date.now()).toBeGreaterThanOrEqual(expiresAt * 1000);
+  }, 30_000);
+
+  it('a stream on a secret rotated out with a grace is cut when the grace ends', async () => {
+    const project = await newProject('Grace');
+    const key = await newKey(project, 'rotated');
+    const s = await stream(key.value);
+    const rotated = await t.api('POST', `${ORG}/projects/${project}/api_keys/${key.id}/rotate`, { body: { grace_period_seconds: 2 } });
+    expect(rotated.status, rotated.text).toBe(200);
+    const started = Date.now();
+    expect(s.state()).toBe('open');
+    expect(await until(() => s.state() !== 'open', 15_000)).toBe(true);
+    expect(s.state()).toBe('cut');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+  }, 30_000);
+
   it('a change that leaves the key valid (a new name) cuts nothing', async () => {
     const project = await newProject('Renamed');
     const key = await newKey(project, 'kept');

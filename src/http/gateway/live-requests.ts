@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { KeyChangeListener } from '../../core/ports.js';
 import { isPending } from '../../core/maybe-promise.js';
 import type { KeyRecord } from '../../core/verify.js';
-import { checkSecret } from '../../services/verify-secret.js';
+import { checkSecret, type SecretCheck } from '../../services/verify-secret.js';
 import { presentedKey } from '../shared/bearer.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { GatewayRequest } from './request.js';
@@ -15,6 +15,8 @@ export interface Live {
   readonly res: ServerResponse;
   /** When its key (or the secret it presented, in a rotation's grace) expires while it runs: a check then. */
   timer?: NodeJS.Timeout;
+  /** Ended (removed): a check still under way, or a timer, does nothing more. */
+  ended?: boolean;
 }
 
 /** Expiries further off than this are not watched: no request runs that long (the longest deadline is minutes). */
@@ -37,15 +39,7 @@ export class LiveRequests implements KeyChangeListener {
   /** Notes a request under way; `remove` it once the request ended. */
   add(g: GatewayContext, record: KeyRecord, head: GatewayRequest, res: ServerResponse): Live {
     const live: Live = { g, record, head, res };
-    // An expiry is no change anyone is told of: the request is checked again when it comes (no event carries it).
-    const ends = earliest(record.expiresAt, record.secretExpiresAt);
-    if (ends !== null) {
-      const inMs = ends * 1000 - g.app.deps.clock();
-      if (inMs < EXPIRY_WATCH_MS) {
-        live.timer = setTimeout(() => this.check(live), Math.max(0, inMs) + 1);
-        live.timer.unref();
-      }
-    }
+    this.watch(live, record);
     const had = this.byKey.get(record.id);
     if (had === undefined) this.byKey.set(record.id, live);
     else if (had instanceof Set) had.add(live);
@@ -53,7 +47,25 @@ export class LiveRequests implements KeyChangeListener {
     return live;
   }
 
+  /**
+   * An expiry is no change anyone is told of: the request is checked again when it comes. Armed at the start from the
+   * key's record, and again after each check from the changed record (an expiry set, moved earlier, or a rotation's grace
+   * begun while the request runs: found by a review, a stream ran on past an expiry set after it began).
+   */
+  private watch(live: Live, record: KeyRecord): void {
+    if (live.timer) clearTimeout(live.timer);
+    live.timer = undefined;
+    if (live.ended) return;
+    const ends = earliest(record.expiresAt, record.secretExpiresAt);
+    if (ends === null) return;
+    const inMs = ends * 1000 - live.g.app.deps.clock();
+    if (inMs >= EXPIRY_WATCH_MS) return;
+    live.timer = setTimeout(() => this.check(live), Math.max(0, inMs) + 1);
+    live.timer.unref();
+  }
+
   remove(live: Live): void {
+    live.ended = true;
     if (live.timer) clearTimeout(live.timer);
     const id = live.record.id;
     const had = this.byKey.get(id);
@@ -95,12 +107,13 @@ export class LiveRequests implements KeyChangeListener {
 
   /** Checks the request's key again as a new request's (the key cache reads the changed record); cuts it if refused. */
   private check(live: Live): void {
-    if (live.res.destroyed) return;
+    if (live.ended || live.res.destroyed) return;
     const secret = presentedKey(live.head, true);
     if (typeof secret !== 'string') return;
     const { g } = live;
-    const cut = (ok: boolean) => {
-      if (ok || live.res.destroyed) return;
+    const decide = (c: SecretCheck) => {
+      if (live.ended || live.res.destroyed) return;
+      if (c.ok) return this.watch(live, c.record);
       this.stats.cut++;
       live.res.destroy();
     };
@@ -108,8 +121,8 @@ export class LiveRequests implements KeyChangeListener {
       const checked = checkSecret(g.app.keyCache, secret, Math.floor(g.app.deps.clock() / 1000), live.head.ip);
       if (isPending(checked)) {
         // The record could not be read (the database away): the request goes on, as it would have been let in.
-        checked.then((c) => cut(c.ok), () => undefined);
-      } else cut(checked.ok);
+        checked.then(decide, () => undefined);
+      } else decide(checked);
     } catch {
       // as above
     }
