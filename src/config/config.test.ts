@@ -98,6 +98,16 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads an empty base URL as unset, and checks one only when its key is set (nothing else reads it)', () => {
+    expect(loadConfig({ OPENAI_BASE_URL: '', ANTHROPIC_BASE_URL: ' ', OPENAI_API_KEY: 'sk-o', ANTHROPIC_API_KEY: 'sk-a' })).toMatchObject({
+      openaiBaseUrl: 'https://api.openai.com/v1',
+      anthropicBaseUrl: 'https://api.anthropic.com/v1',
+    });
+    const azureStyle = 'https://x.openai.azure.com/openai?api-version=2024-02-01';
+    expect(loadConfig({ OPENAI_BASE_URL: azureStyle }).openaiBaseUrl).toBe(azureStyle);
+    expect(refusal({ OPENAI_BASE_URL: azureStyle, OPENAI_API_KEY: 'sk-o' })).toMatch(/OPENAI_BASE_URL: must not have a query string/);
+  });
+
   it('warns of a TOLLGATE_ variable it does not know, naming the closest one it does, and nothing else', () => {
     expect(loadConfig({ TOLLGATE_BUDGET_FAILUR: 'open' }).warnings).toEqual([
       'TOLLGATE_BUDGET_FAILUR is not a Tollgate setting and is ignored: did you mean TOLLGATE_BUDGET_FAILURE?',

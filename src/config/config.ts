@@ -30,15 +30,22 @@ const intFrom = (def: number, min: number, max: number) =>
       return n;
     });
 
-/** A provider's base URL from the environment, checked as the config file's base_url is, never shown back. */
+/**
+ * A provider's base URL from the environment: empty is unset (as every other setting reads it: an env file's
+ * `OPENAI_BASE_URL=` from an unset variable). Checked as the config file's base_url is, never shown back, when it is
+ * used: with its provider's key set (see the schema's refinement below; a value nothing reads does not stop a start).
+ */
 const baseUrlFrom = (def: string) =>
   z
     .string()
-    .default(def)
-    .superRefine((url, ctx) => {
-      const problem = baseUrlProblem(url);
-      if (problem) ctx.addIssue({ code: 'custom', message: `${problem} (the value is not shown: it may hold a key)` });
-    });
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? def : v));
+
+/** The base URL variables, each with the key variable that makes Tollgate use it. */
+const BASE_URL_USED_WITH = [
+  ['OPENAI_BASE_URL', 'OPENAI_API_KEY'],
+  ['ANTHROPIC_BASE_URL', 'ANTHROPIC_API_KEY'],
+] as const;
 
 /** The most days TOLLGATE_USAGE_RETENTION_DAYS takes (a hundred years); `forever` keeps raw usage for good. */
 const MAX_RETENTION_DAYS = 36_500;
@@ -126,6 +133,12 @@ const EnvSchema = z.object({
   OPENAI_BASE_URL: baseUrlFrom('https://api.openai.com/v1'),
   ANTHROPIC_API_KEY: z.string().optional(),
   ANTHROPIC_BASE_URL: baseUrlFrom('https://api.anthropic.com/v1'),
+}).superRefine((e, ctx) => {
+  for (const [urlName, keyName] of BASE_URL_USED_WITH) {
+    if (!e[keyName]) continue;
+    const problem = baseUrlProblem(e[urlName]);
+    if (problem) ctx.addIssue({ code: 'custom', path: [urlName], message: `${problem} (the value is not shown: it may hold a key)` });
+  }
 });
 
 export type Config = Readonly<{
