@@ -15,7 +15,8 @@ const PROVIDER_ORG = 'org-AbCdEfGh12345678';
 
 function upstream(): Server {
   return createServer(async (req, res) => {
-    for await (const _ of req);
+    let body = '';
+    for await (const c of req) body += c;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'request-id': PROVIDER_ID, 'x-request-id': PROVIDER_ID });
     const ev = (type: string, o: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...o })}\n\n`;
     if (req.url?.endsWith('/messages')) {
@@ -32,7 +33,10 @@ function upstream(): Server {
       const chunk = (delta: object) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
       res.write(chunk({ role: 'assistant', content: '' }));
       res.write(chunk({ content: 'the quick brown fox jumps over the lazy dog' }));
-      setTimeout(() => res.end(`data: ${JSON.stringify({ error: { message: `The server had an error in organization ${PROVIDER_ORG}.`, type: 'server_error', param: null, code: null } })}\n\n`), 10);
+      const error = `data: ${JSON.stringify({ error: { message: `The server had an error in organization ${PROVIDER_ORG}.`, type: 'server_error', param: null, code: null } })}\n\n`;
+      // `gpt-4o-done`: as vLLM ends a failed stream, the error chunk and [DONE] in one write.
+      const done = req.url?.endsWith('/chat/completions') && JSON.parse(body).model === 'gpt-4o-done';
+      setTimeout(() => res.end(done ? `${error}data: [DONE]\n\n` : error), 10);
     }
   });
 }
@@ -80,6 +84,13 @@ describe("a provider's error event inside a stream", () => {
     expect(text).not.toContain(PROVIDER_ORG);
     expect(usage.outcome).toBe('stream_interrupted');
     expect(usage.output_tokens).toBeGreaterThanOrEqual(9);
+  });
+
+  it('a chat error chunk with [DONE] right after it: found, scrubbed, and billed as interrupted', async () => {
+    const { text, usage } = await stream('/v1/chat/completions', { model: 'gpt-4o-done', messages: [{ role: 'user', content: 'hi' }] });
+    expect(count(text, '"error"')).toBe(1);
+    expect(text).not.toContain(PROVIDER_ORG);
+    expect(usage.outcome).toBe('stream_interrupted');
   });
 
   it("the Responses API's stream: the one error event", async () => {

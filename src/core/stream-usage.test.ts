@@ -193,3 +193,28 @@ describe('serviceTierNamedIn: the tier a stream says it runs at before its usage
     expect(['/chat/completions', '/completions', '/responses', '/messages'].map((e) => streamShapeFor(e).namesTierEarly)).toEqual([true, true, true, false]);
   });
 });
+
+describe("a provider's error event, and text that only ends like one", () => {
+  const chat = streamShapeFor('/chat/completions');
+  const err = 'data: {"error":{"message":"Overloaded for org-AbCdEfGh1234","type":"server_error","code":500}}\n\n';
+  const rewrite = () => 'data: {"error":{"message":"rewritten"}}\n\n';
+
+  it('is found when [DONE] follows it in the same read (vLLM writes both at once), and the stream is not complete for it', () => {
+    const apart = inspectEvents(Buffer.from(err), chat, false, null, false, rewrite);
+    expect(apart.errored).toBe(true);
+    const together = inspectEvents(Buffer.from(`${err}data: [DONE]\n\n`), chat, false, null, false, rewrite);
+    expect(together.errored).toBe(true);
+    expect(together.out.toString()).not.toContain('AbCdEfGh1234');
+  });
+
+  it('a chunk whose text ends in "error" loses its "usage":null as every other chunk does when usage was asked for the client', () => {
+    const chunk = (content: string) =>
+      `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":null}],"usage":null}\n\n`;
+    for (const text of [' fine', ' error', ' mirror']) {
+      const r = inspectEvents(Buffer.from(chunk(text) + chunk(text)), chat, true, null);
+      expect(r.errored, text).toBe(false);
+      expect(r.out.toString(), text).not.toContain('"usage"');
+      expect(r.out.toString(), text).toContain(JSON.stringify(text));
+    }
+  });
+});

@@ -48,11 +48,12 @@ const USAGE = 'usage"';
  * string ending so (`"overloaded_error"`, a text delta ending in "error") costs one event's decoding.
  */
 const ERROR = 'rror"';
+const ERROR_BYTES = Buffer.from(ERROR, 'latin1');
 /** The Responses API's events that end a stream, each with the final Response (and its usage). */
 const RESPONSE_END_EVENTS = ['response.completed', 'response.incomplete', 'response.failed'] as const;
 /** The events of an Anthropic message stream that carry its usage and its end. */
 const ANTHROPIC_EVENTS = ['message_start', 'message_delta', 'message_stop'] as const;
-const CHAT_SHAPE: StreamShape = { markers: [USAGE, '[DONE]', ERROR], beforeDone: [USAGE], endsWithDone: true, finish: 'finish_reason', namesTierEarly: true };
+const CHAT_SHAPE: StreamShape = { markers: [USAGE, '[DONE]', ERROR], beforeDone: [USAGE, ERROR], endsWithDone: true, finish: 'finish_reason', namesTierEarly: true };
 const SHAPES: Readonly<Record<string, StreamShape>> = {
   '/chat/completions': CHAT_SHAPE,
   '/completions': CHAT_SHAPE,
@@ -60,17 +61,17 @@ const SHAPES: Readonly<Record<string, StreamShape>> = {
   // max_output_tokens cut the answer short, or .failed), and sends no [DONE].
   '/responses': {
     markers: [...RESPONSE_END_EVENTS, ERROR],
-    beforeDone: [...RESPONSE_END_EVENTS],
+    beforeDone: [...RESPONSE_END_EVENTS, ERROR],
     endsWithDone: false,
     finish: ['response.output_text.done', ...RESPONSE_END_EVENTS],
     namesTierEarly: true,
   },
   // Anthropic's Messages API: input in message_start, output (cumulative) in message_delta, the end at message_stop.
-  '/messages': { markers: [...ANTHROPIC_EVENTS, ERROR], beforeDone: [...ANTHROPIC_EVENTS], endsWithDone: false, finish: ['message_delta', 'message_stop'], namesTierEarly: false },
+  '/messages': { markers: [...ANTHROPIC_EVENTS, ERROR], beforeDone: [...ANTHROPIC_EVENTS, ERROR], endsWithDone: false, finish: ['message_delta', 'message_stop'], namesTierEarly: false },
 };
 const ANY_SHAPE: StreamShape = {
   markers: [USAGE, '[DONE]', ...RESPONSE_END_EVENTS, ERROR],
-  beforeDone: [USAGE, ...RESPONSE_END_EVENTS],
+  beforeDone: [USAGE, ...RESPONSE_END_EVENTS, ERROR],
   endsWithDone: true,
   finish: 'finish_reason',
   namesTierEarly: false,
@@ -300,7 +301,8 @@ export function inspectEvents(
   // is the only one to read; with no "usage" key at all, there is nothing to read. Found by a loop from [DONE]
   // backwards, the rest of the chunk is not even decoded (it held five "usage":null on a bench chat stream), unless it
   // has "usage":null members to leave out.
-  if (complete && markers === CHAT_SHAPE.beforeDone) {
+  // A provider's error event before [DONE] (vLLM writes one, then [DONE]) is read by the loop below, never passed over.
+  if (complete && markers === CHAT_SHAPE.beforeDone && events.lastIndexOf(ERROR_BYTES, limit) < 0) {
     const at = lastUsageKey(events, limit);
     if (at < 0) return { out: events, complete, tokens, provisional, serviceTier, speed, errored };
     if (nullUsageSpan(events, at + 1) === null && (!injectUsage || lastUsageKey(events, at) < 0)) {
@@ -318,6 +320,14 @@ export function inspectEvents(
       continue;
     }
     const end = look(at);
+    // An event read for text ending in `rror"` (a delta " error") that is no error: its own `"usage":null`, after
+    // that text, is left out as every other chunk's is (the search goes on past the event; found by a review).
+    if (injectUsage && copied < end && text.startsWith(ERROR, at)) {
+      for (let u = text.indexOf(USAGE, at); u >= 0 && u < end; u = text.indexOf(USAGE, u + USAGE.length)) {
+        const span = isIdleUsage(events, u) ? nullUsageSpan(events, u) : null;
+        if (span && span[0] >= copied) cut(span[0], span[1]);
+      }
+    }
     at = end < limit ? nextMarker(text, end, limit, markers, next) : -1;
   }
   return result();

@@ -222,7 +222,8 @@ export async function relayStream(
   try {
     // What the last read brought, if its microtask has not run yet.
     if (!burstError) relayScheduled();
-    if (failed || burstError) complete = false;
+    // A stream the provider broke off with its own error event is not complete, whatever came after it ([DONE]).
+    if (failed || burstError || errored) complete = false;
     else {
       const rest = framer.rest();
       if (rest?.toString('utf8').trim()) {
