@@ -8,14 +8,52 @@ const MASKED_KEY = /\bsk-[A-Za-z0-9_-]*(?:\*{2,}|…|\.{3})[A-Za-z0-9_*-]*/g;
 
 /** Whether a text may carry provider details (a cheap test before a rewrite). */
 export function mayHoldProviderDetails(text: string, secrets: readonly string[]): boolean {
-  return text.includes('org-') || text.includes('sk-') || secrets.some((s) => s.length > 0 && text.includes(s));
+  if (text.includes('org-') || text.includes('sk-') || secrets.some((s) => s.length > 0 && text.includes(s))) return true;
+  // A key spelled with JSON escapes needs a backslash; only then are the costlier patterns tried.
+  return text.includes('\\') && secrets.some((s) => s.length >= MIN_SECRET && text.search(spellingsOf(s)) >= 0);
 }
 
-/** The text with provider organization ids and keys (masked or whole) replaced by neutral words. */
+/**
+ * The text with provider organization ids and keys (masked or whole) replaced by neutral words. A key is found however
+ * JSON spells it, not only as itself: a provider's encoder may write '/' as '\/' (PHP's json_encode, Java's) and any
+ * character as '\uXXXX' (.NET's writes '+' as '\u002B'), and a JSON text quoted in a string escapes it twice; the
+ * callers parse the text and write it out again, decoded, or hand it to clients that decode it.
+ */
 export function withoutProviderDetails(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const s of secrets) if (s.length >= 8) out = out.split(s).join('[provider key]');
-  return out.replace(MASKED_KEY, '[provider key]').replace(ORG_ID, '[provider organization]');
+  const escaped = out.includes('\\');
+  for (const s of secrets) {
+    if (s.length < MIN_SECRET) continue;
+    out = escaped ? out.replace(spellingsOf(s), PROVIDER_KEY) : out.split(s).join(PROVIDER_KEY);
+  }
+  return out.replace(MASKED_KEY, PROVIDER_KEY).replace(ORG_ID, '[provider organization]');
+}
+
+const PROVIDER_KEY = '[provider key]';
+/** Shorter secrets are not searched for: they would match ordinary words. */
+const MIN_SECRET = 8;
+
+/** Each secret's pattern, built once (a few per provider key; emptied if runtime keys come and go past the bound). */
+const SPELLINGS = new Map<string, RegExp>();
+
+/**
+ * Every JSON spelling of `secret`: each UTF-16 unit as itself or as `\uXXXX` (hex in either case), after any run of
+ * backslashes (an escape such as `\/`, or escapes of escapes in a JSON text quoted inside a string). A match takes
+ * the whole run of backslashes before it, so what is left around the replacement stays valid JSON.
+ */
+function spellingsOf(secret: string): RegExp {
+  let re = SPELLINGS.get(secret);
+  if (re) return re;
+  let source = '';
+  for (let i = 0; i < secret.length; i++) {
+    const hex = secret.charCodeAt(i).toString(16).padStart(4, '0');
+    const anyCase = [...hex].map((d) => (d >= 'a' ? `[${d}${d.toUpperCase()}]` : d)).join('');
+    source += `(?:\\\\*\\u${hex}|\\\\+u${anyCase})`;
+  }
+  re = new RegExp(source, 'g');
+  if (SPELLINGS.size >= 256) SPELLINGS.clear();
+  SPELLINGS.set(secret, re);
+  return re;
 }
 
 const RESULTS_URL = /"results_url"(\s*):(\s*)"https?:\/\/[^"/]+(?:\/[^"]*?)?(\/v1\/messages\/batches\/[^"/]+\/results)"/g;

@@ -32,8 +32,8 @@ const refusal = (body: Record<string, unknown>) => {
 };
 
 /** Runs chat chunks through the translator: Anthropic's events as [type, data] pairs. */
-function chatStreamToEvents(sse: string, requestId?: string) {
-  const translator = new ChatStreamToMessage({ model: MODEL, requestId });
+function chatStreamToEvents(sse: string, requestId?: string, scrub?: (text: string) => string) {
+  const translator = new ChatStreamToMessage({ model: MODEL, requestId, scrub });
   const out = splitEvents(sse)
     .map((e) => translator.push(eventData(e)))
     .join('');
@@ -473,6 +473,12 @@ describe('chat completions as Anthropic messages', () => {
     const cut = chatStreamToEvents(OPENAI_STREAM_TEXT.replace('data: [DONE]\n\n', ''));
     expect(cut.translator.complete).toBe(false);
     expect(cut.events.some((e) => e.type === 'message_stop')).toBe(false);
+  });
+
+  it("a provider's error chunk goes out with its message cleared by the caller's scrub (the provider's key, decoded)", () => {
+    const sse = `data: {"error":{"message":"bad key sk-up-a\\/b","type":"server_error"}}\n\n`;
+    const { events } = chatStreamToEvents(sse, 'req_1', (text) => text.replace('sk-up-a/b', '[provider key]'));
+    expect(events[0]).toMatchObject({ type: 'error', error: { message: 'bad key [provider key]' } });
   });
 });
 

@@ -46,9 +46,10 @@ export class ChatStreamToMessage {
 
   /**
    * `requestId`: Tollgate's id of the request, for an error event's `request_id`. `awaitCount`: a stream without usage
-   * is ended by finishWith(counted), not at [DONE].
+   * is ended by finishWith(counted), not at [DONE]. `scrub`: clears the provider's own details (its keys) out of the
+   * message of its error chunk, decoded here from the JSON the provider wrote.
    */
-  constructor(private readonly o: { model: string; requestId?: string; awaitCount?: boolean }) {}
+  constructor(private readonly o: { model: string; requestId?: string; awaitCount?: boolean; scrub?: (text: string) => string }) {}
 
   /** Whether a chunk can open the message: it names an id, or has a choice to show (which cannot wait for one). */
   private static opens(chunk: Json): boolean {
@@ -153,7 +154,8 @@ export class ChatStreamToMessage {
       this.ended = true;
       // Tollgate's error event, shaped as its others on these paths: the request's id, and a code (the provider's).
       const code = typeof chunk.error.code === 'string' && chunk.error.code !== '' ? chunk.error.code : 'upstream_error';
-      const error = { type: 'api_error', message: String(chunk.error.message ?? 'The upstream stream failed.'), details: { error_code: code } };
+      const message = String(chunk.error.message ?? 'The upstream stream failed.');
+      const error = { type: 'api_error', message: this.o.scrub ? this.o.scrub(message) : message, details: { error_code: code } };
       return anthropicEvent('error', { error, request_id: this.o.requestId ?? null });
     }
     this.serviceTier = answeredServiceTier(chunk.service_tier) ?? this.serviceTier;

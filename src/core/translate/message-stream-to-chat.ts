@@ -49,8 +49,11 @@ export class MessageStreamToChat {
    */
   awaitingCount = false;
 
-  /** `awaitCount`: a stream without usage whose client asked for it is ended by finishWith(counted), not at message_stop. */
-  constructor(private readonly o: { created: number; includeUsage: boolean; awaitCount?: boolean }) {}
+  /**
+   * `awaitCount`: a stream without usage whose client asked for it is ended by finishWith(counted), not at message_stop.
+   * `scrub`: clears the provider's own details (its keys) out of the message of its error event, decoded here.
+   */
+  constructor(private readonly o: { created: number; includeUsage: boolean; awaitCount?: boolean; scrub?: (text: string) => string }) {}
 
   private chunk(delta: Json, finishReason: string | null = null): string {
     return chatEvent({ ...this.head(), choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] });
@@ -143,7 +146,8 @@ export class MessageStreamToChat {
       }
       case 'error': {
         const err = isObject(e.error) ? e.error : {};
-        return this.fail(String(err.message ?? 'The upstream stream failed.'), String(err.type ?? 'api_error'));
+        const message = String(err.message ?? 'The upstream stream failed.');
+        return this.fail(this.o.scrub ? this.o.scrub(message) : message, String(err.type ?? 'api_error'));
       }
       default:
         return '';

@@ -15,7 +15,7 @@ import { MessageStreamToChat } from './message-stream-to-chat.js';
 import { messageToChatCompletion } from './message-to-chat-completion.js';
 
 /** Runs an Anthropic event stream through the translator: the chunks it wrote, and whether it wrote [DONE]. */
-function messageStreamToChatEvents(sse: string, o: { created: number; includeUsage: boolean }) {
+function messageStreamToChatEvents(sse: string, o: { created: number; includeUsage: boolean; scrub?: (text: string) => string }) {
   const translator = new MessageStreamToChat(o);
   const out = splitEvents(sse)
     .map((e) => translator.push(eventData(e)))
@@ -464,5 +464,11 @@ describe("Anthropic's streams as chat completion chunks", () => {
     expect(translator.ended).toBe(true);
     expect(chunks.at(-1)).toEqual({ error: { message: 'Overloaded', type: 'overloaded_error', param: null, code: null } });
     expect(translator.tokens).toEqual({ input: 9, cached: 0, output: 1 });
+  });
+
+  it("a provider's error event goes out with its message cleared by the caller's scrub (the provider's key, decoded)", () => {
+    const sse = `event: error\ndata: {"type":"error","error":{"type":"authentication_error","message":"bad key sk-up-a\\/b"}}\n\n`;
+    const { chunks } = messageStreamToChatEvents(sse, { created: 5, includeUsage: false, scrub: (text) => text.replace('sk-up-a/b', '[provider key]') });
+    expect(chunks.at(-1)).toEqual({ error: { message: 'bad key [provider key]', type: 'authentication_error', param: null, code: null } });
   });
 });

@@ -419,13 +419,14 @@ async function relayBuffered(
     meterAndSettle(g, info, admission, { status: up.statusCode, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: o.stream, errorCode: `upstream_${up.statusCode}` });
     if (up.statusCode === 401 || up.statusCode === 403) {
       // About the provider's credentials or account, not the client's request: the operator must act. The
-      // provider's words (masked key, organization) are logged without its details and never answered.
+      // provider's words (masked key, organization) are logged without its details and never answered: cleared whole,
+      // then cut (a key cut in two would be missed, and its first part logged).
       const secrets = providerSecrets(g);
       g.log?.error(
         {
           provider: info.provider,
           status: up.statusCode,
-          upstream: withoutProviderDetails(buf.toString('utf8').slice(0, 2000), secrets),
+          upstream: withoutProviderDetails(buf.toString('utf8'), secrets).slice(0, 2000),
           [REQUEST_ID_LOG_KEY]: info.requestId,
           upstream_request_id: info.upstreamRequestId,
         },
@@ -554,7 +555,8 @@ function providerSecrets(g: GatewayContext): string[] {
 function anthropicErrorText(buf: Buffer, status: number, info: RequestInfo, secrets: readonly string[]): string {
   const text = withoutProviderDetails(buf.toString('utf8'), secrets);
   const body = anthropicErrorBodyOf(text);
-  if (body) return JSON.stringify({ ...body, request_id: info.requestId });
+  // Parsed and written again, its strings decoded: they are cleared again as written.
+  if (body) return withoutProviderDetails(JSON.stringify({ ...body, request_id: info.requestId }), secrets);
   const snippet = text.replace(/\s+/g, ' ').slice(0, 200);
   return JSON.stringify(anthropicError(status, `The upstream provider '${info.provider}' answered ${status}${snippet ? `: ${snippet}` : ''}.`, info.requestId));
 }
@@ -566,7 +568,8 @@ function anthropicErrorText(buf: Buffer, status: number, info: RequestInfo, secr
 function openAIErrorBody(buf: Buffer, status: number, provider: string | null, secrets: readonly string[]): string {
   const text = withoutProviderDetails(buf.toString('utf8'), secrets);
   const shaped = openAIErrorShape(text, status);
-  if (shaped !== null) return shaped;
+  // Parsed and written again, its strings decoded: they are cleared again as written.
+  if (shaped !== null) return withoutProviderDetails(shaped, secrets);
   const snippet = text.replace(/\s+/g, ' ').slice(0, 200);
   const err = new TollgateError(
     status >= 500 ? 'upstream_error' : 'invalid_value',

@@ -182,7 +182,7 @@ export async function forwardTranslated(
   try {
     const type = String(up.headers['content-type'] ?? '');
     if (up.statusCode < 300 && t.stream && type.includes('text/event-stream')) {
-      const result = await relayTranslatedStream(res, up, answerHeaders, t, Math.floor(info.startedMs / 1000), clientGone, generation, g.clientStallTimeoutMs, info.requestId);
+      const result = await relayTranslatedStream(res, up, answerHeaders, t, Math.floor(info.startedMs / 1000), clientGone, generation, g.clientStallTimeoutMs, info.requestId, secrets);
       // Counted, when the provider reports no usage, from the request it was sent: the body a native call would send.
       const tokens = await streamedTokens(t.body, result);
       const outcome: Outcome['outcome'] = clientGone() ? 'client_aborted' : result.complete ? 'ok' : timedOut ? 'timeout' : 'stream_interrupted';
@@ -221,6 +221,8 @@ export async function forwardTranslated(
       if (left() !== null) return;
       const shaped =
         t.kind === 'chat-to-anthropic' ? anthropicErrorAsOpenAI(up.statusCode, text, upstream.name) : openAIErrorAsAnthropic(up.statusCode, text, upstream.name, info.requestId);
+      // The message was parsed out of the text, decoded: it is cleared again as it goes out.
+      shaped.error.message = withoutProviderDetails(shaped.error.message, secrets);
       sendJson(res, info.requestId, up.statusCode, shaped, answerHeaders);
       return;
     }
@@ -298,12 +300,15 @@ async function relayTranslatedStream(
   generation: { finished: boolean },
   stallMs: number,
   requestId: string,
+  secrets: readonly string[],
 ): Promise<TranslatedStream> {
+  // A provider's error event names its message; the translator decodes it, and it is cleared of the provider's details.
+  const scrub = (text: string) => withoutProviderDetails(text, secrets);
   // A stream that reports no usage ends with the counts the gateway bills (the tokenizer's), as the client is shown.
   const translator =
     t.kind === 'chat-to-anthropic'
-      ? new MessageStreamToChat({ created, includeUsage: t.includeUsage, awaitCount: true })
-      : new ChatStreamToMessage({ model: String(t.body.model), requestId, awaitCount: true });
+      ? new MessageStreamToChat({ created, includeUsage: t.includeUsage, awaitCount: true, scrub })
+      : new ChatStreamToMessage({ model: String(t.body.model), requestId, awaitCount: true, scrub });
   const format = t.kind === 'chat-to-anthropic' ? 'openai' : 'anthropic';
   delete headers['content-length'];
   headers['content-type'] = 'text/event-stream; charset=utf-8';

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { mayHoldProviderDetails, withoutProviderDetails } from './provider-details.js';
+
+// A base64-style provider key: '/' and '+' in it, which JSON encoders write as '\/' (PHP's json_encode, Java's) and
+// '\u002B' (.NET's System.Text.Json), and any character may be written as '\uXXXX' in either hex case.
+const KEY = 'sk-up-Zq9/Xw8+Vt7Rs6Qp5On4Ml3Kj2Ih1Gf0EdCbA987654';
+const u = (c: string, upper = false) => {
+  const hex = c.charCodeAt(0).toString(16).padStart(4, '0');
+  return `\\u${upper ? hex.toUpperCase() : hex}`;
+};
+
+describe("a provider's key in an upstream's text", () => {
+  it('is found and replaced however JSON escapes it, so no decoding of the text gives the key back', () => {
+    const spellings = [
+      KEY,
+      KEY.replaceAll('/', '\\/'),
+      KEY.replaceAll('+', u('+', true)),
+      KEY.replaceAll('+', u('+')).replaceAll('/', '\\/'),
+      `${u('s')}${KEY.slice(1)}`,
+      [...KEY].map((c) => u(c, true)).join(''),
+      // A JSON text inside a JSON string (an error quoting another service's answer): escaped twice.
+      KEY.replaceAll('/', '\\\\\\/'),
+      KEY.replaceAll('+', `\\${u('+')}`),
+    ];
+    for (const spelled of spellings) {
+      const text = `{"error":{"message":"Incorrect API key provided: ${spelled}.","type":"invalid_request_error"}}`;
+      expect(mayHoldProviderDetails(text, [KEY])).toBe(true);
+      const out = withoutProviderDetails(text, [KEY]);
+      expect(out).toBe('{"error":{"message":"Incorrect API key provided: [provider key].","type":"invalid_request_error"}}');
+      expect(JSON.stringify(JSON.parse(out))).not.toContain(KEY.slice(0, 12));
+    }
+  });
+
+  it('leaves a text without the key as it was, escapes and all', () => {
+    const text = '{"message":"a \\/ b \\u0041 \\"c\\" \\\\ sk\\u002d","n":1}';
+    expect(withoutProviderDetails(text, [KEY])).toBe(text);
+    expect(mayHoldProviderDetails('{"message":"a \\/ b"}', [KEY])).toBe(false);
+  });
+
+  it('keeps the JSON around a key that follows an escaped backslash valid', () => {
+    const text = `{"m":"C:\\\\${KEY.replaceAll('/', '\\/')}"}`;
+    expect(JSON.parse(withoutProviderDetails(text, [KEY])).m).toBe('C:[provider key]');
+  });
+});
