@@ -11,6 +11,7 @@ import { authorizeGatewayRequest } from './authorize.js';
 import type { KeyRecord } from '../../core/verify.js';
 import { sendError } from './respond.js';
 import { isPending } from '../../core/maybe-promise.js';
+import { credentialInQuery } from '../../core/query-credentials.js';
 
 export interface GatewayListenerOptions {
   bodyLimit: number;
@@ -100,6 +101,14 @@ export function gatewayListener(g: GatewayContext, o: GatewayListenerOptions): (
     if (o.isClosing()) {
       res.setHeader('connection', 'close');
       sendError(res, new TollgateError('service_unavailable', 'The server is shutting down; retry on another instance.'), o.logger, requestId, format);
+      return true;
+    }
+    // A credential in the query string would be forwarded with it: refused, naming the parameter, never its value.
+    const credential = target.search === '' ? null : credentialInQuery(target.search);
+    if (credential !== null) {
+      req.resume();
+      const message = `Credentials are not accepted in the query string ('${credential}'): send the key in the Authorization header (or api-key, x-api-key), and revoke it if it was sent in a URL.`;
+      sendError(res, new TollgateError('invalid_value', message, credential), o.logger, requestId, format);
       return true;
     }
     const route = req.method === 'GET' && (path === '/v1/models' || path.startsWith('/v1/models/')) ? modelsRoute(path) : null;
