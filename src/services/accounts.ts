@@ -30,7 +30,7 @@ export interface Client {
 }
 
 /** The audit actor of a dashboard user. */
-export function sessionActor(user: { userId: string | null; email: string }, client: Client): Actor {
+export function sessionActor(user: { userId: string | null; email: string | null }, client: Client): Actor {
   return { type: 'session', id: user.userId, email: user.email, ip: client.ip, userAgent: client.userAgent };
 }
 

@@ -2,10 +2,12 @@ import type { AccountContext, Client } from './accounts.js';
 import { writeAudit } from './audit.js';
 import type { Actor } from './context.js';
 import type { ImposedLock } from './login-throttle.js';
+import { EmailSchema } from './text-fields.js';
 
 // Refused attempts to get into the organization (a sign-up refused, a wrong setup token, a lock-out) are audit entries
 // and warn log lines, so an operator sees a takeover attempt in either place. Both are built here from the same few
-// fields (email tried, address, error code), never from the request body: no password or token can reach them.
+// fields (email tried, when it is one; address; error code), never from the request body: no password or token can
+// reach them.
 
 /** Audit event types of refusals (docs/deployment.md, "Refused sign-ups and lock-outs"). */
 export type RefusalType = 'signup.failed' | 'login.locked';
@@ -56,9 +58,16 @@ export async function recordLocks(
   }
 }
 
-/** Email as an audit field: only a plausible one (a string of at most 320 characters), else null. */
+/**
+ * The email of a refused attempt as it is recorded (audit entry, log line): only an email address (trimmed, in lower
+ * case), else null. Whatever was typed is not recorded: a password typed into the email field by mistake would be.
+ */
+export function auditableEmail(value: unknown): string | null {
+  const parsed = EmailSchema.safeParse(value);
+  return parsed.success ? parsed.data : null;
+}
+
+/** The email of a request body as an audit field (see auditableEmail). */
 export function emailField(input: unknown): string | null {
-  const email = (input as { email?: unknown } | null)?.email;
-  if (typeof email !== 'string' || email.length > 320) return null;
-  return email.trim().toLowerCase().replace(/[\u0000-\u001f\u007f-\u009f]/g, '\ufffd');
+  return auditableEmail((input as { email?: unknown } | null)?.email);
 }

@@ -7,7 +7,7 @@ import type { Executor } from './context.js';
 import { nowSeconds } from './context.js';
 import { EmailSchema, MAX_EMAIL_LENGTH, text } from './text-fields.js';
 import { checkNewPassword, NewPasswordSchema, PresentedPasswordSchema } from './passwords.js';
-import { recordLocks } from './refusals.js';
+import { auditableEmail, recordLocks } from './refusals.js';
 import { createSession, deleteSession, deleteUserSessions, purgeExpiredSessions, SESSION_IDLE_SECONDS, type SessionUser } from './sessions.js';
 
 /** The body of POST /auth/login. */
@@ -92,17 +92,19 @@ async function logInInTurn(ctx: AccountContext, body: LogInBody, client: Client,
   return started;
 }
 
-/** A refused sign-in: audited with the email tried (never the password), counted by the throttle, answered 401. */
+/** A refused sign-in: audited with the email tried when it is one (never the password), counted by the throttle, answered 401. */
 async function refuseLogIn(ctx: AccountContext, body: LogInBody, client: Client, userId: string | null): Promise<never> {
   const locks = ctx.throttle.recordFailure(body.email, client.ip);
+  // Recorded only when it is an email address: a password typed into the email field is not.
+  const email = auditableEmail(body.email);
   await writeAudit(ctx.deps.database.db, ctx.deps, {
     orgId: ctx.orgId,
     type: 'login.failed',
-    actor: sessionActor({ userId: null, email: body.email }, client),
+    actor: sessionActor({ userId: null, email }, client),
     objectId: userId,
-    details: { email: body.email, error_code: 'invalid_credentials', error_message: 'Incorrect email or password.' },
+    details: { email, error_code: 'invalid_credentials', error_message: 'Incorrect email or password.' },
   });
-  await recordLocks(ctx, client, body.email, 'login', locks, userId);
+  await recordLocks(ctx, client, email, 'login', locks, userId);
   throw new TollgateError('invalid_credentials');
 }
 
