@@ -17,7 +17,7 @@ import { assignUpstreamObject, unassignUpstreamObject } from '../src/services/up
 import { addProjectUser, createUser, deleteUser, modifyProjectUser, modifyUser, removeProjectUser } from '../src/services/users.js';
 import { Webhooks } from '../src/services/webhooks.js';
 import { describeEachDatabase } from './harness/backends.js';
-import { startTestServer, type TestServer } from './harness/server.js';
+import { sideConnection, startTestServer, type TestServer } from './harness/server.js';
 import { joinAs, type SessionClient, signUpOwner } from './harness/session-client.js';
 
 // Who may make a change is decided when the request comes in, by the session's role; a request in flight when its
@@ -197,9 +197,7 @@ describeEachDatabase('a demoted owner racing their demotion through HTTP', (back
   beforeAll(async () => {
     if (!onPostgres) return;
     t = await startTestServer(backend);
-    side = new pg.Client({ connectionString: backend.url });
-    await side.connect();
-    await side.query(`set search_path to "${t.schema}"`);
+    side = await sideConnection(t, backend.url as string);
     olive = await signUpOwner(t);
   });
   afterAll(async () => {

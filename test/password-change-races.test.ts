@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PasswordHasher } from '../src/core/ports.js';
 import { hashSessionToken } from '../src/services/sessions.js';
 import { describeEachDatabase } from './harness/backends.js';
-import { startTestServer, type TestServer, testPasswords } from './harness/server.js';
+import { sideConnection, startTestServer, type TestServer, testPasswords } from './harness/server.js';
 import { joinAs, SessionClient, signUpOwner } from './harness/session-client.js';
 
 // A password change ends every session of the user; a sign-in (or another change) that checked the old password
@@ -127,9 +127,7 @@ describeEachDatabase('a password change racing a sign-in inside its transaction'
   beforeAll(async () => {
     if (!onPostgres) return;
     t = await startTestServer(backend);
-    side = new pg.Client({ connectionString: backend.url });
-    await side.connect();
-    await side.query(`set search_path to "${t.schema}"`);
+    side = await sideConnection(t, backend.url as string);
   });
   afterAll(async () => {
     await side?.end();

@@ -8,7 +8,7 @@ import { runCli } from '../src/cli/main.js';
 import { generateSecret } from '../src/core/key-format.js';
 import { type FakeKeyServer, startFakeKeyServer } from '../src/scanner/fake-key-server.js';
 import { describeEachDatabase } from './harness/backends.js';
-import { type TestServer, startTestServer } from './harness/server.js';
+import { defaultProjectKeys, type TestServer, startTestServer } from './harness/server.js';
 
 // A review found keys in names never scanned and printed (and reported, and echoed by the gateway) in full: a file
 // named after a key, a directory, a committed path, an archive's entry. Names are scanned as text now, and no path
@@ -181,8 +181,8 @@ describeEachDatabase('keys in names against the server', (backend) => {
     t = await startTestServer(backend);
   });
   afterAll(async () => t?.close());
-  const newKey = async (name: string) => (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name } })).body;
-  const keyOf = async (id: string) => (await t.api('GET', `${ORG}/projects/${t.defaultProjectId}/api_keys/${id}`)).body;
+  const newKey = (name: string) => defaultProjectKeys(t).newKey(name);
+  const keyOf = (id: string) => defaultProjectKeys(t).keyOf(id);
   const refusal = async (secret: string) => (await fetch(`${t.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).text();
   const io = { env: { LOG_LEVEL: 'silent' }, out: () => {}, err: () => {} };
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.js';
 import { describeEachDatabase } from './harness/backends.js';
-import { type TestServer, startTestServer } from './harness/server.js';
+import { defaultProjectKeys, type TestServer, startTestServer } from './harness/server.js';
 
 // Review finding: report_exposed caps a report's url at 2,048 characters and refuses the whole body past it; the CLI
 // built the url from the path uncapped, so one deeply nested file left every key of its batch of 100 live.
@@ -17,8 +17,8 @@ describeEachDatabase('scan --report with a long path', (backend) => {
     t = await startTestServer(backend);
   });
   afterAll(async () => t?.close());
-  const newKey = async (name: string) => (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name } })).body;
-  const keyOf = async (id: string) => (await t.api('GET', `${ORG}/projects/${t.defaultProjectId}/api_keys/${id}`)).body;
+  const newKey = (name: string) => defaultProjectKeys(t).newKey(name);
+  const keyOf = (id: string) => defaultProjectKeys(t).keyOf(id);
 
   it('disables every key found, the one under a path longer than a url may be too, and says where it was', async () => {
     const [near, deep] = [await newKey('near'), await newKey('deep')];

@@ -191,3 +191,25 @@ export async function gatewayForBothKinds(upstream: HttpServer): Promise<TestSer
   });
   return startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, UP_KEY: 'sk-up-0000' } });
 }
+
+/**
+ * A second PostgreSQL connection on a test server's schema, outside the server: a test holds rows or locks with it to
+ * set one interleaving of two requests for sure.
+ */
+export async function sideConnection(t: TestServer, url: string): Promise<pg.Client> {
+  const side = new pg.Client({ connectionString: url });
+  await side.connect();
+  await side.query(`set search_path to "${t.schema}"`);
+  return side;
+}
+
+/** Creates a key in the server's default project (its answer, the secret in `value`), and reads one back by id. */
+export function defaultProjectKeys(t: TestServer) {
+  const base = `/v1/organization/projects/${t.defaultProjectId}/api_keys`;
+  return {
+    // biome-ignore lint/suspicious/noExplicitAny: answers are arbitrary JSON
+    newKey: async (name: string): Promise<any> => (await t.api('POST', base, { body: { name } })).body,
+    // biome-ignore lint/suspicious/noExplicitAny: answers are arbitrary JSON
+    keyOf: async (id: string): Promise<any> => (await t.api('GET', `${base}/${id}`)).body,
+  };
+}
