@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AesGcmCipher } from '../src/infra/aes-gcm-cipher.js';
 import { createAdminKey, deleteAdminKey } from '../src/services/admin-keys.js';

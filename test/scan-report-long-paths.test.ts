@@ -9,8 +9,6 @@ import { defaultProjectKeys, type TestServer, startTestServer } from './harness/
 // Review finding: report_exposed caps a report's url at 2,048 characters and refuses the whole body past it; the CLI
 // built the url from the path uncapped, so one deeply nested file left every key of its batch of 100 live.
 
-const ORG = '/v1/organization';
-
 describeEachDatabase('scan --report with a long path', (backend) => {
   let t: TestServer;
   beforeAll(async () => {
