@@ -20,6 +20,7 @@ import type { AppContext } from './context.js';
 import { installErrorHandling } from './shared/errors.js';
 import { installJsonParser } from './shared/json-body.js';
 import { installPlainParams } from './shared/plain-params.js';
+import { oneRequestAtATime } from './shared/connection-turns.js';
 import { onClientError, watchBodyIdle } from './shared/raw-errors.js';
 import { TollgateError } from '../core/errors.js';
 import { errorBodyFor, REQUEST_ID_HEADER, REQUEST_ID_LOG_KEY, requestIdOf, setRequestId } from './shared/request-id.js';
@@ -83,7 +84,7 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
         watchBodyIdle(req, res, idleMs);
         handler(req, res);
       };
-      const server = createServer(front ? (req, res) => front(req, res) || served(req, res) : served);
+      const server = createServer(oneRequestAtATime(front ? (req, res) => front(req, res) || served(req, res) : served));
       server.keepAliveTimeout = KEEP_ALIVE_MS;
       // Bodies are cut by idle time instead (watchBodyIdle, the gateway's reader): a large upload over a slow link
       // may take longer than any total limit, a stalled one is cut after TOLLGATE_BODY_IDLE_TIMEOUT_MS.
