@@ -91,6 +91,7 @@ export const ERROR_CATALOGUE = {
   payload_too_large: { status: 413, type: 'invalid_request_error', message: 'The request body is too large.' },
   unsupported_media_type: { status: 415, type: 'invalid_request_error', message: 'Unsupported Content-Type.' },
   method_not_allowed: { status: 405, type: 'invalid_request_error', message: 'Method not allowed.' },
+  expectation_failed: { status: 417, type: 'invalid_request_error', message: 'Only the expectation 100-continue is served.' },
   rate_limit_exceeded: { status: 429, type: 'rate_limit_error', message: 'Rate limit reached.' },
   project_spend_limit_exceeded: {
     status: 429,

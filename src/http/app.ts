@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { registerAdminKeyRoutes } from './admin/admin-keys.js';
@@ -21,7 +22,8 @@ import { installErrorHandling } from './shared/errors.js';
 import { installJsonParser } from './shared/json-body.js';
 import { installPlainParams } from './shared/plain-params.js';
 import { oneRequestAtATime } from './shared/connection-turns.js';
-import { onClientError, watchBodyIdle } from './shared/raw-errors.js';
+import { awaitContinue, continueIfAwaited } from './shared/expect-continue.js';
+import { expectationFailed, lacksHost, missingHost, onClientError, onConnect, refuseBeforeRoutes, watchBodyIdle } from './shared/raw-errors.js';
 import { TollgateError } from '../core/errors.js';
 import { errorBodyFor, REQUEST_ID_HEADER, REQUEST_ID_LOG_KEY, requestIdOf, setRequestId } from './shared/request-id.js';
 
@@ -82,9 +84,30 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
         setRequestId(req, id);
         res.setHeader(REQUEST_ID_HEADER, id);
         watchBodyIdle(req, res, idleMs);
+        continueIfAwaited(req, res);
         handler(req, res);
       };
-      const server = createServer(oneRequestAtATime(front ? (req, res) => front(req, res) || served(req, res) : served));
+      const dispatch = front ? (req: IncomingMessage, res: ServerResponse) => front(req, res) || served(req, res) : served;
+      const checked = (req: IncomingMessage, res: ServerResponse) => {
+        if (lacksHost(req)) refuseBeforeRoutes(req, res, missingHost(), opts.newRequestId(), opts.logger);
+        else dispatch(req, res);
+      };
+      // Node's own answers before any route sees the request (an empty 400 for a missing Host, an empty 417 for an
+      // unknown Expect, a socket destroyed on CONNECT, `100 Continue` before the key is checked) are replaced by
+      // Tollgate's, in OpenAI's shape with a request id (docs/gateway-paths.md).
+      const server = createServer({ requireHostHeader: false }, oneRequestAtATime(checked));
+      server.on(
+        'checkContinue',
+        oneRequestAtATime((req, res) => {
+          awaitContinue(req);
+          checked(req, res);
+        }),
+      );
+      server.on(
+        'checkExpectation',
+        oneRequestAtATime((req, res) => refuseBeforeRoutes(req, res, expectationFailed(), opts.newRequestId(), opts.logger)),
+      );
+      server.on('connect', (_req: IncomingMessage, socket: Duplex) => onConnect(socket, opts.newRequestId()));
       server.keepAliveTimeout = KEEP_ALIVE_MS;
       // Bodies are cut by idle time instead (watchBodyIdle, the gateway's reader): a large upload over a slow link
       // may take longer than any total limit, a stalled one is cut after TOLLGATE_BODY_IDLE_TIMEOUT_MS.

@@ -12,6 +12,7 @@ import type { KeyRecord } from '../../core/verify.js';
 import { sendError } from './respond.js';
 import { isPending } from '../../core/maybe-promise.js';
 import { credentialInQuery } from '../../core/query-credentials.js';
+import { continueIfAwaited } from '../shared/expect-continue.js';
 
 export interface GatewayListenerOptions {
   bodyLimit: number;
@@ -163,6 +164,8 @@ async function serve(
     if (hasBody(req)) res.setHeader('connection', 'close');
     throw err;
   }
+  // A client waiting for `100 Continue` is invited to send its body only now, its key let through.
+  continueIfAwaited(req, res);
   const pending = readBody(req, o.bodyLimit, o.bodyIdleTimeoutMs);
   const request = withBody(req, head, isPending(pending) ? await pending : pending);
   // A key or project changed while the body arrived (a body can take minutes, a byte within each idle timeout): the

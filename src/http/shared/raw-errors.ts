@@ -1,8 +1,11 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { answerFormat } from '../../core/api-routes.js';
 import { errorBody, TollgateError } from '../../core/errors.js';
 import { Deadlines } from '../gateway/deadlines.js';
-import { REQUEST_ID_HEADER } from './request-id.js';
+import { sendError } from '../gateway/respond.js';
+import { errorBodyFor, REQUEST_ID_HEADER } from './request-id.js';
 
 // Errors answered before any route sees the request (Node's parser, Fastify's router), and the body-idle cut of
 // Fastify's routes: in OpenAI's error shape like every other answer, never Node's or Fastify's own.
@@ -15,8 +18,13 @@ export function clientErrorAnswer(err: { code?: string }, requestId: string): st
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT'
         ? new TollgateError('request_timeout', 'The request did not arrive in time; the connection was closed.')
         : new TollgateError('malformed_request');
-  const body = JSON.stringify(errorBody(te));
-  const reason = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }[te.status] ?? 'Bad Request';
+  return rawErrorAnswer(te, requestId);
+}
+
+/** An error as a raw HTTP/1.1 answer, written straight to a socket: OpenAI's shape, with its request id, connection closed. */
+function rawErrorAnswer(te: TollgateError, requestId: string): string {
+  const body = JSON.stringify(errorBodyFor(te, requestId));
+  const reason = STATUS_CODES[te.status] ?? 'Bad Request';
   return `HTTP/1.1 ${te.status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${REQUEST_ID_HEADER}: ${requestId}\r\nconnection: close\r\n\r\n${body}`;
 }
 
@@ -26,6 +34,37 @@ export function onClientError(err: Error & { code?: string }, socket: Duplex, re
   if (socket.writable) socket.end(clientErrorAnswer(err, requestId));
   else socket.destroy();
 }
+
+/**
+ * Node's `connect` listener: CONNECT asks for a tunnel, and Tollgate is no forward proxy. Without a listener Node
+ * destroys the socket with no answer at all: 405 in OpenAI's shape instead, the connection closed.
+ */
+export function onConnect(socket: Duplex, requestId: string): void {
+  if (socket.destroyed) return;
+  if (!socket.writable) return void socket.destroy();
+  socket.end(rawErrorAnswer(new TollgateError('method_not_allowed', 'CONNECT is not served: Tollgate is not a forward proxy.'), requestId));
+}
+
+/** An HTTP/1.1 request without `Host` (RFC 9112 §3.2: a server must answer it 400); Node's own check answers an empty 400. */
+export function lacksHost(req: IncomingMessage): boolean {
+  return req.httpVersionMinor === 1 && req.httpVersionMajor === 1 && req.headers.host === undefined;
+}
+
+/**
+ * Answers a request before any route sees it, in the shape of the API its path names (Anthropic's on `/v1/messages…`),
+ * with a new request id, and closes the connection (its body, if any, was not read).
+ */
+export function refuseBeforeRoutes(req: IncomingMessage, res: ServerResponse, te: TollgateError, requestId: string, logger: Pick<Logger, 'error'>): void {
+  res.setHeader('connection', 'close');
+  const path = (req.url ?? '/').split('?', 1)[0];
+  sendError(res, te, logger, requestId, answerFormat(req.method ?? 'GET', path, req.headers));
+}
+
+/** The 400 for an HTTP/1.1 request without `Host`. */
+export const missingHost = (): TollgateError => new TollgateError('malformed_request', 'An HTTP/1.1 request must carry a Host header.');
+
+/** The 417 for an `Expect` other than `100-continue` (Node's 'checkExpectation'; without a listener Node answers an empty 417). */
+export const expectationFailed = (): TollgateError => new TollgateError('expectation_failed');
 
 const IDLE = new Deadlines(250);
 
