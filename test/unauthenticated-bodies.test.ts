@@ -79,6 +79,35 @@ describe('a request without a valid key is refused on its headers, its body neve
     expect(answer.closed).toBe(true);
   });
 
+  it('a key header sent twice naming different keys is refused, whichever header (Node keeps only the first Authorization)', async () => {
+    for (const name of ['Authorization', 'x-api-key', 'api-key']) {
+      const value = (k: string) => (name === 'Authorization' ? `Bearer ${k}` : k);
+      const answer = await sendHeadersOnly('/v1/chat/completions', [`${name}: ${value(projectKey)}`, `${name}: ${value('sk-tg-proj-someotherkey')}`]);
+      expect(statusOf(answer), name).toBe(401);
+      expect(jsonOf(answer).error.message, name).toContain('two different API keys');
+    }
+  });
+
+  it('a key header sent twice naming the same key is served', async () => {
+    const body = JSON.stringify({ model: 'tollgate-echo', messages: [{ role: 'user', content: 'hi' }] });
+    for (const name of ['Authorization', 'x-api-key']) {
+      const value = name === 'Authorization' ? `Bearer ${projectKey}` : projectKey;
+      const status = await new Promise<number>((resolve) => {
+        const s = net.connect(Number(new URL(t.url).port), '127.0.0.1');
+        let text = '';
+        s.on('data', (c: Buffer) => {
+          text += c.toString('latin1');
+          if (text.includes('\r\n')) {
+            resolve(Number(text.split(' ')[1]));
+            s.destroy();
+          }
+        });
+        s.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n${name}: ${value}\r\n${name}: ${value}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      });
+      expect(status, name).toBe(200);
+    }
+  });
+
   it('a chunked body is not read either', async () => {
     const answer = await sendHeadersOnly('/v1/embeddings', ['Authorization: Bearer sk-tg-nope'], true);
     expect(statusOf(answer)).toBe(401);

@@ -19,7 +19,7 @@ export type ActorResolver = (request: FastifyRequest) => Promise<Actor | null>;
  * A project key gets 403; no key or a bad one gets 401.
  */
 export async function authenticateAdminKey(ctx: AppContext, request: FastifyRequest): Promise<Actor> {
-  const record = await verifyPresentedKey(ctx, request);
+  const record = await verifyPresentedKey(ctx, { ip: request.ip, headers: request.headers, rawHeaders: request.raw.rawHeaders });
   if (record.kind !== 'admin') throw new TollgateError('admin_key_required');
   // As the gateway answers it (OpenAI's SDKs send OPENAI_ORG_ID's value on every call): a script pointed at another
   // organization must not change this one without a word.

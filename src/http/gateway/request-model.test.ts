@@ -9,6 +9,7 @@ const request = (o: Partial<GatewayRequest>): GatewayRequest => ({
   path: '/v1/chat/completions',
   search: '',
   headers: {},
+  rawHeaders: [],
   ip: '127.0.0.1',
   json: null,
   rawBody: null,

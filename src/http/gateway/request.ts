@@ -16,6 +16,8 @@ export interface GatewayRequest {
   /** The query string with its `?`, or ''. */
   search: string;
   headers: IncomingHttpHeaders;
+  /** The header lines as sent (node:http's rawHeaders): a key header sent twice is read from them (shared/bearer.ts). */
+  rawHeaders: readonly string[];
   /** The client's address: the socket's, or X-Forwarded-For's when the socket is a trusted proxy. */
   ip: string;
   /** The parsed JSON body (any JSON value), or null when the body was empty or not JSON. */
@@ -103,6 +105,7 @@ export function gatewayRequest(req: IncomingMessage, target: { path: string; sea
     path: target.path,
     search: target.search,
     headers: req.headers,
+    rawHeaders: req.rawHeaders,
     ip,
     json: null,
     rawBody: null,

@@ -1,9 +1,8 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import { TollgateError } from '../../core/errors.js';
 import { type KeyRecord, verifyFailureMessage } from '../../core/verify.js';
 import { checkSecret, type SecretCheck } from '../../services/verify-secret.js';
 import type { AppContext } from '../context.js';
-import { CONFLICTING_KEYS, presentedKey } from './bearer.js';
+import { CONFLICTING_KEYS, type KeyHeaders, presentedKey } from './bearer.js';
 import { andThen, type MaybePromise } from '../../core/maybe-promise.js';
 
 /** Turns a failed check into the OpenAI-shaped refusal. */
@@ -31,7 +30,7 @@ export function throttleGuard(ctx: AppContext, ip: string): void {
  */
 export function verifyPresentedKey(
   ctx: AppContext,
-  request: { ip: string; headers: IncomingHttpHeaders },
+  request: KeyHeaders & { ip: string },
   onRefused?: (code: string, record: KeyRecord | null) => void,
   dataPlane = false,
 ): MaybePromise<KeyRecord> {
