@@ -65,6 +65,28 @@ describe('methods and bodies', () => {
     expect(seen).toEqual(['DELETE 0']);
   });
 
+  it('GET /v1/models and /v1/models/{model} with a body are refused (400) as every other GET with one, not answered ignoring it', async () => {
+    const key = await newKey();
+    for (const path of ['/v1/models', '/v1/models/gpt-4o-mini']) {
+      const answer = await new Promise<string>((resolve) => {
+        const s = net.connect(Number(new URL(t.url).port), '127.0.0.1');
+        let text = '';
+        s.on('data', (c: Buffer) => {
+          text += c.toString();
+          const at = text.indexOf('\r\n\r\n');
+          const length = /content-length: (\d+)/i.exec(text);
+          if (at >= 0 && length && text.length >= at + 4 + Number(length[1])) {
+            resolve(text);
+            s.destroy();
+          }
+        });
+        s.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key.value}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      });
+      expect(Number(answer.split(' ')[1]), path).toBe(400);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error.code, path).toBe('invalid_value');
+    }
+  });
+
   it('PUT or PATCH naming a model is billed the usage its answer reports (refused under a spend limit)', async () => {
     const key = await newKey();
     for (const method of ['PUT', 'PATCH']) expect((await send(key.value, method)).status, method).toBe(200);

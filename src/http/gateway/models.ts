@@ -9,7 +9,7 @@ import type { KeyRecord } from '../../core/verify.js';
 import type { GatewayContext } from './gateway-context.js';
 import { meter, NO_TOKENS } from './metering.js';
 import { withoutForeignModels } from './ownership.js';
-import type { GatewayRequest } from './request.js';
+import { type GatewayRequest, refuseBodyOfBodilessMethod } from './request.js';
 import { sendJson } from './respond.js';
 
 interface ModelObject {
@@ -142,6 +142,7 @@ export async function listModels(g: GatewayContext, request: GatewayRequest, res
   if (problem) throw new TollgateError('invalid_value', problem, 'model');
   // Anthropic's list pages; OpenAI's and a retrieval take no parameter: anything else is refused, never ignored.
   const page = modelListQuery(request.search, request.format, one !== null);
+  refuseBodyOfBodilessMethod(request);
   const info = {
     record,
     model: one,

@@ -25,7 +25,7 @@ import { checkObjects, ownedUpstream } from './ownership.js';
 import { mayNotRunGraders, storedGradersChecked } from './stored-graders.js';
 import { storedGradersRunBy } from '../../core/model-runs.js';
 import { BUFFER_LIMIT, readBounded, relayPassThrough, streamsThrough } from './pass-through.js';
-import type { GatewayRequest } from './request.js';
+import { type GatewayRequest, refuseBodyOfBodilessMethod } from './request.js';
 import { checkModelUse, requestModel, withModel } from './request-model.js';
 import { unlistedLabel } from './route-label.js';
 import { admissionHeaders } from './limit-headers.js';
@@ -123,12 +123,7 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
     checkScope(g, record, request.method, path);
     checkDelegatedScope(g, record, request.method, endpoint, body, request.search, request.rawBody !== null);
     refuseUnbillableBackground(endpoint, body);
-    // GET, HEAD, OPTIONS and DELETE take no body at OpenAI or Anthropic, and are metered as free: one sent with a body
-    // was forwarded with it, and an upstream routing without regard to the method ran it unbilled (found by an
-    // outside review). Refused, never dropped.
-    if (request.rawBody !== null && BODILESS_METHODS.has(request.method)) {
-      throw new TollgateError('invalid_value', `${request.method} requests take no body; send this one as the API documents it (a POST for what runs a model).`, null);
-    }
+    refuseBodyOfBodilessMethod(request);
     checkModelUse(g, record, found, request.method, endpoint);
     checkModel(g, record, requested);
     if (target.model !== requested) checkModel(g, record, target.model);

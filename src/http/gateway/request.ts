@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import proxyAddr from '@fastify/proxy-addr';
 import type { ApiFormat } from '../../core/anthropic-errors.js';
-import { answerFormat } from '../../core/api-routes.js';
+import { answerFormat, BODILESS_METHODS } from '../../core/api-routes.js';
 import { TollgateError } from '../../core/errors.js';
 import { isContentEncoded } from '../../core/request-model.js';
 import { isJsonContentType, parseJsonBody } from '../shared/json-body.js';
@@ -120,4 +120,15 @@ export function withBody(req: IncomingMessage, head: GatewayRequest, body: Buffe
   // A compressed body is not parsed: it is refused (415) later (see request-model.ts).
   const json = !isContentEncoded(req.headers['content-encoding']) && isJsonContentType(req.headers['content-type']) ? parseJsonBody(body) : null;
   return { ...head, json: json ?? null, rawBody: body };
+}
+
+/**
+ * GET, HEAD, OPTIONS and DELETE take no body at OpenAI or Anthropic, and are metered as free: one sent with a body was
+ * forwarded with it, and an upstream routing without regard to the method ran it unbilled; the model list answered
+ * one ignoring it (both found by outside reviews). Refused (400), never dropped, on every route.
+ */
+export function refuseBodyOfBodilessMethod(request: GatewayRequest): void {
+  if (request.rawBody !== null && BODILESS_METHODS.has(request.method)) {
+    throw new TollgateError('invalid_value', `${request.method} requests take no body; send this one as the API documents it (a POST for what runs a model).`, null);
+  }
 }
