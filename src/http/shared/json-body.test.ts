@@ -18,6 +18,19 @@ describe('parseJsonBody', () => {
   it('refuses broken JSON', () => {
     expect(() => parse('{"model": ')).toThrow(expect.objectContaining({ code: 'invalid_json' }));
   });
+
+  it('never quotes the bytes of a body that is not UTF-8 text in its refusal', () => {
+    const gzipped = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xab, 0x56, 0xca, 0x4b, 0xcc]);
+    for (const read of [parseJsonBody, parseControlJsonBody]) {
+      let message = '';
+      try {
+        read(gzipped);
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toBe('We could not parse the JSON body of your request: it is not UTF-8 text.');
+    }
+  });
 });
 
 describe('parseControlJsonBody', () => {
