@@ -133,13 +133,22 @@ const EnvSchema = z.object({
   OPENAI_BASE_URL: baseUrlFrom('https://api.openai.com/v1'),
   ANTHROPIC_API_KEY: z.string().optional(),
   ANTHROPIC_BASE_URL: baseUrlFrom('https://api.anthropic.com/v1'),
-}).superRefine((e, ctx) => {
-  for (const [urlName, keyName] of BASE_URL_USED_WITH) {
-    if (!e[keyName]) continue;
-    const problem = baseUrlProblem(e[urlName]);
-    if (problem) ctx.addIssue({ code: 'custom', path: [urlName], message: `${problem} (the value is not shown: it may hold a key)` });
-  }
 });
+
+/**
+ * The base URL variables' problems, read from the environment itself (beside the schema's, which skips an object's
+ * refinements once one of its members failed: a bad LOG_LEVEL hid a bad OPENAI_BASE_URL).
+ */
+function baseUrlProblems(env: Record<string, string | undefined>): string[] {
+  const out: string[] = [];
+  for (const [urlName, keyName] of BASE_URL_USED_WITH) {
+    const url = env[urlName];
+    if (!env[keyName] || url === undefined || url.trim() === '') continue;
+    const problem = baseUrlProblem(url);
+    if (problem) out.push(`  ${urlName}: ${problem} (the value is not shown: it may hold a key)`);
+  }
+  return out;
+}
 
 export type Config = Readonly<{
   host: string;
@@ -194,8 +203,9 @@ export type Config = Readonly<{
 /** Validates the environment into a frozen Config; throws a readable error on bad values. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+  const urls = baseUrlProblems(env);
+  if (!parsed.success || urls.length > 0) {
+    const lines = [...(parsed.success ? [] : parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`)), ...urls];
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
