@@ -33,13 +33,20 @@ const PROVIDER_KEY = '[provider key]';
 /** Shorter secrets are not searched for: they would match ordinary words. */
 const MIN_SECRET = 8;
 
+/**
+ * The longest run of backslashes taken before a character (escapes of escapes three deep need 7): a bound, so that a
+ * text of a long run of backslashes costs linear time. Unbounded (`\\*`), each start in the run took the whole run and
+ * gave it back one by one: 80,000 backslashes held the event loop 48 s (found by a review).
+ */
+const MAX_BACKSLASHES = 7;
+
 /** Each secret's pattern, built once (a few per provider key; emptied if runtime keys come and go past the bound). */
 const SPELLINGS = new Map<string, RegExp>();
 
 /**
  * Every JSON spelling of `secret`: each UTF-16 unit as itself or as `\uXXXX` (hex in either case), after any run of
  * backslashes (an escape such as `\/`, or escapes of escapes in a JSON text quoted inside a string). A match takes
- * the whole run of backslashes before it, so what is left around the replacement stays valid JSON.
+ * the run of backslashes before it (up to MAX_BACKSLASHES), so what is left around the replacement stays valid JSON.
  */
 function spellingsOf(secret: string): RegExp {
   let re = SPELLINGS.get(secret);
@@ -48,7 +55,7 @@ function spellingsOf(secret: string): RegExp {
   for (let i = 0; i < secret.length; i++) {
     const hex = secret.charCodeAt(i).toString(16).padStart(4, '0');
     const anyCase = [...hex].map((d) => (d >= 'a' ? `[${d}${d.toUpperCase()}]` : d)).join('');
-    source += `(?:\\\\*\\u${hex}|\\\\+u${anyCase})`;
+    source += `(?:\\\\{0,${MAX_BACKSLASHES}}\\u${hex}|\\\\{1,${MAX_BACKSLASHES}}u${anyCase})`;
   }
   re = new RegExp(source, 'g');
   if (SPELLINGS.size >= 256) SPELLINGS.clear();

@@ -21,7 +21,6 @@ import type { AppContext } from './context.js';
 import { installErrorHandling } from './shared/errors.js';
 import { installJsonParser } from './shared/json-body.js';
 import { installPlainParams } from './shared/plain-params.js';
-import { oneRequestAtATime } from './shared/connection-turns.js';
 import { awaitContinue, continueIfAwaited } from './shared/expect-continue.js';
 import { expectationFailed, lacksHost, missingHost, onClientError, onConnect, refuseBeforeRoutes, watchBodyIdle } from './shared/raw-errors.js';
 import { TollgateError } from '../core/errors.js';
@@ -95,17 +94,17 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
       // Node's own answers before any route sees the request (an empty 400 for a missing Host, an empty 417 for an
       // unknown Expect, a socket destroyed on CONNECT, `100 Continue` before the key is checked) are replaced by
       // Tollgate's, in OpenAI's shape with a request id (docs/gateway-paths.md).
-      const server = createServer({ requireHostHeader: false }, oneRequestAtATime(checked));
+      const server = createServer({ requireHostHeader: false }, checked);
       server.on(
         'checkContinue',
-        oneRequestAtATime((req, res) => {
+        (req: IncomingMessage, res: ServerResponse) => {
           awaitContinue(req);
           checked(req, res);
-        }),
+        },
       );
       server.on(
         'checkExpectation',
-        oneRequestAtATime((req, res) => refuseBeforeRoutes(req, res, expectationFailed(), opts.newRequestId(), opts.logger)),
+        (req: IncomingMessage, res: ServerResponse) => refuseBeforeRoutes(req, res, expectationFailed(), opts.newRequestId(), opts.logger),
       );
       server.on('connect', (_req: IncomingMessage, socket: Duplex) => onConnect(socket, opts.newRequestId()));
       server.keepAliveTimeout = KEEP_ALIVE_MS;
