@@ -121,20 +121,27 @@ describeBrowser('dashboard in a browser: usage, limits, settings and members', (
 
     for (const timezoneId of ['America/New_York', 'Asia/Tokyo']) {
       const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'en-US', timezoneId, storageState: await s.context.storageState() });
-      // The axis is drawn on a canvas: its tick labels are read as they are drawn.
+      // The axis is drawn on a canvas: its tick labels are read as they are drawn, each with the canvas it went on, so
+      // that what a chart since replaced drew (a redraw of the previous range while the new one loads) is not counted.
       await ctx.addInitScript(() => {
-        const drawn: string[] = [];
+        const drawn: [HTMLCanvasElement, string][] = [];
         Object.assign(window, { drawnText: drawn });
         const fillText = CanvasRenderingContext2D.prototype.fillText;
         CanvasRenderingContext2D.prototype.fillText = function (text: string, x: number, y: number, maxWidth?: number) {
-          drawn.push(String(text));
+          drawn.push([this.canvas, String(text)]);
           return maxWidth === undefined ? fillText.call(this, text, x, y) : fillText.call(this, text, x, y, maxWidth);
         };
       });
       const tp = await ctx.newPage();
       tp.on('pageerror', (e) => s.problems.push(`${timezoneId}: ${e.message}`));
-      const drawnTicks = async () => new Set((await tp.evaluate(() => (window as unknown as { drawnText: string[] }).drawnText)).filter((x) => /^[A-Z][a-z]{2} \d{1,2}$/.test(x)));
-      const clearDrawn = () => tp.evaluate(() => (window as unknown as { drawnText: string[] }).drawnText.splice(0));
+      type Drawn = { drawnText: [HTMLCanvasElement, string][] };
+      const drawnTicks = async () =>
+        new Set(
+          (await tp.evaluate(() => (window as unknown as Drawn).drawnText.filter(([canvas]) => canvas.isConnected).map(([, text]) => text))).filter((x) =>
+            /^[A-Z][a-z]{2} \d{1,2}$/.test(x),
+          ),
+        );
+      const clearDrawn = () => tp.evaluate(() => void (window as unknown as Drawn).drawnText.splice(0));
       // Each bar's legend: a mouse moved across the plot (uPlot updates its legend as each move arrives), the x label
       // and the key's model's value at each stop.
       const bars = async () =>
