@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import type { Config } from './config/config.js';
+import { SHUTDOWN_SETTLE_MS } from './config/shutdown.js';
 import type { PasswordHasher } from './core/ports.js';
 import { closeGateway, createGateway, USAGE_DEAD_LETTER_FILE } from './gateway-runtime.js';
 import { buildApp } from './http/app.js';
@@ -187,8 +188,9 @@ async function start(
     const force = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
     await app.close();
     clearTimeout(force);
-    // What the grace leaves is for answers still read after their client left (detached-reads.ts).
-    await closeGateway(gateway, Math.max(0, graceEnds - performance.now()));
+    // What the grace leaves is for answers still read after their client left (detached-reads.ts); then the requests
+    // whose connections were cut get SHUTDOWN_SETTLE_MS to be metered before the usage recorder stops.
+    await closeGateway(gateway, Math.max(0, graceEnds - performance.now()), SHUTDOWN_SETTLE_MS);
     // Deliveries under way are cut and stay due, for the next start (or another instance).
     await ctx.webhooks.stop();
     await runtime.close();

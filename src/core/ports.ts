@@ -128,6 +128,11 @@ export interface UsageLog {
   leftovers(): string[];
   /** Appends whole lines, asynchronously, after every earlier append. */
   write(lines: Uint8Array): void;
+  /**
+   * Appends whole lines before it returns, to a segment no asynchronous append shares (the lines of a request metered
+   * after the recorder stopped: the process may exit at once). Throws when they could not be written.
+   */
+  writeSync(lines: Uint8Array): void;
   /** Starts a new segment once every earlier append is written; returns the sealed one's number. */
   seal(): Promise<number>;
   /** Drops every segment up to `upTo` (their events are in the database). */

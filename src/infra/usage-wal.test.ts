@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,5 +64,25 @@ describe('usage write-ahead log', () => {
     b.write(lines(JSON.stringify({ id: 2 })));
     await b.close();
     expect(left.map((f) => readFileSync(f, 'utf8'))).toEqual(['{"id":1}\n']);
+  });
+
+  it('writeSync appends before it returns, to a segment the asynchronous appends do not share', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'wal-'));
+    const dir = join(data, 'wal');
+    const a = new UsageWal(dir);
+    a.write(lines(JSON.stringify({ id: 1 })));
+    a.writeSync(lines(JSON.stringify({ id: 2 })));
+    a.writeSync(lines(JSON.stringify({ id: 3 })));
+    // On disk now, with no promise awaited (a process exiting at once keeps it).
+    expect(leftIds(dir)).toEqual([2, 3]);
+    a.write(lines(JSON.stringify({ id: 4 })));
+    await a.close();
+    expect(leftIds(dir).sort()).toEqual([1, 2, 3, 4]);
+    // The log's directory removed: made again; the data dir above it is not.
+    rmSync(dir, { recursive: true });
+    a.writeSync(lines(JSON.stringify({ id: 5 })));
+    expect(leftIds(dir)).toEqual([5]);
+    rmSync(data, { recursive: true });
+    expect(() => a.writeSync(lines(JSON.stringify({ id: 6 })))).toThrow(/ENOENT/);
   });
 });

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, writeSync as writeToFd } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { UsageLog } from '../core/ports.js';
@@ -19,6 +19,8 @@ export class UsageWal implements UsageLog {
   private chain: Promise<void> = Promise.resolve();
   /** Whether the last append failed: a run of failures (a full disk: one per group) is reported once. */
   private failing = false;
+  /** The segment `writeSync` appends to, once it has been called. */
+  private syncSegment: number | null = null;
 
   constructor(
     private readonly dir: string,
@@ -107,6 +109,44 @@ export class UsageWal implements UsageLog {
         this.report(err);
       }
     });
+  }
+
+  /**
+   * Appends whole lines before returning, to a segment of their own: an asynchronous append under way keeps its own
+   * file and the size it cuts a short write back to. For the lines of requests metered after the recorder stopped
+   * (a shutdown's last moments: nothing waits for a promise then). A failed append throws, cut back to a whole line.
+   * The data dir itself is not made again (removed, it was let go on purpose).
+   */
+  writeSync(lines: Uint8Array): void {
+    if (this.syncSegment === null) {
+      // The current segment stays the asynchronous appends' (none are expected now); the one after it is this.
+      this.syncSegment = this.segment + 1;
+      this.segment += 2;
+    }
+    const file = this.file(this.syncSegment);
+    let fd: number;
+    try {
+      fd = openSync(file, 'a', 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // The log's directory removed: made again, as an asynchronous append does, but not the data dir above it.
+      mkdirSync(this.dir, { mode: 0o700 });
+      fd = openSync(file, 'a', 0o600);
+    }
+    try {
+      const start = fstatSync(fd).size;
+      try {
+        for (let at = 0; at < lines.length; ) at += writeToFd(fd, lines, at);
+      } catch (err) {
+        // A short write (a full disk) is cut back, so that the segment ends on a whole line.
+        try {
+          ftruncateSync(fd, start);
+        } catch {}
+        throw err;
+      }
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /**

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { open, rename, rm, writeFile } from 'node:fs/promises';
 import type { DeadLetter, DeadLetterFile, UsageLog, UsageSink } from '../core/ports.js';
 import type { UsageEvent } from '../core/usage-event.js';
@@ -15,6 +15,11 @@ export interface UsageRecorderOptions {
   /** Appends bytes to the spill file (default: `appendWhole`, which leaves nothing of an append that failed). */
   appendSpill?: (file: string, bytes: Uint8Array) => Promise<void>;
   onError?: (err: unknown) => void;
+  /**
+   * Told when events recorded after `stop` (requests metered after a shutdown's flush) could not be put on disk
+   * either: they are lost. `onError` when unset.
+   */
+  onLateLost?: (err: unknown, events: number) => void;
   /**
    * Told when a group could not be spilled (a full disk): its events are kept in memory past `maxInMemory` until
    * written. Once per run of failures (`spillFailing` says whether the last spill failed); `onError` when unset.
@@ -94,6 +99,10 @@ export class UsageRecorder {
   readonly deadLetters: DeadLetterFile | null;
   /** Ids set aside by this run (before their append ends): a flush retried after a lost connection does not file them twice. */
   private readonly setAside = new Set<string>();
+  /** Set by `stop`: no flush follows any more, so each event is put on disk as it is recorded (`recordLate`). */
+  private stopped = false;
+  /** Set by `stop` once no spill is under way any more. */
+  private spillsEnded = false;
   readonly stats = { recorded: 0, written: 0, failedFlushes: 0, spilled: 0, spillFailed: 0, replayed: 0, recovered: 0, deadLettered: 0, salvaged: 0 };
 
   constructor(
@@ -113,9 +122,16 @@ export class UsageRecorder {
     this.leftovers = this.wal?.leftovers() ?? [];
   }
 
-  /** O(1); no I/O on the caller's path (the log and any overflow are written asynchronously). */
+  /**
+   * O(1); no I/O on the caller's path (the log and any overflow are written asynchronously). After `stop`, the event
+   * is put in the log before this returns (no flush follows).
+   */
   record(event: UsageEvent): void {
     this.stats.recorded++;
+    if (this.stopped) {
+      this.recordLate([event]);
+      return;
+    }
     this.events.push(event);
     this.groupTimer ??= setTimeout(this.closeGroup, this.groupMs);
   }
@@ -432,8 +448,46 @@ export class UsageRecorder {
       this.queued = 0;
       for (const g of rest) this.spill(g.bytes, g.count);
     }
+    // From here no flush follows: what is recorded now (requests metered after the shutdown's wait for them, or
+    // while this stop finishes) is put on disk at once, for the next start to write. Grouped by a timer instead, it
+    // went to a log segment the exiting process never wrote (found by a durability review: a cut stream unbilled).
+    this.stopped = true;
+    if (this.groupTimer) clearTimeout(this.groupTimer);
+    this.groupTimer = null;
     await this.spillChain;
+    this.spillsEnded = true;
+    this.recordLate(this.events.splice(0));
     await this.wal?.close();
+  }
+
+  /**
+   * Appends events recorded after `stop` to the log (a segment of their own) before returning, or to the spill file
+   * when there is no log; the next start writes them like any left there (idempotent by id). Never queued: nothing
+   * would write them in this run.
+   */
+  private recordLate(events: UsageEvent[]): void {
+    // Without a log they go to the spill file, after the spills still under way (an append beside one could tear it).
+    if (!this.wal && !this.spillsEnded) {
+      this.events.push(...events);
+      return;
+    }
+    for (const e of events) {
+      try {
+        this.lines.append(e);
+      } catch (err) {
+        this.opts.onError?.(err);
+      }
+    }
+    const count = this.lines.count;
+    if (count === 0) return;
+    const bytes = this.lines.take();
+    try {
+      if (this.wal) this.wal.writeSync(bytes);
+      else appendFileSync(this.opts.spillFile, this.spillTorn ? Buffer.concat([NEWLINE, bytes]) : bytes, { mode: 0o600 });
+    } catch (err) {
+      if (this.opts.onLateLost) this.opts.onLateLost(err, count);
+      else this.opts.onError?.(err);
+    }
   }
 }
 

@@ -76,6 +76,16 @@ export class LiveRequests implements KeyChangeListener {
     }
   }
 
+  /**
+   * Waits until no request is under way (each is removed once it has been metered), or `ms` have passed; returns how
+   * many still are. A shutdown stops the usage recorder only after this (gateway-runtime.ts, closeGateway).
+   */
+  async settled(ms: number): Promise<number> {
+    const until = performance.now() + ms;
+    while (this.byKey.size > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
+    return this.size;
+  }
+
   get size(): number {
     let n = 0;
     for (const v of this.byKey.values()) n += v instanceof Set ? v.size : 1;
