@@ -2,6 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { pino } from 'pino';
 import { heapFlags } from './config/heap-flags.js';
 import { type Config, loadConfig } from './config/config.js';
+import { forcedExitAfterMs } from './config/shutdown.js';
 import { setupTokenFile } from './infra/setup-token-file.js';
 import { ListenError, startServer } from './server.js';
 import type { SetupTokenState } from './services/setup-token.js';
@@ -67,7 +68,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: draining requests and flushing usage');
-    const force = setTimeout(() => process.exit(1), 15_000);
+    // Forced only past the configured grace, the settling of cut requests and the flush (config/shutdown.ts): a fixed
+    // 15 s cut a longer TOLLGATE_SHUTDOWN_GRACE_MS short, its streams unbilled.
+    const force = setTimeout(() => {
+      logger.error({ after_ms: forcedExitAfterMs(config.shutdownGraceMs) }, 'shutdown did not finish in time: exiting');
+      process.exit(1);
+    }, forcedExitAfterMs(config.shutdownGraceMs));
     force.unref();
     await server.close();
     process.exit(0);

@@ -7,7 +7,7 @@ import { unknownSettingWarnings } from './env-names.js';
 // Every setting and its default in one place. Read once in main.ts / the CLI; frozen; passed in.
 
 /** The longest delay a Node timer takes: past it, setTimeout fires at once (TimeoutOverflowWarning). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What a refused value is shown as: itself when short and printable (a number mistyped), else only its length. */
 const shown = (v: string) => (/^[\x20-\x7e]{0,24}$/.test(v) ? `"${v}"` : `a value of ${v.length} characters`);
