@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import type { Config } from './config/config.js';
 import type { PasswordHasher, UsageSink } from './core/ports.js';
 import { argon2Hasher } from './infra/argon2-hasher.js';
+import { readOrCreateServerSecret } from './infra/server-secret-file.js';
 import { ChangeFeed } from './services/change-feed.js';
 import { ChangeFanout } from './infra/change-fanout.js';
 import type { RedisChangeBus } from './infra/redis-change-bus.js';
@@ -40,16 +40,14 @@ export interface Runtime {
 /** Where a background error came from. */
 export type BackgroundSource = 'change-feed' | 'change-bus' | 'last-used';
 
-/** The server secret: TOLLGATE_SECRET, or one generated into the data dir (mode 0600) on first start. */
-export function loadServerSecret(config: Config): string {
+/**
+ * The server secret: TOLLGATE_SECRET, or one generated into the data dir (mode 0600) on first start; a file there too
+ * short to be one is refused (infra/server-secret-file.ts).
+ */
+export function loadServerSecret(config: Pick<Config, 'secret' | 'dataDir'>): string {
   if (config.secret) return config.secret;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const file = join(config.dataDir, 'secret');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const secret = randomBytes(32).toString('base64url');
-  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
-  chmodSync(file, 0o600);
-  return secret;
+  return readOrCreateServerSecret(config.dataDir);
 }
 
 /** Opens storage, migrates, initialises the organization on first use, and wires the services. */
