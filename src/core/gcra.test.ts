@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatResetDuration, gcra, gcraAdjust, seedSpanStarts, seedTat, type UsedSpan } from './gcra.js';
+import { formatResetDuration, gcra, gcraAdjust, gcraStanding, seedSpanStarts, seedTat, type UsedSpan } from './gcra.js';
 
 const spec = { limit: 10, periodMs: 60_000 };
 
@@ -48,6 +48,14 @@ describe('GCRA', () => {
     const refunded = gcraAdjust(spec, a.tat, -6, 0);
     expect(gcra(spec, refunded, 8, 0).allowed).toBe(true);
     expect(gcraAdjust(spec, 0, -5, 100)).toBe(100);
+  });
+
+  it('tells the state a bucket stands at without charging it (for a request another check refused)', () => {
+    const a = gcra(spec, 0, 3, 1000);
+    expect(gcraStanding(spec, a.tat, 1000)).toEqual({ allowed: true, tat: a.tat, remaining: 7, resetMs: 18_000, retryAfterMs: 0 });
+    // As the charged decision would have said one request earlier, and full once refilled.
+    expect(gcraStanding(spec, a.tat, 1000).remaining).toBe(gcra(spec, a.tat, 0, 1000).remaining);
+    expect(gcraStanding(spec, a.tat, 60_000)).toMatchObject({ remaining: 10, resetMs: 0 });
   });
 
   it('formats reset durations as OpenAI does', () => {

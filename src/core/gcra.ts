@@ -44,6 +44,22 @@ export function gcra(spec: BucketSpec, tat: number, cost: number, now: number): 
   };
 }
 
+/**
+ * The bucket as it stands at `now`, charged nothing: for a request another check refused, whose headers must show the
+ * state it left unchanged (remaining as before, the reset of the current state), not the one it would have made.
+ */
+export function gcraStanding(spec: BucketSpec, tat: number, now: number): GcraDecision {
+  const interval = spec.periodMs / spec.limit;
+  const base = Math.max(tat, now);
+  return {
+    allowed: true,
+    tat,
+    remaining: Math.max(0, Math.floor((spec.periodMs - (base - now)) / interval + 1e-9)),
+    resetMs: Math.max(0, base - now),
+    retryAfterMs: 0,
+  };
+}
+
 /** Moves a bucket's state by `delta` units (settling an estimate to the real count); never below `now`. */
 export function gcraAdjust(spec: BucketSpec, tat: number, delta: number, now: number): number {
   const interval = spec.periodMs / spec.limit;

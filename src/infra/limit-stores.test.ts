@@ -188,3 +188,61 @@ describe('waiting for the shared store at start-up', () => {
     }
   });
 });
+
+// A request refused by one check is charged nowhere: the buckets that would have let it through report their state as
+// it stands (found by an outside review: a 429 of a spend limit said one request fewer remained, with a later reset).
+for (const { name, make } of stores) {
+  describe(`a refused request's rate state [${name}]`, () => {
+    const { store, prefix, ready } = make();
+    beforeAll(ready);
+    afterAll(async () => {
+      if (redisUrl && prefix) {
+        const redis = new Redis(redisUrl);
+        const keys = await redis.keys(`${prefix}*`);
+        if (keys.length) await redis.del(...keys);
+        redis.disconnect();
+      }
+      await store.close();
+    });
+
+    it('reports the unchanged remaining and reset of an allowing bucket when a counter refuses', async () => {
+      const rpm: RateCheck = { key: `rl:k:key_${name}_unch:rpm:10`, limit: 10, periodMs: 60_000, cost: 1 };
+      const tpm: RateCheck = { key: `rl:k:key_${name}_unch:tpm:1000`, limit: 1000, periodMs: 60_000, cost: 100 };
+      const budget = `s:k:key_${name}_unch:m2026-05`;
+      await store.seedCounter(budget, 0, 3600, now);
+      const fits = { keys: [budget], cap: 1000, amount: 600, ttlSec: 3600 };
+      const first = await store.acquire([rpm, tpm], [fits], now);
+      expect(first.allowed).toBe(true);
+      expect(first.rates.map((d) => [d.remaining, d.resetMs])).toEqual([
+        [9, 6000],
+        [900, 6000],
+      ]);
+      // The budget has 400 left: a request reserving 600 is refused, and charged nothing.
+      const refused = await store.acquire([rpm, tpm], [fits], now);
+      expect(refused.allowed).toBe(false);
+      expect(refused.counters[0]).toMatchObject({ allowed: false, used: 600 });
+      expect(refused.rates.map((d) => [d.allowed, d.remaining, d.resetMs, d.retryAfterMs])).toEqual([
+        [true, 9, 6000, 0],
+        [true, 900, 6000, 0],
+      ]);
+      // Nor did the refusal move them.
+      const next = await store.acquire([rpm, tpm], [{ ...fits, amount: 100 }], now);
+      expect(next.rates.map((d) => [d.remaining, d.resetMs])).toEqual([
+        [8, 12000],
+        [800, 12000],
+      ]);
+    });
+
+    it('reports the unchanged state of an allowing bucket when another bucket refuses', async () => {
+      const rpm: RateCheck = { key: `rl:k:key_${name}_unch2:rpm:10`, limit: 10, periodMs: 60_000, cost: 1 };
+      const tpm: RateCheck = { key: `rl:k:key_${name}_unch2:tpm:100`, limit: 100, periodMs: 60_000, cost: 80 };
+      expect((await store.acquire([rpm, tpm], [], now)).allowed).toBe(true);
+      const refused = await store.acquire([rpm, tpm], [], now);
+      expect(refused.allowed).toBe(false);
+      expect(refused.rates.map((d) => [d.allowed, d.remaining, d.resetMs])).toEqual([
+        [true, 9, 6000],
+        [false, 20, 48000],
+      ]);
+    });
+  });
+}

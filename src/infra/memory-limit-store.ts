@@ -1,4 +1,4 @@
-import { type GcraDecision, gcra, gcraAdjust } from '../core/gcra.js';
+import { type GcraDecision, gcra, gcraAdjust, gcraStanding } from '../core/gcra.js';
 import type { AcquireOutcome, CounterAdjust, CounterCheck, LimitStore, RateCheck } from '../core/limit-store.js';
 
 /**
@@ -54,7 +54,12 @@ export class MemoryLimitStore implements LimitStore {
       counterResults[i] = { allowed: sum + c.amount <= c.cap, used: sum };
       if (!counterResults[i].allowed) allowed = false;
     }
-    if (allowed) {
+    if (!allowed) {
+      // Charged nowhere: a bucket that would have let it through reports its state as it stands.
+      for (let i = 0; i < rates.length; i++) {
+        if (decisions[i].allowed) decisions[i] = gcraStanding(rates[i], this.tats.get(rates[i].key)?.tat ?? 0, nowMs);
+      }
+    } else {
       for (let i = 0; i < rates.length; i++) {
         const r = rates[i];
         const tat = decisions[i].tat;

@@ -40,6 +40,7 @@ end
 local out = {}
 local ok = 1
 local tats = {}
+local standing = {}
 local keep = {}
 local a = 4
 for i = 1, nr do
@@ -63,6 +64,8 @@ for i = 1, nr do
   else
     out[#out+1] = 1; out[#out+1] = math.max(0, math.floor((period - (newtat - now)) / interval + 1e-9)); out[#out+1] = math.max(0, newtat - now); out[#out+1] = 0
     tats[i] = newtat
+    -- The bucket as it stands, reported instead if another check refuses (core/gcra.ts gcraStanding).
+    standing[i] = { math.max(0, math.floor((period - (base - now)) / interval + 1e-9)), math.max(0, base - now) }
   end
 end
 if #missing > 0 then return { 2, now, missing } end
@@ -79,6 +82,11 @@ for j = 1, nc do
   k = k + nkeys
 end
 local epochs = {}
+if ok == 0 then
+  for i = 1, nr do
+    if tats[i] then out[4 * i - 2] = standing[i][1]; out[4 * i - 1] = standing[i][2] end
+  end
+end
 if ok == 1 then
   redis.call('SETBIT', marks, bit, 1)
   redis.call('EXPIRE', marks, ${MARK_TTL_SEC})
