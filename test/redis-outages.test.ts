@@ -71,10 +71,12 @@ suite('limits across Redis failures', () => {
     await waitFor(() => pending() === 0, 30_000, 50);
 
     // The budget holds what the one admitted request cost, not six reservations more.
-    const [counter] = (await direct.keys(`tg:s:k:${capped.id}:*`)).filter((k) => !k.endsWith(':e'));
+    const [counter] = (await direct.keys(`tg:s:k:${capped.id}:*`)).filter((k) => !k.endsWith(':e') && !k.endsWith(':r'));
     const spent = (await usageEventsOf(t, capped.id)).reduce((n, r) => n + Number(r.cost_nanousd), 0);
     expect(spent).toBeGreaterThan(0);
     expect(Number(await direct.get(counter))).toBe(spent);
+    // Nor is anything counted as in flight: the cancels released what the acquires they undid reserved.
+    expect(await direct.exists(`${counter}:r`)).toBe(0);
     // The quota and the day, on Redis, count the one request each key made through it; this is the second.
     const next = await chat(t, capped.value);
     expect(next.status).toBe(200);

@@ -207,7 +207,7 @@ export function planHolds(plan: LimitPlan, nowMs: number): boolean {
 
 /**
  * The limit-store checks of one request under `plan`: each rate charged 1 request or `tokens` (TPM), each quota 1
- * request, each budget `costNano` (what the request may cost).
+ * request, each budget `costNano` (what the request may cost), a reservation in flight until it is settled.
  */
 export function limitChecks(plan: LimitPlan, tokens: number, costNano: number, nowMs: number): { rates: RateCheck[]; counters: CounterCheck[] } {
   const rates: RateCheck[] = new Array(plan.rates.length);
@@ -220,7 +220,8 @@ export function limitChecks(plan: LimitPlan, tokens: number, costNano: number, n
   const counters: CounterCheck[] = new Array(plan.counters.length);
   for (let i = 0; i < plan.counters.length; i++) {
     const c = plan.counters[i];
-    counters[i] = { keys: c.keys, cap: c.storeCap, amount: c.kind === 'quota' ? 1 : costNano, ttlSec: windowKeyTtlSeconds(c.endMs, c.keys.length, nowMs) };
+    const quota = c.kind === 'quota';
+    counters[i] = { keys: c.keys, cap: c.storeCap, amount: quota ? 1 : costNano, ttlSec: windowKeyTtlSeconds(c.endMs, c.keys.length, nowMs), reserves: !quota };
   }
   return { rates, counters };
 }

@@ -23,6 +23,12 @@ export interface CounterCheck {
   cap: number;
   amount: number;
   ttlSec: number;
+  /**
+   * Whether `amount` is a reservation settled later (a budget's): counted among the counter's reservations in flight
+   * until its settle releases it, so that a refusal can tell whether anything in flight may still make room. A quota's
+   * place is kept whatever the outcome: not one.
+   */
+  reserves?: boolean;
 }
 
 export interface AcquireOutcome {
@@ -39,7 +45,16 @@ export interface AcquireOutcome {
    * counter of a store that can lose counters (Redis), its `epoch`: which life of the counter (from one seeding to its
    * loss) holds the reservation, which a settle names so that it never moves a counter seeded again since.
    */
-  counters: Array<{ allowed: boolean; used: number; epoch?: string }>;
+  counters: Array<{
+    allowed: boolean;
+    used: number;
+    epoch?: string;
+    /**
+     * Of `used`, what requests admitted and not yet settled reserved (this one's included when charged): what their
+     * settles may still give back. Absent when the store cannot tell.
+     */
+    inFlight?: number;
+  }>;
   /**
    * For a store that is emptied at times (`reset`: the in-process store used while Redis fails), which emptying the
    * decision was made after; a settle names it, so that it moves nothing the store holds from a later one.
@@ -53,6 +68,8 @@ export interface CounterAdjust {
   delta: number;
   ttlSec: number;
   epoch?: string;
+  /** The reservation (CounterCheck `reserves`) the settled request held, no longer in flight; with the same epoch rule. */
+  release?: number;
 }
 
 /**

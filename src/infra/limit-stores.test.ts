@@ -246,3 +246,76 @@ for (const { name, make } of stores) {
     });
   });
 }
+
+// What of a counter requests in flight reserved, told with a refusal: the guard's refusal says whether retrying can
+// help (something in flight may still give room back) or not (x-should-retry: false).
+for (const { name, make } of stores) {
+  describe(`reservations in flight [${name}]`, () => {
+    const { store, prefix, ready } = make();
+    beforeAll(ready);
+    afterAll(async () => {
+      if (redisUrl && prefix) {
+        const redis = new Redis(redisUrl);
+        const keys = await redis.keys(`${prefix}*`);
+        if (keys.length) await redis.del(...keys);
+        redis.disconnect();
+      }
+      await store.close();
+    });
+    const budget = (key: string, amount: number) => ({ keys: [key], cap: 1000, amount, ttlSec: 3600, reserves: true });
+
+    it('counts a reservation in flight until its settle releases it; a quota holds none', async () => {
+      const key = `s:k:key_${name}_fl:m2026-05`;
+      const quota = `q:k:key_${name}_fl:total`;
+      await store.seedCounter(key, 100, 3600, now);
+      await store.seedCounter(quota, 0, 3600, now);
+      const a = await store.acquire([], [budget(key, 500), { keys: [quota], cap: 10, amount: 1, ttlSec: 3600 }], now);
+      expect(a.allowed).toBe(true);
+      const b = await store.acquire([], [budget(key, 300)], now);
+      expect(b.allowed).toBe(true);
+      // 900 used, 800 of it in flight: a request of 200 is refused, but its retry may fit once they settle.
+      const refused = await store.acquire([], [budget(key, 200), { keys: [quota], cap: 10, amount: 1, ttlSec: 3600 }], now);
+      expect(refused.allowed).toBe(false);
+      expect(refused.counters[0]).toMatchObject({ allowed: false, used: 900, inFlight: 800 });
+      expect(refused.counters[1]).toMatchObject({ allowed: true, used: 1 });
+      // The first costs 450 of its 500, the second exactly its 300: neither is in flight any more.
+      await store.adjust([], [{ key, delta: -50, ttlSec: 3600, epoch: a.counters[0].epoch, release: 500 }], now, a.generation);
+      await store.adjust([], [{ key, delta: 0, ttlSec: 3600, epoch: b.counters[0].epoch, release: 300 }], now, b.generation);
+      const spent = await store.acquire([], [budget(key, 200)], now);
+      expect(spent.allowed).toBe(false);
+      expect(spent.counters[0]).toMatchObject({ used: 850, inFlight: 0 });
+      if (redisUrl && prefix) {
+        const redis = new Redis(redisUrl);
+        try {
+          // Nothing in flight: the key is gone.
+          expect(await redis.exists(`${prefix}${key}:r`)).toBe(0);
+        } finally {
+          redis.disconnect();
+        }
+      }
+    });
+
+    it('starts a counter seeded again with nothing in flight, and a late settle of the last epoch releases nothing', async () => {
+      const key = `s:k:key_${name}_fl2:m2026-05`;
+      await store.seedCounter(key, 0, 3600, now);
+      const a = await store.acquire([], [budget(key, 600)], now);
+      expect(a.allowed).toBe(true);
+      // The counter is lost (Redis evicted it; the in-process store was emptied by a new outage) and seeded again.
+      if (name === 'memory') (store as MemoryLimitStore).reset();
+      else {
+        const redis = new Redis(redisUrl as string);
+        try {
+          await redis.del(prefix + key);
+        } finally {
+          redis.disconnect();
+        }
+      }
+      await store.seedCounter(key, 600, 3600, now);
+      const b = await store.acquire([], [budget(key, 300)], now);
+      expect(b.allowed).toBe(true);
+      await store.adjust([], [{ key, delta: -600, ttlSec: 3600, epoch: a.counters[0].epoch, release: 600 }], now, a.generation);
+      const refused = await store.acquire([], [budget(key, 200)], now);
+      expect(refused.counters[0]).toMatchObject({ allowed: false, used: 900, inFlight: 300 });
+    });
+  });
+}

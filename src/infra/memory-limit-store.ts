@@ -7,7 +7,8 @@ import type { AcquireOutcome, CounterAdjust, CounterCheck, LimitStore, RateCheck
  */
 export class MemoryLimitStore implements LimitStore {
   private readonly tats = new Map<string, { tat: number; expires: number }>();
-  private readonly counters = new Map<string, { value: number; expires: number }>();
+  /** Each counter's value, and of it what requests in flight reserved (CounterCheck `reserves`). */
+  private readonly counters = new Map<string, { value: number; reserved: number; expires: number }>();
   private lastSweep = 0;
   /**
    * How many times the store was emptied (reset): a settle of a request admitted before the last emptying is skipped.
@@ -50,8 +51,14 @@ export class MemoryLimitStore implements LimitStore {
     for (let i = 0; i < counters.length; i++) {
       const c = counters[i];
       let sum = 0;
-      for (const k of c.keys) sum += this.counters.get(k)?.value ?? 0;
-      counterResults[i] = { allowed: sum + c.amount <= c.cap, used: sum };
+      let inFlight = 0;
+      for (const k of c.keys) {
+        const entry = this.counters.get(k);
+        if (!entry) continue;
+        sum += entry.value;
+        inFlight += entry.reserved;
+      }
+      counterResults[i] = { allowed: sum + c.amount <= c.cap, used: sum, inFlight };
       if (!counterResults[i].allowed) allowed = false;
     }
     if (!allowed) {
@@ -73,12 +80,15 @@ export class MemoryLimitStore implements LimitStore {
       for (let i = 0; i < counters.length; i++) {
         const c = counters[i];
         const expires = c.ttlSec ? nowMs + c.ttlSec * 1000 : Number.POSITIVE_INFINITY;
+        const reserved = c.reserves ? c.amount : 0;
         const entry = this.counters.get(c.keys[0]);
         if (entry) {
           entry.value += c.amount;
+          entry.reserved += reserved;
           entry.expires = expires;
-        } else this.counters.set(c.keys[0], { value: c.amount, expires });
+        } else this.counters.set(c.keys[0], { value: c.amount, reserved, expires });
         counterResults[i].used += c.amount;
+        counterResults[i].inFlight = (counterResults[i].inFlight ?? 0) + reserved;
       }
     }
     return { allowed, rates: decisions, counters: counterResults, generation: this.resets };
@@ -106,12 +116,14 @@ export class MemoryLimitStore implements LimitStore {
     // A counter no longer held (its period swept) is left alone: it is seeded again from stored usage if ever needed.
     for (const c of counters) {
       const entry = this.counters.get(c.key);
-      if (entry) entry.value += c.delta;
+      if (!entry) continue;
+      entry.value += c.delta;
+      if (c.release) entry.reserved = Math.max(0, entry.reserved - c.release);
     }
   }
 
   async seedCounter(key: string, value: number, ttlSec: number, nowMs: number): Promise<void> {
-    if (!this.counters.has(key)) this.counters.set(key, { value, expires: ttlSec ? nowMs + ttlSec * 1000 : Number.POSITIVE_INFINITY });
+    if (!this.counters.has(key)) this.counters.set(key, { value, reserved: 0, expires: ttlSec ? nowMs + ttlSec * 1000 : Number.POSITIVE_INFINITY });
   }
 
   async seedRate(key: string, tat: number, periodMs: number, nowMs: number): Promise<void> {

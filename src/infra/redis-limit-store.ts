@@ -26,6 +26,8 @@ const ACQUIRE = `
 local now = tonumber(ARGV[1])
 local nr = tonumber(ARGV[2])
 local nc = tonumber(ARGV[3])
+-- The counters' nk keys, then as many of their reservations in flight (see RESERVED_SUFFIX), one for each.
+local nk = tonumber(ARGV[4])
 -- The last key is this instance's acquire marks, the last argument this acquire's pair of bits in it (see ACQUIRE_MARKS):
 -- an acquire cancelled already, or run already (sent again after a reconnect), charges nothing.
 local marks = KEYS[#KEYS]
@@ -34,7 +36,7 @@ if redis.call('BITFIELD', marks, 'GET', 'u2', bit)[1] ~= 0 then return { 3, now 
 -- Before it, the last nc keys are the charged counters' epochs (see EPOCH_SUFFIX).
 local ne = #KEYS - 1 - nc
 local missing = {}
-for x = nr + 1, ne do
+for x = nr + 1, nr + nk do
   if redis.call('EXISTS', KEYS[x]) == 0 then missing[#missing+1] = KEYS[x] end
 end
 local out = {}
@@ -42,7 +44,7 @@ local ok = 1
 local tats = {}
 local standing = {}
 local keep = {}
-local a = 4
+local a = 5
 for i = 1, nr do
   local limit = tonumber(ARGV[a]); local period = tonumber(ARGV[a+1]); local cost = tonumber(ARGV[a+2]); local seedable = ARGV[a+3] == '1'; a = a + 4
   local held = redis.call('GET', KEYS[i])
@@ -72,13 +74,20 @@ if #missing > 0 then return { 2, now, missing } end
 local k = nr + 1
 local charge = {}
 for j = 1, nc do
-  local nkeys = tonumber(ARGV[a]); local cap = tonumber(ARGV[a+1]); local amountStr = ARGV[a+2]; local amount = tonumber(amountStr); local ttl = tonumber(ARGV[a+3]); a = a + 4
+  local nkeys = tonumber(ARGV[a]); local cap = tonumber(ARGV[a+1]); local amountStr = ARGV[a+2]; local amount = tonumber(amountStr); local ttl = tonumber(ARGV[a+3]); local reserves = ARGV[a+4] == '1'; a = a + 5
   local sum = 0
   for x = 0, nkeys - 1 do sum = sum + tonumber(redis.call('GET', KEYS[k + x]) or '0') end
-  if sum + amount > cap then ok = 0; out[#out+1] = 0 else out[#out+1] = 1 end
+  -- A refusal tells what of the sum requests in flight reserved (their settles may make room): read only then.
+  local inflight = -1
+  if sum + amount > cap then
+    ok = 0; out[#out+1] = 0
+    inflight = 0
+    for x = 0, nkeys - 1 do inflight = inflight + tonumber(redis.call('GET', KEYS[k + nk + x]) or '0') end
+  else out[#out+1] = 1 end
   out[#out+1] = sum
+  out[#out+1] = inflight
   -- INCRBY takes the decimal string: tostring() of a large Lua number would be in exponent form.
-  charge[j] = { KEYS[k], amountStr, ttl }
+  charge[j] = { KEYS[k], amountStr, ttl, reserves and KEYS[k + nk] or false }
   k = k + nkeys
 end
 local epochs = {}
@@ -94,6 +103,10 @@ if ok == 1 then
   for j = 1, nc do
     local c = charge[j]
     redis.call('INCRBY', c[1], c[2])
+    if c[4] and c[2] ~= '0' then
+      redis.call('INCRBY', c[4], c[2])
+      if c[3] > 0 then redis.call('EXPIRE', c[4], c[3]) end
+    end
     if c[3] > 0 then redis.call('EXPIRE', c[1], c[3]); redis.call('EXPIRE', KEYS[ne + j], c[3]) end
     epochs[j] = redis.call('GET', KEYS[ne + j]) or ''
   end
@@ -116,15 +129,17 @@ for i = 1, nr do
   local newtat = math.max(now, tat + delta * period / limit)
   redis.call('SET', KEYS[i], newtat, 'PX', math.ceil(newtat - now) + 1000)
 end
--- Counters, then their epochs. A counter Redis lost, or seeded again since the settled request charged it (another
--- epoch), is left alone: it was counted again from stored usage, and never held this request's reservation.
-local nc = (#KEYS - 1 - nr) / 2
+-- Counters, then their epochs, then their reservations in flight. A counter Redis lost, or seeded again since the
+-- settled request charged it (another epoch), is left alone: it was counted again from stored usage, and never held
+-- this request's reservation (nor do its reservations in flight, emptied by the seeding).
+local nc = (#KEYS - 1 - nr) / 3
 for j = 1, nc do
-  local delta = ARGV[a]; local ttl = tonumber(ARGV[a+1]); local epoch = ARGV[a+2]; a = a + 3
+  local delta = ARGV[a]; local ttl = tonumber(ARGV[a+1]); local epoch = ARGV[a+2]; local release = ARGV[a+3]; a = a + 4
   local key = KEYS[nr + j]
   if redis.call('EXISTS', key) == 1 and (redis.call('GET', KEYS[nr + nc + j]) or '') == epoch then
-    redis.call('INCRBY', key, delta)
+    if delta ~= '0' then redis.call('INCRBY', key, delta) end
     if ttl > 0 then redis.call('EXPIRE', key, ttl); redis.call('EXPIRE', KEYS[nr + nc + j], ttl) end
+    if release ~= '0' and redis.call('DECRBY', KEYS[nr + 2 * nc + j], release) <= 0 then redis.call('DEL', KEYS[nr + 2 * nc + j]) end
   end
 end
 return 1
@@ -154,9 +169,14 @@ for i = 1, nr do
   end
 end
 -- A counter lost since is left alone, as a settle leaves it: counted again from stored usage, it never held this charge.
-for j = nr + 1, #KEYS - 1 do
-  local back = ARGV[a]; a = a + 1
-  if back ~= '0' and redis.call('EXISTS', KEYS[j]) == 1 then redis.call('INCRBY', KEYS[j], back) end
+-- After the counters, their reservations in flight: what the acquire reserved there is released.
+local nc = (#KEYS - 1 - nr) / 2
+for j = 1, nc do
+  local back = ARGV[a]; local release = ARGV[a+1]; a = a + 2
+  if back ~= '0' and redis.call('EXISTS', KEYS[nr + j]) == 1 then
+    redis.call('INCRBY', KEYS[nr + j], back)
+    if release ~= '0' and redis.call('DECRBY', KEYS[nr + nc + j], release) <= 0 then redis.call('DEL', KEYS[nr + nc + j]) end
+  end
 end
 return 2
 `;
@@ -165,6 +185,8 @@ return 2
 const SEED_COUNTER = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
   redis.call('SET', KEYS[2], ARGV[2])
+  -- A counter of a new epoch holds no request in flight (those of the last one never settle onto it).
+  redis.call('DEL', KEYS[3])
   local ttl = tonumber(ARGV[3])
   if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl); redis.call('EXPIRE', KEYS[2], ttl) end
 end
@@ -179,6 +201,11 @@ export const REDIS_COMMAND_TIMEOUT_MS = 1000;
 
 /** The key of a counter's epoch, beside the counter's. */
 const EPOCH_SUFFIX = ':e';
+/**
+ * The key of what requests in flight reserved of a counter (budgets' reservations not yet settled), beside the
+ * counter's; removed when nothing is in flight.
+ */
+const RESERVED_SUFFIX = ':r';
 
 export class RedisLimitStore implements LimitStore {
   readonly redis: Redis;
@@ -245,15 +272,17 @@ export class RedisLimitStore implements LimitStore {
     const n = this.acquires++;
     const marks = `${this.prefix}acquired:${this.instance}:${Math.floor(n / ACQUIRE_MARKS)}`;
     const bit = 2 * (n % ACQUIRE_MARKS);
+    const counterKeys = counters.flatMap((c) => c.keys.map((k) => this.prefix + k));
     const keys = [
       ...rates.map((r) => this.prefix + r.key),
-      ...counters.flatMap((c) => c.keys.map((k) => this.prefix + k)),
+      ...counterKeys,
+      ...counterKeys.map((k) => k + RESERVED_SUFFIX),
       ...counters.map((c) => this.prefix + c.keys[0] + EPOCH_SUFFIX),
       marks,
     ];
-    const args: Array<string | number> = [Math.floor(nowMs), rates.length, counters.length];
+    const args: Array<string | number> = [Math.floor(nowMs), rates.length, counters.length, counterKeys.length];
     for (const r of rates) args.push(r.limit, r.periodMs, r.cost, r.seedable ? 1 : 0);
-    for (const c of counters) args.push(c.keys.length, String(c.cap), String(Math.round(c.amount)), c.ttlSec);
+    for (const c of counters) args.push(c.keys.length, String(c.cap), String(Math.round(c.amount)), c.ttlSec, c.reserves ? 1 : 0);
     args.push(bit);
     const cmd = this.redis as unknown as { tgAcquire(n: number, ...a: Array<string | number>): Promise<[number, number, Array<number | string>, string[]?]> };
     // Not connected, ioredis refuses the command at once without sending it (no offline queue): nothing to cancel.
@@ -291,8 +320,10 @@ export class RedisLimitStore implements LimitStore {
     const counterResults = counters.map((c, j) => {
       const allowed = out[p] === 1;
       const sum = out[p + 1];
-      p += 2;
-      return ok === 1 ? { allowed, used: sum + Math.round(c.amount), epoch: epochs?.[j] ?? '' } : { allowed, used: sum };
+      const inFlight = out[p + 2];
+      p += 3;
+      if (ok === 1) return { allowed, used: sum + Math.round(c.amount), epoch: epochs?.[j] ?? '' };
+      return inFlight < 0 ? { allowed, used: sum } : { allowed, used: sum, inFlight };
     });
     return { allowed: ok === 1, rates: decisions, counters: counterResults };
   }
@@ -303,10 +334,11 @@ export class RedisLimitStore implements LimitStore {
       ...rates.map((r) => this.prefix + r.key),
       ...counters.map((c) => this.prefix + c.key),
       ...counters.map((c) => this.prefix + c.key + EPOCH_SUFFIX),
+      ...counters.map((c) => this.prefix + c.key + RESERVED_SUFFIX),
     ];
     const args: Array<string | number> = [Math.floor(nowMs), rates.length];
     for (const r of rates) args.push(r.limit, r.periodMs, r.delta);
-    for (const c of counters) args.push(String(Math.round(c.delta)), c.ttlSec, c.epoch ?? '');
+    for (const c of counters) args.push(String(Math.round(c.delta)), c.ttlSec, c.epoch ?? '', String(Math.round(c.release ?? 0)));
     // The settle's number: its own, the same when it is tried again (the guard retries with the same lists).
     let n = this.settleNumbers.get(rates);
     if (n === undefined) {
@@ -331,10 +363,15 @@ export class RedisLimitStore implements LimitStore {
 
   /** Cancels acquire `bit` of `marks` (CANCEL): what it charged given back if it ran, nothing charged if it runs later. */
   private async cancel(marks: string, bit: number, rates: RateCheck[], counters: CounterCheck[], nowMs: number): Promise<void> {
-    const keys = [...rates.map((r) => this.prefix + r.key), ...counters.map((c) => this.prefix + c.keys[0]), marks];
+    const keys = [
+      ...rates.map((r) => this.prefix + r.key),
+      ...counters.map((c) => this.prefix + c.keys[0]),
+      ...counters.map((c) => this.prefix + c.keys[0] + RESERVED_SUFFIX),
+      marks,
+    ];
     const args: Array<string | number> = [Math.floor(nowMs), rates.length];
     for (const r of rates) args.push(r.limit, r.periodMs, r.cost, r.seedable ? r.periodMs : 0);
-    for (const c of counters) args.push(String(-Math.round(c.amount)));
+    for (const c of counters) args.push(String(-Math.round(c.amount)), c.reserves ? String(Math.round(c.amount)) : '0');
     args.push(bit);
     const cmd = this.redis as unknown as { tgCancel(n: number, ...a: Array<string | number>): Promise<number> };
     await this.tracked(cmd.tgCancel(keys.length, ...keys, ...args));
@@ -342,7 +379,9 @@ export class RedisLimitStore implements LimitStore {
 
   async seedCounter(key: string, value: number, ttlSec: number, _nowMs: number): Promise<void> {
     const cmd = this.redis as unknown as { tgSeedCounter(n: number, ...a: Array<string | number>): Promise<number> };
-    await this.tracked(cmd.tgSeedCounter(2, this.prefix + key, this.prefix + key + EPOCH_SUFFIX, Math.round(value), randomUUID(), ttlSec));
+    await this.tracked(
+      cmd.tgSeedCounter(3, this.prefix + key, this.prefix + key + EPOCH_SUFFIX, this.prefix + key + RESERVED_SUFFIX, Math.round(value), randomUUID(), ttlSec),
+    );
   }
 
   async seedRate(key: string, tat: number, periodMs: number, nowMs: number): Promise<void> {

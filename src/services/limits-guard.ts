@@ -456,7 +456,9 @@ export class LimitsGuard implements RequestGuard {
     kind: MeterPlan['kind'],
     nowMs: number,
   ): TollgateError {
-    const failedCounter = outcome.counters.findIndex((c) => !c.allowed);
+    // Of the counters that refused, one that nothing in flight can free first: its refusal is the one that lasts.
+    const exhausted = outcome.counters.findIndex((c, i) => !c.allowed && isExhausted(c, counters[i].amount, plan.counters[i]));
+    const failedCounter = exhausted >= 0 ? exhausted : outcome.counters.findIndex((c) => !c.allowed);
     if (failedCounter >= 0) {
       const m = plan.counters[failedCounter];
       const used = outcome.counters[failedCounter].used;
@@ -473,7 +475,8 @@ export class LimitsGuard implements RequestGuard {
           ? `This API key's request quota is used up: ${used} of ${m.cap} requests (${m.interval}).`
           : `${m.kind === 'key_budget' ? "This API key's" : m.kind === 'org_budget' ? "The organization's" : "The project's"} spend limit of $${(m.cap / 1e9).toFixed(2)} per ${m.interval} leaves no room for this request: $${(used / 1e9).toFixed(4)} is spent or reserved by requests in flight, and this one reserves up to $${(counters[failedCounter].amount / 1e9).toFixed(4)} (${reserved(kind, byReference, model)}).`;
       // A reservation larger than the whole limit never fits, whatever settles (found by an outside review: the SDKs
-      // retried it twice, three refusals for one call).
+      // retried it twice, three refusals for one call); nor does one that what is spent leaves no room for, when no
+      // request in flight holds a reservation whose settling could make room before the period resets.
       const neverFits = m.kind !== 'quota' && counters[failedCounter].amount > m.cap;
       const err = new TollgateError(
         code,
@@ -481,13 +484,16 @@ export class LimitsGuard implements RequestGuard {
           ? `${what} Retrying will not help until the period resets or the limit is raised.`
           : neverFits
             ? `${what} It reserves more than the whole limit: retrying will not help; lower max_tokens (or the input), or raise the limit.`
-            : `${what} Retrying helps only once requests in flight settle, the period resets or the limit is raised.`,
+            : exhausted >= 0
+              ? `${what} No request in flight holds enough of it to make room: retrying will not help until the period resets or the limit is raised; a request reserving less may fit (lower max_tokens, or the input).`
+              : `${what} Retrying helps only once requests in flight settle, the period resets or the limit is raised.`,
       );
       err.headers = headersOf(outcome, plan);
       err.limitState = limitStateOf(outcome, plan, nowMs);
-      // OpenAI's and Anthropic's SDKs retry a 429 (twice by default) unless told not to: a used-up quota stays so, and
-      // a request larger than its budget never fits.
-      if (m.kind === 'quota' || neverFits) err.headers['x-should-retry'] = 'false';
+      // OpenAI's and Anthropic's SDKs retry a 429 (twice by default) unless told not to: a used-up quota stays so, a
+      // request larger than its budget never fits, and a budget nothing in flight can free stays full until its period
+      // resets.
+      if (m.kind === 'quota' || neverFits || exhausted >= 0) err.headers['x-should-retry'] = 'false';
       return err;
     }
     const i = latestRefusal(outcome);
@@ -512,6 +518,16 @@ export class LimitsGuard implements RequestGuard {
 }
 
 const NO_ESTIMATE = { input: 0, output: 0 };
+
+/**
+ * Whether a refused budget counter stays refusing until its period resets: what is spent, without the reservations of
+ * the requests in flight (which their settles may give back), leaves no room for `amount`. Unknown (a store that cannot
+ * tell what is in flight): not taken to be.
+ */
+function isExhausted(c: AcquireOutcome['counters'][number], amount: number, m: PlannedCounter): boolean {
+  if (m.kind === 'quota' || c.inFlight === undefined) return false;
+  return c.used - c.inFlight + amount > m.storeCap;
+}
 
 /**
  * What a request holds in each bucket and counter once admitted (`held`), what its decision charges (`charged`), and
@@ -679,7 +695,7 @@ class LimitedAdmission implements Admission {
     for (let i = 0; i < this.counters.length; i++) {
       const c = this.counters[i];
       if (this.plan.counters[i].kind === 'quota' || c.amount === 0 || counters.some((n) => n.keys[0] === c.keys[0])) continue;
-      counterAdjust.push({ key: c.keys[0], delta: -c.amount, ttlSec: c.ttlSec, epoch: this.outcome.counters[i]?.epoch });
+      counterAdjust.push({ key: c.keys[0], delta: -c.amount, ttlSec: c.ttlSec, epoch: this.outcome.counters[i]?.epoch, release: c.amount });
     }
     if (rateAdjust.length || counterAdjust.length) this.guard.adjust(this.store, rateAdjust, counterAdjust, this.outcome.generation);
   }
@@ -707,7 +723,8 @@ class LimitedAdmission implements Admission {
       if (plan.counters[i].kind === 'quota') continue;
       const c = counters[i];
       const delta = (plan.counters[i].kind === 'key_budget' ? keySpent : spent) - c.amount;
-      if (delta !== 0) counterAdjust.push({ key: c.keys[0], delta, ttlSec: c.ttlSec, epoch: this.outcome.counters[i]?.epoch });
+      // Its reservation is in flight no more, even when it cost just that.
+      if (delta !== 0 || c.amount !== 0) counterAdjust.push({ key: c.keys[0], delta, ttlSec: c.ttlSec, epoch: this.outcome.counters[i]?.epoch, release: c.amount });
     }
     if (rateAdjust.length || counterAdjust.length) this.guard.adjust(this.store, rateAdjust, counterAdjust, this.outcome.generation);
     for (let i = 0; i < counters.length; i++) {
