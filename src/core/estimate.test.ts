@@ -68,9 +68,35 @@ describe('the reservation of a hard spend cap', () => {
     for (const parameters of [{ type: 'object', properties: { [long]: { type: 'string' } } }, { type: 'object', properties: { image_url: { type: 'string', description: long } } }, deep]) {
       expect(estimateTokens(tool(parameters), '/chat/completions', 0).input).toBeGreaterThanOrEqual(long.length / 4);
     }
-    // An image part's URL is still left out.
+    // An image part's URL is still left out: it counts as one image.
     const image = { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${long}`, detail: 'low' } }] }] };
-    expect(estimateTokens(image, '/chat/completions', 0).input).toBeLessThan(100);
+    expect(estimateTokens(image, '/chat/completions', 0).input).toBeGreaterThanOrEqual(IMAGE_PART_TOKENS);
+    expect(estimateTokens(image, '/chat/completions', 0).input).toBeLessThan(IMAGE_PART_TOKENS + 100);
+  });
+
+  it('estimates (for TPM) each image at the allowance the hard cap reserves, however it is given', () => {
+    // Found by an outside review: images counted as nothing, 200 high-detail images were admitted under a 1,000 TPM
+    // limit reserving 670 tokens, and billed 157,000.
+    const url = 'https://example.com/a.png';
+    const parts: Record<string, [Record<string, unknown>, string]> = {
+      'chat image by URL': [{ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url, detail: 'high' } }] }] }, '/chat/completions'],
+      'chat image inline': [{ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: `data:image/png;base64,${'A'.repeat(100_000)}` }] }] }, '/chat/completions'],
+      'input_image by URL': [{ input: [{ role: 'user', content: [{ type: 'input_image', image_url: url }] }] }, '/responses'],
+      'input_image by file_id': [{ input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'file-1' }] }] }, '/responses'],
+      'input_image in another case': [{ input: [{ role: 'user', content: [{ Type: 'input_image', image_url: url }] }] }, '/responses'],
+      'Anthropic image inline': [{ messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'A'.repeat(2_000_000) } }] }] }, '/messages'],
+      'Anthropic image by URL': [{ messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url } }] }] }, '/messages'],
+    };
+    for (const [name, [body, endpoint]] of Object.entries(parts)) {
+      const e = estimateTokens({ model: 'm', max_tokens: 1, ...body }, endpoint, 0);
+      expect(e.input, name).toBeGreaterThanOrEqual(IMAGE_PART_TOKENS);
+      // One image, not its bytes.
+      expect(e.input, name).toBeLessThan(IMAGE_PART_TOKENS + 100);
+      expect(e.byReference, name).toBe(false);
+      expect(estimateTokens({ model: 'gpt-4o-mini', max_tokens: 1, ...body }, endpoint, 0, imagePartTokens('gpt-4o-mini')).input, name).toBeGreaterThanOrEqual(imagePartTokens('gpt-4o-mini'));
+    }
+    const many = Array.from({ length: 200 }, (_, i) => ({ type: 'image_url', image_url: { url: `https://img.example/${i}.png`, detail: 'high' } }));
+    expect(estimateTokens({ messages: [{ role: 'user', content: many }], max_tokens: 5 }, '/chat/completions', 0).input).toBeGreaterThanOrEqual(200 * IMAGE_PART_TOKENS);
   });
 
   it("reserves the declared max_tokens, else the model's largest answer, times n; embeddings no output", () => {
@@ -132,7 +158,7 @@ describe('the reservation of a hard spend cap', () => {
     const system = 'x'.repeat(4000);
     const withSystem = estimateTokens({ system, messages: [{ role: 'user', content: 'hi' }], max_tokens: 300 }, '/messages', 1024);
     // The message's member names, role and text, and the system prompt, at four characters a token.
-    expect(withSystem).toEqual({ input: Math.ceil(('role'.length + 'user'.length + 'content'.length + 2 + 4000) / 4) + 6, output: 300 });
+    expect(withSystem).toEqual({ input: Math.ceil(('role'.length + 'user'.length + 'content'.length + 2 + 4000) / 4) + 6, output: 300, byReference: false });
     const blocks = estimateTokens({ system: [{ type: 'text', text: system }], messages: [{ role: 'user', content: 'hi' }], max_tokens: 300 }, '/messages', 1024);
     expect(blocks.input).toBeGreaterThanOrEqual(withSystem.input);
     const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'A'.repeat(2_000_000) } };
@@ -205,6 +231,15 @@ describe('the reservation of input by reference', () => {
     }
   });
 
+  it('tells the TPM estimate of every kind of input by reference, as the bound knows them (the caller reserves them apart)', () => {
+    // Found by an outside review: a stored response or a file by id counted as the characters of its id, 20 requests at
+    // once were admitted under a 1,000 TPM limit and billed 2M tokens.
+    for (const [name, body] of Object.entries(byReference)) {
+      const endpoint = body.messages ? '/chat/completions' : '/responses';
+      expect(estimateTokens(body, endpoint, 16).byReference, name).toBe(true);
+    }
+  });
+
   it('keeps the body bound of a request without references: text, inline and linked images, text documents, tool schemas', () => {
     const plain: Record<string, Record<string, unknown>> = {
       text: user('hi'),
@@ -228,6 +263,7 @@ describe('the reservation of input by reference', () => {
       const b = bound(body, body.messages ? '/chat/completions' : '/responses');
       expect(b.byReference, name).toBe(false);
       expect(b.input, name).toBeLessThan(IMAGE_PART_TOKENS + TOOL_PROMPT_TOKENS + 1_000);
+      expect(estimateTokens(body, body.messages ? '/chat/completions' : '/responses', 16).byReference, name).toBe(false);
     }
   });
 

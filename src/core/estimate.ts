@@ -1,52 +1,26 @@
 import { foldName, membersInAnyCase } from './member-case.js';
 // What a request may cost before it runs: TPM reservations and budget reservations are settled to the real usage
-// afterwards. Input is estimated from text length (≈4 characters per token, erring high for code and JSON), output
-// from max_tokens / max_completion_tokens / max_output_tokens, else a configured default.
+// afterwards. Both read the body in one walk (inputBound), which counts what each reads the same way: text, images at a
+// per-image allowance, and input by reference (named, not carried) noted. The TPM estimate measures text by its length
+// (≈4 characters per token, erring high for code and JSON), a hard cap's bound by its UTF-8 bytes; output from
+// max_tokens / max_completion_tokens / max_output_tokens, else a configured default (TPM) or the model's largest answer.
 
 export interface TokenEstimate {
   input: number;
   output: number;
 }
 
-// The walks below run on every request of a key with TPM or a budget: plain loops over the parsed JSON (for…in sees
+/** The usual estimate of a request (estimateTokens), for TPM limits. */
+export interface UsualEstimate extends TokenEstimate {
+  /**
+   * Whether the body names input it does not carry (as TokenBound's `byReference`): its real input may be anything up
+   * to the model's largest, which `input` does not count.
+   */
+  byReference: boolean;
+}
+
+// The walk below runs on every request of a key with TPM or a budget: plain loops over the parsed JSON (for…in sees
 // exactly the own keys of a JSON.parse object), not Object.entries and reduce, which allocate for every object.
-
-/**
- * Characters of prompt text in a JSON value, for the TPM estimate: every string and member name (a tool's schema may
- * hold its text in either), a token id as four. Walked without recursion, to any depth (the edge refuses past 512). An
- * image's URL is left out (its bytes are no measure of its tokens): only `image_url` holding a URL, as an image part
- * does; a member of that name holding anything else is text. A depth cap at 32, names left out and every `image_url`
- * subtree skipped let 20 KB of a tool's schema escape a 1,000 TPM limit (found by an outside review).
- */
-function textLength(root: unknown): number {
-  let n = 0;
-  const stack: unknown[] = [root];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === 'string') n += v.length;
-    // A token id (a prompt or an embeddings input given as token arrays) is one token: four characters' worth.
-    else if (typeof v === 'number') n += 4;
-    else if (Array.isArray(v)) for (let i = 0; i < v.length; i++) stack.push(v[i]);
-    else if (v !== null && typeof v === 'object') {
-      const o = v as Record<string, unknown>;
-      for (const k in o) {
-        const x = o[k];
-        if (k === 'image_url' && isImageUrl(x)) continue;
-        n += k.length;
-        stack.push(x);
-      }
-    }
-  }
-  return n;
-}
-
-/** An image part's `image_url`: a URL, or `{url, detail?}` (OpenAI's chat shape). */
-function isImageUrl(v: unknown): boolean {
-  if (typeof v === 'string') return true;
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
-  for (const k in v as Record<string, unknown>) if (k !== 'url' && k !== 'detail') return false;
-  return typeof (v as { url?: unknown }).url === 'string';
-}
 
 /**
  * How many answers a request has generated and billed: `n`, or the legacy completions' `best_of` (its candidates are
@@ -117,18 +91,25 @@ const NOT_PROMPT_TEXT: ReadonlySet<string> = new Set([
   'suffix',
 ]);
 
-/** Upper-leaning token estimate of a request body. */
-export function estimateTokens(body: Record<string, unknown> | null, endpoint: string, defaultMaxOutput: number): TokenEstimate {
-  if (!body) return { input: 0, output: 0 };
-  let chars = 0;
-  for (const k in body) if (!NOT_PROMPT_TEXT.has(k)) chars += textLength(body[k]);
+/**
+ * Upper-leaning token estimate of a request body, for TPM limits (as OpenAI's own limiter reckons: its text at four
+ * characters a token, and max_tokens): every member that is prompt text (not NOT_PROMPT_TEXT), each image part at
+ * `imageTokens` whatever its bytes (imagePartTokens, the hard cap's allowance), and whether it names input by reference
+ * (the hard cap's rule), which the caller reserves apart (an image or a stored response counted as nothing let a 1,000
+ * TPM limit admit 1.3M tokens at once: found by an outside review).
+ */
+export function estimateTokens(body: Record<string, unknown> | null, endpoint: string, defaultMaxOutput: number, imageTokens: number = IMAGE_PART_TOKENS): UsualEstimate {
+  if (!body) return { input: 0, output: 0, byReference: false };
+  const walk: Walk = { cacheWrites: false, byReference: false, images: 0, bytes: false };
+  let chars = objectBound(body, 0, true, false, walk);
   // A legacy completion's `suffix` is read with each of its prompts.
-  if (body.suffix !== undefined) chars += textLength(body.suffix) * promptsAsked(body.prompt);
-  const input = Math.ceil(chars / 4) + (Array.isArray(body.messages) ? 3 * body.messages.length + 3 : 0);
-  if (endpoint === '/embeddings') return { input, output: 0 };
+  if (body.suffix !== undefined) chars += inputBound(body.suffix, 'suffix', 1, false, walk) * promptsAsked(body.prompt);
+  const input = Math.ceil(chars / 4) + walk.images * imageTokens + (Array.isArray(body.messages) ? 3 * body.messages.length + 3 : 0);
+  const byReference = walk.byReference;
+  if (endpoint === '/embeddings') return { input, output: 0, byReference };
   const declared = declaredMaxOutput(body);
   const n = answersAsked(body);
-  return { input, output: (declared ?? defaultMaxOutput) * n };
+  return { input, output: (declared ?? defaultMaxOutput) * n, byReference };
 }
 
 /** Input tokens reserved for an image part under a hard cap (a high-detail image costs any current model less). */
@@ -159,8 +140,13 @@ export interface TokenBound extends TokenEstimate {
 interface Walk {
   cacheWrites: boolean;
   byReference: boolean;
-  /** Input tokens of one image part for the model (imagePartTokens). */
-  imageTokens: number;
+  /** Image parts met: each is counted at the model's image allowance (imagePartTokens), not by its bytes. */
+  images: number;
+  /**
+   * How text is measured: true for the hard cap's bound (UTF-8 bytes, and a unit for every value and container), false
+   * for the usual estimate (characters, a number as four: a token id is one token).
+   */
+  bytes: boolean;
 }
 
 /**
@@ -238,20 +224,23 @@ function isLiteral(o: Readonly<Record<string, unknown>>, k: string): boolean {
  */
 function inputBound(v: unknown, key: string, depth: number, literal: boolean, walk: Walk): number {
   if (typeof v === 'string') {
-    if (key === 'image_url' || (key === 'url' && v.startsWith('data:image/'))) return walk.imageTokens;
-    return Buffer.byteLength(v, 'utf8') + 1;
+    if (key === 'image_url' || (key === 'url' && v.startsWith('data:image/'))) {
+      walk.images++;
+      return 0;
+    }
+    return walk.bytes ? Buffer.byteLength(v, 'utf8') + 1 : v.length;
   }
-  if (v === null || typeof v !== 'object') return 1;
+  if (v === null || typeof v !== 'object') return walk.bytes ? 1 : typeof v === 'number' ? 4 : 0;
   // Deeper than any prompt nests: counted whole (the body was parsed at this depth, so it serialises at it too), and
   // not looked into for references: taken for one, as what a body hides this deep is no plain prompt.
   if (depth > 64) {
     const text = JSON.stringify(v);
     if (text.includes('"cache_control"')) walk.cacheWrites = true;
     if (!literal) walk.byReference = true;
-    return Buffer.byteLength(text, 'utf8');
+    return walk.bytes ? Buffer.byteLength(text, 'utf8') : text.length;
   }
   if (Array.isArray(v)) {
-    let n = 1;
+    let n = walk.bytes ? 1 : 0;
     for (let i = 0; i < v.length; i++) {
       const item = v[i];
       // An item given only by its id (OpenAI's item reference, whose `type` may be left out or null).
@@ -289,7 +278,10 @@ const DECIDING_MEMBERS: ReadonlySet<string> = new Set(['type', 'id', 'content', 
 /** An object's member, read in any case unless it is literal data (a schema's properties may be named anyhow). */
 const decidingMembers = (o: Record<string, unknown>, literal: boolean): Readonly<Record<string, unknown>> => (literal ? o : membersInAnyCase(o, DECIDING_MEMBERS));
 
-/** inputBound of an object; `top` leaves out the body's members that are not input (model, stream, stream_options). */
+/**
+ * inputBound of an object; `top` leaves out the body's members that are not input (model, stream, stream_options; for
+ * the usual estimate every member NOT_PROMPT_TEXT names).
+ */
 function objectBound(o: Record<string, unknown>, depth: number, top: boolean, literal: boolean, walk: Walk): number {
   const m = decidingMembers(o, literal);
   const type = m.type;
@@ -300,7 +292,8 @@ function objectBound(o: Record<string, unknown>, depth: number, top: boolean, li
     // own resolution, which the allowance does not bound: reserved as input the body does not measure.
     const imageUrl = m.image_url !== null && typeof m.image_url === 'object' && !Array.isArray(m.image_url) ? decidingMembers(m.image_url as Record<string, unknown>, literal) : null;
     if (!literal && (beyondAllowance(m.detail) || beyondAllowance(imageUrl?.detail))) walk.byReference = true;
-    return walk.imageTokens;
+    walk.images++;
+    return 0;
   }
   if (!literal && typeof type === 'string') {
     if (REFERENCE_TYPES.has(type)) walk.byReference = true;
@@ -311,11 +304,11 @@ function objectBound(o: Record<string, unknown>, depth: number, top: boolean, li
       if (!source || (source.type !== 'text' && source.type !== 'content')) walk.byReference = true;
     }
   }
-  let n = 1;
+  let n = walk.bytes ? 1 : 0;
   for (const k in o) {
     const v = o[k];
     if (top) {
-      if (k === 'model' || k === 'stream' || k === 'stream_options') continue;
+      if (walk.bytes ? k === 'model' || k === 'stream' || k === 'stream_options' : NOT_PROMPT_TEXT.has(k)) continue;
       // A reusable prompt of the Responses API, stored by OpenAI and named by its id (the legacy completions' `prompt`
       // is text or tokens, never an object), and a stored conversation named by an object (`{ "id": … }`).
       if ((k === 'prompt' || k === 'conversation') && v !== null && typeof v === 'object' && !Array.isArray(v)) walk.byReference = true;
@@ -324,7 +317,8 @@ function objectBound(o: Record<string, unknown>, depth: number, top: boolean, li
     // The body's own members are never a tool call's literal input (a top-level `type` would make its `input` one).
     const inner = literal || (top ? k === 'metadata' : isLiteral(m, k));
     if (!inner && !walk.byReference && namesReference(k, v)) walk.byReference = true;
-    n += Buffer.byteLength(k, 'utf8') + inputBound(v, k, depth + 1, inner, walk);
+    // The usual estimate leaves the body's own member names out (`messages`, `input`), as it always has.
+    n += (walk.bytes ? Buffer.byteLength(k, 'utf8') : top ? 0 : k.length) + inputBound(v, k, depth + 1, inner, walk);
   }
   return n;
 }
@@ -344,11 +338,12 @@ export function boundTokens(
   imageTokens: number = IMAGE_PART_TOKENS,
 ): TokenBound {
   if (!body) return { input: 0, output: 0, cacheWrites: false, byReference: false };
-  const walk: Walk = { cacheWrites: false, byReference: false, imageTokens };
+  const walk: Walk = { cacheWrites: false, byReference: false, images: 0, bytes: true };
   let input = objectBound(body, 0, true, false, walk);
   // A legacy completion's `suffix` is read with each of its prompts; the walk counted it once.
   const prompts = promptsAsked(body.prompt);
   if (prompts > 1 && body.suffix !== undefined) input += (prompts - 1) * inputBound(body.suffix, 'suffix', 1, false, walk);
+  input += walk.images * imageTokens;
   if (walk.byReference) input = Math.max(input, modelMaxInput);
   if (offersTools(body.tools) || offersTools(body.functions)) input += TOOL_PROMPT_TOKENS;
   const { cacheWrites, byReference } = walk;

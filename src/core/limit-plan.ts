@@ -208,14 +208,24 @@ export function planHolds(plan: LimitPlan, nowMs: number): boolean {
 /**
  * The limit-store checks of one request under `plan`: each rate charged 1 request or `tokens` (TPM), each quota 1
  * request, each budget `costNano` (what the request may cost), a reservation in flight until it is settled.
+ * `atMostTokens`, for a request that names input by reference (a stored response, a file by id): the most its tokens
+ * may be, which each TPM limit reserves up to the whole limit, so that no burst of them gets past it (they settle to
+ * their real count, as every request does).
  */
-export function limitChecks(plan: LimitPlan, tokens: number, costNano: number, nowMs: number): { rates: RateCheck[]; counters: CounterCheck[] } {
+export function limitChecks(
+  plan: LimitPlan,
+  tokens: number,
+  costNano: number,
+  nowMs: number,
+  atMostTokens = 0,
+): { rates: RateCheck[]; counters: CounterCheck[] } {
   const rates: RateCheck[] = new Array(plan.rates.length);
   for (let i = 0; i < plan.rates.length; i++) {
     const r = plan.rates[i];
+    const cost = r.kind !== 'tpm' ? 1 : atMostTokens > tokens ? Math.max(tokens, Math.min(atMostTokens, r.limit)) : tokens;
     // RPD is rebuilt from stored usage when the store lacks it (a restart would hand out the day again); RPM and
     // TPM start full, as a minute's worth is all a restart can hand out again.
-    rates[i] = { key: r.key, limit: r.limit, periodMs: r.periodMs, cost: r.kind === 'tpm' ? tokens : 1, seedable: r.kind === 'rpd' };
+    rates[i] = { key: r.key, limit: r.limit, periodMs: r.periodMs, cost, seedable: r.kind === 'rpd' };
   }
   const counters: CounterCheck[] = new Array(plan.counters.length);
   for (let i = 0; i < plan.counters.length; i++) {

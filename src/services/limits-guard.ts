@@ -191,9 +191,14 @@ export class LimitsGuard implements RequestGuard {
     // of concurrent calls cannot overshoot the cap (docs/metering.md); input the body names but does not carry (a
     // stored response, a file by id) is reserved at the model's largest input. Each is computed only when read.
     const tokens = plan.kind === 'tokens';
-    const needsEstimate = tokens && (limits.rates.some((r) => r.kind === 'tpm') || (!hardCap && limits.counters.some((c) => c.kind !== 'quota')));
-    const estimate = needsEstimate ? estimateTokens(input.body, input.endpoint, this.opts.defaultMaxOutputTokens) : NO_ESTIMATE;
+    const tpm = limits.rates.some((r) => r.kind === 'tpm');
+    const needsEstimate = tokens && (tpm || (!hardCap && limits.counters.some((c) => c.kind !== 'quota')));
+    const estimate = needsEstimate ? estimateTokens(input.body, input.endpoint, this.opts.defaultMaxOutputTokens, imagePartTokens(model)) : NO_ESTIMATE;
     const estTokens = estimate.input + estimate.output;
+    // Input by reference (a stored response or conversation, a file by id) may be anything up to the model's largest:
+    // each TPM limit reserves it up to its whole limit (limitChecks), as the gateway knows no smaller size for it.
+    const tpmByReference = tpm && estimate.byReference;
+    const atMostTokens = tpmByReference ? maxInputTokens(model, () => plan.price?.max_input_tokens) + estimate.output : 0;
     let estCost = 0;
     let byReference = false;
     if (!tokens) estCost = plan.estimateNano;
@@ -213,13 +218,13 @@ export class LimitsGuard implements RequestGuard {
         estCost = boundCostNanoUsd(price, bound, plan.tier, plan.speed);
       } else estCost = costNanoUsd(plan.price, { input: estimate.input, cached: 0, output: estimate.output }, plan.tier, plan.speed);
     }
-    const checks = limitChecks(limits, estTokens, estCost, nowMs);
+    const checks = limitChecks(limits, estTokens, estCost, nowMs, atMostTokens);
     const onShared = chargesOn(this.opts.store, checks, carried);
     // `store`: the one that decided (the local store while the shared one fails open), which the settle goes to.
     const granted = (outcome: AcquireOutcome, store: LimitStore, { held, charged, takesOver }: Charges): Admission => {
       if (!outcome.allowed) {
         this.alertExhausted(outcome, charged.counters, limits, record);
-        throw this.refusal(outcome, limits, charged.rates, charged.counters, record, model, byReference, plan.kind, nowMs);
+        throw this.refusal(outcome, limits, charged.rates, charged.counters, record, model, byReference, plan.kind, nowMs, tpmByReference);
       }
       // A first admission the deciding store did not hold (the fallback charged in full) is released on its own store,
       // as a request that used nothing there.
@@ -455,6 +460,7 @@ export class LimitsGuard implements RequestGuard {
     byReference: boolean,
     kind: MeterPlan['kind'],
     nowMs: number,
+    tpmByReference = false,
   ): TollgateError {
     // Of the counters that refused, one that nothing in flight can free first: its refusal is the one that lasts.
     const exhausted = outcome.counters.findIndex((c, i) => !c.allowed && isExhausted(c, counters[i].amount, plan.counters[i]));
@@ -503,11 +509,16 @@ export class LimitsGuard implements RequestGuard {
     const where = m.scope.startsWith('k:') ? `API key ${record.id}` : `project ${record.projectId}${m.scope.endsWith(':*') ? '' : ` for ${model}`}`;
     const requested = rates[i].cost;
     const tooBig = !Number.isFinite(d.retryAfterMs);
+    // Input by reference is reserved up to the whole limit: said, so that a client knows why a small prompt waits.
+    const why =
+      m.kind === 'tpm' && tpmByReference
+        ? ' It names input by reference that the gateway cannot measure (a stored response or conversation, a file by id or URL), reserved at up to the whole limit until it is answered.'
+        : '';
     const err = new TollgateError(
       'rate_limit_exceeded',
       tooBig
-        ? `Request too large for ${where} on ${RATE_LABEL[m.kind]}: Limit ${m.limit}, Requested ${requested}. Reduce the prompt or max_tokens.`
-        : `Rate limit reached for ${where} on ${RATE_LABEL[m.kind]}: Limit ${m.limit}, Used ${m.limit - d.remaining}, Requested ${requested}. Please try again in ${formatResetDuration(retryMs)}.`,
+        ? `Request too large for ${where} on ${RATE_LABEL[m.kind]}: Limit ${m.limit}, Requested ${requested}. Reduce the prompt or max_tokens.${why}`
+        : `Rate limit reached for ${where} on ${RATE_LABEL[m.kind]}: Limit ${m.limit}, Used ${m.limit - d.remaining}, Requested ${requested}. Please try again in ${formatResetDuration(retryMs)}.${why}`,
     );
     err.headers = { ...headersOf(outcome, plan), 'retry-after': String(Math.max(1, Math.ceil(retryMs / 1000))), 'retry-after-ms': String(Math.ceil(retryMs)) };
     err.limitState = limitStateOf(outcome, plan, nowMs);
@@ -517,7 +528,7 @@ export class LimitsGuard implements RequestGuard {
   }
 }
 
-const NO_ESTIMATE = { input: 0, output: 0 };
+const NO_ESTIMATE = { input: 0, output: 0, byReference: false };
 
 /**
  * Whether a refused budget counter stays refusing until its period resets: what is spent, without the reservations of
