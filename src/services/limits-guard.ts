@@ -185,13 +185,14 @@ export class LimitsGuard implements RequestGuard {
       return NO_LIMITS;
     }
     const { plan } = input;
+    const tpm = limits.rates.some((r) => r.kind === 'tpm');
+    if (tpm) refuseUncountedTokens(input, limits);
     // Tokens are estimated for token-billed calls only; the other kinds reserve what their plan estimates. TPM
     // reserves the usual estimate (as OpenAI's own limiter does); a hard spend cap reserves what the request can cost
     // at most (input bounded from above, output its max_tokens or else the model's largest answer), so that a burst
     // of concurrent calls cannot overshoot the cap (docs/metering.md); input the body names but does not carry (a
     // stored response, a file by id) is reserved at the model's largest input. Each is computed only when read.
     const tokens = plan.kind === 'tokens';
-    const tpm = limits.rates.some((r) => r.kind === 'tpm');
     const needsEstimate = tokens && (tpm || (!hardCap && limits.counters.some((c) => c.kind !== 'quota')));
     const estimate = needsEstimate ? estimateTokens(input.body, input.endpoint, this.opts.defaultMaxOutputTokens, imagePartTokens(model)) : NO_ESTIMATE;
     const estTokens = estimate.input + estimate.output;
@@ -598,6 +599,39 @@ function refuseUnlimitedModel(input: AdmitInput, policy: ProjectPolicy): void {
       'model',
     );
   }
+}
+
+/**
+ * Refuses, under a TPM limit (`limits` has one), a request that runs a model whose tokens the gateway never counts: one
+ * that runs a model its request does not name (`hidden`: a batch's input file, a realtime client secret's session, a
+ * run or job it makes go on), and one billed outside the answers the gateway meters (`unmetered`: assistants runs,
+ * fine-tuning, realtime sessions, videos, background responses) that runs a model, by its endpoint or by naming one
+ * (Anthropic's message batches name theirs in each request). Forwarded, each was charged 0 tokens however many it ran
+ * (found by an outside review: a batch passed a 10 TPM limit). Requests that run no model (reads, uploads, vector
+ * stores) are let through, as per-model limits let them (refuseUnlimitedModel).
+ */
+function refuseUncountedTokens(input: AdmitInput, limits: LimitPlan): void {
+  const use = input.method === undefined ? null : modelUseOf(input.method, input.endpoint);
+  const { plan } = input;
+  let how: string;
+  if (use === 'hidden') how = 'runs a model that its request does not name, whose tokens the gateway never sees';
+  else if (plan.kind === 'unmetered' && (use !== null || input.model !== null || namesModels(input.body))) {
+    how = `runs a model whose tokens are billed outside the answers the gateway meters (${plan.family})`;
+  } else return;
+  const rate = limits.rates.find((r) => r.kind === 'tpm') as LimitPlan['rates'][number];
+  const whose = rate.scope.startsWith('k:') ? "This API key's token limit" : rate.model === '*' ? "This key's project's token limit" : `This key's project's token limit for '${rate.model}'`;
+  throw new TollgateError(
+    'insufficient_permissions',
+    `${whose} (${RATE_LABEL.tpm}) cannot count this request: ${input.method ?? 'POST'} /v1${input.endpoint} ${how}, and the request was not forwarded. Use a key without a TPM limit (in a project without one) for it.`,
+    use === 'hidden' ? 'model' : plan.param,
+  );
+}
+
+/** Whether a body names a model below its top level (each request of an Anthropic message batch), or is too deep to tell. */
+function namesModels(body: Record<string, unknown> | null): boolean {
+  if (body === null) return false;
+  const nested = nestedModels(body);
+  return nested === null || nested.length > 0;
 }
 
 /** What a refused request's reservation is made of, and how to make it smaller. */
