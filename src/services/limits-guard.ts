@@ -187,11 +187,13 @@ export class LimitsGuard implements RequestGuard {
     const { plan } = input;
     const tpm = limits.rates.some((r) => r.kind === 'tpm');
     if (tpm) refuseUncountedTokens(input, limits);
-    // Tokens are estimated for token-billed calls only; the other kinds reserve what their plan estimates. TPM
-    // reserves the usual estimate (as OpenAI's own limiter does); a hard spend cap reserves what the request can cost
-    // at most (input bounded from above, output its max_tokens or else the model's largest answer), so that a burst
-    // of concurrent calls cannot overshoot the cap (docs/metering.md); input the body names but does not carry (a
-    // stored response, a file by id) is reserved at the model's largest input. Each is computed only when read.
+    // Tokens are estimated for token-billed calls only; the other kinds reserve what their plan estimates (what a
+    // TPM limit cannot count at all was refused above). TPM reserves the usual estimate (text as OpenAI's own limiter
+    // reckons it, images at the hard cap's allowance, input by reference up to the whole limit); a hard spend cap
+    // reserves what the request can cost at most (input bounded from above, output its max_tokens or else the model's
+    // largest answer), so that a burst of concurrent calls cannot overshoot the cap (docs/metering.md); input the body
+    // names but does not carry (a stored response, a file by id) is reserved at the model's largest input. Each is
+    // computed only when read.
     const tokens = plan.kind === 'tokens';
     const needsEstimate = tokens && (tpm || (!hardCap && limits.counters.some((c) => c.kind !== 'quota')));
     const estimate = needsEstimate ? estimateTokens(input.body, input.endpoint, this.opts.defaultMaxOutputTokens, imagePartTokens(model)) : NO_ESTIMATE;
