@@ -121,4 +121,33 @@ describe('a TPM limit and input the body does not measure', () => {
     expect(one.status).toBe(200);
     expect(Number(one.headers.get('x-ratelimit-remaining-tokens'))).toBeLessThan(100);
   });
+
+  const imageChat = (model: string) => ({
+    model,
+    messages: [{ role: 'user', content: [{ type: 'text', text: 'describe' }, { type: 'image_url', image_url: { url: 'https://img.example/cat.png' } }] }],
+    max_tokens: 5,
+  });
+
+  it('never refuses an image as too large for a limit its text fits: it reserves up to the whole limit', async () => {
+    // gpt-4o-mini's image may cost 48,169 tokens at most, more than this limit: counted at that, every image request
+    // of the key was refused "too large", though OpenAI admits it under such a limit.
+    const k = await tpmKey(30_000);
+    billed.length = 0;
+    const r = await post(k.value, '/chat/completions', imageChat('gpt-4o-mini'));
+    expect(r.status, await r.clone().text()).toBe(200);
+    expect(billed).toHaveLength(1);
+    // Held the whole limit while it ran (its reservation is capped there, not refused).
+    expect(Number(r.headers.get('x-ratelimit-remaining-tokens'))).toBeLessThanOrEqual(1);
+  });
+
+  it('admits a burst of image requests only as far as their most fits the limit', async () => {
+    // Counted at a usual image's 765 tokens alone, ten concurrent one-image calls all fitted a 10,000-token limit, while
+    // each may bill 6,000: the reservation is each one's most, so one runs at a time here.
+    const k = await tpmKey(10_000);
+    billed.length = 0;
+    const answers = await Promise.all(Array.from({ length: 10 }, () => post(k.value, '/chat/completions', imageChat('gpt-4o'))));
+    expect(answers.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(answers.filter((r) => r.status === 429)).toHaveLength(9);
+    expect(billed).toHaveLength(1);
+  });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Tiktoken } from 'js-tiktoken/lite';
 import { describe, expect, it } from 'vitest';
-import { boundTokens, estimateTokens, IMAGE_PART_TOKENS, imagePartTokens, TOOL_PROMPT_TOKENS } from './estimate.js';
+import { boundTokens, estimateTokens, IMAGE_PART_TOKENS, imagePartTokens, TOOL_PROMPT_TOKENS, USUAL_IMAGE_TOKENS } from './estimate.js';
 import { maxInputTokens, maxOutputTokens, UNKNOWN_MAX_INPUT_TOKENS, UNKNOWN_MAX_OUTPUT_TOKENS } from './model-limits.js';
 import { loadTokenizer } from './tokenizer.js';
 
@@ -70,13 +70,15 @@ describe('the reservation of a hard spend cap', () => {
     }
     // An image part's URL is still left out: it counts as one image.
     const image = { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${long}`, detail: 'low' } }] }] };
-    expect(estimateTokens(image, '/chat/completions', 0).input).toBeGreaterThanOrEqual(IMAGE_PART_TOKENS);
-    expect(estimateTokens(image, '/chat/completions', 0).input).toBeLessThan(IMAGE_PART_TOKENS + 100);
+    expect(estimateTokens(image, '/chat/completions', 0).input).toBeGreaterThanOrEqual(USUAL_IMAGE_TOKENS);
+    expect(estimateTokens(image, '/chat/completions', 0).input).toBeLessThan(USUAL_IMAGE_TOKENS + 100);
+    expect(estimateTokens(image, '/chat/completions', 0).inputAtMost).toBeGreaterThanOrEqual(IMAGE_PART_TOKENS);
+    expect(estimateTokens(image, '/chat/completions', 0).inputAtMost).toBeLessThan(IMAGE_PART_TOKENS + 100);
   });
 
-  it('estimates (for TPM) each image at the allowance the hard cap reserves, however it is given', () => {
+  it('estimates (for TPM) each image at a usual image, and at most at the allowance the hard cap reserves, however it is given', () => {
     // Found by an outside review: images counted as nothing, 200 high-detail images were admitted under a 1,000 TPM
-    // limit reserving 670 tokens, and billed 157,000.
+    // limit reserving 670 tokens, and billed 157,000. (The caller reserves up to `inputAtMost`, at most its limit.)
     const url = 'https://example.com/a.png';
     const parts: Record<string, [Record<string, unknown>, string]> = {
       'chat image by URL': [{ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url, detail: 'high' } }] }] }, '/chat/completions'],
@@ -89,14 +91,16 @@ describe('the reservation of a hard spend cap', () => {
     };
     for (const [name, [body, endpoint]] of Object.entries(parts)) {
       const e = estimateTokens({ model: 'm', max_tokens: 1, ...body }, endpoint, 0);
-      expect(e.input, name).toBeGreaterThanOrEqual(IMAGE_PART_TOKENS);
+      expect(e.input, name).toBeGreaterThanOrEqual(USUAL_IMAGE_TOKENS);
       // One image, not its bytes.
-      expect(e.input, name).toBeLessThan(IMAGE_PART_TOKENS + 100);
+      expect(e.input, name).toBeLessThan(USUAL_IMAGE_TOKENS + 100);
+      expect(e.inputAtMost, name).toBeGreaterThanOrEqual(IMAGE_PART_TOKENS);
+      expect(e.inputAtMost, name).toBeLessThan(IMAGE_PART_TOKENS + 100);
       expect(e.byReference, name).toBe(false);
-      expect(estimateTokens({ model: 'gpt-4o-mini', max_tokens: 1, ...body }, endpoint, 0, imagePartTokens('gpt-4o-mini')).input, name).toBeGreaterThanOrEqual(imagePartTokens('gpt-4o-mini'));
+      expect(estimateTokens({ model: 'gpt-4o-mini', max_tokens: 1, ...body }, endpoint, 0, imagePartTokens('gpt-4o-mini')).inputAtMost, name).toBeGreaterThanOrEqual(imagePartTokens('gpt-4o-mini'));
     }
     const many = Array.from({ length: 200 }, (_, i) => ({ type: 'image_url', image_url: { url: `https://img.example/${i}.png`, detail: 'high' } }));
-    expect(estimateTokens({ messages: [{ role: 'user', content: many }], max_tokens: 5 }, '/chat/completions', 0).input).toBeGreaterThanOrEqual(200 * IMAGE_PART_TOKENS);
+    expect(estimateTokens({ messages: [{ role: 'user', content: many }], max_tokens: 5 }, '/chat/completions', 0).input).toBeGreaterThanOrEqual(200 * USUAL_IMAGE_TOKENS);
   });
 
   it("reserves the declared max_tokens, else the model's largest answer, times n; embeddings no output", () => {
@@ -158,7 +162,8 @@ describe('the reservation of a hard spend cap', () => {
     const system = 'x'.repeat(4000);
     const withSystem = estimateTokens({ system, messages: [{ role: 'user', content: 'hi' }], max_tokens: 300 }, '/messages', 1024);
     // The message's member names, role and text, and the system prompt, at four characters a token.
-    expect(withSystem).toEqual({ input: Math.ceil(('role'.length + 'user'.length + 'content'.length + 2 + 4000) / 4) + 6, output: 300, byReference: false });
+    const input = Math.ceil(('role'.length + 'user'.length + 'content'.length + 2 + 4000) / 4) + 6;
+    expect(withSystem).toEqual({ input, output: 300, byReference: false, inputAtMost: input });
     const blocks = estimateTokens({ system: [{ type: 'text', text: system }], messages: [{ role: 'user', content: 'hi' }], max_tokens: 300 }, '/messages', 1024);
     expect(blocks.input).toBeGreaterThanOrEqual(withSystem.input);
     const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'A'.repeat(2_000_000) } };

@@ -17,7 +17,18 @@ export interface UsualEstimate extends TokenEstimate {
    * to the model's largest, which `input` does not count.
    */
   byReference: boolean;
+  /**
+   * The input counted with each image at the model's most (`imageTokens`) instead of USUAL_IMAGE_TOKENS: what a TPM
+   * limit reserves up to, at most its whole (images never make a request "too large" for a limit that fits its text).
+   */
+  inputAtMost: number;
 }
+
+/**
+ * An image's usual input tokens, which a TPM limit counts (as OpenAI's limiter counts a typical image, not the most a
+ * large one may cost): a 1024×1024 image at high detail on gpt-4o.
+ */
+export const USUAL_IMAGE_TOKENS = 765;
 
 // The walk below runs on every request of a key with TPM or a budget: plain loops over the parsed JSON (for…in sees
 // exactly the own keys of a JSON.parse object), not Object.entries and reduce, which allocate for every object.
@@ -94,22 +105,24 @@ const NOT_PROMPT_TEXT: ReadonlySet<string> = new Set([
 /**
  * Upper-leaning token estimate of a request body, for TPM limits (as OpenAI's own limiter reckons: its text at four
  * characters a token, and max_tokens): every member that is prompt text (not NOT_PROMPT_TEXT), each image part at
- * `imageTokens` whatever its bytes (imagePartTokens, the hard cap's allowance), and whether it names input by reference
+ * USUAL_IMAGE_TOKENS whatever its bytes (and at `imageTokens`, the hard cap's allowance, in `inputAtMost`), and whether it names input by reference
  * (the hard cap's rule), which the caller reserves apart (an image or a stored response counted as nothing let a 1,000
  * TPM limit admit 1.3M tokens at once: found by an outside review).
  */
 export function estimateTokens(body: Record<string, unknown> | null, endpoint: string, defaultMaxOutput: number, imageTokens: number = IMAGE_PART_TOKENS): UsualEstimate {
-  if (!body) return { input: 0, output: 0, byReference: false };
+  if (!body) return { input: 0, output: 0, byReference: false, inputAtMost: 0 };
   const walk: Walk = { cacheWrites: false, byReference: false, images: 0, bytes: false };
   let chars = objectBound(body, 0, true, false, walk);
   // A legacy completion's `suffix` is read with each of its prompts.
   if (body.suffix !== undefined) chars += inputBound(body.suffix, 'suffix', 1, false, walk) * promptsAsked(body.prompt);
-  const input = Math.ceil(chars / 4) + walk.images * imageTokens + (Array.isArray(body.messages) ? 3 * body.messages.length + 3 : 0);
+  const text = Math.ceil(chars / 4) + (Array.isArray(body.messages) ? 3 * body.messages.length + 3 : 0);
+  const input = text + walk.images * Math.min(USUAL_IMAGE_TOKENS, imageTokens);
+  const inputAtMost = text + walk.images * imageTokens;
   const byReference = walk.byReference;
-  if (endpoint === '/embeddings') return { input, output: 0, byReference };
+  if (endpoint === '/embeddings') return { input, output: 0, byReference, inputAtMost };
   const declared = declaredMaxOutput(body);
   const n = answersAsked(body);
-  return { input, output: (declared ?? defaultMaxOutput) * n, byReference };
+  return { input, output: (declared ?? defaultMaxOutput) * n, byReference, inputAtMost };
 }
 
 /** Input tokens reserved for an image part under a hard cap (a high-detail image costs any current model less). */

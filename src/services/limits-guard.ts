@@ -189,7 +189,7 @@ export class LimitsGuard implements RequestGuard {
     if (tpm) refuseUncountedTokens(input, limits);
     // Tokens are estimated for token-billed calls only; the other kinds reserve what their plan estimates (what a
     // TPM limit cannot count at all was refused above). TPM reserves the usual estimate (text as OpenAI's own limiter
-    // reckons it, images at the hard cap's allowance, input by reference up to the whole limit); a hard spend cap
+    // reckons it, images at a usual image's tokens and up to the hard cap's allowance, input by reference up to the whole limit); a hard spend cap
     // reserves what the request can cost at most (input bounded from above, output its max_tokens or else the model's
     // largest answer), so that a burst of concurrent calls cannot overshoot the cap (docs/metering.md); input the body
     // names but does not carry (a stored response, a file by id) is reserved at the model's largest input. Each is
@@ -201,7 +201,13 @@ export class LimitsGuard implements RequestGuard {
     // Input by reference (a stored response or conversation, a file by id) may be anything up to the model's largest:
     // each TPM limit reserves it up to its whole limit (limitChecks), as the gateway knows no smaller size for it.
     const tpmByReference = tpm && estimate.byReference;
-    const atMostTokens = tpmByReference ? maxInputTokens(model, () => plan.price?.max_input_tokens) + estimate.output : 0;
+    // Images likewise: counted at a usual image's tokens, reserved up to the most they may cost, at most the whole limit
+    // (so that a burst of them cannot pass it, and an image never makes a request "too large" for a limit its text fits).
+    const atMostTokens = tpmByReference
+      ? maxInputTokens(model, () => plan.price?.max_input_tokens) + estimate.output
+      : tpm && estimate.inputAtMost > estimate.input
+        ? estimate.inputAtMost + estimate.output
+        : 0;
     let estCost = 0;
     let byReference = false;
     if (!tokens) estCost = plan.estimateNano;
@@ -531,7 +537,7 @@ export class LimitsGuard implements RequestGuard {
   }
 }
 
-const NO_ESTIMATE = { input: 0, output: 0, byReference: false };
+const NO_ESTIMATE = { input: 0, output: 0, byReference: false, inputAtMost: 0 };
 
 /**
  * Whether a refused budget counter stays refusing until its period resets: what is spent, without the reservations of
