@@ -88,17 +88,29 @@ describeEachDatabase('admin API', (backend) => {
   describe('api keys', () => {
     it('creates a key shown once, then lists and gets it redacted', async () => {
       const p = t.defaultProjectId;
+      const invite = (await t.api('POST', `${ORG}/invites`, { body: { email: 'no-store@example.com', role: 'reader' } })).body;
+      expect(invite.id).toMatch(/^invite-/);
       const before = await auditCount();
       const res = await t.api('POST', `${ORG}/projects/${p}/api_keys`, {
         body: { name: 'ci', permissions: 'read_only', allowed_ips: ['10.0.0.0/8'] },
       });
       expect(res.status).toBe(200);
       expect(res.headers.get('cache-control')).toBe('no-store');
-      // Every admin answer, reads and refusals included, is kept by no cache.
-      for (const path of [`${ORG}/projects/${p}/api_keys`, `${ORG}/usage/completions?start_time=0`, `${ORG}/audit_logs`, `${ORG}/users`]) {
+      // Every admin answer, reads and refusals included, is kept by no cache: the invitations' too (served beside the
+      // admin API, by the dashboard's owner scope: their reads went out without the header).
+      for (const path of [
+        `${ORG}/projects/${p}/api_keys`,
+        `${ORG}/usage/completions?start_time=0`,
+        `${ORG}/audit_logs`,
+        `${ORG}/users`,
+        `${ORG}/invites`,
+        `${ORG}/invites/${invite.id}`,
+      ]) {
         expect((await t.api('GET', path)).headers.get('cache-control'), path).toBe('no-store');
       }
-      expect((await t.api('GET', `${ORG}/users`, { key: null })).headers.get('cache-control')).toBe('no-store');
+      for (const path of [`${ORG}/users`, `${ORG}/invites`, `${ORG}/invites/${invite.id}`]) {
+        expect((await t.api('GET', path, { key: null })).headers.get('cache-control'), path).toBe('no-store');
+      }
       const { value, id } = res.body;
       expect(value).toMatch(/^sk-tg-[0-9A-Za-z]{46}$/);
       expect(id).toMatch(/^key_/);

@@ -60,6 +60,7 @@ interface Reply {
   status: number;
   // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
   body: any;
+  headers: Headers;
 }
 
 /** A signed-in browser: session cookie and CSRF token. */
@@ -78,7 +79,7 @@ class Browser {
     const text = await res.text();
     const parsed = text ? JSON.parse(text) : null;
     if (parsed?.csrf_token) this.csrf = parsed.csrf_token;
-    return { status: res.status, body: parsed };
+    return { status: res.status, body: parsed, headers: res.headers };
   }
 }
 
@@ -178,6 +179,28 @@ describeEachDatabase('route security', (backend) => {
     }
     expect(wrong).toEqual([]);
     expect(await auditCount()).toBe(before);
+  });
+
+  it("keeps every admin and session answer out of caches (cache-control: no-store), the owner's reads and every refusal", async () => {
+    // Each route under /v1/organization and /auth answers the organization's own data (keys, people, invitations, the
+    // signed-in user and their CSRF token): the invitations' reads, served outside the admin API's hook, had no header.
+    const wrong: string[] = [];
+    const answered = routes.filter((r) => r.url.startsWith(`${ORG}/`) || r.url.startsWith('/auth/'));
+    expect(answered.map((r) => `${r.method} ${r.url}`)).toContain(`GET ${ORG}/invites/:invite_id`);
+    for (const route of answered) {
+      const path = pathOf(route.url);
+      const answers: Array<{ status: number; headers: Headers }> = [await fetch(t.url + path, { method: route.method, headers: freshAddress() })];
+      if (route.method === 'GET') answers.push(await owner.call('GET', path));
+      for (const res of answers) {
+        if (res.headers.get('cache-control') !== 'no-store') wrong.push(`${route.method} ${route.url} → ${res.status} ${res.headers.get('cache-control')}`);
+      }
+    }
+    const invite = await owner.call('POST', `${ORG}/invites`, { email: 'cached@example.com', role: 'reader' });
+    for (const path of [`${ORG}/invites`, `${ORG}/invites/${invite.body.id}`, '/auth/me']) {
+      const res = await owner.call('GET', path);
+      if (res.status !== 200 || res.headers.get('cache-control') !== 'no-store') wrong.push(`GET ${path} (owner) → ${res.status} ${res.headers.get('cache-control')}`);
+    }
+    expect(wrong).toEqual([]);
   });
 
   it('refuses session writes without the CSRF token, for every admin write route, even for the owner', async () => {

@@ -16,11 +16,10 @@ export function registerInviteRoutes(app: FastifyInstance, appCtx: AppContext, c
   installOwnerAuth(app, appCtx, ctx);
   app.addHook('onRequest', refuseReadBody);
   app.get<P>('/v1/organization/invites', (req) => listInvites(deps, orgId, parseQuery(ListInvitesQuery, req.query)));
-  app.post<P>('/v1/organization/invites', { preValidation: refuseQuery }, async (req, reply) => {
-    // The accept_url holds the only copy of the invitation token.
-    reply.header('cache-control', 'no-store');
-    return createInvite(deps, orgId, parseInput(CreateInviteBody, req.body), actorOf(req), `${req.protocol}://${req.host}`);
-  });
+  // Every answer here is no-store (installOwnerAuth): the accept_url of a new invite holds the only copy of its token.
+  app.post<P>('/v1/organization/invites', { preValidation: refuseQuery }, (req) =>
+    createInvite(deps, orgId, parseInput(CreateInviteBody, req.body), actorOf(req), `${req.protocol}://${req.host}`),
+  );
   app.get<P>('/v1/organization/invites/:invite_id', { preValidation: refuseQuery }, (req) => getInvite(deps, orgId, req.params.invite_id));
   app.delete<P>('/v1/organization/invites/:invite_id', { preValidation: refuseQueryAndBody }, (req) => deleteInvite(deps, orgId, req.params.invite_id, actorOf(req)));
 }
