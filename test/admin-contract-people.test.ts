@@ -381,9 +381,15 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract
         expect(withKey).toMatchObject({ object: 'organization.project.service_account', name: 'With key', role: 'member' });
         expect(withKey.api_key.value).toMatch(/^sk-tg-/);
         expect((await keysOf(p, withKey.id)).map((k: Json) => k.id)).toEqual([withKey.api_key.id]);
+        // Made "without default roles or an API key": role `none` (the spec's ProjectServiceAccountCreateResponse; it
+        // was answered `member`), on every read too.
         const alone = await ok('POST', path, { name: 'Alone', create_service_account_only: true });
-        expect(alone.api_key).toBeNull();
+        expect([alone.api_key, alone.role]).toEqual([null, 'none']);
+        expect((await ok('GET', `${path}/${alone.id}`)).role).toBe('none');
+        expect((await ok('GET', path)).data.find((a: Json) => a.id === alone.id).role).toBe('none');
         expect(await keysOf(p, alone.id)).toEqual([]);
+        const created = await ok('GET', `${ORG}/audit_logs?event_types[]=service_account.created&resource_ids[]=${alone.id}`);
+        expect(created.data[0]['service_account.created'].data.role).toBe('none');
         const nullFlag = await ok('POST', path, { name: 'Null flag', create_service_account_only: null });
         expect(nullFlag.api_key).not.toBeNull();
         // expires_in_seconds (OpenAI's Python SDK sends it; the published spec does not list it yet): the first key's lifetime.
@@ -397,6 +403,7 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract
         const p = t.defaultProjectId;
         const path = `${ORG}/projects/${p}/service_accounts`;
         const acct = await ok('POST', path, { name: 'To update', create_service_account_only: true });
+        expect(acct.role).toBe('none');
         const updated = await ok('POST', `${path}/${acct.id}`, fullBody('POST', `${path}/${acct.id}`, { name: 'Updated', role: 'owner' }));
         expect(updated).toMatchObject({ id: acct.id, name: 'Updated', role: 'owner' });
         expect(await ok('GET', `${path}/${acct.id}`)).toMatchObject({ name: 'Updated', role: 'owner' });
@@ -408,6 +415,8 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract
         const acct = await ok('POST', `${ORG}/projects/${p}/service_accounts`, { name: 'Key holder', create_service_account_only: true });
         const path = `${ORG}/projects/${p}/service_accounts/${acct.id}/api_keys`;
         const scoped = await ok('POST', path, fullBody('POST', path, { name: 'Scoped', scopes: ['api.model.request', 'api.files.read'] }));
+        // The key's owner is the account as it stands: no role.
+        expect((await ok('GET', `${ORG}/projects/${p}/api_keys/${scoped.id}`)).owner.service_account.role).toBe('none');
         expect(scoped).toMatchObject({ object: 'organization.project.service_account.api_key', name: 'Scoped' });
         expect(scoped.value).toMatch(/^sk-tg-/);
         const plain = await ok('POST', path, {});

@@ -1,10 +1,16 @@
 // Service accounts as the admin API answers them (services/service-accounts.ts builds them).
 
+/**
+ * A service account's project role, OpenAI's words: `none` is an account made with `create_service_account_only`
+ * ("without default roles"), until an update gives it one.
+ */
+export type ServiceAccountRole = 'owner' | 'member' | 'none';
+
 export interface ServiceAccountObject {
   object: 'organization.project.service_account';
   id: string;
   name: string;
-  role: 'owner' | 'member';
+  role: ServiceAccountRole;
   created_at: number;
   is_default: boolean;
 }
@@ -19,6 +25,7 @@ export interface ServiceAccountApiKey {
 }
 
 /** A service account as created: with its first key (null when `create_service_account_only` asked for none). */
-export interface CreatedServiceAccount extends Omit<ServiceAccountObject, 'is_default'> {
+export interface CreatedServiceAccount extends Omit<ServiceAccountObject, 'is_default' | 'role'> {
+  role: 'member' | 'none';
   api_key: ServiceAccountApiKey | null;
 }

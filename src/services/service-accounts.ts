@@ -14,14 +14,15 @@ import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { getProject, lockActiveProject } from './projects.js';
 import { pageOf, pageParams } from './query-params.js';
 import { NameSchema, text } from './text-fields.js';
-import type { CreatedServiceAccount, ServiceAccountApiKey, ServiceAccountObject } from '../contract/service-accounts.js';
+import type { CreatedServiceAccount, ServiceAccountApiKey, ServiceAccountObject, ServiceAccountRole } from '../contract/service-accounts.js';
 
 export type { ServiceAccountApiKey, ServiceAccountObject } from '../contract/service-accounts.js';
 
 /** Ten years: a bound on `expires_in_seconds`, not a policy. */
 const MAX_EXPIRES_IN_SECONDS = 10 * 365 * 24 * 3600;
 
-// OpenAI's bodies. A new account is a member (OpenAI's create answer allows no other role); update sets the role.
+// OpenAI's bodies. A new account is a member, or has no role (`none`) when made with create_service_account_only
+// ("without default roles or an API key": OpenAI's ProjectServiceAccountCreateResponse); update sets the role.
 // `expires_in_seconds` is not in the published spec yet but OpenAI's Python SDK sends it: the key's lifetime.
 const ExpiresIn = z.number().int().min(1).max(MAX_EXPIRES_IN_SECONDS).nullable();
 /** The body of POST /projects/{project_id}/service_accounts. */
@@ -47,7 +48,7 @@ export type ListServiceAccountsQuery = z.output<typeof ListServiceAccountsQuery>
 
 const FIRST_KEY_NAME = 'Secret Key';
 
-type Row = { id: string; name: string; role: 'owner' | 'member'; created_at: number; is_default: number };
+type Row = { id: string; name: string; role: ServiceAccountRole; created_at: number; is_default: number };
 const toObject = (r: Row): ServiceAccountObject => ({
   object: 'organization.project.service_account',
   id: r.id,
@@ -121,7 +122,7 @@ export async function createServiceAccount(
   await activeProject(deps, orgId, projectId);
   const now = nowSeconds(deps);
   const id = newId('svc_acct_', deps.randomBytes);
-  const role = 'member' as const;
+  const role: CreatedServiceAccount['role'] = body.create_service_account_only ? 'none' : 'member';
   const apiKey = await asActingOwner(deps, actor, async (trx) => {
     await stillActiveProject(trx, deps, projectId);
     await trx

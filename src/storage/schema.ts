@@ -55,7 +55,8 @@ export interface ServiceAccountsTable {
   id: string;
   project_id: string;
   name: string;
-  role: 'owner' | 'member';
+  /** 'none': made with create_service_account_only (OpenAI's ProjectServiceAccountCreateResponse). */
+  role: 'owner' | 'member' | 'none';
   is_default: number;
   created_at: number;
   deleted_at: number | null;
