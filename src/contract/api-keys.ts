@@ -1,6 +1,6 @@
 import type { KeyLimits } from '../core/key-limits.js';
 import type { PermissionsSpec } from '../core/permissions.js';
-import type { OrgRole } from '../core/roles.js';
+import type { ProjectRole } from '../core/roles.js';
 import type { ListPage } from './lists.js';
 
 // Keys as the admin API and the dashboard's key search answer them (services/key-objects.ts, services/api-keys.ts
@@ -16,8 +16,10 @@ export interface OwnerObject {
     id: string;
     name: string;
     email: string;
-    role: OrgRole;
+    /** Their role in the key's project (OpenAI's ProjectApiKeyOwnerUser.role); `none` once they have no access to it. */
+    role: ProjectRole | 'none';
     created_at: number;
+    /** When they joined the project (an organization owner who is no member: when they joined the organization). */
     added_at: number;
   };
   service_account?: {

@@ -6,7 +6,7 @@ import { writeAudit } from './audit.js';
 import { asActingOwner } from './acting-owner.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
-import { type AdminApiKeyObject, loadOwners, type OrgRef, toAdminKeyObject } from './key-objects.js';
+import { type AdminApiKeyObject, loadAdminKeyOwners, type OrgRef, toAdminKeyObject } from './key-objects.js';
 import { withdrawInvitesBy } from './invites.js';
 import { insertKey, revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
@@ -110,7 +110,7 @@ export async function listAdminKeys(deps: ServiceDeps, orgId: string, params: Li
   const from = await afterSeq(db, 'api_keys', after, 'key', { org_id: orgId, kind: 'admin' });
   if (from !== null) q = q.where('seq', desc ? '<' : '>', from);
   const rows = await q.orderBy('seq', desc ? 'desc' : 'asc').limit(limit + 1).execute();
-  const owners = await loadOwners(db, rows);
+  const owners = await loadAdminKeyOwners(db, rows);
   const now = nowSeconds(deps);
   const org = await orgRef(deps, orgId);
   return toPage(
@@ -131,7 +131,7 @@ export async function getAdminKey(deps: ServiceDeps, orgId: string, keyId: strin
   if (!opts.includeRevoked) q = q.where('status', '!=', 'revoked');
   const row = await q.executeTakeFirst();
   if (!row) throw new TollgateError('not_found', `No admin API key found with id '${keyId}'.`, 'key_id');
-  return toAdminKeyObject(row, await loadOwners(db, [row]), nowSeconds(deps), await orgRef(deps, orgId));
+  return toAdminKeyObject(row, await loadAdminKeyOwners(db, [row]), nowSeconds(deps), await orgRef(deps, orgId));
 }
 
 /** Deletes (revokes) an admin key; a deleted one is a 404, as it is gone from the API. */
