@@ -63,3 +63,84 @@ describeEachDatabase("writes to an archived project's keys and service accounts"
     });
   });
 });
+
+// The same for the project's members and settings: a member's role was changed (200, project.user.updated logged
+// after project.archived) and its rate limits set, while adding a member and renaming the project were refused. Every
+// write is refused as OpenAI refuses one ("Archived projects cannot be used or updated"); what only takes something
+// away stays allowed: removing a member, deleting a rate limit, the spend limit or an alert, taking an object away.
+describeEachDatabase("writes to an archived project's members and settings", (backend) => {
+  let t: TestServer;
+  let project: string;
+  let member: string;
+  let newcomer: string;
+  let alert: string;
+  const ALERT = { threshold_amount: 1000, currency: 'USD', interval: 'month', notification_channel: { type: 'email', recipients: ['ops@example.com'] } };
+  beforeAll(async () => {
+    t = await startTestServer(backend);
+    const ok = async (method: string, path: string, body?: unknown) => {
+      const res = await t.api(method, path, { body });
+      expect(res.status, `${method} ${path}: ${res.text}`).toBe(200);
+      return res.body;
+    };
+    project = (await ok('POST', `${ORG}/projects`, { name: 'settings to freeze' })).id;
+    member = (await ok('POST', `${ORG}/users`, { email: 'member@example.com' })).id;
+    newcomer = (await ok('POST', `${ORG}/users`, { email: 'newcomer@example.com' })).id;
+    await ok('POST', `${ORG}/projects/${project}/users`, { user_id: member, role: 'member' });
+    await ok('POST', `${ORG}/projects/${project}/rate_limits/rl-*`, { max_requests_per_1_minute: 60 });
+    await ok('POST', `${ORG}/projects/${project}/spend_limit`, { threshold_amount: 5000 });
+    alert = (await ok('POST', `${ORG}/projects/${project}/spend_alerts`, ALERT)).id;
+    await ok('POST', `${ORG}/projects/${project}/upstream_objects`, { id: 'file-kept' });
+    await ok('POST', `${ORG}/projects/${project}/archive`);
+  });
+  afterAll(async () => t?.close());
+  const base = () => `${ORG}/projects/${project}`;
+  const afterArchive = async () => {
+    const rows = await t.server.runtime.database.db.selectFrom('audit_logs').select('type').where('project_id', '=', project).orderBy('seq').execute();
+    return rows.slice(rows.findIndex((r) => r.type === 'project.archived') + 1).map((r) => r.type);
+  };
+
+  describe('errors', () => {
+    it('refuses every change to its members, limits, alerts and objects (a change to nothing too), and writes nothing', async () => {
+      const writes: Array<[string, unknown]> = [
+        ['/users', { user_id: newcomer, role: 'member' }],
+        [`/users/${member}`, { role: 'owner' }],
+        [`/users/${member}`, { role: 'member' }],
+        [`/users/${member}`, { role: null }],
+        ['/rate_limits', { model: 'gpt-4o', max_requests_per_1_minute: 1 }],
+        ['/rate_limits/rl-*', { max_requests_per_1_minute: 1_000_000 }],
+        ['/rate_limits/rl-*', { max_requests_per_1_minute: 60 }],
+        ['/rate_limits/rl-tollgate-echo', { max_requests_per_1_minute: 1 }],
+        ['/spend_limit', { threshold_amount: 9_999_999 }],
+        ['/spend_alerts', ALERT],
+        [`/spend_alerts/${alert}`, { threshold_amount: 1 }],
+        ['/upstream_objects', { id: 'file-late' }],
+        ['', { name: 'renamed' }],
+      ];
+      for (const [path, body] of writes) {
+        const res = await t.api('POST', `${base()}${path}`, { body });
+        expect([res.status, res.body.error?.code, res.body.error?.param], `POST ${path}`).toEqual([400, 'project_archived', 'project_id']);
+      }
+      expect((await t.api('GET', `${base()}/users/${member}`)).body.role).toBe('member');
+      expect((await t.api('GET', `${base()}/users/${newcomer}`)).status).toBe(404);
+      const limits = (await t.api('GET', `${base()}/rate_limits`)).body.data;
+      expect(limits.find((l: { id: string }) => l.id === 'rl-*').max_requests_per_1_minute).toBe(60);
+      expect(limits.map((l: { id: string }) => l.id)).not.toContain('rl-gpt-4o');
+      expect((await t.api('GET', `${base()}/spend_limit`)).body.threshold_amount).toBe(5000);
+      expect((await t.api('GET', `${base()}/spend_alerts/${alert}`)).body.threshold_amount).toBe(1000);
+      expect((await t.api('GET', `${base()}/upstream_objects`)).body.data.map((o: { id: string }) => o.id)).toEqual(['file-kept']);
+      expect(await afterArchive()).toEqual([]);
+    });
+  });
+
+  describe('happy path', () => {
+    it("removes a member, deletes its limits and alert, takes an object away; the organization's own settings stay writable", async () => {
+      for (const path of [`/users/${member}`, '/rate_limits/rl-*', '/spend_limit', `/spend_alerts/${alert}`, '/upstream_objects/file-kept']) {
+        const res = await t.api('DELETE', `${base()}${path}`);
+        expect(res.status, `DELETE ${path}: ${res.text}`).toBe(200);
+      }
+      expect(await afterArchive()).toEqual(['project.user.removed', 'rate_limit.deleted', 'spend_limit.deleted', 'spend_alert.deleted', 'upstream_object.unassigned']);
+      expect((await t.api('POST', `${ORG}/spend_limit`, { body: { threshold_amount: 100_000 } })).status).toBe(200);
+      expect((await t.api('POST', `${ORG}/spend_alerts`, { body: ALERT })).status).toBe(200);
+    });
+  });
+});

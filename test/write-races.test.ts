@@ -150,6 +150,40 @@ describeEachDatabase('admin writes racing each other', (backend) => {
     });
   });
 
+  describe("an archived project's settings", () => {
+    it("a member's role, a rate limit, the spend limit, an alert or an object changed while the project is archived is refused or changed before the archive", { timeout: 120_000 }, async () => {
+      const alertBody = { threshold_amount: 100, currency: 'USD', interval: 'month', notification_channel: { type: 'email', recipients: [] } };
+      for (let run = 0; run < 10; run++) {
+        const project = (await t.api('POST', `${ORG}/projects`, { body: { name: `arch-settings${run}` } })).body.id;
+        const base = `${ORG}/projects/${project}`;
+        const user = (await t.api('POST', `${ORG}/users`, { body: { email: `arch-settings${run}@example.com` } })).body.id;
+        expect((await t.api('POST', `${base}/users`, { body: { user_id: user, role: 'member' } })).status).toBe(200);
+        const alert = (await t.api('POST', `${base}/spend_alerts`, { body: alertBody })).body.id;
+        const [changes, archive] = await race(
+          run,
+          () =>
+            Promise.all([
+              t.api('POST', `${base}/users/${user}`, { body: { role: 'owner' } }),
+              t.api('POST', `${base}/rate_limits/rl-*`, { body: { max_requests_per_1_minute: 5 } }),
+              t.api('POST', `${base}/rate_limits`, { body: { model: 'gpt-4o', max_requests_per_1_minute: 5 } }),
+              t.api('POST', `${base}/spend_limit`, { body: { threshold_amount: 100 } }),
+              t.api('POST', `${base}/spend_alerts`, { body: alertBody }),
+              t.api('POST', `${base}/spend_alerts/${alert}`, { body: { threshold_amount: 200 } }),
+              t.api('POST', `${base}/upstream_objects`, { body: { id: `file-arch${run}` } }),
+            ]),
+          () => t.api('POST', `${base}/archive`),
+        );
+        expect(archive.status).toBe(200);
+        for (const c of changes) expect([200, 400], c.text).toContain(c.status);
+        const entries = await db().selectFrom('audit_logs').select(['type', 'seq']).where('project_id', '=', project).orderBy('seq').execute();
+        const archivedAt = entries.findIndex((e) => e.type === 'project.archived');
+        expect(entries.slice(archivedAt + 1).map((e) => e.type), `project ${project}`).toEqual([]);
+        const role = (await t.api('GET', `${base}/users/${user}`)).body.role;
+        expect(role).toBe(changes[0].status === 200 ? 'owner' : 'member');
+      }
+    });
+  });
+
   describe('one of several at once', () => {
     it('invites sent together to one address leave one link, and the others stop working', { timeout: 120_000 }, async () => {
       const emails = Array.from({ length: 15 }, (_, i) => `race${i}@example.com`);

@@ -113,6 +113,29 @@ export async function getProject(deps: ServiceDeps, orgId: string, projectId: st
   return toObject(row);
 }
 
+// An archived project is frozen (OpenAI: "Archived projects cannot be used or updated"): every write that would change
+// what it is or holds (its settings, members and their roles, keys, service accounts, rate and spend limits, spend
+// alerts, objects given to it) is refused with project_archived, checked before the write and again in its
+// transaction with the project's row held (requireActiveProject), as archiving writes that row. Only removals that
+// take something away are let through: a member removed, a key revoked, a service account deleted, a limit or alert
+// deleted, an object taken away (docs/admin-api.md); no key of the project is let through the gateway anyway.
+
+/** The refusal of a write to an archived project (OpenAI's code and words). */
+export const projectArchived = (projectId: string) =>
+  new TollgateError('project_archived', `Project '${projectId}' is archived. You can only update an active project.`, 'project_id');
+
+/** The project a write is for, or 404; an archived one is refused (checked again in the write: requireActiveProject). */
+export async function getActiveProject(deps: ServiceDeps, orgId: string, projectId: string): Promise<ProjectObject> {
+  const project = await getProject(deps, orgId, projectId);
+  if (project.status === 'archived') throw projectArchived(projectId);
+  return project;
+}
+
+/** Refuses, in the writing transaction, a project archived since the check before it (lockActiveProject). */
+export async function requireActiveProject(trx: Executor, deps: ServiceDeps, projectId: string): Promise<void> {
+  if (!(await lockActiveProject(trx, deps, projectId))) throw projectArchived(projectId);
+}
+
 /**
  * Whether a project is still active, read in the caller's transaction with its row held (FOR SHARE on PostgreSQL)
  * until that commits: archiving writes the row, so it waits for a key or service account being made, or is seen here.

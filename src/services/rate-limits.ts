@@ -16,7 +16,7 @@ import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
 import { markRemoved, removedPlace } from './list-removals.js';
-import { getProject } from './projects.js';
+import { getActiveProject, getProject, requireActiveProject } from './projects.js';
 import { AfterParam, LimitParam } from './query-params.js';
 import { text } from './text-fields.js';
 import type { RateLimitObject } from '../contract/limits.js';
@@ -170,7 +170,7 @@ function emptyColumns(): Record<RateLimitField, null> {
 
 /** Adds a rate limit for one model (or '*' / omitted for all models): Tollgate's, beside OpenAI's update. */
 export async function createRateLimit(deps: ServiceDeps, orgId: string, projectId: string, body: CreateRateLimitBody, actor: Actor): Promise<RateLimitObject> {
-  await getProject(deps, orgId, projectId);
+  await getActiveProject(deps, orgId, projectId);
   const model = body.model ?? '*';
   const db = deps.database.db;
   const existing = (ex: Executor) => ex.selectFrom('rate_limits').select('id').where('project_id', '=', projectId).where('model', '=', storedModel(model)).executeTakeFirst();
@@ -182,6 +182,7 @@ export async function createRateLimit(deps: ServiceDeps, orgId: string, projectI
   const row = { id: newId('rl_', deps.randomBytes), model: storedModel(model), ...emptyColumns(), ...columnsOf(body) };
   const shown = rowObject(row);
   await asActingOwner(deps, actor, async (trx) => {
+    await requireActiveProject(trx, deps, projectId);
     // A create for the model committed since the check above: the same 409 (its unique violation was a 500 on
     // PostgreSQL), with nothing written.
     const res = await trx
@@ -199,7 +200,7 @@ export async function createRateLimit(deps: ServiceDeps, orgId: string, projectI
 
 /** OpenAI's POST …/rate_limits/{rate_limit_id}: sets the members given (unlimited or null removes one). */
 export async function modifyRateLimit(deps: ServiceDeps, orgId: string, projectId: string, id: string, models: readonly string[], body: ModifyRateLimitBody, actor: Actor) {
-  await getProject(deps, orgId, projectId);
+  await getActiveProject(deps, orgId, projectId);
   const { model, row } = await resolve(deps, projectId, id, models);
   const patch = columnsOf(body);
   const unchanged = () => (row ? rowObject(row) : toObject(model, shownId(model, null), null));
@@ -208,6 +209,7 @@ export async function modifyRateLimit(deps: ServiceDeps, orgId: string, projectI
   const now = nowSeconds(deps);
   const db = deps.database.db;
   const changed = await asActingOwner(deps, actor, async (trx) => {
+    await requireActiveProject(trx, deps, projectId);
     // The model's first limit: a row for it (another request may have made one meanwhile), then the members given.
     if (!row) {
       await trx
@@ -231,7 +233,7 @@ export async function modifyRateLimit(deps: ServiceDeps, orgId: string, projectI
   return rowObject(after);
 }
 
-/** Removes a stored rate limit (Tollgate's): the model's limit is unlimited again. */
+/** Removes a stored rate limit (Tollgate's): the model's limit is unlimited again. Allowed in an archived project. */
 export async function deleteRateLimit(deps: ServiceDeps, orgId: string, projectId: string, id: string, models: readonly string[], actor: Actor) {
   await getProject(deps, orgId, projectId);
   const { model, row } = await resolve(deps, projectId, id, models);

@@ -11,7 +11,7 @@ import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { insertKey, revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
-import { getProject, lockActiveProject } from './projects.js';
+import { getActiveProject, getProject, requireActiveProject } from './projects.js';
 import { pageOf, pageParams } from './query-params.js';
 import { NameSchema, text } from './text-fields.js';
 import type { CreatedServiceAccount, ServiceAccountApiKey, ServiceAccountObject, ServiceAccountRole } from '../contract/service-accounts.js';
@@ -58,18 +58,7 @@ const toObject = (r: Row): ServiceAccountObject => ({
   is_default: r.is_default === 1,
 });
 
-const projectArchived = (projectId: string) => new TollgateError('project_archived', `Project '${projectId}' is archived.`, 'project_id');
 const accountNotFound = (id: string) => new TollgateError('not_found', `No service account found with id '${id}'.`, 'service_account_id');
-
-async function activeProject(deps: ServiceDeps, orgId: string, projectId: string): Promise<void> {
-  const project = await getProject(deps, orgId, projectId);
-  if (project.status === 'archived') throw projectArchived(projectId);
-}
-
-/** Refuses, in the writing transaction, a project archived since the check before it (projects.ts lockActiveProject). */
-async function stillActiveProject(trx: Executor, deps: ServiceDeps, projectId: string): Promise<void> {
-  if (!(await lockActiveProject(trx, deps, projectId))) throw projectArchived(projectId);
-}
 
 /** Inserts a key owned by a service account and its audit entry (caller owns the transaction). */
 async function insertAccountKey(
@@ -119,12 +108,12 @@ export async function createServiceAccount(
   if (body.create_service_account_only && body.expires_in_seconds != null) {
     throw new TollgateError('invalid_value', "'expires_in_seconds' sets the first key's lifetime; with create_service_account_only there is no key.", 'expires_in_seconds');
   }
-  await activeProject(deps, orgId, projectId);
+  await getActiveProject(deps, orgId, projectId);
   const now = nowSeconds(deps);
   const id = newId('svc_acct_', deps.randomBytes);
   const role: CreatedServiceAccount['role'] = body.create_service_account_only ? 'none' : 'member';
   const apiKey = await asActingOwner(deps, actor, async (trx) => {
-    await stillActiveProject(trx, deps, projectId);
+    await requireActiveProject(trx, deps, projectId);
     await trx
       .insertInto('service_accounts')
       .values({ id, project_id: projectId, name: body.name, role, is_default: 0, created_at: now, deleted_at: null })
@@ -182,10 +171,10 @@ export async function getServiceAccount(deps: ServiceDeps, orgId: string, projec
 
 /** Renames a service account or changes its project role. */
 export async function updateServiceAccount(deps: ServiceDeps, orgId: string, projectId: string, id: string, body: UpdateServiceAccountBody, actor: Actor) {
-  await activeProject(deps, orgId, projectId);
+  await getActiveProject(deps, orgId, projectId);
   await getServiceAccount(deps, orgId, projectId, id);
   return asActingOwner(deps, actor, async (trx) => {
-    await stillActiveProject(trx, deps, projectId);
+    await requireActiveProject(trx, deps, projectId);
     // Deleted meanwhile: a 404 as before the transaction, with nothing written (service_account.updated was logged
     // after service_account.deleted). The row stays locked until this commits, so a delete waits for it.
     const live = trx.selectFrom('service_accounts').select(['name', 'role']).where('id', '=', id).where('deleted_at', 'is', null);
@@ -224,12 +213,12 @@ export async function createServiceAccountKey(
     }
     permissions = read.permissions;
   }
-  await activeProject(deps, orgId, projectId);
+  await getActiveProject(deps, orgId, projectId);
   await getServiceAccount(deps, orgId, projectId, id);
   // The rule of POST …/api_keys with this service account as owner: a project owner may, a member may not.
   await checkKeyManager(deps, projectId, { type: 'service_account', id }, actor);
   const key = await deps.database.db.transaction().execute(async (trx) => {
-    await stillActiveProject(trx, deps, projectId);
+    await requireActiveProject(trx, deps, projectId);
     await lockKeyManager(trx, deps, projectId, { type: 'service_account', id }, actor);
     return insertAccountKey(
       trx,

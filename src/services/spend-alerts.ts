@@ -5,11 +5,11 @@ import type { SpendAlertsTable } from '../storage/schema-limits.js';
 import { writeAudit } from './audit.js';
 import { changedMembers, changesAnything } from './changed-members.js';
 import { asActingOwner } from './acting-owner.js';
-import type { Actor, ServiceDeps } from './context.js';
+import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
 import { markRemoved, removedPlace } from './list-removals.js';
-import { getProject } from './projects.js';
+import { getActiveProject, getProject, requireActiveProject } from './projects.js';
 import { AfterParam, decimalCount, OrderParam } from './query-params.js';
 import { CurrencySchema } from './spend-fields.js';
 import { EmailSchema, text } from './text-fields.js';
@@ -85,6 +85,16 @@ async function checkScope(deps: ServiceDeps, orgId: string, scope: SpendAlertSco
   if (scope.kind === 'project') await getProject(deps, orgId, scope.projectId);
 }
 
+/** checkScope for a create or update: an archived project's alerts are not made or changed (deleted they may be). */
+async function checkWritableScope(deps: ServiceDeps, orgId: string, scope: SpendAlertScope): Promise<void> {
+  if (scope.kind === 'project') await getActiveProject(deps, orgId, scope.projectId);
+}
+
+/** The same, in the write's transaction: a project archived since the check before is refused. */
+async function lockWritableScope(trx: Executor, deps: ServiceDeps, scope: SpendAlertScope): Promise<void> {
+  if (scope.kind === 'project') await requireActiveProject(trx, deps, scope.projectId);
+}
+
 async function findAlert(deps: ServiceDeps, orgId: string, scope: SpendAlertScope, id: string): Promise<AlertRow | undefined> {
   return (await deps.database.db
     .selectFrom('spend_alerts')
@@ -132,11 +142,12 @@ export async function listSpendAlerts(deps: ServiceDeps, orgId: string, scope: S
 
 /** Creates a spend alert. */
 export async function createSpendAlert(deps: ServiceDeps, orgId: string, scope: SpendAlertScope, body: CreateSpendAlertBody, actor: Actor): Promise<SpendAlertObject> {
-  await checkScope(deps, orgId, scope);
+  await checkWritableScope(deps, orgId, scope);
   const now = nowSeconds(deps);
   const scopeId = scopeIdOf(orgId, scope);
   const id = newId('alert_', deps.randomBytes);
   await asActingOwner(deps, actor, async (trx) => {
+    await lockWritableScope(trx, deps, scope);
     await trx
       .insertInto('spend_alerts')
       .values({
@@ -168,10 +179,11 @@ export async function getSpendAlert(deps: ServiceDeps, orgId: string, scope: Spe
 
 /** Updates a spend alert: the members given (a new amount may be told again this month, once crossed). */
 export async function updateSpendAlert(deps: ServiceDeps, orgId: string, scope: SpendAlertScope, id: string, body: UpdateSpendAlertBody, actor: Actor): Promise<SpendAlertObject> {
-  await checkScope(deps, orgId, scope);
+  await checkWritableScope(deps, orgId, scope);
   await getAlertRow(deps, orgId, scope, id);
   const scopeId = scopeIdOf(orgId, scope);
   const wrote = await asActingOwner(deps, actor, async (trx) => {
+    await lockWritableScope(trx, deps, scope);
     // The alert as it is now, held until this commits (deleted meanwhile: the 404 a delete before it gives). Members
     // sent with the value they have are no change: one that changes nothing writes nothing and no entry.
     const current = trx.selectFrom('spend_alerts').selectAll().where('id', '=', id).where('org_id', '=', orgId).where('project_id', '=', scopeId);

@@ -9,7 +9,7 @@ import { asActingOwner } from './acting-owner.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
-import { getProject } from './projects.js';
+import { getActiveProject, getProject, requireActiveProject } from './projects.js';
 import { CurrencySchema } from './spend-fields.js';
 import { parseInput } from './validation.js';
 import type {
@@ -78,6 +78,8 @@ async function upsert(deps: ServiceDeps, orgId: string, scopeId: string, body: S
     updated_at: now,
   };
   const wrote = await asActingOwner(deps, actor, async (trx) => {
+    // A project archived since the check before: refused (the organization's limit is stored under its id).
+    if (scopeId !== orgId) await requireActiveProject(trx, deps, scopeId);
     // The limit as it is now, held until this commits: a limit set again with the terms it has is no change, and
     // writes nothing (its updated_at, from which refusals are counted, stays) and no entry.
     const current = trx.selectFrom('spend_limits').selectAll().where('project_id', '=', scopeId);
@@ -122,12 +124,12 @@ export async function getSpendLimit(deps: ServiceDeps, orgId: string, projectId:
 
 /** Creates or replaces a project's spend limit. */
 export async function setSpendLimit(deps: ServiceDeps, orgId: string, projectId: string, body: SpendLimitBody, actor: Actor): Promise<ProjectSpendLimitObject> {
-  await getProject(deps, orgId, projectId);
+  await getActiveProject(deps, orgId, projectId);
   await upsert(deps, orgId, projectId, body, 'spend_limit.updated', actor);
   return getSpendLimit(deps, orgId, projectId);
 }
 
-/** Deletes a project's spend limit (404 when none is set). */
+/** Deletes a project's spend limit (404 when none is set); allowed in an archived project. */
 export async function deleteSpendLimit(deps: ServiceDeps, orgId: string, projectId: string, actor: Actor): Promise<ProjectSpendLimitDeleted> {
   await getProject(deps, orgId, projectId);
   if (!(await remove(deps, orgId, projectId, 'spend_limit.deleted', actor))) throw noLimit(`project ${projectId}`);

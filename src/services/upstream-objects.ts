@@ -8,7 +8,7 @@ import { asActingOwner } from './acting-owner.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import type { ListPage } from './pagination.js';
-import { getProject } from './projects.js';
+import { getActiveProject, getProject, requireActiveProject } from './projects.js';
 import { pageOf, pageParams } from './query-params.js';
 import { text } from './text-fields.js';
 
@@ -214,14 +214,15 @@ export async function assignUpstreamObject(
   body: AssignUpstreamObjectBody,
   actor: Actor,
 ): Promise<UpstreamObjectObject> {
-  const project = await getProject(deps, orgId, projectId);
-  if (project.status === 'archived') throw new TollgateError('project_archived', `Project '${projectId}' is archived.`, 'project_id');
+  await getActiveProject(deps, orgId, projectId);
   const type = body.type ?? typeOfId(body.id);
   if (!type) {
     throw new TollgateError('missing_required_parameter', `The id '${body.id}' does not tell its type: give 'type' (${OBJECT_TYPES.join(', ')}).`, 'type');
   }
   const now = nowSeconds(deps);
   const row = await asActingOwner(deps, actor, async (trx) => {
+    // Archived since the check above: refused as it would have been.
+    await requireActiveProject(trx, deps, projectId);
     const held = trx.selectFrom('upstream_objects').select(['project_id', 'created_at', 'type', 'source', 'api_key_id', 'deleted_at']).where('object_id', '=', body.id);
     const before = await (deps.database.dialect === 'postgres' ? held.forUpdate() : held).executeTakeFirst();
     // Assigned to this project already, as the same type: no change, nothing written and no entry.

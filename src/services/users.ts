@@ -14,7 +14,7 @@ import { markRemoved, removedPlace } from './list-removals.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { listParam, listValues, pageOf, pageParams } from './query-params.js';
 import { withdrawInvitesBy } from './invites.js';
-import { getProject, lockActiveProject } from './projects.js';
+import { getActiveProject, getProject, requireActiveProject } from './projects.js';
 import { EmailSchema, IdSchema, NameSchema, text } from './text-fields.js';
 import type { ProjectUserObject, UserObject } from '../contract/users.js';
 
@@ -395,8 +395,7 @@ async function namedUser(deps: ServiceDeps, orgId: string, body: { user_id?: str
 
 /** Adds an organization user (by id or email) to a project with a role. */
 export async function addProjectUser(deps: ServiceDeps, orgId: string, projectId: string, body: AddProjectUserBody, actor: Actor) {
-  const project = await getProject(deps, orgId, projectId);
-  if (project.status === 'archived') throw new TollgateError('project_archived', `Project '${projectId}' is archived.`, 'project_id');
+  await getActiveProject(deps, orgId, projectId);
   const userId = (await namedUser(deps, orgId, body)).id;
   const db = deps.database.db;
   const existing = await db
@@ -418,7 +417,7 @@ export async function insertMember(trx: Executor, deps: ServiceDeps, orgId: stri
   // Checked again with the rows held until the member is in: the project not archived meanwhile, the user not
   // removed (removal writes the user's row before ending memberships, so it waits or is seen), and the same member
   // not added by another request (its unique violation was a 500 on PostgreSQL).
-  if (!(await lockActiveProject(trx, deps, projectId))) throw new TollgateError('project_archived', `Project '${projectId}' is archived.`, 'project_id');
+  await requireActiveProject(trx, deps, projectId);
   const user = trx.selectFrom('users').select('id').where('id', '=', userId).where('deleted_at', 'is', null);
   if (!(await (deps.database.dialect === 'postgres' ? user.forShare() : user).executeTakeFirst())) {
     throw new TollgateError('invalid_value', `Invalid value for 'user_id': no user '${userId}'.`, 'user_id');
@@ -432,10 +431,13 @@ export async function insertMember(trx: Executor, deps: ServiceDeps, orgId: stri
   await writeAudit(trx, deps, { orgId, type: 'project.user.added', actor, projectId, objectId: userId, details: { data: { role } } });
 }
 
-/** Changes a member's project role. */
+/** Changes a member's project role; refused in an archived project, as adding a member is. */
 export async function modifyProjectUser(deps: ServiceDeps, orgId: string, projectId: string, userId: string, body: ModifyProjectUserBody, actor: Actor) {
+  await getActiveProject(deps, orgId, projectId);
   await getProjectUser(deps, orgId, projectId, userId);
   await asActingOwner(deps, actor, async (trx) => {
+    // Archived since the check above: refused as it would have been (project.user.updated read after project.archived).
+    await requireActiveProject(trx, deps, projectId);
     // Removed from the project meanwhile: a 404, with nothing written.
     const member = trx.selectFrom('project_members').select('role').where('project_id', '=', projectId).where('user_id', '=', userId);
     const before = await (deps.database.dialect === 'postgres' ? member.forUpdate() : member).executeTakeFirst();
