@@ -115,10 +115,8 @@ export async function createInvite(
   origin: string,
 ): Promise<CreatedInvite> {
   const db = deps.database.db;
-  const existing = await db.selectFrom('users').select(['password_hash', 'deleted_at']).where('email', '=', body.email).executeTakeFirst();
-  if (existing?.deleted_at !== null && existing?.deleted_at !== undefined) {
-    throw new TollgateError('conflict', `The user '${body.email}' was removed from the organization and cannot be invited again.`, 'email');
-  }
+  // Someone removed from the organization may be invited again (as OpenAI allows): accepting makes a new user.
+  const existing = await db.selectFrom('users').select('password_hash').where('email', '=', body.email).where('deleted_at', 'is', null).executeTakeFirst();
   if (existing?.password_hash) throw new TollgateError('conflict', `'${body.email}' already has an account in this organization.`, 'email');
   const projects = body.projects ?? [];
   for (const [i, p] of projects.entries()) {
@@ -244,6 +242,24 @@ export async function withdrawInvitesBy(trx: Executor, deps: ServiceDeps, orgId:
     if (Number(res.numUpdatedRows) === 0) continue;
     await writeAudit(trx, deps, { orgId, type: 'invite.deleted', actor, objectId: invite.id, details: { data: { email: invite.email } } });
   }
+}
+
+/**
+ * Withdraws the pending invites to `email` (a user being removed), each audited as invite.deleted, under the address's
+ * invite lock: an invite sent to the person before their removal must not bring them back once the address is free.
+ */
+export async function withdrawInvitesTo(trx: Executor, deps: ServiceDeps, orgId: string, email: string, actor: Actor): Promise<void> {
+  await lockInvitesTo(trx, deps, orgId, email);
+  const withdrawn = await trx
+    .updateTable('invites')
+    .set({ deleted_at: nowSeconds(deps) })
+    .where('org_id', '=', orgId)
+    .where('email', '=', email)
+    .where('accepted_at', 'is', null)
+    .where('deleted_at', 'is', null)
+    .returning('id')
+    .execute();
+  for (const invite of withdrawn) await writeAudit(trx, deps, { orgId, type: 'invite.deleted', actor, objectId: invite.id, details: { data: { email } } });
 }
 
 export interface PendingInvite {

@@ -18,7 +18,7 @@ import {
 } from './setup-token.js';
 import { type StartedSession, startSignedIn, TooManyAttemptsError } from './sign-in.js';
 import type { OrgRole } from '../core/roles.js';
-import { insertMember, insertUser } from './users.js';
+import { insertMember, insertUser, lockLiveUserWithEmail } from './users.js';
 import { parseInput } from './validation.js';
 
 const SignUp = z.strictObject({
@@ -50,6 +50,7 @@ function wrongGuessOf(err: TollgateError): 'setup_token' | 'invite_token' | null
  * Creates the user, or gives a password to one an owner added through the admin API (users have none until then), in
  * the caller's transaction with its entry. `actorOf` names who acted given the user's id: someone signing up is the
  * user they become, so the entry names them (its actor had no user id, the organization's first user.added included).
+ * A user removed from the organization is not found: someone invited again after their removal is a new user.
  */
 async function establishUser(
   trx: Executor,
@@ -59,15 +60,17 @@ async function establishUser(
   passwordHash: string,
   actorOf: (userId: string) => Actor,
 ): Promise<string> {
-  const existing = await trx.selectFrom('users').select(['id', 'password_hash', 'deleted_at', 'role']).where('email', '=', fields.email).executeTakeFirst();
+  const existing = await trx
+    .selectFrom('users')
+    .select(['id', 'password_hash', 'role'])
+    .where('email', '=', fields.email)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
   if (!existing) {
     const id = newId('user-', deps.randomBytes);
     return insertUser(trx, deps, orgId, { email: fields.email, name: fields.name, role: fields.role }, actorOf(id), passwordHash, id);
   }
   const actor = actorOf(existing.id);
-  if (existing.deleted_at !== null) {
-    throw new TollgateError('conflict', `The user '${fields.email}' was removed from the organization.`, 'email');
-  }
   if (existing.password_hash) throw new TollgateError('conflict', 'An account with this email already exists; sign in instead.', 'email');
   // Only the user whose password is still unset: two sign-ups at once set it once.
   const res = await trx
@@ -187,6 +190,7 @@ async function acceptInvitation(
   // The invite used, the account, its memberships and session, and their entries commit together: a failure leaves
   // the link usable (nothing to release) and no entry of what did not happen.
   return ctx.deps.database.db.transaction().execute(async (trx) => {
+    await lockLiveUserWithEmail(trx, ctx.deps, body.email);
     if (!(await claimInvite(ctx.deps, invite.id, trx))) throw invalid;
     const userId = await establishUser(trx, ctx.deps, ctx.orgId, { email: body.email, name: body.name, role: invite.role }, passwordHash, newcomer);
     const member = newcomer(userId);

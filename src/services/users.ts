@@ -13,7 +13,8 @@ import { revokeKeyRow } from './key-writes.js';
 import { markRemoved, removedPlace } from './list-removals.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { listParam, listValues, pageOf, pageParams } from './query-params.js';
-import { withdrawInvitesBy } from './invites.js';
+import { withdrawInvitesBy, withdrawInvitesTo } from './invites.js';
+import { deleteUserSessions } from './sessions.js';
 import { getActiveProject, getProject, requireActiveProject } from './projects.js';
 import { EmailSchema, IdSchema, NameSchema, text } from './text-fields.js';
 import type { ProjectUserObject, UserObject } from '../contract/users.js';
@@ -98,7 +99,12 @@ export async function createUser(
   return getUser(deps, orgId, id);
 }
 
-/** Inserts a user and its user.added entry in the caller's transaction (`id`: the one to give it); returns its id. */
+/**
+ * Inserts a user and its user.added entry in the caller's transaction (`id`: the one to give it); returns its id. An
+ * address is taken while its user is in the organization: someone removed may be added again, as a new user with a
+ * new id (migration 102), so that nothing their old row held (sessions, password, keys, memberships, the audit
+ * entries naming its id) becomes theirs again; a live user with the address is a 409, also one added at the same moment.
+ */
 export async function insertUser(
   trx: Executor,
   deps: ServiceDeps,
@@ -108,10 +114,10 @@ export async function insertUser(
   passwordHash: string | null,
   id = newId('user-', deps.randomBytes),
 ): Promise<string> {
-  const clash = await trx.selectFrom('users').select('id').where('email', '=', body.email).executeTakeFirst();
-  if (clash) throw new TollgateError('conflict', `A user with email '${body.email}' already exists.`, 'email');
+  const clash = new TollgateError('conflict', `A user with email '${body.email}' already exists.`, 'email');
+  if (await trx.selectFrom('users').select('id').where('email', '=', body.email).where('deleted_at', 'is', null).executeTakeFirst()) throw clash;
   const role = body.role ?? 'reader';
-  await trx
+  const res = await trx
     .insertInto('users')
     .values({
       id,
@@ -123,7 +129,10 @@ export async function insertUser(
       created_at: nowSeconds(deps),
       deleted_at: null,
     })
-    .execute();
+    // The live rows' unique index (users_email_live): a user added with the address since the check above.
+    .onConflict((oc) => oc.column('email').where('deleted_at', 'is', null).doNothing())
+    .executeTakeFirst();
+  if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) throw clash;
   await writeAudit(trx, deps, { orgId, type: 'user.added', actor, objectId: id, details: { data: { email: body.email, role } } });
   return id;
 }
@@ -242,6 +251,17 @@ async function lockTargetUser(trx: Executor, deps: ServiceDeps, userId: string):
   await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
 }
 
+/**
+ * Holds the row of the live user with `email`, if any (FOR UPDATE on PostgreSQL), until the transaction ends: a
+ * sign-up by invitation takes it before the invite, the order a removal takes the user's row and then the invites to
+ * their address (deleteUser), so the two wait for each other instead of deadlocking, and an invite withdrawn by a
+ * removal that committed first is found withdrawn.
+ */
+export async function lockLiveUserWithEmail(trx: Executor, deps: ServiceDeps, email: string): Promise<void> {
+  if (deps.database.dialect !== 'postgres') return;
+  await trx.selectFrom('users').select('id').where('email', '=', email).where('deleted_at', 'is', null).forUpdate().execute();
+}
+
 const userNotFound = (userId: string) => new TollgateError('not_found', `No user found with id '${userId}'.`, 'user_id');
 const notMember = (userId: string, projectId: string) =>
   new TollgateError('not_found', `User '${userId}' is not a member of project '${projectId}'.`, 'user_id');
@@ -283,9 +303,13 @@ export async function modifyUser(deps: ServiceDeps, orgId: string, userId: strin
   return getUser(deps, orgId, userId);
 }
 
-/** Removes a user: their memberships end and their keys are revoked, in one transaction. */
+/**
+ * Removes a user: their memberships and sessions end, their keys are revoked and the invitations they sent or that
+ * are waiting for their address are withdrawn, in one transaction. Their row stays (audit entries, usage and keys
+ * name it); the address is free for a new user.
+ */
 export async function deleteUser(deps: ServiceDeps, orgId: string, userId: string, actor: Actor) {
-  await getUser(deps, orgId, userId);
+  const { email } = await getUser(deps, orgId, userId);
   const keys = await withGlobalLock(deps.database, OWNERS_LOCK, async (trx) => {
     // The user's row before the actor's rows (the lock order, acting-owner.ts).
     await lockTargetUser(trx, deps, userId);
@@ -305,6 +329,11 @@ export async function deleteUser(deps: ServiceDeps, orgId: string, userId: strin
         await writeAudit(trx, deps, { orgId, type: 'api_key.deleted', actor, projectId: k.project_id, objectId: k.id });
       }
     }
+    // A removed user's sessions were refused (sessions.ts findSession) but kept; ended now. An invitation to their
+    // address sent before the removal was theirs: withdrawn, or it would bring them back with its role and projects
+    // once the address is free. Last: it takes the address's invite lock, after every row this removal writes.
+    await deleteUserSessions(deps, userId, trx);
+    await withdrawInvitesTo(trx, deps, orgId, email, actor);
     await writeAudit(trx, deps, { orgId, type: 'user.deleted', actor, objectId: userId });
     return [...admin, ...project.map((k) => k.id)];
   });

@@ -118,3 +118,67 @@ describe('093: spend alerts as OpenAI objects', () => {
     }
   });
 });
+
+describe('102: an address is unique among the users still in the organization', () => {
+  it('frees the addresses of removed users, keeps every row and its seq, and withdraws the invitations still pending to them', async () => {
+    const { Kysely, Migrator, SqliteDialect } = await import('kysely');
+    const { default: SQLite } = await import('better-sqlite3');
+    const { migrations } = await import('./migrations.js');
+    const all = migrations('sqlite');
+    const before = Object.fromEntries(Object.entries(all).filter(([name]) => name < '102'));
+    const db = new Kysely<Record<string, Record<string, unknown>>>({ dialect: new SqliteDialect({ database: new SQLite(':memory:') }) });
+    try {
+      expect((await new Migrator({ db, provider: { getMigrations: async () => before } }).migrateToLatest()).error).toBeUndefined();
+      const user = (seq: number, id: string, email: string, deleted_at: number | null) => ({
+        seq,
+        id,
+        org_id: 'org-1',
+        email,
+        name: id,
+        role: 'reader',
+        password_hash: deleted_at === null ? null : 'hash',
+        created_at: 1,
+        deleted_at,
+        technical_level: 'expert',
+        developer_persona: null,
+      });
+      await db.insertInto('users').values([user(3, 'user-live', 'live@example.com', null), user(7, 'user-gone', 'gone@example.com', 500)]).execute();
+      const invite = (id: string, email: string, accepted_at: number | null) => ({
+        id,
+        org_id: 'org-1',
+        email,
+        role: 'owner',
+        projects: '[]',
+        token_hash: id,
+        invited_by_type: 'user',
+        invited_by_id: 'user-x',
+        invited_at: 100,
+        expires_at: 10_000,
+        accepted_at,
+        deleted_at: null,
+      });
+      await db
+        .insertInto('invites')
+        .values([invite('invite-to-gone', 'gone@example.com', null), invite('invite-accepted', 'gone@example.com', 200), invite('invite-to-live', 'live@example.com', null)])
+        .execute();
+      expect((await new Migrator({ db, provider: { getMigrations: async () => all } }).migrateToLatest()).error).toBeUndefined();
+
+      const users = await db.selectFrom('users').selectAll().orderBy('seq').execute();
+      expect(users).toEqual([user(3, 'user-live', 'live@example.com', null), user(7, 'user-gone', 'gone@example.com', 500)]);
+      const invites = await db.selectFrom('invites').select(['id', 'deleted_at']).orderBy('seq').execute();
+      expect(invites).toEqual([
+        { id: 'invite-to-gone', deleted_at: 500 },
+        { id: 'invite-accepted', deleted_at: null },
+        { id: 'invite-to-live', deleted_at: null },
+      ]);
+      // The removed address takes a new user (after the last seq); a live one does not take a second; ids stay unique.
+      await db.insertInto('users').values({ ...user(0, 'user-back', 'gone@example.com', null), seq: undefined }).execute();
+      expect((await db.selectFrom('users').select('seq').where('id', '=', 'user-back').executeTakeFirstOrThrow()).seq).toBe(8);
+      await expect(db.insertInto('users').values({ ...user(0, 'user-twin', 'live@example.com', null), seq: undefined }).execute()).rejects.toThrow(/UNIQUE/);
+      await expect(db.insertInto('users').values({ ...user(0, 'user-back', 'other@example.com', null), seq: undefined }).execute()).rejects.toThrow(/UNIQUE/);
+      await db.insertInto('users').values({ ...user(0, 'user-gone-too', 'live@example.com', 900), seq: undefined }).execute();
+    } finally {
+      await db.destroy();
+    }
+  });
+});
