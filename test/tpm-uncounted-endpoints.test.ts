@@ -125,5 +125,16 @@ describe('a TPM limit and requests whose tokens it cannot count', () => {
     expect(upload.status, await upload.clone().text()).toBe(200);
     const store = await send(key, 'POST', '/vector_stores', { name: 'docs' });
     expect(store.status, await store.clone().text()).toBe(200);
+    // A `model` in user data is no model run (found by a review of this check: refused 403 "runs a model").
+    const labelled = await send(key, 'POST', '/vector_stores', { name: 'docs', metadata: { model: 'gpt-4o' } });
+    expect(labelled.status, await labelled.clone().text()).toBe(200);
+    const attributed = await send(key, 'POST', `/vector_stores/${(await store.json()).id}/files`, { file_id: 'file-in', attributes: { model: 'gpt-4o' } });
+    expect(attributed.status, await attributed.clone().text()).toBe(200);
+    // Creating an assistant stores its model and runs none, with or without the vector store its file search makes
+    // (which the provider indexes as it does a vector store's files): both served, as a vector store is.
+    const assistant = await send(key, 'POST', '/assistants', { model: 'gpt-4o', tools: [{ type: 'file_search' }] });
+    expect(assistant.status, await assistant.clone().text()).toBe(200);
+    const withStore = await send(key, 'POST', '/assistants', { model: 'gpt-4o', tools: [{ type: 'file_search' }], tool_resources: { file_search: { vector_stores: [{ file_ids: ['file-in'] }] } } });
+    expect(withStore.status, await withStore.clone().text()).toBe(200);
   });
 });

@@ -165,7 +165,7 @@ export function planMetering(i: PlanInput): MeterPlan {
   return unmetered(i);
 }
 
-const PROVIDER_VECTOR_STORES =
+export const PROVIDER_VECTOR_STORES =
   'vector stores the provider creates for an assistant or thread (`tool_resources.file_search.vector_stores`, files attached for `file_search`)';
 
 /** Assistants and threads, whose bodies may make the provider create a vector store. */
@@ -306,7 +306,7 @@ export function asksToStream(body: Readonly<Record<string, unknown>> | null | un
   return s === true || s === 1 || (typeof s === 'string' && /^\s*(?:true|t|yes|y|on|1)\s*$/i.test(s));
 }
 
-const HOSTED_TOOLS =
+export const HOSTED_TOOLS =
   'hosted tools (web search or fetch, file search, code interpreter or execution, a shell in a container, image generation, MCP servers, tool search, the advisor tool, any tool not known to be client-run, server-side compaction)';
 
 /**

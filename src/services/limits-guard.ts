@@ -20,7 +20,7 @@ import {
 } from '../core/limit-plan.js';
 import { type AcquireOutcome, type CounterCheck, type LimitStore, type RateCheck, UnansweredAcquire } from '../core/limit-store.js';
 import type { LimitLevel, LimitState } from '../core/limit-state.js';
-import type { MeterPlan } from '../core/metering-plan.js';
+import { HOSTED_TOOLS, type MeterPlan, PROVIDER_VECTOR_STORES } from '../core/metering-plan.js';
 import { boundCostNanoUsd, costNanoUsd, nanoToUsdText6, type TokenCounts } from '../core/pricing.js';
 import type { KeyRecord } from '../core/verify.js';
 import type { Admission, AdmitInput, RequestGuard } from '../core/request-guard.js';
@@ -200,7 +200,9 @@ export class LimitsGuard implements RequestGuard {
     const estTokens = estimate.input + estimate.output;
     // Input by reference (a stored response or conversation, a file by id) may be anything up to the model's largest:
     // each TPM limit reserves it up to its whole limit (limitChecks), as the gateway knows no smaller size for it.
-    const tpmByReference = tpm && estimate.byReference;
+    // Hosted tools (file search, web search, MCP servers, …) bring into the input what the provider fetches, which no
+    // body shows: reserved the same way (20 concurrent file searches billed 400k tokens under a 1,000-token limit).
+    const tpmByReference = tpm && (estimate.byReference || plan.family === HOSTED_TOOLS);
     // Images likewise: counted at a usual image's tokens, reserved up to the most they may cost, at most the whole limit
     // (so that a burst of them cannot pass it, and an image never makes a request "too large" for a limit its text fits).
     const atMostTokens = tpmByReference
@@ -521,7 +523,7 @@ export class LimitsGuard implements RequestGuard {
     // Input by reference is reserved up to the whole limit: said, so that a client knows why a small prompt waits.
     const why =
       m.kind === 'tpm' && tpmByReference
-        ? ' It names input by reference that the gateway cannot measure (a stored response or conversation, a file by id or URL), reserved at up to the whole limit until it is answered.'
+        ? ' It names input by reference that the gateway cannot measure (a stored response or conversation, a file by id or URL, or what hosted tools such as file search, web search or MCP servers fetch), reserved at up to the whole limit until it is answered.'
         : '';
     const err = new TollgateError(
       'rate_limit_exceeded',
@@ -623,7 +625,7 @@ function refuseUncountedTokens(input: AdmitInput, limits: LimitPlan): void {
   const { plan } = input;
   let how: string;
   if (use === 'hidden') how = 'runs a model that its request does not name, whose tokens the gateway never sees';
-  else if (plan.kind === 'unmetered' && (use !== null || input.model !== null || namesModels(input.body))) {
+  else if (plan.kind === 'unmetered' && plan.family !== PROVIDER_VECTOR_STORES && (use !== null || input.model !== null || namesModels(input))) {
     how = `runs a model whose tokens are billed outside the answers the gateway meters (${plan.family})`;
   } else return;
   const rate = limits.rates.find((r) => r.kind === 'tpm') as LimitPlan['rates'][number];
@@ -635,10 +637,18 @@ function refuseUncountedTokens(input: AdmitInput, limits: LimitPlan): void {
   );
 }
 
-/** Whether a body names a model below its top level (each request of an Anthropic message batch), or is too deep to tell. */
-function namesModels(body: Record<string, unknown> | null): boolean {
-  if (body === null) return false;
-  const nested = nestedModels(body);
+/**
+ * The endpoints that run models named below their body's top level: Anthropic's message batches
+ * (`requests[].params.model`) and OpenAI's grader runs (`grader.model`). Elsewhere a nested `model` is data (metadata,
+ * a vector store file's attributes, an eval's stored graders that run only with its runs): a vector store with
+ * `metadata: {model: …}` was refused as running a model.
+ */
+const NESTED_MODEL_RUNS: ReadonlySet<string> = new Set(['/messages/batches', '/fine_tuning/alpha/graders/run']);
+
+/** Whether a request runs a model named below its body's top level (NESTED_MODEL_RUNS), or is too deep to tell. */
+function namesModels(input: AdmitInput): boolean {
+  if (input.body === null || !NESTED_MODEL_RUNS.has(input.endpoint)) return false;
+  const nested = nestedModels(input.body);
   return nested === null || nested.length > 0;
 }
 
