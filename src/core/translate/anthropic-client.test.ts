@@ -363,9 +363,34 @@ describe('chat completions as Anthropic messages', () => {
     }
     const refused = chatCompletionToMessage({ ...OPENAI_PLAIN, choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: "I can't help with that." }, finish_reason: 'stop' }] }, { model: MODEL });
     expect(refused).toMatchObject({ content: [{ type: 'text', text: "I can't help with that." }], stop_reason: 'refusal' });
-    expect(() => chatCompletionToMessage({ ...OPENAI_TOOL_CALLS, choices: [{ index: 0, message: { tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '[1,2' } }] } }] }, { model: MODEL })).toThrow(
-      expect.objectContaining({ code: 'upstream_error' }),
+  });
+
+  it('a tool call cut off by max_tokens (its arguments no whole JSON object): a tool_use with the input {}, stop reason max_tokens, as streamed', () => {
+    // Found by an outside review: the whole answer was a 502 (billed) where the same answer streamed was a 200.
+    const cut = (args: unknown, finish: string | null) =>
+      chatCompletionToMessage(
+        { ...OPENAI_TOOL_CALLS, choices: [{ index: 0, message: { role: 'assistant', content: 'Let me check.', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: args } }] }, finish_reason: finish }] },
+        { model: MODEL },
+      );
+    const expected = { content: [{ type: 'text', text: 'Let me check.' }, { type: 'tool_use', id: 'call_1', name: 'get_weather', input: {} }], stop_reason: 'max_tokens' };
+    expect(cut('{"location": "Par', 'length')).toMatchObject(expected);
+    // Arguments that are no JSON object whatever the finish reason: no call the client could run as it is.
+    expect(cut('[1,2', 'tool_calls')).toMatchObject(expected);
+    expect(cut('[1,2]', 'tool_calls')).toMatchObject(expected);
+    expect(cut('"Paris"', null)).toMatchObject(expected);
+    // Cut off after a whole object: the call as it is, still max_tokens.
+    expect(cut('{"location": "Paris"}', 'length')).toMatchObject({ content: [{}, { input: { location: 'Paris' } }], stop_reason: 'max_tokens' });
+    // Arguments given as an object (some OpenAI-compatible servers) are that object.
+    expect(cut({ location: 'Paris' }, 'tool_calls')).toMatchObject({ content: [{}, { input: { location: 'Paris' } }], stop_reason: 'tool_use' });
+    // A refusal stays one.
+    const refused = chatCompletionToMessage({ ...OPENAI_TOOL_CALLS, choices: [{ index: 0, message: { refusal: 'No.', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{' } }] }, finish_reason: 'length' }] }, { model: MODEL });
+    expect(refused.stop_reason).toBe('refusal');
+    // The stream of the same answer ends the same way.
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) => `data: ${JSON.stringify({ id: 'chatcmpl-S', object: 'chat.completion.chunk', created: 1, model: MODEL, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const { events } = chatStreamToEvents(
+      chunk({ role: 'assistant', content: 'Let me check.' }) + chunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"location": "Par' } }] }) + chunk({}, 'length') + 'data: [DONE]\n\n',
     );
+    expect(events.find((e) => e.type === 'message_delta')?.delta).toMatchObject({ stop_reason: 'max_tokens' });
   });
 
   it('streams: message_start, a text block, message_delta with the stop reason and usage, message_stop', () => {

@@ -1,4 +1,5 @@
 import { TollgateError } from '../errors.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../json-depth.js';
 import type { TokenCounts } from '../pricing.js';
 import { answeredServiceTier, anthropicAnswerServiceTier } from '../service-tier.js';
 import { tokensFromUsage } from '../usage-extract.js';
@@ -7,7 +8,8 @@ import { stopReasonOf } from './stop-reasons.js';
 
 // An OpenAI chat completion as an Anthropic message, for an Anthropic-SDK client that called an OpenAI model through
 // `/v1/messages`: the first choice's content becomes a text block, a refusal a text block with stop_reason `refusal`,
-// each tool call a tool_use block (its arguments parsed to the object Anthropic's clients expect).
+// each tool call a tool_use block (its arguments parsed to the object Anthropic's clients expect; arguments cut off by
+// max_tokens are `{}`, and the answer's stop_reason `max_tokens`).
 
 /**
  * The Anthropic message of a chat completion; throws a 502 when the completion is not one Tollgate can read.
@@ -29,7 +31,11 @@ export function chatCompletionToMessage(completion: unknown, o: { model: string;
     for (const call of message.tool_calls) {
       const fn = isObject(call) && isObject(call.function) ? call.function : null;
       if (!fn) throw unreadable('a tool call is not a function call');
-      content.push({ type: 'tool_use', id: call.id, name: fn.name, input: toolInput(fn.arguments) });
+      const input = toolInput(fn.arguments);
+      content.push({ type: 'tool_use', id: call.id, name: fn.name, input: input ?? {} });
+      // A call whose arguments are no whole JSON object was cut off (or is none the client could run): the answer
+      // ends as Anthropic ends one cut inside a tool call, and as the same answer streamed ends.
+      if (input === null && stopReason !== 'refusal') stopReason = 'max_tokens';
     }
   }
   const tokens = tokensFromUsage(completion.usage) ?? o.counted ?? { input: 0, cached: 0, output: 0 };
@@ -49,16 +55,23 @@ export function chatCompletionToMessage(completion: unknown, o: { model: string;
   };
 }
 
-/** A tool call's arguments as the JSON object Anthropic's tool_use input is. */
-function toolInput(args: unknown): Json {
-  if (args === undefined || args === '') return {};
+/**
+ * A tool call's arguments as the JSON object Anthropic's tool_use input is, or null when they are no whole JSON object
+ * (cut off by max_tokens: `{"location": "Par`), which the caller sends as `{}`. Arguments nested past what the
+ * translation can walk are refused (502).
+ */
+function toolInput(args: unknown): Json | null {
+  if (args === undefined || args === null || args === '') return {};
+  // Some OpenAI-compatible servers give the arguments as an object rather than as its JSON text.
+  if (isObject(args)) return args;
+  if (typeof args !== 'string') return null;
+  if (exceedsJsonDepth(args)) throw unreadable(`a tool call's arguments nest more than ${MAX_JSON_DEPTH} levels deep`);
   try {
-    const input: unknown = JSON.parse(String(args));
-    if (isObject(input)) return input;
+    const input: unknown = JSON.parse(args);
+    return isObject(input) ? input : null;
   } catch {
-    // not JSON: refused below
+    return null;
   }
-  throw unreadable('a tool call\'s arguments are not a JSON object');
 }
 
 const unreadable = (why: string) => new TollgateError('upstream_error', `The OpenAI-compatible provider's answer could not be translated to an Anthropic message: ${why}.`);
