@@ -94,6 +94,26 @@ describe('one key, both clients, both providers', () => {
       expect(await lastEvent()).toMatchObject({ endpoint: '/chat/completions', streamed: 1, outcome: 'ok', input_tokens: 472, output_tokens: 89 });
     });
 
+    it('empty system and assistant text (OpenAI takes it, Anthropic refuses it) is left out; an empty user message is a 400 naming it', async () => {
+      const res = await openai(key.value).chat.completions.create({
+        model: SONNET,
+        messages: [
+          { role: 'system', content: '' },
+          { role: 'user', content: 'hi' },
+          { role: 'assistant', content: '' },
+          { role: 'user', content: 'again' },
+        ],
+      });
+      expect(res.choices[0].message.content).toBe('Hello! How can I help you today?');
+      const sent = JSON.parse(p.anthropic.seen.at(-1)!.body);
+      expect(sent.system).toBeUndefined();
+      expect(sent.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'hi' }, { type: 'text', text: 'again' }] }]);
+      const before = p.anthropic.seen.length;
+      const empty = await failure<OpenAIError>(openai(key.value).chat.completions.create({ model: SONNET, messages: [{ role: 'user', content: '' }] }));
+      expect(empty).toMatchObject({ status: 400, param: 'messages[0].content', code: 'invalid_value' });
+      expect(p.anthropic.seen.length).toBe(before);
+    });
+
     it("the SDK's stream helper gets the final completion", async () => {
       const runner = openai(key.value).chat.completions.stream({ model: SONNET, messages: [{ role: 'user', content: 'Hello' }] });
       const final = await runner.finalChatCompletion();

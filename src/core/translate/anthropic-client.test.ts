@@ -301,7 +301,8 @@ describe('what Anthropic reads differently from OpenAI', () => {
 
   it('translates to nothing what asks for nothing: an empty system prompt, an empty list of tools, a tool choice of auto or none without tools', () => {
     const hi = [{ role: 'user', content: 'Hi' }];
-    for (const system of [[], '']) expect(toChat({ system, messages: hi }).body.messages).toEqual(hi);
+    // Whitespace alone too, as the other way round (an OpenAI client's empty or blank system text is left out).
+    for (const system of [[], '', ' \n']) expect(toChat({ system, messages: hi }).body.messages).toEqual(hi);
     for (const type of ['auto', 'none']) expect(toChat({ messages: hi, tool_choice: { type } }).body).toEqual({ model: MODEL, messages: hi, max_completion_tokens: 1024 });
     // An empty list of tools is none (OpenAI refuses `tools: []`).
     expect(toChat({ messages: hi, tools: [], tool_choice: { type: 'auto' } }).body).toEqual({ model: MODEL, messages: hi, max_completion_tokens: 1024 });

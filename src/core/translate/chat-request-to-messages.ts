@@ -175,12 +175,20 @@ const asBlocks = (t: Turn): Json[] => (t.plain ? [{ type: 'text', text: t.conten
  * System and developer messages before the conversation become the system prompt; user messages and tool results
  * become user turns, assistant messages assistant turns (with tool_use blocks); consecutive turns of one role are
  * merged, as Anthropic needs every tool result of an assistant turn in the one user turn after it.
+ *
+ * Text with nothing in it (empty, or only whitespace), which OpenAI takes and Anthropic refuses ("text content blocks
+ * must be non-empty", "… must contain non-whitespace text"), asks for nothing: it is dropped from the system prompt,
+ * an assistant's turn and a tool's result, and an assistant message left with nothing is dropped (the turns around it
+ * merged); a user message left with nothing is refused, naming its content.
  */
 function translateMessages(messages: unknown, refuse: Refuse): { system: Json[]; messages: Json[] } {
   if (!Array.isArray(messages)) refuse('messages', 'it must be an array');
   const system: Json[] = [];
   const turns: Turn[] = [];
-  const push = (t: Turn) => {
+  /** The index of the last message that made a turn (a message dropped for having nothing in it made none). */
+  let lastKept = -1;
+  const push = (t: Turn, i: number) => {
+    lastKept = i;
     const last = turns[turns.length - 1];
     if (last && last.role === t.role) {
       turns[turns.length - 1] = { role: t.role, content: [...asBlocks(last), ...asBlocks(t)], plain: false };
@@ -192,33 +200,50 @@ function translateMessages(messages: unknown, refuse: Refuse): { system: Json[];
     checkMessageMembers(m, at, refuse);
     switch (m.role) {
       case 'system':
-      case 'developer':
+      case 'developer': {
+        const blocks = textBlocks(m.content, `${at}.content`, refuse).filter(hasText);
+        if (blocks.length === 0) return;
         if (turns.length > 0) refuse(`${at}.role`, `a ${m.role} message after the conversation started has no place in Anthropic's messages (its system prompt comes first)`);
-        system.push(...textBlocks(m.content, `${at}.content`, refuse));
+        system.push(...blocks);
         return;
-      case 'user':
-        if (typeof m.content === 'string') push({ role: 'user', content: m.content, plain: true });
-        else push({ role: 'user', content: userBlocks(m.content, `${at}.content`, refuse), plain: false });
+      }
+      case 'user': {
+        const content = typeof m.content === 'string' ? m.content : userBlocks(m.content, `${at}.content`, refuse).filter(hasText);
+        if (typeof content === 'string' ? isBlank(content) : content.length === 0) {
+          refuse(`${at}.content`, 'a user message is empty (or only whitespace), which Anthropic refuses; leave the message out or give it content');
+        }
+        push({ role: 'user', content, plain: typeof content === 'string' }, i);
         return;
-      case 'assistant':
-        push(assistantTurn(m, at, refuse));
+      }
+      case 'assistant': {
+        const turn = assistantTurn(m, at, refuse);
+        if (turn) push(turn, i);
         return;
+      }
       case 'tool': {
         if (typeof m.tool_call_id !== 'string') refuse(`${at}.tool_call_id`, 'a tool message names the tool call it answers');
-        const content = typeof m.content === 'string' ? m.content : textBlocks(m.content, `${at}.content`, refuse);
-        push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: m.tool_call_id, content }], plain: false });
+        const content = typeof m.content === 'string' ? m.content : textBlocks(m.content, `${at}.content`, refuse).filter(hasText);
+        const result: Json = { type: 'tool_result', tool_use_id: m.tool_call_id };
+        // A result with nothing in it has no content (Anthropic's is optional, and refuses empty text).
+        if (typeof content === 'string' ? !isBlank(content) : content.length > 0) result.content = content;
+        push({ role: 'user', content: [result], plain: false }, i);
         return;
       }
     }
   });
   // OpenAI reads an assistant message last as history and writes a new reply; Anthropic reads it as a prefill and
-  // continues it: the same messages would ask for a different answer.
-  const last = messages.length - 1;
-  if (last >= 0 && (messages[last] as Json).role === 'assistant') {
-    refuse(`messages[${last}]`, 'the conversation ends with an assistant message, which OpenAI answers with a new reply and Anthropic would continue as a prefill; end it with a user or tool message');
+  // continues it: the same messages would ask for a different answer. (An empty one last was dropped: nothing to continue.)
+  if (lastKept >= 0 && (messages[lastKept] as Json).role === 'assistant') {
+    refuse(`messages[${lastKept}]`, 'the conversation ends with an assistant message, which OpenAI answers with a new reply and Anthropic would continue as a prefill; end it with a user or tool message');
   }
   return { system, messages: turns.map((t) => ({ role: t.role, content: t.content })) };
 }
+
+/** Whether a text has nothing in it but whitespace (Anthropic refuses such a text block). */
+const isBlank = (text: unknown): boolean => typeof text === 'string' && text.trim() === '';
+
+/** Whether a block is not a text block of nothing (see isBlank): kept. */
+const hasText = (b: Json): boolean => b.type !== 'text' || !isBlank(b.text);
 
 /**
  * Each role's members in OpenAI's spec (ChatCompletionRequest…Message). A member is checked against its own role's
@@ -326,18 +351,19 @@ function documentBlock(file: unknown, at: string, refuse: Refuse): Json {
   return block;
 }
 
-function assistantTurn(m: Json, at: string, refuse: Refuse): Turn {
+/** An assistant message as a turn, or null when nothing is left of it (no text but whitespace, no tool calls): dropped. */
+function assistantTurn(m: Json, at: string, refuse: Refuse): Turn | null {
   if (!absent(m.refusal)) refuse(`${at}.refusal`, "Anthropic's assistant turns carry no refusal");
   const toolCalls = m.tool_calls;
-  if (typeof m.content === 'string' && absent(toolCalls)) return { role: 'assistant', content: m.content, plain: true };
+  if (typeof m.content === 'string' && absent(toolCalls)) return isBlank(m.content) ? null : { role: 'assistant', content: m.content, plain: true };
   const blocks: Json[] = [];
   if (typeof m.content === 'string') {
-    if (m.content !== '') blocks.push({ type: 'text', text: m.content });
+    if (!isBlank(m.content)) blocks.push({ type: 'text', text: m.content });
   } else if (Array.isArray(m.content)) {
     m.content.forEach((p: unknown, j: number) => {
       if (!isObject(p) || p.type !== 'text') refuse(`${at}.content[${j}].type`, "only text parts are translated in an assistant's content");
       const block = textBlock(p, `${at}.content[${j}]`, refuse);
-      if (block.text !== '') blocks.push(block);
+      if (hasText(block)) blocks.push(block);
     });
   } else if (!absent(m.content)) refuse(`${at}.content`, 'it must be a string or an array of text parts');
   if (!absent(toolCalls)) {
@@ -359,7 +385,7 @@ function assistantTurn(m: Json, at: string, refuse: Refuse): Turn {
       blocks.push({ type: 'tool_use', id: c.id, name: fn.name, input });
     });
   }
-  return { role: 'assistant', content: blocks, plain: false };
+  return blocks.length === 0 ? null : { role: 'assistant', content: blocks, plain: false };
 }
 
 function translateTools(tools: unknown, refuse: Refuse): Json[] {

@@ -61,9 +61,10 @@ export function messagesRequestToChat(body: Json, o: { model: string; forCountin
     refuse(key, (Object.hasOwn(NO_EQUIVALENT, key) ? NO_EQUIVALENT[key] : undefined) ?? "OpenAI's chat completions have no such parameter");
   }
   const messages: Json[] = [];
-  // An empty system prompt (`[]`, `""`) asks for nothing: no system message.
+  // An empty system prompt (`[]`, `""`, whitespace alone) asks for nothing: no system message, as an OpenAI client's
+  // empty system text sends Anthropic none (chat-request-to-messages.ts).
   const system = absent(body.system) ? '' : systemText(body.system, refuse);
-  if (system !== '') messages.push({ role: 'system', content: system });
+  if (system.trim() !== '') messages.push({ role: 'system', content: system });
   if (!Array.isArray(body.messages)) refuse('messages', 'it must be an array');
   const turns: unknown[] = body.messages;
   turns.forEach((m: unknown, i: number) => {

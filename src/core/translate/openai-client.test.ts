@@ -70,6 +70,56 @@ describe('a chat completions request as a Messages API request', () => {
     expect(out.messages).toEqual([{ role: 'user', content: 'Hello' }]);
   });
 
+  it("empty text, which OpenAI takes and Anthropic refuses: dropped from the system prompt and the assistant's turns, refused in a user's", () => {
+    // Found by an outside review: an openai-SDK app's empty system prompt or assistant message went to Anthropic as an
+    // empty text block, and Anthropic answered 400 "text content blocks must be non-empty" (or "non-whitespace").
+    const img = { type: 'image_url', image_url: { url: 'https://example.com/a.png' } };
+    const out = toMessages({
+      messages: [
+        { role: 'system', content: '' },
+        { role: 'developer', content: [{ type: 'text', text: '' }, { type: 'text', text: ' \n' }, { type: 'text', text: 'Be terse.' }] },
+        { role: 'user', content: [{ type: 'text', text: '' }, img, { type: 'text', text: '  ' }] },
+        { role: 'assistant', content: '' },
+        { role: 'user', content: 'again' },
+        { role: 'assistant', content: [{ type: 'text', text: '\t' }] },
+        { role: 'user', content: 'and again' },
+        { role: 'assistant', content: null },
+        { role: 'system', content: [] },
+        { role: 'user', content: 'last' },
+        { role: 'assistant', content: ' ', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 'c', content: [{ type: 'text', text: '' }] },
+        { role: 'tool', tool_call_id: 'c', content: '' },
+        { role: 'tool', tool_call_id: 'c', content: [{ type: 'text', text: ' ' }, { type: 'text', text: 'r' }] },
+      ],
+    }).body;
+    expect(out.system).toEqual([{ type: 'text', text: 'Be terse.' }]);
+    // The empty assistant turns are dropped, and the user turns around them merged (Anthropic's turns alternate).
+    expect(out.messages).toEqual([
+      { role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'https://example.com/a.png' } }, { type: 'text', text: 'again' }, { type: 'text', text: 'and again' }, { type: 'text', text: 'last' }] },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'c', name: 'f', input: {} }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 'c' },
+          { type: 'tool_result', tool_use_id: 'c' },
+          { type: 'tool_result', tool_use_id: 'c', content: [{ type: 'text', text: 'r' }] },
+        ],
+      },
+    ]);
+    // A system prompt of nothing but empty text is no system prompt, as the other way round.
+    expect(toMessages({ messages: [{ role: 'system', content: '   ' }, { role: 'user', content: 'Hi' }] }).body).not.toHaveProperty('system');
+    // An empty assistant message last is dropped: what is left ends with the user's turn, which both APIs answer.
+    expect(toMessages({ messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: '' }] }).body.messages).toEqual([{ role: 'user', content: 'Hi' }]);
+    // An assistant message with content before an empty one last still ends the conversation: a prefill, refused.
+    expect(refusal({ messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hel' }, { role: 'assistant', content: '' }] }).param).toBe('messages[1]');
+    // A user message left with nothing is refused naming it: dropped, the turn would be lost without a word.
+    for (const content of ['', ' \n ', [], [{ type: 'text', text: '' }], [{ type: 'text', text: ' ' }, { type: 'text', text: '' }]]) {
+      const err = refusal({ messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }, { role: 'user', content }] });
+      expect(err, JSON.stringify(content)).toMatchObject({ status: 400, param: 'messages[2].content' });
+      expect(err.message).toContain('empty');
+    }
+  });
+
   it('multi-turn: roles kept, consecutive turns of one role merged into one', () => {
     const out = toMessages({
       messages: [
