@@ -114,6 +114,13 @@ describe('one key, both clients, both providers', () => {
       expect(p.anthropic.seen.length).toBe(before);
     });
 
+    it("top_p 1 (OpenAI's default, a no-op) is not sent beside the temperature: Claude Sonnet 4.5 refuses the two together", async () => {
+      await openai(key.value).chat.completions.create({ model: SONNET, messages: [{ role: 'user', content: 'hi' }], temperature: 0.7, top_p: 1 });
+      const sent = JSON.parse(p.anthropic.seen.at(-1)!.body);
+      expect(sent.temperature).toBe(0.7);
+      expect(sent).not.toHaveProperty('top_p');
+    });
+
     it("the SDK's stream helper gets the final completion", async () => {
       const runner = openai(key.value).chat.completions.stream({ model: SONNET, messages: [{ role: 'user', content: 'Hello' }] });
       const final = await runner.finalChatCompletion();

@@ -90,7 +90,9 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Mes
     if (typeof body.temperature === 'number' && body.temperature > 1) refuse('temperature', `${body.temperature} is out of Anthropic's range (0 to 1)`);
     out.temperature = body.temperature;
   }
-  if (!absent(body.top_p)) out.top_p = body.top_p;
+  // top_p 1, OpenAI's default, asks for nothing (as n: 1 and zero penalties): left out, since Claude Sonnet 4.5 and later
+  // refuse temperature and top_p together. Any other top_p is sent as asked: which models take both is Anthropic's say.
+  if (!absent(body.top_p) && body.top_p !== 1) out.top_p = body.top_p;
   if (!absent(body.stop)) out.stop_sequences = typeof body.stop === 'string' ? [body.stop] : body.stop;
 
   const stream = flagOf(body.stream, 'stream', refuse) === true;

@@ -53,6 +53,12 @@ describe('a chat completions request as a Messages API request', () => {
     expect(toMessages({ messages: [], max_completion_tokens: 77, max_tokens: 77 }).body.max_tokens).toBe(77);
     // Nulls are members left out.
     expect(toMessages({ messages: [], temperature: null, stop: null, seed: null, n: 1 }).body).toEqual({ model: MODEL, max_tokens: 4096, messages: [] });
+    // top_p 1, OpenAI's default, asks for nothing: left out, since Claude Sonnet 4.5 and later refuse temperature and
+    // top_p together (found by an outside review: the openai SDK's top_p: 1 beside a temperature was Anthropic's 400).
+    expect(toMessages({ messages: [], temperature: 0.7, top_p: 1 }).body).toEqual({ model: MODEL, max_tokens: 4096, messages: [], temperature: 0.7 });
+    expect(toMessages({ messages: [], top_p: 1 }).body).not.toHaveProperty('top_p');
+    // Any other top_p is sent as asked, beside a temperature too: whether a model takes both is Anthropic's to say.
+    expect(toMessages({ messages: [], temperature: 0.7, top_p: 0.99 }).body).toMatchObject({ temperature: 0.7, top_p: 0.99 });
   });
 
   it('system and developer messages before the conversation become the system prompt', () => {
