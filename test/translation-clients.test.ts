@@ -121,6 +121,11 @@ describe('one key, both clients, both providers', () => {
       expect(sent).not.toHaveProperty('top_p');
     });
 
+    it('a data:image/jpg URL (a spelling OpenAI takes) is sent as image/jpeg', async () => {
+      await openai(key.value).chat.completions.create({ model: SONNET, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/jpg;base64,/9j/4AAQ' } }] }] });
+      expect(JSON.parse(p.anthropic.seen.at(-1)!.body).messages[0].content).toEqual([{ type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: '/9j/4AAQ' } }]);
+    });
+
     it("the SDK's stream helper gets the final completion", async () => {
       const runner = openai(key.value).chat.completions.stream({ model: SONNET, messages: [{ role: 'user', content: 'Hello' }] });
       const final = await runner.finalChatCompletion();

@@ -173,6 +173,15 @@ describe('a chat completions request as a Messages API request', () => {
         ],
       },
     ]);
+    // image/jpg, a common spelling OpenAI takes (found by an outside review: refused as "not image/jpg"), is JPEG;
+    // media types are read in any case, as both APIs read them, and sent as Anthropic names them.
+    const image = (url: string) => (toMessages({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }] }).body.messages as Array<{ content: unknown[] }>)[0].content[0];
+    for (const url of ['data:image/jpg;base64,/9j/4AAQ', 'data:IMAGE/JPG;base64,/9j/4AAQ', 'data:image/JPEG;base64,/9j/4AAQ', 'DATA:Image/Jpeg;name=a.jpg;base64,/9j/4AAQ']) {
+      expect(image(url), url).toEqual({ type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: '/9j/4AAQ' } });
+    }
+    expect(image('data:image/WebP;base64,UklGR')).toMatchObject({ source: { media_type: 'image/webp' } });
+    // Other types are still refused, naming the one given.
+    expect(refusal({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/bmp;base64,Qk0=' } }] }] })).toMatchObject({ param: 'messages[0].content[0].image_url.url', message: expect.stringContaining('not image/bmp') });
   });
 
   it('tools, tool_choice, parallel_tool_calls, and a tool round trip (assistant tool_calls, tool results)', () => {

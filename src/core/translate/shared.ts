@@ -52,10 +52,15 @@ export function onlyMembers(o: Json, allowed: readonly string[], at: string, ref
   for (const k in o) if (!allowed.includes(k) && !absent(o[k])) refuse(`${at}.${k}`, why);
 }
 
-/** A `data:` URL's media type and base64 data, or null when it is not a base64 data URL. */
+/** Other spellings of a media type, as the type they name: `image/jpg` is common, and OpenAI takes it for JPEG. */
+const MEDIA_TYPE_ALIASES: Readonly<Record<string, string>> = { 'image/jpg': 'image/jpeg' };
+
+/** A `data:` URL's media type (lower case, aliases as the type they name) and base64 data, or null when it is not a base64 data URL. */
 export function parseDataUrl(url: string): { mediaType: string; data: string } | null {
   const m = /^data:([\w.+-]+\/[\w.+-]+)(?:;[^;,]*)*;base64,/i.exec(url);
-  return m ? { mediaType: m[1].toLowerCase(), data: url.slice(m[0].length) } : null;
+  if (!m) return null;
+  const type = m[1].toLowerCase();
+  return { mediaType: Object.hasOwn(MEDIA_TYPE_ALIASES, type) ? MEDIA_TYPE_ALIASES[type] : type, data: url.slice(m[0].length) };
 }
 
 /** The image types Anthropic's Messages API reads. */
