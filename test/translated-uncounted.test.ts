@@ -126,3 +126,91 @@ describe('a translated call whose provider reports no usage', () => {
     expect(translated.event).toMatchObject({ billable: 1, input_tokens: native.event.input_tokens, output_tokens: native.event.output_tokens });
   });
 });
+
+// A stream whose usage names its input (message_start's) but never its output: message_start's output_tokens (1) is
+// no count of the answer, only message_delta's is. Found by an outside review: a 500-word answer from an
+// Anthropic-compatible server whose message_delta carried no usage was billed 1 output token, natively through
+// /v1/messages and translated for an OpenAI client alike. The output is counted by the tokenizer then, at least.
+describe("an Anthropic stream whose message_delta reports no output count", () => {
+  let t: TestServer;
+  let up: Server;
+  const TEXT = 'word '.repeat(500);
+  /** The usage the upstream's message_delta carries (undefined: none). */
+  let deltaUsage: Record<string, unknown> | undefined;
+
+  beforeAll(async () => {
+    up = createServer(async (req, res) => {
+      let raw = '';
+      for await (const chunk of req) raw += chunk;
+      const model = String((JSON.parse(raw) as { model: unknown }).model);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const event = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+      res.end(
+        event('message_start', { message: { id: 'msg_1', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 10, output_tokens: 1 } } }) +
+          event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }) +
+          event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: TEXT } }) +
+          event('content_block_stop', { index: 0 }) +
+          event('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, ...(deltaUsage ? { usage: deltaUsage } : {}) }) +
+          event('message_stop', {}),
+      );
+    });
+    t = await gatewayForBothKinds(up);
+  });
+  afterAll(async () => {
+    await t?.close();
+    up?.close();
+  });
+
+  const newKey = async () => (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'k' } })).body as { id: string; value: string };
+  /** A stream's one usage event, and the usage its client was shown last (null: none). */
+  const call = async (path: '/v1/messages' | '/v1/chat/completions') => {
+    const key = await newKey();
+    const body =
+      path === '/v1/messages'
+        ? { model: 'claude-sonnet-4-5', max_tokens: 2000, stream: true, messages: [{ role: 'user', content: 'x' }] }
+        : { model: 'claude-sonnet-4-5', max_tokens: 2000, stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'x' }] };
+    const res = await fetch(`${t.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key.value}`, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    const [event] = await usageEventsOf(t, key.id);
+    const usages = text
+      .split('\n')
+      .filter((l) => l.startsWith('data: {'))
+      .flatMap((l) => {
+        const u = (JSON.parse(l.slice(6)) as { usage?: Record<string, unknown> }).usage;
+        return u ? [u] : [];
+      });
+    return { event, shown: usages.at(-1) ?? null };
+  };
+
+  it.each([
+    ['no usage', undefined],
+    ['a usage without output_tokens', { input_tokens: 10 }],
+  ])('message_delta with %s: natively through /v1/messages, the output is the tokenizer count of what was delivered', async (_what, usage) => {
+    deltaUsage = usage;
+    const { event } = await call('/v1/messages');
+    expect(event).toMatchObject({ outcome: 'ok', input_tokens: 10 });
+    expect(Number(event.output_tokens)).toBeGreaterThanOrEqual(400);
+  });
+
+  it.each([
+    ['no usage', undefined],
+    ['a usage without output_tokens', { input_tokens: 10 }],
+  ])('message_delta with %s: translated for an OpenAI client, billed the counted output and shown it', async (_what, usage) => {
+    deltaUsage = usage;
+    const { event, shown } = await call('/v1/chat/completions');
+    expect(event).toMatchObject({ outcome: 'ok', input_tokens: 10 });
+    expect(Number(event.output_tokens)).toBeGreaterThanOrEqual(400);
+    expect(shown).toMatchObject({ prompt_tokens: 10, completion_tokens: Number(event.output_tokens) });
+  });
+
+  it.each(['/v1/messages', '/v1/chat/completions'] as const)('a final output count (message_delta output_tokens) is the provider\'s word, below the tokenizer\'s too (%s)', async (path) => {
+    deltaUsage = { output_tokens: 7 };
+    const { event } = await call(path);
+    expect(event).toMatchObject({ outcome: 'ok', input_tokens: 10, output_tokens: 7 });
+  });
+});

@@ -63,6 +63,12 @@ describe('the stream usage scanner', () => {
     expect(text.provisional).toBe(true);
     const end = inspectEvents(Buffer.from(ev('message_delta', { delta: {}, usage: { output_tokens: 40 } })), shape, false, text.tokens, text.provisional);
     expect(end).toMatchObject({ tokens: { input: 9, output: 40 }, provisional: false, complete: false });
+    // A message_delta whose usage names no output count is not final: message_start's 1 is no count of the answer
+    // (nor is 0, when message_start had no usage); once final, a later such delta leaves it final.
+    const noOutput = (tokens: typeof start.tokens, provisional: boolean) => inspectEvents(Buffer.from(ev('message_delta', { delta: {}, usage: { input_tokens: 9 } })), shape, false, tokens, provisional);
+    expect(noOutput(text.tokens, true)).toMatchObject({ tokens: { input: 9, output: 1 }, provisional: true });
+    expect(noOutput(null, false)).toMatchObject({ tokens: { input: 9, output: 0 }, provisional: true });
+    expect(noOutput(end.tokens, false)).toMatchObject({ tokens: { input: 9, output: 40 }, provisional: false });
     const chat = inspectEvents(Buffer.from(delta('', { choices: [], usage })), streamShapeFor('/chat/completions'), false, null);
     expect(chat).toMatchObject({ tokens: { input: 7, output: 3 }, provisional: false });
   });

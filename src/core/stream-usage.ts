@@ -2,7 +2,7 @@ import type { TokenCounts } from './pricing.js';
 import { answeredServiceTier, anthropicServiceTier } from './service-tier.js';
 import { answeredSpeed, type Speed, speedNamed } from './speed.js';
 import { boundaryEndsAt, eventData, lastBoundaryEnd, nextBoundaryEnd, splitEvents } from './sse.js';
-import { deltaText, lastUsageKey, tokensFromUsage, withAnthropicDelta } from './usage-extract.js';
+import { deltaText, lastUsageKey, namesOutputCount, tokensFromUsage, withAnthropicDelta } from './usage-extract.js';
 
 // The stream usage scanner: pure functions over the bytes of Server-Sent Events, apart from the pump that moves them
 // (http/gateway/stream-relay.ts). It finds the usage an upstream reports and the end of the stream, and leaves out
@@ -131,7 +131,7 @@ export interface Inspected {
   tokens: TokenCounts | null;
   /**
    * Whether `tokens` are not the stream's last word: Anthropic's message_start reports 1 output token, and only its
-   * message_delta the real count. A chat usage chunk, a final Response and a message_delta are final.
+   * message_delta the real count. A chat usage chunk, a final Response and a message_delta naming output_tokens are final.
    */
   provisional: boolean;
   /** The service tier an event read here named (a chat chunk's, or the final Response's), or null. */
@@ -239,10 +239,12 @@ export function inspectEvents(
       }
       if (obj?.type === 'message_delta') {
         if (obj.usage) {
+          // Final once a delta names the output: one without output_tokens leaves message_start's 1 (or none) standing.
+          const wasFinal = tokens !== null && !provisional;
           tokens = withAnthropicDelta(tokens, obj.usage);
           serviceTier = anthropicServiceTier((obj.usage as { service_tier?: unknown }).service_tier) ?? serviceTier;
           speed = speedNamed(obj.usage) ?? speed;
-          provisional = false;
+          provisional = !(wasFinal || namesOutputCount(obj.usage));
         }
       } else if (obj?.usage) {
         const reported = tokensFromUsage(obj.usage);

@@ -80,6 +80,14 @@ function anthropicStep(u: Record<string, unknown>): TokenCounts {
 }
 
 /**
+ * Whether an Anthropic usage names the answer's output count: message_delta's, which is the final one. Without it a
+ * stream's output is not known (message_start's output_tokens is 1 whatever follows).
+ */
+export function namesOutputCount(usage: unknown): boolean {
+  return usage !== null && typeof usage === 'object' && typeof (usage as { output_tokens?: unknown }).output_tokens === 'number';
+}
+
+/**
  * An Anthropic stream's counts once a `message_delta` reports its usage: `message_start`'s counts (`prev`) with the
  * delta's laid over them. The delta's counts are cumulative totals of the whole message, each omitted when it does not
  * apply, so each one it has replaces the one before and the others stay.

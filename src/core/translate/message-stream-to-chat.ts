@@ -1,7 +1,7 @@
 import type { TokenCounts } from '../pricing.js';
 import { anthropicServiceTier, openAIAnswerServiceTier } from '../service-tier.js';
 import { answeredSpeed, type Speed, speedNamed } from '../speed.js';
-import { deltaText, tokensFromUsage, withAnthropicDelta } from '../usage-extract.js';
+import { deltaText, namesOutputCount, tokensFromUsage, withAnthropicDelta } from '../usage-extract.js';
 import { HIDDEN_BLOCKS } from './message-to-chat-completion.js';
 import { chatEvent, chatUsageOf, isObject, type Json, MAX_KEPT_TEXT, thinkingTokensOf } from './shared.js';
 import { finishReasonOf } from './stop-reasons.js';
@@ -16,7 +16,7 @@ export class MessageStreamToChat {
   tokens: TokenCounts | null = null;
   /** Whether the stream reached message_stop. */
   complete = false;
-  /** Whether `tokens` are final (message_delta reported them): message_start's are not. */
+  /** Whether `tokens` are final (a message_delta reported the output count): message_start's are not. */
   final = false;
   /**
    * The output delivered so far (text, tool input, thinking, shown or not), bounded: counted by the tokenizer when the
@@ -44,13 +44,15 @@ export class MessageStreamToChat {
   private readonly hidden = new Set<number>();
   private finish: string | null = null;
   /**
-   * Whether the stream reached message_stop without any usage while its client asked for a usage chunk, and
-   * `awaitCount` holds that chunk (and [DONE]) for finishWith(): the client is shown the counts billed, not 0.
+   * Whether the stream reached message_stop without its final usage (none, or no output count) while its client asked
+   * for a usage chunk, and `awaitCount` holds that chunk (and [DONE]) for finishWith(): the client is shown the counts
+   * billed, not 0 (or message_start's 1 output token).
    */
   awaitingCount = false;
 
   /**
-   * `awaitCount`: a stream without usage whose client asked for it is ended by finishWith(counted), not at message_stop.
+   * `awaitCount`: a stream without its final usage whose client asked for it is ended by finishWith(counted), not at
+   * message_stop.
    * `scrub`: clears the provider's own details (its keys) out of the message of its error event, decoded here.
    */
   constructor(private readonly o: { created: number; includeUsage: boolean; awaitCount?: boolean; scrub?: (text: string) => string }) {}
@@ -125,7 +127,8 @@ export class MessageStreamToChat {
         for (const index of this.unwritten.keys()) out += this.argumentsUnwritten(index);
         if (isObject(e.usage)) {
           this.tokens = withAnthropicDelta(this.tokens, e.usage);
-          this.final = true;
+          // Final once it names the output count: without one, message_start's 1 is no count of the answer.
+          this.final ||= namesOutputCount(e.usage);
           this.thinking = thinkingTokensOf(e.usage) ?? this.thinking;
           this.serviceTier = anthropicServiceTier(e.usage.service_tier) ?? this.serviceTier;
           this.speed = speedNamed(e.usage) ?? this.speed;
@@ -138,7 +141,7 @@ export class MessageStreamToChat {
         this.ended = true;
         let out = '';
         if (this.finish === null) out += this.chunk({}, 'stop');
-        if (this.o.includeUsage && this.tokens === null && this.o.awaitCount) {
+        if (this.o.includeUsage && !this.final && this.o.awaitCount) {
           this.awaitingCount = true;
           return out;
         }

@@ -485,6 +485,22 @@ describe("Anthropic's streams as chat completion chunks", () => {
     expect(quiet.translator.tokens).toEqual({ input: 25, cached: 0, output: 15 });
   });
 
+  it('a message_delta without an output count is not final: the usage chunk waits for the counts billed (awaitCount)', () => {
+    for (const usage of ['', ',"usage":{"input_tokens":25}']) {
+      const sse = ANTHROPIC_STREAM_TEXT.replace(',"usage":{"output_tokens":15}', usage);
+      expect(sse).not.toContain('"output_tokens":15');
+      const held = new MessageStreamToChat({ created: 5, includeUsage: true, awaitCount: true });
+      const out = splitEvents(sse)
+        .map((e) => held.push(eventData(e)))
+        .join('');
+      expect(held).toMatchObject({ complete: true, final: false, awaitingCount: true, tokens: { input: 25, output: 1 } });
+      expect(out).not.toContain('[DONE]');
+      const end = held.finishWith({ input: 25, cached: 0, output: 3 });
+      expect(end).toContain('"completion_tokens":3');
+      expect(end).toContain('[DONE]');
+    }
+  });
+
   it('streamed tools: one tool call, its arguments in pieces as they came, finish reason tool_calls', () => {
     const { chunks } = messageStreamToChatEvents(ANTHROPIC_STREAM_TOOLS, { created: 5, includeUsage: false });
     const deltas = chunks.map((c) => (c.choices as Array<{ delta: Record<string, unknown>; finish_reason: string | null }>)[0]);

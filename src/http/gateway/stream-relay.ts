@@ -236,7 +236,9 @@ export async function relayStream(
     raw.off('close', onDrain);
   }
   const final = tokens !== null && !provisional;
-  const text = tokens !== null && (complete || final) ? '' : keptText + answerText(kept);
+  // A stream that ended without its final usage (message_delta's output count) is counted from what it delivered,
+  // whether it ended properly or was cut (token-fallback.ts streamedTokens).
+  const text = final ? '' : keptText + answerText(kept);
   // A client that went away gets its socket destroyed: ending a response to a half-closed socket would leave the
   // connection open and hold up graceful shutdown.
   if (o.isClientGone()) raw.destroy();

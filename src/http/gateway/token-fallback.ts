@@ -154,15 +154,17 @@ export function mayReasonUnseen(model: string | null, body: Record<string, unkno
 }
 
 /**
- * The tokens of a streamed model answer: the usage it reported when it ended properly or its final usage came (a chat
- * usage chunk, Anthropic's message_delta); else (cut by the upstream, or its client gone) at least the output it
- * delivered, counted by the tokenizer, since the usage reported so far was not the last (Anthropic's message_start
- * reports 1 output token, its message_delta the real count).
+ * The tokens of a streamed model answer: the usage it reported when its final usage came (a chat usage chunk, a final
+ * Response, Anthropic's message_delta naming output_tokens); else at least the output it delivered, counted by the
+ * tokenizer, whether the stream was cut (by the upstream, or its client gone) or ended without that usage, since the
+ * usage reported so far was not the last (Anthropic's message_start reports 1 output token, its message_delta the real
+ * count). Found by an outside review: an Anthropic-compatible server whose message_delta carried no usage had a
+ * 500-word answer billed 1 output token.
  */
-export async function streamedTokens(body: Record<string, unknown> | null, r: { complete: boolean; final: boolean; tokens: TokenCounts | null; text: string }): Promise<TokenCounts> {
+export async function streamedTokens(body: Record<string, unknown> | null, r: { final: boolean; tokens: TokenCounts | null; text: string }): Promise<TokenCounts> {
   if (r.tokens === null) return countFallbackTokens(body, r.text);
   const tokens = r.tokens.inputUnnamed ? await withInputCounted(body, r.tokens) : r.tokens;
-  if (r.complete || r.final || r.text === '') return tokens;
+  if (r.final || r.text === '') return tokens;
   // Billed: an upper bound past the exact count.
   const delivered = await countTokens(r.text, new TokenBudget('bound'));
   return delivered > tokens.output ? { ...tokens, output: delivered } : tokens;

@@ -351,9 +351,11 @@ async function relayTranslatedStream(
     const out = translator.push(eventData(rest.toString('utf8')));
     if (out && !res.destroyed && !isClientGone()) res.write(out);
   }
+  // The counts billed (streamedTokens: the tokenizer's, or at least its count of the output when the usage reported no
+  // output count), shown to the client in the end it held for them.
   let counted: TokenCounts | null = null;
   if (translator.awaitingCount) {
-    counted = await countFallbackTokens(t.body, translator.text);
+    counted = await streamedTokens(t.body, { final: translator.final, tokens: translator.tokens, text: translator.text });
     const out = translator.finishWith(counted);
     if (!res.destroyed && !isClientGone()) res.write(out);
   }
@@ -363,7 +365,8 @@ async function relayTranslatedStream(
     if (!res.writableFinished) cutIfStalled(res, stallMs);
   }
   const speed = translator instanceof MessageStreamToChat ? translator.speed : null;
-  return { complete: translator.complete, final: translator.final, tokens: translator.tokens ?? counted, serviceTier: translator.serviceTier, speed, text: translator.text };
+  // Counted here, they are the final word: counted again, the count could only come out the same.
+  return { complete: translator.complete, final: translator.final || counted !== null, tokens: counted ?? translator.tokens, serviceTier: translator.serviceTier, speed, text: translator.text };
 }
 
 /**
