@@ -394,6 +394,22 @@ describe('chat completions as Anthropic messages', () => {
     expect(events.find((e) => e.type === 'message_delta')?.delta).toMatchObject({ stop_reason: 'max_tokens' });
   });
 
+  it('tool calls under finish_reason stop (Ollama, vLLM, OpenAI itself for a named tool_choice): stop reason tool_use, whole and streamed', () => {
+    // Agent loops run the tools when stop_reason is tool_use: end_turn with tool_use blocks ended the loop.
+    const whole = (finish: string | null) =>
+      chatCompletionToMessage({ ...OPENAI_TOOL_CALLS, choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: finish }] }, { model: MODEL }).stop_reason;
+    expect([whole('stop'), whole(null), whole('eos'), whole('tool_calls'), whole('length'), whole('content_filter')]).toEqual(['tool_use', 'tool_use', 'tool_use', 'tool_use', 'max_tokens', 'refusal']);
+    // No tool call: end_turn as ever.
+    expect(chatCompletionToMessage(OPENAI_PLAIN, { model: MODEL }).stop_reason).toBe('end_turn');
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) => `data: ${JSON.stringify({ id: 'chatcmpl-S', object: 'chat.completion.chunk', created: 1, model: MODEL, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const streamed = (finish: string | null, tools = true) =>
+      chatStreamToEvents(
+        chunk({ role: 'assistant', content: 'On it.' }) + (tools ? chunk({ tool_calls: [{ index: 0, id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }) : '') + (finish ? chunk({}, finish) : '') + 'data: [DONE]\n\n',
+      ).events.find((e) => e.type === 'message_delta')?.delta as { stop_reason: string };
+    expect([streamed('stop'), streamed(null), streamed('tool_calls'), streamed('length')].map((d) => d.stop_reason)).toEqual(['tool_use', 'tool_use', 'tool_use', 'max_tokens']);
+    expect(streamed('stop', false).stop_reason).toBe('end_turn');
+  });
+
   it('streams: message_start, a text block, message_delta with the stop reason and usage, message_stop', () => {
     const { events, translator } = chatStreamToEvents(OPENAI_STREAM_TEXT);
     expect(events.map((e) => e.type)).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);

@@ -37,6 +37,9 @@ export function chatCompletionToMessage(completion: unknown, o: { model: string;
       // ends as Anthropic ends one cut inside a tool call, and as the same answer streamed ends.
       if (input === null && stopReason !== 'refusal') stopReason = 'max_tokens';
     }
+    // Tool calls under finish_reason `stop` (Ollama's and vLLM's servers, OpenAI's own for a named tool_choice) are
+    // calls to run all the same: agent loops run them on stop_reason tool_use, and end_turn ended the loop.
+    if (message.tool_calls.length > 0 && stopReason === 'end_turn') stopReason = 'tool_use';
   }
   const tokens = tokensFromUsage(completion.usage) ?? o.counted ?? { input: 0, cached: 0, output: 0 };
   const usage = anthropicUsageOf(tokens);

@@ -208,7 +208,16 @@ export class ChatStreamToMessage {
   /** message_delta (the stop reason and the usage) and message_stop. */
   private end(tokens: TokenCounts): string {
     const usage = this.withTier(anthropicUsageOf(tokens));
-    return anthropicEvent('message_delta', { delta: { stop_reason: this.stopReason ?? 'end_turn', stop_sequence: null }, usage }) + anthropicEvent('message_stop', {});
+    return anthropicEvent('message_delta', { delta: { stop_reason: this.endReason(), stop_sequence: null }, usage }) + anthropicEvent('message_stop', {});
+  }
+
+  /**
+   * The message's stop reason: tool calls under finish_reason `stop` (or none: Ollama's and vLLM's servers, OpenAI's
+   * own for a named tool_choice) are calls to run all the same, tool_use, as agent loops read it.
+   */
+  private endReason(): string {
+    const reason = this.stopReason ?? 'end_turn';
+    return reason === 'end_turn' && this.tools.size > 0 ? 'tool_use' : reason;
   }
 }
 
