@@ -59,13 +59,15 @@ describe('the server secret file', () => {
   it('made by several first starts at once ends as one secret that each of them uses', async () => {
     const dir = dataDir();
     const go = join(dataDir(), 'go');
-    const runs = 6;
+    const runs = 4;
     // Each process loads the module, says so, then waits for the go file and reads or makes the same fresh dir's secret.
     const script = `
       import { existsSync } from 'node:fs';
       import { readOrCreateServerSecret } from ${JSON.stringify(new URL('../src/infra/server-secret-file.ts', import.meta.url).href)};
       process.stdout.write('ready\\n');
-      while (!existsSync(${JSON.stringify(go)})) {}
+      // Waits in 1 ms sleeps, not a busy loop: six spinning processes on two cores starved those still starting.
+      const nap = new Int32Array(new SharedArrayBuffer(4));
+      while (!existsSync(${JSON.stringify(go)})) Atomics.wait(nap, 0, 0, 1);
       try { process.stdout.write(JSON.stringify({ secret: readOrCreateServerSecret(${JSON.stringify(dir)}) })); }
       catch (err) { process.stdout.write(JSON.stringify({ error: String(err) })); }
     `;
