@@ -4,7 +4,7 @@ import { nanoToUsd } from '../core/pricing.js';
 import { rawUsageSince } from '../core/usage-retention.js';
 import type { UsageResult } from '../contract/usage.js';
 import type { DB } from '../storage/schema.js';
-import { ENDPOINT_KINDS, RESPONSE_RETRIEVAL_PREFIX } from '../storage/schema-rollups.js';
+import { BILLED_ELSEWHERE_KIND, ENDPOINT_KINDS, MODEL_LISTINGS, RESPONSE_RETRIEVAL_PREFIX } from '../storage/schema-rollups.js';
 import type { ServiceDeps } from './context.js';
 import { bool, bucketWidth, byBucket, checkParams, cmp, groupBy, invalid, list, listOf, type Page, pageSpan, type Query, range, toPage } from './usage-params.js';
 
@@ -162,12 +162,21 @@ async function sumRollups(deps: ServiceDeps, orgId: string, width: '1h' | '1d', 
   return rows.map((r) => sumsOf(r, Number(r.bucket_start), Number(r.input_cost) + Number(r.cached_cost) + Number(r.output_cost)));
 }
 
-/** Minute buckets straight from usage_events (over its time index): a page spans at most one day. */
+/** The routes whose POSTs count under a kind (ENDPOINT_KINDS), and those of every kind. */
+const POSTS_OF_KIND = new Map<string, string[]>();
+for (const [route, kind] of Object.entries(ENDPOINT_KINDS)) {
+  if (!route.startsWith('POST ')) throw new Error(`ENDPOINT_KINDS lists POSTs only: ${route}`);
+  POSTS_OF_KIND.set(kind, [...(POSTS_OF_KIND.get(kind) ?? []), route.slice('POST '.length)]);
+}
+const EVERY_KIND_ROUTE = [...POSTS_OF_KIND.values()].flat();
+
+/**
+ * Minute buckets straight from usage_events (over its time index): a page spans at most one day. The events of a kind
+ * are picked as endpointKind (storage/schema-rollups.ts) picks them for the hour and day rollups.
+ */
 async function sumEvents(deps: ServiceDeps, orgId: string, f: UsageFilter): Promise<UsageSums[]> {
-  const endpoints = Object.entries(ENDPOINT_KINDS)
-    .filter(([, kind]) => kind === f.kind)
-    .map(([route]) => route.slice('POST '.length));
-  if (endpoints.length === 0) return [];
+  const endpoints = POSTS_OF_KIND.get(f.kind) ?? [];
+  if (endpoints.length === 0 && f.kind !== BILLED_ELSEWHERE_KIND) return [];
   const minute = sql<number>`created_at_ms / 60000`;
   const billed = sql`billable = 1 and outcome <> 'refused'`;
   const q = filtered(
@@ -177,17 +186,26 @@ async function sumEvents(deps: ServiceDeps, orgId: string, f: UsageFilter): Prom
       .where('created_at_ms', '>=', f.from * 1000)
       .where('created_at_ms', '<', f.to * 1000)
       .where((eb) => {
-        const posts = eb.and([eb('method', '=', 'POST'), eb('endpoint', 'in', endpoints)]);
-        // A background response is billed by the retrieval of its result (GET /responses/{id}): billed ones count, and
-        // refused ones are counted as refused, as the hour and day rollups count them.
-        if (f.kind !== 'completions') return posts;
-        // GET /responses/{id} alone, as the rollups tell it (isResponseRetrieval): not /responses/{id}/input_items.
-        const retrieval = eb.and([
-          eb('method', '=', 'GET'),
-          eb('endpoint', 'like', `${RESPONSE_RETRIEVAL_PREFIX}%`),
-          eb('endpoint', 'not like', `${RESPONSE_RETRIEVAL_PREFIX}%/%`),
-        ]);
-        return eb.or([posts, eb.and([retrieval, eb.or([eb('billable', '=', 1), eb('outcome', '=', 'refused')])])]);
+        const isBilled = eb.and([eb('billable', '=', 1), eb('outcome', '<>', 'refused')]);
+        // The kind's routes: their POSTs, and billed requests of them by any other method.
+        const kinds = [];
+        if (endpoints.length > 0) kinds.push(eb.and([eb('endpoint', 'in', endpoints), eb.or([eb('method', '=', 'POST'), isBilled])]));
+        if (f.kind === BILLED_ELSEWHERE_KIND) {
+          // Billed requests of routes no kind lists (never a listing of models, which is never billed).
+          kinds.push(eb.and([isBilled, eb('endpoint', 'not in', EVERY_KIND_ROUTE), eb.not(eb.and([eb('method', '=', 'GET'), eb('endpoint', 'in', MODEL_LISTINGS)]))]));
+        }
+        if (f.kind === 'completions') {
+          // A background response is billed by the retrieval of its result (GET /responses/{id}): billed ones count,
+          // and refused ones are counted as refused, as the hour and day rollups count them. GET /responses/{id}
+          // alone, as the rollups tell it (isResponseRetrieval): not /responses/{id}/input_items.
+          const retrieval = eb.and([
+            eb('method', '=', 'GET'),
+            eb('endpoint', 'like', `${RESPONSE_RETRIEVAL_PREFIX}%`),
+            eb('endpoint', 'not like', `${RESPONSE_RETRIEVAL_PREFIX}%/%`),
+          ]);
+          kinds.push(eb.and([retrieval, eb.or([isBilled, eb('outcome', '=', 'refused')])]));
+        }
+        return eb.or(kinds);
       }),
     f,
   );

@@ -8,7 +8,7 @@ import type { UsageRow } from '../core/usage-line.js';
 import { migrations } from './migrations.js';
 import { movedCost } from './migrations-kinds.js';
 import type { DB } from './schema.js';
-import { ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES } from './schema-rollups.js';
+import { endpointKind, ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES } from './schema-rollups.js';
 import { rollUpUsage } from './usage-rollup-writes.js';
 import { aggregateRollups } from './usage-rollups.js';
 
@@ -118,7 +118,8 @@ describeEachDatabase('migration 099 (Messages API as completions) on a database 
       const events = history();
       // Written as the gateway before this version wrote them: the Messages API under 'other' (a route no kind lists).
       const asBefore = events.map((e) => (e.endpoint === '/messages' || e.endpoint === '/responses/compact' ? { ...e, endpoint: `${e.endpoint} (before 099)` } : e));
-      await rollUpUsage(db as Kysely<DB>, asBefore, PRICES);
+      // Kinds as 099 found them: no kind for a billed request of a route none lists (102 gave it one).
+      await rollUpUsage(db as Kysely<DB>, asBefore, PRICES, (method, endpoint) => endpointKind(method, endpoint));
       await (db as Kysely<DB>).insertInto('usage_events').values(events).execute();
       // The retention had deleted the raw events before CUTOFF.
       await sql`delete from usage_events where created_at_ms < ${CUTOFF * 1000}`.execute(db);

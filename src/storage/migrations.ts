@@ -1,5 +1,6 @@
 import type { ColumnDefinitionBuilder, CreateTableBuilder, Kysely, Migration } from 'kysely';
 import { adminPeopleMigrations } from './migrations-admin.js';
+import { billedKindMigrations } from './migrations-billed.js';
 import { cursorMigrations } from './migrations-cursors.js';
 import { dashboardMigrations } from './migrations-dashboard.js';
 import { fidelityMigrations } from './migrations-fidelity.js';
@@ -44,6 +45,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     ...kindMigrations(dialect),
     ...cursorMigrations(dialect),
     ...webhookMigrations(dialect),
+    ...billedKindMigrations(dialect),
   };
 }
 

@@ -1,14 +1,17 @@
 /**
  * The Usage API category of a gateway endpoint (OpenAI's /v1/organization/usage/{kind}); keyed by
- * `METHOD path` as usage_events stores them. Listing models is 'models' (UNCHARGED_KIND); anything else is 'other'
- * (files, batches, …). Anthropic's Messages API is a completion as OpenAI's chat completions are (native or translated
- * either way); its free `POST /messages/count_tokens` stays 'other'. Rollups written before it was listed: migration 099.
+ * `METHOD path` as usage_events stores them (the route's template). Listing models is 'models' (UNCHARGED_KIND);
+ * anything else is 'other' (files, batches, …) unless it was billed (below). Anthropic's Messages API is a completion as
+ * OpenAI's chat completions are (native or translated either way); its free `POST /messages/count_tokens` stays
+ * 'other'. A background response's cancellation answers its usage and bills it, as its retrieval does
+ * (docs/metering.md): a completion. Rollups written before a route was listed: migrations 099 and 102.
  */
 export const ENDPOINT_KINDS: Readonly<Record<string, string>> = {
   'POST /chat/completions': 'completions',
   'POST /completions': 'completions',
   'POST /responses': 'completions',
   'POST /responses/compact': 'completions',
+  'POST /responses/{response_id}/cancel': 'completions',
   'POST /messages': 'completions',
   'POST /embeddings': 'embeddings',
   'POST /moderations': 'moderations',
@@ -34,15 +37,29 @@ function isResponseRetrieval(method: string, endpoint: string): boolean {
  */
 export const UNCHARGED_KIND = 'models';
 
+/** The routes of UNCHARGED_KIND (with GET). */
+export const MODEL_LISTINGS: readonly string[] = ['/models', '/models/{model}'];
+
 function isModelListing(method: string, endpoint: string): boolean {
-  return method === 'GET' && (endpoint === '/models' || endpoint === '/models/{model}');
+  return method === 'GET' && MODEL_LISTINGS.includes(endpoint);
 }
 
-/** The Usage API category of a request. */
-export function endpointKind(method: string, endpoint: string): string {
-  return (
-    ENDPOINT_KINDS[`${method} ${endpoint}`] ?? (isResponseRetrieval(method, endpoint) ? 'completions' : isModelListing(method, endpoint) ? UNCHARGED_KIND : 'other')
-  );
+/** The kind a billed request of a route no kind lists counts under (see endpointKind). */
+export const BILLED_ELSEWHERE_KIND = 'completions';
+
+/**
+ * The Usage API category of a request. A billed request (`billed`: it reached a model, see usage-rollups.ts isBilled)
+ * is never 'other': the gateway bills any model call whose answer reports usage, also on a route the API does not
+ * list (an OpenAI-compatible server's own, such as `/fim/completions`) and by another method than the API's (a PUT
+ * naming a model, which an upstream may run as a POST). Such a request counts under the kind of the route's POST when
+ * it has one, else as a completion (it was billed by the tokens its answer reported): what the Costs API bills is in
+ * some usage kind, whatever the path or method.
+ */
+export function endpointKind(method: string, endpoint: string, billed = false): string {
+  const kind =
+    ENDPOINT_KINDS[`${method} ${endpoint}`] ?? (isResponseRetrieval(method, endpoint) ? 'completions' : isModelListing(method, endpoint) ? UNCHARGED_KIND : 'other');
+  if (kind !== 'other' || !billed) return kind;
+  return ENDPOINT_KINDS[`POST ${endpoint}`] ?? BILLED_ELSEWHERE_KIND;
 }
 
 /**
@@ -57,7 +74,7 @@ export interface UsageRollupsTable {
   project_id: string;
   api_key_id: string;
   model: string;
-  /** A value of ENDPOINT_KINDS, UNCHARGED_KIND, or 'other'. */
+  /** A value of ENDPOINT_KINDS, UNCHARGED_KIND, or 'other' (endpointKind). */
   endpoint_kind: string;
   /** The service tier the requests ran at ('' when not known; migration 097). */
   service_tier: string;

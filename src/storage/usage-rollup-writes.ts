@@ -3,7 +3,7 @@ import { DEFAULT_PRICES, type ModelPrice } from '../core/pricing.js';
 import type { DB } from './schema.js';
 import { COSTS_KEY_KEY, COSTS_KEY_SUMS, ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES, type UsageCostsKeyTable, type UsageRollupsTable, type UsageRollupTables } from './schema-rollups.js';
 import type { UsageEventsTable } from './schema-usage.js';
-import { aggregateRollups } from './usage-rollups.js';
+import { aggregateRollups, type KindOf } from './usage-rollups.js';
 
 // The rollups written through Kysely (the PostgreSQL sink, migrations' tests, the CLI). Apart from the aggregation
 // (usage-rollups.ts), which the SQLite usage worker runs with prepared statements: the worker thread never loads
@@ -29,11 +29,11 @@ export async function upsertRollups(trx: Kysely<DB>, table: keyof UsageRollupTab
 /**
  * Folds newly inserted usage events into the rollups, in the inserting transaction (the sinks pass only events they
  * inserted, so a replayed batch is never counted twice). `prices` splits each cost into line items: the sinks pass the
- * gateway's prices.
+ * gateway's prices; `kindOf` (tests of migrations) the endpoint kinds of an earlier version.
  */
-export async function rollUpUsage(trx: Kysely<DB>, events: UsageEventsTable[], prices: Prices = DEFAULT_PRICES): Promise<void> {
+export async function rollUpUsage(trx: Kysely<DB>, events: UsageEventsTable[], prices: Prices = DEFAULT_PRICES, kindOf?: KindOf): Promise<void> {
   if (events.length === 0) return;
-  const rows = aggregateRollups(events, prices);
+  const rows = aggregateRollups(events, prices, kindOf);
   for (const { table } of ROLLUP_TABLES) await upsertRollups(trx, table, rows[table]);
   await upsertCostsByKey(trx, rows.usage_costs_key_1d);
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { usageRow } from '../../test/harness/usage-event.js';
 import { bucketOfMs } from '../core/buckets.js';
+import { ANTHROPIC_ROUTES, API_ROUTES, matchApiRoute } from '../core/api-routes.js';
+import { planMetering } from '../core/metering-plan.js';
 import { DEFAULT_PRICES, priceFor } from '../core/pricing.js';
 import { endpointKind, ROLLUP_SUMS, ROLLUP_TABLES, type UsageRollupsTable } from './schema-rollups.js';
 import type { UsageEventsTable as UsageEvent } from './schema-usage.js';
@@ -19,7 +21,7 @@ function reference(events: UsageEvent[]): Record<string, UsageRollupsTable[]> {
         project_id: e.project_id ?? '',
         api_key_id: perKey ? (e.api_key_id ?? '') : '',
         model: e.model ?? '',
-        endpoint_kind: endpointKind(e.method, e.endpoint),
+        endpoint_kind: endpointKind(e.method, e.endpoint, isBilled(e)),
         service_tier: e.service_tier ?? '',
       };
       const id = [r.org_id, r.project_id, r.api_key_id, r.model, r.endpoint_kind, r.service_tier].join('\u0000');
@@ -170,5 +172,45 @@ describe('endpointKind', () => {
     expect(endpointKind('POST', '/responses/compact')).toBe('completions');
     expect(endpointKind('POST', '/messages/count_tokens')).toBe('other');
     expect(endpointKind('POST', '/messages/batches')).toBe('other');
+  });
+
+  it("counts a background response's cancellation as a completion, as its retrieval is: both bill its usage", () => {
+    expect(endpointKind('POST', '/responses/{response_id}/cancel')).toBe('completions');
+    expect(endpointKind('POST', '/responses/{response_id}/cancel', true)).toBe('completions');
+    // Other cancellations are free, and stay 'other'.
+    expect(endpointKind('POST', '/batches/{batch_id}/cancel')).toBe('other');
+    expect(endpointKind('POST', '/fine_tuning/jobs/{fine_tuning_job_id}/cancel')).toBe('other');
+  });
+
+  it("never puts a billed request under 'other': its route's POST kind, else completions (found by a review: billed but in no usage kind)", () => {
+    // A model call on a route the API does not list, or by another method, billed by the usage its answer reported.
+    expect(endpointKind('POST', '/fim/*', true)).toBe('completions');
+    expect(endpointKind('POST', '/rerank', true)).toBe('completions');
+    expect(endpointKind('PUT', '/embeddings', true)).toBe('embeddings');
+    expect(endpointKind('PATCH', '/chat/completions', true)).toBe('completions');
+    expect(endpointKind('PUT', '/images/generations', true)).toBe('images');
+    // Not billed (refused, failed, free): 'other' as before.
+    expect(endpointKind('POST', '/fim/*')).toBe('other');
+    expect(endpointKind('PUT', '/embeddings')).toBe('other');
+    expect(endpointKind('POST', '/files')).toBe('other');
+  });
+
+  it('gives every route the gateway bills a usage kind, by every method (the route table against metering)', () => {
+    const billedKinds = new Set(['tokens', 'image', 'speech', 'transcription', 'retrieval']);
+    const checked: string[] = [];
+    for (const route of [...API_ROUTES, ...ANTHROPIC_ROUTES]) {
+      // A path of the route (each id a plain word), as the gateway plans it; the route's template, as usage_events holds it.
+      const path = route.replace(/\{[^}]+\}/g, 'x1');
+      expect(matchApiRoute(path)?.template).toBe(route);
+      for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']) {
+        const body = method === 'GET' || method === 'DELETE' ? null : { model: 'gpt-4o', input: 'hi', prompt: 'hi', messages: [] };
+        const plan = planMetering({ method, endpoint: path, body, form: null, model: 'gpt-4o', bodyBytes: 10, prices: DEFAULT_PRICES, defaultPrice: null });
+        if (!billedKinds.has(plan.kind)) continue;
+        checked.push(`${method} ${route}`);
+        expect(endpointKind(method, route), `${method} ${route}`).not.toBe('other');
+      }
+    }
+    // The routes the table above holds (docs/metering.md, "By endpoint family"), cancellation included.
+    expect(checked).toEqual(expect.arrayContaining(['GET /responses/{response_id}', 'POST /responses/{response_id}/cancel', 'POST /messages', 'POST /audio/translations']));
   });
 });
