@@ -110,6 +110,12 @@ function makeEvents(rand: () => number, from: number, n: number, total: number, 
       request_id: `req_bench_${i}`,
       upstream_request_id: billable ? `req_upstream_${i}` : null,
       service_tier: billable ? 'default' : null,
+      cache_write_tokens: 0,
+      cache_write_1h_tokens: 0,
+      audio_input_tokens: 0,
+      audio_output_tokens: 0,
+      image_input_tokens: 0,
+      image_output_tokens: 0,
     });
   }
   return out;

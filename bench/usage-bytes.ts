@@ -56,6 +56,12 @@ function* events(total: number, startMs: number): Generator<UsageEvent> {
       upstreamRequestId: i % 2 ? requestId() : null,
       credential: 'OPENAI_API_KEY',
       serviceTier: 'default',
+      cacheWriteTokens: 0,
+      cacheWrite1hTokens: 0,
+      audioInputTokens: 0,
+      audioOutputTokens: 0,
+      imageInputTokens: 0,
+      imageOutputTokens: 0,
     };
   }
 }

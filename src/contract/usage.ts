@@ -40,8 +40,16 @@ export interface CompletionsUsageResult extends UsageDimensions, UsageExtras {
   input_tokens: number;
   output_tokens: number;
   input_cached_tokens: number;
+  /** Input written to a prompt cache (Anthropic's cache writes): part of input_tokens, apart from input_cached_tokens. */
+  input_cache_write_tokens: number;
+  /** input_tokens less input_cached_tokens and input_cache_write_tokens. */
+  input_uncached_tokens: number;
+  /** Uncached audio input, and audio output. */
   input_audio_tokens: number;
   output_audio_tokens: number;
+  /** Uncached image input, and image output. */
+  input_image_tokens: number;
+  output_image_tokens: number;
   num_model_requests: number;
   /** false when grouped by batch (Tollgate relays no Batch API jobs), else null. */
   batch: boolean | null;

@@ -187,6 +187,50 @@ export function pricesSpeed(price: ModelPrice, speed: string | null): boolean {
   return speed !== 'fast' || price.fast !== undefined;
 }
 
+/** A request's tokens as it is billed: disjoint parts of its input and of its output, each billed at a rate of its own. */
+export interface TokenParts {
+  /** Input read from a prompt cache. */
+  cached: number;
+  /** Input written to a prompt cache with the 5-minute lifetime, and with the 1-hour one. */
+  cacheWrite: number;
+  cacheWrite1h: number;
+  /** Uncached audio and image input. */
+  audioInput: number;
+  imageInput: number;
+  /** The rest of the input: uncached text. */
+  textInput: number;
+  audioOutput: number;
+  imageOutput: number;
+  /** The rest of the output: text (reasoning included). */
+  textOutput: number;
+}
+
+/**
+ * The parts of a request's tokens, as costNanoUsd bills them: cached, cache-write (5 minutes, 1 hour), audio and image
+ * input are taken from `input` in that order, each no more than what is left of it; audio and image output from
+ * `output`; the rest is text. So a usage whose details add up to more than its total is never billed twice.
+ */
+export function tokenParts(tokens: TokenCounts): TokenParts {
+  const cached = Math.min(tokens.cached, tokens.input);
+  const cacheWrite = Math.min(tokens.cacheWrite ?? 0, tokens.input - cached);
+  const cacheWrite1h = Math.min(tokens.cacheWrite1h ?? 0, tokens.input - cached - cacheWrite);
+  const audioInput = Math.min(tokens.audioInput ?? 0, tokens.input - cached - cacheWrite - cacheWrite1h);
+  const imageInput = Math.min(tokens.imageInput ?? 0, tokens.input - cached - cacheWrite - cacheWrite1h - audioInput);
+  const audioOutput = Math.min(tokens.audioOutput ?? 0, tokens.output);
+  const imageOutput = Math.min(tokens.imageOutput ?? 0, tokens.output - audioOutput);
+  return {
+    cached,
+    cacheWrite,
+    cacheWrite1h,
+    audioInput,
+    imageInput,
+    textInput: tokens.input - cached - cacheWrite - cacheWrite1h - audioInput - imageInput,
+    audioOutput,
+    imageOutput,
+    textOutput: tokens.output - audioOutput - imageOutput,
+  };
+}
+
 /**
  * Cost of a request's tokens in integer nano-dollars, at the rates of `tier` (see tierRates; the standard rates when it
  * has none) and of Anthropic's `speed` (see speedMultiple). Cached, cache-write, audio and image input tokens are parts
@@ -223,25 +267,17 @@ export function costNanoUsd(price: ModelPrice | null, tokens: TokenCounts, tier:
     writeRate = inputRate;
     write1hRate = inputRate;
   }
-  const cached = Math.min(tokens.cached, tokens.input);
-  const write = Math.min(tokens.cacheWrite ?? 0, tokens.input - cached);
-  const write1h = Math.min(tokens.cacheWrite1h ?? 0, tokens.input - cached - write);
-  const audioIn = Math.min(tokens.audioInput ?? 0, tokens.input - cached - write - write1h);
-  const imageIn = Math.min(tokens.imageInput ?? 0, tokens.input - cached - write - write1h - audioIn);
-  const textIn = tokens.input - cached - write - write1h - audioIn - imageIn;
-  const audioOut = Math.min(tokens.audioOutput ?? 0, tokens.output);
-  const imageOut = Math.min(tokens.imageOutput ?? 0, tokens.output - audioOut);
-  const textOut = tokens.output - audioOut - imageOut;
+  const p = tokenParts(tokens);
   const pico =
-    textIn * perToken(inputRate) +
-    cached * perToken(cachedRate) +
-    write * perToken(writeRate) +
-    write1h * perToken(write1hRate) +
-    audioIn * perToken(price.audio_input ?? inputRate) +
-    imageIn * perToken(price.image_input ?? inputRate) +
-    textOut * perToken(outputRate) +
-    audioOut * perToken(price.audio_output ?? outputRate) +
-    imageOut * perToken(price.image_output ?? outputRate);
+    p.textInput * perToken(inputRate) +
+    p.cached * perToken(cachedRate) +
+    p.cacheWrite * perToken(writeRate) +
+    p.cacheWrite1h * perToken(write1hRate) +
+    p.audioInput * perToken(price.audio_input ?? inputRate) +
+    p.imageInput * perToken(price.image_input ?? inputRate) +
+    p.textOutput * perToken(outputRate) +
+    p.audioOutput * perToken(price.audio_output ?? outputRate) +
+    p.imageOutput * perToken(price.image_output ?? outputRate);
   // Fast mode multiplies every rate alike, so the sum: rounded once, as the rates are.
   return Math.round((speed === null ? pico : pico * speedMultiple(price, speed)) / 1000);
 }

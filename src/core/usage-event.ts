@@ -47,4 +47,16 @@ export interface UsageEvent {
    * for, else null (and on events written before migration 097). Only short plain words are kept (core/service-tier.ts).
    */
   serviceTier: string | null;
+  /**
+   * The parts of `inputTokens` and `outputTokens` billed at rates of their own (core/pricing.ts tokenParts), 0 when not
+   * billed and on events written before migration 103: input written to a prompt cache (Anthropic's cache writes, of
+   * either lifetime; `cacheWrite1hTokens` of them with the 1-hour one), uncached audio and image input, audio and image
+   * output. With `cachedTokens` they let the rollups split the cost into line items at each part's rate.
+   */
+  cacheWriteTokens: number;
+  cacheWrite1hTokens: number;
+  audioInputTokens: number;
+  audioOutputTokens: number;
+  imageInputTokens: number;
+  imageOutputTokens: number;
 }

@@ -128,6 +128,23 @@ describe('usage lines', () => {
     expect(w.take().toString('utf8')).toBe(`${toUsageLine(served)}\n`);
   });
 
+  it('reads the 26-value lines logged before the token parts (migration 103), the parts 0', () => {
+    const parts = { cacheWriteTokens: 10_000, cacheWrite1hTokens: 4000, audioInputTokens: 30, audioOutputTokens: 10, imageInputTokens: 7, imageOutputTokens: 5 };
+    const served = { ...event, serviceTier: 'flex', ...parts };
+    const before103 = JSON.stringify(usageValuesOf(toUsageLine(served)).slice(0, 26));
+    expect(roundTrip(before103)).toEqual({ ...served, ...Object.fromEntries(Object.keys(parts).map((k) => [k, 0])) });
+    expect(usageLineError(before103)).toBeNull();
+    expect(roundTrip(toUsageLine(served))).toEqual(served);
+    const w = new UsageLineWriter();
+    w.append(served);
+    expect(w.take().toString('utf8')).toBe(`${toUsageLine(served)}\n`);
+    // Each part is a whole number ≥ 0, as every count is.
+    const at = USAGE_COLUMNS.findIndex(([c]) => c === 'audio_input_tokens');
+    const bad = usageValuesOf(toUsageLine(served));
+    bad[at] = 1.5;
+    expect(usageLineError(JSON.stringify(bad))?.message).toMatch(/audio_input_tokens/);
+  });
+
   it("carries the request ids, Tollgate's and the upstream's, through the line and back", () => {
     const e = usageEvent({ requestId: 'req_0123456789abcdef0123456789abcdef', upstreamRequestId: 'req_upstream"odd\\id' });
     expect(roundTrip(toUsageLine(e))).toEqual(e);
@@ -195,7 +212,7 @@ describe('UsageLineWriter', () => {
 
   it('writes every field in its column: a line of distinct values reads back as the event', () => {
     // Each field a value no other field has: a writer that swapped two columns would not read back the same.
-    const distinct = usageEvent({ id: 'evt_d', createdAtMs: 1001, orgId: 'o', projectId: 'p', apiKeyId: 'k', model: 'm', provider: 'pv', endpoint: '/e', method: 'GET', status: 201, outcome: 'timeout', billable: true, inputTokens: 3, cachedTokens: 4, outputTokens: 5, latencyMs: 6, upstreamLatencyMs: 7, costNanoUsd: 8, streamed: false, errorCode: 'c', units: 9, unpriced: true, requestId: 'r', upstreamRequestId: 'u' });
+    const distinct = usageEvent({ id: 'evt_d', createdAtMs: 1001, orgId: 'o', projectId: 'p', apiKeyId: 'k', model: 'm', provider: 'pv', endpoint: '/e', method: 'GET', status: 201, outcome: 'timeout', billable: true, inputTokens: 3, cachedTokens: 4, outputTokens: 5, latencyMs: 6, upstreamLatencyMs: 7, costNanoUsd: 8, streamed: false, errorCode: 'c', units: 9, unpriced: true, requestId: 'r', upstreamRequestId: 'u', credential: 'cr', serviceTier: 'st', cacheWriteTokens: 10, cacheWrite1hTokens: 11, audioInputTokens: 12, audioOutputTokens: 13, imageInputTokens: 14, imageOutputTokens: 15 });
     const w = new UsageLineWriter();
     w.append(distinct);
     expect(roundTrip(usageLinesIn(w.take())[0])).toEqual(distinct);

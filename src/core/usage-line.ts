@@ -42,6 +42,12 @@ export const USAGE_COLUMNS = [
   ['upstream_request_id', 'upstreamRequestId', 'text'],
   ['credential', 'credential', 'text'],
   ['service_tier', 'serviceTier', 'text'],
+  ['cache_write_tokens', 'cacheWriteTokens', 'number'],
+  ['cache_write_1h_tokens', 'cacheWrite1hTokens', 'number'],
+  ['audio_input_tokens', 'audioInputTokens', 'number'],
+  ['audio_output_tokens', 'audioOutputTokens', 'number'],
+  ['image_input_tokens', 'imageInputTokens', 'number'],
+  ['image_output_tokens', 'imageOutputTokens', 'number'],
 ] as const satisfies readonly Column[];
 
 type Columns = (typeof USAGE_COLUMNS)[number];
@@ -58,12 +64,25 @@ export type UsageRow = { [C in Columns as C[0]]: Stored<UsageEvent[C[1]]> };
 export type UsageValues = unknown[];
 
 /** What a column holds on a line written before it existed (the lengths of such lines: EARLIER_LENGTHS). */
-const ABSENT_VALUE: Partial<Record<UsageColumn, unknown>> = { units: 0, unpriced: 0, request_id: null, upstream_request_id: null, credential: null, service_tier: null };
+const ABSENT_VALUE: Partial<Record<UsageColumn, unknown>> = {
+  units: 0,
+  unpriced: 0,
+  request_id: null,
+  upstream_request_id: null,
+  credential: null,
+  service_tier: null,
+  cache_write_tokens: 0,
+  cache_write_1h_tokens: 0,
+  audio_input_tokens: 0,
+  audio_output_tokens: 0,
+  image_input_tokens: 0,
+  image_output_tokens: 0,
+};
 /**
  * The lengths of lines earlier versions wrote: 20 values, then 22 (units, unpriced: migration 080), then 24 (request
- * ids: 090), then 25 (credential: 095).
+ * ids: 090), then 25 (credential: 095), then 26 (service tier: 097).
  */
-const EARLIER_LENGTHS: ReadonlySet<number> = new Set([20, 22, 24, 25]);
+const EARLIER_LENGTHS: ReadonlySet<number> = new Set([20, 22, 24, 25, 26]);
 /** The error code of a line that does not read as an event (storage/write-errors.ts counts it as the data's fault). */
 export const BAD_USAGE_LINE = 'TOLLGATE_BAD_USAGE_LINE';
 

@@ -82,6 +82,12 @@ interface UsageSums {
   input_tokens: number;
   cached_tokens: number;
   output_tokens: number;
+  /** The parts of the tokens billed at rates of their own (migration 103). */
+  cache_write_tokens: number;
+  audio_input_tokens: number;
+  audio_output_tokens: number;
+  image_input_tokens: number;
+  image_output_tokens: number;
   cost_nanousd: number;
   /** Images, characters or seconds, by kind. */
   units: number;
@@ -118,6 +124,11 @@ function rollupSums(eb: ExpressionBuilder<DB, 'usage_rollups_1d'>) {
     eb.fn.sum<number>('input_tokens').as('input_tokens'),
     eb.fn.sum<number>('cached_tokens').as('cached_tokens'),
     eb.fn.sum<number>('output_tokens').as('output_tokens'),
+    eb.fn.sum<number>('cache_write_tokens').as('cache_write_tokens'),
+    eb.fn.sum<number>('audio_input_tokens').as('audio_input_tokens'),
+    eb.fn.sum<number>('audio_output_tokens').as('audio_output_tokens'),
+    eb.fn.sum<number>('image_input_tokens').as('image_input_tokens'),
+    eb.fn.sum<number>('image_output_tokens').as('image_output_tokens'),
     eb.fn.sum<number>('input_cost_nanousd').as('input_cost'),
     eb.fn.sum<number>('cached_cost_nanousd').as('cached_cost'),
     eb.fn.sum<number>('output_cost_nanousd').as('output_cost'),
@@ -217,6 +228,11 @@ async function sumEvents(deps: ServiceDeps, orgId: string, f: UsageFilter): Prom
       sql<number>`sum(case when ${billed} then input_tokens else 0 end)`.as('input_tokens'),
       sql<number>`sum(case when ${billed} then cached_tokens else 0 end)`.as('cached_tokens'),
       sql<number>`sum(case when ${billed} then output_tokens else 0 end)`.as('output_tokens'),
+      sql<number>`sum(case when ${billed} then cache_write_tokens else 0 end)`.as('cache_write_tokens'),
+      sql<number>`sum(case when ${billed} then audio_input_tokens else 0 end)`.as('audio_input_tokens'),
+      sql<number>`sum(case when ${billed} then audio_output_tokens else 0 end)`.as('audio_output_tokens'),
+      sql<number>`sum(case when ${billed} then image_input_tokens else 0 end)`.as('image_input_tokens'),
+      sql<number>`sum(case when ${billed} then image_output_tokens else 0 end)`.as('image_output_tokens'),
       sql<number>`sum(case when ${billed} then cost_nanousd else 0 end)`.as('cost_nanousd'),
       sql<number>`sum(case when ${billed} then units else 0 end)`.as('units'),
       sql<number>`sum(case when ${billed} and unpriced = 1 then 1 else 0 end)`.as('num_unpriced_requests'),
@@ -234,6 +250,11 @@ function sumsOf(
     input_tokens: unknown;
     cached_tokens: unknown;
     output_tokens: unknown;
+    cache_write_tokens: unknown;
+    audio_input_tokens: unknown;
+    audio_output_tokens: unknown;
+    image_input_tokens: unknown;
+    image_output_tokens: unknown;
     units: unknown;
     num_unpriced_requests: unknown;
   },
@@ -251,6 +272,11 @@ function sumsOf(
     input_tokens: Number(r.input_tokens),
     cached_tokens: Number(r.cached_tokens),
     output_tokens: Number(r.output_tokens),
+    cache_write_tokens: Number(r.cache_write_tokens),
+    audio_input_tokens: Number(r.audio_input_tokens),
+    audio_output_tokens: Number(r.audio_output_tokens),
+    image_input_tokens: Number(r.image_input_tokens),
+    image_output_tokens: Number(r.image_output_tokens),
     cost_nanousd: costNanoUsd,
     units: Number(r.units),
     num_unpriced_requests: Number(r.num_unpriced_requests),
@@ -284,6 +310,11 @@ async function byUser(deps: ServiceDeps, orgId: string, rows: UsageSums[], keepK
     acc.input_tokens += r.input_tokens;
     acc.cached_tokens += r.cached_tokens;
     acc.output_tokens += r.output_tokens;
+    acc.cache_write_tokens += r.cache_write_tokens;
+    acc.audio_input_tokens += r.audio_input_tokens;
+    acc.audio_output_tokens += r.audio_output_tokens;
+    acc.image_input_tokens += r.image_input_tokens;
+    acc.image_output_tokens += r.image_output_tokens;
     acc.cost_nanousd += r.cost_nanousd;
     acc.units += r.units;
     acc.num_unpriced_requests += r.num_unpriced_requests;
@@ -318,8 +349,13 @@ function usageResult(kind: UsageKind, s: UserSums, group: Set<string>): UsageRes
     input_tokens: s.input_tokens,
     output_tokens: s.output_tokens,
     input_cached_tokens: s.cached_tokens,
-    input_audio_tokens: 0,
-    output_audio_tokens: 0,
+    input_cache_write_tokens: s.cache_write_tokens,
+    // Never below 0, whatever an upstream reported (core/pricing.ts tokenParts takes each part from what is left).
+    input_uncached_tokens: Math.max(0, s.input_tokens - s.cached_tokens - s.cache_write_tokens),
+    input_audio_tokens: s.audio_input_tokens,
+    output_audio_tokens: s.audio_output_tokens,
+    input_image_tokens: s.image_input_tokens,
+    output_image_tokens: s.image_output_tokens,
     num_model_requests: s.num_model_requests,
     ...dims,
     // Tollgate relays no Batch API jobs: grouped by batch, everything is batch=false.

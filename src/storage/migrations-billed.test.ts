@@ -2,13 +2,12 @@ import { type Kysely, Migrator, sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { describeEachDatabase, freshSchema } from '../../test/harness/backends.js';
 import { closeBareDatabase, openBareDatabase } from '../../test/harness/bare-database.js';
+import { writeUsageAsOf } from '../../test/harness/usage-as-of.js';
 import { usageRow } from '../../test/harness/usage-event.js';
 import { costNanoUsd, DEFAULT_PRICES, type ModelPrice } from '../core/pricing.js';
 import type { UsageRow } from '../core/usage-line.js';
 import { migrations } from './migrations.js';
-import type { DB } from './schema.js';
-import { endpointKind, ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES } from './schema-rollups.js';
-import { rollUpUsage } from './usage-rollup-writes.js';
+import { endpointKind, ROLLUP_KEY, ROLLUP_TABLES } from './schema-rollups.js';
 import { aggregateRollups } from './usage-rollups.js';
 
 const H = 3600;
@@ -94,8 +93,21 @@ async function rowsOf(db: Kysely<unknown>, table: string): Promise<Row[]> {
   return sortedLike(r.rows.map((row): Row => Object.fromEntries(cols.map((c) => [c, c === 'bucket_start' || (SUMS as readonly string[]).includes(c) ? Number(row[c]) : row[c]]))));
 }
 
-/** The summed columns 102 moves (as the rollups had them then). */
-const SUMS = ROLLUP_SUMS;
+/** The summed columns 102 moves (as the rollups had them then: 103 adds more). */
+const SUMS = [
+  'num_requests',
+  'num_model_requests',
+  'num_refused_requests',
+  'num_failed_requests',
+  'input_tokens',
+  'cached_tokens',
+  'output_tokens',
+  'input_cost_nanousd',
+  'cached_cost_nanousd',
+  'output_cost_nanousd',
+  'units',
+  'num_unpriced_requests',
+] as const;
 
 /** Rows in key order, with the key and the sums only. */
 function sortedLike(rows: Row[]): Row[] {
@@ -134,8 +146,7 @@ describeEachDatabase('migration 102 (billed routes under a usage kind) on a data
     try {
       expect((await new Migrator({ db, provider: { getMigrations: async () => before } }).migrateToLatest()).error).toBeUndefined();
       const events = history();
-      await rollUpUsage(db as Kysely<DB>, events, PRICES, kindBefore102);
-      await (db as Kysely<DB>).insertInto('usage_events').values(events).execute();
+      await writeUsageAsOf(db, events, PRICES, kindBefore102);
       await sql`delete from usage_events where created_at_ms < ${CUTOFF * 1000}`.execute(db);
       const kept = events.filter((e) => e.created_at_ms >= CUTOFF * 1000);
       const old: Record<string, Row[]> = {};

@@ -2,14 +2,13 @@ import { type Kysely, Migrator, sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { describeEachDatabase, freshSchema } from '../../test/harness/backends.js';
 import { closeBareDatabase, openBareDatabase } from '../../test/harness/bare-database.js';
+import { insertAsOf, writeUsageAsOf } from '../../test/harness/usage-as-of.js';
 import { usageRow } from '../../test/harness/usage-event.js';
 import { costNanoUsd, DEFAULT_PRICES, type ModelPrice } from '../core/pricing.js';
 import type { UsageRow } from '../core/usage-line.js';
 import { migrations } from './migrations.js';
 import { movedCost } from './migrations-kinds.js';
-import type { DB } from './schema.js';
-import { endpointKind, ROLLUP_KEY, ROLLUP_SUMS, ROLLUP_TABLES } from './schema-rollups.js';
-import { rollUpUsage } from './usage-rollup-writes.js';
+import { endpointKind, ROLLUP_KEY, ROLLUP_TABLES } from './schema-rollups.js';
 import { aggregateRollups } from './usage-rollups.js';
 
 const H = 3600;
@@ -80,6 +79,22 @@ function history(): UsageRow[] {
 
 type Row = Record<string, string | number>;
 
+/** The summed columns as 099 found them (the tables gain more later: 103's token parts). */
+const ROLLUP_SUMS = [
+  'num_requests',
+  'num_model_requests',
+  'num_refused_requests',
+  'num_failed_requests',
+  'input_tokens',
+  'cached_tokens',
+  'output_tokens',
+  'input_cost_nanousd',
+  'cached_cost_nanousd',
+  'output_cost_nanousd',
+  'units',
+  'num_unpriced_requests',
+] as const;
+
 async function rowsOf(db: Kysely<unknown>, table: string): Promise<Row[]> {
   const cols = [...ROLLUP_KEY, ...ROLLUP_SUMS];
   const r = await sql<Row>`select ${sql.join(cols.map((c) => sql.ref(c)))} from ${sql.table(table)}`.execute(db);
@@ -119,8 +134,8 @@ describeEachDatabase('migration 099 (Messages API as completions) on a database 
       // Written as the gateway before this version wrote them: the Messages API under 'other' (a route no kind lists).
       const asBefore = events.map((e) => (e.endpoint === '/messages' || e.endpoint === '/responses/compact' ? { ...e, endpoint: `${e.endpoint} (before 099)` } : e));
       // Kinds as 099 found them: no kind for a billed request of a route none lists (102 gave it one).
-      await rollUpUsage(db as Kysely<DB>, asBefore, PRICES, (method, endpoint) => endpointKind(method, endpoint));
-      await (db as Kysely<DB>).insertInto('usage_events').values(events).execute();
+      await writeUsageAsOf(db, asBefore, PRICES, (method, endpoint) => endpointKind(method, endpoint), false);
+      await insertAsOf(db, 'usage_events', events);
       // The retention had deleted the raw events before CUTOFF.
       await sql`delete from usage_events where created_at_ms < ${CUTOFF * 1000}`.execute(db);
       const kept = events.filter((e) => e.created_at_ms >= CUTOFF * 1000);

@@ -12,6 +12,7 @@ import { providerMigrations } from './migrations-providers.js';
 import { rollupMigrations } from './migrations-rollups.js';
 import { sessionMigrations } from './migrations-sessions.js';
 import { spendMigrations } from './migrations-spend.js';
+import { tokenMigrations } from './migrations-tokens.js';
 import { usageMigrations } from './migrations-usage.js';
 import { webhookMigrations } from './migrations-webhooks.js';
 
@@ -46,6 +47,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     ...cursorMigrations(dialect),
     ...webhookMigrations(dialect),
     ...billedKindMigrations(dialect),
+    ...tokenMigrations(dialect),
   };
 }
 

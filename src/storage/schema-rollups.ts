@@ -97,6 +97,15 @@ export interface UsageRollupsTable {
   units: number;
   /** Billed requests of a model Tollgate had no price for (cost 0): see docs/metering.md. */
   num_unpriced_requests: number;
+  /**
+   * Parts of input_tokens and output_tokens billed at rates of their own (migration 103; the events' columns of the
+   * same names): input written to a prompt cache, uncached audio and image input, audio and image output.
+   */
+  cache_write_tokens: number;
+  audio_input_tokens: number;
+  audio_output_tokens: number;
+  image_input_tokens: number;
+  image_output_tokens: number;
 }
 
 /**
@@ -140,7 +149,7 @@ export const COSTS_KEY_SUMS = ['num_model_requests', 'cost_nanousd'] as const;
 /** The unique key of every rollup table (api_key_id is '' in the project tables); service_tier appended by 097. */
 export const ROLLUP_KEY = ['org_id', 'bucket_start', 'project_id', 'api_key_id', 'model', 'endpoint_kind', 'service_tier'] as const;
 
-/** The summed columns of every rollup table: migration 030's, then `units` and `num_unpriced_requests` (080). */
+/** The summed columns of every rollup table: migration 030's, then `units` and `num_unpriced_requests` (080), then the token parts (103). */
 export const ROLLUP_SUMS = [
   'num_requests',
   'num_model_requests',
@@ -154,6 +163,11 @@ export const ROLLUP_SUMS = [
   'output_cost_nanousd',
   'units',
   'num_unpriced_requests',
+  'cache_write_tokens',
+  'audio_input_tokens',
+  'audio_output_tokens',
+  'image_input_tokens',
+  'image_output_tokens',
 ] as const;
 
 /** Each rollup table: its bucket width in seconds, and whether it keeps the key dimension. */

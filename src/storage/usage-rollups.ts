@@ -74,6 +74,11 @@ function emptyRow(org: string, bucket: number, project: string, key: string, mod
     output_cost_nanousd: 0,
     units: 0,
     num_unpriced_requests: 0,
+    cache_write_tokens: 0,
+    audio_input_tokens: 0,
+    audio_output_tokens: 0,
+    image_input_tokens: 0,
+    image_output_tokens: 0,
   };
 }
 
@@ -117,8 +122,20 @@ export function aggregateRollups(events: Iterable<UsageEventsTable>, prices: Pri
 
 const isWhole = (v: unknown): boolean => typeof v === 'number' ? Number.isSafeInteger(v) : Number.isSafeInteger(Number(v));
 
+type WholeColumn =
+  | 'cost_nanousd'
+  | 'input_tokens'
+  | 'cached_tokens'
+  | 'output_tokens'
+  | 'cache_write_tokens'
+  | 'cache_write_1h_tokens'
+  | 'audio_input_tokens'
+  | 'audio_output_tokens'
+  | 'image_input_tokens'
+  | 'image_output_tokens';
+
 /** The data error (BAD_USAGE_LINE) of an event whose `name` is not a whole number. */
-function notWhole(e: UsageEventsTable, name: 'cost_nanousd' | 'input_tokens' | 'cached_tokens' | 'output_tokens'): Error {
+function notWhole(e: UsageEventsTable, name: WholeColumn): Error {
   return Object.assign(new Error(`usage event ${String(e.id)} cannot be rolled up: its ${name} is ${String(e[name]).slice(0, 40)}, not a whole number`), { code: BAD_USAGE_LINE });
 }
 
@@ -156,6 +173,12 @@ export class RollupAggregator {
     if (!isWhole(e.input_tokens)) throw notWhole(e, 'input_tokens');
     if (!isWhole(e.cached_tokens)) throw notWhole(e, 'cached_tokens');
     if (!isWhole(e.output_tokens)) throw notWhole(e, 'output_tokens');
+    if (!isWhole(e.cache_write_tokens)) throw notWhole(e, 'cache_write_tokens');
+    if (!isWhole(e.cache_write_1h_tokens)) throw notWhole(e, 'cache_write_1h_tokens');
+    if (!isWhole(e.audio_input_tokens)) throw notWhole(e, 'audio_input_tokens');
+    if (!isWhole(e.audio_output_tokens)) throw notWhole(e, 'audio_output_tokens');
+    if (!isWhole(e.image_input_tokens)) throw notWhole(e, 'image_input_tokens');
+    if (!isWhole(e.image_output_tokens)) throw notWhole(e, 'image_output_tokens');
     this.addOne(e);
   }
 
@@ -199,6 +222,11 @@ export class RollupAggregator {
     acc.cached_tokens += e.cached_tokens;
     acc.output_tokens += e.output_tokens;
     acc.units += Number(e.units ?? 0);
+    acc.cache_write_tokens += Number(e.cache_write_tokens);
+    acc.audio_input_tokens += Number(e.audio_input_tokens);
+    acc.audio_output_tokens += Number(e.audio_output_tokens);
+    acc.image_input_tokens += Number(e.image_input_tokens);
+    acc.image_output_tokens += Number(e.image_output_tokens);
     if (e.unpriced) acc.num_unpriced_requests++;
     const cost = Number(e.cost_nanousd);
     if (cost === 0) return;

@@ -30,6 +30,12 @@ export function usageEvent(overrides: Partial<UsageEvent> = {}): UsageEvent {
     upstreamRequestId: null,
     credential: null,
     serviceTier: null,
+    cacheWriteTokens: 0,
+    cacheWrite1hTokens: 0,
+    audioInputTokens: 0,
+    audioOutputTokens: 0,
+    imageInputTokens: 0,
+    imageOutputTokens: 0,
     ...overrides,
   };
 }

@@ -1,6 +1,6 @@
 import type { ApiFormat } from '../../core/anthropic-errors.js';
 import type { MeterPlan } from '../../core/metering-plan.js';
-import { costNanoUsd, pricesSpeed, type TokenCounts } from '../../core/pricing.js';
+import { costNanoUsd, pricesSpeed, type TokenCounts, tokenParts } from '../../core/pricing.js';
 import { requestedServiceTier } from '../../core/service-tier.js';
 import type { UsageEvent, UsageOutcome } from '../../core/usage-event.js';
 import type { KeyRecord } from '../../core/verify.js';
@@ -73,6 +73,9 @@ export function meter(
   const cost = o.billable ? (o.costNanoUsd ?? costNanoUsd(price, o.tokens, serviceTier, speed)) : 0;
   const priced = o.priced ?? ((r.plan?.priced ?? true) && (o.costNanoUsd !== undefined || price === null || pricesSpeed(price, speed)));
   const now = g.app.deps.clock();
+  const t = o.tokens;
+  // Text-only requests (nearly all) skip the split: their parts are all 0.
+  const parts = o.billable && (t.cacheWrite || t.cacheWrite1h || t.audioInput || t.audioOutput || t.imageInput || t.imageOutput) ? tokenParts(t) : null;
   const event: UsageEvent = {
     id: g.newEventId(),
     // When the request arrived, whose period its limits and budgets were charged in: a request that ends after a
@@ -103,6 +106,13 @@ export function meter(
     upstreamRequestId: r.upstreamRequestId,
     credential: r.credential ?? null,
     serviceTier,
+    // The parts billed at rates of their own (0 for all but the few requests with cache writes, audio or images).
+    cacheWriteTokens: parts === null ? 0 : parts.cacheWrite + parts.cacheWrite1h,
+    cacheWrite1hTokens: parts === null ? 0 : parts.cacheWrite1h,
+    audioInputTokens: parts === null ? 0 : parts.audioInput,
+    audioOutputTokens: parts === null ? 0 : parts.audioOutput,
+    imageInputTokens: parts === null ? 0 : parts.imageInput,
+    imageOutputTokens: parts === null ? 0 : parts.imageOutput,
   };
   g.usage.record(event);
   // Every request that reached for a provider: its answers by the credential that answered, and its failures (no
