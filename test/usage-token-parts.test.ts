@@ -98,6 +98,26 @@ describeEachDatabase('token parts in the usage API', (backend) => {
     ]);
   });
 
+  it("splits the Costs API's line items by every part's rate, adding up to what was billed", async () => {
+    // Found by a review: the line items were priced from input, cached and output alone and the rest shared in their
+    // proportions: Claude's output with 10,000 cache-write tokens showed $0.00185 for its 100 tokens at $15 per million.
+    const c = await t.api('GET', `${ORG}/costs?start_time=${NOW_S - 60}&end_time=${NOW_S + 60}&group_by=line_item`);
+    expect(c.status).toBe(200);
+    const items = (c.body.data as Array<{ results: Array<{ line_item: string; amount: { value: number }; quantity: number }> }>).flatMap((b) => b.results);
+    const nano = (v: number) => Math.round(v * 1e9);
+    expect(Object.fromEntries(items.map((r) => [r.line_item, [nano(r.amount.value), r.quantity]]))).toEqual({
+      // Uncached text and cache writes (5 minutes at $3.75, an hour at $6 per million), each at its rate.
+      'claude-sonnet-4-6, input': [100 * 3000 + 6000 * 3750 + 4000 * 6000, 10_100],
+      'claude-sonnet-4-6, output': [100 * 15_000, 100],
+      // Twice: uncached text at $2.50 and audio at $40; cached at the input rate (no cached rate); text at $10, audio at $80.
+      'gpt-4o-audio-preview, input': [2 * (50 * 2500 + 30 * 40_000), 160],
+      'gpt-4o-audio-preview, cached input': [2 * 20 * 2500, 40],
+      'gpt-4o-audio-preview, output': [2 * (40 * 10_000 + 10 * 80_000), 100],
+    });
+    const rows = await t.server.runtime.database.db.selectFrom('usage_events').select('cost_nanousd').where('api_key_id', '=', key.id).execute();
+    expect(items.reduce((s, r) => s + nano(r.amount.value), 0)).toBe(rows.reduce((s, r) => s + Number(r.cost_nanousd), 0));
+  });
+
   it('reports them in usage/completions, in minute, hour and day buckets', async () => {
     for (const width of ['1m', '1h', '1d']) {
       const u = await t.api('GET', `${ORG}/usage/completions?start_time=${NOW_S - 60}&end_time=${NOW_S + 60}&bucket_width=${width}&group_by=model`);

@@ -239,6 +239,18 @@ export function tokenParts(tokens: TokenCounts): TokenParts {
  */
 export function costNanoUsd(price: ModelPrice | null, tokens: TokenCounts, tier: string | null = null, speed: string | null = null): number {
   if (!price) return 0;
+  const pico = billedPico(price, tokens, tier, null);
+  // Fast mode multiplies every rate alike, so the sum: rounded once, as the rates are.
+  return Math.round((speed === null ? pico : pico * speedMultiple(price, speed)) / 1000);
+}
+
+/**
+ * The cost of a request's tokens in pico-dollars at the standard speed (see costNanoUsd), and, into `lines` when given,
+ * its three line items: input (uncached text, cache writes, uncached audio and image input), cached input, and
+ * output (text, audio and image), each part at its own rate. The request as a whole decides the rates (its whole
+ * input the long-context threshold).
+ */
+function billedPico(price: ModelPrice, tokens: TokenCounts, tier: string | null, lines: [number, number, number] | null): number {
   const t = tier === null ? null : tierRates(price, tier);
   const long = price.long_context && tokens.input > price.long_context.above_input_tokens ? price.long_context : null;
   let inputRate: number | undefined;
@@ -268,18 +280,35 @@ export function costNanoUsd(price: ModelPrice | null, tokens: TokenCounts, tier:
     write1hRate = inputRate;
   }
   const p = tokenParts(tokens);
-  const pico =
+  const input =
     p.textInput * perToken(inputRate) +
-    p.cached * perToken(cachedRate) +
     p.cacheWrite * perToken(writeRate) +
     p.cacheWrite1h * perToken(write1hRate) +
     p.audioInput * perToken(price.audio_input ?? inputRate) +
-    p.imageInput * perToken(price.image_input ?? inputRate) +
-    p.textOutput * perToken(outputRate) +
-    p.audioOutput * perToken(price.audio_output ?? outputRate) +
-    p.imageOutput * perToken(price.image_output ?? outputRate);
-  // Fast mode multiplies every rate alike, so the sum: rounded once, as the rates are.
-  return Math.round((speed === null ? pico : pico * speedMultiple(price, speed)) / 1000);
+    p.imageInput * perToken(price.image_input ?? inputRate);
+  const cached = p.cached * perToken(cachedRate);
+  const output = p.textOutput * perToken(outputRate) + p.audioOutput * perToken(price.audio_output ?? outputRate) + p.imageOutput * perToken(price.image_output ?? outputRate);
+  if (lines !== null) {
+    lines[0] = input;
+    lines[1] = cached;
+    lines[2] = output;
+  }
+  // Whole pico-dollars (rates are whole pico-dollars per token) well below 2^53: the sum is exact in any order.
+  return input + cached + output;
+}
+
+/**
+ * A request's cost (costNanoUsd at the standard speed) as the Costs API's line items, in nano-dollars: input (uncached
+ * text, cache writes, uncached audio and image input, each at its rate), cached input, output (text, audio, image).
+ * Each is rounded where it ends in the running sum, so the three add up to costNanoUsd exactly.
+ */
+export function costLineItems(price: ModelPrice | null, tokens: TokenCounts, tier: string | null = null): [input: number, cached: number, output: number] {
+  if (!price) return [0, 0, 0];
+  const lines: [number, number, number] = [0, 0, 0];
+  const total = Math.round(billedPico(price, tokens, tier, lines) / 1000);
+  const input = Math.round(lines[0] / 1000);
+  const cached = Math.round((lines[0] + lines[1]) / 1000) - input;
+  return [input, cached, total - input - cached];
 }
 
 /**

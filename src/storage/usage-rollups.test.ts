@@ -3,7 +3,7 @@ import { usageRow } from '../../test/harness/usage-event.js';
 import { bucketOfMs } from '../core/buckets.js';
 import { ANTHROPIC_ROUTES, API_ROUTES, matchApiRoute } from '../core/api-routes.js';
 import { planMetering } from '../core/metering-plan.js';
-import { DEFAULT_PRICES, priceFor } from '../core/pricing.js';
+import { costNanoUsd, DEFAULT_PRICES, priceFor } from '../core/pricing.js';
 import { endpointKind, ROLLUP_SUMS, ROLLUP_TABLES, type UsageRollupsTable } from './schema-rollups.js';
 import type { UsageEventsTable as UsageEvent } from './schema-usage.js';
 import { aggregateRollups, isBilled, splitCost } from './usage-rollups.js';
@@ -120,6 +120,52 @@ describe('aggregateRollups', () => {
     const rows = aggregateRollups([usageRow({ id: 'evt_flex', model: 'gpt-5.4', service_tier: 'flex', input_tokens: 1000, cached_tokens: 500, output_tokens: 100, cost_nanousd: total })]);
     const [row] = rows.usage_rollups_1d;
     expect([row.service_tier, row.input_cost_nanousd, row.cached_cost_nanousd, row.output_cost_nanousd]).toEqual(['flex', 500 * 1250, 500 * 130, 100 * 7500]);
+  });
+
+  it('splits a cost by every part of its tokens at its own rate: cache writes, audio and image input, audio and image output, long context', () => {
+    // Found by a review: the parts were re-priced from input, cached and output alone and the rest shared in their
+    // proportions, so claude-sonnet-4-6's output with 10,000 cache-write tokens showed $0.00185 instead of $0.0015.
+    const sonnet = DEFAULT_PRICES['claude-sonnet-4-6'];
+    const writes = { input: 10_100, cached: 0, output: 100, cacheWrite: 10_000 };
+    expect(splitCost(sonnet, writes, costNanoUsd(sonnet, writes))).toEqual([100 * 3000 + 10_000 * 3750, 0, 100 * 15_000]);
+    // An hour's writes at twice the input rate, beside reads.
+    const hour = { input: 10_300, cached: 200, output: 100, cacheWrite: 6000, cacheWrite1h: 4000 };
+    expect(splitCost(sonnet, hour, costNanoUsd(sonnet, hour))).toEqual([100 * 3000 + 6000 * 3750 + 4000 * 6000, 200 * 300, 100 * 15_000]);
+    // An audio model: audio input and output at their rates, folded into input and output.
+    const audio = DEFAULT_PRICES['gpt-4o-audio-preview'];
+    const spoken = { input: 100, cached: 20, output: 50, audioInput: 30, audioOutput: 10 };
+    expect(splitCost(audio, spoken, costNanoUsd(audio, spoken))).toEqual([50 * 2500 + 30 * 40_000, 20 * 2500, 40 * 10_000 + 10 * 80_000]);
+    // GPT Image: image input and output at theirs.
+    const image = DEFAULT_PRICES['gpt-image-1'];
+    const drawn = { input: 50, cached: 0, output: 4000, imageInput: 30, imageOutput: 4000 };
+    expect(splitCost(image, drawn, costNanoUsd(image, drawn))).toEqual([20 * 5000 + 30 * 10_000, 0, 4000 * 40_000]);
+    // Above the long-context threshold every part is at the long rates, the request's whole input deciding (its
+    // uncached part alone is below it).
+    const gpt54 = DEFAULT_PRICES['gpt-5.4'];
+    const long = { input: 300_000, cached: 50_000, output: 1000 };
+    expect(splitCost(gpt54, long, costNanoUsd(gpt54, long))).toEqual([250_000 * 5000, 50_000 * 500, 1000 * 22_500]);
+    // Parts of fractions of a nano-dollar add up to the total, rounded once.
+    const flex = { input: 3, cached: 3, output: 0 };
+    const nano = DEFAULT_PRICES['gpt-5.4-nano'];
+    const total = costNanoUsd(nano, flex, 'flex');
+    expect(splitCost(nano, flex, total, 'flex').reduce((a, b) => a + b, 0)).toBe(total);
+  });
+
+  it('rolls the parts up from the events as the gateway recorded them, each line item at its rate', () => {
+    const tokens = { input_tokens: 10_100, cached_tokens: 0, output_tokens: 100, cache_write_tokens: 10_000 };
+    const cost = costNanoUsd(DEFAULT_PRICES['claude-sonnet-4-6'], { input: 10_100, cached: 0, output: 100, cacheWrite: 10_000 });
+    const [row] = aggregateRollups([usageRow({ id: 'evt_w', model: 'claude-sonnet-4-6', endpoint: '/messages', ...tokens, cost_nanousd: cost })]).usage_rollups_1d;
+    expect([row.input_cost_nanousd, row.cached_cost_nanousd, row.output_cost_nanousd]).toEqual([37_800_000, 0, 1_500_000]);
+    expect(row.cache_write_tokens).toBe(10_000);
+    const audio = { input_tokens: 100, cached_tokens: 20, output_tokens: 50, audio_input_tokens: 30, audio_output_tokens: 10 };
+    const audioCost = costNanoUsd(DEFAULT_PRICES['gpt-4o-audio-preview'], { input: 100, cached: 20, output: 50, audioInput: 30, audioOutput: 10 });
+    const [spoken] = aggregateRollups([usageRow({ id: 'evt_a', model: 'gpt-4o-audio-preview', ...audio, cost_nanousd: audioCost })]).usage_rollups_1d;
+    expect([spoken.input_cost_nanousd, spoken.cached_cost_nanousd, spoken.output_cost_nanousd]).toEqual([1_325_000, 50_000, 1_200_000]);
+    // 1-hour writes are recorded within the writes.
+    const hour = { input_tokens: 4100, cached_tokens: 0, output_tokens: 0, cache_write_tokens: 4000, cache_write_1h_tokens: 4000 };
+    const hourCost = costNanoUsd(DEFAULT_PRICES['claude-sonnet-4-6'], { input: 4100, cached: 0, output: 0, cacheWrite1h: 4000 });
+    const [held] = aggregateRollups([usageRow({ id: 'evt_h', model: 'claude-sonnet-4-6', endpoint: '/messages', ...hour, cost_nanousd: hourCost })]).usage_rollups_1d;
+    expect([held.input_cost_nanousd, held.cached_cost_nanousd, held.output_cost_nanousd]).toEqual([100 * 3000 + 4000 * 6000, 0, 0]);
   });
 
   it('keeps a key whose events alternate between models and hours apart', () => {

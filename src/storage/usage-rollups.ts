@@ -1,5 +1,5 @@
 import { bucketOfMs } from '../core/buckets.js';
-import { costNanoUsd, DEFAULT_PRICES, type ModelPrice, priceFor } from '../core/pricing.js';
+import { costLineItems, DEFAULT_PRICES, type ModelPrice, priceFor, type TokenCounts } from '../core/pricing.js';
 import { BAD_USAGE_LINE } from '../core/usage-line.js';
 import {
   endpointKind,
@@ -21,27 +21,17 @@ export function isBilled(e: Pick<UsageEventsTable, 'billable' | 'outcome'>): boo
 }
 
 /**
- * Splits a request's cost into its input, cached-input and output line items, summing exactly to `total`.
- * The parts are priced with `price` at the rates of the service tier the request ran at (`tier`, as billed: priority
- * and flex price cached input apart from input by ratios of their own); when that does not reproduce `total` (the
- * price changed, or the model is unknown here) the total is shared in the same proportions, and all of it goes to
- * input when no part is priced.
+ * Splits a request's cost into its input, cached-input and output line items, summing exactly to `total`: priced
+ * with `price` by every part of its tokens (cache writes of either lifetime, audio and image input and output, each at
+ * its own rate, folded into the input and output line items: core/pricing.ts costLineItems), at the rates of the
+ * service tier it ran at (`tier`, as billed) and of the request's whole input (long context). When that does not
+ * reproduce `total` (the price changed, the model is unknown here, Anthropic's fast mode, whose speed the event does
+ * not record, or an event recorded before its parts were: migration 103), the total is shared in the same proportions,
+ * and all of it goes to input when no part is priced.
  */
-export function splitCost(
-  price: ModelPrice | null,
-  tokens: { input: number; cached: number; output: number },
-  total: number,
-  tier: string | null = null,
-): [input: number, cached: number, output: number] {
+export function splitCost(price: ModelPrice | null, tokens: TokenCounts, total: number, tier: string | null = null): [input: number, cached: number, output: number] {
   if (total === 0) return [0, 0, 0];
-  const cached = Math.min(tokens.cached, tokens.input);
-  const parts: [number, number, number] = price
-    ? [
-        costNanoUsd(price, { input: tokens.input - cached, cached: 0, output: 0 }, tier),
-        costNanoUsd(price, { input: cached, cached, output: 0 }, tier),
-        costNanoUsd(price, { input: 0, cached: 0, output: tokens.output }, tier),
-      ]
-    : [0, 0, 0];
+  const parts = costLineItems(price, tokens, tier);
   const sum = parts[0] + parts[1] + parts[2];
   if (sum === total) return parts;
   if (sum <= 0) return [total, 0, 0];
@@ -51,6 +41,24 @@ export function splitCost(
   const largest = parts.indexOf(Math.max(...parts));
   shares[largest] += total - (shares[0] + shares[1] + shares[2]);
   return shares;
+}
+
+/** The token counts of an event, with the parts it recorded (usage_events keeps 5-minute and 1-hour writes as all writes and the 1-hour ones). */
+function tokensOf(e: UsageEventsTable): TokenCounts {
+  const writes = Number(e.cache_write_tokens);
+  const writes1h = Number(e.cache_write_1h_tokens);
+  return {
+    input: e.input_tokens,
+    cached: e.cached_tokens,
+    output: e.output_tokens,
+    // Never below 0 (a line's values are each checked, not against one another).
+    cacheWrite: Math.max(0, writes - writes1h),
+    cacheWrite1h: writes1h,
+    audioInput: Number(e.audio_input_tokens),
+    imageInput: Number(e.image_input_tokens),
+    audioOutput: Number(e.audio_output_tokens),
+    imageOutput: Number(e.image_output_tokens),
+  };
 }
 
 function emptyRow(org: string, bucket: number, project: string, key: string, model: string, kind: string, tier: string): UsageRollupsTable {
@@ -235,7 +243,7 @@ export class RollupAggregator {
       price = model ? priceFor(this.prices, model) : null;
       this.priceCache.set(model, price);
     }
-    const split = splitCost(price, { input: e.input_tokens, cached: e.cached_tokens, output: e.output_tokens }, cost, e.service_tier);
+    const split = splitCost(price, tokensOf(e), cost, e.service_tier);
     acc.input_cost_nanousd += split[0];
     acc.cached_cost_nanousd += split[1];
     acc.output_cost_nanousd += split[2];
