@@ -278,7 +278,7 @@ describeEachDatabase('usage and costs API', (backend) => {
           num_unpriced_requests: 0,
         },
       ]);
-      // No image or audio request in the fixture; the others are not metered.
+      // No moderation, image or audio request in the fixture; the others are not metered.
       for (const kind of ['moderations', 'images', 'audio_speeches', 'audio_transcriptions', 'vector_stores', 'code_interpreter_sessions']) {
         const p = await get(`${ORG}/usage/${kind}?start_time=${D}&end_time=${D + 2 * DAY}`);
         expect(p).toMatchObject({ object: 'page', has_more: false });

@@ -83,10 +83,19 @@ export interface AudioTranscriptionsUsageResult extends UsageDimensions, UsageEx
   num_model_requests: number;
 }
 
+export interface ModerationsUsageResult extends UsageDimensions, UsageExtras {
+  object: 'organization.usage.moderations.result';
+  /** The input tokens the answers reported (0 where they report none, as OpenAI's do not). */
+  input_tokens: number;
+  /** Requests the model answered (moderations are free: never billed, cost_usd 0). */
+  num_model_requests: number;
+}
+
 /** Any usage result Tollgate answers (kinds it does not meter answer empty buckets). */
 export type UsageResult =
   | CompletionsUsageResult
   | EmbeddingsUsageResult
+  | ModerationsUsageResult
   | ImagesUsageResult
   | AudioSpeechesUsageResult
   | AudioTranscriptionsUsageResult;

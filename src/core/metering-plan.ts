@@ -45,6 +45,11 @@ export interface MeterPlan {
   param: string | null;
   /** A background response (`"background": true`): billed when its result is retrieved, not when it is created. */
   deferred: boolean;
+  /**
+   * A free request a model answers (`POST /moderations`): never billed, but counted as a model request of its kind in
+   * the Usage API, with the tokens its answer's usage reports (OpenAI reports moderations' requests and input tokens).
+   */
+  freeModelCall: boolean;
   /** Units billed per request when they are known before the answer: characters (speech). */
   units: number;
   /** Nano-dollars per unit the answer reports: per image (DALL·E). */
@@ -131,6 +136,7 @@ const plan = (kind: MeterKind, family: string, o: Partial<MeterPlan> = {}): Mete
   unmeterable: kind === 'unmetered',
   param: null,
   deferred: false,
+  freeModelCall: false,
   units: 0,
   unitNano: 0,
   estimateNano: 0,
@@ -161,6 +167,7 @@ export function planMetering(i: PlanInput): MeterPlan {
   if (IMAGE_ENDPOINTS.has(endpoint)) return imagePlan(i);
   if (endpoint === '/audio/speech') return speechPlan(i);
   if (TRANSCRIPTION_ENDPOINTS.has(endpoint)) return transcriptionPlan(i);
+  if (endpoint === '/moderations') return plan('free', 'free', { freeModelCall: true });
   if (FREE_POSTS.some((r) => r.test(endpoint))) return spendsInFreePost(i) ? plan('unmetered', PROVIDER_VECTOR_STORES) : plan('free', 'free');
   return unmetered(i);
 }
@@ -262,6 +269,7 @@ function tokenPlan(i: PlanInput): MeterPlan {
     unmeterable,
     param: background ? 'background' : hosted ? hostedBy : prompted ? 'prompt' : uplifted ? upliftedBy : unrated ? 'service_tier' : null,
     deferred: false,
+    freeModelCall: false,
     units: 0,
     unitNano: 0,
     estimateNano: 0,

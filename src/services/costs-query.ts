@@ -2,6 +2,7 @@ import { type ExpressionBuilder, sql } from 'kysely';
 import { nanoToUsd } from '../core/pricing.js';
 import type { CostResult } from '../contract/usage.js';
 import type { DB } from '../storage/schema.js';
+import { FREE_KIND } from '../storage/schema-rollups.js';
 import type { ServiceDeps } from './context.js';
 import { pageWindow } from '../core/buckets.js';
 import { bucketWidth, byBucket, checkParams, cmp, groupBy, JsonAnswer, list, type Page, pageJson, pageSpan, type Query, type Range, range, toPage } from './usage-params.js';
@@ -34,6 +35,13 @@ function costResult(nano: number, lineItem: string | null, projectId: string | n
     quantity_unit: tokens > 0 ? 'tokens' : null,
   };
 }
+
+/**
+ * The rollup rows the Costs API reads: not those of free requests (moderations: counted as model requests in the Usage
+ * API, billed nothing), unless they carry a cost (a billed request of their route by another method). A free request's
+ * tokens are no line item, nor a day of them a result at $0. usage_costs_key_1d never holds them (usage-rollups.ts).
+ */
+const costsOnly = sql<boolean>`(endpoint_kind <> ${FREE_KIND} or input_cost_nanousd + cached_cost_nanousd + output_cost_nanousd <> 0)`;
 
 interface CostQuestion {
   orgId: string;
@@ -79,6 +87,7 @@ async function byLineItem(deps: ServiceDeps, q: CostQuestion, r: Range): Promise
   if (q.projectIds) sel = sel.where('project_id', 'in', q.projectIds);
   if (q.apiKeyIds) sel = sel.where('api_key_id', 'in', q.apiKeyIds);
   const raw = await sel
+    .where(costsOnly)
     .select(['bucket_start', ...cols])
     .select((eb: ExpressionBuilder<DB, 'usage_rollups_1d'>) => [
       eb.fn.sum<number>('num_model_requests').as('num_model_requests'),
@@ -132,6 +141,7 @@ async function totals(deps: ServiceDeps, q: CostQuestion, r: Range): Promise<Pag
     let sel = db.selectFrom('usage_rollups_project_1d').where('org_id', '=', q.orgId).where('bucket_start', '>=', q.from).where('bucket_start', '<', q.to);
     if (q.projectIds) sel = sel.where('project_id', 'in', q.projectIds);
     const raw = await sel
+      .where(costsOnly)
       .select(['bucket_start', ...(byProject ? ['project_id' as const] : [])])
       .select((eb) => [
         eb.fn.sum<number>('num_model_requests').as('requests'),

@@ -4,7 +4,7 @@ import { nanoToUsd } from '../core/pricing.js';
 import { rawUsageSince } from '../core/usage-retention.js';
 import type { UsageResult } from '../contract/usage.js';
 import type { DB } from '../storage/schema.js';
-import { BILLED_ELSEWHERE_KIND, ENDPOINT_KINDS, MODEL_LISTINGS, RESPONSE_RETRIEVAL_PREFIX } from '../storage/schema-rollups.js';
+import { BILLED_ELSEWHERE_KIND, ENDPOINT_KINDS, FREE_KIND, MODEL_LISTINGS, RESPONSE_RETRIEVAL_PREFIX } from '../storage/schema-rollups.js';
 import type { ServiceDeps } from './context.js';
 import { bool, bucketWidth, byBucket, checkParams, cmp, groupBy, invalid, list, listOf, type Page, pageSpan, type Query, range, toPage } from './usage-params.js';
 
@@ -28,8 +28,11 @@ export const USAGE_KINDS = [
 ] as const;
 export type UsageKind = (typeof USAGE_KINDS)[number];
 
-/** Kinds Tollgate meters; the others answer pages of empty buckets (every parameter still checked). */
-const METERED: ReadonlySet<UsageKind> = new Set(['completions', 'embeddings', 'images', 'audio_speeches', 'audio_transcriptions']);
+/**
+ * Kinds Tollgate meters (moderations: free, counted as OpenAI counts them); the others answer pages of empty buckets
+ * (every parameter still checked).
+ */
+const METERED: ReadonlySet<UsageKind> = new Set(['completions', 'embeddings', 'moderations', 'images', 'audio_speeches', 'audio_transcriptions']);
 
 const KEY_FIELDS = ['project_id', 'user_id', 'api_key_id', 'model'] as const;
 const MODEL_FILTERS = ['project_ids', 'user_ids', 'api_key_ids', 'models'] as const;
@@ -190,6 +193,9 @@ async function sumEvents(deps: ServiceDeps, orgId: string, f: UsageFilter): Prom
   if (endpoints.length === 0 && f.kind !== BILLED_ELSEWHERE_KIND) return [];
   const minute = sql<number>`created_at_ms / 60000`;
   const billed = sql`billable = 1 and outcome <> 'refused'`;
+  // Model requests: billed ones, and of the free kind (moderations) those its model answered, as the rollups count
+  // them (usage-rollups.ts isFreeModelRequest).
+  const counted = f.kind === FREE_KIND ? sql`(${billed} or outcome = 'ok')` : billed;
   const q = filtered(
     deps.database.db
       .selectFrom('usage_events')
@@ -223,16 +229,16 @@ async function sumEvents(deps: ServiceDeps, orgId: string, f: UsageFilter): Prom
   const rows = await q
     .select([minute.as('minute'), ...f.cols])
     .select([
-      sql<number>`sum(case when ${billed} then 1 else 0 end)`.as('num_model_requests'),
+      sql<number>`sum(case when ${counted} then 1 else 0 end)`.as('num_model_requests'),
       sql<number>`sum(case when outcome = 'refused' then 1 else 0 end)`.as('num_refused_requests'),
-      sql<number>`sum(case when ${billed} then input_tokens else 0 end)`.as('input_tokens'),
-      sql<number>`sum(case when ${billed} then cached_tokens else 0 end)`.as('cached_tokens'),
-      sql<number>`sum(case when ${billed} then output_tokens else 0 end)`.as('output_tokens'),
-      sql<number>`sum(case when ${billed} then cache_write_tokens else 0 end)`.as('cache_write_tokens'),
-      sql<number>`sum(case when ${billed} then audio_input_tokens else 0 end)`.as('audio_input_tokens'),
-      sql<number>`sum(case when ${billed} then audio_output_tokens else 0 end)`.as('audio_output_tokens'),
-      sql<number>`sum(case when ${billed} then image_input_tokens else 0 end)`.as('image_input_tokens'),
-      sql<number>`sum(case when ${billed} then image_output_tokens else 0 end)`.as('image_output_tokens'),
+      sql<number>`sum(case when ${counted} then input_tokens else 0 end)`.as('input_tokens'),
+      sql<number>`sum(case when ${counted} then cached_tokens else 0 end)`.as('cached_tokens'),
+      sql<number>`sum(case when ${counted} then output_tokens else 0 end)`.as('output_tokens'),
+      sql<number>`sum(case when ${counted} then cache_write_tokens else 0 end)`.as('cache_write_tokens'),
+      sql<number>`sum(case when ${counted} then audio_input_tokens else 0 end)`.as('audio_input_tokens'),
+      sql<number>`sum(case when ${counted} then audio_output_tokens else 0 end)`.as('audio_output_tokens'),
+      sql<number>`sum(case when ${counted} then image_input_tokens else 0 end)`.as('image_input_tokens'),
+      sql<number>`sum(case when ${counted} then image_output_tokens else 0 end)`.as('image_output_tokens'),
       sql<number>`sum(case when ${billed} then cost_nanousd else 0 end)`.as('cost_nanousd'),
       sql<number>`sum(case when ${billed} then units else 0 end)`.as('units'),
       sql<number>`sum(case when ${billed} and unpriced = 1 then 1 else 0 end)`.as('num_unpriced_requests'),
@@ -340,6 +346,9 @@ function usageResult(kind: UsageKind, s: UserSums, group: Set<string>): UsageRes
   }
   if (kind === 'audio_transcriptions') {
     return { object: 'organization.usage.audio_transcriptions.result', seconds: s.units, num_model_requests: s.num_model_requests, ...dims, ...extras };
+  }
+  if (kind === 'moderations') {
+    return { object: 'organization.usage.moderations.result', input_tokens: s.input_tokens, num_model_requests: s.num_model_requests, ...dims, ...extras };
   }
   if (kind === 'embeddings') {
     return { object: 'organization.usage.embeddings.result', input_tokens: s.input_tokens, num_model_requests: s.num_model_requests, ...dims, ...extras };

@@ -2,7 +2,7 @@ import { type Kysely, Migrator, sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { describeEachDatabase, freshSchema } from '../../test/harness/backends.js';
 import { closeBareDatabase, openBareDatabase } from '../../test/harness/bare-database.js';
-import { writeUsageAsOf } from '../../test/harness/usage-as-of.js';
+import { insertAsOf, writeUsageAsOf } from '../../test/harness/usage-as-of.js';
 import { usageRow } from '../../test/harness/usage-event.js';
 import { costNanoUsd, DEFAULT_PRICES, type ModelPrice } from '../core/pricing.js';
 import type { UsageRow } from '../core/usage-line.js';
@@ -210,6 +210,50 @@ describeEachDatabase('migration 102 (billed routes under a usage kind) on a data
       expect((await new Migrator({ db, provider: { getMigrations: async () => all } }).migrateToLatest()).error).toBeUndefined();
     } finally {
       await closeBareDatabase(db, backend, schema);
+    }
+  });
+
+  it('104 counts the moderations every rollup held as answered (neither refused nor failed) as model requests, all history long', async () => {
+    const all = migrations(backend.name);
+    const db = await openBareDatabase(backend, `${schema}_104`);
+    try {
+      expect((await new Migrator({ db, provider: { getMigrations: async () => Object.fromEntries(Object.entries(all).filter(([n]) => n < '104')) } }).migrateToLatest()).error).toBeUndefined();
+      const row = (kind: string, model: string, sums: Record<string, number>) => ({
+        org_id: 'org-1',
+        bucket_start: D,
+        project_id: 'proj_a',
+        api_key_id: 'key_1',
+        model,
+        endpoint_kind: kind,
+        service_tier: '',
+        num_requests: 0,
+        num_model_requests: 0,
+        num_refused_requests: 0,
+        num_failed_requests: 0,
+        ...sums,
+      });
+      const rows = [
+        // Five moderations: one refused, one failed, three answered (never billed: 0 model requests until 104).
+        row('moderations', 'omni-moderation-latest', { num_requests: 5, num_refused_requests: 1, num_failed_requests: 1 }),
+        // Billed requests of the route by another method (102): counted already, never lowered.
+        row('moderations', 'mistral-moderation-latest', { num_requests: 3, num_model_requests: 3, num_failed_requests: 1 }),
+        // Another kind: as it is.
+        row('completions', 'gpt-4o', { num_requests: 4, num_model_requests: 2, num_failed_requests: 1 }),
+      ];
+      for (const { table, perKey } of ROLLUP_TABLES) {
+        await insertAsOf(db, table, rows.map((r) => ({ ...r, api_key_id: perKey ? r.api_key_id : '' })));
+      }
+      expect((await new Migrator({ db, provider: { getMigrations: async () => all } }).migrateToLatest()).error).toBeUndefined();
+      for (const { table } of ROLLUP_TABLES) {
+        const now = await sql<{ model: string; n: unknown }>`select model, num_model_requests as n from ${sql.table(table)} order by model`.execute(db);
+        expect(now.rows.map((r) => [r.model, Number(r.n)]), table).toEqual([
+          ['gpt-4o', 2],
+          ['mistral-moderation-latest', 3],
+          ['omni-moderation-latest', 3],
+        ]);
+      }
+    } finally {
+      await closeBareDatabase(db, backend, `${schema}_104`);
     }
   });
 });

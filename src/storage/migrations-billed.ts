@@ -70,7 +70,29 @@ export function billedKindMigrations(_dialect: Dialect): Record<string, Migratio
         else await db.transaction().execute((trx) => moveBilled(trx));
       },
     },
+    '104_usage_moderation_requests': {
+      // One statement per table, each whole by itself and idempotent: no transaction of its own needed.
+      async up(db: Kysely<unknown>) {
+        for (const { table } of TABLES_102) await countModerations(db, table);
+      },
+    },
   };
+}
+
+/**
+ * 104: a moderation the model answered counts as a model request of the kind 'moderations' from this version on (free,
+ * never billed: OpenAI's usage/moderations reports them), where the rollups had counted only billed requests, so
+ * num_model_requests of every moderations row was 0. Each such row's requests that were neither refused nor failed are
+ * exactly those (outcome 'ok'), all history long: num_model_requests becomes that count (never lowered: a billed request
+ * of the route by another method, which 102 may have put there, is counted already). Their input tokens were not
+ * recorded and stay 0. Cost, and usage_costs_key_1d (which never counts free requests), do not change.
+ */
+async function countModerations(db: Kysely<unknown>, table: string): Promise<void> {
+  const answered = sql`num_requests - num_refused_requests - num_failed_requests`;
+  await sql`
+    update ${sql.table(table)} set num_model_requests = ${answered}
+    where endpoint_kind = 'moderations' and num_model_requests < ${answered}
+  `.execute(db);
 }
 
 /** The events that were 'other' under 099's kinds and are not from 102 on (see billedKindMigrations). */

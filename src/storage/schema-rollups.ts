@@ -44,6 +44,14 @@ function isModelListing(method: string, endpoint: string): boolean {
   return method === 'GET' && MODEL_LISTINGS.includes(endpoint);
 }
 
+/**
+ * The kind of free model requests: moderations, which OpenAI bills nothing for and reports in usage/moderations as
+ * model requests with their input tokens. Its requests the model answered count in num_model_requests (and their
+ * tokens) though never billed (usage-rollups.ts isFreeModelRequest); the Costs API leaves out its rows that cost
+ * nothing.
+ */
+export const FREE_KIND = 'moderations';
+
 /** The kind a billed request of a route no kind lists counts under (see endpointKind). */
 export const BILLED_ELSEWHERE_KIND = 'completions';
 
@@ -65,7 +73,8 @@ export function endpointKind(method: string, endpoint: string, billed = false): 
 /**
  * One row of a usage rollup: the sums of the usage events of one bucket and one (project, key, model, endpoint kind,
  * service tier). Missing project, key, model or tier are stored as '' (NULL in a unique key would defeat ON CONFLICT).
- * Tokens and costs count billable requests only; refused requests are counted apart and never billed.
+ * Tokens and costs count billed requests only (tokens also FREE_KIND's answered ones); refused requests are counted
+ * apart and never billed.
  */
 export interface UsageRollupsTable {
   org_id: string;
@@ -79,7 +88,7 @@ export interface UsageRollupsTable {
   /** The service tier the requests ran at ('' when not known; migration 097). */
   service_tier: string;
   num_requests: number;
-  /** Requests that reached a model (billable). */
+  /** Requests that reached a model and were billed; of FREE_KIND, those its model answered (free). */
   num_model_requests: number;
   /** Requests Tollgate refused (scope, model, limits): never billed. */
   num_refused_requests: number;

@@ -168,6 +168,23 @@ describe('aggregateRollups', () => {
     expect([held.input_cost_nanousd, held.cached_cost_nanousd, held.output_cost_nanousd]).toEqual([100 * 3000 + 4000 * 6000, 0, 0]);
   });
 
+  it('counts a moderation its model answered as a model request of its kind, with its tokens, and no cost anywhere', () => {
+    const mod = { model: 'omni-moderation-latest', endpoint: '/moderations', billable: 0, cost_nanousd: 0 };
+    const rows = aggregateRollups([
+      usageRow({ id: 'evt_m1', ...mod, input_tokens: 12 }),
+      usageRow({ id: 'evt_m2', ...mod }),
+      usageRow({ id: 'evt_m3', ...mod, outcome: 'refused', status: 403 }),
+      usageRow({ id: 'evt_m4', ...mod, outcome: 'upstream_error', status: 502 }),
+      // Other free requests are no model requests.
+      usageRow({ id: 'evt_f', model: null, endpoint: '/files', billable: 0, input_tokens: 0 }),
+    ]);
+    const of = (kind: string) => rows.usage_rollups_1d.find((r) => r.endpoint_kind === kind);
+    expect(of('moderations')).toMatchObject({ num_requests: 4, num_model_requests: 2, num_refused_requests: 1, num_failed_requests: 1, input_tokens: 12, input_cost_nanousd: 0 });
+    expect(of('other')).toMatchObject({ num_requests: 1, num_model_requests: 0 });
+    // The Costs API's by-key rows hold what was billed: nothing here.
+    expect(rows.usage_costs_key_1d).toEqual([]);
+  });
+
   it('keeps a key whose events alternate between models and hours apart', () => {
     const at = Date.UTC(2026, 10, 26, 10);
     const events = [0, 1, 2, 3, 4, 5].map((i) =>

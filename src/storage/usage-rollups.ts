@@ -3,6 +3,7 @@ import { costLineItems, DEFAULT_PRICES, type ModelPrice, priceFor, type TokenCou
 import { BAD_USAGE_LINE } from '../core/usage-line.js';
 import {
   endpointKind,
+  FREE_KIND,
   ROLLUP_SUMS,
   ROLLUP_TABLES,
   type UsageCostsKeyTable,
@@ -18,6 +19,14 @@ export type KindOf = (method: string, endpoint: string, billed?: boolean) => str
 /** A request reaches the bill only when it reached a model; a refused request never does, whatever it carries. */
 export function isBilled(e: Pick<UsageEventsTable, 'billable' | 'outcome'>): boolean {
   return e.billable === 1 && e.outcome !== 'refused';
+}
+
+/**
+ * A model request that is not billed: one of FREE_KIND (a moderation) that its model answered. Counted in
+ * num_model_requests with the tokens its answer reported, as OpenAI's usage/moderations counts them; costs nothing.
+ */
+export function isFreeModelRequest(e: Pick<UsageEventsTable, 'outcome'>, kind: string): boolean {
+  return kind === FREE_KIND && e.outcome === 'ok';
 }
 
 /**
@@ -224,7 +233,8 @@ export class RollupAggregator {
     acc.num_requests++;
     if (e.outcome === 'refused') acc.num_refused_requests++;
     else if (e.outcome !== 'ok') acc.num_failed_requests++;
-    if (!isBilled(e)) return;
+    const billed = isBilled(e);
+    if (!billed && !isFreeModelRequest(e, kind)) return;
     acc.num_model_requests++;
     acc.input_tokens += e.input_tokens;
     acc.cached_tokens += e.cached_tokens;
@@ -235,6 +245,7 @@ export class RollupAggregator {
     acc.audio_output_tokens += Number(e.audio_output_tokens);
     acc.image_input_tokens += Number(e.image_input_tokens);
     acc.image_output_tokens += Number(e.image_output_tokens);
+    if (!billed) return;
     if (e.unpriced) acc.num_unpriced_requests++;
     const cost = Number(e.cost_nanousd);
     if (cost === 0) return;
@@ -284,6 +295,8 @@ function costsByKey(daily: UsageRollupsTable[]): UsageCostsKeyTable[] {
   for (const r of daily) {
     const cost = r.input_cost_nanousd + r.cached_cost_nanousd + r.output_cost_nanousd;
     if (r.num_model_requests === 0 && cost === 0) continue;
+    // Free requests (moderations) are no costs: their rows count only for what they were billed, if anything.
+    if (r.endpoint_kind === FREE_KIND && cost === 0) continue;
     const id = `${r.org_id}\u0000${r.bucket_start}\u0000${r.api_key_id}\u0000${r.project_id}`;
     const m = merged.get(id);
     if (m) {

@@ -72,7 +72,7 @@ export function needsWholeAnswer(plan: MeterPlan): boolean {
 
 /** Whether a successful answer must be read for metering (beyond the token calls the proxy reads itself). */
 export function measuresAnswer(plan: MeterPlan): boolean {
-  return plan.kind === 'image' || plan.kind === 'transcription' || plan.kind === 'retrieval' || plan.kind === 'speech' || plan.deferred;
+  return plan.kind === 'image' || plan.kind === 'transcription' || plan.kind === 'retrieval' || plan.kind === 'speech' || plan.deferred || plan.freeModelCall;
 }
 
 function parseObject(buf: Buffer): Record<string, unknown> | null {
@@ -180,6 +180,8 @@ export function measureAnswer(g: GatewayContext, info: RequestInfo, buf: Buffer)
   if (plan.kind === 'transcription') return measureTranscription(plan, answer, null);
   if (plan.kind === 'retrieval') return measureRetrieval(g, info, answer, null);
   if (plan.deferred) return measureDeferred(g, info, answer);
+  // A moderation: free, its tokens recorded when its answer reports any (OpenAI's do not; compatible servers may).
+  if (plan.freeModelCall) return { billable: false, tokens: tokensFromUsage(answer?.usage) ?? NO_TOKENS };
   return NOT_BILLED;
 }
 

@@ -74,6 +74,8 @@ export function meter(
   const priced = o.priced ?? ((r.plan?.priced ?? true) && (o.costNanoUsd !== undefined || price === null || pricesSpeed(price, speed)));
   const now = g.app.deps.clock();
   const t = o.tokens;
+  // Tokens are a billed request's, and those a free model call's answer reported (a moderation: counted, never billed).
+  const counted = o.billable || (o.outcome === 'ok' && r.plan?.freeModelCall === true);
   // Text-only requests (nearly all) skip the split: their parts are all 0.
   const parts = o.billable && (t.cacheWrite || t.cacheWrite1h || t.audioInput || t.audioOutput || t.imageInput || t.imageOutput) ? tokenParts(t) : null;
   const event: UsageEvent = {
@@ -91,9 +93,9 @@ export function meter(
     status: o.status,
     outcome: o.outcome,
     billable: o.billable,
-    inputTokens: o.billable ? o.tokens.input : 0,
-    cachedTokens: o.billable ? o.tokens.cached : 0,
-    outputTokens: o.billable ? o.tokens.output : 0,
+    inputTokens: counted ? o.tokens.input : 0,
+    cachedTokens: counted ? o.tokens.cached : 0,
+    outputTokens: counted ? o.tokens.output : 0,
     latencyMs: Math.max(0, Math.round(now - r.startedMs)),
     // Durations by the wall clock, which an NTP step may move back: never below 0 (a histogram's sum must not fall).
     upstreamLatencyMs: o.upstreamMs === null ? null : Math.max(0, Math.round(o.upstreamMs)),
