@@ -138,6 +138,23 @@ describe('usage lines', () => {
     const w = new UsageLineWriter();
     w.append(served);
     expect(w.take().toString('utf8')).toBe(`${toUsageLine(served)}\n`);
+    // A line leaves the parts off when all are 0 (nearly every request): it reads back the same.
+    const plain = { ...event, serviceTier: 'flex' };
+    expect(JSON.parse(toUsageLine(plain))).toHaveLength(26);
+    expect(roundTrip(toUsageLine(plain))).toEqual(plain);
+    const one = { ...plain, audioOutputTokens: 3 };
+    expect(JSON.parse(toUsageLine(one))).toHaveLength(USAGE_COLUMNS.length);
+    expect(roundTrip(toUsageLine(one))).toEqual(one);
+    const both = new UsageLineWriter();
+    both.append(plain);
+    both.append(one);
+    expect(both.take().toString('utf8')).toBe(`${toUsageLine(plain)}\n${toUsageLine(one)}\n`);
+    // Lines with and without the parts in every order, their last text values repeated or not (a value copied from a
+    // line it ended, closed by ']', must not close this one before its parts).
+    const mixed = [plain, one, one, plain, { ...one, serviceTier: null }, { ...plain, serviceTier: null }, { ...one, credential: 'K', serviceTier: null }, plain, one];
+    const w2 = new UsageLineWriter();
+    for (const e of mixed) w2.append(e);
+    expect(w2.take().toString('utf8')).toBe(usageLinesToBytes(mixed.map(toUsageLine)).toString('utf8'));
     // Each part is a whole number ≥ 0, as every count is.
     const at = USAGE_COLUMNS.findIndex(([c]) => c === 'audio_input_tokens');
     const bad = usageValuesOf(toUsageLine(served));
