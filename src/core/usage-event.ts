@@ -49,7 +49,7 @@ export interface UsageEvent {
   serviceTier: string | null;
   /**
    * The parts of `inputTokens` and `outputTokens` billed at rates of their own (core/pricing.ts tokenParts), 0 when not
-   * billed and on events written before migration 103: input written to a prompt cache (Anthropic's cache writes, of
+   * billed and on events written before migration 104: input written to a prompt cache (Anthropic's cache writes, of
    * either lifetime; `cacheWrite1hTokens` of them with the 1-hour one), uncached audio and image input, audio and image
    * output. With `cachedTokens` they let the rollups split the cost into line items at each part's rate.
    */

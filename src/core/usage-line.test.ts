@@ -128,7 +128,7 @@ describe('usage lines', () => {
     expect(w.take().toString('utf8')).toBe(`${toUsageLine(served)}\n`);
   });
 
-  it('reads the 26-value lines logged before the token parts (migration 103), the parts 0', () => {
+  it('reads the 26-value lines logged before the token parts (migration 104), the parts 0', () => {
     const parts = { cacheWriteTokens: 10_000, cacheWrite1hTokens: 4000, audioInputTokens: 30, audioOutputTokens: 10, imageInputTokens: 7, imageOutputTokens: 5 };
     const served = { ...event, serviceTier: 'flex', ...parts };
     const before103 = JSON.stringify(usageValuesOf(toUsageLine(served)).slice(0, 26));

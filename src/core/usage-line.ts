@@ -85,8 +85,8 @@ const ABSENT_VALUE: Partial<Record<UsageColumn, unknown>> = {
  */
 const EARLIER_LENGTHS: ReadonlySet<number> = new Set([20, 22, 24, 25, 26]);
 /**
- * Where the token parts begin (migration 103's columns, the last ones): a line leaves them off when all are 0, as
- * nearly every request's are (text only), and reads back as a line of before 103, whose parts are 0 too. Written one
+ * Where the token parts begin (migration 104's columns, the last ones): a line leaves them off when all are 0, as
+ * nearly every request's are (text only), and reads back as a line of before 104, whose parts are 0 too. Written one
  * by one, the six zeros cost the writer about a tenth more per event (the writer alone, groups of 40 text-only events:
  * ~10,200 → ~11,500 instructions under callgrind, 674 → 752 ns); left off, six comparisons and no byte.
  */

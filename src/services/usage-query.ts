@@ -85,7 +85,7 @@ interface UsageSums {
   input_tokens: number;
   cached_tokens: number;
   output_tokens: number;
-  /** The parts of the tokens billed at rates of their own (migration 103). */
+  /** The parts of the tokens billed at rates of their own (migration 104). */
   cache_write_tokens: number;
   audio_input_tokens: number;
   audio_output_tokens: number;

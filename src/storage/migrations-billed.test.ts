@@ -24,8 +24,8 @@ const PRICES: Readonly<Record<string, ModelPrice>> = {
   'embed-custom': { input: 0.5 },
 };
 
-/** The endpoint kinds before 102: a cancellation, and a billed request of a route no kind lists, under 'other'. */
-const kindBefore102 = (method: string, endpoint: string) => (method === 'POST' && endpoint === CANCEL ? 'other' : endpointKind(method, endpoint));
+/** The endpoint kinds before 103: a cancellation, and a billed request of a route no kind lists, under 'other'. */
+const kindBefore103 = (method: string, endpoint: string) => (method === 'POST' && endpoint === CANCEL ? 'other' : endpointKind(method, endpoint));
 
 let seq = 0;
 function ev(at: number, o: Partial<UsageRow> = {}): UsageRow {
@@ -69,7 +69,7 @@ function history(): UsageRow[] {
         ev(t + 160, { endpoint: '/fim/*', status: 403, outcome: 'refused', ...free, error_code: 'insufficient_permissions' }),
         // A PATCH of an image route naming the same model, billed: its row of 'other' moves to two kinds.
         ev(t + 170, { endpoint: '/images/generations', method: 'PATCH', input_tokens: 20, cached_tokens: 0, output_tokens: 20 }),
-        // A PUT naming an embedding model, billed: an embedding from 102 on, beside a POST of the same model.
+        // A PUT naming an embedding model, billed: an embedding from 103 on, beside a POST of the same model.
         ev(t + 180, { endpoint: '/embeddings', method: 'PUT', model: 'embed-custom', input_tokens: 9, cached_tokens: 0, output_tokens: 0 }),
         ev(t + 190, { endpoint: '/embeddings', model: 'embed-custom', input_tokens: 5, cached_tokens: 0, output_tokens: 0 }),
         // Free, and other for good: a file upload of the same key; a batch's cancellation.
@@ -93,7 +93,7 @@ async function rowsOf(db: Kysely<unknown>, table: string): Promise<Row[]> {
   return sortedLike(r.rows.map((row): Row => Object.fromEntries(cols.map((c) => [c, c === 'bucket_start' || (SUMS as readonly string[]).includes(c) ? Number(row[c]) : row[c]]))));
 }
 
-/** The summed columns 102 moves (as the rollups had them then: 103 adds more). */
+/** The summed columns 103 moves (as the rollups had them then: 104 adds more). */
 const SUMS = [
   'num_requests',
   'num_model_requests',
@@ -135,18 +135,18 @@ function acrossKinds(rows: Row[]): Map<string, Row> {
 
 const plain = (rows: Array<Record<string, unknown>>) => rows.map((r) => Object.fromEntries(Object.entries(r)));
 
-describeEachDatabase('migration 102 (billed routes under a usage kind) on a database written before it', (backend) => {
+describeEachDatabase('migration 103 (billed routes under a usage kind) on a database written before it', (backend) => {
   const schema = freshSchema();
 
   it("moves each kept cancellation and billed request of an unlisted route or method out of 'other', leaves what it cannot tell apart, and adds up", async () => {
     const all = migrations(backend.name);
-    const before = Object.fromEntries(Object.entries(all).filter(([name]) => name < '102'));
-    const through102 = Object.fromEntries(Object.entries(all).filter(([name]) => name < '103'));
+    const before = Object.fromEntries(Object.entries(all).filter(([name]) => name < '103'));
+    const through103 = Object.fromEntries(Object.entries(all).filter(([name]) => name < '104'));
     const db = await openBareDatabase(backend, schema);
     try {
       expect((await new Migrator({ db, provider: { getMigrations: async () => before } }).migrateToLatest()).error).toBeUndefined();
       const events = history();
-      await writeUsageAsOf(db, events, PRICES, kindBefore102);
+      await writeUsageAsOf(db, events, PRICES, kindBefore103);
       await sql`delete from usage_events where created_at_ms < ${CUTOFF * 1000}`.execute(db);
       const kept = events.filter((e) => e.created_at_ms >= CUTOFF * 1000);
       const old: Record<string, Row[]> = {};
@@ -154,7 +154,7 @@ describeEachDatabase('migration 102 (billed routes under a usage kind) on a data
       const costsBefore = plain((await sql`select * from usage_costs_key_1d order by bucket_start, api_key_id`.execute(db)).rows as Array<Record<string, unknown>>);
       expect(old.usage_rollups_1h.some((r) => r.endpoint_kind === 'other' && r.model === 'gpt-custom' && Number(r.num_model_requests) > 0)).toBe(true);
 
-      expect((await new Migrator({ db, provider: { getMigrations: async () => through102 } }).migrateToLatest()).error).toBeUndefined();
+      expect((await new Migrator({ db, provider: { getMigrations: async () => through103 } }).migrateToLatest()).error).toBeUndefined();
 
       const fresh = aggregateRollups(kept, PRICES);
       for (const { table, width } of ROLLUP_TABLES) {
@@ -201,11 +201,11 @@ describeEachDatabase('migration 102 (billed routes under a usage kind) on a data
       // it again, which moves nothing twice.
       const snapshot: Record<string, Row[]> = {};
       for (const { table } of ROLLUP_TABLES) snapshot[table] = await rowsOf(db, table);
-      expect((await new Migrator({ db, provider: { getMigrations: async () => through102 } }).migrateToLatest()).results).toEqual([]);
-      await sql`delete from kysely_migration where name = '102_usage_billed_routes_kinds'`.execute(db);
-      const rerun = await new Migrator({ db, provider: { getMigrations: async () => through102 } }).migrateToLatest();
+      expect((await new Migrator({ db, provider: { getMigrations: async () => through103 } }).migrateToLatest()).results).toEqual([]);
+      await sql`delete from kysely_migration where name = '103_usage_billed_routes_kinds'`.execute(db);
+      const rerun = await new Migrator({ db, provider: { getMigrations: async () => through103 } }).migrateToLatest();
       expect(rerun.error).toBeUndefined();
-      expect(rerun.results?.map((r) => r.migrationName)).toEqual(['102_usage_billed_routes_kinds']);
+      expect(rerun.results?.map((r) => r.migrationName)).toEqual(['103_usage_billed_routes_kinds']);
       for (const { table } of ROLLUP_TABLES) expect(await rowsOf(db, table)).toEqual(snapshot[table]);
       expect((await new Migrator({ db, provider: { getMigrations: async () => all } }).migrateToLatest()).error).toBeUndefined();
     } finally {
@@ -213,11 +213,11 @@ describeEachDatabase('migration 102 (billed routes under a usage kind) on a data
     }
   });
 
-  it('104 counts the moderations every rollup held as answered (neither refused nor failed) as model requests, all history long', async () => {
+  it('105 counts the moderations every rollup held as answered (neither refused nor failed) as model requests, all history long', async () => {
     const all = migrations(backend.name);
-    const db = await openBareDatabase(backend, `${schema}_104`);
+    const db = await openBareDatabase(backend, `${schema}_105`);
     try {
-      expect((await new Migrator({ db, provider: { getMigrations: async () => Object.fromEntries(Object.entries(all).filter(([n]) => n < '104')) } }).migrateToLatest()).error).toBeUndefined();
+      expect((await new Migrator({ db, provider: { getMigrations: async () => Object.fromEntries(Object.entries(all).filter(([n]) => n < '105')) } }).migrateToLatest()).error).toBeUndefined();
       const row = (kind: string, model: string, sums: Record<string, number>) => ({
         org_id: 'org-1',
         bucket_start: D,
@@ -233,9 +233,9 @@ describeEachDatabase('migration 102 (billed routes under a usage kind) on a data
         ...sums,
       });
       const rows = [
-        // Five moderations: one refused, one failed, three answered (never billed: 0 model requests until 104).
+        // Five moderations: one refused, one failed, three answered (never billed: 0 model requests until 105).
         row('moderations', 'omni-moderation-latest', { num_requests: 5, num_refused_requests: 1, num_failed_requests: 1 }),
-        // Billed requests of the route by another method (102): counted already, never lowered.
+        // Billed requests of the route by another method (103): counted already, never lowered.
         row('moderations', 'mistral-moderation-latest', { num_requests: 3, num_model_requests: 3, num_failed_requests: 1 }),
         // Another kind: as it is.
         row('completions', 'gpt-4o', { num_requests: 4, num_model_requests: 2, num_failed_requests: 1 }),
@@ -253,7 +253,7 @@ describeEachDatabase('migration 102 (billed routes under a usage kind) on a data
         ]);
       }
     } finally {
-      await closeBareDatabase(db, backend, `${schema}_104`);
+      await closeBareDatabase(db, backend, `${schema}_105`);
     }
   });
 });

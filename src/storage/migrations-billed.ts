@@ -5,7 +5,7 @@ import type { Dialect } from './migrations.js';
 // are written out here as migrations 030, 080, 097 and 099 left them (today's are in schema-rollups.ts).
 
 /** The rollup tables (030): bucket width in seconds, and whether a table keeps the key dimension. */
-const TABLES_102 = [
+const TABLES_103 = [
   { table: 'usage_rollups_1h', width: 3600, perKey: true },
   { table: 'usage_rollups_1d', width: 86_400, perKey: true },
   { table: 'usage_rollups_project_1h', width: 3600, perKey: false },
@@ -13,11 +13,11 @@ const TABLES_102 = [
 ] as const;
 
 /** A rollup row's identity within its table and kind (030's key with 097's tier, less endpoint_kind). */
-const IDENTITY_102 = ['org_id', 'bucket_start', 'project_id', 'api_key_id', 'model', 'service_tier'] as const;
-const KEY_102 = ['org_id', 'bucket_start', 'project_id', 'api_key_id', 'model', 'endpoint_kind', 'service_tier'] as const;
+const IDENTITY_103 = ['org_id', 'bucket_start', 'project_id', 'api_key_id', 'model', 'service_tier'] as const;
+const KEY_103 = ['org_id', 'bucket_start', 'project_id', 'api_key_id', 'model', 'endpoint_kind', 'service_tier'] as const;
 
 /** The summed columns other than the three cost parts (030 and 080), moved as the events sum them. */
-const COUNTS_102 = [
+const COUNTS_103 = [
   'num_requests',
   'num_model_requests',
   'num_refused_requests',
@@ -28,8 +28,8 @@ const COUNTS_102 = [
   'units',
   'num_unpriced_requests',
 ] as const;
-const COSTS_102 = ['input_cost_nanousd', 'cached_cost_nanousd', 'output_cost_nanousd'] as const;
-const SUMS_102 = [...COUNTS_102, ...COSTS_102] as const;
+const COSTS_103 = ['input_cost_nanousd', 'cached_cost_nanousd', 'output_cost_nanousd'] as const;
+const SUMS_103 = [...COUNTS_103, ...COSTS_103] as const;
 
 /** The POST routes of each kind as 099 left them (ENDPOINT_KINDS then): every route of the kinds but completions. */
 const POSTS_OF_KIND_099: Readonly<Record<string, readonly string[]>> = {
@@ -40,18 +40,18 @@ const POSTS_OF_KIND_099: Readonly<Record<string, readonly string[]>> = {
   audio_speeches: ['/audio/speech'],
   audio_transcriptions: ['/audio/transcriptions', '/audio/translations'],
 };
-/** A background response's cancellation (its route's template, as usage_events records it): a completion from 102 on. */
-const CANCEL_102 = '/responses/{response_id}/cancel';
+/** A background response's cancellation (its route's template, as usage_events records it): a completion from 103 on. */
+const CANCEL_103 = '/responses/{response_id}/cancel';
 
 const DAY_MS = 86_400_000;
 // 15 columns a row: 500 rows stay well under SQLite's 32,766 parameters.
 const ROWS_PER_STATEMENT = 500;
 
-type Sums = Record<(typeof SUMS_102)[number], number>;
-type Identity = Record<(typeof IDENTITY_102)[number], string | number>;
+type Sums = Record<(typeof SUMS_103)[number], number>;
+type Identity = Record<(typeof IDENTITY_103)[number], string | number>;
 
 /**
- * 102: two kinds of billed request had been rolled up under 'other', which no usage endpoint answers, while the Costs
+ * 103: two kinds of billed request had been rolled up under 'other', which no usage endpoint answers, while the Costs
  * API billed them: a background response's cancellation (`POST /responses/{id}/cancel`, billed with the usage it
  * answers, as its retrieval is) and a billed request of a route no kind listed (a model call on a route the API does
  * not list, or by another method than the API's, billed by the usage its answer reported). From this version on a
@@ -64,27 +64,27 @@ type Identity = Record<(typeof IDENTITY_102)[number], string | number>;
  */
 export function billedKindMigrations(_dialect: Dialect): Record<string, Migration> {
   return {
-    '102_usage_billed_routes_kinds': {
+    '103_usage_billed_routes_kinds': {
       async up(db: Kysely<unknown>) {
         if (db.isTransaction) await moveBilled(db);
         else await db.transaction().execute((trx) => moveBilled(trx));
       },
     },
-    '104_usage_moderation_requests': {
+    '105_usage_moderation_requests': {
       // One statement per table, each whole by itself and idempotent: no transaction of its own needed.
       async up(db: Kysely<unknown>) {
-        for (const { table } of TABLES_102) await countModerations(db, table);
+        for (const { table } of TABLES_103) await countModerations(db, table);
       },
     },
   };
 }
 
 /**
- * 104: a moderation the model answered counts as a model request of the kind 'moderations' from this version on (free,
+ * 105: a moderation the model answered counts as a model request of the kind 'moderations' from this version on (free,
  * never billed: OpenAI's usage/moderations reports them), where the rollups had counted only billed requests, so
  * num_model_requests of every moderations row was 0. Each such row's requests that were neither refused nor failed are
  * exactly those (outcome 'ok'), all history long: num_model_requests becomes that count (never lowered: a billed request
- * of the route by another method, which 102 may have put there, is counted already). Their input tokens were not
+ * of the route by another method, which 103 may have put there, is counted already). Their input tokens were not
  * recorded and stay 0. Cost, and usage_costs_key_1d (which never counts free requests), do not change.
  */
 async function countModerations(db: Kysely<unknown>, table: string): Promise<void> {
@@ -95,12 +95,12 @@ async function countModerations(db: Kysely<unknown>, table: string): Promise<voi
   `.execute(db);
 }
 
-/** The events that were 'other' under 099's kinds and are not from 102 on (see billedKindMigrations). */
+/** The events that were 'other' under 099's kinds and are not from 103 on (see billedKindMigrations). */
 function movedEvents() {
   const oldPosts = Object.values(POSTS_OF_KIND_099).flat();
   const billed = sql`billable = 1 and outcome <> 'refused'`;
   return sql`(
-    (method = 'POST' and endpoint = ${CANCEL_102})
+    (method = 'POST' and endpoint = ${CANCEL_103})
     or (${billed}
       and not (method = 'POST' and endpoint in (${sql.join(oldPosts)}))
       and not (method = 'GET' and endpoint like '/responses/%' and endpoint not like '/responses/%/%')
@@ -108,18 +108,18 @@ function movedEvents() {
   )`;
 }
 
-/** The kind a moved event counts under from 102 on: a cancellation's, or its route's POST kind, else completions. */
+/** The kind a moved event counts under from 103 on: a cancellation's, or its route's POST kind, else completions. */
 function newKind() {
   const cases = Object.entries(POSTS_OF_KIND_099)
     .filter(([kind]) => kind !== 'completions')
     .map(([kind, routes]) => sql`when endpoint in (${sql.join(routes)}) then ${sql.lit(kind)}`);
-  return sql`case when method = 'POST' and endpoint = ${CANCEL_102} then 'completions' ${sql.join(cases, sql` `)} else 'completions' end`;
+  return sql`case when method = 'POST' and endpoint = ${CANCEL_103} then 'completions' ${sql.join(cases, sql` `)} else 'completions' end`;
 }
 
 async function moveBilled(db: Kysely<unknown>): Promise<void> {
   await sql`create table if not exists data_moves (name text primary key)`.execute(db);
-  if ((await sql`select name from data_moves where name = ${'102'}`.execute(db)).rows.length > 0) return;
-  await sql`insert into data_moves (name) values (${'102'})`.execute(db);
+  if ((await sql`select name from data_moves where name = ${'103'}`.execute(db)).rows.length > 0) return;
+  await sql`insert into data_moves (name) values (${'103'})`.execute(db);
   const span = await sql<{ first: unknown; last: unknown }>`
     select min(created_at_ms) as first, max(created_at_ms) as last from usage_events where ${movedEvents()}
   `.execute(db);
@@ -127,7 +127,7 @@ async function moveBilled(db: Kysely<unknown>): Promise<void> {
   if (first === null || first === undefined || last === null || last === undefined) return;
   // A UTC day at a time: every bucket (an hour or a day) lies within one, and a day's rows fit in memory.
   for (let day = Math.floor(Number(first) / DAY_MS) * DAY_MS; day <= Number(last); day += DAY_MS) {
-    for (const t of TABLES_102) await moveDay(db, t.table, t.width, t.perKey, day);
+    for (const t of TABLES_103) await moveDay(db, t.table, t.width, t.perKey, day);
   }
 }
 
@@ -139,9 +139,9 @@ async function moveDay(db: Kysely<unknown>, table: string, width: number, perKey
   // The events summed as the rollups summed them (usage-rollups.ts, as of this version), per new kind, joined to
   // their 'other' row.
   const rows = await sql<Record<string, unknown>>`
-    select ${sql.join(IDENTITY_102.map((c) => sql`${e(c)} as ${sql.ref(c)}`))}, e.kind as kind,
-      ${sql.join(SUMS_102.map((c) => sql`${o(c)} as ${sql.ref(`o_${c}`)}`))},
-      ${sql.join(COUNTS_102.map((c) => sql`${e(c)} as ${sql.ref(`e_${c}`)}`))}, e.cost as e_cost
+    select ${sql.join(IDENTITY_103.map((c) => sql`${e(c)} as ${sql.ref(c)}`))}, e.kind as kind,
+      ${sql.join(SUMS_103.map((c) => sql`${o(c)} as ${sql.ref(`o_${c}`)}`))},
+      ${sql.join(COUNTS_103.map((c) => sql`${e(c)} as ${sql.ref(`e_${c}`)}`))}, e.cost as e_cost
     from (
       select org_id, (created_at_ms / ${sql.lit(width * 1000)}) * ${sql.lit(width)} as bucket_start,
         coalesce(project_id, '') as project_id, ${perKey ? sql`coalesce(api_key_id, '')` : sql`''`} as api_key_id,
@@ -161,10 +161,10 @@ async function moveDay(db: Kysely<unknown>, table: string, width: number, perKey
       group by 1, 2, 3, 4, 5, 6, 7
     ) e
     join ${sql.table(table)} o on o.endpoint_kind = 'other' and ${sql.join(
-      IDENTITY_102.map((c) => sql`${o(c)} = ${e(c)}`),
+      IDENTITY_103.map((c) => sql`${o(c)} = ${e(c)}`),
       sql` and `,
     )}
-    order by ${sql.join(IDENTITY_102.map((c) => e(c)))}, e.kind
+    order by ${sql.join(IDENTITY_103.map((c) => e(c)))}, e.kind
   `.execute(db);
   if (rows.rows.length === 0) return;
   const toKinds = new Map<string, Array<Identity & Sums>>();
@@ -173,22 +173,22 @@ async function moveDay(db: Kysely<unknown>, table: string, width: number, perKey
   let left: Sums | null = null;
   let leftOf = '';
   for (const r of rows.rows) {
-    const id = Object.fromEntries(IDENTITY_102.map((c) => [c, c === 'bucket_start' ? Number(r[c]) : String(r[c])])) as Identity;
-    const idText = JSON.stringify(IDENTITY_102.map((c) => id[c]));
+    const id = Object.fromEntries(IDENTITY_103.map((c) => [c, c === 'bucket_start' ? Number(r[c]) : String(r[c])])) as Identity;
+    const idText = JSON.stringify(IDENTITY_103.map((c) => id[c]));
     if (left === null || leftOf !== idText) {
-      left = Object.fromEntries(SUMS_102.map((c) => [c, Number(r[`o_${c}`])])) as Sums;
+      left = Object.fromEntries(SUMS_103.map((c) => [c, Number(r[`o_${c}`])])) as Sums;
       leftOf = idText;
     }
     const moved = {} as Sums;
     // Never more than the 'other' row still holds (an event the rollups never counted moves nothing of another's).
-    for (const c of COUNTS_102) moved[c] = Math.max(0, Math.min(Number(r[`e_${c}`]), left[c]));
+    for (const c of COUNTS_103) moved[c] = Math.max(0, Math.min(Number(r[`e_${c}`]), left[c]));
     const [input, cached, output] = movedCost([left.input_cost_nanousd, left.cached_cost_nanousd, left.output_cost_nanousd], Number(r.e_cost));
     Object.assign(moved, { input_cost_nanousd: input, cached_cost_nanousd: cached, output_cost_nanousd: output });
-    if (SUMS_102.every((c) => moved[c] === 0)) continue;
-    for (const c of SUMS_102) left[c] -= moved[c];
+    if (SUMS_103.every((c) => moved[c] === 0)) continue;
+    for (const c of SUMS_103) left[c] -= moved[c];
     const kind = String(r.kind);
     toKinds.set(kind, [...(toKinds.get(kind) ?? []), { ...id, ...moved }]);
-    fromOther.push({ ...id, ...(Object.fromEntries(SUMS_102.map((c) => [c, -moved[c]])) as Sums) });
+    fromOther.push({ ...id, ...(Object.fromEntries(SUMS_103.map((c) => [c, -moved[c]])) as Sums) });
   }
   for (const [kind, adds] of [...toKinds.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) await addRows(db, table, kind, adds);
   await addRows(db, table, 'other', mergedById(fromOther));
@@ -199,7 +199,7 @@ async function moveDay(db: Kysely<unknown>, table: string, width: number, perKey
       delete from ${sql.table(table)}
       where org_id = ${org} and bucket_start >= ${dayMs / 1000} and bucket_start < ${(dayMs + DAY_MS) / 1000} and endpoint_kind = 'other'
         and ${sql.join(
-          SUMS_102.map((c) => sql`${sql.ref(c)} = 0`),
+          SUMS_103.map((c) => sql`${sql.ref(c)} = 0`),
           sql` and `,
         )}
     `.execute(db);
@@ -210,10 +210,10 @@ async function moveDay(db: Kysely<unknown>, table: string, width: number, perKey
 function mergedById(rows: Array<Identity & Sums>): Array<Identity & Sums> {
   const out = new Map<string, Identity & Sums>();
   for (const r of rows) {
-    const id = JSON.stringify(IDENTITY_102.map((c) => r[c]));
+    const id = JSON.stringify(IDENTITY_103.map((c) => r[c]));
     const acc = out.get(id);
     if (!acc) out.set(id, { ...r });
-    else for (const c of SUMS_102) acc[c] += r[c];
+    else for (const c of SUMS_103) acc[c] += r[c];
   }
   return [...out.values()];
 }
@@ -241,13 +241,13 @@ function movedCost(parts: [number, number, number], total: number): [number, num
 
 /** Adds rows (negative sums subtract) to a table's rows of one kind: INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x. */
 async function addRows(db: Kysely<unknown>, table: string, kind: string, rows: Array<Identity & Sums>): Promise<void> {
-  const columns = [...KEY_102, ...SUMS_102];
-  const add = SUMS_102.map((c) => sql`${sql.ref(c)} = ${sql.ref(`${table}.${c}`)} + ${sql.ref(`excluded.${c}`)}`);
+  const columns = [...KEY_103, ...SUMS_103];
+  const add = SUMS_103.map((c) => sql`${sql.ref(c)} = ${sql.ref(`${table}.${c}`)} + ${sql.ref(`excluded.${c}`)}`);
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
     const values = rows.slice(i, i + ROWS_PER_STATEMENT).map((r) => sql`(${sql.join(columns.map((c) => (c === 'endpoint_kind' ? kind : r[c])))})`);
     await sql`
       insert into ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c)))}) values ${sql.join(values)}
-      on conflict (${sql.join(KEY_102.map((c) => sql.ref(c)))}) do update set ${sql.join(add)}
+      on conflict (${sql.join(KEY_103.map((c) => sql.ref(c)))}) do update set ${sql.join(add)}
     `.execute(db);
   }
 }

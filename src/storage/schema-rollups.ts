@@ -4,7 +4,7 @@
  * anything else is 'other' (files, batches, …) unless it was billed (below). Anthropic's Messages API is a completion as
  * OpenAI's chat completions are (native or translated either way); its free `POST /messages/count_tokens` stays
  * 'other'. A background response's cancellation answers its usage and bills it, as its retrieval does
- * (docs/metering.md): a completion. Rollups written before a route was listed: migrations 099 and 102.
+ * (docs/metering.md): a completion. Rollups written before a route was listed: migrations 099 and 103.
  */
 export const ENDPOINT_KINDS: Readonly<Record<string, string>> = {
   'POST /chat/completions': 'completions',
@@ -107,7 +107,7 @@ export interface UsageRollupsTable {
   /** Billed requests of a model Tollgate had no price for (cost 0): see docs/metering.md. */
   num_unpriced_requests: number;
   /**
-   * Parts of input_tokens and output_tokens billed at rates of their own (migration 103; the events' columns of the
+   * Parts of input_tokens and output_tokens billed at rates of their own (migration 104; the events' columns of the
    * same names): input written to a prompt cache, uncached audio and image input, audio and image output.
    */
   cache_write_tokens: number;
@@ -158,7 +158,7 @@ export const COSTS_KEY_SUMS = ['num_model_requests', 'cost_nanousd'] as const;
 /** The unique key of every rollup table (api_key_id is '' in the project tables); service_tier appended by 097. */
 export const ROLLUP_KEY = ['org_id', 'bucket_start', 'project_id', 'api_key_id', 'model', 'endpoint_kind', 'service_tier'] as const;
 
-/** The summed columns of every rollup table: migration 030's, then `units` and `num_unpriced_requests` (080), then the token parts (103). */
+/** The summed columns of every rollup table: migration 030's, then `units` and `num_unpriced_requests` (080), then the token parts (104). */
 export const ROLLUP_SUMS = [
   'num_requests',
   'num_model_requests',

@@ -35,7 +35,7 @@ export function isFreeModelRequest(e: Pick<UsageEventsTable, 'outcome'>, kind: s
  * its own rate, folded into the input and output line items: core/pricing.ts costLineItems), at the rates of the
  * service tier it ran at (`tier`, as billed) and of the request's whole input (long context). When that does not
  * reproduce `total` (the price changed, the model is unknown here, Anthropic's fast mode, whose speed the event does
- * not record, or an event recorded before its parts were: migration 103), the total is shared in the same proportions,
+ * not record, or an event recorded before its parts were: migration 104), the total is shared in the same proportions,
  * and all of it goes to input when no part is priced.
  */
 export function splitCost(price: ModelPrice | null, tokens: TokenCounts, total: number, tier: string | null = null): [input: number, cached: number, output: number] {

@@ -5,7 +5,7 @@ import { aggregateRollups, type KindOf } from '../../src/storage/usage-rollups.j
 
 // Usage written as an earlier version wrote it, into a database migrated only that far (the tests of a migration that
 // moves rollup rows): today's rows, with only the columns the database's tables have yet, and the endpoint kinds of
-// that version. Columns added later (migration 103's token parts) are left out, as that version never wrote them.
+// that version. Columns added later (migration 104's token parts) are left out, as that version never wrote them.
 
 /** The columns a table has now (the SQLite file's, or the PostgreSQL schema's on the search path). */
 async function columnsOf(db: Kysely<unknown>, table: string): Promise<Set<string>> {
