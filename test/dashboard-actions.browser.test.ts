@@ -1,6 +1,6 @@
-import type { Page } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type DashboardSession, describeBrowser, ORG, openDashboard, signInOwner } from './harness/dashboard-browser.js';
+import { CHROMIUM, type DashboardSession, describeBrowser, ORG, OWNER, openDashboard, signInOwner } from './harness/dashboard-browser.js';
 import type { TestServer } from './harness/server.js';
 
 // Found by an outside review of the dashboard in Chromium: a double-click on a Create button saved twice (two admin
@@ -88,5 +88,54 @@ describeBrowser('dashboard actions', () => {
     await dialog.getByRole('button', { name: /Revoke/ }).last().click();
     await dialog.waitFor({ state: 'detached' });
     await expect.poll(async () => (await t.api('GET', `${base}/${expired.id}`)).status).toBe(404);
+  });
+
+  it('copies a new secret over plain http on a LAN address, and says "Copied" only when it did', async () => {
+    // Not a secure context (no Clipboard API), as http://192.168.1.20:8484 on a LAN: the legacy copy command's textarea
+    // sat in <body>, inert behind the modal, so nothing was copied while the button said "Copied" and Done closed.
+    const lan = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--host-resolver-rules=MAP tollgate.test 127.0.0.1'] });
+    try {
+      const ctx = await lan.newContext();
+      await ctx.grantPermissions(['clipboard-read'], { origin: t.url });
+      const reader = await ctx.newPage();
+      await reader.goto(`${t.url}/v1/models`); // a secure origin, only to read the clipboard
+      const p = await ctx.newPage();
+      await p.goto(`http://tollgate.test:${new URL(t.url).port}/`);
+      expect(await p.evaluate(() => window.isSecureContext || 'clipboard' in navigator)).toBe(false);
+      await p.getByLabel('Email').fill(OWNER.email);
+      await p.getByLabel('Password').fill(OWNER.password);
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      const create = async () => {
+        await p.getByRole('button', { name: 'Create new secret key' }).first().click();
+        await p.getByRole('dialog', { name: 'Create new secret key' }).getByRole('button', { name: 'Create secret key' }).click();
+        const reveal = p.getByRole('dialog', { name: 'Save your key' });
+        return { reveal, secret: await reveal.getByTestId('secret').inputValue() };
+      };
+      const first = await create();
+      await first.reveal.getByRole('button', { name: 'Copy' }).click();
+      await first.reveal.getByRole('button', { name: 'Copied' }).waitFor();
+      await reader.bringToFront();
+      expect(await reader.evaluate(() => navigator.clipboard.readText())).toBe(first.secret);
+      await p.bringToFront();
+      await first.reveal.getByRole('button', { name: 'Done' }).click();
+      await first.reveal.waitFor({ state: 'detached' });
+
+      // A copy command that answers true and copies nothing is not taken for a copy: the button says so, the secret
+      // is selected for copying by hand, and Done warns before closing.
+      const second = await create();
+      await p.evaluate(() => {
+        document.execCommand = () => true;
+      });
+      await second.reveal.getByRole('button', { name: 'Copy' }).click();
+      await second.reveal.getByRole('button', { name: 'Copy failed' }).waitFor();
+      await second.reveal.getByText('Your browser did not let Tollgate copy').waitFor();
+      expect(await p.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.testid)).toBe('secret');
+      await second.reveal.getByRole('button', { name: 'Done' }).click();
+      await second.reveal.getByText('You have not copied this secret key').waitFor();
+      await second.reveal.getByRole('button', { name: 'Done' }).click();
+      await second.reveal.waitFor({ state: 'detached' });
+    } finally {
+      await lan.close();
+    }
   });
 });

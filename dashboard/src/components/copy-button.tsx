@@ -10,10 +10,12 @@ interface CopyButtonProps {
   buttonRef?: Ref<HTMLButtonElement>;
   /** Called once the text is on the clipboard. */
   onCopied?: () => void;
+  /** Called when the browser did not let the text be copied. */
+  onFailed?: () => void;
 }
 
 /** Copies `text` and says so for two seconds. */
-export function CopyButton({ text, label = 'Copy', class: cls, buttonRef, onCopied }: CopyButtonProps) {
+export function CopyButton({ text, label = 'Copy', class: cls, buttonRef, onCopied, onFailed }: CopyButtonProps) {
   const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
   useEffect(() => {
     if (state === 'idle') return;
@@ -28,10 +30,11 @@ export function CopyButton({ text, label = 'Copy', class: cls, buttonRef, onCopi
       // The visible word changes to "Copied"; a longer name (which item) applies only while idle.
       aria-label={state === 'idle' && label !== 'Copy' ? label : undefined}
       aria-live="polite"
-      onClick={async () => {
-        const ok = await copyText(text);
+      onClick={async (e) => {
+        const ok = await copyText(text, e.currentTarget);
         setState(ok ? 'copied' : 'failed');
         if (ok) onCopied?.();
+        else onFailed?.();
       }}
     >
       {state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed' : 'Copy'}

@@ -20,6 +20,9 @@ interface SecretDialogProps {
 export function SecretDialog({ title, secret, onDone, what = 'secret key', returnFocusTo }: SecretDialogProps) {
   const [copied, setCopied] = useState(false);
   const [warned, setWarned] = useState(false);
+  // The browser refused to copy (over plain http without the Clipboard API, or a copy command that carried nothing).
+  const [copyFailed, setCopyFailed] = useState(false);
+  const secretRef = useRef<HTMLInputElement>(null);
   const copyRef = useRef<HTMLButtonElement>(null);
   const doneRef = useRef<HTMLButtonElement>(null);
   // After the dialog has taken focus (showModal focuses its first control, or nothing when the form it replaces went).
@@ -50,10 +53,30 @@ export function SecretDialog({ title, secret, onDone, what = 'secret key', retur
             data-testid="secret"
             spellcheck={false}
             autoComplete="off"
+            ref={secretRef}
             onFocus={(e) => e.currentTarget.select()}
+            // Copied by hand (after a refused Copy, or instead of it): the whole secret counts as copied.
+            onCopy={(e) => {
+              if (e.currentTarget.selectionStart === 0 && e.currentTarget.selectionEnd === secret.length) setCopied(true);
+            }}
           />
-          <CopyButton text={secret} label="Copy" class="button button-primary" buttonRef={copyRef} onCopied={() => setCopied(true)} />
+          <CopyButton
+            text={secret}
+            label="Copy"
+            class="button button-primary"
+            buttonRef={copyRef}
+            onCopied={() => setCopied(true)}
+            onFailed={() => {
+              setCopyFailed(true);
+              secretRef.current?.focus();
+            }}
+          />
         </div>
+        {copyFailed && !copied && (
+          <p class="alert" role="alert">
+            Your browser did not let Tollgate copy the {what}. It is selected above: copy it yourself with Ctrl+C (⌘C on a Mac).
+          </p>
+        )}
         {warned && !copied && (
           <p class="alert" role="alert">
             You have not copied this {what}. It cannot be shown again: copy it now, or choose Done again to close without it.
