@@ -1,6 +1,6 @@
 import { chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CHROMIUM, type DashboardSession, describeBrowser, ORG, OWNER, openDashboard, signInOwner } from './harness/dashboard-browser.js';
+import { CHROMIUM, type DashboardSession, describeBrowser, keyIsAccepted, ORG, OWNER, openDashboard, signInOwner } from './harness/dashboard-browser.js';
 import type { TestServer } from './harness/server.js';
 
 // Found by an outside review of the dashboard in Chromium: a double-click on a Create button saved twice (two admin
@@ -137,5 +137,72 @@ describeBrowser('dashboard actions', () => {
     } finally {
       await lan.close();
     }
+  });
+
+  it('a Create or Rotate dialog waits for its answer (Escape and Cancel do nothing meanwhile) and shows the secret', async () => {
+    const keys = `${ORG}/projects/${t.defaultProjectId}/api_keys`;
+    const old = (await t.api('POST', keys, { body: { name: 'rot-me' } })).body;
+    await page.goto(`${t.url}/#/api-keys?project=${t.defaultProjectId}`);
+    await page.reload();
+    // The answers come half a second late.
+    const slow = async (r: import('playwright-core').Route) => {
+      if (r.request().method() === 'POST') await new Promise((x) => setTimeout(x, 500));
+      await r.continue();
+    };
+    await page.route('**/rotate', slow);
+    await page.getByRole('button', { name: 'Rotate rot-me' }).click();
+    const rotate = page.getByRole('dialog', { name: 'Rotate secret key' });
+    await rotate.getByLabel('Old secret stops working').selectOption({ label: 'Immediately' });
+    await rotate.getByRole('button', { name: 'Rotate key' }).click();
+    await expect.poll(() => rotate.getByRole('button', { name: 'Cancel' }).isDisabled()).toBe(true);
+    // Twice: Chromium closes a modal outright at a second Escape with nothing pressed between.
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Escape');
+    // Still open, after the browser's close (a task) and the dialog's answer to it.
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 50)));
+    expect(await rotate.isVisible()).toBe(true);
+    const rotated = page.getByRole('dialog', { name: 'Save your new key' });
+    const secret = await rotated.getByTestId('secret').inputValue();
+    expect(await keyIsAccepted(t, secret)).toBe(true);
+    expect(await keyIsAccepted(t, old.value)).toBe(false);
+    await rotated.getByRole('button', { name: 'Copy' }).click();
+    await rotated.getByRole('button', { name: 'Done' }).click();
+    await rotated.waitFor({ state: 'detached' });
+    await page.unroute('**/rotate', slow);
+
+    await page.route('**/api_keys', slow);
+    await page.getByRole('button', { name: 'Create new secret key' }).first().click();
+    const create = page.getByRole('dialog', { name: 'Create new secret key' });
+    await create.getByLabel('Name').fill('made-while-escaping');
+    await create.getByRole('button', { name: 'Create secret key' }).click();
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Escape');
+    const made = page.getByRole('dialog', { name: 'Save your key' });
+    expect(await keyIsAccepted(t, await made.getByTestId('secret').inputValue())).toBe(true);
+    await page.unroute('**/api_keys', slow);
+    // The list behind it shows the new key.
+    await s.row('made-while-escaping').waitFor();
+    await made.getByRole('button', { name: 'Copy' }).click();
+    await made.getByRole('button', { name: 'Done' }).click();
+    await made.waitFor({ state: 'detached' });
+  });
+
+  it("a new admin key's secret is shown on the page the user went to while it was being made", async () => {
+    await page.goto(`${t.url}/#/settings/admin-keys`);
+    const slow = async (r: import('playwright-core').Route) => {
+      if (r.request().method() === 'POST') await new Promise((x) => setTimeout(x, 500));
+      await r.continue();
+    };
+    await page.route('**/admin_api_keys', slow);
+    await page.getByLabel('New admin key name').fill('made-while-leaving');
+    await page.getByRole('button', { name: 'Create admin key' }).click();
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    const reveal = page.getByRole('dialog', { name: 'Save your admin key' });
+    expect(await reveal.getByTestId('secret').inputValue()).toMatch(/^sk-tg-admin-/);
+    await page.unroute('**/admin_api_keys', slow);
+    await reveal.getByRole('button', { name: 'Copy' }).click();
+    await reveal.getByRole('button', { name: 'Done' }).click();
+    await reveal.waitFor({ state: 'detached' });
   });
 });

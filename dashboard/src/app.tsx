@@ -4,6 +4,7 @@ import { ApiError, errorMessage, onSessionEnded, setCsrfToken } from './api.js';
 import { getMe, listProjects, signOut as apiSignOut } from './api-client.js';
 import { Header } from './components/header.js';
 import { FailureScope, LoadError } from './components/load-error.js';
+import { SecretOutlet } from './components/secret-reveal.js';
 import { ApiKeysPage } from './pages/api-keys/api-keys-page.js';
 import { KeyPage } from './pages/api-keys/key-page.js';
 import { AcceptInvitePage } from './pages/auth/accept-invite-page.js';
@@ -184,25 +185,28 @@ function Shell({ account, route, onSignOut, onAccount }: { account: Account; rou
 
   return (
     <SessionContext.Provider value={session}>
-      <Header account={account} currentPath={page?.section ?? route.path} projectId={projectId} onSignOut={onSignOut} />
-      <main class="main" id="main" tabIndex={-1}>
-        <FailureScope key={route.path}>
-          {/* A failed reload keeps the pages on the projects read before (with the error and a Retry). */}
-          <LoadError error={projects.error} retry={projects.reload} what="projects" />
-          {projects.error && !projects.data ? null : projects.loading && !projects.data ? (
-            <p class="muted">Loading…</p>
-          ) : page ? (
-            page.render()
-          ) : (
-            <div class="empty">
-              <h1>Page not found</h1>
-              <p>
-                <a href="#/api-keys">Go to API keys</a>
-              </p>
-            </div>
-          )}
-        </FailureScope>
-      </main>
+      {/* Above every page: a new secret is shown even when the page that asked for it was left meanwhile. */}
+      <SecretOutlet>
+        <Header account={account} currentPath={page?.section ?? route.path} projectId={projectId} onSignOut={onSignOut} />
+        <main class="main" id="main" tabIndex={-1}>
+          <FailureScope key={route.path}>
+            {/* A failed reload keeps the pages on the projects read before (with the error and a Retry). */}
+            <LoadError error={projects.error} retry={projects.reload} what="projects" />
+            {projects.error && !projects.data ? null : projects.loading && !projects.data ? (
+              <p class="muted">Loading…</p>
+            ) : page ? (
+              page.render()
+            ) : (
+              <div class="empty">
+                <h1>Page not found</h1>
+                <p>
+                  <a href="#/api-keys">Go to API keys</a>
+                </p>
+              </div>
+            )}
+          </FailureScope>
+        </main>
+      </SecretOutlet>
     </SessionContext.Provider>
   );
 }

@@ -1,4 +1,5 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { type ComponentChildren, createContext } from 'preact';
+import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hooks';
 import { CopyButton } from './copy-button.js';
 import { Dialog } from './dialog.js';
 
@@ -89,5 +90,53 @@ export function SecretDialog({ title, secret, onDone, what = 'secret key', retur
         </div>
       </div>
     </Dialog>
+  );
+}
+
+/** A secret the server just made, to show once. */
+export interface SecretToShow {
+  title: string;
+  secret: string;
+  what?: string;
+  /** Where focus goes when its dialog closes (the button that opened the form that made it). */
+  returnFocusTo?: HTMLElement | null;
+}
+
+const ShowSecretContext = createContext<((s: SecretToShow) => void) | null>(null);
+
+/** Shows a new secret in the signed-in shell's dialog (see SecretOutlet). */
+export function useShowSecret(): (s: SecretToShow) => void {
+  const show = useContext(ShowSecretContext);
+  if (!show) throw new Error('useShowSecret outside a SecretOutlet');
+  return show;
+}
+
+/**
+ * Shows the secrets made on any page, one at a time, above whatever page is on screen. A secret arrives when its
+ * request answers, and the page or dialog that asked may be gone by then (the user went to another page meanwhile):
+ * held by the page, the secret of a key already made was never shown. Each is kept only while its dialog is open.
+ */
+export function SecretOutlet({ children }: { children: ComponentChildren }) {
+  const [queue, setQueue] = useState<Array<SecretToShow & { id: number }>>([]);
+  const nextId = useRef(0);
+  const show = useCallback((s: SecretToShow) => {
+    const id = ++nextId.current;
+    setQueue((q) => [...q, { ...s, id }]);
+  }, []);
+  const current = queue[0];
+  return (
+    <ShowSecretContext.Provider value={show}>
+      {children}
+      {current && (
+        <SecretDialog
+          key={current.id}
+          title={current.title}
+          secret={current.secret}
+          what={current.what}
+          returnFocusTo={current.returnFocusTo}
+          onDone={() => setQueue((q) => q.filter((x) => x.id !== current.id))}
+        />
+      )}
+    </ShowSecretContext.Provider>
   );
 }

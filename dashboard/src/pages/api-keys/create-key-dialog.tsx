@@ -2,7 +2,7 @@ import { useId, useState } from 'preact/hooks';
 import { createKey, listServiceAccounts } from '../../api-client.js';
 import { Alert } from '../../components/alert.js';
 import { Dialog } from '../../components/dialog.js';
-import { SecretDialog } from '../../components/secret-reveal.js';
+import { useShowSecret } from '../../components/secret-reveal.js';
 import { canManageKeys, isOwner, useSession } from '../../session.js';
 import { useAction } from '../../use-action.js';
 import { useResource } from '../../use-resource.js';
@@ -33,10 +33,9 @@ export function CreateKeyDialog({ onClose, serviceAccountId: presetSvc, projectI
   const [serviceAccountId, setServiceAccountId] = useState(presetSvc ?? '');
   const [draft, setDraft] = useState<KeyDraft>(EMPTY_DRAFT);
   const { error, busy, run, setError } = useAction();
-  // The secret lives here only while the dialog shows it; closing unmounts the dialog and drops it.
-  const [secret, setSecret] = useState<string | null>(null);
+  const showSecret = useShowSecret();
   const ids = { project: useId(), owner: useId(), svc: useId() };
-  // The button that opened this: focus goes back to it after the secret's dialog, which replaces the form's.
+  // The button that opened this: focus goes back to it after the secret's dialog, which replaces this one.
   const [opener] = useState(() => document.activeElement as HTMLElement | null);
 
   const serviceAccounts = useResource(() => (projectId ? listServiceAccounts(projectId) : Promise.resolve([])), [projectId]);
@@ -60,28 +59,16 @@ export function CreateKeyDialog({ onClose, serviceAccountId: presetSvc, projectI
     await run(async () => {
       const owner = ownerType === 'user' ? { type: 'user' as const, id: account.user.id } : { type: 'service_account' as const, id: svc as string };
       const created = await createKey(projectId, { ...result.body, owner });
-      setSecret(created.value);
+      // Shown by the shell, whatever happens to this dialog's page meanwhile; the list behind it reloads.
+      showSecret({ title: 'Save your key', secret: created.value, returnFocusTo: opener });
       // Show the new key's project behind the dialog, so the key is in the list once it closes.
       if (projectId !== current) selectProject(projectId);
+      onClose(true);
     });
   };
 
-  if (secret !== null) {
-    return (
-      <SecretDialog
-        title="Save your key"
-        secret={secret}
-        returnFocusTo={opener}
-        onDone={() => {
-          setSecret(null);
-          onClose(true);
-        }}
-      />
-    );
-  }
-
   return (
-    <Dialog title="Create new secret key" onClose={() => onClose(false)} wide returnFocusTo={opener}>
+    <Dialog title="Create new secret key" onClose={() => onClose(false)} wide returnFocusTo={opener} busy={busy}>
       <form class="stack" onSubmit={submit} noValidate>
         <fieldset class="fieldset">
           <legend>Owned by</legend>
@@ -143,7 +130,7 @@ export function CreateKeyDialog({ onClose, serviceAccountId: presetSvc, projectI
 
         <Alert message={error} />
         <div class="dialog-actions">
-          <button type="button" class="button" onClick={() => onClose(false)}>
+          <button type="button" class="button" disabled={busy} onClick={() => onClose(false)}>
             Cancel
           </button>
           <button type="submit" class="button button-primary" disabled={busy || !projectId}>

@@ -38,12 +38,12 @@ export function EditKeyDialog({ apiKey, onClose }: { apiKey: ProjectApiKey; onCl
   };
 
   return (
-    <Dialog title="Edit secret key" onClose={() => onClose(false)} wide>
+    <Dialog title="Edit secret key" onClose={() => onClose(false)} wide busy={busy}>
       <form class="stack" onSubmit={submit} noValidate>
         <KeyFields draft={draft} onChange={setDraft} currentExpiry={apiKey.expires_at} editing />
         <Alert message={error} />
         <div class="dialog-actions">
-          <button type="button" class="button" onClick={() => onClose(false)}>
+          <button type="button" class="button" disabled={busy} onClick={() => onClose(false)}>
             Cancel
           </button>
           <button type="submit" class="button button-primary" disabled={busy}>

@@ -15,7 +15,7 @@ export function EndGraceDialog({ apiKey, onClose }: { apiKey: ProjectApiKey; onC
     });
   };
   return (
-    <Dialog title="End the grace period" onClose={() => onClose(false)}>
+    <Dialog title="End the grace period" onClose={() => onClose(false)} busy={busy}>
       <div class="stack">
         <p>
           The secret that <strong class="break">{apiKey.name}</strong> had before its last rotation works until{' '}
@@ -24,7 +24,7 @@ export function EndGraceDialog({ apiKey, onClose }: { apiKey: ProjectApiKey; onC
         </p>
         <Alert message={error} />
         <div class="dialog-actions">
-          <button type="button" class="button" onClick={() => onClose(false)}>
+          <button type="button" class="button" disabled={busy} onClick={() => onClose(false)}>
             Cancel
           </button>
           <button type="button" class="button button-danger" disabled={busy} onClick={end}>

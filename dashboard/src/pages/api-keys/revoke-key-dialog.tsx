@@ -14,7 +14,7 @@ export function RevokeKeyDialog({ apiKey, onClose }: { apiKey: ProjectApiKey; on
     });
   };
   return (
-    <Dialog title="Revoke secret key" onClose={() => onClose(false)}>
+    <Dialog title="Revoke secret key" onClose={() => onClose(false)} busy={busy}>
       <div class="stack">
         <p>
           <strong class="break">{apiKey.name}</strong> (<code class="mono">{apiKey.redacted_value}</code>) will be disabled immediately. API requests made with
@@ -22,7 +22,7 @@ export function RevokeKeyDialog({ apiKey, onClose }: { apiKey: ProjectApiKey; on
         </p>
         <Alert message={error} />
         <div class="dialog-actions">
-          <button type="button" class="button" onClick={() => onClose(false)}>
+          <button type="button" class="button" disabled={busy} onClick={() => onClose(false)}>
             Cancel
           </button>
           <button type="button" class="button button-danger" disabled={busy} onClick={revoke}>

@@ -2,7 +2,7 @@ import { useId, useState } from 'preact/hooks';
 import { rotateKey } from '../../api-client.js';
 import { Alert } from '../../components/alert.js';
 import { Dialog } from '../../components/dialog.js';
-import { SecretDialog } from '../../components/secret-reveal.js';
+import { useShowSecret } from '../../components/secret-reveal.js';
 import type { ProjectApiKey } from '../../types.js';
 import { useAction } from '../../use-action.js';
 
@@ -17,29 +17,22 @@ const GRACE_CHOICES = [
 export function RotateKeyDialog({ apiKey, onClose }: { apiKey: ProjectApiKey; onClose: (changed: boolean) => void }) {
   const [grace, setGrace] = useState(3600);
   const { error, busy, run } = useAction();
-  const [secret, setSecret] = useState<string | null>(null);
+  const showSecret = useShowSecret();
   const graceId = useId();
   const [opener] = useState(() => document.activeElement as HTMLElement | null);
-
-  const close = () => {
-    const changed = secret !== null;
-    setSecret(null);
-    onClose(changed);
-  };
 
   const rotate = async (e: Event) => {
     e.preventDefault();
     await run(async () => {
       const rotated = await rotateKey(apiKey.project_id ?? '', apiKey.id, grace);
-      setSecret(rotated.value);
+      // Shown by the shell, whatever happens to this dialog's page meanwhile; the key behind it reloads.
+      showSecret({ title: 'Save your new key', secret: rotated.value, returnFocusTo: opener });
+      onClose(true);
     });
   };
 
-  if (secret !== null) {
-    return <SecretDialog title="Save your new key" secret={secret} onDone={close} returnFocusTo={opener} />;
-  }
   return (
-    <Dialog title="Rotate secret key" onClose={close} returnFocusTo={opener}>
+    <Dialog title="Rotate secret key" onClose={() => onClose(false)} returnFocusTo={opener} busy={busy}>
       <form class="stack" onSubmit={rotate}>
         <p>
           A new secret replaces <code class="mono">{apiKey.redacted_value}</code> for <strong class="break">{apiKey.name}</strong>. Its name, permissions and
@@ -58,7 +51,7 @@ export function RotateKeyDialog({ apiKey, onClose }: { apiKey: ProjectApiKey; on
         </div>
         <Alert message={error} />
         <div class="dialog-actions">
-          <button type="button" class="button" onClick={close}>
+          <button type="button" class="button" disabled={busy} onClick={() => onClose(false)}>
             Cancel
           </button>
           <button type="submit" class="button button-primary" disabled={busy}>

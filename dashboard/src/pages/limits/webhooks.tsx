@@ -5,7 +5,7 @@ import type { Webhook } from '../../types.js';
 import { Alert } from '../../components/alert.js';
 import { TrashIcon } from '../../components/icons.js';
 import { LoadError } from '../../components/load-error.js';
-import { SecretDialog } from '../../components/secret-reveal.js';
+import { useShowSecret } from '../../components/secret-reveal.js';
 import { formatDate } from '../../format.js';
 import { isOwner, useSession } from '../../session.js';
 import { useAction } from '../../use-action.js';
@@ -25,8 +25,8 @@ export function Webhooks() {
   const hooks = useResource(() => listWebhooks(), []);
   const [url, setUrl] = useState('');
   const [events, setEvents] = useState<string[]>([]);
-  const { error, run } = useAction();
-  const [secret, setSecret] = useState<string | null>(null);
+  const { error, busy, run } = useAction();
+  const showSecret = useShowSecret();
   const ids = { url: useId() };
 
   if (isMissingEndpoint(hooks.error)) return <p class="muted">Webhooks are not available on this server yet.</p>;
@@ -38,7 +38,8 @@ export function Webhooks() {
       const created = await createWebhook(url.trim(), events);
       setUrl('');
       setEvents([]);
-      if (created.secret) setSecret(created.secret);
+      // Shown by the shell, also if this page was left while the request was in flight.
+      if (created.secret) showSecret({ title: 'Webhook signing secret', secret: created.secret, what: 'signing secret' });
       hooks.reload();
     });
   };
@@ -114,12 +115,11 @@ export function Webhooks() {
               ))}
             </div>
           </fieldset>
-          <button type="submit" class="button button-primary">
+          <button type="submit" class="button button-primary" disabled={busy}>
             Add webhook
           </button>
         </form>
       )}
-      {secret && <SecretDialog title="Webhook signing secret" secret={secret} what="signing secret" onDone={() => setSecret(null)} />}
     </div>
   );
 }

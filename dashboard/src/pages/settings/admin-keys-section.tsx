@@ -4,7 +4,7 @@ import { Alert } from '../../components/alert.js';
 import { Dialog } from '../../components/dialog.js';
 import { TrashIcon } from '../../components/icons.js';
 import { LoadError } from '../../components/load-error.js';
-import { SecretDialog } from '../../components/secret-reveal.js';
+import { useShowSecret } from '../../components/secret-reveal.js';
 import { formatDate } from '../../format.js';
 import type { AdminApiKey } from '../../types.js';
 import { useAction } from '../../use-action.js';
@@ -14,8 +14,8 @@ import { useResource } from '../../use-resource.js';
 export function AdminKeysSection() {
   const keys = useResource(() => listAdminKeys(), []);
   const [name, setName] = useState('');
-  const { error, run } = useAction();
-  const [secret, setSecret] = useState<string | null>(null);
+  const { error, busy, run } = useAction();
+  const showSecret = useShowSecret();
   const [revoking, setRevoking] = useState<AdminApiKey | null>(null);
   const nameId = useId();
   const create = async (e: Event) => {
@@ -23,7 +23,8 @@ export function AdminKeysSection() {
     await run(async () => {
       const created = await createAdminKey(name.trim());
       setName('');
-      setSecret(created.value ?? null);
+      // Shown by the shell, also if this page was left while the request was in flight.
+      if (created.value) showSecret({ title: 'Save your admin key', secret: created.value, what: 'admin key' });
       keys.reload();
     });
   };
@@ -87,23 +88,22 @@ export function AdminKeysSection() {
           <label for={nameId}>New admin key name</label>
           <input id={nameId} class="input" required maxLength={256} value={name} onInput={(e) => setName(e.currentTarget.value)} />
         </div>
-        <button type="submit" class="button" disabled={!name.trim()}>
+        <button type="submit" class="button" disabled={busy || !name.trim()}>
           Create admin key
         </button>
       </form>
-      {secret && <SecretDialog title="Save your admin key" secret={secret} what="admin key" onDone={() => setSecret(null)} />}
       {revoking && (
-        <Dialog title="Revoke admin key" onClose={() => setRevoking(null)}>
+        <Dialog title="Revoke admin key" onClose={() => setRevoking(null)} busy={busy}>
           <div class="stack">
             <p>
               <strong>{revoking.name}</strong> will stop working immediately for every script and CLI that uses it.
             </p>
             <div class="dialog-actions">
-              <button type="button" class="button" onClick={() => setRevoking(null)}>
+              <button type="button" class="button" disabled={busy} onClick={() => setRevoking(null)}>
                 Cancel
               </button>
-              <button type="button" class="button button-danger" onClick={() => revoke(revoking)}>
-                Revoke key
+              <button type="button" class="button button-danger" disabled={busy} onClick={() => revoke(revoking)}>
+                {busy ? 'Revoking…' : 'Revoke key'}
               </button>
             </div>
           </div>

@@ -129,7 +129,7 @@ function RenameProjectDialog({ project, onClose }: { project: Project; onClose: 
     });
   };
   return (
-    <Dialog title="Rename project" onClose={() => onClose(false)}>
+    <Dialog title="Rename project" onClose={() => onClose(false)} busy={busy}>
       <form class="stack" onSubmit={submit}>
         <div class="field">
           <label for={id}>Project name</label>
@@ -137,7 +137,7 @@ function RenameProjectDialog({ project, onClose }: { project: Project; onClose: 
         </div>
         <Alert message={error} />
         <div class="dialog-actions">
-          <button type="button" class="button" onClick={() => onClose(false)}>
+          <button type="button" class="button" disabled={busy} onClick={() => onClose(false)}>
             Cancel
           </button>
           <button type="submit" class="button button-primary" disabled={busy || !name.trim()}>
@@ -158,7 +158,7 @@ function ArchiveProjectDialog({ project, onClose }: { project: Project; onClose:
     });
   };
   return (
-    <Dialog title="Archive project" onClose={() => onClose(false)}>
+    <Dialog title="Archive project" onClose={() => onClose(false)} busy={busy}>
       <div class="stack">
         <p>
           <strong class="break">{project.name}</strong> will be archived: its keys stop working at once and no key can be created in it. Its usage
@@ -166,7 +166,7 @@ function ArchiveProjectDialog({ project, onClose }: { project: Project; onClose:
         </p>
         <Alert message={error} />
         <div class="dialog-actions">
-          <button type="button" class="button" onClick={() => onClose(false)}>
+          <button type="button" class="button" disabled={busy} onClick={() => onClose(false)}>
             Cancel
           </button>
           <button type="button" class="button button-danger" disabled={busy} onClick={archive}>

@@ -10,6 +10,7 @@ import {
   setProviderCredentialEnabled,
 } from '../../api-client.js';
 import { Alert } from '../../components/alert.js';
+import { ConfirmDialog } from '../../components/confirm-dialog.js';
 import { Dialog } from '../../components/dialog.js';
 import { TrashIcon } from '../../components/icons.js';
 import { LoadError } from '../../components/load-error.js';
@@ -189,51 +190,49 @@ function ProviderCard({ provider, onDeleted }: { provider: RuntimeProvider; onDe
       {rotating && (
         <RotateDialog
           credential={rotating}
-          onClose={() => setRotating(null)}
-          onRotate={async (next) => {
-            await act(() => rotateProviderCredential(provider.id, rotating.id, next));
+          rotate={(next) => rotateProviderCredential(provider.id, rotating.id, next)}
+          onClose={(changed) => {
             setRotating(null);
+            if (changed) creds.reload();
           }}
         />
       )}
       {deleting && (
-        <Dialog title="Delete provider" onClose={() => setDeleting(false)}>
-          <div class="stack">
-            <p>
-              <strong>{provider.name}</strong> and its keys are deleted; its models stop being routed to it at once.
-            </p>
-            <div class="dialog-actions">
-              <button type="button" class="button" onClick={() => setDeleting(false)}>
-                Cancel
-              </button>
-              <button type="button" class="button button-danger" onClick={async () => {
-                  const ok = await run(async () => {
-                    await deleteProvider(provider.id);
-                  });
-                  setDeleting(false);
-                  if (ok) onDeleted();
-                }}>
-                Delete provider
-              </button>
-            </div>
-          </div>
-        </Dialog>
+        <ConfirmDialog
+          title="Delete provider"
+          action="Delete provider"
+          busyLabel="Deleting…"
+          work={() => deleteProvider(provider.id)}
+          onClose={(changed) => {
+            setDeleting(false);
+            if (changed) onDeleted();
+          }}
+        >
+          <strong>{provider.name}</strong> and its keys are deleted; its models stop being routed to it at once.
+        </ConfirmDialog>
       )}
     </section>
   );
 }
 
-/** Replaces a key's secret: the next request uses the new one. */
-function RotateDialog({ credential, onClose, onRotate }: { credential: ProviderCredential; onClose: () => void; onRotate: (value: string) => Promise<void> }) {
+/**
+ * Replaces a key's secret: the next request uses the new one. A refusal is shown here with the typed key kept (the
+ * dialog closed on any answer, the refusal shown behind it and the key typed lost).
+ */
+function RotateDialog({ credential, onClose, rotate }: { credential: ProviderCredential; onClose: (changed: boolean) => void; rotate: (value: string) => Promise<unknown> }) {
   const [value, setValue] = useState('');
+  const { error, busy, run } = useAction();
   const id = useId();
   return (
-    <Dialog title="Rotate provider key" onClose={onClose}>
+    <Dialog title="Rotate provider key" onClose={() => onClose(false)} busy={busy}>
       <form
         class="stack"
         onSubmit={async (e) => {
           e.preventDefault();
-          await onRotate(value.trim());
+          await run(async () => {
+            await rotate(value.trim());
+            onClose(true);
+          });
         }}
       >
         <p>
@@ -243,12 +242,13 @@ function RotateDialog({ credential, onClose, onRotate }: { credential: ProviderC
           <label for={id}>New key</label>
           <input id={id} class="input mono" type="password" autocomplete="off" required value={value} onInput={(e) => setValue(e.currentTarget.value)} />
         </div>
+        <Alert message={error} />
         <div class="dialog-actions">
-          <button type="button" class="button" onClick={onClose}>
+          <button type="button" class="button" disabled={busy} onClick={() => onClose(false)}>
             Cancel
           </button>
-          <button type="submit" class="button button-primary" disabled={!value.trim()}>
-            Rotate key
+          <button type="submit" class="button button-primary" disabled={busy || !value.trim()}>
+            {busy ? 'Rotating…' : 'Rotate key'}
           </button>
         </div>
       </form>

@@ -4,7 +4,7 @@ import { Alert } from '../../components/alert.js';
 import { Dialog } from '../../components/dialog.js';
 import { LoadError } from '../../components/load-error.js';
 import { ProjectPicker } from '../../components/project-picker.js';
-import { SecretDialog } from '../../components/secret-reveal.js';
+import { useShowSecret } from '../../components/secret-reveal.js';
 import { formatDate, formatNumber } from '../../format.js';
 import { isOwner, useSession } from '../../session.js';
 import type { ProjectApiKey, ServiceAccount } from '../../types.js';
@@ -35,8 +35,8 @@ export function ServiceAccountsSection() {
   const accounts = useResource(() => (projectId ? listServiceAccounts(projectId) : Promise.resolve([] as ServiceAccount[])), [projectId]);
   const keys = useResource(() => (projectId ? searchAllKeys(projectId, { status: ['active', 'expired', 'exposed', 'suspended'] }) : Promise.resolve([])), [projectId]);
   const [name, setName] = useState('');
-  const { error, run } = useAction();
-  const [secret, setSecret] = useState<string | null>(null);
+  const { error, busy, run } = useAction();
+  const showSecret = useShowSecret();
   const [open, setOpen] = useState<Open>(null);
   const nameId = useId();
   const owned = keysByOwner(keys.data ?? []);
@@ -52,7 +52,8 @@ export function ServiceAccountsSection() {
       const created = await createServiceAccount(projectId, name.trim());
       setName('');
       // The first key comes with every account the dashboard makes (it never asks for create_service_account_only).
-      setSecret(created.api_key?.value ?? null);
+      // Shown by the shell, also if this page was left while the request was in flight.
+      if (created.api_key?.value) showSecret({ title: "Save the service account's key", secret: created.api_key.value });
       reload();
     });
   };
@@ -133,13 +134,12 @@ export function ServiceAccountsSection() {
             <label for={nameId}>New service account name</label>
             <input id={nameId} class="input" required maxLength={256} value={name} onInput={(e) => setName(e.currentTarget.value)} />
           </div>
-          <button type="submit" class="button" disabled={!name.trim()}>
+          <button type="submit" class="button" disabled={busy || !name.trim()}>
             Create service account
           </button>
         </form>
       )}
       {!owner && <p class="muted small">Only organization owners create, rename and delete service accounts.</p>}
-      {secret && <SecretDialog title="Save the service account's key" secret={secret} onDone={() => setSecret(null)} />}
       {open?.kind === 'rename' && projectId && (
         <RenameDialog
           projectId={projectId}
@@ -187,7 +187,7 @@ function RenameDialog({ projectId, svc, onClose }: { projectId: string; svc: Ser
     });
   };
   return (
-    <Dialog title="Rename service account" onClose={() => onClose(false)}>
+    <Dialog title="Rename service account" onClose={() => onClose(false)} busy={busy}>
       <form class="stack" onSubmit={submit}>
         <div class="field">
           <label for={id}>Name</label>
@@ -195,7 +195,7 @@ function RenameDialog({ projectId, svc, onClose }: { projectId: string; svc: Ser
         </div>
         <Alert message={error} />
         <div class="dialog-actions">
-          <button type="button" class="button" onClick={() => onClose(false)}>
+          <button type="button" class="button" disabled={busy} onClick={() => onClose(false)}>
             Cancel
           </button>
           <button type="submit" class="button button-primary" disabled={busy || !name.trim()}>
@@ -216,7 +216,7 @@ function DeleteDialog({ projectId, svc, keys, onClose }: { projectId: string; sv
     });
   };
   return (
-    <Dialog title="Delete service account" onClose={() => onClose(false)}>
+    <Dialog title="Delete service account" onClose={() => onClose(false)} busy={busy}>
       <div class="stack">
         <p>
           <strong class="break">{svc.name}</strong> will be deleted and its {keys === 1 ? 'key' : `${formatNumber(keys)} keys`} revoked at once: systems
@@ -224,7 +224,7 @@ function DeleteDialog({ projectId, svc, keys, onClose }: { projectId: string; sv
         </p>
         <Alert message={error} />
         <div class="dialog-actions">
-          <button type="button" class="button" onClick={() => onClose(false)}>
+          <button type="button" class="button" disabled={busy} onClick={() => onClose(false)}>
             Cancel
           </button>
           <button type="button" class="button button-danger" disabled={busy} onClick={remove}>
