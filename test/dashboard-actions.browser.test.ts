@@ -205,4 +205,19 @@ describeBrowser('dashboard actions', () => {
     await reveal.getByRole('button', { name: 'Done' }).click();
     await reveal.waitFor({ state: 'detached' });
   });
+
+  it('"Allowlists and limits" stays open while its last limit is cleared and retyped', async () => {
+    await page.goto(`${t.url}/#/api-keys?project=${t.defaultProjectId}`);
+    await page.getByRole('button', { name: 'Create new secret key' }).first().click();
+    const d = page.getByRole('dialog', { name: 'Create new secret key' });
+    await d.getByText('Allowlists and limits').click();
+    const rpm = d.getByLabel('Requests per minute');
+    await rpm.click();
+    await page.keyboard.type('5');
+    await page.keyboard.press('Backspace'); // a typo fixed: no limit left for a moment
+    await page.keyboard.type('7');
+    expect(await d.locator('details.more').evaluate((e) => (e as HTMLDetailsElement).open)).toBe(true);
+    expect(await rpm.inputValue()).toBe('7');
+    await s.closeDialog();
+  });
 });

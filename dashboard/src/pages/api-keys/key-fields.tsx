@@ -1,4 +1,4 @@
-import { useId } from 'preact/hooks';
+import { useId, useState } from 'preact/hooks';
 import { PermissionsField } from '../../components/permissions-field.js';
 import { formatDateTime } from '../../format.js';
 import type { Interval } from '../../types.js';
@@ -42,6 +42,9 @@ export function KeyFields({ draft, onChange, currentExpiry, editing }: KeyFields
     quotaInterval: useId(),
   };
   const set = <K extends keyof KeyDraft>(k: K, v: KeyDraft[K]) => onChange({ ...draft, [k]: v });
+  // Open at first when the key has any, then the user's to open and close: bound to the draft, it collapsed as the
+  // last limit was cleared (a typo fixed), taking the focus and what was typed next with it.
+  const [restrictedAtFirst] = useState(() => hasRestrictions(draft));
   const spendIntervals = SPEND_INTERVALS.some((i) => i.id === draft.spendInterval) ? SPEND_INTERVALS : [{ id: draft.spendInterval, label: draft.spendInterval }, ...SPEND_INTERVALS];
   return (
     <>
@@ -82,7 +85,7 @@ export function KeyFields({ draft, onChange, currentExpiry, editing }: KeyFields
         )}
       </div>
 
-      <details class="more" open={hasRestrictions(draft)}>
+      <details class="more" open={restrictedAtFirst}>
         <summary>Allowlists and limits</summary>
         <div class="stack">
           <div class="field">
