@@ -220,4 +220,25 @@ describeBrowser('dashboard actions', () => {
     expect(await rpm.inputValue()).toBe('7');
     await s.closeDialog();
   });
+
+  it("a key's Recent changes shows its edit, rotation and revocation as they are made", async () => {
+    const k = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'audited' } })).body;
+    await page.goto(`${t.url}/#/api-keys/${k.id}?project=${t.defaultProjectId}`);
+    const rows = page.locator('.audit-table tbody tr');
+    await expect.poll(() => rows.count()).toBe(1);
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit secret key' });
+    await edit.getByLabel('Name').fill('audited-2');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => rows.count()).toBe(2);
+    await page.getByRole('button', { name: 'Rotate' }).click();
+    await page.getByRole('dialog', { name: 'Rotate secret key' }).getByRole('button', { name: 'Rotate key' }).click();
+    const reveal = page.getByRole('dialog', { name: 'Save your new key' });
+    await reveal.getByRole('button', { name: 'Copy' }).click();
+    await reveal.getByRole('button', { name: 'Done' }).click();
+    await expect.poll(() => rows.count()).toBe(3);
+    await page.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('dialog', { name: 'Revoke secret key' }).getByRole('button', { name: 'Revoke key' }).click();
+    await expect.poll(() => rows.count()).toBe(4);
+  });
 });

@@ -37,6 +37,8 @@ export function KeyPage({ keyId }: { keyId: string }) {
   const { account, projectId, allProjects } = useSession();
   const key = useResource(() => (projectId ? loadKey(projectId, keyId) : Promise.resolve(null)), [projectId, keyId]);
   const [open, setOpen] = useState<OpenDialog>(null);
+  // Counts the changes made here, for what must be read again after each (the key's recent audit entries).
+  const [changes, setChanges] = useState(0);
   const k = key.data;
   const project = allProjects.find((p) => p.id === projectId);
   // Per key, as the server decides: a project member changes only their own keys (core/roles.ts decideKeyManagement).
@@ -52,7 +54,10 @@ export function KeyPage({ keyId }: { keyId: string }) {
   const othersKey = !!k && canManageKeys(account, projectId) && !canManageKey(account, k);
   const close = (changed: boolean) => {
     setOpen(null);
-    if (changed) key.reload();
+    if (changed) {
+      key.reload();
+      setChanges((n) => n + 1);
+    }
   };
   const nowSec = Math.floor(Date.now() / 1000);
 
@@ -115,7 +120,7 @@ export function KeyPage({ keyId }: { keyId: string }) {
           <section class="card" aria-labelledby="key-audit-title">
             <h2 id="key-audit-title">Recent changes</h2>
             {isOwner(account) ? (
-              <KeyAudit keyId={k.id} />
+              <KeyAudit keyId={k.id} changes={changes} />
             ) : (
               <p class="muted">Only organization owners can read the audit log.</p>
             )}
@@ -328,8 +333,9 @@ function KeyUsage({ apiKey: k, projectId }: { apiKey: ProjectApiKey; projectId: 
   );
 }
 
-function KeyAudit({ keyId }: { keyId: string }) {
-  const entries = useResource(() => listAuditLogs({ resourceIds: [keyId], limit: 10 }), [keyId]);
+/** The key's last audit entries, read again after each change made on the page (`changes` counts them). */
+function KeyAudit({ keyId, changes }: { keyId: string; changes: number }) {
+  const entries = useResource(() => listAuditLogs({ resourceIds: [keyId], limit: 10 }), [keyId, changes], { keepStale: true });
   return (
     <>
       <LoadError error={entries.error} retry={entries.reload} what="audit entries" />
