@@ -241,4 +241,16 @@ describeBrowser('dashboard actions', () => {
     await page.getByRole('dialog', { name: 'Revoke secret key' }).getByRole('button', { name: 'Revoke key' }).click();
     await expect.poll(() => rows.count()).toBe(4);
   });
+
+  it('the exposed-key banner goes once the key is revoked from the list', async () => {
+    const k = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'leaky-two' } })).body;
+    await t.api('POST', `${ORG}/api_keys/report_exposed`, { body: { reports: [{ token: k.value, url: 'https://example.com/x' }] } });
+    await page.goto(`${t.url}/#/api-keys?project=${t.defaultProjectId}`);
+    await page.reload();
+    const banner = page.locator('.banner-danger').getByText('leaky-two');
+    await banner.waitFor();
+    await page.getByRole('button', { name: 'Revoke leaky-two' }).click();
+    await page.getByRole('dialog', { name: 'Revoke secret key' }).getByRole('button', { name: 'Revoke key' }).click();
+    await banner.waitFor({ state: 'detached' });
+  });
 });

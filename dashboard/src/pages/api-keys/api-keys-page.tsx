@@ -26,9 +26,12 @@ const ORDERS: Array<{ id: KeyOrder; label: string }> = [
   { id: 'name', label: 'Name' },
 ];
 
-/** Keys Tollgate disabled on its own (found exposed, or suspended for unusual activity): say so at the top. */
-function DisabledKeysBanner({ projectId }: { projectId: string }) {
-  const disabled = useResource(() => searchKeys(projectId, { status: ['exposed', 'suspended'], limit: 10 }), [projectId]);
+/**
+ * Keys Tollgate disabled on its own (found exposed, or suspended for unusual activity): say so at the top. Read again
+ * with the list after each change made on the page (`changes` counts them): a key revoked stayed named here.
+ */
+function DisabledKeysBanner({ projectId, changes }: { projectId: string; changes: number }) {
+  const disabled = useResource(() => searchKeys(projectId, { status: ['exposed', 'suspended'], limit: 10 }), [projectId, changes], { keepStale: true });
   const keys = disabled.data?.data ?? [];
   if (keys.length === 0) return null;
   const more = (disabled.data?.total ?? 0) - keys.length;
@@ -86,6 +89,8 @@ export function ApiKeysPage() {
   const statusKey = statuses.join(',');
   const [text, setText] = useState(search);
   const [open, setOpen] = useState<OpenDialog>(null);
+  // Counts the changes made on the page, for what is read again beside the list after each.
+  const [changes, setChanges] = useState(0);
   const ids = { search: useId(), order: useId() };
 
   // The search box updates the list a moment after typing stops (and the address, so a reload keeps it).
@@ -111,7 +116,10 @@ export function ApiKeysPage() {
   const canCreateAnywhere = projects.some((p) => canManageKeys(account, p.id));
   const closeDialog = (changed: boolean) => {
     setOpen(null);
-    if (changed) keys.reload();
+    if (changed) {
+      keys.reload();
+      setChanges((n) => n + 1);
+    }
   };
   const page = keys.data;
   const list = page?.data ?? [];
@@ -161,7 +169,7 @@ export function ApiKeysPage() {
       {projectId && !archivedProject && projectRole(account, projectId) === 'member' && (
         <p class="notice-inline">You can change, rotate and revoke the keys you own; other keys of this project need a project owner.</p>
       )}
-      {projectId && <DisabledKeysBanner projectId={projectId} />}
+      {projectId && <DisabledKeysBanner projectId={projectId} changes={changes} />}
 
       {projects.length === 0 && !archivedProject ? (
         <div class="empty">
