@@ -253,4 +253,22 @@ describeBrowser('dashboard actions', () => {
     await page.getByRole('dialog', { name: 'Revoke secret key' }).getByRole('button', { name: 'Revoke key' }).click();
     await banner.waitFor({ state: 'detached' });
   });
+
+  it("focus goes to the page's heading when the control that opened a dialog is gone (a revoked key's row)", async () => {
+    for (const n of ['k-a', 'k-b']) await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: n } });
+    await page.reload();
+    await page.getByRole('button', { name: 'Revoke k-b' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog', { name: 'Revoke secret key' }).getByRole('button', { name: 'Revoke key' }).focus();
+    await page.keyboard.press('Enter');
+    await s.row('k-b').waitFor({ state: 'detached' });
+    const focused = () => page.evaluate(() => `${document.activeElement?.tagName} ${document.activeElement?.textContent}`);
+    await expect.poll(focused).toBe('H1 API keys');
+    // On a key's page, its Revoke button goes with the revocation.
+    await s.row('k-a').getByRole('link', { name: 'k-a' }).click();
+    await page.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('dialog', { name: 'Revoke secret key' }).getByRole('button', { name: 'Revoke key' }).click();
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    await expect.poll(focused).toBe('H1 k-a');
+  });
 });

@@ -57,7 +57,7 @@ export function Dialog({ title, onClose, children, wide, returnFocusTo, busy = f
       dialog.removeEventListener('cancel', onCancel);
       dialog.removeEventListener('close', onClosedByBrowser);
       dialog.close();
-      opener?.focus?.();
+      returnFocus(opener);
     };
   }, []);
   return (
@@ -68,4 +68,45 @@ export function Dialog({ title, onClose, children, wide, returnFocusTo, busy = f
       {children}
     </dialog>
   );
+}
+
+/**
+ * Puts focus back on what opened a dialog, or, when that is gone or goes a moment later (a revoked key's row leaving
+ * the list as it reloads), on the page's main heading: focus fell to <body>, and a keyboard or screen reader user
+ * had to start again from the top of the page (found by an outside review).
+ */
+function returnFocus(opener: HTMLElement | null): void {
+  if (opener?.isConnected) {
+    opener.focus();
+    if (document.activeElement === opener) {
+      followRemoval(opener);
+      return;
+    }
+  }
+  focusMainHeading();
+}
+
+/** The page's main heading takes focus (made focusable by script only), else <main>. */
+function focusMainHeading(): void {
+  const main = document.getElementById('main');
+  const heading = main?.querySelector<HTMLElement>('h1');
+  if (heading) {
+    if (!heading.hasAttribute('tabindex')) heading.tabIndex = -1;
+    heading.focus();
+  } else main?.focus();
+}
+
+/** For a few seconds: if `el` leaves the page while focus is on it (then on <body>), focus goes to the main heading. */
+function followRemoval(el: HTMLElement): void {
+  const observer = new MutationObserver(() => {
+    if (el.isConnected) return;
+    stop();
+    if (document.activeElement === null || document.activeElement === document.body) focusMainHeading();
+  });
+  const timer = setTimeout(() => stop(), 5000);
+  const stop = () => {
+    observer.disconnect();
+    clearTimeout(timer);
+  };
+  observer.observe(document.body, { childList: true, subtree: true });
 }
