@@ -271,4 +271,25 @@ describeBrowser('dashboard actions', () => {
     await page.getByRole('dialog').waitFor({ state: 'detached' });
     await expect.poll(focused).toBe('H1 k-a');
   });
+
+  it("the audit log shows the answer to the filters chosen last, not a slower earlier one's", async () => {
+    await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'audit-me' } });
+    await page.goto(`${t.url}/#/settings/audit-log`);
+    await page.locator('.audit-table').waitFor();
+    // The project alone answers late; the project and the event type at once.
+    const alone = (url: string) => url.includes('project_ids') && !url.includes('event_types');
+    const slow = async (r: import('playwright-core').Route) => {
+      if (alone(r.request().url())) await new Promise((x) => setTimeout(x, 500));
+      await r.continue();
+    };
+    await page.route('**/v1/organization/audit_logs*', slow);
+    const slowAnswer = page.waitForResponse((r) => r.url().includes('/audit_logs') && alone(r.url()));
+    await page.getByLabel('Project').selectOption({ label: 'Default project' }); // answers late, with entries
+    await page.getByLabel('Event').selectOption('project.archived'); // answers at once: none
+    await page.getByText('No events match these filters.').waitFor();
+    await slowAnswer;
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 100)));
+    expect(await page.locator('.audit-table tbody tr').count()).toBe(0);
+    await page.unroute('**/v1/organization/audit_logs*', slow);
+  });
 });

@@ -1,4 +1,4 @@
-import { useEffect, useId, useState } from 'preact/hooks';
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { AUDIT_EVENT_TYPES, AUDIT_EVENTS } from '../../../../src/core/audit-events.js';
 import { listAuditLogs } from '../../api-client.js';
 import { LoadError } from '../../components/load-error.js';
@@ -19,8 +19,14 @@ export function AuditLogSection() {
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(false);
   const ids = { type: useId(), project: useId(), from: useId(), to: useId() };
+  // Each load's number: only the latest one's answer is shown. A slower answer to the filters chosen before replaced
+  // the current filters' entries, and a "Load more" of the old filters appended to the new ones (found by an outside
+  // review); use-resource.ts drops superseded answers the same way.
+  const generation = useRef(0);
 
   const load = async (after: string | null) => {
+    const mine = ++generation.current;
+    const current = () => mine === generation.current;
     setLoading(true);
     setError(null);
     try {
@@ -31,12 +37,13 @@ export function AuditLogSection() {
         from: from ? fromDateInput(from) : undefined,
         to: to ? fromDateInput(to) + 86_400 : undefined,
       });
+      if (!current()) return;
       setEntries((prev) => (after ? [...prev, ...page.data] : page.data));
       setNext(page.has_more ? page.last_id : null);
     } catch (err) {
-      setError(err);
+      if (current()) setError(err);
     } finally {
-      setLoading(false);
+      if (current()) setLoading(false);
     }
   };
   // Reload from the first page whenever a filter changes.
