@@ -446,8 +446,19 @@ describeBrowser('dashboard in a browser: usage, limits, settings and members', (
     await expect.poll(() => page.getByText('The database is not answering.').count()).toBe(0);
   });
 
-  it('signs out, and signs back in', async () => {
+  it('signs out (a failed sign-out says so and keeps the session, with Retry), and signs back in', async () => {
+    // A sign-out the server did not do (the database down) is not shown as done: the session still works.
+    const refuse = (r: import('playwright-core').Route) =>
+      r.fulfill({ status: 503, contentType: 'application/json', body: '{"error":{"message":"Database unavailable","type":"server_error","code":"service_unavailable"}}' });
+    await page.route('**/auth/logout', refuse);
     await page.getByRole('button', { name: 'Sign out' }).click();
+    const failed = page.getByRole('alert').filter({ hasText: 'Database unavailable' });
+    await failed.getByText('You are still signed in').waitFor();
+    expect(await page.getByRole('heading', { name: 'Sign in' }).count()).toBe(0);
+    await page.unroute('**/auth/logout', refuse);
+    await failed.getByRole('button', { name: 'Retry' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.reload();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await shot(page, 'sign-in.png');
     await scan('sign-in', () => page.getByRole('heading', { name: 'Sign in' }).waitFor());

@@ -43,6 +43,8 @@ type Boot = { state: 'loading' } | { state: 'failed'; message: string } | { stat
 export function App() {
   const route = useRoute();
   const [boot, setBoot] = useState<Boot>({ state: 'loading' });
+  // Why the last sign-out failed (the session is still valid then), or null.
+  const [signOutError, setSignOutError] = useState<string | null>(null);
 
   const signedIn = useCallback((a: Account) => {
     setCsrfToken(a.csrf_token);
@@ -50,6 +52,7 @@ export function App() {
   }, []);
   const signedOut = useCallback(() => {
     setCsrfToken(null);
+    setSignOutError(null);
     setBoot({ state: 'ready', account: null });
   }, []);
 
@@ -68,10 +71,20 @@ export function App() {
     load();
   }, [signedOut, load]);
 
+  // Signed out only once the server says so (or answers 401: the session had already ended). A failed sign-out (a 503
+  // while the database is down, no network) showed the sign-in form while the session stayed valid, a reload signed
+  // in again: it now says so, with Retry, and the page stays.
   const signOut = useCallback(async () => {
-    await apiSignOut().catch(() => undefined);
-    signedOut();
+    setSignOutError(null);
+    try {
+      await apiSignOut();
+      signedOut();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) signedOut();
+      else setSignOutError(errorMessage(err));
+    }
   }, [signedOut]);
+  const signOutFailure = signOutError ? <SignOutFailed message={signOutError} retry={signOut} /> : null;
 
   if (boot.state === 'loading') return <p class="boot">Loading Tollgate…</p>;
   if (boot.state === 'failed') {
@@ -96,6 +109,7 @@ export function App() {
         <p>
           You are signed in as <strong>{account.user.email}</strong>. To accept this invitation with another account, sign out first.
         </p>
+        {signOutFailure}
         <button type="button" class="button button-primary" onClick={signOut}>
           Sign out
         </button>
@@ -103,7 +117,19 @@ export function App() {
     );
   }
   if (!account) return <SignInPage onSignedIn={signedIn} />;
-  return <Shell account={account} route={route} onSignOut={signOut} onAccount={signedIn} />;
+  return <Shell account={account} route={route} onSignOut={signOut} onAccount={signedIn} notice={signOutFailure} />;
+}
+
+/** A sign-out the server did not do: the session is still valid. */
+function SignOutFailed({ message, retry }: { message: string; retry: () => void }) {
+  return (
+    <div class="banner banner-danger" role="alert">
+      <p>Signing out failed: {message} You are still signed in.</p>
+      <button type="button" class="button button-small" onClick={retry}>
+        Retry
+      </button>
+    </div>
+  );
 }
 
 /** Whether two accounts differ in what the pages decide on: roles and project memberships. */
@@ -112,7 +138,16 @@ function rolesChanged(a: Account, b: Account): boolean {
   return a.role !== b.role || projects(a) !== projects(b) || a.csrf_token !== b.csrf_token;
 }
 
-function Shell({ account, route, onSignOut, onAccount }: { account: Account; route: Route; onSignOut: () => void; onAccount: (a: Account) => void }) {
+interface ShellProps {
+  account: Account;
+  route: Route;
+  onSignOut: () => void;
+  onAccount: (a: Account) => void;
+  /** Shown above every page (a failed sign-out). */
+  notice: JSX.Element | null;
+}
+
+function Shell({ account, route, onSignOut, onAccount, notice }: ShellProps) {
   const projects = useResource(() => listProjects(), [account.user.id, account.role, account.projects.length], { keepStale: true });
   const [selected, setSelected] = useState<string | null>(route.params.get('project'));
   const fromUrl = route.params.get('project');
@@ -189,6 +224,7 @@ function Shell({ account, route, onSignOut, onAccount }: { account: Account; rou
       <SecretOutlet>
         <Header account={account} currentPath={page?.section ?? route.path} projectId={projectId} onSignOut={onSignOut} />
         <main class="main" id="main" tabIndex={-1}>
+          {notice}
           <FailureScope key={route.path}>
             {/* A failed reload keeps the pages on the projects read before (with the error and a Retry). */}
             <LoadError error={projects.error} retry={projects.reload} what="projects" />
