@@ -292,4 +292,50 @@ describeBrowser('dashboard actions', () => {
     expect(await page.locator('.audit-table tbody tr').count()).toBe(0);
     await page.unroute('**/v1/organization/audit_logs*', slow);
   });
+
+  it('asks before deleting a provider key, a webhook or an invitation; a refused provider key rotation keeps its dialog', async () => {
+    const provider = (await t.api('POST', `${ORG}/providers`, { body: { name: 'spare', base_url: 'https://llm.example.com/v1', models: ['m1'] } })).body;
+    const cred = (await t.api('POST', `${ORG}/providers/${provider.id}/credentials`, { body: { value: 'sk-upstream-0123456789' } })).body;
+    const creds = async () => ((await t.api('GET', `${ORG}/providers/${provider.id}/credentials`)).body.data as unknown[]).length;
+    await page.goto(`${t.url}/#/settings/providers`);
+    const remove = page.getByRole('button', { name: `Delete key ${cred.redacted_value}` });
+    await remove.click();
+    const ask = page.getByRole('dialog', { name: 'Delete provider key' });
+    await ask.getByRole('button', { name: 'Cancel' }).click();
+    await ask.waitFor({ state: 'detached' });
+    expect(await creds()).toBe(1);
+
+    const refuse = (r: import('playwright-core').Route) =>
+      r.fulfill({ status: 400, contentType: 'application/json', body: '{"error":{"message":"That key is refused.","type":"invalid_request_error","code":"invalid_value"}}' });
+    await page.route('**/rotate', refuse);
+    await page.getByRole('region', { name: 'Provider spare' }).getByRole('button', { name: 'Rotate' }).click();
+    const rotate = page.getByRole('dialog', { name: 'Rotate provider key' });
+    await rotate.getByLabel('New key').fill('sk-upstream-new-0000');
+    await rotate.getByRole('button', { name: 'Rotate key' }).click();
+    await rotate.getByText('That key is refused.').waitFor();
+    expect(await rotate.getByLabel('New key').inputValue()).toBe('sk-upstream-new-0000');
+    await page.unroute('**/rotate', refuse);
+    await rotate.getByRole('button', { name: 'Cancel' }).click();
+
+    await remove.click();
+    await ask.getByRole('button', { name: 'Delete key' }).click();
+    await ask.waitFor({ state: 'detached' });
+    expect(await creds()).toBe(0);
+
+    const hook = (await t.api('POST', `${ORG}/webhooks`, { body: { url: 'https://hooks.example.com/tollgate' } })).body;
+    await page.goto(`${t.url}/#/limits`);
+    await page.getByRole('button', { name: `Delete webhook ${hook.url}` }).click();
+    await page.getByRole('dialog', { name: 'Delete webhook' }).getByRole('button', { name: 'Delete webhook' }).click();
+    await page.getByRole('button', { name: `Delete webhook ${hook.url}` }).waitFor({ state: 'detached' });
+    expect((await t.api('GET', `${ORG}/webhooks`)).body.data).toHaveLength(0);
+
+    await t.api('POST', `${ORG}/invites`, { body: { email: 'invitee@example.com', role: 'reader' } });
+    await page.goto(`${t.url}/#/settings/members`);
+    await page.getByRole('button', { name: 'Withdraw invitation for invitee@example.com' }).click();
+    const withdraw = page.getByRole('dialog', { name: 'Withdraw invitation' });
+    await withdraw.getByRole('button', { name: 'Withdraw invitation' }).click();
+    await withdraw.waitFor({ state: 'detached' });
+    const invites = (await t.api('GET', `${ORG}/invites`)).body.data as Array<{ email: string; status: string }>;
+    expect(invites.filter((i) => i.email === 'invitee@example.com' && i.status !== 'accepted')).toHaveLength(0);
+  });
 });

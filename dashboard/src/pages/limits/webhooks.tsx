@@ -3,6 +3,7 @@ import { isMissingEndpoint } from '../../api.js';
 import { createWebhook, deleteWebhook, listWebhooks } from '../../api-client.js';
 import type { Webhook } from '../../types.js';
 import { Alert } from '../../components/alert.js';
+import { ConfirmDialog } from '../../components/confirm-dialog.js';
 import { TrashIcon } from '../../components/icons.js';
 import { LoadError } from '../../components/load-error.js';
 import { useShowSecret } from '../../components/secret-reveal.js';
@@ -27,6 +28,7 @@ export function Webhooks() {
   const [events, setEvents] = useState<string[]>([]);
   const { error, busy, run } = useAction();
   const showSecret = useShowSecret();
+  const [deleting, setDeleting] = useState<Webhook | null>(null);
   const ids = { url: useId() };
 
   if (isMissingEndpoint(hooks.error)) return <p class="muted">Webhooks are not available on this server yet.</p>;
@@ -43,13 +45,6 @@ export function Webhooks() {
       hooks.reload();
     });
   };
-  const remove = async (hook: Webhook) => {
-    await run(async () => {
-      await deleteWebhook(hook.id);
-      hooks.reload();
-    });
-  };
-
   return (
     <div class="stack">
       <LoadError error={hooks.error} retry={hooks.reload} what="webhooks" />
@@ -82,7 +77,7 @@ export function Webhooks() {
                 <td data-label="Created">{formatDate(h.created_at)}</td>
                 <td class="cell-actions">
                   {owner && (
-                    <button type="button" class="icon-button icon-button-danger" aria-label={`Delete webhook ${h.url}`} onClick={() => remove(h)}>
+                    <button type="button" class="icon-button icon-button-danger" aria-label={`Delete webhook ${h.url}`} onClick={() => setDeleting(h)}>
                       <TrashIcon />
                     </button>
                   )}
@@ -119,6 +114,20 @@ export function Webhooks() {
             Add webhook
           </button>
         </form>
+      )}
+      {deleting && (
+        <ConfirmDialog
+          title="Delete webhook"
+          action="Delete webhook"
+          busyLabel="Deleting…"
+          work={() => deleteWebhook(deleting.id)}
+          onClose={(changed) => {
+            setDeleting(null);
+            if (changed) hooks.reload();
+          }}
+        >
+          <span class="mono break">{deleting.url}</span> stops receiving events at once, and its signing secret cannot be restored.
+        </ConfirmDialog>
       )}
     </div>
   );

@@ -1,5 +1,7 @@
+import { useState } from 'preact/hooks';
 import { deleteInvite, listInvites, listUsers, removeUser, setUserRole } from '../../api-client.js';
 import { Alert } from '../../components/alert.js';
+import { ConfirmDialog } from '../../components/confirm-dialog.js';
 import { TrashIcon } from '../../components/icons.js';
 import { LoadError } from '../../components/load-error.js';
 import { formatDate } from '../../format.js';
@@ -16,6 +18,7 @@ export function MembersSection() {
   const users = useResource(() => listUsers(), []);
   const invites = useResource(() => (owner ? listInvites() : Promise.resolve([] as Invite[])), [owner]);
   const { error, run } = useAction();
+  const [withdrawing, setWithdrawing] = useState<Invite | null>(null);
   const act = async (fn: () => Promise<unknown>, reload: () => void) => {
     await run(async () => {
       await fn();
@@ -127,7 +130,7 @@ export function MembersSection() {
                         type="button"
                         class="icon-button icon-button-danger"
                         aria-label={`Withdraw invitation for ${i.email}`}
-                        onClick={() => act(() => deleteInvite(i.id), invites.reload)}
+                        onClick={() => setWithdrawing(i)}
                       >
                         <TrashIcon />
                       </button>
@@ -138,6 +141,20 @@ export function MembersSection() {
             </table>
           )}
         </>
+      )}
+      {withdrawing && (
+        <ConfirmDialog
+          title="Withdraw invitation"
+          action="Withdraw invitation"
+          busyLabel="Withdrawing…"
+          work={() => deleteInvite(withdrawing.id)}
+          onClose={(changed) => {
+            setWithdrawing(null);
+            if (changed) invites.reload();
+          }}
+        >
+          The invitation link for <strong class="break">{withdrawing.email}</strong> stops working at once. You can invite them again later.
+        </ConfirmDialog>
       )}
     </section>
   );

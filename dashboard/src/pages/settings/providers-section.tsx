@@ -100,6 +100,7 @@ function ProviderCard({ provider, onDeleted }: { provider: RuntimeProvider; onDe
   const [value, setValue] = useState('');
   const [weight, setWeight] = useState('');
   const [rotating, setRotating] = useState<ProviderCredential | null>(null);
+  const [removing, setRemoving] = useState<ProviderCredential | null>(null);
   const [deleting, setDeleting] = useState(false);
   const ids = { value: useId(), weight: useId() };
   const served = [...provider.models, ...provider.model_prefixes.map((m) => `${m}*`)].join(', ') || 'no models yet';
@@ -159,7 +160,7 @@ function ProviderCard({ provider, onDeleted }: { provider: RuntimeProvider; onDe
                   <button type="button" class="button button-small" onClick={() => act(() => setProviderCredentialEnabled(provider.id, c.id, c.status !== 'active'))}>
                     {c.status === 'active' ? 'Disable' : 'Enable'}
                   </button>
-                  <button type="button" class="icon-button icon-button-danger" aria-label={`Delete key ${c.redacted_value}`} onClick={() => act(() => deleteProviderCredential(provider.id, c.id))}>
+                  <button type="button" class="icon-button icon-button-danger" aria-label={`Delete key ${c.redacted_value}`} onClick={() => setRemoving(c)}>
                     <TrashIcon />
                   </button>
                 </td>
@@ -196,6 +197,21 @@ function ProviderCard({ provider, onDeleted }: { provider: RuntimeProvider; onDe
             if (changed) creds.reload();
           }}
         />
+      )}
+      {removing && (
+        <ConfirmDialog
+          title="Delete provider key"
+          action="Delete key"
+          busyLabel="Deleting…"
+          work={() => deleteProviderCredential(provider.id, removing.id)}
+          onClose={(changed) => {
+            setRemoving(null);
+            if (changed) creds.reload();
+          }}
+        >
+          <code class="mono">{removing.redacted_value}</code> is deleted from {provider.name}: requests stop using it at once, and it cannot be
+          restored.
+        </ConfirmDialog>
       )}
       {deleting && (
         <ConfirmDialog
