@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { typedCents } from '../dashboard/src/dollars.js';
 import { expiryLabel, formatUtcTick, fromUtcDateInput, intervalLabel, toUtcDateInput } from '../dashboard/src/format.js';
 import { bodyOf, changedFields, draftOf, EMPTY_DRAFT, expiresAtFor, parseList } from '../dashboard/src/pages/api-keys/key-form-fields.js';
 import { costRows, costTotal, mergeKinds, USAGE_CSV_HEADER, usageCsv, usageTotals } from '../dashboard/src/pages/usage/usage-data.js';
@@ -52,6 +53,9 @@ describe('key dialog fields', () => {
     expect(bodyOf({ ...EMPTY_DRAFT, quota: '-3' }, NOW_MS)).toMatchObject({ ok: false, field: 'quota' });
     expect(bodyOf({ ...EMPTY_DRAFT, spend: '0' }, NOW_MS)).toMatchObject({ ok: false, field: 'spend' });
     expect(bodyOf({ ...EMPTY_DRAFT, spend: 'ten' }, NOW_MS)).toMatchObject({ ok: false, field: 'spend' });
+    // Number's other spellings are not amounts, and a third decimal is refused rather than rounded.
+    for (const spend of ['0x19', '1e3', '9.999', '$', '-5', '25$']) expect(bodyOf({ ...EMPTY_DRAFT, spend }, NOW_MS)).toMatchObject({ ok: false, field: 'spend' });
+    expect(bodyOf({ ...EMPTY_DRAFT, spend: ' $ 9.5 ' }, NOW_MS)).toMatchObject({ ok: true, body: { spend_limit: { threshold_amount: 950 } } });
     expect(bodyOf({ ...EMPTY_DRAFT, expiry: 'custom', customDate: '' }, NOW_MS)).toMatchObject({ ok: false, field: 'date' });
     expect(bodyOf({ ...EMPTY_DRAFT, expiry: 'custom', customDate: '2026-03-01' }, NOW_MS)).toMatchObject({ ok: false, field: 'date' });
   });
@@ -205,5 +209,20 @@ describe('audit entry details', () => {
       'key_admin',
       'user-9',
     ]);
+  });
+});
+
+describe('typed dollar amounts', () => {
+  it('reads digits with at most two decimals after an optional $, in whole cents, as every amount field does', () => {
+    expect(typedCents('')).toEqual({ ok: true, cents: null });
+    expect(typedCents('  ')).toEqual({ ok: true, cents: null });
+    expect(typedCents('25')).toEqual({ ok: true, cents: 2500 });
+    expect(typedCents('$25')).toEqual({ ok: true, cents: 2500 });
+    expect(typedCents(' $ 99.50 ')).toEqual({ ok: true, cents: 9950 });
+    expect(typedCents('.5')).toEqual({ ok: true, cents: 50 });
+    expect(typedCents('7.')).toEqual({ ok: true, cents: 700 });
+    expect(typedCents('0')).toEqual({ ok: true, cents: 0 });
+    expect(typedCents('0.001')).toEqual({ ok: false, problem: 'decimals' });
+    for (const text of ['$', '.', '0x19', '1e3', '-5', '+5', '25$', '1,000', 'ten', 'Infinity', '$$5']) expect(typedCents(text)).toEqual({ ok: false, problem: 'format' });
   });
 });

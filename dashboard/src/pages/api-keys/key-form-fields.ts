@@ -1,4 +1,5 @@
 import type { KeyFields } from '../../api-client.js';
+import { typedCents } from '../../dollars.js';
 import type { Interval, Permissions, ProjectApiKey } from '../../types.js';
 
 // Conversions between the key dialogs' text fields and the API's values: everything the API takes for a key.
@@ -118,12 +119,12 @@ export function bodyOf(d: KeyDraft, nowMs = Date.now()): DraftResult {
   const quota = whole('The request quota', d.quota, 'quota');
   for (const v of [rpm, tpm, rpd, quota]) if (isProblem(v)) return { ok: false, ...v };
   body.rate_limits = rpm || tpm || rpd ? { max_requests_per_1_minute: rpm as number | null, max_tokens_per_1_minute: tpm as number | null, max_requests_per_1_day: rpd as number | null } : null;
-  const spend = d.spend.trim().replace(/^\$/, '');
-  if (spend === '') body.spend_limit = null;
+  const spend = typedCents(d.spend);
+  if (spend.ok && spend.cents === null) body.spend_limit = null;
   else {
-    const cents = Math.round(Number(spend) * 100);
-    if (!Number.isFinite(cents) || cents <= 0) return { ok: false, message: 'The spend limit is an amount in dollars above zero, such as 25 or 9.50; empty for none.', field: 'spend' };
-    body.spend_limit = { threshold_amount: cents, interval: d.spendInterval };
+    if (!spend.ok && spend.problem === 'decimals') return { ok: false, message: 'The spend limit has at most two decimals (whole cents), such as 9.50.', field: 'spend' };
+    if (!spend.ok || !spend.cents) return { ok: false, message: 'The spend limit is an amount in dollars above zero, such as 25 or 9.50; empty for none.', field: 'spend' };
+    body.spend_limit = { threshold_amount: spend.cents, interval: d.spendInterval };
   }
   body.request_quota = quota ? { max_requests: quota as number, interval: d.quotaInterval } : null;
   return { ok: true, body };

@@ -4,6 +4,7 @@ import { createSpendAlert, deleteSpendAlert, listSpendAlerts } from '../../api-c
 import { Alert, Notice } from '../../components/alert.js';
 import { TrashIcon } from '../../components/icons.js';
 import { LoadError } from '../../components/load-error.js';
+import { typedCents } from '../../dollars.js';
 import { formatCents } from '../../format.js';
 import { isOwner, useSession } from '../../session.js';
 import { useAction } from '../../use-action.js';
@@ -29,11 +30,10 @@ const MAX_ALERT_CENTS = 1e12;
  * alert at $0.00, so an amount below a cent or with more than two decimals is refused instead.
  */
 export function alertCents(typed: string): number | string {
-  const m = /^\$?(\d+)(?:\.(\d*))?$/.exec(typed.trim());
-  if (!m) return "An alert is an amount in dollars of the month's spend, such as 100 or 49.50.";
-  const fraction = m[2] ?? '';
-  if (fraction.length > 2) return 'An alert amount has at most two decimals (whole cents), such as 49.50.';
-  const cents = Number(m[1]) * 100 + Number(fraction.padEnd(2, '0'));
+  const read = typedCents(typed);
+  if (!read.ok && read.problem === 'decimals') return 'An alert amount has at most two decimals (whole cents), such as 49.50.';
+  if (!read.ok || read.cents === null) return "An alert is an amount in dollars of the month's spend, such as 100 or 49.50.";
+  const cents = read.cents;
   // $0 is an alert at the month's first spend (the server's meaning), not a rounding.
   if (cents > MAX_ALERT_CENTS) return 'An alert amount is at most $10,000,000,000.00.';
   return cents;

@@ -3,6 +3,7 @@ import { isMissingEndpoint } from '../../api.js';
 import { deleteSpendLimit, getSpendLimit, setSpendLimit } from '../../api-client.js';
 import { Alert, Notice } from '../../components/alert.js';
 import { LoadError } from '../../components/load-error.js';
+import { typedCents } from '../../dollars.js';
 import { isOwner, useSession } from '../../session.js';
 import { useAction } from '../../use-action.js';
 import { useResource } from '../../use-resource.js';
@@ -38,11 +39,16 @@ export function SpendLimitForm({ projectId }: { projectId: string }) {
   const save = async (e: Event) => {
     e.preventDefault();
     setSaved(null);
-    const amount = dollars.trim() === '' ? null : Math.round(Number(dollars) * 100);
-    if (amount !== null && (!Number.isFinite(amount) || amount <= 0)) {
+    const read = typedCents(dollars);
+    if (!read.ok && read.problem === 'decimals') {
+      setError('The limit has at most two decimals (whole cents), such as 99.50.');
+      return;
+    }
+    if (!read.ok || read.cents === 0) {
       setError('The limit must be an amount in dollars above zero, such as 250 or 99.50; leave it empty for no limit.');
       return;
     }
+    const amount = read.cents;
     await run(async () => {
       if (amount === null) {
         if (isSet) await deleteSpendLimit(projectId);
