@@ -1,5 +1,6 @@
 import { type Dispatcher, errors as undiciErrors, util } from 'undici';
 import type { BodyPipe, ChunkSink, UpstreamBody, UpstreamRequest, UpstreamResponse } from '../core/upstream.js';
+import { decodedAnswer } from './content-coding.js';
 
 type Signal = UpstreamRequest['signal'];
 
@@ -12,7 +13,8 @@ interface Settle {
  * One request to an upstream through undici's dispatcher handler callbacks, without the stream machinery of
  * `request()`: measured, 13 µs of CPU per exchange instead of 17–25 µs. The answer's headers resolve `response`;
  * its body is read whole (`readAll`), or piped: each chunk handed to a sink as the socket delivers it, in the same
- * turn of the event loop, with backpressure (the sink returns false to pause the socket until `resume`).
+ * turn of the event loop, with backpressure (the sink returns false to pause the socket until `resume`). An answer
+ * with a Content-Encoding is handed on decoded (content-coding.ts), or refused when its coding is not one decoded.
  */
 export class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
   readonly response: Promise<UpstreamResponse>;
@@ -30,7 +32,11 @@ export class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
   private sinkFailed = false;
   private readonly onSignal = () => this.abort(new undiciErrors.RequestAbortedError());
 
-  constructor(private readonly signal: Signal) {
+  constructor(
+    private readonly signal: Signal,
+    /** The provider's name, for the failures of a coded answer. */
+    private readonly provider = 'upstream',
+  ) {
     this.response = new Promise((resolve, reject) => {
       this.settleHeaders = { resolve, reject };
     });
@@ -66,7 +72,21 @@ export class Exchange implements Dispatcher.DispatchHandler, UpstreamBody {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     this.resumeSocket = resume;
-    this.settleHeaders.resolve({ statusCode, headers: util.parseHeaders(rawHeaders), body: this });
+    const headers = util.parseHeaders(rawHeaders);
+    const answer: UpstreamResponse = { statusCode, headers, body: this };
+    // Nearly every answer names no coding: one property read.
+    if (headers['content-encoding'] === undefined) {
+      this.settleHeaders.resolve(answer);
+      return true;
+    }
+    let decoded: UpstreamResponse;
+    try {
+      decoded = decodedAnswer(answer, this.provider);
+    } catch (err) {
+      this.abort(err as Error);
+      return false;
+    }
+    this.settleHeaders.resolve(decoded);
     return true;
   }
 

@@ -155,6 +155,10 @@ export class HttpUpstream implements Upstream {
   private sendWithin(req: UpstreamRequest, headersTimeout: number | undefined): Promise<UpstreamResponse> {
     let search = req.search;
     const headers = req.headers;
+    // No coding asked for (RFC 9110 §12.5.3: without Accept-Encoding any coding is acceptable): every reader of the
+    // answer (usage, JSON, events) and its relay take plain bytes. One coded all the same is decoded (content-coding.ts).
+    // A client's own Accept-Encoding is not forwarded (forward-headers.ts); a provider's configured headers come after.
+    headers['accept-encoding'] = 'identity';
     let path = req.path;
     if (this.format === 'anthropic') {
       // The client's version is passed through; one that sent none (an OpenAI client, translated) gets the configured one.
@@ -269,7 +273,7 @@ export class HttpUpstream implements Upstream {
   }
 
   private attempt(options: Dispatcher.DispatchOptions, signal: UpstreamRequest['signal']): Promise<UpstreamResponse> {
-    const exchange = new Exchange(signal);
+    const exchange = new Exchange(signal, this.name);
     this.pool.dispatch(options, exchange);
     return exchange.response;
   }
