@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { answerFinished, answerText, inspectEvents, nullUsageSpan, serviceTierNamedIn, streamShapeFor } from './stream-usage.js';
+import { answerFinished, answerText, inspectEvents, lastEventOf, nullUsageSpan, serviceTierNamedIn, streamShapeFor } from './stream-usage.js';
 
 const chunk = (obj: unknown) => `data: ${JSON.stringify(obj)}\n\n`;
 const delta = (text: string, extra: Record<string, unknown> = {}) =>
@@ -222,5 +222,19 @@ describe("a provider's error event, and text that only ends like one", () => {
       expect(r.out.toString(), text).not.toContain('"usage"');
       expect(r.out.toString(), text).toContain(JSON.stringify(text));
     }
+  });
+
+  it("takes a cleanly ended stream's unterminated rest as its last event, unless it is blank or JSON cut short", () => {
+    const last = (s: string) => lastEventOf(Buffer.from(s))?.toString() ?? null;
+    expect(last('data: [DONE]')).toBe('data: [DONE]\n\n');
+    expect(last('event: response.completed\ndata: {"a":1}\n')).toBe('event: response.completed\ndata: {"a":1}\n\n');
+    expect(last('data: {"a":1}\r\n')).toBe('data: {"a":1}\r\n\n');
+    expect(last(': keep-alive')).toBe(': keep-alive\n\n');
+    expect(last('data: plain text')).toBe('data: plain text\n\n');
+    expect(last('data: {"id":"c","cho')).toBeNull();
+    expect(last(' \n')).toBeNull();
+    expect(lastEventOf(null)).toBeNull();
+    // Read as a complete event: the [DONE] it holds ends the stream.
+    expect(inspectEvents(lastEventOf(Buffer.from('data: [DONE]')) as Buffer, streamShapeFor('/chat/completions'), false, null).complete).toBe(true);
   });
 });

@@ -93,6 +93,30 @@ function doneAtEnd(buf: Buffer): number {
   return -1;
 }
 
+const LINE_END = Buffer.from('\n');
+const BLANK_LINE = Buffer.from('\n\n');
+
+/**
+ * What is left of a stream whose body ended cleanly without a blank line after it (SseFramer.rest), as its last event:
+ * with the blank line it lacked, to be inspected and relayed as any other (an upstream that ends `…}}}\n`, or
+ * `data: [DONE]` alone, meant that event: its usage was lost, and the cut-off error glued onto it; found by a review).
+ * Null when it is blank, or when its data is JSON cut short (a client's SDK would throw on it: the stream is cut there).
+ */
+export function lastEventOf(rest: Buffer | null): Buffer | null {
+  if (rest === null) return null;
+  const text = rest.toString('utf8');
+  if (text.trim() === '') return null;
+  const data = eventData(text);
+  if (data !== null && data !== DONE && /^\s*[[{]/.test(data)) {
+    try {
+      JSON.parse(data);
+    } catch {
+      return null;
+    }
+  }
+  return Buffer.concat([rest, rest[rest.length - 1] === 0x0a ? LINE_END : BLANK_LINE]);
+}
+
 /** The generated text of the relayed events (only needed when the upstream reported no usage). */
 export function answerText(kept: Buffer[]): string {
   let text = '';

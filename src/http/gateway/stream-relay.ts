@@ -5,7 +5,7 @@ import type { TokenCounts } from '../../core/pricing.js';
 import { mayHoldProviderDetails, withoutProviderDetails } from '../../core/provider-details.js';
 import type { Speed } from '../../core/speed.js';
 import { MAX_SSE_EVENT_BYTES, SseEventTooLarge, SseFramer } from '../../core/sse.js';
-import { answerFinished, answerText, type ErrorEventRewrite, inspectEvents, serviceTierNamedIn, streamShapeFor } from '../../core/stream-usage.js';
+import { answerFinished, answerText, type ErrorEventRewrite, inspectEvents, lastEventOf, serviceTierNamedIn, streamShapeFor } from '../../core/stream-usage.js';
 import { anthropicErrorBodyOf } from '../../core/translate/error-bodies.js';
 import type { UpstreamResponse } from '../../core/upstream.js';
 import { cutIfStalled } from './client-stall.js';
@@ -148,7 +148,10 @@ export async function relayStream(
     const chunk = burst.length === 1 ? burst[0] : Buffer.concat(burst);
     burst = [];
     const events = framer.push(chunk);
-    if (!events) return;
+    if (events) relayEvents(events);
+  };
+  /** Inspects complete events and relays what the client gets of them. */
+  const relayEvents = (events: Buffer): void => {
     lastEvents = events;
     const generation = o.generation;
     if (generation && !generation.finished && answerFinished(events, shape)) generation.finished = true;
@@ -225,11 +228,9 @@ export async function relayStream(
     // A stream the provider broke off with its own error event is not complete, whatever came after it ([DONE]).
     if (failed || burstError || errored) complete = false;
     else {
-      const rest = framer.rest();
-      if (rest?.toString('utf8').trim()) {
-        if (last !== null) raw.write(last);
-        last = rest;
-      }
+      // A clean end: what came after the last blank line is the last event, read as every other (lastEventOf).
+      const rest = lastEventOf(framer.rest());
+      if (rest !== null) relayEvents(rest);
     }
   } finally {
     raw.off('drain', onDrain);
