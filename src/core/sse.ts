@@ -1,6 +1,11 @@
 // An event ends with a blank line: "\n\n", or "\r\n\r\n" (whose last three bytes are "\n\r\n"). The searches below
 // are plain loops from where the boundary usually is (right before or after the position asked about, or at the end
-// of a chunk): a native indexOf per needle and direction cost more in call overhead than these short walks.
+// of a chunk): a native indexOf per needle and direction cost more in call overhead than these short walks. They, and
+// splitEvents and eventData, read what SseFramer hands on, whose line ends are LF or CRLF only: a lone CR, which ends a
+// line as well (WHATWG HTML, "Parsing an event stream"), it hands on as LF (withLoneCrAsLf).
+
+const LF = 0x0a;
+const CR = 0x0d;
 
 /** Whether an event boundary ends just before `end`. */
 export function boundaryEndsAt(buf: Buffer, end: number): boolean {
@@ -29,8 +34,19 @@ export function nextBoundaryEnd(buf: Buffer, from: number): number {
   return buf.length;
 }
 
-const LF = 0x0a;
-const CR = 0x0d;
+/**
+ * `buf` with every CR that no LF follows in it (a line end of its own, or the last byte) made LF: its lines then end with
+ * LF or CRLF only, as every reader of events here expects, and its length is the same. `buf` itself when it has none.
+ */
+export function withLoneCrAsLf(buf: Buffer): Buffer {
+  let out: Buffer | null = null;
+  for (let i = buf.indexOf(CR); i >= 0; i = buf.indexOf(CR, i + 1)) {
+    if (buf[i + 1] === LF) continue;
+    out ??= Buffer.from(buf);
+    out[i] = LF;
+  }
+  return out ?? buf;
+}
 
 /**
  * Whether a blank line (an event's end) ends just before a byte whose three predecessors are `b1`, `b2`, `b3`. A line ends with CRLF, LF or CR (WHATWG HTML, "Parsing an event stream"), so a blank line ends wherever a line
@@ -87,6 +103,11 @@ export class SseEventTooLarge extends Error {
  * before it) and an unfinished event's chunks are joined once, when it ends: a 10 MiB event in 16 KiB chunks was joined
  * and searched again with every chunk, 6.9 s of CPU. An event still unfinished past `maxEventBytes` throws
  * SseEventTooLarge (an upstream that never sends a blank line held the process's memory without end).
+ * A stream that ends its lines with a lone CR (seen where its events end: a blank line that ends at a CR) has every lone
+ * CR handed on as LF from then on (withLoneCrAsLf), so that the readers after it know its lines: its usage went unread,
+ * the usage chunk asked for on the client's behalf reached the client, and an error followed [DONE] (found by a
+ * review). A stream whose events end with LF is not searched for CRs: one that ended its lines with lone CRs but its
+ * events with LF would mix line ends within each event, which no server does.
  */
 export class SseFramer {
   /** The unfinished event's chunks, joined when it ends. */
@@ -98,6 +119,8 @@ export class SseFramer {
    */
   private last1 = LF;
   private last2 = LF;
+  /** Whether the stream ends lines with a lone CR: a blank line ended at a CR. */
+  private crLines = false;
 
   constructor(private readonly maxEventBytes = MAX_SSE_EVENT_BYTES) {}
 
@@ -106,7 +129,7 @@ export class SseFramer {
     const n = chunk.length;
     const held = this.pendingBytes;
     // Nearly every chunk is whole events ending "\n\n", with nothing held before it.
-    if (held === 0 && n >= 2 && chunk[n - 1] === LF && chunk[n - 2] === LF) return chunk;
+    if (held === 0 && n >= 2 && chunk[n - 1] === LF && chunk[n - 2] === LF && !this.crLines) return chunk;
     if (n === 0) return null;
     const end = lastBlankLineEnd(chunk, this.last1, this.last2);
     let events: Buffer | null = null;
@@ -117,6 +140,10 @@ export class SseFramer {
         events = parts.length === 1 ? Buffer.concat([parts[0], events], held + end) : Buffer.concat([...parts, events], held + end);
         this.parts = [];
         this.pendingBytes = 0;
+      }
+      if (this.crLines || chunk[end - 1] === CR) {
+        this.crLines = true;
+        events = withLoneCrAsLf(events);
       }
       if (end === n) {
         this.last1 = LF;
@@ -140,22 +167,22 @@ export class SseFramer {
     this.parts.push(bytes);
   }
 
-  /** Whatever is left without a terminating blank line. */
+  /** Whatever is left without a terminating blank line (its lone CRs as LF). */
   rest(): Buffer | null {
     const parts = this.parts;
     this.parts = [];
     this.pendingBytes = 0;
     if (parts.length === 0) return null;
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    return withLoneCrAsLf(parts.length === 1 ? parts[0] : Buffer.concat(parts));
   }
 }
 
-/** The events of complete SSE text, each with its terminating blank line. */
+/** The events of complete SSE text (line ends LF or CRLF: SseFramer's), each with its terminating blank line. */
 export function splitEvents(text: string): string[] {
   return text.split(/(?<=\r?\n\r?\n)/).filter((e) => e.length > 0);
 }
 
-/** The `data:` payload of an event (multi-line data joined), or null. */
+/** The `data:` payload of an event (line ends LF or CRLF: SseFramer's; multi-line data joined), or null. */
 export function eventData(event: string): string | null {
   // The usual event is one `data: …` line and its blank line: no split needed.
   const nl = event.indexOf('\n');

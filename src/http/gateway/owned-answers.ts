@@ -1,6 +1,6 @@
 import { TollgateError } from '../../core/errors.js';
 import { type AnswerObjects, answerObjects, eventObjects, OBJECT_EVENTS } from '../../core/object-answers.js';
-import { eventData, SseFramer, splitEvents } from '../../core/sse.js';
+import { eventData, SseFramer, splitEvents, withLoneCrAsLf } from '../../core/sse.js';
 import type { BodyPipe, ChunkSink, Upstream, UpstreamBody, UpstreamRequest, UpstreamResponse } from '../../core/upstream.js';
 import { markObjectDeleted, projectsOwning, recordObjects } from '../../services/upstream-objects.js';
 import type { GatewayContext } from './gateway-context.js';
@@ -176,7 +176,8 @@ export class InspectedStream implements UpstreamBody {
 
   async readAll(): Promise<Buffer> {
     const buf = await this.inner.readAll();
-    const pending = this.inspect(buf);
+    // Read as the framer hands events on (lone CRs as LF: core/sse.ts), which the inspector's readers expect.
+    const pending = this.inspect(withLoneCrAsLf(buf));
     if (pending) await pending;
     return buf;
   }

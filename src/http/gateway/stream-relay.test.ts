@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it, vi } from 'vitest';
-import { eventData, lastBoundaryEnd, MAX_SSE_EVENT_BYTES, nextBoundaryEnd, SseEventTooLarge, SseFramer } from '../../core/sse.js';
+import { eventData, lastBoundaryEnd, MAX_SSE_EVENT_BYTES, nextBoundaryEnd, SseEventTooLarge, SseFramer, withLoneCrAsLf } from '../../core/sse.js';
 import { bufferedBody } from '../../providers/body.js';
 import type { UpstreamBody } from '../../core/upstream.js';
 import { InspectedStream } from './owned-answers.js';
@@ -134,7 +134,8 @@ describe('SSE framing', () => {
         // Every complete event as soon as its blank line has come, and nothing more.
         expect(emitted + (events?.length ?? 0), label).toBe(Math.max(expected, emitted));
         if (events) {
-          expect(events.equals(bytes.subarray(emitted, emitted + events.length)), label).toBe(true);
+          // The same bytes, but for lone CRs handed on as LF.
+          expect(withLoneCrAsLf(events).equals(withLoneCrAsLf(bytes.subarray(emitted, emitted + events.length))), label).toBe(true);
           emitted += events.length;
         }
       }
@@ -143,13 +144,13 @@ describe('SSE framing', () => {
     }
   });
 
-  it('frames a blank line split between chunks: LF|LF, CR|LF CR LF, CRLF CR|LF, CR|CR', () => {
+  it('frames a blank line split between chunks: LF|LF, CR|LF CR LF, CRLF CR|LF, CR|CR (a lone CR handed on as LF)', () => {
     const cases: Array<[string[], string[]]> = [
       [['data: a\n', '\ndata: b\n\n'], ['', 'data: a\n\ndata: b\n\n']],
       [['data: a\r', '\n\r\n'], ['', 'data: a\r\n\r\n']],
-      [['data: a\r\n\r', '\ndata: b\r\n', '\r\n'], ['data: a\r\n\r', '\n', 'data: b\r\n\r\n']],
-      [['data: a\r', '\rdata: b\r\r'], ['', 'data: a\r\rdata: b\r\r']],
-      [['data: a\n', '\r', 'x'], ['', 'data: a\n\r', '']],
+      [['data: a\r\n\r', '\ndata: b\r\n', '\r\n'], ['data: a\r\n\n', '\n', 'data: b\r\n\r\n']],
+      [['data: a\r', '\rdata: b\r\r'], ['', 'data: a\n\ndata: b\n\n']],
+      [['data: a\n', '\r', 'x'], ['', 'data: a\n\n', '']],
       [['data: a\r\n', 'data: b'], ['', '']],
     ];
     for (const [chunks, out] of cases) {
@@ -228,6 +229,29 @@ describe('relayStream', () => {
     const r = await relay([crlf(chunk('Hi')) + crlf(usageChunk) + crlf(ev('[DONE]'))], true);
     expect(r.result).toMatchObject({ complete: true, tokens: { input: 5, cached: 0, output: 7 } });
     expect(r.text()).toBe(crlf(chunk('Hi')) + crlf(ev('[DONE]')));
+  });
+
+  it('reads a stream whose lines end with a lone CR, however it is cut: usage, the usage chunk left out, [DONE], no error', async () => {
+    const cr = (e: string) => e.replaceAll('\n', '\r');
+    const multiLine = 'event: note\rdata: {"a":\rdata: 1}\r\r';
+    const bytes = Buffer.from(cr(chunk('Hel')) + multiLine + cr(chunk('lo')) + cr(usageChunk) + cr(ev('[DONE]')));
+    const expected = chunk('Hel') + multiLine.replaceAll('\r', '\n') + chunk('lo') + ev('[DONE]');
+    const cuts: Array<Buffer[]> = [];
+    for (let at = 1; at < bytes.length; at++) cuts.push([bytes.subarray(0, at), bytes.subarray(at)]);
+    cuts.push([...bytes].map((b) => Buffer.from([b])));
+    for (const parts of cuts) {
+      const r = await relay(parts, true);
+      const label = parts.map((p) => p.length).join('|');
+      expect(r.result, label).toMatchObject({ complete: true, tokens: { input: 5, cached: 0, output: 7 }, serviceTier: 'flex' });
+      // Lone CRs go on as LF; a client's parser reads the same events either way.
+      expect(r.text(), label).toBe(expected);
+    }
+  });
+
+  it('reads a last event without its blank line in lone-CR line ends too', async () => {
+    const r = await relay(['data: {"x":1}\r\r', 'data: [DONE]\r'], false);
+    expect(r.result.complete).toBe(true);
+    expect(r.text()).toBe('data: {"x":1}\n\ndata: [DONE]\n\n');
   });
 
   it('recognises [DONE] also when it is not the last thing in its chunk', async () => {
