@@ -1,4 +1,5 @@
 import { TollgateError } from '../../core/errors.js';
+import { mediaTypeOf, readsAsEventStream } from '../../core/media-types.js';
 import { type AnswerObjects, answerObjects, eventObjects, OBJECT_EVENTS } from '../../core/object-answers.js';
 import { eventData, SseFramer, splitEvents, withLoneCrAsLf } from '../../core/sse.js';
 import type { BodyPipe, ChunkSink, Upstream, UpstreamBody, UpstreamRequest, UpstreamResponse } from '../../core/upstream.js';
@@ -30,9 +31,13 @@ export async function settleAnswer(g: GatewayContext, access: ObjectAccess, up: 
   }
   // File contents (and whatever else a `…/content` route serves) stream through untouched: they name no objects.
   if ((!plan.creates && !plan.list && !plan.adopts && !plan.adoptsContainer) || origin.req.path.endsWith('/content')) return up;
-  const type = String(up.headers['content-type'] ?? '');
-  if (type.includes('text/event-stream')) return { ...up, body: new InspectedStream(up.body, streamInspector(g, access)) };
-  if (!type.includes('json')) return up;
+  const type = up.headers['content-type'];
+  // A list is read whatever it is called (core/media-types.ts): one passed on unread would show the caller every
+  // project's objects (a list answered `Application/JSON` was, found by a review); one that is no JSON is refused.
+  if (!plan.list) {
+    if (readsAsEventStream(type, access.streams)) return { ...up, body: new InspectedStream(up.body, streamInspector(g, access)) };
+    if (!mediaTypeOf(type).includes('json')) return up;
+  }
   let buf = await up.body.readAll();
   let answer: unknown;
   try {

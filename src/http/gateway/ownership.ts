@@ -1,5 +1,6 @@
 import { TollgateError } from '../../core/errors.js';
 import { notFoundMessage } from '../../core/object-families.js';
+import { asksToStream } from '../../core/metering-plan.js';
 import { type ObjectPlan, planObjects } from '../../core/object-plan.js';
 import { mayNameObjects } from '../../core/object-refs.js';
 import { missingObjectScope, namedObjectsLevel } from '../../core/object-scopes.js';
@@ -36,6 +37,8 @@ export interface ObjectAccess {
   apiKeyId: string;
   /** The key's permissions: what a batch's input lines name needs its scopes too. */
   permissions: PermissionsSpec;
+  /** Whether the request asked to stream: its answer is read as events unless it says it is JSON (core/media-types.ts). */
+  streams: boolean;
 }
 
 /**
@@ -109,7 +112,8 @@ export function checkObjects(
     const missing = missingObjectScope(record.permissions, namedObjectsLevel(request.method, endpoint), named);
     if (missing) refuseScope(g, missing.resource, missing.level);
   }
-  const access: ObjectAccess = { plan, projectId: record.projectId, apiKeyId: record.id, permissions: record.permissions };
+  const streams = body !== null && typeof body === 'object' && asksToStream(body as Record<string, unknown>);
+  const access: ObjectAccess = { plan, projectId: record.projectId, apiKeyId: record.id, permissions: record.permissions, streams };
   if (plan.named.length === 0) return access;
   const owners = g.objects.owners.owners(plan.named.map((r) => r.id));
   return andThen(owners, (o) => verifyOwners(g, access, o));

@@ -5,6 +5,7 @@ import { errorBody, TollgateError } from '../../core/errors.js';
 import { asksToStream, isBackgroundResponse, type MeterPlan } from '../../core/metering-plan.js';
 import { mayHoldProviderDetails, withoutProviderDetails, withResultsOnGateway } from '../../core/provider-details.js';
 import { openAIErrorShape } from '../../core/upstream-error-shape.js';
+import { readsAsEventStream } from '../../core/media-types.js';
 import { routeModel, type RouteTarget } from '../../core/routing.js';
 import { lastUsageKey, tokensFromUsage, usageAtJsonTail, usageFromJsonTail } from '../../core/usage-extract.js';
 import { anthropicServiceTier, serviceTierInJson } from '../../core/service-tier.js';
@@ -280,10 +281,11 @@ async function forward(
   const upstreamMs = g.app.deps.clock() - info.startedMs;
   info.upstreamRequestId = upstreamRequestIdOf(up.headers);
   info.credential = up.credential ?? upstream.credential;
-  const contentType = String(up.headers['content-type'] ?? '');
+  // A model call asked to stream gets an event stream unless the answer says it is JSON (core/media-types.ts).
+  const askedToStream = stream && (isModelCall || meterIfReported) && up.statusCode !== 204;
   try {
     // An answer whose client was answered already is read whole (relayBuffered writes nothing then).
-    if (up.statusCode < 300 && contentType.includes('text/event-stream') && !late?.answered) {
+    if (up.statusCode < 300 && !late?.answered && readsAsEventStream(up.headers['content-type'], askedToStream)) {
       const result = await relayStream(res, up, {
         endpoint,
         injectUsage,

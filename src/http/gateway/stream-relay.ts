@@ -113,6 +113,9 @@ export async function relayStream(
   const errorEvent = upstreamErrorEvent(o.format, o.requestId, o.secrets ?? []);
   const headers = clientResponseHeaders(res.headers, o.requestId, o.format);
   for (const name in o.admissionHeaders) headers[name] = o.admissionHeaders[name];
+  // Relayed as events whatever the upstream called them (`text/plain`, `Text/Event-Stream`: proxy.ts), the client is told so.
+  const type = headers['content-type'];
+  if (typeof type !== 'string' || !type.startsWith('text/event-stream')) headers['content-type'] = 'text/event-stream; charset=utf-8';
   headers['cache-control'] = 'no-cache';
   headers['x-accel-buffering'] = 'no';
   raw.writeHead(res.statusCode, headers);

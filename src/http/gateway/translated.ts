@@ -1,5 +1,6 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { TollgateError } from '../../core/errors.js';
+import { readsAsEventStream } from '../../core/media-types.js';
 import { knowsMaxOutputTokens, maxOutputTokens } from '../../core/model-limits.js';
 import type { TokenCounts } from '../../core/pricing.js';
 import { withoutProviderDetails } from '../../core/provider-details.js';
@@ -180,8 +181,8 @@ export async function forwardTranslated(
   const limits = admissionHeaders(admission, request.format);
   for (const name in limits) answerHeaders[name] = limits[name];
   try {
-    const type = String(up.headers['content-type'] ?? '');
-    if (up.statusCode < 300 && t.stream && type.includes('text/event-stream')) {
+    // A stream asked for is one unless the answer says it is JSON (core/media-types.ts).
+    if (up.statusCode < 300 && t.stream && readsAsEventStream(up.headers['content-type'], up.statusCode !== 204)) {
       const result = await relayTranslatedStream(res, up, answerHeaders, t, Math.floor(info.startedMs / 1000), clientGone, generation, g.clientStallTimeoutMs, info.requestId, secrets);
       // Counted, when the provider reports no usage, from the request it was sent: the body a native call would send.
       const tokens = await streamedTokens(t.body, result);
