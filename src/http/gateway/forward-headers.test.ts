@@ -28,3 +28,22 @@ describe('upstreamRequestHeaders', () => {
   });
 });
 
+
+describe("the upstream's infrastructure headers", () => {
+  it('are not passed on: Server, Via, X-Powered-By, Envoy and Azure deployment details', () => {
+    const out = clientResponseHeaders(
+      {
+        'content-type': 'application/json',
+        server: 'envoy',
+        via: '1.1 google',
+        'x-powered-by': 'Express',
+        'x-envoy-upstream-service-time': '412',
+        'x-envoy-decorator-operation': 'inference.internal:8080/*',
+        'x-ms-region': 'East US',
+        'openai-processing-ms': '400',
+      },
+      'req_1',
+    );
+    expect(out).toEqual({ 'content-type': 'application/json', 'openai-processing-ms': '400', 'x-request-id': 'req_1' });
+  });
+});

@@ -65,15 +65,21 @@ const DROP_RESPONSE = new Set([
   'alt-svc',
   'strict-transport-security',
   'anthropic-organization-id',
+  // The provider's infrastructure (its proxies and their software): nothing about the answer, and a map of what sits
+  // behind the provider's front for whoever reads it.
+  'server',
+  'via',
+  'x-powered-by',
 ]);
 
 /**
  * Headers that describe the provider's deployment rather than the answer: Azure's `x-ms-*` (`x-ms-deployment-name`,
- * `x-ms-region`: the names a key could then address), `azureml-*` and `apim-*` (found by a review).
+ * `x-ms-region`: the names a key could then address), `azureml-*` and `apim-*` (found by a review), and the Envoy
+ * proxies' `x-envoy-*` (its internal routes and timings).
  */
 function isProviderDetail(name: string): boolean {
   const c = name.charCodeAt(0);
-  return (c === 120 && name.startsWith('x-ms-')) || (c === 97 && (name.startsWith('azureml-') || name.startsWith('apim-')));
+  return (c === 120 && (name.startsWith('x-ms-') || name.startsWith('x-envoy-'))) || (c === 97 && (name.startsWith('azureml-') || name.startsWith('apim-')));
 }
 
 /** The last Connection value seen and the header names it lists: nearly every answer says `keep-alive`. */
