@@ -12,6 +12,8 @@ import { gatewayConfigFile, startTestServer, type TestServer } from './harness/s
 // cools it for that model only, and an account out of quota sets the key aside for every request, reported.
 
 const KEYS = { A: 'sk-prov-aaaa', B: 'sk-prov-bbbb', C: 'sk-prov-cccc' };
+/** The id an answer carries to tell which key served it: the key's name, not the key (a key in an answer is cleared). */
+const servedBy = (key: string) => `served by ${Object.entries(KEYS).find(([, v]) => v === key)?.[0] ?? '?'}`;
 
 interface Up {
   server: Server;
@@ -44,7 +46,7 @@ async function startProvider(): Promise<Up> {
         const message = 'This request would exceed the rate limit for your organization (0dccdde6) of 8,000 output tokens per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits.';
         return json(429, { type: 'error', error: { type: 'rate_limit_error', message } }, { 'retry-after': '60', 'anthropic-ratelimit-output-tokens-limit': '8000', 'anthropic-ratelimit-output-tokens-remaining': '8000' });
       }
-      return json(200, { id: key, type: 'message', role: 'assistant', model, content: [{ type: 'text', text: 'hi' }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 3, output_tokens: 1 } });
+      return json(200, { id: servedBy(key), type: 'message', role: 'assistant', model, content: [{ type: 'text', text: 'hi' }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 3, output_tokens: 1 } });
     }
     if (up.broke.has(key)) {
       return json(429, { error: { message: 'You exceeded your current quota, please check your plan and billing details.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' } });
@@ -57,7 +59,7 @@ async function startProvider(): Promise<Up> {
       const message = `Rate limit reached for ${model} in organization org-abc on tokens per min (TPM): Limit 30000, Used 29990, Requested 20. Please try again in 60s.`;
       return json(429, { error: { message, type: 'tokens', param: null, code: 'rate_limit_exceeded' } }, { ...limits, 'x-ratelimit-remaining-tokens': '10' });
     }
-    json(200, { id: key, object: 'chat.completion', created: 1, model, choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } });
+    json(200, { id: servedBy(key), object: 'chat.completion', created: 1, model, choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } });
   });
   await new Promise<void>((r) => up.server.listen(0, '127.0.0.1', r));
   up.url = `http://127.0.0.1:${(up.server.address() as AddressInfo).port}/v1`;
@@ -126,7 +128,7 @@ describe("a provider's 429 takes a key away only as far as it is about that key"
       expect(ok.status).toBe(200);
       served.add(ok.body.id);
     }
-    expect([...served].sort()).toEqual([KEYS.A, KEYS.B]);
+    expect([...served].sort()).toEqual([servedBy(KEYS.A), servedBy(KEYS.B)]);
   });
 
   it("a provider with one key: its request-too-large 429 does not go round the route's fallbacks", async () => {
@@ -139,7 +141,7 @@ describe("a provider's 429 takes a key away only as far as it is about that key"
     up.limited.add(`${KEYS.C} gpt-4.1`);
     const fell = await chat('gpt-4.1');
     expect(fell.status).toBe(200);
-    expect([KEYS.A, KEYS.B]).toContain(fell.body.id);
+    expect([servedBy(KEYS.A), servedBy(KEYS.B)]).toContain(fell.body.id);
   });
 
   it("Anthropic's 429 for a max_tokens over the output limit, natively and translated: answered once, no key cooled", async () => {
@@ -159,7 +161,7 @@ describe("a provider's 429 takes a key away only as far as it is about that key"
       expect(ok.status).toBe(200);
       served.add(ok.body.id);
     }
-    expect([...served].sort()).toEqual([KEYS.A, KEYS.B]);
+    expect([...served].sort()).toEqual([servedBy(KEYS.A), servedBy(KEYS.B)]);
   });
 
   it("a key's limit reached for one model cools it for that model only, and the request fails over as before", async () => {
@@ -169,7 +171,7 @@ describe("a provider's 429 takes a key away only as far as it is about that key"
     for (let i = 0; i < 24; i++) {
       const r = await chat('gpt-4o-mini');
       expect(r.status).toBe(200);
-      expect(r.body.id).toBe(KEYS.B);
+      expect(r.body.id).toBe(servedBy(KEYS.B));
     }
     // Tried with key A once (the pick is random): cooled for gpt-4o-mini after it, for the 60 s the provider said.
     expect(attempts(from, 'gpt-4o-mini').filter((s) => s.startsWith(KEYS.A))).toEqual([`${KEYS.A} gpt-4o-mini`]);
@@ -178,7 +180,7 @@ describe("a provider's 429 takes a key away only as far as it is about that key"
     // Key A still serves gpt-4o's clients.
     const served = new Set<string>();
     for (let i = 0; i < 24; i++) served.add((await chat('gpt-4o')).body.id);
-    expect(served).toContain(KEYS.A);
+    expect(served).toContain(servedBy(KEYS.A));
   });
 
   it('a key whose account is out of quota is set aside for every request, reported, and the requests go to the other key', async () => {
@@ -191,7 +193,7 @@ describe("a provider's 429 takes a key away only as far as it is about that key"
     for (const model of [...Array(10).fill('gpt-4o'), ...Array(10).fill('gpt-4o-mini'), 'o3', 'o3']) {
       const r = await chat(model);
       expect(r.status, model).toBe(200);
-      expect(r.body.id).toBe(KEYS.A);
+      expect(r.body.id).toBe(servedBy(KEYS.A));
     }
     expect(up.seen.slice(from).filter((s) => s.startsWith(KEYS.B)).length).toBeLessThanOrEqual(1);
     expect(await metric('tollgate_provider_credential_usable', 'PROV_B')).toBe(0);

@@ -266,6 +266,20 @@ export function answerFormat(method: string, path: string, headers: Readonly<Rec
  */
 export const BODILESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
 
+/**
+ * The methods the gateway forwards: those OpenAI's and Anthropic's APIs use, and OPTIONS. Any other (TRACE, PROPFIND,
+ * QUERY, …: every method Node's parser takes) is refused 405 before its key is checked: forwarded, it went upstream with
+ * the provider's key added, and an upstream answering TRACE as Apache httpd does by default (the request echoed back,
+ * headers and all) handed that key to the client (found by an outside review).
+ */
+export const SERVED_METHODS: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+const SERVED = new Set(SERVED_METHODS);
+
+/** Whether the gateway forwards requests of this method (SERVED_METHODS). */
+export function isServedMethod(method: string): boolean {
+  return SERVED.has(method);
+}
+
 /** A request path matched to an API route. */
 export interface ApiRoute {
   /** The route's template, e.g. `/files/{file_id}/content`. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mayHoldProviderDetails, withoutProviderDetails } from './provider-details.js';
+import { mayHoldProviderDetails, mayHoldProviderKey, withoutProviderDetails, withoutProviderKeys } from './provider-details.js';
 
 // A base64-style provider key: '/' and '+' in it, which JSON encoders write as '\/' (PHP's json_encode, Java's) and
 // '\u002B' (.NET's System.Text.Json), and any character may be written as '\uXXXX' in either hex case.
@@ -40,6 +40,27 @@ describe("a provider's key in an upstream's text", () => {
   it('keeps the JSON around a key that follows an escaped backslash valid', () => {
     const text = `{"m":"C:\\\\${KEY.replaceAll('/', '\\/')}"}`;
     expect(JSON.parse(withoutProviderDetails(text, [KEY])).m).toBe('C:[provider key]');
+  });
+});
+
+describe("a provider's key in a model's answer or a text answer (only the key is cleared)", () => {
+  const spellings = [KEY, KEY.replaceAll('/', '\\/'), KEY.replaceAll('+', u('+', true)), `${u('s')}${KEY.slice(1)}`, [...KEY].map((c) => u(c)).join(''), KEY.replaceAll('/', '\\\\\\/')];
+
+  it('is found in every spelling withoutProviderDetails finds, and replaced', () => {
+    for (const spelled of spellings) {
+      const text = `{"content":"Authorization: Bearer ${spelled} (org-AbCdEf123456, sk-abc****wxyz)"}`;
+      expect(mayHoldProviderKey(Buffer.from(text), [KEY]), spelled).toBe(true);
+      expect(withoutProviderKeys(text, [KEY])).toBe('{"content":"Authorization: Bearer [provider key] (org-AbCdEf123456, sk-abc****wxyz)"}');
+    }
+  });
+
+  it('is not suspected in a text without it, escaped non-ASCII and all; a key without a long plain run is looked for in every spelling', () => {
+    const text = `{"content":"\\u00e9t\\u00e9 \\u4e2d\\n sk-proj-other org-AbCdEf123456 ${KEY.slice(0, 20)}"}`;
+    expect(mayHoldProviderKey(Buffer.from(text), [KEY])).toBe(false);
+    expect(withoutProviderKeys(text, [KEY])).toBe(text);
+    const odd = 'ab-cd_ef/gh+ij-kl';
+    expect(mayHoldProviderKey(Buffer.from(`x ${odd.replaceAll('/', '\\/')} y`), [odd])).toBe(true);
+    expect(mayHoldProviderKey(Buffer.from('x ab-cd_ef y \\n'), [odd])).toBe(false);
   });
 });
 

@@ -20,13 +20,60 @@ export function mayHoldProviderDetails(text: string, secrets: readonly string[])
  * callers parse the text and write it out again, decoded, or hand it to clients that decode it.
  */
 export function withoutProviderDetails(text: string, secrets: readonly string[]): string {
+  return withoutProviderKeys(text, secrets).replace(MASKED_KEY, PROVIDER_KEY).replace(ORG_ID, '[provider organization]');
+}
+
+/**
+ * The text with the provider's keys (whole, in any JSON spelling, as withoutProviderDetails finds them) replaced, and
+ * nothing else: for a model's answer or a text answer, whose own words may look like an organization id or a masked key.
+ */
+export function withoutProviderKeys(text: string, secrets: readonly string[]): string {
   let out = text;
   const escaped = out.includes('\\');
   for (const s of secrets) {
     if (s.length < MIN_SECRET) continue;
     out = escaped ? out.replace(spellingsOf(s), PROVIDER_KEY) : out.split(s).join(PROVIDER_KEY);
   }
-  return out.replace(MASKED_KEY, PROVIDER_KEY).replace(ORG_ID, '[provider organization]');
+  return out;
+}
+
+/**
+ * Whether an answer may hold one of the provider's keys (then withoutProviderKeys), in any spelling withoutProviderKeys
+ * finds: a test cheap enough for every answer read whole, a model's included (mayHoldProviderDetails' patterns took 80
+ * µs for 13 kB once the text had a backslash, as most model answers have). A key's longest run of ASCII letters and
+ * digits is looked for as it is; written otherwise, one of them is escaped (`\u0030`–`\u007a`), which few texts hold.
+ */
+export function mayHoldProviderKey(body: Buffer, secrets: readonly string[]): boolean {
+  let text: string | null = null;
+  const latin1 = () => {
+    text ??= body.toString('latin1');
+    return text;
+  };
+  for (const s of secrets) {
+    if (s.length < MIN_SECRET) continue;
+    const run = plainRunOf(s);
+    if (body.includes(run ?? s)) return true;
+    if (!body.includes(0x5c)) continue;
+    if (run !== null && !ESCAPED_LETTER_OR_DIGIT.test(latin1())) continue;
+    if (latin1().search(spellingsOf(s)) >= 0) return true;
+  }
+  return false;
+}
+
+/** An ASCII letter or digit (and a few others) written as a JSON escape. */
+const ESCAPED_LETTER_OR_DIGIT = /\\u00[3-7]/;
+
+/** Each secret's longest run of ASCII letters and digits, when it has one of MIN_SECRET (built once, bounded as SPELLINGS). */
+const PLAIN_RUNS = new Map<string, string | null>();
+
+function plainRunOf(secret: string): string | null {
+  let run = PLAIN_RUNS.get(secret);
+  if (run !== undefined) return run;
+  const longest = (secret.match(/[A-Za-z0-9]+/g) ?? []).reduce((a, b) => (b.length > a.length ? b : a), '');
+  run = longest.length >= MIN_SECRET ? longest : null;
+  if (PLAIN_RUNS.size >= 256) PLAIN_RUNS.clear();
+  PLAIN_RUNS.set(secret, run);
+  return run;
 }
 
 const PROVIDER_KEY = '[provider key]';

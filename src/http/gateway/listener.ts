@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { answerFormat } from '../../core/api-routes.js';
+import { answerFormat, isServedMethod, SERVED_METHODS } from '../../core/api-routes.js';
 import { canonicalTarget, isV1Target } from '../../core/canonical-path.js';
 import { invalidUrl, TollgateError } from '../../core/errors.js';
 import type { GatewayContext } from './gateway-context.js';
@@ -99,6 +99,12 @@ export function gatewayListener(g: GatewayContext, o: GatewayListenerOptions): (
     const path = target.path;
     const started = performance.now();
     const format = answerFormat(req.method ?? 'GET', path, req.headers);
+    // Decided here, after the target cache (it is kept by target, not by method), before the key is looked at.
+    if (!isServedMethod(req.method ?? 'GET')) {
+      req.resume();
+      sendError(res, methodNotServed(req.method ?? ''), o.logger, requestId, format);
+      return true;
+    }
     if (o.isClosing()) {
       res.setHeader('connection', 'close');
       sendError(res, new TollgateError('service_unavailable', 'The server is shutting down; retry on another instance.'), o.logger, requestId, format);
@@ -122,6 +128,15 @@ export function gatewayListener(g: GatewayContext, o: GatewayListenerOptions): (
     );
     return true;
   };
+}
+
+const ALLOW = SERVED_METHODS.join(', ');
+
+/** The 405 for a method the gateway does not forward (core/api-routes.ts SERVED_METHODS), naming those it does. */
+function methodNotServed(method: string): TollgateError {
+  const te = new TollgateError('method_not_allowed', `${method.slice(0, 32)} is not served on /v1: send ${ALLOW}.`);
+  te.headers = { allow: ALLOW };
+  return te;
 }
 
 interface ModelsRoute {

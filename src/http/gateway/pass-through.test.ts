@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { BodyPipe, ChunkSink, UpstreamBody } from '../../core/upstream.js';
-import { readBounded } from './pass-through.js';
+import type { BodyPipe, ChunkSink, UpstreamBody, UpstreamResponse } from '../../core/upstream.js';
+import { mayQuoteRequest, readBounded } from './pass-through.js';
 
 /** An upstream body that hands over chunks when told to, pausing as undici does when its sink returns false. */
 function source() {
@@ -108,5 +108,17 @@ describe('readBounded', () => {
     const pipe = body.pipe(() => true);
     up.fail();
     await expect(pipe.done).rejects.toThrow('broken off');
+  });
+});
+
+describe('mayQuoteRequest', () => {
+  const answer = (type: string | undefined, statusCode = 200) => ({ statusCode, headers: type === undefined ? {} : { 'content-type': type } }) as unknown as UpstreamResponse;
+
+  it('reads whole the text that may quote the request (TRACE, an echo, a page, no type), never a file or a stream', () => {
+    for (const type of ['message/http', 'text/plain; charset=utf-8', 'TEXT/HTML', 'application/xml', 'application/soap+xml', undefined]) expect(mayQuoteRequest(answer(type), '/chat/completions', 'OPTIONS'), String(type)).toBe(true);
+    for (const type of ['text/event-stream', 'audio/mpeg', 'application/octet-stream', 'image/png']) expect(mayQuoteRequest(answer(type), '/chat/completions', 'POST'), type).toBe(false);
+    expect(mayQuoteRequest(answer('text/plain'), '/files/{file_id}/content', 'GET')).toBe(false);
+    expect(mayQuoteRequest(answer('text/plain'), '/files', 'HEAD')).toBe(false);
+    expect(mayQuoteRequest(answer('text/plain', 204), '/files', 'DELETE')).toBe(false);
   });
 });

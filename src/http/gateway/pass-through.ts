@@ -55,6 +55,60 @@ export async function relayPassThrough(raw: ServerResponse, up: UpstreamResponse
 }
 
 /**
+ * Whether an answer passed through is text that may quote the request it answers (TRACE's `message/http`, an echoing
+ * server's `text/plain`, an HTML or XML page, an answer without a type), other than a file's content or an event stream:
+ * relayClearedText reads it whole, when small, to clear the provider's key from it. (A JSON answer that small was read
+ * whole already, and cleared: proxy.ts.)
+ */
+export function mayQuoteRequest(up: UpstreamResponse, route: string, method: string): boolean {
+  // Without a body (its length is the GET's): passed on as it is.
+  if (method === 'HEAD' || up.statusCode === 204 || up.statusCode === 304 || route.endsWith('/content')) return false;
+  const type = String(up.headers['content-type'] ?? '')
+    .split(';', 1)[0]
+    .trim()
+    .toLowerCase();
+  if (type === 'text/event-stream') return false;
+  return type === '' || type.startsWith('text/') || type.startsWith('message/') || type.endsWith('xml');
+}
+
+/**
+ * Relays a text answer (mayQuoteRequest) read whole and passed through `clear`, when it is no larger than BUFFER_LIMIT;
+ * a larger one goes through as it arrives (relayPassThrough), with what was read first. Resolves as relayPassThrough.
+ */
+export async function relayClearedText(
+  raw: ServerResponse,
+  up: UpstreamResponse,
+  headers: OutgoingHttpHeaders,
+  isClientGone: () => boolean,
+  stallMs: number,
+  clear: (text: string) => string,
+): Promise<boolean> {
+  const read = await readBounded(up.body, BUFFER_LIMIT);
+  if (read.over) return relayPassThrough(raw, { ...up, body: read.body }, headers, isClientGone, stallMs);
+  let buf: Buffer;
+  try {
+    buf = await read.body.readAll();
+  } catch {
+    // Broken off by the upstream: nothing was sent yet, but the client is told as a pass-through's would be, cut off.
+    raw.destroy();
+    return false;
+  }
+  // Read byte for byte (latin1): the keys are ASCII, and text in any ASCII-compatible charset comes out as it went in.
+  const text = buf.toString('latin1');
+  const cleared = clear(text);
+  const out = cleared === text ? buf : Buffer.from(cleared, 'latin1');
+  if (isClientGone() || raw.destroyed) {
+    raw.destroy();
+    return false;
+  }
+  headers['content-length'] = out.length;
+  raw.writeHead(up.statusCode, headers);
+  raw.end(out);
+  if (!raw.writableFinished) cutIfStalled(raw, stallMs);
+  return true;
+}
+
+/**
  * Reads a body whole up to `limit` bytes. `over` false: `body.readAll()` gives it (or the upstream's error). `over`
  * true: the upstream sent more (a JSON answer of unknown length: chunked JSON of gigabytes was held whole), and
  * `body.pipe` hands on what was read, then the rest as it comes, with backpressure; the upstream waits meanwhile.

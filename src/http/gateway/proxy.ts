@@ -3,7 +3,7 @@ import { type ApiFormat, anthropicError } from '../../core/anthropic-errors.js';
 import { BODILESS_METHODS, matchApiRoute } from '../../core/api-routes.js';
 import { errorBody, TollgateError } from '../../core/errors.js';
 import { asksToStream, isBackgroundResponse, type MeterPlan } from '../../core/metering-plan.js';
-import { mayHoldProviderDetails, withoutProviderDetails, withResultsOnGateway } from '../../core/provider-details.js';
+import { mayHoldProviderDetails, mayHoldProviderKey, withoutProviderDetails, withoutProviderKeys, withResultsOnGateway } from '../../core/provider-details.js';
 import { openAIErrorShape } from '../../core/upstream-error-shape.js';
 import { readsAsEventStream } from '../../core/media-types.js';
 import { routeModel, type RouteTarget } from '../../core/routing.js';
@@ -25,7 +25,7 @@ import { meter, meterAndSettle, NO_TOKENS, type Outcome } from './metering.js';
 import { checkObjects, ownedUpstream } from './ownership.js';
 import { mayNotRunGraders, storedGradersChecked } from './stored-graders.js';
 import { storedGradersRunBy } from '../../core/model-runs.js';
-import { BUFFER_LIMIT, readBounded, relayPassThrough, streamsThrough } from './pass-through.js';
+import { BUFFER_LIMIT, mayQuoteRequest, readBounded, relayClearedText, relayPassThrough, streamsThrough } from './pass-through.js';
 import { type GatewayRequest, refuseBodyOfBodilessMethod } from './request.js';
 import { checkModelUse, requestModel, withModel } from './request-model.js';
 import { unlistedLabel } from './route-label.js';
@@ -329,7 +329,11 @@ async function forward(
       const headers: OutgoingHttpHeaders = clientResponseHeaders(up.headers, info.requestId, info.format);
       const limits = admissionHeaders(admission, info.format);
       for (const name in limits) headers[name] = limits[name];
-      const whole = await relayPassThrough(res, up, headers, clientGone, g.clientStallTimeoutMs);
+      // A text answer may quote the request it answers (an echo, a diagnostic page), the provider's key with it: read
+      // whole when it is small enough, and cleared of the key (pass-through.ts).
+      const whole = mayQuoteRequest(up, info.route, info.method)
+        ? await relayClearedText(res, up, headers, clientGone, g.clientStallTimeoutMs, (text) => withoutProviderKeys(text, providerSecrets(g)))
+        : await relayPassThrough(res, up, headers, clientGone, g.clientStallTimeoutMs);
       const outcome: Outcome['outcome'] = whole ? 'ok' : clientGone() ? 'client_aborted' : timedOut ? 'timeout' : 'upstream_error';
       // Speech (audio), a transcription as plain text, images past the size kept in memory: billed by their plan
       // (answer-metering.ts: images at the estimate of what was asked, as for any answer not read).
@@ -511,6 +515,11 @@ async function relayBuffered(
       }
     }
     if (mayHoldProviderDetails(text, secrets)) buf = Buffer.from(withoutProviderDetails(text, secrets));
+  } else {
+    // A model's answer is the client's text, left as written but for the provider's key, should an upstream quote the
+    // request it was sent (an echoing server's answer would hand it over).
+    const secrets = providerSecrets(g);
+    if (mayHoldProviderKey(buf, secrets)) buf = Buffer.from(withoutProviderKeys(buf.toString('latin1'), secrets), 'latin1');
   }
   // The whole answer is here: its length goes with it (not chunked framing, which costs both ends a little per
   // answer). HEAD, 204 and 304 answers carry no body to measure.

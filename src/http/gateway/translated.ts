@@ -3,7 +3,7 @@ import { TollgateError } from '../../core/errors.js';
 import { readsAsEventStream } from '../../core/media-types.js';
 import { knowsMaxOutputTokens, maxOutputTokens } from '../../core/model-limits.js';
 import type { TokenCounts } from '../../core/pricing.js';
-import { withoutProviderDetails } from '../../core/provider-details.js';
+import { mayHoldProviderKey, withoutProviderDetails, withoutProviderKeys } from '../../core/provider-details.js';
 import { eventData, SseFramer, splitEvents } from '../../core/sse.js';
 import { countChatPromptTokens, countTokens, TokenBudget } from '../../core/tokenizer.js';
 import { chatCompletionToMessage } from '../../core/translate/chat-completion-to-message.js';
@@ -229,7 +229,8 @@ export async function forwardTranslated(
     }
     let answer: unknown;
     try {
-      answer = JSON.parse(buf.toString('utf8'));
+      // Cleared of the provider's key first, should an upstream quote the request it was sent (proxy.ts does the same).
+      answer = JSON.parse(mayHoldProviderKey(buf, secrets) ? withoutProviderKeys(buf.toString('utf8'), secrets) : buf.toString('utf8'));
     } catch {
       failed({ status: 502, outcome: 'upstream_error', errorCode: 'upstream_malformed' }, upstreamMs);
       throw new TollgateError('upstream_error', `The upstream provider '${upstream.name}' answered with malformed JSON.`);
