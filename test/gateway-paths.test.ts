@@ -158,6 +158,8 @@ describeEachDatabase('gateway paths: decided on exactly what is forwarded', (bac
       JSON.stringify({
         providers: [{ name: 'lax', base_url: up.url, api_key_env: 'LAX_KEY' }],
         pricing: { 'gpt-4o-mini': { input: 0.15, cached_input: 0.075, output: 0.6 } },
+        // An OpenAI-compatible server's own endpoint, and a long first segment to bound in metering (docs/gateway-paths.md).
+        pass_through_paths: ['/v1/fim/completions', `/v1/${'y'.repeat(500)}`],
       }),
     );
     t = await startTestServer(backend, { env: { TOLLGATE_CONFIG: file, LAX_KEY: 'sk-upstream-provider-secret' } });

@@ -14,7 +14,8 @@ const ORG = '/v1/organization';
 
 function configFile(upstream: FakeUpstream, extra: Record<string, unknown> = {}): string {
   const file = join(mkdtempSync(join(tmpdir(), 'tollgate-meter-')), 'tollgate.config.json');
-  writeFileSync(file, JSON.stringify({ providers: [{ name: 'fake', base_url: upstream.url, api_key_env: 'FAKE_UPSTREAM_KEY' }], ...extra }));
+  // Mistral's own model endpoint, forwarded as the operator lists it (docs/gateway-paths.md).
+  writeFileSync(file, JSON.stringify({ providers: [{ name: 'fake', base_url: upstream.url, api_key_env: 'FAKE_UPSTREAM_KEY' }], pass_through_paths: ['/v1/fim/completions'], ...extra }));
   return file;
 }
 

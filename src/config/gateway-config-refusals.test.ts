@@ -151,3 +151,19 @@ describe('a YAML file that cannot be read', () => {
     expect(message).not.toContain(SECRET);
   });
 });
+
+describe('pass-through paths', () => {
+  it('takes canonical paths under /v1, none by default', () => {
+    expect(load({ providers: [P()] }).passThroughPaths).toEqual([]);
+    expect(load({ providers: [P()], pass_through_paths: ['/v1/fim/completions', '/v1/rerank'] }).passThroughPaths).toEqual(['/v1/fim/completions', '/v1/rerank']);
+  });
+
+  it('refuses a path in a spelling no request reaches, outside /v1, or one Tollgate never forwards', () => {
+    for (const path of ['fim', '/fim', '/v1', '/v1/', '/v1/fim/', '/v1//fim', '/v1/./fim', '/v1/../fim', '/v1/fim.', '/v1/f%2Fim', '/v1/f im', '/V1/fim']) {
+      expect(refusal(() => load({ providers: [P()], pass_through_paths: [path] })), path).toMatch(/pass_through_paths\.0: a pass-through path/);
+    }
+    for (const path of ['/v1/organization', '/v1/organization/projects', '/v1/secret-scanning/reports', '/v1/projects/proj_1/roles']) {
+      expect(refusal(() => load({ providers: [P()], pass_through_paths: [path] })), path).toMatch(/pass_through_paths\.0: \/v1\/[a-z-]+ is never forwarded/);
+    }
+  });
+});

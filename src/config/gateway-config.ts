@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import { DEPLOYMENT_NAME } from '../core/upstream.js';
 import { findRepeatedMember } from '../core/repeated-members.js';
 import { ProviderHeaders } from './provider-headers.js';
+import { segmentProblem } from '../core/canonical-path.js';
 
 // tollgate.config.json / .yaml: providers, model routing and aliases, prices. Provider secrets are never in the
 // file: each provider names the environment variable that holds its key.
@@ -160,9 +161,15 @@ const FileSchema = z
     default_provider: z.string().optional(),
     pricing: z.record(z.string(), Price).optional(),
     timeouts: Timeouts.optional(),
+    /**
+     * Paths under /v1 an upstream serves beyond OpenAI's and Anthropic's APIs (Mistral's `/v1/fim/completions`), each
+     * forwarded with the paths below it after the same checks; no other path outside the APIs' resource families is.
+     */
+    pass_through_paths: z.array(z.string()).max(64).optional(),
   })
   .superRefine((file, ctx) => {
-    const problem = namesProblem(file.providers ?? []) ?? patternsProblem(file.routes ?? {}) ?? aliasesProblem(file.aliases ?? {});
+    const problem =
+      namesProblem(file.providers ?? []) ?? patternsProblem(file.routes ?? {}) ?? aliasesProblem(file.aliases ?? {}) ?? passThroughProblem(file.pass_through_paths ?? []);
     if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
   });
 
@@ -188,6 +195,27 @@ function patternsProblem(routes: Record<string, unknown>): FileProblem | null {
   for (const pattern of Object.keys(routes)) {
     if (pattern === '') return { path: ['routes'], message: `${rule}, not empty` };
     if (pattern.slice(0, -1).includes('*')) return { path: ['routes', pattern], message: rule };
+  }
+  return null;
+}
+
+/** First segments never forwarded, whatever the file says: the control plane's and OpenAI's Admin API outside it. */
+const NEVER_PASSED_THROUGH = new Set(['organization', 'secret-scanning', 'projects']);
+
+/**
+ * A pass-through path is a canonical path under /v1 (what the gateway compares it with: a request in another spelling is
+ * refused before, docs/gateway-paths.md), outside Tollgate's own routes and OpenAI's Admin API.
+ */
+function passThroughProblem(paths: readonly string[]): FileProblem | null {
+  for (const [i, path] of paths.entries()) {
+    const at = ['pass_through_paths', i];
+    if (!path.startsWith('/v1/')) return { path: at, message: 'a pass-through path starts with /v1/ (e.g. /v1/fim/completions)' };
+    const segments = path.slice(4).split('/');
+    for (const segment of segments) {
+      const problem = segmentProblem(segment);
+      if (problem) return { path: at, message: `a pass-through path is written as clients must send it: this one has ${problem}` };
+    }
+    if (NEVER_PASSED_THROUGH.has(segments[0])) return { path: at, message: `/v1/${segments[0]} is never forwarded (Tollgate's own routes, or the provider's account)` };
   }
   return null;
 }
@@ -252,6 +280,8 @@ export interface GatewayConfig {
   reporters: Array<{ name: string; keyId: string; publicKey: string }>;
   /** The file's `timeouts` over the defaults: what a provider added at run time gets. */
   timeouts?: ProviderConfig['timeouts'];
+  /** `pass_through_paths`: paths under /v1 forwarded (with those below them) beside the APIs' resource families. */
+  passThroughPaths: string[];
 }
 
 /** A provider added at run time (services/runtime-providers.ts), as the gateway builds it. */
@@ -408,6 +438,7 @@ export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<s
     ...pricesOf(file.pricing ?? {}),
     reporters: (file.secret_scanning?.reporters ?? []).map((r) => ({ name: r.name, keyId: r.key_id, publicKey: r.public_key })),
     timeouts: globalTimeouts,
+    passThroughPaths: file.pass_through_paths ?? [],
   };
 }
 

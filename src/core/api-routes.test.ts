@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { API_PATH_WORDS, API_ROUTES, matchApiRoute } from './api-routes.js';
+import { API_FAMILIES, API_PATH_WORDS, API_ROUTES, matchApiRoute } from './api-routes.js';
 
 const SPEC = join(import.meta.dirname, '..', '..', '..', 'shared', 'openai-openapi', 'openapi.yaml');
 const hasSpec = (() => {
@@ -30,6 +30,11 @@ describe('API routes', () => {
     expect([...API_ROUTES].sort()).toEqual(dataPlane);
     const words = new Set(paths.flatMap((p) => p.split('/').filter((s) => s && !s.startsWith('{'))));
     expect([...API_PATH_WORDS].sort()).toEqual([...words].sort());
+  });
+
+  it("forwards the APIs' resource families only: never the account's paths (OpenAI's /me, Anthropic's /organizations)", () => {
+    for (const family of ['chat', 'completions', 'embeddings', 'responses', 'files', 'models', 'batches', 'messages', 'skills', 'vector_stores', 'realtime']) expect(API_FAMILIES.has(family), family).toBe(true);
+    for (const other of ['organization', 'organizations', 'projects', 'me', 'dashboard', 'usage', 'users', 'invites', 'keys', 'secret-scanning', 'constructor', '']) expect(API_FAMILIES.has(other), other).toBe(false);
   });
 
   it('matches a path to its most specific template, with its parameters', () => {

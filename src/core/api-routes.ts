@@ -228,6 +228,14 @@ export const ANTHROPIC_ROUTES: readonly string[] = ['/messages', '/messages/coun
 /** The static words of Anthropic's paths that OpenAI's do not have. */
 export const ANTHROPIC_PATH_WORDS: ReadonlySet<string> = new Set(['count_tokens']);
 
+/**
+ * The first path segments of the APIs' routes (OpenAI's data plane and Anthropic's Messages API, whose Files API, skills
+ * and message batches live under the same words): the resource families the gateway forwards. Any other first segment
+ * is the provider's account rather than an API a key is for (OpenAI's `/v1/me`, `/v1/dashboard/…`, Anthropic's Admin
+ * API `/v1/organizations/…`), refused 404 unless the operator lists it (`pass_through_paths`, docs/gateway-paths.md).
+ */
+export const API_FAMILIES: ReadonlySet<string> = new Set([...API_ROUTES, ...ANTHROPIC_ROUTES].map((r) => r.split('/')[1]));
+
 /** Whether a canonical `/v1` path is Anthropic's Messages API (`/v1/messages` and below): answered in Anthropic's shapes. */
 export function isAnthropicPath(path: string): boolean {
   return path === '/v1/messages' || path.startsWith('/v1/messages/');

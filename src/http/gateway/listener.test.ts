@@ -24,7 +24,7 @@ function exchange(url: string, method = 'POST') {
 }
 
 const listener = (closing: boolean) =>
-  gatewayListener({} as GatewayContext, { bodyLimit: 1024, bodyIdleTimeoutMs: 60_000, trustProxy: null, logger: pino({ level: 'silent' }), isClosing: () => closing, newRequestId: () => 'req_test' });
+  gatewayListener({ config: { passThroughPaths: ['/v1/fim/completions'] } } as unknown as GatewayContext, { bodyLimit: 1024, bodyIdleTimeoutMs: 60_000, trustProxy: null, logger: pino({ level: 'silent' }), isClosing: () => closing, newRequestId: () => 'req_test' });
 
 describe('gateway listener', () => {
   it('leaves Tollgate’s own /v1 routes and everything else to Fastify', () => {
@@ -59,6 +59,13 @@ describe('gateway listener', () => {
       expect(statusOf('/v1/chat//completions', 'POST')).toBe(404);
       expect(statusOf('/v1/projects/proj_1/roles', 'GET')).toBe(404);
       expect(statusOf('/v1/organization/projects', 'GET')).toBe('fastify');
+      // Outside the APIs' resource families and the pass-through paths: the provider's account, never forwarded.
+      expect(statusOf('/v1/me', 'GET')).toBe(404);
+      expect(statusOf('/v1/organizations/org-1/api_keys', 'GET')).toBe(404);
+      expect(statusOf('/v1/fim/completions', 'POST')).toBe(503);
+      expect(statusOf('/v1/fim/other', 'POST')).toBe(404);
+      // A method the gateway does not forward, on a target seen (and cached) before for another.
+      expect(statusOf('/v1/chat/completions', 'TRACE')).toBe(405);
     }
   });
 });

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { answerFormat, isServedMethod, SERVED_METHODS } from '../../core/api-routes.js';
+import { API_FAMILIES, answerFormat, isServedMethod, SERVED_METHODS } from '../../core/api-routes.js';
 import { canonicalTarget, isV1Target } from '../../core/canonical-path.js';
 import { invalidUrl, TollgateError } from '../../core/errors.js';
 import type { GatewayContext } from './gateway-context.js';
@@ -42,6 +42,20 @@ function isNeverForwarded(path: string): boolean {
   return path === '/v1' || path === '/v1/projects' || path.startsWith('/v1/projects/');
 }
 
+/**
+ * Whether a canonical `/v1/…` path is forwarded: its first segment is one of the APIs' resource families, or it is one
+ * of the operator's pass-through paths or below one. Any other path is the provider's account, not an API a key is for
+ * (OpenAI's `/v1/me` answers the account owner's email and phone, Anthropic's `/v1/organizations/…` is its Admin API):
+ * refused 404 for every key (found by an outside review: a read-only key read `/v1/me`).
+ */
+function forwardedPaths(passThrough: readonly string[]): (path: string) => boolean {
+  return (path) => {
+    const slash = path.indexOf('/', 4);
+    if (API_FAMILIES.has(slash < 0 ? path.slice(4) : path.slice(4, slash))) return true;
+    return passThrough.some((p) => path === p || (path.startsWith(p) && path[p.length] === '/'));
+  };
+}
+
 /** `GET /v1/models/{model}` is answered by Tollgate itself, so its model may hold an encoded `/` (`org%2Fmodel`). */
 const modelsParam = (segments: string[]) => segments.length === 3 && segments[1] === 'models';
 /** A project rate limit's id names its model (`rl-meta%2Fllama-3.1`); the admin API serves it, the router decodes it. */
@@ -57,6 +71,7 @@ const getParamWithSlash = (segments: string[]) => modelsParam(segments) || rateL
  */
 export function gatewayListener(g: GatewayContext, o: GatewayListenerOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   const ipOf = clientIpResolver(o.trustProxy);
+  const isForwarded = forwardedPaths(g.config.passThroughPaths);
   // Targets already found forwardable (canonical, under /v1/, neither Tollgate's own nor refused), one map per
   // reading of encoded slashes: the same few targets come again and again, and their checks cost ~0.5–1 µs each time.
   // Bounded: targets with a query string are not kept, and a full map starts over.
@@ -85,7 +100,7 @@ export function gatewayListener(g: GatewayContext, o: GatewayListenerOptions): (
       }
       if (isControlPlanePath(path)) return false;
       requestId = o.newRequestId();
-      if (isNeverForwarded(path)) {
+      if (isNeverForwarded(path) || !isForwarded(path)) {
         req.resume();
         sendError(res, invalidUrl(req.method ?? 'GET', path), o.logger, requestId);
         return true;
