@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_MODEL_NAME_LENGTH, modelNameProblem } from './model-name.js';
 import { modelUseOf } from './model-use.js';
-import { bodyKindOf, findRequestModel, type ModelRequest, nestedModels, topLevelKeyCount } from './request-model.js';
+import { bodyKindOf, declaredCharsets, findRequestModel, foreignCharset, type ModelRequest, nestedModels, topLevelKeyCount } from './request-model.js';
 
 const json = (text: string, extra: Partial<ModelRequest> = {}): ReturnType<typeof findRequestModel> =>
   findRequestModel({ contentType: 'application/json', contentEncoding: undefined, raw: Buffer.from(text), json: JSON.parse(text), search: '', ...extra });
@@ -139,6 +139,29 @@ describe('findRequestModel: JSON', () => {
   });
 });
 
+describe('the charset a Content-Type declares', () => {
+  it('is read in every spelling a reader may take, each of two charset parameters included', () => {
+    expect(declaredCharsets('application/json')).toEqual([]);
+    expect(declaredCharsets('application/json; charset=utf-8')).toEqual(['utf-8']);
+    expect(declaredCharsets('application/json;CHARSET="UTF-7"')).toEqual(['UTF-7']);
+    expect(declaredCharsets('application/json; charset = utf-7')).toEqual(['utf-7']);
+    expect(declaredCharsets('application/json; charset=utf-8; charset=utf-7')).toEqual(['utf-8', 'utf-7']);
+    expect(declaredCharsets("application/json; charset*=utf-8''utf-7")).toEqual(["utf-8''utf-7"]);
+    expect(declaredCharsets('application/json; charset="utf\\-7"')).toEqual(['utf\\-7']);
+    expect(declaredCharsets('application/json; charset=utf-8,utf-7')).toEqual(['utf-8,utf-7']);
+  });
+
+  it('other than UTF-8 or US-ASCII, refuses the body (415), whatever its type; none, or UTF-8 in any case, is read', () => {
+    for (const type of ['application/json; charset=utf-7', 'text/plain; charset=utf-16le', 'application/x-www-form-urlencoded; charset=iso-8859-1', 'application/json; charset=utf-8; charset=utf-7', 'application/json; charset=']) {
+      expect(foreignCharset(type), type).not.toBeNull();
+      const found = other('{"model":"gpt-4o"}', type);
+      expect(found.ok ? null : found.code, type).toBe('unsupported_media_type');
+    }
+    for (const type of [undefined, 'application/json', 'application/json; charset=UTF-8', 'application/json; charset="us-ascii"', 'multipart/form-data; boundary=x']) expect(foreignCharset(type), type).toBeNull();
+    expect(model(json('{"model":"gpt-4o"}', { contentType: 'application/json; charset=utf-8' }))).toBe('gpt-4o');
+  });
+});
+
 describe('topLevelKeyCount', () => {
   it('counts members of the top-level object only, escapes decoded, in any case', () => {
     expect(topLevelKeyCount(Buffer.from('{"model":1,"a":{"model":2},"b":["model","model"],"c":"model"}'), 'model')).toBe(1);
@@ -210,7 +233,9 @@ describe('findRequestModel: multipart, forms and the query string', () => {
     for (let i = 0; i < named.length; i++) utf32.writeUInt32BE(named.charCodeAt(i), i * 4);
     for (const type of ['application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=utf-16', 'multipart/form-data; boundary=zz']) {
       for (const raw of [le, be, utf32]) {
-        expect(other(raw, type), type).toMatchObject({ ok: true, model: null, undetermined: expect.stringContaining('UTF-16 or UTF-32') });
+        // Declared in UTF-16, it is refused for its charset before it is read (415 all the same).
+        const expected = type.includes('charset') ? { ok: false, code: 'unsupported_media_type' } : { ok: true, model: null, undetermined: expect.stringContaining('UTF-16 or UTF-32') };
+        expect(other(raw, type), type).toMatchObject(expected);
       }
     }
   });

@@ -90,6 +90,15 @@ export function findRequestModel(r: ModelRequest): ModelFinding {
   let body: Record<string, unknown> | null = null;
   let undetermined: string | null = null;
   if (raw) {
+    const charset = foreignCharset(r.contentType);
+    if (charset !== null) {
+      return {
+        ok: false,
+        code: 'unsupported_media_type',
+        message: `Request bodies declared in charset '${charset.slice(0, 40)}' are not accepted: Tollgate reads JSON and form bodies as UTF-8 (JSON is UTF-8, RFC 8259 §8.1), and an upstream decoding them as '${charset.slice(0, 40)}' would read another request. Send UTF-8, with charset=utf-8 or none.`,
+        param: null,
+      };
+    }
     const kind = bodyKindOf(r.contentType);
     if (r.json !== undefined) {
       const found = jsonModel(raw, r.json);
@@ -241,10 +250,10 @@ function multipartModel(raw: Buffer, contentType: string): Field | { why: string
   if (field.transferEncoding !== null && !/^(7bit|8bit|binary)$/i.test(field.transferEncoding)) {
     return { why: `the model field is sent with Content-Transfer-Encoding ${field.transferEncoding}` };
   }
-  const charsets = [found.charset, field.contentType === null ? null : charsetOf(field.contentType)];
+  const charsets = [...(found.charset === null ? [] : [found.charset]), ...(field.contentType === null ? [] : declaredCharsets(field.contentType))];
   if (field.contentType !== null && !/^text\/plain(\s*;|$)/i.test(field.contentType)) return invalid('The model field must be text/plain.');
   for (const charset of charsets) {
-    if (charset !== null && !/^(utf-8|us-ascii)$/i.test(charset)) return { why: `the model field is declared in charset ${charset.slice(0, 40)}` };
+    if (!isUtf8Charset(charset)) return { why: `the model field is declared in charset ${charset.slice(0, 40)}` };
   }
   let value: string;
   try {
@@ -257,9 +266,37 @@ function multipartModel(raw: Buffer, contentType: string): Field | { why: string
   return refused ?? { value, start: field.start, end: field.end };
 }
 
-function charsetOf(contentType: string): string | null {
-  const m = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType);
-  return m ? m[1] : null;
+/** Where a Content-Type names a charset: `charset`, in any case, with RFC 2231's `*`, white space around its `=`. */
+const CHARSET_PARAM = /charset\s*\*?\s*=\s*/gi;
+
+/**
+ * Every charset a Content-Type names, in any reading of it: each `charset` parameter (readers differ on which of two
+ * counts: body-parser's takes the last, others the first), in any case, quoted or not, with white space around its `=`
+ * or RFC 2231's `charset*=`; also where it only seems to be one (inside another parameter's quoted value). A value is
+ * taken as written, quotes and escapes aside: `"utf\-7"` is not UTF-8.
+ */
+export function declaredCharsets(contentType: string): string[] {
+  const out: string[] = [];
+  for (const m of contentType.matchAll(CHARSET_PARAM)) {
+    const rest = contentType.slice((m.index ?? 0) + m[0].length);
+    const value = rest.startsWith('"') ? rest.slice(1, rest.indexOf('"', 1) < 0 ? undefined : rest.indexOf('"', 1)) : (/^[^;\s]*/.exec(rest)?.[0] ?? '');
+    out.push(value);
+  }
+  return out;
+}
+
+/** UTF-8, and its subset US-ASCII: the charsets a body is read in here. */
+const isUtf8Charset = (charset: string): boolean => /^(utf-8|us-ascii)$/i.test(charset);
+
+/**
+ * The first charset other than UTF-8 a request's Content-Type names, or null. Whatever the type (Tollgate reads a body as
+ * JSON whatever its declared type, and forms as UTF-8): an upstream decoding the bytes in that charset reads other text
+ * (found by an outside review: in UTF-7, `+ACI-` is `"`, and body-parser, Express's JSON reader, decodes UTF-7).
+ */
+export function foreignCharset(contentType: string | undefined): string | null {
+  if (contentType === undefined || contentType === 'application/json') return null;
+  for (const charset of declaredCharsets(contentType)) if (!isUtf8Charset(charset)) return charset;
+  return null;
 }
 
 /** The `model` field of a form text (body or query string). */
