@@ -123,4 +123,43 @@ describe('endpoints that run a default model', () => {
     // Named in both, and the same: as before.
     expect((await post(key, '/images/generations?model=dall-e-3', { model: 'dall-e-3', prompt: 'a cat' })).status).toBe(200);
   });
+
+  // Found by an outside review: PUT and PATCH skipped the rules of how an endpoint picks its model (POST only), and an
+  // upstream routing without regard to the method runs them as the POST: a key allowed one model made ten images with
+  // the upstream's default model (PUT /v1/images/generations with no model), forwarded.
+  it('PUT and PATCH are held to the model rules of the POST they stand for', async () => {
+    const send = (method: string, key: string, path: string, body: unknown) =>
+      fetch(`${t.url}/v1${path}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const allowlisted = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'mini', allowed_models: ['gpt-4o-mini'] } })).body.value as string;
+    const limited = (await t.api('POST', `${ORG}/projects`, { body: { name: 'limits models, PUT' } })).body.id;
+    expect((await t.api('POST', `${ORG}/projects/${limited}/rate_limits`, { body: { model: 'dall-e-3', max_requests_per_1_minute: 5 } })).status).toBe(200);
+    const perModel = await keyIn(limited);
+    const tpm = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'tpm', rate_limits: { max_tokens_per_1_minute: 100_000 } } })).body.value as string;
+    const free = await keyIn(t.defaultProjectId);
+    const before = up.seen.length;
+    for (const method of ['PUT', 'PATCH']) {
+      const cases: Array<[string, string, unknown, number, string]> = [
+        // defaulted: the model must be named for an allowlist or per-model limits; refused under a TPM limit (unmetered).
+        [allowlisted, '/images/generations', { prompt: 'x', n: 10 }, 400, 'missing_required_parameter'],
+        [perModel, '/images/generations', { prompt: 'x', n: 10 }, 400, 'missing_required_parameter'],
+        [tpm, '/images/generations', { prompt: 'x', n: 10 }, 403, 'insufficient_permissions'],
+        // hidden: refused to an allowlist, per-model limits and a TPM limit.
+        [allowlisted, '/batches', { input_file_id: 'file-x', endpoint: '/v1/chat/completions', completion_window: '24h' }, 403, 'insufficient_permissions'],
+        [perModel, '/realtime/client_secrets', { session: { type: 'realtime' } }, 403, 'insufficient_permissions'],
+        [tpm, '/realtime/client_secrets', { session: { type: 'realtime' } }, 403, 'insufficient_permissions'],
+        // required: for every key.
+        [free, '/chat/completions', { messages: [{ role: 'user', content: 'hi' }] }, 400, 'missing_required_parameter'],
+      ];
+      for (const [key, path, body, status, code] of cases) {
+        const res = await send(method, key, path, body);
+        const text = await res.text();
+        expect(res.status, `${method} ${path}: ${text}`).toBe(status);
+        expect(JSON.parse(text).error.code, `${method} ${path}`).toBe(code);
+      }
+    }
+    expect(up.seen.length).toBe(before);
+    // Named, and allowed: forwarded as before.
+    expect((await send('PUT', allowlisted, '/images/generations', { model: 'gpt-4o-mini', prompt: 'x' })).status).not.toBe(403);
+    expect(up.seen.length).toBe(before + 1);
+  });
 });

@@ -1,3 +1,5 @@
+import { BODILESS_METHODS } from './api-routes.js';
+
 // How each OpenAI endpoint picks the model it runs (OpenAI API reference, openapi.yaml request bodies), so that a key
 // limited to some models cannot reach another by leaving the model out.
 //
@@ -19,7 +21,7 @@
 
 export type ModelUse = 'required' | 'defaulted' | 'hidden';
 
-/** Endpoint patterns (POST, relative to /v1; `*` is one path segment) and how they pick their model. */
+/** Endpoint patterns (POST, or any method with a body; relative to /v1; `*` is one path segment) and how they pick their model. */
 const MODEL_USE: ReadonlyArray<readonly [string, ModelUse]> = [
   ['/chat/completions', 'required'],
   ['/completions', 'required'],
@@ -66,9 +68,14 @@ for (const [pattern, use] of MODEL_USE) {
   else EXACT.set(pattern, use);
 }
 
-/** How the endpoint (a canonical path relative to /v1, e.g. `/chat/completions`) picks its model; null when it runs none. */
+/**
+ * How the endpoint (a canonical path relative to /v1, e.g. `/chat/completions`) picks its model; null when it runs none.
+ * By every method that may carry a body: an upstream routing without regard to the method runs a PUT or a PATCH as the
+ * POST it stands for (a PUT of an image generation naming no model, by a key allowed one model, ran the upstream's
+ * default: found by an outside review).
+ */
 export function modelUseOf(method: string, endpoint: string): ModelUse | null {
-  if (method !== 'POST') return null;
+  if (BODILESS_METHODS.has(method)) return null;
   const exact = EXACT.get(endpoint);
   if (exact !== undefined) return exact;
   const segments = endpoint.split('/');

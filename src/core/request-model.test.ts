@@ -282,5 +282,10 @@ describe('modelUseOf', () => {
     expect(modelUseOf('POST', '/files')).toBeNull();
     expect(modelUseOf('GET', '/chat/completions')).toBeNull();
     expect(modelUseOf('POST', '/threads/thread_abc/messages')).toBeNull();
+    // Any method that may carry a body is read as the POST it stands for; those that carry none run nothing.
+    expect(modelUseOf('PUT', '/images/generations')).toBe('defaulted');
+    expect(modelUseOf('PATCH', '/batches')).toBe('hidden');
+    expect(modelUseOf('PUT', '/chat/completions')).toBe('required');
+    for (const method of ['GET', 'HEAD', 'OPTIONS', 'DELETE']) expect(modelUseOf(method, '/images/generations'), method).toBeNull();
   });
 });

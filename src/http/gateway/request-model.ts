@@ -68,7 +68,7 @@ export function requestModel(request: GatewayRequest, endpoint: string): Request
   // An endpoint that runs a default model when its body names none: a model in the query string alone is run by some
   // upstreams (Azure's deployment URL) and not by others (OpenAI runs its default), so the request would be routed,
   // limited and billed as one model and might run another.
-  if (use === 'defaulted' && request.method === 'POST' && found.model !== null && !namesModelInBody(found)) {
+  if (use === 'defaulted' && found.model !== null && !namesModelInBody(found)) {
     throw new TollgateError('invalid_value', 'Name the model in the request body: this endpoint reads its model there, not from the query string.', 'model');
   }
   return found;
