@@ -159,10 +159,16 @@ describeEachDatabase('gateway', (backend) => {
       const batcher = await newKey({ permissions: { restricted: { batches: 'write', files: 'write', uploads: 'write', embeddings: 'write' } } });
       const post = (path: string, body: unknown) =>
         fetch(`${t.url}/v1${path}`, { method: 'POST', headers: { authorization: `Bearer ${batcher.value}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      for (const endpoint of ['/v1/chat/completions', '/v1/responses', '/v1/completions', 'chat/completions', 42]) {
+      for (const endpoint of ['/v1/chat/completions', '/v1/responses', '/v1/completions']) {
         const refused = await post('/batches', { input_file_id: 'file-x', endpoint, completion_window: '24h' });
         expect(refused.status, String(endpoint)).toBe(403);
         expect((await refused.json()).error.code).toBe('insufficient_permissions');
+      }
+      // Not one of the endpoints a batch runs, spelled exactly: refused whatever the scope.
+      for (const endpoint of ['chat/completions', 42, '/v1/embeddings/../chat/completions']) {
+        const refused = await post('/batches', { input_file_id: 'file-x', endpoint, completion_window: '24h' });
+        expect(refused.status, String(endpoint)).toBe(400);
+        expect((await refused.json()).error.param).toBe('endpoint');
       }
       // Named in the query string beside the body, in any spelling: refused, whichever the body names.
       for (const q of ['endpoint=/v1/chat/completions', 'ENDPOINT=/v1/embeddings', '%65ndpoint=/v1/chat/completions', '%45NDPOINT=/v1/chat/completions', 'x=1;endpoint=/v1/chat/completions', 'batch[endpoint]=/v1/chat/completions']) {

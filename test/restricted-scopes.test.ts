@@ -187,6 +187,44 @@ describe('restricted keys', () => {
       }
     });
 
+    // Found by an outside review: a batch's `endpoint` was scoped by its first segment, so
+    // `/v1/embeddings/../chat/completions` was checked as embeddings, for an upstream that resolves it to chat.
+    it('a batch runs exactly one of the endpoints OpenAI batches, for every key: no other spelling is scoped as another', async () => {
+      const embedder = await newKey({ batches: 'write', embeddings: 'write', files: 'read' });
+      const all = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'all' } })).body.value as string;
+      for (const endpoint of [
+        '/v1/embeddings/../chat/completions',
+        '/v1/embeddings/%2E%2E/chat/completions',
+        '/v1/embeddings/./',
+        '/v1/embeddings/',
+        '/v1//embeddings',
+        '/V1/embeddings',
+        '/v1/Embeddings',
+        '/v1/embeddings?x=1',
+        '/v1/embeddings#x',
+        ' /v1/embeddings',
+        '/embeddings',
+        'v1/embeddings',
+        '/v1/embeddings/x',
+        '/v1/fim/completions',
+        '',
+        42,
+      ]) {
+        for (const key of [embedder, all]) {
+          for (const method of ['POST', 'PUT']) {
+            const before = up.seen.length;
+            const res = await call(key, method, '/batches', { input_file_id: 'file-x', endpoint, completion_window: '24h' });
+            expect([res.status, res.body?.error?.code, res.body?.error?.param], `${method} ${JSON.stringify(endpoint)}: ${res.text}`).toEqual([400, 'invalid_value', 'endpoint']);
+            expect(up.seen.length).toBe(before);
+          }
+        }
+      }
+      for (const endpoint of ['/v1/embeddings', '/v1/chat/completions']) {
+        const res = await call(all, 'POST', '/batches', { input_file_id: 'file-x', endpoint, completion_window: '24h' });
+        expect(res.body?.error?.param, endpoint).not.toBe('endpoint');
+      }
+    });
+
     it('refuses what runs a model named in the query string, as a batch endpoint there is refused', async () => {
       const tuner = await newKey({ fine_tuning: 'write', 'chat.completions': 'write', responses: 'write', evals: 'write' });
       const evalId = (await expectPassed(tuner, 'POST', '/evals', { name: 'e', data_source_config: { type: 'custom', item_schema: {} }, testing_criteria: [stringCheck] })).body.id;

@@ -98,6 +98,22 @@ export function runsModelGrader(grader: unknown): boolean {
 }
 
 /**
+ * The endpoints a batch may run, exactly as OpenAI's API lists them (openapi.yaml, CreateBatchRequest `endpoint`): any
+ * other spelling is refused, as OpenAI refuses it. Read as a path, `/v1/embeddings/../chat/completions` was scoped as
+ * embeddings, and an upstream resolving it ran chat completions (found by an outside review).
+ */
+export const BATCH_ENDPOINTS: ReadonlySet<string> = new Set([
+  '/v1/responses',
+  '/v1/chat/completions',
+  '/v1/embeddings',
+  '/v1/completions',
+  '/v1/moderations',
+  '/v1/images/generations',
+  '/v1/images/edits',
+  '/v1/videos',
+]);
+
+/**
  * The body members that decide what a request to `endpoint` makes the provider run beyond its path: a batch's
  * `endpoint`, an eval run's `data_source`, a grader run's `grader`, a fine-tuning job's `method`. They are read from the
  * body only: named in the query string, an upstream merging the query into the body may run one no check saw (a grader

@@ -1,7 +1,7 @@
 import { TollgateError } from '../../core/errors.js';
 import { formFields } from '../../core/form-fields.js';
 import { BODILESS_METHODS } from '../../core/api-routes.js';
-import { modelRunsOf, runDecidingParams } from '../../core/model-runs.js';
+import { BATCH_ENDPOINTS, modelRunsOf, runDecidingParams } from '../../core/model-runs.js';
 import { type AccessLevel, isAllowed, isModelAllowed, levelForMethod, resourceForPath } from '../../core/permissions.js';
 import type { KeyRecord } from '../../core/verify.js';
 import { verifyPresentedKey } from '../shared/authenticate.js';
@@ -101,11 +101,16 @@ export function checkDelegatedScope(
       }
     }
   }
+  const runs = endpoint === '/batches' && body !== null ? body.endpoint : undefined;
+  // A batch runs one of the endpoints OpenAI batches, spelled exactly so, for every key (as OpenAI answers). One naming
+  // none is the upstream's to refuse (a restricted key's is refused below: no scope can be shown to allow it).
+  if (runs !== undefined && !(typeof runs === 'string' && BATCH_ENDPOINTS.has(runs))) {
+    throw new TollgateError('invalid_value', `A batch's endpoint is one of ${[...BATCH_ENDPOINTS].join(', ')}, spelled exactly so.`, 'endpoint');
+  }
   if (record.permissions === 'all') return;
   if (endpoint === '/batches') {
-    const runs = body === null ? undefined : body.endpoint;
-    // Not a path at all: whatever the upstream makes of it, no scope can be shown to allow it.
-    checkScope(g, record, 'POST', typeof runs === 'string' && runs.startsWith('/') ? runs : '/?');
+    // A body that is no JSON object names none Tollgate can read: no scope can be shown to allow what it runs.
+    checkScope(g, record, 'POST', typeof runs === 'string' ? runs : '/?');
   } else if (endpoint.startsWith('/uploads/') && endpoint.endsWith('/complete')) checkScope(g, record, 'POST', '/v1/files');
   else for (const resource of modelRunsOf(endpoint, body, hasBody)) requireScope(g, record, resource, 'write');
 }
