@@ -365,7 +365,7 @@ describe('metering plan', () => {
     expect(p).toMatchObject({ priced: true, estimateNano: 4160 * 40_000 + 4 * 5000 });
     const auto = planMetering(input({ endpoint: '/images/generations', model: 'gpt-image-1', body: { prompt: 'abcd', n: 2 } }));
     expect(auto.estimateNano).toBe(2 * 6240 * 40_000 + 4 * 5000);
-    const edit = planMetering(input({ endpoint: '/images/edits', model: 'gpt-image-1', form: form({ quality: ['low'], size: ['1024x1024'], prompt: ['abcd'] }, { 'image[]': 2 }) }));
+    const edit = planMetering(input({ endpoint: '/images/edits', model: 'gpt-image-1', form: form({ quality: ['low'], size: ['1024x1024'], prompt: ['abcd'] }, { image: 2 }) }));
     expect(edit.estimateNano).toBe(272 * 40_000 + 4 * 5000 + 2 * 6240 * 10_000);
   });
 

@@ -70,7 +70,7 @@ export interface MeterPlan {
   speed: string | null;
 }
 
-/** The text fields of a multipart body metering reads (every value of each, in order), and its file parts by name. */
+/** The text fields of a multipart body metering reads (every value of each, in order), and its file parts by field (FORM_FILE_FIELDS). */
 export interface FormValues {
   values: Readonly<Record<string, readonly string[]>>;
   files: Readonly<Record<string, number>>;
@@ -472,7 +472,7 @@ function imagePlan(i: PlanInput): MeterPlan {
     const prompt = field(i, 'prompt').value;
     // At most a token per byte of its UTF-8 (a quarter of its length undercounted scripts of 3 tokens a character).
     const promptTokens = typeof prompt === 'string' ? Buffer.byteLength(prompt, 'utf8') : 32_000 * 4;
-    const inputImages = (i.form?.files.image ?? 0) + (i.form?.files['image[]'] ?? 0) + (Array.isArray(i.body?.images) ? i.body.images.length : 0);
+    const inputImages = (i.form?.files.image ?? 0) + (Array.isArray(i.body?.images) ? i.body.images.length : 0);
     const rate = (usdPerMillion: number | undefined) => Math.round((usdPerMillion ?? 0) * 1000);
     const estimateNano =
       outputTokens * rate(price.image_output) + promptTokens * rate(price.input) + inputImages * INPUT_IMAGE_TOKENS * rate(price.image_input ?? price.input);
@@ -552,7 +552,14 @@ function transcriptionPlan(i: PlanInput): MeterPlan {
   return base;
 }
 
-const IMAGE_FIELDS = ['n', 'size', 'quality', 'prompt', 'image', 'image[]', 'partial_images'] as const;
+const IMAGE_FIELDS = ['n', 'size', 'quality', 'prompt', 'image', 'partial_images'] as const;
+
+/**
+ * The file fields a plan counts (FormValues.files), each with the part names OpenAI reads as it: its SDKs send an
+ * array of files (`image: [a, b]`, an array of one too) as parts named `image[]`, one file as `image`. Read as one
+ * field, so neither spelling makes the other ambiguous; only a count of files rests on them, never a text field.
+ */
+export const FORM_FILE_FIELDS: Readonly<Record<string, readonly string[]>> = { image: ['image', 'image[]'] };
 const TRANSCRIPTION_FIELDS = ['response_format'] as const;
 
 /** The multipart fields a plan reads for a request (empty when it reads none): what `form` must hold. */

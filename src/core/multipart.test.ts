@@ -80,6 +80,32 @@ describe('multipartFields', () => {
     for (const [why, b] of cases) expect(multipartFields(b, CT, 'model').ok, why).toBe(false);
   });
 
+  it('reads a group of names as one field: a file field and its array spelling (image, image[])', () => {
+    const file = (name: string, f: string) => part(`Content-Disposition: form-data; name="${name}"; filename="${f}"\r\nContent-Type: image/png`, 'PNG');
+    const IMAGE = ['image', 'image[]'];
+    // What the openai SDKs send: `image[]` for an array (of one too), `image` for one file; both together as well.
+    for (const names of [['image[]'], ['image[]', 'image[]'], ['image'], ['image', 'image[]']]) {
+      const b = body(part(field('model'), 'gpt-image-1'), ...names.map((n, i) => file(n, `${i}.png`)), part(field('prompt'), 'a hat'), END);
+      const found = multipartFields(b, CT, IMAGE);
+      if (!found.ok) throw new Error(found.why);
+      expect(found.fields.map((f) => f.filename)).toEqual(names.map((_, i) => `${i}.png`));
+      // The text fields beside them are read as strictly as ever.
+      expect(multipartFields(b, CT, 'model').ok).toBe(true);
+    }
+    // Alone, either name still finds the other ambiguous.
+    expect(multipartFields(body(file('image[]', 'a.png'), END), CT, 'image').ok).toBe(false);
+    // Any other spelling some reader may take for an image is still refused: the count would fall short of the upstream's.
+    const others = ['Image[]', 'IMAGE', 'image[0]', 'image[1]', 'image[file]', 'image.0', 'image[] ', 'image%5B%5D', 'images[image]'];
+    for (const other of others) {
+      expect(multipartFields(body(file('image[]', 'a.png'), file(other, 'b.png'), END), CT, IMAGE).ok, other).toBe(false);
+    }
+    expect(multipartFields(body(part(`Content-Disposition: form-data; name="image[]"; name*=UTF-8''image; filename="a.png"`, 'PNG'), END), CT, IMAGE).ok).toBe(false);
+    expect(multipartFields(body(part('Content-Disposition: form-data; name="image\\[]"; filename="a.png"', 'PNG'), END), CT, IMAGE).ok).toBe(false);
+    // A text field's array spelling is no alias: `n[]` or `model[]` beside them is refused for that field.
+    expect(multipartFields(body(part(field('n[]'), '1'), part(field('n'), '10'), END), CT, 'n').ok).toBe(false);
+    expect(multipartFields(body(file('image[]', 'a.png'), part(field('model[]'), 'dall-e-2'), part(field('model'), 'gpt-image-1'), END), CT, 'model').ok).toBe(false);
+  });
+
   it('bounds the work of a body: parts, header lines and bytes, disposition lines', () => {
     const many = Buffer.concat([...Array.from({ length: 1001 }, () => Buffer.from(part(field('a'), 'x'))), Buffer.from(END)]);
     expect(multipartFields(many, CT, 'model')).toEqual({ ok: false, why: 'it has more than 1000 parts' });

@@ -48,9 +48,13 @@ export function multipartBoundary(contentType: string): string | null {
 
 /**
  * The fields named `name` of a multipart/form-data body, or why the body cannot be read unambiguously: malformed,
- * or a loose reading finds a field of that name (in any case or encoding) that the strict one does not.
+ * or a loose reading finds a field of that name (in any case or encoding) that the strict one does not. `name` may
+ * be a group of names read as one field (a file field and its array spelling, `image` and `image[]`): the parts named
+ * exactly as any of them, and the loose reading's count of parts that may name any of them.
  */
-export function multipartFields(body: Buffer, contentType: string, name: string): MultipartFields {
+export function multipartFields(body: Buffer, contentType: string, name: string | readonly string[]): MultipartFields {
+  const names = typeof name === 'string' ? [name] : name;
+  const label = names.join(' or ');
   const boundary = multipartBoundary(contentType);
   if (boundary === null) return { ok: false, why: 'its Content-Type has no valid boundary' };
   const dash = Buffer.from(`--${boundary}`);
@@ -84,13 +88,13 @@ export function multipartFields(body: Buffer, contentType: string, name: string)
       if (!parsed) return { ok: false, why: 'a part has a malformed Content-Disposition' };
       const partName = parsed.params.get('name');
       const extended = parsed.params.get('name*');
-      const named = partName !== undefined && isLooselyNamed(partName, name, false);
-      if (extended !== undefined && (named || isLooselyNamed(extended, name, true))) {
-        return { ok: false, why: `a part names its field both with name and name* (${name})` };
+      const named = partName !== undefined && namesAny(partName, names, false);
+      if (extended !== undefined && (named || namesAny(extended, names, true))) {
+        return { ok: false, why: `a part names its field both with name and name* (${label})` };
       }
       // Readers differ on backslashes in quoted strings (RFC 9110 unescapes them; browsers never write them).
-      if (named && disposition.includes('\\')) return { ok: false, why: `a part names the ${name} field with a backslash` };
-      if (parsed.value === 'form-data' && partName === name) {
+      if (named && disposition.includes('\\')) return { ok: false, why: `a part names the ${label} field with a backslash` };
+      if (parsed.value === 'form-data' && partName !== undefined && names.includes(partName)) {
         strictNamed++;
         fields.push({
           filename: parsed.params.get('filename') ?? parsed.params.get('filename*') ?? null,
@@ -105,8 +109,8 @@ export function multipartFields(body: Buffer, contentType: string, name: string)
     }
     at = next + 2;
   }
-  if (looseFieldCount(body, name, strictNamed) !== strictNamed) {
-    return { ok: false, why: `a part names the ${name} field in a way other readers may take differently` };
+  if (looseFieldCount(body, names, strictNamed) !== strictNamed) {
+    return { ok: false, why: `a part names the ${label} field in a way other readers may take differently` };
   }
   return { ok: true, fields, charset };
 }
@@ -134,11 +138,11 @@ const LOOSE_NAME = /(?:^|;)[ \t]*name(\*?)[ \t]*=[ \t]*("(?:[^"\\]|\\.)*"?|[^;]*
 
 /**
  * How many name parameters of Content-Disposition lines anywhere in the body (at any line start, after CR or LF;
- * folded lines joined), read loosely, name `name`; more than `enough` once it has found that many. Searched in the
- * body lower-cased: a case-insensitive regular expression over the body cost ~12 ms per MB, a line-by-line indexOf
- * ~1 s for 10 MB of empty lines.
+ * folded lines joined), read loosely, name any of `names` (each counted once); more than `enough` once it has found
+ * that many. Searched in the body lower-cased: a case-insensitive regular expression over the body cost ~12 ms per
+ * MB, a line-by-line indexOf ~1 s for 10 MB of empty lines.
  */
-function looseFieldCount(body: Buffer, name: string, enough: number): number {
+function looseFieldCount(body: Buffer, names: readonly string[], enough: number): number {
   const text = body.toString('latin1').toLowerCase();
   let count = 0;
   let lines = 0;
@@ -160,10 +164,16 @@ function looseFieldCount(body: Buffer, name: string, enough: number): number {
     const colon = /^[ \t]*:/.exec(line);
     if (!colon) continue;
     for (const param of line.slice(colon[0].length).matchAll(LOOSE_NAME)) {
-      if (isLooselyNamed(param[2], name, param[1] === '*') && ++count > enough) return count;
+      if (namesAny(param[2], names, param[1] === '*') && ++count > enough) return count;
     }
   }
   return count;
+}
+
+/** Whether a name parameter's text could mean any of `names` to some reader (isLooselyNamed). */
+function namesAny(raw: string, names: readonly string[], extended: boolean): boolean {
+  for (const name of names) if (isLooselyNamed(raw, name, extended)) return true;
+  return false;
 }
 
 /**

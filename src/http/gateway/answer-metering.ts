@@ -1,5 +1,5 @@
 import { TollgateError } from '../../core/errors.js';
-import { type FormValues, formFieldNames, type MeterPlan, meteringPrice, planMetering } from '../../core/metering-plan.js';
+import { FORM_FILE_FIELDS, type FormValues, formFieldNames, type MeterPlan, meteringPrice, planMetering } from '../../core/metering-plan.js';
 import { multipartFields } from '../../core/multipart.js';
 import { costNanoUsd, pricesTokens, type TokenCounts } from '../../core/pricing.js';
 import { answeredServiceTier } from '../../core/service-tier.js';
@@ -20,16 +20,17 @@ const MAX_FORM_VALUE = 1024;
 
 /**
  * The multipart fields metering reads, through the one multipart reader every check uses (core/multipart.ts); null
- * when the body is not multipart, or any of them cannot be read unambiguously, or a text field comes as a file.
+ * when the body is not multipart, or any of them cannot be read unambiguously, or a text field comes as a file. A
+ * file field's parts are counted under all the names it goes by (FORM_FILE_FIELDS: `image` and `image[]`).
  */
 function formValuesOf(raw: Buffer, contentType: string, names: readonly string[]): FormValues | null {
   const values: Record<string, string[]> = {};
   const files: Record<string, number> = {};
   for (const name of names) {
-    const read = multipartFields(raw, contentType, name);
+    const spellings = Object.hasOwn(FORM_FILE_FIELDS, name) ? FORM_FILE_FIELDS[name] : null;
+    const read = multipartFields(raw, contentType, spellings ?? name);
     if (!read.ok) return null;
-    const isFile = name === 'image' || name === 'image[]';
-    if (isFile) files[name] = read.fields.length;
+    if (spellings) files[name] = read.fields.length;
     else if (read.fields.length > 0) {
       if (read.fields.some((f) => f.filename !== null)) return null;
       values[name] = read.fields.map((f) => raw.toString('utf8', f.start, Math.min(f.end, f.start + MAX_FORM_VALUE)));
