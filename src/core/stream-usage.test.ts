@@ -101,6 +101,33 @@ describe('the stream usage scanner', () => {
     expect(done.tokens).toMatchObject({ input: 5, output: 2 });
   });
 
+  it('ends image and transcription streams on their last event, which sends no [DONE] (a [DONE] is taken too)', () => {
+    const imageUsage = { input_tokens: 50, output_tokens: 4160, total_tokens: 4210, input_tokens_details: { text_tokens: 40, image_tokens: 10 } };
+    for (const [endpoint, type] of [
+      ['/images/generations', 'image_generation'],
+      ['/images/edits', 'image_edit'],
+    ]) {
+      const shape = streamShapeFor(endpoint);
+      const partial = inspectEvents(Buffer.from(`event: ${type}.partial_image\n${chunk({ type: `${type}.partial_image`, b64_json: 'AAAA', partial_image_index: 0 })}`), shape, false, null);
+      expect(partial.complete, endpoint).toBe(false);
+      const completed = inspectEvents(Buffer.from(`event: ${type}.completed\n${chunk({ type: `${type}.completed`, b64_json: 'AAAA', usage: imageUsage })}`), shape, false, null);
+      expect(completed, endpoint).toMatchObject({ complete: true, tokens: { input: 50, output: 4160 } });
+      // A compatible server's completed event without usage ends it too; so does a [DONE].
+      expect(inspectEvents(Buffer.from(chunk({ type: `${type}.completed`, b64_json: 'AAAA' })), shape, false, null).complete).toBe(true);
+      expect(inspectEvents(Buffer.from('data: [DONE]\n\n'), shape, false, null).complete).toBe(true);
+    }
+    const shape = streamShapeFor('/audio/transcriptions');
+    // A transcript that says the end event's name is no end.
+    const spoken = inspectEvents(Buffer.from(chunk({ type: 'transcript.text.delta', delta: 'transcript.text.done' })), shape, false, null);
+    expect(spoken.complete).toBe(false);
+    const usage = { type: 'tokens', input_tokens: 14, input_token_details: { text_tokens: 0, audio_tokens: 14 }, output_tokens: 45, total_tokens: 59 };
+    const done = inspectEvents(Buffer.from(chunk({ type: 'transcript.text.done', text: 'hi', usage })), shape, false, null);
+    expect(done).toMatchObject({ complete: true, tokens: { input: 14, output: 45 } });
+    // Another endpoint's end event does not end these (a chat stream, Responses').
+    expect(inspectEvents(Buffer.from(chunk({ type: 'response.completed', response: {} })), shape, false, null).complete).toBe(false);
+    expect(inspectEvents(Buffer.from(chunk({ type: 'transcript.text.done', text: 'hi', usage })), streamShapeFor('/chat/completions'), false, null).complete).toBe(false);
+  });
+
   it("reads an Anthropic stream: input from message_start, output from message_delta, the end at message_stop", () => {
     const ev = (type: string, obj: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...obj })}\n\n`;
     const shape = streamShapeFor('/messages');

@@ -33,6 +33,11 @@ export interface StreamShape {
    * billed at the tier the answer named, not the one asked for.
    */
   namesTierEarly: boolean;
+  /**
+   * The events whose `type` ends the stream, besides a [DONE] (endsWithDone) and the Responses API's final events:
+   * OpenAI's image and transcription streams end after their last event and send no [DONE].
+   */
+  endEvents?: ReadonlySet<string>;
 }
 const bytes = (...markers: string[]) => markers.map((m) => Buffer.from(m));
 /**
@@ -53,6 +58,23 @@ const ERROR_BYTES = Buffer.from(ERROR, 'latin1');
 const RESPONSE_END_EVENTS = ['response.completed', 'response.incomplete', 'response.failed'] as const;
 /** The events of an Anthropic message stream that carry its usage and its end. */
 const ANTHROPIC_EVENTS = ['message_start', 'message_delta', 'message_stop'] as const;
+/**
+ * The events that end an image stream (openapi.yaml ImageGenCompletedEvent, ImageEditCompletedEvent), each with its
+ * image and usage; then the stream ends, with no [DONE]. Either ends either endpoint's stream. With `n` above 1 one
+ * comes per image: the stream is complete once one has come and the stream ends cleanly (a connection broken after
+ * it, or an error event, still breaks it off).
+ */
+const IMAGE_END_EVENTS = ['image_generation.completed', 'image_edit.completed'] as const;
+const IMAGE_SHAPE: StreamShape = {
+  markers: [USAGE, '[DONE]', ...IMAGE_END_EVENTS, ERROR],
+  beforeDone: [USAGE, ...IMAGE_END_EVENTS, ERROR],
+  endsWithDone: true,
+  finish: IMAGE_END_EVENTS,
+  namesTierEarly: false,
+  endEvents: new Set(IMAGE_END_EVENTS),
+};
+/** A transcription stream's last event, with the whole text and its usage (openapi.yaml TranscriptTextDoneEvent); no [DONE]. */
+const TRANSCRIPT_END_EVENTS = ['transcript.text.done'] as const;
 const CHAT_SHAPE: StreamShape = { markers: [USAGE, '[DONE]', ERROR], beforeDone: [USAGE, ERROR], endsWithDone: true, finish: 'finish_reason', namesTierEarly: true };
 const SHAPES: Readonly<Record<string, StreamShape>> = {
   '/chat/completions': CHAT_SHAPE,
@@ -68,6 +90,18 @@ const SHAPES: Readonly<Record<string, StreamShape>> = {
   },
   // Anthropic's Messages API: input in message_start, output (cumulative) in message_delta, the end at message_stop.
   '/messages': { markers: [...ANTHROPIC_EVENTS, ERROR], beforeDone: [...ANTHROPIC_EVENTS, ERROR], endsWithDone: false, finish: ['message_delta', 'message_stop'], namesTierEarly: false },
+  // OpenAI's image and transcription streams: usage in their last event, then the end without [DONE] (one sent by a
+  // compatible server is taken too).
+  '/images/generations': IMAGE_SHAPE,
+  '/images/edits': IMAGE_SHAPE,
+  '/audio/transcriptions': {
+    markers: [USAGE, '[DONE]', ...TRANSCRIPT_END_EVENTS, ERROR],
+    beforeDone: [USAGE, ...TRANSCRIPT_END_EVENTS, ERROR],
+    endsWithDone: true,
+    finish: TRANSCRIPT_END_EVENTS,
+    namesTierEarly: false,
+    endEvents: new Set(TRANSCRIPT_END_EVENTS),
+  },
 };
 const ANY_SHAPE: StreamShape = {
   markers: [USAGE, '[DONE]', ...RESPONSE_END_EVENTS, ERROR],
@@ -302,6 +336,7 @@ export function inspectEvents(
         // And the speed it runs at (a usage without one: the standard speed).
         speed = answeredSpeed(usage) ?? speed;
       } else if (obj?.type === 'message_stop') complete = true;
+      else if (typeof obj?.type === 'string' && shape.endEvents?.has(obj.type)) complete = true;
       else if (obj && isUpstreamError(obj)) {
         errored = true;
         instead = errorEvent ? errorEvent(events.toString('utf8', start, end), obj) : null;

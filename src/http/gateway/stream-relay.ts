@@ -144,7 +144,19 @@ export async function relayStream(
   /** The events of the last burst (a Responses stream's cut-off event follows their sequence numbers). */
   let lastEvents: Buffer | null = null;
   // relayBurst and onDrain run only once `piped` is set (a microtask later, and on a drain after a write).
-  const onDrain = () => piped.resume();
+  let draining = false;
+  const onDrain = () => {
+    draining = false;
+    piped.resume();
+  };
+  /** Writes to the client; a full socket pauses the upstream until it drains (or the client is cut as stalled). */
+  const send = (out: Buffer | string): void => {
+    if (raw.write(out) || draining) return;
+    draining = true;
+    piped.pause();
+    raw.once('drain', onDrain);
+    cutIfStalled(raw, o.stallMs);
+  };
   const relayBurst = (): void => {
     scheduled = false;
     if (burst.length === 0) return;
@@ -161,9 +173,11 @@ export async function relayStream(
     // A client gone: nothing more is written; the rest is read only for its usage (a stream whose generation was over).
     const gone = raw.destroyed || o.isClientGone();
     if (gone && !generation?.finished) return;
+    // Events after the end marker (an image stream of several images is complete at its first): what was held goes now.
     if (last !== null && !gone) {
-      raw.write(last);
+      const held = last;
       last = null;
+      send(held);
     }
     const seen = inspectEvents(events, shape, o.injectUsage, tokens, provisional, errorEvent);
     tokens = seen.tokens;
@@ -187,11 +201,7 @@ export async function relayStream(
       }
     }
     if (complete) last = seen.out;
-    else if (!gone && seen.out.length > 0 && !raw.write(seen.out)) {
-      piped.pause();
-      raw.once('drain', onDrain);
-      cutIfStalled(raw, o.stallMs);
-    }
+    else if (!gone && seen.out.length > 0) send(seen.out);
   };
   // A burst that throws (an event past the framer's bound; nothing else in it should) ends the exchange as a broken
   // stream, never the process.
