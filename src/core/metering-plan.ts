@@ -50,7 +50,10 @@ export interface MeterPlan {
    * the Usage API, with the tokens its answer's usage reports (OpenAI reports moderations' requests and input tokens).
    */
   freeModelCall: boolean;
-  /** Units billed per request when they are known before the answer: characters (speech). */
+  /**
+   * Units billed per request when they are known before the answer: characters (speech); for images, the `n` asked
+   * for, what an answer not read (or read only at its end) is counted as.
+   */
   units: number;
   /** Nano-dollars per unit the answer reports: per image (DALL·E). */
   unitNano: number;
@@ -444,7 +447,7 @@ function imagePlan(i: PlanInput): MeterPlan {
   const model = i.model;
   const price = meteringPrice(i.prices, i.defaultPrice, model);
   const n = imageCount(i);
-  const base = plan('image', 'images', { model, price });
+  const base = plan('image', 'images', { model, price, units: n ?? 0 });
   if (!price || n === null) return base;
   const quality = field(i, 'quality');
   const size = field(i, 'size');

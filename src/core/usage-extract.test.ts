@@ -1,5 +1,42 @@
 import { describe, expect, it } from 'vitest';
-import { deltaText, outputText, tokensFromUsage, usageFromJsonTail, withAnthropicDelta } from './usage-extract.js';
+import { deltaText, outputText, tokensFromUsage, usageAtJsonEnd, usageFromJsonTail, withAnthropicDelta } from './usage-extract.js';
+
+describe('usageAtJsonEnd: the usage that ends an answer, from its last bytes alone', () => {
+  const usage = { input_tokens: 20, input_tokens_details: { text_tokens: 20, image_tokens: 0 }, output_tokens: 12_000, total_tokens: 12_020 };
+  const answer = JSON.stringify({ created: 1, data: [{ b64_json: 'A'.repeat(1000) }], quality: 'high', usage });
+  const tailOf = (text: string, n: number) => Buffer.from(text).subarray(-n);
+
+  it('reads the root object\'s last member from a tail that begins anywhere, however spaced', () => {
+    expect(usageAtJsonEnd(tailOf(answer, 200))).toEqual(usage);
+    expect(usageAtJsonEnd(Buffer.from(answer))).toEqual(usage);
+    expect(usageAtJsonEnd(tailOf(JSON.stringify(JSON.parse(answer), null, 2), 300))).toEqual(usage);
+    expect(usageAtJsonEnd(Buffer.from(`${answer}\n`))).toEqual(usage);
+  });
+
+  it('finds nothing when the usage is not the root object\'s last member, or is cut, or is no object', () => {
+    const cases = [
+      JSON.stringify({ usage, data: [] }),
+      JSON.stringify({ data: [{ b64_json: 'A', usage }] }),
+      JSON.stringify({ outer: { usage } }),
+      JSON.stringify({ data: [], usage: null }),
+      JSON.stringify({ data: [], usage: [1] }),
+      JSON.stringify({ text: 'x', quality: 'usage' }),
+      answer.slice(0, -1),
+      'plain text',
+    ];
+    for (const text of cases) expect(usageAtJsonEnd(Buffer.from(text)), text).toBeNull();
+    // A tail that begins inside the usage object has no key to start from.
+    expect(usageAtJsonEnd(tailOf(answer, 40))).toBeNull();
+  });
+
+  it('is never fooled by text inside a string: quotes there are escaped', () => {
+    const spoken = JSON.stringify({ text: 'and then "usage": {"output_tokens": 0}}', usage });
+    // The tail begins inside the string.
+    expect(usageAtJsonEnd(Buffer.from(spoken).subarray(spoken.indexOf('then')))).toEqual(usage);
+    // A string value ending the object, spelling a usage, is no usage.
+    expect(usageAtJsonEnd(Buffer.from(JSON.stringify({ data: [], text: '"usage": {"output_tokens": 0}}' })))).toBeNull();
+  });
+});
 
 describe('usageFromJsonTail', () => {
   const body = (o: unknown) => Buffer.from(JSON.stringify(o, null, 1));

@@ -300,3 +300,48 @@ export function usageAtJsonTail(buf: Buffer): Record<string, unknown> | null {
   }
   return null;
 }
+
+const isJsonSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/**
+ * The `usage` object that ends a JSON answer, read from its last bytes alone (`tail` may begin anywhere inside the
+ * answer): the last member of the root object, nothing but white space and the root's closing brace after it. For
+ * answers passed through unread for their size (images, transcriptions), whose usage OpenAI puts last. Null when it
+ * is not there. A `"usage"` key cannot be spelt inside a JSON string (its quotes would be escaped), so the one found
+ * is a member, and where its object closes shows it is the root's.
+ */
+export function usageAtJsonEnd(tail: Buffer): Record<string, unknown> | null {
+  let end = tail.length - 1;
+  while (end >= 0 && isJsonSpace(tail[end])) end--;
+  if (end < 1 || tail[end] !== 0x7d) return null;
+  let close = end - 1;
+  while (close >= 0 && isJsonSpace(tail[close])) close--;
+  if (close < 0 || tail[close] !== 0x7d) return null;
+  const at = lastUsageKey(tail, close);
+  if (at < 0) return null;
+  let i = at + 7;
+  while (isJsonSpace(tail[i])) i++;
+  if (tail[i] !== 0x3a) return null;
+  i++;
+  while (isJsonSpace(tail[i])) i++;
+  if (tail[i] !== 0x7b) return null;
+  const start = i;
+  let depth = 0;
+  let inString = false;
+  for (; i <= close; i++) {
+    const c = tail[i];
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b) depth++;
+    else if (c === 0x7d && --depth === 0) break;
+  }
+  if (i !== close) return null;
+  try {
+    const usage: unknown = JSON.parse(tail.toString('utf8', start, close + 1));
+    return usage !== null && typeof usage === 'object' && !Array.isArray(usage) ? (usage as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}

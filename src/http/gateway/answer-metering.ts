@@ -3,7 +3,8 @@ import { FORM_FILE_FIELDS, type FormValues, formFieldNames, type MeterPlan, mete
 import { multipartFields } from '../../core/multipart.js';
 import { costNanoUsd, pricesTokens, type TokenCounts } from '../../core/pricing.js';
 import { answeredServiceTier } from '../../core/service-tier.js';
-import { tokensFromUsage } from '../../core/usage-extract.js';
+import { tokensFromUsage, usageAtJsonEnd } from '../../core/usage-extract.js';
+import { isJsonMediaType, mediaTypeOf } from '../../core/media-types.js';
 import { claimBackgroundResponse, recordBackgroundResponse } from '../../services/background-responses.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { Admission } from '../../core/request-guard.js';
@@ -65,7 +66,7 @@ const NOT_BILLED: Measured = { billable: false, tokens: NO_TOKENS };
 /**
  * Whether an answer must be read whole, however large, to be billed: a background response's creation (its id) and
  * retrieval (its usage). Other answers that stream through are billed by their plan (speech by character; images and
- * transcriptions at their estimate when their answer is not read).
+ * transcriptions by the usage their JSON ends with, answerEndMeasured, else at their estimate).
  */
 export function needsWholeAnswer(plan: MeterPlan): boolean {
   return plan.kind === 'retrieval' || plan.deferred;
@@ -92,14 +93,16 @@ function imageTokens(usage: unknown): TokenCounts | null {
   return t;
 }
 
-/** Billing of an image answer: per image in `data` (DALL·E), or by its usage (GPT Image); the estimate without either. */
-function measureImages(plan: MeterPlan, answer: Record<string, unknown> | null, streamedTokens: TokenCounts | null): Measured {
+/**
+ * Billing of an image answer: per image in `data` (DALL·E), or by its usage (GPT Image); the estimate without either.
+ * An answer read only at its end (answerEnd: its usage, not its `data`) counts the images asked for.
+ */
+function measureImages(plan: MeterPlan, answer: Record<string, unknown> | null, streamedTokens: TokenCounts | null, answerEnd = false): Measured {
   if (answer === null && streamedTokens === null) {
     // An answer not read (streamed through for its size, or not JSON): billed at its estimate (DALL·E: every image asked for).
-    const units = plan.unitNano > 0 ? Math.round(plan.estimateNano / plan.unitNano) : 0;
-    return { billable: true, tokens: NO_TOKENS, units, costNanoUsd: plan.estimateNano };
+    return { billable: true, tokens: NO_TOKENS, units: plan.units, costNanoUsd: plan.estimateNano };
   }
-  const count = Array.isArray(answer?.data) ? answer.data.length : 0;
+  const count = Array.isArray(answer?.data) ? answer.data.length : answerEnd ? plan.units : 0;
   if (plan.price?.images) return { billable: true, tokens: NO_TOKENS, units: count, costNanoUsd: count * plan.unitNano };
   const tokens = streamedTokens ?? imageTokens(answer?.usage);
   if (tokens) return { billable: true, tokens, units: count };
@@ -198,6 +201,31 @@ export function meteredAnswer(g: GatewayContext, info: RequestInfo, admission: A
     meterAndSettle(g, info, admission, { status: 503, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs, streamed: false, errorCode: 'metering_unavailable' });
     throw new TollgateError('service_unavailable', `The background response could not be recorded for billing (${String(err)}); it was not handed out. Try again shortly.`);
   });
+}
+
+/** Bytes kept of the end of an answer passed through for its size, to read the usage it ends with. */
+export const ANSWER_END_BYTES = 64 * 1024;
+
+/**
+ * Whether an answer passed through for its size is billed by the usage it ends with (answerEndMeasured): a JSON
+ * image or transcription answer, OpenAI's `usage` last. Never another type: a plain-text transcript ends in what was
+ * said, which could spell a usage.
+ */
+export function readsAnswerEnd(plan: MeterPlan, contentType: string | string[] | undefined): boolean {
+  return (plan.kind === 'image' || plan.kind === 'transcription') && isJsonMediaType(mediaTypeOf(contentType));
+}
+
+/**
+ * What a whole image or transcription answer passed through for its size was billed: the usage at its end (`first`
+ * its first byte, `tail` its last bytes), as the same answer read whole would be; without one there, as an answer not
+ * read (measureStream).
+ */
+export function answerEndMeasured(g: GatewayContext, info: RequestInfo, first: number, tail: Buffer): MaybePromise<Measured> {
+  const usage = first === 0x7b ? usageAtJsonEnd(tail) : null;
+  if (usage === null) return measureStream(g, info, null, true);
+  if (info.plan.kind === 'image') return measureImages(info.plan, { usage }, null, true);
+  if (info.plan.kind === 'transcription') return measureTranscription(info.plan, { usage }, null);
+  return measureStream(g, info, null, true);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BodyPipe, ChunkSink, UpstreamBody, UpstreamResponse } from '../../core/upstream.js';
-import { mayQuoteRequest, readBounded } from './pass-through.js';
+import { BodyTail, mayQuoteRequest, readBounded } from './pass-through.js';
 
 /** An upstream body that hands over chunks when told to, pausing as undici does when its sink returns false. */
 function source() {
@@ -120,5 +120,24 @@ describe('mayQuoteRequest', () => {
     expect(mayQuoteRequest(answer('text/plain'), '/files/{file_id}/content', 'GET')).toBe(false);
     expect(mayQuoteRequest(answer('text/plain'), '/files', 'HEAD')).toBe(false);
     expect(mayQuoteRequest(answer('text/plain', 204), '/files', 'DELETE')).toBe(false);
+  });
+});
+
+describe('BodyTail', () => {
+  it('keeps the first byte and the last bytes of a body, whatever its chunks, and holds no more than it needs', () => {
+    const body = Buffer.from(`{${'x'.repeat(1000)}"usage":{"output_tokens":1}}`);
+    for (const size of [1, 7, 64, 999, 5000]) {
+      const tail = new BodyTail(100);
+      for (let at = 0; at < body.length; at += size) tail.push(body.subarray(at, at + size));
+      tail.push(Buffer.alloc(0));
+      expect(tail.first).toBe(0x7b);
+      expect(tail.last().toString()).toBe(body.subarray(-100).toString());
+      // What it holds: the last chunks that cover 100 bytes.
+      expect((tail as unknown as { bytes: number }).bytes).toBeLessThan(100 + size);
+    }
+    const short = new BodyTail(100);
+    short.push(Buffer.from('{}'));
+    expect(short.last().toString()).toBe('{}');
+    expect(new BodyTail(100).first).toBe(-1);
   });
 });

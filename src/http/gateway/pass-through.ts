@@ -26,12 +26,20 @@ export function streamsThrough(up: UpstreamResponse, route: string): boolean {
  * broke off, or a client that went away, ends with the socket destroyed (the status line has been sent, so no error
  * answer can follow).
  */
-export async function relayPassThrough(raw: ServerResponse, up: UpstreamResponse, headers: OutgoingHttpHeaders, isClientGone: () => boolean, stallMs: number): Promise<boolean> {
+export async function relayPassThrough(
+  raw: ServerResponse,
+  up: UpstreamResponse,
+  headers: OutgoingHttpHeaders,
+  isClientGone: () => boolean,
+  stallMs: number,
+  tail?: BodyTail,
+): Promise<boolean> {
   const length = up.headers['content-length'];
   if (typeof length === 'string' && /^\d+$/.test(length)) headers['content-length'] = length;
   raw.writeHead(up.statusCode, headers);
   const onDrain = () => piped.resume();
   const piped = up.body.pipe((chunk) => {
+    tail?.push(chunk);
     if (raw.destroyed) return true;
     if (raw.write(chunk)) return true;
     raw.once('drain', onDrain);
@@ -106,6 +114,32 @@ export async function relayClearedText(
   raw.end(out);
   if (!raw.writableFinished) cutIfStalled(raw, stallMs);
   return true;
+}
+
+/**
+ * The first byte and the last `size` bytes of a body as it passes (relayPassThrough), for what an answer too large to
+ * hold says at its end: the usage of an image or transcription answer. Holds a few chunks, never the body.
+ */
+export class BodyTail {
+  private readonly chunks: Buffer[] = [];
+  private bytes = 0;
+  /** The body's first byte, or -1 before any. */
+  first = -1;
+  constructor(private readonly size: number) {}
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    if (this.first < 0) this.first = chunk[0];
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+    while (this.chunks.length > 1 && this.bytes - this.chunks[0].length >= this.size) this.bytes -= this.chunks.shift()?.length ?? 0;
+  }
+
+  /** The last `size` bytes (fewer when the body was shorter). */
+  last(): Buffer {
+    const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.bytes);
+    return all.subarray(Math.max(0, all.length - this.size));
+  }
 }
 
 /**

@@ -13,7 +13,7 @@ import { answeredSpeed } from '../../core/speed.js';
 import type { KeyRecord } from '../../core/verify.js';
 import { asUpstreamFailure, failureAnswer, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
-import { measureStream, meteredAnswer, meterPlanOf, needsWholeAnswer } from './answer-metering.js';
+import { ANSWER_END_BYTES, answerEndMeasured, measureStream, meteredAnswer, meterPlanOf, needsWholeAnswer, readsAnswerEnd } from './answer-metering.js';
 import { checkDelegatedScope, checkModel, checkScope } from './authorize.js';
 import { cutIfStalled } from './client-stall.js';
 import { lateAnswer } from './late-answer.js';
@@ -25,7 +25,7 @@ import { meter, meterAndSettle, NO_TOKENS, type Outcome } from './metering.js';
 import { checkObjects, ownedUpstream } from './ownership.js';
 import { mayNotRunGraders, storedGradersChecked } from './stored-graders.js';
 import { storedGradersRunBy } from '../../core/model-runs.js';
-import { BUFFER_LIMIT, mayQuoteRequest, readBounded, relayClearedText, relayPassThrough, streamsThrough } from './pass-through.js';
+import { BodyTail, BUFFER_LIMIT, mayQuoteRequest, readBounded, relayClearedText, relayPassThrough, streamsThrough } from './pass-through.js';
 import { type GatewayRequest, refuseBodyOfBodilessMethod } from './request.js';
 import { checkModelUse, requestModel, withModel } from './request-model.js';
 import { unlistedLabel } from './route-label.js';
@@ -331,13 +331,17 @@ async function forward(
       for (const name in limits) headers[name] = limits[name];
       // A text answer may quote the request it answers (an echo, a diagnostic page), the provider's key with it: read
       // whole when it is small enough, and cleared of the key (pass-through.ts).
-      const whole = mayQuoteRequest(up, info.route, info.method)
+      const quotes = mayQuoteRequest(up, info.route, info.method);
+      // A JSON image or transcription answer past the size kept in memory ends with its usage: its last bytes are
+      // kept as they pass, to bill that usage.
+      const tail = !quotes && up.statusCode < 300 && readsAnswerEnd(info.plan, up.headers['content-type']) ? new BodyTail(ANSWER_END_BYTES) : undefined;
+      const whole = quotes
         ? await relayClearedText(res, up, headers, clientGone, g.clientStallTimeoutMs, (text) => withoutProviderKeys(text, providerSecrets(g)))
-        : await relayPassThrough(res, up, headers, clientGone, g.clientStallTimeoutMs);
+        : await relayPassThrough(res, up, headers, clientGone, g.clientStallTimeoutMs, tail);
       const outcome: Outcome['outcome'] = whole ? 'ok' : clientGone() ? 'client_aborted' : timedOut ? 'timeout' : 'upstream_error';
-      // Speech (audio), a transcription as plain text, images past the size kept in memory: billed by their plan
-      // (answer-metering.ts: images at the estimate of what was asked, as for any answer not read).
-      const m = measureStream(g, info, null, whole);
+      // Speech (audio), a transcription as plain text, answers broken off, or without usage at their end: billed by
+      // their plan (answer-metering.ts: images at the estimate of what was asked, as for any answer not read).
+      const m = whole && tail ? answerEndMeasured(g, info, tail.first, tail.last()) : measureStream(g, info, null, whole);
       const measured = isPending(m) ? await m : m;
       meterAndSettle(g, info, admission, { status: up.statusCode, outcome, ...measured, upstreamMs, streamed: false, errorCode: whole ? null : outcome });
       return;
