@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.js';
 import { loadServerSecret } from '../src/runtime.js';
-import { entryArgs } from './harness/entry.js';
+import { TSX } from './harness/entry.js';
 
 // The data dir's `secret` (no TOLLGATE_SECRET) signs sessions' CSRF tokens and webhooks and seals runtime providers'
 // keys. Found by a durability review: it was created in place (no temp file, no fsync) and read back unchecked, so an
@@ -71,23 +71,45 @@ describe('the server secret file', () => {
       try { process.stdout.write(JSON.stringify({ secret: readOrCreateServerSecret(${JSON.stringify(dir)}) })); }
       catch (err) { process.stdout.write(JSON.stringify({ error: String(err) })); }
     `;
-    const tsx = entryArgs('src/main.ts').slice(0, 2);
+    // tsx itself (entryArgs would give the built server when dist/ is fresh, which then ran instead of the script).
+    const tsx = ['--import', TSX];
     let ready = 0;
-    const outputs = Array.from({ length: runs }, () => {
-      const child = spawn(process.execPath, [...tsx, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let exited = 0;
+    const seen: string[] = [];
+    const outputs = Array.from({ length: runs }, (_, i) => {
+      const child = spawn(process.execPath, [...tsx, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
+      let counted = false;
       child.stdout.on('data', (d) => {
         out += d;
-        if (out === 'ready\n') ready++;
+        seen[i] = out;
+        if (!counted && out.includes('ready\n')) {
+          counted = true;
+          ready++;
+        }
       });
-      return new Promise<string>((resolve) => child.on('exit', () => resolve(out.slice('ready\n'.length))));
+      let err = '';
+      child.stderr.on('data', (d) => {
+        err += d;
+      });
+      return new Promise<string>((resolve) =>
+        child.on('exit', (code) => {
+          exited++;
+          seen[i] = `${out} (exit ${code}; stderr: ${err.slice(0, 500)})`;
+          resolve(out.slice(out.indexOf('ready\n') + 'ready\n'.length));
+        }),
+      );
     });
-    while (ready < runs) await new Promise((r) => setTimeout(r, 20));
+    // Each says it is ready (a child that died first is told, not waited for until the test's timeout).
+    while (ready < runs) {
+      if (exited > 0) throw new Error(`a child ended before it was ready: ${JSON.stringify(seen)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
     writeFileSync(go, '');
     const secrets = (await Promise.all(outputs)).map((o) => JSON.parse(o) as { secret?: string; error?: string });
     const stored = readFileSync(join(dir, 'secret'), 'utf8').trim();
     expect(stored).toMatch(/^[\w-]{43}$/);
     expect(secrets).toEqual(Array.from({ length: runs }, () => ({ secret: stored })));
     expect(readdirSync(dir)).toEqual(['secret']);
-  }, 60_000);
+  }, 120_000);
 });

@@ -51,7 +51,7 @@ describeEachDatabase('billed requests of every route, in the usage API', (backen
 
   beforeAll(async () => {
     const url = await listenOnLoopback(upstream);
-    const file = gatewayConfigFile({ providers: [{ name: 'fake', base_url: `${url}/v1`, api_key_env: 'UP_KEY' }] });
+    const file = gatewayConfigFile({ providers: [{ name: 'fake', base_url: `${url}/v1`, api_key_env: 'UP_KEY' }], pass_through_paths: ['/v1/fim/completions'] });
     t = await startTestServer(backend, { clock: () => NOW, env: { TOLLGATE_CONFIG: file, UP_KEY: 'sk-up' } });
     key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'k' } })).body;
     const client = new OpenAI({ apiKey: key.value, baseURL: `${t.url}/v1`, maxRetries: 0 });
