@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBackend } from '../src/cli/backend.js';
+import { startChildServer } from './harness/child-server.js';
 import { entryArgs } from './harness/entry.js';
 
 // The CLI as the process `npx tollgate` is, where what is wrong is of the process itself: its exit, its pipes.
@@ -54,4 +55,15 @@ describe('the CLI process', () => {
     expect(r.out.length).toBeGreaterThan(128 * 1024);
     expect(JSON.parse(r.out).data).toHaveLength(150);
   }, 120_000);
+
+  // Found by review: run.ts kept the process for `serve` only when argv[2] was 'serve', so `tollgate --json serve`
+  // exited 0 at once, no server started.
+  it('serves when a global option comes before serve', async () => {
+    const server = await startChildServer({ TOLLGATE_DATA_DIR: mkdtempSync(join(dir, 'serve-')) }, 120_000, [...entryArgs('src/cli/run.ts'), '--json', 'serve']);
+    try {
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  }, 150_000);
 });

@@ -75,8 +75,14 @@ function auditLimit(value: string): number {
   return n;
 }
 
+/** What the process running the CLI is told of by the commands (run.ts). */
+export interface CliHooks {
+  /** `serve` started the server, which keeps the process: it must not exit when the command returns. */
+  onServe?: () => void;
+}
+
 /** Builds the command tree (exported for tests). */
-export function buildCli(): Command {
+export function buildCli(hooks: CliHooks = {}): Command {
   const program = new Command('tollgate')
     .description('Tollgate: self-hosted API keys and an OpenAI-compatible gateway')
     .option('--json', 'print JSON for scripts')
@@ -89,6 +95,7 @@ export function buildCli(): Command {
     .description('start the server (same as npm start)')
     .action(async () => {
       await import('../main.js');
+      hooks.onServe?.();
     });
 
   const admin = program.command('admin-keys').description('admin API keys (sk-tg-admin-…)');
@@ -323,9 +330,18 @@ function commandTree(command: Command): Command[] {
 
 /** Runs the CLI; returns the exit code. */
 export async function runCli(argv: string[], customIo?: CliIo): Promise<number> {
-  return withCliIo(customIo, async () => {
+  return (await runCliCommand(argv, customIo)).code;
+}
+
+/**
+ * Runs the CLI; returns the exit code and whether the command started the server (`serve`, wherever it stands among
+ * the options: found by review, run.ts looked at argv[2], and `tollgate --json serve` exited at once, no server started).
+ */
+export async function runCliCommand(argv: string[], customIo?: CliIo): Promise<{ code: number; serving: boolean }> {
+  let serving = false;
+  const code = await withCliIo(customIo, async () => {
     try {
-      const program = buildCli();
+      const program = buildCli({ onServe: () => (serving = true) });
       // Commander copies these two settings only into subcommands made after they are set, so every command gets
       // them: a subcommand's usage error or help returns its code instead of exiting the process, and commander's own
       // messages (they echo arguments) go through the same safe output.
@@ -343,4 +359,5 @@ export async function runCli(argv: string[], customIo?: CliIo): Promise<number> 
       return 1;
     }
   });
+  return { code, serving };
 }

@@ -1,8 +1,9 @@
-import { runCli } from './main.js';
+import { runCliCommand } from './main.js';
 
 // The `tollgate` process. A command's output to a pipe is written asynchronously past the pipe's buffer (64 KiB): found
 // by review, exiting as soon as the command returned cut `tollgate --json keys list | jq` at 65536 bytes, exit code 0.
-// So the process exits only once standard output and error have taken everything.
+// So the process exits only once standard output and error have taken everything; `serve` leaves the server running,
+// and the process ends with it (main.ts, on SIGTERM or SIGINT).
 
 // A reader that went away (`tollgate … | head -1`) is no failure of the command: what it would have read is dropped.
 for (const stream of [process.stdout, process.stderr]) {
@@ -11,8 +12,8 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-const code = await runCli(process.argv);
-if (process.argv[2] !== 'serve') {
+const { code, serving } = await runCliCommand(process.argv);
+if (!serving) {
   await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   process.exit(code);
 }

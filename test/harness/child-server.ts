@@ -26,11 +26,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts an instance and waits until /healthz answers (a bound a loaded 2-core machine cannot break: 32 s was seen). */
-export async function startChildServer(env: Record<string, string>, timeoutMs = 120_000): Promise<ChildServer> {
+/**
+ * Starts an instance and waits until /healthz answers (a bound a loaded 2-core machine cannot break: 32 s was seen).
+ * `args` are node's arguments: the server's entry point unless a test starts it another way (`tollgate serve`).
+ */
+export async function startChildServer(env: Record<string, string>, timeoutMs = 120_000, args = entryArgs('src/main.ts')): Promise<ChildServer> {
   const port = await freePort();
   const dataDir = env.TOLLGATE_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'tollgate-child-'));
-  const proc = spawn(process.execPath, entryArgs('src/main.ts'), {
+  const proc = spawn(process.execPath, args, {
     env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), TOLLGATE_DATA_DIR: dataDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
