@@ -53,7 +53,7 @@ describe('CLI audit filters', () => {
     expect(await entries('--since', '2999-01-01T00:00:00Z')).toEqual([]);
     const bad = await cli('audit', '--since', 'yesterday');
     expect(bad.code).toBe(1);
-    expect(bad.err).toMatch(/--since expects unix seconds, an ISO date or 7d\/12h\/30m, got 'yesterday'/);
+    expect(bad.err).toMatch(/--since expects unix seconds, an ISO 8601 date or time .* or 7d\/12h\/30m ago, got 'yesterday'/);
     expect(bad.err).not.toContain('effective_at');
   });
 

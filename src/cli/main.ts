@@ -8,8 +8,9 @@ import { registerLimitsCommands } from './limits-command.js';
 import { registerObjectsCommand } from './objects-command.js';
 import { registerProvidersCommands } from './providers-command.js';
 import { registerScanCommand } from './scan-command.js';
-import { parseWhen, registerUsageCommand } from './usage-command.js';
+import { registerUsageCommand } from './usage-command.js';
 import { registerUsersCommands } from './users-command.js';
+import { parseWhen } from './when.js';
 
 // `tollgate` — the CLI. Every command takes --json for scripts; without it, a readable table.
 
@@ -58,14 +59,9 @@ function parsePermissions(value: string | undefined, restricted: string | undefi
   }
 }
 
+/** `--expires`: unix seconds, an ISO 8601 date or time, or a span from now (when.ts). */
 function parseExpiry(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const rel = /^(\d+)([mhd])$/.exec(v);
-  if (rel) return Math.floor(cliClock()() / 1000) + Number(rel[1]) * { m: 60, h: 3600, d: 86400 }[rel[2] as 'm' | 'h' | 'd'];
-  if (/^\d+$/.test(v)) return Number(v);
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new CliError(`--expires expects unix seconds, an ISO date or 30d/12h/90m, got '${v}'`);
-  return Math.floor(t / 1000);
+  return v === undefined ? undefined : parseWhen(v, Math.floor(cliClock()() / 1000), '--expires', 'ahead');
 }
 
 /** `audit --limit`: the admin API's page size, 1 to 100. */
@@ -102,7 +98,7 @@ export function buildCli(hooks: CliHooks = {}): Command {
   admin
     .command('create')
     .requiredOption('--name <name>', 'a name to recognise the key by')
-    .option('--expires <when>', 'expiry: unix seconds, ISO date, or 30d/12h')
+    .option('--expires <when>', 'expiry: unix seconds, ISO 8601 date or time (UTC without a zone), or 30d/12h/90m from now')
     .addOption(listOption('--allowed-ips <list>', 'comma-separated IPs/CIDRs (repeatable)'))
     .action(async (o, cmd: Command) =>
       withBackend(cmd, async (b, g) => {
@@ -182,7 +178,7 @@ export function buildCli(hooks: CliHooks = {}): Command {
     .option('--name <name>', 'key name')
     .option('--permissions <p>', 'all | read_only | JSON {"restricted":{…}}')
     .option('--restricted <pairs>', 'restricted scopes, e.g. models=read,chat.completions=write')
-    .option('--expires <when>', 'expiry: unix seconds, ISO date, or 30d/12h')
+    .option('--expires <when>', 'expiry: unix seconds, ISO 8601 date or time (UTC without a zone), or 30d/12h/90m from now')
     .addOption(listOption('--allowed-ips <list>', 'comma-separated IPs/CIDRs (repeatable)'))
     .addOption(listOption('--allowed-models <list>', 'comma-separated model names (repeatable)'))
     .option('--owner <id>', 'user-… or svc_acct_… (default: the project service account)')
@@ -279,14 +275,14 @@ export function buildCli(hooks: CliHooks = {}): Command {
     .addOption(listOption('--type <types>', 'comma-separated event types (repeatable)'))
     .option('--project <project>', 'project id or name')
     .option('--actor <id>', 'actor id')
-    .option('--since <when>', 'only entries at or after this time: unix seconds, ISO date, or 7d/12h/30m ago')
+    .option('--since <when>', 'only entries at or after this time: unix seconds, ISO 8601 date or time (UTC without a zone), or 7d/12h/30m ago')
     .option('--limit <n>', 'entries to show (1-100)', auditLimit, 20)
     .action(async (o, cmd: Command) => {
       // Checked before the backend opens, in the flags' words (the API's would name effective_at[gte]). A type
       // Tollgate never writes matches nothing: a typo would pass as "nothing happened".
       const unknown = ((o.type as string[] | undefined) ?? []).find((t) => !(AUDIT_EVENT_TYPES as string[]).includes(t));
       if (unknown !== undefined) throw new CliError(`--type: '${unknown}' is not an audit event type (they are ${AUDIT_EVENT_TYPES.join(', ')})`);
-      const since = o.since === undefined ? undefined : parseWhen(o.since, Math.floor(cliClock()() / 1000), '--since');
+      const since = o.since === undefined ? undefined : parseWhen(o.since, Math.floor(cliClock()() / 1000), '--since', 'ago');
       return withBackend(cmd, async (b, g) => {
         const q = new URLSearchParams({ limit: String(o.limit) });
         for (const type of (o.type as string[] | undefined) ?? []) q.append('event_types[]', type);

@@ -3,6 +3,7 @@ import { callApi, projectIdOf } from './admin-client.js';
 import { type Backend, openBackend } from './backend.js';
 import { table, time } from './output.js';
 import { cliClock } from './io.js';
+import { parseWhen } from './when.js';
 
 // `tollgate usage`: requests, tokens, cost and refusals per day or hour, from the admin Usage API
 // (completions and embeddings added up), in-process on the data dir or against --server.
@@ -43,16 +44,6 @@ const GROUP_BY = { project: 'project_id', key: 'api_key_id', model: 'model' } as
 // Every kind Tollgate meters (images and audio carry tokens only for token-priced models).
 const KINDS = ['completions', 'embeddings', 'images', 'audio_speeches', 'audio_transcriptions'] as const;
 
-/** Parses unix seconds, an ISO date, or a span back from now (90m, 12h, 7d). */
-export function parseWhen(v: string, nowSec: number, flag: string): number {
-  const rel = /^(\d+)([mhd])$/.exec(v);
-  if (rel) return nowSec - Number(rel[1]) * { m: 60, h: 3600, d: 86_400 }[rel[2] as 'm' | 'h' | 'd'];
-  if (/^\d+$/.test(v)) return Number(v);
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new Error(`${flag} expects unix seconds, an ISO date or 7d/12h/30m, got '${v}'`);
-  return Math.floor(t / 1000);
-}
-
 type Result = Record<string, unknown> & { num_model_requests: number; num_refused_requests: number; cost_usd: number };
 
 /** Fetches every page of one usage kind. */
@@ -71,8 +62,8 @@ async function fetchBuckets(b: Backend, kind: string, params: URLSearchParams): 
 
 /** Gathers the rows of the report: one per bucket and group value that saw requests. */
 export async function usageReport(b: Backend, o: UsageOptions, nowSec: number): Promise<{ rows: Row[]; total: Omit<Row, 'start' | 'start_time'> }> {
-  const since = parseWhen(o.since, nowSec, '--since');
-  const until = o.until ? parseWhen(o.until, nowSec, '--until') : undefined;
+  const since = parseWhen(o.since, nowSec, '--since', 'ago');
+  const until = o.until ? parseWhen(o.until, nowSec, '--until', 'ago') : undefined;
   if (until !== undefined && until <= since) throw new Error('--until must be after --since');
   const params = new URLSearchParams({ start_time: String(since), bucket_width: o.bucket, limit: o.bucket === '1h' ? '168' : '31' });
   if (until !== undefined) params.set('end_time', String(until));
@@ -124,8 +115,8 @@ export function registerUsageCommand(program: Command, io: UsageCommandIo = { en
     .command('usage')
     .description('requests, tokens, cost and refused requests per day or hour (completions and embeddings)')
     .option('--project <project>', 'only this project (id or name)')
-    .option('--since <when>', 'from: unix seconds, ISO date, or 7d/12h/30m ago', '7d')
-    .option('--until <when>', 'to (exclusive): unix seconds, ISO date, or 7d/12h/30m ago (default now)')
+    .option('--since <when>', 'from: unix seconds, ISO 8601 date or time (UTC without a zone), or 7d/12h/30m ago', '7d')
+    .option('--until <when>', 'to (exclusive): unix seconds, ISO 8601 date or time (UTC without a zone), or 7d/12h/30m ago (default now)')
     .addOption(new Option('--by <dimension>', 'one row per project, key or model').choices(['project', 'key', 'model']))
     .addOption(new Option('--bucket <width>', 'bucket width').choices(['1d', '1h']).default('1d'))
     .action(async (_o: unknown, cmd: Command) => {
