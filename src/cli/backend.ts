@@ -11,6 +11,7 @@ import { setupTokenFile } from '../infra/setup-token-file.js';
 import { cliClock, cliIo } from './io.js';
 import { requestIdSource } from '../core/ids.js';
 import { remoteServer, serverUnreachable } from './server-url.js';
+import { redirectRefusal } from '../scanner/report.js';
 
 /** A call to the admin API: in-process on the local data dir, or over HTTP to a running server. */
 export interface Backend {
@@ -42,10 +43,15 @@ export async function openBackend(opts: BackendOptions, env: Record<string, stri
             method,
             headers: { authorization: `Bearer ${remote.adminKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
             body: body !== undefined ? JSON.stringify(body) : undefined,
+            // A redirect is refused, not followed: it would take the admin key and the body (a provider key) elsewhere.
+            redirect: 'manual',
           });
           text = await res.text();
         } catch (err) {
           throw new Error(serverUnreachable(remote.base, err));
+        }
+        if (res.status >= 300 && res.status < 400) {
+          throw new Error(`the server ${redirectRefusal(res.status, res.headers.get('location'), remote.base + path, path)}`);
         }
         return { status: res.status, body: jsonAnswer(res.status, res.headers.get('content-type'), text) };
       },

@@ -142,15 +142,37 @@ function errorMessage(err: unknown): string {
   return err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
 }
 
+/**
+ * Why an answer that redirects (3xx) is not followed, naming where it points (without a user or password) and, when it
+ * is the path asked for at another base, that base to give as --server. Found by review: fetch followed a 307 with the
+ * body (the keys a scan found, a provider key) to another origin, and the command reported success.
+ */
+export function redirectRefusal(status: number, location: string | null, url: string, path: string): string {
+  const why = 'not followed: the request carries the admin key and what it sends';
+  if (!location) return `answered ${status}, a redirect without a Location (${why})`;
+  let target: URL;
+  try {
+    target = new URL(location, url);
+  } catch {
+    return `answered ${status}, a redirect to a location that is not a URL (${why})`;
+  }
+  target.username = '';
+  target.password = '';
+  const base = target.href.endsWith(path) ? target.href.slice(0, -path.length) : null;
+  return `answered ${status}, a redirect to ${target.href} (${why}); if that is the Tollgate server, use ${base ?? 'its URL'} as --server`;
+}
+
 async function post(options: ServerOptions, path: string, body: unknown): Promise<unknown> {
   const url = options.server.replace(/\/+$/, '') + path;
   const res = await fetch(url, {
     method: 'POST',
     headers: { authorization: `Bearer ${options.adminKey}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
+    redirect: 'manual',
     signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
   });
   const text = await res.text();
+  if (res.status >= 300 && res.status < 400) throw new HttpError(`${path} ${redirectRefusal(res.status, res.headers.get('location'), url, path)}`, res.status);
   if (!res.ok) {
     let message = text.slice(0, 200);
     try {
