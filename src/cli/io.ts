@@ -1,4 +1,4 @@
-import { terminalSafe } from './output.js';
+import { secretsRedacted, terminalSafe } from './output.js';
 
 /** Where the CLI reads its environment and writes its output (tests pass their own). */
 export interface CliIo {
@@ -60,9 +60,12 @@ function promptHidden(question: string, stdinFlag: string): Promise<string> {
   });
 }
 
-/** The IO with every line written made safe for a terminal (output.ts terminalSafe), whoever writes it. */
+/**
+ * The IO with every line written made safe for a terminal (output.ts terminalSafe), and every secret on standard error
+ * redacted (output.ts secretsRedacted; standard output carries the secrets a command is asked for), whoever writes it.
+ */
 function safeIo(io: CliIo): CliIo {
-  return { ...io, out: (t) => io.out(terminalSafe(t)), err: (t) => io.err(terminalSafe(t)) };
+  return { ...io, out: (t) => io.out(terminalSafe(t)), err: (t) => io.err(terminalSafe(secretsRedacted(t))) };
 }
 
 let current: { io: CliIo; safe: CliIo } = { io: processIo, safe: safeIo(processIo) };

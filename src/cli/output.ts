@@ -1,4 +1,5 @@
 import { quotedForDisplay } from '../core/plain-text.js';
+import { redactSecretsInText } from '../scanner/patterns.js';
 
 // Stored text is shown the way git shows a path (issue 16 §3: a key or model name holding terminal escape codes
 // rewrote the terminal of whoever listed it): a value with a control character, a bidi override or a quote is quoted
@@ -37,6 +38,19 @@ export function terminalSafe(text: string): string {
     const c = ch.charCodeAt(0);
     return c < 0x20 ? `\\${c.toString(8).padStart(3, '0')}` : `\\u${c.toString(16).padStart(4, '0')}`;
   });
+}
+
+// What is left of a key once the scanner's formats are redacted: a Tollgate key mistyped (its checksum fails, so it is
+// no key to the scanner, but it is most of one) or another `sk-` key of a length no format has.
+const KEY_LOOKALIKE = /sk-(?:tg-(?:admin-)?)?[A-Za-z0-9_-]{20,}/g;
+
+/**
+ * Text for standard error with every secret in it redacted (its prefix and last four characters). Found by review: a
+ * secret given in the wrong argument was echoed whole (`unknown option '--admin-kye=sk-tg-admin-…'`, `--server expects
+ * an http:// URL, got 'sk-tg-admin-…'`); standard error is the one place, so no message can miss it.
+ */
+export function secretsRedacted(text: string): string {
+  return redactSecretsInText(text).replace(KEY_LOOKALIKE, (m) => `${/^sk-(?:tg-(?:admin-)?)?/.exec(m)?.[0]}…${m.slice(-4)}`);
 }
 
 /**
