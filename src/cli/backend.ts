@@ -10,7 +10,7 @@ import type { Actor } from '../services/context.js';
 import { setupTokenFile } from '../infra/setup-token-file.js';
 import { cliClock, cliIo } from './io.js';
 import { requestIdSource } from '../core/ids.js';
-import { remoteServer, serverUnreachable } from './server-url.js';
+import { isTimeout, remoteServer, serverTimedOut, serverUnreachable } from './server-url.js';
 import { redirectRefusal } from '../scanner/report.js';
 
 /** A call to the admin API: in-process on the local data dir, or over HTTP to a running server. */
@@ -45,10 +45,12 @@ export async function openBackend(opts: BackendOptions, env: Record<string, stri
             body: body !== undefined ? JSON.stringify(body) : undefined,
             // A redirect is refused, not followed: it would take the admin key and the body (a provider key) elsewhere.
             redirect: 'manual',
+            // The whole call, the answer's body read too.
+            signal: AbortSignal.timeout(remote.timeoutMs),
           });
           text = await res.text();
         } catch (err) {
-          throw new Error(serverUnreachable(remote.base, err));
+          throw new Error(isTimeout(err) ? serverTimedOut(remote.base, remote.timeoutMs) : serverUnreachable(remote.base, err));
         }
         if (res.status >= 300 && res.status < 400) {
           throw new Error(`the server ${redirectRefusal(res.status, res.headers.get('location'), remote.base + path, path)}`);

@@ -100,7 +100,7 @@ async function runScan(paths: string[], o: ScanOptions, env: Record<string, stri
   if ((o.git || o.staged) && paths.length > 1) throw new Error('--git and --staged scan one repository at a time');
   const remote = remoteServer(o, env);
   if (o.report && !remote) throw new Error('--report needs --server and --admin-key (or TOLLGATE_URL and TOLLGATE_ADMIN_KEY)');
-  const serverOptions: ServerOptions | null = remote ? { server: remote.base, adminKey: remote.adminKey } : null;
+  const serverOptions: ServerOptions | null = remote ? { server: remote.base, adminKey: remote.adminKey, timeoutMs: remote.timeoutMs } : null;
 
   // Progress only on the real terminal (createProgress also checks isTTY).
   const progress = createProgress(isProcessIo() ? process.stderr : { isTTY: false, write: () => true });

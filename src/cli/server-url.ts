@@ -6,6 +6,36 @@
 export interface RemoteServer {
   base: string;
   adminKey: string;
+  /** How long one call may take, answer read whole (cliTimeoutMs). */
+  timeoutMs: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+// The longest a timer can wait: node fires a longer one after 1 ms.
+const LONGEST_TIMEOUT_MS = 2 ** 31 - 1;
+
+/**
+ * How long one call to the server may take: TOLLGATE_CLI_TIMEOUT_MS, else 30 s (as scan's look-up always had). Found
+ * by review: the admin calls had none of their own, and a server that never answered held a command for undici's 300 s.
+ */
+export function cliTimeoutMs(env: Record<string, string | undefined>): number {
+  const raw = env.TOLLGATE_CLI_TIMEOUT_MS;
+  if (raw === undefined || raw === '') return DEFAULT_TIMEOUT_MS;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > LONGEST_TIMEOUT_MS) {
+    throw new Error(`TOLLGATE_CLI_TIMEOUT_MS expects a whole number of milliseconds from 1 to ${LONGEST_TIMEOUT_MS}, got '${raw}'`);
+  }
+  return n;
+}
+
+/** Whether a fetch failed because its AbortSignal.timeout ran out. */
+export function isTimeout(err: unknown): boolean {
+  return (err as { name?: unknown } | null)?.name === 'TimeoutError';
+}
+
+/** A call the server did not answer in time, naming the setting that bounds it. */
+export function serverTimedOut(base: string, timeoutMs: number): string {
+  return `the server at ${base} did not answer in ${timeoutMs / 1000} s (TOLLGATE_CLI_TIMEOUT_MS)`;
 }
 
 /** The URL with whatever stands between `//` and `@` masked, for messages (it may be a password). */
@@ -40,7 +70,7 @@ export function remoteServer(opts: { server?: string; adminKey?: string }, env: 
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${source} expects an http:// or https:// URL, got '${server}'`);
   const adminKey = opts.adminKey ?? env.TOLLGATE_ADMIN_KEY;
   if (!adminKey) throw new Error('--server needs --admin-key (or TOLLGATE_ADMIN_KEY)');
-  return { base: server.replace(/\/+$/, ''), adminKey };
+  return { base: server.replace(/\/+$/, ''), adminKey, timeoutMs: cliTimeoutMs(env) };
 }
 
 /** What a network error says, by its code: fetch() hides the reason (a refused connection, a DNS failure) in `cause`. */

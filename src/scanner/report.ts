@@ -164,14 +164,23 @@ export function redirectRefusal(status: number, location: string | null, url: st
 
 async function post(options: ServerOptions, path: string, body: unknown): Promise<unknown> {
   const url = options.server.replace(/\/+$/, '') + path;
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${options.adminKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    redirect: 'manual',
-    signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
-  });
-  const text = await res.text();
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${options.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    text = await res.text();
+  } catch (err) {
+    // The whole call, the answer's body read too; the CLI sets it (TOLLGATE_CLI_TIMEOUT_MS).
+    if ((err as { name?: unknown } | null)?.name === 'TimeoutError') throw new Error(`${path} did not answer in ${timeoutMs / 1000} s (TOLLGATE_CLI_TIMEOUT_MS)`);
+    throw err;
+  }
   if (res.status >= 300 && res.status < 400) throw new HttpError(`${path} ${redirectRefusal(res.status, res.headers.get('location'), url, path)}`, res.status);
   if (!res.ok) {
     let message = text.slice(0, 200);
