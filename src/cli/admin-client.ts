@@ -29,9 +29,21 @@ export async function withBackend<T>(cmd: Command, fn: (b: Backend, g: GlobalOpt
   }
 }
 
-/** One admin API call; an error answer becomes a CliError with OpenAI's message and code. */
+/**
+ * One admin API call; an error answer becomes a CliError with OpenAI's message and code. Every answer of the admin API
+ * the CLI calls is a JSON object: anything else (an empty body, `[]`) is the server answering unexpectedly, told so
+ * (found by review: `Cannot read properties of null (reading 'data')` was all an empty 200 body got).
+ */
 export async function callApi(b: Backend, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  return resultOf(await b.call(method, path, body));
+  return answerOf(method, path, await b.call(method, path, body));
+}
+
+/** The JSON object an admin call answered (callApi), or the CliError its answer calls for. */
+export function answerOf(method: string, path: string, res: { status: number; body: unknown }): Record<string, unknown> {
+  const answer = resultOf(res) as unknown;
+  if (answer === undefined) throw unexpectedAnswer(method, path, 'an empty body');
+  if (answer === null || typeof answer !== 'object' || Array.isArray(answer)) throw unexpectedAnswer(method, path, 'JSON that is not an object');
+  return answer as Record<string, unknown>;
 }
 
 /** The body of an answer, or a CliError with its error message. */
@@ -43,19 +55,50 @@ export function resultOf(res: { status: number; body: unknown }): Record<string,
   return res.body as Record<string, unknown>;
 }
 
+/** An answer the CLI cannot read as the route's, in words rather than as the JavaScript error reading it would throw. */
+export function unexpectedAnswer(method: string, path: string, what: string): CliError {
+  return new CliError(`the server answered ${method} ${path.split('?')[0]} unexpectedly (${what}): is --server the Tollgate server's URL?`);
+}
+
+/** The items of a list answer (its `data` array), or the server answering unexpectedly. */
+export function listItems<T = Record<string, unknown>>(page: Record<string, unknown>, path: string): T[] {
+  if (!Array.isArray(page.data)) throw unexpectedAnswer('GET', path, 'a list without its data');
+  return page.data as T[];
+}
+
 /**
- * Every item of a list route, page after page (`after` = the last page's last_id while has_more): a list command shows
- * the whole list, never its first page alone. `query` is the route's own filters (`include_revoked=true`, …).
+ * Tracks a list's cursors (`after`, `page`): the next one, or the server answering unexpectedly when it gives none or
+ * one it gave before (found by review: has_more with the same last_id made a list command ask for it forever).
  */
-export async function listAll(b: Backend, path: string, query = ''): Promise<Array<Record<string, unknown>>> {
-  const rows: Array<Record<string, unknown>> = [];
+export function pageCursor(path: string): (next: unknown) => string {
+  const given = new Set<string>();
+  return (next) => {
+    if (typeof next !== 'string' || next === '' || given.has(next)) throw unexpectedAnswer('GET', path, 'has_more, but a cursor that does not move on');
+    given.add(next);
+    return next;
+  };
+}
+
+/** The items of a list route, page by page (`after` = the last page's last_id while has_more). */
+export async function* listPages(b: Backend, path: string, query = ''): AsyncGenerator<Array<Record<string, unknown>>> {
+  const nextCursor = pageCursor(path);
   let after = '';
   for (;;) {
     const page = await callApi(b, 'GET', `${path}?limit=100${query ? `&${query}` : ''}${after ? `&after=${encodeURIComponent(after)}` : ''}`);
-    rows.push(...(page.data as Array<Record<string, unknown>>));
-    if (!page.has_more) return rows;
-    after = String(page.last_id);
+    yield listItems(page, path);
+    if (!page.has_more) return;
+    after = nextCursor(page.last_id);
   }
+}
+
+/**
+ * Every item of a list route, all pages read: a list command shows the whole list, never its first page alone. `query`
+ * is the route's own filters (`include_revoked=true`, …).
+ */
+export async function listAll(b: Backend, path: string, query = ''): Promise<Array<Record<string, unknown>>> {
+  const rows: Array<Record<string, unknown>> = [];
+  for await (const items of listPages(b, path, query)) rows.push(...items);
+  return rows;
 }
 
 /** A name in a message, in single quotes (or quoted and escaped when it holds control characters: output.ts shown). */

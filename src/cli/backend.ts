@@ -76,7 +76,7 @@ export async function openBackend(opts: BackendOptions, env: Record<string, stri
         payload: body !== undefined ? JSON.stringify(body) : undefined,
         headers: body !== undefined ? { 'content-type': 'application/json' } : {},
       });
-      return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : null };
+      return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : undefined };
     },
     async close() {
       await app.close();
@@ -85,9 +85,9 @@ export async function openBackend(opts: BackendOptions, env: Record<string, stri
   };
 }
 
-/** An answer's JSON body (null when empty); a proxy's error page, say, is told as what it is, not as a parse error. */
+/** An answer's JSON body (undefined when empty); a proxy's error page, say, is told as what it is, not as a parse error. */
 function jsonAnswer(status: number, contentType: string | null, text: string): unknown {
-  if (!text) return null;
+  if (!text) return undefined;
   try {
     return JSON.parse(text);
   } catch {

@@ -1,7 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { RATE_LIMIT_UNLIMITED } from '../core/project-rate-limits.js';
 import type { Backend } from './backend.js';
-import { CliError, callApi, listAll, projectIdOf, resultOf, withBackend } from './admin-client.js';
+import { CliError, answerOf, callApi, listAll, projectIdOf, resultOf, withBackend } from './admin-client.js';
 import { type BudgetOptions, type BudgetPlan, planBudget } from './budget-plan.js';
 import { cliIo } from './io.js';
 import { positiveInteger } from './option-values.js';
@@ -131,8 +131,9 @@ export function registerLimitsCommands(program: Command): void {
         } else {
           // OpenAI's update of the model's limit (`rl-<model>`); a model this instance does not list is added instead.
           const model = o.model ?? '*';
-          const update = await b.call('POST', `${ORG}/projects/${pid}/rate_limits/${encodeURIComponent(`rl-${model}`)}`, limits);
-          res = update.status === 404 ? await callApi(b, 'POST', `${ORG}/projects/${pid}/rate_limits`, { model, ...limits }) : await resultOf(update);
+          const updatePath = `${ORG}/projects/${pid}/rate_limits/${encodeURIComponent(`rl-${model}`)}`;
+          const update = await b.call('POST', updatePath, limits);
+          res = update.status === 404 ? await callApi(b, 'POST', `${ORG}/projects/${pid}/rate_limits`, { model, ...limits }) : answerOf('POST', updatePath, update);
         }
         cliIo().out(g.json ? `${JSON.stringify(res, null, 2)}\n` : `Rate limit set for ${o.key ? `key ${o.key}` : `${pid} (${o.model ?? 'all models'})`}.\n`);
       }),

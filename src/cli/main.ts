@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AUDIT_EVENT_TYPES } from '../core/audit-events.js';
-import { CliError, callApi, type GlobalOpts, listAll, projectIdOf, withBackend } from './admin-client.js';
+import { CliError, callApi, type GlobalOpts, listAll, listItems, projectIdOf, withBackend } from './admin-client.js';
 import { type CliIo, cliClock, cliIo, withCliIo } from './io.js';
 import { listOption, refuseEmptyOrRepeatedValues, wholeSeconds } from './option-values.js';
 import { shown, table, time } from './output.js';
@@ -290,7 +290,7 @@ export function buildCli(hooks: CliHooks = {}): Command {
         if (o.actor) q.set('actor_ids', o.actor);
         if (since !== undefined) q.set('effective_at[gte]', String(since));
         const res = await callApi(b, 'GET', `/v1/organization/audit_logs?${q}`);
-        const rows = (res.data as Array<Record<string, unknown>>).map((e) => {
+        const rows = listItems(res, '/v1/organization/audit_logs').map((e) => {
           // OpenAI's actor (a session or an API key), or null with Tollgate's account of who acted (cli, system, reporter).
           const actor = (e.actor ?? e.tollgate_actor ?? {}) as Record<string, unknown>;
           const who =

@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import type { Backend } from './backend.js';
-import { CliError, callApi, listAll, withBackend } from './admin-client.js';
+import { CliError, callApi, listAll, listPages, withBackend } from './admin-client.js';
 import { type CliIo, cliIo } from './io.js';
 import { listOption, positiveNumber } from './option-values.js';
 import { jsonList, shown, table, time } from './output.js';
@@ -15,14 +15,11 @@ const BASE = '/v1/organization/providers';
 /** A provider id from an id or an exact name (every page read). */
 async function providerIdOf(b: Backend, ref: string): Promise<string> {
   if (ref.startsWith('prov_')) return ref;
-  let after = '';
-  for (;;) {
-    const page = await callApi(b, 'GET', `${BASE}?limit=100${after ? `&after=${encodeURIComponent(after)}` : ''}`);
-    const found = (page.data as Array<{ id: string; name: string }>).find((p) => p.name === ref);
-    if (found) return found.id;
-    if (!page.has_more) throw new CliError(`No runtime provider named ${shown(ref)}.`);
-    after = String(page.last_id);
+  for await (const items of listPages(b, BASE)) {
+    const found = items.find((p) => p.name === ref);
+    if (found) return String(found.id);
   }
+  throw new CliError(`No runtime provider named ${shown(ref)}.`);
 }
 
 /** The provider key: --value, else standard input's first line (--value-stdin), else asked for without echo. */

@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { callApi, projectIdOf } from './admin-client.js';
+import { callApi, listItems, pageCursor, projectIdOf, unexpectedAnswer } from './admin-client.js';
 import { type Backend, openBackend } from './backend.js';
 import { table, time } from './output.js';
 import { cliClock } from './io.js';
@@ -49,14 +49,18 @@ type Result = Record<string, unknown> & { num_model_requests: number; num_refuse
 /** Fetches every page of one usage kind. */
 async function fetchBuckets(b: Backend, kind: string, params: URLSearchParams): Promise<Array<{ start_time: number; results: Result[] }>> {
   const out: Array<{ start_time: number; results: Result[] }> = [];
+  const path = `/v1/organization/usage/${kind}`;
+  const nextCursor = pageCursor(path);
   let page = '';
   for (;;) {
     const q = new URLSearchParams(params);
     if (page) q.set('page', page);
-    const res = await callApi(b, 'GET', `/v1/organization/usage/${kind}?${q}`);
-    out.push(...(res.data as Array<{ start_time: number; results: Result[] }>));
-    if (!res.has_more || typeof res.next_page !== 'string') return out;
-    page = res.next_page;
+    const res = await callApi(b, 'GET', `${path}?${q}`);
+    const buckets = listItems<{ start_time: number; results: Result[] }>(res, path);
+    if (buckets.some((bucket) => !Array.isArray(bucket?.results))) throw unexpectedAnswer('GET', path, 'a bucket without its results');
+    out.push(...buckets);
+    if (!res.has_more) return out;
+    page = nextCursor(res.next_page);
   }
 }
 
