@@ -56,6 +56,14 @@ describe('the CLI process', () => {
     expect(JSON.parse(r.out).data).toHaveLength(150);
   }, 120_000);
 
+  // Found by review: a time without a zone was read in the machine's time zone (V8's Date.parse); the CLI reads it as
+  // UTC (cli/when.ts), shown here in a process whose zone is not UTC.
+  it('reads a time without a zone as UTC whatever the machine\'s time zone', async () => {
+    const r = await runProcess({ TOLLGATE_DATA_DIR: dir, TZ: 'America/New_York' }, '--json', 'keys', 'create', '--name', 'zoned', '--expires', '2030-01-02T03:04');
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out).expires_at).toBe(Date.UTC(2030, 0, 2, 3, 4) / 1000);
+  }, 120_000);
+
   // Found by review: run.ts kept the process for `serve` only when argv[2] was 'serve', so `tollgate --json serve`
   // exited 0 at once, no server started.
   it('serves when a global option comes before serve', async () => {
