@@ -60,6 +60,49 @@ export function mayHoldProviderKey(body: Buffer, secrets: readonly string[]): bo
   return false;
 }
 
+/**
+ * Watches an answer relayed chunk by chunk for the provider's keys (each key's longest run of ASCII letters and
+ * digits, as it is written: an echo of the request's headers writes it so), across chunk boundaries: each chunk is
+ * handed on less its last bytes, which could begin a key that the next chunk ends, and those are handed on with the
+ * next (`flush` at the end). A chunk that holds a key is not handed on: the caller cuts the answer there (found by a
+ * review: an echoing upstream's 9 MiB or octet-stream answer carried the provider's key to the client).
+ */
+export class ProviderKeyWatch {
+  private readonly runs: Buffer[];
+  private readonly keep: number;
+  private carry: Buffer = Buffer.alloc(0);
+
+  constructor(secrets: readonly string[]) {
+    this.runs = [];
+    for (const s of secrets) {
+      if (s.length < MIN_SECRET) continue;
+      this.runs.push(Buffer.from(plainRunOf(s) ?? s, 'latin1'));
+    }
+    this.keep = this.runs.reduce((m, r) => Math.max(m, r.length - 1), 0);
+  }
+
+  /** Whether there is anything to watch for. */
+  get watching(): boolean {
+    return this.runs.length > 0;
+  }
+
+  /** What of `chunk` (after what was held back) may be handed on now, or null when a key is in it. */
+  next(chunk: Buffer): Buffer | null {
+    const all = this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk]);
+    for (const run of this.runs) if (all.includes(run)) return null;
+    const cut = Math.max(0, all.length - this.keep);
+    this.carry = Buffer.from(all.subarray(cut));
+    return all.subarray(0, cut);
+  }
+
+  /** What was held back, at the body's end. */
+  flush(): Buffer {
+    const rest = this.carry;
+    this.carry = Buffer.alloc(0);
+    return rest;
+  }
+}
+
 /** An ASCII letter or digit (and a few others) written as a JSON escape. */
 const ESCAPED_LETTER_OR_DIGIT = /\\u00[3-7]/;
 

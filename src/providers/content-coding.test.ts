@@ -34,6 +34,9 @@ describe('decodedAnswer', () => {
     expect(decodedAnswer(plain, 'p').body).toBe(plain.body);
     const identity = decodedAnswer(answer('Identity', [Buffer.from('{}')]), 'p');
     expect(identity.headers['content-encoding']).toBeUndefined();
+    // Its length still describes its bytes (dropped, a download lost its length and a HEAD its only answer: a review).
+    expect(identity.headers['content-length']).toBe('12');
+    expect(decodedAnswer(answer(' , identity', [Buffer.from('{}')]), 'p').headers['content-length']).toBe('12');
     expect((await identity.body.readAll()).toString()).toBe('{}');
   });
 

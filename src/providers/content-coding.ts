@@ -31,6 +31,8 @@ export function decodedAnswer(res: UpstreamResponse, provider: string, maxBytes 
   }
   const headers = { ...res.headers };
   delete headers['content-encoding'];
+  // `identity` alone (or a list naming no coding): the bytes are as they came, and their length with them.
+  if (codings.length === 0) return { ...res, headers };
   delete headers['content-length'];
   let body = res.body;
   for (let i = codings.length - 1; i >= 0; i--) body = new DecodedBody(body, codings[i], provider, maxBytes);

@@ -1,6 +1,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { BodyPipe, ChunkSink, UpstreamBody, UpstreamResponse } from '../../core/upstream.js';
 import { cutIfStalled } from './client-stall.js';
+import type { ProviderKeyWatch } from '../../core/provider-details.js';
 
 /** Answers larger than this (declared, or found so as they are read), or not JSON, are streamed through instead of read whole. */
 export const BUFFER_LIMIT = 8 * 1024 * 1024;
@@ -33,14 +34,23 @@ export async function relayPassThrough(
   isClientGone: () => boolean,
   stallMs: number,
   tail?: BodyTail,
+  watch?: ProviderKeyWatch,
 ): Promise<boolean> {
   const length = up.headers['content-length'];
   if (typeof length === 'string' && /^\d+$/.test(length)) headers['content-length'] = length;
   raw.writeHead(up.statusCode, headers);
   const onDrain = () => piped.resume();
-  const piped = up.body.pipe((chunk) => {
-    tail?.push(chunk);
-    if (raw.destroyed) return true;
+  // A provider key found in the answer (watch): the answer is cut before it, as one the upstream broke off.
+  let keyFound = false;
+  const piped = up.body.pipe((whole) => {
+    tail?.push(whole);
+    if (raw.destroyed || keyFound) return true;
+    const chunk = watch ? watch.next(whole) : whole;
+    if (chunk === null) {
+      keyFound = true;
+      raw.destroy();
+      return true;
+    }
     if (raw.write(chunk)) return true;
     raw.once('drain', onDrain);
     cutIfStalled(raw, stallMs);
@@ -54,8 +64,10 @@ export async function relayPassThrough(
   } finally {
     raw.off('drain', onDrain);
   }
+  if (keyFound) whole = false;
   if (!whole || isClientGone()) raw.destroy();
   else {
+    if (watch) raw.write(watch.flush());
     raw.end();
     if (!raw.writableFinished) cutIfStalled(raw, stallMs);
   }
@@ -90,9 +102,10 @@ export async function relayClearedText(
   isClientGone: () => boolean,
   stallMs: number,
   clear: (text: string) => string,
+  watch?: ProviderKeyWatch,
 ): Promise<boolean> {
   const read = await readBounded(up.body, BUFFER_LIMIT);
-  if (read.over) return relayPassThrough(raw, { ...up, body: read.body }, headers, isClientGone, stallMs);
+  if (read.over) return relayPassThrough(raw, { ...up, body: read.body }, headers, isClientGone, stallMs, undefined, watch);
   let buf: Buffer;
   try {
     buf = await read.body.readAll();

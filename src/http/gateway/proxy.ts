@@ -3,7 +3,7 @@ import { type ApiFormat, anthropicError } from '../../core/anthropic-errors.js';
 import { BODILESS_METHODS, matchApiRoute } from '../../core/api-routes.js';
 import { errorBody, TollgateError } from '../../core/errors.js';
 import { asksToStream, isBackgroundResponse, type MeterPlan } from '../../core/metering-plan.js';
-import { mayHoldProviderDetails, mayHoldProviderKey, withoutProviderDetails, withoutProviderKeys, withResultsOnGateway } from '../../core/provider-details.js';
+import { mayHoldProviderDetails, mayHoldProviderKey, ProviderKeyWatch, withoutProviderDetails, withoutProviderKeys, withResultsOnGateway } from '../../core/provider-details.js';
 import { openAIErrorShape } from '../../core/upstream-error-shape.js';
 import { readsAsEventStream } from '../../core/media-types.js';
 import { routeModel, type RouteTarget } from '../../core/routing.js';
@@ -335,9 +335,14 @@ async function forward(
       // A JSON image or transcription answer past the size kept in memory ends with its usage: its last bytes are
       // kept as they pass, to bill that usage.
       const tail = !quotes && up.statusCode < 300 && readsAnswerEnd(info.plan, up.headers['content-type']) ? new BodyTail(ANSWER_END_BYTES) : undefined;
+      // Any other answer (past the size read whole, of another type) is watched for the key as it passes, and cut
+      // before it; a file's content is the client's own.
+      const secrets = providerSecrets(g);
+      const keys = info.route.endsWith('/content') ? undefined : new ProviderKeyWatch(secrets);
+      const watch = keys?.watching ? keys : undefined;
       const whole = quotes
-        ? await relayClearedText(res, up, headers, clientGone, g.clientStallTimeoutMs, (text) => withoutProviderKeys(text, providerSecrets(g)))
-        : await relayPassThrough(res, up, headers, clientGone, g.clientStallTimeoutMs, tail);
+        ? await relayClearedText(res, up, headers, clientGone, g.clientStallTimeoutMs, (text) => withoutProviderKeys(text, secrets), watch)
+        : await relayPassThrough(res, up, headers, clientGone, g.clientStallTimeoutMs, tail, watch);
       const outcome: Outcome['outcome'] = whole ? 'ok' : clientGone() ? 'client_aborted' : timedOut ? 'timeout' : 'upstream_error';
       // Speech (audio), a transcription as plain text, answers broken off, or without usage at their end: billed by
       // their plan (answer-metering.ts: images at the estimate of what was asked, as for any answer not read).
