@@ -93,15 +93,12 @@ export class WebhookDispatcher {
   }
 
   /**
-   * After the attempts under way, passes until every delivery due now was attempted (or only slots held by attempts it
-   * did not start are left), awaiting the attempts they started; how many they attempted. For tests and callers that wait: the
+   * Passes after the one under way until every delivery due now was attempted (or only slots held by attempts it did
+   * not start are left), awaiting the attempts they started; how many they attempted. For tests and callers that wait: the
    * timer's passes await no attempt.
    */
   async runOnce(): Promise<number> {
     let attempted = 0;
-    // Attempts a timer's or a kick's pass started first end before it (their deliveries leased until they are written):
-    // a run right after an event found its first attempt under way, its lease held, and skipped the retry due.
-    await Promise.all(this.inFlight.values());
     for (;;) {
       const { started, full } = await this.onePass();
       attempted += started.length;
