@@ -33,15 +33,18 @@ describe('CLI times', () => {
   });
 
   it('reads an ISO 8601 date or time without a zone as UTC, and one with a zone at its offset', async () => {
+    // Years ahead of whatever today is (the suite runs with the clock moved ten years too), a leap year among them.
+    const y = new Date().getUTCFullYear() + 5;
+    const leap = [y, y + 1, y + 2, y + 3].find((n) => (n % 4 === 0 && n % 100 !== 0) || n % 400 === 0) ?? y;
     const cases: Array<[string, number]> = [
-      ['2030-01-02', Date.UTC(2030, 0, 2) / 1000],
-      ['2028-02-29', Date.UTC(2028, 1, 29) / 1000],
-      ['2030-01-02T03:04', Date.UTC(2030, 0, 2, 3, 4) / 1000],
-      ['2030-01-02T03:04:05', Date.UTC(2030, 0, 2, 3, 4, 5) / 1000],
-      ['2030-01-02T03:04:05.999Z', Date.UTC(2030, 0, 2, 3, 4, 5) / 1000],
-      ['2030-01-02T03:04+02:00', Date.UTC(2030, 0, 2, 1, 4) / 1000],
-      ['2030-01-02T03:04:05-05:30', Date.UTC(2030, 0, 2, 8, 34, 5) / 1000],
-      ['1893456000', 1893456000],
+      [`${y}-01-02`, Date.UTC(y, 0, 2) / 1000],
+      [`${leap}-02-29`, Date.UTC(leap, 1, 29) / 1000],
+      [`${y}-01-02T03:04`, Date.UTC(y, 0, 2, 3, 4) / 1000],
+      [`${y}-01-02T03:04:05`, Date.UTC(y, 0, 2, 3, 4, 5) / 1000],
+      [`${y}-01-02T03:04:05.999Z`, Date.UTC(y, 0, 2, 3, 4, 5) / 1000],
+      [`${y}-01-02T03:04+02:00`, Date.UTC(y, 0, 2, 1, 4) / 1000],
+      [`${y}-01-02T03:04:05-05:30`, Date.UTC(y, 0, 2, 8, 34, 5) / 1000],
+      [String(Date.UTC(y, 0, 1) / 1000), Date.UTC(y, 0, 1) / 1000],
     ];
     for (const [when, expected] of cases) {
       const r = await cli('--json', 'keys', 'create', '--name', `at ${when}`, '--expires', when);
