@@ -13,7 +13,7 @@ import { changedSettings, lockedKeySettings } from './key-changes.js';
 import { insertKey, recordKeyChange, revokeKeyRow } from './key-writes.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { BoolParam, pageOf, pageParams } from './query-params.js';
-import { getProject, IpListSchema, lockActiveProject } from './projects.js';
+import { getActiveProject, getProject, IpListSchema, requireActiveProject } from './projects.js';
 import { decideKeyManagement, decideKeyOwnerAssignment, keyActions } from '../core/roles.js';
 import { IdSchema, NameSchema, text } from './text-fields.js';
 import type { CreatedProjectKey, RotatedProjectKey } from '../contract/api-keys.js';
@@ -112,16 +112,6 @@ export function checkFutureExpiry(expiresAt: number | null | undefined, now: num
   if (expiresAt != null && expiresAt <= now) {
     throw new TollgateError('invalid_value', "Invalid value for 'expires_at': must be in the future (unix seconds).", 'expires_at');
   }
-}
-
-/** The refusal of a change to an archived project's keys (create, change, rotate, end a grace). */
-export const projectArchived = (projectId: string) =>
-  new TollgateError('project_archived', `Project '${projectId}' is archived; its keys cannot be changed.`, 'project_id');
-
-async function activeProject(deps: ServiceDeps, orgId: string, projectId: string) {
-  const project = await getProject(deps, orgId, projectId);
-  if (project.status === 'archived') throw projectArchived(projectId);
-  return project;
 }
 
 const keyNotFound = (keyId: string, projectId: string) =>
@@ -232,12 +222,12 @@ export async function createProjectKey(
   actor: Actor,
 ): Promise<CreatedProjectKey> {
   checkFutureExpiry(body.expires_at, nowSeconds(deps));
-  await activeProject(deps, orgId, projectId);
+  await getActiveProject(deps, orgId, projectId);
   const owner = await resolveOwner(deps, orgId, projectId, body.owner, actor);
   await checkKeyManager(deps, projectId, owner, actor);
   const permissions: PermissionsSpec = body.permissions ?? 'all';
   const { id, secret } = await deps.database.db.transaction().execute(async (trx) => {
-    if (!(await lockActiveProject(trx, deps, projectId))) throw projectArchived(projectId);
+    await requireActiveProject(trx, deps, projectId);
     await lockKeyManager(trx, deps, projectId, owner, actor, true);
     const created = await insertKey(
       trx,
@@ -374,7 +364,7 @@ export async function updateProjectKey(
 ): Promise<ProjectApiKeyObject> {
   checkFutureExpiry(body.expires_at, nowSeconds(deps));
   // An archived project's keys are not changed, as they are not rotated (docs/dashboard.md); they may be revoked.
-  await activeProject(deps, orgId, projectId);
+  await getActiveProject(deps, orgId, projectId);
   const current = await getProjectKey(deps, orgId, projectId, keyId);
   const keyOwner = await ownerOfKey(deps, keyId);
   await checkKeyManager(deps, projectId, keyOwner, actor);
@@ -382,7 +372,7 @@ export async function updateProjectKey(
     throw new TollgateError('key_revoked', `API key '${keyId}' is ${current.status} and cannot be changed.`, 'api_key_id');
   }
   await deps.database.db.transaction().execute(async (trx) => {
-    if (!(await lockActiveProject(trx, deps, projectId))) throw projectArchived(projectId);
+    await requireActiveProject(trx, deps, projectId);
     await lockKeyManager(trx, deps, projectId, keyOwner, actor);
     await lockChangeableKey(trx, deps, projectId, keyId, 'changed');
     const before = await lockedKeySettings(trx, deps, keyId);
@@ -424,7 +414,7 @@ export async function rotateProjectKey(
   actor: Actor,
 ): Promise<RotatedProjectKey> {
   const grace = body.grace_period_seconds ?? DEFAULT_GRACE_SECONDS;
-  await activeProject(deps, orgId, projectId);
+  await getActiveProject(deps, orgId, projectId);
   const current = await getProjectKey(deps, orgId, projectId, keyId);
   const keyOwner = await ownerOfKey(deps, keyId);
   await checkKeyManager(deps, projectId, keyOwner, actor);
@@ -435,7 +425,7 @@ export async function rotateProjectKey(
   const secret = generateSecret('project', deps.randomBytes);
   const redacted = redactSecret(secret);
   await deps.database.db.transaction().execute(async (trx) => {
-    if (!(await lockActiveProject(trx, deps, projectId))) throw projectArchived(projectId);
+    await requireActiveProject(trx, deps, projectId);
     await lockKeyManager(trx, deps, projectId, keyOwner, actor);
     await lockChangeableKey(trx, deps, projectId, keyId, 'rotated');
     // Old secrets end at now + grace (or sooner, if an earlier rotation already set an end).

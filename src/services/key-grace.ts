@@ -1,11 +1,11 @@
 import { TollgateError } from '../core/errors.js';
-import { checkKeyManager, getProjectKey, lockKeyManager, ownerOfKey, projectArchived } from './api-keys.js';
+import { checkKeyManager, getProjectKey, lockKeyManager, ownerOfKey } from './api-keys.js';
 import { writeAudit } from './audit.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import type { GraceEndedKey } from '../contract/api-keys.js';
 import { recordKeyChange } from './key-writes.js';
-import { getProject, lockActiveProject } from './projects.js';
+import { getProject, projectArchived, requireActiveProject } from './projects.js';
 
 // A rotation leaves the previous secrets working for a grace period (api-keys.ts rotateProjectKey). Once every
 // system has the new secret, the grace can be ended at once instead of waiting it out (issue 19).
@@ -49,7 +49,7 @@ export async function endRotationGrace(
   const now = nowSeconds(deps);
   const ended = await deps.database.db.transaction().execute(async (trx) => {
     // Archived since the check above: refused as it would have been (grace_ended was logged after project.archived).
-    if (!(await lockActiveProject(trx, deps, projectId))) throw projectArchived(projectId);
+    await requireActiveProject(trx, deps, projectId);
     await lockKeyManager(trx, deps, projectId, keyOwner, actor);
     const res = await trx
       .updateTable('api_key_secrets')
