@@ -49,15 +49,10 @@ export function gcra(spec: BucketSpec, tat: number, cost: number, now: number): 
  * state it left unchanged (remaining as before, the reset of the current state), not the one it would have made.
  */
 export function gcraStanding(spec: BucketSpec, tat: number, now: number): GcraDecision {
-  const interval = spec.periodMs / spec.limit;
-  const base = Math.max(tat, now);
-  return {
-    allowed: true,
-    tat,
-    remaining: Math.max(0, Math.floor((spec.periodMs - (base - now)) / interval + 1e-9)),
-    resetMs: Math.max(0, base - now),
-    retryAfterMs: 0,
-  };
+  // A request of no units, decided: its remaining and reset are the bucket's as it stands (0 left when it owes more
+  // than a period, where the decision refuses).
+  const d = gcra(spec, tat, 0, now);
+  return { ...d, allowed: true, tat, retryAfterMs: 0 };
 }
 
 /** Moves a bucket's state by `delta` units (settling an estimate to the real count); never below `now`. */

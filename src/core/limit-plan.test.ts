@@ -118,6 +118,11 @@ describe('planLimits', () => {
     const later = now + 3_600_000;
     const { rates, counters } = limitChecks(plan, 321, 654.5, later);
     expect(rates.map((r) => r.cost)).toEqual([1, 321]);
+    // A request whose most is more than its estimate (images, input by reference) reserves up to that most on TPM,
+    // never past the whole limit nor below the estimate; requests stay 1.
+    expect(limitChecks(plan, 10, 0, later, 30).rates.map((r) => r.cost)).toEqual([1, 30]);
+    expect(limitChecks(plan, 10, 0, later, 5_000).rates.map((r) => r.cost)).toEqual([1, 50]);
+    expect(limitChecks(plan, 10, 0, later, 5).rates.map((r) => r.cost)).toEqual([1, 10]);
     expect(counters.map((c) => [c.amount, c.cap, c.ttlSec])).toEqual([
       [1, 9, keyTtlSeconds('d2026-02-10', later)],
       [654.5, 10_000_000, keyTtlSeconds('m2026-02', later)],

@@ -222,7 +222,8 @@ export function limitChecks(
   const rates: RateCheck[] = new Array(plan.rates.length);
   for (let i = 0; i < plan.rates.length; i++) {
     const r = plan.rates[i];
-    const cost = r.kind !== 'tpm' ? 1 : atMostTokens > tokens ? Math.max(tokens, Math.min(atMostTokens, r.limit)) : tokens;
+    // TPM: the estimate, or up to the most the request may use but not past the whole limit (atMostTokens 0: none).
+    const cost = r.kind === 'tpm' ? Math.max(tokens, Math.min(atMostTokens, r.limit)) : 1;
     // RPD is rebuilt from stored usage when the store lacks it (a restart would hand out the day again); RPM and
     // TPM start full, as a minute's worth is all a restart can hand out again.
     rates[i] = { key: r.key, limit: r.limit, periodMs: r.periodMs, cost, seedable: r.kind === 'rpd' };
