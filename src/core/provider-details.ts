@@ -86,13 +86,30 @@ export class ProviderKeyWatch {
     return this.runs.length > 0;
   }
 
-  /** What of `chunk` (after what was held back) may be handed on now, or null when a key is in it. */
-  next(chunk: Buffer): Buffer | null {
-    const all = this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk]);
-    for (const run of this.runs) if (all.includes(run)) return null;
-    const cut = Math.max(0, all.length - this.keep);
-    this.carry = Buffer.from(all.subarray(cut));
-    return all.subarray(0, cut);
+  /**
+   * What may be handed on now (what was held back, then `chunk` less its last bytes), or null when a key is in it. A
+   * large chunk is searched where it lies and only its seam with what was held back is copied: every chunk of an
+   * answer passed through goes by here.
+   */
+  next(chunk: Buffer): Buffer[] | null {
+    const carry = this.carry;
+    if (chunk.length <= this.keep) {
+      const all = carry.length === 0 ? chunk : Buffer.concat([carry, chunk]);
+      if (this.holdsKey(all)) return null;
+      const cut = Math.max(0, all.length - this.keep);
+      this.carry = Buffer.from(all.subarray(cut));
+      return cut === 0 ? [] : [all.subarray(0, cut)];
+    }
+    if (this.holdsKey(chunk)) return null;
+    if (carry.length > 0 && this.holdsKey(Buffer.concat([carry, chunk.subarray(0, this.keep)]))) return null;
+    const cut = chunk.length - this.keep;
+    this.carry = Buffer.from(chunk.subarray(cut));
+    return carry.length === 0 ? [chunk.subarray(0, cut)] : [carry, chunk.subarray(0, cut)];
+  }
+
+  private holdsKey(bytes: Buffer): boolean {
+    for (const run of this.runs) if (bytes.includes(run)) return true;
+    return false;
   }
 
   /** What was held back, at the body's end. */

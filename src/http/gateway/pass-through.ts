@@ -1,6 +1,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { BodyPipe, ChunkSink, UpstreamBody, UpstreamResponse } from '../../core/upstream.js';
 import { cutIfStalled } from './client-stall.js';
+import { mediaTypeOf } from '../../core/media-types.js';
 import type { ProviderKeyWatch } from '../../core/provider-details.js';
 
 /** Answers larger than this (declared, or found so as they are read), or not JSON, are streamed through instead of read whole. */
@@ -45,13 +46,18 @@ export async function relayPassThrough(
   const piped = up.body.pipe((whole) => {
     tail?.push(whole);
     if (raw.destroyed || keyFound) return true;
-    const chunk = watch ? watch.next(whole) : whole;
-    if (chunk === null) {
-      keyFound = true;
-      raw.destroy();
-      return true;
-    }
-    if (raw.write(chunk)) return true;
+    let room: boolean;
+    if (watch) {
+      const parts = watch.next(whole);
+      if (parts === null) {
+        keyFound = true;
+        raw.destroy();
+        return true;
+      }
+      room = true;
+      for (const part of parts) room = raw.write(part);
+    } else room = raw.write(whole);
+    if (room) return true;
     raw.once('drain', onDrain);
     cutIfStalled(raw, stallMs);
     return false;
@@ -83,10 +89,7 @@ export async function relayPassThrough(
 export function mayQuoteRequest(up: UpstreamResponse, route: string, method: string): boolean {
   // Without a body (its length is the GET's): passed on as it is.
   if (method === 'HEAD' || up.statusCode === 204 || up.statusCode === 304 || route.endsWith('/content')) return false;
-  const type = String(up.headers['content-type'] ?? '')
-    .split(';', 1)[0]
-    .trim()
-    .toLowerCase();
+  const type = mediaTypeOf(up.headers['content-type']);
   if (type === 'text/event-stream') return false;
   return type === '' || type.startsWith('text/') || type.startsWith('message/') || type.endsWith('xml');
 }
