@@ -20,8 +20,11 @@ export function mediaTypeOf(contentType: string | string[] | undefined): string 
 
 /** Whether a media type (mediaTypeOf) is JSON: `application/json`, or a `+json` suffix (RFC 6839). */
 export function isJsonMediaType(type: string): boolean {
-  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+  return type === 'application/json' || JSON_SUFFIXED.test(type);
 }
+
+/** `application/<name>+json`: what the admin API's body parser takes for JSON too (http/shared/json-body.ts). */
+const JSON_SUFFIXED = /^application\/[\w.-]+\+json$/;
 
 /**
  * Whether a successful answer is read as Server-Sent Events: one declared `text/event-stream` in any case, and, when

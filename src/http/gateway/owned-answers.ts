@@ -1,5 +1,5 @@
 import { TollgateError } from '../../core/errors.js';
-import { mediaTypeOf, readsAsEventStream } from '../../core/media-types.js';
+import { isJsonMediaType, mediaTypeOf, readsAsEventStream } from '../../core/media-types.js';
 import { type AnswerObjects, answerObjects, eventObjects, OBJECT_EVENTS } from '../../core/object-answers.js';
 import { eventData, SseFramer, splitEvents, withLoneCrAsLf } from '../../core/sse.js';
 import type { BodyPipe, ChunkSink, Upstream, UpstreamBody, UpstreamRequest, UpstreamResponse } from '../../core/upstream.js';
@@ -36,7 +36,7 @@ export async function settleAnswer(g: GatewayContext, access: ObjectAccess, up: 
   // project's objects (a list answered `Application/JSON` was, found by a review); one that is no JSON is refused.
   if (!plan.list) {
     if (readsAsEventStream(type, access.streams)) return { ...up, body: new InspectedStream(up.body, streamInspector(g, access)) };
-    if (!mediaTypeOf(type).includes('json')) return up;
+    if (!isJsonMediaType(mediaTypeOf(type))) return up;
   }
   let buf = await up.body.readAll();
   let answer: unknown;

@@ -1,3 +1,4 @@
+import { isJsonMediaType, mediaTypeOf } from '../../core/media-types.js';
 import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import sjson from 'secure-json-parse';
@@ -40,10 +41,7 @@ export function installJsonParser(app: FastifyInstance): void {
 
 /** Whether a Content-Type names JSON (application/json, or a +json type such as application/merge-patch+json). */
 export function isJsonContentType(contentType: string | undefined): boolean {
-  if (!contentType) return false;
-  if (contentType === 'application/json') return true;
-  const type = contentType.split(';', 1)[0].trim().toLowerCase();
-  return type === 'application/json' || /^application\/[\w.-]+\+json$/.test(type);
+  return contentType === 'application/json' || isJsonMediaType(mediaTypeOf(contentType));
 }
 
 /** Parses a JSON request body (undefined when empty); throws `invalid_json`, also for prototype-pollution keys. */
