@@ -280,25 +280,32 @@ export function usageAtJsonTail(buf: Buffer): Record<string, unknown> | null {
     if (buf[i] !== 0x20 && buf[i] !== 0x3a && buf[i] !== 0x0a && buf[i] !== 0x0d && buf[i] !== 0x09) return null;
     i++;
   }
-  const start = i;
+  const close = objectEndAt(buf, i, end);
+  if (close < 0) return null;
+  try {
+    return JSON.parse(buf.toString('utf8', i, close + 1)) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Where the JSON object that opens at `start` closes (its `}`), scanning no further than `last`, strings and their
+ * escapes skipped; -1 when it does not close by then.
+ */
+function objectEndAt(buf: Buffer, start: number, last: number): number {
   let depth = 0;
   let inString = false;
-  for (; i <= end; i++) {
+  for (let i = start; i <= last; i++) {
     const c = buf[i];
     if (inString) {
       if (c === 0x5c) i++;
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b) depth++;
-    else if (c === 0x7d && --depth === 0) {
-      try {
-        return JSON.parse(buf.toString('utf8', start, i + 1)) as Record<string, unknown>;
-      } catch {
-        return null;
-      }
-    }
+    else if (c === 0x7d && --depth === 0) return i;
   }
-  return null;
+  return -1;
 }
 
 const isJsonSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
@@ -325,21 +332,10 @@ export function usageAtJsonEnd(tail: Buffer): Record<string, unknown> | null {
   i++;
   while (isJsonSpace(tail[i])) i++;
   if (tail[i] !== 0x7b) return null;
-  const start = i;
-  let depth = 0;
-  let inString = false;
-  for (; i <= close; i++) {
-    const c = tail[i];
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b) depth++;
-    else if (c === 0x7d && --depth === 0) break;
-  }
-  if (i !== close) return null;
+  // Its object closes where the root's last member ends: it is the root's own.
+  if (objectEndAt(tail, i, close) !== close) return null;
   try {
-    const usage: unknown = JSON.parse(tail.toString('utf8', start, close + 1));
+    const usage: unknown = JSON.parse(tail.toString('utf8', i, close + 1));
     return usage !== null && typeof usage === 'object' && !Array.isArray(usage) ? (usage as Record<string, unknown>) : null;
   } catch {
     return null;
