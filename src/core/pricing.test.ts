@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boundCostNanoUsd, costNanoUsd, DEFAULT_PRICES, nanoToUsdText6, priceFor, snapshotBase, speedMultiple, tierRates } from './pricing.js';
+import { boundCostNanoUsd, costLineItems, costNanoUsd, DEFAULT_PRICES, isFreeOfCharge, nanoToUsdText6, priceFor, snapshotBase, speedMultiple, tierRates } from './pricing.js';
 
 describe('pricing', () => {
   it('finds exact names and dated snapshots of them', () => {
@@ -240,5 +240,42 @@ describe('nanoToUsdText6', () => {
       values.push(Math.floor((seed / 2 ** 31) * 10 ** (i % 16)));
     }
     for (const v of values) expect(nanoToUsdText6(v), String(v)).toBe((v / 1e9).toFixed(6));
+  });
+});
+
+describe('costLineItems', () => {
+  it("splits a request's cost into input, cached input and output at each part's own rate, adding up to the cost exactly", () => {
+    const sonnet = DEFAULT_PRICES['claude-sonnet-4-6'];
+    // 100 input, 10,000 written to the cache (5 minutes), 100 output: output $0.0015 at $15/M (it showed $0.00185 when
+    // the cache writes' surcharge was shared in proportion).
+    const tokens = { input: 10_100, cached: 0, output: 100, cacheWrite: 10_000 };
+    const [input, cached, output] = costLineItems(sonnet, tokens);
+    expect(output).toBe(1_500_000);
+    expect(cached).toBe(0);
+    expect(input + cached + output).toBe(costNanoUsd(sonnet, tokens));
+    const cases: Array<[string, Parameters<typeof costNanoUsd>[1], string | null]> = [
+      ['gpt-4o', { input: 1_000, cached: 400, output: 333 }, null],
+      ['gpt-4o', { input: 1_000, cached: 400, output: 333 }, 'priority'],
+      ['gpt-4o-audio-preview', { input: 100, cached: 20, output: 50, audioInput: 30, audioOutput: 10 }, null],
+      ['claude-sonnet-4-6', { input: 7, cached: 3, output: 1, cacheWrite1h: 2 }, null],
+      ['gpt-5', { input: 123_457, cached: 99_999, output: 7 }, 'flex'],
+    ];
+    for (const [model, counts, tier] of cases) {
+      const price = DEFAULT_PRICES[model];
+      const lines = costLineItems(price, counts, tier);
+      expect(lines.reduce((a, b) => a + b, 0), `${model} ${tier}`).toBe(costNanoUsd(price, counts, tier));
+      expect(lines.every((n) => n >= 0), `${model} ${tier}`).toBe(true);
+    }
+    expect(costLineItems(null, { input: 5, cached: 0, output: 5 })).toEqual([0, 0, 0]);
+  });
+});
+
+describe('isFreeOfCharge', () => {
+  it('is a price of nothing at every rate: a rate anywhere, a tier or long context included, makes it not free', () => {
+    expect(isFreeOfCharge({ input: 0, output: 0 })).toBe(true);
+    expect(isFreeOfCharge({ input: 0, output: 0, max_output_tokens: 4096 })).toBe(true);
+    expect(isFreeOfCharge({ input: 0, output: 0, cached_input: 0.1 })).toBe(false);
+    expect(isFreeOfCharge({ input: 0, output: 0, priority: { input: 1, output: 0 } } as never)).toBe(false);
+    expect(isFreeOfCharge(null)).toBe(false);
   });
 });
