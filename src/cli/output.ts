@@ -42,7 +42,7 @@ export function terminalSafe(text: string): string {
 
 // What is left of a key once the scanner's formats are redacted: a Tollgate key mistyped (its checksum fails, so it is
 // no key to the scanner, but it is most of one) or another `sk-` key of a length no format has.
-const KEY_LOOKALIKE = /sk-(?:tg-(?:admin-)?)?[A-Za-z0-9_-]{20,}/g;
+const KEY_LOOKALIKE = /(?<![A-Za-z0-9_-])sk-(?:tg-(?:admin-)?)?[A-Za-z0-9_-]{20,}/g;
 
 /**
  * Text for standard error with every secret in it redacted (its prefix and last four characters). Found by review: a
