@@ -18,6 +18,10 @@ describe('isoSeconds', () => {
     expect(isoSeconds('2000-02-29')).not.toBeNull();
     expect(isoSeconds('2100-02-29')).toBeNull();
     expect(isoSeconds('2027-02-29')).toBeNull();
+    // Years 0-99 are theirs, not 1900-1999's (Date.UTC's reading): year 0 is a leap year, 100 is not.
+    expect(isoSeconds('0000-02-29')).not.toBeNull();
+    expect(isoSeconds('0100-02-29')).toBeNull();
+    expect(isoSeconds('0004-02-29')).not.toBeNull();
   });
 
   it('refuses what Date.parse would have read some way', () => {

@@ -12,7 +12,10 @@ const SPAN_SECONDS = { m: 60, h: 3600, d: 86_400 } as const;
 
 /** The days of a month of the proleptic Gregorian calendar (month 1-12). */
 function daysIn(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  // setUTCFullYear, not Date.UTC, which reads years 0-99 as 1900-1999.
+  const day = new Date(0);
+  day.setUTCFullYear(year, month, 0);
+  return day.getUTCDate();
 }
 
 /**
