@@ -13,5 +13,7 @@ export function typedCents(typed: string): TypedCents {
   if (!m || (m[1] === '' && (m[2] ?? '') === '')) return { ok: false, problem: 'format' };
   const fraction = m[2] ?? '';
   if (fraction.length > 2) return { ok: false, problem: 'decimals' };
-  return { ok: true, cents: Number(m[1] || '0') * 100 + Number(fraction.padEnd(2, '0')) };
+  const cents = Number(m[1] || '0') * 100 + Number(fraction.padEnd(2, '0'));
+  // Past what a number holds exactly (20 nines were sent as 1e22 cents): not an amount.
+  return Number.isSafeInteger(cents) ? { ok: true, cents } : { ok: false, problem: 'format' };
 }
