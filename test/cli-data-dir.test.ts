@@ -78,3 +78,54 @@ describe('CLI and a data dir that does not exist', () => {
     expect(stderr).toContain(`Created a new Tollgate data directory at ${join(sub, 'data')} (set TOLLGATE_DATA_DIR to use another)`);
   });
 });
+
+// Found by review: the read-only refusal looked only at whether DATABASE_URL was set, so `sqlite:PATH` to a file that
+// does not exist made a new, empty organization there and answered "(none)"; and the "Created a new Tollgate data
+// directory" notice was printed whenever the directory was absent at the start, even when nothing made it (the
+// database elsewhere and TOLLGATE_SECRET given).
+describe('CLI and a database outside the data dir', () => {
+  let parent: string;
+  beforeAll(() => {
+    parent = realpathSync(mkdtempSync(join(tmpdir(), 'tollgate-cli-db-file-')));
+  });
+  afterAll(() => rmSync(parent, { recursive: true, force: true }));
+
+  async function cli(env: Record<string, string>, ...args: string[]) {
+    let out = '';
+    let err = '';
+    const code = await runCli(['node', 'tollgate', ...args], { env: { LOG_LEVEL: 'silent', ...env }, out: (t) => (out += t), err: (t) => (err += t) });
+    return { code, out, err };
+  }
+
+  it('refuses a command that only reads a sqlite:PATH that does not exist, making nothing', async () => {
+    const dataDir = join(parent, 'dir');
+    mkdirSync(dataDir);
+    const file = join(parent, 'nowhere.db');
+    const r = await cli({ TOLLGATE_DATA_DIR: dataDir, DATABASE_URL: `sqlite:${file}` }, 'projects', 'list');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`no Tollgate database at ${file}`);
+    expect(r.out).toBe('');
+    expect(existsSync(file)).toBe(false);
+    // The same file once a write made it is read.
+    const made = await cli({ TOLLGATE_DATA_DIR: dataDir, DATABASE_URL: `sqlite:${file}` }, '--json', 'admin-keys', 'create', '--name', 'ops');
+    expect(made.code, made.err).toBe(0);
+    const read = await cli({ TOLLGATE_DATA_DIR: dataDir, DATABASE_URL: `sqlite:${file}` }, '--json', 'admin-keys', 'list');
+    expect(read.code, read.err).toBe(0);
+    expect(JSON.stringify(JSON.parse(read.out))).toContain('ops');
+  });
+
+  it('says nothing of a data dir it did not make', async () => {
+    const dataDir = join(parent, 'never-made');
+    const r = await cli(
+      { TOLLGATE_DATA_DIR: dataDir, DATABASE_URL: 'sqlite::memory:', TOLLGATE_SECRET: 'a-server-secret-long-enough-for-tollgate-0123456789' },
+      '--json',
+      'admin-keys',
+      'create',
+      '--name',
+      'ops',
+    );
+    expect(r.code, r.err).toBe(0);
+    expect(existsSync(dataDir)).toBe(false);
+    expect(r.err).toBe('');
+  });
+});

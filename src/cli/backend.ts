@@ -107,14 +107,32 @@ function jsonAnswer(status: number, contentType: string | null, text: string): u
 export async function openLocalRuntime(env: Record<string, string | undefined>, opts: { readOnly?: boolean } = {}): Promise<Runtime> {
   const config = loadConfig({ ...env, LOG_LEVEL: env.LOG_LEVEL ?? 'warn' });
   const dir = resolve(config.dataDir);
-  const made = !existsSync(dir);
-  if (made && opts.readOnly && !config.databaseUrl) {
-    throw new Error(`no Tollgate data directory at ${dir}: nothing to read there (set TOLLGATE_DATA_DIR to the server's, or use --server)`);
+  const absent = !existsSync(dir);
+  if (opts.readOnly) {
+    const file = sqliteFileOf(config.databaseUrl);
+    if (file === undefined && absent) {
+      throw new Error(`no Tollgate data directory at ${dir}: nothing to read there (set TOLLGATE_DATA_DIR to the server's, or use --server)`);
+    }
+    if (file && !existsSync(file)) {
+      throw new Error(`no Tollgate database at ${resolve(file)}: nothing to read there (check DATABASE_URL, or use --server)`);
+    }
   }
   const runtime = await createRuntime(config, { clock: cliClock(), usageWorker: false });
   for (const warning of config.warnings) cliIo().err(`warning: ${warning}\n`);
-  if (made) cliIo().err(`Created a new Tollgate data directory at ${dir} (set TOLLGATE_DATA_DIR to use another)\n`);
+  // Told only when it was made: with PostgreSQL (or SQLite elsewhere) and TOLLGATE_SECRET nothing is put in it.
+  if (absent && existsSync(dir)) cliIo().err(`Created a new Tollgate data directory at ${dir} (set TOLLGATE_DATA_DIR to use another)\n`);
   return runtime;
+}
+
+/**
+ * Where DATABASE_URL puts a SQLite database: in the data dir (undefined: DATABASE_URL unset), a file of its own
+ * (`sqlite:PATH`), or nowhere a reader could miss (null: PostgreSQL, `sqlite::memory:`).
+ */
+function sqliteFileOf(url: string | undefined): string | null | undefined {
+  if (!url) return undefined;
+  if (!url.startsWith('sqlite:')) return null;
+  const file = url.slice('sqlite:'.length);
+  return file === ':memory:' ? null : file;
 }
 
 /** The audit actor of a local command: the operating-system user who ran it. */
