@@ -89,7 +89,12 @@ export function buildCli(hooks: CliHooks = {}): Command {
   program
     .command('serve')
     .description('start the server (same as npm start)')
-    .action(async () => {
+    .action(async (_o, cmd: Command) => {
+      // Never silently ignored: `--server URL serve` would start a server here, not reach the one named.
+      const g = cmd.optsWithGlobals();
+      for (const [flag, given] of [['--server', g.server], ['--admin-key', g.adminKey]] as const) {
+        if (given !== undefined) throw new CliError(`serve starts a server on this machine; ${flag} is for the commands that talk to a running one`);
+      }
       await import('../main.js');
       hooks.onServe?.();
     });
