@@ -136,4 +136,34 @@ describeBrowser('dashboard in a browser: it offers only what the server accepts'
     expect(await name.evaluate((el) => (el as HTMLInputElement).validity.patternMismatch)).toBe(false);
     expect(s.problems).toEqual([]);
   });
+  // Found by review: the admin key's revoke dialog showed the server's refusal on the page behind the modal, where
+  // the person confirming could not see it (every confirmation now shows its refusal in the dialog, which stays open).
+  it("shows a refused admin-key revoke in the dialog, which stays open, and leaves the key active", async () => {
+    const key = (await t.api('POST', `${ORG}/admin_api_keys`, { body: { name: 'refused-revoke' } })).body;
+    await open('#/settings/admin-keys');
+    await page.getByRole('button', { name: 'Revoke refused-revoke' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Revoke admin key' });
+    await page.route(`**/v1/organization/admin_api_keys/${key.id}`, (route) =>
+      route.request().method() === 'DELETE'
+        ? route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { message: 'The database is not answering.', type: 'server_error', param: null, code: 'service_unavailable' } }) })
+        : route.continue(),
+    );
+    try {
+      await dialog.getByRole('button', { name: 'Revoke key' }).click();
+      await dialog.getByRole('alert').getByText('The database is not answering.').waitFor();
+      expect(await dialog.isVisible()).toBe(true);
+    } finally {
+      await page.unroute(`**/v1/organization/admin_api_keys/${key.id}`);
+    }
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const listed = (await t.api('GET', `${ORG}/admin_api_keys`)).body.data.find((k: { id: string }) => k.id === key.id);
+    expect(listed.status ?? 'active').toBe('active');
+    // Confirmed again, it revokes and the list shows it.
+    await page.getByRole('button', { name: 'Revoke refused-revoke' }).click();
+    await dialog.getByRole('button', { name: 'Revoke key' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await expect.poll(async () => ((await t.api('GET', `${ORG}/admin_api_keys`)).body.data.find((k: { id: string }) => k.id === key.id)?.status ?? 'gone')).not.toBe('active');
+    expect(s.problems.filter((p) => !p.includes('503'))).toEqual([]);
+  });
 });

@@ -1,7 +1,7 @@
 import { useId, useState } from 'preact/hooks';
 import { createAdminKey, listAdminKeys, revokeAdminKey } from '../../api-client.js';
 import { Alert } from '../../components/alert.js';
-import { Dialog } from '../../components/dialog.js';
+import { ConfirmDialog } from '../../components/confirm-dialog.js';
 import { TrashIcon } from '../../components/icons.js';
 import { LoadError } from '../../components/load-error.js';
 import { useShowSecret } from '../../components/secret-reveal.js';
@@ -25,13 +25,6 @@ export function AdminKeysSection() {
       setName('');
       // Shown by the shell, also if this page was left while the request was in flight.
       if (created.value) showSecret({ title: 'Save your admin key', secret: created.value, what: 'admin key' });
-      keys.reload();
-    });
-  };
-  const revoke = async (key: AdminApiKey) => {
-    await run(async () => {
-      await revokeAdminKey(key.id);
-      setRevoking(null);
       keys.reload();
     });
   };
@@ -93,21 +86,18 @@ export function AdminKeysSection() {
         </button>
       </form>
       {revoking && (
-        <Dialog title="Revoke admin key" onClose={() => setRevoking(null)} busy={busy}>
-          <div class="stack">
-            <p>
-              <strong>{revoking.name}</strong> will stop working immediately for every script and CLI that uses it.
-            </p>
-            <div class="dialog-actions">
-              <button type="button" class="button" disabled={busy} onClick={() => setRevoking(null)}>
-                Cancel
-              </button>
-              <button type="button" class="button button-danger" disabled={busy} onClick={() => revoke(revoking)}>
-                {busy ? 'Revoking…' : 'Revoke key'}
-              </button>
-            </div>
-          </div>
-        </Dialog>
+        <ConfirmDialog
+          title="Revoke admin key"
+          action="Revoke key"
+          busyLabel="Revoking…"
+          work={() => revokeAdminKey(revoking.id)}
+          onClose={(changed) => {
+            setRevoking(null);
+            if (changed) keys.reload();
+          }}
+        >
+          <strong>{revoking.name}</strong> will stop working immediately for every script and CLI that uses it.
+        </ConfirmDialog>
       )}
     </section>
   );

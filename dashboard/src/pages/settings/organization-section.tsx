@@ -1,6 +1,7 @@
 import { useId, useState } from 'preact/hooks';
 import { archiveProject, createProject, renameProject } from '../../api-client.js';
 import { Alert } from '../../components/alert.js';
+import { ConfirmDialog } from '../../components/confirm-dialog.js';
 import { CopyButton } from '../../components/copy-button.js';
 import { Dialog } from '../../components/dialog.js';
 import { formatDate } from '../../format.js';
@@ -150,30 +151,10 @@ function RenameProjectDialog({ project, onClose }: { project: Project; onClose: 
 }
 
 function ArchiveProjectDialog({ project, onClose }: { project: Project; onClose: (changed: boolean) => void }) {
-  const { error, busy, run } = useAction();
-  const archive = async () => {
-    await run(async () => {
-      await archiveProject(project.id);
-      onClose(true);
-    });
-  };
   return (
-    <Dialog title="Archive project" onClose={() => onClose(false)} busy={busy}>
-      <div class="stack">
-        <p>
-          <strong class="break">{project.name}</strong> will be archived: its keys stop working at once and no key can be created in it. Its usage
-          and audit history stay. An archived project cannot be brought back.
-        </p>
-        <Alert message={error} />
-        <div class="dialog-actions">
-          <button type="button" class="button" disabled={busy} onClick={() => onClose(false)}>
-            Cancel
-          </button>
-          <button type="button" class="button button-danger" disabled={busy} onClick={archive}>
-            {busy ? 'Archiving…' : 'Archive project'}
-          </button>
-        </div>
-      </div>
-    </Dialog>
+    <ConfirmDialog title="Archive project" action="Archive project" busyLabel="Archiving…" work={() => archiveProject(project.id)} onClose={onClose}>
+      <strong class="break">{project.name}</strong> will be archived: its keys stop working at once and no key can be created in it. Its usage and audit
+      history stay. An archived project cannot be brought back.
+    </ConfirmDialog>
   );
 }

@@ -1,6 +1,7 @@
 import { useId, useState } from 'preact/hooks';
 import { createServiceAccount, deleteServiceAccount, listServiceAccounts, renameServiceAccount, searchAllKeys } from '../../api-client.js';
 import { Alert } from '../../components/alert.js';
+import { ConfirmDialog } from '../../components/confirm-dialog.js';
 import { Dialog } from '../../components/dialog.js';
 import { LoadError } from '../../components/load-error.js';
 import { ProjectPicker } from '../../components/project-picker.js';
@@ -208,30 +209,10 @@ function RenameDialog({ projectId, svc, onClose }: { projectId: string; svc: Ser
 }
 
 function DeleteDialog({ projectId, svc, keys, onClose }: { projectId: string; svc: ServiceAccount; keys: number; onClose: (changed: boolean) => void }) {
-  const { error, busy, run } = useAction();
-  const remove = async () => {
-    await run(async () => {
-      await deleteServiceAccount(projectId, svc.id);
-      onClose(true);
-    });
-  };
   return (
-    <Dialog title="Delete service account" onClose={() => onClose(false)} busy={busy}>
-      <div class="stack">
-        <p>
-          <strong class="break">{svc.name}</strong> will be deleted and its {keys === 1 ? 'key' : `${formatNumber(keys)} keys`} revoked at once: systems
-          using {keys === 1 ? 'it' : 'them'} stop working.
-        </p>
-        <Alert message={error} />
-        <div class="dialog-actions">
-          <button type="button" class="button" disabled={busy} onClick={() => onClose(false)}>
-            Cancel
-          </button>
-          <button type="button" class="button button-danger" disabled={busy} onClick={remove}>
-            {busy ? 'Deleting…' : 'Delete service account'}
-          </button>
-        </div>
-      </div>
-    </Dialog>
+    <ConfirmDialog title="Delete service account" action="Delete service account" busyLabel="Deleting…" work={() => deleteServiceAccount(projectId, svc.id)} onClose={onClose}>
+      <strong class="break">{svc.name}</strong> will be deleted and its {keys === 1 ? 'key' : `${formatNumber(keys)} keys`} revoked at once: systems using{' '}
+      {keys === 1 ? 'it' : 'them'} stop working.
+    </ConfirmDialog>
   );
 }
