@@ -56,6 +56,9 @@ describe('budget CLI refusals', () => {
       [['--usd', '0.5', '--alerts', '1,2'], /--alerts 1 % and 2 % of \$0\.50 are both \$0\.01: /],
       [['--usd', '0.10', '--alerts', '14,5,80'], /--alerts 5 % and 14 % of \$0\.10 are both \$0\.01: /],
       [['--usd', '10000000000.01'], /--usd .*at most \$10000000000\.00/],
+      [['--usd', '9'.repeat(20)], /--usd .*at most \$10000000000\.00/],
+      [['--usd', '0x19'], /--usd expects an amount/],
+      [['--usd', '1e3'], /--usd expects an amount/],
       [['--usd', 'Infinity'], /--usd expects an amount/],
       [['--usd', '1.234'], /--usd expects an amount/],
       [['--usd', '0'], /--usd expects an amount/],
@@ -95,6 +98,9 @@ describe('budget CLI refusals', () => {
     }
     expect((await cli(t.url, 'budget', 'set', '--key', k.id, '--usd', '5', '--requests', '7', '--requests-interval', 'month')).code).toBe(0);
     expect(await keyLimits(k.id)).toMatchObject({ spend_limit: { threshold_amount: 500, interval: 'month' }, request_quota: { max_requests: 7, interval: 'month' } });
+    // The amount is read as the dashboard reads it: a "$" before it is the dollar sign, not a refusal.
+    expect((await cli(t.url, 'budget', 'set', '--key', k.id, '--usd', '$ 9.50')).code).toBe(0);
+    expect(await keyLimits(k.id)).toMatchObject({ spend_limit: { threshold_amount: 950, interval: 'month' } });
   });
 
   it('leaves the previous budget when the server refuses a write midway, and names what it could not undo', async () => {

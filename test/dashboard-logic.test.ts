@@ -220,8 +220,8 @@ describe('typed dollar amounts', () => {
     expect(typedCents('$25')).toEqual({ ok: true, cents: 2500 });
     expect(typedCents(' $ 99.50 ')).toEqual({ ok: true, cents: 9950 });
     expect(typedCents('.5')).toEqual({ ok: true, cents: 50 });
-    // Past what a number holds exactly: not an amount (20 nines were sent as 1e22 cents).
-    expect(typedCents('9'.repeat(20))).toEqual({ ok: false, problem: 'format' });
+    // Past what a number holds exactly: more than any amount taken (20 nines were sent as 1e22 cents).
+    expect(typedCents('9'.repeat(20))).toEqual({ ok: false, problem: 'too_large' });
     expect(typedCents('7.')).toEqual({ ok: true, cents: 700 });
     expect(typedCents('0')).toEqual({ ok: true, cents: 0 });
     expect(typedCents('0.001')).toEqual({ ok: false, problem: 'decimals' });

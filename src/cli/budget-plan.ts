@@ -1,4 +1,5 @@
 import { INTERVAL_PATTERN } from '../core/periods.js';
+import { typedCents } from '../core/dollars.js';
 import { CliError } from './admin-client.js';
 
 // What `tollgate budget set` will write, worked out and checked in full before the first write: a flag that does not
@@ -31,14 +32,6 @@ export type BudgetPlan =
 /** Dollars and cents, as `--usd` takes them. */
 const dollars = (cents: number) => `$${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
 
-/** Whole cents of a dollar amount with at most two decimals (`25`, `0.50`, `.5`), or null. */
-function centsOf(usd: string): number | null {
-  const m = /^(\d*)(?:\.(\d{1,2}))?$/.exec(usd);
-  if (!m || !/\d/.test(usd)) return null;
-  const cents = Number(m[1] || '0') * 100 + Number((m[2] ?? '').padEnd(2, '0'));
-  return Number.isSafeInteger(cents) ? cents : Number.POSITIVE_INFINITY;
-}
-
 /** Checks the options against each other and the admin API's bounds; `given` says whether the user typed a flag. */
 export function planBudget(o: BudgetOptions, given: (flag: keyof BudgetOptions) => boolean): BudgetPlan {
   if (given('requestsInterval') && o.requests === undefined) throw new CliError('--requests-interval needs --requests');
@@ -58,7 +51,8 @@ export function planBudget(o: BudgetOptions, given: (flag: keyof BudgetOptions) 
 
   let cents: number | undefined;
   if (o.usd !== undefined) {
-    const c = centsOf(o.usd);
+    const read = typedCents(o.usd);
+    const c = read.ok ? read.cents : read.problem === 'too_large' ? Number.POSITIVE_INFINITY : null;
     if (c === null || c < 1) throw new CliError(`--usd expects an amount above zero in dollars and cents (e.g. 25 or 0.50), got '${o.usd}'`);
     if (c > MAX_CENTS) throw new CliError(`--usd ${o.usd} is too large: a spend limit is at most ${dollars(MAX_CENTS)}`);
     if (!INTERVAL_PATTERN.test(o.interval)) throw new CliError(`--interval expects day, week, month, total or rolling_<N>d (N from 1 to 90), got '${o.interval}'`);
