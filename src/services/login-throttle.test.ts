@@ -72,4 +72,81 @@ describe('login throttle', () => {
     for (let i = 0; i < 5; i++) t.recordFailure(OWNER, '::ffff:203.0.113.5');
     expect(t.retryAfterMs(OWNER, '203.0.113.5')).toBe(60_000);
   });
+
+  describe('attempts in flight (begin)', () => {
+    const begun = (r: ReturnType<LoginThrottle['begin']>) => {
+      if ('retryAfterMs' in r) throw new Error(`refused for ${r.retryAfterMs} ms`);
+      return r;
+    };
+    const many = (i: number) => `10.0.${Math.floor(i / 250)}.${i % 250}`;
+
+    it('from many addresses at once, no more begin than the account ceiling; each failure counts as it ends', () => {
+      const { t } = throttle();
+      const attempts = Array.from({ length: 100 }, (_, i) => begun(t.begin(OWNER, many(i))));
+      expect(t.begin(OWNER, '198.51.100.7')).toEqual({ retryAfterMs: 60_000 });
+      // Another account, and the owner's address that signed in before, are not held back.
+      expect('failed' in t.begin('other@example.com', '198.51.100.7')).toBe(true);
+      const locks = attempts.flatMap((a) => a.failed());
+      expect(locks).toEqual([{ scope: 'account', retryAfterSeconds: 60 }]);
+      expect(t.begin(OWNER, '198.51.100.7')).toEqual({ retryAfterMs: 60_000 });
+    });
+
+    it('an address that signed in to the account before is not held back by strangers in flight', () => {
+      const { t } = throttle();
+      t.recordSuccess(OWNER, '192.0.2.10');
+      for (let i = 0; i < 100; i++) begun(t.begin(OWNER, many(i)));
+      expect('failed' in t.begin(OWNER, '192.0.2.10')).toBe(true);
+      expect('retryAfterMs' in t.begin(OWNER, '192.0.2.11')).toBe(true);
+    });
+
+    it('from one address, five at once for one account; twenty across accounts', () => {
+      const { t } = throttle();
+      for (let i = 0; i < 5; i++) begun(t.begin(OWNER, '203.0.113.5'));
+      expect(t.begin(OWNER, '203.0.113.5')).toEqual({ retryAfterMs: 60_000 });
+      for (let i = 0; i < 15; i++) begun(t.begin(`user${i}@example.com`, '203.0.113.5'));
+      expect(t.begin('fresh@example.com', '203.0.113.5')).toEqual({ retryAfterMs: 60_000 });
+      expect('failed' in t.begin('fresh@example.com', '203.0.113.6')).toBe(true);
+    });
+
+    it('a success or an error frees its place and counts nothing; ending twice counts once', () => {
+      const { t } = throttle();
+      const first = Array.from({ length: 5 }, () => begun(t.begin(OWNER, '203.0.113.5')));
+      first[0].release();
+      first[0].failed(); // already ended: not counted
+      for (const a of first.slice(2)) {
+        a.failed();
+        a.release();
+      }
+      // Three failures counted and one place held: one more may begin.
+      begun(t.begin(OWNER, '203.0.113.5')).release();
+      expect(t.begin(OWNER, '203.0.113.5')).toMatchObject({ failed: expect.any(Function) });
+      expect('retryAfterMs' in t.begin(OWNER, '203.0.113.5')).toBe(true);
+      // The success clears the pair's failures: five places again (the one begun above still holds one).
+      first[1].succeeded();
+      first[1].release();
+      for (let i = 0; i < 4; i++) begun(t.begin(OWNER, '203.0.113.5'));
+      expect('retryAfterMs' in t.begin(OWNER, '203.0.113.5')).toBe(true);
+    });
+
+    it('after a lock, one attempt at a time, and the next failure locks for twice as long', () => {
+      const { t, advance } = throttle();
+      for (let i = 0; i < 5; i++) t.recordFailure(OWNER, '203.0.113.5');
+      expect(t.begin(OWNER, '203.0.113.5')).toEqual({ retryAfterMs: 60_000 });
+      advance(60_000);
+      const next = begun(t.begin(OWNER, '203.0.113.5'));
+      expect(t.begin(OWNER, '203.0.113.5')).toEqual({ retryAfterMs: 120_000 });
+      expect(next.failed()).toEqual([{ scope: 'account_address', retryAfterSeconds: 120 }]);
+      advance(120_000);
+      begun(t.begin(OWNER, '203.0.113.5')).release();
+      expect('failed' in t.begin(OWNER, '203.0.113.5')).toBe(true);
+    });
+
+    it('an IPv6 /48 in flight counts against its budget as well', () => {
+      const { t } = throttle();
+      // 320 for the /48: 16 /64s with 20 each (one account per attempt, so no pair or account count is reached).
+      for (let net = 0; net < 16; net++) for (let i = 0; i < 20; i++) begun(t.begin(`u${net}-${i}@example.com`, `2001:db8:1:${net}::1`));
+      expect('retryAfterMs' in t.begin('x@example.com', '2001:db8:1:ff::1')).toBe(true);
+      expect('failed' in t.begin('x@example.com', '2001:db8:2:ff::1')).toBe(true);
+    });
+  });
 });

@@ -6,6 +6,8 @@ import { PREFIX_48_FACTOR, prefix48Of, throttleAddress } from '../core/network.j
 // in from elsewhere is not. Against guessing spread over many addresses, a per-account ceiling of 100 failures (NIST's
 // bound) is the last resort; even then an address that signed in to the account before keeps its way in. An IPv6 /48
 // is counted as well, with PREFIX_48_FACTOR times an address's budget, so walking through one's own /64s is slowed too.
+// An attempt holds a place in every count it would fail into from before its (slow) password check until it ends
+// (`begin`): guesses sent at once, from one address or from many, are judged no further than guesses sent in turn.
 // In memory, so per instance; a restart forgets.
 
 export interface ThrottlePolicy {
@@ -64,6 +66,8 @@ function bound<V>(map: Map<string, V>): void {
 
 class Counter {
   private readonly entries = new Map<string, Entry>();
+  /** Attempts begun and not yet ended, per key (a key leaves once none is). */
+  private readonly inFlight = new Map<string, number>();
   constructor(
     private readonly policy: ThrottlePolicy,
     private readonly clock: () => number,
@@ -75,15 +79,38 @@ class Counter {
     return Math.max(0, e.lockedUntil - this.clock());
   }
 
+  /**
+   * Milliseconds before one more attempt may begin: the lock, if any; else, when the attempts in flight would reach
+   * the next lock should they all fail, the lock they would impose (they end in moments, but most likely in that
+   * lock). Before a lock `maxFailures - failures` may be in flight; once one has ended (the count is past the limit),
+   * one at a time, since the next failure locks again.
+   */
+  waitMs(key: string): number {
+    const locked = this.retryAfterMs(key);
+    if (locked > 0) return locked;
+    const pending = this.inFlight.get(key) ?? 0;
+    if (pending === 0) return 0;
+    const failures = this.failuresNow(key, this.clock());
+    if (pending < Math.max(1, this.policy.maxFailures - failures)) return 0;
+    return this.lockMsAt(failures + pending);
+  }
+
+  /** An attempt begins: it holds a place until `unhold`. */
+  hold(key: string): void {
+    this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+  }
+
+  unhold(key: string): void {
+    const n = (this.inFlight.get(key) ?? 0) - 1;
+    if (n > 0) this.inFlight.set(key, n);
+    else this.inFlight.delete(key);
+  }
+
   /** Counts a failure; returns the lock it imposes in ms (0 when none). */
   fail(key: string): number {
     const now = this.clock();
-    const e = this.entries.get(key);
-    // Measured from the end of the lock: a lock longer than the window must not wipe the count that doubles it.
-    const fresh = !e || now - Math.max(e.lastFailureAt, e.lockedUntil) > this.policy.windowMs;
-    const failures = fresh ? 1 : e.failures + 1;
-    const over = failures - this.policy.maxFailures;
-    const lockMs = over >= 0 ? Math.min(this.policy.baseLockMs * 2 ** Math.min(over, 30), this.policy.maxLockMs) : 0;
+    const failures = this.failuresNow(key, now) + 1;
+    const lockMs = this.lockMsAt(failures);
     this.entries.delete(key);
     this.entries.set(key, { failures, lastFailureAt: now, lockedUntil: lockMs ? now + lockMs : 0 });
     if (this.entries.size > MAX_ENTRIES) this.prune(now);
@@ -94,12 +121,39 @@ class Counter {
     this.entries.delete(key);
   }
 
+  /** The failures still counted: none once the window has passed since the last one, or since the lock it imposed ended. */
+  private failuresNow(key: string, now: number): number {
+    const e = this.entries.get(key);
+    // Measured from the end of the lock: a lock longer than the window must not wipe the count that doubles it.
+    if (!e || now - Math.max(e.lastFailureAt, e.lockedUntil) > this.policy.windowMs) return 0;
+    return e.failures;
+  }
+
+  /** The lock imposed by the `failures`-th failure (0 below the limit), doubling past it up to the maximum. */
+  private lockMsAt(failures: number): number {
+    const over = failures - this.policy.maxFailures;
+    return over >= 0 ? Math.min(this.policy.baseLockMs * 2 ** Math.min(over, 30), this.policy.maxLockMs) : 0;
+  }
+
   private prune(now: number): void {
     for (const [key, e] of this.entries) {
       if (now - Math.max(e.lastFailureAt, e.lockedUntil) > this.policy.windowMs) this.entries.delete(key);
     }
     bound(this.entries); // still full: drop the oldest (fail() re-inserts, so Map order is recency)
   }
+}
+
+/**
+ * A password check under way, holding its place in the counts. Exactly one of `failed`, `succeeded` or `release` counts;
+ * the others (and repeats) do nothing, so `release` belongs in a `finally` after either of the first two.
+ */
+export interface Attempt {
+  /** The guess was wrong: counted as a failure; the locks it imposed, for the audit log. */
+  failed(): ImposedLock[];
+  /** The guess was right: the account's failures from this address are forgotten and the address is remembered. */
+  succeeded(): void;
+  /** Ends the attempt uncounted (it failed for another reason, or threw). */
+  release(): void;
 }
 
 /** Failed sign-in bookkeeping per address, per account and address, and per account. */
@@ -132,6 +186,46 @@ export class LoginThrottle {
     const prefix = prefix48Of(address);
     const prefixWait = prefix === null ? 0 : this.byPrefix.retryAfterMs(prefix);
     return Math.max(this.byAddress.retryAfterMs(address), prefixWait, this.byAccountAddress.retryAfterMs(pair), accountWait);
+  }
+
+  /**
+   * Begins a guess at `account`'s password from `ip`, before the password is checked: refused (with the milliseconds to
+   * wait) when a count it would fail into is locked, or when the attempts already in flight would lock it should they
+   * all fail; otherwise the attempt holds its place in those counts until it ends. Checked before and counted only
+   * after a slow check, guesses sent at once were all judged: 400 from 400 addresses past the account's ceiling of 100.
+   * The account's ceiling does not refuse an address that signed in to it before, as in `retryAfterMs`.
+   */
+  begin(account: string, ip: string): Attempt | { retryAfterMs: number } {
+    const address = throttleAddress(ip);
+    const pair = `${account}\n${address}`;
+    const prefix = prefix48Of(address);
+    const held: Array<[Counter, string]> = [
+      [this.byAddress, address],
+      [this.byAccountAddress, pair],
+      [this.byAccount, account],
+    ];
+    if (prefix !== null) held.push([this.byPrefix, prefix]);
+    const known = this.isKnown(pair);
+    const wait = Math.max(0, ...held.map(([counter, key]) => (known && counter === this.byAccount ? 0 : counter.waitMs(key))));
+    if (wait > 0) return { retryAfterMs: wait };
+    for (const [counter, key] of held) counter.hold(key);
+    let open = true;
+    const end = (): boolean => {
+      if (!open) return false;
+      open = false;
+      for (const [counter, key] of held) counter.unhold(key);
+      return true;
+    };
+    return {
+      // Unheld and counted in one synchronous step: no attempt begins in between seeing neither.
+      failed: () => (end() ? this.recordFailure(account, ip) : []),
+      succeeded: () => {
+        if (end()) this.recordSuccess(account, ip);
+      },
+      release: () => {
+        end();
+      },
+    };
   }
 
   /**
@@ -170,7 +264,8 @@ export class LoginThrottle {
   /**
    * Runs `attempt` once every earlier attempt from the same address (IPv6: the same /48) has ended. A burst sent at
    * once would otherwise pass the throttle's check together, before any of its failures was counted, and each write
-   * its audit entry; one at a time, each is judged with the failures before it counted.
+   * its audit entry; one at a time, each is judged with the failures before it counted. Not per account (a stranger
+   * would slow its owner's sign-ins): guesses at one account from many addresses are held back by `begin`.
    */
   inTurn<T>(ip: string, attempt: () => Promise<T>): Promise<T> {
     const address = throttleAddress(ip);

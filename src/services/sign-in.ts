@@ -7,6 +7,7 @@ import type { Executor } from './context.js';
 import { nowSeconds } from './context.js';
 import { EmailSchema, MAX_EMAIL_LENGTH, text } from './text-fields.js';
 import { checkNewPassword, NewPasswordSchema, PresentedPasswordSchema } from './passwords.js';
+import type { Attempt } from './login-throttle.js';
 import { auditableEmail, recordLocks } from './refusals.js';
 import { createSession, deleteSession, deleteUserSessions, purgeExpiredSessions, SESSION_IDLE_SECONDS, type SessionUser } from './sessions.js';
 
@@ -27,9 +28,19 @@ export class TooManyAttemptsError extends TollgateError {
   }
 }
 
+/**
+ * Begins a guess at the account's password (throttle.begin): refused 429 while locked, or while the guesses already
+ * being checked would lock it should they fail. The caller ends the attempt in a `finally` (attempt.release()).
+ */
 function checkThrottle(ctx: AccountContext, email: string, ip: string): void {
   const waitMs = ctx.throttle.retryAfterMs(email, ip);
   if (waitMs > 0) throw new TooManyAttemptsError(Math.ceil(waitMs / 1000));
+}
+
+function beginAttempt(ctx: AccountContext, email: string, ip: string): Attempt {
+  const begun = ctx.throttle.begin(email, ip);
+  if ('retryAfterMs' in begun) throw new TooManyAttemptsError(Math.max(1, Math.ceil(begun.retryAfterMs / 1000)));
+  return begun;
 }
 
 export interface StartedSession {
@@ -74,27 +85,31 @@ export function logIn(ctx: AccountContext, body: LogInBody, client: Client, prev
 }
 
 async function logInInTurn(ctx: AccountContext, body: LogInBody, client: Client, previousTokenHash: string | null): Promise<StartedSession> {
-  checkThrottle(ctx, body.email, client.ip);
-  const db = ctx.deps.database.db;
-  const user = EmailSchema.safeParse(body.email).success
-    ? await db.selectFrom('users').select(['id', 'password_hash']).where('email', '=', body.email).where('deleted_at', 'is', null).executeTakeFirst()
-    : undefined;
-  const ok = await ctx.deps.passwords.verify(user?.password_hash ?? null, body.password);
-  if (!ok || !user) return refuseLogIn(ctx, body, client, user?.id ?? null);
-  await purgeExpiredSessions(ctx.deps);
-  const started = await db.transaction().execute(async (trx) => {
-    // The password changed since it was checked: a wrong password now, and no session (the change ended them all).
-    if (!(await lockUnchangedPassword(trx, ctx, user.id, user.password_hash))) return null;
-    return startSignedIn(trx, ctx, user.id, client, previousTokenHash);
-  });
-  if (!started) return refuseLogIn(ctx, body, client, user.id);
-  ctx.throttle.recordSuccess(body.email, client.ip);
-  return started;
+  const attempt = beginAttempt(ctx, body.email, client.ip);
+  try {
+    const db = ctx.deps.database.db;
+    const user = EmailSchema.safeParse(body.email).success
+      ? await db.selectFrom('users').select(['id', 'password_hash']).where('email', '=', body.email).where('deleted_at', 'is', null).executeTakeFirst()
+      : undefined;
+    const ok = await ctx.deps.passwords.verify(user?.password_hash ?? null, body.password);
+    if (!ok || !user) return await refuseLogIn(ctx, body, client, user?.id ?? null, attempt);
+    await purgeExpiredSessions(ctx.deps);
+    const started = await db.transaction().execute(async (trx) => {
+      // The password changed since it was checked: a wrong password now, and no session (the change ended them all).
+      if (!(await lockUnchangedPassword(trx, ctx, user.id, user.password_hash))) return null;
+      return startSignedIn(trx, ctx, user.id, client, previousTokenHash);
+    });
+    if (!started) return await refuseLogIn(ctx, body, client, user.id, attempt);
+    attempt.succeeded();
+    return started;
+  } finally {
+    attempt.release(); // a thrown error: uncounted, and its place is free
+  }
 }
 
 /** A refused sign-in: audited with the email tried when it is one (never the password), counted by the throttle, answered 401. */
-async function refuseLogIn(ctx: AccountContext, body: LogInBody, client: Client, userId: string | null): Promise<never> {
-  const locks = ctx.throttle.recordFailure(body.email, client.ip);
+async function refuseLogIn(ctx: AccountContext, body: LogInBody, client: Client, userId: string | null, attempt: Attempt): Promise<never> {
+  const locks = attempt.failed();
   // Recorded only when it is an email address: a password typed into the email field is not.
   const email = auditableEmail(body.email);
   await writeAudit(ctx.deps.database.db, ctx.deps, {
