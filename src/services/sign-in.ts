@@ -32,11 +32,6 @@ export class TooManyAttemptsError extends TollgateError {
  * Begins a guess at the account's password (throttle.begin): refused 429 while locked, or while the guesses already
  * being checked would lock it should they fail. The caller ends the attempt in a `finally` (attempt.release()).
  */
-function checkThrottle(ctx: AccountContext, email: string, ip: string): void {
-  const waitMs = ctx.throttle.retryAfterMs(email, ip);
-  if (waitMs > 0) throw new TooManyAttemptsError(Math.ceil(waitMs / 1000));
-}
-
 function beginAttempt(ctx: AccountContext, email: string, ip: string): Attempt {
   const begun = ctx.throttle.begin(email, ip);
   if ('retryAfterMs' in begun) throw new TooManyAttemptsError(Math.max(1, Math.ceil(begun.retryAfterMs / 1000)));
@@ -150,12 +145,22 @@ export async function logOut(ctx: AccountContext, session: SessionUser, client: 
  * (a stolen session must not outlive the change) and a fresh one is returned for this browser.
  */
 export async function changePassword(ctx: AccountContext, session: SessionUser, body: ChangePasswordBody, client: Client): Promise<StartedSession> {
-  checkThrottle(ctx, session.email, client.ip);
+  // Not in turn by address as a sign-in is (a sign-in held from the same address would hold the owner's change): a
+  // burst of guesses at the current password is held back by the places its attempts take in the counts.
+  const attempt = beginAttempt(ctx, session.email, client.ip);
+  try {
+    return await changePasswordBegun(ctx, session, body, client, attempt);
+  } finally {
+    attempt.release();
+  }
+}
+
+async function changePasswordBegun(ctx: AccountContext, session: SessionUser, body: ChangePasswordBody, client: Client, attempt: Attempt): Promise<StartedSession> {
   await checkNewPassword(body.new_password, session.email, 'new_password');
   const db = ctx.deps.database.db;
   const row = await db.selectFrom('users').select('password_hash').where('id', '=', session.userId).executeTakeFirst();
   const wrongPassword = async (): Promise<never> => {
-    const locks = ctx.throttle.recordFailure(session.email, client.ip);
+    const locks = attempt.failed();
     await recordLocks(ctx, client, session.email, 'password_change', locks, session.userId);
     throw new TollgateError('invalid_value', 'The current password is incorrect.', 'current_password');
   };
