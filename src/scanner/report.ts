@@ -96,8 +96,12 @@ export interface ReportResults {
  * Reports secrets as exposed, 100 to a request. A request that fails does not stop the others: its secrets are
  * returned as failures, and a request the server refuses as invalid (400: one report past a cap refuses the whole
  * body) is sent again one report at a time, so that only the report at fault fails and the other keys are disabled.
+ * The admin key the reports are sent with, when found among them, is reported last, in the last request: reporting it
+ * disables it, and a request after that one would be refused (the keys in it left live).
  */
-export async function reportExposed(options: ServerOptions, reports: readonly ExposureReport[]): Promise<ReportResults> {
+export async function reportExposed(options: ServerOptions, all: readonly ExposureReport[]): Promise<ReportResults> {
+  const own = (r: ExposureReport) => r.secret === options.adminKey;
+  const reports = [...all.filter((r) => !own(r)), ...all.filter(own)];
   const out: ReportResults = { answers: new Map(), failures: new Map() };
   const send = async (batch: readonly ExposureReport[]): Promise<void> => {
     const body = ReportResponse.parse(

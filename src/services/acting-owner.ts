@@ -8,7 +8,8 @@ import type { Actor, Executor, ServiceDeps } from './context.js';
 // writes (or deletes) their membership, and revoking a key writes its row: so a change authorised a moment before
 // either commits first, or waits and is refused here. Decided only at the door, a demoted owner's request in flight
 // still made an accomplice an owner after the demotion committed (an outside review). SQLite runs one transaction at
-// a time. The CLI and the system act for the organization itself and are not asked.
+// a time. The CLI and the system act for the organization itself and are not asked. A report of exposed keys is the
+// exception: its actor is asked once, as it starts (services/exposure.ts reportExposed says why).
 //
 // One lock order, on PostgreSQL, for every transaction that holds rows of users and of api_keys:
 //   1. the owners' advisory lock (users.ts OWNERS_LOCK), when taken: demotions, removals, the start's sweep;

@@ -152,65 +152,81 @@ export async function reportExposed(
   actor: Actor,
   onExposed?: ExposureListener,
 ): Promise<ExposureResult[]> {
+  // The acting admin key (or owner) is checked once, as the request starts, not again before each key it disables: the
+  // request may report that very key, and disabling it must not refuse the reports after it (they were refused 401
+  // and their keys left live). Nor does a revocation of the caller meanwhile stop the rest: every report presents the
+  // secret it disables, which its reporter holds whatever their role now, so disabling it can only help.
+  await asActingOwner(deps, actor, async () => undefined);
   const out: ExposureResult[] = [];
   let disabled = false;
-  for (const reported of items) {
-    const hash = hashSecret(reported.token);
-    const item = withKeysRedacted(reported);
-    const token_type = item.type ?? 'tollgate_api_key';
-    const row = parseSecret(reported.token) ? await findBySecretHash(deps, hash) : undefined;
-    if (!row || (orgId !== null && row.org_id !== orgId)) {
-      out.push({ token_hash: hash, token_type, label: 'false_positive' });
-      continue;
-    }
-    const now = nowSeconds(deps);
-    const status = secretStatus(row, now);
-    if (!DISABLED_ON_REPORT.has(status)) {
-      out.push({ token_hash: hash, token_type, label: 'true_positive', status });
-      continue;
-    }
-    const changed = await asActingOwner(deps, actor, async (trx) => {
-      const res = await trx
-        .updateTable('api_keys')
-        .set({ status: 'exposed', exposed_at: now, exposed_url: item.url ?? null })
-        .where('id', '=', row.id)
-        .where('status', '=', 'active')
-        // The reported secret must still be one of the key's: a rotation ending its grace meanwhile leaves it dead.
-        .where((eb) =>
-          eb.exists(
-            eb
-              .selectFrom('api_key_secrets')
-              .select('key_id')
-              .where('secret_hash', '=', hash)
-              .where((s) => s.or([s('expires_at', 'is', null), s('expires_at', '>', now)])),
-          ),
-        )
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) return false;
-      await recordKeyChange(trx, deps, row.id);
-      await writeAudit(trx, deps, {
-        orgId: row.org_id,
-        type: 'api_key.exposed',
-        actor,
-        projectId: row.project_id,
-        objectId: row.id,
-        details: { url: item.url ?? null, source: item.source ?? null, token_type },
-      });
-      // Invitations a leaked admin key sent (an owner's role among them) go with it: whoever holds it may have sent them.
-      if (row.kind === 'admin') await withdrawInvitesBy(trx, deps, row.org_id, [row.id], actor);
-      await onExposed?.exposed(trx, { keyId: row.id, projectId: row.project_id, orgId: row.org_id, url: item.url ?? null, source: item.source ?? null });
-      return true;
-    });
-    deps.changes.keyChanged(row.id);
-    if (changed) {
-      disabled = true;
-      out.push({ token_hash: hash, token_type, label: 'true_positive', disabled_key_id: row.id, status: 'exposed' });
-    } else {
-      // Changed meanwhile (exposed by another report, revoked, rotated out): answer what the secret is now.
-      const after = await findBySecretHash(deps, hash);
-      out.push({ token_hash: hash, token_type, label: 'true_positive', status: after ? secretStatus(after, nowSeconds(deps)) : 'revoked' });
-    }
+  try {
+    for (const reported of items) out.push(await reportOne(deps, orgId, reported, actor, onExposed, () => (disabled = true)));
+  } finally {
+    // Keys disabled before a failure are committed all the same: their events are owed.
+    if (disabled) onExposed?.committed();
   }
-  if (disabled) onExposed?.committed();
   return out;
+}
+
+async function reportOne(
+  deps: ServiceDeps,
+  orgId: string | null,
+  reported: ExposureReportItem,
+  actor: Actor,
+  onExposed: ExposureListener | undefined,
+  onDisabled: () => void,
+): Promise<ExposureResult> {
+  const hash = hashSecret(reported.token);
+  const item = withKeysRedacted(reported);
+  const token_type = item.type ?? 'tollgate_api_key';
+  const row = parseSecret(reported.token) ? await findBySecretHash(deps, hash) : undefined;
+  if (!row || (orgId !== null && row.org_id !== orgId)) {
+    return { token_hash: hash, token_type, label: 'false_positive' };
+  }
+  const now = nowSeconds(deps);
+  const status = secretStatus(row, now);
+  if (!DISABLED_ON_REPORT.has(status)) {
+    return { token_hash: hash, token_type, label: 'true_positive', status };
+  }
+  // Its own transaction, the actor not asked again (reportExposed checked them).
+  const changed = await deps.database.db.transaction().execute(async (trx) => {
+    const res = await trx
+      .updateTable('api_keys')
+      .set({ status: 'exposed', exposed_at: now, exposed_url: item.url ?? null })
+      .where('id', '=', row.id)
+      .where('status', '=', 'active')
+      // The reported secret must still be one of the key's: a rotation ending its grace meanwhile leaves it dead.
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('api_key_secrets')
+            .select('key_id')
+            .where('secret_hash', '=', hash)
+            .where((s) => s.or([s('expires_at', 'is', null), s('expires_at', '>', now)])),
+        ),
+      )
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) return false;
+    await recordKeyChange(trx, deps, row.id);
+    await writeAudit(trx, deps, {
+      orgId: row.org_id,
+      type: 'api_key.exposed',
+      actor,
+      projectId: row.project_id,
+      objectId: row.id,
+      details: { url: item.url ?? null, source: item.source ?? null, token_type },
+    });
+    // Invitations a leaked admin key sent (an owner's role among them) go with it: whoever holds it may have sent them.
+    if (row.kind === 'admin') await withdrawInvitesBy(trx, deps, row.org_id, [row.id], actor);
+    await onExposed?.exposed(trx, { keyId: row.id, projectId: row.project_id, orgId: row.org_id, url: item.url ?? null, source: item.source ?? null });
+    return true;
+  });
+  deps.changes.keyChanged(row.id);
+  if (changed) {
+    onDisabled();
+    return { token_hash: hash, token_type, label: 'true_positive', disabled_key_id: row.id, status: 'exposed' };
+  }
+  // Changed meanwhile (exposed by another report, revoked, rotated out): answer what the secret is now.
+  const after = await findBySecretHash(deps, hash);
+  return { token_hash: hash, token_type, label: 'true_positive', status: after ? secretStatus(after, nowSeconds(deps)) : 'revoked' };
 }
