@@ -286,6 +286,54 @@ describe('scanGitHistory: commit and tag objects', () => {
   });
 });
 
+describe('replace refs (git replace) do not hide what the store holds', () => {
+  // A replace ref makes git show one object's content in place of another's; both objects stay in the store and are
+  // pushed with refs/replace/*. The scanner reads each object as it is stored, whatever the repository's config says.
+  const hashObject = (content: string, type = 'blob') =>
+    execFileSync('git', ['hash-object', '-w', '-t', type, '--stdin'], { cwd: repo, input: content, encoding: 'utf8' }).trim();
+
+  for (const config of [null, 'true']) {
+    it(`finds a key in a blob shadowed by a replace ref, at the commit that added it${config ? ' (core.useReplaceRefs=true)' : ''}`, async () => {
+      const k = key();
+      await commit({ 'README.md': 'hello' });
+      const leak = await commit({ 'conf.env': `KEY=${k}\n` });
+      const leaky = git('rev-parse', `${leak}:conf.env`);
+      git('replace', leaky, hashObject('KEY=\n'));
+      if (config) git('config', 'core.useReplaceRefs', config);
+      expect(git('show', `${leak}:conf.env`)).toBe('KEY='); // what git shows
+      const out = await scanGitHistory(repo, { maxFileSize: MB });
+      expect(out.findings.map((f) => [f.secret, f.file, f.commit, f.line])).toEqual([[k, 'conf.env', leak, 1]]);
+    });
+  }
+
+  it('finds a key in a commit message shadowed by a replace ref, and in the tree the replaced commit had', async () => {
+    const [inMessage, inTree] = [key(), key()];
+    await commit({ 'a.txt': 'a' });
+    const leak = await commit({ 'b.env': `KEY=${inTree}` }, `deploy\n\nwith ${inMessage}\n`);
+    // The same commit, its message cleaned and its tree its parent's: git log and git show see only this one.
+    const clean = git('commit-tree', `${leak}~1^{tree}`, '-p', `${leak}~1`, '-m', 'deploy');
+    git('replace', leak, clean);
+    expect(git('log', '-1', '--format=%B', leak)).toBe('deploy');
+    const out = await scanGitHistory(repo, { maxFileSize: MB });
+    expect(sortFindings(out.findings).map((f) => [f.secret, f.file, f.commit, f.foundIn])).toEqual(
+      sortFindings([
+        { type: 'tollgate', secondary: false, secret: inTree, file: 'b.env', line: 1, column: 1, commit: leak },
+        { type: 'tollgate', secondary: false, secret: inMessage, file: leak, line: 1, column: 1, commit: leak, foundIn: 'commit' },
+      ]).map((f) => [f.secret, f.file, f.commit, f.foundIn]),
+    );
+  });
+
+  it('scanStaged reads a staged blob as stored, not its replacement', async () => {
+    const k = key();
+    await commit({ 'a.txt': 'a' });
+    await put('new.env', `KEY=${k}`);
+    git('add', 'new.env');
+    git('replace', git('rev-parse', ':new.env'), hashObject('KEY='));
+    const out = await scanStaged(repo, { maxFileSize: MB });
+    expect(out.findings.map((f) => [f.file, f.secret])).toEqual([['new.env', k]]);
+  });
+});
+
 describe('scanStaged', () => {
   it('scans staged content before the first commit', async () => {
     const k = key();

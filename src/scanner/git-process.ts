@@ -3,7 +3,11 @@ import { spawn } from 'node:child_process';
 // Runs git as a child process and streams its output. log.showSignature=true would put gpg's verdict
 // ("No signature", "Good signature…") into `git log` output whatever --format says, so it is pinned off.
 // (Colour and path quoting need no pin: raw -z output and cat-file ignore them.)
-const PINNED_CONFIG = ['-c', 'log.showSignature=false'];
+// Replace refs (`git replace`, refs/replace/*) are off: with them git shows one object's content in place of
+// another's, while both stay in the store and are pushed, so a key in a replaced blob, commit message or tree was never
+// read. --no-replace-objects alone is not enough: core.useReplaceRefs=true in a repository's config (git 2.39) turns
+// them back on, and the command line's -c outranks it. Every git the scanner runs is started here.
+const PINNED_CONFIG = ['--no-replace-objects', '-c', 'core.useReplaceRefs=false', '-c', 'log.showSignature=false'];
 
 /** Runs `git <args>` in `cwd`, feeding `input` to stdin and each stdout chunk to `onChunk`. */
 export function streamGit(cwd: string, args: readonly string[], onChunk: (chunk: Buffer) => void, input?: string): Promise<void> {
