@@ -1,10 +1,22 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { generateSecret } from '../core/key-format.js';
 import { scanContent } from './content.js';
 
 const key = () => generateSecret('project', randomBytes);
+const hasZip = (() => {
+  try {
+    execFileSync('zip', ['-v'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 const MB = 1024 * 1024;
 
 /** UTF-16 big-endian: Node only writes little-endian. */
@@ -16,10 +28,17 @@ interface Entry {
   name: string;
   content: Buffer | string;
   stored?: boolean;
+  /** Sizes and CRC in a data descriptor after the data (flag bit 3), the local header's left 0, as a streaming zipper writes. */
+  descriptor?: boolean;
 }
 
 /** A minimal zip archive (APPNOTE.TXT): local headers, data, central directory, end record. */
 function zip(entries: Entry[]): Buffer {
+  return Buffer.concat([...zipParts(entries).locals, zipParts(entries).directory]);
+}
+
+/** A zip's local part (each local header, data and descriptor), and its central directory with the end record. */
+function zipParts(entries: Entry[]): { locals: Buffer[]; directory: Buffer } {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
@@ -27,27 +46,39 @@ function zip(entries: Entry[]): Buffer {
     const raw = Buffer.from(e.content);
     const data = e.stored ? raw : deflateRawSync(raw);
     const name = Buffer.from(e.name);
+    const flags = e.descriptor ? 8 : 0;
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(flags, 6);
     local.writeUInt16LE(e.stored ? 0 : 8, 8);
-    local.writeUInt32LE(crc32(raw), 14);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(raw.length, 22);
+    if (!e.descriptor) {
+      local.writeUInt32LE(crc32(raw), 14);
+      local.writeUInt32LE(data.length, 18);
+      local.writeUInt32LE(raw.length, 22);
+    }
     local.writeUInt16LE(name.length, 26);
+    const descriptor = Buffer.alloc(e.descriptor ? 16 : 0);
+    if (e.descriptor) {
+      descriptor.writeUInt32LE(0x08074b50, 0);
+      descriptor.writeUInt32LE(crc32(raw), 4);
+      descriptor.writeUInt32LE(data.length, 8);
+      descriptor.writeUInt32LE(raw.length, 12);
+    }
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(20, 4);
     central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(flags, 8);
     central.writeUInt16LE(e.stored ? 0 : 8, 10);
     central.writeUInt32LE(crc32(raw), 16);
     central.writeUInt32LE(data.length, 20);
     central.writeUInt32LE(raw.length, 24);
     central.writeUInt16LE(name.length, 28);
     central.writeUInt32LE(offset, 42);
-    locals.push(local, name, data);
+    locals.push(local, name, data, descriptor);
     centrals.push(central, name);
-    offset += 30 + name.length + data.length;
+    offset += 30 + name.length + data.length + descriptor.length;
   }
   const directory = Buffer.concat(centrals);
   const end = Buffer.alloc(22);
@@ -56,8 +87,11 @@ function zip(entries: Entry[]): Buffer {
   end.writeUInt16LE(entries.length, 10);
   end.writeUInt32LE(directory.length, 12);
   end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, directory, end]);
+  return { locals, directory: Buffer.concat([directory, end]) };
 }
+
+/** The local part of a zip: what a download cut short before its central directory holds. */
+const withoutDirectory = (entries: Entry[]): Buffer => Buffer.concat(zipParts(entries).locals);
 
 describe('scanContent: UTF-16', () => {
   it('finds a key in what PowerShell 5 writes (UTF-16LE with a BOM, CRLF), at its line and character column', () => {
@@ -192,7 +226,140 @@ describe('scanContent: zip', () => {
     archive.writeUInt16LE(1, 6); // the local header's flags: encrypted
     archive.writeUInt16LE(1, archive.readUInt32LE(archive.length - 6) + 8); // the central one's
     expect(found(archive, 'locked.zip').notes).toEqual(['not scanned: 1 entry of locked.zip (encrypted, or compressed by a method other than deflate)']);
-    const cut = zip([{ name: 'a.txt', content: k, stored: true }]).subarray(0, 30 + 5 + k.length); // no central directory
-    expect(where(cut, 'cut.zip')).toEqual([[k, null, 1, 36]]);
+    const damaged = zip([{ name: 'a.txt', content: k, stored: true }]);
+    damaged.fill(0xee, 30 + 5 + k.length); // no central directory, nor any header after the entry
+    expect(where(damaged, 'damaged.zip')).toEqual([[k, 'a.txt', 1, 1]]);
+    expect(found(damaged, 'damaged.zip').notes).toEqual([
+      `not scanned: damaged.zip from byte ${30 + 5 + k.length} (it has no central directory, and no entry header is there)`,
+    ]);
+  });
+});
+
+describe('scanContent: a zip without its central directory (a download or backup cut short)', () => {
+  const filler = () => randomBytes(50_000).toString('base64');
+
+  it('reads each entry by its local header: keys in deflated entries are found, named by their entry', () => {
+    const [a, b, c] = [key(), key(), key()];
+    const whole = withoutDirectory([
+      { name: 'conf/a.env', content: `A=${a}\n` },
+      { name: 'b.txt', content: `x\nB=${b}`, stored: true },
+      { name: 'c.json', content: `{"k": "${c}"}` },
+    ]);
+    const out = found(whole, 'cut.zip');
+    expect(out.matches.map((m) => [m.secret, m.inside, m.line, m.column])).toEqual([
+      [a, 'conf/a.env', 1, 3],
+      [b, 'b.txt', 2, 3],
+      [c, 'c.json', 1, 8],
+    ]);
+    // Every entry was read, but whatever came after them (more entries?) is not there.
+    expect(out.notes).toEqual(['not scanned: whatever followed the end of cut.zip (it has no central directory: cut short)']);
+  });
+
+  it('reads an entry cut short as far as it goes, and notes the rest of it', () => {
+    const [a, b] = [key(), key()];
+    const whole = withoutDirectory([
+      { name: 'a.env', content: `A=${a}\n` },
+      { name: 'b.log', content: `B=${b}\n${filler()}` },
+    ]);
+    const cut = whole.subarray(0, whole.length - 20_000);
+    const out = found(cut, 'cut.zip');
+    expect(out.matches.map((m) => [m.secret, m.inside])).toEqual([
+      [a, 'a.env'],
+      [b, 'b.log'],
+    ]);
+    expect(out.notes).toEqual(['not scanned: the rest of cut.zip!/b.log (the archive is cut short)']);
+    // Cut in the middle of an entry's header: what came before is read.
+    const first = withoutDirectory([{ name: 'a.env', content: `A=${a}` }]);
+    const headerCut = withoutDirectory([{ name: 'a.env', content: `A=${a}` }, { name: 'b.log', content: 'x' }]).subarray(0, first.length + 32);
+    expect(found(headerCut, 'h.zip').matches.map((m) => [m.secret, m.inside])).toEqual([[a, 'a.env']]);
+    expect(found(headerCut, 'h.zip').notes).toEqual([expect.stringMatching(/^not scanned: h\.zip from byte \d+ \(the archive is cut short in an entry's header\)$/)]);
+  });
+
+  it('reads entries whose sizes are in a data descriptor (a streaming zipper), deflated and stored', () => {
+    const [a, b, c] = [key(), key(), key()];
+    const whole = withoutDirectory([
+      { name: 'a.env', content: `A=${a}`, descriptor: true },
+      { name: 'b.txt', content: `B=${b}`, stored: true, descriptor: true },
+      { name: 'c.env', content: `C=${c}\n${filler()}`, descriptor: true },
+    ]);
+    expect(where(whole, 'stream.zip')).toEqual([
+      [a, 'a.env', 1, 3],
+      [b, 'b.txt', 1, 3],
+      [c, 'c.env', 1, 3],
+    ]);
+    const cut = found(whole.subarray(0, whole.length - 30_000), 'stream.zip');
+    expect(cut.matches.map((m) => [m.secret, m.inside])).toEqual([
+      [a, 'a.env'],
+      [b, 'b.txt'],
+      [c, 'c.env'],
+    ]);
+    expect(cut.notes).toEqual(['not scanned: the rest of stream.zip!/c.env (the archive is cut short)']);
+  });
+
+  it('notes a damaged deflated entry and goes on to the next', () => {
+    const b = key();
+    const bad = Buffer.alloc(40, 0xff); // not deflate: its first block is of the reserved type 3
+    const header = withoutDirectory([{ name: 'a.env', content: '', stored: true }]);
+    header.writeUInt16LE(8, 8);
+    header.writeUInt32LE(bad.length, 18);
+    const damaged = Buffer.concat([header, bad, withoutDirectory([{ name: 'b.env', content: `B=${b}` }])]);
+    const out = found(damaged, 'd.zip');
+    expect(out.matches.map((m) => [m.secret, m.inside])).toEqual([[b, 'b.env']]);
+    expect(out.notes[0]).toMatch(/^not scanned: the compressed content of d\.zip!\/a\.env \(/);
+  });
+
+  it('shares the one limit: many entries that each inflate far cost no more than it', () => {
+    const k = key();
+    const entry = (i: number): Entry => ({ name: `${i}.bin`, content: Buffer.concat([Buffer.alloc(300_000), Buffer.from(k)]), descriptor: i % 2 === 0 });
+    const bomb = withoutDirectory(Array.from({ length: 200 }, (_, i) => entry(i)));
+    const started = performance.now();
+    const out = found(bomb, 'bomb.zip', MB);
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(out.matches.length).toBeLessThanOrEqual(4);
+    expect(out.notes.join('\n')).toMatch(/not scanned: the entries of bomb\.zip after \d+\.bin \(the limit is spent\)/);
+  });
+
+  it.skipIf(!hasZip)('reads what zip(1) wrote, cut before its central directory, streamed (data descriptors) or not', async () => {
+    const [a, b] = [key(), key()];
+    const dir = await mkdtemp(join(tmpdir(), 'tollgate-zip-'));
+    try {
+      await writeFile(join(dir, 'a.env'), `A=${a}\n`);
+      await writeFile(join(dir, 'b.log'), `${filler()}\nB=${b}\n`);
+      const file = execFileSync('zip', ['-q', '-', 'a.env', 'b.log'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }); // a pipe: descriptors
+      execFileSync('zip', ['-q', 'f.zip', 'a.env', 'b.log'], { cwd: dir });
+      for (const archive of [file, await readFile(join(dir, 'f.zip'))]) {
+        const dirAt = archive.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+        expect(dirAt).toBeGreaterThan(0);
+        expect(where(archive.subarray(0, dirAt), 'backup.zip')).toEqual([
+          [a, 'a.env', 1, 3],
+          [b, 'b.log', 2, 3],
+        ]);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('scanContent: a zip whose central directory misplaces an entry', () => {
+  it('finds the entry by its local header, else notes it', () => {
+    const [a, b] = [key(), key()];
+    const archive = zip([
+      { name: 'a.env', content: `A=${a}` },
+      { name: 'b.env', content: `B=${b}` },
+    ]);
+    const dirStart = archive.readUInt32LE(archive.length - 6);
+    const secondCentral = dirStart + 46 + 'a.env'.length;
+    archive.writeUInt32LE(7, secondCentral + 42); // b.env's local header offset, wrong
+    expect(where(archive, 'm.zip')).toEqual([
+      [a, 'a.env', 1, 3],
+      [b, 'b.env', 1, 3],
+    ]);
+    // Its local header gone too (renamed): nowhere to be found.
+    const localB = archive.indexOf(Buffer.from('b.env'));
+    archive.write('x.env', localB);
+    const out = found(archive, 'm.zip');
+    expect(out.matches.map((m) => [m.secret, m.inside])).toEqual([[a, 'a.env']]);
+    expect(out.notes).toEqual(["not scanned: m.zip!/b.env (its data is not where the archive's central directory says)"]);
   });
 });

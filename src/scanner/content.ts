@@ -2,7 +2,7 @@ import { constants, gunzipSync, inflateRawSync } from 'node:zlib';
 import { secretsInPath } from './names.js';
 import { formatBytes } from './size.js';
 import { type LocatedMatch, scanText } from './scan-text.js';
-import { looksLikeZip, zipEntries } from './zip-entries.js';
+import { isZipRecord, type LocalEntry, localHeaderAt, looksLikeZip, nextHeaderAfter, unsizedDataEnd, zipEntries } from './zip-entries.js';
 
 // What a file's bytes hold besides their Latin-1 reading, where a key written in ASCII would not be found byte for
 // byte: UTF-16 text (what Windows PowerShell 5's `>` writes, with or without a byte-order mark), gzip content, and
@@ -57,9 +57,8 @@ function scanLayer(data: Buffer, inside: string | null, outer: Outer, depth: num
   let raw = scanText(data.toString('latin1'));
   const isGzip = data.length >= 18 && data[0] === 0x1f && data[1] === 0x8b && data[2] === 8;
   if (depth === MAX_DEPTH && (isGzip || looksLikeZip(data))) out.notes.push(`not opened: ${where} (archives are opened ${MAX_DEPTH} levels deep at most)`);
-  const zip = depth < MAX_DEPTH && looksLikeZip(data) ? scanZip(data, raw, inside, outer, depth, budget, out) : null;
-  if (zip) raw = zip;
-  // An archive that could be read was scanned entry by entry, each as UTF-16 too.
+  // An archive is scanned entry by entry, each as UTF-16 too.
+  if (depth < MAX_DEPTH && looksLikeZip(data)) raw = scanZip(data, raw, inside, outer, depth, budget, out);
   else raw.push(...scanUtf16(data));
   if (depth < MAX_DEPTH && isGzip) {
     const expanded = expand(() => gunzipSync(data, { maxOutputLength: Math.max(1, budget.left), finishFlush: constants.Z_SYNC_FLUSH }), budget, where, out);
@@ -83,52 +82,166 @@ function scanUtf16(data: Buffer): LocatedMatch[] {
   return [...scanText(data.subarray(le).toString('utf16le')), ...scanText(data.subarray(be).toString('utf16le'))];
 }
 
+/** What scanning one zip archive keeps track of, entry after entry. */
+interface ZipScan {
+  data: Buffer;
+  inside: string | null;
+  outer: Outer;
+  depth: number;
+  budget: Budget;
+  out: ContentScan;
+  /** The archive, as notes name it. */
+  where: string;
+  /** The byte ranges of stored entries: the archive's own matches there are their entry's. */
+  stored: Array<[number, number]>;
+  /** Entries not read (encrypted, or compressed by another method than deflate). */
+  unread: number;
+  /** Keys found in entry names, and which name (or directory) each was reported at. */
+  inNames: Set<string>;
+  named: Set<string>;
+  /** An entry was found cut short (and noted). */
+  cut: boolean;
+}
+
 /**
- * Scans each entry of a zip archive as a layer of its own; returns the archive's Latin-1 matches less those inside
- * a stored entry, which its entry reports under its name (null: no central directory, not read as an archive).
+ * Scans each entry of a zip archive as a layer of its own; returns the archive's Latin-1 matches less those inside a
+ * stored entry, which its entry reports under its name. The entries are those of the central directory; an archive
+ * without one (cut short before it) is read by its entries' local headers, each as far as it goes.
  */
-function scanZip(data: Buffer, raw: LocatedMatch[], inside: string | null, outer: Outer, depth: number, budget: Budget, out: ContentScan): LocatedMatch[] | null {
-  const entries = zipEntries(data);
-  if (!entries) return null;
+function scanZip(data: Buffer, raw: LocatedMatch[], inside: string | null, outer: Outer, depth: number, budget: Budget, out: ContentScan): LocatedMatch[] {
   const where = inside === null ? outer.label : `${outer.label}!/${inside}`;
-  const stored: Array<[number, number]> = [];
-  let unread = 0;
-  // Entry names are text too (a review found keys there printed in full): each is scanned, and a key in a directory's
-  // name is reported once for the directory. The archive's own bytes hold the names as well; those matches are dropped
-  // below, the name says where the key is.
-  const named = new Set<string>();
-  const inNames = new Set<string>();
-  for (const entry of entries) {
-    for (const { match, location } of secretsInPath(entry.name)) {
-      inNames.add(match.secret);
-      const at = `${location}\0${match.secret}`;
-      if (named.has(at)) continue;
-      named.add(at);
-      out.matches.push({ ...match, line: 0, column: 0, inside: join(inside, location), inName: true });
-    }
+  const z: ZipScan = { data, inside, outer, depth, budget, out, where, stored: [], unread: 0, inNames: new Set(), named: new Set(), cut: false };
+  const listing = zipEntries(data);
+  if (listing) {
+    for (const entry of listing.entries) scanEntryName(z, entry.name);
+    for (const name of listing.misplaced) scanEntryName(z, name);
+    for (const entry of listing.entries) if (readEntry(z, entry) === null) break;
+    const [first, ...more] = listing.misplaced;
+    if (first !== undefined && more.length === 0) out.notes.push(`not scanned: ${where}!/${first} (its data is not where the archive's central directory says)`);
+    else if (more.length > 0) out.notes.push(`not scanned: ${listing.misplaced.length} entries of ${where} (their data is not where the archive's central directory says)`);
+  } else {
+    walkLocalHeaders(z);
   }
-  for (const entry of entries) {
-    const bytes = data.subarray(entry.start, entry.start + entry.compressedSize);
-    if (entry.flags & 1 || (entry.method !== 0 && entry.method !== 8)) {
-      unread++;
-      continue;
+  if (z.unread > 0) out.notes.push(`not scanned: ${z.unread} ${z.unread === 1 ? 'entry' : 'entries'} of ${where} (encrypted, or compressed by a method other than deflate)`);
+  return raw.filter((m) => !z.inNames.has(m.secret) && !z.stored.some(([from, to]) => m.index >= from && m.index < to));
+}
+
+/**
+ * Entry names are text too (a review found keys there printed in full): each is scanned, and a key in a directory's
+ * name is reported once for the directory. The archive's own bytes hold the names as well; those matches are dropped
+ * (scanZip), the name says where the key is.
+ */
+function scanEntryName(z: ZipScan, name: string): void {
+  for (const { match, location } of secretsInPath(name)) {
+    z.inNames.add(match.secret);
+    const at = `${location}\0${match.secret}`;
+    if (z.named.has(at)) continue;
+    z.named.add(at);
+    z.out.matches.push({ ...match, line: 0, column: 0, inside: join(z.inside, location), inName: true });
+  }
+}
+
+/**
+ * Reads the entries of an archive without a central directory by their local headers, from its start, one after the
+ * other, until the bytes end or hold no header; what cannot be read is noted.
+ */
+function walkLocalHeaders(z: ZipScan): void {
+  const { data, out, where } = z;
+  for (let at = 0; ; ) {
+    const entry = localHeaderAt(data, at);
+    if (entry === 'cut') {
+      out.notes.push(`not scanned: ${where} from byte ${at} (the archive is cut short in an entry's header)`);
+      return;
     }
-    let content: Buffer | null = bytes;
-    if (entry.method === 0) {
-      stored.push([entry.start, entry.start + entry.compressedSize]);
-      budget.left -= Math.min(budget.left, bytes.length);
-    } else {
-      const entryWhere = `${where}!/${entry.name}`;
-      content = expand(() => inflateRawSync(bytes, { maxOutputLength: Math.max(1, budget.left), finishFlush: constants.Z_SYNC_FLUSH }), budget, entryWhere, out);
-      if (!content && budget.left <= 0) {
-        out.notes.push(`not scanned: the entries of ${where} after ${entry.name} (the limit is spent)`);
-        break;
+    if (entry === null) {
+      // A central directory without its end record (or a ZIP64 record) follows the last entry: nothing was missed.
+      if (at >= data.length && !z.cut) out.notes.push(`not scanned: whatever followed the end of ${where} (it has no central directory: cut short)`);
+      else if (at < data.length && !isZipRecord(data, at)) out.notes.push(`not scanned: ${where} from byte ${at} (it has no central directory, and no entry header is there)`);
+      return;
+    }
+    scanEntryName(z, entry.name);
+    const end = readEntry(z, entry);
+    if (end === null) return;
+    at = nextHeaderAfter(data, end, entry.flags);
+  }
+}
+
+/**
+ * Reads one entry's data and scans it. Returns where its data ends (deflated data whose size is unknown ends where its
+ * deflate stream does), or null when the limit is spent: nothing after it is read.
+ */
+function readEntry(z: ZipScan, entry: LocalEntry): number | null {
+  const { data, budget, out } = z;
+  const entryWhere = `${z.where}!/${entry.name}`;
+  const sized = entry.compressedSize === null ? null : entry.start + entry.compressedSize;
+  const noteCut = () => {
+    z.cut = true;
+    out.notes.push(`not scanned: the rest of ${entryWhere} (the archive is cut short)`);
+  };
+  if (entry.flags & 1 || (entry.method !== 0 && entry.method !== 8)) {
+    z.unread++;
+    return sized === null ? unsizedDataEnd(data, entry.start) : Math.min(sized, data.length);
+  }
+  let content: Buffer | null;
+  let end: number;
+  if (entry.method === 0) {
+    end = sized === null ? unsizedDataEnd(data, entry.start) : Math.min(sized, data.length);
+    content = data.subarray(entry.start, end);
+    z.stored.push([entry.start, end]);
+    budget.left -= Math.min(budget.left, content.length);
+    // Its end not found (no descriptor, no header after it), or past the bytes: the rest is not there.
+    if ((sized === null && end === data.length) || (sized !== null && sized > data.length)) noteCut();
+  } else {
+    const inflated = inflateEntry(data.subarray(entry.start, sized ?? data.length), budget, entryWhere, out);
+    if (!inflated) {
+      if (budget.left <= 0) {
+        out.notes.push(`not scanned: the entries of ${z.where} after ${entry.name} (the limit is spent)`);
+        return null;
       }
+      // Damaged (noted): the next header is where its size says, else looked for.
+      content = null;
+      end = sized === null ? unsizedDataEnd(data, entry.start) : Math.min(sized, data.length);
+    } else {
+      content = inflated.content;
+      end = sized === null ? entry.start + inflated.used : Math.min(sized, data.length);
+      if (inflated.cut) noteCut();
     }
-    if (content) scanLayer(content, join(inside, entry.name), outer, depth + 1, budget, out);
   }
-  if (unread > 0) out.notes.push(`not scanned: ${unread} ${unread === 1 ? 'entry' : 'entries'} of ${where} (encrypted, or compressed by a method other than deflate)`);
-  return raw.filter((m) => !inNames.has(m.secret) && !stored.some(([from, to]) => m.index >= from && m.index < to));
+  if (content && !entry.name.endsWith('/')) scanLayer(content, join(z.inside, entry.name), z.outer, z.depth + 1, z.budget, out);
+  return end;
+}
+
+/**
+ * Inflates an entry's deflated bytes, within the limit: its content, how many bytes its deflate stream took, and
+ * whether the bytes end before the stream does (then inflated as far as they go, as a truncated gzip is). Null when
+ * damaged or over the limit (noted by expand).
+ */
+function inflateEntry(bytes: Buffer, budget: Budget, where: string, out: ContentScan): { content: Buffer; used: number; cut: boolean } | null {
+  const options = { maxOutputLength: Math.max(1, budget.left), info: true };
+  let cut = false;
+  let used = 0;
+  const inflate = (finishFlush?: number): Buffer => {
+    // With `info`, zlib answers the engine too: its bytesWritten is the input the stream took.
+    const result = inflateRawSync(bytes, { ...options, finishFlush }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    used = result.engine.bytesWritten;
+    return result.buffer;
+  };
+  const content = expand(
+    () => {
+      try {
+        return inflate();
+      } catch (err) {
+        // "unexpected end of file": the bytes end before the stream. Read again, as far as they go.
+        if ((err as { code?: string }).code !== 'Z_BUF_ERROR') throw err;
+        cut = true;
+        return inflate(constants.Z_SYNC_FLUSH);
+      }
+    },
+    budget,
+    where,
+    out,
+  );
+  return content ? { content, used, cut } : null;
 }
 
 /** Runs one bounded decompression; on running over the budget or on damaged data, notes it and returns null. */

@@ -1,6 +1,9 @@
 // Reads a zip archive's central directory (PKWARE APPNOTE.TXT §4.3.12-16, with the ZIP64 records of §4.3.14-15
 // and the extra field of §4.5.3) to find each entry's data. Pure and throw-free: a truncated or malformed archive
 // yields the entries read before the damage. Inflating is the caller's (content.ts), under its own size budget.
+// An archive without a central directory (a download or backup cut short, before the directory at its end) is read by
+// its local file headers instead (§4.3.7-9), one after the other from the start: content.ts walks them with
+// localHeaderAt and nextHeaderAfter, inflating an entry whose size only its data descriptor says to find its end.
 
 /** One file in an archive, located in the archive's bytes. */
 export interface ZipEntry {
@@ -20,6 +23,14 @@ const ZIP64_EOCD = 0x06064b50;
 const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 const MAX_COMMENT = 0xffff;
+const signature = (sig: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(sig);
+  return b;
+};
+const LOCAL_BYTES = signature(LOCAL);
+const CENTRAL_BYTES = signature(CENTRAL);
+const DESCRIPTOR_BYTES = signature(0x08074b50);
 
 /** Whether the bytes start as a zip archive does (a local file header, or the end record of an empty archive). */
 export function looksLikeZip(data: Buffer): boolean {
@@ -28,11 +39,20 @@ export function looksLikeZip(data: Buffer): boolean {
   return sig === LOCAL || sig === EOCD;
 }
 
-/** The entries of a zip archive (directories left out), or null when no central directory can be found. */
-export function zipEntries(data: Buffer): ZipEntry[] | null {
+/** What the central directory lists: its entries (directories left out) and the names of those whose data is nowhere. */
+export interface ZipListing {
+  entries: ZipEntry[];
+  /** Entries whose local header is neither where the directory says nor found under their name elsewhere. */
+  misplaced: string[];
+}
+
+/** The entries of a zip archive by its central directory, or null when no central directory can be found. */
+export function zipEntries(data: Buffer): ZipListing | null {
   const directory = findCentralDirectory(data);
   if (!directory) return null;
   const out: ZipEntry[] = [];
+  const misplaced: string[] = [];
+  let byName: Map<string, number[]> | null = null;
   let at = directory.offset;
   for (let i = 0; i < directory.entries && at + 46 <= data.length; i++) {
     if (data.readUInt32LE(at) !== CENTRAL) break;
@@ -63,13 +83,99 @@ export function zipEntries(data: Buffer): ZipEntry[] | null {
     }
     at = nameEnd + extraLength + commentLength;
     if (name.endsWith('/')) continue;
-    // The data follows the local header, whose name and extra field may differ in length from the central ones.
-    if (localOffset + 30 > data.length || data.readUInt32LE(localOffset) !== LOCAL) continue;
-    const start = localOffset + 30 + data.readUInt16LE(localOffset + 26) + data.readUInt16LE(localOffset + 28);
-    if (start > data.length) continue;
-    out.push({ name, method, flags, start, compressedSize: Math.min(compressedSize, data.length - start) });
+    // The data follows the local header, whose name and extra field may differ in length from the central ones. A
+    // header not where the directory says (its offsets shifted, or wrong) is looked for under the entry's name.
+    let local = localHeaderAt(data, localOffset);
+    if (!local || local === 'cut') {
+      byName ??= localHeadersByName(data);
+      const candidates = byName.get(name) ?? [];
+      const found = candidates.shift();
+      local = found === undefined ? null : localHeaderAt(data, found);
+    }
+    if (!local || local === 'cut') {
+      misplaced.push(name);
+      continue;
+    }
+    out.push({ name, method, flags, start: local.start, compressedSize: Math.min(compressedSize, data.length - local.start) });
+  }
+  return { entries: out, misplaced };
+}
+
+/** Every local file header in the bytes, by the name it gives, in order. */
+function localHeadersByName(data: Buffer): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (let at = data.indexOf(LOCAL_BYTES); at !== -1; at = data.indexOf(LOCAL_BYTES, at + 4)) {
+    const local = localHeaderAt(data, at);
+    if (!local || local === 'cut') continue;
+    const list = out.get(local.name) ?? [];
+    list.push(at);
+    out.set(local.name, list);
   }
   return out;
+}
+
+/** An entry as its local file header gives it (APPNOTE §4.3.7). */
+export interface LocalEntry {
+  name: string;
+  method: number;
+  flags: number;
+  /** Where its data starts. */
+  start: number;
+  /** The size of its stored bytes; null when only a data descriptor after them says (flag bit 3, §4.3.9). */
+  compressedSize: number | null;
+}
+
+/** The local file header at `at`: null when there is none, `cut` when the bytes end inside it. */
+export function localHeaderAt(data: Buffer, at: number): LocalEntry | 'cut' | null {
+  if (at + 4 > data.length || data.readUInt32LE(at) !== LOCAL) return null;
+  if (at + 30 > data.length) return 'cut';
+  const flags = data.readUInt16LE(at + 6);
+  const method = data.readUInt16LE(at + 8);
+  let compressedSize = data.readUInt32LE(at + 18);
+  const uncompressedSize = data.readUInt32LE(at + 22);
+  const nameEnd = at + 30 + data.readUInt16LE(at + 26);
+  const extraLength = data.readUInt16LE(at + 28);
+  const start = nameEnd + extraLength;
+  if (start > data.length) return 'cut';
+  const name = data.subarray(at + 30, nameEnd).toString(flags & 0x800 ? 'utf8' : 'latin1');
+  // ZIP64: a local header's 0x0001 extra field holds both sizes, the uncompressed first (APPNOTE §4.5.3).
+  if (compressedSize === 0xffffffff || uncompressedSize === 0xffffffff) {
+    const zip64 = extraField(data, nameEnd, extraLength, 0x0001);
+    if (zip64 && zip64.start + 16 <= zip64.end) compressedSize = Number(data.readBigUInt64LE(zip64.start + 8));
+  }
+  // With a data descriptor the header's sizes are 0 (§4.4.4); some zippers write them all the same.
+  return { name, method, flags, start, compressedSize: flags & 8 && compressedSize === 0 ? null : compressedSize };
+}
+
+/**
+ * Where the stored bytes of an entry whose size is unknown end: at its data descriptor (its signature, then a compressed
+ * size equal to the bytes before it), else at the next header, else at the end of the bytes. For data that is not
+ * inflated (stored, encrypted, another method); deflated data says where it ends itself.
+ */
+export function unsizedDataEnd(data: Buffer, start: number): number {
+  for (let at = data.indexOf(DESCRIPTOR_BYTES, start); at !== -1; at = data.indexOf(DESCRIPTOR_BYTES, at + 1)) {
+    if (at + 16 <= data.length && data.readUInt32LE(at + 8) === at - start) return at;
+  }
+  const next = [data.indexOf(LOCAL_BYTES, start), data.indexOf(CENTRAL_BYTES, start)].filter((at) => at !== -1);
+  return next.length > 0 ? Math.min(...next) : data.length;
+}
+
+/**
+ * Where the next header is after an entry's data, which ends at `end`: there, or past the entry's data descriptor (flag
+ * bit 3: 12 bytes, or 20 with ZIP64 sizes, after an optional signature). The end of the bytes counts as a header.
+ */
+export function nextHeaderAfter(data: Buffer, end: number, flags: number): number {
+  if (!(flags & 8)) return end;
+  for (const skip of [16, 12, 24, 20]) if (end + skip === data.length || isZipRecord(data, end + skip)) return end + skip;
+  // The bytes end inside the descriptor.
+  return end + 12 > data.length ? data.length : end;
+}
+
+/** Whether a zip header or record starts at `at`: a local or central header, or an end record. */
+export function isZipRecord(data: Buffer, at: number): boolean {
+  if (at + 4 > data.length) return false;
+  const sig = data.readUInt32LE(at);
+  return sig === LOCAL || sig === CENTRAL || sig === EOCD || sig === ZIP64_EOCD || sig === ZIP64_LOCATOR;
 }
 
 function findCentralDirectory(data: Buffer): { offset: number; entries: number } | null {
