@@ -361,5 +361,9 @@ describe('scanContent: a zip whose central directory misplaces an entry', () => 
     const out = found(archive, 'm.zip');
     expect(out.matches.map((m) => [m.secret, m.inside])).toEqual([[a, 'a.env']]);
     expect(out.notes).toEqual(["not scanned: m.zip!/b.env (its data is not where the archive's central directory says)"]);
+    // Many misplaced (entries all pointing nowhere): one note for them all.
+    archive.writeUInt32LE(7, dirStart + 42);
+    archive.write('y.env', archive.indexOf(Buffer.from('a.env')));
+    expect(found(archive, 'm.zip').notes).toEqual(["not scanned: 2 entries of m.zip (their data is not where the archive's central directory says)"]);
   });
 });
