@@ -207,6 +207,48 @@ describe('answerFinished: the generation of a stream is over, its usage still to
     expect(answerFinished(ev({ type: 'content_block_stop', index: 0 }, 'content_block_stop'), messages)).toBe(false);
     expect(answerFinished(ev({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 5 } }, 'message_delta'), messages)).toBe(true);
   });
+
+  // Found by a review: the end events were looked for as plain words anywhere in the bytes, so a text (or a tool call's
+  // JSON, or thinking) that spelled one out marked the answer over; a client that hung up then had the stream read to
+  // its end, the provider generating (and billing) up to max_tokens. Only the event's own type counts.
+  it("an end event's name in model text, thinking, or a tool call's JSON is not the event", () => {
+    const typed = (e: Record<string, unknown>, spaced = false) => Buffer.from(`event: ${e.type}\ndata: ${JSON.stringify(e, null, spaced ? 1 : undefined).replace(/\n\s*/g, ' ')}\n\n`);
+    const messages = streamShapeFor('/messages');
+    const responses = streamShapeFor('/responses');
+    const block = (delta: Record<string, unknown>) => typed({ type: 'content_block_delta', index: 0, delta });
+    for (const name of ['message_delta', 'message_stop']) {
+      for (const text of [`see ${name}`, name, `"${name}"`, `{"type":"${name}"}`, `{"type": "${name}"}`, `\\"${name}`]) {
+        expect(answerFinished(block({ type: 'text_delta', text }), messages), text).toBe(false);
+        expect(answerFinished(block({ type: 'thinking_delta', thinking: text }), messages), text).toBe(false);
+        expect(answerFinished(block({ type: 'input_json_delta', partial_json: text }), messages), text).toBe(false);
+      }
+      expect(answerFinished(block({ type: 'input_json_delta', partial_json: `{"e":"${name}` }), messages)).toBe(false);
+      expect(answerFinished(block({ type: 'input_json_delta', partial_json: `{"type":"${name}` }), messages)).toBe(false);
+      // A text that spells an event line out: its line ends are escaped, it starts no line of its own.
+      expect(answerFinished(Buffer.from(`event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: `\nevent: ${name}\n` } })}\n\n`), messages)).toBe(false);
+    }
+    for (const name of ['response.output_text.done', 'response.completed', 'response.incomplete', 'response.failed']) {
+      for (const delta of [name, `see ${name}`, `{"type":"${name}"}`]) {
+        expect(answerFinished(typed({ type: 'response.output_text.delta', item_id: 'm', output_index: 0, content_index: 0, delta }), responses), delta).toBe(false);
+        expect(answerFinished(typed({ type: 'response.function_call_arguments.delta', item_id: 'f', output_index: 0, delta }), responses), delta).toBe(false);
+        expect(answerFinished(typed({ type: 'response.reasoning_summary_text.delta', item_id: 'r', output_index: 0, delta }), responses), delta).toBe(false);
+      }
+    }
+    // Image and transcription streams: a revised prompt or a transcript's text that names the end event.
+    const transcript = streamShapeFor('/audio/transcriptions');
+    expect(answerFinished(typed({ type: 'transcript.text.delta', delta: 'transcript.text.done' }), transcript)).toBe(false);
+    expect(answerFinished(typed({ type: 'transcript.text.done', text: 'hi', usage: { type: 'tokens', input_tokens: 1, output_tokens: 1, total_tokens: 2 } }), transcript)).toBe(true);
+    const images = streamShapeFor('/images/generations');
+    expect(answerFinished(typed({ type: 'image_generation.partial_image', b64_json: 'AA==', revised_prompt: 'image_generation.completed' }), images)).toBe(false);
+    expect(answerFinished(typed({ type: 'image_generation.completed', b64_json: 'AA==' }), images)).toBe(true);
+    // The events themselves still count, however their JSON is spaced, and after events that only name them.
+    expect(answerFinished(typed({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 5 } }, true), messages)).toBe(true);
+    expect(answerFinished(typed({ type: 'message_stop' }), messages)).toBe(true);
+    expect(answerFinished(Buffer.from('data: {"type"  :\t"message_stop"}\r\n\r\n'), messages)).toBe(true);
+    expect(answerFinished(Buffer.concat([block({ type: 'text_delta', text: 'message_delta' }), typed({ type: 'message_stop' })]), messages)).toBe(true);
+    expect(answerFinished(Buffer.concat([typed({ type: 'response.output_text.delta', delta: 'response.output_text.done' }), typed({ type: 'response.output_text.done', text: 'x' })]), responses)).toBe(true);
+    expect(answerFinished(typed({ type: 'response.completed', response: { id: 'r', output: [], usage: null } }, true), responses)).toBe(true);
+  });
 });
 
 describe('serviceTierNamedIn: the tier a stream says it runs at before its usage', () => {
