@@ -109,3 +109,65 @@ describe('a stream whose text names the event that ends it is still cut when its
   });
 });
 
+// A chat stream the gateway asked usage for on its client's behalf: every chunk's `"usage":null` is left out, as OpenAI
+// sends none to a client that did not ask. A chunk whose text spelled out a marker the relay looks for ("usage",
+// "[DONE]") was read for it, and its own `"usage":null` passed on (found by a review, after the same for " error").
+describe("a chat stream's text that spells out what the relay looks for", () => {
+  let t: TestServer;
+  let server: Server;
+  const PIECES = ['usage', '[DONE]', ' error', 'say "usage', 'response.completed', 'fine'];
+
+  beforeAll(async () => {
+    server = createServer(async (req, res) => {
+      let raw = '';
+      for await (const c of req) raw += c;
+      const body = JSON.parse(raw) as { model: string; messages: Array<{ content: string }>; stream_options?: { include_usage?: boolean } };
+      const asked = body.stream_options?.include_usage === true;
+      const chunk = (content: string | null, finish: string | null) => ({
+        id: 'chatcmpl-1',
+        object: 'chat.completion.chunk',
+        created: 1,
+        model: body.model,
+        choices: [{ index: 0, delta: content === null ? {} : { content }, finish_reason: finish }],
+        ...(asked ? { usage: null } : {}),
+      });
+      const events = [...PIECES.map((p) => chunk(p, null)), chunk(null, 'stop')].map((c) => `data: ${JSON.stringify(c)}\n\n`);
+      if (asked) events.push(`data: ${JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: body.model, choices: [], usage: { prompt_tokens: 5, completion_tokens: 6, total_tokens: 11 } })}\n\n`);
+      events.push('data: [DONE]\n\n');
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (body.messages[0].content === 'together') res.end(events.join(''));
+      else {
+        for (const e of events) {
+          res.write(e);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        res.end();
+      }
+    });
+    t = await gatewayForBothKinds(server);
+  });
+  afterAll(async () => {
+    await t?.close();
+    server?.close();
+  });
+
+  it.each(['apart', 'together'])('chunks read %s: the client that did not ask for usage sees none, the text as sent, and the usage is billed', async (how) => {
+    const key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'usage-text' } })).body as { id: string; value: string };
+    const res = await fetch(`${t.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key.value}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: how }] }),
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const chunks = text
+      .split('\n\n')
+      .filter((e) => e.startsWith('data: {'))
+      .map((e) => JSON.parse(e.slice(6)) as { choices: Array<{ delta: { content?: string } }>; usage?: unknown });
+    expect(chunks.filter((c) => 'usage' in c)).toEqual([]);
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe(PIECES.join(''));
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+    const rows = await usageEventsOf(t, key.id);
+    expect(rows[0]).toMatchObject({ outcome: 'ok', input_tokens: 5, output_tokens: 6 });
+  });
+});

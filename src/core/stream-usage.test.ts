@@ -251,6 +251,75 @@ describe('answerFinished: the generation of a stream is over, its usage still to
   });
 });
 
+describe("every marker the scanner looks for, spelled out in the answer's text, decides nothing", () => {
+  const typed = (e: Record<string, unknown>) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
+  /** Texts that spell out every marker of every shape: end events, usage, [DONE], a provider's error. */
+  const texts = [
+    'message_start',
+    'message_delta',
+    'message_stop',
+    '{"type":"message_delta","usage":{"output_tokens":99999}}',
+    '{"type":"message_start","message":{"usage":{"input_tokens":99999,"output_tokens":1}}}',
+    'response.completed',
+    '{"type":"response.completed","response":{"usage":{"input_tokens":99999,"output_tokens":99999,"total_tokens":199998}}}',
+    'response.incomplete',
+    'image_generation.completed',
+    'transcript.text.done',
+    'usage',
+    '"usage": {"prompt_tokens": 99999, "completion_tokens": 99999, "total_tokens": 199998}',
+    '"usage":null',
+    '[DONE]',
+    'data: [DONE]\n\n',
+    'error',
+    '{"type":"error","error":{"type":"overloaded_error"}}',
+    '{"error":{"message":"x"}}',
+  ];
+  const unmoved = (r: ReturnType<typeof inspectEvents>, events: string, what: string) => {
+    expect({ complete: r.complete, tokens: r.tokens, errored: r.errored, serviceTier: r.serviceTier }, what).toEqual({ complete: false, tokens: null, errored: false, serviceTier: null });
+    expect(r.out.toString(), what).toBe(events);
+  };
+
+  it('in an Anthropic stream: a text, thinking or tool JSON delta', () => {
+    for (const text of texts) {
+      for (const delta of [{ type: 'text_delta', text }, { type: 'thinking_delta', thinking: text }, { type: 'input_json_delta', partial_json: text }]) {
+        const events = typed({ type: 'content_block_delta', index: 0, delta });
+        unmoved(inspectEvents(Buffer.from(events), streamShapeFor('/messages'), false, null), events, text);
+      }
+    }
+  });
+
+  it('in a Responses, image or transcription stream', () => {
+    for (const text of texts) {
+      for (const [endpoint, e] of [
+        ['/responses', { type: 'response.output_text.delta', item_id: 'm', output_index: 0, content_index: 0, delta: text }],
+        ['/responses', { type: 'response.function_call_arguments.delta', item_id: 'f', output_index: 0, delta: text }],
+        ['/images/generations', { type: 'image_generation.partial_image', b64_json: 'AA==', partial_image_index: 0, revised_prompt: text }],
+        ['/audio/transcriptions', { type: 'transcript.text.delta', delta: text }],
+      ] as const) {
+        const events = typed(e);
+        unmoved(inspectEvents(Buffer.from(events), streamShapeFor(endpoint), false, null), events, `${endpoint} ${text}`);
+      }
+    }
+  });
+
+  it('in a chat stream, usage asked for the client or not: only the null usage member is left out', () => {
+    const shape = streamShapeFor('/chat/completions');
+    for (const text of texts) {
+      for (const injectUsage of [false, true]) {
+        const events = delta(text, { usage: null });
+        const r = inspectEvents(Buffer.from(events), shape, injectUsage, null);
+        expect({ complete: r.complete, tokens: r.tokens, errored: r.errored }, text).toEqual({ complete: false, tokens: null, errored: false });
+        expect(r.out.toString(), text).toBe(injectUsage ? delta(text) : events);
+        // With the usage chunk and [DONE] after it (the read's fast path): that usage, and the text untouched.
+        const tail = `${events}${chunk({ id: 'c', object: 'chat.completion.chunk', choices: [], usage })}data: [DONE]\n\n`;
+        const end = inspectEvents(Buffer.from(tail), shape, injectUsage, null);
+        expect({ complete: end.complete, tokens: end.tokens }, text).toMatchObject({ complete: true, tokens: { input: 7, output: 3 } });
+        expect(end.out.toString(), text).toContain(JSON.stringify(text));
+      }
+    }
+  });
+});
+
 describe('serviceTierNamedIn: the tier a stream says it runs at before its usage', () => {
   const ev = (data: unknown, event?: string) => Buffer.from(`${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`);
   it("reads a chat chunk's tier and a Response's (response.created)", () => {

@@ -393,9 +393,10 @@ export function inspectEvents(
       continue;
     }
     const end = look(at);
-    // An event read for text ending in `rror"` (a delta " error") that is no error: its own `"usage":null`, after
-    // that text, is left out as every other chunk's is (the search goes on past the event; found by a review).
-    if (injectUsage && copied < end && text.startsWith(ERROR, at)) {
+    // An event read for a marker in its text (a delta ending " error", one that says "usage" or "[DONE]" or names an end
+    // event) that is kept as it is: its own `"usage":null`, after that text, is left out as every other chunk's is (the
+    // search goes on past the event; found by reviews, for " error" first, then for the others).
+    if (injectUsage && copied < end) {
       for (let u = text.indexOf(USAGE, at); u >= 0 && u < end; u = text.indexOf(USAGE, u + USAGE.length)) {
         const span = isIdleUsage(events, u) ? nullUsageSpan(events, u) : null;
         if (span && span[0] >= copied) cut(span[0], span[1]);
