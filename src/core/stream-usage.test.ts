@@ -333,6 +333,13 @@ describe('serviceTierNamedIn: the tier a stream says it runs at before its usage
     expect(serviceTierNamedIn(ev({ choices: [] }))).toBeNull();
     expect(serviceTierNamedIn(Buffer.from('data: {"service_tier": "priority", oops\n\n'))).toBeNull();
   });
+  it('reads the tier a chunk names after a text that ends in the key (a server that writes its members in another order)', () => {
+    for (const content of ['my service_tier', 'service_tier', 'say "service_tier']) {
+      expect(serviceTierNamedIn(ev({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content } }], service_tier: 'priority' })), content).toBe('priority');
+    }
+    const text = ev({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'my service_tier' } }] });
+    expect(serviceTierNamedIn(Buffer.concat([text, ev({ object: 'chat.completion.chunk', service_tier: 'flex', choices: [] })]))).toBe('flex');
+  });
   it('is asked only of the shapes whose events name it early', () => {
     expect(['/chat/completions', '/completions', '/responses', '/messages'].map((e) => streamShapeFor(e).namesTierEarly)).toEqual([true, true, true, false]);
   });

@@ -411,28 +411,37 @@ const TIER_KEY = 'service_tier"';
 
 /**
  * The tier the first event naming one says the answer runs at: a chat chunk's `service_tier`, or the `service_tier` of
- * the Response a Responses API event carries (`response.created`); null when the first such key is not a member's
- * (text ending in it) or names `auto` (what was asked, not where it runs). Asked by the relay while no event has named a
+ * the Response a Responses API event carries (`response.created`); null when no event names one, or the first names
+ * `auto` (what was asked, not where it runs); a text ending in the key names none. Asked by the relay while no event has named a
  * tier (StreamShape.namesTierEarly): every chat chunk names it, so one event is decoded per stream. A later tier (the
  * usage chunk's, the final Response's) replaces it. Found by an outside review: a stream cut before its usage was billed
  * at the tier asked for (standard, for `auto` or none) though its chunks said `priority`.
  */
 export function serviceTierNamedIn(events: Buffer): string | null {
-  const at = events.indexOf(TIER_KEY, 0, 'latin1');
-  if (at <= 0 || events[at - 1] !== QUOTE) return null;
-  const data = eventData(events.toString('utf8', Math.max(0, lastBoundaryEnd(events, at)), nextBoundaryEnd(events, at)));
-  if (!data || data === DONE) return null;
-  let obj: unknown;
-  try {
-    obj = JSON.parse(data);
-  } catch {
-    return null;
+  // A text ending in the key (not preceded by a quote), or an event that holds it only in its text, is passed over: a
+  // server that writes its members in another order than OpenAI's may name the tier after the text (found by a review).
+  for (let at = events.indexOf(TIER_KEY, 0, 'latin1'); at > 0; at = events.indexOf(TIER_KEY, at + 1, 'latin1')) {
+    if (events[at - 1] !== QUOTE) continue;
+    const end = nextBoundaryEnd(events, at);
+    const data = eventData(events.toString('utf8', Math.max(0, lastBoundaryEnd(events, at)), end));
+    if (!data || data === DONE) return null;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(data);
+    } catch {
+      return null;
+    }
+    if (obj === null || typeof obj !== 'object') return null;
+    const { service_tier: own, response } = obj as { service_tier?: unknown; response?: unknown };
+    const named = own ?? (response !== null && typeof response === 'object' ? (response as { service_tier?: unknown }).service_tier : undefined);
+    if (named === undefined) {
+      at = end - 1;
+      continue;
+    }
+    const tier = answeredServiceTier(named);
+    return tier === 'auto' ? null : tier;
   }
-  if (obj === null || typeof obj !== 'object') return null;
-  const { service_tier: own, response } = obj as { service_tier?: unknown; response?: unknown };
-  const named = own ?? (response !== null && typeof response === 'object' ? (response as { service_tier?: unknown }).service_tier : undefined);
-  const tier = answeredServiceTier(named);
-  return tier === 'auto' ? null : tier;
+  return null;
 }
 
 const FINISH_REASON = Buffer.from('finish_reason"');
