@@ -156,4 +156,15 @@ describe('planLimits', () => {
     ]);
     expect(limitChecks(plan, 10, 0, 0).rates.map((r) => r.seedable)).toEqual([false, true, false, false, true, true, false]);
   });
+
+  it("names an RPD's setting in its bucket's key, so that a limit set back to an earlier value gets a new bucket; RPM's and TPM's name the value alone", () => {
+    const limits = { rate_limits: { max_requests_per_1_minute: 5, max_requests_per_1_day: 10, max_tokens_per_1_minute: 50 } };
+    const policy = (rpdRev: string | null): ProjectPolicy => ({ rateLimits: [{ ...rateLimit('*', 3), max_requests_per_1_day: 10, rpdRev }], spend: null });
+    const keys = (rpdRev: string | null) => planLimits({ ...key(limits), rpdRev }, policy(rpdRev), null, 'o3', 0).rates.map((r) => r.key);
+    expect(keys('a1')).toEqual(['rl:k:key_1:rpm:5', 'rl:k:key_1:rpd:10:a1', 'rl:k:key_1:tpm:50', 'rl:p:proj_1:*:rpm:3', 'rl:p:proj_1:*:rpd:10:a1']);
+    // 10, then 20, then 10 again: each setting is another rev, so the first's bucket is not found again.
+    expect(keys('c3')).toEqual(['rl:k:key_1:rpm:5', 'rl:k:key_1:rpd:10:c3', 'rl:k:key_1:tpm:50', 'rl:p:proj_1:*:rpm:3', 'rl:p:proj_1:*:rpd:10:c3']);
+    // A limit never changed since it was made (or before migration 106) keeps the key it had.
+    expect(keys(null)).toEqual(['rl:k:key_1:rpm:5', 'rl:k:key_1:rpd:10', 'rl:k:key_1:tpm:50', 'rl:p:proj_1:*:rpm:3', 'rl:p:proj_1:*:rpd:10']);
+  });
 });

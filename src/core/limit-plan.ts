@@ -17,6 +17,11 @@ export interface ModelRateLimit {
   max_requests_per_1_minute: number | null;
   max_tokens_per_1_minute: number | null;
   max_requests_per_1_day: number | null;
+  /**
+   * The setting of max_requests_per_1_day (rate_limits.rpd_rev): made anew whenever it changes, and part of its
+   * bucket's store key (PlannedRate.key); null or absent for a limit not changed since it was made.
+   */
+  rpdRev?: string | null;
 }
 
 /** A spend alert of a project or the organization (OpenAI's spend_alert): an amount of the month's spend, in cents. */
@@ -55,7 +60,12 @@ export interface PlannedRate {
   periodMs: number;
   /**
    * The store key; the limit is part of it, so a changed limit starts a new bucket instead of inheriting one's state
-   * under another rate (an RPD's is rebuilt from stored usage, services/limit-seeding.ts).
+   * under another rate (an RPD's is rebuilt from stored usage, services/limit-seeding.ts). An RPD's names the limit's
+   * setting too (its rpd_rev, made anew at every change): its bucket is kept a day after its last use, and a limit set
+   * back to a value it had that day found that value's bucket, which knew only the requests made under it (RPD 10, set
+   * to 20 and back: 29 requests in the day, found by a review), where a changed limit is to start from the day's
+   * requests. RPM and TPM buckets need no such mark: one set back within its minute finds a bucket no looser than the
+   * fresh one a changed limit gets.
    */
   key: string;
 }
@@ -135,7 +145,7 @@ export function limitedAs(model: string): string[] {
  * budget and the organization's.
  */
 export function planLimits(
-  record: { id: string; orgId: string; projectId: string | null; limits: KeyLimits | null },
+  record: { id: string; orgId: string; projectId: string | null; limits: KeyLimits | null; rpdRev?: string | null },
   policy: ProjectPolicy | null,
   orgSpend: SpendPolicy | null,
   model: string | null,
@@ -143,12 +153,13 @@ export function planLimits(
 ): LimitPlan {
   const plan: LimitPlan = { rates: [], counters: [], fromMs: Number.NEGATIVE_INFINITY, untilMs: Number.POSITIVE_INFINITY };
   const kl = record.limits;
-  const addRate = (scope: string, rateModel: string | null, kind: RateKind, limit: number | null | undefined) => {
+  const addRate = (scope: string, rateModel: string | null, kind: RateKind, limit: number | null | undefined, rev: string | null = null) => {
     if (!limit) return;
-    plan.rates.push({ kind, scope, model: rateModel, limit, periodMs: kind === 'rpd' ? DAY : MINUTE, key: `rl:${scope}:${kind}:${limit}` });
+    const key = rev === null ? `rl:${scope}:${kind}:${limit}` : `rl:${scope}:${kind}:${limit}:${rev}`;
+    plan.rates.push({ kind, scope, model: rateModel, limit, periodMs: kind === 'rpd' ? DAY : MINUTE, key });
   };
   addRate(`k:${record.id}`, null, 'rpm', kl?.rate_limits?.max_requests_per_1_minute);
-  addRate(`k:${record.id}`, null, 'rpd', kl?.rate_limits?.max_requests_per_1_day);
+  addRate(`k:${record.id}`, null, 'rpd', kl?.rate_limits?.max_requests_per_1_day, record.rpdRev ?? null);
   addRate(`k:${record.id}`, null, 'tpm', kl?.rate_limits?.max_tokens_per_1_minute);
   // A model's limit holds for the names that run it too (limitedAs): named by a snapshot id or an alias, a request
   // went past the project's limit on the model (found by an outside review).
@@ -157,7 +168,7 @@ export function planLimits(
     if (rl.model !== '*' && !names.includes(rl.model)) continue;
     const scope = `p:${record.projectId}:${rl.model}`;
     addRate(scope, rl.model, 'rpm', rl.max_requests_per_1_minute);
-    addRate(scope, rl.model, 'rpd', rl.max_requests_per_1_day);
+    addRate(scope, rl.model, 'rpd', rl.max_requests_per_1_day, rl.rpdRev ?? null);
     addRate(scope, rl.model, 'tpm', rl.max_tokens_per_1_minute);
   }
 

@@ -22,6 +22,11 @@ export interface KeyRecord {
   exposedAt: number | null;
   exposedUrl: string | null;
   limits: KeyLimits | null;
+  /**
+   * The setting of the key's requests-per-day limit (api_keys.rpd_rev): made anew whenever that limit changes, and part
+   * of its bucket's store key; null while the key keeps the limit it was made with.
+   */
+  rpdRev: string | null;
 }
 
 export type VerifyFailure =

@@ -23,6 +23,7 @@ function keyQuery(database: Database, secretHash: string) {
       'k.exposed_at as exposed_at',
       'k.exposed_url as exposed_url',
       'k.limits as limits',
+      'k.rpd_rev as rpd_rev',
       'p.status as project_status',
       'p.allowed_ips as project_allowed_ips',
     ])
@@ -76,5 +77,6 @@ export async function loadKeyRecord(database: Database, secretHash: string): Pro
     exposedAt: row.exposed_at,
     exposedUrl: row.exposed_url,
     limits: row.limits ? JSON.parse(row.limits) : null,
+    rpdRev: row.rpd_rev,
   };
 }

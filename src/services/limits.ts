@@ -1,3 +1,4 @@
+import { randomBase62 } from '../core/base62.js';
 import type { ProjectPolicy } from '../core/limit-plan.js';
 import type { Interval } from '../core/periods.js';
 import type { ServiceDeps } from './context.js';
@@ -24,6 +25,7 @@ export async function loadProjectPolicy(deps: ServiceDeps, scopeId: string): Pro
       max_requests_per_1_minute: r.max_requests_per_1_minute,
       max_tokens_per_1_minute: r.max_tokens_per_1_minute,
       max_requests_per_1_day: r.max_requests_per_1_day,
+      rpdRev: r.rpd_rev,
     })),
     spend:
       limit !== null || alerts.length > 0
@@ -40,4 +42,19 @@ export async function loadProjectPolicy(deps: ServiceDeps, scopeId: string): Pro
           }
         : null,
   };
+}
+
+/**
+ * A new setting of a requests-per-day limit (api_keys.rpd_rev, rate_limits.rpd_rev), made whenever a key's or a
+ * project's RPD changes (set, changed or removed): its bucket's store key names it, so that the changed limit gets a
+ * bucket rebuilt from the day's requests, also when it is set back to a value it had earlier (core/limit-plan.ts).
+ */
+export function newRpdRev(deps: ServiceDeps): string {
+  return randomBase62(12, deps.randomBytes);
+}
+
+/** A requests-per-day limit as it is enforced: a positive number, or null for none. */
+export function rpdOf(rateLimits: { max_requests_per_1_day?: number | null } | null | undefined): number | null {
+  const n = rateLimits?.max_requests_per_1_day;
+  return n ? Number(n) : null;
 }

@@ -15,6 +15,7 @@ import { asActingOwner } from './acting-owner.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
+import { newRpdRev, rpdOf } from './limits.js';
 import { markRemoved, removedPlace } from './list-removals.js';
 import { getActiveProject, getProject, requireActiveProject } from './projects.js';
 import { AfterParam, LimitParam } from './query-params.js';
@@ -179,7 +180,8 @@ export async function createRateLimit(deps: ServiceDeps, orgId: string, projectI
   const found = await existing(db);
   if (found) throw clash(found.id);
   const now = nowSeconds(deps);
-  const row = { id: newId('rl_', deps.randomBytes), model: storedModel(model), ...emptyColumns(), ...columnsOf(body) };
+  // A new setting of the model's RPD (a limit deleted earlier may have left the bucket of the same value).
+  const row = { id: newId('rl_', deps.randomBytes), model: storedModel(model), ...emptyColumns(), ...columnsOf(body), rpd_rev: newRpdRev(deps) };
   const shown = rowObject(row);
   await asActingOwner(deps, actor, async (trx) => {
     await requireActiveProject(trx, deps, projectId);
@@ -223,7 +225,13 @@ export async function modifyRateLimit(deps: ServiceDeps, orgId: string, projectI
     const before = await (deps.database.dialect === 'postgres' ? current.forUpdate() : current).executeTakeFirstOrThrow();
     const changed = changedMembers(patch, limitsOf(before));
     if (!changesAnything(changed)) return changed;
-    await trx.updateTable('rate_limits').set({ ...changed, updated_at: now }).where('id', '=', before.id).execute();
+    // A changed RPD is a new setting, with a bucket of its own rebuilt from the day's requests (core/limit-plan.ts).
+    const rpdChanged = 'max_requests_per_1_day' in changed && rpdOf(changed) !== rpdOf(limitsOf(before));
+    await trx
+      .updateTable('rate_limits')
+      .set({ ...changed, updated_at: now, ...(rpdChanged ? { rpd_rev: newRpdRev(deps) } : {}) })
+      .where('id', '=', before.id)
+      .execute();
     await recordKeyChange(trx, deps, projectId);
     await writeAudit(trx, deps, { orgId, type: 'rate_limit.updated', actor, projectId, objectId: row ? rowObject(row).id : shownId(model, null), details: { changes_requested: { ...changed, model } } });
     return changed;

@@ -1,7 +1,7 @@
 import type { Kysely, Migration } from 'kysely';
 import { type Dialect, notNull, withSeq } from './migrations.js';
 
-/** Rate limits, budgets, quotas, webhooks (names 040_…–049_…). */
+/** Rate limits, budgets, quotas, webhooks (names 040_…–049_…), and the settings of RPD limits (106). */
 export function limitMigrations(dialect: Dialect): Record<string, Migration> {
   return {
     '040_limits': {
@@ -58,6 +58,15 @@ export function limitMigrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('first_seen', 'bigint', notNull)
           .addPrimaryKeyConstraint('key_networks_pk', ['key_id', 'network'])
           .execute();
+      },
+    },
+    // Which setting of a key's or a project's requests-per-day limit is in force: a token made anew whenever the limit
+    // changes, part of its bucket's store key (core/limit-plan.ts). Null for a limit not changed since (its bucket's key
+    // as before).
+    '106_rpd_settings': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('api_keys').addColumn('rpd_rev', 'text').execute();
+        await db.schema.alterTable('rate_limits').addColumn('rpd_rev', 'text').execute();
       },
     },
   };

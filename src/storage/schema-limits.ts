@@ -12,6 +12,8 @@ export interface RateLimitsTable {
   batch_1_day_max_input_tokens: number | null;
   created_at: number;
   updated_at: number;
+  /** The setting of max_requests_per_1_day: a token made anew whenever it changes (106), as api_keys.rpd_rev. */
+  rpd_rev: string | null;
 }
 
 /** A project's spend limit (cents per interval); the organization's is stored under its id. */

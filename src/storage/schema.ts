@@ -87,6 +87,11 @@ export interface ApiKeysTable {
   rotated_at: number | null;
   /** Key-level rate limits, spend limit and request quota (JSON, see core/key-limits.ts). */
   limits: string | null;
+  /**
+   * The setting of the key's requests-per-day limit: a token made anew whenever that limit changes (106), so that its
+   * bucket is a new one rebuilt from the day's requests; null while the key keeps the limit it was made with.
+   */
+  rpd_rev: string | null;
 }
 
 export interface ApiKeySecretsTable {

@@ -19,6 +19,7 @@ export function keyRecord(overrides: Partial<KeyRecord> = {}): KeyRecord {
     exposedAt: null,
     exposedUrl: null,
     limits: null,
+    rpdRev: null,
     ...overrides,
   };
 }
