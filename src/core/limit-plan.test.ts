@@ -167,4 +167,27 @@ describe('planLimits', () => {
     // A limit never changed since it was made (or before migration 106) keeps the key it had.
     expect(keys(null)).toEqual(['rl:k:key_1:rpm:5', 'rl:k:key_1:rpd:10', 'rl:k:key_1:tpm:50', 'rl:p:proj_1:*:rpm:3', 'rl:p:proj_1:*:rpd:10']);
   });
+
+  it("names the setting of a quota's or spend limit's interval in its counters' keys, before the period", () => {
+    const limits = { request_quota: { max_requests: 10, interval: 'month' as const }, spend_limit: { threshold_amount: 100, interval: 'rolling_2d' as const } };
+    const spend = (rev: string | null) => ({ thresholdCents: 500, interval: 'week' as const, enforced: true, alerts: [{ id: 'alert_1', thresholdCents: 100, recipients: [], subjectPrefix: null }], rev });
+    const keys = (rev: string | null) =>
+      planLimits({ ...key(limits), quotaRev: rev && `q${rev}`, spendRev: rev && `s${rev}` }, { rateLimits: [], spend: spend(rev && `p${rev}`) }, spend(rev && `o${rev}`), null, at('2026-05-06T12:00:00Z')).counters.map((c) => c.keys);
+    expect(keys('1')).toEqual([
+      ['q:k:key_1:q1:m2026-05'],
+      ['s:k:key_1:s1:d2026-05-06', 's:k:key_1:s1:d2026-05-05'],
+      ['s:p:proj_1:p1:w2026-05-04'],
+      ['s:p:proj_1:p1:m2026-05'], // the spend alerts' month, beside a weekly limit
+      ['s:o:org-1:o1:w2026-05-04'],
+      ['s:o:org-1:o1:m2026-05'],
+    ]);
+    expect(keys(null)).toEqual([
+      ['q:k:key_1:m2026-05'],
+      ['s:k:key_1:d2026-05-06', 's:k:key_1:d2026-05-05'],
+      ['s:p:proj_1:w2026-05-04'],
+      ['s:p:proj_1:m2026-05'],
+      ['s:o:org-1:w2026-05-04'],
+      ['s:o:org-1:m2026-05'],
+    ]);
+  });
 });

@@ -41,6 +41,11 @@ export interface SpendPolicy {
   enforced: boolean;
   /** Spend alerts; always monthly (calendar month, UTC), as OpenAI's are. */
   alerts: readonly SpendAlertPolicy[];
+  /**
+   * The setting of the limit's interval (spend_limits.spend_rev): made anew when the interval changes or the limit is
+   * set again, and part of its counters' keys (PlannedCounter.keys); null or absent for one not changed since.
+   */
+  rev?: string | null;
 }
 
 /** The limits a project sets on all its keys. */
@@ -70,6 +75,9 @@ export interface PlannedRate {
   key: string;
 }
 
+/** A store key's stem with the setting `rev` of its limit, or as it is for a limit not changed since it was made. */
+const withRev = (stem: string, rev: string | null | undefined): string => (rev ? `${stem}:${rev}` : stem);
+
 /** A point of a budget counter at which someone is told, once per period. */
 export interface PlannedAlert {
   /** The counter's value (nano-dollars) from which it fires. */
@@ -80,7 +88,15 @@ export interface PlannedAlert {
   spendAlert: SpendAlertPolicy | null;
 }
 
-/** One quota or budget counter: the store sums `keys` (a rolling window's days) against `storeCap`. */
+/**
+ * One quota or budget counter: the store sums `keys` (a rolling window's days) against `storeCap`. The keys name the
+ * period (`m2026-05`, `w…`, `total`), so a counter is charged only while its interval is in force; they name the
+ * interval's setting too (a key's quota_rev or spend_rev, a spend limit's spend_rev: made anew when the interval changes
+ * or the limit is set again), so that an interval set back to one it had, or a limit removed and set again, gets a
+ * counter counted from stored usage. The old counter, still held (until its period ends, plus a day; `total` for
+ * ever), knew only what was used under it: a quota of 10 in total, set to a month and back, let 19 requests through
+ * (found by a review). The cap is no part of the keys: a changed cap goes on counting the same period.
+ */
 export interface PlannedCounter {
   kind: CounterKind;
   /** The cap as the key's or project's owner set it (nano-dollars, or requests for a quota); MAX_SAFE_INTEGER for none. */
@@ -145,7 +161,15 @@ export function limitedAs(model: string): string[] {
  * budget and the organization's.
  */
 export function planLimits(
-  record: { id: string; orgId: string; projectId: string | null; limits: KeyLimits | null; rpdRev?: string | null },
+  record: {
+    id: string;
+    orgId: string;
+    projectId: string | null;
+    limits: KeyLimits | null;
+    rpdRev?: string | null;
+    quotaRev?: string | null;
+    spendRev?: string | null;
+  },
   policy: ProjectPolicy | null,
   orgSpend: SpendPolicy | null,
   model: string | null,
@@ -155,8 +179,7 @@ export function planLimits(
   const kl = record.limits;
   const addRate = (scope: string, rateModel: string | null, kind: RateKind, limit: number | null | undefined, rev: string | null = null) => {
     if (!limit) return;
-    const key = rev === null ? `rl:${scope}:${kind}:${limit}` : `rl:${scope}:${kind}:${limit}:${rev}`;
-    plan.rates.push({ kind, scope, model: rateModel, limit, periodMs: kind === 'rpd' ? DAY : MINUTE, key });
+    plan.rates.push({ kind, scope, model: rateModel, limit, periodMs: kind === 'rpd' ? DAY : MINUTE, key: withRev(`rl:${scope}:${kind}:${limit}`, rev) });
   };
   addRate(`k:${record.id}`, null, 'rpm', kl?.rate_limits?.max_requests_per_1_minute);
   addRate(`k:${record.id}`, null, 'rpd', kl?.rate_limits?.max_requests_per_1_day, record.rpdRev ?? null);
@@ -199,15 +222,15 @@ export function planLimits(
   };
   if (kl?.request_quota) {
     const cap = kl.request_quota.max_requests;
-    addCounter(`q:k:${record.id}`, { kind: 'quota', cap, storeCap: cap, interval: kl.request_quota.interval ?? 'total', alerts: NONE, scopeId: record.id });
+    addCounter(withRev(`q:k:${record.id}`, record.quotaRev), { kind: 'quota', cap, storeCap: cap, interval: kl.request_quota.interval ?? 'total', alerts: NONE, scopeId: record.id });
   }
   if (kl?.spend_limit) {
     const cap = kl.spend_limit.threshold_amount * NANO_PER_CENT;
     const alerts = KEY_BUDGET_ALERTS.map((percent) => ({ atNano: (cap * percent) / 100, percent, spendAlert: null }));
-    addCounter(`s:k:${record.id}`, { kind: 'key_budget', cap, storeCap: cap, interval: kl.spend_limit.interval ?? 'month', alerts, scopeId: record.id });
+    addCounter(withRev(`s:k:${record.id}`, record.spendRev), { kind: 'key_budget', cap, storeCap: cap, interval: kl.spend_limit.interval ?? 'month', alerts, scopeId: record.id });
   }
-  if (policy?.spend && record.projectId) addSpend(`s:p:${record.projectId}`, 'project_budget', policy.spend, record.projectId);
-  if (orgSpend) addSpend(`s:o:${record.orgId}`, 'org_budget', orgSpend, record.orgId);
+  if (policy?.spend && record.projectId) addSpend(withRev(`s:p:${record.projectId}`, policy.spend.rev), 'project_budget', policy.spend, record.projectId);
+  if (orgSpend) addSpend(withRev(`s:o:${record.orgId}`, orgSpend.rev), 'org_budget', orgSpend, record.orgId);
   return plan;
 }
 

@@ -27,6 +27,10 @@ export interface KeyRecord {
    * of its bucket's store key; null while the key keeps the limit it was made with.
    */
   rpdRev: string | null;
+  /** The setting of the request quota's interval (api_keys.quota_rev), part of its counters' keys; as rpdRev. */
+  quotaRev: string | null;
+  /** The setting of the spend limit's interval (api_keys.spend_rev), part of its counters' keys; as rpdRev. */
+  spendRev: string | null;
 }
 
 export type VerifyFailure =

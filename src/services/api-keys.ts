@@ -11,7 +11,7 @@ import { nowSeconds } from './context.js';
 import { loadOwners, ownerHasProjectAccess, type ProjectApiKeyObject, toProjectKeyObject } from './key-objects.js';
 import { changedSettings, lockedKeySettings } from './key-changes.js';
 import { insertKey, recordKeyChange, revokeKeyRow } from './key-writes.js';
-import { newRpdRev, rpdOf } from './limits.js';
+import { newLimitRev, quotaIntervalOf, rpdOf, spendIntervalOf } from './limits.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { BoolParam, pageOf, pageParams } from './query-params.js';
 import { getActiveProject, getProject, IpListSchema, requireActiveProject } from './projects.js';
@@ -390,8 +390,11 @@ export async function updateProjectKey(
         request_quota: body.request_quota !== undefined ? body.request_quota : before.request_quota,
       };
       patch.limits = hasLimits(merged) ? JSON.stringify(merged) : null;
-      // A changed RPD is a new setting, with a bucket of its own rebuilt from the day's requests (core/limit-plan.ts).
-      if (rpdOf(merged.rate_limits) !== rpdOf(before.rate_limits)) patch.rpd_rev = newRpdRev(deps);
+      // A changed RPD, or a quota's or spend limit's interval changed or set again, is a new setting: its bucket or
+      // counter is a new one, counted from stored usage (core/limit-plan.ts).
+      if (rpdOf(merged.rate_limits) !== rpdOf(before.rate_limits)) patch.rpd_rev = newLimitRev(deps);
+      if (quotaIntervalOf(merged) !== quotaIntervalOf(before)) patch.quota_rev = newLimitRev(deps);
+      if (spendIntervalOf(merged) !== spendIntervalOf(before)) patch.spend_rev = newLimitRev(deps);
     }
     if (Object.keys(patch).length) await trx.updateTable('api_keys').set(patch).where('id', '=', keyId).execute();
     await recordKeyChange(trx, deps, keyId);

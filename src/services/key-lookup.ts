@@ -24,6 +24,8 @@ function keyQuery(database: Database, secretHash: string) {
       'k.exposed_url as exposed_url',
       'k.limits as limits',
       'k.rpd_rev as rpd_rev',
+      'k.quota_rev as quota_rev',
+      'k.spend_rev as spend_rev',
       'p.status as project_status',
       'p.allowed_ips as project_allowed_ips',
     ])
@@ -78,5 +80,7 @@ export async function loadKeyRecord(database: Database, secretHash: string): Pro
     exposedUrl: row.exposed_url,
     limits: row.limits ? JSON.parse(row.limits) : null,
     rpdRev: row.rpd_rev,
+    quotaRev: row.quota_rev,
+    spendRev: row.spend_rev,
   };
 }

@@ -1,4 +1,5 @@
 import { randomBase62 } from '../core/base62.js';
+import type { KeyLimits } from '../core/key-limits.js';
 import type { ProjectPolicy } from '../core/limit-plan.js';
 import type { Interval } from '../core/periods.js';
 import type { ServiceDeps } from './context.js';
@@ -32,6 +33,7 @@ export async function loadProjectPolicy(deps: ServiceDeps, scopeId: string): Pro
         ? {
             thresholdCents: limit,
             interval: (spend?.interval ?? 'month') as Interval,
+            rev: spend?.spend_rev ?? null,
             enforced: spend?.enforcement === 'enabled',
             alerts: alerts.map((a) => ({
               id: a.id,
@@ -45,12 +47,24 @@ export async function loadProjectPolicy(deps: ServiceDeps, scopeId: string): Pro
 }
 
 /**
- * A new setting of a requests-per-day limit (api_keys.rpd_rev, rate_limits.rpd_rev), made whenever a key's or a
- * project's RPD changes (set, changed or removed): its bucket's store key names it, so that the changed limit gets a
- * bucket rebuilt from the day's requests, also when it is set back to a value it had earlier (core/limit-plan.ts).
+ * A new setting of a limit whose store state holds only what was used under it (core/limit-plan.ts): of a key's or a
+ * project's requests-per-day limit (api_keys.rpd_rev, rate_limits.rpd_rev) whenever it changes, of a request quota's or
+ * spend limit's interval (api_keys.quota_rev and spend_rev, spend_limits.spend_rev) whenever it changes or the limit is
+ * set again. The store keys name it, so that a limit set back to a value or interval it had earlier gets a bucket or
+ * counter counted from stored usage, not the one it had then.
  */
-export function newRpdRev(deps: ServiceDeps): string {
+export function newLimitRev(deps: ServiceDeps): string {
   return randomBase62(12, deps.randomBytes);
+}
+
+/** The interval a key's request quota is counted over, or null for none. */
+export function quotaIntervalOf(limits: KeyLimits | null | undefined): string | null {
+  return limits?.request_quota ? (limits.request_quota.interval ?? 'total') : null;
+}
+
+/** The interval a key's spend limit is counted over, or null for none. */
+export function spendIntervalOf(limits: KeyLimits | null | undefined): string | null {
+  return limits?.spend_limit ? (limits.spend_limit.interval ?? 'month') : null;
 }
 
 /** A requests-per-day limit as it is enforced: a positive number, or null for none. */

@@ -15,7 +15,7 @@ import { asActingOwner } from './acting-owner.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
-import { newRpdRev, rpdOf } from './limits.js';
+import { newLimitRev, rpdOf } from './limits.js';
 import { markRemoved, removedPlace } from './list-removals.js';
 import { getActiveProject, getProject, requireActiveProject } from './projects.js';
 import { AfterParam, LimitParam } from './query-params.js';
@@ -181,7 +181,7 @@ export async function createRateLimit(deps: ServiceDeps, orgId: string, projectI
   if (found) throw clash(found.id);
   const now = nowSeconds(deps);
   // A new setting of the model's RPD (a limit deleted earlier may have left the bucket of the same value).
-  const row = { id: newId('rl_', deps.randomBytes), model: storedModel(model), ...emptyColumns(), ...columnsOf(body), rpd_rev: newRpdRev(deps) };
+  const row = { id: newId('rl_', deps.randomBytes), model: storedModel(model), ...emptyColumns(), ...columnsOf(body), rpd_rev: newLimitRev(deps) };
   const shown = rowObject(row);
   await asActingOwner(deps, actor, async (trx) => {
     await requireActiveProject(trx, deps, projectId);
@@ -229,7 +229,7 @@ export async function modifyRateLimit(deps: ServiceDeps, orgId: string, projectI
     const rpdChanged = 'max_requests_per_1_day' in changed && rpdOf(changed) !== rpdOf(limitsOf(before));
     await trx
       .updateTable('rate_limits')
-      .set({ ...changed, updated_at: now, ...(rpdChanged ? { rpd_rev: newRpdRev(deps) } : {}) })
+      .set({ ...changed, updated_at: now, ...(rpdChanged ? { rpd_rev: newLimitRev(deps) } : {}) })
       .where('id', '=', before.id)
       .execute();
     await recordKeyChange(trx, deps, projectId);

@@ -9,6 +9,7 @@ import { asActingOwner } from './acting-owner.js';
 import type { Actor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
+import { newLimitRev } from './limits.js';
 import { getActiveProject, getProject, requireActiveProject } from './projects.js';
 import { CurrencySchema } from './spend-fields.js';
 import { parseInput } from './validation.js';
@@ -85,14 +86,19 @@ async function upsert(deps: ServiceDeps, orgId: string, scopeId: string, body: S
     const current = trx.selectFrom('spend_limits').selectAll().where('project_id', '=', scopeId);
     const row = await (deps.database.dialect === 'postgres' ? current.forUpdate() : current).executeTakeFirst();
     let changed: Partial<SpendLimitBody> = body;
-    if (row && row.threshold_amount !== null) {
+    const held = row && row.threshold_amount !== null;
+    if (held) {
       changed = changedMembers(body, { threshold_amount: Number(row.threshold_amount), currency: 'USD', interval: row.interval as Interval, enforcement: { status: row.enforcement as 'enabled' | 'disabled' } });
       if (!changesAnything(changed)) return false;
     }
+    // A limit set anew, or its interval changed, is a new setting: its counters are new ones, counted from stored usage
+    // (core/limit-plan.ts), not those of an interval it had before.
+    const interval = body.interval ?? row?.interval ?? 'month';
+    const set = !held || interval !== row.interval ? { ...values, spend_rev: newLimitRev(deps) } : values;
     await trx
       .insertInto('spend_limits')
-      .values({ project_id: scopeId, interval: 'month', enforcement: 'enabled', ...values })
-      .onConflict((oc) => oc.column('project_id').doUpdateSet(values))
+      .values({ project_id: scopeId, interval: 'month', enforcement: 'enabled', ...set })
+      .onConflict((oc) => oc.column('project_id').doUpdateSet(set))
       .execute();
     await recordKeyChange(trx, deps, scopeId);
     // The organization's limit is stored under its id: no project in the audit entry then.

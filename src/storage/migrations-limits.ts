@@ -1,7 +1,7 @@
 import type { Kysely, Migration } from 'kysely';
 import { type Dialect, notNull, withSeq } from './migrations.js';
 
-/** Rate limits, budgets, quotas, webhooks (names 040_…–049_…), and the settings of RPD limits (106). */
+/** Rate limits, budgets, quotas, webhooks (names 040_…–049_…), and the settings of limits (106). */
 export function limitMigrations(dialect: Dialect): Record<string, Migration> {
   return {
     '040_limits': {
@@ -60,13 +60,15 @@ export function limitMigrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
-    // Which setting of a key's or a project's requests-per-day limit is in force: a token made anew whenever the limit
-    // changes, part of its bucket's store key (core/limit-plan.ts). Null for a limit not changed since (its bucket's key
-    // as before).
-    '106_rpd_settings': {
+    // Which setting of a limit is in force, where its store state holds only what was used under that setting: a token
+    // made anew whenever a key's or a project's requests-per-day limit changes, or the interval of a request quota or
+    // spend limit (their counters are named by period), part of the store keys (core/limit-plan.ts). Null for a limit
+    // not changed since (its keys as before).
+    '106_limit_settings': {
       async up(db: Kysely<unknown>) {
-        await db.schema.alterTable('api_keys').addColumn('rpd_rev', 'text').execute();
+        for (const column of ['rpd_rev', 'quota_rev', 'spend_rev']) await db.schema.alterTable('api_keys').addColumn(column, 'text').execute();
         await db.schema.alterTable('rate_limits').addColumn('rpd_rev', 'text').execute();
+        await db.schema.alterTable('spend_limits').addColumn('spend_rev', 'text').execute();
       },
     },
   };

@@ -108,7 +108,8 @@ describe('093: spend alerts as OpenAI objects', () => {
         ['proj_month', 999, 'month'],
         ['proj_week', 500, 'week'],
       ]);
-      expect(Object.keys(limits[0]).sort()).toEqual(['enforcement', 'interval', 'project_id', 'threshold_amount', 'updated_at']);
+      // (and the setting of the interval, 106's)
+      expect(Object.keys(limits[0]).sort()).toEqual(['enforcement', 'interval', 'project_id', 'spend_rev', 'threshold_amount', 'updated_at']);
       // The rate limit dimensions OpenAI has and Tollgate did not store.
       const dims = { max_images_per_1_minute: 10, max_audio_megabytes_per_1_minute: 20, batch_1_day_max_input_tokens: 30 };
       await db.insertInto('rate_limits').values({ id: 'rl_1', project_id: 'proj_month', model: 'o3', ...dims, created_at: 1, updated_at: 1 }).execute();

@@ -24,6 +24,8 @@ export interface SpendLimitsTable {
   /** `enabled` (refuses over the limit) or `disabled` (watched only); OpenAI's `enforcing` and `inactive`. */
   enforcement: string;
   updated_at: number;
+  /** The setting of the limit's interval: a token made anew when it changes or the limit is set again (106). */
+  spend_rev: string | null;
 }
 
 /** A spend alert (OpenAI's spend_alert) of a project, or of the organization when project_id is the org's id. */

@@ -92,6 +92,10 @@ export interface ApiKeysTable {
    * bucket is a new one rebuilt from the day's requests; null while the key keeps the limit it was made with.
    */
   rpd_rev: string | null;
+  /** The setting of the request quota's interval (106): made anew when it changes or the quota is set again. */
+  quota_rev: string | null;
+  /** The setting of the spend limit's interval (106), as quota_rev. */
+  spend_rev: string | null;
 }
 
 export interface ApiKeySecretsTable {

@@ -20,6 +20,8 @@ export function keyRecord(overrides: Partial<KeyRecord> = {}): KeyRecord {
     exposedUrl: null,
     limits: null,
     rpdRev: null,
+    quotaRev: null,
+    spendRev: null,
     ...overrides,
   };
 }
