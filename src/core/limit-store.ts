@@ -131,6 +131,12 @@ export interface LimitStore {
    */
   recoveries?(): number;
   /**
+   * For a shared store (Redis): drops counters (with their epochs and reservations in flight) and buckets, so that the
+   * next decision finds them missing and they are counted again from stored usage. Used once the store answers again
+   * after an outage, for what the local store charged meanwhile, which the shared store's own counts never saw.
+   */
+  forget?(counterKeys: string[], rateKeys: string[]): Promise<void>;
+  /**
    * Forgets every bucket and counter (the in-process store used as the fallback, when a new outage begins), and starts
    * a new generation: settles of the requests admitted before move nothing.
    */

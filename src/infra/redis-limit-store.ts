@@ -207,6 +207,9 @@ const EPOCH_SUFFIX = ':e';
  */
 const RESERVED_SUFFIX = ':r';
 
+/** Keys dropped by one DEL of `forget` at most. */
+const FORGET_BATCH = 1000;
+
 export class RedisLimitStore implements LimitStore {
   readonly redis: Redis;
   /** This instance's acquires and settles: numbered from 0 under a token of this start, so no two instances' marks meet. */
@@ -386,6 +389,14 @@ export class RedisLimitStore implements LimitStore {
 
   async seedRate(key: string, tat: number, periodMs: number, nowMs: number): Promise<void> {
     await this.tracked(this.redis.set(this.prefix + key, tat, 'PX', Math.ceil(Math.max(tat - nowMs, periodMs)) + 1000, 'NX'));
+  }
+
+  async forget(counterKeys: string[], rateKeys: string[]): Promise<void> {
+    const keys = [
+      ...counterKeys.flatMap((k) => [this.prefix + k, this.prefix + k + EPOCH_SUFFIX, this.prefix + k + RESERVED_SUFFIX]),
+      ...rateKeys.map((k) => this.prefix + k),
+    ];
+    for (let i = 0; i < keys.length; i += FORGET_BATCH) await this.tracked(this.redis.del(...keys.slice(i, i + FORGET_BATCH)));
   }
 
   /** Notes that Redis answered: after a failure, it has come back (recoveries). */

@@ -226,3 +226,62 @@ describe('LimitsGuard admits a fallback on the other store than its first model'
     expect(local.counter(DAY_BUDGET)).toBe(1000);
   });
 });
+
+// What the local store admitted while Redis failed was never added to Redis's counts: a Redis that came back with its
+// data (frozen, or behind a partition) handed a key that much again (found by a review: an RPD of 10 and a quota of 10
+// each let 12 requests through). test/redis-outage-recount.test.ts runs it against a real Redis and two instances.
+describe('LimitsGuard after an outage in which the local store admitted requests', () => {
+  const quota = { request_quota: { max_requests: 10, interval: 'day' } };
+
+  /** A shared store that tells the order of what it is asked, and forgets keys as Redis's `forget` does. */
+  class ForgettingStore extends ToggledStore {
+    readonly calls: string[] = [];
+    readonly health = {
+      name: 'test',
+      ping: async () => {
+        if (this.down) throw new Error('connection refused');
+      },
+    };
+    override acquire(rates: RateCheck[], counters: CounterCheck[], nowMs: number) {
+      if (!this.down) this.calls.push('acquire');
+      return super.acquire(rates, counters, nowMs);
+    }
+    async forget(counterKeys: string[], rateKeys: string[]): Promise<void> {
+      if (this.down) throw new Error('connection refused');
+      this.calls.push(`forget ${[...counterKeys, ...rateKeys].join(' ')}`);
+    }
+  }
+
+  it('writes its usage, then drops on the shared store what it charged, before the shared store decides again', async () => {
+    const shared = new ForgettingStore();
+    const guard = testGuard({ clock: () => NOW }, shared, undefined, {
+      localStore: new SeededStore(),
+      budgetFailure: 'open',
+      writeRecordedUsage: async () => {
+        shared.calls.push('write');
+      },
+    });
+    expect((await guard.admit(input(quota))).headers['x-tollgate-remaining-requests-quota']).toBe('9');
+    shared.down = true;
+    const during = await guard.admit(input(quota));
+    const running = await guard.admit(input(quota));
+    during.settle(NOTHING);
+    expect(guard.pendingRecounts).toBe(1);
+    // Still down: the decision falls back to the local store, nothing dropped.
+    (await guard.admit(input(quota))).settle(NOTHING);
+    expect(shared.calls).toEqual(['acquire']);
+    shared.down = false;
+    shared.comebacks++;
+    await guard.admit(input(quota));
+    const [key] = shared.calls[2].split(' ').slice(1);
+    expect(key).toMatch(/^q:k:key_1:/);
+    expect(shared.calls).toEqual(['acquire', 'write', `forget ${key}`, 'acquire']);
+    expect(guard.pendingRecounts).toBe(0);
+    // A request admitted on the local store that ends after Redis came back: its key is dropped again once it is written.
+    running.settle(NOTHING);
+    expect(guard.pendingRecounts).toBe(1);
+    await guard.admit(input(quota));
+    expect(shared.calls.slice(4)).toEqual(['write', `forget ${key}`, 'acquire']);
+    expect(guard.pendingRecounts).toBe(0);
+  });
+});

@@ -88,6 +88,15 @@ function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
   });
 }
 
+/**
+ * How long putting the shared store right after an outage (LimitsGuard.recount) waits for this instance's unwritten
+ * usage to be written, at most: longer than a seeding waits, since what the local store admitted is counted again
+ * from it.
+ */
+const RECOUNT_USAGE_WAIT_MS = 2000;
+/** How often an instance with keys to put right tries it, while no request does (Redis still failing, or no traffic). */
+const RECOUNT_RETRY_MS = 1000;
+
 /** First pause before a settle the shared store refused is tried again (doubled while it keeps failing). */
 const SETTLE_RETRY_MS = 1000;
 /** Settles and cancels kept for another try, at most (each a few keys and numbers). */
@@ -245,7 +254,11 @@ export class LimitsGuard implements RequestGuard {
     };
     let first: MaybePromise<AcquireOutcome>;
     try {
-      first = this.opts.store.acquire(onShared.charged.rates, onShared.charged.counters, nowMs);
+      // After an outage in which the local store admitted requests, the shared store counts them before it decides.
+      first =
+        this.recounts.size > 0
+          ? this.recounted().then(() => this.opts.store.acquire(onShared.charged.rates, onShared.charged.counters, nowMs))
+          : this.opts.store.acquire(onShared.charged.rates, onShared.charged.counters, nowMs);
     } catch (err) {
       first = Promise.reject(err);
     }
@@ -275,7 +288,9 @@ export class LimitsGuard implements RequestGuard {
     } catch (err) {
       // Given up on: cancelled, so that an acquire Redis runs late (or ran, its answer lost) charges nothing.
       if (err instanceof UnansweredAcquire) this.land((now) => err.cancel(now));
-      return { ...(await this.acquireFallback(err, record, limits, onLocal, nowMs)), store: this.opts.localStore };
+      const decided = await this.acquireFallback(err, record, limits, onLocal, nowMs);
+      if (decided.outcome.allowed) this.chargedLocally(decided.charges.held.rates, decided.charges.held.counters);
+      return { ...decided, store: this.opts.localStore };
     }
   }
 
@@ -358,6 +373,82 @@ export class LimitsGuard implements RequestGuard {
     }
   }
 
+  /**
+   * The counters and RPD buckets the local store charged while the shared store failed, each with the number of its
+   * last charge or settle: what the shared store never counted. Once it answers again they are dropped there and
+   * counted again from stored usage (recount), before it decides anything. Kept, Redis thawed with its counts of
+   * before the outage and handed a key what it had used meanwhile once more (found by a review: an RPD of 10 and a
+   * quota of 10 each let 12 requests through, more with more instances).
+   */
+  private readonly recounts = new Map<string, { mark: number; rate: boolean }>();
+  private recountMarks = 0;
+  private recounting: Promise<void> | null = null;
+  private recountTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * Notes that the local store charged (or settled: its usage is recorded) `rates` and `counters` for the shared store
+   * that failed: their keys are to be counted again from stored usage once it answers. RPM and TPM are not: they live in
+   * the limit store only.
+   */
+  private chargedLocally(rates: readonly RateCheck[], counters: readonly CounterCheck[]): void {
+    const { store, localStore } = this.opts;
+    if (store === localStore || !store.forget) return;
+    for (const r of rates) if (r.seedable) this.recounts.set(r.key, { mark: ++this.recountMarks, rate: true });
+    for (const c of counters) this.recounts.set(c.keys[0], { mark: ++this.recountMarks, rate: false });
+    this.scheduleRecount();
+  }
+
+  /** A request admitted on `store` is settled: its usage is recorded (metering records it before settling). */
+  settledOn(store: LimitStore, rates: readonly RateCheck[], counters: readonly CounterCheck[]): void {
+    if (store === this.opts.localStore) this.chargedLocally(rates, counters);
+  }
+
+  /** Keys the local store charged during an outage, not yet counted again on the shared store (diagnostics and tests). */
+  get pendingRecounts(): number {
+    return this.recounts.size;
+  }
+
+  /** The recount under way, or a new one: the decisions that wait for it share it. */
+  private recounted(): Promise<void> {
+    this.recounting ??= this.recount().finally(() => {
+      this.recounting = null;
+    });
+    return this.recounting;
+  }
+
+  /**
+   * Puts the shared store right after an outage: once it answers, the settles and cancels kept for it are tried (a
+   * cancel landing after the recount would lower the count made anew), this instance's recorded usage is written, and
+   * the counters and RPD buckets the local store charged are dropped there, to be counted again from stored usage (the
+   * missing-key path) by the next decision that needs them: what every instance used, through Redis or on its own
+   * store, as far as it is written. Fails while the shared store does (the decision then falls back as before).
+   */
+  private async recount(): Promise<void> {
+    const { store } = this.opts;
+    if (!store.forget) return;
+    await store.health?.ping();
+    if (this.retries.length > 0) await this.retrySettles();
+    // Taken before the usage is written: a key charged or settled after this is put right again by a later recount.
+    const taken = [...this.recounts];
+    if (this.opts.writeRecordedUsage) await settledWithin(this.opts.writeRecordedUsage(), RECOUNT_USAGE_WAIT_MS);
+    await store.forget(
+      taken.filter(([, v]) => !v.rate).map(([k]) => k),
+      taken.filter(([, v]) => v.rate).map(([k]) => k),
+    );
+    for (const [key, v] of taken) if (this.recounts.get(key)?.mark === v.mark) this.recounts.delete(key);
+  }
+
+  /** Tries the recount every RECOUNT_RETRY_MS while keys wait for it: an instance that serves nothing after the outage puts right what it admitted too. */
+  private scheduleRecount(): void {
+    if (this.recountTimer || this.recounts.size === 0) return;
+    this.recountTimer = setTimeout(() => {
+      this.recountTimer = null;
+      const again = () => this.scheduleRecount();
+      this.recounted().then(again, again);
+    }, RECOUNT_RETRY_MS);
+    this.recountTimer.unref?.();
+  }
+
   /** Tells that `used` nano-dollars of `m` reached alert `a`. */
   alert(record: KeyRecord, m: PlannedCounter, used: number, a: PlannedAlert): void {
     this.opts.onAlert({
@@ -402,7 +493,6 @@ export class LimitsGuard implements RequestGuard {
   private readonly retries: Array<(nowMs: number) => MaybePromise<void>> = [];
   private retryTimer: NodeJS.Timeout | null = null;
   private retryDelayMs = SETTLE_RETRY_MS;
-  private retrying = false;
 
   private unsettled(write: (nowMs: number) => MaybePromise<void>, err: unknown): void {
     this.opts.onStoreError(err, 'open');
@@ -414,29 +504,33 @@ export class LimitsGuard implements RequestGuard {
   }
 
   /** Tries the kept settles again, in order; those still refused wait for the next try (backing off to 30 s). */
-  async retrySettles(): Promise<void> {
+  retrySettles(): Promise<void> {
     this.retryTimer = null;
     // One pass at a time: a timer that fires while a pass waits on a slow store would apply the same settle twice.
-    if (this.retrying) return;
-    this.retrying = true;
-    try {
-      while (this.retries.length > 0) {
-        const next = this.retries[0];
-        try {
-          await next(this.deps.clock());
-        } catch (err) {
-          this.opts.onStoreError(err, 'open');
-          this.retryDelayMs = Math.min(this.retryDelayMs * 2, 30_000);
-          this.retryTimer ??= setTimeout(() => void this.retrySettles(), this.retryDelayMs);
-          this.retryTimer.unref?.();
-          return;
-        }
-        this.retries.shift();
+    // A second caller waits for the pass under way.
+    this.retryPass ??= this.retryPassNow().finally(() => {
+      this.retryPass = null;
+    });
+    return this.retryPass;
+  }
+
+  private retryPass: Promise<void> | null = null;
+
+  private async retryPassNow(): Promise<void> {
+    while (this.retries.length > 0) {
+      const next = this.retries[0];
+      try {
+        await next(this.deps.clock());
+      } catch (err) {
+        this.opts.onStoreError(err, 'open');
+        this.retryDelayMs = Math.min(this.retryDelayMs * 2, 30_000);
+        this.retryTimer ??= setTimeout(() => void this.retrySettles(), this.retryDelayMs);
+        this.retryTimer.unref?.();
+        return;
       }
-      this.retryDelayMs = SETTLE_RETRY_MS;
-    } finally {
-      this.retrying = false;
+      this.retries.shift();
     }
+    this.retryDelayMs = SETTLE_RETRY_MS;
   }
 
   /** Settles and cancels waiting to be tried again (diagnostics and tests). */
@@ -767,6 +861,8 @@ class LimitedAdmission implements Admission {
     if (this.settled) return;
     this.settled = true;
     const { plan, rates, counters } = this;
+    // Admitted on the local store while the shared one failed: its usage, recorded now, is counted there again.
+    this.guard.settledOn(this.store, rates, counters);
     const spent = actual.billable ? actual.costNanoUsd : 0;
     /** What this key's own budget is charged: nothing of a cost that is another key's (request-guard.ts). */
     const keySpent = actual.notTheKeys ? 0 : spent;
