@@ -400,8 +400,10 @@ export class HttpUpstream implements Upstream {
       }
       if (!isRetryableStatus(status)) return res;
       if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried, scope, model, project) || stopped()) return res;
-      // Moving on: this answer is read and dropped, so its connection goes back to the pool.
+      // Moving on: this answer is read and dropped, so its connection goes back to the pool. Its client may have left
+      // while it was read: no other key then (the body reads again, the same bytes, as the answer).
       await res.body.readAll().catch(() => undefined);
+      if (stopped()) return res;
     }
     throw toFailure(lastError ?? new UpstreamFailure('unreachable', `No credential of the upstream provider '${this.name}' could be used.`), this.name);
   }

@@ -63,6 +63,48 @@ export interface FallbackStep {
   admission: Admission;
 }
 
+/** Where a request goes after an answer or failure that may fall back: on to a fallback, or nowhere. */
+export type FallbackTurn =
+  | { kind: 'step'; step: FallbackStep }
+  | { kind: 'none' }
+  /**
+   * Its client left (or its deadline passed) while the fallback was decided: none is sent, and the answer or failure
+   * before is the request's; `admission` is the request's now (a fallback model's, which took the first over) and is
+   * settled with it, unbilled.
+   */
+  | { kind: 'left'; admission: Admission };
+
+const NO_TURN: FallbackTurn = { kind: 'none' };
+
+/**
+ * The fallback a request whose answer or failure may fall back takes, unless nobody waits for it any more (`stopped`:
+ * its client hung up or was answered at the first byte's timeout, or its deadline passed). Asked before and again
+ * after each wait before the fallback is sent (the admission of another model, which may wait on the limit store; the
+ * dropped answer's body, `dropped`, read so that its connection goes back to the pool): a client that left during one
+ * got the fallback sent anyway, a whole answer then read on without it and billed (found by an outside review).
+ */
+export async function takeFallback(
+  g: GatewayContext,
+  plan: FallbackPlan,
+  info: RequestInfo,
+  admission: Admission,
+  stopped: () => boolean,
+  dropped: UpstreamResponse | null,
+): Promise<FallbackTurn> {
+  if (stopped()) return NO_TURN;
+  const was = { provider: info.provider, model: info.model, plan: info.plan };
+  const step = await nextFallback(g, plan, info, admission);
+  if (step === null) return NO_TURN;
+  // This answer is read and dropped (its connection goes back to the pool); the client has seen nothing of it.
+  if (dropped !== null) await dropped.body.readAll().catch(() => undefined);
+  if (!stopped()) return { kind: 'step', step };
+  // Recorded as what answered before: the fallback was not sent.
+  info.provider = was.provider;
+  info.model = was.model;
+  info.plan = was.plan;
+  return { kind: 'left', admission: step.admission };
+}
+
 /**
  * The next fallback the request may take, with the request to send and its admission, or null. A fallback the key may
  * not use (its model allowlist) or whose provider is not configured is passed over. One naming another model is

@@ -35,7 +35,7 @@ import { countFallbackTokens, readOnAfterHangUp, streamedTokens, withInputCounte
 import { forwardTranslated, planTranslation, type Translation } from './translated.js';
 import { anthropicErrorBodyOf } from '../../core/translate/error-bodies.js';
 import { isPending } from '../../core/maybe-promise.js';
-import { type FallbackPlan, fallsBackOn, mayFallBack, nextFallback } from './fallback.js';
+import { type FallbackPlan, fallsBackOn, mayFallBack, takeFallback } from './fallback.js';
 
 const DEADLINES = new Deadlines();
 
@@ -240,6 +240,8 @@ async function forward(
   /** Why the client no longer waits for the answer, if it does not: it hung up, or it was answered at the first byte's timeout. */
   const left = (): 'client_aborted' | 'timeout' | null => (late?.answered ? 'timeout' : hungUp() ? 'client_aborted' : null);
   const clientGone = late ? () => late.answered || hungUp() : hungUp;
+  /** Whether nobody waits for the answer any more, or its deadline passed: no fallback is sent then. */
+  const stopped = () => controller.aborted || clientGone();
   const total = upstream.totalTimeoutMs;
   let timedOut = false;
   const cancelTotal = DEADLINES.add(total, () => {
@@ -259,24 +261,24 @@ async function forward(
       const headers = upstreamRequestHeaders(request.headers, info.record.projectId);
       const payload = payloadOf(request.rawBody, body, info.model, injectUsage, streamOptions);
       up = await upstream.send({ method: request.method, path: endpoint, search: request.search, headers, body: payload, project: info.record.projectId, client: info.record.id, model: info.model, signal: controller, onLate: late?.onLate, abandoned: clientGone });
-      // No fallback for a client that left: nobody waits for its answer.
-      if (fallback === null || !mayFallBack(up) || controller.aborted || clientGone() || !(await fallsBackOn(up, payload, info.model))) break;
+      // No fallback for a client that left: nobody waits for its answer (asked again after each wait, takeFallback).
+      if (fallback === null || !mayFallBack(up) || stopped() || !(await fallsBackOn(up, payload, info.model))) break;
     } catch (err) {
-      const step = fallback !== null && !controller.aborted && !clientGone() && mayFallBack(err) ? await nextFallback(g, fallback, info, admission) : null;
-      if (step === null) {
-        cancelDeadline();
-        const refusal = failed(g, info, admission, err, { upstream, timedOut, left: left(), stream, total });
-        if (late?.answered) return;
-        throw refusal;
+      const turn = fallback !== null && mayFallBack(err) ? await takeFallback(g, fallback, info, admission, stopped, null) : null;
+      if (turn?.kind === 'step') {
+        ({ upstream, request, admission } = turn.step);
+        continue;
       }
-      ({ upstream, request, admission } = step);
-      continue;
+      if (turn?.kind === 'left') admission = turn.admission;
+      cancelDeadline();
+      const refusal = failed(g, info, admission, err, { upstream, timedOut, left: left(), stream, total });
+      if (late?.answered) return;
+      throw refusal;
     }
-    const step = await nextFallback(g, fallback, info, admission);
-    if (step === null) break;
-    // This answer is read and dropped (its connection goes back to the pool); the client has seen nothing of it.
-    await up.body.readAll().catch(() => undefined);
-    ({ upstream, request, admission } = step);
+    const turn = await takeFallback(g, fallback, info, admission, stopped, up);
+    if (turn.kind === 'left') admission = turn.admission;
+    if (turn.kind !== 'step') break;
+    ({ upstream, request, admission } = turn.step);
   }
   const upstreamMs = g.app.deps.clock() - info.startedMs;
   info.upstreamRequestId = upstreamRequestIdOf(up.headers);

@@ -17,7 +17,7 @@ import { untranslatable } from '../../core/translate/shared.js';
 import { answeredServiceTier, anthropicServiceTier } from '../../core/service-tier.js';
 import { answeredSpeed, type Speed } from '../../core/speed.js';
 import { tokensFromUsage } from '../../core/usage-extract.js';
-import { type FallbackPlan, fallsBackOn, mayFallBack, nextFallback } from './fallback.js';
+import { type FallbackPlan, fallsBackOn, mayFallBack, takeFallback } from './fallback.js';
 import { asUpstreamFailure, failureAnswer, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
 import { cutIfStalled } from './client-stall.js';
@@ -123,6 +123,8 @@ export async function forwardTranslated(
   /** Why the client no longer waits for the answer, if it does not: it hung up, or it was answered at the first byte's timeout. */
   const left = (): 'client_aborted' | 'timeout' | null => (late?.answered ? 'timeout' : hungUp() ? 'client_aborted' : null);
   const clientGone = late ? () => late.answered || hungUp() : hungUp;
+  /** Whether nobody waits for the answer any more, or its deadline passed: no fallback is sent then. */
+  const stopped = () => controller.aborted || clientGone();
   const total = upstream.totalTimeoutMs;
   let timedOut = false;
   const cancelTotal = DEADLINES.add(total, () => {
@@ -146,17 +148,21 @@ export async function forwardTranslated(
       const sent = fallback === null ? headers : { ...headers };
       const body = Buffer.from(JSON.stringify(t.body));
       up = await upstream.send({ method: 'POST', path, search: '', headers: sent, body, project: info.record.projectId, client: info.record.id, model: info.model, signal: controller, onLate: late?.onLate, abandoned: clientGone });
-      if (fallback === null || !mayFallBack(up) || controller.aborted || clientGone() || !(await fallsBackOn(up, body, info.model))) break;
+      // No fallback for a client that left: nobody waits for its answer (asked again after each wait, takeFallback).
+      if (fallback === null || !mayFallBack(up) || stopped() || !(await fallsBackOn(up, body, info.model))) break;
     } catch (err) {
-      const step = fallback !== null && !controller.aborted && !clientGone() && mayFallBack(err) ? await nextFallback(g, fallback, info, admission) : null;
-      if (step === null) return unanswered(err);
-      ({ upstream, admission } = step);
-      continue;
+      const turn = fallback !== null && mayFallBack(err) ? await takeFallback(g, fallback, info, admission, stopped, null) : null;
+      if (turn?.kind === 'step') {
+        ({ upstream, admission } = turn.step);
+        continue;
+      }
+      if (turn?.kind === 'left') admission = turn.admission;
+      return unanswered(err);
     }
-    const step = await nextFallback(g, fallback, info, admission);
-    if (step === null) break;
-    await up.body.readAll().catch(() => undefined);
-    ({ upstream, admission } = step);
+    const turn = await takeFallback(g, fallback, info, admission, stopped, up);
+    if (turn.kind === 'left') admission = turn.admission;
+    if (turn.kind !== 'step') break;
+    ({ upstream, admission } = turn.step);
   }
   /** Meters a request no upstream answered, and answers its client 502/504 unless it was gone (billed nothing, as a hang-up). */
   function unanswered(err: unknown): void {
