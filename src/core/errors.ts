@@ -164,6 +164,21 @@ export function errorBody(err: TollgateError): {
   return { error: { message: err.message, type: err.type, param: err.param, code: err.code } };
 }
 
+/**
+ * The answer to a provider refusing Tollgate's credentials for it (a 401 or 403), on every path (native or translated):
+ * 502 `upstream_auth_failed` with `x-should-retry: false`. A 5xx OpenAI's and Anthropic's SDKs retry (twice by
+ * default): each retry would send the refused credential again, and the client would wait through the backoff for an
+ * answer only the operator can change.
+ */
+export function upstreamAuthFailed(provider: string | null): TollgateError {
+  const err = new TollgateError(
+    'upstream_auth_failed',
+    `The upstream provider '${provider}' refused Tollgate's credentials for it; the operator has been told. This is not a problem with your API key.`,
+  );
+  err.headers = { 'x-should-retry': 'false' };
+  return err;
+}
+
 /** OpenAI's answer to a URL it does not serve: 404 `Invalid URL (METHOD /path)`, the path without its query, cut at 256. */
 export function invalidUrl(method: string, target: string): TollgateError {
   const shown = target.length > 256 ? `${target.slice(0, 256)}…` : target;

@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { type ApiFormat, anthropicError } from '../../core/anthropic-errors.js';
 import { BODILESS_METHODS, matchApiRoute } from '../../core/api-routes.js';
-import { errorBody, TollgateError } from '../../core/errors.js';
+import { errorBody, TollgateError, upstreamAuthFailed } from '../../core/errors.js';
 import { asksToStream, isBackgroundResponse, type MeterPlan } from '../../core/metering-plan.js';
 import { mayHoldProviderDetails, mayHoldProviderKey, ProviderKeyWatch, withoutProviderDetails, withoutProviderKeys, withResultsOnGateway } from '../../core/provider-details.js';
 import { openAIErrorShape } from '../../core/upstream-error-shape.js';
@@ -445,11 +445,8 @@ async function relayBuffered(
         'UPSTREAM REFUSED THE PROVIDER CREDENTIALS: check the provider key and account',
       );
       if (o.left() !== null) return;
-      const refused = new TollgateError('upstream_auth_failed', `The upstream provider '${info.provider}' refused Tollgate's credentials for it; the operator has been told. This is not a problem with your API key.`);
-      // A 5xx OpenAI's and Anthropic's SDKs retry (twice by default): each retry would send the refused credential
-      // again, and the client would wait through the backoff for an answer only the operator can change.
-      refused.headers = { 'x-should-retry': 'false' };
-      throw refused;
+      // Not to be retried by the SDKs (core/errors.ts).
+      throw upstreamAuthFailed(info.provider);
     }
     // Nobody to answer: a client that hung up, or one answered at the first byte's timeout.
     if (o.left() !== null) return;

@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { TollgateError } from '../../core/errors.js';
+import { TollgateError, upstreamAuthFailed } from '../../core/errors.js';
 import { readsAsEventStream } from '../../core/media-types.js';
 import { knowsMaxOutputTokens, maxOutputTokens } from '../../core/model-limits.js';
 import type { TokenCounts } from '../../core/pricing.js';
@@ -222,7 +222,8 @@ export async function forwardTranslated(
           'UPSTREAM REFUSED THE PROVIDER CREDENTIALS: check the provider key and account',
         );
         if (left() !== null) return;
-        throw new TollgateError('upstream_auth_failed', `The upstream provider '${upstream.name}' refused Tollgate's credentials for it; the operator has been told. This is not a problem with your API key.`);
+        // Not to be retried by the SDKs, as on the native path (core/errors.ts).
+        throw upstreamAuthFailed(upstream.name);
       }
       // Nobody to answer: a client that hung up, or one answered at the first byte's timeout.
       if (left() !== null) return;
