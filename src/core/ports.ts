@@ -40,6 +40,11 @@ export interface ObjectOwner {
   projectId: string;
   deleted: boolean;
   createdAt: number | null;
+  /**
+   * The provider credential whose account holds the object (its id, as usage events name it), to which every request
+   * naming it is pinned; null when not known (not pinned).
+   */
+  credential: string | null;
 }
 
 /** The setup token's copy in the data dir (infra/setup-token-file.ts). */

@@ -28,6 +28,12 @@ export interface UpstreamRequest {
    * generation nobody reads, billed to the key: found by an outside review).
    */
   abandoned?: () => boolean;
+  /**
+   * The credential (its id) the request must be sent with, and no other: the one whose provider account holds the
+   * objects it names (http/gateway/ownership.ts). Overrides the pool's choice and its cool-downs; no other credential
+   * is tried. An upstream that does not hold it refuses the request (404), one that disabled it answers 503.
+   */
+  credential?: string;
 }
 
 /** Takes one chunk of a piped body; returns false to pause the upstream until the pipe's `resume`. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ObjectOwner } from '../services/upstream-objects.js';
 import { OwnerCache } from './owner-cache.js';
 
-const owner = (projectId: string): ObjectOwner => ({ projectId, deleted: false, createdAt: null });
+const owner = (projectId: string): ObjectOwner => ({ projectId, deleted: false, createdAt: null, credential: null });
 
 describe('OwnerCache', () => {
   it('answers from memory once loaded, with one load for all the ids it lacks', async () => {

@@ -308,3 +308,46 @@ describe("a 429 a request with images brought on itself (found by an outside rev
     await u.close();
   });
 });
+
+describe('a request pinned to a credential (the account holding the objects it names)', () => {
+  const pinnedGet = (u: HttpUpstream, credential: string) =>
+    u.send({ method: 'GET', path: '/files/file-1', search: '', headers: {}, body: null, signal: new AbortHandle(), credential });
+
+  it('goes to that credential alone, whatever its cool-down, and is answered as it is there', async () => {
+    const p = pooled([
+      ['KEY_BUSY', 'sk-busy'],
+      ['KEY_OK', 'sk-ok'],
+    ]);
+    seen.length = 0;
+    // A pinned GET's 429 is not failed over, and cools KEY_BUSY down for that request: the next still goes to it.
+    for (let i = 0; i < 2; i++) {
+      const res = await pinnedGet(p.u, 'KEY_BUSY');
+      expect(res.statusCode).toBe(429);
+      expect(res.credential).toBe('KEY_BUSY');
+    }
+    expect(seen.splice(0).map((s) => s.key)).toEqual(['sk-busy', 'sk-busy']);
+    expect(p.u.credentialStats().find((c) => c.credential === 'KEY_BUSY')?.coolDowns).toBe(2);
+    const ok = await pinnedGet(p.u, 'KEY_OK');
+    expect(ok.credential).toBe('KEY_OK');
+    await p.u.close();
+  });
+
+  it('is refused 404 by a provider without that credential (removed), and 503 while it is disabled; nothing is sent', async () => {
+    const p = pooled([
+      ['KEY_BAD', 'sk-bad'],
+      ['KEY_OK', 'sk-ok'],
+    ]);
+    // The provider refuses KEY_BAD where KEY_OK is let through: disabled.
+    await p.send();
+    seen.length = 0;
+    await expect(pinnedGet(p.u, 'KEY_GONE')).rejects.toMatchObject({ code: 'not_found', status: 404 });
+    await expect(pinnedGet(p.u, 'KEY_BAD')).rejects.toMatchObject({ code: 'upstream_unavailable', status: 503 });
+    expect(seen).toEqual([]);
+    await p.u.close();
+    // A provider with one key is no different: another key is another account.
+    const sole = new HttpUpstream(testProviderConfig('sole', base, [['KEY_OK', 'sk-ok']]), { clock: () => 0 });
+    await expect(pinnedGet(sole, 'KEY_OTHER')).rejects.toMatchObject({ code: 'not_found' });
+    expect((await pinnedGet(sole, 'KEY_OK')).statusCode).toBe(200);
+    await sole.close();
+  });
+});

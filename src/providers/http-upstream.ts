@@ -153,6 +153,10 @@ export class HttpUpstream implements Upstream {
 
   /** send, with `headersTimeout` for this request in place of the pool's first-byte timeout when given. */
   private sendWithin(req: UpstreamRequest, headersTimeout: number | undefined): Promise<UpstreamResponse> {
+    if (req.credential !== undefined) {
+      const refused = this.pinRefusal(req.credential);
+      if (refused) return Promise.reject(refused);
+    }
     let search = req.search;
     const headers = req.headers;
     // No coding asked for (RFC 9110 §12.5.3: without Accept-Encoding any coding is acceptable): every reader of the
@@ -207,7 +211,7 @@ export class HttpUpstream implements Upstream {
       const scope = refusalScope(req.method, matchApiRoute(req.path)?.template ?? req.path.slice(0, 256), req.model);
       const base: Dispatcher.DispatchOptions = { method: req.method as 'GET', path: this.basePath + path + search, headers, body: req.body ?? undefined };
       if (headersTimeout !== undefined) base.headersTimeout = headersTimeout;
-      return this.tracked(this.sendPooled(this.credentialPool, base, project, req.signal, scope, req.model ?? null, req.abandoned));
+      return this.tracked(this.sendPooled(this.credentialPool, base, project, req.signal, scope, req.model ?? null, req.abandoned, req.credential));
     }
     for (const name in this.authHeaders) headers[name] = this.authHeaders[name];
     if (project) headers['openai-project'] = project;
@@ -222,6 +226,29 @@ export class HttpUpstream implements Upstream {
     if (attempts === 1) return this.attempt(options, req.signal).then(answered, (err: unknown) => Promise.reject(toFailure(err, this.name)));
     const sent = this.tracked(this.withRetries(options, req.signal, attempts, req.abandoned));
     return answered ? sent.then(answered) : sent;
+  }
+
+  /**
+   * Why a request pinned to credential `id` (the one whose account holds the objects it names) cannot be sent here, or
+   * null: a credential this provider does not hold (removed from it, or the request routed to another provider) is a
+   * 404, since no other account has the objects; one disabled after the provider refused it is a 503 until it is
+   * back (a restart, a rotation). One cooling down or set aside is sent all the same (sendPooled). The client is not
+   * told the credential's name.
+   */
+  private pinRefusal(id: string): TollgateError | null {
+    if (!this.cfg.credentials.some((c) => c.id === id)) {
+      return new TollgateError(
+        'not_found',
+        `The objects this request names were made through a provider key that the provider '${this.name}' no longer has; Tollgate does not send them to another provider account, which does not hold them. An operator can add that key back.`,
+      );
+    }
+    if (this.credentialPool?.isDisabled(id)) {
+      return new TollgateError(
+        'upstream_unavailable',
+        `The objects this request names are held by the account of a provider key of '${this.name}' that the provider refused, and that Tollgate has set aside; no other key's account holds them. The operator has been told.`,
+      );
+    }
+    return null;
   }
 
   /** An answer of a provider's only key that is not a 401: one let through ends the report's state (the key works). */
@@ -311,9 +338,15 @@ export class HttpUpstream implements Upstream {
     scope: string,
     model: string | null,
     abandoned?: () => boolean,
+    pinnedId?: string,
   ): Promise<UpstreamResponse> {
     // No further credential once the request's signal aborts or nobody waits for its answer (UpstreamRequest.abandoned).
     const stopped = (): boolean => signal.aborted || abandoned?.() === true;
+    // A request pinned to a credential (the account holding the objects it names: UpstreamRequest.credential) is sent
+    // with it whatever its cool-downs and set-asides, once: another key's account would answer 404.
+    const pinned = pinnedId === undefined ? null : (pool.credentials.find((c) => c.id === pinnedId) ?? null);
+    const pick = (tried: Set<string>) => (pinned === null ? pool.pick(tried, scope, model, project) : tried.size === 0 ? pinned : null);
+    const more = (tried: Set<string>) => pinned === null && pool.hasUsable(tried, scope, model, project);
     const tried = new Set<string>();
     let lastError: unknown = null;
     // Credentials that got a 403 (or a 401 about permissions) on this request: refused this kind of request only if
@@ -324,7 +357,7 @@ export class HttpUpstream implements Upstream {
     // `proven`: the provider said the key is invalid (provesCredentialInvalid), reported even with no witness.
     let refused: Array<{ id: string; status: number; proven: boolean }> | null = null;
     for (let attempt = 0; attempt < this.cfg.maxAttempts; attempt++) {
-      const credential = pool.pick(tried, scope, model, project);
+      const credential = pick(tried);
       if (!credential) break;
       tried.add(credential.id);
       const counter = this.counters.get(credential.id) as Counters;
@@ -364,7 +397,7 @@ export class HttpUpstream implements Upstream {
           suspects ??= [];
           suspects.push({ id: credential.id, status });
         }
-        if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried, scope, model, project) || stopped()) {
+        if (attempt + 1 >= this.cfg.maxAttempts || !more(tried) || stopped()) {
           // No key let through to witness the refusals: those the provider says are invalid are reported (kept in use).
           if (refused !== null) for (const r of refused) if (r.proven && !pool.isDisabled(r.id)) this.reportInvalid(r.id, r.status);
           return { ...res, body: bufferedBody([text]) };
@@ -384,7 +417,7 @@ export class HttpUpstream implements Upstream {
           pool.coolDownFor(credential.id, model, scope, coolDownMs(res.headers, this.opts.clock()));
           counter.coolDowns++;
         }
-        if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried, scope, model, project) || stopped()) return answer;
+        if (attempt + 1 >= this.cfg.maxAttempts || !more(tried) || stopped()) return answer;
         continue;
       }
       if (status < 500) {
@@ -399,7 +432,7 @@ export class HttpUpstream implements Upstream {
         if (this.invalid.size > 0) this.invalid.delete(credential.id);
       }
       if (!isRetryableStatus(status)) return res;
-      if (attempt + 1 >= this.cfg.maxAttempts || !pool.hasUsable(tried, scope, model, project) || stopped()) return res;
+      if (attempt + 1 >= this.cfg.maxAttempts || !more(tried) || stopped()) return res;
       // Moving on: this answer is read and dropped, so its connection goes back to the pool. Its client may have left
       // while it was read: no other key then (the body reads again, the same bytes, as the answer).
       await res.body.readAll().catch(() => undefined);

@@ -34,22 +34,23 @@ export async function loadOwners(deps: ServiceDeps, ids: readonly string[]): Pro
   for (let i = 0; i < wanted.length; i += CHUNK) {
     const rows = await deps.database.db
       .selectFrom('upstream_objects')
-      .select(['object_id', 'project_id', 'deleted_at', 'created_at'])
+      .select(['object_id', 'project_id', 'deleted_at', 'created_at', 'credential'])
       .where('object_id', 'in', wanted.slice(i, i + CHUNK))
       .execute();
-    for (const r of rows) out.set(r.object_id, { projectId: r.project_id, deleted: r.deleted_at !== null, createdAt: r.created_at });
+    for (const r of rows) out.set(r.object_id, { projectId: r.project_id, deleted: r.deleted_at !== null, createdAt: r.created_at, credential: r.credential });
   }
   return out;
 }
 
 /**
- * Records objects as a project's, committed when this resolves. An id already recorded keeps its owner: `created`
- * ids are new upstream, and `produced` ones are adopted only when nobody owns them.
+ * Records objects as a project's, committed when this resolves. An id already recorded keeps its owner (and its
+ * credential): `created` ids are new upstream, and `produced` ones are adopted only when nobody owns them. `credential`:
+ * the provider credential that answered (whose account holds them), null when not known.
  */
 export async function recordObjects(
   deps: ServiceDeps,
   objects: readonly AnswerObject[],
-  owner: { projectId: string; apiKeyId: string | null },
+  owner: { projectId: string; apiKeyId: string | null; credential?: string | null },
   source: 'created' | 'produced',
 ): Promise<Set<string>> {
   const seen = new Set<string>();
@@ -67,6 +68,7 @@ export async function recordObjects(
       created_at: o.createdAt,
       recorded_at: now,
       deleted_at: null,
+      credential: owner.credential ?? null,
     });
   }
   if (values.length === 0) return new Set();

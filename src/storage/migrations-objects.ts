@@ -29,5 +29,13 @@ export function objectMigrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('upstream_objects_project').on('upstream_objects').columns(['project_id', 'type', 'created_at']).execute();
       },
     },
+    // 107: the provider credential (its stable id: a variable's name, a runtime credential's id) whose account holds the
+    // object, recorded as its answer is adopted, so that every later request naming it goes to that account. Null for
+    // objects recorded before, assigned by an operator, or made through a provider with no key: not pinned.
+    '107_upstream_objects_credential': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('upstream_objects').addColumn('credential', 'text').execute();
+      },
+    },
   };
 }

@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /** An object of the upstream account and the project it belongs to (see migrations-objects.ts). */
 export interface UpstreamObjectsTable {
@@ -16,6 +16,11 @@ export interface UpstreamObjectsTable {
   recorded_at: number;
   /** Set when the project deleted it through Tollgate; the row stays, so the id never passes to another project. */
   deleted_at: number | null;
+  /**
+   * The provider credential whose account holds it (the id usage events name in `credential`): every request naming it
+   * is sent with that credential. Null when not known (recorded before 107, assigned by an operator, no key): not pinned.
+   */
+  credential: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Tables of upstream object ownership. */

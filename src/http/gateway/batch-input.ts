@@ -29,6 +29,8 @@ export async function checkBatchInput(g: GatewayContext, access: ObjectAccess, i
     project: req.project,
     client: req.client,
     signal: req.signal,
+    // The input file's account: the batch's request is pinned to it (ownership.ts).
+    credential: req.credential,
   });
   if (up.statusCode !== 200) {
     await up.body.readAll().catch(() => {});

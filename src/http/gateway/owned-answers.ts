@@ -23,10 +23,13 @@ export interface Origin {
 export async function settleAnswer(g: GatewayContext, access: ObjectAccess, up: UpstreamResponse, origin: Origin): Promise<UpstreamResponse> {
   const { plan } = access;
   if (up.statusCode < 200 || up.statusCode >= 300) return up;
+  // The credential that answered: its provider account holds what the answer creates (a pool's credential, else the
+  // provider's one; null for a provider with no key).
+  const credential = up.credential ?? origin.inner.credential;
   if (plan.deletes) await markDeleted(g, access, plan.deletes.id);
   if (plan.creates?.from === 'location') {
     const id = idFromLocation(up.headers.location);
-    if (id) await record(g, access, { created: [{ type: plan.creates.type, id, createdAt: null }], produced: [] });
+    if (id) await record(g, access, { created: [{ type: plan.creates.type, id, createdAt: null }], produced: [] }, credential);
     return up;
   }
   // File contents (and whatever else a `…/content` route serves) stream through untouched: they name no objects.
@@ -35,7 +38,7 @@ export async function settleAnswer(g: GatewayContext, access: ObjectAccess, up: 
   // A list is read whatever it is called (core/media-types.ts): one passed on unread would show the caller every
   // project's objects (a list answered `Application/JSON` was, found by a review); one that is no JSON is refused.
   if (!plan.list) {
-    if (readsAsEventStream(type, access.streams)) return { ...up, body: new InspectedStream(up.body, streamInspector(g, access)) };
+    if (readsAsEventStream(type, access.streams)) return { ...up, body: new InspectedStream(up.body, streamInspector(g, access, credential)) };
     if (!isJsonMediaType(mediaTypeOf(type))) return up;
   }
   let buf = await up.body.readAll();
@@ -50,7 +53,7 @@ export async function settleAnswer(g: GatewayContext, access: ObjectAccess, up: 
     answer = await filterList(g, access, answer, origin);
     buf = Buffer.from(JSON.stringify(answer));
   }
-  await record(g, access, answerObjects(plan, answer));
+  await record(g, access, answerObjects(plan, answer), credential);
   return withBody(up, buf);
 }
 
@@ -66,17 +69,22 @@ function idFromLocation(location: string | string[] | undefined): string | null 
 async function markDeleted(g: GatewayContext, access: ObjectAccess, id: string): Promise<void> {
   try {
     await markObjectDeleted(g.app.deps, id, access.projectId);
-    g.objects?.owners.remember(id, { projectId: access.projectId, deleted: true, createdAt: null });
+    // Its credential is the request's (pinned to it), if it had one: the cache is refilled from the table otherwise.
+    if (access.credential !== null) g.objects?.owners.remember(id, { projectId: access.projectId, deleted: true, createdAt: null, credential: access.credential });
+    else g.objects?.owners.forget(id);
   } catch (err) {
     // The object is gone upstream either way; a row left live only costs filtered lists a little.
     g.objects?.onError(err, `could not mark upstream object ${id} deleted`);
   }
 }
 
-/** Records created and adopted objects; a failure refuses the answer (503) and names the object for the operator. */
-async function record(g: GatewayContext, access: ObjectAccess, found: AnswerObjects): Promise<void> {
+/**
+ * Records created and adopted objects, with the credential whose account holds them (`credential`); a failure refuses
+ * the answer (503) and names the object for the operator.
+ */
+async function record(g: GatewayContext, access: ObjectAccess, found: AnswerObjects, credential: string | null): Promise<void> {
   if (found.created.length === 0 && found.produced.length === 0) return;
-  const owner = { projectId: access.projectId, apiKeyId: access.apiKeyId };
+  const owner = { projectId: access.projectId, apiKeyId: access.apiKeyId, credential };
   let others: string[];
   try {
     const inserted = await recordObjects(g.app.deps, found.created, owner, 'created');
@@ -100,7 +108,7 @@ async function record(g: GatewayContext, access: ObjectAccess, found: AnswerObje
   }
   const owners = g.objects?.owners;
   if (!owners) return;
-  for (const o of found.created) owners.remember(o.id, { projectId: access.projectId, deleted: false, createdAt: o.createdAt });
+  for (const o of found.created) owners.remember(o.id, { projectId: access.projectId, deleted: false, createdAt: o.createdAt, credential });
   // An adopted id may sit among the ids remembered as nobody's.
   for (const o of found.produced) owners.forget(o.id);
 }
@@ -131,7 +139,7 @@ function bufferedBody(buf: Buffer): UpstreamBody {
 /** Looks at the complete events of a stream; returns the recording to wait for, or null when they hold no objects. */
 export type Inspector = (events: Buffer) => Promise<void> | null;
 
-function streamInspector(g: GatewayContext, access: ObjectAccess): Inspector {
+function streamInspector(g: GatewayContext, access: ObjectAccess, credential: string | null): Inspector {
   const { plan } = access;
   // A stored chat completion names itself in every chunk: the first is enough.
   let chatId = plan.creates?.type === 'chat_completion';
@@ -160,7 +168,7 @@ function streamInspector(g: GatewayContext, access: ObjectAccess): Inspector {
         found.produced.push(o);
       }
     }
-    return found.created.length > 0 || found.produced.length > 0 ? record(g, access, found) : null;
+    return found.created.length > 0 || found.produced.length > 0 ? record(g, access, found, credential) : null;
   };
 }
 

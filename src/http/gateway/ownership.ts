@@ -39,6 +39,11 @@ export interface ObjectAccess {
   permissions: PermissionsSpec;
   /** Whether the request asked to stream: its answer is read as events unless it says it is JSON (core/media-types.ts). */
   streams: boolean;
+  /**
+   * The provider credential whose account holds the objects the request names (recorded with them), which the request
+   * is sent with and no other (UpstreamRequest.credential); null when none of them is pinned.
+   */
+  credential: string | null;
 }
 
 /**
@@ -113,19 +118,33 @@ export function checkObjects(
     if (missing) refuseScope(g, missing.resource, missing.level);
   }
   const streams = body !== null && typeof body === 'object' && asksToStream(body as Record<string, unknown>);
-  const access: ObjectAccess = { plan, projectId: record.projectId, apiKeyId: record.id, permissions: record.permissions, streams };
+  const access: ObjectAccess = { plan, projectId: record.projectId, apiKeyId: record.id, permissions: record.permissions, streams, credential: null };
   if (plan.named.length === 0) return access;
   const owners = g.objects.owners.owners(plan.named.map((r) => r.id));
   return andThen(owners, (o) => verifyOwners(g, access, o));
 }
 
 function verifyOwners(g: GatewayContext, access: ObjectAccess, owners: Map<string, ObjectOwner | null>): ObjectAccess {
+  /** The first object named that is pinned to a credential, and that credential. */
+  let pinned: { id: string; credential: string } | null = null;
   for (const ref of access.plan.named) {
-    if (owners.get(ref.id)?.projectId !== access.projectId) {
+    const owner = owners.get(ref.id);
+    if (owner?.projectId !== access.projectId) {
       countRefusal(g, 'object_not_found');
       throw new TollgateError('not_found', notFoundMessage(ref.type, ref.id), ref.param);
     }
+    if (owner.credential === null) continue;
+    if (pinned === null) pinned = { id: ref.id, credential: owner.credential };
+    else if (pinned.credential !== owner.credential) {
+      // Held by two provider accounts (a pool of keys): no one request reaches both.
+      throw new TollgateError(
+        'invalid_value',
+        `${ref.id} and ${pinned.id} are held by different provider accounts (they were made through different provider keys of this gateway), so no one request can use both; use objects made together.`,
+        ref.param,
+      );
+    }
   }
+  if (pinned !== null) access.credential = pinned.credential;
   return access;
 }
 
@@ -140,7 +159,10 @@ export function ownedUpstream(g: GatewayContext, access: ObjectAccess, inner: Up
     models: inner.models,
     totalTimeoutMs: inner.totalTimeoutMs,
     credential: inner.credential,
-    send: async (req) => {
+    send: async (sent) => {
+      // Sent with the credential whose account holds the objects it names, and no other (a pool's other keys are other
+      // accounts, which answer 404 for them).
+      const req = access.credential === null ? sent : { ...sent, credential: access.credential };
       // Later pages of a filtered list go out with the same headers (the upstream adds its credentials to the object).
       const headers = { ...req.headers };
       if (access.plan.batchInput) await checkBatchInput(g, access, inner, req, access.plan.batchInput);

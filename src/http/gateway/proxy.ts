@@ -139,7 +139,7 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
     // Graders stored with an eval or a fine-tuning job run again at the eval's runs and the job's resumption: checked
     // there, read from the upstream (stored-graders.ts). By any method that may carry a body, as checkDelegatedScope.
     const stored = !BODILESS_METHODS.has(request.method) && mayNotRunGraders(record) ? storedGradersRunBy(endpoint) : null;
-    if (stored !== null) via = storedGradersChecked(g, record, stored, upstream, via);
+    if (stored !== null) via = storedGradersChecked(g, record, stored, upstream, via, objects?.credential ?? null);
     const admitted = g.guard.admit({ record, model: target.model, endpoint, body, plan, nowMs: startedMs, method: request.method });
     admission = isPending(admitted) ? await admitted : admitted;
   } catch (err) {

@@ -18,7 +18,7 @@ import { BUFFER_LIMIT, readBounded } from './pass-through.js';
  * object: the object is read from `provider` (as is, past no answer handling) and its graders checked before the
  * request goes to `next`. The provider's refusal of the read (a rate limit, its own permissions) is the client's answer.
  */
-export function storedGradersChecked(g: GatewayContext, record: KeyRecord, stored: StoredGraders, provider: Upstream, next: Upstream): Upstream {
+export function storedGradersChecked(g: GatewayContext, record: KeyRecord, stored: StoredGraders, provider: Upstream, next: Upstream, credential: string | null): Upstream {
   return {
     name: next.name,
     format: next.format,
@@ -26,7 +26,11 @@ export function storedGradersChecked(g: GatewayContext, record: KeyRecord, store
     totalTimeoutMs: next.totalTimeoutMs,
     credential: next.credential,
     send: async (req) => {
-      const up = await provider.send({ method: 'GET', path: stored.path, search: '', headers: { accept: 'application/json' }, body: null, project: req.project, client: req.client, signal: req.signal });
+      // From the account that holds the object (`credential`, the request's pin: ownership.ts): read from another key's,
+      // it is a 404, and the request would run past the check.
+      const read: Parameters<Upstream['send']>[0] = { method: 'GET', path: stored.path, search: '', headers: { accept: 'application/json' }, body: null, project: req.project, client: req.client, signal: req.signal };
+      if (credential !== null) read.credential = credential;
+      const up = await provider.send(read);
       // No such object: the request is answered by the upstream as well (its 404), and runs nothing.
       if (up.statusCode === 404) {
         await discard(up);
