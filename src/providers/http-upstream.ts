@@ -230,18 +230,14 @@ export class HttpUpstream implements Upstream {
 
   /**
    * Why a request pinned to credential `id` (the one whose account holds the objects it names) cannot be sent here, or
-   * null: a credential this provider does not hold (removed from it, or the request routed to another provider) is a
-   * 404, since no other account has the objects; one disabled after the provider refused it is a 503 until it is
-   * back (a restart, a rotation). One cooling down or set aside is sent all the same (sendPooled). The client is not
-   * told the credential's name.
+   * null: one disabled after the provider refused it is a 503 until it is back (a restart, a rotation). One cooling
+   * down or set aside is sent all the same (sendPooled). A credential this provider does not hold (removed from it, or
+   * the request routed to another provider) pins nothing: the request is sent as an unpinned one is, by weight. An
+   * operator replacing a provider key with a new one of the same account (the usual rotation, under another variable's
+   * name or as another runtime credential) keeps every object reachable; where the account differs, the provider's own
+   * 404 says so. The client is not told the credential's name.
    */
   private pinRefusal(id: string): TollgateError | null {
-    if (!this.cfg.credentials.some((c) => c.id === id)) {
-      return new TollgateError(
-        'not_found',
-        `The objects this request names were made through a provider key that the provider '${this.name}' no longer has; Tollgate does not send them to another provider account, which does not hold them. An operator can add that key back.`,
-      );
-    }
     if (this.credentialPool?.isDisabled(id)) {
       return new TollgateError(
         'upstream_unavailable',
