@@ -57,7 +57,10 @@ function byActors(q: AuditQuery, ids: string[]): AuditQuery {
   );
 }
 
-/** The seq of the entry a cursor names; an unknown one is a 400 naming the cursor. */
+/**
+ * The seq of the entry a cursor names; an unknown one is a 400 naming the cursor. Seqs follow commit order (see
+ * writeAudit): an entry committed after the one a `before=` names is always numbered above it.
+ */
 async function cursorSeq(deps: ServiceDeps, orgId: string, id: string, param: 'after' | 'before'): Promise<number> {
   const row = await deps.database.db.selectFrom('audit_logs').select('seq').where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
   if (!row) throw new TollgateError('invalid_value', `Invalid value for '${param}': no audit log entry ${id}.`, param);

@@ -40,7 +40,12 @@ export function renderActor(actor: Actor): Record<string, unknown> {
   }
 }
 
-/** Appends an audit entry inside the caller's transaction. */
+/**
+ * Appends an audit entry inside the caller's transaction. On PostgreSQL its place in the log (`seq`, what the list's
+ * cursors compare) is given as the transaction commits, and its time made no earlier than the organization's entries
+ * committed before it (migration 108, storage/migrations-audit.ts): a client that polls for entries newer than the
+ * newest it has read never misses one whose transaction committed after a later-written one.
+ */
 export async function writeAudit(trx: Executor, deps: ServiceDeps, entry: AuditEntryInput): Promise<string> {
   const id = newId('audit_log-', deps.randomBytes);
   await trx

@@ -1,5 +1,6 @@
 import type { ColumnDefinitionBuilder, CreateTableBuilder, Kysely, Migration } from 'kysely';
 import { adminPeopleMigrations } from './migrations-admin.js';
+import { auditMigrations } from './migrations-audit.js';
 import { billedKindMigrations } from './migrations-billed.js';
 import { cursorMigrations } from './migrations-cursors.js';
 import { dashboardMigrations } from './migrations-dashboard.js';
@@ -48,6 +49,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     ...webhookMigrations(dialect),
     ...billedKindMigrations(dialect),
     ...tokenMigrations(dialect),
+    ...auditMigrations(dialect),
   };
 }
 
