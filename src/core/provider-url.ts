@@ -22,3 +22,16 @@ export function requestUrlProblem(url: string): string | null {
 export function baseUrlProblem(url: string): string | null {
   return requestUrlProblem(url) ?? (url.includes('?') ? 'must not have a query string' : null);
 }
+
+/**
+ * The origin of an http(s) URL (scheme://host[:port], as the URL standard spells it), what an audit entry records of
+ * a URL that may be a credential (a webhook's secret path or `?token=`); null for one that does not parse.
+ */
+export function urlOrigin(url: string): string | null {
+  try {
+    const origin = new URL(url).origin;
+    return origin === 'null' ? null : origin;
+  } catch {
+    return null;
+  }
+}

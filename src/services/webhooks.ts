@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { randomBase62 } from '../core/base62.js';
 import { TollgateError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { requestUrlProblem } from '../core/provider-url.js';
+import { requestUrlProblem, urlOrigin } from '../core/provider-url.js';
 import { WEBHOOK_RETRY_SCHEDULE_MS } from '../core/webhook-retries.js';
 import { writeAudit } from './audit.js';
 import { asActingOwner } from './acting-owner.js';
@@ -84,7 +84,9 @@ export class Webhooks {
     };
     await asActingOwner(this.deps, actor, async (trx) => {
       await trx.insertInto('webhooks').values(row).execute();
-      await writeAudit(trx, this.deps, { orgId, type: 'webhook.created', actor, objectId: id, details: { data: { url: body.url, event_types: body.event_types ?? ['*'] } } });
+      // The URL's origin only: the rest is often the credential that lets anyone post to it, and the entry outlives it.
+      const data = { url: urlOrigin(body.url), event_types: body.event_types ?? ['*'] };
+      await writeAudit(trx, this.deps, { orgId, type: 'webhook.created', actor, objectId: id, details: { data } });
     });
     return { ...toObject(row), secret };
   }

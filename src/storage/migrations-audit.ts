@@ -48,8 +48,39 @@ deferrable initially deferred for each row execute procedure audit_logs_commit_o
   };
 }
 
+/** The origin (scheme://host[:port]) of a URL; null when it does not parse or has none. */
+function origin109(url: string): string | null {
+  try {
+    const o = new URL(url).origin;
+    return o === 'null' ? null : o;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * 109: `webhook.created` entries keep only the origin of the endpoint's URL. They held all of it, and a webhook URL is
+ * often the credential that lets anyone post to it (a chat service's secret path, a `?token=`), kept in the log after
+ * the endpoint was deleted.
+ */
+const webhookUrlOrigin: Migration = {
+  async up(db: Kysely<unknown>) {
+    const rows = await sql<{ id: string; details: string }>`select id, details from audit_logs where type = 'webhook.created'`.execute(db);
+    for (const r of rows.rows) {
+      const details = JSON.parse(r.details);
+      const data = details?.data;
+      if (!data || typeof data !== 'object' || typeof data.url !== 'string') continue;
+      const scrubbed = origin109(data.url);
+      if (scrubbed === data.url) continue;
+      data.url = scrubbed;
+      await sql`update audit_logs set details = ${JSON.stringify(details)} where id = ${r.id}`.execute(db);
+    }
+  },
+};
+
 export function auditMigrations(dialect: Dialect): Record<string, Migration> {
   return {
     '108_audit_commit_order': commitOrder(dialect),
+    '109_audit_webhook_url_origin': webhookUrlOrigin,
   };
 }
