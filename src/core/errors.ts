@@ -157,6 +157,21 @@ export class TollgateError extends Error {
   }
 }
 
+/** The header OpenAI's and Anthropic's SDKs read before retrying a 408, 409, 429 or 5xx: `false`, they do not retry it. */
+export const SHOULD_RETRY_HEADER = 'x-should-retry';
+
+/**
+ * Marks an error answered after its request was sent upstream (docs/errors.md, "Retries"): the provider may have acted
+ * on it (made an object), may still be generating it, and bills it, so a retry by the client's SDK would run it again
+ * (a non-streamed generation later than first_byte_ms ran, and was billed, three times: found by a review). Anything
+ * else is an internal error, marked the same (its cause kept for the log). Returns the error answered.
+ */
+export function answeredAfterSending(err: unknown): TollgateError {
+  const te = err instanceof TollgateError ? err : Object.assign(new TollgateError('internal_error'), { cause: err });
+  te.headers[SHOULD_RETRY_HEADER] = 'false';
+  return te;
+}
+
 /** The OpenAI error body: `{"error":{"message","type","param","code"}}`. */
 export function errorBody(err: TollgateError): {
   error: { message: string; type: string; param: string | null; code: string };
@@ -175,8 +190,7 @@ export function upstreamAuthFailed(provider: string | null): TollgateError {
     'upstream_auth_failed',
     `The upstream provider '${provider}' refused Tollgate's credentials for it; the operator has been told. This is not a problem with your API key.`,
   );
-  err.headers = { 'x-should-retry': 'false' };
-  return err;
+  return answeredAfterSending(err);
 }
 
 /** OpenAI's answer to a URL it does not serve: 404 `Invalid URL (METHOD /path)`, the path without its query, cut at 256. */

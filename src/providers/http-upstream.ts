@@ -434,7 +434,7 @@ export class HttpUpstream implements Upstream {
       await res.body.readAll().catch(() => undefined);
       if (stopped()) return res;
     }
-    throw toFailure(lastError ?? new UpstreamFailure('unreachable', `No credential of the upstream provider '${this.name}' could be used.`), this.name);
+    throw toFailure(lastError ?? new UpstreamFailure('unreachable', `No credential of the upstream provider '${this.name}' could be used.`, true), this.name);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { TollgateError } from '../../core/errors.js';
+import { answeredAfterSending, TollgateError } from '../../core/errors.js';
 import { FORM_FILE_FIELDS, type FormValues, formFieldNames, type MeterPlan, meteringPrice, planMetering } from '../../core/metering-plan.js';
 import { multipartFields } from '../../core/multipart.js';
 import { costNanoUsd, pricesTokens, type TokenCounts } from '../../core/pricing.js';
@@ -199,7 +199,10 @@ export function meteredAnswer(g: GatewayContext, info: RequestInfo, admission: A
   if (!isPending(measured)) return measured;
   return measured.catch((err: unknown) => {
     meterAndSettle(g, info, admission, { status: 503, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs, streamed: false, errorCode: 'metering_unavailable' });
-    throw new TollgateError('service_unavailable', `The background response could not be recorded for billing (${String(err)}); it was not handed out. Try again shortly.`);
+    // Not to be retried: the provider runs this response whoever reads it; a retry would start another, unbilled too.
+    throw answeredAfterSending(
+      new TollgateError('service_unavailable', `The background response could not be recorded for billing (${String(err)}); it was not handed out, though the provider may run it; sending the request again starts another.`),
+    );
   });
 }
 

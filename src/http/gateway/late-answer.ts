@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { AbortHandle } from '../../core/abort-handle.js';
-import { TollgateError } from '../../core/errors.js';
+import { answeredAfterSending, TollgateError } from '../../core/errors.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { RequestInfo } from './proxy.js';
 import { sendError } from './respond.js';
@@ -21,6 +21,9 @@ export interface LateAnswer {
 
 const NO_LOG = { error() {} };
 
+/** The endpoints whose answer can be streamed, the way round a long generation's late first byte. */
+const STREAMS: ReadonlySet<string> = new Set(['/chat/completions', '/completions', '/responses', '/messages']);
+
 /** The late-answer state of one request, answering `res` in the client's API when its first byte is late. */
 export function lateAnswer(g: GatewayContext, res: ServerResponse, info: RequestInfo, isClientGone: () => boolean, request: AbortHandle): LateAnswer {
   const late = {
@@ -30,8 +33,13 @@ export function lateAnswer(g: GatewayContext, res: ServerResponse, info: Request
       if (late.answered || res.headersSent || res.destroyed || isClientGone()) return;
       late.answered = true;
       g.detached?.add(request);
-      const message = `The upstream provider '${info.provider ?? 'upstream'}' did not begin its answer in time; the request goes on there, and is billed by its usage when it ends.`;
-      sendError(res, new TollgateError('upstream_timeout', message), g.log ?? NO_LOG, info.requestId, info.format);
+      // Not to be retried (x-should-retry: false): the provider is still generating this answer, billed when it ends, and
+      // each retry by the client's SDK would start another, as long, billed too, for a 504 again.
+      const instead = STREAMS.has(info.endpoint)
+        ? "For a long generation, send it with stream: true (its answer begins as it is generated), or ask an operator to raise the provider's first_byte_ms."
+        : "Ask an operator to raise the provider's first_byte_ms for such requests.";
+      const message = `The upstream provider '${info.provider ?? 'upstream'}' did not begin its answer within its first_byte_ms; the request goes on there and is billed by its usage when it ends, so sending it again would run it again. ${instead}`;
+      sendError(res, answeredAfterSending(new TollgateError('upstream_timeout', message)), g.log ?? NO_LOG, info.requestId, info.format);
     },
   };
   return late;

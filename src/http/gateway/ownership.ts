@@ -1,4 +1,4 @@
-import { TollgateError } from '../../core/errors.js';
+import { answeredAfterSending, TollgateError } from '../../core/errors.js';
 import { notFoundMessage } from '../../core/object-families.js';
 import { asksToStream } from '../../core/metering-plan.js';
 import { type ObjectPlan, planObjects } from '../../core/object-plan.js';
@@ -166,7 +166,15 @@ export function ownedUpstream(g: GatewayContext, access: ObjectAccess, inner: Up
       // Later pages of a filtered list go out with the same headers (the upstream adds its credentials to the object).
       const headers = { ...req.headers };
       if (access.plan.batchInput) await checkBatchInput(g, access, inner, req, access.plan.batchInput);
-      return settleAnswer(g, access, await inner.send(req), { inner, req: { ...req, headers } });
+      const up = await inner.send(req);
+      try {
+        return await settleAnswer(g, access, up, { inner, req: { ...req, headers } });
+      } catch (err) {
+        // The upstream acted on the request (made an object that could not be recorded, answered a list that could not
+        // be filtered): a retry by the client's SDK would act again (three fine-tuning jobs, none usable: found by a
+        // review). A failure of the upstream's own body is an UpstreamFailure, answered so by the proxy.
+        throw err instanceof TollgateError ? answeredAfterSending(err) : err;
+      }
     },
     // The pool belongs to the upstream this wraps.
     close: () => Promise.resolve(),

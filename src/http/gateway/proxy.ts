@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { type ApiFormat, anthropicError } from '../../core/anthropic-errors.js';
 import { BODILESS_METHODS, matchApiRoute } from '../../core/api-routes.js';
-import { errorBody, TollgateError, upstreamAuthFailed } from '../../core/errors.js';
+import { answeredAfterSending, errorBody, TollgateError, upstreamAuthFailed } from '../../core/errors.js';
 import { asksToStream, isBackgroundResponse, type MeterPlan } from '../../core/metering-plan.js';
 import { mayHoldProviderDetails, mayHoldProviderKey, ProviderKeyWatch, withoutProviderDetails, withoutProviderKeys, withResultsOnGateway } from '../../core/provider-details.js';
 import { openAIErrorShape } from '../../core/upstream-error-shape.js';
@@ -355,8 +355,9 @@ async function forward(
     }
     await relayBuffered(g, res, up, info, admission, { isModelCall, meterIfReported, upstreamMs, stream, left });
   } catch (err) {
-    // Metered already; a client answered at the first byte's timeout is not answered again.
-    if (!late?.answered) throw err;
+    // Metered already; a client answered at the first byte's timeout is not answered again. Any other is answered
+    // not to be retried: the provider has had the request (answeredAfterSending).
+    if (!late?.answered) throw answeredAfterSending(err);
     if (!(err instanceof TollgateError)) g.log?.error({ err, [REQUEST_ID_LOG_KEY]: info.requestId }, 'reading a late answer failed');
   } finally {
     cancelDeadline();
@@ -383,9 +384,11 @@ function payloadOf(
 }
 
 /**
- * Meters a request no upstream answered, and returns what its client is answered (502/504), unless it was gone (`left`:
- * it hung up, or was answered at the first byte's timeout, and is recorded so). Billed nothing, as a hang-up whose
- * upstream then fails.
+ * Meters a request no upstream answered, and returns what its client is answered (502/503/504), unless it was gone
+ * (`left`: it hung up, or was answered at the first byte's timeout, and is recorded so). Billed nothing, as a hang-up
+ * whose upstream then fails. Not to be retried unless nothing reached the provider (a connection refused, the breaker
+ * open): one that did may have run (answeredAfterSending). A TollgateError is answered as its thrower made it (an
+ * object refused before sending, one made upstream that could not be recorded: ownership.ts).
  */
 function failed(
   g: GatewayContext,
@@ -405,7 +408,8 @@ function failed(
   // A client answered at the first byte's timeout was told 504.
   const { code, status } = failureAnswer(o.left === 'timeout' ? 'timeout' : failure.kind);
   meterAndSettle(g, info, admission, { status, outcome, billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: o.stream, errorCode: code });
-  return new TollgateError(code, failure.message);
+  const answer = new TollgateError(code, failure.message);
+  return failure.notSent ? answer : answeredAfterSending(answer);
 }
 
 async function relayBuffered(

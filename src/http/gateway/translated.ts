@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { TollgateError, upstreamAuthFailed } from '../../core/errors.js';
+import { answeredAfterSending, TollgateError, upstreamAuthFailed } from '../../core/errors.js';
 import { readsAsEventStream } from '../../core/media-types.js';
 import { knowsMaxOutputTokens, maxOutputTokens } from '../../core/model-limits.js';
 import type { TokenCounts } from '../../core/pricing.js';
@@ -178,7 +178,9 @@ export async function forwardTranslated(
     const { code, status } = failureAnswer(gone === 'timeout' ? 'timeout' : failure.kind);
     failed({ status, outcome: gone ?? (failure.kind === 'timeout' ? 'timeout' : 'upstream_error'), errorCode: code }, null);
     if (late?.answered) return;
-    throw new TollgateError(code, failure.message);
+    // Not to be retried unless nothing reached the provider (as proxy.ts's `failed`).
+    const answer = new TollgateError(code, failure.message);
+    throw failure.notSent ? answer : answeredAfterSending(answer);
   }
   const upstreamMs = g.app.deps.clock() - info.startedMs;
   info.upstreamRequestId = upstreamRequestIdOf(up.headers);
@@ -272,8 +274,9 @@ export async function forwardTranslated(
     meterAndSettle(g, info, admission, { status: gone === 'timeout' ? 504 : up.statusCode, outcome: gone ?? 'ok', billable: true, tokens, upstreamMs, streamed: false, errorCode, serviceTier, speed });
     if (gone === null) sendJson(res, info.requestId, up.statusCode, translated, answerHeaders);
   } catch (err) {
-    // Metered already; a client answered at the first byte's timeout is not answered again.
-    if (!late?.answered) throw err;
+    // Metered already; a client answered at the first byte's timeout is not answered again. Any other is answered
+    // not to be retried: the provider has had the request (answeredAfterSending).
+    if (!late?.answered) throw answeredAfterSending(err);
     if (!(err instanceof TollgateError)) g.log?.error({ err, [REQUEST_ID_LOG_KEY]: info.requestId }, 'reading a late answer failed');
   } finally {
     cancelDeadline();
