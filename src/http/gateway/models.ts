@@ -4,10 +4,12 @@ import { TollgateError } from '../../core/errors.js';
 import { modelListQuery, modelPage } from '../../core/model-list-query.js';
 import { modelNameProblem } from '../../core/model-name.js';
 import { isModelAllowed } from '../../core/permissions.js';
+import { routeModel } from '../../core/routing.js';
 import { checkScope } from './authorize.js';
 import type { KeyRecord } from '../../core/verify.js';
 import type { GatewayContext } from './gateway-context.js';
 import { meter, NO_TOKENS } from './metering.js';
+import { isModelListingStale, takeModelListingStale } from './model-listing-stale.js';
 import { withoutForeignModels } from './ownership.js';
 import { type GatewayRequest, refuseBodyOfBodilessMethod } from './request.js';
 import { sendJson } from './respond.js';
@@ -22,6 +24,12 @@ interface ModelObject {
 /** How long a listing is kept; one with a provider's list missing, RETRY_MS (its provider is asked again soon). */
 const CACHE_MS = 60_000;
 const RETRY_MS = 5_000;
+/**
+ * The least time between two reads of one provider's list for a model retrieved that the listing lacks (refreshedFor):
+ * a model made since (a fine-tuned model) is found at once, and a flood of unknown names reaches the provider at most
+ * once in this time.
+ */
+const MISS_READ_MS = 5_000;
 
 interface Listing {
   at: number;
@@ -40,6 +48,8 @@ const cache = new WeakMap<GatewayContext, Listing>();
 const inFlight = new WeakMap<GatewayContext, Promise<Listing>>();
 /** Each asked provider's last list read: it stands in while a later ask fails. */
 const lastRead = new WeakMap<GatewayContext, Map<string, ModelObject[]>>();
+/** By provider: when its list was last read for a missing model, and that read while it lasts (refreshedFor). */
+const missReads = new WeakMap<GatewayContext, Map<string, { at: number; pending: Promise<Listing> | null }>>();
 
 /**
  * Every model the configured upstreams serve (declared in config, else asked once a minute), plus aliases. A provider
@@ -50,26 +60,57 @@ const lastRead = new WeakMap<GatewayContext, Map<string, ModelObject[]>>();
  */
 function allModels(g: GatewayContext): Promise<Listing> {
   const hit = cache.get(g);
-  if (hit && hit.at + (hit.failed.length > 0 ? RETRY_MS : CACHE_MS) > g.app.deps.clock()) return Promise.resolve(hit);
+  // Read again before its time when a model was made through this instance (model-listing-stale.ts).
+  if (hit && !isModelListingStale(g) && hit.at + (hit.failed.length > 0 ? RETRY_MS : CACHE_MS) > g.app.deps.clock()) return Promise.resolve(hit);
   let pending = inFlight.get(g);
   if (!pending) {
+    takeModelListingStale(g);
     pending = readListing(g).finally(() => inFlight.delete(g));
     inFlight.set(g, pending);
   }
   return pending;
 }
 
-async function readListing(g: GatewayContext): Promise<Listing> {
+/**
+ * The listing, with the list of the provider that serves `id` read again when it lacks `id` (a model made since it was
+ * read: a fine-tuned model whose job has just succeeded, which another instance recorded). One such read at a time per
+ * provider, and none within MISS_READ_MS of the last: requests waiting on one share it, later ones within the floor
+ * get the listing as it is. A provider whose models the config declares is never asked.
+ */
+async function refreshedFor(g: GatewayContext, listing: Listing, id: string): Promise<Listing> {
+  const provider = routeModel(g.routing ?? g.config, id).provider;
+  const upstream = provider === null ? undefined : g.upstreams.get(provider);
+  if (!upstream || upstream.models) return listing;
+  const byProvider = missReads.get(g) ?? new Map<string, { at: number; pending: Promise<Listing> | null }>();
+  missReads.set(g, byProvider);
+  const last = byProvider.get(upstream.name);
+  if (last?.pending) return last.pending;
+  const now = g.app.deps.clock();
+  if (last && now - last.at < MISS_READ_MS) return listing;
+  const read = { at: now, pending: null as Promise<Listing> | null };
+  byProvider.set(upstream.name, read);
+  read.pending = readListing(g, upstream.name).finally(() => {
+    read.pending = null;
+  });
+  return read.pending;
+}
+
+/**
+ * Reads every provider's list (those the config does not declare), or only `only`'s, the others' last lists standing
+ * in (the listing keeps its time then: the others are read again when it is due).
+ */
+async function readListing(g: GatewayContext, only: string | null = null): Promise<Listing> {
   const out = new Map<string, ModelObject>();
   const failed: string[] = [];
   const seen = lastRead.get(g) ?? new Map<string, ModelObject[]>();
   lastRead.set(g, seen);
+  const previous = cache.get(g);
   for (const u of g.upstreams.values()) {
     if (u.models) {
       for (const id of u.models) out.set(id, { id, object: 'model', created: 0, owned_by: u.name === 'echo' ? 'tollgate' : u.name });
       continue;
     }
-    const listed = await askModels(u);
+    const listed = only === null || only === u.name ? await askModels(u) : null;
     if (listed) seen.set(u.name, listed);
     const models = listed ?? seen.get(u.name);
     if (models) {
@@ -85,7 +126,8 @@ async function readListing(g: GatewayContext): Promise<Listing> {
     const t = out.get(target);
     if (t) out.set(alias, { ...t, id: alias });
   }
-  const listing = { at: g.app.deps.clock(), models: [...out.values()].sort((a, b) => a.id.localeCompare(b.id)), failed };
+  const at = only !== null && previous ? previous.at : g.app.deps.clock();
+  const listing = { at, models: [...out.values()].sort((a, b) => a.id.localeCompare(b.id)), failed };
   cache.set(g, listing);
   return listing;
 }
@@ -159,7 +201,16 @@ export async function listModels(g: GatewayContext, request: GatewayRequest, res
     meter(g, info, { status: 403, outcome: 'refused', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: 'insufficient_permissions' });
     throw err;
   }
-  const listing = await allModels(g);
+  // A model this key may not see is not found, whatever the provider lists (nor is the provider asked for it): one
+  // its allowlist leaves out, a fine-tuned model of another project (or of none).
+  const notFound = () => {
+    meter(g, info, { status: 404, outcome: 'refused', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: 'model_not_found' });
+    return new TollgateError('model_not_found', `The model '${one}' does not exist or you do not have access to it.`, 'model');
+  };
+  if (one !== null && (!isModelAllowed(record.allowedModels, one) || (await withoutForeignModels(g, record, [{ id: one }])).length === 0)) throw notFound();
+  let listing = await allModels(g);
+  // One the listing lacks may have been made since it was read (a fine-tuned model whose job has just succeeded).
+  if (one !== null && !listing.models.some((m) => m.id === one)) listing = await refreshedFor(g, listing, one);
   const allowed = listing.models.filter((m) => isModelAllowed(record.allowedModels, m.id));
   const visible = await withoutForeignModels(g, record, allowed);
   // A provider's list missing: the list is what is known (said partial in a header), but a model not found in it
@@ -171,6 +222,7 @@ export async function listModels(g: GatewayContext, request: GatewayRequest, res
   }
   // A cursor this key does not see is refused (400) before the listing is counted, as a bad parameter is.
   const paged = page ? modelPage(visible, page) : { data: visible, hasMore: false };
+  if (one !== null && !visible.some((m) => m.id === one)) throw notFound();
   meter(g, info, { status: 200, outcome: 'ok', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: null });
   const anthropic = request.format === 'anthropic';
   const headers: Record<string, string> = anthropic ? { 'request-id': request.requestId } : {};
@@ -182,7 +234,6 @@ export async function listModels(g: GatewayContext, request: GatewayRequest, res
     sendJson(res, request.requestId, 200, list, headers);
     return;
   }
-  const found = visible.find((m) => m.id === one);
-  if (!found) throw new TollgateError('model_not_found', `The model '${one}' does not exist or you do not have access to it.`, 'model');
+  const found = visible.find((m) => m.id === one) as ModelObject;
   sendJson(res, request.requestId, 200, anthropic ? anthropicModel(found) : found, { ...headers, 'cache-control': 'no-store' });
 }

@@ -5,6 +5,7 @@ import { eventData, SseFramer, splitEvents, withLoneCrAsLf } from '../../core/ss
 import type { BodyPipe, ChunkSink, Upstream, UpstreamBody, UpstreamRequest, UpstreamResponse } from '../../core/upstream.js';
 import { markObjectDeleted, projectsOwning, recordObjects } from '../../services/upstream-objects.js';
 import type { GatewayContext } from './gateway-context.js';
+import { markModelListingStale } from './model-listing-stale.js';
 import { filterList } from './owned-lists.js';
 import type { ObjectAccess } from './ownership.js';
 
@@ -88,7 +89,9 @@ async function record(g: GatewayContext, access: ObjectAccess, found: AnswerObje
   let others: string[];
   try {
     const inserted = await recordObjects(g.app.deps, found.created, owner, 'created');
-    await recordObjects(g.app.deps, found.produced, owner, 'produced');
+    const adopted = await recordObjects(g.app.deps, found.produced, owner, 'produced');
+    // A model made (a fine-tuning job's, first recorded now) is listed from the next GET /v1/models on.
+    if (found.produced.some((o) => o.type === 'model' && adopted.has(o.id)) || found.created.some((o) => o.type === 'model' && inserted.has(o.id))) markModelListingStale(g);
     // A "new" object already recorded is another's when its row says so: an upstream that answered a create with an
     // existing object (a replayed Idempotency-Key) handed this caller another project's conversation, and the owner
     // cache believed the answer over the table (found by an outside review).
