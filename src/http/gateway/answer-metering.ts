@@ -200,8 +200,12 @@ export function meteredAnswer(g: GatewayContext, info: RequestInfo, admission: A
   return measured.catch((err: unknown) => {
     meterAndSettle(g, info, admission, { status: 503, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs, streamed: false, errorCode: 'metering_unavailable' });
     // Not to be retried: the provider runs this response whoever reads it; a retry would start another, unbilled too.
+    // The database's own words (a table, a constraint, a path) are the log's (the cause), not the client's.
     throw answeredAfterSending(
-      new TollgateError('service_unavailable', `The background response could not be recorded for billing (${String(err)}); it was not handed out, though the provider may run it; sending the request again starts another.`),
+      Object.assign(
+        new TollgateError('service_unavailable', 'The background response could not be recorded for billing; it was not handed out, though the provider may run it; sending the request again starts another.'),
+        { cause: err },
+      ),
     );
   });
 }
