@@ -136,6 +136,11 @@ export interface TokenCounts {
    * not the provider's word, and the gateway counts the prompt itself (http/gateway/token-fallback.ts).
    */
   inputUnnamed?: true;
+  /**
+   * Set when a usage by OpenAI's chat names (`prompt_tokens`) named no output (`completion_tokens` missing or null):
+   * `output` is then 0 for want of a count, and the gateway counts what the answer delivered (token-fallback.ts).
+   */
+  outputUnnamed?: true;
 }
 
 /** Whether a price can bill tokens (chat, completions, responses, embeddings). */

@@ -17,13 +17,22 @@ function withDetails(t: TokenCounts, input: unknown, output: unknown): TokenCoun
   return t;
 }
 
+const isCount = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+
 /**
  * Token counts from an OpenAI `usage` object of any endpoint (chat, completions, embeddings, responses, images,
- * transcriptions), with the audio and image parts it reports.
+ * transcriptions), with the audio and image parts it reports, or from an Anthropic one (anthropicTokens).
+ *
+ * A usage is read as Anthropic's only when it names no OpenAI count (`prompt_tokens`, `completion_tokens`): LiteLLM
+ * and other OpenAI-compatible proxies answer OpenAI's counts with Anthropic's cache counters beside them at the top
+ * level, and read as Anthropic's (input_tokens plus cache, output_tokens: none of which it has) such a usage was
+ * billed 0 tokens (found by a review). Read as OpenAI's, its `prompt_tokens` are the whole input (cache reads and
+ * writes included), and the cache counters only say which part of it was read from the cache or written to it.
  */
 export function tokensFromUsage(usage: unknown): TokenCounts | null {
   if (!usage || typeof usage !== 'object') return null;
   const u = usage as Record<string, unknown>;
+  if (isCount(u.prompt_tokens) || isCount(u.completion_tokens)) return openAIChatTokens(u);
   if ('cache_creation_input_tokens' in u || 'cache_read_input_tokens' in u || 'iterations' in u) return anthropicTokens(u);
   if ('input_tokens' in u || 'output_tokens' in u) {
     // Transcriptions spell it input_token_details.
@@ -32,13 +41,32 @@ export function tokensFromUsage(usage: unknown): TokenCounts | null {
     if (!('input_tokens' in u)) t.inputUnnamed = true;
     return details || u.output_tokens_details ? withDetails(t, details, u.output_tokens_details) : t;
   }
-  if ('prompt_tokens' in u || 'completion_tokens' in u) {
-    const details = u.prompt_tokens_details as Record<string, unknown> | undefined;
-    const t: TokenCounts = { input: num(u.prompt_tokens), cached: num(details?.cached_tokens), output: num(u.completion_tokens) };
-    if (!('prompt_tokens' in u)) t.inputUnnamed = true;
-    return details || u.completion_tokens_details ? withDetails(t, details, u.completion_tokens_details) : t;
-  }
+  if ('prompt_tokens' in u || 'completion_tokens' in u) return openAIChatTokens(u);
   return null;
+}
+
+/**
+ * Counts of a usage by OpenAI's chat names: `prompt_tokens` is the input, all of it. The parts of it read from a cache
+ * are `prompt_tokens_details.cached_tokens` (else a top-level `cache_read_input_tokens`, as LiteLLM adds); the parts
+ * written to one, Anthropic's `cache_creation_input_tokens` beside it (LiteLLM) or `prompt_tokens_details.
+ * cache_write_tokens` (OpenRouter): parts of the input priced at the cache-write rates, never added to it. A count it
+ * does not name (a missing or null `prompt_tokens`, `completion_tokens`) is marked unnamed, for the gateway to count.
+ */
+function openAIChatTokens(u: Record<string, unknown>): TokenCounts {
+  const details = u.prompt_tokens_details as Record<string, unknown> | null | undefined;
+  const d = details && typeof details === 'object' ? details : null;
+  const cached = isCount(d?.cached_tokens) ? num(d?.cached_tokens) : num(u.cache_read_input_tokens);
+  const t: TokenCounts = { input: num(u.prompt_tokens), cached, output: num(u.completion_tokens) };
+  if (!isCount(u.prompt_tokens)) t.inputUnnamed = true;
+  if (!isCount(u.completion_tokens)) t.outputUnnamed = true;
+  const written = isCount(u.cache_creation_input_tokens) ? num(u.cache_creation_input_tokens) : num(d?.cache_write_tokens);
+  if (written > 0) {
+    const split = u.cache_creation as Record<string, unknown> | null | undefined;
+    const hour = split && typeof split === 'object' ? Math.min(num(split.ephemeral_1h_input_tokens), written) : 0;
+    if (hour > 0) t.cacheWrite1h = hour;
+    if (written - hour > 0) t.cacheWrite = written - hour;
+  }
+  return d || u.completion_tokens_details ? withDetails(t, d, u.completion_tokens_details) : t;
 }
 
 /**

@@ -31,7 +31,7 @@ import { checkModelUse, requestModel, withModel } from './request-model.js';
 import { unlistedLabel } from './route-label.js';
 import { admissionHeaders } from './limit-headers.js';
 import { relayStream } from './stream-relay.js';
-import { countFallbackTokens, readOnAfterHangUp, streamedTokens, withInputCounted } from './token-fallback.js';
+import { countFallbackTokens, readOnAfterHangUp, streamedTokens, withInputCounted, withUnnamedCounted } from './token-fallback.js';
 import { forwardTranslated, planTranslation, type Translation } from './translated.js';
 import { anthropicErrorBodyOf } from '../../core/translate/error-bodies.js';
 import { isPending } from '../../core/maybe-promise.js';
@@ -467,7 +467,8 @@ async function relayBuffered(
   if (o.isModelCall) {
     usage = usageAtJsonTail(buf);
     const fast = usage === null ? null : tokensFromUsage(usage);
-    if (fast) tokens = fast.inputUnnamed ? await withInputCounted(info.body, fast) : fast;
+    // A usage naming no output (outputUnnamed) of an answer that generates text: its text is counted, the answer parsed.
+    if (fast && !(fast.outputUnnamed && GENERATES_TEXT.has(info.endpoint))) tokens = fast.inputUnnamed ? await withInputCounted(info.body, fast) : fast;
     else {
       let parsed: { usage?: unknown } | null = null;
       try {
@@ -478,7 +479,7 @@ async function relayBuffered(
       }
       usage = parsed?.usage ?? null;
       const reported = tokensFromUsage(usage);
-      tokens = reported ? await withInputCounted(info.body, reported) : await countFallbackTokens(info.body, parsed);
+      tokens = reported ? await withUnnamedCounted(info.body, reported, parsed) : await countFallbackTokens(info.body, parsed);
     }
   }
   let billable = o.isModelCall;
@@ -541,6 +542,9 @@ async function relayBuffered(
   // An answer of up to BUFFER_LIMIT its client takes none of is not held (nor its socket) for good.
   if (!res.writableFinished) cutIfStalled(res, g.clientStallTimeoutMs);
 }
+
+/** The endpoints whose answers are generated text (chat and legacy completions), counted when a usage names no output. */
+const GENERATES_TEXT: ReadonlySet<string> = new Set(['/chat/completions', '/completions']);
 
 /** The usage of a JSON answer whose `usage` is not its last member (parsed whole; only when it has one). */
 function usageFromWholeJson(buf: Buffer): ReturnType<typeof tokensFromUsage> {

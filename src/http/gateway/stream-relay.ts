@@ -189,7 +189,8 @@ export async function relayStream(
     errored ||= seen.errored;
     // Kept while the usage reported so far is not the last (Anthropic's message_start says 1 output token, its
     // message_delta the real count), so a stream cut before its final usage is counted from what it delivered.
-    if (!tokens || provisional) {
+    // Kept too when the usage named no output count (outputUnnamed: a prompt_tokens without completion_tokens).
+    if (!tokens || provisional || tokens.outputUnnamed) {
       kept.push(events);
       keptBytes += events.length;
       // Past the bound, what is kept is condensed to the text it delivered (a small part of its events' bytes): only
@@ -252,7 +253,8 @@ export async function relayStream(
   const final = tokens !== null && !provisional;
   // A stream that ended without its final usage (message_delta's output count) is counted from what it delivered,
   // whether it ended properly or was cut (token-fallback.ts streamedTokens).
-  const text = final ? '' : keptText + answerText(kept);
+  // (Assigned in the pump's closure: read through a cast, or TypeScript takes it for the null it was set to.)
+  const text = final && (tokens as TokenCounts | null)?.outputUnnamed !== true ? '' : keptText + answerText(kept);
   // A client that went away gets its socket destroyed: ending a response to a half-closed socket would leave the
   // connection open and hold up graceful shutdown.
   if (o.isClientGone()) raw.destroy();

@@ -164,7 +164,8 @@ export function mayReasonUnseen(model: string | null, body: Record<string, unkno
 export async function streamedTokens(body: Record<string, unknown> | null, r: { final: boolean; tokens: TokenCounts | null; text: string }): Promise<TokenCounts> {
   if (r.tokens === null) return countFallbackTokens(body, r.text);
   const tokens = r.tokens.inputUnnamed ? await withInputCounted(body, r.tokens) : r.tokens;
-  if (r.final || r.text === '') return tokens;
+  // A usage naming no output (outputUnnamed) is no count of it, final or not.
+  if ((r.final && !tokens.outputUnnamed) || r.text === '') return tokens;
   // Billed: an upper bound past the exact count.
   const delivered = await countTokens(r.text, new TokenBudget('bound'));
   return delivered > tokens.output ? { ...tokens, output: delivered } : tokens;
@@ -180,4 +181,16 @@ export async function withInputCounted(body: Record<string, unknown> | null, tok
   if (!tokens.inputUnnamed || body === null) return tokens;
   const input = (await countFallbackTokens(body, '')).input;
   return input > 0 ? { ...tokens, input } : tokens;
+}
+
+/**
+ * withInputCounted, and for a usage that names no output (a `prompt_tokens` without `completion_tokens`: outputUnnamed)
+ * the gateway's own count of the answer's generated text (`answer`, the parsed answer), as an answer with no usage is
+ * counted: 0 for want of a count is not the provider's word.
+ */
+export async function withUnnamedCounted(body: Record<string, unknown> | null, tokens: TokenCounts, answer: unknown): Promise<TokenCounts> {
+  const counted = await withInputCounted(body, tokens);
+  if (!counted.outputUnnamed) return counted;
+  const output = (await countFallbackTokens(null, answer)).output;
+  return output > counted.output ? { ...counted, output } : counted;
 }

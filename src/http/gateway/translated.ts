@@ -33,7 +33,7 @@ import type { GatewayRequest } from './request.js';
 import { sendJson } from './respond.js';
 import { cutOffEvent, cutOffMessage } from './stream-relay.js';
 import { answerFinished, streamShapeFor } from '../../core/stream-usage.js';
-import { countFallbackTokens, readOnAfterHangUp, streamedTokens, withInputCounted } from './token-fallback.js';
+import { countFallbackTokens, readOnAfterHangUp, streamedTokens, withUnnamedCounted } from './token-fallback.js';
 
 // Requests whose client speaks one API and whose provider another (docs/providers.md): an OpenAI client's chat
 // completion to an Anthropic provider, an Anthropic client's message (or token count) to an OpenAI-compatible one.
@@ -249,7 +249,7 @@ export async function forwardTranslated(
     const whole = answer !== null && typeof answer === 'object' ? (answer as { usage?: unknown; service_tier?: unknown }) : {};
     const usage = whole.usage;
     const reported = tokensFromUsage(usage);
-    const tokens = reported ? await withInputCounted(t.body, reported) : await countFallbackTokens(t.body, answer);
+    const tokens = reported ? await withUnnamedCounted(t.body, reported, answer) : await countFallbackTokens(t.body, answer);
     // The tier the answer names: Anthropic's in its usage (by OpenAI's names, core/service-tier.ts), OpenAI's at the top.
     const serviceTier = t.kind === 'chat-to-anthropic' ? anthropicServiceTier((usage as { service_tier?: unknown } | undefined)?.service_tier) : answeredServiceTier(whole.service_tier);
     // And the speed a Claude answer ran at (core/speed.ts): a chat request cannot ask for fast mode (the translation
