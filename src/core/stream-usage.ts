@@ -291,6 +291,8 @@ export function inspectEvents(
   const limit = doneAt >= 0 ? doneAt : events.length;
   if (limit === 0) return { out: events, complete, tokens, provisional, serviceTier, speed, errored };
   const markers = complete ? shape.beforeDone : shape.markers;
+  /** Whether an event read so far carried a usage of its own (at its top level), not only one nested in a member. */
+  let ownUsage = false;
   /** Reads the event holding the marker at `at`; returns where that event ends. */
   const look = (at: number): number => {
     // The event: from just after the blank line before the marker to just after its own.
@@ -317,6 +319,7 @@ export function inspectEvents(
           provisional = !(wasFinal || namesOutputCount(obj.usage));
         }
       } else if (obj?.usage) {
+        ownUsage = true;
         const reported = tokensFromUsage(obj.usage);
         if (reported) {
           tokens = reported;
@@ -380,7 +383,9 @@ export function inspectEvents(
     if (at < 0) return { out: events, complete, tokens, provisional, serviceTier, speed, errored };
     if (nullUsageSpan(events, at + 1) === null && (!injectUsage || lastUsageKey(events, at) < 0)) {
       look(at);
-      return result();
+      // Unless that "usage" key was nested in a member of its event (Groq's `x_groq.usage_breakdown`, a chunk after
+      // the one with the total: found by a review), and the event's own usage may be in an earlier one: all are read.
+      if (ownUsage) return result();
     }
   }
   const text = events.toString('latin1', 0, limit);

@@ -55,6 +55,15 @@ describe('usageFromJsonTail', () => {
     expect(usageFromJsonTail(Buffer.from('[{"usage": {"prompt_tokens": 1}}]'))).toBeNull();
     expect(usageFromJsonTail(Buffer.from('{"usage": "none"}'))).toBeNull();
   });
+  it('reads the root\'s own usage only, never one nested in a member after it (null: the caller parses it whole)', () => {
+    const usage = { prompt_tokens: 40_000, completion_tokens: 3000 };
+    const nested = { usage, usage_breakdown: { models: [{ model: 'a', usage: { prompt_tokens: 100, completion_tokens: 50 } }] } };
+    expect(usageFromJsonTail(body(nested))).toBeNull();
+    expect(usageFromJsonTail(body({ choices: [], meta: { usage: { prompt_tokens: 1, completion_tokens: 1 }, x: '}' } }))).toBeNull();
+    expect(usageFromJsonTail(body({ choices: [], list: [{ usage: { prompt_tokens: 1, completion_tokens: 1 } }] }))).toBeNull();
+    // Members after the root's usage, brackets and braces in their strings and values.
+    expect(usageFromJsonTail(body({ choices: [], usage, after: { a: [1, { b: '}]' }], c: '\\"{' }, last: 1 }))).toEqual({ input: 40_000, cached: 0, output: 3000 });
+  });
 });
 
 describe("Anthropic's usage", () => {

@@ -309,7 +309,9 @@ export function usageAtJsonTail(buf: Buffer): Record<string, unknown> | null {
     i++;
   }
   const close = objectEndAt(buf, i, end);
-  if (close < 0) return null;
+  // Only the root's own usage: one nested in a later member (Groq's `usage_breakdown.models[].usage`, after its total)
+  // was read as the answer's (found by a review: 40,000 prompt tokens billed as a sub-model's 100).
+  if (close < 0 || !endsRootMember(buf, close + 1, end)) return null;
   try {
     return JSON.parse(buf.toString('utf8', i, close + 1)) as Record<string, unknown>;
   } catch {
@@ -334,6 +336,30 @@ function objectEndAt(buf: Buffer, start: number, last: number): number {
     else if (c === 0x7d && --depth === 0) return i;
   }
   return -1;
+}
+
+/**
+ * Whether what stands from `from` to the root's closing brace at `end` is only the rest of the root's members: from
+ * a member's end, nothing but white space, or a comma and members whose brackets all close before `end` (strings and
+ * their escapes skipped). So the member ending at `from` is the root's own, not one nested in another member.
+ */
+function endsRootMember(buf: Buffer, from: number, end: number): boolean {
+  let i = from;
+  while (i < end && isJsonSpace(buf[i])) i++;
+  if (i === end) return true;
+  if (buf[i] !== 0x2c) return false;
+  let depth = 0;
+  let inString = false;
+  for (i++; i < end; i++) {
+    const c = buf[i];
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) depth++;
+    else if ((c === 0x7d || c === 0x5d) && --depth < 0) return false;
+  }
+  return depth === 0 && !inString;
 }
 
 const isJsonSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
