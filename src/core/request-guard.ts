@@ -22,6 +22,11 @@ export interface AdmitInput {
   periodAtMs?: number;
   /** The request's method, when it may run a model it does not name (a POST to an endpoint with a default model). */
   method?: string;
+  /**
+   * Its provider reads model names without regard to case (Azure: Upstream.modelsIgnoreCase): a model that is another
+   * spelling of one a project's per-model limit names is refused (core/model-spelling.ts).
+   */
+  modelsIgnoreCase?: boolean;
 }
 
 /** A granted request: headers for the answer, and a settle call with the real usage once it is known. */

@@ -96,6 +96,11 @@ export interface Upstream {
   readonly totalTimeoutMs: number;
   /** Its one credential's id (the variable's name), or null: several (each answer says which) or none. */
   readonly credential: string | null;
+  /**
+   * Whether the provider takes a model's name without regard to case (Azure, whose model is a deployment name it
+   * resolves so): another spelling of a name the gateway knows (its price, limits, allowlist) is refused for it.
+   */
+  readonly modelsIgnoreCase?: boolean;
   send(req: UpstreamRequest): Promise<UpstreamResponse>;
   close(): Promise<void>;
   /** Its credentials' counters, when it picks among several (for /metrics). */

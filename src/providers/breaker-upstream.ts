@@ -24,6 +24,7 @@ export class BreakerUpstream implements Upstream {
   readonly models: string[] | null;
   readonly totalTimeoutMs: number;
   readonly credential: string | null;
+  readonly modelsIgnoreCase?: boolean;
   readonly breaker: CircuitBreaker;
   private opened = 0;
 
@@ -38,6 +39,7 @@ export class BreakerUpstream implements Upstream {
     this.models = inner.models;
     this.totalTimeoutMs = inner.totalTimeoutMs;
     this.credential = inner.credential;
+    this.modelsIgnoreCase = inner.modelsIgnoreCase;
     this.breaker = new CircuitBreaker(opts, now);
   }
 

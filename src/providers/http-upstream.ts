@@ -62,6 +62,9 @@ const AZURE_DEPLOYMENT_PATHS = new Set([
   '/audio/translations',
 ]);
 
+/** Azure OpenAI's and Azure AI Foundry's host names. */
+const AZURE_HOSTS = /\.(?:openai\.azure\.com|cognitiveservices\.azure\.com|services\.ai\.azure\.com)\.?$/i;
+
 /**
  * An HTTP upstream over one keep-alive undici Pool, driven through its dispatcher callbacks (see Exchange; measured:
  * the global fetch() costs 4–6× more CPU per request, undici's request() ~1.5×). Timeouts: connect, first byte
@@ -76,6 +79,7 @@ export class HttpUpstream implements Upstream {
   readonly models: string[] | null;
   readonly totalTimeoutMs: number;
   readonly credential: string | null;
+  readonly modelsIgnoreCase: boolean;
   private readonly pool: Pool;
   private readonly basePath: string;
   /** The deployments configured models map to (Azure): reached by the model's name only. */
@@ -109,6 +113,9 @@ export class HttpUpstream implements Upstream {
     this.totalTimeoutMs = cfg.timeouts.totalMs;
     this.credential = cfg.credentials.length === 1 ? cfg.credentials[0].id : null;
     const url = new URL(cfg.baseUrl);
+    // Azure resolves a deployment name (the model) without regard to case: its deployment URLs (azure-openai), and
+    // its v1 API (`{resource}.openai.azure.com/openai/v1`) as an OpenAI-compatible provider, whose model is one too.
+    this.modelsIgnoreCase = cfg.kind === 'azure-openai' || (cfg.kind === 'openai' && AZURE_HOSTS.test(url.hostname));
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.pool = new Pool(url.origin, {
       connections: cfg.connections,

@@ -2,6 +2,7 @@ import { TollgateError } from '../core/errors.js';
 import { boundTokens, estimateTokens, imagePartTokens } from '../core/estimate.js';
 import { maxInputTokens, maxOutputTokens } from '../core/model-limits.js';
 import { modelUseOf } from '../core/model-use.js';
+import { otherSpelling, otherSpellingRefused } from '../core/model-spelling.js';
 import { nestedModels } from '../core/request-model.js';
 import { formatResetDuration } from '../core/gcra.js';
 import {
@@ -166,7 +167,10 @@ export class LimitsGuard implements RequestGuard {
           ? 'the organization has a spend limit'
           : null;
     if (capped) refuseUnmetered(input.plan, capped);
-    if (policy?.rateLimits.some((rl) => rl.model !== '*')) refuseUnlimitedModel(input, policy);
+    if (policy?.rateLimits.some((rl) => rl.model !== '*')) {
+      if (input.modelsIgnoreCase && input.model !== null) refuseOtherSpelling(input.model, policy);
+      refuseUnlimitedModel(input, policy);
+    }
     return this.admitLimited(input, policy, orgSpend, capped !== null, carried);
   }
 
@@ -666,6 +670,15 @@ function chargesOn(store: LimitStore, checks: Charges['held'], carried: LimitedA
   if (!carried?.heldOn(store)) return { held: checks, charged: checks, takesOver: false };
   const held = { rates: checks.rates.slice(), counters: checks.counters.slice() };
   return { held, charged: carried.extraCharges(held), takesOver: true };
+}
+
+/** Refuses a model that spells a name one of the project's per-model limits is for otherwise (core/model-spelling.ts). */
+function refuseOtherSpelling(model: string, policy: ProjectPolicy): void {
+  const found = otherSpelling(
+    model,
+    [policy.rateLimits.filter((rl) => rl.model !== '*').map((rl) => rl.model)],
+  );
+  if (found !== null) throw otherSpellingRefused(model, found);
 }
 
 /**

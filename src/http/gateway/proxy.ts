@@ -14,7 +14,8 @@ import type { KeyRecord } from '../../core/verify.js';
 import { asUpstreamFailure, failureAnswer, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
 import { ANSWER_END_BYTES, answerEndMeasured, measureStream, meteredAnswer, meterPlanOf, needsWholeAnswer, readsAnswerEnd } from './answer-metering.js';
-import { checkDelegatedScope, checkModel, checkScope } from './authorize.js';
+import { checkDelegatedScope, checkModel, checkScope, countRefusal } from './authorize.js';
+import { otherSpelling, otherSpellingRefused, type SpellingIndex, spellingIndex } from '../../core/model-spelling.js';
 import { cutIfStalled } from './client-stall.js';
 import { lateAnswer } from './late-answer.js';
 import { AbortHandle, Deadlines, watchHangUp } from './deadlines.js';
@@ -117,6 +118,9 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
     credential: null,
   };
 
+  // A provider that takes model names without regard to case (Azure), first or as a fallback: one model, one name.
+  const ignoresCase =
+    target.model !== null && upstream !== undefined && (upstream.modelsIgnoreCase === true || (target.route?.fallbacks.some((f) => g.upstreams.get(f.provider)?.modelsIgnoreCase === true) ?? false));
   let admission: Admission;
   let via = upstream as Upstream;
   let translation: Translation | null = null;
@@ -130,6 +134,7 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
     if (target.model !== requested) checkModel(g, record, target.model);
     if (!upstream && requested === null) throw noAnthropicProvider(endpoint);
     if (!upstream) throw new TollgateError('model_not_found', `No upstream provider serves the model '${requested}'.`, 'model');
+    if (ignoresCase) refuseOtherSpelling(g, record, target.model as string);
     // A client and a provider that speak different APIs: translated, or refused before anything is counted.
     translation = planTranslation(request, endpoint, body, target.model, upstream, info);
     // Objects the request names must be the project's; what it creates, lists or deletes is settled on the answer.
@@ -140,7 +145,7 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
     // there, read from the upstream (stored-graders.ts). By any method that may carry a body, as checkDelegatedScope.
     const stored = !BODILESS_METHODS.has(request.method) && mayNotRunGraders(record) ? storedGradersRunBy(endpoint) : null;
     if (stored !== null) via = storedGradersChecked(g, record, stored, upstream, via, objects?.credential ?? null);
-    const admitted = g.guard.admit({ record, model: target.model, endpoint, body, plan, nowMs: startedMs, method: request.method });
+    const admitted = g.guard.admit({ record, model: target.model, endpoint, body, plan, nowMs: startedMs, method: request.method, modelsIgnoreCase: ignoresCase || undefined });
     admission = isPending(admitted) ? await admitted : admitted;
   } catch (err) {
     if (err instanceof TollgateError) refused(g, info, err.status, err.code);
@@ -155,6 +160,38 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
   }
   const sent = target.model !== requested ? withModel(request, found.places, target.model as string) : request;
   await forward(g, sent, res, info, via, admission, fallback);
+}
+
+/** Each price table's and provider's names by their lower case (core/model-spelling.ts), made once. */
+const SPELLINGS = new WeakMap<object, SpellingIndex>();
+
+function spellingsOf(owner: object, names: () => Iterable<string>): SpellingIndex {
+  let index = SPELLINGS.get(owner);
+  if (index === undefined) {
+    index = spellingIndex(names());
+    SPELLINGS.set(owner, index);
+  }
+  return index;
+}
+
+/**
+ * Refuses `model` for a provider that reads model names without regard to case (Azure) when it is another spelling of a
+ * name the gateway knows: priced, aliased, declared by a provider, or in the key's allowlist (a project's per-model
+ * limits are checked at admission, core/model-spelling.ts).
+ */
+function refuseOtherSpelling(g: GatewayContext, record: KeyRecord, model: string): void {
+  const aliases = (g.routing ?? g.config).aliases;
+  const known: Array<SpellingIndex | readonly string[] | null> = [
+    spellingsOf(g.config.prices, () => Object.keys(g.config.prices)),
+    spellingsOf(aliases, () => [...Object.keys(aliases), ...Object.values(aliases)]),
+    record.allowedModels,
+  ];
+  for (const up of g.upstreams.values()) if (up.models !== null) known.push(spellingsOf(up, () => up.models ?? []));
+  const found = otherSpelling(model, known);
+  if (found !== null) {
+    countRefusal(g, 'model_not_found');
+    throw otherSpellingRefused(model, found);
+  }
 }
 
 /**
