@@ -62,6 +62,24 @@ const AZURE_DEPLOYMENT_PATHS = new Set([
   '/audio/translations',
 ]);
 
+/**
+ * Azure OpenAI's endpoints with no deployment in their path that run a model: the body's `model` is the deployment
+ * (the Responses API's v1 and preview paths).
+ */
+const AZURE_BODY_DEPLOYMENT_PATHS = new Set(['/responses', '/responses/compact', '/responses/input_tokens']);
+
+/** A JSON body with its top-level `model` (`model` now) replaced by `to`, or null when it has no such member. */
+function withBodyModel(body: Buffer, model: string, to: string): Buffer | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || (parsed as { model?: unknown }).model !== model) return null;
+  return Buffer.from(JSON.stringify({ ...(parsed as Record<string, unknown>), model: to }));
+}
+
 /** Azure OpenAI's and Azure AI Foundry's host names. */
 const AZURE_HOSTS = /\.(?:openai\.azure\.com|cognitiveservices\.azure\.com|services\.ai\.azure\.com)\.?$/i;
 
@@ -171,6 +189,7 @@ export class HttpUpstream implements Upstream {
     // A client's own Accept-Encoding is not forwarded (forward-headers.ts); a provider's configured headers come after.
     headers['accept-encoding'] = 'identity';
     let path = req.path;
+    let body = req.body;
     if (this.format === 'anthropic') {
       // The client's version is passed through; one that sent none (an OpenAI client, translated) gets the configured one.
       if (!headers['anthropic-version']) headers['anthropic-version'] = this.cfg.apiVersion as string;
@@ -211,18 +230,27 @@ export class HttpUpstream implements Upstream {
         return Promise.reject(new TollgateError('model_not_found', `The model '${String(req.model).slice(0, 256)}' does not exist or you do not have access to it.`, 'model'));
       }
       path = deployed ? `/openai/deployments/${encodeURIComponent(deployment)}${path}` : `/openai${path}`;
+      // A path without a deployment in it runs the deployment the body's model names: a mapped model is sent as its
+      // deployment there (sent as named, it was Azure's DeploymentNotFound, or another deployment so named).
+      if (!deployed && deployment !== null && deployment !== req.model && AZURE_BODY_DEPLOYMENT_PATHS.has(req.path) && body !== null) {
+        const sent = withBodyModel(body, req.model as string, deployment);
+        if (sent === null) {
+          return Promise.reject(new TollgateError('invalid_value', `The model '${String(req.model).slice(0, 256)}' must be named once, as the JSON body's 'model', for this provider.`, 'model'));
+        }
+        body = sent;
+      }
     }
     const project = this.projects && req.project ? (this.projects.get(req.project) ?? null) : null;
     if (this.credentialPool) {
       // What a refusal of this request would be about: the model on the endpoint, by the endpoint's template.
       const scope = refusalScope(req.method, matchApiRoute(req.path)?.template ?? req.path.slice(0, 256), req.model);
-      const base: Dispatcher.DispatchOptions = { method: req.method as 'GET', path: this.basePath + path + search, headers, body: req.body ?? undefined };
+      const base: Dispatcher.DispatchOptions = { method: req.method as 'GET', path: this.basePath + path + search, headers, body: body ?? undefined };
       if (headersTimeout !== undefined) base.headersTimeout = headersTimeout;
       return this.tracked(this.sendPooled(this.credentialPool, base, project, req.signal, scope, req.model ?? null, req.abandoned, req.credential));
     }
     for (const name in this.authHeaders) headers[name] = this.authHeaders[name];
     if (project) headers['openai-project'] = project;
-    const options: Dispatcher.DispatchOptions = { method: req.method as 'GET', path: this.basePath + path + search, headers, body: req.body ?? undefined };
+    const options: Dispatcher.DispatchOptions = { method: req.method as 'GET', path: this.basePath + path + search, headers, body: body ?? undefined };
     if (headersTimeout !== undefined) options.headersTimeout = headersTimeout;
     const attempts = req.method === 'GET' || req.method === 'HEAD' ? 1 + this.cfg.retries : 1;
     // One attempt (every non-idempotent call, and the default): the exchange's own promise, no retry loop around it.
