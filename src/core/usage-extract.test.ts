@@ -55,6 +55,12 @@ describe('usageFromJsonTail', () => {
     expect(usageFromJsonTail(Buffer.from('[{"usage": {"prompt_tokens": 1}}]'))).toBeNull();
     expect(usageFromJsonTail(Buffer.from('{"usage": "none"}'))).toBeNull();
   });
+  it("reads OpenAI's counts when Anthropic's cache counters stand beside them (LiteLLM), the cache as parts of the input", () => {
+    const litellm = { prompt_tokens: 10_000, completion_tokens: 5000, total_tokens: 15_000, prompt_tokens_details: { cached_tokens: 0 }, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+    expect(tokensFromUsage(litellm)).toEqual({ input: 10_000, cached: 0, output: 5000 });
+    expect(tokensFromUsage({ ...litellm, prompt_tokens_details: { cached_tokens: 4000 }, cache_creation_input_tokens: 2000, cache_read_input_tokens: 4000 })).toEqual({ input: 10_000, cached: 4000, cacheWrite: 2000, output: 5000 });
+    expect(tokensFromUsage({ prompt_tokens: 10, completion_tokens: null })).toEqual({ input: 10, cached: 0, output: 0, outputUnnamed: true });
+  });
   it('reads the root\'s own usage only, never one nested in a member after it (null: the caller parses it whole)', () => {
     const usage = { prompt_tokens: 40_000, completion_tokens: 3000 };
     const nested = { usage, usage_breakdown: { models: [{ model: 'a', usage: { prompt_tokens: 100, completion_tokens: 50 } }] } };
