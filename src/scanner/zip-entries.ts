@@ -153,11 +153,32 @@ export function localHeaderAt(data: Buffer, at: number): LocalEntry | 'cut' | nu
  * inflated (stored, encrypted, another method); deflated data says where it ends itself.
  */
 export function unsizedDataEnd(data: Buffer, start: number): number {
-  for (let at = data.indexOf(DESCRIPTOR_BYTES, start); at !== -1; at = data.indexOf(DESCRIPTOR_BYTES, at + 1)) {
-    if (at + 16 <= data.length && data.readUInt32LE(at + 8) === at - start) return at;
-  }
+  const at = descriptorsOf(data).get(start);
+  if (at !== undefined) return at;
   const next = [data.indexOf(LOCAL_BYTES, start), data.indexOf(CENTRAL_BYTES, start)].filter((at) => at !== -1);
   return next.length > 0 ? Math.min(...next) : data.length;
+}
+
+/** Each archive's data descriptors, by the start of the data each would end (descriptorsOf). */
+const descriptorIndex = new WeakMap<Buffer, Map<number, number>>();
+
+/**
+ * The data descriptors in `data`, found in one pass: the start of the data each one's compressed size implies (its
+ * place less that size) → the first descriptor implying it. Found by an attack on the reading of zips without a
+ * central directory: each unsized entry searched every descriptor after it, and a 284 KB file of 4,000 such entries
+ * before 40,000 descriptors that matched none took 25 s to scan (quadratic); now each entry is one look-up.
+ */
+function descriptorsOf(data: Buffer): Map<number, number> {
+  let index = descriptorIndex.get(data);
+  if (index) return index;
+  index = new Map();
+  for (let at = data.indexOf(DESCRIPTOR_BYTES); at !== -1; at = data.indexOf(DESCRIPTOR_BYTES, at + 1)) {
+    if (at + 16 > data.length) break;
+    const start = at - data.readUInt32LE(at + 8);
+    if (start >= 0 && !index.has(start)) index.set(start, at);
+  }
+  descriptorIndex.set(data, index);
+  return index;
 }
 
 /**
