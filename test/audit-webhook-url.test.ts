@@ -35,4 +35,30 @@ describeEachDatabase('audit log: a webhook URL', (backend) => {
     expect(log).toContain('webhook.deleted');
     expect(log).not.toMatch(/s3cr3t/);
   });
+
+  it('is shown by its origin alone when an earlier version wrote the whole URL (a rolling upgrade, after migration 109)', async () => {
+    // As an instance of the version before wrote it, into the database a new one had already migrated.
+    const id = `audit_log-old${backend.name}`;
+    await t.server.runtime.database.db
+      .insertInto('audit_logs')
+      .values({
+        id,
+        org_id: t.orgId,
+        type: 'webhook.created',
+        effective_at: Math.floor(Date.now() / 1000),
+        actor_type: 'session',
+        actor_id: 'user-old',
+        actor: JSON.stringify({ type: 'session', session: { user: { id: 'user-old', email: 'old@example.com' }, ip_address: null, user_agent: null } }),
+        project_id: null,
+        object_id: 'whep_old',
+        ip: null,
+        user_agent: null,
+        details: JSON.stringify({ id: 'whep_old', data: { url: 'https://hooks.example.com/services/T0/B0/s3cr3tOldPart?token=s3cr3tOldQuery', event_types: ['*'] } }),
+      })
+      .execute();
+    const entry = (await t.api('GET', `${ORG}/audit_logs?event_types[]=webhook.created&resource_ids[]=whep_old`)).body.data[0];
+    expect(entry.id).toBe(id);
+    expect(entry['webhook.created']).toEqual({ id: 'whep_old', data: { url: 'https://hooks.example.com', event_types: ['*'] } });
+    expect(JSON.stringify((await t.api('GET', `${ORG}/audit_logs?limit=100`)).body.data)).not.toMatch(/s3cr3t/);
+  });
 });

@@ -1,4 +1,5 @@
 import type { PermissionsSpec } from './permissions.js';
+import { urlOrigin } from './provider-url.js';
 import { scopesFromPermissions } from './scopes.js';
 
 // An audit entry as OpenAI's Audit Logs API shows it (AuditLog in OpenAI's OpenAPI description), from the row Tollgate
@@ -170,6 +171,9 @@ export function auditDetails(type: string, details: Obj): Obj {
     if (!isObj(value)) continue;
     let v = withoutNulls(withProjectTitle(type, part, value), TYPED_MEMBERS[type]);
     if (type === 'api_key.created' || type === 'api_key.updated') v = withScopes(v);
+    // Only the origin of a webhook's URL, also of an entry an instance of an earlier version wrote during a rolling
+    // upgrade, after migration 109 had reduced those before it (found by review): the rest is often a credential.
+    if (type === 'webhook.created' && typeof v.url === 'string') v = { ...v, url: urlOrigin(v.url) };
     out[part] = v;
   }
   return out;
