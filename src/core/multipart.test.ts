@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { multipartBoundary, multipartFields } from './multipart.js';
+import { multipartBoundary, multipartFields, readMultipart } from './multipart.js';
 
 const CT = 'multipart/form-data; boundary=XyZ';
 const body = (...parts: string[]) => Buffer.from(`${parts.join('')}`, 'latin1');
@@ -134,5 +134,77 @@ describe('multipartFields', () => {
     if (!found.ok) throw new Error(found.why);
     expect(text(b, found.fields[0])).toBe('whisper-1');
     expect(ms).toBeLessThan(2000);
+  });
+});
+
+describe('multipartFields on bodies built to be slow to read', () => {
+  // Found by a review: a 10 MB image edit with a few hundred `\rcontent-disposition:` in its image held the event loop
+  // 26-164 s: the loose reading scanned from each mark to the end of the body. Every reading is linear in the body now,
+  // each line's work bounded: ~0.1 s for 10 MB; the old reading took over 10 s for one field of these.
+  const B = 'XyZb';
+  const CTB = `multipart/form-data; boundary=${B}`;
+  const TEN_MB = 10 * 1024 * 1024 - 1024;
+  const fieldB = (name: string, value: string) => `--${B}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  const HEAD = `${fieldB('model', 'gpt-image-1')}${fieldB('prompt', 'a cat')}--${B}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`;
+  function tenMb(filler: string, pad = 'x'): Buffer {
+    const tail = `\r\n--${B}--\r\n`;
+    return Buffer.from(HEAD + filler + pad.repeat(TEN_MB - HEAD.length - filler.length - tail.length) + tail, 'latin1');
+  }
+  /** Milliseconds to read each field metering and the model lookup read of an image edit. */
+  function readAll(b: Buffer): number {
+    const started = performance.now();
+    for (const name of ['model', ['image', 'image[]'], 'prompt', 'n', 'size', 'quality', 'output_format']) multipartFields(b, CTB, name);
+    return performance.now() - started;
+  }
+
+  it('reads 10 MB of disposition marks after bare CRs, LFs or in folded lines in linear time', () => {
+    const shapes = [
+      '\rcontent-disposition:'.repeat(1000),
+      '\rcontent-disposition: form-data; name="a"'.repeat(9000),
+      '\ncontent-disposition:'.repeat(9000),
+      '\r\ncontent-disposition: form-data;\r\n name=a'.repeat(5000),
+    ];
+    for (const filler of shapes) expect(readAll(tenMb(filler)), JSON.stringify(filler.slice(0, 30))).toBeLessThan(3000);
+  });
+});
+
+describe('readMultipart: the one reading of where the parts are', () => {
+  it('refuses the boundary anywhere but at its boundary lines, as the object check reads these parts too', () => {
+    const file = (content: string) => part('Content-Disposition: form-data; name="file"; filename="x"', content);
+    const refused = [
+      ['inside a file part', body(part(field('model'), 'm'), file('a--XyZ\r\nContent-Disposition: form-data; name="file_id"\r\n\r\nfile-1'), END)],
+      ['after a bare LF', body(part(field('model'), 'm'), file('a\n--XyZ\nContent-Disposition: form-data; name="file_id"\n\nfile-1'), END)],
+      ['in the preamble', body('a --XyZ here\r\n', part(field('model'), 'm'), END)],
+      ['in the epilogue', body(part(field('model'), 'm'), END, '--XyZ\r\n')],
+      ['in a header', body(part(`${field('model')}\r\nX-A: --XyZ`, 'm'), END)],
+    ] as const;
+    for (const [where, b] of refused) expect(readMultipart(b, CT), where).toEqual({ ok: false, why: 'its boundary appears inside a part, where other readers may split it' });
+    // A boundary of dashes: its close delimiter holds it more than once, overlapping.
+    const dashes = Buffer.from('----\r\nContent-Disposition: form-data; name="model"\r\n\r\nm\r\n------\r\n');
+    expect(multipartFields(dashes, 'multipart/form-data; boundary=--', 'model').ok).toBe(true);
+  });
+
+  it('reads a bare CR both as a line end and as text in a line, and bounds a line at 16 KB', () => {
+    const file = (content: string) => part('Content-Disposition: form-data; name="file"; filename="x"', content);
+    // A line starting after a bare CR (for readers ending lines there), or going on past one (for readers that do not).
+    expect(multipartFields(body(file('a\rContent-Disposition: form-data; name="model"\r'), END), CT, 'model').ok).toBe(false);
+    expect(multipartFields(body(file('a\nContent-Disposition: form-data; x=1\r; name="model"\n'), END), CT, 'model').ok).toBe(false);
+    expect(multipartFields(body(file('a\nContent-Disposition: form-data; x=1\r; name="prompt"\n'), END), CT, 'model').ok).toBe(true);
+    // A long line is read whole up to 16 KB; past it, refused, whatever it names.
+    const long = (n: number) => body(file(`Content-Disposition: form-data; x="${'a'.repeat(n)}"; name="prompt"\r\nmore`), part(field('model'), 'm'), END);
+    expect(multipartFields(long(16_000), CT, 'model').ok).toBe(true);
+    expect(multipartFields(long(17_000), CT, 'model')).toEqual({ ok: false, why: 'a Content-Disposition line runs over 16 KB' });
+    // Lines of other text are never bounded.
+    expect(multipartFields(body(file('b'.repeat(100_000)), part(field('model'), 'm'), END), CT, 'model').ok).toBe(true);
+  });
+
+  it('reads a body once, however many fields are sought in it', () => {
+    const b = body(part(field('model'), 'm'), part(field('prompt'), 'p'), END);
+    const once = readMultipart(b, CT);
+    expect(readMultipart(b, CT)).toBe(once);
+    expect(multipartFields(b, CT, 'prompt').ok).toBe(true);
+    expect(readMultipart(b, CT)).toBe(once);
+    // Another Content-Type is another reading.
+    expect(readMultipart(b, 'multipart/form-data; boundary=Other').ok).toBe(false);
   });
 });

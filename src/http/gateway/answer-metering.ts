@@ -20,7 +20,8 @@ import { isPending, type MaybePromise } from '../../core/maybe-promise.js';
 const MAX_FORM_VALUE = 1024;
 
 /**
- * The multipart fields metering reads, through the one multipart reader every check uses (core/multipart.ts); null
+ * The multipart fields metering reads, through the one multipart reader every check uses (core/multipart.ts: the body
+ * is read once, for the model lookup, and each field here is found among the parts of that reading); null
  * when the body is not multipart, or any of them cannot be read unambiguously, or a text field comes as a file. A
  * file field's parts are counted under all the names it goes by (FORM_FILE_FIELDS: `image` and `image[]`).
  */
