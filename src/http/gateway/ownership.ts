@@ -6,12 +6,13 @@ import { mayNameObjects } from '../../core/object-refs.js';
 import { missingObjectScope, namedObjectsLevel } from '../../core/object-scopes.js';
 import type { PermissionsSpec } from '../../core/permissions.js';
 import { findRepeatedMember } from '../../core/repeated-members.js';
+import { bodyKindOf } from '../../core/request-model.js';
 import type { KeyRecord } from '../../core/verify.js';
 import type { ObjectOwner, ObjectOwners } from '../../core/ports.js';
 import type { Upstream } from '../../core/upstream.js';
 import { countRefusal, refuseScope } from './authorize.js';
 import { checkBatchInput } from './batch-input.js';
-import { multipartBoundary, multipartFields, urlencodedFields } from './body-fields.js';
+import { multipartFields, urlencodedFields } from './body-fields.js';
 import type { GatewayContext } from './gateway-context.js';
 import { settleAnswer } from './owned-answers.js';
 import { sniffJson } from './request-model.js';
@@ -61,11 +62,10 @@ function bodyOf(request: GatewayRequest): { body: unknown; params: unknown } {
   const json = sniffJson(raw);
   if (json !== undefined) return same(withoutHiddenMembers(json, raw));
   const type = request.headers['content-type'];
-  const boundary = typeof type === 'string' ? multipartBoundary(type) : null;
   // A multipart body's file parts are read for the objects an upstream may take them to name, but are data, not the
   // request's parameters, for its scopes (body-fields.ts).
-  if (boundary) {
-    const { fields, params } = multipartFields(raw, boundary);
+  if (typeof type === 'string' && bodyKindOf(type) === 'multipart') {
+    const { fields, params } = multipartFields(raw, type);
     return { body: fields, params };
   }
   if (typeof type === 'string' && /^\s*application\/x-www-form-urlencoded/i.test(type)) return same(urlencodedFields(raw.toString('latin1')));
