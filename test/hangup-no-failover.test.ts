@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { listenOnLoopback } from './harness/provider-config.js';
 import { defaultProjectKeys, gatewayConfigFile, startTestServer, type TestServer, usageEventsOf } from './harness/server.js';
+import { chatCompletionJson } from './harness/fake-upstream.js';
 
 // A client that hangs up while the first answer's body is still arriving gets no other key and no fallback tried
 // (docs/providers.md: "no other key is tried (that would start a generation nobody reads, billed to the key)"; "No
@@ -40,16 +41,7 @@ async function startUpstream(): Promise<{ u: Upstream; url: string }> {
     }
     u.good++;
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(
-      JSON.stringify({
-        id: 'chatcmpl-1',
-        object: 'chat.completion',
-        created: 1,
-        model: body.model,
-        choices: [{ index: 0, message: { role: 'assistant', content: 'good' }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: 10, completion_tokens: 1000, total_tokens: 1010 },
-      }),
-    );
+    res.end(chatCompletionJson(body.model ?? 'gpt-4o', 'good', { prompt_tokens: 10, completion_tokens: 1000, total_tokens: 1010 }));
   });
   return { u, url: `${await listenOnLoopback(u.server)}/v1` };
 }

@@ -3,6 +3,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listenOnLoopback } from './harness/provider-config.js';
 import { gatewayConfigFile, startTestServer, type TestServer, usageEventsOf } from './harness/server.js';
+import { chatCompletionJson } from './harness/fake-upstream.js';
 
 // LiteLLM and other OpenAI-compatible proxies answer OpenAI's usage with Anthropic's cache counters beside it at the top
 // level. Found by a review: the cache counters made the usage read as Anthropic's (input_tokens + cache, output_tokens),
@@ -38,16 +39,7 @@ async function startUpstream(): Promise<{ server: Server; url: string }> {
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(
-      JSON.stringify({
-        id: 'chatcmpl-1',
-        object: 'chat.completion',
-        created: 1,
-        model: 'claude-sonnet',
-        choices: [{ index: 0, message: { role: 'assistant', content: ANSWER }, finish_reason: 'stop' }],
-        usage,
-      }),
-    );
+    res.end(chatCompletionJson('claude-sonnet', ANSWER, usage));
   });
   return { server, url: `${await listenOnLoopback(server)}/v1` };
 }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeObjectsUpstream, startFakeObjectsUpstream } from './harness/fake-objects-upstream.js';
 import { listenOnLoopback } from './harness/provider-config.js';
 import { gatewayConfigFile, startTestServer, type TestServer } from './harness/server.js';
+import { chatCompletionJson } from './harness/fake-upstream.js';
 
 // OpenAI's and Anthropic's SDKs retry a 408, 409, 429 and any 5xx twice by default, unless the answer carries
 // `x-should-retry: false`. An error Tollgate answers itself after the request was sent upstream (the provider may have
@@ -41,16 +42,7 @@ async function startUpstream(): Promise<Upstream> {
     }
     await new Promise((r) => setTimeout(r, ANSWER_MS));
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(
-      JSON.stringify({
-        id: 'chatcmpl-1',
-        object: 'chat.completion',
-        created: 1,
-        model: body.model,
-        choices: [{ index: 0, message: { role: 'assistant', content: 'done', refusal: null }, finish_reason: 'stop', logprobs: null }],
-        usage: { prompt_tokens: 1000, completion_tokens: 20000, total_tokens: 21000 },
-      }),
-    );
+    res.end(chatCompletionJson(body.model, 'done', { prompt_tokens: 1000, completion_tokens: 20000, total_tokens: 21000 }));
   });
   return u;
 }

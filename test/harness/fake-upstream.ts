@@ -222,3 +222,15 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       }),
   };
 }
+
+/** A whole chat completion as OpenAI answers it: one choice of `content`, finished, with `usage`. */
+export function chatCompletionJson(model: string, content: string, usage: Record<string, unknown>): string {
+  return JSON.stringify({
+    id: 'chatcmpl-1',
+    object: 'chat.completion',
+    created: 1,
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: 'stop', logprobs: null }],
+    usage,
+  });
+}
