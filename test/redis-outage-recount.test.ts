@@ -5,6 +5,7 @@ import type { LimitsGuard } from '../src/services/limits-guard.js';
 import { startPrivateRedis } from './harness/private-servers.js';
 import { gatewayConfigFile, startTestServer, type TestServer } from './harness/server.js';
 import { waitFor } from './harness/wait.js';
+import { admitted } from './harness/admitted.js';
 
 // Found by a review: what the instances admitted on their own stores while Redis failed open was never added to what
 // Redis counted, so a Redis that came back with its data (frozen, or behind a partition) handed the key that much
@@ -14,24 +15,6 @@ const enabled = !!process.env.TEST_DATABASE_URL || process.env.CI === 'true';
 const suite = enabled ? describe : describe.skip;
 const pg = process.env.TEST_DATABASE_URL ? it : it.skip;
 const ORG = '/v1/organization';
-
-async function chat(t: TestServer, key: string): Promise<number> {
-  const r = await fetch(`${t.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'tollgate-echo', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 }),
-    signal: AbortSignal.timeout(15_000),
-  });
-  await r.arrayBuffer();
-  return r.status;
-}
-
-/** How many of `n` calls in a row were admitted. */
-async function admitted(t: TestServer, key: string, n: number): Promise<number> {
-  let ok = 0;
-  for (let i = 0; i < n; i++) if ((await chat(t, key)) === 200) ok++;
-  return ok;
-}
 
 const guardOf = (t: TestServer) => t.server.gateway.guard as LimitsGuard;
 

@@ -3,8 +3,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { LimitStore } from '../src/core/limit-store.js';
 import type { LimitsGuard } from '../src/services/limits-guard.js';
 import { startPrivateRedis } from './harness/private-servers.js';
-import { gatewayConfigFile, startTestServer, type TestServer, usageEventsOf } from './harness/server.js';
+import { gatewayConfigFile, startTestServer, usageEventsOf } from './harness/server.js';
 import { waitFor } from './harness/wait.js';
+import { admitted, echoChat as chat } from './harness/admitted.js';
 
 // What Redis failing leaves behind in the limits, found by an outside review: (1) a Redis that hung ran, once it
 // thawed, the acquires of requests already refused 503 (or admitted on the local store) and charged them in full,
@@ -14,25 +15,6 @@ import { waitFor } from './harness/wait.js';
 const enabled = !!process.env.TEST_DATABASE_URL || process.env.CI === 'true';
 const suite = enabled ? describe : describe.skip;
 const ORG = '/v1/organization';
-
-/** A chat call's status and limit headers; bounded by the test, so that one that hangs fails here. */
-async function chat(t: TestServer, key: string): Promise<{ status: number; headers: Headers }> {
-  const r = await fetch(`${t.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'tollgate-echo', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 }),
-    signal: AbortSignal.timeout(15_000),
-  });
-  await r.arrayBuffer();
-  return { status: r.status, headers: r.headers };
-}
-
-/** How many of `n` calls in a row were admitted. */
-async function admitted(t: TestServer, key: string, n: number): Promise<number> {
-  let ok = 0;
-  for (let i = 0; i < n; i++) if ((await chat(t, key)).status === 200) ok++;
-  return ok;
-}
 
 suite('limits across Redis failures', () => {
   const cleanups: Array<() => Promise<void> | void> = [];

@@ -2,6 +2,7 @@ import { afterAll, expect, it } from 'vitest';
 import { describeEachDatabase, describeWithRedis } from './harness/backends.js';
 import { startTestServer, type TestServer } from './harness/server.js';
 import { waitFor } from './harness/wait.js';
+import { admitted } from './harness/admitted.js';
 
 // A changed requests-per-day (RPD) limit starts from the day's requests (docs/deployment.md, "What a restart keeps"):
 // its bucket is rebuilt from stored usage. Set back to a value it had earlier that day, a limit used to find that
@@ -10,23 +11,6 @@ import { waitFor } from './harness/wait.js';
 // a project's alike, on Redis and in the in-process store.
 
 const ORG = '/v1/organization';
-
-async function chat(t: TestServer, key: string): Promise<number> {
-  const r = await fetch(`${t.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'tollgate-echo', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 }),
-  });
-  await r.arrayBuffer();
-  return r.status;
-}
-
-/** How many of `n` requests in turn were let through. */
-async function admitted(t: TestServer, key: string, n: number): Promise<number> {
-  let ok = 0;
-  for (let i = 0; i < n; i++) if ((await chat(t, key)) === 200) ok++;
-  return ok;
-}
 
 const newKey = async (t: TestServer, project: string, body: Record<string, unknown> = {}): Promise<{ id: string; value: string }> => {
   const r = await t.api('POST', `${ORG}/projects/${project}/api_keys`, { body: { name: 'rpd', ...body } });
