@@ -42,8 +42,12 @@ describe('loadConfig', () => {
 
   it('takes TOLLGATE_TRUST_PROXY as addresses, CIDR ranges and proxy-addr presets under the allowlist rules', () => {
     expect(loadConfig({ TOLLGATE_TRUST_PROXY: '127.0.0.1, 10.0.0.0/8, ::1, loopback, uniquelocal' }).trustProxy).toBe('127.0.0.1, 10.0.0.0/8, ::1, loopback, uniquelocal');
-    for (const bad of ['010.0.0.1', '127.1', '10.0.0.1/8', 'localhost', '10.0.0.0/255.0.0.0', '127.0.0.1,']) {
+    for (const bad of ['010.0.0.1', '127.1', '10.0.0.1/8', 'localhost', '10.0.0.0/255.0.0.0', '127.0.0.1,', '::0.0.0.0/96', '::127.0.0.1']) {
       expect(() => loadConfig({ TOLLGATE_TRUST_PROXY: bad }), bad).toThrow(/TOLLGATE_TRUST_PROXY: "/);
+    }
+    // Every address: it passed here, then proxy-addr threw at start with a stack trace (found by review).
+    for (const all of ['0.0.0.0/0', '::/0', '10.0.0.0/8, 0.0.0.0/0', '::ffff:0.0.0.0/96']) {
+      expect(() => loadConfig({ TOLLGATE_TRUST_PROXY: all }), all).toThrow(/TOLLGATE_TRUST_PROXY: ".*" would trust every address as a proxy/);
     }
   });
 

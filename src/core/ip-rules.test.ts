@@ -78,4 +78,18 @@ describe('parseIpEntry', () => {
       expect(() => parseIpEntry(entry), entry).toThrow(IpEntryError);
     }
   });
+  // Found by review: ipaddr.js reads exactly `::a.b.c.d` (RFC 4291's deprecated IPv4-compatible address ::a00:1) as
+  // the IPv4-mapped ::ffff:a.b.c.d, so `::0.0.0.0/96` was stored as 0.0.0.0/0, every IPv4 address, and `::127.0.0.1`
+  // as 127.0.0.1, while `::0:10.0.0.1`, the same address, was IPv6.
+  it('refuses the IPv4-compatible spelling ::a.b.c.d, read two ways, naming both readings', () => {
+    for (const entry of ['::0.0.0.0/96', '::127.0.0.1', '::10.0.0.1/128']) {
+      expect(() => parseIpEntry(entry), entry).toThrow(IpEntryError);
+    }
+    expect(() => parseIpEntry('::10.0.0.1')).toThrow(/write the IPv4 address as 10\.0\.0\.1 \(or ::ffff:10\.0\.0\.1\), or the IPv6 address in hex \(::a00:1\)/);
+    // The spellings nobody misreads keep their meaning.
+    expect(parseIpEntry('::0:10.0.0.1')).toBe('::a00:1');
+    expect(parseIpEntry('::a00:1')).toBe('::a00:1');
+    expect(parseIpEntry('::ffff:10.0.0.1')).toBe('10.0.0.1');
+    expect(parseIpEntry('::/96')).toBe('::/96');
+  });
 });

@@ -38,11 +38,32 @@ function isStandardIPv6(text: string): boolean {
   return halves.length === 2 ? count <= 7 : count === 8;
 }
 
+/** `10.0.0.1` as the last two hex groups of an IPv6 address (`a00:1`), for a message; the quad as given if it is not one. */
+function ipv4CompatibleHex(quad: string): string {
+  if (!DOTTED_QUAD.test(quad)) return quad;
+  const [a, b, c, d] = quad.split('.').map(Number);
+  return `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+}
+
 /** An allowlist entry that is refused, with why (naming the entry). */
 export class IpEntryError extends Error {}
 
+/**
+ * RFC 4291's deprecated IPv4-compatible spelling, `::a.b.c.d` (the address ::a00:1 for ::10.0.0.1). ipaddr.js (and so
+ * proxy-addr) reads exactly this spelling as the IPv4-mapped `::ffff:a.b.c.d`, which becomes the IPv4 address: found by
+ * review, `::0.0.0.0/96` was stored as `0.0.0.0/0` (every IPv4 address) and `::127.0.0.1` as 127.0.0.1, while
+ * `::0:10.0.0.1`, the same address, was read as IPv6. Refused: nobody can tell which the operator meant.
+ */
+const IPV4_COMPATIBLE = /^::\d+\.\d+\.\d+\.\d+$/;
+
 function parseAddress(text: string, entry: string): ipaddr.IPv4 | ipaddr.IPv6 {
   if (DOTTED_QUAD.test(text)) return ipaddr.IPv4.parse(text);
+  if (IPV4_COMPATIBLE.test(text)) {
+    const quad = text.slice(2);
+    throw new IpEntryError(
+      `"${entry}" is the deprecated IPv4-compatible spelling, which is read two ways: write the IPv4 address as ${quad} (or ::ffff:${quad}), or the IPv6 address in hex (::${ipv4CompatibleHex(quad)})`,
+    );
+  }
   if (text.includes(':') && isStandardIPv6(text)) return ipaddr.IPv6.parse(text);
   throw new IpEntryError(
     `"${entry}" is not an IP address: write IPv4 as four decimal numbers 0–255 without leading zeros (10.0.0.1) and IPv6 in standard notation (2001:db8::1)`,
