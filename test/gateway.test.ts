@@ -374,6 +374,7 @@ describeEachDatabase('gateway', (backend) => {
       expect(ev?.input_tokens).toBeGreaterThan(0);
     });
 
+    // A model known to show all it generates (one that may reason unseen is read on to its usage: hangup-hidden-reasoning.test.ts).
     it('aborts the upstream request when the client disconnects', async () => {
       up.aborted.length = 0;
       const ac = new AbortController();
@@ -381,7 +382,7 @@ describeEachDatabase('gateway', (backend) => {
         method: 'POST',
         signal: ac.signal,
         headers: { authorization: `Bearer ${key.value}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'drip', messages: [], stream: true }),
+        body: JSON.stringify({ model: 'gpt-4o-drip', messages: [], stream: true }),
       });
       const reader = res.body!.getReader();
       await reader.read();
@@ -389,7 +390,7 @@ describeEachDatabase('gateway', (backend) => {
       const deadline = Date.now() + 10_000;
       while (up.aborted.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       expect(up.aborted).toContain('/v1/chat/completions');
-      const aborted = await lastEvent('drip', 'client_aborted');
+      const aborted = await lastEvent('gpt-4o-drip', 'client_aborted');
       expect(aborted?.outcome).toBe('client_aborted');
       // Billed for what was delivered before the client left (docs/usage-api.md): the upstream bills it too.
       expect(aborted).toMatchObject({ billable: 1, streamed: 1 });

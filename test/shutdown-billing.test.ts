@@ -15,7 +15,8 @@ import { gatewayConfigFile, startTestServer } from './harness/server.js';
 const ORG = '/v1/organization';
 const GRACE_MS = 1500;
 
-/** `short` streams three pieces 150 ms apart then its usage; `long` a piece every 100 ms until it is cut. */
+/** `gpt-4o-short` streams three pieces 150 ms apart then its usage; `gpt-4o-long` a piece every 100 ms until it is cut (models known
+ * to show all they generate: a stream of one that may reason unseen is read on to its usage when cut, docs/metering.md). */
 async function startUpstream(): Promise<{ server: Server; url: string }> {
   const server = createServer(async (req, res) => {
     let text = '';
@@ -24,9 +25,9 @@ async function startUpstream(): Promise<{ server: Server; url: string }> {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     const base = { id: 'c1', object: 'chat.completion.chunk', created: 1, model };
     const piece = (content: string) => res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`);
-    for (let i = 0; (model === 'long' || i < 3) && !res.destroyed && i < 600; i++) {
+    for (let i = 0; (model === 'gpt-4o-long' || i < 3) && !res.destroyed && i < 600; i++) {
       piece('word ');
-      await new Promise((r) => setTimeout(r, model === 'long' ? 100 : 150));
+      await new Promise((r) => setTimeout(r, model === 'gpt-4o-long' ? 100 : 150));
     }
     if (res.destroyed) return;
     res.write(`data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13 } })}\n\n`);
@@ -69,7 +70,7 @@ it('SIGTERM: a stream ending within the grace is billed, one cut at its end is b
   const child = await startChildServer({ TOLLGATE_DATA_DIR: dataDir, TOLLGATE_CONFIG: file, TOLLGATE_SHUTDOWN_GRACE_MS: String(GRACE_MS), LOG_LEVEL: 'error' });
   let again: Awaited<ReturnType<typeof startTestServer>> | null = null;
   try {
-    const [short, long] = await Promise.all([startStream(child.url, key.value, 'short'), startStream(child.url, key.value, 'long')]);
+    const [short, long] = await Promise.all([startStream(child.url, key.value, 'gpt-4o-short'), startStream(child.url, key.value, 'gpt-4o-long')]);
     expect([short.status, long.status]).toEqual([200, 200]);
     const started = performance.now();
     const code = await child.stop('SIGTERM');
@@ -84,8 +85,8 @@ it('SIGTERM: a stream ending within the grace is billed, one cut at its end is b
       .orderBy('model')
       .execute();
     expect(rows.map((r) => [r.model, r.outcome, r.status])).toEqual([
-      ['long', 'client_aborted', 200],
-      ['short', 'ok', 200],
+      ['gpt-4o-long', 'client_aborted', 200],
+      ['gpt-4o-short', 'ok', 200],
     ]);
     // The cut stream is billed for what it delivered (about 15 pieces of one word).
     expect(rows[0].output_tokens).toBeGreaterThan(3);

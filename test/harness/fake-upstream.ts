@@ -40,7 +40,8 @@ function formFields(body: string): Record<string, string> {
  * second retrieval), images (DALL·E per image, GPT Image with usage), speech, transcriptions (seconds or tokens, or
  * plain text), and object creations (batches, fine-tuning jobs, runs, vector stores). The requested model picks the behaviour:
  * normal, `slow` (headers after 3 s), `hang` (never answers), `error500` (OpenAI-shaped 500), `html500`,
- * `badjson`, `cutoff` (stream ends without [DONE]; a Responses stream breaks after its first text), `reset` (socket destroyed), `nousage`, `drip` (streams slowly).
+ * `badjson`, `cutoff` (stream ends without [DONE]; a Responses stream breaks after its first text), `reset` (socket destroyed), `nousage`, `drip` or `gpt-4o-drip` (streams slowly; the latter a name known
+ * to show all it generates, whose stream is cut when its client hangs up).
  */
 export async function startFakeUpstream(): Promise<FakeUpstream> {
   const seen: SeenRequest[] = [];
@@ -119,6 +120,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       return json(400, { error: { message: 'bad json', type: 'invalid_request_error', param: null, code: null } });
     }
     const model = String(parsed.model ?? '');
+    const dripping = model === 'drip' || model === 'gpt-4o-drip';
     if (model === 'hang') return; // never answer
     if (model === 'slow') await new Promise((r) => setTimeout(r, 3000));
     if (model === 'reset') return req.socket.destroy();
@@ -183,13 +185,13 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       const pieces = ['Hi', ' there', '!'];
       for (const p of pieces) {
         send({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: p }, finish_reason: null }] });
-        if (model === 'drip') await new Promise((r) => setTimeout(r, 400));
+        if (dripping) await new Promise((r) => setTimeout(r, 400));
       }
       if (model === 'cutoff') {
         await new Promise((r) => setTimeout(r, 100));
         return req.socket.destroy();
       }
-      if (model === 'drip') {
+      if (dripping) {
         for (let i = 0; i < 50 && !res.destroyed; i++) {
           send({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: '.' }, finish_reason: null }] });
           await new Promise((r) => setTimeout(r, 200));

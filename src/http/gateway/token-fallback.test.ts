@@ -85,15 +85,22 @@ describe('readsByReference', () => {
 });
 
 describe('mayReasonUnseen (a stream read to its end when its client hangs up mid-answer)', () => {
-  it('takes reasoning models and requests for reasoning or thinking, and nothing else', () => {
-    for (const model of ['o1', 'o3', 'o3-mini', 'o4-mini-2025-04-16', 'gpt-5', 'gpt-5.1-codex', 'GPT-5-mini', 'gpt-oss-120b', 'openai/o3', 'codex-mini-latest', 'computer-use-preview']) {
-      expect(mayReasonUnseen(model, null), model).toBe(true);
-    }
-    for (const model of ['gpt-4o', 'gpt-4.1-mini', 'claude-sonnet-4-5', 'omni-moderation-latest', 'text-embedding-3-small', null]) expect(mayReasonUnseen(model, {}), String(model)).toBe(false);
-    for (const body of [{ reasoning: { effort: 'low' } }, { reasoning_effort: 'minimal' }, { thinking: { type: 'enabled', budget_tokens: 1024 } }, { thinking: { type: 'adaptive' } }, { thinking: 'on' }]) {
-      expect(mayReasonUnseen('gpt-4o', body), JSON.stringify(body)).toBe(true);
-    }
-    for (const body of [{ reasoning: null }, { reasoning_effort: 'none' }, { thinking: { type: 'disabled' } }, { thinking: null }]) expect(mayReasonUnseen('claude-sonnet-4-5', body), JSON.stringify(body)).toBe(false);
+  it("takes every model not known to show all it generates: OpenAI's reasoning models, other providers' and unknown names", () => {
+    const reasoning = ['o1', 'o3', 'o3-mini', 'o4-mini-2025-04-16', 'gpt-5', 'gpt-5.1-codex', 'GPT-5-mini', 'gpt-oss-120b', 'openai/o3', 'codex-mini-latest', 'computer-use-preview'];
+    const others = ['gemini-2.5-pro', 'gemini-3-pro-preview', 'google/gemini-2.5-flash', 'grok-4', 'grok-3-mini', 'x-ai/grok-4-fast', 'qwen3-235b-a22b', 'deepseek-reasoner', 'deepseek-r1', 'kimi-k2-thinking', 'magistral-medium-latest'];
+    // Names that say they reason, after a name otherwise known to show all.
+    const saysSo = ['anthropic/claude-3.7-sonnet:thinking', 'gemini-2.0-flash-thinking-exp', 'gpt-4o-reasoning'];
+    for (const model of [...reasoning, ...others, ...saysSo, 'acme-large', 'llama-3.3-70b', null]) expect(mayReasonUnseen(model, null), String(model)).toBe(true);
+    // The client cannot opt an unknown model out: its word that it wants no reasoning is not the model's.
+    expect(mayReasonUnseen('gemini-2.5-pro', { reasoning_effort: 'none' })).toBe(true);
+    expect(mayReasonUnseen('acme-large', { thinking: { type: 'disabled' } })).toBe(true);
+  });
+  it('takes a model known to show all it generates only when the request asks for reasoning or thinking', () => {
+    const showsAll = ['gpt-4o', 'gpt-4o-mini-2024-07-18', 'gpt-4.1-mini', 'GPT-4-turbo', 'gpt-3.5-turbo', 'chatgpt-4o-latest', 'ft:gpt-4o-mini:acme::abc', 'openai/gpt-4o', 'claude-sonnet-4-5', 'anthropic/claude-3.5-sonnet', 'gemini-2.0-flash', 'gemini-1.5-pro'];
+    for (const model of showsAll) expect(mayReasonUnseen(model, {}), model).toBe(false);
+    const asks = [{ reasoning: { effort: 'low' } }, { reasoning_effort: 'minimal' }, { thinking: { type: 'enabled', budget_tokens: 1024 } }, { thinking: { type: 'adaptive' } }, { thinking: 'on' }, { include_reasoning: true }, { enable_thinking: true }];
+    for (const body of asks) expect(mayReasonUnseen('gpt-4o', body), JSON.stringify(body)).toBe(true);
+    for (const body of [{ reasoning: null }, { reasoning_effort: 'none' }, { thinking: { type: 'disabled' } }, { thinking: null }, { include_reasoning: false }]) expect(mayReasonUnseen('claude-sonnet-4-5', body), JSON.stringify(body)).toBe(false);
   });
 });
 

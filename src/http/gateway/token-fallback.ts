@@ -1,7 +1,7 @@
 import { TollgateError } from '../../core/errors.js';
 import { boundTokens, imagePartTokens, isImagePart } from '../../core/estimate.js';
 import type { MeterPlan } from '../../core/metering-plan.js';
-import type { TokenCounts } from '../../core/pricing.js';
+import { isFreeOfCharge, type TokenCounts } from '../../core/pricing.js';
 import { outputText } from '../../core/usage-extract.js';
 import { contentText, countChatPromptTokens, countTokens, TokenBudget } from '../../core/tokenizer.js';
 
@@ -117,10 +117,11 @@ export function readsByReference(body: Record<string, unknown> | null): boolean 
 
 /**
  * Asked when a stream's client hangs up: whether the stream is read on to its end for its usage — its generation was
- * over, or its input cannot be counted (readsByReference) — noted in `generation` for the relay.
+ * over, or its input cannot be counted (readsByReference), or it may have generated tokens it does not show
+ * (mayReasonUnseen; not for a model priced at nothing, which has nothing to bill) — noted in `generation` for the relay.
  */
 export function readOnAfterHangUp(generation: { finished: boolean }, body: Record<string, unknown> | null, model: string | null = null, plan: MeterPlan | null = null): boolean {
-  if (!generation.finished && (readsByReference(body) || mayReasonUnseen(model, body) || runsUnseen(plan))) generation.finished = true;
+  if (!generation.finished && (readsByReference(body) || (mayReasonUnseen(model, body) && !isFreeOfCharge(plan?.price ?? null)) || runsUnseen(plan))) generation.finished = true;
   return generation.finished;
 }
 
@@ -134,23 +135,47 @@ function runsUnseen(plan: MeterPlan | null): boolean {
   return plan !== null && plan.kind === 'tokens' && plan.unmeterable;
 }
 
-/** OpenAI's model families that reason before they answer, by default: o1, o3, o4-mini…, GPT-5 and Codex models. */
-const REASONING_FAMILIES = /^(?:[\w.-]+\/)?(?:o\d|gpt-5|gpt-oss|codex|computer-use)/i;
+/**
+ * The model families known to generate nothing they do not show unless asked to (asksForReasoning): OpenAI's GPT-4
+ * family (GPT-4, GPT-4 Turbo, GPT-4o, GPT-4.1, GPT-4.5, ChatGPT-4o), GPT-3.5, its audio and legacy completion models
+ * (fine-tuned ones too), Anthropic's Claude (it thinks only with `thinking`), Google's Gemini 1.x and 2.0. A name after a
+ * provider's prefix (`openai/gpt-4o`) counts as the name. Every other model may reason unseen: OpenAI's o-series,
+ * GPT-5, Codex and gpt-oss, Gemini 2.5 and 3 (which think by default), xAI's Grok (grok-3-mini, grok-4), Qwen3,
+ * DeepSeek's reasoner and R1, and any name Tollgate does not know, as a compatible server may serve anything under it.
+ */
+const SHOWS_ALL = /^(?:[\w.-]+\/)?(?:ft:)?(?:gpt-4|gpt-3\.5|chatgpt-4o|gpt-audio|davinci-002|babbage-002|claude-|gemini-1\.|gemini-2\.0-)/i;
+/** A name that says it reasons or thinks (OpenRouter's `:thinking` variants, Gemini 2.0's `-thinking-exp`): never taken for one that shows all. */
+const SAYS_IT_REASONS = /think|reason/i;
 
 /**
  * Whether a model call may generate tokens its stream does not show (reasoning, thinking summarised or omitted): a
- * reasoning model, a request asking for reasoning (`reasoning`, `reasoning_effort` other than `none`) or Anthropic's
- * thinking (`thinking` not `disabled`). Cut when its client hangs up, it was billed only the text it delivered, while
- * the provider bills the reasoning generated before that text (80–95 % of such a call: found by an outside review,
- * a client reading to a marker it asked the model to write, then hanging up).
+ * model not known to show all it generates (SHOWS_ALL), or a request to one asking for reasoning (asksForReasoning).
+ * Cut when its client hangs up, it was billed only the text it delivered, while the provider bills the reasoning
+ * generated before that text (80–95 % of such a call: found by an outside review, a client reading to a marker it asked
+ * the model to write, then hanging up). The default is to read on: a list of the reasoning models of every provider
+ * missed Gemini's, Grok's and Qwen's (found by a review: 6 output tokens billed of 10,010 on gemini-2.5-pro), and a
+ * compatible server may serve a reasoning model under any name; a request's own word that it wants no reasoning
+ * (`reasoning_effort: "none"`) is taken only for a model known to show all.
  */
 export function mayReasonUnseen(model: string | null, body: Record<string, unknown> | null): boolean {
-  if (model !== null && REASONING_FAMILIES.test(model)) return true;
-  if (body === null) return false;
-  if (body.reasoning !== undefined && body.reasoning !== null) return true;
-  if (body.reasoning_effort !== undefined && body.reasoning_effort !== null && body.reasoning_effort !== 'none') return true;
-  const thinking = body.thinking;
-  return thinking !== undefined && thinking !== null && (typeof thinking !== 'object' || (thinking as { type?: unknown }).type !== 'disabled');
+  if (model === null || !SHOWS_ALL.test(model) || SAYS_IT_REASONS.test(model)) return true;
+  return body !== null && asksForReasoning(body);
+}
+
+/**
+ * Whether a request asks for reasoning or thinking: `reasoning` (OpenAI's Responses API, OpenRouter), a
+ * `reasoning_effort` other than `none`, Anthropic's `thinking` not `disabled`, or any other top-level member whose
+ * name speaks of reasoning or thinking (OpenRouter's `include_reasoning`, a server's `enable_thinking`), set to
+ * anything but `null` or `false`.
+ */
+function asksForReasoning(body: Record<string, unknown>): boolean {
+  for (const [key, value] of Object.entries(body)) {
+    if (value === undefined || value === null || value === false || !SAYS_IT_REASONS.test(key)) continue;
+    if (key === 'reasoning_effort' && value === 'none') continue;
+    if (key === 'thinking' && typeof value === 'object' && (value as { type?: unknown }).type === 'disabled') continue;
+    return true;
+  }
+  return false;
 }
 
 /**
