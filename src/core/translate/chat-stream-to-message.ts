@@ -1,6 +1,6 @@
 import type { TokenCounts } from '../pricing.js';
 import { answeredServiceTier, anthropicAnswerServiceTier } from '../service-tier.js';
-import { tokensFromUsage } from '../usage-extract.js';
+import { deltaText, tokensFromUsage } from '../usage-extract.js';
 import { anthropicEvent, anthropicUsageOf, isObject, type Json, MAX_KEPT_TEXT, messageId, nonEmpty } from './shared.js';
 import { stopReasonOf } from './stop-reasons.js';
 
@@ -106,7 +106,6 @@ export class ChatStreamToMessage {
   }
 
   private textDelta(text: string): string {
-    this.keep(text);
     if (this.holding) {
       const last = this.held.at(-1);
       if (last && last.tool === null) last.pieces.push(text);
@@ -128,7 +127,6 @@ export class ChatStreamToMessage {
       else out += this.openBlock(tool, block);
     }
     if (args === '') return out;
-    this.keep(args);
     if (this.open?.tool === tool) return out + anthropicEvent('content_block_delta', { index: this.open.index, delta: pieceDelta(tool, args) });
     this.held.find((h) => h.tool === tool)?.pieces.push(args);
     return out;
@@ -163,6 +161,11 @@ export class ChatStreamToMessage {
     // opened by the first chunk that names an id or has a choice, else it would have had an empty id and model.
     let out = this.started || !ChatStreamToMessage.opens(chunk) ? '' : this.start(chunk);
     if (isObject(chunk.usage)) this.tokens = tokensFromUsage(chunk.usage) ?? this.tokens;
+    // What the chunk generated, counted if no usage comes: all of it, as a native stream's is counted (deltaText), the
+    // reasoning an OpenAI-compatible server sends beside the content (`reasoning_content`, `reasoning`) included,
+    // though the translation shows it not. Kept only of the text and tool arguments shown, a translated stream of a
+    // reasoning server without usage was billed 2 output tokens where the same stream native was billed 4,002.
+    this.keep(deltaText(chunk));
     const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
     if (!isObject(choice)) return out;
     const delta = isObject(choice.delta) ? choice.delta : {};
