@@ -201,3 +201,52 @@ describe("Anthropic's usage", () => {
     expect(outputText(anthropic)).toBe(`hmmSure${JSON.stringify(input)}`);
   });
 });
+
+describe('usages of OpenAI-compatible servers that spell their counts their own way', () => {
+  it('adds reasoning reported outside completion_tokens (xAI, Vertex Grok: total = prompt + completion + reasoning) to the output', () => {
+    const xai = { prompt_tokens: 1000, completion_tokens: 50, total_tokens: 11_050, completion_tokens_details: { reasoning_tokens: 10_000 } };
+    expect(tokensFromUsage(xai)).toEqual({ input: 1000, cached: 0, output: 10_050 });
+    expect(usageFromJsonTail(Buffer.from(JSON.stringify({ id: 'c', choices: [], usage: xai })))).toEqual({ input: 1000, cached: 0, output: 10_050 });
+    // The Responses API's names likewise.
+    expect(tokensFromUsage({ input_tokens: 1000, output_tokens: 50, total_tokens: 11_050, output_tokens_details: { reasoning_tokens: 10_000 } })).toEqual({ input: 1000, cached: 0, output: 10_050 });
+    // OpenAI's own (reasoning inside completion_tokens, as total shows): as reported.
+    const openai = { prompt_tokens: 1000, completion_tokens: 10_050, total_tokens: 11_050, completion_tokens_details: { reasoning_tokens: 10_000 } };
+    expect(tokensFromUsage(openai)).toEqual({ input: 1000, cached: 0, output: 10_050 });
+    // No total to tell by, or one that fits neither: as reported.
+    expect(tokensFromUsage({ prompt_tokens: 1000, completion_tokens: 50, completion_tokens_details: { reasoning_tokens: 10_000 } })).toEqual({ input: 1000, cached: 0, output: 50 });
+    expect(tokensFromUsage({ prompt_tokens: 1000, completion_tokens: 50, total_tokens: 1070, completion_tokens_details: { reasoning_tokens: 10 } })).toEqual({ input: 1000, cached: 0, output: 50 });
+  });
+
+  it("splits cache writes by lifetime as LiteLLM reports it (prompt_tokens_details.cache_creation_token_details)", () => {
+    const litellm = {
+      prompt_tokens: 100_010,
+      completion_tokens: 10,
+      total_tokens: 100_020,
+      prompt_tokens_details: { cached_tokens: 0, cache_creation_tokens: 100_000, cache_creation_token_details: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 100_000 } },
+      cache_creation_input_tokens: 100_000,
+      cache_read_input_tokens: 0,
+    };
+    expect(tokensFromUsage(litellm)).toEqual({ input: 100_010, cached: 0, cacheWrite1h: 100_000, output: 10 });
+    // Its cache writes named only in prompt_tokens_details.
+    const { cache_creation_input_tokens: _w, cache_read_input_tokens: _r, ...inDetails } = litellm;
+    expect(tokensFromUsage(inDetails)).toEqual({ input: 100_010, cached: 0, cacheWrite1h: 100_000, output: 10 });
+    const mixed = { ...litellm, prompt_tokens_details: { ...litellm.prompt_tokens_details, cache_creation_token_details: { ephemeral_5m_input_tokens: 40_000, ephemeral_1h_input_tokens: 60_000 } } };
+    expect(tokensFromUsage(mixed)).toEqual({ input: 100_010, cached: 0, cacheWrite: 40_000, cacheWrite1h: 60_000, output: 10 });
+  });
+
+  it('marks the output unnamed when a Responses or whole Anthropic usage gives no output count', () => {
+    expect(tokensFromUsage({ input_tokens: 1000, output_tokens: null, total_tokens: 1000 })).toEqual({ input: 1000, cached: 0, output: 0, outputUnnamed: true });
+    expect(tokensFromUsage({ input_tokens: 1000 })).toEqual({ input: 1000, cached: 0, output: 0, outputUnnamed: true });
+    expect(tokensFromUsage({ input_tokens: 1000, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: null })).toEqual({ input: 1000, cached: 0, output: 0, outputUnnamed: true });
+    // Named, 0 included: the provider's word.
+    expect(tokensFromUsage({ input_tokens: 1000, output_tokens: 0 })).toEqual({ input: 1000, cached: 0, output: 0 });
+    expect(tokensFromUsage({ input_tokens: 1000, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 0 })).toEqual({ input: 1000, cached: 0, output: 0 });
+  });
+
+  it("takes the larger reading when a usage names OpenAI's and the Responses API's counts both", () => {
+    expect(tokensFromUsage({ prompt_tokens: 0, completion_tokens: 0, input_tokens: 5000, output_tokens: 800, total_tokens: 5800 })).toEqual({ input: 5000, cached: 0, output: 800 });
+    expect(tokensFromUsage({ prompt_tokens: 5000, completion_tokens: 800, input_tokens: 0, output_tokens: 0 })).toEqual({ input: 5000, cached: 0, output: 800 });
+    expect(tokensFromUsage({ prompt_tokens: 5000, completion_tokens: 0, input_tokens: 10, output_tokens: 800, input_tokens_details: { cached_tokens: 4 } })).toEqual({ input: 5000, cached: 0, output: 800 });
+    expect(tokensFromUsage({ prompt_tokens: 10, completion_tokens: 0, input_tokens: 5000, output_tokens: 0, input_tokens_details: { cached_tokens: 4000 } })).toEqual({ input: 5000, cached: 4000, output: 0 });
+  });
+});

@@ -27,46 +27,108 @@ const isCount = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v
  * and other OpenAI-compatible proxies answer OpenAI's counts with Anthropic's cache counters beside them at the top
  * level, and read as Anthropic's (input_tokens plus cache, output_tokens: none of which it has) such a usage was
  * billed 0 tokens (found by a review). Read as OpenAI's, its `prompt_tokens` are the whole input (cache reads and
- * writes included), and the cache counters only say which part of it was read from the cache or written to it.
+ * writes included), and the cache counters only say which part of it was read from the cache or written to it. A
+ * usage that names OpenAI's chat counts and the Responses API's both (`input_tokens`, `output_tokens`) is read both
+ * ways and billed the larger of each (largerReading): `prompt_tokens: 0` beside `input_tokens: 5000` was billed 0.
+ * An output count a usage does not give (a missing or null `completion_tokens` or `output_tokens`) is marked
+ * unnamed, for the gateway to count the answer's text.
  */
 export function tokensFromUsage(usage: unknown): TokenCounts | null {
   if (!usage || typeof usage !== 'object') return null;
   const u = usage as Record<string, unknown>;
-  if (isCount(u.prompt_tokens) || isCount(u.completion_tokens)) return openAIChatTokens(u);
-  if ('cache_creation_input_tokens' in u || 'cache_read_input_tokens' in u || 'iterations' in u) return anthropicTokens(u);
-  if ('input_tokens' in u || 'output_tokens' in u) {
-    // Transcriptions spell it input_token_details.
-    const details = (u.input_tokens_details ?? u.input_token_details) as Record<string, unknown> | undefined;
-    const t: TokenCounts = { input: num(u.input_tokens), cached: num(details?.cached_tokens), output: num(u.output_tokens) };
-    if (!('input_tokens' in u)) t.inputUnnamed = true;
-    return details || u.output_tokens_details ? withDetails(t, details, u.output_tokens_details) : t;
+  if (isCount(u.prompt_tokens) || isCount(u.completion_tokens)) {
+    const chat = openAIChatTokens(u);
+    return isCount(u.input_tokens) || isCount(u.output_tokens) ? largerReading(chat, responsesTokens(u)) : chat;
   }
+  if ('cache_creation_input_tokens' in u || 'cache_read_input_tokens' in u || 'iterations' in u) {
+    const t = anthropicTokens(u);
+    // A whole message's usage without its output count (a compatible server's): 0 for want of a count. (A stream's
+    // message_start names 1, its message_delta is read by withAnthropicDelta.)
+    if (!isCount(u.output_tokens)) t.outputUnnamed = true;
+    return t;
+  }
+  if ('input_tokens' in u || 'output_tokens' in u) return responsesTokens(u);
   if ('prompt_tokens' in u || 'completion_tokens' in u) return openAIChatTokens(u);
   return null;
+}
+
+/**
+ * Counts of a usage by the Responses API's names (also images', transcriptions', and an Anthropic message's without
+ * cache counters): `input_tokens`, `output_tokens`, their details (transcriptions spell it `input_token_details`).
+ */
+function responsesTokens(u: Record<string, unknown>): TokenCounts {
+  const details = (u.input_tokens_details ?? u.input_token_details) as Record<string, unknown> | undefined;
+  const outDetails = u.output_tokens_details as Record<string, unknown> | null | undefined;
+  const output = num(u.output_tokens) + reasoningOutside(u, num(u.input_tokens), num(u.output_tokens), outDetails);
+  const t: TokenCounts = { input: num(u.input_tokens), cached: num(details?.cached_tokens), output };
+  if (!('input_tokens' in u)) t.inputUnnamed = true;
+  if (!isCount(u.output_tokens)) t.outputUnnamed = true;
+  return details || outDetails ? withDetails(t, details, outDetails) : t;
+}
+
+/**
+ * The reasoning tokens a usage reports apart from its output count, to be added to it: xAI (and Grok on Vertex, and
+ * some translators of Gemini) count `reasoning_tokens` outside `completion_tokens`, which OpenAI counts them in. Told
+ * by the total: `total_tokens` is the input, the output and the reasoning, not the input and output alone. 0 otherwise
+ * (OpenAI's own, a usage without a total). Found by a review: 10,000 reasoning tokens of grok billed as 50 output.
+ */
+function reasoningOutside(u: Record<string, unknown>, input: number, output: number, details: Record<string, unknown> | null | undefined): number {
+  const reasoning = details && typeof details === 'object' ? num(details.reasoning_tokens) : 0;
+  if (reasoning === 0 || !isCount(u.total_tokens)) return 0;
+  const total = num(u.total_tokens);
+  return total === input + output + reasoning && total !== input + output ? reasoning : 0;
+}
+
+/**
+ * The larger of two readings of one usage, each count never below either's: the input side (input and its parts:
+ * cache reads and writes, audio, images) of the reading with the larger input (on a tie, the fewer cache reads, which
+ * bill less), the output side of the one with the larger output; a count one reading names is taken over one the
+ * other does not.
+ */
+function largerReading(a: TokenCounts, b: TokenCounts): TokenCounts {
+  const inB = a.inputUnnamed && !b.inputUnnamed ? true : b.inputUnnamed && !a.inputUnnamed ? false : b.input > a.input || (b.input === a.input && b.cached < a.cached);
+  const outB = a.outputUnnamed && !b.outputUnnamed ? true : b.outputUnnamed && !a.outputUnnamed ? false : b.output > a.output;
+  const i = inB ? b : a;
+  const o = outB ? b : a;
+  const t: TokenCounts = { input: i.input, cached: i.cached, output: o.output };
+  if (i.cacheWrite !== undefined) t.cacheWrite = i.cacheWrite;
+  if (i.cacheWrite1h !== undefined) t.cacheWrite1h = i.cacheWrite1h;
+  if (i.audioInput !== undefined) t.audioInput = i.audioInput;
+  if (i.imageInput !== undefined) t.imageInput = i.imageInput;
+  if (i.inputUnnamed) t.inputUnnamed = true;
+  if (o.audioOutput !== undefined) t.audioOutput = o.audioOutput;
+  if (o.imageOutput !== undefined) t.imageOutput = o.imageOutput;
+  if (o.outputUnnamed) t.outputUnnamed = true;
+  return t;
 }
 
 /**
  * Counts of a usage by OpenAI's chat names: `prompt_tokens` is the input, all of it. The parts of it read from a cache
  * are `prompt_tokens_details.cached_tokens` (else a top-level `cache_read_input_tokens`, as LiteLLM adds); the parts
  * written to one, Anthropic's `cache_creation_input_tokens` beside it (LiteLLM) or `prompt_tokens_details.
- * cache_write_tokens` (OpenRouter): parts of the input priced at the cache-write rates, never added to it. A count it
- * does not name (a missing or null `prompt_tokens`, `completion_tokens`) is marked unnamed, for the gateway to count.
+ * cache_write_tokens` (OpenRouter) or `.cache_creation_tokens` (LiteLLM): parts of the input priced at the cache-write
+ * rates, never added to it, split by lifetime as `cache_creation` says (Anthropic's), else `prompt_tokens_details.
+ * cache_creation_token_details` (LiteLLM's). A count it does not name (a missing or null `prompt_tokens`,
+ * `completion_tokens`) is marked unnamed, for the gateway to count. Reasoning counted outside `completion_tokens` is
+ * added to the output (reasoningOutside).
  */
 function openAIChatTokens(u: Record<string, unknown>): TokenCounts {
   const details = u.prompt_tokens_details as Record<string, unknown> | null | undefined;
   const d = details && typeof details === 'object' ? details : null;
   const cached = isCount(d?.cached_tokens) ? num(d?.cached_tokens) : num(u.cache_read_input_tokens);
-  const t: TokenCounts = { input: num(u.prompt_tokens), cached, output: num(u.completion_tokens) };
+  const outDetails = u.completion_tokens_details as Record<string, unknown> | null | undefined;
+  const output = num(u.completion_tokens) + reasoningOutside(u, num(u.prompt_tokens), num(u.completion_tokens), outDetails);
+  const t: TokenCounts = { input: num(u.prompt_tokens), cached, output };
   if (!isCount(u.prompt_tokens)) t.inputUnnamed = true;
   if (!isCount(u.completion_tokens)) t.outputUnnamed = true;
-  const written = isCount(u.cache_creation_input_tokens) ? num(u.cache_creation_input_tokens) : num(d?.cache_write_tokens);
+  const written = isCount(u.cache_creation_input_tokens) ? num(u.cache_creation_input_tokens) : isCount(d?.cache_write_tokens) ? num(d?.cache_write_tokens) : num(d?.cache_creation_tokens);
   if (written > 0) {
-    const split = u.cache_creation as Record<string, unknown> | null | undefined;
+    const split = (u.cache_creation ?? d?.cache_creation_token_details) as Record<string, unknown> | null | undefined;
     const hour = split && typeof split === 'object' ? Math.min(num(split.ephemeral_1h_input_tokens), written) : 0;
     if (hour > 0) t.cacheWrite1h = hour;
     if (written - hour > 0) t.cacheWrite = written - hour;
   }
-  return d || u.completion_tokens_details ? withDetails(t, d, u.completion_tokens_details) : t;
+  return d || outDetails ? withDetails(t, d, outDetails) : t;
 }
 
 /**

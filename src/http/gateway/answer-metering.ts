@@ -10,6 +10,7 @@ import type { GatewayContext } from './gateway-context.js';
 import type { Admission } from '../../core/request-guard.js';
 import { meterAndSettle, NO_TOKENS, type Outcome } from './metering.js';
 import type { RequestInfo } from './proxy.js';
+import { withUnnamedCounted } from './token-fallback.js';
 import type { GatewayRequest } from './request.js';
 import { isPending, type MaybePromise } from '../../core/maybe-promise.js';
 
@@ -138,8 +139,10 @@ async function measureRetrieval(
   streamedTokens: TokenCounts | null,
   streamedTier: string | null = null,
 ): Promise<Measured> {
-  const tokens = streamedTokens ?? (answer && !UNFINISHED.has(String(answer.status)) ? tokensFromUsage(answer.usage) : null);
-  if (!tokens) return NOT_BILLED;
+  const reported = streamedTokens ?? (answer && !UNFINISHED.has(String(answer.status)) ? tokensFromUsage(answer.usage) : null);
+  if (!reported) return NOT_BILLED;
+  // A usage naming no output count (`output_tokens: null`): the Response's text counted, as for any answer.
+  const tokens = streamedTokens === null && reported.outputUnnamed ? await withUnnamedCounted(null, reported, answer) : reported;
   // GET /responses/{id}, or POST /responses/{id}/cancel.
   const id = info.endpoint.slice('/responses/'.length).split('/')[0];
   let claimed: Awaited<ReturnType<typeof claimBackgroundResponse>>;
@@ -162,7 +165,7 @@ async function measureRetrieval(
 async function measureDeferred(g: GatewayContext, info: RequestInfo, answer: Record<string, unknown> | null): Promise<Measured> {
   if (!answer || typeof answer.id !== 'string') return NOT_BILLED;
   const tokens = UNFINISHED.has(String(answer.status)) ? null : tokensFromUsage(answer.usage);
-  if (tokens) return { billable: true, tokens, serviceTier: answeredServiceTier(answer.service_tier) };
+  if (tokens) return { billable: true, tokens: tokens.outputUnnamed || tokens.inputUnnamed ? await withUnnamedCounted(info.body, tokens, answer) : tokens, serviceTier: answeredServiceTier(answer.service_tier) };
   await recordBackgroundResponse(g.app.deps, {
     responseId: answer.id,
     orgId: info.record.orgId,

@@ -580,8 +580,12 @@ async function relayBuffered(
   if (!res.writableFinished) cutIfStalled(res, g.clientStallTimeoutMs);
 }
 
-/** The endpoints whose answers are generated text (chat and legacy completions), counted when a usage names no output. */
-const GENERATES_TEXT: ReadonlySet<string> = new Set(['/chat/completions', '/completions']);
+/**
+ * The endpoints whose answers are generated text (chat, legacy completions, responses, Anthropic's messages), counted
+ * when a usage names no output. A Response whose usage had `output_tokens: null`, an Anthropic-compatible message
+ * without `output_tokens`, were billed 0 output (found by a review) while the same answer streamed was counted.
+ */
+const GENERATES_TEXT: ReadonlySet<string> = new Set(['/chat/completions', '/completions', '/responses', '/messages']);
 
 /** The usage of a JSON answer whose `usage` is not its last member (parsed whole; only when it has one). */
 function usageFromWholeJson(buf: Buffer): ReturnType<typeof tokensFromUsage> {
