@@ -58,12 +58,12 @@ interface OpenStream {
   cancel: () => void;
 }
 
-async function openStream(base: string, key: string): Promise<OpenStream> {
+async function openStream(base: string, key: string, model = 'gpt-4o-drip'): Promise<OpenStream> {
   const controller = new AbortController();
   const res = await fetch(`${base}/v1/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'gpt-4o-drip', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    body: JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
     signal: controller.signal,
   });
   expect(res.status).toBe(200);
@@ -105,7 +105,7 @@ describeEachDatabase('requests under way when their key stops verifying', (backe
 
   beforeAll(async () => {
     drip = await startDrip();
-    const file = gatewayConfigFile({ providers: [{ name: 'drip', base_url: drip.url, api_key_env: 'DRIP_KEY', models: ['gpt-4o-drip'] }] });
+    const file = gatewayConfigFile({ providers: [{ name: 'drip', base_url: drip.url, api_key_env: 'DRIP_KEY', models: ['gpt-4o-drip', 'o3-drip'] }] });
     t = await startTestServer(backend, { env: { TOLLGATE_CONFIG: file, DRIP_KEY: 'sk-drip-0000' } });
   });
   afterAll(async () => {
@@ -121,8 +121,8 @@ describeEachDatabase('requests under way when their key stops verifying', (backe
     expect(res.status, res.text).toBe(200);
     return res.body as { id: string; value: string };
   };
-  const stream = async (key: string) => {
-    const s = await openStream(t.url, key);
+  const stream = async (key: string, model?: string) => {
+    const s = await openStream(t.url, key, model);
     opened.push(s);
     expect(await until(() => s.chunks() >= 2)).toBe(true);
     return s;
@@ -163,6 +163,23 @@ describeEachDatabase('requests under way when their key stops verifying', (backe
       expect(event.outcome).toBe('client_aborted');
     }, 30_000);
   }
+
+  // Found by review: a stream of a model that may reason unseen is read on to its usage when its client hangs up, so
+  // that hanging up does not leave the reasoning unbilled; a stream the gateway cut for its key went the same way, so a
+  // revoked (leaked) key's generations went on at the provider to their end. Cut by the gateway, the provider stops too.
+  it('a stream of a model that may reason unseen, cut when its key is revoked, is stopped at the provider too', async () => {
+    const project = await newProject('Cut reasoning');
+    const key = await newKey(project, 'leaked-reasoning');
+    const s = await stream(key.value, 'o3-drip');
+    const closedBefore = drip.closedEarly();
+    expect((await t.api('DELETE', `${ORG}/projects/${project}/api_keys/${key.id}`)).status).toBe(200);
+    expect(await until(() => s.state() !== 'open')).toBe(true);
+    expect(s.state()).toBe('cut');
+    expect(await until(() => drip.closedEarly() > closedBefore)).toBe(true);
+    const [event] = await usageEventsOf(t, key.id);
+    expect(event.outcome).toBe('client_aborted');
+    expect(Number(event.output_tokens)).toBeGreaterThan(0);
+  }, 30_000);
 
   it('a stream is cut when its key expires while it runs (no change event tells of an expiry)', async () => {
     const project = await newProject('Expiring');

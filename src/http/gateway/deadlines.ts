@@ -14,16 +14,36 @@ export { AbortHandle };
  * The listener is left attached: once the answer is finished, 'close' finds it finished (removing it cost ~0.5 µs
  * per request).
  */
-export function watchHangUp(res: ServerResponse, controller: AbortHandle, keepUpstream: boolean | (() => boolean), detached?: DetachedReads): () => boolean {
+export function watchHangUp(
+  res: ServerResponse,
+  controller: AbortHandle,
+  keepUpstream: boolean | ((cutByGateway: boolean) => boolean),
+  detached?: DetachedReads,
+): () => boolean {
   let gone = false;
   res.on('close', () => {
     if (res.writableFinished) return;
     gone = true;
-    if (!(typeof keepUpstream === 'function' ? keepUpstream() : keepUpstream)) controller.abort();
+    if (!(typeof keepUpstream === 'function' ? keepUpstream(cutResponses.has(res)) : keepUpstream)) controller.abort();
     // Read on without its client: noted, for a shutdown to let it finish (detached-reads.ts).
     else detached?.add(controller);
   });
   return () => gone;
+}
+
+/** Answers the gateway cut itself (cutByGateway), not their clients. */
+const cutResponses = new WeakSet<ServerResponse>();
+
+/**
+ * Cuts an answer under way because its key no longer lets it through (revoked, found exposed, expired, its project
+ * archived: live-requests.ts). Told apart from a client hanging up: a stream that may have reasoned unseen is read on
+ * to its usage when its client leaves (token-fallback.ts), but one the gateway cut stops at the provider too, so that
+ * a leaked key's generations stop spending at once (found by review once every model not known to show all it
+ * generates was read on).
+ */
+export function cutByGateway(res: ServerResponse): void {
+  cutResponses.add(res);
+  res.destroy();
 }
 
 interface Deadline {

@@ -5,6 +5,7 @@ import type { KeyRecord } from '../../core/verify.js';
 import { checkSecret, type SecretCheck } from '../../services/verify-secret.js';
 import { presentedKey } from '../shared/bearer.js';
 import type { GatewayContext } from './gateway-context.js';
+import { cutByGateway } from './deadlines.js';
 import type { GatewayRequest } from './request.js';
 
 /** A request under way: its key, the headers that presented it, and its client's response. */
@@ -125,7 +126,7 @@ export class LiveRequests implements KeyChangeListener {
       if (live.ended || live.res.destroyed) return;
       if (c.ok) return this.watch(live, c.record);
       this.stats.cut++;
-      live.res.destroy();
+      cutByGateway(live.res);
     };
     try {
       const checked = checkSecret(g.app.keyCache, secret, Math.floor(g.app.deps.clock() / 1000), live.head.ip);

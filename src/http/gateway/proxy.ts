@@ -268,7 +268,7 @@ async function forward(
   const generation = (stream && (isModelCall || meterIfReported)) || readWhole ? { finished: readWhole || isBackgroundResponse(endpoint, body) } : null;
   // A stream whose input the gateway cannot count (by reference) is read to its end too: cut before its usage, it could
   // not be billed what the provider read (asked only at the hang-up).
-  const keep = generation ? () => readOnAfterHangUp(generation, body, info.model, info.plan) : !stream && (isModelCall || meterIfReported);
+  const keep = generation ? (cut: boolean) => readOnAfterHangUp(generation, body, info.model, info.plan, cut) : !stream && (isModelCall || meterIfReported);
   // What is read on without its client is noted, for a shutdown to let it finish (detached-reads.ts).
   const hungUp = watchHangUp(res, controller, keep, g.detached);
   // A whole answer billed whoever waits for it is waited for past a late first byte, its client answered 504 then

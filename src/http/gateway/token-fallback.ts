@@ -116,11 +116,20 @@ export function readsByReference(body: Record<string, unknown> | null): boolean 
 }
 
 /**
- * Asked when a stream's client hangs up: whether the stream is read on to its end for its usage — its generation was
+ * Asked when a stream's client hangs up (or the gateway cut it): whether the stream is read on to its end for its usage — its generation was
  * over, or its input cannot be counted (readsByReference), or it may have generated tokens it does not show
  * (mayReasonUnseen; not for a model priced at nothing, which has nothing to bill) — noted in `generation` for the relay.
  */
-export function readOnAfterHangUp(generation: { finished: boolean }, body: Record<string, unknown> | null, model: string | null = null, plan: MeterPlan | null = null): boolean {
+export function readOnAfterHangUp(
+  generation: { finished: boolean },
+  body: Record<string, unknown> | null,
+  model: string | null = null,
+  plan: MeterPlan | null = null,
+  cutByGateway = false,
+): boolean {
+  // Cut by the gateway (its key revoked, exposed, expired, its project archived: deadlines.ts cutByGateway): the
+  // provider is stopped unless only the usage is still to come; billed what it delivered.
+  if (cutByGateway) return generation.finished;
   if (!generation.finished && (readsByReference(body) || (mayReasonUnseen(model, body) && !isFreeOfCharge(plan?.price ?? null)) || runsUnseen(plan))) generation.finished = true;
   return generation.finished;
 }
