@@ -176,6 +176,23 @@ describe('circuit breaker and attempts', () => {
   });
 });
 
+describe("a provider's shows_all_output (its models show all they generate: streams cut at a hang-up)", () => {
+  it('takes true (every model of the provider), false or none (the built-in list alone), or a list of names and prefixes', () => {
+    expect(load(provider({})).providers[0].showsAllOutput).toBeUndefined();
+    expect(load(provider({ shows_all_output: false })).providers[0].showsAllOutput).toBeUndefined();
+    expect(load(provider({ shows_all_output: true })).providers[0].showsAllOutput).toBe(true);
+    expect(load(provider({ shows_all_output: ['llama-*', 'mistral-small-2503', '*'] })).providers[0].showsAllOutput).toEqual(['llama-*', 'mistral-small-2503', '*']);
+  });
+
+  it('refuses another type, an empty list, a pattern that is not a name or a prefix ending in one *, a repeat, a misspelt key', () => {
+    for (const bad of ['llama-*', 1, null, { models: ['llama-*'] }, [], [''], ['llama*70b'], ['**'], [3], ['a'.repeat(257)], ['llama-*', 'llama-*']]) {
+      expect(() => load(provider({ shows_all_output: bad })), JSON.stringify(bad)).toThrow(/providers\.0\.shows_all_output/);
+    }
+    expect(() => load(provider({ show_all_output: true }))).toThrow(/Unrecognized key.*show_all_output/);
+    expect(() => load(provider({ shows_all_outputs: ['llama-*'] }))).toThrow(/Unrecognized key.*shows_all_outputs/);
+  });
+});
+
 describe('pricing tiers', () => {
   const priced = (price: unknown) => load({ pricing: { 'my-model': price } });
 

@@ -32,6 +32,30 @@ export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 /** The `anthropic-version` sent to an Anthropic provider when the client sends none. */
 export const DEFAULT_ANTHROPIC_VERSION = '2023-06-01';
 
+/**
+ * A model pattern of `shows_all_output`: a model name, or a prefix ending in a single `*` (as routes match them,
+ * core/routing.ts: case as written).
+ */
+const ModelPattern = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine((p) => !p.slice(0, -1).includes('*'), 'a pattern is a model name or a prefix ending in a single * (llama-3.3-70b, llama-*)');
+
+/**
+ * `shows_all_output`: the operator's word that a provider's models (`true`), or those a list names, generate nothing
+ * they do not show, so that their streams are cut when their client hangs up (token-fallback.ts mayReasonUnseen);
+ * `false` is the default, the built-in list alone.
+ */
+const ShowsAllOutput = z.union([
+  z.boolean(),
+  z
+    .array(ModelPattern)
+    .min(1, 'name at least one model or prefix (or true for every model of the provider)')
+    .max(256)
+    .refine((l) => new Set(l).size === l.length, 'a pattern is listed twice'),
+]);
+
 const Provider = z.strictObject({
   name: z.string().regex(/^[a-z0-9_-]+$/i),
   /**
@@ -82,6 +106,11 @@ const Provider = z.strictObject({
       z.string().regex(/^[\x21-\x7e]{1,256}$/, 'must be a project id of the provider (printable, no spaces)'),
     )
     .optional(),
+  /**
+   * The models of this provider that show all they generate (`true`: every one; or names and `prefix*` patterns): a
+   * stream of one is cut when its client hangs up, unless the request asks for reasoning (docs/metering.md).
+   */
+  shows_all_output: ShowsAllOutput.optional(),
 });
 
 const usd = z.number().min(0).finite();
@@ -255,6 +284,11 @@ export interface ProviderConfig {
   connections: number;
   /** Tollgate project id → the provider's project (`OpenAI-Project`). */
   projects: Record<string, string>;
+  /**
+   * `shows_all_output`: the models the operator says show all they generate (`true`: every one; else names and
+   * `prefix*` patterns), cut when their client hangs up; absent: the built-in list alone (token-fallback.ts).
+   */
+  showsAllOutput?: true | readonly string[];
 }
 
 /** A route: the provider a model pattern goes to, and where a request goes when that provider cannot answer. */
@@ -399,6 +433,7 @@ export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<s
       retries: p.retries ?? 0,
       connections: p.connections ?? 128,
       projects: p.projects ?? {},
+      ...(p.shows_all_output === true || Array.isArray(p.shows_all_output) ? { showsAllOutput: p.shows_all_output } : {}),
     };
   });
   const fromEnv = (name: string, kind: ProviderKind, baseUrl: string, apiKey: string, variable: string): ProviderConfig => ({

@@ -32,7 +32,7 @@ import { checkModelUse, requestModel, withModel } from './request-model.js';
 import { unlistedLabel } from './route-label.js';
 import { admissionHeaders } from './limit-headers.js';
 import { relayStream } from './stream-relay.js';
-import { countFallbackTokens, readOnAfterHangUp, streamedTokens, withInputCounted, withUnnamedCounted } from './token-fallback.js';
+import { countFallbackTokens, readOnAfterHangUp, showsAllOutputOf, streamedTokens, withInputCounted, withUnnamedCounted } from './token-fallback.js';
 import { forwardTranslated, planTranslation, type Translation } from './translated.js';
 import { anthropicErrorBodyOf } from '../../core/translate/error-bodies.js';
 import { isPending } from '../../core/maybe-promise.js';
@@ -268,7 +268,7 @@ async function forward(
   const generation = (stream && (isModelCall || meterIfReported)) || readWhole ? { finished: readWhole || isBackgroundResponse(endpoint, body) } : null;
   // A stream whose input the gateway cannot count (by reference) is read to its end too: cut before its usage, it could
   // not be billed what the provider read (asked only at the hang-up).
-  const keep = generation ? (cut: boolean) => readOnAfterHangUp(generation, body, info.model, info.plan, cut) : !stream && (isModelCall || meterIfReported);
+  const keep = generation ? (cut: boolean) => readOnAfterHangUp(generation, body, info.model, info.plan, cut, showsAllOutputOf(g.config.providers, info.provider)) : !stream && (isModelCall || meterIfReported);
   // What is read on without its client is noted, for a shutdown to let it finish (detached-reads.ts).
   const hungUp = watchHangUp(res, controller, keep, g.detached);
   // A whole answer billed whoever waits for it is waited for past a late first byte, its client answered 504 then

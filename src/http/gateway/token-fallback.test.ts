@@ -102,5 +102,21 @@ describe('mayReasonUnseen (a stream read to its end when its client hangs up mid
     for (const body of asks) expect(mayReasonUnseen('gpt-4o', body), JSON.stringify(body)).toBe(true);
     for (const body of [{ reasoning: null }, { reasoning_effort: 'none' }, { thinking: { type: 'disabled' } }, { thinking: null }, { include_reasoning: false }]) expect(mayReasonUnseen('claude-sonnet-4-5', body), JSON.stringify(body)).toBe(false);
   });
+  it("takes the operator's word (a provider's shows_all_output) for the models it names, over the built-in default", () => {
+    const list = ['llama-*', 'mistral-small', 'deepseek-r1-distill-*'];
+    // Named exactly or by prefix, case as written (as routes match): cut unless the request asks for reasoning.
+    for (const model of ['llama-3.3-70b', 'llama-', 'mistral-small', 'deepseek-r1-distill-llama-70b']) {
+      expect(mayReasonUnseen(model, {}, list), model).toBe(false);
+      expect(mayReasonUnseen(model, { reasoning_effort: 'high' }, list), model).toBe(true);
+      expect(mayReasonUnseen(model, { reasoning_effort: 'none' }, list), model).toBe(false);
+    }
+    for (const model of ['Llama-3.3-70b', 'mistral-small-2503', 'meta/llama-3', 'qwen3-32b', null]) expect(mayReasonUnseen(model, {}, list), String(model)).toBe(true);
+    // true: every model of the provider, even a name that speaks of reasoning (the operator's server, its word).
+    for (const model of ['acme-large', 'kimi-k2-thinking', 'gpt-oss-120b']) expect(mayReasonUnseen(model, {}, true), model).toBe(false);
+    expect(mayReasonUnseen('acme-large', { enable_thinking: true }, true)).toBe(true);
+    // The built-in list still holds beside the operator's.
+    expect(mayReasonUnseen('gpt-4o', {}, list)).toBe(false);
+    expect(mayReasonUnseen('gpt-4o', {}, undefined)).toBe(false);
+  });
 });
 

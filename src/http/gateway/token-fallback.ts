@@ -1,3 +1,4 @@
+import type { ProviderConfig } from '../../config/gateway-config.js';
 import { TollgateError } from '../../core/errors.js';
 import { boundTokens, imagePartTokens, isImagePart } from '../../core/estimate.js';
 import type { MeterPlan } from '../../core/metering-plan.js';
@@ -126,12 +127,24 @@ export function readOnAfterHangUp(
   model: string | null = null,
   plan: MeterPlan | null = null,
   cutByGateway = false,
+  showsAll: ShowsAllOutput = undefined,
 ): boolean {
   // Cut by the gateway (its key revoked, exposed, expired, its project archived: deadlines.ts cutByGateway): the
   // provider is stopped unless only the usage is still to come; billed what it delivered.
   if (cutByGateway) return generation.finished;
-  if (!generation.finished && (readsByReference(body) || (mayReasonUnseen(model, body) && !isFreeOfCharge(plan?.price ?? null)) || runsUnseen(plan))) generation.finished = true;
+  if (!generation.finished && (readsByReference(body) || (mayReasonUnseen(model, body, showsAll) && !isFreeOfCharge(plan?.price ?? null)) || runsUnseen(plan))) generation.finished = true;
   return generation.finished;
+}
+
+/**
+ * The operator's word on which models of a provider show all they generate (its `shows_all_output`), or undefined: a
+ * provider of the file only (one added at run time, or from OPENAI_API_KEY, has none). Asked at a hang-up only, of
+ * the provider the request is at then (a fallback's, after one).
+ */
+export function showsAllOutputOf(providers: readonly ProviderConfig[], provider: string | null): ShowsAllOutput {
+  if (provider === null) return undefined;
+  for (const p of providers) if (p.name === provider) return p.showsAllOutput;
+  return undefined;
 }
 
 /**
@@ -151,6 +164,7 @@ function runsUnseen(plan: MeterPlan | null): boolean {
  * provider's prefix (`openai/gpt-4o`) counts as the name. Every other model may reason unseen: OpenAI's o-series,
  * GPT-5, Codex and gpt-oss, Gemini 2.5 and 3 (which think by default), xAI's Grok (grok-3-mini, grok-4), Qwen3,
  * DeepSeek's reasoner and R1, and any name Tollgate does not know, as a compatible server may serve anything under it.
+ * An operator names the models of a provider that show all they generate beside these (`shows_all_output`).
  */
 const SHOWS_ALL = /^(?:[\w.-]+\/)?(?:ft:)?(?:gpt-4|gpt-3\.5|chatgpt-4o|gpt-audio|davinci-002|babbage-002|claude-|gemini-1\.|gemini-2\.0-)/i;
 /** A name that says it reasons or thinks (OpenRouter's `:thinking` variants, Gemini 2.0's `-thinking-exp`): never taken for one that shows all. */
@@ -164,11 +178,32 @@ const SAYS_IT_REASONS = /think|reason/i;
  * the model to write, then hanging up). The default is to read on: a list of the reasoning models of every provider
  * missed Gemini's, Grok's and Qwen's (found by a review: 6 output tokens billed of 10,010 on gemini-2.5-pro), and a
  * compatible server may serve a reasoning model under any name; a request's own word that it wants no reasoning
- * (`reasoning_effort: "none"`) is taken only for a model known to show all.
+ * (`reasoning_effort: "none"`) is taken only for a model known to show all. The operator's word (`showsAll`, its
+ * provider's `shows_all_output`) makes a model known to show all: a Llama read on to its `max_tokens` at each hang-up
+ * was generated and paid for past where its client left.
  */
-export function mayReasonUnseen(model: string | null, body: Record<string, unknown> | null): boolean {
-  if (model === null || !SHOWS_ALL.test(model) || SAYS_IT_REASONS.test(model)) return true;
+export function mayReasonUnseen(model: string | null, body: Record<string, unknown> | null, showsAll: ShowsAllOutput = undefined): boolean {
+  if (model === null) return true;
+  if (!operatorSaysShowsAll(showsAll, model) && (!SHOWS_ALL.test(model) || SAYS_IT_REASONS.test(model))) return true;
   return body !== null && asksForReasoning(body);
+}
+
+/**
+ * A provider's `shows_all_output` (gateway-config.ts): `true` for every model of it, or model names and `prefix*`
+ * patterns, matched as routes are (case as written).
+ */
+export type ShowsAllOutput = true | readonly string[] | undefined;
+
+/**
+ * Whether the operator said a model shows all it generates: the operator's word wins over the built-in default, even
+ * for a name that speaks of reasoning (SAYS_IT_REASONS): it is their server, and reasoning it shows in the stream
+ * (`reasoning_content`) is counted when a stream is cut. A request that asks for reasoning is still read on.
+ */
+function operatorSaysShowsAll(showsAll: ShowsAllOutput, model: string): boolean {
+  if (showsAll === undefined) return false;
+  if (showsAll === true) return true;
+  for (const p of showsAll) if (p.endsWith('*') ? model.startsWith(p.slice(0, -1)) : p === model) return true;
+  return false;
 }
 
 /**

@@ -33,7 +33,7 @@ import type { GatewayRequest } from './request.js';
 import { sendJson } from './respond.js';
 import { cutOffEvent, cutOffMessage } from './stream-relay.js';
 import { answerFinished, streamShapeFor } from '../../core/stream-usage.js';
-import { countFallbackTokens, readOnAfterHangUp, streamedTokens, withUnnamedCounted } from './token-fallback.js';
+import { countFallbackTokens, readOnAfterHangUp, showsAllOutputOf, streamedTokens, withUnnamedCounted } from './token-fallback.js';
 
 // Requests whose client speaks one API and whose provider another (docs/providers.md): an OpenAI client's chat
 // completion to an Anthropic provider, an Anthropic client's message (or token count) to an OpenAI-compatible one.
@@ -117,7 +117,7 @@ export async function forwardTranslated(
   const generation = { finished: false };
   // An OpenAI stream whose input the gateway cannot count (by reference) is read to its end too (proxy.ts).
   const uncounted = t.kind === 'messages-to-openai' ? t.body : null;
-  const hungUp = watchHangUp(res, controller, t.stream ? (cut: boolean) => readOnAfterHangUp(generation, uncounted, info.model, info.plan, cut) : true, g.detached);
+  const hungUp = watchHangUp(res, controller, t.stream ? (cut: boolean) => readOnAfterHangUp(generation, uncounted, info.model, info.plan, cut, showsAllOutputOf(g.config.providers, info.provider)) : true, g.detached);
   // A whole answer is waited for past a late first byte, its client answered 504 then (late-answer.ts, as in proxy.ts).
   const late = t.stream ? null : lateAnswer(g, res, info, hungUp, controller);
   /** Why the client no longer waits for the answer, if it does not: it hung up, or it was answered at the first byte's timeout. */
