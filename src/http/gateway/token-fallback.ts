@@ -210,10 +210,12 @@ function operatorSaysShowsAll(showsAll: ShowsAllOutput, model: string): boolean 
  * Whether a request asks for reasoning or thinking: `reasoning` (OpenAI's Responses API, OpenRouter), a
  * `reasoning_effort` other than `none`, Anthropic's `thinking` not `disabled`, or any other top-level member whose
  * name speaks of reasoning or thinking (OpenRouter's `include_reasoning`, a server's `enable_thinking`), set to
- * anything but `null` or `false`.
+ * anything but `null` or `false`, or Anthropic's `output_config.effort`.
  */
 function asksForReasoning(body: Record<string, unknown>): boolean {
   for (const [key, value] of Object.entries(body)) {
+    // Anthropic's effort (an OpenAI client's reasoning_effort, translated): a model that thinks adaptively spends it.
+    if (key === 'output_config' && typeof value === 'object' && value !== null && (value as { effort?: unknown }).effort != null) return true;
     if (value === undefined || value === null || value === false || !SAYS_IT_REASONS.test(key)) continue;
     if (key === 'reasoning_effort' && value === 'none') continue;
     if (key === 'thinking' && typeof value === 'object' && (value as { type?: unknown }).type === 'disabled') continue;

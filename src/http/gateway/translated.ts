@@ -115,9 +115,10 @@ export async function forwardTranslated(
   // A whole answer is read and billed even when its client hung up (the provider bills it); so is a stream whose
   // generation is over when its client leaves (its usage comes last), as for an untranslated one (proxy.ts).
   const generation = { finished: false };
-  // An OpenAI stream whose input the gateway cannot count (by reference) is read to its end too (proxy.ts).
-  const uncounted = t.kind === 'messages-to-openai' ? t.body : null;
-  const hungUp = watchHangUp(res, controller, t.stream ? (cut: boolean) => readOnAfterHangUp(generation, uncounted, info.model, info.plan, cut, showsAllOutputOf(g.config.providers, info.provider)) : true, g.detached);
+  // A stream whose input the gateway cannot count (by reference), or that asked for reasoning, is read to its end too
+  // (proxy.ts): asked of the body sent upstream, in the provider's API (found by review: an OpenAI client's
+  // reasoning_effort to Claude was never seen, the body not given, and the stream cut).
+  const hungUp = watchHangUp(res, controller, t.stream ? (cut: boolean) => readOnAfterHangUp(generation, t.body, info.model, info.plan, cut, showsAllOutputOf(g.config.providers, info.provider)) : true, g.detached);
   // A whole answer is waited for past a late first byte, its client answered 504 then (late-answer.ts, as in proxy.ts).
   const late = t.stream ? null : lateAnswer(g, res, info, hungUp, controller);
   /** Why the client no longer waits for the answer, if it does not: it hung up, or it was answered at the first byte's timeout. */
