@@ -124,4 +124,42 @@ describe('loadConfig', () => {
     expect(loadConfig({ TOLLGATE_URL: 'http://x', TOLLGATE_ADMIN_KEY: 'k', TOLLGATE_KEY: 'k', TOLLGATE_TEST_SHIFTS: '1', PATH: '/bin', PORT: '1' }).warnings).toEqual([]);
     expect(JSON.stringify(loadConfig({ TOLLGATE_SECRT: 'a-secret-value-that-must-not-show-up' }).warnings)).not.toContain('must-not-show-up');
   });
+  it('reads an empty or blank HOST and TOLLGATE_DATA_DIR as unset (127.0.0.1, ./data), never as every interface', () => {
+    for (const blank of ['', ' ', '\t']) {
+      expect(loadConfig({ HOST: blank }).host, JSON.stringify(blank)).toBe('127.0.0.1');
+      expect(loadConfig({ TOLLGATE_DATA_DIR: blank }).dataDir, JSON.stringify(blank)).toBe('./data');
+    }
+    expect(loadConfig({ HOST: '0.0.0.0', TOLLGATE_DATA_DIR: '/var/lib/tollgate' })).toMatchObject({ host: '0.0.0.0', dataDir: '/var/lib/tollgate' });
+  });
+
+  it('refuses a DATABASE_URL of another scheme, or a postgres URL that cannot be read, naming it and never showing it', () => {
+    expect(loadConfig({ DATABASE_URL: '' }).databaseUrl).toBeUndefined();
+    for (const good of ['postgres://u:p@db.example.com:5432/tollgate', 'postgresql://db/tollgate?sslmode=require', 'sqlite:/var/lib/tollgate/t.db', 'sqlite::memory:']) {
+      expect(loadConfig({ DATABASE_URL: good }).databaseUrl, good).toBe(good);
+    }
+    const cases: Array<[string, RegExp]> = [
+      ['mysql://root:hunter2secret@db/tollgate', /DATABASE_URL: must start with postgres:\/\/ or postgresql:\/\/ \(or sqlite:PATH\)/],
+      ['Postgres://root:hunter2secret@db/x', /DATABASE_URL: must start with postgres:\/\//],
+      ['sqlite:', /DATABASE_URL: sqlite:PATH names a file/],
+      ['postgres://root:hunter2secret@db:99999/x', /DATABASE_URL: not a URL that can be read \(the value is not shown: it may hold a password\)/],
+      ['postgres://root:hunter2 secret@[db/x', /DATABASE_URL: not a URL that can be read/],
+    ];
+    for (const [value, problem] of cases) {
+      const message = refusal({ DATABASE_URL: value });
+      expect(message, value).toMatch(/^Invalid configuration:\n/);
+      expect(message, value).toMatch(problem);
+      expect(message, value).not.toContain('hunter2');
+    }
+  });
+
+  it('refuses OPENAI_API_KEY or ANTHROPIC_API_KEY with characters a key cannot have, naming the variable, never the key', () => {
+    for (const name of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY']) {
+      expect(loadConfig({ [name]: '' }).gateway.providers, name).toEqual([]);
+      for (const value of ['sk-hunter2secret\n', 'sk-hunter2secret\r\n', ' sk-hunter2secret', ' ', 'sk-hunter2 secret']) {
+        const message = refusal({ [name]: value });
+        expect(message, JSON.stringify(value)).toMatch(new RegExp(`Invalid configuration:\\n {2}${name}: holds characters a key cannot have \\(a trailing newline\\?\\)`));
+        expect(message).not.toContain('hunter2');
+      }
+    }
+  });
 });

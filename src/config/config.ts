@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type GatewayConfig, loadGatewayConfig } from './gateway-config.js';
+import { type GatewayConfig, KEY_CHARACTERS, KEY_CHARACTERS_PROBLEM, ignoredKeyWarnings, loadGatewayConfig } from './gateway-config.js';
 import { IpEntryError, parseIpEntry } from '../core/ip-rules.js';
 import { baseUrlProblem } from '../core/provider-url.js';
 import { unknownSettingWarnings } from './env-names.js';
@@ -40,6 +40,43 @@ const baseUrlFrom = (def: string) =>
     .string()
     .optional()
     .transform((v) => (v === undefined || v.trim() === '' ? def : v));
+
+/** A text setting whose empty or blank value is unset (`HOST=` from an env file listened on every interface). */
+const textOr = (def: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? def : v));
+
+/** OPENAI_API_KEY and ANTHROPIC_API_KEY: empty is unset; else a key a header can carry, never shown when refused. */
+const providerKey = z
+  .string()
+  .optional()
+  .refine((v) => !v || KEY_CHARACTERS.test(v), KEY_CHARACTERS_PROBLEM);
+
+/**
+ * DATABASE_URL: empty is unset (SQLite in the data dir); else postgres:// or postgresql:// (a URL that can be read) or
+ * sqlite:PATH, refused here rather than at the database's opening, with a stack trace; never shown (it holds a password).
+ */
+const databaseUrl = z
+  .string()
+  .optional()
+  .superRefine((v, ctx) => {
+    if (!v) return;
+    const problem = databaseUrlProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+function databaseUrlProblem(url: string): string | null {
+  if (url.startsWith('sqlite:')) return url.length > 'sqlite:'.length ? null : 'sqlite:PATH names a file (sqlite:/var/lib/tollgate/tollgate.db, or sqlite::memory:)';
+  if (!/^postgres(ql)?:\/\//.test(url)) return 'must start with postgres:// or postgresql:// (or sqlite:PATH); the value is not shown: it may hold a password';
+  try {
+    new URL(url);
+  } catch {
+    return 'not a URL that can be read (the value is not shown: it may hold a password)';
+  }
+  return null;
+}
 
 /** The base URL variables, each with the key variable that makes Tollgate use it. */
 const BASE_URL_USED_WITH = [
@@ -95,10 +132,10 @@ function trustProxyProblem(list: string): string | null {
 }
 
 const EnvSchema = z.object({
-  HOST: z.string().default('127.0.0.1'),
+  HOST: textOr('127.0.0.1'),
   PORT: intFrom(8484, 0, 65_535),
-  TOLLGATE_DATA_DIR: z.string().default('./data'),
-  DATABASE_URL: z.string().optional(),
+  TOLLGATE_DATA_DIR: textOr('./data'),
+  DATABASE_URL: databaseUrl,
   REDIS_URL: z.string().optional(),
   TOLLGATE_SECRET: z.string().min(32, 'TOLLGATE_SECRET must be at least 32 characters').optional(),
   // Unset or empty: a token is generated at first start. Set: long enough that guessing it is hopeless even unthrottled,
@@ -134,9 +171,9 @@ const EnvSchema = z.object({
   TOLLGATE_ANOMALY_WARMUP_MINUTES: intFrom(10, 0, 1_000_000),
   TOLLGATE_USAGE_MAX_IN_MEMORY: intFrom(100_000, 1, 100_000_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_API_KEY: providerKey,
   OPENAI_BASE_URL: baseUrlFrom('https://api.openai.com/v1'),
-  ANTHROPIC_API_KEY: z.string().optional(),
+  ANTHROPIC_API_KEY: providerKey,
   ANTHROPIC_BASE_URL: baseUrlFrom('https://api.anthropic.com/v1'),
 });
 
@@ -199,7 +236,10 @@ export type Config = Readonly<{
   openaiBaseUrl: string;
   anthropicApiKey: string | undefined;
   anthropicBaseUrl: string;
-  /** What the start should warn of without refusing: TOLLGATE_ variables that are no setting (misspelt ones). */
+  /**
+   * What the start should warn of without refusing: TOLLGATE_ variables that are no setting (misspelt ones), and
+   * OPENAI_API_KEY or ANTHROPIC_API_KEY set beside a config-file provider of that name that does not read it.
+   */
   warnings: readonly string[];
   /** Providers, routes, aliases and prices (the config file, OPENAI_API_KEY and ANTHROPIC_API_KEY), resolved once and deep-frozen. */
   gateway: GatewayConfig;
@@ -251,8 +291,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     anthropicBaseUrl: e.ANTHROPIC_BASE_URL,
   };
   // The environment is not kept: only the secrets the gateway config names are resolved from it, into that config.
-  const warnings = unknownSettingWarnings(env, Object.keys(EnvSchema.shape));
-  return deepFreeze({ ...settings, warnings, gateway: loadGatewayConfig(settings, env) });
+  const gateway = loadGatewayConfig(settings, env);
+  const warnings = [...unknownSettingWarnings(env, Object.keys(EnvSchema.shape)), ...ignoredKeyWarnings(settings, gateway)];
+  return deepFreeze({ ...settings, warnings, gateway });
 }
 
 /** Freezes a plain-data tree (config holds no class instances), so no holder can change what another reads. */

@@ -1,3 +1,4 @@
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,5 +166,121 @@ describe('pass-through paths', () => {
     for (const path of ['/v1/organization', '/v1/organization/projects', '/v1/secret-scanning/reports', '/v1/projects/proj_1/roles']) {
       expect(refusal(() => load({ providers: [P()], pass_through_paths: [path] })), path).toMatch(/pass_through_paths\.0: \/v1\/[a-z-]+ is never forwarded/);
     }
+  });
+});
+
+describe('timeouts', () => {
+  // Past 2^31-1 ms a Node timer fires at once (TimeoutOverflowWarning): first_byte_ms 3000000000 answered 504 after ~30 ms
+  // while the upstream call went on, billed (found by review).
+  it('refuses a timeout past the longest Node timer, top-level and per provider, naming the member', () => {
+    for (const member of ['connect_ms', 'first_byte_ms', 'total_ms']) {
+      for (const bad of [2 ** 31, 3_000_000_000]) {
+        expect(refusal(() => load({ providers: [P()], timeouts: { [member]: bad } })), member).toMatch(
+          new RegExp(`: timeouts\\.${member}: milliseconds at most 2147483647 \\(Node's longest timer\\)`),
+        );
+        expect(refusal(() => load({ providers: [P({ timeouts: { [member]: bad } })] })), member).toMatch(
+          new RegExp(`: providers\\.0\\.timeouts\\.${member}: milliseconds at most 2147483647 \\(Node's longest timer\\)`),
+        );
+      }
+    }
+    const max = 2 ** 31 - 1;
+    const gateway = load({ providers: [P({ timeouts: { first_byte_ms: max } })], timeouts: { connect_ms: max, total_ms: max } });
+    expect(gateway.providers[0].timeouts).toEqual({ connectMs: max, firstByteMs: max, totalMs: max });
+  });
+});
+
+describe('provider keys a header cannot carry', () => {
+  it('refuses a key with a trailing newline, a space or nothing but whitespace, naming the variable and never the key', () => {
+    for (const value of [`${SECRET}\n`, `${SECRET}\r\n`, `${SECRET} `, ` ${SECRET}`, 'sk-a b', ' ', '\n', 'sk-caf\u00e9']) {
+      const single = refusal(() => load({ providers: [P()] }, { UP_KEY: value }));
+      expect(single, JSON.stringify(value)).toMatch(/provider up: environment variable UP_KEY holds characters a key cannot have \(a trailing newline\?\)/);
+      expect(single).not.toContain(SECRET);
+      const pooled = refusal(() => load({ providers: [P({ api_key_env: undefined, credentials: [{ api_key_env: 'UP_KEY_2' }, { api_key_env: 'UP_KEY' }] })] }, { UP_KEY: value }));
+      expect(pooled, JSON.stringify(value)).toMatch(/provider up: environment variable UP_KEY holds characters a key cannot have/);
+      expect(pooled).not.toContain(SECRET);
+    }
+  });
+});
+
+describe('secret-scanning reporters', () => {
+  const ec = () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const pem = (k: KeyObject) => k.export({ type: 'spki', format: 'pem' }) as string;
+  const R = (public_key: string, key_id = 'kid-1') => ({ name: 'codehost', key_id, public_key });
+
+  it('takes an ECDSA public key in PEM (SPKI), or another that checks a SHA-256 signature (RSA)', () => {
+    const key = pem(ec().publicKey);
+    expect(load({ secret_scanning: { reporters: [R(key)] } }).reporters).toEqual([{ name: 'codehost', keyId: 'kid-1', publicKey: key }]);
+    const rsa = pem(generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey);
+    expect(load({ secret_scanning: { reporters: [R(rsa)] } }).reporters[0].publicKey).toBe(rsa);
+  });
+
+  it('refuses a key that is not a PEM public key, a folded one, a private one, or one that cannot check a signature, naming the member', () => {
+    const pair = ec();
+    const folded = pem(pair.publicKey).replace(/\n/g, ' ');
+    const privatePem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const ed = pem(generateKeyPairSync('ed25519').publicKey);
+    const x = pem(generateKeyPairSync('x25519').publicKey);
+    for (const [value, why] of [
+      ['not a pem', /not a PEM \(SPKI\) public key/],
+      [folded, /not a PEM \(SPKI\) public key/],
+      [privatePem, /a private key: give the reporter's public key/],
+      [ed, /an ed25519 key, which cannot check the reports' signatures \(ECDSA with SHA-256\)/],
+      [x, /an x25519 key, which cannot check the reports' signatures/],
+    ] as const) {
+      const message = refusal(() => load({ secret_scanning: { reporters: [R(pem(ec().publicKey), 'kid-0'), R(value)] } }));
+      expect(message, value).toMatch(/: secret_scanning\.reporters\.1\.public_key: /);
+      expect(message, value).toMatch(why);
+      expect(message).not.toContain('PRIVATE KEY');
+    }
+  });
+
+  it('refuses two reporters of one key_id (only the first would be tried)', () => {
+    expect(refusal(() => load({ secret_scanning: { reporters: [R(pem(ec().publicKey)), R(pem(ec().publicKey))] } }))).toMatch(
+      /: secret_scanning\.reporters\.1\.key_id: kid-1 is already the key_id of reporters\.0/,
+    );
+  });
+});
+
+describe('YAML a config file cannot use', () => {
+  it('refuses merge keys (<<), saying they are not supported', () => {
+    const text = `base: &b\n  base_url: https://api.example.com/v1\nproviders:\n  - name: up\n    <<: *b\n    api_key_env: UP_KEY\n`;
+    expect(refusal(() => loadText(text, 'yaml'))).toMatch(/c\d+\.yaml: merge keys \(<<\) are not supported \(line 5, column 5\): write each member out/);
+    // A quoted "<<" is a plain key, refused as any unknown member is.
+    expect(refusal(() => loadText(`providers:\n  - name: up\n    base_url: https://api.example.com/v1\n    "<<": x\n`, 'yaml'))).toMatch(/providers\.0: Unrecognized key/);
+  });
+
+  it('refuses a tag it does not know rather than reading the text as a string, without echoing the value', () => {
+    for (const tag of ['!!js/function', '!foo', '!!python/object']) {
+      const message = refusal(() => loadText(`providers:\n  - name: up\n    base_url: https://api.example.com/v1\n    api_key_env: ${tag} ${SECRET}\n`, 'yaml'));
+      expect(message, tag).toMatch(/c\d+\.yaml: not valid YAML \(Unresolved tag: .* at line 4, column 18\)/);
+      expect(message).not.toContain(SECRET);
+    }
+  });
+});
+
+describe('OPENAI_API_KEY or ANTHROPIC_API_KEY beside a provider of that name in the file', () => {
+  const warningsOf = (file: unknown, env: Record<string, string>) => {
+    const path = join(dir, `c${n++}.json`);
+    writeFileSync(path, JSON.stringify(file));
+    return loadConfig({ TOLLGATE_CONFIG: path, TOLLGATE_DATA_DIR: dir, UP_KEY: SECRET, ...env }).warnings;
+  };
+
+  it('warns at start that the variable is not used, saying what the provider sends instead, never the key', () => {
+    const keyless = warningsOf({ providers: [P({ name: 'OpenAI', api_key_env: undefined })] }, { OPENAI_API_KEY: 'sk-env-openai-key' });
+    expect(keyless).toEqual([
+      "OPENAI_API_KEY is set but not used: the config file's provider OpenAI is given no key and sends none (give it api_key_env: OPENAI_API_KEY to use it)",
+    ]);
+    const other = warningsOf({ providers: [P({ name: 'anthropic', kind: 'anthropic' })] }, { ANTHROPIC_API_KEY: 'sk-env-anthropic-key' });
+    expect(other).toEqual([
+      "ANTHROPIC_API_KEY is set but not used: the config file's provider anthropic takes its key from UP_KEY (give it api_key_env: ANTHROPIC_API_KEY to use it)",
+    ]);
+    expect(JSON.stringify([...keyless, ...other])).not.toMatch(/sk-env|REALSECRET/);
+  });
+
+  it('says nothing when the provider reads the variable, or no provider takes its name', () => {
+    expect(warningsOf({ providers: [P({ name: 'openai', api_key_env: 'OPENAI_API_KEY' })] }, { OPENAI_API_KEY: 'sk-o' })).toEqual([]);
+    expect(warningsOf({ providers: [P({ name: 'openai', api_key_env: undefined, credentials: [{ api_key_env: 'UP_KEY' }, { api_key_env: 'OPENAI_API_KEY' }] })] }, { OPENAI_API_KEY: 'sk-o' })).toEqual([]);
+    expect(warningsOf({ providers: [P()] }, { OPENAI_API_KEY: 'sk-o' })).toEqual([]);
+    expect(warningsOf({ providers: [P({ name: 'openai', api_key_env: undefined })] }, {})).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { isPair, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_PRICES, type ModelPrice } from '../core/pricing.js';
 import { baseUrlProblem } from '../core/provider-url.js';
@@ -12,11 +13,27 @@ import { segmentProblem } from '../core/canonical-path.js';
 // tollgate.config.json / .yaml: providers, model routing and aliases, prices. Provider secrets are never in the
 // file: each provider names the environment variable that holds its key.
 
+/**
+ * The longest delay a Node timer takes (config.ts MAX_TIMER_MS): past it, setTimeout fires after 1 ms
+ * (TimeoutOverflowWarning), and a first_byte_ms of 3000000000 answered 504 at once while the call went on, billed.
+ */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+const TimerMs = z.number().int().positive().max(LONGEST_TIMER_MS, `milliseconds at most ${LONGEST_TIMER_MS} (Node's longest timer)`);
+
 const Timeouts = z.strictObject({
-  connect_ms: z.number().int().positive().optional(),
-  first_byte_ms: z.number().int().positive().optional(),
-  total_ms: z.number().int().positive().optional(),
+  connect_ms: TimerMs.optional(),
+  first_byte_ms: TimerMs.optional(),
+  total_ms: TimerMs.optional(),
 });
+
+/**
+ * What a provider key from the environment may hold: printable ASCII without spaces, as a runtime credential
+ * (services/runtime-provider-input.ts). It goes into a header as it is: a trailing newline (a Kubernetes secret from a
+ * file, an env file) was taken at start, then every request failed 502 (UND_ERR_INVALID_ARG) and opened the breaker.
+ */
+export const KEY_CHARACTERS = /^[\x21-\x7e]+$/;
+/** Why a key is refused, naming where it came from and never what it holds. */
+export const KEY_CHARACTERS_PROBLEM = 'holds characters a key cannot have (a trailing newline?): a key is printable ASCII without spaces';
 
 /**
  * What `api_key_env` holds: the name of a variable (POSIX's portable names). A key typed in its place would be echoed
@@ -163,9 +180,39 @@ const DEFAULT_PRICE_KEY = 'default';
 const Reporter = z.strictObject({
   name: z.string().min(1).max(128),
   key_id: z.string().min(1).max(512),
-  /** PEM (SPKI) public key of the reporter's ECDSA signing key. */
-  public_key: z.string().min(1),
+  /**
+   * PEM (SPKI) public key of the reporter's ECDSA signing key, checked here: verifyReport (http/secret-scanning.ts)
+   * takes a key it cannot read as a bad signature, and every correctly signed report was refused 401.
+   */
+  public_key: z.string().superRefine((pem, ctx) => {
+    const problem = publicKeyProblem(pem);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
 });
+
+/** The kinds of public key a SHA-256 signature is checked with (node:crypto verify, as verifyReport calls it). */
+const SIGNATURE_KEY_TYPES = new Set(['ec', 'rsa', 'rsa-pss', 'dsa']);
+
+/** Why a reporter's public_key is not one reports can be verified with (ECDSA, as verifyReport checks them), or null. */
+function publicKeyProblem(pem: string): string | null {
+  let isPrivate = false;
+  try {
+    createPrivateKey(pem);
+    isPrivate = true;
+  } catch {}
+  // Its text is never shown: a private key pasted in its place is a secret.
+  if (isPrivate) return "a private key: give the reporter's public key (PEM, SPKI), and keep the private one secret";
+  let type: string | undefined;
+  try {
+    type = createPublicKey(pem).asymmetricKeyType;
+  } catch {
+    return 'not a PEM (SPKI) public key ("-----BEGIN PUBLIC KEY-----", then its lines; in YAML a literal block, public_key: |, keeps them)';
+  }
+  // verifyReport checks a SHA-256 signature: an ECDSA key's (GitHub's, P-256), or an RSA or DSA one's; an Ed25519 or
+  // X25519 key cannot check one, and every report would be refused.
+  if (!SIGNATURE_KEY_TYPES.has(type ?? '')) return `an ${type} key, which cannot check the reports' signatures (ECDSA with SHA-256): give the reporter's EC public key`;
+  return null;
+}
 
 /**
  * A route: a provider's name, or a provider with fallbacks (issue 20 §3): tried in order when the provider cannot
@@ -183,7 +230,18 @@ export const DEFAULT_ROUTE_ATTEMPTS = 3;
 
 const FileSchema = z
   .strictObject({
-    secret_scanning: z.strictObject({ reporters: z.array(Reporter) }).optional(),
+    secret_scanning: z
+      .strictObject({ reporters: z.array(Reporter) })
+      .superRefine(({ reporters }, ctx) => {
+        // A report names its key by key_id, and the first reporter of that id is the only one tried.
+        const first = new Map<string, number>();
+        for (const [i, r] of reporters.entries()) {
+          const at = first.get(r.key_id);
+          if (at !== undefined) ctx.addIssue({ code: 'custom', path: ['reporters', i, 'key_id'], message: `${r.key_id} is already the key_id of reporters.${at}` });
+          else first.set(r.key_id, i);
+        }
+      })
+      .optional(),
     providers: z.array(Provider).optional(),
     routes: z.record(z.string(), Route).optional(),
     aliases: z.record(z.string(), z.string()).optional(),
@@ -385,6 +443,7 @@ function credentialsOf(p: z.infer<typeof Provider>, env: Readonly<Record<string,
   return listed.map((c) => {
     const apiKey = env[c.api_key_env];
     if (!apiKey) throw new Error(`provider ${p.name}: environment variable ${c.api_key_env} is not set`);
+    if (!KEY_CHARACTERS.test(apiKey)) throw new Error(`provider ${p.name}: environment variable ${c.api_key_env} ${KEY_CHARACTERS_PROBLEM}`);
     return { id: c.api_key_env, apiKey, weight: c.weight ?? 1 };
   });
 }
@@ -478,6 +537,26 @@ export function loadGatewayConfig(config: GatewaySources, env: Readonly<Record<s
 }
 
 /**
+ * OPENAI_API_KEY and ANTHROPIC_API_KEY set beside a config-file provider of that name (in any case) that does not read
+ * them: the file's provider takes the variable's place (loadGatewayConfig), and the key was silently unused, a provider
+ * given no api_key_env sending none. Warned of at start rather than refused: a file may name its own key variable, or a
+ * keyless local server `openai`, while the variable is set for other programs.
+ */
+export function ignoredKeyWarnings(config: Pick<GatewaySources, 'openaiApiKey' | 'anthropicApiKey'>, gateway: Pick<GatewayConfig, 'providers'>): string[] {
+  const out: string[] = [];
+  for (const [variable, name, key] of [
+    ['OPENAI_API_KEY', 'openai', config.openaiApiKey],
+    ['ANTHROPIC_API_KEY', 'anthropic', config.anthropicApiKey],
+  ] as const) {
+    const p = key ? gateway.providers.find((q) => q.name.toLowerCase() === name) : undefined;
+    if (!p || p.credentials.some((c) => c.id === variable)) continue;
+    const reads = p.credentials.length === 0 ? 'is given no key and sends none' : `takes its key from ${p.credentials.map((c) => c.id).join(', ')}`;
+    out.push(`${variable} is set but not used: the config file's provider ${p.name} ${reads} (give it api_key_env: ${variable} to use it)`);
+  }
+  return out;
+}
+
+/**
  * A JSON config file's value: refused when it is not JSON (saying where, not what: V8's message quotes the text, which
  * may hold a secret), or when an object names a member twice, which JSON.parse takes last-wins and YAML refuses.
  */
@@ -494,15 +573,47 @@ function parseJsonFile(file: string, text: string): unknown {
   return value;
 }
 
-/** A YAML config file's value: refused saying where and why, without the excerpt of its text the parser's message shows. */
+/**
+ * A YAML config file's value: refused saying where and why, without the excerpt of its text the parser's message shows.
+ * Its warnings refuse it too: a tag it does not know (`!!js/function`, `!foo`) was read as a plain string, with a
+ * YAMLWarning quoting the line. Merge keys (`<<: *base`) are not supported (YAML 1.2 has none: `<<` was read as a member
+ * named so, then refused as unknown); they are refused saying so.
+ */
 function parseYamlFile(file: string, text: string): unknown {
+  const lineCounter = new LineCounter();
+  let doc: ReturnType<typeof parseDocument>;
   try {
-    return parseYaml(text);
+    doc = parseDocument(text, { lineCounter, prettyErrors: false });
   } catch (err) {
-    const why = (err as Error).message.split('\n')[0].replace(/:\s*$/, '');
-    throw new Error(`${file}: not valid YAML (${why})`);
+    throw new Error(`${file}: not valid YAML (${firstLine((err as Error).message)})`);
+  }
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem) {
+    const at = lineCounter.linePos(problem.pos[0]);
+    throw new Error(`${file}: not valid YAML (${firstLine(problem.message)} at line ${at.line}, column ${at.col})`);
+  }
+  let merge: number | null = null;
+  visit(doc, {
+    Pair(_, pair) {
+      if (isPair(pair) && isScalar(pair.key) && pair.key.value === '<<' && pair.key.type === 'PLAIN') {
+        merge = pair.key.range?.[0] ?? 0;
+        return visit.BREAK;
+      }
+    },
+  });
+  if (merge !== null) {
+    const at = lineCounter.linePos(merge);
+    throw new Error(`${file}: merge keys (<<) are not supported (line ${at.line}, column ${at.col}): write each member out`);
+  }
+  try {
+    return doc.toJS();
+  } catch (err) {
+    throw new Error(`${file}: not valid YAML (${firstLine((err as Error).message)})`);
   }
 }
+
+/** A parser's message without the excerpt of the text it may quote after its first line. */
+const firstLine = (message: string) => message.split('\n')[0].replace(/:\s*$/, '');
 
 function lineAndColumn(text: string, position: number): string {
   const before = text.slice(0, position);
