@@ -120,6 +120,18 @@ export class ProviderKeyWatch {
   }
 }
 
+/**
+ * Whether a short text (an answer header's value) holds one of the provider's keys: each key's longest run of ASCII
+ * letters and digits, as ProviderKeyWatch looks for it (an upstream echoing the request's Authorization, x-api-key or
+ * api-key in a header of its answer writes it so, whole or in part). A few `includes` over the few keys.
+ */
+export function holdsProviderKey(text: string, secrets: readonly string[]): boolean {
+  for (const s of secrets) {
+    if (s.length >= MIN_SECRET && text.includes(plainRunOf(s) ?? s)) return true;
+  }
+  return false;
+}
+
 /** An ASCII letter or digit (and a few others) written as a JSON escape. */
 const ESCAPED_LETTER_OR_DIGIT = /\\u00[3-7]/;
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ApiFormat } from '../../core/anthropic-errors.js';
+import { holdsProviderKey } from '../../core/provider-details.js';
 import { ANTHROPIC_REQUEST_ID_HEADER, REQUEST_ID_HEADER, UPSTREAM_REQUEST_ID_HEADER } from '../shared/request-id.js';
 
 // Which headers cross the gateway. Only an allowlist of the client's headers reaches the provider (never its
@@ -97,9 +98,16 @@ function connectionNamed(value: string): ReadonlySet<string> {
  * Headers passed back to the client from the upstream's answer, with Tollgate's request id in `x-request-id` (and in
  * `request-id` for Anthropic's clients); the upstream's own id (`x-request-id`, Anthropic's `request-id`) goes on as
  * `x-upstream-request-id`. The provider's rate-limit headers (OpenAI's `x-ratelimit-*`, Anthropic's
- * `anthropic-ratelimit-*`) describe its account, not the key: Tollgate's own take their place.
+ * `anthropic-ratelimit-*`) describe its account, not the key: Tollgate's own take their place. A header whose value
+ * holds one of the providers' keys (`secrets`: an upstream echoing the request's Authorization, x-api-key or api-key,
+ * found by a review) is dropped, whatever its name: the answer's body is cleared of the keys, so are its headers.
  */
-export function clientResponseHeaders(h: Record<string, string | string[] | undefined>, requestId: string, format: ApiFormat = 'openai'): Record<string, string | string[]> {
+export function clientResponseHeaders(
+  h: Record<string, string | string[] | undefined>,
+  requestId: string,
+  format: ApiFormat,
+  secrets: readonly string[],
+): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   // Headers the upstream's Connection header names are hop-by-hop too.
   const connection = h.connection;
@@ -107,6 +115,7 @@ export function clientResponseHeaders(h: Record<string, string | string[] | unde
   for (const name in h) {
     const value = h[name];
     if (value === undefined || DROP_RESPONSE.has(name) || named?.has(name) || name.startsWith('x-ratelimit-') || name.startsWith('cf-') || name.startsWith('anthropic-ratelimit-') || isProviderDetail(name)) continue;
+    if (secrets.length > 0 && (typeof value === 'string' ? holdsProviderKey(value, secrets) : value.some((v) => holdsProviderKey(v, secrets)))) continue;
     if (name === REQUEST_ID_HEADER || name === ANTHROPIC_REQUEST_ID_HEADER) out[UPSTREAM_REQUEST_ID_HEADER] = value;
     else if (name !== UPSTREAM_REQUEST_ID_HEADER) out[name] = value;
   }

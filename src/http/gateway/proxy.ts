@@ -365,7 +365,8 @@ async function forward(
       through = read.over;
     }
     if (through) {
-      const headers: OutgoingHttpHeaders = clientResponseHeaders(up.headers, info.requestId, info.format);
+      const secrets = providerSecrets(g);
+      const headers: OutgoingHttpHeaders = clientResponseHeaders(up.headers, info.requestId, info.format, secrets);
       const limits = admissionHeaders(admission, info.format);
       for (const name in limits) headers[name] = limits[name];
       // A text answer may quote the request it answers (an echo, a diagnostic page), the provider's key with it: read
@@ -376,7 +377,6 @@ async function forward(
       const tail = !quotes && up.statusCode < 300 && readsAnswerEnd(info.plan, up.headers['content-type']) ? new BodyTail(ANSWER_END_BYTES) : undefined;
       // Any other answer (past the size read whole, of another type) is watched for the key as it passes, and cut
       // before it; a file's content is the client's own.
-      const secrets = providerSecrets(g);
       const keys = info.route.endsWith('/content') ? undefined : new ProviderKeyWatch(secrets);
       const watch = keys?.watching ? keys : undefined;
       const whole = quotes
@@ -465,7 +465,7 @@ async function relayBuffered(
     meterAndSettle(g, info, admission, { status: 502, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: false, errorCode: 'upstream_error' });
     throw new TollgateError('upstream_error', `The upstream provider '${info.provider}' broke off its answer (${failure.message}).`);
   }
-  const headers: OutgoingHttpHeaders = clientResponseHeaders(up.headers, info.requestId, info.format);
+  const headers: OutgoingHttpHeaders = clientResponseHeaders(up.headers, info.requestId, info.format, providerSecrets(g));
   const limits = admissionHeaders(admission, info.format);
   for (const name in limits) headers[name] = limits[name];
   if (up.statusCode >= 400) {

@@ -111,7 +111,7 @@ export async function relayStream(
 ): Promise<StreamResult> {
   const shape = streamShapeFor(o.endpoint);
   const errorEvent = upstreamErrorEvent(o.format, o.requestId, o.secrets ?? []);
-  const headers = clientResponseHeaders(res.headers, o.requestId, o.format);
+  const headers = clientResponseHeaders(res.headers, o.requestId, o.format ?? 'openai', o.secrets ?? []);
   for (const name in o.admissionHeaders) headers[name] = o.admissionHeaders[name];
   // Relayed as events whatever the upstream called them (`text/plain`, `Text/Event-Stream`: proxy.ts), the client is told so.
   const type = headers['content-type'];

@@ -186,7 +186,7 @@ export async function forwardTranslated(
   const upstreamMs = g.app.deps.clock() - info.startedMs;
   info.upstreamRequestId = upstreamRequestIdOf(up.headers);
   info.credential = up.credential ?? upstream.credential;
-  const answerHeaders: OutgoingHttpHeaders = clientResponseHeaders(up.headers, info.requestId, request.format);
+  const answerHeaders: OutgoingHttpHeaders = clientResponseHeaders(up.headers, info.requestId, request.format, secrets);
   const limits = admissionHeaders(admission, request.format);
   for (const name in limits) answerHeaders[name] = limits[name];
   try {
