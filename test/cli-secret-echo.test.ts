@@ -53,7 +53,8 @@ describe('secrets in the CLI\'s errors', () => {
     }
     // Redacted as the scanner shows a key: its prefix and last four characters.
     expect((await cli(`--admin-kye=${admin}`, 'projects', 'list')).err).toContain(`unknown option '--admin-kye=sk-tg-admin-…${admin.slice(-4)}'`);
-    expect((await cli('--server', mistyped, '--admin-key', 'x', 'projects', 'list')).err).toContain(`got 'sk-tg-admin-…${mistyped.slice(-4)}'`);
+    // A --server that is no URL is not quoted at all (it may be a password: cli-server-url-password.test.ts).
+    expect((await cli('--server', mistyped, '--admin-key', 'x', 'projects', 'list')).err).toContain('got something that is not a URL (the value is not shown)');
   });
 
   it('redacts them in the scan-only entry (the pre-commit hook\'s) too', () => {
