@@ -1,8 +1,8 @@
 import { setFlagsFromString } from 'node:v8';
-import { pino } from 'pino';
 import { heapFlags } from './config/heap-flags.js';
 import { type Config, loadConfig } from './config/config.js';
 import { forcedExitAfterMs } from './config/shutdown.js';
+import { createLogger } from './infra/log-errors.js';
 import { setupTokenFile } from './infra/setup-token-file.js';
 import { ListenError, startServer } from './server.js';
 import type { SetupTokenState } from './services/setup-token.js';
@@ -19,7 +19,7 @@ try {
   process.stderr.write(`${(err as Error).message}\n`);
   process.exit(1);
 }
-const logger = pino({ level: config.logLevel });
+const logger = createLogger(config.logLevel);
 for (const warning of config.warnings) logger.warn(warning);
 
 /** The start-up banner's lines about claiming the instance, printed at every start until an account exists. */

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { type Logger, pino } from 'pino';
+import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { SHUTDOWN_SETTLE_MS } from './config/shutdown.js';
 import type { PasswordHasher } from './core/ports.js';
@@ -16,6 +16,7 @@ import { requestIdSource } from './core/ids.js';
 import { quickstartModel } from './core/quickstart-model.js';
 import { dashboardWiring } from './http/dashboard/wiring.js';
 import { DataDirInUseError, LOCK_HEARTBEAT_MS, LOCK_STALE_MS, lockDataDir } from './infra/data-dir-lock.js';
+import { createLogger, withSafeErrors } from './infra/log-errors.js';
 import { setupTokenFile } from './infra/setup-token-file.js';
 import { type BackgroundSource, createRuntime, type Runtime } from './runtime.js';
 import { provisionSetupToken, type SetupTokenState, watchSetupToken } from './services/setup-token.js';
@@ -86,7 +87,8 @@ export async function startServer(
   config: Config,
   opts: { logger?: Logger; schema?: string; listen?: boolean; clock?: () => number; passwords?: PasswordHasher } = {},
 ): Promise<Server> {
-  const logger = opts.logger ?? pino({ level: config.logLevel });
+  // Errors are logged without what may hold a connection's credentials (infra/log-errors.ts), whoever built the logger.
+  const logger = opts.logger ? withSafeErrors(opts.logger) : createLogger(config.logLevel);
   // One server per data dir (its usage log is its own): refused readably while another live process holds it.
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const lock = await lockDataDirWaiting(config.dataDir, logger);
