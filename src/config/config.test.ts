@@ -162,4 +162,33 @@ describe('loadConfig', () => {
       }
     }
   });
+
+  it('checks REDIS_URL (redis:// or rediss://, a host, a port from 1 to 65535), never showing a refused one', () => {
+    // Found by review: one that did not parse failed the start with an error carrying it whole into the log.
+    for (const ok of ['redis://127.0.0.1:6379', 'rediss://default:Pa55%23word@cache.example.com:6380/2', 'redis://cache', 'redis://:pw@[::1]:6379', '/run/redis.sock']) {
+      expect(loadConfig({ REDIS_URL: ok }).redisUrl, ok).toBe(ok);
+    }
+    expect(loadConfig({ REDIS_URL: '' }).redisUrl).toBeUndefined();
+    const cases: Array<[string, RegExp]> = [
+      ['redis://default:Pw-secret#x@cache:6379', /must be percent-encoded, e\.g\. %23 for #/],
+      ['redis://default:Pw-secret/x@cache:6379', /must be percent-encoded/],
+      ['redis://default:Pw-secret?x@cache:6379', /must be percent-encoded/],
+      // Digits before the '#', '/' or '?': it parses, as host "default" and a port.
+      ['redis://default:1234#Pw-secret@cache:6379', /must be percent-encoded/],
+      ['redis://default:1234/Pw-secret@cache:6379', /must be percent-encoded/],
+      ['redis://default:1234?Pw-secret@cache:6379', /must be percent-encoded/],
+      ['redis://default:Pw-secret@cache:99999', /port from 1 to 65535/],
+      ['redis://default:Pw-secret@cache:0', /port outside 1 to 65535/],
+      ['http://default:Pw-secret@cache:6379', /must start with redis:\/\/ or rediss:\/\//],
+      ['redis:///Pw-secret', /names no host|must be percent-encoded/],
+      ['cache:6379/Pw-secret', /must start with redis:\/\/ or rediss:\/\//],
+    ];
+    for (const [value, problem] of cases) {
+      const message = refusal({ REDIS_URL: value });
+      expect(message, value).toMatch(/Invalid configuration:\n {2}REDIS_URL: /);
+      expect(message, value).toMatch(problem);
+      expect(message, value).toMatch(/the value is not shown/);
+      expect(message, value).not.toMatch(/secret/);
+    }
+  });
 });

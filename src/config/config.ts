@@ -131,12 +131,46 @@ function trustProxyProblem(list: string): string | null {
   return null;
 }
 
+/**
+ * What is wrong with a REDIS_URL, or null: a redis:// or rediss:// URL with a host and a port from 1 to 65,535 (or a
+ * Unix socket's absolute path, which ioredis also takes). Checked here, never shown back (it may hold a password):
+ * found by a review, one that did not parse (a generated password with '#', '/' or '?') failed the start with an error
+ * that carried it whole into the log.
+ */
+export function redisUrlProblem(value: string): string | null {
+  if (value.startsWith('/')) return null;
+  const form = 'redis://user:password@host:6379/0, its port from 1 to 65535';
+  const hint = 'special characters in the user name or password (# / ? @ : % and spaces) must be percent-encoded, e.g. %23 for #';
+  const unshown = '(the value is not shown: it may hold a password)';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `is not a URL of the form ${form}: ${hint} ${unshown}`;
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return `must start with redis:// or rediss:// ${unshown}`;
+  if (url.hostname === '') return `names no host (${form}): ${hint} ${unshown}`;
+  if (url.port !== '' && !(Number(url.port) >= 1 && Number(url.port) <= 65_535)) return `has a port outside 1 to 65535 ${unshown}`;
+  // A password with '/', '?' or '#' after digits parses as a host, a port and the rest: a path is a database number,
+  // and nothing of the value follows a '#' or holds an '@' in its query.
+  if (!/^\/?\d*$/.test(url.pathname) || url.search.includes('@') || url.hash !== '') {
+    return `is not of the form ${form}: ${hint} ${unshown}`;
+  }
+  return null;
+}
+
 const EnvSchema = z.object({
   HOST: textOr('127.0.0.1'),
   PORT: intFrom(8484, 0, 65_535),
   TOLLGATE_DATA_DIR: textOr('./data'),
   DATABASE_URL: databaseUrl,
-  REDIS_URL: z.string().optional(),
+  REDIS_URL: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      const problem = v ? redisUrlProblem(v) : null;
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   TOLLGATE_SECRET: z.string().min(32, 'TOLLGATE_SECRET must be at least 32 characters').optional(),
   // Unset or empty: a token is generated at first start. Set: long enough that guessing it is hopeless even unthrottled,
   // and printable without spaces, so it survives env files and copy-paste unchanged.
