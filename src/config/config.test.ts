@@ -124,6 +124,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ TOLLGATE_URL: 'http://x', TOLLGATE_ADMIN_KEY: 'k', TOLLGATE_KEY: 'k', TOLLGATE_TEST_SHIFTS: '1', PATH: '/bin', PORT: '1' }).warnings).toEqual([]);
     expect(JSON.stringify(loadConfig({ TOLLGATE_SECRT: 'a-secret-value-that-must-not-show-up' }).warnings)).not.toContain('must-not-show-up');
   });
+  it('reads an empty TOLLGATE_SECRET as unset (generated into the data dir), and refuses a short one', () => {
+    expect(loadConfig({ TOLLGATE_SECRET: '' }).secret).toBeUndefined();
+    expect(refusal({ TOLLGATE_SECRET: 'too-short' })).toMatch(/TOLLGATE_SECRET must be at least 32 characters/);
+    expect(loadConfig({ TOLLGATE_SECRET: 'x'.repeat(32) }).secret).toBe('x'.repeat(32));
+  });
+
   it('reads an empty or blank HOST and TOLLGATE_DATA_DIR as unset (127.0.0.1, ./data), never as every interface', () => {
     for (const blank of ['', ' ', '\t']) {
       expect(loadConfig({ HOST: blank }).host, JSON.stringify(blank)).toBe('127.0.0.1');

@@ -171,7 +171,12 @@ const EnvSchema = z.object({
       const problem = v ? redisUrlProblem(v) : null;
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     }),
-  TOLLGATE_SECRET: z.string().min(32, 'TOLLGATE_SECRET must be at least 32 characters').optional(),
+  // Empty is unset (an env file's `TOLLGATE_SECRET=`): one is generated into the data dir, as with none.
+  TOLLGATE_SECRET: z
+    .string()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .refine((v) => v === undefined || v.length >= 32, 'TOLLGATE_SECRET must be at least 32 characters'),
   // Unset or empty: a token is generated at first start. Set: long enough that guessing it is hopeless even unthrottled,
   // and printable without spaces, so it survives env files and copy-paste unchanged.
   TOLLGATE_SETUP_TOKEN: z
