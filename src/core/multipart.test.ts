@@ -208,3 +208,20 @@ describe('readMultipart: the one reading of where the parts are', () => {
     expect(readMultipart(b, 'multipart/form-data; boundary=Other').ok).toBe(false);
   });
 });
+
+// Found by review: a body whose first boundary line follows an empty preamble (`\r\n--b`, RFC 2046's
+// `[preamble CRLF] dash-boundary`, which busboy reads) was refused: the first line was looked for two bytes early.
+describe('a body beginning with an empty preamble', () => {
+  it('is read as the same body without it', () => {
+    const body = '--b\r\nContent-Disposition: form-data; name="model"\r\n\r\ngpt-4o\r\n--b--\r\n';
+    const values = (text: string) => {
+      const buf = Buffer.from(text);
+      const r = multipartFields(buf, 'multipart/form-data; boundary=b', 'model');
+      return r.ok ? r.fields.map((f) => buf.subarray(f.start, f.end).toString()) : r;
+    };
+    expect(values(body)).toEqual(['gpt-4o']);
+    expect(values(`\r\n${body}`)).toEqual(['gpt-4o']);
+    expect(values(`a preamble\r\n${body}`)).toEqual(['gpt-4o']);
+  });
+});
+

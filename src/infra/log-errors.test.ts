@@ -34,6 +34,11 @@ describe('errors as logged', () => {
       expect(out, url).toContain('://***@');
     }
     expect(safeErr(`redis://default:${PW}@cache`)).toBe('redis://***@cache');
+    // A password holding '@' is masked whole, to the last '@' before the host (found by review: `p@ss@db` left `ss`).
+    expect(safeErr('connect failed for postgres://admin:p@ss-w0rd@db.internal:5432/app')).toBe('connect failed for postgres://***@db.internal:5432/app');
+    // A stack frame's path under a scoped package holds an '@' and no credential: left as it is.
+    const frame = 'at run (file:///work/node_modules/@vitest/runner/dist/index.js:1:2)';
+    expect(safeErr(frame)).toBe(frame);
   });
 
   it('are so in the loggers Tollgate builds and in a logger handed in', () => {

@@ -9,8 +9,13 @@ import { type Logger, pino } from 'pino';
 /** Properties of an error (at any depth) that hold what a client sent or was configured with: never logged. */
 const DROPPED = new Set(['command', 'args', 'input', 'options', 'config', 'connectionString', 'password', 'url']);
 
-/** A URL's user and password (`scheme://user:password@`), however the password is spelt, up to its last '@'. */
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s@"'<>]*@/gi;
+/**
+ * A URL's user and password (`scheme://user:password@host`), however the password is spelt: up to the last '@' before
+ * the host, so a password holding '@' (or '/', '#', '?') is masked whole (found by review: `p@ss@db` left `ss`
+ * logged). Not a `file:` URL (a stack frame's path under `node_modules/@scope/…` holds an '@' and no credential); a
+ * URL whose path holds an '@' is masked past its host, rather than a password risked.
+ */
+const URL_CREDENTIALS = /\b(?!file:)([a-z][a-z0-9+.-]*:\/\/)[^\s"'<>]*@(?=[^\s@"'<>/]*(?:[/:?#\s"'<>]|$))/gi;
 
 /** How deep an error's properties are cleared (causes of causes); below, they are left out. */
 const MAX_DEPTH = 6;
