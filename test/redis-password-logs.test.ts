@@ -71,7 +71,7 @@ suite('the Redis password in the logs', () => {
   }, 120_000);
 });
 
-it('a DATABASE_URL that does not parse fails the start without its password in the log', () => {
+it('a DATABASE_URL that does not parse stops the start without its password shown', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-db-url-'));
   try {
     const r = spawnSync(process.execPath, entryArgs('src/main.ts'), {
@@ -80,7 +80,8 @@ it('a DATABASE_URL that does not parse fails the start without its password in t
       timeout: 60_000,
     });
     expect(r.status).toBe(1);
-    expect(r.stdout + r.stderr).toContain('Tollgate failed to start');
+    // Refused by the configuration's check, naming the variable (it used to fail inside the start, logged).
+    expect(r.stdout + r.stderr).toMatch(/DATABASE_URL: not a URL that can be read/);
     expect(r.stdout + r.stderr).not.toContain(PASSWORD);
   } finally {
     rmSync(dir, { recursive: true, force: true });
