@@ -1,4 +1,5 @@
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -380,6 +381,31 @@ describe('the log directory removed under a running server', () => {
     await rec.flush();
     expect(rec.stats.failedFlushes).toBe(0);
     await rec.stop();
+  });
+});
+
+// Found by a CI run under load: a group closed by its timer while a flush waited for its log segment to be sealed (a
+// slow disk) was written by that flush, though it was logged in the next segment, which that flush does not release;
+// the stop that followed saw nothing pending, and left the segment for the next start to write again.
+describe('a group closed while a flush seals the log', () => {
+  it('waits for the next flush, which releases its segment: nothing written is left in the log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-durable-'));
+    const sink = fakeSink(0);
+    // A log whose segments take a while to open, as on a loaded machine.
+    const slowOpen = (path: string, flags: string, mode: number) => new Promise<FileHandle>((r) => setTimeout(() => r(open(path, flags, mode)), 100));
+    const rec = recorderOn(dir, sink, { groupMs: 5, log: new UsageWal(join(dir, 'wal'), () => {}, slowOpen) });
+    rec.record(usageEvent({ id: 'evt_first' }));
+    const stopping = rec.stop();
+    // Recorded while the stop's flush waits for its segment: its group closes (5 ms) before that wait ends (100 ms).
+    rec.record(usageEvent({ id: 'evt_while_sealing' }));
+    await stopping;
+    expect([...sink.seen.keys()].sort()).toEqual(['evt_first', 'evt_while_sealing']);
+    expect(
+      new UsageWal(join(dir, 'wal'))
+        .leftovers()
+        .flatMap((f) => usageLinesIn(readFileSync(f)))
+        .map((l) => String(usageValuesOf(l)[0])),
+    ).toEqual([]);
   });
 });
 

@@ -219,11 +219,14 @@ export class UsageRecorder {
   private async doFlush(): Promise<void> {
     try {
       this.closeGroup();
-      const sealed = this.wal ? await this.wal.seal() : 0;
-      // The groups queued now: every one logged in the sealed segments is among them. Groups closed while these are
-      // written wait for the next flush: chasing them made a flush under load a run of small transactions back to
-      // back (each rewriting the same rollup and index pages) instead of one per interval.
+      // The groups queued now, counted before the seal is waited for: every one is logged in the segments sealed, and
+      // only they are. A group closed while the seal waits (a slow disk) is logged in the next segment, which this
+      // flush does not release: written now, it was left in the log after a stop (found by a CI run under load).
+      // Groups closed while these are written wait for the next flush too: chasing them made a flush under load a run
+      // of small transactions back to back (each rewriting the same rollup and index pages) instead of one per
+      // interval.
       let remaining = this.queue.length;
+      const sealed = this.wal ? await this.wal.seal() : 0;
       this.logHeld = false;
       while (remaining > 0) {
         // Whole groups up to the batch size (at least one): a failed write leaves them queued as they were.
