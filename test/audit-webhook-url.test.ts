@@ -34,6 +34,11 @@ describeEachDatabase('audit log: a webhook URL', (backend) => {
     const log = JSON.stringify((await t.api('GET', `${ORG}/audit_logs?limit=100`)).body.data);
     expect(log).toContain('webhook.deleted');
     expect(log).not.toMatch(/s3cr3t/);
+    // Nor does the deleted endpoints' row keep it (found by review: soft-deleted, it held the whole URL).
+    const rows = await t.server.runtime.database.db.selectFrom('webhooks').select(['url', 'deleted_at']).execute();
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.deleted_at !== null)).toBe(true);
+    expect(JSON.stringify(rows)).not.toMatch(/s3cr3t/);
   });
 
   it('is shown by its origin alone when an earlier version wrote the whole URL (a rolling upgrade, after migration 109)', async () => {

@@ -104,7 +104,16 @@ export class Webhooks {
     if (!row) throw new TollgateError('not_found', `No webhook found with id '${id}'.`, 'webhook_id');
     await asActingOwner(this.deps, actor, async (trx) => {
       // Deleted by another request since the check above: a 404 as a second DELETE gets, and that one wrote the entry.
-      const res = await trx.updateTable('webhooks').set({ deleted_at: nowSeconds(this.deps) }).where('id', '=', id).where('org_id', '=', orgId).where('deleted_at', 'is', null).executeTakeFirst();
+      // Its URL (often the credential that lets anyone post to it: a secret path, a token) is kept only by its origin
+      // once the endpoint is gone: nothing is sent to a deleted endpoint (found by review: the row kept it whole).
+      const current = await trx.selectFrom('webhooks').select('url').where('id', '=', id).where('org_id', '=', orgId).where('deleted_at', 'is', null).executeTakeFirst();
+      const res = await trx
+        .updateTable('webhooks')
+        .set({ deleted_at: nowSeconds(this.deps), url: urlOrigin(current?.url ?? '') ?? '' })
+        .where('id', '=', id)
+        .where('org_id', '=', orgId)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) throw new TollgateError('not_found', `No webhook found with id '${id}'.`, 'webhook_id');
       await writeAudit(trx, this.deps, { orgId, type: 'webhook.deleted', actor, objectId: id });
     });
