@@ -42,6 +42,7 @@ async function relay(parts: Array<string | Buffer>, injectUsage = false, endpoin
     injectUsage,
     admissionHeaders: {},
     requestId: 'req_test',
+    secrets: [],
     isClientGone: () => false,
     stallMs: 0,
   });
@@ -379,7 +380,7 @@ describe('relayStream', () => {
       },
     };
     const r = recorder();
-    const result = await relayStream(r.res, { statusCode: 200, headers: {}, body }, { endpoint: '/chat/completions', injectUsage: true, admissionHeaders: {}, requestId: 'req_test', isClientGone: () => false, stallMs: 0 });
+    const result = await relayStream(r.res, { statusCode: 200, headers: {}, body }, { endpoint: '/chat/completions', injectUsage: true, admissionHeaders: {}, requestId: 'req_test', secrets: [], isClientGone: () => false, stallMs: 0 });
     expect(result).toEqual({ complete: true, tokens: { input: 5, cached: 0, output: 7 }, final: true, text: '', serviceTier: 'flex', speed: null });
     expect(r.writes).toEqual([chunk('Hel') + chunk('lo') + ev('[DONE]')]);
   });
@@ -425,7 +426,7 @@ describe('relayStream', () => {
       if (e === 'drain') drain = f;
       return res;
     };
-    const relayed = relayStream(r.res, { statusCode: 200, headers: {}, body }, { endpoint: '/chat/completions', injectUsage: false, admissionHeaders: {}, requestId: 'req_test', isClientGone: () => false, stallMs: 0 });
+    const relayed = relayStream(r.res, { statusCode: 200, headers: {}, body }, { endpoint: '/chat/completions', injectUsage: false, admissionHeaders: {}, requestId: 'req_test', secrets: [], isClientGone: () => false, stallMs: 0 });
     for (let i = 0; i < 20 && !drain; i++) await new Promise((r) => setImmediate(r));
     expect(calls).toEqual(['pause']);
     expect(r.text()).toBe(chunk('a'));
@@ -464,7 +465,7 @@ describe('relayStream', () => {
     (r.res as unknown as { write: () => boolean }).write = () => {
       throw new Error('write failed');
     };
-    const result = await relayStream(r.res, { statusCode: 200, headers: {}, body }, { endpoint: '/chat/completions', injectUsage: false, admissionHeaders: {}, requestId: 'req_test', isClientGone: () => false, stallMs: 0 });
+    const result = await relayStream(r.res, { statusCode: 200, headers: {}, body }, { endpoint: '/chat/completions', injectUsage: false, admissionHeaders: {}, requestId: 'req_test', secrets: [], isClientGone: () => false, stallMs: 0 });
     expect(cancelled).toBe(true);
     expect(result.complete).toBe(false);
   });
@@ -510,6 +511,7 @@ describe('relayStream', () => {
         injectUsage: false,
         admissionHeaders: {},
         requestId: 'req_test',
+        secrets: [],
         isClientGone: () => false,
         stallMs: 0,
         format,

@@ -96,8 +96,11 @@ export async function relayStream(
     injectUsage: boolean;
     admissionHeaders: Record<string, string>;
     requestId: string;
-    /** The providers' API keys, kept out of a provider's error event relayed (upstreamErrorEvent). */
-    secrets?: readonly string[];
+    /**
+     * The providers' API keys, kept out of a provider's error event relayed (upstreamErrorEvent) and of the answer's
+     * headers (clientResponseHeaders). Required: a caller that left it out relayed both unscrubbed.
+     */
+    secrets: readonly string[];
     isClientGone: () => boolean;
     /** TOLLGATE_CLIENT_STALL_TIMEOUT_MS: a client that takes no bytes for this long while output waits is cut (client-stall.ts). */
     stallMs: number;
@@ -110,8 +113,8 @@ export async function relayStream(
   },
 ): Promise<StreamResult> {
   const shape = streamShapeFor(o.endpoint);
-  const errorEvent = upstreamErrorEvent(o.format, o.requestId, o.secrets ?? []);
-  const headers = clientResponseHeaders(res.headers, o.requestId, o.format ?? 'openai', o.secrets ?? []);
+  const errorEvent = upstreamErrorEvent(o.format, o.requestId, o.secrets);
+  const headers = clientResponseHeaders(res.headers, o.requestId, o.format ?? 'openai', o.secrets);
   for (const name in o.admissionHeaders) headers[name] = o.admissionHeaders[name];
   // Relayed as events whatever the upstream called them (`text/plain`, `Text/Event-Stream`: proxy.ts), the client is told so.
   const type = headers['content-type'];
