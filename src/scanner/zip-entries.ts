@@ -155,8 +155,12 @@ export function localHeaderAt(data: Buffer, at: number): LocalEntry | 'cut' | nu
 export function unsizedDataEnd(data: Buffer, start: number): number {
   const at = descriptorsOf(data).get(start);
   if (at !== undefined) return at;
-  const next = [data.indexOf(LOCAL_BYTES, start), data.indexOf(CENTRAL_BYTES, start)].filter((at) => at !== -1);
-  return next.length > 0 ? Math.min(...next) : data.length;
+  // A central header is looked for before the next entry's only: searched to the end for each entry, a zip without one
+  // (cut short) made the walk quadratic (found by review: 4,000 tiny entries before 5 MB took a second).
+  const local = data.indexOf(LOCAL_BYTES, start);
+  const stop = local === -1 ? data.length : local;
+  const central = data.subarray(start, stop).indexOf(CENTRAL_BYTES);
+  return central === -1 ? stop : start + central;
 }
 
 /** Each archive's data descriptors, by the start of the data each would end (descriptorsOf). */
