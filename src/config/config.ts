@@ -31,22 +31,17 @@ const intFrom = (def: number, min: number, max: number) =>
     });
 
 /**
- * A provider's base URL from the environment: empty is unset (as every other setting reads it: an env file's
- * `OPENAI_BASE_URL=` from an unset variable). Checked as the config file's base_url is, never shown back, when it is
- * used: with its provider's key set (see the schema's refinement below; a value nothing reads does not stop a start).
+ * A text setting whose empty or blank value is unset: an env file's `X=` from an unset variable (`HOST=` listened on
+ * every interface). A provider's base URL read so is checked as the config file's base_url is, never shown back, when
+ * it is used: with its provider's key set (see the schema's refinement below; a value nothing reads does not stop a
+ * start).
  */
-const baseUrlFrom = (def: string) =>
-  z
-    .string()
-    .optional()
-    .transform((v) => (v === undefined || v.trim() === '' ? def : v));
-
-/** A text setting whose empty or blank value is unset (`HOST=` from an env file listened on every interface). */
 const textOr = (def: string) =>
   z
     .string()
     .optional()
     .transform((v) => (v === undefined || v.trim() === '' ? def : v));
+
 
 /** OPENAI_API_KEY and ANTHROPIC_API_KEY: empty is unset; else a key a header can carry, never shown when refused. */
 const providerKey = z
@@ -211,9 +206,9 @@ const EnvSchema = z.object({
   TOLLGATE_USAGE_MAX_IN_MEMORY: intFrom(100_000, 1, 100_000_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OPENAI_API_KEY: providerKey,
-  OPENAI_BASE_URL: baseUrlFrom('https://api.openai.com/v1'),
+  OPENAI_BASE_URL: textOr('https://api.openai.com/v1'),
   ANTHROPIC_API_KEY: providerKey,
-  ANTHROPIC_BASE_URL: baseUrlFrom('https://api.anthropic.com/v1'),
+  ANTHROPIC_BASE_URL: textOr('https://api.anthropic.com/v1'),
 });
 
 /**

@@ -165,7 +165,7 @@ export class ChatStreamToMessage {
     // reasoning an OpenAI-compatible server sends beside the content (`reasoning_content`, `reasoning`) included,
     // though the translation shows it not. Kept only of the text and tool arguments shown, a translated stream of a
     // reasoning server without usage was billed 2 output tokens where the same stream native was billed 4,002.
-    this.keep(deltaText(chunk));
+    if (this.text.length < MAX_KEPT_TEXT) this.keep(deltaText(chunk));
     const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined;
     if (!isObject(choice)) return out;
     const delta = isObject(choice.delta) ? choice.delta : {};

@@ -234,9 +234,8 @@ export function readsAnswerEnd(plan: MeterPlan, contentType: string | string[] |
 export function answerEndMeasured(g: GatewayContext, info: RequestInfo, first: number, tail: Buffer): MaybePromise<Measured> {
   const usage = first === 0x7b ? usageAtJsonEnd(tail) : null;
   if (usage === null) return measureStream(g, info, null, true);
-  if (info.plan.kind === 'image') return measureImages(info.plan, { usage }, null, true);
-  if (info.plan.kind === 'transcription') return measureTranscription(info.plan, { usage }, null);
-  return measureStream(g, info, null, true);
+  // Only an image's or a transcription's plan reads its answer's end (readsAnswerEnd).
+  return info.plan.kind === 'image' ? measureImages(info.plan, { usage }, null, true) : measureTranscription(info.plan, { usage }, null);
 }
 
 /**
