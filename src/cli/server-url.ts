@@ -2,6 +2,8 @@
 // anything is sent or opened. Found by review: a URL with a user and password was echoed whole in fetch's refusal
 // (password included), and --admin-key without a server was ignored, the command acting on the local data dir.
 
+import { MAX_TIMER_MS } from '../core/timers.js';
+
 /** The server a command talks to: its base URL (no trailing slash, no user or password) and the admin key. */
 export interface RemoteServer {
   base: string;
@@ -11,8 +13,6 @@ export interface RemoteServer {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
-// The longest a timer can wait: node fires a longer one after 1 ms.
-const LONGEST_TIMEOUT_MS = 2 ** 31 - 1;
 
 /**
  * How long one call to the server may take: TOLLGATE_CLI_TIMEOUT_MS, else 30 s (as scan's look-up always had). Found
@@ -22,8 +22,8 @@ export function cliTimeoutMs(env: Record<string, string | undefined>): number {
   const raw = env.TOLLGATE_CLI_TIMEOUT_MS;
   if (raw === undefined || raw === '') return DEFAULT_TIMEOUT_MS;
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < 1 || n > LONGEST_TIMEOUT_MS) {
-    throw new Error(`TOLLGATE_CLI_TIMEOUT_MS expects a whole number of milliseconds from 1 to ${LONGEST_TIMEOUT_MS}, got '${raw}'`);
+  if (!/^\d+$/.test(raw) || n < 1 || n > MAX_TIMER_MS) {
+    throw new Error(`TOLLGATE_CLI_TIMEOUT_MS expects a whole number of milliseconds from 1 to ${MAX_TIMER_MS}, got '${raw}'`);
   }
   return n;
 }

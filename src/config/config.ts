@@ -2,12 +2,12 @@ import { z } from 'zod';
 import { type GatewayConfig, KEY_CHARACTERS, KEY_CHARACTERS_PROBLEM, ignoredKeyWarnings, loadGatewayConfig } from './gateway-config.js';
 import { IpEntryError, parseIpEntry } from '../core/ip-rules.js';
 import { baseUrlProblem } from '../core/provider-url.js';
+import { MAX_TIMER_MS } from '../core/timers.js';
 import { unknownSettingWarnings } from './env-names.js';
 
 // Every setting and its default in one place. Read once in main.ts / the CLI; frozen; passed in.
 
-/** The longest delay a Node timer takes: past it, setTimeout fires at once (TimeoutOverflowWarning). */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+export { MAX_TIMER_MS };
 
 /** What a refused value is shown as: itself when short and printable (a number mistyped), else only its length. */
 const shown = (v: string) => (/^[\x20-\x7e]{0,24}$/.test(v) ? `"${v}"` : `a value of ${v.length} characters`);

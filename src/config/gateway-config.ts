@@ -9,16 +9,14 @@ import { DEPLOYMENT_NAME } from '../core/upstream.js';
 import { findRepeatedMember } from '../core/repeated-members.js';
 import { ProviderHeaders } from './provider-headers.js';
 import { segmentProblem } from '../core/canonical-path.js';
+import { MAX_TIMER_MS } from '../core/timers.js';
 
 // tollgate.config.json / .yaml: providers, model routing and aliases, prices. Provider secrets are never in the
 // file: each provider names the environment variable that holds its key.
 
-/**
- * The longest delay a Node timer takes (config.ts MAX_TIMER_MS): past it, setTimeout fires after 1 ms
- * (TimeoutOverflowWarning), and a first_byte_ms of 3000000000 answered 504 at once while the call went on, billed.
- */
-const LONGEST_TIMER_MS = 2 ** 31 - 1;
-const TimerMs = z.number().int().positive().max(LONGEST_TIMER_MS, `milliseconds at most ${LONGEST_TIMER_MS} (Node's longest timer)`);
+// Bounded by Node's longest timer: past it, a first_byte_ms of 3000000000 answered 504 at once while the call went
+// on, billed.
+const TimerMs = z.number().int().positive().max(MAX_TIMER_MS, `milliseconds at most ${MAX_TIMER_MS} (Node's longest timer)`);
 
 const Timeouts = z.strictObject({
   connect_ms: TimerMs.optional(),

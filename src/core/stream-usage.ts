@@ -2,7 +2,7 @@ import type { TokenCounts } from './pricing.js';
 import { answeredServiceTier, anthropicServiceTier } from './service-tier.js';
 import { answeredSpeed, type Speed, speedNamed } from './speed.js';
 import { boundaryEndsAt, eventData, lastBoundaryEnd, nextBoundaryEnd, splitEvents } from './sse.js';
-import { deltaText, lastUsageKey, namesOutputCount, tokensFromUsage, withAnthropicDelta } from './usage-extract.js';
+import { deltaText, isJsonSpace, lastUsageKey, namesOutputCount, tokensFromUsage, withAnthropicDelta } from './usage-extract.js';
 
 // The stream usage scanner: pure functions over the bytes of Server-Sent Events, apart from the pump that moves them
 // (http/gateway/stream-relay.ts). It finds the usage an upstream reports and the end of the stream, and leaves out
@@ -232,7 +232,6 @@ export function isUpstreamError(obj: Record<string, unknown> | null): boolean {
  */
 export type ErrorEventRewrite = (event: string, data: Record<string, unknown>) => string | null;
 
-const isJsonSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 const QUOTE = 0x22;
 const COLON = 0x3a;
 const COMMA = 0x2c;
@@ -450,7 +449,6 @@ export function serviceTierNamedIn(events: Buffer): string | null {
 }
 
 const FINISH_REASON = Buffer.from('finish_reason"');
-const isBlank = (b: number | undefined) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
 const OPEN_BRACE = 0x7b;
 /** `type`, backwards. */
 const TYPE_REVERSED = [0x65, 0x70, 0x79, 0x74];
@@ -465,15 +463,15 @@ const TYPE_REVERSED = [0x65, 0x70, 0x79, 0x74];
 function isTypeValueAt(buf: Buffer, at: number): boolean {
   if (buf[at - 1] !== QUOTE) return false;
   let i = at - 2;
-  while (i >= 0 && isBlank(buf[i])) i--;
+  while (i >= 0 && isJsonSpace(buf[i])) i--;
   if (buf[i] !== COLON) return false;
   i--;
-  while (i >= 0 && isBlank(buf[i])) i--;
+  while (i >= 0 && isJsonSpace(buf[i])) i--;
   if (buf[i] !== QUOTE) return false;
   for (const c of TYPE_REVERSED) if (buf[--i] !== c) return false;
   if (buf[--i] !== QUOTE) return false;
   i--;
-  while (i >= 0 && isBlank(buf[i])) i--;
+  while (i >= 0 && isJsonSpace(buf[i])) i--;
   return buf[i] === OPEN_BRACE || buf[i] === COMMA;
 }
 
@@ -493,10 +491,10 @@ export function answerFinished(events: Buffer, shape: StreamShape): boolean {
   for (let at = events.indexOf(FINISH_REASON); at > 0; at = events.indexOf(FINISH_REASON, at + 1)) {
     if (events[at - 1] !== 0x22) continue;
     let i = at + FINISH_REASON.length;
-    while (isBlank(events[i])) i++;
+    while (isJsonSpace(events[i])) i++;
     if (events[i] !== 0x3a) continue;
     i++;
-    while (isBlank(events[i])) i++;
+    while (isJsonSpace(events[i])) i++;
     if (events[i] === 0x22) return true;
   }
   return false;

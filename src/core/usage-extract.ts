@@ -361,7 +361,7 @@ export function usageFromJsonTail(buf: Buffer): TokenCounts | null {
 /** The `usage` object at the end of a JSON answer, parsed (usageFromJsonTail's); null when there is none to read there. */
 export function usageAtJsonTail(buf: Buffer): Record<string, unknown> | null {
   let end = buf.length - 1;
-  while (end >= 0 && (buf[end] === 0x20 || buf[end] === 0x0a || buf[end] === 0x0d || buf[end] === 0x09)) end--;
+  while (end >= 0 && isJsonSpace(buf[end])) end--;
   if (end < 1 || buf[end] !== 0x7d || buf[0] !== 0x7b) return null;
   const at = lastUsageKey(buf, end);
   if (at < 0) return null;
@@ -424,7 +424,8 @@ function endsRootMember(buf: Buffer, from: number, end: number): boolean {
   return depth === 0 && !inString;
 }
 
-const isJsonSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+/** JSON's white space (RFC 8259: space, tab, line feed, carriage return); false past a buffer's end. */
+export const isJsonSpace = (c: number | undefined): boolean => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 
 /**
  * The `usage` object that ends a JSON answer, read from its last bytes alone (`tail` may begin anywhere inside the
