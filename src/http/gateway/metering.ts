@@ -94,7 +94,9 @@ export function meter(
     outcome: o.outcome,
     billable: o.billable,
     inputTokens: counted ? o.tokens.input : 0,
-    cachedTokens: counted ? o.tokens.cached : 0,
+    // The cached tokens billed: never more than the input they are part of (as tokenParts bills them), though an
+    // upstream reported more; recorded as sent, the Usage API's cached tokens exceeded the input.
+    cachedTokens: counted ? Math.min(o.tokens.cached, o.tokens.input) : 0,
     outputTokens: counted ? o.tokens.output : 0,
     latencyMs: Math.max(0, Math.round(now - r.startedMs)),
     // Durations by the wall clock, which an NTP step may move back: never below 0 (a histogram's sum must not fall).
