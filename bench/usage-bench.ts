@@ -116,6 +116,7 @@ function makeEvents(rand: () => number, from: number, n: number, total: number, 
       audio_output_tokens: 0,
       image_input_tokens: 0,
       image_output_tokens: 0,
+      web_search_requests: 0,
     });
   }
   return out;

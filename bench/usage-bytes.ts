@@ -62,6 +62,7 @@ function* events(total: number, startMs: number): Generator<UsageEvent> {
       audioOutputTokens: 0,
       imageInputTokens: 0,
       imageOutputTokens: 0,
+      webSearchRequests: 0,
     };
   }
 }

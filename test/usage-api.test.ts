@@ -66,14 +66,14 @@ const nano = (usd: number) => Math.round(usd * 1e9);
 describe('cost line items', () => {
   it('split a cost by price and add up exactly, even when the price no longer reproduces it', () => {
     const price = DEFAULT_PRICES['gpt-4o-mini'];
-    expect(splitCost(price, { input: 1000, cached: 200, output: 300 }, 800 * 150 + 200 * 75 + 300 * 600)).toEqual([800 * 150, 200 * 75, 300 * 600]);
+    expect(splitCost(price, { input: 1000, cached: 200, output: 300 }, 800 * 150 + 200 * 75 + 300 * 600)).toEqual([800 * 150, 200 * 75, 300 * 600, 0]);
     for (const total of [1, 7, 12_345, 999_999_999_999]) {
       const parts = splitCost(price, { input: 10, cached: 4, output: 3 }, total);
       expect(parts[0] + parts[1] + parts[2]).toBe(total);
       expect(parts.every((p) => p >= 0)).toBe(true);
     }
-    expect(splitCost(null, { input: 5, cached: 0, output: 5 }, 42)).toEqual([42, 0, 0]);
-    expect(splitCost(price, { input: 0, cached: 0, output: 0 }, 0)).toEqual([0, 0, 0]);
+    expect(splitCost(null, { input: 5, cached: 0, output: 5 }, 42)).toEqual([42, 0, 0, 0]);
+    expect(splitCost(price, { input: 0, cached: 0, output: 0 }, 0)).toEqual([0, 0, 0, 0]);
   });
 
   it('never bill a refused request, whatever it carries', () => {
@@ -124,6 +124,7 @@ describeEachDatabase('usage and costs API', (backend) => {
           input_image_tokens: 0,
           output_image_tokens: 0,
           num_model_requests: 3,
+          num_web_search_requests: 0,
           project_id: null,
           user_id: null,
           api_key_id: null,

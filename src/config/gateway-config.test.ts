@@ -255,6 +255,17 @@ describe("pricing Anthropic's fast mode", () => {
     expect(load({ pricing: { 'claude-opus-4-6': { input: 5, output: 25 } } }).prices['claude-opus-4-6'].fast).toBeUndefined();
   });
 
+  it('takes a price per 1,000 web searches, and gives every built-in Claude model $10', () => {
+    expect(priced({ input: 3, output: 15, web_search: 25 }).prices['my-claude'].web_search).toBe(25);
+    expect(load({}).prices['claude-sonnet-4-5'].web_search).toBe(10);
+    expect(load({}).prices['claude-3-haiku'].web_search).toBe(10);
+    // An override replaces the model's whole entry: without it, its searches are unpriced.
+    expect(load({ pricing: { 'claude-sonnet-4-5': { input: 3, output: 15 } } }).prices['claude-sonnet-4-5'].web_search).toBeUndefined();
+    for (const web_search of [-1, '10', null, Number.POSITIVE_INFINITY]) {
+      expect(() => priced({ input: 3, output: 15, web_search }), JSON.stringify(web_search)).toThrow(/pricing\.my-claude\.web_search/);
+    }
+  });
+
   it('refuses a fast multiple that is not a number of at least 1', () => {
     for (const fast of [0, 0.5, -2, '6', '6x', null, true, Number.POSITIVE_INFINITY, { input: 30, output: 150 }, [6]]) {
       expect(() => priced({ input: 5, output: 25, fast }), JSON.stringify(fast)).toThrow(/pricing\.my-claude\.fast/);

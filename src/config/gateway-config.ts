@@ -169,6 +169,8 @@ const Price = z
      * at less than they cost.
      */
     fast: z.number().min(1).finite().optional(),
+    /** USD per 1,000 web searches the provider runs (core/pricing.ts `web_search`). */
+    web_search: usd.optional(),
   })
   .refine((p) => Object.keys(p).length > 0, 'a price names at least one rate');
 

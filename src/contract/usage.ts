@@ -51,6 +51,11 @@ export interface CompletionsUsageResult extends UsageDimensions, UsageExtras {
   input_image_tokens: number;
   output_image_tokens: number;
   num_model_requests: number;
+  /**
+   * Web searches the provider ran for these requests and billed per search (Anthropic's
+   * `server_tool_use.web_search_requests`); their cost is in cost_usd.
+   */
+  num_web_search_requests: number;
   /** false when grouped by batch (Tollgate relays no Batch API jobs), else null. */
   batch: boolean | null;
   /** The tier the requests ran at, when grouped by service_tier (null where it is not known). */
@@ -107,8 +112,8 @@ export interface CostResult {
   line_item: string | null;
   project_id: string | null;
   api_key_id: string | null;
-  /** A line item's quantity (its tokens), else null. */
+  /** A line item's quantity (its tokens; a web search line item's searches), else null. */
   quantity: number | null;
-  /** `tokens` with a quantity, else null. */
-  quantity_unit: 'tokens' | null;
+  /** `tokens` (or `web_search_requests`) with a quantity, else null. */
+  quantity_unit: 'tokens' | 'web_search_requests' | null;
 }

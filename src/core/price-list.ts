@@ -5,13 +5,20 @@ import type { ModelPrice, PriceTable, TierRates } from './pricing.js';
 
 const LONG_272K = 272_000;
 
-/** An Anthropic model's price: cache writes at 1.25× input (5 minutes) and 2× input (1 hour), as Anthropic prices them. */
+/** Anthropic's web search tool: USD per 1,000 searches, whatever the model (its pricing page, "Web search tool"). */
+const ANTHROPIC_WEB_SEARCH = 10;
+
+/**
+ * An Anthropic model's price: cache writes at 1.25× input (5 minutes) and 2× input (1 hour), and web searches at $10
+ * per 1,000, as Anthropic prices them.
+ */
 const claude = (input: number, output: number, cacheRead: number, long?: { above: number; input: number; output: number; cacheRead: number }): ModelPrice => ({
   input,
   cached_input: cacheRead,
   cache_write_input: input * 1.25,
   cache_write_1h_input: input * 2,
   output,
+  web_search: ANTHROPIC_WEB_SEARCH,
   ...(long
     ? { long_context: { above_input_tokens: long.above, input: long.input, cached_input: long.cacheRead, output: long.output, cache_write_input: long.input * 1.25, cache_write_1h_input: long.input * 2 } }
     : {}),
@@ -28,8 +35,10 @@ const claude = (input: number, output: number, cacheRead: number, long?: { above
  * on the versions of Anthropic's pages at hand, but as OpenRouter, Vercel and LiteLLM list them). Opus 5.5, Fable 5.2
  * and Mythos 5.2 run fast mode too, but Anthropic's pages give no rate for it (resellers list Opus 5.5's at $8/$40, 2×,
  * which is no list price): without one, a fast request to them is refused to keys with a spend limit, and a config's
- * `fast` prices it. Batch, the `inference_geo` uplift and server tools' per-use fees (web search, code execution) are
- * not modelled.
+ * `fast` prices it. Web search is billed at $10 per 1,000 searches on every model (the pricing page's "Web search
+ * tool", and the web search tool's page; counted by `usage.server_tool_use.web_search_requests`); web fetch has no fee
+ * of its own (its pages are input tokens). Batch, the `inference_geo` uplift and the other server tools' fees (code execution's container
+ * hours) are not modelled.
  */
 const ANTHROPIC_PRICES: PriceTable = {
   'claude-fable-5-2': claude(8, 40, 0.2),
@@ -61,7 +70,7 @@ const ANTHROPIC_PRICES: PriceTable = {
   'claude-3-5-haiku-latest': claude(0.8, 4, 0.08),
   'claude-3-opus': claude(15, 75, 1.5),
   'claude-3-opus-latest': claude(15, 75, 1.5),
-  'claude-3-haiku': { input: 0.25, cached_input: 0.03, cache_write_input: 0.3, cache_write_1h_input: 0.5, output: 1.25 },
+  'claude-3-haiku': { input: 0.25, cached_input: 0.03, cache_write_input: 0.3, cache_write_1h_input: 0.5, output: 1.25, web_search: ANTHROPIC_WEB_SEARCH },
 };
 
 /** A tier's rates: input, cached input (the tier's input when null) and output, USD per 1M tokens. */

@@ -6,6 +6,8 @@
 // the tier its answer names (else the one it asked for), and reserved at the rates of the tier it asks for.
 // A Claude model may carry the multiple Anthropic bills its fast mode at (`fast`): a request is billed at it when its
 // answer says it ran fast (`usage.speed`), and reserved at it when it asks for fast mode.
+// The web searches a provider runs for a request (Anthropic's `usage.server_tool_use.web_search_requests`) are billed
+// per search apart from tokens, at the price's `web_search`; a price without one leaves them unpriced, never free.
 
 /** The price of one model. Token rates are USD per 1M tokens; the other dimensions are named by their unit. */
 export interface ModelPrice {
@@ -61,6 +63,12 @@ export interface ModelPrice {
    * multiplying each rate. Absent: the model has no fast rates here.
    */
   fast?: number;
+  /**
+   * USD per 1,000 web searches the provider runs for a request (Anthropic's web search tool, $10 per 1,000, reported as
+   * `usage.server_tool_use.web_search_requests`), billed apart from the tokens their results bring in. Absent: the
+   * searches have no price here, and a request that ran any is counted as unpriced.
+   */
+  web_search?: number;
 }
 
 /**
@@ -141,6 +149,12 @@ export interface TokenCounts {
    * `output` is then 0 for want of a count, and the gateway counts what the answer delivered (token-fallback.ts).
    */
   outputUnnamed?: true;
+  /**
+   * Web searches the provider ran for the request, which it bills per search beside the tokens (Anthropic's
+   * `usage.server_tool_use.web_search_requests`; a stream's message_delta has the total). Not tokens: no limit on
+   * tokens counts them.
+   */
+  webSearches?: number;
 }
 
 /** Whether a price can bill tokens (chat, completions, responses, embeddings). */
@@ -158,6 +172,21 @@ export function isFreeOfCharge(price: ModelPrice | null): boolean {
 }
 
 const NOT_RATES = new Set(['max_output_tokens', 'max_input_tokens', 'above_input_tokens', 'fast']);
+
+/** Whether a price has a price for every web search a request's counts name (none named: nothing to price). */
+export function pricesWebSearches(price: ModelPrice | null, tokens: TokenCounts): boolean {
+  return !tokens.webSearches || price?.web_search !== undefined;
+}
+
+/**
+ * What a request's web searches cost, in nano-dollars: `web_search` (USD per 1,000) per search, at no service tier's or
+ * speed's multiple (Anthropic prices search apart from the model's rates); 0 without a price for them.
+ */
+export function webSearchNanoUsd(price: ModelPrice | null, tokens: TokenCounts): number {
+  if (!tokens.webSearches || price?.web_search === undefined) return 0;
+  // USD per 1,000 → pico-dollars per search: exact to nine decimals per 1,000, rounded once with the whole sum.
+  return Math.round((tokens.webSearches * Math.round(price.web_search * 1e9)) / 1000);
+}
 
 function allZero(v: unknown, depth: number): boolean {
   if (typeof v === 'number') return v === 0;
@@ -238,15 +267,16 @@ export function tokenParts(tokens: TokenCounts): TokenParts {
 
 /**
  * Cost of a request's tokens in integer nano-dollars, at the rates of `tier` (see tierRates; the standard rates when it
- * has none) and of Anthropic's `speed` (see speedMultiple). Cached, cache-write, audio and image input tokens are parts
- * of `input`, audio and image output tokens parts of `output`; each part is billed at its own rate (the text rate when
- * it has none). An unpriced model costs 0 here: whether that is allowed is decided before forwarding.
+ * has none) and of Anthropic's `speed` (see speedMultiple), and of the web searches its counts name (webSearchNanoUsd).
+ * Cached, cache-write, audio and image input tokens are parts of `input`, audio and image output tokens parts of
+ * `output`; each part is billed at its own rate (the text rate when it has none). An unpriced model costs 0 here:
+ * whether that is allowed is decided before forwarding.
  */
 export function costNanoUsd(price: ModelPrice | null, tokens: TokenCounts, tier: string | null = null, speed: string | null = null): number {
   if (!price) return 0;
   const pico = billedPico(price, tokens, tier, null);
   // Fast mode multiplies every rate alike, so the sum: rounded once, as the rates are.
-  return Math.round((speed === null ? pico : pico * speedMultiple(price, speed)) / 1000);
+  return Math.round((speed === null ? pico : pico * speedMultiple(price, speed)) / 1000) + webSearchNanoUsd(price, tokens);
 }
 
 /**
@@ -303,9 +333,10 @@ function billedPico(price: ModelPrice, tokens: TokenCounts, tier: string | null,
 }
 
 /**
- * A request's cost (costNanoUsd at the standard speed) as the Costs API's line items, in nano-dollars: input (uncached
- * text, cache writes, uncached audio and image input, each at its rate), cached input, output (text, audio, image).
- * Each is rounded where it ends in the running sum, so the three add up to costNanoUsd exactly.
+ * A request's token cost (costNanoUsd at the standard speed, its web searches left out: webSearchNanoUsd) as the Costs
+ * API's line items, in nano-dollars: input (uncached text, cache writes, uncached audio and image input, each at its
+ * rate), cached input, output (text, audio, image). Each is rounded where it ends in the running sum, so the three add
+ * up to that cost exactly.
  */
 export function costLineItems(price: ModelPrice | null, tokens: TokenCounts, tier: string | null = null): [input: number, cached: number, output: number] {
   if (!price) return [0, 0, 0];

@@ -59,4 +59,10 @@ export interface UsageEvent {
   audioOutputTokens: number;
   imageInputTokens: number;
   imageOutputTokens: number;
+  /**
+   * Web searches the provider ran for the request and bills per search (Anthropic's
+   * `usage.server_tool_use.web_search_requests`), part of `costNanoUsd` at the price's `web_search`; 0 when not billed
+   * and on events written before migration 110.
+   */
+  webSearchRequests: number;
 }

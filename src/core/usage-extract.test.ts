@@ -113,6 +113,25 @@ describe("Anthropic's usage", () => {
     expect(deltaText({ type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"a"' } })).toBe('{"a"');
   });
 
+  it("reads the web searches a usage names (server_tool_use), whole or a stream's message_delta over message_start's", () => {
+    const tools = { web_search_requests: 3, web_fetch_requests: 1 };
+    expect(tokensFromUsage({ input_tokens: 12, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 12, server_tool_use: tools })).toEqual({ input: 12, cached: 0, output: 12, webSearches: 3 });
+    // Without Anthropic's cache counters (read by the Responses API's names), and beside OpenAI's (LiteLLM passes it on).
+    expect(tokensFromUsage({ input_tokens: 12, output_tokens: 12, server_tool_use: tools })?.webSearches).toBe(3);
+    expect(tokensFromUsage({ prompt_tokens: 12, completion_tokens: 12, server_tool_use: tools })?.webSearches).toBe(3);
+    // Fetches alone, a count that is no count, or none: no searches.
+    for (const server_tool_use of [{ web_fetch_requests: 2 }, { web_search_requests: -1 }, { web_search_requests: '3' }, null, 3]) {
+      expect(tokensFromUsage({ input_tokens: 12, output_tokens: 12, server_tool_use })?.webSearches, JSON.stringify(server_tool_use)).toBeUndefined();
+    }
+    // A stream: message_start names none yet, message_delta the whole message's; a delta that names none keeps the last.
+    const start = tokensFromUsage({ input_tokens: 25, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 1, server_tool_use: { web_search_requests: 0 } });
+    const delta = withAnthropicDelta(start, { output_tokens: 15, server_tool_use: tools });
+    expect(delta).toEqual({ input: 25, cached: 0, output: 15, webSearches: 3 });
+    expect(withAnthropicDelta(delta, { output_tokens: 20 })).toEqual({ input: 25, cached: 0, output: 20, webSearches: 3 });
+    expect(withAnthropicDelta(delta, { output_tokens: 20, server_tool_use: { web_fetch_requests: 2 } })).toEqual({ input: 25, cached: 0, output: 20, webSearches: 3 });
+    expect(withAnthropicDelta(delta, { output_tokens: 20, server_tool_use: { web_search_requests: 5 } })).toEqual({ input: 25, cached: 0, output: 20, webSearches: 5 });
+  });
+
   it("adds the usage of a request's other sampling steps (server-side compaction, the advisor tool), which Anthropic's top-level counts leave out", () => {
     // Anthropic's compaction example: the top-level counts are the message iteration's; the compaction is billed too.
     const message = { type: 'message', input_tokens: 23_000, output_tokens: 1000 };

@@ -36,6 +36,13 @@ const isCount = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v
 export function tokensFromUsage(usage: unknown): TokenCounts | null {
   if (!usage || typeof usage !== 'object') return null;
   const u = usage as Record<string, unknown>;
+  const t = tokensOfUsage(u);
+  // The web searches it names are billed whichever names its tokens go by (LiteLLM passes Anthropic's on in OpenAI's).
+  if (t !== null) withWebSearches(t, u);
+  return t;
+}
+
+function tokensOfUsage(u: Record<string, unknown>): TokenCounts | null {
   if (isCount(u.prompt_tokens) || isCount(u.completion_tokens)) {
     const chat = openAIChatTokens(u);
     return isCount(u.input_tokens) || isCount(u.output_tokens) ? largerReading(chat, responsesTokens(u)) : chat;
@@ -50,6 +57,19 @@ export function tokensFromUsage(usage: unknown): TokenCounts | null {
   if ('input_tokens' in u || 'output_tokens' in u) return responsesTokens(u);
   if ('prompt_tokens' in u || 'completion_tokens' in u) return openAIChatTokens(u);
   return null;
+}
+
+/**
+ * The web searches an Anthropic usage names (`server_tool_use.web_search_requests`: Anthropic bills $10 per 1,000
+ * beside the tokens), added to `t` when there are any. Web fetches (`web_fetch_requests`) are not counted: they cost
+ * only the tokens of the pages they bring in, which the input counts.
+ */
+function withWebSearches(t: TokenCounts, u: Record<string, unknown>): TokenCounts {
+  const tools = u.server_tool_use;
+  if (tools === null || typeof tools !== 'object') return t;
+  const searches = num((tools as Record<string, unknown>).web_search_requests);
+  if (searches > 0) t.webSearches = searches;
+  return t;
 }
 
 /**
@@ -191,16 +211,19 @@ export function withAnthropicDelta(prev: TokenCounts | null, delta: unknown): To
     cache_creation_input_tokens: writes,
     cache_creation: { ephemeral_1h_input_tokens: p.cacheWrite1h ?? 0 },
     output_tokens: p.output,
+    // The searches message_start named, if any: a delta's own count (the whole message's so far) replaces them.
+    server_tool_use: { web_search_requests: p.webSearches ?? 0 },
   };
   let named = prev !== null && prev.inputUnnamed !== true;
   if (delta && typeof delta === 'object') {
     for (const [k, v] of Object.entries(delta as Record<string, unknown>)) {
       if (v === null || v === undefined) continue;
-      merged[k] = v;
+      // A server_tool_use naming some tools' counts leaves the others' standing, as the top-level counts do.
+      merged[k] = k === 'server_tool_use' && typeof v === 'object' ? { ...(merged[k] as object), ...v } : v;
       if (k === 'input_tokens' || k === 'cache_read_input_tokens' || k === 'cache_creation_input_tokens') named = true;
     }
   }
-  const t = anthropicTokens(merged);
+  const t = withWebSearches(anthropicTokens(merged), merged);
   // No message_start usage, or one without input, and a delta that names none either: the input is not known.
   if (!named) t.inputUnnamed = true;
   return t;

@@ -162,6 +162,26 @@ describe('usage lines', () => {
     expect(usageLineError(JSON.stringify(bad))?.message).toMatch(/audio_input_tokens/);
   });
 
+  it('reads the 32-value lines logged before the web searches (migration 110), the searches 0', () => {
+    const parts = { cacheWriteTokens: 10_000, cacheWrite1hTokens: 4000, audioInputTokens: 30, audioOutputTokens: 10, imageInputTokens: 7, imageOutputTokens: 5 };
+    const served = { ...event, ...parts, webSearchRequests: 3 };
+    const before110 = JSON.stringify(usageValuesOf(toUsageLine(served)).slice(0, 32));
+    expect(roundTrip(before110)).toEqual({ ...served, webSearchRequests: 0 });
+    expect(usageLineError(before110)).toBeNull();
+    // Searches without token parts: the whole line, read back the same, by either writer.
+    const searched = { ...event, webSearchRequests: 2 };
+    expect(JSON.parse(toUsageLine(searched))).toHaveLength(USAGE_COLUMNS.length);
+    expect(roundTrip(toUsageLine(searched))).toEqual(searched);
+    const w = new UsageLineWriter();
+    w.append(event);
+    w.append(searched);
+    w.append(served);
+    expect(w.take().toString('utf8')).toBe(usageLinesToBytes([event, searched, served].map(toUsageLine)).toString('utf8'));
+    const bad = usageValuesOf(toUsageLine(searched));
+    bad[USAGE_COLUMNS.length - 1] = -1;
+    expect(usageLineError(JSON.stringify(bad))?.message).toMatch(/web_search_requests/);
+  });
+
   it("carries the request ids, Tollgate's and the upstream's, through the line and back", () => {
     const e = usageEvent({ requestId: 'req_0123456789abcdef0123456789abcdef', upstreamRequestId: 'req_upstream"odd\\id' });
     expect(roundTrip(toUsageLine(e))).toEqual(e);

@@ -48,6 +48,7 @@ export const USAGE_COLUMNS = [
   ['audio_output_tokens', 'audioOutputTokens', 'number'],
   ['image_input_tokens', 'imageInputTokens', 'number'],
   ['image_output_tokens', 'imageOutputTokens', 'number'],
+  ['web_search_requests', 'webSearchRequests', 'number'],
 ] as const satisfies readonly Column[];
 
 type Columns = (typeof USAGE_COLUMNS)[number];
@@ -77,16 +78,18 @@ const ABSENT_VALUE: Partial<Record<UsageColumn, unknown>> = {
   audio_output_tokens: 0,
   image_input_tokens: 0,
   image_output_tokens: 0,
+  web_search_requests: 0,
 };
 /**
  * The lengths of lines earlier versions wrote: 20 values, then 22 (units, unpriced: migration 080), then 24 (request
  * ids: 090), then 25 (credential: 095), then 26 (service tier: 097), which is also the length of every line since
- * whose token parts are all 0 (ZERO_TAIL).
+ * whose token parts are all 0 (ZERO_TAIL), then 32 (token parts: 104).
  */
-const EARLIER_LENGTHS: ReadonlySet<number> = new Set([20, 22, 24, 25, 26]);
+const EARLIER_LENGTHS: ReadonlySet<number> = new Set([20, 22, 24, 25, 26, 32]);
 /**
- * Where the token parts begin (migration 104's columns, the last ones): a line leaves them off when all are 0, as
- * nearly every request's are (text only), and reads back as a line of before 104, whose parts are 0 too. Written one
+ * Where the token parts begin (migration 104's columns, then 110's web searches: the last ones): a line leaves them
+ * off when all are 0, as nearly every request's are (text only, no search), and reads back as a line of before 104,
+ * whose parts are 0 too. Written one
  * by one, the six zeros cost the writer about a tenth more per event (the writer alone, groups of 40 text-only events:
  * ~10,200 → ~11,500 instructions under callgrind, 674 → 752 ns); left off, six comparisons and no byte.
  */

@@ -8,7 +8,7 @@ import { getProjectKey } from './api-keys.js';
 import { countRefusals } from './refusal-counts.js';
 import { getProject } from './projects.js';
 import type { Standing } from '../contract/dashboard.js';
-import { UNCHARGED_KIND } from '../storage/schema-rollups.js';
+import { ROLLUP_COST_SQL, UNCHARGED_KIND } from '../storage/schema-rollups.js';
 
 export type { Standing } from '../contract/dashboard.js';
 
@@ -47,7 +47,7 @@ async function sumSince(deps: ServiceDeps, s: Scope, from: number, what: 'cost' 
   // As the guard counts them (limit-seeding.ts): cost of billed requests; forwarded requests for quotas, but the
   // listings of models, which no quota is charged for (the standing showed a quota used up that still admitted).
   if (what === 'requests') q = q.where('endpoint_kind', '!=', UNCHARGED_KIND);
-  const sum = what === 'cost' ? sql`sum(input_cost_nanousd + cached_cost_nanousd + output_cost_nanousd)` : sql`sum(num_requests - num_refused_requests)`;
+  const sum = what === 'cost' ? sql`sum(${sql.raw(ROLLUP_COST_SQL)})` : sql`sum(num_requests - num_refused_requests)`;
   const row = await q.select(sql<number>`coalesce(${sum}, 0)`.as('v')).executeTakeFirst();
   return Number(row?.v ?? 0);
 }

@@ -2,13 +2,13 @@ import { type ExpressionBuilder, sql } from 'kysely';
 import { nanoToUsd } from '../core/pricing.js';
 import type { CostResult } from '../contract/usage.js';
 import type { DB } from '../storage/schema.js';
-import { FREE_KIND } from '../storage/schema-rollups.js';
+import { FREE_KIND, ROLLUP_COST_SQL } from '../storage/schema-rollups.js';
 import type { ServiceDeps } from './context.js';
 import { pageWindow } from '../core/buckets.js';
 import { bucketWidth, byBucket, checkParams, cmp, groupBy, JsonAnswer, list, type Page, pageJson, pageSpan, type Query, type Range, range, toPage } from './usage-params.js';
 
 // OpenAI's Costs API (GET /v1/organization/costs): daily costs, grouped by project, key and/or line item
-// (`<model>, input`, `…, cached input`, `…, output`), filtered by project and key. Sums are of integer nano-dollars,
+// (`<model>, input`, `…, cached input`, `…, output`, `…, web search`), filtered by project and key. Sums are of integer nano-dollars,
 // converted to USD last, so line items add up to the total exactly. Where each question is answered from:
 // - by line item: the day rollups (per key when keys are asked about, else per project);
 // - by key, without line items: usage_costs_key_1d, one row per key and day, answered as JSON the database wrote;
@@ -16,23 +16,32 @@ import { bucketWidth, byBucket, checkParams, cmp, groupBy, JsonAnswer, list, typ
 // - otherwise: the per-project day rollup.
 
 const COSTS_LIMITS = [7, 180] as const;
-const LINE_ITEMS = ['input', 'cached input', 'output'] as const;
+/** The line items of a model's cost; web search's quantity is its searches, the others' their tokens. */
+const LINE_ITEMS = ['input', 'cached input', 'output', 'web search'] as const;
+const LINE_ITEM_UNITS = ['tokens', 'tokens', 'tokens', 'web_search_requests'] as const;
 
 
 /**
  * One result. `quantity` and `quantity_unit` (OpenAI's spec: the quantity of a line item, null where no single unit
- * applies) are the line item's tokens where it counted any, else null: a total, or a line item of a model billed by
- * other units (images, characters, seconds) only.
+ * applies) are the line item's tokens (or a web search line item's searches) where it counted any, else null: a
+ * total, or a line item of a model billed by other units (images, characters, seconds) only.
  */
-function costResult(nano: number, lineItem: string | null, projectId: string | null, apiKeyId: string | null, tokens = 0): CostResult {
+function costResult(
+  nano: number,
+  lineItem: string | null,
+  projectId: string | null,
+  apiKeyId: string | null,
+  quantity = 0,
+  unit: CostResult['quantity_unit'] = 'tokens',
+): CostResult {
   return {
     object: 'organization.costs.result',
     amount: { value: nanoToUsd(nano), currency: 'usd' },
     line_item: lineItem,
     project_id: projectId,
     api_key_id: apiKeyId,
-    quantity: tokens > 0 ? tokens : null,
-    quantity_unit: tokens > 0 ? 'tokens' : null,
+    quantity: quantity > 0 ? quantity : null,
+    quantity_unit: quantity > 0 ? unit : null,
   };
 }
 
@@ -41,7 +50,7 @@ function costResult(nano: number, lineItem: string | null, projectId: string | n
  * API, billed nothing), unless they carry a cost (a billed request of their route by another method). A free request's
  * tokens are no line item, nor a day of them a result at $0. usage_costs_key_1d never holds them (usage-rollups.ts).
  */
-const costsOnly = sql<boolean>`(endpoint_kind <> ${FREE_KIND} or input_cost_nanousd + cached_cost_nanousd + output_cost_nanousd <> 0)`;
+const costsOnly = sql<boolean>`(endpoint_kind <> ${FREE_KIND} or ${sql.raw(ROLLUP_COST_SQL)} <> 0)`;
 
 interface CostQuestion {
   orgId: string;
@@ -97,6 +106,8 @@ async function byLineItem(deps: ServiceDeps, q: CostQuestion, r: Range): Promise
       eb.fn.sum<number>('input_cost_nanousd').as('input_cost'),
       eb.fn.sum<number>('cached_cost_nanousd').as('cached_cost'),
       eb.fn.sum<number>('output_cost_nanousd').as('output_cost'),
+      eb.fn.sum<number>('web_search_requests').as('web_search_requests'),
+      eb.fn.sum<number>('web_search_cost_nanousd').as('web_search_cost'),
     ])
     .groupBy(['bucket_start', ...cols])
     .execute();
@@ -108,15 +119,17 @@ async function byLineItem(deps: ServiceDeps, q: CostQuestion, r: Range): Promise
       project_id: dims.project_id || null,
       api_key_id: dims.api_key_id || null,
       model: dims.model || 'unknown model',
-      tokens: [Number(row.input_tokens) - cached, cached, Number(row.output_tokens)],
-      cost: [Number(row.input_cost), Number(row.cached_cost), Number(row.output_cost)],
+      quantities: [Number(row.input_tokens) - cached, cached, Number(row.output_tokens), Number(row.web_search_requests)],
+      cost: [Number(row.input_cost), Number(row.cached_cost), Number(row.output_cost), Number(row.web_search_cost)],
     };
   });
   const buckets = byBucket(rows, (a, b) => cmp(a.project_id, b.project_id) || cmp(a.api_key_id, b.api_key_id) || cmp(a.model, b.model));
   return toPage(r, (s) =>
     (buckets.get(s) ?? []).flatMap((row) =>
       LINE_ITEMS.flatMap((item, i) =>
-        row.tokens[i] > 0 || row.cost[i] !== 0 ? [costResult(row.cost[i], `${row.model}, ${item}`, row.project_id, row.api_key_id, row.tokens[i])] : [],
+        row.quantities[i] > 0 || row.cost[i] !== 0
+          ? [costResult(row.cost[i], `${row.model}, ${item}`, row.project_id, row.api_key_id, row.quantities[i], LINE_ITEM_UNITS[i])]
+          : [],
       ),
     ),
   );
@@ -145,7 +158,7 @@ async function totals(deps: ServiceDeps, q: CostQuestion, r: Range): Promise<Pag
       .select(['bucket_start', ...(byProject ? ['project_id' as const] : [])])
       .select((eb) => [
         eb.fn.sum<number>('num_model_requests').as('requests'),
-        sql<number>`sum(input_cost_nanousd + cached_cost_nanousd + output_cost_nanousd)`.as('cost'),
+        sql<number>`sum(${sql.raw(ROLLUP_COST_SQL)})`.as('cost'),
       ])
       .groupBy(['bucket_start', ...(byProject ? ['project_id' as const] : [])])
       .execute();

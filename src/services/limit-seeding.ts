@@ -4,7 +4,7 @@ import { type LimitPlan, limitedAs, type PlannedCounter, type PlannedRate } from
 import type { LimitStore } from '../core/limit-store.js';
 import { keyRange, windowKeyTtlSeconds } from '../core/periods.js';
 import type { KeyRecord } from '../core/verify.js';
-import { UNCHARGED_KIND } from '../storage/schema-rollups.js';
+import { ROLLUP_COST_SQL, UNCHARGED_KIND } from '../storage/schema-rollups.js';
 import type { ServiceDeps } from './context.js';
 
 // What a limit store lacks (a new period, a restarted in-process store, a Redis that lost its data) is set from the
@@ -60,7 +60,7 @@ export class LimitSeeding {
     // Every forwarded request counted against the quota, failed ones included: all but the refused, and but the
     // listings of models, which no quota is charged for.
     if (m.kind === 'quota') q = q.where('endpoint_kind', '!=', UNCHARGED_KIND);
-    const sum = m.kind === 'quota' ? sql`sum(num_requests - num_refused_requests)` : sql`sum(input_cost_nanousd + cached_cost_nanousd + output_cost_nanousd)`;
+    const sum = m.kind === 'quota' ? sql`sum(num_requests - num_refused_requests)` : sql`sum(${sql.raw(ROLLUP_COST_SQL)})`;
     const row = await q.select(sql<number>`coalesce(${sum}, 0)`.as('v')).executeTakeFirst();
     const now = this.deps.clock();
     await store.seedCounter(key, Number(row?.v ?? 0), windowKeyTtlSeconds(end, m.keys.length, now), now);

@@ -91,6 +91,8 @@ interface UsageSums {
   audio_output_tokens: number;
   image_input_tokens: number;
   image_output_tokens: number;
+  /** Web searches billed per search (migration 110). */
+  web_search_requests: number;
   cost_nanousd: number;
   /** Images, characters or seconds, by kind. */
   units: number;
@@ -135,6 +137,8 @@ function rollupSums(eb: ExpressionBuilder<DB, 'usage_rollups_1d'>) {
     eb.fn.sum<number>('input_cost_nanousd').as('input_cost'),
     eb.fn.sum<number>('cached_cost_nanousd').as('cached_cost'),
     eb.fn.sum<number>('output_cost_nanousd').as('output_cost'),
+    eb.fn.sum<number>('web_search_cost_nanousd').as('web_search_cost'),
+    eb.fn.sum<number>('web_search_requests').as('web_search_requests'),
     eb.fn.sum<number>('units').as('units'),
     eb.fn.sum<number>('num_unpriced_requests').as('num_unpriced_requests'),
   ];
@@ -173,7 +177,7 @@ async function sumRollups(deps: ServiceDeps, orgId: string, width: '1h' | '1d', 
     .select(rollupSums)
     .groupBy(['bucket_start', ...f.cols])
     .execute();
-  return rows.map((r) => sumsOf(r, Number(r.bucket_start), Number(r.input_cost) + Number(r.cached_cost) + Number(r.output_cost)));
+  return rows.map((r) => sumsOf(r, Number(r.bucket_start), Number(r.input_cost) + Number(r.cached_cost) + Number(r.output_cost) + Number(r.web_search_cost)));
 }
 
 /** The routes whose POSTs count under a kind (ENDPOINT_KINDS), and those of every kind. */
@@ -239,6 +243,7 @@ async function sumEvents(deps: ServiceDeps, orgId: string, f: UsageFilter): Prom
       sql<number>`sum(case when ${counted} then audio_output_tokens else 0 end)`.as('audio_output_tokens'),
       sql<number>`sum(case when ${counted} then image_input_tokens else 0 end)`.as('image_input_tokens'),
       sql<number>`sum(case when ${counted} then image_output_tokens else 0 end)`.as('image_output_tokens'),
+      sql<number>`sum(case when ${billed} then web_search_requests else 0 end)`.as('web_search_requests'),
       sql<number>`sum(case when ${billed} then cost_nanousd else 0 end)`.as('cost_nanousd'),
       sql<number>`sum(case when ${billed} then units else 0 end)`.as('units'),
       sql<number>`sum(case when ${billed} and unpriced = 1 then 1 else 0 end)`.as('num_unpriced_requests'),
@@ -261,6 +266,7 @@ function sumsOf(
     audio_output_tokens: unknown;
     image_input_tokens: unknown;
     image_output_tokens: unknown;
+    web_search_requests: unknown;
     units: unknown;
     num_unpriced_requests: unknown;
   },
@@ -283,6 +289,7 @@ function sumsOf(
     audio_output_tokens: Number(r.audio_output_tokens),
     image_input_tokens: Number(r.image_input_tokens),
     image_output_tokens: Number(r.image_output_tokens),
+    web_search_requests: Number(r.web_search_requests),
     cost_nanousd: costNanoUsd,
     units: Number(r.units),
     num_unpriced_requests: Number(r.num_unpriced_requests),
@@ -321,6 +328,7 @@ async function byUser(deps: ServiceDeps, orgId: string, rows: UsageSums[], keepK
     acc.audio_output_tokens += r.audio_output_tokens;
     acc.image_input_tokens += r.image_input_tokens;
     acc.image_output_tokens += r.image_output_tokens;
+    acc.web_search_requests += r.web_search_requests;
     acc.cost_nanousd += r.cost_nanousd;
     acc.units += r.units;
     acc.num_unpriced_requests += r.num_unpriced_requests;
@@ -366,6 +374,7 @@ function usageResult(kind: UsageKind, s: UserSums, group: Set<string>): UsageRes
     input_image_tokens: s.image_input_tokens,
     output_image_tokens: s.image_output_tokens,
     num_model_requests: s.num_model_requests,
+    num_web_search_requests: s.web_search_requests,
     ...dims,
     // Tollgate relays no Batch API jobs: grouped by batch, everything is batch=false.
     batch: group.has('batch') ? false : null,

@@ -14,6 +14,7 @@ import { rollupMigrations } from './migrations-rollups.js';
 import { sessionMigrations } from './migrations-sessions.js';
 import { spendMigrations } from './migrations-spend.js';
 import { tokenMigrations } from './migrations-tokens.js';
+import { toolMigrations } from './migrations-tools.js';
 import { usageMigrations } from './migrations-usage.js';
 import { webhookMigrations } from './migrations-webhooks.js';
 
@@ -50,6 +51,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     ...billedKindMigrations(dialect),
     ...tokenMigrations(dialect),
     ...auditMigrations(dialect),
+    ...toolMigrations(dialect),
   };
 }
 

@@ -115,6 +115,12 @@ export interface UsageRollupsTable {
   audio_output_tokens: number;
   image_input_tokens: number;
   image_output_tokens: number;
+  /**
+   * Web searches the provider ran and billed per search (migration 110; the events' column of the same name), and
+   * their cost, nano-dollars: apart from the three token line items, with which it sums to the events' cost_nanousd.
+   */
+  web_search_requests: number;
+  web_search_cost_nanousd: number;
 }
 
 /**
@@ -142,7 +148,7 @@ export interface UsageCostsKeyTable {
   /** The key's project (a key never changes project; part of the key all the same, as in the other rollups). */
   project_id: string;
   num_model_requests: number;
-  /** input + cached input + output cost, nano-dollars. */
+  /** input + cached input + output + web search cost, nano-dollars. */
   cost_nanousd: number;
 }
 
@@ -158,7 +164,10 @@ export const COSTS_KEY_SUMS = ['num_model_requests', 'cost_nanousd'] as const;
 /** The unique key of every rollup table (api_key_id is '' in the project tables); service_tier appended by 097. */
 export const ROLLUP_KEY = ['org_id', 'bucket_start', 'project_id', 'api_key_id', 'model', 'endpoint_kind', 'service_tier'] as const;
 
-/** The summed columns of every rollup table: migration 030's, then `units` and `num_unpriced_requests` (080), then the token parts (104). */
+/**
+ * The summed columns of every rollup table: migration 030's, then `units` and `num_unpriced_requests` (080), then the
+ * token parts (104), then web searches and their cost (110).
+ */
 export const ROLLUP_SUMS = [
   'num_requests',
   'num_model_requests',
@@ -177,7 +186,15 @@ export const ROLLUP_SUMS = [
   'audio_output_tokens',
   'image_input_tokens',
   'image_output_tokens',
+  'web_search_requests',
+  'web_search_cost_nanousd',
 ] as const;
+
+/**
+ * The whole cost a rollup row sums, nano-dollars: its token line items and its web searches. Every reader of a
+ * rollup's cost (budgets seeded and shown, the Usage and Costs APIs) sums this, so that none leaves a part out.
+ */
+export const ROLLUP_COST_SQL = 'input_cost_nanousd + cached_cost_nanousd + output_cost_nanousd + web_search_cost_nanousd';
 
 /** Each rollup table: its bucket width in seconds, and whether it keeps the key dimension. */
 export const ROLLUP_TABLES: ReadonlyArray<{ table: keyof UsageRollupTables; width: number; perKey: boolean }> = [

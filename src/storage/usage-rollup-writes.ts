@@ -11,7 +11,7 @@ import { aggregateRollups, type KindOf } from './usage-rollups.js';
 
 type Prices = Readonly<Record<string, ModelPrice>>;
 
-// Rows per INSERT: 24 columns × 1000 rows stays under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+// Rows per INSERT: 26 columns × 1000 rows stays under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
 const ROWS_PER_STATEMENT = 1000;
 
 /** Adds rows to a rollup table: INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x (SQLite ≥ 3.24 and PostgreSQL). */

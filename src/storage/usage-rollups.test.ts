@@ -116,7 +116,7 @@ describe('aggregateRollups', () => {
     // gpt-5.4's flex rates: $1.25 input, $0.13 cached, $7.50 output (the standard's cached is a tenth of input).
     const tokens = { input: 1000, cached: 500, output: 100 };
     const total = 500 * 1250 + 500 * 130 + 100 * 7500;
-    expect(splitCost(DEFAULT_PRICES['gpt-5.4'], tokens, total, 'flex')).toEqual([500 * 1250, 500 * 130, 100 * 7500]);
+    expect(splitCost(DEFAULT_PRICES['gpt-5.4'], tokens, total, 'flex')).toEqual([500 * 1250, 500 * 130, 100 * 7500, 0]);
     const rows = aggregateRollups([usageRow({ id: 'evt_flex', model: 'gpt-5.4', service_tier: 'flex', input_tokens: 1000, cached_tokens: 500, output_tokens: 100, cost_nanousd: total })]);
     const [row] = rows.usage_rollups_1d;
     expect([row.service_tier, row.input_cost_nanousd, row.cached_cost_nanousd, row.output_cost_nanousd]).toEqual(['flex', 500 * 1250, 500 * 130, 100 * 7500]);
@@ -127,28 +127,43 @@ describe('aggregateRollups', () => {
     // proportions, so claude-sonnet-4-6's output with 10,000 cache-write tokens showed $0.00185 instead of $0.0015.
     const sonnet = DEFAULT_PRICES['claude-sonnet-4-6'];
     const writes = { input: 10_100, cached: 0, output: 100, cacheWrite: 10_000 };
-    expect(splitCost(sonnet, writes, costNanoUsd(sonnet, writes))).toEqual([100 * 3000 + 10_000 * 3750, 0, 100 * 15_000]);
+    expect(splitCost(sonnet, writes, costNanoUsd(sonnet, writes))).toEqual([100 * 3000 + 10_000 * 3750, 0, 100 * 15_000, 0]);
     // An hour's writes at twice the input rate, beside reads.
     const hour = { input: 10_300, cached: 200, output: 100, cacheWrite: 6000, cacheWrite1h: 4000 };
-    expect(splitCost(sonnet, hour, costNanoUsd(sonnet, hour))).toEqual([100 * 3000 + 6000 * 3750 + 4000 * 6000, 200 * 300, 100 * 15_000]);
+    expect(splitCost(sonnet, hour, costNanoUsd(sonnet, hour))).toEqual([100 * 3000 + 6000 * 3750 + 4000 * 6000, 200 * 300, 100 * 15_000, 0]);
     // An audio model: audio input and output at their rates, folded into input and output.
     const audio = DEFAULT_PRICES['gpt-4o-audio-preview'];
     const spoken = { input: 100, cached: 20, output: 50, audioInput: 30, audioOutput: 10 };
-    expect(splitCost(audio, spoken, costNanoUsd(audio, spoken))).toEqual([50 * 2500 + 30 * 40_000, 20 * 2500, 40 * 10_000 + 10 * 80_000]);
+    expect(splitCost(audio, spoken, costNanoUsd(audio, spoken))).toEqual([50 * 2500 + 30 * 40_000, 20 * 2500, 40 * 10_000 + 10 * 80_000, 0]);
     // GPT Image: image input and output at theirs.
     const image = DEFAULT_PRICES['gpt-image-1'];
     const drawn = { input: 50, cached: 0, output: 4000, imageInput: 30, imageOutput: 4000 };
-    expect(splitCost(image, drawn, costNanoUsd(image, drawn))).toEqual([20 * 5000 + 30 * 10_000, 0, 4000 * 40_000]);
+    expect(splitCost(image, drawn, costNanoUsd(image, drawn))).toEqual([20 * 5000 + 30 * 10_000, 0, 4000 * 40_000, 0]);
     // Above the long-context threshold every part is at the long rates, the request's whole input deciding (its
     // uncached part alone is below it).
     const gpt54 = DEFAULT_PRICES['gpt-5.4'];
     const long = { input: 300_000, cached: 50_000, output: 1000 };
-    expect(splitCost(gpt54, long, costNanoUsd(gpt54, long))).toEqual([250_000 * 5000, 50_000 * 500, 1000 * 22_500]);
+    expect(splitCost(gpt54, long, costNanoUsd(gpt54, long))).toEqual([250_000 * 5000, 50_000 * 500, 1000 * 22_500, 0]);
     // Parts of fractions of a nano-dollar add up to the total, rounded once.
     const flex = { input: 3, cached: 3, output: 0 };
     const nano = DEFAULT_PRICES['gpt-5.4-nano'];
     const total = costNanoUsd(nano, flex, 'flex');
     expect(splitCost(nano, flex, total, 'flex').reduce((a, b) => a + b, 0)).toBe(total);
+  });
+
+  it('splits web searches into a line item of their own first, at their price, whatever the tokens were billed at', () => {
+    const sonnet = DEFAULT_PRICES['claude-sonnet-4-5'];
+    const searched = { input: 12, cached: 0, output: 12, webSearches: 3 };
+    expect(splitCost(sonnet, searched, costNanoUsd(sonnet, searched))).toEqual([12 * 3000, 0, 12 * 15_000, 30_000_000]);
+    // Fast mode's tokens (not reproduced by the standard rates) are shared among the token items; the searches stay whole.
+    const opus = DEFAULT_PRICES['claude-opus-4-6'];
+    expect(splitCost(opus, searched, costNanoUsd(opus, searched, null, 'fast'))).toEqual([6 * 12 * 5000, 0, 6 * 12 * 25_000, 30_000_000]);
+    // A price without one: nothing for searches (they were not billed).
+    expect(splitCost({ input: 3, output: 15 }, searched, 216_000)).toEqual([36_000, 0, 180_000, 0]);
+    const [row] = aggregateRollups([
+      usageRow({ id: 'evt_s', model: 'claude-sonnet-4-5', endpoint: '/messages', input_tokens: 12, output_tokens: 12, web_search_requests: 3, cost_nanousd: costNanoUsd(sonnet, searched) }),
+    ]).usage_rollups_1d;
+    expect([row.input_cost_nanousd, row.cached_cost_nanousd, row.output_cost_nanousd, row.web_search_cost_nanousd, row.web_search_requests]).toEqual([36_000, 0, 180_000, 30_000_000, 3]);
   });
 
   it('rolls the parts up from the events as the gateway recorded them, each line item at its rate', () => {

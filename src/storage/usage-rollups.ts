@@ -1,5 +1,5 @@
 import { bucketOfMs } from '../core/buckets.js';
-import { costLineItems, DEFAULT_PRICES, type ModelPrice, priceFor, type TokenCounts } from '../core/pricing.js';
+import { costLineItems, DEFAULT_PRICES, type ModelPrice, priceFor, type TokenCounts, webSearchNanoUsd } from '../core/pricing.js';
 import { BAD_USAGE_LINE } from '../core/usage-line.js';
 import {
   endpointKind,
@@ -30,26 +30,35 @@ export function isFreeModelRequest(e: Pick<UsageEventsTable, 'outcome'>, kind: s
 }
 
 /**
- * Splits a request's cost into its input, cached-input and output line items, summing exactly to `total`: priced
- * with `price` by every part of its tokens (cache writes of either lifetime, audio and image input and output, each at
+ * Splits a request's cost into its input, cached-input, output and web search line items, summing exactly to `total`.
+ * Its web searches first, at `price`'s `web_search` (at most `total`; nothing without a price for them, as they were
+ * billed); then the rest is split among the token line items, priced with `price` by every part of its tokens (cache writes of either lifetime, audio and image input and output, each at
  * its own rate, folded into the input and output line items: core/pricing.ts costLineItems), at the rates of the
  * service tier it ran at (`tier`, as billed) and of the request's whole input (long context). When that does not
  * reproduce `total` (the price changed, the model is unknown here, Anthropic's fast mode, whose speed the event does
  * not record, or an event recorded before its parts were: migration 104), the total is shared in the same proportions,
  * and all of it goes to input when no part is priced.
  */
-export function splitCost(price: ModelPrice | null, tokens: TokenCounts, total: number, tier: string | null = null): [input: number, cached: number, output: number] {
-  if (total === 0) return [0, 0, 0];
+export function splitCost(
+  price: ModelPrice | null,
+  tokens: TokenCounts,
+  total: number,
+  tier: string | null = null,
+): [input: number, cached: number, output: number, webSearch: number] {
+  if (total === 0) return [0, 0, 0, 0];
+  const searches = Math.min(total, webSearchNanoUsd(price, tokens));
+  const rest = total - searches;
+  if (rest === 0) return [0, 0, 0, searches];
   const parts = costLineItems(price, tokens, tier);
   const sum = parts[0] + parts[1] + parts[2];
-  if (sum === total) return parts;
-  if (sum <= 0) return [total, 0, 0];
+  if (sum === rest) return [...parts, searches];
+  if (sum <= 0) return [rest, 0, 0, searches];
   // Integer shares (BigInt: total × part can pass 2^53), the rounding remainder to the largest part.
-  const big = BigInt(total);
+  const big = BigInt(rest);
   const shares = parts.map((p) => Number((big * BigInt(p)) / BigInt(sum))) as [number, number, number];
   const largest = parts.indexOf(Math.max(...parts));
-  shares[largest] += total - (shares[0] + shares[1] + shares[2]);
-  return shares;
+  shares[largest] += rest - (shares[0] + shares[1] + shares[2]);
+  return [...shares, searches];
 }
 
 /** The token counts of an event, with the parts it recorded (usage_events keeps 5-minute and 1-hour writes as all writes and the 1-hour ones). */
@@ -67,6 +76,7 @@ function tokensOf(e: UsageEventsTable): TokenCounts {
     imageInput: Number(e.image_input_tokens),
     audioOutput: Number(e.audio_output_tokens),
     imageOutput: Number(e.image_output_tokens),
+    webSearches: Number(e.web_search_requests),
   };
 }
 
@@ -96,6 +106,8 @@ function emptyRow(org: string, bucket: number, project: string, key: string, mod
     audio_output_tokens: 0,
     image_input_tokens: 0,
     image_output_tokens: 0,
+    web_search_requests: 0,
+    web_search_cost_nanousd: 0,
   };
 }
 
@@ -149,7 +161,8 @@ type WholeColumn =
   | 'audio_input_tokens'
   | 'audio_output_tokens'
   | 'image_input_tokens'
-  | 'image_output_tokens';
+  | 'image_output_tokens'
+  | 'web_search_requests';
 
 /** The data error (BAD_USAGE_LINE) of an event whose `name` is not a whole number. */
 function notWhole(e: UsageEventsTable, name: WholeColumn): Error {
@@ -196,6 +209,7 @@ export class RollupAggregator {
     if (!isWhole(e.audio_output_tokens)) throw notWhole(e, 'audio_output_tokens');
     if (!isWhole(e.image_input_tokens)) throw notWhole(e, 'image_input_tokens');
     if (!isWhole(e.image_output_tokens)) throw notWhole(e, 'image_output_tokens');
+    if (!isWhole(e.web_search_requests)) throw notWhole(e, 'web_search_requests');
     this.addOne(e);
   }
 
@@ -245,6 +259,7 @@ export class RollupAggregator {
     acc.audio_output_tokens += Number(e.audio_output_tokens);
     acc.image_input_tokens += Number(e.image_input_tokens);
     acc.image_output_tokens += Number(e.image_output_tokens);
+    acc.web_search_requests += Number(e.web_search_requests);
     if (!billed) return;
     if (e.unpriced) acc.num_unpriced_requests++;
     const cost = Number(e.cost_nanousd);
@@ -258,6 +273,7 @@ export class RollupAggregator {
     acc.input_cost_nanousd += split[0];
     acc.cached_cost_nanousd += split[1];
     acc.output_cost_nanousd += split[2];
+    acc.web_search_cost_nanousd += split[3];
   }
 
   /** Every table's rows from the events added so far. */
@@ -293,7 +309,7 @@ const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 function costsByKey(daily: UsageRollupsTable[]): UsageCostsKeyTable[] {
   const merged = new Map<string, UsageCostsKeyTable>();
   for (const r of daily) {
-    const cost = r.input_cost_nanousd + r.cached_cost_nanousd + r.output_cost_nanousd;
+    const cost = r.input_cost_nanousd + r.cached_cost_nanousd + r.output_cost_nanousd + r.web_search_cost_nanousd;
     if (r.num_model_requests === 0 && cost === 0) continue;
     // Free requests (moderations) are no costs: their rows count only for what they were billed, if anything.
     if (r.endpoint_kind === FREE_KIND && cost === 0) continue;

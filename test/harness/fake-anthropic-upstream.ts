@@ -14,7 +14,9 @@ import type { SeenRequest } from './fake-upstream.js';
  * Its usage names the speed the answer ran at, as Anthropic's does (`usage.speed`, a stream's in message_start):
  * `fast` for a request asking `speed: "fast"`, `standard` for any other speed asked, none when it asks none. A request's
  * `metadata.user_id` (an OpenAI client's `user`) may say otherwise: `fake-speed:fast`, `fake-speed:standard` (fast
- * capacity ran out), `fake-speed:none` (a usage without a speed), `fake-usage:none` (an answer without any usage).
+ * capacity ran out), `fake-speed:none` (a usage without a speed), `fake-usage:none` (an answer without any usage),
+ * `fake-searches:N` (the answer ran N web searches and a web fetch: `usage.server_tool_use`, a stream's in
+ * message_delta, cumulative, message_start's naming none yet).
  * It keeps a Files API of the one account: upload, list (every file), metadata, content and delete.
  */
 export interface FakeAnthropic {
@@ -101,15 +103,23 @@ export async function startFakeAnthropic(secret: string): Promise<FakeAnthropic>
     const steer = (body.metadata as { user_id?: unknown } | undefined)?.user_id;
     const speed = steer === 'fake-speed:fast' ? 'fast' : steer === 'fake-speed:standard' ? 'standard' : steer === 'fake-speed:none' || body.speed === undefined ? null : body.speed === 'fast' ? 'fast' : 'standard';
     const noUsage = steer === 'fake-usage:none';
+    const searched = typeof steer === 'string' && steer.startsWith('fake-searches:') ? Number(steer.slice('fake-searches:'.length)) : null;
+    const serverToolUse = searched === null ? null : { web_search_requests: searched, web_fetch_requests: 1 };
     /** A message with its usage as steered. */
     const answer = (message: Record<string, unknown>) => {
       if (noUsage) return { ...message, usage: undefined };
-      return speed === null ? message : { ...message, usage: { ...(message.usage as Record<string, unknown>), speed } };
+      const usage = { ...(message.usage as Record<string, unknown>), ...(speed === null ? {} : { speed }), ...(serverToolUse ? { server_tool_use: serverToolUse } : {}) };
+      return { ...message, usage };
     };
     /** A stream with its usage as steered: message_start's names the speed; none at all without usage. */
     const steered = (events: string) => {
       if (noUsage) return events.replace(/,"usage":\{[^{}]*\}/g, '');
-      return speed === null ? events : events.replace('"usage":{', `"usage":{"speed":"${speed}",`);
+      const searches = serverToolUse
+        ? events
+            .replace('"usage":{"input_tokens"', `"usage":{"server_tool_use":{"web_search_requests":0,"web_fetch_requests":0},"input_tokens"`)
+            .replace('"usage":{"output_tokens"', `"usage":{"server_tool_use":${JSON.stringify(serverToolUse)},"output_tokens"`)
+        : events;
+      return speed === null ? searches : searches.replace('"usage":{', `"usage":{"speed":"${speed}",`);
     };
     const withModel = (sseText: string) => steered(sseText.replaceAll('claude-sonnet-4-5-20250929', model));
     // A request offering the get_weather tool gets it called; any other (Claude Code's own tools included) gets text.

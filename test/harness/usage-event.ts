@@ -36,6 +36,7 @@ export function usageEvent(overrides: Partial<UsageEvent> = {}): UsageEvent {
     audioOutputTokens: 0,
     imageInputTokens: 0,
     imageOutputTokens: 0,
+    webSearchRequests: 0,
     ...overrides,
   };
 }

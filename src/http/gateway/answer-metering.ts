@@ -1,7 +1,7 @@
 import { answeredAfterSending, TollgateError } from '../../core/errors.js';
 import { FORM_FILE_FIELDS, type FormValues, formFieldNames, type MeterPlan, meteringPrice, planMetering } from '../../core/metering-plan.js';
 import { multipartFields } from '../../core/multipart.js';
-import { costNanoUsd, pricesTokens, type TokenCounts } from '../../core/pricing.js';
+import { costNanoUsd, pricesTokens, pricesWebSearches, type TokenCounts } from '../../core/pricing.js';
 import { answeredServiceTier } from '../../core/service-tier.js';
 import { tokensFromUsage, usageAtJsonEnd } from '../../core/usage-extract.js';
 import { isJsonMediaType, mediaTypeOf } from '../../core/media-types.js';
@@ -158,7 +158,15 @@ async function measureRetrieval(
   const serviceTier = streamedTier ?? answeredServiceTier(answer?.service_tier);
   // Billed to the key that created it (a key pays for what it used): whichever key of the project retrieves it.
   const billedKeyId = claimed.apiKeyId ?? undefined;
-  return { billable: true, tokens, model, priced: pricesTokens(price), costNanoUsd: costNanoUsd(price, tokens, serviceTier), serviceTier, ...(billedKeyId ? { billedKeyId } : {}) };
+  return {
+    billable: true,
+    tokens,
+    model,
+    priced: pricesTokens(price) && pricesWebSearches(price, tokens),
+    costNanoUsd: costNanoUsd(price, tokens, serviceTier),
+    serviceTier,
+    ...(billedKeyId ? { billedKeyId } : {}),
+  };
 }
 
 /** A background response's creation: billed now if it already finished, else recorded to be billed when retrieved. */

@@ -1,6 +1,6 @@
 import type { ApiFormat } from '../../core/anthropic-errors.js';
 import type { MeterPlan } from '../../core/metering-plan.js';
-import { costNanoUsd, pricesSpeed, type TokenCounts, tokenParts } from '../../core/pricing.js';
+import { costNanoUsd, pricesSpeed, pricesWebSearches, type TokenCounts, tokenParts } from '../../core/pricing.js';
 import { requestedServiceTier } from '../../core/service-tier.js';
 import type { UsageEvent, UsageOutcome } from '../../core/usage-event.js';
 import type { KeyRecord } from '../../core/verify.js';
@@ -69,9 +69,11 @@ export function meter(
   const speed = o.speed ?? r.plan?.speed ?? null;
   const price = r.plan?.price ?? null;
   // An unpriced model is billed at 0 and flagged (only keys without a spend limit get this far with one); an answer
-  // that ran fast on a model without fast rates is billed at the standard rates, and flagged too.
+  // that ran fast on a model without fast rates is billed at the standard rates, and flagged too, as is one that ran
+  // web searches for a model without a price for them (its tokens billed, its searches not: never silently free).
   const cost = o.billable ? (o.costNanoUsd ?? costNanoUsd(price, o.tokens, serviceTier, speed)) : 0;
-  const priced = o.priced ?? ((r.plan?.priced ?? true) && (o.costNanoUsd !== undefined || price === null || pricesSpeed(price, speed)));
+  const priced =
+    o.priced ?? ((r.plan?.priced ?? true) && (o.costNanoUsd !== undefined || price === null || (pricesSpeed(price, speed) && pricesWebSearches(price, o.tokens))));
   const now = g.app.deps.clock();
   const t = o.tokens;
   // Tokens are a billed request's, and those a free model call's answer reported (a moderation: counted, never billed).
@@ -117,6 +119,7 @@ export function meter(
     audioOutputTokens: parts === null ? 0 : parts.audioOutput,
     imageInputTokens: parts === null ? 0 : parts.imageInput,
     imageOutputTokens: parts === null ? 0 : parts.imageOutput,
+    webSearchRequests: o.billable ? (o.tokens.webSearches ?? 0) : 0,
   };
   g.usage.record(event);
   // Every request that reached for a provider: its answers by the credential that answered, and its failures (no
