@@ -141,11 +141,12 @@ describe('usage data', () => {
     const rows = costRows([
       day(0, [cost(0.1, 'gpt-4o, input'), cost(0.2, 'gpt-4o, cached input'), cost(0.04, 'dall-e-3, output')]),
       day(86_400, [cost(0.11, 'tts-1, input'), cost(0.000001, 'a, b, output'), cost(0.5, null)]),
+      day(172_800, [cost(0.03, 'claude-sonnet-4-5, web search')]),
     ]);
-    expect(rows.flatMap((b) => b.results.map((r) => r.model))).toEqual(['gpt-4o', 'gpt-4o', 'dall-e-3', 'tts-1', 'a, b', null]);
+    expect(rows.flatMap((b) => b.results.map((r) => r.model))).toEqual(['gpt-4o', 'gpt-4o', 'dall-e-3', 'tts-1', 'a, b', null, 'claude-sonnet-4-5']);
     // 0.1 + 0.2 in floats is 0.30000000000000004.
     expect(costTotal(rows.slice(0, 1))).toBe(0.34);
-    expect(costTotal(rows)).toBe(0.950001);
+    expect(costTotal(rows)).toBe(0.980001);
   });
 
   it('exports names beside ids, quoted, and defuses spreadsheet formulas', () => {

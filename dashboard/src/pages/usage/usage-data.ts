@@ -98,8 +98,8 @@ export function mergeKinds(parts: Array<{ kind: UsageResult['kind']; buckets: Ar
   return [...byStart.values()].sort((a, b) => a.start_time - b.start_time);
 }
 
-// A line item is "<model>, input", "<model>, cached input" or "<model>, output" (services/costs-query.ts).
-const LINE_ITEM = /^(.*), (?:input|cached input|output)$/;
+// A line item is "<model>, input", "<model>, cached input", "<model>, output" or "<model>, web search" (services/costs-query.ts).
+const LINE_ITEM = /^(.*), (?:input|cached input|output|web search)$/;
 
 /** Costs grouped by line item as rows by model: the model is the line item's, without its "input"/"output" part. */
 export function costRows(buckets: Array<Bucket<CostResult>>): Array<Bucket<CostRow>> {
