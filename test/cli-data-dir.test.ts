@@ -40,6 +40,10 @@ describe('CLI and a data dir that does not exist', () => {
       ['providers', 'credentials', 'list', 'groq'],
       ['audit'],
       ['usage'],
+      ['users', 'list'],
+      ['invites', 'list'],
+      ['projects', 'users', 'list'],
+      ['service-accounts', 'list'],
     ]) {
       const r = await cli(dataDir, ...args);
       expect(r.code, args.join(' ')).toBe(1);

@@ -22,6 +22,7 @@ it('prints every list in the list envelope with --json', async () => {
   const provider = await json('providers', 'create', 'listed', '--base-url', 'http://127.0.0.1:9/v1', '--model', 'listed-model');
   await json('providers', 'credentials', 'add', provider.id, '--value', 'sk-listed-provider-key-0123456789');
   await json('objects', 'assign', 'file-listed', '--project', 'Default project');
+  await json('invites', 'create', 'listed@example.com', '--role', 'reader');
   const lists: Array<[string[], string]> = [
     [['keys', 'list'], ''],
     [['projects', 'list'], 'Default project'],
@@ -30,6 +31,10 @@ it('prints every list in the list envelope with --json', async () => {
     [['providers', 'list'], provider.id],
     [['providers', 'credentials', 'list', provider.id], 'pcred_'],
     [['objects', 'list'], 'file-listed'],
+    [['users', 'list'], ''],
+    [['invites', 'list'], 'listed@example.com'],
+    [['projects', 'users', 'list'], ''],
+    [['service-accounts', 'list'], 'svc_acct_'],
   ];
   for (const [args, holds] of lists) {
     const list = await json(...args);

@@ -126,3 +126,18 @@ export async function projectIdOf(b: Backend, ref: string): Promise<string> {
   }
   throw new CliError(`No project named ${quotedName(ref)}.`);
 }
+
+/**
+ * A user of the organization (its `organization.user` object) from an id (`user-…`) or an email address, in any case
+ * (the admin API's `emails` filter). An address nobody in the organization has is refused, naming it.
+ */
+export async function userOf(b: Backend, ref: string): Promise<{ id: string; email: string }> {
+  if (ref.startsWith('user-')) {
+    const user = await callApi(b, 'GET', `/v1/organization/users/${encodeURIComponent(ref)}`);
+    return { id: String(user.id), email: String(user.email) };
+  }
+  // The filter reads `a,b` as two addresses: only an exact match (any case) is this one.
+  const found = (await listAll(b, '/v1/organization/users', `emails=${encodeURIComponent(ref)}`)).filter((u) => String(u.email).toLowerCase() === ref.toLowerCase());
+  if (found.length === 0) throw new CliError(`No user with the email ${quotedName(ref)} in the organization.`);
+  return { id: String(found[0].id), email: String(found[0].email) };
+}

@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../config/config.js';
 import { buildApp } from '../http/app.js';
+import { installAdminAuth } from '../http/admin/admin-auth.js';
+import { registerInviteRoutes } from '../http/auth/invites.js';
 import { createAppContext } from '../http/app-context.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 import type { Actor } from '../services/context.js';
@@ -17,6 +19,8 @@ import { redirectRefusal } from '../scanner/report.js';
 export interface Backend {
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
   close(): Promise<void>;
+  /** The server's URL (--server), or null for the local data dir, which no server address comes with. */
+  server: string | null;
 }
 
 export interface BackendOptions {
@@ -58,15 +62,20 @@ export async function openBackend(opts: BackendOptions, env: Record<string, stri
         return { status: res.status, body: jsonAnswer(res.status, res.headers.get('content-type'), text) };
       },
       async close() {},
+      server: remote.base,
     };
   }
   const runtime = await openLocalRuntime(env, { readOnly: opts.readOnly });
   const logger = pino({ level: 'silent' });
   const actor = cliActor();
-  const app = await buildApp(createAppContext(runtime, logger), {
+  const ctx = createAppContext(runtime, logger);
+  const asCli = async () => ({ ...actor });
+  const app = await buildApp(ctx, {
     logger,
-    sessionResolver: async () => ({ ...actor }),
+    sessionResolver: asCli,
     newRequestId: requestIdSource(runtime.deps.randomBytes),
+    // The invitations are the dashboard's routes on a server (http/dashboard/wiring.ts); here they act as the CLI too.
+    plugins: [(scope) => registerInviteRoutes(scope, ctx, (invites) => installAdminAuth(invites, ctx, asCli))],
   });
   return {
     async call(method, path, body) {
@@ -82,6 +91,7 @@ export async function openBackend(opts: BackendOptions, env: Record<string, stri
       await app.close();
       await runtime.close();
     },
+    server: null,
   };
 }
 

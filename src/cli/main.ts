@@ -4,10 +4,13 @@ import { CliError, callApi, type GlobalOpts, listAll, listItems, projectIdOf, wi
 import { type CliIo, cliClock, cliIo, withCliIo } from './io.js';
 import { listOption, refuseEmptyOrRepeatedValues, wholeSeconds } from './option-values.js';
 import { shown, table, time } from './output.js';
+import { registerInvitesCommands } from './invites-command.js';
 import { registerLimitsCommands } from './limits-command.js';
 import { registerObjectsCommand } from './objects-command.js';
+import { registerProjectUsersCommands } from './project-users-command.js';
 import { registerProvidersCommands } from './providers-command.js';
 import { registerScanCommand } from './scan-command.js';
+import { registerServiceAccountsCommands } from './service-accounts-command.js';
 import { registerUsageCommand } from './usage-command.js';
 import { registerUsersCommands } from './users-command.js';
 import { parseWhen } from './when.js';
@@ -174,6 +177,7 @@ export function buildCli(hooks: CliHooks = {}): Command {
         print(g, p, () => `Archived project ${p.id} (${shown(p.name)}); its keys no longer work.\n`);
       }),
     );
+  registerProjectUsersCommands(projects);
 
   const keys = program.command('keys').description('project API keys (sk-tg-…)');
   const projectOpt = () => new Option('--project <project>', 'project id or name').default('Default project');
@@ -238,6 +242,21 @@ export function buildCli(hooks: CliHooks = {}): Command {
         print(g, key, () => `Renamed ${id} to ${shown(key.name)}.\n`);
       }),
     );
+  keys
+    .command('expiry')
+    .description("set or clear a key's expiry")
+    .argument('<key_id>')
+    .argument('<when>', 'unix seconds, ISO 8601 date or time (UTC without a zone), 30d/12h/90m from now, or none (never expires)')
+    .addOption(projectOpt())
+    .action(async (id: string, when: string, o, cmd: Command) => {
+      // Read before the backend opens, as --expires is; `none` is the API's null (no expiry), as `limits set --rpm none`.
+      const expiresAt = when === 'none' ? null : parseWhen(when, Math.floor(cliClock()() / 1000), '<when>', 'ahead');
+      return withBackend(cmd, async (b, g) => {
+        const pid = await projectIdOf(b, o.project);
+        const key = await callApi(b, 'POST', `/v1/organization/projects/${pid}/api_keys/${encodeURIComponent(id)}`, { expires_at: expiresAt });
+        print(g, key, () => (key.expires_at == null ? `${id} no longer expires.\n` : `${id} now expires at ${time(key.expires_at)}.\n`));
+      });
+    });
   keys
     .command('rotate')
     .argument('<key_id>')
@@ -315,6 +334,8 @@ export function buildCli(hooks: CliHooks = {}): Command {
   registerObjectsCommand(program);
   registerProvidersCommands(program);
   registerUsersCommands(program);
+  registerInvitesCommands(program);
+  registerServiceAccountsCommands(program);
   registerUsageCommand(program, {
     get env() {
       return cliIo().env;

@@ -6,9 +6,9 @@ import { CliError } from './admin-client.js';
 // code that read it as "not given" (`--restricted ''` made an all-permissions key, `--expires ''` one that never
 // expires), and keeps the last of a repeated option (`--allowed-ips a --allowed-ips b` gave [b], `--name f1 --name f2`
 // gave f2). Now a value option given empty, or twice, is refused, whatever the command, but the list options made
-// with listOption, whose entries add up over repeats.
+// with listOption or repeatableOption, whose entries add up over repeats.
 
-/** The options whose values add up when repeated (listOption). */
+/** The options whose values add up when repeated (listOption, repeatableOption). */
 const REPEATABLE = new WeakSet<Option>();
 
 /** The entries of a comma-separated list; an empty one is refused (the API refuses `[]`: leave the option out for any). */
@@ -24,6 +24,16 @@ function entriesOf(value: string): string[] {
 /** A comma-separated list option that may be given more than once: the entries of every occurrence add up. */
 export function listOption(flags: string, description: string): Option {
   const option = new Option(flags, description).argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), ...entriesOf(value)]);
+  REPEATABLE.add(option);
+  return option;
+}
+
+/**
+ * An option that may be given more than once, each occurrence one entry, not split at commas (`--member-of <project>`:
+ * a project's name may hold one).
+ */
+export function repeatableOption(flags: string, description: string): Option {
+  const option = new Option(flags, description).argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
   REPEATABLE.add(option);
   return option;
 }
@@ -52,7 +62,7 @@ export function positiveNumber(value: string): number {
 }
 
 /**
- * Refuses, on this command, a value option given an empty value or given twice (but a listOption): either would
+ * Refuses, on this command, a value option given an empty value or given twice (but a repeatable one): either would
  * otherwise pass silently as something not asked for. Checked before the option's own parser runs. For one parse of a
  * command built afresh (runCli builds the tree for each run).
  */

@@ -1,13 +1,16 @@
-import type { Command } from 'commander';
+import { Argument, type Command } from 'commander';
 import { TollgateError } from '../core/errors.js';
+import { ORG_ROLES } from '../core/roles.js';
 import { isOwnerSignupOpen } from '../services/setup-token.js';
 import { CreateOwnerBody, createOwner, OWNER_EXISTS } from '../services/sign-up.js';
 import { parseInput } from '../services/validation.js';
-import { CliError, type GlobalOpts } from './admin-client.js';
+import { CliError, callApi, type GlobalOpts, listAll, userOf, withBackend } from './admin-client.js';
 import { cliActor, localSetupTokenFile, openLocalRuntime } from './backend.js';
 import { type CliIo, cliIo } from './io.js';
+import { jsonList, shown, table, time } from './output.js';
 
-// `tollgate users create-owner`: the operator's way to claim a fresh instance from the machine itself, instead of the
+// `tollgate users list|role|remove`: the organization's users, over the admin API's Users routes, a user named by id or
+// email. `tollgate users create-owner`: the operator's way to claim a fresh instance from the machine itself, instead of the
 // setup token. Local only (the data dir and its DATABASE_URL), never over --server: reaching the database is the proof.
 // The password is never an argument (it would land in shell history and in `ps`): it is asked for on the terminal,
 // twice and without echo, or read from standard input with --password-stdin (as `docker login` does).
@@ -25,9 +28,48 @@ async function readNewPassword(io: CliIo, fromStdin: boolean): Promise<string> {
   return password;
 }
 
-/** Registers `users create-owner`. */
+const USERS = '/v1/organization/users';
+
+/** Registers `users list|role|remove|create-owner`. */
 export function registerUsersCommands(program: Command): void {
   const users = program.command('users').description('organization users');
+  users
+    .command('list')
+    .description("the organization's users and their roles")
+    .action(async (_o, cmd: Command) =>
+      withBackend(cmd, async (b, g) => {
+        const all = await listAll(b, USERS);
+        const rows = all.map((u) => ({ ...u, added: time(u.added_at) }));
+        cliIo().out(g.json ? jsonList(all) : table(rows, ['id', 'email', 'name', 'role', 'added']));
+      }, { readOnly: true }),
+    );
+  users
+    .command('role')
+    .description("change a user's organization role (the last owner who can sign in is kept: the API refuses)")
+    .argument('<user>', 'user id (user-…) or email')
+    .addArgument(new Argument('<role>', 'the organization role').choices(ORG_ROLES))
+    .action(async (ref: string, role: string, _o, cmd: Command) =>
+      withBackend(cmd, async (b, g) => {
+        const { id } = await userOf(b, ref);
+        const user = await callApi(b, 'POST', `${USERS}/${encodeURIComponent(id)}`, { role });
+        cliIo().out(g.json ? `${JSON.stringify(user, null, 2)}\n` : `${shown(user.email)} (${id}) is now ${user.role} of the organization.\n`);
+      }),
+    );
+  users
+    .command('remove')
+    .description('remove a user from the organization: their sessions end, their keys are revoked')
+    .argument('<user>', 'user id (user-…) or email')
+    .action(async (ref: string, _o, cmd: Command) =>
+      withBackend(cmd, async (b, g) => {
+        const user = await userOf(b, ref);
+        const res = await callApi(b, 'DELETE', `${USERS}/${encodeURIComponent(user.id)}`);
+        cliIo().out(
+          g.json
+            ? `${JSON.stringify(res, null, 2)}\n`
+            : `Removed ${shown(user.email)} (${user.id}) from the organization; their sessions ended and their keys are revoked.\n`,
+        );
+      }),
+    );
   users
     .command('create-owner')
     .description('create the organization owner on this machine (the local data dir; voids the setup token)')

@@ -5,6 +5,7 @@ import { LoginThrottle } from '../../services/login-throttle.js';
 import type { SetupTokenFile } from '../../services/setup-token.js';
 import type { ActorResolver } from '../admin/admin-auth.js';
 import { registerInviteRoutes } from '../auth/invites.js';
+import { installOwnerAuth } from '../auth/owner-auth.js';
 import { registerAuthRoutes } from '../auth/routes.js';
 import { createSessionResolver } from '../auth/session-resolver.js';
 import type { AppContext } from '../context.js';
@@ -37,7 +38,7 @@ export function dashboardWiring(
     sessionResolver: createSessionResolver(account),
     plugins: [
       (app) => registerAuthRoutes(app, account),
-      (app) => registerInviteRoutes(app, ctx, account),
+      (app) => registerInviteRoutes(app, ctx, (scope) => installOwnerAuth(scope, ctx, account)),
       (app) => registerDashboardSessionApi(app, account, { quickstartModel: opts.quickstartModel }),
       (app) => registerDashboardStatic(app),
     ],
