@@ -149,7 +149,17 @@ describeBrowser('dashboard actions', () => {
       if (r.request().method() === 'POST') await new Promise((x) => setTimeout(x, 500));
       await r.continue();
     };
-    await page.route('**/rotate', slow);
+    // The rotation's answer is held until the dialog was seen to stay open (a fixed delay let a busy machine's
+    // Escape presses and check run past it, the answer already in).
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const hold = async (r: import('playwright-core').Route) => {
+      if (r.request().method() === 'POST') await held;
+      await r.continue();
+    };
+    await page.route('**/rotate', hold);
     await page.getByRole('button', { name: 'Rotate rot-me' }).click();
     const rotate = page.getByRole('dialog', { name: 'Rotate secret key' });
     await rotate.getByLabel('Old secret stops working').selectOption({ label: 'Immediately' });
@@ -161,6 +171,7 @@ describeBrowser('dashboard actions', () => {
     // Still open, after the browser's close (a task) and the dialog's answer to it.
     await page.evaluate(() => new Promise((r) => setTimeout(r, 50)));
     expect(await rotate.isVisible()).toBe(true);
+    release();
     const rotated = page.getByRole('dialog', { name: 'Save your new key' });
     const secret = await rotated.getByTestId('secret').inputValue();
     expect(await keyIsAccepted(t, secret)).toBe(true);
@@ -168,7 +179,7 @@ describeBrowser('dashboard actions', () => {
     await rotated.getByRole('button', { name: 'Copy' }).click();
     await rotated.getByRole('button', { name: 'Done' }).click();
     await rotated.waitFor({ state: 'detached' });
-    await page.unroute('**/rotate', slow);
+    await page.unroute('**/rotate', hold);
 
     await page.route('**/api_keys', slow);
     await page.getByRole('button', { name: 'Create new secret key' }).first().click();
