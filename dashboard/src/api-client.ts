@@ -41,7 +41,6 @@ import type {
 } from './types.js';
 
 const ORG = '/v1/organization';
-const MAX_PAGES = 20;
 const enc = encodeURIComponent;
 
 /** `/v1/organization/projects/{id}/…` */
@@ -49,17 +48,28 @@ export function projectPath(projectId: string, rest = ''): string {
   return `${ORG}/projects/${enc(projectId)}${rest}`;
 }
 
-/** Reads every page of an OpenAI-style list (up to 2,000 items). */
-async function listAll<T extends { id: string }>(path: string, query: Record<string, string> = {}): Promise<T[]> {
+/**
+ * Every item of a list read a page at a time (`after` = the previous page's last_id). It stopped after 20 pages, so
+ * that a list past 2,000 items lost its tail without a word (a project's 2,001st key was missing from the usage page's
+ * key filter); now it reads to the end, and throws when the server's cursor stops moving rather than loop or cut.
+ */
+async function readAllPages<T>(read: (after: string | null) => Promise<{ data: T[]; has_more: boolean; last_id: string | null }>): Promise<T[]> {
   const out: T[] = [];
+  const seen = new Set<string>();
   let after: string | null = null;
-  for (let i = 0; i < MAX_PAGES; i++) {
-    const page: ListPage<T> = await api<ListPage<T>>('GET', withQuery(path, { ...query, limit: 100, after }));
+  for (;;) {
+    const page = await read(after);
     out.push(...page.data);
-    if (!page.has_more || !page.last_id) break;
+    if (!page.has_more) return out;
+    if (!page.last_id || seen.has(page.last_id)) throw new Error('The server answered a list whose pages do not end: nothing is shown rather than part of it.');
+    seen.add(page.last_id);
     after = page.last_id;
   }
-  return out;
+}
+
+/** Reads every page of an OpenAI-style list. */
+function listAll<T extends { id: string }>(path: string, query: Record<string, string> = {}): Promise<T[]> {
+  return readAllPages((after) => api<ListPage<T>>('GET', withQuery(path, { ...query, limit: 100, after })));
 }
 
 // ---- Session (/auth) ----
@@ -104,16 +114,8 @@ export function searchKeys(projectId: string, q: KeyQuery = {}): Promise<KeySear
 }
 
 /** Every key of a project matching `q` (all pages). */
-export async function searchAllKeys(projectId: string, q: Omit<KeyQuery, 'after' | 'limit'> = {}): Promise<ProjectApiKey[]> {
-  const out: ProjectApiKey[] = [];
-  let after: string | null = null;
-  for (let i = 0; i < MAX_PAGES; i++) {
-    const page: KeySearchPage = await searchKeys(projectId, { ...q, after, limit: 100 });
-    out.push(...page.data);
-    if (!page.has_more || !page.last_id) break;
-    after = page.last_id;
-  }
-  return out;
+export function searchAllKeys(projectId: string, q: Omit<KeyQuery, 'after' | 'limit'> = {}): Promise<ProjectApiKey[]> {
+  return readAllPages((after) => searchKeys(projectId, { ...q, after, limit: 100 }));
 }
 
 /** Names of ids (keys, users, service accounts, projects), at most 200 per call. */
@@ -252,13 +254,39 @@ export interface BucketQuery {
   api_key_ids?: string[];
 }
 
-/** Every page of a bucketed usage or costs answer (OpenAI pages with `next_page` → `page=`). */
-async function fetchBuckets<R>(path: string, q: BucketQuery): Promise<Array<Bucket<R>>> {
-  const span = q.end_time - q.start_time;
-  const perPage = q.bucket_width === '1d' ? Math.min(31, Math.max(1, Math.ceil(span / 86_400))) : Math.min(168, Math.max(1, Math.ceil(span / 3600)));
+/** Buckets a page holds at most, as the server takes them (docs/usage-api.md): the Usage API's by width, the Costs API's. */
+const USAGE_PAGE_BUCKETS = { '1d': 31, '1h': 168 } as const;
+const COSTS_PAGE_BUCKETS = 180;
+const WIDTH_SECONDS = { '1d': 86_400, '1h': 3600 } as const;
+
+/**
+ * The most pages one usage or costs answer is read in (each kind's answer apart): the longest range per day is then
+ * about ten years, per hour 840 days. A longer range is refused before anything is read (see maxUsageRangeDays).
+ */
+export const MAX_BUCKET_PAGES = 120;
+
+/** The longest range, in whole UTC days, the Usage API is read over per `width` (MAX_BUCKET_PAGES full pages). */
+export const maxUsageRangeDays = (width: BucketQuery['bucket_width']): number =>
+  Math.floor((MAX_BUCKET_PAGES * USAGE_PAGE_BUCKETS[width] * WIDTH_SECONDS[width]) / 86_400);
+
+/**
+ * Every page of a bucketed usage or costs answer (OpenAI pages with `next_page` → `page=`), in pages of `pageBuckets`.
+ * Pages come oldest first: the reading stopped after 20 pages and left out the newest buckets, so that a range of
+ * 150 days per hour (22 pages) or 700 days per day (23) showed none of today's usage. Now it reads every page the range
+ * holds, and throws rather than answer part of the range.
+ */
+async function fetchBuckets<R>(path: string, q: BucketQuery, pageBuckets: number): Promise<Array<Bucket<R>>> {
+  const width = WIDTH_SECONDS[q.bucket_width];
+  // As the server counts them: from the bucket holding start_time to the one holding end_time's last second.
+  const buckets = Math.max(1, Math.ceil(q.end_time / width) - Math.floor(q.start_time / width));
+  const perPage = Math.min(pageBuckets, buckets);
+  const pages = Math.ceil(buckets / perPage);
+  if (pages > MAX_BUCKET_PAGES) {
+    throw new Error(`The range holds ${buckets.toLocaleString('en-US')} buckets, more than ${MAX_BUCKET_PAGES} pages of them: choose a shorter range.`);
+  }
   const out: Array<Bucket<R>> = [];
   let page: string | null = null;
-  for (let i = 0; i < MAX_PAGES; i++) {
+  for (let read = 1; ; read++) {
     const res: BucketPage<R> = await api<BucketPage<R>>(
       'GET',
       withQuery(path, {
@@ -274,13 +302,15 @@ async function fetchBuckets<R>(path: string, q: BucketQuery): Promise<Array<Buck
     );
     out.push(...res.data);
     if (!res.has_more || !res.next_page) break;
+    // Never part of the range shown as the whole of it.
+    if (read >= pages) throw new Error(`The server answered more than the ${pages} pages of buckets this range holds: nothing is shown rather than part of it.`);
     page = res.next_page;
   }
   return out.sort((a, b) => a.start_time - b.start_time);
 }
 
 /** One metered kind's usage (see METERED_USAGE_KINDS). */
-export const getUsage = (kind: UsageKind, q: BucketQuery) => fetchBuckets<UsageResult>(`${ORG}/usage/${kind}`, q);
+export const getUsage = (kind: UsageKind, q: BucketQuery) => fetchBuckets<UsageResult>(`${ORG}/usage/${kind}`, q, USAGE_PAGE_BUCKETS[q.bucket_width]);
 
 /** The usage of every metered kind, each apart (for mergeKinds). */
 export const getMeteredUsage = (q: BucketQuery) => Promise.all(METERED_USAGE_KINDS.map(async (kind) => ({ kind, buckets: await getUsage(kind, q) })));
@@ -289,7 +319,7 @@ export const getMeteredUsage = (q: BucketQuery) => Promise.all(METERED_USAGE_KIN
  * Daily costs (the Costs API answers days only). What the dashboard shows as cost: it counts every billed request,
  * as budgets do, including those no usage kind reports (the endpoint kind `other`: docs/usage-api.md).
  */
-export const getCosts = (q: Omit<BucketQuery, 'bucket_width'>) => fetchBuckets<CostResult>(`${ORG}/costs`, { ...q, bucket_width: '1d' });
+export const getCosts = (q: Omit<BucketQuery, 'bucket_width'>) => fetchBuckets<CostResult>(`${ORG}/costs`, { ...q, bucket_width: '1d' }, COSTS_PAGE_BUCKETS);
 
 // ---- Limits and alerts ----
 

@@ -1,12 +1,12 @@
 import { useCallback, useId, useMemo, useState } from 'preact/hooks';
-import { getBudgets, getCosts, getMeteredUsage, getRefusals, resolveNames, searchAllKeys } from '../../api-client.js';
+import { getBudgets, getCosts, getMeteredUsage, getRefusals, maxUsageRangeDays, resolveNames, searchAllKeys } from '../../api-client.js';
 import { LoadError } from '../../components/load-error.js';
 import { StandingMeter } from '../../components/standing.js';
 import { formatNumber, formatUsd, fromUtcDateInput, toUtcDateInput } from '../../format.js';
 import { keyHref } from '../../router.js';
 import { useSession } from '../../session.js';
 import type { NamedObject, Standing } from '../../types.js';
-import { shown, useResource } from '../../use-resource.js';
+import { type Resource, shown, useResource } from '../../use-resource.js';
 import { downloadText } from './download.js';
 import { RefusalTable } from './refusal-table.js';
 import { StackedChart } from './stacked-chart.js';
@@ -24,6 +24,18 @@ const ALL_STATUSES = ['active', 'expired', 'exposed', 'suspended', 'revoked'] as
 function lastDays(days: number): { start: string; end: string } {
   const now = Date.now() / 1000;
   return { start: toUtcDateInput(now - (days - 1) * DAY), end: toUtcDateInput(now) };
+}
+
+/**
+ * Why a range of `seconds` is too long to read per `width`, or null. Every page of it is read (a long range once
+ * showed only its oldest pages), up to a bound that keeps the page from making thousands of requests: said, not cut.
+ */
+function tooLong(seconds: number, width: Width): string | null {
+  const days = maxUsageRangeDays(width);
+  if (seconds <= days * DAY) return null;
+  return width === '1h'
+    ? `Per hour, a range is at most ${formatNumber(days)} days: choose a shorter range, or Per day.`
+    : `A range is at most ${formatNumber(days)} days: choose a shorter range.`;
 }
 
 const METRIC_LABEL: Record<Metric, string> = { requests: 'Answered requests', refused: 'Refused requests', tokens: 'Tokens', cost: 'Cost' };
@@ -60,7 +72,7 @@ export function UsagePage() {
   const startTime = fromUtcDateInput(range.start);
   const endTime = fromUtcDateInput(range.end) + DAY;
   // An empty date reads as NaN, which no comparison passes.
-  const rangeError = !(endTime > startTime) ? 'The start date must be on or before the end date.' : null;
+  const rangeError = !(endTime > startTime) ? 'The start date must be on or before the end date.' : tooLong(endTime - startTime, width);
   const projectIds = projectId ? [projectId] : undefined;
   const keyIds = keyId ? [keyId] : undefined;
 
@@ -115,6 +127,8 @@ export function UsagePage() {
   const formatValue = useCallback((v: number) => (metric === 'cost' ? formatUsd(v) : formatNumber(Math.round(v))), [metric]);
   const totals = usage.data ? usageTotals(usage.data) : null;
   const totalCost = costs.data ? costTotal(costs.data) : null;
+  // A range refused shows no numbers (its resources answer none), not zeros.
+  const stat = <T,>(r: Resource<unknown>, v: T | null | undefined, format: (v: T) => string) => (rangeError ? '—' : shown(r, v, format));
   const exportCsv = () => {
     if (!usage.data) return;
     const name = `tollgate-usage-${range.start}-to-${range.end}.csv`;
@@ -228,12 +242,12 @@ export function UsagePage() {
       <LoadError error={costs.error} retry={costs.reload} what="costs" />
 
       <div class="stats" aria-live="polite">
-        <Stat label="Answered requests" value={shown(usage, totals?.requests, formatNumber)} testId="answered" />
-        <Stat label="Refused requests" value={shown(usage, totals?.refused, formatNumber)} testId="refused" />
-        <Stat label="Embeddings requests" value={shown(usage, totals?.embeddings, formatNumber)} testId="embeddings" />
-        <Stat label="Input tokens" value={shown(usage, totals?.inputTokens, formatNumber)} testId="input-tokens" />
-        <Stat label="Output tokens" value={shown(usage, totals?.outputTokens, formatNumber)} testId="output-tokens" />
-        <Stat label="Cost" value={shown(costs, totalCost, formatUsd)} testId="cost" />
+        <Stat label="Answered requests" value={stat(usage, totals?.requests, formatNumber)} testId="answered" />
+        <Stat label="Refused requests" value={stat(usage, totals?.refused, formatNumber)} testId="refused" />
+        <Stat label="Embeddings requests" value={stat(usage, totals?.embeddings, formatNumber)} testId="embeddings" />
+        <Stat label="Input tokens" value={stat(usage, totals?.inputTokens, formatNumber)} testId="input-tokens" />
+        <Stat label="Output tokens" value={stat(usage, totals?.outputTokens, formatNumber)} testId="output-tokens" />
+        <Stat label="Cost" value={stat(costs, totalCost, formatUsd)} testId="cost" />
       </div>
 
       <LoadError error={budgets.error} retry={budgets.reload} what="budgets" />
