@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { typedCents } from '../dashboard/src/dollars.js';
 import { expiryLabel, formatUtcTick, fromUtcDateInput, intervalLabel, toUtcDateInput } from '../dashboard/src/format.js';
 import { bodyOf, changedFields, draftOf, EMPTY_DRAFT, expiresAtFor, parseList } from '../dashboard/src/pages/api-keys/key-form-fields.js';
+import { parseLimits } from '../dashboard/src/pages/limits/rate-limit-fields.js';
 import { costRows, costTotal, mergeKinds, USAGE_CSV_HEADER, usageCsv, usageTotals } from '../dashboard/src/pages/usage/usage-data.js';
 import type { Bucket, CostResult, UsageResult } from '../dashboard/src/pages/usage/usage-types.js';
 import type { ProjectApiKey } from '../dashboard/src/types.js';
@@ -58,6 +59,34 @@ describe('key dialog fields', () => {
     expect(bodyOf({ ...EMPTY_DRAFT, spend: ' $ 9.5 ' }, NOW_MS)).toMatchObject({ ok: true, body: { spend_limit: { threshold_amount: 950 } } });
     expect(bodyOf({ ...EMPTY_DRAFT, expiry: 'custom', customDate: '' }, NOW_MS)).toMatchObject({ ok: false, field: 'date' });
     expect(bodyOf({ ...EMPTY_DRAFT, expiry: 'custom', customDate: '2026-03-01' }, NOW_MS)).toMatchObject({ ok: false, field: 'date' });
+  });
+
+  it("refuses limits and quotas in Number's other spellings, which it saved as numbers the user did not type", () => {
+    // "0x19" was saved as 25, "1e3" as 1000, "0b101" as 5, "1,5" as 15, "2_0" as 20.
+    for (const field of ['rpm', 'tpm', 'rpd', 'quota'] as const) {
+      for (const typed of ['0x19', '1e3', '0b101', '1,5', '2_0', '1 000']) {
+        expect(bodyOf({ ...EMPTY_DRAFT, [field]: typed }, NOW_MS), `${field} ${typed}`).toMatchObject({ ok: false, field });
+      }
+    }
+    const r = bodyOf({ ...EMPTY_DRAFT, rpm: ' 1,000 ', tpm: '250000', rpd: '12,500,000', quota: '7' }, NOW_MS);
+    expect(r).toMatchObject({
+      ok: true,
+      body: { rate_limits: { max_requests_per_1_minute: 1000, max_tokens_per_1_minute: 250_000, max_requests_per_1_day: 12_500_000 }, request_quota: { max_requests: 7 } },
+    });
+    expect(bodyOf({ ...EMPTY_DRAFT, rpm: '0' }, NOW_MS)).toMatchObject({ ok: false, field: 'rpm' });
+  });
+
+  it('reads the project rate-limit form as the key dialog does', () => {
+    const draft = { max_requests_per_1_minute: '', max_tokens_per_1_minute: '', max_requests_per_1_day: '' };
+    // It refused "1,000", which the key dialog takes, and took "0x19" as 25.
+    expect(parseLimits({ ...draft, max_requests_per_1_minute: '1,000', max_tokens_per_1_minute: '90000' })).toEqual({
+      max_requests_per_1_minute: 1000,
+      max_tokens_per_1_minute: 90_000,
+      max_requests_per_1_day: null,
+    });
+    for (const typed of ['0x19', '1e3', '0b101', '1,5', '2_0', '0', '-1', '1.5']) {
+      expect(parseLimits({ ...draft, max_requests_per_1_day: typed }), typed).toBe('Requests / day must be a positive whole number, or empty for no limit.');
+    }
   });
 
   it('keeps an edited key expiry unless changed, and reads its settings back', () => {

@@ -1,6 +1,7 @@
 import type { KeyFields } from '../../api-client.js';
 import { typedCents } from '../../dollars.js';
 import type { Interval, Permissions, ProjectApiKey } from '../../types.js';
+import { typedWholeNumber } from '../../whole-numbers.js';
 
 // Conversions between the key dialogs' text fields and the API's values: everything the API takes for a key.
 
@@ -91,12 +92,11 @@ export function hasRestrictions(d: KeyDraft): boolean {
 
 export type DraftResult = { ok: true; body: KeyFields } | { ok: false; message: string; field: string };
 
+/** A limit or quota field: null when empty, else a whole number from 1 to 10^12 (typedWholeNumber), or the problem. */
 function whole(label: string, value: string, field: string): number | null | { message: string; field: string } {
-  const t = value.trim().replace(/[,_\s]/g, '');
-  if (t === '') return null;
-  const n = Number(t);
-  if (!Number.isInteger(n) || n <= 0 || n > 1e12) return { message: `${label} must be a whole number above zero, or empty for none.`, field };
-  return n;
+  const read = typedWholeNumber(value);
+  if (read.ok && (read.value === null || (read.value > 0 && read.value <= 1e12))) return read.value;
+  return { message: `${label} must be a whole number above zero, or empty for none.`, field };
 }
 
 const isProblem = (v: unknown): v is { message: string; field: string } => typeof v === 'object' && v !== null;

@@ -3,34 +3,13 @@ import { RATE_LIMIT_UNLIMITED } from '../../../../src/core/project-rate-limits.j
 import { isMissingEndpoint } from '../../api.js';
 import { deleteRateLimit, listRateLimits, setModelRateLimit, updateRateLimit } from '../../api-client.js';
 import type { RateLimit } from '../../types.js';
+import { EMPTY_DRAFT, FIELDS, type FieldKey, parseLimits } from './rate-limit-fields.js';
 import { Alert, Notice } from '../../components/alert.js';
 import { LoadError } from '../../components/load-error.js';
 import { TrashIcon } from '../../components/icons.js';
 import { isOwner, useSession } from '../../session.js';
 import { useAction } from '../../use-action.js';
 import { useResource } from '../../use-resource.js';
-
-const FIELDS = [
-  { key: 'max_requests_per_1_minute', label: 'Requests / min' },
-  { key: 'max_tokens_per_1_minute', label: 'Tokens / min' },
-  { key: 'max_requests_per_1_day', label: 'Requests / day' },
-] as const;
-
-type FieldKey = (typeof FIELDS)[number]['key'];
-
-/** The form's text fields as the API body: empty clears a dimension (null); otherwise a positive whole number. */
-function parseLimits(draft: Record<FieldKey, string>): Record<FieldKey, number | null> | string {
-  const body = {} as Record<FieldKey, number | null>;
-  for (const f of FIELDS) {
-    const text = draft[f.key].trim();
-    const n = Number(text);
-    if (text !== '' && (!Number.isInteger(n) || n <= 0)) return `${f.label} must be a positive whole number, or empty for no limit.`;
-    body[f.key] = text === '' ? null : n;
-  }
-  return body;
-}
-
-const EMPTY_DRAFT: Record<FieldKey, string> = { max_requests_per_1_minute: '', max_tokens_per_1_minute: '', max_requests_per_1_day: '' };
 
 /** A dimension's limit, or null when none is set (the API shows RATE_LIMIT_UNLIMITED, or leaves it out). */
 const limitOf = (l: RateLimit, key: FieldKey): number | null => {
