@@ -28,11 +28,15 @@ describe('provider form', () => {
       api_version: '2024-10-21',
     });
   });
-  it('reads a weight, or none for the default', () => {
-    expect(weightOf('2.5')).toBe(2.5);
-    expect(weightOf('')).toBe(null);
-    expect(weightOf('0')).toBe(null);
-    expect(weightOf('x')).toBe(null);
+  it('reads a weight, or none for the default, and refuses anything else', () => {
+    expect(weightOf('2.5')).toEqual({ ok: true, weight: 2.5 });
+    expect(weightOf(' 3 ')).toEqual({ ok: true, weight: 3 });
+    expect(weightOf('.5')).toEqual({ ok: true, weight: 0.5 });
+    expect(weightOf('')).toEqual({ ok: true, weight: null });
+    // These were sent as the default weight (1), or "0x19" as 25 and "1e3" as 1000, without a word.
+    for (const typed of ['0', 'x', '0x19', '1e3', '-1', '1,5', 'Infinity', '.']) {
+      expect(weightOf(typed), typed).toEqual({ ok: false, message: 'The weight is a number above zero, such as 2 or 0.5; empty for 1.' });
+    }
   });
   it('says why a key is disabled', () => {
     expect(credentialStatusLabel({ status: 'active', disabled_reason: null })).toBe('active');
@@ -70,7 +74,7 @@ describeEachDatabase('dashboard providers', (backend) => {
     const body = providerBody({ ...EMPTY_PROVIDER, name: 'dash', baseUrl: `${up.url}/v1`, models: 'dash-model' });
     const p = await call('POST', `${ORG}/providers`, body);
     expect(p.status).toBe(200);
-    const c = await call('POST', `${ORG}/providers/${p.body.id}/credentials`, { value: KEY, weight: weightOf('2') });
+    const c = await call('POST', `${ORG}/providers/${p.body.id}/credentials`, { value: KEY, weight: 2 });
     expect(c.body).toMatchObject({ redacted_value: 'sk-…DASH', weight: 2, status: 'active' });
     const path = `${ORG}/providers/${p.body.id}/credentials/${c.body.id}`;
     expect((await call('POST', `${path}/rotate`, { value: NEXT })).body.redacted_value).toBe('sk-…NEXT');

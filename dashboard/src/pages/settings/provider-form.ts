@@ -35,8 +35,14 @@ export function credentialStatusLabel(c: { status: 'active' | 'disabled'; disabl
   return c.disabled_reason === 'upstream_refused' ? 'refused by provider' : 'disabled';
 }
 
-/** A weight typed in the form: a positive number, or null for the default (1). */
-export function weightOf(text: string): number | null {
-  const n = Number(text.trim());
-  return text.trim() && Number.isFinite(n) && n > 0 ? n : null;
+/**
+ * A weight typed in the form: decimal digits with an optional fraction, above zero; null (empty) for the default (1).
+ * Through Number() "x" and "0" were sent as the default and "0x19" as 25, without a word: anything else is refused.
+ */
+export function weightOf(text: string): { ok: true; weight: number | null } | { ok: false; message: string } {
+  const t = text.trim();
+  if (t === '') return { ok: true, weight: null };
+  const weight = Number(t);
+  if (!/^(?:\d+(?:\.\d*)?|\.\d+)$/.test(t) || !(weight > 0)) return { ok: false, message: 'The weight is a number above zero, such as 2 or 0.5; empty for 1.' };
+  return { ok: true, weight };
 }

@@ -112,7 +112,9 @@ function ProviderCard({ provider, onDeleted }: { provider: RuntimeProvider; onDe
   const add = async (e: Event) => {
     e.preventDefault();
     await act(async () => {
-      await addProviderCredential(provider.id, value.trim(), weightOf(weight));
+      const read = weightOf(weight);
+      if (!read.ok) throw new Error(read.message);
+      await addProviderCredential(provider.id, value.trim(), read.weight);
       // The key leaves the page once sent: it is never shown again.
       setValue('');
       setWeight('');
