@@ -14,6 +14,10 @@ import { stopReasonOf } from './stop-reasons.js';
 // OpenAI-compatible upstream may interleave parallel tool calls' argument pieces (index 0, 1, 0, 1). So a tool block,
 // once open, stays open until the choice finishes; what comes meanwhile for another block (a later tool call, text
 // after a tool call) is held, and sent as whole blocks in order when the open one is stopped.
+//
+// A tool call is told apart by its id as well as its index: Ollama's OpenAI-compatible API streams every parallel call
+// at `index: 0` (ollama/ollama#15457), older builds with no index at all (ollama/ollama#7881), each call with its own
+// id. Keyed by index alone, the second call's id and name were dropped and its arguments glued onto the first's.
 
 export class ChatStreamToMessage {
   tokens: TokenCounts | null = null;
@@ -33,8 +37,14 @@ export class ChatStreamToMessage {
   private next = 0;
   /** The content block open now: its index, and the tool call it is (null for text). */
   private open: { index: number; tool: number | null } | null = null;
-  /** The tool calls seen (OpenAI's index), whether their block is open, held or sent. */
+  /** The tool calls seen (by key, see callKey), whether their block is open, held or sent. */
   private readonly tools = new Set<number>();
+  /** The call each OpenAI index stands for now: its key and its id ('' when it came without one). */
+  private readonly byIndex = new Map<number, { key: number; id: string }>();
+  /** The key of each call by its id, and of the call begun last, for the pieces that come without an index. */
+  private readonly byId = new Map<string, number>();
+  private lastCall: number | null = null;
+  private calls = 0;
   /** Blocks held while a tool block is open, in the order they began: their start and their pieces. */
   private held: Array<{ tool: number | null; block: Json; pieces: string[] }> = [];
   private stopReason: string | null = null;
@@ -116,6 +126,31 @@ export class ChatStreamToMessage {
     return out + anthropicEvent('content_block_delta', { index: this.open?.index, delta: { type: 'text_delta', text } });
   }
 
+  /**
+   * The key of the call a tool_calls entry belongs to. At an index in use, an id other than that call's (non-empty
+   * both) begins a new call; without an index, an id not seen begins a new call, and a piece without id belongs to the
+   * call begun last. Repeated ids, and empty or absent ones on later pieces, continue their call.
+   */
+  private callKey(call: Json): number {
+    const id = nonEmpty(call.id) ? call.id : '';
+    if (typeof call.index === 'number') {
+      const current = this.byIndex.get(call.index);
+      if (current && (id === '' || current.id === '' || id === current.id)) return current.key;
+      const key = this.newCall(id);
+      this.byIndex.set(call.index, { key, id });
+      return key;
+    }
+    if (id !== '') return this.byId.get(id) ?? this.newCall(id);
+    return this.lastCall ?? this.newCall('');
+  }
+
+  private newCall(id: string): number {
+    const key = this.calls++;
+    if (id !== '') this.byId.set(id, key);
+    this.lastCall = key;
+    return key;
+  }
+
   /** One piece of a tool call's arguments: to its block when open, else held with it. */
   private toolDelta(tool: number, call: Json, fn: Json): string {
     let out = '';
@@ -177,8 +212,7 @@ export class ChatStreamToMessage {
     if (Array.isArray(delta.tool_calls)) {
       for (const call of delta.tool_calls) {
         if (!isObject(call)) continue;
-        const tool = typeof call.index === 'number' ? call.index : 0;
-        out += this.toolDelta(tool, call, isObject(call.function) ? call.function : {});
+        out += this.toolDelta(this.callKey(call), call, isObject(call.function) ? call.function : {});
       }
     }
     if (!absentReason(choice.finish_reason)) {
