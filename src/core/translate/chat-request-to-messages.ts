@@ -151,11 +151,20 @@ export function chatRequestToMessages(body: Json, o: ChatToMessagesOptions): Mes
   return { body: out, stream, includeUsage };
 }
 
-function maxTokens(body: Json, fallback: number, refuse: Refuse): unknown {
+/**
+ * The answer's cap: max_completion_tokens or (its older name) max_tokens, else the fallback. An integer of 1 or more
+ * only: Anthropic reads 0 as warming its prompt cache without an answer (a 200 with no content, where OpenAI refuses
+ * 0), and would be sent -1, 1.5 or "10" as they came. Refused naming the field that carried it.
+ */
+function maxTokens(body: Json, fallback: number, refuse: Refuse): number {
   const a = body.max_completion_tokens;
   const b = body.max_tokens;
   if (!absent(a) && !absent(b) && a !== b) refuse('max_tokens', 'it differs from max_completion_tokens; send one');
-  return absent(a) ? (absent(b) ? fallback : b) : a;
+  const [field, value] = absent(a) ? ['max_tokens', b] : ['max_completion_tokens', a];
+  if (absent(value)) return fallback;
+  if (value === 0) refuse(field, '0 asks for no answer (Anthropic reads it as warming its prompt cache); send 1 or more');
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) refuse(field, 'it must be an integer of 1 or more');
+  return value;
 }
 
 function userIdOf(body: Json, refuse: Refuse): unknown {
