@@ -116,11 +116,11 @@ function trustProxyProblem(list: string): string | null {
     try {
       canonical = parseIpEntry(entry);
     } catch (err) {
-      return `TOLLGATE_TRUST_PROXY: ${err instanceof IpEntryError ? err.message : `"${entry}" is not an IP address or CIDR range`} (or loopback, linklocal, uniquelocal)`;
+      return `${err instanceof IpEntryError ? err.message : `"${entry}" is not an IP address or CIDR range`} (or loopback, linklocal, uniquelocal)`;
     }
     // A range of every address (found by review: it passed here, then proxy-addr threw at start with a stack trace).
     if (canonical.endsWith('/0')) {
-      return `TOLLGATE_TRUST_PROXY: "${entry}" would trust every address as a proxy, letting any client name its own address (X-Forwarded-For): list the proxies' addresses or ranges`;
+      return `"${entry}" would trust every address as a proxy, letting any client name its own address (X-Forwarded-For): list the proxies' addresses or ranges`;
     }
   }
   return null;

@@ -4,7 +4,7 @@
 
 /** TOLLGATE_ variables read outside the server's settings: the CLI's, the README's client key, the test harness's. */
 // The CLI's and the README tour's variables, and .ci/run's (the Python SDK the test suites drive).
-const READ_ELSEWHERE = ['TOLLGATE_URL', 'TOLLGATE_ADMIN_KEY', 'TOLLGATE_KEY', 'TOLLGATE_PYTHON', 'TOLLGATE_PYTHON_SDK'];
+const READ_ELSEWHERE = ['TOLLGATE_URL', 'TOLLGATE_ADMIN_KEY', 'TOLLGATE_CLI_TIMEOUT_MS', 'TOLLGATE_KEY', 'TOLLGATE_PYTHON', 'TOLLGATE_PYTHON_SDK'];
 const PREFIX = 'TOLLGATE_';
 
 /** One warning per TOLLGATE_ variable in `env` that is not among `known`, naming the closest known one if any is near. */

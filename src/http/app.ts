@@ -22,7 +22,7 @@ import { installErrorHandling } from './shared/errors.js';
 import { installJsonParser } from './shared/json-body.js';
 import { installPlainParams } from './shared/plain-params.js';
 import { awaitContinue, continueIfAwaited } from './shared/expect-continue.js';
-import { expectationFailed, lacksHost, missingHost, onClientError, onConnect, refuseBeforeRoutes, watchBodyIdle } from './shared/raw-errors.js';
+import { expectationFailed, isAdminApiPath, lacksHost, missingHost, onClientError, onConnect, refuseBeforeRoutes, watchBodyIdle } from './shared/raw-errors.js';
 import { TollgateError } from '../core/errors.js';
 import { errorBodyFor, REQUEST_ID_HEADER, REQUEST_ID_LOG_KEY, requestIdOf, setRequestId } from './shared/request-id.js';
 
@@ -120,11 +120,19 @@ export async function buildApp(ctx: AppContext, opts: AppOptions): Promise<Fasti
         err.code === 'FST_ERR_MAX_PARAM_LENGTH'
           ? new TollgateError('uri_too_long', 'A path parameter is longer than 200 characters.')
           : new TollgateError('invalid_value', 'Malformed request URL (bad percent-encoding).');
+      // Sent before the hooks are in place: the admin API's no-store is set here.
+      if (isAdminApiPath(_request.url)) (reply as unknown as FastifyReply).header('cache-control', 'no-store');
       (reply as unknown as FastifyReply).code(te.status).header('content-type', 'application/json; charset=utf-8').send(errorBodyFor(te, _request.id));
     },
   });
   installJsonParser(app);
   installErrorHandling(app);
+  // Every answer under /v1/organization is no-store (docs/admin-api.md), the refusals made before any route was found
+  // (an unknown path or method, a parameter too long) too: the admin routes' own hook runs only once one is matched.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (isAdminApiPath(request.url)) reply.header('cache-control', 'no-store');
+    done(null, payload);
+  });
   // Every route as registered, for the route-table-driven security suite (test/route-security.test.ts) and tooling.
   const routeTable: RouteEntry[] = [];
   app.addHook('onRoute', (route) => {

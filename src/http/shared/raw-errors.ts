@@ -50,6 +50,12 @@ export function lacksHost(req: IncomingMessage): boolean {
   return req.httpVersionMinor === 1 && req.httpVersionMajor === 1 && req.headers.host === undefined;
 }
 
+/** Whether a request target is under /v1/organization (in any case: its answers are the admin API's refusals). */
+export function isAdminApiPath(url: string): boolean {
+  const p = url.slice(0, 17).toLowerCase();
+  return p.startsWith('/v1/organization') && (p.length === 16 || p[16] === '/' || p[16] === '?');
+}
+
 /**
  * Answers a request before any route sees it, in the shape of the API its path names (Anthropic's on `/v1/messages…`),
  * with a new request id, and closes the connection (its body, if any, was not read).
@@ -57,6 +63,7 @@ export function lacksHost(req: IncomingMessage): boolean {
 export function refuseBeforeRoutes(req: IncomingMessage, res: ServerResponse, te: TollgateError, requestId: string, logger: Pick<Logger, 'error'>): void {
   res.setHeader('connection', 'close');
   const path = (req.url ?? '/').split('?', 1)[0];
+  if (isAdminApiPath(path)) res.setHeader('cache-control', 'no-store');
   sendError(res, te, logger, requestId, answerFormat(req.method ?? 'GET', path, req.headers));
 }
 
