@@ -2,7 +2,7 @@ import type { TokenCounts } from './pricing.js';
 import { answeredServiceTier, anthropicServiceTier } from './service-tier.js';
 import { answeredSpeed, type Speed, speedNamed } from './speed.js';
 import { boundaryEndsAt, eventData, lastBoundaryEnd, nextBoundaryEnd, splitEvents } from './sse.js';
-import { deltaText, isJsonSpace, lastUsageKey, namesOutputCount, tokensFromUsage, withAnthropicDelta } from './usage-extract.js';
+import { deltaAudioBytes, deltaText, isJsonSpace, lastUsageKey, namesOutputCount, tokensFromUsage, withAnthropicDelta } from './usage-extract.js';
 
 // The stream usage scanner: pure functions over the bytes of Server-Sent Events, apart from the pump that moves them
 // (http/gateway/stream-relay.ts). It finds the usage an upstream reports and the end of the stream, and leaves out
@@ -165,17 +165,25 @@ export function lastEventOf(rest: Buffer | null): Buffer | null {
 
 /** The generated text of the relayed events (only needed when the upstream reported no usage). */
 export function answerText(kept: Buffer[]): string {
+  return answerOutput(kept).text;
+}
+
+/** The generated text of the relayed events, and the bytes of audio they delivered (usage-extract.ts deltaAudioBytes). */
+export function answerOutput(kept: Buffer[]): { text: string; audioBytes: number } {
   let text = '';
+  let audioBytes = 0;
   for (const ev of splitEvents(Buffer.concat(kept).toString('utf8'))) {
     const data = eventData(ev);
     if (!data || data === DONE) continue;
     try {
-      text += deltaText(JSON.parse(data));
+      const event: unknown = JSON.parse(data);
+      text += deltaText(event);
+      audioBytes += deltaAudioBytes(event);
     } catch {
       // not JSON: no text
     }
   }
-  return text;
+  return { text, audioBytes };
 }
 
 /**

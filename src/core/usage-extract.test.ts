@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deltaText, outputText, tokensFromUsage, usageAtJsonEnd, usageFromJsonTail, withAnthropicDelta } from './usage-extract.js';
+import { deltaAudioBytes, deltaText, outputAudioBytes, outputText, tokensFromUsage, usageAtJsonEnd, usageFromJsonTail, withAnthropicDelta } from './usage-extract.js';
 
 describe('usageAtJsonEnd: the usage that ends an answer, from its last bytes alone', () => {
   const usage = { input_tokens: 20, input_tokens_details: { text_tokens: 20, image_tokens: 0 }, output_tokens: 12_000, total_tokens: 12_020 };
@@ -267,5 +267,18 @@ describe('usages of OpenAI-compatible servers that spell their counts their own 
     expect(tokensFromUsage({ prompt_tokens: 5000, completion_tokens: 800, input_tokens: 0, output_tokens: 0 })).toEqual({ input: 5000, cached: 0, output: 800 });
     expect(tokensFromUsage({ prompt_tokens: 5000, completion_tokens: 0, input_tokens: 10, output_tokens: 800, input_tokens_details: { cached_tokens: 4 } })).toEqual({ input: 5000, cached: 0, output: 800 });
     expect(tokensFromUsage({ prompt_tokens: 10, completion_tokens: 0, input_tokens: 5000, output_tokens: 0, input_tokens_details: { cached_tokens: 4000 } })).toEqual({ input: 5000, cached: 4000, output: 0 });
+  });
+});
+
+describe('deltaAudioBytes, outputAudioBytes (spoken output delivered)', () => {
+  it('reads the audio of every choice of a chat chunk or answer, and the Responses API audio deltas', () => {
+    const data = Buffer.alloc(1000).toString('base64');
+    const chunk = { choices: [0, 1].map((index) => ({ index, delta: { audio: { transcript: 'hi', data } } })) };
+    expect(deltaAudioBytes(chunk)).toBe(2000);
+    expect(deltaText(chunk)).toBe('hihi');
+    expect(deltaAudioBytes({ type: 'response.audio.delta', delta: Buffer.alloc(7).toString('base64') })).toBe(7);
+    expect(deltaText({ type: 'response.audio.transcript.delta', delta: 'Hi' })).toBe('Hi');
+    expect(deltaAudioBytes({ choices: [{ delta: { content: 'x' } }] })).toBe(0);
+    expect(outputAudioBytes({ choices: [{ message: { audio: { data } } }] })).toBe(1000);
   });
 });

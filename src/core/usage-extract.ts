@@ -351,6 +351,7 @@ export function deltaText(event: unknown): string {
 /** The Responses API's stream events whose `delta` is generated output (responseItemText's pieces). */
 const RESPONSE_OUTPUT_DELTAS: ReadonlySet<string> = new Set([
   'response.output_text.delta',
+  'response.audio.transcript.delta',
   'response.refusal.delta',
   'response.function_call_arguments.delta',
   'response.custom_tool_call_input.delta',
@@ -358,6 +359,50 @@ const RESPONSE_OUTPUT_DELTAS: ReadonlySet<string> = new Set([
   'response.reasoning_summary_text.delta',
   'response.reasoning_text.delta',
 ]);
+
+// Spoken output (a chat answer asked for with `modalities: ["audio"]` or `audio`): its transcript is text above, but
+// the provider bills the audio itself as audio output tokens, dearer by far (gpt-4o-audio-preview: $80 against $10 per
+// million). Measured by the bytes of audio delivered, for a stream cut before its usage (token-fallback.ts).
+
+/** Bytes of audio a base64 string holds (its padding left out). */
+function base64Bytes(v: unknown): number {
+  if (typeof v !== 'string' || v.length === 0) return 0;
+  let pad = 0;
+  if (v.endsWith('==')) pad = 2;
+  else if (v.endsWith('=')) pad = 1;
+  return Math.floor((v.length * 3) / 4) - pad;
+}
+
+/** Bytes of audio in a chat choice's `message` or a chunk's `delta` (`audio.data`, base64). */
+function chatMessageAudio(m: unknown): number {
+  if (!m || typeof m !== 'object') return 0;
+  const audio = (m as { audio?: { data?: unknown } | null }).audio;
+  return audio && typeof audio === 'object' ? base64Bytes(audio.data) : 0;
+}
+
+/** Bytes of audio a non-streamed chat answer carries, over all its choices. */
+export function outputAudioBytes(body: unknown): number {
+  if (!body || typeof body !== 'object') return 0;
+  const choices = (body as { choices?: unknown }).choices;
+  let bytes = 0;
+  if (Array.isArray(choices)) for (const c of choices as Array<{ message?: unknown } | null>) if (c && typeof c === 'object') bytes += chatMessageAudio(c.message);
+  return bytes;
+}
+
+/**
+ * Bytes of audio one stream event delivers: a chat chunk's `delta.audio.data` (over all its choices: `n`), the
+ * Responses API's `response.audio.delta`.
+ */
+export function deltaAudioBytes(event: unknown): number {
+  if (!event || typeof event !== 'object') return 0;
+  const e = event as { choices?: unknown; type?: unknown; delta?: unknown };
+  if (Array.isArray(e.choices)) {
+    let bytes = 0;
+    for (const c of e.choices as Array<{ delta?: unknown } | null>) if (c && typeof c === 'object') bytes += chatMessageAudio(c.delta);
+    return bytes;
+  }
+  return e.type === 'response.audio.delta' ? base64Bytes(e.delta) : 0;
+}
 
 /**
  * Where the last `"usage"` before `end` starts, or -1 (JSON answers and stream chunks alike). A loop from the end, where

@@ -5,7 +5,7 @@ import type { TokenCounts } from '../../core/pricing.js';
 import { mayHoldProviderDetails, withoutProviderDetails } from '../../core/provider-details.js';
 import type { Speed } from '../../core/speed.js';
 import { MAX_SSE_EVENT_BYTES, SseEventTooLarge, SseFramer } from '../../core/sse.js';
-import { answerFinished, answerText, type ErrorEventRewrite, inspectEvents, lastEventOf, serviceTierNamedIn, streamShapeFor } from '../../core/stream-usage.js';
+import { answerFinished, answerOutput, type ErrorEventRewrite, inspectEvents, lastEventOf, serviceTierNamedIn, streamShapeFor } from '../../core/stream-usage.js';
 import { anthropicErrorBodyOf } from '../../core/translate/error-bodies.js';
 import type { UpstreamResponse } from '../../core/upstream.js';
 import { cutIfStalled } from './client-stall.js';
@@ -19,6 +19,8 @@ export interface StreamResult {
   final: boolean;
   /** Generated output seen, for counting when the upstream reported no usage, or a stream ended before its last usage. */
   text: string;
+  /** Bytes of audio it delivered (a spoken chat answer's), counted as `text` is. */
+  audioBytes?: number;
   /** The service tier the stream named (its usage chunk, or the final Response), or null. */
   serviceTier: string | null;
   /** The speed an Anthropic stream named (core/speed.ts), or null when it reported no usage. */
@@ -133,8 +135,9 @@ export async function relayStream(
   /** Content events, kept (bounded) in case the upstream never reports usage and the tokenizer has to count. */
   const kept: Buffer[] = [];
   let keptBytes = 0;
-  /** The text of kept events already condensed. */
+  /** The text of kept events already condensed, and the bytes of audio they delivered. */
   let keptText = '';
+  let keptAudio = 0;
   /** Output held back once the stream's end marker was seen, to be written together with the end. */
   let last: Buffer | string | null = null;
   // What one read of the upstream socket delivers (undici hands over each HTTP chunk of it apart: a chat stream that
@@ -199,7 +202,9 @@ export async function relayStream(
       // Past the bound, what is kept is condensed to the text it delivered (a small part of its events' bytes): only
       // the first 4 MiB of events were counted, 34,727 of 120,001 tokens delivered (found by an outside review).
       if (keptBytes >= MAX_KEPT_FOR_COUNTING) {
-        keptText += answerText(kept);
+        const condensed = answerOutput(kept);
+        keptText += condensed.text;
+        keptAudio += condensed.audioBytes;
         kept.length = 0;
         keptBytes = 0;
       }
@@ -257,7 +262,9 @@ export async function relayStream(
   // A stream that ended without its final usage (message_delta's output count) is counted from what it delivered,
   // whether it ended properly or was cut (token-fallback.ts streamedTokens).
   // (Assigned in the pump's closure: read through a cast, or TypeScript takes it for the null it was set to.)
-  const text = final && (tokens as TokenCounts | null)?.outputUnnamed !== true ? '' : keptText + answerText(kept);
+  const counted = final && (tokens as TokenCounts | null)?.outputUnnamed !== true ? null : answerOutput(kept);
+  const text = counted === null ? '' : keptText + counted.text;
+  const audioBytes = counted === null ? 0 : keptAudio + counted.audioBytes;
   // A client that went away gets its socket destroyed: ending a response to a half-closed socket would leave the
   // connection open and hold up graceful shutdown.
   if (o.isClientGone()) raw.destroy();
@@ -272,5 +279,5 @@ export async function relayStream(
     else raw.end();
     if (!raw.writableFinished) cutIfStalled(raw, o.stallMs);
   }
-  return { complete, tokens, final, text, serviceTier, speed };
+  return { complete, tokens, final, text, serviceTier, speed, ...(audioBytes > 0 ? { audioBytes } : {}) };
 }

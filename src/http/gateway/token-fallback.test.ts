@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IMAGE_PART_TOKENS } from '../../core/estimate.js';
 import { countTokens } from '../../core/tokenizer.js';
-import { countFallbackTokens, mayReasonUnseen, readsByReference, utf8Bound } from './token-fallback.js';
+import { asksForAudioOutput, audioOutputTokens, countFallbackTokens, mayReasonUnseen, readsByReference, streamedTokens, utf8Bound, wouldReadOn } from './token-fallback.js';
 
 const long = 'lorem ipsum dolor sit amet '.repeat(400); // ~2,000 tokens
 
@@ -120,3 +120,32 @@ describe('mayReasonUnseen (a stream read to its end when its client hangs up mid
   });
 });
 
+
+describe('spoken output (a chat answer asked for in audio)', () => {
+  const spoken = { model: 'gpt-4o-audio-preview', modalities: ['text', 'audio'], audio: { voice: 'alloy', format: 'pcm16' }, messages: [{ role: 'user', content: 'hi' }] };
+  const second = Buffer.alloc(48_000).toString('base64');
+
+  it('is asked for by `modalities` naming audio, or by an `audio` member, and read on after a hang-up', () => {
+    expect(asksForAudioOutput(spoken)).toBe(true);
+    expect(asksForAudioOutput({ ...spoken, modalities: undefined })).toBe(true);
+    expect(asksForAudioOutput({ model: 'gpt-4o-audio-preview', modalities: ['audio'] })).toBe(true);
+    expect(asksForAudioOutput({ model: 'gpt-4o-audio-preview', modalities: ['text'], messages: [] })).toBe(false);
+    expect(asksForAudioOutput({ model: 'gpt-4o', audio: null })).toBe(false);
+    // gpt-4o-audio-preview shows all it writes, but not the audio it bills: read on when asked to speak.
+    expect(wouldReadOn({ model: 'gpt-4o-audio-preview', messages: [] }, 'gpt-4o-audio-preview', null, undefined)).toBe(false);
+    expect(wouldReadOn(spoken, 'gpt-4o-audio-preview', null, undefined)).toBe(true);
+    expect(wouldReadOn(spoken, 'gpt-audio', null, true)).toBe(true);
+  });
+
+  it('bills audio delivered without a usage as audio output, 20 tokens a second, beside its transcript', async () => {
+    expect(audioOutputTokens(48_000, spoken)).toBe(20);
+    // A compressed format's second is taken at 2,000 bytes at most: its tokens are bounded from above.
+    expect(audioOutputTokens(2_000, { audio: { format: 'opus' } })).toBe(20);
+    const streamed = await streamedTokens(spoken, { final: false, tokens: null, text: 'one two three ', audioBytes: 5 * 48_000 });
+    expect(streamed.audioOutput).toBe(100);
+    expect(streamed.output).toBeGreaterThan(100);
+    const whole = await countFallbackTokens(spoken, { choices: [0, 1].map((index) => ({ index, message: { role: 'assistant', audio: { id: 'a', data: second, transcript: 'hello' } } })) });
+    expect(whole.audioOutput).toBe(40);
+    expect(whole.output).toBeGreaterThan(40);
+  });
+});

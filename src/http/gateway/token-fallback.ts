@@ -3,7 +3,7 @@ import { TollgateError } from '../../core/errors.js';
 import { boundTokens, imagePartTokens, isImagePart } from '../../core/estimate.js';
 import type { MeterPlan } from '../../core/metering-plan.js';
 import { isFreeOfCharge, type TokenCounts } from '../../core/pricing.js';
-import { outputText } from '../../core/usage-extract.js';
+import { outputAudioBytes, outputText } from '../../core/usage-extract.js';
 import { contentText, countChatPromptTokens, countTokens, TokenBudget } from '../../core/tokenizer.js';
 
 /** Members of a request that are no prompt (the model, how to answer, what to stream): left out of the count. */
@@ -58,7 +58,50 @@ export async function countFallbackTokens(body: Record<string, unknown> | null, 
   } catch {
     output = utf8Bound(answer);
   }
-  return { input, cached: 0, output };
+  // A spoken answer's audio, billed as audio output beside its transcript (counted above as text).
+  return withAudio({ input, cached: 0, output }, body, typeof answer === 'string' ? 0 : outputAudioBytes(answer));
+}
+
+/**
+ * Audio output tokens per second of speech: OpenAI bills spoken output at one token per 50 ms (its Realtime API's
+ * measure; the review's 10 s of pcm16 from gpt-4o-audio-preview were reported as 200 audio tokens).
+ */
+const AUDIO_TOKENS_PER_SECOND = 20;
+/** pcm16 (and wav, pcm16 with a header), as OpenAI speaks it: 24 kHz, mono, 2 bytes a sample. */
+const PCM16_BYTES_PER_SECOND = 48_000;
+/**
+ * The fewest bytes a second of a compressed format (mp3, opus, aac, flac, or one Tollgate does not know) is taken to
+ * take: 16 kbit/s, below what speech is coded at, so that its seconds (and tokens) are bounded from above.
+ */
+const COMPRESSED_BYTES_PER_SECOND = 2_000;
+
+/**
+ * The audio output tokens `bytes` of spoken answer stand for, in the format the request asked for (`audio.format`),
+ * rounded up: billed when a stream is cut before its usage (never its transcript alone, at the text rate).
+ */
+export function audioOutputTokens(bytes: number, body: Record<string, unknown> | null): number {
+  if (bytes <= 0) return 0;
+  const format = (body?.audio as { format?: unknown } | null | undefined)?.format;
+  const perSecond = format === 'pcm16' || format === 'wav' ? PCM16_BYTES_PER_SECOND : COMPRESSED_BYTES_PER_SECOND;
+  return Math.ceil((bytes * AUDIO_TOKENS_PER_SECOND) / perSecond);
+}
+
+/** `tokens` with the audio output `audioBytes` of spoken answer stand for added (audioOutputTokens). */
+function withAudio(tokens: TokenCounts, body: Record<string, unknown> | null, audioBytes: number | undefined): TokenCounts {
+  const audio = audioOutputTokens(audioBytes ?? 0, body);
+  if (audio === 0) return tokens;
+  return { ...tokens, output: tokens.output + audio, audioOutput: (tokens.audioOutput ?? 0) + audio };
+}
+
+/**
+ * Whether a request asks for spoken output: `modalities` naming `audio`, or an `audio` member (its voice and format:
+ * OpenAI's chat completions). Its audio is billed at the audio output rate, which no text it shows measures: a stream
+ * of it cut at a hang-up was billed its transcript at the text rate (2 % of what the provider bills: found by a review).
+ */
+export function asksForAudioOutput(body: Record<string, unknown> | null): boolean {
+  if (body === null) return false;
+  if (Array.isArray(body.modalities) && body.modalities.some((m) => typeof m === 'string' && m.toLowerCase() === 'audio')) return true;
+  return body.audio !== undefined && body.audio !== null && body.audio !== false;
 }
 
 async function promptTokens(body: Record<string, unknown>): Promise<number> {
@@ -119,7 +162,8 @@ export function readsByReference(body: Record<string, unknown> | null): boolean 
 /**
  * Asked when a stream's client hangs up (or the gateway cut it): whether the stream is read on to its end for its usage — its generation was
  * over, or its input cannot be counted (readsByReference), or it may have generated tokens it does not show
- * (mayReasonUnseen; not for a model priced at nothing, which has nothing to bill) — noted in `generation` for the relay.
+ * (mayReasonUnseen), or it speaks (asksForAudioOutput: its audio tokens come only in its usage); the last two not for
+ * a model priced at nothing, which has nothing to bill — noted in `generation` for the relay.
  */
 export function readOnAfterHangUp(
   generation: { finished: boolean },
@@ -132,8 +176,14 @@ export function readOnAfterHangUp(
   // Cut by the gateway (its key revoked, exposed, expired, its project archived: deadlines.ts cutByGateway): the
   // provider is stopped unless only the usage is still to come; billed what it delivered.
   if (cutByGateway) return generation.finished;
-  if (!generation.finished && (readsByReference(body) || (mayReasonUnseen(model, body, showsAll) && !isFreeOfCharge(plan?.price ?? null)) || runsUnseen(plan))) generation.finished = true;
+  if (!generation.finished && wouldReadOn(body, model, plan, showsAll)) generation.finished = true;
   return generation.finished;
+}
+
+/** Whether a stream whose generation is not over is read on to its usage when its client leaves (readOnAfterHangUp). */
+export function wouldReadOn(body: Record<string, unknown> | null, model: string | null, plan: MeterPlan | null, showsAll: ShowsAllOutput): boolean {
+  if (readsByReference(body) || runsUnseen(plan)) return true;
+  return (mayReasonUnseen(model, body, showsAll) || asksForAudioOutput(body)) && !isFreeOfCharge(plan?.price ?? null);
 }
 
 /**
@@ -232,14 +282,20 @@ function asksForReasoning(body: Record<string, unknown>): boolean {
  * count). Found by an outside review: an Anthropic-compatible server whose message_delta carried no usage had a
  * 500-word answer billed 1 output token.
  */
-export async function streamedTokens(body: Record<string, unknown> | null, r: { final: boolean; tokens: TokenCounts | null; text: string }): Promise<TokenCounts> {
-  if (r.tokens === null) return countFallbackTokens(body, r.text);
+export async function streamedTokens(
+  body: Record<string, unknown> | null,
+  r: { final: boolean; tokens: TokenCounts | null; text: string; audioBytes?: number },
+): Promise<TokenCounts> {
+  // Spoken output delivered (audioBytes) is billed as audio output beside its transcript, counted as text.
+  if (r.tokens === null) return withAudio(await countFallbackTokens(body, r.text), body, r.audioBytes);
   const tokens = r.tokens.inputUnnamed ? await withInputCounted(body, r.tokens) : r.tokens;
   // A usage naming no output (outputUnnamed) is no count of it, final or not.
-  if ((r.final && !tokens.outputUnnamed) || r.text === '') return tokens;
+  if ((r.final && !tokens.outputUnnamed) || (r.text === '' && !r.audioBytes)) return tokens;
   // Billed: an upper bound past the exact count.
-  const delivered = await countTokens(r.text, new TokenBudget('bound'));
-  return delivered > tokens.output ? { ...tokens, output: delivered } : tokens;
+  const delivered = withAudio({ input: 0, cached: 0, output: r.text === '' ? 0 : await countTokens(r.text, new TokenBudget('bound')) }, body, r.audioBytes);
+  const audioOutput = Math.max(tokens.audioOutput ?? 0, delivered.audioOutput ?? 0);
+  if (delivered.output <= tokens.output && audioOutput === (tokens.audioOutput ?? 0)) return tokens;
+  return { ...tokens, output: Math.max(tokens.output, delivered.output), ...(audioOutput > 0 ? { audioOutput } : {}) };
 }
 
 /**
