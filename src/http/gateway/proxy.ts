@@ -34,6 +34,8 @@ import { admissionHeaders } from './limit-headers.js';
 import { relayStream } from './stream-relay.js';
 import { countFallbackTokens, readOnAfterHangUp, showsAllOutputOf, streamedTokens, withInputCounted, withUnnamedCounted } from './token-fallback.js';
 import { forwardTranslated, planTranslation, type Translation } from './translated.js';
+import { billsBoundAtDeadline, deadlineBound, largerCounts } from './deadline-bound.js';
+import type { TokenCounts } from '../../core/pricing.js';
 import { anthropicErrorBodyOf } from '../../core/translate/error-bodies.js';
 import { isPending } from '../../core/maybe-promise.js';
 import { type FallbackPlan, fallsBackOn, mayFallBack, takeFallback } from './fallback.js';
@@ -285,10 +287,23 @@ async function forward(
     timedOut = true;
     controller.abort();
   });
+  // Undici's own timeouts at the deadline (a body silent for total_ms, a late answer's headers) may fire before the
+  // deadlines' tick (every 250 ms): a failure from then on is the deadline's all the same.
+  const deadlineAt = performance.now() + total;
+  const pastDeadline = () => timedOut || performance.now() >= deadlineAt;
   // Called once the request has ended, and been metered.
   const cancelDeadline = () => {
     cancelTotal();
     g.detached?.done(controller);
+  };
+  /**
+   * The bound a model call the deadline cut is billed (deadline-bound.ts), or null: not cut by it, not sent (`err`, what
+   * ended it, says so), or a stream a hang-up would cut, billed what it delivered.
+   */
+  const boundAtDeadline = async (err: unknown): Promise<TokenCounts | null> => {
+    if (!pastDeadline() || err instanceof TollgateError || (err !== null && asUpstreamFailure(err, upstream.name).notSent)) return null;
+    if (!billsBoundAtDeadline(stream, generation, body, info.model, info.plan, showsAllOutputOf(g.config.providers, info.provider))) return null;
+    return deadlineBound(body, endpoint, info.model, info.plan);
   };
 
   let up: UpstreamResponse;
@@ -307,8 +322,9 @@ async function forward(
         continue;
       }
       if (turn?.kind === 'left') admission = turn.admission;
+      const bound = await boundAtDeadline(err);
       cancelDeadline();
-      const refusal = failed(g, info, admission, err, { upstream, timedOut, left: left(), stream, total });
+      const refusal = failed(g, info, admission, err, { upstream, timedOut: pastDeadline(), left: left(), stream, total, bound });
       if (late?.answered) return;
       throw refusal;
     }
@@ -336,14 +352,16 @@ async function forward(
         format: info.format,
         generation: generation ?? undefined,
       });
+      // Cut at its deadline before its usage: billed no less than the bound, when a hang-up would have read it on.
+      const bound = isModelCall && !result.complete && !result.final ? await boundAtDeadline(null) : null;
       const m = isModelCall
-        ? { billable: true, tokens: await streamedTokens(body, result) }
+        ? { billable: true, tokens: bound ? largerCounts(await streamedTokens(body, result), bound) : await streamedTokens(body, result) }
         : meterIfReported && result.tokens !== null
           ? { billable: true, tokens: result.tokens }
           : measureStream(g, info, result.tokens, result.complete, result.serviceTier);
       const measured = isPending(m) ? await m : m;
       // A client that left before its stream ended is recorded so, even when the stream was read to its end for its usage.
-      const outcome: Outcome['outcome'] = clientGone() ? 'client_aborted' : result.complete ? 'ok' : timedOut ? 'timeout' : 'stream_interrupted';
+      const outcome: Outcome['outcome'] = clientGone() ? 'client_aborted' : result.complete ? 'ok' : pastDeadline() ? 'timeout' : 'stream_interrupted';
       meterAndSettle(g, info, admission, {
         status: up.statusCode,
         outcome,
@@ -390,7 +408,7 @@ async function forward(
       meterAndSettle(g, info, admission, { status: up.statusCode, outcome, ...measured, upstreamMs, streamed: false, errorCode: whole ? null : outcome });
       return;
     }
-    await relayBuffered(g, res, up, info, admission, { isModelCall, meterIfReported, upstreamMs, stream, left });
+    await relayBuffered(g, res, up, info, admission, { isModelCall, meterIfReported, upstreamMs, stream, left, boundAtDeadline, total });
   } catch (err) {
     // Metered already; a client answered at the first byte's timeout is not answered again. Any other is answered
     // not to be retried: the provider has had the request (answeredAfterSending).
@@ -423,7 +441,8 @@ function payloadOf(
 /**
  * Meters a request no upstream answered, and returns what its client is answered (502/503/504), unless it was gone
  * (`left`: it hung up, or was answered at the first byte's timeout, and is recorded so). Billed nothing, as a hang-up
- * whose upstream then fails. Not to be retried unless nothing reached the provider (a connection refused, the breaker
+ * whose upstream then fails; but a model call the gateway cut at its deadline once sent is billed `bound`
+ * (deadline-bound.ts): the provider goes on with it. Not to be retried unless nothing reached the provider (a connection refused, the breaker
  * open): one that did may have run (answeredAfterSending). A TollgateError is answered as its thrower made it (an
  * object refused before sending, one made upstream that could not be recorded: ownership.ts).
  */
@@ -432,7 +451,7 @@ function failed(
   info: RequestInfo,
   admission: Admission,
   err: unknown,
-  o: { upstream: Upstream; timedOut: boolean; left: 'client_aborted' | 'timeout' | null; stream: boolean; total: number },
+  o: { upstream: Upstream; timedOut: boolean; left: 'client_aborted' | 'timeout' | null; stream: boolean; total: number; bound: TokenCounts | null },
 ): TollgateError {
   if (err instanceof TollgateError) {
     // Refused on what the upstream holds (a batch input naming another project's object) or answered (objects
@@ -444,7 +463,7 @@ function failed(
   const outcome: Outcome['outcome'] = o.left ?? (failure.kind === 'timeout' ? 'timeout' : 'upstream_error');
   // A client answered at the first byte's timeout was told 504.
   const { code, status } = failureAnswer(o.left === 'timeout' ? 'timeout' : failure.kind);
-  meterAndSettle(g, info, admission, { status, outcome, billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: o.stream, errorCode: code });
+  meterAndSettle(g, info, admission, { status, outcome, billable: o.bound !== null, tokens: o.bound ?? NO_TOKENS, upstreamMs: null, streamed: o.stream, errorCode: code });
   const answer = new TollgateError(code, failure.message);
   return failure.notSent ? answer : answeredAfterSending(answer);
 }
@@ -455,12 +474,27 @@ async function relayBuffered(
   up: UpstreamResponse,
   info: RequestInfo,
   admission: Admission,
-  o: { isModelCall: boolean; meterIfReported: boolean; upstreamMs: number; stream: boolean; left: () => 'client_aborted' | 'timeout' | null },
+  o: {
+    isModelCall: boolean;
+    meterIfReported: boolean;
+    upstreamMs: number;
+    stream: boolean;
+    left: () => 'client_aborted' | 'timeout' | null;
+    boundAtDeadline: (err: unknown) => Promise<TokenCounts | null>;
+    total: number;
+  },
 ): Promise<void> {
   let buf: Buffer;
   try {
     buf = await up.body.readAll();
   } catch (err) {
+    // Cut at its deadline while its answer came: billed the bound (deadline-bound.ts), answered 504.
+    const bound = await o.boundAtDeadline(err);
+    if (bound !== null) {
+      const left = o.left();
+      meterAndSettle(g, info, admission, { status: 504, outcome: left ?? 'timeout', billable: true, tokens: bound, upstreamMs: o.upstreamMs, streamed: false, errorCode: 'upstream_timeout' });
+      throw new TollgateError('upstream_timeout', `The upstream provider '${info.provider}' did not finish its answer within ${o.total} ms.`);
+    }
     const failure = asUpstreamFailure(err, info.provider ?? 'upstream');
     meterAndSettle(g, info, admission, { status: 502, outcome: 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: o.upstreamMs, streamed: false, errorCode: 'upstream_error' });
     throw new TollgateError('upstream_error', `The upstream provider '${info.provider}' broke off its answer (${failure.message}).`);

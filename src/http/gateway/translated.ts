@@ -34,6 +34,7 @@ import { sendJson } from './respond.js';
 import { cutOffEvent, cutOffMessage } from './stream-relay.js';
 import { answerFinished, streamShapeFor } from '../../core/stream-usage.js';
 import { countFallbackTokens, readOnAfterHangUp, showsAllOutputOf, streamedTokens, withUnnamedCounted } from './token-fallback.js';
+import { billsBoundAtDeadline, deadlineBound, largerCounts } from './deadline-bound.js';
 
 // Requests whose client speaks one API and whose provider another (docs/providers.md): an OpenAI client's chat
 // completion to an Anthropic provider, an Anthropic client's message (or token count) to an OpenAI-compatible one.
@@ -111,6 +112,7 @@ export async function forwardTranslated(
   for (const name in headers) if (name.startsWith('anthropic-') || name.startsWith('openai-')) delete headers[name];
   headers['content-type'] = 'application/json';
   const path = t.kind === 'chat-to-anthropic' ? '/messages' : '/chat/completions';
+  const streamed = t.stream;
   const controller = new AbortHandle();
   // A whole answer is read and billed even when its client hung up (the provider bills it); so is a stream whose
   // generation is over when its client leaves (its usage comes last), as for an untranslated one (proxy.ts).
@@ -132,6 +134,10 @@ export async function forwardTranslated(
     timedOut = true;
     controller.abort();
   });
+  // Undici's own timeouts at the deadline (a body silent for total_ms, a late answer's headers) may fire before the
+  // deadlines' tick (every 250 ms): a failure from then on is the deadline's all the same.
+  const deadlineAt = performance.now() + total;
+  const pastDeadline = () => timedOut || performance.now() >= deadlineAt;
   // Called once the request has ended, and been metered.
   const cancelDeadline = () => {
     cancelTotal();
@@ -139,6 +145,12 @@ export async function forwardTranslated(
   };
   const failed = (o: Pick<Outcome, 'status' | 'outcome' | 'errorCode'>, upstreamMs: number | null) =>
     meterAndSettle(g, info, admission, { ...o, billable: false, tokens: NO_TOKENS, upstreamMs, streamed: t.stream });
+  /** The bound a call the deadline cut once sent is billed (deadline-bound.ts, as in proxy.ts), or null; of the body sent upstream. */
+  const boundAtDeadline = async (err: unknown): Promise<TokenCounts | null> => {
+    if (!pastDeadline() || err instanceof TollgateError || (err !== null && asUpstreamFailure(err, upstream.name).notSent)) return null;
+    if (!billsBoundAtDeadline(streamed, generation, t.body, info.model, info.plan, showsAllOutputOf(g.config.providers, info.provider))) return null;
+    return deadlineBound(t.body, path, info.model, info.plan);
+  };
   let up: UpstreamResponse;
   // The translated body goes to the route's fallbacks as it is (they speak the same API), with the model changed when
   // a fallback names another: see fallback.ts.
@@ -158,26 +170,31 @@ export async function forwardTranslated(
         continue;
       }
       if (turn?.kind === 'left') admission = turn.admission;
-      return unanswered(err);
+      return unanswered(err, await boundAtDeadline(err));
     }
     const turn = await takeFallback(g, fallback, info, admission, stopped, up);
     if (turn.kind === 'left') admission = turn.admission;
     if (turn.kind !== 'step') break;
     ({ upstream, admission } = turn.step);
   }
-  /** Meters a request no upstream answered, and answers its client 502/504 unless it was gone (billed nothing, as a hang-up). */
-  function unanswered(err: unknown): void {
+  /**
+   * Meters a request no upstream answered, and answers its client 502/504 unless it was gone (billed nothing, as a
+   * hang-up; `bound` when the deadline cut it once sent).
+   */
+  function unanswered(err: unknown, bound: TokenCounts | null): void {
     cancelDeadline();
     // Refused by the upstream adapter before anything was sent (a model it cannot address): the client is told so.
     if (err instanceof TollgateError) {
       failed({ status: err.status, outcome: 'refused', errorCode: err.code }, null);
       throw err;
     }
-    const failure = timedOut ? new UpstreamFailure('timeout', `The upstream provider '${upstream.name}' did not answer within ${total} ms.`) : asUpstreamFailure(err, upstream.name);
+    const failure = pastDeadline() ? new UpstreamFailure('timeout', `The upstream provider '${upstream.name}' did not answer within ${total} ms.`) : asUpstreamFailure(err, upstream.name);
     const gone = left();
     // A client answered at the first byte's timeout was told 504.
     const { code, status } = failureAnswer(gone === 'timeout' ? 'timeout' : failure.kind);
-    failed({ status, outcome: gone ?? (failure.kind === 'timeout' ? 'timeout' : 'upstream_error'), errorCode: code }, null);
+    const outcome = gone ?? (failure.kind === 'timeout' ? 'timeout' : 'upstream_error');
+    if (bound !== null) meterAndSettle(g, info, admission, { status, outcome, billable: true, tokens: bound, upstreamMs: null, streamed, errorCode: code });
+    else failed({ status, outcome, errorCode: code }, null);
     if (late?.answered) return;
     // Not to be retried unless nothing reached the provider (as proxy.ts's `failed`).
     const answer = new TollgateError(code, failure.message);
@@ -194,8 +211,11 @@ export async function forwardTranslated(
     if (up.statusCode < 300 && t.stream && readsAsEventStream(up.headers['content-type'], up.statusCode !== 204)) {
       const result = await relayTranslatedStream(res, up, answerHeaders, t, Math.floor(info.startedMs / 1000), clientGone, generation, g.clientStallTimeoutMs, info.requestId, secrets);
       // Counted, when the provider reports no usage, from the request it was sent: the body a native call would send.
-      const tokens = await streamedTokens(t.body, result);
-      const outcome: Outcome['outcome'] = clientGone() ? 'client_aborted' : result.complete ? 'ok' : timedOut ? 'timeout' : 'stream_interrupted';
+      const delivered = await streamedTokens(t.body, result);
+      // Cut at its deadline before its usage: billed no less than the bound, when a hang-up would have read it on.
+      const bound = !result.complete && !result.final ? await boundAtDeadline(null) : null;
+      const tokens = bound ? largerCounts(delivered, bound) : delivered;
+      const outcome: Outcome['outcome'] = clientGone() ? 'client_aborted' : result.complete ? 'ok' : pastDeadline() ? 'timeout' : 'stream_interrupted';
       meterAndSettle(g, info, admission, {
         status: up.statusCode,
         outcome,
@@ -213,6 +233,12 @@ export async function forwardTranslated(
     try {
       buf = await up.body.readAll();
     } catch (err) {
+      // Cut at its deadline while its answer came: billed the bound, answered 504 (as in proxy.ts).
+      const bound = await boundAtDeadline(err);
+      if (bound !== null) {
+        meterAndSettle(g, info, admission, { status: 504, outcome: left() ?? 'timeout', billable: true, tokens: bound, upstreamMs, streamed: false, errorCode: 'upstream_timeout' });
+        throw new TollgateError('upstream_timeout', `The upstream provider '${upstream.name}' did not finish its answer within ${total} ms.`);
+      }
       failed({ status: 502, outcome: 'upstream_error', errorCode: 'upstream_error' }, upstreamMs);
       throw new TollgateError('upstream_error', `The upstream provider '${upstream.name}' broke off its answer (${asUpstreamFailure(err, upstream.name).message}).`);
     }
