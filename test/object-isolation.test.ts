@@ -382,6 +382,42 @@ describeEachDatabase('upstream objects are isolated per project', (backend) => {
       await expectHidden(aFull, 'GET', `/threads/${run.thread_id}/runs/${run.id}`);
     });
 
+    it("a vector store made for an assistant or a thread is its creator's: B uses it, A cannot", async () => {
+      const file = await fileOf(bFull, 'assistants', 'notes');
+      const made = { file_search: { vector_stores: [{ file_ids: [file] }] } };
+      const storeOf = (o: { tool_resources: { file_search: { vector_store_ids: string[] } } }) => o.tool_resources.file_search.vector_store_ids[0];
+      const expectB = async (store: string) => {
+        expect((await call(bFull, 'GET', `/vector_stores/${store}`)).status).toBe(200);
+        await expectHidden(aFull, 'GET', `/vector_stores/${store}`);
+      };
+      // Made with the assistant, named in the answer to its create (it was never recorded: 404 to its own project, for
+      // the store, for the assistant modified keeping it, for a thread using it; found by a review).
+      const assistant = (await call(bFull, 'POST', '/assistants', { model: 'gpt-4o-mini', tools: [{ type: 'file_search' }], tool_resources: made })).body;
+      const store = storeOf(assistant);
+      await expectB(store);
+      const keep = { tool_resources: { file_search: { vector_store_ids: [store] } } };
+      expect((await call(bFull, 'POST', `/assistants/${assistant.id}`, keep)).status).toBe(200);
+      expect((await call(bFull, 'POST', '/threads', keep)).status).toBe(200);
+      await expectHidden(aFull, 'POST', '/threads', keep);
+      // One the upstream attached later, named in a retrieval of the assistant.
+      const later = up.seed('vector_stores').id;
+      const held = up.objects.get('assistants')?.get(assistant.id) as Record<string, unknown>;
+      held.tool_resources = { file_search: { vector_store_ids: [later] } };
+      expect((await call(bFull, 'GET', `/assistants/${assistant.id}`)).status).toBe(200);
+      await expectB(later);
+      // Made with a thread: named in the answer to its create, and in a streamed run's thread.created event.
+      await expectB(storeOf((await call(bFull, 'POST', '/threads', { tool_resources: made })).body));
+      const res = await fetch(`${t.url}/v1/threads/runs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bFull}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ assistant_id: assistant.id, thread: { tool_resources: made }, stream: true }),
+      });
+      const text = await res.text();
+      expect(res.status, text).toBe(200);
+      const created = /event: thread.created\ndata: (.*)\n/.exec(text)?.[1] as string;
+      await expectB(storeOf(JSON.parse(created)));
+    });
+
     it("a stored response's items can be referenced by its project only", async () => {
       const response = (await call(bFull, 'POST', '/responses', { model: 'gpt-4o-mini', input: 'hi' })).body;
       const item = response.output[0].id;

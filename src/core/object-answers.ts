@@ -87,6 +87,9 @@ export function eventObjects(plan: ObjectPlan, event: string | null, data: unkno
   if (c?.type === 'thread' && event === 'thread.created') {
     const made = createdObject(obj, 'thread', 'id');
     if (made) out.created.push(made);
+    // The thread's vector stores made from `tool_resources.file_search.vector_stores`: this event is where a streamed
+    // run first names them.
+    if (plan.adopts) out.produced.push(...producedObjects(obj));
   } else if (c?.type === 'thread' && event === 'thread.run.created') {
     const made = createdObject(obj, 'thread', 'thread_id');
     if (made) out.created.push(made);

@@ -89,7 +89,8 @@ export const COLLECTIONS: Readonly<Record<string, Collection>> = {
   'responses/compact': { type: 'response' },
   'chat/completions': { type: 'chat_completion', create: own('chat_completion'), stores: 'when_true', list: { order: 'asc' }, deletable: true },
   vector_stores: { type: 'vector_store', create: own('vector_store'), list: { order: 'desc' }, deletable: true, nested: { files: 'file' } },
-  assistants: { type: 'assistant', create: own('assistant'), list: { order: 'desc' }, deletable: true },
+  // An assistant's answers name the vector stores made for it from `tool_resources.file_search.vector_stores`.
+  assistants: { type: 'assistant', create: own('assistant'), list: { order: 'desc' }, deletable: true, adopts: true },
   threads: { type: 'thread', create: own('thread'), deletable: true, adopts: true },
   'threads/runs': { type: 'thread', create: own('thread', 'thread_id'), adopts: true },
   'fine_tuning/jobs': { type: 'fine_tuning_job', create: own('fine_tuning_job'), list: { order: 'desc' }, adopts: true },

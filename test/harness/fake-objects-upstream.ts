@@ -179,6 +179,17 @@ export async function startFakeObjectsUpstream(): Promise<FakeObjectsUpstream> {
     return json(405, { error: { message: 'unsupported', type: 'invalid_request_error', param: null, code: null } });
   });
 
+  /** Tool resources as the upstream keeps them: a vector store made for each of `file_search.vector_stores`, named by id. */
+  function madeToolResources(given: unknown): Record<string, unknown> {
+    const resources = { ...((given ?? {}) as Record<string, unknown>) };
+    const search = resources.file_search as { vector_store_ids?: string[]; vector_stores?: Array<{ file_ids?: string[] }> } | undefined;
+    if (search?.vector_stores) {
+      const made = search.vector_stores.map((s) => make('vector_stores', { name: null, file_counts: { total: s.file_ids?.length ?? 0 } }).id);
+      resources.file_search = { vector_store_ids: [...(search.vector_store_ids ?? []), ...made] };
+    }
+    return resources;
+  }
+
   /** What a retrieval shows: a batch or fine-tuning job is done by its first retrieval, its output files made then. */
   function retrieve(name: string, obj: Obj): Obj {
     if (name === 'batches' && !obj.output_file_id) {
@@ -216,8 +227,15 @@ export async function startFakeObjectsUpstream(): Promise<FakeObjectsUpstream> {
       return;
     }
     if (name === 'threads/runs') {
-      const thread = make('threads', {});
-      return json(200, child(`${thread.id}/runs`, 'thread.run', { thread_id: thread.id, assistant_id: body.assistant_id, status: 'queued' }));
+      const given = (body.thread ?? {}) as Record<string, unknown>;
+      const thread = make('threads', { metadata: given.metadata ?? {}, tool_resources: madeToolResources(given.tool_resources) });
+      const run = child(`${thread.id}/runs`, 'thread.run', { thread_id: thread.id, assistant_id: body.assistant_id, status: 'queued' });
+      if (!stream) return json(200, run);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`event: thread.created\ndata: ${JSON.stringify(thread)}\n\n`);
+      res.write(`event: thread.run.created\ndata: ${JSON.stringify(run)}\n\n`);
+      res.end('event: done\ndata: [DONE]\n\n');
+      return;
     }
     if (name === 'realtime/calls') {
       const call = make(name, {});
@@ -226,6 +244,8 @@ export async function startFakeObjectsUpstream(): Promise<FakeObjectsUpstream> {
       return;
     }
     if (name === 'models' || name === 'chatkit/threads') return json(405, { error: { message: 'not here', type: 'invalid_request_error', param: null, code: null } });
+    // An assistant or a thread made with `tool_resources.file_search.vector_stores` gets stores made for it.
+    if ((name === 'assistants' || name === 'threads') && fields.tool_resources) fields.tool_resources = madeToolResources(fields.tool_resources);
     const obj = make(name === 'videos/edits' || name === 'videos/extensions' ? 'videos' : name, fields);
     if (name === 'files') contents.set(obj.id, Buffer.isBuffer(body._content) ? body._content : Buffer.from(`uploaded ${obj.id}`));
     delete obj._content;
