@@ -7,6 +7,7 @@ import { markObjectDeleted, projectsOwning, recordObjects } from '../../services
 import type { GatewayContext } from './gateway-context.js';
 import { markModelListingStale } from './model-listing-stale.js';
 import { filterList } from './owned-lists.js';
+import { BUFFER_LIMIT, readBounded } from './pass-through.js';
 import type { ObjectAccess } from './ownership.js';
 
 /** The upstream and the request, for the further pages a filtered list needs. */
@@ -36,13 +37,21 @@ export async function settleAnswer(g: GatewayContext, access: ObjectAccess, up: 
   // File contents (and whatever else a `…/content` route serves) stream through untouched: they name no objects.
   if ((!plan.creates && !plan.list && !plan.adopts && !plan.adoptsContainer) || origin.req.path.endsWith('/content')) return up;
   const type = up.headers['content-type'];
+  let body = up.body;
   // A list is read whatever it is called (core/media-types.ts): one passed on unread would show the caller every
   // project's objects (a list answered `Application/JSON` was, found by a review); one that is no JSON is refused.
+  // Any other answer is read as JSON whatever it is called too: one naming its new object as `text/plain`, or with no
+  // Content-Type, reached the client unrecorded, and its creator got 404 for it (found by a review). One that is not
+  // declared JSON is read whole only up to BUFFER_LIMIT (no object's answer is larger): past it, it goes on unread.
   if (!plan.list) {
     if (readsAsEventStream(type, access.streams)) return { ...up, body: new InspectedStream(up.body, streamInspector(g, access, credential)) };
-    if (!isJsonMediaType(mediaTypeOf(type))) return up;
+    if (!isJsonMediaType(mediaTypeOf(type))) {
+      const read = await readBounded(up.body, BUFFER_LIMIT);
+      if (read.over) return { ...up, body: collectedOnRead(read.body) };
+      body = read.body;
+    }
   }
-  let buf = await up.body.readAll();
+  let buf = await body.readAll();
   let answer: unknown;
   try {
     answer = JSON.parse(buf.toString('utf8'));
@@ -120,6 +129,29 @@ function withBody(up: UpstreamResponse, buf: Buffer): UpstreamResponse {
   const headers = { ...up.headers };
   delete headers['content-length'];
   return { statusCode: up.statusCode, headers, body: bufferedBody(buf) };
+}
+
+/**
+ * A body past the size read whole (readBounded's, which is piped only) that can still be read whole, by whoever reads
+ * every answer of its kind whole (a model call's): as it came, unread here.
+ */
+function collectedOnRead(body: UpstreamBody): UpstreamBody {
+  let whole: Promise<Buffer> | undefined;
+  const collect = () =>
+    new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      body.pipe((chunk) => {
+        chunks.push(chunk);
+        return true;
+      }).done.then(() => resolve(Buffer.concat(chunks)), reject);
+    });
+  return {
+    readAll: () => {
+      whole ??= collect();
+      return whole;
+    },
+    pipe: (sink) => body.pipe(sink),
+  };
 }
 
 /** A body already read whole. */
