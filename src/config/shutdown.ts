@@ -11,6 +11,13 @@ import { MAX_TIMER_MS } from './config.js';
  */
 export const SHUTDOWN_SETTLE_MS = 3_000;
 
+/**
+ * Of the flush's time below: how long the requests still under way after the settling, their sends to the providers
+ * aborted then, get to fail and give back their reservations; and again how long the settles sent to a shared limit
+ * store (Redis) get to land before it is closed.
+ */
+export const SHUTDOWN_ABORT_MS = 1_000;
+
 /** After the settling: what the usage flush (or its spill to disk) and the closing of pools and the database get. */
 export const SHUTDOWN_FLUSH_MS = 5_000;
 

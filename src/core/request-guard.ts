@@ -59,4 +59,9 @@ export interface RequestGuard {
    * settled again; refused (throws, as `admit` does), `previous` is left as it was.
    */
   admitFallback(previous: Admission, input: AdmitInput): MaybePromise<Admission>;
+  /**
+   * For a shutdown, before the limit store closes: waits up to `ms` for the settles and cancels sent to it (and those
+   * kept to be tried again) to land; resolves to how many have not.
+   */
+  landed?(ms: number): Promise<number>;
 }

@@ -103,6 +103,11 @@ export interface Upstream {
   readonly modelsIgnoreCase?: boolean;
   send(req: UpstreamRequest): Promise<UpstreamResponse>;
   close(): Promise<void>;
+  /**
+   * Aborts the sends still under way (a shutdown past its settling): a whole answer is waited for up to total_ms, and a
+   * close waits for it, so a request still waiting for its first byte held the shutdown until it was forced (exit 1).
+   */
+  abort?(): void;
   /** Its credentials' counters, when it picks among several (for /metrics). */
   credentialStats?(): CredentialStats[];
   /** Its credentials the provider said are invalid with no other credential let through since (for /metrics). */

@@ -111,4 +111,8 @@ export class BreakerUpstream implements Upstream {
   close(): Promise<void> {
     return this.inner.close();
   }
+
+  abort(): void {
+    this.inner.abort?.();
+  }
 }

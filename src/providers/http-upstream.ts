@@ -117,6 +117,8 @@ export class HttpUpstream implements Upstream {
   private sending = 0;
   /** Set once close() was asked: the pool's closing, started when no send is under way. */
   private closing: { done: Promise<void>; start: () => void } | null = null;
+  /** Set once abort() destroyed the pool. */
+  private destroyed: Promise<void> | null = null;
 
   constructor(
     private readonly cfg: ProviderConfig,
@@ -525,15 +527,22 @@ export class HttpUpstream implements Upstream {
 
   /** Closes the pool once the sends under way are done (undici then waits for the answers being read). */
   close(): Promise<void> {
+    if (this.destroyed) return this.destroyed;
     if (!this.closing) {
       let start!: () => void;
       const started = new Promise<void>((resolve) => {
         start = resolve;
       });
-      this.closing = { done: started.then(() => this.pool.close()), start };
+      this.closing = { done: started.then(() => this.destroyed ?? this.pool.close()), start };
       if (this.sending === 0) start();
     }
     return this.closing.done;
+  }
+
+  /** Destroys the pool: every exchange under way fails at once (as a reset), and a close waiting for them ends. */
+  abort(): void {
+    this.destroyed ??= this.pool.destroy().catch(() => {});
+    this.closing?.start();
   }
 }
 

@@ -487,10 +487,30 @@ export class LimitsGuard implements RequestGuard {
   private land(write: (nowMs: number) => MaybePromise<void>): void {
     try {
       const done = write(this.deps.clock());
-      if (isPending(done)) done.catch((err) => this.unsettled(write, err));
+      if (isPending(done)) {
+        this.writing++;
+        done.then(
+          () => this.writing--,
+          (err) => {
+            this.writing--;
+            this.unsettled(write, err);
+          },
+        );
+      }
     } catch (err) {
       this.unsettled(write, err);
     }
+  }
+
+  /** Settles and cancels sent to the store and not answered yet. */
+  private writing = 0;
+
+  async landed(ms: number): Promise<number> {
+    const until = performance.now() + ms;
+    while (this.writing > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 10));
+    // Those the store refused are tried once more now: their backed-off timer may be 30 s away.
+    if (this.retries.length > 0 && performance.now() < until) await settledWithin(this.retrySettles(), Math.max(0, until - performance.now()));
+    return this.writing + this.retries.length;
   }
 
   /** Settles and cancels a store refused, in order, to be tried again. */
