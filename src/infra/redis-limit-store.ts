@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis, ReplyError } from 'ioredis';
 import type { GcraDecision } from '../core/gcra.js';
+import { EPOCH_SUFFIX, LEASE_MARK, LEASE_RENEW_MS, LEASE_TTL_MS, LEASES, leasedEpoch, REGISTER, RESERVED_SUFFIX, SWEEP } from './redis-leases.js';
 import { type AcquireOutcome, type CounterAdjust, type CounterCheck, type LimitStore, type RateCheck, UnansweredAcquire } from '../core/limit-store.js';
 
 // The shared limit store: one Lua script decides every limit of a request atomically (all charged or none). Same
@@ -33,8 +34,12 @@ local nk = tonumber(ARGV[4])
 local marks = KEYS[#KEYS]
 local bit = tonumber(ARGV[#ARGV])
 if redis.call('BITFIELD', marks, 'GET', 'u2', bit)[1] ~= 0 then return { 3, now } end
--- Before it, the last nc keys are the charged counters' epochs (see EPOCH_SUFFIX).
-local ne = #KEYS - 1 - nc
+-- Before it, the instance's lease and the hash of what it holds in flight (see LEASES): a lease lapsed may have been
+-- given back already, so nothing is charged under it; the instance takes a new one and asks again.
+local held = KEYS[#KEYS - 1]
+if redis.call('EXISTS', KEYS[#KEYS - 2]) == 0 then return { 4, now } end
+-- Before those, the last nc keys are the charged counters' epochs (see EPOCH_SUFFIX).
+local ne = #KEYS - 3 - nc
 local missing = {}
 for x = nr + 1, nr + nk do
   if redis.call('EXISTS', KEYS[x]) == 0 then missing[#missing+1] = KEYS[x] end
@@ -109,6 +114,7 @@ if ok == 1 then
     end
     if c[3] > 0 then redis.call('EXPIRE', c[1], c[3]); redis.call('EXPIRE', KEYS[ne + j], c[3]) end
     epochs[j] = redis.call('GET', KEYS[ne + j]) or ''
+    if c[4] and c[2] ~= '0' then redis.call('HINCRBY', held, epochs[j] .. '|' .. c[1], c[2]) end
   end
 end
 return { ok, now, out, epochs }
@@ -129,17 +135,30 @@ for i = 1, nr do
   local newtat = math.max(now, tat + delta * period / limit)
   redis.call('SET', KEYS[i], newtat, 'PX', math.ceil(newtat - now) + 1000)
 end
--- Counters, then their epochs, then their reservations in flight. A counter Redis lost, or seeded again since the
--- settled request charged it (another epoch), is left alone: it was counted again from stored usage, and never held
--- this request's reservation (nor do its reservations in flight, emptied by the seeding).
-local nc = (#KEYS - 1 - nr) / 3
+-- Counters, then their epochs, then their reservations in flight, then the hashes of the leases they were reserved
+-- under (see LEASES). A counter Redis lost, or seeded again since the settled request charged it (another epoch), is left
+-- alone: it was counted again from stored usage, and never held this request's reservation (nor do its reservations in
+-- flight, emptied by the seeding).
+local nc = (#KEYS - 1 - nr) / 4
 for j = 1, nc do
-  local delta = ARGV[a]; local ttl = tonumber(ARGV[a+1]); local epoch = ARGV[a+2]; local release = ARGV[a+3]; a = a + 4
+  local delta = ARGV[a]; local ttl = tonumber(ARGV[a+1]); local epoch = ARGV[a+2]; local release = ARGV[a+3]; local leased = ARGV[a+4] == '1'; a = a + 5
   local key = KEYS[nr + j]
+  -- Whether the reservation is still held: a lapsed lease's were given back (SWEEP), the counter's included.
+  local holds = true
+  if release ~= '0' and leased then
+    local held = KEYS[nr + 3 * nc + j]
+    local field = epoch .. '|' .. key
+    if tonumber(redis.call('HGET', held, field) or '0') >= tonumber(release) then
+      if redis.call('HINCRBY', held, field, '-' .. release) <= 0 then redis.call('HDEL', held, field) end
+    else holds = false end
+  end
   if redis.call('EXISTS', key) == 1 and (redis.call('GET', KEYS[nr + nc + j]) or '') == epoch then
     if delta ~= '0' then redis.call('INCRBY', key, delta) end
     if ttl > 0 then redis.call('EXPIRE', key, ttl); redis.call('EXPIRE', KEYS[nr + nc + j], ttl) end
-    if release ~= '0' and redis.call('DECRBY', KEYS[nr + 2 * nc + j], release) <= 0 then redis.call('DEL', KEYS[nr + 2 * nc + j]) end
+    if holds then
+      if release ~= '0' and redis.call('DECRBY', KEYS[nr + 2 * nc + j], release) <= 0 then redis.call('DEL', KEYS[nr + 2 * nc + j]) end
+    -- Given back already: what the request used is counted, its reservation not taken off again.
+    else redis.call('INCRBY', key, release) end
   end
 end
 return 1
@@ -169,13 +188,23 @@ for i = 1, nr do
   end
 end
 -- A counter lost since is left alone, as a settle leaves it: counted again from stored usage, it never held this charge.
--- After the counters, their reservations in flight: what the acquire reserved there is released.
-local nc = (#KEYS - 1 - nr) / 2
+-- After the counters, their reservations in flight: what the acquire reserved there is released; then the hash of the
+-- lease it was reserved under (see LEASES): a reservation no longer there was given back already (SWEEP).
+local nc = (#KEYS - 1 - nr) / 3
 for j = 1, nc do
   local back = ARGV[a]; local release = ARGV[a+1]; a = a + 2
-  if back ~= '0' and redis.call('EXISTS', KEYS[nr + j]) == 1 then
-    redis.call('INCRBY', KEYS[nr + j], back)
-    if release ~= '0' and redis.call('DECRBY', KEYS[nr + nc + j], release) <= 0 then redis.call('DEL', KEYS[nr + nc + j]) end
+  local key = KEYS[nr + j]
+  if back ~= '0' and redis.call('EXISTS', key) == 1 then
+    if release == '0' then redis.call('INCRBY', key, back)
+    else
+      local held = KEYS[nr + 2 * nc + j]
+      local field = (redis.call('GET', key .. '${EPOCH_SUFFIX}') or '') .. '|' .. key
+      if tonumber(redis.call('HGET', held, field) or '0') >= tonumber(release) then
+        if redis.call('HINCRBY', held, field, '-' .. release) <= 0 then redis.call('HDEL', held, field) end
+        redis.call('INCRBY', key, back)
+        if redis.call('DECRBY', KEYS[nr + nc + j], release) <= 0 then redis.call('DEL', KEYS[nr + nc + j]) end
+      end
+    end
   end
 end
 return 2
@@ -199,14 +228,6 @@ return 1
  */
 export const REDIS_COMMAND_TIMEOUT_MS = 1000;
 
-/** The key of a counter's epoch, beside the counter's. */
-const EPOCH_SUFFIX = ':e';
-/**
- * The key of what requests in flight reserved of a counter (budgets' reservations not yet settled), beside the
- * counter's; removed when nothing is in flight.
- */
-const RESERVED_SUFFIX = ':r';
-
 /** Keys dropped by one DEL of `forget` at most. */
 const FORGET_BATCH = 1000;
 
@@ -221,6 +242,11 @@ export class RedisLimitStore implements LimitStore {
   private failing = false;
   private comebacks = 0;
   readonly health = { name: 'redis', ping: () => this.redis.ping() };
+  /** The token of this instance's lease (see LEASES): not taken yet at first, a new one whenever the last lapsed. */
+  private token = randomUUID();
+  private leasing: Promise<void> | null = null;
+  private readonly renewTimer: NodeJS.Timeout;
+  private closed = false;
 
   constructor(
     url: string,
@@ -237,15 +263,84 @@ export class RedisLimitStore implements LimitStore {
       commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     });
     this.redis.on('error', () => {});
-    this.redis.on('ready', () => this.comebacks++);
+    this.redis.on('ready', () => {
+      this.comebacks++;
+      this.tend();
+    });
     this.redis.defineCommand('tgAcquire', { lua: ACQUIRE });
     this.redis.defineCommand('tgCancel', { lua: CANCEL });
     this.redis.defineCommand('tgAdjust', { lua: ADJUST });
     this.redis.defineCommand('tgSeedCounter', { lua: SEED_COUNTER });
+    this.redis.defineCommand('tgSweep', { lua: SWEEP });
+    this.redis.defineCommand('tgRegister', { lua: REGISTER });
+    this.renewTimer = setInterval(() => this.tend(), LEASE_RENEW_MS);
+    this.renewTimer.unref();
   }
 
-  /** True once connected; false after `timeoutMs`, or at once when a connection attempt fails (refused: no use waiting). */
-  connected(timeoutMs: number): Promise<boolean> {
+  /** The key of this instance's lease (diagnostics and tests). */
+  get leaseKey(): string {
+    return this.leaseKeyOf(this.token);
+  }
+
+  private leaseKeyOf(token: string): string {
+    return `${this.prefix}lease:${token}`;
+  }
+
+  private heldKeyOf(token: string): string {
+    return `${this.prefix}held:${token}`;
+  }
+
+  /** Renews this instance's lease (a new one if it lapsed), then gives back what lapsed leases hold; failures wait for the next turn. */
+  private tend(): void {
+    if (this.closed || this.redis.status !== 'ready') return;
+    this.renewLease()
+      .then(() => this.sweep())
+      .catch(() => {});
+  }
+
+  private async renewLease(): Promise<void> {
+    const token = this.token;
+    if ((await this.redis.pexpire(this.leaseKeyOf(token), LEASE_TTL_MS)) === 0) await this.leaseLost(token);
+  }
+
+  /**
+   * Takes a new lease once lease `token` is found lapsed (a renewal, or an acquire, answered so): never the same one
+   * again, since what it held may have been given back (see LEASES). Those who find it lapsed meanwhile share the taking.
+   */
+  private leaseLost(token: string): Promise<void> {
+    if (token !== this.token) return Promise.resolve();
+    this.leasing ??= (async () => {
+      const next = randomUUID();
+      const cmd = this.redis as unknown as { tgRegister(n: number, ...a: Array<string | number>): Promise<number> };
+      await cmd.tgRegister(2, this.leaseKeyOf(next), this.prefix + LEASES, next, LEASE_TTL_MS);
+      this.token = next;
+    })().finally(() => {
+      this.leasing = null;
+    });
+    return this.leasing;
+  }
+
+  /**
+   * Gives back what instances whose leases lapsed held in flight (killed, or paused past their lease), once however
+   * many instances sweep at once; returns how many counters it moved. Run by every instance at each renewal.
+   */
+  sweep(): Promise<number> {
+    const cmd = this.redis as unknown as { tgSweep(n: number, ...a: string[]): Promise<number> };
+    return cmd.tgSweep(1, this.prefix + LEASES, this.prefix, '');
+  }
+
+  /**
+   * True once connected, with this instance's lease taken (its first request need not take it); false after
+   * `timeoutMs`, or at once when a connection attempt fails (refused: no use waiting).
+   */
+  async connected(timeoutMs: number): Promise<boolean> {
+    if (!(await this.connection(timeoutMs))) return false;
+    // Taken again by the first acquire if this fails.
+    await this.renewLease().catch(() => {});
+    return true;
+  }
+
+  private connection(timeoutMs: number): Promise<boolean> {
     if (this.redis.status === 'ready') return Promise.resolve(true);
     return new Promise((resolve) => {
       const done = (ok: boolean) => {
@@ -268,10 +363,12 @@ export class RedisLimitStore implements LimitStore {
   }
 
   async acquire(rates: RateCheck[], counters: CounterCheck[], nowMs: number): Promise<AcquireOutcome> {
-    return this.acquireOnce(rates, counters, nowMs, true);
+    return this.acquireOnce(rates, counters, nowMs, true, true);
   }
 
-  private async acquireOnce(rates: RateCheck[], counters: CounterCheck[], nowMs: number, again: boolean): Promise<AcquireOutcome> {
+  /** `again`: may ask once more after an acquire found run already; `lease`: after one found this instance's lease lapsed. */
+  private async acquireOnce(rates: RateCheck[], counters: CounterCheck[], nowMs: number, again: boolean, lease: boolean): Promise<AcquireOutcome> {
+    const token = this.token;
     const n = this.acquires++;
     const marks = `${this.prefix}acquired:${this.instance}:${Math.floor(n / ACQUIRE_MARKS)}`;
     const bit = 2 * (n % ACQUIRE_MARKS);
@@ -281,6 +378,8 @@ export class RedisLimitStore implements LimitStore {
       ...counterKeys,
       ...counterKeys.map((k) => k + RESERVED_SUFFIX),
       ...counters.map((c) => this.prefix + c.keys[0] + EPOCH_SUFFIX),
+      this.leaseKeyOf(token),
+      this.heldKeyOf(token),
       marks,
     ];
     const args: Array<string | number> = [Math.floor(nowMs), rates.length, counters.length, counterKeys.length];
@@ -296,7 +395,7 @@ export class RedisLimitStore implements LimitStore {
     } catch (err) {
       this.failing = true;
       // An error Redis answered is an answer (the script refused, or failed before charging); no answer is not one.
-      throw sent && !(err instanceof ReplyError) ? this.unanswered(err, marks, bit, rates, counters) : err;
+      throw sent && !(err instanceof ReplyError) ? this.unanswered(err, token, marks, bit, rates, counters) : err;
     }
     this.answered();
     const [ok, , reply, epochs] = answer;
@@ -304,14 +403,20 @@ export class RedisLimitStore implements LimitStore {
     // no outage: what the first run charged is given back (CANCEL) and the request asked once more under a new number.
     // Only once: a second such answer, or a cancel unanswered, is handled as an acquire given up on.
     if (ok === 3) {
-      const lost = this.unanswered(new Error('the acquire ran already, its answer lost'), marks, bit, rates, counters);
+      const lost = this.unanswered(new Error('the acquire ran already, its answer lost'), token, marks, bit, rates, counters);
       if (!again) throw lost;
       try {
         await lost.cancel(nowMs);
       } catch {
         throw lost;
       }
-      return this.acquireOnce(rates, counters, nowMs, false);
+      return this.acquireOnce(rates, counters, nowMs, false, lease);
+    }
+    // This instance's lease lapsed (or was never taken yet): nothing was charged; asked again under a new one.
+    if (ok === 4) {
+      if (!lease) throw new Error("the limit store lost this instance's lease again at once");
+      await this.leaseLost(token);
+      return this.acquireOnce(rates, counters, nowMs, again, false);
     }
     if (ok === 2) return { allowed: false, missing: (reply as string[]).map((k) => k.slice(this.prefix.length)), rates: [], counters: [] };
     const out = reply as number[];
@@ -325,7 +430,9 @@ export class RedisLimitStore implements LimitStore {
       const sum = out[p + 1];
       const inFlight = out[p + 2];
       p += 3;
-      if (ok === 1) return { allowed, used: sum + Math.round(c.amount), epoch: epochs?.[j] ?? '' };
+      // The epoch names the lease too: a settle finds there whether its reservation is still held (see LEASES), and a
+      // fallback admitted under another lease holds only what it charged, as one on a counter seeded again.
+      if (ok === 1) return { allowed, used: sum + Math.round(c.amount), epoch: `${epochs?.[j] ?? ''}${LEASE_MARK}${token}` };
       return inFlight < 0 ? { allowed, used: sum } : { allowed, used: sum, inFlight };
     });
     return { allowed: ok === 1, rates: decisions, counters: counterResults };
@@ -341,7 +448,11 @@ export class RedisLimitStore implements LimitStore {
     ];
     const args: Array<string | number> = [Math.floor(nowMs), rates.length];
     for (const r of rates) args.push(r.limit, r.periodMs, r.delta);
-    for (const c of counters) args.push(String(Math.round(c.delta)), c.ttlSec, c.epoch ?? '', String(Math.round(c.release ?? 0)));
+    for (const c of counters) {
+      const { epoch, token } = leasedEpoch(c.epoch);
+      keys.push(this.heldKeyOf(token ?? ''));
+      args.push(String(Math.round(c.delta)), c.ttlSec, epoch, String(Math.round(c.release ?? 0)), token === null ? 0 : 1);
+    }
     // The settle's number: its own, the same when it is tried again (the guard retries with the same lists).
     let n = this.settleNumbers.get(rates);
     if (n === undefined) {
@@ -360,16 +471,20 @@ export class RedisLimitStore implements LimitStore {
     this.answered();
   }
 
-  private unanswered(err: unknown, marks: string, bit: number, rates: RateCheck[], counters: CounterCheck[]): UnansweredAcquire {
-    return new UnansweredAcquire(err, (now) => this.cancel(marks, bit, rates, counters, now));
+  private unanswered(err: unknown, token: string, marks: string, bit: number, rates: RateCheck[], counters: CounterCheck[]): UnansweredAcquire {
+    return new UnansweredAcquire(err, (now) => this.cancel(token, marks, bit, rates, counters, now));
   }
 
-  /** Cancels acquire `bit` of `marks` (CANCEL): what it charged given back if it ran, nothing charged if it runs later. */
-  private async cancel(marks: string, bit: number, rates: RateCheck[], counters: CounterCheck[], nowMs: number): Promise<void> {
+  /**
+   * Cancels acquire `bit` of `marks`, made under lease `token` (CANCEL): what it charged given back if it ran (and was
+   * not given back with its lapsed lease), nothing charged if it runs later.
+   */
+  private async cancel(token: string, marks: string, bit: number, rates: RateCheck[], counters: CounterCheck[], nowMs: number): Promise<void> {
     const keys = [
       ...rates.map((r) => this.prefix + r.key),
       ...counters.map((c) => this.prefix + c.keys[0]),
       ...counters.map((c) => this.prefix + c.keys[0] + RESERVED_SUFFIX),
+      ...counters.map(() => this.heldKeyOf(token)),
       marks,
     ];
     const args: Array<string | number> = [Math.floor(nowMs), rates.length];
@@ -418,7 +533,17 @@ export class RedisLimitStore implements LimitStore {
     }
   }
 
+  /**
+   * Gives back what this instance still holds in flight (requests a shutdown gave up on, whose settles never came:
+   * found by a review, a SIGTERM left a $1.04 reservation charged until the month ended), then disconnects.
+   */
   async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.renewTimer);
+    if (this.redis.status === 'ready') {
+      const cmd = this.redis as unknown as { tgSweep(n: number, ...a: string[]): Promise<number> };
+      await cmd.tgSweep(1, this.prefix + LEASES, this.prefix, this.token).catch(() => {});
+    }
     this.redis.disconnect();
   }
 }
