@@ -70,7 +70,17 @@ export interface CounterAdjust {
   epoch?: string;
   /** The reservation (CounterCheck `reserves`) the settled request held, no longer in flight; with the same epoch rule. */
   release?: number;
+  /** Every key the counter sums (a rolling window's days, `key` first), for its settled spend (SettledCounters); `[key]` when absent. */
+  keys?: string[];
 }
+
+/**
+ * Per counter of an adjust (in its order): what the counter's keys hold once it is applied, less what requests still in
+ * flight reserved there: the spend settled, which budget alerts are told of (the sum an admission sees holds other
+ * requests' reservations: a $5 alert told "spent $6" of $0.00015 spent, found by a review). Null for a counter the
+ * adjust left alone (not held, or from another seeding or generation).
+ */
+export type SettledCounters = Array<number | null>;
 
 /**
  * The failure of an acquire that a shared store was sent and did not answer (it timed out, or its connection was
@@ -103,14 +113,15 @@ export interface LimitStore {
    * settle is applied once: given again (the same `rates` list: the guard's retry of one whose reply was lost, which
    * the store may have applied) it is skipped. The in-process store never fails a settle, so is never given one again;
    * it skips one whose `generation` (the admission's, AcquireOutcome) is not its own: every bucket and counter the
-   * request held was forgotten since, and those it holds now were counted afresh without it.
+   * request held was forgotten since, and those it holds now were counted afresh without it. Answers each counter's
+   * settled spend after it (SettledCounters), or undefined for a settle skipped as applied already.
    */
   adjust(
     rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>,
     counters: CounterAdjust[],
     nowMs: number,
     generation?: number,
-  ): MaybePromise<void>;
+  ): MaybePromise<SettledCounters | undefined>;
   /** Sets a counter from stored usage the first time it is needed (no-op when present); `nowMs` from the injected clock. */
   seedCounter(key: string, value: number, ttlSec: number, nowMs: number): Promise<void>;
   /** Sets a seedable rate bucket's state rebuilt from stored usage (no-op when present), kept a period after `nowMs`. */

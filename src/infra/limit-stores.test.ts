@@ -317,5 +317,32 @@ for (const { name, make } of stores) {
       const refused = await store.acquire([], [budget(key, 200)], now);
       expect(refused.counters[0]).toMatchObject({ allowed: false, used: 900, inFlight: 300 });
     });
+
+    // Budget alerts are told of what a settle leaves spent, not of the sum an admission saw: that held every other
+    // request's reservation (a $5 alert told "spent $6" of $0.00015 spent, found by a review).
+    it("answers each settled counter's spend without what is still in flight, over all its keys; a counter left alone, null", async () => {
+      const day1 = `s:k:key_${name}_st:d2026-05-03`;
+      const day2 = `s:k:key_${name}_st:d2026-05-04`;
+      await store.seedCounter(day2, 0, 3600, now);
+      await store.seedCounter(day1, 40, 3600, now);
+      const window = (amount: number) => ({ keys: [day2, day1], cap: 1000, amount, ttlSec: 3600, reserves: true });
+      const a = await store.acquire([], [window(600)], now);
+      const b = await store.acquire([], [window(100)], now);
+      expect(b.counters[0].used).toBe(740);
+      // b costs 30: spent 40 + 30; a's 600 still in flight counts for nothing.
+      const settled = await store.adjust([], [{ key: day2, keys: [day2, day1], delta: -70, ttlSec: 3600, epoch: b.counters[0].epoch, release: 100 }], now, b.generation);
+      expect(settled).toEqual([70]);
+      const stale = `s:k:key_${name}_st2:m2026-05`;
+      const both = await store.adjust(
+        [],
+        [
+          { key: day2, keys: [day2, day1], delta: -590, ttlSec: 3600, epoch: a.counters[0].epoch, release: 600 },
+          { key: stale, delta: 5, ttlSec: 3600, epoch: 'gone', release: 0 },
+        ],
+        now,
+        a.generation,
+      );
+      expect(both).toEqual([80, null]);
+    });
   });
 }

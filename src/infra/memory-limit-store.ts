@@ -1,5 +1,6 @@
 import { type GcraDecision, gcra, gcraAdjust, gcraStanding } from '../core/gcra.js';
-import type { AcquireOutcome, CounterAdjust, CounterCheck, LimitStore, RateCheck } from '../core/limit-store.js';
+import type { MaybePromise } from '../core/maybe-promise.js';
+import type { AcquireOutcome, CounterAdjust, CounterCheck, LimitStore, RateCheck, SettledCounters } from '../core/limit-store.js';
 
 /**
  * The single-instance limit store: plain maps, decided synchronously, so concurrent requests in one process
@@ -98,13 +99,14 @@ export class MemoryLimitStore implements LimitStore {
     return this.resets;
   }
 
+  /** Applied at once; typed as the port's answer, so that a store built on this one may answer later. */
   adjust(
     rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>,
     counters: CounterAdjust[],
     nowMs: number,
     generation = this.resets,
-  ): void {
-    if (generation !== this.resets) return;
+  ): MaybePromise<SettledCounters | undefined> {
+    if (generation !== this.resets) return counters.map(() => null);
     for (const r of rates) {
       const entry = this.tats.get(r.key);
       const tat = gcraAdjust(r, entry?.tat ?? nowMs, r.delta, nowMs);
@@ -114,12 +116,22 @@ export class MemoryLimitStore implements LimitStore {
       } else this.tats.set(r.key, { tat, expires: tat + 1000 });
     }
     // A counter no longer held (its period swept) is left alone: it is seeded again from stored usage if ever needed.
-    for (const c of counters) {
+    const settled: SettledCounters = new Array(counters.length);
+    for (let i = 0; i < counters.length; i++) {
+      const c = counters[i];
       const entry = this.counters.get(c.key);
+      settled[i] = null;
       if (!entry) continue;
       entry.value += c.delta;
       if (c.release) entry.reserved = Math.max(0, entry.reserved - c.release);
+      let spent = 0;
+      for (const k of c.keys ?? [c.key]) {
+        const held = this.counters.get(k);
+        if (held) spent += held.value - held.reserved;
+      }
+      settled[i] = spent;
     }
+    return settled;
   }
 
   async seedCounter(key: string, value: number, ttlSec: number, nowMs: number): Promise<void> {

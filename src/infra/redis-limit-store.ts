@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis, ReplyError } from 'ioredis';
 import type { GcraDecision } from '../core/gcra.js';
 import { EPOCH_SUFFIX, LEASE_MARK, LEASE_RENEW_MS, LEASE_TTL_MS, LEASES, leasedEpoch, REGISTER, RESERVED_SUFFIX, SWEEP } from './redis-leases.js';
-import { type AcquireOutcome, type CounterAdjust, type CounterCheck, type LimitStore, type RateCheck, UnansweredAcquire } from '../core/limit-store.js';
+import { type AcquireOutcome, type CounterAdjust, type CounterCheck, type LimitStore, type RateCheck, type SettledCounters, UnansweredAcquire } from '../core/limit-store.js';
 
 // The shared limit store: one Lua script decides every limit of a request atomically (all charged or none). Same
 // GCRA as core/gcra.ts, on the caller's injected clock (one clock everywhere: a test that pins a date gets the same
@@ -128,7 +128,8 @@ if redis.call('SETBIT', marks, tonumber(ARGV[#ARGV]), 1) == 1 then return 0 end
 redis.call('EXPIRE', marks, ${MARK_TTL_SEC})
 local now = tonumber(ARGV[1])
 local nr = tonumber(ARGV[2])
-local a = 3
+local nc = tonumber(ARGV[3])
+local a = 4
 for i = 1, nr do
   local limit = tonumber(ARGV[a]); local period = tonumber(ARGV[a+1]); local delta = tonumber(ARGV[a+2]); a = a + 3
   local tat = tonumber(redis.call('GET', KEYS[i]) or tostring(now))
@@ -136,13 +137,17 @@ for i = 1, nr do
   redis.call('SET', KEYS[i], newtat, 'PX', math.ceil(newtat - now) + 1000)
 end
 -- Counters, then their epochs, then their reservations in flight, then the hashes of the leases they were reserved
--- under (see LEASES). A counter Redis lost, or seeded again since the settled request charged it (another epoch), is left
--- alone: it was counted again from stored usage, and never held this request's reservation (nor do its reservations in
--- flight, emptied by the seeding).
-local nc = (#KEYS - 1 - nr) / 4
+-- under (see LEASES), then each counter's other keys (a rolling window's other days) with theirs. A counter Redis lost,
+-- or seeded again since the settled request charged it (another epoch), is left alone: it was counted again from
+-- stored usage, and never held this request's reservation (nor do its reservations in flight, emptied by the seeding).
+-- Answered: each counter's settled spend (what its keys hold less what is still in flight there), false for one left
+-- alone.
+local settled = {}
+local w = nr + 4 * nc + 1
 for j = 1, nc do
-  local delta = ARGV[a]; local ttl = tonumber(ARGV[a+1]); local epoch = ARGV[a+2]; local release = ARGV[a+3]; local leased = ARGV[a+4] == '1'; a = a + 5
+  local delta = ARGV[a]; local ttl = tonumber(ARGV[a+1]); local epoch = ARGV[a+2]; local release = ARGV[a+3]; local leased = ARGV[a+4] == '1'; local others = tonumber(ARGV[a+5]); a = a + 6
   local key = KEYS[nr + j]
+  local reserved = KEYS[nr + 2 * nc + j]
   -- Whether the reservation is still held: a lapsed lease's were given back (SWEEP), the counter's included.
   local holds = true
   if release ~= '0' and leased then
@@ -152,16 +157,23 @@ for j = 1, nc do
       if redis.call('HINCRBY', held, field, '-' .. release) <= 0 then redis.call('HDEL', held, field) end
     else holds = false end
   end
+  settled[j] = false
   if redis.call('EXISTS', key) == 1 and (redis.call('GET', KEYS[nr + nc + j]) or '') == epoch then
     if delta ~= '0' then redis.call('INCRBY', key, delta) end
     if ttl > 0 then redis.call('EXPIRE', key, ttl); redis.call('EXPIRE', KEYS[nr + nc + j], ttl) end
     if holds then
-      if release ~= '0' and redis.call('DECRBY', KEYS[nr + 2 * nc + j], release) <= 0 then redis.call('DEL', KEYS[nr + 2 * nc + j]) end
+      if release ~= '0' and redis.call('DECRBY', reserved, release) <= 0 then redis.call('DEL', reserved) end
     -- Given back already: what the request used is counted, its reservation not taken off again.
     else redis.call('INCRBY', key, release) end
+    local spent = tonumber(redis.call('GET', key) or '0') - math.max(0, tonumber(redis.call('GET', reserved) or '0'))
+    for x = 0, others - 1 do
+      spent = spent + tonumber(redis.call('GET', KEYS[w + 2 * x]) or '0') - math.max(0, tonumber(redis.call('GET', KEYS[w + 2 * x + 1]) or '0'))
+    end
+    settled[j] = spent
   end
+  w = w + 2 * others
 end
-return 1
+return { 1, settled }
 `;
 
 const CANCEL = `
@@ -438,21 +450,22 @@ export class RedisLimitStore implements LimitStore {
     return { allowed: ok === 1, rates: decisions, counters: counterResults };
   }
 
-  async adjust(rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>, counters: CounterAdjust[], nowMs: number): Promise<void> {
-    if (rates.length === 0 && counters.length === 0) return;
+  async adjust(rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>, counters: CounterAdjust[], nowMs: number): Promise<SettledCounters | undefined> {
+    if (rates.length === 0 && counters.length === 0) return [];
     const keys = [
       ...rates.map((r) => this.prefix + r.key),
       ...counters.map((c) => this.prefix + c.key),
       ...counters.map((c) => this.prefix + c.key + EPOCH_SUFFIX),
       ...counters.map((c) => this.prefix + c.key + RESERVED_SUFFIX),
     ];
-    const args: Array<string | number> = [Math.floor(nowMs), rates.length];
+    const args: Array<string | number> = [Math.floor(nowMs), rates.length, counters.length];
     for (const r of rates) args.push(r.limit, r.periodMs, r.delta);
     for (const c of counters) {
       const { epoch, token } = leasedEpoch(c.epoch);
       keys.push(this.heldKeyOf(token ?? ''));
-      args.push(String(Math.round(c.delta)), c.ttlSec, epoch, String(Math.round(c.release ?? 0)), token === null ? 0 : 1);
+      args.push(String(Math.round(c.delta)), c.ttlSec, epoch, String(Math.round(c.release ?? 0)), token === null ? 0 : 1, Math.max(0, (c.keys?.length ?? 1) - 1));
     }
+    for (const c of counters) for (const k of (c.keys ?? [c.key]).slice(1)) keys.push(this.prefix + k, this.prefix + k + RESERVED_SUFFIX);
     // The settle's number: its own, the same when it is tried again (the guard retries with the same lists).
     let n = this.settleNumbers.get(rates);
     if (n === undefined) {
@@ -461,14 +474,16 @@ export class RedisLimitStore implements LimitStore {
     }
     keys.push(`${this.prefix}settled:${this.instance}:${Math.floor(n / SETTLE_MARK_BITS)}`);
     args.push(n % SETTLE_MARK_BITS);
-    const cmd = this.redis as unknown as { tgAdjust(n: number, ...a: Array<string | number>): Promise<number> };
+    const cmd = this.redis as unknown as { tgAdjust(n: number, ...a: Array<string | number>): Promise<0 | [1, Array<number | null>]> };
+    let answer: Awaited<ReturnType<typeof cmd.tgAdjust>>;
     try {
-      await cmd.tgAdjust(keys.length, ...keys, ...args);
+      answer = await cmd.tgAdjust(keys.length, ...keys, ...args);
     } catch (err) {
       this.failing = true;
       throw err;
     }
     this.answered();
+    return answer === 0 ? undefined : answer[1].map((v) => (v === null ? null : Number(v)));
   }
 
   private unanswered(err: unknown, token: string, marks: string, bit: number, rates: RateCheck[], counters: CounterCheck[]): UnansweredAcquire {

@@ -167,7 +167,7 @@ describe('LimitsGuard settles on the store that admitted', () => {
     override acquire(): never {
       throw new Error('limit store unreachable');
     }
-    override adjust(): void {
+    override adjust(): never {
       this.adjusted++;
       throw new Error('limit store unreachable');
     }
@@ -193,10 +193,10 @@ describe('LimitsGuard retries a refused settle', () => {
     let calls = 0;
     let release!: () => void;
     class SlowStore extends SeededStore {
-      override adjust(): Promise<void> | void {
+      override adjust(): Promise<undefined> {
         calls++;
         if (calls === 1) throw new Error('limit store unreachable');
-        return new Promise<void>((r) => (release = r));
+        return new Promise<undefined>((r) => (release = () => r(undefined)));
       }
     }
     const store = new SlowStore();

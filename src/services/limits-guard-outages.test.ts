@@ -90,9 +90,9 @@ class ToggledStore extends SeededStore {
     if (this.down) throw new Error('connection refused');
     return super.acquire(rates, counters, nowMs);
   }
-  override adjust(...args: Parameters<MemoryLimitStore['adjust']>): void {
+  override adjust(...args: Parameters<MemoryLimitStore['adjust']>) {
     if (this.down) throw new Error('connection refused');
-    super.adjust(...args);
+    return super.adjust(...args);
   }
   recoveries(): number {
     return this.comebacks;

@@ -19,7 +19,7 @@ import {
   type SpendAlertPolicy,
   type SpendPolicy,
 } from '../core/limit-plan.js';
-import { type AcquireOutcome, type CounterCheck, type LimitStore, type RateCheck, UnansweredAcquire } from '../core/limit-store.js';
+import { type AcquireOutcome, type CounterCheck, type LimitStore, type RateCheck, type SettledCounters, UnansweredAcquire } from '../core/limit-store.js';
 import type { LimitLevel, LimitState } from '../core/limit-state.js';
 import { HOSTED_TOOLS, type MeterPlan, PROVIDER_VECTOR_STORES } from '../core/metering-plan.js';
 import { boundCostNanoUsd, costNanoUsd, nanoToUsdText6, type TokenCounts } from '../core/pricing.js';
@@ -28,7 +28,7 @@ import type { Admission, AdmitInput, RequestGuard } from '../core/request-guard.
 import type { ServiceDeps } from './context.js';
 import { LimitSeeding } from './limit-seeding.js';
 import type { PolicyCache } from './policy-cache.js';
-import { isPending, type MaybePromise } from '../core/maybe-promise.js';
+import { andThen, isPending, type MaybePromise } from '../core/maybe-promise.js';
 
 // Rate limits (RPM, RPD, TPM at key, project and project-model level), request quotas and money budgets, decided
 // together and atomically by the limit store before a request is forwarded, then settled to its real usage.
@@ -476,29 +476,43 @@ export class LimitsGuard implements RequestGuard {
    * again meanwhile is left alone by the late settle (its epoch), as is all the local store holds once a new outage
    * emptied it (its `generation`: core/limit-store.ts).
    */
-  adjust(store: LimitStore, rates: Parameters<LimitStore['adjust']>[0], counters: Parameters<LimitStore['adjust']>[1], generation?: number): void {
-    this.land((now) => store.adjust(rates, counters, now, generation));
+  adjust(
+    store: LimitStore,
+    rates: Parameters<LimitStore['adjust']>[0],
+    counters: Parameters<LimitStore['adjust']>[1],
+    generation?: number,
+    onSettled?: (settled: SettledCounters) => void,
+  ): void {
+    this.land(
+      (now) => store.adjust(rates, counters, now, generation),
+      onSettled && ((settled) => settled && onSettled(settled)),
+    );
   }
 
   /**
    * Applies `write` (a settle, or the cancel of an acquire given up on) at the clock's time; one the store fails is
    * kept and tried again until it lands. Each is applied once however often it is tried (core/limit-store.ts).
+   * `landed` is given the store's answer once it lands; it must not throw (a throw would be taken for the store's).
    */
-  private land(write: (nowMs: number) => MaybePromise<void>): void {
+  private land<T>(write: (nowMs: number) => MaybePromise<T>, landed?: (answer: T) => void): void {
+    const tried = (nowMs: number): MaybePromise<void> =>
+      andThen(write(nowMs), (answer) => {
+        landed?.(answer);
+      });
     try {
-      const done = write(this.deps.clock());
+      const done = tried(this.deps.clock());
       if (isPending(done)) {
         this.writing++;
         done.then(
           () => this.writing--,
           (err) => {
             this.writing--;
-            this.unsettled(write, err);
+            this.unsettled(tried, err);
           },
         );
       }
     } catch (err) {
-      this.unsettled(write, err);
+      this.unsettled(tried, err);
     }
   }
 
@@ -909,23 +923,35 @@ class LimitedAdmission implements Admission {
       const r = rates[i];
       rateAdjust.push({ key: r.key, limit: r.limit, periodMs: r.periodMs, delta });
     }
-    // A forwarded request keeps its place in the quota whatever its outcome: only money is settled.
+    // A forwarded request keeps its place in the quota whatever its outcome: only money is settled. A counter with
+    // alerts is always named (its settled spend is read back for them), with the keys it sums.
     const counterAdjust: Parameters<LimitStore['adjust']>[1] = [];
-    for (let i = 0; i < counters.length; i++) {
-      if (plan.counters[i].kind === 'quota') continue;
-      const c = counters[i];
-      const delta = (plan.counters[i].kind === 'key_budget' ? keySpent : spent) - c.amount;
-      // Its reservation is in flight no more, even when it cost just that.
-      if (delta !== 0 || c.amount !== 0) counterAdjust.push({ key: c.keys[0], delta, ttlSec: c.ttlSec, epoch: this.outcome.counters[i]?.epoch, release: c.amount });
-    }
-    if (rateAdjust.length || counterAdjust.length) this.guard.adjust(this.store, rateAdjust, counterAdjust, this.outcome.generation);
+    const alerting: Array<{ m: PlannedCounter; at: number }> = [];
     for (let i = 0; i < counters.length; i++) {
       const m = plan.counters[i];
-      if (m.kind === 'quota' || m.alerts.length === 0) continue;
-      const used = this.outcome.counters[i].used + (m.kind === 'key_budget' ? keySpent : spent) - counters[i].amount;
-      // Spend from zero: an alert at 0 cents is told of the month's first spend, not of nothing.
-      for (const a of m.alerts) if (used >= a.atNano && used > 0) this.guard.alert(this.record, m, used, a);
+      if (m.kind === 'quota') continue;
+      const c = counters[i];
+      const delta = (m.kind === 'key_budget' ? keySpent : spent) - c.amount;
+      const alerts = m.alerts.length > 0;
+      // Its reservation is in flight no more, even when it cost just that.
+      if (delta === 0 && c.amount === 0 && !alerts) continue;
+      if (alerts) alerting.push({ m, at: counterAdjust.length });
+      counterAdjust.push({ key: c.keys[0], delta, ttlSec: c.ttlSec, epoch: this.outcome.counters[i]?.epoch, release: c.amount, ...(alerts ? { keys: c.keys } : {}) });
     }
+    if (rateAdjust.length === 0 && counterAdjust.length === 0) return;
+    // Alerts are told of the counter's spend once this settle is applied, without what requests still in flight
+    // reserve: the sum this request's admission saw held their reservations (a $5 alert told "spent $6.00024" of
+    // $0.00015 spent, then claimed for the month), and missed the spend of requests settled since (two at once, $0.75
+    // each, never told a $1 alert). A counter the settle left alone (seeded again since) tells nothing.
+    const told = (settled: SettledCounters) => {
+      for (const { m, at } of alerting) {
+        const used = settled[at];
+        if (used === null || used === undefined) continue;
+        // Spend from zero: an alert at 0 cents is told of the month's first spend, not of nothing.
+        for (const a of m.alerts) if (used >= a.atNano && used > 0) this.guard.alert(this.record, m, used, a);
+      }
+    };
+    this.guard.adjust(this.store, rateAdjust, counterAdjust, this.outcome.generation, alerting.length > 0 ? told : undefined);
   }
 }
 
