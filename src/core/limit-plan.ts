@@ -43,7 +43,8 @@ export interface SpendPolicy {
   alerts: readonly SpendAlertPolicy[];
   /**
    * The setting of the limit's interval (spend_limits.spend_rev): made anew when the interval changes or the limit is
-   * set again, and part of its counters' keys (PlannedCounter.keys); null or absent for one not changed since.
+   * set again or removed, and part of its counters' keys (PlannedCounter.keys), the alerts' own month counter's too;
+   * null or absent for one not changed since.
    */
   rev?: string | null;
 }

@@ -50,7 +50,7 @@ export async function loadProjectPolicy(deps: ServiceDeps, scopeId: string): Pro
  * A new setting of a limit whose store state holds only what was used under it (core/limit-plan.ts): of a key's or a
  * project's requests-per-day limit (api_keys.rpd_rev, rate_limits.rpd_rev) whenever it changes, of a request quota's or
  * spend limit's interval (api_keys.quota_rev and spend_rev, spend_limits.spend_rev) whenever it changes or the limit is
- * set again. The store keys name it, so that a limit set back to a value or interval it had earlier gets a bucket or
+ * set again (a project's or the organization's also when it is removed: its spend alerts' counter is named by it). The store keys name it, so that a limit set back to a value or interval it had earlier gets a bucket or
  * counter counted from stored usage, not the one it had then.
  */
 export function newLimitRev(deps: ServiceDeps): string {

@@ -108,10 +108,21 @@ async function upsert(deps: ServiceDeps, orgId: string, scopeId: string, body: S
   if (wrote) deps.changes.projectChanged(scopeId);
 }
 
+/**
+ * Removes the limit stored under `scopeId`. The row stays, without an amount (no limit: spendRow), with a new spend_rev
+ * and the terms a new limit starts from: the spend alerts' month counter is named by the rev (core/limit-plan.ts), and
+ * deleting the row sent them back to the counter they had before the limit was set, which had missed everything spent
+ * under it (found by a review: a $3 alert silent at $3.75 spent). The new rev's counter is counted from stored usage.
+ */
 async function remove(deps: ServiceDeps, orgId: string, scopeId: string, type: AuditEventType, actor: Actor): Promise<boolean> {
   const deleted = await asActingOwner(deps, actor, async (trx) => {
-    const res = await trx.deleteFrom('spend_limits').where('project_id', '=', scopeId).executeTakeFirst();
-    if (Number(res.numDeletedRows) === 0) return false;
+    const res = await trx
+      .updateTable('spend_limits')
+      .set({ threshold_amount: null, interval: 'month', enforcement: 'enabled', updated_at: nowSeconds(deps), spend_rev: newLimitRev(deps) })
+      .where('project_id', '=', scopeId)
+      .where('threshold_amount', 'is not', null)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) return false;
     await recordKeyChange(trx, deps, scopeId);
     await writeAudit(trx, deps, { orgId, type, actor, projectId: scopeId === orgId ? null : scopeId, objectId: scopeId });
     return true;

@@ -1,0 +1,98 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type Backend, databaseBackends, describeEachDatabase, describeWithRedis } from './harness/backends.js';
+import { gatewayConfigFile, startTestServer, type TestServer } from './harness/server.js';
+
+// Which counter a budget alert watches, and when it counts as told, as limits change (found by a review):
+// - a project's spend limit deleted sent its spend alerts back to the counter they had before the limit was set, which
+//   had missed the spend made under the limit: a $3 alert stayed silent at $3.75 spent;
+// - a key's spend limit raised mid-month kept its 50/80/100 % claimed from the old limit: no alert of the new one;
+// - a rolling-window key limit claimed its alerts for the day: told again each day the window stayed over them.
+
+const ORG = '/v1/organization';
+const clock = { now: Date.UTC(2026, 4, 4, 10, 0, 0) };
+/** Every answer: 12,500 output tokens and one input token of o1 ($60/M output, $15/M input): $0.750015. */
+const ANSWER_USD = 0.750015;
+
+function suite(backend: Backend, redisUrl?: string) {
+  let upstream: Server;
+  let t: TestServer;
+  beforeAll(async () => {
+    upstream = createServer(async (req, res) => {
+      for await (const _ of req);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'o1', choices: [], usage: { prompt_tokens: 1, completion_tokens: 12_500, total_tokens: 12_501 } }));
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
+    const file = gatewayConfigFile({ providers: [{ name: 'up', base_url: url }], pricing: { o1: { input: 15, output: 60 } } });
+    t = await startTestServer(backend, { env: { TOLLGATE_CONFIG: file, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) }, clock: () => clock.now });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await new Promise<void>((r) => upstream?.close(() => r()));
+  });
+
+  const chat = async (key: string, max_tokens = 12_500) => {
+    const r = await fetch(`${t.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'o1', messages: [{ role: 'user', content: 'hi' }], max_tokens }),
+    });
+    await r.arrayBuffer();
+    return r.status;
+  };
+  const run = async (key: string, n: number) => {
+    for (let i = 0; i < n; i++) expect(await chat(key)).toBe(200);
+    await t.server.gateway.usage.flush();
+  };
+  const alertsOf = async (id: string) => {
+    // Raised after the answer: given a moment.
+    await new Promise((r) => setTimeout(r, 300));
+    const a = (await t.api('GET', `${ORG}/audit_logs?event_types=budget.threshold_crossed&limit=100`)).body.data as Array<Record<string, Record<string, unknown>>>;
+    return a.map((e) => e['budget.threshold_crossed']).filter((d) => d.id === id).reverse();
+  };
+
+  it("a project's spend alerts go on counting the month's spend when its spend limit is deleted", async () => {
+    clock.now = Date.UTC(2026, 4, 20, 10, 0, 0);
+    const p = (await t.api('POST', `${ORG}/projects`, { body: { name: 'removed' } })).body.id as string;
+    const al = await t.api('POST', `${ORG}/projects/${p}/spend_alerts`, { body: { threshold_amount: 300, currency: 'USD', interval: 'month', notification_channel: { type: 'email', recipients: [] } } });
+    expect(al.status, al.text).toBe(200);
+    const key = (await t.api('POST', `${ORG}/projects/${p}/api_keys`, { body: { name: 'k' } })).body.value as string;
+    await run(key, 1);
+    expect((await t.api('POST', `${ORG}/projects/${p}/spend_limit`, { body: { threshold_amount: 10_000, interval: 'month' } })).status).toBe(200);
+    await run(key, 2);
+    expect((await t.api('DELETE', `${ORG}/projects/${p}/spend_limit`)).status).toBe(200);
+    expect(await alertsOf(p)).toEqual([]);
+    // $3.00006 after the fourth answer: told then.
+    await run(key, 1);
+    const told = await alertsOf(p);
+    expect(told.map((d) => [d.threshold_usd, d.limit_usd])).toEqual([[3, null]]);
+    expect(told[0].spent_usd).toBeCloseTo(4 * ANSWER_USD, 5);
+    // Removed, the limit's GET is a 404 and a new one starts as a new one does (a month, enforcing).
+    expect((await t.api('GET', `${ORG}/projects/${p}/spend_limit`)).status).toBe(404);
+    const again = await t.api('POST', `${ORG}/projects/${p}/spend_limit`, { body: { threshold_amount: 500 } });
+    expect(again.body).toMatchObject({ threshold_amount: 500, interval: 'month', enforcement: { status: 'enforcing' } });
+  });
+
+  it("the organization's spend alerts go on counting the month's spend when its spend limit is deleted", async () => {
+    // Another month: the organization's spend is everyone's.
+    clock.now = Date.UTC(2026, 6, 20, 10, 0, 0);
+    const al = await t.api('POST', `${ORG}/spend_alerts`, { body: { threshold_amount: 300, currency: 'USD', interval: 'month', notification_channel: { type: 'email', recipients: [] } } });
+    expect(al.status, al.text).toBe(200);
+    const key = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'k' } })).body.value as string;
+    await run(key, 1);
+    expect((await t.api('POST', `${ORG}/spend_limit`, { body: { threshold_amount: 100_000, interval: 'month' } })).status).toBe(200);
+    await run(key, 2);
+    expect((await t.api('DELETE', `${ORG}/spend_limit`)).status).toBe(200);
+    await run(key, 1);
+    const told = (await alertsOf(t.orgId)).filter((d) => d.period === 'm2026-07');
+    expect(told.map((d) => d.threshold_usd)).toEqual([3]);
+    expect(told[0].spent_usd).toBeCloseTo(4 * ANSWER_USD, 5);
+    expect((await t.api('DELETE', `${ORG}/spend_alerts/${al.body.id}`)).status).toBe(200);
+  });
+}
+
+describeEachDatabase('budget alerts as limits change, in the in-process store', (backend) => suite(backend));
+describeWithRedis('budget alerts as limits change, on Redis', (redisUrl) => suite(databaseBackends().at(-1) as Backend, redisUrl));
