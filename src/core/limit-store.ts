@@ -62,6 +62,19 @@ export interface AcquireOutcome {
   generation?: number;
 }
 
+/**
+ * A settle of a rate bucket: moved by `delta` units. A `seedable` one (RPD, RateCheck) the store does not hold is left
+ * alone (it is rebuilt from stored usage, which the settled request is in as it was recorded), and one it holds is kept
+ * a period after `nowMs`, as an acquire keeps it.
+ */
+export interface RateAdjust {
+  key: string;
+  limit: number;
+  periodMs: number;
+  delta: number;
+  seedable?: boolean;
+}
+
 /** A settle of a counter: `delta` applied only while the counter the store holds is the one charged (`epoch`). */
 export interface CounterAdjust {
   key: string;
@@ -117,7 +130,7 @@ export interface LimitStore {
    * settled spend after it (SettledCounters), or undefined for a settle skipped as applied already.
    */
   adjust(
-    rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>,
+    rates: RateAdjust[],
     counters: CounterAdjust[],
     nowMs: number,
     generation?: number,

@@ -37,9 +37,11 @@ export interface Admission {
   limitState?(): LimitState;
   /**
    * `notTheKeys`: the cost is another key's of the same project (a background response another key created): the
-   * project's and organization's budgets are charged, this key's own budget and token rates are not.
+   * project's and organization's budgets are charged, this key's own budget and token rates are not. `unsent`: nothing
+   * of the request reached a provider (its breaker open, no usable key, no connection made): it was never forwarded,
+   * and gives back its place in the request quota and the request rates (RPM, RPD), as a refusal never took one.
    */
-  settle(actual: { tokens: TokenCounts; costNanoUsd: number; billable: boolean; notTheKeys?: boolean }): void;
+  settle(actual: { tokens: TokenCounts; costNanoUsd: number; billable: boolean; notTheKeys?: boolean; unsent?: boolean }): void;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { TollgateError } from './errors.js';
 import type { RateLimitVerdict } from './rate-limit.js';
 
 /** A request as the gateway forwards it. `path` is relative to the provider's base URL (e.g. `/chat/completions`). */
@@ -124,6 +125,11 @@ export class UpstreamFailure extends Error {
     message: string,
     /** The request never reached the provider (no connection was made): trying elsewhere cannot run it twice. */
     readonly notSent = false,
+    /**
+     * Whether any of the request reached the provider, on any of its credentials: not when it was not sent, unless an
+     * earlier credential answered it (and was passed over). A request that reached none is not counted (docs/metering.md).
+     */
+    readonly reached = !notSent,
   ) {
     super(message);
   }
@@ -166,3 +172,13 @@ export function failureAnswer(kind: UpstreamFailure['kind']): { code: 'upstream_
  * be a dot segment of the deployment's path (`/openai/deployments/../…`) rather than a name.
  */
 export const DEPLOYMENT_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * Whether a failed exchange reached the provider: a TollgateError was refused before sending (below 500: an object
+ * the request may not name) or after an answer (500 and up: objects that could not be recorded); any other failure as
+ * asUpstreamFailure reads it.
+ */
+export function reachedProvider(err: unknown, provider: string): boolean {
+  if (err instanceof TollgateError) return err.status >= 500;
+  return asUpstreamFailure(err, provider).reached;
+}

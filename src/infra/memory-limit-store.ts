@@ -1,6 +1,6 @@
 import { type GcraDecision, gcra, gcraAdjust, gcraStanding } from '../core/gcra.js';
 import type { MaybePromise } from '../core/maybe-promise.js';
-import type { AcquireOutcome, CounterAdjust, CounterCheck, LimitStore, RateCheck, SettledCounters } from '../core/limit-store.js';
+import type { AcquireOutcome, CounterAdjust, CounterCheck, LimitStore, RateAdjust, RateCheck, SettledCounters } from '../core/limit-store.js';
 
 /**
  * The single-instance limit store: plain maps, decided synchronously, so concurrent requests in one process
@@ -101,7 +101,7 @@ export class MemoryLimitStore implements LimitStore {
 
   /** Applied at once; typed as the port's answer, so that a store built on this one may answer later. */
   adjust(
-    rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>,
+    rates: RateAdjust[],
     counters: CounterAdjust[],
     nowMs: number,
     generation = this.resets,
@@ -109,11 +109,13 @@ export class MemoryLimitStore implements LimitStore {
     if (generation !== this.resets) return counters.map(() => null);
     for (const r of rates) {
       const entry = this.tats.get(r.key);
+      if (!entry && r.seedable) continue;
       const tat = gcraAdjust(r, entry?.tat ?? nowMs, r.delta, nowMs);
+      const expires = r.seedable ? Math.max(tat, nowMs + r.periodMs) + 1000 : tat + 1000;
       if (entry) {
         entry.tat = tat;
-        entry.expires = tat + 1000;
-      } else this.tats.set(r.key, { tat, expires: tat + 1000 });
+        entry.expires = expires;
+      } else this.tats.set(r.key, { tat, expires });
     }
     // A counter no longer held (its period swept) is left alone: it is seeded again from stored usage if ever needed.
     const settled: SettledCounters = new Array(counters.length);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis, ReplyError } from 'ioredis';
 import type { GcraDecision } from '../core/gcra.js';
 import { EPOCH_SUFFIX, LEASE_MARK, LEASE_RENEW_MS, LEASE_TTL_MS, LEASES, leasedEpoch, REGISTER, RESERVED_SUFFIX, SWEEP } from './redis-leases.js';
-import { type AcquireOutcome, type CounterAdjust, type CounterCheck, type LimitStore, type RateCheck, type SettledCounters, UnansweredAcquire } from '../core/limit-store.js';
+import { type AcquireOutcome, type CounterAdjust, type CounterCheck, type LimitStore, type RateAdjust, type RateCheck, type SettledCounters, UnansweredAcquire } from '../core/limit-store.js';
 
 // The shared limit store: one Lua script decides every limit of a request atomically (all charged or none). Same
 // GCRA as core/gcra.ts, on the caller's injected clock (one clock everywhere: a test that pins a date gets the same
@@ -130,11 +130,15 @@ local now = tonumber(ARGV[1])
 local nr = tonumber(ARGV[2])
 local nc = tonumber(ARGV[3])
 local a = 4
+-- A seedable bucket (keep > 0: RPD) Redis does not hold is left alone (rebuilt from stored usage), and is kept a period.
 for i = 1, nr do
-  local limit = tonumber(ARGV[a]); local period = tonumber(ARGV[a+1]); local delta = tonumber(ARGV[a+2]); a = a + 3
-  local tat = tonumber(redis.call('GET', KEYS[i]) or tostring(now))
-  local newtat = math.max(now, tat + delta * period / limit)
-  redis.call('SET', KEYS[i], newtat, 'PX', math.ceil(newtat - now) + 1000)
+  local limit = tonumber(ARGV[a]); local period = tonumber(ARGV[a+1]); local delta = tonumber(ARGV[a+2]); local keep = tonumber(ARGV[a+3]); a = a + 4
+  local held = redis.call('GET', KEYS[i])
+  if held or keep == 0 then
+    local tat = tonumber(held or tostring(now))
+    local newtat = math.max(now, tat + delta * period / limit)
+    redis.call('SET', KEYS[i], newtat, 'PX', math.ceil(math.max(newtat - now, keep)) + 1000)
+  end
 end
 -- Counters, then their epochs, then their reservations in flight, then the hashes of the leases they were reserved
 -- under (see LEASES), then each counter's other keys (a rolling window's other days) with theirs. A counter Redis lost,
@@ -450,7 +454,7 @@ export class RedisLimitStore implements LimitStore {
     return { allowed: ok === 1, rates: decisions, counters: counterResults };
   }
 
-  async adjust(rates: Array<{ key: string; limit: number; periodMs: number; delta: number }>, counters: CounterAdjust[], nowMs: number): Promise<SettledCounters | undefined> {
+  async adjust(rates: RateAdjust[], counters: CounterAdjust[], nowMs: number): Promise<SettledCounters | undefined> {
     if (rates.length === 0 && counters.length === 0) return [];
     const keys = [
       ...rates.map((r) => this.prefix + r.key),
@@ -459,7 +463,7 @@ export class RedisLimitStore implements LimitStore {
       ...counters.map((c) => this.prefix + c.key + RESERVED_SUFFIX),
     ];
     const args: Array<string | number> = [Math.floor(nowMs), rates.length, counters.length];
-    for (const r of rates) args.push(r.limit, r.periodMs, r.delta);
+    for (const r of rates) args.push(r.limit, r.periodMs, r.delta, r.seedable ? r.periodMs : 0);
     for (const c of counters) {
       const { epoch, token } = leasedEpoch(c.epoch);
       keys.push(this.heldKeyOf(token ?? ''));

@@ -382,6 +382,8 @@ export class HttpUpstream implements Upstream {
     const more = (tried: Set<string>) => pinned === null && pool.hasUsable(tried, scope, model, project);
     const tried = new Set<string>();
     let lastError: unknown = null;
+    /** Whether a credential answered (its answer then passed over for another credential). */
+    let answered = false;
     // Credentials that got a 403 (or a 401 about permissions) on this request: refused this kind of request only if
     // another credential of the provider is then let through (refusesCredential).
     let suspects: Array<{ id: string; status: number }> | null = null;
@@ -410,6 +412,7 @@ export class HttpUpstream implements Upstream {
         continue;
       }
       res.credential = credential.id;
+      answered = true;
       const status = res.statusCode;
       counter.attempts[status === 429 ? 'rate_limited' : status === 401 || status === 403 ? 'refused' : status >= 500 ? 'server_error' : 'ok']++;
       if (status === 401 || status === 403) {
@@ -471,7 +474,9 @@ export class HttpUpstream implements Upstream {
       await res.body.readAll().catch(() => undefined);
       if (stopped()) return res;
     }
-    throw toFailure(lastError ?? new UpstreamFailure('unreachable', `No credential of the upstream provider '${this.name}' could be used.`, true), this.name);
+    const failure = toFailure(lastError ?? new UpstreamFailure('unreachable', `No credential of the upstream provider '${this.name}' could be used.`, true), this.name);
+    // A credential answered before (a 502 passed over for the next key): the request reached the provider.
+    throw answered && !failure.reached ? new UpstreamFailure(failure.kind, failure.message, failure.notSent, true) : failure;
   }
 
   /**

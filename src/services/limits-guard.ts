@@ -904,7 +904,7 @@ class LimitedAdmission implements Admission {
     if (rateAdjust.length || counterAdjust.length) this.guard.adjust(this.store, rateAdjust, counterAdjust, this.outcome.generation);
   }
 
-  settle(actual: { tokens: TokenCounts; costNanoUsd: number; billable: boolean; notTheKeys?: boolean }): void {
+  settle(actual: { tokens: TokenCounts; costNanoUsd: number; billable: boolean; notTheKeys?: boolean; unsent?: boolean }): void {
     if (this.settled) return;
     this.settled = true;
     const { plan, rates, counters } = this;
@@ -913,14 +913,22 @@ class LimitedAdmission implements Admission {
     const spent = actual.billable ? actual.costNanoUsd : 0;
     /** What this key's own budget is charged: nothing of a cost that is another key's (request-guard.ts). */
     const keySpent = actual.notTheKeys ? 0 : spent;
-    // TPM is moved from the estimate to the real count; RPM/RPD keep the request whatever its outcome.
+    // TPM is moved from the estimate to the real count; RPM/RPD keep a forwarded request whatever its outcome. One
+    // never forwarded (`unsent`: an open breaker, no usable key, no connection) gives its request back: not counted, as
+    // docs/metering.md has it, and recorded as refused, so that a seeding from stored usage agrees (a quota of 10 was
+    // used up by 8 requests an open breaker refused, found by a review).
+    const unsent = actual.unsent === true;
     const rateAdjust: Parameters<LimitStore['adjust']>[0] = [];
     const realTokens = actual.billable && !actual.notTheKeys ? actual.tokens.input + actual.tokens.output : 0;
     for (let i = 0; i < rates.length; i++) {
-      if (plan.rates[i].kind !== 'tpm') continue;
-      const delta = realTokens - rates[i].cost;
-      if (delta === 0) continue;
       const r = rates[i];
+      const kind = plan.rates[i].kind;
+      if (kind !== 'tpm') {
+        if (unsent && r.cost !== 0) rateAdjust.push({ key: r.key, limit: r.limit, periodMs: r.periodMs, delta: -r.cost, seedable: r.seedable });
+        continue;
+      }
+      const delta = realTokens - r.cost;
+      if (delta === 0) continue;
       rateAdjust.push({ key: r.key, limit: r.limit, periodMs: r.periodMs, delta });
     }
     // A forwarded request keeps its place in the quota whatever its outcome: only money is settled. A counter with
@@ -929,7 +937,11 @@ class LimitedAdmission implements Admission {
     const alerting: Array<{ m: PlannedCounter; at: number }> = [];
     for (let i = 0; i < counters.length; i++) {
       const m = plan.counters[i];
-      if (m.kind === 'quota') continue;
+      if (m.kind === 'quota') {
+        const c = counters[i];
+        if (unsent && c.amount !== 0) counterAdjust.push({ key: c.keys[0], delta: -c.amount, ttlSec: c.ttlSec, epoch: this.outcome.counters[i]?.epoch });
+        continue;
+      }
       const c = counters[i];
       const delta = (m.kind === 'key_budget' ? keySpent : spent) - c.amount;
       const alerts = m.alerts.length > 0;

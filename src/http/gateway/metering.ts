@@ -35,6 +35,12 @@ export interface Outcome {
    * then the plan's (fast mode, when the request asks for it and the model has fast rates).
    */
   speed?: string | null;
+  /**
+   * Nothing of the request reached a provider (its breaker open, no usable key, no connection made, on every attempt):
+   * never forwarded, it is recorded as refused (with its status and code) and gives back its place in the quota and
+   * the request rates (request-guard.ts), as docs/metering.md counts only forwarded requests.
+   */
+  unsent?: boolean;
 }
 
 export const NO_TOKENS: TokenCounts = { input: 0, cached: 0, output: 0 };
@@ -93,7 +99,7 @@ export function meter(
     endpoint: r.route,
     method: r.method,
     status: o.status,
-    outcome: o.outcome,
+    outcome: o.unsent ? 'refused' : o.outcome,
     billable: o.billable,
     inputTokens: counted ? o.tokens.input : 0,
     // The cached tokens billed: never more than the input they are part of (as tokenParts bills them), though an
@@ -139,5 +145,5 @@ export function meterAndSettle(
 ): void {
   const cost = meter(g, r, o);
   const othersKey = o.billedKeyId !== undefined && o.billedKeyId !== r.record.id;
-  admission.settle({ tokens: o.billable ? o.tokens : NO_TOKENS, costNanoUsd: cost, billable: o.billable, ...(othersKey ? { notTheKeys: true } : {}) });
+  admission.settle({ tokens: o.billable ? o.tokens : NO_TOKENS, costNanoUsd: cost, billable: o.billable, ...(othersKey ? { notTheKeys: true } : {}), ...(o.unsent ? { unsent: true } : {}) });
 }

@@ -11,7 +11,7 @@ import { lastUsageKey, tokensFromUsage, usageAtJsonTail, usageFromJsonTail } fro
 import { anthropicServiceTier, serviceTierInJson } from '../../core/service-tier.js';
 import { answeredSpeed } from '../../core/speed.js';
 import type { KeyRecord } from '../../core/verify.js';
-import { asUpstreamFailure, failureAnswer, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
+import { asUpstreamFailure, failureAnswer, reachedProvider, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
 import { ANSWER_END_BYTES, answerEndMeasured, measureStream, meteredAnswer, meterPlanOf, needsWholeAnswer, readsAnswerEnd } from './answer-metering.js';
 import { checkDelegatedScope, checkModel, checkScope, countRefusal } from './authorize.js';
@@ -307,15 +307,19 @@ async function forward(
   };
 
   let up: UpstreamResponse;
+  /** Whether any attempt (a fallback's before this one) reached a provider: one that reached none is not counted. */
+  let reached = false;
   for (;;) {
     try {
       // Forwarded with the client's Content-Type, or none: never one the client did not send.
       const headers = upstreamRequestHeaders(request.headers, info.record.projectId);
       const payload = payloadOf(request.rawBody, body, info.model, injectUsage, streamOptions);
       up = await upstream.send({ method: request.method, path: endpoint, search: request.search, headers, body: payload, project: info.record.projectId, client: info.record.id, model: info.model, signal: controller, onLate: late?.onLate, abandoned: clientGone });
+      reached = true;
       // No fallback for a client that left: nobody waits for its answer (asked again after each wait, takeFallback).
       if (fallback === null || !mayFallBack(up) || stopped() || !(await fallsBackOn(up, payload, info.model))) break;
     } catch (err) {
+      if (reachedProvider(err, upstream.name)) reached = true;
       const turn = fallback !== null && mayFallBack(err) ? await takeFallback(g, fallback, info, admission, stopped, null) : null;
       if (turn?.kind === 'step') {
         ({ upstream, request, admission } = turn.step);
@@ -324,7 +328,7 @@ async function forward(
       if (turn?.kind === 'left') admission = turn.admission;
       const bound = await boundAtDeadline(err);
       cancelDeadline();
-      const refusal = failed(g, info, admission, err, { upstream, timedOut: pastDeadline(), left: left(), stream, total, bound });
+      const refusal = failed(g, info, admission, err, { upstream, timedOut: pastDeadline(), left: left(), stream, total, bound, reached });
       if (late?.answered) return;
       throw refusal;
     }
@@ -451,19 +455,22 @@ function failed(
   info: RequestInfo,
   admission: Admission,
   err: unknown,
-  o: { upstream: Upstream; timedOut: boolean; left: 'client_aborted' | 'timeout' | null; stream: boolean; total: number; bound: TokenCounts | null },
+  o: { upstream: Upstream; timedOut: boolean; left: 'client_aborted' | 'timeout' | null; stream: boolean; total: number; bound: TokenCounts | null; reached: boolean },
 ): TollgateError {
+  // Never forwarded when no attempt reached a provider: not counted (unsent, metering.ts).
+  const unsent = !o.reached && !o.timedOut;
   if (err instanceof TollgateError) {
     // Refused on what the upstream holds (a batch input naming another project's object) or answered (objects
     // that could not be recorded, a list the upstream broke off).
-    meterAndSettle(g, info, admission, { status: err.status, outcome: err.status < 500 ? 'refused' : 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: o.stream, errorCode: err.code });
+    const refusedHere = err.status < 500;
+    meterAndSettle(g, info, admission, { status: err.status, outcome: refusedHere ? 'refused' : 'upstream_error', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: o.stream, errorCode: err.code, unsent: unsent && refusedHere });
     return err;
   }
   const failure = o.timedOut ? new UpstreamFailure('timeout', `The upstream provider '${o.upstream.name}' did not answer within ${o.total} ms.`) : asUpstreamFailure(err, o.upstream.name);
   const outcome: Outcome['outcome'] = o.left ?? (failure.kind === 'timeout' ? 'timeout' : 'upstream_error');
   // A client answered at the first byte's timeout was told 504.
   const { code, status } = failureAnswer(o.left === 'timeout' ? 'timeout' : failure.kind);
-  meterAndSettle(g, info, admission, { status, outcome, billable: o.bound !== null, tokens: o.bound ?? NO_TOKENS, upstreamMs: null, streamed: o.stream, errorCode: code });
+  meterAndSettle(g, info, admission, { status, outcome, billable: o.bound !== null, tokens: o.bound ?? NO_TOKENS, upstreamMs: null, streamed: o.stream, errorCode: code, unsent: unsent && !failure.reached });
   const answer = new TollgateError(code, failure.message);
   return failure.notSent ? answer : answeredAfterSending(answer);
 }

@@ -18,7 +18,7 @@ import { answeredServiceTier, anthropicServiceTier } from '../../core/service-ti
 import { answeredSpeed, type Speed } from '../../core/speed.js';
 import { tokensFromUsage } from '../../core/usage-extract.js';
 import { type FallbackPlan, fallsBackOn, mayFallBack, takeFallback } from './fallback.js';
-import { asUpstreamFailure, failureAnswer, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
+import { asUpstreamFailure, failureAnswer, reachedProvider, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
 import { cutIfStalled } from './client-stall.js';
 import { lateAnswer } from './late-answer.js';
@@ -143,7 +143,7 @@ export async function forwardTranslated(
     cancelTotal();
     g.detached?.done(controller);
   };
-  const failed = (o: Pick<Outcome, 'status' | 'outcome' | 'errorCode'>, upstreamMs: number | null) =>
+  const failed = (o: Pick<Outcome, 'status' | 'outcome' | 'errorCode' | 'unsent'>, upstreamMs: number | null) =>
     meterAndSettle(g, info, admission, { ...o, billable: false, tokens: NO_TOKENS, upstreamMs, streamed: t.stream });
   /** The bound a call the deadline cut once sent is billed (deadline-bound.ts, as in proxy.ts), or null; of the body sent upstream. */
   const boundAtDeadline = async (err: unknown): Promise<TokenCounts | null> => {
@@ -152,6 +152,8 @@ export async function forwardTranslated(
     return deadlineBound(t.body, path, info.model, info.plan);
   };
   let up: UpstreamResponse;
+  /** Whether any attempt (a fallback's before this one) reached a provider: one that reached none is not counted. */
+  let reached = false;
   // The translated body goes to the route's fallbacks as it is (they speak the same API), with the model changed when
   // a fallback names another: see fallback.ts.
   for (;;) {
@@ -161,9 +163,11 @@ export async function forwardTranslated(
       const sent = fallback === null ? headers : { ...headers };
       const body = Buffer.from(JSON.stringify(t.body));
       up = await upstream.send({ method: 'POST', path, search: '', headers: sent, body, project: info.record.projectId, client: info.record.id, model: info.model, signal: controller, onLate: late?.onLate, abandoned: clientGone });
+      reached = true;
       // No fallback for a client that left: nobody waits for its answer (asked again after each wait, takeFallback).
       if (fallback === null || !mayFallBack(up) || stopped() || !(await fallsBackOn(up, body, info.model))) break;
     } catch (err) {
+      if (reachedProvider(err, upstream.name)) reached = true;
       const turn = fallback !== null && mayFallBack(err) ? await takeFallback(g, fallback, info, admission, stopped, null) : null;
       if (turn?.kind === 'step') {
         ({ upstream, admission } = turn.step);
@@ -184,8 +188,10 @@ export async function forwardTranslated(
   function unanswered(err: unknown, bound: TokenCounts | null): void {
     cancelDeadline();
     // Refused by the upstream adapter before anything was sent (a model it cannot address): the client is told so.
+    // Never forwarded when no attempt reached a provider: not counted (unsent, metering.ts).
+    const unsent = !reached && !pastDeadline();
     if (err instanceof TollgateError) {
-      failed({ status: err.status, outcome: 'refused', errorCode: err.code }, null);
+      failed({ status: err.status, outcome: 'refused', errorCode: err.code, unsent }, null);
       throw err;
     }
     const failure = pastDeadline() ? new UpstreamFailure('timeout', `The upstream provider '${upstream.name}' did not answer within ${total} ms.`) : asUpstreamFailure(err, upstream.name);
@@ -194,7 +200,7 @@ export async function forwardTranslated(
     const { code, status } = failureAnswer(gone === 'timeout' ? 'timeout' : failure.kind);
     const outcome = gone ?? (failure.kind === 'timeout' ? 'timeout' : 'upstream_error');
     if (bound !== null) meterAndSettle(g, info, admission, { status, outcome, billable: true, tokens: bound, upstreamMs: null, streamed, errorCode: code });
-    else failed({ status, outcome, errorCode: code }, null);
+    else failed({ status, outcome, errorCode: code, unsent: unsent && !failure.reached }, null);
     if (late?.answered) return;
     // Not to be retried unless nothing reached the provider (as proxy.ts's `failed`).
     const answer = new TollgateError(code, failure.message);
