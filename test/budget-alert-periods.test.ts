@@ -92,6 +92,30 @@ function suite(backend: Backend, redisUrl?: string) {
     expect(told[0].spent_usd).toBeCloseTo(4 * ANSWER_USD, 5);
     expect((await t.api('DELETE', `${ORG}/spend_alerts/${al.body.id}`)).status).toBe(200);
   });
+
+  it("a key's spend limit raised mid-month tells its 50/80/100 % of the new limit", async () => {
+    clock.now = Date.UTC(2026, 4, 23, 10, 0, 0);
+    const k = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'raised', spend_limit: { threshold_amount: 150, interval: 'month' } } })).body;
+    const until429 = async () => {
+      let n = 0;
+      while ((await chat(k.value)) === 200) n++;
+      return n;
+    };
+    // $0.75 of $1.50, then refused: every alert of the limit is told (the cap leaves no room).
+    expect(await until429()).toBe(1);
+    const byPercent = (a: Record<string, unknown>, b: Record<string, unknown>) => Number(a.threshold_percent) - Number(b.threshold_percent);
+    expect((await alertsOf(k.id)).sort(byPercent).map((d) => [d.threshold_percent, d.limit_usd])).toEqual([
+      [50, 1.5],
+      [80, 1.5],
+      [100, 1.5],
+    ]);
+    expect((await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys/${k.id}`, { body: { spend_limit: { threshold_amount: 300, interval: 'month' } } })).status).toBe(200);
+    expect(await until429()).toBe(2);
+    const told = (await alertsOf(k.id)).filter((d) => d.limit_usd === 3);
+    expect(told.sort(byPercent).map((d) => d.threshold_percent)).toEqual([50, 80, 100]);
+    // 50 % is told at the settle that reached it, of the spend then.
+    expect(told.find((d) => d.threshold_percent === 50)?.spent_usd).toBeCloseTo(2 * ANSWER_USD, 5);
+  });
 }
 
 describeEachDatabase('budget alerts as limits change, in the in-process store', (backend) => suite(backend));

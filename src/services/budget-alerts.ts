@@ -7,12 +7,14 @@ import type { WebhookEmitter } from './webhooks.js';
 const usd = (nano: number) => Number((nano / 1e9).toFixed(6));
 
 /**
- * The claim of an alert in alerts_sent: a key budget's percent of its scope; a spend alert's id and amount (a changed
- * amount may be told again in the same month).
+ * The claim of an alert in alerts_sent: a key budget's percent of its scope and limit; a spend alert's id and amount.
+ * A changed amount may be told again in the same period: a key's limit raised from $1.50 to $3 mid-month kept its
+ * 50/80/100 % claimed from the old limit, and told nothing of the new one (found by a review).
  */
 function claimOf(alert: BudgetAlert): { scope: string; threshold: number } {
   if (alert.spendAlert) return { scope: `spend_alert:${alert.spendAlert.id}:${alert.spendAlert.thresholdCents}`, threshold: 0 };
-  return { scope: `${alert.scope}:${alert.scopeId}`, threshold: alert.percent ?? 0 };
+  const limit = alert.capNanoUsd === null ? '' : `:${alert.capNanoUsd}`;
+  return { scope: `${alert.scope}:${alert.scopeId}${limit}`, threshold: alert.percent ?? 0 };
 }
 
 /**
