@@ -116,6 +116,31 @@ function suite(backend: Backend, redisUrl?: string) {
     // 50 % is told at the settle that reached it, of the spend then.
     expect(told.find((d) => d.threshold_percent === 50)?.spent_usd).toBeCloseTo(2 * ANSWER_USD, 5);
   });
+
+  it("a rolling window's alerts are told once while the window holds them, not again each day", async () => {
+    clock.now = Date.UTC(2026, 7, 10, 10, 0, 0);
+    const k = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'rolling', spend_limit: { threshold_amount: 100, interval: 'rolling_7d' } } })).body;
+    // $0.75 of $1: 50 %; the next days' requests are refused (no room): 80 and 100 % on the first of them.
+    expect(await chat(k.value)).toBe(200);
+    await alertsOf(k.id);
+    for (let d = 1; d <= 3; d++) {
+      clock.now = Date.UTC(2026, 7, 10 + d, 10, 0, 0);
+      expect(await chat(k.value)).toBe(429);
+      // A day apart: the day's alerts are written before the next day's request.
+      await alertsOf(k.id);
+    }
+    const told = (await alertsOf(k.id)).map((d) => [d.period, d.threshold_percent]).sort((a, b) => String(a).localeCompare(String(b)));
+    expect(told).toEqual([
+      ['d2026-08-10', 50],
+      ['d2026-08-11', 100],
+      ['d2026-08-11', 80],
+    ]);
+    // A week after the first: 10 August's spend has left the window, and 50 % is told when it is crossed again.
+    clock.now = Date.UTC(2026, 7, 17, 10, 0, 0);
+    expect(await chat(k.value)).toBe(200);
+    const later = (await alertsOf(k.id)).filter((d) => d.period === 'd2026-08-17');
+    expect(later.map((d) => d.threshold_percent)).toEqual([50]);
+  });
 }
 
 describeEachDatabase('budget alerts as limits change, in the in-process store', (backend) => suite(backend));

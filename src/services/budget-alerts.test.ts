@@ -29,6 +29,7 @@ const alert: BudgetAlert = {
   usedNanoUsd: 8.1e9,
   capNanoUsd: 10e9,
   spendAlert: null,
+  earlierPeriods: [],
 };
 
 describe('raiseBudgetAlert', () => {

@@ -48,6 +48,11 @@ export interface BudgetAlert {
   capNanoUsd: number | null;
   /** The spend alert crossed (its recipients and subject prefix are passed on in the webhook), or null. */
   spendAlert: SpendAlertPolicy | null;
+  /**
+   * A rolling window's earlier days (`period` is its last): an alert told on any of them is not told again (once per
+   * window length); empty for a calendar period.
+   */
+  earlierPeriods: string[];
 }
 
 export interface LimitsGuardOptions {
@@ -466,6 +471,8 @@ export class LimitsGuard implements RequestGuard {
       usedNanoUsd: used,
       capNanoUsd: m.cap < Number.MAX_SAFE_INTEGER ? m.cap : null,
       spendAlert: a.spendAlert,
+      // Only a rolling window sums several keys, one per day: `<prefix>:d2026-05-12`.
+      earlierPeriods: m.keys.slice(1).map((k) => k.slice(k.lastIndexOf(':') + 1)),
     });
   }
 
