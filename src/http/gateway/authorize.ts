@@ -27,7 +27,7 @@ export function authorizeGatewayRequest(g: GatewayContext, request: GatewayReque
     request,
     (code, record) => {
       countRefusal(g, code);
-      if (code === 'ip_not_allowed' && record?.kind === 'project') meterIpRefusal(g, request, record);
+      if (code === 'ip_not_allowed' && record?.kind === 'project') meterRefusal(g, request, record, 403, code);
     },
     true,
   );
@@ -53,7 +53,23 @@ function checkCaller(g: GatewayContext, request: GatewayRequest, record: KeyReco
   return record;
 }
 
-/** Check 4: the key's scope must allow this method on this path's resource group (pass-through paths included). */
+/**
+ * Check 4 of every gateway request, on its method and path alone, before a byte of its body is read: a key outside its
+ * scope is told so (403 naming the scope) whatever its body says, and the refusal is metered as one of that key (a
+ * read_only key's `POST /v1/chat/completions {}` had been answered 400 missing_required_parameter, found by a review).
+ * What the body makes the provider do beyond the path is checked once it is read (checkDelegatedScope).
+ */
+export function checkRequestScope(g: GatewayContext, request: GatewayRequest, record: KeyRecord): void {
+  if (record.permissions === 'all') return;
+  try {
+    checkScope(g, record, request.method, request.path);
+  } catch (err) {
+    meterRefusal(g, request, record, 403, 'insufficient_permissions');
+    throw err;
+  }
+}
+
+/** The key's scope must allow this method on this path's resource group (pass-through paths included). */
 export function checkScope(g: GatewayContext, record: KeyRecord, method: string, path: string): void {
   if (record.permissions === 'all') return;
   requireScope(g, record, resourceForPath(path), levelForMethod(method));
@@ -129,12 +145,12 @@ export function checkModel(g: GatewayContext, record: KeyRecord, model: string |
   }
 }
 
-/** Meters a request refused because of its address: nothing of its body was read, so no model is named. */
-function meterIpRefusal(g: GatewayContext, request: GatewayRequest, record: KeyRecord): void {
+/** Meters a request refused before its body was read (its address, its scope): no model is named. */
+function meterRefusal(g: GatewayContext, request: GatewayRequest, record: KeyRecord, status: number, code: string): void {
   const now = g.app.deps.clock();
   meter(
     g,
     { record, model: null, provider: null, route: routeLabel(request.path.slice(3) || '/').route, method: request.method, startedMs: now, requestId: request.requestId, upstreamRequestId: null },
-    { status: 403, outcome: 'refused', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: 'ip_not_allowed' },
+    { status, outcome: 'refused', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: code },
   );
 }

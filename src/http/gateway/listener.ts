@@ -7,7 +7,7 @@ import type { GatewayContext } from './gateway-context.js';
 import { listModels } from './models.js';
 import { proxy } from './proxy.js';
 import { clientIpResolver, gatewayRequest, readBody, withBody } from './request.js';
-import { authorizeGatewayRequest } from './authorize.js';
+import { authorizeGatewayRequest, checkRequestScope } from './authorize.js';
 import type { KeyRecord } from '../../core/verify.js';
 import { sendError } from './respond.js';
 import { isPending } from '../../core/maybe-promise.js';
@@ -189,6 +189,10 @@ async function serve(
   try {
     const authorized = authorizeGatewayRequest(g, head);
     record = isPending(authorized) ? await authorized : authorized;
+    g.anomaly?.observe(record, ip, g.app.deps.clock());
+    // Its scope too (README "Order of checks": key, organization and project, address, scope), before anything of its
+    // body is read or parsed, so that a key outside its scope is told so whatever the body says.
+    checkRequestScope(g, head, record);
   } catch (err) {
     // The refused request's body is never read: the connection closes after the answer rather than draining it.
     if (hasBody(req)) res.setHeader('connection', 'close');
@@ -204,6 +208,7 @@ async function serve(
   if (g.app.keyCache.changes !== changes) {
     const again = authorizeGatewayRequest(g, head);
     record = isPending(again) ? await again : again;
+    checkRequestScope(g, head, record);
   }
   if (route) return listModels(g, request, res, route.model, record);
   // Under way, it is cut if its key stops verifying (revoked, exposed, archived…): live-requests.ts.

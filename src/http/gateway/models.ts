@@ -5,7 +5,6 @@ import { modelListQuery, modelPage } from '../../core/model-list-query.js';
 import { modelNameProblem } from '../../core/model-name.js';
 import { isModelAllowed } from '../../core/permissions.js';
 import { routeModel } from '../../core/routing.js';
-import { checkScope } from './authorize.js';
 import type { KeyRecord } from '../../core/verify.js';
 import type { GatewayContext } from './gateway-context.js';
 import { meter, NO_TOKENS } from './metering.js';
@@ -175,10 +174,12 @@ function anthropicModel(m: ModelObject): Record<string, unknown> {
   return { type: 'model', id: m.id, display_name: m.id, created_at: new Date(m.created * 1000).toISOString() };
 }
 
-/** GET /v1/models and /v1/models/{model}: only the models this key may use (in Anthropic's shape to its clients). */
+/**
+ * GET /v1/models and /v1/models/{model}: only the models this key may use (in Anthropic's shape to its clients). Its
+ * key's scope (models: read) was checked by the listener, before anything of the request was read.
+ */
 export async function listModels(g: GatewayContext, request: GatewayRequest, res: ServerResponse, one: string | null, record: KeyRecord): Promise<void> {
   const startedMs = g.app.deps.clock();
-  g.anomaly?.observe(record, request.ip, startedMs);
   // Checked before it is metered (stored): bounded and clean, as everywhere a model is named.
   const problem = one === null ? null : modelNameProblem(one);
   if (problem) throw new TollgateError('invalid_value', problem, 'model');
@@ -195,12 +196,6 @@ export async function listModels(g: GatewayContext, request: GatewayRequest, res
     requestId: request.requestId,
     upstreamRequestId: null,
   };
-  try {
-    checkScope(g, record, 'GET', '/v1/models');
-  } catch (err) {
-    meter(g, info, { status: 403, outcome: 'refused', billable: false, tokens: NO_TOKENS, upstreamMs: null, streamed: false, errorCode: 'insufficient_permissions' });
-    throw err;
-  }
   // A model this key may not see is not found, whatever the provider lists (nor is the provider asked for it): one
   // its allowlist leaves out, a fine-tuned model of another project (or of none).
   const notFound = () => {

@@ -14,7 +14,7 @@ import type { KeyRecord } from '../../core/verify.js';
 import { asUpstreamFailure, failureAnswer, reachedProvider, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
 import { ANSWER_END_BYTES, answerEndMeasured, measureStream, meteredAnswer, meterPlanOf, needsWholeAnswer, readsAnswerEnd } from './answer-metering.js';
-import { checkDelegatedScope, checkModel, checkScope, countRefusal } from './authorize.js';
+import { checkDelegatedScope, checkModel, countRefusal } from './authorize.js';
 import { otherSpelling, otherSpellingRefused, type SpellingIndex, spellingIndex } from '../../core/model-spelling.js';
 import { cutIfStalled } from './client-stall.js';
 import { lateAnswer } from './late-answer.js';
@@ -85,11 +85,14 @@ function refuseUnbillableBackground(endpoint: string, body: Record<string, unkno
   );
 }
 
-/** The data-plane handler for every forwarded `/v1/*` request: verify → scope → limit → forward → meter. */
+/**
+ * The data-plane handler for every forwarded `/v1/*` request: verify → scope → limit → forward → meter. The key and the
+ * scope of its method and path are checked by the listener before the body is read (listener.ts serve); here, what
+ * the body names.
+ */
 export async function proxy(g: GatewayContext, request: GatewayRequest, res: ServerResponse, record: KeyRecord): Promise<void> {
   const startedMs = g.app.deps.clock();
   const path = request.path;
-  g.anomaly?.observe(record, request.ip, startedMs);
   const endpoint = path.slice(3) || '/';
   const matched = matchApiRoute(endpoint);
   const route = matched ? matched.template : unlistedLabel(endpoint);
@@ -127,7 +130,6 @@ export async function proxy(g: GatewayContext, request: GatewayRequest, res: Ser
   let via = upstream as Upstream;
   let translation: Translation | null = null;
   try {
-    checkScope(g, record, request.method, path);
     checkDelegatedScope(g, record, request.method, endpoint, body, request.search, request.rawBody !== null);
     refuseUnbillableBackground(endpoint, body);
     refuseBodyOfBodilessMethod(request);
