@@ -35,7 +35,7 @@ describe('key scopes', () => {
     const file = gatewayConfigFile({
       providers: [
         { name: 'oai', base_url: `${base}/v1`, api_key_env: 'OAI_KEY' },
-        { name: 'ant', kind: 'anthropic', base_url: base, api_key_env: 'ANT_KEY' },
+        { name: 'ant', kind: 'anthropic', base_url: `${base}/v1`, api_key_env: 'ANT_KEY' },
       ],
       default_provider: 'oai',
       routes: { 'claude-*': 'ant' },
@@ -170,6 +170,74 @@ describe('key scopes', () => {
       ]) {
         const bad = await send(chat.value, 'POST', '/v1/chat/completions', { contentType: 'application/json', body });
         expect([bad.status, bad.json?.error?.code], bad.text).toEqual([400, code]);
+      }
+    });
+  });
+
+  describe('reads of routes the API serves by POST alone', () => {
+    const ACTIONS = [
+      '/v1/responses/resp_abc/cancel',
+      '/v1/batches/batch_abc/cancel',
+      '/v1/fine_tuning/jobs/ftjob-abc/cancel',
+      '/v1/fine_tuning/jobs/ftjob-abc/pause',
+      '/v1/fine_tuning/jobs/ftjob-abc/resume',
+      '/v1/realtime/calls/rtc_abc/hangup',
+      '/v1/uploads/upload_abc/cancel',
+      '/v1/chatkit/sessions/cksess_abc/cancel',
+      '/v1/vector_stores/vs_abc/search',
+      '/v1/threads/thread_abc/runs/run_abc/cancel',
+      '/v1/embeddings',
+      '/v1/responses',
+    ];
+
+    it('counts a HEAD or GET of them as the write it stands for: refused to read_only keys, never forwarded', async () => {
+      const readOnly = await newKey('read_only');
+      const readAll = await newKey({ restricted: { responses: 'read', batches: 'read', fine_tuning: 'read', realtime: 'read', uploads: 'read', chatkit: 'read', vector_stores: 'read', threads: 'read', embeddings: 'read' } });
+      for (const key of [readOnly, readAll]) {
+        for (const path of ACTIONS) {
+          for (const method of ['HEAD', 'GET']) {
+            const r = await send(key.value, method, path);
+            expect(r.status, `${method} ${path}: ${r.text}`).toBe(403);
+            if (method === 'GET') expect(r.json?.error?.message).toMatch(/Missing scope: [a-z_.]+ \(write\)/);
+            expect(r.forwarded, `${method} ${path}`).toEqual([]);
+          }
+        }
+      }
+    });
+
+    it("does so on Anthropic's Messages API and the cancel of its message batches too", async () => {
+      const readOnly = await newKey('read_only');
+      for (const path of ['/v1/messages', '/v1/messages/count_tokens', '/v1/messages/batches/msgbatch_abc/cancel']) {
+        for (const method of ['HEAD', 'GET']) {
+          const r = await send(readOnly.value, method, path);
+          expect(r.status, `${method} ${path}: ${r.text}`).toBe(403);
+          if (method === 'GET') expect([r.json?.type, r.json?.error?.type], r.text).toEqual(['error', 'permission_error']);
+          expect(r.forwarded).toEqual([]);
+        }
+      }
+    });
+
+    it('still forwards reads of routes the API reads, and the write to a key allowed it', async () => {
+      const readOnly = await newKey('read_only');
+      for (const path of ['/v1/responses/resp_abc', '/v1/batches/batch_abc', '/v1/fine_tuning/jobs/ftjob-abc', '/v1/threads/thread_abc', '/v1/messages/batches/msgbatch_abc']) {
+        for (const method of ['HEAD', 'GET']) {
+          const r = await send(readOnly.value, method, path);
+          expect(r.status, `${method} ${path}: ${r.text}`).toBe(200);
+          expect(r.forwarded.map((s) => `${s.method} ${s.url}`)).toEqual([`${method} ${path}`]);
+        }
+      }
+      const writer = await newKey({ restricted: { responses: 'write' } });
+      const r = await send(writer.value, 'HEAD', '/v1/responses/resp_abc/cancel');
+      expect(r.status).toBe(200);
+      expect(r.forwarded.map((s) => s.method)).toEqual(['HEAD']);
+    });
+
+    it('refuses OPTIONS to a read_only key on every route, as any method but GET and HEAD', async () => {
+      const readOnly = await newKey('read_only');
+      for (const path of ['/v1/responses/resp_abc/cancel', '/v1/responses/resp_abc', '/v1/chat/completions']) {
+        const r = await send(readOnly.value, 'OPTIONS', path);
+        expect([r.status, r.json?.error?.code], r.text).toEqual([403, 'insufficient_permissions']);
+        expect(r.forwarded).toEqual([]);
       }
     });
   });

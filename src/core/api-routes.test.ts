@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { API_FAMILIES, API_PATH_WORDS, API_ROUTES, matchApiRoute } from './api-routes.js';
+import { API_FAMILIES, API_PATH_WORDS, API_ROUTES, matchApiRoute, READ_ROUTES } from './api-routes.js';
 
 const SPEC = join(import.meta.dirname, '..', '..', '..', 'shared', 'openai-openapi', 'openapi.yaml');
 const hasSpec = (() => {
@@ -28,6 +28,16 @@ describe('API routes', () => {
     expect(paths.length).toBeGreaterThan(150);
     const dataPlane = [...new Set(paths.filter((p) => !p.startsWith('/organization') && !p.startsWith('/projects/')))].sort();
     expect([...API_ROUTES].sort()).toEqual(dataPlane);
+    // The routes served by GET: a path's methods are the keys indented by four spaces below it.
+    const reads = new Set<string>();
+    let current: string | null = null;
+    for (const l of lines.slice(start + 1, end)) {
+      const path = /^ {2}['"]?(\/[^'":]*(?:\?[^'":]*)?)['"]?:\s*$/.exec(l)?.[1];
+      if (path !== undefined) current = path.split('?')[0];
+      else if (current !== null && /^ {4}get:\s*$/.test(l) && !current.startsWith('/organization') && !current.startsWith('/projects/')) reads.add(current);
+    }
+    expect(reads.size).toBeGreaterThan(50);
+    expect([...READ_ROUTES].sort()).toEqual([...reads].sort());
     const words = new Set(paths.flatMap((p) => p.split('/').filter((s) => s && !s.startsWith('{'))));
     expect([...API_PATH_WORDS].sort()).toEqual([...words].sort());
   });

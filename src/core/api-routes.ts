@@ -120,6 +120,76 @@ export const API_ROUTES: readonly string[] = [
   '/videos/{video_id}/remix',
 ];
 
+/**
+ * The routes above that the API serves by GET (openapi.yaml; api-routes.test.ts checks it). A GET or HEAD of any other
+ * listed route is no read: an upstream routing without regard to the method runs it as the route's POST (a cancel, a
+ * search, a model call), so a key's scope counts it as the write it stands for (core/permissions.ts levelForRequest).
+ */
+export const READ_ROUTES: ReadonlySet<string> = new Set([
+  '/assistants',
+  '/assistants/{assistant_id}',
+  '/audio/voice_consents',
+  '/audio/voice_consents/{consent_id}',
+  '/batches',
+  '/batches/{batch_id}',
+  '/chat/completions',
+  '/chat/completions/{completion_id}',
+  '/chat/completions/{completion_id}/messages',
+  '/chatkit/threads',
+  '/chatkit/threads/{thread_id}',
+  '/chatkit/threads/{thread_id}/items',
+  '/containers',
+  '/containers/{container_id}',
+  '/containers/{container_id}/files',
+  '/containers/{container_id}/files/{file_id}',
+  '/containers/{container_id}/files/{file_id}/content',
+  '/conversations/{conversation_id}',
+  '/conversations/{conversation_id}/items',
+  '/conversations/{conversation_id}/items/{item_id}',
+  '/evals',
+  '/evals/{eval_id}',
+  '/evals/{eval_id}/runs',
+  '/evals/{eval_id}/runs/{run_id}',
+  '/evals/{eval_id}/runs/{run_id}/output_items',
+  '/evals/{eval_id}/runs/{run_id}/output_items/{output_item_id}',
+  '/files',
+  '/files/{file_id}',
+  '/files/{file_id}/content',
+  '/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions',
+  '/fine_tuning/jobs',
+  '/fine_tuning/jobs/{fine_tuning_job_id}',
+  '/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints',
+  '/fine_tuning/jobs/{fine_tuning_job_id}/events',
+  '/models',
+  '/models/{model}',
+  '/responses/{response_id}',
+  '/responses/{response_id}/input_items',
+  '/skills',
+  '/skills/{skill_id}',
+  '/skills/{skill_id}/content',
+  '/skills/{skill_id}/versions',
+  '/skills/{skill_id}/versions/{version}',
+  '/skills/{skill_id}/versions/{version}/content',
+  '/threads/{thread_id}',
+  '/threads/{thread_id}/messages',
+  '/threads/{thread_id}/messages/{message_id}',
+  '/threads/{thread_id}/runs',
+  '/threads/{thread_id}/runs/{run_id}',
+  '/threads/{thread_id}/runs/{run_id}/steps',
+  '/threads/{thread_id}/runs/{run_id}/steps/{step_id}',
+  '/vector_stores',
+  '/vector_stores/{vector_store_id}',
+  '/vector_stores/{vector_store_id}/file_batches/{batch_id}',
+  '/vector_stores/{vector_store_id}/file_batches/{batch_id}/files',
+  '/vector_stores/{vector_store_id}/files',
+  '/vector_stores/{vector_store_id}/files/{file_id}',
+  '/vector_stores/{vector_store_id}/files/{file_id}/content',
+  '/videos',
+  '/videos/characters/{character_id}',
+  '/videos/{video_id}',
+  '/videos/{video_id}/content',
+]);
+
 /** Every static path word of the API (the Admin API's included), in its one canonical spelling. */
 export const API_PATH_WORDS: ReadonlySet<string> = new Set([
   'accept',
@@ -235,6 +305,17 @@ export const ANTHROPIC_PATH_WORDS: ReadonlySet<string> = new Set(['count_tokens'
  * API `/v1/organizations/…`), refused 404 unless the operator lists it (`pass_through_paths`, docs/gateway-paths.md).
  */
 export const API_FAMILIES: ReadonlySet<string> = new Set([...API_ROUTES, ...ANTHROPIC_ROUTES].map((r) => r.split('/')[1]));
+
+/**
+ * Whether a GET or HEAD of a canonical path relative to `/v1` reads: its route is one the API serves by GET
+ * (READ_ROUTES), or one no API lists (an upstream's own path, Anthropic's message batches), but for the cancel of an
+ * Anthropic message batch, which Anthropic serves by POST alone. Anthropic's Messages API routes serve POST alone.
+ */
+export function readsByGet(path: string): boolean {
+  const matched = matchApiRoute(path);
+  if (matched !== null) return READ_ROUTES.has(matched.template);
+  return !(path.startsWith('/messages/batches/') && path.endsWith('/cancel') && path.split('/').length === 5);
+}
 
 /** Whether a canonical `/v1` path is Anthropic's Messages API (`/v1/messages` and below): answered in Anthropic's shapes. */
 export function isAnthropicPath(path: string): boolean {

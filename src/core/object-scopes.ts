@@ -1,6 +1,6 @@
 import type { ObjectType } from './object-families.js';
 import type { ObjectRef } from './object-refs.js';
-import { type AccessLevel, isAllowed, levelForMethod, type PermissionsSpec } from './permissions.js';
+import { type AccessLevel, isAllowed, levelForRequest, type PermissionsSpec } from './permissions.js';
 
 // The scope an object named by a request needs, whatever the path it is named on: a body naming another resource's
 // object reads (or writes) it through the path's resource. With `vector_stores: write` alone a key added a file to a
@@ -54,7 +54,7 @@ const WRITES_NOTHING: ReadonlySet<string> = new Set(['/responses/input_tokens', 
 
 /** The level a request (`endpoint` canonical, after `/v1`) writes the objects it names at: read on a route writing nothing. */
 export function namedObjectsLevel(method: string, endpoint: string): AccessLevel {
-  return WRITES_NOTHING.has(endpoint) ? 'read' : levelForMethod(method);
+  return WRITES_NOTHING.has(endpoint) ? 'read' : levelForRequest(method, endpoint);
 }
 
 /**

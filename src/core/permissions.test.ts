@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isAllowed, isModelAllowed, levelForMethod, resourceForPath } from './permissions.js';
+import { isAllowed, isModelAllowed, levelForRequest, resourceForPath } from './permissions.js';
 
 describe('permissions', () => {
   it('maps paths to resource groups', () => {
@@ -14,11 +14,21 @@ describe('permissions', () => {
     expect(resourceForPath('/v1/threads/thread_1/messages')).toBe('threads');
   });
 
-  it('needs read for GET/HEAD and write otherwise', () => {
-    expect(levelForMethod('GET')).toBe('read');
-    expect(levelForMethod('HEAD')).toBe('read');
-    expect(levelForMethod('POST')).toBe('write');
-    expect(levelForMethod('DELETE')).toBe('write');
+  it('needs read for GET/HEAD of a route the API reads, and write otherwise', () => {
+    expect(levelForRequest('GET', '/files/file-1')).toBe('read');
+    expect(levelForRequest('HEAD', '/files/file-1')).toBe('read');
+    expect(levelForRequest('POST', '/files/file-1')).toBe('write');
+    expect(levelForRequest('DELETE', '/files/file-1')).toBe('write');
+    expect(levelForRequest('OPTIONS', '/files/file-1')).toBe('write');
+    // Served by POST alone: a GET or HEAD is the POST to an upstream routing without regard to the method.
+    for (const path of ['/responses/resp_1/cancel', '/vector_stores/vs_1/search', '/embeddings', '/responses', '/messages', '/messages/batches/msgbatch_1/cancel']) {
+      expect(levelForRequest('HEAD', path), path).toBe('write');
+      expect(levelForRequest('GET', path), path).toBe('write');
+    }
+    // Paths no API lists are read by GET: an upstream's own, Anthropic's message batches.
+    expect(levelForRequest('GET', '/fim/completions')).toBe('read');
+    expect(levelForRequest('HEAD', '/messages/batches/msgbatch_1')).toBe('read');
+    expect(levelForRequest('GET', '/messages/batches/msgbatch_1/results')).toBe('read');
   });
 
   it('applies all, read_only and restricted', () => {

@@ -1,5 +1,7 @@
+import { readsByGet } from './api-routes.js';
+
 // Key scopes, after OpenAI's restricted keys: "all", "read_only", or per-resource none/read/write.
-// GET and HEAD need read; every other method needs write. Write implies read.
+// GET and HEAD of a route the API reads need read; every other request needs write. Write implies read.
 
 export type AccessLevel = 'none' | 'read' | 'write';
 export type PermissionsSpec = 'all' | 'read_only' | { restricted: Record<string, AccessLevel> };
@@ -48,9 +50,14 @@ export function resourceForPath(path: string): string {
   return RESOURCE_BY_SEGMENT[first] ?? first;
 }
 
-/** The access level a method needs. */
-export function levelForMethod(method: string): AccessLevel {
-  return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
+/**
+ * The access level a request needs (`path` canonical, relative to `/v1`): read for a GET or HEAD of a route the API
+ * reads, write for any other. A HEAD of `/responses/{id}/cancel`, served by POST alone, is the cancel to an upstream
+ * routing without regard to the method, as a PUT or PATCH is the POST: a read_only key's was forwarded (found by a
+ * review).
+ */
+export function levelForRequest(method: string, path: string): AccessLevel {
+  return (method === 'GET' || method === 'HEAD') && readsByGet(path) ? 'read' : 'write';
 }
 
 const RANK: Record<AccessLevel, number> = { none: 0, read: 1, write: 2 };

@@ -2,7 +2,7 @@ import { TollgateError } from '../../core/errors.js';
 import { formFields } from '../../core/form-fields.js';
 import { BODILESS_METHODS } from '../../core/api-routes.js';
 import { BATCH_ENDPOINTS, modelRunsOf, runDecidingParams } from '../../core/model-runs.js';
-import { type AccessLevel, isAllowed, isModelAllowed, levelForMethod, resourceForPath } from '../../core/permissions.js';
+import { type AccessLevel, isAllowed, isModelAllowed, levelForRequest, resourceForPath } from '../../core/permissions.js';
 import type { KeyRecord } from '../../core/verify.js';
 import { verifyPresentedKey } from '../shared/authenticate.js';
 import type { GatewayContext } from './gateway-context.js';
@@ -69,10 +69,10 @@ export function checkRequestScope(g: GatewayContext, request: GatewayRequest, re
   }
 }
 
-/** The key's scope must allow this method on this path's resource group (pass-through paths included). */
+/** The key's scope must allow this method on this `/v1` path's resource group (pass-through paths included). */
 export function checkScope(g: GatewayContext, record: KeyRecord, method: string, path: string): void {
   if (record.permissions === 'all') return;
-  requireScope(g, record, resourceForPath(path), levelForMethod(method));
+  requireScope(g, record, resourceForPath(path), levelForRequest(method, path.slice(3) || '/'));
 }
 
 /** Refuses (403, naming the missing scope as OpenAI does) a key not allowed `level` on `resource`. */
