@@ -41,7 +41,7 @@ describe('key scopes', () => {
       routes: { 'claude-*': 'ant' },
     });
     t = await startTestServer({ name: 'sqlite' }, { env: { TOLLGATE_CONFIG: file, OAI_KEY: 'sk-provider-oai', ANT_KEY: 'sk-ant-provider' } });
-    for (const id of ['resp_abc', 'batch_abc', 'ftjob-abc', 'rtc_abc', 'upload_abc', 'vs_abc', 'cksess_abc', 'thread_abc', 'msgbatch_abc']) {
+    for (const id of ['resp_abc', 'batch_abc', 'ftjob-abc', 'rtc_abc', 'upload_abc', 'vs_abc', 'cksess_abc', 'thread_abc', 'msgbatch_abc', 'ft:gpt-4o-mini:org::abc']) {
       const r = await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/upstream_objects`, { body: { id } });
       expect(r.status, r.text).toBe(200);
     }
@@ -238,6 +238,30 @@ describe('key scopes', () => {
         const r = await send(readOnly.value, 'OPTIONS', path);
         expect([r.status, r.json?.error?.code], r.text).toEqual([403, 'insufficient_permissions']);
         expect(r.forwarded).toEqual([]);
+      }
+    });
+  });
+
+  describe("fine-tuned checkpoints' permissions", () => {
+    const CKPT = '/v1/fine_tuning/checkpoints/ft:gpt-4o-mini:org::abc/permissions';
+
+    it('are never forwarded: they share a model with other organizations, an admin action on the provider account', async () => {
+      const all = await newKey();
+      const fineTuning = await newKey({ restricted: { fine_tuning: 'write' } });
+      const cases: Array<[string, string, string | undefined]> = [
+        ['GET', CKPT, undefined],
+        ['POST', CKPT, JSON.stringify({ project_ids: ['proj_other'] })],
+        ['DELETE', `${CKPT}/cp_abc`, undefined],
+        ['GET', '/v1/fine_tuning/checkpoints/ft:gpt-4o-mini:org::abc', undefined],
+        ['GET', '/v1/fine_tuning/checkpoints', undefined],
+      ];
+      // Whoever asks, the checkpoint the project's own: as /v1/projects/… is, before the key is looked at.
+      for (const key of [all, fineTuning, { value: 'sk-tg-not-a-key' }]) {
+        for (const [method, path, body] of cases) {
+          const r = await send(key.value, method, path, { contentType: body ? 'application/json' : undefined, body });
+          expect([r.status, r.json?.error?.code, r.json?.error?.message], `${method} ${path}: ${r.text}`).toEqual([404, 'unknown_url', `Invalid URL (${method} ${path})`]);
+          expect(r.forwarded).toEqual([]);
+        }
       }
     });
   });

@@ -166,6 +166,10 @@ describe('pass-through paths', () => {
     for (const path of ['/v1/organization', '/v1/organization/projects', '/v1/secret-scanning/reports', '/v1/projects/proj_1/roles']) {
       expect(refusal(() => load({ providers: [P()], pass_through_paths: [path] })), path).toMatch(/pass_through_paths\.0: \/v1\/[a-z-]+ is never forwarded/);
     }
+    for (const path of ['/v1/fine_tuning/checkpoints', '/v1/fine_tuning/checkpoints/ft:x/permissions']) {
+      expect(refusal(() => load({ providers: [P()], pass_through_paths: [path] })), path).toMatch(/pass_through_paths\.0: \/v1\/fine_tuning\/checkpoints is never forwarded/);
+    }
+    expect(load({ providers: [P()], pass_through_paths: ['/v1/fine_tuning/checkpointsx'] }).passThroughPaths).toEqual(['/v1/fine_tuning/checkpointsx']);
   });
 });
 

@@ -9,6 +9,7 @@ import { DEPLOYMENT_NAME } from '../core/upstream.js';
 import { findRepeatedMember } from '../core/repeated-members.js';
 import { ProviderHeaders } from './provider-headers.js';
 import { segmentProblem } from '../core/canonical-path.js';
+import { PROVIDER_ADMIN_PREFIXES } from '../core/api-routes.js';
 import { MAX_TIMER_MS } from '../core/timers.js';
 
 // tollgate.config.json / .yaml: providers, model routing and aliases, prices. Provider secrets are never in the
@@ -303,6 +304,9 @@ function passThroughProblem(paths: readonly string[]): FileProblem | null {
       if (problem) return { path: at, message: `a pass-through path is written as clients must send it: this one has ${problem}` };
     }
     if (NEVER_PASSED_THROUGH.has(segments[0])) return { path: at, message: `/v1/${segments[0]} is never forwarded (Tollgate's own routes, or the provider's account)` };
+    // The provider-admin routes of the data plane (a fine-tuned checkpoint's permissions): never forwarded either.
+    const admin = PROVIDER_ADMIN_PREFIXES.find((a) => path === `/v1${a}` || path.startsWith(`/v1${a}/`));
+    if (admin !== undefined) return { path: at, message: `/v1${admin} is never forwarded (the provider's account)` };
   }
   return null;
 }

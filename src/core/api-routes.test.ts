@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { API_FAMILIES, API_PATH_WORDS, API_ROUTES, matchApiRoute, READ_ROUTES } from './api-routes.js';
+import { API_FAMILIES, API_PATH_WORDS, API_ROUTES, matchApiRoute, PROVIDER_ADMIN_PREFIXES, PROVIDER_ADMIN_ROUTES, READ_ROUTES } from './api-routes.js';
 
 const SPEC = join(import.meta.dirname, '..', '..', '..', 'shared', 'openai-openapi', 'openapi.yaml');
 const hasSpec = (() => {
@@ -27,17 +27,24 @@ describe('API routes', () => {
       .map((p) => p.split('?')[0]);
     expect(paths.length).toBeGreaterThan(150);
     const dataPlane = [...new Set(paths.filter((p) => !p.startsWith('/organization') && !p.startsWith('/projects/')))].sort();
-    expect([...API_ROUTES].sort()).toEqual(dataPlane);
-    // The routes served by GET: a path's methods are the keys indented by four spaces below it.
+    expect([...API_ROUTES, ...PROVIDER_ADMIN_ROUTES].sort()).toEqual(dataPlane);
+    // The routes served by GET (a path's methods are the keys indented by four spaces below it), and those its text
+    // says need an admin API key.
     const reads = new Set<string>();
+    const admin = new Set<string>();
     let current: string | null = null;
     for (const l of lines.slice(start + 1, end)) {
       const path = /^ {2}['"]?(\/[^'":]*(?:\?[^'":]*)?)['"]?:\s*$/.exec(l)?.[1];
       if (path !== undefined) current = path.split('?')[0];
-      else if (current !== null && /^ {4}get:\s*$/.test(l) && !current.startsWith('/organization') && !current.startsWith('/projects/')) reads.add(current);
+      else if (current === null || current.startsWith('/organization') || current.startsWith('/projects/')) continue;
+      else if (/^ {4}get:\s*$/.test(l)) reads.add(current);
+      else if (/admin-api-keys|admin API key/i.test(l)) admin.add(current);
     }
     expect(reads.size).toBeGreaterThan(50);
-    expect([...READ_ROUTES].sort()).toEqual([...reads].sort());
+    expect([...READ_ROUTES].sort()).toEqual([...reads].filter((r) => !admin.has(r)).sort());
+    expect([...PROVIDER_ADMIN_ROUTES].sort()).toEqual([...admin].sort());
+    // Never forwarded below their static start: no route a key calls lies there.
+    for (const route of API_ROUTES) for (const prefix of PROVIDER_ADMIN_PREFIXES) expect(route === prefix || route.startsWith(`${prefix}/`), route).toBe(false);
     const words = new Set(paths.flatMap((p) => p.split('/').filter((s) => s && !s.startsWith('{'))));
     expect([...API_PATH_WORDS].sort()).toEqual([...words].sort());
   });

@@ -49,8 +49,6 @@ export const API_ROUTES: readonly string[] = [
   '/files/{file_id}/content',
   '/fine_tuning/alpha/graders/run',
   '/fine_tuning/alpha/graders/validate',
-  '/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions',
-  '/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions/{permission_id}',
   '/fine_tuning/jobs',
   '/fine_tuning/jobs/{fine_tuning_job_id}',
   '/fine_tuning/jobs/{fine_tuning_job_id}/cancel',
@@ -121,6 +119,22 @@ export const API_ROUTES: readonly string[] = [
 ];
 
 /**
+ * Routes outside `/organization` and `/projects` that OpenAI's spec says need an admin API key: a fine-tuned
+ * checkpoint's permissions share the model with other organizations, an action on the provider's account as the Admin
+ * API's are. Never forwarded, whatever the key (PROVIDER_ADMIN_PREFIXES), as `/v1/projects/…` is not.
+ */
+export const PROVIDER_ADMIN_ROUTES: readonly string[] = [
+  '/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions',
+  '/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions/{permission_id}',
+];
+
+/**
+ * The static start of each provider-admin route (`/fine_tuning/checkpoints`): it and every path below it are never
+ * forwarded, so no other path below it (`…/permissions/x/y`) reaches an upstream either.
+ */
+export const PROVIDER_ADMIN_PREFIXES: readonly string[] = [...new Set(PROVIDER_ADMIN_ROUTES.map((r) => r.slice(0, r.indexOf('/{'))))];
+
+/**
  * The routes above that the API serves by GET (openapi.yaml; api-routes.test.ts checks it). A GET or HEAD of any other
  * listed route is no read: an upstream routing without regard to the method runs it as the route's POST (a cancel, a
  * search, a model call), so a key's scope counts it as the write it stands for (core/permissions.ts levelForRequest).
@@ -155,7 +169,6 @@ export const READ_ROUTES: ReadonlySet<string> = new Set([
   '/files',
   '/files/{file_id}',
   '/files/{file_id}/content',
-  '/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions',
   '/fine_tuning/jobs',
   '/fine_tuning/jobs/{fine_tuning_job_id}',
   '/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints',

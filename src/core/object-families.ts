@@ -94,8 +94,6 @@ export const COLLECTIONS: Readonly<Record<string, Collection>> = {
   threads: { type: 'thread', create: own('thread'), deletable: true, adopts: true },
   'threads/runs': { type: 'thread', create: own('thread', 'thread_id'), adopts: true },
   'fine_tuning/jobs': { type: 'fine_tuning_job', create: own('fine_tuning_job'), list: { order: 'desc' }, adopts: true },
-  // Checkpoint permissions name a checkpoint (`ft:…:ckpt-step-…`), adopted from its job's checkpoint list.
-  'fine_tuning/checkpoints': { type: 'model' },
   containers: { type: 'container', create: own('container'), list: { order: 'desc' }, deletable: true },
   conversations: { type: 'conversation', create: own('conversation'), deletable: true, adopts: true },
   evals: { type: 'eval', create: own('eval'), list: { order: 'asc' }, deletable: true },

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { API_FAMILIES, answerFormat, isServedMethod, SERVED_METHODS } from '../../core/api-routes.js';
+import { API_FAMILIES, answerFormat, isServedMethod, PROVIDER_ADMIN_PREFIXES, SERVED_METHODS } from '../../core/api-routes.js';
 import { canonicalTarget, isV1Target } from '../../core/canonical-path.js';
 import { invalidUrl, TollgateError } from '../../core/errors.js';
 import type { GatewayContext } from './gateway-context.js';
@@ -34,12 +34,18 @@ function isControlPlanePath(path: string): boolean {
   return path === '/v1/organization' || path.startsWith('/v1/organization/') || path === '/v1/secret-scanning' || path.startsWith('/v1/secret-scanning/');
 }
 
+/** `/v1` and each provider-admin route's static start (`/v1/fine_tuning/checkpoints`). */
+const PROVIDER_ADMIN = PROVIDER_ADMIN_PREFIXES.map((p) => `/v1${p}`);
+
 /**
- * Paths that are never forwarded nor served: the bare `/v1`, and OpenAI's Admin API outside `/organization`
- * (`/v1/projects/{id}/roles`, …), which would act on the provider's account with the provider's key.
+ * Paths that are never forwarded nor served: the bare `/v1`, OpenAI's Admin API outside `/organization`
+ * (`/v1/projects/{id}/roles`, …), and the other routes its spec says need an admin key (a fine-tuned checkpoint's
+ * permissions, which share the model with other organizations: core/api-routes.ts PROVIDER_ADMIN_ROUTES), which would
+ * act on the provider's account with the provider's key.
  */
 function isNeverForwarded(path: string): boolean {
-  return path === '/v1' || path === '/v1/projects' || path.startsWith('/v1/projects/');
+  if (path === '/v1' || path === '/v1/projects' || path.startsWith('/v1/projects/')) return true;
+  return PROVIDER_ADMIN.some((p) => path === p || (path.startsWith(p) && path[p.length] === '/'));
 }
 
 /**
