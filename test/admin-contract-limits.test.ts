@@ -1,9 +1,11 @@
+import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RATE_LIMIT_UNLIMITED } from '../src/core/project-rate-limits.js';
 import { describeEachDatabase } from './harness/backends.js';
+import { listenOnLoopback } from './harness/provider-config.js';
 import { componentSchema, contractProblems, operation, operationPath, requestSchema, specAvailable, specOperations } from './harness/openapi-contract.js';
 import { type ApiResult, startTestServer, type TestServer } from './harness/server.js';
 
@@ -38,9 +40,9 @@ const SERVED = [
 /** The models the providers of this suite's config declare, and its alias: what the rate limit list names. */
 const MODELS = ['fast', 'gpt-4o', 'gpt-4o-mini', 'meta/llama-3.1', 'o3'];
 
-function configFile(): string {
+function configFile(baseUrl: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'tollgate-contract-limits-')), 'tollgate.config.json');
-  const providers = [{ name: 'up', base_url: 'http://127.0.0.1:9', auth: 'none', models: ['gpt-4o', 'gpt-4o-mini', 'o3', 'meta/llama-3.1'] }];
+  const providers = [{ name: 'up', base_url: baseUrl, auth: 'none', models: ['gpt-4o', 'gpt-4o-mini', 'o3', 'meta/llama-3.1'] }];
   writeFileSync(file, JSON.stringify({ providers, aliases: { fast: 'gpt-4o-mini' } }));
   return file;
 }
@@ -92,11 +94,21 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract
 
   describeEachDatabase('served operations', (backend) => {
     let t: TestServer;
+    // An upstream that answers every call 500: it was reached, so a request it answered is counted by the limits (one
+    // that reaches no upstream at all is not: metering.md).
+    const failing = createServer((req, res) => {
+      req.resume();
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'down', type: 'server_error', param: null, code: null } }));
+    });
     const seen = new Map<string, Set<number>>();
     beforeAll(async () => {
-      t = await startTestServer(backend, { env: { TOLLGATE_CONFIG: configFile() } });
+      t = await startTestServer(backend, { env: { TOLLGATE_CONFIG: configFile(await listenOnLoopback(failing)) } });
     });
-    afterAll(async () => t?.close());
+    afterAll(async () => {
+      await t?.close();
+      failing.close();
+    });
 
     async function call(method: string, path: string, body?: unknown): Promise<ApiResult> {
       const res = await t.api(method, path, { body });
@@ -216,7 +228,7 @@ describe.runIf(specAvailable() || process.env.CI === 'true')('Admin API contract
             headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
             body: JSON.stringify({ model: 'o3', messages: [{ role: 'user', content: 'hi' }] }),
           });
-        const first = await send(); // admitted; the upstream of this suite is not there
+        const first = await send(); // admitted; the upstream of this suite answers 500
         expect(first.status).not.toBe(429);
         expect(first.status).toBeGreaterThanOrEqual(500);
         const second = await send();
