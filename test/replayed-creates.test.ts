@@ -51,3 +51,42 @@ describeEachDatabase('a create answered with another project’s object', (backe
     expect((await call(a, 'GET', '/conversations/conv_same/items')).status).toBe(200);
   });
 });
+
+// Found by a review of the change that gives back the quota place of requests that never reached a provider: the 409
+// above is answered after the provider ran the request, but was taken for a refusal made before sending, so a key
+// with a request quota of 1 a day had every such call run upstream (4 of 4), each recorded as refused and free.
+describeEachDatabase('a create refused after the provider answered it', (backend) => {
+  let t: TestServer;
+  let up: Server;
+  let posts = 0;
+
+  beforeAll(async () => {
+    up = createServer(async (req, res) => {
+      for await (const _ of req);
+      if (req.method === 'POST') posts++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ id: 'resp_same', object: 'response', created_at: 1, status: 'completed', model: 'gpt-4o-mini', output: [], usage: { input_tokens: 1000, output_tokens: 1000, total_tokens: 2000 } }),
+      );
+    });
+    const url = `${await listenOnLoopback(up)}/v1`;
+    const file = gatewayConfigFile({ providers: [{ name: 'oai', base_url: url, api_key_env: 'UP_KEY' }] });
+    t = await startTestServer(backend, { env: { TOLLGATE_CONFIG: file, UP_KEY: 'sk-up-0000' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+    up?.close();
+  });
+
+  it('keeps its quota place: the provider had it', async () => {
+    const a = (await t.api('POST', `${ORG}/projects/${t.defaultProjectId}/api_keys`, { body: { name: 'a' } })).body.value as string;
+    expect((await t.api('POST', '/v1/responses', { key: a, body: { model: 'gpt-4o-mini', input: 'hi' } })).status).toBe(200);
+    const other = (await t.api('POST', `${ORG}/projects`, { body: { name: 'B' } })).body.id as string;
+    const b = (await t.api('POST', `${ORG}/projects/${other}/api_keys`, { body: { name: 'b', request_quota: { max_requests: 1, interval: 'day' } } })).body.value as string;
+    posts = 0;
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await t.api('POST', '/v1/responses', { key: b, body: { model: 'gpt-4o-mini', input: 'hi' } })).status);
+    expect(statuses).toEqual([409, 429, 429, 429]);
+    expect(posts).toBe(1);
+  });
+});

@@ -146,6 +146,8 @@ export class TollgateError extends Error {
   headers: Record<string, string> = {};
   /** A refusal by a limit: where the request stood, for the header names of the client's API (core/limit-state.ts). */
   limitState?: LimitState;
+  /** Answered after its request was sent upstream (answeredAfterSending): the provider had it. */
+  afterSending?: true;
 
   constructor(code: ErrorCode, message?: string, param: string | null = null) {
     const entry: CatalogueEntry = ERROR_CATALOGUE[code];
@@ -169,6 +171,7 @@ export const SHOULD_RETRY_HEADER = 'x-should-retry';
 export function answeredAfterSending(err: unknown): TollgateError {
   const te = err instanceof TollgateError ? err : Object.assign(new TollgateError('internal_error'), { cause: err });
   te.headers[SHOULD_RETRY_HEADER] = 'false';
+  te.afterSending = true;
   return te;
 }
 

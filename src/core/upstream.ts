@@ -175,10 +175,12 @@ export const DEPLOYMENT_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,64}$/;
 
 /**
  * Whether a failed exchange reached the provider: a TollgateError was refused before sending (below 500: an object
- * the request may not name) or after an answer (500 and up: objects that could not be recorded); any other failure as
+ * the request may not name) or after an answer (500 and up: objects that could not be recorded; any status when it
+ * was marked answered after sending, as a 409 for a created object another project owns: found by a review, that
+ * request was given back its quota place, RPM and RPD though the provider ran it); any other failure as
  * asUpstreamFailure reads it.
  */
 export function reachedProvider(err: unknown, provider: string): boolean {
-  if (err instanceof TollgateError) return err.status >= 500;
+  if (err instanceof TollgateError) return err.status >= 500 || err.afterSending === true;
   return asUpstreamFailure(err, provider).reached;
 }
