@@ -211,10 +211,11 @@ const OWNER_CACHE_SIZE = 100_000;
 
 /**
  * Stops the data plane: the retention; the upstream requests read on after their client left, given up to `graceMs`
- * to finish and be billed, then aborted; every request under way given until `settleMs` past the grace to be metered
- * (those whose connections the shutdown cut end then: their metering awaits their relay's end, and the tokenizer);
- * the sends still under way then aborted, so that their requests end (unbilled) and give back their reservations;
- * flush usage (or spill it to disk), close upstream pools, let the settles land, and close the limit store.
+ * to finish and be billed, then aborted (a model call read on past its deadline is billed its bound then); every
+ * request under way given until `settleMs` past the grace to be metered (those whose connections the shutdown cut end
+ * then: their metering awaits their relay's end, and the tokenizer); the sends still under way then aborted, so that
+ * their requests end (unbilled) and give back their reservations; flush usage (or spill it to disk), close upstream
+ * pools, let the settles land, and close the limit store.
  */
 export async function closeGateway(
   g: GatewayContext & { limitStore?: LimitStore; retention?: UsageRetention },
@@ -225,7 +226,9 @@ export async function closeGateway(
   const settleEnds = performance.now() + graceMs + settleMs;
   await g.retention?.stop();
   const abandoned = (await g.detached?.drain(graceMs)) ?? 0;
-  if (abandoned > 0) g.log?.warn({ abandoned }, 'shutting down: answers still awaited after their client left were abandoned, unbilled');
+  if (abandoned > 0) {
+    g.log?.warn({ abandoned }, 'shutting down: answers still awaited after their client left were abandoned: billed nothing, or a model call read on past its total_ms its bound');
+  }
   // Stopped before they were metered, the recorder took their events after its last flush: a stream cut at the end
   // of the grace, answered 200, went unbilled (found by a durability review).
   const unmetered = (await g.live?.settled(Math.max(0, settleEnds - performance.now()))) ?? 0;

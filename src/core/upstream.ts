@@ -1,5 +1,6 @@
 import { TollgateError } from './errors.js';
 import type { RateLimitVerdict } from './rate-limit.js';
+import { MAX_TIMER_MS } from './timers.js';
 
 /** A request as the gateway forwards it. `path` is relative to the provider's base URL (e.g. `/chat/completions`). */
 export interface UpstreamRequest {
@@ -35,6 +36,26 @@ export interface UpstreamRequest {
    * is tried. An upstream that does not hold it refuses the request (404), one that disabled it answers 503.
    */
   credential?: string;
+  /**
+   * Set for a model call the gateway reads on past its deadline for its usage (http/gateway/deadline-read-on.ts): the
+   * upstream's own timeouts that would end it first (a late first byte's, when `onLate`; a body's silence) are put at
+   * the read-on's end (readOnEndMs), so that the gateway's deadlines decide.
+   */
+  readsOn?: boolean;
+}
+
+/**
+ * How long past its deadline (its provider's `total_ms`) a model call the gateway cut there is read on for its usage:
+ * `total_ms` again. The provider's own measure of how long its calls run, so that a hard cap's reservation held
+ * meanwhile is held in proportion (a fixed half hour would hold a 30 s provider's for sixty times its deadline).
+ */
+export function readOnMs(totalMs: number): number {
+  return totalMs;
+}
+
+/** The longest a call read on past its deadline runs from its sending: its deadline and its read-on, within Node's longest timer. */
+export function readOnEndMs(totalMs: number): number {
+  return Math.min(MAX_TIMER_MS, totalMs + readOnMs(totalMs));
 }
 
 /** Takes one chunk of a piped body; returns false to pause the upstream until the pipe's `resume`. */

@@ -8,7 +8,7 @@ import { formFields } from '../core/form-fields.js';
 import { CredentialPool, coolDownMs, DEFAULT_REFUSAL_COOL_DOWN_MS, provesCredentialInvalid, refusalScope, refusesCredential, refusesForProject } from '../core/credential-pool.js';
 import { providerErrorText } from '../core/provider-error.js';
 import { judgeRateLimit } from '../core/rate-limit.js';
-import { type AttemptResult, asUpstreamFailure, CONNECT_ERRORS, type CredentialStats, DEPLOYMENT_NAME, isRetryableStatus, type Upstream, type UpstreamFormat, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
+import { type AttemptResult, asUpstreamFailure, CONNECT_ERRORS, type CredentialStats, DEPLOYMENT_NAME, isRetryableStatus, readOnEndMs, type Upstream, type UpstreamFormat, UpstreamFailure, type UpstreamRequest, type UpstreamResponse } from '../core/upstream.js';
 
 /** A provider refused one of its credentials (a 401 about the key): it is disabled until the next start. */
 export interface CredentialFailure {
@@ -166,20 +166,23 @@ export class HttpUpstream implements Upstream {
   }
 
   send(req: UpstreamRequest): Promise<UpstreamResponse> {
+    // A model call the gateway may read on past its deadline: the pool's idle-body timeout (total_ms) is put at the
+    // read-on's end, and so is a late answer's first byte below (core/upstream.ts readsOn).
+    const readOnEnd = req.readsOn === true ? readOnEndMs(this.cfg.timeouts.totalMs) : undefined;
     const onLate = req.onLate;
-    if (!onLate) return this.sendWithin(req, undefined);
+    if (!onLate) return this.sendWithin(req, undefined, readOnEnd);
     // Waited for past the first-byte timeout, up to the request's deadline (its signal; total_ms backs it here): the
     // caller is told when the first byte is late, instead of the request being aborted (core/upstream.ts, onLate).
     const timer = setTimeout(onLate, this.cfg.timeouts.firstByteMs);
     timer.unref();
-    const sent = this.sendWithin(req, this.cfg.timeouts.totalMs);
+    const sent = this.sendWithin(req, readOnEnd ?? this.cfg.timeouts.totalMs, readOnEnd);
     const stop = () => clearTimeout(timer);
     sent.then(stop, stop);
     return sent;
   }
 
-  /** send, with `headersTimeout` for this request in place of the pool's first-byte timeout when given. */
-  private sendWithin(req: UpstreamRequest, headersTimeout: number | undefined): Promise<UpstreamResponse> {
+  /** send, with `headersTimeout` and `bodyTimeout` for this request in place of the pool's when given. */
+  private sendWithin(req: UpstreamRequest, headersTimeout: number | undefined, bodyTimeout: number | undefined): Promise<UpstreamResponse> {
     if (req.credential !== undefined) {
       const refused = this.pinRefusal(req.credential);
       if (refused) return Promise.reject(refused);
@@ -248,12 +251,14 @@ export class HttpUpstream implements Upstream {
       const scope = refusalScope(req.method, matchApiRoute(req.path)?.template ?? req.path.slice(0, 256), req.model);
       const base: Dispatcher.DispatchOptions = { method: req.method as 'GET', path: this.basePath + path + search, headers, body: body ?? undefined };
       if (headersTimeout !== undefined) base.headersTimeout = headersTimeout;
+      if (bodyTimeout !== undefined) base.bodyTimeout = bodyTimeout;
       return this.tracked(this.sendPooled(this.credentialPool, base, project, req.signal, scope, req.model ?? null, req.abandoned, req.credential));
     }
     for (const name in this.authHeaders) headers[name] = this.authHeaders[name];
     if (project) headers['openai-project'] = project;
     const options: Dispatcher.DispatchOptions = { method: req.method as 'GET', path: this.basePath + path + search, headers, body: body ?? undefined };
     if (headersTimeout !== undefined) options.headersTimeout = headersTimeout;
+    if (bodyTimeout !== undefined) options.bodyTimeout = bodyTimeout;
     const attempts = req.method === 'GET' || req.method === 'HEAD' ? 1 + this.cfg.retries : 1;
     // One attempt (every non-idempotent call, and the default): the exchange's own promise, no retry loop around it.
     const sole = this.credential;

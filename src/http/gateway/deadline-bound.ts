@@ -8,12 +8,14 @@ import { asksForAudioOutput, countFallbackTokens, type ShowsAllOutput, wouldRead
 // A model call the gateway itself cuts at its provider's `total_ms`, once sent, goes on at the provider, which bills
 // the generation as it bills one whose client hung up: an o3 answer past its deadline (90,000 tokens, 89,990 of them
 // reasoning) was billed nothing whole and $0.000042 streamed, and its hard cap's reservation released (found by a
-// review). Its usage never comes, so it is billed a bound: what a hard cap reserves for it.
+// review). It is read on for its usage (deadline-read-on.ts); when the read-on ends without it, it is billed a bound:
+// what a hard cap reserves for it.
 
 /**
- * Whether a model call cut at its deadline is billed deadlineBound: a whole answer always (billed whoever waits for it),
- * a stream when a hang-up would have read it on (wouldReadOn, or its generation over with only its usage to come); a
- * stream a hang-up would cut is billed what it delivered, as then.
+ * Whether a model call cut at its deadline is read on past it (deadline-read-on.ts), and billed deadlineBound when that
+ * read-on ends without its usage: a whole answer always (billed whoever waits for it), a stream when a hang-up would
+ * have read it on (wouldReadOn, or its generation over with only its usage to come); a stream a hang-up would cut is
+ * cut, and billed what it delivered, as then.
  */
 export function billsBoundAtDeadline(
   stream: boolean,

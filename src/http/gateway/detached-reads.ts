@@ -2,10 +2,11 @@ import type { AbortHandle } from '../../core/abort-handle.js';
 
 /**
  * Upstream requests still read after their client stopped waiting (a hang-up on a whole answer, an answer later than
- * its first-byte timeout: watchHangUp, late-answer.ts), so that they are billed. Nothing holds them but this: at a
- * shutdown the HTTP server has nothing left to drain, and an upstream pool's close would wait for them up to their
- * deadline (`total_ms`, 10 minutes by default). So a shutdown gives them its grace to finish and be billed, then aborts
- * them (billed nothing, as a hang-up whose upstream fails), before the usage is flushed.
+ * its first-byte timeout, a model call past its deadline: watchHangUp, late-answer.ts, deadline-read-on.ts), so that
+ * they are billed. Nothing holds them but this: at a shutdown the HTTP server has nothing left to drain, and an upstream
+ * pool's close would wait for them up to their deadline (`total_ms`, 10 minutes by default, and as long again read on). So a shutdown gives them its grace to finish and be billed, then aborts
+ * them (billed nothing, as a hang-up whose upstream fails; a model call read on past its deadline is billed its bound:
+ * deadline-read-on.ts), before the usage is flushed.
  */
 export class DetachedReads {
   private readonly pending = new Set<AbortHandle>();

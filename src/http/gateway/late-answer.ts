@@ -17,6 +17,11 @@ export interface LateAnswer {
   readonly answered: boolean;
   /** UpstreamRequest.onLate. */
   readonly onLate: () => void;
+  /**
+   * Answers the client 504 at the request's deadline (its provider's `total_ms`), unless it was answered or gone
+   * already; the call is read on past it (deadline-read-on.ts), read and billed from then on as one whose client left.
+   */
+  readonly answerAtDeadline: (message: string) => void;
 }
 
 const NO_LOG = { error() {} };
@@ -39,8 +44,19 @@ export function lateAnswer(g: GatewayContext, res: ServerResponse, info: Request
         ? "For a long generation, send it with stream: true (its answer begins as it is generated), or ask an operator to raise the provider's first_byte_ms."
         : "Ask an operator to raise the provider's first_byte_ms for such requests.";
       const message = `The upstream provider '${info.provider ?? 'upstream'}' did not begin its answer within its first_byte_ms; the request goes on there and is billed by its usage when it ends, so sending it again would run it again. ${instead}`;
-      sendError(res, answeredAfterSending(new TollgateError('upstream_timeout', message)), g.log ?? NO_LOG, info.requestId, info.format);
+      answerTimedOut(g, res, info, message);
+    },
+    answerAtDeadline: (message: string) => {
+      if (late.answered || res.headersSent || res.destroyed || isClientGone()) return;
+      late.answered = true;
+      g.detached?.add(request);
+      answerTimedOut(g, res, info, message);
     },
   };
   return late;
+}
+
+/** Answers 504 `upstream_timeout` (`message`) while the upstream request goes on: not to be retried (x-should-retry: false). */
+export function answerTimedOut(g: GatewayContext, res: ServerResponse, info: RequestInfo, message: string): void {
+  sendError(res, answeredAfterSending(new TollgateError('upstream_timeout', message)), g.log ?? NO_LOG, info.requestId, info.format);
 }

@@ -17,8 +17,9 @@ import { ANSWER_END_BYTES, answerEndMeasured, measureStream, meteredAnswer, mete
 import { checkDelegatedScope, checkModel, countRefusal } from './authorize.js';
 import { otherSpelling, otherSpellingRefused, type SpellingIndex, spellingIndex } from '../../core/model-spelling.js';
 import { cutIfStalled } from './client-stall.js';
-import { lateAnswer } from './late-answer.js';
-import { AbortHandle, Deadlines, watchHangUp } from './deadlines.js';
+import { answerTimedOut, lateAnswer } from './late-answer.js';
+import { AbortHandle, watchHangUp } from './deadlines.js';
+import { CallDeadline, cutAtDeadlineMessage } from './deadline-read-on.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { Admission } from '../../core/request-guard.js';
@@ -39,8 +40,6 @@ import type { TokenCounts } from '../../core/pricing.js';
 import { anthropicErrorBodyOf } from '../../core/translate/error-bodies.js';
 import { isPending } from '../../core/maybe-promise.js';
 import { type FallbackPlan, fallsBackOn, mayFallBack, takeFallback } from './fallback.js';
-
-const DEADLINES = new Deadlines();
 
 /** Streamed endpoints that only report usage when asked with stream_options.include_usage. */
 const ASK_FOR_USAGE = new Set(['/chat/completions', '/completions']);
@@ -278,26 +277,36 @@ async function forward(
   // A whole answer billed whoever waits for it is waited for past a late first byte, its client answered 504 then
   // (late-answer.ts); from then on it is read and billed as one whose client left.
   const late = !stream && (isModelCall || meterIfReported || readWhole) ? lateAnswer(g, res, info, hungUp, controller) : null;
-  /** Why the client no longer waits for the answer, if it does not: it hung up, or it was answered at the first byte's timeout. */
-  const left = (): 'client_aborted' | 'timeout' | null => (late?.answered ? 'timeout' : hungUp() ? 'client_aborted' : null);
   const clientGone = late ? () => late.answered || hungUp() : hungUp;
-  /** Whether nobody waits for the answer any more, or its deadline passed: no fallback is sent then. */
-  const stopped = () => controller.aborted || clientGone();
   const total = upstream.totalTimeoutMs;
-  let timedOut = false;
-  const cancelTotal = DEADLINES.add(total, () => {
-    timedOut = true;
-    controller.abort();
+  // At its deadline a model call whose usage the provider bills is read on, its client let go (deadline-read-on.ts).
+  const deadline = new CallDeadline(total, controller, g.detached, {
+    readsOn: () => {
+      if (!billsBoundAtDeadline(stream, generation, body, info.model, info.plan, showsAllOutputOf(g.config.providers, info.provider))) return false;
+      // A stream's relay reads on unwritten once its generation counts as over (stream-relay.ts).
+      if (generation !== null) generation.finished = true;
+      return true;
+    },
+    clientGone,
+    answer: () => {
+      const message = cutAtDeadlineMessage(upstream.name, total);
+      if (late) late.answerAtDeadline(message);
+      else answerTimedOut(g, res, info, message);
+    },
   });
-  // Undici's own timeouts at the deadline (a body silent for total_ms, a late answer's headers) may fire before the
-  // deadlines' tick (every 250 ms): a failure from then on is the deadline's all the same.
-  const deadlineAt = performance.now() + total;
-  const pastDeadline = () => timedOut || performance.now() >= deadlineAt;
+  const pastDeadline = () => deadline.pastDeadline();
+  /**
+   * Why the client no longer waits for the answer, if it does not: it was answered at the first byte's timeout, or let
+   * go at the deadline (answered 504, or its stream ended), or it hung up.
+   */
+  const left = (): 'client_aborted' | 'timeout' | null => (late?.answered || deadline.letGo ? 'timeout' : hungUp() ? 'client_aborted' : null);
+  /** Whether nobody waits for the answer any more, or its deadline passed: no other credential or fallback is tried then. */
+  const abandoned = () => clientGone() || deadline.readingOn;
+  const stopped = () => controller.aborted || abandoned();
+  /** Whether the client was answered already (a 504 at the first byte's timeout, or at the deadline). */
+  const answered = () => late?.answered === true || deadline.cut === 'answered';
   // Called once the request has ended, and been metered.
-  const cancelDeadline = () => {
-    cancelTotal();
-    g.detached?.done(controller);
-  };
+  const cancelDeadline = () => deadline.done();
   /**
    * The bound a model call the deadline cut is billed (deadline-bound.ts), or null: not cut by it, not sent (`err`, what
    * ended it, says so), or a stream a hang-up would cut, billed what it delivered.
@@ -316,7 +325,20 @@ async function forward(
       // Forwarded with the client's Content-Type, or none: never one the client did not send.
       const headers = upstreamRequestHeaders(request.headers, info.record.projectId);
       const payload = payloadOf(request.rawBody, body, info.model, injectUsage, streamOptions);
-      up = await upstream.send({ method: request.method, path: endpoint, search: request.search, headers, body: payload, project: info.record.projectId, client: info.record.id, model: info.model, signal: controller, onLate: late?.onLate, abandoned: clientGone });
+      up = await upstream.send({
+        method: request.method,
+        path: endpoint,
+        search: request.search,
+        headers,
+        body: payload,
+        project: info.record.projectId,
+        client: info.record.id,
+        model: info.model,
+        signal: controller,
+        onLate: late?.onLate,
+        abandoned,
+        readsOn: isModelCall,
+      });
       reached = true;
       // No fallback for a client that left: nobody waits for its answer (asked again after each wait, takeFallback).
       if (fallback === null || !mayFallBack(up) || stopped() || !(await fallsBackOn(up, payload, info.model))) break;
@@ -331,7 +353,7 @@ async function forward(
       const bound = await boundAtDeadline(err);
       cancelDeadline();
       const refusal = failed(g, info, admission, err, { upstream, timedOut: pastDeadline(), left: left(), stream, total, bound, reached });
-      if (late?.answered) return;
+      if (answered()) return;
       throw refusal;
     }
     const turn = await takeFallback(g, fallback, info, admission, stopped, up);
@@ -357,6 +379,8 @@ async function forward(
         stallMs: g.clientStallTimeoutMs,
         format: info.format,
         generation: generation ?? undefined,
+        deadline,
+        cutMessage: cutAtDeadlineMessage(upstream.name, total),
       });
       // Cut at its deadline before its usage: billed no less than the bound, when a hang-up would have read it on.
       const bound = isModelCall && !result.complete && !result.final ? await boundAtDeadline(null) : null;
@@ -366,10 +390,12 @@ async function forward(
           ? { billable: true, tokens: result.tokens }
           : measureStream(g, info, result.tokens, result.complete, result.serviceTier);
       const measured = isPending(m) ? await m : m;
-      // A client that left before its stream ended is recorded so, even when the stream was read to its end for its usage.
-      const outcome: Outcome['outcome'] = clientGone() ? 'client_aborted' : result.complete ? 'ok' : pastDeadline() ? 'timeout' : 'stream_interrupted';
+      // A client that left before its stream ended (or was let go at its deadline) is recorded so, even when the stream
+      // was read to its end for its usage.
+      const outcome: Outcome['outcome'] = left() ?? (result.complete ? 'ok' : pastDeadline() ? 'timeout' : 'stream_interrupted');
       meterAndSettle(g, info, admission, {
-        status: up.statusCode,
+        // What the client was answered: one let go before its stream began got a 504.
+        status: deadline.cut === 'answered' ? 504 : up.statusCode,
         outcome,
         ...measured,
         upstreamMs,
@@ -406,7 +432,7 @@ async function forward(
       const whole = quotes
         ? await relayClearedText(res, up, headers, clientGone, g.clientStallTimeoutMs, (text) => withoutProviderKeys(text, secrets), watch)
         : await relayPassThrough(res, up, headers, clientGone, g.clientStallTimeoutMs, tail, watch);
-      const outcome: Outcome['outcome'] = whole ? 'ok' : clientGone() ? 'client_aborted' : timedOut ? 'timeout' : 'upstream_error';
+      const outcome: Outcome['outcome'] = whole ? 'ok' : clientGone() ? 'client_aborted' : deadline.timedOut ? 'timeout' : 'upstream_error';
       // Speech (audio), a transcription as plain text, answers broken off, or without usage at their end: billed by
       // their plan (answer-metering.ts: images at the estimate of what was asked, as for any answer not read).
       const m = whole && tail ? answerEndMeasured(g, info, tail.first, tail.last()) : measureStream(g, info, null, whole);
@@ -418,7 +444,7 @@ async function forward(
   } catch (err) {
     // Metered already; a client answered at the first byte's timeout is not answered again. Any other is answered
     // not to be retried: the provider has had the request (answeredAfterSending).
-    if (!late?.answered) throw answeredAfterSending(err);
+    if (!answered()) throw answeredAfterSending(err);
     if (!(err instanceof TollgateError)) g.log?.error({ err, [REQUEST_ID_LOG_KEY]: info.requestId }, 'reading a late answer failed');
   } finally {
     cancelDeadline();
@@ -447,9 +473,9 @@ function payloadOf(
 /**
  * Meters a request no upstream answered, and returns what its client is answered (502/503/504), unless it was gone
  * (`left`: it hung up, or was answered at the first byte's timeout, and is recorded so). Billed nothing, as a hang-up
- * whose upstream then fails; but a model call the gateway cut at its deadline once sent is billed `bound`
- * (deadline-bound.ts): the provider goes on with it. Not to be retried unless nothing reached the provider (a connection refused, the breaker
- * open): one that did may have run (answeredAfterSending). A TollgateError is answered as its thrower made it (an
+ * whose upstream then fails; but a model call read on past its deadline once sent (deadline-read-on.ts) is billed
+ * `bound` (deadline-bound.ts): the provider went on with it. Not to be retried unless nothing reached the provider (a
+ * connection refused, the breaker open): one that did may have run (answeredAfterSending). A TollgateError is answered as its thrower made it (an
  * object refused before sending, one made upstream that could not be recorded: ownership.ts).
  */
 function failed(

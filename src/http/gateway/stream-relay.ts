@@ -9,6 +9,7 @@ import { answerFinished, answerOutput, type ErrorEventRewrite, inspectEvents, la
 import { anthropicErrorBodyOf } from '../../core/translate/error-bodies.js';
 import type { UpstreamResponse } from '../../core/upstream.js';
 import { cutIfStalled } from './client-stall.js';
+import type { CallDeadline } from './deadline-read-on.js';
 import { clientResponseHeaders } from './forward-headers.js';
 
 export interface StreamResult {
@@ -112,6 +113,12 @@ export async function relayStream(
      * up leaves the stream read to its end for its usage (watchHangUp), which this relay goes on reading unwritten.
      */
     generation?: { finished: boolean };
+    /**
+     * The request's deadline: when it passes with the call read on (deadline-read-on.ts), the client's stream is ended
+     * there with a cut-off event (`cutMessage`), and the rest read unwritten for its usage.
+     */
+    deadline?: Pick<CallDeadline, 'relaying'>;
+    cutMessage?: string;
   },
 ): Promise<StreamResult> {
   const shape = streamShapeFor(o.endpoint);
@@ -123,7 +130,6 @@ export async function relayStream(
   if (typeof type !== 'string' || !type.startsWith('text/event-stream')) headers['content-type'] = 'text/event-stream; charset=utf-8';
   headers['cache-control'] = 'no-cache';
   headers['x-accel-buffering'] = 'no';
-  raw.writeHead(res.statusCode, headers);
   const framer = new SseFramer();
   let tokens: TokenCounts | null = null;
   let provisional = false;
@@ -155,6 +161,23 @@ export async function relayStream(
     draining = false;
     piped.resume();
   };
+  /** Whether the client's stream was ended at the request's deadline (or answered 504 before it began): nothing more is written. */
+  let ended = false;
+  o.deadline?.relaying(() => {
+    // Its end already seen (only its last write to come) and its client there: it ends as it would have.
+    if (complete && !raw.destroyed) return;
+    ended = true;
+    if (!raw.headersSent || raw.writableEnded || raw.destroyed) return;
+    if (draining) {
+      raw.off('drain', onDrain);
+      onDrain();
+    }
+    if (last !== null) raw.write(last);
+    last = null;
+    raw.end(cutOffEvent(o.format, o.endpoint, lastEvents, o.requestId, o.cutMessage));
+    if (!raw.writableFinished) cutIfStalled(raw, o.stallMs);
+  });
+  if (!ended) raw.writeHead(res.statusCode, headers);
   /** Writes to the client; a full socket pauses the upstream until it drains (or the client is cut as stalled). */
   const send = (out: Buffer | string): void => {
     if (raw.write(out) || draining) return;
@@ -176,9 +199,10 @@ export async function relayStream(
     lastEvents = events;
     const generation = o.generation;
     if (generation && !generation.finished && answerFinished(events, shape)) generation.finished = true;
-    // A client gone: nothing more is written; the rest is read only for its usage (a stream whose generation was over).
-    const gone = raw.destroyed || o.isClientGone();
-    if (gone && !generation?.finished) return;
+    // A client gone: nothing more is written; the rest is read only for its usage (a stream whose generation was over,
+    // or one read on past its deadline).
+    const gone = ended || raw.destroyed || o.isClientGone();
+    if (gone && !ended && !generation?.finished) return;
     // Events after the end marker (an image stream of several images is complete at its first): what was held goes now.
     if (last !== null && !gone) {
       const held = last;
@@ -266,8 +290,10 @@ export async function relayStream(
   const text = counted === null ? '' : keptText + counted.text;
   const audioBytes = counted === null ? 0 : keptAudio + counted.audioBytes;
   // A client that went away gets its socket destroyed: ending a response to a half-closed socket would leave the
-  // connection open and hold up graceful shutdown.
-  if (o.isClientGone()) raw.destroy();
+  // connection open and hold up graceful shutdown. One ended at its deadline was ended whole.
+  if (ended) {
+    // nothing more to write
+  } else if (o.isClientGone()) raw.destroy();
   else if (!raw.destroyed) {
     // A stream the provider ended with its own error event is broken off too (billed as such), but its client was
     // told so by that event: a second error after it would be one too many (found by an outside review).

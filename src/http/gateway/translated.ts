@@ -21,9 +21,10 @@ import { type FallbackPlan, fallsBackOn, mayFallBack, takeFallback } from './fal
 import { asUpstreamFailure, failureAnswer, reachedProvider, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
 import { cutIfStalled } from './client-stall.js';
-import { lateAnswer } from './late-answer.js';
+import { answerTimedOut, lateAnswer } from './late-answer.js';
 import { admissionHeaders } from './limit-headers.js';
-import { AbortHandle, Deadlines, watchHangUp } from './deadlines.js';
+import { AbortHandle, watchHangUp } from './deadlines.js';
+import { CallDeadline, cutAtDeadlineMessage } from './deadline-read-on.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { Admission } from '../../core/request-guard.js';
@@ -41,8 +42,6 @@ import { billsBoundAtDeadline, deadlineBound, largerCounts } from './deadline-bo
 // The request is translated before it is admitted (a field that cannot be translated is a 400 that costs no quota),
 // the answer, stream or error on the way back. Requests whose formats agree never come here: they take the
 // byte-for-byte path of proxy.ts.
-
-const DEADLINES = new Deadlines();
 
 /** max_tokens sent to Anthropic for a chat request that sets none, when the model's largest answer is unknown. */
 export const UNKNOWN_MODEL_MAX_TOKENS = 4096;
@@ -123,26 +122,36 @@ export async function forwardTranslated(
   const hungUp = watchHangUp(res, controller, t.stream ? (cut: boolean) => readOnAfterHangUp(generation, t.body, info.model, info.plan, cut, showsAllOutputOf(g.config.providers, info.provider)) : true, g.detached);
   // A whole answer is waited for past a late first byte, its client answered 504 then (late-answer.ts, as in proxy.ts).
   const late = t.stream ? null : lateAnswer(g, res, info, hungUp, controller);
-  /** Why the client no longer waits for the answer, if it does not: it hung up, or it was answered at the first byte's timeout. */
-  const left = (): 'client_aborted' | 'timeout' | null => (late?.answered ? 'timeout' : hungUp() ? 'client_aborted' : null);
   const clientGone = late ? () => late.answered || hungUp() : hungUp;
-  /** Whether nobody waits for the answer any more, or its deadline passed: no fallback is sent then. */
-  const stopped = () => controller.aborted || clientGone();
   const total = upstream.totalTimeoutMs;
-  let timedOut = false;
-  const cancelTotal = DEADLINES.add(total, () => {
-    timedOut = true;
-    controller.abort();
+  // At its deadline a call whose usage the provider bills is read on, its client let go (deadline-read-on.ts, as in proxy.ts).
+  const deadline = new CallDeadline(total, controller, g.detached, {
+    readsOn: () => {
+      if (!billsBoundAtDeadline(streamed, generation, t.body, info.model, info.plan, showsAllOutputOf(g.config.providers, info.provider))) return false;
+      // A stream's relay reads on untranslated to its client once its generation counts as over.
+      generation.finished = true;
+      return true;
+    },
+    clientGone,
+    answer: () => {
+      const message = cutAtDeadlineMessage(upstream.name, total);
+      if (late) late.answerAtDeadline(message);
+      else answerTimedOut(g, res, info, message);
+    },
   });
-  // Undici's own timeouts at the deadline (a body silent for total_ms, a late answer's headers) may fire before the
-  // deadlines' tick (every 250 ms): a failure from then on is the deadline's all the same.
-  const deadlineAt = performance.now() + total;
-  const pastDeadline = () => timedOut || performance.now() >= deadlineAt;
+  const pastDeadline = () => deadline.pastDeadline();
+  /**
+   * Why the client no longer waits for the answer, if it does not: it was answered at the first byte's timeout, or let
+   * go at the deadline (answered 504, or its stream ended), or it hung up.
+   */
+  const left = (): 'client_aborted' | 'timeout' | null => (late?.answered || deadline.letGo ? 'timeout' : hungUp() ? 'client_aborted' : null);
+  /** Whether nobody waits for the answer any more, or its deadline passed: no other credential or fallback is tried then. */
+  const abandoned = () => clientGone() || deadline.readingOn;
+  const stopped = () => controller.aborted || abandoned();
+  /** Whether the client was answered already (a 504 at the first byte's timeout, or at the deadline). */
+  const answered = () => late?.answered === true || deadline.cut === 'answered';
   // Called once the request has ended, and been metered.
-  const cancelDeadline = () => {
-    cancelTotal();
-    g.detached?.done(controller);
-  };
+  const cancelDeadline = () => deadline.done();
   const failed = (o: Pick<Outcome, 'status' | 'outcome' | 'errorCode' | 'unsent'>, upstreamMs: number | null) =>
     meterAndSettle(g, info, admission, { ...o, billable: false, tokens: NO_TOKENS, upstreamMs, streamed: t.stream });
   /** The bound a call the deadline cut once sent is billed (deadline-bound.ts, as in proxy.ts), or null; of the body sent upstream. */
@@ -162,7 +171,20 @@ export async function forwardTranslated(
       if (info.model !== null && t.body.model !== info.model) t.body.model = info.model;
       const sent = fallback === null ? headers : { ...headers };
       const body = Buffer.from(JSON.stringify(t.body));
-      up = await upstream.send({ method: 'POST', path, search: '', headers: sent, body, project: info.record.projectId, client: info.record.id, model: info.model, signal: controller, onLate: late?.onLate, abandoned: clientGone });
+      up = await upstream.send({
+        method: 'POST',
+        path,
+        search: '',
+        headers: sent,
+        body,
+        project: info.record.projectId,
+        client: info.record.id,
+        model: info.model,
+        signal: controller,
+        onLate: late?.onLate,
+        abandoned,
+        readsOn: info.plan.kind === 'tokens',
+      });
       reached = true;
       // No fallback for a client that left: nobody waits for its answer (asked again after each wait, takeFallback).
       if (fallback === null || !mayFallBack(up) || stopped() || !(await fallsBackOn(up, body, info.model))) break;
@@ -201,7 +223,7 @@ export async function forwardTranslated(
     const outcome = gone ?? (failure.kind === 'timeout' ? 'timeout' : 'upstream_error');
     if (bound !== null) meterAndSettle(g, info, admission, { status, outcome, billable: true, tokens: bound, upstreamMs: null, streamed, errorCode: code });
     else failed({ status, outcome, errorCode: code, unsent: unsent && !failure.reached }, null);
-    if (late?.answered) return;
+    if (answered()) return;
     // Not to be retried unless nothing reached the provider (as proxy.ts's `failed`).
     const answer = new TollgateError(code, failure.message);
     throw failure.notSent ? answer : answeredAfterSending(answer);
@@ -215,15 +237,19 @@ export async function forwardTranslated(
   try {
     // A stream asked for is one unless the answer says it is JSON (core/media-types.ts).
     if (up.statusCode < 300 && t.stream && readsAsEventStream(up.headers['content-type'], up.statusCode !== 204)) {
-      const result = await relayTranslatedStream(res, up, answerHeaders, t, Math.floor(info.startedMs / 1000), clientGone, generation, g.clientStallTimeoutMs, info.requestId, secrets);
+      const result = await relayTranslatedStream(res, up, answerHeaders, t, Math.floor(info.startedMs / 1000), clientGone, generation, g.clientStallTimeoutMs, info.requestId, secrets, {
+        deadline,
+        message: cutAtDeadlineMessage(upstream.name, total),
+      });
       // Counted, when the provider reports no usage, from the request it was sent: the body a native call would send.
       const delivered = await streamedTokens(t.body, result);
       // Cut at its deadline before its usage: billed no less than the bound, when a hang-up would have read it on.
       const bound = !result.complete && !result.final ? await boundAtDeadline(null) : null;
       const tokens = bound ? largerCounts(delivered, bound) : delivered;
-      const outcome: Outcome['outcome'] = clientGone() ? 'client_aborted' : result.complete ? 'ok' : pastDeadline() ? 'timeout' : 'stream_interrupted';
+      const outcome: Outcome['outcome'] = left() ?? (result.complete ? 'ok' : pastDeadline() ? 'timeout' : 'stream_interrupted');
       meterAndSettle(g, info, admission, {
-        status: up.statusCode,
+        // What the client was answered: one let go before its stream began got a 504.
+        status: deadline.cut === 'answered' ? 504 : up.statusCode,
         outcome,
         billable: true,
         tokens,
@@ -309,7 +335,7 @@ export async function forwardTranslated(
   } catch (err) {
     // Metered already; a client answered at the first byte's timeout is not answered again. Any other is answered
     // not to be retried: the provider has had the request (answeredAfterSending).
-    if (!late?.answered) throw answeredAfterSending(err);
+    if (!answered()) throw answeredAfterSending(err);
     if (!(err instanceof TollgateError)) g.log?.error({ err, [REQUEST_ID_LOG_KEY]: info.requestId }, 'reading a late answer failed');
   } finally {
     cancelDeadline();
@@ -346,6 +372,8 @@ async function relayTranslatedStream(
   stallMs: number,
   requestId: string,
   secrets: readonly string[],
+  /** The request's deadline: when it passes with the call read on, the client's stream ends there (`message`), the rest read untranslated to it. */
+  cut?: { deadline: Pick<CallDeadline, 'relaying'>; message: string },
 ): Promise<TranslatedStream> {
   // A provider's error event names its message; the translator decodes it, and it is cleared of the provider's details.
   const scrub = (text: string) => withoutProviderDetails(text, secrets);
@@ -359,18 +387,32 @@ async function relayTranslatedStream(
   headers['content-type'] = 'text/event-stream; charset=utf-8';
   headers['cache-control'] = 'no-cache';
   headers['x-accel-buffering'] = 'no';
-  res.writeHead(200, headers);
   const framer = new SseFramer();
   // The upstream's stream (the other API's) shows when the answer's generation is over (stream-usage.ts).
   const upstreamShape = streamShapeFor(t.kind === 'chat-to-anthropic' ? '/messages' : '/chat/completions');
   const onDrain = () => piped.resume();
+  const clientEndpoint = t.kind === 'chat-to-anthropic' ? '/chat/completions' : '/messages';
+  /** Whether the client's stream was ended at the request's deadline (or answered 504 before it began): nothing more is written. */
+  let ended = false;
+  cut?.deadline.relaying(() => {
+    // Its end already translated (only its counts to come) and its client there: it ends as it would have.
+    if (translator.ended && !res.destroyed) return;
+    ended = true;
+    if (!res.headersSent || res.writableEnded || res.destroyed) return;
+    res.off('drain', onDrain);
+    onDrain();
+    res.end(cutOffEvent(format, clientEndpoint, null, requestId, cut.message));
+    if (!res.writableFinished) cutIfStalled(res, stallMs);
+  });
+  if (!ended) res.writeHead(200, headers);
   const piped = up.body.pipe((chunk) => {
     const events = framer.push(chunk);
     if (!events || translator.ended) return true;
     if (!generation.finished && answerFinished(events, upstreamShape)) generation.finished = true;
-    // A client gone: the rest is translated only for its usage (a stream whose generation was over), never written.
-    const gone = res.destroyed || isClientGone();
-    if (gone && !generation.finished) return true;
+    // A client gone: the rest is translated only for its usage (a stream whose generation was over, or one read on past
+    // its deadline), never written.
+    const gone = ended || res.destroyed || isClientGone();
+    if (gone && !ended && !generation.finished) return true;
     let out = '';
     for (const event of splitEvents(events.toString('utf8'))) out += translator.push(eventData(event));
     if (translator.ended) queueMicrotask(() => piped.cancel());
@@ -394,7 +436,7 @@ async function relayTranslatedStream(
   const rest = framer.rest();
   if (rest && !translator.ended) {
     const out = translator.push(eventData(rest.toString('utf8')));
-    if (out && !res.destroyed && !isClientGone()) res.write(out);
+    if (out && !ended && !res.destroyed && !isClientGone()) res.write(out);
   }
   // The counts billed (streamedTokens: the tokenizer's, or at least its count of the output when the usage reported no
   // output count), shown to the client in the end it held for them.
@@ -402,11 +444,13 @@ async function relayTranslatedStream(
   if (translator.awaitingCount) {
     counted = await streamedTokens(t.body, { final: translator.final, tokens: translator.tokens, text: translator.text });
     const out = translator.finishWith(counted);
-    if (!res.destroyed && !isClientGone()) res.write(out);
+    if (!ended && !res.destroyed && !isClientGone()) res.write(out);
   }
-  if (isClientGone()) res.destroy();
+  if (ended) {
+    // ended whole at its deadline: nothing more to write
+  } else if (isClientGone()) res.destroy();
   else if (!res.destroyed) {
-    res.end(translator.ended ? undefined : cutOffEvent(format, t.kind === 'chat-to-anthropic' ? '/chat/completions' : '/messages', null, requestId, cutOffMessage(breakage)));
+    res.end(translator.ended ? undefined : cutOffEvent(format, clientEndpoint, null, requestId, cutOffMessage(breakage)));
     if (!res.writableFinished) cutIfStalled(res, stallMs);
   }
   const speed = translator instanceof MessageStreamToChat ? translator.speed : null;
