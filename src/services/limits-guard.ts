@@ -672,13 +672,18 @@ export class LimitsGuard implements RequestGuard {
     );
     err.headers = { ...headersOf(outcome, plan), 'retry-after': String(Math.max(1, Math.ceil(retryMs / 1000))), 'retry-after-ms': String(Math.ceil(retryMs)) };
     err.limitState = limitStateOf(outcome, plan, nowMs);
-    // A request larger than the limit itself never fits: the SDKs are told not to retry it.
-    if (tooBig) err.headers['x-should-retry'] = 'false';
+    // A request larger than the limit itself never fits, and a long wait (an RPD's day, a TPM bucket deep in debt) is
+    // not one to sleep through: the SDKs are told not to retry either (OpenAI's Node SDK sleeps whatever retry-after-ms
+    // says, unbounded, inside one call: an RPD refusal held it for a day; found by a review). The wait is still told.
+    if (tooBig || retryMs > LONGEST_RETRIED_WAIT_MS) err.headers['x-should-retry'] = 'false';
     return err;
   }
 }
 
 const NO_ESTIMATE = { input: 0, output: 0, byReference: false, inputAtMost: 0 };
+
+/** The longest rate-limit wait an SDK is left to retry after (OpenAI's Python SDK ignores a longer retry-after too). */
+const LONGEST_RETRIED_WAIT_MS = 60_000;
 
 /**
  * Whether a refused budget counter stays refusing until its period resets: what is spent, without the reservations of
