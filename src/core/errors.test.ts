@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CATALOGUE, errorBody, TollgateError } from './errors.js';
+import { ERROR_CATALOGUE, errorBody, QUOTED_KEY, TollgateError } from './errors.js';
 
 describe('error catalogue', () => {
   it('documents every code in docs/errors.md with its status', () => {
@@ -24,5 +24,17 @@ describe('error catalogue', () => {
   it('renders the OpenAI error shape', () => {
     const body = errorBody(new TollgateError('invalid_value', 'bad name', 'name'));
     expect(body).toEqual({ error: { message: 'bad name', type: 'invalid_request_error', param: 'name', code: 'invalid_value' } });
+  });
+});
+
+describe('secrets in messages', () => {
+  it('redacts a Tollgate key a message quotes, project or admin, and matches the key format', async () => {
+    const { SECRET_PATTERN_SOURCE, generateSecret } = await import('./key-format.js');
+    const { randomBytes } = await import('node:crypto');
+    expect(QUOTED_KEY.source).toBe(SECRET_PATTERN_SOURCE);
+    const project = generateSecret('project', randomBytes);
+    const admin = generateSecret('admin', randomBytes);
+    const e = new TollgateError('insufficient_permissions', `This API key may not use the model '${project}' nor '${admin}'.`);
+    expect(e.message).toBe(`This API key may not use the model 'sk-tg-…${project.slice(-4)}' nor 'sk-tg-admin-…${admin.slice(-4)}'.`);
   });
 });

@@ -137,6 +137,12 @@ export const ERROR_CATALOGUE = {
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
 /** An expected failure that the HTTP layer renders in OpenAI's error shape. */
+/**
+ * A Tollgate secret's shape (key-format.ts SECRET_PATTERN_SOURCE, which errors.test.ts holds this to: that module needs
+ * Node's crypto, and this one reaches the dashboard's bundle). Any text of that shape is redacted, checksum or not.
+ */
+export const QUOTED_KEY = /sk-tg-(?:admin-)?[0-9A-Za-z]{46}/g;
+
 export class TollgateError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
@@ -151,7 +157,9 @@ export class TollgateError extends Error {
 
   constructor(code: ErrorCode, message?: string, param: string | null = null) {
     const entry: CatalogueEntry = ERROR_CATALOGUE[code];
-    super(message ?? entry.message);
+    // A Tollgate key a message quotes (a key sent as the model, echoed by "may not use the model '…'") is never echoed
+    // whole: every refusal is made here (found by a review of secrets at rest).
+    super(message === undefined ? entry.message : message.includes('sk-tg-') ? message.replace(QUOTED_KEY, (k) => `${k.startsWith('sk-tg-admin-') ? 'sk-tg-admin-' : 'sk-tg-'}…${k.slice(-4)}`) : message);
     this.code = code;
     this.status = entry.status;
     this.type = entry.type;

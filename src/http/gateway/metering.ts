@@ -6,6 +6,8 @@ import type { UsageEvent, UsageOutcome } from '../../core/usage-event.js';
 import type { KeyRecord } from '../../core/verify.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { Admission } from '../../core/request-guard.js';
+import { PROJECT_KEY_PREFIX } from '../../core/key-format.js';
+import { redactKeysInText } from '../../core/key-search.js';
 
 export interface Outcome {
   status: number;
@@ -94,7 +96,7 @@ export function meter(
     orgId: r.record.orgId,
     projectId: r.record.projectId,
     apiKeyId: o.billedKeyId ?? r.record.id,
-    model: o.model === undefined ? (r.model ?? r.plan?.model ?? null) : o.model,
+    model: recordedModel(o.model === undefined ? (r.model ?? r.plan?.model ?? null) : o.model),
     provider: r.provider,
     endpoint: r.route,
     method: r.method,
@@ -134,6 +136,14 @@ export function meter(
     g.observe?.upstream(r.provider, r.credential ?? 'none', Math.max(0, o.upstreamMs ?? now - r.startedMs) / 1000, o.outcome);
   }
   return cost;
+}
+
+/**
+ * The model a usage event records: as named, but a Tollgate key in it (a key pasted as the model) redacted, since the
+ * event and its rollups are kept for good and read by whoever reads usage (found by a review of secrets at rest).
+ */
+function recordedModel(model: string | null): string | null {
+  return model !== null && model.includes(PROJECT_KEY_PREFIX) ? redactKeysInText(model) : model;
 }
 
 /** Meters a request that was admitted, and settles its limits and budgets to what it really used. */
