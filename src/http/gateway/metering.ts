@@ -143,7 +143,7 @@ export function meter(
  * event and its rollups are kept for good and read by whoever reads usage (found by a review of secrets at rest).
  */
 function recordedModel(model: string | null): string | null {
-  return model !== null && model.includes(PROJECT_KEY_PREFIX) ? redactKeysInText(model) : model;
+  return model?.includes(PROJECT_KEY_PREFIX) ? redactKeysInText(model) : model;
 }
 
 /** Meters a request that was admitted, and settles its limits and budgets to what it really used. */
