@@ -1,7 +1,11 @@
+import type { ServerResponse } from 'node:http';
 import type { AbortHandle } from '../../core/abort-handle.js';
 import { readOnMs } from '../../core/upstream.js';
 import { Deadlines } from './deadlines.js';
 import type { DetachedReads } from './detached-reads.js';
+import type { GatewayContext } from './gateway-context.js';
+import { answerTimedOut, type LateAnswer } from './late-answer.js';
+import type { RequestInfo } from './proxy.js';
 
 // A model call the gateway cut at its provider's `total_ms` was billed a bound (deadline-bound.ts): its counted input
 // and its max_tokens of output. That kept hard caps safe, but over-billed every call whose generation was smaller, and
@@ -108,4 +112,54 @@ export class CallDeadline {
 /** The message a client let go at its request's deadline is given (a 504's, or its stream's last event's). */
 export function cutAtDeadlineMessage(provider: string, totalMs: number): string {
   return `The upstream provider '${provider}' did not finish its answer within ${totalMs} ms (its total_ms); the request goes on there and is billed by its usage when it ends, so sending it again would run it again.`;
+}
+
+/** How a forwarded call's client waits (proxy.ts and translated.ts alike): its deadline, and what it tells. */
+export interface CallWait {
+  deadline: CallDeadline;
+  pastDeadline: () => boolean;
+  /**
+   * Why the client no longer waits for the answer, if it does not: it was answered at the first byte's timeout, or let
+   * go at the deadline (answered 504, or its stream ended), or it hung up.
+   */
+  left: () => 'client_aborted' | 'timeout' | null;
+  /** Whether nobody waits for the answer any more, or its deadline passed: no other credential or fallback is tried then. */
+  abandoned: () => boolean;
+  stopped: () => boolean;
+  /** Whether the client was answered already (a 504 at the first byte's timeout, or at the deadline). */
+  answered: () => boolean;
+  /** Called once the request has ended, and been metered. */
+  cancelDeadline: () => void;
+}
+
+/**
+ * A call's wait from its sending: at its deadline (`totalMs`) a call whose usage the provider bills (`readsOn`) is
+ * read on, its client let go: answered 504 (`late`'s, or a new answer), or its stream ended by its relay. `provider`
+ * names the upstream sent to last (a fallback's, after one).
+ */
+export function waitForCall(
+  g: GatewayContext,
+  res: ServerResponse,
+  info: RequestInfo,
+  o: { totalMs: number; controller: AbortHandle; late: LateAnswer | null; hungUp: () => boolean; clientGone: () => boolean; provider: () => string; readsOn: () => boolean },
+): CallWait {
+  const deadline = new CallDeadline(o.totalMs, o.controller, g.detached, {
+    readsOn: o.readsOn,
+    clientGone: o.clientGone,
+    answer: () => {
+      const message = cutAtDeadlineMessage(o.provider(), o.totalMs);
+      if (o.late) o.late.answerAtDeadline(message);
+      else answerTimedOut(g, res, info, message);
+    },
+  });
+  const abandoned = () => o.clientGone() || deadline.readingOn;
+  return {
+    deadline,
+    pastDeadline: () => deadline.pastDeadline(),
+    left: () => (o.late?.answered || deadline.letGo ? 'timeout' : o.hungUp() ? 'client_aborted' : null),
+    abandoned,
+    stopped: () => o.controller.aborted || abandoned(),
+    answered: () => o.late?.answered === true || deadline.cut === 'answered',
+    cancelDeadline: () => deadline.done(),
+  };
 }

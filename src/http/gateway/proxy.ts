@@ -17,9 +17,9 @@ import { ANSWER_END_BYTES, answerEndMeasured, measureStream, meteredAnswer, mete
 import { checkDelegatedScope, checkModel, countRefusal } from './authorize.js';
 import { otherSpelling, otherSpellingRefused, type SpellingIndex, spellingIndex } from '../../core/model-spelling.js';
 import { cutIfStalled } from './client-stall.js';
-import { answerTimedOut, lateAnswer } from './late-answer.js';
+import { lateAnswer } from './late-answer.js';
 import { AbortHandle, watchHangUp } from './deadlines.js';
-import { CallDeadline, cutAtDeadlineMessage } from './deadline-read-on.js';
+import { cutAtDeadlineMessage, waitForCall } from './deadline-read-on.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { Admission } from '../../core/request-guard.js';
@@ -280,33 +280,20 @@ async function forward(
   const clientGone = late ? () => late.answered || hungUp() : hungUp;
   const total = upstream.totalTimeoutMs;
   // At its deadline a model call whose usage the provider bills is read on, its client let go (deadline-read-on.ts).
-  const deadline = new CallDeadline(total, controller, g.detached, {
+  const { deadline, pastDeadline, left, abandoned, stopped, answered, cancelDeadline } = waitForCall(g, res, info, {
+    totalMs: total,
+    controller,
+    late,
+    hungUp,
+    clientGone,
+    provider: () => upstream.name,
     readsOn: () => {
       if (!billsBoundAtDeadline(stream, generation, body, info.model, info.plan, showsAllOutputOf(g.config.providers, info.provider))) return false;
       // A stream's relay reads on unwritten once its generation counts as over (stream-relay.ts).
       if (generation !== null) generation.finished = true;
       return true;
     },
-    clientGone,
-    answer: () => {
-      const message = cutAtDeadlineMessage(upstream.name, total);
-      if (late) late.answerAtDeadline(message);
-      else answerTimedOut(g, res, info, message);
-    },
   });
-  const pastDeadline = () => deadline.pastDeadline();
-  /**
-   * Why the client no longer waits for the answer, if it does not: it was answered at the first byte's timeout, or let
-   * go at the deadline (answered 504, or its stream ended), or it hung up.
-   */
-  const left = (): 'client_aborted' | 'timeout' | null => (late?.answered || deadline.letGo ? 'timeout' : hungUp() ? 'client_aborted' : null);
-  /** Whether nobody waits for the answer any more, or its deadline passed: no other credential or fallback is tried then. */
-  const abandoned = () => clientGone() || deadline.readingOn;
-  const stopped = () => controller.aborted || abandoned();
-  /** Whether the client was answered already (a 504 at the first byte's timeout, or at the deadline). */
-  const answered = () => late?.answered === true || deadline.cut === 'answered';
-  // Called once the request has ended, and been metered.
-  const cancelDeadline = () => deadline.done();
   /**
    * The bound a model call the deadline cut is billed (deadline-bound.ts), or null: not cut by it, not sent (`err`, what
    * ended it, says so), or a stream a hang-up would cut, billed what it delivered.

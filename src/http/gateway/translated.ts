@@ -21,10 +21,10 @@ import { type FallbackPlan, fallsBackOn, mayFallBack, takeFallback } from './fal
 import { asUpstreamFailure, failureAnswer, reachedProvider, type Upstream, UpstreamFailure, type UpstreamResponse } from '../../core/upstream.js';
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
 import { cutIfStalled } from './client-stall.js';
-import { answerTimedOut, lateAnswer } from './late-answer.js';
+import { lateAnswer } from './late-answer.js';
 import { admissionHeaders } from './limit-headers.js';
 import { AbortHandle, watchHangUp } from './deadlines.js';
-import { CallDeadline, cutAtDeadlineMessage } from './deadline-read-on.js';
+import { type CallDeadline, cutAtDeadlineMessage, waitForCall } from './deadline-read-on.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import type { GatewayContext } from './gateway-context.js';
 import type { Admission } from '../../core/request-guard.js';
@@ -125,33 +125,20 @@ export async function forwardTranslated(
   const clientGone = late ? () => late.answered || hungUp() : hungUp;
   const total = upstream.totalTimeoutMs;
   // At its deadline a call whose usage the provider bills is read on, its client let go (deadline-read-on.ts, as in proxy.ts).
-  const deadline = new CallDeadline(total, controller, g.detached, {
+  const { deadline, pastDeadline, left, abandoned, stopped, answered, cancelDeadline } = waitForCall(g, res, info, {
+    totalMs: total,
+    controller,
+    late,
+    hungUp,
+    clientGone,
+    provider: () => upstream.name,
     readsOn: () => {
       if (!billsBoundAtDeadline(streamed, generation, t.body, info.model, info.plan, showsAllOutputOf(g.config.providers, info.provider))) return false;
       // A stream's relay reads on untranslated to its client once its generation counts as over.
       generation.finished = true;
       return true;
     },
-    clientGone,
-    answer: () => {
-      const message = cutAtDeadlineMessage(upstream.name, total);
-      if (late) late.answerAtDeadline(message);
-      else answerTimedOut(g, res, info, message);
-    },
   });
-  const pastDeadline = () => deadline.pastDeadline();
-  /**
-   * Why the client no longer waits for the answer, if it does not: it was answered at the first byte's timeout, or let
-   * go at the deadline (answered 504, or its stream ended), or it hung up.
-   */
-  const left = (): 'client_aborted' | 'timeout' | null => (late?.answered || deadline.letGo ? 'timeout' : hungUp() ? 'client_aborted' : null);
-  /** Whether nobody waits for the answer any more, or its deadline passed: no other credential or fallback is tried then. */
-  const abandoned = () => clientGone() || deadline.readingOn;
-  const stopped = () => controller.aborted || abandoned();
-  /** Whether the client was answered already (a 504 at the first byte's timeout, or at the deadline). */
-  const answered = () => late?.answered === true || deadline.cut === 'answered';
-  // Called once the request has ended, and been metered.
-  const cancelDeadline = () => deadline.done();
   const failed = (o: Pick<Outcome, 'status' | 'outcome' | 'errorCode' | 'unsent'>, upstreamMs: number | null) =>
     meterAndSettle(g, info, admission, { ...o, billable: false, tokens: NO_TOKENS, upstreamMs, streamed: t.stream });
   /** The bound a call the deadline cut once sent is billed (deadline-bound.ts, as in proxy.ts), or null; of the body sent upstream. */
