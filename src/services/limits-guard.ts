@@ -65,8 +65,8 @@ export interface LimitsGuardOptions {
   onAlert: (alert: BudgetAlert) => void;
   onStoreError: (err: unknown, fallback: 'open' | 'closed') => void;
   /**
-   * Writes the usage this instance recorded and has not written yet: called before the shared store's counters and
-   * buckets are seeded from stored usage, so that the count holds it (a Redis that lost a counter mid-period).
+   * Writes the usage this instance recorded and has not written yet: called before any store's counters and buckets
+   * are seeded from stored usage, so that the count holds it (a changed limit, a Redis that lost a counter mid-period).
    */
   writeRecordedUsage?: () => Promise<void>;
 }
@@ -364,13 +364,14 @@ export class LimitsGuard implements RequestGuard {
     let outcome = first ?? (await store.acquire(charges.charged.rates, charges.charged.counters, nowMs));
     for (let attempt = 1; ; attempt++) {
       if (!outcome.missing?.length) return { outcome, charges };
-      // The store lacks them: a new period (nothing recorded in it yet), Redis lost them mid-period, or the local
-      // store starts a new outage of Redis (startOutage), when this instance's usage not yet written would be missing
-      // from the count (an instance without Redis seeds its one store only at a start, after the last run's usage is
-      // written, or at a new period).
+      // The store lacks them: a new period (nothing recorded in it yet), a changed limit (its setting names a new
+      // bucket or counter: core/limit-plan.ts, rpd_rev, quota_rev, spend_rev), Redis lost them mid-period, or the local
+      // store starts a new outage of Redis (startOutage). This instance's usage not yet written is written first, on
+      // any store: left out, a key that used up its RPD of 5 on the in-process store, raised to 6, was let through 6
+      // more (found by a review: what a flush interval had not written yet was missing from the count).
       // Waited for a moment at most: at a new period (the common case of a missing counter) nothing of it is
       // recorded yet, and the period's first request must not wait on a slow database write.
-      if (this.opts.store !== this.opts.localStore && this.opts.writeRecordedUsage) await settledWithin(this.opts.writeRecordedUsage(), RECORDED_USAGE_WAIT_MS);
+      if (this.opts.writeRecordedUsage) await settledWithin(this.opts.writeRecordedUsage(), RECORDED_USAGE_WAIT_MS);
       for (const key of outcome.missing) await this.seeding.seed(store, record, plan, key);
       if (attempt === 3) throw new Error('limit store lost counters or buckets while seeding them');
       // Decided again at the time the seed was made or later: a seeded bucket is set from the clock of its query, and
