@@ -150,7 +150,10 @@ export class TollgateError extends Error {
   readonly param: string | null;
   /** Headers the answer must carry (retry-after, x-ratelimit-*). */
   headers: Record<string, string> = {};
-  /** A refusal by a limit: where the request stood, for the header names of the client's API (core/limit-state.ts). */
+  /**
+   * Where the request stood against its limits (a refusal by a limit, or an error answered after its admission), for
+   * the header names of the client's API (core/limit-state.ts).
+   */
   limitState?: LimitState;
   /** Answered after its request was sent upstream (answeredAfterSending): the provider had it. */
   afterSending?: true;

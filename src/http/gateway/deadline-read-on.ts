@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { AbortHandle } from '../../core/abort-handle.js';
+import type { Admission } from '../../core/request-guard.js';
 import { readOnMs } from '../../core/upstream.js';
 import { Deadlines } from './deadlines.js';
 import type { DetachedReads } from './detached-reads.js';
@@ -141,7 +142,17 @@ export function waitForCall(
   g: GatewayContext,
   res: ServerResponse,
   info: RequestInfo,
-  o: { totalMs: number; controller: AbortHandle; late: LateAnswer | null; hungUp: () => boolean; clientGone: () => boolean; provider: () => string; readsOn: () => boolean },
+  o: {
+    totalMs: number;
+    controller: AbortHandle;
+    late: LateAnswer | null;
+    hungUp: () => boolean;
+    clientGone: () => boolean;
+    provider: () => string;
+    /** The admission under way (a fallback's once it took over), whose limit headers a 504 carries. */
+    admission: () => Admission;
+    readsOn: () => boolean;
+  },
 ): CallWait {
   const deadline = new CallDeadline(o.totalMs, o.controller, g.detached, {
     readsOn: o.readsOn,
@@ -149,7 +160,7 @@ export function waitForCall(
     answer: () => {
       const message = cutAtDeadlineMessage(o.provider(), o.totalMs);
       if (o.late) o.late.answerAtDeadline(message);
-      else answerTimedOut(g, res, info, message);
+      else answerTimedOut(g, res, info, message, o.admission());
     },
   });
   const abandoned = () => o.clientGone() || deadline.readingOn;

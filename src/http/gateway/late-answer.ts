@@ -1,7 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { AbortHandle } from '../../core/abort-handle.js';
 import { answeredAfterSending, TollgateError } from '../../core/errors.js';
+import type { Admission } from '../../core/request-guard.js';
 import type { GatewayContext } from './gateway-context.js';
+import { withAdmissionHeaders } from './limit-headers.js';
 import type { RequestInfo } from './proxy.js';
 import { sendError } from './respond.js';
 
@@ -29,8 +31,11 @@ const NO_LOG = { error() {} };
 /** The endpoints whose answer can be streamed, the way round a long generation's late first byte. */
 const STREAMS: ReadonlySet<string> = new Set(['/chat/completions', '/completions', '/responses', '/messages']);
 
-/** The late-answer state of one request, answering `res` in the client's API when its first byte is late. */
-export function lateAnswer(g: GatewayContext, res: ServerResponse, info: RequestInfo, isClientGone: () => boolean, request: AbortHandle): LateAnswer {
+/**
+ * The late-answer state of one request, answering `res` in the client's API when its first byte is late, with the limit
+ * headers of its admission (`admission()`: the current one, a fallback's once it took over).
+ */
+export function lateAnswer(g: GatewayContext, res: ServerResponse, info: RequestInfo, isClientGone: () => boolean, request: AbortHandle, admission: () => Admission): LateAnswer {
   const late = {
     answered: false,
     onLate: () => {
@@ -44,19 +49,22 @@ export function lateAnswer(g: GatewayContext, res: ServerResponse, info: Request
         ? "For a long generation, send it with stream: true (its answer begins as it is generated), or ask an operator to raise the provider's first_byte_ms."
         : "Ask an operator to raise the provider's first_byte_ms for such requests.";
       const message = `The upstream provider '${info.provider ?? 'upstream'}' did not begin its answer within its first_byte_ms; the request goes on there and is billed by its usage when it ends, so sending it again would run it again. ${instead}`;
-      answerTimedOut(g, res, info, message);
+      answerTimedOut(g, res, info, message, admission());
     },
     answerAtDeadline: (message: string) => {
       if (late.answered || res.headersSent || res.destroyed || isClientGone()) return;
       late.answered = true;
       g.detached?.add(request);
-      answerTimedOut(g, res, info, message);
+      answerTimedOut(g, res, info, message, admission());
     },
   };
   return late;
 }
 
-/** Answers 504 `upstream_timeout` (`message`) while the upstream request goes on: not to be retried (x-should-retry: false). */
-export function answerTimedOut(g: GatewayContext, res: ServerResponse, info: RequestInfo, message: string): void {
-  sendError(res, answeredAfterSending(new TollgateError('upstream_timeout', message)), g.log ?? NO_LOG, info.requestId, info.format);
+/**
+ * Answers 504 `upstream_timeout` (`message`) while the upstream request goes on: not to be retried (x-should-retry:
+ * false); with the limit headers of the request's `admission`.
+ */
+export function answerTimedOut(g: GatewayContext, res: ServerResponse, info: RequestInfo, message: string, admission: Admission): void {
+  sendError(res, withAdmissionHeaders(answeredAfterSending(new TollgateError('upstream_timeout', message)), admission, info.format), g.log ?? NO_LOG, info.requestId, info.format);
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { TollgateError } from '../../core/errors.js';
+import type { LimitState } from '../../core/limit-state.js';
 import type { Admission } from '../../core/request-guard.js';
-import { admissionHeaders, anthropicLimitHeaders } from './limit-headers.js';
+import { admissionHeaders, anthropicLimitHeaders, withAdmissionHeaders } from './limit-headers.js';
 
 describe("Tollgate's limits in Anthropic's header names", () => {
   it('names the requests and tokens limits, resets as RFC 3339 times rounded up to the second', () => {
@@ -28,5 +30,33 @@ describe("Tollgate's limits in Anthropic's header names", () => {
     expect(admissionHeaders(admission, 'openai')).toBe(headers);
     expect(admissionHeaders(admission, undefined)).toBe(headers);
     expect(admissionHeaders({ headers, settle() {} }, 'anthropic')).toBe(headers);
+  });
+});
+
+describe('an error answered after admission', () => {
+  const state: LimitState = { requests: { limit: 100, remaining: 99, resetAtMs: 0 }, tokens: null };
+  const admission = (asked: string[]): Admission => ({
+    headers: { 'x-ratelimit-limit-requests': '100', 'retry-after': '1' },
+    settle() {},
+    limitState() {
+      asked.push('state');
+      return state;
+    },
+  });
+
+  it("carries the admission's headers, its own kept, and the state for Anthropic's names to Anthropic's clients only", () => {
+    const asked: string[] = [];
+    const openai = withAdmissionHeaders(Object.assign(new TollgateError('upstream_error'), { headers: { 'retry-after': '30' } }), admission(asked), 'openai');
+    expect(openai.headers).toEqual({ 'retry-after': '30', 'x-ratelimit-limit-requests': '100' });
+    expect(openai.limitState).toBeUndefined();
+    expect(asked).toEqual([]);
+    const anthropic = withAdmissionHeaders(new TollgateError('upstream_timeout'), admission(asked), 'anthropic');
+    expect(anthropic.limitState).toBe(state);
+    // A refusal's own state stays.
+    const own: LimitState = { requests: null, tokens: null };
+    expect(withAdmissionHeaders(Object.assign(new TollgateError('upstream_error'), { limitState: own }), admission(asked), 'anthropic').limitState).toBe(own);
+    // Anything else is left as it is (answered as an internal error).
+    const other = new Error('x');
+    expect(withAdmissionHeaders(other, admission(asked), 'openai')).toBe(other);
   });
 });

@@ -31,7 +31,7 @@ import { BodyTail, BUFFER_LIMIT, mayQuoteRequest, readBounded, relayClearedText,
 import { type GatewayRequest, refuseBodyOfBodilessMethod } from './request.js';
 import { checkModelUse, requestModel, withModel } from './request-model.js';
 import { unlistedLabel } from './route-label.js';
-import { admissionHeaders } from './limit-headers.js';
+import { admissionHeaders, withAdmissionHeaders } from './limit-headers.js';
 import { relayStream } from './stream-relay.js';
 import { countFallbackTokens, readOnAfterHangUp, showsAllOutputOf, streamedTokens, withInputCounted, withUnnamedCounted } from './token-fallback.js';
 import { forwardTranslated, planTranslation, type Translation } from './translated.js';
@@ -276,7 +276,7 @@ async function forward(
   const hungUp = watchHangUp(res, controller, keep, g.detached);
   // A whole answer billed whoever waits for it is waited for past a late first byte, its client answered 504 then
   // (late-answer.ts); from then on it is read and billed as one whose client left.
-  const late = !stream && (isModelCall || meterIfReported || readWhole) ? lateAnswer(g, res, info, hungUp, controller) : null;
+  const late = !stream && (isModelCall || meterIfReported || readWhole) ? lateAnswer(g, res, info, hungUp, controller, () => admission) : null;
   const clientGone = late ? () => late.answered || hungUp() : hungUp;
   const total = upstream.totalTimeoutMs;
   // At its deadline a model call whose usage the provider bills is read on, its client let go (deadline-read-on.ts).
@@ -287,6 +287,7 @@ async function forward(
     hungUp,
     clientGone,
     provider: () => upstream.name,
+    admission: () => admission,
     readsOn: () => {
       if (!billsBoundAtDeadline(stream, generation, body, info.model, info.plan, showsAllOutputOf(g.config.providers, info.provider))) return false;
       // A stream's relay reads on unwritten once its generation counts as over (stream-relay.ts).
@@ -341,7 +342,7 @@ async function forward(
       cancelDeadline();
       const refusal = failed(g, info, admission, err, { upstream, timedOut: pastDeadline(), left: left(), stream, total, bound, reached });
       if (answered()) return;
-      throw refusal;
+      throw withAdmissionHeaders(refusal, admission, info.format);
     }
     const turn = await takeFallback(g, fallback, info, admission, stopped, up);
     if (turn.kind === 'left') admission = turn.admission;
@@ -431,7 +432,7 @@ async function forward(
   } catch (err) {
     // Metered already; a client answered at the first byte's timeout is not answered again. Any other is answered
     // not to be retried: the provider has had the request (answeredAfterSending).
-    if (!answered()) throw answeredAfterSending(err);
+    if (!answered()) throw withAdmissionHeaders(answeredAfterSending(err), admission, info.format);
     if (!(err instanceof TollgateError)) g.log?.error({ err, [REQUEST_ID_LOG_KEY]: info.requestId }, 'reading a late answer failed');
   } finally {
     cancelDeadline();

@@ -22,7 +22,7 @@ import { asUpstreamFailure, failureAnswer, reachedProvider, type Upstream, Upstr
 import { REQUEST_ID_LOG_KEY, upstreamRequestIdOf } from '../shared/request-id.js';
 import { cutIfStalled } from './client-stall.js';
 import { lateAnswer } from './late-answer.js';
-import { admissionHeaders } from './limit-headers.js';
+import { admissionHeaders, withAdmissionHeaders } from './limit-headers.js';
 import { AbortHandle, watchHangUp } from './deadlines.js';
 import { type CallDeadline, cutAtDeadlineMessage, waitForCall } from './deadline-read-on.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
@@ -121,7 +121,7 @@ export async function forwardTranslated(
   // reasoning_effort to Claude was never seen, the body not given, and the stream cut).
   const hungUp = watchHangUp(res, controller, t.stream ? (cut: boolean) => readOnAfterHangUp(generation, t.body, info.model, info.plan, cut, showsAllOutputOf(g.config.providers, info.provider)) : true, g.detached);
   // A whole answer is waited for past a late first byte, its client answered 504 then (late-answer.ts, as in proxy.ts).
-  const late = t.stream ? null : lateAnswer(g, res, info, hungUp, controller);
+  const late = t.stream ? null : lateAnswer(g, res, info, hungUp, controller, () => admission);
   const clientGone = late ? () => late.answered || hungUp() : hungUp;
   const total = upstream.totalTimeoutMs;
   // At its deadline a call whose usage the provider bills is read on, its client let go (deadline-read-on.ts, as in proxy.ts).
@@ -132,6 +132,7 @@ export async function forwardTranslated(
     hungUp,
     clientGone,
     provider: () => upstream.name,
+    admission: () => admission,
     readsOn: () => {
       if (!billsBoundAtDeadline(streamed, generation, t.body, info.model, info.plan, showsAllOutputOf(g.config.providers, info.provider))) return false;
       // A stream's relay reads on untranslated to its client once its generation counts as over.
@@ -201,7 +202,7 @@ export async function forwardTranslated(
     const unsent = !reached && !pastDeadline();
     if (err instanceof TollgateError) {
       failed({ status: err.status, outcome: 'refused', errorCode: err.code, unsent }, null);
-      throw err;
+      throw withAdmissionHeaders(err, admission, request.format);
     }
     const failure = pastDeadline() ? new UpstreamFailure('timeout', `The upstream provider '${upstream.name}' did not answer within ${total} ms.`) : asUpstreamFailure(err, upstream.name);
     const gone = left();
@@ -213,7 +214,7 @@ export async function forwardTranslated(
     if (answered()) return;
     // Not to be retried unless nothing reached the provider (as proxy.ts's `failed`).
     const answer = new TollgateError(code, failure.message);
-    throw failure.notSent ? answer : answeredAfterSending(answer);
+    throw withAdmissionHeaders(failure.notSent ? answer : answeredAfterSending(answer), admission, request.format);
   }
   const upstreamMs = g.app.deps.clock() - info.startedMs;
   info.upstreamRequestId = upstreamRequestIdOf(up.headers);
@@ -322,7 +323,7 @@ export async function forwardTranslated(
   } catch (err) {
     // Metered already; a client answered at the first byte's timeout is not answered again. Any other is answered
     // not to be retried: the provider has had the request (answeredAfterSending).
-    if (!answered()) throw answeredAfterSending(err);
+    if (!answered()) throw withAdmissionHeaders(answeredAfterSending(err), admission, request.format);
     if (!(err instanceof TollgateError)) g.log?.error({ err, [REQUEST_ID_LOG_KEY]: info.requestId }, 'reading a late answer failed');
   } finally {
     cancelDeadline();
