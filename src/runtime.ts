@@ -1,9 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Config } from './config/config.js';
 import type { PasswordHasher, UsageSink } from './core/ports.js';
 import { argon2Hasher } from './infra/argon2-hasher.js';
-import { readOrCreateServerSecret } from './infra/server-secret-file.js';
+import { AesGcmCipher } from './infra/aes-gcm-cipher.js';
+import { forgetServerSecretFile, serverSecretFile } from './infra/server-secret-file.js';
+import { serverSecretVerifier } from './infra/secret-verifier.js';
+import { checkServerSecret, resealFirstFormat, type SealedSecretCiphers, type ServerSecretCheck } from './services/sealed-secrets.js';
 import { ChangeFeed } from './services/change-feed.js';
 import { ChangeFanout } from './infra/change-fanout.js';
 import type { RedisChangeBus } from './infra/redis-change-bus.js';
@@ -34,6 +38,8 @@ export interface Runtime {
   org: Organization;
   orgCreated: boolean;
   secret: string;
+  /** The ciphers of what is sealed under the secret: runtime providers' keys, webhook signing secrets. */
+  ciphers: SealedSecretCiphers;
   close(): Promise<void>;
 }
 
@@ -45,9 +51,43 @@ export type BackgroundSource = 'change-feed' | 'change-bus' | 'last-used';
  * short to be one is refused (infra/server-secret-file.ts).
  */
 export function loadServerSecret(config: Pick<Config, 'secret' | 'dataDir'>): string {
-  if (config.secret) return config.secret;
+  return serverSecretOf(config).value;
+}
+
+/** The server secret and where it came from (to say which one a database refused). */
+interface ServerSecret {
+  value: string;
+  /** The data dir's secret file, when TOLLGATE_SECRET is not set; `created` when this start made it. */
+  file: { path: string; created: boolean } | null;
+}
+
+function serverSecretOf(config: Pick<Config, 'secret' | 'dataDir'>): ServerSecret {
+  if (config.secret) return { value: config.secret, file: null };
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  return readOrCreateServerSecret(config.dataDir);
+  const { secret, file, created } = serverSecretFile(config.dataDir);
+  return { value: secret, file: { path: resolve(file), created } };
+}
+
+/** A start refused because its server secret is not the database's: said in words main.ts and the CLI print as they are. */
+export class ServerSecretMismatchError extends Error {
+  readonly readable = true;
+}
+
+/** Why the database refused the secret, naming where it came from (never the secret itself). */
+function mismatchMessage(secret: ServerSecret, check: Exclude<ServerSecretCheck, 'matches' | 'recorded'>): string {
+  const which = !secret.file
+    ? 'TOLLGATE_SECRET'
+    : secret.file.created
+      ? `the new server secret made in ${secret.file.path} (TOLLGATE_SECRET is not set, and that data directory had none; not kept)`
+      : `the server secret in ${secret.file.path} (TOLLGATE_SECRET is not set)`;
+  const what =
+    check === 'differs'
+      ? `${which} is not the server secret this database was set up with`
+      : `${which} opens none of the runtime providers' keys and webhook signing secrets sealed in this database (set up before its server secret was recorded)`;
+  return (
+    `${what}: set TOLLGATE_SECRET to the secret of the server that uses this database${secret.file ? ", or TOLLGATE_DATA_DIR to that server's data directory" : ''}. ` +
+    'Every server and CLI on one database needs the same secret: what is sealed under one does not open under another.'
+  );
 }
 
 /** Opens storage, migrates, initialises the organization on first use, and wires the services. */
@@ -67,9 +107,24 @@ export async function createRuntime(
     passwords?: PasswordHasher;
   } = {},
 ): Promise<Runtime> {
-  const secret = loadServerSecret(config);
+  const serverSecret = serverSecretOf(config);
+  const secret = serverSecret.value;
   const onError = opts.onBackgroundError ?? (() => {});
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, schema: opts.schema });
+  const ciphers: SealedSecretCiphers = Object.freeze({
+    providerCredentials: AesGcmCipher.forProviderCredentials(secret),
+    webhookSecrets: AesGcmCipher.forWebhookSecrets(secret),
+  });
+  // Server and CLI alike: a secret other than the database's is refused before anything is sealed under it.
+  try {
+    const check = await checkServerSecret(database, serverSecretVerifier(secret), ciphers);
+    if (check === 'differs' || check === 'opens_nothing') throw new ServerSecretMismatchError(mismatchMessage(serverSecret, check));
+    await resealFirstFormat(database, ciphers);
+  } catch (err) {
+    await database.close();
+    if (serverSecret.file?.created) forgetServerSecretFile(serverSecret.file.path, secret);
+    throw err;
+  }
   const clock = opts.clock ?? Date.now;
   const keyCache = new KeyCache((hash) => loadKeyRecord(database, hash), {
     max: config.keyCacheSize,
@@ -107,6 +162,7 @@ export async function createRuntime(
     org,
     orgCreated: created,
     secret,
+    ciphers,
     async close() {
       changeFeed.stop();
       await bus?.close();

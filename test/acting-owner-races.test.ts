@@ -1,6 +1,5 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AesGcmCipher } from '../src/infra/aes-gcm-cipher.js';
 import { createAdminKey, deleteAdminKey } from '../src/services/admin-keys.js';
 import { createProjectKey, revokeProjectKey, rotateProjectKey, updateProjectKey } from '../src/services/api-keys.js';
 import type { Actor } from '../src/services/context.js';
@@ -49,8 +48,8 @@ describeEachDatabase('a change by someone whose role ended while it was in fligh
 
   beforeAll(async () => {
     t = await startTestServer(backend);
-    providers = new RuntimeProviders(deps(), new AesGcmCipher(t.server.runtime.secret), []);
-    webhooks = new Webhooks(deps(), t.server.runtime.secret);
+    providers = new RuntimeProviders(deps(), t.server.runtime.ciphers.providerCredentials, []);
+    webhooks = new Webhooks(deps(), t.server.runtime.ciphers.webhookSecrets);
     const olive = await signUpOwner(t);
     const p = t.defaultProjectId;
     await joinAs(t, olive, 'alice@example.com', 'owner');

@@ -42,6 +42,7 @@ describe('provider form', () => {
     expect(credentialStatusLabel({ status: 'active', disabled_reason: null })).toBe('active');
     expect(credentialStatusLabel({ status: 'disabled', disabled_reason: 'manual' })).toBe('disabled');
     expect(credentialStatusLabel({ status: 'disabled', disabled_reason: 'upstream_refused' })).toBe('refused by provider');
+    expect(credentialStatusLabel({ status: 'disabled', disabled_reason: 'undecryptable' })).toBe('cannot be decrypted: rotate it');
   });
 });
 

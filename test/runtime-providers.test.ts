@@ -1,8 +1,10 @@
 import { mkdtempSync, readdirSync, rmSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { AesGcmCipher } from '../src/infra/aes-gcm-cipher.js';
+import { providerCredentialContext } from '../src/services/sealed-secrets.js';
 import { describeEachDatabase, describeWithRedis } from './harness/backends.js';
 import { type KeyedUpstream, startKeyedUpstream } from './harness/keyed-upstream.js';
 import { startTestServer, type TestServer } from './harness/server.js';
@@ -334,23 +336,30 @@ describeEachDatabase('runtime providers under another TOLLGATE_SECRET', (backend
     await up?.close();
   });
 
-  it('starts, logs which credentials cannot be decrypted (without them) and does not use them', async () => {
+  it('is refused at start; a credential that cannot be decrypted is logged (without it), shown unusable and not used', async () => {
     const first = await startTestServer(backend, { env: { TOLLGATE_SECRET: 'the-first-server-secret-0123456789abcdef' }, keepSchema: true });
     const p = await first.api('POST', `${ORG}/providers`, { body: { name: 'sealed', base_url: `${up.url}/v1`, models: ['sealed-model'] } });
     const c = await first.api('POST', `${ORG}/providers/${p.body.id}/credentials`, { body: { value: SECRET_A } });
+    // What another secret sealed, as a database from before the secret was checked at start may hold.
+    const other = AesGcmCipher.forProviderCredentials('another-server-secret-0123456789abcdef0');
+    await first.server.runtime.database.db
+      .updateTable('provider_credentials')
+      .set({ secret_ciphertext: other.seal(SECRET_A, providerCredentialContext(c.body.id, p.body.id, `${up.url}/v1`)) })
+      .where('id', '=', c.body.id)
+      .execute();
     await first.server.close();
+    const restart = (env: Record<string, string>, logger?: Logger) =>
+      startTestServer(backend, { env, dataDir: first.dataDir, schema: first.schema, noAdminKey: true, ...(logger ? { logger } : {}) });
+    await expect(restart({ TOLLGATE_SECRET: 'another-server-secret-0123456789abcdef0' })).rejects.toThrow(/TOLLGATE_SECRET is not the server secret this database was set up with/);
     const logs: string[] = [];
-    second = await startTestServer(backend, {
-      env: { TOLLGATE_SECRET: 'another-server-secret-0123456789abcdef0' },
-      dataDir: first.dataDir,
-      schema: first.schema,
-      logger: pino({ level: 'info' }, { write: (line: string) => logs.push(line) }),
-    });
+    second = await restart({ TOLLGATE_SECRET: 'the-first-server-secret-0123456789abcdef' }, pino({ level: 'info' }, { write: (line: string) => logs.push(line) }));
     const line = logs.map((l) => JSON.parse(l)).find((l) => l.credential === c.body.id);
     expect(line).toMatchObject({ level: 50, provider: 'sealed', provider_id: p.body.id });
     expect(line.msg).toMatch(/CANNOT BE DECRYPTED/);
     expect(logs.join('\n')).not.toContain(SECRET_A);
-    const key = (await second.api('POST', `${ORG}/projects/${second.defaultProjectId}/api_keys`, { body: { name: 'k' } })).body.value;
+    const shown = await second.api('GET', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}`, { key: first.adminKey });
+    expect(shown.body).toMatchObject({ status: 'disabled', disabled_reason: 'undecryptable' });
+    const key = (await second.api('POST', `${ORG}/projects/${second.defaultProjectId}/api_keys`, { body: { name: 'k' }, key: first.adminKey })).body.value;
     up.keys.length = 0;
     const refused = await fetch(`${second.url}/v1/chat/completions`, {
       method: 'POST',
@@ -363,7 +372,7 @@ describeEachDatabase('runtime providers under another TOLLGATE_SECRET', (backend
     expect((await refused.json()).error).toMatchObject({ code: 'upstream_unavailable', message: expect.stringContaining("'sealed' has no usable key") });
     expect(up.keys).toEqual([]);
     // Rotated under the new secret, it is used again.
-    await second.api('POST', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}/rotate`, { body: { value: SECRET_B } });
+    await second.api('POST', `${ORG}/providers/${p.body.id}/credentials/${c.body.id}/rotate`, { body: { value: SECRET_B }, key: first.adminKey });
     up.keys.length = 0;
     await fetch(`${second.url}/v1/chat/completions`, {
       method: 'POST',

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
@@ -127,11 +127,27 @@ export async function openLocalRuntime(env: Record<string, string | undefined>, 
       throw new Error(`no Tollgate database at ${resolve(file)}: nothing to read there (check DATABASE_URL, or use --server)`);
     }
   }
-  const runtime = await createRuntime(config, { clock: cliClock(), usageWorker: false });
+  let runtime: Runtime;
+  try {
+    runtime = await createRuntime(config, { clock: cliClock(), usageWorker: false });
+  } catch (err) {
+    // A data dir this run made and could not use (its secret refused by the server's database): not left behind, when
+    // nothing else is in it.
+    if (absent) rmEmptyDir(dir);
+    throw err;
+  }
   for (const warning of config.warnings) cliIo().err(`warning: ${warning}\n`);
   // Told only when it was made: with PostgreSQL (or SQLite elsewhere) and TOLLGATE_SECRET nothing is put in it.
   if (absent && existsSync(dir)) cliIo().err(`Created a new Tollgate data directory at ${dir} (set TOLLGATE_DATA_DIR to use another)\n`);
   return runtime;
+}
+
+function rmEmptyDir(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not empty, or not there
+  }
 }
 
 /**

@@ -26,8 +26,12 @@ export interface ProviderCredentialObject {
   redacted_value: string;
   weight: number;
   status: 'active' | 'disabled';
-  /** `manual` (disabled through the API), `upstream_refused` (the provider answered 401/403 to it), or null. */
-  disabled_reason: 'manual' | 'upstream_refused' | null;
+  /**
+   * `manual` (disabled through the API), `upstream_refused` (the provider answered 401/403 to it), `undecryptable` (its
+   * stored key does not open under this server's secret and binding: sealed under another TOLLGATE_SECRET, or its row
+   * or its provider's base URL changed in the database; never used, whatever its stored status: rotate it), or null.
+   */
+  disabled_reason: 'manual' | 'upstream_refused' | 'undecryptable' | null;
   created_at: number;
   updated_at: number;
   rotated_at: number | null;

@@ -16,13 +16,30 @@ export interface KeyChangeListener {
 }
 
 /**
- * Encrypts secrets Tollgate must use again (runtime provider credentials) at rest (infra/aes-gcm-cipher.ts). `context`
- * is bound to the ciphertext (the credential's id), so a ciphertext copied onto another row does not open.
+ * Encrypts secrets Tollgate must use again (runtime provider credentials, webhook signing secrets) at rest
+ * (infra/aes-gcm-cipher.ts). `context` is bound to the ciphertext (what the row's secret may be used for: the
+ * credential, its provider and base URL; the webhook endpoint), so a ciphertext moved onto another row, or left on a
+ * row whose binding changed, does not open.
  */
 export interface SecretCipher {
+  /** Seals under the current format, bound to `context`. */
   seal(plaintext: string, context: string): string;
-  /** The plaintext; throws when the ciphertext was tampered with, belongs to another context, or the key differs. */
-  open(sealed: string, context: string): string;
+  /**
+   * The plaintext; throws when the ciphertext was tampered with, belongs to another context, or the key differs. A
+   * first-format ciphertext (written before the current format) opens bound to what it was bound to: `v1Context`
+   * where it bound one (without it, it is refused).
+   */
+  open(sealed: string, context: string, v1Context?: string): string;
+  /** Whether `sealed` is of the current format (else it is to be sealed again). */
+  isCurrent(sealed: string): boolean;
+}
+
+/** A check of the server secret the database keeps in its stead (infra/secret-verifier.ts). */
+export interface ServerSecretVerifier {
+  /** A new verifier of the secret (salted afresh). */
+  make(): string;
+  /** Whether a stored verifier is of this secret (compared in constant time; false for one it cannot read). */
+  matches(stored: string): boolean;
 }
 
 /**

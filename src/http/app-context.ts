@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import { WEBHOOK_RETRY_SCHEDULE_MS } from '../core/webhook-retries.js';
-import { AesGcmCipher } from '../infra/aes-gcm-cipher.js';
 import { AuthThrottle } from '../infra/auth-throttle.js';
 import type { Runtime } from '../runtime.js';
 import { AdminKeyUseAudit } from '../services/admin-key-use.js';
@@ -15,7 +14,7 @@ import type { AppContext } from './context.js';
  */
 export function createAppContext(runtime: Runtime, logger: Logger): AppContext {
   // Deliveries are sent by the server (started in server.ts); the CLI's in-process mode only queues them.
-  const webhooks = new Webhooks(runtime.deps, runtime.secret, {
+  const webhooks = new Webhooks(runtime.deps, runtime.ciphers.webhookSecrets, {
     backoffMs: WEBHOOK_RETRY_SCHEDULE_MS,
     timeoutMs: 10_000,
     onError: (msg) => logger.warn(msg),
@@ -32,7 +31,7 @@ export function createAppContext(runtime: Runtime, logger: Logger): AppContext {
     webhooks,
     providers: new RuntimeProviders(
       runtime.deps,
-      new AesGcmCipher(runtime.secret),
+      runtime.ciphers.providerCredentials,
       runtime.config.gateway.providers.map((p) => p.name),
     ),
     notify: {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, closeSync, fchmodSync, fsyncSync, linkSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -19,9 +19,14 @@ export class ServerSecretFileError extends Error {
  * at once made one of them fail (EEXIST).
  */
 export function readOrCreateServerSecret(dataDir: string): string {
+  return serverSecretFile(dataDir).secret;
+}
+
+/** readOrCreateServerSecret, saying whether this call made the file. */
+export function serverSecretFile(dataDir: string): { secret: string; file: string; created: boolean } {
   const file = join(dataDir, 'secret');
   const existing = readSecretFile(file);
-  if (existing !== null) return existing;
+  if (existing !== null) return { secret: existing, file, created: false };
   const secret = randomBytes(32).toString('base64url');
   const temp = join(dataDir, `.secret-${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
   try {
@@ -30,14 +35,14 @@ export function readOrCreateServerSecret(dataDir: string): string {
       linkSync(temp, file);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') return theirs(file, err);
+      if (code === 'EEXIST') return { secret: theirs(file, err), file, created: false };
       if (!NO_HARD_LINKS.has(code ?? '')) throw err;
       // A file system without hard links: created in place, exclusively (a reader meanwhile may find it short, and
       // is refused; never given a wrong secret).
       try {
         writeWhole(file, `${secret}\n`);
       } catch (inPlace) {
-        if ((inPlace as NodeJS.ErrnoException).code === 'EEXIST') return theirs(file, inPlace);
+        if ((inPlace as NodeJS.ErrnoException).code === 'EEXIST') return { secret: theirs(file, inPlace), file, created: false };
         throw inPlace;
       }
     }
@@ -45,7 +50,21 @@ export function readOrCreateServerSecret(dataDir: string): string {
     rmSync(temp, { force: true });
   }
   syncDir(dataDir);
-  return secret;
+  return { secret, file, created: true };
+}
+
+/**
+ * Removes the secret file this start made, when the database refused its secret (a CLI run elsewhere, or without the
+ * server's TOLLGATE_SECRET on its data dir): a secret no start can use is not left where the next would take it.
+ * Only while it still holds that secret.
+ */
+export function forgetServerSecretFile(file: string, secret: string): void {
+  try {
+    const digest = (text: string) => createHash('sha256').update(text).digest();
+    if (timingSafeEqual(digest(readFileSync(file, 'utf8').trim()), digest(secret))) rmSync(file, { force: true });
+  } catch {
+    // gone already
+  }
 }
 
 /** Errors of a file system that has no hard links (some network and FUSE mounts). */

@@ -7,7 +7,8 @@ import { type Database, openDatabase } from '../storage/database.js';
 import { raiseBudgetAlert } from './budget-alerts.js';
 import { noopChanges, type ServiceDeps } from './context.js';
 import type { BudgetAlert } from './limits-guard.js';
-import { seal } from './secret-box.js';
+import { AesGcmCipher } from '../infra/aes-gcm-cipher.js';
+import { webhookSecretContext } from './sealed-secrets.js';
 import { Webhooks } from './webhooks.js';
 
 const SECRET = 'current-server-secret-0123456789abcdef';
@@ -40,9 +41,9 @@ describe('raiseBudgetAlert', () => {
     const deps = { database, clock: () => T0, randomBytes: (n: number) => new Uint8Array(randomBytes(n)), changes: noopChanges } as unknown as ServiceDeps;
     await database.db
       .insertInto('webhooks')
-      .values({ id: 'wh_1', org_id: 'org-1', url: 'http://127.0.0.1:9/hook', event_types: '["budget.threshold_crossed"]', secret_encrypted: seal(SECRET, 'whsec_1'), redacted_secret: 'whsec_…', created_at: T0 / 1000, deleted_at: null })
+      .values({ id: 'wh_1', org_id: 'org-1', url: 'http://127.0.0.1:9/hook', event_types: '["budget.threshold_crossed"]', secret_encrypted: AesGcmCipher.forWebhookSecrets(SECRET).seal('whsec_1', webhookSecretContext('wh_1')), redacted_secret: 'whsec_…', created_at: T0 / 1000, deleted_at: null })
       .execute();
-    const webhooks = new Webhooks(deps, SECRET, { backoffMs: [], timeoutMs: 1000 });
+    const webhooks = new Webhooks(deps, AesGcmCipher.forWebhookSecrets(SECRET), { backoffMs: [], timeoutMs: 1000 });
     let failing = true;
     const emitter = {
       emit: async (...args: Parameters<Webhooks['emit']>) => {

@@ -10,6 +10,7 @@ import { nowSeconds } from './context.js';
 import { recordKeyChange } from './key-writes.js';
 import { auditCredentialFailure, type ProviderCredentialFailure } from './provider-credentials.js';
 import { markRemoved } from './list-removals.js';
+import { openProviderCredential, providerCredentialContext } from './sealed-secrets.js';
 import { afterSeq, type ListPage, toPage } from './pagination.js';
 import { pageOf } from './query-params.js';
 import type { ProviderCredentialObject, ProviderKindName, RuntimeProviderObject } from '../contract/providers.js';
@@ -86,14 +87,18 @@ const toProvider = (r: ProviderRow): RuntimeProviderObject => ({
   updated_at: Number(r.updated_at),
 });
 
-const toCredential = (r: CredentialRow): ProviderCredentialObject => ({
+/**
+ * A credential as the API shows it; `opens` false when its stored key does not open bound to its provider as it is
+ * now (another TOLLGATE_SECRET, or its row or provider changed in the database): shown unusable, as the gateway treats it.
+ */
+const toCredential = (r: CredentialRow, opens = true): ProviderCredentialObject => ({
   object: 'organization.provider.credential',
   id: r.id,
   provider_id: r.provider_id,
   redacted_value: r.redacted_value,
   weight: Number(r.weight),
-  status: r.status === 'disabled' ? 'disabled' : 'active',
-  disabled_reason: r.status === 'disabled' ? ((r.disabled_reason as 'manual' | 'upstream_refused' | null) ?? 'manual') : null,
+  status: r.status === 'disabled' || !opens ? 'disabled' : 'active',
+  disabled_reason: !opens ? 'undecryptable' : r.status === 'disabled' ? ((r.disabled_reason as 'manual' | 'upstream_refused' | null) ?? 'manual') : null,
   created_at: Number(r.created_at),
   updated_at: Number(r.updated_at),
   rotated_at: r.rotated_at === null ? null : Number(r.rotated_at),
@@ -242,16 +247,17 @@ export class RuntimeProviders {
 
   async listCredentials(orgId: string, providerId: string, query: ListProvidersQuery): Promise<ListPage<ProviderCredentialObject>> {
     const { limit, after } = pageOf(query);
-    await this.providerRow(orgId, providerId);
+    const provider = await this.providerRow(orgId, providerId);
     const db = this.deps.database.db;
     let q = db.selectFrom('provider_credentials').selectAll().where('provider_id', '=', providerId);
     const from = await afterSeq(db, 'provider_credentials', after, 'credential', { provider_id: providerId }, { list: 'provider_credentials', scopeId: providerId });
     if (from !== null) q = q.where('seq', '>', from);
-    return toPage((await q.orderBy('seq').limit(limit + 1).execute()).map(toCredential), limit);
+    return toPage((await q.orderBy('seq').limit(limit + 1).execute()).map((r) => this.shown(r, provider)), limit);
   }
 
   async getCredential(orgId: string, providerId: string, id: string): Promise<ProviderCredentialObject> {
-    return toCredential(await this.credentialRow(orgId, providerId, id));
+    const { row, provider } = await this.credentialAndProvider(orgId, providerId, id);
+    return this.shown(row, provider);
   }
 
   /** Adds a credential; the answer has its redacted form only (the caller already has the secret). */
@@ -263,7 +269,7 @@ export class RuntimeProviders {
       id,
       org_id: orgId,
       provider_id: providerId,
-      secret_ciphertext: this.cipher.seal(body.value, id),
+      secret_ciphertext: '',
       redacted_value: redactSecret(body.value),
       weight: body.weight ?? 1,
       status: 'active',
@@ -273,7 +279,9 @@ export class RuntimeProviders {
       rotated_at: null,
     };
     await this.write(providerId, actor, async (trx) => {
-      await this.holdProvider(trx, orgId, providerId);
+      // Sealed bound to the base URL the held row has: the one its key is sent to (a change of it waits, then is refused).
+      const baseUrl = await this.holdProvider(trx, orgId, providerId);
+      row.secret_ciphertext = this.cipher.seal(body.value, providerCredentialContext(id, providerId, baseUrl));
       await trx.insertInto('provider_credentials').values(row).execute();
       await writeAudit(trx, this.deps, { orgId, type: 'provider_credential.created', actor, objectId: id, details: { data: { provider_id: providerId, redacted_value: row.redacted_value, weight: row.weight } } });
     });
@@ -285,9 +293,11 @@ export class RuntimeProviders {
    * refused is active again: the refusal was of the old key).
    */
   async rotateCredential(orgId: string, providerId: string, id: string, body: RotateCredentialBody, actor: Actor): Promise<ProviderCredentialObject> {
-    const before = await this.credentialRow(orgId, providerId, id);
+    const { row: before, provider } = await this.credentialAndProvider(orgId, providerId, id);
     const now = nowSeconds(this.deps);
     const redacted = redactSecret(body.value);
+    // Bound to the base URL read above: it cannot change while the provider holds this key (update's 409).
+    const sealed = this.cipher.seal(body.value, providerCredentialContext(id, providerId, provider.base_url));
     let rotated: CredentialRow | undefined;
     await this.write(providerId, actor, async (trx) => {
       rotated = await trx
@@ -297,7 +307,7 @@ export class RuntimeProviders {
           // hand stays so).
           const refused = eb('status', '=', 'disabled').and('disabled_reason', '=', 'upstream_refused');
           return {
-            secret_ciphertext: this.cipher.seal(body.value, id),
+            secret_ciphertext: sealed,
             redacted_value: redacted,
             updated_at: now,
             rotated_at: now,
@@ -317,10 +327,10 @@ export class RuntimeProviders {
 
   /** Disables or enables a credential (enabling also clears a refusal the gateway saw). */
   async setCredentialStatus(orgId: string, providerId: string, id: string, status: 'active' | 'disabled', actor: Actor): Promise<ProviderCredentialObject> {
-    const before = await this.credentialRow(orgId, providerId, id);
+    const { row: before, provider } = await this.credentialAndProvider(orgId, providerId, id);
     const reason = status === 'disabled' ? 'manual' : null;
     // Already so (enabled, or disabled by hand): no change, nothing written and no entry.
-    if (before.status === status && before.disabled_reason === reason) return toCredential(before);
+    if (before.status === status && before.disabled_reason === reason) return this.shown(before, provider);
     let changed: CredentialRow | undefined;
     await this.write(providerId, actor, async (trx) => {
       // Only a row not already so: of two disables at once, one changes it and is audited.
@@ -339,7 +349,7 @@ export class RuntimeProviders {
       }
       await writeAudit(trx, this.deps, { orgId, type: status === 'disabled' ? 'provider_credential.disabled' : 'provider_credential.enabled', actor, objectId: id, details: { data: { provider_id: providerId } } });
     });
-    return toCredential(changed as CredentialRow);
+    return this.shown(changed as CredentialRow, provider);
   }
 
   async deleteCredential(orgId: string, providerId: string, id: string, actor: Actor) {
@@ -363,10 +373,9 @@ export class RuntimeProviders {
    */
   async markRefused(orgId: string, failure: ProviderCredentialFailure, refusedSecret: string, announce?: (trx: Executor) => Promise<void>): Promise<'disabled' | 'rotated' | 'not_active'> {
     const id = failure.credential;
-    const db = this.deps.database.db;
-    const row = await db.selectFrom('provider_credentials').select(['provider_id', 'status', 'secret_ciphertext']).where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
+    const row = await this.sealedRow(orgId, id);
     if (row?.status !== 'active') return 'not_active';
-    if (!this.holds(row.secret_ciphertext, id, refusedSecret)) return 'rotated';
+    if (!this.holds(row, refusedSecret)) return 'rotated';
     let outcome: 'disabled' | 'rotated' | 'not_active' = 'disabled';
     await this.write(row.provider_id, SYSTEM, async (trx) => {
       // Only the key that was refused: a rotation or a status change since the read above wins.
@@ -394,17 +403,43 @@ export class RuntimeProviders {
    * since a request took that key (a report of the old key would be about a key no longer in use).
    */
   async holdsKey(orgId: string, id: string, secret: string): Promise<boolean> {
-    const row = await this.deps.database.db.selectFrom('provider_credentials').select(['status', 'secret_ciphertext']).where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
-    return row?.status === 'active' && this.holds(row.secret_ciphertext, id, secret);
+    const row = await this.sealedRow(orgId, id);
+    return row?.status === 'active' && this.holds(row, secret);
+  }
+
+  /** A credential's sealed key with its status and the provider row it names (its binding). */
+  private sealedRow(orgId: string, id: string) {
+    return this.deps.database.db
+      .selectFrom('provider_credentials as c')
+      .innerJoin('runtime_providers as p', 'p.id', 'c.provider_id')
+      .select(['c.id as id', 'c.provider_id as provider_id', 'c.status as status', 'c.secret_ciphertext as secret_ciphertext', 'p.base_url as base_url'])
+      .where('c.id', '=', id)
+      .where('c.org_id', '=', orgId)
+      .executeTakeFirst();
   }
 
   /** Whether a sealed key opens to `secret` (false when it does not open at all). */
-  private holds(sealed: string, id: string, secret: string): boolean {
+  private holds(row: { id: string; provider_id: string; secret_ciphertext: string; base_url: string }, secret: string): boolean {
     try {
-      return this.cipher.open(sealed, id) === secret;
+      return openProviderCredential(this.cipher, row, { id: row.provider_id, base_url: row.base_url }) === secret;
     } catch {
       return false;
     }
+  }
+
+  /** Whether a credential's stored key opens bound to `provider` as it is now. */
+  private opens(row: CredentialRow, provider: ProviderRow): boolean {
+    try {
+      openProviderCredential(this.cipher, row, provider);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** A credential as the API shows it: unusable when its key does not open. */
+  private shown(row: CredentialRow, provider: ProviderRow): ProviderCredentialObject {
+    return toCredential(row, this.opens(row, provider));
   }
 
   /** Every runtime provider of the organization with its active credentials opened (for the gateway's directory). */
@@ -432,7 +467,9 @@ export class RuntimeProviders {
         record.stored++;
         if (c.status !== 'active') continue;
         try {
-          record.credentials.push({ id: c.id, apiKey: this.cipher.open(c.secret_ciphertext, c.id), weight: Number(c.weight) });
+          // Bound to this provider's id and base URL: a row moved onto another provider, or a base URL changed in the
+          // database, does not open (its key is never sent there).
+          record.credentials.push({ id: c.id, apiKey: openProviderCredential(this.cipher, c, row), weight: Number(c.weight) });
         } catch {
           record.unreadable.push(c.id);
         }
@@ -480,16 +517,27 @@ export class RuntimeProviders {
    * Holds a provider's row for the rest of the transaction (a no-op update takes its lock in PostgreSQL; SQLite's
    * writes are serial), or refuses with 404 when a delete took it first.
    */
-  private async holdProvider(trx: Executor, orgId: string, id: string): Promise<void> {
-    const done = await trx.updateTable('runtime_providers').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
-    if (Number(done.numUpdatedRows) === 0) throw providerNotFound(id);
+  private async holdProvider(trx: Executor, orgId: string, id: string): Promise<string> {
+    const held = await trx
+      .updateTable('runtime_providers')
+      .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+      .where('id', '=', id)
+      .where('org_id', '=', orgId)
+      .returning('base_url')
+      .executeTakeFirst();
+    if (!held) throw providerNotFound(id);
+    return held.base_url;
   }
 
   private async credentialRow(orgId: string, providerId: string, id: string): Promise<CredentialRow> {
-    await this.providerRow(orgId, providerId);
+    return (await this.credentialAndProvider(orgId, providerId, id)).row;
+  }
+
+  private async credentialAndProvider(orgId: string, providerId: string, id: string): Promise<{ row: CredentialRow; provider: ProviderRow }> {
+    const provider = await this.providerRow(orgId, providerId);
     const row = await this.deps.database.db.selectFrom('provider_credentials').selectAll().where('id', '=', id).where('provider_id', '=', providerId).executeTakeFirst();
     if (!row) throw credentialNotFound(id);
-    return row;
+    return { row, provider };
   }
 }
 

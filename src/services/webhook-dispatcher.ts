@@ -2,7 +2,8 @@ import { request } from 'undici';
 import { nextWebhookAttemptAt } from '../core/webhook-retries.js';
 import type { ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
-import { open } from './secret-box.js';
+import type { SecretCipher } from '../core/ports.js';
+import { webhookSecretContext } from './sealed-secrets.js';
 import { signWebhook } from './webhook-signature.js';
 
 export interface WebhookDeliveryOptions {
@@ -66,7 +67,8 @@ export class WebhookDispatcher {
 
   constructor(
     private readonly deps: ServiceDeps,
-    private readonly serverSecret: string,
+    /** Webhook signing secrets' cipher (bound to their endpoint). */
+    private readonly cipher: SecretCipher,
     private readonly opts: WebhookDeliveryOptions,
   ) {}
 
@@ -236,10 +238,11 @@ export class WebhookDispatcher {
     }
     let secret: string;
     try {
-      secret = open(this.serverSecret, endpoint.secret_encrypted);
+      secret = this.cipher.open(endpoint.secret_encrypted, webhookSecretContext(endpoint.id));
     } catch {
-      // Sealed under another TOLLGATE_SECRET (docs/providers.md): this endpoint is skipped and named for the operator,
-      // never the others (an unreadable first endpoint stopped every delivery of the event).
+      // Sealed under another TOLLGATE_SECRET (docs/providers.md), or another endpoint's moved onto its row, or altered:
+      // this endpoint is skipped and named for the operator, never the others (an unreadable first endpoint stopped
+      // every delivery of the event).
       this.stats.failed++;
       this.opts.onError?.(`webhook ${d.event_id} not sent to ${d.webhook_id}: its signing secret cannot be decrypted with this server's TOLLGATE_SECRET (create the endpoint again)`);
       await this.finish(d, 'failed', d.attempts, 'signing secret cannot be decrypted');

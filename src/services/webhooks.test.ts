@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,11 +7,14 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../storage/database.js';
 import { type ServiceDeps, noopChanges } from './context.js';
-import { seal } from './secret-box.js';
+import { AesGcmCipher } from '../infra/aes-gcm-cipher.js';
+import { resealFirstFormat, webhookSecretContext } from './sealed-secrets.js';
+import { signWebhook } from './webhook-signature.js';
 import { waitFor } from '../../test/harness/wait.js';
 import { Webhooks } from './webhooks.js';
 
 const SECRET = 'current-server-secret-0123456789abcdef';
+const CIPHER = AesGcmCipher.forWebhookSecrets(SECRET);
 const T0 = Date.parse('2026-12-07T12:00:00Z');
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -50,10 +53,19 @@ const answer = (status: number) => (_req: IncomingMessage, res: ServerResponse) 
   res.end();
 };
 
-async function addEndpoint(database: Database, id: string, url: string, sealedWith = SECRET): Promise<void> {
+/** The first format's seal (the former secret box: a SHA-256 of the server secret as key, nothing bound), as rows hold it. */
+function firstFormatSeal(serverSecret: string, plaintext: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', createHash('sha256').update(`tollgate-secret-box:${serverSecret}`).digest(), iv);
+  const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ct.toString('base64url')].join('.');
+}
+
+async function addEndpoint(database: Database, id: string, url: string, sealedWith = SECRET, format: 'v1' | 'v2' = 'v2'): Promise<void> {
+  const sealed = format === 'v1' ? firstFormatSeal(sealedWith, `whsec_${id}`) : AesGcmCipher.forWebhookSecrets(sealedWith).seal(`whsec_${id}`, webhookSecretContext(id));
   await database.db
     .insertInto('webhooks')
-    .values({ id, org_id: 'org-1', url, event_types: '["*"]', secret_encrypted: seal(sealedWith, `whsec_${id}`), redacted_secret: 'whsec_…', created_at: T0 / 1000, deleted_at: null })
+    .values({ id, org_id: 'org-1', url, event_types: '["*"]', secret_encrypted: sealed, redacted_secret: 'whsec_…', created_at: T0 / 1000, deleted_at: null })
     .execute();
 }
 
@@ -68,7 +80,7 @@ describe('Webhooks.emit', () => {
     await addEndpoint(database, 'wh_old', `${hook.url}/old`, 'an-earlier-server-secret-0123456789abcd');
     await addEndpoint(database, 'wh_new', `${hook.url}/new`);
     const errors: string[] = [];
-    const webhooks = new Webhooks(deps, SECRET, { backoffMs: [], timeoutMs: 2000, onError: (e) => errors.push(e) });
+    const webhooks = new Webhooks(deps, CIPHER, { backoffMs: [], timeoutMs: 2000, onError: (e) => errors.push(e) });
     await webhooks.emit('org-1', 'budget.threshold_crossed', { x: 1 });
     await webhooks.runOnce();
     expect(hook.hits.map((h) => h.path)).toEqual(['/new']);
@@ -80,7 +92,7 @@ describe('Webhooks.emit', () => {
   it("writes its deliveries with the caller's transaction: none when it rolls back", async () => {
     const { deps, database } = await setup();
     await addEndpoint(database, 'wh_1', 'http://127.0.0.1:9/unused');
-    const webhooks = new Webhooks(deps, SECRET, { backoffMs: [], timeoutMs: 2000 });
+    const webhooks = new Webhooks(deps, CIPHER, { backoffMs: [], timeoutMs: 2000 });
     await expect(
       database.db.transaction().execute(async (trx) => {
         await webhooks.emit('org-1', 'anomaly.detected', { x: 1 }, trx);
@@ -93,12 +105,76 @@ describe('Webhooks.emit', () => {
   });
 });
 
+describe('Webhooks signing secrets at rest', () => {
+  // Found by a review of secrets at rest: the box sealing signing secrets took a GCM tag cut to 4 bytes (no
+  // authTagLength, no length check), bound nothing (one endpoint's secret_encrypted opened in any other row) and keyed
+  // itself with a bare SHA-256 of the server secret. Now the provider keys' cipher (HKDF, full tag) seals them, bound to
+  // the endpoint's id; rows of the first format are still read (with the full tag) and sealed again.
+  it('refuses a signing secret whose tag was cut short, in either format', async () => {
+    const { deps, database } = await setup();
+    const hook = await receiver(answer(200));
+    await addEndpoint(database, 'wh_cut', `${hook.url}/cut`);
+    await addEndpoint(database, 'wh_cut_v1', `${hook.url}/cut_v1`, SECRET, 'v1');
+    await addEndpoint(database, 'wh_whole', `${hook.url}/whole`);
+    for (const id of ['wh_cut', 'wh_cut_v1']) {
+      const row = await database.db.selectFrom('webhooks').select('secret_encrypted').where('id', '=', id).executeTakeFirstOrThrow();
+      const [v, iv, tag, ct] = row.secret_encrypted.split('.');
+      const cut = [v, iv, Buffer.from(tag, 'base64url').subarray(0, 4).toString('base64url'), ct].join('.');
+      await database.db.updateTable('webhooks').set({ secret_encrypted: cut }).where('id', '=', id).execute();
+    }
+    const errors: string[] = [];
+    const webhooks = new Webhooks(deps, CIPHER, { backoffMs: [], timeoutMs: 2000, onError: (e) => errors.push(e) });
+    await webhooks.emit('org-1', 'anomaly.detected', { x: 1 });
+    await webhooks.runOnce();
+    expect(hook.hits.map((h) => h.path)).toEqual(['/whole']);
+    expect(errors.join('\n')).toContain('wh_cut:');
+    expect(errors.join('\n')).toContain('wh_cut_v1');
+  });
+
+  it('still reads a row of the first format, and seals it again bound to its endpoint', async () => {
+    const { deps, database } = await setup();
+    const hook = await receiver(answer(200));
+    await addEndpoint(database, 'wh_old', `${hook.url}/old`, SECRET, 'v1');
+    await addEndpoint(database, 'wh_other', `${hook.url}/other`, 'an-earlier-server-secret-0123456789abcd', 'v1');
+    const webhooks = new Webhooks(deps, CIPHER, { backoffMs: [], timeoutMs: 2000 });
+    await webhooks.emit('org-1', 'anomaly.detected', { x: 1 });
+    await webhooks.runOnce();
+    expect(hook.hits.map((h) => h.path)).toEqual(['/old']);
+    const [hit] = hook.hits;
+    expect(hit.body).toContain('anomaly.detected');
+    // One that opens is sealed again (v2, bound to its endpoint); one sealed under another secret is left as it was.
+    expect(await resealFirstFormat(database, { providerCredentials: AesGcmCipher.forProviderCredentials(SECRET), webhookSecrets: CIPHER })).toEqual({ credentials: 0, webhooks: 1 });
+    const rows = await database.db.selectFrom('webhooks').select(['id', 'secret_encrypted']).orderBy('id').execute();
+    expect(rows.map((r) => [r.id, r.secret_encrypted.slice(0, 3)])).toEqual([['wh_old', 'v2.'], ['wh_other', 'v1.']]);
+    expect(CIPHER.open(rows[0].secret_encrypted, webhookSecretContext('wh_old'))).toBe('whsec_wh_old');
+    expect(() => CIPHER.open(rows[0].secret_encrypted, webhookSecretContext('wh_other'))).toThrow();
+    expect(signWebhook('whsec_wh_old', 'x', 1)).toBe(signWebhook(CIPHER.open(rows[0].secret_encrypted, webhookSecretContext('wh_old')), 'x', 1));
+  });
+
+  it("refuses one endpoint's sealed secret moved onto another endpoint's row", async () => {
+    const { deps, database } = await setup();
+    const hook = await receiver(answer(200));
+    const errors: string[] = [];
+    const webhooks = new Webhooks(deps, CIPHER, { backoffMs: [], timeoutMs: 2000, onError: (e) => errors.push(e) });
+    const owner = { type: 'system', id: null } as const;
+    const a = await webhooks.create('org-1', { url: `${hook.url}/a` }, owner);
+    const b = await webhooks.create('org-1', { url: `${hook.url}/b` }, owner);
+    const sealedA = (await database.db.selectFrom('webhooks').select('secret_encrypted').where('id', '=', a.id).executeTakeFirstOrThrow()).secret_encrypted;
+    await database.db.updateTable('webhooks').set({ secret_encrypted: sealedA }).where('id', '=', b.id).execute();
+    await webhooks.emit('org-1', 'anomaly.detected', { x: 1 });
+    await webhooks.runOnce();
+    expect(hook.hits.map((h) => h.path)).toEqual(['/a']);
+    expect(errors.join('\n')).toContain(b.id);
+    expect(errors.join('\n')).not.toContain(a.secret);
+  });
+});
+
 describe('Webhooks retries', () => {
   it('stop once the endpoint is deleted: a retry goes only to an endpoint still there', async () => {
     const { deps, database, at } = await setup();
     const hook = await receiver(answer(500));
     await addEndpoint(database, 'wh_1', hook.url);
-    const webhooks = new Webhooks(deps, SECRET, { backoffMs: [1000, 1000, 1000], timeoutMs: 2000 });
+    const webhooks = new Webhooks(deps, CIPHER, { backoffMs: [1000, 1000, 1000], timeoutMs: 2000 });
     await webhooks.emit('org-1', 'anomaly.detected', { x: 1 });
     await webhooks.runOnce();
     at(T0 + 1000);
@@ -120,7 +196,7 @@ describe('Webhooks retries', () => {
       else answer(204)(_req, res);
     });
     await addEndpoint(database, 'wh_1', hook.url);
-    const webhooks = new Webhooks(deps, SECRET, { backoffMs: [1000, 5000, 60_000], timeoutMs: 200 });
+    const webhooks = new Webhooks(deps, CIPHER, { backoffMs: [1000, 5000, 60_000], timeoutMs: 200 });
     await webhooks.emit('org-1', 'anomaly.detected', { x: 1 });
     await webhooks.runOnce();
     expect(await deliveries(database)).toMatchObject([{ status: 'pending', attempts: 1, next_attempt_at_ms: T0 + 1000, last_error: 'HTTP 503' }]);
@@ -148,7 +224,7 @@ describe('Webhooks retries', () => {
     const hook = await receiver(answer(500));
     await addEndpoint(database, 'wh_1', `${hook.url}/secret-path?token=abc`);
     const errors: string[] = [];
-    const webhooks = new Webhooks(deps, SECRET, { backoffMs: [1000], timeoutMs: 2000, onError: (e) => errors.push(e) });
+    const webhooks = new Webhooks(deps, CIPHER, { backoffMs: [1000], timeoutMs: 2000, onError: (e) => errors.push(e) });
     await webhooks.emit('org-1', 'anomaly.detected', { x: 1 });
     await webhooks.runOnce();
     at(T0 + 1000);
@@ -166,8 +242,8 @@ describe('Webhooks retries', () => {
     const hook = await receiver((_req, res) => setTimeout(() => res.end(), 50));
     await addEndpoint(database, 'wh_1', hook.url);
     await addEndpoint(database, 'wh_2', hook.url);
-    const one = new Webhooks(deps, SECRET, { backoffMs: [1000], timeoutMs: 2000 });
-    const two = new Webhooks(deps, SECRET, { backoffMs: [1000], timeoutMs: 2000 });
+    const one = new Webhooks(deps, CIPHER, { backoffMs: [1000], timeoutMs: 2000 });
+    const two = new Webhooks(deps, CIPHER, { backoffMs: [1000], timeoutMs: 2000 });
     for (let i = 0; i < 5; i++) await one.emit('org-1', 'anomaly.detected', { i });
     await Promise.all([one.runOnce(), two.runOnce(), one.runOnce(), two.runOnce()]);
     await Promise.all([one.runOnce(), two.runOnce()]);
@@ -179,7 +255,7 @@ describe('Webhooks retries', () => {
     const { deps, database, at } = await setup();
     const hook = await receiver(answer(200));
     await addEndpoint(database, 'wh_1', hook.url);
-    const webhooks = new Webhooks(deps, SECRET, { backoffMs: [1000], timeoutMs: 2000, keepMs: 3_600_000 });
+    const webhooks = new Webhooks(deps, CIPHER, { backoffMs: [1000], timeoutMs: 2000, keepMs: 3_600_000 });
     await webhooks.emit('org-1', 'anomaly.detected', { x: 1 });
     await webhooks.runOnce();
     at(T0 + 3_000_000);
@@ -210,7 +286,7 @@ describe('Webhooks under a slow or stuck endpoint', () => {
     const { deps, database, at } = await setup();
     const hook = await receiver(trickle);
     await addEndpoint(database, 'wh_1', hook.url);
-    const webhooks = new Webhooks(deps, SECRET, { backoffMs: [1000], timeoutMs: 300 });
+    const webhooks = new Webhooks(deps, CIPHER, { backoffMs: [1000], timeoutMs: 300 });
     await webhooks.emit('org-1', 'anomaly.detected', { x: 1 });
     await webhooks.runOnce();
     expect(await deliveries(database)).toMatchObject([{ status: 'delivered', attempts: 1 }]);
@@ -227,7 +303,7 @@ describe('Webhooks under a slow or stuck endpoint', () => {
       res.on('close', () => clearInterval(t));
     });
     await addEndpoint(database, 'wh_1', hook.url);
-    const webhooks = new Webhooks(deps, SECRET, { backoffMs: [1000], timeoutMs: 300 });
+    const webhooks = new Webhooks(deps, CIPHER, { backoffMs: [1000], timeoutMs: 300 });
     await webhooks.emit('org-1', 'anomaly.detected', { x: 1 });
     await webhooks.runOnce();
     expect(await deliveries(database)).toMatchObject([{ status: 'pending', attempts: 1, next_attempt_at_ms: T0 + 1000, last_error: 'HTTP 503' }]);
@@ -239,12 +315,12 @@ describe('Webhooks under a slow or stuck endpoint', () => {
     await addEndpoint(database, 'wh_stuck', `${hook.url}/stuck`);
     await addEndpoint(database, 'wh_slow', `${hook.url}/slow`);
     // A deadline far beyond the test: only attempts that do not wait for each other can pass it.
-    const webhooks = new Webhooks(deps, SECRET, { backoffMs: [1000], timeoutMs: 60_000, pollMs: 50 });
+    const webhooks = new Webhooks(deps, CIPHER, { backoffMs: [1000], timeoutMs: 60_000, pollMs: 50 });
     cleanups.push(() => webhooks.stop());
     webhooks.start();
     await webhooks.emit('org-1', 'anomaly.detected', { n: 1 });
     await waitFor(() => hook.hits.length === 2);
-    await database.db.insertInto('webhooks').values({ id: 'wh_fast', org_id: 'org-1', url: `${hook.url}/fast`, event_types: '["*"]', secret_encrypted: seal(SECRET, 'whsec_f'), redacted_secret: 'whsec_…', created_at: T0 / 1000, deleted_at: null }).execute();
+    await database.db.insertInto('webhooks').values({ id: 'wh_fast', org_id: 'org-1', url: `${hook.url}/fast`, event_types: '["*"]', secret_encrypted: CIPHER.seal('whsec_f', webhookSecretContext('wh_fast')), redacted_secret: 'whsec_…', created_at: T0 / 1000, deleted_at: null }).execute();
     await database.db.updateTable('webhooks').set({ event_types: '["budget.threshold_crossed"]' }).where('id', 'in', ['wh_stuck', 'wh_slow']).execute();
     await webhooks.emit('org-1', 'anomaly.detected', { n: 2 });
     await waitFor(() => hook.hits.some((h) => h.path === '/fast'));
@@ -255,7 +331,7 @@ describe('Webhooks under a slow or stuck endpoint', () => {
     const { deps, database } = await setup();
     const hook = await receiver((req, res) => (req.url === '/stuck' ? hang() : answer(200)(req, res)));
     await addEndpoint(database, 'wh_stuck', `${hook.url}/stuck`);
-    const webhooks = new Webhooks(deps, SECRET, { backoffMs: [1000], timeoutMs: 60_000, pollMs: 50, concurrency: 4, perEndpoint: 2 });
+    const webhooks = new Webhooks(deps, CIPHER, { backoffMs: [1000], timeoutMs: 60_000, pollMs: 50, concurrency: 4, perEndpoint: 2 });
     cleanups.push(() => webhooks.stop());
     webhooks.start();
     for (let i = 0; i < 6; i++) await webhooks.emit('org-1', 'anomaly.detected', { i });
@@ -272,7 +348,7 @@ describe('Webhooks under a slow or stuck endpoint', () => {
     const { deps, database, at } = await setup();
     const hook = await receiver(hang);
     await addEndpoint(database, 'wh_1', hook.url);
-    const webhooks = new Webhooks(deps, SECRET, { backoffMs: [1000], timeoutMs: 60_000, pollMs: 60_000, leaseMs: 60_000 });
+    const webhooks = new Webhooks(deps, CIPHER, { backoffMs: [1000], timeoutMs: 60_000, pollMs: 60_000, leaseMs: 60_000 });
     cleanups.push(() => webhooks.stop());
     webhooks.start();
     await webhooks.emit('org-1', 'anomaly.detected', { x: 1 });

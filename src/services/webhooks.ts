@@ -10,7 +10,8 @@ import { asActingOwner } from './acting-owner.js';
 import type { Actor, Executor, ServiceDeps } from './context.js';
 import { nowSeconds } from './context.js';
 import { afterSeq, type ListPage, type PageQuery, toPage } from './pagination.js';
-import { seal } from './secret-box.js';
+import type { SecretCipher } from '../core/ports.js';
+import { webhookSecretContext } from './sealed-secrets.js';
 import { text } from './text-fields.js';
 import { type WebhookDeliveryOptions, WebhookDispatcher } from './webhook-dispatcher.js';
 import type { CreatedWebhook, WebhookObject } from '../contract/webhooks.js';
@@ -57,10 +58,11 @@ export class Webhooks {
 
   constructor(
     private readonly deps: ServiceDeps,
-    private readonly serverSecret: string,
+    /** Signing secrets' cipher: each sealed bound to its endpoint's id (infra/aes-gcm-cipher.ts). */
+    private readonly cipher: SecretCipher,
     opts: WebhookDeliveryOptions = { backoffMs: WEBHOOK_RETRY_SCHEDULE_MS, timeoutMs: 10_000 },
   ) {
-    this.dispatcher = new WebhookDispatcher(deps, serverSecret, opts);
+    this.dispatcher = new WebhookDispatcher(deps, cipher, opts);
   }
 
   /** Deliveries by outcome since start: delivered (2xx), failed (given up), retried (an attempt that failed and is tried again). */
@@ -77,7 +79,7 @@ export class Webhooks {
       org_id: orgId,
       url: body.url,
       event_types: JSON.stringify(body.event_types ?? ['*']),
-      secret_encrypted: seal(this.serverSecret, secret),
+      secret_encrypted: this.cipher.seal(secret, webhookSecretContext(id)),
       redacted_secret: `whsec_…${secret.slice(-4)}`,
       created_at: nowSeconds(this.deps),
       deleted_at: null,

@@ -68,6 +68,9 @@ export function migratedSqliteTemplate(): Promise<Buffer> {
   return template;
 }
 
+/** The server secret of each shared database (PostgreSQL schema, SQLite DATABASE_URL) a server of this process started on. */
+const databaseSecrets = new Map<string, string>();
+
 /** Writes a gateway config (providers, routes, prices) to a fresh temp dir; its path is for TOLLGATE_CONFIG. */
 export function gatewayConfigFile(config: object): string {
   const file = join(mkdtempSync(join(tmpdir(), 'tollgate-config-')), 'tollgate.config.json');
@@ -100,6 +103,12 @@ export async function startTestServer(
     writeFileSync(join(dataDir, 'tollgate.db'), await migratedSqliteTemplate());
   }
   const schema = opts.schema ?? freshSchema();
+  // Servers sharing a database share its secret (docs/deployment.md; a start under another is refused): a server on a
+  // database an earlier one of this process used (one PostgreSQL schema, a SQLite file named by DATABASE_URL, each
+  // server with a data dir of its own) takes its secret, unless the test names one.
+  const named = opts.env?.DATABASE_URL?.startsWith('sqlite:') ? opts.env.DATABASE_URL : null;
+  const database = backend.name === 'postgres' ? `postgres:${schema}` : (named ?? `sqlite:${join(dataDir, 'tollgate.db')}`);
+  const shared = (backend.name === 'postgres' || named) && !opts.env?.TOLLGATE_SECRET ? databaseSecrets.get(database) : undefined;
   const config = loadConfig({
     HOST: '127.0.0.1',
     PORT: '0',
@@ -108,6 +117,7 @@ export async function startTestServer(
     TOLLGATE_CHANGE_POLL_MS: '200',
     TOLLGATE_SHUTDOWN_GRACE_MS: '300',
     ...(backend.name === 'postgres' ? { DATABASE_URL: backend.url } : {}),
+    ...(shared ? { TOLLGATE_SECRET: shared } : {}),
     ...opts.env,
   });
   const server = await startServer(config, {
@@ -117,6 +127,7 @@ export async function startTestServer(
     schema: backend.name === 'postgres' ? schema : undefined,
   });
   const { runtime } = server;
+  databaseSecrets.set(database, runtime.secret);
   const admin = opts.noAdminKey
     ? { id: '', value: '' }
     : await createAdminKey(runtime.deps, runtime.org.id, { name: 'test-admin' }, { type: 'system', id: null });

@@ -32,6 +32,7 @@ export function providerBody(d: ProviderDraft): Record<string, unknown> {
 /** What a credential's status reads as. */
 export function credentialStatusLabel(c: { status: 'active' | 'disabled'; disabled_reason: string | null }): string {
   if (c.status === 'active') return 'active';
+  if (c.disabled_reason === 'undecryptable') return 'cannot be decrypted: rotate it';
   return c.disabled_reason === 'upstream_refused' ? 'refused by provider' : 'disabled';
 }
 
