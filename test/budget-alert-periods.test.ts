@@ -1,8 +1,7 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Backend, databaseBackends, describeEachDatabase, describeWithRedis } from './harness/backends.js';
 import { gatewayConfigFile, startTestServer, type TestServer } from './harness/server.js';
+import { O1_PRICING, o1Control, startO1Upstream } from './harness/o1-upstream.js';
 
 // Which counter a budget alert watches, and when it counts as told, as limits change (found by a review):
 // - a project's spend limit deleted sent its spend alerts back to the counter they had before the limit was set, which
@@ -15,23 +14,20 @@ const clock = { now: Date.UTC(2026, 4, 4, 10, 0, 0) };
 /** Every answer: 12,500 output tokens and one input token of o1 ($60/M output, $15/M input): $0.750015. */
 const ANSWER_USD = 0.750015;
 
+const ctl = o1Control();
+
 function suite(backend: Backend, redisUrl?: string) {
-  let upstream: Server;
+  let upstream: Awaited<ReturnType<typeof startO1Upstream>> | undefined;
   let t: TestServer;
   beforeAll(async () => {
-    upstream = createServer(async (req, res) => {
-      for await (const _ of req);
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'o1', choices: [], usage: { prompt_tokens: 1, completion_tokens: 12_500, total_tokens: 12_501 } }));
-    });
-    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
-    const file = gatewayConfigFile({ providers: [{ name: 'up', base_url: url }], pricing: { o1: { input: 15, output: 60 } } });
+    upstream = await startO1Upstream(ctl);
+    const url = upstream.url;
+    const file = gatewayConfigFile({ providers: [{ name: 'up', base_url: url }], pricing: O1_PRICING });
     t = await startTestServer(backend, { env: { TOLLGATE_CONFIG: file, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) }, clock: () => clock.now });
   });
   afterAll(async () => {
     await t?.close();
-    await new Promise<void>((r) => upstream?.close(() => r()));
+    await upstream?.close();
   });
 
   const chat = async (key: string, max_tokens = 12_500) => {

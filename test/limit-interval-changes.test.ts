@@ -1,11 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Backend, describeEachDatabase, describeWithRedis } from './harness/backends.js';
 import { startTestServer, type TestServer } from './harness/server.js';
+import { O1_PRICING, o1Control, startO1Upstream } from './harness/o1-upstream.js';
 
 // A request quota's or a spend limit's counter is named by its period (`m2026-05`, `w…`, `total`), so it is charged
 // only while its interval is in force. Set back to an interval it had within that counter's life (a month and a day, or
@@ -18,25 +17,22 @@ const ORG = '/v1/organization';
 /** Every answer of the upstream: 12,500 output tokens of a $60/M model, $0.75. */
 const ANSWER_TOKENS = 12_500;
 
+const ctl = o1Control();
+
 function suite(backend: Backend, redisUrl?: string) {
-  let upstream: Server;
+  let upstream: Awaited<ReturnType<typeof startO1Upstream>> | undefined;
   let t: TestServer;
 
   beforeAll(async () => {
-    upstream = createServer(async (req, res) => {
-      for await (const _ of req);
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'o1', choices: [], usage: { prompt_tokens: 1, completion_tokens: ANSWER_TOKENS, total_tokens: ANSWER_TOKENS + 1 } }));
-    });
-    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    upstream = await startO1Upstream(ctl);
     const file = join(mkdtempSync(join(tmpdir(), 'tollgate-intervals-')), 'tollgate.config.json');
-    const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
-    writeFileSync(file, JSON.stringify({ providers: [{ name: 'up', base_url: url }], pricing: { o1: { input: 15, output: 60 } } }));
+    const url = upstream.url;
+    writeFileSync(file, JSON.stringify({ providers: [{ name: 'up', base_url: url }], pricing: O1_PRICING }));
     t = await startTestServer(backend, { env: { TOLLGATE_CONFIG: file, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) } });
   });
   afterAll(async () => {
     await t?.close();
-    await new Promise<void>((r) => upstream?.close(() => r()));
+    await upstream?.close();
   });
 
   /** How many of `n` requests in turn were let through (`model` o1: $0.75 each; the echo model: free). */

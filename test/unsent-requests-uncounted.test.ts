@@ -1,8 +1,7 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Backend, databaseBackends, describeEachDatabase, describeWithRedis } from './harness/backends.js';
 import { gatewayConfigFile, startTestServer, type TestServer } from './harness/server.js';
+import { O1_PRICING, o1Control, startO1Upstream } from './harness/o1-upstream.js';
 
 // A request that nothing of reached a provider (its circuit breaker open, no usable key, no connection made) was never
 // forwarded, and is not counted (docs/metering.md: only forwarded requests count; errors.md: upstream_unavailable,
@@ -12,25 +11,15 @@ import { gatewayConfigFile, startTestServer, type TestServer } from './harness/s
 
 const ORG = '/v1/organization';
 const clock = { now: Date.UTC(2026, 4, 4, 10, 0, 0) };
-const ctl = { fail: true, reached: 0 };
+/** Answers of one output token; failing (502) while `fail`. */
+const ctl = o1Control({ fail: true, out: 1 });
 
 function suite(backend: Backend, redisUrl?: string) {
-  let upstream: Server;
+  let upstream: Awaited<ReturnType<typeof startO1Upstream>> | undefined;
   let t: TestServer;
   beforeAll(async () => {
-    upstream = createServer(async (req, res) => {
-      for await (const _ of req);
-      ctl.reached++;
-      if (ctl.fail) {
-        res.writeHead(502, { 'content-type': 'application/json' });
-        res.end('{"error":{"message":"bad gateway"}}');
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'o1', choices: [], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }));
-    });
-    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
+    upstream = await startO1Upstream(ctl);
+    const url = upstream.url;
     const file = gatewayConfigFile({
       providers: [
         { name: 'up', base_url: url, circuit_breaker: { failures: 2, cool_off_ms: 60_000 } },
@@ -39,13 +28,13 @@ function suite(backend: Backend, redisUrl?: string) {
       ],
       default_provider: 'up',
       routes: { 'gone-model': 'gone' },
-      pricing: { o1: { input: 15, output: 60 }, 'gone-model': { input: 1, output: 4 } },
+      pricing: { ...O1_PRICING, 'gone-model': { input: 1, output: 4 } },
     });
     t = await startTestServer(backend, { env: { TOLLGATE_CONFIG: file, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) }, clock: () => clock.now });
   });
   afterAll(async () => {
     await t?.close();
-    await new Promise<void>((r) => upstream?.close(() => r()));
+    await upstream?.close();
   });
   const chat = async (key: string, model = 'o1') => {
     const r = await fetch(`${t.url}/v1/chat/completions`, {
