@@ -1,6 +1,7 @@
 // The one closed catalogue of error codes: HTTP status, OpenAI error `type`, and default message.
 // docs/errors.md documents every entry; errors.test.ts keeps the two in step.
 
+import { ADMIN_KEY_PREFIX, PROJECT_KEY_PREFIX, SECRET_PATTERN_SOURCE } from './key-shape.js';
 import type { LimitState } from './limit-state.js';
 
 export type OpenAIErrorType =
@@ -137,11 +138,8 @@ export const ERROR_CATALOGUE = {
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
 /** An expected failure that the HTTP layer renders in OpenAI's error shape. */
-/**
- * A Tollgate secret's shape (key-format.ts SECRET_PATTERN_SOURCE, which errors.test.ts holds this to: that module needs
- * Node's crypto, and this one reaches the dashboard's bundle). Any text of that shape is redacted, checksum or not.
- */
-export const QUOTED_KEY = /sk-tg-(?:admin-)?[0-9A-Za-z]{46}/g;
+/** A Tollgate secret's shape (key-shape.ts): any text of it a message quotes is redacted, checksum or not. */
+export const QUOTED_KEY = new RegExp(SECRET_PATTERN_SOURCE, 'g');
 
 export class TollgateError extends Error {
   readonly code: ErrorCode;
@@ -162,7 +160,7 @@ export class TollgateError extends Error {
     const entry: CatalogueEntry = ERROR_CATALOGUE[code];
     // A Tollgate key a message quotes (a key sent as the model, echoed by "may not use the model '…'") is never echoed
     // whole: every refusal is made here (found by a review of secrets at rest).
-    super(message === undefined ? entry.message : message.includes('sk-tg-') ? message.replace(QUOTED_KEY, (k) => `${k.startsWith('sk-tg-admin-') ? 'sk-tg-admin-' : 'sk-tg-'}…${k.slice(-4)}`) : message);
+    super(message === undefined ? entry.message : message.includes(PROJECT_KEY_PREFIX) ? message.replace(QUOTED_KEY, (k) => `${k.startsWith(ADMIN_KEY_PREFIX) ? ADMIN_KEY_PREFIX : PROJECT_KEY_PREFIX}…${k.slice(-4)}`) : message);
     this.code = code;
     this.status = entry.status;
     this.type = entry.type;

@@ -2,15 +2,11 @@ import { hash } from 'node:crypto';
 import { encodeBase62, randomBase62 } from './base62.js';
 import { crc32 } from './crc32.js';
 
-// Secret layout: prefix + 40 random base62 chars (~238 bits) + 6-char base62 CRC32 of the random part.
-// The checksum lets scanners reject look-alikes offline, as GitHub's token format does.
-export const PROJECT_KEY_PREFIX = 'sk-tg-';
-export const ADMIN_KEY_PREFIX = 'sk-tg-admin-';
-export const SECRET_RANDOM_LENGTH = 40;
-export const CHECKSUM_LENGTH = 6;
+import { ADMIN_KEY_PREFIX, CHECKSUM_LENGTH, PROJECT_KEY_PREFIX, SECRET_RANDOM_LENGTH } from './key-shape.js';
 
-/** The published pattern for Tollgate secrets (project and admin), usable by gitleaks/secretlint. */
-export const SECRET_PATTERN_SOURCE = 'sk-tg-(?:admin-)?[0-9A-Za-z]{46}';
+// Secret layout (key-shape.ts): prefix + 40 random base62 chars (~238 bits) + 6-char base62 CRC32 of the random part.
+// The checksum lets scanners reject look-alikes offline, as GitHub's token format does.
+export { ADMIN_KEY_PREFIX, CHECKSUM_LENGTH, PROJECT_KEY_PREFIX, SECRET_PATTERN_SOURCE, SECRET_RANDOM_LENGTH } from './key-shape.js';
 
 export type SecretKind = 'project' | 'admin';
 
